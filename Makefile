@@ -1,0 +1,44 @@
+# trapline: one entry point for people and CI. `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help demo up test test-sqlite test-postgres lint format typecheck bench clean services
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## install into .venv and run trapline with a demo project on embedded defaults
+	$(BIN)/trapline up --demo
+
+up: $(STAMP)  ## install into .venv and run trapline on embedded defaults
+	$(BIN)/trapline up
+
+services:  ## make sure the system packages and services the tests use are present
+	bash scripts/test-services.sh
+
+test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff lint and format check, mypy
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: $(STAMP)  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+bench: $(STAMP)  ## run the benchmarks and print their tables
+	$(BIN)/python benchmarks/run_all.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

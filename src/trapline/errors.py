@@ -1,0 +1,90 @@
+"""Errors trapline raises on purpose. The API maps each to its status code in one place."""
+
+from __future__ import annotations
+
+
+class TraplineError(Exception):
+    """Base of every error meant for a user; ``detail`` says what was wrong and what to do."""
+
+    #: HTTP status the API answers with.
+    status_code: int = 500
+    #: Short machine-readable slug for the JSON ``code`` field.
+    code: str = "error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(TraplineError):
+    """The request was understood but its content is wrong."""
+
+    status_code = 400
+    code = "invalid"
+
+
+class NotAuthenticated(TraplineError):
+    """No credentials, or credentials that match no active token."""
+
+    status_code = 401
+    code = "not_authenticated"
+
+
+class PermissionDenied(TraplineError):
+    """The caller may see the object but not do this to it."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
+class NotFound(TraplineError):
+    """The object does not exist or the caller may not know it exists."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(TraplineError):
+    """The request clashes with the current state (a duplicate name, the last owner)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(TraplineError):
+    """A file or request body is over the configured limit."""
+
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(TraplineError):
+    """A file is not of a kind trapline accepts."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(TraplineError):
+    """A backend (database, storage, queue) cannot be reached right now; retry later."""
+
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 2, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
+
+
+class StorageError(Unavailable):
+    """The blob store failed."""
+
+    code = "storage_unavailable"
+
+
+class MissingDependency(TraplineError):
+    """An optional backend was asked for but its package is not installed."""
+
+    code = "missing_dependency"

@@ -1,0 +1,90 @@
+"""The BlobStore interface: where image bytes, thumbnails and artifacts live."""
+
+from __future__ import annotations
+
+import io
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO, ClassVar, Literal
+
+from trapline.errors import InvalidInput
+
+#: Keys are relative, slash-separated paths of these characters; no ``..`` segments.
+_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/=-]{0,1023}$")
+
+Method = Literal["GET", "PUT"]
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe storage key, else raise InvalidInput."""
+    if not _KEY_PATTERN.match(key) or any(part in ("", ".", "..") for part in key.split("/")):
+        raise InvalidInput(f"invalid storage key {key!r}", code="invalid_key")
+    return key
+
+
+class BlobStore(ABC):
+    """Stores byte streams under string keys and hands out signed, expiring URLs for them.
+
+    Implementations fill the abstract hooks; the conveniences here are shared.
+    """
+
+    #: URL scheme this store is chosen by (``file``, ``s3``).
+    scheme: ClassVar[str]
+
+    @abstractmethod
+    def put(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
+        """Store the rest of ``stream`` under ``key`` without reading it all into memory.
+
+        Replaces any blob already there atomically (readers see the old or the new bytes,
+        never a mix). Returns the number of bytes written.
+        """
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """Open the blob for streaming reads; raises NotFound when it does not exist."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the blob; deleting a missing key is not an error."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+
+    @abstractmethod
+    def signed_url(
+        self,
+        key: str,
+        *,
+        method: Method = "GET",
+        expires_in: int = 3600,
+        content_type: str | None = None,
+    ) -> str:
+        """A URL that lets any HTTP client GET (or PUT) this one key until it expires.
+
+        The local store may answer a path (``/api/v2/blobs/…``) that the API makes absolute.
+        """
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise StorageError when the store cannot be used (for ``/readyz``)."""
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> int:
+        """Store ``data`` under ``key``."""
+        return self.put(key, io.BytesIO(data), content_type=content_type)
+
+    def read_bytes(self, key: str) -> bytes:
+        """Read a whole blob (only for small blobs such as thumbnails)."""
+        with self.opened(key) as handle:
+            return handle.read()
+
+    @contextmanager
+    def opened(self, key: str) -> Iterator[BinaryIO]:
+        """``open`` as a context manager that always closes the stream."""
+        handle = self.open(key)
+        try:
+            yield handle
+        finally:
+            handle.close()
