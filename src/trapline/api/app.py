@@ -1,0 +1,88 @@
+"""The ASGI application: create_app(settings) wires backends, middleware, errors and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from trapline import __version__
+from trapline.api.errors import install_error_handlers
+from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
+from trapline.api.routes import (
+    blobs,
+    collections,
+    deployments,
+    health,
+    images,
+    projects,
+    tokens,
+    users,
+)
+from trapline.db.engine import Database
+from trapline.settings import Settings
+from trapline.storage import open_blob_store
+
+#: Every API route lives under this prefix.
+API_PREFIX = "/api/v2"
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
+    """The platform API over the database and storage ``settings`` name."""
+    database = db or Database.from_url(
+        settings.resolved_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        sqlite_busy_timeout=settings.sqlite_busy_timeout,
+    )
+    store = open_blob_store(
+        settings.resolved_storage_url,
+        secret_key=settings.resolved_secret_key(),
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(
+        title="trapline",
+        version=__version__,
+        summary="Run machine-learning pipelines over field images and keep what they found.",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.store = store
+    install_error_handlers(app)
+    for module in (users, tokens, projects, deployments, images, collections, blobs):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, str]:
+        return {"name": "trapline", "version": __version__, "docs": f"{API_PREFIX}/docs"}
+
+    # Added innermost first: requests pass RequestContext, then slashes, then the body limit.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(StripTrailingSlash)
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,94 @@
+"""List envelopes ``{count, next, previous, results}``: limit/offset, and cursors for images."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+
+from trapline.domain.paging import Cursor
+from trapline.domain.records import Image
+from trapline.errors import InvalidInput
+
+#: Default and largest page sizes.
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, 1 to 1000")]
+Offset = Annotated[int, Query(ge=0, le=10**12, description="items to skip")]
+
+
+def offset_page(
+    request: Request, count: int, results: list[Any], limit: int, offset: int
+) -> dict[str, Any]:
+    """An envelope whose links move by ``limit`` items."""
+    url = request.url
+    following = None
+    if offset + limit < count:
+        following = str(url.include_query_params(limit=limit, offset=offset + limit))
+    preceding = None
+    if offset > 0:
+        back = max(offset - limit, 0)
+        preceding = str(
+            url.include_query_params(limit=limit, offset=back)
+            if back
+            else url.include_query_params(limit=limit).remove_query_params("offset")
+        )
+    return {"count": count, "next": following, "previous": preceding, "results": results}
+
+
+def cursor_page(
+    request: Request,
+    count: int,
+    images: list[Image],
+    results: list[Any],
+    *,
+    more: bool,
+    cursor: Cursor | None,
+    offset: int,
+) -> dict[str, Any]:
+    """An envelope whose links are cursors next to the first and last image of the page.
+
+    Any page then costs one index seek, however deep in the list it is.
+    """
+    url = request.url.remove_query_params(["cursor", "offset"])
+    backwards = cursor is not None and cursor.backwards
+    has_next = bool(images) and (more if not backwards else True)
+    has_previous = bool(images) and (
+        more if backwards else (cursor is not None or offset > 0)
+    )
+    following = preceding = None
+    if has_next:
+        following = str(url.include_query_params(cursor=encode_cursor(images[-1], backwards=False)))
+    if has_previous:
+        preceding = str(url.include_query_params(cursor=encode_cursor(images[0], backwards=True)))
+    return {"count": count, "next": following, "previous": preceding, "results": results}
+
+
+def encode_cursor(image: Image, *, backwards: bool) -> str:
+    """An opaque cursor next to ``image``."""
+    sort = image.captured_at.isoformat() if image.captured_at else None
+    raw = json.dumps([sort, image.id, 1 if backwards else 0], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str | None) -> Cursor | None:
+    """Read a cursor made by ``encode_cursor``; InvalidInput for anything else."""
+    if not text:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        sort, image_id, backwards = json.loads(raw)
+        return Cursor(
+            captured_sort=datetime.fromisoformat(sort) if sort else None,
+            id=int(image_id),
+            backwards=bool(backwards),
+        )
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "cursor is not valid; use the next/previous links of a listing as they are"
+        ) from exc

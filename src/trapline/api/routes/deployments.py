@@ -1,0 +1,59 @@
+"""Deployments: camera and trap stations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.schemas import DeploymentIn, DeploymentOut, DeploymentPatch
+from trapline.services import deployments
+
+router = APIRouter(tags=["deployments"])
+
+
+@router.post("/projects/{project_id}/deployments", status_code=201)
+def create_deployment(
+    project_id: int, body: DeploymentIn, caller: CurrentUser, db: DatabaseDep
+) -> DeploymentOut:
+    """Add a deployment to a project (members)."""
+    made = deployments.create_deployment(db, caller, project_id, **body.model_dump())
+    return DeploymentOut.of(made)
+
+
+@router.get("/projects/{project_id}/deployments")
+def list_deployments(
+    request: Request,
+    project_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """A project's deployments."""
+    total, found = deployments.list_deployments(db, caller, project_id, limit=limit, offset=offset)
+    return offset_page(request, total, [DeploymentOut.of(d) for d in found], limit, offset)
+
+
+@router.get("/deployments/{deployment_id}")
+def get_deployment(deployment_id: int, caller: CurrentUser, db: DatabaseDep) -> DeploymentOut:
+    """One deployment."""
+    return DeploymentOut.of(deployments.get_deployment(db, caller, deployment_id))
+
+
+@router.patch("/deployments/{deployment_id}")
+def update_deployment(
+    deployment_id: int, body: DeploymentPatch, caller: CurrentUser, db: DatabaseDep
+) -> DeploymentOut:
+    """Change a deployment (members); send only the fields to change."""
+    values = body.changes()
+    return DeploymentOut.of(deployments.update_deployment(db, caller, deployment_id, **values))
+
+
+@router.delete("/deployments/{deployment_id}", status_code=204)
+def delete_deployment(deployment_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+    """Remove a deployment (managers); its images stay in the project."""
+    deployments.delete_deployment(db, caller, deployment_id)
+    return Response(status_code=204)

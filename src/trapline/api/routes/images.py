@@ -1,0 +1,155 @@
+"""Images: upload, list, get, delete, download and thumbnails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import RedirectResponse
+
+from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep, absolute_url
+from trapline.api.pagination import (
+    DEFAULT_LIMIT,
+    Limit,
+    Offset,
+    cursor_page,
+    decode_cursor,
+    offset_page,
+)
+from trapline.api.schemas import ImageOut, UploadedOut, UploadOut, captured_at_of
+from trapline.domain.paging import ImageOrder
+from trapline.domain.records import ImageFilter
+from trapline.services import images
+from trapline.services.images import ImagePage, IncomingFile
+
+router = APIRouter(tags=["images"])
+
+
+@router.post("/projects/{project_id}/images", status_code=201)
+def upload_images(
+    project_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="one or more images")],
+    deployment_id: Annotated[int | None, Form()] = None,
+) -> UploadOut:
+    """Upload images (multipart field ``files``, repeatable); re-uploads are deduplicated."""
+    incoming = [IncomingFile(_clean_filename(f.filename), f.file) for f in files]
+    results = images.upload_images(
+        db,
+        store,
+        caller,
+        project_id,
+        incoming,
+        deployment_id=deployment_id,
+        max_file_bytes=settings.max_upload_bytes,
+    )
+    return UploadOut(
+        results=[
+            UploadedOut(
+                id=r.image.id,
+                sha256=r.image.sha256,
+                duplicate=r.duplicate,
+                width=r.image.width,
+                height=r.image.height,
+                captured_at=captured_at_of(r.image),
+                filename=r.image.filename,
+            )
+            for r in results
+        ]
+    )
+
+
+@router.get("/projects/{project_id}/images")
+def list_images(
+    request: Request,
+    project_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    deployment: Annotated[int | None, Query(description="deployment id")] = None,
+    captured_after: Annotated[datetime | None, Query(description="inclusive")] = None,
+    captured_before: Annotated[datetime | None, Query(description="exclusive")] = None,
+    filename: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
+    ordering: ImageOrder = ImageOrder.CAPTURED,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """A project's images, filtered; follow ``next``/``previous`` to page at any depth."""
+    flt = ImageFilter(
+        deployment_id=deployment,
+        captured_after=captured_after.replace(tzinfo=None) if captured_after else None,
+        captured_before=captured_before.replace(tzinfo=None) if captured_before else None,
+        filename_contains=filename or None,
+    )
+    position = decode_cursor(cursor)
+    page = images.list_images(
+        db, caller, project_id, flt, order=ordering, limit=limit, offset=offset, cursor=position
+    )
+    return image_page(request, page, limit=limit, offset=offset, cursor=position)
+
+
+def image_page(
+    request: Request, page: ImagePage, *, limit: int, offset: int, cursor: Any
+) -> dict[str, Any]:
+    """The envelope of an image listing: offset links when asked by offset, else cursors."""
+    results = [ImageOut.of(i) for i in page.images]
+    if "offset" in request.query_params:
+        return offset_page(request, page.count, results, limit, offset)
+    return cursor_page(
+        request, page.count, page.images, results, more=page.more, cursor=cursor, offset=offset
+    )
+
+
+@router.get("/images/{image_id}")
+def get_image(image_id: int, caller: CurrentUser, db: DatabaseDep) -> ImageOut:
+    """One image."""
+    return ImageOut.of(images.get_image(db, caller, image_id))
+
+
+@router.delete("/images/{image_id}", status_code=204)
+def delete_image(image_id: int, caller: CurrentUser, db: DatabaseDep, store: StoreDep) -> Response:
+    """Delete an image and its files (managers)."""
+    images.delete_image(db, store, caller, image_id)
+    return Response(status_code=204)
+
+
+@router.get("/images/{image_id}/download", status_code=307)
+def download_image(
+    request: Request,
+    image_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> RedirectResponse:
+    """Redirect to a signed, expiring URL of the original file."""
+    url = images.download_url(db, store, caller, image_id, expires_in=settings.signed_url_ttl)
+    return RedirectResponse(absolute_url(request, settings, url), status_code=307)
+
+
+@router.get("/images/{image_id}/thumbnail", status_code=307)
+def thumbnail(
+    request: Request,
+    image_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    size: int = 256,
+) -> RedirectResponse:
+    """Redirect to a signed URL of a JPEG thumbnail (``size`` 256 or 1024, long side)."""
+    url = images.thumbnail_url(
+        db, store, caller, image_id, size, expires_in=settings.signed_url_ttl
+    )
+    return RedirectResponse(absolute_url(request, settings, url), status_code=307)
+
+
+def _clean_filename(name: str | None) -> str:
+    # Browsers and scripts may send paths; keep only the last part, from either OS.
+    base = PureWindowsPath(PurePosixPath(name or "").name).name.strip()
+    return base[:1024] or "upload"

@@ -1,0 +1,81 @@
+"""Projects and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
+from trapline.domain.roles import Role
+from trapline.services import projects
+
+router = APIRouter(tags=["projects"])
+
+
+@router.post("/projects", status_code=201)
+def create_project(body: ProjectIn, caller: CurrentUser, db: DatabaseDep) -> ProjectOut:
+    """Create a project; you become its owner."""
+    return ProjectOut.of(projects.create_project(db, caller, body.name, body.description), Role.OWNER)
+
+
+@router.get("/projects")
+def list_projects(
+    request: Request,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Projects you belong to."""
+    total, found = projects.list_projects(db, caller, limit=limit, offset=offset)
+    return offset_page(request, total, [ProjectOut.of(p) for p in found], limit, offset)
+
+
+@router.get("/projects/{project_id}")
+def get_project(project_id: int, caller: CurrentUser, db: DatabaseDep) -> ProjectOut:
+    """One project, with your role in it."""
+    project, role = projects.get_project(db, caller, project_id)
+    return ProjectOut.of(project, role)
+
+
+@router.patch("/projects/{project_id}")
+def update_project(
+    project_id: int, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep
+) -> ProjectOut:
+    """Rename or describe a project (managers)."""
+    values = body.changes()
+    return ProjectOut.of(projects.update_project(db, caller, project_id, **values))
+
+
+@router.delete("/projects/{project_id}", status_code=204)
+def delete_project(project_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+    """Delete a project and everything in it (owners)."""
+    projects.delete_project(db, caller, project_id)
+    return Response(status_code=204)
+
+
+@router.get("/projects/{project_id}/members")
+def list_members(project_id: int, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+    """The project's members and their roles."""
+    members = [MemberOut.of(m) for m in projects.list_members(db, caller, project_id)]
+    return {"count": len(members), "next": None, "previous": None, "results": members}
+
+
+@router.post("/projects/{project_id}/members")
+def add_member(
+    project_id: int, body: MemberIn, caller: CurrentUser, db: DatabaseDep, response: Response
+) -> MemberOut:
+    """Add a member by email or change their role (managers)."""
+    member, created = projects.set_member(db, caller, project_id, body.email, body.role)
+    response.status_code = 201 if created else 200
+    return MemberOut.of(member)
+
+
+@router.delete("/projects/{project_id}/members/{user_id}", status_code=204)
+def remove_member(project_id: int, user_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+    """Remove a member (managers)."""
+    projects.remove_member(db, caller, project_id, user_id)
+    return Response(status_code=204)

@@ -1,0 +1,315 @@
+"""Request and response bodies of the platform API (the worker protocol is in protocol.py)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trapline.domain.records import (
+    ApiToken,
+    Collection,
+    Deployment,
+    Image,
+    ImageFilter,
+    Membership,
+    Project,
+    User,
+)
+from trapline.domain.roles import Role
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Latitude = Annotated[float, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")]
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are refused, so typos don't pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Patch(Input):
+    """Base of PATCH bodies: only the fields sent change, and required fields can't be nulled."""
+
+    #: Fields that may be left out but not set to null.
+    required_fields: ClassVar[tuple[str, ...]] = ("name", "description")
+
+    @model_validator(mode="after")
+    def _no_null_required(self) -> Patch:
+        for field in self.required_fields:
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null; leave it out to keep it")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """The fields the client sent."""
+        return self.model_dump(exclude_unset=True)
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValueError("not an email address")
+    return value
+
+
+class UserIn(Input):
+    email: str
+    name: str = Field("", max_length=200)
+    is_admin: bool = False
+
+    _check_email = field_validator("email")(_email)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            is_admin=user.is_admin,
+            created_at=user.created_at,
+        )
+
+
+class TokenIn(Input):
+    name: str = Field("", max_length=200)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="the secret; shown only in this answer")
+
+
+class ProjectIn(Input):
+    name: Name
+    description: str = Field("", max_length=10_000)
+
+
+class ProjectPatch(Patch):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=10_000)
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    image_count: int
+    created_at: datetime
+    role: Role | None = None
+
+    @classmethod
+    def of(cls, project: Project, role: Role | None = None) -> ProjectOut:
+        return cls(
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            image_count=project.image_count,
+            created_at=project.created_at,
+            role=role,
+        )
+
+
+class MemberIn(Input):
+    email: str
+    role: Role
+
+    _check_email = field_validator("email")(_email)
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def of(cls, member: Membership) -> MemberOut:
+        return cls(
+            user_id=member.user_id,
+            email=member.email,
+            name=member.name,
+            role=member.role,
+            created_at=member.created_at,
+        )
+
+
+class DeploymentIn(Input):
+    name: Name
+    description: str = Field("", max_length=10_000)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class DeploymentPatch(Patch):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=10_000)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class DeploymentOut(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    description: str
+    latitude: float | None
+    longitude: float | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, d: Deployment) -> DeploymentOut:
+        return cls(
+            id=d.id,
+            project_id=d.project_id,
+            name=d.name,
+            description=d.description,
+            latitude=d.latitude,
+            longitude=d.longitude,
+            started_at=d.started_at,
+            ended_at=d.ended_at,
+            created_at=d.created_at,
+        )
+
+
+def captured_at_of(image: Image) -> datetime | None:
+    """Capture time with its UTC offset when the camera recorded one."""
+    if image.captured_at is None or image.captured_offset_minutes is None:
+        return image.captured_at
+    return image.captured_at.replace(
+        tzinfo=timezone(timedelta(minutes=image.captured_offset_minutes))
+    )
+
+
+class ImageOut(BaseModel):
+    id: int
+    project_id: int
+    deployment_id: int | None
+    filename: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    content_type: str
+    captured_at: datetime | None
+    source: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, image: Image) -> ImageOut:
+        return cls(
+            id=image.id,
+            project_id=image.project_id,
+            deployment_id=image.deployment_id,
+            filename=image.filename,
+            sha256=image.sha256,
+            size_bytes=image.size_bytes,
+            width=image.width,
+            height=image.height,
+            content_type=image.content_type,
+            captured_at=captured_at_of(image),
+            source=image.source,
+            created_at=image.created_at,
+        )
+
+
+class UploadedOut(BaseModel):
+    id: int
+    sha256: str
+    duplicate: bool
+    width: int
+    height: int
+    captured_at: datetime | None
+    filename: str
+
+
+class UploadOut(BaseModel):
+    results: list[UploadedOut]
+
+
+class FilterIn(Input):
+    deployment_id: int | None = None
+    captured_after: datetime | None = None
+    captured_before: datetime | None = None
+
+    def to_filter(self) -> ImageFilter:
+        return ImageFilter(
+            deployment_id=self.deployment_id,
+            captured_after=_wall_clock(self.captured_after),
+            captured_before=_wall_clock(self.captured_before),
+        )
+
+
+def _wall_clock(value: datetime | None) -> datetime | None:
+    # Capture times are camera wall-clock times; compare on the clock reading.
+    return value.replace(tzinfo=None) if value is not None else None
+
+
+class CollectionIn(Input):
+    name: Name
+    description: str = Field("", max_length=10_000)
+    image_ids: list[int] | None = None
+    filter: FilterIn | None = None
+
+
+class CollectionOut(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    description: str
+    kind: str
+    filter: dict[str, object] | None
+    image_count: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Collection) -> CollectionOut:
+        return cls(
+            id=c.id,
+            project_id=c.project_id,
+            name=c.name,
+            description=c.description,
+            kind=c.kind,
+            filter=c.filter.as_json() if c.filter else None,
+            image_count=c.image_count,
+            created_at=c.created_at,
+        )

@@ -1,0 +1,141 @@
+"""The ``trapline`` command: a thin shell that parses, configures logging and calls one function."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trapline import __version__
+from trapline.settings import Settings
+
+app = typer.Typer(
+    help="trapline: run ML pipelines over field images and keep what they found.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+admin_app = typer.Typer(help="Administration on the database the settings point to.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="same as TRAPLINE_DATA_DIR", show_default=False)
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="same as TRAPLINE_DATABASE_URL", show_default=False),
+]
+Host = Annotated[str | None, typer.Option("--host", help="same as TRAPLINE_HOST", show_default=False)]
+Port = Annotated[int | None, typer.Option("--port", help="same as TRAPLINE_PORT", show_default=False)]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the flags given on the command line on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        typer.echo(f"error: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trapline {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """trapline: run ML pipelines over field images and keep what they found."""
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Host = None,
+    port: Port = None,
+    demo: Annotated[bool, typer.Option("--demo", help="also create a demo project")] = False,
+) -> None:
+    """Run everything in one process on embedded defaults, creating an admin on first run."""
+    from trapline.commands import run_up
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url, host=host, port=port)
+    _run(run_up, settings, demo=demo)
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Host = None,
+    port: Port = None,
+) -> None:
+    """Run the API server (for deployments: no first-run conveniences)."""
+    from trapline.commands import run_serve
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url, host=host, port=port)
+    _run(run_serve, settings)
+
+
+@app.command()
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Bring the database schema up to date."""
+    from trapline.commands import run_migrate
+
+    _run(run_migrate, load_settings(data_dir=data_dir, database_url=database_url))
+    typer.echo("database is up to date", err=True)
+
+
+@admin_app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option("--email", help="the user's email")],
+    name: Annotated[str, typer.Option("--name", help="display name")] = "",
+    is_admin: Annotated[bool, typer.Option("--admin", help="make the user an admin")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user."""
+    from trapline.commands import admin_create_user
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    user = _run(admin_create_user, settings, email=email, name=name, is_admin=is_admin)
+    typer.echo(f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}", err=True)
+
+
+@admin_app.command("create-token")
+def create_token(
+    email: Annotated[str, typer.Option("--email", help="whose token")],
+    name: Annotated[str, typer.Option("--name", help="what the token is for")] = "cli",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API token and print only the token on stdout."""
+    from trapline.commands import admin_create_token
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    typer.echo(_run(admin_create_token, settings, email=email, name=name))
+
+
+def _run(function: Any, settings: Settings, **kwargs: Any) -> Any:
+    from trapline.errors import TraplineError
+
+    try:
+        return function(settings, **kwargs)
+    except TraplineError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def main() -> None:
+    """Entry point of the ``trapline`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

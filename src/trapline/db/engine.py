@@ -1,0 +1,136 @@
+"""Engines and transactions: SQLite tuned for concurrent writers, PostgreSQL via psycopg 3."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+
+from trapline.db.repositories import Repos
+from trapline.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pool_timeout: float = 10.0,
+    sqlite_busy_timeout: float = 30.0,
+) -> Engine:
+    """An engine for ``url`` with the settings each database needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": sqlite_busy_timeout, "check_same_thread": False}
+        )
+        _tune_sqlite(engine, sqlite_busy_timeout)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        # A backend killed under us (pg_terminate_backend, failover) is noticed and replaced.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level: we emit BEGIN ourselves (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the write lock up front so concurrent writers queue on busy_timeout
+        # instead of failing with "database is locked" when a read lock is upgraded.
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The database of one process: short read and write transactions yielding repositories."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Database:
+        """A Database over a new engine for ``url``."""
+        return cls(make_engine(url, **options))
+
+    @contextmanager
+    def read(self) -> Iterator[Repos]:
+        """A read-only transaction."""
+        with self._transaction(write=False) as repos:
+            yield repos
+
+    @contextmanager
+    def write(self) -> Iterator[Repos]:
+        """A writing transaction, committed when the block ends without an error."""
+        with self._transaction(write=True) as repos:
+            yield repos
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Repos]:
+        session: Session = self._sessions()
+        try:
+            try:
+                if self.is_sqlite and write:
+                    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                else:
+                    session.connection()
+            except (OperationalError, PoolTimeout) as exc:
+                raise _unavailable(exc) from exc
+            yield Repos(session)
+            if write:
+                session.commit()
+            else:
+                session.rollback()
+        except (OperationalError, PoolTimeout) as exc:
+            session.rollback()
+            raise _unavailable(exc) from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        """Raise Unavailable when the database does not answer."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            raise _unavailable(exc) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    log.warning("database unavailable: %s", exc)
+    return Unavailable(
+        "the database is unavailable or busy; retry in a moment", code="database_unavailable"
+    )

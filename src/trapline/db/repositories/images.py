@@ -1,0 +1,173 @@
+"""Images: storage facts, lookups by hash, filtered and keyset-paginated listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trapline.db.tables import CollectionImageRow, ImageRow, ProjectRow
+from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
+from trapline.domain.records import Image, ImageFilter
+
+
+def to_image(row: ImageRow) -> Image:
+    """Record from a row."""
+    return Image(
+        id=row.id,
+        project_id=row.project_id,
+        deployment_id=row.deployment_id,
+        storage_key=row.storage_key,
+        filename=row.filename,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        width=row.width,
+        height=row.height,
+        content_type=row.content_type,
+        captured_at=row.captured_at,
+        captured_offset_minutes=row.captured_offset_minutes,
+        source=row.source,
+        created_at=row.created_at,
+    )
+
+
+class ImageRepo:
+    """Images of projects."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_sha256(self, project_id: int, sha256: str) -> Image | None:
+        """The project's image with these bytes, if it has one."""
+        row = self.session.scalar(
+            select(ImageRow).where(ImageRow.project_id == project_id, ImageRow.sha256 == sha256)
+        )
+        return to_image(row) if row else None
+
+    def insert(self, **values: Any) -> Image | None:
+        """Add an image and count it in its project; None when the project already has its hash."""
+        values["captured_sort"] = capture_sort_key(values.get("captured_at"))
+        row = ImageRow(**values)
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return None
+        self._count_in_project(row.project_id, 1)
+        return to_image(row)
+
+    def bulk_insert(self, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many images at once (imports, benchmarks); hashes must be new."""
+        for values in rows:
+            values["project_id"] = project_id
+            values["captured_sort"] = capture_sort_key(values.get("captured_at"))
+        self.session.execute(ImageRow.__table__.insert(), list(rows))
+        self._count_in_project(project_id, len(rows))
+
+    def get(self, image_id: int) -> Image | None:
+        """The image with this id."""
+        row = self.session.get(ImageRow, image_id)
+        return to_image(row) if row else None
+
+    def delete(self, image: Image) -> None:
+        """Remove an image row and uncount it."""
+        result = self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))
+        if result.rowcount:  # type: ignore[attr-defined]
+            self._count_in_project(image.project_id, -1)
+
+    def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` are images of the project."""
+        wanted = list(set(ids))
+        found: set[int] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found.update(
+                self.session.scalars(
+                    select(ImageRow.id).where(
+                        ImageRow.project_id == project_id, ImageRow.id.in_(chunk)
+                    )
+                )
+            )
+        return found
+
+    def count(self, project_id: int, flt: ImageFilter, *, collection_id: int | None = None) -> int:
+        """How many images match; an unfiltered count reads the project's counter."""
+        if flt == ImageFilter() and collection_id is None:
+            return (
+                self.session.scalar(
+                    select(ProjectRow.image_count).where(ProjectRow.id == project_id)
+                )
+                or 0
+            )
+        query = self._filtered(select(func.count()), project_id, flt, collection_id)
+        return self.session.scalar(query) or 0
+
+    def list(
+        self,
+        project_id: int,
+        flt: ImageFilter,
+        *,
+        order: ImageOrder,
+        limit: int,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        collection_id: int | None = None,
+    ) -> tuple[list[Image], bool]:
+        """One page of matching images and whether more lie beyond it in the walking direction.
+
+        With a cursor the page starts next to the cursor's item (before it, for a backwards
+        cursor) using the sort index, so any page costs the same as the first.
+        """
+        columns = (ImageRow.captured_sort, ImageRow.id) if order.by_capture else (ImageRow.id,)
+        key = tuple_(*columns) if len(columns) > 1 else columns[0]
+        query = self._filtered(select(ImageRow), project_id, flt, collection_id)
+        backwards = cursor is not None and cursor.backwards
+        descending = order.descending != backwards
+        if cursor is not None:
+            sort = capture_sort_key(cursor.captured_sort)
+            values = (sort, cursor.id) if order.by_capture else (cursor.id,)
+            bound: Any = tuple_(*values) if len(values) > 1 else values[0]
+            query = query.where(key < bound if descending else key > bound)
+        query = query.order_by(*(c.desc() if descending else c.asc() for c in columns))
+        rows = list(self.session.scalars(query.offset(offset).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        return [to_image(r) for r in rows], more
+
+    def _filtered(
+        self, query: Select[Any], project_id: int, flt: ImageFilter, collection_id: int | None
+    ) -> Select[Any]:
+        query = query.select_from(ImageRow).where(ImageRow.project_id == project_id)
+        if flt.deployment_id is not None:
+            query = query.where(ImageRow.deployment_id == flt.deployment_id)
+        if flt.captured_after is not None:
+            query = query.where(ImageRow.captured_at >= flt.captured_after)
+        if flt.captured_before is not None:
+            query = query.where(ImageRow.captured_at < flt.captured_before)
+        if flt.filename_contains:
+            needle = flt.filename_contains.lower()
+            for char in ("\\", "%", "_"):
+                needle = needle.replace(char, "\\" + char)
+            query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
+        if collection_id is not None:
+            query = query.where(
+                ImageRow.id.in_(
+                    select(CollectionImageRow.image_id).where(
+                        CollectionImageRow.collection_id == collection_id
+                    )
+                )
+            )
+        return query
+
+    def _count_in_project(self, project_id: int, delta: int) -> None:
+        self.session.execute(
+            ProjectRow.__table__.update()
+            .where(ProjectRow.id == project_id)
+            .values(image_count=ProjectRow.image_count + delta)
+        )

@@ -1,0 +1,129 @@
+"""Projects and memberships."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from trapline.db.tables import MembershipRow, ProjectRow, UserRow
+from trapline.domain.records import Membership, Project
+from trapline.domain.roles import Role
+
+
+def to_project(row: ProjectRow) -> Project:
+    """Record from a row."""
+    return Project(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        image_count=row.image_count,
+        created_at=row.created_at,
+    )
+
+
+class ProjectRepo:
+    """Projects and who belongs to them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, name: str, description: str, owner_id: int) -> Project:
+        """Add a project with its creator as owner."""
+        row = ProjectRow(name=name, description=description, created_by=owner_id, image_count=0)
+        self.session.add(row)
+        self.session.flush()
+        self.session.add(MembershipRow(project_id=row.id, user_id=owner_id, role=Role.OWNER))
+        self.session.flush()
+        return to_project(row)
+
+    def get(self, project_id: int) -> Project | None:
+        """The project with this id."""
+        row = self.session.get(ProjectRow, project_id)
+        return to_project(row) if row else None
+
+    def list_visible(
+        self, user_id: int | None, *, limit: int, offset: int
+    ) -> tuple[int, list[Project]]:
+        """Projects a user belongs to (all projects when ``user_id`` is None), by id."""
+        query = select(ProjectRow)
+        if user_id is not None:
+            query = query.join(MembershipRow, MembershipRow.project_id == ProjectRow.id).where(
+                MembershipRow.user_id == user_id
+            )
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.scalars(query.order_by(ProjectRow.id).limit(limit).offset(offset))
+        return total, [to_project(r) for r in rows]
+
+    def update(self, project_id: int, **values: object) -> Project | None:
+        """Change name or description."""
+        row = self.session.get(ProjectRow, project_id)
+        if row is None:
+            return None
+        for field, value in values.items():
+            setattr(row, field, value)
+        self.session.flush()
+        return to_project(row)
+
+    def delete(self, project_id: int) -> None:
+        """Remove a project and, by cascade, everything in it."""
+        self.session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
+
+    def role_of(self, project_id: int, user_id: int) -> Role | None:
+        """The user's role in the project, or None when not a member."""
+        role = self.session.scalar(
+            select(MembershipRow.role).where(
+                MembershipRow.project_id == project_id, MembershipRow.user_id == user_id
+            )
+        )
+        return Role(role) if role else None
+
+    def members(self, project_id: int) -> list[Membership]:
+        """The project's members with their roles, by user id."""
+        rows = self.session.execute(
+            select(MembershipRow, UserRow)
+            .join(UserRow, UserRow.id == MembershipRow.user_id)
+            .where(MembershipRow.project_id == project_id)
+            .order_by(MembershipRow.user_id)
+        )
+        return [
+            Membership(
+                project_id=m.project_id,
+                user_id=u.id,
+                email=u.email,
+                name=u.name,
+                role=Role(m.role),
+                created_at=m.created_at,
+            )
+            for m, u in rows
+        ]
+
+    def set_role(self, project_id: int, user_id: int, role: Role) -> bool:
+        """Add a member or change their role; True when the member is new."""
+        row = self.session.get(MembershipRow, (project_id, user_id))
+        if row is None:
+            self.session.add(MembershipRow(project_id=project_id, user_id=user_id, role=role))
+            self.session.flush()
+            return True
+        row.role = role
+        self.session.flush()
+        return False
+
+    def remove_member(self, project_id: int, user_id: int) -> bool:
+        """Remove a member; False when they were not one."""
+        result = self.session.execute(
+            delete(MembershipRow).where(
+                MembershipRow.project_id == project_id, MembershipRow.user_id == user_id
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def count_owners(self, project_id: int) -> int:
+        """How many owners the project has."""
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    MembershipRow.project_id == project_id, MembershipRow.role == Role.OWNER
+                )
+            )
+            or 0
+        )

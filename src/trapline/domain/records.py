@@ -1,0 +1,136 @@
+"""Domain records handed out of the repositories: small, frozen, free of ORM state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from trapline.domain.roles import Role
+
+
+@dataclass(frozen=True)
+class User:
+    """A person (or an automation account) who can sign in with tokens."""
+
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A token's public facts; the secret itself exists only in the creator's hands."""
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Project:
+    """A body of work: its images, deployments, members and jobs."""
+
+    id: int
+    name: str
+    description: str
+    image_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A user's role in a project."""
+
+    project_id: int
+    user_id: int
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A camera or trap station."""
+
+    id: int
+    project_id: int
+    name: str
+    description: str
+    latitude: float | None
+    longitude: float | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Image:
+    """One stored image."""
+
+    id: int
+    project_id: int
+    deployment_id: int | None
+    storage_key: str
+    filename: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    content_type: str
+    captured_at: datetime | None
+    captured_offset_minutes: int | None
+    source: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """Which images of a project to take; every field is optional."""
+
+    deployment_id: int | None = None
+    captured_after: datetime | None = None
+    captured_before: datetime | None = None
+    filename_contains: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The filter as a JSON object (for saved collections)."""
+        return {
+            "deployment_id": self.deployment_id,
+            "captured_after": self.captured_after.isoformat() if self.captured_after else None,
+            "captured_before": self.captured_before.isoformat() if self.captured_before else None,
+            "filename_contains": self.filename_contains,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImageFilter:
+        """Inverse of ``as_json``."""
+        after, before = data.get("captured_after"), data.get("captured_before")
+        return cls(
+            deployment_id=data.get("deployment_id"),
+            captured_after=datetime.fromisoformat(after) if after else None,
+            captured_before=datetime.fromisoformat(before) if before else None,
+            filename_contains=data.get("filename_contains"),
+        )
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A named set of images: an explicit list or a saved filter."""
+
+    id: int
+    project_id: int
+    name: str
+    description: str
+    kind: str
+    filter: ImageFilter | None
+    image_count: int | None
+    created_at: datetime

@@ -1,0 +1,94 @@
+"""First-run conveniences of ``trapline up``: an admin with a token, and a demo project."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from trapline.db.engine import Database
+from trapline.domain.records import Project, User
+from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.services.deployments import create_deployment
+from trapline.services.images import IncomingFile, upload_images
+from trapline.services.projects import create_project, list_projects
+from trapline.services.users import create_token, create_user
+from trapline.storage.base import BlobStore
+
+#: Email of the admin ``trapline up`` creates on first run.
+LOCAL_ADMIN_EMAIL = "admin@localhost"
+#: File in the data dir that holds the first admin's token (mode 0600).
+ADMIN_TOKEN_FILE = "admin-token"
+#: Name of the demo project ``trapline up --demo`` creates.
+DEMO_PROJECT_NAME = "Demo: moth light trap"
+#: Images in the demo project: one night of a trap, every 20 minutes.
+DEMO_IMAGES = 12
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The local admin and, on the first run only, their new token."""
+
+    user: User
+    new_token: str | None
+    token_file: Path
+
+
+def ensure_admin(db: Database, data_dir: Path) -> Admin:
+    """Create the local admin and a token on first run; later runs find them."""
+    token_file = data_dir / ADMIN_TOKEN_FILE
+    with db.read() as repos:
+        user = repos.users.by_email(LOCAL_ADMIN_EMAIL)
+    if user is not None:
+        return Admin(user, None, token_file)
+    user = create_user(db, None, LOCAL_ADMIN_EMAIL, "Local admin", is_admin=True)
+    secret = create_token(db, user, "trapline up").secret
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return Admin(user, secret, token_file)
+
+
+def ensure_demo_project(db: Database, store: BlobStore, admin: User) -> tuple[Project, bool]:
+    """The demo project with generated light-trap images; True when made just now."""
+    _, projects = list_projects(db, admin, limit=1000, offset=0)
+    for project in projects:
+        if project.name == DEMO_PROJECT_NAME:
+            return project, False
+    project = create_project(
+        db, admin, DEMO_PROJECT_NAME, "Generated photos of a lit sheet with moths on it."
+    )
+    deployment = create_deployment(
+        db,
+        admin,
+        project.id,
+        name="Demo trap 1",
+        description="A generated light trap",
+        latitude=45.5017,
+        longitude=-73.5673,
+        started_at=datetime(2024, 6, 21, 21, 0),
+        ended_at=datetime(2024, 6, 22, 5, 0),
+    )
+    night = datetime(2024, 6, 21, 22, 0)
+    files = []
+    for n in range(DEMO_IMAGES):
+        when = night + timedelta(minutes=20 * n)
+        data = light_trap_jpeg(seed=n, captured_at=when)
+        files.append(IncomingFile(f"demo-{when:%Y%m%d%H%M%S}.jpg", io.BytesIO(data)))
+    upload_images(
+        db,
+        store,
+        admin,
+        project.id,
+        files,
+        deployment_id=deployment.id,
+        max_file_bytes=100 * 1024 * 1024,
+        source="import",
+    )
+    with db.read() as repos:
+        refreshed = repos.projects.get(project.id)
+    assert refreshed is not None
+    return refreshed, True

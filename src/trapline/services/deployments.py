@@ -1,0 +1,65 @@
+"""Deployments: the camera and trap stations images come from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from trapline.db.engine import Database
+from trapline.domain.records import Deployment, User
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput
+from trapline.services.access import project_for, require
+
+
+def create_deployment(db: Database, caller: User, project_id: int, **values: Any) -> Deployment:
+    """Add a deployment to a project (members)."""
+    _check_period(values.get("started_at"), values.get("ended_at"))
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        return repos.deployments.create(project_id, **values)
+
+
+def list_deployments(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int
+) -> tuple[int, list[Deployment]]:
+    """A project's deployments."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.deployments.list(project_id, limit=limit, offset=offset)
+
+
+def get_deployment(db: Database, caller: User, deployment_id: int, needed: Role = Role.VIEWER) -> Deployment:
+    """A deployment the caller may see."""
+    with db.read() as repos:
+        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        project_for(repos, caller, deployment.project_id, needed)
+        return deployment
+
+
+def update_deployment(db: Database, caller: User, deployment_id: int, **values: Any) -> Deployment:
+    """Change a deployment (members)."""
+    with db.write() as repos:
+        current = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        project_for(repos, caller, current.project_id, Role.MEMBER)
+        _check_period(
+            values.get("started_at", current.started_at), values.get("ended_at", current.ended_at)
+        )
+        updated = repos.deployments.update(deployment_id, **values)
+    assert updated is not None
+    return updated
+
+
+def delete_deployment(db: Database, caller: User, deployment_id: int) -> None:
+    """Remove a deployment (managers); its images stay in the project."""
+    with db.write() as repos:
+        current = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        project_for(repos, caller, current.project_id, Role.MANAGER)
+        repos.deployments.delete(deployment_id)
+
+
+def _check_period(started_at: datetime | None, ended_at: datetime | None) -> None:
+    if started_at and ended_at and ended_at < started_at:
+        raise InvalidInput(
+            f"ended_at ({ended_at.isoformat()}) is before started_at ({started_at.isoformat()})"
+        )

@@ -1,0 +1,220 @@
+"""Images: upload with dedup and timestamps, listing, thumbnails, downloads, deletion."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from trapline.db.engine import Database
+from trapline.domain.paging import Cursor, ImageOrder
+from trapline.domain.records import Image, ImageFilter, User
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput, PayloadTooLarge
+from trapline.imaging.probe import THUMBNAIL_SIZES, ImageFacts, inspect_image, make_thumbnail
+from trapline.services.access import project_for, require
+from trapline.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """One file of an upload, already on local disk or in memory."""
+
+    filename: str
+    stream: BinaryIO
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What became of one uploaded file."""
+
+    image: Image
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    """One page of an image listing."""
+
+    count: int
+    images: list[Image]
+    #: Whether more images lie beyond this page in the direction it was walked.
+    more: bool
+
+
+def new_image_key(project_id: int, sha256: str, extension: str) -> str:
+    """Where a new image's bytes go: per project, sharded by hash.
+
+    The random part makes each stored copy its own blob, so deleting an image can never
+    remove the bytes of a re-upload of the same file that raced with it.
+    """
+    tag = secrets.token_hex(4)
+    return f"images/{project_id}/{sha256[:2]}/{sha256[2:4]}/{sha256}-{tag}.{extension}"
+
+
+def thumbnail_key(storage_key: str, size: int) -> str:
+    """Where the thumbnail of one size of the image stored at ``storage_key`` lives."""
+    stem = storage_key.removeprefix("images/").rsplit(".", 1)[0]
+    return f"thumbnails/{stem}-{size}.jpg"
+
+
+def upload_images(
+    db: Database,
+    store: BlobStore,
+    caller: User,
+    project_id: int,
+    files: Sequence[IncomingFile],
+    *,
+    deployment_id: int | None,
+    max_file_bytes: int,
+    source: str = "upload",
+) -> list[UploadResult]:
+    """Store new images of a project and find the ones it already has.
+
+    Every file is checked before anything is stored, so one bad file leaves the project as
+    it was. Bytes stream from the incoming file to storage; they are never held whole.
+    """
+    if not files:
+        raise InvalidInput("no files given; send one or more images in the form field 'files'")
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        if deployment_id is not None:
+            deployment = repos.deployments.get(deployment_id)
+            if deployment is None or deployment.project_id != project_id:
+                raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+    measured = [_hash_and_measure(f, max_file_bytes) for f in files]
+    hashes = [sha for sha, _ in measured]
+    sizes = dict(measured)
+    with db.read() as repos:
+        known = {h: repos.images.by_sha256(project_id, h) for h in set(hashes)}
+    facts: dict[str, ImageFacts] = {}
+    for incoming, sha in zip(files, hashes, strict=True):
+        if known[sha] is None and sha not in facts:
+            facts[sha] = inspect_image(incoming.stream, incoming.filename)
+    keys: dict[str, str] = {}
+    for incoming, sha in zip(files, hashes, strict=True):
+        if sha in facts and sha not in keys:
+            keys[sha] = new_image_key(project_id, sha, facts[sha].extension)
+            _store_blobs(store, keys[sha], incoming.stream, facts[sha])
+    results: list[UploadResult] = []
+    with db.write() as repos:
+        for incoming, sha in zip(files, hashes, strict=True):
+            existing = known[sha] or repos.images.by_sha256(project_id, sha)
+            if existing is not None:
+                results.append(UploadResult(existing, duplicate=True))
+                continue
+            info = facts[sha]
+            image = repos.images.insert(
+                project_id=project_id,
+                deployment_id=deployment_id,
+                storage_key=keys[sha],
+                filename=incoming.filename,
+                sha256=sha,
+                size_bytes=sizes[sha],
+                width=info.width,
+                height=info.height,
+                content_type=info.content_type,
+                captured_at=info.captured_at,
+                captured_offset_minutes=info.captured_offset_minutes,
+                source=source,
+                uploaded_by=caller.id,
+            )
+            if image is None:  # another upload of the same bytes committed first
+                raced = repos.images.by_sha256(project_id, sha)
+                assert raced is not None
+                results.append(UploadResult(raced, duplicate=True))
+            else:
+                known[sha] = image
+                results.append(UploadResult(image, duplicate=False))
+    return results
+
+
+def list_images(
+    db: Database,
+    caller: User,
+    project_id: int,
+    flt: ImageFilter,
+    *,
+    order: ImageOrder,
+    limit: int,
+    offset: int = 0,
+    cursor: Cursor | None = None,
+) -> ImagePage:
+    """A page of a project's images that match the filter."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        images, more = repos.images.list(
+            project_id, flt, order=order, limit=limit, offset=offset, cursor=cursor
+        )
+        return ImagePage(repos.images.count(project_id, flt), images, more)
+
+
+def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIEWER) -> Image:
+    """An image the caller may see."""
+    with db.read() as repos:
+        image = require(repos.images.get(image_id), "image", image_id)
+        project_for(repos, caller, image.project_id, needed)
+        return image
+
+
+def delete_image(db: Database, store: BlobStore, caller: User, image_id: int) -> None:
+    """Delete an image (managers): the row first, so no row ever points at missing bytes."""
+    with db.write() as repos:
+        image = require(repos.images.get(image_id), "image", image_id)
+        project_for(repos, caller, image.project_id, Role.MANAGER)
+        repos.images.delete(image)
+    for key in [image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)]:
+        store.delete(key)
+
+
+def download_url(
+    db: Database, store: BlobStore, caller: User, image_id: int, *, expires_in: int
+) -> str:
+    """A signed, expiring URL of the original image."""
+    image = get_image(db, caller, image_id)
+    return store.signed_url(image.storage_key, expires_in=expires_in)
+
+
+def thumbnail_url(
+    db: Database, store: BlobStore, caller: User, image_id: int, size: int, *, expires_in: int
+) -> str:
+    """A signed URL of the image's thumbnail, made (once) when it is missing."""
+    if size not in THUMBNAIL_SIZES:
+        sizes = " or ".join(str(s) for s in THUMBNAIL_SIZES)
+        raise InvalidInput(f"size must be {sizes} (got {size})")
+    image = get_image(db, caller, image_id)
+    key = thumbnail_key(image.storage_key, size)
+    if not store.exists(key):
+        with store.opened(image.storage_key) as original:
+            store.put_bytes(key, make_thumbnail(original, size), content_type="image/jpeg")
+    return store.signed_url(key, expires_in=expires_in)
+
+
+def _hash_and_measure(incoming: IncomingFile, max_file_bytes: int) -> tuple[str, int]:
+    stream = incoming.stream
+    stream.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > max_file_bytes:
+            raise PayloadTooLarge(
+                f'"{incoming.filename}" is larger than the {max_file_bytes} byte limit for one file'
+            )
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def _store_blobs(store: BlobStore, key: str, stream: BinaryIO, info: ImageFacts) -> None:
+    stream.seek(0)
+    store.put(key, stream, content_type=info.content_type)
+    for size, data in info.thumbnails.items():
+        store.put_bytes(thumbnail_key(key, size), data, content_type="image/jpeg")

@@ -1,0 +1,91 @@
+"""Projects and their members."""
+
+from __future__ import annotations
+
+from trapline.db.engine import Database
+from trapline.domain.records import Membership, Project, User
+from trapline.domain.roles import Role
+from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from trapline.services.access import project_for
+
+
+def create_project(db: Database, caller: User, name: str, description: str) -> Project:
+    """Add a project owned by the caller."""
+    with db.write() as repos:
+        return repos.projects.create(name, description, caller.id)
+
+
+def list_projects(db: Database, caller: User, *, limit: int, offset: int) -> tuple[int, list[Project]]:
+    """The projects the caller belongs to (all of them for admins)."""
+    with db.read() as repos:
+        return repos.projects.list_visible(
+            None if caller.is_admin else caller.id, limit=limit, offset=offset
+        )
+
+
+def get_project(db: Database, caller: User, project_id: int) -> tuple[Project, Role]:
+    """A project the caller may see, with the caller's role."""
+    with db.read() as repos:
+        return project_for(repos, caller, project_id, Role.VIEWER)
+
+
+def update_project(db: Database, caller: User, project_id: int, **values: object) -> Project:
+    """Rename or describe a project (managers)."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        updated = repos.projects.update(project_id, **values)
+    assert updated is not None
+    return updated
+
+
+def delete_project(db: Database, caller: User, project_id: int) -> None:
+    """Delete a project and everything in it (owners)."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.OWNER)
+        repos.projects.delete(project_id)
+
+
+def list_members(db: Database, caller: User, project_id: int) -> list[Membership]:
+    """Who belongs to a project."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.projects.members(project_id)
+
+
+def set_member(
+    db: Database, caller: User, project_id: int, email: str, role: Role
+) -> tuple[Membership, bool]:
+    """Add a member by email or change their role (managers; only owners grant or take owner)."""
+    with db.write() as repos:
+        _, caller_role = project_for(repos, caller, project_id, Role.MANAGER)
+        user = repos.users.by_email(email)
+        if user is None:
+            raise InvalidInput(f"no user with email {email}; an admin must create the user first")
+        current = repos.projects.role_of(project_id, user.id)
+        touches_owner = Role.OWNER in (role, current)
+        if touches_owner and not caller_role.allows(Role.OWNER):
+            raise PermissionDenied("only owners can grant or take away the owner role")
+        if current == Role.OWNER and role != Role.OWNER:
+            _keep_an_owner(repos.projects.count_owners(project_id))
+        created = repos.projects.set_role(project_id, user.id, role)
+        member = next(m for m in repos.projects.members(project_id) if m.user_id == user.id)
+    return member, created
+
+
+def remove_member(db: Database, caller: User, project_id: int, user_id: int) -> None:
+    """Remove a member (managers; owners only by owners; never the last owner)."""
+    with db.write() as repos:
+        _, caller_role = project_for(repos, caller, project_id, Role.MANAGER)
+        current = repos.projects.role_of(project_id, user_id)
+        if current is None:
+            raise NotFound(f"user {user_id} is not a member of project {project_id}")
+        if current == Role.OWNER:
+            if not caller_role.allows(Role.OWNER):
+                raise PermissionDenied("only owners can remove an owner")
+            _keep_an_owner(repos.projects.count_owners(project_id))
+        repos.projects.remove_member(project_id, user_id)
+
+
+def _keep_an_owner(owners: int) -> None:
+    if owners <= 1:
+        raise Conflict("a project must keep at least one owner; make someone else owner first")

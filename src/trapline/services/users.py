@@ -1,0 +1,72 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.records import ApiToken, User
+from trapline.domain.tokens import hash_token, new_token, visible_prefix
+from trapline.errors import NotAuthenticated, NotFound, PermissionDenied
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: the only moment its secret is known."""
+
+    token: ApiToken
+    secret: str
+
+
+def authenticate(db: Database, secret: str) -> User:
+    """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
+    hashed = hash_token(secret)
+    with db.read() as repos:
+        found = repos.users.authenticate(hashed)
+    if found is None:
+        raise NotAuthenticated("invalid or revoked token; create a new one with POST /api/v2/tokens/")
+    user, token = found
+    now = utcnow()
+    if repos.users.needs_touch(token, now):
+        with db.write() as repos:
+            repos.users.touch_token(token.id, now)
+    return user
+
+
+def create_user(db: Database, caller: User | None, email: str, name: str, *, is_admin: bool) -> User:
+    """Add a user; only admins may (``caller`` None means the local command line)."""
+    if caller is not None and not caller.is_admin:
+        raise PermissionDenied("only admins can create users")
+    with db.write() as repos:
+        return repos.users.create(email, name, is_admin=is_admin)
+
+
+def create_token(db: Database, user: User, name: str) -> NewToken:
+    """Make a token for ``user``; its secret is returned once and stored only hashed."""
+    secret = new_token()
+    with db.write() as repos:
+        token = repos.users.add_token(user.id, name, visible_prefix(secret), hash_token(secret))
+    return NewToken(token=token, secret=secret)
+
+
+def create_token_for_email(db: Database, email: str, name: str) -> NewToken:
+    """Make a token for the user with this email (the admin command line)."""
+    with db.read() as repos:
+        user = repos.users.by_email(email)
+    if user is None:
+        raise NotFound(f"no user with email {email}; create one with `trapline admin create-user`")
+    return create_token(db, user, name)
+
+
+def list_tokens(db: Database, user: User) -> list[ApiToken]:
+    """The user's own tokens."""
+    with db.read() as repos:
+        return repos.users.tokens_of(user.id)
+
+
+def revoke_token(db: Database, user: User, token_id: int) -> None:
+    """Revoke one of the user's own tokens."""
+    with db.write() as repos:
+        if not repos.users.revoke_token(user.id, token_id):
+            raise NotFound(f"token {token_id} not found")
