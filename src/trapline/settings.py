@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: File in the data dir that keeps the generated secret key between runs.
 SECRET_KEY_FILE = "secret-key"
@@ -60,9 +61,9 @@ class Settings(BaseSettings):
     #: Largest request body, in bytes, summed over all files of one upload request.
     max_request_bytes: int = Field(1024 * 1024 * 1024, gt=0)
     #: Seconds a signed blob URL stays valid.
-    signed_url_ttl: int = Field(3600, gt=0)
+    signed_url_ttl: int = Field(3600, gt=0, le=7 * 24 * 3600)
     #: Origins allowed by CORS (comma-separated or a JSON list); empty disables CORS headers.
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Log level: DEBUG, INFO, WARNING, ERROR.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Log format: ``text`` for people, ``json`` for log collectors.
@@ -81,7 +82,9 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 

@@ -16,12 +16,32 @@ _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/=-]{0,1023}$")
 
 Method = Literal["GET", "PUT"]
 
+#: Bytes a store reads from or writes to a stream at a time; bounds memory per transfer.
+CHUNK_SIZE = 1024 * 1024
+
+#: Longest life of a signed URL: one week, the most S3's SigV4 presigning allows.
+MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
+
 
 def check_key(key: str) -> str:
     """Return ``key`` if it is a safe storage key, else raise InvalidInput."""
     if not _KEY_PATTERN.match(key) or any(part in ("", ".", "..") for part in key.split("/")):
         raise InvalidInput(f"invalid storage key {key!r}", code="invalid_key")
     return key
+
+
+def check_signed_url_request(method: str, expires_in: int) -> None:
+    """Raise InvalidInput unless ``method`` and ``expires_in`` make a link every store can sign."""
+    if method not in ("GET", "PUT"):
+        raise InvalidInput(
+            f"signed URLs are for GET or PUT (got {method!r})", code="invalid_method"
+        )
+    if not 1 <= expires_in <= MAX_SIGNED_URL_SECONDS:
+        raise InvalidInput(
+            f"expires_in must be a number of seconds from 1 to {MAX_SIGNED_URL_SECONDS}"
+            f" (got {expires_in})",
+            code="invalid_expiry",
+        )
 
 
 class BlobStore(ABC):

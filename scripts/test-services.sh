@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Make sure the services and system packages the test suite needs are here and running.
+# Safe to run again and again; installs only what is missing (needs root for apt-get).
+set -euo pipefail
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+
+have() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif have sudo; then sudo "$@"; else return 1; fi; }
+
+apt_updated=0
+apt_install() {
+  if ! have apt-get; then
+    echo "test-services: apt-get not found; install $* yourself" >&2
+    return 1
+  fi
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_ready() { (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null; }
+
+ensure_postgres() {
+  if pg_ready; then return 0; fi
+  if ! have pg_ctlcluster; then
+    echo "test-services: installing PostgreSQL" >&2
+    apt_install postgresql || return 1
+    # A cluster we just installed is for tests on this machine: trust loopback connections.
+    for hba in /etc/postgresql/*/main/pg_hba.conf; do
+      grep -q '^host all all 127.0.0.1/32 trust' "$hba" ||
+        as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    done
+  fi
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  echo "test-services: starting PostgreSQL $version" >&2
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_ready && return 0; sleep 1; done
+  echo "test-services: PostgreSQL did not come up on $PG_HOST:$PG_PORT" >&2
+  return 1
+}
+
+if ! ensure_postgres; then
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+  echo "test-services: continuing without PostgreSQL; its tests will be skipped" >&2
+fi

@@ -1,0 +1,41 @@
+"""API conventions: health probes, docs, error shapes, request ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from trapline.storage.local import LocalBlobStore
+
+
+def test_livez_and_readyz(client: TestClient) -> None:
+    assert client.get("/livez").json() == {"status": "ok"}
+    ready = client.get("/readyz/")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_readyz_reports_broken_storage(client: TestClient, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the storage folder should be")
+    client.app.state.store = LocalBlobStore(blocker / "blobs", b"k")
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["retry-after"]
+    body = ready.json()
+    assert body["checks"]["database"] == "ok" and body["checks"]["storage"] != "ok"
+
+
+def test_openapi_docs(client: TestClient) -> None:
+    assert client.get("/api/v2/docs").status_code == 200
+    paths = client.get("/api/v2/openapi.json").json()["paths"]
+    assert "/api/v2/projects/{project_id}/images" in paths
+    summary = paths["/api/v2/projects/{project_id}/images"]["post"]["summary"]
+    assert summary.startswith("Upload images")
+
+
+def test_method_not_allowed_is_json(client: TestClient, owner) -> None:
+    response = client.put("/api/v2/projects", headers=owner.headers)
+    assert response.status_code == 405
+    assert set(response.json()) == {"detail", "code"}

@@ -1,0 +1,104 @@
+"""Migrations build the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from tests.support.databases import admin_execute, database_url_for, require_postgres
+from trapline.db import migrate
+from trapline.db.tables import Base
+
+
+def _check_fresh(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        assert inspect(engine).get_table_names() == []
+        migrate.upgrade(engine)
+        tables = set(inspect(engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        migrate.check(engine)  # raises when models and migrations disagree
+        migrate.upgrade(engine)  # a second run is a no-op
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
+    _check_fresh(f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+@pytest.mark.postgres
+def test_upgrade_head_on_empty_postgres() -> None:
+    require_postgres()
+    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
+    admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        _check_fresh(database_url_for(name))
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path) -> None:
+    """Three `trapline migrate` processes at once: the advisory lock serialises them."""
+    require_postgres()
+    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
+    admin_execute(f'CREATE DATABASE "{name}"')
+    url = database_url_for(name)
+    try:
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "trapline.cli", "migrate", "--database-url", url],
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=60)[0].decode() for p in processes]
+        assert [p.returncode for p in processes] == [0, 0, 0], outputs
+        engine = create_engine(url)
+        migrate.check(engine)
+        engine.dispose()
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
+    """Concurrent writing transactions on SQLite wait for the lock (BEGIN IMMEDIATE)."""
+    from trapline.db.engine import Database
+    from trapline.services.projects import create_project
+    from trapline.services.users import create_user
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    db = Database.from_url(url)
+    migrate.upgrade(db.engine)
+    user = create_user(db, None, "w@example.org", "W", is_admin=False)
+    errors: list[BaseException] = []
+
+    def write_many(n: int) -> None:
+        try:
+            for i in range(25):
+                with db.write() as repos:
+                    project = repos.projects.get(1) if i % 2 else None
+                    repos.projects.create(f"p{n}-{i}", str(project), user.id)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    create_project(db, user, "first", "")
+    threads = [threading.Thread(target=write_many, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with db.read() as repos:
+        total, _ = repos.projects.list_visible(None, limit=1, offset=0)
+    assert total == 1 + 6 * 25
+    db.dispose()

@@ -1,0 +1,106 @@
+"""`trapline up`, `serve` and `admin` as a user runs them: real processes over HTTP."""
+
+from __future__ import annotations
+
+import json
+import signal
+import stat
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import clean_env, running, trapline_command
+from trapline import __version__
+
+pytestmark = pytest.mark.slow
+
+
+def test_version() -> None:
+    out = subprocess.run(trapline_command("--version"), capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"trapline {__version__}"
+
+
+def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with running(["up", "--demo", "--data-dir", str(data)], cwd=tmp_path) as server:
+        token_file = data / "admin-token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert token in server.log()  # printed once, on first run
+        headers = {"Authorization": f"Token {token}"}
+        projects = httpx.get(f"{server.url}/api/v2/projects/", headers=headers).json()
+        demo = projects["results"][0]
+        assert demo["image_count"] == 12
+        images = httpx.get(
+            f"{server.url}/api/v2/projects/{demo['id']}/images/?limit=100", headers=headers
+        ).json()
+        assert images["count"] == 12
+        assert all(i["captured_at"] for i in images["results"])
+        thumb = httpx.get(
+            f"{server.url}/api/v2/images/{images['results'][0]['id']}/thumbnail?size=256",
+            headers=headers,
+            follow_redirects=True,
+        )
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        assert server.stop(signal.SIGINT) == 0
+
+    with running(["up", "--demo", "--data-dir", str(data)], cwd=tmp_path) as again:
+        log = again.log()
+        assert token not in log and "admin-token" in log
+        assert "already there" in log
+        listed = httpx.get(f"{again.url}/api/v2/projects/", headers=headers).json()
+        assert listed["count"] == 1
+
+
+def test_admin_commands_print_only_the_token(tmp_path: Path) -> None:
+    env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
+    made = subprocess.run(
+        trapline_command("admin", "create-user", "--email", "ops@example.org", "--admin"),
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+    )
+    assert made.stdout == ""
+    assert "ops@example.org" in made.stderr
+    token = subprocess.run(
+        trapline_command("admin", "create-token", "--email", "ops@example.org", "--name", "ci"),
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+    ).stdout
+    assert token.count("\n") == 1 and token.startswith("tl_")
+    missing = subprocess.run(
+        trapline_command("admin", "create-token", "--email", "nobody@example.org"),
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )
+    assert missing.returncode == 1
+    assert missing.stdout == "" and "nobody@example.org" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    # The flag and the variable are the same setting: serve finds the user made above.
+    with running(["serve", "--data-dir", str(tmp_path / "d")], cwd=tmp_path) as server:
+        me = httpx.get(
+            f"{server.url}/api/v2/users/me", headers={"Authorization": f"Token {token.strip()}"}
+        )
+        assert me.json()["email"] == "ops@example.org"
+
+
+def test_bad_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        trapline_command("migrate"),
+        capture_output=True, text=True, cwd=tmp_path,
+        env=clean_env(TRAPLINE_PORT="not-a-port", TRAPLINE_DATA_DIR=str(tmp_path)),
+    )
+    assert result.returncode == 2
+    assert "port" in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
+    env = clean_env(TRAPLINE_LOG_FORMAT="json", TRAPLINE_DATA_DIR=str(tmp_path / "d"))
+    with running(["serve"], cwd=tmp_path, env=env) as server:
+        answer = httpx.get(f"{server.url}/api/v2/projects/", headers={"X-Request-ID": "trace-42"})
+        assert answer.status_code == 401
+        assert answer.headers["x-request-id"] == "trace-42"
+        server.stop()
+        lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    access = [e for e in lines if e.get("request_id") == "trace-42"]
+    assert access and access[0]["status"] == 401 and access[0]["path"] == "/api/v2/projects/"
+    assert all({"ts", "level", "logger", "message"} <= set(e) for e in lines)

@@ -1,0 +1,95 @@
+"""Real ``trapline`` processes on loopback ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.moto import free_port
+
+#: Seconds a server may take to answer /readyz after it starts.
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class Server:
+    """A running server process and where to reach it."""
+
+    process: subprocess.Popen[str]
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
+        """Signal the process and wait for it; returns its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def trapline_command(*args: str) -> list[str]:
+    """The command line running ``trapline`` from this interpreter."""
+    return [sys.executable, "-m", "trapline.cli", *args]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test process's environment without TRAPLINE_* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAPLINE_")}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(
+    args: list[str], *, cwd: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[Server]:
+    """Start ``trapline <args> --port P`` and wait until it is ready; stop it afterwards."""
+    port = port or free_port()
+    log_path = cwd / f"server-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            trapline_command(*args, "--port", str(port)),
+            cwd=cwd,
+            env=env or clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_ready(server: Server) -> None:
+    """Poll /readyz until it answers 200; fail with the server's log if it dies or hangs."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"server not ready within {STARTUP_TIMEOUT}s:\n{server.log()}")

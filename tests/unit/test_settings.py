@@ -1,0 +1,60 @@
+"""Settings: defaults, variables, URL forms, the generated secret, and the README table."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from trapline.settings import Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_postgres_url_forms_are_both_accepted() -> None:
+    for url in ("postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgres://u@h/db"):
+        assert Settings(database_url=url, _env_file=None).database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_defaults_live_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, _env_file=None)
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'trapline.db'}"
+    assert settings.resolved_storage_url == (tmp_path / "blobs").as_uri()
+    assert settings.queue_url == "sql"
+
+
+def test_variables_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("TRAPLINE_PORT=9100\nTRAPLINE_LOG_FORMAT=json\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRAPLINE_PORT", "9200")
+    monkeypatch.setenv("TRAPLINE_CORS_ORIGINS", "https://a.example, https://b.example")
+    settings = Settings()
+    assert settings.port == 9200  # the variable beats .env
+    assert settings.log_format == "json"
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path, _env_file=None).resolved_secret_key()
+    second = Settings(data_dir=tmp_path, _env_file=None).resolved_secret_key()
+    assert first == second and len(first) >= 40
+    assert stat.S_IMODE((tmp_path / "secret-key").stat().st_mode) == 0o600
+    given = Settings(data_dir=tmp_path, secret_key="abc", _env_file=None).resolved_secret_key()
+    assert given == b"abc"
+
+
+def test_every_setting_is_documented() -> None:
+    source = Path(__file__).resolve().parents[2] / "src/trapline/settings.py"
+    text = source.read_text()
+    readme = README.read_text()
+    for name in Settings.model_fields:
+        assert f"TRAPLINE_{name.upper()}" in readme, f"README lacks TRAPLINE_{name.upper()}"
+        declaration = f"    {name}:"
+        before = text[: text.index(declaration)].rstrip().splitlines()[-1].strip()
+        assert before.startswith("#:"), f"{name} has no #: comment"
+
+
+def test_invalid_values_are_refused() -> None:
+    with pytest.raises(ValueError, match="port"):
+        Settings(port=70000, _env_file=None)
