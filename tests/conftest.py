@@ -10,17 +10,25 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+from tests.support.moto import moto_s3_server
 from trapline.api.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services import users
 from trapline.settings import Settings
-from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of a moto S3 server shared by the session; fake AWS credentials are set meanwhile."""
+    with moto_s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +145,9 @@ def upload(
     """POST files to a project's images; returns the JSON body (asserting nothing)."""
     response = client.post(
         f"/api/v2/projects/{project}/images/",
-        files=[("files", (name, io.BytesIO(data), "application/octet-stream")) for name, data in files],
+        files=[
+            ("files", (name, io.BytesIO(data), "application/octet-stream")) for name, data in files
+        ],
         data=form,
         headers=account.headers,
     )

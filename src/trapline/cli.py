@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-admin_app = typer.Typer(help="Administration on the database the settings point to.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Administration on the database the settings point to.", no_args_is_help=True
+)
 app.add_typer(admin_app, name="admin")
 
 DataDir = Annotated[
@@ -26,8 +27,12 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="same as TRAPLINE_DATABASE_URL", show_default=False),
 ]
-Host = Annotated[str | None, typer.Option("--host", help="same as TRAPLINE_HOST", show_default=False)]
-Port = Annotated[int | None, typer.Option("--port", help="same as TRAPLINE_PORT", show_default=False)]
+Host = Annotated[
+    str | None, typer.Option("--host", help="same as TRAPLINE_HOST", show_default=False)
+]
+Port = Annotated[
+    int | None, typer.Option("--port", help="same as TRAPLINE_PORT", show_default=False)
+]
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -105,7 +110,9 @@ def create_user(
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     user = _run(admin_create_user, settings, email=email, name=name, is_admin=is_admin)
-    typer.echo(f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}", err=True)
+    typer.echo(
+        f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}", err=True
+    )
 
 
 @admin_app.command("create-token")
@@ -138,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

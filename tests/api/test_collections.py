@@ -8,7 +8,9 @@ from tests.conftest import upload
 
 
 def _images(client, owner, project_id, jpeg, names, **form):
-    body = upload(client, owner, project_id, *[(n, jpeg(i + 300)) for i, n in enumerate(names)], **form)
+    body = upload(
+        client, owner, project_id, *[(n, jpeg(i + 300)) for i, n in enumerate(names)], **form
+    )
     return [r["id"] for r in body["results"]]
 
 
@@ -21,7 +23,8 @@ def test_explicit_collection(client: TestClient, owner, project_id, jpeg) -> Non
     )
     assert made.status_code == 201
     collection = made.json()
-    assert collection["kind"] == "explicit" and collection["image_count"] == 2
+    assert collection["kind"] == "explicit"
+    assert collection["image_count"] == 2
     listed = client.get(
         f"/api/v2/collections/{collection['id']}/images/", headers=owner.headers
     ).json()
@@ -34,7 +37,14 @@ def test_filter_collection_follows_new_images(client, owner, project_id, jpeg) -
         f"/api/v2/projects/{project_id}/deployments", json={"name": "A"}, headers=owner.headers
     ).json()
     dep = str(deployment["id"])
-    _images(client, owner, project_id, jpeg, ["x-20240601220000.jpg", "x-20240602220000.jpg"], deployment_id=dep)
+    _images(
+        client,
+        owner,
+        project_id,
+        jpeg,
+        ["x-20240601220000.jpg", "x-20240602220000.jpg"],
+        deployment_id=dep,
+    )
     _images(client, owner, project_id, jpeg, ["y-20240601230000.jpg"])
     made = client.post(
         f"/api/v2/projects/{project_id}/collections",
@@ -48,7 +58,8 @@ def test_filter_collection_follows_new_images(client, owner, project_id, jpeg) -
         },
         headers=owner.headers,
     ).json()
-    assert made["kind"] == "filter" and made["filter"]["deployment_id"] == deployment["id"]
+    assert made["kind"] == "filter"
+    assert made["filter"]["deployment_id"] == deployment["id"]
     url = f"/api/v2/collections/{made['id']}/images"
     assert [r["filename"] for r in client.get(url, headers=owner.headers).json()["results"]] == [
         "x-20240601220000.jpg"
@@ -64,8 +75,12 @@ def test_collection_list_get_delete(client, owner, project_id, jpeg) -> None:
     base = f"/api/v2/projects/{project_id}/collections"
     made = client.post(base, json={"name": "c", "image_ids": ids}, headers=owner.headers).json()
     assert client.get(base, headers=owner.headers).json()["count"] == 1
-    assert client.get(f"/api/v2/collections/{made['id']}", headers=owner.headers).json()["name"] == "c"
-    assert client.delete(f"/api/v2/collections/{made['id']}", headers=owner.headers).status_code == 204
+    assert (
+        client.get(f"/api/v2/collections/{made['id']}", headers=owner.headers).json()["name"] == "c"
+    )
+    assert (
+        client.delete(f"/api/v2/collections/{made['id']}", headers=owner.headers).status_code == 204
+    )
     assert client.get(base, headers=owner.headers).json()["count"] == 0
     # The images stay.
     assert client.get(f"/api/v2/images/{ids[0]}", headers=owner.headers).status_code == 200

@@ -24,7 +24,8 @@ def test_readyz_reports_broken_storage(client: TestClient, tmp_path: Path) -> No
     assert ready.status_code == 503
     assert ready.headers["retry-after"]
     body = ready.json()
-    assert body["checks"]["database"] == "ok" and body["checks"]["storage"] != "ok"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["storage"] != "ok"
 
 
 def test_openapi_docs(client: TestClient) -> None:

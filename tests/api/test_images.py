@@ -18,7 +18,8 @@ def test_upload_reports_each_file_and_dedups(client: TestClient, owner, project_
     results = body["results"]
     assert [r["filename"] for r in results] == ["a.jpg", "b.jpg"]
     assert [r["duplicate"] for r in results] == [False, False]
-    assert results[0]["width"] == 320 and results[0]["height"] == 240
+    assert results[0]["width"] == 320
+    assert results[0]["height"] == 240
     assert len({r["sha256"] for r in results}) == 2
 
     again = upload(client, owner, project_id, ("renamed.jpg", first))
@@ -43,7 +44,8 @@ def test_same_bytes_in_two_projects_are_two_images(client, owner, project_id, jp
     data = jpeg(4)
     a = upload(client, owner, project_id, ("x.jpg", data))["results"][0]
     b = upload(client, owner, other["id"], ("x.jpg", data))["results"][0]
-    assert a["id"] != b["id"] and not b["duplicate"]
+    assert a["id"] != b["id"]
+    assert not b["duplicate"]
 
 
 def test_captured_at_from_exif_with_offset(client, owner, project_id, jpeg) -> None:
@@ -92,7 +94,12 @@ def test_upload_into_deployment_and_filter(client, owner, project_id, jpeg) -> N
 
 def test_list_filters_by_time_and_name(client, owner, project_id, jpeg) -> None:
     for hour in (20, 21, 22, 23):
-        upload(client, owner, project_id, (f"trap-202406{hour:02d}-20240601{hour:02d}0000.jpg", jpeg(hour)))
+        upload(
+            client,
+            owner,
+            project_id,
+            (f"trap-202406{hour:02d}-20240601{hour:02d}0000.jpg", jpeg(hour)),
+        )
     base = f"/api/v2/projects/{project_id}/images"
     window = client.get(
         f"{base}?captured_after=2024-06-01T21:00:00&captured_before=2024-06-01T23:00:00",
@@ -124,9 +131,7 @@ def test_cursor_pages_walk_forward_and_back(client, owner, project_id, jpeg) -> 
     assert seen == names
     assert pages[0]["previous"] is None
     back = client.get(pages[-1]["previous"], headers=owner.headers).json()
-    assert [r["filename"] for r in back["results"]] == [
-        r["filename"] for r in pages[-2]["results"]
-    ]
+    assert [r["filename"] for r in back["results"]] == [r["filename"] for r in pages[-2]["results"]]
     descending = client.get(
         f"/api/v2/projects/{project_id}/images?ordering=-captured_at&limit=100",
         headers=owner.headers,
@@ -153,7 +158,8 @@ def test_download_redirects_to_signed_url(client, owner, project_id, jpeg) -> No
     )
     assert response.status_code == 307
     location = response.headers["location"]
-    assert "sig=" in location and "expires=" in location
+    assert "sig=" in location
+    assert "expires=" in location
     fetched = client.get(location)  # no token: the signature is the permission
     assert fetched.status_code == 200
     assert fetched.content == data

@@ -20,14 +20,16 @@ def test_token_life_cycle(client: TestClient, owner) -> None:
     assert made.status_code == 201
     body = made.json()
     secret = body["token"]
-    assert secret.startswith("tl_") and len(secret) > 40
+    assert secret.startswith("tl_")
+    assert len(secret) > 40
     assert secret.startswith(body["prefix"])
     new_headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v2/users/me", headers=new_headers).json()["email"] == owner.email
 
     listed = client.get("/api/v2/tokens", headers=owner.headers).json()["results"]
     mine = next(t for t in listed if t["id"] == body["id"])
-    assert "token" not in mine and secret not in str(listed)
+    assert "token" not in mine
+    assert secret not in str(listed)
     assert mine["last_used_at"] is not None
 
     assert client.delete(f"/api/v2/tokens/{body['id']}/", headers=owner.headers).status_code == 204
@@ -53,11 +55,14 @@ def test_tokens_are_stored_hashed(client, app_db, owner) -> None:
 
 def test_project_crud(client, owner, make_account) -> None:
     made = client.post(
-        "/api/v2/projects", json={"name": "Trap study", "description": "2024"}, headers=owner.headers
+        "/api/v2/projects",
+        json={"name": "Trap study", "description": "2024"},
+        headers=owner.headers,
     )
     assert made.status_code == 201
     project = made.json()
-    assert project["role"] == "owner" and isinstance(project["id"], int)
+    assert project["role"] == "owner"
+    assert isinstance(project["id"], int)
     renamed = client.patch(
         f"/api/v2/projects/{project['id']}", json={"name": "Trap study II"}, headers=owner.headers
     )
@@ -67,7 +72,9 @@ def test_project_crud(client, owner, make_account) -> None:
     assert [p["name"] for p in listed["results"]] == ["Trap study II"]
     stranger = make_account("stan")
     assert client.get("/api/v2/projects", headers=stranger.headers).json()["count"] == 0
-    assert client.delete(f"/api/v2/projects/{project['id']}", headers=owner.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v2/projects/{project['id']}", headers=owner.headers).status_code == 204
+    )
     assert client.get(f"/api/v2/projects/{project['id']}", headers=owner.headers).status_code == 404
 
 
@@ -75,11 +82,20 @@ def test_members_and_roles(client, owner, project_id, make_account) -> None:
     vera = make_account("vera")
     base = f"/api/v2/projects/{project_id}/members"
     added = client.post(base, json={"email": vera.email, "role": "viewer"}, headers=owner.headers)
-    assert added.status_code == 201 and added.json()["role"] == "viewer"
-    assert client.get(f"/api/v2/projects/{project_id}", headers=vera.headers).json()["role"] == "viewer"
-    promoted = client.post(base, json={"email": vera.email, "role": "manager"}, headers=owner.headers)
-    assert promoted.status_code == 200 and promoted.json()["role"] == "manager"
-    roles = {m["email"]: m["role"] for m in client.get(base, headers=vera.headers).json()["results"]}
+    assert added.status_code == 201
+    assert added.json()["role"] == "viewer"
+    assert (
+        client.get(f"/api/v2/projects/{project_id}", headers=vera.headers).json()["role"]
+        == "viewer"
+    )
+    promoted = client.post(
+        base, json={"email": vera.email, "role": "manager"}, headers=owner.headers
+    )
+    assert promoted.status_code == 200
+    assert promoted.json()["role"] == "manager"
+    roles = {
+        m["email"]: m["role"] for m in client.get(base, headers=vera.headers).json()["results"]
+    }
     assert roles == {owner.email: "owner", vera.email: "manager"}
 
     # A manager can't make owners; an owner can't leave the project ownerless.
@@ -114,7 +130,8 @@ def test_deployments(client, owner, project_id) -> None:
     patched = client.patch(
         f"/api/v2/deployments/{deployment['id']}/", json={"latitude": None}, headers=owner.headers
     ).json()
-    assert patched["latitude"] is None and patched["name"] == "Trap A"
+    assert patched["latitude"] is None
+    assert patched["name"] == "Trap A"
     backwards = client.patch(
         f"/api/v2/deployments/{deployment['id']}",
         json={"ended_at": "2024-05-01T00:00:00"},
@@ -122,7 +139,10 @@ def test_deployments(client, owner, project_id) -> None:
     )
     assert backwards.status_code == 400
     assert client.get(base, headers=owner.headers).json()["count"] == 1
-    assert client.delete(f"/api/v2/deployments/{deployment['id']}", headers=owner.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v2/deployments/{deployment['id']}", headers=owner.headers).status_code
+        == 204
+    )
     assert client.get(base, headers=owner.headers).json()["count"] == 0
 
 
@@ -135,4 +155,5 @@ def test_project_list_pagination(client, owner) -> None:
     assert "offset=4" in page["next"]
     assert "offset" not in page["previous"]
     last = client.get(page["next"], headers=owner.headers).json()
-    assert [p["name"] for p in last["results"]] == ["P4"] and last["next"] is None
+    assert [p["name"] for p in last["results"]] == ["P4"]
+    assert last["next"] is None

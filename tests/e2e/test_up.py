@@ -43,12 +43,14 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
             headers=headers,
             follow_redirects=True,
         )
-        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        assert thumb.status_code == 200
+        assert thumb.headers["content-type"] == "image/jpeg"
         assert server.stop(signal.SIGINT) == 0
 
     with running(["up", "--demo", "--data-dir", str(data)], cwd=tmp_path) as again:
         log = again.log()
-        assert token not in log and "admin-token" in log
+        assert token not in log
+        assert "admin-token" in log
         assert "already there" in log
         listed = httpx.get(f"{again.url}/api/v2/projects/", headers=headers).json()
         assert listed["count"] == 1
@@ -58,21 +60,34 @@ def test_admin_commands_print_only_the_token(tmp_path: Path) -> None:
     env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
     made = subprocess.run(
         trapline_command("admin", "create-user", "--email", "ops@example.org", "--admin"),
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
     )
     assert made.stdout == ""
     assert "ops@example.org" in made.stderr
     token = subprocess.run(
         trapline_command("admin", "create-token", "--email", "ops@example.org", "--name", "ci"),
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
     ).stdout
-    assert token.count("\n") == 1 and token.startswith("tl_")
+    assert token.count("\n") == 1
+    assert token.startswith("tl_")
     missing = subprocess.run(
         trapline_command("admin", "create-token", "--email", "nobody@example.org"),
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert missing.returncode == 1
-    assert missing.stdout == "" and "nobody@example.org" in missing.stderr
+    assert missing.stdout == ""
+    assert "nobody@example.org" in missing.stderr
     assert "Traceback" not in missing.stderr
 
     # The flag and the variable are the same setting: serve finds the user made above.
@@ -86,11 +101,14 @@ def test_admin_commands_print_only_the_token(tmp_path: Path) -> None:
 def test_bad_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         trapline_command("migrate"),
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env=clean_env(TRAPLINE_PORT="not-a-port", TRAPLINE_DATA_DIR=str(tmp_path)),
     )
     assert result.returncode == 2
-    assert "port" in result.stderr.lower() and "Traceback" not in result.stderr
+    assert "port" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
 
 
 def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
@@ -102,5 +120,7 @@ def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
         server.stop()
         lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     access = [e for e in lines if e.get("request_id") == "trace-42"]
-    assert access and access[0]["status"] == 401 and access[0]["path"] == "/api/v2/projects/"
+    assert access
+    assert access[0]["status"] == 401
+    assert access[0]["path"] == "/api/v2/projects/"
     assert all({"ts", "level", "logger", "message"} <= set(e) for e in lines)

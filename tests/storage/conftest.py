@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.moto import moto_s3_server, new_bucket
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """URL of a moto S3 server shared by the session; fake AWS credentials are set meanwhile."""
-    with moto_s3_server() as endpoint:
-        yield endpoint
+from tests.support.moto import new_bucket
 
 
 @pytest.fixture

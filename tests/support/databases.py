@@ -47,14 +47,14 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-def _admin_execute(statement: str) -> None:
+def admin_execute(statement: str) -> None:
     engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(statement))
     engine.dispose()
 
 
-def _database_url(name: str) -> str:
+def database_url_for(name: str) -> str:
     return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -68,26 +68,26 @@ class PostgresDatabases:
     def new(self) -> str:
         """URL of a fresh, migrated database."""
         if not self.template_ready:
-            _admin_execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}"')
-            _admin_execute(f'CREATE DATABASE "{TEMPLATE_NAME}"')
-            engine = create_engine(_database_url(TEMPLATE_NAME))
+            admin_execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}"')
+            admin_execute(f'CREATE DATABASE "{TEMPLATE_NAME}"')
+            engine = create_engine(database_url_for(TEMPLATE_NAME))
             migrate.upgrade(engine)
             engine.dispose()
             self.template_ready = True
         name = f"trapline_t_{uuid.uuid4().hex[:12]}"
-        _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_NAME}"')
+        admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_NAME}"')
         self.made.append(name)
-        return _database_url(name)
+        return database_url_for(name)
 
     def drop(self, url: str) -> None:
         """Remove a database made by ``new``, disconnecting whatever still uses it."""
         name = make_url(url).database
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
         """Remove the template."""
         if self.template_ready:
-            _admin_execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}" WITH (FORCE)')
+            admin_execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_NAME}" WITH (FORCE)')
 
 
 class SqliteDatabases:

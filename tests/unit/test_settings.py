@@ -14,7 +14,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_postgres_url_forms_are_both_accepted() -> None:
     for url in ("postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgres://u@h/db"):
-        assert Settings(database_url=url, _env_file=None).database_url == "postgresql+psycopg://u@h/db"
+        assert (
+            Settings(database_url=url, _env_file=None).database_url == "postgresql+psycopg://u@h/db"
+        )
 
 
 def test_defaults_live_in_the_data_dir(tmp_path: Path) -> None:
@@ -38,7 +40,8 @@ def test_variables_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
     first = Settings(data_dir=tmp_path, _env_file=None).resolved_secret_key()
     second = Settings(data_dir=tmp_path, _env_file=None).resolved_secret_key()
-    assert first == second and len(first) >= 40
+    assert first == second
+    assert len(first) >= 40
     assert stat.S_IMODE((tmp_path / "secret-key").stat().st_mode) == 0o600
     given = Settings(data_dir=tmp_path, secret_key="abc", _env_file=None).resolved_secret_key()
     assert given == b"abc"

@@ -26,7 +26,9 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, detail: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, detail: str, code: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The JSON error every failure answers with."""
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
@@ -71,7 +73,9 @@ def describe_validation_errors(errors: Any) -> str:
         where = ".".join(location) or "body"
         kind = error.get("type", "")
         if kind == "json_invalid":
-            parts.append("the request body is not valid JSON: " + str(error.get("ctx", {}).get("error", "")))
+            parts.append(
+                "the request body is not valid JSON: " + str(error.get("ctx", {}).get("error", ""))
+            )
             continue
         if kind == "missing":
             parts.append(f"{where} is required")

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trapline.logs import request_id

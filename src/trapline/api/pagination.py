@@ -58,9 +58,7 @@ def cursor_page(
     url = request.url.remove_query_params(["cursor", "offset"])
     backwards = cursor is not None and cursor.backwards
     has_next = bool(images) and (more if not backwards else True)
-    has_previous = bool(images) and (
-        more if backwards else (cursor is not None or offset > 0)
-    )
+    has_previous = bool(images) and (more if backwards else (cursor is not None or offset > 0))
     following = preceding = None
     if has_next:
         following = str(url.include_query_params(cursor=encode_cursor(images[-1], backwards=False)))

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 #: Every user token starts with this, so leaked tokens are easy to recognise in logs and scans.
-USER_TOKEN_PREFIX = "tl_"
+USER_TOKEN_PREFIX = "tl_"  # noqa: S105 - a prefix, not a secret
 #: Characters of the token kept in clear (with the prefix) to tell tokens apart in listings.
 VISIBLE_CHARS = 8
 

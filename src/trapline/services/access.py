@@ -19,8 +19,10 @@ def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tu
     for a project that does not exist; a member whose role is too low gets PermissionDenied.
     """
     project = repos.projects.get(project_id)
-    role = Role.OWNER if caller.is_admin else (
-        repos.projects.role_of(project_id, caller.id) if project else None
+    role = (
+        Role.OWNER
+        if caller.is_admin
+        else (repos.projects.role_of(project_id, caller.id) if project else None)
     )
     if project is None or role is None:
         raise NotFound(f"project {project_id} not found")

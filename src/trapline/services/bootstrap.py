@@ -20,7 +20,7 @@ from trapline.storage.base import BlobStore
 #: Email of the admin ``trapline up`` creates on first run.
 LOCAL_ADMIN_EMAIL = "admin@localhost"
 #: File in the data dir that holds the first admin's token (mode 0600).
-ADMIN_TOKEN_FILE = "admin-token"
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 #: Name of the demo project ``trapline up --demo`` creates.
 DEMO_PROJECT_NAME = "Demo: moth light trap"
 #: Images in the demo project: one night of a trap, every 20 minutes.

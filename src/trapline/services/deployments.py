@@ -29,7 +29,9 @@ def list_deployments(
         return repos.deployments.list(project_id, limit=limit, offset=offset)
 
 
-def get_deployment(db: Database, caller: User, deployment_id: int, needed: Role = Role.VIEWER) -> Deployment:
+def get_deployment(
+    db: Database, caller: User, deployment_id: int, needed: Role = Role.VIEWER
+) -> Deployment:
     """A deployment the caller may see."""
     with db.read() as repos:
         deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)

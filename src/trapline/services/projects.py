@@ -15,7 +15,9 @@ def create_project(db: Database, caller: User, name: str, description: str) -> P
         return repos.projects.create(name, description, caller.id)
 
 
-def list_projects(db: Database, caller: User, *, limit: int, offset: int) -> tuple[int, list[Project]]:
+def list_projects(
+    db: Database, caller: User, *, limit: int, offset: int
+) -> tuple[int, list[Project]]:
     """The projects the caller belongs to (all of them for admins)."""
     with db.read() as repos:
         return repos.projects.list_visible(

@@ -25,7 +25,9 @@ def authenticate(db: Database, secret: str) -> User:
     with db.read() as repos:
         found = repos.users.authenticate(hashed)
     if found is None:
-        raise NotAuthenticated("invalid or revoked token; create a new one with POST /api/v2/tokens/")
+        raise NotAuthenticated(
+            "invalid or revoked token; create a new one with POST /api/v2/tokens/"
+        )
     user, token = found
     now = utcnow()
     if repos.users.needs_touch(token, now):
@@ -34,7 +36,9 @@ def authenticate(db: Database, secret: str) -> User:
     return user
 
 
-def create_user(db: Database, caller: User | None, email: str, name: str, *, is_admin: bool) -> User:
+def create_user(
+    db: Database, caller: User | None, email: str, name: str, *, is_admin: bool
+) -> User:
     """Add a user; only admins may (``caller`` None means the local command line)."""
     if caller is not None and not caller.is_admin:
         raise PermissionDenied("only admins can create users")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import tempfile
-from typing import Annotated
+from typing import Annotated, BinaryIO, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
@@ -26,7 +26,9 @@ def _local(store: object) -> LocalBlobStore:
 
 
 @router.get("/blobs/{key:path}")
-def get_blob(key: str, store: StoreDep, expires: Signature = None, sig: Signature = None) -> FileResponse:
+def get_blob(
+    key: str, store: StoreDep, expires: Signature = None, sig: Signature = None
+) -> FileResponse:
     """Download a file through a signed, expiring link (no token needed)."""
     local = _local(store)
     local.verify(key, "GET", expires, sig)
@@ -34,7 +36,9 @@ def get_blob(key: str, store: StoreDep, expires: Signature = None, sig: Signatur
     if not path.is_file():
         raise NotFound("file not found")
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 @router.put("/blobs/{key:path}", status_code=201)
@@ -48,5 +52,7 @@ async def put_blob(
         async for chunk in request.stream():
             await run_in_threadpool(spool.write, chunk)
         spool.seek(0)
-        await run_in_threadpool(local.put, key, spool, content_type=request.headers.get("content-type"))
+        await run_in_threadpool(
+            local.put, key, cast(BinaryIO, spool), content_type=request.headers.get("content-type")
+        )
     return Response(status_code=201)

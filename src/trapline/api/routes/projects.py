@@ -18,7 +18,9 @@ router = APIRouter(tags=["projects"])
 @router.post("/projects", status_code=201)
 def create_project(body: ProjectIn, caller: CurrentUser, db: DatabaseDep) -> ProjectOut:
     """Create a project; you become its owner."""
-    return ProjectOut.of(projects.create_project(db, caller, body.name, body.description), Role.OWNER)
+    return ProjectOut.of(
+        projects.create_project(db, caller, body.name, body.description), Role.OWNER
+    )
 
 
 @router.get("/projects")

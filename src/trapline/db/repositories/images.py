@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, tuple_
+from sqlalchemy import Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,7 @@ class ImageRepo:
         for values in rows:
             values["project_id"] = project_id
             values["captured_sort"] = capture_sort_key(values.get("captured_at"))
-        self.session.execute(ImageRow.__table__.insert(), list(rows))
+        self.session.execute(insert(ImageRow), list(rows))
         self._count_in_project(project_id, len(rows))
 
     def get(self, image_id: int) -> Image | None:
@@ -167,7 +167,7 @@ class ImageRepo:
 
     def _count_in_project(self, project_id: int, delta: int) -> None:
         self.session.execute(
-            ProjectRow.__table__.update()
+            update(ProjectRow)
             .where(ProjectRow.id == project_id)
             .values(image_count=ProjectRow.image_count + delta)
         )
