@@ -24,7 +24,9 @@ def test_token_life_cycle(client: TestClient, owner) -> None:
     assert len(secret) > 40
     assert secret.startswith(body["prefix"])
     new_headers = {"Authorization": f"Bearer {secret}"}
-    assert client.get("/api/v2/users/me", headers=new_headers).json()["email"] == owner.email
+    for scheme in ("Token", "Bearer", "Api-Key"):
+        me = client.get("/api/v2/users/me", headers={"Authorization": f"{scheme} {secret}"})
+        assert me.json()["email"] == owner.email
 
     listed = client.get("/api/v2/tokens", headers=owner.headers).json()["results"]
     mine = next(t for t in listed if t["id"] == body["id"])

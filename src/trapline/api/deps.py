@@ -13,8 +13,8 @@ from trapline.services.users import authenticate
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
 
-#: Schemes accepted in the Authorization header (Antenna clients send ``Token``).
-AUTH_SCHEMES = ("token", "bearer")
+#: Schemes accepted in the Authorization header (AMI clients send ``Token`` or ``Api-Key``).
+AUTH_SCHEMES = ("token", "bearer", "api-key")
 
 
 def _settings(request: Request) -> Settings:
