@@ -1,4 +1,4 @@
-"""SQLAlchemy tables. Every change here needs an Alembic migration (tests check they agree)."""
+"""Tables of users, projects, deployments, images and collections."""
 
 from __future__ import annotations
 
@@ -13,30 +13,14 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
-    MetaData,
     SmallInteger,
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from trapline.db.tables.base import Base
 from trapline.db.types import IdType, UTCDateTime, utcnow
-
-#: Constraint names are predictable so migrations can refer to them on every database.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base with the naming convention."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON}
 
 
 class UserRow(Base):
@@ -46,6 +30,8 @@ class UserRow(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A processing-service account: may act as a worker in its projects, nothing more.
+    is_service: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -72,6 +58,10 @@ class ProjectRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     #: Kept in step with the images table so listing a huge project needs no COUNT(*).
     image_count: Mapped[int] = mapped_column(IdType, default=0)
+    #: How many labels and scores each stored classification keeps.
+    classification_top_k: Mapped[int] = mapped_column(SmallInteger, default=5)
+    #: Whether classifications also keep the full score and logit vectors.
+    keep_full_scores: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

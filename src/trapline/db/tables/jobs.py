@@ -1,0 +1,157 @@
+"""Tables of jobs, their tasks and events, analyses and annotations, and duty leases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trapline.db.tables.base import Base
+from trapline.db.types import IdType, UTCDateTime, utcnow
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    dispatch_mode: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Which images: {"collection_id"} | {"image_ids"} | {"deployment_id"} | {} (whole project).
+    selection: Mapped[dict[str, Any]] = mapped_column(JSON)
+    start_now: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_jobs_project_id_id", "project_id", "id"),
+        Index("ix_jobs_status_pipeline", "status", "pipeline_id"),
+    )
+
+
+class JobEventRow(Base):
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    #: Deliveries so far; the lease of delivery n carries attempt n.
+    attempt: Mapped[int] = mapped_column(SmallInteger, default=0)
+    max_attempts: Mapped[int] = mapped_column(SmallInteger)
+    lease_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_holder: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Not handed out before this instant (retry backoff).
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("uq_tasks_job_image", "job_id", "image_id", unique=True),
+        Index("ix_tasks_claim", "job_id", "status", "available_at", "id"),
+        Index("ix_tasks_status_lease", "status", "lease_expires_at"),
+        Index("ix_tasks_job_finished", "job_id", "finished_at"),
+        CheckConstraint(
+            "status IN ('queued', 'leased', 'succeeded', 'failed', 'canceled')", name="status"
+        ),
+    )
+
+
+class AnalysisRow(Base):
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    #: The task whose result this is; unique, so a task's result is stored once.
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    pipeline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="SET NULL"), nullable=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    worker: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    total_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_analyses_image_pipeline", "image_id", "pipeline_id", "status"),)
+
+
+class AnnotationRow(Base):
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    x1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    y1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    x2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    y2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    ordering: Mapped[int] = mapped_column(Integer, default=0)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    algorithm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("algorithms.id", ondelete="SET NULL"), nullable=True
+    )
+
+    __table_args__ = (
+        Index("ix_annotations_project_type_label", "project_id", "type", "label"),
+        Index("ix_annotations_project_id_id", "project_id", "id"),
+    )
+
+
+class DutyLeaseRow(Base):
+    __tablename__ = "duty_leases"
+
+    #: Name of a background duty (``lease-reaper``…); one replica holds it at a time.
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

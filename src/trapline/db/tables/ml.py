@@ -1,0 +1,138 @@
+"""Tables of processing services, their workers, pipelines, algorithms and category maps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trapline.db.tables.base import Base
+from trapline.db.types import IdType, UTCDateTime, utcnow
+
+
+class ProcessingServiceRow(Base):
+    __tablename__ = "processing_services"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    #: Base URL of a push-mode service; None for pull-mode services (workers call us).
+    endpoint_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProjectServiceRow(Base):
+    __tablename__ = "project_services"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("processing_services.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CategoryMapRow(Base):
+    __tablename__ = "category_maps"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    #: SHA-256 of the map's canonical JSON: the same map registered twice is stored once.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    labels: Mapped[list[str]] = mapped_column(JSON)
+    data: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    version: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    uri: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+
+
+class AlgorithmRow(Base):
+    __tablename__ = "algorithms"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    task_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    version_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    uri: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    weights_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    category_map_id: Mapped[int | None] = mapped_column(
+        ForeignKey("category_maps.id", ondelete="RESTRICT"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+
+class PipelineRow(Base):
+    __tablename__ = "pipelines"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("slug", "version"),)
+
+
+class PipelineAlgorithmRow(Base):
+    __tablename__ = "pipeline_algorithms"
+
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    )
+    algorithm_id: Mapped[int] = mapped_column(
+        ForeignKey("algorithms.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+
+class ServicePipelineRow(Base):
+    __tablename__ = "service_pipelines"
+
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("processing_services.id", ondelete="CASCADE"), primary_key=True
+    )
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ProjectPipelineRow(Base):
+    __tablename__ = "project_pipelines"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerRow(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    #: The account the worker authenticates as.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: hostname:pid (or the name the worker gives): one running worker process.
+    identity: Mapped[str] = mapped_column(String(512))
+    hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    software: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pipelines: Mapped[list[str]] = mapped_column(JSON)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "identity"),
+        Index("ix_workers_last_seen_at", "last_seen_at"),
+    )
