@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     signed_url_ttl: int = Field(3600, gt=0, le=7 * 24 * 3600)
     #: Origins allowed by CORS (comma-separated or a JSON list); empty disables CORS headers.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Run background duties (lease reaper, job recovery) in this server process; each duty
+    #: still runs on one replica at a time.
+    duties_enabled: bool = True
+    #: Seconds between runs of the lease reaper.
+    reaper_interval: float = Field(5.0, gt=0, le=3600)
     #: Log level: DEBUG, INFO, WARNING, ERROR.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Log format: ``text`` for people, ``json`` for log collectors.

@@ -13,16 +13,29 @@ from trapline import __version__
 from trapline.api.errors import install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
 from trapline.api.routes import (
+    annotations,
     blobs,
     collections,
     deployments,
     health,
     images,
+    jobs,
+    pipelines,
     projects,
+    tasks,
     tokens,
     users,
 )
 from trapline.db.engine import Database
+from trapline.queue import open_task_queue
+from trapline.services.duties import (
+    Duty,
+    DutyRunner,
+    JobStarter,
+    reap_expired_leases,
+    restart_stuck_jobs,
+)
+from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage import open_blob_store
 
@@ -39,18 +52,40 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         pool_timeout=settings.database_pool_timeout,
         sqlite_busy_timeout=settings.sqlite_busy_timeout,
     )
+    secret = settings.resolved_secret_key()
     store = open_blob_store(
         settings.resolved_storage_url,
-        secret_key=settings.resolved_secret_key(),
+        secret_key=secret,
         s3_endpoint_url=settings.s3_endpoint_url,
         s3_region=settings.s3_region,
     )
 
+    queue = open_task_queue(settings.queue_url, database)
+    starter = JobStarter(database, queue)
+    duties = DutyRunner(
+        database,
+        [
+            Duty(
+                "lease-reaper",
+                settings.reaper_interval,
+                lambda: reap_expired_leases(database, queue),
+            ),
+            Duty("job-recovery", 10.0, lambda: restart_stuck_jobs(database, starter)),
+        ],
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if db is None:
-            database.dispose()
+        if settings.duties_enabled:
+            duties.start()
+        try:
+            yield
+        finally:
+            if settings.duties_enabled:
+                duties.stop()
+            starter.close()
+            if db is None:
+                database.dispose()
 
     app = FastAPI(
         title="trapline",
@@ -65,8 +100,14 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.store = store
+    app.state.secret = secret
+    app.state.queue = queue
+    app.state.starter = starter
+    app.state.duties = duties
+    app.state.tracker = WorkerTracker(database)
     install_error_handlers(app)
-    for module in (users, tokens, projects, deployments, images, collections, blobs):
+    routers = (users, tokens, projects, deployments, images, collections, blobs)
+    for module in (*routers, pipelines, jobs, tasks, annotations):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

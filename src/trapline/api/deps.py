@@ -9,7 +9,11 @@ from fastapi import Depends, Request
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
+from trapline.queue.base import TaskQueue
+from trapline.services.duties import JobStarter
+from trapline.services.tasks import Dispatch
 from trapline.services.users import authenticate
+from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
 
@@ -32,7 +36,45 @@ def _store(request: Request) -> BlobStore:
     return store
 
 
+def _queue(request: Request) -> TaskQueue:
+    queue: TaskQueue = request.app.state.queue
+    return queue
+
+
+def _tracker(request: Request) -> WorkerTracker:
+    tracker: WorkerTracker = request.app.state.tracker
+    return tracker
+
+
+def _starter(request: Request) -> JobStarter:
+    starter: JobStarter = request.app.state.starter
+    return starter
+
+
+def _secret(request: Request) -> bytes:
+    secret: bytes = request.app.state.secret
+    return secret
+
+
+def _dispatch(request: Request) -> Dispatch:
+    state = request.app.state
+    settings: Settings = state.settings
+    return Dispatch(
+        queue=state.queue,
+        store=state.store,
+        secret=state.secret,
+        tracker=state.tracker,
+        url_ttl=settings.signed_url_ttl,
+        absolute=lambda url: absolute_url(request, settings, url),
+    )
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+QueueDep = Annotated[TaskQueue, Depends(_queue)]
+TrackerDep = Annotated[WorkerTracker, Depends(_tracker)]
+StarterDep = Annotated[JobStarter, Depends(_starter)]
+SecretDep = Annotated[bytes, Depends(_secret)]
+DispatchDep = Annotated[Dispatch, Depends(_dispatch)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 StoreDep = Annotated[BlobStore, Depends(_store)]
 

@@ -118,8 +118,17 @@ class ProjectIn(Input):
 
 
 class ProjectPatch(Patch):
+    required_fields: ClassVar[tuple[str, ...]] = (
+        "name",
+        "description",
+        "classification_top_k",
+        "keep_full_scores",
+    )
+
     name: Name | None = None
     description: str | None = Field(None, max_length=10_000)
+    classification_top_k: int | None = Field(None, ge=1, le=100)
+    keep_full_scores: bool | None = None
 
 
 class ProjectOut(BaseModel):
@@ -128,6 +137,8 @@ class ProjectOut(BaseModel):
     description: str
     image_count: int
     created_at: datetime
+    classification_top_k: int
+    keep_full_scores: bool
     role: Role | None = None
 
     @classmethod
@@ -138,6 +149,8 @@ class ProjectOut(BaseModel):
             description=project.description,
             image_count=project.image_count,
             created_at=project.created_at,
+            classification_top_k=project.classification_top_k,
+            keep_full_scores=project.keep_full_scores,
             role=role,
         )
 

@@ -93,7 +93,11 @@ class JobParams:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobParams:
         """Inverse of ``as_json``; missing keys take defaults."""
-        known = {k: data[k] for k in ("max_attempts", "lease_seconds", "failure_threshold", "reprocess") if k in data}
+        known = {
+            k: data[k]
+            for k in ("max_attempts", "lease_seconds", "failure_threshold", "reprocess")
+            if k in data
+        }
         return cls(**known)
 
 

@@ -19,6 +19,8 @@ class User:
     is_admin: bool
     is_active: bool
     created_at: datetime
+    #: A processing-service account: it may act as a worker in its projects, nothing more.
+    is_service: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Project:
     description: str
     image_count: int
     created_at: datetime
+    #: How many labels and scores each stored classification keeps.
+    classification_top_k: int = 5
+    #: Whether classifications also keep the full score and logit vectors.
+    keep_full_scores: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,16 @@ def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tu
     return project, role
 
 
+def worker_project(repos: Repos, caller: User, project_id: int) -> Project:
+    """A project the caller may work in as a processing service (pull tasks, post results).
+
+    Service accounts need only their membership; people need the member role.
+    """
+    needed = Role.VIEWER if caller.is_service else Role.MEMBER
+    project, _ = project_for(repos, caller, project_id, needed)
+    return project
+
+
 def require(found: T | None, kind: str, object_id: int) -> T:
     """``found``, or NotFound in the same words as for an object the caller may not see."""
     if found is None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.records import ApiToken, User
+from trapline.domain.roles import Role
 from trapline.domain.tokens import hash_token, new_token, visible_prefix
-from trapline.errors import NotAuthenticated, NotFound, PermissionDenied
+from trapline.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from trapline.services.access import project_for
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,28 @@ def create_token_for_email(db: Database, email: str, name: str) -> NewToken:
     if user is None:
         raise NotFound(f"no user with email {email}; create one with `trapline admin create-user`")
     return create_token(db, user, name)
+
+
+def create_service_token(
+    db: Database, caller: User | None, project_ids: list[int], name: str
+) -> tuple[User, NewToken]:
+    """A service account for a processing service, member of these projects, with a token.
+
+    A manager of every project may do it (``caller`` None means the admin command line).
+    """
+    if not project_ids:
+        raise InvalidInput("name at least one project")
+    with db.write() as repos:
+        for project_id in project_ids:
+            if caller is not None:
+                project_for(repos, caller, project_id, Role.MANAGER)
+            elif repos.projects.get(project_id) is None:
+                raise NotFound(f"project {project_id} not found")
+        email = f"service-{secrets.token_hex(6)}@services.trapline.invalid"
+        account = repos.users.create(email, name, is_service=True)
+        for project_id in project_ids:
+            repos.projects.set_role(project_id, account.id, Role.VIEWER)
+    return account, create_token(db, account, name)
 
 
 def list_tokens(db: Database, user: User) -> list[ApiToken]:

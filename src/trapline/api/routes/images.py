@@ -19,9 +19,10 @@ from trapline.api.pagination import (
     offset_page,
 )
 from trapline.api.schemas import ImageOut, UploadedOut, UploadOut, captured_at_of
+from trapline.api.schemas_jobs import AnalysisOut, ImageDetailOut
 from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
-from trapline.services import images
+from trapline.services import analyses, images
 from trapline.services.images import ImagePage, IncomingFile
 
 router = APIRouter(tags=["images"])
@@ -106,9 +107,12 @@ def image_page(
 
 
 @router.get("/images/{image_id}")
-def get_image(image_id: int, caller: CurrentUser, db: DatabaseDep) -> ImageOut:
-    """One image."""
-    return ImageOut.of(images.get_image(db, caller, image_id))
+def get_image(image_id: int, caller: CurrentUser, db: DatabaseDep) -> ImageDetailOut:
+    """One image, with the analyses run on it and their annotations."""
+    image, found = analyses.image_with_analyses(db, caller, image_id)
+    return ImageDetailOut(
+        **ImageOut.of(image).model_dump(), analyses=[AnalysisOut.of(a) for a in found]
+    )
 
 
 @router.delete("/images/{image_id}", status_code=204)

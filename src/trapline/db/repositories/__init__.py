@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.analyses import AnalysisRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
+from trapline.db.repositories.duties import DutyLeaseRepo
 from trapline.db.repositories.images import ImageRepo
+from trapline.db.repositories.jobs import JobRepo
+from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
+from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.repositories.users import UserRepo
+from trapline.db.repositories.workers import WorkerRepo
 
 
 class Repos:
@@ -21,6 +27,12 @@ class Repos:
         self.deployments = DeploymentRepo(session)
         self.images = ImageRepo(session)
         self.collections = CollectionRepo(session)
+        self.jobs = JobRepo(session)
+        self.analyses = AnalysisRepo(session)
+        self.workers = WorkerRepo(session)
+        self.duty_leases = DutyLeaseRepo(session)
+        self.pipelines = PipelineRepo(session)
+        self.tasks = TaskRepo(session)
 
 
 __all__ = ["Repos"]

@@ -18,6 +18,8 @@ def to_project(row: ProjectRow) -> Project:
         description=row.description,
         image_count=row.image_count,
         created_at=row.created_at,
+        classification_top_k=row.classification_top_k,
+        keep_full_scores=row.keep_full_scores,
     )
 
 
@@ -67,6 +69,17 @@ class ProjectRepo:
     def delete(self, project_id: int) -> None:
         """Remove a project and, by cascade, everything in it."""
         self.session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
+
+    def ids_for(self, user_id: int, *, at_least: Role = Role.VIEWER) -> list[int]:
+        """Projects the user belongs to with at least the given role."""
+        roles = [r.value for r in Role if r.allows(at_least)]
+        return list(
+            self.session.scalars(
+                select(MembershipRow.project_id).where(
+                    MembershipRow.user_id == user_id, MembershipRow.role.in_(roles)
+                )
+            )
+        )
 
     def role_of(self, project_id: int, user_id: int) -> Role | None:
         """The user's role in the project, or None when not a member."""

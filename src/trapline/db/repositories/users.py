@@ -26,6 +26,7 @@ def to_user(row: UserRow) -> User:
         is_admin=row.is_admin,
         is_active=row.is_active,
         created_at=row.created_at,
+        is_service=row.is_service,
     )
 
 
@@ -48,9 +49,13 @@ class UserRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, email: str, name: str, *, is_admin: bool = False) -> User:
+    def create(
+        self, email: str, name: str, *, is_admin: bool = False, is_service: bool = False
+    ) -> User:
         """Add a user; Conflict when the email is taken."""
-        row = UserRow(email=email.strip().lower(), name=name, is_admin=is_admin)
+        row = UserRow(
+            email=email.strip().lower(), name=name, is_admin=is_admin, is_service=is_service
+        )
         self.session.add(row)
         try:
             with self.session.begin_nested():

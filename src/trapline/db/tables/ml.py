@@ -122,6 +122,10 @@ class WorkerRow(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     #: The account the worker authenticates as.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: The processing service the worker runs for, when one is known.
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processing_services.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     #: hostname:pid (or the name the worker gives): one running worker process.
     identity: Mapped[str] = mapped_column(String(512))
     hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)

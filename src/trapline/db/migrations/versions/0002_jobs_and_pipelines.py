@@ -114,6 +114,9 @@ def upgrade() -> None:
         "workers",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "service_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.Column("identity", sa.String(length=512), nullable=False),
         sa.Column("hostname", sa.String(length=255), nullable=True),
         sa.Column("software", sa.String(length=255), nullable=True),
@@ -123,6 +126,12 @@ def upgrade() -> None:
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["processing_services.id"],
+            name=op.f("fk_workers_service_id_processing_services"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_workers_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
@@ -130,6 +139,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("workers", schema=None) as batch_op:
         batch_op.create_index("ix_workers_last_seen_at", ["last_seen_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_workers_service_id"), ["service_id"], unique=False)
 
     op.create_table(
         "jobs",
@@ -500,6 +510,7 @@ def downgrade() -> None:
 
     op.drop_table("jobs")
     with op.batch_alter_table("workers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_workers_service_id"))
         batch_op.drop_index("ix_workers_last_seen_at")
 
     op.drop_table("workers")

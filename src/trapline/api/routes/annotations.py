@@ -1,0 +1,48 @@
+"""What models found, listed across a project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.schemas_jobs import AnnotationOut
+from trapline.domain.results import AnnotationFilter, AnnotationType
+from trapline.services import analyses
+
+router = APIRouter(tags=["annotations"])
+
+
+@router.get("/projects/{project_id}/annotations")
+def list_annotations(
+    request: Request,
+    project_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    type: AnnotationType | None = None,
+    label: str | None = Query(None, max_length=255),
+    min_confidence: float | None = Query(None, ge=0, le=1),
+    job: int | None = None,
+    deployment: int | None = None,
+    captured_after: datetime | None = None,
+    captured_before: datetime | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Annotations of a project, filtered by type, label, confidence, job, deployment, time."""
+    flt = AnnotationFilter(
+        type=type,
+        label=label,
+        min_confidence=min_confidence,
+        job_id=job,
+        deployment_id=deployment,
+        captured_after=captured_after.replace(tzinfo=None) if captured_after else None,
+        captured_before=captured_before.replace(tzinfo=None) if captured_before else None,
+    )
+    total, found = analyses.list_annotations(
+        db, caller, project_id, flt, limit=limit, offset=offset
+    )
+    return offset_page(request, total, [AnnotationOut.of(a) for a in found], limit, offset)

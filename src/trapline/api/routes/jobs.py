@@ -1,0 +1,203 @@
+"""Jobs: create, list (Antenna filters), detail, actions; and the per-job worker protocol."""
+
+from __future__ import annotations
+
+import random
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from trapline.api.deps import (
+    CurrentUser,
+    DatabaseDep,
+    DispatchDep,
+    QueueDep,
+    SecretDep,
+    StarterDep,
+    TrackerDep,
+)
+from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.schemas_jobs import (
+    JobDetailOut,
+    JobIn,
+    JobOut,
+    TaskInfoOut,
+    job_detail_out,
+    job_out,
+)
+from trapline.domain.jobs import DispatchMode, JobStatus, TaskStatus
+from trapline.errors import InvalidInput
+from trapline.protocol import ResultsRequest, ResultsResponse, TasksRequest, TasksResponse
+from trapline.services import jobs, results, tasks
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.post("/jobs", status_code=201)
+def create_job(body: JobIn, caller: CurrentUser, db: DatabaseDep, starter: StarterDep) -> JobOut:
+    """Create a job running a pipeline over a set of images (members)."""
+    selection = {
+        "collection_id": body.collection_id,
+        "image_ids": body.image_ids,
+        "deployment_id": body.deployment_id,
+    }
+    job = jobs.create_job(
+        db,
+        caller,
+        project_id=body.project_id,
+        pipeline_slug=body.pipeline,
+        selection=selection,
+        name=body.name,
+        start_now=body.start_now,
+        params=body.params.to_params(),
+        dispatch_mode=body.dispatch_mode,
+    )
+    if body.start_now:
+        starter.submit(job.id)
+    return JobOut(**job_out(job, jobs.TaskCounts()))
+
+
+@router.get("/jobs")
+def list_jobs(
+    request: Request,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    project: int | None = None,
+    project_id: int | None = None,
+    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
+    pipeline__slug__in: Annotated[str | None, Query(description="comma-separated slugs")] = None,
+    pipeline__slug: str | None = None,
+    ids_only: bool = False,
+    incomplete_only: bool = False,
+    dispatch_mode: DispatchMode | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Jobs of your projects; ``ids_only=1`` gives ``[{"id", "pipeline_slug"}]`` for workers."""
+    slugs = [s for s in (pipeline__slug__in or "").split(",") if s]
+    if pipeline__slug:
+        slugs.append(pipeline__slug)
+    total, found = jobs.list_jobs(
+        db,
+        caller,
+        project_id=project if project is not None else project_id,
+        statuses=_statuses(status),
+        pipeline_slugs=slugs,
+        incomplete_only=incomplete_only,
+        dispatch_mode=dispatch_mode,
+        limit=limit,
+        offset=offset,
+    )
+    if ids_only:
+        # Random order spreads workers that drain jobs in the order listed across jobs.
+        found = random.sample(found, len(found))
+        items: list[Any] = [{"id": j.id, "pipeline_slug": j.pipeline_slug} for j, _ in found]
+    else:
+        items = [JobOut(**job_out(j, c)) for j, c in found]
+    return offset_page(request, total, items, limit, offset)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: int, caller: CurrentUser, db: DatabaseDep) -> JobDetailOut:
+    """A job: status, counters, progress, throughput, ETA and history."""
+    return job_detail_out(jobs.get_job(db, caller, job_id))
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+def delete_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> Response:
+    """Delete a job and its tasks (managers); stored results stay with their images."""
+    jobs.delete_job(db, queue, caller, job_id)
+    return Response(status_code=204)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> JobDetailOut:
+    """Cancel a job; no task is handed out after this returns."""
+    jobs.cancel_job(db, queue, caller, job_id)
+    return job_detail_out(jobs.get_job(db, caller, job_id))
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> JobDetailOut:
+    """Requeue a job's failed tasks with fresh tries."""
+    jobs.retry_job(db, queue, caller, job_id)
+    return job_detail_out(jobs.get_job(db, caller, job_id))
+
+
+@router.post("/jobs/{job_id}/start")
+def start_job(
+    job_id: int, caller: CurrentUser, db: DatabaseDep, starter: StarterDep
+) -> JobDetailOut:
+    """Start a job created with ``start_now: false``."""
+    jobs.mark_start(db, caller, job_id)
+    starter.submit(job_id)
+    return job_detail_out(jobs.get_job(db, caller, job_id))
+
+
+@router.get("/jobs/{job_id}/tasks")
+def list_tasks(
+    request: Request,
+    job_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    dispatch: DispatchDep,
+    status: TaskStatus | None = None,
+    batch: Annotated[int | None, Query(description="legacy claim: GET …/tasks/?batch=N")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Any:
+    """A job's tasks (``status=failed`` lists failures with their errors)."""
+    if batch is not None:  # older AMI workers claimed with GET …/tasks?batch=N
+        claimed = tasks.claim_for_job(
+            db, dispatch, caller, job_id, tasks.check_batch_size(batch), None
+        )
+        return TasksResponse(tasks=claimed).model_dump(exclude_none=True)
+    total, found = jobs.list_tasks(db, caller, job_id, status, limit=limit, offset=offset)
+    return offset_page(request, total, [TaskInfoOut.of(t) for t in found], limit, offset)
+
+
+@router.post("/jobs/{job_id}/tasks")
+def claim_tasks(
+    job_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    dispatch: DispatchDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Claim a batch of the job's tasks under a lease (the worker protocol)."""
+    size = tasks.check_batch_size(body.get("batch_size"))
+    request = TasksRequest.model_validate({**body, "batch_size": size})
+    claimed = tasks.claim_for_job(db, dispatch, caller, job_id, size, request.client_info)
+    return TasksResponse(tasks=claimed).model_dump(exclude_none=True)
+
+
+@router.post("/jobs/{job_id}/result")
+def post_results(
+    job_id: int,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    queue: QueueDep,
+    tracker: TrackerDep,
+    secret: SecretDep,
+    body: Annotated[Any, Body()],
+) -> ResultsResponse:
+    """Post results of claimed tasks; each item is answered saved, duplicate, failed or rejected."""
+    if not isinstance(body, dict):
+        raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
+    request = ResultsRequest.model_validate(body)
+    return results.ingest_results(
+        db, queue, tracker, secret, caller, job_id, request.results, request.client_info
+    )
+
+
+def _statuses(text: str | None) -> list[JobStatus]:
+    found = []
+    for value in (text or "").split(","):
+        if not value.strip():
+            continue
+        try:
+            found.append(JobStatus(value.strip().lower()))
+        except ValueError:
+            known = ", ".join(s.value for s in JobStatus)
+            raise InvalidInput(f"unknown job status {value!r}; use one of {known}") from None
+    return found

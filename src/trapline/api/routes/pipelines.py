@@ -1,0 +1,82 @@
+"""Pipelines, processing services and their tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.schemas_jobs import (
+    PipelineOut,
+    PipelineToggle,
+    ServiceOut,
+    ServiceTokenIn,
+    ServiceTokenOut,
+    ServiceWithWorkersOut,
+    WorkerOut,
+)
+from trapline.db.types import utcnow
+from trapline.protocol import PipelineConfig, PipelineRegistration, PipelineRegistrationResponse
+from trapline.services import pipelines, users
+
+router = APIRouter(tags=["pipelines"])
+
+
+@router.post("/projects/{project_id}/pipelines", status_code=201)
+def register_pipelines(
+    project_id: int, body: PipelineRegistration, caller: CurrentUser, db: DatabaseDep
+) -> PipelineRegistrationResponse:
+    """Register a pull-mode processing service's pipelines for a project (idempotent)."""
+    made = pipelines.register_pipelines(db, caller, project_id, body)
+    return PipelineRegistrationResponse(
+        timestamp=utcnow(),
+        processing_service_id=made.service_id,
+        pipelines=[PipelineConfig.model_validate(p.model_dump()) for p in body.pipelines],
+        pipelines_created=made.pipelines_created,
+        pipelines_updated=made.pipelines_updated,
+        algorithms_created=made.algorithms_created,
+    )
+
+
+@router.get("/projects/{project_id}/pipelines")
+def list_pipelines(project_id: int, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+    """The project's pipelines with their services and online status."""
+    found = [PipelineOut.of(p) for p in pipelines.list_pipelines(db, caller, project_id)]
+    return {"count": len(found), "next": None, "previous": None, "results": found}
+
+
+@router.patch("/projects/{project_id}/pipelines/{slug}", status_code=204)
+def toggle_pipeline(
+    project_id: int, slug: str, body: PipelineToggle, caller: CurrentUser, db: DatabaseDep
+) -> Response:
+    """Enable or disable a pipeline in a project (managers)."""
+    pipelines.set_pipeline_enabled(db, caller, project_id, slug, body.enabled)
+    return Response(status_code=204)
+
+
+@router.get("/processing-services")
+def list_services(project: int, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+    """A project's processing services, their workers and when each was last seen."""
+    found = [
+        ServiceWithWorkersOut(
+            **ServiceOut.of(s).model_dump(), workers=[WorkerOut.of(w) for w in ws]
+        )
+        for s, ws in pipelines.list_services(db, caller, project)
+    ]
+    return {"count": len(found), "next": None, "previous": None, "results": found}
+
+
+@router.post("/projects/{project_id}/service-tokens", status_code=201)
+def create_service_token(
+    project_id: int, body: ServiceTokenIn, caller: CurrentUser, db: DatabaseDep
+) -> ServiceTokenOut:
+    """A token for a processing service, scoped to this project (managers); shown once."""
+    account, made = users.create_service_token(db, caller, [project_id], body.name)
+    return ServiceTokenOut(
+        id=made.token.id,
+        user_id=account.id,
+        name=made.token.name,
+        prefix=made.token.prefix,
+        token=made.secret,
+    )

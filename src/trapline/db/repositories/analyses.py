@@ -1,0 +1,199 @@
+"""Analyses and annotations: what pipelines found in images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
+from trapline.domain.results import (
+    Analysis,
+    AnalysisDraft,
+    AnalysisStatus,
+    Annotation,
+    AnnotationDraft,
+    AnnotationFilter,
+    AnnotationType,
+    Box,
+)
+
+
+def to_annotation(row: AnnotationRow) -> Annotation:
+    """Record from a row."""
+    has_box = row.x1 is not None
+    return Annotation(
+        id=row.id,
+        analysis_id=row.analysis_id,
+        image_id=row.image_id,
+        type=AnnotationType(row.type),
+        label=row.label,
+        confidence=row.confidence,
+        box=Box(row.x1, row.y1, row.x2, row.y2) if has_box else None,  # type: ignore[arg-type]
+        data=row.data,
+        parent_id=row.parent_id,
+        algorithm_id=row.algorithm_id,
+        ordering=row.ordering,
+    )
+
+
+class AnalysisRepo:
+    """Analyses of images and their annotations."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def store(
+        self,
+        drafts: Sequence[AnalysisDraft],
+        *,
+        project_id: int,
+        job_id: int | None,
+        pipeline_id: int | None,
+        source: str,
+        now: datetime,
+    ) -> list[int]:
+        """Store completed analyses with their annotations in a few bulk statements."""
+        if not drafts:
+            return []
+        analysis_ids = list(
+            self.session.scalars(
+                insert(AnalysisRow).returning(AnalysisRow.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "project_id": project_id,
+                        "image_id": d.image_id,
+                        "job_id": job_id,
+                        "task_id": d.task_id,
+                        "pipeline_id": pipeline_id,
+                        "source": source,
+                        "status": AnalysisStatus.COMPLETED.value,
+                        "worker": d.worker,
+                        "total_time": d.total_time,
+                        "created_at": now,
+                        "completed_at": now,
+                    }
+                    for d in drafts
+                ],
+            )
+        )
+        level: list[tuple[AnnotationDraft, int, int, int | None, int]] = [
+            (a, analysis_id, d.image_id, None, n)
+            for d, analysis_id in zip(drafts, analysis_ids, strict=True)
+            for n, a in enumerate(d.annotations)
+        ]
+        # One INSERT per tree level: detections first, then their classifications.
+        while level:
+            ids = list(
+                self.session.scalars(
+                    insert(AnnotationRow).returning(AnnotationRow.id, sort_by_parameter_order=True),
+                    [
+                        self._values(a, aid, iid, parent, n, project_id)
+                        for a, aid, iid, parent, n in level
+                    ],
+                )
+            )
+            level = [
+                (child, aid, iid, new_id, n)
+                for (a, aid, iid, _, _), new_id in zip(level, ids, strict=True)
+                for n, child in enumerate(a.children)
+            ]
+        return analysis_ids
+
+    def for_image(self, image_id: int) -> list[Analysis]:
+        """An image's analyses, oldest first, each with its annotations."""
+        rows = self.session.execute(
+            select(AnalysisRow, PipelineRow.slug, PipelineRow.version)
+            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
+            .where(AnalysisRow.image_id == image_id)
+            .order_by(AnalysisRow.id)
+        ).all()
+        annotations: dict[int, list[Annotation]] = {}
+        for row in self.session.scalars(
+            select(AnnotationRow)
+            .where(AnnotationRow.image_id == image_id)
+            .order_by(AnnotationRow.analysis_id, AnnotationRow.id)
+        ):
+            annotations.setdefault(row.analysis_id, []).append(to_annotation(row))
+        return [
+            Analysis(
+                id=a.id,
+                image_id=a.image_id,
+                job_id=a.job_id,
+                pipeline_id=a.pipeline_id,
+                pipeline_slug=slug,
+                pipeline_version=version,
+                source=a.source,
+                status=AnalysisStatus(a.status),
+                error=a.error,
+                total_time=a.total_time,
+                created_at=a.created_at,
+                completed_at=a.completed_at,
+                annotations=annotations.get(a.id, []),
+            )
+            for a, slug, version in rows
+        ]
+
+    def count_for_task(self, task_id: int) -> int:
+        """How many analyses a task has (one at most, by constraint)."""
+        return self.session.scalar(select(func.count()).where(AnalysisRow.task_id == task_id)) or 0
+
+    def list_annotations(
+        self, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
+    ) -> tuple[int, list[Annotation]]:
+        """A project's annotations matching the filter, by id."""
+        query = select(AnnotationRow).where(AnnotationRow.project_id == project_id)
+        if flt.type is not None:
+            query = query.where(AnnotationRow.type == flt.type.value)
+        if flt.label is not None:
+            query = query.where(AnnotationRow.label == flt.label)
+        if flt.min_confidence is not None:
+            query = query.where(AnnotationRow.confidence >= flt.min_confidence)
+        if flt.job_id is not None:
+            query = query.where(
+                AnnotationRow.analysis_id.in_(
+                    select(AnalysisRow.id).where(AnalysisRow.job_id == flt.job_id)
+                )
+            )
+        if flt.deployment_id is not None or flt.captured_after or flt.captured_before:
+            images = select(ImageRow.id).where(ImageRow.project_id == project_id)
+            if flt.deployment_id is not None:
+                images = images.where(ImageRow.deployment_id == flt.deployment_id)
+            if flt.captured_after is not None:
+                images = images.where(ImageRow.captured_at >= flt.captured_after)
+            if flt.captured_before is not None:
+                images = images.where(ImageRow.captured_at < flt.captured_before)
+            query = query.where(AnnotationRow.image_id.in_(images))
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.scalars(query.order_by(AnnotationRow.id).limit(limit).offset(offset))
+        return total, [to_annotation(r) for r in rows]
+
+    @staticmethod
+    def _values(
+        draft: AnnotationDraft,
+        analysis_id: int,
+        image_id: int,
+        parent_id: int | None,
+        ordering: int,
+        project_id: int,
+    ) -> dict[str, Any]:
+        box = draft.box
+        return {
+            "analysis_id": analysis_id,
+            "project_id": project_id,
+            "image_id": image_id,
+            "type": draft.type.value,
+            "label": draft.label,
+            "confidence": draft.confidence,
+            "x1": box.x1 if box else None,
+            "y1": box.y1 if box else None,
+            "x2": box.x2 if box else None,
+            "y2": box.y2 if box else None,
+            "data": draft.data,
+            "parent_id": parent_id,
+            "algorithm_id": draft.algorithm_id,
+            "ordering": ordering,
+        }

@@ -1,0 +1,281 @@
+"""Pipelines, algorithms, category maps and processing services."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from trapline.db.tables import (
+    AlgorithmRow,
+    CategoryMapRow,
+    PipelineAlgorithmRow,
+    PipelineRow,
+    ProcessingServiceRow,
+    ProjectPipelineRow,
+    ProjectServiceRow,
+    ServicePipelineRow,
+    WorkerRow,
+)
+from trapline.domain.pipelines import (
+    ONLINE_WINDOW,
+    Algorithm,
+    Pipeline,
+    ProjectPipeline,
+    Registration,
+    ServiceStatus,
+)
+from trapline.errors import Conflict
+from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class PipelineRepo:
+    """Registration and lookup of pipelines."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def register(
+        self, project_id: int, service_name: str, configs: Sequence[PipelineConfig], now: datetime
+    ) -> Registration:
+        """Record a pull-mode service and its pipelines for a project; safe to repeat."""
+        service = self.session.scalar(
+            select(ProcessingServiceRow).where(ProcessingServiceRow.name == service_name)
+        )
+        if service is None:
+            service = ProcessingServiceRow(name=service_name, endpoint_url=None)
+            self.session.add(service)
+            self.session.flush()
+        service.last_seen_at = now
+        self._link(ProjectServiceRow, project_id=project_id, service_id=service.id)
+        created, updated, algorithms_created = [], [], []
+        for config in configs:
+            algorithm_ids = [self._algorithm(a, algorithms_created) for a in config.algorithms]
+            pipeline, is_new = self._pipeline(config, algorithm_ids)
+            self._link(ServicePipelineRow, service_id=service.id, pipeline_id=pipeline.id)
+            linked = self._link(ProjectPipelineRow, project_id=project_id, pipeline_id=pipeline.id)
+            if is_new:
+                created.append(config.slug)
+            elif linked:
+                updated.append(config.slug)
+        self.session.flush()
+        return Registration(service.id, created, updated, algorithms_created)
+
+    def get(self, pipeline_id: int) -> Pipeline | None:
+        """A pipeline version with its algorithms."""
+        row = self.session.get(PipelineRow, pipeline_id)
+        return self._pipeline_record(row) if row else None
+
+    def resolve(self, project_id: int, slug: str) -> Pipeline | None:
+        """The newest enabled version of a pipeline in a project."""
+        row = self.session.scalar(
+            select(PipelineRow)
+            .join(ProjectPipelineRow, ProjectPipelineRow.pipeline_id == PipelineRow.id)
+            .where(
+                ProjectPipelineRow.project_id == project_id,
+                ProjectPipelineRow.enabled,
+                PipelineRow.slug == slug,
+            )
+            .order_by(PipelineRow.version.desc())
+            .limit(1)
+        )
+        return self._pipeline_record(row) if row else None
+
+    def for_project(self, project_id: int, now: datetime) -> list[ProjectPipeline]:
+        """Every pipeline version registered for a project, with its services' status."""
+        rows = self.session.execute(
+            select(PipelineRow, ProjectPipelineRow.enabled)
+            .join(ProjectPipelineRow, ProjectPipelineRow.pipeline_id == PipelineRow.id)
+            .where(ProjectPipelineRow.project_id == project_id)
+            .order_by(PipelineRow.slug, PipelineRow.version)
+        ).all()
+        services = self.services_of_project(project_id, now)
+        by_pipeline: dict[int, list[ServiceStatus]] = {}
+        for service_id, pipeline_id in self.session.execute(
+            select(ServicePipelineRow.service_id, ServicePipelineRow.pipeline_id)
+        ):
+            if service_id in services:
+                by_pipeline.setdefault(pipeline_id, []).append(services[service_id])
+        return [
+            ProjectPipeline(self._pipeline_record(row), enabled, tuple(by_pipeline.get(row.id, ())))
+            for row, enabled in rows
+        ]
+
+    def set_enabled(self, project_id: int, slug: str, enabled: bool) -> int:
+        """Enable or disable every version of a pipeline in a project; returns rows changed."""
+        ids = select(PipelineRow.id).where(PipelineRow.slug == slug).scalar_subquery()
+        result = self.session.execute(
+            update(ProjectPipelineRow)
+            .where(
+                ProjectPipelineRow.project_id == project_id, ProjectPipelineRow.pipeline_id.in_(ids)
+            )
+            .values(enabled=enabled)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def services_of_project(self, project_id: int, now: datetime) -> dict[int, ServiceStatus]:
+        """The project's processing services with their online status."""
+        rows = self.session.scalars(
+            select(ProcessingServiceRow)
+            .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
+            .where(ProjectServiceRow.project_id == project_id)
+            .order_by(ProcessingServiceRow.id)
+        ).all()
+        result = {}
+        for row in rows:
+            worker_seen = self.session.scalar(
+                select(func.max(WorkerRow.last_seen_at)).where(WorkerRow.service_id == row.id)
+            )
+            seen = max((t for t in (row.last_seen_at, worker_seen) if t is not None), default=None)
+            result[row.id] = ServiceStatus(
+                id=row.id,
+                name=row.name,
+                endpoint_url=row.endpoint_url,
+                last_seen_at=seen,
+                online=seen is not None and now - seen <= ONLINE_WINDOW,
+            )
+        return result
+
+    def service_for_pipelines(self, slugs: Sequence[str], project_ids: Sequence[int]) -> int | None:
+        """The most recently seen service in these projects that offers one of these pipelines."""
+        return self.session.scalar(
+            select(ProcessingServiceRow.id)
+            .join(ServicePipelineRow, ServicePipelineRow.service_id == ProcessingServiceRow.id)
+            .join(PipelineRow, PipelineRow.id == ServicePipelineRow.pipeline_id)
+            .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
+            .where(
+                PipelineRow.slug.in_(list(slugs)),
+                ProjectServiceRow.project_id.in_(list(project_ids)),
+            )
+            .order_by(ProcessingServiceRow.last_seen_at.desc())
+            .limit(1)
+        )
+
+    def _algorithm(self, config: AlgorithmConfig, created: list[str]) -> int:
+        map_id = self._category_map(config.category_map) if config.category_map else None
+        row = self.session.scalar(
+            select(AlgorithmRow).where(
+                AlgorithmRow.key == config.key, AlgorithmRow.version == config.version
+            )
+        )
+        if row is not None:
+            if row.category_map_id != map_id:
+                raise Conflict(
+                    f"algorithm {config.key} version {config.version} is already registered with "
+                    "another category map; give the changed algorithm a new version"
+                )
+            return row.id
+        row = AlgorithmRow(
+            key=config.key,
+            version=config.version,
+            name=config.name,
+            task_type=config.task_type,
+            version_name=config.version_name,
+            description=config.description,
+            uri=config.uri,
+            weights_sha256=config.weights_sha256,
+            category_map_id=map_id,
+        )
+        self.session.add(row)
+        self.session.flush()
+        created.append(config.key)
+        return row.id
+
+    def _category_map(self, config: CategoryMap) -> int:
+        digest = _digest([config.labels, config.data, config.version])
+        found = self.session.scalar(
+            select(CategoryMapRow.id).where(CategoryMapRow.digest == digest)
+        )
+        if found is not None:
+            return found
+        row = CategoryMapRow(
+            digest=digest,
+            labels=config.labels,
+            data=config.data,
+            version=config.version,
+            description=config.description,
+            uri=config.uri,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def _pipeline(
+        self, config: PipelineConfig, algorithm_ids: list[int]
+    ) -> tuple[PipelineRow, bool]:
+        row = self.session.scalar(
+            select(PipelineRow).where(
+                PipelineRow.slug == config.slug, PipelineRow.version == config.version
+            )
+        )
+        if row is not None:
+            have = set(
+                self.session.scalars(
+                    select(PipelineAlgorithmRow.algorithm_id).where(
+                        PipelineAlgorithmRow.pipeline_id == row.id
+                    )
+                )
+            )
+            if have != set(algorithm_ids):
+                raise Conflict(
+                    f"pipeline {config.slug} version {config.version} is already registered with "
+                    "other algorithms; give the changed pipeline a new version"
+                )
+            return row, False
+        row = PipelineRow(
+            slug=config.slug,
+            version=config.version,
+            name=config.name,
+            description=config.description,
+            stages=[s.model_dump() for s in config.stages],
+        )
+        self.session.add(row)
+        self.session.flush()
+        for algorithm_id in sorted(set(algorithm_ids)):
+            self.session.add(PipelineAlgorithmRow(pipeline_id=row.id, algorithm_id=algorithm_id))
+        self.session.flush()
+        return row, True
+
+    def _link(self, table: type, **key: int) -> bool:
+        if self.session.get(table, tuple(key.values())) is not None:
+            return False
+        self.session.add(table(**key))
+        self.session.flush()
+        return True
+
+    def _pipeline_record(self, row: PipelineRow) -> Pipeline:
+        algorithms = self.session.execute(
+            select(AlgorithmRow, CategoryMapRow.labels)
+            .join(PipelineAlgorithmRow, PipelineAlgorithmRow.algorithm_id == AlgorithmRow.id)
+            .outerjoin(CategoryMapRow, CategoryMapRow.id == AlgorithmRow.category_map_id)
+            .where(PipelineAlgorithmRow.pipeline_id == row.id)
+            .order_by(AlgorithmRow.id)
+        ).all()
+        return Pipeline(
+            id=row.id,
+            slug=row.slug,
+            version=row.version,
+            name=row.name,
+            description=row.description,
+            algorithms=tuple(
+                Algorithm(
+                    id=a.id,
+                    key=a.key,
+                    version=a.version,
+                    name=a.name,
+                    task_type=a.task_type,
+                    labels=tuple(labels) if labels is not None else None,
+                    uri=a.uri,
+                    weights_sha256=a.weights_sha256,
+                )
+                for a, labels in algorithms
+            ),
+        )

@@ -1,0 +1,296 @@
+"""Task state in the database: the record of truth every queue backend shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.images import to_image
+from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow, TaskRow
+from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
+from trapline.domain.lease_tokens import LeaseClaim
+from trapline.domain.records import Image, ImageFilter
+
+#: Task states that may still change.
+OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
+
+
+def to_task_info(row: TaskRow) -> TaskInfo:
+    """Record from a row."""
+    return TaskInfo(
+        id=row.id,
+        job_id=row.job_id,
+        image_id=row.image_id,
+        status=TaskStatus(row.status),
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        last_error=row.last_error,
+        lease_holder=row.lease_holder,
+        updated_at=row.updated_at,
+    )
+
+
+class TaskRepo:
+    """Tasks of jobs."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(
+        self,
+        job: Job,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+        now: datetime,
+    ) -> int:
+        """Create a queued task per selected image (bulk, idempotent); returns how many.
+
+        Images are the project's, narrowed by an explicit collection, a list of ids and a
+        filter; unless the job reprocesses, images this pipeline version already analysed
+        are skipped.
+        """
+        images = select(
+            literal(job.id),
+            ImageRow.id,
+            literal(TaskStatus.QUEUED.value),
+            literal(0),
+            literal(job.params.max_attempts),
+            literal(now, TaskRow.available_at.type),
+            literal(now, TaskRow.updated_at.type),
+        ).where(ImageRow.project_id == job.project_id)
+        if image_ids is not None:
+            images = images.where(ImageRow.id.in_(list(image_ids)))
+        if collection_id is not None:
+            images = images.where(
+                ImageRow.id.in_(
+                    select(CollectionImageRow.image_id).where(
+                        CollectionImageRow.collection_id == collection_id
+                    )
+                )
+            )
+        if flt.deployment_id is not None:
+            images = images.where(ImageRow.deployment_id == flt.deployment_id)
+        if flt.captured_after is not None:
+            images = images.where(ImageRow.captured_at >= flt.captured_after)
+        if flt.captured_before is not None:
+            images = images.where(ImageRow.captured_at < flt.captured_before)
+        if not job.params.reprocess:
+            images = images.where(
+                ~exists().where(
+                    AnalysisRow.image_id == ImageRow.id,
+                    AnalysisRow.pipeline_id == job.pipeline_id,
+                    AnalysisRow.status == "completed",
+                )
+            )
+        columns = [
+            "job_id",
+            "image_id",
+            "status",
+            "attempt",
+            "max_attempts",
+            "available_at",
+            "updated_at",
+        ]
+        dialect = self.session.get_bind().dialect.name
+        factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = factory(TaskRow).from_select(columns, images).on_conflict_do_nothing()
+        result = self.session.execute(statement)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def complete(self, job_id: int, task_ids: Sequence[int], *, now: datetime) -> set[int]:
+        """Mark open tasks succeeded; returns the ids that were open (the first result wins)."""
+        if not task_ids:
+            return set()
+        done = self.session.scalars(
+            update(TaskRow)
+            .where(TaskRow.job_id == job_id, TaskRow.id.in_(task_ids), TaskRow.status.in_(OPEN))
+            .values(
+                status=TaskStatus.SUCCEEDED.value,
+                lease_id=None,
+                lease_expires_at=None,
+                finished_at=now,
+                updated_at=now,
+            )
+            .returning(TaskRow.id)
+        )
+        return set(done)
+
+    def infos(self, task_ids: Iterable[int]) -> dict[int, TaskInfo]:
+        """These tasks by id."""
+        rows = self.session.scalars(select(TaskRow).where(TaskRow.id.in_(list(task_ids))))
+        return {row.id: to_task_info(row) for row in rows}
+
+    def fail(
+        self,
+        claim: LeaseClaim,
+        error: str,
+        policy: RetryPolicy,
+        *,
+        now: datetime,
+        retry: bool = True,
+    ) -> TaskStatus | None:
+        """Record a failed try of the lease's task: requeue with backoff, or dead-letter.
+
+        Only the current lease may fail its task. Returns the task's new status, or None when
+        the lease is no longer current (the task moved on without this worker).
+        """
+        last_try = not retry or claim.attempt >= policy.max_attempts
+        new_status = TaskStatus.FAILED if last_try else TaskStatus.QUEUED
+        result = self.session.execute(
+            update(TaskRow)
+            .where(
+                TaskRow.id == claim.task_id,
+                TaskRow.job_id == claim.job_id,
+                TaskRow.status == TaskStatus.LEASED.value,
+                TaskRow.lease_id == claim.lease_id,
+                TaskRow.attempt == claim.attempt,
+            )
+            .values(
+                status=new_status.value,
+                lease_id=None,
+                lease_expires_at=None,
+                last_error=error[:4000],
+                available_at=now + policy.delay(claim.attempt),
+                finished_at=now if last_try else None,
+                updated_at=now,
+            )
+        )
+        return new_status if result.rowcount else None  # type: ignore[attr-defined]
+
+    def extend(self, claims: Sequence[LeaseClaim], until: datetime, *, now: datetime) -> set[int]:
+        """Push the expiry of current leases to ``until``; returns the task ids extended."""
+        extended: set[int] = set()
+        for claim in claims:
+            result = self.session.execute(
+                update(TaskRow)
+                .where(
+                    TaskRow.id == claim.task_id,
+                    TaskRow.status == TaskStatus.LEASED.value,
+                    TaskRow.lease_id == claim.lease_id,
+                )
+                .values(lease_expires_at=until, updated_at=now)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                extended.add(claim.task_id)
+        return extended
+
+    def cancel_job(self, job_id: int, *, now: datetime) -> int:
+        """Cancel every open task of a job."""
+        result = self.session.execute(
+            update(TaskRow)
+            .where(TaskRow.job_id == job_id, TaskRow.status.in_(OPEN))
+            .values(
+                status=TaskStatus.CANCELED.value,
+                lease_id=None,
+                lease_expires_at=None,
+                finished_at=now,
+                updated_at=now,
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def retry_failed(self, job_id: int, *, now: datetime) -> int:
+        """Give a job's failed tasks a fresh set of tries."""
+        result = self.session.execute(
+            update(TaskRow)
+            .where(TaskRow.job_id == job_id, TaskRow.status == TaskStatus.FAILED.value)
+            .values(
+                status=TaskStatus.QUEUED.value,
+                attempt=0,
+                available_at=now,
+                finished_at=None,
+                updated_at=now,
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def reap(self, now: datetime, *, limit: int = 10_000) -> tuple[int, int, set[int]]:
+        """Requeue tasks whose lease expired, or dead-letter them when out of tries.
+
+        Returns (requeued, dead-lettered, ids of the jobs touched).
+        """
+        expired = and_(TaskRow.status == TaskStatus.LEASED.value, TaskRow.lease_expires_at < now)
+        jobs = set(
+            self.session.scalars(select(TaskRow.job_id).where(expired).distinct().limit(limit))
+        )
+        dead = self.session.execute(
+            update(TaskRow)
+            .where(expired, TaskRow.attempt >= TaskRow.max_attempts)
+            .values(
+                status=TaskStatus.FAILED.value,
+                lease_id=None,
+                lease_expires_at=None,
+                last_error=func.coalesce(TaskRow.last_error, "lease expired on every try"),
+                finished_at=now,
+                updated_at=now,
+            )
+        ).rowcount
+        requeued = self.session.execute(
+            update(TaskRow)
+            .where(expired)
+            .values(
+                status=TaskStatus.QUEUED.value,
+                lease_id=None,
+                lease_expires_at=None,
+                available_at=now,
+                updated_at=now,
+            )
+        ).rowcount
+        return int(requeued or 0), int(dead or 0), jobs
+
+    def counts(self, job_id: int) -> TaskCounts:
+        """How many of the job's tasks are in each state."""
+        rows = self.session.execute(
+            select(TaskRow.status, func.count())
+            .where(TaskRow.job_id == job_id)
+            .group_by(TaskRow.status)
+        )
+        return TaskCounts(**{status: int(n) for status, n in rows})
+
+    def has_open(self, job_id: int) -> bool:
+        """Whether any task of the job is queued or leased."""
+        return (
+            self.session.scalar(
+                select(TaskRow.id)
+                .where(TaskRow.job_id == job_id, TaskRow.status.in_(OPEN))
+                .limit(1)
+            )
+            is not None
+        )
+
+    def finished_since(self, job_id: int, since: datetime) -> int:
+        """Tasks of the job that reached a final state after ``since``."""
+        return (
+            self.session.scalar(
+                select(func.count()).where(TaskRow.job_id == job_id, TaskRow.finished_at >= since)
+            )
+            or 0
+        )
+
+    def list(
+        self, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
+    ) -> tuple[int, list[TaskInfo]]:
+        """A job's tasks, by id, optionally of one status."""
+        where = [TaskRow.job_id == job_id]
+        if status is not None:
+            where.append(TaskRow.status == status.value)
+        total = self.session.scalar(select(func.count()).where(*where)) or 0
+        rows = self.session.scalars(
+            select(TaskRow).where(*where).order_by(TaskRow.id).limit(limit).offset(offset)
+        )
+        return total, [to_task_info(r) for r in rows]
+
+    def images_of(self, task_ids: Iterable[int]) -> dict[int, Image]:
+        """The image of each task, by task id."""
+        rows = self.session.execute(
+            select(TaskRow.id, ImageRow)
+            .join(ImageRow, ImageRow.id == TaskRow.image_id)
+            .where(TaskRow.id.in_(list(task_ids)))
+        )
+        return {task_id: to_image(image) for task_id, image in rows}

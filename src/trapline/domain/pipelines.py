@@ -1,0 +1,88 @@
+"""Pipelines, their algorithms, and the processing services that run them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+#: A service is online when one of its workers (or the service itself) was seen this recently.
+ONLINE_WINDOW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One registered model or step; ``labels`` is its category map in model-output order."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    task_type: str | None
+    labels: tuple[str, ...] | None
+    uri: str | None = None
+    weights_sha256: str | None = None
+
+    @property
+    def label_set(self) -> frozenset[str]:
+        """The labels as a set, for membership checks."""
+        return frozenset(self.labels or ())
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One version of a pipeline."""
+
+    id: int
+    slug: str
+    version: int
+    name: str
+    description: str | None
+    algorithms: tuple[Algorithm, ...] = ()
+
+    def algorithm(self, key: str) -> Algorithm | None:
+        """The pipeline's algorithm with this key."""
+        return next((a for a in self.algorithms if a.key == key), None)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """A processing service as a project sees it."""
+
+    id: int
+    name: str
+    endpoint_url: str | None
+    last_seen_at: datetime | None
+    online: bool
+
+
+@dataclass(frozen=True)
+class ProjectPipeline:
+    """A pipeline version available in a project."""
+
+    pipeline: Pipeline
+    enabled: bool
+    services: tuple[ServiceStatus, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering a service's pipelines created."""
+
+    service_id: int
+    pipelines_created: list[str]
+    pipelines_updated: list[str]
+    algorithms_created: list[str]
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A worker process seen by the platform."""
+
+    id: int
+    identity: str
+    hostname: str | None
+    software: str | None
+    version: str | None
+    pid: int | None
+    pipelines: list[str]
+    last_seen_at: datetime

@@ -1,0 +1,112 @@
+"""What models found: analyses of images and their annotations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class AnnotationType(StrEnum):
+    """Kinds of annotation."""
+
+    BOUNDING_BOX = "bounding_box"
+    CLASSIFICATION = "classification"
+    SEGMENTATION = "segmentation"
+    MASK = "mask"
+    HEATMAP = "heatmap"
+    KEYPOINT = "keypoint"
+    CUSTOM = "custom"
+
+
+class AnalysisStatus(StrEnum):
+    """Where an analysis is."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box in pixels of the stored image, top-left origin."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True)
+class AnnotationDraft:
+    """An annotation about to be stored; ``children`` hang under it (classifications)."""
+
+    type: AnnotationType
+    label: str | None
+    confidence: float | None
+    box: Box | None
+    algorithm_id: int | None
+    data: dict[str, Any] | None = None
+    children: tuple[AnnotationDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnalysisDraft:
+    """A completed analysis of one image from one task, about to be stored."""
+
+    task_id: int | None
+    image_id: int
+    total_time: float | None
+    worker: str | None
+    annotations: tuple[AnnotationDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A stored annotation."""
+
+    id: int
+    analysis_id: int
+    image_id: int
+    type: AnnotationType
+    label: str | None
+    confidence: float | None
+    box: Box | None
+    data: dict[str, Any] | None
+    parent_id: int | None
+    algorithm_id: int | None
+    ordering: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A stored pipeline run on one image, with its annotations."""
+
+    id: int
+    image_id: int
+    job_id: int | None
+    pipeline_id: int | None
+    pipeline_slug: str | None
+    pipeline_version: int | None
+    source: str
+    status: AnalysisStatus
+    error: str | None
+    total_time: float | None
+    created_at: datetime
+    completed_at: datetime | None
+    annotations: list[Annotation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AnnotationFilter:
+    """Which annotations of a project to list."""
+
+    type: AnnotationType | None = None
+    label: str | None = None
+    min_confidence: float | None = None
+    job_id: int | None = None
+    deployment_id: int | None = None
+    captured_after: datetime | None = None
+    captured_before: datetime | None = None

@@ -1,0 +1,32 @@
+"""Task queues, chosen by ``TRAPLINE_QUEUE_URL``: ``sql`` (default)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trapline.db.engine import Database
+from trapline.errors import InvalidInput
+from trapline.queue.base import TaskQueue
+
+
+def _open_sql(_url: str, db: Database) -> TaskQueue:
+    from trapline.queue.sql import SqlTaskQueue
+
+    return SqlTaskQueue(db)
+
+
+#: Queue backends by URL scheme.
+QUEUES: dict[str, Callable[[str, Database], TaskQueue]] = {"sql": _open_sql}
+
+
+def open_task_queue(url: str, db: Database) -> TaskQueue:
+    """The queue ``url`` names, over ``db``."""
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    opener = QUEUES.get(scheme)
+    if opener is None:
+        known = ", ".join(sorted(QUEUES))
+        raise InvalidInput(f"unsupported queue URL {url!r}; use one of: {known}")
+    return opener(url, db)
+
+
+__all__ = ["QUEUES", "TaskQueue", "open_task_queue"]

@@ -1,0 +1,128 @@
+"""The TaskQueue interface: how tasks of running jobs reach workers under leases.
+
+The database is the record of truth for every task (``TaskRepo``); a queue decides delivery.
+Backends fill the hooks: ``_claim`` always, the others when they keep a dispatch channel of
+their own (JetStream) that must follow the database.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.jobs import Job, Lease
+from trapline.domain.lease_tokens import LeaseClaim
+from trapline.domain.records import ImageFilter
+
+
+class TaskQueue(ABC):
+    """Hands out queued tasks as leases; tracks their settlement."""
+
+    #: URL scheme (or bare name) this backend is chosen by.
+    scheme: ClassVar[str]
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- the public behaviour, the same for every backend --
+
+    def enqueue(
+        self,
+        job: Job,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None = None,
+        image_ids: Sequence[int] | None = None,
+    ) -> int:
+        """Create the job's tasks (idempotent) and make them deliverable; returns how many."""
+        with self.db.write() as repos:
+            created = repos.tasks.enqueue(
+                job, flt, collection_id=collection_id, image_ids=image_ids, now=utcnow()
+            )
+        self._published(job.id)
+        return created
+
+    def claim(
+        self, job_ids: Sequence[int], batch_size: int, holder: str, lease_seconds: int
+    ) -> list[Lease]:
+        """Lease up to ``batch_size`` tasks from these jobs, shared fairly among them.
+
+        Jobs are visited in random order, each offered an equal share and leftovers going to
+        the rest, so a large job cannot starve a small one.
+        """
+        order = list(job_ids)
+        random.shuffle(order)
+        leases: list[Lease] = []
+        lease_id = secrets.token_hex(8)
+        for position, job_id in enumerate(order):
+            wanted = batch_size - len(leases)
+            if wanted <= 0:
+                break
+            share = -(-wanted // (len(order) - position))
+            leases += self._claim(job_id, share, holder, lease_seconds, lease_id)
+        if len(leases) < batch_size and len(order) > 1:
+            for job_id in order:
+                wanted = batch_size - len(leases)
+                if wanted <= 0:
+                    break
+                leases += self._claim(job_id, wanted, holder, lease_seconds, lease_id)
+        return leases
+
+    def extend(self, claims: Sequence[LeaseClaim], seconds: int) -> set[int]:
+        """Keep these leases for ``seconds`` more from now; returns the task ids still held."""
+        now = utcnow()
+        with self.db.write() as repos:
+            held = repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
+        self._extended([c for c in claims if c.task_id in held])
+        return held
+
+    def acknowledge(self, claims: Sequence[LeaseClaim]) -> None:
+        """These tasks were settled in the database (call after the commit)."""
+        self._settled(claims)
+
+    def notify_queued(self, job_id: int) -> None:
+        """Tasks of the job were put back in the queue by a database change (retry, requeue)."""
+        self._published(job_id)
+
+    def reap(self) -> tuple[int, int, set[int]]:
+        """Requeue expired leases (or dead-letter them); returns (requeued, dead, job ids)."""
+        with self.db.write() as repos:
+            requeued, dead, jobs = repos.tasks.reap(utcnow())
+        for job_id in jobs:
+            self._published(job_id)
+        return requeued, dead, jobs
+
+    def finished(self, job_id: int) -> None:
+        """Release whatever the backend keeps for a job that ended."""
+        self._forget_job(job_id)
+
+    # -- hooks --
+
+    @abstractmethod
+    def _claim(
+        self, job_id: int, limit: int, holder: str, lease_seconds: int, lease_id: str
+    ) -> list[Lease]:
+        """Lease up to ``limit`` deliverable tasks of one job."""
+
+    def _published(self, job_id: int) -> None:  # noqa: B027 - optional hook
+        """Queued tasks of the job may need delivering (new, retried or reaped)."""
+
+    def _extended(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
+        """These leases were extended."""
+
+    def _settled(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
+        """These tasks reached a final state."""
+
+    def _forget_job(self, job_id: int) -> None:  # noqa: B027
+        """The job will hand out nothing more."""
+
+
+def lease_expiry(now: datetime, lease_seconds: int) -> datetime:
+    """When a lease taken now ends."""
+    return now + timedelta(seconds=lease_seconds)

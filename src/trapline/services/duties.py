@@ -1,0 +1,147 @@
+"""Background duties of a server: each runs on one replica at a time, guarded by a lease."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.errors import TraplineError
+from trapline.queue.base import TaskQueue
+from trapline.services.jobs import finish_if_done, start_job
+
+log = logging.getLogger(__name__)
+
+#: Jobs left in created/queued this long (a server died mid-enqueue) are started again.
+STUCK_JOB_AGE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A periodic piece of background work."""
+
+    name: str
+    interval: float
+    run: Callable[[], None]
+
+
+def server_identity() -> str:
+    """A name for this server process, unique across replicas and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class JobStarter:
+    """Starts jobs in the background so creating one answers at once, whatever its size."""
+
+    def __init__(self, db: Database, queue: TaskQueue) -> None:
+        self.db = db
+        self.queue = queue
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="job-start")
+
+    def submit(self, job_id: int) -> None:
+        """Enqueue and open the job to workers, soon."""
+        self._pool.submit(self._start, job_id)
+
+    def _start(self, job_id: int) -> None:
+        try:
+            start_job(self.db, self.queue, job_id)
+        except TraplineError as exc:  # the recovery duty tries again later
+            log.warning("starting job %s failed: %s", job_id, exc.detail)
+        except Exception:
+            log.exception("starting job %s failed", job_id)
+
+    def close(self) -> None:
+        """Stop taking work; jobs not started yet are picked up by the recovery duty."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def reap_expired_leases(db: Database, queue: TaskQueue) -> None:
+    """Requeue tasks whose lease ran out (dead-letter those out of tries); end finished jobs."""
+    requeued, dead, jobs = queue.reap()
+    if requeued or dead:
+        log.info("lease reaper: %d tasks requeued, %d dead-lettered", requeued, dead)
+    for job_id in jobs:
+        with db.write() as repos:
+            finished = finish_if_done(repos, job_id)
+        if finished:
+            queue.finished(job_id)
+
+
+def restart_stuck_jobs(db: Database, starter: JobStarter) -> None:
+    """Start jobs a crashed server left half-started."""
+    with db.read() as repos:
+        stuck = repos.jobs.pending_dispatch(utcnow() - STUCK_JOB_AGE)
+    for job_id in stuck:
+        log.info("restarting job %s left half-started", job_id)
+        starter.submit(job_id)
+
+
+class DutyRunner:
+    """Runs duties on a thread; before each run it takes (or renews) the duty's lease."""
+
+    def __init__(self, db: Database, duties: list[Duty], holder: str | None = None) -> None:
+        self.db = db
+        self.duties = duties
+        self.holder = holder or server_identity()
+        self._due = dict.fromkeys((d.name for d in duties), 0.0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run duties in the background until ``stop``."""
+        self._thread = threading.Thread(target=self._loop, name="duties", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and hand the leases back."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        try:
+            with self.db.write() as repos:
+                for duty in self.duties:
+                    repos.duty_leases.release(duty.name, self.holder)
+        except TraplineError:
+            log.warning("could not release duty leases; they expire on their own")
+
+    def run_once(self, now: float | None = None) -> list[str]:
+        """Run every duty that is due and whose lease this runner gets; returns their names."""
+        clock = time.monotonic() if now is None else now
+        ran = []
+        for duty in self.duties:
+            if clock < self._due[duty.name]:
+                continue
+            self._due[duty.name] = clock + duty.interval
+            if not self._lease(duty):
+                continue
+            try:
+                duty.run()
+                ran.append(duty.name)
+            except TraplineError as exc:
+                log.warning("duty %s failed: %s", duty.name, exc.detail)
+            except Exception:
+                log.exception("duty %s failed", duty.name)
+        return ran
+
+    def _lease(self, duty: Duty) -> bool:
+        ttl = timedelta(seconds=max(3 * duty.interval, 15.0))
+        now = utcnow()
+        try:
+            with self.db.write() as repos:
+                return repos.duty_leases.acquire(duty.name, self.holder, now + ttl, now)
+        except TraplineError:
+            return False
+
+    def _loop(self) -> None:
+        tick = min((d.interval for d in self.duties), default=1.0) / 2
+        while not self._stop.wait(max(tick, 0.05)):
+            self.run_once()

@@ -1,0 +1,298 @@
+"""Jobs: creation, start-up, listing, detail, cancel, retry and deletion."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.types import utcnow
+from trapline.domain.jobs import (
+    CANCELABLE_JOB_STATUSES,
+    DispatchMode,
+    Job,
+    JobEvent,
+    JobParams,
+    JobStatus,
+    TaskCounts,
+    TaskInfo,
+    TaskStatus,
+    outcome,
+)
+from trapline.domain.records import ImageFilter, User
+from trapline.domain.roles import Role
+from trapline.errors import Conflict, InvalidInput
+from trapline.queue.base import TaskQueue
+from trapline.services.access import project_for, require
+
+log = logging.getLogger(__name__)
+
+#: Window over which a job's throughput is measured.
+THROUGHPUT_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """A job with its counters, speed and history."""
+
+    job: Job
+    counts: TaskCounts
+    per_minute: float
+    eta_seconds: float | None
+    events: list[JobEvent]
+
+
+def create_job(
+    db: Database,
+    caller: User,
+    *,
+    project_id: int,
+    pipeline_slug: str,
+    selection: dict[str, Any],
+    name: str | None,
+    start_now: bool,
+    params: JobParams,
+    dispatch_mode: DispatchMode = DispatchMode.ASYNC_API,
+) -> Job:
+    """Create a job (members). Its tasks are enqueued afterwards by ``start_job``."""
+    chosen = [
+        k for k in ("collection_id", "image_ids", "deployment_id") if selection.get(k) is not None
+    ]
+    if len(chosen) > 1:
+        raise InvalidInput(
+            f"give at most one of collection_id, image_ids, deployment_id (got {', '.join(chosen)})"
+        )
+    selection = {k: selection[k] for k in chosen}
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        pipeline = repos.pipelines.resolve(project_id, pipeline_slug)
+        if pipeline is None:
+            raise InvalidInput(
+                f"pipeline {pipeline_slug!r} is not registered and enabled in project {project_id}; "
+                f"see GET /api/v2/projects/{project_id}/pipelines/"
+            )
+        _check_selection(repos, project_id, selection)
+        job = repos.jobs.create(
+            project_id=project_id,
+            pipeline_id=pipeline.id,
+            name=name or f"{pipeline.name} v{pipeline.version}",
+            dispatch_mode=dispatch_mode,
+            params=params,
+            selection=selection,
+            start_now=start_now,
+            created_by=caller.id,
+        )
+    log.info("job %s created in project %s for pipeline %s", job.id, project_id, pipeline_slug)
+    return job
+
+
+def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
+    """Enqueue a created job's tasks (created → queued) and open it to workers (→ running)."""
+    with db.read() as repos:
+        job = repos.jobs.get(job_id)
+        flt, collection_id = (
+            _selection_filter(repos, job.selection) if job else (ImageFilter(), None)
+        )
+    if job is None or job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
+        return
+    if job.status is JobStatus.CREATED:
+        count = queue.enqueue(
+            job, flt, collection_id=collection_id, image_ids=job.selection.get("image_ids")
+        )
+        with db.write() as repos:
+            repos.jobs.transition(
+                job_id,
+                [JobStatus.CREATED],
+                JobStatus.QUEUED,
+                f"{count} tasks queued",
+                queued_at=utcnow(),
+            )
+    with db.write() as repos:
+        repos.jobs.transition(
+            job_id, [JobStatus.QUEUED], JobStatus.RUNNING, "open to workers", started_at=utcnow()
+        )
+        finished = finish_if_done(repos, job_id)
+    if finished:
+        queue.finished(job_id)
+
+
+def mark_start(db: Database, caller: User, job_id: int) -> None:
+    """Ask for a job created with ``start_now: false`` to start (members)."""
+    with db.write() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.MEMBER)
+        if job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
+            raise Conflict(f"job {job_id} is {job.status.value}; only a created job can be started")
+        repos.jobs.set_start_now(job_id)
+
+
+def finish_if_done(repos: Repos, job_id: int) -> JobStatus | None:
+    """End a running job none of whose tasks is open; returns its final status if it ended now."""
+    if repos.tasks.has_open(job_id):
+        return None
+    job = repos.jobs.get(job_id)
+    if job is None or job.status is not JobStatus.RUNNING:
+        return None
+    counts = repos.tasks.counts(job_id)
+    final = outcome(counts, job.params.failure_threshold)
+    message = f"{counts.succeeded} succeeded, {counts.failed} failed, {counts.canceled} canceled"
+    if repos.jobs.transition(job_id, [JobStatus.RUNNING], final, message, finished_at=utcnow()):
+        log.info("job %s %s: %s", job_id, final.value, message)
+        return final
+    return None
+
+
+def list_jobs(
+    db: Database,
+    caller: User,
+    *,
+    project_id: int | None,
+    statuses: list[JobStatus],
+    pipeline_slugs: list[str],
+    incomplete_only: bool,
+    dispatch_mode: DispatchMode | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[tuple[Job, TaskCounts]]]:
+    """Jobs of the caller's projects, newest first, with their task counts."""
+    with db.read() as repos:
+        if project_id is not None:
+            project_for(repos, caller, project_id, Role.VIEWER)
+            projects: list[int] | None = [project_id]
+        else:
+            projects = None if caller.is_admin else repos.projects.ids_for(caller.id)
+        total, jobs = repos.jobs.list(
+            project_ids=projects,
+            statuses=statuses,
+            pipeline_slugs=pipeline_slugs,
+            incomplete_only=incomplete_only,
+            dispatch_mode=dispatch_mode,
+            limit=limit,
+            offset=offset,
+        )
+        return total, [(job, repos.tasks.counts(job.id)) for job in jobs]
+
+
+def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
+    """A job with counters, throughput, ETA and history."""
+    now = utcnow()
+    with db.read() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.VIEWER)
+        counts = repos.tasks.counts(job_id)
+        recent = repos.tasks.finished_since(job_id, now - THROUGHPUT_WINDOW)
+        events = repos.jobs.events(job_id)
+    window = THROUGHPUT_WINDOW
+    if job.started_at is not None:
+        window = min(window, max(now - job.started_at, timedelta(seconds=1)))
+    per_minute = recent / (window.total_seconds() / 60)
+    eta = None
+    if counts.open and per_minute > 0 and not job.status.is_final:
+        eta = counts.open / per_minute * 60
+    return JobDetail(job, counts, per_minute, eta, events)
+
+
+def job_for_viewer(db: Database, caller: User, job_id: int, needed: Role = Role.VIEWER) -> Job:
+    """A job the caller may see with at least ``needed``."""
+    with db.read() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, needed)
+        return job
+
+
+def list_tasks(
+    db: Database, caller: User, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
+) -> tuple[int, list[TaskInfo]]:
+    """A job's tasks, for example the failed ones with their errors."""
+    job_for_viewer(db, caller, job_id)
+    with db.read() as repos:
+        return repos.tasks.list(job_id, status, limit=limit, offset=offset)
+
+
+def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job:
+    """Cancel a job (members): no task is handed out after this returns."""
+    with db.write() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.MEMBER)
+        if job.status is not JobStatus.CANCELED:
+            moved = repos.jobs.transition(
+                job_id,
+                list(CANCELABLE_JOB_STATUSES),
+                JobStatus.CANCELED,
+                f"canceled by {caller.email}",
+                finished_at=utcnow(),
+            )
+            if not moved:
+                raise Conflict(
+                    f"job {job_id} already ended ({job.status.value}); nothing to cancel"
+                )
+            canceled = repos.tasks.cancel_job(job_id, now=utcnow())
+            repos.jobs.add_event(job_id, None, f"{canceled} open tasks canceled")
+        job = require(repos.jobs.get(job_id), "job", job_id)
+    queue.finished(job_id)
+    return job
+
+
+def retry_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> int:
+    """Requeue a job's failed tasks with fresh tries (members); returns how many."""
+    with db.write() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.MEMBER)
+        if job.status in (JobStatus.CANCELED, JobStatus.CREATED, JobStatus.QUEUED):
+            raise Conflict(f"job {job_id} is {job.status.value}; only started jobs can be retried")
+        requeued = repos.tasks.retry_failed(job_id, now=utcnow())
+        if requeued:
+            message = f"{requeued} failed tasks requeued by {caller.email}"
+            ended = [JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED]
+            if not repos.jobs.transition(
+                job_id, ended, JobStatus.RUNNING, message, finished_at=None
+            ):  # type: ignore[arg-type]
+                repos.jobs.add_event(job_id, None, message)
+    if requeued:
+        queue.notify_queued(job_id)
+    return requeued
+
+
+def delete_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> None:
+    """Delete a job and its tasks (managers); analyses it stored stay with their images."""
+    with db.write() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.MANAGER)
+        repos.jobs.delete(job_id)
+    queue.finished(job_id)
+
+
+def _check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) -> None:
+    if "collection_id" in selection:
+        collection = repos.collections.get(selection["collection_id"])
+        if collection is None or collection.project_id != project_id:
+            raise InvalidInput(
+                f"collection {selection['collection_id']} is not in project {project_id}"
+            )
+    if "deployment_id" in selection:
+        deployment = repos.deployments.get(selection["deployment_id"])
+        if deployment is None or deployment.project_id != project_id:
+            raise InvalidInput(
+                f"deployment {selection['deployment_id']} is not in project {project_id}"
+            )
+    if "image_ids" in selection:
+        ids = selection["image_ids"]
+        missing = sorted(set(ids) - repos.images.existing_ids(project_id, ids))
+        if missing:
+            shown = ", ".join(str(i) for i in missing[:10])
+            raise InvalidInput(f"images not in project {project_id}: {shown}")
+
+
+def _selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilter, int | None]:
+    """The image filter and explicit collection a job's selection stands for."""
+    if "deployment_id" in selection:
+        return ImageFilter(deployment_id=selection["deployment_id"]), None
+    if "collection_id" in selection:
+        collection = repos.collections.get(selection["collection_id"])
+        if collection is not None and collection.kind == "filter" and collection.filter:
+            return collection.filter, None
+        return ImageFilter(), selection["collection_id"]
+    return ImageFilter(), None

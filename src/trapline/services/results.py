@@ -1,0 +1,201 @@
+"""Storing what workers found: each result item judged on its own, stored exactly once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.jobs import TaskStatus
+from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease
+from trapline.domain.records import User
+from trapline.protocol import (
+    ClientInfo,
+    PipelineResultsResponse,
+    ResultError,
+    ResultItem,
+    ResultItemStatus,
+    ResultsResponse,
+)
+from trapline.queue.base import TaskQueue
+from trapline.services.access import require, worker_project
+from trapline.services.annotations import ResultRejected, drafts_from_result
+from trapline.services.jobs import finish_if_done
+from trapline.services.workers import WorkerTracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Item:
+    """One result item on its way through ingestion."""
+
+    index: int
+    token: str | None
+    claim: LeaseClaim | None = None
+    success: PipelineResultsResponse | None = None
+    error: ResultError | None = None
+    status: str | None = None
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def judge(self, status: str, detail: str | None = None) -> None:
+        self.status, self.detail = status, detail
+
+
+def ingest_results(
+    db: Database,
+    queue: TaskQueue,
+    tracker: WorkerTracker,
+    secret: bytes,
+    caller: User,
+    job_id: int,
+    results: list[ResultItem],
+    client_info: ClientInfo | None,
+) -> ResultsResponse:
+    """Judge and store a batch of results for one job; answers a status per item."""
+    with db.read() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project = worker_project(repos, caller, job.project_id)
+        pipeline = require(repos.pipelines.get(job.pipeline_id), "pipeline", job.pipeline_id)
+    worker = tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id]).name
+    items = [_parse(n, item, secret, job_id) for n, item in enumerate(results)]
+    now = utcnow()
+    settled: list[LeaseClaim] = []
+    requeued = False
+    with db.write() as repos:
+        pending = [i for i in items if i.status is None and i.claim is not None]
+        tasks = repos.tasks.infos(i.claim.task_id for i in pending if i.claim)
+        images = repos.tasks.images_of(tasks)
+        drafts = {}
+        seen_tasks: set[int] = set()
+        for item in pending:
+            claim = item.claim
+            assert claim is not None
+            task = tasks.get(claim.task_id)
+            if task is None or task.job_id != job_id:
+                item.judge("rejected", "this task no longer exists")
+                continue
+            if claim.task_id in seen_tasks:
+                item.judge("duplicate", "the same task appears earlier in this request")
+                continue
+            seen_tasks.add(claim.task_id)
+            if item.success is not None:
+                try:
+                    drafts[item.index] = drafts_from_result(
+                        item.success,
+                        pipeline,
+                        images[claim.task_id],
+                        project,
+                        claim.task_id,
+                        worker,
+                    )
+                except ResultRejected as exc:
+                    item.judge("rejected", str(exc))
+        to_store = [i for i in pending if i.index in drafts and i.status is None]
+        completed = repos.tasks.complete(
+            job_id, [i.claim.task_id for i in to_store if i.claim], now=now
+        )
+        stored = [drafts[i.index] for i in to_store if i.claim and i.claim.task_id in completed]
+        repos.analyses.store(
+            stored,
+            project_id=project.id,
+            job_id=job_id,
+            pipeline_id=pipeline.id,
+            source="job",
+            now=now,
+        )
+        for item in to_store:
+            assert item.claim is not None
+            if item.claim.task_id in completed:
+                item.judge("saved")
+                settled.append(item.claim)
+            else:
+                item.judge(*_why_not_open(tasks[item.claim.task_id].status))
+        for item in pending:
+            if item.error is None or item.status is not None:
+                continue
+            assert item.claim is not None
+            new_status = repos.tasks.fail(item.claim, item.error.error, job.params.retry, now=now)
+            if new_status is None:
+                current = tasks[item.claim.task_id].status
+                item.judge(*_why_not_open(current, stale_lease=True))
+                continue
+            item.judge(
+                "failed", "will be retried" if new_status is TaskStatus.QUEUED else "out of tries"
+            )
+            requeued = requeued or new_status is TaskStatus.QUEUED
+            if new_status is TaskStatus.FAILED:
+                settled.append(item.claim)
+        finished = finish_if_done(repos, job_id) if settled else None
+    queue.acknowledge(settled)
+    if requeued:
+        queue.notify_queued(job_id)
+    if finished:
+        queue.finished(job_id)
+    statuses = [
+        ResultItemStatus(
+            reply_subject=i.token,
+            status=i.status or "rejected",  # type: ignore[arg-type]
+            task_id=str(i.claim.task_id) if i.claim else None,
+            detail=i.detail,
+        )
+        for i in items
+    ]
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    log.info("results for job %s from %s: %s", job_id, worker, counts)
+    return ResultsResponse(job_id=job_id, results_queued=counts.get("saved", 0), tasks=statuses)
+
+
+def _parse(index: int, item: ResultItem, secret: bytes, job_id: int) -> _Item:
+    parsed = _Item(index, item.reply_subject)
+    if not item.reply_subject:
+        parsed.judge("rejected", "reply_subject is missing; send back the one the task came with")
+        return parsed
+    try:
+        claim = read_lease(secret, item.reply_subject)
+    except InvalidLeaseToken as exc:
+        parsed.judge("rejected", f"reply_subject is not valid: {exc}")
+        return parsed
+    parsed.claim = claim
+    if claim.job_id != job_id:
+        parsed.judge("rejected", f"this reply_subject belongs to job {claim.job_id}, not {job_id}")
+        return parsed
+    body = item.result
+    if body is None:
+        parsed.judge("rejected", "result is missing")
+    elif "error" in body:
+        try:
+            parsed.error = ResultError.model_validate(body)
+        except ValidationError as exc:
+            parsed.judge("rejected", _short(exc))
+    else:
+        try:
+            parsed.success = PipelineResultsResponse.model_validate(body)
+        except ValidationError as exc:
+            parsed.judge("rejected", _short(exc))
+    return parsed
+
+
+def _why_not_open(status: TaskStatus, *, stale_lease: bool = False) -> tuple[str, str]:
+    if status is TaskStatus.SUCCEEDED:
+        return "duplicate", "this task already has a stored result"
+    if status is TaskStatus.CANCELED:
+        return "rejected", "the job was canceled; this task's result is not wanted"
+    if status is TaskStatus.FAILED:
+        return "rejected", "this task already failed for good"
+    if stale_lease:
+        return "rejected", "this lease has expired and the task went back to the queue"
+    return "rejected", f"the task is {status.value}"
+
+
+def _short(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return f"result is not valid: {where}: {first.get('msg')}"

@@ -1,0 +1,157 @@
+"""Handing tasks to workers: claims per job or across jobs, and lease extension."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from trapline.db.engine import Database
+from trapline.domain.jobs import DispatchMode, Job, JobStatus, Lease
+from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease, sign_lease
+from trapline.domain.records import User
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput, TraplineError
+from trapline.protocol import ClientInfo, TaskOut
+from trapline.queue.base import TaskQueue
+from trapline.services.access import require, worker_project
+from trapline.services.workers import WorkerTracker
+from trapline.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+#: Largest batch one claim may ask for.
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What claiming needs besides the database: the queue, storage, signing and tracking."""
+
+    queue: TaskQueue
+    store: BlobStore
+    secret: bytes
+    tracker: WorkerTracker
+    url_ttl: int
+    #: Makes a server-relative URL (the local store's) absolute for the calling client.
+    absolute: Callable[[str], str]
+
+
+def check_batch_size(value: object) -> int:
+    """The batch size, or InvalidInput saying what a valid one is."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH:
+        raise InvalidInput(f"batch_size must be an integer from 1 to {MAX_BATCH} (got {value!r})")
+    return value
+
+
+def claim_for_job(
+    db: Database,
+    dispatch: Dispatch,
+    caller: User,
+    job_id: int,
+    batch_size: int,
+    client_info: ClientInfo | None,
+) -> list[TaskOut]:
+    """Lease tasks of one job; an empty list when the job is not running."""
+    with db.read() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        worker_project(repos, caller, job.project_id)
+    if job.dispatch_mode is not DispatchMode.ASYNC_API:
+        raise InvalidInput(
+            f"job {job_id} is a {job.dispatch_mode.value} (push) job; its tasks are not pulled"
+        )
+    identity = dispatch.tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id])
+    if job.status is not JobStatus.RUNNING:
+        return []
+    leases = dispatch.queue.claim([job.id], batch_size, identity.name, job.params.lease_seconds)
+    return _hand_out(db, dispatch, leases, identity.name, with_job=False)
+
+
+def claim_next(
+    db: Database,
+    dispatch: Dispatch,
+    caller: User,
+    pipelines: Sequence[str],
+    batch_size: int,
+    client_info: ClientInfo | None,
+) -> list[TaskOut]:
+    """Lease tasks across every running job of these pipelines the caller may serve."""
+    with db.read() as repos:
+        if caller.is_admin:
+            projects: list[int] | None = None
+        else:
+            needed = Role.VIEWER if caller.is_service else Role.MEMBER
+            projects = repos.projects.ids_for(caller.id, at_least=needed)
+        jobs = repos.jobs.running_for_pipelines(pipelines, projects)
+    identity = dispatch.tracker.seen(
+        caller,
+        client_info,
+        list(pipelines),
+        sorted({j.project_id for j in jobs}) or (projects or []),
+    )
+    if not jobs:
+        return []
+    by_id: dict[int, Job] = {j.id: j for j in jobs}
+    lease_seconds = max(j.params.lease_seconds for j in jobs)
+    leases = dispatch.queue.claim(list(by_id), batch_size, identity.name, lease_seconds)
+    return _hand_out(db, dispatch, leases, identity.name, with_job=True)
+
+
+def extend_leases(
+    db: Database, dispatch: Dispatch, caller: User, tokens: Sequence[str], seconds: int
+) -> tuple[list[str], list[str]]:
+    """Extend the leases the caller holds; returns (extended, no longer held) tokens."""
+    claims: dict[str, LeaseClaim] = {}
+    for token in tokens:
+        try:
+            claims[token] = read_lease(dispatch.secret, token)
+        except InvalidLeaseToken:
+            continue
+    job_ids = {c.job_id for c in claims.values()}
+    with db.read() as repos:
+        allowed = set()
+        for job_id in job_ids:
+            job = repos.jobs.get(job_id)
+            if job is not None:
+                try:
+                    worker_project(repos, caller, job.project_id)
+                    allowed.add(job_id)
+                except TraplineError:  # a job of a project the caller may not serve
+                    continue
+    usable = [c for c in claims.values() if c.job_id in allowed]
+    held = dispatch.queue.extend(usable, seconds)
+    extended = [t for t, c in claims.items() if c.job_id in allowed and c.task_id in held]
+    return extended, [t for t in tokens if t not in extended]
+
+
+def _hand_out(
+    db: Database, dispatch: Dispatch, leases: list[Lease], holder: str, *, with_job: bool
+) -> list[TaskOut]:
+    if not leases:
+        return []
+    with db.read() as repos:
+        images = repos.images.get_many(lease.image_id for lease in leases)
+    tasks = []
+    for lease in leases:
+        image = images[lease.image_id]
+        url = dispatch.store.signed_url(image.storage_key, expires_in=dispatch.url_ttl)
+        token = sign_lease(
+            dispatch.secret, LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)
+        )
+        tasks.append(
+            TaskOut(
+                id=str(lease.task_id),
+                image_id=str(lease.image_id),
+                image_url=dispatch.absolute(url),
+                reply_subject=token,
+                job_id=lease.job_id if with_job else None,
+            )
+        )
+    log.info(
+        "leased %d tasks to %s: job %s tasks %s",
+        len(leases),
+        holder,
+        ",".join(sorted({str(lease.job_id) for lease in leases})),
+        ",".join(str(lease.task_id) for lease in leases[:20]) + ("…" if len(leases) > 20 else ""),
+    )
+    return tasks
