@@ -16,7 +16,7 @@ from trapline.services.jobs import JobDetail
 
 class JobParamsIn(Input):
     max_attempts: int = Field(3, ge=1, le=100)
-    lease_seconds: int = Field(300, ge=5, le=24 * 3600)
+    lease_seconds: int = Field(300, ge=1, le=24 * 3600)
     failure_threshold: float = Field(0.5, ge=0, le=1)
     reprocess: bool = False
 
