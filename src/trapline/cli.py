@@ -80,11 +80,20 @@ def serve(
     database_url: DatabaseUrl = None,
     host: Host = None,
     port: Port = None,
+    no_duties: Annotated[
+        bool, typer.Option("--no-duties", help="run no background duties in this replica")
+    ] = False,
 ) -> None:
     """Run the API server (for deployments: no first-run conveniences)."""
     from trapline.commands import run_serve
 
-    settings = load_settings(data_dir=data_dir, database_url=database_url, host=host, port=port)
+    settings = load_settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        host=host,
+        port=port,
+        duties_enabled=False if no_duties else None,
+    )
     _run(run_serve, settings)
 
 
@@ -127,6 +136,20 @@ def create_token(
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     typer.echo(_run(admin_create_token, settings, email=email, name=name))
+
+
+@admin_app.command("create-service-token")
+def create_service_token(
+    project: Annotated[list[int], typer.Option("--project", help="project id (repeatable)")],
+    name: Annotated[str, typer.Option("--name", help="processing service name")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token for a processing service in these projects; prints only the token."""
+    from trapline.commands import admin_create_service_token
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    typer.echo(_run(admin_create_service_token, settings, projects=project, name=name))
 
 
 def _run(function: Any, settings: Settings, **kwargs: Any) -> Any:

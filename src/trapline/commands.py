@@ -100,6 +100,15 @@ def admin_create_user(settings: Settings, *, email: str, name: str, is_admin: bo
         db.dispose()
 
 
+def admin_create_service_token(settings: Settings, *, projects: list[int], name: str) -> str:
+    """Create a processing-service token from the command line and return its secret."""
+    db = run_migrate(settings)
+    try:
+        return users.create_service_token(db, None, projects, name)[1].secret
+    finally:
+        db.dispose()
+
+
 def admin_create_token(settings: Settings, *, email: str, name: str) -> str:
     """Create a token from the command line and return its secret."""
     db = run_migrate(settings)

@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 from trapline import __version__
 from trapline.api.errors import install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
+from trapline.api.routes import annotations as annotation_routes
 from trapline.api.routes import (
-    annotations,
     blobs,
     collections,
     deployments,
@@ -107,7 +107,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.tracker = WorkerTracker(database)
     install_error_handlers(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)
-    for module in (*routers, pipelines, jobs, tasks, annotations):
+    for module in (*routers, pipelines, jobs, tasks, annotation_routes):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -39,3 +39,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current instant, timezone-aware."""
     return datetime.now(UTC)
+
+
+def affected(result: object) -> int:
+    """Rows an UPDATE or DELETE changed (``rowcount`` is not on every result type)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,4 +1,7 @@
-"""SqlTaskQueue: the tasks table is the queue (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
+"""SqlTaskQueue: the tasks table is the queue.
+
+Claims use SKIP LOCKED on PostgreSQL and BEGIN IMMEDIATE on SQLite.
+"""
 
 from __future__ import annotations
 

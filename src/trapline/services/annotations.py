@@ -36,7 +36,8 @@ def drafts_from_result(
         where = f"detections[{n}]"
         if detection.source_image_id != str(image.id):
             raise ResultRejected(
-                f"{where}.source_image_id is {detection.source_image_id!r} but the task is for image {image.id}"
+                f"{where}.source_image_id is {detection.source_image_id!r} "
+                f"but the task is for image {image.id}"
             )
         algorithm = _algorithm(pipeline, detection.algorithm, f"{where}.algorithm")
         box = _box(detection.bbox, image, f"{where}.bbox") if detection.bbox else None

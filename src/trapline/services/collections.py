@@ -52,7 +52,7 @@ def list_collections(
     """A project's collections."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.collections.list(project_id, limit=limit, offset=offset)
+        return repos.collections.page(project_id, limit=limit, offset=offset)
 
 
 def get_collection(db: Database, caller: User, collection_id: int) -> Collection:
@@ -88,7 +88,7 @@ def collection_images(
         explicit = collection.kind == "explicit"
         flt = collection.filter or ImageFilter()
         scope = collection_id if explicit else None
-        images, more = repos.images.list(
+        images, more = repos.images.page(
             collection.project_id,
             flt,
             order=order,

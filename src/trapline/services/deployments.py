@@ -26,7 +26,7 @@ def list_deployments(
     """A project's deployments."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.deployments.list(project_id, limit=limit, offset=offset)
+        return repos.deployments.page(project_id, limit=limit, offset=offset)
 
 
 def get_deployment(

@@ -150,7 +150,7 @@ def list_images(
     """A page of a project's images that match the filter."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        images, more = repos.images.list(
+        images, more = repos.images.page(
             project_id, flt, order=order, limit=limit, offset=offset, cursor=cursor
         )
         return ImagePage(repos.images.count(project_id, flt), images, more)

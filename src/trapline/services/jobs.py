@@ -71,8 +71,8 @@ def create_job(
         pipeline = repos.pipelines.resolve(project_id, pipeline_slug)
         if pipeline is None:
             raise InvalidInput(
-                f"pipeline {pipeline_slug!r} is not registered and enabled in project {project_id}; "
-                f"see GET /api/v2/projects/{project_id}/pipelines/"
+                f"pipeline {pipeline_slug!r} is not registered and enabled in project "
+                f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/"
             )
         _check_selection(repos, project_id, selection)
         job = repos.jobs.create(
@@ -164,7 +164,7 @@ def list_jobs(
             projects: list[int] | None = [project_id]
         else:
             projects = None if caller.is_admin else repos.projects.ids_for(caller.id)
-        total, jobs = repos.jobs.list(
+        total, jobs = repos.jobs.page(
             project_ids=projects,
             statuses=statuses,
             pipeline_slugs=pipeline_slugs,
@@ -209,7 +209,7 @@ def list_tasks(
     """A job's tasks, for example the failed ones with their errors."""
     job_for_viewer(db, caller, job_id)
     with db.read() as repos:
-        return repos.tasks.list(job_id, status, limit=limit, offset=offset)
+        return repos.tasks.page(job_id, status, limit=limit, offset=offset)
 
 
 def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job:
@@ -249,7 +249,7 @@ def retry_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> int:
             ended = [JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED]
             if not repos.jobs.transition(
                 job_id, ended, JobStatus.RUNNING, message, finished_at=None
-            ):  # type: ignore[arg-type]
+            ):
                 repos.jobs.add_event(job_id, None, message)
     if requeued:
         queue.notify_queued(job_id)

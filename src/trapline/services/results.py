@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -15,6 +15,7 @@ from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lea
 from trapline.domain.records import User
 from trapline.protocol import (
     ClientInfo,
+    ItemStatus,
     PipelineResultsResponse,
     ResultError,
     ResultItem,
@@ -140,7 +141,7 @@ def ingest_results(
     statuses = [
         ResultItemStatus(
             reply_subject=i.token,
-            status=i.status or "rejected",  # type: ignore[arg-type]
+            status=cast(ItemStatus, i.status or "rejected"),
             task_id=str(i.claim.task_id) if i.claim else None,
             detail=i.detail,
         )

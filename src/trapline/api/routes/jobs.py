@@ -25,7 +25,7 @@ from trapline.api.schemas_jobs import (
     job_detail_out,
     job_out,
 )
-from trapline.domain.jobs import DispatchMode, JobStatus, TaskStatus
+from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
 from trapline.errors import InvalidInput
 from trapline.protocol import ResultsRequest, ResultsResponse, TasksRequest, TasksResponse
 from trapline.services import jobs, results, tasks
@@ -54,7 +54,7 @@ def create_job(body: JobIn, caller: CurrentUser, db: DatabaseDep, starter: Start
     )
     if body.start_now:
         starter.submit(job.id)
-    return JobOut(**job_out(job, jobs.TaskCounts()))
+    return JobOut(**job_out(job, TaskCounts()))
 
 
 @router.get("/jobs")

@@ -53,7 +53,7 @@ class CollectionRepo:
         row = self.session.get(CollectionRow, collection_id)
         return self._record(row) if row else None
 
-    def list(self, project_id: int, *, limit: int, offset: int) -> tuple[int, list[Collection]]:
+    def page(self, project_id: int, *, limit: int, offset: int) -> tuple[int, list[Collection]]:
         """A project's collections by id."""
         where = CollectionRow.project_id == project_id
         total = self.session.scalar(select(func.count()).where(where)) or 0

@@ -42,7 +42,7 @@ class DeploymentRepo:
         row = self.session.get(DeploymentRow, deployment_id)
         return to_deployment(row) if row else None
 
-    def list(self, project_id: int, *, limit: int, offset: int) -> tuple[int, list[Deployment]]:
+    def page(self, project_id: int, *, limit: int, offset: int) -> tuple[int, list[Deployment]]:
         """A project's deployments by id."""
         where = DeploymentRow.project_id == project_id
         total = self.session.scalar(select(func.count()).where(where)) or 0

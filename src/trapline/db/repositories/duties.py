@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import DutyLeaseRow
+from trapline.db.types import affected
 
 
 class DutyLeaseRepo:
@@ -27,7 +28,7 @@ class DutyLeaseRepo:
             )
             .values(holder=holder, expires_at=until)
         )
-        if renewed.rowcount:  # type: ignore[attr-defined]
+        if affected(renewed):
             return True
         try:
             with self.session.begin_nested():

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import CollectionImageRow, ImageRow, ProjectRow
+from trapline.db.types import affected
 from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.records import Image, ImageFilter
 
@@ -87,7 +88,7 @@ class ImageRepo:
     def delete(self, image: Image) -> None:
         """Remove an image row and uncount it."""
         result = self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))
-        if result.rowcount:  # type: ignore[attr-defined]
+        if affected(result):
             self._count_in_project(image.project_id, -1)
 
     def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
@@ -117,7 +118,7 @@ class ImageRepo:
         query = self._filtered(select(func.count()), project_id, flt, collection_id)
         return self.session.scalar(query) or 0
 
-    def list(
+    def page(
         self,
         project_id: int,
         flt: ImageFilter,

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import JobEventRow, JobRow, PipelineRow
+from trapline.db.types import affected
 from trapline.domain.jobs import (
     FINAL_JOB_STATUSES,
     DispatchMode,
@@ -83,7 +84,7 @@ class JobRepo:
         found = self.session.execute(self._select().where(JobRow.id == job_id)).first()
         return to_job(*found) if found else None
 
-    def list(
+    def page(
         self,
         *,
         project_ids: Sequence[int] | None,
@@ -114,7 +115,7 @@ class JobRepo:
         self, slugs: Sequence[str], project_ids: Sequence[int] | None
     ) -> list[Job]:
         """Running pull-mode jobs of these pipelines."""
-        _, jobs = self.list(
+        _, jobs = self.page(
             project_ids=project_ids,
             statuses=[JobStatus.RUNNING],
             pipeline_slugs=slugs,
@@ -157,7 +158,7 @@ class JobRepo:
             .where(JobRow.id == job_id, JobRow.status.in_([s.value for s in allowed_from]))
             .values(status=to.value, **timestamps)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not affected(result):
             return False
         self.add_event(job_id, to, message)
         return True
@@ -196,5 +197,5 @@ class JobRepo:
             self.session.flush()
 
     @staticmethod
-    def _select() -> Select[Any]:
+    def _select() -> Select[JobRow, PipelineRow]:
         return select(JobRow, PipelineRow).join(PipelineRow, PipelineRow.id == JobRow.pipeline_id)

@@ -21,6 +21,7 @@ from trapline.db.tables import (
     ServicePipelineRow,
     WorkerRow,
 )
+from trapline.db.types import affected
 from trapline.domain.pipelines import (
     ONLINE_WINDOW,
     Algorithm,
@@ -56,7 +57,9 @@ class PipelineRepo:
             self.session.flush()
         service.last_seen_at = now
         self._link(ProjectServiceRow, project_id=project_id, service_id=service.id)
-        created, updated, algorithms_created = [], [], []
+        created: list[str] = []
+        updated: list[str] = []
+        algorithms_created: list[str] = []
         for config in configs:
             algorithm_ids = [self._algorithm(a, algorithms_created) for a in config.algorithms]
             pipeline, is_new = self._pipeline(config, algorithm_ids)
@@ -119,7 +122,7 @@ class PipelineRepo:
             )
             .values(enabled=enabled)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected(result)
 
     def services_of_project(self, project_id: int, now: datetime) -> dict[int, ServiceStatus]:
         """The project's processing services with their online status."""

@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import MembershipRow, ProjectRow, UserRow
+from trapline.db.types import affected
 from trapline.domain.records import Membership, Project
 from trapline.domain.roles import Role
 
@@ -128,7 +129,7 @@ class ProjectRepo:
                 MembershipRow.project_id == project_id, MembershipRow.user_id == user_id
             )
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(affected(result))
 
     def count_owners(self, project_id: int) -> int:
         """How many owners the project has."""

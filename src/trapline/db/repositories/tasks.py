@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.images import to_image
 from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow, TaskRow
+from trapline.db.types import affected
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import Image, ImageFilter
@@ -101,7 +102,7 @@ class TaskRepo:
         factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = factory(TaskRow).from_select(columns, images).on_conflict_do_nothing()
         result = self.session.execute(statement)
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected(result)
 
     def complete(self, job_id: int, task_ids: Sequence[int], *, now: datetime) -> set[int]:
         """Mark open tasks succeeded; returns the ids that were open (the first result wins)."""
@@ -161,7 +162,7 @@ class TaskRepo:
                 updated_at=now,
             )
         )
-        return new_status if result.rowcount else None  # type: ignore[attr-defined]
+        return new_status if affected(result) else None
 
     def extend(self, claims: Sequence[LeaseClaim], until: datetime, *, now: datetime) -> set[int]:
         """Push the expiry of current leases to ``until``; returns the task ids extended."""
@@ -176,7 +177,7 @@ class TaskRepo:
                 )
                 .values(lease_expires_at=until, updated_at=now)
             )
-            if result.rowcount:  # type: ignore[attr-defined]
+            if affected(result):
                 extended.add(claim.task_id)
         return extended
 
@@ -193,7 +194,7 @@ class TaskRepo:
                 updated_at=now,
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected(result)
 
     def retry_failed(self, job_id: int, *, now: datetime) -> int:
         """Give a job's failed tasks a fresh set of tries."""
@@ -208,7 +209,7 @@ class TaskRepo:
                 updated_at=now,
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected(result)
 
     def reap(self, now: datetime, *, limit: int = 10_000) -> tuple[int, int, set[int]]:
         """Requeue tasks whose lease expired, or dead-letter them when out of tries.
@@ -219,30 +220,34 @@ class TaskRepo:
         jobs = set(
             self.session.scalars(select(TaskRow.job_id).where(expired).distinct().limit(limit))
         )
-        dead = self.session.execute(
-            update(TaskRow)
-            .where(expired, TaskRow.attempt >= TaskRow.max_attempts)
-            .values(
-                status=TaskStatus.FAILED.value,
-                lease_id=None,
-                lease_expires_at=None,
-                last_error=func.coalesce(TaskRow.last_error, "lease expired on every try"),
-                finished_at=now,
-                updated_at=now,
+        dead = affected(
+            self.session.execute(
+                update(TaskRow)
+                .where(expired, TaskRow.attempt >= TaskRow.max_attempts)
+                .values(
+                    status=TaskStatus.FAILED.value,
+                    lease_id=None,
+                    lease_expires_at=None,
+                    last_error=func.coalesce(TaskRow.last_error, "lease expired on every try"),
+                    finished_at=now,
+                    updated_at=now,
+                )
             )
-        ).rowcount
-        requeued = self.session.execute(
-            update(TaskRow)
-            .where(expired)
-            .values(
-                status=TaskStatus.QUEUED.value,
-                lease_id=None,
-                lease_expires_at=None,
-                available_at=now,
-                updated_at=now,
+        )
+        requeued = affected(
+            self.session.execute(
+                update(TaskRow)
+                .where(expired)
+                .values(
+                    status=TaskStatus.QUEUED.value,
+                    lease_id=None,
+                    lease_expires_at=None,
+                    available_at=now,
+                    updated_at=now,
+                )
             )
-        ).rowcount
-        return int(requeued or 0), int(dead or 0), jobs
+        )
+        return requeued, dead, jobs
 
     def counts(self, job_id: int) -> TaskCounts:
         """How many of the job's tasks are in each state."""
@@ -273,7 +278,7 @@ class TaskRepo:
             or 0
         )
 
-    def list(
+    def page(
         self, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
     ) -> tuple[int, list[TaskInfo]]:
         """A job's tasks, by id, optionally of one status."""

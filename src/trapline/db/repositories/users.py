@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import ApiTokenRow, UserRow
-from trapline.db.types import utcnow
+from trapline.db.types import affected, utcnow
 from trapline.domain.records import ApiToken, User
 from trapline.errors import Conflict
 
@@ -132,7 +132,7 @@ class UserRepo:
             )
             .values(revoked_at=utcnow())
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(affected(result))
 
     def needs_touch(self, token: ApiToken, now: datetime) -> bool:
         """Whether ``touch_token`` would write anything."""
