@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from trapline.db.ids import reserve_ids
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.domain.results import (
     Analysis,
@@ -20,6 +21,11 @@ from trapline.domain.results import (
     AnnotationType,
     Box,
 )
+
+
+#: The tables themselves, for plain bulk inserts.
+_ANALYSES = cast(Table, AnalysisRow.__table__)
+_ANNOTATIONS = cast(Table, AnnotationRow.__table__)
 
 
 def to_annotation(row: AnnotationRow) -> Annotation:
@@ -59,26 +65,29 @@ class AnalysisRepo:
         """Store completed analyses with their annotations in a few bulk statements."""
         if not drafts:
             return []
-        analysis_ids = list(
-            self.session.scalars(
-                insert(AnalysisRow).returning(AnalysisRow.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "project_id": project_id,
-                        "image_id": d.image_id,
-                        "job_id": job_id,
-                        "task_id": d.task_id,
-                        "pipeline_id": pipeline_id,
-                        "source": source,
-                        "status": AnalysisStatus.COMPLETED.value,
-                        "worker": d.worker,
-                        "total_time": d.total_time,
-                        "created_at": now,
-                        "completed_at": now,
-                    }
-                    for d in drafts
-                ],
-            )
+        # Ids are reserved up front so each level is one plain executemany: RETURNING with
+        # row order kept would make SQLite insert row by row.
+        analysis_ids = reserve_ids(self.session, _ANALYSES, len(drafts))
+        self.session.execute(
+            insert(_ANALYSES),
+            [
+                {
+                    "id": analysis_id,
+                    "project_id": project_id,
+                    "image_id": d.image_id,
+                    "job_id": job_id,
+                    "task_id": d.task_id,
+                    "pipeline_id": pipeline_id,
+                    "source": source,
+                    "status": AnalysisStatus.COMPLETED.value,
+                    "worker": d.worker,
+                    "total_time": d.total_time,
+                    "error": None,
+                    "created_at": now,
+                    "completed_at": now,
+                }
+                for d, analysis_id in zip(drafts, analysis_ids, strict=True)
+            ],
         )
         level: list[tuple[AnnotationDraft, int, int, int | None, int]] = [
             (a, analysis_id, d.image_id, None, n)
@@ -87,14 +96,13 @@ class AnalysisRepo:
         ]
         # One INSERT per tree level: detections first, then their classifications.
         while level:
-            ids = list(
-                self.session.scalars(
-                    insert(AnnotationRow).returning(AnnotationRow.id, sort_by_parameter_order=True),
-                    [
-                        self._values(a, aid, iid, parent, n, project_id)
-                        for a, aid, iid, parent, n in level
-                    ],
-                )
+            ids = reserve_ids(self.session, _ANNOTATIONS, len(level))
+            self.session.execute(
+                insert(_ANNOTATIONS),
+                [
+                    self._values(new_id, a, aid, iid, parent, n, project_id)
+                    for new_id, (a, aid, iid, parent, n) in zip(ids, level, strict=True)
+                ],
             )
             level = [
                 (child, aid, iid, new_id, n)
@@ -173,6 +181,7 @@ class AnalysisRepo:
 
     @staticmethod
     def _values(
+        new_id: int,
         draft: AnnotationDraft,
         analysis_id: int,
         image_id: int,
@@ -182,6 +191,7 @@ class AnalysisRepo:
     ) -> dict[str, Any]:
         box = draft.box
         return {
+            "id": new_id,
             "analysis_id": analysis_id,
             "project_id": project_id,
             "image_id": image_id,
@@ -196,4 +206,5 @@ class AnalysisRepo:
             "parent_id": parent_id,
             "algorithm_id": draft.algorithm_id,
             "ordering": ordering,
+            "storage_key": None,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, tuple_, update
+from sqlalchemy import Row, Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,8 +15,8 @@ from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.records import Image, ImageFilter
 
 
-def to_image(row: ImageRow) -> Image:
-    """Record from a row."""
+def to_image(row: ImageRow | Row[Any]) -> Image:
+    """Record from an ORM row or a plain row of the images table."""
     return Image(
         id=row.id,
         project_id=row.project_id,
@@ -79,8 +79,9 @@ class ImageRepo:
         wanted = list(set(image_ids))
         found: dict[int, Image] = {}
         for start in range(0, len(wanted), 500):
-            rows = self.session.scalars(
-                select(ImageRow).where(ImageRow.id.in_(wanted[start : start + 500]))
+            # Plain rows, not ORM objects: this is on the hot path of every task claim.
+            rows = self.session.execute(
+                select(*ImageRow.__table__.c).where(ImageRow.id.in_(wanted[start : start + 500]))
             )
             found.update((row.id, to_image(row)) for row in rows)
         return found

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import Row, and_, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,8 +21,8 @@ from trapline.domain.records import Image, ImageFilter
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
 
 
-def to_task_info(row: TaskRow) -> TaskInfo:
-    """Record from a row."""
+def to_task_info(row: TaskRow | Row[Any]) -> TaskInfo:
+    """Record from an ORM row or a plain row of the tasks table."""
     return TaskInfo(
         id=row.id,
         job_id=row.job_id,
@@ -50,7 +51,7 @@ class TaskRepo:
         image_ids: Sequence[int] | None,
         now: datetime,
     ) -> int:
-        """Create a queued task per selected image (bulk, idempotent); returns how many.
+        """Create a queued task per selected image (bulk, idempotent); returns the job's total.
 
         Images are the project's, narrowed by an explicit collection, a list of ids and a
         filter; unless the job reprocesses, images this pipeline version already analysed
@@ -101,8 +102,9 @@ class TaskRepo:
         dialect = self.session.get_bind().dialect.name
         factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = factory(TaskRow).from_select(columns, images).on_conflict_do_nothing()
-        result = self.session.execute(statement)
-        return affected(result)
+        self.session.execute(statement)
+        # rowcount of INSERT … SELECT is not reported by every driver; the index answers this.
+        return self.session.scalar(select(func.count()).where(TaskRow.job_id == job.id)) or 0
 
     def complete(self, job_id: int, task_ids: Sequence[int], *, now: datetime) -> set[int]:
         """Mark open tasks succeeded; returns the ids that were open (the first result wins)."""
@@ -124,7 +126,9 @@ class TaskRepo:
 
     def infos(self, task_ids: Iterable[int]) -> dict[int, TaskInfo]:
         """These tasks by id."""
-        rows = self.session.scalars(select(TaskRow).where(TaskRow.id.in_(list(task_ids))))
+        rows = self.session.execute(
+            select(*TaskRow.__table__.c).where(TaskRow.id.in_(list(task_ids)))
+        )
         return {row.id: to_task_info(row) for row in rows}
 
     def fail(
@@ -294,8 +298,8 @@ class TaskRepo:
     def images_of(self, task_ids: Iterable[int]) -> dict[int, Image]:
         """The image of each task, by task id."""
         rows = self.session.execute(
-            select(TaskRow.id, ImageRow)
+            select(TaskRow.id.label("task_id"), *ImageRow.__table__.c)
             .join(ImageRow, ImageRow.id == TaskRow.image_id)
             .where(TaskRow.id.in_(list(task_ids)))
         )
-        return {task_id: to_image(image) for task_id, image in rows}
+        return {row.task_id: to_image(row) for row in rows}

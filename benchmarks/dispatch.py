@@ -1,0 +1,226 @@
+"""Dispatch benchmarks of the worker protocol: enqueue speed, throughput and latency.
+
+- enqueue: POST /jobs/ answer time, and how long until a 100,000-image job is fully queued;
+- throughput: N no-op worker loops (separate processes) claim 64 tasks and post 64 results,
+  each with one detection and two classifications, until the job is done; images/s;
+- latency: 32 such loops at once; p50/p99 of the claim and result calls.
+
+    python benchmarks/dispatch.py [--backend sqlite|postgres] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Server, print_table, running_server  # noqa: E402
+
+from trapline.db.engine import Database  # noqa: E402
+
+PIPELINE = "bench-pipeline"
+LABELS = ["moth", "beetle", "fly", "wasp", "other"]
+
+
+def registration() -> dict[str, Any]:
+    """The benchmark's pipeline: a detector and two classifiers."""
+    algorithms = [{"name": "Detector", "key": "bench-det", "task_type": "detection"}]
+    for key in ("bench-binary", "bench-species"):
+        algorithms.append(
+            {
+                "name": key,
+                "key": key,
+                "task_type": "classification",
+                "category_map": {"labels": LABELS},
+            }
+        )
+    return {
+        "processing_service_name": "bench (localhost)",
+        "pipelines": [{"name": "Bench", "slug": PIPELINE, "version": 1, "algorithms": algorithms}],
+    }
+
+
+def load_images(server: Server, project_id: int, count: int) -> None:
+    """Insert image rows straight into the database (workers here never download them)."""
+    db = Database.from_url(server.database_url)
+    start = datetime(2024, 6, 1, 20, 0)
+    done = 0
+    while done < count:
+        batch = min(20_000, count - done)
+        rows = [
+            {
+                "storage_key": f"images/{project_id}/bench/{done + i:08d}.jpg",
+                "filename": f"bench-{done + i:08d}.jpg",
+                "sha256": f"{project_id:08x}{done + i:056x}",
+                "size_bytes": 1_000_000,
+                "width": 4000,
+                "height": 3000,
+                "content_type": "image/jpeg",
+                "captured_at": start + timedelta(seconds=done + i),
+                "captured_offset_minutes": None,
+                "source": "import",
+                "uploaded_by": None,
+            }
+            for i in range(batch)
+        ]
+        with db.write() as repos:
+            repos.images.bulk_insert(project_id, rows)
+        done += batch
+    db.dispose()
+
+
+def result_for(task: dict[str, Any]) -> dict[str, Any]:
+    """One detection with two classifications."""
+    classification = {
+        "labels": LABELS,
+        "scores": [0.6, 0.2, 0.1, 0.05, 0.05],
+        "terminal": True,
+        "timestamp": "2024-06-01T22:00:00",
+    }
+    return {
+        "reply_subject": task["reply_subject"],
+        "result": {
+            "pipeline": PIPELINE,
+            "total_time": 0.01,
+            "source_images": [{"id": task["image_id"], "url": task["image_url"]}],
+            "detections": [
+                {
+                    "source_image_id": task["image_id"],
+                    "bbox": {"x1": 100, "y1": 120, "x2": 300, "y2": 340},
+                    "algorithm": {"name": "Detector", "key": "bench-det"},
+                    "timestamp": "2024-06-01T22:00:00",
+                    "classifications": [
+                        {**classification, "classification": "moth", "algorithm": {"name": "b", "key": "bench-binary"}},
+                        {**classification, "classification": "moth", "algorithm": {"name": "s", "key": "bench-species"}},
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def worker_loop(args: tuple[str, str, int, int]) -> tuple[int, list[float], list[float]]:
+    """Claim and answer until the job is empty; returns (images, claim times, post times)."""
+    import httpx
+
+    base_url, token, job_id, batch = args
+    claims: list[float] = []
+    posts: list[float] = []
+    done = 0
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=120) as client:
+        while True:
+            started = time.perf_counter()
+            answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch})
+            claims.append(time.perf_counter() - started)
+            answer.raise_for_status()
+            tasks = answer.json()["tasks"]
+            if not tasks:
+                return done, claims, posts
+            started = time.perf_counter()
+            posted = client.post(
+                f"/api/v2/jobs/{job_id}/result/", json={"results": [result_for(t) for t in tasks]}
+            )
+            posts.append(time.perf_counter() - started)
+            posted.raise_for_status()
+            done += sum(1 for t in posted.json()["tasks"] if t["status"] == "saved")
+
+
+def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, float]:
+    """Create a job over the project; returns (id, POST seconds, seconds until running)."""
+    started = time.perf_counter()
+    answer = client.post("/api/v2/jobs/", json={"project_id": project_id, "pipeline": PIPELINE, "params": {"reprocess": True}})
+    answer.raise_for_status()
+    posted = time.perf_counter() - started
+    job_id = answer.json()["id"]
+    while True:
+        job = client.get(f"/api/v2/jobs/{job_id}/").json()
+        if job["status"] == "running" and job["counts"]["total"] == count:
+            return job_id, posted, time.perf_counter() - started
+        if time.perf_counter() - started > 120:
+            raise RuntimeError(f"job {job_id} not running after 120 s: {job['status']}")
+        time.sleep(0.02)
+
+
+def run_loops(server: Server, job_id: int, loops: int, batch: int) -> tuple[int, float, list[float], list[float]]:
+    """Run worker loops in separate processes; returns (images, seconds, claims, posts)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(loops) as pool:
+        started = time.perf_counter()
+        outcomes = pool.map(worker_loop, [(server.base_url, server.token, job_id, batch)] * loops)
+        elapsed = time.perf_counter() - started
+    images = sum(o[0] for o in outcomes)
+    return images, elapsed, [t for o in outcomes for t in o[1]], [t for o in outcomes for t in o[2]]
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """Nearest-rank percentile, in milliseconds."""
+    ordered = sorted(samples)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs (median reported)")
+    options = parser.parse_args()
+    enqueue_size = 5_000 if options.quick else 100_000
+    job_size = 2_000 if options.quick else 20_000
+    runs = 1 if options.quick else options.runs
+    with running_server(options.backend) as server, server.client() as client:
+        project = client.post("/api/v2/projects/", json={"name": "bench"}).json()["id"]
+        client.post(f"/api/v2/projects/{project}/pipelines/", json=registration()).raise_for_status()
+        load_images(server, project, enqueue_size)
+        creations, queued = [], []
+        for _ in range(1 if options.quick else 3):
+            _, posted, ready = start_job(client, project, enqueue_size)
+            creations.append(posted)
+            queued.append(ready)
+        print_table(
+            f"enqueue ({options.backend}, {enqueue_size:,} images)",
+            ["measure", "median", "runs"],
+            [
+                ["POST /jobs/ answer (ms)", statistics.median(creations) * 1000, len(creations)],
+                ["until fully queued and running (s)", statistics.median(queued), len(queued)],
+            ],
+        )
+        small = client.post("/api/v2/projects/", json={"name": "bench-run"}).json()["id"]
+        client.post(f"/api/v2/projects/{small}/pipelines/", json=registration()).raise_for_status()
+        load_images(server, small, job_size)
+        rows = []
+        for loops, label in ((4, "throughput"), (32, "latency")):
+            rates, claims, posts = [], [], []
+            for _ in range(runs if loops == 4 else 1):
+                job_id, _, _ = start_job(client, small, job_size)
+                images, elapsed, c, p = run_loops(server, job_id, loops, 64)
+                assert images == job_size, f"{images} saved of {job_size}"
+                rates.append(images / elapsed)
+                claims += c
+                posts += p
+            rows.append(
+                [
+                    label,
+                    loops,
+                    statistics.median(rates),
+                    percentile(claims, 0.5),
+                    percentile(claims, 0.99),
+                    percentile(posts, 0.5),
+                    percentile(posts, 0.99),
+                ]
+            )
+        print_table(
+            f"dispatch ({options.backend}, {job_size:,} images, batches of 64, median of {runs} runs)",
+            ["run", "loops", "images/s", "claim p50 ms", "claim p99 ms", "result p50 ms", "result p99 ms"],
+            rows,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Reserving primary keys ahead of bulk inserts that must refer to the rows they create."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.orm import Session
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh ids for ``table``, for an insert in the same transaction.
+
+    PostgreSQL draws them from the column's sequence. On SQLite the writing transaction holds
+    the database's only write lock (BEGIN IMMEDIATE), so ids above the current maximum are
+    free until it commits.
+    """
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "n": count},
+        )
+        return [int(r[0]) for r in rows]
+    top = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    return list(range(top + 1, top + 1 + count))
