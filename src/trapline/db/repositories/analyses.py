@@ -22,7 +22,6 @@ from trapline.domain.results import (
     Box,
 )
 
-
 #: The tables themselves, for plain bulk inserts.
 _ANALYSES = cast(Table, AnalysisRow.__table__)
 _ANNOTATIONS = cast(Table, AnnotationRow.__table__)
