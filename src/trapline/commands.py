@@ -5,9 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 
-import uvicorn
-
-from trapline.api.app import create_app
 from trapline.db import migrate
 from trapline.db.engine import Database
 from trapline.domain.records import User
@@ -77,6 +74,11 @@ def run_up(settings: Settings, *, demo: bool) -> None:
 
 
 def _serve(settings: Settings, db: Database) -> None:
+    # Imported here so the admin commands start without loading the web stack.
+    import uvicorn
+
+    from trapline.api.app import create_app
+
     app = create_app(settings, db=db)
     try:
         uvicorn.run(
