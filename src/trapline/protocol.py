@@ -212,10 +212,10 @@ class ResultError(WireModel):
 
 
 class ResultItem(WireModel):
-    """One task's outcome. ``result`` stays raw so one bad item can't spoil the request."""
+    """One task's outcome. Both fields stay raw so one bad item can't spoil the request."""
 
-    reply_subject: str | None = None
-    result: dict[str, Any] | None = None
+    reply_subject: Any = None
+    result: Any = None
 
 
 class ResultsRequest(WireModel):

@@ -72,6 +72,7 @@ def test_project_crud(client, owner, make_account) -> None:
     assert renamed.json()["description"] == "2024"
     listed = client.get("/api/v2/projects", headers=owner.headers).json()
     assert [p["name"] for p in listed["results"]] == ["Trap study II"]
+    assert listed["results"][0]["role"] == "owner"
     stranger = make_account("stan")
     assert client.get("/api/v2/projects", headers=stranger.headers).json()["count"] == 0
     assert (

@@ -99,6 +99,6 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
         thread.join(60)
     assert errors == []
     with db.read() as repos:
-        total, _ = repos.projects.list_visible(None, limit=1, offset=0)
+        total, _ = repos.projects.list_visible(user.id, everything=True, limit=1, offset=0)
     assert total == 1 + 6 * 25
     db.dispose()

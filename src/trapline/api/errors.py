@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trapline.errors import TraplineError, Unavailable
-from trapline.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, describe_validation_errors(exc.errors()), "invalid")
 
+    @app.exception_handler(ValidationError)
+    async def _invalid_model(_: Request, exc: ValidationError) -> JSONResponse:
+        # Bodies a route validates itself (worker protocol) fail the same way as declared ones.
+        return error_response(400, describe_validation_errors(exc.errors()), "invalid")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
@@ -54,15 +59,6 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = "no such endpoint; see /api/v2/docs for the API"
         code = _HTTP_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, detail, code, getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(
-            500,
-            f"internal error; report it with request id {request_id.get()}",
-            "internal",
-        )
 
 
 def describe_validation_errors(errors: Any) -> str:

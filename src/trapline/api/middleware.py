@@ -42,8 +42,21 @@ class RequestContext:
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
+        started_response = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # Handled here, inside the request's context, so the answer and the log line carry
+            # the request id; nothing of the error's text reaches the client.
+            log.exception("unhandled error")
+            if not started_response:
+                await _internal_error(send_with_id, rid)
         finally:
             duration = round((time.perf_counter() - started) * 1000, 1)
             path = scope.get("path", "")
@@ -61,6 +74,23 @@ class RequestContext:
                 },
             )
             request_id.reset(token)
+
+
+async def _internal_error(send: Send, rid: str) -> None:
+    body = json.dumps(
+        {"detail": f"internal error; report it with request id {rid}", "code": "internal"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class StripTrailingSlash:

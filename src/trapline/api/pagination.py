@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 
 from trapline.domain.paging import Cursor
 from trapline.domain.records import Image
@@ -17,6 +17,14 @@ from trapline.errors import InvalidInput
 #: Default and largest page sizes.
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+
+#: Largest id a database row can have (64-bit); larger numbers are refused before any query.
+MAX_ID = 2**63 - 1
+
+#: An object id in a path.
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="object id")]
+#: An optional object id in a query string.
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="object id")]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, 1 to 1000")]
 Offset = Annotated[int, Query(ge=0, le=10**12, description="items to skip")]
@@ -81,12 +89,14 @@ def decode_cursor(text: str | None) -> Cursor | None:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         sort, image_id, backwards = json.loads(raw)
+        if not isinstance(image_id, int) or not 0 <= image_id <= MAX_ID:
+            raise ValueError("cursor id out of range")
         return Cursor(
             captured_sort=datetime.fromisoformat(sort) if sort else None,
-            id=int(image_id),
+            id=image_id,
             backwards=bool(backwards),
         )
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
         raise InvalidInput(
             "cursor is not valid; use the next/previous links of a listing as they are"
         ) from exc

@@ -22,6 +22,8 @@ from trapline.domain.roles import Role
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
+#: An object id in a request body.
+BodyId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")]
@@ -180,6 +182,11 @@ class MemberOut(BaseModel):
         )
 
 
+def _wall_clock_period(value: datetime | None) -> datetime | None:
+    # Deployment times, like capture times, are the station's wall clock; an offset is dropped.
+    return value.replace(tzinfo=None) if value is not None else None
+
+
 class DeploymentIn(Input):
     name: Name
     description: str = Field("", max_length=10_000)
@@ -187,6 +194,8 @@ class DeploymentIn(Input):
     longitude: Longitude | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+
+    _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
 
 class DeploymentPatch(Patch):
@@ -196,6 +205,8 @@ class DeploymentPatch(Patch):
     longitude: Longitude | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+
+    _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
 
 class DeploymentOut(BaseModel):
@@ -280,7 +291,7 @@ class UploadOut(BaseModel):
 
 
 class FilterIn(Input):
-    deployment_id: int | None = None
+    deployment_id: BodyId | None = None
     captured_after: datetime | None = None
     captured_before: datetime | None = None
 
@@ -300,7 +311,7 @@ def _wall_clock(value: datetime | None) -> datetime | None:
 class CollectionIn(Input):
     name: Name
     description: str = Field("", max_length=10_000)
-    image_ids: list[int] | None = None
+    image_ids: list[BodyId] | None = None
     filter: FilterIn | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from trapline.api.schemas import ImageOut, Input
+from trapline.api.schemas import BodyId, ImageOut, Input
 from trapline.domain.jobs import DispatchMode, JobParams, JobStatus, TaskCounts, TaskInfo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
@@ -30,11 +30,11 @@ class JobParamsIn(Input):
 
 
 class JobIn(Input):
-    project_id: int
+    project_id: BodyId
     pipeline: str = Field(min_length=1, max_length=200, description="pipeline slug")
-    collection_id: int | None = None
-    image_ids: list[int] | None = Field(None, max_length=1_000_000)
-    deployment_id: int | None = None
+    collection_id: BodyId | None = None
+    image_ids: list[BodyId] | None = Field(None, max_length=1_000_000)
+    deployment_id: BodyId | None = None
     name: str | None = Field(None, max_length=255)
     start_now: bool = True
     dispatch_mode: DispatchMode = DispatchMode.ASYNC_API

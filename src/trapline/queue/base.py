@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -48,15 +48,14 @@ class TaskQueue(ABC):
         self._published(job.id)
         return created
 
-    def claim(
-        self, job_ids: Sequence[int], batch_size: int, holder: str, lease_seconds: int
-    ) -> list[Lease]:
+    def claim(self, jobs: Mapping[int, int], batch_size: int, holder: str) -> list[Lease]:
         """Lease up to ``batch_size`` tasks from these jobs, shared fairly among them.
 
-        Jobs are visited in random order, each offered an equal share and leftovers going to
-        the rest, so a large job cannot starve a small one.
+        ``jobs`` maps each job id to its lease length in seconds. Jobs are visited in random
+        order, each offered an equal share and leftovers going to the rest, so a large job
+        cannot starve a small one.
         """
-        order = list(job_ids)
+        order = list(jobs)
         random.shuffle(order)
         leases: list[Lease] = []
         lease_id = secrets.token_hex(8)
@@ -65,13 +64,13 @@ class TaskQueue(ABC):
             if wanted <= 0:
                 break
             share = -(-wanted // (len(order) - position))
-            leases += self._claim(job_id, share, holder, lease_seconds, lease_id)
+            leases += self._claim(job_id, share, holder, jobs[job_id], lease_id)
         if len(leases) < batch_size and len(order) > 1:
             for job_id in order:
                 wanted = batch_size - len(leases)
                 if wanted <= 0:
                     break
-                leases += self._claim(job_id, wanted, holder, lease_seconds, lease_id)
+                leases += self._claim(job_id, wanted, holder, jobs[job_id], lease_id)
         return leases
 
     def extend(self, claims: Sequence[LeaseClaim], seconds: int) -> set[int]:

@@ -55,7 +55,7 @@ def ensure_admin(db: Database, data_dir: Path) -> Admin:
 def ensure_demo_project(db: Database, store: BlobStore, admin: User) -> tuple[Project, bool]:
     """The demo project with generated light-trap images; True when made just now."""
     _, projects = list_projects(db, admin, limit=1000, offset=0)
-    for project in projects:
+    for project, _ in projects:
         if project.name == DEMO_PROJECT_NAME:
             return project, False
     project = create_project(

@@ -94,6 +94,7 @@ class DutyRunner:
         self.holder = holder or server_identity()
         self._due = dict.fromkeys((d.name for d in duties), 0.0)
         self._stop = threading.Event()
+        self._running = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -115,7 +116,10 @@ class DutyRunner:
 
     def run_once(self, now: float | None = None) -> list[str]:
         """Run every duty that is due and whose lease this runner gets; returns their names."""
-        clock = time.monotonic() if now is None else now
+        with self._running:  # the background loop and a caller (tests, admin) take turns
+            return self._run_due(time.monotonic() if now is None else now)
+
+    def _run_due(self, clock: float) -> list[str]:
         ran = []
         for duty in self.duties:
             if clock < self._due[duty.name]:

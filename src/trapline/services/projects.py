@@ -17,12 +17,13 @@ def create_project(db: Database, caller: User, name: str, description: str) -> P
 
 def list_projects(
     db: Database, caller: User, *, limit: int, offset: int
-) -> tuple[int, list[Project]]:
-    """The projects the caller belongs to (all of them for admins)."""
+) -> tuple[int, list[tuple[Project, Role]]]:
+    """The projects the caller belongs to (all of them for admins), with the caller's role."""
     with db.read() as repos:
-        return repos.projects.list_visible(
-            None if caller.is_admin else caller.id, limit=limit, offset=offset
+        total, found = repos.projects.list_visible(
+            caller.id, everything=caller.is_admin, limit=limit, offset=offset
         )
+    return total, [(p, Role.OWNER if caller.is_admin else (r or Role.VIEWER)) for p, r in found]
 
 
 def get_project(db: Database, caller: User, project_id: int) -> tuple[Project, Role]:

@@ -84,7 +84,6 @@ def ingest_results(
             if claim.task_id in seen_tasks:
                 item.judge("duplicate", "the same task appears earlier in this request")
                 continue
-            seen_tasks.add(claim.task_id)
             if item.success is not None:
                 try:
                     drafts[item.index] = drafts_from_result(
@@ -97,6 +96,9 @@ def ingest_results(
                     )
                 except ResultRejected as exc:
                     item.judge("rejected", str(exc))
+                    continue
+            # Only an item that passed its checks speaks for the task within this request.
+            seen_tasks.add(claim.task_id)
         to_store = [i for i in pending if i.index in drafts and i.status is None]
         completed = repos.tasks.complete(
             job_id, [i.claim.task_id for i in to_store if i.claim], now=now
@@ -155,12 +157,13 @@ def ingest_results(
 
 
 def _parse(index: int, item: ResultItem, secret: bytes, job_id: int) -> _Item:
-    parsed = _Item(index, item.reply_subject)
-    if not item.reply_subject:
+    token = item.reply_subject if isinstance(item.reply_subject, str) else None
+    parsed = _Item(index, token)
+    if not token:
         parsed.judge("rejected", "reply_subject is missing; send back the one the task came with")
         return parsed
     try:
-        claim = read_lease(secret, item.reply_subject)
+        claim = read_lease(secret, token)
     except InvalidLeaseToken as exc:
         parsed.judge("rejected", f"reply_subject is not valid: {exc}")
         return parsed
@@ -169,8 +172,8 @@ def _parse(index: int, item: ResultItem, secret: bytes, job_id: int) -> _Item:
         parsed.judge("rejected", f"this reply_subject belongs to job {claim.job_id}, not {job_id}")
         return parsed
     body = item.result
-    if body is None:
-        parsed.judge("rejected", "result is missing")
+    if not isinstance(body, dict):
+        parsed.judge("rejected", "result must be an object: a pipeline result or {error, image_id}")
     elif "error" in body:
         try:
             parsed.error = ResultError.model_validate(body)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trapline.db.engine import Database
-from trapline.domain.jobs import DispatchMode, Job, JobStatus, Lease
+from trapline.domain.jobs import DispatchMode, JobStatus, Lease
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease, sign_lease
 from trapline.domain.records import User
 from trapline.domain.roles import Role
@@ -63,7 +63,7 @@ def claim_for_job(
     identity = dispatch.tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id])
     if job.status is not JobStatus.RUNNING:
         return []
-    leases = dispatch.queue.claim([job.id], batch_size, identity.name, job.params.lease_seconds)
+    leases = dispatch.queue.claim({job.id: job.params.lease_seconds}, batch_size, identity.name)
     return _hand_out(db, dispatch, leases, identity.name, with_job=False)
 
 
@@ -91,9 +91,9 @@ def claim_next(
     )
     if not jobs:
         return []
-    by_id: dict[int, Job] = {j.id: j for j in jobs}
-    lease_seconds = max(j.params.lease_seconds for j in jobs)
-    leases = dispatch.queue.claim(list(by_id), batch_size, identity.name, lease_seconds)
+    leases = dispatch.queue.claim(
+        {j.id: j.params.lease_seconds for j in jobs}, batch_size, identity.name
+    )
     return _hand_out(db, dispatch, leases, identity.name, with_job=True)
 
 

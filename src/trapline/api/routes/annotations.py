@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, offset_page
 from trapline.api.schemas_jobs import AnnotationOut
 from trapline.domain.results import AnnotationFilter, AnnotationType
 from trapline.services import analyses
@@ -19,14 +19,14 @@ router = APIRouter(tags=["annotations"])
 @router.get("/projects/{project_id}/annotations")
 def list_annotations(
     request: Request,
-    project_id: int,
+    project_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     type: AnnotationType | None = None,
     label: str | None = Query(None, max_length=255),
     min_confidence: float | None = Query(None, ge=0, le=1),
-    job: int | None = None,
-    deployment: int | None = None,
+    job: QueryId = None,
+    deployment: QueryId = None,
     captured_after: datetime | None = None,
     captured_before: datetime | None = None,
     limit: Limit = DEFAULT_LIMIT,

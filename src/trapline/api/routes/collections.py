@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, decode_cursor, offset_page
+from trapline.api.pagination import (
+    DEFAULT_LIMIT,
+    Id,
+    Limit,
+    Offset,
+    decode_cursor,
+    offset_page,
+)
 from trapline.api.routes.images import image_page
 from trapline.api.schemas import CollectionIn, CollectionOut
 from trapline.domain.paging import ImageOrder
@@ -18,7 +25,7 @@ router = APIRouter(tags=["collections"])
 
 @router.post("/projects/{project_id}/collections", status_code=201)
 def create_collection(
-    project_id: int, body: CollectionIn, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, body: CollectionIn, caller: CurrentUser, db: DatabaseDep
 ) -> CollectionOut:
     """Create a collection from ``image_ids`` or a saved ``filter`` (members)."""
     made = collections.create_collection(
@@ -36,7 +43,7 @@ def create_collection(
 @router.get("/projects/{project_id}/collections")
 def list_collections(
     request: Request,
-    project_id: int,
+    project_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
@@ -48,13 +55,13 @@ def list_collections(
 
 
 @router.get("/collections/{collection_id}")
-def get_collection(collection_id: int, caller: CurrentUser, db: DatabaseDep) -> CollectionOut:
+def get_collection(collection_id: Id, caller: CurrentUser, db: DatabaseDep) -> CollectionOut:
     """One collection."""
     return CollectionOut.of(collections.get_collection(db, caller, collection_id))
 
 
 @router.delete("/collections/{collection_id}", status_code=204)
-def delete_collection(collection_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+def delete_collection(collection_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a collection (members); its images stay."""
     collections.delete_collection(db, caller, collection_id)
     return Response(status_code=204)
@@ -63,7 +70,7 @@ def delete_collection(collection_id: int, caller: CurrentUser, db: DatabaseDep) 
 @router.get("/collections/{collection_id}/images")
 def collection_images(
     request: Request,
-    collection_id: int,
+    collection_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     ordering: ImageOrder = ImageOrder.CAPTURED,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
 from trapline.api.schemas import DeploymentIn, DeploymentOut, DeploymentPatch
 from trapline.services import deployments
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["deployments"])
 
 @router.post("/projects/{project_id}/deployments", status_code=201)
 def create_deployment(
-    project_id: int, body: DeploymentIn, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, body: DeploymentIn, caller: CurrentUser, db: DatabaseDep
 ) -> DeploymentOut:
     """Add a deployment to a project (members)."""
     made = deployments.create_deployment(db, caller, project_id, **body.model_dump())
@@ -26,7 +26,7 @@ def create_deployment(
 @router.get("/projects/{project_id}/deployments")
 def list_deployments(
     request: Request,
-    project_id: int,
+    project_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
@@ -38,14 +38,14 @@ def list_deployments(
 
 
 @router.get("/deployments/{deployment_id}")
-def get_deployment(deployment_id: int, caller: CurrentUser, db: DatabaseDep) -> DeploymentOut:
+def get_deployment(deployment_id: Id, caller: CurrentUser, db: DatabaseDep) -> DeploymentOut:
     """One deployment."""
     return DeploymentOut.of(deployments.get_deployment(db, caller, deployment_id))
 
 
 @router.patch("/deployments/{deployment_id}")
 def update_deployment(
-    deployment_id: int, body: DeploymentPatch, caller: CurrentUser, db: DatabaseDep
+    deployment_id: Id, body: DeploymentPatch, caller: CurrentUser, db: DatabaseDep
 ) -> DeploymentOut:
     """Change a deployment (members); send only the fields to change."""
     values = body.changes()
@@ -53,7 +53,7 @@ def update_deployment(
 
 
 @router.delete("/deployments/{deployment_id}", status_code=204)
-def delete_deployment(deployment_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+def delete_deployment(deployment_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Remove a deployment (managers); its images stay in the project."""
     deployments.delete_deployment(db, caller, deployment_id)
     return Response(status_code=204)

@@ -12,8 +12,11 @@ from fastapi.responses import RedirectResponse
 from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep, absolute_url
 from trapline.api.pagination import (
     DEFAULT_LIMIT,
+    MAX_ID,
+    Id,
     Limit,
     Offset,
+    QueryId,
     cursor_page,
     decode_cursor,
     offset_page,
@@ -30,13 +33,13 @@ router = APIRouter(tags=["images"])
 
 @router.post("/projects/{project_id}/images", status_code=201)
 def upload_images(
-    project_id: int,
+    project_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     store: StoreDep,
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="one or more images")],
-    deployment_id: Annotated[int | None, Form()] = None,
+    deployment_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> UploadOut:
     """Upload images (multipart field ``files``, repeatable); re-uploads are deduplicated."""
     incoming = [IncomingFile(_clean_filename(f.filename), f.file) for f in files]
@@ -68,10 +71,10 @@ def upload_images(
 @router.get("/projects/{project_id}/images")
 def list_images(
     request: Request,
-    project_id: int,
+    project_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
-    deployment: Annotated[int | None, Query(description="deployment id")] = None,
+    deployment: QueryId = None,
     captured_after: Annotated[datetime | None, Query(description="inclusive")] = None,
     captured_before: Annotated[datetime | None, Query(description="exclusive")] = None,
     filename: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
@@ -107,7 +110,7 @@ def image_page(
 
 
 @router.get("/images/{image_id}")
-def get_image(image_id: int, caller: CurrentUser, db: DatabaseDep) -> ImageDetailOut:
+def get_image(image_id: Id, caller: CurrentUser, db: DatabaseDep) -> ImageDetailOut:
     """One image, with the analyses run on it and their annotations."""
     image, found = analyses.image_with_analyses(db, caller, image_id)
     return ImageDetailOut(
@@ -116,7 +119,7 @@ def get_image(image_id: int, caller: CurrentUser, db: DatabaseDep) -> ImageDetai
 
 
 @router.delete("/images/{image_id}", status_code=204)
-def delete_image(image_id: int, caller: CurrentUser, db: DatabaseDep, store: StoreDep) -> Response:
+def delete_image(image_id: Id, caller: CurrentUser, db: DatabaseDep, store: StoreDep) -> Response:
     """Delete an image and its files (managers)."""
     images.delete_image(db, store, caller, image_id)
     return Response(status_code=204)
@@ -125,7 +128,7 @@ def delete_image(image_id: int, caller: CurrentUser, db: DatabaseDep, store: Sto
 @router.get("/images/{image_id}/download", status_code=307)
 def download_image(
     request: Request,
-    image_id: int,
+    image_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     store: StoreDep,
@@ -139,7 +142,7 @@ def download_image(
 @router.get("/images/{image_id}/thumbnail", status_code=307)
 def thumbnail(
     request: Request,
-    image_id: int,
+    image_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     store: StoreDep,

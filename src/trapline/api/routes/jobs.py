@@ -16,7 +16,7 @@ from trapline.api.deps import (
     StarterDep,
     TrackerDep,
 )
-from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, offset_page
 from trapline.api.schemas_jobs import (
     JobDetailOut,
     JobIn,
@@ -62,8 +62,8 @@ def list_jobs(
     request: Request,
     caller: CurrentUser,
     db: DatabaseDep,
-    project: int | None = None,
-    project_id: int | None = None,
+    project: QueryId = None,
+    project_id: QueryId = None,
     status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
     pipeline__slug__in: Annotated[str | None, Query(description="comma-separated slugs")] = None,
     pipeline__slug: str | None = None,
@@ -98,27 +98,27 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, caller: CurrentUser, db: DatabaseDep) -> JobDetailOut:
+def get_job(job_id: Id, caller: CurrentUser, db: DatabaseDep) -> JobDetailOut:
     """A job: status, counters, progress, throughput, ETA and history."""
     return job_detail_out(jobs.get_job(db, caller, job_id))
 
 
 @router.delete("/jobs/{job_id}", status_code=204)
-def delete_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> Response:
+def delete_job(job_id: Id, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> Response:
     """Delete a job and its tasks (managers); stored results stay with their images."""
     jobs.delete_job(db, queue, caller, job_id)
     return Response(status_code=204)
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> JobDetailOut:
+def cancel_job(job_id: Id, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> JobDetailOut:
     """Cancel a job; no task is handed out after this returns."""
     jobs.cancel_job(db, queue, caller, job_id)
     return job_detail_out(jobs.get_job(db, caller, job_id))
 
 
 @router.post("/jobs/{job_id}/retry")
-def retry_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> JobDetailOut:
+def retry_job(job_id: Id, caller: CurrentUser, db: DatabaseDep, queue: QueueDep) -> JobDetailOut:
     """Requeue a job's failed tasks with fresh tries."""
     jobs.retry_job(db, queue, caller, job_id)
     return job_detail_out(jobs.get_job(db, caller, job_id))
@@ -126,7 +126,7 @@ def retry_job(job_id: int, caller: CurrentUser, db: DatabaseDep, queue: QueueDep
 
 @router.post("/jobs/{job_id}/start")
 def start_job(
-    job_id: int, caller: CurrentUser, db: DatabaseDep, starter: StarterDep
+    job_id: Id, caller: CurrentUser, db: DatabaseDep, starter: StarterDep
 ) -> JobDetailOut:
     """Start a job created with ``start_now: false``."""
     jobs.mark_start(db, caller, job_id)
@@ -137,7 +137,7 @@ def start_job(
 @router.get("/jobs/{job_id}/tasks")
 def list_tasks(
     request: Request,
-    job_id: int,
+    job_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     dispatch: DispatchDep,
@@ -158,7 +158,7 @@ def list_tasks(
 
 @router.post("/jobs/{job_id}/tasks")
 def claim_tasks(
-    job_id: int,
+    job_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     dispatch: DispatchDep,
@@ -173,7 +173,7 @@ def claim_tasks(
 
 @router.post("/jobs/{job_id}/result")
 def post_results(
-    job_id: int,
+    job_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     queue: QueueDep,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.pagination import MAX_ID, Id
 from trapline.api.schemas_jobs import (
     PipelineOut,
     PipelineToggle,
@@ -25,7 +26,7 @@ router = APIRouter(tags=["pipelines"])
 
 @router.post("/projects/{project_id}/pipelines", status_code=201)
 def register_pipelines(
-    project_id: int, body: PipelineRegistration, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, body: PipelineRegistration, caller: CurrentUser, db: DatabaseDep
 ) -> PipelineRegistrationResponse:
     """Register a pull-mode processing service's pipelines for a project (idempotent)."""
     made = pipelines.register_pipelines(db, caller, project_id, body)
@@ -40,7 +41,7 @@ def register_pipelines(
 
 
 @router.get("/projects/{project_id}/pipelines")
-def list_pipelines(project_id: int, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+def list_pipelines(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
     """The project's pipelines with their services and online status."""
     found = [PipelineOut.of(p) for p in pipelines.list_pipelines(db, caller, project_id)]
     return {"count": len(found), "next": None, "previous": None, "results": found}
@@ -48,7 +49,7 @@ def list_pipelines(project_id: int, caller: CurrentUser, db: DatabaseDep) -> dic
 
 @router.patch("/projects/{project_id}/pipelines/{slug}", status_code=204)
 def toggle_pipeline(
-    project_id: int, slug: str, body: PipelineToggle, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, slug: str, body: PipelineToggle, caller: CurrentUser, db: DatabaseDep
 ) -> Response:
     """Enable or disable a pipeline in a project (managers)."""
     pipelines.set_pipeline_enabled(db, caller, project_id, slug, body.enabled)
@@ -56,7 +57,9 @@ def toggle_pipeline(
 
 
 @router.get("/processing-services")
-def list_services(project: int, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+def list_services(
+    project: Annotated[int, Query(ge=1, le=MAX_ID)], caller: CurrentUser, db: DatabaseDep
+) -> dict[str, Any]:
     """A project's processing services, their workers and when each was last seen."""
     found = [
         ServiceWithWorkersOut(
@@ -69,7 +72,7 @@ def list_services(project: int, caller: CurrentUser, db: DatabaseDep) -> dict[st
 
 @router.post("/projects/{project_id}/service-tokens", status_code=201)
 def create_service_token(
-    project_id: int, body: ServiceTokenIn, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, body: ServiceTokenIn, caller: CurrentUser, db: DatabaseDep
 ) -> ServiceTokenOut:
     """A token for a processing service, scoped to this project (managers); shown once."""
     account, made = users.create_service_token(db, caller, [project_id], body.name)

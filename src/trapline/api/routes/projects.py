@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Limit, Offset, offset_page
+from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
 from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.domain.roles import Role
 from trapline.services import projects
@@ -33,11 +33,11 @@ def list_projects(
 ) -> dict[str, Any]:
     """Projects you belong to."""
     total, found = projects.list_projects(db, caller, limit=limit, offset=offset)
-    return offset_page(request, total, [ProjectOut.of(p) for p in found], limit, offset)
+    return offset_page(request, total, [ProjectOut.of(p, role) for p, role in found], limit, offset)
 
 
 @router.get("/projects/{project_id}")
-def get_project(project_id: int, caller: CurrentUser, db: DatabaseDep) -> ProjectOut:
+def get_project(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> ProjectOut:
     """One project, with your role in it."""
     project, role = projects.get_project(db, caller, project_id)
     return ProjectOut.of(project, role)
@@ -45,7 +45,7 @@ def get_project(project_id: int, caller: CurrentUser, db: DatabaseDep) -> Projec
 
 @router.patch("/projects/{project_id}")
 def update_project(
-    project_id: int, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep
 ) -> ProjectOut:
     """Rename or describe a project (managers)."""
     values = body.changes()
@@ -53,14 +53,14 @@ def update_project(
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project(project_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+def delete_project(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a project and everything in it (owners)."""
     projects.delete_project(db, caller, project_id)
     return Response(status_code=204)
 
 
 @router.get("/projects/{project_id}/members")
-def list_members(project_id: int, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+def list_members(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
     """The project's members and their roles."""
     members = [MemberOut.of(m) for m in projects.list_members(db, caller, project_id)]
     return {"count": len(members), "next": None, "previous": None, "results": members}
@@ -68,7 +68,7 @@ def list_members(project_id: int, caller: CurrentUser, db: DatabaseDep) -> dict[
 
 @router.post("/projects/{project_id}/members")
 def add_member(
-    project_id: int, body: MemberIn, caller: CurrentUser, db: DatabaseDep, response: Response
+    project_id: Id, body: MemberIn, caller: CurrentUser, db: DatabaseDep, response: Response
 ) -> MemberOut:
     """Add a member by email or change their role (managers)."""
     member, created = projects.set_member(db, caller, project_id, body.email, body.role)
@@ -77,7 +77,7 @@ def add_member(
 
 
 @router.delete("/projects/{project_id}/members/{user_id}", status_code=204)
-def remove_member(project_id: int, user_id: int, caller: CurrentUser, db: DatabaseDep) -> Response:
+def remove_member(project_id: Id, user_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Remove a member (managers)."""
     projects.remove_member(db, caller, project_id, user_id)
     return Response(status_code=204)

@@ -45,17 +45,16 @@ class ProjectRepo:
         return to_project(row) if row else None
 
     def list_visible(
-        self, user_id: int | None, *, limit: int, offset: int
-    ) -> tuple[int, list[Project]]:
-        """Projects a user belongs to (all projects when ``user_id`` is None), by id."""
-        query = select(ProjectRow)
-        if user_id is not None:
-            query = query.join(MembershipRow, MembershipRow.project_id == ProjectRow.id).where(
-                MembershipRow.user_id == user_id
-            )
+        self, user_id: int, *, everything: bool, limit: int, offset: int
+    ) -> tuple[int, list[tuple[Project, Role | None]]]:
+        """Projects a user belongs to (all of them when ``everything``) with the user's role."""
+        member = (MembershipRow.project_id == ProjectRow.id) & (MembershipRow.user_id == user_id)
+        query = select(ProjectRow, MembershipRow.role).outerjoin(MembershipRow, member)
+        if not everything:
+            query = query.where(MembershipRow.user_id.is_not(None))
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = self.session.scalars(query.order_by(ProjectRow.id).limit(limit).offset(offset))
-        return total, [to_project(r) for r in rows]
+        rows = self.session.execute(query.order_by(ProjectRow.id).limit(limit).offset(offset))
+        return total, [(to_project(p), Role(r) if r else None) for p, r in rows]
 
     def update(self, project_id: int, **values: object) -> Project | None:
         """Change name or description."""

@@ -1,0 +1,282 @@
+"""Jobs: creation and image selection, listing with Antenna's filters, detail, actions."""
+
+from __future__ import annotations
+
+import time
+
+from tests.protocol.conftest import API, Protocol, statuses
+from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
+
+FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
+
+
+def _finish(proto: Protocol, job_id: int, count: int) -> dict:
+    """Claim and save every task of a running job; returns its final detail."""
+    tasks = proto.claim(job_id, count)
+    assert len(tasks) == count
+    answers = proto.post(job_id, *(success(t, detection(t)) for t in tasks))
+    assert set(statuses(answers)) == {"saved"}
+    return proto.wait(job_id, FINAL)
+
+
+def test_creating_a_job_answers_201_and_it_runs_over_every_image(registered: Protocol) -> None:
+    registered.images(3)
+    response = registered.create_job(name="night run")
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] in {"created", "queued", "running"}
+    assert created["name"] == "night run"
+    assert created["pipeline_slug"] == PIPELINE_SLUG
+
+    job = registered.wait(created["id"], {"running"})
+    assert job["counts"]["total"] == 3
+    assert job["counts"]["queued"] == 3
+
+
+def test_jobs_select_images_by_ids_collection_filter_deployment_or_all(
+    registered: Protocol,
+) -> None:
+    deployment = registered.deployment()
+    at_trap = registered.images(2, deployment_id=str(deployment))
+    elsewhere = registered.images(3)
+    base = f"{API}/projects/{registered.project_id}/collections"
+    explicit = registered.client.post(
+        base, json={"name": "picked", "image_ids": [elsewhere[0]]}, headers=registered.headers
+    ).json()["id"]
+    by_filter = registered.client.post(
+        base,
+        json={"name": "at trap", "filter": {"deployment_id": deployment}},
+        headers=registered.headers,
+    ).json()["id"]
+
+    selections = {
+        "image_ids": ({"image_ids": [at_trap[0], elsewhere[1]]}, {at_trap[0], elsewhere[1]}),
+        "explicit collection": ({"collection_id": explicit}, {elsewhere[0]}),
+        "filter collection": ({"collection_id": by_filter}, set(at_trap)),
+        "deployment": ({"deployment_id": deployment}, set(at_trap)),
+        "whole project": ({}, set(at_trap + elsewhere)),
+    }
+    for what, (selection, expected) in selections.items():
+        job = registered.job_that_runs(**selection)
+        images = {t["image_id"] for t in registered.tasks(job["id"])["results"]}
+        assert images == expected, what
+        assert job["counts"]["total"] == len(expected), what
+
+
+def test_bad_job_requests_are_400(registered: Protocol, make_account) -> None:
+    mine = registered.images(1)
+    stranger = make_account("sam")
+    theirs_project = registered.client.post(
+        f"{API}/projects/", json={"name": "Theirs"}, headers=stranger.headers
+    ).json()["id"]
+    theirs = registered.as_(stranger).in_project(theirs_project).images(1)
+
+    two = registered.create_job(image_ids=mine, deployment_id=registered.deployment())
+    assert two.status_code == 400, two.text
+    assert "image_ids" in two.json()["detail"]
+    assert "deployment_id" in two.json()["detail"]
+
+    unknown = registered.create_job(pipeline="no-such-pipeline")
+    assert unknown.status_code == 400, unknown.text
+    assert "no-such-pipeline" in unknown.json()["detail"]
+
+    foreign = registered.create_job(image_ids=[mine[0], theirs[0]])
+    assert foreign.status_code == 400, foreign.text
+    assert str(theirs[0]) in foreign.json()["detail"]
+
+
+def test_reprocess_false_skips_images_this_pipeline_version_analysed(
+    registered: Protocol,
+) -> None:
+    registered.images(2)
+    first = registered.job_that_runs()
+    assert _finish(registered, first["id"], 2)["status"] == "succeeded"
+
+    skipping = registered.create_job(params={"reprocess": False})
+    assert skipping.status_code == 201, skipping.text
+    skipped = registered.wait(skipping.json()["id"], {"succeeded"})
+    assert skipped["counts"]["total"] == 0
+
+    again = registered.job_that_runs(params={"reprocess": True})
+    assert again["counts"]["total"] == 2
+
+    # Another version of the pipeline has analysed nothing yet.
+    assert registered.register(pipeline_config(version=2)).status_code == 201
+    newer = registered.job_that_runs(params={"reprocess": False})
+    assert newer["pipeline_version"] == 2
+    assert newer["counts"]["total"] == 2
+
+
+def test_job_list_filters_as_ami_workers_send_them(registered: Protocol) -> None:
+    assert registered.register(pipeline_config("other-pipe")).status_code == 201
+    registered.images(1)
+    running = registered.job_that_runs()["id"]
+    created = registered.create_job(start_now=False).json()["id"]
+    other = registered.job_that_runs(pipeline="other-pipe")["id"]
+    canceled = registered.job_that_runs()["id"]
+    registered.client.post(f"{API}/jobs/{canceled}/cancel/", headers=registered.headers)
+    push = registered.create_job(dispatch_mode="sync_api", start_now=False).json()["id"]
+    finished = registered.job_that_runs(params={"reprocess": True})["id"]
+    assert _finish(registered, finished, 1)["status"] == "succeeded"
+
+    def ids(**params: object) -> set[int]:
+        response = registered.client.get(
+            f"{API}/jobs", params={"limit": 100, **params}, headers=registered.headers
+        )
+        assert response.status_code == 200, response.text
+        return {j["id"] for j in response.json()["results"]}
+
+    everything = {running, created, other, canceled, push, finished}
+    assert ids(project=registered.project_id) == everything
+    assert ids(status="running") == {running, other}
+    assert ids(status="created,canceled") == {created, canceled, push}
+    assert ids(pipeline__slug__in="other-pipe") == {other}
+    assert ids(pipeline__slug__in=f"other-pipe,{PIPELINE_SLUG}") == everything
+    assert ids(incomplete_only=1) == {running, created, other, push}
+    assert ids(dispatch_mode="sync_api") == {push}
+    assert ids(dispatch_mode="async_api") == everything - {push}
+
+    poll = registered.client.get(
+        f"{API}/jobs",
+        params={
+            "pipeline__slug__in": f"{PIPELINE_SLUG},other-pipe",
+            "ids_only": "1",
+            "incomplete_only": "1",
+            "dispatch_mode": "async_api",
+        },
+        headers=registered.headers,
+    )
+    assert poll.status_code == 200, poll.text
+    items = poll.json()["results"]
+    assert all(set(item) == {"id", "pipeline_slug"} for item in items), items
+    assert {(i["id"], i["pipeline_slug"]) for i in items} <= {
+        (running, PIPELINE_SLUG),
+        (created, PIPELINE_SLUG),
+        (other, "other-pipe"),
+    }
+    assert running in {i["id"] for i in items} or other in {i["id"] for i in items}
+
+
+def test_job_list_is_paginated(registered: Protocol) -> None:
+    registered.images(1)
+    made = {registered.create_job(start_now=False).json()["id"] for _ in range(3)}
+    first = registered.client.get(
+        f"{API}/jobs/", params={"limit": 2}, headers=registered.headers
+    ).json()
+    assert first["count"] == 3
+    assert first["previous"] is None
+    assert len(first["results"]) == 2
+    assert first["next"]
+    second = registered.client.get(first["next"], headers=registered.headers).json()
+    assert second["next"] is None
+    assert second["previous"]
+    assert {j["id"] for j in first["results"] + second["results"]} == made
+
+
+def test_job_detail_has_counters_speed_and_history(registered: Protocol) -> None:
+    registered.images(2)
+    job_id = registered.job_that_runs()["id"]
+    one, two = registered.claim(job_id, 2)
+    assert statuses(registered.post(job_id, success(one, detection(one)))) == ["saved"]
+
+    midway = registered.job(job_id)
+    assert midway["counts"] == {
+        "total": 2,
+        "queued": 0,
+        "leased": 1,
+        "succeeded": 1,
+        "failed": 0,
+        "canceled": 0,
+    }
+    assert midway["progress"] == 0.5
+    assert midway["throughput_per_minute"] > 0
+    assert midway["eta_seconds"] is not None
+    assert midway["eta_seconds"] > 0
+    assert midway["params"]["max_attempts"] == 3
+    assert midway["params"]["lease_seconds"] == 300
+
+    assert statuses(registered.post(job_id, success(two, detection(two)))) == ["saved"]
+    done = registered.wait(job_id, {"succeeded"})
+    assert done["progress"] == 1
+    assert done["eta_seconds"] is None
+    assert done["started_at"]
+    assert done["finished_at"]
+    history = [e["status"] for e in done["events"] if e["status"]]
+    assert history == ["created", "queued", "running", "succeeded"]
+    assert all(e["created_at"] and isinstance(e["message"], str) for e in done["events"])
+
+
+def test_failed_tasks_are_listed_with_error_and_retry_requeues_them(
+    registered: Protocol,
+) -> None:
+    registered.images(1)
+    job_id = registered.job_that_runs(params={"max_attempts": 1})["id"]
+    (task,) = registered.claim(job_id, 1)
+    assert statuses(registered.post(job_id, failure(task, "CUDA out of memory"))) == ["failed"]
+    assert registered.wait(job_id, FINAL)["status"] == "failed"
+
+    failed = registered.tasks(job_id, "failed")
+    assert failed["count"] == 1
+    (info,) = failed["results"]
+    assert str(info["image_id"]) == task["image_id"]
+    assert info["last_error"] == "CUDA out of memory"
+    assert info["attempts"] == 1
+    assert registered.tasks(job_id, "succeeded")["count"] == 0
+
+    retried = registered.client.post(f"{API}/jobs/{job_id}/retry/", headers=registered.headers)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "running"
+    (again,) = registered.claim(job_id, 1)
+    assert again["id"] == task["id"]
+    assert statuses(registered.post(job_id, success(again, detection(again)))) == ["saved"]
+    assert registered.wait(job_id, FINAL)["status"] == "succeeded"
+
+
+def test_cancel_stops_claims_and_refuses_results_of_earlier_leases(
+    registered: Protocol,
+) -> None:
+    registered.images(3)
+    job_id = registered.job_that_runs()["id"]
+    (held,) = registered.claim(job_id, 1)
+
+    response = registered.client.post(f"{API}/jobs/{job_id}/cancel/", headers=registered.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "canceled"
+    assert registered.claim(job_id, 10) == []
+    (answer,) = registered.post(job_id, success(held, detection(held)))
+    assert answer["status"] == "rejected"
+    assert "cancel" in answer["detail"]
+    job = registered.job(job_id)
+    assert job["counts"]["canceled"] == 3
+    assert registered.image(int(held["image_id"]))["analyses"] == []
+    assert job["events"][-1]["created_at"]
+
+
+def test_deleting_a_job_needs_a_manager(registered: Protocol, make_account) -> None:
+    registered.images(1)
+    member, manager = make_account("mel"), make_account("max")
+    registered.add_member(member, "member")
+    registered.add_member(manager, "manager")
+    job_id = registered.job_that_runs()["id"]
+
+    refused = registered.client.delete(f"{API}/jobs/{job_id}/", headers=member.headers)
+    assert refused.status_code == 403, refused.text
+    deleted = registered.client.delete(f"{API}/jobs/{job_id}/", headers=manager.headers)
+    assert deleted.status_code == 204, deleted.text
+    gone = registered.client.get(f"{API}/jobs/{job_id}/", headers=registered.headers)
+    assert gone.status_code == 404, gone.text
+
+
+def test_a_job_not_started_now_waits_until_started(registered: Protocol) -> None:
+    registered.images(2)
+    response = registered.create_job(start_now=False)
+    assert response.status_code == 201, response.text
+    job_id = response.json()["id"]
+    time.sleep(0.3)  # time enough for a background start that should not happen
+    assert registered.job(job_id)["status"] == "created"
+    assert registered.claim(job_id, 5) == []
+
+    started = registered.client.post(f"{API}/jobs/{job_id}/start/", headers=registered.headers)
+    assert started.status_code == 200, started.text
+    assert registered.wait(job_id, {"running"})["counts"]["total"] == 2
+    assert len(registered.claim(job_id, 5)) == 2
