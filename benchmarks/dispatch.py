@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Server, print_table, running_server  # noqa: E402
+from common import Server, print_table, running_server
 
-from trapline.db.engine import Database  # noqa: E402
+from trapline.db.engine import Database
 
 PIPELINE = "bench-pipeline"
 LABELS = ["moth", "beetle", "fly", "wasp", "other"]
@@ -97,8 +97,16 @@ def result_for(task: dict[str, Any]) -> dict[str, Any]:
                     "algorithm": {"name": "Detector", "key": "bench-det"},
                     "timestamp": "2024-06-01T22:00:00",
                     "classifications": [
-                        {**classification, "classification": "moth", "algorithm": {"name": "b", "key": "bench-binary"}},
-                        {**classification, "classification": "moth", "algorithm": {"name": "s", "key": "bench-species"}},
+                        {
+                            **classification,
+                            "classification": "moth",
+                            "algorithm": {"name": "b", "key": "bench-binary"},
+                        },
+                        {
+                            **classification,
+                            "classification": "moth",
+                            "algorithm": {"name": "s", "key": "bench-species"},
+                        },
                     ],
                 }
             ],
@@ -114,7 +122,9 @@ def worker_loop(args: tuple[str, str, int, int]) -> tuple[int, list[float], list
     claims: list[float] = []
     posts: list[float] = []
     done = 0
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=120) as client:
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=120
+    ) as client:
         while True:
             started = time.perf_counter()
             answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch})
@@ -135,7 +145,10 @@ def worker_loop(args: tuple[str, str, int, int]) -> tuple[int, list[float], list
 def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, float]:
     """Create a job over the project; returns (id, POST seconds, seconds until running)."""
     started = time.perf_counter()
-    answer = client.post("/api/v2/jobs/", json={"project_id": project_id, "pipeline": PIPELINE, "params": {"reprocess": True}})
+    answer = client.post(
+        "/api/v2/jobs/",
+        json={"project_id": project_id, "pipeline": PIPELINE, "params": {"reprocess": True}},
+    )
     answer.raise_for_status()
     posted = time.perf_counter() - started
     job_id = answer.json()["id"]
@@ -148,7 +161,9 @@ def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, flo
         time.sleep(0.02)
 
 
-def run_loops(server: Server, job_id: int, loops: int, batch: int) -> tuple[int, float, list[float], list[float]]:
+def run_loops(
+    server: Server, job_id: int, loops: int, batch: int
+) -> tuple[int, float, list[float], list[float]]:
     """Run worker loops in separate processes; returns (images, seconds, claims, posts)."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(loops) as pool:
@@ -176,7 +191,9 @@ def main() -> None:
     runs = 1 if options.quick else options.runs
     with running_server(options.backend) as server, server.client() as client:
         project = client.post("/api/v2/projects/", json={"name": "bench"}).json()["id"]
-        client.post(f"/api/v2/projects/{project}/pipelines/", json=registration()).raise_for_status()
+        client.post(
+            f"/api/v2/projects/{project}/pipelines/", json=registration()
+        ).raise_for_status()
         load_images(server, project, enqueue_size)
         creations, queued = [], []
         for _ in range(1 if options.quick else 3):
@@ -216,8 +233,17 @@ def main() -> None:
                 ]
             )
         print_table(
-            f"dispatch ({options.backend}, {job_size:,} images, batches of 64, median of {runs} runs)",
-            ["run", "loops", "images/s", "claim p50 ms", "claim p99 ms", "result p50 ms", "result p99 ms"],
+            f"dispatch ({options.backend}, {job_size:,} images, batches of 64, "
+            f"median of {runs} runs)",
+            [
+                "run",
+                "loops",
+                "images/s",
+                "claim p50 ms",
+                "claim p99 ms",
+                "result p50 ms",
+                "result p99 ms",
+            ],
             rows,
         )
 

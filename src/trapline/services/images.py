@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -21,6 +22,10 @@ from trapline.storage.base import BlobStore
 log = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
+#: Thumbnails made while uploading; the larger sizes are made the first time they are asked for.
+UPLOAD_THUMBNAILS = (256,)
+#: Files of one upload request checked at the same time.
+UPLOAD_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,13 @@ def upload_images(
     sizes = dict(measured)
     with db.read() as repos:
         known = {h: repos.images.by_sha256(project_id, h) for h in set(hashes)}
-    facts: dict[str, ImageFacts] = {}
-    for incoming, sha in zip(files, hashes, strict=True):
-        if known[sha] is None and sha not in facts:
-            facts[sha] = inspect_image(incoming.stream, incoming.filename)
-    keys: dict[str, str] = {}
-    for incoming, sha in zip(files, hashes, strict=True):
-        if sha in facts and sha not in keys:
-            keys[sha] = new_image_key(project_id, sha, facts[sha].extension)
-            _store_blobs(store, keys[sha], incoming.stream, facts[sha])
+    new = {sha: f for f, sha in zip(files, hashes, strict=True) if known[sha] is None}
+    # Decoding is most of an upload's cost and Pillow releases the GIL while it decodes, so
+    # the files of one request are checked side by side.
+    with _pool(len(new)) as pool:
+        facts = dict(zip(new, pool.map(_inspect, new.values()), strict=True))
+        keys = {sha: new_image_key(project_id, sha, facts[sha].extension) for sha in new}
+        list(pool.map(lambda sha: _store_blobs(store, keys[sha], new[sha].stream, facts[sha]), new))
     results: list[UploadResult] = []
     with db.write() as repos:
         for incoming, sha in zip(files, hashes, strict=True):
@@ -193,7 +196,8 @@ def thumbnail_url(
     key = thumbnail_key(image.storage_key, size)
     if not store.exists(key):
         with store.opened(image.storage_key) as original:
-            store.put_bytes(key, make_thumbnail(original, size), content_type="image/jpeg")
+            thumb = make_thumbnail(original, size)
+        store.put_bytes(key, thumb, content_type="image/jpeg", durable=False)
     return store.signed_url(key, expires_in=expires_in)
 
 
@@ -213,8 +217,17 @@ def _hash_and_measure(incoming: IncomingFile, max_file_bytes: int) -> tuple[str,
     return digest.hexdigest(), size
 
 
+def _inspect(incoming: IncomingFile) -> ImageFacts:
+    return inspect_image(incoming.stream, incoming.filename, thumbnail_sizes=UPLOAD_THUMBNAILS)
+
+
+def _pool(files: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_THREADS, files)))
+
+
 def _store_blobs(store: BlobStore, key: str, stream: BinaryIO, info: ImageFacts) -> None:
     stream.seek(0)
     store.put(key, stream, content_type=info.content_type)
     for size, data in info.thumbnails.items():
-        store.put_bytes(thumbnail_key(key, size), data, content_type="image/jpeg")
+        # Thumbnails can be made again from the original, so they skip the flush to disk.
+        store.put_bytes(thumbnail_key(key, size), data, content_type="image/jpeg", durable=False)

@@ -54,11 +54,14 @@ class BlobStore(ABC):
     scheme: ClassVar[str]
 
     @abstractmethod
-    def put(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
+    def put(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
         """Store the rest of ``stream`` under ``key`` without reading it all into memory.
 
         Replaces any blob already there atomically (readers see the old or the new bytes,
-        never a mix). Returns the number of bytes written.
+        never a mix). Returns the number of bytes written. ``durable=False`` allows skipping
+        the flush to disk for blobs that can be made again (thumbnails).
         """
 
     @abstractmethod
@@ -91,9 +94,11 @@ class BlobStore(ABC):
     def check(self) -> None:
         """Raise StorageError when the store cannot be used (for ``/readyz``)."""
 
-    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> int:
+    def put_bytes(
+        self, key: str, data: bytes, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
         """Store ``data`` under ``key``."""
-        return self.put(key, io.BytesIO(data), content_type=content_type)
+        return self.put(key, io.BytesIO(data), content_type=content_type, durable=durable)
 
     def read_bytes(self, key: str) -> bytes:
         """Read a whole blob (only for small blobs such as thumbnails)."""

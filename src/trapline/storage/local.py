@@ -50,7 +50,9 @@ class LocalBlobStore(BlobStore):
         """The file that holds ``key`` (for serving it with a FileResponse)."""
         return self.root / check_key(key)
 
-    def put(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
+    def put(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
         """Copy ``stream`` into a temporary file beside the target, then rename it into place."""
         path = self.path_for(key)
         failed = f"could not store {key!r}"
@@ -71,10 +73,12 @@ class LocalBlobStore(BlobStore):
                     written += len(chunk)
                 with _disk_errors(failed):
                     out.flush()
-                    os.fsync(out.fileno())
+                    if durable:
+                        os.fsync(out.fileno())
             with _disk_errors(failed):
                 os.replace(temp_name, path)
-                _fsync_directory(path.parent)
+                if durable:
+                    _fsync_directory(path.parent)
         except BaseException:
             with suppress(OSError):
                 os.unlink(temp_name)

@@ -85,8 +85,13 @@ class S3BlobStore(BlobStore):
         # Parts read ahead of the uploading threads also wait in memory; bound them too.
         self._transfer.max_in_memory_upload_chunks = _PARTS_IN_FLIGHT
 
-    def put(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
-        """Upload ``stream``, in parts when it is large; S3 swaps the object in atomically."""
+    def put(
+        self, key: str, stream: BinaryIO, *, content_type: str | None = None, durable: bool = True
+    ) -> int:
+        """Upload ``stream``, in parts when it is large; S3 swaps the object in atomically.
+
+        Objects S3 acknowledges are always durable, so ``durable`` changes nothing here.
+        """
         object_key = self._object_key(key)
         extra_args = {"ContentType": content_type} if content_type else None
         reader = _CountingReader(stream)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, delete, func, insert, select, tuple_, update
+from sqlalchemy import Row, Select, Table, delete, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,38 @@ from trapline.db.tables import CollectionImageRow, ImageRow, ProjectRow
 from trapline.db.types import affected
 from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.records import Image, ImageFilter
+
+#: The images table, for plain-row queries on hot paths.
+_IMAGES = cast(Table, ImageRow.__table__)
+
+
+def _after_capture(
+    base: Select[Any], cursor: Cursor, descending: bool, offset: int, limit: int
+) -> Select[Any]:
+    """Images beyond a cursor in capture order, as two index seeks.
+
+    ``(captured_sort, id) > (s, i)`` would be one seek, but SQLite seeks on ``captured_sort``
+    alone when ``id`` is the rowid and then scans every tie, and all undated images tie. So:
+    the rest of the cursor's tie (``captured_sort = s AND id > i``), then everything after it.
+    """
+    sort = capture_sort_key(cursor.captured_sort)
+    column, key = _IMAGES.c.captured_sort, _IMAGES.c.id
+    if descending:
+        tie = base.where(column == sort, key < cursor.id).order_by(key.desc())
+        rest = base.where(column < sort).order_by(column.desc(), key.desc())
+    else:
+        tie = base.where(column == sort, key > cursor.id).order_by(key.asc())
+        rest = base.where(column > sort).order_by(column.asc(), key.asc())
+    wanted = offset + limit
+    both = union_all(
+        select(tie.limit(wanted).subquery()), select(rest.limit(wanted).subquery())
+    ).subquery()
+    ordering = (
+        (both.c.captured_sort.desc(), both.c.id.desc())
+        if descending
+        else (both.c.captured_sort.asc(), both.c.id.asc())
+    )
+    return select(both).order_by(*ordering).offset(offset).limit(limit)
 
 
 def to_image(row: ImageRow | Row[Any]) -> Image:
@@ -135,18 +167,22 @@ class ImageRepo:
         With a cursor the page starts next to the cursor's item (before it, for a backwards
         cursor) using the sort index, so any page costs the same as the first.
         """
-        columns = (ImageRow.captured_sort, ImageRow.id) if order.by_capture else (ImageRow.id,)
-        key = tuple_(*columns) if len(columns) > 1 else columns[0]
-        query = self._filtered(select(ImageRow), project_id, flt, collection_id)
         backwards = cursor is not None and cursor.backwards
         descending = order.descending != backwards
-        if cursor is not None:
-            sort = capture_sort_key(cursor.captured_sort)
-            values = (sort, cursor.id) if order.by_capture else (cursor.id,)
-            bound: Any = tuple_(*values) if len(values) > 1 else values[0]
-            query = query.where(key < bound if descending else key > bound)
-        query = query.order_by(*(c.desc() if descending else c.asc() for c in columns))
-        rows = list(self.session.scalars(query.offset(offset).limit(limit + 1)))
+        base = self._filtered(select(*_IMAGES.c), project_id, flt, collection_id)
+        if cursor is None:
+            columns = (
+                (_IMAGES.c.captured_sort, _IMAGES.c.id) if order.by_capture else (_IMAGES.c.id,)
+            )
+            query = base.order_by(*(c.desc() if descending else c.asc() for c in columns))
+            query = query.offset(offset).limit(limit + 1)
+        elif order.by_capture:
+            query = _after_capture(base, cursor, descending, offset, limit + 1)
+        else:
+            beyond = _IMAGES.c.id < cursor.id if descending else _IMAGES.c.id > cursor.id
+            ordered = _IMAGES.c.id.desc() if descending else _IMAGES.c.id.asc()
+            query = base.where(beyond).order_by(ordered).offset(offset).limit(limit + 1)
+        rows = list(self.session.execute(query))
         more = len(rows) > limit
         rows = rows[:limit]
         if backwards:
@@ -159,10 +195,18 @@ class ImageRepo:
         query = query.select_from(ImageRow).where(ImageRow.project_id == project_id)
         if flt.deployment_id is not None:
             query = query.where(ImageRow.deployment_id == flt.deployment_id)
+        # The captured_sort bounds let the sort index narrow the range; the captured_at ones
+        # keep out images with no capture time (whose sort key is a far-future stand-in).
         if flt.captured_after is not None:
-            query = query.where(ImageRow.captured_at >= flt.captured_after)
+            query = query.where(
+                ImageRow.captured_at >= flt.captured_after,
+                ImageRow.captured_sort >= flt.captured_after,
+            )
         if flt.captured_before is not None:
-            query = query.where(ImageRow.captured_at < flt.captured_before)
+            query = query.where(
+                ImageRow.captured_at < flt.captured_before,
+                ImageRow.captured_sort < flt.captured_before,
+            )
         if flt.filename_contains:
             needle = flt.filename_contains.lower()
             for char in ("\\", "%", "_"):

@@ -140,6 +140,13 @@ class ImageRow(Base):
         Index("ix_images_project_id_id", "project_id", "id"),
         Index("ix_images_project_captured_sort", "project_id", "captured_sort", "id"),
         Index("ix_images_project_deployment", "project_id", "deployment_id", "id"),
+        Index(
+            "ix_images_project_deployment_captured",
+            "project_id",
+            "deployment_id",
+            "captured_sort",
+            "id",
+        ),
         Index("ix_images_deployment_id", "deployment_id"),
     )
 

@@ -456,8 +456,17 @@ def upgrade() -> None:
             sa.Column("is_service", sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
+    with op.batch_alter_table("images", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_images_project_deployment_captured",
+            ["project_id", "deployment_id", "captured_sort", "id"],
+            unique=False,
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("images", schema=None) as batch_op:
+        batch_op.drop_index("ix_images_project_deployment_captured")
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("is_service")
