@@ -1,4 +1,4 @@
-"""Shapes of the worker protocol for tests: a registered pipeline and results as workers send them."""
+"""Shapes of the worker protocol for tests: a registered pipeline and worker results."""
 
 from __future__ import annotations
 

@@ -69,6 +69,9 @@ def reap_expired_leases(db: Database, queue: TaskQueue) -> None:
     requeued, dead, jobs = queue.reap()
     if requeued or dead:
         log.info("lease reaper: %d tasks requeued, %d dead-lettered", requeued, dead)
+    with db.read() as repos:
+        # A safety net: a job whose last task settled without ending it is ended here.
+        jobs |= set(repos.jobs.running_without_open_tasks())
     for job_id in jobs:
         with db.write() as repos:
             finished = finish_if_done(repos, job_id)

@@ -131,6 +131,7 @@ def mark_start(db: Database, caller: User, job_id: int) -> None:
 
 def finish_if_done(repos: Repos, job_id: int) -> JobStatus | None:
     """End a running job none of whose tasks is open; returns its final status if it ended now."""
+    repos.jobs.lock(job_id)
     if repos.tasks.has_open(job_id):
         return None
     job = repos.jobs.get(job_id)

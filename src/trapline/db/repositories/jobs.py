@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.tables import JobEventRow, JobRow, PipelineRow
+from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import affected
 from trapline.domain.jobs import (
     FINAL_JOB_STATUSES,
@@ -134,6 +134,32 @@ class JobRepo:
                     JobRow.status.in_([JobStatus.CREATED.value, JobStatus.QUEUED.value]),
                     JobRow.created_at < older_than,
                 )
+            )
+        )
+
+    def lock(self, job_id: int) -> None:
+        """Hold the job's row until the transaction ends (PostgreSQL; SQLite writers are serial).
+
+        Deciding whether a job is done must see every other transaction's settled tasks: the
+        last two results of a job, stored at once, would otherwise each see the other's task
+        as still open and neither would end the job.
+        """
+        # NO KEY UPDATE: it queues deciders one after another but, unlike FOR UPDATE, does not
+        # wait for the KEY SHARE locks that inserting analyses (foreign key) holds on the job.
+        self.session.execute(
+            select(JobRow.id).where(JobRow.id == job_id).with_for_update(key_share=True)
+        )
+
+    def running_without_open_tasks(self) -> list[int]:
+        """Running jobs none of whose tasks is queued or leased (should have ended)."""
+        open_task = (
+            select(TaskRow.id)
+            .where(TaskRow.job_id == JobRow.id, TaskRow.status.in_(["queued", "leased"]))
+            .exists()
+        )
+        return list(
+            self.session.scalars(
+                select(JobRow.id).where(JobRow.status == JobStatus.RUNNING.value, ~open_task)
             )
         )
 
