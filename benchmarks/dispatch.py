@@ -3,7 +3,9 @@
 - enqueue: POST /jobs/ answer time, and how long until a 100,000-image job is fully queued;
 - throughput: N no-op worker loops (separate processes) claim 64 tasks and post 64 results,
   each with one detection and two classifications, until the job is done; images/s;
-- latency: 32 such loops at once; p50/p99 of the claim and result calls.
+- latency: 32 loops at once that each spend ``--infer-seconds`` (default 2 s) per batch, as a
+  worker running a model does; p50/p99 of the claim and result calls. (32 no-op loops would
+  only measure queueing: by Little's law their latency is 32 / the server's request rate.)
 
     python benchmarks/dispatch.py [--backend sqlite|postgres] [--quick]
 """
@@ -114,17 +116,24 @@ def result_for(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def worker_loop(args: tuple[str, str, int, int]) -> tuple[int, list[float], list[float]]:
-    """Claim and answer until the job is empty; returns (images, claim times, post times)."""
+def worker_loop(
+    args: tuple[str, str, int, int, float, float],
+) -> tuple[int, float, list[float], list[float]]:
+    """Claim and answer until the job is empty, starting at a common instant.
+
+    Returns (images, finish time, claim times, post times).
+    """
     import httpx
 
-    base_url, token, job_id, batch = args
+    base_url, token, job_id, batch, start_at, infer_seconds = args
     claims: list[float] = []
     posts: list[float] = []
     done = 0
     with httpx.Client(
         base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=120
     ) as client:
+        client.get("/livez").raise_for_status()  # connect before the clock starts
+        time.sleep(max(0.0, start_at - time.time()))
         while True:
             started = time.perf_counter()
             answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch})
@@ -132,7 +141,8 @@ def worker_loop(args: tuple[str, str, int, int]) -> tuple[int, list[float], list
             answer.raise_for_status()
             tasks = answer.json()["tasks"]
             if not tasks:
-                return done, claims, posts
+                return done, time.time(), claims, posts
+            time.sleep(infer_seconds)
             started = time.perf_counter()
             posted = client.post(
                 f"/api/v2/jobs/{job_id}/result/", json={"results": [result_for(t) for t in tasks]}
@@ -162,16 +172,18 @@ def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, flo
 
 
 def run_loops(
-    server: Server, job_id: int, loops: int, batch: int
+    server: Server, job_id: int, loops: int, batch: int, infer_seconds: float = 0.0
 ) -> tuple[int, float, list[float], list[float]]:
     """Run worker loops in separate processes; returns (images, seconds, claims, posts)."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(loops) as pool:
-        started = time.perf_counter()
-        outcomes = pool.map(worker_loop, [(server.base_url, server.token, job_id, batch)] * loops)
-        elapsed = time.perf_counter() - started
+        # Every loop starts at the same instant, after all have started up and connected.
+        start_at = time.time() + 5 + loops * 0.3
+        work = [(server.base_url, server.token, job_id, batch, start_at, infer_seconds)] * loops
+        outcomes = pool.map(worker_loop, work)
     images = sum(o[0] for o in outcomes)
-    return images, elapsed, [t for o in outcomes for t in o[1]], [t for o in outcomes for t in o[2]]
+    elapsed = max(o[1] for o in outcomes) - start_at
+    return images, elapsed, [t for o in outcomes for t in o[2]], [t for o in outcomes for t in o[3]]
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -185,9 +197,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="throughput runs (median reported)")
+    parser.add_argument(
+        "--infer-seconds", type=float, default=2.0, help="model time per batch in the latency run"
+    )
     options = parser.parse_args()
     enqueue_size = 5_000 if options.quick else 100_000
-    job_size = 2_000 if options.quick else 20_000
+    job_size = 5_000 if options.quick else 30_000
     runs = 1 if options.quick else options.runs
     with running_server(options.backend) as server, server.client() as client:
         project = client.post("/api/v2/projects/", json={"name": "bench"}).json()["id"]
@@ -212,11 +227,11 @@ def main() -> None:
         client.post(f"/api/v2/projects/{small}/pipelines/", json=registration()).raise_for_status()
         load_images(server, small, job_size)
         rows = []
-        for loops, label in ((4, "throughput"), (32, "latency")):
+        for loops, label, infer in ((4, "throughput", 0.0), (32, "latency", options.infer_seconds)):
             rates, claims, posts = [], [], []
             for _ in range(runs if loops == 4 else 1):
                 job_id, _, _ = start_job(client, small, job_size)
-                images, elapsed, c, p = run_loops(server, job_id, loops, 64)
+                images, elapsed, c, p = run_loops(server, job_id, loops, 64, infer)
                 assert images == job_size, f"{images} saved of {job_size}"
                 rates.append(images / elapsed)
                 claims += c

@@ -21,42 +21,42 @@ from trapline.storage.base import BlobStore
 AUTH_SCHEMES = ("token", "bearer", "api-key")
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _store(request: Request) -> BlobStore:
+async def _store(request: Request) -> BlobStore:
     store: BlobStore = request.app.state.store
     return store
 
 
-def _queue(request: Request) -> TaskQueue:
+async def _queue(request: Request) -> TaskQueue:
     queue: TaskQueue = request.app.state.queue
     return queue
 
 
-def _tracker(request: Request) -> WorkerTracker:
+async def _tracker(request: Request) -> WorkerTracker:
     tracker: WorkerTracker = request.app.state.tracker
     return tracker
 
 
-def _starter(request: Request) -> JobStarter:
+async def _starter(request: Request) -> JobStarter:
     starter: JobStarter = request.app.state.starter
     return starter
 
 
-def _secret(request: Request) -> bytes:
+async def _secret(request: Request) -> bytes:
     secret: bytes = request.app.state.secret
     return secret
 
 
-def _dispatch(request: Request) -> Dispatch:
+async def _dispatch(request: Request) -> Dispatch:
     state = request.app.state
     settings: Settings = state.settings
     return Dispatch(
@@ -69,6 +69,7 @@ def _dispatch(request: Request) -> Dispatch:
     )
 
 
+# The accessors above only read app.state: async, so FastAPI calls them without a thread hop.
 SettingsDep = Annotated[Settings, Depends(_settings)]
 QueueDep = Annotated[TaskQueue, Depends(_queue)]
 TrackerDep = Annotated[WorkerTracker, Depends(_tracker)]

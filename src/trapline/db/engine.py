@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,6 +74,9 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # SQLite has one writer at a time. Writers of this process queue here and take turns
+        # at once; left to SQLite's busy handler they would poll with growing sleeps.
+        self._write_turn = threading.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Database:
@@ -93,6 +97,15 @@ class Database:
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Repos]:
+        if write and self._write_turn is not None:
+            with self._write_turn, self._session(write=True) as repos:
+                yield repos
+            return
+        with self._session(write=write) as repos:
+            yield repos
+
+    @contextmanager
+    def _session(self, *, write: bool) -> Iterator[Repos]:
         session: Session = self._sessions()
         try:
             try:

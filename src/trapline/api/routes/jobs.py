@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from trapline.api.bodies import json_body, json_object, json_response
 from trapline.api.deps import (
     CurrentUser,
     DatabaseDep,
@@ -156,38 +158,59 @@ def list_tasks(
     return offset_page(request, total, [TaskInfoOut.of(t) for t in found], limit, offset)
 
 
-@router.post("/jobs/{job_id}/tasks")
-def claim_tasks(
-    job_id: Id,
-    caller: CurrentUser,
-    db: DatabaseDep,
-    dispatch: DispatchDep,
-    body: Annotated[dict[str, Any], Body()],
-) -> dict[str, Any]:
+# The two calls every worker makes for every batch parse and answer JSON straight through
+# pydantic-core, skipping FastAPI's generic body and response handling.
+
+
+@router.post(
+    "/jobs/{job_id}/tasks",
+    openapi_extra=json_body(TasksRequest),
+    response_model=TasksResponse,
+)
+async def claim_tasks(
+    request: Request, job_id: Id, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
+) -> Response:
     """Claim a batch of the job's tasks under a lease (the worker protocol)."""
+    body = await json_object(request)
     size = tasks.check_batch_size(body.get("batch_size"))
-    request = TasksRequest.model_validate({**body, "batch_size": size})
-    claimed = tasks.claim_for_job(db, dispatch, caller, job_id, size, request.client_info)
-    return TasksResponse(tasks=claimed).model_dump(exclude_none=True)
+    claim = TasksRequest.model_validate({**body, "batch_size": size})
+    claimed = await run_in_threadpool(
+        tasks.claim_for_job, db, dispatch, caller, job_id, size, claim.client_info
+    )
+    return json_response(TasksResponse(tasks=claimed), exclude_none=True)
 
 
-@router.post("/jobs/{job_id}/result")
-def post_results(
+@router.post(
+    "/jobs/{job_id}/result",
+    openapi_extra=json_body(ResultsRequest),
+    response_model=ResultsResponse,
+)
+async def post_results(
+    request: Request,
     job_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
     queue: QueueDep,
     tracker: TrackerDep,
     secret: SecretDep,
-    body: Annotated[Any, Body()],
-) -> ResultsResponse:
+) -> Response:
     """Post results of claimed tasks; each item is answered saved, duplicate, failed or rejected."""
-    if not isinstance(body, dict):
+    raw = await request.body()
+    if raw.lstrip()[:1] == b"[":
         raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
-    request = ResultsRequest.model_validate(body)
-    return results.ingest_results(
-        db, queue, tracker, secret, caller, job_id, request.results, request.client_info
+    posted = ResultsRequest.model_validate_json(raw)
+    answer = await run_in_threadpool(
+        results.ingest_results,
+        db,
+        queue,
+        tracker,
+        secret,
+        caller,
+        job_id,
+        posted.results,
+        posted.client_info,
     )
+    return json_response(answer)
 
 
 def _statuses(text: str | None) -> list[JobStatus]:

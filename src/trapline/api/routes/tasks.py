@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from fastapi import APIRouter, Body
-
+from trapline.api.bodies import json_body, json_object, json_response
 from trapline.api.deps import CurrentUser, DatabaseDep, DispatchDep
 from trapline.protocol import ExtendRequest, NextTasksRequest, TasksResponse
 from trapline.services import tasks
@@ -13,18 +13,18 @@ from trapline.services import tasks
 router = APIRouter(tags=["worker protocol"])
 
 
-@router.post("/tasks/next")
-def next_tasks(
-    caller: CurrentUser,
-    db: DatabaseDep,
-    dispatch: DispatchDep,
-    body: Annotated[dict[str, Any], Body()],
-) -> dict[str, Any]:
+@router.post("/tasks/next", openapi_extra=json_body(NextTasksRequest), response_model=TasksResponse)
+async def next_tasks(
+    request: Request, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
+) -> Response:
     """Claim tasks across every running job of the given pipelines, shared fairly."""
+    body = await json_object(request)
     size = tasks.check_batch_size(body.get("batch_size"))
-    request = NextTasksRequest.model_validate({**body, "batch_size": size})
-    claimed = tasks.claim_next(db, dispatch, caller, request.pipelines, size, request.client_info)
-    return TasksResponse(tasks=claimed).model_dump()
+    claim = NextTasksRequest.model_validate({**body, "batch_size": size})
+    claimed = await run_in_threadpool(
+        tasks.claim_next, db, dispatch, caller, claim.pipelines, size, claim.client_info
+    )
+    return json_response(TasksResponse(tasks=claimed))
 
 
 @router.post("/tasks/extend")
