@@ -3,9 +3,10 @@
 - enqueue: POST /jobs/ answer time, and how long until a 100,000-image job is fully queued;
 - throughput: N no-op worker loops (separate processes) claim 64 tasks and post 64 results,
   each with one detection and two classifications, until the job is done; images/s;
-- latency: 32 loops at once that each spend ``--infer-seconds`` (default 2 s) per batch, as a
-  worker running a model does; p50/p99 of the claim and result calls. (32 no-op loops would
-  only measure queueing: by Little's law their latency is 32 / the server's request rate.)
+- latency: 32 loops at once that each spend ``--infer-seconds`` (default 2 s, ±50% at
+  random) per batch, as workers running a model do; p50/p99 of the claim and result calls.
+  (32 no-op loops would only measure queueing: by Little's law their latency is 32 divided
+  by the server's request rate.)
 
     python benchmarks/dispatch.py [--backend sqlite|postgres] [--quick]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import random
 import statistics
 import sys
 import time
@@ -133,7 +135,8 @@ def worker_loop(
         base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=120
     ) as client:
         client.get("/livez").raise_for_status()  # connect before the clock starts
-        time.sleep(max(0.0, start_at - time.time()))
+        # Workers with a model are out of step with each other: each starts a little apart.
+        time.sleep(max(0.0, start_at - time.time()) + random.uniform(0, infer_seconds))
         while True:
             started = time.perf_counter()
             answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch})
@@ -142,7 +145,7 @@ def worker_loop(
             tasks = answer.json()["tasks"]
             if not tasks:
                 return done, time.time(), claims, posts
-            time.sleep(infer_seconds)
+            time.sleep(random.uniform(0.5, 1.5) * infer_seconds)
             started = time.perf_counter()
             posted = client.post(
                 f"/api/v2/jobs/{job_id}/result/", json={"results": [result_for(t) for t in tasks]}
