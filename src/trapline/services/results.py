@@ -10,9 +10,11 @@ from pydantic import ValidationError
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import TaskStatus
+from trapline.domain.jobs import TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease
-from trapline.domain.records import User
+from trapline.domain.pipelines import Pipeline
+from trapline.domain.records import Image, Project, User
+from trapline.domain.results import AnalysisDraft
 from trapline.protocol import (
     ClientInfo,
     ItemStatus,
@@ -68,65 +70,41 @@ def ingest_results(
     now = utcnow()
     settled: list[LeaseClaim] = []
     requeued = False
-    with db.write() as repos:
-        pending = [i for i in items if i.status is None and i.claim is not None]
+    pending = [i for i in items if i.status is None and i.claim is not None]
+    with db.read() as repos:
         tasks = repos.tasks.infos(i.claim.task_id for i in pending if i.claim)
         images = repos.tasks.images_of(tasks)
-        drafts = {}
-        seen_tasks: set[int] = set()
-        for item in pending:
-            claim = item.claim
-            assert claim is not None
-            task = tasks.get(claim.task_id)
-            if task is None or task.job_id != job_id:
-                item.judge("rejected", "this task no longer exists")
-                continue
-            if claim.task_id in seen_tasks:
-                item.judge("duplicate", "the same task appears earlier in this request")
-                continue
-            if item.success is not None:
-                try:
-                    drafts[item.index] = drafts_from_result(
-                        item.success,
-                        pipeline,
-                        images[claim.task_id],
-                        project,
-                        claim.task_id,
-                        worker,
-                    )
-                except ResultRejected as exc:
-                    item.judge("rejected", str(exc))
-                    continue
-            # Only an item that passed its checks speaks for the task within this request.
-            seen_tasks.add(claim.task_id)
-        to_store = [i for i in pending if i.index in drafts and i.status is None]
+    # Checking results needs no transaction: the write below stays short, which matters on
+    # SQLite where every writer waits for it.
+    drafts = _check(pending, tasks, images, pipeline, project, job_id, worker)
+    to_store = [i for i in pending if i.index in drafts and i.status is None]
+    errors = [i for i in pending if i.error is not None and i.status is None]
+    with db.write() as repos:
         completed = repos.tasks.complete(
             job_id, [i.claim.task_id for i in to_store if i.claim], now=now
         )
-        stored = [drafts[i.index] for i in to_store if i.claim and i.claim.task_id in completed]
         repos.analyses.store(
-            stored,
+            [drafts[i.index] for i in to_store if i.claim and i.claim.task_id in completed],
             project_id=project.id,
             job_id=job_id,
             pipeline_id=pipeline.id,
             source="job",
             now=now,
         )
+        unsettled: list[_Item] = []
         for item in to_store:
             assert item.claim is not None
             if item.claim.task_id in completed:
                 item.judge("saved")
                 settled.append(item.claim)
             else:
-                item.judge(*_why_not_open(tasks[item.claim.task_id].status))
-        for item in pending:
-            if item.error is None or item.status is not None:
-                continue
+                unsettled.append(item)
+        for item in errors:
             assert item.claim is not None
+            assert item.error is not None
             new_status = repos.tasks.fail(item.claim, item.error.error, job.params.retry, now=now)
             if new_status is None:
-                current = tasks[item.claim.task_id].status
-                item.judge(*_why_not_open(current, stale_lease=True))
+                unsettled.append(item)
                 continue
             item.judge(
                 "failed", "will be retried" if new_status is TaskStatus.QUEUED else "out of tries"
@@ -134,6 +112,12 @@ def ingest_results(
             requeued = requeued or new_status is TaskStatus.QUEUED
             if new_status is TaskStatus.FAILED:
                 settled.append(item.claim)
+        # Why a task could not be settled is read now, inside the writing transaction.
+        current = repos.tasks.infos(i.claim.task_id for i in unsettled if i.claim)
+        for item in unsettled:
+            assert item.claim is not None
+            status = current[item.claim.task_id].status
+            item.judge(*_why_not_open(status, stale_lease=item.error is not None))
         finished = finish_if_done(repos, job_id) if settled else None
     queue.acknowledge(settled)
     if requeued:
@@ -154,6 +138,41 @@ def ingest_results(
         counts[s.status] = counts.get(s.status, 0) + 1
     log.info("results for job %s from %s: %s", job_id, worker, counts)
     return ResultsResponse(job_id=job_id, results_queued=counts.get("saved", 0), tasks=statuses)
+
+
+def _check(
+    pending: list[_Item],
+    tasks: dict[int, TaskInfo],
+    images: dict[int, Image],
+    pipeline: Pipeline,
+    project: Project,
+    job_id: int,
+    worker: str,
+) -> dict[int, AnalysisDraft]:
+    """Judge the items that can be judged without writing; returns drafts by item index."""
+    drafts: dict[int, AnalysisDraft] = {}
+    seen_tasks: set[int] = set()
+    for item in pending:
+        claim = item.claim
+        assert claim is not None
+        task = tasks.get(claim.task_id)
+        if task is None or task.job_id != job_id or claim.task_id not in images:
+            item.judge("rejected", "this task no longer exists")
+            continue
+        if claim.task_id in seen_tasks:
+            item.judge("duplicate", "the same task appears earlier in this request")
+            continue
+        if item.success is not None:
+            try:
+                drafts[item.index] = drafts_from_result(
+                    item.success, pipeline, images[claim.task_id], project, claim.task_id, worker
+                )
+            except ResultRejected as exc:
+                item.judge("rejected", str(exc))
+                continue
+        # Only an item that passed its checks speaks for the task within this request.
+        seen_tasks.add(claim.task_id)
+    return drafts
 
 
 def _parse(index: int, item: ResultItem, secret: bytes, job_id: int) -> _Item:
