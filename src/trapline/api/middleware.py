@@ -56,7 +56,8 @@ class RequestContext:
             # the request id; nothing of the error's text reaches the client.
             log.exception("unhandled error")
             if not started_response:
-                await _internal_error(send_with_id, rid)
+                detail = f"internal error; report it with request id {rid}"
+                await send_json_error(send_with_id, 500, detail, "internal")
         finally:
             duration = round((time.perf_counter() - started) * 1000, 1)
             path = scope.get("path", "")
@@ -76,20 +77,15 @@ class RequestContext:
             request_id.reset(token)
 
 
-async def _internal_error(send: Send, rid: str) -> None:
-    body = json.dumps(
-        {"detail": f"internal error; report it with request id {rid}", "code": "internal"}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def send_json_error(
+    send: Send, status: int, detail: str, code: str, *, close: bool = False
+) -> None:
+    """Answer with trapline's JSON error from ASGI middleware, outside FastAPI."""
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -166,25 +162,11 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body is larger than the {self.max_bytes} byte limit; "
-                "send fewer or smaller files per request",
-                "code": "too_large",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        detail = (
+            f"request body is larger than the {self.max_bytes} byte limit; "
+            "send fewer or smaller files per request"
         )
-        await send({"type": "http.response.body", "body": body})
+        await send_json_error(send, 413, detail, "too_large", close=True)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
