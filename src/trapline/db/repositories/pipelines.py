@@ -48,8 +48,15 @@ class PipelineRepo:
         self, project_id: int, service_name: str, configs: Sequence[PipelineConfig], now: datetime
     ) -> Registration:
         """Record a pull-mode service and its pipelines for a project; safe to repeat."""
+        # Found by name among this project's services only: looking site-wide would link (and
+        # show) another project's service and its workers to whoever picks the same name.
         service = self.session.scalar(
-            select(ProcessingServiceRow).where(ProcessingServiceRow.name == service_name)
+            select(ProcessingServiceRow)
+            .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
+            .where(
+                ProjectServiceRow.project_id == project_id,
+                ProcessingServiceRow.name == service_name,
+            )
         )
         if service is None:
             service = ProcessingServiceRow(name=service_name, endpoint_url=None)

@@ -16,7 +16,8 @@ class ProcessingServiceRow(Base):
     __tablename__ = "processing_services"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    #: Names are the project's business: a name taken in another project is another service.
+    name: Mapped[str] = mapped_column(String(255), index=True)
     #: Base URL of a push-mode service; None for pull-mode services (workers call us).
     endpoint_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

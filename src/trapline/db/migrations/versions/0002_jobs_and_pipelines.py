@@ -57,8 +57,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_processing_services")),
-        sa.UniqueConstraint("name", name=op.f("uq_processing_services_name")),
     )
+    with op.batch_alter_table("processing_services", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_processing_services_name"), ["name"], unique=False)
     op.create_table(
         "algorithms",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -528,6 +529,9 @@ def downgrade() -> None:
 
     op.drop_table("service_pipelines")
     op.drop_table("algorithms")
+    with op.batch_alter_table("processing_services", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_processing_services_name"))
+
     op.drop_table("processing_services")
     op.drop_table("pipelines")
     op.drop_table("duty_leases")
