@@ -195,7 +195,8 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))] * 1000
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run the dispatch benchmarks from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
@@ -203,7 +204,7 @@ def main() -> None:
     parser.add_argument(
         "--infer-seconds", type=float, default=2.0, help="model time per batch in the latency run"
     )
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     enqueue_size = 5_000 if options.quick else 100_000
     job_size = 5_000 if options.quick else 30_000
     runs = 1 if options.quick else options.runs

@@ -9,24 +9,27 @@ import argparse
 import sys
 import time
 
+import dispatch
 import listing
 import upload
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the upload and listing benchmarks on SQLite (and PostgreSQL when asked)."""
+    """Run the upload, listing and dispatch benchmarks on SQLite (and PostgreSQL when asked)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="full sizes (about 10 minutes)")
     parser.add_argument(
-        "--postgres", action="store_true", help="also run the listing on PostgreSQL"
+        "--postgres", action="store_true", help="also run listing and dispatch on PostgreSQL"
     )
     args = parser.parse_args(argv)
     mode = [] if args.full else ["--quick"]
     started = time.perf_counter()
     upload.main(mode)
     listing.main(mode)
+    dispatch.main(mode)
     if args.postgres:
         listing.main([*mode, "--backend", "postgres"])
+        dispatch.main([*mode, "--backend", "postgres"])
     print(f"\nall benchmarks ran in {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
 

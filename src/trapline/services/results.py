@@ -61,19 +61,18 @@ def ingest_results(
     client_info: ClientInfo | None,
 ) -> ResultsResponse:
     """Judge and store a batch of results for one job; answers a status per item."""
+    items = [_parse(n, item, secret, job_id) for n, item in enumerate(results)]
+    pending = [i for i in items if i.status is None and i.claim is not None]
     with db.read() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
         project = worker_project(repos, caller, job.project_id)
         pipeline = require(repos.pipelines.get(job.pipeline_id), "pipeline", job.pipeline_id)
+        tasks = repos.tasks.infos(i.claim.task_id for i in pending if i.claim)
+        images = repos.tasks.images_of(tasks)
     worker = tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id]).name
-    items = [_parse(n, item, secret, job_id) for n, item in enumerate(results)]
     now = utcnow()
     settled: list[LeaseClaim] = []
     requeued = False
-    pending = [i for i in items if i.status is None and i.claim is not None]
-    with db.read() as repos:
-        tasks = repos.tasks.infos(i.claim.task_id for i in pending if i.claim)
-        images = repos.tasks.images_of(tasks)
     # Checking results needs no transaction: the write below stays short, which matters on
     # SQLite where every writer waits for it.
     drafts = _check(pending, tasks, images, pipeline, project, job_id, worker)

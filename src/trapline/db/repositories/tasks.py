@@ -126,9 +126,10 @@ class TaskRepo:
 
     def infos(self, task_ids: Iterable[int]) -> dict[int, TaskInfo]:
         """These tasks by id."""
-        rows = self.session.execute(
-            select(*TaskRow.__table__.c).where(TaskRow.id.in_(list(task_ids)))
-        )
+        wanted = list(task_ids)
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(*TaskRow.__table__.c).where(TaskRow.id.in_(wanted)))
         return {row.id: to_task_info(row) for row in rows}
 
     def fail(
@@ -297,9 +298,12 @@ class TaskRepo:
 
     def images_of(self, task_ids: Iterable[int]) -> dict[int, Image]:
         """The image of each task, by task id."""
+        task_ids = list(task_ids)
+        if not task_ids:
+            return {}
         rows = self.session.execute(
             select(TaskRow.id.label("task_id"), *ImageRow.__table__.c)
             .join(ImageRow, ImageRow.id == TaskRow.image_id)
-            .where(TaskRow.id.in_(list(task_ids)))
+            .where(TaskRow.id.in_(task_ids))
         )
         return {row.task_id: to_image(row) for row in rows}
