@@ -103,13 +103,16 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
             job, flt, collection_id=collection_id, image_ids=job.selection.get("image_ids")
         )
         with db.write() as repos:
-            repos.jobs.transition(
+            queued = repos.jobs.transition(
                 job_id,
                 [JobStatus.CREATED],
                 JobStatus.QUEUED,
                 f"{count} tasks queued",
                 queued_at=utcnow(),
             )
+            if not queued:  # canceled while its tasks were being made: cancel those too
+                repos.tasks.cancel_job(job_id, now=utcnow())
+                return
     with db.write() as repos:
         repos.jobs.transition(
             job_id, [JobStatus.QUEUED], JobStatus.RUNNING, "open to workers", started_at=utcnow()
