@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from trapline.api.schemas import BodyId, ImageOut, Input
-from trapline.domain.jobs import DispatchMode, JobParams, JobStatus, TaskCounts, TaskInfo
+from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
 from trapline.services.jobs import JobDetail
@@ -91,7 +91,7 @@ class JobDetailOut(JobOut):
     events: list[EventOut]
 
 
-def job_out(job: Any, counts: TaskCounts) -> dict[str, Any]:
+def job_out(job: Job, counts: TaskCounts) -> dict[str, Any]:
     """Fields shared by the job list and detail."""
     return {
         "id": job.id,

@@ -199,20 +199,13 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     return JobDetail(job, counts, per_minute, eta, events)
 
 
-def job_for_viewer(db: Database, caller: User, job_id: int, needed: Role = Role.VIEWER) -> Job:
-    """A job the caller may see with at least ``needed``."""
-    with db.read() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, needed)
-        return job
-
-
 def list_tasks(
     db: Database, caller: User, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
 ) -> tuple[int, list[TaskInfo]]:
     """A job's tasks, for example the failed ones with their errors."""
-    job_for_viewer(db, caller, job_id)
     with db.read() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.VIEWER)
         return repos.tasks.page(job_id, status, limit=limit, offset=offset)
 
 

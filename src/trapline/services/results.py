@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -44,7 +44,6 @@ class _Item:
     error: ResultError | None = None
     status: str | None = None
     detail: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def judge(self, status: str, detail: str | None = None) -> None:
         self.status, self.detail = status, detail

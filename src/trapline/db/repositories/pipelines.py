@@ -110,10 +110,11 @@ class PipelineRepo:
         services = self.services_of_project(project_id, now)
         by_pipeline: dict[int, list[ServiceStatus]] = {}
         for service_id, pipeline_id in self.session.execute(
-            select(ServicePipelineRow.service_id, ServicePipelineRow.pipeline_id)
+            select(ServicePipelineRow.service_id, ServicePipelineRow.pipeline_id).where(
+                ServicePipelineRow.service_id.in_(list(services))
+            )
         ):
-            if service_id in services:
-                by_pipeline.setdefault(pipeline_id, []).append(services[service_id])
+            by_pipeline.setdefault(pipeline_id, []).append(services[service_id])
         return [
             ProjectPipeline(self._pipeline_record(row), enabled, tuple(by_pipeline.get(row.id, ())))
             for row, enabled in rows
