@@ -1,0 +1,147 @@
+"""The Pipeline ABC: what a worker runs over a batch of decoded images.
+
+A pipeline describes itself (``config``, sent on registration and by ``/info``), loads its models
+once per process (``load``), and turns a batch of images into one ``PipelineResultsResponse`` per
+image (``process``). Building a pipeline never loads a model, so ``worker register`` is cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from trapline.protocol import (
+    AlgorithmReference,
+    BoundingBox,
+    ClassificationResponse,
+    DetectionResponse,
+    PipelineConfig,
+    PipelineResultsResponse,
+    SourceImageResponse,
+)
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """One decoded RGB image handed to a pipeline.
+
+    To bound memory a worker may decode a very large photo at a reduced size (JPEG draft mode);
+    ``original_size`` then says how big the file really is, and pipelines report boxes in
+    original pixels with ``to_original``.
+    """
+
+    id: str
+    image: Image.Image
+    url: str | None = None
+    original_size: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height of the original image in pixels."""
+        return self.original_size or self.image.size
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Original pixels per pixel of ``image``, horizontally and vertically."""
+        (width, height), (have_w, have_h) = self.size, self.image.size
+        return width / have_w, height / have_h
+
+    def to_original(self, box: Box) -> Box:
+        """``box`` (in pixels of ``image``) in original-image pixels, clipped to the image."""
+        (sx, sy), (width, height) = self.scale, self.size
+        return Box(
+            x1=min(max(box.x1 * sx, 0.0), width),
+            y1=min(max(box.y1 * sy, 0.0), height),
+            x2=min(max(box.x2 * sx, 0.0), width),
+            y2=min(max(box.y2 * sy, 0.0), height),
+            score=box.score,
+            label=box.label,
+        )
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box in original-image pixels with the detector's confidence and label."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    score: float
+    label: str | None = None
+
+    @property
+    def area(self) -> float:
+        """Area in square pixels (zero for degenerate boxes)."""
+        return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
+
+
+class Pipeline(ABC):
+    """A named, versioned sequence of algorithms that a worker can run.
+
+    Subclasses set ``slug`` and implement ``config`` and ``run``; ``load`` is for heavy set-up
+    (model weights) and is called once per process before the first batch.
+    """
+
+    #: Stable identifier jobs name the pipeline by.
+    slug: str
+
+    @property
+    @abstractmethod
+    def config(self) -> PipelineConfig:
+        """The pipeline's description: name, slug, version, algorithms and category maps."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook; pipelines without models skip it
+        """Load models and other heavy state. Called once per process, before ``process``."""
+
+    @abstractmethod
+    def process(self, batch: Sequence[SourceImage]) -> list[PipelineResultsResponse]:
+        """Results for each image of the batch, in the batch's order."""
+
+
+def now() -> datetime:
+    """The timestamp put on detections and classifications."""
+    return datetime.now(UTC)
+
+
+def detection(
+    image: SourceImage,
+    box: Box | None,
+    algorithm: AlgorithmReference,
+    *,
+    inference_time: float | None = None,
+    classifications: Sequence[ClassificationResponse] = (),
+) -> DetectionResponse:
+    """A wire detection for ``box`` (``None``: a whole-image result) in ``image``."""
+    bbox = None if box is None else BoundingBox(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2)
+    return DetectionResponse(
+        source_image_id=image.id,
+        bbox=bbox,
+        inference_time=inference_time,
+        algorithm=algorithm,
+        timestamp=now(),
+        classifications=list(classifications),
+    )
+
+
+def result(
+    pipeline: str,
+    image: SourceImage,
+    detections: Sequence[DetectionResponse],
+    *,
+    started: float,
+) -> PipelineResultsResponse:
+    """A wire result for one image; ``started`` is a ``time.perf_counter()`` reading."""
+    return PipelineResultsResponse(
+        pipeline=pipeline,
+        total_time=time.perf_counter() - started,
+        source_images=[SourceImageResponse(id=image.id, url=image.url)],
+        detections=list(detections),
+    )

@@ -1,0 +1,95 @@
+"""Fetching and decoding task images, with limits that turn bad images into per-image errors.
+
+Images are fetched with a client that carries no platform credentials: ``image_url`` is a
+signed or public URL. Very large photos are decoded at a reduced size (JPEG draft mode) so a
+batch of them fits in memory; ``SourceImage.original_size`` keeps the true size for boxes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import httpx
+from PIL import Image, ImageOps
+
+from trapline.pipelines.base import SourceImage
+
+#: Pixels a decoded image may have (width × height) before it is decoded at a reduced size.
+DEFAULT_MAX_DECODE_PIXELS = 24_000_000
+#: Refuse images whose header claims more pixels than this (decompression bombs).
+MAX_HEADER_PIXELS = 400_000_000
+_CHUNK = 256 * 1024
+
+
+class ImageError(Exception):
+    """An image could not be fetched or decoded; the message says why, for the task's error."""
+
+
+def fetch_bytes(client: httpx.Client, url: str, *, max_bytes: int) -> bytes:
+    """The body at ``url``, refusing more than ``max_bytes``.
+
+    Raises:
+        ImageError: for an HTTP error status, a body over the limit, or a transport failure
+            that persisted through the client's own retries.
+    """
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise ImageError(f"image download failed: HTTP {response.status_code}")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise ImageError(f"image is {int(declared)} bytes; the limit is {max_bytes}")
+            body = bytearray()
+            for chunk in response.iter_bytes(_CHUNK):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ImageError(f"image is larger than the limit of {max_bytes} bytes")
+            return bytes(body)
+    except httpx.HTTPError as exc:
+        raise ImageError(f"image download failed: {type(exc).__name__}: {exc}") from exc
+
+
+def decode(
+    data: bytes,
+    image_id: str,
+    *,
+    url: str | None = None,
+    max_pixels: int = DEFAULT_MAX_DECODE_PIXELS,
+) -> SourceImage:
+    """``data`` decoded to RGB and upright (EXIF orientation applied), possibly reduced.
+
+    Raises:
+        ImageError: when the bytes are not a complete image PIL can read.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_HEADER_PIXELS:
+                raise ImageError(f"image is {width}×{height} pixels; too large to decode")
+            if width * height > max_pixels and image.format == "JPEG":
+                scale = (max_pixels / (width * height)) ** 0.5
+                image.draft("RGB", (int(width * scale), int(height * scale)))
+            image.load()
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image could not be decoded: {exc}") from exc
+    original = _oriented_size(image, (width, height))
+    upright = ImageOps.exif_transpose(image)
+    rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+    return SourceImage(id=image_id, image=rgb, url=url, original_size=original)
+
+
+def decoded_bytes(image: SourceImage) -> int:
+    """Memory the decoded pixels take, for the fetcher's memory budget."""
+    width, height = image.image.size
+    return width * height * 3
+
+
+def _oriented_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
+    # EXIF orientations 5–8 rotate by 90°, so the upright original swaps width and height.
+    orientation = image.getexif().get(0x0112, 1)
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
