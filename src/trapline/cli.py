@@ -19,6 +19,10 @@ admin_app = typer.Typer(
     help="Administration on the database the settings point to.", no_args_is_help=True
 )
 app.add_typer(admin_app, name="admin")
+worker_app = typer.Typer(
+    help="Run ML pipelines for a trapline (or Antenna) platform.", add_completion=False
+)
+app.add_typer(worker_app, name="worker")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="same as TRAPLINE_DATA_DIR", show_default=False)
@@ -32,6 +36,31 @@ Host = Annotated[
 ]
 Port = Annotated[
     int | None, typer.Option("--port", help="same as TRAPLINE_PORT", show_default=False)
+]
+
+
+PipelineSlugs = Annotated[
+    list[str] | None,
+    typer.Option("--pipeline", help="pipeline slug (repeatable; default: all)", show_default=False),
+]
+PipelineFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--pipeline-file", help="pipeline spec file (repeatable)", show_default=False),
+]
+ApiUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url", help="same as TRAPLINE_API_URL or AMI_ANTENNA_API_BASE_URL", show_default=False
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token", help="same as TRAPLINE_TOKEN or AMI_ANTENNA_API_AUTH_TOKEN", show_default=False
+    ),
+]
+WorkerName = Annotated[
+    str | None, typer.Option("--name", help="same as TRAPLINE_WORKER_NAME", show_default=False)
 ]
 
 
@@ -150,6 +179,86 @@ def create_service_token(
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     typer.echo(_run(admin_create_service_token, settings, projects=project, name=name))
+
+
+@worker_app.callback(invoke_without_command=True)
+def worker(
+    ctx: typer.Context,
+    pipeline: PipelineSlugs = None,
+    pipeline_file: PipelineFiles = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            help="same as TRAPLINE_BATCH_SIZE or AMI_ANTENNA_API_BATCH_SIZE",
+            show_default=False,
+        ),
+    ] = None,
+    name: WorkerName = None,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="exit when there is no work (TRAPLINE_BURST)")
+    ] = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option("--max-memory", help="e.g. 4G (TRAPLINE_MAX_MEMORY)", show_default=False),
+    ] = None,
+) -> None:
+    """Pull tasks for these pipelines, run them and post the results, until stopped."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from trapline.worker.main import run_worker
+
+    settings = load_settings(
+        pipelines=pipeline or None,
+        pipeline_files=pipeline_file or None,
+        api_url=api_url,
+        token=token,
+        batch_size=batch_size,
+        worker_name=name,
+        burst=True if burst else None,
+        max_memory=max_memory,
+    )
+    raise typer.Exit(_run(run_worker, settings))
+
+
+@worker_app.command("register")
+def worker_register(
+    project: Annotated[list[int], typer.Option("--project", help="project id (repeatable)")],
+    pipeline: PipelineSlugs = None,
+    pipeline_file: PipelineFiles = None,
+    name: WorkerName = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Register this worker's pipelines with projects (loads no model)."""
+    from trapline.worker.main import run_register
+
+    settings = load_settings(
+        pipelines=pipeline or None,
+        pipeline_files=pipeline_file or None,
+        worker_name=name,
+        api_url=api_url,
+        token=token,
+    )
+    raise typer.Exit(_run(run_register, settings, projects=project))
+
+
+@worker_app.command("serve")
+def worker_serve(
+    pipeline: PipelineSlugs = None,
+    pipeline_file: PipelineFiles = None,
+    host: Host = None,
+    port: Port = None,
+) -> None:
+    """Serve the pipelines as a synchronous processing service (/info, /readyz, /process)."""
+    from trapline.worker.main import run_service
+
+    settings = load_settings(
+        pipelines=pipeline or None, pipeline_files=pipeline_file or None, host=host, port=port
+    )
+    raise typer.Exit(_run(run_service, settings))
 
 
 def _run(function: Any, settings: Settings, **kwargs: Any) -> Any:

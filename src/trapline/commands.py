@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from trapline.db import migrate
 from trapline.db.engine import Database
+from trapline.demo import run_demo_job
 from trapline.domain.records import User
 from trapline.logs import configure_logging
 from trapline.services import bootstrap, users
 from trapline.settings import Settings
 from trapline.storage import open_blob_store
+
+if TYPE_CHECKING:
+    from trapline.api.server import Server
+    from trapline.worker.embedded import EmbeddedWorker
 
 log = logging.getLogger(__name__)
 
@@ -70,27 +80,80 @@ def run_up(settings: Settings, *, demo: bool) -> None:
             f'  curl -H "Authorization: Token $TOKEN" {url}/api/v2/projects/{project.id}/images/',
         ]
     print("\n".join(lines), file=sys.stderr, flush=True)
-    _serve(settings, db)
+    if not settings.embedded_worker:
+        _serve(settings, db)
+        return
+    embedded = _Embedded(settings, db, admin.user, demo_project=project.id if demo else None)
+    _serve(settings, db, started=embedded.start, stopping=embedded.stop)
 
 
-def _serve(settings: Settings, db: Database) -> None:
-    # Imported here so the admin commands start without loading the web stack.
-    import uvicorn
+class _Embedded:
+    """The embedded worker of ``trapline up`` and, with ``--demo``, the demo job."""
 
-    from trapline.api.app import create_app
+    def __init__(
+        self, settings: Settings, db: Database, admin: User, *, demo_project: int | None
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.admin = admin
+        self.demo_project = demo_project
+        self.worker: EmbeddedWorker | None = None
 
-    app = create_app(settings, db=db)
-    try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            timeout_keep_alive=30,
-            timeout_graceful_shutdown=10,
+    def start(self, url: str) -> None:
+        # The worker side is imported only when a worker runs in this process.
+        from trapline.worker.embedded import EmbeddedWorker
+        from trapline.worker.main import load_pipelines
+        from trapline.worker.runner import RunnerOptions
+
+        pipelines = load_pipelines(self.settings)
+        token = bootstrap.embedded_worker_token(self.db, self.admin)
+        self.worker = EmbeddedWorker(
+            url, token, pipelines, replace(RunnerOptions.from_settings(self.settings), burst=False)
         )
+        self.worker.start()
+        log.info("embedded worker serving %s", ", ".join(p.slug for p in pipelines))
+        if self.demo_project is not None:
+            summary = run_demo_job(url, token, self.demo_project)
+            print("\n".join(summary.lines(url, self.demo_project)), file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop(timeout=10)
+
+
+def _serve(
+    settings: Settings,
+    db: Database,
+    *,
+    started: Callable[[str], None] | None = None,
+    stopping: Callable[[], None] | None = None,
+) -> None:
+    """Serve the API until a signal; ``started`` is called (in a thread) once it listens with
+    its base URL, and ``stopping`` before it stops accepting requests."""
+    # Imported here so the admin commands start without loading the web stack.
+    from trapline.api.app import create_app
+    from trapline.api.server import Server
+
+    server = Server.for_app(create_app(settings, db=db), settings, stopping=stopping)
+    if started is not None:
+        threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the SIGINT it shut down for, once it is done
     finally:
         db.dispose()
+
+
+def _when_listening(server: Server, started: Callable[[str], None]) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    try:
+        started(server.local_url())
+    except Exception:
+        log.exception("the embedded worker could not start")
 
 
 def admin_create_user(settings: Settings, *, email: str, name: str, is_admin: bool) -> User:

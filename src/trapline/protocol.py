@@ -8,9 +8,9 @@ workers read as strings are strings here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 
 class WireModel(BaseModel):
@@ -138,6 +138,8 @@ class TaskOut(BaseModel):
     image_url: str
     reply_subject: str
     job_id: int | None = None
+    #: Seconds the lease lasts from the claim (an extension; Antenna does not send it).
+    lease_seconds: int | None = None
 
 
 class TasksResponse(BaseModel):
@@ -225,6 +227,33 @@ class ResultsRequest(WireModel):
     client_info: ClientInfo | None = None
 
 
+def _result_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "error" if "error" in value else "result"
+    return "error" if isinstance(value, ResultError) else "result"
+
+
+class TypedResultItem(WireModel):
+    """A result item whose result is fully typed: the common, all-valid case."""
+
+    reply_subject: str
+    result: Annotated[
+        Annotated[PipelineResultsResponse, Tag("result")] | Annotated[ResultError, Tag("error")],
+        Discriminator(_result_kind),
+    ]
+
+
+class TypedResultsRequest(WireModel):
+    """``POST /jobs/{id}/result/`` when every item is well formed.
+
+    Validating the whole body in one pass is several times faster than item by item; a body
+    that fails it is read again as a ``ResultsRequest`` so each bad item gets its own answer.
+    """
+
+    results: list[TypedResultItem]
+    client_info: ClientInfo | None = None
+
+
 ItemStatus = Literal["saved", "duplicate", "failed", "rejected"]
 
 
@@ -251,3 +280,50 @@ class JobIdItem(BaseModel):
 
     id: int
     pipeline_slug: str
+
+
+# Push mode: the platform calls a synchronous processing service (Antenna's v1 contract).
+
+
+class SourceImageRequest(WireModel):
+    """An image a processing service is asked to fetch (a signed or public URL) and process."""
+
+    # Antenna's pydantic v1 models turn numeric ids into strings; accept both.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    id: str = Field(min_length=1, max_length=255)
+    url: str = Field(min_length=1, max_length=8192)
+
+
+class PipelineRequest(WireModel):
+    """``POST /process``: run one pipeline over these images and answer with the results."""
+
+    pipeline: str = Field(min_length=1, max_length=200)
+    source_images: list[SourceImageRequest] = Field(max_length=1000)
+    config: dict[str, Any] | None = None
+
+
+class ProcessResponse(PipelineResultsResponse):
+    """The answer to ``POST /process``: one result merged over every image of the request.
+
+    ``errors`` lists the images that could not be processed as ``{"error", "image_id"}``; the
+    others are in ``source_images`` with their detections. ``algorithms`` describes every
+    algorithm of the pipeline by key, as Antenna's services do.
+    """
+
+    algorithms: dict[str, AlgorithmConfig] = Field(default_factory=dict)
+
+
+class ProcessingServiceInfoResponse(WireModel):
+    """``GET /info`` of a processing service: who it is and the pipelines it offers."""
+
+    name: str
+    description: str | None = None
+    pipelines: list[PipelineConfig] = Field(default_factory=list)
+    algorithms: list[AlgorithmConfig] = Field(default_factory=list)
+
+
+class ReadinessResponse(BaseModel):
+    """``GET /readyz`` of a processing service: the pipelines ready to process (empty: none)."""
+
+    status: list[str]

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: File in the data dir that keeps the generated secret key between runs.
@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     """Every knob trapline has. A CLI flag such as ``--data-dir`` sets the same field."""
 
     model_config = SettingsConfigDict(
-        env_prefix="TRAPLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="TRAPLINE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     #: Directory for the embedded database, local blob storage and the generated secret key.
@@ -69,6 +73,62 @@ class Settings(BaseSettings):
     duties_enabled: bool = True
     #: Seconds between runs of the lease reaper.
     reaper_interval: float = Field(5.0, gt=0, le=3600)
+    #: Processing services (push mode): most ``/process`` calls in flight per server process.
+    push_concurrency: int = Field(4, ge=1, le=256)
+    #: Processing services (push mode): images sent in one ``/process`` call.
+    push_batch_size: int = Field(8, ge=1, le=1000)
+    #: Processing services (push mode): seconds one ``/process`` call may take.
+    push_timeout: float = Field(120.0, gt=0)
+    #: Seconds between processing-service status checks (``/readyz``).
+    status_interval: float = Field(30.0, gt=0, le=3600)
+    #: Run a worker for the built-in pipelines inside ``trapline up``.
+    embedded_worker: bool = True
+
+    # The worker. Each field also reads the AMI Data Companion's variable where one exists.
+
+    #: Worker: base URL of the platform's API, with or without ``/api/v2``
+    #: (also ``AMI_ANTENNA_API_BASE_URL``).
+    api_url: str = Field(
+        "http://127.0.0.1:8000/api/v2",
+        validation_alias=AliasChoices("TRAPLINE_API_URL", "AMI_ANTENNA_API_BASE_URL", "api_url"),
+    )
+    #: Worker: API token (a service token or a member's token; also
+    #: ``AMI_ANTENNA_API_AUTH_TOKEN``).
+    token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TRAPLINE_TOKEN", "AMI_ANTENNA_API_AUTH_TOKEN", "token")
+    )
+    #: Worker: tasks claimed per request (also ``AMI_ANTENNA_API_BATCH_SIZE``).
+    batch_size: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices(
+            "TRAPLINE_BATCH_SIZE", "AMI_ANTENNA_API_BATCH_SIZE", "batch_size"
+        ),
+    )
+    #: Worker: pipelines to serve (comma-separated slugs); empty: every pipeline it has.
+    pipelines: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Worker: pipeline spec files (comma-separated paths) adding ONNX pipelines.
+    pipeline_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: Worker: name shown on the platform; default: the host name and process id.
+    worker_name: str | None = None
+    #: Worker: exit when there is no work instead of waiting for more.
+    burst: bool = False
+    #: Worker: memory limit such as ``4G`` or ``512M``; the worker stops prefetching near it.
+    max_memory: int | None = None
+    #: Worker: largest image it downloads, in bytes; larger ones fail their task.
+    max_image_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    #: Worker: images with more pixels than this are decoded at a reduced size (JPEG draft
+    #: mode) to bound memory; boxes are still reported in original pixels.
+    max_decode_pixels: int = Field(24_000_000, ge=1_000_000)
+    #: Worker: parallel image downloads.
+    download_threads: int = Field(8, ge=1, le=128)
+    #: Worker: seconds to finish the batch in hand and post its results after SIGTERM.
+    drain_timeout: float = Field(60.0, gt=0)
+    #: Worker: seconds each HTTP call to the platform may take.
+    request_timeout: float = Field(60.0, gt=0)
+    #: Worker: directory where downloaded model weights are cached.
+    weights_cache_dir: Path = Path("~/.cache/trapline/weights").expanduser()
     #: Log level: DEBUG, INFO, WARNING, ERROR.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Log format: ``text`` for people, ``json`` for log collectors.
@@ -92,6 +152,18 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("pipelines", "pipeline_files", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("max_memory", mode="before")
+    @classmethod
+    def _parse_size(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
 
     @property
     def resolved_database_url(self) -> str:
@@ -118,6 +190,25 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in a size such as ``512M``, ``4G``, ``4GiB`` or ``1000000``; empty gives ``None``."""
+    cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
+    if not cleaned:
+        return None
+    unit = cleaned[-1] if cleaned[-1] in _UNITS else ""
+    number = cleaned[: len(cleaned) - len(unit)].strip()
+    try:
+        size = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (use e.g. 512M or 4G)") from None
+    if size <= 0:
+        raise ValueError(f"a size must be positive (got {text!r})")
+    return int(size)
 
 
 @lru_cache

@@ -6,12 +6,13 @@ import json
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.processes import clean_env, running, trapline_command
+from tests.support.processes import Server, clean_env, running, trapline_command
 from trapline import __version__
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,14 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
         )
         assert thumb.status_code == 200
         assert thumb.headers["content-type"] == "image/jpeg"
+        # The embedded worker ran moth-blobs over the demo images; a summary was printed.
+        summary = _wait_for_line(server, "demo job ")
+        assert "(moth-blobs) succeeded: 12 images" in summary
+        detections = int(summary.split(" images, ")[1].split(" detections")[0])
+        assert detections >= 12  # every generated photo has insects on it
+        job_id = summary.split("demo job ")[1].split(" ")[0]
+        job = httpx.get(f"{server.url}/api/v2/jobs/{job_id}/", headers=headers).json()
+        assert job["counts"]["succeeded"] == 12
         assert server.stop(signal.SIGINT) == 0
 
     with running(["up", "--demo", "--data-dir", str(data)], cwd=tmp_path) as again:
@@ -54,6 +63,18 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
         assert "already there" in log
         listed = httpx.get(f"{again.url}/api/v2/projects/", headers=headers).json()
         assert listed["count"] == 1
+        # The demo job is not run twice: the restart summarises the first one.
+        assert f"demo job {job_id} (moth-blobs) succeeded" in _wait_for_line(again, "demo job ")
+
+
+def _wait_for_line(server: Server, start: str, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in server.log().splitlines():
+            if line.startswith(start):
+                return line
+        time.sleep(0.2)
+    raise AssertionError(f"no line starting {start!r}:\n{server.log()}")
 
 
 def test_admin_commands_print_only_the_token(tmp_path: Path) -> None:

@@ -49,6 +49,8 @@ class Platform:
 
     server: Server
     token: str
+    #: The server's environment, to start it again the same way.
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -65,9 +67,17 @@ class Platform:
 
 @contextmanager
 def live_platform(
-    backend: str, folder: Path, postgres_databases: PostgresDatabases
+    backend: str,
+    folder: Path,
+    postgres_databases: PostgresDatabases,
+    *,
+    port: int | None = None,
+    **settings: str,
 ) -> Iterator[Platform]:
-    """Serve trapline on ``backend`` (sqlite or postgres) with a fast lease reaper."""
+    """Serve trapline on ``backend`` (sqlite or postgres) with a fast lease reaper.
+
+    ``settings`` are extra ``TRAPLINE_*`` variables (``PUBLIC_URL="…"``).
+    """
     from tests.support.databases import require_postgres
     from tests.support.processes import clean_env, running
 
@@ -75,6 +85,7 @@ def live_platform(
         TRAPLINE_DATA_DIR=str(folder / "data"),
         TRAPLINE_SECRET_KEY="e2e-protocol-secret",
         TRAPLINE_REAPER_INTERVAL="0.5",
+        **{f"TRAPLINE_{k}": v for k, v in settings.items()},
     )
     url = None
     if backend == "postgres":
@@ -85,8 +96,8 @@ def live_platform(
         email = "worker@example.org"
         _cli(env, folder, "admin", "create-user", "--email", email)
         token = _cli(env, folder, "admin", "create-token", "--email", email).strip()
-        with running(["serve"], cwd=folder, env=env) as server:
-            yield Platform(server, token)
+        with running(["serve"], cwd=folder, env=env, port=port) as server:
+            yield Platform(server, token, env)
     finally:
         if url is not None:
             postgres_databases.drop(url)

@@ -21,6 +21,7 @@ from trapline.api.routes import (
     images,
     jobs,
     pipelines,
+    processing_services,
     projects,
     tasks,
     tokens,
@@ -32,9 +33,13 @@ from trapline.services.duties import (
     Duty,
     DutyRunner,
     JobStarter,
+    check_push_services,
+    dispatch_push_tasks,
     reap_expired_leases,
     restart_stuck_jobs,
 )
+from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
+from trapline.services.service_client import ServiceClient
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage import open_blob_store
@@ -62,6 +67,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     queue = open_task_queue(settings.queue_url, database)
     starter = JobStarter(database, queue)
+    service_client = ServiceClient(process_timeout=settings.push_timeout)
+    push = PushDispatcher(database, queue, store, service_client, secret=secret, settings=settings)
     duties = DutyRunner(
         database,
         [
@@ -71,6 +78,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
                 lambda: reap_expired_leases(database, queue),
             ),
             Duty("job-recovery", 10.0, lambda: restart_stuck_jobs(database, starter)),
+            Duty(
+                "service-status",
+                settings.status_interval,
+                lambda: check_push_services(database, service_client),
+            ),
+            Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
         ],
     )
 
@@ -83,6 +96,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         finally:
             if settings.duties_enabled:
                 duties.stop()
+            push.close()
+            service_client.close()
             starter.close()
             if db is None:
                 database.dispose()
@@ -105,9 +120,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.starter = starter
     app.state.duties = duties
     app.state.tracker = WorkerTracker(database)
+    app.state.service_client = service_client
+    app.state.push = push
     install_error_handlers(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)
-    for module in (*routers, pipelines, jobs, tasks, annotation_routes):
+    for module in (*routers, pipelines, processing_services, jobs, tasks, annotation_routes):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 #: A service is online when one of its workers (or the service itself) was seen this recently.
 ONLINE_WINDOW = timedelta(seconds=60)
@@ -22,7 +23,7 @@ class Algorithm:
     uri: str | None = None
     weights_sha256: str | None = None
 
-    @property
+    @cached_property
     def label_set(self) -> frozenset[str]:
         """The labels as a set, for membership checks."""
         return frozenset(self.labels or ())
@@ -41,7 +42,11 @@ class Pipeline:
 
     def algorithm(self, key: str) -> Algorithm | None:
         """The pipeline's algorithm with this key."""
-        return next((a for a in self.algorithms if a.key == key), None)
+        return self._by_key.get(key)
+
+    @cached_property
+    def _by_key(self) -> dict[str, Algorithm]:
+        return {a.key: a for a in self.algorithms}
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,16 @@ class ServiceStatus:
     endpoint_url: str | None
     last_seen_at: datetime | None
     online: bool
+    #: Push mode: when the platform last checked the service, and why that check failed.
+    last_checked_at: datetime | None = None
+    last_error: str | None = None
+
+
+def push_service_online(
+    last_seen_at: datetime | None, last_error: str | None, now: datetime, window: timedelta
+) -> bool:
+    """Whether a push-mode service is online: its last check succeeded, recently enough."""
+    return last_error is None and last_seen_at is not None and now - last_seen_at <= window
 
 
 @dataclass(frozen=True)

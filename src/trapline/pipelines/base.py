@@ -131,6 +131,29 @@ def detection(
     )
 
 
+def classification(
+    label: str,
+    algorithm: AlgorithmReference,
+    *,
+    labels: Sequence[str] | None = None,
+    scores: Sequence[float] = (),
+    logits: Sequence[float] | None = None,
+    terminal: bool = True,
+    inference_time: float | None = None,
+) -> ClassificationResponse:
+    """A wire classification: ``label`` is the verdict, ``labels``/``scores`` the ranking."""
+    return ClassificationResponse(
+        classification=label,
+        labels=None if labels is None else list(labels),
+        scores=list(scores),
+        logits=None if logits is None else list(logits),
+        inference_time=inference_time,
+        algorithm=algorithm,
+        terminal=terminal,
+        timestamp=now(),
+    )
+
+
 def result(
     pipeline: str,
     image: SourceImage,

@@ -14,13 +14,15 @@ from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services.deployments import create_deployment
 from trapline.services.images import IncomingFile, upload_images
 from trapline.services.projects import create_project, list_projects
-from trapline.services.users import create_token, create_user
+from trapline.services.users import create_token, create_user, list_tokens, revoke_token
 from trapline.storage.base import BlobStore
 
 #: Email of the admin ``trapline up`` creates on first run.
 LOCAL_ADMIN_EMAIL = "admin@localhost"
 #: File in the data dir that holds the first admin's token (mode 0600).
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
+#: Name of the token the embedded worker of ``trapline up`` uses; replaced at every start.
+EMBEDDED_WORKER_TOKEN = "embedded worker"  # noqa: S105 - a token's name
 #: Name of the demo project ``trapline up --demo`` creates.
 DEMO_PROJECT_NAME = "Demo: moth light trap"
 #: Images in the demo project: one night of a trap, every 20 minutes.
@@ -50,6 +52,14 @@ def ensure_admin(db: Database, data_dir: Path) -> Admin:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     return Admin(user, secret, token_file)
+
+
+def embedded_worker_token(db: Database, admin: User) -> str:
+    """A fresh token for the embedded worker; the one of the previous run is revoked."""
+    for token in list_tokens(db, admin):
+        if token.name == EMBEDDED_WORKER_TOKEN and token.revoked_at is None:
+            revoke_token(db, admin, token.id)
+    return create_token(db, admin, EMBEDDED_WORKER_TOKEN).secret
 
 
 def ensure_demo_project(db: Database, store: BlobStore, admin: User) -> tuple[Project, bool]:

@@ -18,6 +18,9 @@ from trapline.db.types import utcnow
 from trapline.errors import TraplineError
 from trapline.queue.base import TaskQueue
 from trapline.services.jobs import finish_if_done, start_job
+from trapline.services.push import PushDispatcher
+from trapline.services.service_client import ServiceClient
+from trapline.services.service_status import check_services
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,19 @@ def restart_stuck_jobs(db: Database, starter: JobStarter) -> None:
     for job_id in stuck:
         log.info("restarting job %s left half-started", job_id)
         starter.submit(job_id)
+
+
+def check_push_services(db: Database, client: ServiceClient) -> None:
+    """Call every push-mode service's ``/readyz`` and record whether it is online."""
+    checked = check_services(db, client)
+    log.debug("status checks: %d push-mode services", checked)
+
+
+def dispatch_push_tasks(dispatcher: PushDispatcher) -> None:
+    """Send tasks of running push-mode jobs to their services, as slots free up."""
+    sent = dispatcher.run()
+    if sent:
+        log.debug("push dispatcher: %d batches sent", sent)
 
 
 class DutyRunner:

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.pipelines import ProjectPipeline, Registration, ServiceStatus, WorkerInfo
+from trapline.domain.pipelines import (
+    ONLINE_WINDOW,
+    ProjectPipeline,
+    Registration,
+    ServiceStatus,
+    WorkerInfo,
+)
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, NotFound
 from trapline.protocol import PipelineConfig, PipelineRegistration
 from trapline.services.access import project_for, worker_project
+from trapline.services.service_client import ServiceClient, ServiceError, endpoint
+from trapline.services.service_status import check_service
 
 #: Task types whose output is a label out of a category map.
 CLASSIFYING_TASK_TYPES = frozenset({"classification", "classifier"})
@@ -37,11 +48,13 @@ def register_pipelines(
         return repos.pipelines.register(project_id, name, registration.pipelines, utcnow())
 
 
-def list_pipelines(db: Database, caller: User, project_id: int) -> list[ProjectPipeline]:
+def list_pipelines(
+    db: Database, caller: User, project_id: int, *, push_window: timedelta = ONLINE_WINDOW
+) -> list[ProjectPipeline]:
     """The project's pipeline versions with their services' online status."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.pipelines.for_project(project_id, utcnow())
+        return repos.pipelines.for_project(project_id, utcnow(), push_window=push_window)
 
 
 def set_pipeline_enabled(
@@ -55,13 +68,119 @@ def set_pipeline_enabled(
 
 
 def list_services(
-    db: Database, caller: User, project_id: int
+    db: Database, caller: User, project_id: int, *, push_window: timedelta = ONLINE_WINDOW
 ) -> list[tuple[ServiceStatus, list[WorkerInfo]]]:
     """The project's processing services, each with its workers."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        services = repos.pipelines.services_of_project(project_id, utcnow())
+        services = repos.pipelines.services_of_project(
+            project_id, utcnow(), push_window=push_window
+        )
         return [(s, repos.workers.of_service(s.id)) for s in services.values()]
+
+
+@dataclass(frozen=True)
+class ServiceListing:
+    """A processing service of a project with the slugs of the pipelines it offers."""
+
+    service: ServiceStatus
+    pipelines: list[str]
+
+
+@dataclass(frozen=True)
+class PushRegistration:
+    """What registering a push-mode service did."""
+
+    listing: ServiceListing
+    registration: Registration
+    #: False when the project already had the service (the call updated it).
+    created: bool
+
+
+def project_services(
+    db: Database, caller: User, project_id: int, *, push_window: timedelta = ONLINE_WINDOW
+) -> list[ServiceListing]:
+    """The project's processing services, pull and push, with their status and pipelines."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        services = repos.pipelines.services_of_project(
+            project_id, utcnow(), push_window=push_window
+        )
+        slugs = repos.pipelines.pipeline_slugs(list(services))
+    return [ServiceListing(s, slugs[s.id]) for s in services.values()]
+
+
+def register_push_service(
+    db: Database,
+    client: ServiceClient,
+    caller: User,
+    project_id: int,
+    name: str,
+    endpoint_url: str,
+    *,
+    push_window: timedelta = ONLINE_WINDOW,
+) -> PushRegistration:
+    """Register (or update) a push-mode service for a project (managers); safe to repeat.
+
+    The service's ``/info`` is fetched and its pipelines registered exactly as a pull-mode
+    registration registers them; then its ``/readyz`` is checked once.
+
+    Raises:
+        ServiceError: the service is unreachable or does not answer as a processing service.
+    """
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name must not be blank")
+    url = check_endpoint_url(endpoint_url)
+    with db.read() as repos:  # no call leaves the platform for a caller who may not register
+        project_for(repos, caller, project_id, Role.MANAGER)
+    info = client.info(url)
+    if not info.pipelines:
+        raise ServiceError(
+            f"{endpoint(url, 'info')} lists no pipelines; start the service with at least one",
+            transient=False,
+            code="bad_service_answer",
+        )
+    try:
+        _check_configs(info.pipelines)
+    except InvalidInput as exc:
+        raise ServiceError(
+            f"{endpoint(url, 'info')} describes a pipeline trapline cannot use: {exc.detail}",
+            transient=False,
+            code="bad_service_answer",
+        ) from exc
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        existed = repos.pipelines.service_named(project_id, name) is not None
+        made = repos.pipelines.register(
+            project_id, name, info.pipelines, utcnow(), endpoint_url=url
+        )
+    check_service(db, client, made.service_id, url)
+    with db.read() as repos:
+        services = repos.pipelines.services_of_project(
+            project_id, utcnow(), push_window=push_window
+        )
+        slugs = repos.pipelines.pipeline_slugs([made.service_id])
+    listing = ServiceListing(services[made.service_id], slugs[made.service_id])
+    return PushRegistration(listing, made, created=not existed)
+
+
+def check_endpoint_url(value: str) -> str:
+    """The base URL of a push-mode service, without a trailing slash; InvalidInput if unusable."""
+    url = value.strip()
+    example = "such as http://gpu-box.example.org:2000"
+    parts = urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise InvalidInput(f"endpoint_url must be an http(s) URL {example} (got {value!r})")
+    if parts.username or parts.password:
+        raise InvalidInput("endpoint_url must not carry a user name or password")
+    if parts.query or parts.fragment:
+        raise InvalidInput(f"endpoint_url must have no query or fragment (got {value!r})")
+    return url.rstrip("/")
 
 
 def _check_configs(configs: Sequence[PipelineConfig]) -> None:

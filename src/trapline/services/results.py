@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -23,6 +24,7 @@ from trapline.protocol import (
     ResultItem,
     ResultItemStatus,
     ResultsResponse,
+    TypedResultItem,
 )
 from trapline.queue.base import TaskQueue
 from trapline.services.access import require, worker_project
@@ -56,7 +58,7 @@ def ingest_results(
     secret: bytes,
     caller: User,
     job_id: int,
-    results: list[ResultItem],
+    results: Sequence[ResultItem | TypedResultItem],
     client_info: ClientInfo | None,
 ) -> ResultsResponse:
     """Judge and store a batch of results for one job; answers a status per item."""
@@ -173,7 +175,7 @@ def _check(
     return drafts
 
 
-def _parse(index: int, item: ResultItem, secret: bytes, job_id: int) -> _Item:
+def _parse(index: int, item: ResultItem | TypedResultItem, secret: bytes, job_id: int) -> _Item:
     token = item.reply_subject if isinstance(item.reply_subject, str) else None
     parsed = _Item(index, token)
     if not token:
@@ -189,7 +191,11 @@ def _parse(index: int, item: ResultItem, secret: bytes, job_id: int) -> _Item:
         parsed.judge("rejected", f"this reply_subject belongs to job {claim.job_id}, not {job_id}")
         return parsed
     body = item.result
-    if not isinstance(body, dict):
+    if isinstance(body, PipelineResultsResponse):
+        parsed.success = body
+    elif isinstance(body, ResultError):
+        parsed.error = body
+    elif not isinstance(body, dict):
         parsed.judge("rejected", "result must be an object: a pipeline result or {error, image_id}")
     elif "error" in body:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from trapline.db.engine import Database
 from trapline.domain.jobs import DispatchMode, JobStatus, Lease
@@ -132,6 +133,7 @@ def _hand_out(
     with db.read() as repos:
         images = repos.images.get_many(lease.image_id for lease in leases)
     tasks = []
+    now = datetime.now(UTC)
     for lease in leases:
         image = images[lease.image_id]
         url = dispatch.store.signed_url(image.storage_key, expires_in=dispatch.url_ttl)
@@ -145,6 +147,7 @@ def _hand_out(
                 image_url=dispatch.absolute(url),
                 reply_subject=token,
                 job_id=lease.job_id if with_job else None,
+                lease_seconds=max(1, int((lease.expires_at - now).total_seconds())),
             )
         )
     log.info(

@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 
 from trapline.pipelines.base import SourceImage
 
-#: Pixels a decoded image may have (width × height) before it is decoded at a reduced size.
+#: Pixels a decoded image may have (width times height) before it is decoded at a reduced size.
 DEFAULT_MAX_DECODE_PIXELS = 24_000_000
 #: Refuse images whose header claims more pixels than this (decompression bombs).
 MAX_HEADER_PIXELS = 400_000_000
@@ -40,12 +40,14 @@ def fetch_bytes(client: httpx.Client, url: str, *, max_bytes: int) -> bytes:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise ImageError(f"image is {int(declared)} bytes; the limit is {max_bytes}")
-            body = bytearray()
+            # Chunks joined once: growing one buffer would copy it over and over.
+            chunks, size = [], 0
             for chunk in response.iter_bytes(_CHUNK):
-                body += chunk
-                if len(body) > max_bytes:
+                size += len(chunk)
+                if size > max_bytes:
                     raise ImageError(f"image is larger than the limit of {max_bytes} bytes")
-            return bytes(body)
+                chunks.append(chunk)
+            return b"".join(chunks)
     except httpx.HTTPError as exc:
         raise ImageError(f"image download failed: {type(exc).__name__}: {exc}") from exc
 
@@ -68,28 +70,30 @@ def decode(
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > MAX_HEADER_PIXELS:
-                raise ImageError(f"image is {width}×{height} pixels; too large to decode")
+                raise ImageError(f"image is {width}x{height} pixels; too large to decode")
             if width * height > max_pixels and image.format == "JPEG":
-                scale = (max_pixels / (width * height)) ** 0.5
-                image.draft("RGB", (int(width * scale), int(height * scale)))
+                # Draft mode scales by 1/2, 1/4 or 1/8 to at least the size asked for; asking
+                # for half the target keeps the result within max_pixels.
+                scale = (max_pixels / (width * height)) ** 0.5 / 2
+                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
             image.load()
     except ImageError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"image could not be decoded: {exc}") from exc
     original = _oriented_size(image, (width, height))
-    upright = ImageOps.exif_transpose(image)
-    rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+    ImageOps.exif_transpose(image, in_place=True)  # no copy when the photo is upright
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
     return SourceImage(id=image_id, image=rgb, url=url, original_size=original)
 
 
 def decoded_bytes(image: SourceImage) -> int:
-    """Memory the decoded pixels take, for the fetcher's memory budget."""
+    """Memory the decoded pixels take, for the worker's memory budget."""
     width, height = image.image.size
     return width * height * 3
 
 
 def _oriented_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
-    # EXIF orientations 5–8 rotate by 90°, so the upright original swaps width and height.
+    # EXIF orientations 5 to 8 rotate by 90°, so the upright original swaps width and height.
     orientation = image.getexif().get(0x0112, 1)
     return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size

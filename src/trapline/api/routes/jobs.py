@@ -6,6 +6,7 @@ import random
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.bodies import json_body, json_object, json_response
@@ -29,7 +30,13 @@ from trapline.api.schemas_jobs import (
 )
 from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
 from trapline.errors import InvalidInput
-from trapline.protocol import ResultsRequest, ResultsResponse, TasksRequest, TasksResponse
+from trapline.protocol import (
+    ResultsRequest,
+    ResultsResponse,
+    TasksRequest,
+    TasksResponse,
+    TypedResultsRequest,
+)
 from trapline.services import jobs, results, tasks
 
 router = APIRouter(tags=["jobs"])
@@ -198,7 +205,11 @@ async def post_results(
     raw = await request.body()
     if raw.lstrip()[:1] == b"[":
         raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
-    posted = ResultsRequest.model_validate_json(raw)
+    posted: ResultsRequest | TypedResultsRequest
+    try:
+        posted = TypedResultsRequest.model_validate_json(raw)
+    except ValidationError:
+        posted = ResultsRequest.model_validate_json(raw)
     answer = await run_in_threadpool(
         results.ingest_results,
         db,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep
 from trapline.api.pagination import MAX_ID, Id
 from trapline.api.schemas_jobs import (
     PipelineOut,
@@ -20,6 +20,7 @@ from trapline.api.schemas_jobs import (
 from trapline.db.types import utcnow
 from trapline.protocol import PipelineConfig, PipelineRegistration, PipelineRegistrationResponse
 from trapline.services import pipelines, users
+from trapline.services.service_status import online_window
 
 router = APIRouter(tags=["pipelines"])
 
@@ -41,9 +42,15 @@ def register_pipelines(
 
 
 @router.get("/projects/{project_id}/pipelines")
-def list_pipelines(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> dict[str, Any]:
+def list_pipelines(
+    project_id: Id, caller: CurrentUser, db: DatabaseDep, settings: SettingsDep
+) -> dict[str, Any]:
     """The project's pipelines with their services and online status."""
-    found = [PipelineOut.of(p) for p in pipelines.list_pipelines(db, caller, project_id)]
+    window = online_window(settings.status_interval)
+    found = [
+        PipelineOut.of(p)
+        for p in pipelines.list_pipelines(db, caller, project_id, push_window=window)
+    ]
     return {"count": len(found), "next": None, "previous": None, "results": found}
 
 
@@ -58,14 +65,18 @@ def toggle_pipeline(
 
 @router.get("/processing-services")
 def list_services(
-    project: Annotated[int, Query(ge=1, le=MAX_ID)], caller: CurrentUser, db: DatabaseDep
+    project: Annotated[int, Query(ge=1, le=MAX_ID)],
+    caller: CurrentUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """A project's processing services, their workers and when each was last seen."""
+    window = online_window(settings.status_interval)
     found = [
         ServiceWithWorkersOut(
             **ServiceOut.of(s).model_dump(), workers=[WorkerOut.of(w) for w in ws]
         )
-        for s, ws in pipelines.list_services(db, caller, project)
+        for s, ws in pipelines.list_services(db, caller, project, push_window=window)
     ]
     return {"count": len(found), "next": None, "previous": None, "results": found}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import (
@@ -29,6 +29,7 @@ from trapline.domain.pipelines import (
     ProjectPipeline,
     Registration,
     ServiceStatus,
+    push_service_online,
 )
 from trapline.errors import Conflict
 from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
@@ -45,28 +46,33 @@ class PipelineRepo:
         self.session = session
 
     def register(
-        self, project_id: int, service_name: str, configs: Sequence[PipelineConfig], now: datetime
+        self,
+        project_id: int,
+        service_name: str,
+        configs: Sequence[PipelineConfig],
+        now: datetime,
+        *,
+        endpoint_url: str | None = None,
     ) -> Registration:
-        """Record a pull-mode service and its pipelines for a project; safe to repeat."""
-        # Found by name among this project's services only: looking site-wide would link (and
-        # show) another project's service and its workers to whoever picks the same name.
-        service = self.session.scalar(
-            select(ProcessingServiceRow)
-            .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
-            .where(
-                ProjectServiceRow.project_id == project_id,
-                ProcessingServiceRow.name == service_name,
-            )
-        )
+        """Record a service and its pipelines for a project; safe to repeat.
+
+        A pull-mode service has no ``endpoint_url`` (its workers call the platform); a push-mode
+        service has one, and its pipelines become exactly ``configs``.
+        """
+        service = self._service_row(project_id, service_name)
         if service is None:
-            service = ProcessingServiceRow(name=service_name, endpoint_url=None)
+            service = ProcessingServiceRow(name=service_name, endpoint_url=endpoint_url)
             self.session.add(service)
             self.session.flush()
+        elif (service.endpoint_url is None) != (endpoint_url is None):
+            raise Conflict(_mode_clash(service, project_id))
+        service.endpoint_url = endpoint_url
         service.last_seen_at = now
         self._link(ProjectServiceRow, project_id=project_id, service_id=service.id)
         created: list[str] = []
         updated: list[str] = []
         algorithms_created: list[str] = []
+        offered: list[int] = []
         for config in configs:
             algorithm_ids = [self._algorithm(a, algorithms_created) for a in config.algorithms]
             pipeline, is_new = self._pipeline(config, algorithm_ids)
@@ -76,8 +82,35 @@ class PipelineRepo:
                 created.append(config.slug)
             elif linked:
                 updated.append(config.slug)
+            offered.append(pipeline.id)
+        if endpoint_url is not None:  # a push service offers what its /info says, no more
+            self.session.execute(
+                delete(ServicePipelineRow).where(
+                    ServicePipelineRow.service_id == service.id,
+                    ServicePipelineRow.pipeline_id.not_in(offered),
+                )
+            )
         self.session.flush()
         return Registration(service.id, created, updated, algorithms_created)
+
+    def service_named(self, project_id: int, name: str) -> int | None:
+        """The id of the project's processing service with this name."""
+        row = self._service_row(project_id, name)
+        return row.id if row else None
+
+    def _service_row(self, project_id: int, name: str) -> ProcessingServiceRow | None:
+        # Found by name among this project's services only: looking site-wide would link (and
+        # show) another project's service and its workers to whoever picks the same name.
+        return self.session.scalar(
+            select(ProcessingServiceRow)
+            .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
+            .where(
+                ProjectServiceRow.project_id == project_id,
+                ProcessingServiceRow.name == name,
+            )
+            .order_by(ProcessingServiceRow.id)
+            .limit(1)
+        )
 
     def get(self, pipeline_id: int) -> Pipeline | None:
         """A pipeline version with its algorithms."""
@@ -99,7 +132,9 @@ class PipelineRepo:
         )
         return self._pipeline_record(row) if row else None
 
-    def for_project(self, project_id: int, now: datetime) -> list[ProjectPipeline]:
+    def for_project(
+        self, project_id: int, now: datetime, *, push_window: timedelta = ONLINE_WINDOW
+    ) -> list[ProjectPipeline]:
         """Every pipeline version registered for a project, with its services' status."""
         rows = self.session.execute(
             select(PipelineRow, ProjectPipelineRow.enabled)
@@ -107,7 +142,7 @@ class PipelineRepo:
             .where(ProjectPipelineRow.project_id == project_id)
             .order_by(PipelineRow.slug, PipelineRow.version)
         ).all()
-        services = self.services_of_project(project_id, now)
+        services = self.services_of_project(project_id, now, push_window=push_window)
         by_pipeline: dict[int, list[ServiceStatus]] = {}
         for service_id, pipeline_id in self.session.execute(
             select(ServicePipelineRow.service_id, ServicePipelineRow.pipeline_id).where(
@@ -132,8 +167,14 @@ class PipelineRepo:
         )
         return affected(result)
 
-    def services_of_project(self, project_id: int, now: datetime) -> dict[int, ServiceStatus]:
-        """The project's processing services with their online status."""
+    def services_of_project(
+        self, project_id: int, now: datetime, *, push_window: timedelta = ONLINE_WINDOW
+    ) -> dict[int, ServiceStatus]:
+        """The project's processing services with their online status.
+
+        A pull-mode service is online when one of its workers was seen within ONLINE_WINDOW; a
+        push-mode service when its last status check succeeded within ``push_window``.
+        """
         rows = self.session.scalars(
             select(ProcessingServiceRow)
             .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
@@ -142,6 +183,9 @@ class PipelineRepo:
         ).all()
         result = {}
         for row in rows:
+            if row.endpoint_url is not None:
+                result[row.id] = _push_status(row, now, push_window)
+                continue
             worker_seen = self.session.scalar(
                 select(func.max(WorkerRow.last_seen_at)).where(WorkerRow.service_id == row.id)
             )
@@ -155,8 +199,59 @@ class PipelineRepo:
             )
         return result
 
+    def pipeline_slugs(self, service_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The slugs of the pipelines each of these services offers, sorted."""
+        slugs: dict[int, set[str]] = {service_id: set() for service_id in service_ids}
+        for service_id, slug in self.session.execute(
+            select(ServicePipelineRow.service_id, PipelineRow.slug)
+            .join(PipelineRow, PipelineRow.id == ServicePipelineRow.pipeline_id)
+            .where(ServicePipelineRow.service_id.in_(list(service_ids)))
+        ):
+            slugs[service_id].add(slug)
+        return {service_id: sorted(found) for service_id, found in slugs.items()}
+
+    def push_endpoints(self) -> list[tuple[int, str]]:
+        """Every push-mode service, as (id, endpoint URL), for the status checks."""
+        rows = self.session.execute(
+            select(ProcessingServiceRow.id, ProcessingServiceRow.endpoint_url)
+            .where(ProcessingServiceRow.endpoint_url.is_not(None))
+            .order_by(ProcessingServiceRow.id)
+        )
+        return [(service_id, url) for service_id, url in rows if url is not None]
+
+    def record_check(self, service_id: int, now: datetime, error: str | None) -> None:
+        """Note a status check of a push-mode service: seen now, or failing with ``error``."""
+        values: dict[str, object] = {"last_checked_at": now, "last_error": error}
+        if error is None:
+            values["last_seen_at"] = now
+        self.session.execute(
+            update(ProcessingServiceRow)
+            .where(ProcessingServiceRow.id == service_id)
+            .values(**values)
+        )
+
+    def push_services_for(
+        self, project_id: int, slug: str, now: datetime, window: timedelta
+    ) -> list[ServiceStatus]:
+        """The project's online push-mode services that offer a pipeline with this slug."""
+        rows = self.session.scalars(
+            select(ProcessingServiceRow)
+            .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
+            .join(ServicePipelineRow, ServicePipelineRow.service_id == ProcessingServiceRow.id)
+            .join(PipelineRow, PipelineRow.id == ServicePipelineRow.pipeline_id)
+            .where(
+                ProjectServiceRow.project_id == project_id,
+                ProcessingServiceRow.endpoint_url.is_not(None),
+                PipelineRow.slug == slug,
+            )
+            .order_by(ProcessingServiceRow.id)
+            .distinct()
+        ).all()
+        found = [_push_status(row, now, window) for row in rows]
+        return [status for status in found if status.online]
+
     def service_for_pipelines(self, slugs: Sequence[str], project_ids: Sequence[int]) -> int | None:
-        """The most recently seen service in these projects that offers one of these pipelines."""
+        """The most recently seen pull-mode service in these projects offering one of these."""
         return self.session.scalar(
             select(ProcessingServiceRow.id)
             .join(ServicePipelineRow, ServicePipelineRow.service_id == ProcessingServiceRow.id)
@@ -165,6 +260,7 @@ class PipelineRepo:
             .where(
                 PipelineRow.slug.in_(list(slugs)),
                 ProjectServiceRow.project_id.in_(list(project_ids)),
+                ProcessingServiceRow.endpoint_url.is_(None),  # workers pull; push services don't
             )
             .order_by(ProcessingServiceRow.last_seen_at.desc())
             .limit(1)
@@ -290,3 +386,28 @@ class PipelineRepo:
                 for a, labels in algorithms
             ),
         )
+
+
+def _push_status(row: ProcessingServiceRow, now: datetime, window: timedelta) -> ServiceStatus:
+    return ServiceStatus(
+        id=row.id,
+        name=row.name,
+        endpoint_url=row.endpoint_url,
+        last_seen_at=row.last_seen_at,
+        online=push_service_online(row.last_seen_at, row.last_error, now, window),
+        last_checked_at=row.last_checked_at,
+        last_error=row.last_error,
+    )
+
+
+def _mode_clash(service: ProcessingServiceRow, project_id: int) -> str:
+    if service.endpoint_url is None:
+        return (
+            f"{service.name!r} is a pull-mode processing service of project {project_id} (its "
+            "workers call the platform); give the push-mode service another name"
+        )
+    return (
+        f"{service.name!r} is a push-mode processing service of project {project_id} (the "
+        f"platform calls it at {service.endpoint_url}); register pull-mode workers under "
+        "another name"
+    )

@@ -22,6 +22,10 @@ class ProcessingServiceRow(Base):
     endpoint_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Push mode: when the platform last called the service's ``/readyz``.
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Push mode: why the last check failed; None when it succeeded.
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ProjectServiceRow(Base):

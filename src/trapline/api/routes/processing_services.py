@@ -1,0 +1,60 @@
+"""A project's processing services; push-mode services are registered here by their URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep
+from trapline.api.pagination import Id
+from trapline.api.schemas_services import ProcessingServiceOut, PushRegistrationOut, PushServiceIn
+from trapline.services import pipelines
+from trapline.services.service_client import ServiceClient
+from trapline.services.service_status import online_window
+
+router = APIRouter(tags=["processing services"])
+
+
+def _client(request: Request) -> ServiceClient:
+    client: ServiceClient = request.app.state.service_client
+    return client
+
+
+@router.post("/projects/{project_id}/processing-services", status_code=201)
+def register_push_service(
+    project_id: Id,
+    body: PushServiceIn,
+    request: Request,
+    response: Response,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> PushRegistrationOut:
+    """Register a push-mode service by its URL and its pipelines from its /info (managers)."""
+    made = pipelines.register_push_service(
+        db,
+        _client(request),
+        caller,
+        project_id,
+        body.name,
+        body.endpoint_url,
+        push_window=online_window(settings.status_interval),
+    )
+    if not made.created:
+        response.status_code = 200
+    return PushRegistrationOut.of_registration(made)
+
+
+@router.get("/projects/{project_id}/processing-services")
+def list_project_services(
+    project_id: Id, caller: CurrentUser, db: DatabaseDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The project's processing services, pull and push, with status and pipelines."""
+    found = [
+        ProcessingServiceOut.of(listing)
+        for listing in pipelines.project_services(
+            db, caller, project_id, push_window=online_window(settings.status_interval)
+        )
+    ]
+    return {"count": len(found), "next": None, "previous": None, "results": found}

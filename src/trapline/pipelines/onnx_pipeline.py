@@ -1,0 +1,163 @@
+"""A pipeline built from a spec: an ONNX detector, then ONNX classifiers in order.
+
+Every detection carries the detector's own verdict (its label and score) as a classification,
+then one classification per classifier stage it reached. A stage with ``keep`` is a filter: only
+detections it labels with one of those labels go on to the next stage (as AMI pipelines run a
+moth/non-moth classifier before the species classifier). Building the pipeline reads nothing
+but the spec; ``load`` fetches the weights and opens the sessions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trapline.pipelines.base import (
+    Box,
+    Pipeline,
+    SourceImage,
+    classification,
+    detection,
+    result,
+)
+from trapline.pipelines.onnx_classifier import OnnxClassifier
+from trapline.pipelines.onnx_detector import OnnxDetector
+from trapline.pipelines.spec import PipelineSpec, StageSpec
+from trapline.protocol import (
+    AlgorithmConfig,
+    AlgorithmReference,
+    CategoryMap,
+    ClassificationResponse,
+    PipelineConfig,
+    PipelineResultsResponse,
+    PipelineStage,
+)
+
+
+@dataclass
+class _Found:
+    """A detection on its way through the stages."""
+
+    image: SourceImage
+    box: Box
+    classifications: list[ClassificationResponse] = field(default_factory=list)
+
+
+class OnnxPipeline(Pipeline):
+    """The pipeline a spec describes."""
+
+    def __init__(self, spec: PipelineSpec, cache_dir: Path | None = None) -> None:
+        self.spec = spec
+        self.slug = spec.slug
+        detector_key, *classifier_keys = spec.stage_keys()
+        detector = _algorithm(spec.detector, detector_key, "detection", f"{spec.name} detector")
+        self._algorithms = [detector]
+        self.detector = OnnxDetector(spec.detector, cache_dir)
+        self.detector_algorithm = AlgorithmReference(name=detector.name, key=detector.key)
+        self.classifiers: list[OnnxClassifier] = []
+        for number, (stage, key) in enumerate(
+            zip(spec.classifiers, classifier_keys, strict=True), start=1
+        ):
+            algorithm = _algorithm(stage, key, "classification", f"{spec.name} classifier {number}")
+            self._algorithms.append(algorithm)
+            reference = AlgorithmReference(name=algorithm.name, key=algorithm.key)
+            self.classifiers.append(OnnxClassifier(stage, reference, cache_dir))
+
+    @property
+    def config(self) -> PipelineConfig:
+        """Name, slug and version from the spec; one algorithm and one stage per model."""
+        return PipelineConfig(
+            name=self.spec.name,
+            slug=self.slug,
+            version=self.spec.version,
+            description=self.spec.description,
+            algorithms=self._algorithms,
+            stages=[
+                PipelineStage(key=algorithm.key, name=algorithm.name)
+                for algorithm in self._algorithms
+            ],
+        )
+
+    def load(self) -> None:
+        """Fetch every stage's weights and open its inference session."""
+        self.detector.load()
+        for classifier in self.classifiers:
+            classifier.load()
+
+    def process(self, batch: Sequence[SourceImage]) -> list[PipelineResultsResponse]:
+        """Detect in the whole batch, then run each classifier over the detections that
+        reached it."""
+        started = time.perf_counter()
+        boxes_per_image = self.detector.detect(batch)
+        detect_time = (time.perf_counter() - started) / max(1, len(batch))
+        per_image = [
+            [_Found(image, box, [self._detector_verdict(box)]) for box in boxes]
+            for image, boxes in zip(batch, boxes_per_image, strict=True)
+        ]
+        going_on = [
+            found
+            for image_found in per_image
+            for found in image_found
+            if _kept(self.spec.detector, found.box.label)
+        ]
+        for classifier in self.classifiers:
+            going_on = _classified(classifier, going_on)
+        return [
+            result(
+                self.slug,
+                image,
+                [
+                    detection(
+                        image,
+                        found.box,
+                        self.detector_algorithm,
+                        inference_time=detect_time,
+                        classifications=found.classifications,
+                    )
+                    for found in image_found
+                ],
+                started=started,
+            )
+            for image, image_found in zip(batch, per_image, strict=True)
+        ]
+
+    def _detector_verdict(self, box: Box) -> ClassificationResponse:
+        label = box.label or self.spec.detector.labels[0]
+        return classification(
+            label,
+            self.detector_algorithm,
+            labels=[label],
+            scores=[box.score],
+            terminal=not self.classifiers,
+        )
+
+
+def _classified(classifier: OnnxClassifier, detections: list[_Found]) -> list[_Found]:
+    """Add ``classifier``'s verdict to each detection; return those that go on past it."""
+    verdicts = classifier.classify([(found.image, found.box) for found in detections])
+    for found, verdict in zip(detections, verdicts, strict=True):
+        found.classifications.append(verdict)
+    return [
+        found
+        for found, verdict in zip(detections, verdicts, strict=True)
+        if _kept(classifier.spec, verdict.classification)
+    ]
+
+
+def _kept(stage: StageSpec, label: str | None) -> bool:
+    return stage.keep is None or label in stage.keep
+
+
+def _algorithm(stage: StageSpec, key: str, task_type: str, default_name: str) -> AlgorithmConfig:
+    return AlgorithmConfig(
+        name=stage.name or default_name,
+        key=key,
+        description=stage.description,
+        task_type=task_type,
+        version=stage.version,
+        uri=stage.weights,
+        weights_sha256=stage.sha256.lower() if stage.sha256 else None,
+        category_map=CategoryMap(labels=list(stage.labels)),
+    )

@@ -1,0 +1,150 @@
+"""What the ``trapline worker`` commands do, given settings: work, register, serve.
+
+Imports only the worker's side of trapline (protocol, settings, errors, pipelines, worker and
+the stdlib-only ``logs``), so a worker installs and starts without the platform's stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from types import FrameType
+
+from trapline.errors import InvalidInput
+from trapline.logs import configure_logging
+from trapline.pipelines import Pipeline, resolve_pipelines
+from trapline.settings import Settings
+from trapline.worker.client import ApiError, PlatformClient, Stopped, client_info, image_client
+from trapline.worker.memory import tune_allocator
+from trapline.worker.runner import Runner, RunnerOptions
+
+log = logging.getLogger("trapline.worker")
+
+
+def load_pipelines(settings: Settings) -> list[Pipeline]:
+    """The pipelines the settings ask for (all available ones when none are named)."""
+    return resolve_pipelines(
+        settings.pipelines, settings.pipeline_files, cache_dir=settings.weights_cache_dir
+    )
+
+
+def platform_client(
+    settings: Settings, pipelines: list[Pipeline], runner_aborted: threading.Event
+) -> PlatformClient:
+    """The client for the platform's API with this worker's identity."""
+    if settings.token is None or not settings.token.get_secret_value():
+        raise InvalidInput(
+            "no API token: pass --token or set TRAPLINE_TOKEN (or AMI_ANTENNA_API_AUTH_TOKEN)"
+        )
+    return PlatformClient(
+        settings.api_url,
+        settings.token.get_secret_value(),
+        info=client_info(settings.worker_name, [p.slug for p in pipelines]),
+        timeout=settings.request_timeout,
+        stopping=runner_aborted.is_set,
+    )
+
+
+def run_worker(settings: Settings) -> int:
+    """Work until SIGTERM/SIGINT (or, with ``--burst``, until there is no work); exit code."""
+    configure_logging(settings.log_level, settings.log_format)
+    tune_allocator()
+    pipelines = load_pipelines(settings)
+    aborted = threading.Event()
+    client = platform_client(settings, pipelines, aborted)
+    images = image_client(settings.request_timeout, settings.download_threads)
+    runner = Runner(
+        client,
+        pipelines,
+        images,
+        RunnerOptions.from_settings(settings),
+    )
+    drain_deadline: list[float] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if drain_deadline:
+            log.warning("second %s: exiting now; leases in hand will expire", _name(signum))
+            os._exit(128 + signum)
+        drain_deadline.append(time.monotonic() + settings.drain_timeout)
+        log.info(
+            "%s: finishing the work in hand (up to %.0fs); send it again to exit now",
+            _name(signum),
+            settings.drain_timeout,
+        )
+        runner.drain()
+        threading.Thread(target=_abort_after, args=(runner, aborted, settings), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info(
+        "worker %s serving %s for %s",
+        client.info.name,
+        ", ".join(p.slug for p in pipelines),
+        client.base,
+    )
+    try:
+        runner.run()
+        remaining = drain_deadline[0] - time.monotonic() if drain_deadline else None
+        flushed = runner.finish(remaining)
+    finally:
+        client.close()
+        images.close()
+    if runner.aborted() or not flushed:
+        log.error("stopped before every result was posted; their tasks will be handed out again")
+        return 1
+    return 0
+
+
+def _abort_after(runner: Runner, aborted: threading.Event, settings: Settings) -> None:
+    time.sleep(settings.drain_timeout)
+    log.error("drain timeout of %.0fs passed; giving up", settings.drain_timeout)
+    aborted.set()
+    runner.abort()
+
+
+def run_register(settings: Settings, *, projects: list[int]) -> int:
+    """Register the pipelines with each project and print what happened; exit code."""
+    configure_logging(settings.log_level, settings.log_format)
+    pipelines = load_pipelines(settings)
+    name = f"{settings.worker_name or 'trapline worker'} ({socket.gethostname()})"
+    client = platform_client(settings, pipelines, threading.Event())
+    configs = [p.config for p in pipelines]
+    failures = 0
+    try:
+        for project in projects:
+            try:
+                answer = client.register(project, name, configs)
+            except (ApiError, Stopped) as exc:
+                failures += 1
+                print(f"project {project}: registration failed: {exc}", file=sys.stderr)
+                continue
+            created = answer.get("pipelines_created", [])
+            updated = answer.get("pipelines_updated", [])
+            there = [c.slug for c in configs if c.slug not in created and c.slug not in updated]
+            print(
+                f"project {project}: service {name!r} (id {answer.get('processing_service_id')})"
+                f"; created: {', '.join(created) or 'none'}"
+                f"; updated: {', '.join(updated) or 'none'}"
+                f"; already there: {', '.join(there) or 'none'}"
+            )
+    finally:
+        client.close()
+    return 1 if failures else 0
+
+
+def run_service(settings: Settings) -> int:
+    """Serve the pipelines as a synchronous processing service until stopped; exit code."""
+    from trapline.worker.service import serve
+
+    configure_logging(settings.log_level, settings.log_format)
+    serve(load_pipelines(settings), settings)
+    return 0
+
+
+def _name(signum: int) -> str:
+    return signal.Signals(signum).name

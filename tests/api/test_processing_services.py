@@ -1,0 +1,414 @@
+"""Push-mode processing services: registration by URL, listing, status checks, permissions.
+
+The permission matrix reuses the sites and worlds of ``test_permissions_jobs`` (every world has
+a pull-mode service, "farm", and a service account) and covers every endpoint of the
+"processing services" router; refused calls must change nothing and never reach the service.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api import test_permissions as permissions
+from tests.api.test_permissions import _generic
+from tests.api.test_permissions_jobs import (
+    CALLERS,
+    OUTSIDERS,
+    JobEndpoint,
+    JobSites,
+    JobWorld,
+    Scene,
+    _check,
+    build_job_world,
+)
+from tests.conftest import BACKENDS, Account
+from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+from tests.support.protocol import pipeline_config, registration
+from tests.support.push_services import FakeService, fake_service
+from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
+from trapline.services.duties import DutyRunner
+from trapline.services.service_status import online_window
+from trapline.settings import Settings
+
+API = "/api/v2"
+MATRIX_TAGS = {"processing services"}
+
+#: The service the matrix registers; served for the whole module by ``matrix_service``.
+_MATRIX_SERVICE = FakeService(name="Matrix push service")
+
+
+# -- the permission matrix --
+
+
+@pytest.fixture(scope="module")
+def matrix_service() -> Iterator[FakeService]:
+    with fake_service(_MATRIX_SERVICE) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def sites(
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_databases: SqliteDatabases,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[JobSites]:
+    made = JobSites(tmp_path_factory, sqlite_databases, postgres_databases)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
+
+
+def _push_name(world: JobWorld) -> str:
+    return f"Push farm {world.project} hidden"
+
+
+def _lists_the_services(scene: Scene, caller: str, response: httpx.Response) -> None:
+    listed = [(s["name"], s["mode"], s["pipelines"]) for s in response.json()["results"]]
+    assert listed == [(scene.world.farm, "pull", [scene.world.slug])], listed
+
+
+def _registered(scene: Scene, caller: str, response: httpx.Response) -> None:
+    made = response.json()
+    assert (made["name"], made["mode"], made["endpoint_url"]) == (
+        _push_name(scene.world),
+        "push",
+        _MATRIX_SERVICE.url,
+    )
+    assert (made["online"], made["pipelines"], made["created"]) == (True, ["quarter"], True)
+
+
+ENDPOINTS = [
+    JobEndpoint(
+        "GET", "/projects/{project}/processing-services", 200, "viewer", shows=_lists_the_services
+    ),
+    JobEndpoint(
+        "POST",
+        "/projects/{project}/processing-services",
+        201,
+        "manager",
+        lambda s: {"json": {"name": _push_name(s.world), "endpoint_url": _MATRIX_SERVICE.url}},
+        shows=_registered,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("caller", "endpoint"),
+    [
+        pytest.param(caller, endpoint, id=f"{caller}-{endpoint}")
+        for endpoint in ENDPOINTS
+        for caller in CALLERS
+    ],
+)
+def test_permissions(
+    sites: JobSites,
+    backend: str,
+    matrix_service: FakeService,
+    caller: str,
+    endpoint: JobEndpoint,
+) -> None:
+    world = build_job_world(sites.get(backend))
+    world = replace(
+        world, base=replace(world.base, secrets=(*world.base.secrets, _push_name(world)))
+    )
+    calls_before = len(matrix_service.calls)
+
+    _check(world, caller, endpoint, writes=endpoint.method != "GET")
+
+    if endpoint.expected(caller) >= 400:
+        assert len(matrix_service.calls) == calls_before, "a refused call reached the service"
+
+
+def test_matrix_covers_every_endpoint_of_its_router(sites: JobSites, backend: str) -> None:
+    client = sites.get(backend).client
+    paths = client.get(f"{permissions.API}/openapi.json").json()["paths"]
+    served = {
+        (method.upper(), _generic(path.removeprefix(permissions.API)))
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if set(operation.get("tags", ())) & MATRIX_TAGS
+    }
+    assert served == {(e.method, _generic(e.path)) for e in ENDPOINTS}
+    assert set(CALLERS) >= OUTSIDERS
+
+
+# -- registration and listing, one project per test --
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No background duties: the tests run status checks themselves."""
+    return settings.model_copy(update={"duties_enabled": False})
+
+
+@pytest.fixture
+def service() -> Iterator[FakeService]:
+    with fake_service() as served:
+        yield served
+
+
+def register(
+    client: TestClient, account: Account, project: int, url: str, name: str = "GPU box"
+) -> httpx.Response:
+    return client.post(
+        f"{API}/projects/{project}/processing-services/",
+        json={"name": name, "endpoint_url": url},
+        headers=account.headers,
+    )
+
+
+def listed(client: TestClient, account: Account, project: int) -> list[dict[str, Any]]:
+    answer = client.get(f"{API}/projects/{project}/processing-services/", headers=account.headers)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["results"])
+
+
+def test_registering_a_service_registers_the_pipelines_of_its_info(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    answer = register(client, owner, project_id, service.url + "/")
+
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["endpoint_url"] == service.url  # without the trailing slash
+    assert (made["mode"], made["online"], made["last_error"]) == ("push", True, None)
+    assert made["pipelines"] == made["pipelines_created"] == ["quarter"]
+    assert set(made["algorithms_created"]) <= {"quarter-det", "quarter-cls"}
+    assert service.paths() == ["/info", "/readyz"]
+    assert all("authorization" not in {k.lower() for k in c.headers} for c in service.calls)
+    pipelines = client.get(f"{API}/projects/{project_id}/pipelines", headers=owner.headers)
+    (pipeline,) = pipelines.json()["results"]
+    assert pipeline["slug"] == "quarter"
+    assert pipeline["online"] is True
+    assert [(s["name"], s["endpoint_url"]) for s in pipeline["services"]] == [
+        ("GPU box", service.url)
+    ]
+    (shown,) = listed(client, owner, project_id)
+    assert {k: shown[k] for k in ("id", "mode", "endpoint_url", "online", "pipelines")} == {
+        "id": made["id"],
+        "mode": "push",
+        "endpoint_url": service.url,
+        "online": True,
+        "pipelines": ["quarter"],
+    }
+    assert shown["last_checked_at"] is not None
+    old = client.get(f"{API}/processing-services/?project={project_id}", headers=owner.headers)
+    (with_workers,) = old.json()["results"]
+    assert (with_workers["endpoint_url"], with_workers["online"]) == (service.url, True)
+
+
+def test_registering_again_updates_the_same_service(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    first = register(client, owner, project_id, service.url).json()
+
+    again = register(client, owner, project_id, service.url)
+
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["created"]) == (first["id"], False)
+    assert again.json()["pipelines_created"] == []
+    assert [s["id"] for s in listed(client, owner, project_id)] == [first["id"]]
+
+
+def test_pipelines_the_service_no_longer_offers_are_dropped_from_it(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    register(client, owner, project_id, service.url)
+    service.slug = "quarter-two"
+
+    answer = register(client, owner, project_id, service.url)
+
+    assert answer.json()["pipelines"] == ["quarter-two"]
+
+
+@pytest.mark.parametrize(
+    ("info", "code", "says"),
+    [
+        ((404, {"detail": "Not Found"}), "service_failed", "answered HTTP 404: Not Found"),
+        ((500, b"<html>oops</html>"), "service_failed", "answered HTTP 500"),
+        ((200, b"<html>a web page</html>"), "bad_service_answer", "the answer is not JSON"),
+        ((200, {"pipelines": []}), "bad_service_answer", "name: Field required"),
+        ((200, {"name": "Empty", "pipelines": []}), "bad_service_answer", "lists no pipelines"),
+        (
+            (
+                200,
+                {
+                    "name": "No labels",
+                    "pipelines": [
+                        {
+                            "name": "n",
+                            "slug": "n",
+                            "version": 1,
+                            "algorithms": [
+                                {"name": "c", "key": "c", "task_type": "classification"}
+                            ],
+                        }
+                    ],
+                },
+            ),
+            "bad_service_answer",
+            "has no category map",
+        ),
+    ],
+)
+def test_a_url_that_is_no_service_gets_a_502_and_registers_nothing(
+    client: TestClient,
+    owner: Account,
+    project_id: int,
+    service: FakeService,
+    info: tuple[int, Any],
+    code: str,
+    says: str,
+) -> None:
+    service.info_answer = info
+
+    answer = register(client, owner, project_id, service.url)
+
+    assert answer.status_code == 502, answer.text
+    assert set(answer.json()) == {"detail", "code"}
+    assert answer.json()["code"] == code
+    assert says in answer.json()["detail"]
+    assert f"{service.url}/info" in answer.json()["detail"]
+    assert listed(client, owner, project_id) == []
+
+
+def test_an_unreachable_url_gets_a_502_naming_it(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+    answer = register(client, owner, project_id, url)
+
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["code"] == "service_unreachable"
+    assert answer.json()["detail"].startswith(f"could not reach {url}/info")
+    assert listed(client, owner, project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"name": "x", "endpoint_url": "ftp://files.example.org"}, "must be an http(s) URL"),
+        ({"name": "x", "endpoint_url": "gpu-box:2000"}, "must be an http(s) URL"),
+        ({"name": "x", "endpoint_url": "http://:2000"}, "must be an http(s) URL"),
+        ({"name": "x", "endpoint_url": "http://gpu-box:99999"}, "must be an http(s) URL"),
+        ({"name": "x", "endpoint_url": "http://me:pw@gpu-box"}, "user name or password"),
+        ({"name": "x", "endpoint_url": "http://gpu-box/?key=1"}, "no query or fragment"),
+        ({"name": "  ", "endpoint_url": "http://gpu-box"}, "name must not be blank"),
+        ({"name": "x"}, "endpoint_url is required"),
+        ({"endpoint_url": "http://gpu-box"}, "name is required"),
+        ({"name": "x", "endpoint_url": "http://gpu-box", "token": "t"}, "token"),
+    ],
+)
+def test_bad_bodies_get_a_400_before_any_call(
+    client: TestClient, owner: Account, project_id: int, body: dict[str, Any], says: str
+) -> None:
+    answer = client.post(
+        f"{API}/projects/{project_id}/processing-services", json=body, headers=owner.headers
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "invalid"
+    assert says in answer.json()["detail"]
+
+
+def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    pulled = client.post(
+        f"{API}/projects/{project_id}/pipelines/",
+        json=registration(pipeline_config("sorter"), name="Pull farm"),
+        headers=owner.headers,
+    )
+    assert pulled.status_code == 201, pulled.text
+
+    clash = register(client, owner, project_id, service.url, name="Pull farm")
+    assert clash.status_code == 409, clash.text
+    assert "pull-mode processing service" in clash.json()["detail"]
+
+    register(client, owner, project_id, service.url, name="Push farm")
+    other = client.post(
+        f"{API}/projects/{project_id}/pipelines/",
+        json=registration(pipeline_config("sorter"), name="Push farm"),
+        headers=owner.headers,
+    )
+    assert other.status_code == 409, other.text
+    assert "push-mode processing service" in other.json()["detail"]
+
+
+# -- status checks --
+
+
+def _check_now(client: TestClient) -> None:
+    runner: DutyRunner = client.app.state.duties  # type: ignore[attr-defined]
+    (duty,) = [d for d in runner.duties if d.name == "service-status"]
+    duty.run()
+
+
+def test_status_checks_take_a_service_offline_and_back(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    register(client, owner, project_id, service.url)
+
+    service.ready = False
+    _check_now(client)
+    (down,) = listed(client, owner, project_id)
+    assert (down["online"], down["last_error"]) == (
+        False,
+        f"{service.url}/readyz answered HTTP 503",
+    )
+
+    service.ready = True
+    _check_now(client)
+    (up,) = listed(client, owner, project_id)
+    assert (up["online"], up["last_error"]) == (True, None)
+    assert up["last_seen_at"] == up["last_checked_at"]
+
+
+def test_a_service_that_went_away_is_shown_offline_with_the_reason(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    with fake_service() as gone:
+        register(client, owner, project_id, gone.url)
+    _check_now(client)
+
+    (shown,) = listed(client, owner, project_id)
+
+    assert shown["online"] is False
+    assert shown["last_error"].startswith(f"could not reach {gone.url}/readyz")
+
+
+def test_the_server_runs_the_status_checks_and_the_dispatcher_as_duties(
+    client: TestClient, settings: Settings
+) -> None:
+    runner: DutyRunner = client.app.state.duties  # type: ignore[attr-defined]
+    intervals = {d.name: d.interval for d in runner.duties}
+    assert intervals["service-status"] == settings.status_interval
+    assert "push-dispatcher" in intervals
+
+
+def test_a_push_service_is_online_while_its_last_check_passed_recently() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    window = online_window(30.0)
+    assert window == max(ONLINE_WINDOW, timedelta(seconds=90))
+    assert push_service_online(now - window, None, now, window)
+    assert not push_service_online(now - window - timedelta(seconds=1), None, now, window)
+    assert not push_service_online(now, "answered HTTP 503", now, window)
+    assert not push_service_online(None, None, now, window)
+    assert online_window(1.0) == ONLINE_WINDOW

@@ -1,0 +1,278 @@
+"""``trapline worker`` as real processes against a real ``trapline serve``.
+
+Images reach the workers through an image server that refuses (and records) any request
+carrying credentials, and that slows each image down so a job lasts long enough to kill a
+worker, drain one, or restart the platform in the middle of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.image_server import ImageServer, image_server
+from tests.support.moto import free_port
+from tests.support.processes import clean_env, running, trapline_command
+from tests.support.workers import Platform, live_platform, project_with_images
+
+pytestmark = pytest.mark.slow
+
+PIPELINE = "constant"
+
+
+@contextmanager
+def platform_behind_images(
+    folder: Path, postgres_databases: Any, *, delay: float, port: int | None = None
+) -> Iterator[tuple[Platform, ImageServer, httpx.Client]]:
+    with (
+        image_server(delay=delay) as images,
+        live_platform(
+            "sqlite", folder, postgres_databases, port=port, PUBLIC_URL=images.url
+        ) as platform,
+        platform.client() as client,
+    ):
+        images.upstream = platform.url
+        yield platform, images, client
+
+
+class Worker:
+    """A ``trapline worker`` process and its log."""
+
+    def __init__(self, platform: Platform, folder: Path, name: str, *args: str) -> None:
+        self.log_path = folder / f"{name}.log"
+        env = clean_env(TRAPLINE_API_URL=platform.url, TRAPLINE_TOKEN=platform.token)
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                trapline_command("worker", "--pipeline", PIPELINE, "--name", name, *args),
+                env=env,
+                cwd=folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait(self, timeout: float = 60) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError(f"worker did not exit:\n{self.log()}") from None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def register(platform: Platform, folder: Path, project_id: int) -> str:
+    done = subprocess.run(
+        trapline_command(
+            "worker",
+            "register",
+            "--project",
+            str(project_id),
+            "--pipeline",
+            PIPELINE,
+            "--name",
+            "e2e",
+        ),
+        env=clean_env(TRAPLINE_API_URL=platform.url, TRAPLINE_TOKEN=platform.token),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def new_job(client: httpx.Client, project_id: int, **params: Any) -> int:
+    made = client.post(
+        "/api/v2/jobs/", json={"project_id": project_id, "pipeline": PIPELINE, "params": params}
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def job(client: httpx.Client, job_id: int) -> dict[str, Any]:
+    answer = client.get(f"/api/v2/jobs/{job_id}/")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def wait_for(what: Callable[[], bool], timeout: float, message: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        if time.monotonic() > deadline:
+            raise AssertionError(message())
+        time.sleep(0.1)
+
+
+def tasks(client: httpx.Client, job_id: int, status: str) -> list[dict[str, Any]]:
+    answer = client.get(f"/api/v2/jobs/{job_id}/tasks/", params={"status": status, "limit": 1000})
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["results"])
+
+
+def detections_per_image(client: httpx.Client, image_ids: list[int], job_id: int) -> list[int]:
+    counts = []
+    for image_id in image_ids:
+        analyses = client.get(f"/api/v2/images/{image_id}").json()["analyses"]
+        mine = [a for a in analyses if a["job_id"] == job_id]
+        assert len(mine) == 1, (image_id, analyses)
+        counts.append(sum(1 for n in mine[0]["annotations"] if n["type"] == "bounding_box"))
+    return counts
+
+
+def test_two_workers_finish_a_job_and_one_killed_midway_changes_nothing(
+    tmp_path: Path, postgres_databases: Any
+) -> None:
+    with platform_behind_images(tmp_path, postgres_databases, delay=0.15) as (
+        platform,
+        images,
+        client,
+    ):
+        project_id, uploaded = project_with_images(client, 80, name="two workers")
+        printed = register(platform, tmp_path, project_id)
+        assert f"project {project_id}" in printed
+        assert "created: constant" in printed
+        assert "already there: constant" in register(platform, tmp_path, project_id)
+        job_id = new_job(client, project_id, lease_seconds=4, max_attempts=3)
+        first = Worker(platform, tmp_path, "w1", "--batch-size", "4")
+        # Not --burst: while w1's leases run out there is briefly nothing to claim.
+        second = Worker(platform, tmp_path, "w2", "--batch-size", "4")
+        try:
+            wait_for(
+                lambda: job(client, job_id)["counts"]["succeeded"] >= 12,
+                60,
+                lambda: f"no progress:\n{first.log()}\n{second.log()}",
+            )
+            first.process.send_signal(signal.SIGKILL)
+            assert first.wait() == -signal.SIGKILL
+            wait_for(
+                lambda: job(client, job_id)["status"] == "succeeded",
+                90,
+                lambda: f"job not done: {job(client, job_id)}\n{second.log()}",
+            )
+            second.process.send_signal(signal.SIGTERM)
+            assert second.wait() == 0, second.log()
+        finally:
+            first.stop()
+            second.stop()
+        done = job(client, job_id)
+        assert done["counts"]["succeeded"] == 80
+        assert done["counts"]["failed"] == done["counts"]["leased"] == 0
+        assert detections_per_image(client, list(uploaded), job_id) == [1] * 80
+        assert images.with_credentials == []
+        assert images.served >= 80
+
+
+def test_sigterm_drains_the_batch_in_hand_and_exits_zero(
+    tmp_path: Path, postgres_databases: Any
+) -> None:
+    with platform_behind_images(tmp_path, postgres_databases, delay=0.2) as (
+        platform,
+        images,
+        client,
+    ):
+        project_id, _ = project_with_images(client, 60, name="drain")
+        register(platform, tmp_path, project_id)
+        job_id = new_job(client, project_id, lease_seconds=300)
+        worker = Worker(platform, tmp_path, "drainer", "--batch-size", "8")
+        try:
+            wait_for(
+                lambda: job(client, job_id)["counts"]["succeeded"] >= 8,
+                60,
+                lambda: f"no progress:\n{worker.log()}",
+            )
+            worker.process.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0, worker.log()
+        finally:
+            worker.stop()
+        # Leases last 300 s, so nothing was reaped: every task it held was posted.
+        assert tasks(client, job_id, "leased") == []
+        midway = job(client, job_id)
+        assert midway["counts"]["succeeded"] < 60, "drained too late to prove anything"
+        finisher = Worker(platform, tmp_path, "finisher", "--burst")
+        assert finisher.wait(90) == 0, finisher.log()
+        assert job(client, job_id)["status"] == "succeeded"
+        assert images.with_credentials == []
+
+
+def _blob_path(data_dir: Path, sha256: str) -> Path:
+    for path in (data_dir / "blobs").rglob("*"):
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
+            return path
+    raise AssertionError(f"no blob with sha256 {sha256}")
+
+
+def test_corrupt_and_missing_images_fail_after_max_attempts_with_clear_errors(
+    tmp_path: Path, postgres_databases: Any
+) -> None:
+    with platform_behind_images(tmp_path, postgres_databases, delay=0) as (platform, _, client):
+        project_id, uploaded = project_with_images(client, 10, name="bad images")
+        (corrupt, corrupt_sha), (missing, missing_sha) = list(uploaded.items())[:2]
+        _blob_path(tmp_path / "data", corrupt_sha).write_bytes(b"\xff\xd8 definitely not a jpeg")
+        _blob_path(tmp_path / "data", missing_sha).unlink()
+        register(platform, tmp_path, project_id)
+        job_id = new_job(client, project_id, max_attempts=2, lease_seconds=30)
+        worker = Worker(platform, tmp_path, "bad", "--burst")
+        assert worker.wait(90) == 0, worker.log()
+        wait_for(
+            lambda: job(client, job_id)["status"] == "completed_with_errors",
+            30,
+            lambda: f"{job(client, job_id)}\n{worker.log()}",
+        )
+        failed = {t["image_id"]: t for t in tasks(client, job_id, "failed")}
+        assert set(failed) == {corrupt, missing}
+        assert all(t["attempts"] == 2 for t in failed.values())
+        assert "could not be decoded" in failed[corrupt]["last_error"]
+        assert "HTTP 404" in failed[missing]["last_error"]
+        assert job(client, job_id)["counts"]["succeeded"] == 8
+
+
+def test_workers_ride_out_a_platform_restart(tmp_path: Path, postgres_databases: Any) -> None:
+    port = free_port()
+    with platform_behind_images(tmp_path, postgres_databases, delay=0.1, port=port) as (
+        platform,
+        images,
+        client,
+    ):
+        project_id, uploaded = project_with_images(client, 60, name="restart")
+        register(platform, tmp_path, project_id)
+        job_id = new_job(client, project_id, lease_seconds=10)
+        worker = Worker(platform, tmp_path, "patient", "--batch-size", "4")
+        try:
+            wait_for(
+                lambda: job(client, job_id)["counts"]["succeeded"] >= 8,
+                60,
+                lambda: f"no progress:\n{worker.log()}",
+            )
+            assert platform.server.stop(signal.SIGINT) == 0
+            time.sleep(2)  # the worker's calls fail meanwhile and are retried
+            with running(["serve"], cwd=tmp_path, env=platform.env, port=port):
+                wait_for(
+                    lambda: job(client, job_id)["status"] == "succeeded",
+                    120,
+                    lambda: f"{job(client, job_id)}\n{worker.log()}",
+                )
+                assert worker.process.poll() is None, worker.log()
+                worker.process.send_signal(signal.SIGTERM)
+                assert worker.wait(30) == 0, worker.log()
+                assert detections_per_image(client, list(uploaded), job_id) == [1] * 60
+        finally:
+            worker.stop()
+        assert "retry" in worker.log()
+        assert images.with_credentials == []

@@ -1,0 +1,171 @@
+"""``moth-blobs`` on drawn sheets with insects where we put them (and, if present, real photos)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from trapline.imaging.synthetic import light_trap_image
+from trapline.pipelines import Box, SourceImage
+from trapline.pipelines.moth_blobs import MothBlobsPipeline, find_blobs
+
+Rect = tuple[float, float, float, float]
+#: The seven photos of the developers' shared data, when this checkout sits next to it.
+REAL_PHOTOS = Path(__file__).resolve().parents[3] / "shared/data/moth-trap-images"
+
+
+def iou(a: Rect, b: Rect) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    overlap = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
+    return overlap / union
+
+
+def rect(box: Box) -> Rect:
+    return (box.x1, box.y1, box.x2, box.y2)
+
+
+def matched(truth: list[Rect], found: list[Rect], threshold: float = 0.5) -> int:
+    return sum(1 for expected in truth if any(iou(expected, box) >= threshold for box in found))
+
+
+def sheet_with_blobs(
+    seed: int, size: tuple[int, int] = (900, 600)
+) -> tuple[Image.Image, list[Rect]]:
+    """A bright sheet, lit unevenly and grainy, with dark and coloured ellipses at known places."""
+    rng = random.Random(seed)
+    width, height = size
+    ys, xs = np.mgrid[0:height, 0:width]
+    centre = (width * rng.uniform(0.3, 0.7), height * rng.uniform(0.3, 0.7))
+    distance = np.hypot(xs - centre[0], ys - centre[1]) / max(size)
+    light = 245 - 60 * distance**2 - 10 * xs / width
+    grain = np.random.default_rng(seed).normal(0, 4, (height, width, 3))
+    sheet = np.clip(light[..., None] * np.array([1.0, 0.98, 0.93]) + grain, 0, 255)
+    image = Image.fromarray(sheet.astype(np.uint8))
+    pen = ImageDraw.Draw(image)
+    colours = [(60, 50, 40), (120, 80, 40), (90, 140, 60), (40, 40, 45), (170, 120, 60)]
+    blobs: list[Rect] = []
+    while len(blobs) < 8:
+        w, h = rng.uniform(25, 70), rng.uniform(20, 55)
+        x, y = rng.uniform(20, width - w - 20), rng.uniform(20, height - h - 20)
+        box = (x, y, x + w, y + h)
+        if any(iou(box, other) > 0 or _near(box, other) for other in blobs):
+            continue
+        pen.ellipse(box, fill=rng.choice(colours))
+        blobs.append(box)
+    return image, blobs
+
+
+def _near(a: Rect, b: Rect, gap: float = 15) -> bool:
+    return not (a[2] + gap < b[0] or b[2] + gap < a[0] or a[3] + gap < b[1] or b[3] + gap < a[1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blobs_on_a_grainy_uneven_sheet_are_found(seed: int) -> None:
+    image, truth = sheet_with_blobs(seed)
+    found = [rect(box) for box in find_blobs(image)]
+    assert matched(truth, found, threshold=0.6) == len(truth)
+    assert len(found) == len(truth)
+
+
+def test_drawn_light_trap_photos_recall_and_precision() -> None:
+    truth_count = hits = found_count = right = 0
+    for seed in range(4):
+        image, insects = light_trap_image(seed, 1200, 900)
+        truth = [tuple(map(float, insect.box)) for insect in insects]
+        found = [rect(box) for box in find_blobs(image)]
+        truth_count += len(truth)
+        found_count += len(found)
+        hits += matched(truth, found)
+        right += matched(found, truth)
+    assert hits / truth_count >= 0.9
+    assert right / found_count >= 0.9
+
+
+def test_boxes_come_out_in_original_pixels_from_a_reduced_decode() -> None:
+    image, truth = sheet_with_blobs(7, (1200, 800))
+    reduced = image.resize((600, 400), Image.Resampling.BILINEAR)
+    (result,) = MothBlobsPipeline().process(
+        [SourceImage("photo", reduced, original_size=(1200, 800))]
+    )
+    found = [
+        (found.bbox.x1, found.bbox.y1, found.bbox.x2, found.bbox.y2)
+        for found in result.detections
+        if found.bbox is not None
+    ]
+    assert matched(truth, found) == len(truth)
+    assert len(found) == len(truth)
+    for found_box in result.detections:
+        (verdict,) = found_box.classifications
+        assert verdict.classification == "moth"
+        assert 0.0 < verdict.scores[0] <= 1.0
+        assert found_box.algorithm.key == "moth-blobs"
+
+
+def test_touching_insects_are_cut_apart() -> None:
+    image = Image.new("RGB", (800, 600), (235, 232, 225))
+    pen = ImageDraw.Draw(image)
+    pen.ellipse((200, 250, 300, 320), fill=(70, 60, 50))
+    pen.ellipse((330, 250, 430, 320), fill=(70, 60, 50))
+    pen.line((300, 285, 330, 285), fill=(70, 60, 50), width=3)  # a leg touching the neighbour
+    found = [rect(box) for box in find_blobs(image)]
+    assert matched([(200, 250, 300, 320), (330, 250, 430, 320)], found, threshold=0.6) == 2
+    assert len(found) == 2
+
+
+def test_a_bare_sheet_and_a_photo_that_is_no_sheet_give_nothing() -> None:
+    bare, _ = light_trap_image(3, 800, 600, insects=0)
+    assert find_blobs(bare) == []
+    rng = np.random.default_rng(1)
+    soil = Image.fromarray(rng.integers(0, 160, (600, 800, 3), dtype=np.uint8))
+    assert find_blobs(soil) == []
+
+
+def test_captions_and_thin_things_at_the_border_are_ignored() -> None:
+    image = Image.new("RGB", (1000, 600), (235, 232, 225))
+    pen = ImageDraw.Draw(image)
+    pen.rectangle((880, 588, 999, 599), fill=(10, 10, 10))  # a burned-in time stamp
+    pen.text((885, 589), "2023-11-10 21:45", fill=(250, 250, 250))
+    pen.line((100, 100, 500, 110), fill=(90, 90, 90), width=4)  # a fold in the sheet
+    pen.ellipse((400, 300, 460, 350), fill=(80, 60, 40))
+    found = [rect(box) for box in find_blobs(image)]
+    assert matched([(400, 300, 460, 350)], found, threshold=0.6) == 1
+    assert len(found) == 1
+
+
+def test_the_config_names_one_algorithm_with_the_moth_label() -> None:
+    config = MothBlobsPipeline().config
+    (algorithm,) = config.algorithms
+    assert (config.slug, algorithm.key, algorithm.task_type) == (
+        "moth-blobs",
+        "moth-blobs",
+        "detection",
+    )
+    assert algorithm.category_map is not None
+    assert algorithm.category_map.labels == ["moth"]
+
+
+#: Fewest and most detections expected on each shared photo, checked by eye on overlays.
+REAL_COUNTS = {
+    "DSLR-DSC_0390.JPG": (0, 0),  # a butterfly on soil, not a light trap
+    "cyprus-84-20220916202959-snapshot.jpg": (12, 16),
+    "denmark-20220810232637-00-16.jpg": (2, 3),
+    "panama-01-20231110214539-snapshot.jpg": (36, 48),
+    "sequential-20220728232239-00-69.jpg": (12, 18),
+    "sequential-20220728232322-00-70.jpg": (12, 18),
+    "vermont-20220622000459-108-snapshot.jpg": (18, 25),
+}
+
+
+@pytest.mark.skipif(not REAL_PHOTOS.is_dir(), reason=f"no shared photos at {REAL_PHOTOS}")
+@pytest.mark.parametrize("name", sorted(REAL_COUNTS))
+def test_real_light_trap_photos(name: str) -> None:
+    with Image.open(REAL_PHOTOS / name) as photo:
+        image = photo.convert("RGB")
+    fewest, most = REAL_COUNTS[name]
+    assert fewest <= len(find_blobs(image)) <= most
