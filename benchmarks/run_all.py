@@ -13,9 +13,11 @@ import dispatch
 import listing
 import upload
 
+import worker
+
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the upload, listing and dispatch benchmarks on SQLite (and PostgreSQL when asked)."""
+    """Run the upload, listing, dispatch and worker benchmarks (PostgreSQL too when asked)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="full sizes (about 10 minutes)")
     parser.add_argument(
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     upload.main(mode)
     listing.main(mode)
     dispatch.main(mode)
+    worker.main(mode)
     if args.postgres:
         listing.main([*mode, "--backend", "postgres"])
         dispatch.main([*mode, "--backend", "postgres"])

@@ -61,3 +61,34 @@ def test_every_setting_is_documented() -> None:
 def test_invalid_values_are_refused() -> None:
     with pytest.raises(ValueError, match="port"):
         Settings(port=70000, _env_file=None)
+
+
+def test_the_worker_reads_the_ami_data_companion_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AMI_ANTENNA_API_BASE_URL", "https://antenna.example.org/api/v2")
+    monkeypatch.setenv("AMI_ANTENNA_API_AUTH_TOKEN", "ami-secret")
+    monkeypatch.setenv("AMI_ANTENNA_API_BATCH_SIZE", "4")
+    settings = Settings(_env_file=None)
+    assert settings.api_url == "https://antenna.example.org/api/v2"
+    assert settings.token is not None
+    assert settings.token.get_secret_value() == "ami-secret"
+    assert settings.batch_size == 4
+    # trapline's own names win when both are set
+    monkeypatch.setenv("TRAPLINE_BATCH_SIZE", "32")
+    assert Settings(_env_file=None).batch_size == 32
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("512M", 512 * 1024**2), ("4G", 4 * 1024**3), ("4GiB", 4 * 1024**3), ("1000", 1000)],
+)
+def test_memory_sizes_are_parsed(monkeypatch: pytest.MonkeyPatch, text: str, size: int) -> None:
+    monkeypatch.setenv("TRAPLINE_MAX_MEMORY", text)
+    assert Settings(_env_file=None).max_memory == size
+
+
+def test_a_bad_memory_size_is_refused_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAPLINE_MAX_MEMORY", "lots")
+    with pytest.raises(ValueError, match="use e.g. 512M or 4G"):
+        Settings(_env_file=None)

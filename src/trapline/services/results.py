@@ -67,7 +67,7 @@ def ingest_results(
     with db.read() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
         project = worker_project(repos, caller, job.project_id)
-        pipeline = require(repos.pipelines.get(job.pipeline_id), "pipeline", job.pipeline_id)
+        pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.pipeline_id)
         tasks = repos.tasks.infos(i.claim.task_id for i in pending if i.claim)
         images = repos.tasks.images_of(tasks)
     worker = tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id]).name

@@ -41,7 +41,8 @@ class ApiError(Exception):
     """The platform refused a call with a final (non-retryable) status."""
 
     def __init__(self, status: int, detail: str, path: str) -> None:
-        super().__init__(f"{path}: HTTP {status}: {detail}")
+        # status 0: no answer at all (retries ran out on connection errors)
+        super().__init__(f"{path}: HTTP {status}: {detail}" if status else f"{path}: {detail}")
         self.status = status
         self.detail = detail
         self.path = path

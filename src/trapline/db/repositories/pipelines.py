@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +39,10 @@ from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
 
 def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+#: Pipeline versions read so far, per engine (see ``PipelineRepo.get_cached``).
+_VERSIONS: weakref.WeakKeyDictionary[Any, dict[int, Pipeline]] = weakref.WeakKeyDictionary()
 
 
 class PipelineRepo:
@@ -116,6 +122,17 @@ class PipelineRepo:
         """A pipeline version with its algorithms."""
         row = self.session.get(PipelineRow, pipeline_id)
         return self._pipeline_record(row) if row else None
+
+    def get_cached(self, pipeline_id: int) -> Pipeline | None:
+        """``get``, remembered per database: a pipeline version never changes once registered
+        (registration refuses other algorithms or category maps under the same versions)."""
+        known = _VERSIONS.setdefault(self.session.get_bind(), {})
+        pipeline = known.get(pipeline_id)
+        if pipeline is None:
+            pipeline = self.get(pipeline_id)
+            if pipeline is not None:
+                known[pipeline_id] = pipeline
+        return pipeline
 
     def resolve(self, project_id: int, slug: str) -> Pipeline | None:
         """The newest enabled version of a pipeline in a project."""
