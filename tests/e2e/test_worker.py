@@ -276,3 +276,29 @@ def test_workers_ride_out_a_platform_restart(tmp_path: Path, postgres_databases:
             worker.stop()
         assert "retry" in worker.log()
         assert images.with_credentials == []
+
+
+def test_a_second_signal_exits_at_once(tmp_path: Path, postgres_databases: Any) -> None:
+    behind = platform_behind_images(tmp_path, postgres_databases, delay=1.0)
+    with behind as (platform, _, client):
+        project_id, _ = project_with_images(client, 16, name="impatient")
+        register(platform, tmp_path, project_id)
+        job_id = new_job(client, project_id, lease_seconds=300)
+        worker = Worker(platform, tmp_path, "impatient", "--batch-size", "8")
+        try:
+            wait_for(
+                lambda: job(client, job_id)["counts"]["leased"] > 0,
+                60,
+                lambda: f"nothing claimed:\n{worker.log()}",
+            )
+            worker.process.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            started = time.monotonic()
+            worker.process.send_signal(signal.SIGTERM)
+            assert worker.wait(10) == 128 + signal.SIGTERM, worker.log()
+            assert time.monotonic() - started < 5  # images take 1 s each: it did not drain
+        finally:
+            worker.stop()
+        assert "exiting now" in worker.log()
+        # The leases it held are still out; the reaper hands them out when they expire.
+        assert job(client, job_id)["counts"]["leased"] > 0
