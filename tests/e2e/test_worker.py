@@ -31,12 +31,17 @@ PIPELINE = "constant"
 
 @contextmanager
 def platform_behind_images(
-    folder: Path, postgres_databases: Any, *, delay: float, port: int | None = None
+    folder: Path,
+    postgres_databases: Any,
+    *,
+    delay: float,
+    port: int | None = None,
+    backend: str = "sqlite",
 ) -> Iterator[tuple[Platform, ImageServer, httpx.Client]]:
     with (
         image_server(delay=delay) as images,
         live_platform(
-            "sqlite", folder, postgres_databases, port=port, PUBLIC_URL=images.url
+            backend, folder, postgres_databases, port=port, PUBLIC_URL=images.url
         ) as platform,
         platform.client() as client,
     ):
@@ -136,14 +141,14 @@ def detections_per_image(client: httpx.Client, image_ids: list[int], job_id: int
     return counts
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_two_workers_finish_a_job_and_one_killed_midway_changes_nothing(
-    tmp_path: Path, postgres_databases: Any
+    tmp_path: Path, postgres_databases: Any, backend: str
 ) -> None:
-    with platform_behind_images(tmp_path, postgres_databases, delay=0.15) as (
-        platform,
-        images,
-        client,
-    ):
+    behind = platform_behind_images(tmp_path, postgres_databases, delay=0.15, backend=backend)
+    with behind as (platform, images, client):
         project_id, uploaded = project_with_images(client, 80, name="two workers")
         printed = register(platform, tmp_path, project_id)
         assert f"project {project_id}" in printed
