@@ -310,6 +310,8 @@ def test_an_unreachable_url_gets_a_502_naming_it(
         ({"name": "x", "endpoint_url": "http://gpu-box:99999"}, "must be an http(s) URL"),
         ({"name": "x", "endpoint_url": "http://me:pw@gpu-box"}, "user name or password"),
         ({"name": "x", "endpoint_url": "http://gpu-box/?key=1"}, "no query or fragment"),
+        ({"name": "x", "endpoint_url": "http://169.254.169.254/latest"}, "link-local"),
+        ({"name": "x", "endpoint_url": "http://[fe80::1]:2000"}, "link-local"),
         ({"name": "  ", "endpoint_url": "http://gpu-box"}, "name must not be blank"),
         ({"name": "x"}, "endpoint_url is required"),
         ({"endpoint_url": "http://gpu-box"}, "name is required"),

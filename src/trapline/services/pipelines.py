@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -180,7 +181,18 @@ def check_endpoint_url(value: str) -> str:
         raise InvalidInput("endpoint_url must not carry a user name or password")
     if parts.query or parts.fragment:
         raise InvalidInput(f"endpoint_url must have no query or fragment (got {value!r})")
+    if _link_local(parts.hostname):
+        # Cloud metadata services live there (169.254.169.254): never call them for a user.
+        raise InvalidInput(f"endpoint_url must not point at a link-local address (got {value!r})")
     return url.rstrip("/")
+
+
+def _link_local(host: str) -> bool:
+    # Literal addresses only: resolving names here could wait on DNS for seconds.
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_link_local
+    except ValueError:
+        return host.lower() == "metadata.google.internal"
 
 
 def _check_configs(configs: Sequence[PipelineConfig]) -> None:
