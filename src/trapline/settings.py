@@ -48,8 +48,12 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     #: Region for the S3 client.
     s3_region: str = "us-east-1"
-    #: Task dispatch: ``sql`` (the tasks table is the queue) or ``nats://host:4222``.
+    #: Task dispatch: ``sql`` (the tasks table is the queue) or ``nats://host:4222``
+    #: (JetStream; options ``?prefix=trapline&replicas=3``, several servers comma-separated).
     queue_url: str = "sql"
+    #: NATS queue: seconds between runs of the dispatch reconciler, which republishes queued
+    #: tasks the stream lost and cleans up after ended jobs.
+    nats_reconcile_interval: float = Field(15.0, gt=0, le=3600)
     #: Secret used to sign blob URLs and lease tokens. Generated once and kept in
     #: ``<data_dir>/secret-key`` when not given; give the same value to every replica.
     secret_key: SecretStr | None = None

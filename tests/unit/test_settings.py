@@ -90,5 +90,5 @@ def test_memory_sizes_are_parsed(monkeypatch: pytest.MonkeyPatch, text: str, siz
 
 def test_a_bad_memory_size_is_refused_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAPLINE_MAX_MEMORY", "lots")
-    with pytest.raises(ValueError, match="use e.g. 512M or 4G"):
+    with pytest.raises(ValueError, match=r"use e\.g\. 512M or 4G"):
         Settings(_env_file=None)

@@ -1,11 +1,11 @@
-"""Task queues, chosen by ``TRAPLINE_QUEUE_URL``: ``sql`` (default)."""
+"""Task queues, chosen by ``TRAPLINE_QUEUE_URL``: ``sql`` (default) or ``nats://host:4222``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from trapline.db.engine import Database
-from trapline.errors import InvalidInput
+from trapline.errors import InvalidInput, MissingDependency
 from trapline.queue.base import TaskQueue
 
 
@@ -15,8 +15,21 @@ def _open_sql(_url: str, db: Database) -> TaskQueue:
     return SqlTaskQueue(db)
 
 
+def _open_nats(url: str, db: Database) -> TaskQueue:
+    try:
+        from trapline.queue.nats import JetStreamTaskQueue
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "nats":
+            raise
+        raise MissingDependency(
+            "TRAPLINE_QUEUE_URL names NATS but nats-py is not installed; "
+            "install it with: pip install 'trapline[nats]'"
+        ) from exc
+    return JetStreamTaskQueue.from_url(url, db)
+
+
 #: Queue backends by URL scheme.
-QUEUES: dict[str, Callable[[str, Database], TaskQueue]] = {"sql": _open_sql}
+QUEUES: dict[str, Callable[[str, Database], TaskQueue]] = {"sql": _open_sql, "nats": _open_nats}
 
 
 def open_task_queue(url: str, db: Database) -> TaskQueue:

@@ -45,7 +45,7 @@ class TaskQueue(ABC):
             created = repos.tasks.enqueue(
                 job, flt, collection_id=collection_id, image_ids=image_ids, now=utcnow()
             )
-        self._published(job.id)
+        self._enqueued(job.id)
         return created
 
     def claim(self, jobs: Mapping[int, int], batch_size: int, holder: str) -> list[Lease]:
@@ -101,6 +101,9 @@ class TaskQueue(ABC):
         """Release whatever the backend keeps for a job that ended."""
         self._forget_job(job_id)
 
+    def close(self) -> None:  # noqa: B027 - nothing to release unless a backend holds a client
+        """Release the backend's connections (on shutdown)."""
+
     # -- hooks --
 
     @abstractmethod
@@ -109,8 +112,12 @@ class TaskQueue(ABC):
     ) -> list[Lease]:
         """Lease up to ``limit`` deliverable tasks of one job."""
 
+    def _enqueued(self, job_id: int) -> None:
+        """The job's tasks were created (or found created again): deliver every queued one."""
+        self._published(job_id)
+
     def _published(self, job_id: int) -> None:  # noqa: B027 - optional hook
-        """Queued tasks of the job may need delivering (new, retried or reaped)."""
+        """Tasks of the job went back to the queue (retried or reaped) and need delivering."""
 
     def _extended(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
         """These leases were extended."""

@@ -17,8 +17,10 @@ from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.errors import TraplineError
 from trapline.queue.base import TaskQueue
+from trapline.queue.channel import DispatchChannel
 from trapline.services.jobs import finish_if_done, start_job
 from trapline.services.push import PushDispatcher
+from trapline.services.reconciler import reconcile_dispatch
 from trapline.services.service_client import ServiceClient
 from trapline.services.service_status import check_services
 
@@ -80,6 +82,17 @@ def reap_expired_leases(db: Database, queue: TaskQueue) -> None:
             finished = finish_if_done(repos, job_id)
         if finished:
             queue.finished(job_id)
+
+
+def reconcile_dispatch_channel(db: Database, channel: DispatchChannel) -> None:
+    """Bring the queue's dispatch channel (JetStream) back in line with the database."""
+    done = reconcile_dispatch(db, channel)
+    if done.stuck or done.republished:
+        log.info(
+            "dispatch reconciler: %d stuck messages resolved, %d tasks republished",
+            done.stuck,
+            done.republished,
+        )
 
 
 def restart_stuck_jobs(db: Database, starter: JobStarter) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from trapline.db.repositories.analyses import AnalysisRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
+from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.duties import DutyLeaseRepo
 from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
@@ -33,6 +34,7 @@ class Repos:
         self.duty_leases = DutyLeaseRepo(session)
         self.pipelines = PipelineRepo(session)
         self.tasks = TaskRepo(session)
+        self.dispatch = DispatchRepo(session)
 
 
 __all__ = ["Repos"]

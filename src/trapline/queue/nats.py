@@ -1,0 +1,275 @@
+"""JetStreamTaskQueue: NATS JetStream carries dispatch, the database stays the record of truth.
+
+A queued task has one message in the stream (``trapline.tasks.<job>.<task>``) carrying its
+task id and attempt; ``Nats-Msg-Id`` is ``task-<id>-<attempt>``. A claim pulls messages from
+the job's consumer and offers them to the database, which leases those still queued at that
+attempt; only after that commit are the messages acknowledged (leased), handed back with a
+delay (a retry still in its backoff) or terminated (stale). A lease then lives in the database
+alone: extension, results, expiry and dead-lettering need no message, so any replica settles
+any task. When a task goes back to the queue it gets a new message for its new attempt.
+See docs/decisions/006-jetstream-dispatch.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Concatenate, ParamSpec, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.jobs import Lease, TaskStatus
+from trapline.errors import InvalidInput, TraplineError
+from trapline.queue.base import TaskQueue, lease_expiry
+from trapline.queue.channel import StuckMessage
+from trapline.queue.nats_link import NatsLink
+from trapline.queue.nats_stream import TaskStream, read_offer, stream_missing
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Names of the streams and subjects unless the URL says ``?prefix=…``.
+DEFAULT_PREFIX = "trapline"
+#: Deliveries of one message before JetStream gives up on it (the reconciler then asks the
+#: database). Tries of a task are counted by the database, each try being its own message.
+MAX_DELIVER = 20
+#: Seconds a pulled message stays invisible before JetStream offers it again (the consumers'
+#: ack wait). A claim holds its messages only until its database commit, so this bounds the
+#: delay of tasks whose claim died or whose pull was lost with a dropped connection. It is
+#: not the lease: leases live in the database.
+ACK_WAIT = 30.0
+#: Seconds a claim may wait for NATS, so that an unreachable NATS answers 503 within 2 s.
+CLAIM_TIMEOUT = 1.0
+#: Pulls per job and claim: stale messages are dropped and the batch filled up again.
+CLAIM_ROUNDS = 3
+#: Seconds before messages pulled by a claim whose database write failed come back.
+RETRY_DELAY = 1.0
+#: Seconds publishing one page of tasks may take, and tasks per page.
+PUBLISH_TIMEOUT = 10.0
+PUBLISH_PAGE = 1000
+#: Seconds hooks called after a database commit may spend on NATS; past it the reconciler
+#: repairs what they could not do.
+HOOK_TIMEOUT = 2.0
+#: Tasks put back in the queue this recently are published by ``notify_queued``/``reap`` (the
+#: hooks run right after the commit that requeued them).
+REQUEUE_WINDOW = timedelta(seconds=5)
+#: Most tasks one such call publishes; the reconciler catches up on the rest.
+REQUEUE_LIMIT = 5000
+#: Seconds a reconciler call may take.
+REPAIR_TIMEOUT = 30.0
+
+_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+class JetStreamTaskQueue(TaskQueue):
+    """Dispatch through JetStream pull consumers, one per job; leases in the database."""
+
+    scheme = "nats"
+
+    def __init__(
+        self,
+        db: Database,
+        servers: list[str],
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        replicas: int = 1,
+        max_deliver: int = MAX_DELIVER,
+        ack_wait: float = ACK_WAIT,
+    ) -> None:
+        super().__init__(db)
+        self.stream = TaskStream(
+            prefix, replicas=replicas, max_deliver=max_deliver, ack_wait=ack_wait
+        )
+        self.link = NatsLink(
+            servers,
+            name=f"trapline {socket.gethostname()}:{os.getpid()}",
+            on_connect=self.stream.forget_state,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, db: Database) -> JetStreamTaskQueue:
+        """The queue ``nats://host:4222[,host2:4222][?prefix=trapline&replicas=3]`` names."""
+        parts = urlsplit(url)
+        hosts = [h for h in parts.netloc.split(",") if h]
+        if parts.scheme != "nats" or not hosts or parts.path not in ("", "/"):
+            raise InvalidInput(f"not a NATS URL: {url!r}; use nats://host:4222")
+        options = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        unknown = sorted(set(options) - {"prefix", "replicas"})
+        if unknown:
+            raise InvalidInput(f"unknown NATS URL option {unknown[0]!r}; known: prefix, replicas")
+        prefix = options.get("prefix", DEFAULT_PREFIX)
+        if not _PREFIX.fullmatch(prefix):
+            raise InvalidInput(
+                f"prefix must be 1-32 lowercase letters, digits, '_' or '-' (got {prefix!r})"
+            )
+        replicas = options.get("replicas", "1")
+        if not replicas.isdigit() or not 1 <= int(replicas) <= 5:
+            raise InvalidInput(f"replicas must be an integer from 1 to 5 (got {replicas!r})")
+        servers = [f"nats://{host}" for host in hosts]
+        return cls(db, servers, prefix=prefix, replicas=int(replicas))
+
+    def close(self) -> None:
+        """Close the NATS connection."""
+        self.link.close()
+
+    # -- hooks --
+
+    def _claim(
+        self, job_id: int, limit: int, holder: str, lease_seconds: int, lease_id: str
+    ) -> list[Lease]:
+        leases: list[Lease] = []
+        for _ in range(CLAIM_ROUNDS):
+            wanted = limit - len(leases)
+            messages = self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
+            leases += self._lease(job_id, messages, holder, lease_seconds, lease_id)
+            if len(messages) < wanted or len(leases) >= limit:
+                break
+        return sorted(leases, key=lambda lease: lease.task_id)
+
+    def _enqueued(self, job_id: int) -> None:
+        # Raises when NATS is away: the job is not opened, and job recovery starts it again.
+        after = 0
+        while True:
+            with self.db.read() as repos:
+                page = repos.dispatch.queued(job_id, after=after, limit=PUBLISH_PAGE)
+            if not page:
+                return
+            self._call(PUBLISH_TIMEOUT, self.stream.publish, job_id, page)
+            after = page[-1][0]
+
+    def _published(self, job_id: int) -> None:
+        try:
+            with self.db.read() as repos:
+                tasks = repos.dispatch.requeued_since(
+                    job_id, utcnow() - REQUEUE_WINDOW, limit=REQUEUE_LIMIT
+                )
+            if tasks:
+                self._call(HOOK_TIMEOUT, self.stream.publish, job_id, tasks)
+        except TraplineError as exc:  # the database change stands; the reconciler republishes
+            log.warning("requeued tasks of job %s not published yet: %s", job_id, exc.detail)
+
+    def _forget_job(self, job_id: int) -> None:
+        try:
+            self._call(HOOK_TIMEOUT, self.stream.forget, job_id)
+        except TraplineError as exc:  # the reconciler removes it later
+            log.warning("could not clean up NATS for job %s: %s", job_id, exc.detail)
+
+    # -- the dispatch channel, for the reconciler --
+
+    def held_count(self, job_id: int) -> int:
+        """How many task messages of the job the job's consumer counts."""
+        return self._call(REPAIR_TIMEOUT, self.stream.held_count, job_id)
+
+    def held_tasks(self, job_id: int) -> set[int]:
+        """Ids of the job's tasks that have a message in the stream."""
+        return self._call(REPAIR_TIMEOUT, self.stream.held_tasks, job_id)
+
+    def publish(self, job_id: int, tasks: Sequence[tuple[int, int]]) -> int:
+        """Offer these (task id, attempt) of the job; returns how many messages are new."""
+        return self._call(REPAIR_TIMEOUT, self.stream.publish, job_id, list(tasks))
+
+    def stuck(self, limit: int) -> list[StuckMessage]:
+        """Messages JetStream stopped delivering, waiting for ``resolve``."""
+        return self._call(REPAIR_TIMEOUT, self.stream.stuck, limit)
+
+    def resolve(self, stuck: Sequence[StuckMessage], republish: Sequence[StuckMessage]) -> None:
+        """Delete the stuck messages; offer the tries in ``republish`` afresh."""
+        self._call(REPAIR_TIMEOUT, self.stream.resolve, stuck, republish)
+
+    def channel_jobs(self) -> set[int]:
+        """Jobs with a consumer on the task stream."""
+        return self._call(REPAIR_TIMEOUT, self.stream.consumer_jobs)
+
+    # -- internals --
+
+    def _lease(
+        self, job_id: int, messages: list[Msg], holder: str, lease_seconds: int, lease_id: str
+    ) -> list[Lease]:
+        """Offer pulled messages to the database; settle each message after its commit."""
+        if not messages:
+            return []
+        offers: dict[int, int] = {}
+        pulled: dict[int, Msg] = {}
+        junk: list[Msg] = []
+        for message in messages:
+            offer = read_offer(message.data)
+            if offer is None or offer.job_id != job_id or offer.task_id in offers:
+                junk.append(message)
+                continue
+            offers[offer.task_id] = offer.attempt
+            pulled[offer.task_id] = message
+        now = utcnow()
+        expires = lease_expiry(now, lease_seconds)
+        try:
+            with self.db.write() as repos:
+                leased = repos.dispatch.lease(
+                    job_id, offers, holder=holder, lease_id=lease_id, expires=expires, now=now
+                )
+                states = repos.dispatch.states(set(offers) - {row.task_id for row in leased})
+        except BaseException:
+            self._settle(later=[(m, RETRY_DELAY) for m in messages])
+            raise
+        later: list[tuple[Msg, float]] = []
+        for task_id, state in states.items():
+            if state.status is TaskStatus.QUEUED and state.attempt == offers[task_id]:
+                # Still this try, waiting out a retry's backoff: come back when it is over.
+                later.append((pulled.pop(task_id), (state.available_at - now).total_seconds()))
+        ack = [pulled.pop(row.task_id) for row in leased]
+        self._settle(ack=ack, term=junk + list(pulled.values()), later=later)
+        return [
+            Lease(
+                task_id=row.task_id,
+                job_id=job_id,
+                image_id=row.image_id,
+                attempt=row.attempt,
+                lease_id=lease_id,
+                expires_at=expires,
+            )
+            for row in leased
+        ]
+
+    def _settle(
+        self,
+        *,
+        ack: list[Msg] | None = None,
+        term: list[Msg] | None = None,
+        later: list[tuple[Msg, float]] | None = None,
+    ) -> None:
+        try:
+            self._call(CLAIM_TIMEOUT, self.stream.settle, ack or [], term or [], later or [])
+        except TraplineError as exc:
+            # The leases stand; unsettled messages come back after the ack wait and are then
+            # found stale (or still queued) by whoever pulls them.
+            count = len(ack or []) + len(term or []) + len(later or [])
+            log.warning("could not settle %d NATS messages: %s", count, exc.detail)
+
+    def _call(
+        self,
+        timeout: float,
+        operation: Callable[Concatenate[Client, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run a TaskStream operation on the link; once more if the stream has vanished."""
+
+        async def work(client: Client) -> T:
+            try:
+                return await operation(client, *args, **kwargs)
+            except Exception as exc:
+                if not stream_missing(exc):
+                    raise
+                log.warning("the NATS task stream is missing; creating it again")
+                self.stream.forget_state()
+                return await operation(client, *args, **kwargs)
+
+        return self.link.run(work, timeout=timeout)

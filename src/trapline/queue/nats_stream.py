@@ -1,0 +1,379 @@
+"""The JetStream side of dispatch: one message per queued task, one pull consumer per job.
+
+Layout (prefix ``trapline``):
+
+- stream ``TRAPLINE_TASKS``, file storage, work-queue retention, subjects
+  ``trapline.tasks.<job id>.<task id>`` holding at most one message each, so a task is offered
+  at most once however often it is published;
+- a durable pull consumer ``job-<id>`` per job filtering ``trapline.tasks.<id>.*``, which serves
+  claims of one job and, visited job by job, claims across jobs;
+- stream ``TRAPLINE_TASKS_EXHAUSTED`` capturing JetStream's max-deliveries advisories for the
+  reconciler, read through its consumer ``reconciler``.
+
+Every coroutine here runs on the NatsLink's loop; errors are translated by the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+
+from trapline.queue.channel import StuckMessage
+
+#: Header JetStream deduplicates publishes by.
+MSG_ID = "Nats-Msg-Id"
+#: Seconds JetStream remembers a message id. Republishing within it is free; after it, the
+#: one-message-per-subject limit still keeps a task from being offered twice.
+DUPLICATE_WINDOW = 30.0
+#: Publishes awaited at once.
+PUBLISH_WINDOW = 256
+#: Seconds a single JetStream API request may take.
+API_TIMEOUT = 5.0
+#: Seconds a claim's pull waits for the server's answer: less than a claim's whole budget, so
+#: messages already delivered are returned rather than abandoned with a canceled claim.
+FETCH_WAIT = 0.75
+#: JetStream API error codes: a stream that does not exist; a stream name already in use with
+#: another configuration.
+STREAM_NOT_FOUND = 10059
+STREAM_NAME_IN_USE = 10058
+#: Durable consumer the reconciler reads max-deliveries advisories with.
+RECONCILER = "reconciler"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A delivered message: which try of which task it offers."""
+
+    job_id: int
+    task_id: int
+    attempt: int
+
+
+def stream_missing(error: Exception) -> bool:
+    """Whether a failure means the task stream is not there (deleted, or a wiped store)."""
+    if isinstance(error, nats.js.errors.NotFoundError):
+        return error.err_code == STREAM_NOT_FOUND
+    return isinstance(error, nats.errors.NoRespondersError)
+
+
+def read_offer(data: bytes) -> Offer | None:
+    """The offer in a message body, or None for a body trapline did not write."""
+    try:
+        body = json.loads(data)
+        offer = Offer(int(body["job"]), int(body["task"]), int(body["attempt"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return offer
+
+
+class TaskStream:
+    """Streams and consumers of one trapline installation, and what is done with them."""
+
+    def __init__(self, prefix: str, *, replicas: int, max_deliver: int, ack_wait: float) -> None:
+        self.prefix = prefix
+        self.stream = f"{prefix.upper()}_TASKS"
+        self.exhausted_stream = f"{self.stream}_EXHAUSTED"
+        self.replicas = replicas
+        self.max_deliver = max_deliver
+        self.ack_wait = ack_wait
+        self._ready = False
+        #: Jobs whose consumer is known to exist.
+        self._consumers: set[int] = set()
+        #: Advisories read by ``stuck`` and not yet acknowledged, by stream sequence.
+        self._advisories: dict[int, Msg] = {}
+
+    def subject(self, job_id: int, task: int | str) -> str:
+        """Subject of a task's message (``task="*"``: of all the job's tasks)."""
+        return f"{self.prefix}.tasks.{job_id}.{task}"
+
+    def forget_state(self) -> None:
+        """Assume nothing exists on the server (after a reconnect: the store may be new)."""
+        self._ready = False
+        self._consumers.clear()
+
+    # -- set-up --
+
+    async def ensure(self, client: Client) -> None:
+        """Create or update both streams and the reconciler's consumer."""
+        if self._ready:
+            return
+        js = client.jetstream(timeout=API_TIMEOUT)
+        await _put_stream(
+            js,
+            api.StreamConfig(
+                name=self.stream,
+                description="trapline: one message per queued task; the database decides",
+                subjects=[f"{self.prefix}.tasks.>"],
+                retention=api.RetentionPolicy.WORK_QUEUE,
+                storage=api.StorageType.FILE,
+                max_msgs_per_subject=1,
+                duplicate_window=DUPLICATE_WINDOW,
+                num_replicas=self.replicas,
+            ),
+        )
+        await _put_stream(
+            js,
+            api.StreamConfig(
+                name=self.exhausted_stream,
+                description="trapline: task messages JetStream stopped delivering",
+                subjects=[f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.stream}.*"],
+                retention=api.RetentionPolicy.WORK_QUEUE,
+                storage=api.StorageType.FILE,
+                num_replicas=self.replicas,
+            ),
+        )
+        await js.add_consumer(
+            self.exhausted_stream,
+            api.ConsumerConfig(
+                durable_name=RECONCILER,
+                ack_policy=api.AckPolicy.EXPLICIT,
+                ack_wait=60.0,
+                max_ack_pending=-1,
+            ),
+        )
+        self._ready = True
+
+    async def ensure_consumer(self, client: Client, job_id: int) -> None:
+        """Create (or update) the job's consumer."""
+        if job_id in self._consumers:
+            return
+        await self.ensure(client)
+        await client.jetstream(timeout=API_TIMEOUT).add_consumer(
+            self.stream,
+            api.ConsumerConfig(
+                durable_name=f"job-{job_id}",
+                filter_subject=self.subject(job_id, "*"),
+                deliver_policy=api.DeliverPolicy.ALL,
+                ack_policy=api.AckPolicy.EXPLICIT,
+                ack_wait=self.ack_wait,
+                max_deliver=self.max_deliver,
+                # Messages waiting out a retry's backoff count as pending: no cap.
+                max_ack_pending=-1,
+            ),
+        )
+        self._consumers.add(job_id)
+
+    # -- dispatch --
+
+    async def publish(
+        self,
+        client: Client,
+        job_id: int,
+        tasks: Sequence[tuple[int, int]],
+        *,
+        replacing: bool = False,
+    ) -> int:
+        """Offer each (task id, attempt); returns how many messages were stored anew.
+
+        ``replacing``: these tries' messages were just deleted, so their ids are known to be
+        spent within the duplicate window.
+        """
+        await self.ensure(client)
+        js = client.jetstream(timeout=API_TIMEOUT)
+        stored = 0
+        for start in range(0, len(tasks), PUBLISH_WINDOW):
+            chunk = tasks[start : start + PUBLISH_WINDOW]
+            done = await asyncio.gather(
+                *(self._publish(js, job_id, t, a, replacing) for t, a in chunk)
+            )
+            stored += sum(done)
+        return stored
+
+    async def _publish(
+        self, js: JetStreamContext, job_id: int, task_id: int, attempt: int, replacing: bool
+    ) -> bool:
+        subject = self.subject(job_id, task_id)
+        body = json.dumps({"job": job_id, "task": task_id, "attempt": attempt}).encode()
+        msg_id = f"task-{task_id}-{attempt}"
+        if not replacing:
+            ack = await js.publish(subject, body, stream=self.stream, headers={MSG_ID: msg_id})
+            # A duplicate is normally this very try published a moment ago. Only attempt 0
+            # can come round again (a retry of failed tasks restarts at 0) after its message
+            # was consumed within the window; then this try must still be offered.
+            if not ack.duplicate:
+                return True
+            if attempt > 0 or await self._holds(js, subject):
+                return False
+        again = f"{msg_id}-{time.time_ns()}"
+        await js.publish(subject, body, stream=self.stream, headers={MSG_ID: again})
+        return True
+
+    async def _holds(self, js: JetStreamContext, subject: str) -> bool:
+        try:
+            await js.get_last_msg(self.stream, subject)
+        except nats.js.errors.NotFoundError:
+            return False
+        return True
+
+    async def fetch(self, client: Client, job_id: int, batch: int) -> list[Msg]:
+        """Up to ``batch`` messages of the job available now (no waiting for more)."""
+        await self.ensure_consumer(client, job_id)
+        consumer = f"job-{job_id}"
+        messages, missing = await self._pull(client, self.stream, consumer, batch, FETCH_WAIT)
+        if missing:  # another replica ended the job, or the server lost its store
+            self.forget_state()
+            await self.ensure_consumer(client, job_id)
+            messages, _ = await self._pull(client, self.stream, consumer, batch, FETCH_WAIT)
+        return messages
+
+    @staticmethod
+    async def settle(
+        client: Client, ack: list[Msg], term: list[Msg], later: list[tuple[Msg, float]]
+    ) -> None:
+        """Acknowledge, terminate, or hand back for redelivery after a delay (seconds)."""
+        for message in ack:
+            await message.ack()
+        for message in term:
+            await message.term()
+        for message, delay in later:
+            await message.nak(delay=delay if delay > 0 else None)
+        await client.flush(timeout=int(API_TIMEOUT))
+
+    async def _pull(
+        self, client: Client, stream: str, consumer: str, batch: int, wait: float
+    ) -> tuple[list[Msg], bool]:
+        """One no-wait pull request on a fresh inbox; returns (messages, consumer missing)."""
+        inbox = client.new_inbox()
+        subscription = await client.subscribe(inbox)
+        try:
+            await client.publish(
+                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+                json.dumps({"batch": batch, "no_wait": True}).encode(),
+                reply=inbox,
+            )
+            messages: list[Msg] = []
+            while len(messages) < batch:
+                try:
+                    message = await subscription.next_msg(timeout=wait)
+                except nats.errors.TimeoutError:
+                    if messages:  # delivered to us: never drop them
+                        break
+                    raise
+                status = message.headers.get("Status") if message.headers else None
+                if status is None:
+                    messages.append(message)
+                elif status == "503":  # no responders: the consumer does not exist
+                    return messages, True
+                else:  # 404 no messages, 408 request expired, 409 consumer changing
+                    break
+            return messages, False
+        finally:
+            await subscription.unsubscribe()
+
+    # -- inspection and repair (the reconciler) --
+
+    async def held_count(self, client: Client, job_id: int) -> int:
+        """Messages of the job waiting or in flight, as the job's consumer counts them."""
+        await self.ensure_consumer(client, job_id)
+        info = await client.jetstream(timeout=API_TIMEOUT).consumer_info(
+            self.stream, f"job-{job_id}"
+        )
+        return (info.num_pending or 0) + (info.num_ack_pending or 0)
+
+    async def held_tasks(self, client: Client, job_id: int) -> set[int]:
+        """Ids of the job's tasks that have a message in the stream."""
+        await self.ensure(client)
+        held: set[int] = set()
+        offset = 0
+        while True:
+            request = {"subjects_filter": self.subject(job_id, "*"), "offset": offset}
+            reply = await client.request(
+                f"$JS.API.STREAM.INFO.{self.stream}",
+                json.dumps(request).encode(),
+                timeout=API_TIMEOUT,
+            )
+            body = json.loads(reply.data)
+            if "error" in body:
+                nats.js.errors.APIError.from_error(body["error"])  # raises
+            subjects = body.get("state", {}).get("subjects") or {}
+            held.update(int(subject.rsplit(".", 1)[1]) for subject in subjects)
+            offset += len(subjects)
+            if not subjects or offset >= int(body.get("total", 0)):
+                return held
+
+    async def stuck(self, client: Client, limit: int) -> list[StuckMessage]:
+        """Task messages JetStream gave up on, from its advisories (acknowledged by resolve)."""
+        await self.ensure(client)
+        advisories, _ = await self._pull(
+            client, self.exhausted_stream, RECONCILER, limit, API_TIMEOUT
+        )
+        js = client.jetstream(timeout=API_TIMEOUT)
+        found: list[StuckMessage] = []
+        for advisory in advisories:
+            try:
+                sequence = int(json.loads(advisory.data)["stream_seq"])
+                message = await js.get_msg(self.stream, seq=sequence)
+            except (ValueError, KeyError, TypeError, nats.js.errors.NotFoundError):
+                await advisory.ack()  # not ours, or the message is gone already
+                continue
+            offer = read_offer(message.data or b"")
+            if offer is None:
+                await advisory.ack()
+                continue
+            self._advisories[sequence] = advisory
+            found.append(StuckMessage(sequence, offer.job_id, offer.task_id, offer.attempt))
+        return found
+
+    async def resolve(
+        self, client: Client, stuck: Sequence[StuckMessage], republish: Sequence[StuckMessage]
+    ) -> None:
+        """Delete the stuck messages, publish the tries still wanted, acknowledge advisories."""
+        js = client.jetstream(timeout=API_TIMEOUT)
+        for message in stuck:
+            with contextlib.suppress(nats.js.errors.NotFoundError):  # replaced or purged
+                await js.delete_msg(self.stream, message.sequence)
+        by_job: dict[int, list[tuple[int, int]]] = {}
+        for message in republish:
+            by_job.setdefault(message.job_id, []).append((message.task_id, message.attempt))
+        for job_id, tasks in by_job.items():
+            await self.publish(client, job_id, tasks, replacing=True)
+        for message in stuck:
+            advisory = self._advisories.pop(message.sequence, None)
+            if advisory is not None:
+                await advisory.ack()
+        await client.flush(timeout=int(API_TIMEOUT))
+
+    async def consumer_jobs(self, client: Client) -> set[int]:
+        """Jobs that have a consumer on the task stream."""
+        await self.ensure(client)
+        js = client.jetstream(timeout=API_TIMEOUT)
+        jobs: set[int] = set()
+        offset = 0
+        while True:
+            page = await js.consumers_info(self.stream, offset=offset)
+            for info in page:
+                name = info.name or ""
+                if name.startswith("job-") and name[4:].isdigit():
+                    jobs.add(int(name[4:]))
+            offset += len(page)
+            if not page:
+                return jobs
+
+    async def forget(self, client: Client, job_id: int) -> None:
+        """Delete the job's consumer and every message of the job."""
+        self._consumers.discard(job_id)
+        js = client.jetstream(timeout=API_TIMEOUT)
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_consumer(self.stream, f"job-{job_id}")
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.purge_stream(self.stream, subject=self.subject(job_id, "*"))
+
+
+async def _put_stream(js: JetStreamContext, config: api.StreamConfig) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError as exc:
+        if exc.err_code != STREAM_NAME_IN_USE:
+            raise
+        await js.update_stream(config)

@@ -1,0 +1,121 @@
+"""The dispatch reconciler: brings a queue's own dispatch channel (JetStream) back in line with
+the database, which decides every task.
+
+JetStream may lose messages it acknowledged (it fsyncs lazily; a store can be wiped), stops
+delivering a message after its most deliveries, and keeps consumers of jobs whose clean-up
+failed while it was away. Each run, bounded in work:
+
+1. messages JetStream gave up on: the database says whether that try is still wanted (the
+   task is queued at that attempt: it is offered afresh) or not (the message is dropped);
+   tries and dead-lettering stay the database's, counted per lease;
+2. tasks the database says are queued but the stream no longer holds are published again
+   (idempotent: one message per task subject, deduplicated by ``task-<id>-<attempt>``);
+3. consumers and messages of jobs that ended are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.jobs import TaskStatus
+from trapline.queue.channel import DispatchChannel
+
+log = logging.getLogger(__name__)
+
+#: Most messages one run republishes, stuck messages it resolves and jobs it cleans up.
+RUN_LIMIT = 1000
+#: Most jobs one run compares.
+JOB_LIMIT = 10_000
+#: Queued tasks read from the database at a time.
+PAGE = 5000
+#: Jobs that ended this recently are cleaned up again (a publish may have raced their end).
+ENDED_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What one run repaired."""
+
+    stuck: int = 0
+    republished: int = 0
+    cleaned: int = 0
+
+
+def reconcile_dispatch(
+    db: Database, channel: DispatchChannel, *, limit: int = RUN_LIMIT
+) -> Reconciled:
+    """One bounded run of the three repairs."""
+    return Reconciled(
+        stuck=_resolve_stuck(db, channel, limit),
+        republished=_republish_missing(db, channel, limit),
+        cleaned=_clean_up_ended(db, channel, limit),
+    )
+
+
+def _resolve_stuck(db: Database, channel: DispatchChannel, limit: int) -> int:
+    stuck = channel.stuck(limit)
+    if not stuck:
+        return 0
+    with db.read() as repos:
+        states = repos.dispatch.states(message.task_id for message in stuck)
+    wanted = []
+    for message in stuck:
+        state = states.get(message.task_id)
+        if state and state.status is TaskStatus.QUEUED and state.attempt == message.attempt:
+            wanted.append(message)
+    channel.resolve(stuck, wanted)
+    log.info(
+        "reconciler: %d task messages reached their most deliveries; %d offered afresh",
+        len(stuck),
+        len(wanted),
+    )
+    return len(stuck)
+
+
+def _republish_missing(db: Database, channel: DispatchChannel, limit: int) -> int:
+    with db.read() as repos:
+        jobs = repos.dispatch.dispatching_jobs(limit=JOB_LIMIT)
+    budget = limit
+    for job_id in jobs:
+        if budget <= 0:
+            break
+        with db.read() as repos:
+            queued = repos.dispatch.queued_count(job_id)
+        # The cheap count first: only a job whose stream holds fewer messages than it has
+        # queued tasks is compared task by task.
+        if queued == 0 or queued <= channel.held_count(job_id):
+            continue
+        held = channel.held_tasks(job_id)
+        missing: list[tuple[int, int]] = []
+        after = 0
+        while len(missing) < budget:
+            with db.read() as repos:
+                page = repos.dispatch.queued(job_id, after=after, limit=PAGE)
+            if not page:
+                break
+            missing += [(task_id, attempt) for task_id, attempt in page if task_id not in held]
+            after = page[-1][0]
+        missing = missing[:budget]
+        if missing:
+            channel.publish(job_id, missing)
+            budget -= len(missing)
+            log.warning(
+                "reconciler: job %s had %d queued tasks missing from the stream; republished",
+                job_id,
+                len(missing),
+            )
+    return limit - budget
+
+
+def _clean_up_ended(db: Database, channel: DispatchChannel, limit: int) -> int:
+    consumers = channel.channel_jobs()
+    with db.read() as repos:
+        ended = set(repos.dispatch.not_dispatching(consumers))
+        ended |= set(repos.dispatch.ended_since(utcnow() - ENDED_WINDOW, limit=limit))
+    for job_id in sorted(ended)[:limit]:
+        channel.finished(job_id)
+    return min(len(ended), limit)

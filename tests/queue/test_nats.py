@@ -1,0 +1,387 @@
+"""The JetStream queue beyond the contract: NATS killed, restarted or wiped under it, messages
+JetStream gives up on, the reconciler, the wire format, and how the queue is chosen and closed.
+
+Each test that breaks NATS starts a server of its own (see tests/support/nats.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.queue.conftest import QueueBench, claims_of, make_bench
+from tests.queue.test_contract import claim_until, fail, failing_writes
+from tests.support.databases import SqliteDatabases
+from tests.support.moto import free_port
+from tests.support.nats import NatsServer, nats_server
+from trapline.api.app import create_app
+from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.jobs import JobStatus, Lease, RetryPolicy, TaskStatus
+from trapline.errors import InvalidInput, MissingDependency, Unavailable
+from trapline.queue import open_task_queue
+from trapline.queue.nats import ACK_WAIT, JetStreamTaskQueue
+from trapline.services.reconciler import Reconciled, reconcile_dispatch
+from trapline.settings import Settings
+
+pytestmark = pytest.mark.nats
+
+#: The longest an unreachable NATS may hold up a claim.
+UNAVAILABLE_WITHIN = 2.0
+#: Seconds to wait for the queue to find a restarted server again.
+RECOVERY = 20.0
+
+Factory = Callable[..., QueueBench]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A NATS server of this test's own, to kill, restart and wipe."""
+    with nats_server(tmp_path / "nats") as running:
+        yield running
+
+
+@pytest.fixture
+def nats_bench(tmp_path: Path, sqlite_databases: SqliteDatabases) -> Iterator[Factory]:
+    """``nats_bench(url, **queue_options)``: a JetStream queue over a fresh SQLite database."""
+    made: list[QueueBench] = []
+
+    def make(url: str, **options: Any) -> QueueBench:
+        folder = tmp_path / f"db{len(made)}"
+        folder.mkdir()
+        db = Database.from_url(sqlite_databases.new(folder))
+        queue = JetStreamTaskQueue(db, [url], prefix=f"t{uuid.uuid4().hex[:12]}", **options)
+        made.append(make_bench("nats", db, queue))
+        return made[-1]
+
+    yield make
+    for bench in made:
+        bench.queue.close()
+        bench.db.dispose()
+
+
+def channel(bench: QueueBench) -> JetStreamTaskQueue:
+    assert isinstance(bench.queue, JetStreamTaskQueue)
+    return bench.queue
+
+
+def timed_unavailable(call: Callable[[], object]) -> float:
+    """Seconds ``call`` took to raise Unavailable."""
+    start = time.monotonic()
+    with pytest.raises(Unavailable) as raised:
+        call()
+    assert raised.value.status_code == 503
+    return time.monotonic() - start
+
+
+def reconcile_when_reachable(bench: QueueBench, *, limit: int = 1000) -> Reconciled:
+    """One reconciler run, waiting for the queue to reach NATS again first."""
+    deadline = time.monotonic() + RECOVERY
+    while True:
+        try:
+            return reconcile_dispatch(bench.db, channel(bench), limit=limit)
+        except Unavailable:
+            assert time.monotonic() < deadline, "the queue did not get back to NATS"
+            time.sleep(0.2)
+
+
+def drain(bench: QueueBench, jobs: dict[int, int]) -> list[Lease]:
+    """Claim until nothing more comes (waiting out NATS coming back)."""
+    leases: list[Lease] = []
+    deadline = time.monotonic() + RECOVERY
+    while time.monotonic() < deadline:
+        try:
+            got = bench.queue.claim(jobs, 10, "drain")
+        except Unavailable:
+            time.sleep(0.2)
+            continue
+        if not got:
+            return leases
+        leases += got
+    raise AssertionError("claims did not come back")
+
+
+def raw(url: str, work: Callable[[Any], Any]) -> Any:
+    """Run ``work(jetstream context)`` on a connection of the test's own."""
+
+    async def main() -> Any:
+        client = await nats.connect(url)
+        try:
+            return await work(client.jetstream())
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+def test_killed_nats_answers_unavailable_within_two_seconds(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    bench = nats_bench(server.url)
+    job, other = bench.job(3), bench.job(2)
+    assert len(bench.claim(job, 1)) == 1
+    server.kill()
+    for _ in range(3):
+        assert timed_unavailable(lambda: bench.claim(job, 2)) < UNAVAILABLE_WITHIN
+    across = {job.id: 60, other.id: 60}
+    assert timed_unavailable(lambda: bench.queue.claim(across, 5, "w")) < UNAVAILABLE_WITHIN
+    # Hooks after a database commit do not fail their caller: the reconciler catches up.
+    start = time.monotonic()
+    bench.queue.notify_queued(job.id)
+    bench.queue.finished(other.id)
+    assert time.monotonic() - start < 2 * UNAVAILABLE_WITHIN
+
+
+def test_never_reachable_nats_answers_unavailable_within_two_seconds(nats_bench: Factory) -> None:
+    bench = nats_bench(f"nats://127.0.0.1:{free_port()}")
+    with pytest.raises(Unavailable):  # its tasks cannot be published: the job stays created
+        bench.job(2)
+    with bench.db.read() as repos:
+        (job,) = repos.jobs.page(
+            project_ids=None,
+            statuses=[],
+            pipeline_slugs=[],
+            incomplete_only=False,
+            dispatch_mode=None,
+            limit=5,
+            offset=0,
+        )[1]
+    assert job.status is JobStatus.CREATED
+    for _ in range(4):
+        took = timed_unavailable(lambda: bench.queue.claim({job.id: 60}, 1, "w"))
+        assert took < UNAVAILABLE_WITHIN
+
+
+def test_restarted_nats_serves_again(server: NatsServer, nats_bench: Factory) -> None:
+    # A pull sent as NATS dies may be delivered to the restarted server, to an inbox nobody
+    # reads any more: those messages come back after the ack wait, shortened here.
+    bench = nats_bench(server.url, ack_wait=2.0)
+    job = bench.job(6)
+    first = bench.claim(job, 2)
+    time.sleep(0.3)  # JetStream writes its store lazily; give it a moment before the kill
+    server.kill()
+    with pytest.raises(Unavailable):
+        bench.claim(job, 2)
+    server.start()
+
+    handed = [x.task_id for x in first]
+    deadline = time.monotonic() + RECOVERY
+    while sorted(handed) != sorted(bench.tasks(job)):
+        assert time.monotonic() < deadline, f"only {sorted(handed)} handed out again"
+        handed += [x.task_id for x in drain(bench, {job.id: 60})]
+        # Whatever JetStream lost in the kill, the reconciler offers again.
+        reconcile_when_reachable(bench)
+        time.sleep(0.2)
+    assert len(handed) == len(set(handed)), f"handed out twice: {handed}"
+    assert bench.queued(job) == set()
+    assert bench.claim(job, 10) == []
+    bench.assert_channel_follows_database(job)
+
+
+def test_wiped_store_is_restored_by_the_reconciler(server: NatsServer, nats_bench: Factory) -> None:
+    bench = nats_bench(server.url)
+    job, other = bench.job(23, lease_seconds=60), bench.job(5)
+    leased = bench.claim(job, 5)
+    (retrying,) = bench.claim(other, 1)
+    assert fail(bench, retrying, RetryPolicy(base_delay=0.5)) is TaskStatus.QUEUED
+    queued = {j.id: bench.queued(j) for j in (job, other)}
+    assert (len(queued[job.id]), len(queued[other.id])) == (18, 5)
+
+    server.kill()
+    server.wipe_store()
+    server.start()
+    runs = [reconcile_when_reachable(bench, limit=10)]
+    while runs[-1].republished:
+        runs.append(reconcile_dispatch(bench.db, channel(bench), limit=10))
+    assert [r.republished for r in runs] == [10, 10, 3, 0], "bounded runs until all restored"
+
+    for j in (job, other):
+        assert bench.held(j) == queued[j.id], "a queued task lost or a leased one offered"
+    again = drain(bench, {job.id: 60, other.id: 60})
+    if retrying.task_id not in {x.task_id for x in again}:  # still in its backoff
+        again += claim_until(bench, {other.id: 60}, 5)
+    counted = sorted(x.task_id for x in again)
+    assert counted == sorted(queued[job.id] | queued[other.id]), "lost or duplicated tasks"
+    assert {x.task_id for x in leased}.isdisjoint(counted)
+    assert reconcile_dispatch(bench.db, channel(bench)).republished == 0
+
+
+def test_a_message_at_its_most_deliveries_is_offered_again(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    bench = nats_bench(server.url, max_deliver=2)
+    job = bench.job(1)
+    (first,) = bench.claim(job, 1)  # a retry: its message's id was used a moment ago
+    assert fail(bench, first, RetryPolicy(base_delay=0.1)) is TaskStatus.QUEUED
+    failures = 0
+    deadline = time.monotonic() + 15
+    with failing_writes(bench.db):  # each pull of the message ends without a lease
+        while failures < 2:
+            assert time.monotonic() < deadline, "the message was not redelivered"
+            try:
+                bench.claim(job, 1)
+            except Unavailable:
+                failures += 1
+            time.sleep(0.1)
+    # JetStream will not deliver it again; its advisory says so once the consumer looks.
+    deadline = time.monotonic() + 15
+    while True:
+        assert bench.claim(job, 1) == []
+        done = reconcile_dispatch(bench.db, channel(bench))
+        if done.stuck:
+            break
+        assert time.monotonic() < deadline, "no max-deliveries advisory"
+        time.sleep(0.3)
+    assert done.stuck == 1
+    (lease,) = claim_until(bench, {job.id: 60}, 1)
+    assert lease.attempt == 2  # pulls without a lease were no tries: the database counts
+    assert reconcile_dispatch(bench.db, channel(bench)) == Reconciled(cleaned=0)
+
+
+def test_a_stuck_message_of_a_task_no_longer_queued_is_dropped(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    bench = nats_bench(server.url, max_deliver=1)
+    job = bench.job(2)
+    with failing_writes(bench.db), pytest.raises(Unavailable):
+        bench.claim(job, 1)
+    stuck_task, other_task = sorted(bench.tasks(job))
+    with bench.db.write() as repos:  # meanwhile the task got its result another way
+        assert repos.tasks.complete(job.id, [stuck_task], now=utcnow()) == {stuck_task}
+    deadline = time.monotonic() + 15
+    while not (done := reconcile_dispatch(bench.db, channel(bench))).stuck:
+        assert time.monotonic() < deadline, "no max-deliveries advisory"
+        assert [x.task_id for x in bench.claim(job, 1)] in ([], [other_task])
+        time.sleep(0.3)
+    assert done.republished == 0
+    assert bench.held(job) <= {other_task}
+
+
+def test_the_reconciler_cleans_up_after_ended_jobs(server: NatsServer, nats_bench: Factory) -> None:
+    bench = nats_bench(server.url)
+    ended, running = bench.job(3), bench.job(2)
+    bench.claim(ended, 1)
+    bench.claim(running, 1)
+    with bench.db.write() as repos:  # canceled while NATS could not be told
+        now = utcnow()
+        repos.jobs.transition(
+            ended.id, [JobStatus.RUNNING], JobStatus.CANCELED, "test", finished_at=now
+        )
+        repos.tasks.cancel_job(ended.id, now=now)
+    assert channel(bench).channel_jobs() == {ended.id, running.id}
+    assert bench.held(ended) != set()
+
+    reconcile_dispatch(bench.db, channel(bench))
+    assert channel(bench).channel_jobs() == {running.id}
+    assert bench.held(ended) == set()
+    assert bench.held(running) == bench.queued(running)
+    # A message published after the end (a publish racing the cancel) is removed as well.
+    channel(bench).publish(ended.id, [(next(iter(bench.tasks(ended))), 7)])
+    reconcile_dispatch(bench.db, channel(bench))
+    assert bench.held(ended) == set()
+
+
+def test_messages_carry_task_and_attempt_under_a_dedup_id(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    bench = nats_bench(server.url)
+    job = bench.job(2, lease_seconds=1)
+    queue = channel(bench)
+    task_id = min(bench.tasks(job))
+    subject = queue.stream.subject(job.id, task_id)
+
+    def message() -> tuple[dict[str, Any], dict[str, str]]:
+        found = raw(server.url, lambda js: js.get_last_msg(queue.stream.stream, subject))
+        return json.loads(found.data), found.headers
+
+    body, headers = message()
+    assert body == {"job": job.id, "task": task_id, "attempt": 0}
+    assert headers["Nats-Msg-Id"] == f"task-{task_id}-0"
+    assert queue.publish(job.id, [(task_id, 0)]) == 0  # the same try again: nothing new
+    assert bench.held(job) == bench.queued(job)
+
+    leases = bench.claim(job, 2)
+    time.sleep(1.3)
+    assert bench.queue.reap()[0] == 2
+    body, headers = message()
+    assert (body["attempt"], headers["Nats-Msg-Id"]) == (1, f"task-{task_id}-1")
+    info = raw(server.url, lambda js: js.stream_info(queue.stream.stream))
+    assert info.config.storage == "file"
+    assert info.state.messages == 2
+    consumer = raw(server.url, lambda js: js.consumer_info(queue.stream.stream, f"job-{job.id}"))
+    assert consumer.config.ack_wait == ACK_WAIT
+    assert len(claims_of(leases)) == 2
+
+
+def test_queue_urls(tmp_path: Path, sqlite_databases: SqliteDatabases) -> None:
+    db = Database.from_url(sqlite_databases.new(tmp_path))
+    try:
+        queue = open_task_queue("nats://10.0.0.1:4222,10.0.0.2:4222?prefix=staging&replicas=3", db)
+        assert isinstance(queue, JetStreamTaskQueue)
+        assert queue.link.servers == ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+        assert (queue.stream.stream, queue.stream.replicas) == ("STAGING_TASKS", 3)
+        assert queue.stream.subject(4, 5) == "staging.tasks.4.5"
+        queue.close()
+        for bad, says in [
+            ("nats://h:4222?replica=3", "unknown NATS URL option 'replica'"),
+            ("nats://h:4222?replicas=9", "replicas must be an integer from 1 to 5"),
+            ("nats://h:4222?prefix=Bad.Name", "prefix must be"),
+            ("nats://", "not a NATS URL"),
+        ]:
+            with pytest.raises(InvalidInput, match=says):
+                open_task_queue(bad, db)
+    finally:
+        db.dispose()
+
+
+def test_nats_without_nats_py_says_what_to_install(
+    tmp_path: Path, sqlite_databases: SqliteDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = [n for n in sys.modules if n.startswith(("nats.", "trapline.queue.nats"))]
+    for name in loaded:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "nats", None)  # import nats now fails
+    db = Database.from_url(sqlite_databases.new(tmp_path))
+    try:
+        with pytest.raises(MissingDependency, match=r"pip install 'trapline\[nats\]'"):
+            open_task_queue("nats://127.0.0.1:4222", db)
+    finally:
+        db.dispose()
+
+
+def test_the_app_reconciles_only_on_nats_and_closes_the_queue(
+    tmp_path: Path, sqlite_databases: SqliteDatabases, server: NatsServer
+) -> None:
+    def settings(queue_url: str, folder: str) -> Settings:
+        (tmp_path / folder).mkdir()
+        return Settings(
+            data_dir=tmp_path / folder,
+            database_url=sqlite_databases.new(tmp_path / folder),
+            queue_url=queue_url,
+            secret_key="k",
+            duties_enabled=False,
+            _env_file=None,
+        )
+
+    sql_app = create_app(settings("sql", "app-sql"))
+    assert "dispatch-reconciler" not in {d.name for d in sql_app.state.duties.duties}
+    sql_app.state.db.dispose()
+    nats_app = create_app(settings(server.url, "app-nats"))
+    queue = nats_app.state.queue
+    assert isinstance(queue, JetStreamTaskQueue)
+    with TestClient(nats_app):
+        assert "dispatch-reconciler" in nats_app.state.duties.run_once()
+        assert queue.channel_jobs() == set()
+    assert not queue.link._thread.is_alive(), "the NATS thread outlived the app"
+    with pytest.raises(Unavailable):
+        queue.channel_jobs()
