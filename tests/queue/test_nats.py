@@ -385,3 +385,21 @@ def test_the_app_reconciles_only_on_nats_and_closes_the_queue(
     assert not queue.link._thread.is_alive(), "the NATS thread outlived the app"
     with pytest.raises(Unavailable):
         queue.channel_jobs()
+
+
+def test_new_tasks_the_stream_missed_are_published_again(
+    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # New tasks go out as plain publishes, which JetStream may drop when its ingest queue is
+    # full; the count check after them must notice and publish what is missing.
+    bench = nats_bench(server.url)
+    stream = channel(bench).stream
+    offer_all = stream.offer_new
+
+    async def offer_half(client: Any, job_id: int, tasks: Any) -> None:
+        await offer_all(client, job_id, tasks[: len(tasks) // 2])
+
+    monkeypatch.setattr(stream, "offer_new", offer_half)
+    job = bench.job(40)
+    assert bench.held(job) == bench.queued(job)
+    assert len(drain(bench, {job.id: 60})) == 40

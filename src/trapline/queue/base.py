@@ -7,6 +7,7 @@ their own (JetStream) that must follow the database.
 
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 from abc import ABC, abstractmethod
@@ -19,6 +20,9 @@ from trapline.db.types import utcnow
 from trapline.domain.jobs import Job, Lease
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
+from trapline.errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 
 class TaskQueue(ABC):
@@ -59,18 +63,27 @@ class TaskQueue(ABC):
         random.shuffle(order)
         leases: list[Lease] = []
         lease_id = secrets.token_hex(8)
-        for position, job_id in enumerate(order):
-            wanted = batch_size - len(leases)
-            if wanted <= 0:
-                break
-            share = -(-wanted // (len(order) - position))
-            leases += self._claim(job_id, share, holder, jobs[job_id], lease_id)
-        if len(leases) < batch_size and len(order) > 1:
-            for job_id in order:
+        try:
+            for position, job_id in enumerate(order):
                 wanted = batch_size - len(leases)
                 if wanted <= 0:
                     break
-                leases += self._claim(job_id, wanted, holder, jobs[job_id], lease_id)
+                share = -(-wanted // (len(order) - position))
+                leases += self._claim(job_id, share, holder, jobs[job_id], lease_id)
+            if len(leases) < batch_size and len(order) > 1:
+                for job_id in order:
+                    wanted = batch_size - len(leases)
+                    if wanted <= 0:
+                        break
+                    leases += self._claim(job_id, wanted, holder, jobs[job_id], lease_id)
+        except Unavailable:
+            if not leases:
+                raise
+            # The leases taken from earlier jobs are committed: hand them out, or they would
+            # sit with nobody until they expire.
+            log.warning(
+                "claim cut short after %d leases: the queue became unavailable", len(leases)
+            )
         return leases
 
     def extend(self, claims: Sequence[LeaseClaim], seconds: int) -> set[int]:

@@ -39,6 +39,10 @@ DUPLICATE_WINDOW = 30.0
 PUBLISH_WINDOW = 256
 #: Seconds a single JetStream API request may take.
 API_TIMEOUT = 5.0
+#: Plain publishes sent before waiting for the server to take them in (``offer_new``).
+OFFER_CHUNK = 4000
+#: A task message's body, as ``read_offer`` reads it.
+_OFFER = b'{"job": %d, "task": %d, "attempt": %d}'
 #: Seconds a claim's pull waits for the server's answer: less than a claim's whole budget, so
 #: messages already delivered are returned rather than abandoned with a canceled claim.
 FETCH_WAIT = 0.75
@@ -188,6 +192,35 @@ class TaskStream:
             )
             stored += sum(done)
         return stored
+
+    async def offer_new(
+        self, client: Client, job_id: int, tasks: Sequence[tuple[int, int]]
+    ) -> None:
+        """Offer first tries of new tasks quickly: plain publishes and one flush, no ack each.
+
+        JetStream still stores them (and drops repeats by message id); whoever calls this
+        checks the count afterwards (``held_count``) and goes through ``publish`` for a
+        shortfall.
+        """
+        await self.ensure(client)
+        js = client.jetstream(timeout=API_TIMEOUT)
+        for start in range(0, len(tasks), OFFER_CHUNK):
+            *plain, (last_task, last_attempt) = tasks[start : start + OFFER_CHUNK]
+            for task_id, attempt in plain:
+                await client.publish(
+                    self.subject(job_id, task_id),
+                    _OFFER % (job_id, task_id, attempt),
+                    headers={MSG_ID: f"task-{task_id}-{attempt}"},
+                )
+            # The chunk's last message is acknowledged, and the stream takes in a connection's
+            # messages in order: waiting for it keeps JetStream's ingest queue (which drops
+            # plain publishes it has no room for) from overflowing.
+            await js.publish(
+                self.subject(job_id, last_task),
+                _OFFER % (job_id, last_task, last_attempt),
+                stream=self.stream,
+                headers={MSG_ID: f"task-{last_task}-{last_attempt}"},
+            )
 
     async def _publish(
         self, js: JetStreamContext, job_id: int, task_id: int, attempt: int, replacing: bool
