@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from trapline.db.engine import Database
 from trapline.domain.jobs import DispatchMode, JobStatus, Lease
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease, sign_lease
-from trapline.domain.records import User
+from trapline.domain.records import Image, User
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput, TraplineError
+from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.protocol import ClientInfo, TaskOut
 from trapline.queue.base import TaskQueue
 from trapline.services.access import require, worker_project
@@ -130,8 +130,15 @@ def _hand_out(
 ) -> list[TaskOut]:
     if not leases:
         return []
-    with db.read() as repos:
-        images = repos.images.get_many(lease.image_id for lease in leases)
+    try:
+        images = _images_of(db, leases)
+    except Unavailable:
+        # The leases are committed: answering 503 now would leave these tasks with nobody
+        # until their lease runs out (5 minutes by default). A connection killed under us
+        # (failover, pg_terminate_backend) is replaced by the pool, so one more try usually
+        # gets the answer out.
+        log.warning("reading the images of %d leased tasks failed; trying again", len(leases))
+        images = _images_of(db, leases)
     tasks = []
     now = datetime.now(UTC)
     for lease in leases:
@@ -158,3 +165,8 @@ def _hand_out(
         ",".join(str(lease.task_id) for lease in leases[:20]) + ("…" if len(leases) > 20 else ""),
     )
     return tasks
+
+
+def _images_of(db: Database, leases: list[Lease]) -> dict[int, Image]:
+    with db.read() as repos:
+        return repos.images.get_many(lease.image_id for lease in leases)

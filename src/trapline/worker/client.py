@@ -227,7 +227,8 @@ class PlatformClient:
 
     def post_results(self, job_id: int, items: list[dict[str, Any]]) -> ResultsResponse:
         """Post results of one job; retried until it succeeds or the worker is stopped."""
-        answer = self.call("POST", f"/jobs/{job_id}/result/", json={"results": items})
+        body = {"results": items, "client_info": self._info()}
+        answer = self.call("POST", f"/jobs/{job_id}/result/", json=body)
         return ResultsResponse.model_validate(answer)
 
     def register(
@@ -280,7 +281,9 @@ class PlatformClient:
                 wait = _retry_after(response)
             if policy.attempts is not None and attempt >= policy.attempts:
                 raise ApiError(0, f"gave up after {attempt} attempts: {problem}", path)
-            delay = wait if wait is not None else policy.delay(attempt)
+            # A little jitter on Retry-After too: workers refused at the same moment would
+            # otherwise all come back together, and be refused together again.
+            delay = wait * random.uniform(1.0, 1.25) if wait is not None else policy.delay(attempt)
             log.warning(
                 "%s %s failed (%s); retry %d in %.1fs", method, path, problem, attempt, delay
             )

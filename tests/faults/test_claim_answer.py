@@ -1,0 +1,114 @@
+"""A claim whose leases are committed must get its answer out.
+
+Both found by the backend-termination scenario (test_database_faults.py), where a connection
+killed at the wrong moment answered 503 after leases were committed, leaving those tasks with
+nobody until their lease ran out (five minutes by default):
+
+- the images of a claimed batch are read in a second transaction; that read is now tried once
+  more on a fresh connection;
+- a claim across jobs leases from each job in its own transaction; when a later job's claim
+  fails, the leases already taken from the others are now handed out instead of dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Account, upload
+from tests.support.protocol import pipeline_config, registration, wait_for_status
+from trapline.errors import Unavailable
+from trapline.queue.sql import SqlTaskQueue
+from trapline.services import tasks as task_service
+
+SLUG = "claim-answer"
+
+
+def _running_jobs(
+    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes], count: int
+) -> list[int]:
+    """``count`` running jobs of three images each."""
+    files = [(f"img-{n}.jpg", jpeg(n, width=160, height=120)) for n in range(3 * count)]
+    uploaded = upload(client, owner, project_id, *files)
+    assert uploaded["status"] == 201, uploaded
+    image_ids = [int(r["id"]) for r in uploaded["results"]]
+    registered = client.post(
+        f"/api/v2/projects/{project_id}/pipelines/",
+        json=registration(pipeline_config(SLUG)),
+        headers=owner.headers,
+    )
+    assert registered.status_code == 201, registered.text
+    jobs = []
+    for n in range(count):
+        body = {
+            "project_id": project_id,
+            "pipeline": SLUG,
+            "image_ids": image_ids[3 * n : 3 * n + 3],
+        }
+        made = client.post("/api/v2/jobs/", json=body, headers=owner.headers)
+        assert made.status_code == 201, made.text
+        jobs.append(int(made.json()["id"]))
+        wait_for_status(client.get, jobs[-1], {"running"}, owner.headers)
+    return jobs
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_claim_survives_one_lost_connection_after_leasing(
+    failures: int,
+    client: TestClient,
+    owner: Account,
+    project_id: int,
+    jpeg: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (job_id,) = _running_jobs(client, owner, project_id, jpeg, 1)
+    read_images = task_service._images_of
+    calls: list[int] = []
+
+    def flaky(*args: object) -> object:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise Unavailable("the database is unavailable or busy; retry in a moment")
+        return read_images(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(task_service, "_images_of", flaky)
+    answer = client.post(
+        f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": 3}, headers=owner.headers
+    )
+    if failures == 1:
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["tasks"]) == 3
+    else:  # the database stays away: nothing to do but answer 503 (the leases then expire)
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"]
+    assert len(calls) == 2
+
+
+def test_claim_across_jobs_keeps_the_leases_it_took(
+    client: TestClient,
+    owner: Account,
+    project_id: int,
+    jpeg: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jobs = _running_jobs(client, owner, project_id, jpeg, 2)
+    claim_one_job = SqlTaskQueue._claim
+    calls: list[int] = []
+
+    def second_fails(self: SqlTaskQueue, job_id: int, *args: object) -> object:
+        calls.append(job_id)
+        if len(calls) == 2:
+            raise Unavailable("the database is unavailable or busy; retry in a moment")
+        return claim_one_job(self, job_id, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlTaskQueue, "_claim", second_fails)
+    answer = client.post(
+        "/api/v2/tasks/next/", json={"pipelines": [SLUG], "batch_size": 4}, headers=owner.headers
+    )
+    assert answer.status_code == 200, answer.text
+    handed = answer.json()["tasks"]
+    assert {t["job_id"] for t in handed} == {calls[0]}
+    assert len(handed) == 2
+    assert set(calls) == set(jobs)
