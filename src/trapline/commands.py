@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -138,9 +139,9 @@ def _serve(
     if started is not None:
         threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises the SIGINT it shut down for, once it is done
+        # uvicorn re-raises the SIGINT it shut down for, once it is done.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
     finally:
         db.dispose()
 

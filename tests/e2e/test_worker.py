@@ -22,6 +22,7 @@ import pytest
 from tests.support.image_server import ImageServer, image_server
 from tests.support.moto import free_port
 from tests.support.processes import clean_env, running, trapline_command
+from tests.support.worker_process import Worker
 from tests.support.workers import Platform, live_platform, project_with_images
 
 pytestmark = pytest.mark.slow
@@ -47,38 +48,6 @@ def platform_behind_images(
     ):
         images.upstream = platform.url
         yield platform, images, client
-
-
-class Worker:
-    """A ``trapline worker`` process and its log."""
-
-    def __init__(self, platform: Platform, folder: Path, name: str, *args: str) -> None:
-        self.log_path = folder / f"{name}.log"
-        env = clean_env(TRAPLINE_API_URL=platform.url, TRAPLINE_TOKEN=platform.token)
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(
-                trapline_command("worker", "--pipeline", PIPELINE, "--name", name, *args),
-                env=env,
-                cwd=folder,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait(self, timeout: float = 60) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise AssertionError(f"worker did not exit:\n{self.log()}") from None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def register(platform: Platform, folder: Path, project_id: int) -> str:
@@ -155,9 +124,9 @@ def test_two_workers_finish_a_job_and_one_killed_midway_changes_nothing(
         assert "created: constant" in printed
         assert "already there: constant" in register(platform, tmp_path, project_id)
         job_id = new_job(client, project_id, lease_seconds=4, max_attempts=3)
-        first = Worker(platform, tmp_path, "w1", "--batch-size", "4")
+        first = Worker(platform.url, platform.token, tmp_path, "w1", "--batch-size", "4")
         # Not --burst: while w1's leases run out there is briefly nothing to claim.
-        second = Worker(platform, tmp_path, "w2", "--batch-size", "4")
+        second = Worker(platform.url, platform.token, tmp_path, "w2", "--batch-size", "4")
         try:
             wait_for(
                 lambda: job(client, job_id)["counts"]["succeeded"] >= 12,
@@ -174,8 +143,8 @@ def test_two_workers_finish_a_job_and_one_killed_midway_changes_nothing(
             second.process.send_signal(signal.SIGTERM)
             assert second.wait() == 0, second.log()
         finally:
-            first.stop()
-            second.stop()
+            first.kill()
+            second.kill()
         done = job(client, job_id)
         assert done["counts"]["succeeded"] == 80
         assert done["counts"]["failed"] == done["counts"]["leased"] == 0
@@ -195,7 +164,7 @@ def test_sigterm_drains_the_batch_in_hand_and_exits_zero(
         project_id, _ = project_with_images(client, 60, name="drain")
         register(platform, tmp_path, project_id)
         job_id = new_job(client, project_id, lease_seconds=300)
-        worker = Worker(platform, tmp_path, "drainer", "--batch-size", "8")
+        worker = Worker(platform.url, platform.token, tmp_path, "drainer", "--batch-size", "8")
         try:
             wait_for(
                 lambda: job(client, job_id)["counts"]["succeeded"] >= 8,
@@ -205,12 +174,12 @@ def test_sigterm_drains_the_batch_in_hand_and_exits_zero(
             worker.process.send_signal(signal.SIGTERM)
             assert worker.wait(30) == 0, worker.log()
         finally:
-            worker.stop()
+            worker.kill()
         # Leases last 300 s, so nothing was reaped: every task it held was posted.
         assert tasks(client, job_id, "leased") == []
         midway = job(client, job_id)
         assert midway["counts"]["succeeded"] < 60, "drained too late to prove anything"
-        finisher = Worker(platform, tmp_path, "finisher", "--burst")
+        finisher = Worker(platform.url, platform.token, tmp_path, "finisher", "--burst")
         assert finisher.wait(90) == 0, finisher.log()
         assert job(client, job_id)["status"] == "succeeded"
         assert images.with_credentials == []
@@ -233,7 +202,7 @@ def test_corrupt_and_missing_images_fail_after_max_attempts_with_clear_errors(
         _blob_path(tmp_path / "data", missing_sha).unlink()
         register(platform, tmp_path, project_id)
         job_id = new_job(client, project_id, max_attempts=2, lease_seconds=30)
-        worker = Worker(platform, tmp_path, "bad", "--burst")
+        worker = Worker(platform.url, platform.token, tmp_path, "bad", "--burst")
         assert worker.wait(90) == 0, worker.log()
         wait_for(
             lambda: job(client, job_id)["status"] == "completed_with_errors",
@@ -258,7 +227,7 @@ def test_workers_ride_out_a_platform_restart(tmp_path: Path, postgres_databases:
         project_id, uploaded = project_with_images(client, 60, name="restart")
         register(platform, tmp_path, project_id)
         job_id = new_job(client, project_id, lease_seconds=10)
-        worker = Worker(platform, tmp_path, "patient", "--batch-size", "4")
+        worker = Worker(platform.url, platform.token, tmp_path, "patient", "--batch-size", "4")
         try:
             wait_for(
                 lambda: job(client, job_id)["counts"]["succeeded"] >= 8,
@@ -278,7 +247,7 @@ def test_workers_ride_out_a_platform_restart(tmp_path: Path, postgres_databases:
                 assert worker.wait(30) == 0, worker.log()
                 assert detections_per_image(client, list(uploaded), job_id) == [1] * 60
         finally:
-            worker.stop()
+            worker.kill()
         assert "retry" in worker.log()
         assert images.with_credentials == []
 
@@ -289,7 +258,7 @@ def test_a_second_signal_exits_at_once(tmp_path: Path, postgres_databases: Any) 
         project_id, _ = project_with_images(client, 16, name="impatient")
         register(platform, tmp_path, project_id)
         job_id = new_job(client, project_id, lease_seconds=300)
-        worker = Worker(platform, tmp_path, "impatient", "--batch-size", "8")
+        worker = Worker(platform.url, platform.token, tmp_path, "impatient", "--batch-size", "8")
         try:
             wait_for(
                 lambda: job(client, job_id)["counts"]["leased"] > 0,
@@ -303,7 +272,7 @@ def test_a_second_signal_exits_at_once(tmp_path: Path, postgres_databases: Any) 
             assert worker.wait(10) == 128 + signal.SIGTERM, worker.log()
             assert time.monotonic() - started < 5  # images take 1 s each: it did not drain
         finally:
-            worker.stop()
+            worker.kill()
         assert "exiting now" in worker.log()
         # The leases it held are still out; the reaper hands them out when they expire.
         assert job(client, job_id)["counts"]["leased"] > 0

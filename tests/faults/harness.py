@@ -8,8 +8,6 @@ control over what is sent when.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,8 +22,8 @@ from sqlalchemy import create_engine, text
 
 from tests.support.databases import PostgresDatabases, in_ci
 from tests.support.image_server import ImageServer, image_server
-from tests.support.processes import clean_env, trapline_command
 from tests.support.protocol import pipeline_config, registration
+from tests.support.worker_process import Worker
 from tests.support.workers import Platform, live_platform, project_with_images
 from trapline.pipelines.simple import ConstantPipeline
 
@@ -188,48 +186,6 @@ def running_job(api: httpx.Client, job_id: int) -> None:
         lambda: job_of(api, job_id)["status"] == "running",
         lambda: f"job {job_id} never ran: {job_of(api, job_id)}",
     )
-
-
-class Worker:
-    """A ``trapline worker --pipeline constant`` process talking to ``url`` with ``token``."""
-
-    def __init__(self, url: str, token: str, folder: Path, name: str, *args: str) -> None:
-        self.name = name
-        self.log_path = folder / f"worker-{name}.log"
-        env = clean_env(TRAPLINE_API_URL=url, TRAPLINE_TOKEN=token)
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(
-                trapline_command("worker", "--pipeline", PIPELINE, "--name", name, *args),
-                env=env,
-                cwd=folder,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def signal(self, sig: int) -> None:
-        self.process.send_signal(sig)
-
-    def wait(self, timeout: float = WAIT) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"worker {self.name} did not exit:\n{self.log()}") from None
-
-    def drain(self) -> int:
-        """SIGTERM, then wait for the exit code."""
-        self.signal(signal.SIGTERM)
-        return self.wait()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @contextmanager
