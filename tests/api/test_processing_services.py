@@ -27,10 +27,14 @@ from tests.api.test_permissions_jobs import (
     JobWorld,
     Scene,
     _check,
+    backend,
     build_job_world,
+    sites,
 )
-from tests.conftest import BACKENDS, Account
-from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+
+# The job matrix's fixtures, shared: a world per backend, built once per module.
+__all__ = ["backend", "sites"]
+from tests.conftest import Account
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service
 from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
@@ -52,24 +56,6 @@ _MATRIX_SERVICE = FakeService(name="Matrix push service")
 def matrix_service() -> Iterator[FakeService]:
     with fake_service(_MATRIX_SERVICE) as served:
         yield served
-
-
-@pytest.fixture(scope="module")
-def sites(
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_databases: SqliteDatabases,
-    postgres_databases: PostgresDatabases,
-) -> Iterator[JobSites]:
-    made = JobSites(tmp_path_factory, sqlite_databases, postgres_databases)
-    yield made
-    made.close()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres":
-        require_postgres()
-    return str(request.param)
 
 
 def _push_name(world: JobWorld) -> str:
