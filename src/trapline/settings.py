@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(100 * 1024 * 1024, gt=0)
     #: Largest request body, in bytes, summed over all files of one upload request.
     max_request_bytes: int = Field(1024 * 1024 * 1024, gt=0)
+    #: Seconds a server process remembers a token's user and a worker's access to a running
+    #: job; a token revoked or a membership removed through another replica stops working
+    #: within this time. 0 reads the database on every call.
+    access_cache_seconds: float = Field(5.0, ge=0, le=300)
     #: Seconds a signed blob URL stays valid.
     signed_url_ttl: int = Field(3600, gt=0, le=7 * 24 * 3600)
     #: Origins allowed by CORS (comma-separated or a JSON list); empty disables CORS headers.

@@ -31,6 +31,7 @@ from trapline.db.engine import Database
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
 from trapline.queue.channel import DispatchChannel
+from trapline.services.access import AccessMemo
 from trapline.services.duties import (
     Duty,
     DutyRunner,
@@ -125,11 +126,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.starter = starter
     app.state.duties = duties
     app.state.tracker = WorkerTracker(database)
+    app.state.access = AccessMemo(database, settings.access_cache_seconds)
     app.state.service_client = service_client
     app.state.push = push
     install_error_handlers(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)
-    for module in (*routers, pipelines, processing_services, jobs, tasks, annotation_routes):
+    # Workers' calls first: routes are matched in order, and they are most of the requests.
+    for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
         _docstrings_as_summaries(module.router)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
 from trapline.queue.base import TaskQueue
+from trapline.services.access import AccessMemo
 from trapline.services.duties import JobStarter
 from trapline.services.tasks import Dispatch
-from trapline.services.users import authenticate
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
@@ -64,6 +65,7 @@ async def _dispatch(request: Request) -> Dispatch:
         store=state.store,
         secret=state.secret,
         tracker=state.tracker,
+        access=state.access,
         url_ttl=settings.signed_url_ttl,
         absolute=lambda url: absolute_url(request, settings, url),
     )
@@ -80,14 +82,27 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 StoreDep = Annotated[BlobStore, Depends(_store)]
 
 
-def _current_user(request: Request, db: DatabaseDep) -> User:
+async def _access(request: Request) -> AccessMemo:
+    access: AccessMemo = request.app.state.access
+    return access
+
+
+AccessDep = Annotated[AccessMemo, Depends(_access)]
+
+
+async def _current_user(request: Request, access: AccessDep) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.strip().partition(" ")
     if scheme.lower() not in AUTH_SCHEMES or not secret.strip():
         raise NotAuthenticated(
             "authentication required: send the header 'Authorization: Token <your API token>'"
         )
-    return authenticate(db, secret.strip())
+    # A token seen moments ago is answered here; otherwise the database is read off the loop.
+    remembered = access.remembered_user(secret.strip())
+    if remembered is not None:
+        return remembered
+    user: User = await run_in_threadpool(access.user, secret.strip())
+    return user
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]

@@ -179,6 +179,8 @@ class Lease:
     attempt: int
     lease_id: str
     expires_at: datetime
+    #: Where the task's image is stored (read with the lease, so handing out needs no read).
+    storage_key: str
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class AnnotationType(StrEnum):
@@ -50,6 +50,16 @@ class AnnotationDraft:
     algorithm_id: int | None
     data: dict[str, Any] | None = None
     children: tuple[AnnotationDraft, ...] = ()
+
+
+class ResultTarget(NamedTuple):
+    """What a worker's result for a task is checked against: the task's job and image."""
+
+    task_id: int
+    job_id: int
+    image_id: int
+    width: int
+    height: int
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,7 @@ class JetStreamTaskQueue(TaskQueue):
                 attempt=row.attempt,
                 lease_id=lease_id,
                 expires_at=expires,
+                storage_key=row.storage_key,
             )
             for row in leased
         ]

@@ -5,11 +5,9 @@ Claims use SKIP LOCKED on PostgreSQL and BEGIN IMMEDIATE on SQLite.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
-from trapline.db.tables import TaskRow
+from trapline.db.plain import Plain
 from trapline.db.types import utcnow
-from trapline.domain.jobs import Lease, TaskStatus
+from trapline.domain.jobs import Lease
 from trapline.queue.base import TaskQueue, lease_expiry
 
 
@@ -24,33 +22,21 @@ class SqlTaskQueue(TaskQueue):
         now = utcnow()
         expires = lease_expiry(now, lease_seconds)
         # On PostgreSQL concurrent claimers skip each other's locked rows instead of queueing;
-        # SQLite ignores FOR UPDATE, and its write transaction (BEGIN IMMEDIATE) serialises them.
-        candidates = (
-            select(TaskRow.id)
-            .where(
-                TaskRow.job_id == job_id,
-                TaskRow.status == TaskStatus.QUEUED.value,
-                TaskRow.available_at <= now,
-            )
-            .order_by(TaskRow.available_at, TaskRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(TaskRow)
-            .where(TaskRow.id.in_(candidates.scalar_subquery()))
-            .values(
-                status=TaskStatus.LEASED.value,
-                attempt=TaskRow.attempt + 1,
-                lease_id=lease_id,
-                lease_holder=holder[:512],
-                lease_expires_at=expires,
-                updated_at=now,
-            )
-            .returning(TaskRow.id, TaskRow.image_id, TaskRow.attempt)
-        )
+        # SQLite has no FOR UPDATE, and its write transaction (BEGIN IMMEDIATE) serialises them.
         with self.db.write() as repos:
-            rows = repos.session.execute(statement).all()
+            plain = Plain(repos.session)
+            rows = plain.rows(
+                _CLAIM.format(lock=" FOR UPDATE SKIP LOCKED" if plain.postgres else ""),
+                (
+                    lease_id,
+                    holder[:512],
+                    plain.time(expires),
+                    plain.time(now),
+                    job_id,
+                    plain.time(now),
+                    limit,
+                ),
+            )
         return sorted(
             (
                 Lease(
@@ -60,8 +46,21 @@ class SqlTaskQueue(TaskQueue):
                     attempt=attempt,
                     lease_id=lease_id,
                     expires_at=expires,
+                    storage_key=storage_key,
                 )
-                for task_id, image_id, attempt in rows
+                for task_id, image_id, attempt, storage_key in rows
             ),
             key=lambda lease: lease.task_id,
         )
+
+
+#: One claim: the oldest deliverable tasks of a job leased, with their images' storage keys.
+_CLAIM = """
+UPDATE tasks SET status = 'leased', attempt = attempt + 1, lease_id = ?, lease_holder = ?,
+    lease_expires_at = ?, updated_at = ?
+WHERE id IN (
+    SELECT id FROM tasks WHERE job_id = ? AND status = 'queued' AND available_at <= ?
+    ORDER BY available_at, id LIMIT ?{lock}
+)
+RETURNING id, image_id, attempt, (SELECT storage_key FROM images WHERE images.id = tasks.image_id)
+"""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import time
+from typing import Any, TypeVar
 
+from trapline.db.engine import Database
 from trapline.db.repositories import Repos
+from trapline.db.types import utcnow
+from trapline.domain.jobs import Job, JobStatus
 from trapline.domain.records import Project, User
 from trapline.domain.roles import Role
-from trapline.errors import NotFound, PermissionDenied
+from trapline.domain.tokens import hash_token
+from trapline.errors import NotAuthenticated, NotFound, PermissionDenied
 
 T = TypeVar("T")
 
@@ -48,3 +53,80 @@ def require(found: T | None, kind: str, object_id: int) -> T:
     if found is None:
         raise NotFound(f"{kind} {object_id} not found")
     return found
+
+
+def authenticate(db: Database, secret: str) -> User:
+    """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
+    hashed = hash_token(secret)
+    with db.read() as repos:
+        found = repos.users.authenticate(hashed)
+    if found is None:
+        raise NotAuthenticated(
+            "invalid or revoked token; create a new one with POST /api/v2/tokens/"
+        )
+    user, token = found
+    now = utcnow()
+    if repos.users.needs_touch(token, now):
+        with db.write() as repos:
+            repos.users.touch_token(token.id, now)
+    return user
+
+
+class AccessMemo:
+    """Who a token belongs to and which running jobs a worker may serve, remembered briefly.
+
+    A worker calls several times a second with the same token about the same job; reading
+    the token, the job, the project and the membership for every call was a third of a
+    claim's work. Each answer is kept ``ttl`` seconds. Changes made through this process
+    (a token revoked, a member removed, a project changed) forget everything at once; made
+    through another replica, they apply within ``ttl`` seconds. Only running jobs are kept:
+    a job that ended meanwhile hands out nothing (its tasks are no longer queued) and results
+    are judged against the tasks table. Unknown tokens are never remembered.
+    """
+
+    #: Answers remembered at most; beyond that the memory starts again.
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self, db: Database, ttl: float) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._users: dict[str, tuple[User, float]] = {}
+        self._jobs: dict[tuple[int, int], tuple[Job, Project, float]] = {}
+
+    def remembered_user(self, secret: str) -> User | None:
+        """The token's user if it was authenticated less than ``ttl`` seconds ago."""
+        hit = self._users.get(hash_token(secret))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def user(self, secret: str) -> User:
+        """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
+        found = self.remembered_user(secret)
+        if found is not None:
+            return found
+        user = authenticate(self.db, secret)
+        self._keep(self._users, hash_token(secret), (user, time.monotonic() + self.ttl))
+        return user
+
+    def worker_job(self, caller: User, job_id: int) -> tuple[Job, Project]:
+        """A job the caller may work on and its project; NotFound as for any foreign job."""
+        hit = self._jobs.get((caller.id, job_id))
+        if hit is not None and hit[2] > time.monotonic():
+            return hit[0], hit[1]
+        with self.db.read() as repos:
+            job = require(repos.jobs.get(job_id), "job", job_id)
+            project = worker_project(repos, caller, job.project_id)
+        if job.status is JobStatus.RUNNING:
+            self._keep(self._jobs, (caller.id, job_id), (job, project, time.monotonic() + self.ttl))
+        return job, project
+
+    def forget(self) -> None:
+        """Drop every remembered answer (after a change to tokens, members or projects)."""
+        self._users.clear()
+        self._jobs.clear()
+
+    def _keep(self, memory: dict[Any, Any], key: Any, value: Any) -> None:
+        if self.ttl <= 0:
+            return
+        if len(memory) >= self.MAX_REMEMBERED:
+            memory.clear()
+        memory[key] = value

@@ -6,8 +6,14 @@ import math
 from collections.abc import Sequence
 
 from trapline.domain.pipelines import Algorithm, Pipeline
-from trapline.domain.records import Image, Project
-from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.domain.records import Project
+from trapline.domain.results import (
+    AnalysisDraft,
+    AnnotationDraft,
+    AnnotationType,
+    Box,
+    ResultTarget,
+)
 from trapline.protocol import AlgorithmReference, ClassificationResponse, PipelineResultsResponse
 
 #: Pixels a box may stick out of the image (rounding in workers' resizing).
@@ -21,9 +27,8 @@ class ResultRejected(ValueError):
 def drafts_from_result(
     result: PipelineResultsResponse,
     pipeline: Pipeline,
-    image: Image,
+    target: ResultTarget,
     project: Project,
-    task_id: int | None,
     worker: str | None,
 ) -> AnalysisDraft:
     """The analysis a result describes, or ResultRejected naming the first problem."""
@@ -34,13 +39,13 @@ def drafts_from_result(
     detections = []
     for n, detection in enumerate(result.detections):
         where = f"detections[{n}]"
-        if detection.source_image_id != str(image.id):
+        if detection.source_image_id != str(target.image_id):
             raise ResultRejected(
                 f"{where}.source_image_id is {detection.source_image_id!r} "
-                f"but the task is for image {image.id}"
+                f"but the task is for image {target.image_id}"
             )
         algorithm = _algorithm(pipeline, detection.algorithm, f"{where}.algorithm")
-        box = _box(detection.bbox, image, f"{where}.bbox") if detection.bbox else None
+        box = _box(detection.bbox, target, f"{where}.bbox") if detection.bbox else None
         children = tuple(
             _classification(c, pipeline, project, f"{where}.classifications[{k}]")
             for k, c in enumerate(detection.classifications)
@@ -58,7 +63,7 @@ def drafts_from_result(
             )
         )
     total_time = result.total_time if math.isfinite(result.total_time) else None
-    return AnalysisDraft(task_id, image.id, total_time, worker, tuple(detections))
+    return AnalysisDraft(target.task_id, target.image_id, total_time, worker, tuple(detections))
 
 
 def _algorithm(pipeline: Pipeline, reference: AlgorithmReference, where: str) -> Algorithm:
@@ -72,19 +77,20 @@ def _algorithm(pipeline: Pipeline, reference: AlgorithmReference, where: str) ->
     return algorithm
 
 
-def _box(bbox: object, image: Image, where: str) -> Box:
+def _box(bbox: object, target: ResultTarget, where: str) -> Box:
     x1, y1, x2, y2 = (getattr(bbox, k) for k in ("x1", "y1", "x2", "y2"))
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
         raise ResultRejected(f"{where} has a value that is not a finite number")
     if x2 <= x1 or y2 <= y1:
         raise ResultRejected(f"{where} is inverted or empty: ({x1}, {y1}, {x2}, {y2})")
     tol = BOX_TOLERANCE
-    if x1 < -tol or y1 < -tol or x2 > image.width + tol or y2 > image.height + tol:
+    if x1 < -tol or y1 < -tol or x2 > target.width + tol or y2 > target.height + tol:
         raise ResultRejected(
-            f"{where} ({x1}, {y1}, {x2}, {y2}) lies outside the {image.width}x{image.height} image"
+            f"{where} ({x1}, {y1}, {x2}, {y2}) lies outside the "
+            f"{target.width}x{target.height} image"
         )
     return Box(
-        max(x1, 0.0), max(y1, 0.0), min(x2, float(image.width)), min(y2, float(image.height))
+        max(x1, 0.0), max(y1, 0.0), min(x2, float(target.width)), min(y2, float(target.height))
     )
 
 

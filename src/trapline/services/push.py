@@ -39,6 +39,7 @@ from trapline.protocol import (
     SourceImageRequest,
 )
 from trapline.queue.base import TaskQueue
+from trapline.services.access import AccessMemo
 from trapline.services.results import ingest_results
 from trapline.services.service_client import PROCESS_RETRY, ServiceClient, ServiceError
 from trapline.services.service_status import online_window, record_check
@@ -156,6 +157,7 @@ class PushDispatcher:
         self.base_url = public_base_url(settings)
         self.retry = PROCESS_RETRY
         self._tracker = _ServiceAsWorker(db)
+        self._access = AccessMemo(db, ttl=settings.access_cache_seconds)
         self._lock = threading.Lock()
         self._filling = threading.Lock()
         self._busy: dict[int, int] = {}
@@ -316,12 +318,10 @@ class PushDispatcher:
         self._store(batch, leases, outcomes)
 
     def _request(self, batch: Batch) -> tuple[PipelineRequest, dict[str, Lease]]:
-        with self.db.read() as repos:
-            images = repos.images.get_many(lease.image_id for lease in batch.leases)
-        leases = {str(lease.image_id): lease for lease in batch.leases if lease.image_id in images}
+        leases = {str(lease.image_id): lease for lease in batch.leases}
         source_images = []
         for image_id, lease in leases.items():
-            url = self.store.signed_url(images[lease.image_id].storage_key, expires_in=self.url_ttl)
+            url = self.store.signed_url(lease.storage_key, expires_in=self.url_ttl)
             absolute = self.base_url + url if url.startswith("/") else url
             source_images.append(SourceImageRequest(id=image_id, url=absolute))
         request = PipelineRequest(
@@ -353,7 +353,15 @@ class PushDispatcher:
             for image_id, outcome in outcomes.items()
         ]
         answer = ingest_results(
-            self.db, self.queue, self._tracker, self.secret, PLATFORM, batch.job.id, items, info
+            self.db,
+            self._access,
+            self.queue,
+            self._tracker,
+            self.secret,
+            PLATFORM,
+            batch.job.id,
+            items,
+            info,
         )
         refused = [
             (image_id, status.detail)
@@ -374,7 +382,15 @@ class PushDispatcher:
             for image_id, detail in refused
         ]
         ingest_results(
-            self.db, self.queue, self._tracker, self.secret, PLATFORM, batch.job.id, retry, info
+            self.db,
+            self._access,
+            self.queue,
+            self._tracker,
+            self.secret,
+            PLATFORM,
+            batch.job.id,
+            retry,
+            info,
         )
 
     def _token(self, lease: Lease) -> str:

@@ -11,11 +11,11 @@ from pydantic import ValidationError
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import TaskInfo, TaskStatus
+from trapline.domain.jobs import TaskStatus
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease
 from trapline.domain.pipelines import Pipeline
-from trapline.domain.records import Image, Project, User
-from trapline.domain.results import AnalysisDraft
+from trapline.domain.records import Project, User
+from trapline.domain.results import AnalysisDraft, ResultTarget
 from trapline.protocol import (
     ClientInfo,
     ItemStatus,
@@ -27,7 +27,7 @@ from trapline.protocol import (
     TypedResultItem,
 )
 from trapline.queue.base import TaskQueue
-from trapline.services.access import require, worker_project
+from trapline.services.access import AccessMemo, require
 from trapline.services.annotations import ResultRejected, drafts_from_result
 from trapline.services.jobs import finish_if_done
 from trapline.services.workers import WorkerTracker
@@ -53,6 +53,7 @@ class _Item:
 
 def ingest_results(
     db: Database,
+    access: AccessMemo,
     queue: TaskQueue,
     tracker: WorkerTracker,
     secret: bytes,
@@ -64,19 +65,17 @@ def ingest_results(
     """Judge and store a batch of results for one job; answers a status per item."""
     items = [_parse(n, item, secret, job_id) for n, item in enumerate(results)]
     pending = [i for i in items if i.status is None and i.claim is not None]
+    job, project = access.worker_job(caller, job_id)
     with db.read() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
-        project = worker_project(repos, caller, job.project_id)
         pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.pipeline_id)
-        tasks = repos.tasks.infos(i.claim.task_id for i in pending if i.claim)
-        images = repos.tasks.images_of(tasks)
+        targets = repos.tasks.targets({i.claim.task_id for i in pending if i.claim})
     worker = tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id]).name
     now = utcnow()
     settled: list[LeaseClaim] = []
     requeued = False
     # Checking results needs no transaction: the write below stays short, which matters on
     # SQLite where every writer waits for it.
-    drafts = _check(pending, tasks, images, pipeline, project, job_id, worker)
+    drafts = _check(pending, targets, pipeline, project, job_id, worker)
     to_store = [i for i in pending if i.index in drafts and i.status is None]
     errors = [i for i in pending if i.error is not None and i.status is None]
     with db.write() as repos:
@@ -142,8 +141,7 @@ def ingest_results(
 
 def _check(
     pending: list[_Item],
-    tasks: dict[int, TaskInfo],
-    images: dict[int, Image],
+    targets: dict[int, ResultTarget],
     pipeline: Pipeline,
     project: Project,
     job_id: int,
@@ -155,8 +153,8 @@ def _check(
     for item in pending:
         claim = item.claim
         assert claim is not None
-        task = tasks.get(claim.task_id)
-        if task is None or task.job_id != job_id or claim.task_id not in images:
+        target = targets.get(claim.task_id)
+        if target is None or target.job_id != job_id:
             item.judge("rejected", "this task no longer exists")
             continue
         if claim.task_id in seen_tasks:
@@ -165,7 +163,7 @@ def _check(
         if item.success is not None:
             try:
                 drafts[item.index] = drafts_from_result(
-                    item.success, pipeline, images[claim.task_id], project, claim.task_id, worker
+                    item.success, pipeline, target, project, worker
                 )
             except ResultRejected as exc:
                 item.judge("rejected", str(exc))

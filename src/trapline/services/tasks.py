@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from trapline.db.engine import Database
 from trapline.domain.jobs import DispatchMode, JobStatus, Lease
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease, sign_lease
-from trapline.domain.records import Image, User
+from trapline.domain.records import User
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput, TraplineError, Unavailable
+from trapline.errors import InvalidInput, TraplineError
 from trapline.protocol import ClientInfo, TaskOut
 from trapline.queue.base import TaskQueue
-from trapline.services.access import require, worker_project
+from trapline.services.access import AccessMemo, worker_project
 from trapline.services.workers import WorkerTracker
 from trapline.storage.base import BlobStore
 
@@ -33,6 +33,7 @@ class Dispatch:
     store: BlobStore
     secret: bytes
     tracker: WorkerTracker
+    access: AccessMemo
     url_ttl: int
     #: Makes a server-relative URL (the local store's) absolute for the calling client.
     absolute: Callable[[str], str]
@@ -46,7 +47,6 @@ def check_batch_size(value: object) -> int:
 
 
 def claim_for_job(
-    db: Database,
     dispatch: Dispatch,
     caller: User,
     job_id: int,
@@ -54,9 +54,7 @@ def claim_for_job(
     client_info: ClientInfo | None,
 ) -> list[TaskOut]:
     """Lease tasks of one job; an empty list when the job is not running."""
-    with db.read() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
-        worker_project(repos, caller, job.project_id)
+    job, _ = dispatch.access.worker_job(caller, job_id)
     if job.dispatch_mode is not DispatchMode.ASYNC_API:
         raise InvalidInput(
             f"job {job_id} is a {job.dispatch_mode.value} (push) job; its tasks are not pulled"
@@ -65,7 +63,7 @@ def claim_for_job(
     if job.status is not JobStatus.RUNNING:
         return []
     leases = dispatch.queue.claim({job.id: job.params.lease_seconds}, batch_size, identity.name)
-    return _hand_out(db, dispatch, leases, identity.name, with_job=False)
+    return _hand_out(dispatch, leases, identity.name, with_job=False)
 
 
 def claim_next(
@@ -95,7 +93,7 @@ def claim_next(
     leases = dispatch.queue.claim(
         {j.id: j.params.lease_seconds for j in jobs}, batch_size, identity.name
     )
-    return _hand_out(db, dispatch, leases, identity.name, with_job=True)
+    return _hand_out(dispatch, leases, identity.name, with_job=True)
 
 
 def extend_leases(
@@ -126,24 +124,14 @@ def extend_leases(
 
 
 def _hand_out(
-    db: Database, dispatch: Dispatch, leases: list[Lease], holder: str, *, with_job: bool
+    dispatch: Dispatch, leases: list[Lease], holder: str, *, with_job: bool
 ) -> list[TaskOut]:
     if not leases:
         return []
-    try:
-        images = _images_of(db, leases)
-    except Unavailable:
-        # The leases are committed: answering 503 now would leave these tasks with nobody
-        # until their lease runs out (5 minutes by default). A connection killed under us
-        # (failover, pg_terminate_backend) is replaced by the pool, so one more try usually
-        # gets the answer out.
-        log.warning("reading the images of %d leased tasks failed; trying again", len(leases))
-        images = _images_of(db, leases)
     tasks = []
     now = datetime.now(UTC)
     for lease in leases:
-        image = images[lease.image_id]
-        url = dispatch.store.signed_url(image.storage_key, expires_in=dispatch.url_ttl)
+        url = dispatch.store.signed_url(lease.storage_key, expires_in=dispatch.url_ttl)
         token = sign_lease(
             dispatch.secret, LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)
         )
@@ -165,8 +153,3 @@ def _hand_out(
         ",".join(str(lease.task_id) for lease in leases[:20]) + ("…" if len(leases) > 20 else ""),
     )
     return tasks
-
-
-def _images_of(db: Database, leases: list[Lease]) -> dict[int, Image]:
-    with db.read() as repos:
-        return repos.images.get_many(lease.image_id for lease in leases)

@@ -6,11 +6,10 @@ import secrets
 from dataclasses import dataclass
 
 from trapline.db.engine import Database
-from trapline.db.types import utcnow
 from trapline.domain.records import ApiToken, User
 from trapline.domain.roles import Role
 from trapline.domain.tokens import hash_token, new_token, visible_prefix
-from trapline.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from trapline.errors import InvalidInput, NotFound, PermissionDenied
 from trapline.services.access import project_for
 
 
@@ -20,23 +19,6 @@ class NewToken:
 
     token: ApiToken
     secret: str
-
-
-def authenticate(db: Database, secret: str) -> User:
-    """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
-    hashed = hash_token(secret)
-    with db.read() as repos:
-        found = repos.users.authenticate(hashed)
-    if found is None:
-        raise NotAuthenticated(
-            "invalid or revoked token; create a new one with POST /api/v2/tokens/"
-        )
-    user, token = found
-    now = utcnow()
-    if repos.users.needs_touch(token, now):
-        with db.write() as repos:
-            repos.users.touch_token(token.id, now)
-    return user
 
 
 def create_user(

@@ -6,18 +6,13 @@ import random
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import json_body, json_object, json_response
 from trapline.api.deps import (
     CurrentUser,
     DatabaseDep,
     DispatchDep,
     QueueDep,
-    SecretDep,
     StarterDep,
-    TrackerDep,
 )
 from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, offset_page
 from trapline.api.schemas_jobs import (
@@ -31,13 +26,9 @@ from trapline.api.schemas_jobs import (
 from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
 from trapline.errors import InvalidInput
 from trapline.protocol import (
-    ResultsRequest,
-    ResultsResponse,
-    TasksRequest,
     TasksResponse,
-    TypedResultsRequest,
 )
-from trapline.services import jobs, results, tasks
+from trapline.services import jobs, tasks
 
 router = APIRouter(tags=["jobs"])
 
@@ -157,68 +148,11 @@ def list_tasks(
 ) -> Any:
     """A job's tasks (``status=failed`` lists failures with their errors)."""
     if batch is not None:  # older AMI workers claimed with GET …/tasks?batch=N
-        claimed = tasks.claim_for_job(
-            db, dispatch, caller, job_id, tasks.check_batch_size(batch), None
-        )
+        size = tasks.check_batch_size(batch)
+        claimed = tasks.claim_for_job(dispatch, caller, job_id, size, None)
         return TasksResponse(tasks=claimed).model_dump(exclude_none=True)
     total, found = jobs.list_tasks(db, caller, job_id, status, limit=limit, offset=offset)
     return offset_page(request, total, [TaskInfoOut.of(t) for t in found], limit, offset)
-
-
-# The two calls every worker makes for every batch parse and answer JSON straight through
-# pydantic-core, skipping FastAPI's generic body and response handling.
-
-
-@router.post(
-    "/jobs/{job_id}/tasks",
-    openapi_extra=json_body(TasksRequest),
-    response_model=TasksResponse,
-)
-async def claim_tasks(
-    request: Request, job_id: Id, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
-) -> Response:
-    """Claim a batch of the job's tasks under a lease (the worker protocol)."""
-    body = await json_object(request)
-    size = tasks.check_batch_size(body.get("batch_size"))
-    claim = TasksRequest.model_validate({**body, "batch_size": size})
-    claimed = await run_in_threadpool(
-        tasks.claim_for_job, db, dispatch, caller, job_id, size, claim.client_info
-    )
-    return json_response(TasksResponse(tasks=claimed), exclude_none=True)
-
-
-@router.post(
-    "/jobs/{job_id}/result",
-    openapi_extra=json_body(ResultsRequest),
-    response_model=ResultsResponse,
-)
-async def post_results(
-    request: Request,
-    job_id: Id,
-    caller: CurrentUser,
-    db: DatabaseDep,
-    queue: QueueDep,
-    tracker: TrackerDep,
-    secret: SecretDep,
-) -> Response:
-    """Post results of claimed tasks; each item is answered saved, duplicate, failed or rejected."""
-    raw = await request.body()
-    if raw.lstrip()[:1] == b"[":
-        raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
-
-    def ingest() -> ResultsResponse:
-        # Validating 64 results takes milliseconds: in the thread pool, not the event loop,
-        # so other requests are not held up meanwhile.
-        posted: ResultsRequest | TypedResultsRequest
-        try:
-            posted = TypedResultsRequest.model_validate_json(raw)
-        except ValidationError:
-            posted = ResultsRequest.model_validate_json(raw)
-        return results.ingest_results(
-            db, queue, tracker, secret, caller, job_id, posted.results, posted.client_info
-        )
-
-    return json_response(await run_in_threadpool(ingest))
 
 
 def _statuses(text: str | None) -> list[JobStatus]:

@@ -1,16 +1,95 @@
-"""Worker protocol extensions: claim across jobs, extend leases."""
+"""The worker protocol: claims (per job and across jobs), results, lease extension.
+
+This router is the first the app matches requests against: workers make most of the
+requests a busy server sees, and FastAPI tries routes in order.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.bodies import json_body, json_object, json_response
-from trapline.api.deps import CurrentUser, DatabaseDep, DispatchDep
-from trapline.protocol import ExtendRequest, NextTasksRequest, TasksResponse
-from trapline.services import tasks
+from trapline.api.deps import (
+    AccessDep,
+    CurrentUser,
+    DatabaseDep,
+    DispatchDep,
+    QueueDep,
+    SecretDep,
+    TrackerDep,
+)
+from trapline.api.pagination import Id
+from trapline.errors import InvalidInput
+from trapline.protocol import (
+    ExtendRequest,
+    NextTasksRequest,
+    ResultsRequest,
+    ResultsResponse,
+    TasksRequest,
+    TasksResponse,
+    TypedResultsRequest,
+)
+from trapline.services import results, tasks
 
 router = APIRouter(tags=["worker protocol"])
+
+# The two calls every worker makes for every batch parse and answer JSON straight through
+# pydantic-core, skipping FastAPI's generic body and response handling.
+
+
+@router.post(
+    "/jobs/{job_id}/tasks",
+    openapi_extra=json_body(TasksRequest),
+    response_model=TasksResponse,
+)
+async def claim_tasks(
+    request: Request, job_id: Id, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
+) -> Response:
+    """Claim a batch of the job's tasks under a lease (the worker protocol)."""
+    body = await json_object(request)
+    size = tasks.check_batch_size(body.get("batch_size"))
+    claim = TasksRequest.model_validate({**body, "batch_size": size})
+    claimed = await run_in_threadpool(
+        tasks.claim_for_job, dispatch, caller, job_id, size, claim.client_info
+    )
+    return json_response(TasksResponse(tasks=claimed), exclude_none=True)
+
+
+@router.post(
+    "/jobs/{job_id}/result",
+    openapi_extra=json_body(ResultsRequest),
+    response_model=ResultsResponse,
+)
+async def post_results(
+    request: Request,
+    job_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    access: AccessDep,
+    queue: QueueDep,
+    tracker: TrackerDep,
+    secret: SecretDep,
+) -> Response:
+    """Post results of claimed tasks; each item is answered saved, duplicate, failed or rejected."""
+    raw = await request.body()
+    if raw.lstrip()[:1] == b"[":
+        raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
+
+    def ingest() -> ResultsResponse:
+        # Validating 64 results takes milliseconds: in the thread pool, not the event loop,
+        # so other requests are not held up meanwhile.
+        posted: ResultsRequest | TypedResultsRequest
+        try:
+            posted = TypedResultsRequest.model_validate_json(raw)
+        except ValidationError:
+            posted = ResultsRequest.model_validate_json(raw)
+        return results.ingest_results(
+            db, access, queue, tracker, secret, caller, job_id, posted.results, posted.client_info
+        )
+
+    return json_response(await run_in_threadpool(ingest))
 
 
 @router.post("/tasks/next", openapi_extra=json_body(NextTasksRequest), response_model=TasksResponse)

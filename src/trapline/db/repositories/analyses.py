@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.ids import reserve_ids
+from trapline.db.plain import Plain
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.domain.results import (
     Analysis,
@@ -22,9 +23,18 @@ from trapline.domain.results import (
     Box,
 )
 
-#: The tables themselves, for plain bulk inserts.
+#: The tables themselves, for reserving ids.
 _ANALYSES = cast(Table, AnalysisRow.__table__)
 _ANNOTATIONS = cast(Table, AnnotationRow.__table__)
+#: Columns of the plain bulk inserts, in the order of their rows.
+_ANALYSIS_COLUMNS = (
+    "id", "project_id", "image_id", "job_id", "task_id", "pipeline_id", "source", "status",
+    "worker", "total_time", "created_at", "completed_at",
+)  # fmt: skip
+_ANNOTATION_COLUMNS = (
+    "id", "analysis_id", "project_id", "image_id", "type", "label", "confidence",
+    "x1", "y1", "x2", "y2", "data", "parent_id", "algorithm_id", "ordering",
+)  # fmt: skip
 
 
 def to_annotation(row: AnnotationRow) -> Annotation:
@@ -64,30 +74,21 @@ class AnalysisRepo:
         """Store completed analyses with their annotations in a few bulk statements."""
         if not drafts:
             return []
-        # Ids are reserved up front so each level is one plain executemany: RETURNING with
-        # row order kept would make SQLite insert row by row.
+        # Ids are reserved up front so each level is one plain insert: RETURNING with row
+        # order kept would make SQLite insert row by row.
+        plain = Plain(self.session)
         analysis_ids = reserve_ids(self.session, _ANALYSES, len(drafts))
-        self.session.execute(
-            insert(_ANALYSES),
+        stamp = plain.time(now)
+        completed = AnalysisStatus.COMPLETED.value
+        plain.insert(
+            "analyses",
+            _ANALYSIS_COLUMNS,
             [
-                {
-                    "id": analysis_id,
-                    "project_id": project_id,
-                    "image_id": d.image_id,
-                    "job_id": job_id,
-                    "task_id": d.task_id,
-                    "pipeline_id": pipeline_id,
-                    "source": source,
-                    "status": AnalysisStatus.COMPLETED.value,
-                    "worker": d.worker,
-                    "total_time": d.total_time,
-                    "error": None,
-                    "created_at": now,
-                    "completed_at": now,
-                }
-                for d, analysis_id in zip(drafts, analysis_ids, strict=True)
+                (aid, project_id, d.image_id, job_id, d.task_id, pipeline_id, source, completed,
+                 d.worker, d.total_time, stamp, stamp)
+                for d, aid in zip(drafts, analysis_ids, strict=True)
             ],
-        )
+        )  # fmt: skip
         level: list[tuple[AnnotationDraft, int, int, int | None, int]] = [
             (a, analysis_id, d.image_id, None, n)
             for d, analysis_id in zip(drafts, analysis_ids, strict=True)
@@ -96,13 +97,15 @@ class AnalysisRepo:
         # One INSERT per tree level: detections first, then their classifications.
         while level:
             ids = reserve_ids(self.session, _ANNOTATIONS, len(level))
-            self.session.execute(
-                insert(_ANNOTATIONS),
-                [
-                    self._values(new_id, a, aid, iid, parent, n, project_id)
-                    for new_id, (a, aid, iid, parent, n) in zip(ids, level, strict=True)
-                ],
-            )
+            rows = []
+            for new_id, (a, aid, iid, parent, n) in zip(ids, level, strict=True):
+                box = a.box
+                x1, y1, x2, y2 = (box.x1, box.y1, box.x2, box.y2) if box else (None,) * 4
+                rows.append(
+                    (new_id, aid, project_id, iid, a.type.value, a.label, a.confidence,
+                     x1, y1, x2, y2, plain.json(a.data), parent, a.algorithm_id, n)
+                )  # fmt: skip
+            plain.insert("annotations", _ANNOTATION_COLUMNS, rows)
             level = [
                 (child, aid, iid, new_id, n)
                 for (a, aid, iid, _, _), new_id in zip(level, ids, strict=True)
@@ -177,33 +180,3 @@ class AnalysisRepo:
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = self.session.scalars(query.order_by(AnnotationRow.id).limit(limit).offset(offset))
         return total, [to_annotation(r) for r in rows]
-
-    @staticmethod
-    def _values(
-        new_id: int,
-        draft: AnnotationDraft,
-        analysis_id: int,
-        image_id: int,
-        parent_id: int | None,
-        ordering: int,
-        project_id: int,
-    ) -> dict[str, Any]:
-        box = draft.box
-        return {
-            "id": new_id,
-            "analysis_id": analysis_id,
-            "project_id": project_id,
-            "image_id": image_id,
-            "type": draft.type.value,
-            "label": draft.label,
-            "confidence": draft.confidence,
-            "x1": box.x1 if box else None,
-            "y1": box.y1 if box else None,
-            "x2": box.x2 if box else None,
-            "y2": box.y2 if box else None,
-            "data": draft.data,
-            "parent_id": parent_id,
-            "algorithm_id": draft.algorithm_id,
-            "ordering": ordering,
-            "storage_key": None,
-        }

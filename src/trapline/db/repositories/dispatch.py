@@ -13,11 +13,13 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from trapline.db.tables import JobRow, TaskRow
+from trapline.db.tables import ImageRow, JobRow, TaskRow
 from trapline.domain.jobs import JobStatus, TaskStatus
 
 #: Job states whose queued tasks must be deliverable.
 DISPATCHING = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+#: The storage key of a task's image, read with the lease.
+_STORAGE_KEY = select(ImageRow.storage_key).where(ImageRow.id == TaskRow.image_id).scalar_subquery()
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class LeasedRow:
     task_id: int
     image_id: int
     attempt: int
+    storage_key: str
 
 
 class DispatchRepo:
@@ -74,7 +77,7 @@ class DispatchRepo:
                 lease_expires_at=expires,
                 updated_at=now,
             )
-            .returning(TaskRow.id, TaskRow.image_id, TaskRow.attempt)
+            .returning(TaskRow.id, TaskRow.image_id, TaskRow.attempt, _STORAGE_KEY)
         )
         return sorted(LeasedRow(*row) for row in rows)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,12 +10,13 @@ from sqlalchemy import Row, and_, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.images import to_image
+from trapline.db.plain import Plain
 from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow, TaskRow
 from trapline.db.types import affected
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
-from trapline.domain.records import Image, ImageFilter
+from trapline.domain.records import ImageFilter
+from trapline.domain.results import ResultTarget
 
 #: Task states that may still change.
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
@@ -110,19 +111,16 @@ class TaskRepo:
         """Mark open tasks succeeded; returns the ids that were open (the first result wins)."""
         if not task_ids:
             return set()
-        done = self.session.scalars(
-            update(TaskRow)
-            .where(TaskRow.job_id == job_id, TaskRow.id.in_(task_ids), TaskRow.status.in_(OPEN))
-            .values(
-                status=TaskStatus.SUCCEEDED.value,
-                lease_id=None,
-                lease_expires_at=None,
-                finished_at=now,
-                updated_at=now,
-            )
-            .returning(TaskRow.id)
+        plain = Plain(self.session)
+        stamp = plain.time(now)
+        rows = plain.rows(
+            "UPDATE tasks SET status = 'succeeded', lease_id = NULL, lease_expires_at = NULL, "
+            "finished_at = ?, updated_at = ? WHERE job_id = ? AND status IN ('queued', 'leased') "
+            "AND id IN ({among}) RETURNING id",
+            (stamp, stamp, job_id),
+            among=task_ids,
         )
-        return set(done)
+        return {task_id for (task_id,) in rows}
 
     def infos(self, task_ids: Iterable[int]) -> dict[int, TaskInfo]:
         """These tasks by id."""
@@ -296,14 +294,13 @@ class TaskRepo:
         )
         return total, [to_task_info(r) for r in rows]
 
-    def images_of(self, task_ids: Iterable[int]) -> dict[int, Image]:
-        """The image of each task, by task id."""
-        task_ids = list(task_ids)
+    def targets(self, task_ids: Collection[int]) -> dict[int, ResultTarget]:
+        """What results for these tasks are checked against, by task id (those that exist)."""
         if not task_ids:
             return {}
-        rows = self.session.execute(
-            select(TaskRow.id.label("task_id"), *ImageRow.__table__.c)
-            .join(ImageRow, ImageRow.id == TaskRow.image_id)
-            .where(TaskRow.id.in_(task_ids))
+        rows = Plain(self.session).rows(
+            "SELECT tasks.id, tasks.job_id, images.id, images.width, images.height FROM tasks "
+            "JOIN images ON images.id = tasks.image_id WHERE tasks.id IN ({among})",
+            among=list(task_ids),
         )
-        return {row.task_id: to_image(row) for row in rows}
+        return {row[0]: ResultTarget(*row) for row in rows}
