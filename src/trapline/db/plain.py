@@ -6,8 +6,8 @@ through per-column processing; at thousands of images a second that is most of t
 time. The statements here are written once in SQL and sent to the driver as they are, with
 parameters already in the form the driver takes.
 
-SQL is written with ``?`` placeholders and no literal ``?`` or ``%``; on PostgreSQL the
-placeholders become psycopg's ``%s``.
+SQL is written with ``?`` placeholders and no literal ``?``, ``%`` or braces; on PostgreSQL
+the placeholders become psycopg's ``%s``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from trapline.db.types import UTCDateTime
 
 _JSON = json.JSONEncoder(separators=(",", ":"))
-#: Parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535).
+#: Parameters per multi-row statement on SQLite (it allows 32,766).
 MAX_PARAMETERS = 30_000
 
 
@@ -33,41 +34,49 @@ class Plain:
 
     def __init__(self, session: Session) -> None:
         self.connection: Connection = session.connection()
-        dialect = self.connection.dialect
-        self.postgres = dialect.name == "postgresql"
-        self._time = _time_processor(dialect)
+        self.dialect = self.connection.dialect
+        self.postgres = self.dialect.name == "postgresql"
+        self._time = _time_processor(self.dialect)
 
     def rows(
-        self, sql: str, params: Sequence[Any] = (), *, among: Sequence[Any] = ()
+        self, sql: str, params: Sequence[Any] = (), *, among: Sequence[int] = ()
     ) -> list[tuple[Any, ...]]:
         """The rows a statement answers (a query, or a change with RETURNING).
 
-        ``{among}`` in the SQL becomes one placeholder per value of ``among``, whose values
-        follow ``params``: ``WHERE id IN ({among})``.
+        ``IN ({among})`` in the SQL stands for the ids of ``among``, whose values follow
+        ``params``. On PostgreSQL it becomes ``= ANY(array)``, one parameter, so the
+        statement's text (and its prepared plan) is the same for any number of ids.
         """
-        if among:
-            sql = sql.format(among=", ".join("?" * len(among)))
-        native = _native(sql, self.postgres)
-        result = self.connection.exec_driver_sql(native, (*params, *among))
+        values: tuple[Any, ...] = tuple(params)
+        if "{among}" in sql and self.postgres:
+            sql = sql.replace("IN ({among})", "= ANY(?::bigint[])")
+            values = (*values, list(among))
+        elif "{among}" in sql:
+            sql, values = sql.format(among=", ".join("?" * len(among))), (*values, *among)
+        result = self.connection.exec_driver_sql(_native(sql, self.postgres), values)
         return [tuple(row) for row in result.all()]
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run a statement once per parameter row (executemany)."""
-        if rows:
-            self.connection.exec_driver_sql(_native(sql, self.postgres), list(rows))
-
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert rows with multi-row VALUES statements (one per few thousand parameters)."""
+    def insert(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows in bulk: one array per column on PostgreSQL (``unnest``), multi-row
+        VALUES on SQLite (one statement per few thousand parameters)."""
         if not rows:
             return
-        mark = "%s" if self.postgres else "?"
-        one = "(" + ", ".join([mark] * len(columns)) + ")"
-        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - our names
+        # Table and column names are ours, never a caller's; values go as parameters.
+        head = f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        if self.postgres:
+            kinds = _column_types(table, tuple(columns), self.dialect)
+            arrays = ", ".join(f"%s::{kind}[]" for kind in kinds)
+            by_column = tuple(list(values) for values in zip(*rows, strict=True))
+            sql = f"{head}SELECT * FROM unnest({arrays})"  # noqa: S608
+            self.connection.exec_driver_sql(sql, by_column)
+            return
+        one = "(" + ", ".join("?" * len(columns)) + ")"
         per_statement = max(1, MAX_PARAMETERS // len(columns))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             params = tuple(value for row in chunk for value in row)
-            self.connection.exec_driver_sql(head + ", ".join([one] * len(chunk)), params)
+            sql = head + "VALUES " + ", ".join([one] * len(chunk))
+            self.connection.exec_driver_sql(sql, params)
 
     def time(self, moment: datetime | None) -> Any:
         """An instant as the driver stores it in a UTCDateTime column."""
@@ -87,3 +96,9 @@ def _native(sql: str, postgres: bool) -> str:
 @lru_cache(maxsize=4)
 def _time_processor(dialect: Dialect) -> Callable[[Any], Any] | None:
     return UTCDateTime().bind_processor(dialect)
+
+
+@lru_cache(maxsize=16)
+def _column_types(table: Table, columns: tuple[str, ...], dialect: Dialect) -> list[str]:
+    """The database's names for the columns' types, for casting the insert's arrays."""
+    return [table.c[name].type.compile(dialect=dialect) for name in columns]

@@ -74,14 +74,14 @@ class AnalysisRepo:
         """Store completed analyses with their annotations in a few bulk statements."""
         if not drafts:
             return []
-        # Ids are reserved up front so each level is one plain insert: RETURNING with row
-        # order kept would make SQLite insert row by row.
+        # Ids are reserved up front so each table takes one plain insert, children pointing
+        # at parents inserted in the same statement.
         plain = Plain(self.session)
         analysis_ids = reserve_ids(self.session, _ANALYSES, len(drafts))
         stamp = plain.time(now)
         completed = AnalysisStatus.COMPLETED.value
         plain.insert(
-            "analyses",
+            _ANALYSES,
             _ANALYSIS_COLUMNS,
             [
                 (aid, project_id, d.image_id, job_id, d.task_id, pipeline_id, source, completed,
@@ -89,28 +89,26 @@ class AnalysisRepo:
                 for d, aid in zip(drafts, analysis_ids, strict=True)
             ],
         )  # fmt: skip
-        level: list[tuple[AnnotationDraft, int, int, int | None, int]] = [
-            (a, analysis_id, d.image_id, None, n)
-            for d, analysis_id in zip(drafts, analysis_ids, strict=True)
-            for n, a in enumerate(d.annotations)
-        ]
-        # One INSERT per tree level: detections first, then their classifications.
-        while level:
-            ids = reserve_ids(self.session, _ANNOTATIONS, len(level))
-            rows = []
-            for new_id, (a, aid, iid, parent, n) in zip(ids, level, strict=True):
-                box = a.box
-                x1, y1, x2, y2 = (box.x1, box.y1, box.x2, box.y2) if box else (None,) * 4
-                rows.append(
-                    (new_id, aid, project_id, iid, a.type.value, a.label, a.confidence,
-                     x1, y1, x2, y2, plain.json(a.data), parent, a.algorithm_id, n)
-                )  # fmt: skip
-            plain.insert("annotations", _ANNOTATION_COLUMNS, rows)
-            level = [
-                (child, aid, iid, new_id, n)
-                for (a, aid, iid, _, _), new_id in zip(level, ids, strict=True)
-                for n, child in enumerate(a.children)
-            ]
+        # Every annotation of the batch, parents before their children, in one insert.
+        count = sum(_size(a) for d in drafts for a in d.annotations)
+        ids = iter(reserve_ids(self.session, _ANNOTATIONS, count))
+        rows = []
+
+        def add(a: AnnotationDraft, aid: int, iid: int, parent: int | None, n: int) -> None:
+            new_id = next(ids)
+            box = a.box
+            x1, y1, x2, y2 = (box.x1, box.y1, box.x2, box.y2) if box else (None,) * 4
+            rows.append(
+                (new_id, aid, project_id, iid, a.type.value, a.label, a.confidence,
+                 x1, y1, x2, y2, plain.json(a.data), parent, a.algorithm_id, n)
+            )  # fmt: skip
+            for k, child in enumerate(a.children):
+                add(child, aid, iid, new_id, k)
+
+        for d, analysis_id in zip(drafts, analysis_ids, strict=True):
+            for n, a in enumerate(d.annotations):
+                add(a, analysis_id, d.image_id, None, n)
+        plain.insert(_ANNOTATIONS, _ANNOTATION_COLUMNS, rows)
         return analysis_ids
 
     def for_image(self, image_id: int) -> list[Analysis]:
@@ -180,3 +178,8 @@ class AnalysisRepo:
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = self.session.scalars(query.order_by(AnnotationRow.id).limit(limit).offset(offset))
         return total, [to_annotation(r) for r in rows]
+
+
+def _size(annotation: AnnotationDraft) -> int:
+    """The annotation and everything under it."""
+    return 1 + sum(_size(child) for child in annotation.children)

@@ -6,12 +6,13 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, literal, select, update
+from sqlalchemy import Row, and_, exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
 from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow, TaskRow
+from trapline.db.tables.jobs import LEASED
 from trapline.db.types import affected
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
@@ -219,7 +220,8 @@ class TaskRepo:
 
         Returns (requeued, dead-lettered, ids of the jobs touched).
         """
-        expired = and_(TaskRow.status == TaskStatus.LEASED.value, TaskRow.lease_expires_at < now)
+        # Spelled as ix_tasks_leased's condition, so SQLite uses that index.
+        expired = and_(text(LEASED), TaskRow.lease_expires_at < now)
         jobs = set(
             self.session.scalars(select(TaskRow.job_id).where(expired).distinct().limit(limit))
         )

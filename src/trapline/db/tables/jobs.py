@@ -15,11 +15,16 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trapline.db.tables.base import Base
 from trapline.db.types import IdType, UTCDateTime, utcnow
+
+#: Conditions of the tasks table's partial indexes.
+LEASED = "status = 'leased'"
+FINISHED = "finished_at IS NOT NULL"
 
 
 class JobRow(Base):
@@ -81,8 +86,22 @@ class TaskRow(Base):
     __table_args__ = (
         Index("uq_tasks_job_image", "job_id", "image_id", unique=True),
         Index("ix_tasks_claim", "job_id", "status", "available_at", "id"),
-        Index("ix_tasks_status_lease", "status", "lease_expires_at"),
-        Index("ix_tasks_job_finished", "job_id", "finished_at"),
+        # Partial: a task is in these only while leased, or once finished, so the two updates
+        # of its life (queued → leased → done) each write one index entry fewer. Queries must
+        # spell the condition as it is here for SQLite to use them.
+        Index(
+            "ix_tasks_leased",
+            "lease_expires_at",
+            sqlite_where=text(LEASED),
+            postgresql_where=text(LEASED),
+        ),
+        Index(
+            "ix_tasks_job_finished",
+            "job_id",
+            "finished_at",
+            sqlite_where=text(FINISHED),
+            postgresql_where=text(FINISHED),
+        ),
         CheckConstraint(
             "status IN ('queued', 'leased', 'succeeded', 'failed', 'canceled')", name="status"
         ),
@@ -93,8 +112,10 @@ class AnalysisRow(Base):
     __tablename__ = "analyses"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    #: The image's project, kept for filtering (no foreign key: the image's already cascades).
+    project_id: Mapped[int] = mapped_column(IdType)
+    #: Indexed by ix_analyses_image_pipeline, whose first column it is.
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
     job_id: Mapped[int | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, index=True
     )
@@ -123,8 +144,11 @@ class AnnotationRow(Base):
     analysis_id: Mapped[int] = mapped_column(
         ForeignKey("analyses.id", ondelete="CASCADE"), index=True
     )
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    # Project, image and parent are the analysis's (or its tree's): deleting any of them
+    # deletes the analysis and so its annotations. Their own foreign keys would only add a
+    # check per row to the busiest insert there is.
+    project_id: Mapped[int] = mapped_column(IdType)
+    image_id: Mapped[int] = mapped_column(IdType, index=True)
     type: Mapped[str] = mapped_column(String(32))
     label: Mapped[str | None] = mapped_column(String(255), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -135,9 +159,7 @@ class AnnotationRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     ordering: Mapped[int] = mapped_column(Integer, default=0)
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("annotations.id", ondelete="CASCADE"), nullable=True, index=True
-    )
+    parent_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
     algorithm_id: Mapped[int | None] = mapped_column(
         ForeignKey("algorithms.id", ondelete="SET NULL"), nullable=True
     )
