@@ -48,6 +48,8 @@ class Server:
     database_url: str
     backend: str
     log_file: Path
+    #: Process id of the server, for reading its CPU time.
+    pid: int
 
     def client(self, timeout: float = 120.0) -> httpx.Client:
         """A keep-alive client that sends the admin token."""
@@ -142,6 +144,7 @@ def running_server(backend: str = "sqlite", queue: str = "sql") -> Iterator[Serv
                 database_url=_sqlalchemy_url(database_url),
                 backend=backend,
                 log_file=log_file,
+                pid=process.pid,
             )
         finally:
             _stop(process)

@@ -2,7 +2,8 @@
 
 - enqueue: POST /jobs/ answer time, and how long until a 100,000-image job is fully queued;
 - throughput: N no-op worker loops (separate processes) claim 64 tasks and post 64 results,
-  each with one detection and two classifications, until the job is done; images/s;
+  each with one detection and two classifications, until the job is done; images/s, and the
+  CPU the server process (and on PostgreSQL, all PostgreSQL processes) used per image;
 - latency: 32 loops at once that each spend ``--infer-seconds`` (default 2 s, ±50% at
   random) per batch, as workers running a model do; p50/p99 of the claim and result calls.
   (32 no-op loops would only measure queueing: by Little's law their latency is 32 divided
@@ -25,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import psutil
 from common import Server, print_table, running_server
 
 from trapline.db.engine import Database
@@ -174,6 +176,16 @@ def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, flo
         time.sleep(0.02)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the process ``pid`` and by all PostgreSQL processes."""
+    own = psutil.Process(pid).cpu_times()
+    postgres = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if (process.info["name"] or "").startswith("postgres") and process.info["cpu_times"]:
+            postgres += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return own.user + own.system, postgres
+
+
 def run_loops(
     server: Server, job_id: int, loops: int, batch: int, infer_seconds: float = 0.0
 ) -> tuple[int, float, list[float], list[float]]:
@@ -233,12 +245,16 @@ def main(argv: list[str] | None = None) -> None:
         load_images(server, small, job_size)
         rows = []
         for loops, label, infer in ((4, "throughput", 0.0), (32, "latency", options.infer_seconds)):
-            rates, claims, posts = [], [], []
+            rates, claims, posts, server_cpu, database_cpu = [], [], [], [], []
             for _ in range(runs if loops == 4 else 1):
                 job_id, _, _ = start_job(client, small, job_size)
+                before = cpu_seconds(server.pid)
                 images, elapsed, c, p = run_loops(server, job_id, loops, 64, infer)
+                after = cpu_seconds(server.pid)
                 assert images == job_size, f"{images} saved of {job_size}"
                 rates.append(images / elapsed)
+                server_cpu.append((after[0] - before[0]) / images * 1e6)
+                database_cpu.append((after[1] - before[1]) / images * 1e6)
                 claims += c
                 posts += p
             rows.append(
@@ -250,6 +266,8 @@ def main(argv: list[str] | None = None) -> None:
                     percentile(claims, 0.99),
                     percentile(posts, 0.5),
                     percentile(posts, 0.99),
+                    statistics.median(server_cpu),
+                    statistics.median(database_cpu) if options.backend == "postgres" else "-",
                 ]
             )
         print_table(
@@ -263,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
                 "claim p99 ms",
                 "result p50 ms",
                 "result p99 ms",
+                "server CPU µs/img",
+                "PostgreSQL CPU µs/img",
             ],
             rows,
         )

@@ -142,7 +142,13 @@ def run(scenario: str) -> list[object]:
         for replica in replicas:
             replica.start()
         server = Server(
-            replicas[0].url, token, folder, _sqlalchemy_url(database_url), "postgres", folder
+            replicas[0].url,
+            token,
+            folder,
+            _sqlalchemy_url(database_url),
+            "postgres",
+            folder,
+            pid=replicas[0].process.pid if replicas[0].process else 0,
         )
         with server.client() as client:
             project = client.post("/api/v2/projects/", json={"name": "recovery"}).json()["id"]

@@ -106,18 +106,6 @@ class ImageRepo:
         row = self.session.get(ImageRow, image_id)
         return to_image(row) if row else None
 
-    def get_many(self, image_ids: Iterable[int]) -> dict[int, Image]:
-        """Images by id (missing ids are left out)."""
-        wanted = list(set(image_ids))
-        found: dict[int, Image] = {}
-        for start in range(0, len(wanted), 500):
-            # Plain rows, not ORM objects: this is on the hot path of every task claim.
-            rows = self.session.execute(
-                select(*ImageRow.__table__.c).where(ImageRow.id.in_(wanted[start : start + 500]))
-            )
-            found.update((row.id, to_image(row)) for row in rows)
-        return found
-
     def delete(self, image: Image) -> None:
         """Remove an image row and uncount it."""
         result = self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))
