@@ -68,15 +68,6 @@ def test_nothing_is_remembered_with_a_ttl_of_zero(
         assert _me(elsewhere, spare) == 401
 
 
-def test_unknown_tokens_are_never_remembered(
-    replicas: tuple[TestClient, TestClient], owner: Account
-) -> None:
-    here, _ = replicas
-    stranger = Account(owner.id, owner.email, "tl_not-a-token")
-    assert _me(here, stranger) == 401
-    assert _me(here, stranger) == 401
-
-
 def test_a_removed_member_stops_claiming_at_once_here_and_within_the_ttl_elsewhere(
     replicas: tuple[TestClient, TestClient],
     owner: Account,
