@@ -122,10 +122,10 @@ def result_for(task: dict[str, Any]) -> dict[str, Any]:
 
 def worker_loop(
     args: tuple[str, str, int, int, float, float],
-) -> tuple[int, float, list[float], list[float]]:
+) -> tuple[int, float, list[float], list[float], float]:
     """Claim and answer until the job is empty, starting at a common instant.
 
-    Returns (images, finish time, claim times, post times).
+    Returns (images, finish time, claim times, post times, CPU seconds spent after the start).
     """
     import httpx
 
@@ -139,6 +139,7 @@ def worker_loop(
         client.get("/livez").raise_for_status()  # connect before the clock starts
         # Workers with a model are out of step with each other: each starts a little apart.
         time.sleep(max(0.0, start_at - time.time()) + random.uniform(0, infer_seconds))
+        cpu = time.process_time()
         while True:
             started = time.perf_counter()
             answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch})
@@ -146,7 +147,7 @@ def worker_loop(
             answer.raise_for_status()
             tasks = answer.json()["tasks"]
             if not tasks:
-                return done, time.time(), claims, posts
+                return done, time.time(), claims, posts, time.process_time() - cpu
             time.sleep(random.uniform(0.5, 1.5) * infer_seconds)
             started = time.perf_counter()
             posted = client.post(
@@ -188,8 +189,11 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 def run_loops(
     server: Server, job_id: int, loops: int, batch: int, infer_seconds: float = 0.0
-) -> tuple[int, float, list[float], list[float]]:
-    """Run worker loops in separate processes; returns (images, seconds, claims, posts)."""
+) -> tuple[int, float, list[float], list[float], float]:
+    """Run worker loops in separate processes.
+
+    Returns (images, seconds, claim times, post times, the loops' CPU seconds).
+    """
     context = multiprocessing.get_context("spawn")
     with context.Pool(loops) as pool:
         # Every loop starts at the same instant, after all have started up and connected.
@@ -198,7 +202,9 @@ def run_loops(
         outcomes = pool.map(worker_loop, work)
     images = sum(o[0] for o in outcomes)
     elapsed = max(o[1] for o in outcomes) - start_at
-    return images, elapsed, [t for o in outcomes for t in o[2]], [t for o in outcomes for t in o[3]]
+    claims = [t for o in outcomes for t in o[2]]
+    posts = [t for o in outcomes for t in o[3]]
+    return images, elapsed, claims, posts, sum(o[4] for o in outcomes)
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -245,16 +251,17 @@ def main(argv: list[str] | None = None) -> None:
         load_images(server, small, job_size)
         rows = []
         for loops, label, infer in ((4, "throughput", 0.0), (32, "latency", options.infer_seconds)):
-            rates, claims, posts, server_cpu, database_cpu = [], [], [], [], []
+            rates, claims, posts, server_cpu, database_cpu, client_cpu = [], [], [], [], [], []
             for _ in range(runs if loops == 4 else 1):
                 job_id, _, _ = start_job(client, small, job_size)
                 before = cpu_seconds(server.pid)
-                images, elapsed, c, p = run_loops(server, job_id, loops, 64, infer)
+                images, elapsed, c, p, loops_cpu = run_loops(server, job_id, loops, 64, infer)
                 after = cpu_seconds(server.pid)
                 assert images == job_size, f"{images} saved of {job_size}"
                 rates.append(images / elapsed)
                 server_cpu.append((after[0] - before[0]) / images * 1e6)
                 database_cpu.append((after[1] - before[1]) / images * 1e6)
+                client_cpu.append(loops_cpu / images * 1e6)
                 claims += c
                 posts += p
             rows.append(
@@ -268,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
                     percentile(posts, 0.99),
                     statistics.median(server_cpu),
                     statistics.median(database_cpu) if options.backend == "postgres" else "-",
+                    statistics.median(client_cpu),
                 ]
             )
         print_table(
@@ -283,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
                 "result p99 ms",
                 "server CPU µs/img",
                 "PostgreSQL CPU µs/img",
+                "loops CPU µs/img",
             ],
             rows,
         )

@@ -5,6 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
+#: Each table's id sequence on PostgreSQL, looked up once: the lookup (a catalog search)
+#: costs several times the reservation itself.
+_SEQUENCES: dict[str, str] = {}
+
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """``count`` fresh ids for ``table``, for an insert in the same transaction.
@@ -16,12 +20,15 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     if count <= 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-            ),
-            {"table": table.name, "n": count},
+        sequence = _SEQUENCES.get(table.name)
+        if sequence is None:
+            sequence = session.scalar(
+                text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+            )
+            _SEQUENCES[table.name] = sequence
+        rows = session.connection().exec_driver_sql(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (sequence, count)
         )
-        return [int(r[0]) for r in rows]
+        return [row[0] for row in rows]
     top = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     return list(range(top + 1, top + 1 + count))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -46,5 +45,5 @@ def read_lease(secret: bytes, token: str) -> LeaseClaim:
 
 
 def _mac(secret: bytes, body: str) -> str:
-    digest = hmac.new(secret, b"lease:" + body.encode(), hashlib.sha256).digest()[:18]
+    digest = hmac.digest(secret, b"lease:" + body.encode(), "sha256")[:18]
     return base64.urlsafe_b64encode(digest).decode()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import tempfile
@@ -158,7 +157,7 @@ class LocalBlobStore(BlobStore):
 
     def _sign(self, method: str, key: str, expires: str) -> str:
         message = f"{method}\n{key}\n{expires}".encode()
-        return hmac.new(self._secret_key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret_key, message, "sha256").hex()
 
 
 @contextmanager
