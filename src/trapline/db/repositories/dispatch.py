@@ -9,17 +9,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from trapline.db.tables import ImageRow, JobRow, TaskRow
+from trapline.db.plain import Plain
+from trapline.db.tables import JobRow, TaskRow
 from trapline.domain.jobs import JobStatus, TaskStatus
 
 #: Job states whose queued tasks must be deliverable.
 DISPATCHING = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-#: The storage key of a task's image, read with the lease.
-_STORAGE_KEY = select(ImageRow.storage_key).where(ImageRow.id == TaskRow.image_id).scalar_subquery()
+#: Leases offered tasks (``offer``: task id and attempt) still queued at that attempt.
+_LEASE = """
+UPDATE tasks SET status = 'leased', attempt = tasks.attempt + 1, lease_id = ?, lease_holder = ?,
+    lease_expires_at = ?, updated_at = ?
+FROM {offered}
+WHERE tasks.id = offer.id AND tasks.attempt = offer.attempt AND tasks.job_id = ?
+    AND tasks.status = 'queued' AND tasks.available_at <= ?
+RETURNING tasks.id, tasks.image_id, tasks.attempt,
+    (SELECT storage_key FROM images WHERE images.id = tasks.image_id)
+"""
+_OFFERS_POSTGRES = "unnest(?::bigint[], ?::int[]) AS offer (id, attempt)"
+_OFFERS_SQLITE = "(SELECT column1 AS id, column2 AS attempt FROM (VALUES {values})) AS offer"
 
 
 @dataclass(frozen=True)
@@ -61,24 +73,20 @@ class DispatchRepo:
         queued at that attempt and past their backoff; returns those leased, by task id."""
         if not offers:
             return []
-        rows = self.session.execute(
-            update(TaskRow)
-            .where(
-                TaskRow.job_id == job_id,
-                TaskRow.status == TaskStatus.QUEUED.value,
-                TaskRow.available_at <= now,
-                tuple_(TaskRow.id, TaskRow.attempt).in_(list(offers.items())),
-            )
-            .values(
-                status=TaskStatus.LEASED.value,
-                attempt=TaskRow.attempt + 1,
-                lease_id=lease_id,
-                lease_holder=holder[:512],
-                lease_expires_at=expires,
-                updated_at=now,
-            )
-            .returning(TaskRow.id, TaskRow.image_id, TaskRow.attempt, _STORAGE_KEY)
-        )
+        plain = Plain(self.session)
+        if plain.postgres:
+            offered = _OFFERS_POSTGRES
+            pairs: tuple[Any, ...] = (list(offers), list(offers.values()))
+        else:
+            offered = _OFFERS_SQLITE.format(values=", ".join(["(?, ?)"] * len(offers)))
+            pairs = tuple(number for pair in offers.items() for number in pair)
+        # A join with the offers, so each is found by primary key; the job's queued tasks
+        # are many more than a claim's offers.
+        rows = plain.rows(
+            _LEASE.format(offered=offered),
+            (lease_id, holder[:512], plain.time(expires), plain.time(now), *pairs, job_id,
+             plain.time(now)),
+        )  # fmt: skip
         return sorted(LeasedRow(*row) for row in rows)
 
     def states(self, task_ids: Iterable[int]) -> dict[int, TaskState]:

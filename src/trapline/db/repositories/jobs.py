@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
 from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import affected
 from trapline.domain.jobs import (
@@ -146,9 +147,9 @@ class JobRepo:
         """
         # NO KEY UPDATE: it queues deciders one after another but, unlike FOR UPDATE, does not
         # wait for the KEY SHARE locks that inserting analyses (foreign key) holds on the job.
-        self.session.execute(
-            select(JobRow.id).where(JobRow.id == job_id).with_for_update(key_share=True)
-        )
+        plain = Plain(self.session)
+        if plain.postgres:
+            plain.rows("SELECT id FROM jobs WHERE id = ? FOR NO KEY UPDATE", (job_id,))
 
     def running_without_open_tasks(self) -> list[int]:
         """Running jobs none of whose tasks is queued or leased (should have ended)."""

@@ -265,13 +265,11 @@ class TaskRepo:
 
     def has_open(self, job_id: int) -> bool:
         """Whether any task of the job is queued or leased."""
-        return (
-            self.session.scalar(
-                select(TaskRow.id)
-                .where(TaskRow.job_id == job_id, TaskRow.status.in_(OPEN))
-                .limit(1)
+        return bool(
+            Plain(self.session).rows(
+                "SELECT 1 FROM tasks WHERE job_id = ? AND status IN ('queued', 'leased') LIMIT 1",
+                (job_id,),
             )
-            is not None
         )
 
     def finished_since(self, job_id: int, since: datetime) -> int:
