@@ -123,6 +123,10 @@ class _Embedded:
             self.worker.stop(timeout=10)
 
 
+#: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
+GIL_SWITCH_SECONDS = 0.001
+
+
 def _serve(
     settings: Settings,
     db: Database,
@@ -142,6 +146,11 @@ def _serve(
     # holding every request up meanwhile; it now walks only what requests leave behind.
     gc.collect()
     gc.freeze()
+    # A request thread whose database answer has arrived waits for the GIL until the thread
+    # holding it is made to let go: after 5 ms by default, and a result post waits on a dozen
+    # answers. At 1 ms, posts that arrive together no longer wait out each other's Python
+    # (the 32-worker p99 of result posts went from ~95 to ~75 ms; throughput unchanged).
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     if started is not None:
         threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()
     try:

@@ -137,6 +137,20 @@ class Database:
         except DBAPIError as exc:
             raise _unavailable(exc) from exc
 
+    def refresh_statistics(self, table: str) -> None:
+        """Have PostgreSQL sample ``table`` again for its planner (SQLite plans without)."""
+        if self.is_sqlite:
+            return
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(
+                    text(f"ANALYZE {self.engine.dialect.identifier_preparer.quote(table)}")
+                )
+                connection.commit()
+        except DBAPIError as exc:
+            # Only plans suffer; autovacuum refreshes them later.
+            log.warning("could not refresh the statistics of %s: %s", table, exc)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

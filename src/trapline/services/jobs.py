@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Window over which a job's throughput is measured.
 THROUGHPUT_WINDOW = timedelta(minutes=5)
+#: Tasks of a new job from which the database's statistics of tasks are refreshed at once.
+FRESH_STATISTICS_AT = 10_000
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         )
     if job is None or job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
         return
+    count = 0
     if job.status is JobStatus.CREATED:
         count = queue.enqueue(
             job, flt, collection_id=collection_id, image_ids=job.selection.get("image_ids")
@@ -120,6 +123,11 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         finished = finish_if_done(repos, job_id)
     if finished:
         queue.finished(job_id)
+    if count >= FRESH_STATISTICS_AT:
+        # The planner must know the job is large before workers post results: taking it for
+        # a few rows, it finds a result's tasks by scanning the whole job (~100x slower).
+        # Autovacuum would tell it, but maybe a minute later, or never where it is off.
+        db.refresh_statistics("tasks")
 
 
 def mark_start(db: Database, caller: User, job_id: int) -> None:

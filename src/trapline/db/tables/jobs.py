@@ -159,7 +159,8 @@ class AnnotationRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     ordering: Mapped[int] = mapped_column(Integer, default=0)
-    parent_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
+    #: Not indexed: children are read with their whole analysis, never looked up by parent.
+    parent_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     algorithm_id: Mapped[int | None] = mapped_column(
         ForeignKey("algorithms.id", ondelete="SET NULL"), nullable=True
     )
