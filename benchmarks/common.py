@@ -50,6 +50,8 @@ class Server:
     log_file: Path
     #: Process id of the server, for reading its CPU time.
     pid: int
+    #: The server's TRAPLINE_QUEUE_URL ("sql", or its private NATS server's URL).
+    queue_url: str = "sql"
 
     def client(self, timeout: float = 120.0) -> httpx.Client:
         """A keep-alive client that sends the admin token."""
@@ -145,6 +147,7 @@ def running_server(backend: str = "sqlite", queue: str = "sql") -> Iterator[Serv
                 backend=backend,
                 log_file=log_file,
                 pid=process.pid,
+                queue_url=nats.url if nats is not None else "sql",
             )
         finally:
             _stop(process)

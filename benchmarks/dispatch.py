@@ -177,14 +177,18 @@ def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, flo
         time.sleep(0.02)
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the process ``pid`` and by all PostgreSQL processes."""
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by the process ``pid``, by all PostgreSQL processes and by all
+    nats-server processes."""
     own = psutil.Process(pid).cpu_times()
-    postgres = 0.0
+    postgres = nats = 0.0
     for process in psutil.process_iter(["name", "cpu_times"]):
-        if (process.info["name"] or "").startswith("postgres") and process.info["cpu_times"]:
-            postgres += process.info["cpu_times"].user + process.info["cpu_times"].system
-    return own.user + own.system, postgres
+        name, times = process.info["name"] or "", process.info["cpu_times"]
+        if times and name.startswith("postgres"):
+            postgres += times.user + times.system
+        elif times and name.startswith("nats-server"):
+            nats += times.user + times.system
+    return own.user + own.system, postgres, nats
 
 
 def run_loops(
@@ -251,7 +255,8 @@ def main(argv: list[str] | None = None) -> None:
         load_images(server, small, job_size)
         rows = []
         for loops, label, infer in ((4, "throughput", 0.0), (32, "latency", options.infer_seconds)):
-            rates, claims, posts, server_cpu, database_cpu, client_cpu = [], [], [], [], [], []
+            rates, claims, posts = [], [], []
+            server_cpu, database_cpu, nats_cpu, client_cpu = [], [], [], []
             for _ in range(runs if loops == 4 else 1):
                 job_id, _, _ = start_job(client, small, job_size)
                 before = cpu_seconds(server.pid)
@@ -261,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
                 rates.append(images / elapsed)
                 server_cpu.append((after[0] - before[0]) / images * 1e6)
                 database_cpu.append((after[1] - before[1]) / images * 1e6)
+                nats_cpu.append((after[2] - before[2]) / images * 1e6)
                 client_cpu.append(loops_cpu / images * 1e6)
                 claims += c
                 posts += p
@@ -275,6 +281,7 @@ def main(argv: list[str] | None = None) -> None:
                     percentile(posts, 0.99),
                     statistics.median(server_cpu),
                     statistics.median(database_cpu) if options.backend == "postgres" else "-",
+                    statistics.median(nats_cpu) if options.queue == "nats" else "-",
                     statistics.median(client_cpu),
                 ]
             )
@@ -291,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
                 "result p99 ms",
                 "server CPU µs/img",
                 "PostgreSQL CPU µs/img",
+                "NATS CPU µs/img",
                 "loops CPU µs/img",
             ],
             rows,

@@ -255,13 +255,15 @@ class JetStreamTaskQueue(TaskQueue):
         term: list[Msg] | None = None,
         later: list[tuple[Msg, float]] | None = None,
     ) -> None:
-        try:
-            self._call(CLAIM_TIMEOUT, self.stream.settle, ack or [], term or [], later or [])
-        except TraplineError as exc:
-            # The leases stand; unsettled messages come back after the ack wait and are then
-            # found stale (or still queued) by whoever pulls them.
-            count = len(ack or []) + len(term or []) + len(later or [])
-            log.warning("could not settle %d NATS messages: %s", count, exc.detail)
+        # The claim does not wait for NATS to take these in: the leases are committed, and a
+        # message left unsettled (NATS away, the process gone) comes back after the ack wait
+        # to be found stale, or still queued, by whoever pulls it.
+        count = len(ack or []) + len(term or []) + len(later or [])
+        self.link.send(
+            lambda client: self.stream.settle(client, ack or [], term or [], later or []),
+            timeout=CLAIM_TIMEOUT,
+            what=f"settling {count} NATS messages",
+        )
 
     def _call(
         self,

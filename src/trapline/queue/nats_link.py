@@ -74,6 +74,24 @@ class NatsLink:
             future.cancel()
             raise self._unavailable(TimeoutError(f"no answer within {timeout:g}s")) from None
 
+    def send(
+        self, work: Callable[[Client], Awaitable[object]], *, timeout: float, what: str
+    ) -> None:
+        """Start ``work`` on the loop thread without waiting for it; a failure is logged,
+        naming ``what`` it was doing."""
+        if self._closed:
+            log.warning("not %s: the task queue is shut down", what)
+            return
+        future = asyncio.run_coroutine_threadsafe(self._run(work, timeout), self._loop)
+
+        def report(done: concurrent.futures.Future[object]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                error = done.exception()
+                detail = error.detail if isinstance(error, TraplineError) else error
+                log.warning("%s failed: %s", what, detail)
+
+        future.add_done_callback(report)
+
     def close(self) -> None:
         """Close the connection and stop the loop thread."""
         if self._closed:

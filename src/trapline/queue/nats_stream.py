@@ -275,33 +275,44 @@ class TaskStream:
     async def _pull(
         self, client: Client, stream: str, consumer: str, batch: int, wait: float
     ) -> tuple[list[Msg], bool]:
-        """One no-wait pull request on a fresh inbox; returns (messages, consumer missing)."""
-        inbox = client.new_inbox()
-        subscription = await client.subscribe(inbox)
+        """One no-wait pull request on a fresh inbox; returns (messages, consumer missing).
+
+        A callback gathers the answer and the pull waits for it once: waiting per message
+        (``next_msg``) costs a task and a timer each, a third of a claim's time in NATS.
+        """
+        messages: list[Msg] = []
+        missing = False
+        answered = asyncio.Event()
+
+        async def take(message: Msg) -> None:
+            nonlocal missing
+            status = message.headers.get("Status") if message.headers else None
+            if status is None:
+                messages.append(message)
+                if len(messages) >= batch:
+                    answered.set()
+                return
+            # 503 no responders: the consumer does not exist; 404 no messages, 408 request
+            # expired, 409 consumer changing: the answer is complete.
+            missing = missing or status == "503"
+            answered.set()
+
+        subscription = await client.subscribe(client.new_inbox(), cb=take)
         try:
             await client.publish(
                 f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
                 json.dumps({"batch": batch, "no_wait": True}).encode(),
-                reply=inbox,
+                reply=subscription.subject,
             )
-            messages: list[Msg] = []
-            while len(messages) < batch:
-                try:
-                    message = await subscription.next_msg(timeout=wait)
-                except nats.errors.TimeoutError:
-                    if messages:  # delivered to us: never drop them
-                        break
-                    raise
-                status = message.headers.get("Status") if message.headers else None
-                if status is None:
-                    messages.append(message)
-                elif status == "503":  # no responders: the consumer does not exist
-                    return messages, True
-                else:  # 404 no messages, 408 request expired, 409 consumer changing
-                    break
-            return messages, False
+            try:
+                await asyncio.wait_for(answered.wait(), wait)
+            except TimeoutError:
+                if not messages:  # what was delivered to us is returned, never dropped
+                    raise nats.errors.TimeoutError from None
         finally:
             await subscription.unsubscribe()
+        # Read after unsubscribing: a message taken while it was under way is included.
+        return messages, missing
 
     # -- inspection and repair (the reconciler) --
 
