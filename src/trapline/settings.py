@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     #: job; a token revoked or a membership removed through another replica stops working
     #: within this time. 0 reads the database on every call.
     access_cache_seconds: float = Field(5.0, ge=0, le=300)
+    #: FastAPI's OpenTelemetry traces, metrics and logs, sent to the providers the process
+    #: configures (opentelemetry-instrument, say). Off, requests skip looking for them.
+    opentelemetry: bool = False
     #: Seconds a signed blob URL stays valid.
     signed_url_ttl: int = Field(3600, gt=0, le=7 * 24 * 3600)
     #: Origins allowed by CORS (comma-separated or a JSON list); empty disables CORS headers.

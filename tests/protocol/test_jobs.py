@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from sqlalchemy import text
+
 from tests.protocol.conftest import API, Protocol, statuses
 from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
+from trapline.db.engine import Database
+from trapline.services import jobs as job_service
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 
@@ -280,3 +285,28 @@ def test_a_job_not_started_now_waits_until_started(registered: Protocol) -> None
     assert started.status_code == 200, started.text
     assert registered.wait(job_id, {"running"})["counts"]["total"] == 2
     assert len(registered.claim(job_id, 5)) == 2
+
+
+def _task_analyses(db: Database) -> int:
+    with db.engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'tasks'")
+        ).scalar()
+    return int(count or 0)
+
+
+def test_a_large_job_has_its_tasks_sampled_for_the_planner(
+    registered: Protocol, app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without fresh statistics PostgreSQL takes a new job for a few rows and stores its
+    results by scanning the whole job; a large job's start samples the tasks at once."""
+    if app_db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite plans without statistics")
+    monkeypatch.setattr(job_service, "FRESH_STATISTICS_AT", 3)
+    registered.images(3)
+    before = _task_analyses(app_db)
+    registered.job_that_runs()
+    deadline = time.monotonic() + 10
+    while _task_analyses(app_db) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _task_analyses(app_db) == before + 1

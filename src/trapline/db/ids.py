@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
+
 #: Each table's id sequence on PostgreSQL, looked up once: the lookup (a catalog search)
 #: costs several times the reservation itself.
 _SEQUENCES: dict[str, str] = {}
@@ -26,8 +28,8 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
                 text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
             )
             _SEQUENCES[table.name] = sequence
-        rows = session.connection().exec_driver_sql(
-            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (sequence, count)
+        rows = Plain(session).rows(
+            "SELECT nextval(?::regclass) FROM generate_series(1, ?)", (sequence, count)
         )
         return [row[0] for row in rows]
     top = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0

@@ -1,0 +1,83 @@
+"""Plain driver statements: the same answers on both databases, SQLAlchemy's errors, and a
+connection lost under them leaves the pool."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from tests.support.databases import admin_execute
+from trapline.db.engine import Database
+from trapline.db.plain import Plain
+from trapline.db.tables import UserRow
+
+COLUMNS = ("id", "email", "name", "is_admin", "is_service", "is_active", "created_at")
+
+
+def _users(db: Database, count: int, first: int = 1000) -> list[tuple[object, ...]]:
+    with db.write() as repos:
+        plain = Plain(repos.session)
+        stamp = plain.time(datetime(2024, 6, 1, 22, 0, tzinfo=UTC))
+        rows = [
+            (first + n, f"u{first + n}@example.org", f"user {n}", False, False, True, stamp)
+            for n in range(count)
+        ]
+        plain.insert(UserRow.__table__, COLUMNS, rows)
+    return rows
+
+
+def test_insert_then_rows_among_ids(app_db: Database) -> None:
+    _users(app_db, 300)  # COPY on PostgreSQL, multi-row VALUES on SQLite
+    with app_db.read() as repos:
+        found = Plain(repos.session).rows(
+            "SELECT id, email FROM users WHERE is_active = ? AND id IN ({among}) ORDER BY id",
+            (True,),
+            among=[1005, 1299, 5000],
+        )
+        stored = repos.session.execute(
+            text("SELECT created_at, name FROM users WHERE id = 1005")
+        ).one()
+    assert found == [(1005, "u1005@example.org"), (1299, "u1299@example.org")]
+    assert stored.name == "user 5"
+    when = stored.created_at
+    when = when if isinstance(when, datetime) else datetime.fromisoformat(when)
+    assert when.replace(tzinfo=None) == datetime(2024, 6, 1, 22, 0)
+
+
+def test_a_statement_without_rows_answers_an_empty_list(app_db: Database) -> None:
+    _users(app_db, 2)
+    with app_db.write() as repos:
+        answer = Plain(repos.session).rows("UPDATE users SET name = ? WHERE id = ?", ("x", 1000))
+    assert answer == []
+
+
+def test_errors_are_sqlalchemys(app_db: Database) -> None:
+    _users(app_db, 3)
+    again = [(1001, "dup@example.org", "", False, False, True, None)]
+    with app_db.read() as repos, pytest.raises(IntegrityError):
+        Plain(repos.session).insert(UserRow.__table__, COLUMNS, again)
+    with app_db.read() as repos, pytest.raises(DBAPIError):
+        Plain(repos.session).rows("SELECT no_such_column FROM users")
+    # Nothing of the failed transactions stayed, and the database still answers.
+    with app_db.read() as repos:
+        assert Plain(repos.session).rows("SELECT count(*) FROM users") == [(3,)]
+
+
+@pytest.mark.postgres
+def test_a_terminated_connection_leaves_the_pool(app_db: Database) -> None:
+    if app_db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
+    _users(app_db, 1)
+    with app_db.read() as repos:
+        plain = Plain(repos.session)
+        (pid,) = plain.rows("SELECT pg_backend_pid()")[0]
+        admin_execute(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(OperationalError) as lost:
+            plain.rows("SELECT id FROM users")
+    assert lost.value.connection_invalidated
+    # The next transaction gets a working connection.
+    with app_db.read() as repos:
+        assert Plain(repos.session).rows("SELECT id FROM users") == [(1000,)]
