@@ -3,7 +3,8 @@
 - enqueue: POST /jobs/ answer time, and how long until a 100,000-image job is fully queued;
 - throughput: N no-op worker loops (separate processes) claim 64 tasks and post 64 results,
   each with one detection and two classifications, until the job is done; images/s, and the
-  CPU the server process (and on PostgreSQL, all PostgreSQL processes) used per image;
+  CPU per image of the server process, of all PostgreSQL processes (on PostgreSQL), of
+  nats-server (with the NATS queue) and of the loops themselves;
 - latency: 32 loops at once that each spend ``--infer-seconds`` (default 2 s, ±50% at
   random) per batch, as workers running a model do; p50/p99 of the claim and result calls.
   (32 no-op loops would only measure queueing: by Little's law their latency is 32 divided
