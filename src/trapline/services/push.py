@@ -36,6 +36,7 @@ from trapline.protocol import (
     PipelineResultsResponse,
     ResultError,
     ResultItem,
+    ResultsResponse,
     SourceImageRequest,
 )
 from trapline.queue.base import TaskQueue
@@ -352,17 +353,14 @@ class PushDispatcher:
             )
             for image_id, outcome in outcomes.items()
         ]
-        answer = ingest_results(
-            self.db,
-            self._access,
-            self.queue,
-            self._tracker,
-            self.secret,
-            PLATFORM,
-            batch.job.id,
-            items,
-            info,
-        )
+
+        def ingest(results: list[ResultItem]) -> ResultsResponse:
+            return ingest_results(
+                self.db, self._access, self.queue, self._tracker, self.secret, PLATFORM,
+                batch.job.id, results, info,
+            )  # fmt: skip
+
+        answer = ingest(items)
         refused = [
             (image_id, status.detail)
             for (image_id, outcome), status in zip(outcomes.items(), answer.tasks, strict=True)
@@ -381,17 +379,7 @@ class PushDispatcher:
             )
             for image_id, detail in refused
         ]
-        ingest_results(
-            self.db,
-            self._access,
-            self.queue,
-            self._tracker,
-            self.secret,
-            PLATFORM,
-            batch.job.id,
-            retry,
-            info,
-        )
+        ingest(retry)
 
     def _token(self, lease: Lease) -> str:
         claim = LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)
