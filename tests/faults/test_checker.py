@@ -32,6 +32,7 @@ def whole_job() -> JobFacts:
             "failed": 0,
             "canceled": 0,
         },
+        open_count=0,
     )
 
 
@@ -60,6 +61,8 @@ def _broken(change: str) -> JobFacts:
     elif change == "counters off":
         assert facts.counters is not None
         facts.counters["succeeded"] = 2
+    elif change == "open count off":
+        facts.open_count = 1
     elif change == "wrong detections":
         facts.analyses[1] = AnalysisFact(11, 2, "completed", 2)
     return facts
@@ -76,6 +79,7 @@ def _broken(change: str) -> JobFacts:
         "too many attempts",
         "failed task with a result",
         "counters off",
+        "open count off",
         "wrong detections",
     ],
 )

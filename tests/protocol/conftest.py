@@ -21,6 +21,8 @@ from trapline.services.duties import reap_expired_leases
 from trapline.settings import Settings
 
 API = "/api/v2"
+#: Longer than the one-second leases tests take.
+PAST_LEASE = 1.1
 #: Size of the test images; the default detection box (10, 12, 60, 70) fits inside.
 WIDTH, HEIGHT = 160, 120
 

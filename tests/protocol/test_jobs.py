@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from tests.protocol.conftest import API, Protocol, statuses
+from tests.protocol.conftest import API, PAST_LEASE, Protocol, statuses
 from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
 from trapline.db.engine import Database
 from trapline.services import jobs as job_service
@@ -310,3 +310,84 @@ def test_a_large_job_has_its_tasks_sampled_for_the_planner(
     while _task_analyses(app_db) == before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _task_analyses(app_db) == before + 1
+
+
+def _open_counts(db: Database, job_id: int) -> tuple[int, int]:
+    """(the job row's count of open tasks, open tasks in the tasks table)."""
+    with db.engine.connect() as connection:
+        counted = connection.execute(
+            text("SELECT open_tasks FROM jobs WHERE id = :job"), {"job": job_id}
+        ).scalar_one()
+        rows = connection.execute(
+            text(
+                "SELECT count(*) FROM tasks WHERE job_id = :job AND status IN ('queued', 'leased')"
+            ),
+            {"job": job_id},
+        ).scalar_one()
+    return int(counted), int(rows)
+
+
+def test_the_job_counts_its_open_tasks_through_every_change(
+    registered: Protocol, app_db: Database
+) -> None:
+    """Results decide whether their job is done from the job's count of open tasks: every
+    way a task enters or leaves the queued and leased states keeps it equal to the rows."""
+    registered.images(6)
+    job_id = registered.job_that_runs(params={"lease_seconds": 1, "max_attempts": 2})["id"]
+    assert _open_counts(app_db, job_id) == (6, 6)
+
+    saved, backing_off, expiring = registered.claim(job_id, 3)
+    answers = registered.post(
+        job_id,
+        success(saved, detection(saved)),
+        failure(backing_off, "flaky"),  # back to the queue after a backoff: still open
+        success(saved, detection(saved)),  # a duplicate settles nothing
+    )
+    assert statuses(answers) == ["saved", "failed", "duplicate"]
+    assert _open_counts(app_db, job_id) == (5, 5)
+    time.sleep(PAST_LEASE)
+    registered.reap()  # the expired lease goes back to the queue: still open
+    assert _open_counts(app_db, job_id) == (5, 5)
+
+    claimed = registered.claim(job_id, 6)  # all but the one backing off
+    assert len(claimed) == 4
+    (again,) = [t for t in claimed if t["id"] == expiring["id"]]
+    last_tries = [t for t in claimed if t is not again]
+    assert statuses(registered.post(job_id, failure(again, "broken"))) == ["failed"]
+    assert _open_counts(app_db, job_id) == (4, 4)  # out of tries
+    time.sleep(PAST_LEASE)
+    registered.reap()
+    second_tries = registered.claim(job_id, 3)
+    assert {t["id"] for t in second_tries} == {t["id"] for t in last_tries}
+    doomed = second_tries[0]
+    deleted = registered.client.delete(
+        f"{API}/images/{doomed['image_id']}", headers=registered.headers
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert _open_counts(app_db, job_id) == (3, 3)  # its task went with the image
+    time.sleep(PAST_LEASE)
+    registered.reap()  # two leases expire on their last try: dead-lettered
+    assert _open_counts(app_db, job_id) == (1, 1)
+
+    canceled = registered.client.post(f"{API}/jobs/{job_id}/cancel/", headers=registered.headers)
+    assert canceled.status_code == 200, canceled.text
+    assert _open_counts(app_db, job_id) == (0, 0)
+
+
+def test_a_retried_job_counts_its_requeued_tasks_and_ends_again(
+    registered: Protocol, app_db: Database
+) -> None:
+    registered.images(1)
+    job_id = registered.job_that_runs(params={"max_attempts": 1})["id"]
+    (task,) = registered.claim(job_id, 1)
+    registered.post(job_id, failure(task, "broken"))
+    assert registered.wait(job_id, FINAL)["status"] == "failed"
+    assert _open_counts(app_db, job_id) == (0, 0)
+
+    retried = registered.client.post(f"{API}/jobs/{job_id}/retry/", headers=registered.headers)
+    assert retried.status_code == 200, retried.text
+    assert _open_counts(app_db, job_id) == (1, 1)
+    (again,) = registered.claim(job_id, 1)
+    assert statuses(registered.post(job_id, success(again, detection(again)))) == ["saved"]
+    assert registered.wait(job_id, FINAL)["status"] == "succeeded"
+    assert _open_counts(app_db, job_id) == (0, 0)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.protocol.conftest import Protocol, statuses
+from tests.protocol.conftest import PAST_LEASE, Protocol, statuses
 from tests.support.protocol import detection, success
-
-#: Longer than the one-second leases these tests take.
-PAST_LEASE = 1.1
 
 
 def _vanish_and_redeliver(proto: Protocol) -> tuple[int, dict, dict]:

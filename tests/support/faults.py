@@ -62,6 +62,8 @@ class JobFacts:
     analyses: list[AnalysisFact]
     #: Counters as the API shows them (None when read from the database alone).
     counters: dict[str, int] | None = None
+    #: The job row's count of open tasks (None when read through the API).
+    open_count: int | None = None
 
 
 @dataclass
@@ -132,6 +134,8 @@ def find_problems(
     open_tasks = sorted(t.id for t in facts.tasks if t.status not in FINAL_TASK)
     if open_tasks:
         problems.append(f"tasks not in a final state: {_few(open_tasks)}")
+    if facts.open_count is not None and facts.open_count != len(open_tasks):
+        problems.append(f"the job counts {facts.open_count} open tasks, its rows {len(open_tasks)}")
     images = Counter(t.image_id for t in facts.tasks)
     if set(images) != expected_images:
         missing = sorted(expected_images - set(images))
@@ -212,9 +216,9 @@ def read_database_facts(url: str, job_id: int) -> JobFacts:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            status = connection.execute(
-                text("SELECT status FROM jobs WHERE id = :job"), {"job": job_id}
-            ).scalar_one()
+            status, open_count = connection.execute(
+                text("SELECT status, open_tasks FROM jobs WHERE id = :job"), {"job": job_id}
+            ).one()
             tasks = [
                 TaskFact(*row)
                 for row in connection.execute(
@@ -240,7 +244,7 @@ def read_database_facts(url: str, job_id: int) -> JobFacts:
             ]
     finally:
         engine.dispose()
-    return JobFacts(status, tasks, analyses)
+    return JobFacts(status, tasks, analyses, open_count=open_count)
 
 
 def read_api_facts(client: httpx.Client, job_id: int, image_ids: list[int]) -> JobFacts:

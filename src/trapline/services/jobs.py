@@ -140,10 +140,26 @@ def mark_start(db: Database, caller: User, job_id: int) -> None:
         repos.jobs.set_start_now(job_id)
 
 
-def finish_if_done(repos: Repos, job_id: int) -> JobStatus | None:
-    """End a running job none of whose tasks is open; returns its final status if it ended now."""
-    repos.jobs.lock(job_id)
+def finish_if_done(repos: Repos, job_id: int, *, settled: int | None = None) -> JobStatus | None:
+    """End a running job none of whose tasks is open; returns its final status if it ended now.
+
+    ``settled``: how many tasks this transaction took out of the open states (results). The
+    job's count of open tasks then says whether the tasks table needs asking at all, which on
+    a large job costs far more than storing the results. Without it (duties, a job just
+    opened) the tasks table decides.
+    """
+    if settled is not None:
+        # The count's update also holds the job's row until the commit, so of two results
+        # settling the last tasks at once the second sees the first's tasks settled.
+        left = repos.tasks.shift_open(job_id, -settled)
+        if left is None or left > 0:
+            return None
+    else:
+        repos.jobs.lock(job_id)
     if repos.tasks.has_open(job_id):
+        if settled is not None:
+            log.warning("job %s: its count of open tasks was off; counted again", job_id)
+            repos.tasks.recount_open(job_id)
         return None
     job = repos.jobs.get(job_id)
     if job is None or job.status is not JobStatus.RUNNING:

@@ -117,7 +117,7 @@ def ingest_results(
             assert item.claim is not None
             status = current[item.claim.task_id].status
             item.judge(*_why_not_open(status, stale_lease=item.error is not None))
-        finished = finish_if_done(repos, job_id) if settled else None
+        finished = finish_if_done(repos, job_id, settled=len(settled)) if settled else None
     queue.acknowledge(settled)
     if requeued:
         queue.notify_queued(job_id)

@@ -9,6 +9,7 @@ from sqlalchemy import Row, Select, Table, delete, func, insert, select, union_a
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
 from trapline.db.tables import CollectionImageRow, ImageRow, ProjectRow
 from trapline.db.types import affected
 from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
@@ -107,7 +108,12 @@ class ImageRepo:
         return to_image(row) if row else None
 
     def delete(self, image: Image) -> None:
-        """Remove an image row and uncount it."""
+        """Remove an image row and uncount it (and its open tasks, which go with it)."""
+        Plain(self.session).rows(
+            "UPDATE jobs SET open_tasks = open_tasks - 1 WHERE id IN (SELECT job_id FROM tasks "
+            "WHERE image_id = ? AND status IN ('queued', 'leased'))",
+            (image.id,),
+        )
         result = self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))
         if affected(result):
             self._count_in_project(image.project_id, -1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -105,8 +106,8 @@ class TaskRepo:
         factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = factory(TaskRow).from_select(columns, images).on_conflict_do_nothing()
         self.session.execute(statement)
-        # rowcount of INSERT … SELECT is not reported by every driver; the index answers this.
-        return self.session.scalar(select(func.count()).where(TaskRow.job_id == job.id)) or 0
+        # Before the job runs every task of it is queued: the count of open tasks is all of them.
+        return self.recount_open(job.id)
 
     def complete(self, job_id: int, task_ids: Sequence[int], *, now: datetime) -> set[int]:
         """Mark open tasks succeeded; returns the ids that were open (the first result wins)."""
@@ -198,7 +199,9 @@ class TaskRepo:
                 updated_at=now,
             )
         )
-        return affected(result)
+        canceled = affected(result)
+        self.shift_open(job_id, -canceled)
+        return canceled
 
     def retry_failed(self, job_id: int, *, now: datetime) -> int:
         """Give a job's failed tasks a fresh set of tries."""
@@ -213,7 +216,9 @@ class TaskRepo:
                 updated_at=now,
             )
         )
-        return affected(result)
+        requeued = affected(result)
+        self.shift_open(job_id, requeued)
+        return requeued
 
     def reap(self, now: datetime, *, limit: int = 10_000) -> tuple[int, int, set[int]]:
         """Requeue tasks whose lease expired, or dead-letter them when out of tries.
@@ -225,8 +230,8 @@ class TaskRepo:
         jobs = set(
             self.session.scalars(select(TaskRow.job_id).where(expired).distinct().limit(limit))
         )
-        dead = affected(
-            self.session.execute(
+        dead_by_job = Counter(
+            self.session.scalars(
                 update(TaskRow)
                 .where(expired, TaskRow.attempt >= TaskRow.max_attempts)
                 .values(
@@ -237,8 +242,11 @@ class TaskRepo:
                     finished_at=now,
                     updated_at=now,
                 )
+                .returning(TaskRow.job_id)
             )
         )
+        for job_id, dead in dead_by_job.items():
+            self.shift_open(job_id, -dead)
         requeued = affected(
             self.session.execute(
                 update(TaskRow)
@@ -252,7 +260,7 @@ class TaskRepo:
                 )
             )
         )
-        return requeued, dead, jobs
+        return requeued, dead_by_job.total(), jobs
 
     def counts(self, job_id: int) -> TaskCounts:
         """How many of the job's tasks are in each state."""
@@ -262,6 +270,24 @@ class TaskRepo:
             .group_by(TaskRow.status)
         )
         return TaskCounts(**{status: int(n) for status, n in rows})
+
+    def shift_open(self, job_id: int, delta: int) -> int | None:
+        """Add ``delta`` to the job's count of open tasks; returns the new count (None: no
+        such job). The update holds the job's row until the transaction ends."""
+        rows = Plain(self.session).rows(
+            "UPDATE jobs SET open_tasks = open_tasks + ? WHERE id = ? RETURNING open_tasks",
+            (delta, job_id),
+        )
+        return rows[0][0] if rows else None
+
+    def recount_open(self, job_id: int) -> int:
+        """Set the job's count of open tasks from the tasks table; returns it."""
+        rows = Plain(self.session).rows(
+            "UPDATE jobs SET open_tasks = (SELECT count(*) FROM tasks WHERE tasks.job_id = jobs.id "
+            "AND tasks.status IN ('queued', 'leased')) WHERE id = ? RETURNING open_tasks",
+            (job_id,),
+        )
+        return rows[0][0] if rows else 0
 
     def has_open(self, job_id: int) -> bool:
         """Whether any task of the job is queued or leased."""

@@ -40,6 +40,9 @@ class JobRow(Base):
     #: Which images: {"collection_id"} | {"image_ids"} | {"deployment_id"} | {} (whole project).
     selection: Mapped[dict[str, Any]] = mapped_column(JSON)
     start_now: Mapped[bool] = mapped_column(default=True)
+    #: How many of the job's tasks are queued or leased: every change of a task's state in or
+    #: out of those keeps it (TaskRepo). It tells a result whether its job may be done.
+    open_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
