@@ -148,12 +148,15 @@ class JetStreamTaskQueue(TaskQueue):
 
     def _each_queued_page(self, job_id: int, publish: Any) -> int:
         after = done = 0
+        sending: Callable[[], object] | None = None
         while True:
             with self.db.read() as repos:
                 page = repos.dispatch.queued(job_id, after=after, limit=PUBLISH_PAGE)
+            if sending is not None:
+                sending()  # the page before, published on the NATS thread while this was read
             if not page:
                 return done
-            self._call(PUBLISH_TIMEOUT, publish, job_id, page)
+            sending = self._start(PUBLISH_TIMEOUT, publish, job_id, page)
             after, done = page[-1][0], done + len(page)
 
     def _published(self, job_id: int) -> None:
@@ -273,6 +276,16 @@ class JetStreamTaskQueue(TaskQueue):
         **kwargs: P.kwargs,
     ) -> T:
         """Run a TaskStream operation on the link; once more if the stream has vanished."""
+        return self._start(timeout, operation, *args, **kwargs)()
+
+    def _start(
+        self,
+        timeout: float,
+        operation: Callable[Concatenate[Client, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Callable[[], T]:
+        """Start what ``_call`` does; returns the call that waits for its answer."""
 
         async def work(client: Client) -> T:
             try:
@@ -284,4 +297,4 @@ class JetStreamTaskQueue(TaskQueue):
                 self.stream.forget_state()
                 return await operation(client, *args, **kwargs)
 
-        return self.link.run(work, timeout=timeout)
+        return self.link.start(work, timeout=timeout)

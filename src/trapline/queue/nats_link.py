@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -65,14 +66,24 @@ class NatsLink:
 
     def run(self, work: Callable[[Client], Awaitable[T]], *, timeout: float) -> T:
         """Run ``work`` with the connection on the loop thread; Unavailable past ``timeout``."""
+        return self.start(work, timeout=timeout)()
+
+    def start(self, work: Callable[[Client], Awaitable[T]], *, timeout: float) -> Callable[[], T]:
+        """Start ``work`` on the loop thread; returns the call that waits for its answer
+        (Unavailable past ``timeout`` from now), so the caller can do other work meanwhile."""
         if self._closed:
             raise Unavailable("the task queue is shut down", code="queue_unavailable")
         future = asyncio.run_coroutine_threadsafe(self._run(work, timeout), self._loop)
-        try:
-            return future.result(timeout + GRACE)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise self._unavailable(TimeoutError(f"no answer within {timeout:g}s")) from None
+        deadline = time.monotonic() + timeout + GRACE
+
+        def answer() -> T:
+            try:
+                return future.result(max(deadline - time.monotonic(), 0))
+            except concurrent.futures.TimeoutError:
+                future.cancel()
+                raise self._unavailable(TimeoutError(f"no answer within {timeout:g}s")) from None
+
+        return answer
 
     def send(
         self, work: Callable[[Client], Awaitable[object]], *, timeout: float, what: str
