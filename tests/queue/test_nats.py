@@ -403,3 +403,28 @@ def test_new_tasks_the_stream_missed_are_published_again(
     job = bench.job(40)
     assert bench.held(job) == bench.queued(job)
     assert len(drain(bench, {job.id: 60})) == 40
+
+
+def test_a_job_of_many_pages_is_published_whole(
+    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page of queued tasks is read while the one before is being published: every task
+    of every page reaches the stream, once."""
+    monkeypatch.setattr("trapline.queue.nats.PUBLISH_PAGE", 4)
+    bench = nats_bench(server.url)
+    stream = channel(bench).stream
+    # The acknowledged path is the fallback for a stream that missed new tasks: not needed.
+    fallback: list[int] = []
+
+    async def publish(client: Any, job_id: int, tasks: Any, **options: Any) -> int:
+        fallback.append(len(tasks))
+        return await type(stream).publish(stream, client, job_id, tasks, **options)
+
+    monkeypatch.setattr(stream, "publish", publish)
+    job = bench.job(11)
+    assert fallback == []
+    queued = bench.queued(job)
+    assert len(queued) == 11
+    assert bench.held(job) == queued
+    leases = drain(bench, {job.id: 60})
+    assert sorted(lease.task_id for lease in leases) == sorted(queued)
