@@ -26,11 +26,14 @@ from tests.support.moto import free_port
 from tests.support.nats import NatsServer, nats_server
 from trapline.api.app import create_app
 from trapline.db.engine import Database
+from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.types import utcnow
-from trapline.domain.jobs import JobStatus, Lease, RetryPolicy, TaskStatus
+from trapline.domain.jobs import DispatchMode, JobParams, JobStatus, Lease, RetryPolicy, TaskStatus
+from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput, MissingDependency, Unavailable
 from trapline.queue import open_task_queue
 from trapline.queue.nats import ACK_WAIT, JetStreamTaskQueue
+from trapline.services.jobs import start_job
 from trapline.services.reconciler import Reconciled, reconcile_dispatch
 from trapline.settings import Settings
 
@@ -405,22 +408,28 @@ def test_new_tasks_the_stream_missed_are_published_again(
     assert len(drain(bench, {job.id: 60})) == 40
 
 
-def test_a_job_of_many_pages_is_published_whole(
-    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each page of queued tasks is read while the one before is being published: every task
-    of every page reaches the stream, once."""
-    monkeypatch.setattr("trapline.queue.nats.PUBLISH_PAGE", 4)
-    bench = nats_bench(server.url)
+def _spy_fallback(bench: QueueBench, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Sizes of the batches published through the acknowledged path (the fallback for a
+    stream that misses queued tasks)."""
     stream = channel(bench).stream
-    # The acknowledged path is the fallback for a stream that missed new tasks: not needed.
-    fallback: list[int] = []
+    calls: list[int] = []
 
     async def publish(client: Any, job_id: int, tasks: Any, **options: Any) -> int:
-        fallback.append(len(tasks))
+        calls.append(len(tasks))
         return await type(stream).publish(stream, client, job_id, tasks, **options)
 
     monkeypatch.setattr(stream, "publish", publish)
+    return calls
+
+
+def test_a_job_of_many_chunks_is_published_whole_as_it_is_inserted(
+    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk of new tasks is published while the next is inserted: every task of every
+    chunk reaches the stream, once, without the acknowledged fallback."""
+    monkeypatch.setattr("trapline.db.repositories.tasks.ENQUEUE_CHUNK", 4)
+    bench = nats_bench(server.url)
+    fallback = _spy_fallback(bench, monkeypatch)
     job = bench.job(11)
     assert fallback == []
     queued = bench.queued(job)
@@ -428,3 +437,48 @@ def test_a_job_of_many_pages_is_published_whole(
     assert bench.held(job) == queued
     leases = drain(bench, {job.id: 60})
     assert sorted(lease.task_id for lease in leases) == sorted(queued)
+
+
+def test_messages_of_an_enqueue_that_rolled_back_are_never_handed_out(
+    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks are published before their insert commits; when it rolls back, the messages
+    offer tasks that do not exist, and the job started again hands out only its own."""
+    monkeypatch.setattr("trapline.db.repositories.tasks.ENQUEUE_CHUNK", 3)
+    bench = nats_bench(server.url)
+    images = bench.images(7)
+    with bench.db.write() as repos:
+        job = repos.jobs.create(
+            project_id=bench.project_id,
+            pipeline_id=bench.pipeline_id,
+            name="rolled back once",
+            dispatch_mode=DispatchMode.ASYNC_API,
+            params=JobParams(),
+            selection={"image_ids": images},
+            start_now=True,
+            created_by=None,
+        )
+    recount = TaskRepo.recount_open
+
+    def crash(self: TaskRepo, job_id: int) -> int:
+        raise RuntimeError("the server died before the commit")
+
+    monkeypatch.setattr(TaskRepo, "recount_open", crash)
+    with pytest.raises(RuntimeError):
+        bench.queue.enqueue(job, ImageFilter(), image_ids=images)
+    assert bench.tasks(job) == {}
+    assert len(raw(server.url, lambda js: _held_subjects(js, channel(bench), job.id))) == 7
+
+    monkeypatch.setattr(TaskRepo, "recount_open", recount)
+    start_job(bench.db, bench.queue, job.id)
+    queued = bench.queued(job)
+    assert len(queued) == 7
+    leases = drain(bench, {job.id: 60})
+    assert sorted(lease.task_id for lease in leases) == sorted(queued)
+    assert {lease.image_id for lease in leases} == set(images)
+
+
+async def _held_subjects(js: Any, queue: JetStreamTaskQueue, job_id: int) -> dict[str, int]:
+    subjects = queue.stream.subject(job_id, "*")
+    info = await js.stream_info(queue.stream.stream, subjects_filter=subjects)
+    return info.state.subjects or {}

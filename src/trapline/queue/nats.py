@@ -26,7 +26,8 @@ from nats.aio.msg import Msg
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import Lease, TaskStatus
+from trapline.domain.jobs import Job, Lease, TaskStatus
+from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput, TraplineError
 from trapline.queue.base import TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage
@@ -57,6 +58,8 @@ RETRY_DELAY = 1.0
 #: Seconds publishing one page of tasks may take, and tasks per page.
 PUBLISH_TIMEOUT = 10.0
 PUBLISH_PAGE = 10_000
+#: Chunks of new tasks being published while the next is inserted, at most.
+OFFERS_IN_FLIGHT = 2
 #: Seconds hooks called after a database commit may spend on NATS; past it the reconciler
 #: repairs what they could not do.
 HOOK_TIMEOUT = 2.0
@@ -136,15 +139,47 @@ class JetStreamTaskQueue(TaskQueue):
                 break
         return sorted(leases, key=lambda lease: lease.task_id)
 
-    def _enqueued(self, job_id: int) -> None:
-        # Raises when NATS is away: the job is not opened, and job recovery starts it again.
-        # New tasks go out as plain publishes (an acknowledged publish each would take ~10 s
-        # per 100,000); if the stream then holds fewer than the database has queued, every
-        # queued try goes again through the acknowledged path, which skips those it holds.
-        queued = self._each_queued_page(job_id, self.stream.offer_new)
-        if queued and self._call(PUBLISH_TIMEOUT, self.stream.held_count, job_id) < queued:
-            log.warning("job %s: the stream missed some new tasks; publishing again", job_id)
-            self._each_queued_page(job_id, self.stream.publish)
+    def enqueue(
+        self,
+        job: Job,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None = None,
+        image_ids: Sequence[int] | None = None,
+    ) -> int:
+        """Create the job's tasks and publish them, each chunk while the next is inserted.
+
+        Raises when NATS is away: the job is not opened, and job recovery starts it again.
+        The messages go out before the commit; should it fail, they offer tasks that do not
+        exist and are terminated as stale when pulled. They are plain publishes (acknowledging
+        each would take ~10 s per 100,000); if the stream then holds fewer than the database
+        has queued (a repeated enqueue finds its tasks made already; a publish was dropped),
+        every queued try goes again through the acknowledged path, which skips those it holds.
+        """
+        sending: list[Callable[[], object]] = []
+
+        def offer(task_ids: list[int]) -> None:
+            while len(sending) >= OFFERS_IN_FLIGHT:
+                sending.pop(0)()
+            if task_ids:
+                tries = [(task_id, 0) for task_id in task_ids]
+                sending.append(self._start(PUBLISH_TIMEOUT, self.stream.offer_new, job.id, tries))
+
+        with self.db.write() as repos:
+            queued = repos.tasks.enqueue(
+                job,
+                flt,
+                collection_id=collection_id,
+                image_ids=image_ids,
+                now=utcnow(),
+                created=offer,
+            )
+        for sent in sending:
+            sent()
+        if queued and self._call(PUBLISH_TIMEOUT, self.stream.held_count, job.id) < queued:
+            log.warning("job %s: the stream misses some queued tasks; publishing again", job.id)
+            self._each_queued_page(job.id, self.stream.publish)
+        return queued
 
     def _each_queued_page(self, job_id: int, publish: Any) -> int:
         after = done = 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, literal, select, text, update
+from sqlalchemy import Row, Select, and_, exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,8 @@ from trapline.domain.results import ResultTarget
 
 #: Task states that may still change.
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
+#: Images whose tasks one INSERT makes when the caller delivers new tasks as they are made.
+ENQUEUE_CHUNK = 10_000
 
 
 def to_task_info(row: TaskRow | Row[Any]) -> TaskInfo:
@@ -53,12 +55,15 @@ class TaskRepo:
         collection_id: int | None,
         image_ids: Sequence[int] | None,
         now: datetime,
+        created: Callable[[list[int]], None] | None = None,
     ) -> int:
         """Create a queued task per selected image (bulk, idempotent); returns the job's total.
 
         Images are the project's, narrowed by an explicit collection, a list of ids and a
         filter; unless the job reprocesses, images this pipeline version already analysed
-        are skipped.
+        are skipped. With ``created``, tasks are made ``ENQUEUE_CHUNK`` images at a time and
+        the ids of each chunk's new tasks are passed to it before the next chunk is inserted
+        (and before the commit), so it can start delivering them meanwhile.
         """
         images = select(
             literal(job.id),
@@ -93,6 +98,20 @@ class TaskRepo:
                     AnalysisRow.status == "completed",
                 )
             )
+        if created is None:
+            self.session.execute(self._insert(images))
+        else:
+            chosen = list(self.session.scalars(images.with_only_columns(ImageRow.id)))
+            chosen.sort()
+            for start in range(0, len(chosen), ENQUEUE_CHUNK):
+                part = chosen[start : start + ENQUEUE_CHUNK]
+                chunk = images.where(ImageRow.id.between(part[0], part[-1]))
+                created(list(self.session.scalars(self._insert(chunk).returning(TaskRow.id))))
+        # Before the job runs every task of it is queued: the count of open tasks is all of them.
+        return self.recount_open(job.id)
+
+    def _insert(self, images: Select[*tuple[Any, ...]]) -> Any:
+        """INSERT of a task per row of ``images``, skipping images the job has a task for."""
         columns = [
             "job_id",
             "image_id",
@@ -104,10 +123,7 @@ class TaskRepo:
         ]
         dialect = self.session.get_bind().dialect.name
         factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = factory(TaskRow).from_select(columns, images).on_conflict_do_nothing()
-        self.session.execute(statement)
-        # Before the job runs every task of it is queued: the count of open tasks is all of them.
-        return self.recount_open(job.id)
+        return factory(TaskRow).from_select(columns, images).on_conflict_do_nothing()
 
     def complete(self, job_id: int, task_ids: Sequence[int], *, now: datetime) -> set[int]:
         """Mark open tasks succeeded; returns the ids that were open (the first result wins)."""
