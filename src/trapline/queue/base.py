@@ -11,7 +11,8 @@ import logging
 import random
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -23,6 +24,9 @@ from trapline.domain.records import ImageFilter
 from trapline.errors import Unavailable
 
 log = logging.getLogger(__name__)
+
+#: Called with the ids of each chunk of a job's new tasks, before the next chunk is inserted.
+NewTasks = Callable[[list[int]], None]
 
 
 class TaskQueue(ABC):
@@ -45,11 +49,16 @@ class TaskQueue(ABC):
         image_ids: Sequence[int] | None = None,
     ) -> int:
         """Create the job's tasks (idempotent) and make them deliverable; returns how many."""
-        with self.db.write() as repos:
+        with self._delivering(job.id) as deliver, self.db.write() as repos:
             created = repos.tasks.enqueue(
-                job, flt, collection_id=collection_id, image_ids=image_ids, now=utcnow()
+                job,
+                flt,
+                collection_id=collection_id,
+                image_ids=image_ids,
+                now=utcnow(),
+                created=deliver,
             )
-        self._enqueued(job.id)
+        self._enqueued(job.id, created)
         return created
 
     def claim(self, jobs: Mapping[int, int], batch_size: int, holder: str) -> list[Lease]:
@@ -125,8 +134,14 @@ class TaskQueue(ABC):
     ) -> list[Lease]:
         """Lease up to ``limit`` deliverable tasks of one job."""
 
-    def _enqueued(self, job_id: int) -> None:
-        """The job's tasks were created (or found created again): deliver every queued one."""
+    def _delivering(self, job_id: int) -> AbstractContextManager[NewTasks | None]:
+        """Around the transaction creating a job's tasks: what to call with the ids of each
+        chunk of new tasks as they are inserted (None: insert them in one go)."""
+        return nullcontext()
+
+    def _enqueued(self, job_id: int, queued: int) -> None:
+        """The job's ``queued`` tasks were created (or found created again) and committed:
+        deliver every one not delivered yet."""
         self._published(job_id)
 
     def _published(self, job_id: int) -> None:  # noqa: B027 - optional hook

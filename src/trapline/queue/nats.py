@@ -16,7 +16,8 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -26,10 +27,9 @@ from nats.aio.msg import Msg
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import Job, Lease, TaskStatus
-from trapline.domain.records import ImageFilter
+from trapline.domain.jobs import Lease, TaskStatus
 from trapline.errors import InvalidInput, TraplineError
-from trapline.queue.base import TaskQueue, lease_expiry
+from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage
 from trapline.queue.nats_link import NatsLink
 from trapline.queue.nats_stream import TaskStream, read_offer, stream_missing
@@ -139,23 +139,13 @@ class JetStreamTaskQueue(TaskQueue):
                 break
         return sorted(leases, key=lambda lease: lease.task_id)
 
-    def enqueue(
-        self,
-        job: Job,
-        flt: ImageFilter,
-        *,
-        collection_id: int | None = None,
-        image_ids: Sequence[int] | None = None,
-    ) -> int:
-        """Create the job's tasks and publish them, each chunk while the next is inserted.
-
-        Raises when NATS is away: the job is not opened, and job recovery starts it again.
-        The messages go out before the commit; should it fail, they offer tasks that do not
-        exist and are terminated as stale when pulled. They are plain publishes (acknowledging
-        each would take ~10 s per 100,000); if the stream then holds fewer than the database
-        has queued (a repeated enqueue finds its tasks made already; a publish was dropped),
-        every queued try goes again through the acknowledged path, which skips those it holds.
-        """
+    @contextmanager
+    def _delivering(self, job_id: int) -> Iterator[NewTasks]:
+        # Each chunk of new tasks is published while the next is inserted, before the commit:
+        # should the transaction fail, the messages offer tasks that do not exist and are
+        # terminated as stale when pulled. They are plain publishes (acknowledging each would
+        # take ~10 s per 100,000); ``_enqueued`` checks the stream took them all. Raises when
+        # NATS is away: the job is not opened, and job recovery starts it again.
         sending: list[Callable[[], object]] = []
 
         def offer(task_ids: list[int]) -> None:
@@ -163,23 +153,19 @@ class JetStreamTaskQueue(TaskQueue):
                 sending.pop(0)()
             if task_ids:
                 tries = [(task_id, 0) for task_id in task_ids]
-                sending.append(self._start(PUBLISH_TIMEOUT, self.stream.offer_new, job.id, tries))
+                sending.append(self._start(PUBLISH_TIMEOUT, self.stream.offer_new, job_id, tries))
 
-        with self.db.write() as repos:
-            queued = repos.tasks.enqueue(
-                job,
-                flt,
-                collection_id=collection_id,
-                image_ids=image_ids,
-                now=utcnow(),
-                created=offer,
-            )
+        yield offer
         for sent in sending:
             sent()
-        if queued and self._call(PUBLISH_TIMEOUT, self.stream.held_count, job.id) < queued:
-            log.warning("job %s: the stream misses some queued tasks; publishing again", job.id)
-            self._each_queued_page(job.id, self.stream.publish)
-        return queued
+
+    def _enqueued(self, job_id: int, queued: int) -> None:
+        # If the stream holds fewer than the database has queued (a repeated enqueue found its
+        # tasks made already; a plain publish was dropped), every queued try goes again
+        # through the acknowledged path, which skips those it holds.
+        if queued and self._call(PUBLISH_TIMEOUT, self.stream.held_count, job_id) < queued:
+            log.warning("job %s: the stream misses some queued tasks; publishing again", job_id)
+            self._each_queued_page(job_id, self.stream.publish)
 
     def _each_queued_page(self, job_id: int, publish: Any) -> int:
         after = done = 0
