@@ -25,6 +25,7 @@ from tests.support.workers import (
     analyses_per_image,
     drain,
     live_platform,
+    patient_claim,
     project_with_images,
     result_for,
     start_job,
@@ -127,9 +128,9 @@ def test_jobs_run_to_completion_over_nats(
         try:
             with platform.client() as client:
                 while True:
-                    answer = client.post(
-                        "/api/v2/tasks/next/", json={"pipelines": [slug], "batch_size": 4}
-                    )
+                    body = {"pipelines": [slug], "batch_size": 4}
+                    give_up = time.monotonic() + WAIT
+                    answer = patient_claim(client, "/api/v2/tasks/next/", body, give_up)
                     assert answer.status_code == 200, answer.text
                     tasks = answer.json()["tasks"]
                     if not tasks:

@@ -192,6 +192,19 @@ class WorkLog:
         )
 
 
+def patient_claim(
+    client: httpx.Client, path: str, body: dict[str, Any], give_up: float
+) -> httpx.Response:
+    """POST a claim as a worker does: a 429 or 503 (the server overloaded, NATS slow to answer)
+    is waited out as its Retry-After says, at most a second at a time, until ``give_up`` (a
+    ``time.monotonic()`` instant); the last answer is returned."""
+    while True:
+        answer = client.post(path, json=body)
+        if answer.status_code not in (429, 503) or time.monotonic() >= give_up:
+            return answer
+        time.sleep(min(float(answer.headers.get("Retry-After") or 1), 1.0))
+
+
 def drain(
     client: httpx.Client,
     job_id: int,
@@ -212,7 +225,8 @@ def drain(
     give_up = time.monotonic() + deadline
     try:
         while time.monotonic() < give_up:
-            answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch_size})
+            path = f"/api/v2/jobs/{job_id}/tasks/"
+            answer = patient_claim(client, path, {"batch_size": batch_size}, give_up)
             answer.raise_for_status()
             tasks = answer.json()["tasks"]
             if not tasks:
