@@ -259,6 +259,20 @@ def timed(operation: Callable[[], object], *, warmups: int, repeats: int) -> Tim
     return Timings(tuple(samples))
 
 
+def machine_speed_ms(repeats: int = 5) -> float:
+    """Median milliseconds of a fixed pure-Python loop: how fast this (shared) machine is right
+    now, so that figures taken on different days can be set against each other."""
+
+    def reference() -> float:
+        started = time.perf_counter()
+        total = 0
+        for number in range(3_000_000):
+            total += number % 7
+        return (time.perf_counter() - started) * 1000
+
+    return statistics.median(reference() for _ in range(repeats))
+
+
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """Print a plain, aligned text table (numbers right-aligned) under a title."""
     cells = [[_cell(v) for v in row] for row in rows]

@@ -11,6 +11,7 @@
   by the server's request rate.)
 
     python benchmarks/dispatch.py [--backend sqlite|postgres] [--queue sql|nats] [--quick]
+                                  [--part enqueue|throughput|latency ...]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psutil
-from common import Server, print_table, running_server
+from common import Server, machine_speed_ms, print_table, running_server
 
 from trapline.db.engine import Database
 
@@ -186,7 +187,8 @@ def cpu_seconds(pid: int) -> tuple[float, float, float]:
     for process in psutil.process_iter(["name", "cpu_times"]):
         name, times = process.info["name"] or "", process.info["cpu_times"]
         if times and name.startswith("postgres"):
-            postgres += times.user + times.system
+            # Backends that exited are counted in the postmaster's children times.
+            postgres += times.user + times.system + times.children_user + times.children_system
         elif times and name.startswith("nats-server"):
             nats += times.user + times.system
     return own.user + own.system, postgres, nats
@@ -218,6 +220,9 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))] * 1000
 
 
+PARTS = ("enqueue", "throughput", "latency")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the dispatch benchmarks from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -228,37 +233,46 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--infer-seconds", type=float, default=2.0, help="model time per batch in the latency run"
     )
+    parser.add_argument(
+        "--part",
+        choices=PARTS,
+        action="append",
+        help="run only this part (repeatable; default: all three)",
+    )
     options = parser.parse_args(argv)
+    parts = options.part or list(PARTS)
     enqueue_size = 5_000 if options.quick else 100_000
     job_size = 5_000 if options.quick else 30_000
     runs = 1 if options.quick else options.runs
+    print(f"machine speed: {machine_speed_ms():.0f} ms for the reference loop (lower is faster)")
     with running_server(options.backend, options.queue) as server, server.client() as client:
-        project = client.post("/api/v2/projects/", json={"name": "bench"}).json()["id"]
-        client.post(
-            f"/api/v2/projects/{project}/pipelines/", json=registration()
-        ).raise_for_status()
-        load_images(server, project, enqueue_size)
-        creations, queued = [], []
-        for _ in range(1 if options.quick else 3):
-            _, posted, ready = start_job(client, project, enqueue_size)
-            creations.append(posted)
-            queued.append(ready)
-        print_table(
-            f"enqueue ({options.backend}, {options.queue} queue, {enqueue_size:,} images)",
-            ["measure", "median", "runs"],
-            [
-                ["POST /jobs/ answer (ms)", statistics.median(creations) * 1000, len(creations)],
-                ["until fully queued and running (s)", statistics.median(queued), len(queued)],
-            ],
-        )
-        small = client.post("/api/v2/projects/", json={"name": "bench-run"}).json()["id"]
-        client.post(f"/api/v2/projects/{small}/pipelines/", json=registration()).raise_for_status()
+        if "enqueue" in parts:
+            project = make_project(client, "bench")
+            load_images(server, project, enqueue_size)
+            creations, queued = [], []
+            for _ in range(runs):
+                _, posted, ready = start_job(client, project, enqueue_size)
+                creations.append(posted)
+                queued.append(ready)
+            print_table(
+                f"enqueue ({options.backend}, {options.queue} queue, {enqueue_size:,} images)",
+                ["measure", "median", "runs"],
+                [
+                    ["POST /jobs/ answer (ms)", statistics.median(creations) * 1000, runs],
+                    ["until fully queued and running (s)", statistics.median(queued), runs],
+                ],
+            )
+        loop_parts = [(4, "throughput", 0.0, runs), (32, "latency", options.infer_seconds, 1)]
+        loop_parts = [part for part in loop_parts if part[1] in parts]
+        if not loop_parts:
+            return
+        small = make_project(client, "bench-run")
         load_images(server, small, job_size)
         rows = []
-        for loops, label, infer in ((4, "throughput", 0.0), (32, "latency", options.infer_seconds)):
+        for loops, label, infer, repeats in loop_parts:
             rates, claims, posts = [], [], []
             server_cpu, database_cpu, nats_cpu, client_cpu = [], [], [], []
-            for _ in range(runs if loops == 4 else 1):
+            for _ in range(repeats):
                 job_id, _, _ = start_job(client, small, job_size)
                 before = cpu_seconds(server.pid)
                 images, elapsed, c, p, loops_cpu = run_loops(server, job_id, loops, 64, infer)
@@ -288,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         print_table(
             f"dispatch ({options.backend}, {options.queue} queue, {job_size:,} images, "
-            f"batches of 64, median of {runs} runs)",
+            f"batches of 64, median of {runs} throughput runs)",
             [
                 "run",
                 "loops",
@@ -304,6 +318,13 @@ def main(argv: list[str] | None = None) -> None:
             ],
             rows,
         )
+
+
+def make_project(client: Any, name: str) -> int:
+    """A new project with the benchmark's pipeline registered."""
+    project = client.post("/api/v2/projects/", json={"name": name}).json()["id"]
+    client.post(f"/api/v2/projects/{project}/pipelines/", json=registration()).raise_for_status()
+    return int(project)
 
 
 if __name__ == "__main__":
