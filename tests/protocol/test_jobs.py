@@ -272,6 +272,34 @@ def test_deleting_a_job_needs_a_manager(registered: Protocol, make_account) -> N
     assert gone.status_code == 404, gone.text
 
 
+def test_a_deleted_jobs_results_stay_with_their_images_detached(
+    registered: Protocol, app_db: Database
+) -> None:
+    """analyses.job_id has no foreign key (migration 0007): the delete detaches them itself."""
+    registered.images(2)
+    job_id = registered.job_that_runs()["id"]
+    done = _finish(registered, job_id, 2)
+    assert done["status"] == "succeeded"
+    with app_db.read() as repos:
+        rows = repos.session.execute(
+            text("SELECT id, image_id FROM analyses WHERE job_id = :job"), {"job": job_id}
+        ).all()
+    assert len(rows) == 2
+
+    deleted = registered.client.delete(f"{API}/jobs/{job_id}/", headers=registered.headers)
+    assert deleted.status_code == 204, deleted.text
+    for _, image_id in rows:
+        (analysis,) = registered.image(image_id)["analyses"]
+        assert analysis["job_id"] is None
+        assert analysis["pipeline_slug"] == PIPELINE_SLUG
+        assert [a["type"] for a in analysis["annotations"]] == ["bounding_box", "classification"]
+    with app_db.read() as repos:
+        dangling = repos.session.execute(
+            text("SELECT count(*) FROM analyses WHERE job_id = :job"), {"job": job_id}
+        ).scalar()
+    assert dangling == 0
+
+
 def test_a_job_not_started_now_waits_until_started(registered: Protocol) -> None:
     registered.images(2)
     response = registered.create_job(start_now=False)

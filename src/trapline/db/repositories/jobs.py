@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
-from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
+from trapline.db.tables import AnalysisRow, JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import affected
 from trapline.domain.jobs import (
     FINAL_JOB_STATUSES,
@@ -222,6 +222,11 @@ class JobRepo:
         if row is not None:
             self.session.delete(row)
             self.session.flush()
+            # After the delete, which waited for results being stored under the job's tasks:
+            # this statement sees them committed (analyses.job_id has no foreign key).
+            self.session.execute(
+                update(AnalysisRow).where(AnalysisRow.job_id == job_id).values(job_id=None)
+            )
 
     @staticmethod
     def _select() -> Select[JobRow, PipelineRow]:

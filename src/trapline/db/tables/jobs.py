@@ -119,16 +119,15 @@ class AnalysisRow(Base):
     project_id: Mapped[int] = mapped_column(IdType)
     #: Indexed by ix_analyses_image_pipeline, whose first column it is.
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
-    job_id: Mapped[int | None] = mapped_column(
-        ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    # Job and pipeline have no foreign key: every analysis of a job points at the same two
+    # rows, which a check would lock once per inserted row (migration 0007). Pipelines are
+    # never deleted; deleting a job detaches its analyses (JobRepo.delete).
+    job_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
     #: The task whose result this is; unique, so a task's result is stored once.
     task_id: Mapped[int | None] = mapped_column(
         ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True, unique=True
     )
-    pipeline_id: Mapped[int | None] = mapped_column(
-        ForeignKey("pipelines.id", ondelete="SET NULL"), nullable=True
-    )
+    pipeline_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     source: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     worker: Mapped[str | None] = mapped_column(String(512), nullable=True)
@@ -164,9 +163,8 @@ class AnnotationRow(Base):
     ordering: Mapped[int] = mapped_column(Integer, default=0)
     #: Not indexed: children are read with their whole analysis, never looked up by parent.
     parent_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
-    algorithm_id: Mapped[int | None] = mapped_column(
-        ForeignKey("algorithms.id", ondelete="SET NULL"), nullable=True
-    )
+    #: No foreign key, as for the analysis's pipeline: algorithms are never deleted.
+    algorithm_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
 
     __table_args__ = (
         Index("ix_annotations_project_type_label", "project_id", "type", "label"),
