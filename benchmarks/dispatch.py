@@ -234,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         "--infer-seconds", type=float, default=2.0, help="model time per batch in the latency run"
     )
     parser.add_argument(
+        "--images", type=int, help="images per throughput/latency job (default 30,000)"
+    )
+    parser.add_argument(
         "--part",
         choices=PARTS,
         action="append",
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     parts = options.part or list(PARTS)
     enqueue_size = 5_000 if options.quick else 100_000
-    job_size = 5_000 if options.quick else 30_000
+    job_size = options.images or (5_000 if options.quick else 30_000)
     runs = 1 if options.quick else options.runs
     print(f"machine speed: {machine_speed_ms():.0f} ms for the reference loop (lower is faster)")
     with running_server(options.backend, options.queue) as server, server.client() as client:
