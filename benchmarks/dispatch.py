@@ -11,7 +11,7 @@
   by the server's request rate.)
 
     python benchmarks/dispatch.py [--backend sqlite|postgres] [--queue sql|nats] [--quick]
-                                  [--part enqueue|throughput|latency ...]
+                                  [--part enqueue|throughput|latency ...] [--images N]
 """
 
 from __future__ import annotations
