@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic_core import SchemaValidator
 
 
 class WireModel(BaseModel):
@@ -253,6 +254,52 @@ class TypedResultsRequest(WireModel):
     results: list[TypedResultItem]
     client_info: ClientInfo | None = None
 
+
+def dict_validator(model: type[BaseModel]) -> SchemaValidator:
+    """A validator of ``model`` that answers plain dicts, nested ones included.
+
+    It checks what the model checks, with the same defaults and error locations: it is the
+    model's own core schema with every model in it made a typed dict. On the result bodies
+    workers post it takes about half the time of the model, most of which goes to building
+    the nested model instances.
+    """
+    return SchemaValidator(_as_typed_dicts(model.__pydantic_core_schema__))
+
+
+def _as_typed_dicts(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_as_typed_dicts(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("type") != "model":
+        return {k: _as_typed_dicts(v) for k, v in node.items()}
+    # The wire models have no validators of their own, only typed fields with defaults.
+    fields = node["schema"]["fields"]
+    config = node.get("config", {})
+    typed = {
+        "type": "typed-dict",
+        "fields": {
+            name: {
+                "type": "typed-dict-field",
+                "schema": _as_typed_dicts(field["schema"]),
+                "required": field["schema"]["type"] != "default",
+            }
+            for name, field in fields.items()
+        },
+        "extra_behavior": config.get("extra_fields_behavior", "ignore"),
+        "config": config,
+    }
+    if "ref" in node:
+        typed["ref"] = node["ref"]
+    return typed
+
+
+#: ``PipelineResultsResponse`` as a dict.
+PIPELINE_RESULT = dict_validator(PipelineResultsResponse)
+#: A results body as dicts, its items raw.
+RESULTS_BODY = dict_validator(ResultsRequest)
+#: A results body as dicts, every item well formed (``TypedResultsRequest``).
+TYPED_RESULTS_BODY = dict_validator(TypedResultsRequest)
 
 ItemStatus = Literal["saved", "duplicate", "failed", "rejected"]
 

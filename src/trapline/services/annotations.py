@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
+from typing import Any
 
 from trapline.domain.pipelines import Algorithm, Pipeline
 from trapline.domain.records import Project
@@ -14,7 +16,6 @@ from trapline.domain.results import (
     Box,
     ResultTarget,
 )
-from trapline.protocol import AlgorithmReference, ClassificationResponse, PipelineResultsResponse
 
 #: Pixels a box may stick out of the image (rounding in workers' resizing).
 BOX_TOLERANCE = 1.0
@@ -25,66 +26,89 @@ class ResultRejected(ValueError):
 
 
 def drafts_from_result(
-    result: PipelineResultsResponse,
+    result: Mapping[str, Any],
     pipeline: Pipeline,
     target: ResultTarget,
     project: Project,
     worker: str | None,
 ) -> AnalysisDraft:
-    """The analysis a result describes, or ResultRejected naming the first problem."""
-    if result.pipeline != pipeline.slug:
+    """The analysis a result describes, or ResultRejected naming the first problem.
+
+    ``result`` is a valid ``PipelineResultsResponse`` as a dict (``PIPELINE_RESULT``). The
+    place of a problem ("detections[0].bbox") is spelled out only when there is one: this
+    runs for every result a worker posts.
+    """
+    if result["pipeline"] != pipeline.slug:
         raise ResultRejected(
-            f"result is for pipeline {result.pipeline!r} but the job runs {pipeline.slug!r}"
+            f"result is for pipeline {result['pipeline']!r} but the job runs {pipeline.slug!r}"
         )
+    image_id = str(target.image_id)
     detections = []
-    for n, detection in enumerate(result.detections):
-        where = f"detections[{n}]"
-        if detection.source_image_id != str(target.image_id):
+    for n, detection in enumerate(result["detections"]):
+        if detection["source_image_id"] != image_id:
             raise ResultRejected(
-                f"{where}.source_image_id is {detection.source_image_id!r} "
+                f"detections[{n}].source_image_id is {detection['source_image_id']!r} "
                 f"but the task is for image {target.image_id}"
             )
-        algorithm = _algorithm(pipeline, detection.algorithm, f"{where}.algorithm")
-        box = _box(detection.bbox, target, f"{where}.bbox") if detection.bbox else None
+        algorithm = _algorithm(pipeline, detection["algorithm"], n)
+        bbox = detection["bbox"]
         children = tuple(
-            _classification(c, pipeline, project, f"{where}.classifications[{k}]")
-            for k, c in enumerate(detection.classifications)
+            _classification(c, pipeline, project, n, k)
+            for k, c in enumerate(detection["classifications"])
         )
-        data = {"inference_time": detection.inference_time} if detection.inference_time else None
+        seconds = detection["inference_time"]
         detections.append(
             AnnotationDraft(
                 type=AnnotationType.BOUNDING_BOX,
                 label=None,
                 confidence=None,
-                box=box,
+                box=_box(bbox, target, n) if bbox else None,
                 algorithm_id=algorithm.id,
-                data=data,
+                data={"inference_time": seconds} if seconds else None,
                 children=children,
             )
         )
-    total_time = result.total_time if math.isfinite(result.total_time) else None
-    return AnalysisDraft(target.task_id, target.image_id, total_time, worker, tuple(detections))
+    total_time = result["total_time"]
+    return AnalysisDraft(
+        target.task_id,
+        target.image_id,
+        total_time if math.isfinite(total_time) else None,
+        worker,
+        tuple(detections),
+    )
 
 
-def _algorithm(pipeline: Pipeline, reference: AlgorithmReference, where: str) -> Algorithm:
-    algorithm = pipeline.algorithm(reference.key)
+def _where(detection: int, classification: int | None = None) -> str:
+    where = f"detections[{detection}]"
+    return where if classification is None else f"{where}.classifications[{classification}]"
+
+
+def _algorithm(
+    pipeline: Pipeline,
+    reference: Mapping[str, Any],
+    detection: int,
+    classification: int | None = None,
+) -> Algorithm:
+    algorithm = pipeline.algorithm(reference["key"])
     if algorithm is None:
         known = ", ".join(a.key for a in pipeline.algorithms) or "none"
         raise ResultRejected(
-            f"{where}: algorithm {reference.key!r} is not registered for pipeline "
-            f"{pipeline.slug} v{pipeline.version} (registered: {known})"
+            f"{_where(detection, classification)}.algorithm: algorithm {reference['key']!r} is "
+            f"not registered for pipeline {pipeline.slug} v{pipeline.version} (registered: {known})"
         )
     return algorithm
 
 
-def _box(bbox: object, target: ResultTarget, where: str) -> Box:
-    x1, y1, x2, y2 = (getattr(bbox, k) for k in ("x1", "y1", "x2", "y2"))
-    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
-        raise ResultRejected(f"{where} has a value that is not a finite number")
-    if x2 <= x1 or y2 <= y1:
-        raise ResultRejected(f"{where} is inverted or empty: ({x1}, {y1}, {x2}, {y2})")
+def _box(bbox: Mapping[str, float], target: ResultTarget, detection: int) -> Box:
+    x1, y1, x2, y2 = bbox["x1"], bbox["y1"], bbox["x2"], bbox["y2"]
     tol = BOX_TOLERANCE
-    if x1 < -tol or y1 < -tol or x2 > target.width + tol or y2 > target.height + tol:
+    # Comparisons with NaN are false: a box that passes all three has finite values.
+    if not (-tol <= x1 < x2 <= target.width + tol and -tol <= y1 < y2 <= target.height + tol):
+        where = f"{_where(detection)}.bbox"
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            raise ResultRejected(f"{where} has a value that is not a finite number")
+        if x2 <= x1 or y2 <= y1:
+            raise ResultRejected(f"{where} is inverted or empty: ({x1}, {y1}, {x2}, {y2})")
         raise ResultRejected(
             f"{where} ({x1}, {y1}, {x2}, {y2}) lies outside the "
             f"{target.width}x{target.height} image"
@@ -95,42 +119,44 @@ def _box(bbox: object, target: ResultTarget, where: str) -> Box:
 
 
 def _classification(
-    c: ClassificationResponse, pipeline: Pipeline, project: Project, where: str
+    c: Mapping[str, Any], pipeline: Pipeline, project: Project, detection: int, k: int
 ) -> AnnotationDraft:
-    algorithm = _algorithm(pipeline, c.algorithm, f"{where}.algorithm")
-    labels = list(c.labels) if c.labels else list(algorithm.labels or ())
+    algorithm = _algorithm(pipeline, c["algorithm"], detection, k)
+    label = c["classification"]
+    labels = c["labels"] or algorithm.labels or ()
     known = algorithm.label_set
-    if known:
-        for label in [c.classification, *labels]:
-            if label not in known:
-                raise ResultRejected(
-                    f"{where}: label {label!r} is not in the category map of {algorithm.key}"
-                )
-    scores = list(c.scores)
+    if known and not (label in known and known.issuperset(labels)):
+        wrong = next(x for x in (label, *labels) if x not in known)
+        raise ResultRejected(
+            f"{_where(detection, k)}: label {wrong!r} is not in the category map of {algorithm.key}"
+        )
+    scores = c["scores"]
     for score in scores:
-        if not (math.isfinite(score) and 0.0 <= score <= 1.0):
-            raise ResultRejected(f"{where}: score {score} is outside [0, 1]")
+        # Also false for NaN.
+        if not 0.0 <= score <= 1.0:
+            raise ResultRejected(f"{_where(detection, k)}: score {score} is outside [0, 1]")
     if scores and labels and len(scores) != len(labels):
         raise ResultRejected(
-            f"{where}: {len(scores)} scores for {len(labels)} labels; send one score per label"
+            f"{_where(detection, k)}: {len(scores)} scores for {len(labels)} labels; "
+            "send one score per label"
         )
     ranked = _top_k(labels, scores, project.classification_top_k)
-    confidence = dict(zip(labels, scores, strict=False)).get(c.classification)
+    confidence = dict(zip(labels, scores, strict=False)).get(label)
     if confidence is None and scores and not labels:
         confidence = max(scores)
     data: dict[str, object] = {
-        "labels": [label for label, _ in ranked],
-        "scores": [score for _, score in ranked],
-        "terminal": c.terminal,
+        "labels": [pair[0] for pair in ranked],
+        "scores": [pair[1] for pair in ranked],
+        "terminal": c["terminal"],
     }
-    if c.inference_time is not None:
-        data["inference_time"] = c.inference_time
+    if c["inference_time"] is not None:
+        data["inference_time"] = c["inference_time"]
     if project.keep_full_scores:
-        data["all_scores"] = scores
-        data["logits"] = list(c.logits or [])
+        data["all_scores"] = list(scores)
+        data["logits"] = list(c["logits"] or [])
     return AnnotationDraft(
         type=AnnotationType.CLASSIFICATION,
-        label=c.classification,
+        label=label,
         confidence=confidence,
         box=None,
         algorithm_id=algorithm.id,
@@ -141,4 +167,5 @@ def _classification(
 def _top_k(labels: Sequence[str], scores: Sequence[float], k: int) -> list[tuple[str, float]]:
     if not labels or not scores:
         return []
-    return sorted(zip(labels, scores, strict=False), key=lambda pair: -pair[1])[:k]
+    # Highest first; a stable sort keeps equal scores in the worker's order.
+    return sorted(zip(labels, scores, strict=False), key=itemgetter(1), reverse=True)[:k]

@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
@@ -35,7 +36,6 @@ from trapline.protocol import (
     PipelineRequest,
     PipelineResultsResponse,
     ResultError,
-    ResultItem,
     ResultsResponse,
     SourceImageRequest,
 )
@@ -347,14 +347,11 @@ class PushDispatcher:
         """Store the outcomes as a worker's results; a result that is refused fails its task."""
         info = ClientInfo(name=f"push:{batch.service.name}")
         items = [
-            ResultItem(
-                reply_subject=self._token(leases[image_id]),
-                result=outcome.model_dump(mode="json"),
-            )
+            {"reply_subject": self._token(leases[image_id]), "result": outcome.model_dump()}
             for image_id, outcome in outcomes.items()
         ]
 
-        def ingest(results: list[ResultItem]) -> ResultsResponse:
+        def ingest(results: list[dict[str, Any]]) -> ResultsResponse:
             return ingest_results(
                 self.db, self._access, self.queue, self._tracker, self.secret, PLATFORM,
                 batch.job.id, results, info,
@@ -370,13 +367,13 @@ class PushDispatcher:
             return
         name = batch.service.name
         retry = [
-            ResultItem(
-                reply_subject=self._token(leases[image_id]),
-                result=ResultError(
+            {
+                "reply_subject": self._token(leases[image_id]),
+                "result": ResultError(
                     error=f"the result of processing service {name!r} was refused: {detail}",
                     image_id=image_id,
                 ).model_dump(),
-            )
+            }
             for image_id, detail in refused
         ]
         ingest(retry)

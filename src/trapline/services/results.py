@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -17,14 +17,12 @@ from trapline.domain.pipelines import Pipeline
 from trapline.domain.records import Project, User
 from trapline.domain.results import AnalysisDraft, ResultTarget
 from trapline.protocol import (
+    PIPELINE_RESULT,
     ClientInfo,
     ItemStatus,
-    PipelineResultsResponse,
     ResultError,
-    ResultItem,
     ResultItemStatus,
     ResultsResponse,
-    TypedResultItem,
 )
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require
@@ -42,7 +40,8 @@ class _Item:
     index: int
     token: str | None
     claim: LeaseClaim | None = None
-    success: PipelineResultsResponse | None = None
+    #: A valid pipeline result, as ``PIPELINE_RESULT`` answers it.
+    success: dict[str, Any] | None = None
     error: ResultError | None = None
     status: str | None = None
     detail: str | None = None
@@ -59,11 +58,17 @@ def ingest_results(
     secret: bytes,
     caller: User,
     job_id: int,
-    results: Sequence[ResultItem | TypedResultItem],
+    results: Sequence[Mapping[str, Any]],
     client_info: ClientInfo | None,
+    *,
+    checked: bool = False,
 ) -> ResultsResponse:
-    """Judge and store a batch of results for one job; answers a status per item."""
-    items = [_parse(n, item, secret, job_id) for n, item in enumerate(results)]
+    """Judge and store a batch of results for one job; answers a status per item.
+
+    Each item is a ``ResultItem`` as a dict. ``checked`` says every item was validated as a
+    ``TypedResultItem`` already (``TYPED_RESULTS_BODY``); otherwise each is checked here.
+    """
+    items = [_parse(n, item, secret, job_id, checked) for n, item in enumerate(results)]
     pending = [i for i in items if i.status is None and i.claim is not None]
     job, project = access.worker_job(caller, job_id)
     with db.read() as repos:
@@ -173,8 +178,10 @@ def _check(
     return drafts
 
 
-def _parse(index: int, item: ResultItem | TypedResultItem, secret: bytes, job_id: int) -> _Item:
-    token = item.reply_subject if isinstance(item.reply_subject, str) else None
+def _parse(index: int, item: Mapping[str, Any], secret: bytes, job_id: int, checked: bool) -> _Item:
+    token = item.get("reply_subject")
+    if not isinstance(token, str):
+        token = None
     parsed = _Item(index, token)
     if not token:
         parsed.judge("rejected", "reply_subject is missing; send back the one the task came with")
@@ -188,23 +195,18 @@ def _parse(index: int, item: ResultItem | TypedResultItem, secret: bytes, job_id
     if claim.job_id != job_id:
         parsed.judge("rejected", f"this reply_subject belongs to job {claim.job_id}, not {job_id}")
         return parsed
-    body = item.result
-    if isinstance(body, PipelineResultsResponse):
-        parsed.success = body
-    elif isinstance(body, ResultError):
-        parsed.error = body
-    elif not isinstance(body, dict):
-        parsed.judge("rejected", "result must be an object: a pipeline result or {error, image_id}")
-    elif "error" in body:
-        try:
+    body = item.get("result")
+    try:
+        if not isinstance(body, dict):
+            parsed.judge(
+                "rejected", "result must be an object: a pipeline result or {error, image_id}"
+            )
+        elif "error" in body:
             parsed.error = ResultError.model_validate(body)
-        except ValidationError as exc:
-            parsed.judge("rejected", _short(exc))
-    else:
-        try:
-            parsed.success = PipelineResultsResponse.model_validate(body)
-        except ValidationError as exc:
-            parsed.judge("rejected", _short(exc))
+        else:
+            parsed.success = body if checked else PIPELINE_RESULT.validate_python(body)
+    except ValidationError as exc:
+        parsed.judge("rejected", _short(exc))
     return parsed
 
 

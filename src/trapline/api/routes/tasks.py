@@ -23,13 +23,15 @@ from trapline.api.deps import (
 from trapline.api.pagination import Id
 from trapline.errors import InvalidInput
 from trapline.protocol import (
+    RESULTS_BODY,
+    TYPED_RESULTS_BODY,
+    ClientInfo,
     ExtendRequest,
     NextTasksRequest,
     ResultsRequest,
     ResultsResponse,
     TasksRequest,
     TasksResponse,
-    TypedResultsRequest,
 )
 from trapline.services import results, tasks
 
@@ -79,15 +81,17 @@ async def post_results(
 
     def ingest() -> ResultsResponse:
         # Validating 64 results takes milliseconds: in the thread pool, not the event loop,
-        # so other requests are not held up meanwhile.
-        posted: ResultsRequest | TypedResultsRequest
+        # so other requests are not held up meanwhile. A body with a bad item is read again
+        # with the items raw, so that each bad item gets its own answer.
         try:
-            posted = TypedResultsRequest.model_validate_json(raw)
+            posted, checked = TYPED_RESULTS_BODY.validate_json(raw), True
         except ValidationError:
-            posted = ResultsRequest.model_validate_json(raw)
+            posted, checked = RESULTS_BODY.validate_json(raw), False
+        info = posted["client_info"]
         return results.ingest_results(
-            db, access, queue, tracker, secret, caller, job_id, posted.results, posted.client_info
-        )
+            db, access, queue, tracker, secret, caller, job_id, posted["results"],
+            ClientInfo.model_validate(info) if info is not None else None, checked=checked,
+        )  # fmt: skip
 
     return json_response(await run_in_threadpool(ingest))
 
