@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -60,6 +61,28 @@ def test_a_saved_result_becomes_one_analysis_with_its_annotations(registered: Pr
     assert label["label"] == "moth"
     assert label["confidence"] == 0.7
     assert label["data"]["labels"] == LABELS
+    assert label["data"]["scores"] == [0.7, 0.2, 0.1]
+
+
+def test_inference_times_that_are_not_finite_are_stored_as_null(registered: Protocol) -> None:
+    # JSON from Python's json module may carry Infinity and NaN; stored JSON may not.
+    registered.images(1)
+    job = registered.job_that_runs()
+    (task,) = registered.claim(job["id"], 1)
+    found = detection(task)
+    found["inference_time"] = float("inf")
+    found["classifications"][0]["inference_time"] = float("nan")
+    response = registered.client.post(
+        f"{API}/jobs/{job['id']}/result/",
+        content=json.dumps({"results": [success(task, found)]}),
+        headers={**registered.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert statuses(response.json()["tasks"]) == ["saved"]
+    (analysis,) = registered.image(int(task["image_id"]))["analyses"]
+    box, label = analysis["annotations"]
+    assert box["data"] == {"inference_time": None}
+    assert label["data"]["inference_time"] is None
     assert label["data"]["scores"] == [0.7, 0.2, 0.1]
 
 

@@ -117,7 +117,7 @@ class Plain:
         pydantic-core writes it in a fifth of the json module's time, and writes a float that
         is not finite as null (PostgreSQL's json type has no NaN or Infinity).
         """
-        return None if value is None else to_json(value).decode()
+        return None if value is None else to_json(value, inf_nan_mode="null").decode()
 
 
 @lru_cache(maxsize=256)
