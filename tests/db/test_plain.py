@@ -81,3 +81,20 @@ def test_a_terminated_connection_leaves_the_pool(app_db: Database) -> None:
     # The next transaction gets a working connection.
     with app_db.read() as repos:
         assert Plain(repos.session).rows("SELECT id FROM users") == [(1000,)]
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_whose_backend_ended_is_replaced_before_use(app_db: Database) -> None:
+    if app_db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
+    _users(app_db, 1)
+    with app_db.read() as repos:
+        (pid,) = Plain(repos.session).rows("SELECT pg_backend_pid()")[0]
+    # The connection is back in the pool, idle, when its backend ends.
+    admin_execute(
+        f"SELECT pg_terminate_backend({int(pid)}, 5000)"  # waits until the backend has exited
+    )
+    with app_db.read() as repos:
+        plain = Plain(repos.session)
+        assert plain.rows("SELECT id FROM users") == [(1000,)]
+        assert plain.rows("SELECT pg_backend_pid()")[0][0] != pid

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg.pq import ConnStatus
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,16 +37,31 @@ def make_engine(
         )
         _tune_sqlite(engine, sqlite_busy_timeout)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        # A backend killed under us (pg_terminate_backend, failover) is noticed and replaced.
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
     )
+    event.listen(engine, "checkout", _hung_up)
+    return engine
+
+
+def _hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled PostgreSQL connection whose backend is gone (pg_terminate_backend,
+    a restart, a failover) before it is used.
+
+    A backend that ends sends a last message and closes the socket, so an idle connection
+    with something to read has been hung up on. Looking costs a poll of the socket, where
+    SQLAlchemy's pre-ping costs a round trip on every checkout (three or four for each batch
+    a worker claims and answers). A connection lost without a word fails its statement and
+    leaves the pool then (``Plain``, SQLAlchemy).
+    """
+    pgconn = dbapi_connection.pgconn
+    if pgconn.status != ConnStatus.OK or select.select([pgconn.socket], [], [], 0)[0]:
+        raise DisconnectionError("the database closed this connection")
 
 
 def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
@@ -111,8 +128,13 @@ class Database:
             try:
                 if self.is_sqlite and write:
                     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                else:
+                elif write or self.is_sqlite:
                     session.connection()
+                else:
+                    # Reads need no transaction on PostgreSQL: under READ COMMITTED each
+                    # statement takes its own snapshot either way, and BEGIN and ROLLBACK
+                    # would be two more round trips.
+                    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             except (OperationalError, PoolTimeout) as exc:
                 raise _unavailable(exc) from exc
             yield Repos(session)
