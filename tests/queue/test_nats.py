@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.queue.conftest import QueueBench, claims_of, make_bench
-from tests.queue.test_contract import claim_until, fail, failing_writes
+from tests.queue.test_contract import claim_until, complete, fail, failing_writes
 from tests.support.databases import SqliteDatabases
 from tests.support.moto import free_port
 from tests.support.nats import NatsServer, nats_server
@@ -217,6 +217,34 @@ def test_wiped_store_is_restored_by_the_reconciler(server: NatsServer, nats_benc
     assert counted == sorted(queued[job.id] | queued[other.id]), "lost or duplicated tasks"
     assert {x.task_id for x in leased}.isdisjoint(counted)
     assert reconcile_dispatch(bench.db, channel(bench)).republished == 0
+
+
+def test_tasks_finished_while_the_reconciler_counts_are_not_taken_for_missing(
+    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = nats_bench(server.url)
+    job = bench.job(20)
+    queue = channel(bench)
+    count_held, list_held = queue.held_count, queue.held_tasks
+    compared: list[int] = []
+
+    def held_count_as_workers_finish(job_id: int) -> int:
+        # Workers finish five tasks, acknowledged, right as the stream is counted.
+        complete(bench, bench.claim(job, 5))
+        deadline = time.monotonic() + 5
+        while len(list_held(job.id)) != 15:
+            assert time.monotonic() < deadline, "the acknowledgements did not arrive"
+            time.sleep(0.05)
+        return count_held(job_id)
+
+    def held_tasks(job_id: int) -> set[int]:
+        compared.append(job_id)
+        return list_held(job_id)
+
+    monkeypatch.setattr(queue, "held_count", held_count_as_workers_finish)
+    monkeypatch.setattr(queue, "held_tasks", held_tasks)
+    assert reconcile_dispatch(bench.db, queue) == Reconciled()
+    assert compared == [], "a job with nothing missing was compared task by task"
 
 
 def test_a_message_at_its_most_deliveries_is_offered_again(

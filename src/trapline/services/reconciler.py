@@ -83,11 +83,15 @@ def _republish_missing(db: Database, channel: DispatchChannel, limit: int) -> in
     for job_id in jobs:
         if budget <= 0:
             break
+        # The cheap counts first: only a job whose stream holds fewer messages than it has
+        # queued tasks is compared task by task. The stream is counted first: a task queued
+        # when the database counts was held then, while counted the other way round the
+        # tasks workers claimed and finished in between would look missing, and a busy job
+        # would be compared in full (tens of thousands of rows and subjects) on every run.
+        held = channel.held_count(job_id)
         with db.read() as repos:
             queued = repos.dispatch.queued_count(job_id)
-        # The cheap count first: only a job whose stream holds fewer messages than it has
-        # queued tasks is compared task by task.
-        if queued == 0 or queued <= channel.held_count(job_id):
+        if queued == 0 or queued <= held:
             continue
         held = channel.held_tasks(job_id)
         missing: list[tuple[int, int]] = []
