@@ -88,10 +88,10 @@ def _republish_missing(db: Database, channel: DispatchChannel, limit: int) -> in
         # when the database counts was held then, while counted the other way round the
         # tasks workers claimed and finished in between would look missing, and a busy job
         # would be compared in full (tens of thousands of rows and subjects) on every run.
-        held = channel.held_count(job_id)
+        in_stream = channel.held_count(job_id)
         with db.read() as repos:
             queued = repos.dispatch.queued_count(job_id)
-        if queued == 0 or queued <= held:
+        if queued == 0 or queued <= in_stream:
             continue
         held = channel.held_tasks(job_id)
         missing: list[tuple[int, int]] = []
