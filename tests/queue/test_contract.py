@@ -286,16 +286,16 @@ def test_a_finished_job_is_cleaned_up(queue_bench: QueueBench) -> None:
 
 @contextmanager
 def failing_writes(db: Database) -> Iterator[None]:
-    """Every writing transaction raises Unavailable, as when the database is cut off."""
-    original = db.write
+    """Every write raises Unavailable, as when the database is cut off."""
+    originals = db.write, db.statement
 
     @contextmanager
     def broken() -> Iterator[None]:
         raise Unavailable("the database is unavailable (test)")
         yield
 
-    db.write = broken  # type: ignore[method-assign,assignment]
+    db.write = db.statement = broken  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
-        db.write = original  # type: ignore[method-assign]
+        db.write, db.statement = originals  # type: ignore[method-assign]

@@ -113,28 +113,40 @@ class Database:
             yield repos
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Repos]:
+    def statement(self) -> Iterator[Repos]:
+        """Repositories for a block whose one change is a single statement (reads besides
+        it are fine), which commits by itself.
+
+        On PostgreSQL the block runs without a transaction around it, so BEGIN and COMMIT
+        are two round trips fewer (a claim of every worker batch is such a block). With two
+        changing statements each would commit on its own: use ``write``. On SQLite this is
+        ``write``.
+        """
+        with self._transaction(write=True, autocommit=True) as repos:
+            yield repos
+
+    @contextmanager
+    def _transaction(self, *, write: bool, autocommit: bool = False) -> Iterator[Repos]:
         if write and self._write_turn is not None:
             with self._write_turn, self._session(write=True) as repos:
                 yield repos
             return
-        with self._session(write=write) as repos:
+        # Reads need no transaction on PostgreSQL either: under READ COMMITTED each statement
+        # takes its own snapshot anyway, and BEGIN and ROLLBACK would be two round trips.
+        with self._session(write=write, autocommit=autocommit or not write) as repos:
             yield repos
 
     @contextmanager
-    def _session(self, *, write: bool) -> Iterator[Repos]:
+    def _session(self, *, write: bool, autocommit: bool = False) -> Iterator[Repos]:
         session: Session = self._sessions()
         try:
             try:
                 if self.is_sqlite and write:
                     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                elif write or self.is_sqlite:
-                    session.connection()
-                else:
-                    # Reads need no transaction on PostgreSQL: under READ COMMITTED each
-                    # statement takes its own snapshot either way, and BEGIN and ROLLBACK
-                    # would be two more round trips.
+                elif autocommit and not self.is_sqlite:
                     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                else:
+                    session.connection()
             except (OperationalError, PoolTimeout) as exc:
                 raise _unavailable(exc) from exc
             yield Repos(session)

@@ -244,7 +244,7 @@ class JetStreamTaskQueue(TaskQueue):
         now = utcnow()
         expires = lease_expiry(now, lease_seconds)
         try:
-            with self.db.write() as repos:
+            with self.db.statement() as repos:
                 leased = repos.dispatch.lease(
                     job_id, offers, holder=holder, lease_id=lease_id, expires=expires, now=now
                 )

@@ -23,7 +23,7 @@ class SqlTaskQueue(TaskQueue):
         expires = lease_expiry(now, lease_seconds)
         # On PostgreSQL concurrent claimers skip each other's locked rows instead of queueing;
         # SQLite has no FOR UPDATE, and its write transaction (BEGIN IMMEDIATE) serialises them.
-        with self.db.write() as repos:
+        with self.db.statement() as repos:
             plain = Plain(repos.session)
             rows = plain.rows(
                 _CLAIM.format(lock=" FOR UPDATE SKIP LOCKED" if plain.postgres else ""),

@@ -77,7 +77,10 @@ class AnalysisRepo:
         # Ids are reserved up front so each table takes one plain insert, children pointing
         # at parents inserted in the same statement.
         plain = Plain(self.session)
-        analysis_ids = reserve_ids(self.session, _ANALYSES, len(drafts))
+        count = sum(_size(a) for d in drafts for a in d.annotations)
+        analysis_ids, annotation_ids = reserve_ids(
+            self.session, (_ANALYSES, len(drafts)), (_ANNOTATIONS, count)
+        )
         stamp = plain.time(now)
         completed = AnalysisStatus.COMPLETED.value
         plain.insert(
@@ -90,8 +93,7 @@ class AnalysisRepo:
             ],
         )  # fmt: skip
         # Every annotation of the batch, parents before their children, in one insert.
-        count = sum(_size(a) for d in drafts for a in d.annotations)
-        ids = iter(reserve_ids(self.session, _ANNOTATIONS, count))
+        ids = iter(annotation_ids)
         rows = []
 
         def add(a: AnnotationDraft, aid: int, iid: int, parent: int | None, n: int) -> None:
