@@ -128,36 +128,49 @@ def worker_loop(
     """Claim and answer until the job is empty, starting at a common instant.
 
     Returns (images, finish time, claim times, post times, CPU seconds spent after the start).
+    The loop speaks HTTP/1.1 through the standard library's client on one kept-alive
+    connection: it shares the machine's two cores with the server, and httpx spent ~5 ms of
+    CPU per claim and post pair, as much as the rest of the loop.
     """
-    import httpx
+    import http.client
+    import json
+    from urllib.parse import urlsplit
 
     base_url, token, job_id, batch, start_at, infer_seconds = args
+    where = urlsplit(base_url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=120)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        connection.request("POST", path, json.dumps(body).encode(), headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        if answer.status != 200:
+            raise RuntimeError(f"POST {path}: {answer.status} {data[:500]!r}")
+        return json.loads(data)
+
     claims: list[float] = []
     posts: list[float] = []
     done = 0
-    with httpx.Client(
-        base_url=base_url, headers={"Authorization": f"Token {token}"}, timeout=120
-    ) as client:
-        client.get("/livez").raise_for_status()  # connect before the clock starts
-        # Workers with a model are out of step with each other: each starts a little apart.
-        time.sleep(max(0.0, start_at - time.time()) + random.uniform(0, infer_seconds))
-        cpu = time.process_time()
-        while True:
-            started = time.perf_counter()
-            answer = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": batch})
-            claims.append(time.perf_counter() - started)
-            answer.raise_for_status()
-            tasks = answer.json()["tasks"]
-            if not tasks:
-                return done, time.time(), claims, posts, time.process_time() - cpu
-            time.sleep(random.uniform(0.5, 1.5) * infer_seconds)
-            started = time.perf_counter()
-            posted = client.post(
-                f"/api/v2/jobs/{job_id}/result/", json={"results": [result_for(t) for t in tasks]}
-            )
-            posts.append(time.perf_counter() - started)
-            posted.raise_for_status()
-            done += sum(1 for t in posted.json()["tasks"] if t["status"] == "saved")
+    connection.request("GET", "/livez")  # connect before the clock starts
+    connection.getresponse().read()
+    # Workers with a model are out of step with each other: each starts a little apart.
+    time.sleep(max(0.0, start_at - time.time()) + random.uniform(0, infer_seconds))
+    cpu = time.process_time()
+    while True:
+        started = time.perf_counter()
+        tasks = post(f"/api/v2/jobs/{job_id}/tasks/", {"batch_size": batch})["tasks"]
+        claims.append(time.perf_counter() - started)
+        if not tasks:
+            connection.close()
+            return done, time.time(), claims, posts, time.process_time() - cpu
+        time.sleep(random.uniform(0.5, 1.5) * infer_seconds)
+        started = time.perf_counter()
+        answered = post(
+            f"/api/v2/jobs/{job_id}/result/", {"results": [result_for(t) for t in tasks]}
+        )
+        posts.append(time.perf_counter() - started)
+        done += sum(1 for t in answered["tasks"] if t["status"] == "saved")
 
 
 def start_job(client: Any, project_id: int, count: int) -> tuple[int, float, float]:
