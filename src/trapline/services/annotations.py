@@ -52,6 +52,7 @@ def drafts_from_result(
             )
         algorithm = _algorithm(pipeline, detection["algorithm"], n)
         bbox = detection["bbox"]
+        box = _box(bbox, target, n) if bbox else None
         children = tuple(
             _classification(c, pipeline, project, n, k)
             for k, c in enumerate(detection["classifications"])
@@ -62,7 +63,7 @@ def drafts_from_result(
                 type=AnnotationType.BOUNDING_BOX,
                 label=None,
                 confidence=None,
-                box=_box(bbox, target, n) if bbox else None,
+                box=box,
                 algorithm_id=algorithm.id,
                 data={"inference_time": seconds} if seconds else None,
                 children=children,
