@@ -102,3 +102,59 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
         total, _ = repos.projects.list_visible(user.id, everything=True, limit=1, offset=0)
     assert total == 1 + 6 * 25
     db.dispose()
+
+
+def _round_trip_0008(url: str) -> None:
+    """Down to 0007 and up again, with rows whose parents are gone as 0008 allows."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO tasks (id, job_id, image_id, status, attempt, max_attempts, "
+                "available_at, updated_at) VALUES (7, 70, 700, 'queued', 0, 3, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ))  # fmt: skip
+            connection.execute(text(
+                "INSERT INTO analyses (id, project_id, image_id, task_id, source, status, "
+                "created_at) VALUES (8, 1, 800, 7, 'job', 'completed', CURRENT_TIMESTAMP)"
+            ))  # fmt: skip
+            connection.execute(text(
+                "INSERT INTO annotations (id, analysis_id, project_id, image_id, type, ordering) "
+                "VALUES (9, 8, 1, 800, 'custom', 0)"
+            ))  # fmt: skip
+        config, connection = migrate.alembic_config(engine)
+        try:
+            command.downgrade(config, "0007")
+        finally:
+            connection.close()  # type: ignore[attr-defined]
+        with engine.connect() as connection:
+            # The orphans went as the keys would have taken them: all three, by cascade.
+            for table in ("tasks", "analyses", "annotations"):
+                count = connection.execute(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+                assert count.scalar() == 0
+        keys = {fk["name"] for fk in inspect(engine).get_foreign_keys("analyses")}
+        assert {"fk_analyses_image_id_images", "fk_analyses_task_id_tasks"} <= keys
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        assert inspect(engine).get_foreign_keys("tasks") == []
+    finally:
+        engine.dispose()
+
+
+def test_migration_0008_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
+    _round_trip_0008(f"sqlite:///{tmp_path / 'trip.db'}")
+
+
+@pytest.mark.postgres
+def test_migration_0008_goes_down_and_up_on_postgres() -> None:
+    require_postgres()
+    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
+    admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        _round_trip_0008(database_url_for(name))
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -32,6 +32,8 @@ from trapline.services.workers import WorkerTracker
 
 log = logging.getLogger(__name__)
 
+_GONE = "this task no longer exists"
+
 
 @dataclass
 class _Item:
@@ -120,8 +122,11 @@ def ingest_results(
         current = repos.tasks.infos(i.claim.task_id for i in unsettled if i.claim)
         for item in unsettled:
             assert item.claim is not None
-            status = current[item.claim.task_id].status
-            item.judge(*_why_not_open(status, stale_lease=item.error is not None))
+            info = current.get(item.claim.task_id)
+            if info is None:  # deleted with its job or image since it was read above
+                item.judge("rejected", _GONE)
+                continue
+            item.judge(*_why_not_open(info.status, stale_lease=item.error is not None))
         finished = finish_if_done(repos, job_id, settled=len(settled)) if settled else None
     queue.acknowledge(settled)
     if requeued:
@@ -160,7 +165,7 @@ def _check(
         assert claim is not None
         target = targets.get(claim.task_id)
         if target is None or target.job_id != job_id:
-            item.judge("rejected", "this task no longer exists")
+            item.judge("rejected", _GONE)
             continue
         if claim.task_id in seen_tasks:
             item.judge("duplicate", "the same task appears earlier in this request")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
+from trapline.db.repositories.tasks import OPEN
 from trapline.db.tables import CollectionImageRow, ImageRow, ProjectRow
 from trapline.db.types import affected
 from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
@@ -108,15 +109,23 @@ class ImageRepo:
         return to_image(row) if row else None
 
     def delete(self, image: Image) -> None:
-        """Remove an image row and uncount it (and its open tasks, which go with it)."""
-        Plain(self.session).rows(
-            "UPDATE jobs SET open_tasks = open_tasks - 1 WHERE id IN (SELECT job_id FROM tasks "
-            "WHERE image_id = ? AND status IN ('queued', 'leased'))",
-            (image.id,),
-        )
-        result = self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))
-        if affected(result):
-            self._count_in_project(image.project_id, -1)
+        """Remove an image with its tasks and results, and uncount it (and its open tasks)."""
+        plain = Plain(self.session)
+        # The project's row first: an enqueue in the project holds a key-share lock on it
+        # until it commits, so no task is made for this image once it is gone.
+        plain.lock("projects", image.project_id, exclusive=True)
+        if not affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
+            return
+        self._count_in_project(image.project_id, -1)
+        # Its tasks, each delete waiting for a result being stored under it; then the
+        # results, which include any stored meanwhile.
+        gone = plain.rows("DELETE FROM tasks WHERE image_id = ? RETURNING job_id, status",
+                          (image.id,))  # fmt: skip
+        for job_id, status in gone:
+            if status in OPEN:
+                plain.rows("UPDATE jobs SET open_tasks = open_tasks - 1 WHERE id = ?", (job_id,))
+        plain.rows("DELETE FROM annotations WHERE image_id = ?", (image.id,))
+        plain.rows("DELETE FROM analyses WHERE image_id = ?", (image.id,))
 
     def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` are images of the project."""

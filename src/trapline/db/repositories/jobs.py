@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
-from trapline.db.tables import AnalysisRow, JobEventRow, JobRow, PipelineRow, TaskRow
+from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import affected
 from trapline.domain.jobs import (
     FINAL_JOB_STATUSES,
@@ -218,15 +218,15 @@ class JobRepo:
 
     def delete(self, job_id: int) -> None:
         """Remove a job with its tasks and events (its analyses stay, detached)."""
-        row = self.session.get(JobRow, job_id)
-        if row is not None:
-            self.session.delete(row)
-            self.session.flush()
-            # After the delete, which waited for results being stored under the job's tasks:
-            # this statement sees them committed (analyses.job_id has no foreign key).
-            self.session.execute(
-                update(AnalysisRow).where(AnalysisRow.job_id == job_id).values(job_id=None)
-            )
+        plain = Plain(self.session)
+        # Tasks first, as a result being stored locks its tasks before the job's row: each
+        # delete waits for such a result to commit. Then the row, which waits for an
+        # enqueue of the job (it holds a key-share lock on it), and the tasks that enqueue
+        # made. Last the analyses, which now include every result stored meanwhile.
+        plain.rows("DELETE FROM tasks WHERE job_id = ?", (job_id,))
+        if affected(self.session.execute(delete(JobRow).where(JobRow.id == job_id))):
+            plain.rows("DELETE FROM tasks WHERE job_id = ?", (job_id,))
+        plain.rows("UPDATE analyses SET job_id = NULL, task_id = NULL WHERE job_id = ?", (job_id,))
 
     @staticmethod
     def _select() -> Select[JobRow, PipelineRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
 from trapline.db.tables import MembershipRow, ProjectRow, UserRow
 from trapline.db.types import affected
 from trapline.domain.records import Membership, Project
@@ -67,7 +68,23 @@ class ProjectRepo:
         return to_project(row)
 
     def delete(self, project_id: int) -> None:
-        """Remove a project and, by cascade, everything in it."""
+        """Remove a project and everything in it."""
+        plain = Plain(self.session)
+        # The row first, which waits for enqueues in the project (each holds a key-share lock
+        # on it) and keeps new ones out. Then the rows without foreign keys (decision 014):
+        # tasks, each delete waiting for a result being stored under it, then the results,
+        # which include any stored meanwhile. The rest goes by cascade with the row.
+        if not plain.lock("projects", project_id, exclusive=True):
+            return
+        plain.rows(
+            "DELETE FROM tasks WHERE job_id IN (SELECT id FROM jobs WHERE project_id = ?)",
+            (project_id,),
+        )
+        plain.rows("DELETE FROM annotations WHERE project_id = ?", (project_id,))
+        plain.rows(
+            "DELETE FROM analyses WHERE image_id IN (SELECT id FROM images WHERE project_id = ?)",
+            (project_id,),
+        )
         self.session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
 
     def ids_for(self, user_id: int, *, at_least: Role = Role.VIEWER) -> list[int]:

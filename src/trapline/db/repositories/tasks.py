@@ -64,7 +64,16 @@ class TaskRepo:
         are skipped. With ``created``, tasks are made ``ENQUEUE_CHUNK`` images at a time and
         the ids of each chunk's new tasks are passed to it before the next chunk is inserted
         (and before the commit), so it can start delivering them meanwhile.
+
+        Tasks have no foreign keys (decision 014): the project's and the job's rows are
+        locked instead, once, against their deletion (and an image's) until the commit.
         """
+        plain = Plain(self.session)
+        if not (
+            plain.lock("projects", job.project_id, exclusive=False)
+            and plain.lock("jobs", job.id, exclusive=False)
+        ):
+            return 0
         images = select(
             literal(job.id),
             ImageRow.id,

@@ -71,8 +71,11 @@ class TaskRow(Base):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    # Tasks, analyses and annotations carry no foreign keys: a key is checked row by row, and
+    # these rows are inserted by the hundred thousand. The repositories delete them with their
+    # job, image or project, and writers lock the parents they rely on (decision 014).
+    job_id: Mapped[int] = mapped_column(IdType)
+    image_id: Mapped[int] = mapped_column(IdType, index=True)
     status: Mapped[str] = mapped_column(String(16))
     #: Deliveries so far; the lease of delivery n carries attempt n.
     attempt: Mapped[int] = mapped_column(SmallInteger, default=0)
@@ -115,18 +118,15 @@ class AnalysisRow(Base):
     __tablename__ = "analyses"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    #: The image's project, kept for filtering (no foreign key: the image's already cascades).
+    # No foreign keys, as for tasks (decision 014): the repositories delete an image's or a
+    # project's analyses, and detach a deleted job's (JobRepo.delete). Pipelines are never
+    # deleted.
     project_id: Mapped[int] = mapped_column(IdType)
     #: Indexed by ix_analyses_image_pipeline, whose first column it is.
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
-    # Job and pipeline have no foreign key: every analysis of a job points at the same two
-    # rows, which a check would lock once per inserted row (migration 0007). Pipelines are
-    # never deleted; deleting a job detaches its analyses (JobRepo.delete).
+    image_id: Mapped[int] = mapped_column(IdType)
     job_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
     #: The task whose result this is; unique, so a task's result is stored once.
-    task_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True, unique=True
-    )
+    task_id: Mapped[int | None] = mapped_column(IdType, nullable=True, unique=True)
     pipeline_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     source: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
@@ -143,12 +143,9 @@ class AnnotationRow(Base):
     __tablename__ = "annotations"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    analysis_id: Mapped[int] = mapped_column(
-        ForeignKey("analyses.id", ondelete="CASCADE"), index=True
-    )
-    # Project, image and parent are the analysis's (or its tree's): deleting any of them
-    # deletes the analysis and so its annotations. Their own foreign keys would only add a
-    # check per row to the busiest insert there is.
+    # No foreign keys (decision 014). Project, image and parent are the analysis's (or its
+    # tree's); the repositories delete annotations with their analyses.
+    analysis_id: Mapped[int] = mapped_column(IdType, index=True)
     project_id: Mapped[int] = mapped_column(IdType)
     image_id: Mapped[int] = mapped_column(IdType, index=True)
     type: Mapped[str] = mapped_column(String(32))
