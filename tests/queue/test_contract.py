@@ -140,7 +140,11 @@ def test_a_failed_try_is_retried_after_its_backoff(queue_bench: QueueBench) -> N
     policy = RetryPolicy(max_attempts=3, base_delay=0.6)
     failed_at = time.monotonic()
     assert fail(queue_bench, lease, policy) is TaskStatus.QUEUED
-    assert queue_bench.claim(job, 1) == [], "handed out during its backoff"
+    early = queue_bench.claim(job, 1)
+    # Only a machine that stalled past the backoff may have it handed out already.
+    assert early == [] or time.monotonic() - failed_at >= 0.6, "handed out during its backoff"
+    if early:
+        return
     queue_bench.assert_channel_follows_database(job)
 
     (again,) = claim_until(queue_bench, {job.id: 60}, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -60,6 +61,7 @@ async def _secret(request: Request) -> bytes:
 async def _dispatch(request: Request) -> Dispatch:
     state = request.app.state
     settings: Settings = state.settings
+    base = public_base_url(request, settings)  # once: Starlette builds it anew on each read
     return Dispatch(
         queue=state.queue,
         store=state.store,
@@ -67,7 +69,7 @@ async def _dispatch(request: Request) -> Dispatch:
         tracker=state.tracker,
         access=state.access,
         url_ttl=settings.signed_url_ttl,
-        absolute=lambda url: absolute_url(request, settings, url),
+        absolute=partial(with_base, base),
     )
 
 
@@ -115,4 +117,9 @@ def public_base_url(request: Request, settings: Settings) -> str:
 
 def absolute_url(request: Request, settings: Settings, url: str) -> str:
     """Make a server-relative URL (the local blob store's) absolute."""
-    return public_base_url(request, settings) + url if url.startswith("/") else url
+    return with_base(public_base_url(request, settings), url)
+
+
+def with_base(base: str, url: str) -> str:
+    """``url`` if it is absolute, else ``base`` (the server's public base URL) before it."""
+    return base + url if url.startswith("/") else url

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from trapline.db.plain import Plain
+from trapline.db.plain import Plain, array_literal
 from trapline.db.tables import JobRow, TaskRow
 from trapline.domain.jobs import JobStatus, TaskStatus
 
@@ -76,7 +76,7 @@ class DispatchRepo:
         plain = Plain(self.session)
         if plain.postgres:
             offered = _OFFERS_POSTGRES
-            pairs: tuple[Any, ...] = (list(offers), list(offers.values()))
+            pairs: tuple[Any, ...] = (array_literal(offers), array_literal(offers.values()))
         else:
             offered = _OFFERS_SQLITE.format(values=", ".join(["(?, ?)"] * len(offers)))
             pairs = tuple(number for pair in offers.items() for number in pair)
