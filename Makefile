@@ -25,8 +25,8 @@ up: $(STAMP)  ## install into .venv and run trapline on embedded defaults
 services:  ## make sure the system packages and services the tests use are present
 	bash scripts/test-services.sh
 
-test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check, mypy
 	$(BIN)/ruff check src tests benchmarks

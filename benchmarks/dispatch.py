@@ -130,11 +130,15 @@ def worker_loop(
     Returns (images, finish time, claim times, post times, CPU seconds spent after the start).
     The loop speaks HTTP/1.1 through the standard library's client on one kept-alive
     connection: it shares the machine's two cores with the server, and httpx took ~2.5 ms
-    more CPU per claim and post pair (a third of the loop's).
+    more CPU per claim and post pair (a third of the loop's). It writes JSON with
+    pydantic-core, as workers built on pydantic models do (0.4 ms per 64 results; the json
+    module took 1.35 ms).
     """
     import http.client
     import json
     from urllib.parse import urlsplit
+
+    from pydantic_core import to_json
 
     base_url, token, job_id, batch, start_at, infer_seconds = args
     where = urlsplit(base_url)
@@ -142,7 +146,7 @@ def worker_loop(
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 
     def post(path: str, body: dict[str, Any]) -> Any:
-        connection.request("POST", path, json.dumps(body).encode(), headers)
+        connection.request("POST", path, to_json(body), headers)
         answer = connection.getresponse()
         data = answer.read()
         if answer.status != 200:

@@ -18,6 +18,22 @@ from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services import users
 from trapline.settings import Settings
 
+#: Suites that start servers, workers and NATS as processes, inject faults or time answers: run
+#: by ``make test`` one after another on one pytest-xdist worker, while the other worker takes
+#: the in-process tests (decision 015).
+PROCESS_SUITES = ("e2e", "faults", "queue")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "xdist_group(name): tests one xdist worker runs in turn")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent.name in PROCESS_SUITES:
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
