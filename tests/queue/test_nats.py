@@ -160,6 +160,8 @@ def test_never_reachable_nats_answers_unavailable_within_two_seconds(nats_bench:
             offset=0,
         )[1]
     assert job.status is JobStatus.CREATED
+    with bench.db.write() as repos:  # as if NATS had gone after the job started
+        assert repos.jobs.transition(job.id, [JobStatus.CREATED], JobStatus.RUNNING, "test")
     for _ in range(4):
         took = timed_unavailable(lambda: bench.queue.claim({job.id: 60}, 1, "w"))
         assert took < UNAVAILABLE_WITHIN
@@ -320,6 +322,36 @@ def test_the_reconciler_cleans_up_after_ended_jobs(server: NatsServer, nats_benc
     channel(bench).publish(ended.id, [(next(iter(bench.tasks(ended))), 7)])
     reconcile_dispatch(bench.db, channel(bench))
     assert bench.held(ended) == set()
+
+
+def test_a_claim_racing_a_jobs_end_answers_empty_and_makes_no_consumer(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    """Replica B knows the job's consumer; replica A ends the job and removes it. B's next
+    claim, and a claim of replica C which never saw the job, answer [] without making the
+    consumer again (the database says the job ended)."""
+    bench = nats_bench(server.url)
+    job = bench.job(3)
+    prefix = channel(bench).stream.prefix
+    replica_b = JetStreamTaskQueue(bench.db, [server.url], prefix=prefix)
+    replica_c = JetStreamTaskQueue(bench.db, [server.url], prefix=prefix)
+    try:
+        assert len(replica_b.claim({job.id: 60}, 1, "b")) == 1
+        with bench.db.write() as repos:
+            now = utcnow()
+            repos.jobs.transition(
+                job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "test", finished_at=now
+            )
+            repos.tasks.cancel_job(job.id, now=now)
+        bench.queue.finished(job.id)
+        assert channel(bench).channel_jobs() == set()
+
+        assert replica_b.claim({job.id: 60}, 5, "b") == []
+        assert replica_c.claim({job.id: 60}, 5, "c") == []
+        assert channel(bench).channel_jobs() == set()
+    finally:
+        replica_b.close()
+        replica_c.close()
 
 
 def test_messages_carry_task_and_attempt_under_a_dedup_id(

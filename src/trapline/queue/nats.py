@@ -27,12 +27,12 @@ from nats.aio.msg import Msg
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import Lease, TaskStatus
-from trapline.errors import InvalidInput, TraplineError
+from trapline.domain.jobs import JobStatus, Lease, TaskStatus
+from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage
 from trapline.queue.nats_link import NatsLink
-from trapline.queue.nats_stream import TaskStream, read_offer, stream_missing
+from trapline.queue.nats_stream import ConsumerMissing, TaskStream, read_offer, stream_missing
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,23 @@ class JetStreamTaskQueue(TaskQueue):
     def _claim(
         self, job_id: int, limit: int, holder: str, lease_seconds: int, lease_id: str
     ) -> list[Lease]:
+        # A consumer is made only for a job the database says is dispatching: a claim that
+        # races the job's end (on this replica or another) must not bring it back.
+        if not self.stream.knows(job_id) and not self._dispatching(job_id):
+            return []
         leases: list[Lease] = []
         for _ in range(CLAIM_ROUNDS):
             wanted = limit - len(leases)
-            messages = self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
+            try:
+                messages = self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
+            except ConsumerMissing:
+                if not self._dispatching(job_id):
+                    break
+                try:  # NATS lost its store: the consumer is made again (the reconciler
+                    # publishes the tasks again)
+                    messages = self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
+                except ConsumerMissing:
+                    raise Unavailable("the job's NATS consumer keeps vanishing") from None
             leases += self._lease(job_id, messages, holder, lease_seconds, lease_id)
             if len(messages) < wanted or len(leases) >= limit:
                 break
@@ -271,6 +284,11 @@ class JetStreamTaskQueue(TaskQueue):
             )
             for row in leased
         ]
+
+    def _dispatching(self, job_id: int) -> bool:
+        with self.db.read() as repos:
+            job = repos.jobs.get(job_id)
+        return job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
     def _settle(
         self,

@@ -63,6 +63,10 @@ class Offer:
     attempt: int
 
 
+class ConsumerMissing(Exception):
+    """A job's consumer that was known to exist is gone."""
+
+
 def stream_missing(error: Exception) -> bool:
     """Whether a failure means the task stream is not there (deleted, or a wiped store)."""
     if isinstance(error, nats.js.errors.NotFoundError):
@@ -248,15 +252,23 @@ class TaskStream:
             return False
         return True
 
+    def knows(self, job_id: int) -> bool:
+        """Whether the job's consumer is known to exist."""
+        return job_id in self._consumers
+
     async def fetch(self, client: Client, job_id: int, batch: int) -> list[Msg]:
-        """Up to ``batch`` messages of the job available now (no waiting for more)."""
+        """Up to ``batch`` messages of the job available now (no waiting for more).
+
+        Makes the job's consumer when it is not known to exist; raises ConsumerMissing when
+        a known one has gone (another replica ended the job, or the server lost its store):
+        whether to make it again is the database's to say.
+        """
         await self.ensure_consumer(client, job_id)
         consumer = f"job-{job_id}"
         messages, missing = await self._pull(client, self.stream, consumer, batch, FETCH_WAIT)
-        if missing:  # another replica ended the job, or the server lost its store
+        if missing:
             self.forget_state()
-            await self.ensure_consumer(client, job_id)
-            messages, _ = await self._pull(client, self.stream, consumer, batch, FETCH_WAIT)
+            raise ConsumerMissing(job_id)
         return messages
 
     @staticmethod
