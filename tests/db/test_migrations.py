@@ -6,6 +6,8 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,25 +35,28 @@ def test_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     _check_fresh(f"sqlite:///{tmp_path / 'empty.db'}")
 
 
-@pytest.mark.postgres
-def test_upgrade_head_on_empty_postgres() -> None:
+@contextmanager
+def _scratch_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     require_postgres()
     name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
     admin_execute(f'CREATE DATABASE "{name}"')
     try:
-        _check_fresh(database_url_for(name))
+        yield database_url_for(name)
     finally:
         admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.postgres
+def test_upgrade_head_on_empty_postgres() -> None:
+    with _scratch_postgres() as url:
+        _check_fresh(url)
+
+
+@pytest.mark.postgres
 def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path) -> None:
     """Three `trapline migrate` processes at once: the advisory lock serialises them."""
-    require_postgres()
-    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
-    admin_execute(f'CREATE DATABASE "{name}"')
-    url = database_url_for(name)
-    try:
+    with _scratch_postgres() as url:
         processes = [
             subprocess.Popen(
                 [sys.executable, "-m", "trapline.cli", "migrate", "--database-url", url],
@@ -66,8 +71,6 @@ def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path) -> None:
         engine = create_engine(url)
         migrate.check(engine)
         engine.dispose()
-    finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
@@ -151,10 +154,5 @@ def test_migration_0008_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_migration_0008_goes_down_and_up_on_postgres() -> None:
-    require_postgres()
-    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
-    admin_execute(f'CREATE DATABASE "{name}"')
-    try:
-        _round_trip_0008(database_url_for(name))
-    finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _scratch_postgres() as url:
+        _round_trip_0008(url)
