@@ -137,16 +137,9 @@ class JetStreamTaskQueue(TaskQueue):
         leases: list[Lease] = []
         for _ in range(CLAIM_ROUNDS):
             wanted = limit - len(leases)
-            try:
-                messages = self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
-            except ConsumerMissing:
-                if not self._dispatching(job_id):
-                    break
-                try:  # NATS lost its store: the consumer is made again (the reconciler
-                    # publishes the tasks again)
-                    messages = self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
-                except ConsumerMissing:
-                    raise Unavailable("the job's NATS consumer keeps vanishing") from None
+            messages = self._fetch(job_id, wanted)
+            if messages is None:
+                break
             leases += self._lease(job_id, messages, holder, lease_seconds, lease_id)
             if len(messages) < wanted or len(leases) >= limit:
                 break
@@ -284,6 +277,18 @@ class JetStreamTaskQueue(TaskQueue):
             )
             for row in leased
         ]
+
+    def _fetch(self, job_id: int, wanted: int) -> list[Msg] | None:
+        """Messages pulled for a claim; None when the job's consumer is gone with the job."""
+        for _ in range(2):
+            try:
+                return self._call(CLAIM_TIMEOUT, self.stream.fetch, job_id, wanted)
+            except ConsumerMissing:
+                # Another replica ended the job, or NATS lost its store: then the next pull
+                # makes the consumer again, and the reconciler publishes the tasks again.
+                if not self._dispatching(job_id):
+                    return None
+        raise Unavailable("the job's NATS consumer vanished twice in a row; retry in a moment")
 
     def _dispatching(self, job_id: int) -> bool:
         with self.db.read() as repos:
