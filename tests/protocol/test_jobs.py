@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -313,6 +314,50 @@ def test_a_job_not_started_now_waits_until_started(registered: Protocol) -> None
     assert started.status_code == 200, started.text
     assert registered.wait(job_id, {"running"})["counts"]["total"] == 2
     assert len(registered.claim(job_id, 5)) == 2
+
+
+def test_two_starts_of_one_job_at_once_leave_it_running_with_its_tasks(
+    registered: Protocol, app_db: Database
+) -> None:
+    """A start request and a replica's recovery duty may start the same job together: the
+    one that opens it second must leave the first one's tasks alone."""
+    registered.images(3)
+    response = registered.create_job(start_now=False)
+    assert response.status_code == 201, response.text
+    job_id = response.json()["id"]
+    queue = registered.client.app.state.queue  # type: ignore[attr-defined]
+    both_read_created = threading.Barrier(2, timeout=10)
+
+    class Racing:
+        """The app's queue, whose enqueue waits until both starts have read the job."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(queue, name)
+
+        def enqueue(self, *args: object, **kwargs: object) -> int:
+            both_read_created.wait()
+            return int(queue.enqueue(*args, **kwargs))
+
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            job_service.start_job(app_db, Racing(), job_id)  # type: ignore[arg-type]
+        except BaseException as exc:
+            errors.append(exc)
+
+    starts = [threading.Thread(target=start) for _ in range(2)]
+    for thread in starts:
+        thread.start()
+    for thread in starts:
+        thread.join(30)
+    # On PostgreSQL the second insert waits for the first; were they to deadlock instead,
+    # one start would fail and the other still open the job.
+    assert len(errors) <= 1, errors
+    job = registered.job(job_id)
+    assert job["status"] == "running"
+    assert job["counts"]["total"] == 3
+    assert len(registered.claim(job_id, 5)) == 3
 
 
 def _task_analyses(db: Database) -> int:

@@ -113,8 +113,13 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
                 f"{count} tasks queued",
                 queued_at=utcnow(),
             )
-            if not queued:  # canceled while its tasks were being made: cancel those too
-                repos.tasks.cancel_job(job_id, now=utcnow())
+            if not queued:
+                # Canceled while its tasks were being made: cancel those too. Otherwise another
+                # start (a replica's recovery duty, a second request) got there first, and its
+                # tasks, the same as these, are the job's.
+                current = repos.jobs.get(job_id)
+                if current is not None and current.status is JobStatus.CANCELED:
+                    repos.tasks.cancel_job(job_id, now=utcnow())
                 return
     with db.write() as repos:
         repos.jobs.transition(
