@@ -26,9 +26,18 @@ from tests.support.moto import free_port
 from tests.support.nats import NatsServer, nats_server
 from trapline.api.app import create_app
 from trapline.db.engine import Database
+from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.types import utcnow
-from trapline.domain.jobs import DispatchMode, JobParams, JobStatus, Lease, RetryPolicy, TaskStatus
+from trapline.domain.jobs import (
+    DispatchMode,
+    Job,
+    JobParams,
+    JobStatus,
+    Lease,
+    RetryPolicy,
+    TaskStatus,
+)
 from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput, MissingDependency, Unavailable
 from trapline.queue import open_task_queue
@@ -352,6 +361,57 @@ def test_a_claim_racing_a_jobs_end_answers_empty_and_makes_no_consumer(
     finally:
         replica_b.close()
         replica_c.close()
+
+
+def _held_soon(bench: QueueBench, job: Job, expected: set[int]) -> None:
+    """The job's messages come to be exactly ``expected`` (claims settle them after answering)."""
+    deadline = time.monotonic() + 5
+    while bench.held(job) != expected:
+        assert time.monotonic() < deadline, f"held {bench.held(job)}, expected {expected}"
+        time.sleep(0.05)
+
+
+def test_leases_committed_before_a_failed_read_are_still_handed_out(
+    server: NatsServer, nats_bench: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim leases the offered tasks in a statement of its own, then reads why the other
+    messages were not leased. When that read fails the leases stand, so they are handed out;
+    the messages not judged come back later."""
+    bench = nats_bench(server.url)
+    job = bench.job(2)
+    first = bench.claim(job, 1)[0].task_id
+    (second,) = set(bench.tasks(job)) - {first}
+    channel(bench).publish(job.id, [(first, 7)])  # a stale offer of the leased task
+
+    def unreadable(self: DispatchRepo, task_ids: object) -> dict[int, object]:
+        raise Unavailable("the database is unavailable (test)")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DispatchRepo, "states", unreadable)
+        assert [lease.task_id for lease in bench.claim(job, 5)] == [second]
+    assert bench.tasks(job)[second].status is TaskStatus.LEASED
+    _held_soon(bench, job, {first})  # handed back to be judged again
+    deadline = time.monotonic() + 5
+    while bench.held(job):  # back after a second: judged stale and terminated
+        assert bench.claim(job, 5) == []
+        assert time.monotonic() < deadline, "the stale message was not terminated"
+        time.sleep(0.2)
+
+
+def test_a_message_offering_another_jobs_task_is_terminated(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    """A message on one job's subject that names a task of another job is never wanted, even
+    while that task is queued at the message's attempt."""
+    bench = nats_bench(server.url)
+    mine, other = bench.job(1), bench.job(1)
+    (foreign,) = bench.tasks(other)
+    channel(bench).publish(mine.id, [(foreign, 0)])
+    assert bench.held(mine) == set(bench.tasks(mine)) | {foreign}
+    assert [lease.job_id for lease in bench.claim(mine, 5)] == [mine.id]
+    _held_soon(bench, mine, set())
+    assert bench.tasks(other)[foreign].status is TaskStatus.QUEUED
+    assert bench.held(other) == {foreign}
 
 
 def test_messages_carry_task_and_attempt_under_a_dedup_id(

@@ -26,8 +26,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from trapline.db.engine import Database
+from trapline.db.repositories.dispatch import TaskState
 from trapline.db.types import utcnow
-from trapline.domain.jobs import JobStatus, Lease, TaskStatus
+from trapline.domain.jobs import JobStatus, Lease
 from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage
@@ -254,16 +255,25 @@ class JetStreamTaskQueue(TaskQueue):
                 leased = repos.dispatch.lease(
                     job_id, offers, holder=holder, lease_id=lease_id, expires=expires, now=now
                 )
-                states = repos.dispatch.states(set(offers) - {row.task_id for row in leased})
         except BaseException:
             self._settle(later=[(m, RETRY_DELAY) for m in messages])
             raise
+        ack = [pulled.pop(row.task_id) for row in leased]
+        # The leases are committed (the lease is a statement of its own): from here on they
+        # are handed out whatever happens, or they would sit with nobody until they expire.
         later: list[tuple[Msg, float]] = []
+        states: dict[int, TaskState] = {}
+        if pulled:
+            try:
+                with self.db.read() as repos:
+                    states = repos.dispatch.states(pulled)
+            except Exception as exc:
+                log.warning("messages of job %s not judged, back in a moment: %s", job_id, exc)
+                later, pulled = [(m, RETRY_DELAY) for m in pulled.values()], {}
         for task_id, state in states.items():
-            if state.status is TaskStatus.QUEUED and state.attempt == offers[task_id]:
+            if state.wants(job_id, offers[task_id]):
                 # Still this try, waiting out a retry's backoff: come back when it is over.
                 later.append((pulled.pop(task_id), (state.available_at - now).total_seconds()))
-        ack = [pulled.pop(row.task_id) for row in leased]
         self._settle(ack=ack, term=junk + list(pulled.values()), later=later)
         return [
             Lease(

@@ -21,7 +21,6 @@ from datetime import timedelta
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import TaskStatus
 from trapline.queue.channel import DispatchChannel
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ def _resolve_stuck(db: Database, channel: DispatchChannel, limit: int) -> int:
     wanted = []
     for message in stuck:
         state = states.get(message.task_id)
-        if state and state.status is TaskStatus.QUEUED and state.attempt == message.attempt:
+        if state and state.wants(message.job_id, message.attempt):
             wanted.append(message)
     channel.resolve(stuck, wanted)
     log.info(

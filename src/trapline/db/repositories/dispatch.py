@@ -38,9 +38,16 @@ _OFFERS_SQLITE = "(SELECT column1 AS id, column2 AS attempt FROM (VALUES {values
 class TaskState:
     """What a message for a task is judged by."""
 
+    job_id: int
     status: TaskStatus
     attempt: int
     available_at: datetime
+
+    def wants(self, job_id: int, attempt: int) -> bool:
+        """Whether a message offering this try of the task for this job is still wanted."""
+        return (
+            self.job_id == job_id and self.status is TaskStatus.QUEUED and self.attempt == attempt
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -90,18 +97,19 @@ class DispatchRepo:
         return sorted(LeasedRow(*row) for row in rows)
 
     def states(self, task_ids: Iterable[int]) -> dict[int, TaskState]:
-        """The state of each of these tasks that exists, by id."""
+        """The state of each of these tasks that exists, by id (a message is judged by it: its
+        task must still be of the job, queued, at the message's attempt)."""
         wanted = list(task_ids)
         if not wanted:
             return {}
         rows = self.session.execute(
-            select(TaskRow.id, TaskRow.status, TaskRow.attempt, TaskRow.available_at).where(
-                TaskRow.id.in_(wanted)
-            )
+            select(
+                TaskRow.id, TaskRow.job_id, TaskRow.status, TaskRow.attempt, TaskRow.available_at
+            ).where(TaskRow.id.in_(wanted))
         )
         return {
-            task_id: TaskState(TaskStatus(status), attempt, available_at)
-            for task_id, status, attempt, available_at in rows
+            task_id: TaskState(job_id, TaskStatus(status), attempt, available_at)
+            for task_id, job_id, status, attempt, available_at in rows
         }
 
     def queued(self, job_id: int, *, after: int = 0, limit: int) -> list[tuple[int, int]]:
