@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
+from trapline.db.engine import Database
 from trapline.storage.local import LocalBlobStore
 
 
@@ -26,6 +28,21 @@ def test_readyz_reports_broken_storage(client: TestClient, tmp_path: Path) -> No
     body = ready.json()
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["storage"] != "ok"
+
+
+def test_readyz_answers_503_when_every_database_connection_is_in_use(
+    client: TestClient, tmp_path: Path
+) -> None:
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=0.1
+    )
+    client.app.state.db = Database(engine)
+    with engine.connect():  # the pool's only connection
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["retry-after"]
+    assert ready.json()["checks"]["database"] != "ok"
+    engine.dispose()
 
 
 def test_openapi_docs(client: TestClient) -> None:

@@ -3,6 +3,8 @@ connection lost under them leaves the pool."""
 
 from __future__ import annotations
 
+import os
+import resource
 from datetime import UTC, datetime
 
 import pytest
@@ -98,3 +100,30 @@ def test_a_pooled_connection_whose_backend_ended_is_replaced_before_use(app_db: 
         plain = Plain(repos.session)
         assert plain.rows("SELECT id FROM users") == [(1000,)]
         assert plain.rows("SELECT pg_backend_pid()")[0][0] != pid
+
+
+@pytest.mark.postgres
+def test_connections_on_descriptors_past_1024_are_checked_out(app_db: Database) -> None:
+    """A busy server holds more than 1024 sockets; its database connections still work."""
+    if app_db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server connection to look at")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if min(hard, 4096) < 1200:
+        pytest.skip(f"this process may open only {hard} files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    app_db.dispose()  # the next connection is opened while the low descriptors are taken
+    taken = []
+    try:
+        while not taken or taken[-1] < 1100:
+            taken.append(os.open(os.devnull, os.O_RDONLY))
+        with app_db.read() as repos:
+            assert Plain(repos.session).rows("SELECT 1") == [(1,)]
+            socket = repos.session.connection().connection.dbapi_connection.pgconn.socket
+        assert socket > 1024
+        with app_db.read() as repos:  # checked out again from the pool: the check runs
+            assert Plain(repos.session).rows("SELECT 2") == [(2,)]
+    finally:
+        for descriptor in taken:
+            os.close(descriptor)
+        app_db.dispose()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -60,7 +60,12 @@ def _hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     leaves the pool then (``Plain``, SQLAlchemy).
     """
     pgconn = dbapi_connection.pgconn
-    if pgconn.status != ConnStatus.OK or select.select([pgconn.socket], [], [], 0)[0]:
+    if pgconn.status != ConnStatus.OK:
+        raise DisconnectionError("the database closed this connection")
+    # poll, not select: select refuses descriptors past 1024, which a busy server reaches.
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)
+    if poller.poll(0):  # something to read, or hung up
         raise DisconnectionError("the database closed this connection")
 
 
@@ -168,7 +173,7 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except DBAPIError as exc:
+        except (DBAPIError, PoolTimeout) as exc:  # a pool whose connections are all in use
             raise _unavailable(exc) from exc
 
     def refresh_statistics(self, table: str) -> None:
