@@ -101,21 +101,19 @@ class Settings(BaseSettings):
     #: (also ``AMI_ANTENNA_API_BASE_URL``).
     api_url: str = Field(
         "http://127.0.0.1:8000/api/v2",
-        validation_alias=AliasChoices("TRAPLINE_API_URL", "AMI_ANTENNA_API_BASE_URL", "api_url"),
+        validation_alias=AliasChoices("TRAPLINE_API_URL", "AMI_ANTENNA_API_BASE_URL"),
     )
     #: Worker: API token (a service token or a member's token; also
     #: ``AMI_ANTENNA_API_AUTH_TOKEN``).
     token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("TRAPLINE_TOKEN", "AMI_ANTENNA_API_AUTH_TOKEN", "token")
+        None, validation_alias=AliasChoices("TRAPLINE_TOKEN", "AMI_ANTENNA_API_AUTH_TOKEN")
     )
     #: Worker: tasks claimed per request (also ``AMI_ANTENNA_API_BATCH_SIZE``).
     batch_size: int = Field(
         16,
         ge=1,
         le=1000,
-        validation_alias=AliasChoices(
-            "TRAPLINE_BATCH_SIZE", "AMI_ANTENNA_API_BATCH_SIZE", "batch_size"
-        ),
+        validation_alias=AliasChoices("TRAPLINE_BATCH_SIZE", "AMI_ANTENNA_API_BATCH_SIZE"),
     )
     #: Worker: pipelines to serve (comma-separated slugs); empty: every pipeline it has.
     pipelines: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -79,6 +79,26 @@ def test_the_worker_reads_the_ami_data_companion_variables(
     assert Settings(_env_file=None).batch_size == 32
 
 
+def test_unprefixed_variables_are_not_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``trapline up`` suggests ``export TOKEN=<admin token>``: a worker started in that shell
+    must not pick the admin token up."""
+    monkeypatch.setenv("TOKEN", "admin-secret")
+    monkeypatch.setenv("API_URL", "https://elsewhere.example.org")
+    monkeypatch.setenv("BATCH_SIZE", "7")
+    settings = Settings(_env_file=None)
+    assert settings.token is None
+    assert settings.api_url == "http://127.0.0.1:8000/api/v2"
+    assert settings.batch_size == 16
+    # In code the fields are still set by name.
+    named = Settings(_env_file=None, token="t", api_url="http://x/api/v2", batch_size=3)
+    assert named.token is not None
+    assert (named.token.get_secret_value(), named.api_url, named.batch_size) == (
+        "t",
+        "http://x/api/v2",
+        3,
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "size"),
     [("512M", 512 * 1024**2), ("4G", 4 * 1024**3), ("4GiB", 4 * 1024**3), ("1000", 1000)],
