@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     #: job; a token revoked or a membership removed through another replica stops working
     #: within this time. 0 reads the database on every call.
     access_cache_seconds: float = Field(5.0, ge=0, le=300)
+    #: Claims (``/tasks/next/``, ``/jobs/{id}/tasks/``) one server process works on at once;
+    #: more are answered 503 with Retry-After at once instead of queueing (results are never
+    #: refused). Each claim in flight holds a thread and, briefly, a database connection.
+    max_claims_in_flight: int = Field(64, ge=1, le=10_000)
     #: FastAPI's OpenTelemetry traces, metrics and logs, sent to the providers the process
     #: configures (opentelemetry-instrument, say). Off, requests skip looking for them.
     opentelemetry: bool = False

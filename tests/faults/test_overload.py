@@ -1,7 +1,8 @@
 """200 clients hammer ``POST /api/v2/tasks/next/`` at once, with no pause between calls.
 
-The server must answer every call in bounded time (200, or 429/503 with Retry-After when it
-must shed load) instead of letting calls time out, and its resident memory must stay bounded.
+The server must answer every call in bounded time (200, or 503 with Retry-After for the claims
+past those it works on at once) instead of letting calls time out, and its resident memory must
+stay bounded.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Tally:
 
     statuses: Counter[int] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    refused_latencies: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     without_retry_after: int = 0
     tasks: int = 0
@@ -64,7 +66,10 @@ async def _client(url: str, token: str, deadline: float, tally: Tally) -> None:
             except httpx.TransportError as exc:
                 tally.failures[type(exc).__name__] += 1
                 continue
-            tally.latencies.append(time.monotonic() - started)
+            took = time.monotonic() - started
+            tally.latencies.append(took)
+            if answer.status_code != 200:
+                tally.refused_latencies.append(took)
             tally.statuses[answer.status_code] += 1
             if answer.status_code == 200:
                 tally.tasks += len(answer.json()["tasks"])
@@ -132,13 +137,17 @@ def test_two_hundred_clients_claiming_at_once(
         "p50_s": statistics.median(latencies),
         "p99_s": latencies[int(len(latencies) * 0.99)],
         "max_s": latencies[-1],
+        "refused_p50_s": statistics.median(tally.refused_latencies or [0.0]),
         "rss_start_mib": rss.first_mib,
         "rss_peak_mib": rss.peak_mib,
         "wall_s": took,
     }
     report(f"overload ({queue})", **figures)
     assert not tally.failures, figures
-    assert set(tally.statuses) <= {200, 429, 503}, figures
+    assert set(tally.statuses) <= {200, 503}, figures
     assert tally.statuses[200] > 0, figures
+    # 200 clients are more than the 64 claims a server works on at once (the default of
+    # TRAPLINE_MAX_CLAIMS_IN_FLIGHT): the rest are refused at once, each told when to return.
+    assert tally.statuses[503] > 0, figures
     assert tally.without_retry_after == 0, figures
     assert rss.peak_mib - rss.first_mib < RSS_GROWTH_LIMIT, figures

@@ -7,7 +7,8 @@ import time
 from fastapi.testclient import TestClient
 
 from tests.protocol.conftest import API, Protocol, statuses
-from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
+from trapline.api.admission import ClaimGate
 
 #: Bodies whose batch_size is missing or not an integer from 1 to 1000.
 BAD_BATCH_SIZES = {
@@ -108,6 +109,32 @@ def test_two_claims_never_return_the_same_task(registered: Protocol) -> None:
     assert len(second) == 2
     assert not {t["id"] for t in first} & {t["id"] for t in second}
     assert registered.claim(job_id, 4) == []
+
+
+def test_claims_past_the_limit_in_flight_are_refused_at_once_with_retry_after(
+    registered: Protocol,
+) -> None:
+    registered.images(2)
+    job_id = registered.job_that_runs()["id"]
+    app = registered.client.app  # type: ignore[attr-defined]
+    assert app.state.claims.limit == 64  # the default, TRAPLINE_MAX_CLAIMS_IN_FLIGHT
+    full = ClaimGate(1)
+    app.state.claims = full
+    with full.admit():  # a claim in flight, as another request would hold it
+        for answer in (
+            registered.claim_response(job_id, {"batch_size": 1}),
+            registered.client.post(
+                f"{API}/tasks/next/",
+                json={"pipelines": [PIPELINE_SLUG], "batch_size": 1},
+                headers=registered.headers,
+            ),
+        ):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "1"
+            assert answer.json()["code"] == "overloaded"
+    assert full.in_flight == 0
+    assert len(registered.claim(job_id, 5)) == 2  # the place is free again
+    assert full.in_flight == 0
 
 
 def test_claim_next_shares_a_batch_fairly_across_running_jobs(registered: Protocol) -> None:

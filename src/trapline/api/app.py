@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from trapline import __version__
+from trapline.api.admission import ClaimGate
 from trapline.api.errors import install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
 from trapline.api.routes import annotations as annotation_routes
@@ -134,6 +135,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.duties = duties
     app.state.tracker = WorkerTracker(database)
     app.state.access = AccessMemo(database, settings.access_cache_seconds)
+    app.state.claims = ClaimGate(settings.max_claims_in_flight)
     app.state.service_client = service_client
     app.state.push = push
     install_error_handlers(app)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from trapline.api.admission import ClaimGate
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
@@ -90,6 +91,14 @@ async def _access(request: Request) -> AccessMemo:
 
 
 AccessDep = Annotated[AccessMemo, Depends(_access)]
+
+
+async def _claims(request: Request) -> ClaimGate:
+    claims: ClaimGate = request.app.state.claims
+    return claims
+
+
+ClaimsDep = Annotated[ClaimGate, Depends(_claims)]
 
 
 async def _current_user(request: Request, access: AccessDep) -> User:

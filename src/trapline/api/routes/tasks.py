@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from trapline.api.bodies import json_body, json_object, json_response
 from trapline.api.deps import (
     AccessDep,
+    ClaimsDep,
     CurrentUser,
     DatabaseDep,
     DispatchDep,
@@ -47,15 +48,21 @@ router = APIRouter(tags=["worker protocol"])
     response_model=TasksResponse,
 )
 async def claim_tasks(
-    request: Request, job_id: Id, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
+    request: Request,
+    job_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    dispatch: DispatchDep,
+    claims: ClaimsDep,
 ) -> Response:
     """Claim a batch of the job's tasks under a lease (the worker protocol)."""
     body = await json_object(request)
     size = tasks.check_batch_size(body.get("batch_size"))
     claim = TasksRequest.model_validate({**body, "batch_size": size})
-    claimed = await run_in_threadpool(
-        tasks.claim_for_job, dispatch, caller, job_id, size, claim.client_info
-    )
+    with claims.admit():
+        claimed = await run_in_threadpool(
+            tasks.claim_for_job, dispatch, caller, job_id, size, claim.client_info
+        )
     return json_response(TasksResponse(tasks=claimed), exclude_none=True)
 
 
@@ -98,15 +105,16 @@ async def post_results(
 
 @router.post("/tasks/next", openapi_extra=json_body(NextTasksRequest), response_model=TasksResponse)
 async def next_tasks(
-    request: Request, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
+    request: Request, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep, claims: ClaimsDep
 ) -> Response:
     """Claim tasks across every running job of the given pipelines, shared fairly."""
     body = await json_object(request)
     size = tasks.check_batch_size(body.get("batch_size"))
     claim = NextTasksRequest.model_validate({**body, "batch_size": size})
-    claimed = await run_in_threadpool(
-        tasks.claim_next, db, dispatch, caller, claim.pipelines, size, claim.client_info
-    )
+    with claims.admit():
+        claimed = await run_in_threadpool(
+            tasks.claim_next, db, dispatch, caller, claim.pipelines, size, claim.client_info
+        )
     return json_response(TasksResponse(tasks=claimed))
 
 
