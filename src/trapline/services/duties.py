@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: Jobs left in created/queued this long (a server died mid-enqueue) are started again.
 STUCK_JOB_AGE = timedelta(seconds=30)
+#: Shortest lease on a duty (a duty's lease is three of its intervals, or this).
+MIN_LEASE_SECONDS = 15.0
+#: Seconds a stopping server waits for a duty's run to end.
+STOP_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,8 @@ class DutyRunner:
         self._due = dict.fromkeys((d.name for d in duties), 0.0)
         self._stop = threading.Event()
         self._running = threading.Lock()
+        #: The duty running now, if any.
+        self._current: str | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -135,16 +142,21 @@ class DutyRunner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop and hand the leases back."""
+        """Stop and hand the leases back (but that of a run still going after STOP_WAIT: it
+        expires on its own, so no other replica runs that duty alongside this one)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=STOP_WAIT)
+        running = self._current
         try:
             with self.db.write() as repos:
                 for duty in self.duties:
-                    repos.duty_leases.release(duty.name, self.holder)
+                    if duty.name != running:
+                        repos.duty_leases.release(duty.name, self.holder)
         except TraplineError:
             log.warning("could not release duty leases; they expire on their own")
+        if running is not None:
+            log.warning("stopping in the middle of duty %s; its lease expires on its own", running)
 
     def run_once(self, now: float | None = None) -> list[str]:
         """Run every duty that is due and whose lease this runner gets; returns their names."""
@@ -159,17 +171,44 @@ class DutyRunner:
             self._due[duty.name] = clock + duty.interval
             if not self._lease(duty):
                 continue
+            self._current = duty.name
             try:
-                duty.run()
+                with self._renewing(duty):
+                    duty.run()
                 ran.append(duty.name)
             except TraplineError as exc:
                 log.warning("duty %s failed: %s", duty.name, exc.detail)
             except Exception:
                 log.exception("duty %s failed", duty.name)
+            finally:
+                self._current = None
         return ran
 
+    @contextmanager
+    def _renewing(self, duty: Duty) -> Iterator[None]:
+        """Renew the duty's lease while a run of it lasts, so a long run (a reconciler pass
+        over many jobs, a slow NATS) does not let another replica run it at the same time."""
+        done = threading.Event()
+
+        def keep() -> None:
+            while not done.wait(_lease_seconds(duty) / 3):
+                if not self._lease(duty):
+                    log.warning(
+                        "duty %s: could not renew its lease during a long run; another replica "
+                        "may take the duty over once it expires",
+                        duty.name,
+                    )
+
+        keeper = threading.Thread(target=keep, name=f"lease-{duty.name}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
+
     def _lease(self, duty: Duty) -> bool:
-        ttl = timedelta(seconds=max(3 * duty.interval, 15.0))
+        ttl = timedelta(seconds=_lease_seconds(duty))
         now = utcnow()
         try:
             with self.db.write() as repos:
@@ -181,3 +220,9 @@ class DutyRunner:
         tick = min((d.interval for d in self.duties), default=1.0) / 2
         while not self._stop.wait(max(tick, 0.05)):
             self.run_once()
+
+
+def _lease_seconds(duty: Duty) -> float:
+    """How long a duty's lease lasts from its last renewal: when the replica holding it dies,
+    another takes the duty over after at most this long."""
+    return max(3 * duty.interval, MIN_LEASE_SECONDS)

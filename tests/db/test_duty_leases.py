@@ -1,0 +1,96 @@
+"""Duty leases: one runner at a time, a long run keeps its lease, and a stopped runner hands
+its leases back."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from trapline.db.engine import Database
+from trapline.services import duties
+from trapline.services.duties import Duty, DutyRunner
+
+#: A short lease for these tests (the floor is 15 s in service).
+LEASE = 0.6
+
+
+@pytest.fixture(autouse=True)
+def short_leases(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duties, "MIN_LEASE_SECONDS", LEASE)
+
+
+def _recording(name: str, runs: list[str]) -> Duty:
+    return Duty(name, 0.01, lambda: runs.append(name))
+
+
+def test_a_duty_runs_on_one_runner_until_its_lease_runs_out(app_db: Database) -> None:
+    runs: list[str] = []
+    first = DutyRunner(app_db, [_recording("sweep", runs)], holder="a")
+    second = DutyRunner(app_db, [_recording("sweep", runs)], holder="b")
+    assert first.run_once(now=1.0) == ["sweep"]
+    assert second.run_once(now=1.0) == []
+    assert first.run_once(now=2.0) == ["sweep"]  # renewed by its holder
+    time.sleep(LEASE + 0.2)  # the first runner is gone: its lease runs out
+    assert second.run_once(now=3.0) == ["sweep"]
+    assert first.run_once(now=4.0) == []
+
+
+def test_a_run_longer_than_the_lease_keeps_it(app_db: Database) -> None:
+    runs: list[str] = []
+    started = threading.Event()
+
+    def long() -> None:
+        runs.append("reconcile")
+        started.set()
+        time.sleep(3 * LEASE)
+
+    first = DutyRunner(app_db, [Duty("reconcile", 0.01, long)], holder="a")
+    second = DutyRunner(app_db, [_recording("reconcile", runs)], holder="b")
+    long_run = threading.Thread(target=first.run_once, kwargs={"now": 1.0})
+    long_run.start()
+    try:
+        assert started.wait(10)
+        deadline = time.monotonic() + 2.5 * LEASE
+        while time.monotonic() < deadline:  # well past the lease the run started with
+            assert second.run_once(now=time.monotonic()) == []
+            time.sleep(0.05)
+    finally:
+        long_run.join(10)
+    assert runs == ["reconcile"]
+
+
+def test_a_stopped_runner_hands_its_leases_over_at_once(app_db: Database) -> None:
+    runs: list[str] = []
+    first = DutyRunner(app_db, [_recording("reap", runs)], holder="a")
+    second = DutyRunner(app_db, [_recording("reap", runs)], holder="b")
+    assert first.run_once(now=1.0) == ["reap"]
+    first.stop()
+    assert second.run_once(now=1.0) == ["reap"]
+
+
+def test_a_runner_stopped_mid_run_keeps_only_that_duty_until_the_run_ends(
+    app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duties, "STOP_WAIT", 0.1)
+    runs: list[str] = []
+    started, finish = threading.Event(), threading.Event()
+
+    def long() -> None:
+        started.set()
+        finish.wait(10)
+
+    first = DutyRunner(app_db, [_recording("quick", runs), Duty("long", 0.01, long)], holder="a")
+    second = DutyRunner(app_db, [_recording("quick", runs), _recording("long", runs)], holder="b")
+    first.start()
+    assert started.wait(10)
+    first.stop()  # does not wait for the long run
+    try:
+        assert second.run_once(now=1.0) == ["quick"]
+    finally:
+        finish.set()
+    deadline = time.monotonic() + 10
+    while "long" not in second.run_once(now=time.monotonic()):  # once its lease ran out
+        assert time.monotonic() < deadline, "the long duty's lease was never free again"
+        time.sleep(0.1)
