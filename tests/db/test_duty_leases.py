@@ -90,6 +90,7 @@ def test_a_runner_stopped_mid_run_keeps_only_that_duty_until_the_run_ends(
         assert second.run_once(now=1.0) == ["quick"]
     finally:
         finish.set()
+    assert first.run_once(now=1e9) == []  # a stopped runner takes no lease again
     deadline = time.monotonic() + 10
     while "long" not in second.run_once(now=time.monotonic()):  # once its lease ran out
         assert time.monotonic() < deadline, "the long duty's lease was never free again"

@@ -166,6 +166,8 @@ class DutyRunner:
     def _run_due(self, clock: float) -> list[str]:
         ran = []
         for duty in self.duties:
+            if self._stop.is_set():  # stopping: a lease handed back is not taken again
+                break
             if clock < self._due[duty.name]:
                 continue
             self._due[duty.name] = clock + duty.interval
