@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -96,6 +97,12 @@ class Settings(BaseSettings):
     push_timeout: float = Field(120.0, gt=0)
     #: Seconds between processing-service status checks (``/readyz``).
     status_interval: float = Field(30.0, gt=0, le=3600)
+    #: Networks the server may call for anyone (comma-separated CIDRs such as
+    #: ``10.0.0.0/8,fd00::/8``), although they are loopback, private or link-local. Empty: the
+    #: server calls only public addresses, except for services an admin registered.
+    outbound_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
     #: Run a worker for the built-in pipelines inside ``trapline up``.
     embedded_worker: bool = True
 
@@ -173,6 +180,15 @@ class Settings(BaseSettings):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
+    @field_validator("outbound_allow_networks", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            return value
+        return [parse_network(v) if isinstance(v, str) else v for v in value]
+
     @field_validator("max_memory", mode="before")
     @classmethod
     def _parse_size(cls, value: object) -> object:
@@ -222,6 +238,17 @@ def parse_size(text: str) -> int | None:
     if size <= 0:
         raise ValueError(f"a size must be positive (got {text!r})")
     return int(size)
+
+
+def parse_network(text: str) -> IPv4Network | IPv6Network:
+    """A network in CIDR notation (``10.0.0.0/8``; an address alone is a one-address network)."""
+    try:
+        return ip_network(text.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"outbound_allow_networks: {text.strip()!r} is not a network in CIDR notation such "
+            f"as 10.0.0.0/8 or fd00::/8 ({exc})"
+        ) from None
 
 
 @lru_cache

@@ -8,6 +8,7 @@ and the most ``/process`` calls it had in progress at once.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -76,6 +77,10 @@ class FakeService:
     pause: float = 0.0
     #: Answers ``/info`` instead of the description, when set.
     info_answer: Answer | None = None
+    #: Answers ``/readyz`` instead of the status ``ready`` says, when set.
+    ready_answer: Answer | None = None
+    #: Every request is answered 307 to this URL, when set.
+    redirect_to: str | None = None
     calls: list[Call] = field(default_factory=list)
     most_at_once: int = 0
     url: str = ""
@@ -103,6 +108,8 @@ class FakeService:
         if call.path == "/info":
             return self.info()
         if call.path == "/readyz":
+            if self.ready_answer is not None:
+                return self.ready_answer
             return (200, {"status": [self.slug]}) if self.ready else (503, {"status": []})
         if call.path == "/process":
             with self._lock:
@@ -129,8 +136,12 @@ def fake_service(service: FakeService | None = None) -> Iterator[FakeService]:
             body = json.loads(raw) if raw else None
             path = self.path.split("?")[0].rstrip("/")
             status, answer = fake.answer(Call(self.command, path, dict(self.headers), body))
+            if fake.redirect_to is not None:
+                status, answer = 307, b""
             data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(status)
+            if fake.redirect_to is not None:
+                self.send_header("Location", fake.redirect_to + self.path)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -151,3 +162,36 @@ def fake_service(service: FakeService | None = None) -> Iterator[FakeService]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class Listener:
+    """A loopback TCP port that nothing should connect to; it tells whether anything did."""
+
+    url: str
+    _socket: socket.socket
+
+    def connections(self) -> int:
+        """Connections made so far (each is accepted and closed)."""
+        made = 0
+        while True:
+            try:
+                peer, _ = self._socket.accept()
+            except BlockingIOError:
+                return made
+            peer.close()
+            made += 1
+
+
+@contextmanager
+def listener(host: str = "127.0.0.1") -> Iterator[Listener]:
+    """Listen on a free port of ``host`` (a loopback address) for the block, answering nothing.
+
+    A connection completes in the kernel before ``connect`` returns, so once a call is over,
+    ``connections()`` counts it without waiting.
+    """
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        sock.listen(16)
+        sock.setblocking(False)
+        yield Listener(f"http://{host}:{sock.getsockname()[1]}", sock)

@@ -29,6 +29,7 @@ from trapline.api.routes import (
     users,
 )
 from trapline.db.engine import Database
+from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
 from trapline.queue.channel import DispatchChannel
@@ -72,7 +73,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     queue = open_task_queue(settings.queue_url, database)
     starter = JobStarter(database, queue)
-    service_client = ServiceClient(process_timeout=settings.push_timeout)
+    service_client = ServiceClient(
+        process_timeout=settings.push_timeout, policy=OutboundPolicy.from_settings(settings)
+    )
     push = PushDispatcher(database, queue, store, service_client, secret=secret, settings=settings)
     duties = DutyRunner(
         database,

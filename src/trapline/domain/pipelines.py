@@ -61,6 +61,8 @@ class ServiceStatus:
     #: Push mode: when the platform last checked the service, and why that check failed.
     last_checked_at: datetime | None = None
     last_error: str | None = None
+    #: Push mode: an admin registered it, so the platform calls it at any address.
+    trusted: bool = False
 
 
 def push_service_online(

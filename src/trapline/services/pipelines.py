@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -124,9 +123,12 @@ def register_push_service(
     """Register (or update) a push-mode service for a project (managers); safe to repeat.
 
     The service's ``/info`` is fetched and its pipelines registered exactly as a pull-mode
-    registration registers them; then its ``/readyz`` is checked once.
+    registration registers them; then its ``/readyz`` is checked once. A service an admin
+    registers is trusted: the platform calls it at any address. Anyone else's must be at an
+    address the outbound policy allows, checked before the first call and again at each call.
 
     Raises:
+        OutboundBlocked: the URL reaches an address the platform does not call for the caller.
         ServiceError: the service is unreachable or does not answer as a processing service.
     """
     name = name.strip()
@@ -135,7 +137,9 @@ def register_push_service(
     url = check_endpoint_url(endpoint_url)
     with db.read() as repos:  # no call leaves the platform for a caller who may not register
         project_for(repos, caller, project_id, Role.MANAGER)
-    info = client.info(url)
+    trusted = caller.is_admin
+    client.check(url, trusted=trusted)
+    info = client.info(url, trusted=trusted)
     if not info.pipelines:
         raise ServiceError(
             f"{endpoint(url, 'info')} lists no pipelines; start the service with at least one",
@@ -154,9 +158,9 @@ def register_push_service(
         project_for(repos, caller, project_id, Role.MANAGER)
         existed = repos.pipelines.service_named(project_id, name) is not None
         made = repos.pipelines.register(
-            project_id, name, info.pipelines, utcnow(), endpoint_url=url
+            project_id, name, info.pipelines, utcnow(), endpoint_url=url, trusted=trusted
         )
-    check_service(db, client, made.service_id, url)
+    check_service(db, client, made.service_id, url, trusted=trusted)
     with db.read() as repos:
         services = repos.pipelines.services_of_project(
             project_id, utcnow(), push_window=push_window
@@ -181,18 +185,8 @@ def check_endpoint_url(value: str) -> str:
         raise InvalidInput("endpoint_url must not carry a user name or password")
     if parts.query or parts.fragment:
         raise InvalidInput(f"endpoint_url must have no query or fragment (got {value!r})")
-    if _link_local(parts.hostname):
-        # Cloud metadata services live there (169.254.169.254): never call them for a user.
-        raise InvalidInput(f"endpoint_url must not point at a link-local address (got {value!r})")
+    # Which addresses may be called is the outbound guard's decision (ServiceClient.check).
     return url.rstrip("/")
-
-
-def _link_local(host: str) -> bool:
-    # Literal addresses only: resolving names here could wait on DNS for seconds.
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_link_local
-    except ValueError:
-        return host.lower() == "metadata.google.internal"
 
 
 def _check_configs(configs: Sequence[PipelineConfig]) -> None:

@@ -303,7 +303,9 @@ class PushDispatcher:
             return
         self._announce(batch)
         try:
-            answer = self.client.process(service.endpoint_url, request, self.retry)
+            answer = self.client.process(
+                service.endpoint_url, request, self.retry, trusted=service.trusted
+            )
         except ServiceError as exc:
             if self._closing.is_set():
                 return

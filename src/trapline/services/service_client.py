@@ -1,8 +1,15 @@
 """Calls from the platform to push-mode processing services: ``/info``, ``/readyz``, ``/process``.
 
 Services are called without credentials (they get signed image URLs, never the platform's
-token). Failures become ``ServiceError``s that say what went wrong in words a project manager
-can act on; ``transient`` ones (the service unreachable, or answering 5xx) are worth retrying.
+token), and only through the outbound guard (``trapline.outbound``): each call names whether
+its service is *trusted* (an admin registered it), and an untrusted service is called only at
+an address the policy allows, checked when the connection is made. Redirects are not followed:
+a processing service has no reason to send one, and a 3xx is reported like any error status.
+
+Failures become ``ServiceError``s that say what went wrong in words a project manager can act
+on; ``transient`` ones (the service unreachable, or answering 5xx) are worth retrying. What a
+service says in an error answer is never passed on (it may be anything the address serves):
+errors name the status code and what to do, and the remote text goes to the debug log only.
 """
 
 from __future__ import annotations
@@ -10,13 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from trapline.domain.jobs import RetryPolicy
 from trapline.errors import TraplineError
+from trapline.outbound import OutboundBlocked, OutboundPolicy
 from trapline.protocol import PipelineRequest, ProcessingServiceInfoResponse, ProcessResponse
 
 log = logging.getLogger(__name__)
@@ -53,43 +62,76 @@ def endpoint(base_url: str, path: str) -> str:
 
 
 class ServiceClient:
-    """One pooled HTTP client for every processing service; thread-safe."""
+    """Pooled HTTP clients for every processing service, behind the outbound guard; thread-safe.
 
-    def __init__(
-        self, *, process_timeout: float, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    Trusted and untrusted services get separate connection pools, so a connection opened for
+    a service an admin registered never carries a call for another one.
+    """
+
+    def __init__(self, *, process_timeout: float, policy: OutboundPolicy) -> None:
         self.process_timeout = process_timeout
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(process_timeout, connect=CONNECT_TIMEOUT),
-            follow_redirects=False,
-            transport=transport,
-        )
+        self.policy = policy
+        self._http = {
+            trusted: policy.http_client(
+                trusted=trusted,
+                timeout=httpx.Timeout(process_timeout, connect=CONNECT_TIMEOUT),
+                follow_redirects=False,
+            )
+            for trusted in (False, True)
+        }
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self._http.close()
+        for http in self._http.values():
+            http.close()
 
-    def info(self, base_url: str) -> ProcessingServiceInfoResponse:
+    def check(self, base_url: str, *, trusted: bool) -> None:
+        """Refuse a service the outbound policy will not let the platform call, before any call.
+
+        Raises:
+            OutboundBlocked: the URL's address (or one its name resolves to) is not allowed.
+            ServiceError: the URL's host name does not resolve.
+        """
+        try:
+            self.policy.check_url(base_url, trusted=trusted)
+        except OSError as exc:
+            raise ServiceError(
+                f"could not reach {base_url}: its host name does not resolve ({exc})",
+                transient=True,
+                code="service_unreachable",
+            ) from exc
+
+    def info(self, base_url: str, *, trusted: bool) -> ProcessingServiceInfoResponse:
         """The service's description and pipelines (``GET /info``).
 
         Raises:
-            ServiceError: unreachable, an error status, or an answer that is no description.
+            ServiceError: unreachable, not allowed, an error status, or no description.
         """
-        return self._call("GET", base_url, "info", ProcessingServiceInfoResponse, INFO_TIMEOUT)
+        return self._call(
+            "GET", base_url, "info", ProcessingServiceInfoResponse, INFO_TIMEOUT, trusted=trusted
+        )
 
-    def readiness_error(self, base_url: str) -> str | None:
+    def readiness_error(self, base_url: str, *, trusted: bool) -> str | None:
         """Why the service is not ready (``GET /readyz``), or None when it is."""
         url = endpoint(base_url, "readyz")
-        try:
-            answer = self._http.get(url, timeout=READY_TIMEOUT)
+        try:  # the status is the answer: the body is not read
+            with self._http[trusted].stream("GET", url, timeout=READY_TIMEOUT) as answer:
+                pass
+        except OutboundBlocked as exc:
+            return exc.detail
         except httpx.HTTPError as exc:
             return _unreachable(url, exc)
         if answer.is_success:
             return None
-        return f"{url} answered HTTP {answer.status_code}{_detail(answer.content)}"
+        return _error_status(url, answer)
 
     def process(
-        self, base_url: str, request: PipelineRequest, retry: RetryPolicy = PROCESS_RETRY
+        self,
+        base_url: str,
+        request: PipelineRequest,
+        retry: RetryPolicy = PROCESS_RETRY,
+        *,
+        trusted: bool,
     ) -> ProcessResponse:
         """Run a pipeline over images (``POST /process``), retrying transient failures.
 
@@ -100,7 +142,13 @@ class ServiceClient:
         while True:
             try:
                 return self._call(
-                    "POST", base_url, "process", ProcessResponse, self.process_timeout, request
+                    "POST",
+                    base_url,
+                    "process",
+                    ProcessResponse,
+                    self.process_timeout,
+                    request,
+                    trusted=trusted,
                 )
             except ServiceError as exc:
                 if not exc.transient or attempt >= retry.max_attempts:
@@ -118,16 +166,20 @@ class ServiceClient:
         model: type[Answer],
         timeout: float,
         body: BaseModel | None = None,
+        *,
+        trusted: bool,
     ) -> Answer:
         url = endpoint(base_url, path)
         try:
-            with self._http.stream(
+            with self._http[trusted].stream(
                 method,
                 url,
                 json=body.model_dump(mode="json") if body is not None else None,
                 timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             ) as answer:
                 content = _read_limited(answer, url)
+        except OutboundBlocked as exc:  # allowed when registered; its name resolves elsewhere now
+            raise ServiceError(exc.detail, transient=False, code=exc.code) from exc
         except httpx.TimeoutException as exc:
             raise ServiceError(
                 f"{url} did not answer within {timeout:.0f}s ({type(exc).__name__})",
@@ -139,8 +191,9 @@ class ServiceClient:
                 _unreachable(url, exc), transient=True, code="service_unreachable"
             ) from exc
         if not answer.is_success:
+            _log_answer(url, answer.status_code, content)
             raise ServiceError(
-                f"{url} answered HTTP {answer.status_code}{_detail(content)}",
+                _error_status(url, answer),
                 transient=answer.status_code >= 500,
                 code="service_failed",
             )
@@ -148,7 +201,7 @@ class ServiceClient:
             return model.model_validate_json(content)
         except ValidationError as exc:
             raise ServiceError(
-                f"{url} did not answer as a processing service does: {_first_problem(exc)}",
+                f"{url} did not answer as a processing service does: {_first_problem(exc, model)}",
                 transient=False,
                 code="bad_service_answer",
             ) from exc
@@ -168,22 +221,68 @@ def _read_limited(answer: httpx.Response, url: str) -> bytes:
 
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ProtocolError | httpx.DecodingError):
+        # Their messages quote what the service sent (a status line, a header).
+        return f"could not reach {url}: its answer is not valid HTTP ({type(exc).__name__})"
     reason = str(exc) or type(exc).__name__
     return f"could not reach {url}: {reason}"
 
 
-def _detail(content: bytes) -> str:
-    """The ``detail`` a service gave with an error, if it gave a short one in JSON."""
+def _error_status(url: str, answer: httpx.Response) -> str:
+    """What an error status means, without a word of what the service said with it."""
+    status = answer.status_code
+    if answer.is_redirect:
+        what = "a redirect, which trapline does not follow: register the URL it points to"
+    elif status >= 500:
+        what = "the service failed; its own logs say why"
+    else:
+        what = "the service refused the call; check that the URL is the service's base URL"
+    return f"{url} answered HTTP {status} ({what})"
+
+
+def _log_answer(url: str, status: int, content: bytes) -> None:
+    """The ``detail`` a service gave with an error, for the debug log only."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
     try:
-        detail = json.loads(content).get("detail")
+        detail: Any = json.loads(content).get("detail")
     except (ValueError, AttributeError):
-        return ""
-    return f": {detail}" if isinstance(detail, str) and len(detail) <= 500 else ""
+        detail = content[:200]
+    log.debug("%s answered HTTP %s: %r", url, status, detail)
 
 
-def _first_problem(exc: ValidationError) -> str:
+def _first_problem(exc: ValidationError, model: type[BaseModel]) -> str:
+    """Where the answer broke the contract, in the contract's own words.
+
+    Only field names of the model's schema and list positions are shown: a key the service
+    made up (a category name, an unknown field) is not repeated, nor a message quoting a value.
+    """
     first = exc.errors()[0]
-    if first.get("type") == "json_invalid":
+    if first["type"] == "json_invalid":
         return "the answer is not JSON"
-    where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
-    return f"{where}: {first.get('msg')}"
+    known = _field_names(model)
+    parts = [str(p) if isinstance(p, int) or p in known else "…" for p in first["loc"]]
+    message = first["msg"]
+    given = first.get("input")
+    if isinstance(given, str) and given and given in message:
+        message = f"an invalid value ({first['type']})"
+    return f"{'.'.join(parts) or 'the answer'}: {message}"
+
+
+@lru_cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    names: set[str] = set()
+
+    def walk(schema: object) -> None:
+        if isinstance(schema, dict):
+            properties = schema.get("properties")
+            if isinstance(properties, dict):
+                names.update(properties)
+            for value in schema.values():
+                walk(value)
+        elif isinstance(schema, list):
+            for value in schema:
+                walk(value)
+
+    walk(model.model_json_schema())
+    return frozenset(names)

@@ -37,20 +37,22 @@ def check_services(db: Database, client: ServiceClient) -> int:
     if not targets:
         return 0
     with ThreadPoolExecutor(min(PARALLEL_CHECKS, len(targets))) as pool:
-        errors = list(pool.map(client.readiness_error, [url for _, url in targets]))
+        errors = list(pool.map(lambda t: client.readiness_error(t[1], trusted=t[2]), targets))
     now = utcnow()
     with db.write() as repos:
-        for (service_id, _), error in zip(targets, errors, strict=True):
+        for (service_id, *_), error in zip(targets, errors, strict=True):
             repos.pipelines.record_check(service_id, now, error)
-    for (service_id, url), error in zip(targets, errors, strict=True):
+    for (service_id, url, _), error in zip(targets, errors, strict=True):
         if error is not None:
             log.info("processing service %s at %s is not ready: %s", service_id, url, error)
     return len(targets)
 
 
-def check_service(db: Database, client: ServiceClient, service_id: int, url: str) -> str | None:
+def check_service(
+    db: Database, client: ServiceClient, service_id: int, url: str, *, trusted: bool
+) -> str | None:
     """Check one push-mode service now and record it; returns why it is not ready, if not."""
-    error = client.readiness_error(url)
+    error = client.readiness_error(url, trusted=trusted)
     record_check(db, service_id, error)
     return error
 

@@ -59,11 +59,13 @@ class PipelineRepo:
         now: datetime,
         *,
         endpoint_url: str | None = None,
+        trusted: bool = False,
     ) -> Registration:
         """Record a service and its pipelines for a project; safe to repeat.
 
         A pull-mode service has no ``endpoint_url`` (its workers call the platform); a push-mode
-        service has one, and its pipelines become exactly ``configs``.
+        service has one, and its pipelines become exactly ``configs``. ``trusted``: whether the
+        latest registration of a push-mode service was an admin's.
         """
         service = self._service_row(project_id, service_name)
         if service is None:
@@ -73,6 +75,7 @@ class PipelineRepo:
         elif (service.endpoint_url is None) != (endpoint_url is None):
             raise Conflict(_mode_clash(service, project_id))
         service.endpoint_url = endpoint_url
+        service.trusted = trusted
         service.last_seen_at = now
         self._link(ProjectServiceRow, project_id=project_id, service_id=service.id)
         created: list[str] = []
@@ -227,14 +230,18 @@ class PipelineRepo:
             slugs[service_id].add(slug)
         return {service_id: sorted(found) for service_id, found in slugs.items()}
 
-    def push_endpoints(self) -> list[tuple[int, str]]:
-        """Every push-mode service, as (id, endpoint URL), for the status checks."""
+    def push_endpoints(self) -> list[tuple[int, str, bool]]:
+        """Every push-mode service, as (id, endpoint URL, trusted), for the status checks."""
         rows = self.session.execute(
-            select(ProcessingServiceRow.id, ProcessingServiceRow.endpoint_url)
+            select(
+                ProcessingServiceRow.id,
+                ProcessingServiceRow.endpoint_url,
+                ProcessingServiceRow.trusted,
+            )
             .where(ProcessingServiceRow.endpoint_url.is_not(None))
             .order_by(ProcessingServiceRow.id)
         )
-        return [(service_id, url) for service_id, url in rows if url is not None]
+        return [(service_id, url, trusted) for service_id, url, trusted in rows if url is not None]
 
     def record_check(self, service_id: int, now: datetime, error: str | None) -> None:
         """Note a status check of a push-mode service: seen now, or failing with ``error``."""
@@ -414,6 +421,7 @@ def _push_status(row: ProcessingServiceRow, now: datetime, window: timedelta) ->
         online=push_service_online(row.last_seen_at, row.last_error, now, window),
         last_checked_at=row.last_checked_at,
         last_error=row.last_error,
+        trusted=row.trusted,
     )
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trapline.db.tables.base import Base
@@ -20,6 +30,9 @@ class ProcessingServiceRow(Base):
     name: Mapped[str] = mapped_column(String(255), index=True)
     #: Base URL of a push-mode service; None for pull-mode services (workers call us).
     endpoint_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    #: Push mode: registered by an admin, so the platform calls it at any address (an ordinary
+    #: account's service must be at an address the outbound policy allows).
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Push mode: when the platform last called the service's ``/readyz``.
