@@ -96,6 +96,8 @@ class Sites:
             secret_key="test-secret-key",
             max_upload_bytes=5 * 1024 * 1024,
             max_request_bytes=20 * 1024 * 1024,
+            # The push-service matrix registers a fake service on loopback as a manager.
+            outbound_allow_networks="127.0.0.0/8",
             _env_file=None,
         )
         db = Database.from_url(settings.resolved_database_url)

@@ -36,11 +36,11 @@ from tests.api.test_permissions_jobs import (
 __all__ = ["backend", "sites"]
 from tests.conftest import Account
 from tests.support.protocol import pipeline_config, registration
-from tests.support.push_services import FakeService, fake_service
+from tests.support.push_services import FakeService, fake_service, listener
 from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
 from trapline.services.duties import DutyRunner
 from trapline.services.service_status import online_window
-from trapline.settings import Settings
+from trapline.settings import Settings, parse_network
 
 API = "/api/v2"
 MATRIX_TAGS = {"processing services"}
@@ -136,9 +136,19 @@ def test_matrix_covers_every_endpoint_of_its_router(sites: JobSites, backend: st
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
+def allow_networks() -> list[str]:
+    """The outbound allow-list: loopback, where the fake services run, so that the project's
+    owner (no admin) may register them; tests of the guard parametrize it empty."""
+    return ["127.0.0.0/8"]
+
+
+@pytest.fixture
+def settings(settings: Settings, allow_networks: list[str]) -> Settings:
     """No background duties: the tests run status checks themselves."""
-    return settings.model_copy(update={"duties_enabled": False})
+    networks = [parse_network(n) for n in allow_networks]
+    return settings.model_copy(
+        update={"duties_enabled": False, "outbound_allow_networks": networks}
+    )
 
 
 @pytest.fixture
@@ -224,8 +234,14 @@ def test_pipelines_the_service_no_longer_offers_are_dropped_from_it(
 @pytest.mark.parametrize(
     ("info", "code", "says"),
     [
-        ((404, {"detail": "Not Found"}), "service_failed", "answered HTTP 404: Not Found"),
-        ((500, b"<html>oops</html>"), "service_failed", "answered HTTP 500"),
+        ((404, {"detail": "Not Found"}), "service_failed", "answered HTTP 404 (the service"),
+        ((500, b"<html>oops</html>"), "service_failed", "answered HTTP 500 (the service"),
+        (
+            (500, {"detail": "db password is hunter2"}),
+            "service_failed",
+            "answered HTTP 500 (the service failed; its own logs say why)",
+        ),
+        ((301, b""), "service_failed", "answered HTTP 301 (a redirect"),
         ((200, b"<html>a web page</html>"), "bad_service_answer", "the answer is not JSON"),
         ((200, {"pipelines": []}), "bad_service_answer", "name: Field required"),
         ((200, {"name": "Empty", "pipelines": []}), "bad_service_answer", "lists no pipelines"),
@@ -269,6 +285,8 @@ def test_a_url_that_is_no_service_gets_a_502_and_registers_nothing(
     assert answer.json()["code"] == code
     assert says in answer.json()["detail"]
     assert f"{service.url}/info" in answer.json()["detail"]
+    for remote_text in ("Not Found", "oops", "hunter2"):  # what the service said, never
+        assert remote_text not in answer.json()["detail"]
     assert listed(client, owner, project_id) == []
 
 
@@ -296,8 +314,6 @@ def test_an_unreachable_url_gets_a_502_naming_it(
         ({"name": "x", "endpoint_url": "http://gpu-box:99999"}, "must be an http(s) URL"),
         ({"name": "x", "endpoint_url": "http://me:pw@gpu-box"}, "user name or password"),
         ({"name": "x", "endpoint_url": "http://gpu-box/?key=1"}, "no query or fragment"),
-        ({"name": "x", "endpoint_url": "http://169.254.169.254/latest"}, "link-local"),
-        ({"name": "x", "endpoint_url": "http://[fe80::1]:2000"}, "link-local"),
         ({"name": "  ", "endpoint_url": "http://gpu-box"}, "name must not be blank"),
         ({"name": "x"}, "endpoint_url is required"),
         ({"endpoint_url": "http://gpu-box"}, "name is required"),
@@ -314,6 +330,128 @@ def test_bad_bodies_get_a_400_before_any_call(
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == "invalid"
     assert says in answer.json()["detail"]
+
+
+# -- the outbound guard: which addresses the platform calls for whom --
+
+NO_ALLOW_LIST = pytest.mark.parametrize("allow_networks", [pytest.param([], id="no-allow-list")])
+
+
+@NO_ALLOW_LIST
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "http://127.0.0.1:{port}",
+        "http://127.1:{port}",
+        "http://2130706433:{port}",
+        "http://0x7f000001:{port}",
+        "http://[::ffff:127.0.0.1]:{port}",
+        "http://[::ffff:7f00:1]:{port}",
+        "http://localhost:{port}",
+        "http://0.0.0.0:{port}",
+        "http://0:{port}",
+    ],
+)
+def test_an_ordinary_account_cannot_make_the_platform_call_loopback(
+    client: TestClient, owner: Account, project_id: int, spelling: str
+) -> None:
+    with listener() as local:
+        url = spelling.format(port=httpx.URL(local.url).port)
+
+        answer = register(client, owner, project_id, url)
+
+        assert local.connections() == 0
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "address_not_allowed"
+    detail = answer.json()["detail"]
+    assert "a loopback address" in detail or "an unspecified address" in detail
+    assert "an admin registers" in detail
+    assert "TRAPLINE_OUTBOUND_ALLOW_NETWORKS" in detail
+    assert listed(client, owner, project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://169.254.169.254/latest", "is a link-local address"),
+        ("http://2852039166/latest", "resolves to a link-local address"),
+        ("http://[::ffff:169.254.169.254]/", "is a link-local address written as IPv6"),
+        ("http://[fe80::1]:2000", "is a link-local address"),
+        ("http://10.0.0.1:2000", "is a private address"),
+        ("http://0177.0.0.1:2000", "is not a URL the server can call"),
+    ],
+)
+def test_addresses_outside_the_allow_list_stay_refused(
+    client: TestClient, owner: Account, project_id: int, url: str, says: str
+) -> None:
+    """Refused before anything is connected to: these addresses are never dialled in tests."""
+    answer = register(client, owner, project_id, url)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "address_not_allowed"
+    assert says in answer.json()["detail"]
+    assert listed(client, owner, project_id) == []
+
+
+@NO_ALLOW_LIST
+def test_an_admin_may_register_a_loopback_service(
+    client: TestClient, owner: Account, admin: Account, project_id: int, service: FakeService
+) -> None:
+    answer = register(client, admin, project_id, service.url)
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["online"] is True
+    _check_now(client)  # the status checks call it too: its trust is stored with it
+    (shown,) = listed(client, owner, project_id)
+    assert (shown["online"], shown["last_error"]) == (True, None)
+    assert service.paths() == ["/info", "/readyz", "/readyz"]
+
+
+@pytest.mark.parametrize("allow_networks", [["127.0.0.1/32"]])
+def test_the_allow_list_lets_a_manager_register_a_service_in_it(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    answer = register(client, owner, project_id, service.url)
+
+    assert answer.status_code == 201, answer.text
+    _check_now(client)
+    (shown,) = listed(client, owner, project_id)
+    assert (shown["online"], shown["last_error"]) == (True, None)
+
+
+@pytest.mark.parametrize("allow_networks", [["127.0.0.1/32"]])
+def test_a_redirect_to_a_blocked_address_is_not_followed(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    with (
+        listener("127.0.0.2") as blocked,  # outside the allow-list
+        fake_service(FakeService(redirect_to=blocked.url)) as redirecting,
+    ):
+        answer = register(client, owner, project_id, redirecting.url)
+
+        assert blocked.connections() == 0
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["code"] == "service_failed"
+    assert (
+        "answered HTTP 307 (a redirect, which trapline does not follow" in answer.json()["detail"]
+    )
+    assert blocked.url not in answer.json()["detail"]
+    assert listed(client, owner, project_id) == []
+
+
+def test_what_a_service_says_with_an_error_is_not_kept_as_its_last_error(
+    client: TestClient, owner: Account, project_id: int, service: FakeService
+) -> None:
+    register(client, owner, project_id, service.url)
+    service.ready_answer = (503, {"detail": "connected to postgres://admin:hunter2@10.0.0.7"})
+
+    _check_now(client)
+
+    (shown,) = listed(client, owner, project_id)
+    assert shown["online"] is False
+    assert shown["last_error"] == (
+        f"{service.url}/readyz answered HTTP 503 (the service failed; its own logs say why)"
+    )
 
 
 def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
@@ -359,7 +497,7 @@ def test_status_checks_take_a_service_offline_and_back(
     (down,) = listed(client, owner, project_id)
     assert (down["online"], down["last_error"]) == (
         False,
-        f"{service.url}/readyz answered HTTP 503",
+        f"{service.url}/readyz answered HTTP 503 (the service failed; its own logs say why)",
     )
 
     service.ready = True

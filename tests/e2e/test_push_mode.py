@@ -1,6 +1,8 @@
 """Push mode with real processes: ``trapline serve`` calls ``trapline worker serve``.
 
-A manager registers the processing service by its URL; a ``sync_api`` job then runs without
+A manager registers the processing service by its URL (on loopback: the platform runs with
+``TRAPLINE_OUTBOUND_ALLOW_NETWORKS=127.0.0.0/8``, as an operator sets it to let managers use a
+service on the platform's own machine); a ``sync_api`` job then runs without
 any pull worker: the platform's push dispatcher sends batches of signed image links to the
 service's ``/process`` and stores what comes back. Image links go through an image server that
 refuses (and records) any request carrying credentials.
@@ -53,6 +55,7 @@ def push_platform(
             PUBLIC_URL=images.url,
             STATUS_INTERVAL="0.5",
             PUSH_BATCH_SIZE="3",
+            OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8",  # the services run on this machine
         ) as platform,
         platform.client() as client,
     ):

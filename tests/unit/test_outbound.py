@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -391,3 +392,29 @@ def test_proxies_from_the_environment_are_not_used(
         assert http.get(service.url + "/readyz").status_code == 200
 
     assert blocked.connections() == 0
+
+
+def test_an_answer_that_is_not_http_is_not_quoted() -> None:
+    """The HTTP parser's own message quotes the bytes the service sent."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+
+        def answer_garbage() -> None:
+            peer, _ = server.accept()
+            with peer:
+                peer.recv(65536)
+                peer.sendall(b"SECRET-hunter2 is not a status line\r\n\r\n")
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        client = ServiceClient(process_timeout=5, policy=OutboundPolicy(LOOPBACK_ONLY))
+        with pytest.raises(ServiceError) as failed:
+            client.info(url, trusted=False)
+        client.close()
+        thread.join()
+
+    assert failed.value.code == "service_unreachable"
+    assert "its answer is not valid HTTP" in failed.value.detail
+    assert "hunter2" not in failed.value.detail
