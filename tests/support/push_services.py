@@ -1,8 +1,10 @@
 """A fake push-mode processing service on a loopback port, for tests of the platform side.
 
 It describes a pipeline on ``/info``, answers ``/readyz`` as told, and answers ``/process``
-with a function of the request (by default one detection per image). It records every request
-and the most ``/process`` calls it had in progress at once.
+with a function of the request (by default one detection per image); or redirects every
+request elsewhere. It records every request and the most ``/process`` calls it had in progress
+at once. ``listener`` is a loopback port that only counts the connections made to it, to show
+that the platform did not call an address.
 """
 
 from __future__ import annotations

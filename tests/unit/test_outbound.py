@@ -11,9 +11,11 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Literal
 
 import httpx
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from tests.support.push_services import FakeService, Listener, fake_service, listener
 from trapline.outbound import (
@@ -25,7 +27,7 @@ from trapline.outbound import (
     system_resolver,
 )
 from trapline.protocol import PipelineRequest
-from trapline.services.service_client import ServiceClient, ServiceError
+from trapline.services.service_client import ServiceClient, ServiceError, _first_problem
 from trapline.settings import Settings
 
 
@@ -418,3 +420,28 @@ def test_an_answer_that_is_not_http_is_not_quoted() -> None:
     assert failed.value.code == "service_unreachable"
     assert "its answer is not valid HTTP" in failed.value.detail
     assert "hunter2" not in failed.value.detail
+
+
+class _Counts(BaseModel):
+    per_label: dict[str, int]
+    mode: Literal["fast", "slow"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ('{"per_label": {"hunter2": "x"}, "mode": "fast"}', "per_label.…: Input should be"),
+        ('{"per_label": {}, "mode": "hunter2"}', "mode: Input should be 'fast' or 'slow'"),
+        ('{"per_label": {}, "mode": 1, "hunter2": 1}', "mode: Input should be 'fast' or 'slow'"),
+    ],
+)
+def test_a_contract_problem_names_the_contract_not_what_the_service_sent(
+    answer: str, says: str
+) -> None:
+    with pytest.raises(ValidationError) as invalid:
+        _Counts.model_validate_json(answer)
+
+    problem = _first_problem(invalid.value, _Counts)
+
+    assert problem.startswith(says)
+    assert "hunter2" not in problem
