@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from trapline.db.tables import Base
 
@@ -16,7 +19,7 @@ if connection is None:
     raise RuntimeError("run migrations through `trapline migrate` (trapline.db.migrate)")
 
 
-def _sqlite_keys_off() -> bool:
+def _sqlite_keys_off(connection: Connection) -> bool:
     """Stop SQLite enforcing foreign keys on this connection; whether it did before.
 
     SQLite alters a table by copying it and dropping the original, and with the keys enforced
@@ -24,13 +27,18 @@ def _sqlite_keys_off() -> bool:
     pragma is ignored inside a transaction, so it is set on the driver's connection before one
     begins (trapline's engine begins its own, see db/engine.py).
     """
-    raw = connection.connection.driver_connection
-    enforced = bool(raw.execute("PRAGMA foreign_keys").fetchone()[0])
-    raw.execute("PRAGMA foreign_keys=OFF")
-    return enforced
+    (enforced,) = _on_driver(connection, "PRAGMA foreign_keys")[0]
+    _on_driver(connection, "PRAGMA foreign_keys=OFF")
+    return bool(enforced)
 
 
-def _check_sqlite_keys() -> None:
+def _on_driver(connection: Connection, statement: str) -> list[Any]:
+    """Run a statement on the driver's connection, where SQLAlchemy would begin a transaction."""
+    driver: Any = connection.connection.driver_connection
+    return list(driver.execute(statement).fetchall())
+
+
+def _check_sqlite_keys(connection: Connection) -> None:
     """Refuse to commit migrations that left a row pointing at nothing."""
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
@@ -43,7 +51,7 @@ is_sqlite = connection.dialect.name == "sqlite"
 if is_postgres:
     connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
     connection.commit()
-keys_were_on = _sqlite_keys_off() if is_sqlite else False
+keys_were_on = _sqlite_keys_off(connection) if is_sqlite else False
 try:
     context.configure(
         connection=connection,
@@ -55,10 +63,10 @@ try:
         before = context.get_context().get_current_heads()
         context.run_migrations()
         if is_sqlite and context.get_context().get_current_heads() != before:
-            _check_sqlite_keys()  # the keys were not enforced while migrating
+            _check_sqlite_keys(connection)  # the keys were not enforced while migrating
 finally:
     if is_postgres:
         connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
         connection.commit()
     if keys_were_on:
-        connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+        _on_driver(connection, "PRAGMA foreign_keys=ON")

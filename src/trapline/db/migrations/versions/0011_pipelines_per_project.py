@@ -204,7 +204,9 @@ def _give_each_project_a_row(
     return where
 
 
-def _insert(bind: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def _insert(
+    bind: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[int, ...]]
+) -> None:
     values = [dict(zip(columns, row, strict=True)) for row in sorted(rows)]
     if values:
         names = ", ".join(columns)
