@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from trapline.db.repositories.pipelines import category_map_digest
 from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
 
 LABELS = ["moth", "beetle"]
+WINDOW = timedelta(minutes=5)
 MAP = CategoryMap(labels=LABELS, data=[{"label": x} for x in LABELS], description="orders")
+PUSH_URL = "http://gpu.example.org:2000"
 #: The state at 0008: projects 1 and 2 share pipeline 1 (and its algorithms 1 and 2), project 3
-#: has nothing, pipeline 2 (algorithm 3) belongs to no project. Service 1 belongs to projects 1
-#: and 2, service 2 to project 2; both offer pipeline 1. Jobs, analyses and annotations of
-#: pipeline 1 exist in both projects.
+#: has nothing, pipeline 2 (algorithm 3) belongs to no project. Services 1 (pull) and 3 (push)
+#: belong to projects 1 and 2, service 2 to project 2; all offer pipeline 1. Jobs, analyses and
+#: annotations of pipeline 1 exist in both projects.
 ROWS = [
     "INSERT INTO users (id, email, name, is_admin, is_service, is_active, created_at) "
     "VALUES (1, 'o@example.org', 'O', false, false, true, CURRENT_TIMESTAMP)",
@@ -49,10 +52,12 @@ ROWS = [
     "INSERT INTO pipeline_algorithms (pipeline_id, algorithm_id) VALUES (1, 1), (1, 2), (2, 3)",
     "INSERT INTO project_pipelines (project_id, pipeline_id, enabled, created_at) VALUES "
     "(1, 1, true, CURRENT_TIMESTAMP), (2, 1, false, CURRENT_TIMESTAMP)",
-    "INSERT INTO processing_services (id, name, created_at) VALUES "
-    "(1, 'shared', CURRENT_TIMESTAMP), (2, 'second', CURRENT_TIMESTAMP)",
-    "INSERT INTO project_services (project_id, service_id) VALUES (1, 1), (2, 1), (2, 2)",
-    "INSERT INTO service_pipelines (service_id, pipeline_id) VALUES (1, 1), (2, 1)",
+    "INSERT INTO processing_services (id, name, endpoint_url, created_at) VALUES "
+    "(1, 'shared', NULL, CURRENT_TIMESTAMP), (2, 'second', NULL, CURRENT_TIMESTAMP), "
+    "(3, 'pusher', 'http://gpu.example.org:2000', CURRENT_TIMESTAMP)",
+    "INSERT INTO project_services (project_id, service_id) VALUES "
+    "(1, 1), (2, 1), (2, 2), (1, 3), (2, 3)",
+    "INSERT INTO service_pipelines (service_id, pipeline_id) VALUES (1, 1), (2, 1), (3, 1)",
     *(
         "INSERT INTO jobs (id, project_id, pipeline_id, name, status, dispatch_mode, params, "  # noqa: S608
         f"selection, start_now, open_tasks, created_at) VALUES ({j}, {p}, 1, 'j', 'succeeded', "
@@ -130,7 +135,7 @@ def _check_split(engine: Engine) -> None:
         engine, "SELECT project_id, pipeline_id, enabled FROM project_pipelines ORDER BY 1"
     ) == [(1, 1, True), (2, copy, False)]
     assert set(_one(engine, "SELECT service_id, pipeline_id FROM service_pipelines")) == {
-        (1, 1), (1, copy), (2, copy)
+        (1, 1), (1, copy), (2, copy), (3, 1), (3, copy)
     }  # fmt: skip
     assert _one(engine, "SELECT category_map_id FROM algorithms WHERE id = :a", a=cls2) == [(1,)]
     assert _one(engine, "SELECT digest FROM category_maps") == [(category_map_digest(MAP),)]
@@ -165,6 +170,26 @@ def _check_registration_after(db: Database) -> None:
         assert [a.id for a in first.algorithms] == [1, 2]
         assert first.algorithms[1].labels == tuple(LABELS)
 
+    # Services 1 and 3 belong to both projects: what they offer in one is not offered in the
+    # other, and a push service registered again in one keeps its pipelines in the other.
+    extra = config.model_copy(update={"slug": "extra"})
+    with db.write() as repos:
+        repos.pipelines.register(2, "shared", [extra], _now())
+        repos.pipelines.register(2, "pusher", [extra], _now(), endpoint_url=PUSH_URL)
+        repos.pipelines.record_check(3, _now(), None)
+    with db.read() as repos:
+        assert repos.pipelines.pipeline_slugs(1, [1, 3]) == {1: ["moth-blobs"], 3: ["moth-blobs"]}
+        assert repos.pipelines.pipeline_slugs(2, [1, 3]) == {
+            1: ["extra", "moth-blobs"],
+            3: ["extra"],
+        }
+        assert repos.pipelines.service_for_pipelines(["extra"], [1]) is None
+        assert repos.pipelines.service_for_pipelines(["extra"], [2]) == 1
+        pushing = [s.id for s in repos.pipelines.push_services_for(1, "moth-blobs", _now(), WINDOW)]
+        assert pushing == [3]
+        assert repos.pipelines.push_services_for(1, "extra", _now(), WINDOW) == []
+        assert repos.pipelines.push_services_for(2, "moth-blobs", _now(), WINDOW) == []
+
 
 def _now() -> Any:
     from trapline.db.types import utcnow
@@ -186,7 +211,7 @@ def _round_trip(engine: Engine) -> None:
         (1000, 2), (2000, 2), (2001, 1)
     ]  # fmt: skip
     assert set(_one(engine, "SELECT service_id, pipeline_id FROM service_pipelines")) == {
-        (1, 1), (2, 1)
+        (1, 1), (2, 1), (3, 1)
     }  # fmt: skip
     assert _one(engine, "SELECT count(*) FROM algorithms") == [(3,)]
     migrate.upgrade(engine)
