@@ -186,3 +186,21 @@ def test_a_category_map_is_never_shared_with_another_projects_words(
     assert sorted(maps) == sorted(
         [(proto.project_id, None, None), (theirs.project_id, EVIL, EVIL_URI)]
     )
+
+
+def test_a_deleted_projects_pipelines_are_nobodys(
+    proto: Protocol, mallory: Protocol, app_db: Database
+) -> None:
+    """Deleting a project with jobs keeps its pipelines (results may name them) but no project
+    finds them again, whatever id the next project gets."""
+    mallory.images(1)
+    assert mallory.create_job(pipeline=SLUG, start_now=False).status_code == 201
+    gone = mallory.client.delete(f"{API}/projects/{mallory.project_id}", headers=mallory.headers)
+    assert gone.status_code == 204, gone.text
+
+    with app_db.read() as repos:
+        owners = repos.session.scalars(select(AlgorithmRow.project_id).distinct()).all()
+    assert owners == [None]
+    mine = proto.register(pipeline_config(SLUG))
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["pipelines_created"] == [SLUG]
