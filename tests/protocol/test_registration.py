@@ -21,6 +21,26 @@ def test_registration_creates_once_and_repeating_it_creates_nothing(proto: Proto
     assert [(p["slug"], p["version"]) for p in listed.json()["results"]] == [(PIPELINE_SLUG, 1)]
 
 
+def test_a_version_the_project_has_is_updated_when_another_service_offers_it(
+    registered: Protocol,
+) -> None:
+    second = registered.register(pipeline_config(), name="Second service (gpu-2)")
+    assert second.status_code == 201, second.text
+    assert (second.json()["pipelines_created"], second.json()["pipelines_updated"]) == (
+        [],
+        [PIPELINE_SLUG],
+    )
+    again = registered.register(pipeline_config(), name="Second service (gpu-2)")
+    assert again.json()["pipelines_updated"] == []
+    (pipeline,) = registered.client.get(
+        f"{API}/projects/{registered.project_id}/pipelines", headers=registered.headers
+    ).json()["results"]
+    assert sorted(s["name"] for s in pipeline["services"]) == [
+        "Second service (gpu-2)",
+        "Test service (testhost)",
+    ]
+
+
 def test_a_new_version_is_a_new_pipeline_and_older_jobs_keep_theirs(registered: Protocol) -> None:
     registered.images(1)
     old = registered.create_job(start_now=False)

@@ -106,7 +106,7 @@ def project_services(
         services = repos.pipelines.services_of_project(
             project_id, utcnow(), push_window=push_window
         )
-        slugs = repos.pipelines.pipeline_slugs(list(services))
+        slugs = repos.pipelines.pipeline_slugs(project_id, list(services))
     return [ServiceListing(s, slugs[s.id]) for s in services.values()]
 
 
@@ -165,7 +165,7 @@ def register_push_service(
         services = repos.pipelines.services_of_project(
             project_id, utcnow(), push_window=push_window
         )
-        slugs = repos.pipelines.pipeline_slugs([made.service_id])
+        slugs = repos.pipelines.pipeline_slugs(project_id, [made.service_id])
     listing = ServiceListing(services[made.service_id], slugs[made.service_id])
     return PushRegistration(listing, made, created=not existed)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ScalarSelect, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import (
@@ -37,7 +37,9 @@ from trapline.errors import Conflict
 from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
 
 
-def _digest(value: object) -> str:
+def category_map_digest(config: CategoryMap) -> str:
+    """SHA-256 of every field of a category map, in a canonical JSON form."""
+    value = [config.labels, config.data, config.version, config.description, config.uri]
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -63,9 +65,11 @@ class PipelineRepo:
     ) -> Registration:
         """Record a service and its pipelines for a project; safe to repeat.
 
-        A pull-mode service has no ``endpoint_url`` (its workers call the platform); a push-mode
-        service has one, and its pipelines become exactly ``configs``. ``trusted``: whether the
-        latest registration of a push-mode service was an admin's.
+        Pipelines and algorithms are the project's own: a slug or key registered in another
+        project is another row, never read, changed or conflicted with here. A pull-mode
+        service has no ``endpoint_url`` (its workers call the platform); a push-mode service
+        has one, and its pipelines in this project become exactly ``configs``. ``trusted``:
+        whether the latest registration of a push-mode service was an admin's.
         """
         service = self._service_row(project_id, service_name)
         if service is None:
@@ -83,19 +87,22 @@ class PipelineRepo:
         algorithms_created: list[str] = []
         offered: list[int] = []
         for config in configs:
-            algorithm_ids = [self._algorithm(a, algorithms_created) for a in config.algorithms]
-            pipeline, is_new = self._pipeline(config, algorithm_ids)
-            self._link(ServicePipelineRow, service_id=service.id, pipeline_id=pipeline.id)
-            linked = self._link(ProjectPipelineRow, project_id=project_id, pipeline_id=pipeline.id)
+            algorithm_ids = [
+                self._algorithm(project_id, a, algorithms_created) for a in config.algorithms
+            ]
+            pipeline, is_new = self._pipeline(project_id, config, algorithm_ids)
+            offers = self._link(ServicePipelineRow, service_id=service.id, pipeline_id=pipeline.id)
+            self._link(ProjectPipelineRow, project_id=project_id, pipeline_id=pipeline.id)
             if is_new:
                 created.append(config.slug)
-            elif linked:
+            elif offers:  # a version the project had, newly offered by this service
                 updated.append(config.slug)
             offered.append(pipeline.id)
         if endpoint_url is not None:  # a push service offers what its /info says, no more
             self.session.execute(
                 delete(ServicePipelineRow).where(
                     ServicePipelineRow.service_id == service.id,
+                    ServicePipelineRow.pipeline_id.in_(self._ids_in(project_id)),
                     ServicePipelineRow.pipeline_id.not_in(offered),
                 )
             )
@@ -143,6 +150,7 @@ class PipelineRepo:
             select(PipelineRow)
             .join(ProjectPipelineRow, ProjectPipelineRow.pipeline_id == PipelineRow.id)
             .where(
+                PipelineRow.project_id == project_id,
                 ProjectPipelineRow.project_id == project_id,
                 ProjectPipelineRow.enabled,
                 PipelineRow.slug == slug,
@@ -159,7 +167,9 @@ class PipelineRepo:
         rows = self.session.execute(
             select(PipelineRow, ProjectPipelineRow.enabled)
             .join(ProjectPipelineRow, ProjectPipelineRow.pipeline_id == PipelineRow.id)
-            .where(ProjectPipelineRow.project_id == project_id)
+            .where(
+                PipelineRow.project_id == project_id, ProjectPipelineRow.project_id == project_id
+            )
             .order_by(PipelineRow.slug, PipelineRow.version)
         ).all()
         services = self.services_of_project(project_id, now, push_window=push_window)
@@ -177,11 +187,11 @@ class PipelineRepo:
 
     def set_enabled(self, project_id: int, slug: str, enabled: bool) -> int:
         """Enable or disable every version of a pipeline in a project; returns rows changed."""
-        ids = select(PipelineRow.id).where(PipelineRow.slug == slug).scalar_subquery()
         result = self.session.execute(
             update(ProjectPipelineRow)
             .where(
-                ProjectPipelineRow.project_id == project_id, ProjectPipelineRow.pipeline_id.in_(ids)
+                ProjectPipelineRow.project_id == project_id,
+                ProjectPipelineRow.pipeline_id.in_(self._ids_in(project_id, slug)),
             )
             .values(enabled=enabled)
         )
@@ -219,13 +229,16 @@ class PipelineRepo:
             )
         return result
 
-    def pipeline_slugs(self, service_ids: Sequence[int]) -> dict[int, list[str]]:
-        """The slugs of the pipelines each of these services offers, sorted."""
+    def pipeline_slugs(self, project_id: int, service_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The slugs of the project's pipelines each of these services offers, sorted."""
         slugs: dict[int, set[str]] = {service_id: set() for service_id in service_ids}
         for service_id, slug in self.session.execute(
             select(ServicePipelineRow.service_id, PipelineRow.slug)
             .join(PipelineRow, PipelineRow.id == ServicePipelineRow.pipeline_id)
-            .where(ServicePipelineRow.service_id.in_(list(service_ids)))
+            .where(
+                ServicePipelineRow.service_id.in_(list(service_ids)),
+                PipelineRow.project_id == project_id,
+            )
         ):
             slugs[service_id].add(slug)
         return {service_id: sorted(found) for service_id, found in slugs.items()}
@@ -266,6 +279,7 @@ class PipelineRepo:
             .where(
                 ProjectServiceRow.project_id == project_id,
                 ProcessingServiceRow.endpoint_url.is_not(None),
+                PipelineRow.project_id == project_id,
                 PipelineRow.slug == slug,
             )
             .order_by(ProcessingServiceRow.id)
@@ -284,27 +298,39 @@ class PipelineRepo:
             .where(
                 PipelineRow.slug.in_(list(slugs)),
                 ProjectServiceRow.project_id.in_(list(project_ids)),
+                PipelineRow.project_id == ProjectServiceRow.project_id,
                 ProcessingServiceRow.endpoint_url.is_(None),  # workers pull; push services don't
             )
             .order_by(ProcessingServiceRow.last_seen_at.desc())
             .limit(1)
         )
 
-    def _algorithm(self, config: AlgorithmConfig, created: list[str]) -> int:
+    def _ids_in(self, project_id: int, slug: str | None = None) -> ScalarSelect[int]:
+        """The ids of the project's pipelines (with this slug), as a subquery."""
+        query = select(PipelineRow.id).where(PipelineRow.project_id == project_id)
+        if slug is not None:
+            query = query.where(PipelineRow.slug == slug)
+        return query.scalar_subquery()
+
+    def _algorithm(self, project_id: int, config: AlgorithmConfig, created: list[str]) -> int:
         map_id = self._category_map(config.category_map) if config.category_map else None
         row = self.session.scalar(
             select(AlgorithmRow).where(
-                AlgorithmRow.key == config.key, AlgorithmRow.version == config.version
+                AlgorithmRow.project_id == project_id,
+                AlgorithmRow.key == config.key,
+                AlgorithmRow.version == config.version,
             )
         )
         if row is not None:
             if row.category_map_id != map_id:
                 raise Conflict(
-                    f"algorithm {config.key} version {config.version} is already registered with "
-                    "another category map; give the changed algorithm a new version"
+                    f"algorithm {config.key} version {config.version} is already registered in "
+                    "this project with another category map; give the changed algorithm a new "
+                    "version"
                 )
             return row.id
         row = AlgorithmRow(
+            project_id=project_id,
             key=config.key,
             version=config.version,
             name=config.name,
@@ -321,7 +347,10 @@ class PipelineRepo:
         return row.id
 
     def _category_map(self, config: CategoryMap) -> int:
-        digest = _digest([config.labels, config.data, config.version])
+        # Shared by every project that registers the same map, so the digest covers all of it:
+        # a map differing in any field (a description, a URI) is another row, and nobody's
+        # registration can put words into a map another project's algorithm shows.
+        digest = category_map_digest(config)
         found = self.session.scalar(
             select(CategoryMapRow.id).where(CategoryMapRow.digest == digest)
         )
@@ -340,11 +369,13 @@ class PipelineRepo:
         return row.id
 
     def _pipeline(
-        self, config: PipelineConfig, algorithm_ids: list[int]
+        self, project_id: int, config: PipelineConfig, algorithm_ids: list[int]
     ) -> tuple[PipelineRow, bool]:
         row = self.session.scalar(
             select(PipelineRow).where(
-                PipelineRow.slug == config.slug, PipelineRow.version == config.version
+                PipelineRow.project_id == project_id,
+                PipelineRow.slug == config.slug,
+                PipelineRow.version == config.version,
             )
         )
         if row is not None:
@@ -357,11 +388,12 @@ class PipelineRepo:
             )
             if have != set(algorithm_ids):
                 raise Conflict(
-                    f"pipeline {config.slug} version {config.version} is already registered with "
-                    "other algorithms; give the changed pipeline a new version"
+                    f"pipeline {config.slug} version {config.version} is already registered in "
+                    "this project with other algorithms; give the changed pipeline a new version"
                 )
             return row, False
         row = PipelineRow(
+            project_id=project_id,
             slug=config.slug,
             version=config.version,
             name=config.name,

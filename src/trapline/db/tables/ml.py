@@ -69,6 +69,11 @@ class AlgorithmRow(Base):
     __tablename__ = "algorithms"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    #: Keys are the project's business, as pipeline slugs are. None once the project is
+    #: deleted: algorithms are never deleted (results keep their ids), and no lookup finds them.
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True
+    )
     key: Mapped[str] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
@@ -82,13 +87,18 @@ class AlgorithmRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("key", "version"),)
+    __table_args__ = (UniqueConstraint("project_id", "key", "version"),)
 
 
 class PipelineRow(Base):
     __tablename__ = "pipelines"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    #: Slugs are the project's business: the same slug and version registered in another
+    #: project is another pipeline. None once the project is deleted, as for algorithms.
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True
+    )
     slug: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
@@ -96,7 +106,7 @@ class PipelineRow(Base):
     stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("slug", "version"),)
+    __table_args__ = (UniqueConstraint("project_id", "slug", "version"),)
 
 
 class PipelineAlgorithmRow(Base):
