@@ -19,6 +19,15 @@ is_postgres = connection.dialect.name == "postgresql"
 if is_postgres:
     connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
     connection.commit()
+# A migration that rebuilds a SQLite table drops the old one, and SQLite, enforcing foreign
+# keys, would first delete its rows and with them, by cascade, every row that refers to them.
+# SQLite's own procedure for changing a table turns enforcement off meanwhile; the setting
+# cannot change inside a transaction, so it is set on the driver's connection before one.
+sqlite_keys = None
+if connection.dialect.name == "sqlite":
+    raw = connection.connection.dbapi_connection
+    sqlite_keys = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+    raw.execute("PRAGMA foreign_keys=OFF")
 try:
     context.configure(
         connection=connection,
@@ -29,6 +38,13 @@ try:
     with context.begin_transaction():
         context.run_migrations()
 finally:
+    if sqlite_keys is not None:
+        # Alembic leaves a transaction open when it had nothing to do (it only read the
+        # version); closing the connection would roll it back anyway, and the setting can
+        # change only outside one.
+        if connection.in_transaction():
+            connection.rollback()
+        raw.execute(f"PRAGMA foreign_keys={int(sqlite_keys)}")
     if is_postgres:
         connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
         connection.commit()

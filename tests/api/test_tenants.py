@@ -1,0 +1,186 @@
+"""Tenants stay apart: ids are never reused, what a process remembers of access is forgotten
+when it changes, claims and results are checked against the caller's projects, and service
+accounts act only as workers of their own projects.
+
+Each test is written as an attacker with an ordinary account (or a worker's token) would try.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Account
+from tests.protocol.conftest import Protocol
+from tests.support.protocol import detection, pipeline_config, success
+from trapline.db.engine import Database
+from trapline.db.ids import reserve_ids
+from trapline.db.tables import AnalysisRow, AnnotationRow
+from trapline.settings import Settings
+
+API = "/api/v2"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Workers' access remembered for a long while, as a busy server does."""
+    return settings.model_copy(update={"access_cache_seconds": 600.0})
+
+
+def _project(client: TestClient, account: Account, name: str) -> Protocol:
+    made = client.post(f"{API}/projects/", json={"name": name}, headers=account.headers)
+    assert made.status_code == 201, made.text
+    return Protocol(client, account, int(made.json()["id"]), _jpeg)
+
+
+def _jpeg(seed: int = 0, **kwargs: Any) -> bytes:
+    from trapline.imaging.synthetic import light_trap_jpeg
+
+    return light_trap_jpeg(seed, **kwargs)
+
+
+def _registered(client: TestClient, account: Account, name: str) -> Protocol:
+    proto = _project(client, account, name)
+    response = proto.register(pipeline_config())
+    assert response.status_code == 201, response.text
+    return proto
+
+
+# Ids are never handed out twice.
+
+
+def test_a_deleted_objects_id_is_never_handed_out_again(
+    client: TestClient, owner: Account, make_account: Callable[..., Account]
+) -> None:
+    other = make_account("oscar")
+    first = _registered(client, owner, "A")
+    first.images(1)
+    job = first.job_that_runs()["id"]
+    image = first.images(1)[0]
+    token = client.post(f"{API}/tokens/", json={"name": "spare"}, headers=owner.headers).json()
+    seen = {"project": first.project_id, "job": job, "image": image, "token": token["id"]}
+
+    assert client.delete(f"{API}/jobs/{job}/", headers=owner.headers).status_code == 204
+    assert client.delete(f"{API}/images/{image}/", headers=owner.headers).status_code == 204
+    assert client.delete(f"{API}/tokens/{token['id']}", headers=owner.headers).status_code == 204
+    gone = client.delete(f"{API}/projects/{first.project_id}/", headers=owner.headers)
+    assert gone.status_code == 204
+
+    # Made again, by someone else, in another project: every id is above the old ones.
+    second = _registered(client, other, "B")
+    image_again = second.images(1)[0]
+    job_again = second.job_that_runs()["id"]
+    token_again = client.post(f"{API}/tokens/", json={"name": "x"}, headers=other.headers)
+    made = {
+        "project": second.project_id,
+        "job": job_again,
+        "image": image_again,
+        "token": token_again.json()["id"],
+    }
+    for kind, old in seen.items():
+        assert made[kind] > old, f"{kind} {old} was handed out again as {made[kind]}"
+
+
+def test_reserved_ids_are_never_handed_out_again(app_db: Database) -> None:
+    """Ids reserved for bulk inserts (results) move the table's numbering on for good."""
+    with app_db.write() as repos:
+        first, _ = reserve_ids(
+            repos.session, (AnalysisRow.__table__, 3), (AnnotationRow.__table__, 1)
+        )  # type: ignore[arg-type]
+    with app_db.write() as repos:
+        second, _ = reserve_ids(
+            repos.session, (AnalysisRow.__table__, 2), (AnnotationRow.__table__, 1)
+        )  # type: ignore[arg-type]
+    assert min(second) > max(first), (first, second)
+
+
+# The access a process remembers is forgotten when it changes.
+
+
+def test_a_deleted_job_is_not_served_to_its_old_workers_even_remembered(
+    client: TestClient, owner: Account, make_account: Callable[..., Account]
+) -> None:
+    """The issue's scenario: project A's worker was serving job J when J was deleted; a job
+    then made in project B must never reach A's worker, under J's id or any other."""
+    stranger = make_account("mallory")
+    ours = _registered(client, owner, "A")
+    ours.images(2)
+    job = ours.job_that_runs()["id"]
+    assert len(ours.claim(job, 1)) == 1  # the worker's access to J is now remembered
+
+    assert client.delete(f"{API}/jobs/{job}/", headers=owner.headers).status_code == 204
+    theirs = _registered(client, stranger, "B")
+    theirs.images(2)
+    their_job = theirs.job_that_runs()["id"]
+
+    assert their_job != job
+    for target in (job, their_job):
+        refused = ours.claim_response(target, {"batch_size": 10})
+        assert refused.status_code == 404, refused.text
+        assert ours.post_response(target).status_code == 404
+    assert [t["status"] for t in theirs.tasks(their_job)["results"]] == ["queued", "queued"]
+
+
+@pytest.mark.parametrize("change", ["delete project", "remove member", "lower role", "cancel"])
+def test_a_change_of_access_applies_at_once_to_a_remembered_worker(
+    client: TestClient, owner: Account, make_account: Callable[..., Account], change: str
+) -> None:
+    worker = make_account("walter")
+    ours = _registered(client, owner, "A")
+    ours.add_member(worker, "member")
+    ours.images(3)
+    job = ours.job_that_runs()["id"]
+    as_worker = ours.as_(worker)
+    assert len(as_worker.claim(job, 1)) == 1  # remembered from here on
+
+    project = ours.project_id
+    if change == "delete project":
+        done = client.delete(f"{API}/projects/{project}/", headers=owner.headers)
+    elif change == "remove member":
+        done = client.delete(f"{API}/projects/{project}/members/{worker.id}", headers=owner.headers)
+    elif change == "lower role":
+        done = client.post(
+            f"{API}/projects/{project}/members",
+            json={"email": worker.email, "role": "viewer"},
+            headers=owner.headers,
+        )
+    else:
+        done = client.post(f"{API}/jobs/{job}/cancel", headers=owner.headers)
+    assert done.status_code in (200, 204), done.text
+
+    answer = as_worker.claim_response(job, {"batch_size": 10})
+    if change == "cancel":  # still the worker's job: nothing to hand out
+        assert (answer.status_code, answer.json()["tasks"]) == (200, []), answer.text
+    else:
+        assert answer.status_code in (403, 404), answer.text
+
+
+# Claims and results are checked against the caller's projects.
+
+
+def test_a_lease_token_of_another_projects_task_is_rejected_on_any_job_path(
+    client: TestClient, owner: Account, make_account: Callable[..., Account]
+) -> None:
+    """A's worker holds a valid lease token of B's task (a B member handed it over): posted
+    to A's job or to B's job, the result is rejected and stored nowhere."""
+    stranger = make_account("mallory")
+    ours = _registered(client, owner, "A")
+    ours.images(1)
+    our_job = ours.job_that_runs()["id"]
+    theirs = _registered(client, stranger, "B")
+    theirs.images(1)
+    their_job = theirs.job_that_runs()["id"]
+    (their_task,) = theirs.claim(their_job, 1)
+    item = success(their_task, detection(their_task))
+
+    on_ours = ours.post_response(our_job, item)
+    assert on_ours.status_code == 200, on_ours.text
+    assert [t["status"] for t in on_ours.json()["tasks"]] == ["rejected"]
+    on_theirs = ours.post_response(their_job, item)
+    assert on_theirs.status_code == 404, on_theirs.text
+
+    assert [t["status"] for t in theirs.tasks(their_job)["results"]] == ["leased"]
+    assert theirs.image(int(their_task["image_id"]))["analyses"] == []
