@@ -184,3 +184,126 @@ def test_a_lease_token_of_another_projects_task_is_rejected_on_any_job_path(
 
     assert [t["status"] for t in theirs.tasks(their_job)["results"]] == ["leased"]
     assert theirs.image(int(their_task["image_id"]))["analyses"] == []
+
+
+# Membership: managers add people; service accounts work only for their own projects.
+
+
+def _service_token(client: TestClient, manager: Account, project_id: int) -> Account:
+    made = client.post(
+        f"{API}/projects/{project_id}/service-tokens",
+        json={"name": "farm"},
+        headers=manager.headers,
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    users = client.get(f"{API}/projects/{project_id}/members", headers=manager.headers).json()
+    (email,) = [m["email"] for m in users["results"] if m["user_id"] == body["user_id"]]
+    return Account(body["user_id"], email, body["token"])
+
+
+def test_a_manager_cannot_add_another_projects_service_account_nor_tell_it_from_nobody(
+    client: TestClient, owner: Account, make_account: Callable[..., Account]
+) -> None:
+    stranger = make_account("mallory")
+    theirs = _registered(client, stranger, "B")
+    their_service = _service_token(client, stranger, theirs.project_id)
+    ours = _registered(client, owner, "A")
+    ours.images(1)
+    job = ours.job_that_runs()["id"]
+
+    def add(email: str) -> Any:
+        return client.post(
+            f"{API}/projects/{ours.project_id}/members",
+            json={"email": email, "role": "viewer"},
+            headers=owner.headers,
+        )
+
+    service = add(their_service.email)
+    nobody = add("nobody-at-all@example.org")
+    assert service.status_code == nobody.status_code == 400, service.text
+    assert service.json() == nobody.json()
+    # So their worker never sees our tasks.
+    claimed = client.post(
+        f"{API}/jobs/{job}/tasks/", json={"batch_size": 5}, headers=their_service.headers
+    )
+    assert claimed.status_code == 404, claimed.text
+    assert [t["status"] for t in ours.tasks(job)["results"]] == ["queued"]
+
+
+def test_an_admin_may_add_a_service_account_as_a_viewer_only(
+    client: TestClient, owner: Account, admin: Account
+) -> None:
+    theirs = _project(client, owner, "B")
+    service = _service_token(client, owner, theirs.project_id)
+    ours = _project(client, owner, "A")
+    path = f"{API}/projects/{ours.project_id}/members"
+    as_manager = client.post(
+        path, json={"email": service.email, "role": "viewer"}, headers=owner.headers
+    )
+    assert as_manager.status_code == 400, as_manager.text
+    too_high = client.post(
+        path, json={"email": service.email, "role": "member"}, headers=admin.headers
+    )
+    assert too_high.status_code == 400, too_high.text
+    added = client.post(
+        path, json={"email": service.email, "role": "viewer"}, headers=admin.headers
+    )
+    assert added.status_code == 201, added.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/projects", {"name": "Mine now"}),
+        ("POST", "/tokens", {"name": "another"}),
+        ("GET", "/tokens", None),
+        ("POST", "/users", {"email": "new@example.org"}),
+        ("POST", "/projects/{project}/service-tokens", {"name": "more"}),
+        ("GET", "/projects/{project}/members", None),
+        ("GET", "/projects/{project}/images", None),
+    ],
+)
+def test_a_service_token_does_nothing_but_work(
+    client: TestClient, owner: Account, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    ours = _project(client, owner, "A")
+    service = _service_token(client, owner, ours.project_id)
+    before = client.get(f"{API}/projects/?limit=1000", headers=owner.headers).json()["count"]
+
+    answer = client.request(
+        method, API + path.format(project=ours.project_id), json=body, headers=service.headers
+    )
+
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["code"] == "permission_denied"
+    assert "service account" in answer.json()["detail"]
+    assert (
+        client.get(f"{API}/projects/?limit=1000", headers=owner.headers).json()["count"] == before
+    )
+    tokens = client.get(f"{API}/tokens", headers=owner.headers).json()["count"]
+    assert tokens == 1
+
+
+def test_adding_a_person_gives_the_adder_no_power_over_them(
+    client: TestClient, owner: Account, make_account: Callable[..., Account]
+) -> None:
+    """A manager who adds someone cannot act as them or reach what else is theirs."""
+    person = make_account("petra")
+    their_own = _project(client, person, "Petra's own")
+    their_token = client.post(f"{API}/tokens", json={"name": "x"}, headers=person.headers).json()
+    ours = _project(client, owner, "A")
+    ours.add_member(person, "viewer")
+
+    seen = client.get(f"{API}/projects/{their_own.project_id}", headers=owner.headers)
+    missing = client.get(f"{API}/projects/{their_own.project_id + 10**9}", headers=owner.headers)
+    assert seen.status_code == 404
+    assert seen.json()["detail"].replace(str(their_own.project_id), "#") == missing.json()[
+        "detail"
+    ].replace(str(their_own.project_id + 10**9), "#")
+    revoked = client.delete(f"{API}/tokens/{their_token['id']}", headers=owner.headers)
+    assert revoked.status_code == 404
+    members = client.get(f"{API}/projects/{their_own.project_id}/members", headers=owner.headers)
+    assert members.status_code == 404
+    me = Account(person.id, person.email, their_token["token"])
+    assert client.get(f"{API}/users/me", headers=me.headers).status_code == 200

@@ -13,7 +13,7 @@ from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo
+from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
 from trapline.services.tasks import Dispatch
 from trapline.services.workers import WorkerTracker
@@ -101,7 +101,7 @@ async def _claims(request: Request) -> ClaimGate:
 ClaimsDep = Annotated[ClaimGate, Depends(_claims)]
 
 
-async def _current_user(request: Request, access: AccessDep) -> User:
+async def _current_account(request: Request, access: AccessDep) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.strip().partition(" ")
     if scheme.lower() not in AUTH_SCHEMES or not secret.strip():
@@ -116,7 +116,20 @@ async def _current_user(request: Request, access: AccessDep) -> User:
     return user
 
 
-CurrentUser = Annotated[User, Depends(_current_user)]
+#: Any authenticated account, service accounts included: only for the worker protocol's
+#: routes (listing jobs, claims, results, lease extension, pipeline registration) and the
+#: caller's own identity and project list.
+CurrentWorker = Annotated[User, Depends(_current_account)]
+
+
+async def _current_person(account: CurrentWorker) -> User:
+    return require_person(account)
+
+
+#: An authenticated person: every route that is not the worker protocol. Service accounts
+#: are refused here, before any object is looked up, so new routes are closed to them unless
+#: they declare ``CurrentWorker``.
+CurrentUser = Annotated[User, Depends(_current_person)]
 
 
 def public_base_url(request: Request, settings: Settings) -> str:

@@ -38,6 +38,22 @@ def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tu
     return project, role
 
 
+#: What a service account is refused everywhere outside the worker protocol.
+SERVICE_ACCOUNT_LIMIT = (
+    "this token belongs to a processing service account, which may only work as a worker in "
+    "its projects (list jobs, claim tasks, post results, register pipelines); use a person's "
+    "token for anything else"
+)
+
+
+def require_person(caller: User) -> User:
+    """``caller``, unless it is a service account (PermissionDenied): they only work as
+    workers, so a leaked worker token can read and change nothing but the work it was given."""
+    if caller.is_service:
+        raise PermissionDenied(SERVICE_ACCOUNT_LIMIT)
+    return caller
+
+
 def worker_project(repos: Repos, caller: User, project_id: int) -> Project:
     """A project the caller may work in as a processing service (pull tasks, post results).
 

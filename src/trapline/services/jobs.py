@@ -26,7 +26,7 @@ from trapline.domain.records import ImageFilter, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput
 from trapline.queue.base import TaskQueue
-from trapline.services.access import project_for, require
+from trapline.services.access import project_for, require, require_person
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,9 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
 def list_tasks(
     db: Database, caller: User, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
 ) -> tuple[int, list[TaskInfo]]:
-    """A job's tasks, for example the failed ones with their errors."""
+    """A job's tasks, for example the failed ones with their errors (people only: the route
+    also serves older workers' claims, so service accounts reach it)."""
+    require_person(caller)
     with db.read() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.VIEWER)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep
 from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
 from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.domain.roles import Role
@@ -26,7 +26,7 @@ def create_project(body: ProjectIn, caller: CurrentUser, db: DatabaseDep) -> Pro
 @router.get("/projects")
 def list_projects(
     request: Request,
-    caller: CurrentUser,
+    caller: CurrentWorker,
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
