@@ -7,6 +7,8 @@ Each test is written as an attacker with an ordinary account (or a worker's toke
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from tests.support.protocol import detection, pipeline_config, success
 from trapline.db.engine import Database
 from trapline.db.ids import reserve_ids
 from trapline.db.tables import AnalysisRow, AnnotationRow
+from trapline.logs import TextFormatter
 from trapline.settings import Settings
 
 API = "/api/v2"
@@ -307,3 +310,49 @@ def test_adding_a_person_gives_the_adder_no_power_over_them(
     assert members.status_code == 404
     me = Account(person.id, person.email, their_token["token"])
     assert client.get(f"{API}/users/me", headers=me.headers).status_code == 200
+
+
+# Smaller leaks.
+
+
+def test_links_are_never_built_from_the_host_header(client: TestClient, owner: Account) -> None:
+    """With no public URL set, task image links and download redirects name the server's own
+    address, whatever Host a caller sends."""
+    ours = _registered(client, owner, "A")
+    image = ours.images(1)[0]
+    job = ours.job_that_runs()["id"]
+    evil = {**owner.headers, "Host": "evil.example"}
+
+    claimed = client.post(f"{API}/jobs/{job}/tasks/", json={"batch_size": 1}, headers=evil)
+    download = client.get(f"{API}/images/{image}/download", headers=evil, follow_redirects=False)
+
+    assert claimed.status_code == 200, claimed.text
+    (task,) = claimed.json()["tasks"]
+    assert task["image_url"].startswith("http://127.0.0.1:8000/"), task["image_url"]
+    assert download.status_code == 307, download.text
+    assert "evil.example" not in download.headers["location"]
+    assert download.headers["location"].startswith("http://127.0.0.1:8000/")
+
+
+def test_a_path_with_encoded_line_breaks_writes_one_log_line(
+    client: TestClient, owner: Account
+) -> None:
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(TextFormatter())
+    access = logging.getLogger("trapline.access")
+    access.addHandler(handler)
+    level = access.level
+    access.setLevel(logging.INFO)
+    try:
+        client.get(f"{API}/x%0aFAKE 200%0d%1b[2J%e2%80%a8", headers=owner.headers)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+
+    written = lines.getvalue()
+    assert written.count("\n") == 1, written
+    assert "\r" not in written
+    assert "\x1b" not in written
+    assert "\u2028" not in written
+    assert "/x\\nFAKE 200\\r\\x1b[2J\\u2028" in written, written

@@ -15,6 +15,7 @@ from trapline.errors import NotAuthenticated
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
+from trapline.services.push import public_base_url as server_base_url
 from trapline.services.tasks import Dispatch
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
@@ -62,7 +63,7 @@ async def _secret(request: Request) -> bytes:
 async def _dispatch(request: Request) -> Dispatch:
     state = request.app.state
     settings: Settings = state.settings
-    base = public_base_url(request, settings)  # once: Starlette builds it anew on each read
+    base = server_base_url(settings)
     return Dispatch(
         queue=state.queue,
         store=state.store,
@@ -133,8 +134,14 @@ CurrentUser = Annotated[User, Depends(_current_person)]
 
 
 def public_base_url(request: Request, settings: Settings) -> str:
-    """The server's base URL as clients reach it, without a trailing slash."""
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    """The server's base URL as clients reach it, without a trailing slash.
+
+    ``TRAPLINE_PUBLIC_URL``, or else the address the server binds to; never the request's
+    Host header, which the caller writes: links built from it (task image URLs, download
+    redirects) would send workers and browsers, with their signed URLs, wherever a caller
+    or a proxy named. ``request`` is not read.
+    """
+    return server_base_url(settings)
 
 
 def absolute_url(request: Request, settings: Settings, url: str) -> str:
