@@ -495,3 +495,50 @@ def test_tokens_of_others_cannot_be_revoked(site: Site, caller: str) -> None:
     _assert_error_body(response, 404)
     listed = site.request("GET", "/tokens", owner).json()["results"]
     assert owners_spare in [t["id"] for t in listed if t["revoked_at"] is None]
+
+
+def _outsiders_answers(
+    world: World, endpoints: list[Endpoint], ids: dict[str, Any], **bodies: Any
+) -> dict[str, tuple[int, bytes]]:
+    """What the non-member gets from each endpoint that names an object, byte for byte."""
+    answers = {}
+    for endpoint in endpoints:
+        named = "{" in endpoint.path and "{token}" not in endpoint.path
+        if not named or endpoint.expected("non-member") != 404:  # lists of one's own
+            continue
+        extra = endpoint.body(bodies.get("scene", world)) if endpoint.body else {}
+        response = world.site.request(
+            endpoint.method,
+            endpoint.path.format(**ids),
+            world.accounts["non-member"],
+            **extra,
+        )
+        answers[str(endpoint)] = (response.status_code, response.content)
+    return answers
+
+
+def assert_foreign_answers_as_missing(
+    world: World, endpoints: list[Endpoint], ids: dict[str, Any], **bodies: Any
+) -> None:
+    """Every object of the world answers the non-member exactly as it does once deleted."""
+    foreign = _outsiders_answers(world, endpoints, ids, **bodies)
+    assert {status for status, _ in foreign.values()} == {404}, foreign
+    gone = world.site.request("DELETE", f"/projects/{world.project}", world.accounts["owner"])
+    assert gone.status_code == 204, gone.text
+    missing = _outsiders_answers(world, endpoints, ids, **bodies)
+    assert foreign == missing
+
+
+def test_a_foreign_object_answers_exactly_as_a_missing_one(world: World) -> None:
+    """Same status, same JSON, byte for byte: the answer tells an outsider nothing."""
+    assert_foreign_answers_as_missing(world, ENDPOINTS, world.ids())
+
+
+def test_a_foreign_token_answers_as_a_missing_one(site: Site) -> None:
+    theirs = _spare_token(site, site.accounts["owner"])
+    missing = theirs + 10**9
+    stranger = site.accounts["non-member"]
+    foreign = site.request("DELETE", f"/tokens/{theirs}", stranger)
+    absent = site.request("DELETE", f"/tokens/{missing}", stranger)
+    assert foreign.status_code == absent.status_code == 404
+    assert foreign.text.replace(str(theirs), "#") == absent.text.replace(str(missing), "#")

@@ -696,3 +696,11 @@ def test_a_job_cannot_select_another_projects_images(world: JobWorld, selection:
             assert secret not in foreign.text
     jobs_after = world.site.request("GET", f"/jobs?project={home}", stranger).json()["count"]
     assert jobs_after == jobs_before
+
+
+def test_a_foreign_job_task_or_pipeline_answers_exactly_as_a_missing_one(world: JobWorld) -> None:
+    """Each endpoint naming the world's job, task, pipeline or project answers an outsider, byte
+    for byte, as it does once the project and all in it are deleted."""
+    scene = Scene(world, _leased(world))
+    endpoints: list[Endpoint] = [*READS, *WRITES]
+    permissions.assert_foreign_answers_as_missing(world.base, endpoints, scene.ids(), scene=scene)

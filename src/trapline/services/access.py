@@ -17,11 +17,21 @@ from trapline.errors import NotAuthenticated, NotFound, PermissionDenied
 T = TypeVar("T")
 
 
-def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tuple[Project, Role]:
+def project_for(
+    repos: Repos,
+    caller: User,
+    project_id: int,
+    needed: Role,
+    *,
+    asked: tuple[str, int] | None = None,
+) -> tuple[Project, Role]:
     """The project and the caller's role in it, if the caller has at least ``needed``.
 
     Admins act as owners everywhere. A caller who is not a member gets NotFound, exactly as
     for a project that does not exist; a member whose role is too low gets PermissionDenied.
+    ``asked``: the (kind, id) of the project's object the caller asked for, such as a job;
+    an outsider is then told that object was not found, in the words ``require`` uses for
+    one that does not exist (naming the project would tell them it exists, and where).
     """
     project = repos.projects.get(project_id)
     role = (
@@ -30,7 +40,7 @@ def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tu
         else (repos.projects.role_of(project_id, caller.id) if project else None)
     )
     if project is None or role is None:
-        raise NotFound(f"project {project_id} not found")
+        raise _not_found(*(asked or ("project", project_id)))
     if not role.allows(needed):
         raise PermissionDenied(
             f"this needs the {needed.value} role in project {project_id}; you are {role.value}"
@@ -54,21 +64,28 @@ def require_person(caller: User) -> User:
     return caller
 
 
-def worker_project(repos: Repos, caller: User, project_id: int) -> Project:
+def worker_project(
+    repos: Repos, caller: User, project_id: int, *, asked: tuple[str, int] | None = None
+) -> Project:
     """A project the caller may work in as a processing service (pull tasks, post results).
 
-    Service accounts need only their membership; people need the member role.
+    Service accounts need only their membership; people need the member role. ``asked`` as
+    for ``project_for``.
     """
     needed = Role.VIEWER if caller.is_service else Role.MEMBER
-    project, _ = project_for(repos, caller, project_id, needed)
+    project, _ = project_for(repos, caller, project_id, needed, asked=asked)
     return project
 
 
 def require(found: T | None, kind: str, object_id: int) -> T:
     """``found``, or NotFound in the same words as for an object the caller may not see."""
     if found is None:
-        raise NotFound(f"{kind} {object_id} not found")
+        raise _not_found(kind, object_id)
     return found
+
+
+def _not_found(kind: str, object_id: int) -> NotFound:
+    return NotFound(f"{kind} {object_id} not found")
 
 
 def authenticate(db: Database, secret: str) -> User:
@@ -142,7 +159,7 @@ class AccessMemo:
         version = self.db.access_version
         with self.db.read() as repos:
             job = require(repos.jobs.get(job_id), "job", job_id)
-            project = worker_project(repos, caller, job.project_id)
+            project = worker_project(repos, caller, job.project_id, asked=("job", job_id))
         if job.status is JobStatus.RUNNING:
             self._keep(self._jobs, (caller.id, job_id), (job, project), version)
         return job, project
