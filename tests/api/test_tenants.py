@@ -225,7 +225,10 @@ def test_a_manager_cannot_add_another_projects_service_account_nor_tell_it_from_
     service = add(their_service.email)
     nobody = add("nobody-at-all@example.org")
     assert service.status_code == nobody.status_code == 400, service.text
-    assert service.json() == nobody.json()
+    # Word for word, but for the address the caller sent.
+    assert service.text.replace(their_service.email, "#") == nobody.text.replace(
+        "nobody-at-all@example.org", "#"
+    )
     # So their worker never sees our tasks.
     claimed = client.post(
         f"{API}/jobs/{job}/tasks/", json={"batch_size": 5}, headers=their_service.headers

@@ -11,7 +11,7 @@ from trapline.services.access import project_for, require_person
 #: The one answer for an email that names nobody who can be added, whether it names no one or
 #: a service account: the two must not be told apart (emails are not to be enumerated).
 NO_SUCH_PERSON = (
-    "no person with this email can be added; check the address, or ask an admin to create "
+    "no person with email {email} can be added; check the address, or ask an admin to create "
     "the account first"
 )
 
@@ -78,7 +78,7 @@ def set_member(
         _, caller_role = project_for(repos, caller, project_id, Role.MANAGER)
         user = repos.users.by_email(email)
         if user is None or (user.is_service and not caller.is_admin):
-            raise InvalidInput(NO_SUCH_PERSON, code="no_such_person")
+            raise InvalidInput(NO_SUCH_PERSON.format(email=email), code="no_such_person")
         if user.is_service and role is not Role.VIEWER:
             raise InvalidInput("a service account can only be a viewer: that is all a worker needs")
         current = repos.projects.role_of(project_id, user.id)
