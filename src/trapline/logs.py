@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -18,6 +19,30 @@ class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
         return True
+
+
+#: Characters that could end a log line or rewrite it on a terminal: C0 and C1 controls (line
+#: feeds, carriage returns, escapes), DEL, and Unicode's line and paragraph separators.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control character written as an escape (a line feed as ``\\n``), so what a
+    caller sent (a percent-decoded path, a name) can never start a line of its own."""
+    return _CONTROLS.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record (a traceback, written by us, follows on lines of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        if not hasattr(record, "request_id"):  # a handler without the filter
+            record.request_id = request_id.get()
+        return super().formatMessage(record)
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,7 +68,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Send trapline's and the server's logs to stderr in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

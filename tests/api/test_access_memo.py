@@ -25,11 +25,16 @@ TTL = 1.0
 @pytest.fixture
 def replicas(settings: Settings, app_db: Database) -> Iterator[tuple[TestClient, TestClient]]:
     remembering = settings.model_copy(update={"access_cache_seconds": TTL})
-    with (
-        TestClient(create_app(remembering, db=app_db)) as first,
-        TestClient(create_app(remembering, db=app_db)) as second,
-    ):
-        yield first, second
+    # Each replica is a process of its own: its own connections, its own memory.
+    own_db = Database.from_url(settings.resolved_database_url)
+    try:
+        with (
+            TestClient(create_app(remembering, db=app_db)) as first,
+            TestClient(create_app(remembering, db=own_db)) as second,
+        ):
+            yield first, second
+    finally:
+        own_db.dispose()
 
 
 def _spare_token(client: TestClient, account: Account) -> tuple[int, Account]:

@@ -3,7 +3,9 @@
 Each case works on a project owned by ``owner`` that holds one deployment, one image and one
 collection; ``viewer``, ``member`` and ``manager`` belong to it with those roles;
 ``non-member`` owns a project of their own but not this one; ``admin`` belongs to nothing and
-may do everything.
+may do everything; ``service`` is the project's service account, which may call only the
+worker protocol (and see who it is and which projects it serves): everything else is refused
+before any object is looked up.
 
 The matrix has hundreds of cases on two backends, so it does not make a database per case:
 each backend gets one site (database, app and accounts) for the whole module. Reads share one
@@ -35,7 +37,7 @@ API = "/api/v2"
 
 #: Project roles from least to most rights; each includes the rights of those before it.
 ROLES = ("viewer", "member", "manager", "owner")
-CALLERS = ("anonymous", "non-member", *ROLES, "admin")
+CALLERS = ("anonymous", "non-member", *ROLES, "admin", "service")
 #: The JSON ``code`` each refusal answers with.
 ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
 #: The routers (OpenAPI tags) whose every endpoint is in the matrix.
@@ -161,10 +163,12 @@ class World:
     #: The project's name, and the names and the hash a caller outside it must never read.
     name: str
     secrets: tuple[str, ...]
+    #: The project's service account.
+    service: Account
 
     @property
     def accounts(self) -> dict[str, Account]:
-        return self.site.accounts
+        return {**self.site.accounts, "service": self.service}
 
     def ids(self) -> dict[str, Any]:
         """Values for the placeholders of endpoint paths."""
@@ -208,6 +212,7 @@ def build_world(site: Site) -> World:
         f"/projects/{project}/collections",
         json={"name": names["collection"], "image_ids": [uploaded["id"]]},
     )["id"]
+    made = post(f"/projects/{project}/service-tokens", json={"name": f"Farm {serial}"})
     return World(
         site,
         project,
@@ -216,6 +221,7 @@ def build_world(site: Site) -> World:
         collection,
         name=names["project"],
         secrets=(*names.values(), uploaded["sha256"]),
+        service=Account(made["user_id"], f"service-{made['user_id']}", made["token"]),
     )
 
 
@@ -244,6 +250,8 @@ class Endpoint:
     needs: str
     #: Extra keyword arguments of the request (json, files), made from the world.
     body: Callable[[World], dict[str, Any]] | None = None
+    #: Service accounts may call it too (as the viewers of their projects they are).
+    workers: bool = False
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -252,6 +260,10 @@ class Endpoint:
         """The status ``caller`` should get."""
         if caller == "anonymous":
             return 401
+        if caller == "service":
+            if not self.workers:
+                return 403
+            caller = "viewer"
         if self.needs == "signed-in":
             return self.ok
         if self.needs == "admin":
@@ -276,13 +288,13 @@ ENDPOINTS = [
         "admin",
         lambda w: {"json": {"email": f"newcomer-{w.project}@example.org"}},
     ),
-    Endpoint("GET", "/users/me", 200, "signed-in"),
+    Endpoint("GET", "/users/me", 200, "signed-in", workers=True),
     Endpoint("POST", "/tokens", 201, "signed-in", _json({"name": "laptop"})),
     Endpoint("GET", "/tokens", 200, "signed-in"),
     Endpoint("DELETE", "/tokens/{token}", 204, "signed-in"),
     # Projects and members.
     Endpoint("POST", "/projects", 201, "signed-in", _json({"name": "Fresh"})),
-    Endpoint("GET", "/projects", 200, "signed-in"),
+    Endpoint("GET", "/projects", 200, "signed-in", workers=True),
     Endpoint("GET", "/projects/{project}", 200, "viewer"),
     Endpoint("PATCH", "/projects/{project}", 200, "manager", _json({"name": "Renamed"})),
     Endpoint("DELETE", "/projects/{project}", 204, "owner"),
@@ -376,7 +388,9 @@ def _check(world: World, caller: str, endpoint: Endpoint) -> None:
     account = world.accounts.get(caller)
     ids = world.ids()
     if "{token}" in endpoint.path:
-        ids["token"] = _spare_token(world.site, account or world.accounts["owner"])
+        # Service accounts make no tokens: theirs is another's.
+        maker = account if caller not in ("anonymous", "service") else None
+        ids["token"] = _spare_token(world.site, maker or world.accounts["owner"])
     expected = endpoint.expected(caller)
     writes = endpoint.method != "GET"
     before = _snapshot(world) if writes and expected >= 400 else None
@@ -483,3 +497,50 @@ def test_tokens_of_others_cannot_be_revoked(site: Site, caller: str) -> None:
     _assert_error_body(response, 404)
     listed = site.request("GET", "/tokens", owner).json()["results"]
     assert owners_spare in [t["id"] for t in listed if t["revoked_at"] is None]
+
+
+def _outsiders_answers(
+    world: World, endpoints: list[Endpoint], ids: dict[str, Any], **bodies: Any
+) -> dict[str, tuple[int, bytes]]:
+    """What the non-member gets from each endpoint that names an object, byte for byte."""
+    answers = {}
+    for endpoint in endpoints:
+        named = "{" in endpoint.path and "{token}" not in endpoint.path
+        if not named or endpoint.expected("non-member") != 404:  # lists of one's own
+            continue
+        extra = endpoint.body(bodies.get("scene", world)) if endpoint.body else {}
+        response = world.site.request(
+            endpoint.method,
+            endpoint.path.format(**ids),
+            world.accounts["non-member"],
+            **extra,
+        )
+        answers[str(endpoint)] = (response.status_code, response.content)
+    return answers
+
+
+def assert_foreign_answers_as_missing(
+    world: World, endpoints: list[Endpoint], ids: dict[str, Any], **bodies: Any
+) -> None:
+    """Every object of the world answers the non-member exactly as it does once deleted."""
+    foreign = _outsiders_answers(world, endpoints, ids, **bodies)
+    assert {status for status, _ in foreign.values()} == {404}, foreign
+    gone = world.site.request("DELETE", f"/projects/{world.project}", world.accounts["owner"])
+    assert gone.status_code == 204, gone.text
+    missing = _outsiders_answers(world, endpoints, ids, **bodies)
+    assert foreign == missing
+
+
+def test_a_foreign_object_answers_exactly_as_a_missing_one(world: World) -> None:
+    """Same status, same JSON, byte for byte: the answer tells an outsider nothing."""
+    assert_foreign_answers_as_missing(world, ENDPOINTS, world.ids())
+
+
+def test_a_foreign_token_answers_as_a_missing_one(site: Site) -> None:
+    theirs = _spare_token(site, site.accounts["owner"])
+    missing = theirs + 10**9
+    stranger = site.accounts["non-member"]
+    foreign = site.request("DELETE", f"/tokens/{theirs}", stranger)
+    absent = site.request("DELETE", f"/tokens/{missing}", stranger)
+    assert foreign.status_code == absent.status_code == 404
+    assert foreign.text.replace(str(theirs), "#") == absent.text.replace(str(missing), "#")

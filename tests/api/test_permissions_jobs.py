@@ -7,9 +7,10 @@ reads, a project made for each case that writes. Every world here also has a reg
 pipeline and a service account; the jobs and leased tasks a case needs are made just before
 its call.
 
-Two callers join the seven of ``test_permissions``: ``service``, a service account of the
-world's project (it reads like a viewer, works as a worker and registers pipelines), and
-``foreign-service``, a service account of another project (an outsider, like a non-member).
+``service`` (of ``test_permissions``) is a service account of the world's project: it works
+as a worker, registers pipelines and lists jobs, and is refused everything else. One caller
+joins: ``foreign-service``, a service account of another project (an outsider, like a
+non-member, where service accounts may call at all).
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ from tests.support.protocol import (
     wait_for_status,
 )
 
-CALLERS = (*permissions.CALLERS, "service", "foreign-service")
+CALLERS = (*permissions.CALLERS, "foreign-service")
 #: Callers who may work as a processing service in the world's project.
 WORKERS = frozenset({"member", "manager", "owner", "admin", "service"})
 #: Callers outside the world's project.
 OUTSIDERS = frozenset({"non-member", "foreign-service"})
-#: What a service account may do in its project: read like a viewer, work, register pipelines.
-SERVICE_MAY = frozenset({"signed-in", "viewer", "worker", "registrar"})
+#: What a service account may do in its project besides the endpoints marked ``workers``:
+#: work and register pipelines.
+SERVICE_MAY = frozenset({"worker", "registrar"})
 #: The project role a person needs for what a service account may also do.
 PERSON_NEEDS = {"worker": "member", "registrar": "manager"}
 #: The routers (OpenAPI tags) whose every endpoint is in the matrix.
@@ -271,8 +273,11 @@ class JobEndpoint(Endpoint):
     quiet: bool = False
 
     def expected(self, caller: str) -> int:
+        for_workers = self.workers or self.needs in SERVICE_MAY
+        if caller in ("service", "foreign-service") and not for_workers:
+            return 403
         if caller == "service":
-            return self.ok if self.needs in SERVICE_MAY else 403
+            return self.ok
         person = replace(self, needs=PERSON_NEEDS.get(self.needs, self.needs))
         return Endpoint.expected(person, "non-member" if caller == "foreign-service" else caller)
 
@@ -405,12 +410,21 @@ def _token_works(scene: Scene, caller: str, response: httpx.Response) -> None:
 
 
 READS = [
-    JobEndpoint("GET", "/jobs?limit=1000", 200, "signed-in", shows=_lists_the_job),
-    JobEndpoint("GET", "/jobs?ids_only=1&limit=1000", 200, "signed-in", shows=_lists_the_job),
+    JobEndpoint("GET", "/jobs?limit=1000", 200, "signed-in", shows=_lists_the_job, workers=True),
     JobEndpoint(
-        "GET", "/jobs?ids_only=1&pipeline__slug__in={slug}", 200, "signed-in", shows=_lists_the_job
+        "GET", "/jobs?ids_only=1&limit=1000", 200, "signed-in", shows=_lists_the_job, workers=True
     ),
-    JobEndpoint("GET", "/jobs?project={project}", 200, "viewer", shows=_lists_the_job),
+    JobEndpoint(
+        "GET",
+        "/jobs?ids_only=1&pipeline__slug__in={slug}",
+        200,
+        "signed-in",
+        shows=_lists_the_job,
+        workers=True,
+    ),
+    JobEndpoint(
+        "GET", "/jobs?project={project}", 200, "viewer", shows=_lists_the_job, workers=True
+    ),
     JobEndpoint("GET", "/jobs/{job}", 200, "viewer", shows=_shows_the_finished_job),
     JobEndpoint("GET", "/jobs/{job}/tasks", 200, "viewer", shows=_lists_the_done_task),
     JobEndpoint("GET", "/projects/{project}/pipelines", 200, "viewer", shows=_lists_the_pipeline),
@@ -476,6 +490,7 @@ WRITES = [
         makes=_running,
         shows=_hands_out_to_workers,
         quiet=True,
+        workers=True,
     ),
     JobEndpoint(
         "POST",
@@ -486,6 +501,7 @@ WRITES = [
         makes=_leased,
         shows=_extends_for_workers,
         quiet=True,
+        workers=True,
     ),
     JobEndpoint(
         "POST",
@@ -680,3 +696,11 @@ def test_a_job_cannot_select_another_projects_images(world: JobWorld, selection:
             assert secret not in foreign.text
     jobs_after = world.site.request("GET", f"/jobs?project={home}", stranger).json()["count"]
     assert jobs_after == jobs_before
+
+
+def test_a_foreign_job_task_or_pipeline_answers_exactly_as_a_missing_one(world: JobWorld) -> None:
+    """Each endpoint naming the world's job, task, pipeline or project answers an outsider, byte
+    for byte, as it does once the project and all in it are deleted."""
+    scene = Scene(world, _leased(world))
+    endpoints: list[Endpoint] = [*READS, *WRITES]
+    permissions.assert_foreign_answers_as_missing(world.base, endpoints, scene.ids(), scene=scene)

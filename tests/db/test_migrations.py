@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import Engine
 
 from tests.support.databases import admin_execute, database_url_for, require_postgres
 from trapline.db import migrate
@@ -156,3 +158,129 @@ def test_migration_0008_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
 def test_migration_0008_goes_down_and_up_on_postgres() -> None:
     with _scratch_postgres() as url:
         _round_trip_0008(url)
+
+
+def _schema(engine: Engine) -> dict[str, str]:
+    """What a rebuild must keep of each table: columns, keys, indexes, checks, uniques."""
+    found = inspect(engine)
+    described = {
+        table: (
+            found.get_columns(table),
+            found.get_foreign_keys(table),
+            sorted(found.get_indexes(table), key=lambda i: str(i["name"])),
+            found.get_check_constraints(table),
+            found.get_unique_constraints(table),
+        )
+        for table in found.get_table_names()
+    }
+    # As text: types and index conditions are objects that compare by identity.
+    return {
+        table: json.dumps(parts, default=str, sort_keys=True) for table, parts in described.items()
+    }
+
+
+def _before(revision: str) -> str:
+    """The revision ``revision`` follows (the chain may grow in between)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(migrate.MIGRATIONS_DIR))
+    down = scripts.get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+def test_migration_0011_keeps_every_row_and_key_and_ids_go_on_from_the_highest(
+    tmp_path: Path,
+) -> None:
+    """0011 rebuilds SQLite's tables with AUTOINCREMENT: rows, indexes and keys stay."""
+    from sqlalchemy import text
+
+    from trapline.db.engine import make_engine
+    from trapline.db.tables.base import has_serial_id
+
+    # The server's own engine: foreign keys are enforced on its connections, so a rebuild
+    # that dropped a parent table with enforcement on would empty the child tables.
+    engine = make_engine(f"sqlite:///{tmp_path / 'full.db'}")
+    try:
+        migrate.upgrade(engine, _before("0011"))
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO users (id, email, name, is_admin, is_service, is_active, created_at) "
+                "VALUES (4, 'a@example.org', 'A', 0, 0, 1, CURRENT_TIMESTAMP), "
+                "(9, 'b@example.org', 'B', 0, 0, 1, CURRENT_TIMESTAMP)",
+                "INSERT INTO projects (id, name, description, image_count, "
+                "classification_top_k, keep_full_scores, created_by, created_at) "
+                "VALUES (7, 'P', '', 0, 5, 0, 4, CURRENT_TIMESTAMP)",
+                "INSERT INTO memberships (project_id, user_id, role, created_at) "
+                "VALUES (7, 4, 'owner', CURRENT_TIMESTAMP), (7, 9, 'viewer', CURRENT_TIMESTAMP)",
+                "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at) "
+                "VALUES (3, 9, 't', 'tl_x', 'h', CURRENT_TIMESTAMP)",
+                "INSERT INTO deployments (id, project_id, name, description, created_at) "
+                "VALUES (12, 7, 'Trap', '', CURRENT_TIMESTAMP)",
+            ):
+                connection.execute(text(sql))
+        before = _schema(engine)
+        with engine.connect() as connection:
+            rows_before = {
+                table: connection.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
+                for table in before
+                if table != "alembic_version"
+            }
+
+        migrate.upgrade(engine, "0011")
+
+        assert _schema(engine) == before
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        with engine.connect() as connection:
+            for table, rows in rows_before.items():
+                now = connection.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
+                assert now == rows, table
+            assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            schemas = {
+                name: sql
+                for name, sql in connection.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                )
+            }
+            numbered = [t for t in Base.metadata.sorted_tables if has_serial_id(t)]
+            assert len(numbered) >= 16
+            for table in numbered:
+                assert "AUTOINCREMENT" in schemas[table.name], table.name
+            # A deleted user's id is not handed out again.
+            connection.execute(text("DELETE FROM users WHERE id = 9"))
+            connection.execute(text(
+                "INSERT INTO users (email, name, is_admin, is_service, is_active, created_at) "
+                "VALUES ('c@example.org', 'C', 0, 0, 1, CURRENT_TIMESTAMP)"
+            ))  # fmt: skip
+            newest = connection.execute(text("SELECT max(id) FROM users")).scalar()
+            assert newest == 10
+            # The viewer's membership and token went with the user, by the kept keys.
+            assert connection.execute(text("SELECT count(*) FROM memberships")).scalar() == 1
+            assert connection.execute(text("SELECT count(*) FROM api_tokens")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_every_numbered_table_uses_autoincrement_on_a_fresh_sqlite(tmp_path: Path) -> None:
+    """Later migrations that rebuild a table must keep AUTOINCREMENT (ids never reused)."""
+    from sqlalchemy import text
+
+    from trapline.db.tables.base import has_serial_id
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            schemas = {
+                name: sql
+                for name, sql in connection.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                )
+            }
+        for table in Base.metadata.sorted_tables:
+            if has_serial_id(table):
+                assert "AUTOINCREMENT" in schemas[table.name], table.name
+    finally:
+        engine.dispose()

@@ -13,8 +13,9 @@ from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo
+from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
+from trapline.services.push import public_base_url as server_base_url
 from trapline.services.tasks import Dispatch
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
@@ -62,7 +63,7 @@ async def _secret(request: Request) -> bytes:
 async def _dispatch(request: Request) -> Dispatch:
     state = request.app.state
     settings: Settings = state.settings
-    base = public_base_url(request, settings)  # once: Starlette builds it anew on each read
+    base = server_base_url(settings)
     return Dispatch(
         queue=state.queue,
         store=state.store,
@@ -101,7 +102,7 @@ async def _claims(request: Request) -> ClaimGate:
 ClaimsDep = Annotated[ClaimGate, Depends(_claims)]
 
 
-async def _current_user(request: Request, access: AccessDep) -> User:
+async def _current_account(request: Request, access: AccessDep) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.strip().partition(" ")
     if scheme.lower() not in AUTH_SCHEMES or not secret.strip():
@@ -116,12 +117,31 @@ async def _current_user(request: Request, access: AccessDep) -> User:
     return user
 
 
-CurrentUser = Annotated[User, Depends(_current_user)]
+#: Any authenticated account, service accounts included: only for the worker protocol's
+#: routes (listing jobs, claims, results, lease extension, pipeline registration) and the
+#: caller's own identity and project list.
+CurrentWorker = Annotated[User, Depends(_current_account)]
+
+
+async def _current_person(account: CurrentWorker) -> User:
+    return require_person(account)
+
+
+#: An authenticated person: every route that is not the worker protocol. Service accounts
+#: are refused here, before any object is looked up, so new routes are closed to them unless
+#: they declare ``CurrentWorker``.
+CurrentUser = Annotated[User, Depends(_current_person)]
 
 
 def public_base_url(request: Request, settings: Settings) -> str:
-    """The server's base URL as clients reach it, without a trailing slash."""
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    """The server's base URL as clients reach it, without a trailing slash.
+
+    ``TRAPLINE_PUBLIC_URL``, or else the address the server binds to; never the request's
+    Host header, which the caller writes: links built from it (task image URLs, download
+    redirects) would send workers and browsers, with their signed URLs, wherever a caller
+    or a proxy named. ``request`` is not read.
+    """
+    return server_base_url(settings)
 
 
 def absolute_url(request: Request, settings: Settings, url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import select
 import threading
@@ -17,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from trapline.db.repositories import Repos
+from trapline.db.types import ACCESS_CHANGED
 from trapline.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,10 @@ class Database:
         # SQLite has one writer at a time. Writers of this process queue here and take turns
         # at once; left to SQLite's busy handler they would poll with growing sleeps.
         self._write_turn = threading.Lock() if self.is_sqlite else None
+        #: Moves on after every commit that changed access (``access_changed``): what was
+        #: remembered under an older version is void (``AccessMemo``).
+        self.access_version = 0
+        self._access_versions = itertools.count(1)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Database:
@@ -157,6 +163,10 @@ class Database:
             yield Repos(session)
             if write:
                 session.commit()
+                if session.info.pop(ACCESS_CHANGED, False):
+                    # After the commit: a read that starts before it may still see the old
+                    # state, and must find its answer void.
+                    self.access_version = next(self._access_versions)
             else:
                 session.rollback()
         except (OperationalError, PoolTimeout) as exc:

@@ -15,16 +15,14 @@ _SEQUENCES: dict[str, str] = {}
 def reserve_ids(session: Session, *wanted: tuple[Table, int]) -> list[list[int]]:
     """Fresh ids for each (table, count), for inserts in the same transaction.
 
-    PostgreSQL draws them from each column's sequence, all in one statement. On SQLite the
-    writing transaction holds the database's only write lock (BEGIN IMMEDIATE), so ids above
-    the current maximum are free until it commits.
+    PostgreSQL draws them from each column's sequence, all in one statement. On SQLite they
+    come after the highest id the table ever handed out (``sqlite_sequence``, which its
+    AUTOINCREMENT keeps), and the sequence moves past them, so an id reserved and never
+    used, or used and deleted, is never handed out again. The writing transaction holds the
+    database's only write lock (BEGIN IMMEDIATE), so nobody else draws meanwhile.
     """
     if session.get_bind().dialect.name != "postgresql":
-        reserved = []
-        for table, count in wanted:
-            top = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
-            reserved.append(list(range(top + 1, top + 1 + count)))
-        return reserved
+        return [_reserve_on_sqlite(session, table, count) for table, count in wanted]
     params: list[object] = []
     for n, (table, count) in enumerate(wanted):
         params += [n, _sequence(session, table), count]
@@ -34,6 +32,21 @@ def reserve_ids(session: Session, *wanted: tuple[Table, int]) -> list[list[int]]
     for n, value in rows:
         by_table[n].append(value)
     return by_table
+
+
+def _reserve_on_sqlite(session: Session, table: Table, count: int) -> list[int]:
+    plain = Plain(session)
+    issued = plain.rows("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,))
+    # The highest id present too, in case the sequence has no row for the table yet.
+    present = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    top = max(int(issued[0][0]) if issued else 0, present)
+    if issued:
+        plain.rows("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (top + count, table.name))
+    else:
+        plain.rows(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table.name, top + count)
+        )
+    return list(range(top + 1, top + 1 + count))
 
 
 def _sequence(session: Session, table: Table) -> str:

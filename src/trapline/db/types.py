@@ -41,6 +41,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Key in a session's ``info`` set when its transaction changes who may reach what.
+ACCESS_CHANGED = "trapline.access_changed"
+
+
+def access_changed(session: Any) -> None:
+    """Note that this transaction changes access: a token, a membership, a project or a job
+    deleted or changed. Once it commits, what the process remembered of access is void
+    (``Database.access_version``, ``AccessMemo``)."""
+    session.info[ACCESS_CHANGED] = True
+
+
 def affected(result: object) -> int:
     """Rows an UPDATE or DELETE changed (``rowcount`` is not on every result type)."""
     return int(getattr(result, "rowcount", 0) or 0)

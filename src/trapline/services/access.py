@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -17,11 +17,21 @@ from trapline.errors import NotAuthenticated, NotFound, PermissionDenied
 T = TypeVar("T")
 
 
-def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tuple[Project, Role]:
+def project_for(
+    repos: Repos,
+    caller: User,
+    project_id: int,
+    needed: Role,
+    *,
+    asked: tuple[str, int] | None = None,
+) -> tuple[Project, Role]:
     """The project and the caller's role in it, if the caller has at least ``needed``.
 
     Admins act as owners everywhere. A caller who is not a member gets NotFound, exactly as
     for a project that does not exist; a member whose role is too low gets PermissionDenied.
+    ``asked``: the (kind, id) of the project's object the caller asked for, such as a job;
+    an outsider is then told that object was not found, in the words ``require`` uses for
+    one that does not exist (naming the project would tell them it exists, and where).
     """
     project = repos.projects.get(project_id)
     role = (
@@ -30,7 +40,7 @@ def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tu
         else (repos.projects.role_of(project_id, caller.id) if project else None)
     )
     if project is None or role is None:
-        raise NotFound(f"project {project_id} not found")
+        raise _not_found(*(asked or ("project", project_id)))
     if not role.allows(needed):
         raise PermissionDenied(
             f"this needs the {needed.value} role in project {project_id}; you are {role.value}"
@@ -38,21 +48,44 @@ def project_for(repos: Repos, caller: User, project_id: int, needed: Role) -> tu
     return project, role
 
 
-def worker_project(repos: Repos, caller: User, project_id: int) -> Project:
+#: What a service account is refused everywhere outside the worker protocol.
+SERVICE_ACCOUNT_LIMIT = (
+    "this token belongs to a processing service account, which may only work as a worker in "
+    "its projects (list jobs, claim tasks, post results, register pipelines); use a person's "
+    "token for anything else"
+)
+
+
+def require_person(caller: User) -> User:
+    """``caller``, unless it is a service account (PermissionDenied): they only work as
+    workers, so a leaked worker token can read and change nothing but the work it was given."""
+    if caller.is_service:
+        raise PermissionDenied(SERVICE_ACCOUNT_LIMIT)
+    return caller
+
+
+def worker_project(
+    repos: Repos, caller: User, project_id: int, *, asked: tuple[str, int] | None = None
+) -> Project:
     """A project the caller may work in as a processing service (pull tasks, post results).
 
-    Service accounts need only their membership; people need the member role.
+    Service accounts need only their membership; people need the member role. ``asked`` as
+    for ``project_for``.
     """
     needed = Role.VIEWER if caller.is_service else Role.MEMBER
-    project, _ = project_for(repos, caller, project_id, needed)
+    project, _ = project_for(repos, caller, project_id, needed, asked=asked)
     return project
 
 
 def require(found: T | None, kind: str, object_id: int) -> T:
     """``found``, or NotFound in the same words as for an object the caller may not see."""
     if found is None:
-        raise NotFound(f"{kind} {object_id} not found")
+        raise _not_found(kind, object_id)
     return found
+
+
+def _not_found(kind: str, object_id: int) -> NotFound:
+    return NotFound(f"{kind} {object_id} not found")
 
 
 def authenticate(db: Database, secret: str) -> User:
@@ -72,16 +105,27 @@ def authenticate(db: Database, secret: str) -> User:
     return user
 
 
+class _Kept(NamedTuple, Generic[T]):
+    """A remembered answer: valid until ``until`` while access stays at ``version``."""
+
+    value: T
+    until: float
+    version: int
+
+
 class AccessMemo:
     """Who a token belongs to and which running jobs a worker may serve, remembered briefly.
 
     A worker calls several times a second with the same token about the same job; reading
     the token, the job, the project and the membership for every call was a third of a
-    claim's work. Each answer is kept ``ttl`` seconds. Changes made through this process
-    (a token revoked, a member removed, a project changed) forget everything at once; made
-    through another replica, they apply within ``ttl`` seconds. Only running jobs are kept:
-    a job that ended meanwhile hands out nothing (its tasks are no longer queued) and results
-    are judged against the tasks table. Unknown tokens are never remembered.
+    claim's work. Each answer is kept ``ttl`` seconds. A change of access committed through
+    this process (a token revoked, a member added, removed or given another role, a project
+    changed or deleted, a job canceled or deleted: the repositories mark each,
+    ``access_changed``) voids every answer at once, whichever code path made it; made through
+    another replica, it applies within ``ttl`` seconds. Ids are never reused (migration
+    0010), so a remembered job id never names another job. Only running jobs are kept: a job
+    that ended meanwhile hands out nothing (its tasks are no longer queued) and results are
+    judged against the tasks table. Unknown tokens are never remembered.
     """
 
     #: Answers remembered at most; beyond that the memory starts again.
@@ -90,43 +134,50 @@ class AccessMemo:
     def __init__(self, db: Database, ttl: float) -> None:
         self.db = db
         self.ttl = ttl
-        self._users: dict[str, tuple[User, float]] = {}
-        self._jobs: dict[tuple[int, int], tuple[Job, Project, float]] = {}
+        self._users: dict[str, _Kept[User]] = {}
+        self._jobs: dict[tuple[int, int], _Kept[tuple[Job, Project]]] = {}
 
     def remembered_user(self, secret: str) -> User | None:
         """The token's user if it was authenticated less than ``ttl`` seconds ago."""
-        hit = self._users.get(hash_token(secret))
-        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+        return self._recall(self._users, hash_token(secret))
 
     def user(self, secret: str) -> User:
         """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
         found = self.remembered_user(secret)
         if found is not None:
             return found
+        version = self.db.access_version  # before reading: a change meanwhile voids the answer
         user = authenticate(self.db, secret)
-        self._keep(self._users, hash_token(secret), (user, time.monotonic() + self.ttl))
+        self._keep(self._users, hash_token(secret), user, version)
         return user
 
     def worker_job(self, caller: User, job_id: int) -> tuple[Job, Project]:
         """A job the caller may work on and its project; NotFound as for any foreign job."""
-        hit = self._jobs.get((caller.id, job_id))
-        if hit is not None and hit[2] > time.monotonic():
-            return hit[0], hit[1]
+        hit = self._recall(self._jobs, (caller.id, job_id))
+        if hit is not None:
+            return hit
+        version = self.db.access_version
         with self.db.read() as repos:
             job = require(repos.jobs.get(job_id), "job", job_id)
-            project = worker_project(repos, caller, job.project_id)
+            project = worker_project(repos, caller, job.project_id, asked=("job", job_id))
         if job.status is JobStatus.RUNNING:
-            self._keep(self._jobs, (caller.id, job_id), (job, project, time.monotonic() + self.ttl))
+            self._keep(self._jobs, (caller.id, job_id), (job, project), version)
         return job, project
 
     def forget(self) -> None:
-        """Drop every remembered answer (after a change to tokens, members or projects)."""
+        """Drop every remembered answer."""
         self._users.clear()
         self._jobs.clear()
 
-    def _keep(self, memory: dict[Any, Any], key: Any, value: Any) -> None:
+    def _recall(self, memory: dict[Any, _Kept[T]], key: Any) -> T | None:
+        hit = memory.get(key)
+        if hit is None or hit.version != self.db.access_version or hit.until <= time.monotonic():
+            return None
+        return hit.value
+
+    def _keep(self, memory: dict[Any, _Kept[T]], key: Any, value: T, version: int) -> None:
         if self.ttl <= 0:
             return
         if len(memory) >= self.MAX_REMEMBERED:
             memory.clear()
-        memory[key] = value
+        memory[key] = _Kept(value, time.monotonic() + self.ttl, version)

@@ -13,7 +13,7 @@ def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Imag
     """An image with its analyses and their annotations."""
     with db.read() as repos:
         image = require(repos.images.get(image_id), "image", image_id)
-        project_for(repos, caller, image.project_id, Role.VIEWER)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
         return image, repos.analyses.for_image(image_id)
 
 

@@ -59,7 +59,9 @@ def get_collection(db: Database, caller: User, collection_id: int) -> Collection
     """A collection the caller may see."""
     with db.read() as repos:
         collection = require(repos.collections.get(collection_id), "collection", collection_id)
-        project_for(repos, caller, collection.project_id, Role.VIEWER)
+        project_for(
+            repos, caller, collection.project_id, Role.VIEWER, asked=("collection", collection_id)
+        )
         return collection
 
 
@@ -67,7 +69,9 @@ def delete_collection(db: Database, caller: User, collection_id: int) -> None:
     """Remove a collection (members); its images stay."""
     with db.write() as repos:
         collection = require(repos.collections.get(collection_id), "collection", collection_id)
-        project_for(repos, caller, collection.project_id, Role.MEMBER)
+        project_for(
+            repos, caller, collection.project_id, Role.MEMBER, asked=("collection", collection_id)
+        )
         repos.collections.delete(collection_id)
 
 
@@ -84,7 +88,9 @@ def collection_images(
     """A page of the images in a collection."""
     with db.read() as repos:
         collection = require(repos.collections.get(collection_id), "collection", collection_id)
-        project_for(repos, caller, collection.project_id, Role.VIEWER)
+        project_for(
+            repos, caller, collection.project_id, Role.VIEWER, asked=("collection", collection_id)
+        )
         explicit = collection.kind == "explicit"
         flt = collection.filter or ImageFilter()
         scope = collection_id if explicit else None

@@ -35,7 +35,9 @@ def get_deployment(
     """A deployment the caller may see."""
     with db.read() as repos:
         deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
-        project_for(repos, caller, deployment.project_id, needed)
+        project_for(
+            repos, caller, deployment.project_id, needed, asked=("deployment", deployment_id)
+        )
         return deployment
 
 
@@ -43,7 +45,9 @@ def update_deployment(db: Database, caller: User, deployment_id: int, **values: 
     """Change a deployment (members)."""
     with db.write() as repos:
         current = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
-        project_for(repos, caller, current.project_id, Role.MEMBER)
+        project_for(
+            repos, caller, current.project_id, Role.MEMBER, asked=("deployment", deployment_id)
+        )
         _check_period(
             values.get("started_at", current.started_at), values.get("ended_at", current.ended_at)
         )
@@ -56,7 +60,9 @@ def delete_deployment(db: Database, caller: User, deployment_id: int) -> None:
     """Remove a deployment (managers); its images stay in the project."""
     with db.write() as repos:
         current = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
-        project_for(repos, caller, current.project_id, Role.MANAGER)
+        project_for(
+            repos, caller, current.project_id, Role.MANAGER, asked=("deployment", deployment_id)
+        )
         repos.deployments.delete(deployment_id)
 
 

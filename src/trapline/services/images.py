@@ -163,7 +163,7 @@ def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIE
     """An image the caller may see."""
     with db.read() as repos:
         image = require(repos.images.get(image_id), "image", image_id)
-        project_for(repos, caller, image.project_id, needed)
+        project_for(repos, caller, image.project_id, needed, asked=("image", image_id))
         return image
 
 
@@ -171,7 +171,7 @@ def delete_image(db: Database, store: BlobStore, caller: User, image_id: int) ->
     """Delete an image (managers): the row first, so no row ever points at missing bytes."""
     with db.write() as repos:
         image = require(repos.images.get(image_id), "image", image_id)
-        project_for(repos, caller, image.project_id, Role.MANAGER)
+        project_for(repos, caller, image.project_id, Role.MANAGER, asked=("image", image_id))
         repos.images.delete(image)
     for key in [image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)]:
         store.delete(key)

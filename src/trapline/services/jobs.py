@@ -26,7 +26,7 @@ from trapline.domain.records import ImageFilter, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput
 from trapline.queue.base import TaskQueue
-from trapline.services.access import project_for, require
+from trapline.services.access import project_for, require, require_person
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def mark_start(db: Database, caller: User, job_id: int) -> None:
     """Ask for a job created with ``start_now: false`` to start (members)."""
     with db.write() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.MEMBER)
+        project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
             raise Conflict(f"job {job_id} is {job.status.value}; only a created job can be started")
         repos.jobs.set_start_now(job_id)
@@ -214,7 +214,7 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     now = utcnow()
     with db.read() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.VIEWER)
+        project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
         counts = repos.tasks.counts(job_id)
         recent = repos.tasks.finished_since(job_id, now - THROUGHPUT_WINDOW)
         events = repos.jobs.events(job_id)
@@ -231,10 +231,12 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
 def list_tasks(
     db: Database, caller: User, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
 ) -> tuple[int, list[TaskInfo]]:
-    """A job's tasks, for example the failed ones with their errors."""
+    """A job's tasks, for example the failed ones with their errors (people only: the route
+    also serves older workers' claims, so service accounts reach it)."""
+    require_person(caller)
     with db.read() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.VIEWER)
+        project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
         return repos.tasks.page(job_id, status, limit=limit, offset=offset)
 
 
@@ -242,7 +244,7 @@ def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job
     """Cancel a job (members): no task is handed out after this returns."""
     with db.write() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.MEMBER)
+        project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status is not JobStatus.CANCELED:
             moved = repos.jobs.transition(
                 job_id,
@@ -266,7 +268,7 @@ def retry_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> int:
     """Requeue a job's failed tasks with fresh tries (members); returns how many."""
     with db.write() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.MEMBER)
+        project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status in (JobStatus.CANCELED, JobStatus.CREATED, JobStatus.QUEUED):
             raise Conflict(f"job {job_id} is {job.status.value}; only started jobs can be retried")
         requeued = repos.tasks.retry_failed(job_id, now=utcnow())
@@ -286,7 +288,7 @@ def delete_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Non
     """Delete a job and its tasks (managers); analyses it stored stay with their images."""
     with db.write() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.MANAGER)
+        project_for(repos, caller, job.project_id, Role.MANAGER, asked=("job", job_id))
         repos.jobs.delete(job_id)
     queue.finished(job_id)
 

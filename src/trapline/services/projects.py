@@ -6,11 +6,19 @@ from trapline.db.engine import Database
 from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from trapline.services.access import project_for
+from trapline.services.access import project_for, require_person
+
+#: The one answer for an email that names nobody who can be added, whether it names no one or
+#: a service account: the two must not be told apart (emails are not to be enumerated).
+NO_SUCH_PERSON = (
+    "no person with email {email} can be added; check the address, or ask an admin to create "
+    "the account first"
+)
 
 
 def create_project(db: Database, caller: User, name: str, description: str) -> Project:
-    """Add a project owned by the caller."""
+    """Add a project owned by the caller (people only)."""
+    require_person(caller)
     with db.write() as repos:
         return repos.projects.create(name, description, caller.id)
 
@@ -58,12 +66,21 @@ def list_members(db: Database, caller: User, project_id: int) -> list[Membership
 def set_member(
     db: Database, caller: User, project_id: int, email: str, role: Role
 ) -> tuple[Membership, bool]:
-    """Add a member by email or change their role (managers; only owners grant or take owner)."""
+    """Add a member by email or change their role (managers; only owners grant or take owner).
+
+    Managers add people. A service account works for the projects it was made for; only an
+    admin may add it to another (as a viewer, the role a worker needs), since its worker would
+    take that project's tasks. Adding someone gives the adder no power over them: no access to
+    their other projects, tokens or account.
+    """
+    require_person(caller)
     with db.write() as repos:
         _, caller_role = project_for(repos, caller, project_id, Role.MANAGER)
         user = repos.users.by_email(email)
-        if user is None:
-            raise InvalidInput(f"no user with email {email}; an admin must create the user first")
+        if user is None or (user.is_service and not caller.is_admin):
+            raise InvalidInput(NO_SUCH_PERSON.format(email=email), code="no_such_person")
+        if user.is_service and role is not Role.VIEWER:
+            raise InvalidInput("a service account can only be a viewer: that is all a worker needs")
         current = repos.projects.role_of(project_id, user.id)
         touches_owner = Role.OWNER in (role, current)
         if touches_owner and not caller_role.allows(Role.OWNER):

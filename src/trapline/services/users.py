@@ -10,7 +10,7 @@ from trapline.domain.records import ApiToken, User
 from trapline.domain.roles import Role
 from trapline.domain.tokens import hash_token, new_token, visible_prefix
 from trapline.errors import InvalidInput, NotFound, PermissionDenied
-from trapline.services.access import project_for
+from trapline.services.access import project_for, require_person
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,22 @@ def create_user(
     db: Database, caller: User | None, email: str, name: str, *, is_admin: bool
 ) -> User:
     """Add a user; only admins may (``caller`` None means the local command line)."""
-    if caller is not None and not caller.is_admin:
+    if caller is not None and not require_person(caller).is_admin:
         raise PermissionDenied("only admins can create users")
     with db.write() as repos:
         return repos.users.create(email, name, is_admin=is_admin)
 
 
 def create_token(db: Database, user: User, name: str) -> NewToken:
-    """Make a token for ``user``; its secret is returned once and stored only hashed."""
+    """Make a token for ``user``, a person; its secret is returned once and stored only hashed.
+
+    A service account gets its tokens from its project's managers (``create_service_token``);
+    it cannot make more itself.
+    """
+    return _make_token(db, require_person(user), name)
+
+
+def _make_token(db: Database, user: User, name: str) -> NewToken:
     secret = new_token()
     with db.write() as repos:
         token = repos.users.add_token(user.id, name, visible_prefix(secret), hash_token(secret))
@@ -45,7 +53,7 @@ def create_token_for_email(db: Database, email: str, name: str) -> NewToken:
         user = repos.users.by_email(email)
     if user is None:
         raise NotFound(f"no user with email {email}; create one with `trapline admin create-user`")
-    return create_token(db, user, name)
+    return _make_token(db, user, name)
 
 
 def create_service_token(
@@ -53,8 +61,11 @@ def create_service_token(
 ) -> tuple[User, NewToken]:
     """A service account for a processing service, member of these projects, with a token.
 
-    A manager of every project may do it (``caller`` None means the admin command line).
+    A manager of every project may do it (``caller`` None means the admin command line). The
+    account is a viewer of those projects only, the least a worker needs.
     """
+    if caller is not None:
+        require_person(caller)
     if not project_ids:
         raise InvalidInput("name at least one project")
     with db.write() as repos:
@@ -67,7 +78,7 @@ def create_service_token(
         account = repos.users.create(email, name, is_service=True)
         for project_id in project_ids:
             repos.projects.set_role(project_id, account.id, Role.VIEWER)
-    return account, create_token(db, account, name)
+    return account, _make_token(db, account, name)
 
 
 def list_tokens(db: Database, user: User) -> list[ApiToken]:

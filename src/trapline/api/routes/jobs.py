@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from trapline.api.deps import (
     CurrentUser,
+    CurrentWorker,
     DatabaseDep,
     DispatchDep,
     QueueDep,
@@ -60,7 +61,7 @@ def create_job(body: JobIn, caller: CurrentUser, db: DatabaseDep, starter: Start
 @router.get("/jobs")
 def list_jobs(
     request: Request,
-    caller: CurrentUser,
+    caller: CurrentWorker,
     db: DatabaseDep,
     project: QueryId = None,
     project_id: QueryId = None,
@@ -138,7 +139,7 @@ def start_job(
 def list_tasks(
     request: Request,
     job_id: Id,
-    caller: CurrentUser,
+    caller: CurrentWorker,
     db: DatabaseDep,
     dispatch: DispatchDep,
     status: TaskStatus | None = None,

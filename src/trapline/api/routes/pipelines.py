@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, SettingsDep
 from trapline.api.pagination import MAX_ID, Id
 from trapline.api.schemas_jobs import (
     PipelineOut,
@@ -27,7 +27,7 @@ router = APIRouter(tags=["pipelines"])
 
 @router.post("/projects/{project_id}/pipelines", status_code=201)
 def register_pipelines(
-    project_id: Id, body: PipelineRegistration, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, body: PipelineRegistration, caller: CurrentWorker, db: DatabaseDep
 ) -> PipelineRegistrationResponse:
     """Register a pull-mode processing service's pipelines for a project (idempotent)."""
     made = pipelines.register_pipelines(db, caller, project_id, body)

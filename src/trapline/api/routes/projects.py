@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from trapline.api.deps import AccessDep, CurrentUser, DatabaseDep
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep
 from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
 from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.domain.roles import Role
@@ -26,7 +26,7 @@ def create_project(body: ProjectIn, caller: CurrentUser, db: DatabaseDep) -> Pro
 @router.get("/projects")
 def list_projects(
     request: Request,
-    caller: CurrentUser,
+    caller: CurrentWorker,
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
@@ -45,22 +45,18 @@ def get_project(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> Project
 
 @router.patch("/projects/{project_id}")
 def update_project(
-    project_id: Id, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep, access: AccessDep
+    project_id: Id, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep
 ) -> ProjectOut:
     """Rename or describe a project (managers)."""
     values = body.changes()
     updated = projects.update_project(db, caller, project_id, **values)
-    access.forget()
     return ProjectOut.of(updated)
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project(
-    project_id: Id, caller: CurrentUser, db: DatabaseDep, access: AccessDep
-) -> Response:
+def delete_project(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Delete a project and everything in it (owners)."""
     projects.delete_project(db, caller, project_id)
-    access.forget()
     return Response(status_code=204)
 
 
@@ -77,21 +73,16 @@ def add_member(
     body: MemberIn,
     caller: CurrentUser,
     db: DatabaseDep,
-    access: AccessDep,
     response: Response,
 ) -> MemberOut:
     """Add a member by email or change their role (managers)."""
     member, created = projects.set_member(db, caller, project_id, body.email, body.role)
-    access.forget()
     response.status_code = 201 if created else 200
     return MemberOut.of(member)
 
 
 @router.delete("/projects/{project_id}/members/{user_id}", status_code=204)
-def remove_member(
-    project_id: Id, user_id: Id, caller: CurrentUser, db: DatabaseDep, access: AccessDep
-) -> Response:
+def remove_member(project_id: Id, user_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Remove a member (managers)."""
     projects.remove_member(db, caller, project_id, user_id)
-    access.forget()
     return Response(status_code=204)

@@ -14,7 +14,7 @@ from trapline.api.bodies import json_body, json_object, json_response
 from trapline.api.deps import (
     AccessDep,
     ClaimsDep,
-    CurrentUser,
+    CurrentWorker,
     DatabaseDep,
     DispatchDep,
     QueueDep,
@@ -50,7 +50,7 @@ router = APIRouter(tags=["worker protocol"])
 async def claim_tasks(
     request: Request,
     job_id: Id,
-    caller: CurrentUser,
+    caller: CurrentWorker,
     db: DatabaseDep,
     dispatch: DispatchDep,
     claims: ClaimsDep,
@@ -74,7 +74,7 @@ async def claim_tasks(
 async def post_results(
     request: Request,
     job_id: Id,
-    caller: CurrentUser,
+    caller: CurrentWorker,
     db: DatabaseDep,
     access: AccessDep,
     queue: QueueDep,
@@ -105,7 +105,11 @@ async def post_results(
 
 @router.post("/tasks/next", openapi_extra=json_body(NextTasksRequest), response_model=TasksResponse)
 async def next_tasks(
-    request: Request, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep, claims: ClaimsDep
+    request: Request,
+    caller: CurrentWorker,
+    db: DatabaseDep,
+    dispatch: DispatchDep,
+    claims: ClaimsDep,
 ) -> Response:
     """Claim tasks across every running job of the given pipelines, shared fairly."""
     body = await json_object(request)
@@ -120,7 +124,7 @@ async def next_tasks(
 
 @router.post("/tasks/extend")
 def extend(
-    body: ExtendRequest, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep
+    body: ExtendRequest, caller: CurrentWorker, db: DatabaseDep, dispatch: DispatchDep
 ) -> dict[str, list[str]]:
     """Extend leases on tasks you are still working on."""
     extended, lost = tasks.extend_leases(db, dispatch, caller, body.reply_subjects, body.seconds)

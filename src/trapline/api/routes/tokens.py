@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from trapline.api.deps import AccessDep, CurrentUser, DatabaseDep
+from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.api.pagination import Id
 from trapline.api.schemas import NewTokenOut, TokenIn, TokenOut
 from trapline.services import users
@@ -27,8 +27,7 @@ def list_tokens(caller: CurrentUser, db: DatabaseDep) -> dict[str, object]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: Id, caller: CurrentUser, db: DatabaseDep, access: AccessDep) -> Response:
+def revoke_token(token_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """Revoke one of your tokens."""
     users.revoke_token(db, caller, token_id)
-    access.forget()
     return Response(status_code=204)

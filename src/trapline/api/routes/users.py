@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep
 from trapline.api.schemas import UserIn, UserOut
 from trapline.services import users
 
@@ -18,6 +18,6 @@ def create_user(body: UserIn, caller: CurrentUser, db: DatabaseDep) -> UserOut:
 
 
 @router.get("/users/me")
-def me(caller: CurrentUser) -> UserOut:
+def me(caller: CurrentWorker) -> UserOut:
     """The calling user."""
     return UserOut.of(caller)

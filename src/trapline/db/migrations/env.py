@@ -69,4 +69,8 @@ finally:
         connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
         connection.commit()
     if keys_were_on:
+        # Alembic leaves a transaction open when it had nothing to do (it only read the
+        # version), and the pragma is ignored inside one.
+        if connection.in_transaction():
+            connection.rollback()
         _on_driver(connection, "PRAGMA foreign_keys=ON")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
 from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
-from trapline.db.types import affected
+from trapline.db.types import access_changed, affected
 from trapline.domain.jobs import (
     FINAL_JOB_STATUSES,
     DispatchMode,
@@ -218,6 +218,7 @@ class JobRepo:
 
     def delete(self, job_id: int) -> None:
         """Remove a job with its tasks and events (its analyses stay, detached)."""
+        access_changed(self.session)
         plain = Plain(self.session)
         # Tasks first, as a result being stored locks its tasks before the job's row: each
         # delete waits for such a result to commit. Then the row, which waits for an

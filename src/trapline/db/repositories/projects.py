@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
 from trapline.db.tables import MembershipRow, ProjectRow, UserRow
-from trapline.db.types import affected
+from trapline.db.types import access_changed, affected
 from trapline.domain.records import Membership, Project
 from trapline.domain.roles import Role
 
@@ -58,7 +58,8 @@ class ProjectRepo:
         return total, [(to_project(p), Role(r) if r else None) for p, r in rows]
 
     def update(self, project_id: int, **values: object) -> Project | None:
-        """Change name or description."""
+        """Change name, description or how results are kept."""
+        access_changed(self.session)  # workers' remembered projects carry these
         row = self.session.get(ProjectRow, project_id)
         if row is None:
             return None
@@ -69,6 +70,7 @@ class ProjectRepo:
 
     def delete(self, project_id: int) -> None:
         """Remove a project and everything in it."""
+        access_changed(self.session)
         plain = Plain(self.session)
         # The row first, which waits for enqueues in the project (each holds a key-share lock
         # on it) and keeps new ones out. Then the rows without foreign keys (decision 014):
@@ -129,6 +131,7 @@ class ProjectRepo:
 
     def set_role(self, project_id: int, user_id: int, role: Role) -> bool:
         """Add a member or change their role; True when the member is new."""
+        access_changed(self.session)
         row = self.session.get(MembershipRow, (project_id, user_id))
         if row is None:
             self.session.add(MembershipRow(project_id=project_id, user_id=user_id, role=role))
@@ -140,6 +143,7 @@ class ProjectRepo:
 
     def remove_member(self, project_id: int, user_id: int) -> bool:
         """Remove a member; False when they were not one."""
+        access_changed(self.session)
         result = self.session.execute(
             delete(MembershipRow).where(
                 MembershipRow.project_id == project_id, MembershipRow.user_id == user_id

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from trapline.db.plain import Plain
 from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow, TaskRow
 from trapline.db.tables.jobs import LEASED
-from trapline.db.types import affected
+from trapline.db.types import access_changed, affected
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
@@ -213,6 +213,7 @@ class TaskRepo:
 
     def cancel_job(self, job_id: int, *, now: datetime) -> int:
         """Cancel every open task of a job."""
+        access_changed(self.session)  # its workers are told at once: a job no longer served
         result = self.session.execute(
             update(TaskRow)
             .where(TaskRow.job_id == job_id, TaskRow.status.in_(OPEN))

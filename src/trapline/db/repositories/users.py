@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import ApiTokenRow, UserRow
-from trapline.db.types import affected, utcnow
+from trapline.db.types import access_changed, affected, utcnow
 from trapline.domain.records import ApiToken, User
 from trapline.errors import Conflict
 
@@ -123,6 +123,7 @@ class UserRepo:
 
     def revoke_token(self, user_id: int, token_id: int) -> bool:
         """Revoke one of the user's tokens; False when it is not theirs or already revoked."""
+        access_changed(self.session)
         result = self.session.execute(
             update(ApiTokenRow)
             .where(

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, MetaData
+from sqlalchemy import JSON, Integer, MetaData, Table
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase
+
+#: The dialect whose column types ``has_serial_id`` looks at (its ids are INTEGER there).
+_SQLITE = sqlite.dialect()
 
 #: Constraint names are predictable so migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -22,3 +26,23 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if isinstance(table, Table) and has_serial_id(table):
+            # Without AUTOINCREMENT SQLite gives a new row the highest id + 1, so a deleted
+            # row's id goes to the next one, and whatever still names the old row (a cached
+            # permission, a worker's job id, a link) then names a stranger's row. PostgreSQL's
+            # sequences never hand out an id twice.
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+def has_serial_id(table: Table) -> bool:
+    """Whether the table's primary key is one integer ``id`` column the database numbers."""
+    key = list(table.primary_key.columns)
+    return (
+        len(key) == 1
+        and key[0].name == "id"
+        and isinstance(key[0].type.dialect_impl(_SQLITE), Integer)
+    )
