@@ -72,7 +72,7 @@ def _rebuild(table: str, sql: str) -> None:
     rebuilt, columns = ID_COLUMN.subn(r"\1id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", rebuilt)
     rebuilt, keys = ID_KEY.subn("", rebuilt)
     if (heads, columns, keys) != (1, 1, 1):
-        raise RuntimeError(f"migration 0010: the schema of table {table} is not as expected: {sql}")
+        raise RuntimeError(f"migration 0011: the schema of table {table} is not as expected: {sql}")
     # Indexes (and any triggers) go with the old table; their stored text makes them again.
     others = connection.execute(
         text("SELECT sql FROM sqlite_master WHERE tbl_name = :t AND type IN ('index', 'trigger') "
