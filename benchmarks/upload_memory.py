@@ -4,7 +4,9 @@ A PNG of one flat colour compresses about 1,000 to 1: 9,400 x 9,400 RGBA pixels 
 decoded) fit in ~350 KB. One request carries four such files (a few different shapes each, so
 none is a duplicate of another); the server's resident memory is sampled while it answers.
 The target (issue 16): the increase over the server's settled size stays under 300 MB, and the
-answer, whatever it is, is never a 5xx. Run ``python benchmarks/upload_memory.py --help``.
+answer, whatever it is, is never a 5xx. A second case sends files just small enough to be
+decoded (5,700 x 5,700 RGBA, 124 MiB each, under the default 128 MiB per image), the most one
+request can make the server hold. Run ``python benchmarks/upload_memory.py --help``.
 """
 
 from __future__ import annotations
@@ -121,6 +123,12 @@ def measure(server: Server, pngs: list[bytes]) -> Run:
     return Run(baseline / _MB, sampler.peak / _MB, response.status_code, seconds, str(detail))
 
 
+def run_all(*, files: int, sides: list[int], runs: int, backend: str) -> None:
+    """One table per image side."""
+    for side in sides:
+        run(files=files, side=side, runs=runs, backend=backend)
+
+
 def run(*, files: int, side: int, runs: int, backend: str) -> list[Run]:
     """Measure ``runs`` times, each on a fresh server, and print the table."""
     print(f"generating {files} PNGs of {side} x {side} RGBA ...", file=sys.stderr, flush=True)
@@ -168,20 +176,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line of this benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=4, help="PNGs per request (default 4)")
-    parser.add_argument("--side", type=int, default=9400, help="pixels per side (default 9400)")
+    parser.add_argument(
+        "--side",
+        type=int,
+        action="append",
+        help="pixels per side, repeatable (default: 9400, then 5700)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs, each on a fresh server")
     parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 run")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs = 1
+    args.side = args.side or [9400, 5700]
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark from the command line."""
     args = parse_args(argv)
-    run(files=args.files, side=args.side, runs=args.runs, backend=args.backend)
+    run_all(files=args.files, sides=args.side, runs=args.runs, backend=args.backend)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,14 @@ from trapline.domain.paging import Cursor, ImageOrder
 from trapline.domain.records import Image, ImageFilter, User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, PayloadTooLarge
-from trapline.imaging.probe import THUMBNAIL_SIZES, ImageFacts, inspect_image, make_thumbnail
+from trapline.imaging.limits import DecodeLimits
+from trapline.imaging.probe import (
+    DEFAULT_LIMITS,
+    THUMBNAIL_SIZES,
+    ImageFacts,
+    inspect_image,
+    make_thumbnail,
+)
 from trapline.services.access import project_for, require
 from trapline.storage.base import BlobStore
 
@@ -80,6 +87,7 @@ def upload_images(
     deployment_id: int | None,
     max_file_bytes: int,
     source: str = "upload",
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> list[UploadResult]:
     """Store new images of a project and find the ones it already has.
 
@@ -103,7 +111,8 @@ def upload_images(
     # Decoding is most of an upload's cost and Pillow releases the GIL while it decodes, so
     # the files of one request are checked side by side.
     with _pool(len(new)) as pool:
-        facts = dict(zip(new, pool.map(_inspect, new.values()), strict=True))
+        inspected = pool.map(lambda incoming: _inspect(incoming, limits), new.values())
+        facts = dict(zip(new, inspected, strict=True))
         keys = {sha: new_image_key(project_id, sha, facts[sha].extension) for sha in new}
         list(pool.map(lambda sha: _store_blobs(store, keys[sha], new[sha].stream, facts[sha]), new))
     results: list[UploadResult] = []
@@ -186,7 +195,14 @@ def download_url(
 
 
 def thumbnail_url(
-    db: Database, store: BlobStore, caller: User, image_id: int, size: int, *, expires_in: int
+    db: Database,
+    store: BlobStore,
+    caller: User,
+    image_id: int,
+    size: int,
+    *,
+    expires_in: int,
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> str:
     """A signed URL of the image's thumbnail, made (once) when it is missing."""
     if size not in THUMBNAIL_SIZES:
@@ -196,7 +212,7 @@ def thumbnail_url(
     key = thumbnail_key(image.storage_key, size)
     if not store.exists(key):
         with store.opened(image.storage_key) as original:
-            thumb = make_thumbnail(original, size)
+            thumb = make_thumbnail(original, size, limits=limits)
         store.put_bytes(key, thumb, content_type="image/jpeg", durable=False)
     return store.signed_url(key, expires_in=expires_in)
 
@@ -217,8 +233,10 @@ def _hash_and_measure(incoming: IncomingFile, max_file_bytes: int) -> tuple[str,
     return digest.hexdigest(), size
 
 
-def _inspect(incoming: IncomingFile) -> ImageFacts:
-    return inspect_image(incoming.stream, incoming.filename, thumbnail_sizes=UPLOAD_THUMBNAILS)
+def _inspect(incoming: IncomingFile, limits: DecodeLimits) -> ImageFacts:
+    return inspect_image(
+        incoming.stream, incoming.filename, thumbnail_sizes=UPLOAD_THUMBNAILS, limits=limits
+    )
 
 
 def _pool(files: int) -> ThreadPoolExecutor:
