@@ -3,10 +3,14 @@ file modes and oversized bodies (issue 16)."""
 
 from __future__ import annotations
 
+import io
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.conftest import Account, upload
 from trapline.api.app import create_app
@@ -97,3 +101,89 @@ def test_decodes_share_the_process_slots(
         upload(one_slot, owner, project_id, ("b.png", flat_png(64, 64, (4, 5, 6))))["status"] == 201
     )
     assert one_slot.get(thumbnail, headers=owner.headers).status_code == 200
+
+
+# Files left behind
+
+
+def noisy_png(seed: int, width: int = 1200, height: int = 900) -> bytes:
+    """A PNG that takes a moment to decode, so concurrent uploads of it overlap."""
+    bands = [Image.effect_noise((width, height), 40 + seed + 5 * band) for band in range(3)]
+    buffer = io.BytesIO()
+    Image.merge("RGB", bands).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def test_concurrent_identical_uploads_keep_one_copy(
+    client: TestClient, settings: Settings, owner: Account, project_id: int
+) -> None:
+    data = noisy_png(1)
+    uploads = 6
+    together = threading.Barrier(uploads)
+
+    def send(_: int) -> dict:
+        together.wait()
+        return upload(client, owner, project_id, ("same.png", data))
+
+    with ThreadPoolExecutor(uploads) as pool:
+        bodies = list(pool.map(send, range(uploads)))
+    assert [b["status"] for b in bodies] == [201] * uploads
+    results = [b["results"][0] for b in bodies]
+    assert len({r["id"] for r in results}) == 1
+    assert sorted(r["duplicate"] for r in results) == [False] + [True] * (uploads - 1)
+    # One original and its thumbnail, named after the row's key; no copy of a losing upload.
+    detail = client.get(f"/api/v2/images/{results[0]['id']}", headers=owner.headers).json()
+    assert detail["size_bytes"] == len(data)
+    files = blob_files(settings)
+    assert len(files) == 2, files
+    assert files[0].startswith("images/")
+    assert files[0].endswith(".png")
+    assert files[1] == "thumbnails/" + files[0].removeprefix("images/")[:-4] + "-256.jpg"
+
+
+_REFUSE_IMAGES = {
+    # A broken key, as when the project is deleted between the check and the insert.
+    ("sqlite", "integrity"): [
+        "CREATE TRIGGER refuse BEFORE INSERT ON images"
+        " BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END"
+    ],
+    ("postgres", "integrity"): [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'refused' USING ERRCODE = 'foreign_key_violation'; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON images FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+    # The database failing the write.
+    ("sqlite", "failure"): [
+        "CREATE TRIGGER refuse BEFORE INSERT ON images BEGIN INSERT INTO gone VALUES (1); END"
+    ],
+    ("postgres", "failure"): [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'refused' USING ERRCODE = 'serialization_failure'; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON images FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+@pytest.mark.parametrize(("fault", "status"), [("integrity", 409), ("failure", 503)])
+def test_a_failed_insert_leaves_no_file(
+    client: TestClient,
+    app_db: Database,
+    settings: Settings,
+    owner: Account,
+    project_id: int,
+    jpeg: Callable[..., bytes],
+    fault: str,
+    status: int,
+) -> None:
+    known = jpeg(1)
+    assert upload(client, owner, project_id, ("known.jpg", known))["status"] == 201
+    before = blob_files(settings)
+    backend = "sqlite" if app_db.is_sqlite else "postgres"
+    with app_db.engine.begin() as connection:
+        for statement in _REFUSE_IMAGES[backend, fault]:
+            connection.exec_driver_sql(statement)
+    body = upload(client, owner, project_id, ("a.jpg", jpeg(2)), ("known.jpg", known))
+    assert body["status"] == status, body
+    assert blob_files(settings) == before
+    listed = client.get(f"/api/v2/projects/{project_id}/images", headers=owner.headers).json()
+    assert listed["count"] == 1
