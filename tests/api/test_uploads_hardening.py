@@ -3,8 +3,11 @@ file modes and oversized bodies (issue 16)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -187,3 +190,67 @@ def test_a_failed_insert_leaves_no_file(
     assert blob_files(settings) == before
     listed = client.get(f"/api/v2/projects/{project_id}/images", headers=owner.headers).json()
     assert listed["count"] == 1
+
+
+# Blob answers
+
+
+def signed_location(client: TestClient, account: Account, path: str) -> str:
+    response = client.get(path, headers=account.headers, follow_redirects=False)
+    assert response.status_code == 307, response.text
+    return str(response.headers["location"])
+
+
+def test_blobs_are_served_as_their_checked_type_and_never_sniffed(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    image_id = upload(client, owner, project_id, ("a.png", flat_png(300, 200, (1, 2, 3))))[
+        "results"
+    ][0]["id"]
+    original = client.get(signed_location(client, owner, f"/api/v2/images/{image_id}/download"))
+    assert original.status_code == 200
+    assert original.headers["content-type"] == "image/png"
+    assert original.headers["x-content-type-options"] == "nosniff"
+    assert "content-disposition" not in original.headers
+    thumb_url = f"/api/v2/images/{image_id}/thumbnail?size=1024"
+    thumbnail = client.get(signed_location(client, owner, thumb_url))
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    assert thumbnail.headers["x-content-type-options"] == "nosniff"
+
+
+def test_other_blobs_are_only_downloaded(client: TestClient) -> None:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    store.put_bytes("artifacts/1/report.html", b"<script>alert(document.cookie)</script>")
+    response = client.get(store.signed_url("artifacts/1/report.html"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"] == 'attachment; filename="report.html"'
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_answer_says_nosniff(client: TestClient, owner: Account) -> None:
+    answers = [
+        client.get("/"),
+        client.get("/api/v2/projects"),  # 401
+        client.get("/api/v2/projects/999", headers=owner.headers),  # 404
+        client.get("/api/v2/blobs/images/x.png?expires=1&sig=00"),  # 403
+        client.get("/api/v2/no-such-route"),
+    ]
+    assert [r.headers.get_list("x-content-type-options") for r in answers] == [["nosniff"]] * 5
+
+
+def test_a_signed_link_cannot_overwrite_an_original(
+    client: TestClient, settings: Settings, owner: Account, project_id: int
+) -> None:
+    data = flat_png(300, 200, (9, 8, 7))
+    image_id = upload(client, owner, project_id, ("a.png", data))["results"][0]["id"]
+    link = signed_location(client, owner, f"/api/v2/images/{image_id}/download")
+    key = link.split("/api/v2/blobs/", 1)[1].split("?", 1)[0]
+    # Signed as upload links were, with the server's own key: the strongest link there was.
+    expires = str(int(time.time()) + 600)
+    secret = settings.resolved_secret_key()
+    sig = hmac.new(secret, f"PUT\n{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+    for url in (f"/api/v2/blobs/{key}?expires={expires}&sig={sig}", link):
+        answer = client.put(url, content=b"not the original", headers={"content-type": "image/png"})
+        assert answer.status_code == 405
+    assert client.get(link).content == data

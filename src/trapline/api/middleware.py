@@ -40,6 +40,7 @@ class RequestContext:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"].extend(_security_headers(message["headers"]))
             await send(message)
 
         started_response = False
@@ -167,6 +168,14 @@ class BodyLimit:
             "send fewer or smaller files per request"
         )
         await send_json_error(send, 413, detail, "too_large", close=True)
+
+
+#: Sent with every answer: browsers use the Content-Type given, never one guessed from bytes.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def _security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [] if any(key.lower() == _NOSNIFF[0] for key, _ in headers) else [_NOSNIFF]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -15,7 +15,6 @@ from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageErr
 from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
-    Method,
     check_key,
     check_signed_url_request,
 )
@@ -109,29 +108,22 @@ class LocalBlobStore(BlobStore):
         """Whether a file is stored under ``key``."""
         return self.path_for(key).is_file()
 
-    def signed_url(
-        self,
-        key: str,
-        *,
-        method: Method = "GET",
-        expires_in: int = 3600,
-        content_type: str | None = None,
-    ) -> str:
-        """A link to the API's blob route; ``content_type`` is not enforced for local blobs."""
+    def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
+        """A link to the API's blob route, which only serves downloads."""
         check_key(key)
-        check_signed_url_request(method, expires_in)
+        check_signed_url_request(expires_in)
         expires = str(int(self._clock()) + expires_in)
-        signature = self._sign(method, key, expires)
+        signature = self._sign(key, expires)
         return f"{self.base_url}{BLOB_ROUTE}/{key}?expires={expires}&sig={signature}"
 
-    def verify(self, key: str, method: str, expires: str | None, sig: str | None) -> None:
+    def verify(self, key: str, expires: str | None, sig: str | None) -> None:
         """Raise PermissionDenied unless ``expires`` and ``sig`` came from ``signed_url``."""
         check_key(key)
         if not expires or not sig:
             raise PermissionDenied(
                 "this link is missing its signature; ask for a new one", code="unsigned_link"
             )
-        expected = self._sign(method, key, expires)
+        expected = self._sign(key, expires)
         # Compare bytes: compare_digest rejects str with non-ASCII characters, which a caller
         # can put in the query string.
         if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
@@ -155,8 +147,10 @@ class LocalBlobStore(BlobStore):
                 " check the path and that trapline's user may write there"
             ) from exc
 
-    def _sign(self, method: str, key: str, expires: str) -> str:
-        message = f"{method}\n{key}\n{expires}".encode()
+    def _sign(self, key: str, expires: str) -> str:
+        # "GET" first, as when links could also upload: a link signed for another use some
+        # day cannot be mistaken for a download, and links already handed out stay valid.
+        message = f"GET\n{key}\n{expires}".encode()
         return hmac.digest(self._secret_key, message, "sha256").hex()
 
 
