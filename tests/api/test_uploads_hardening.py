@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -254,3 +257,56 @@ def test_a_signed_link_cannot_overwrite_an_original(
         answer = client.put(url, content=b"not the original", headers={"content-type": "image/png"})
         assert answer.status_code == 405
     assert client.get(link).content == data
+
+
+# File modes
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The usual umask, under which files would be readable by every local user."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_blobs_are_private_to_the_server_user(
+    open_umask: None, client: TestClient, settings: Settings, owner: Account, project_id: int
+) -> None:
+    image_id = upload(client, owner, project_id, ("a.png", flat_png(300, 200, (1, 1, 1))))[
+        "results"
+    ][0]["id"]
+    client.get(f"/api/v2/images/{image_id}/thumbnail?size=1024", headers=owner.headers)
+    root = settings.data_dir / "blobs"
+    made = [root, *root.rglob("*")]
+    assert len([p for p in made if p.is_file()]) == 3  # original, thumbnails 256 and 1024
+    assert {str(p.relative_to(settings.data_dir)): mode(p) for p in made} == {
+        str(p.relative_to(settings.data_dir)): 0o600 if p.is_file() else 0o700 for p in made
+    }
+    assert mode(settings.data_dir) == 0o700
+
+
+def test_a_new_sqlite_database_is_private(open_umask: None, tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    db = Database.from_url(f"sqlite:///{path}")
+    try:
+        with db.engine.begin() as connection:  # a write: the -wal and -shm files appear
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        files = {p.name: mode(p) for p in tmp_path.iterdir()}
+    finally:
+        db.dispose()
+    assert files == {"fresh.db": 0o600, "fresh.db-wal": 0o600, "fresh.db-shm": 0o600}
+
+
+def test_the_generated_secret_key_is_private(open_umask: None, tmp_path: Path) -> None:
+    data_dir = tmp_path / "new" / "data"
+    key = Settings(data_dir=data_dir, _env_file=None).resolved_secret_key()
+    assert len(key) > 40
+    assert mode(data_dir) == 0o700
+    assert mode(data_dir.parent) == 0o700
+    assert mode(data_dir / "secret-key") == 0o600

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageError
+from trapline.files import private_dir
 from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
@@ -24,7 +25,10 @@ BLOB_ROUTE = "/api/v2/blobs"
 
 
 class LocalBlobStore(BlobStore):
-    """Stores each blob as the file ``root/key``; links are signed with ``secret_key``."""
+    """Stores each blob as the file ``root/key``; links are signed with ``secret_key``.
+
+    Files are written 0600 (as ``mkstemp`` makes them) in folders made 0700.
+    """
 
     scheme = "file"
 
@@ -55,7 +59,7 @@ class LocalBlobStore(BlobStore):
         path = self.path_for(key)
         failed = f"could not store {key!r}"
         with _disk_errors(failed):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             # The temporary file must be on the same filesystem for os.replace to be atomic.
             fd, temp_name = tempfile.mkstemp(
                 dir=path.parent, prefix=f".{path.name}.", suffix=".part"
@@ -138,7 +142,7 @@ class LocalBlobStore(BlobStore):
     def check(self) -> None:
         """Create the root folder if needed and prove a file can be written in it."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
             with tempfile.TemporaryFile(dir=self.root, prefix=".check-"):
                 pass
         except OSError as exc:
