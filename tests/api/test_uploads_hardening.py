@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import os
+import socket
 import stat
 import threading
 import time
@@ -14,12 +15,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import Account, upload
 from trapline.api.app import create_app
+from trapline.api.middleware import _PartSizes
 from trapline.db.engine import Database
 from trapline.imaging import limits as decode_limits
 from trapline.imaging.limits import DecodeLimits
@@ -310,3 +314,136 @@ def test_the_generated_secret_key_is_private(open_umask: None, tmp_path: Path) -
     assert mode(data_dir) == 0o700
     assert mode(data_dir.parent) == 0o700
     assert mode(data_dir / "secret-key") == 0o600
+
+
+# Oversized bodies
+
+#: Bytes of the kernel's socket buffers on each side of the oversized-body tests.
+SOCKET_BUFFER = 64 * 1024
+
+
+@pytest.fixture
+def live_url(settings: Settings, app_db: Database) -> Iterator[str]:
+    """A real uvicorn server on loopback, in a thread, over the test's database."""
+    listener = socket.socket()
+    # Small buffers (accepted sockets inherit them), so what the client has sent is close to
+    # what the server has read, not megabytes parked in the kernel.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # connections queue from now on: no need to wait for the server
+    config = uvicorn.Config(create_app(settings, db=app_db), log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        listener.close()
+
+
+class Body:
+    """A multipart body of ``files`` files of ``file_bytes`` each, made as it is sent."""
+
+    def __init__(self, files: int, file_bytes: int) -> None:
+        self.files, self.file_bytes = files, file_bytes
+        self.sent = 0
+        self.finished = False
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self._pieces()))
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self._pieces():
+            self.sent += len(piece)
+            yield piece
+        self.finished = True
+
+    def _pieces(self) -> Iterator[bytes]:
+        for number in range(self.files):
+            yield (
+                b"--B\r\nContent-Disposition: form-data; name=files;"
+                b' filename="f%d.png"\r\nContent-Type: image/png\r\n\r\n' % number
+            )
+            for _ in range(0, self.file_bytes, 64 * 1024):
+                yield b"\0" * min(64 * 1024, self.file_bytes)
+            yield b"\r\n"
+        yield b"--B--\r\n"
+
+
+def send(url: str, account: Account, body: Body, **headers: str) -> httpx.Response:
+    buffer = [(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)]
+    with httpx.Client(timeout=60, transport=httpx.HTTPTransport(socket_options=buffer)) as http:
+        return http.post(
+            url,
+            content=iter(body),
+            headers={
+                **account.headers,
+                "Content-Type": "multipart/form-data; boundary=B",
+                **headers,
+            },
+        )
+
+
+@pytest.fixture
+def upload_url(live_url: str, owner: Account) -> str:
+    made = httpx.post(f"{live_url}/api/v2/projects", json={"name": "p"}, headers=owner.headers)
+    return f"{live_url}/api/v2/projects/{made.json()['id']}/images"
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
+def test_a_body_over_the_request_limit_is_refused_unread(
+    upload_url: str, settings: Settings, owner: Account, declared: bool
+) -> None:
+    # 16 files of 4 MiB: each under the 5 MiB file limit, 64 MiB over the 20 MiB request one.
+    body = Body(16, 4 * MIB)
+    length = {"Content-Length": str(body.size)} if declared else {}
+    answer = send(upload_url, owner, body, **length)
+    assert answer.status_code == 413
+    assert answer.json()["detail"].startswith("request body is larger than the 20971520 byte")
+    assert answer.headers["connection"] == "close"
+    assert not body.finished
+    assert body.sent < settings.max_request_bytes + 2 * MIB
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
+def test_one_file_over_the_file_limit_is_refused_as_it_arrives(
+    upload_url: str, settings: Settings, owner: Account, declared: bool
+) -> None:
+    # One 16 MiB file: under the 20 MiB request limit, over the 5 MiB limit for one file.
+    body = Body(1, 16 * MIB)
+    length = {"Content-Length": str(body.size)} if declared else {}
+    answer = send(upload_url, owner, body, **length)
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == (
+        "a file in this request is larger than the 5242880 byte limit for one file;"
+        " send smaller files"
+    )
+    assert answer.headers["connection"] == "close"
+    assert not body.finished
+    assert body.sent < settings.max_upload_bytes + 2 * MIB
+    assert blob_files(settings) == []
+
+
+def test_files_up_to_the_limit_pass_however_they_are_cut() -> None:
+    boundary = b"0123abcd"
+    files = [b"x" * 5000, b"\r\n--0123abcd-not-a-delimiter " * 100, b"", b"y" * 4999]
+    body = (
+        b"".join(
+            b"--%s\r\nContent-Disposition: form-data; name=files\r\n\r\n%s\r\n" % (boundary, data)
+            for data in files
+        )
+        + b"--%s--\r\n" % boundary
+    )
+    scope = {"headers": [(b"content-type", b"multipart/form-data; boundary=" + boundary)]}
+    longest = max(map(len, files)) + 60  # a part's own headers count too
+    for step in (1, 2, 7, 13, 64, 4096, len(body)):
+        counter = _PartSizes.of(scope, longest - 16 * 1024)
+        assert counter is not None
+        pieces = [body[i : i + step] for i in range(0, len(body), step)]
+        assert not any([counter.passed_limit(piece) for piece in pieces]), step
+        counter = _PartSizes.of(scope, longest - 16 * 1024 - 120)
+        assert counter is not None
+        assert any([counter.passed_limit(piece) for piece in pieces]), step
