@@ -16,6 +16,7 @@ from trapline.db import migrate
 from trapline.db.engine import Database
 from trapline.demo import run_demo_job
 from trapline.domain.records import User
+from trapline.files import private_dir
 from trapline.logs import configure_logging
 from trapline.services import bootstrap, users
 from trapline.settings import Settings
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 def open_database(settings: Settings) -> Database:
     """The database the settings point to."""
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     return Database.from_url(
         settings.resolved_database_url,
         pool_size=settings.database_pool_size,
@@ -58,7 +59,7 @@ def run_serve(settings: Settings) -> None:
 def run_up(settings: Settings, *, demo: bool) -> None:
     """Everything in one process, with an admin (and a demo project) made on first run."""
     configure_logging(settings.log_level, settings.log_format)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = run_migrate(settings)
     admin = bootstrap.ensure_admin(db, settings.data_dir)
     url = f"http://{settings.host}:{settings.port}"

@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from trapline.files import private_dir
+from trapline.imaging.limits import DEFAULT_MAX_CONCURRENT_DECODES, DEFAULT_MAX_DECODE_BYTES
+
 #: File in the data dir that keeps the generated secret key between runs.
 SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name
 
@@ -69,6 +72,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(100 * 1024 * 1024, gt=0)
     #: Largest request body, in bytes, summed over all files of one upload request.
     max_request_bytes: int = Field(1024 * 1024 * 1024, gt=0)
+    #: Most memory, in bytes, decoding one uploaded image may take (its pixels as decoded plus
+    #: the decoder's buffers, judged from the file's header before decoding); larger images
+    #: are refused with 413. Baseline JPEGs decode at a reduced size and fit at any size.
+    max_decode_bytes: int = Field(DEFAULT_MAX_DECODE_BYTES, ge=16 * 1024 * 1024)
+    #: Images one server process decodes at once (uploads and thumbnails made on demand);
+    #: with ``max_decode_bytes`` it bounds the memory decoding takes.
+    max_concurrent_decodes: int = Field(DEFAULT_MAX_CONCURRENT_DECODES, ge=1, le=256)
     #: Seconds a server process remembers a token's user and a worker's access to a running
     #: job; a token revoked or a membership removed through another replica stops working
     #: within this time. 0 reads the database on every call.
@@ -214,7 +224,7 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value().encode()
         path = self.data_dir / SECRET_KEY_FILE
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.data_dir)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))

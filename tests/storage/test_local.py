@@ -126,10 +126,10 @@ def test_open_below_a_file_is_not_found(store: LocalBlobStore) -> None:
 def test_signed_url_is_a_path_with_expiry_and_hmac(
     store: LocalBlobStore, secret_key: bytes
 ) -> None:
-    url = store.signed_url(KEY, method="PUT", expires_in=90)
+    url = store.signed_url(KEY, expires_in=90)
 
     expected_sig = hmac.new(
-        secret_key, f"PUT\n{KEY}\n{int(NOW) + 90}".encode(), hashlib.sha256
+        secret_key, f"GET\n{KEY}\n{int(NOW) + 90}".encode(), hashlib.sha256
     ).hexdigest()
     assert url == f"/api/v2/blobs/{KEY}?expires={int(NOW) + 90}&sig={expected_sig}"
 
@@ -144,7 +144,7 @@ def test_verify_accepts_the_link_it_signed(store: LocalBlobStore) -> None:
     key, expires, sig = _link_parts(store.signed_url(KEY, expires_in=60))
 
     assert key == KEY
-    store.verify(key, "GET", expires, sig)
+    store.verify(key, expires, sig)
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def test_verify_refuses_unsigned_links(
     store: LocalBlobStore, expires: str | None, sig: str | None
 ) -> None:
     with pytest.raises(PermissionDenied, match="missing its signature") as raised:
-        store.verify(KEY, "GET", expires, sig)
+        store.verify(KEY, expires, sig)
     assert raised.value.code == "unsigned_link"
 
 
@@ -163,7 +163,7 @@ def test_verify_refuses_a_tampered_signature(store: LocalBlobStore) -> None:
     tampered = ("0" if sig[0] != "0" else "1") + sig[1:]
 
     with pytest.raises(PermissionDenied, match="signature does not match") as raised:
-        store.verify(KEY, "GET", expires, tampered)
+        store.verify(KEY, expires, tampered)
     assert raised.value.code == "bad_signature"
 
 
@@ -171,28 +171,21 @@ def test_verify_refuses_a_signature_with_non_ascii_characters(store: LocalBlobSt
     _, expires, _ = _link_parts(store.signed_url(KEY, expires_in=60))
 
     with pytest.raises(PermissionDenied, match="signature does not match"):
-        store.verify(KEY, "GET", expires, "é" * 64)
+        store.verify(KEY, expires, "é" * 64)
 
 
 def test_verify_refuses_a_later_expiry(store: LocalBlobStore) -> None:
     _, expires, sig = _link_parts(store.signed_url(KEY, expires_in=60))
 
     with pytest.raises(PermissionDenied, match="signature does not match"):
-        store.verify(KEY, "GET", str(int(expires) + 3600), sig)
+        store.verify(KEY, str(int(expires) + 3600), sig)
 
 
 def test_verify_refuses_the_signature_of_another_key(store: LocalBlobStore) -> None:
     _, expires, sig = _link_parts(store.signed_url(KEY, expires_in=60))
 
     with pytest.raises(PermissionDenied, match="signature does not match"):
-        store.verify("images/12/ab/cd/other.jpg", "GET", expires, sig)
-
-
-def test_verify_refuses_another_method(store: LocalBlobStore) -> None:
-    _, expires, sig = _link_parts(store.signed_url(KEY, method="GET", expires_in=60))
-
-    with pytest.raises(PermissionDenied, match="signature does not match"):
-        store.verify(KEY, "PUT", expires, sig)
+        store.verify("images/12/ab/cd/other.jpg", expires, sig)
 
 
 def test_verify_refuses_links_signed_with_another_secret(store: LocalBlobStore, root: Path) -> None:
@@ -200,7 +193,7 @@ def test_verify_refuses_links_signed_with_another_secret(store: LocalBlobStore, 
     _, expires, sig = _link_parts(other.signed_url(KEY, expires_in=60))
 
     with pytest.raises(PermissionDenied, match="signature does not match"):
-        store.verify(KEY, "GET", expires, sig)
+        store.verify(KEY, expires, sig)
 
 
 def test_verify_refuses_an_expired_link_but_not_one_at_its_last_second(
@@ -211,18 +204,18 @@ def test_verify_refuses_an_expired_link_but_not_one_at_its_last_second(
     _, expires, sig = _link_parts(store.signed_url(KEY, expires_in=60))
 
     now[0] = NOW + 60
-    store.verify(KEY, "GET", expires, sig)
+    store.verify(KEY, expires, sig)
     now[0] = NOW + 61
     with pytest.raises(
         PermissionDenied, match="this link has expired; ask for a new one"
     ) as raised:
-        store.verify(KEY, "GET", expires, sig)
+        store.verify(KEY, expires, sig)
     assert raised.value.code == "link_expired"
 
 
 def test_verify_refuses_invalid_keys(store: LocalBlobStore) -> None:
     with pytest.raises(InvalidInput):
-        store.verify("../secret-key", "GET", "1700000060", "00")
+        store.verify("../secret-key", "1700000060", "00")
 
 
 def test_check_creates_a_missing_root(store: LocalBlobStore, root: Path) -> None:

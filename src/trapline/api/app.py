@@ -162,7 +162,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        max_part_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestContext)
     return app

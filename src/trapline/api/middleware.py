@@ -40,6 +40,7 @@ class RequestContext:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"].extend(_security_headers(message["headers"]))
             await send(message)
 
         started_response = False
@@ -115,11 +116,16 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Answers 413 for a request body over ``max_bytes``, by header or by counting the stream."""
+    """Answers 413 as soon as a request body passes ``max_bytes``, or one part of a multipart
+    body (one uploaded file) passes ``max_part_bytes``: by the declared length or by counting
+    the stream as it is read, so nothing past the limit is read, spooled or parsed. The
+    connection is then closed, leaving the rest of the body unread.
+    """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_part_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_part_bytes = max_part_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,30 +133,35 @@ class BodyLimit:
             return
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(send, self._too_long())
             return
+        parts = _PartSizes.of(scope, self.max_part_bytes)
         received = 0
-        exceeded = False
+        refusal: str | None = None
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, refusal
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > self.max_bytes:
-                    exceeded = True
+                    refusal = self._too_long()
+                elif parts is not None and parts.passed_limit(body):
+                    refusal = self._part_too_long()
+                if refusal is not None:
                     raise _BodyTooLarge
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if exceeded and not started:
+            if refusal is not None and not started:
                 # The app turned our exception into its own error; answer 413 instead.
                 started = True
-                await self._refuse(send)
+                await self._refuse(send, refusal)
                 return
-            if exceeded:
+            if refusal is not None:
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -158,15 +169,76 @@ class BodyLimit:
         try:
             await self.app(scope, counting_receive, guarded_send)
         except _BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+            if not started and refusal is not None:
+                await self._refuse(send, refusal)
 
-    async def _refuse(self, send: Send) -> None:
-        detail = (
+    def _too_long(self) -> str:
+        return (
             f"request body is larger than the {self.max_bytes} byte limit; "
             "send fewer or smaller files per request"
         )
+
+    def _part_too_long(self) -> str:
+        return (
+            f"a file in this request is larger than the {self.max_part_bytes} byte limit for"
+            " one file; send smaller files"
+        )
+
+    async def _refuse(self, send: Send, detail: str) -> None:
         await send_json_error(send, 413, detail, "too_large", close=True)
+
+
+#: Room for a part's own headers (name, file name, type) beyond the file's bytes; the exact
+#: size of each file is checked again where it is stored.
+_PART_HEADERS_ALLOWANCE = 16 * 1024
+_BOUNDARY = re.compile(r'boundary="?([^";,\s]{1,200})"?', re.IGNORECASE)
+
+
+class _PartSizes:
+    """Counts the bytes of the current part of a multipart body as it streams by."""
+
+    def __init__(self, boundary: bytes, limit: int) -> None:
+        # A delimiter is a line break, two dashes and the boundary, then a line break (another
+        # part follows) or two dashes (the end), as the multipart parser reads it: the same
+        # bytes inside a file, followed by anything else, stay part of the file.
+        self._delimiter = re.compile(b"\r\n--" + re.escape(boundary) + b"(?:\r\n|--)")
+        self._keep = len(boundary) + 5  # one byte short of a whole delimiter
+        self._limit = limit + _PART_HEADERS_ALLOWANCE
+        # As if a line break came first, so the opening delimiter (which has none) is found.
+        self._tail = b"\r\n"
+        self._size = 0
+
+    @classmethod
+    def of(cls, scope: Scope, limit: int | None) -> _PartSizes | None:
+        """A counter for a multipart request, None for any other or without a part limit."""
+        content_type = _header(scope, b"content-type") or ""
+        if limit is None or not content_type.lower().startswith("multipart/"):
+            return None
+        found = _BOUNDARY.search(content_type)
+        return cls(found.group(1).encode("latin-1"), limit) if found else None
+
+    def passed_limit(self, chunk: bytes) -> bool:
+        """Count ``chunk``; whether a part in it, ended or not, is over the limit."""
+        # The tail was counted already; a delimiter split between chunks is found in it, and
+        # no whole delimiter fits in the tail alone.
+        data = self._tail + chunk
+        counted = len(self._tail)
+        over = False
+        for delimiter in self._delimiter.finditer(data):
+            self._size += max(0, delimiter.start() - counted)
+            over = over or self._size > self._limit
+            self._size, counted = 0, delimiter.end()
+        self._size += len(data) - counted
+        self._tail = data[-self._keep :]
+        return over or self._size > self._limit
+
+
+#: Sent with every answer: browsers use the Content-Type given, never one guessed from bytes.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def _security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [] if any(key.lower() == _NOSNIFF[0] for key, _ in headers) else [_NOSNIFF]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

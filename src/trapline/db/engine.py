@@ -8,11 +8,12 @@ import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from psycopg.pq import ConnStatus
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from trapline.db.repositories import Repos
 from trapline.db.types import ACCESS_CHANGED
 from trapline.errors import Unavailable
+from trapline.files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def make_engine(
 ) -> Engine:
     """An engine for ``url`` with the settings each database needs."""
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         engine = create_engine(
             url, connect_args={"timeout": sqlite_busy_timeout, "check_same_thread": False}
         )
@@ -49,6 +52,19 @@ def make_engine(
     )
     event.listen(engine, "checkout", _hung_up)
     return engine
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file 0600 before SQLite does (it would follow the umask).
+
+    SQLite makes the ``-wal`` and ``-shm`` files with the mode of the database file.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():  # otherwise SQLite reports the missing folder, as before
+        private_file(path)
 
 
 def _hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,8 +13,20 @@ from typing import BinaryIO, NamedTuple, cast
 
 from PIL import Image, UnidentifiedImageError
 
-from trapline.errors import UnsupportedMediaType
+from trapline.errors import PayloadTooLarge, UnsupportedMediaType
+from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.timestamps import exif_timestamp, parse_filename_timestamp
+
+#: Largest piece Pillow allocates an image's pixels in (larger images become a chain of them).
+#: glibc's malloc gives back to the system only allocations above its mmap threshold, which
+#: rises with use up to 32 MiB: Pillow's default 16 MiB pieces end up below it, in the arena
+#: of whichever upload thread decoded them, and stay in the process after the image is gone
+#: (four 124 MiB decodes one after another left a process 420 MB larger). Pieces of 64 MiB
+#: are always mapped and unmapped. PILLOW_BLOCK_SIZE, Pillow's own knob for this, wins when set.
+PILLOW_BLOCK_BYTES = 64 * 1024 * 1024
+if "PILLOW_BLOCK_SIZE" not in os.environ:
+    # What PILLOW_BLOCK_SIZE sets at import; Pillow's stubs do not re-export its C core.
+    Image.core.set_block_size(PILLOW_BLOCK_BYTES)  # type: ignore[attr-defined]
 
 # Truncated files must fail to decode: trapline never sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES,
 # whose default (False) makes Pillow raise "image file is truncated".
@@ -42,7 +56,10 @@ THUMBNAIL_QUALITY = 85
 # Cameras that write a multi-picture index get opened as "MPO"; its first picture is the JPEG.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 _ACCEPTED_WORDS = "JPEG, PNG, TIFF or WebP"
+_MIB = 1024 * 1024
 _ORIENTATION_TAG = 274
+#: The limits of a decode when the caller gives none: the settings' defaults.
+DEFAULT_LIMITS = DecodeLimits()
 
 
 @dataclass(frozen=True)
@@ -62,19 +79,29 @@ class ImageFacts:
 @dataclass(frozen=True)
 class _Decoded:
     format: str
+    #: Size of the stored image (the pixels may be smaller).
     size: tuple[int, int]
     exif: Image.Exif
+    #: RGB, at most as large as the largest thumbnail wanted.
     pixels: Image.Image
 
 
 def inspect_image(
-    stream: BinaryIO, filename: str, *, thumbnail_sizes: Sequence[int] = THUMBNAIL_SIZES
+    stream: BinaryIO,
+    filename: str,
+    *,
+    thumbnail_sizes: Sequence[int] = THUMBNAIL_SIZES,
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> ImageFacts:
-    """Check that the stream holds a whole, accepted image and describe it; rewinds the stream."""
+    """Check that the stream holds a whole, accepted image and describe it; rewinds the stream.
+
+    Raises UnsupportedMediaType for what cannot be read and PayloadTooLarge for an image
+    whose decoding would take more memory than ``limits`` allow.
+    """
     sizes = _long_sides(thumbnail_sizes)
     try:
-        # With no thumbnails wanted, the smallest JPEG scale still proves the file decodes.
-        decoded = _decode(stream, f'"{filename}"', sizes[0] if sizes else 1)
+        # With no thumbnails wanted, a 1-pixel preview still proves the whole file decodes.
+        decoded = _decode(stream, f'"{filename}"', sizes[0] if sizes else 1, limits)
     finally:
         stream.seek(0)
     image_format = ACCEPTED_FORMATS[decoded.format]
@@ -94,10 +121,17 @@ def inspect_image(
     )
 
 
-def make_thumbnail(stream: BinaryIO, size: int, *, filename: str | None = None) -> bytes:
+def make_thumbnail(
+    stream: BinaryIO,
+    size: int,
+    *,
+    filename: str | None = None,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+) -> bytes:
     """Return a JPEG of the image whose long side is size pixels (or less, never upscaled)."""
     (long_side,) = _long_sides([size])
-    decoded = _decode(stream, f'"{filename}"' if filename else "The stored file", long_side)
+    label = f'"{filename}"' if filename else "The stored file"
+    decoded = _decode(stream, label, long_side, limits)
     return _thumbnails(decoded, [long_side])[long_side]
 
 
@@ -108,7 +142,26 @@ def _long_sides(sizes: Sequence[int]) -> list[int]:
     return sorted(set(sizes), reverse=True)
 
 
-def _decode(stream: BinaryIO, label: str, long_side: int) -> _Decoded:
+def _decode(stream: BinaryIO, label: str, long_side: int, limits: DecodeLimits) -> _Decoded:
+    image, image_format = _open(stream, label)
+    size = image.size
+    target = _fit(size, long_side)
+    if image_format == "JPEG":
+        # Let libjpeg scale the DCT down to about the largest thumbnail: it still reads
+        # every byte (so damage is caught) at a fraction of the full decode's cost.
+        image.draft("RGB", target)
+    needed = decode_bytes(image, image_format, size)
+    if needed > limits.max_bytes:
+        raise _too_large(label, size, image.mode, needed, limits.max_bytes)
+    with limits.slot():
+        exif, pixels = _load_preview(image, label, target)
+        # The decoded pixels go before the slot is given back, not when the caller is done.
+        del image
+    return _Decoded(image_format, size, exif, pixels)
+
+
+def _open(stream: BinaryIO, label: str) -> tuple[Image.Image, str]:
+    """Read the header: what the file is and how large, before any pixel is decoded."""
     try:
         image = Image.open(stream, formats=list(ACCEPTED_FORMATS))
     except UnidentifiedImageError:
@@ -120,26 +173,87 @@ def _decode(stream: BinaryIO, label: str, long_side: int) -> _Decoded:
         raise
     except Exception as exc:
         raise _unreadable(label, _reason(exc)) from None
-    # No `with`: closing the image would not close the caller's stream, only void the pixels.
+    # No `with`: closing the image would close the caller's stream too.
     image_format = _FORMAT_ALIASES.get(image.format or "", image.format or "")
     if image_format not in ACCEPTED_FORMATS:
         raise _unreadable(label, f"{image.format} files are not accepted")
-    size = image.size
     # Pillow only warns between one and two times MAX_IMAGE_PIXELS; refuse from the first.
     limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and size[0] * size[1] > limit:
-        raise _unreadable(label, _too_many_pixels(size))
-    if image_format == "JPEG":
-        # Let libjpeg scale the DCT down to about the largest thumbnail: it still reads
-        # every byte (so damage is caught) at a fraction of the full decode's cost.
-        image.draft("RGB", _fit(size, long_side))
+    if limit is not None and image.size[0] * image.size[1] > limit:
+        raise _unreadable(label, _too_many_pixels(image.size))
+    return image, image_format
+
+
+def decode_bytes(image: Image.Image, image_format: str, stored_size: tuple[int, int]) -> int:
+    """Bytes that loading the opened ``image`` takes: its pixels as Pillow keeps them, and
+    what the format's decoder holds besides (measured for each format with Pillow 13).
+
+    ``image`` is opened, not loaded; for a JPEG, after ``draft`` (its size is then the
+    reduced one, ``stored_size`` the file's).
+    """
+    width, height = image.size
+    pixels = width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
+    if image_format == "WEBP":
+        # libwebp's animation decoder keeps two RGBA canvases and hands Pillow a copy,
+        # which Pillow unpacks into its own image: four canvases in all.
+        return width * height * 4 * 4
+    if image_format == "TIFF":
+        return pixels + _tiff_strip_bytes(image)
+    if image_format == "JPEG" and image.info.get("progressive"):
+        # A progressive JPEG is refined scan by scan, so libjpeg holds every DCT coefficient
+        # of the full-size image (2 bytes a sample), however small the scale it outputs.
+        return pixels + _coefficient_bytes(image, stored_size)
+    return pixels
+
+
+#: Bytes a pixel takes in Pillow's memory, by mode; every other mode takes 4.
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def _tiff_strip_bytes(image: Image.Image) -> int:
+    """libtiff's buffer of one raw strip or tile; a file written as one strip has them all."""
+    width, height = image.size
+    tags = getattr(image, "tag_v2", {})
+    try:
+        samples = int(tags.get(277, 1))
+        bits = tags.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        bits_per_pixel = (
+            sum(int(b) for b in bits) if len(bits) == samples else int(bits[0]) * samples
+        )
+        if 322 in tags and 323 in tags:
+            tile_width, tile_height = int(tags[322]), int(tags[323])
+            return math.ceil(tile_width * bits_per_pixel / 8) * tile_height
+        rows = min(height, int(tags.get(278, height)))
+        return math.ceil(width * bits_per_pixel / 8) * rows
+    except (TypeError, ValueError, IndexError):
+        # Tags too odd to size the buffer by: assume the largest raw image (8 bytes a pixel).
+        return width * height * 8
+
+
+def _coefficient_bytes(image: Image.Image, stored_size: tuple[int, int]) -> int:
+    width, height = stored_size
+    layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * 3
+    h_max = max(max(1, int(layer[1])) for layer in layers)
+    v_max = max(max(1, int(layer[2])) for layer in layers)
+    total = 0
+    for _id, h, v, _table in layers:
+        columns = math.ceil(math.ceil(width * max(1, h) / h_max) / 8) * 8
+        rows = math.ceil(math.ceil(height * max(1, v) / v_max) / 8) * 8
+        total += columns * rows * 2
+    return total
+
+
+def _load_preview(
+    image: Image.Image, label: str, target: tuple[int, int]
+) -> tuple[Image.Exif, Image.Image]:
     try:
         image.load()
     except MemoryError:
         raise
     except Exception as exc:
         raise _unreadable(label, _reason(exc)) from None
-    return _Decoded(image_format, size, _exif(image), _to_rgb(image))
+    return _exif(image), _preview(image, target, label)
 
 
 def _thumbnails(decoded: _Decoded, long_sides: Sequence[int]) -> dict[int, bytes]:
@@ -168,23 +282,69 @@ def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), long_side
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
+#: Source bytes converted at a time while shrinking to a preview. Converting (to RGBA for a
+#: white backdrop, to float for 16-bit stretching) and resizing copy what they work on;
+#: strip by strip, those copies stay a few MB instead of several times the decoded image.
+_STRIP_BYTES = 2 * 1024 * 1024
+
+
+def _preview(image: Image.Image, target: tuple[int, int], label: str) -> Image.Image:
+    """The image shrunk to ``target`` and made RGB, without a full-size copy of it."""
+    working = _working_mode(image)
+    width, height = image.size
+    out_width, out_height = target
+    preview = Image.new(working, target)
+    scale = height / out_height
+    strip_rows = max(1, _STRIP_BYTES // (width * 4))
+    out_rows = max(1, int(strip_rows / scale))
+    for top in range(0, out_height, out_rows):
+        bottom = min(out_height, top + out_rows)
+        # Source rows of these output rows, fractional at the edges; BOX weighs those parts.
+        start, end = top * scale, min(float(height), bottom * scale)
+        first, last = math.floor(start), min(height, math.ceil(end))
+        part = _convert(image.crop((0, first, width, last)), working, label)
+        part = part.resize(
+            (out_width, bottom - top),
+            Image.Resampling.BOX,
+            box=(0, start - first, width, end - first),
+        )
+        preview.paste(part, (0, top))
+    return _to_rgb(preview)
+
+
+def _working_mode(image: Image.Image) -> str:
+    """The mode to shrink in: one whose averages mean what the picture shows."""
     if image.mode.startswith("I") or image.mode == "F":
+        return "F"
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        # Shrinking RGBA weighs colours by their alpha, so transparent areas add nothing.
+        return "RGBA"
+    return "RGB"
+
+
+def _convert(part: Image.Image, working: str, label: str) -> Image.Image:
+    try:
+        if part.mode == "La":  # Pillow converts premultiplied grey only to LA
+            part = part.convert("LA")
+        return part.convert(working)
+    except ValueError:
+        raise _unreadable(label, f"its colour mode ({part.mode}) cannot be shown") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "F":
         # Converting 16-bit or float pixels straight to RGB clips them to white; stretch the
         # actual range onto 0-255 instead so scientific TIFFs get a useful preview.
-        wide = image.convert("F")
         # A one-band float image's extrema are two floats, whatever the general signature says.
-        low, high = cast(tuple[float, float], wide.getextrema())
+        low, high = cast(tuple[float, float], image.getextrema())
         scale = 255 / (high - low) if high > low else 0.0
-        return wide.point(lambda value: (value - low) * scale).convert("L").convert("RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        return image.point(lambda value: (value - low) * scale).convert("L").convert("RGB")
+    if image.mode == "RGBA":
         # Transparent areas would turn black; a white backdrop reads better.
         backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        backdrop.alpha_composite(image.convert("RGBA"))
+        backdrop.alpha_composite(image)
         return backdrop.convert("RGB")
-    return image.convert("RGB")
+    return image
 
 
 def _encode_jpeg(image: Image.Image, orientation: int) -> bytes:
@@ -220,6 +380,18 @@ def _too_many_pixels(size: tuple[int, int] | None = None) -> str:
     return (
         f"it has {count}, more than the {Image.MAX_IMAGE_PIXELS:,} trapline decodes "
         "(a guard against decompression bombs)"
+    )
+
+
+def _too_large(
+    label: str, size: tuple[int, int], mode: str, needed: int, allowed: int
+) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"{label} is too large to decode: its {size[0]} x {size[1]} pixels ({mode}) would take"
+        f" {needed / _MIB:,.0f} MiB of memory, more than the {allowed / _MIB:,.0f} MiB trapline"
+        " decodes per image (TRAPLINE_MAX_DECODE_BYTES); save it as a baseline JPEG, which"
+        " decodes at a reduced size, or scale it down",
+        code="image_too_large",
     )
 
 

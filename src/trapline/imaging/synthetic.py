@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import math
 import random
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,6 +85,36 @@ def noisy_jpeg(seed: int, target_bytes: int) -> bytes:
         quality = max(5, min(100, quality + (-4 if ratio > 1 else 4)))
         data = _jpeg(image, quality)
     return data
+
+
+#: PNG colour type by the number of samples in a pixel: grey, grey + alpha, RGB, RGBA.
+_PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}
+
+
+def flat_png(width: int, height: int, colour: tuple[int, ...], *, bit_depth: int = 8) -> bytes:
+    """A PNG of one flat colour, written row by row: a 9,400 x 9,400 RGBA picture (353 MB
+    decoded) in under 2 MB, made without ever holding it decoded. For tests of decode limits.
+
+    ``colour`` has 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA) samples of ``bit_depth``
+    (8 or 16) bits.
+    """
+    if len(colour) not in _PNG_COLOUR_TYPES or bit_depth not in (8, 16):
+        raise ValueError(f"colour needs 1-4 samples of 8 or 16 bits (got {colour}, {bit_depth})")
+    header = struct.pack(
+        ">IIBBBBB", width, height, bit_depth, _PNG_COLOUR_TYPES[len(colour)], 0, 0, 0
+    )
+    pixel = b"".join(sample.to_bytes(bit_depth // 8, "big") for sample in colour)
+    row = b"\x00" + pixel * width  # filter type 0 (none) starts each row
+    packer = zlib.compressobj(1)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        _png_chunk(kind, body)
+        for kind, body in ((b"IHDR", header), (b"IDAT", data), (b"IEND", b""))
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def _light_trap_image(

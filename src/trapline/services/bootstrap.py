@@ -10,6 +10,7 @@ from pathlib import Path
 
 from trapline.db.engine import Database
 from trapline.domain.records import Project, User
+from trapline.files import private_dir
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services.deployments import create_deployment
 from trapline.services.images import IncomingFile, upload_images
@@ -47,7 +48,7 @@ def ensure_admin(db: Database, data_dir: Path) -> Admin:
         return Admin(user, None, token_file)
     user = create_user(db, None, LOCAL_ADMIN_EMAIL, "Local admin", is_admin=True)
     secret = create_token(db, user, "trapline up").secret
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from trapline.db.engine import Database
+from trapline.db.repositories import Repos
 from trapline.domain.paging import Cursor, ImageOrder
 from trapline.domain.records import Image, ImageFilter, User
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput, PayloadTooLarge
-from trapline.imaging.probe import THUMBNAIL_SIZES, ImageFacts, inspect_image, make_thumbnail
+from trapline.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, StorageError
+from trapline.imaging.limits import DecodeLimits
+from trapline.imaging.probe import (
+    DEFAULT_LIMITS,
+    THUMBNAIL_SIZES,
+    ImageFacts,
+    inspect_image,
+    make_thumbnail,
+)
 from trapline.services.access import project_for, require
 from trapline.storage.base import BlobStore
 
@@ -80,63 +88,127 @@ def upload_images(
     deployment_id: int | None,
     max_file_bytes: int,
     source: str = "upload",
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> list[UploadResult]:
     """Store new images of a project and find the ones it already has.
 
     Every file is checked before anything is stored, so one bad file leaves the project as
     it was. Bytes stream from the incoming file to storage; they are never held whole.
+    Blobs are written before their rows, and every blob of this request that no committed
+    row points at (the insert failed, or a concurrent upload of the same bytes won) is
+    deleted before the request ends.
     """
     if not files:
         raise InvalidInput("no files given; send one or more images in the form field 'files'")
     with db.read() as repos:
-        project_for(repos, caller, project_id, Role.MEMBER)
-        if deployment_id is not None:
-            deployment = repos.deployments.get(deployment_id)
-            if deployment is None or deployment.project_id != project_id:
-                raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+        _check_target(repos, caller, project_id, deployment_id)
     measured = [_hash_and_measure(f, max_file_bytes) for f in files]
     hashes = [sha for sha, _ in measured]
     sizes = dict(measured)
     with db.read() as repos:
         known = {h: repos.images.by_sha256(project_id, h) for h in set(hashes)}
     new = {sha: f for f, sha in zip(files, hashes, strict=True) if known[sha] is None}
-    # Decoding is most of an upload's cost and Pillow releases the GIL while it decodes, so
-    # the files of one request are checked side by side.
-    with _pool(len(new)) as pool:
-        facts = dict(zip(new, pool.map(_inspect, new.values()), strict=True))
-        keys = {sha: new_image_key(project_id, sha, facts[sha].extension) for sha in new}
-        list(pool.map(lambda sha: _store_blobs(store, keys[sha], new[sha].stream, facts[sha]), new))
+    written: dict[str, list[str]] = {}
+    kept: set[str] = set()
+    try:
+        # Decoding is most of an upload's cost and Pillow releases the GIL while it decodes,
+        # so the files of one request are checked side by side.
+        with _pool(len(new)) as pool:
+            inspected = pool.map(lambda incoming: _inspect(incoming, limits), new.values())
+            stored = {
+                sha: _Stored(info, new_image_key(project_id, sha, info.extension), sizes[sha])
+                for sha, info in zip(new, inspected, strict=True)
+            }
+            # Noted before writing, so that a write failing half-way is cleaned up too.
+            written = {sha: _blob_keys(stored[sha]) for sha in new}
+            list(pool.map(lambda sha: _store_blobs(store, stored[sha], new[sha].stream), new))
+        named = [(f.filename, sha) for f, sha in zip(files, hashes, strict=True)]
+        results = _insert_rows(db, caller, project_id, deployment_id, named, known, stored, source)
+        # Committed: these blobs have their rows now.
+        kept = {r.image.sha256 for r in results if not r.duplicate}
+        return results
+    finally:
+        _delete_blobs(store, [key for sha, k in written.items() if sha not in kept for key in k])
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A new file's facts and where its blobs go."""
+
+    facts: ImageFacts
+    key: str
+    size_bytes: int
+
+
+def _check_target(repos: Repos, caller: User, project_id: int, deployment_id: int | None) -> None:
+    project_for(repos, caller, project_id, Role.MEMBER)
+    if deployment_id is not None:
+        deployment = repos.deployments.get(deployment_id)
+        if deployment is None or deployment.project_id != project_id:
+            raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+
+
+def _insert_rows(
+    db: Database,
+    caller: User,
+    project_id: int,
+    deployment_id: int | None,
+    named: Sequence[tuple[str, str]],
+    known: dict[str, Image | None],
+    stored: dict[str, _Stored],
+    source: str,
+) -> list[UploadResult]:
+    """Add the rows of new hashes in one transaction; the others answer the image they match.
+
+    ``named`` holds each file's name and hash, in the order of the request.
+    """
     results: list[UploadResult] = []
     with db.write() as repos:
-        for incoming, sha in zip(files, hashes, strict=True):
+        for filename, sha in named:
             existing = known[sha] or repos.images.by_sha256(project_id, sha)
             if existing is not None:
                 results.append(UploadResult(existing, duplicate=True))
                 continue
-            info = facts[sha]
+            new = stored[sha]  # unknown when checked, so inspected and stored
             image = repos.images.insert(
                 project_id=project_id,
                 deployment_id=deployment_id,
-                storage_key=keys[sha],
-                filename=incoming.filename,
+                storage_key=new.key,
+                filename=filename,
                 sha256=sha,
-                size_bytes=sizes[sha],
-                width=info.width,
-                height=info.height,
-                content_type=info.content_type,
-                captured_at=info.captured_at,
-                captured_offset_minutes=info.captured_offset_minutes,
+                size_bytes=new.size_bytes,
+                width=new.facts.width,
+                height=new.facts.height,
+                content_type=new.facts.content_type,
+                captured_at=new.facts.captured_at,
+                captured_offset_minutes=new.facts.captured_offset_minutes,
                 source=source,
                 uploaded_by=caller.id,
             )
-            if image is None:  # another upload of the same bytes committed first
+            if image is None:
+                # Another upload of the same bytes committed first, or the project or the
+                # deployment went away since they were checked (the insert broke a key).
                 raced = repos.images.by_sha256(project_id, sha)
-                assert raced is not None
+                if raced is None:
+                    _check_target(repos, caller, project_id, deployment_id)
+                    raise Conflict(
+                        f'"{filename}" could not be stored: project {project_id} changed while'
+                        " the files were uploaded; nothing was kept, retry the upload"
+                    )
                 results.append(UploadResult(raced, duplicate=True))
             else:
                 known[sha] = image
                 results.append(UploadResult(image, duplicate=False))
     return results
+
+
+def _delete_blobs(store: BlobStore, keys: Sequence[str]) -> None:
+    """Remove blobs no row points at; a failure is logged, not raised over the real answer."""
+    for key in keys:
+        try:
+            store.delete(key)
+        except StorageError as exc:
+            log.warning("could not delete the unused blob %s: %s", key, exc.detail)
 
 
 def list_images(
@@ -186,7 +258,14 @@ def download_url(
 
 
 def thumbnail_url(
-    db: Database, store: BlobStore, caller: User, image_id: int, size: int, *, expires_in: int
+    db: Database,
+    store: BlobStore,
+    caller: User,
+    image_id: int,
+    size: int,
+    *,
+    expires_in: int,
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> str:
     """A signed URL of the image's thumbnail, made (once) when it is missing."""
     if size not in THUMBNAIL_SIZES:
@@ -196,8 +275,14 @@ def thumbnail_url(
     key = thumbnail_key(image.storage_key, size)
     if not store.exists(key):
         with store.opened(image.storage_key) as original:
-            thumb = make_thumbnail(original, size)
+            thumb = make_thumbnail(original, size, limits=limits)
         store.put_bytes(key, thumb, content_type="image/jpeg", durable=False)
+        with db.read() as repos:
+            gone = repos.images.get(image_id) is None
+        if gone:
+            # Deleted while the thumbnail was made: its deletion may have missed this file.
+            _delete_blobs(store, [key])
+            raise NotFound(f"image {image_id} not found")
     return store.signed_url(key, expires_in=expires_in)
 
 
@@ -217,17 +302,24 @@ def _hash_and_measure(incoming: IncomingFile, max_file_bytes: int) -> tuple[str,
     return digest.hexdigest(), size
 
 
-def _inspect(incoming: IncomingFile) -> ImageFacts:
-    return inspect_image(incoming.stream, incoming.filename, thumbnail_sizes=UPLOAD_THUMBNAILS)
+def _inspect(incoming: IncomingFile, limits: DecodeLimits) -> ImageFacts:
+    return inspect_image(
+        incoming.stream, incoming.filename, thumbnail_sizes=UPLOAD_THUMBNAILS, limits=limits
+    )
 
 
 def _pool(files: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_THREADS, files)))
 
 
-def _store_blobs(store: BlobStore, key: str, stream: BinaryIO, info: ImageFacts) -> None:
+def _blob_keys(new: _Stored) -> list[str]:
+    return [new.key, *(thumbnail_key(new.key, size) for size in new.facts.thumbnails)]
+
+
+def _store_blobs(store: BlobStore, new: _Stored, stream: BinaryIO) -> None:
+    key = new.key
     stream.seek(0)
-    store.put(key, stream, content_type=info.content_type)
-    for size, data in info.thumbnails.items():
+    store.put(key, stream, content_type=new.facts.content_type)
+    for size, data in new.facts.thumbnails.items():
         # Thumbnails can be made again from the original, so they skip the flush to disk.
         store.put_bytes(thumbnail_key(key, size), data, content_type="image/jpeg", durable=False)

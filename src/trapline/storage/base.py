@@ -7,14 +7,12 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, ClassVar, Literal
+from typing import BinaryIO, ClassVar
 
 from trapline.errors import InvalidInput
 
 #: Keys are relative, slash-separated paths of these characters; no ``..`` segments.
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/=-]{0,1023}$")
-
-Method = Literal["GET", "PUT"]
 
 #: Bytes a store reads from or writes to a stream at a time; bounds memory per transfer.
 CHUNK_SIZE = 1024 * 1024
@@ -30,12 +28,8 @@ def check_key(key: str) -> str:
     return key
 
 
-def check_signed_url_request(method: str, expires_in: int) -> None:
-    """Raise InvalidInput unless ``method`` and ``expires_in`` make a link every store can sign."""
-    if method not in ("GET", "PUT"):
-        raise InvalidInput(
-            f"signed URLs are for GET or PUT (got {method!r})", code="invalid_method"
-        )
+def check_signed_url_request(expires_in: int) -> None:
+    """Raise InvalidInput unless every store can sign a link that lives ``expires_in`` seconds."""
     if not 1 <= expires_in <= MAX_SIGNED_URL_SECONDS:
         raise InvalidInput(
             f"expires_in must be a number of seconds from 1 to {MAX_SIGNED_URL_SECONDS}"
@@ -77,17 +71,11 @@ class BlobStore(ABC):
         """Whether a blob is stored under ``key``."""
 
     @abstractmethod
-    def signed_url(
-        self,
-        key: str,
-        *,
-        method: Method = "GET",
-        expires_in: int = 3600,
-        content_type: str | None = None,
-    ) -> str:
-        """A URL that lets any HTTP client GET (or PUT) this one key until it expires.
+    def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
+        """A URL that lets any HTTP client download this one key until it expires.
 
-        The local store may answer a path (``/api/v2/blobs/…``) that the API makes absolute.
+        Links only read: nothing is ever written through one. The local store may answer a
+        path (``/api/v2/blobs/…``) that the API makes absolute.
         """
 
     @abstractmethod

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageError
+from trapline.files import private_dir
 from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
-    Method,
     check_key,
     check_signed_url_request,
 )
@@ -25,7 +25,10 @@ BLOB_ROUTE = "/api/v2/blobs"
 
 
 class LocalBlobStore(BlobStore):
-    """Stores each blob as the file ``root/key``; links are signed with ``secret_key``."""
+    """Stores each blob as the file ``root/key``; links are signed with ``secret_key``.
+
+    Files are written 0600 (as ``mkstemp`` makes them) in folders made 0700.
+    """
 
     scheme = "file"
 
@@ -56,7 +59,7 @@ class LocalBlobStore(BlobStore):
         path = self.path_for(key)
         failed = f"could not store {key!r}"
         with _disk_errors(failed):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             # The temporary file must be on the same filesystem for os.replace to be atomic.
             fd, temp_name = tempfile.mkstemp(
                 dir=path.parent, prefix=f".{path.name}.", suffix=".part"
@@ -109,29 +112,22 @@ class LocalBlobStore(BlobStore):
         """Whether a file is stored under ``key``."""
         return self.path_for(key).is_file()
 
-    def signed_url(
-        self,
-        key: str,
-        *,
-        method: Method = "GET",
-        expires_in: int = 3600,
-        content_type: str | None = None,
-    ) -> str:
-        """A link to the API's blob route; ``content_type`` is not enforced for local blobs."""
+    def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
+        """A link to the API's blob route, which only serves downloads."""
         check_key(key)
-        check_signed_url_request(method, expires_in)
+        check_signed_url_request(expires_in)
         expires = str(int(self._clock()) + expires_in)
-        signature = self._sign(method, key, expires)
+        signature = self._sign(key, expires)
         return f"{self.base_url}{BLOB_ROUTE}/{key}?expires={expires}&sig={signature}"
 
-    def verify(self, key: str, method: str, expires: str | None, sig: str | None) -> None:
+    def verify(self, key: str, expires: str | None, sig: str | None) -> None:
         """Raise PermissionDenied unless ``expires`` and ``sig`` came from ``signed_url``."""
         check_key(key)
         if not expires or not sig:
             raise PermissionDenied(
                 "this link is missing its signature; ask for a new one", code="unsigned_link"
             )
-        expected = self._sign(method, key, expires)
+        expected = self._sign(key, expires)
         # Compare bytes: compare_digest rejects str with non-ASCII characters, which a caller
         # can put in the query string.
         if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
@@ -146,7 +142,7 @@ class LocalBlobStore(BlobStore):
     def check(self) -> None:
         """Create the root folder if needed and prove a file can be written in it."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
             with tempfile.TemporaryFile(dir=self.root, prefix=".check-"):
                 pass
         except OSError as exc:
@@ -155,8 +151,10 @@ class LocalBlobStore(BlobStore):
                 " check the path and that trapline's user may write there"
             ) from exc
 
-    def _sign(self, method: str, key: str, expires: str) -> str:
-        message = f"{method}\n{key}\n{expires}".encode()
+    def _sign(self, key: str, expires: str) -> str:
+        # "GET" first, as when links could also upload: a link signed for another use some
+        # day cannot be mistaken for a download, and links already handed out stay valid.
+        message = f"GET\n{key}\n{expires}".encode()
         return hmac.digest(self._secret_key, message, "sha256").hex()
 
 

@@ -11,7 +11,6 @@ from trapline.errors import InvalidInput, MissingDependency, NotFound, StorageEr
 from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
-    Method,
     check_key,
     check_signed_url_request,
 )
@@ -40,9 +39,6 @@ _PART_SIZE = 8 * 1024 * 1024
 
 #: Parts uploaded (and held in memory) at once per ``put``.
 _PARTS_IN_FLIGHT = 4
-
-#: Client methods that presign each HTTP method.
-_PRESIGNED_OPERATIONS: dict[str, str] = {"GET": "get_object", "PUT": "put_object"}
 
 
 class S3BlobStore(BlobStore):
@@ -131,24 +127,15 @@ class S3BlobStore(BlobStore):
             return False
         return True
 
-    def signed_url(
-        self,
-        key: str,
-        *,
-        method: Method = "GET",
-        expires_in: int = 3600,
-        content_type: str | None = None,
-    ) -> str:
-        """A presigned URL; a PUT with ``content_type`` must send that Content-Type."""
+    def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
+        """A presigned GET URL."""
         object_key = self._object_key(key)
-        check_signed_url_request(method, expires_in)
+        check_signed_url_request(expires_in)
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": object_key}
-        if method == "PUT" and content_type:
-            params["ContentType"] = content_type
         # Presigning is computed locally; errors here mean bad configuration or credentials.
         with _translate_errors(self.bucket, "sign a link for", key):
             return self._client.generate_presigned_url(
-                _PRESIGNED_OPERATIONS[method], Params=params, ExpiresIn=expires_in
+                "get_object", Params=params, ExpiresIn=expires_in
             )
 
     def check(self) -> None:

@@ -1,22 +1,24 @@
-"""Signed blob URLs of the local store, served by trapline itself."""
+"""Signed blob URLs of the local store, served by trapline itself (downloads only)."""
 
 from __future__ import annotations
 
-import mimetypes
-import tempfile
-from typing import Annotated, BinaryIO, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
-from starlette.concurrency import run_in_threadpool
 
 from trapline.api.deps import StoreDep
 from trapline.errors import NotFound
+from trapline.imaging.probe import ACCEPTED_FORMATS
 from trapline.storage.local import LocalBlobStore
 
 router = APIRouter(tags=["blobs"])
 
 Signature = Annotated[str | None, Query(max_length=128)]
+
+#: Content types served for the extensions of image blobs: the formats uploads are checked
+#: to be (and thumbnails, which are JPEG). Anything else is downloaded as an attachment.
+IMAGE_TYPES = {f".{f.extension}": f.content_type for f in ACCEPTED_FORMATS.values()}
 
 
 def _local(store: object) -> LocalBlobStore:
@@ -31,28 +33,20 @@ def get_blob(
 ) -> FileResponse:
     """Download a file through a signed, expiring link (no token needed)."""
     local = _local(store)
-    local.verify(key, "GET", expires, sig)
+    local.verify(key, expires, sig)
     path = local.path_for(key)
     if not path.is_file():
         raise NotFound("file not found")
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
-
-
-@router.put("/blobs/{key:path}", status_code=201)
-async def put_blob(
-    key: str, request: Request, store: StoreDep, expires: Signature = None, sig: Signature = None
-) -> Response:
-    """Upload a file through a signed, expiring link (no token needed)."""
-    local = _local(store)
-    local.verify(key, "PUT", expires, sig)
-    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
-        async for chunk in request.stream():
-            await run_in_threadpool(spool.write, chunk)
-        spool.seek(0)
-        await run_in_threadpool(
-            local.put, key, cast(BinaryIO, spool), content_type=request.headers.get("content-type")
+    # nosniff: a browser shows the bytes only as the type said (an image), never as a page
+    # it guessed from them; what is not a checked image is only ever saved, never shown.
+    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    media_type = IMAGE_TYPES.get(path.suffix.lower())
+    if media_type is None:
+        return FileResponse(
+            path,
+            media_type="application/octet-stream",
+            headers=headers,
+            filename=path.name,
+            content_disposition_type="attachment",
         )
-    return Response(status_code=201)
+    return FileResponse(path, media_type=media_type, headers=headers)

@@ -25,8 +25,10 @@ from trapline.api.schemas import ImageOut, UploadedOut, UploadOut, captured_at_o
 from trapline.api.schemas_jobs import AnalysisOut, ImageDetailOut
 from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
+from trapline.imaging.limits import DecodeLimits
 from trapline.services import analyses, images
 from trapline.services.images import ImagePage, IncomingFile
+from trapline.settings import Settings
 
 router = APIRouter(tags=["images"])
 
@@ -51,6 +53,7 @@ def upload_images(
         incoming,
         deployment_id=deployment_id,
         max_file_bytes=settings.max_upload_bytes,
+        limits=_decode_limits(settings),
     )
     return UploadOut(
         results=[
@@ -151,9 +154,19 @@ def thumbnail(
 ) -> RedirectResponse:
     """Redirect to a signed URL of a JPEG thumbnail (``size`` 256 or 1024, long side)."""
     url = images.thumbnail_url(
-        db, store, caller, image_id, size, expires_in=settings.signed_url_ttl
+        db,
+        store,
+        caller,
+        image_id,
+        size,
+        expires_in=settings.signed_url_ttl,
+        limits=_decode_limits(settings),
     )
     return RedirectResponse(absolute_url(request, settings, url), status_code=307)
+
+
+def _decode_limits(settings: Settings) -> DecodeLimits:
+    return DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes)
 
 
 def _clean_filename(name: str | None) -> str:
