@@ -14,8 +14,16 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trapline.files import private_dir
-from trapline.imaging.limits import DEFAULT_MAX_CONCURRENT_DECODES, DEFAULT_MAX_DECODE_BYTES
 
+_MIB = 1024 * 1024
+#: Default most bytes one decode may hold: 128 MiB. Baseline JPEGs of any accepted size decode
+#: at a reduced scale in a few MB; this still admits PNG or TIFF photos of 33 megapixels (RGB
+#: or RGBA, 4 bytes a pixel in memory), 16-bit greyscale TIFFs of 67 megapixels, progressive
+#: JPEGs of about 44 megapixels and WebP files of 8 megapixels (libwebp keeps 4 canvases).
+DEFAULT_MAX_DECODE_BYTES = 128 * _MIB
+#: Default decodes one process runs at once; with the default budget, at most 256 MiB of
+#: decoded pixels are held however many files and requests arrive.
+DEFAULT_MAX_CONCURRENT_DECODES = 2
 #: File in the data dir that keeps the generated secret key between runs.
 SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name
 

@@ -19,8 +19,8 @@ PLATFORM_MODULES = (
     "trapline.imaging",
     "trapline.commands",
 )
-#: What the worker may import of trapline (DESIGN §6, plus the stdlib-only log set-up).
-ALLOWED = ("protocol", "settings", "errors", "pipelines", "worker", "logs", "cli")
+#: What the worker may import of trapline (DESIGN §6, plus the stdlib-only log and file-mode helpers).
+ALLOWED = ("protocol", "settings", "errors", "pipelines", "worker", "logs", "files", "cli")
 
 PROBE = """
 import json, sys

@@ -14,16 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from trapline.errors import Unavailable
+from trapline.settings import DEFAULT_MAX_CONCURRENT_DECODES, DEFAULT_MAX_DECODE_BYTES
 
-_MIB = 1024 * 1024
-#: Default most bytes one decode may hold: 128 MiB. Baseline JPEGs of any accepted size decode
-#: at a reduced scale in a few MB; this still admits PNG or TIFF photos of 33 megapixels (RGB
-#: or RGBA, 4 bytes a pixel in memory), 16-bit greyscale TIFFs of 67 megapixels, progressive
-#: JPEGs of about 44 megapixels and WebP files of 8 megapixels (libwebp keeps 4 canvases).
-DEFAULT_MAX_DECODE_BYTES = 128 * _MIB
-#: Default decodes one process runs at once; with the default budget, at most 256 MiB of
-#: decoded pixels are held however many files and requests arrive.
-DEFAULT_MAX_CONCURRENT_DECODES = 2
 #: Seconds a decode waits for a free slot before the request is answered 503.
 SLOT_WAIT_SECONDS = 120.0
 
