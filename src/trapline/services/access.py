@@ -123,7 +123,7 @@ class AccessMemo:
     changed or deleted, a job canceled or deleted: the repositories mark each,
     ``access_changed``) voids every answer at once, whichever code path made it; made through
     another replica, it applies within ``ttl`` seconds. Ids are never reused (migration
-    0010), so a remembered job id never names another job. Only running jobs are kept: a job
+    0011), so a remembered job id never names another job. Only running jobs are kept: a job
     that ended meanwhile hands out nothing (its tasks are no longer queued) and results are
     judged against the tasks table. Unknown tokens are never remembered.
     """
