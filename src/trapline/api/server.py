@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -10,6 +11,8 @@ from typing import Any
 import uvicorn
 
 from trapline.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Server(uvicorn.Server):
@@ -29,6 +32,13 @@ class Server(uvicorn.Server):
         cls, app: Any, settings: Settings, *, stopping: Callable[[], None] | None = None
     ) -> Server:
         """A server for ``app`` on the settings' host and port."""
+        if not settings.public_url and settings.host in ("", "0.0.0.0", "::"):  # noqa: S104
+            # Links are never built from a request's Host header (a caller writes it).
+            log.warning(
+                "listening on all addresses without TRAPLINE_PUBLIC_URL: links handed to "
+                "workers and browsers name 127.0.0.1, which other machines cannot reach; set "
+                "TRAPLINE_PUBLIC_URL to the address they use"
+            )
         config = uvicorn.Config(
             app,
             host=settings.host,
