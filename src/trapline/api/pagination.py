@@ -13,6 +13,7 @@ from fastapi import Path, Query, Request
 from trapline.domain.paging import Cursor
 from trapline.domain.records import Image
 from trapline.errors import InvalidInput
+from trapline.protocol import MAX_NAME, ONE_LINE
 
 #: Default and largest page sizes.
 DEFAULT_LIMIT = 50
@@ -28,6 +29,27 @@ QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="object id")]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, 1 to 1000")]
 Offset = Annotated[int, Query(ge=0, le=10**12, description="items to skip")]
+
+#: Longest comma-separated list in a query string (statuses, pipeline slugs).
+MAX_QUERY_LIST = 10_000
+
+#: A pipeline slug in a path.
+PathSlug = Annotated[
+    str, Path(min_length=1, max_length=200, pattern=ONE_LINE, description="pipeline slug")
+]
+#: A word or name to filter by in a query string (a label, part of a file name).
+QueryText = Annotated[
+    str | None, Query(max_length=MAX_NAME, pattern=ONE_LINE, description="text to match")
+]
+#: A comma-separated list in a query string.
+QueryList = Annotated[
+    str | None,
+    Query(max_length=MAX_QUERY_LIST, pattern=ONE_LINE, description="comma-separated values"),
+]
+#: An opaque cursor from a listing's ``next``/``previous`` link.
+QueryCursor = Annotated[
+    str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$", description="page cursor")
+]
 
 
 def offset_page(

@@ -6,7 +6,14 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from trapline.domain.records import (
     ApiToken,
@@ -19,12 +26,23 @@ from trapline.domain.records import (
     User,
 )
 from trapline.domain.roles import Role
+from trapline.protocol import FREE_TEXT, ONE_LINE
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 
-#: An object id in a request body.
+#: Longest email address (RFC 5321; the column holds 254 characters).
+MAX_EMAIL = 254
+#: Most images named in one request body (a collection's ``image_ids``).
+MAX_COLLECTION_IMAGES = 100_000
+
+#: An object id in a request body (a 64-bit column).
 BodyId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: A name of a project, deployment or collection: one line, 1 to 200 characters.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
+#: An optional label (a user's or a token's name): one line, at most 200 characters.
+Label = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)]
+#: A description: free text of at most 10,000 characters.
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=FREE_TEXT)]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")]
 
@@ -55,14 +73,18 @@ class Patch(Input):
 
 def _email(value: str) -> str:
     value = value.strip().lower()
-    if not _EMAIL.match(value) or len(value) > 254:
+    if not _EMAIL.match(value) or len(value) > MAX_EMAIL:
         raise ValueError("not an email address")
     return value
 
 
+#: An email address, stripped and lower-cased.
+Email = Annotated[str, StringConstraints(max_length=MAX_EMAIL + 100)]
+
+
 class UserIn(Input):
-    email: str
-    name: str = Field("", max_length=200)
+    email: Email
+    name: Label = ""
     is_admin: bool = False
 
     _check_email = field_validator("email")(_email)
@@ -87,7 +109,7 @@ class UserOut(BaseModel):
 
 
 class TokenIn(Input):
-    name: str = Field("", max_length=200)
+    name: Label = ""
 
 
 class TokenOut(BaseModel):
@@ -116,7 +138,7 @@ class NewTokenOut(TokenOut):
 
 class ProjectIn(Input):
     name: Name
-    description: str = Field("", max_length=10_000)
+    description: Description = ""
 
 
 class ProjectPatch(Patch):
@@ -128,7 +150,7 @@ class ProjectPatch(Patch):
     )
 
     name: Name | None = None
-    description: str | None = Field(None, max_length=10_000)
+    description: Description | None = None
     classification_top_k: int | None = Field(None, ge=1, le=100)
     keep_full_scores: bool | None = None
 
@@ -158,7 +180,7 @@ class ProjectOut(BaseModel):
 
 
 class MemberIn(Input):
-    email: str
+    email: Email
     role: Role
 
     _check_email = field_validator("email")(_email)
@@ -189,7 +211,7 @@ def _wall_clock_period(value: datetime | None) -> datetime | None:
 
 class DeploymentIn(Input):
     name: Name
-    description: str = Field("", max_length=10_000)
+    description: Description = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     started_at: datetime | None = None
@@ -200,7 +222,7 @@ class DeploymentIn(Input):
 
 class DeploymentPatch(Patch):
     name: Name | None = None
-    description: str | None = Field(None, max_length=10_000)
+    description: Description | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     started_at: datetime | None = None
@@ -310,8 +332,8 @@ def _wall_clock(value: datetime | None) -> datetime | None:
 
 class CollectionIn(Input):
     name: Name
-    description: str = Field("", max_length=10_000)
-    image_ids: list[BodyId] | None = None
+    description: Description = ""
+    image_ids: list[BodyId] | None = Field(None, max_length=MAX_COLLECTION_IMAGES)
     filter: FilterIn | None = None
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from trapline.api.schemas import BodyId, ImageOut, Input
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
+from trapline.protocol import ONE_LINE, Slug
 from trapline.services.jobs import JobDetail
+
+#: Most images a job names one by one (``image_ids``); larger selections are a collection, a
+#: deployment or the whole project, which the database selects without a list of ids.
+MAX_JOB_IMAGES = 10_000
 
 
 class JobParamsIn(Input):
@@ -31,14 +36,25 @@ class JobParamsIn(Input):
 
 class JobIn(Input):
     project_id: BodyId
-    pipeline: str = Field(min_length=1, max_length=200, description="pipeline slug")
+    pipeline: Slug = Field(description="pipeline slug")
     collection_id: BodyId | None = None
-    image_ids: list[BodyId] | None = Field(None, max_length=1_000_000)
+    image_ids: list[BodyId] | None = Field(
+        None,
+        max_length=MAX_JOB_IMAGES,
+        description=f"at most {MAX_JOB_IMAGES} ids; for more, make a collection and give "
+        "collection_id",
+    )
     deployment_id: BodyId | None = None
-    name: str | None = Field(None, max_length=255)
+    name: Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE)] | None = None
     start_now: bool = True
     dispatch_mode: DispatchMode = DispatchMode.ASYNC_API
     params: JobParamsIn = Field(default_factory=JobParamsIn)
+
+    @field_validator("image_ids")
+    @classmethod
+    def _once_each(cls, ids: list[int] | None) -> list[int] | None:
+        # A repeated id is the same image: the job has one task per image.
+        return list(dict.fromkeys(ids)) if ids is not None else None
 
 
 class CountsOut(BaseModel):
@@ -238,7 +254,7 @@ class PipelineOut(BaseModel):
 
 
 class ServiceTokenIn(Input):
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE)]
 
 
 class ServiceTokenOut(BaseModel):

@@ -8,13 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from trapline.api.schemas import Input
+from trapline.protocol import WireName, WireUri
 from trapline.services.pipelines import PushRegistration, ServiceListing
 
 
 class PushServiceIn(Input):
-    name: str = Field(min_length=1, max_length=255)
-    endpoint_url: str = Field(
-        min_length=1, max_length=1024, description="base URL of the service's /info and /process"
+    name: WireName = Field(min_length=1)
+    endpoint_url: WireUri = Field(
+        min_length=1, description="base URL of the service's /info and /process"
     )
 
 

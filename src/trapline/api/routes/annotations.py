@@ -8,7 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, offset_page
+from trapline.api.pagination import (
+    DEFAULT_LIMIT,
+    Id,
+    Limit,
+    Offset,
+    QueryId,
+    QueryText,
+    offset_page,
+)
 from trapline.api.schemas_jobs import AnnotationOut
 from trapline.domain.results import AnnotationFilter, AnnotationType
 from trapline.services import analyses
@@ -23,7 +31,7 @@ def list_annotations(
     caller: CurrentUser,
     db: DatabaseDep,
     type: AnnotationType | None = None,
-    label: str | None = Query(None, max_length=255),
+    label: QueryText = None,
     min_confidence: float | None = Query(None, ge=0, le=1),
     job: QueryId = None,
     deployment: QueryId = None,

@@ -16,7 +16,9 @@ from trapline.api.pagination import (
     Id,
     Limit,
     Offset,
+    QueryCursor,
     QueryId,
+    QueryText,
     cursor_page,
     decode_cursor,
     offset_page,
@@ -77,11 +79,11 @@ def list_images(
     deployment: QueryId = None,
     captured_after: Annotated[datetime | None, Query(description="inclusive")] = None,
     captured_before: Annotated[datetime | None, Query(description="exclusive")] = None,
-    filename: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
+    filename: QueryText = None,
     ordering: ImageOrder = ImageOrder.CAPTURED,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: QueryCursor = None,
 ) -> dict[str, Any]:
     """A project's images, filtered; follow ``next``/``previous`` to page at any depth."""
     flt = ImageFilter(

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import json_body, json_object, json_response
+from trapline.api.bodies import (
+    CLAIM_BODY_BYTES,
+    RESULTS_BODY_BYTES,
+    json_body,
+    json_object,
+    json_response,
+)
 from trapline.api.deps import (
     AccessDep,
     ClaimsDep,
@@ -46,6 +52,7 @@ router = APIRouter(tags=["worker protocol"])
     "/jobs/{job_id}/tasks",
     openapi_extra=json_body(TasksRequest),
     response_model=TasksResponse,
+    max_body_size=CLAIM_BODY_BYTES,
 )
 async def claim_tasks(
     request: Request,
@@ -70,6 +77,7 @@ async def claim_tasks(
     "/jobs/{job_id}/result",
     openapi_extra=json_body(ResultsRequest),
     response_model=ResultsResponse,
+    max_body_size=RESULTS_BODY_BYTES,
 )
 async def post_results(
     request: Request,
@@ -103,7 +111,12 @@ async def post_results(
     return json_response(await run_in_threadpool(ingest))
 
 
-@router.post("/tasks/next", openapi_extra=json_body(NextTasksRequest), response_model=TasksResponse)
+@router.post(
+    "/tasks/next",
+    openapi_extra=json_body(NextTasksRequest),
+    response_model=TasksResponse,
+    max_body_size=CLAIM_BODY_BYTES,
+)
 async def next_tasks(
     request: Request, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep, claims: ClaimsDep
 ) -> Response:
