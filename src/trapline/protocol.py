@@ -102,8 +102,10 @@ WireUri = Annotated[str, StringConstraints(max_length=MAX_URI, pattern=ONE_LINE)
 WireUrl = Annotated[str, StringConstraints(max_length=8192, pattern=ONE_LINE)]
 #: A lease token as handed out (``reply_subject``).
 ReplySubject = Annotated[str, StringConstraints(max_length=MAX_URI, pattern=ONE_LINE)]
-#: Free text: a description, an error.
+#: Free text: a description.
 WireText = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=FREE_TEXT)]
+#: A message from a program (an error, maybe with a coloured traceback): anything but NUL.
+WireMessage = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
 #: A number a database stores: not NaN, not Infinity.
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: A version number (a 32-bit column).
@@ -333,13 +335,13 @@ class PipelineResultsResponse(WireModel):
         default_factory=list, max_length=MAX_DETECTIONS
     )
     detections: list[DetectionResponse] = Field(default_factory=list, max_length=MAX_DETECTIONS)
-    errors: list[JsonValue] | WireText | None = None
+    errors: Annotated[list[JsonValue], Field(max_length=MAX_DETECTIONS)] | WireMessage | None = None
 
 
 class ResultError(WireModel):
     """A worker's report that it could not process an image."""
 
-    error: WireText
+    error: WireMessage
     image_id: WireName | None = None
 
 
