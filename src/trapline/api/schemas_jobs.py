@@ -12,11 +12,7 @@ from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
 from trapline.protocol import ONE_LINE, Slug
-from trapline.services.jobs import JobDetail
-
-#: Most images a job names one by one (``image_ids``); larger selections are a collection, a
-#: deployment or the whole project, which the database selects without a list of ids.
-MAX_JOB_IMAGES = 10_000
+from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
 
 
 class JobParamsIn(Input):
