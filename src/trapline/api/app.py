@@ -14,6 +14,7 @@ from trapline.api.admission import ClaimGate
 from trapline.api.bodies import JSON_BODY_BYTES
 from trapline.api.errors import JsonTooLarge, install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
+from trapline.api.openapi import install_openapi
 from trapline.api.routes import annotations as annotation_routes
 from trapline.api.routes import (
     blobs,
@@ -140,6 +141,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.service_client = service_client
     app.state.push = push
     install_error_handlers(app)
+    install_openapi(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):

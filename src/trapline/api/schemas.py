@@ -7,10 +7,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, ClassVar
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,10 +43,31 @@ BodyId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
 #: An optional label (a user's or a token's name): one line, at most 200 characters.
 Label = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)]
+#: An instant in an answer: always with its UTC offset (naive ones are refused, not sent).
+Instant = AwareDatetime
+#: A camera's or station's wall-clock time: with its UTC offset when one is known, else none.
+WallClock = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$",
+            "description": "wall-clock time where it was taken (ISO 8601); with a UTC offset "
+            "only when the camera recorded one",
+        }
+    ),
+]
 #: A description: free text of at most 10,000 characters.
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=FREE_TEXT)]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: what was wrong and what to do, and a machine-readable code."""
+
+    detail: str = Field(description="what was wrong and what to do")
+    code: str = Field(description="a short slug: invalid, not_found, permission_denied…")
 
 
 class Input(BaseModel):
@@ -95,7 +118,7 @@ class UserOut(BaseModel):
     email: str
     name: str
     is_admin: bool
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -116,9 +139,9 @@ class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Instant
+    last_used_at: Instant | None
+    revoked_at: Instant | None
 
     @classmethod
     def of(cls, token: ApiToken) -> TokenOut:
@@ -160,7 +183,7 @@ class ProjectOut(BaseModel):
     name: str
     description: str
     image_count: int
-    created_at: datetime
+    created_at: Instant
     classification_top_k: int
     keep_full_scores: bool
     role: Role | None = None
@@ -191,7 +214,7 @@ class MemberOut(BaseModel):
     email: str
     name: str
     role: Role
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, member: Membership) -> MemberOut:
@@ -238,9 +261,9 @@ class DeploymentOut(BaseModel):
     description: str
     latitude: float | None
     longitude: float | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    created_at: datetime
+    started_at: WallClock | None
+    ended_at: WallClock | None
+    created_at: Instant
 
     @classmethod
     def of(cls, d: Deployment) -> DeploymentOut:
@@ -276,9 +299,9 @@ class ImageOut(BaseModel):
     width: int
     height: int
     content_type: str
-    captured_at: datetime | None
+    captured_at: WallClock | None
     source: str
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, image: Image) -> ImageOut:
@@ -304,7 +327,7 @@ class UploadedOut(BaseModel):
     duplicate: bool
     width: int
     height: int
-    captured_at: datetime | None
+    captured_at: WallClock | None
     filename: str
 
 
@@ -345,7 +368,7 @@ class CollectionOut(BaseModel):
     kind: str
     filter: dict[str, object] | None
     image_count: int | None
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, c: Collection) -> CollectionOut:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from trapline.api.schemas import BodyId, ImageOut, Input
+from trapline.api.schemas import BodyId, ImageOut, Input, Instant
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
@@ -85,14 +84,14 @@ class JobOut(BaseModel):
     selection: dict[str, Any]
     counts: CountsOut
     progress: float
-    created_at: datetime
-    queued_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Instant
+    queued_at: Instant | None
+    started_at: Instant | None
+    finished_at: Instant | None
 
 
 class EventOut(BaseModel):
-    created_at: datetime
+    created_at: Instant
     status: JobStatus | None
     message: str
 
@@ -145,7 +144,7 @@ class TaskInfoOut(BaseModel):
     max_attempts: int
     last_error: str | None
     lease_holder: str | None
-    updated_at: datetime
+    updated_at: Instant
 
     @classmethod
     def of(cls, t: TaskInfo) -> TaskInfoOut:
@@ -169,7 +168,7 @@ class ServiceOut(BaseModel):
     id: int
     name: str
     endpoint_url: str | None
-    last_seen_at: datetime | None
+    last_seen_at: Instant | None
     online: bool
 
     @classmethod
@@ -191,7 +190,7 @@ class WorkerOut(BaseModel):
     version: str | None
     pid: int | None
     pipelines: list[str]
-    last_seen_at: datetime
+    last_seen_at: Instant
 
     @classmethod
     def of(cls, w: WorkerInfo) -> WorkerOut:
@@ -304,8 +303,8 @@ class AnalysisOut(BaseModel):
     status: str
     error: str | None
     total_time: float | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Instant
+    completed_at: Instant | None
     annotations: list[AnnotationOut]
 
     @classmethod
