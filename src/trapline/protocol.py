@@ -17,6 +17,9 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     Tag,
 )
@@ -106,10 +109,15 @@ ReplySubject = Annotated[str, StringConstraints(max_length=MAX_URI, pattern=ONE_
 WireText = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=FREE_TEXT)]
 #: A message from a program (an error, maybe with a coloured traceback): anything but NUL.
 WireMessage = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
+# Numbers and booleans are strict: "3" or true is not taken for 3, nor 1 for true.
 #: A number a database stores: not NaN, not Infinity.
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+Finite = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 #: A version number (a 32-bit column).
-Version = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Version = Annotated[StrictInt, Field(ge=0, le=INT32_MAX)]
+#: Most tasks one claim may ask for.
+MAX_BATCH_SIZE = 1000
+#: Size of a claim's batch.
+BatchSize = Annotated[StrictInt, Field(ge=1, le=MAX_BATCH_SIZE)]
 
 
 def describe_problem(error: ErrorDetails | dict[str, Any]) -> str:
@@ -206,7 +214,7 @@ class ClientInfo(WireModel):
     software: WireName | None = None
     version: ShortName | None = None
     platform: WireName | None = None
-    pid: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = None
+    pid: Annotated[StrictInt, Field(ge=0, le=INT32_MAX)] | None = None
     pipelines: list[Slug] | None = Field(None, max_length=MAX_LIST)
     name: WireName | None = None
 
@@ -235,7 +243,7 @@ class PipelineRegistrationResponse(BaseModel):
 class TasksRequest(WireModel):
     """``POST /jobs/{id}/tasks/``."""
 
-    batch_size: int
+    batch_size: BatchSize
     client_info: ClientInfo | None = None
 
 
@@ -243,7 +251,7 @@ class NextTasksRequest(WireModel):
     """``POST /tasks/next/``: claim across all running jobs of these pipelines."""
 
     pipelines: list[Slug] = Field(min_length=1, max_length=MAX_LIST)
-    batch_size: int
+    batch_size: BatchSize
     client_info: ClientInfo | None = None
 
 
@@ -251,7 +259,7 @@ class ExtendRequest(WireModel):
     """``POST /tasks/extend/``: keep leases alive for long tasks."""
 
     reply_subjects: list[ReplySubject] = Field(min_length=1, max_length=MAX_LIST)
-    seconds: int = Field(ge=1, le=24 * 3600)
+    seconds: Annotated[StrictInt, Field(ge=1, le=24 * 3600)]
     client_info: ClientInfo | None = None
 
 
@@ -297,9 +305,9 @@ class ClassificationResponse(WireModel):
     scores: list[Finite] = Field(default_factory=list, max_length=MAX_LABELS)
     logits: list[Finite] | None = Field(None, max_length=MAX_LABELS)
     #: Seconds; a time that is not finite is stored as unknown.
-    inference_time: float | None = None
+    inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference
-    terminal: bool = True
+    terminal: StrictBool = True
     timestamp: datetime | None = None
 
 
@@ -309,7 +317,7 @@ class DetectionResponse(WireModel):
     source_image_id: WireName
     bbox: BoundingBox | None = None
     #: Seconds; a time that is not finite is stored as unknown.
-    inference_time: float | None = None
+    inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference
     timestamp: datetime | None = None
     crop_image_url: WireUrl | None = None
@@ -330,7 +338,7 @@ class PipelineResultsResponse(WireModel):
 
     pipeline: Slug
     #: Seconds; a time that is not finite is stored as unknown.
-    total_time: float = 0.0
+    total_time: StrictFloat = 0.0
     source_images: list[SourceImageResponse] = Field(
         default_factory=list, max_length=MAX_DETECTIONS
     )

@@ -17,8 +17,6 @@ MiB = 1024 * KiB
 # its route's limit is refused with 413 before it is read into memory.
 #: Any JSON route that names no limit of its own (app.py gives it to every JSON router).
 JSON_BODY_BYTES = 1 * MiB
-#: A claim of tasks (``batch_size`` and ``client_info``).
-CLAIM_BODY_BYTES = 64 * KiB
 #: A post of results: up to 1000 items, each maybe with full score vectors of many detections.
 RESULTS_BODY_BYTES = 128 * MiB
 #: A registration of pipelines, whose category maps may hold 100,000 labels with their data.

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trapline.api.openapi import allowed_methods
 from trapline.errors import TraplineError, Unavailable
 from trapline.protocol import describe_problem
 
@@ -108,7 +109,10 @@ def install_error_handlers(app: FastAPI) -> None:
             # FastAPI's answer to a body its JSON parser gave up on (nested too deep).
             detail = "the request body could not be parsed as JSON (is it nested too deep?)"
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, detail, code, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405 and (allow := allowed_methods(request.app, request.url.path)):
+            headers = {**(headers or {}), "Allow": allow}
+        return error_response(exc.status_code, detail, code, headers)
 
 
 def describe_validation_errors(errors: Any) -> str:

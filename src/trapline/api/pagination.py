@@ -37,6 +37,17 @@ MAX_QUERY_LIST = 10_000
 PathSlug = Annotated[
     str, Path(min_length=1, max_length=200, pattern=ONE_LINE, description="pipeline slug")
 ]
+#: A key of a file in the blob store: path segments of letters, digits and ``._=-``, never
+#: ``.`` or ``..``, starting with a letter or digit (``storage.base.check_key``).
+BlobKey = Annotated[
+    str,
+    Path(
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._=-]*"
+        r"(/([A-Za-z0-9_=-][A-Za-z0-9._=-]*|\.[A-Za-z0-9_=-][A-Za-z0-9._=-]*|\.\.[A-Za-z0-9._=-]+))*$",
+        description="the file's key, as in the signed link",
+    ),
+]
 #: A word or name to filter by in a query string (a label, part of a file name).
 QueryText = Annotated[
     str | None, Query(max_length=MAX_NAME, pattern=ONE_LINE, description="text to match")

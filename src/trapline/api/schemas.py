@@ -11,6 +11,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -38,7 +41,7 @@ MAX_EMAIL = 254
 MAX_COLLECTION_IMAGES = 100_000
 
 #: An object id in a request body (a 64-bit column).
-BodyId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+BodyId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 #: A name of a project, deployment or collection: one line, 1 to 200 characters.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
 #: An optional label (a user's or a token's name): one line, at most 200 characters.
@@ -59,8 +62,10 @@ WallClock = Annotated[
 ]
 #: A description: free text of at most 10,000 characters.
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=FREE_TEXT)]
-Latitude = Annotated[float, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
-Longitude = Annotated[float, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")]
+Latitude = Annotated[StrictFloat, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
+Longitude = Annotated[
+    StrictFloat, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")
+]
 
 
 class ErrorOut(BaseModel):
@@ -102,13 +107,15 @@ def _email(value: str) -> str:
 
 
 #: An email address, stripped and lower-cased.
-Email = Annotated[str, StringConstraints(max_length=MAX_EMAIL + 100)]
+Email = Annotated[
+    str, StringConstraints(max_length=MAX_EMAIL, pattern=r"^\s*" + _EMAIL.pattern[1:-1] + r"\s*$")
+]
 
 
 class UserIn(Input):
     email: Email
     name: Label = ""
-    is_admin: bool = False
+    is_admin: StrictBool = False
 
     _check_email = field_validator("email")(_email)
 
@@ -174,8 +181,8 @@ class ProjectPatch(Patch):
 
     name: Name | None = None
     description: Description | None = None
-    classification_top_k: int | None = Field(None, ge=1, le=100)
-    keep_full_scores: bool | None = None
+    classification_top_k: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    keep_full_scores: StrictBool | None = None
 
 
 class ProjectOut(BaseModel):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from trapline.api.schemas import BodyId, ImageOut, Input, Instant
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
@@ -15,10 +23,10 @@ from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
 
 
 class JobParamsIn(Input):
-    max_attempts: int = Field(3, ge=1, le=100)
-    lease_seconds: int = Field(300, ge=1, le=24 * 3600)
-    failure_threshold: float = Field(0.5, ge=0, le=1)
-    reprocess: bool = False
+    max_attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 3
+    lease_seconds: Annotated[StrictInt, Field(ge=1, le=24 * 3600)] = 300
+    failure_threshold: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.5
+    reprocess: StrictBool = False
 
     def to_params(self) -> JobParams:
         return JobParams(
@@ -41,7 +49,7 @@ class JobIn(Input):
     )
     deployment_id: BodyId | None = None
     name: Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE)] | None = None
-    start_now: bool = True
+    start_now: StrictBool = True
     dispatch_mode: DispatchMode = DispatchMode.ASYNC_API
     params: JobParamsIn = Field(default_factory=JobParamsIn)
 
@@ -161,7 +169,7 @@ class TaskInfoOut(BaseModel):
 
 
 class PipelineToggle(Input):
-    enabled: bool
+    enabled: StrictBool
 
 
 class ServiceOut(BaseModel):

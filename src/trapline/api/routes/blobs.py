@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.deps import StoreDep
+from trapline.api.pagination import BlobKey
 from trapline.errors import NotFound
 from trapline.storage.local import LocalBlobStore
 
@@ -27,7 +28,7 @@ def _local(store: object) -> LocalBlobStore:
 
 @router.get("/blobs/{key:path}")
 def get_blob(
-    key: str, store: StoreDep, expires: Signature = None, sig: Signature = None
+    key: BlobKey, store: StoreDep, expires: Signature = None, sig: Signature = None
 ) -> FileResponse:
     """Download a file through a signed, expiring link (no token needed)."""
     local = _local(store)
@@ -43,7 +44,11 @@ def get_blob(
 
 @router.put("/blobs/{key:path}", status_code=201)
 async def put_blob(
-    key: str, request: Request, store: StoreDep, expires: Signature = None, sig: Signature = None
+    key: BlobKey,
+    request: Request,
+    store: StoreDep,
+    expires: Signature = None,
+    sig: Signature = None,
 ) -> Response:
     """Upload a file through a signed, expiring link (no token needed)."""
     local = _local(store)

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.bodies import (
-    CLAIM_BODY_BYTES,
     RESULTS_BODY_BYTES,
     json_body,
     json_object,
@@ -52,7 +51,6 @@ router = APIRouter(tags=["worker protocol"])
     "/jobs/{job_id}/tasks",
     openapi_extra=json_body(TasksRequest),
     response_model=TasksResponse,
-    max_body_size=CLAIM_BODY_BYTES,
 )
 async def claim_tasks(
     request: Request,
@@ -115,7 +113,6 @@ async def post_results(
     "/tasks/next",
     openapi_extra=json_body(NextTasksRequest),
     response_model=TasksResponse,
-    max_body_size=CLAIM_BODY_BYTES,
 )
 async def next_tasks(
     request: Request, caller: CurrentUser, db: DatabaseDep, dispatch: DispatchDep, claims: ClaimsDep

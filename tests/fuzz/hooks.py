@@ -1,0 +1,40 @@
+"""Schemathesis hooks of the fuzz run: aim about half the requests at real objects.
+
+Loaded by the schemathesis process through ``SCHEMATHESIS_HOOKS``; the ids of the objects the
+test made are in ``FUZZ_REAL_OBJECTS`` (JSON, by parameter name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import schemathesis
+
+#: Ids of real objects by the name of the path or query parameter that takes them.
+REAL: dict[str, Any] = json.loads(os.environ.get("FUZZ_REAL_OBJECTS", "{}"))
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    """Point a request at real objects where its generated value is even (or of even length).
+
+    Deletions are aimed away from them instead, so a fuzzed DELETE never removes the objects
+    (or revokes the token) the rest of the run relies on.
+    """
+    if case.method.upper() == "DELETE":
+        for name, value in list((case.path_parameters or {}).items()):
+            if name in REAL and value == REAL[name]:
+                case.path_parameters[name] = value + 1_000_000
+        return case
+    for parameters in (case.path_parameters, case.query):
+        for name, value in list((parameters or {}).items()):
+            real = REAL.get(name)
+            # Only a value of the real one's type: one of another type is an invalid request
+            # on purpose, which must stay invalid.
+            if real is None or type(value) is not type(real):
+                continue
+            if value % 2 == 0 if isinstance(real, int) else len(value) % 2 == 0:
+                parameters[name] = real
+    return case
