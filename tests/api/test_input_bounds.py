@@ -358,3 +358,37 @@ def test_too_many_reply_subjects_in_an_extension_are_refused(
     body = {"reply_subjects": ["x"] * 1001, "seconds": 60}
     response = client.post(f"{API}/tasks/extend", json=body, headers=owner.headers)
     refused(response, 400, "reply_subjects", "1000")
+
+
+# -- Numbers in bodies: NaN, Infinity and ids past bigint --
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/projects/{p}/deployments", {"name": "x", "latitude": float("nan")}, "latitude"),
+        ("/projects/{p}/deployments", {"name": "x", "longitude": float("inf")}, "longitude"),
+        (
+            "/jobs",
+            {"project_id": "{p}", "pipeline": "p", "params": {"failure_threshold": float("nan")}},
+            "params.failure_threshold",
+        ),
+        ("/jobs", {"project_id": 2**63, "pipeline": "p"}, "project_id"),
+        ("/jobs", {"project_id": "{p}", "pipeline": "p", "image_ids": [2**63]}, "image_ids.0"),
+        ("/projects/{p}/collections", {"name": "c", "image_ids": [0]}, "image_ids.0"),
+    ],
+)
+def test_bad_numbers_in_bodies_are_refused(
+    client: TestClient,
+    owner: Account,
+    project_id: int,
+    listing: Callable[[str], int],
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    sent = {k: project_id if v == "{p}" else v for k, v in body.items()}
+    response = client.post(API + path.format(p=project_id), **raw_json(sent, owner))
+    refused(response, 400, field)
+    assert listing(f"/projects/{project_id}/deployments") == 0
+    assert listing(f"/jobs?project={project_id}") == 0
