@@ -14,12 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     StrictBool,
     StrictFloat,
-    StrictInt,
     StringConstraints,
     Tag,
 )
@@ -109,15 +109,30 @@ ReplySubject = Annotated[str, StringConstraints(max_length=MAX_URI, pattern=ONE_
 WireText = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=FREE_TEXT)]
 #: A message from a program (an error, maybe with a coloured traceback): anything but NUL.
 WireMessage = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
-# Numbers and booleans are strict: "3" or true is not taken for 3, nor 1 for true.
+
+
+def _number_not_text(value: Any) -> Any:
+    """``value`` unless it is text or a boolean, which JSON does not take for a number."""
+    if isinstance(value, str | bytes | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# Numbers and booleans are strict: "3" or true is not taken for 3, nor 1 for true (but 3.0 is
+# 3, as in JSON Schema).
+#: Refuses text and booleans for an integer; put it after the integer's Field (its bounds are
+#: then documented as minimum and maximum).
+NOT_TEXT = BeforeValidator(_number_not_text)
+#: An integer.
+WireInt = Annotated[int, NOT_TEXT]
 #: A number a database stores: not NaN, not Infinity.
 Finite = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 #: A version number (a 32-bit column).
-Version = Annotated[StrictInt, Field(ge=0, le=INT32_MAX)]
+Version = Annotated[int, Field(ge=0, le=INT32_MAX), NOT_TEXT]
 #: Most tasks one claim may ask for.
 MAX_BATCH_SIZE = 1000
 #: Size of a claim's batch.
-BatchSize = Annotated[StrictInt, Field(ge=1, le=MAX_BATCH_SIZE)]
+BatchSize = Annotated[int, Field(ge=1, le=MAX_BATCH_SIZE), NOT_TEXT]
 
 
 def describe_problem(error: ErrorDetails | dict[str, Any]) -> str:
@@ -207,14 +222,14 @@ class ClientInfo(WireModel):
 
     model_config = ConfigDict(extra="allow")
 
-    #: Other keys a worker sends, kept as plain JSON.
-    __pydantic_extra__: dict[str, JsonValue]
+    # Other keys a worker sends are kept in the model but stored nowhere, so they need no
+    # bounds of their own (the body's size and nesting are bounded where it is read).
 
     hostname: WireName | None = None
     software: WireName | None = None
     version: ShortName | None = None
     platform: WireName | None = None
-    pid: Annotated[StrictInt, Field(ge=0, le=INT32_MAX)] | None = None
+    pid: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_TEXT] | None = None
     pipelines: list[Slug] | None = Field(None, max_length=MAX_LIST)
     name: WireName | None = None
 
@@ -259,7 +274,7 @@ class ExtendRequest(WireModel):
     """``POST /tasks/extend/``: keep leases alive for long tasks."""
 
     reply_subjects: list[ReplySubject] = Field(min_length=1, max_length=MAX_LIST)
-    seconds: Annotated[StrictInt, Field(ge=1, le=24 * 3600)]
+    seconds: Annotated[int, Field(ge=1, le=24 * 3600), NOT_TEXT]
     client_info: ClientInfo | None = None
 
 

@@ -109,6 +109,7 @@ def test_the_api_answers_as_its_openapi_document_says(
             real = _populate(client)
         command = [
             str(Path(sys.executable).parent / "schemathesis"),
+            f"--config-file={Path(__file__).with_name('schemathesis.toml')}",
             "run",
             f"{platform.url}/api/v2/openapi.json",
             "--checks=all",
@@ -135,6 +136,11 @@ def test_the_api_answers_as_its_openapi_document_says(
             command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT
         )
         server_log = platform.server.log()
+        with platform.client() as client:
+            # The run was not spent knocking on a locked door: the token and the objects the
+            # requests aimed at are still there.
+            assert client.get("/api/v2/users/me").status_code == 200
+            assert client.get(f"/api/v2/projects/{real['project_id']}").status_code == 200
     # Long generated bodies are cut, so that every failure fits in the message.
     report = "\n".join(line[:300] for line in (done.stdout + done.stderr).splitlines())
     assert done.returncode == 0, report

@@ -41,6 +41,14 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+def whole_number(value: object) -> object:
+    """``value`` as an int if it is a float with no fraction (JSON Schema's integers include
+    3.0); anything else as it is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def json_response(model: BaseModel, *, exclude_none: bool = False) -> Response:
     """A 200 answer with the model's JSON."""
     return Response(

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
+from pydantic import AfterValidator, BeforeValidator
 
+from trapline.api.schemas import iso_text_only
 from trapline.domain.paging import Cursor
 from trapline.domain.records import Image
 from trapline.errors import InvalidInput
@@ -47,6 +49,24 @@ BlobKey = Annotated[
         r"(/([A-Za-z0-9_=-][A-Za-z0-9._=-]*|\.[A-Za-z0-9_=-][A-Za-z0-9._=-]*|\.\.[A-Za-z0-9._=-]+))*$",
         description="the file's key, as in the signed link",
     ),
+]
+#: A date-time in a query string: ISO 8601 (not a Unix time).
+QueryTime = Annotated[datetime | None, Query(), BeforeValidator(iso_text_only)]
+#: Sizes of thumbnails, long side in pixels.
+THUMBNAIL_SIZES = (256, 1024)
+
+
+def _thumbnail_size(size: int) -> int:
+    if size not in THUMBNAIL_SIZES:
+        raise ValueError(f"size must be 256 or 1024 (got {size})")
+    return size
+
+
+#: The size of a thumbnail.
+ThumbnailSize = Annotated[
+    int,
+    Query(description="long side in pixels: 256 or 1024", json_schema_extra={"enum": [256, 1024]}),
+    AfterValidator(_thumbnail_size),
 ]
 #: A word or name to filter by in a query string (a label, part of a file name).
 QueryText = Annotated[

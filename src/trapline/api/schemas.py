@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from trapline.domain.records import (
     ApiToken,
@@ -31,7 +32,7 @@ from trapline.domain.records import (
     User,
 )
 from trapline.domain.roles import Role
-from trapline.protocol import FREE_TEXT, ONE_LINE
+from trapline.protocol import FREE_TEXT, NOT_TEXT, ONE_LINE
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 
@@ -41,7 +42,7 @@ MAX_EMAIL = 254
 MAX_COLLECTION_IMAGES = 100_000
 
 #: An object id in a request body (a 64-bit column).
-BodyId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+BodyId = Annotated[int, Field(ge=1, le=2**63 - 1), NOT_TEXT]
 #: A name of a project, deployment or collection: one line, 1 to 200 characters.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
 #: An optional label (a user's or a token's name): one line, at most 200 characters.
@@ -60,6 +61,22 @@ WallClock = Annotated[
         }
     ),
 ]
+
+
+def iso_text_only(value: Any) -> Any:
+    """``value`` unless it is a number: pydantic would read it as a Unix time, the API's
+    date-times are ISO 8601."""
+    if isinstance(value, int | float | bool) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise PydanticCustomError(
+            "datetime_type", "Input should be an ISO 8601 date-time, such as 2024-06-21T22:00:00"
+        )
+    return value
+
+
+#: A date-time a client sends: ISO 8601 text (with or without a UTC offset).
+Moment = Annotated[datetime, BeforeValidator(iso_text_only)]
 #: A description: free text of at most 10,000 characters.
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=FREE_TEXT)]
 Latitude = Annotated[StrictFloat, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
@@ -81,8 +98,22 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _no_null_in_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    # The document says what the validator below does: these may be left out, not nulled.
+    required = getattr(model, "required_fields", ())
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf", [])
+        if name in required and {"type": "null"} in options:
+            kept = [o for o in options if o != {"type": "null"}]
+            field.pop("anyOf")
+            field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+            field.pop("default", None)
+
+
 class Patch(Input):
     """Base of PATCH bodies: only the fields sent change, and required fields can't be nulled."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_in_schema)
 
     #: Fields that may be left out but not set to null.
     required_fields: ClassVar[tuple[str, ...]] = ("name", "description")
@@ -181,7 +212,7 @@ class ProjectPatch(Patch):
 
     name: Name | None = None
     description: Description | None = None
-    classification_top_k: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    classification_top_k: Annotated[int, Field(ge=1, le=100), NOT_TEXT] | None = None
     keep_full_scores: StrictBool | None = None
 
 
@@ -244,8 +275,8 @@ class DeploymentIn(Input):
     description: Description = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: Moment | None = None
+    ended_at: Moment | None = None
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -255,8 +286,8 @@ class DeploymentPatch(Patch):
     description: Description | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: Moment | None = None
+    ended_at: Moment | None = None
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -344,8 +375,8 @@ class UploadOut(BaseModel):
 
 class FilterIn(Input):
     deployment_id: BodyId | None = None
-    captured_after: datetime | None = None
-    captured_before: datetime | None = None
+    captured_after: Moment | None = None
+    captured_before: Moment | None = None
 
     def to_filter(self) -> ImageFilter:
         return ImageFilter(

@@ -9,7 +9,6 @@ from pydantic import (
     Field,
     StrictBool,
     StrictFloat,
-    StrictInt,
     StringConstraints,
     field_validator,
 )
@@ -18,13 +17,13 @@ from trapline.api.schemas import BodyId, ImageOut, Input, Instant
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
-from trapline.protocol import ONE_LINE, Slug
+from trapline.protocol import NOT_TEXT, ONE_LINE, Slug
 from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
 
 
 class JobParamsIn(Input):
-    max_attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 3
-    lease_seconds: Annotated[StrictInt, Field(ge=1, le=24 * 3600)] = 300
+    max_attempts: Annotated[int, Field(ge=1, le=100), NOT_TEXT] = 3
+    lease_seconds: Annotated[int, Field(ge=1, le=24 * 3600), NOT_TEXT] = 300
     failure_threshold: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.5
     reprocess: StrictBool = False
 

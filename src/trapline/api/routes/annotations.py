@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +14,7 @@ from trapline.api.pagination import (
     Offset,
     QueryId,
     QueryText,
+    QueryTime,
     offset_page,
 )
 from trapline.api.schemas_jobs import AnnotationOut
@@ -35,8 +35,8 @@ def list_annotations(
     min_confidence: float | None = Query(None, ge=0, le=1),
     job: QueryId = None,
     deployment: QueryId = None,
-    captured_after: datetime | None = None,
-    captured_before: datetime | None = None,
+    captured_after: QueryTime = None,
+    captured_before: QueryTime = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from trapline.api.deps import (
 )
 from trapline.api.pagination import (
     DEFAULT_LIMIT,
+    MAX_QUERY_LIST,
     Id,
     Limit,
     Offset,
@@ -38,6 +39,10 @@ from trapline.services import jobs, tasks
 from trapline.services.tasks import MAX_BATCH
 
 router = APIRouter(tags=["jobs"])
+
+_STATUS = "|".join(s.value for s in JobStatus)
+#: Job statuses separated by commas (spaces around them do not matter).
+_STATUS_LIST = rf"^\s*({_STATUS})?\s*(,\s*({_STATUS})?\s*)*$"
 
 
 @router.post("/jobs", status_code=201)
@@ -71,7 +76,14 @@ def list_jobs(
     db: DatabaseDep,
     project: QueryId = None,
     project_id: QueryId = None,
-    status: QueryList = None,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_LIST,
+            pattern=_STATUS_LIST,
+            description="comma-separated statuses: " + ", ".join(s.value for s in JobStatus),
+        ),
+    ] = None,
     pipeline__slug__in: QueryList = None,
     pipeline__slug: Annotated[str | None, Query(max_length=200, pattern=ONE_LINE)] = None,
     ids_only: bool = False,

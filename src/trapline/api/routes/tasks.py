@@ -15,6 +15,7 @@ from trapline.api.bodies import (
     json_body,
     json_object,
     json_response,
+    whole_number,
 )
 from trapline.api.deps import (
     AccessDep,
@@ -62,7 +63,7 @@ async def claim_tasks(
 ) -> Response:
     """Claim a batch of the job's tasks under a lease (the worker protocol)."""
     body = await json_object(request)
-    size = tasks.check_batch_size(body.get("batch_size"))
+    size = tasks.check_batch_size(whole_number(body.get("batch_size")))
     claim = TasksRequest.model_validate({**body, "batch_size": size})
     with claims.admit():
         claimed = await run_in_threadpool(
@@ -119,7 +120,7 @@ async def next_tasks(
 ) -> Response:
     """Claim tasks across every running job of the given pipelines, shared fairly."""
     body = await json_object(request)
-    size = tasks.check_batch_size(body.get("batch_size"))
+    size = tasks.check_batch_size(whole_number(body.get("batch_size")))
     claim = NextTasksRequest.model_validate({**body, "batch_size": size})
     with claims.admit():
         claimed = await run_in_threadpool(
