@@ -12,13 +12,15 @@ from typing import Any
 
 import schemathesis
 
+#: Largest id an object can have.
+MAX_ID = 2**63 - 1
 #: Ids of real objects by the name of the path or query parameter that takes them.
 REAL: dict[str, Any] = json.loads(os.environ.get("FUZZ_REAL_OBJECTS", "{}"))
 
 
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
-    """Point a request at real objects where its generated value is even (or of even length).
+    """Point a request at real objects where its generated id is valid and even.
 
     Deletions are aimed away from them instead, so a fuzzed DELETE never removes the objects
     (or revokes the token) the rest of the run relies on.
@@ -36,10 +38,10 @@ def map_case(context: Any, case: Any) -> Any:
     for parameters in (case.path_parameters, case.query):
         for name, value in list((parameters or {}).items()):
             real = REAL.get(name)
-            # Only a value of the real one's type: one of another type is an invalid request
-            # on purpose, which must stay invalid.
+            # Only a valid value is swapped for the real one: an invalid one (of another type,
+            # out of range) makes an invalid request on purpose, which must stay invalid.
             if real is None or type(value) is not type(real):
                 continue
-            if value % 2 == 0 if isinstance(real, int) else len(value) % 2 == 0:
+            if isinstance(real, int) and 1 <= value <= MAX_ID and value % 2 == 0:
                 parameters[name] = real
     return case

@@ -93,7 +93,6 @@ def _populate(client: httpx.Client) -> dict[str, Any]:
         "job": job["id"],
         "user_id": me,
         "token_id": token["id"],
-        "slug": "moth-test",
     }
 
 
