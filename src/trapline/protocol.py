@@ -123,8 +123,6 @@ def _number_not_text(value: Any) -> Any:
 #: Refuses text and booleans for an integer; put it after the integer's Field (its bounds are
 #: then documented as minimum and maximum).
 NOT_TEXT = BeforeValidator(_number_not_text)
-#: An integer.
-WireInt = Annotated[int, NOT_TEXT]
 #: A number a database stores: not NaN, not Infinity.
 Finite = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 #: A version number (a 32-bit column).
