@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help demo up test lint format bench clean services
+FUZZ_EXAMPLES ?= 1000
+
+.PHONY: help demo up test fuzz lint format bench clean services
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -27,6 +29,9 @@ services:  ## make sure the system packages and services the tests use are prese
 
 test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+fuzz: $(STAMP) services  ## a long schemathesis run against real servers (FUZZ_EXAMPLES per operation)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=7200 $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check, mypy
 	$(BIN)/ruff check src tests benchmarks

@@ -7,11 +7,153 @@ workers read as strings are strings here.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
-from pydantic_core import SchemaValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    Tag,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError, SchemaValidator
+
+# -- Bounded values: every string, number and list a caller sends is bounded here, once. --
+# The database refuses what these let through only at a cost (PostgreSQL cannot store NUL in
+# text, a string longer than its column or an integer past its type fails the statement, and
+# its json type has no NaN), so they are refused at the boundary, naming the field.
+
+#: Text a column stores: anything but NUL, which PostgreSQL cannot store.
+NO_NUL = r"^[^\x00]*$"
+#: One-line text (names, labels, identities): no control characters at all.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+#: Free text (descriptions, errors): no control characters but tab and line breaks.
+FREE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: What each pattern above is called in an error message.
+PATTERN_MEANINGS = {
+    NO_NUL: "must not contain NUL characters",
+    ONE_LINE: "must not contain NUL, line breaks or other control characters",
+    FREE_TEXT: "must not contain NUL or control characters (tab and line breaks are fine)",
+}
+
+#: Longest name, key or label (the columns hold 255 characters).
+MAX_NAME = 255
+#: Longest URI of weights or a category map (the columns hold 1024 characters).
+MAX_URI = 1024
+#: Longest free text (descriptions, error messages a worker reports).
+MAX_TEXT = 100_000
+#: Deepest nesting of free-form JSON values (category map data, configs, extras).
+MAX_JSON_DEPTH = 32
+#: Most labels in a category map or a classification (and scores, logits).
+MAX_LABELS = 100_000
+#: Most result items in one post of results (a whole-request limit: over it answers 400).
+MAX_RESULT_ITEMS = 1000
+#: Most detections in one image's result.
+MAX_DETECTIONS = 10_000
+#: Most classifications of one detection.
+MAX_CLASSIFICATIONS = 100
+#: Most pipelines in one registration, and algorithms or stages in one pipeline.
+MAX_PIPELINES = 1000
+MAX_ALGORITHMS = 100
+MAX_STAGES = 100
+#: Most pipeline slugs or reply subjects in one claim or lease extension.
+MAX_LIST = 1000
+#: Range of a 32-bit integer column (versions, process ids).
+INT32_MAX = 2**31 - 1
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` if it is JSON a database stores: finite numbers, nested at most so deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            raise PydanticCustomError("json_finite", "numbers must be finite (not NaN or Infinity)")
+        if isinstance(node, str) and "\x00" in node:
+            raise PydanticCustomError("json_nul", "strings must not contain NUL characters")
+        if isinstance(node, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise PydanticCustomError(
+                    "json_depth", "nested deeper than {limit} levels", {"limit": MAX_JSON_DEPTH}
+                )
+            children = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in children:
+                if isinstance(key, str) and "\x00" in key:
+                    raise PydanticCustomError("json_nul", "keys must not contain NUL characters")
+                stack.append((child, depth + 1))
+    return value
+
+
+#: Free-form JSON kept as it is: no NaN or Infinity, no NUL, at most MAX_JSON_DEPTH deep.
+JsonValue = Annotated[Any, AfterValidator(_plain_json)]
+#: A name, key or label of at most MAX_NAME characters on one line.
+WireName = Annotated[str, StringConstraints(max_length=MAX_NAME, pattern=ONE_LINE)]
+#: A short name: a task type, a version name.
+ShortName = Annotated[str, StringConstraints(max_length=64, pattern=ONE_LINE)]
+#: A pipeline slug.
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
+#: A URI of weights or a category map.
+WireUri = Annotated[str, StringConstraints(max_length=MAX_URI, pattern=ONE_LINE)]
+#: A URL that is passed along but not stored (an image's, a crop's).
+WireUrl = Annotated[str, StringConstraints(max_length=8192, pattern=ONE_LINE)]
+#: A lease token as handed out (``reply_subject``).
+ReplySubject = Annotated[str, StringConstraints(max_length=MAX_URI, pattern=ONE_LINE)]
+#: Free text: a description.
+WireText = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=FREE_TEXT)]
+#: A message from a program (an error, maybe with a coloured traceback): anything but NUL.
+WireMessage = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=NO_NUL)]
+
+
+def _number_not_text(value: Any) -> Any:
+    """``value`` unless it is text or a boolean, which JSON does not take for a number."""
+    if isinstance(value, str | bytes | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# Numbers and booleans are strict: "3" or true is not taken for 3, nor 1 for true (but 3.0 is
+# 3, as in JSON Schema).
+#: Refuses text and booleans for an integer; put it after the integer's Field (its bounds are
+#: then documented as minimum and maximum).
+NOT_TEXT = BeforeValidator(_number_not_text)
+#: A number a database stores: not NaN, not Infinity.
+Finite = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+#: A version number (a 32-bit column).
+Version = Annotated[int, Field(ge=0, le=INT32_MAX), NOT_TEXT]
+#: Most tasks one claim may ask for.
+MAX_BATCH_SIZE = 1000
+#: Size of a claim's batch.
+BatchSize = Annotated[int, Field(ge=1, le=MAX_BATCH_SIZE), NOT_TEXT]
+
+
+def describe_problem(error: ErrorDetails | dict[str, Any]) -> str:
+    """One validation problem in words, naming where it is: ``labels.3: must not contain NUL``.
+
+    The one formatter of validation problems (the API's error answers and the per-item
+    answers to posted results both use it).
+    """
+    location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+    where = ".".join(location) or "body"
+    kind = error.get("type", "")
+    context = error.get("ctx") or {}
+    if kind == "json_invalid":
+        return "the request body is not valid JSON: " + str(context.get("error", ""))
+    if kind == "missing":
+        return f"{where} is required"
+    if kind == "string_pattern_mismatch" and context.get("pattern") in PATTERN_MEANINGS:
+        return f"{where}: {PATTERN_MEANINGS[context['pattern']]}"
+    message = str(error.get("msg", "invalid value"))
+    given = error.get("input")
+    if given is not None and not isinstance(given, dict | list) and len(str(given)) < 80:
+        message += f" (got {given!r})"
+    return f"{where}: {message}"
 
 
 class WireModel(BaseModel):
@@ -23,54 +165,54 @@ class WireModel(BaseModel):
 class CategoryMap(WireModel):
     """Labels of a classifier in model-output order, with optional per-label data."""
 
-    data: list[dict[str, Any]] = Field(default_factory=list)
-    labels: list[str] = Field(default_factory=list)
-    version: str | None = None
-    description: str | None = None
-    uri: str | None = None
+    data: list[dict[str, JsonValue]] = Field(default_factory=list, max_length=MAX_LABELS)
+    labels: list[WireName] = Field(default_factory=list, max_length=MAX_LABELS)
+    version: WireName | None = None
+    description: WireText | None = None
+    uri: WireUri | None = None
 
 
 class AlgorithmConfig(WireModel):
     """One model or processing step of a pipeline."""
 
-    name: str
-    key: str
-    description: str | None = None
-    task_type: str | None = None
-    version: int = 1
-    version_name: str | None = None
-    uri: str | None = None
+    name: WireName
+    key: WireName
+    description: WireText | None = None
+    task_type: ShortName | None = None
+    version: Version = 1
+    version_name: WireName | None = None
+    uri: WireUri | None = None
     #: SHA-256 of the weights file, when the worker knows it.
-    weights_sha256: str | None = None
+    weights_sha256: ShortName | None = None
     category_map: CategoryMap | None = None
 
 
 class PipelineStageParam(WireModel):
     """A named parameter of a pipeline stage."""
 
-    name: str
-    key: str
-    category: str = "default"
+    name: WireName
+    key: WireName
+    category: WireName = "default"
 
 
 class PipelineStage(WireModel):
     """A step of a pipeline as shown to users."""
 
-    key: str
-    name: str
-    params: list[PipelineStageParam] = Field(default_factory=list)
-    description: str | None = None
+    key: WireName
+    name: WireName
+    params: list[PipelineStageParam] = Field(default_factory=list, max_length=MAX_STAGES)
+    description: WireText | None = None
 
 
 class PipelineConfig(WireModel):
     """A pipeline a processing service offers."""
 
-    name: str
-    slug: str = Field(min_length=1, max_length=200)
-    version: int = 1
-    description: str | None = None
-    algorithms: list[AlgorithmConfig] = Field(default_factory=list)
-    stages: list[PipelineStage] = Field(default_factory=list)
+    name: WireName
+    slug: Slug
+    version: Version = 1
+    description: WireText | None = None
+    algorithms: list[AlgorithmConfig] = Field(default_factory=list, max_length=MAX_ALGORITHMS)
+    stages: list[PipelineStage] = Field(default_factory=list, max_length=MAX_STAGES)
 
 
 class ClientInfo(WireModel):
@@ -78,20 +220,23 @@ class ClientInfo(WireModel):
 
     model_config = ConfigDict(extra="allow")
 
-    hostname: str | None = None
-    software: str | None = None
-    version: str | None = None
-    platform: str | None = None
-    pid: int | None = None
-    pipelines: list[str] | None = None
-    name: str | None = None
+    # Other keys a worker sends are kept in the model but stored nowhere, so they need no
+    # bounds of their own (the body's size and nesting are bounded where it is read).
+
+    hostname: WireName | None = None
+    software: WireName | None = None
+    version: ShortName | None = None
+    platform: WireName | None = None
+    pid: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_TEXT] | None = None
+    pipelines: list[Slug] | None = Field(None, max_length=MAX_LIST)
+    name: WireName | None = None
 
 
 class PipelineRegistration(WireModel):
     """``POST /projects/{id}/pipelines/``: a pull-mode service and its pipelines."""
 
-    processing_service_name: str | None = Field(None, max_length=255)
-    pipelines: list[PipelineConfig] = Field(default_factory=list)
+    processing_service_name: WireName | None = None
+    pipelines: list[PipelineConfig] = Field(default_factory=list, max_length=MAX_PIPELINES)
     client_info: ClientInfo | None = None
 
 
@@ -111,23 +256,23 @@ class PipelineRegistrationResponse(BaseModel):
 class TasksRequest(WireModel):
     """``POST /jobs/{id}/tasks/``."""
 
-    batch_size: int
+    batch_size: BatchSize
     client_info: ClientInfo | None = None
 
 
 class NextTasksRequest(WireModel):
     """``POST /tasks/next/``: claim across all running jobs of these pipelines."""
 
-    pipelines: list[str] = Field(min_length=1)
-    batch_size: int
+    pipelines: list[Slug] = Field(min_length=1, max_length=MAX_LIST)
+    batch_size: BatchSize
     client_info: ClientInfo | None = None
 
 
 class ExtendRequest(WireModel):
     """``POST /tasks/extend/``: keep leases alive for long tasks."""
 
-    reply_subjects: list[str] = Field(min_length=1, max_length=1000)
-    seconds: int = Field(ge=1, le=24 * 3600)
+    reply_subjects: list[ReplySubject] = Field(min_length=1, max_length=MAX_LIST)
+    seconds: Annotated[int, Field(ge=1, le=24 * 3600), NOT_TEXT]
     client_info: ClientInfo | None = None
 
 
@@ -152,66 +297,73 @@ class TasksResponse(BaseModel):
 class BoundingBox(WireModel):
     """A box in pixels of the original image, top-left origin."""
 
-    x1: float
-    y1: float
-    x2: float
-    y2: float
+    x1: Finite
+    y1: Finite
+    x2: Finite
+    y2: Finite
 
 
 class AlgorithmReference(WireModel):
     """Which registered algorithm produced something."""
 
-    name: str
-    key: str
+    name: WireName
+    key: WireName
 
 
 class ClassificationResponse(WireModel):
     """One classifier's verdict on a detection."""
 
-    classification: str
-    labels: list[str] | None = None
-    scores: list[float] = Field(default_factory=list)
-    logits: list[float] | None = None
-    inference_time: float | None = None
+    classification: WireName
+    labels: list[WireName] | None = Field(None, max_length=MAX_LABELS)
+    scores: list[Finite] = Field(default_factory=list, max_length=MAX_LABELS)
+    logits: list[Finite] | None = Field(None, max_length=MAX_LABELS)
+    #: Seconds; a time that is not finite is stored as unknown.
+    inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference
-    terminal: bool = True
+    terminal: StrictBool = True
     timestamp: datetime | None = None
 
 
 class DetectionResponse(WireModel):
     """One object found in an image, with its classifications."""
 
-    source_image_id: str
+    source_image_id: WireName
     bbox: BoundingBox | None = None
-    inference_time: float | None = None
+    #: Seconds; a time that is not finite is stored as unknown.
+    inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference
     timestamp: datetime | None = None
-    crop_image_url: str | None = None
-    classifications: list[ClassificationResponse] = Field(default_factory=list)
+    crop_image_url: WireUrl | None = None
+    classifications: list[ClassificationResponse] = Field(
+        default_factory=list, max_length=MAX_CLASSIFICATIONS
+    )
 
 
 class SourceImageResponse(WireModel):
     """The image a result is about."""
 
-    id: str
-    url: str | None = None
+    id: WireName
+    url: WireUrl | None = None
 
 
 class PipelineResultsResponse(WireModel):
     """A pipeline's results for (usually) one image."""
 
-    pipeline: str
-    total_time: float = 0.0
-    source_images: list[SourceImageResponse] = Field(default_factory=list)
-    detections: list[DetectionResponse] = Field(default_factory=list)
-    errors: list[Any] | str | None = None
+    pipeline: Slug
+    #: Seconds; a time that is not finite is stored as unknown.
+    total_time: StrictFloat = 0.0
+    source_images: list[SourceImageResponse] = Field(
+        default_factory=list, max_length=MAX_DETECTIONS
+    )
+    detections: list[DetectionResponse] = Field(default_factory=list, max_length=MAX_DETECTIONS)
+    errors: Annotated[list[JsonValue], Field(max_length=MAX_DETECTIONS)] | WireMessage | None = None
 
 
 class ResultError(WireModel):
     """A worker's report that it could not process an image."""
 
-    error: str
-    image_id: str | None = None
+    error: WireMessage
+    image_id: WireName | None = None
 
 
 class ResultItem(WireModel):
@@ -224,7 +376,7 @@ class ResultItem(WireModel):
 class ResultsRequest(WireModel):
     """``POST /jobs/{id}/result/``."""
 
-    results: list[ResultItem]
+    results: list[ResultItem] = Field(max_length=MAX_RESULT_ITEMS)
     client_info: ClientInfo | None = None
 
 
@@ -237,7 +389,7 @@ def _result_kind(value: Any) -> str:
 class TypedResultItem(WireModel):
     """A result item whose result is fully typed: the common, all-valid case."""
 
-    reply_subject: str
+    reply_subject: ReplySubject
     result: Annotated[
         Annotated[PipelineResultsResponse, Tag("result")] | Annotated[ResultError, Tag("error")],
         Discriminator(_result_kind),
@@ -251,7 +403,7 @@ class TypedResultsRequest(WireModel):
     that fails it is read again as a ``ResultsRequest`` so each bad item gets its own answer.
     """
 
-    results: list[TypedResultItem]
+    results: list[TypedResultItem] = Field(max_length=MAX_RESULT_ITEMS)
     client_info: ClientInfo | None = None
 
 
@@ -347,7 +499,7 @@ class PipelineRequest(WireModel):
 
     pipeline: str = Field(min_length=1, max_length=200)
     source_images: list[SourceImageRequest] = Field(max_length=1000)
-    config: dict[str, Any] | None = None
+    config: dict[str, JsonValue] | None = None
 
 
 class ProcessResponse(PipelineResultsResponse):

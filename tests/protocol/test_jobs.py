@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +12,10 @@ from sqlalchemy import text
 from tests.protocol.conftest import API, PAST_LEASE, Protocol, statuses
 from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
 from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.jobs import DispatchMode, JobParams
 from trapline.services import jobs as job_service
+from trapline.services.duties import JobStarter
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 
@@ -464,3 +468,70 @@ def test_a_retried_job_counts_its_requeued_tasks_and_ends_again(
     assert statuses(registered.post(job_id, success(again, detection(again)))) == ["saved"]
     assert registered.wait(job_id, FINAL)["status"] == "succeeded"
     assert _open_counts(app_db, job_id) == (0, 0)
+
+
+def test_a_job_over_too_many_image_ids_is_refused_and_nothing_is_created(
+    registered: Protocol,
+) -> None:
+    response = registered.create_job(image_ids=list(range(1, 10_002)))
+    assert response.status_code == 400, response.text
+    assert "image_ids" in response.json()["detail"]
+    assert "10000" in response.json()["detail"]
+    listed = registered.client.get(f"{API}/jobs", headers=registered.headers).json()
+    assert listed["count"] == 0
+
+
+def test_repeated_image_ids_make_one_task_each(registered: Protocol) -> None:
+    first, second = registered.images(2)
+    job = registered.job_that_runs(image_ids=[first, second, first, first])
+    assert job["selection"] == {"image_ids": [first, second]}
+    assert job["counts"]["total"] == 2
+
+
+def test_a_job_that_cannot_start_fails_saying_why_instead_of_being_retried(
+    registered: Protocol,
+) -> None:
+    # A job stored before job sizes were checked: it names more images than one statement
+    # takes, so every start would fail the same way.
+    state = registered.client.app.state  # type: ignore[attr-defined]
+    db: Database = state.db
+    with db.write() as repos:
+        pipeline = repos.pipelines.resolve(registered.project_id, PIPELINE_SLUG)
+        assert pipeline is not None
+        job = repos.jobs.create(
+            project_id=registered.project_id,
+            pipeline_id=pipeline.id,
+            name="huge",
+            dispatch_mode=DispatchMode.ASYNC_API,
+            params=JobParams(),
+            selection={"image_ids": list(range(1, 70_001))},
+            start_now=True,
+            created_by=registered.account.id,
+        )
+    JobStarter(db, state.queue).start(job.id)
+    failed = registered.job(job.id)
+    assert failed["status"] == "failed"
+    assert "70000 images" in failed["events"][-1]["message"]
+    assert "collection" in failed["events"][-1]["message"]
+    with db.read() as repos:
+        assert repos.jobs.pending_dispatch(utcnow() + timedelta(days=1)) == []
+
+
+def test_a_job_whose_start_keeps_failing_fails_after_its_tries(registered: Protocol) -> None:
+    job_id = registered.create_job(start_now=False).json()["id"]
+    state = registered.client.app.state  # type: ignore[attr-defined]
+    for _ in range(2):
+        assert not job_service.record_start_failure(
+            state.db, state.queue, job_id, "the queue is away", retry=True, max_tries=3
+        )
+    assert job_service.record_start_failure(
+        state.db, state.queue, job_id, "the queue is away", retry=True, max_tries=3
+    )
+    job = registered.job(job_id)
+    assert job["status"] == "failed"
+    messages = [e["message"] for e in job["events"]]
+    assert messages[-3:] == [
+        "could not start: the queue is away (try 1 of 3; trying again)",
+        "could not start: the queue is away (try 2 of 3; trying again)",
+        "could not start: the queue is away",
+    ]

@@ -360,3 +360,80 @@ def test_classifications_keep_the_top_five_labels_and_no_full_vectors(proto: Pro
     assert label["data"]["scores"] == [0.6, 0.12, 0.1, 0.1, 0.05]
     assert "logits" not in label["data"]
     assert "all_scores" not in label["data"]
+
+
+def test_each_bad_item_of_a_batch_is_rejected_alone_and_the_good_ones_are_stored(
+    proto: Protocol,
+) -> None:
+    # An algorithm with no category map (not a classifier by its task type): the labels it
+    # sends are stored as they come, so only the wire models stand between them and the table.
+    config = pipeline_config("free-labels")
+    del config["algorithms"][1]["category_map"]
+    config["algorithms"][1]["task_type"] = "tagging"
+    assert proto.register(config).status_code == 201
+    proto.images(8)
+    job_id = proto.create_job("free-labels").json()["id"]
+    proto.wait(job_id, {"running"})
+    tasks = proto.claim(job_id, 8)
+
+    def item(task: dict[str, Any], change: Any = None) -> dict[str, Any]:
+        found = detection(task, slug="free-labels")
+        if change is not None:
+            change(found)
+        return success(task, found, slug="free-labels")
+
+    def label(text: str) -> Any:
+        return lambda d: d["classifications"][0].update(classification=text, labels=None)
+
+    malformed = item(tasks[5])
+    del malformed["result"]["pipeline"]
+    items = [
+        item(tasks[0]),
+        item(tasks[1], label("moth\x00")),
+        item(tasks[2], label("m" * 300)),
+        item(tasks[3], lambda d: d["classifications"][0].update(scores=[float("nan"), 0.2, 0.8])),
+        item(tasks[4], lambda d: d.update(bbox={"x1": 50, "y1": 12, "x2": 10, "y2": 70})),
+        malformed,
+        failure(tasks[6], "out of memory\x00"),
+        item(tasks[7]),
+    ]
+    response = proto.client.post(
+        f"{API}/jobs/{job_id}/result/",
+        content=json.dumps({"results": items}),
+        headers={**proto.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    answers = response.json()["tasks"]
+    assert statuses(answers) == ["saved", *["rejected"] * 6, "saved"]
+    details = [a["detail"] for a in answers[1:7]]
+    for detail, words in zip(
+        details,
+        [
+            ("classification", "NUL"),
+            ("classification", "255"),
+            ("scores.0", "finite"),
+            ("bbox", "inverted"),
+            ("pipeline", "required"),
+            ("error", "NUL"),
+        ],
+        strict=True,
+    ):
+        assert all(word in detail for word in words), (words, detail)
+    for task in (tasks[0], tasks[7]):
+        (analysis,) = proto.image(int(task["image_id"]))["analyses"]
+        assert [a["label"] for a in analysis["annotations"]] == [None, "moth"]
+    for task in tasks[1:7]:
+        assert proto.image(int(task["image_id"]))["analyses"] == []
+    assert proto.job(job_id)["counts"]["leased"] == 6
+
+
+def test_too_many_items_in_one_post_are_refused_whole(registered: Protocol) -> None:
+    registered.images(1)
+    job_id = registered.job_that_runs()["id"]
+    (task,) = registered.claim(job_id, 1)
+    items = [success(task, detection(task))] * 1001
+    response = registered.post_response(job_id, *items)
+    assert response.status_code == 400, response.text
+    assert "results" in response.json()["detail"]
+    assert "1000" in response.json()["detail"]
+    assert registered.image(int(task["image_id"]))["analyses"] == []

@@ -11,8 +11,10 @@ from fastapi.routing import APIRoute
 
 from trapline import __version__
 from trapline.api.admission import ClaimGate
-from trapline.api.errors import install_error_handlers
+from trapline.api.bodies import JSON_BODY_BYTES
+from trapline.api.errors import JsonTooLarge, install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
+from trapline.api.openapi import install_openapi
 from trapline.api.routes import annotations as annotation_routes
 from trapline.api.routes import (
     blobs,
@@ -142,11 +144,14 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.service_client = service_client
     app.state.push = push
     install_error_handlers(app)
+    install_openapi(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
         _docstrings_as_summaries(module.router)
-        app.include_router(module.router, prefix=API_PREFIX)
+        # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
+        limit = None if module in (images, blobs) else JSON_BODY_BYTES
+        app.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
     app.include_router(health.router)
 
     @app.get("/", include_in_schema=False)
@@ -167,6 +172,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         max_part_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(JsonTooLarge)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestContext)
     return app

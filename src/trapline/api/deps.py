@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.admission import ClaimGate
@@ -102,9 +103,20 @@ async def _claims(request: Request) -> ClaimGate:
 ClaimsDep = Annotated[ClaimGate, Depends(_claims)]
 
 
-async def _current_account(request: Request, access: AccessDep) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.strip().partition(" ")
+#: The Authorization header, declared as a security scheme so the OpenAPI document says
+#: which operations need a token (the scheme word is checked below, not by FastAPI).
+_TOKEN = APIKeyHeader(
+    name="Authorization",
+    scheme_name="Token",
+    description="`Token <your API token>` (`Bearer <token>` works too)",
+    auto_error=False,
+)
+
+
+async def _current_account(
+    access: AccessDep, header: Annotated[str | None, Security(_TOKEN)] = None
+) -> User:
+    scheme, _, secret = (header or "").strip().partition(" ")
     if scheme.lower() not in AUTH_SCHEMES or not secret.strip():
         raise NotAuthenticated(
             "authentication required: send the header 'Authorization: Token <your API token>'"

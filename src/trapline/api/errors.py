@@ -10,8 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trapline.api.openapi import allowed_methods
 from trapline.errors import TraplineError, Unavailable
+from trapline.protocol import describe_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,47 @@ def error_response(
 ) -> JSONResponse:
     """The JSON error every failure answers with."""
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def too_large_detail(limit: object) -> str:
+    """What a 413 for a body over a route's ``max_body_size`` says."""
+    if isinstance(limit, int):
+        return f"the request body is over this endpoint's limit of {limit} bytes"
+    return "the request body is over this endpoint's limit"
+
+
+class JsonTooLarge:
+    """Rewrites the framework's plain-text 413 for a body over a route's limit as JSON.
+
+    A route's ``max_body_size`` answers a declared Content-Length over the limit with its own
+    plain-text 413, whatever the error handlers answer; every error here is JSON.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replacing = False
+
+        async def sending(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                headers = dict(message.get("headers", []))
+                replacing = headers.get(b"content-type", b"").startswith(b"text/plain")
+                if replacing:
+                    limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+                    await error_response(413, too_large_detail(limit), "too_large")(
+                        scope, receive, send
+                    )
+                    return
+            if replacing:
+                return
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -53,32 +98,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, describe_validation_errors(exc.errors()), "invalid")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such endpoint; see /api/v2/docs for the API"
+        if exc.status_code == 413 and MAX_BODY_SIZE_SCOPE_KEY in request.scope:
+            # A route's max_body_size, which the framework enforces while the body arrives.
+            detail = too_large_detail(request.scope[MAX_BODY_SIZE_SCOPE_KEY])
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            # FastAPI's answer to a body its JSON parser gave up on (nested too deep).
+            detail = "the request body could not be parsed as JSON (is it nested too deep?)"
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, detail, code, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405 and (allow := allowed_methods(request.app, request.url.path)):
+            headers = {**(headers or {}), "Allow": allow}
+        return error_response(exc.status_code, detail, code, headers)
 
 
 def describe_validation_errors(errors: Any) -> str:
     """One sentence per problem, naming the field and what was given."""
-    parts = []
-    for error in errors:
-        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        where = ".".join(location) or "body"
-        kind = error.get("type", "")
-        if kind == "json_invalid":
-            parts.append(
-                "the request body is not valid JSON: " + str(error.get("ctx", {}).get("error", ""))
-            )
-            continue
-        if kind == "missing":
-            parts.append(f"{where} is required")
-            continue
-        message = str(error.get("msg", "invalid value"))
-        given = error.get("input")
-        if given is not None and not isinstance(given, dict | list) and len(str(given)) < 80:
-            message += f" (got {given!r})"
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts) or "invalid request"
+    return "; ".join(describe_problem(error) for error in errors) or "invalid request"

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from trapline.domain.records import (
     ApiToken,
@@ -19,14 +32,64 @@ from trapline.domain.records import (
     User,
 )
 from trapline.domain.roles import Role
+from trapline.protocol import FREE_TEXT, NOT_TEXT, ONE_LINE
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 
-#: An object id in a request body.
-BodyId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Latitude = Annotated[float, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
-Longitude = Annotated[float, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")]
+#: Longest email address (RFC 5321; the column holds 254 characters).
+MAX_EMAIL = 254
+#: Most images named in one request body (a collection's ``image_ids``).
+MAX_COLLECTION_IMAGES = 100_000
+
+#: An object id in a request body (a 64-bit column).
+BodyId = Annotated[int, Field(ge=1, le=2**63 - 1), NOT_TEXT]
+#: A name of a project, deployment or collection: one line, 1 to 200 characters.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
+#: An optional label (a user's or a token's name): one line, at most 200 characters.
+Label = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)]
+#: An instant in an answer: always with its UTC offset (naive ones are refused, not sent).
+Instant = AwareDatetime
+#: A camera's or station's wall-clock time: with its UTC offset when one is known, else none.
+WallClock = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$",
+            "description": "wall-clock time where it was taken (ISO 8601); with a UTC offset "
+            "only when the camera recorded one",
+        }
+    ),
+]
+
+
+def iso_text_only(value: Any) -> Any:
+    """``value`` unless it is a number: pydantic would read it as a Unix time, the API's
+    date-times are ISO 8601."""
+    if isinstance(value, int | float | bool) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise PydanticCustomError(
+            "datetime_type", "Input should be an ISO 8601 date-time, such as 2024-06-21T22:00:00"
+        )
+    return value
+
+
+#: A date-time a client sends: ISO 8601 text (with or without a UTC offset).
+Moment = Annotated[datetime, BeforeValidator(iso_text_only)]
+#: A description: free text of at most 10,000 characters.
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=FREE_TEXT)]
+Latitude = Annotated[StrictFloat, Field(ge=-90, le=90, description="decimal degrees, -90 to 90")]
+Longitude = Annotated[
+    StrictFloat, Field(ge=-180, le=180, description="decimal degrees, -180 to 180")
+]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: what was wrong and what to do, and a machine-readable code."""
+
+    detail: str = Field(description="what was wrong and what to do")
+    code: str = Field(description="a short slug: invalid, not_found, permission_denied…")
 
 
 class Input(BaseModel):
@@ -35,8 +98,22 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _no_null_in_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    # The document says what the validator below does: these may be left out, not nulled.
+    required = getattr(model, "required_fields", ())
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf", [])
+        if name in required and {"type": "null"} in options:
+            kept = [o for o in options if o != {"type": "null"}]
+            field.pop("anyOf")
+            field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+            field.pop("default", None)
+
+
 class Patch(Input):
     """Base of PATCH bodies: only the fields sent change, and required fields can't be nulled."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_in_schema)
 
     #: Fields that may be left out but not set to null.
     required_fields: ClassVar[tuple[str, ...]] = ("name", "description")
@@ -55,15 +132,21 @@ class Patch(Input):
 
 def _email(value: str) -> str:
     value = value.strip().lower()
-    if not _EMAIL.match(value) or len(value) > 254:
+    if not _EMAIL.match(value) or len(value) > MAX_EMAIL:
         raise ValueError("not an email address")
     return value
 
 
+#: An email address, stripped and lower-cased.
+Email = Annotated[
+    str, StringConstraints(max_length=MAX_EMAIL, pattern=r"^\s*" + _EMAIL.pattern[1:-1] + r"\s*$")
+]
+
+
 class UserIn(Input):
-    email: str
-    name: str = Field("", max_length=200)
-    is_admin: bool = False
+    email: Email
+    name: Label = ""
+    is_admin: StrictBool = False
 
     _check_email = field_validator("email")(_email)
 
@@ -73,7 +156,7 @@ class UserOut(BaseModel):
     email: str
     name: str
     is_admin: bool
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -87,16 +170,16 @@ class UserOut(BaseModel):
 
 
 class TokenIn(Input):
-    name: str = Field("", max_length=200)
+    name: Label = ""
 
 
 class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Instant
+    last_used_at: Instant | None
+    revoked_at: Instant | None
 
     @classmethod
     def of(cls, token: ApiToken) -> TokenOut:
@@ -116,7 +199,7 @@ class NewTokenOut(TokenOut):
 
 class ProjectIn(Input):
     name: Name
-    description: str = Field("", max_length=10_000)
+    description: Description = ""
 
 
 class ProjectPatch(Patch):
@@ -128,9 +211,9 @@ class ProjectPatch(Patch):
     )
 
     name: Name | None = None
-    description: str | None = Field(None, max_length=10_000)
-    classification_top_k: int | None = Field(None, ge=1, le=100)
-    keep_full_scores: bool | None = None
+    description: Description | None = None
+    classification_top_k: Annotated[int, Field(ge=1, le=100), NOT_TEXT] | None = None
+    keep_full_scores: StrictBool | None = None
 
 
 class ProjectOut(BaseModel):
@@ -138,7 +221,7 @@ class ProjectOut(BaseModel):
     name: str
     description: str
     image_count: int
-    created_at: datetime
+    created_at: Instant
     classification_top_k: int
     keep_full_scores: bool
     role: Role | None = None
@@ -158,7 +241,7 @@ class ProjectOut(BaseModel):
 
 
 class MemberIn(Input):
-    email: str
+    email: Email
     role: Role
 
     _check_email = field_validator("email")(_email)
@@ -169,7 +252,7 @@ class MemberOut(BaseModel):
     email: str
     name: str
     role: Role
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, member: Membership) -> MemberOut:
@@ -189,22 +272,22 @@ def _wall_clock_period(value: datetime | None) -> datetime | None:
 
 class DeploymentIn(Input):
     name: Name
-    description: str = Field("", max_length=10_000)
+    description: Description = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: Moment | None = None
+    ended_at: Moment | None = None
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
 
 class DeploymentPatch(Patch):
     name: Name | None = None
-    description: str | None = Field(None, max_length=10_000)
+    description: Description | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: Moment | None = None
+    ended_at: Moment | None = None
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -216,9 +299,9 @@ class DeploymentOut(BaseModel):
     description: str
     latitude: float | None
     longitude: float | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    created_at: datetime
+    started_at: WallClock | None
+    ended_at: WallClock | None
+    created_at: Instant
 
     @classmethod
     def of(cls, d: Deployment) -> DeploymentOut:
@@ -254,9 +337,9 @@ class ImageOut(BaseModel):
     width: int
     height: int
     content_type: str
-    captured_at: datetime | None
+    captured_at: WallClock | None
     source: str
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, image: Image) -> ImageOut:
@@ -282,7 +365,7 @@ class UploadedOut(BaseModel):
     duplicate: bool
     width: int
     height: int
-    captured_at: datetime | None
+    captured_at: WallClock | None
     filename: str
 
 
@@ -292,8 +375,8 @@ class UploadOut(BaseModel):
 
 class FilterIn(Input):
     deployment_id: BodyId | None = None
-    captured_after: datetime | None = None
-    captured_before: datetime | None = None
+    captured_after: Moment | None = None
+    captured_before: Moment | None = None
 
     def to_filter(self) -> ImageFilter:
         return ImageFilter(
@@ -310,8 +393,8 @@ def _wall_clock(value: datetime | None) -> datetime | None:
 
 class CollectionIn(Input):
     name: Name
-    description: str = Field("", max_length=10_000)
-    image_ids: list[BodyId] | None = None
+    description: Description = ""
+    image_ids: list[BodyId] | None = Field(None, max_length=MAX_COLLECTION_IMAGES)
     filter: FilterIn | None = None
 
 
@@ -323,7 +406,7 @@ class CollectionOut(BaseModel):
     kind: str
     filter: dict[str, object] | None
     image_count: int | None
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, c: Collection) -> CollectionOut:

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    field_validator,
+)
 
-from trapline.api.schemas import BodyId, ImageOut, Input
+from trapline.api.schemas import BodyId, ImageOut, Input, Instant
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
 from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
-from trapline.services.jobs import JobDetail
+from trapline.protocol import NOT_TEXT, ONE_LINE, Slug
+from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
 
 
 class JobParamsIn(Input):
-    max_attempts: int = Field(3, ge=1, le=100)
-    lease_seconds: int = Field(300, ge=1, le=24 * 3600)
-    failure_threshold: float = Field(0.5, ge=0, le=1)
-    reprocess: bool = False
+    max_attempts: Annotated[int, Field(ge=1, le=100), NOT_TEXT] = 3
+    lease_seconds: Annotated[int, Field(ge=1, le=24 * 3600), NOT_TEXT] = 300
+    failure_threshold: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.5
+    reprocess: StrictBool = False
 
     def to_params(self) -> JobParams:
         return JobParams(
@@ -31,14 +38,25 @@ class JobParamsIn(Input):
 
 class JobIn(Input):
     project_id: BodyId
-    pipeline: str = Field(min_length=1, max_length=200, description="pipeline slug")
+    pipeline: Slug = Field(description="pipeline slug")
     collection_id: BodyId | None = None
-    image_ids: list[BodyId] | None = Field(None, max_length=1_000_000)
+    image_ids: list[BodyId] | None = Field(
+        None,
+        max_length=MAX_JOB_IMAGES,
+        description=f"at most {MAX_JOB_IMAGES} ids; for more, make a collection and give "
+        "collection_id",
+    )
     deployment_id: BodyId | None = None
-    name: str | None = Field(None, max_length=255)
-    start_now: bool = True
+    name: Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE)] | None = None
+    start_now: StrictBool = True
     dispatch_mode: DispatchMode = DispatchMode.ASYNC_API
     params: JobParamsIn = Field(default_factory=JobParamsIn)
+
+    @field_validator("image_ids")
+    @classmethod
+    def _once_each(cls, ids: list[int] | None) -> list[int] | None:
+        # A repeated id is the same image: the job has one task per image.
+        return list(dict.fromkeys(ids)) if ids is not None else None
 
 
 class CountsOut(BaseModel):
@@ -73,14 +91,14 @@ class JobOut(BaseModel):
     selection: dict[str, Any]
     counts: CountsOut
     progress: float
-    created_at: datetime
-    queued_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Instant
+    queued_at: Instant | None
+    started_at: Instant | None
+    finished_at: Instant | None
 
 
 class EventOut(BaseModel):
-    created_at: datetime
+    created_at: Instant
     status: JobStatus | None
     message: str
 
@@ -133,7 +151,7 @@ class TaskInfoOut(BaseModel):
     max_attempts: int
     last_error: str | None
     lease_holder: str | None
-    updated_at: datetime
+    updated_at: Instant
 
     @classmethod
     def of(cls, t: TaskInfo) -> TaskInfoOut:
@@ -150,14 +168,14 @@ class TaskInfoOut(BaseModel):
 
 
 class PipelineToggle(Input):
-    enabled: bool
+    enabled: StrictBool
 
 
 class ServiceOut(BaseModel):
     id: int
     name: str
     endpoint_url: str | None
-    last_seen_at: datetime | None
+    last_seen_at: Instant | None
     online: bool
 
     @classmethod
@@ -179,7 +197,7 @@ class WorkerOut(BaseModel):
     version: str | None
     pid: int | None
     pipelines: list[str]
-    last_seen_at: datetime
+    last_seen_at: Instant
 
     @classmethod
     def of(cls, w: WorkerInfo) -> WorkerOut:
@@ -238,7 +256,7 @@ class PipelineOut(BaseModel):
 
 
 class ServiceTokenIn(Input):
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE)]
 
 
 class ServiceTokenOut(BaseModel):
@@ -292,8 +310,8 @@ class AnalysisOut(BaseModel):
     status: str
     error: str | None
     total_time: float | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Instant
+    completed_at: Instant | None
     annotations: list[AnnotationOut]
 
     @classmethod

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from trapline.api.schemas import Input
+from trapline.api.schemas import Input, Instant
+from trapline.protocol import WireName, WireUri
 from trapline.services.pipelines import PushRegistration, ServiceListing
 
 
 class PushServiceIn(Input):
-    name: str = Field(min_length=1, max_length=255)
-    endpoint_url: str = Field(
-        min_length=1, max_length=1024, description="base URL of the service's /info and /process"
+    name: WireName = Field(min_length=1)
+    endpoint_url: WireUri = Field(
+        min_length=1, description="base URL of the service's /info and /process"
     )
 
 
@@ -24,8 +24,8 @@ class ProcessingServiceOut(BaseModel):
     mode: Literal["pull", "push"]
     endpoint_url: str | None
     online: bool
-    last_seen_at: datetime | None
-    last_checked_at: datetime | None = Field(description="push mode: the last status check")
+    last_seen_at: Instant | None
+    last_checked_at: Instant | None = Field(description="push mode: the last status check")
     last_error: str | None = Field(description="push mode: why the last check failed")
     pipelines: list[str] = Field(description="slugs of the pipelines the service offers")
 

@@ -16,10 +16,10 @@ from datetime import timedelta
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.errors import TraplineError
+from trapline.errors import TraplineError, Unavailable
 from trapline.queue.base import TaskQueue
 from trapline.queue.channel import DispatchChannel
-from trapline.services.jobs import finish_if_done, start_job
+from trapline.services.jobs import finish_if_done, record_start_failure, start_job
 from trapline.services.push import PushDispatcher
 from trapline.services.reconciler import reconcile_dispatch
 from trapline.services.service_client import ServiceClient
@@ -33,6 +33,9 @@ STUCK_JOB_AGE = timedelta(seconds=30)
 MIN_LEASE_SECONDS = 15.0
 #: Seconds a stopping server waits for a duty's run to end.
 STOP_WAIT = 5.0
+#: Failed tries to start a job (a backend unavailable meanwhile) before the job fails; the
+#: recovery duty tries again every ten seconds or so.
+MAX_START_TRIES = 10
 
 
 @dataclass(frozen=True)
@@ -52,22 +55,37 @@ def server_identity() -> str:
 class JobStarter:
     """Starts jobs in the background so creating one answers at once, whatever its size."""
 
-    def __init__(self, db: Database, queue: TaskQueue) -> None:
+    def __init__(self, db: Database, queue: TaskQueue, max_tries: int = MAX_START_TRIES) -> None:
         self.db = db
         self.queue = queue
+        self.max_tries = max_tries
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="job-start")
 
     def submit(self, job_id: int) -> None:
         """Enqueue and open the job to workers, soon."""
-        self._pool.submit(self._start, job_id)
+        self._pool.submit(self.start, job_id)
 
-    def _start(self, job_id: int) -> None:
+    def start(self, job_id: int) -> None:
+        """Enqueue and open the job to workers now; a job that cannot start fails, saying why.
+
+        A backend that is unavailable gets ``max_tries`` chances (the recovery duty tries
+        again); any other error fails the job at once, as trying again would fail again.
+        """
         try:
             start_job(self.db, self.queue, job_id)
-        except TraplineError as exc:  # the recovery duty tries again later
-            log.warning("starting job %s failed: %s", job_id, exc.detail)
-        except Exception:
+            return
+        except TraplineError as exc:
+            reason, retry = exc.detail, isinstance(exc, Unavailable)
+            log.warning("starting job %s failed: %s", job_id, reason)
+        except Exception as exc:
+            reason, retry = f"internal error ({type(exc).__name__})", False
             log.exception("starting job %s failed", job_id)
+        try:
+            record_start_failure(
+                self.db, self.queue, job_id, reason, retry=retry, max_tries=self.max_tries
+            )
+        except TraplineError as exc:  # the database is away too: the recovery duty tries again
+            log.warning("could not record that job %s failed to start: %s", job_id, exc.detail)
 
     def close(self) -> None:
         """Stop taking work; jobs not started yet are picked up by the recovery duty."""

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 THROUGHPUT_WINDOW = timedelta(minutes=5)
 #: Tasks of a new job from which the database's statistics of tasks are refreshed at once.
 FRESH_STATISTICS_AT = 10_000
+#: How the events of a job's failed tries to start begin (they are counted to give up).
+START_FAILED = "could not start: "
+#: Most images a job may name one by one (``image_ids``): the ids go into one statement,
+#: and databases take at most some tens of thousands of parameters in one. Larger selections
+#: are a collection, a deployment or the whole project, which need no list of ids.
+MAX_JOB_IMAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,13 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         )
     if job is None or job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
         return
+    named = job.selection.get("image_ids")
+    if named is not None and len(named) > MAX_JOB_IMAGES:
+        # Made before the limit was checked on creation: it would fail the same way each time.
+        raise InvalidInput(
+            f"the job names {len(named)} images one by one, more than the {MAX_JOB_IMAGES} a "
+            "job can; make a collection of them and create a job over it"
+        )
     count = 0
     if job.status is JobStatus.CREATED:
         count = queue.enqueue(
@@ -133,6 +146,40 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         # a few rows, it finds a result's tasks by scanning the whole job (~100x slower).
         # Autovacuum would tell it, but maybe a minute later, or never where it is off.
         db.refresh_statistics("tasks")
+
+
+def record_start_failure(
+    db: Database, queue: TaskQueue, job_id: int, reason: str, *, retry: bool, max_tries: int
+) -> bool:
+    """Note that starting a job failed; fail the job if it cannot start. True if it failed.
+
+    A job fails at once when ``retry`` is false (the same selection would fail again), and
+    otherwise after ``max_tries`` failed tries: each try leaves an event in its history, so
+    a job that cannot start is not retried forever by every replica's recovery duty.
+    """
+    with db.write() as repos:
+        job = repos.jobs.get(job_id)
+        if job is None or job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
+            return False
+        tries = 1 + sum(e.message.startswith(START_FAILED) for e in repos.jobs.events(job_id))
+        if retry and tries < max_tries:
+            repos.jobs.add_event(
+                job_id, None, f"{START_FAILED}{reason} (try {tries} of {max_tries}; trying again)"
+            )
+            return False
+        failed = repos.jobs.transition(
+            job_id,
+            [JobStatus.CREATED, JobStatus.QUEUED],
+            JobStatus.FAILED,
+            f"{START_FAILED}{reason}",
+            finished_at=utcnow(),
+        )
+        if failed:
+            repos.tasks.cancel_job(job_id, now=utcnow())
+    if failed:
+        log.warning("job %s failed: it could not start: %s", job_id, reason)
+        queue.finished(job_id)
+    return failed
 
 
 def mark_start(db: Database, caller: User, job_id: int) -> None:

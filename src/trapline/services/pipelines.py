@@ -19,7 +19,7 @@ from trapline.domain.pipelines import (
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, NotFound
-from trapline.protocol import PipelineConfig, PipelineRegistration
+from trapline.protocol import MAX_NAME, PipelineConfig, PipelineRegistration
 from trapline.services.access import project_for, worker_project
 from trapline.services.service_client import ServiceClient, ServiceError, endpoint
 from trapline.services.service_status import check_service
@@ -36,7 +36,7 @@ def register_pipelines(
     if not name and registration.client_info and registration.client_info.hostname:
         name = (
             f"{registration.client_info.software or 'worker'} ({registration.client_info.hostname})"
-        )
+        )[:MAX_NAME]  # both parts may be as long as a name
     if not name:
         raise InvalidInput("processing_service_name is required")
     _check_configs(registration.pipelines)

@@ -23,6 +23,7 @@ from trapline.protocol import (
     ResultError,
     ResultItemStatus,
     ResultsResponse,
+    describe_problem,
 )
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require
@@ -228,6 +229,4 @@ def _why_not_open(status: TaskStatus, *, stale_lease: bool = False) -> tuple[str
 
 
 def _short(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ()))
-    return f"result is not valid: {where}: {first.get('msg')}"
+    return f"result is not valid: {describe_problem(exc.errors()[0])}"

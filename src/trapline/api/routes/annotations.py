@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, offset_page
+from trapline.api.pagination import (
+    DEFAULT_LIMIT,
+    Id,
+    Limit,
+    Offset,
+    QueryId,
+    QueryText,
+    QueryTime,
+    offset_page,
+)
 from trapline.api.schemas_jobs import AnnotationOut
 from trapline.domain.results import AnnotationFilter, AnnotationType
 from trapline.services import analyses
@@ -23,12 +31,12 @@ def list_annotations(
     caller: CurrentUser,
     db: DatabaseDep,
     type: AnnotationType | None = None,
-    label: str | None = Query(None, max_length=255),
+    label: QueryText = None,
     min_confidence: float | None = Query(None, ge=0, le=1),
     job: QueryId = None,
     deployment: QueryId = None,
-    captured_after: datetime | None = None,
-    captured_before: datetime | None = None,
+    captured_after: QueryTime = None,
+    captured_before: QueryTime = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from trapline.api.deps import StoreDep
+from trapline.api.pagination import BlobKey
 from trapline.errors import NotFound
 from trapline.imaging.probe import ACCEPTED_FORMATS
 from trapline.storage.local import LocalBlobStore
@@ -29,7 +30,7 @@ def _local(store: object) -> LocalBlobStore:
 
 @router.get("/blobs/{key:path}")
 def get_blob(
-    key: str, store: StoreDep, expires: Signature = None, sig: Signature = None
+    key: BlobKey, store: StoreDep, expires: Signature = None, sig: Signature = None
 ) -> FileResponse:
     """Download a file through a signed, expiring link (no token needed)."""
     local = _local(store)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
+from trapline.api.bodies import COLLECTION_BODY_BYTES
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.api.pagination import (
     DEFAULT_LIMIT,
     Id,
     Limit,
     Offset,
+    QueryCursor,
     decode_cursor,
     offset_page,
 )
@@ -23,7 +25,9 @@ from trapline.services import collections
 router = APIRouter(tags=["collections"])
 
 
-@router.post("/projects/{project_id}/collections", status_code=201)
+@router.post(
+    "/projects/{project_id}/collections", status_code=201, max_body_size=COLLECTION_BODY_BYTES
+)
 def create_collection(
     project_id: Id, body: CollectionIn, caller: CurrentUser, db: DatabaseDep
 ) -> CollectionOut:
@@ -76,7 +80,7 @@ def collection_images(
     ordering: ImageOrder = ImageOrder.CAPTURED,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: QueryCursor = None,
 ) -> dict[str, Any]:
     """The images in a collection."""
     position = decode_cursor(cursor)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep, absolute_url
@@ -16,7 +15,11 @@ from trapline.api.pagination import (
     Id,
     Limit,
     Offset,
+    QueryCursor,
     QueryId,
+    QueryText,
+    QueryTime,
+    ThumbnailSize,
     cursor_page,
     decode_cursor,
     offset_page,
@@ -40,7 +43,7 @@ def upload_images(
     db: DatabaseDep,
     store: StoreDep,
     settings: SettingsDep,
-    files: Annotated[list[UploadFile], File(description="one or more images")],
+    files: Annotated[list[UploadFile], File(min_length=1, description="one or more images")],
     deployment_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> UploadOut:
     """Upload images (multipart field ``files``, repeatable); re-uploads are deduplicated."""
@@ -78,13 +81,13 @@ def list_images(
     caller: CurrentUser,
     db: DatabaseDep,
     deployment: QueryId = None,
-    captured_after: Annotated[datetime | None, Query(description="inclusive")] = None,
-    captured_before: Annotated[datetime | None, Query(description="exclusive")] = None,
-    filename: Annotated[str | None, Query(max_length=200, description="part of the name")] = None,
+    captured_after: QueryTime = None,
+    captured_before: QueryTime = None,
+    filename: QueryText = None,
     ordering: ImageOrder = ImageOrder.CAPTURED,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: QueryCursor = None,
 ) -> dict[str, Any]:
     """A project's images, filtered; follow ``next``/``previous`` to page at any depth."""
     flt = ImageFilter(
@@ -150,7 +153,7 @@ def thumbnail(
     db: DatabaseDep,
     store: StoreDep,
     settings: SettingsDep,
-    size: int = 256,
+    size: ThumbnailSize = 256,
 ) -> RedirectResponse:
     """Redirect to a signed URL of a JPEG thumbnail (``size`` 256 or 1024, long side)."""
     url = images.thumbnail_url(

@@ -15,7 +15,16 @@ from trapline.api.deps import (
     QueueDep,
     StarterDep,
 )
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, offset_page
+from trapline.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_QUERY_LIST,
+    Id,
+    Limit,
+    Offset,
+    QueryId,
+    QueryList,
+    offset_page,
+)
 from trapline.api.schemas_jobs import (
     JobDetailOut,
     JobIn,
@@ -26,12 +35,15 @@ from trapline.api.schemas_jobs import (
 )
 from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
 from trapline.errors import InvalidInput
-from trapline.protocol import (
-    TasksResponse,
-)
+from trapline.protocol import ONE_LINE, TasksResponse
 from trapline.services import jobs, tasks
+from trapline.services.tasks import MAX_BATCH
 
 router = APIRouter(tags=["jobs"])
+
+_STATUS = "|".join(s.value for s in JobStatus)
+#: Job statuses separated by commas (spaces around them do not matter).
+_STATUS_LIST = rf"^\s*({_STATUS})?\s*(,\s*({_STATUS})?\s*)*$"
 
 
 @router.post("/jobs", status_code=201)
@@ -65,9 +77,16 @@ def list_jobs(
     db: DatabaseDep,
     project: QueryId = None,
     project_id: QueryId = None,
-    status: Annotated[str | None, Query(description="comma-separated statuses")] = None,
-    pipeline__slug__in: Annotated[str | None, Query(description="comma-separated slugs")] = None,
-    pipeline__slug: str | None = None,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_LIST,
+            pattern=_STATUS_LIST,
+            description="comma-separated statuses: " + ", ".join(s.value for s in JobStatus),
+        ),
+    ] = None,
+    pipeline__slug__in: QueryList = None,
+    pipeline__slug: Annotated[str | None, Query(max_length=200, pattern=ONE_LINE)] = None,
     ids_only: bool = False,
     incomplete_only: bool = False,
     dispatch_mode: DispatchMode | None = None,
@@ -143,7 +162,9 @@ def list_tasks(
     db: DatabaseDep,
     dispatch: DispatchDep,
     status: TaskStatus | None = None,
-    batch: Annotated[int | None, Query(description="legacy claim: GET …/tasks/?batch=N")] = None,
+    batch: Annotated[
+        int | None, Query(ge=1, le=MAX_BATCH, description="legacy claim: GET …/tasks/?batch=N")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Any:

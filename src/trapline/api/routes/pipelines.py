@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from trapline.api.bodies import REGISTRATION_BODY_BYTES
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, SettingsDep
-from trapline.api.pagination import MAX_ID, Id
+from trapline.api.pagination import MAX_ID, Id, PathSlug
 from trapline.api.schemas_jobs import (
     PipelineOut,
     PipelineToggle,
@@ -25,7 +26,9 @@ from trapline.services.service_status import online_window
 router = APIRouter(tags=["pipelines"])
 
 
-@router.post("/projects/{project_id}/pipelines", status_code=201)
+@router.post(
+    "/projects/{project_id}/pipelines", status_code=201, max_body_size=REGISTRATION_BODY_BYTES
+)
 def register_pipelines(
     project_id: Id, body: PipelineRegistration, caller: CurrentWorker, db: DatabaseDep
 ) -> PipelineRegistrationResponse:
@@ -56,7 +59,7 @@ def list_pipelines(
 
 @router.patch("/projects/{project_id}/pipelines/{slug}", status_code=204)
 def toggle_pipeline(
-    project_id: Id, slug: str, body: PipelineToggle, caller: CurrentUser, db: DatabaseDep
+    project_id: Id, slug: PathSlug, body: PipelineToggle, caller: CurrentUser, db: DatabaseDep
 ) -> Response:
     """Enable or disable a pipeline in a project (managers)."""
     pipelines.set_pipeline_enabled(db, caller, project_id, slug, body.enabled)

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import json_body, json_object, json_response
+from trapline.api.bodies import (
+    RESULTS_BODY_BYTES,
+    json_body,
+    json_object,
+    json_response,
+    whole_number,
+)
 from trapline.api.deps import (
     AccessDep,
     ClaimsDep,
@@ -57,7 +63,7 @@ async def claim_tasks(
 ) -> Response:
     """Claim a batch of the job's tasks under a lease (the worker protocol)."""
     body = await json_object(request)
-    size = tasks.check_batch_size(body.get("batch_size"))
+    size = tasks.check_batch_size(whole_number(body.get("batch_size")))
     claim = TasksRequest.model_validate({**body, "batch_size": size})
     with claims.admit():
         claimed = await run_in_threadpool(
@@ -70,6 +76,7 @@ async def claim_tasks(
     "/jobs/{job_id}/result",
     openapi_extra=json_body(ResultsRequest),
     response_model=ResultsResponse,
+    max_body_size=RESULTS_BODY_BYTES,
 )
 async def post_results(
     request: Request,
@@ -103,7 +110,11 @@ async def post_results(
     return json_response(await run_in_threadpool(ingest))
 
 
-@router.post("/tasks/next", openapi_extra=json_body(NextTasksRequest), response_model=TasksResponse)
+@router.post(
+    "/tasks/next",
+    openapi_extra=json_body(NextTasksRequest),
+    response_model=TasksResponse,
+)
 async def next_tasks(
     request: Request,
     caller: CurrentWorker,
@@ -113,7 +124,7 @@ async def next_tasks(
 ) -> Response:
     """Claim tasks across every running job of the given pipelines, shared fairly."""
     body = await json_object(request)
-    size = tasks.check_batch_size(body.get("batch_size"))
+    size = tasks.check_batch_size(whole_number(body.get("batch_size")))
     claim = NextTasksRequest.model_validate({**body, "batch_size": size})
     with claims.admit():
         claimed = await run_in_threadpool(
