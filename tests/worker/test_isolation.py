@@ -19,7 +19,7 @@ PLATFORM_MODULES = (
     "trapline.imaging",
     "trapline.commands",
 )
-#: What the worker may import of trapline (DESIGN §6, plus the stdlib-only log and file-mode helpers).
+#: What the worker may import of trapline (DESIGN §6, and the stdlib-only log and file helpers).
 ALLOWED = ("protocol", "settings", "errors", "pipelines", "worker", "logs", "files", "cli")
 
 PROBE = """
