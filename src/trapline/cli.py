@@ -1,8 +1,13 @@
-"""The ``trapline`` command: a thin shell that parses, configures logging and calls one function."""
+"""The ``trapline`` command: a thin shell that parses, configures logging and calls one function.
+
+The platform's commands (``up``, ``serve``, ``migrate``, ``admin``) import the platform only when
+they run, so ``trapline worker ...`` works in a worker install, which has none of its packages.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -64,6 +69,28 @@ WorkerName = Annotated[
 ]
 
 
+#: Third-party packages of the platform (the ``server`` extra), as imported.
+PLATFORM_PACKAGES = frozenset(
+    {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg", "multipart"}
+)
+
+
+def platform_commands() -> ModuleType:
+    """``trapline.commands``, or an exit saying which extra to install when it is missing."""
+    try:
+        import trapline.commands
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in PLATFORM_PACKAGES:
+            raise
+        typer.echo(
+            f"error: this command runs the trapline platform, which is not installed here "
+            f"(no {exc.name} module); install it with: pip install 'trapline[server]'",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+    return trapline.commands
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with the flags given on the command line on top."""
     try:
@@ -97,10 +124,8 @@ def up(
     demo: Annotated[bool, typer.Option("--demo", help="also create a demo project")] = False,
 ) -> None:
     """Run everything in one process on embedded defaults, creating an admin on first run."""
-    from trapline.commands import run_up
-
     settings = load_settings(data_dir=data_dir, database_url=database_url, host=host, port=port)
-    _run(run_up, settings, demo=demo)
+    _run(platform_commands().run_up, settings, demo=demo)
 
 
 @app.command()
@@ -114,8 +139,6 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API server (for deployments: no first-run conveniences)."""
-    from trapline.commands import run_serve
-
     settings = load_settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -123,15 +146,15 @@ def serve(
         port=port,
         duties_enabled=False if no_duties else None,
     )
-    _run(run_serve, settings)
+    _run(platform_commands().run_serve, settings)
 
 
 @app.command()
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Bring the database schema up to date."""
-    from trapline.commands import run_migrate
-
-    _run(run_migrate, load_settings(data_dir=data_dir, database_url=database_url))
+    _run(
+        platform_commands().run_migrate, load_settings(data_dir=data_dir, database_url=database_url)
+    )
     typer.echo("database is up to date", err=True)
 
 
@@ -144,10 +167,10 @@ def create_user(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a user."""
-    from trapline.commands import admin_create_user
-
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    user = _run(admin_create_user, settings, email=email, name=name, is_admin=is_admin)
+    user = _run(
+        platform_commands().admin_create_user, settings, email=email, name=name, is_admin=is_admin
+    )
     typer.echo(
         f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}", err=True
     )
@@ -161,10 +184,8 @@ def create_token(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an API token and print only the token on stdout."""
-    from trapline.commands import admin_create_token
-
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    typer.echo(_run(admin_create_token, settings, email=email, name=name))
+    typer.echo(_run(platform_commands().admin_create_token, settings, email=email, name=name))
 
 
 @admin_app.command("create-service-token")
@@ -175,10 +196,10 @@ def create_service_token(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a token for a processing service in these projects; prints only the token."""
-    from trapline.commands import admin_create_service_token
-
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    typer.echo(_run(admin_create_service_token, settings, projects=project, name=name))
+    typer.echo(
+        _run(platform_commands().admin_create_service_token, settings, projects=project, name=name)
+    )
 
 
 @worker_app.callback(invoke_without_command=True)

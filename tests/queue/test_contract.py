@@ -43,18 +43,15 @@ def fail(bench: QueueBench, lease: Lease, policy: RetryPolicy, *, retry: bool = 
     assert status is not None
     if status is TaskStatus.QUEUED:
         bench.queue.notify_queued(lease.job_id)
-    else:
-        bench.queue.acknowledge([claim])
     return status
 
 
 def complete(bench: QueueBench, leases: list[Lease]) -> None:
-    """Store results for these leases, then acknowledge them (after the commit)."""
+    """Store results for these leases, as the results service does."""
     job_id = leases[0].job_id
     with bench.db.write() as repos:
         done = repos.tasks.complete(job_id, [x.task_id for x in leases], now=utcnow())
     assert done == {x.task_id for x in leases}
-    bench.queue.acknowledge(claims_of(leases))
 
 
 def test_enqueue_is_idempotent(queue_bench: QueueBench) -> None:

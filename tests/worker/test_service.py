@@ -22,10 +22,10 @@ from tests.worker.scripted import Script, scripted_server
 from trapline.errors import TraplineError
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.pipelines.base import Pipeline
-from trapline.protocol import ProcessingServiceInfoResponse, ProcessResponse
+from trapline.protocol import PipelineRequest, ProcessingServiceInfoResponse, ProcessResponse
 from trapline.settings import Settings
-from trapline.worker.service import ProcessingService, serve
-from trapline.worker.service_http import MAX_BODY_BYTES
+from trapline.worker.service import NotReady, ProcessingService, UnknownPipeline
+from trapline.worker.service_http import MAX_BODY_BYTES, ServiceServer, serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Sizes of the images the image server holds, by path.
@@ -40,13 +40,15 @@ def _settings(**extra: object) -> Settings:
 @contextmanager
 def running(*pipelines: Pipeline, **settings: object) -> Iterator[httpx.Client]:
     """A started service over ``pipelines``; yields a client for it."""
-    service = ProcessingService(list(pipelines), _settings(**settings))
-    service.start()
+    server = ServiceServer(
+        ProcessingService(list(pipelines), _settings(**settings)), "127.0.0.1", 0
+    )
+    server.start()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{service.port}", timeout=30) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
             yield client
     finally:
-        service.stop(drain_timeout=5)
+        server.stop(drain_timeout=5)
 
 
 def wait_ready(client: httpx.Client) -> None:
@@ -315,7 +317,7 @@ SERVE = """
 import sys
 from tests.support.pipelines import QuarterPipeline
 from trapline.settings import Settings
-from trapline.worker.service import serve
+from trapline.worker.service_http import serve
 serve([QuarterPipeline()], Settings(host="127.0.0.1", port=int(sys.argv[1]), _env_file=None))
 print("stopped", flush=True)
 """
@@ -357,3 +359,21 @@ def test_serve_runs_until_a_signal_then_exits_cleanly(images, sig: signal.Signal
             process.wait()
     assert process.returncode == 0, output
     assert output.strip().endswith("stopped"), output
+
+
+def test_the_service_logic_binds_no_socket_and_raises_no_http_statuses() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        # The address is taken, yet the service builds: only ServiceServer binds.
+        service = ProcessingService([QuarterPipeline()], _settings(port=taken.getsockname()[1]))
+    try:
+        with pytest.raises(UnknownPipeline) as unknown:
+            service.process(PipelineRequest(pipeline="other", source_images=[]))
+        with pytest.raises(NotReady) as loading:
+            service.process(PipelineRequest(pipeline="quarter", source_images=[]))
+    finally:
+        service.close(drain_timeout=0)
+    for error in (unknown.value, loading.value):
+        assert not {"status", "status_code"} & (set(vars(error)) | set(dir(error)))
+    assert (unknown.value.code, loading.value.code) == ("unknown_pipeline", "not_ready")

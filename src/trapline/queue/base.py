@@ -14,7 +14,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
@@ -30,10 +29,7 @@ NewTasks = Callable[[list[int]], None]
 
 
 class TaskQueue(ABC):
-    """Hands out queued tasks as leases; tracks their settlement."""
-
-    #: URL scheme (or bare name) this backend is chosen by.
-    scheme: ClassVar[str]
+    """Hands out queued tasks as leases and keeps a backend's dispatch channel in step."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -99,13 +95,7 @@ class TaskQueue(ABC):
         """Keep these leases for ``seconds`` more from now; returns the task ids still held."""
         now = utcnow()
         with self.db.write() as repos:
-            held = repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
-        self._extended([c for c in claims if c.task_id in held])
-        return held
-
-    def acknowledge(self, claims: Sequence[LeaseClaim]) -> None:
-        """These tasks were settled in the database (call after the commit)."""
-        self._settled(claims)
+            return repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
 
     def notify_queued(self, job_id: int) -> None:
         """Tasks of the job were put back in the queue by a database change (retry, requeue)."""
@@ -146,12 +136,6 @@ class TaskQueue(ABC):
 
     def _published(self, job_id: int) -> None:  # noqa: B027 - optional hook
         """Tasks of the job went back to the queue (retried or reaped) and need delivering."""
-
-    def _extended(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
-        """These leases were extended."""
-
-    def _settled(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
-        """These tasks reached a final state."""
 
     def _forget_job(self, job_id: int) -> None:  # noqa: B027
         """The job will hand out nothing more."""

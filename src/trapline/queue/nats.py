@@ -78,8 +78,6 @@ _PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 class JetStreamTaskQueue(TaskQueue):
     """Dispatch through JetStream pull consumers, one per job; leases in the database."""
 
-    scheme = "nats"
-
     def __init__(
         self,
         db: Database,

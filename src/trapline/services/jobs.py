@@ -236,8 +236,10 @@ def list_jobs(
     dispatch_mode: DispatchMode | None,
     limit: int,
     offset: int,
-) -> tuple[int, list[tuple[Job, TaskCounts]]]:
-    """Jobs of the caller's projects, newest first, with their task counts."""
+    with_counts: bool = True,
+) -> tuple[int, list[Job], dict[int, TaskCounts]]:
+    """Jobs of the caller's projects, newest first, and their task counts by job id (none
+    without ``with_counts``: a worker polling for job ids throws them away)."""
     with db.read() as repos:
         if project_id is not None:
             project_for(repos, caller, project_id, Role.VIEWER)
@@ -253,7 +255,8 @@ def list_jobs(
             limit=limit,
             offset=offset,
         )
-        return total, [(job, repos.tasks.counts(job.id)) for job in jobs]
+        counts = {job.id: repos.tasks.counts(job.id) for job in jobs} if with_counts else {}
+        return total, jobs, counts
 
 
 def get_job(db: Database, caller: User, job_id: int) -> JobDetail:

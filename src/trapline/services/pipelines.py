@@ -19,7 +19,12 @@ from trapline.domain.pipelines import (
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, NotFound
-from trapline.protocol import MAX_NAME, PipelineConfig, PipelineRegistration
+from trapline.protocol import (
+    MAX_NAME,
+    PipelineConfig,
+    PipelineRegistration,
+    PipelineRegistrationResponse,
+)
 from trapline.services.access import project_for, worker_project
 from trapline.services.service_client import ServiceClient, ServiceError, endpoint
 from trapline.services.service_status import check_service
@@ -30,8 +35,9 @@ CLASSIFYING_TASK_TYPES = frozenset({"classification", "classifier"})
 
 def register_pipelines(
     db: Database, caller: User, project_id: int, registration: PipelineRegistration
-) -> Registration:
-    """Register a pull-mode service's pipelines for a project (managers and service accounts)."""
+) -> PipelineRegistrationResponse:
+    """Register a pull-mode service's pipelines for a project (managers and service accounts);
+    the answer is the worker protocol's."""
     name = registration.processing_service_name
     if not name and registration.client_info and registration.client_info.hostname:
         name = (
@@ -45,7 +51,16 @@ def register_pipelines(
             worker_project(repos, caller, project_id)
         else:
             project_for(repos, caller, project_id, Role.MANAGER)
-        return repos.pipelines.register(project_id, name, registration.pipelines, utcnow())
+        now = utcnow()
+        made = repos.pipelines.register(project_id, name, registration.pipelines, now)
+    return PipelineRegistrationResponse(
+        timestamp=now,
+        processing_service_id=made.service_id,
+        pipelines=[PipelineConfig.model_validate(p.model_dump()) for p in registration.pipelines],
+        pipelines_created=made.pipelines_created,
+        pipelines_updated=made.pipelines_updated,
+        algorithms_created=made.algorithms_created,
+    )
 
 
 def list_pipelines(

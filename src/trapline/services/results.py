@@ -129,7 +129,6 @@ def ingest_results(
                 continue
             item.judge(*_why_not_open(info.status, stale_lease=item.error is not None))
         finished = finish_if_done(repos, job_id, settled=len(settled)) if settled else None
-    queue.acknowledge(settled)
     if requeued:
         queue.notify_queued(job_id)
     if finished:

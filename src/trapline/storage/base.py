@@ -7,7 +7,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO
 
 from trapline.errors import InvalidInput
 
@@ -43,9 +43,6 @@ class BlobStore(ABC):
 
     Implementations fill the abstract hooks; the conveniences here are shared.
     """
-
-    #: URL scheme this store is chosen by (``file``, ``s3``).
-    scheme: ClassVar[str]
 
     @abstractmethod
     def put(

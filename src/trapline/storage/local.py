@@ -30,8 +30,6 @@ class LocalBlobStore(BlobStore):
     Files are written 0600 (as ``mkstemp`` makes them) in folders made 0700.
     """
 
-    scheme = "file"
-
     def __init__(
         self,
         root: Path,

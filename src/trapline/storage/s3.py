@@ -44,8 +44,6 @@ _PARTS_IN_FLIGHT = 4
 class S3BlobStore(BlobStore):
     """Stores each blob as the object ``prefix/key`` in ``bucket``."""
 
-    scheme = "s3"
-
     def __init__(
         self,
         bucket: str,

@@ -139,7 +139,7 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
 
 def run_service(settings: Settings) -> int:
     """Serve the pipelines as a synchronous processing service until stopped; exit code."""
-    from trapline.worker.service import serve
+    from trapline.worker.service_http import serve
 
     configure_logging(settings.log_level, settings.log_format)
     serve(load_pipelines(settings), settings)

@@ -1,33 +1,29 @@
 """A worker's pipelines as a synchronous processing service (push mode, Antenna's v1 contract).
 
-``GET /info`` describes the service and its pipelines, ``GET /livez`` answers while the process
-runs, ``GET /readyz`` once every pipeline has loaded its models, and ``POST /process`` runs one
-pipeline over a list of image URLs and answers with one result merged over the images.
+``ProcessingService`` is the work without the transport: it describes the service (``info``),
+loads the pipelines in the background (``ready`` says when) and runs one pipeline over a list of
+image URLs, answering one result merged over the images (``process``). ``service_http`` serves
+it over HTTP (``/info``, ``/livez``, ``/readyz``, ``/process``) and maps its errors to statuses.
 
-Only the standard library's ``ThreadingHTTPServer`` serves it (``service_http``), so a worker
-needs no web stack. Images are fetched in parallel (``download_threads``) by a client that sends
-no credentials; an image that cannot be fetched or decoded is reported in ``errors`` and the
-others are still processed. Models are not thread-safe, so calls into one pipeline are
-serialised.
+Images are fetched in parallel (``download_threads``) by a client that sends no credentials; an
+image that cannot be fetched or decoded is reported in ``errors`` and the others are still
+processed. Models are not thread-safe, so calls into one pipeline are serialised.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from types import FrameType
-from typing import Any
 
 import httpx
 
 from trapline import __version__
-from trapline.errors import InvalidInput, TraplineError
+from trapline.errors import InvalidInput
 from trapline.pipelines.base import Pipeline, SourceImage
 from trapline.protocol import (
     AlgorithmConfig,
@@ -43,16 +39,40 @@ from trapline.protocol import (
 from trapline.settings import Settings
 from trapline.worker.client import image_client
 from trapline.worker.images import ImageError, decode, fetch_bytes
-from trapline.worker.service_http import ServiceError, ServiceHandler, ServiceServer
 
 log = logging.getLogger(__name__)
 
-#: Seconds between the HTTP server's checks for a stop request.
-POLL_INTERVAL = 0.1
+
+class ProcessingError(Exception):
+    """A request the service cannot process; ``code`` names the reason, ``detail`` explains."""
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class UnknownPipeline(ProcessingError):
+    """The request names a pipeline this service does not offer."""
+
+    code = "unknown_pipeline"
+
+
+class NotReady(ProcessingError):
+    """The pipelines have not loaded (yet, or ever: see ``ProcessingService.load_error``)."""
+
+    code = "not_ready"
+
+
+class PipelineFailed(ProcessingError):
+    """The pipeline raised on the batch."""
+
+    code = "pipeline_failed"
 
 
 class ProcessingService:
-    """The HTTP service over a set of pipelines; ``start`` it, then ``stop`` it."""
+    """A set of pipelines served synchronously; ``start`` it, then ``close`` it."""
 
     def __init__(self, pipelines: Sequence[Pipeline], settings: Settings) -> None:
         slugs = [p.slug for p in pipelines]
@@ -69,45 +89,30 @@ class ProcessingService:
         self.load_error: str | None = None
         self._in_flight = 0
         self._idle = threading.Condition()
-        try:
-            self._server = ServiceServer((settings.host, settings.port), ServiceHandler, self)
-        except OSError as exc:
-            raise TraplineError(
-                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-            ) from exc
-        self._serving = False
         self._images = image_client(settings.request_timeout, settings.download_threads)
         self._downloads = ThreadPoolExecutor(
             settings.download_threads, thread_name_prefix="service-fetch"
         )
 
     @property
-    def port(self) -> int:
-        """The port the service listens on (useful when started on port 0)."""
-        return int(self._server.server_address[1])
-
-    @property
     def ready(self) -> bool:
         """Whether every pipeline has loaded."""
         return self._ready.is_set()
 
+    @property
+    def not_ready_reason(self) -> str | None:
+        """Why requests cannot be processed yet (None once every pipeline has loaded)."""
+        if self.ready:
+            return None
+        return self.load_error or "the pipelines are still loading"
+
     def start(self) -> None:
-        """Serve requests in the background and load the pipelines (``/readyz`` says when)."""
-        self._serving = True
-        threading.Thread(
-            target=self._server.serve_forever,
-            args=(POLL_INTERVAL,),
-            name="service-http",
-            daemon=True,
-        ).start()
+        """Load the pipelines in the background (``ready`` and ``load_error`` say how it went)."""
         threading.Thread(target=self._load, name="service-load", daemon=True).start()
 
-    def stop(self, drain_timeout: float | None = None) -> None:
-        """Stop taking requests, let those in progress finish (up to the drain timeout), close."""
-        if self._serving:  # shutdown() waits for serve_forever, which must have started
-            self._server.shutdown()
-            self._serving = False
-        self._server.server_close()
+    def close(self, drain_timeout: float | None = None) -> None:
+        """Let requests in progress finish (up to the drain timeout), then release the
+        download threads and the image client. Stop taking new requests first."""
         deadline = time.monotonic() + (
             self.settings.drain_timeout if drain_timeout is None else drain_timeout
         )
@@ -143,32 +148,22 @@ class ProcessingService:
                 self._in_flight -= 1
                 self._idle.notify_all()
 
-    # -- the endpoints --
-
-    def readiness(self) -> tuple[int, dict[str, Any]]:
-        """``/readyz``: 200 with the ready pipelines' slugs, or 503 while loading (or broken)."""
-        if self.ready:
-            return 200, {"status": list(self.pipelines)}
-        detail = self.load_error or "the pipelines are still loading"
-        return 503, {"status": [], "detail": detail}
-
     def process(self, request: PipelineRequest) -> ProcessResponse:
         """Run the request's pipeline over its images; failed images go to ``errors``.
 
         Raises:
-            ServiceError: for an unknown pipeline (400), while loading (503), or when the
-                pipeline itself fails on the batch (500).
+            UnknownPipeline: the service does not offer the request's pipeline.
+            NotReady: the pipelines are still loading (or failed to load).
+            PipelineFailed: the pipeline itself failed on the batch.
         """
         pipeline = self.pipelines.get(request.pipeline)
         if pipeline is None:
             offered = ", ".join(self.pipelines)
-            raise ServiceError(
-                400,
-                f"this service does not offer pipeline {request.pipeline!r}; it offers: {offered}",
-                "unknown_pipeline",
+            raise UnknownPipeline(
+                f"this service does not offer pipeline {request.pipeline!r}; it offers: {offered}"
             )
-        if not self.ready:
-            raise ServiceError(503, self.readiness()[1]["detail"], "not_ready")
+        if (reason := self.not_ready_reason) is not None:
+            raise NotReady(reason)
         started = time.perf_counter()
         wanted = _unique(request.source_images)
         fetched = list(self._downloads.map(self._fetch, wanted))
@@ -181,11 +176,9 @@ class ProcessingService:
                     results = pipeline.process(images)
                 except Exception as exc:
                     log.exception("pipeline %s failed on a batch of %d", pipeline.slug, len(images))
-                    raise ServiceError(
-                        500,
+                    raise PipelineFailed(
                         f"pipeline {pipeline.slug} failed on this batch: "
-                        f"{type(exc).__name__}: {exc}",
-                        "pipeline_failed",
+                        f"{type(exc).__name__}: {exc}"
                     ) from exc
             for result in results:
                 detections += result.detections
@@ -225,42 +218,6 @@ class ProcessingService:
             return ResultError(
                 error=f"image failed: {type(exc).__name__}: {exc}", image_id=image.id
             )
-
-
-def serve(pipelines: list[Pipeline], settings: Settings) -> None:
-    """Serve ``pipelines`` on ``settings.host:settings.port`` until SIGTERM or SIGINT.
-
-    Raises:
-        TraplineError: when the port cannot be bound or a pipeline fails to load.
-    """
-    service = ProcessingService(pipelines, settings)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("%s: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        service.start()
-        log.info(
-            "processing service %r on http://%s:%d serving %s",
-            service.info.name,
-            settings.host,
-            service.port,
-            ", ".join(service.pipelines),
-        )
-        while not stop.wait(0.2) and service.load_error is None:
-            pass
-    finally:
-        service.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if service.load_error is not None:
-        raise TraplineError(service.load_error)
-    log.info("processing service stopped")
 
 
 def _service_info(

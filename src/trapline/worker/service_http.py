@@ -1,23 +1,34 @@
-"""The HTTP side of a processing service: routing, JSON bodies, limits and error answers.
+"""The HTTP side of a processing service: the server, routing, JSON bodies, limits, statuses.
 
+Only the standard library's ``ThreadingHTTPServer`` serves it, so a worker needs no web stack.
 Answers are JSON, errors ``{"detail", "code"}``; paths are served with or without a trailing
-slash. The work itself is ``ProcessingService``'s.
+slash. The work itself is ``ProcessingService``'s; this module alone knows HTTP.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import Any
 
 from pydantic import ValidationError
 
 from trapline import __version__
+from trapline.errors import TraplineError
+from trapline.pipelines.base import Pipeline
 from trapline.protocol import PipelineRequest
-
-if TYPE_CHECKING:
-    from trapline.worker.service import ProcessingService
+from trapline.settings import Settings
+from trapline.worker.service import (
+    NotReady,
+    PipelineFailed,
+    ProcessingError,
+    ProcessingService,
+    UnknownPipeline,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +38,18 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 IDLE_TIMEOUT = 30.0
 #: What the service answers.
 ENDPOINTS = ("/info", "/livez", "/readyz", "/process")
+#: Seconds between the server's checks for a stop request.
+POLL_INTERVAL = 0.1
+#: The status each of the service's errors is answered with.
+STATUSES: dict[type[ProcessingError], int] = {
+    UnknownPipeline: 400,
+    NotReady: 503,
+    PipelineFailed: 500,
+}
 
 
-class ServiceError(Exception):
-    """A request the service answers with an error status and a JSON ``{detail, code}``."""
+class HttpError(Exception):
+    """A request answered with an error status and a JSON ``{detail, code}``."""
 
     def __init__(self, status: int, detail: str, code: str) -> None:
         super().__init__(detail)
@@ -38,18 +57,85 @@ class ServiceError(Exception):
 
 
 class ServiceServer(ThreadingHTTPServer):
-    """The HTTP server, knowing its service; request threads never hold up the exit."""
+    """A processing service on an address; ``start`` it, then ``stop`` it. Request threads
+    never hold up the exit."""
 
     daemon_threads = True
 
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        service: ProcessingService,
-    ) -> None:
+    def __init__(self, service: ProcessingService, host: str, port: int) -> None:
+        """Bind the address (port 0: any free port).
+
+        Raises:
+            TraplineError: the address cannot be bound.
+        """
         self.service = service
-        super().__init__(address, handler)
+        self._serving = False
+        try:
+            super().__init__((host, port), ServiceHandler)
+        except OSError as exc:
+            raise TraplineError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+    @property
+    def port(self) -> int:
+        """The port the service listens on (useful when bound to port 0)."""
+        return int(self.server_address[1])
+
+    def start(self) -> None:
+        """Answer requests in the background and load the pipelines (``/readyz`` says when)."""
+        self._serving = True
+        threading.Thread(
+            target=self.serve_forever, args=(POLL_INTERVAL,), name="service-http", daemon=True
+        ).start()
+        self.service.start()
+
+    def stop(self, drain_timeout: float | None = None) -> None:
+        """Stop taking requests, let those in progress finish (up to the drain timeout), close."""
+        if self._serving:  # shutdown() waits for serve_forever, which must have started
+            self.shutdown()
+            self._serving = False
+        self.server_close()
+        self.service.close(drain_timeout)
+
+
+def serve(pipelines: list[Pipeline], settings: Settings) -> None:
+    """Serve ``pipelines`` on ``settings.host:settings.port`` until SIGTERM or SIGINT.
+
+    Raises:
+        TraplineError: when the port cannot be bound or a pipeline fails to load.
+    """
+    service = ProcessingService(pipelines, settings)
+    try:
+        server = ServiceServer(service, settings.host, settings.port)
+    except TraplineError:
+        service.close(drain_timeout=0)
+        raise
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.start()
+        log.info(
+            "processing service %r on http://%s:%d serving %s",
+            service.info.name,
+            settings.host,
+            server.port,
+            ", ".join(service.pipelines),
+        )
+        while not stop.wait(0.2) and service.load_error is None:
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if service.load_error is not None:
+        raise TraplineError(service.load_error)
+    log.info("processing service stopped")
 
 
 class ServiceHandler(BaseHTTPRequestHandler):
@@ -68,7 +154,10 @@ class ServiceHandler(BaseHTTPRequestHandler):
         elif path == "/livez":
             self._send(200, {"status": True})
         elif path == "/readyz":
-            self._send(*service.readiness())
+            if (reason := service.not_ready_reason) is None:
+                self._send(200, {"status": list(service.pipelines)})
+            else:
+                self._send(503, {"status": [], "detail": reason})
         elif path == "/process":
             self._error(405, "use POST for /process", "method_not_allowed")
         elif path == "/":
@@ -89,8 +178,11 @@ class ServiceHandler(BaseHTTPRequestHandler):
             try:
                 request = self._parse()
                 answer = service.process(request)
-            except ServiceError as exc:
+            except HttpError as exc:
                 self._error(exc.status, exc.detail, exc.code)
+                return
+            except ProcessingError as exc:
+                self._error(STATUSES.get(type(exc), 500), exc.detail, exc.code)
                 return
             except Exception as exc:
                 log.exception("POST /process failed")
@@ -101,25 +193,25 @@ class ServiceHandler(BaseHTTPRequestHandler):
     def _parse(self) -> PipelineRequest:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
             self.close_connection = True
-            raise ServiceError(411, "send the body with a Content-Length", "length_required")
+            raise HttpError(411, "send the body with a Content-Length", "length_required")
         length = self.headers.get("content-length", "")
         if not length.isdigit():
             self.close_connection = True
-            raise ServiceError(411, "send the body with a Content-Length", "length_required")
+            raise HttpError(411, "send the body with a Content-Length", "length_required")
         if int(length) > MAX_BODY_BYTES:
             self.close_connection = True
-            raise ServiceError(
+            raise HttpError(
                 413, f"the body is {length} bytes; the limit is {MAX_BODY_BYTES}", "too_large"
             )
         body = self.rfile.read(int(length))
         try:
             data = json.loads(body)
         except ValueError as exc:
-            raise ServiceError(400, f"the body is not valid JSON: {exc}", "invalid") from exc
+            raise HttpError(400, f"the body is not valid JSON: {exc}", "invalid") from exc
         try:
             return PipelineRequest.model_validate(data)
         except ValidationError as exc:
-            raise ServiceError(400, _describe_errors(exc), "invalid") from exc
+            raise HttpError(400, _describe_errors(exc), "invalid") from exc
 
     def _discard_body(self) -> None:
         length = self.headers.get("content-length", "")

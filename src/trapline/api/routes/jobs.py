@@ -97,7 +97,7 @@ def list_jobs(
     slugs = [s for s in (pipeline__slug__in or "").split(",") if s]
     if pipeline__slug:
         slugs.append(pipeline__slug)
-    total, found = jobs.list_jobs(
+    total, found, counts = jobs.list_jobs(
         db,
         caller,
         project_id=project if project is not None else project_id,
@@ -107,13 +107,14 @@ def list_jobs(
         dispatch_mode=dispatch_mode,
         limit=limit,
         offset=offset,
+        with_counts=not ids_only,
     )
     if ids_only:
         # Random order spreads workers that drain jobs in the order listed across jobs.
         found = random.sample(found, len(found))
-        items: list[Any] = [{"id": j.id, "pipeline_slug": j.pipeline_slug} for j, _ in found]
+        items: list[Any] = [{"id": j.id, "pipeline_slug": j.pipeline_slug} for j in found]
     else:
-        items = [JobOut(**job_out(j, c)) for j, c in found]
+        items = [JobOut(**job_out(j, counts[j.id])) for j in found]
     return offset_page(request, total, items, limit, offset)
 
 

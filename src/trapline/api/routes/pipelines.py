@@ -18,8 +18,7 @@ from trapline.api.schemas_jobs import (
     ServiceWithWorkersOut,
     WorkerOut,
 )
-from trapline.db.types import utcnow
-from trapline.protocol import PipelineConfig, PipelineRegistration, PipelineRegistrationResponse
+from trapline.protocol import PipelineRegistration, PipelineRegistrationResponse
 from trapline.services import pipelines, users
 from trapline.services.service_status import online_window
 
@@ -33,15 +32,7 @@ def register_pipelines(
     project_id: Id, body: PipelineRegistration, caller: CurrentWorker, db: DatabaseDep
 ) -> PipelineRegistrationResponse:
     """Register a pull-mode processing service's pipelines for a project (idempotent)."""
-    made = pipelines.register_pipelines(db, caller, project_id, body)
-    return PipelineRegistrationResponse(
-        timestamp=utcnow(),
-        processing_service_id=made.service_id,
-        pipelines=[PipelineConfig.model_validate(p.model_dump()) for p in body.pipelines],
-        pipelines_created=made.pipelines_created,
-        pipelines_updated=made.pipelines_updated,
-        algorithms_created=made.algorithms_created,
-    )
+    return pipelines.register_pipelines(db, caller, project_id, body)
 
 
 @router.get("/projects/{project_id}/pipelines")
