@@ -2,7 +2,8 @@
 
 The database is the record of truth for every task (``TaskRepo``); a queue decides delivery.
 Backends fill the hooks: ``_claim`` always, the others when they keep a dispatch channel of
-their own (JetStream) that must follow the database.
+their own (JetStream) that must follow the database; such a backend also declares the
+background work that repairs its channel (``background_duties``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.jobs import Job, Lease
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
+from trapline.duty import Duty
 from trapline.errors import Unavailable
+from trapline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,6 @@ NewTasks = Callable[[list[int]], None]
 
 class TaskQueue(ABC):
     """Hands out queued tasks as leases; tracks their settlement."""
-
-    #: URL scheme (or bare name) this backend is chosen by.
-    scheme: ClassVar[str]
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -99,9 +98,7 @@ class TaskQueue(ABC):
         """Keep these leases for ``seconds`` more from now; returns the task ids still held."""
         now = utcnow()
         with self.db.write() as repos:
-            held = repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
-        self._extended([c for c in claims if c.task_id in held])
-        return held
+            return repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
 
     def acknowledge(self, claims: Sequence[LeaseClaim]) -> None:
         """These tasks were settled in the database (call after the commit)."""
@@ -122,6 +119,11 @@ class TaskQueue(ABC):
     def finished(self, job_id: int) -> None:
         """Release whatever the backend keeps for a job that ended."""
         self._forget_job(job_id)
+
+    def background_duties(self, settings: Settings) -> list[Duty]:
+        """Periodic work the backend needs besides claims, which the server runs on one
+        replica at a time: none, unless it keeps a dispatch channel of its own to repair."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - nothing to release unless a backend holds a client
         """Release the backend's connections (on shutdown)."""
@@ -146,9 +148,6 @@ class TaskQueue(ABC):
 
     def _published(self, job_id: int) -> None:  # noqa: B027 - optional hook
         """Tasks of the job went back to the queue (retried or reaped) and need delivering."""
-
-    def _extended(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
-        """These leases were extended."""
 
     def _settled(self, claims: Sequence[LeaseClaim]) -> None:  # noqa: B027
         """These tasks reached a final state."""

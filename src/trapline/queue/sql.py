@@ -14,8 +14,6 @@ from trapline.queue.base import TaskQueue, lease_expiry
 class SqlTaskQueue(TaskQueue):
     """Claims with one UPDATE … RETURNING over the oldest deliverable tasks of a job."""
 
-    scheme = "sql"
-
     def _claim(
         self, job_id: int, limit: int, holder: str, lease_seconds: int, lease_id: str
     ) -> list[Lease]:
