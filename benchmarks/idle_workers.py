@@ -131,21 +131,54 @@ class Counters:
         )
 
 
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving one database, sampled every half second.
+
+    The server's pool closes its overflow connections when they come back, so backends come
+    and go during a run; each is counted up to its last sample (a backend's CPU is lost when it
+    exits), from its first (or from the start).
+    """
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+
+    def sample(self) -> None:
+        """Read the CPU of every backend of the database now."""
+        for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            name, times = process.info["name"] or "", process.info["cpu_times"]
+            # A backend's title is "postgres: <user> <database> <client> <state>".
+            title = " ".join(process.info["cmdline"] or [])
+            if times and name.startswith("postgres") and f" {self.database} " in title:
+                self.first.setdefault(process.pid, times.user + times.system)
+                self.last[process.pid] = times.user + times.system
+
+    @property
+    def spent(self) -> float:
+        """CPU seconds between the samples."""
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
+async def sample_until(meter: BackendCpu, stop: asyncio.Event) -> None:
+    """Sample ``meter`` every half second until ``stop`` is set (and once more then)."""
+    while not stop.is_set():
+        await asyncio.to_thread(meter.sample)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    await asyncio.to_thread(meter.sample)
+
+
 def counters(server: Server, database: str) -> Counters:
-    """CPU of the database's backends, the server and nats-server; the database's xacts."""
+    """CPU of the server and nats-server; the database's transactions (postgres_cpu: 0)."""
     import psycopg
 
-    postgres = nats = 0.0
+    nats = 0.0
     nats_port = urlsplit(server.queue_url).port if server.queue_url != "sql" else None
     for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
         name, times = process.info["name"] or "", process.info["cpu_times"]
         command = " ".join(process.info["cmdline"] or [])
-        if times is None:
-            continue
-        # A backend's title is "postgres: <user> <database> <client> <state>".
-        if name.startswith("postgres") and f" {database} " in command:
-            postgres += times.user + times.system
-        elif nats_port and name.startswith("nats-server") and f" {nats_port} " in command + " ":
+        if times and nats_port and name.startswith("nats-server") and f" {nats_port} " in command:
             nats += times.user + times.system
     own = psutil.Process(server.pid)
     server_cpu = sum(p.cpu_times().user + p.cpu_times().system for p in [own, *own.children()])
@@ -155,7 +188,7 @@ def counters(server: Server, database: str) -> Counters:
             (database,),
         ).fetchone()
     assert row is not None
-    return Counters(postgres, server_cpu, nats, int(row[0]))
+    return Counters(0.0, server_cpu, nats, int(row[0]))
 
 
 @dataclass
@@ -261,12 +294,17 @@ async def run_phase(
     try:
         await asyncio.sleep(options.warmup)
         before = await asyncio.to_thread(counters, server, setup.database)
+        meter, measured = BackendCpu(setup.database), asyncio.Event()
+        sampler = asyncio.create_task(sample_until(meter, measured))
         polling.measuring = True
         started = time.perf_counter()
         await asyncio.sleep(options.seconds)
         polling.measuring = False
         elapsed = time.perf_counter() - started
+        measured.set()
+        await sampler
         spent = await asyncio.to_thread(counters, server, setup.database) - before
+        spent.postgres_cpu = meter.spent
         claims, delays = [], []
         for _ in range(options.arrivals):
             retried = time.perf_counter()
