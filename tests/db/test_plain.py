@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from tests.support.databases import admin_execute
 from trapline.db.engine import Database
-from trapline.db.plain import Plain
+from trapline.db.plain import Plain, SecondChange
 from trapline.db.tables import UserRow
 
 COLUMNS = ("id", "email", "name", "is_admin", "is_service", "is_active", "created_at")
@@ -127,3 +127,33 @@ def test_connections_on_descriptors_past_1024_are_checked_out(app_db: Database) 
             os.close(descriptor)
         app_db.dispose()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_statement_block_refuses_a_second_change(app_db: Database) -> None:
+    """Database.statement() commits each statement by itself on PostgreSQL, so a second
+    change there would commit alone, whatever happened to the first: it is refused before it
+    is sent, on both databases, whether sent through Plain or through SQLAlchemy."""
+    _users(app_db, 2)
+    with app_db.statement() as repos:  # one change and reads around it are fine
+        plain = Plain(repos.session)
+        assert plain.rows("SELECT name FROM users WHERE id = ?", (1000,)) == [("user 0",)]
+        plain.rows("UPDATE users SET name = ? WHERE id = ?", ("first", 1000))
+        repos.session.execute(
+            text("SELECT 1 FROM users FOR UPDATE" if plain.postgres else "SELECT 1")
+        )
+    with app_db.statement() as repos:
+        plain = Plain(repos.session)
+        plain.rows("UPDATE users SET name = ? WHERE id = ?", ("again", 1000))
+        with pytest.raises(SecondChange):
+            plain.rows("UPDATE users SET name = ? WHERE id = ?", ("second", 1001))
+    with app_db.statement() as repos:
+        Plain(repos.session).rows("UPDATE users SET name = ? WHERE id = ?", ("again", 1000))
+        with pytest.raises(SecondChange):
+            repos.session.execute(text("DELETE FROM users WHERE id = 1001"))
+    with app_db.read() as repos:
+        names = dict(repos.session.execute(text("SELECT id, name FROM users")).all())
+    assert names[1001] == "user 1", "the second change was sent"
+    # The pooled connections forget the block: a write block sends as many changes as it likes.
+    with app_db.write() as repos:
+        Plain(repos.session).rows("UPDATE users SET name = ? WHERE id = ?", ("w1", 1000))
+        Plain(repos.session).rows("UPDATE users SET name = ? WHERE id = ?", ("w2", 1001))

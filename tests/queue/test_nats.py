@@ -42,8 +42,9 @@ from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput, MissingDependency, Unavailable
 from trapline.queue import open_task_queue
 from trapline.queue.nats import ACK_WAIT, JetStreamTaskQueue
+from trapline.queue.reconciler import Reconciled, reconcile_dispatch
+from trapline.queue.sql import SqlTaskQueue
 from trapline.services.jobs import start_job
-from trapline.services.reconciler import Reconciled, reconcile_dispatch
 from trapline.settings import Settings
 
 pytestmark = pytest.mark.nats
@@ -479,6 +480,22 @@ def test_nats_without_nats_py_says_what_to_install(
         with pytest.raises(MissingDependency, match=r"pip install 'trapline\[nats\]'"):
             open_task_queue("nats://127.0.0.1:4222", db)
     finally:
+        db.dispose()
+
+
+def test_only_the_jetstream_queue_declares_background_duties(
+    tmp_path: Path, sqlite_databases: SqliteDatabases
+) -> None:
+    """The reconciler comes from the queue itself, at the interval the settings give."""
+    settings = Settings(data_dir=tmp_path, nats_reconcile_interval=7.5, _env_file=None)
+    db = Database.from_url(sqlite_databases.new(tmp_path))
+    nats_queue = JetStreamTaskQueue(db, ["nats://127.0.0.1:1"])
+    try:
+        assert SqlTaskQueue(db).background_duties(settings) == []
+        (duty,) = nats_queue.background_duties(settings)
+        assert (duty.name, duty.interval) == ("dispatch-reconciler", 7.5)
+    finally:
+        nats_queue.close()
         db.dispose()
 
 

@@ -33,8 +33,6 @@ from trapline.api.routes import (
 from trapline.db.engine import Database
 from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
-from trapline.queue.base import TaskQueue
-from trapline.queue.channel import DispatchChannel
 from trapline.services.access import AccessMemo
 from trapline.services.duties import (
     Duty,
@@ -43,7 +41,6 @@ from trapline.services.duties import (
     check_push_services,
     dispatch_push_tasks,
     reap_expired_leases,
-    reconcile_dispatch_channel,
     restart_stuck_jobs,
 )
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
@@ -94,7 +91,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
                 lambda: check_push_services(database, service_client),
             ),
             Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
-            *_channel_duties(settings, database, queue),
+            *queue.background_duties(settings),
         ],
     )
 
@@ -176,20 +173,6 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestContext)
     return app
-
-
-def _channel_duties(settings: Settings, db: Database, queue: TaskQueue) -> list[Duty]:
-    """The dispatch reconciler, for a queue with a dispatch channel of its own (JetStream)."""
-    if not isinstance(queue, DispatchChannel):
-        return []
-    channel: DispatchChannel = queue
-    return [
-        Duty(
-            "dispatch-reconciler",
-            settings.nats_reconcile_interval,
-            lambda: reconcile_dispatch_channel(db, channel),
-        )
-    ]
 
 
 def _docstrings_as_summaries(router: APIRouter) -> None:

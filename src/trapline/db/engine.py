@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from trapline.db.plain import CHANGES, count_change
 from trapline.db.repositories import Repos
 from trapline.db.types import ACCESS_CHANGED
 from trapline.errors import Unavailable
@@ -41,6 +42,7 @@ def make_engine(
             url, connect_args={"timeout": sqlite_busy_timeout, "check_same_thread": False}
         )
         _tune_sqlite(engine, sqlite_busy_timeout)
+        event.listen(engine, "before_cursor_execute", _count_change)
         return engine
     engine = create_engine(
         url,
@@ -51,7 +53,13 @@ def make_engine(
         connect_args={"connect_timeout": 5},
     )
     event.listen(engine, "checkout", _hung_up)
+    event.listen(engine, "before_cursor_execute", _count_change)
     return engine
+
+
+def _count_change(connection: Any, _cursor: Any, sql: str, *_: Any) -> None:
+    # Statements sent through SQLAlchemy; Plain counts those it sends itself.
+    count_change(connection.info, sql)
 
 
 def _create_private_sqlite_file(url: str) -> None:
@@ -145,12 +153,19 @@ class Database:
         it are fine), which commits by itself.
 
         On PostgreSQL the block runs without a transaction around it, so BEGIN and COMMIT
-        are two round trips fewer (a claim of every worker batch is such a block). With two
-        changing statements each would commit on its own: use ``write``. On SQLite this is
-        ``write``.
+        are two round trips fewer (a claim of every worker batch is such a block). A second
+        changing statement would commit on its own, so it is refused (``SecondChange``,
+        raised before it is sent, on both databases): use ``write``. On SQLite the block is
+        a writing transaction.
         """
         with self._transaction(write=True, autocommit=True) as repos:
-            yield repos
+            info = repos.session.connection().info
+            info[CHANGES] = 0
+            try:
+                yield repos
+            finally:
+                # The info belongs to the pooled connection, which outlives this block.
+                info.pop(CHANGES, None)
 
     @contextmanager
     def _transaction(self, *, write: bool, autocommit: bool = False) -> Iterator[Repos]:

@@ -12,7 +12,8 @@ the placeholders become psycopg's ``%s``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -28,6 +29,33 @@ from trapline.db.types import UTCDateTime
 
 #: Parameters per multi-row statement on SQLite (it allows 32,766).
 MAX_PARAMETERS = 30_000
+#: Key, in the info of a connection running a ``Database.statement()`` block, of the changes
+#: sent so far.
+CHANGES = "trapline.changes"
+#: A statement that changes rows (a CTE's SELECT … FOR UPDATE is not one).
+_CHANGE = re.compile(
+    r"\s*(?:INSERT|UPDATE|DELETE|MERGE|COPY)\b"
+    r"|\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+class SecondChange(RuntimeError):
+    """A ``Database.statement()`` block sent a second changing statement."""
+
+
+def count_change(info: MutableMapping[Any, Any], sql: str) -> None:
+    """Count a statement about to be sent on a connection; refuse a second change in a
+    ``Database.statement()`` block, where each statement commits by itself on PostgreSQL."""
+    if CHANGES not in info or not _CHANGE.match(sql):
+        return
+    if info[CHANGES]:
+        raise SecondChange(
+            "a Database.statement() block may send one changing statement, and this is a "
+            f"second ({sql.strip()[:60]!r}); on PostgreSQL each would commit on its own: use "
+            "Database.write() for changes that belong together"
+        )
+    info[CHANGES] = 1
 
 
 class Plain:
@@ -92,6 +120,7 @@ class Plain:
         millisecond per statement; its errors are wrapped here as SQLAlchemy's would be, and
         a lost connection leaves the pool.
         """
+        count_change(self.connection.info, sql)
         raw = self.connection.connection
         cursor = raw.cursor()
         try:

@@ -2,7 +2,8 @@
 
 The database is the record of truth for every task (``TaskRepo``); a queue decides delivery.
 Backends fill the hooks: ``_claim`` always, the others when they keep a dispatch channel of
-their own (JetStream) that must follow the database.
+their own (JetStream) that must follow the database; such a backend also declares the
+background work that repairs its channel (``background_duties``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from trapline.db.types import utcnow
 from trapline.domain.jobs import Job, Lease
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
+from trapline.duty import Duty
 from trapline.errors import Unavailable
+from trapline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,11 @@ class TaskQueue(ABC):
     def finished(self, job_id: int) -> None:
         """Release whatever the backend keeps for a job that ended."""
         self._forget_job(job_id)
+
+    def background_duties(self, settings: Settings) -> list[Duty]:
+        """Periodic work the backend needs besides claims, which the server runs on one
+        replica at a time: none, unless it keeps a dispatch channel of its own to repair."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - nothing to release unless a backend holds a client
         """Release the backend's connections (on shutdown)."""

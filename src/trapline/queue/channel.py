@@ -2,7 +2,7 @@
 
 The database is the record of truth; the channel only carries one message per queued task and
 can lose some (a crash, a wiped store) or give up on some (too many deliveries). The
-reconciler (``services/reconciler.py``) compares the two and repairs the channel.
+reconciler (``queue/reconciler.py``) compares the two and repairs the channel.
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ the job's consumer and offers them to the database, which leases those still que
 attempt; only after that commit are the messages acknowledged (leased), handed back with a
 delay (a retry still in its backoff) or terminated (stale). A lease then lives in the database
 alone: extension, results, expiry and dead-lettering need no message, so any replica settles
-any task. When a task goes back to the queue it gets a new message for its new attempt.
-See docs/decisions/006-jetstream-dispatch.md.
+any task. When a task goes back to the queue it gets a new message for its new attempt. The dispatch
+reconciler (``queue/reconciler.py``), one of the queue's ``background_duties``, repairs what
+JetStream loses. An idle claim (nothing queued) is answered from JetStream alone.
+See docs/decisions/006-jetstream-dispatch.md and 018-when-jetstream.md; the message life
+cycle is drawn in docs/jobs.md.
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ from trapline.db.engine import Database
 from trapline.db.repositories.dispatch import TaskState
 from trapline.db.types import utcnow
 from trapline.domain.jobs import JobStatus, Lease
+from trapline.duty import Duty
 from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage
 from trapline.queue.nats_link import NatsLink
+from trapline.queue.nats_repair import StreamRepair
 from trapline.queue.nats_stream import ConsumerMissing, TaskStream, read_offer, stream_missing
+from trapline.queue.reconciler import reconcile_dispatch
+from trapline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,7 @@ class JetStreamTaskQueue(TaskQueue):
         self.stream = TaskStream(
             prefix, replicas=replicas, max_deliver=max_deliver, ack_wait=ack_wait
         )
+        self.repair = StreamRepair(self.stream)
         self.link = NatsLink(
             servers,
             name=f"trapline {socket.gethostname()}:{os.getpid()}",
@@ -120,9 +128,22 @@ class JetStreamTaskQueue(TaskQueue):
         servers = [f"nats://{host}" for host in hosts]
         return cls(db, servers, prefix=prefix, replicas=int(replicas))
 
+    def background_duties(self, settings: Settings) -> list[Duty]:
+        """The dispatch reconciler, every ``TRAPLINE_NATS_RECONCILE_INTERVAL`` seconds."""
+        return [Duty("dispatch-reconciler", settings.nats_reconcile_interval, self._reconcile)]
+
     def close(self) -> None:
         """Close the NATS connection."""
         self.link.close()
+
+    def _reconcile(self) -> None:
+        done = reconcile_dispatch(self.db, self)
+        if done.stuck or done.republished:
+            log.info(
+                "dispatch reconciler: %d stuck messages resolved, %d tasks republished",
+                done.stuck,
+                done.republished,
+            )
 
     # -- hooks --
 
@@ -210,7 +231,7 @@ class JetStreamTaskQueue(TaskQueue):
 
     def held_tasks(self, job_id: int) -> set[int]:
         """Ids of the job's tasks that have a message in the stream."""
-        return self._call(REPAIR_TIMEOUT, self.stream.held_tasks, job_id)
+        return self._call(REPAIR_TIMEOUT, self.repair.held_tasks, job_id)
 
     def publish(self, job_id: int, tasks: Sequence[tuple[int, int]]) -> int:
         """Offer these (task id, attempt) of the job; returns how many messages are new."""
@@ -218,15 +239,15 @@ class JetStreamTaskQueue(TaskQueue):
 
     def stuck(self, limit: int) -> list[StuckMessage]:
         """Messages JetStream stopped delivering, waiting for ``resolve``."""
-        return self._call(REPAIR_TIMEOUT, self.stream.stuck, limit)
+        return self._call(REPAIR_TIMEOUT, self.repair.stuck, limit)
 
     def resolve(self, stuck: Sequence[StuckMessage], republish: Sequence[StuckMessage]) -> None:
         """Delete the stuck messages; offer the tries in ``republish`` afresh."""
-        self._call(REPAIR_TIMEOUT, self.stream.resolve, stuck, republish)
+        self._call(REPAIR_TIMEOUT, self.repair.resolve, stuck, republish)
 
     def channel_jobs(self) -> set[int]:
         """Jobs with a consumer on the task stream."""
-        return self._call(REPAIR_TIMEOUT, self.stream.consumer_jobs)
+        return self._call(REPAIR_TIMEOUT, self.repair.consumer_jobs)
 
     # -- internals --
 

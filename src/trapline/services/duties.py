@@ -8,20 +8,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
+from trapline.duty import Duty as Duty  # the duties' type, for those who build the list
 from trapline.errors import TraplineError, Unavailable
 from trapline.queue.base import TaskQueue
-from trapline.queue.channel import DispatchChannel
 from trapline.services.jobs import finish_if_done, record_start_failure, start_job
 from trapline.services.push import PushDispatcher
-from trapline.services.reconciler import reconcile_dispatch
 from trapline.services.service_client import ServiceClient
 from trapline.services.service_status import check_services
 
@@ -36,15 +34,6 @@ STOP_WAIT = 5.0
 #: Failed tries to start a job (a backend unavailable meanwhile) before the job fails; the
 #: recovery duty tries again every ten seconds or so.
 MAX_START_TRIES = 10
-
-
-@dataclass(frozen=True)
-class Duty:
-    """A periodic piece of background work."""
-
-    name: str
-    interval: float
-    run: Callable[[], None]
 
 
 def server_identity() -> str:
@@ -105,17 +94,6 @@ def reap_expired_leases(db: Database, queue: TaskQueue) -> None:
             finished = finish_if_done(repos, job_id)
         if finished:
             queue.finished(job_id)
-
-
-def reconcile_dispatch_channel(db: Database, channel: DispatchChannel) -> None:
-    """Bring the queue's dispatch channel (JetStream) back in line with the database."""
-    done = reconcile_dispatch(db, channel)
-    if done.stuck or done.republished:
-        log.info(
-            "dispatch reconciler: %d stuck messages resolved, %d tasks republished",
-            done.stuck,
-            done.republished,
-        )
 
 
 def restart_stuck_jobs(db: Database, starter: JobStarter) -> None:

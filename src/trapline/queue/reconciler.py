@@ -1,5 +1,5 @@
 """The dispatch reconciler: brings a queue's own dispatch channel (JetStream) back in line with
-the database, which decides every task.
+the database, which decides every task. The JetStream queue runs it as a background duty.
 
 JetStream may lose messages it acknowledged (it fsyncs lazily; a store can be wiped), stops
 delivering a message after its most deliveries, and keeps consumers of jobs whose clean-up
