@@ -226,6 +226,23 @@ class Settings(BaseSettings):
             return self.storage_url
         return (self.data_dir / "blobs").resolve().as_uri()
 
+    @property
+    def public_base_url(self) -> str:
+        """Where workers, services and browsers reach this server, without a trailing slash.
+
+        ``public_url`` when set; otherwise the address the server binds to (loopback for a
+        wildcard address). Never a request's Host header: its caller writes it, and links
+        built from it would send signed URLs and tokens wherever the caller named.
+        """
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
     def resolved_secret_key(self) -> bytes:
         """The signing secret: the configured one, else one generated once into the data dir."""
         if self.secret_key is not None:

@@ -7,6 +7,7 @@ Each test is written as an attacker with an ordinary account (or a worker's toke
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 from collections.abc import Callable
@@ -335,6 +336,41 @@ def test_links_are_never_built_from_the_host_header(client: TestClient, owner: A
     assert download.status_code == 307, download.text
     assert "evil.example" not in download.headers["location"]
     assert download.headers["location"].startswith("http://127.0.0.1:8000/")
+
+
+def test_list_links_are_never_built_from_the_host_header(
+    client: TestClient, owner: Account
+) -> None:
+    """``next``/``previous`` of offset and cursor listings name the server's own address: a
+    client following them sends its token there."""
+    ours = _project(client, owner, "A")
+    ours.images(3)
+    evil = {**owner.headers, "Host": "evil.example"}
+    listings = f"{API}/projects/{ours.project_id}/images"
+
+    by_cursor = client.get(f"{listings}?limit=1", headers=evil).json()
+    by_offset = client.get(f"{listings}?limit=1&offset=1", headers=evil).json()
+    projects = client.get(f"{API}/projects?limit=1", headers=evil)
+
+    links = [by_cursor["next"], by_offset["next"], by_offset["previous"]]
+    assert all(link and link.startswith("http://127.0.0.1:8000/api/v2/") for link in links), links
+    assert "evil.example" not in projects.text
+
+
+def test_a_made_up_cursor_is_refused_not_a_crash(client: TestClient, owner: Account) -> None:
+    """A cursor whose id is ``true`` (an int to Python) or whose sort key is no date-time."""
+    ours = _project(client, owner, "A")
+    ours.images(1)
+    for made_up in ('["2022-06-22T00:04:59",true,0]', "[5,1,0]", "[null,1.5,0]"):
+        cursor = base64.urlsafe_b64encode(made_up.encode()).decode().rstrip("=")
+        for ordering in ("captured_at", "-captured_at"):
+            answer = client.get(
+                f"{API}/projects/{ours.project_id}/images",
+                params={"cursor": cursor, "ordering": ordering},
+                headers=owner.headers,
+            )
+            assert answer.status_code == 400, (made_up, answer.text)
+            assert "cursor is not valid" in answer.json()["detail"]
 
 
 def test_a_path_with_encoded_line_breaks_writes_one_log_line(

@@ -16,7 +16,6 @@ from trapline.errors import NotAuthenticated
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
-from trapline.services.push import public_base_url as server_base_url
 from trapline.services.tasks import Dispatch
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
@@ -64,7 +63,7 @@ async def _secret(request: Request) -> bytes:
 async def _dispatch(request: Request) -> Dispatch:
     state = request.app.state
     settings: Settings = state.settings
-    base = server_base_url(settings)
+    base = settings.public_base_url
     return Dispatch(
         queue=state.queue,
         store=state.store,
@@ -145,20 +144,9 @@ async def _current_person(account: CurrentWorker) -> User:
 CurrentUser = Annotated[User, Depends(_current_person)]
 
 
-def public_base_url(request: Request, settings: Settings) -> str:
-    """The server's base URL as clients reach it, without a trailing slash.
-
-    ``TRAPLINE_PUBLIC_URL``, or else the address the server binds to; never the request's
-    Host header, which the caller writes: links built from it (task image URLs, download
-    redirects) would send workers and browsers, with their signed URLs, wherever a caller
-    or a proxy named. ``request`` is not read.
-    """
-    return server_base_url(settings)
-
-
-def absolute_url(request: Request, settings: Settings, url: str) -> str:
+def absolute_url(settings: Settings, url: str) -> str:
     """Make a server-relative URL (the local blob store's) absolute."""
-    return with_base(public_base_url(request, settings), url)
+    return with_base(settings.public_base_url, url)
 
 
 def with_base(base: str, url: str) -> str:

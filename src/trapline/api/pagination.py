@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
 from pydantic import AfterValidator, BeforeValidator
+from starlette.datastructures import URL
 
 from trapline.api.schemas import iso_text_only
 from trapline.domain.paging import Cursor
@@ -87,7 +88,7 @@ def offset_page(
     request: Request, count: int, results: list[Any], limit: int, offset: int
 ) -> dict[str, Any]:
     """An envelope whose links move by ``limit`` items."""
-    url = request.url
+    url = own_url(request)
     following = None
     if offset + limit < count:
         following = str(url.include_query_params(limit=limit, offset=offset + limit))
@@ -116,7 +117,7 @@ def cursor_page(
 
     Any page then costs one index seek, however deep in the list it is.
     """
-    url = request.url.remove_query_params(["cursor", "offset"])
+    url = own_url(request).remove_query_params(["cursor", "offset"])
     backwards = cursor is not None and cursor.backwards
     has_next = bool(images) and (more if not backwards else True)
     has_previous = bool(images) and (more if backwards else (cursor is not None or offset > 0))
@@ -126,6 +127,13 @@ def cursor_page(
     if has_previous:
         preceding = str(url.include_query_params(cursor=encode_cursor(images[0], backwards=True)))
     return {"count": count, "next": following, "previous": preceding, "results": results}
+
+
+def own_url(request: Request) -> URL:
+    """The request's URL on the server's public base URL, never on the Host header it sent."""
+    base: str = request.app.state.settings.public_base_url
+    query = request.url.query
+    return URL(base + request.url.path + (f"?{query}" if query else ""))
 
 
 def encode_cursor(image: Image, *, backwards: bool) -> str:
@@ -142,8 +150,11 @@ def decode_cursor(text: str | None) -> Cursor | None:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         sort, image_id, backwards = json.loads(raw)
-        if not isinstance(image_id, int) or not 0 <= image_id <= MAX_ID:
+        # bool is an int to Python: a made-up [..., true, 0] must not pass for an id.
+        if type(image_id) is not int or not 0 <= image_id <= MAX_ID:
             raise ValueError("cursor id out of range")
+        if sort is not None and not isinstance(sort, str):
+            raise ValueError("cursor sort key is not a date-time")
         return Cursor(
             captured_sort=datetime.fromisoformat(sort) if sort else None,
             id=image_id,

@@ -155,7 +155,7 @@ class PushDispatcher:
         self.slots = settings.push_concurrency
         self.url_ttl = settings.signed_url_ttl
         self.window = online_window(settings.status_interval)
-        self.base_url = public_base_url(settings)
+        self.base_url = settings.public_base_url
         self.retry = PROCESS_RETRY
         self._tracker = _ServiceAsWorker(db)
         self._access = AccessMemo(db, ttl=settings.access_cache_seconds)
@@ -383,19 +383,3 @@ class PushDispatcher:
     def _token(self, lease: Lease) -> str:
         claim = LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)
         return sign_lease(self.secret, claim)
-
-
-def public_base_url(settings: Settings) -> str:
-    """Where services reach this server, for the local store's server-relative blob links.
-
-    ``public_url`` when set; otherwise the address the server binds to (loopback for a
-    wildcard address, so set ``TRAPLINE_PUBLIC_URL`` for services on other machines).
-    """
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    host = settings.host
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
-        host = "127.0.0.1"
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}"

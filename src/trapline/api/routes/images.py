@@ -133,7 +133,6 @@ def delete_image(image_id: Id, caller: CurrentUser, db: DatabaseDep, store: Stor
 
 @router.get("/images/{image_id}/download", status_code=307)
 def download_image(
-    request: Request,
     image_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
@@ -142,12 +141,11 @@ def download_image(
 ) -> RedirectResponse:
     """Redirect to a signed, expiring URL of the original file."""
     url = images.download_url(db, store, caller, image_id, expires_in=settings.signed_url_ttl)
-    return RedirectResponse(absolute_url(request, settings, url), status_code=307)
+    return RedirectResponse(absolute_url(settings, url), status_code=307)
 
 
 @router.get("/images/{image_id}/thumbnail", status_code=307)
 def thumbnail(
-    request: Request,
     image_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
@@ -165,7 +163,7 @@ def thumbnail(
         expires_in=settings.signed_url_ttl,
         limits=_decode_limits(settings),
     )
-    return RedirectResponse(absolute_url(request, settings, url), status_code=307)
+    return RedirectResponse(absolute_url(settings, url), status_code=307)
 
 
 def _decode_limits(settings: Settings) -> DecodeLimits:
