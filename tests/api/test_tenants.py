@@ -238,6 +238,30 @@ def test_a_manager_cannot_add_another_projects_service_account_nor_tell_it_from_
     assert [t["status"] for t in ours.tasks(job)["results"]] == ["queued"]
 
 
+def test_a_manager_granting_owner_learns_nothing_of_who_exists(
+    client: TestClient, owner: Account, make_account: Callable[..., Account]
+) -> None:
+    """A manager may not make owners: the refusal is the same for a person and for nobody,
+    and it adds nobody."""
+    manager = make_account("manny")
+    someone = make_account("sam")
+    ours = _project(client, owner, "A")
+    ours.add_member(manager, "manager")
+
+    def grant_owner(email: str) -> Any:
+        return client.post(
+            f"{API}/projects/{ours.project_id}/members",
+            json={"email": email, "role": "owner"},
+            headers=manager.headers,
+        )
+
+    person, nobody = grant_owner(someone.email), grant_owner("nobody-at-all@example.org")
+    assert person.status_code == nobody.status_code == 403, person.text
+    assert person.text == nobody.text
+    members = client.get(f"{API}/projects/{ours.project_id}/members", headers=owner.headers)
+    assert someone.id not in [m["user_id"] for m in members.json()["results"]]
+
+
 def test_an_admin_may_add_a_service_account_as_a_viewer_only(
     client: TestClient, owner: Account, admin: Account
 ) -> None:

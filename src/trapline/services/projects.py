@@ -63,6 +63,10 @@ def list_members(db: Database, caller: User, project_id: int) -> list[Membership
         return repos.projects.members(project_id)
 
 
+#: Why a manager may not make or unmake an owner.
+OWNER_ONLY = "only owners can grant or take away the owner role"
+
+
 def set_member(
     db: Database, caller: User, project_id: int, email: str, role: Role
 ) -> tuple[Membership, bool]:
@@ -76,15 +80,18 @@ def set_member(
     require_person(caller)
     with db.write() as repos:
         _, caller_role = project_for(repos, caller, project_id, Role.MANAGER)
+        # Before the lookup: refused for every email alike, it tells nothing of who exists.
+        if role is Role.OWNER and not caller_role.allows(Role.OWNER):
+            raise PermissionDenied(OWNER_ONLY)
         user = repos.users.by_email(email)
         if user is None or (user.is_service and not caller.is_admin):
             raise InvalidInput(NO_SUCH_PERSON.format(email=email), code="no_such_person")
         if user.is_service and role is not Role.VIEWER:
             raise InvalidInput("a service account can only be a viewer: that is all a worker needs")
         current = repos.projects.role_of(project_id, user.id)
-        touches_owner = Role.OWNER in (role, current)
-        if touches_owner and not caller_role.allows(Role.OWNER):
-            raise PermissionDenied("only owners can grant or take away the owner role")
+        # Taking the role away: the owners are members the caller can list anyway.
+        if current is Role.OWNER and not caller_role.allows(Role.OWNER):
+            raise PermissionDenied(OWNER_ONLY)
         if current == Role.OWNER and role != Role.OWNER:
             _keep_an_owner(repos.projects.count_owners(project_id))
         created = repos.projects.set_role(project_id, user.id, role)
