@@ -86,11 +86,14 @@ BLOCKED: tuple[tuple[tuple[Network, ...], str], ...] = (
     (_networks("255.255.255.255/32"), "the broadcast address"),
     (_networks("224.0.0.0/4", "ff00::/8"), "a multicast address"),
     (_RESERVED, "a reserved address"),
+    # Local-use NAT64 (RFC 8215): a site's own translator, which reaches its IPv4 network.
+    (_networks("64:ff9b:1::/48"), "a local translation address"),
 )
 
 #: IPv6 prefixes whose last 32 bits are an IPv4 address that routers or hosts may reach
-#: (IPv4-compatible ``::/96`` and NAT64); mapped ``::ffff:0:0/96`` and 6to4 are read by ipaddress.
-_EMBEDDING = _networks("::/96", "64:ff9b::/96")
+#: (IPv4-compatible ``::/96``, NAT64 ``64:ff9b::/96`` and SIIT's IPv4-translated
+#: ``::ffff:0:0:0/96``); mapped ``::ffff:0:0/96`` and 6to4 are read by ipaddress.
+_EMBEDDING = _networks("::/96", "64:ff9b::/96", "::ffff:0:0:0/96")
 
 
 class OutboundBlocked(InvalidInput):
@@ -185,7 +188,7 @@ class OutboundPolicy:
             reason = self.verdict(address)
             if reason is not None:
                 log.info("refused an outbound call to %s (%s): %s", host, address, reason)
-                raise OutboundBlocked(_refusal(host, reason))
+                raise OutboundBlocked(refusal(host, reason))
         return addresses
 
     def check_url(self, url: str | httpx.URL, *, trusted: bool = False) -> list[IPAddress]:
@@ -216,16 +219,20 @@ class OutboundPolicy:
 _PORTS = {"http": 80, "https": 443}
 
 
-def _refusal(host: str, reason: str) -> str:
+def refusal(host: str, reason: str | None = None) -> str:
+    """Why the server will not call ``host``, in words for an account that is not an admin.
+
+    For a name, neither the kind of address it resolves to nor whether it resolves at all is
+    said: either would let a caller map the server's own network through its DNS.
+    """
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
         literal = None
     shown = f"[{host}]" if isinstance(literal, ipaddress.IPv6Address) else host
-    # The address a name resolves to is not shown: it would map the server's own network.
-    what = "is" if literal is not None else "resolves to"
+    what = f"is {reason}" if literal is not None and reason else "resolves to no public address"
     return (
-        f"the server does not call {shown}: it {what} {reason}, and for accounts that are not "
+        f"the server does not call {shown}: it {what}, and for accounts that are not "
         "admins the server calls public addresses only. An admin can allow it: what an admin "
         f"sets up (such as a service an admin registers) may be anywhere, and {ALLOW_SETTING} "
         "lists networks anyone may reach"

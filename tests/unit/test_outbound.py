@@ -122,31 +122,33 @@ def test_public_addresses_are_allowed(address: str) -> None:
     ("url", "reason"),
     [
         ("http://127.0.0.1:8000/", "is a loopback address"),
-        ("http://2130706433/", "resolves to a loopback address"),  # decimal
-        ("http://0x7f000001/", "resolves to a loopback address"),  # hex
-        ("http://0x7f.0.0.1/", "resolves to a loopback address"),
-        ("http://017700000001/", "resolves to a loopback address"),  # octal, whole
-        ("http://127.1/", "resolves to a loopback address"),  # short
-        ("http://127.0.1/", "resolves to a loopback address"),
+        ("http://2130706433/", "resolves to no public address"),  # decimal
+        ("http://0x7f000001/", "resolves to no public address"),  # hex
+        ("http://0x7f.0.0.1/", "resolves to no public address"),
+        ("http://017700000001/", "resolves to no public address"),  # octal, whole
+        ("http://127.1/", "resolves to no public address"),  # short
+        ("http://127.0.1/", "resolves to no public address"),
         ("http://[::1]:2000/", "is a loopback address"),
         ("http://[::ffff:127.0.0.1]/", "is a loopback address written as IPv6"),
         ("http://[::ffff:7f00:1]/", "is a loopback address written as IPv6"),
         ("http://[0:0:0:0:0:ffff:7f00:1]/", "is a loopback address written as IPv6"),
         ("http://169.254.169.254/latest/meta-data/", "is a link-local address"),
-        ("http://2852039166/", "resolves to a link-local address"),  # 169.254.169.254
-        ("http://0xa9fea9fe/", "resolves to a link-local address"),
+        ("http://2852039166/", "resolves to no public address"),  # 169.254.169.254
+        ("http://0xa9fea9fe/", "resolves to no public address"),
         ("http://[::ffff:a9fe:a9fe]/", "is a link-local address written as IPv6"),
         ("http://[fe80::1]:2000/", "is a link-local address"),
         ("http://0.0.0.0:8000/", "is an unspecified address"),
-        ("http://0/", "resolves to an unspecified address"),
+        ("http://0/", "resolves to no public address"),
         ("http://[::]/", "is an unspecified address"),
         ("https://10.0.0.5/", "is a private address"),
-        ("http://167772165/", "resolves to a private address"),  # 10.0.0.5
+        ("http://167772165/", "resolves to no public address"),  # 10.0.0.5
         ("http://[fd12:3456::1]/", "is a private address"),
         ("http://100.64.0.1/", "is a shared (carrier-grade NAT) address"),
         ("http://224.0.0.251/", "is a multicast address"),
         ("http://255.255.255.255/", "is the broadcast address"),
         ("HTTP://127.0.0.1/", "is a loopback address"),
+        ("http://[64:ff9b:1::a9fe:a9fe]/", "is a local translation address"),  # RFC 8215
+        ("http://[::ffff:0:a9fe:a9fe]/", "is a link-local address written as IPv6"),  # SIIT
     ],
 )
 def test_other_spellings_of_a_blocked_address_are_refused(url: str, reason: str) -> None:
@@ -195,7 +197,7 @@ def test_a_name_is_refused_when_any_of_its_addresses_is_blocked() -> None:
 
     with pytest.raises(OutboundBlocked) as refused:
         policy.check_url("http://mixed.example.org:2000/")
-    assert "mixed.example.org: it resolves to a private address" in refused.value.detail
+    assert "mixed.example.org: it resolves to no public address" in refused.value.detail
     assert "10.0.0.7" not in refused.value.detail  # the server's own network is not mapped
     with pytest.raises(OutboundBlocked):
         policy.check_url("http://metadata.google.internal/")
@@ -328,9 +330,9 @@ def test_a_name_that_rebinds_after_the_check_is_refused_when_connecting(
 
     assert failed.value.code == "address_not_allowed"
     assert failed.value.transient is False
-    assert "resolves to a loopback address" in failed.value.detail
+    assert "resolves to no public address" in failed.value.detail
     assert not_ready is not None
-    assert "resolves to a loopback address" in not_ready
+    assert "resolves to no public address" in not_ready
     assert blocked.connections() == 0
 
 
@@ -445,3 +447,19 @@ def test_a_contract_problem_names_the_contract_not_what_the_service_sent(
 
     assert problem.startswith(says)
     assert "hunter2" not in problem
+
+
+def test_an_ordinary_account_cannot_tell_a_private_name_from_one_that_does_not_resolve() -> None:
+    """Registration answers both alike, so the server's DNS cannot be mapped through it."""
+    resolver = names({"db.internal": ["10.0.0.5"], "nothing.internal": []})
+    client = ServiceClient(process_timeout=5, policy=OutboundPolicy(resolver=resolver))
+    details = []
+    try:
+        for host in ("db.internal", "nothing.internal"):
+            with pytest.raises(OutboundBlocked) as refused:
+                client.check(f"http://{host}:8000/", trusted=False)
+            details.append(refused.value.detail.replace(host, "#"))
+    finally:
+        client.close()
+    assert details[0] == details[1]
+    assert "resolves to no public address" in details[0]

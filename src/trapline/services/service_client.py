@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from trapline.domain.jobs import RetryPolicy
 from trapline.errors import TraplineError
-from trapline.outbound import OutboundBlocked, OutboundPolicy
+from trapline.outbound import OutboundBlocked, OutboundPolicy, refusal
 from trapline.protocol import PipelineRequest, ProcessingServiceInfoResponse, ProcessResponse
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ class ServiceClient:
         try:
             self.policy.check_url(base_url, trusted=trusted)
         except OSError as exc:
+            if not trusted:  # the same words as for a name that resolves to a private address
+                raise OutboundBlocked(refusal(httpx.URL(base_url).host)) from exc
             raise ServiceError(
                 f"could not reach {base_url}: its host name does not resolve ({exc})",
                 transient=True,
