@@ -476,6 +476,9 @@ def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
     )
     assert other.status_code == 409, other.text
     assert "push-mode processing service" in other.json()["detail"]
+    # A worker token can register pull-mode pipelines: it never learns where the service is.
+    assert service.url not in other.text
+    assert "127.0.0.1" not in other.text
 
 
 # -- status checks --

@@ -465,6 +465,5 @@ def _mode_clash(service: ProcessingServiceRow, project_id: int) -> str:
         )
     return (
         f"{service.name!r} is a push-mode processing service of project {project_id} (the "
-        f"platform calls it at {service.endpoint_url}); register pull-mode workers under "
-        "another name"
+        "platform calls it); register pull-mode workers under another name"
     )
