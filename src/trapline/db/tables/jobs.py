@@ -179,7 +179,7 @@ class AnnotationRow(Base):
     __table_args__ = (
         Index("ix_annotations_project_type_label", "project_id", "type", "label"),
         Index("ix_annotations_project_id_id", "project_id", "id"),
-        # Partial: most annotations have no parent, and the cascade only asks for children.
+        # Partial: the cascade only asks for children, so top-level annotations need no entry.
         Index(
             "ix_annotations_parent_id",
             "parent_id",
