@@ -116,7 +116,7 @@ def _round_trip_0008(url: str) -> None:
 
     engine = create_engine(url)
     try:
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, _before("0012"))  # 0012 puts the keys back
         with engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO tasks (id, job_id, image_id, status, attempt, max_attempts, "
@@ -145,7 +145,8 @@ def _round_trip_0008(url: str) -> None:
         assert {"fk_analyses_image_id_images", "fk_analyses_task_id_tasks"} <= keys
         migrate.upgrade(engine)
         migrate.check(engine)
-        assert inspect(engine).get_foreign_keys("tasks") == []
+        keys = {fk["name"] for fk in inspect(engine).get_foreign_keys("tasks")}
+        assert keys == {"fk_tasks_job_id_jobs", "fk_tasks_image_id_images"}
     finally:
         engine.dispose()
 
@@ -284,3 +285,156 @@ def test_every_numbered_table_uses_autoincrement_on_a_fresh_sqlite(tmp_path: Pat
                 assert "AUTOINCREMENT" in schemas[table.name], table.name
     finally:
         engine.dispose()
+
+
+#: Rows as the keyless years may have left them (migration 0011), parents first. Kept: image
+#: 20 with its task 30, analysis 40 and annotations 50 (a detection) and 51 (its child).
+#: The rest point at things that are gone: they go, or lose the name of what is gone.
+_BEFORE_0012 = [
+    "INSERT INTO users (id, email, name, is_admin, is_service, is_active, created_at) "
+    "VALUES (1, 'a@example.org', 'A', false, false, true, CURRENT_TIMESTAMP)",
+    "INSERT INTO projects (id, name, description, image_count, classification_top_k, "
+    "keep_full_scores, created_by, created_at) VALUES (2, 'P', '', 1, 5, false, 1, "
+    "CURRENT_TIMESTAMP)",
+    "INSERT INTO images (id, project_id, storage_key, filename, sha256, size_bytes, width, "
+    "height, content_type, captured_sort, source, created_at) VALUES (20, 2, 'images/2/a.jpg', "
+    "'a.jpg', 'aa', 1, 1, 1, 'image/jpeg', CURRENT_TIMESTAMP, 'upload', CURRENT_TIMESTAMP)",
+    "INSERT INTO pipelines (id, project_id, slug, version, name, stages, created_at) "
+    "VALUES (3, 2, 'p', 1, 'P', '[]', CURRENT_TIMESTAMP)",
+    "INSERT INTO algorithms (id, project_id, key, version, name, created_at) "
+    "VALUES (4, 2, 'det', 1, 'Det', CURRENT_TIMESTAMP)",
+    "INSERT INTO jobs (id, project_id, pipeline_id, name, status, dispatch_mode, params, "
+    "selection, start_now, open_tasks, created_at) VALUES (10, 2, 3, 'J', 'running', "
+    "'async_api', '{}', '{}', true, 1, CURRENT_TIMESTAMP)",
+    # tasks: 30 kept; 31 of a job that is gone; 32 of an image that is gone
+    "INSERT INTO tasks (id, job_id, image_id, status, attempt, max_attempts, available_at, "
+    "updated_at) VALUES (30, 10, 20, 'succeeded', 1, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+    "(31, 99, 20, 'queued', 0, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+    "(32, 10, 99, 'queued', 0, 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    # analyses: 40 kept; 41 of task 31 (goes above) with a job and pipeline that are gone,
+    # kept detached; 42 of an image that is gone
+    "INSERT INTO analyses (id, project_id, image_id, job_id, task_id, pipeline_id, source, "
+    "status, created_at) VALUES (40, 2, 20, 10, 30, 3, 'job', 'completed', CURRENT_TIMESTAMP), "
+    "(41, 2, 20, 99, 31, 99, 'job', 'completed', CURRENT_TIMESTAMP), "
+    "(42, 2, 99, 10, NULL, 3, 'job', 'completed', CURRENT_TIMESTAMP)",
+    # annotations: 50 and 51 kept (51 loses an algorithm that is gone); 52 and its child 53
+    # of analysis 42 (goes above); 54 of an analysis that is gone, and 55, 56 its
+    # descendants (which must go too, generation by generation)
+    "INSERT INTO annotations (id, analysis_id, project_id, image_id, type, ordering, "
+    "parent_id, algorithm_id) VALUES (50, 40, 2, 20, 'bounding_box', 0, NULL, 4), "
+    "(51, 40, 2, 20, 'classification', 0, 50, 99), "
+    "(52, 42, 2, 99, 'bounding_box', 0, NULL, 4), (53, 42, 2, 99, 'classification', 0, 52, 4), "
+    "(54, 98, 2, 20, 'bounding_box', 0, NULL, 4), (55, 40, 2, 20, 'custom', 0, 54, 4), "
+    "(56, 40, 2, 20, 'custom', 0, 55, 4)",
+]
+
+
+def _migrate_0012(url: str) -> None:
+    """0012 on a database with orphans: they go (or are detached), the rest stay; down, up."""
+    from sqlalchemy import text
+
+    from trapline.db.engine import make_engine
+
+    engine = make_engine(url)  # the server's own: keys enforced on SQLite too
+    sqlite = url.startswith("sqlite")
+    try:
+        migrate.upgrade(engine, _before("0012"))
+        with engine.begin() as connection:
+            for sql in _BEFORE_0012:
+                connection.execute(text(sql))
+            if sqlite:  # ids up to 80 were handed out once (reserved, or their rows deleted)
+                connection.execute(text("UPDATE sqlite_sequence SET seq = 80 WHERE name = 'tasks'"))
+
+        migrate.upgrade(engine)
+
+        migrate.check(engine)
+        with engine.connect() as connection:
+
+            def rows(sql: str) -> list[tuple[object, ...]]:
+                return [tuple(r) for r in connection.execute(text(sql))]
+
+            assert rows("SELECT id FROM tasks ORDER BY id") == [(30,)]
+            assert rows("SELECT id, job_id, task_id, pipeline_id FROM analyses ORDER BY id") == [
+                (40, 10, 30, 3),
+                (41, None, None, None),
+            ]
+            assert rows("SELECT id, parent_id, algorithm_id FROM annotations ORDER BY id") == [
+                (50, None, 4),
+                (51, 50, None),
+            ]
+        keys = {
+            table: {fk["name"] for fk in inspect(engine).get_foreign_keys(table)}
+            for table in ("tasks", "analyses", "annotations")
+        }
+        assert keys == {
+            "tasks": {"fk_tasks_job_id_jobs", "fk_tasks_image_id_images"},
+            "analyses": {
+                "fk_analyses_image_id_images",
+                "fk_analyses_job_id_jobs",
+                "fk_analyses_task_id_tasks",
+                "fk_analyses_pipeline_id_pipelines",
+            },
+            "annotations": {
+                "fk_annotations_analysis_id_analyses",
+                "fk_annotations_parent_id_annotations",
+                "fk_annotations_algorithm_id_algorithms",
+            },
+        }
+        if sqlite:
+            _assert_autoincrement(engine)
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM tasks WHERE id = 30"))
+                connection.execute(text(
+                    "INSERT INTO tasks (job_id, image_id, status, attempt, max_attempts, "
+                    "available_at, updated_at) VALUES (10, 20, 'failed', 0, 3, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ))  # fmt: skip
+                # The rebuild kept the highest id handed out, not only the highest present.
+                assert connection.execute(text("SELECT max(id) FROM tasks")).scalar() == 81
+
+        # The keys cascade: deleting the image takes its task, analyses and annotations.
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM images WHERE id = 20"))
+        with engine.connect() as connection:
+            for table in ("tasks", "analyses", "annotations"):
+                count = connection.execute(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+                assert count.scalar() == 0, table
+
+        config, connection = migrate.alembic_config(engine)
+        try:
+            from alembic import command
+
+            command.downgrade(config, "0011")
+        finally:
+            connection.close()  # type: ignore[attr-defined]
+        assert inspect(engine).get_foreign_keys("annotations") == []
+        if sqlite:
+            _assert_autoincrement(engine)
+        migrate.upgrade(engine)
+        migrate.check(engine)
+    finally:
+        engine.dispose()
+
+
+def _assert_autoincrement(engine: Engine) -> None:
+    """Every table numbered by an id still has AUTOINCREMENT (SQLite)."""
+    from sqlalchemy import text
+
+    from trapline.db.tables.base import has_serial_id
+
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        schemas = {name: sql for name, sql in found}
+    for table in Base.metadata.sorted_tables:
+        if has_serial_id(table):
+            assert "AUTOINCREMENT" in schemas[table.name], table.name
+
+
+def test_migration_0012_removes_orphans_and_adds_the_keys_on_sqlite(tmp_path: Path) -> None:
+    _migrate_0012(f"sqlite:///{tmp_path / 'keys.db'}")
+
+
+@pytest.mark.postgres
+def test_migration_0012_removes_orphans_and_adds_the_keys_on_postgres() -> None:
+    with _scratch_postgres() as url:
+        _migrate_0012(url)

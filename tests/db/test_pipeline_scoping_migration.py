@@ -65,6 +65,13 @@ ROWS = [
         for j, p in ((10, 1), (20, 2))
     ),
     *(
+        "INSERT INTO images (id, project_id, storage_key, filename, sha256, size_bytes, width, "  # noqa: S608
+        f"height, content_type, captured_sort, source, created_at) VALUES ({i}, {p}, "
+        f"'images/{p}/{i}.jpg', '{i}.jpg', '{i}', 1, 1, 1, 'image/jpeg', CURRENT_TIMESTAMP, "
+        "'upload', CURRENT_TIMESTAMP)"
+        for i, p in ((100, 1), (200, 2))
+    ),
+    *(
         "INSERT INTO analyses (id, project_id, image_id, job_id, pipeline_id, source, status, "  # noqa: S608
         f"created_at) VALUES ({a}, {p}, {a}, {j}, 1, 'job', 'completed', CURRENT_TIMESTAMP)"
         for a, p, j in ((100, 1, 10), (200, 2, 20))

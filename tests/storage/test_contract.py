@@ -286,6 +286,41 @@ def test_delete_removes_the_blob_and_may_be_repeated(store: BlobStore) -> None:
         store.open(KEY)
 
 
+def test_delete_prefix_removes_every_blob_under_it_and_nothing_else(store: BlobStore) -> None:
+    inside = ["images/12/ab/cd/one.jpg", "images/12/ef/two.jpg", "images/12/three.jpg"]
+    outside = ["images/123/ab/four.jpg", "images/1/five.jpg", "thumbnails/12/ab/six.jpg"]
+    for key in inside + outside:
+        store.put_bytes(key, key.encode())
+
+    store.delete_prefix("images/12/")
+    store.delete_prefix("images/12/")  # nothing left: not an error
+    store.delete_prefix("images/never/")
+
+    assert [key for key in inside if store.exists(key)] == []
+    assert [key for key in outside if store.read_bytes(key) == key.encode()] == outside
+
+
+def test_delete_prefix_takes_more_blobs_than_one_listing_holds(store: BlobStore) -> None:
+    keys = [f"images/7/{n:04d}.jpg" for n in range(1005)]  # S3 lists a thousand at a time
+    for key in keys:
+        store.put_bytes(key, b"x", durable=False)
+
+    store.delete_prefix("images/7/")
+
+    assert not store.exists(keys[0])
+    assert not store.exists(keys[-1])
+
+
+@pytest.mark.parametrize("prefix", ["images/12", "../images/", "/images/", "", "a//b/"])
+def test_delete_prefix_refuses_anything_but_a_folder_of_keys(store: BlobStore, prefix: str) -> None:
+    store.put_bytes(KEY, b"bytes")
+
+    with pytest.raises(InvalidInput):
+        store.delete_prefix(prefix)
+
+    assert store.exists(KEY)
+
+
 def test_exists_tells_stored_from_missing_keys(store: BlobStore) -> None:
     store.put_bytes(KEY, b"bytes")
 

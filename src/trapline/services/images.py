@@ -78,6 +78,11 @@ def thumbnail_key(storage_key: str, size: int) -> str:
     return f"thumbnails/{stem}-{size}.jpg"
 
 
+def project_blob_prefixes(project_id: int) -> tuple[str, ...]:
+    """The key prefixes under which all of a project's blobs live: images and thumbnails."""
+    return (f"images/{project_id}/", f"thumbnails/{project_id}/")
+
+
 def upload_images(
     db: Database,
     store: BlobStore,

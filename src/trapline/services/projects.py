@@ -7,6 +7,8 @@ from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trapline.services.access import project_for, require_person
+from trapline.services.images import project_blob_prefixes
+from trapline.storage.base import BlobStore
 
 #: The one answer for an email that names nobody who can be added, whether it names no one or
 #: a service account: the two must not be told apart (emails are not to be enumerated).
@@ -49,11 +51,19 @@ def update_project(db: Database, caller: User, project_id: int, **values: object
     return updated
 
 
-def delete_project(db: Database, caller: User, project_id: int) -> None:
-    """Delete a project and everything in it (owners)."""
+def delete_project(db: Database, store: BlobStore, caller: User, project_id: int) -> None:
+    """Delete a project and everything in it (owners): the rows, then the blobs.
+
+    The blobs go once the rows are committed: a blob no row names is only garbage, a row
+    whose blob is gone would be a broken image. Uploads into the project that are still
+    running write their blobs first and delete them when their rows are refused (the
+    project's key).
+    """
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.OWNER)
         repos.projects.delete(project_id)
+    for prefix in project_blob_prefixes(project_id):
+        store.delete_prefix(prefix)
 
 
 def list_members(db: Database, caller: User, project_id: int) -> list[Membership]:

@@ -28,6 +28,17 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it names a folder of keys (a safe key and a final ``/``)."""
+    if not prefix.endswith("/"):
+        raise InvalidInput(
+            f"a key prefix ends with '/' so it names a folder (got {prefix!r})",
+            code="invalid_key",
+        )
+    check_key(prefix[:-1])
+    return prefix
+
+
 def check_signed_url_request(expires_in: int) -> None:
     """Raise InvalidInput unless every store can sign a link that lives ``expires_in`` seconds."""
     if not 1 <= expires_in <= MAX_SIGNED_URL_SECONDS:
@@ -62,6 +73,15 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the blob; deleting a missing key is not an error."""
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every blob whose key starts with ``prefix``, which ends with ``/``.
+
+        Blobs stored under the prefix while this runs may stay; the caller makes sure that
+        nothing does (a project's blobs go once its rows are gone, and no new row can name
+        it).
+        """
 
     @abstractmethod
     def exists(self, key: str) -> bool:

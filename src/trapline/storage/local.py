@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
     check_key,
+    check_prefix,
     check_signed_url_request,
 )
 
@@ -105,6 +107,16 @@ class LocalBlobStore(BlobStore):
             return
         except OSError as exc:
             raise StorageError(f"could not delete {key!r}: {exc.strerror or exc}") from exc
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove the folder of the prefix with everything in it."""
+        path = self.root / check_prefix(prefix)
+        try:
+            shutil.rmtree(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return  # nothing stored under it
+        except OSError as exc:
+            raise StorageError(f"could not delete {prefix!r}: {exc.strerror or exc}") from exc
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored under ``key``."""

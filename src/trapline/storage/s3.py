@@ -12,6 +12,7 @@ from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
     check_key,
+    check_prefix,
     check_signed_url_request,
 )
 
@@ -29,9 +30,13 @@ except ImportError as exc:  # pragma: no cover - only without the s3 extra
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 #: Error codes S3 answers when the key (not the bucket) is missing; HEAD answers a bare 404.
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+#: Most keys one DeleteObjects request may name.
+_DELETE_BATCH = 1000
 
 #: Size of each part of a multipart upload. S3 needs at least 5 MiB, and every part in
 #: flight is held in memory, so keep it small.
@@ -114,6 +119,30 @@ class S3BlobStore(BlobStore):
         object_key = self._object_key(key)
         with _translate_errors(self.bucket, "delete", key):
             self._client.delete_object(Bucket=self.bucket, Key=object_key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        """List the objects under the prefix and delete them, a thousand per request."""
+        check_prefix(prefix)
+        object_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=object_prefix, PaginationConfig={"PageSize": _DELETE_BATCH}
+        )
+        with _translate_errors(self.bucket, "delete", prefix):
+            for page in pages:
+                keys: list[ObjectIdentifierTypeDef] = [
+                    {"Key": item["Key"]} for item in page.get("Contents", [])
+                ]
+                if not keys:
+                    continue
+                answer = self._client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+                )
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise StorageError(
+                        f"could not delete {first.get('Key')!r} in S3 bucket {self.bucket!r}"
+                        f" ({first.get('Code')}: {first.get('Message')})"
+                    )
 
     def exists(self, key: str) -> bool:
         """Whether HEAD finds the object."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep
 from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
 from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.domain.roles import Role
@@ -54,9 +54,11 @@ def update_project(
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
+def delete_project(
+    project_id: Id, caller: CurrentUser, db: DatabaseDep, store: StoreDep
+) -> Response:
     """Delete a project and everything in it (owners)."""
-    projects.delete_project(db, caller, project_id)
+    projects.delete_project(db, store, caller, project_id)
     return Response(status_code=204)
 
 

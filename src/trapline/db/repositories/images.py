@@ -109,23 +109,23 @@ class ImageRepo:
         return to_image(row) if row else None
 
     def delete(self, image: Image) -> None:
-        """Remove an image with its tasks and results, and uncount it (and its open tasks)."""
+        """Remove an image, its tasks and results (by cascade), and uncount it and its open
+        tasks."""
         plain = Plain(self.session)
         # The project's row first: an enqueue in the project holds a key-share lock on it
-        # until it commits, so no task is made for this image once it is gone.
+        # until it commits, so the tasks read below include any it makes for this image (the
+        # cascade would take them uncounted), and one that starts later does not see it.
         plain.lock("projects", image.project_id, exclusive=True)
-        if not affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
-            return
-        self._count_in_project(image.project_id, -1)
-        # Its tasks, each delete waiting for a result being stored under it; then the
-        # results, which include any stored meanwhile.
+        # The image's tasks before its row, as a result being stored takes them (its tasks,
+        # then the image by the key of its analyses): each waits for such a result to commit
+        # instead of deadlocking with it. Open ones are uncounted from their jobs.
         gone = plain.rows("DELETE FROM tasks WHERE image_id = ? RETURNING job_id, status",
                           (image.id,))  # fmt: skip
         for job_id, status in gone:
             if status in OPEN:
                 plain.rows("UPDATE jobs SET open_tasks = open_tasks - 1 WHERE id = ?", (job_id,))
-        plain.rows("DELETE FROM annotations WHERE image_id = ?", (image.id,))
-        plain.rows("DELETE FROM analyses WHERE image_id = ?", (image.id,))
+        if affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
+            self._count_in_project(image.project_id, -1)
 
     def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` are images of the project."""

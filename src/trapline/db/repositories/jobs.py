@@ -217,17 +217,13 @@ class JobRepo:
         ]
 
     def delete(self, job_id: int) -> None:
-        """Remove a job with its tasks and events (its analyses stay, detached)."""
+        """Remove a job with its tasks and events; its analyses stay, detached (by the keys)."""
         access_changed(self.session)
-        plain = Plain(self.session)
-        # Tasks first, as a result being stored locks its tasks before the job's row: each
-        # delete waits for such a result to commit. Then the row, which waits for an
-        # enqueue of the job (it holds a key-share lock on it), and the tasks that enqueue
-        # made. Last the analyses, which now include every result stored meanwhile.
-        plain.rows("DELETE FROM tasks WHERE job_id = ?", (job_id,))
-        if affected(self.session.execute(delete(JobRow).where(JobRow.id == job_id))):
-            plain.rows("DELETE FROM tasks WHERE job_id = ?", (job_id,))
-        plain.rows("UPDATE analyses SET job_id = NULL, task_id = NULL WHERE job_id = ?", (job_id,))
+        # The tasks before the job's row, as a result being stored takes them (its tasks, then
+        # the job's row for its count): this waits for such a result to commit instead of
+        # deadlocking with it. The rest goes by the keys' cascade.
+        Plain(self.session).rows("DELETE FROM tasks WHERE job_id = ?", (job_id,))
+        self.session.execute(delete(JobRow).where(JobRow.id == job_id))
 
     @staticmethod
     def _select() -> Select[JobRow, PipelineRow]:

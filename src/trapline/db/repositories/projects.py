@@ -69,22 +69,13 @@ class ProjectRepo:
         return to_project(row)
 
     def delete(self, project_id: int) -> None:
-        """Remove a project and everything in it."""
+        """Remove a project and everything in it (by the keys' cascade)."""
         access_changed(self.session)
-        plain = Plain(self.session)
-        # The row first, which waits for enqueues in the project (each holds a key-share lock
-        # on it) and keeps new ones out. Then the rows without foreign keys (decision 014):
-        # tasks, each delete waiting for a result being stored under it, then the results,
-        # which include any stored meanwhile. The rest goes by cascade with the row.
-        if not plain.lock("projects", project_id, exclusive=True):
-            return
-        plain.rows(
+        # The tasks of its jobs first, as a result being stored takes them (its tasks, then
+        # its image and job): this waits for such a result to commit instead of deadlocking
+        # with it.
+        Plain(self.session).rows(
             "DELETE FROM tasks WHERE job_id IN (SELECT id FROM jobs WHERE project_id = ?)",
-            (project_id,),
-        )
-        plain.rows("DELETE FROM annotations WHERE project_id = ?", (project_id,))
-        plain.rows(
-            "DELETE FROM analyses WHERE image_id IN (SELECT id FROM images WHERE project_id = ?)",
             (project_id,),
         )
         self.session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))

@@ -65,8 +65,11 @@ class TaskRepo:
         the ids of each chunk's new tasks are passed to it before the next chunk is inserted
         (and before the commit), so it can start delivering them meanwhile.
 
-        Tasks have no foreign keys (decision 014): the project's and the job's rows are
-        locked instead, once, against their deletion (and an image's) until the commit.
+        The project's and the job's rows are locked first, as the tasks' keys would lock
+        them, so that a delete of either in flight is waited for and then makes this a no-op
+        (returns 0) instead of breaking a key. The project's also orders this with deleting
+        an image of it, which locks it exclusively (ImageRepo.delete): the delete then sees
+        and uncounts the tasks made here for its image, or this never sees the image.
         """
         plain = Plain(self.session)
         if not (

@@ -25,6 +25,8 @@ from trapline.db.types import IdType, UTCDateTime, utcnow
 #: Conditions of the tasks table's partial indexes.
 LEASED = "status = 'leased'"
 FINISHED = "finished_at IS NOT NULL"
+#: Condition of the annotations' parent index.
+HAS_PARENT = "parent_id IS NOT NULL"
 
 
 class JobRow(Base):
@@ -71,11 +73,9 @@ class TaskRow(Base):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    # Tasks, analyses and annotations carry no foreign keys: a key is checked row by row, and
-    # these rows are inserted by the hundred thousand. The repositories delete them with their
-    # job, image or project, and writers lock the parents they rely on (decision 014).
-    job_id: Mapped[int] = mapped_column(IdType)
-    image_id: Mapped[int] = mapped_column(IdType, index=True)
+    # A task goes with its job or its image, by the database's own cascade (decision 017).
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     #: Deliveries so far; the lease of delivery n carries attempt n.
     attempt: Mapped[int] = mapped_column(SmallInteger, default=0)
@@ -118,16 +118,23 @@ class AnalysisRow(Base):
     __tablename__ = "analyses"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    # No foreign keys, as for tasks (decision 014): the repositories delete an image's or a
-    # project's analyses, and detach a deleted job's (JobRepo.delete). Pipelines are never
-    # deleted.
+    #: The image's project, kept here for listings; the image's key takes the row with it.
     project_id: Mapped[int] = mapped_column(IdType)
-    #: Indexed by ix_analyses_image_pipeline, whose first column it is.
-    image_id: Mapped[int] = mapped_column(IdType)
-    job_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
+    #: An analysis goes with its image. Indexed by ix_analyses_image_pipeline, whose first
+    #: column it is.
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    #: Results outlive the job and the task that made them: deleting those detaches them.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     #: The task whose result this is; unique, so a task's result is stored once.
-    task_id: Mapped[int | None] = mapped_column(IdType, nullable=True, unique=True)
-    pipeline_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    #: Pipelines are never deleted (jobs refer to them RESTRICT too).
+    pipeline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="RESTRICT"), nullable=True
+    )
     source: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     worker: Mapped[str | None] = mapped_column(String(512), nullable=True)
@@ -143,9 +150,10 @@ class AnnotationRow(Base):
     __tablename__ = "annotations"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    # No foreign keys (decision 014). Project, image and parent are the analysis's (or its
-    # tree's); the repositories delete annotations with their analyses.
-    analysis_id: Mapped[int] = mapped_column(IdType, index=True)
+    #: An annotation goes with its analysis, whose project and image it repeats below.
+    analysis_id: Mapped[int] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE"), index=True
+    )
     project_id: Mapped[int] = mapped_column(IdType)
     image_id: Mapped[int] = mapped_column(IdType, index=True)
     type: Mapped[str] = mapped_column(String(32))
@@ -158,14 +166,26 @@ class AnnotationRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     ordering: Mapped[int] = mapped_column(Integer, default=0)
-    #: Not indexed: children are read with their whole analysis, never looked up by parent.
-    parent_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
-    #: No foreign key, as for the analysis's pipeline: algorithms are never deleted.
-    algorithm_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    #: Children are read with their whole analysis; ix_annotations_parent_id serves only the
+    #: key's cascade, which looks a deleted annotation's children up by it.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), nullable=True
+    )
+    #: Algorithms are never deleted (pipeline links refer to them RESTRICT too).
+    algorithm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("algorithms.id", ondelete="RESTRICT"), nullable=True
+    )
 
     __table_args__ = (
         Index("ix_annotations_project_type_label", "project_id", "type", "label"),
         Index("ix_annotations_project_id_id", "project_id", "id"),
+        # Partial: the cascade only asks for children, so top-level annotations need no entry.
+        Index(
+            "ix_annotations_parent_id",
+            "parent_id",
+            sqlite_where=text(HAS_PARENT),
+            postgresql_where=text(HAS_PARENT),
+        ),
     )
 
 

@@ -28,13 +28,12 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
+from trapline.db.sqlite_rebuild import rebuild_table
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-#: The name a table is rebuilt under before it takes its old name back.
-REBUILT = "_trapline_rebuilt"
 
 #: The id column as SQLAlchemy writes it, and the table-level key it comes with.
 ID_COLUMN = re.compile(r"(?m)^(\s*)id INTEGER NOT NULL,")
@@ -51,7 +50,7 @@ def upgrade() -> None:
     )).all()  # fmt: skip
     for name, sql in tables:
         if _numbered_by_id(name) and "AUTOINCREMENT" not in sql.upper():
-            _rebuild(name, sql)
+            rebuild_table(connection, name, _autoincrement)
 
 
 def downgrade() -> None:
@@ -65,29 +64,10 @@ def _numbered_by_id(table: str) -> bool:
     return key == [("id", "INTEGER")]
 
 
-def _rebuild(table: str, sql: str) -> None:
-    connection = op.get_bind()
-    head = re.compile(rf'^CREATE TABLE\s+"?{re.escape(table)}"?\s*\(')
-    rebuilt, heads = head.subn(f"CREATE TABLE {REBUILT} (", sql, count=1)
-    rebuilt, columns = ID_COLUMN.subn(r"\1id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", rebuilt)
+def _autoincrement(sql: str) -> str:
+    """The table's schema with the primary key moved onto the id column, AUTOINCREMENT."""
+    rebuilt, columns = ID_COLUMN.subn(r"\1id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", sql)
     rebuilt, keys = ID_KEY.subn("", rebuilt)
-    if (heads, columns, keys) != (1, 1, 1):
-        raise RuntimeError(f"migration 0011: the schema of table {table} is not as expected: {sql}")
-    # Indexes (and any triggers) go with the old table; their stored text makes them again.
-    others = connection.execute(
-        text("SELECT sql FROM sqlite_master WHERE tbl_name = :t AND type IN ('index', 'trigger') "
-             "AND sql IS NOT NULL"),
-        {"t": table},
-    ).scalars().all()  # fmt: skip
-    connection.execute(text(rebuilt))
-    connection.execute(text(f'INSERT INTO {REBUILT} SELECT * FROM "{table}"'))  # noqa: S608
-    connection.execute(text(f'DROP TABLE "{table}"'))
-    connection.execute(text(f'ALTER TABLE {REBUILT} RENAME TO "{table}"'))
-    for statement in others:
-        connection.execute(text(statement))
-    connection.execute(
-        text("DELETE FROM sqlite_sequence WHERE name IN (:t, :rebuilt)"),
-        {"t": table, "rebuilt": REBUILT},
-    )
-    seed = f'INSERT INTO sqlite_sequence (name, seq) SELECT :t, coalesce(max(id), 0) FROM "{table}"'  # noqa: S608
-    connection.execute(text(seed), {"t": table})
+    if (columns, keys) != (1, 1):
+        raise RuntimeError(f"migration 0011: a table's schema is not as expected: {sql}")
+    return rebuilt
