@@ -1,0 +1,152 @@
+"""Holes an adversarial review found in the input bounds, each closed: bodies are read only
+after access is settled and parsed only within a budget of JSON objects and arrays, push
+services' answers are bounded in time and size, registrations are capped, and text refuses
+lone surrogates and invisible controls."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Account
+from tests.support.processes import clean_env, running, trapline_command
+from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration
+from trapline.api.bodies import JSON_CONTAINERS, REGISTRATION_CONTAINERS, RESULTS_CONTAINERS
+
+API = "/api/v2"
+
+
+def empties(count: int) -> bytes:
+    """A JSON list of ``count`` empty objects, 3 bytes each."""
+    return b"[" + b",".join([b"{}"] * count) + b"]"
+
+
+def post_raw(client: TestClient, path: str, body: bytes, account: Account) -> Any:
+    headers = {**account.headers, "Content-Type": "application/json"}
+    return client.post(API + path, content=body, headers=headers)
+
+
+# -- Bodies: access first, then a bounded parse --
+
+
+def test_results_for_a_job_the_caller_may_not_work_on_are_answered_before_the_body_is_read(
+    client: TestClient, owner: Account, make_account: Any, project_id: int
+) -> None:
+    # Not JSON at all: a 404 (not a 400) shows the body was never parsed.
+    missing = post_raw(client, "/jobs/987654/result/", b"{not json", owner)
+    assert missing.status_code == 404, missing.text
+    assert missing.json()["detail"] == "job 987654 not found"
+    stranger = make_account("stranger@example.org")
+    foreign = post_raw(client, "/jobs/987654/result/", b"{not json", stranger)
+    assert (foreign.status_code, foreign.json()) == (404, missing.json())
+
+
+def test_a_registration_for_a_project_the_caller_may_not_use_is_answered_before_the_body(
+    client: TestClient, owner: Account, make_account: Any, project_id: int
+) -> None:
+    stranger = make_account("stranger@example.org")
+    theirs = post_raw(client, f"/projects/{project_id}/pipelines/", b"{not json", stranger)
+    missing = post_raw(client, "/projects/987654/pipelines/", b"{not json", stranger)
+    assert theirs.status_code == missing.status_code == 404, theirs.text
+    assert theirs.json()["detail"] == f"project {project_id} not found"
+    assert missing.json()["detail"] == "project 987654 not found"
+
+
+def test_a_registration_over_its_container_budget_is_refused_before_it_is_parsed(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    body = (
+        b'{"processing_service_name":"evil","pipelines":[{"name":"q","slug":"qs","algorithms":'
+        b'[{"name":"a","key":"k","category_map":{"labels":["a"],"data":[{"x":'
+        + empties(REGISTRATION_CONTAINERS)
+        + b"}]}}]}]}"
+    )
+    answer = post_raw(client, f"/projects/{project_id}/pipelines/", body, owner)
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["code"] == "too_large"
+    assert f"more than {REGISTRATION_CONTAINERS} JSON objects and arrays" in answer.json()["detail"]
+    listed = client.get(f"{API}/projects/{project_id}/pipelines/", headers=owner.headers)
+    assert listed.json()["count"] == 0
+
+
+def test_a_body_the_framework_parses_has_a_container_budget_too(
+    client: TestClient, owner: Account
+) -> None:
+    # Unknown keys are ignored once parsed, but parsing them was the cost.
+    body = b'{"name":"many","ignored":' + empties(JSON_CONTAINERS) + b"}"
+    answer = post_raw(client, "/projects/", body, owner)
+    assert answer.status_code == 413, answer.text
+    assert f"more than {JSON_CONTAINERS} JSON objects" in answer.json()["detail"]
+    within = post_raw(client, "/projects/", b'{"name":"brackets [{ in a name"}', owner)
+    assert within.status_code == 201, within.text
+
+
+def test_results_over_their_container_budget_are_refused(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    # The caller may work on the job (it exists in their project) but sends too much.
+    registered = client.post(
+        f"{API}/projects/{project_id}/pipelines/",
+        json=registration(pipeline_config()),
+        headers=owner.headers,
+    )
+    assert registered.status_code == 201, registered.text
+    made = client.post(
+        f"{API}/jobs/",
+        json={"project_id": project_id, "pipeline": PIPELINE_SLUG, "start_now": False},
+        headers=owner.headers,
+    )
+    assert made.status_code == 201, made.text
+    body = b'{"results":[{"reply_subject":"x","result":' + empties(RESULTS_CONTAINERS) + b"}]}"
+    answer = post_raw(client, f"/jobs/{made.json()['id']}/result/", body, owner)
+    assert answer.status_code == 413, answer.text
+    assert f"more than {RESULTS_CONTAINERS} JSON objects" in answer.json()["detail"]
+    deep = b'{"results": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    nested = post_raw(client, f"/jobs/{made.json()['id']}/result/", deep, owner)
+    assert nested.status_code == 400, nested.text
+
+
+def _peak_rss(pid: int) -> int:
+    """The most resident memory the process has had, in bytes (Linux's VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/<pid>/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_ten_mebibytes_of_empty_objects_cost_a_real_server_little_memory(tmp_path: Path) -> None:
+    env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
+    for command in (("create-user",), ("create-token",)):
+        made = subprocess.run(
+            trapline_command("admin", *command, "--email", "ops@example.org"),
+            env=env, cwd=tmp_path, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    headers = {"Authorization": f"Token {made.stdout.strip()}", "Content-Type": "application/json"}
+    many = empties(3_500_000)  # the review's ~10 MiB
+    results = b'{"results":[{"reply_subject":"x","result":' + many + b"}]}"
+    registration = (
+        b'{"processing_service_name":"evil","pipelines":[{"name":"q","slug":"qs","algorithms":'
+        b'[{"name":"a","key":"k","category_map":{"labels":["a"],"data":[{"x":' + many + b"}]}}]}]}"
+    )
+    with running(["serve"], cwd=tmp_path, env=env) as server:
+        api = f"{server.url}/api/v2"
+        project = httpx.post(f"{api}/projects/", json={"name": "p"}, headers=headers).json()
+        answers, growth = [], []
+        for path, body in (
+            ("/jobs/987654/result/", results),  # a job that does not exist
+            ("/projects/987654/pipelines/", registration),  # a project that does not exist
+            (f"/projects/{project['id']}/pipelines/", registration),  # the caller's own
+        ):
+            before = _peak_rss(server.process.pid)
+            answers.append(httpx.post(api + path, content=body, headers=headers, timeout=120))
+            growth.append(_peak_rss(server.process.pid) - before)
+    print("\npeak RSS growth per 10 MiB body (MiB):", [round(g / 2**20, 1) for g in growth])
+    assert [a.status_code for a in answers] == [404, 404, 413], [a.text for a in answers]
+    # Parsed whole, the first of them alone took ~680 MB.
+    assert max(growth) < 100 * 2**20
