@@ -59,10 +59,27 @@ MAX_RESULT_ITEMS = 1000
 MAX_DETECTIONS = 10_000
 #: Most classifications of one detection.
 MAX_CLASSIFICATIONS = 100
-#: Most pipelines in one registration, and algorithms or stages in one pipeline.
-MAX_PIPELINES = 1000
-MAX_ALGORITHMS = 100
+# A registration's cost grows with its algorithms (rows and links written in one transaction,
+# which on SQLite holds every other writer): real services register ~10 pipelines of 2-4
+# algorithms each (the AMI Data Companion), so these leave ten times the room.
+#: Most pipelines in one registration (or a push service's ``/info``).
+MAX_PIPELINES = 100
+#: Most algorithms in one pipeline.
+MAX_ALGORITHMS = 20
+#: Most algorithms across one registration, its pipelines' together (or an ``/info``'s list).
+MAX_REGISTERED_ALGORITHMS = 500
+#: Most stages of a pipeline, and parameters of a stage.
 MAX_STAGES = 100
+#: Largest registration of pipelines, in bytes (a pull-mode post, or a push service's
+#: ``/info``): ~10 pipelines whose category maps hold up to 30,000 labels with ~100 bytes of
+#: data each are ~30 MB at most.
+MAX_REGISTRATION_BYTES = 32 * 1024 * 1024
+#: Largest post of results, in bytes (a worker's, or a push service's ``/process`` answer). Its
+#: real worst case is a batch of 64 images with 50 detections each classified with score
+#: vectors: a few MB, or ~30 MB for one image whose 50 detections carry full scores and logits
+#: of a 30,000-label classifier. Numbers cost at most ~8 bytes of memory per byte of JSON once
+#: parsed (a float takes 32), so this also bounds what they cost.
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
 #: Most pipeline slugs or reply subjects in one claim or lease extension.
 MAX_LIST = 1000
 #: Range of a 32-bit integer column (versions, process ids).
@@ -232,11 +249,28 @@ class ClientInfo(WireModel):
     name: WireName | None = None
 
 
+def _few_algorithms(pipelines: list[PipelineConfig]) -> list[PipelineConfig]:
+    """``pipelines`` unless they hold more than MAX_REGISTERED_ALGORITHMS algorithms together."""
+    if sum(len(p.algorithms) for p in pipelines) > MAX_REGISTERED_ALGORITHMS:
+        raise PydanticCustomError(
+            "too_many_algorithms",
+            "the pipelines hold more than {limit} algorithms together; register fewer at once",
+            {"limit": MAX_REGISTERED_ALGORITHMS},
+        )
+    return pipelines
+
+
+#: The pipelines of one registration: at most MAX_PIPELINES, MAX_REGISTERED_ALGORITHMS in all.
+RegisteredPipelines = Annotated[
+    list[PipelineConfig], Field(max_length=MAX_PIPELINES), AfterValidator(_few_algorithms)
+]
+
+
 class PipelineRegistration(WireModel):
     """``POST /projects/{id}/pipelines/``: a pull-mode service and its pipelines."""
 
     processing_service_name: WireName | None = None
-    pipelines: list[PipelineConfig] = Field(default_factory=list, max_length=MAX_PIPELINES)
+    pipelines: RegisteredPipelines = Field(default_factory=list)
     client_info: ClientInfo | None = None
 
 
@@ -516,10 +550,12 @@ class ProcessResponse(PipelineResultsResponse):
 class ProcessingServiceInfoResponse(WireModel):
     """``GET /info`` of a processing service: who it is and the pipelines it offers."""
 
-    name: str
-    description: str | None = None
-    pipelines: list[PipelineConfig] = Field(default_factory=list)
-    algorithms: list[AlgorithmConfig] = Field(default_factory=list)
+    name: WireName
+    description: WireText | None = None
+    pipelines: RegisteredPipelines = Field(default_factory=list)
+    algorithms: list[AlgorithmConfig] = Field(
+        default_factory=list, max_length=MAX_REGISTERED_ALGORITHMS
+    )
 
 
 class ReadinessResponse(BaseModel):

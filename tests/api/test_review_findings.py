@@ -17,6 +17,7 @@ from tests.conftest import Account
 from tests.support.processes import clean_env, running, trapline_command
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration
 from trapline.api.bodies import JSON_CONTAINERS, REGISTRATION_CONTAINERS, RESULTS_CONTAINERS
+from trapline.protocol import MAX_ALGORITHMS, MAX_PIPELINES, MAX_REGISTERED_ALGORITHMS
 
 API = "/api/v2"
 
@@ -150,3 +151,53 @@ def test_ten_mebibytes_of_empty_objects_cost_a_real_server_little_memory(tmp_pat
     assert [a.status_code for a in answers] == [404, 404, 413], [a.text for a in answers]
     # Parsed whole, the first of them alone took ~680 MB.
     assert max(growth) < 100 * 2**20
+
+
+# -- Registrations: capped at what real services register --
+
+
+def _pipelines(count: int, algorithms: int) -> list[dict[str, Any]]:
+    configs = []
+    for n in range(count):
+        config = pipeline_config(f"p{n}")
+        one = {**config["algorithms"][0], "category_map": None}
+        config["algorithms"] = [{**one, "key": f"k{n}-{a}"} for a in range(algorithms)]
+        configs.append(config)
+    return configs
+
+
+@pytest.mark.parametrize(
+    ("count", "algorithms", "says"),
+    [
+        (MAX_PIPELINES + 1, 1, f"at most {MAX_PIPELINES} items"),
+        (1, MAX_ALGORITHMS + 1, f"at most {MAX_ALGORITHMS} items"),
+        (
+            MAX_REGISTERED_ALGORITHMS // MAX_ALGORITHMS + 1,
+            MAX_ALGORITHMS,
+            f"more than {MAX_REGISTERED_ALGORITHMS} algorithms together",
+        ),
+    ],
+    ids=["pipelines", "algorithms-of-one", "algorithms-in-all"],
+)
+def test_registrations_past_the_item_caps_are_refused(
+    client: TestClient, owner: Account, project_id: int, count: int, algorithms: int, says: str
+) -> None:
+    body = registration(*_pipelines(count, algorithms))
+    answer = client.post(
+        f"{API}/projects/{project_id}/pipelines/", json=body, headers=owner.headers
+    )
+    assert answer.status_code == 400, answer.text
+    assert says in answer.json()["detail"]
+    listed = client.get(f"{API}/projects/{project_id}/pipelines/", headers=owner.headers)
+    assert listed.json()["count"] == 0
+
+
+def test_a_registration_at_the_caps_is_accepted(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    body = registration(*_pipelines(MAX_REGISTERED_ALGORITHMS // MAX_ALGORITHMS, MAX_ALGORITHMS))
+    answer = client.post(
+        f"{API}/projects/{project_id}/pipelines/", json=body, headers=owner.headers
+    )
+    assert answer.status_code == 201, answer.text
+    assert len(answer.json()["algorithms_created"]) == MAX_REGISTERED_ALGORITHMS

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic_core import from_json
 
 from trapline.errors import InvalidInput
+from trapline.protocol import MAX_REGISTRATION_BYTES, MAX_RESULTS_BYTES
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -17,14 +18,10 @@ MiB = 1024 * KiB
 # its route's limit is refused with 413 before it is read into memory.
 #: Any JSON route that names no limit of its own (app.py gives it to every JSON router).
 JSON_BODY_BYTES = 1 * MiB
-#: A post of results. Its real worst case is a batch of 64 images with 50 detections each,
-#: classified with score vectors: a few MB, or ~30 MB for one image whose 50 detections carry
-#: full scores and logits of a 30,000-label classifier. Numbers cost at most ~8 bytes of memory
-#: per byte of JSON once parsed (a float is 32 bytes), so this also bounds what they cost.
-RESULTS_BODY_BYTES = 64 * MiB
-#: A registration of pipelines: ~10 pipelines whose category maps hold up to 30,000 labels
-#: with ~100 bytes of data each are ~30 MB at most.
-REGISTRATION_BODY_BYTES = 32 * MiB
+#: A post of results (see ``protocol.MAX_RESULTS_BYTES``).
+RESULTS_BODY_BYTES = MAX_RESULTS_BYTES
+#: A registration of pipelines (see ``protocol.MAX_REGISTRATION_BYTES``).
+REGISTRATION_BODY_BYTES = MAX_REGISTRATION_BYTES
 #: A collection of up to 100,000 image ids.
 COLLECTION_BODY_BYTES = 4 * MiB
 
