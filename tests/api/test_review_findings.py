@@ -12,12 +12,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
-from tests.conftest import Account
+from tests.conftest import Account, upload
 from tests.support.processes import clean_env, running, trapline_command
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration
 from trapline.api.bodies import JSON_CONTAINERS, REGISTRATION_CONTAINERS, RESULTS_CONTAINERS
-from trapline.protocol import MAX_ALGORITHMS, MAX_PIPELINES, MAX_REGISTERED_ALGORITHMS
+from trapline.protocol import (
+    MAX_ALGORITHMS,
+    MAX_PIPELINES,
+    MAX_REGISTERED_ALGORITHMS,
+    CategoryMap,
+    describe_problem,
+)
 
 API = "/api/v2"
 
@@ -201,3 +208,67 @@ def test_a_registration_at_the_caps_is_accepted(
     )
     assert answer.status_code == 201, answer.text
     assert len(answer.json()["algorithms_created"]) == MAX_REGISTERED_ALGORITHMS
+
+
+# -- Text: lone surrogates and invisible controls --
+
+SURROGATE_VALUE = (
+    '{"processing_service_name":"evil","pipelines":[{"name":"q","slug":"qs","algorithms":'
+    '[{"name":"a","key":"ks","task_type":"classification","category_map":{"labels":["a"],'
+    '"data":[{"x":"\\ud800"}]}}]}]}'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SURROGATE_VALUE,
+        SURROGATE_VALUE.replace('{"x":"\\ud800"}', '{"\\udc00":1}'),
+        SURROGATE_VALUE.replace('{"x":"\\ud800"}', '{"x":{"y":["\\udfff"]}}'),
+    ],
+    ids=["value", "key", "nested"],
+)
+def test_lone_surrogates_in_free_form_json_are_refused_before_anything_is_stored(
+    client: TestClient, owner: Account, project_id: int, body: str
+) -> None:
+    answer = post_raw(client, f"/projects/{project_id}/pipelines/", body.encode(), owner)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "invalid"
+    listed = client.get(f"{API}/projects/{project_id}/pipelines/", headers=owner.headers)
+    assert listed.json()["count"] == 0
+
+
+@pytest.mark.parametrize("data", [{"x": "\ud800"}, {"\udc00": 1}, {"x": [{"\udfff": "y"}]}])
+def test_free_form_json_parsed_elsewhere_refuses_lone_surrogates_too(data: Any) -> None:
+    # Bodies pydantic-core parses refuse them as invalid JSON; these are what json.loads makes.
+    with pytest.raises(ValidationError) as refused:
+        CategoryMap.model_validate({"labels": ["a"], "data": [data]})
+    problem = describe_problem(refused.value.errors()[0])
+    assert "lone surrogates" in problem
+    problem.encode()  # an answer can carry it
+
+
+@pytest.mark.parametrize(
+    "name", ["a\u2028b", "a\u2029b", "\u202egpj.exe", "a\u2066b", "a\u200fb", "a\x85b", "a\x9fb"]
+)
+def test_one_line_names_refuse_invisible_controls(
+    client: TestClient, owner: Account, project_id: int, name: str
+) -> None:
+    service = client.post(
+        f"{API}/projects/{project_id}/pipelines/",
+        json=registration(pipeline_config(), name=name),
+        headers=owner.headers,
+    )
+    assert service.status_code == 400, service.text
+    assert "processing_service_name" in service.json()["detail"]
+    project = client.post(f"{API}/projects/", json={"name": name}, headers=owner.headers)
+    assert project.status_code == 400, project.text
+    assert "bidirectional" in project.json()["detail"]
+
+
+def test_uploaded_filenames_lose_invisible_controls(
+    client: TestClient, owner: Account, project_id: int, jpeg: Any
+) -> None:
+    made = upload(client, owner, project_id, ("\u202egpj\u2028.exe\x85", jpeg()))
+    assert made["status"] == 201, made
+    assert made["results"][0]["filename"] == "gpj.exe"
