@@ -8,6 +8,7 @@ workers read as strings are strings here.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -30,18 +31,28 @@ from pydantic_core import ErrorDetails, PydanticCustomError, SchemaValidator
 # text, a string longer than its column or an integer past its type fails the statement, and
 # its json type has no NaN), so they are refused at the boundary, naming the field.
 
+# A string field refuses lone surrogates (U+D800-U+DFFF, which no UTF-8 can carry) itself;
+# free-form JSON checks its strings and keys in ``_plain_json``.
 #: Text a column stores: anything but NUL, which PostgreSQL cannot store.
 NO_NUL = r"^[^\x00]*$"
-#: One-line text (names, labels, identities): no control characters at all.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+#: One-line text (names, labels, identities): no control characters at all, C1 ones included,
+#: nor the line and paragraph separators (U+2028, U+2029) or the bidirectional controls
+#: (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) that would make a name read otherwise
+#: than it is.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]*$"
 #: Free text (descriptions, errors): no control characters but tab and line breaks.
 FREE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 #: What each pattern above is called in an error message.
 PATTERN_MEANINGS = {
     NO_NUL: "must not contain NUL characters",
-    ONE_LINE: "must not contain NUL, line breaks or other control characters",
+    ONE_LINE: (
+        "must not contain NUL, line breaks, other control characters or bidirectional text controls"
+    ),
     FREE_TEXT: "must not contain NUL or control characters (tab and line breaks are fine)",
 }
+#: A lone surrogate: what JSON's ``\ud800`` escapes decode to, which no UTF-8 text can carry
+#: (storing it fails, or answering with it does).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: Longest name, key or label (the columns hold 255 characters).
 MAX_NAME = 255
@@ -59,10 +70,27 @@ MAX_RESULT_ITEMS = 1000
 MAX_DETECTIONS = 10_000
 #: Most classifications of one detection.
 MAX_CLASSIFICATIONS = 100
-#: Most pipelines in one registration, and algorithms or stages in one pipeline.
-MAX_PIPELINES = 1000
-MAX_ALGORITHMS = 100
+# A registration's cost grows with its algorithms (rows and links written in one transaction,
+# which on SQLite holds every other writer): real services register ~10 pipelines of 2-4
+# algorithms each (the AMI Data Companion), so these leave ten times the room.
+#: Most pipelines in one registration (or a push service's ``/info``).
+MAX_PIPELINES = 100
+#: Most algorithms in one pipeline.
+MAX_ALGORITHMS = 20
+#: Most algorithms across one registration, its pipelines' together (or an ``/info``'s list).
+MAX_REGISTERED_ALGORITHMS = 500
+#: Most stages of a pipeline, and parameters of a stage.
 MAX_STAGES = 100
+#: Largest registration of pipelines, in bytes (a pull-mode post, or a push service's
+#: ``/info``): ~10 pipelines whose category maps hold up to 30,000 labels with ~100 bytes of
+#: data each are ~30 MB at most.
+MAX_REGISTRATION_BYTES = 32 * 1024 * 1024
+#: Largest post of results, in bytes (a worker's, or a push service's ``/process`` answer). Its
+#: real worst case is a batch of 64 images with 50 detections each classified with score
+#: vectors: a few MB, or ~30 MB for one image whose 50 detections carry full scores and logits
+#: of a 30,000-label classifier. Numbers cost at most ~8 bytes of memory per byte of JSON once
+#: parsed (a float takes 32), so this also bounds what they cost.
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
 #: Most pipeline slugs or reply subjects in one claim or lease extension.
 MAX_LIST = 1000
 #: Range of a 32-bit integer column (versions, process ids).
@@ -76,8 +104,8 @@ def _plain_json(value: Any) -> Any:
         node, depth = stack.pop()
         if isinstance(node, float) and not math.isfinite(node):
             raise PydanticCustomError("json_finite", "numbers must be finite (not NaN or Infinity)")
-        if isinstance(node, str) and "\x00" in node:
-            raise PydanticCustomError("json_nul", "strings must not contain NUL characters")
+        if isinstance(node, str):
+            _check_json_text(node, "strings")
         if isinstance(node, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise PydanticCustomError(
@@ -85,14 +113,32 @@ def _plain_json(value: Any) -> Any:
                 )
             children = node.items() if isinstance(node, dict) else enumerate(node)
             for key, child in children:
-                if isinstance(key, str) and "\x00" in key:
-                    raise PydanticCustomError("json_nul", "keys must not contain NUL characters")
+                if isinstance(key, str):
+                    _check_json_text(key, "keys")
                 stack.append((child, depth + 1))
     return value
 
 
-#: Free-form JSON kept as it is: no NaN or Infinity, no NUL, at most MAX_JSON_DEPTH deep.
+def _check_json_text(text: str, what: str) -> str:
+    if "\x00" in text:
+        raise PydanticCustomError("json_nul", f"{what} must not contain NUL characters")
+    if _SURROGATE.search(text):
+        raise PydanticCustomError(
+            "json_surrogate", f"{what} must not contain lone surrogates (U+D800 to U+DFFF)"
+        )
+    return text
+
+
+def _json_key(key: str) -> str:
+    """``key`` if a database can store it (keys of free-form objects)."""
+    return _check_json_text(key, "keys")
+
+
+#: Free-form JSON kept as it is: no NaN or Infinity, no NUL or lone surrogates, at most
+#: MAX_JSON_DEPTH deep.
 JsonValue = Annotated[Any, AfterValidator(_plain_json)]
+#: A key of a free-form object: no NUL or lone surrogates (the values are JsonValue).
+JsonKey = Annotated[str, AfterValidator(_json_key)]
 #: A name, key or label of at most MAX_NAME characters on one line.
 WireName = Annotated[str, StringConstraints(max_length=MAX_NAME, pattern=ONE_LINE)]
 #: A short name: a task type, a version name.
@@ -140,7 +186,8 @@ def describe_problem(error: ErrorDetails | dict[str, Any]) -> str:
     answers to posted results both use it).
     """
     location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-    where = ".".join(location) or "body"
+    # A key in the location may be a lone surrogate, which no answer can carry.
+    where = _SURROGATE.sub("\ufffd", ".".join(location)) or "body"
     kind = error.get("type", "")
     context = error.get("ctx") or {}
     if kind == "json_invalid":
@@ -153,7 +200,7 @@ def describe_problem(error: ErrorDetails | dict[str, Any]) -> str:
     given = error.get("input")
     if given is not None and not isinstance(given, dict | list) and len(str(given)) < 80:
         message += f" (got {given!r})"
-    return f"{where}: {message}"
+    return _SURROGATE.sub("\ufffd", f"{where}: {message}")
 
 
 class WireModel(BaseModel):
@@ -165,7 +212,7 @@ class WireModel(BaseModel):
 class CategoryMap(WireModel):
     """Labels of a classifier in model-output order, with optional per-label data."""
 
-    data: list[dict[str, JsonValue]] = Field(default_factory=list, max_length=MAX_LABELS)
+    data: list[dict[JsonKey, JsonValue]] = Field(default_factory=list, max_length=MAX_LABELS)
     labels: list[WireName] = Field(default_factory=list, max_length=MAX_LABELS)
     version: WireName | None = None
     description: WireText | None = None
@@ -232,11 +279,28 @@ class ClientInfo(WireModel):
     name: WireName | None = None
 
 
+def _few_algorithms(pipelines: list[PipelineConfig]) -> list[PipelineConfig]:
+    """``pipelines`` unless they hold more than MAX_REGISTERED_ALGORITHMS algorithms together."""
+    if sum(len(p.algorithms) for p in pipelines) > MAX_REGISTERED_ALGORITHMS:
+        raise PydanticCustomError(
+            "too_many_algorithms",
+            "the pipelines hold more than {limit} algorithms together; register fewer at once",
+            {"limit": MAX_REGISTERED_ALGORITHMS},
+        )
+    return pipelines
+
+
+#: The pipelines of one registration: at most MAX_PIPELINES, MAX_REGISTERED_ALGORITHMS in all.
+RegisteredPipelines = Annotated[
+    list[PipelineConfig], Field(max_length=MAX_PIPELINES), AfterValidator(_few_algorithms)
+]
+
+
 class PipelineRegistration(WireModel):
     """``POST /projects/{id}/pipelines/``: a pull-mode service and its pipelines."""
 
     processing_service_name: WireName | None = None
-    pipelines: list[PipelineConfig] = Field(default_factory=list, max_length=MAX_PIPELINES)
+    pipelines: RegisteredPipelines = Field(default_factory=list)
     client_info: ClientInfo | None = None
 
 
@@ -499,7 +563,7 @@ class PipelineRequest(WireModel):
 
     pipeline: str = Field(min_length=1, max_length=200)
     source_images: list[SourceImageRequest] = Field(max_length=1000)
-    config: dict[str, JsonValue] | None = None
+    config: dict[JsonKey, JsonValue] | None = None
 
 
 class ProcessResponse(PipelineResultsResponse):
@@ -516,10 +580,12 @@ class ProcessResponse(PipelineResultsResponse):
 class ProcessingServiceInfoResponse(WireModel):
     """``GET /info`` of a processing service: who it is and the pipelines it offers."""
 
-    name: str
-    description: str | None = None
-    pipelines: list[PipelineConfig] = Field(default_factory=list)
-    algorithms: list[AlgorithmConfig] = Field(default_factory=list)
+    name: WireName
+    description: WireText | None = None
+    pipelines: RegisteredPipelines = Field(default_factory=list)
+    algorithms: list[AlgorithmConfig] = Field(
+        default_factory=list, max_length=MAX_REGISTERED_ALGORITHMS
+    )
 
 
 class ReadinessResponse(BaseModel):

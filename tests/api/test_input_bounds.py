@@ -296,7 +296,9 @@ def test_bodies_nested_too_deep_are_refused(
         content=body,
         headers={**owner.headers, "Content-Type": "application/json"},
     )
-    assert response.status_code == 400, response.text
+    # Job 1 does not exist: results are answered so before their body is read (a real job's
+    # results nested too deep: test_review_findings.py).
+    assert response.status_code == (404 if path == "/jobs/1/result" else 400), response.text
     assert set(response.json()) == {"detail", "code"}
 
 

@@ -38,7 +38,9 @@ from tests.conftest import Account
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service, listener
 from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
+from trapline.protocol import MAX_PIPELINES
 from trapline.services.duties import DutyRunner
+from trapline.services.service_client import MAX_INFO_BYTES
 from trapline.services.service_status import online_window
 from trapline.settings import Settings, parse_network
 
@@ -541,3 +543,50 @@ def test_a_push_service_is_online_while_its_last_check_passed_recently() -> None
     assert not push_service_online(now, "answered HTTP 503", now, window)
     assert not push_service_online(None, None, now, window)
     assert online_window(1.0) == ONLINE_WINDOW
+
+
+# -- A service's answer is bounded in time and size (review finding 2) --
+
+
+@NO_ALLOW_LIST
+def test_an_info_answer_trickled_slowly_is_cut_off_at_the_deadline_of_the_whole_call(
+    client: TestClient, admin: Account, project_id: int, service: FakeService
+) -> None:
+    # Every byte arrives well within a read's timeout; the whole answer would take 6 s.
+    service.info_answer = (200, {"name": "slow", "pipelines": []})
+    service.info_trickle = 0.2
+    client.app.state.service_client.info_timeout = 1.0  # type: ignore[attr-defined]
+
+    answer = register(client, admin, project_id, service.url)
+
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["code"] == "service_timeout"
+    assert answer.json()["detail"].startswith(f"{service.url}/info did not answer within 1s")
+    assert listed(client, admin, project_id) == []
+
+
+@NO_ALLOW_LIST
+def test_an_info_answer_larger_than_a_registration_is_refused_unread(
+    client: TestClient, admin: Account, project_id: int, service: FakeService
+) -> None:
+    service.info_length = MAX_INFO_BYTES + 1  # declared; the few bytes sent are never read
+
+    answer = register(client, admin, project_id, service.url)
+
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["code"] == "bad_service_answer"
+    assert f"more than {MAX_INFO_BYTES} bytes" in answer.json()["detail"]
+
+
+@NO_ALLOW_LIST
+def test_an_info_answer_has_the_item_caps_of_a_pull_registration(
+    client: TestClient, admin: Account, project_id: int, service: FakeService
+) -> None:
+    many = [pipeline_config(f"p{n}") for n in range(MAX_PIPELINES + 1)]
+    service.info_answer = (200, {"name": "many", "pipelines": many})
+
+    answer = register(client, admin, project_id, service.url)
+
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["code"] == "bad_service_answer"
+    assert f"at most {MAX_PIPELINES} items" in answer.json()["detail"]

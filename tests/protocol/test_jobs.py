@@ -481,6 +481,17 @@ def test_a_job_over_too_many_image_ids_is_refused_and_nothing_is_created(
     assert listed["count"] == 0
 
 
+def test_repeats_are_merged_before_the_image_id_cap_applies(registered: Protocol) -> None:
+    first, second, third = registered.images(3)
+    job = registered.create_job(image_ids=[first, second] * 5000 + [third], start_now=False)
+    assert job.status_code == 201, job.text
+    assert job.json()["selection"] == {"image_ids": [first, second, third]}
+    # A list of repeats past ten times the cap is refused before any merging.
+    flood = registered.create_job(image_ids=[first] * (10 * 10_000 + 1))
+    assert flood.status_code == 400, flood.text
+    assert "image_ids" in flood.json()["detail"]
+
+
 def test_repeated_image_ids_make_one_task_each(registered: Protocol) -> None:
     first, second = registered.images(2)
     job = registered.job_that_runs(image_ids=[first, second, first, first])

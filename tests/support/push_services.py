@@ -79,6 +79,10 @@ class FakeService:
     pause: float = 0.0
     #: Answers ``/info`` instead of the description, when set.
     info_answer: Answer | None = None
+    #: Seconds between the bytes of the ``/info`` answer, sent one at a time, when set.
+    info_trickle: float | None = None
+    #: Content-Length declared for the ``/info`` answer instead of its own, when set.
+    info_length: int | None = None
     #: Answers ``/readyz`` instead of the status ``ready`` says, when set.
     ready_answer: Answer | None = None
     #: Every request is answered 307 to this URL, when set.
@@ -144,10 +148,21 @@ def fake_service(service: FakeService | None = None) -> Iterator[FakeService]:
             self.send_response(status)
             if fake.redirect_to is not None:
                 self.send_header("Location", fake.redirect_to + self.path)
+            info = path == "/info"
+            length = fake.info_length if info and fake.info_length is not None else len(data)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(length))
             self.end_headers()
-            self.wfile.write(data)
+            if not (info and fake.info_trickle):
+                self.wfile.write(data)
+                return
+            try:
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(fake.info_trickle)
+            except OSError:
+                pass  # the platform gave up and closed the connection
 
         do_GET = do_POST = _handle
 

@@ -8,8 +8,10 @@ import re
 import time
 import uuid
 
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trapline.api.bodies import container_budget, containers_in, too_many_containers_detail
 from trapline.logs import request_id
 
 log = logging.getLogger("trapline.access")
@@ -120,6 +122,11 @@ class BodyLimit:
     body (one uploaded file) passes ``max_part_bytes``: by the declared length or by counting
     the stream as it is read, so nothing past the limit is read, spooled or parsed. The
     connection is then closed, leaving the rest of the body unread.
+
+    A JSON route's body (one with a ``max_body_size``, which its route sets in the request's
+    scope before reading the body) is also refused once it opens more JSON objects and arrays
+    than the route's budget (``bodies.container_budget``): a parsed object costs far more
+    memory than its bytes, so this bounds what parsing the body may take.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_part_bytes: int | None = None) -> None:
@@ -136,20 +143,25 @@ class BodyLimit:
             await self._refuse(send, self._too_long())
             return
         parts = _PartSizes.of(scope, self.max_part_bytes)
-        received = 0
+        received = containers = 0
         refusal: str | None = None
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received, refusal
+            nonlocal received, containers, refusal
             message = await receive()
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 received += len(body)
+                route_limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+                if route_limit is not None and parts is None:
+                    containers += containers_in(body)
                 if received > self.max_bytes:
                     refusal = self._too_long()
                 elif parts is not None and parts.passed_limit(body):
                     refusal = self._part_too_long()
+                elif route_limit is not None and containers > container_budget(route_limit):
+                    refusal = too_many_containers_detail(container_budget(route_limit))
                 if refusal is not None:
                     raise _BodyTooLarge
             return message

@@ -12,6 +12,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from trapline.api.schemas import BodyId, ImageOut, Input, Instant
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
@@ -19,6 +20,10 @@ from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.domain.results import Analysis, Annotation
 from trapline.protocol import NOT_TEXT, ONE_LINE, Slug
 from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
+
+#: Most image ids one job request may list, repeats included: repeats are merged before
+#: MAX_JOB_IMAGES applies, and a list this long is still cheap to refuse.
+MAX_SENT_IMAGE_IDS = 10 * MAX_JOB_IMAGES
 
 
 class JobParamsIn(Input):
@@ -42,8 +47,9 @@ class JobIn(Input):
     collection_id: BodyId | None = None
     image_ids: list[BodyId] | None = Field(
         None,
-        max_length=MAX_JOB_IMAGES,
-        description=f"at most {MAX_JOB_IMAGES} ids; for more, make a collection and give "
+        max_length=MAX_SENT_IMAGE_IDS,
+        description=f"at most {MAX_JOB_IMAGES} different ids (a repeated id counts once, and"
+        f" at most {MAX_SENT_IMAGE_IDS} are read); for more, make a collection and give "
         "collection_id",
     )
     deployment_id: BodyId | None = None
@@ -56,7 +62,17 @@ class JobIn(Input):
     @classmethod
     def _once_each(cls, ids: list[int] | None) -> list[int] | None:
         # A repeated id is the same image: the job has one task per image.
-        return list(dict.fromkeys(ids)) if ids is not None else None
+        if ids is None:
+            return None
+        once = list(dict.fromkeys(ids))
+        if len(once) > MAX_JOB_IMAGES:
+            raise PydanticCustomError(
+                "too_long",
+                "at most {limit} different image ids (got {count}); for more, make a collection"
+                " and give collection_id",
+                {"limit": MAX_JOB_IMAGES, "count": len(once)},
+            )
+        return once
 
 
 class CountsOut(BaseModel):

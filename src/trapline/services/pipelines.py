@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from trapline.db.engine import Database
+from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
 from trapline.domain.pipelines import (
     ONLINE_WINDOW,
@@ -47,10 +48,7 @@ def register_pipelines(
         raise InvalidInput("processing_service_name is required")
     _check_configs(registration.pipelines)
     with db.write() as repos:
-        if caller.is_service:
-            worker_project(repos, caller, project_id)
-        else:
-            project_for(repos, caller, project_id, Role.MANAGER)
+        _may_register(repos, caller, project_id)
         now = utcnow()
         made = repos.pipelines.register(project_id, name, registration.pipelines, now)
     return PipelineRegistrationResponse(
@@ -61,6 +59,20 @@ def register_pipelines(
         pipelines_updated=made.pipelines_updated,
         algorithms_created=made.algorithms_created,
     )
+
+
+def check_may_register(db: Database, caller: User, project_id: int) -> None:
+    """NotFound or PermissionDenied unless the caller may register pipelines in the project,
+    answered as ``register_pipelines`` would: checked before a registration's body is read."""
+    with db.read() as repos:
+        _may_register(repos, caller, project_id)
+
+
+def _may_register(repos: Repos, caller: User, project_id: int) -> None:
+    if caller.is_service:
+        worker_project(repos, caller, project_id)
+    else:
+        project_for(repos, caller, project_id, Role.MANAGER)
 
 
 def list_pipelines(

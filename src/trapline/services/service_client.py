@@ -26,18 +26,28 @@ from pydantic import BaseModel, ValidationError
 from trapline.domain.jobs import RetryPolicy
 from trapline.errors import TraplineError
 from trapline.outbound import OutboundBlocked, OutboundPolicy, refusal
-from trapline.protocol import PipelineRequest, ProcessingServiceInfoResponse, ProcessResponse
+from trapline.protocol import (
+    MAX_REGISTRATION_BYTES,
+    MAX_RESULTS_BYTES,
+    PipelineRequest,
+    ProcessingServiceInfoResponse,
+    ProcessResponse,
+)
 
 log = logging.getLogger(__name__)
 
-#: Seconds a ``/info`` call may take (the answer carries whole category maps).
+# Each call has a deadline for the whole call, not only for each read: a service that
+# trickles its answer a byte at a time is cut off when the deadline passes.
+#: Seconds a whole ``/info`` call may take (the answer carries whole category maps).
 INFO_TIMEOUT = 15.0
-#: Seconds a ``/readyz`` call may take.
+#: Seconds a whole ``/readyz`` call may take.
 READY_TIMEOUT = 5.0
 #: Seconds to wait for a connection to a service.
 CONNECT_TIMEOUT = 5.0
-#: Largest answer read from a service, in bytes.
-MAX_ANSWER_BYTES = 512 * 1024 * 1024
+#: Largest ``/info`` answer read, in bytes: what a pull-mode service may register.
+MAX_INFO_BYTES = MAX_REGISTRATION_BYTES
+#: Largest ``/process`` answer read, in bytes: what a worker may post as results.
+MAX_PROCESS_BYTES = MAX_RESULTS_BYTES
 #: How ``/process`` calls are retried when the service is unreachable or answers 5xx.
 PROCESS_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0)
 
@@ -68,8 +78,12 @@ class ServiceClient:
     a service an admin registered never carries a call for another one.
     """
 
-    def __init__(self, *, process_timeout: float, policy: OutboundPolicy) -> None:
+    def __init__(
+        self, *, process_timeout: float, policy: OutboundPolicy, info_timeout: float = INFO_TIMEOUT
+    ) -> None:
         self.process_timeout = process_timeout
+        #: Seconds a whole ``/info`` call may take.
+        self.info_timeout = info_timeout
         self.policy = policy
         self._http = {
             trusted: policy.http_client(
@@ -110,7 +124,13 @@ class ServiceClient:
             ServiceError: unreachable, not allowed, an error status, or no description.
         """
         return self._call(
-            "GET", base_url, "info", ProcessingServiceInfoResponse, INFO_TIMEOUT, trusted=trusted
+            "GET",
+            base_url,
+            "info",
+            ProcessingServiceInfoResponse,
+            self.info_timeout,
+            MAX_INFO_BYTES,
+            trusted=trusted,
         )
 
     def readiness_error(self, base_url: str, *, trusted: bool) -> str | None:
@@ -149,6 +169,7 @@ class ServiceClient:
                     "process",
                     ProcessResponse,
                     self.process_timeout,
+                    MAX_PROCESS_BYTES,
                     request,
                     trusted=trusted,
                 )
@@ -167,11 +188,13 @@ class ServiceClient:
         path: str,
         model: type[Answer],
         timeout: float,
+        max_bytes: int,
         body: BaseModel | None = None,
         *,
         trusted: bool,
     ) -> Answer:
         url = endpoint(base_url, path)
+        deadline = time.monotonic() + timeout  # for the whole call, not each read
         try:
             with self._http[trusted].stream(
                 method,
@@ -179,15 +202,11 @@ class ServiceClient:
                 json=body.model_dump(mode="json") if body is not None else None,
                 timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             ) as answer:
-                content = _read_limited(answer, url)
+                content = _read_limited(answer, url, max_bytes, deadline, timeout)
         except OutboundBlocked as exc:  # allowed when registered; its name resolves elsewhere now
             raise ServiceError(exc.detail, transient=False, code=exc.code) from exc
         except httpx.TimeoutException as exc:
-            raise ServiceError(
-                f"{url} did not answer within {timeout:.0f}s ({type(exc).__name__})",
-                transient=not isinstance(exc, httpx.ReadTimeout),  # a slow service stays slow
-                code="service_timeout",
-            ) from exc
+            raise _timed_out(url, timeout, type(exc).__name__, exc) from exc
         except httpx.HTTPError as exc:
             raise ServiceError(
                 _unreachable(url, exc), transient=True, code="service_unreachable"
@@ -209,17 +228,44 @@ class ServiceClient:
             ) from exc
 
 
-def _read_limited(answer: httpx.Response, url: str) -> bytes:
+def _timed_out(url: str, timeout: float, why: str, exc: Exception | None = None) -> ServiceError:
+    return ServiceError(
+        f"{url} did not answer within {timeout:.0f}s ({why})",
+        # A slow service stays slow: only a call that timed out before the answer is retried.
+        transient=exc is not None and not isinstance(exc, httpx.ReadTimeout),
+        code="service_timeout",
+    )
+
+
+def _read_limited(
+    answer: httpx.Response, url: str, max_bytes: int, deadline: float, timeout: float
+) -> bytes:
+    """The answer's body, refused past ``max_bytes`` (by its declared length, or as it arrives)
+    or once ``deadline`` (``time.monotonic()``) passes, however steadily bytes arrive."""
+    declared = answer.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, max_bytes)
+    timeouts = answer.request.extensions.get("timeout")
     body = bytearray()
-    for chunk in answer.iter_bytes():
+    for chunk in answer.iter_bytes():  # decoded: the cap holds for compressed answers too
         body += chunk
-        if len(body) > MAX_ANSWER_BYTES:
-            raise ServiceError(
-                f"{url} answered more than {MAX_ANSWER_BYTES} bytes",
-                transient=False,
-                code="bad_service_answer",
-            )
+        if len(body) > max_bytes:
+            raise _too_large(url, max_bytes)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timed_out(url, timeout, "it was still sending its answer")
+        if isinstance(timeouts, dict):
+            # The transport reads the next read's timeout from here: none outlasts the deadline.
+            timeouts["read"] = min(timeouts.get("read") or remaining, remaining)
     return bytes(body)
+
+
+def _too_large(url: str, max_bytes: int) -> ServiceError:
+    return ServiceError(
+        f"{url} answered more than {max_bytes} bytes, more than a processing service needs",
+        transient=False,
+        code="bad_service_answer",
+    )
 
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
@@ -170,7 +171,13 @@ def _decode_limits(settings: Settings) -> DecodeLimits:
     return DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes)
 
 
+#: What a stored filename drops: control characters (C0, DEL, C1), line and paragraph
+#: separators, bidirectional text controls (``\u202egpj.exe`` would show as ``exe.jpg``) and
+#: lone surrogates (no UTF-8 text can carry them).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 def _clean_filename(name: str | None) -> str:
     # Browsers and scripts may send paths; keep only the last part, from either OS.
-    base = PureWindowsPath(PurePosixPath(name or "").name).name.strip()
-    return base[:1024] or "upload"
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    return _UNSHOWABLE.sub("", base).strip()[:1024] or "upload"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import REGISTRATION_BODY_BYTES
+from trapline.api.bodies import REGISTRATION_BODY_BYTES, json_body
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, SettingsDep
 from trapline.api.pagination import MAX_ID, Id, PathSlug
 from trapline.api.schemas_jobs import (
@@ -26,13 +27,20 @@ router = APIRouter(tags=["pipelines"])
 
 
 @router.post(
-    "/projects/{project_id}/pipelines", status_code=201, max_body_size=REGISTRATION_BODY_BYTES
+    "/projects/{project_id}/pipelines",
+    status_code=201,
+    max_body_size=REGISTRATION_BODY_BYTES,
+    openapi_extra=json_body(PipelineRegistration),
+    response_model=PipelineRegistrationResponse,
 )
-def register_pipelines(
-    project_id: Id, body: PipelineRegistration, caller: CurrentWorker, db: DatabaseDep
+async def register_pipelines(
+    request: Request, project_id: Id, caller: CurrentWorker, db: DatabaseDep
 ) -> PipelineRegistrationResponse:
     """Register a pull-mode processing service's pipelines for a project (idempotent)."""
-    return pipelines.register_pipelines(db, caller, project_id, body)
+    # Access is settled before the body is read: an outsider's body is never parsed.
+    await run_in_threadpool(pipelines.check_may_register, db, caller, project_id)
+    body = PipelineRegistration.model_validate_json(await request.body())
+    return await run_in_threadpool(pipelines.register_pipelines, db, caller, project_id, body)
 
 
 @router.get("/projects/{project_id}/pipelines")

@@ -89,6 +89,9 @@ async def post_results(
     secret: SecretDep,
 ) -> Response:
     """Post results of claimed tasks; each item is answered saved, duplicate, failed or rejected."""
+    # Whether the caller may work on this job is settled before the body is read: a caller
+    # who may not is answered without the server reading or parsing what they sent.
+    await run_in_threadpool(access.worker_job, caller, job_id)
     raw = await request.body()
     if raw.lstrip()[:1] == b"[":
         raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
