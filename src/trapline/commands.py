@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import sys
 import threading
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from trapline import tuning
 from trapline.db import migrate
 from trapline.db.engine import Database
 from trapline.demo import run_demo_job
@@ -120,10 +120,6 @@ class _Embedded:
             self.worker.stop(timeout=10)
 
 
-#: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
-GIL_SWITCH_SECONDS = 0.001
-
-
 def _serve(
     platform: Platform,
     *,
@@ -137,16 +133,7 @@ def _serve(
     from trapline.api.server import Server
 
     server = Server.for_app(create_app(platform), platform.settings, stopping=stopping)
-    # What exists now (modules, the app, its routes and schemas: ~160,000 objects) lives as
-    # long as the process. Frozen, the collector skips it: a full collection took ~90 ms,
-    # holding every request up meanwhile; it now walks only what requests leave behind.
-    gc.collect()
-    gc.freeze()
-    # A request thread whose database answer has arrived waits for the GIL until the thread
-    # holding it is made to let go: after 5 ms by default, and a result post waits on a dozen
-    # answers. At 1 ms, posts that arrive together no longer wait out each other's Python
-    # (the 32-worker p99 of result posts went from ~95 to ~75 ms; throughput unchanged).
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    tuning.apply(platform.settings)
     if started is not None:
         threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()
     # uvicorn re-raises the SIGINT it shut down for, once it is done.
