@@ -15,6 +15,7 @@ from tests.support.moto import moto_s3_server
 from trapline.api.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.platform import Platform
 from trapline.services import users
 from trapline.settings import Settings
 
@@ -96,8 +97,16 @@ def app_db(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture
-def client(settings: Settings, app_db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db=app_db)) as test_client:
+def platform(settings: Settings, app_db: Database) -> Iterator[Platform]:
+    """The platform the ``client`` app is built over, on the test's database."""
+    built = Platform.from_settings(settings, db=app_db)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(platform)) as test_client:
         yield test_client
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import sys
 import threading
@@ -12,15 +11,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from trapline import tuning
 from trapline.db import migrate
 from trapline.db.engine import Database
 from trapline.demo import run_demo_job
 from trapline.domain.records import User
 from trapline.files import private_dir
 from trapline.logs import configure_logging
+from trapline.platform import Platform, open_database
 from trapline.services import bootstrap, users
 from trapline.settings import Settings
-from trapline.storage import open_blob_store
 
 if TYPE_CHECKING:
     from trapline.api.server import Server
@@ -29,38 +29,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def open_database(settings: Settings) -> Database:
-    """The database the settings point to."""
-    if settings.database_url is None:
-        private_dir(settings.data_dir)
-    return Database.from_url(
-        settings.resolved_database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_pool_timeout,
-        sqlite_busy_timeout=settings.sqlite_busy_timeout,
-    )
-
-
-def run_migrate(settings: Settings) -> Database:
-    """Bring the schema up to date and return the open database."""
+def run_migrate(settings: Settings) -> None:
+    """Bring the schema up to date."""
     db = open_database(settings)
-    migrate.upgrade(db.engine)
-    return db
+    try:
+        migrate.upgrade(db.engine)
+    finally:
+        db.dispose()
 
 
 def run_serve(settings: Settings) -> None:
     """Migrate, then serve the API until interrupted."""
     configure_logging(settings.log_level, settings.log_format)
-    db = run_migrate(settings)
-    _serve(settings, db)
+    run_migrate(settings)
+    platform = Platform.from_settings(settings)
+    try:
+        _serve(platform)
+    finally:
+        platform.close()
 
 
 def run_up(settings: Settings, *, demo: bool) -> None:
     """Everything in one process, with an admin (and a demo project) made on first run."""
     configure_logging(settings.log_level, settings.log_format)
     private_dir(settings.data_dir)
-    db = run_migrate(settings)
+    run_migrate(settings)
+    platform = Platform.from_settings(settings)
+    try:
+        _up(platform, demo=demo)
+    finally:
+        platform.close()
+
+
+def _up(platform: Platform, *, demo: bool) -> None:
+    settings, db = platform.settings, platform.db
     admin = bootstrap.ensure_admin(db, settings.data_dir)
     url = f"http://{settings.host}:{settings.port}"
     lines = [f"trapline {url}  (API docs: {url}/api/v2/docs)"]
@@ -69,13 +71,7 @@ def run_up(settings: Settings, *, demo: bool) -> None:
     else:
         lines.append(f"admin token: see {admin.token_file}")
     if demo:
-        store = open_blob_store(
-            settings.resolved_storage_url,
-            secret_key=settings.resolved_secret_key(),
-            s3_endpoint_url=settings.s3_endpoint_url,
-            s3_region=settings.s3_region,
-        )
-        project, made = bootstrap.ensure_demo_project(db, store, admin.user)
+        project, made = bootstrap.ensure_demo_project(db, platform.store, admin.user)
         state = "created" if made else "already there"
         lines += [
             f"demo project {project.id} ({project.image_count} images) {state}. Try:",
@@ -84,10 +80,10 @@ def run_up(settings: Settings, *, demo: bool) -> None:
         ]
     print("\n".join(lines), file=sys.stderr, flush=True)
     if not settings.embedded_worker:
-        _serve(settings, db)
+        _serve(platform)
         return
     embedded = _Embedded(settings, db, admin.user, demo_project=project.id if demo else None)
-    _serve(settings, db, started=embedded.start, stopping=embedded.stop)
+    _serve(platform, started=embedded.start, stopping=embedded.stop)
 
 
 class _Embedded:
@@ -124,13 +120,8 @@ class _Embedded:
             self.worker.stop(timeout=10)
 
 
-#: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
-GIL_SWITCH_SECONDS = 0.001
-
-
 def _serve(
-    settings: Settings,
-    db: Database,
+    platform: Platform,
     *,
     started: Callable[[str], None] | None = None,
     stopping: Callable[[], None] | None = None,
@@ -141,25 +132,13 @@ def _serve(
     from trapline.api.app import create_app
     from trapline.api.server import Server
 
-    server = Server.for_app(create_app(settings, db=db), settings, stopping=stopping)
-    # What exists now (modules, the app, its routes and schemas: ~160,000 objects) lives as
-    # long as the process. Frozen, the collector skips it: a full collection took ~90 ms,
-    # holding every request up meanwhile; it now walks only what requests leave behind.
-    gc.collect()
-    gc.freeze()
-    # A request thread whose database answer has arrived waits for the GIL until the thread
-    # holding it is made to let go: after 5 ms by default, and a result post waits on a dozen
-    # answers. At 1 ms, posts that arrive together no longer wait out each other's Python
-    # (the 32-worker p99 of result posts went from ~95 to ~75 ms; throughput unchanged).
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    server = Server.for_app(create_app(platform), platform.settings, stopping=stopping)
+    tuning.apply(platform.settings)
     if started is not None:
         threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()
-    try:
-        # uvicorn re-raises the SIGINT it shut down for, once it is done.
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run()
-    finally:
-        db.dispose()
+    # uvicorn re-raises the SIGINT it shut down for, once it is done.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
 
 
 def _when_listening(server: Server, started: Callable[[str], None]) -> None:
@@ -175,7 +154,7 @@ def _when_listening(server: Server, started: Callable[[str], None]) -> None:
 
 def admin_create_user(settings: Settings, *, email: str, name: str, is_admin: bool) -> User:
     """Create a user from the command line."""
-    db = run_migrate(settings)
+    db = _migrated_database(settings)
     try:
         return users.create_user(db, None, email, name, is_admin=is_admin)
     finally:
@@ -184,7 +163,7 @@ def admin_create_user(settings: Settings, *, email: str, name: str, is_admin: bo
 
 def admin_create_service_token(settings: Settings, *, projects: list[int], name: str) -> str:
     """Create a processing-service token from the command line and return its secret."""
-    db = run_migrate(settings)
+    db = _migrated_database(settings)
     try:
         return users.create_service_token(db, None, projects, name)[1].secret
     finally:
@@ -193,8 +172,14 @@ def admin_create_service_token(settings: Settings, *, projects: list[int], name:
 
 def admin_create_token(settings: Settings, *, email: str, name: str) -> str:
     """Create a token from the command line and return its secret."""
-    db = run_migrate(settings)
+    db = _migrated_database(settings)
     try:
         return users.create_token_for_email(db, email, name).secret
     finally:
         db.dispose()
+
+
+def _migrated_database(settings: Settings) -> Database:
+    # The admin commands need the database only: no queue, store or duties.
+    run_migrate(settings)
+    return open_database(settings)

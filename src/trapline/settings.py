@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     #: FastAPI's OpenTelemetry traces, metrics and logs, sent to the providers the process
     #: configures (opentelemetry-instrument, say). Off, requests skip looking for them.
     opentelemetry: bool = False
+    #: Process-wide tuning that ``trapline serve`` and ``up`` apply once at start-up (never
+    #: at import; ``trapline.tuning``, docs/deploy.md). ``up`` applies it to its embedded
+    #: worker's threads too.
+    #: After start-up, move what exists (modules, app, routes) out of the garbage collector's
+    #: reach, so full collections walk only what requests leave behind.
+    gc_freeze: bool = True
+    #: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
+    switch_interval: float = Field(0.001, ge=0.0001, le=1.0)
+    #: Event loop uvicorn serves on: ``auto`` (uvloop when installed), ``asyncio`` or ``uvloop``.
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    #: Largest piece Pillow allocates image pixels in; 0 keeps Pillow's own (16 MiB), and
+    #: Pillow's PILLOW_BLOCK_SIZE variable wins when set.
+    pillow_block_bytes: int = Field(64 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)
     #: Seconds a signed blob URL stays valid.
     signed_url_ttl: int = Field(3600, gt=0, le=7 * 24 * 3600)
     #: Origins allowed by CORS (comma-separated or a JSON list); empty disables CORS headers.

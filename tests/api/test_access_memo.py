@@ -16,6 +16,7 @@ from tests.conftest import Account, upload
 from tests.support.protocol import pipeline_config, registration, wait_for_status
 from trapline.api.app import create_app
 from trapline.db.engine import Database
+from trapline.platform import Platform
 from trapline.settings import Settings
 
 API = "/api/v2"
@@ -26,15 +27,17 @@ TTL = 1.0
 def replicas(settings: Settings, app_db: Database) -> Iterator[tuple[TestClient, TestClient]]:
     remembering = settings.model_copy(update={"access_cache_seconds": TTL})
     # Each replica is a process of its own: its own connections, its own memory.
-    own_db = Database.from_url(settings.resolved_database_url)
+    first_platform = Platform.from_settings(remembering, db=app_db)
+    second_platform = Platform.from_settings(remembering)
     try:
         with (
-            TestClient(create_app(remembering, db=app_db)) as first,
-            TestClient(create_app(remembering, db=own_db)) as second,
+            TestClient(create_app(first_platform)) as first,
+            TestClient(create_app(second_platform)) as second,
         ):
             yield first, second
     finally:
-        own_db.dispose()
+        first_platform.close()
+        second_platform.close()
 
 
 def _spare_token(client: TestClient, account: Account) -> tuple[int, Account]:
@@ -66,11 +69,16 @@ def test_nothing_is_remembered_with_a_ttl_of_zero(
     settings: Settings, app_db: Database, client: TestClient, owner: Account
 ) -> None:
     forgetful = settings.model_copy(update={"access_cache_seconds": 0})
-    with TestClient(create_app(forgetful, db=app_db)) as elsewhere:
-        token_id, spare = _spare_token(client, owner)
-        assert _me(elsewhere, spare) == 200
-        assert client.delete(f"{API}/tokens/{token_id}", headers=owner.headers).status_code == 204
-        assert _me(elsewhere, spare) == 401
+    platform = Platform.from_settings(forgetful, db=app_db)
+    try:
+        with TestClient(create_app(platform)) as elsewhere:
+            token_id, spare = _spare_token(client, owner)
+            assert _me(elsewhere, spare) == 200
+            deleted = client.delete(f"{API}/tokens/{token_id}", headers=owner.headers)
+            assert deleted.status_code == 204
+            assert _me(elsewhere, spare) == 401
+    finally:
+        platform.close()
 
 
 def test_a_removed_member_stops_claiming_at_once_here_and_within_the_ttl_elsewhere(

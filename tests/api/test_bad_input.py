@@ -108,7 +108,7 @@ def count(client: TestClient, account: Account, path: str) -> int:
 
 def stored_files(client: TestClient) -> list[Path]:
     """Every file in the local blob store, temporary ones included."""
-    root: Path = client.app.state.store.root
+    root: Path = client.app.state.platform.store.root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
@@ -488,7 +488,7 @@ def download(client: TestClient, owner: Account, project_id: int, jpeg) -> dict[
 def test_edited_expired_or_unsigned_links_are_forbidden(lenient, settings, download) -> None:
     path, query = download["path"], download["query"]
     sig = query["sig"]
-    store = lenient.app.state.store
+    store = lenient.app.state.platform.store
     an_hour_ago = LocalBlobStore(
         store.root, settings.resolved_secret_key(), clock=lambda: time.time() - 3600
     )

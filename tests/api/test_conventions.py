@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -21,7 +22,8 @@ def test_livez_and_readyz(client: TestClient) -> None:
 def test_readyz_reports_broken_storage(client: TestClient, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the storage folder should be")
-    client.app.state.store = LocalBlobStore(blocker / "blobs", b"k")
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    client.app.state.platform = replace(platform, store=LocalBlobStore(blocker / "blobs", b"k"))  # type: ignore[attr-defined]
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.headers["retry-after"]
@@ -36,7 +38,8 @@ def test_readyz_answers_503_when_every_database_connection_is_in_use(
     engine = create_engine(
         f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=0.1
     )
-    client.app.state.db = Database(engine)
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    client.app.state.platform = replace(platform, db=Database(engine))  # type: ignore[attr-defined]
     with engine.connect():  # the pool's only connection
         ready = client.get("/readyz")
     assert ready.status_code == 503

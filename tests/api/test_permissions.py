@@ -30,6 +30,7 @@ from tests.support.databases import PostgresDatabases, SqliteDatabases, require_
 from trapline.api.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.platform import Platform
 from trapline.services import users
 from trapline.settings import Settings
 
@@ -104,7 +105,9 @@ class Sites:
         )
         db = Database.from_url(settings.resolved_database_url)
         self.cleanups.append(db.dispose)
-        client = TestClient(create_app(settings, db=db))
+        platform = Platform.from_settings(settings, db=db)
+        self.cleanups.append(platform.close)
+        client = TestClient(create_app(platform))
         client.__enter__()
         self.cleanups.append(lambda: client.__exit__(None, None, None))
 

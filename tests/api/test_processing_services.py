@@ -487,7 +487,7 @@ def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
 
 
 def _check_now(client: TestClient) -> None:
-    runner: DutyRunner = client.app.state.duties  # type: ignore[attr-defined]
+    runner: DutyRunner = client.app.state.platform.duties  # type: ignore[attr-defined]
     (duty,) = [d for d in runner.duties if d.name == "service-status"]
     duty.run()
 
@@ -528,7 +528,7 @@ def test_a_service_that_went_away_is_shown_offline_with_the_reason(
 def test_the_server_runs_the_status_checks_and_the_dispatcher_as_duties(
     client: TestClient, settings: Settings
 ) -> None:
-    runner: DutyRunner = client.app.state.duties  # type: ignore[attr-defined]
+    runner: DutyRunner = client.app.state.platform.duties  # type: ignore[attr-defined]
     intervals = {d.name: d.interval for d in runner.duties}
     assert intervals["service-status"] == settings.status_interval
     assert "push-dispatcher" in intervals

@@ -66,7 +66,7 @@ def service() -> Iterator[FakeService]:
 
 @pytest.fixture
 def dispatcher(client: TestClient) -> PushDispatcher:
-    push: PushDispatcher = client.app.state.push  # type: ignore[attr-defined]
+    push: PushDispatcher = client.app.state.platform.push  # type: ignore[attr-defined]
     push.retry = QUICK
     return push
 
@@ -279,7 +279,7 @@ def test_tasks_of_a_failed_call_are_retried_once_the_service_is_back(
     )
     (task,) = project.tasks(job_id)
     assert (task["status"], task["attempts"]) == ("queued", 1)
-    check_services(client.app.state.db, client.app.state.service_client)  # type: ignore[attr-defined]
+    check_services(client.app.state.platform.db, client.app.state.platform.service_client)  # type: ignore[attr-defined]
     job = project.finish(dispatcher, job_id)  # the retry waits out its backoff (5 s)
 
     assert job["status"] == "succeeded", job
@@ -420,7 +420,7 @@ def test_a_job_waits_while_no_service_offering_its_pipeline_is_online(
     assert service.processed() == []
 
     service.ready = True
-    check_services(client.app.state.db, client.app.state.service_client)  # type: ignore[attr-defined]
+    check_services(client.app.state.platform.db, client.app.state.platform.service_client)  # type: ignore[attr-defined]
     assert project.finish(dispatcher, job_id)["status"] == "succeeded"
 
 
@@ -491,18 +491,20 @@ def test_an_error_string_fails_only_the_images_without_results() -> None:
     )
 
 
-def test_stopping_the_server_stops_the_dispatchers_threads(
+def test_closing_the_platform_stops_the_dispatchers_threads(
     settings: Settings, app_db: Any, service: FakeService, owner: Account, jpeg: Any
 ) -> None:
     from trapline.api.app import create_app
+    from trapline.platform import Platform
 
-    with TestClient(create_app(settings, db=app_db)) as own:
+    platform = Platform.from_settings(settings, db=app_db)
+    with TestClient(create_app(platform)) as own:
         made = own.post(f"{API}/projects/", json={"name": "Short"}, headers=owner.headers)
         project = Project(own, owner, int(made.json()["id"]), jpeg)
         project.images(3)
         project.register(service.url)
-        push: PushDispatcher = own.app.state.push  # type: ignore[attr-defined]
-        assert project.finish(push, project.job())["status"] == "succeeded"
+        assert project.finish(platform.push, project.job())["status"] == "succeeded"
         assert [t for t in threading.enumerate() if t.name.startswith("push-")]
+    platform.close()  # as ``trapline serve`` does once the server has stopped
 
     assert [t for t in threading.enumerate() if t.name.startswith("push-")] == []

@@ -28,6 +28,7 @@ from trapline.db.engine import Database
 from trapline.imaging import limits as decode_limits
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.synthetic import flat_png
+from trapline.platform import Platform
 from trapline.settings import Settings
 
 MIB = 1024 * 1024
@@ -43,15 +44,19 @@ def blob_files(settings: Settings) -> list[str]:
 def client_with(settings: Settings, app_db: Database) -> Iterator[Callable[..., TestClient]]:
     """``client_with(max_decode_bytes=...)``: another app on the same database and files."""
     clients: list[TestClient] = []
+    platforms: list[Platform] = []
 
     def make(**changes: object) -> TestClient:
-        test_client = TestClient(create_app(settings.model_copy(update=changes), db=app_db))
+        platforms.append(Platform.from_settings(settings.model_copy(update=changes), db=app_db))
+        test_client = TestClient(create_app(platforms[-1]))
         clients.append(test_client.__enter__())
         return test_client
 
     yield make
     for test_client in clients:
         test_client.__exit__(None, None, None)
+    for platform in platforms:
+        platform.close()
 
 
 # Decoded memory
@@ -226,7 +231,7 @@ def test_blobs_are_served_as_their_checked_type_and_never_sniffed(
 
 
 def test_other_blobs_are_only_downloaded(client: TestClient) -> None:
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.platform.store  # type: ignore[attr-defined]
     store.put_bytes("artifacts/1/report.html", b"<script>alert(document.cookie)</script>")
     response = client.get(store.signed_url("artifacts/1/report.html"))
     assert response.status_code == 200
@@ -323,7 +328,7 @@ SOCKET_BUFFER = 64 * 1024
 
 
 @pytest.fixture
-def live_url(settings: Settings, app_db: Database) -> Iterator[str]:
+def live_url(platform: Platform) -> Iterator[str]:
     """A real uvicorn server on loopback, in a thread, over the test's database."""
     listener = socket.socket()
     # Small buffers (accepted sockets inherit them), so what the client has sent is close to
@@ -331,7 +336,7 @@ def live_url(settings: Settings, app_db: Database) -> Iterator[str]:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
     listener.bind(("127.0.0.1", 0))
     listener.listen()  # connections queue from now on: no need to wait for the server
-    config = uvicorn.Config(create_app(settings, db=app_db), log_config=None, lifespan="on")
+    config = uvicorn.Config(create_app(platform), log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()

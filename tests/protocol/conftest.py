@@ -153,7 +153,7 @@ class Protocol:
 
     def reap(self) -> None:
         """Run the lease reaper once, now."""
-        state = self.client.app.state  # type: ignore[attr-defined]
+        state = self.client.app.state.platform  # type: ignore[attr-defined]
         reap_expired_leases(state.db, state.queue)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
@@ -117,9 +118,9 @@ def test_claims_past_the_limit_in_flight_are_refused_at_once_with_retry_after(
     registered.images(2)
     job_id = registered.job_that_runs()["id"]
     app = registered.client.app  # type: ignore[attr-defined]
-    assert app.state.claims.limit == 64  # the default, TRAPLINE_MAX_CLAIMS_IN_FLIGHT
+    assert app.state.platform.claims.limit == 64  # the default, TRAPLINE_MAX_CLAIMS_IN_FLIGHT
     full = ClaimGate(1)
-    app.state.claims = full
+    app.state.platform = replace(app.state.platform, claims=full)
     with full.admit():  # a claim in flight, as another request would hold it
         for answer in (
             registered.claim_response(job_id, {"batch_size": 1}),

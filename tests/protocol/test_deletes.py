@@ -68,7 +68,7 @@ def _orphans(db: Database) -> dict[str, int]:
 
 
 def _store(proto: Protocol) -> LocalBlobStore:
-    store = proto.client.app.state.store  # type: ignore[attr-defined]
+    store = proto.client.app.state.platform.store  # type: ignore[attr-defined]
     assert isinstance(store, LocalBlobStore)
     return store
 

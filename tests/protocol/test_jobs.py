@@ -329,7 +329,7 @@ def test_two_starts_of_one_job_at_once_leave_it_running_with_its_tasks(
     response = registered.create_job(start_now=False)
     assert response.status_code == 201, response.text
     job_id = response.json()["id"]
-    queue = registered.client.app.state.queue  # type: ignore[attr-defined]
+    queue = registered.client.app.state.platform.queue  # type: ignore[attr-defined]
     both_read_created = threading.Barrier(2, timeout=10)
 
     class Racing:
@@ -504,7 +504,7 @@ def test_a_job_that_cannot_start_fails_saying_why_instead_of_being_retried(
 ) -> None:
     # A job stored before job sizes were checked: it names more images than one statement
     # takes, so every start would fail the same way.
-    state = registered.client.app.state  # type: ignore[attr-defined]
+    state = registered.client.app.state.platform  # type: ignore[attr-defined]
     db: Database = state.db
     with db.write() as repos:
         pipeline = repos.pipelines.resolve(registered.project_id, PIPELINE_SLUG)
@@ -530,7 +530,7 @@ def test_a_job_that_cannot_start_fails_saying_why_instead_of_being_retried(
 
 def test_a_job_whose_start_keeps_failing_fails_after_its_tries(registered: Protocol) -> None:
     job_id = registered.create_job(start_now=False).json()["id"]
-    state = registered.client.app.state  # type: ignore[attr-defined]
+    state = registered.client.app.state.platform  # type: ignore[attr-defined]
     for _ in range(2):
         assert not job_service.record_start_failure(
             state.db, state.queue, job_id, "the queue is away", retry=True, max_tries=3

@@ -40,6 +40,7 @@ from trapline.domain.jobs import (
 )
 from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput, MissingDependency, Unavailable
+from trapline.platform import Platform
 from trapline.queue import open_task_queue
 from trapline.queue.nats import ACK_WAIT, JetStreamTaskQueue
 from trapline.queue.reconciler import Reconciled, reconcile_dispatch
@@ -499,7 +500,7 @@ def test_only_the_jetstream_queue_declares_background_duties(
         db.dispose()
 
 
-def test_the_app_reconciles_only_on_nats_and_closes_the_queue(
+def test_the_platform_reconciles_only_on_nats_and_closes_the_queue(
     tmp_path: Path, sqlite_databases: SqliteDatabases, server: NatsServer
 ) -> None:
     def settings(queue_url: str, folder: str) -> Settings:
@@ -513,15 +514,16 @@ def test_the_app_reconciles_only_on_nats_and_closes_the_queue(
             _env_file=None,
         )
 
-    sql_app = create_app(settings("sql", "app-sql"))
-    assert "dispatch-reconciler" not in {d.name for d in sql_app.state.duties.duties}
-    sql_app.state.db.dispose()
-    nats_app = create_app(settings(server.url, "app-nats"))
-    queue = nats_app.state.queue
+    sql = Platform.from_settings(settings("sql", "app-sql"))
+    assert "dispatch-reconciler" not in {d.name for d in sql.duties.duties}
+    sql.close()
+    nats = Platform.from_settings(settings(server.url, "app-nats"))
+    queue = nats.queue
     assert isinstance(queue, JetStreamTaskQueue)
-    with TestClient(nats_app):
-        assert "dispatch-reconciler" in nats_app.state.duties.run_once()
+    with TestClient(create_app(nats)):
+        assert "dispatch-reconciler" in nats.duties.run_once()
         assert queue.channel_jobs() == set()
+    nats.close()  # as ``trapline serve`` does once the server has stopped
     assert not queue.link._thread.is_alive(), "the NATS thread outlived the app"
     with pytest.raises(Unavailable):
         queue.channel_jobs()

@@ -1,4 +1,4 @@
-"""The ASGI application: create_app(settings) wires backends, middleware, errors and routes."""
+"""The ASGI application: create_app(platform) adds routes, middleware and errors to a platform."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from trapline import __version__
-from trapline.api.admission import ClaimGate
 from trapline.api.bodies import JSON_BODY_BYTES
 from trapline.api.errors import JsonTooLarge, install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
@@ -30,86 +29,29 @@ from trapline.api.routes import (
     tokens,
     users,
 )
-from trapline.db.engine import Database
-from trapline.outbound import OutboundPolicy
-from trapline.queue import open_task_queue
-from trapline.services.access import AccessMemo
-from trapline.services.duties import (
-    Duty,
-    DutyRunner,
-    JobStarter,
-    check_push_services,
-    dispatch_push_tasks,
-    reap_expired_leases,
-    restart_stuck_jobs,
-)
-from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
-from trapline.services.service_client import ServiceClient
-from trapline.services.workers import WorkerTracker
-from trapline.settings import Settings
-from trapline.storage import open_blob_store
+from trapline.platform import Platform
 
 #: Every API route lives under this prefix.
 API_PREFIX = "/api/v2"
 
 
-def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
-    """The platform API over the database and storage ``settings`` name."""
-    database = db or Database.from_url(
-        settings.resolved_database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_pool_timeout,
-        sqlite_busy_timeout=settings.sqlite_busy_timeout,
-    )
-    secret = settings.resolved_secret_key()
-    store = open_blob_store(
-        settings.resolved_storage_url,
-        secret_key=secret,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-    )
+def create_app(platform: Platform) -> FastAPI:
+    """The platform API over ``platform``: routes, middleware, error handlers and a lifespan.
 
-    queue = open_task_queue(settings.queue_url, database)
-    starter = JobStarter(database, queue)
-    service_client = ServiceClient(
-        process_timeout=settings.push_timeout, policy=OutboundPolicy.from_settings(settings)
-    )
-    push = PushDispatcher(database, queue, store, service_client, secret=secret, settings=settings)
-    duties = DutyRunner(
-        database,
-        [
-            Duty(
-                "lease-reaper",
-                settings.reaper_interval,
-                lambda: reap_expired_leases(database, queue),
-            ),
-            Duty("job-recovery", 10.0, lambda: restart_stuck_jobs(database, starter)),
-            Duty(
-                "service-status",
-                settings.status_interval,
-                lambda: check_push_services(database, service_client),
-            ),
-            Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
-            *queue.background_duties(settings),
-        ],
-    )
+    The lifespan starts and stops the background duties (when the settings enable them); the
+    platform itself is closed by whoever built it.
+    """
+    settings = platform.settings
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.duties_enabled:
-            duties.start()
+            platform.duties.start()
         try:
             yield
         finally:
             if settings.duties_enabled:
-                duties.stop()
-            push.close()
-            service_client.close()
-            starter.close()
-            queue.close()
-            if db is None:
-                database.dispose()
+                platform.duties.stop()
 
     app = FastAPI(
         title="trapline",
@@ -128,18 +70,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             "logs": settings.opentelemetry,
         },
     )
-    app.state.settings = settings
-    app.state.db = database
-    app.state.store = store
-    app.state.secret = secret
-    app.state.queue = queue
-    app.state.starter = starter
-    app.state.duties = duties
-    app.state.tracker = WorkerTracker(database)
-    app.state.access = AccessMemo(database, settings.access_cache_seconds)
-    app.state.claims = ClaimGate(settings.max_claims_in_flight)
-    app.state.service_client = service_client
-    app.state.push = push
+    app.state.platform = platform
     install_error_handlers(app)
     install_openapi(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)

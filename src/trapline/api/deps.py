@@ -13,9 +13,11 @@ from trapline.api.admission import ClaimGate
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
+from trapline.platform import Platform
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
+from trapline.services.service_client import ServiceClient
 from trapline.services.tasks import Dispatch
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
@@ -25,53 +27,54 @@ from trapline.storage.base import BlobStore
 AUTH_SCHEMES = ("token", "bearer", "api-key")
 
 
+def platform_of(request: Request) -> Platform:
+    """The platform the app was built over (``create_app`` puts it on ``app.state``)."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
 async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return platform_of(request).settings
 
 
 async def _database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return platform_of(request).db
 
 
 async def _store(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.store
-    return store
+    return platform_of(request).store
 
 
 async def _queue(request: Request) -> TaskQueue:
-    queue: TaskQueue = request.app.state.queue
-    return queue
+    return platform_of(request).queue
 
 
 async def _tracker(request: Request) -> WorkerTracker:
-    tracker: WorkerTracker = request.app.state.tracker
-    return tracker
+    return platform_of(request).tracker
 
 
 async def _starter(request: Request) -> JobStarter:
-    starter: JobStarter = request.app.state.starter
-    return starter
+    return platform_of(request).starter
 
 
 async def _secret(request: Request) -> bytes:
-    secret: bytes = request.app.state.secret
-    return secret
+    return platform_of(request).secret
+
+
+async def _service_client(request: Request) -> ServiceClient:
+    return platform_of(request).service_client
 
 
 async def _dispatch(request: Request) -> Dispatch:
-    state = request.app.state
-    settings: Settings = state.settings
-    base = settings.public_base_url
+    platform = platform_of(request)
     return Dispatch(
-        queue=state.queue,
-        store=state.store,
-        secret=state.secret,
-        tracker=state.tracker,
-        access=state.access,
-        url_ttl=settings.signed_url_ttl,
-        absolute=partial(with_base, base),
+        queue=platform.queue,
+        store=platform.store,
+        secret=platform.secret,
+        tracker=platform.tracker,
+        access=platform.access,
+        url_ttl=platform.settings.signed_url_ttl,
+        absolute=partial(with_base, platform.settings.public_base_url),
     )
 
 
@@ -84,19 +87,18 @@ SecretDep = Annotated[bytes, Depends(_secret)]
 DispatchDep = Annotated[Dispatch, Depends(_dispatch)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 StoreDep = Annotated[BlobStore, Depends(_store)]
+ServiceClientDep = Annotated[ServiceClient, Depends(_service_client)]
 
 
 async def _access(request: Request) -> AccessMemo:
-    access: AccessMemo = request.app.state.access
-    return access
+    return platform_of(request).access
 
 
 AccessDep = Annotated[AccessMemo, Depends(_access)]
 
 
 async def _claims(request: Request) -> ClaimGate:
-    claims: ClaimGate = request.app.state.claims
-    return claims
+    return platform_of(request).claims
 
 
 ClaimsDep = Annotated[ClaimGate, Depends(_claims)]

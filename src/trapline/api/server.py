@@ -43,6 +43,7 @@ class Server(uvicorn.Server):
             app,
             host=settings.host,
             port=settings.port,
+            loop=settings.event_loop,
             log_config=None,
             timeout_keep_alive=30,
             timeout_graceful_shutdown=10,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,16 +16,8 @@ from trapline.errors import PayloadTooLarge, UnsupportedMediaType
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.timestamps import exif_timestamp, parse_filename_timestamp
 
-#: Largest piece Pillow allocates an image's pixels in (larger images become a chain of them).
-#: glibc's malloc gives back to the system only allocations above its mmap threshold, which
-#: rises with use up to 32 MiB: Pillow's default 16 MiB pieces end up below it, in the arena
-#: of whichever upload thread decoded them, and stay in the process after the image is gone
-#: (four 124 MiB decodes one after another left a process 420 MB larger). Pieces of 64 MiB
-#: are always mapped and unmapped. PILLOW_BLOCK_SIZE, Pillow's own knob for this, wins when set.
-PILLOW_BLOCK_BYTES = 64 * 1024 * 1024
-if "PILLOW_BLOCK_SIZE" not in os.environ:
-    # What PILLOW_BLOCK_SIZE sets at import; Pillow's stubs do not re-export its C core.
-    Image.core.set_block_size(PILLOW_BLOCK_BYTES)  # type: ignore[attr-defined]
+# Pillow's block size, which decides whether decoded pixels go back to the system, is set by
+# ``trapline.tuning`` when the server starts (TRAPLINE_PILLOW_BLOCK_BYTES), never at import.
 
 # Truncated files must fail to decode: trapline never sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES,
 # whose default (False) makes Pillow raise "image file is truncated".

@@ -4,37 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep
+from trapline.api.deps import CurrentUser, DatabaseDep, ServiceClientDep, SettingsDep
 from trapline.api.pagination import Id
 from trapline.api.schemas_services import ProcessingServiceOut, PushRegistrationOut, PushServiceIn
 from trapline.services import pipelines
-from trapline.services.service_client import ServiceClient
 from trapline.services.service_status import online_window
 
 router = APIRouter(tags=["processing services"])
-
-
-def _client(request: Request) -> ServiceClient:
-    client: ServiceClient = request.app.state.service_client
-    return client
 
 
 @router.post("/projects/{project_id}/processing-services", status_code=201)
 def register_push_service(
     project_id: Id,
     body: PushServiceIn,
-    request: Request,
     response: Response,
     caller: CurrentUser,
     db: DatabaseDep,
     settings: SettingsDep,
+    client: ServiceClientDep,
 ) -> PushRegistrationOut:
     """Register a push-mode service by its URL and its pipelines from its /info (managers)."""
     made = pipelines.register_push_service(
         db,
-        _client(request),
+        client,
         caller,
         project_id,
         body.name,

@@ -1,0 +1,149 @@
+"""The composition root: everything a platform process runs on, built once from the settings.
+
+``Platform.from_settings`` opens the database, the blob store and the task queue and builds the
+objects that share them (job starter, service client, push dispatcher, background duties, worker
+tracker, access memory, claim gate). The API (``create_app``), ``trapline up``/``serve`` and the
+admin commands all take what they need from one ``Platform``; whoever builds it closes it.
+
+Platform-side only: the worker never imports this module, and the CLI imports it lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trapline.api.admission import ClaimGate
+from trapline.db.engine import Database
+from trapline.files import private_dir
+from trapline.outbound import OutboundPolicy
+from trapline.queue import open_task_queue
+from trapline.queue.base import TaskQueue
+from trapline.services.access import AccessMemo
+from trapline.services.duties import (
+    Duty,
+    DutyRunner,
+    JobStarter,
+    check_push_services,
+    dispatch_push_tasks,
+    reap_expired_leases,
+    restart_stuck_jobs,
+)
+from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
+from trapline.services.service_client import ServiceClient
+from trapline.services.workers import WorkerTracker
+from trapline.settings import Settings
+from trapline.storage import open_blob_store
+from trapline.storage.base import BlobStore
+
+#: Seconds between runs of the duty that restarts jobs a crashed server left half-started.
+JOB_RECOVERY_INTERVAL = 10.0
+
+
+def open_database(settings: Settings) -> Database:
+    """The database the settings point to (its folder made private when it is the default)."""
+    if settings.database_url is None:
+        private_dir(settings.data_dir)
+    return Database.from_url(
+        settings.resolved_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        sqlite_busy_timeout=settings.sqlite_busy_timeout,
+    )
+
+
+def open_store(settings: Settings) -> BlobStore:
+    """The blob store the settings point to."""
+    return open_blob_store(
+        settings.resolved_storage_url,
+        secret_key=settings.resolved_secret_key(),
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+    )
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The backends and long-lived services of one platform process.
+
+    Frozen so that nothing swaps a part behind the others' backs (they hold references to
+    each other); a test that needs another part builds a copy with ``dataclasses.replace``.
+    """
+
+    settings: Settings
+    db: Database
+    store: BlobStore
+    #: Key that signs blob URLs and push-mode callbacks.
+    secret: bytes
+    queue: TaskQueue
+    starter: JobStarter
+    service_client: ServiceClient
+    push: PushDispatcher
+    #: Background duties (lease reaper, job recovery, ...); started by the API's lifespan.
+    duties: DutyRunner
+    tracker: WorkerTracker
+    access: AccessMemo
+    claims: ClaimGate
+    #: Whether ``close`` disposes of ``db`` (False when the caller handed it in).
+    owns_db: bool = field(default=True, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, db: Database | None = None) -> Platform:
+        """Build every part once; ``db``, when given, is used and left open by ``close``."""
+        database = db or open_database(settings)
+        secret = settings.resolved_secret_key()
+        store = open_store(settings)
+        queue = open_task_queue(settings.queue_url, database)
+        starter = JobStarter(database, queue)
+        service_client = ServiceClient(
+            process_timeout=settings.push_timeout, policy=OutboundPolicy.from_settings(settings)
+        )
+        push = PushDispatcher(
+            database, queue, store, service_client, secret=secret, settings=settings
+        )
+        duties = DutyRunner(
+            database,
+            [
+                Duty(
+                    "lease-reaper",
+                    settings.reaper_interval,
+                    lambda: reap_expired_leases(database, queue),
+                ),
+                Duty(
+                    "job-recovery",
+                    JOB_RECOVERY_INTERVAL,
+                    lambda: restart_stuck_jobs(database, starter),
+                ),
+                Duty(
+                    "service-status",
+                    settings.status_interval,
+                    lambda: check_push_services(database, service_client),
+                ),
+                Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
+                *queue.background_duties(settings),
+            ],
+        )
+        return cls(
+            settings=settings,
+            db=database,
+            store=store,
+            secret=secret,
+            queue=queue,
+            starter=starter,
+            service_client=service_client,
+            push=push,
+            duties=duties,
+            tracker=WorkerTracker(database),
+            access=AccessMemo(database, settings.access_cache_seconds),
+            claims=ClaimGate(settings.max_claims_in_flight),
+            owns_db=db is None,
+        )
+
+    def close(self) -> None:
+        """Release what the parts hold, users of the database first, then the database."""
+        self.push.close()
+        self.service_client.close()
+        self.starter.close()
+        self.queue.close()
+        if self.owns_db:
+            self.db.dispose()
