@@ -555,7 +555,7 @@ def test_an_info_answer_trickled_slowly_is_cut_off_at_the_deadline_of_the_whole_
     # Every byte arrives well within a read's timeout; the whole answer would take 6 s.
     service.info_answer = (200, {"name": "slow", "pipelines": []})
     service.info_trickle = 0.2
-    client.app.state.service_client.info_timeout = 1.0  # type: ignore[attr-defined]
+    client.app.state.platform.service_client.info_timeout = 1.0  # type: ignore[attr-defined]
 
     answer = register(client, admin, project_id, service.url)
 
