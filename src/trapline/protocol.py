@@ -36,17 +36,21 @@ from pydantic_core import ErrorDetails, PydanticCustomError, SchemaValidator
 #: Text a column stores: anything but NUL, which PostgreSQL cannot store.
 NO_NUL = r"^[^\x00]*$"
 #: One-line text (names, labels, identities): no control characters at all, C1 ones included,
-#: nor the line and paragraph separators (U+2028, U+2029) or the bidirectional controls
-#: (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) that would make a name read otherwise
-#: than it is.
-ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]*$"
+#: nor the line and paragraph separators (U+2028, U+2029), the bidirectional controls (U+061C,
+#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) or the invisible characters (U+200B, U+2060-
+#: U+2064, U+FEFF) that would make a name read otherwise than it is. The zero-width joiners
+#: (U+200C, U+200D) stay: scripts and emoji need them.
+ONE_LINE = (
+    r"^[^\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*$"
+)
 #: Free text (descriptions, errors): no control characters but tab and line breaks.
 FREE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 #: What each pattern above is called in an error message.
 PATTERN_MEANINGS = {
     NO_NUL: "must not contain NUL characters",
     ONE_LINE: (
-        "must not contain NUL, line breaks, other control characters or bidirectional text controls"
+        "must not contain NUL, line breaks, other control characters, bidirectional text "
+        "controls or invisible characters"
     ),
     FREE_TEXT: "must not contain NUL or control characters (tab and line breaks are fine)",
 }
@@ -66,6 +70,27 @@ MAX_JSON_DEPTH = 32
 MAX_LABELS = 100_000
 #: Most result items in one post of results (a whole-request limit: over it answers 400).
 MAX_RESULT_ITEMS = 1000
+
+
+#: Most JSON objects and arrays in a post of results (or a push service's answer to /process):
+#: 64 images x 50 detections x ~15 each is 48,000; five times that leaves room, and costs at
+#: most ~20 MB as empty objects.
+MAX_RESULTS_CONTAINERS = 250_000
+#: Most JSON objects and arrays in a pipeline registration (or a push service's /info):
+#: category maps whose labels each carry an object of data, ~10 pipelines with up to 30,000
+#: labels each (~300,000), with room.
+MAX_REGISTRATION_CONTAINERS = 500_000
+
+
+def json_containers(data: bytes) -> int:
+    """How many JSON objects and arrays ``data`` may open (at most: brackets in strings count).
+
+    A parsed empty object takes ~70 bytes of memory for its 3 bytes of JSON, so a byte limit
+    alone does not bound what parsing costs; a limit on this count does, checked before parsing.
+    """
+    return data.count(b"{") + data.count(b"[")
+
+
 #: Most detections in one image's result.
 MAX_DETECTIONS = 10_000
 #: Most classifications of one detection.

@@ -38,7 +38,7 @@ from tests.conftest import Account
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service, listener
 from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
-from trapline.protocol import MAX_PIPELINES
+from trapline.protocol import MAX_PIPELINES, MAX_REGISTRATION_CONTAINERS
 from trapline.services.duties import DutyRunner
 from trapline.services.service_client import MAX_INFO_BYTES
 from trapline.services.service_status import online_window
@@ -590,3 +590,23 @@ def test_an_info_answer_has_the_item_caps_of_a_pull_registration(
     assert answer.status_code == 502, answer.text
     assert answer.json()["code"] == "bad_service_answer"
     assert f"at most {MAX_PIPELINES} items" in answer.json()["detail"]
+
+
+@NO_ALLOW_LIST
+def test_an_info_answer_of_too_many_json_objects_is_refused_before_it_is_parsed(
+    client: TestClient, admin: Account, project_id: int, service: FakeService
+) -> None:
+    # Small in bytes, huge once parsed: each {} costs ~70 bytes of memory.
+    config = pipeline_config("many")
+    config["algorithms"][0]["category_map"] = {
+        "labels": ["a"],
+        "data": [{} for _ in range(MAX_REGISTRATION_CONTAINERS)],
+    }
+    service.info_answer = (200, {"name": "many", "pipelines": [config]})
+
+    answer = register(client, admin, project_id, service.url)
+
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["code"] == "bad_service_answer"
+    assert f"more than {MAX_REGISTRATION_CONTAINERS} JSON objects" in answer.json()["detail"]
+    assert listed(client, admin, project_id) == []

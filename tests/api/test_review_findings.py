@@ -34,9 +34,19 @@ def empties(count: int) -> bytes:
     return b"[" + b",".join([b"{}"] * count) + b"]"
 
 
-def post_raw(client: TestClient, path: str, body: bytes, account: Account) -> Any:
-    headers = {**account.headers, "Content-Type": "application/json"}
+def post_raw(
+    client: TestClient,
+    path: str,
+    body: bytes,
+    account: Account,
+    content_type: str = "application/json",
+) -> Any:
+    headers = {**account.headers, "Content-Type": content_type}
     return client.post(API + path, content=body, headers=headers)
+
+
+#: A content type that once turned the container count off; JSON routes parse the body anyway.
+MULTIPART = "multipart/form-data; boundary=zz"
 
 
 # -- Bodies: access first, then a bounded parse --
@@ -74,10 +84,11 @@ def test_a_registration_over_its_container_budget_is_refused_before_it_is_parsed
         + empties(REGISTRATION_CONTAINERS)
         + b"}]}}]}]}"
     )
-    answer = post_raw(client, f"/projects/{project_id}/pipelines/", body, owner)
-    assert answer.status_code == 413, answer.text
-    assert answer.json()["code"] == "too_large"
-    assert f"more than {REGISTRATION_CONTAINERS} JSON objects and arrays" in answer.json()["detail"]
+    for content_type in ("application/json", MULTIPART):
+        answer = post_raw(client, f"/projects/{project_id}/pipelines/", body, owner, content_type)
+        assert answer.status_code == 413, (content_type, answer.text)
+        assert answer.json()["code"] == "too_large"
+        assert f"more than {REGISTRATION_CONTAINERS} JSON objects" in answer.json()["detail"]
     listed = client.get(f"{API}/projects/{project_id}/pipelines/", headers=owner.headers)
     assert listed.json()["count"] == 0
 
@@ -111,9 +122,10 @@ def test_results_over_their_container_budget_are_refused(
     )
     assert made.status_code == 201, made.text
     body = b'{"results":[{"reply_subject":"x","result":' + empties(RESULTS_CONTAINERS) + b"}]}"
-    answer = post_raw(client, f"/jobs/{made.json()['id']}/result/", body, owner)
-    assert answer.status_code == 413, answer.text
-    assert f"more than {RESULTS_CONTAINERS} JSON objects" in answer.json()["detail"]
+    for content_type in ("application/json", MULTIPART):
+        answer = post_raw(client, f"/jobs/{made.json()['id']}/result/", body, owner, content_type)
+        assert answer.status_code == 413, (content_type, answer.text)
+        assert f"more than {RESULTS_CONTAINERS} JSON objects" in answer.json()["detail"]
     deep = b'{"results": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
     nested = post_raw(client, f"/jobs/{made.json()['id']}/result/", deep, owner)
     assert nested.status_code == 400, nested.text
@@ -249,7 +261,19 @@ def test_free_form_json_parsed_elsewhere_refuses_lone_surrogates_too(data: Any) 
 
 
 @pytest.mark.parametrize(
-    "name", ["a\u2028b", "a\u2029b", "\u202egpj.exe", "a\u2066b", "a\u200fb", "a\x85b", "a\x9fb"]
+    "name",
+    [
+        "a\u2028b",
+        "a\u2029b",
+        "\u202egpj.exe",
+        "a\u2066b",
+        "a\u200fb",
+        "a\x85b",
+        "a\x9fb",
+        "a\u061cb",
+        "a\u200bb",
+        "a\ufeffb",
+    ],
 )
 def test_one_line_names_refuse_invisible_controls(
     client: TestClient, owner: Account, project_id: int, name: str

@@ -9,7 +9,13 @@ from pydantic import BaseModel
 from pydantic_core import from_json
 
 from trapline.errors import InvalidInput
-from trapline.protocol import MAX_REGISTRATION_BYTES, MAX_RESULTS_BYTES
+from trapline.protocol import (
+    MAX_REGISTRATION_BYTES,
+    MAX_REGISTRATION_CONTAINERS,
+    MAX_RESULTS_BYTES,
+    MAX_RESULTS_CONTAINERS,
+    json_containers,
+)
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -31,12 +37,10 @@ COLLECTION_BODY_BYTES = 4 * MiB
 # which only errs on the side of refusing) before any of it is parsed.
 #: Any JSON route that names no limit of its own: ~1 MB of memory as empty objects.
 JSON_CONTAINERS = 20_000
-#: A post of results: 64 images x 50 detections x ~15 objects and arrays each is 48,000; five
-#: times that leaves room, and costs at most ~20 MB as empty objects.
-RESULTS_CONTAINERS = 250_000
-#: A registration: category maps whose labels each carry an object of data, ~10 pipelines
-#: with up to 30,000 labels each (~300,000), with room.
-REGISTRATION_CONTAINERS = 500_000
+#: A post of results (see ``protocol.MAX_RESULTS_CONTAINERS``).
+RESULTS_CONTAINERS = MAX_RESULTS_CONTAINERS
+#: A registration (see ``protocol.MAX_REGISTRATION_CONTAINERS``).
+REGISTRATION_CONTAINERS = MAX_REGISTRATION_CONTAINERS
 #: Each route byte limit's container budget (the body limit middleware reads a route's byte
 #: limit from the request, and its budget from here).
 _CONTAINERS_BY_LIMIT = {
@@ -53,8 +57,8 @@ def container_budget(byte_limit: int) -> int:
 
 
 def containers_in(chunk: bytes) -> int:
-    """How many JSON objects and arrays ``chunk`` may open (at most: brackets in strings count)."""
-    return chunk.count(b"{") + chunk.count(b"[")
+    """How many JSON objects and arrays ``chunk`` may open (``protocol.json_containers``)."""
+    return json_containers(chunk)
 
 
 def too_many_containers_detail(budget: int) -> str:

@@ -154,7 +154,7 @@ class BodyLimit:
                 body = message.get("body", b"")
                 received += len(body)
                 route_limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
-                if route_limit is not None and parts is None:
+                if route_limit is not None:  # a JSON route parses whatever type was declared
                     containers += containers_in(body)
                 if received > self.max_bytes:
                     refusal = self._too_long()

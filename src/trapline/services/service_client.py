@@ -28,10 +28,13 @@ from trapline.errors import TraplineError
 from trapline.outbound import OutboundBlocked, OutboundPolicy, refusal
 from trapline.protocol import (
     MAX_REGISTRATION_BYTES,
+    MAX_REGISTRATION_CONTAINERS,
     MAX_RESULTS_BYTES,
+    MAX_RESULTS_CONTAINERS,
     PipelineRequest,
     ProcessingServiceInfoResponse,
     ProcessResponse,
+    json_containers,
 )
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,12 @@ CONNECT_TIMEOUT = 5.0
 MAX_INFO_BYTES = MAX_REGISTRATION_BYTES
 #: Largest ``/process`` answer read, in bytes: what a worker may post as results.
 MAX_PROCESS_BYTES = MAX_RESULTS_BYTES
+#: Most JSON objects and arrays an answer of each size may hold: parsed, they cost far more
+#: memory than their bytes, so they are counted before parsing (``protocol.json_containers``).
+_CONTAINERS = {
+    MAX_INFO_BYTES: MAX_REGISTRATION_CONTAINERS,
+    MAX_PROCESS_BYTES: MAX_RESULTS_CONTAINERS,
+}
 #: How ``/process`` calls are retried when the service is unreachable or answers 5xx.
 PROCESS_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0)
 
@@ -217,6 +226,13 @@ class ServiceClient:
                 _error_status(url, answer),
                 transient=answer.status_code >= 500,
                 code="service_failed",
+            )
+        budget = _CONTAINERS.get(max_bytes, MAX_RESULTS_CONTAINERS)
+        if json_containers(content) > budget:
+            raise ServiceError(
+                f"{url} answered more than {budget} JSON objects and arrays",
+                transient=False,
+                code="bad_service_answer",
             )
         try:
             return model.model_validate_json(content)

@@ -174,7 +174,10 @@ def _decode_limits(settings: Settings) -> DecodeLimits:
 #: What a stored filename drops: control characters (C0, DEL, C1), line and paragraph
 #: separators, bidirectional text controls (``\u202egpj.exe`` would show as ``exe.jpg``) and
 #: lone surrogates (no UTF-8 text can carry them).
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSHOWABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def _clean_filename(name: str | None) -> str:
