@@ -164,11 +164,6 @@ class AccessMemo:
             self._keep(self._jobs, (caller.id, job_id), (job, project), version)
         return job, project
 
-    def forget(self) -> None:
-        """Drop every remembered answer."""
-        self._users.clear()
-        self._jobs.clear()
-
     def _recall(self, memory: dict[Any, _Kept[T]], key: Any) -> T | None:
         hit = memory.get(key)
         if hit is None or hit.version != self.db.access_version or hit.until <= time.monotonic():
