@@ -1,9 +1,10 @@
 """The composition root: everything a platform process runs on, built once from the settings.
 
 ``Platform.from_settings`` opens the database, the blob store and the task queue and builds the
-objects that share them (job starter, service client, push dispatcher, background duties, worker
-tracker, access memory, claim gate). The API (``create_app``), ``trapline up``/``serve`` and the
-admin commands all take what they need from one ``Platform``; whoever builds it closes it.
+objects that share them (job starter, result store, service client, push dispatcher, background
+duties, worker tracker, access memory, claim gate). The API (``create_app``), ``trapline
+up``/``serve`` and the admin commands all take what they need from one ``Platform``; whoever
+builds it closes it.
 
 Platform-side only: the worker never imports this module, and the CLI imports it lazily.
 """
@@ -29,6 +30,7 @@ from trapline.services.duties import (
     restart_stuck_jobs,
 )
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
+from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
@@ -83,6 +85,8 @@ class Platform:
     duties: DutyRunner
     tracker: WorkerTracker
     access: AccessMemo
+    #: Where every result is stored (workers, push services).
+    results: ResultStore
     claims: ClaimGate
     #: Whether ``close`` disposes of ``db`` (False when the caller handed it in).
     owns_db: bool = field(default=True, repr=False)
@@ -98,9 +102,10 @@ class Platform:
         service_client = ServiceClient(
             process_timeout=settings.push_timeout, policy=OutboundPolicy.from_settings(settings)
         )
-        push = PushDispatcher(
-            database, queue, store, service_client, secret=secret, settings=settings
-        )
+        access = AccessMemo(database, settings.access_cache_seconds)
+        tracker = WorkerTracker(database)
+        results = ResultStore(database, queue, access, tracker, secret)
+        push = PushDispatcher(database, queue, store, service_client, results, settings=settings)
         duties = DutyRunner(
             database,
             [
@@ -133,8 +138,9 @@ class Platform:
             service_client=service_client,
             push=push,
             duties=duties,
-            tracker=WorkerTracker(database),
-            access=AccessMemo(database, settings.access_cache_seconds),
+            tracker=tracker,
+            access=access,
+            results=results,
             claims=ClaimGate(settings.max_claims_in_flight),
             owns_db=db is None,
         )

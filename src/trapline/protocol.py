@@ -24,7 +24,7 @@ from pydantic import (
     StringConstraints,
     Tag,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError, SchemaValidator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 # -- Bounded values: every string, number and list a caller sends is bounded here, once. --
 # The database refuses what these let through only at a cost (PostgreSQL cannot store NUL in
@@ -475,14 +475,18 @@ def _result_kind(value: Any) -> str:
     return "error" if isinstance(value, ResultError) else "result"
 
 
+#: A result item's ``result``: a pipeline result, or an error report when it has ``error``.
+ResultOutcome = Annotated[
+    Annotated[PipelineResultsResponse, Tag("result")] | Annotated[ResultError, Tag("error")],
+    Discriminator(_result_kind),
+]
+
+
 class TypedResultItem(WireModel):
     """A result item whose result is fully typed: the common, all-valid case."""
 
     reply_subject: ReplySubject
-    result: Annotated[
-        Annotated[PipelineResultsResponse, Tag("result")] | Annotated[ResultError, Tag("error")],
-        Discriminator(_result_kind),
-    ]
+    result: ResultOutcome
 
 
 class TypedResultsRequest(WireModel):
@@ -495,52 +499,6 @@ class TypedResultsRequest(WireModel):
     results: list[TypedResultItem] = Field(max_length=MAX_RESULT_ITEMS)
     client_info: ClientInfo | None = None
 
-
-def dict_validator(model: type[BaseModel]) -> SchemaValidator:
-    """A validator of ``model`` that answers plain dicts, nested ones included.
-
-    It checks what the model checks, with the same defaults and error locations: it is the
-    model's own core schema with every model in it made a typed dict. On the result bodies
-    workers post it takes about half the time of the model, most of which goes to building
-    the nested model instances.
-    """
-    return SchemaValidator(_as_typed_dicts(model.__pydantic_core_schema__))
-
-
-def _as_typed_dicts(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_as_typed_dicts(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if node.get("type") != "model":
-        return {k: _as_typed_dicts(v) for k, v in node.items()}
-    # The wire models have no validators of their own, only typed fields with defaults.
-    fields = node["schema"]["fields"]
-    config = node.get("config", {})
-    typed = {
-        "type": "typed-dict",
-        "fields": {
-            name: {
-                "type": "typed-dict-field",
-                "schema": _as_typed_dicts(field["schema"]),
-                "required": field["schema"]["type"] != "default",
-            }
-            for name, field in fields.items()
-        },
-        "extra_behavior": config.get("extra_fields_behavior", "ignore"),
-        "config": config,
-    }
-    if "ref" in node:
-        typed["ref"] = node["ref"]
-    return typed
-
-
-#: ``PipelineResultsResponse`` as a dict.
-PIPELINE_RESULT = dict_validator(PipelineResultsResponse)
-#: A results body as dicts, its items raw.
-RESULTS_BODY = dict_validator(ResultsRequest)
-#: A results body as dicts, every item well formed (``TypedResultsRequest``).
-TYPED_RESULTS_BODY = dict_validator(TypedResultsRequest)
 
 ItemStatus = Literal["saved", "duplicate", "failed", "rejected"]
 
@@ -561,13 +519,6 @@ class ResultsResponse(BaseModel):
     job_id: int
     results_queued: int
     tasks: list[ResultItemStatus]
-
-
-class JobIdItem(BaseModel):
-    """A job in an ``ids_only`` listing."""
-
-    id: int
-    pipeline_slug: str
 
 
 # Push mode: the platform calls a synchronous processing service (Antenna's v1 contract).
@@ -611,9 +562,3 @@ class ProcessingServiceInfoResponse(WireModel):
     algorithms: list[AlgorithmConfig] = Field(
         default_factory=list, max_length=MAX_REGISTERED_ALGORITHMS
     )
-
-
-class ReadinessResponse(BaseModel):
-    """``GET /readyz`` of a processing service: the pipelines ready to process (empty: none)."""
-
-    status: list[str]

@@ -17,6 +17,7 @@ from trapline.platform import Platform
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
+from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
 from trapline.services.tasks import Dispatch
 from trapline.services.workers import WorkerTracker
@@ -102,6 +103,13 @@ async def _claims(request: Request) -> ClaimGate:
 
 
 ClaimsDep = Annotated[ClaimGate, Depends(_claims)]
+
+
+async def _results(request: Request) -> ResultStore:
+    return platform_of(request).results
+
+
+ResultsDep = Annotated[ResultStore, Depends(_results)]
 
 
 #: The Authorization header, declared as a security scheme so the OpenAPI document says

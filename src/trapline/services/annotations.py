@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
-from typing import Any
 
 from trapline.domain.pipelines import Algorithm, Pipeline
 from trapline.domain.records import Project
@@ -15,6 +14,12 @@ from trapline.domain.results import (
     AnnotationType,
     Box,
     ResultTarget,
+)
+from trapline.protocol import (
+    AlgorithmReference,
+    BoundingBox,
+    ClassificationResponse,
+    PipelineResultsResponse,
 )
 
 #: Pixels a box may stick out of the image (rounding in workers' resizing).
@@ -26,7 +31,7 @@ class ResultRejected(ValueError):
 
 
 def drafts_from_result(
-    result: Mapping[str, Any],
+    result: PipelineResultsResponse,
     pipeline: Pipeline,
     target: ResultTarget,
     project: Project,
@@ -34,30 +39,28 @@ def drafts_from_result(
 ) -> AnalysisDraft:
     """The analysis a result describes, or ResultRejected naming the first problem.
 
-    ``result`` is a valid ``PipelineResultsResponse`` as a dict (``PIPELINE_RESULT``). The
-    place of a problem ("detections[0].bbox") is spelled out only when there is one: this
+    The place of a problem ("detections[0].bbox") is spelled out only when there is one: this
     runs for every result a worker posts.
     """
-    if result["pipeline"] != pipeline.slug:
+    if result.pipeline != pipeline.slug:
         raise ResultRejected(
-            f"result is for pipeline {result['pipeline']!r} but the job runs {pipeline.slug!r}"
+            f"result is for pipeline {result.pipeline!r} but the job runs {pipeline.slug!r}"
         )
     image_id = str(target.image_id)
     detections = []
-    for n, detection in enumerate(result["detections"]):
-        if detection["source_image_id"] != image_id:
+    for n, detection in enumerate(result.detections):
+        if detection.source_image_id != image_id:
             raise ResultRejected(
-                f"detections[{n}].source_image_id is {detection['source_image_id']!r} "
+                f"detections[{n}].source_image_id is {detection.source_image_id!r} "
                 f"but the task is for image {target.image_id}"
             )
-        algorithm = _algorithm(pipeline, detection["algorithm"], n)
-        bbox = detection["bbox"]
-        box = _box(bbox, target, n) if bbox else None
+        algorithm = _algorithm(pipeline, detection.algorithm, n)
+        box = _box(detection.bbox, target, n) if detection.bbox else None
         children = tuple(
             _classification(c, pipeline, project, n, k)
-            for k, c in enumerate(detection["classifications"])
+            for k, c in enumerate(detection.classifications)
         )
-        seconds = detection["inference_time"]
+        seconds = detection.inference_time
         detections.append(
             AnnotationDraft(
                 type=AnnotationType.BOUNDING_BOX,
@@ -69,7 +72,7 @@ def drafts_from_result(
                 children=children,
             )
         )
-    total_time = result["total_time"]
+    total_time = result.total_time
     return AnalysisDraft(
         target.task_id,
         target.image_id,
@@ -86,22 +89,22 @@ def _where(detection: int, classification: int | None = None) -> str:
 
 def _algorithm(
     pipeline: Pipeline,
-    reference: Mapping[str, Any],
+    reference: AlgorithmReference,
     detection: int,
     classification: int | None = None,
 ) -> Algorithm:
-    algorithm = pipeline.algorithm(reference["key"])
+    algorithm = pipeline.algorithm(reference.key)
     if algorithm is None:
         known = ", ".join(a.key for a in pipeline.algorithms) or "none"
         raise ResultRejected(
-            f"{_where(detection, classification)}.algorithm: algorithm {reference['key']!r} is "
+            f"{_where(detection, classification)}.algorithm: algorithm {reference.key!r} is "
             f"not registered for pipeline {pipeline.slug} v{pipeline.version} (registered: {known})"
         )
     return algorithm
 
 
-def _box(bbox: Mapping[str, float], target: ResultTarget, detection: int) -> Box:
-    x1, y1, x2, y2 = bbox["x1"], bbox["y1"], bbox["x2"], bbox["y2"]
+def _box(bbox: BoundingBox, target: ResultTarget, detection: int) -> Box:
+    x1, y1, x2, y2 = bbox.x1, bbox.y1, bbox.x2, bbox.y2
     tol = BOX_TOLERANCE
     # Comparisons with NaN are false: a box that passes all three has finite values.
     if not (-tol <= x1 < x2 <= target.width + tol and -tol <= y1 < y2 <= target.height + tol):
@@ -120,18 +123,18 @@ def _box(bbox: Mapping[str, float], target: ResultTarget, detection: int) -> Box
 
 
 def _classification(
-    c: Mapping[str, Any], pipeline: Pipeline, project: Project, detection: int, k: int
+    c: ClassificationResponse, pipeline: Pipeline, project: Project, detection: int, k: int
 ) -> AnnotationDraft:
-    algorithm = _algorithm(pipeline, c["algorithm"], detection, k)
-    label = c["classification"]
-    labels = c["labels"] or algorithm.labels or ()
+    algorithm = _algorithm(pipeline, c.algorithm, detection, k)
+    label = c.classification
+    labels = c.labels or algorithm.labels or ()
     known = algorithm.label_set
     if known and not (label in known and known.issuperset(labels)):
         wrong = next(x for x in (label, *labels) if x not in known)
         raise ResultRejected(
             f"{_where(detection, k)}: label {wrong!r} is not in the category map of {algorithm.key}"
         )
-    scores = c["scores"]
+    scores = c.scores
     for score in scores:
         # Also false for NaN.
         if not 0.0 <= score <= 1.0:
@@ -148,13 +151,13 @@ def _classification(
     data: dict[str, object] = {
         "labels": [pair[0] for pair in ranked],
         "scores": [pair[1] for pair in ranked],
-        "terminal": c["terminal"],
+        "terminal": c.terminal,
     }
-    if c["inference_time"] is not None:
-        data["inference_time"] = c["inference_time"]
+    if c.inference_time is not None:
+        data["inference_time"] = c.inference_time
     if project.keep_full_scores:
         data["all_scores"] = list(scores)
-        data["logits"] = list(c["logits"] or [])
+        data["logits"] = list(c.logits or [])
     return AnnotationDraft(
         type=AnnotationType.CLASSIFICATION,
         label=label,

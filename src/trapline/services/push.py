@@ -4,7 +4,7 @@ Pull workers claim tasks; for a push-mode job the platform claims them itself, f
 task queue and under the same leases. Each batch of ``push_batch_size`` tasks goes to an online
 push-mode service of the job's project that offers the job's pipeline (``POST /process`` with
 signed image URLs, never a token); the merged answer is split per image, and each image's
-result is stored by ``ingest_results``, the path pulled results take, so counters, duplicates,
+result is stored by ``ResultStore.store``, the path pulled results take, so counters, duplicates,
 retries, ``max_attempts`` and dead-lettering behave the same in both modes.
 
 A call that fails (after its own retries of connection errors and 5xx answers) fails its tasks
@@ -22,29 +22,24 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.jobs import DispatchMode, Job, JobStatus, Lease
-from trapline.domain.lease_tokens import LeaseClaim, sign_lease
+from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.pipelines import ServiceStatus
 from trapline.domain.records import User
 from trapline.protocol import (
-    ClientInfo,
     DetectionResponse,
     PipelineRequest,
     PipelineResultsResponse,
     ResultError,
-    ResultsResponse,
     SourceImageRequest,
 )
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo
-from trapline.services.results import ingest_results
+from trapline.services.results import Posted, ResultStore, Settled, Verdict
 from trapline.services.service_client import PROCESS_RETRY, ServiceClient, ServiceError
 from trapline.services.service_status import online_window, record_check
-from trapline.services.workers import WorkerIdentity, WorkerTracker, identity_of
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
 
@@ -126,16 +121,6 @@ def split_answer(answer: PipelineResultsResponse, image_ids: list[str]) -> dict[
     return outcomes
 
 
-class _ServiceAsWorker(WorkerTracker):
-    """Names the processing service as the worker of its results; writes no worker record
-    (a push-mode service's status comes from its checks)."""
-
-    def seen(
-        self, caller: User, info: ClientInfo | None, pipelines: object, project_ids: object
-    ) -> WorkerIdentity:
-        return identity_of(caller, info)
-
-
 class PushDispatcher:
     """Claims tasks of running push-mode jobs and calls services, ``push_concurrency`` at once."""
 
@@ -145,20 +130,18 @@ class PushDispatcher:
         queue: TaskQueue,
         store: BlobStore,
         client: ServiceClient,
+        results: ResultStore,
         *,
-        secret: bytes,
         settings: Settings,
     ) -> None:
         self.db, self.queue, self.store, self.client = db, queue, store, client
-        self.secret = secret
+        self.results = results
         self.batch_size = settings.push_batch_size
         self.slots = settings.push_concurrency
         self.url_ttl = settings.signed_url_ttl
         self.window = online_window(settings.status_interval)
         self.base_url = settings.public_base_url
         self.retry = PROCESS_RETRY
-        self._tracker = _ServiceAsWorker(db)
-        self._access = AccessMemo(db, ttl=settings.access_cache_seconds)
         self._lock = threading.Lock()
         self._filling = threading.Lock()
         self._busy: dict[int, int] = {}
@@ -347,39 +330,26 @@ class PushDispatcher:
 
     def _store(self, batch: Batch, leases: dict[str, Lease], outcomes: dict[str, Outcome]) -> None:
         """Store the outcomes as a worker's results; a result that is refused fails its task."""
-        info = ClientInfo(name=f"push:{batch.service.name}")
-        items = [
-            {"reply_subject": self._token(leases[image_id]), "result": outcome.model_dump()}
-            for image_id, outcome in outcomes.items()
-        ]
+        job, service = batch.job, batch.service.name
+        _, project = self.results.access.worker_job(PLATFORM, job.id)
+        worker = f"push:{service}"
 
-        def ingest(results: list[dict[str, Any]]) -> ResultsResponse:
-            return ingest_results(
-                self.db, self._access, self.queue, self._tracker, self.secret, PLATFORM,
-                batch.job.id, results, info,
-            )  # fmt: skip
+        def store(items: dict[str, Outcome]) -> list[Settled]:
+            posted = [Posted(None, _claim(leases[image_id]), o) for image_id, o in items.items()]
+            return self.results.store(job, project, worker, posted)
 
-        answer = ingest(items)
-        refused = [
-            (image_id, status.detail)
-            for (image_id, outcome), status in zip(outcomes.items(), answer.tasks, strict=True)
-            if status.status == "rejected" and isinstance(outcome, PipelineResultsResponse)
-        ]
-        if not refused:
-            return
-        name = batch.service.name
-        retry = [
-            {
-                "reply_subject": self._token(leases[image_id]),
-                "result": ResultError(
-                    error=f"the result of processing service {name!r} was refused: {detail}",
-                    image_id=image_id,
-                ).model_dump(),
-            }
-            for image_id, detail in refused
-        ]
-        ingest(retry)
+        verdicts = store(outcomes)
+        refused = {
+            image_id: ResultError(
+                error=f"the result of processing service {service!r} was refused: {v.detail}",
+                image_id=image_id,
+            )
+            for (image_id, outcome), v in zip(outcomes.items(), verdicts, strict=True)
+            if v.verdict is Verdict.REJECTED and isinstance(outcome, PipelineResultsResponse)
+        }
+        if refused:
+            store(dict(refused))
 
-    def _token(self, lease: Lease) -> str:
-        claim = LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)
-        return sign_lease(self.secret, claim)
+
+def _claim(lease: Lease) -> LeaseClaim:
+    return LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)

@@ -1,28 +1,46 @@
-"""Storing what workers found: each result item judged on its own, stored exactly once."""
+"""Storing what workers found, in three steps: parse, judge, store.
+
+1. ``read_items`` turns what a worker posted into ``Posted`` items: a lease (or none) and one
+   of three outcomes — a pipeline result, an error report, or a ``Refusal`` saying why the
+   item cannot be read.
+2. ``judge`` (pure) decides each item from what the database said before any write: ``Store``
+   a result, ``Fail`` a task, or ``Settled`` with a verdict (rejected, duplicate) at once.
+3. ``ResultStore.store`` applies the judgements in one short transaction; a task that is no
+   longer open turns its item into a duplicate or a rejection there.
+
+Workers (``receive``), the push dispatcher and any other source of results all store through
+``ResultStore.store``, so counters, duplicates, retries and dead-lettering behave the same.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
 from trapline.db.engine import Database
+from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
-from trapline.domain.jobs import TaskStatus
+from trapline.domain.jobs import Job, TaskStatus
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease
 from trapline.domain.pipelines import Pipeline
 from trapline.domain.records import Project, User
 from trapline.domain.results import AnalysisDraft, ResultTarget
 from trapline.protocol import (
-    PIPELINE_RESULT,
-    ClientInfo,
     ItemStatus,
+    PipelineResultsResponse,
     ResultError,
+    ResultItem,
     ResultItemStatus,
+    ResultsRequest,
     ResultsResponse,
+    TypedResultItem,
+    TypedResultsRequest,
     describe_problem,
 )
 from trapline.queue.base import TaskQueue
@@ -36,196 +54,265 @@ log = logging.getLogger(__name__)
 _GONE = "this task no longer exists"
 
 
-@dataclass
-class _Item:
-    """One result item on its way through ingestion."""
+class Verdict(StrEnum):
+    """What became of one result item."""
 
-    index: int
-    token: str | None
-    claim: LeaseClaim | None = None
-    #: A valid pipeline result, as ``PIPELINE_RESULT`` answers it.
-    success: dict[str, Any] | None = None
-    error: ResultError | None = None
-    status: str | None = None
+    SAVED = "saved"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+_ON_THE_WIRE: dict[Verdict, ItemStatus] = {
+    Verdict.SAVED: "saved",
+    Verdict.DUPLICATE: "duplicate",
+    Verdict.FAILED: "failed",
+    Verdict.REJECTED: "rejected",
+}
+
+
+class Refusal(NamedTuple):
+    """An item that cannot be read; ``reason`` says what to fix."""
+
+    reason: str
+
+
+Outcome = PipelineResultsResponse | ResultError | Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """One result item as read: whose task it is (its lease) and what the worker says of it."""
+
+    reply_subject: str | None
+    claim: LeaseClaim | None
+    outcome: Outcome
+
+
+class Store(NamedTuple):
+    """Judged: complete the task and store this analysis."""
+
+    claim: LeaseClaim
+    draft: AnalysisDraft
+
+
+class Fail(NamedTuple):
+    """Judged: the worker could not process the image; fail (or retry) the task."""
+
+    claim: LeaseClaim
+    error: str
+
+
+class Settled(NamedTuple):
+    """Decided: nothing (more) to write."""
+
+    verdict: Verdict
     detail: str | None = None
 
-    def judge(self, status: str, detail: str | None = None) -> None:
-        self.status, self.detail = status, detail
+
+Judgement = Store | Fail | Settled
 
 
-def ingest_results(
-    db: Database,
-    access: AccessMemo,
-    queue: TaskQueue,
-    tracker: WorkerTracker,
-    secret: bytes,
-    caller: User,
-    job_id: int,
-    results: Sequence[Mapping[str, Any]],
-    client_info: ClientInfo | None,
-    *,
-    checked: bool = False,
-) -> ResultsResponse:
-    """Judge and store a batch of results for one job; answers a status per item.
-
-    Each item is a ``ResultItem`` as a dict. ``checked`` says every item was validated as a
-    ``TypedResultItem`` already (``TYPED_RESULTS_BODY``); otherwise each is checked here.
-    """
-    items = [_parse(n, item, secret, job_id, checked) for n, item in enumerate(results)]
-    pending = [i for i in items if i.status is None and i.claim is not None]
-    job, project = access.worker_job(caller, job_id)
-    with db.read() as repos:
-        pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.pipeline_id)
-        targets = repos.tasks.targets({i.claim.task_id for i in pending if i.claim})
-    worker = tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id]).name
-    now = utcnow()
-    settled: list[LeaseClaim] = []
-    requeued = False
-    # Checking results needs no transaction: the write below stays short, which matters on
-    # SQLite where every writer waits for it.
-    drafts = _check(pending, targets, pipeline, project, job_id, worker)
-    to_store = [i for i in pending if i.index in drafts and i.status is None]
-    errors = [i for i in pending if i.error is not None and i.status is None]
-    with db.write() as repos:
-        completed = repos.tasks.complete(
-            job_id, [i.claim.task_id for i in to_store if i.claim], now=now
-        )
-        repos.analyses.store(
-            [drafts[i.index] for i in to_store if i.claim and i.claim.task_id in completed],
-            project_id=project.id,
-            job_id=job_id,
-            pipeline_id=pipeline.id,
-            source="job",
-            now=now,
-        )
-        unsettled: list[_Item] = []
-        for item in to_store:
-            assert item.claim is not None
-            if item.claim.task_id in completed:
-                item.judge("saved")
-                settled.append(item.claim)
-            else:
-                unsettled.append(item)
-        for item in errors:
-            assert item.claim is not None
-            assert item.error is not None
-            new_status = repos.tasks.fail(item.claim, item.error.error, job.params.retry, now=now)
-            if new_status is None:
-                unsettled.append(item)
-                continue
-            item.judge(
-                "failed", "will be retried" if new_status is TaskStatus.QUEUED else "out of tries"
-            )
-            requeued = requeued or new_status is TaskStatus.QUEUED
-            if new_status is TaskStatus.FAILED:
-                settled.append(item.claim)
-        # Why a task could not be settled is read now, inside the writing transaction.
-        current = repos.tasks.infos(i.claim.task_id for i in unsettled if i.claim)
-        for item in unsettled:
-            assert item.claim is not None
-            info = current.get(item.claim.task_id)
-            if info is None:  # deleted with its job or image since it was read above
-                item.judge("rejected", _GONE)
-                continue
-            item.judge(*_why_not_open(info.status, stale_lease=item.error is not None))
-        finished = finish_if_done(repos, job_id, settled=len(settled)) if settled else None
-    if requeued:
-        queue.notify_queued(job_id)
-    if finished:
-        queue.finished(job_id)
-    statuses = [
-        ResultItemStatus(
-            reply_subject=i.token,
-            status=cast(ItemStatus, i.status or "rejected"),
-            task_id=str(i.claim.task_id) if i.claim else None,
-            detail=i.detail,
-        )
-        for i in items
-    ]
-    counts: dict[str, int] = {}
-    for s in statuses:
-        counts[s.status] = counts.get(s.status, 0) + 1
-    log.info("results for job %s from %s: %s", job_id, worker, counts)
-    return ResultsResponse(job_id=job_id, results_queued=counts.get("saved", 0), tasks=statuses)
+def read_body(raw: bytes) -> TypedResultsRequest | ResultsRequest:
+    """A results body; when an item is malformed, read again with the items raw so each bad
+    item gets its own answer instead of spoiling the request."""
+    try:
+        return TypedResultsRequest.model_validate_json(raw)
+    except ValidationError:
+        return ResultsRequest.model_validate_json(raw)
 
 
-def _check(
-    pending: list[_Item],
+def read_items(
+    items: Sequence[TypedResultItem | ResultItem], secret: bytes, job_id: int
+) -> list[Posted]:
+    """Step 1: each item's lease checked and its result typed."""
+    return [_read_item(item, secret, job_id) for item in items]
+
+
+def _read_item(item: TypedResultItem | ResultItem, secret: bytes, job_id: int) -> Posted:
+    token = item.reply_subject if isinstance(item.reply_subject, str) else None
+    if not token:
+        why = "reply_subject is missing; send back the one the task came with"
+        return Posted(None, None, Refusal(why))
+    try:
+        claim = read_lease(secret, token)
+    except InvalidLeaseToken as exc:
+        return Posted(token, None, Refusal(f"reply_subject is not valid: {exc}"))
+    if claim.job_id != job_id:
+        why = f"this reply_subject belongs to job {claim.job_id}, not {job_id}"
+        return Posted(token, claim, Refusal(why))
+    if isinstance(item, TypedResultItem):
+        return Posted(token, claim, item.result)
+    if not isinstance(item.result, dict):
+        why = "result must be an object: a pipeline result or {error, image_id}"
+        return Posted(token, claim, Refusal(why))
+    kind = ResultError if "error" in item.result else PipelineResultsResponse
+    try:
+        return Posted(token, claim, kind.model_validate(item.result))
+    except ValidationError as exc:
+        why = f"result is not valid: {describe_problem(exc.errors()[0])}"
+        return Posted(token, claim, Refusal(why))
+
+
+def judge(
+    posted: Sequence[Posted],
     targets: dict[int, ResultTarget],
     pipeline: Pipeline,
     project: Project,
     job_id: int,
     worker: str,
-) -> dict[int, AnalysisDraft]:
-    """Judge the items that can be judged without writing; returns drafts by item index."""
-    drafts: dict[int, AnalysisDraft] = {}
+) -> list[Judgement]:
+    """Step 2: what to do with each item, from the tasks as read before writing (pure)."""
+    judged: list[Judgement] = []
     seen_tasks: set[int] = set()
-    for item in pending:
-        claim = item.claim
-        assert claim is not None
+    for item in posted:
+        claim, outcome = item.claim, item.outcome
+        if isinstance(outcome, Refusal) or claim is None:
+            reason = outcome.reason if isinstance(outcome, Refusal) else _GONE
+            judged.append(Settled(Verdict.REJECTED, reason))
+            continue
         target = targets.get(claim.task_id)
         if target is None or target.job_id != job_id:
-            item.judge("rejected", _GONE)
+            judged.append(Settled(Verdict.REJECTED, _GONE))
             continue
         if claim.task_id in seen_tasks:
-            item.judge("duplicate", "the same task appears earlier in this request")
+            why = "the same task appears earlier in this request"
+            judged.append(Settled(Verdict.DUPLICATE, why))
             continue
-        if item.success is not None:
+        if isinstance(outcome, ResultError):
+            judged.append(Fail(claim, outcome.error))
+        else:
             try:
-                drafts[item.index] = drafts_from_result(
-                    item.success, pipeline, target, project, worker
-                )
+                draft = drafts_from_result(outcome, pipeline, target, project, worker)
             except ResultRejected as exc:
-                item.judge("rejected", str(exc))
+                judged.append(Settled(Verdict.REJECTED, str(exc)))
                 continue
+            judged.append(Store(claim, draft))
         # Only an item that passed its checks speaks for the task within this request.
         seen_tasks.add(claim.task_id)
-    return drafts
+    return judged
 
 
-def _parse(index: int, item: Mapping[str, Any], secret: bytes, job_id: int, checked: bool) -> _Item:
-    token = item.get("reply_subject")
-    if not isinstance(token, str):
-        token = None
-    parsed = _Item(index, token)
-    if not token:
-        parsed.judge("rejected", "reply_subject is missing; send back the one the task came with")
-        return parsed
-    try:
-        claim = read_lease(secret, token)
-    except InvalidLeaseToken as exc:
-        parsed.judge("rejected", f"reply_subject is not valid: {exc}")
-        return parsed
-    parsed.claim = claim
-    if claim.job_id != job_id:
-        parsed.judge("rejected", f"this reply_subject belongs to job {claim.job_id}, not {job_id}")
-        return parsed
-    body = item.get("result")
-    try:
-        if not isinstance(body, dict):
-            parsed.judge(
-                "rejected", "result must be an object: a pipeline result or {error, image_id}"
+class ResultStore:
+    """The one way results reach the database."""
+
+    def __init__(
+        self,
+        db: Database,
+        queue: TaskQueue,
+        access: AccessMemo,
+        tracker: WorkerTracker,
+        secret: bytes,
+    ) -> None:
+        self.db, self.queue, self.access, self.tracker = db, queue, access, tracker
+        #: Key that signed the leases workers send back.
+        self.secret = secret
+
+    def receive(
+        self,
+        caller: User,
+        job_id: int,
+        body: TypedResultsRequest | ResultsRequest,
+    ) -> ResultsResponse:
+        """A worker's results post for one job: every item answered."""
+        job, project = self.access.worker_job(caller, job_id)
+        posted = read_items(body.results, self.secret, job_id)
+        pipelines, projects = [job.pipeline_slug], [job.project_id]
+        worker = self.tracker.seen(caller, body.client_info, pipelines, projects).name
+        settled = self.store(job, project, worker, posted)
+        answers = [
+            ResultItemStatus(
+                reply_subject=item.reply_subject,
+                status=_ON_THE_WIRE[outcome.verdict],
+                task_id=str(item.claim.task_id) if item.claim else None,
+                detail=outcome.detail,
             )
-        elif "error" in body:
-            parsed.error = ResultError.model_validate(body)
+            for item, outcome in zip(posted, settled, strict=True)
+        ]
+        counts = Counter(outcome.verdict.value for outcome in settled)
+        log.info("results for job %s from %s: %s", job_id, worker, dict(counts))
+        return ResultsResponse(
+            job_id=job_id, results_queued=counts[Verdict.SAVED.value], tasks=answers
+        )
+
+    def store(
+        self, job: Job, project: Project, worker: str, posted: Sequence[Posted]
+    ) -> list[Settled]:
+        """Step 3: judge the items and write what they decide; one verdict per item."""
+        wanted = {p.claim.task_id for p in posted if p.claim and not isinstance(p.outcome, Refusal)}
+        with self.db.read() as repos:
+            known = repos.pipelines.get_cached(job.pipeline_id)
+            pipeline = require(known, "pipeline", job.pipeline_id)
+            targets = repos.tasks.targets(wanted)
+        # Judging needs no transaction: the write below stays short, which matters on SQLite
+        # where every writer waits for it.
+        judged = judge(posted, targets, pipeline, project, job.id, worker)
+        with self.db.write() as repos:
+            settled, finished, requeued = _write(repos, job, project.id, pipeline.id, judged)
+        if requeued:
+            self.queue.notify_queued(job.id)
+        if finished:
+            self.queue.finished(job.id)
+        return settled
+
+
+def _write(
+    repos: Repos, job: Job, project_id: int, pipeline_id: int, judged: list[Judgement]
+) -> tuple[list[Settled], bool, bool]:
+    """Apply the judgements in the caller's transaction: (verdicts, job finished, requeued)."""
+    now = utcnow()
+    stores = [j for j in judged if isinstance(j, Store)]
+    completed = repos.tasks.complete(job.id, [s.claim.task_id for s in stores], now=now)
+    repos.analyses.store(
+        [s.draft for s in stores if s.claim.task_id in completed],
+        project_id=project_id,
+        job_id=job.id,
+        pipeline_id=pipeline_id,
+        source="job",
+        now=now,
+    )
+    verdicts: dict[int, Settled] = {}  # by position in ``judged``
+    unsettled: dict[int, tuple[LeaseClaim, bool]] = {}  # position -> (claim, was an error)
+    closed = 0  # tasks this transaction took out of the open states
+    requeued = False
+    for n, j in enumerate(judged):
+        if isinstance(j, Settled):
+            verdicts[n] = j
+        elif isinstance(j, Store):
+            if j.claim.task_id in completed:
+                verdicts[n] = Settled(Verdict.SAVED)
+                closed += 1
+            else:
+                unsettled[n] = (j.claim, False)
         else:
-            parsed.success = body if checked else PIPELINE_RESULT.validate_python(body)
-    except ValidationError as exc:
-        parsed.judge("rejected", _short(exc))
-    return parsed
+            new_status = repos.tasks.fail(j.claim, j.error, job.params.retry, now=now)
+            if new_status is None:
+                unsettled[n] = (j.claim, True)
+                continue
+            retried = new_status is TaskStatus.QUEUED
+            verdicts[n] = Settled(Verdict.FAILED, "will be retried" if retried else "out of tries")
+            requeued = requeued or retried
+            closed += new_status is TaskStatus.FAILED
+    # Why a task could not be settled is read now, inside the writing transaction.
+    current = repos.tasks.infos(claim.task_id for claim, _ in unsettled.values())
+    for n, (claim, was_error) in unsettled.items():
+        info = current.get(claim.task_id)
+        if info is None:  # deleted with its job or image since it was read
+            verdicts[n] = Settled(Verdict.REJECTED, _GONE)
+        else:
+            verdicts[n] = _why_not_open(info.status, was_error)
+    finished = finish_if_done(repos, job.id, settled=closed) if closed else None
+    return [verdicts[n] for n in range(len(judged))], finished is not None, requeued
 
 
-def _why_not_open(status: TaskStatus, *, stale_lease: bool = False) -> tuple[str, str]:
+def _why_not_open(status: TaskStatus, stale_lease: bool) -> Settled:
     if status is TaskStatus.SUCCEEDED:
-        return "duplicate", "this task already has a stored result"
+        return Settled(Verdict.DUPLICATE, "this task already has a stored result")
     if status is TaskStatus.CANCELED:
-        return "rejected", "the job was canceled; this task's result is not wanted"
+        return Settled(Verdict.REJECTED, "the job was canceled; this task's result is not wanted")
     if status is TaskStatus.FAILED:
-        return "rejected", "this task already failed for good"
+        return Settled(Verdict.REJECTED, "this task already failed for good")
     if stale_lease:
-        return "rejected", "this lease has expired and the task went back to the queue"
-    return "rejected", f"the task is {status.value}"
-
-
-def _short(exc: ValidationError) -> str:
-    return f"result is not valid: {describe_problem(exc.errors()[0])}"
+        why = "this lease has expired and the task went back to the queue"
+        return Settled(Verdict.REJECTED, why)
+    return Settled(Verdict.REJECTED, f"the task is {status.value}")

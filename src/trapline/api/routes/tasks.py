@@ -7,7 +7,6 @@ requests a busy server sees, and FastAPI tries routes in order.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.bodies import (
@@ -23,16 +22,11 @@ from trapline.api.deps import (
     CurrentWorker,
     DatabaseDep,
     DispatchDep,
-    QueueDep,
-    SecretDep,
-    TrackerDep,
+    ResultsDep,
 )
 from trapline.api.pagination import Id
 from trapline.errors import InvalidInput
 from trapline.protocol import (
-    RESULTS_BODY,
-    TYPED_RESULTS_BODY,
-    ClientInfo,
     ExtendRequest,
     NextTasksRequest,
     ResultsRequest,
@@ -79,14 +73,7 @@ async def claim_tasks(
     max_body_size=RESULTS_BODY_BYTES,
 )
 async def post_results(
-    request: Request,
-    job_id: Id,
-    caller: CurrentWorker,
-    db: DatabaseDep,
-    access: AccessDep,
-    queue: QueueDep,
-    tracker: TrackerDep,
-    secret: SecretDep,
+    request: Request, job_id: Id, caller: CurrentWorker, access: AccessDep, store: ResultsDep
 ) -> Response:
     """Post results of claimed tasks; each item is answered saved, duplicate, failed or rejected."""
     # Whether the caller may work on this job is settled before the body is read: a caller
@@ -96,21 +83,12 @@ async def post_results(
     if raw.lstrip()[:1] == b"[":
         raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
 
-    def ingest() -> ResultsResponse:
+    def receive() -> ResultsResponse:
         # Validating 64 results takes milliseconds: in the thread pool, not the event loop,
-        # so other requests are not held up meanwhile. A body with a bad item is read again
-        # with the items raw, so that each bad item gets its own answer.
-        try:
-            posted, checked = TYPED_RESULTS_BODY.validate_json(raw), True
-        except ValidationError:
-            posted, checked = RESULTS_BODY.validate_json(raw), False
-        info = posted["client_info"]
-        return results.ingest_results(
-            db, access, queue, tracker, secret, caller, job_id, posted["results"],
-            ClientInfo.model_validate(info) if info is not None else None, checked=checked,
-        )  # fmt: skip
+        # so other requests are not held up meanwhile.
+        return store.receive(caller, job_id, results.read_body(raw))
 
-    return json_response(await run_in_threadpool(ingest))
+    return json_response(await run_in_threadpool(receive))
 
 
 @router.post(
