@@ -19,7 +19,9 @@ from trapline.domain.records import User
 from trapline.files import private_dir
 from trapline.logs import configure_logging
 from trapline.platform import Platform, open_database
+from trapline.protocol import PipelineRegistration
 from trapline.services import bootstrap, users
+from trapline.services.pipelines import register_pipelines
 from trapline.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,18 +84,17 @@ def _up(platform: Platform, *, demo: bool) -> None:
     if not settings.embedded_worker:
         _serve(platform)
         return
-    embedded = _Embedded(settings, db, admin.user, demo_project=project.id if demo else None)
+    embedded = _Embedded(platform, admin.user, demo_project=project.id if demo else None)
     _serve(platform, started=embedded.start, stopping=embedded.stop)
 
 
 class _Embedded:
     """The embedded worker of ``trapline up`` and, with ``--demo``, the demo job."""
 
-    def __init__(
-        self, settings: Settings, db: Database, admin: User, *, demo_project: int | None
-    ) -> None:
-        self.settings = settings
-        self.db = db
+    def __init__(self, platform: Platform, admin: User, *, demo_project: int | None) -> None:
+        self.platform = platform
+        self.settings = platform.settings
+        self.db = platform.db
         self.admin = admin
         self.demo_project = demo_project
         self.worker: EmbeddedWorker | None = None
@@ -110,10 +111,20 @@ class _Embedded:
             url, token, pipelines, replace(RunnerOptions.from_settings(self.settings), burst=False)
         )
         self.worker.start()
+        self.platform.project_created.append(self._register)
         log.info("embedded worker serving %s", ", ".join(p.slug for p in pipelines))
         if self.demo_project is not None:
             summary = run_demo_job(url, token, self.demo_project)
             print("\n".join(summary.lines(url, self.demo_project)), file=sys.stderr, flush=True)
+
+    def _register(self, project_id: int) -> None:
+        """Offer the built-in pipelines in a new project before its creation is answered."""
+        if self.worker is None:
+            return
+        configs = [p.config for p in self.worker.pipelines]
+        name = self.worker.service_name
+        registration = PipelineRegistration(processing_service_name=name, pipelines=configs)
+        register_pipelines(self.db, self.admin, project_id, registration)
 
     def stop(self) -> None:
         if self.worker is not None:

@@ -11,6 +11,7 @@ Platform-side only: the worker never imports this module, and the CLI imports it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from trapline.api.admission import ClaimGate
@@ -88,6 +89,9 @@ class Platform:
     #: Where every result is stored (workers, push services).
     results: ResultStore
     claims: ClaimGate
+    #: Called with each new project's id once it is created: ``trapline up`` registers the
+    #: embedded worker's pipelines with it at once, so a job can use them straight away.
+    project_created: list[Callable[[int], None]] = field(default_factory=list, repr=False)
     #: Whether ``close`` disposes of ``db`` (False when the caller handed it in).
     owns_db: bool = field(default=True, repr=False)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -297,9 +296,3 @@ def parse_network(text: str) -> IPv4Network | IPv6Network:
             f"outbound_allow_networks: {text.strip()!r} is not a network in CIDR notation such "
             f"as 10.0.0.0/8 or fd00::/8 ({exc})"
         ) from None
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Settings from the environment, read once per process."""
-    return Settings()

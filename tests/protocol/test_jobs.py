@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -41,6 +41,12 @@ def test_creating_a_job_answers_201_and_it_runs_over_every_image(registered: Pro
     job = registered.wait(created["id"], {"running"})
     assert job["counts"]["total"] == 3
     assert job["counts"]["queued"] == 3
+    assert job["progress"] == 0
+
+    # A job whose tasks are not made yet has not made progress either.
+    waiting = registered.create_job(start_now=False).json()
+    assert waiting["status"] == "created"
+    assert waiting["progress"] == 0
 
 
 def test_jobs_select_images_by_ids_collection_filter_deployment_or_all(
@@ -94,6 +100,13 @@ def test_bad_job_requests_are_400(registered: Protocol, make_account) -> None:
     assert foreign.status_code == 400, foreign.text
     assert str(theirs[0]) in foreign.json()["detail"]
 
+    # A selection of no images is refused rather than "succeeding" with nothing done.
+    empty_station = registered.create_job(deployment_id=registered.deployment())
+    assert empty_station.status_code == 400, empty_station.text
+    assert "the selection has no images" in empty_station.json()["detail"]
+    nothing = registered.create_job(image_ids=[])
+    assert nothing.status_code == 400, nothing.text
+
 
 def test_reprocess_false_skips_images_this_pipeline_version_analysed(
     registered: Protocol,
@@ -106,6 +119,11 @@ def test_reprocess_false_skips_images_this_pipeline_version_analysed(
     assert skipping.status_code == 201, skipping.text
     skipped = registered.wait(skipping.json()["id"], {"succeeded"})
     assert skipped["counts"]["total"] == 0
+    assert skipped["progress"] == 1
+    # The job says why it did nothing, and what to do about it.
+    said = " ".join(e["message"] for e in skipped["events"])
+    assert "2 images skipped: already analysed by" in said
+    assert "reprocess: true" in said
 
     again = registered.job_that_runs(params={"reprocess": True})
     assert again["counts"]["total"] == 2
@@ -199,7 +217,10 @@ def test_job_detail_has_counters_speed_and_history(registered: Protocol) -> None
         "canceled": 0,
     }
     assert midway["progress"] == 0.5
-    assert midway["throughput_per_minute"] > 0
+    # One image over the job's own running time so far.
+    started = datetime.fromisoformat(midway["started_at"])
+    running = (datetime.now(UTC) - started).total_seconds() / 60
+    assert 0 < midway["throughput_per_minute"] <= 1 / running * 1.01 + 0.01
     assert midway["eta_seconds"] is not None
     assert midway["eta_seconds"] > 0
     assert midway["params"]["max_attempts"] == 3
@@ -209,6 +230,11 @@ def test_job_detail_has_counters_speed_and_history(registered: Protocol) -> None
     done = registered.wait(job_id, {"succeeded"})
     assert done["progress"] == 1
     assert done["eta_seconds"] is None
+    # A finished job's rate stays what it was: its images over its running time.
+    took = datetime.fromisoformat(done["finished_at"]) - datetime.fromisoformat(done["started_at"])
+    expected = 2 / max(took.total_seconds(), 1) * 60
+    assert done["throughput_per_minute"] == pytest.approx(expected, rel=0.01, abs=0.01)
+
     assert done["started_at"]
     assert done["finished_at"]
     history = [e["status"] for e in done["events"] if e["status"]]
@@ -529,6 +555,7 @@ def test_a_job_that_cannot_start_fails_saying_why_instead_of_being_retried(
 
 
 def test_a_job_whose_start_keeps_failing_fails_after_its_tries(registered: Protocol) -> None:
+    registered.images(1)
     job_id = registered.create_job(start_now=False).json()["id"]
     state = registered.client.app.state.platform  # type: ignore[attr-defined]
     for _ in range(2):

@@ -1,23 +1,14 @@
-"""Request and response bodies of jobs, pipelines, services and annotations."""
+"""Request and response bodies of jobs and their tasks."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StringConstraints,
-    field_validator,
-)
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from trapline.api.schemas import BodyId, ImageOut, Input, Instant
+from trapline.api.schemas import BodyId, Input, Instant
 from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
-from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
-from trapline.domain.results import Analysis, Annotation
 from trapline.protocol import NOT_TEXT, ONE_LINE, Slug
 from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
 
@@ -138,7 +129,8 @@ def job_out(job: Job, counts: TaskCounts) -> dict[str, Any]:
         "params": job.params.as_json(),
         "selection": job.selection,
         "counts": CountsOut.of(counts),
-        "progress": round(counts.progress, 4),
+        # A job that ended with nothing to do is done; one whose tasks are not made yet is not.
+        "progress": 1.0 if job.status.is_final and not counts.total else round(counts.progress, 4),
         "created_at": job.created_at,
         "queued_at": job.queued_at,
         "started_at": job.started_at,
@@ -181,171 +173,3 @@ class TaskInfoOut(BaseModel):
             lease_holder=t.lease_holder,
             updated_at=t.updated_at,
         )
-
-
-class PipelineToggle(Input):
-    enabled: StrictBool
-
-
-class ServiceOut(BaseModel):
-    id: int
-    name: str
-    endpoint_url: str | None
-    last_seen_at: Instant | None
-    online: bool
-
-    @classmethod
-    def of(cls, s: ServiceStatus) -> ServiceOut:
-        return cls(
-            id=s.id,
-            name=s.name,
-            endpoint_url=s.endpoint_url,
-            last_seen_at=s.last_seen_at,
-            online=s.online,
-        )
-
-
-class WorkerOut(BaseModel):
-    id: int
-    identity: str
-    hostname: str | None
-    software: str | None
-    version: str | None
-    pid: int | None
-    pipelines: list[str]
-    last_seen_at: Instant
-
-    @classmethod
-    def of(cls, w: WorkerInfo) -> WorkerOut:
-        return cls(**w.__dict__)
-
-
-class ServiceWithWorkersOut(ServiceOut):
-    workers: list[WorkerOut]
-
-
-class AlgorithmOut(BaseModel):
-    key: str
-    version: int
-    name: str
-    task_type: str | None
-    uri: str | None
-    weights_sha256: str | None
-    labels: int | None = Field(description="size of the category map")
-
-
-class PipelineOut(BaseModel):
-    id: int
-    slug: str
-    version: int
-    name: str
-    description: str | None
-    enabled: bool
-    online: bool
-    algorithms: list[AlgorithmOut]
-    services: list[ServiceOut]
-
-    @classmethod
-    def of(cls, p: ProjectPipeline) -> PipelineOut:
-        return cls(
-            id=p.pipeline.id,
-            slug=p.pipeline.slug,
-            version=p.pipeline.version,
-            name=p.pipeline.name,
-            description=p.pipeline.description,
-            enabled=p.enabled,
-            online=any(s.online for s in p.services),
-            algorithms=[
-                AlgorithmOut(
-                    key=a.key,
-                    version=a.version,
-                    name=a.name,
-                    task_type=a.task_type,
-                    uri=a.uri,
-                    weights_sha256=a.weights_sha256,
-                    labels=len(a.labels) if a.labels is not None else None,
-                )
-                for a in p.pipeline.algorithms
-            ],
-            services=[ServiceOut.of(s) for s in p.services],
-        )
-
-
-class ServiceTokenIn(Input):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ONE_LINE)]
-
-
-class ServiceTokenOut(BaseModel):
-    id: int
-    user_id: int
-    name: str
-    prefix: str
-    token: str = Field(description="the secret; shown only in this answer")
-
-
-class BoxOut(BaseModel):
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-
-
-class AnnotationOut(BaseModel):
-    id: int
-    analysis_id: int
-    image_id: int
-    type: str
-    label: str | None
-    confidence: float | None
-    bbox: BoxOut | None
-    data: dict[str, Any] | None
-    parent_id: int | None
-
-    @classmethod
-    def of(cls, a: Annotation) -> AnnotationOut:
-        box = a.box
-        return cls(
-            id=a.id,
-            analysis_id=a.analysis_id,
-            image_id=a.image_id,
-            type=a.type.value,
-            label=a.label,
-            confidence=a.confidence,
-            bbox=BoxOut(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2) if box else None,
-            data=a.data,
-            parent_id=a.parent_id,
-        )
-
-
-class AnalysisOut(BaseModel):
-    id: int
-    job_id: int | None
-    pipeline_slug: str | None
-    pipeline_version: int | None
-    source: str
-    status: str
-    error: str | None
-    total_time: float | None
-    created_at: Instant
-    completed_at: Instant | None
-    annotations: list[AnnotationOut]
-
-    @classmethod
-    def of(cls, a: Analysis) -> AnalysisOut:
-        return cls(
-            id=a.id,
-            job_id=a.job_id,
-            pipeline_slug=a.pipeline_slug,
-            pipeline_version=a.pipeline_version,
-            source=a.source,
-            status=a.status.value,
-            error=a.error,
-            total_time=a.total_time,
-            created_at=a.created_at,
-            completed_at=a.completed_at,
-            annotations=[AnnotationOut.of(x) for x in a.annotations],
-        )
-
-
-class ImageDetailOut(ImageOut):
-    analyses: list[AnalysisOut]

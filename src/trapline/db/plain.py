@@ -135,17 +135,6 @@ class Plain:
         finally:
             cursor.close()
 
-    def lock(self, table: str, row_id: int, *, exclusive: bool) -> bool:
-        """Lock a row until the transaction ends; False when there is no such row.
-
-        Exclusive is ``FOR UPDATE``, as a delete takes; otherwise ``FOR KEY SHARE``, as a
-        foreign-key check takes: it holds off deleting the row, and nothing else. On SQLite,
-        where a writing transaction keeps every other writer out, the row is only looked up.
-        """
-        mode = (" FOR UPDATE" if exclusive else " FOR KEY SHARE") if self.postgres else ""
-        sql = f"SELECT id FROM {table} WHERE id = ?{mode}"  # noqa: S608 - our table names
-        return bool(self.rows(sql, (row_id,)))
-
     def time(self, moment: datetime | None) -> Any:
         """An instant as the driver stores it in a UTCDateTime column."""
         return self._time(moment) if self._time else moment

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
 
 #: Primary keys: BIGINT identity on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
@@ -55,3 +56,17 @@ def access_changed(session: Any) -> None:
 def affected(result: object) -> int:
     """Rows an UPDATE or DELETE changed (``rowcount`` is not on every result type)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def lock_row(
+    session: Session, key: InstrumentedAttribute[int], row_id: int, *, exclusive: bool
+) -> bool:
+    """Lock a row by its primary ``key`` until the transaction ends; False when there is none.
+
+    Exclusive is ``FOR UPDATE``, as a delete takes; otherwise ``FOR KEY SHARE``, as a
+    foreign-key check takes: it holds off deleting the row, and nothing else. On SQLite,
+    where a writing transaction keeps every other writer out, the row is only looked up.
+    """
+    query = select(key).where(key == row_id)
+    query = query.with_for_update(read=not exclusive, key_share=not exclusive)
+    return session.scalar(query) is not None

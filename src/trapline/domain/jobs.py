@@ -123,8 +123,8 @@ class TaskCounts:
 
     @property
     def progress(self) -> float:
-        """Share of tasks in a final state, 0 to 1."""
-        return 1.0 if self.total == 0 else (self.total - self.open) / self.total
+        """Share of tasks in a final state, 0 to 1 (0 while there are none)."""
+        return 0.0 if self.total == 0 else (self.total - self.open) / self.total
 
 
 def outcome(counts: TaskCounts, failure_threshold: float) -> JobStatus:

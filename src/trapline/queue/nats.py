@@ -272,12 +272,13 @@ class JetStreamTaskQueue(TaskQueue):
         try:
             with self.db.statement() as repos:
                 leased = repos.dispatch.lease(
-                    job_id, offers, holder=holder, lease_id=lease_id, expires=expires, now=now
-                )
+                    job_id, offers=offers, holder=holder, lease_id=lease_id, expires=expires,
+                    now=now,
+                )  # fmt: skip
         except BaseException:
             self._settle(later=[(m, RETRY_DELAY) for m in messages])
             raise
-        ack = [pulled.pop(row.task_id) for row in leased]
+        ack = [pulled.pop(lease.task_id) for lease in leased]
         # The leases are committed (the lease is a statement of its own): from here on they
         # are handed out whatever happens, or they would sit with nobody until they expire.
         later: list[tuple[Msg, float]] = []
@@ -294,18 +295,7 @@ class JetStreamTaskQueue(TaskQueue):
                 # Still this try, waiting out a retry's backoff: come back when it is over.
                 later.append((pulled.pop(task_id), (state.available_at - now).total_seconds()))
         self._settle(ack=ack, term=junk + list(pulled.values()), later=later)
-        return [
-            Lease(
-                task_id=row.task_id,
-                job_id=job_id,
-                image_id=row.image_id,
-                attempt=row.attempt,
-                lease_id=lease_id,
-                expires_at=expires,
-                storage_key=row.storage_key,
-            )
-            for row in leased
-        ]
+        return leased
 
     def _fetch(self, job_id: int, wanted: int) -> list[Msg] | None:
         """Messages pulled for a claim; None when the job's consumer is gone with the job."""

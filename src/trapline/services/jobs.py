@@ -30,8 +30,6 @@ from trapline.services.access import project_for, require, require_person
 
 log = logging.getLogger(__name__)
 
-#: Window over which a job's throughput is measured.
-THROUGHPUT_WINDOW = timedelta(minutes=5)
 #: Tasks of a new job from which the database's statistics of tasks are refreshed at once.
 FRESH_STATISTICS_AT = 10_000
 #: How the events of a job's failed tries to start begin (they are counted to give up).
@@ -83,6 +81,11 @@ def create_job(
                 f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/"
             )
         _check_selection(repos, project_id, selection)
+        if not _selected(repos, project_id, selection):
+            raise InvalidInput(
+                "the selection has no images: upload some to the project first, or choose "
+                "another deployment or collection"
+            )
         job = repos.jobs.create(
             project_id=project_id,
             pipeline_id=pipeline.id,
@@ -118,13 +121,18 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         count = queue.enqueue(
             job, flt, collection_id=collection_id, image_ids=job.selection.get("image_ids")
         )
+        message = f"{count} tasks queued"
+        if not job.params.reprocess:
+            with db.read() as repos:
+                skipped = _selected(repos, job.project_id, job.selection) - count
+            if skipped > 0:
+                message += (
+                    f"; {skipped} images skipped: already analysed by {job.pipeline_slug} "
+                    f"v{job.pipeline_version} (pass reprocess: true to run them again)"
+                )
         with db.write() as repos:
             queued = repos.jobs.transition(
-                job_id,
-                [JobStatus.CREATED],
-                JobStatus.QUEUED,
-                f"{count} tasks queued",
-                queued_at=utcnow(),
+                job_id, [JobStatus.CREATED], JobStatus.QUEUED, message, queued_at=utcnow()
             )
             if not queued:
                 # Canceled while its tasks were being made: cancel those too. Otherwise another
@@ -260,18 +268,21 @@ def list_jobs(
 
 
 def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
-    """A job with counters, throughput, ETA and history."""
+    """A job with counters, throughput, ETA and history.
+
+    Throughput is the images processed (succeeded or failed; canceled ones are not) over the
+    job's own running time, until it finished or until now.
+    """
     now = utcnow()
     with db.read() as repos:
         job = require(repos.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
         counts = repos.tasks.counts(job_id)
-        recent = repos.tasks.finished_since(job_id, now - THROUGHPUT_WINDOW)
         events = repos.jobs.events(job_id)
-    window = THROUGHPUT_WINDOW
+    per_minute = 0.0
     if job.started_at is not None:
-        window = min(window, max(now - job.started_at, timedelta(seconds=1)))
-    per_minute = recent / (window.total_seconds() / 60)
+        running = max((job.finished_at or now) - job.started_at, timedelta(seconds=1))
+        per_minute = (counts.succeeded + counts.failed) / (running.total_seconds() / 60)
     eta = None
     if counts.open and per_minute > 0 and not job.status.is_final:
         eta = counts.open / per_minute * 60
@@ -362,6 +373,14 @@ def _check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) -
         if missing:
             shown = ", ".join(str(i) for i in missing[:10])
             raise InvalidInput(f"images not in project {project_id}: {shown}")
+
+
+def _selected(repos: Repos, project_id: int, selection: dict[str, Any]) -> int:
+    """How many images a job's selection names (before any are skipped)."""
+    if "image_ids" in selection:
+        return len(selection["image_ids"])
+    flt, collection_id = _selection_filter(repos, selection)
+    return repos.images.count(project_id, flt, collection_id=collection_id)
 
 
 def _selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilter, int | None]:

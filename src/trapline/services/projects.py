@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from trapline.db.engine import Database
 from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role
@@ -18,11 +20,22 @@ NO_SUCH_PERSON = (
 )
 
 
-def create_project(db: Database, caller: User, name: str, description: str) -> Project:
-    """Add a project owned by the caller (people only)."""
+def create_project(
+    db: Database,
+    caller: User,
+    name: str,
+    description: str,
+    *,
+    welcome: Sequence[Callable[[int], None]] = (),
+) -> Project:
+    """Add a project owned by the caller (people only); then call each of ``welcome`` with
+    its id (``Platform.project_created``)."""
     require_person(caller)
     with db.write() as repos:
-        return repos.projects.create(name, description, caller.id)
+        project = repos.projects.create(name, description, caller.id)
+    for hook in welcome:
+        hook(project.id)
+    return project
 
 
 def list_projects(

@@ -17,7 +17,7 @@ from trapline.api.pagination import (
     QueryTime,
     offset_page,
 )
-from trapline.api.schemas_jobs import AnnotationOut
+from trapline.api.schemas_results import AnnotationOut
 from trapline.domain.results import AnnotationFilter, AnnotationType
 from trapline.services import analyses
 

@@ -26,7 +26,7 @@ from trapline.api.pagination import (
     offset_page,
 )
 from trapline.api.schemas import ImageOut, UploadedOut, UploadOut, captured_at_of
-from trapline.api.schemas_jobs import AnalysisOut, ImageDetailOut
+from trapline.api.schemas_results import AnalysisOut, ImageDetailOut
 from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
 from trapline.imaging.limits import DecodeLimits

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from trapline.api.bodies import REGISTRATION_BODY_BYTES, json_body
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, SettingsDep
 from trapline.api.pagination import MAX_ID, Id, PathSlug
-from trapline.api.schemas_jobs import (
+from trapline.api.schemas_pipelines import (
     PipelineOut,
     PipelineToggle,
     ServiceOut,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep, platform_of
 from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
 from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.domain.roles import Role
@@ -16,11 +16,13 @@ router = APIRouter(tags=["projects"])
 
 
 @router.post("/projects", status_code=201)
-def create_project(body: ProjectIn, caller: CurrentUser, db: DatabaseDep) -> ProjectOut:
+def create_project(
+    request: Request, body: ProjectIn, caller: CurrentUser, db: DatabaseDep
+) -> ProjectOut:
     """Create a project; you become its owner."""
-    return ProjectOut.of(
-        projects.create_project(db, caller, body.name, body.description), Role.OWNER
-    )
+    welcome = platform_of(request).project_created
+    project = projects.create_project(db, caller, body.name, body.description, welcome=welcome)
+    return ProjectOut.of(project, Role.OWNER)
 
 
 @router.get("/projects")

@@ -147,10 +147,6 @@ class AnalysisRepo:
             for a, slug, version in rows
         ]
 
-    def count_for_task(self, task_id: int) -> int:
-        """How many analyses a task has (one at most, by constraint)."""
-        return self.session.scalar(select(func.count()).where(AnalysisRow.task_id == task_id)) or 0
-
     def list_annotations(
         self, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
     ) -> tuple[int, list[Annotation]]:

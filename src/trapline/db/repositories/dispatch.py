@@ -9,29 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from trapline.db import statements
 from trapline.db.plain import Plain, array_literal
 from trapline.db.tables import JobRow, TaskRow
-from trapline.domain.jobs import JobStatus, TaskStatus
+from trapline.domain.jobs import JobStatus, Lease, TaskStatus
 
 #: Job states whose queued tasks must be deliverable.
 DISPATCHING = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-#: Leases offered tasks (``offer``: task id and attempt) still queued at that attempt.
-_LEASE = """
-UPDATE tasks SET status = 'leased', attempt = tasks.attempt + 1, lease_id = ?, lease_holder = ?,
-    lease_expires_at = ?, updated_at = ?
-FROM {offered}
-WHERE tasks.id = offer.id AND tasks.attempt = offer.attempt AND tasks.job_id = ?
-    AND tasks.status = 'queued' AND tasks.available_at <= ?
-RETURNING tasks.id, tasks.image_id, tasks.attempt,
-    (SELECT storage_key FROM images WHERE images.id = tasks.image_id)
-"""
-_OFFERS_POSTGRES = "unnest(?::bigint[], ?::int[]) AS offer (id, attempt)"
-_OFFERS_SQLITE = "(SELECT column1 AS id, column2 AS attempt FROM (VALUES {values})) AS offer"
 
 
 @dataclass(frozen=True)
@@ -50,16 +40,6 @@ class TaskState:
         )
 
 
-@dataclass(frozen=True, order=True)
-class LeasedRow:
-    """A task a message was turned into a lease for."""
-
-    task_id: int
-    image_id: int
-    attempt: int
-    storage_key: str
-
-
 class DispatchRepo:
     """Queries of the dispatch channel: what to publish, and what a delivered message is worth."""
 
@@ -69,32 +49,43 @@ class DispatchRepo:
     def lease(
         self,
         job_id: int,
-        offers: Mapping[int, int],
         *,
+        offers: Mapping[int, int] | None = None,
+        oldest: int = 0,
         holder: str,
         lease_id: str,
         expires: datetime,
         now: datetime,
-    ) -> list[LeasedRow]:
-        """Lease the offered tasks (task id → attempt the message carries) that are still
-        queued at that attempt and past their backoff; returns those leased, by task id."""
-        if not offers:
-            return []
+    ) -> list[Lease]:
+        """Lease tasks of a job, by task id: the ``offers`` (task id → the attempt a message
+        carries) still queued at that attempt and past their backoff, or else the job's
+        ``oldest`` deliverable tasks (the SQL queue)."""
         plain = Plain(self.session)
-        if plain.postgres:
-            offered = _OFFERS_POSTGRES
-            pairs: tuple[Any, ...] = (array_literal(offers), array_literal(offers.values()))
+        stamp = plain.time(now)
+        offered: tuple[Any, ...]
+        if offers is None:
+            lock = " FOR UPDATE SKIP LOCKED" if plain.postgres else ""
+            sql = statements.OLDEST_QUEUED.format(lock=lock)
+            offered = (job_id, stamp, oldest)
+        elif not offers:
+            return []
+        elif plain.postgres:
+            sql = statements.OFFERED_POSTGRES
+            offered = (array_literal(offers), array_literal(offers.values()))
         else:
-            offered = _OFFERS_SQLITE.format(values=", ".join(["(?, ?)"] * len(offers)))
-            pairs = tuple(number for pair in offers.items() for number in pair)
-        # A join with the offers, so each is found by primary key; the job's queued tasks
-        # are many more than a claim's offers.
+            sql = statements.OFFERED_SQLITE.format(values=", ".join(["(?, ?)"] * len(offers)))
+            offered = tuple(number for pair in offers.items() for number in pair)
         rows = plain.rows(
-            _LEASE.format(offered=offered),
-            (lease_id, holder[:512], plain.time(expires), plain.time(now), *pairs, job_id,
-             plain.time(now)),
-        )  # fmt: skip
-        return sorted(LeasedRow(*row) for row in rows)
+            statements.CLAIM.format(offered=sql),
+            (*offered, lease_id, holder[:512], plain.time(expires), stamp, job_id, stamp),
+        )
+        return sorted(
+            (
+                Lease(task_id, job_id, image_id, attempt, lease_id, expires, storage_key)
+                for task_id, image_id, attempt, storage_key in rows
+            ),
+            key=attrgetter("task_id"),
+        )
 
     def states(self, task_ids: Iterable[int]) -> dict[int, TaskState]:
         """The state of each of these tasks that exists, by id (a message is judged by it: its
@@ -114,12 +105,15 @@ class DispatchRepo:
 
     def queued(self, job_id: int, *, after: int = 0, limit: int) -> list[tuple[int, int]]:
         """(task id, attempt) of the job's queued tasks with ids above ``after``, by id."""
-        # Plain: pages of 10,000 rows through SQLAlchemy's result layer cost a third of
-        # publishing them.
-        rows = Plain(self.session).rows(
-            "SELECT id, attempt FROM tasks WHERE job_id = ? AND status = 'queued' AND id > ? "
-            "ORDER BY id LIMIT ?",
-            (job_id, after, limit),
+        rows = self.session.execute(
+            select(TaskRow.id, TaskRow.attempt)
+            .where(
+                TaskRow.job_id == job_id,
+                TaskRow.status == TaskStatus.QUEUED.value,
+                TaskRow.id > after,
+            )
+            .order_by(TaskRow.id)
+            .limit(limit)
         )
         return [(task_id, attempt) for task_id, attempt in rows]
 

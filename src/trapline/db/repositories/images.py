@@ -9,10 +9,9 @@ from sqlalchemy import Row, Select, Table, delete, func, insert, select, union_a
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trapline.db.plain import Plain
 from trapline.db.repositories.tasks import OPEN
-from trapline.db.tables import CollectionImageRow, ImageRow, ProjectRow
-from trapline.db.types import affected
+from trapline.db.tables import CollectionImageRow, ImageRow, JobRow, ProjectRow, TaskRow
+from trapline.db.types import affected, lock_row
 from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.records import Image, ImageFilter
 
@@ -111,19 +110,25 @@ class ImageRepo:
     def delete(self, image: Image) -> None:
         """Remove an image, its tasks and results (by cascade), and uncount it and its open
         tasks."""
-        plain = Plain(self.session)
         # The project's row first: an enqueue in the project holds a key-share lock on it
         # until it commits, so the tasks read below include any it makes for this image (the
         # cascade would take them uncounted), and one that starts later does not see it.
-        plain.lock("projects", image.project_id, exclusive=True)
+        lock_row(self.session, ProjectRow.id, image.project_id, exclusive=True)
         # The image's tasks before its row, as a result being stored takes them (its tasks,
         # then the image by the key of its analyses): each waits for such a result to commit
         # instead of deadlocking with it. Open ones are uncounted from their jobs.
-        gone = plain.rows("DELETE FROM tasks WHERE image_id = ? RETURNING job_id, status",
-                          (image.id,))  # fmt: skip
+        gone = self.session.execute(
+            delete(TaskRow)
+            .where(TaskRow.image_id == image.id)
+            .returning(TaskRow.job_id, TaskRow.status)
+        ).all()
         for job_id, status in gone:
             if status in OPEN:
-                plain.rows("UPDATE jobs SET open_tasks = open_tasks - 1 WHERE id = ?", (job_id,))
+                self.session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id)
+                    .values(open_tasks=JobRow.open_tasks - 1)
+                )
         if affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
             self._count_in_project(image.project_id, -1)
 

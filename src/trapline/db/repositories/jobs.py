@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.plain import Plain
+from trapline.db.repositories.tasks import OPEN
 from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import access_changed, affected
 from trapline.domain.jobs import (
@@ -147,16 +147,14 @@ class JobRepo:
         """
         # NO KEY UPDATE: it queues deciders one after another but, unlike FOR UPDATE, does not
         # wait for the KEY SHARE locks that inserting analyses (foreign key) holds on the job.
-        plain = Plain(self.session)
-        if plain.postgres:
-            plain.rows("SELECT id FROM jobs WHERE id = ? FOR NO KEY UPDATE", (job_id,))
+        self.session.execute(
+            select(JobRow.id).where(JobRow.id == job_id).with_for_update(key_share=True)
+        )
 
     def running_without_open_tasks(self) -> list[int]:
         """Running jobs none of whose tasks is queued or leased (should have ended)."""
         open_task = (
-            select(TaskRow.id)
-            .where(TaskRow.job_id == JobRow.id, TaskRow.status.in_(["queued", "leased"]))
-            .exists()
+            select(TaskRow.id).where(TaskRow.job_id == JobRow.id, TaskRow.status.in_(OPEN)).exists()
         )
         return list(
             self.session.scalars(
@@ -222,7 +220,7 @@ class JobRepo:
         # The tasks before the job's row, as a result being stored takes them (its tasks, then
         # the job's row for its count): this waits for such a result to commit instead of
         # deadlocking with it. The rest goes by the keys' cascade.
-        Plain(self.session).rows("DELETE FROM tasks WHERE job_id = ?", (job_id,))
+        self.session.execute(delete(TaskRow).where(TaskRow.job_id == job_id))
         self.session.execute(delete(JobRow).where(JobRow.id == job_id))
 
     @staticmethod

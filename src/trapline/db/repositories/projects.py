@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.plain import Plain
-from trapline.db.tables import MembershipRow, ProjectRow, UserRow
+from trapline.db.tables import JobRow, MembershipRow, ProjectRow, TaskRow, UserRow
 from trapline.db.types import access_changed, affected
 from trapline.domain.records import Membership, Project
 from trapline.domain.roles import Role
@@ -74,10 +73,8 @@ class ProjectRepo:
         # The tasks of its jobs first, as a result being stored takes them (its tasks, then
         # its image and job): this waits for such a result to commit instead of deadlocking
         # with it.
-        Plain(self.session).rows(
-            "DELETE FROM tasks WHERE job_id IN (SELECT id FROM jobs WHERE project_id = ?)",
-            (project_id,),
-        )
+        jobs = select(JobRow.id).where(JobRow.project_id == project_id)
+        self.session.execute(delete(TaskRow).where(TaskRow.job_id.in_(jobs)))
         self.session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
 
     def ids_for(self, user_id: int, *, at_least: Role = Role.VIEWER) -> list[int]:

@@ -11,14 +11,22 @@ from sqlalchemy import Row, Select, and_, exists, func, literal, select, text, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from trapline.db import statements
 from trapline.db.plain import Plain
-from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow, TaskRow
+from trapline.db.tables import (
+    AnalysisRow,
+    CollectionImageRow,
+    ImageRow,
+    JobRow,
+    ProjectRow,
+    TaskRow,
+)
 from trapline.db.tables.jobs import LEASED
-from trapline.db.types import access_changed, affected
+from trapline.db.types import access_changed, affected, lock_row
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
-from trapline.domain.results import ResultTarget
+from trapline.domain.results import AnalysisStatus, ResultTarget
 
 #: Task states that may still change.
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
@@ -71,10 +79,9 @@ class TaskRepo:
         an image of it, which locks it exclusively (ImageRepo.delete): the delete then sees
         and uncounts the tasks made here for its image, or this never sees the image.
         """
-        plain = Plain(self.session)
         if not (
-            plain.lock("projects", job.project_id, exclusive=False)
-            and plain.lock("jobs", job.id, exclusive=False)
+            lock_row(self.session, ProjectRow.id, job.project_id, exclusive=False)
+            and lock_row(self.session, JobRow.id, job.id, exclusive=False)
         ):
             return 0
         images = select(
@@ -107,7 +114,7 @@ class TaskRepo:
                 ~exists().where(
                     AnalysisRow.image_id == ImageRow.id,
                     AnalysisRow.pipeline_id == job.pipeline_id,
-                    AnalysisRow.status == "completed",
+                    AnalysisRow.status == AnalysisStatus.COMPLETED.value,
                 )
             )
         if created is None:
@@ -143,13 +150,7 @@ class TaskRepo:
             return set()
         plain = Plain(self.session)
         stamp = plain.time(now)
-        rows = plain.rows(
-            "UPDATE tasks SET status = 'succeeded', lease_id = NULL, lease_expires_at = NULL, "
-            "finished_at = ?, updated_at = ? WHERE job_id = ? AND status IN ('queued', 'leased') "
-            "AND id IN ({among}) RETURNING id",
-            (stamp, stamp, job_id),
-            among=task_ids,
-        )
+        rows = plain.rows(statements.COMPLETE, (stamp, stamp, job_id), among=task_ids)
         return {task_id for (task_id,) in rows}
 
     def infos(self, task_ids: Iterable[int]) -> dict[int, TaskInfo]:
@@ -303,37 +304,38 @@ class TaskRepo:
     def shift_open(self, job_id: int, delta: int) -> int | None:
         """Add ``delta`` to the job's count of open tasks; returns the new count (None: no
         such job). The update holds the job's row until the transaction ends."""
-        rows = Plain(self.session).rows(
-            "UPDATE jobs SET open_tasks = open_tasks + ? WHERE id = ? RETURNING open_tasks",
-            (delta, job_id),
+        count: int | None = self.session.scalar(
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(open_tasks=JobRow.open_tasks + delta)
+            .returning(JobRow.open_tasks)
         )
-        return rows[0][0] if rows else None
+        return count
 
     def recount_open(self, job_id: int) -> int:
         """Set the job's count of open tasks from the tasks table; returns it."""
-        rows = Plain(self.session).rows(
-            "UPDATE jobs SET open_tasks = (SELECT count(*) FROM tasks WHERE tasks.job_id = jobs.id "
-            "AND tasks.status IN ('queued', 'leased')) WHERE id = ? RETURNING open_tasks",
-            (job_id,),
+        open_tasks = (
+            select(func.count())
+            .where(TaskRow.job_id == JobRow.id, TaskRow.status.in_(OPEN))
+            .scalar_subquery()
         )
-        return rows[0][0] if rows else 0
+        count = self.session.scalar(
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(open_tasks=open_tasks)
+            .returning(JobRow.open_tasks)
+        )
+        return count or 0
 
     def has_open(self, job_id: int) -> bool:
         """Whether any task of the job is queued or leased."""
-        return bool(
-            Plain(self.session).rows(
-                "SELECT 1 FROM tasks WHERE job_id = ? AND status IN ('queued', 'leased') LIMIT 1",
-                (job_id,),
-            )
-        )
-
-    def finished_since(self, job_id: int, since: datetime) -> int:
-        """Tasks of the job that reached a final state after ``since``."""
         return (
             self.session.scalar(
-                select(func.count()).where(TaskRow.job_id == job_id, TaskRow.finished_at >= since)
+                select(TaskRow.id)
+                .where(TaskRow.job_id == job_id, TaskRow.status.in_(OPEN))
+                .limit(1)
             )
-            or 0
+            is not None
         )
 
     def page(
@@ -353,9 +355,9 @@ class TaskRepo:
         """What results for these tasks are checked against, by task id (those that exist)."""
         if not task_ids:
             return {}
-        rows = Plain(self.session).rows(
-            "SELECT tasks.id, tasks.job_id, images.id, images.width, images.height FROM tasks "
-            "JOIN images ON images.id = tasks.image_id WHERE tasks.id IN ({among})",
-            among=list(task_ids),
+        rows = self.session.execute(
+            select(TaskRow.id, TaskRow.job_id, ImageRow.id, ImageRow.width, ImageRow.height)
+            .join(ImageRow, ImageRow.id == TaskRow.image_id)
+            .where(TaskRow.id.in_(task_ids))
         )
         return {row[0]: ResultTarget(*row) for row in rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,10 +73,6 @@ class UserRepo:
         """The user with this email (case-insensitive)."""
         row = self.session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
         return to_user(row) if row else None
-
-    def count_admins(self) -> int:
-        """How many admins exist."""
-        return self.session.scalar(select(func.count()).where(UserRow.is_admin)) or 0
 
     def add_token(self, user_id: int, name: str, prefix: str, token_hash: str) -> ApiToken:
         """Store a new token's hash."""
