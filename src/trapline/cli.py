@@ -295,8 +295,13 @@ def evaluate(
         typer.Option("--draw", help="write each photo with its boxes here", show_default=False),
     ] = None,
     min_score: Annotated[
-        float, typer.Option("--min-score", help="ignore detections scored below this")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            "--min-score",
+            help="ignore detections scored below this (default: the pipeline's threshold)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure a pipeline's detections against drawn boxes: precision, recall, F1 per photo."""
     from trapline.evaluation.cli import run_eval

@@ -17,7 +17,7 @@ def run_eval(
     images: Path,
     truth: Path,
     draw: Path | None = None,
-    min_score: float = 0.0,
+    min_score: float | None = None,
 ) -> str:
     """The evaluation report of pipeline ``slug`` on the photos of ``truth`` under ``images``.
 

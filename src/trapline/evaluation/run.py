@@ -53,8 +53,13 @@ class Report:
 
 
 def predictions(result: PipelineResultsResponse, min_score: float = 0.0) -> list[Prediction]:
-    """The boxes a result claims as objects: not those labelled as non-objects, nor below
-    ``min_score`` (the score its first classification gives its verdict; 1 without one)."""
+    """The boxes a result claims as objects, with their confidence.
+
+    A detection whose first classification's verdict is a non-object label is left out. Its
+    confidence is one minus the score of the non-object label when the classification ranks
+    one (the chance of an object), else the score of its verdict, else 1; detections below
+    ``min_score`` are left out too.
+    """
     found = []
     for detection in result.detections:
         if detection.bbox is None:
@@ -64,15 +69,21 @@ def predictions(result: PipelineResultsResponse, min_score: float = 0.0) -> list
             verdict = detection.classifications[0]
             if verdict.classification.strip().lower() in NOT_OBJECT_LABELS:
                 continue
-            if verdict.scores:
-                labels = verdict.labels or []
-                at = labels.index(verdict.classification) if verdict.classification in labels else 0
-                score = verdict.scores[at] if at < len(verdict.scores) else max(verdict.scores)
+            score = _confidence(verdict.classification, verdict.labels or [], verdict.scores)
         if score < min_score:
             continue
         box = detection.bbox
         found.append(Prediction((box.x1, box.y1, box.x2, box.y2), score))
     return found
+
+
+def _confidence(label: str, labels: Sequence[str], scores: Sequence[float]) -> float:
+    if len(labels) != len(scores) or not scores:
+        return max(scores, default=1.0)
+    for name, score in zip(labels, scores, strict=True):
+        if name.strip().lower() in NOT_OBJECT_LABELS:
+            return 1.0 - score
+    return scores[labels.index(label)] if label in labels else max(scores)
 
 
 def score_image(truth: TruthImage, found: Sequence[Prediction]) -> ImageScore:
@@ -98,7 +109,7 @@ def evaluate(
     images_dir: Path,
     truth: Sequence[TruthImage],
     *,
-    min_score: float = 0.0,
+    min_score: float | None = None,
     draw_dir: Path | None = None,
     max_pixels: int = DEFAULT_MAX_DECODE_PIXELS,
 ) -> Report:
@@ -106,7 +117,11 @@ def evaluate(
 
     Raises:
         InvalidInput: a photo the ground truth names is missing, unreadable or not an image.
+
+    ``min_score`` defaults to the pipeline's ``default_threshold`` (0 when it has none).
     """
+    if min_score is None:
+        min_score = pipeline.default_threshold or 0.0
     if draw_dir is not None:
         from trapline.evaluation.drawing import draw  # only when asked: it is slower
 

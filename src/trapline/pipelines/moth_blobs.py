@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,15 @@ from trapline.pipelines.base import (
     detection,
     result,
 )
+from trapline.pipelines.blob_classes import (
+    LABELS,
+    NOT_AN_INSECT,
+    ClassSettings,
+    Verdict,
+    classify,
+    is_ruled_out,
+)
+from trapline.pipelines.blob_features import BlobFeatures, blob_features
 from trapline.protocol import (
     AlgorithmConfig,
     AlgorithmReference,
@@ -55,11 +64,11 @@ class BlobSettings:
     #: the fall-off of the light towards the edges.
     background_blur: float = 0.03
     #: Relative drop below the sheet, in the darkest channel, that starts a blob.
-    seed_contrast: float = 0.3
+    seed_contrast: float = 0.2
     #: Relative drop a pixel next to a blob needs to join it.
     grow_contrast: float = 0.10
     #: Smallest blob, as the long side of its box over the image's long side.
-    min_size: float = 0.008
+    min_size: float = 0.005
     #: Largest blob, as the long side of its box over the image's short side.
     max_size: float = 0.5
     #: Longest over shortest side of a blob's box; sheet folds and scratches are longer.
@@ -71,8 +80,10 @@ class BlobSettings:
     #: Least size of each part a blob is cut into, as the side of a square of the same area
     #: over the image's long side; smaller parts stay with their blob.
     min_split_size: float = 0.015
-    #: Least score (mean contrast, from 0 to 1) a blob must reach.
-    min_score: float = 0.2
+    #: Least insect score (see ``blob_classes``) a blob must reach to be reported at all;
+    #: fainter blobs are grain and stains, not worth a ``not an insect`` label. Fasteners,
+    #: scale bars and labels are always reported.
+    min_score: float = 0.1
     #: Least share of the image that must look like sheet; below it the photo is not of a
     #: light trap and no blobs are reported.
     min_sheet_share: float = 0.5
@@ -82,10 +93,23 @@ class BlobSettings:
     #: Margin added around each box, as a fraction of its long side: thresholding trims the
     #: soft edges of wings.
     margin: float = 0.03
+    #: The classifier stage's knobs, with the pipeline's default threshold.
+    classes: ClassSettings = field(default_factory=ClassSettings)
 
 
-def find_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Box]:
-    """Insect-like blobs on a light-trap sheet, as boxes in pixels of ``image``, best first."""
+@dataclass(frozen=True)
+class Blob:
+    """A blob's box (its score the chance of an insect, its label the verdict) and verdict."""
+
+    box: Box
+    verdict: Verdict
+
+
+def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Blob]:
+    """Every blob worth reporting on a light-trap photo, insect or not, most likely insect first.
+
+    Boxes are in pixels of ``image``.
+    """
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     work, factor = _reduced(rgb, settings.work_size)
     colour = np.asarray(work, dtype=np.float32)
@@ -93,18 +117,28 @@ def find_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> l
     if np.mean(contrast <= settings.grow_contrast) < settings.min_sheet_share:
         # Not a photo of a lit sheet (a close-up, a dark frame): blobs would be noise.
         return []
-    boxes = [
-        Box(
+    blobs = []
+    for box, features in _candidates(contrast, colour, settings):
+        verdict = classify(features, settings.classes)
+        if verdict.insect < settings.min_score and not is_ruled_out(features, settings.classes):
+            continue
+        scaled = Box(
             x1=box.x1 * factor[0],
             y1=box.y1 * factor[1],
             x2=box.x2 * factor[0],
             y2=box.y2 * factor[1],
-            score=box.score,
-            label=box.label,
+            score=verdict.insect,
+            label=verdict.label,
         )
-        for box in _blobs(contrast, settings)
+        blobs.append(Blob(scaled, verdict))
+    return sorted(blobs, key=lambda blob: blob.box.score, reverse=True)
+
+
+def find_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Box]:
+    """The insects on a light-trap photo, as boxes in pixels of ``image``, best first."""
+    return [
+        blob.box for blob in detect_blobs(image, settings) if blob.verdict.label != NOT_AN_INSECT
     ]
-    return sorted(boxes, key=lambda box: box.score, reverse=True)
 
 
 def _reduced(image: Image.Image, long_side: int) -> tuple[Image.Image, tuple[float, float]]:
@@ -175,54 +209,51 @@ def _contrast(colour: FloatArray, sheet: FloatArray, *, smooth: bool = True) -> 
     return np.asarray(np.clip(1.0 - ratio.min(axis=-1), 0.0, 1.0), dtype=np.float32)
 
 
-def _blobs(contrast: FloatArray, settings: BlobSettings) -> list[Box]:
-    """Boxes, in pixels of ``contrast``, of blobs that pass the size, shape and score tests."""
+def _candidates(
+    contrast: FloatArray, colour: FloatArray, settings: BlobSettings
+) -> list[tuple[Box, BlobFeatures]]:
+    """Blobs of insect size and shape, as boxes in pixels of ``contrast``, with their features."""
     height, width = contrast.shape
     mask = contrast > settings.grow_contrast
     # Opening drops legs, antennae and grain, and with them many bridges between insects that
     # touch; closing then bridges the pale bands of patterned wings.
     mask = ndimage.binary_opening(mask, structure=np.ones((3, 3)))
     mask = ndimage.binary_closing(mask, structure=np.ones((3, 3)))
-    mask = ndimage.binary_fill_holes(mask)
-    labels, count = _separated(mask, settings)
+    solid = ndimage.binary_fill_holes(mask)
+    labels, count = _separated(solid, settings)
     if count == 0:
         return []
     index = np.arange(1, count + 1)
     seeded = ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
-    means = ndimage.mean(contrast, labels, index)
-    areas = ndimage.sum_labels(mask, labels, index)
+    areas = ndimage.sum_labels(solid, labels, index)
+    features = blob_features(labels, count, contrast, colour)
     smallest = settings.min_size * max(height, width)
     largest = settings.max_size * min(height, width)
-    boxes = []
-    for number, found in enumerate(ndimage.find_objects(labels)):
-        if found is None or not seeded[number]:
+    found = []
+    for number, place in enumerate(ndimage.find_objects(labels)):
+        if place is None or not seeded[number]:
             continue
-        rows, cols = found
+        rows, cols = place
         box_h, box_w = rows.stop - rows.start, cols.stop - cols.start
         long_side, short_side = max(box_h, box_w), min(box_h, box_w)
-        # A blob half as bright as the sheet on average is as sure as this detector gets.
-        score = min(1.0, float(means[number]) * 2.0)
         if (
             _in_border_strip(rows, cols, (height, width), settings.border_strip)
             or long_side < smallest
             or long_side > largest
             or long_side > settings.max_aspect * short_side
             or areas[number] < settings.min_fill * box_h * box_w
-            or score < settings.min_score
         ):
             continue
         pad = settings.margin * long_side
-        boxes.append(
-            Box(
-                x1=max(0.0, cols.start - pad),
-                y1=max(0.0, rows.start - pad),
-                x2=min(float(width), cols.stop + pad),
-                y2=min(float(height), rows.stop + pad),
-                score=score,
-                label="moth",
-            )
+        box = Box(
+            x1=max(0.0, cols.start - pad),
+            y1=max(0.0, rows.start - pad),
+            x2=min(float(width), cols.stop + pad),
+            y2=min(float(height), rows.stop + pad),
+            score=0.0,
         )
-    return boxes
+        found.append((box, features[number]))
+    return found
 
 
 def _in_border_strip(rows: slice, cols: slice, shape: tuple[int, int], strip: float) -> bool:
@@ -280,55 +311,79 @@ def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray
 
 
 class MothBlobsPipeline(Pipeline):
-    """Blobs on a light-trap sheet, each reported as a detection classified ``moth``."""
+    """Blobs on a light-trap sheet, each a detection labelled by the shape-and-colour classifier."""
 
     slug = "moth-blobs"
 
     def __init__(self, settings: BlobSettings | None = None) -> None:
         self.settings = settings or BlobSettings()
-        self.algorithm = AlgorithmReference(name="Moth blobs", key="moth-blobs")
+        self.detector = AlgorithmReference(name="Moth blobs", key="moth-blobs")
+        self.classifier = AlgorithmReference(name="Blob classes", key="moth-blobs-classes")
+
+    @property
+    def default_threshold(self) -> float:
+        """Insect score under which a blob is labelled ``not an insect``."""
+        return self.settings.classes.threshold
 
     @property
     def config(self) -> PipelineConfig:
-        """One algorithm: the blob detector, whose only label is ``moth``."""
+        """Two algorithms: the blob detector and the classifier that labels each blob."""
         return PipelineConfig(
             name="Moth blobs",
             slug=self.slug,
-            version=1,
+            version=2,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
-                "sheet, scored by their contrast to it. No model; fast; finds insects, not species."
+                "sheet, labelled moth, other insect or not an insect from their shape and "
+                "colour; the score is the chance of an insect. No model; fast."
             ),
             algorithms=[
                 AlgorithmConfig(
-                    name=self.algorithm.name,
-                    key=self.algorithm.key,
+                    name=self.detector.name,
+                    key=self.detector.key,
                     task_type="detection",
-                    version=1,
+                    version=2,
                     description="Sheet estimate, contrast threshold, connected components.",
-                    category_map=CategoryMap(labels=["moth"]),
-                )
+                    category_map=CategoryMap(labels=["insect"]),
+                ),
+                AlgorithmConfig(
+                    name=self.classifier.name,
+                    key=self.classifier.key,
+                    task_type="classification",
+                    version=1,
+                    description=(
+                        "Size, elongation, fill, darkness and colour of each blob; insect "
+                        f"score calibrated on light-trap photos, threshold "
+                        f"{self.default_threshold:g}."
+                    ),
+                    category_map=CategoryMap(labels=list(LABELS)),
+                ),
             ],
         )
 
     def process(self, batch: Sequence[SourceImage]) -> list[PipelineResultsResponse]:
-        """One result per image with a detection (and a ``moth`` classification) per blob."""
+        """One result per image with a detection per blob, classified by the blob classifier."""
         results = []
         for image in batch:
             started = time.perf_counter()
-            boxes = [image.to_original(box) for box in find_blobs(image.image, self.settings)]
+            blobs = detect_blobs(image.image, self.settings)
             elapsed = time.perf_counter() - started
             detections = [
                 detection(
                     image,
-                    box,
-                    self.algorithm,
+                    image.to_original(blob.box),
+                    self.detector,
                     inference_time=elapsed,
                     classifications=[
-                        classification("moth", self.algorithm, labels=["moth"], scores=[box.score])
+                        classification(
+                            blob.verdict.label,
+                            self.classifier,
+                            labels=list(LABELS),
+                            scores=list(blob.verdict.scores),
+                        )
                     ],
                 )
-                for box in boxes
+                for blob in blobs
             ]
             results.append(result(self.slug, image, detections, started=started))
         return results
