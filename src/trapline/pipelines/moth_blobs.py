@@ -226,7 +226,6 @@ def _candidates(
     index = np.arange(1, count + 1)
     seeded = ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
     areas = ndimage.sum_labels(solid, labels, index)
-    features = blob_features(labels, count, contrast, colour)
     smallest = settings.min_size * max(height, width)
     largest = settings.max_size * min(height, width)
     found = []
@@ -244,6 +243,13 @@ def _candidates(
             or areas[number] < settings.min_fill * box_h * box_w
         ):
             continue
+        features = blob_features(
+            labels[place] == number + 1,
+            contrast[place],
+            colour[place],
+            image_long_side=max(height, width),
+            at_border=_at_border(rows, cols, (height, width)),
+        )
         pad = settings.margin * long_side
         box = Box(
             x1=max(0.0, cols.start - pad),
@@ -252,16 +258,30 @@ def _candidates(
             y2=min(float(height), rows.stop + pad),
             score=0.0,
         )
-        found.append((box, features[number]))
+        found.append((box, features))
     return found
+
+
+#: Pixels from the image's edge within which a blob touches it: morphology at the edge leaves
+#: a blob that reaches it a pixel or two short.
+NEAR_BORDER = 3
+
+
+def _at_border(rows: slice, cols: slice, shape: tuple[int, int]) -> bool:
+    """Whether a blob's box touches the image's edge."""
+    height, width = shape
+    return bool(
+        min(rows.start, cols.start) <= NEAR_BORDER
+        or rows.stop >= height - NEAR_BORDER
+        or cols.stop >= width - NEAR_BORDER
+    )
 
 
 def _in_border_strip(rows: slice, cols: slice, shape: tuple[int, int], strip: float) -> bool:
     """Whether a blob touches the border and reaches less than ``strip`` into the image."""
     height, width = shape
     depth = strip * min(height, width)
-    # Morphology at the border leaves a blob that touches it a pixel or two short of it.
-    near = 3
+    near = NEAR_BORDER
     return bool(
         (rows.start <= near and rows.stop < depth)
         or (rows.stop >= height - near and height - rows.start < depth)
