@@ -1,6 +1,6 @@
 """Photos with predicted and true boxes drawn, for a person to check an evaluation by eye.
 
-Colours: true boxes green (found) or orange (missed), not-insect regions grey, predictions
+Colours: true boxes green (found) or orange (missed), not-insect regions purple, predictions
 blue (matched) or red (false), all at the lowest IoU threshold of the report.
 """
 
@@ -15,7 +15,7 @@ from trapline.pipelines import SourceImage
 
 #: Long side, in pixels, of the drawn copy.
 DRAWN_SIZE = 2048
-FOUND, MISSED, NOT_OBJECT = (40, 200, 60), (255, 140, 0), (150, 150, 150)
+FOUND, MISSED, NOT_OBJECT = (40, 200, 60), (255, 140, 0), (170, 60, 210)
 MATCHED, FALSE = (40, 110, 255), (230, 20, 20)
 
 
