@@ -91,7 +91,7 @@ def features(**changes: float) -> BlobFeatures:
 
 
 def test_scores_rise_with_darkness_and_size_and_add_up() -> None:
-    faint = insect_score(features(darkness=0.15, size=0.01))
+    faint = insect_score(features(darkness=0.05, size=0.01))
     dark = insect_score(features(darkness=0.5, size=0.01))
     small, large = insect_score(features(size=0.006)), insect_score(features(size=0.05))
     assert faint < 0.5 < dark

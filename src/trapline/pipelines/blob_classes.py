@@ -37,9 +37,9 @@ class ClassSettings:
     threshold: float = 0.5
     #: Logistic weights of the insect score: intercept, darkness, natural log of the blob's
     #: size over 1% of the image. Fitted on the shared photos (see the module docstring).
-    bias: float = -1.25
-    darkness_weight: float = 7.4
-    size_weight: float = 3.25
+    bias: float = -0.66
+    darkness_weight: float = 6.38
+    size_weight: float = 4.27
     #: Score given to fasteners, scale bars and labels.
     ruled_out_score: float = 0.05
     #: Fastener: at least this share of its box filled (a disc fills 0.79, a moth about 0.6)...

@@ -105,10 +105,12 @@ class Blob:
     verdict: Verdict
 
 
-def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Blob]:
-    """Every blob worth reporting on a light-trap photo, insect or not, most likely insect first.
+def blob_candidates(
+    image: Image.Image, settings: BlobSettings = BlobSettings()
+) -> list[tuple[Box, BlobFeatures]]:
+    """Blobs of insect size and shape on a light-trap photo, with their features, unclassified.
 
-    Boxes are in pixels of ``image``.
+    Boxes are in pixels of ``image`` and have no score yet.
     """
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     work, factor = _reduced(rgb, settings.work_size)
@@ -117,20 +119,34 @@ def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) ->
     if np.mean(contrast <= settings.grow_contrast) < settings.min_sheet_share:
         # Not a photo of a lit sheet (a close-up, a dark frame): blobs would be noise.
         return []
+    return [
+        (
+            Box(
+                x1=box.x1 * factor[0],
+                y1=box.y1 * factor[1],
+                x2=box.x2 * factor[0],
+                y2=box.y2 * factor[1],
+                score=0.0,
+            ),
+            features,
+        )
+        for box, features in _candidates(contrast, colour, settings)
+    ]
+
+
+def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Blob]:
+    """Every blob worth reporting on a light-trap photo, insect or not, most likely insect first.
+
+    Boxes are in pixels of ``image``; a box's score is the chance of an insect, its label the
+    classifier's verdict.
+    """
     blobs = []
-    for box, features in _candidates(contrast, colour, settings):
+    for box, features in blob_candidates(image, settings):
         verdict = classify(features, settings.classes)
         if verdict.insect < settings.min_score and not is_ruled_out(features, settings.classes):
             continue
-        scaled = Box(
-            x1=box.x1 * factor[0],
-            y1=box.y1 * factor[1],
-            x2=box.x2 * factor[0],
-            y2=box.y2 * factor[1],
-            score=verdict.insect,
-            label=verdict.label,
-        )
-        blobs.append(Blob(scaled, verdict))
+        labelled = Box(box.x1, box.y1, box.x2, box.y2, score=verdict.insect, label=verdict.label)
+        blobs.append(Blob(labelled, verdict))
     return sorted(blobs, key=lambda blob: blob.box.score, reverse=True)
 
 
