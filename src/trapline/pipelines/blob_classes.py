@@ -59,7 +59,7 @@ class ClassSettings:
     bar_fill: float = 0.88
     bar_rectangle_elongation: float = 2.0
     #: Size (long side over the image's long side) at which a blob is as likely a moth as not.
-    moth_size: float = 0.02
+    moth_size: float = 0.022
     #: Fill of its box under which a blob is sparse and leggy, not a moth.
     moth_fill: float = 0.33
 
