@@ -32,7 +32,7 @@ from trapline.evaluation.metrics import Prediction, match
 from trapline.evaluation.truth import load_truth
 from trapline.pipelines.blob_classes import ClassSettings, insect_score, is_ruled_out
 from trapline.pipelines.blob_features import BlobFeatures
-from trapline.pipelines.moth_blobs import BlobSettings, blob_candidates
+from trapline.pipelines.blob_segmentation import BlobSettings, blob_candidates
 
 #: Score bands of the calibration table.
 BANDS = ((0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0))
