@@ -160,7 +160,7 @@ def format_report(report: Report) -> str:
     header = ["image", "truth", "found"]
     for threshold in IOU_THRESHOLDS:
         header += [f"P@{threshold}", f"R@{threshold}", f"F1@{threshold}"]
-    header.append("on not-insect")
+    header.append("on non-objects")
     rows = []
     for image in report.images:
         row = [image.truth.file_name, str(len(image.truth.objects)), str(len(image.predictions))]
