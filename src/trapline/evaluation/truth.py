@@ -17,7 +17,7 @@ from typing import Any
 from trapline.errors import InvalidInput
 
 #: Category names (compared without case) of regions that are not objects to be found.
-NOT_OBJECT_NAMES = frozenset({"not an insect", "not-insect", "not_insect", "background", "ignore"})
+NOT_OBJECT_NAMES = frozenset({"not an insect", "not-insect", "not_insect", "background"})
 #: Largest ground-truth file read, in bytes.
 MAX_TRUTH_BYTES = 64 * 1024 * 1024
 
