@@ -282,6 +282,44 @@ def worker_serve(
     raise typer.Exit(_run(run_service, settings))
 
 
+@app.command("eval")
+def evaluate(
+    pipeline: Annotated[str, typer.Option("--pipeline", help="pipeline slug to measure")],
+    images: Annotated[
+        Path, typer.Option("--images", help="folder the ground truth's photos are in")
+    ],
+    truth: Annotated[Path, typer.Option("--truth", help="ground truth: COCO or MegaDetector JSON")],
+    pipeline_file: PipelineFiles = None,
+    draw: Annotated[
+        Path | None,
+        typer.Option("--draw", help="write each photo with its boxes here", show_default=False),
+    ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            "--min-score",
+            help="ignore detections scored below this (default: the pipeline's threshold)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Measure a pipeline's detections against drawn boxes: precision, recall, F1 per photo."""
+    from trapline.evaluation.cli import run_eval
+
+    settings = load_settings(pipeline_files=pipeline_file or None)
+    typer.echo(
+        _run(
+            run_eval,
+            settings,
+            slug=pipeline,
+            images=images,
+            truth=truth,
+            draw=draw,
+            min_score=min_score,
+        )
+    )
+
+
 def _run(function: Any, settings: Settings, **kwargs: Any) -> Any:
     from trapline.errors import TraplineError
 

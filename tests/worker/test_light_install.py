@@ -10,6 +10,7 @@ index the test is skipped and says so.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -160,3 +161,32 @@ def test_the_processing_service_runs_from_the_worker_install(service) -> None:
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
+
+
+def test_eval_runs_from_the_worker_install(venv: Path, tmp_path: Path) -> None:
+    from trapline.imaging.synthetic import light_trap_image
+
+    image, insects = light_trap_image(0, 1200, 900)
+    image.save(tmp_path / "sheet.jpg", quality=92)
+    truth = {
+        "images": [{"id": 1, "file_name": "sheet.jpg", "width": 1200, "height": 900}],
+        "annotations": [
+            {"id": n, "image_id": 1, "category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1]}
+            for n, (x1, y1, x2, y2) in enumerate((i.box for i in insects), start=1)
+        ],
+        "categories": [{"id": 1, "name": "moth"}],
+    }
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    done = _run(
+        venv,
+        "eval",
+        "--pipeline",
+        "moth-blobs",
+        "--images",
+        str(tmp_path),
+        "--truth",
+        str(tmp_path / "truth.json"),
+    )
+    assert done.returncode == 0, done.stderr
+    overall = done.stdout.splitlines()[-1].split()
+    assert overall[:2] == ["overall", str(len(insects))]

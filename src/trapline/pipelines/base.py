@@ -98,6 +98,14 @@ class Pipeline(ABC):
     def config(self) -> PipelineConfig:
         """The pipeline's description: name, slug, version, algorithms and category maps."""
 
+    @property
+    def default_threshold(self) -> float | None:
+        """Confidence under which a detection is not counted as a find, by default.
+
+        ``None`` when the pipeline's scores are not calibrated (no threshold means anything).
+        """
+        return None
+
     def load(self) -> None:  # noqa: B027 - optional hook; pipelines without models skip it
         """Load models and other heavy state. Called once per process, before ``process``."""
 

@@ -1,18 +1,8 @@
-"""``moth-blobs``: a classical detector for insects on the lit white sheet of a light trap.
+"""``moth-blobs``: a classical detector and classifier for insects on the lit sheet of a light trap.
 
-No model, no weights: the sheet is bright and smooth, insects are darker or more colourful than
-the sheet around them. The detector works on a reduced copy of the photo:
-
-1. estimate the sheet's colour behind every pixel: a blur of what looks like sheet, repeated so
-   insects drop out of the estimate (this follows the light's fall-off towards the edges);
-2. contrast: how much darker than the sheet a pixel is in its darkest channel, relative to the
-   sheet (so a green or yellow moth counts, not only a dark one);
-3. threshold with hysteresis (a blob needs some strong pixels; weaker ones join it), open away
-   legs, antennae and grain, close the pale bands of patterned wings, fill holes;
-4. cut blobs of touching insects apart at narrow necks, then keep blobs of insect size and
-   shape, scored by their mean contrast.
-
-Photos that are mostly not sheet (a close-up of soil, a dark frame) give no blobs.
+No model, no weights. ``blob_segmentation`` finds the blobs that could be insects;
+``blob_classes`` labels each ``moth``, ``other insect`` or ``not an insect`` from its shape and
+colour and scores the chance that it is an insect. See docs/pipelines.md for its figures.
 """
 
 from __future__ import annotations
@@ -21,10 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
-from scipy import ndimage
 
 from trapline.pipelines.base import (
     Box,
@@ -34,6 +21,8 @@ from trapline.pipelines.base import (
     detection,
     result,
 )
+from trapline.pipelines.blob_classes import LABELS, NOT_AN_INSECT, Verdict, classify, is_ruled_out
+from trapline.pipelines.blob_segmentation import BlobSettings, blob_candidates
 from trapline.protocol import (
     AlgorithmConfig,
     AlgorithmReference,
@@ -42,293 +31,121 @@ from trapline.protocol import (
     PipelineResultsResponse,
 )
 
-FloatArray = NDArray[np.float32]
+__all__ = [
+    "Blob",
+    "BlobSettings",
+    "MothBlobsPipeline",
+    "blob_candidates",
+    "detect_blobs",
+    "find_blobs",
+]
 
 
 @dataclass(frozen=True)
-class BlobSettings:
-    """The detector's knobs; sizes are fractions of the image so they hold at any resolution."""
+class Blob:
+    """A blob's box (its score the chance of an insect, its label the verdict) and verdict."""
 
-    #: Long side, in pixels, of the reduced copy the detector works on.
-    work_size: int = 1280
-    #: Blur, as a fraction of the short side, that smooths the sheet's texture away but keeps
-    #: the fall-off of the light towards the edges.
-    background_blur: float = 0.03
-    #: Relative drop below the sheet, in the darkest channel, that starts a blob.
-    seed_contrast: float = 0.3
-    #: Relative drop a pixel next to a blob needs to join it.
-    grow_contrast: float = 0.10
-    #: Smallest blob, as the long side of its box over the image's long side.
-    min_size: float = 0.008
-    #: Largest blob, as the long side of its box over the image's short side.
-    max_size: float = 0.5
-    #: Longest over shortest side of a blob's box; sheet folds and scratches are longer.
-    max_aspect: float = 5.0
-    #: Least share of its box a blob must fill; thin curves and outlines fill less.
-    min_fill: float = 0.2
-    #: Radius, in working pixels, of the disc that cuts the necks between touching insects.
-    neck_radius: int = 3
-    #: Least size of each part a blob is cut into, as the side of a square of the same area
-    #: over the image's long side; smaller parts stay with their blob.
-    min_split_size: float = 0.015
-    #: Least score (mean contrast, from 0 to 1) a blob must reach.
-    min_score: float = 0.2
-    #: Least share of the image that must look like sheet; below it the photo is not of a
-    #: light trap and no blobs are reported.
-    min_sheet_share: float = 0.5
-    #: Depth, as a fraction of the short side, of the strip along the border where blobs are
-    #: dropped: burned-in captions, the frame's edge, insects mostly outside the picture.
-    border_strip: float = 0.02
-    #: Margin added around each box, as a fraction of its long side: thresholding trims the
-    #: soft edges of wings.
-    margin: float = 0.03
+    box: Box
+    verdict: Verdict
+
+
+def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Blob]:
+    """Every blob worth reporting on a light-trap photo, insect or not, most likely insect first.
+
+    Boxes are in pixels of ``image``; a box's score is the chance of an insect, its label the
+    classifier's verdict.
+    """
+    blobs = []
+    for box, features in blob_candidates(image, settings):
+        verdict = classify(features, settings.classes)
+        if verdict.insect < settings.min_score and not is_ruled_out(features, settings.classes):
+            continue
+        labelled = Box(box.x1, box.y1, box.x2, box.y2, score=verdict.insect, label=verdict.label)
+        blobs.append(Blob(labelled, verdict))
+    return sorted(blobs, key=lambda blob: blob.box.score, reverse=True)
 
 
 def find_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Box]:
-    """Insect-like blobs on a light-trap sheet, as boxes in pixels of ``image``, best first."""
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    work, factor = _reduced(rgb, settings.work_size)
-    colour = np.asarray(work, dtype=np.float32)
-    contrast = _contrast(colour, _sheet(colour, settings))
-    if np.mean(contrast <= settings.grow_contrast) < settings.min_sheet_share:
-        # Not a photo of a lit sheet (a close-up, a dark frame): blobs would be noise.
-        return []
-    boxes = [
-        Box(
-            x1=box.x1 * factor[0],
-            y1=box.y1 * factor[1],
-            x2=box.x2 * factor[0],
-            y2=box.y2 * factor[1],
-            score=box.score,
-            label=box.label,
-        )
-        for box in _blobs(contrast, settings)
+    """The insects on a light-trap photo, as boxes in pixels of ``image``, best first."""
+    return [
+        blob.box for blob in detect_blobs(image, settings) if blob.verdict.label != NOT_AN_INSECT
     ]
-    return sorted(boxes, key=lambda box: box.score, reverse=True)
-
-
-def _reduced(image: Image.Image, long_side: int) -> tuple[Image.Image, tuple[float, float]]:
-    """``image`` shrunk to ``long_side`` (never enlarged) and the scale back, per axis."""
-    width, height = image.size
-    ratio = long_side / max(width, height)
-    if ratio >= 1:
-        return image, (1.0, 1.0)
-    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-    reduced = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return reduced, (width / size[0], height / size[1])
-
-
-def _sheet(colour: FloatArray, settings: BlobSettings) -> FloatArray:
-    """The sheet's colour behind every pixel, as if no insect were there."""
-    height, width, _ = colour.shape
-    # The sheet varies slowly (vignetting, folds), so estimate it on a thumbnail of about
-    # 128 pixels on the short side and scale it back up.
-    step = max(1, min(height, width) // 128)
-    rows, cols = height // step, width // step
-    small = colour[: rows * step, : cols * step].reshape(rows, step, cols, step, 3).mean((1, 3))
-    sigma = settings.background_blur * min(rows, cols)
-    sheet_pixels = np.ones((rows, cols), dtype=bool)
-    # Blur only what looks like sheet; each round recognises insects better and leaves them out.
-    for _ in range(3):
-        sheet = _masked_blur(small, sheet_pixels, sigma)
-        insects = _contrast(small, sheet, smooth=False) > settings.grow_contrast
-        sheet_pixels = ~ndimage.binary_dilation(insects)
-    planes = [
-        Image.fromarray(np.ascontiguousarray(sheet[..., channel])).resize(
-            (width, height), Image.Resampling.BILINEAR
-        )
-        for channel in range(3)
-    ]
-    return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes], axis=-1)
-
-
-def _masked_blur(colour: FloatArray, weights: NDArray[np.bool_], sigma: float) -> FloatArray:
-    """Gaussian blur of ``colour`` over the pixels where ``weights`` is set only.
-
-    Where no such pixel is near (a large insect), a blur four times as wide fills in; where
-    there is none at all, the mean of the whole image.
-    """
-    weight = weights.astype(np.float32)
-    weighted = colour * weight[..., None]
-    blurred = np.empty_like(colour)
-    fallback = colour.reshape(-1, 3).mean(axis=0)
-    if weight.any():
-        fallback = weighted.reshape(-1, 3).sum(axis=0) / weight.sum()
-    for width in (4 * sigma, sigma):
-        total = ndimage.gaussian_filter(weight, width, mode="nearest")
-        sums = ndimage.gaussian_filter(weighted, (width, width, 0), mode="nearest")
-        known = total > 0.05
-        blurred = np.where(
-            known[..., None],
-            sums / np.maximum(total, 1e-6)[..., None],
-            fallback if width > sigma else blurred,
-        ).astype(np.float32)
-    return blurred
-
-
-def _contrast(colour: FloatArray, sheet: FloatArray, *, smooth: bool = True) -> FloatArray:
-    """Relative drop below the sheet in the darkest channel, 0 (sheet) to 1 (black)."""
-    if smooth:
-        # Sensor grain is per channel; a light blur keeps it from reading as contrast.
-        colour = ndimage.gaussian_filter(colour, sigma=(1.0, 1.0, 0.0))
-    ratio = colour / np.maximum(sheet, 8.0)
-    return np.asarray(np.clip(1.0 - ratio.min(axis=-1), 0.0, 1.0), dtype=np.float32)
-
-
-def _blobs(contrast: FloatArray, settings: BlobSettings) -> list[Box]:
-    """Boxes, in pixels of ``contrast``, of blobs that pass the size, shape and score tests."""
-    height, width = contrast.shape
-    mask = contrast > settings.grow_contrast
-    # Opening drops legs, antennae and grain, and with them many bridges between insects that
-    # touch; closing then bridges the pale bands of patterned wings.
-    mask = ndimage.binary_opening(mask, structure=np.ones((3, 3)))
-    mask = ndimage.binary_closing(mask, structure=np.ones((3, 3)))
-    mask = ndimage.binary_fill_holes(mask)
-    labels, count = _separated(mask, settings)
-    if count == 0:
-        return []
-    index = np.arange(1, count + 1)
-    seeded = ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
-    means = ndimage.mean(contrast, labels, index)
-    areas = ndimage.sum_labels(mask, labels, index)
-    smallest = settings.min_size * max(height, width)
-    largest = settings.max_size * min(height, width)
-    boxes = []
-    for number, found in enumerate(ndimage.find_objects(labels)):
-        if found is None or not seeded[number]:
-            continue
-        rows, cols = found
-        box_h, box_w = rows.stop - rows.start, cols.stop - cols.start
-        long_side, short_side = max(box_h, box_w), min(box_h, box_w)
-        # A blob half as bright as the sheet on average is as sure as this detector gets.
-        score = min(1.0, float(means[number]) * 2.0)
-        if (
-            _in_border_strip(rows, cols, (height, width), settings.border_strip)
-            or long_side < smallest
-            or long_side > largest
-            or long_side > settings.max_aspect * short_side
-            or areas[number] < settings.min_fill * box_h * box_w
-            or score < settings.min_score
-        ):
-            continue
-        pad = settings.margin * long_side
-        boxes.append(
-            Box(
-                x1=max(0.0, cols.start - pad),
-                y1=max(0.0, rows.start - pad),
-                x2=min(float(width), cols.stop + pad),
-                y2=min(float(height), rows.stop + pad),
-                score=score,
-                label="moth",
-            )
-        )
-    return boxes
-
-
-def _in_border_strip(rows: slice, cols: slice, shape: tuple[int, int], strip: float) -> bool:
-    """Whether a blob touches the border and reaches less than ``strip`` into the image."""
-    height, width = shape
-    depth = strip * min(height, width)
-    # Morphology at the border leaves a blob that touches it a pixel or two short of it.
-    near = 3
-    return bool(
-        (rows.start <= near and rows.stop < depth)
-        or (rows.stop >= height - near and height - rows.start < depth)
-        or (cols.start <= near and cols.stop < depth)
-        or (cols.stop >= width - near and width - cols.start < depth)
-    )
-
-
-def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray[np.int32], int]:
-    """Labelled blobs of ``mask``, with insects joined by legs or antennae cut apart.
-
-    An opening with a disc removes the narrow necks between touching insects; a blob that
-    falls into two or more big cores is divided, each pixel going to its nearest core.
-    """
-    labels, count = ndimage.label(mask)
-    radius = settings.neck_radius
-    across = np.arange(-radius, radius + 1)
-    disc = across[:, None] ** 2 + across[None, :] ** 2 <= radius**2
-    cores, core_count = ndimage.label(ndimage.binary_opening(mask, structure=disc))
-    if core_count < 2:
-        return labels, count
-    index = np.arange(1, core_count + 1)
-    big = (
-        ndimage.sum_labels(np.ones_like(mask), cores, index)
-        >= (settings.min_split_size * max(mask.shape)) ** 2
-    )
-    if np.count_nonzero(big) < 2:
-        return labels, count
-    cores = np.where(np.concatenate([[False], big])[cores], cores, 0)
-    # Each core lies within one blob; count the big cores of every blob.
-    owner = np.zeros(core_count + 1, dtype=np.int64)
-    owner[cores] = labels
-    split = np.bincount(owner[1:][big], minlength=count + 1) >= 2
-    split[0] = False
-    nearest = ndimage.distance_transform_edt(
-        cores == 0, return_distances=False, return_indices=True
-    )
-    nearest_core = cores[nearest[0], nearest[1]]
-    divide = split[labels] & (owner[nearest_core] == labels)
-    pieces = np.where(divide, count + nearest_core, labels)
-    # Number the pieces 1, 2, 3… again (0 stays the background), without gaps.
-    present = np.zeros(count + core_count + 1, dtype=bool)
-    present[pieces] = True
-    present[0] = True
-    renumber = np.cumsum(present) - 1
-    return renumber[pieces].astype(np.int32), int(renumber[-1])
 
 
 class MothBlobsPipeline(Pipeline):
-    """Blobs on a light-trap sheet, each reported as a detection classified ``moth``."""
+    """Blobs on a light-trap sheet, each a detection labelled by the shape-and-colour classifier."""
 
     slug = "moth-blobs"
 
     def __init__(self, settings: BlobSettings | None = None) -> None:
         self.settings = settings or BlobSettings()
-        self.algorithm = AlgorithmReference(name="Moth blobs", key="moth-blobs")
+        self.detector = AlgorithmReference(name="Moth blobs", key="moth-blobs")
+        self.classifier = AlgorithmReference(name="Blob classes", key="moth-blobs-classes")
+
+    @property
+    def default_threshold(self) -> float:
+        """Insect score under which a blob is labelled ``not an insect``."""
+        return self.settings.classes.threshold
 
     @property
     def config(self) -> PipelineConfig:
-        """One algorithm: the blob detector, whose only label is ``moth``."""
+        """Two algorithms: the blob detector and the classifier that labels each blob."""
         return PipelineConfig(
             name="Moth blobs",
             slug=self.slug,
-            version=1,
+            version=2,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
-                "sheet, scored by their contrast to it. No model; fast; finds insects, not species."
+                "sheet, labelled moth, other insect or not an insect from their shape and "
+                "colour; the score is the chance of an insect. No model; fast."
             ),
             algorithms=[
                 AlgorithmConfig(
-                    name=self.algorithm.name,
-                    key=self.algorithm.key,
+                    name=self.detector.name,
+                    key=self.detector.key,
                     task_type="detection",
-                    version=1,
+                    version=2,
                     description="Sheet estimate, contrast threshold, connected components.",
-                    category_map=CategoryMap(labels=["moth"]),
-                )
+                    category_map=CategoryMap(labels=["insect"]),
+                ),
+                AlgorithmConfig(
+                    name=self.classifier.name,
+                    key=self.classifier.key,
+                    task_type="classification",
+                    version=1,
+                    description=(
+                        "Size, elongation, fill, darkness and colour of each blob; insect "
+                        f"score calibrated on light-trap photos, threshold "
+                        f"{self.default_threshold:g}."
+                    ),
+                    category_map=CategoryMap(labels=list(LABELS)),
+                ),
             ],
         )
 
     def process(self, batch: Sequence[SourceImage]) -> list[PipelineResultsResponse]:
-        """One result per image with a detection (and a ``moth`` classification) per blob."""
+        """One result per image with a detection per blob, classified by the blob classifier."""
         results = []
         for image in batch:
             started = time.perf_counter()
-            boxes = [image.to_original(box) for box in find_blobs(image.image, self.settings)]
+            blobs = detect_blobs(image.image, self.settings)
             elapsed = time.perf_counter() - started
             detections = [
                 detection(
                     image,
-                    box,
-                    self.algorithm,
+                    image.to_original(blob.box),
+                    self.detector,
                     inference_time=elapsed,
                     classifications=[
-                        classification("moth", self.algorithm, labels=["moth"], scores=[box.score])
+                        classification(
+                            blob.verdict.label,
+                            self.classifier,
+                            labels=list(LABELS),
+                            scores=list(blob.verdict.scores),
+                        )
                     ],
                 )
-                for box in boxes
+                for blob in blobs
             ]
             results.append(result(self.slug, image, detections, started=started))
         return results

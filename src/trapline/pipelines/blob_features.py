@@ -1,0 +1,99 @@
+"""Shape and colour features of one blob ``moth-blobs`` found.
+
+Computed on the crop of the blob's box only, so the cost is that of the blob, not the image.
+Sizes are relative to the image, so the features mean the same at any resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float32]
+
+#: Contrast (relative drop below the sheet) above which a pixel counts as black.
+BLACK_CONTRAST = 0.7
+
+
+@dataclass(frozen=True)
+class BlobFeatures:
+    """What the classifier knows about one blob.
+
+    Attributes:
+        size: long side of the blob's box over the image's long side.
+        elongation: length over width of the blob itself (from its second moments, so a
+            diagonal insect is as elongated as an upright one); 1 for a disc.
+        fill: share of the blob's box the blob covers (a disc 0.79, a rectangle 1).
+        darkness: mean contrast of the blob's pixels, 0 (sheet) to 1 (black).
+        black: share of the blob's pixels darker than ``BLACK_CONTRAST``.
+        pale_centre: how much paler than the blob's mean the middle of the blob is (the
+            middle fifth of its radius around its centroid): the bright eyelet of a fastener
+            gives about 0.3; the body of an insect, darker than its wings, less than 0.
+        at_border: whether the blob touches the edge of the image (cut off by it).
+        saturation: mean colour saturation of the blob, 0 (grey, black) to 1.
+        hue: mean hue angle of the blob's colour, in degrees (0 red, 30 orange-brown, 60 yellow,
+            120 green, 240 blue); meaningful only when ``saturation`` is not tiny.
+    """
+
+    size: float
+    elongation: float
+    fill: float
+    darkness: float
+    black: float
+    pale_centre: float
+    at_border: bool
+    saturation: float
+    hue: float
+
+
+def blob_features(
+    mask: NDArray[np.bool_],
+    contrast: FloatArray,
+    colour: FloatArray,
+    *,
+    image_long_side: int,
+    at_border: bool,
+) -> BlobFeatures:
+    """Features of one blob, given as the crops of its box.
+
+    Args:
+        mask: the blob's pixels within its box.
+        contrast: the contrast image the blob was cut from, cropped to the box.
+        colour: the RGB image (floats 0-255), cropped to the box.
+        image_long_side: the long side of the whole image, in the same pixels.
+        at_border: whether the box touches the image's edge.
+    """
+    box_h, box_w = mask.shape
+    rows, cols = np.nonzero(mask)
+    area = rows.size
+    if area == 0:
+        return BlobFeatures(0, 1, 0, 0, 0, 0, at_border, 0, 0)
+    inside = contrast[mask]
+    # Spread along the blob's long and short axes: eigenvalues of its pixels' covariance.
+    spread = np.cov(np.stack([rows, cols]).astype(np.float64)) if area > 1 else np.eye(2)
+    minor, major = np.linalg.eigvalsh(spread)
+    elongation = float(np.sqrt(major / max(minor, 0.25)))
+    darkness = float(inside.mean())
+    # The middle: pixels within a fifth of the blob's radius of its centroid.
+    reach = 0.2 * np.sqrt(area / np.pi)
+    near = (rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2 <= reach**2
+    middle = float(inside[near].mean()) if near.any() else darkness
+    pixels = colour[mask]
+    brightest = pixels.max(axis=-1)
+    saturation = float(((brightest - pixels.min(axis=-1)) / np.maximum(brightest, 1.0)).mean())
+    # Mean hue: the angle of the mean colour in the colour-opponent plane.
+    red, green, blue = pixels.mean(axis=0)
+    hue = float(np.degrees(np.arctan2((green - blue) * np.sqrt(3) / 2, red - (green + blue) / 2)))
+    return BlobFeatures(
+        size=max(box_h, box_w) / image_long_side,
+        elongation=elongation,
+        fill=area / (box_h * box_w),
+        darkness=darkness,
+        black=float((inside > BLACK_CONTRAST).mean()),
+        pale_centre=darkness - middle,
+        at_border=at_border,
+        saturation=saturation,
+        hue=hue % 360,
+    )

@@ -1,0 +1,292 @@
+"""Segmentation for ``moth-blobs``: the blobs on a light-trap photo that could be insects.
+
+No model, no weights: the sheet is bright and smooth, insects are darker or more colourful than
+the sheet around them. The work is done on a reduced copy of the photo:
+
+1. estimate the sheet's colour behind every pixel: a blur of what looks like sheet, repeated so
+   insects drop out of the estimate (this follows the light's fall-off towards the edges);
+2. contrast: how much darker than the sheet a pixel is in its darkest channel, relative to the
+   sheet (so a green, yellow or pale moth counts, not only a dark one);
+3. threshold with hysteresis (a blob needs some strong pixels; weaker ones join it), open away
+   legs, antennae and grain, close the pale bands of patterned wings, fill holes;
+4. cut blobs of insects joined by a leg or an antenna apart at the narrow neck, then keep blobs
+   of insect size and shape, each with its features (``blob_features``) for the classifier.
+
+Photos that are mostly not sheet (a close-up of soil, a dark frame) give no blobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+from scipy import ndimage
+
+from trapline.pipelines.base import Box
+from trapline.pipelines.blob_classes import ClassSettings
+from trapline.pipelines.blob_features import BlobFeatures, blob_features
+
+FloatArray = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class BlobSettings:
+    """The detector's knobs; sizes are fractions of the image so they hold at any resolution."""
+
+    #: Long side, in pixels, of the reduced copy the detector works on.
+    work_size: int = 1280
+    #: Blur, as a fraction of the short side, that smooths the sheet's texture away but keeps
+    #: the fall-off of the light towards the edges.
+    background_blur: float = 0.03
+    #: Relative drop below the sheet, in the darkest channel, that starts a blob.
+    seed_contrast: float = 0.2
+    #: Relative drop a pixel next to a blob needs to join it.
+    grow_contrast: float = 0.10
+    #: Smallest blob, as the long side of its box over the image's long side.
+    min_size: float = 0.005
+    #: Largest blob, as the long side of its box over the image's short side.
+    max_size: float = 0.5
+    #: Longest over shortest side of a blob's box; sheet folds and scratches are longer.
+    max_aspect: float = 5.0
+    #: Least share of its box a blob must fill; thin curves and outlines fill less.
+    min_fill: float = 0.2
+    #: Radius, in working pixels, of the disc that cuts the necks between touching insects.
+    neck_radius: int = 3
+    #: Least size of each part a blob is cut into, as the side of a square of the same area
+    #: over the image's long side; smaller parts stay with their blob.
+    min_split_size: float = 0.015
+    #: Least insect score (see ``blob_classes``) a blob must reach to be reported at all;
+    #: fainter blobs are grain and stains, not worth a ``not an insect`` label. Fasteners,
+    #: scale bars and labels are always reported.
+    min_score: float = 0.1
+    #: Least share of the image that must look like sheet; below it the photo is not of a
+    #: light trap and no blobs are reported.
+    min_sheet_share: float = 0.5
+    #: Depth, as a fraction of the short side, of the strip along the border where blobs are
+    #: dropped: burned-in captions, the frame's edge, insects mostly outside the picture.
+    border_strip: float = 0.02
+    #: Margin added around each box, as a fraction of its long side: thresholding trims the
+    #: soft edges of wings.
+    margin: float = 0.03
+    #: The classifier stage's knobs, with the pipeline's default threshold.
+    classes: ClassSettings = field(default_factory=ClassSettings)
+
+
+def blob_candidates(
+    image: Image.Image, settings: BlobSettings = BlobSettings()
+) -> list[tuple[Box, BlobFeatures]]:
+    """Blobs of insect size and shape on a light-trap photo, with their features, unclassified.
+
+    Boxes are in pixels of ``image`` and have no score yet.
+    """
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    work, factor = _reduced(rgb, settings.work_size)
+    colour = np.asarray(work, dtype=np.float32)
+    contrast = _contrast(colour, _sheet(colour, settings))
+    if np.mean(contrast <= settings.grow_contrast) < settings.min_sheet_share:
+        # Not a photo of a lit sheet (a close-up, a dark frame): blobs would be noise.
+        return []
+    return [
+        (
+            Box(
+                x1=box.x1 * factor[0],
+                y1=box.y1 * factor[1],
+                x2=box.x2 * factor[0],
+                y2=box.y2 * factor[1],
+                score=0.0,
+            ),
+            features,
+        )
+        for box, features in _candidates(contrast, colour, settings)
+    ]
+
+
+def _reduced(image: Image.Image, long_side: int) -> tuple[Image.Image, tuple[float, float]]:
+    """``image`` shrunk to ``long_side`` (never enlarged) and the scale back, per axis."""
+    width, height = image.size
+    ratio = long_side / max(width, height)
+    if ratio >= 1:
+        return image, (1.0, 1.0)
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    reduced = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return reduced, (width / size[0], height / size[1])
+
+
+def _sheet(colour: FloatArray, settings: BlobSettings) -> FloatArray:
+    """The sheet's colour behind every pixel, as if no insect were there."""
+    height, width, _ = colour.shape
+    # The sheet varies slowly (vignetting, folds), so estimate it on a thumbnail of about
+    # 128 pixels on the short side and scale it back up.
+    step = max(1, min(height, width) // 128)
+    rows, cols = height // step, width // step
+    small = colour[: rows * step, : cols * step].reshape(rows, step, cols, step, 3).mean((1, 3))
+    sigma = settings.background_blur * min(rows, cols)
+    sheet_pixels = np.ones((rows, cols), dtype=bool)
+    # Blur only what looks like sheet; each round recognises insects better and leaves them out.
+    for _ in range(3):
+        sheet = _masked_blur(small, sheet_pixels, sigma)
+        insects = _contrast(small, sheet, smooth=False) > settings.grow_contrast
+        sheet_pixels = ~ndimage.binary_dilation(insects)
+    planes = [
+        Image.fromarray(np.ascontiguousarray(sheet[..., channel])).resize(
+            (width, height), Image.Resampling.BILINEAR
+        )
+        for channel in range(3)
+    ]
+    return np.stack([np.asarray(plane, dtype=np.float32) for plane in planes], axis=-1)
+
+
+def _masked_blur(colour: FloatArray, weights: NDArray[np.bool_], sigma: float) -> FloatArray:
+    """Gaussian blur of ``colour`` over the pixels where ``weights`` is set only.
+
+    Where no such pixel is near (a large insect), a blur four times as wide fills in; where
+    there is none at all, the mean of the whole image.
+    """
+    weight = weights.astype(np.float32)
+    weighted = colour * weight[..., None]
+    blurred = np.empty_like(colour)
+    fallback = colour.reshape(-1, 3).mean(axis=0)
+    if weight.any():
+        fallback = weighted.reshape(-1, 3).sum(axis=0) / weight.sum()
+    for width in (4 * sigma, sigma):
+        total = ndimage.gaussian_filter(weight, width, mode="nearest")
+        sums = ndimage.gaussian_filter(weighted, (width, width, 0), mode="nearest")
+        known = total > 0.05
+        blurred = np.where(
+            known[..., None],
+            sums / np.maximum(total, 1e-6)[..., None],
+            fallback if width > sigma else blurred,
+        ).astype(np.float32)
+    return blurred
+
+
+def _contrast(colour: FloatArray, sheet: FloatArray, *, smooth: bool = True) -> FloatArray:
+    """Relative drop below the sheet in the darkest channel, 0 (sheet) to 1 (black)."""
+    if smooth:
+        # Sensor grain is per channel; a light blur keeps it from reading as contrast.
+        colour = ndimage.gaussian_filter(colour, sigma=(1.0, 1.0, 0.0))
+    ratio = colour / np.maximum(sheet, 8.0)
+    return np.asarray(np.clip(1.0 - ratio.min(axis=-1), 0.0, 1.0), dtype=np.float32)
+
+
+def _candidates(
+    contrast: FloatArray, colour: FloatArray, settings: BlobSettings
+) -> list[tuple[Box, BlobFeatures]]:
+    """Blobs of insect size and shape, as boxes in pixels of ``contrast``, with their features."""
+    height, width = contrast.shape
+    mask = contrast > settings.grow_contrast
+    # Opening drops legs, antennae and grain, and with them many bridges between insects that
+    # touch; closing then bridges the pale bands of patterned wings.
+    mask = ndimage.binary_opening(mask, structure=np.ones((3, 3)))
+    mask = ndimage.binary_closing(mask, structure=np.ones((3, 3)))
+    solid = ndimage.binary_fill_holes(mask)
+    labels, count = _separated(solid, settings)
+    if count == 0:
+        return []
+    index = np.arange(1, count + 1)
+    seeded = ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
+    areas = ndimage.sum_labels(solid, labels, index)
+    smallest = settings.min_size * max(height, width)
+    largest = settings.max_size * min(height, width)
+    found = []
+    for number, place in enumerate(ndimage.find_objects(labels)):
+        if place is None or not seeded[number]:
+            continue
+        rows, cols = place
+        box_h, box_w = rows.stop - rows.start, cols.stop - cols.start
+        long_side, short_side = max(box_h, box_w), min(box_h, box_w)
+        if (
+            _in_border_strip(rows, cols, (height, width), settings.border_strip)
+            or long_side < smallest
+            or long_side > largest
+            or long_side > settings.max_aspect * short_side
+            or areas[number] < settings.min_fill * box_h * box_w
+        ):
+            continue
+        features = blob_features(
+            labels[place] == number + 1,
+            contrast[place],
+            colour[place],
+            image_long_side=max(height, width),
+            at_border=_at_border(rows, cols, (height, width)),
+        )
+        pad = settings.margin * long_side
+        box = Box(
+            x1=max(0.0, cols.start - pad),
+            y1=max(0.0, rows.start - pad),
+            x2=min(float(width), cols.stop + pad),
+            y2=min(float(height), rows.stop + pad),
+            score=0.0,
+        )
+        found.append((box, features))
+    return found
+
+
+#: Pixels from the image's edge within which a blob touches it: morphology at the edge leaves
+#: a blob that reaches it a pixel or two short.
+NEAR_BORDER = 3
+
+
+def _at_border(rows: slice, cols: slice, shape: tuple[int, int]) -> bool:
+    """Whether a blob's box touches the image's edge."""
+    height, width = shape
+    return bool(
+        min(rows.start, cols.start) <= NEAR_BORDER
+        or rows.stop >= height - NEAR_BORDER
+        or cols.stop >= width - NEAR_BORDER
+    )
+
+
+def _in_border_strip(rows: slice, cols: slice, shape: tuple[int, int], strip: float) -> bool:
+    """Whether a blob touches the border and reaches less than ``strip`` into the image."""
+    height, width = shape
+    depth = strip * min(height, width)
+    near = NEAR_BORDER
+    return bool(
+        (rows.start <= near and rows.stop < depth)
+        or (rows.stop >= height - near and height - rows.start < depth)
+        or (cols.start <= near and cols.stop < depth)
+        or (cols.stop >= width - near and width - cols.start < depth)
+    )
+
+
+def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray[np.int32], int]:
+    """Labelled blobs of ``mask``, with insects joined by legs or antennae cut apart.
+
+    An opening with a disc removes the narrow necks between touching insects; a blob that
+    falls into two or more big cores is divided, each pixel going to its nearest core.
+    """
+    labels, count = ndimage.label(mask)
+    radius = settings.neck_radius
+    across = np.arange(-radius, radius + 1)
+    disc = across[:, None] ** 2 + across[None, :] ** 2 <= radius**2
+    cores, core_count = ndimage.label(ndimage.binary_opening(mask, structure=disc))
+    if core_count < 2:
+        return labels, count
+    index = np.arange(1, core_count + 1)
+    big = (
+        ndimage.sum_labels(np.ones_like(mask), cores, index)
+        >= (settings.min_split_size * max(mask.shape)) ** 2
+    )
+    if np.count_nonzero(big) < 2:
+        return labels, count
+    cores = np.where(np.concatenate([[False], big])[cores], cores, 0)
+    # Each core lies within one blob; count the big cores of every blob.
+    owner = np.zeros(core_count + 1, dtype=np.int64)
+    owner[cores] = labels
+    split = np.bincount(owner[1:][big], minlength=count + 1) >= 2
+    split[0] = False
+    nearest = ndimage.distance_transform_edt(
+        cores == 0, return_distances=False, return_indices=True
+    )
+    nearest_core = cores[nearest[0], nearest[1]]
+    divide = split[labels] & (owner[nearest_core] == labels)
+    pieces = np.where(divide, count + nearest_core, labels)
+    # Number the pieces 1, 2, 3… again (0 stays the background), without gaps.
+    present = np.zeros(count + core_count + 1, dtype=bool)
+    present[pieces] = True
+    present[0] = True
+    renumber = np.cumsum(present) - 1
+    return renumber[pieces].astype(np.int32), int(renumber[-1])

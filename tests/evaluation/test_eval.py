@@ -1,0 +1,142 @@
+"""``trapline eval`` end to end: ground truth files, a real pipeline, the printed report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from trapline.cli import app
+from trapline.errors import InvalidInput
+from trapline.evaluation.run import evaluate
+from trapline.evaluation.truth import load_truth
+from trapline.pipelines import resolve_pipelines
+
+SIZE = (400, 200)
+#: What the ``constant`` pipeline finds on every photo: the centre quarter.
+CENTRE = (100.0, 50.0, 300.0, 150.0)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.jpg", "b.png"):
+        Image.new("RGB", SIZE, (200, 190, 180)).save(folder / name)
+    return folder
+
+
+def coco(tmp_path: Path, boxes: dict[str, list[tuple[list[float], int]]]) -> Path:
+    document = {
+        "images": [
+            {"id": n, "file_name": name, "width": SIZE[0], "height": SIZE[1]}
+            for n, name in enumerate(boxes)
+        ],
+        "annotations": [
+            {"id": len(boxes) * n + k, "image_id": n, "bbox": bbox, "category_id": category}
+            for n, name in enumerate(boxes)
+            for k, (bbox, category) in enumerate(boxes[name])
+        ],
+        "categories": [{"id": 1, "name": "moth"}, {"id": 3, "name": "not an insect"}],
+    }
+    path = tmp_path / "truth.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_coco_truth_gives_a_perfect_and_a_missed_photo(tmp_path: Path, photos: Path) -> None:
+    truth = coco(
+        tmp_path,
+        {
+            "a.jpg": [([100, 50, 200, 100], 1), ([0, 0, 20, 20], 3)],
+            "b.png": [([0, 0, 40, 40], 1)],
+        },
+    )
+    (pipeline,) = resolve_pipelines(["constant"])
+    report = evaluate(pipeline, photos, load_truth(truth))
+    first, second = report.images
+    assert (first.counts(0.5).precision, first.counts(0.5).recall) == (1.0, 1.0)
+    assert first.truth.not_objects == [(0.0, 0.0, 20.0, 20.0)]
+    assert (second.counts(0.3).precision, second.counts(0.3).recall) == (0.0, 0.0)
+    overall = report.overall(0.5)
+    assert (overall.true_positives, overall.false_positives, overall.misses) == (1, 1, 1)
+
+
+def test_megadetector_truth_in_fractions(tmp_path: Path, photos: Path) -> None:
+    truth = tmp_path / "md.json"
+    truth.write_text(
+        json.dumps(
+            {
+                "detection_categories": {"1": "animal"},
+                "images": [
+                    {
+                        "file": "a.jpg",
+                        "detections": [
+                            {"category": "1", "conf": 0.9, "bbox": [0.25, 0.25, 0.5, 0.5]}
+                        ],
+                    },
+                    {"file": "b.png", "detections": []},
+                ],
+            }
+        )
+    )
+    (pipeline,) = resolve_pipelines(["constant"])
+    report = evaluate(pipeline, photos, load_truth(truth))
+    assert report.images[0].truth.objects == [CENTRE]
+    assert report.overall(0.5).true_positives == 1
+    assert report.overall(0.5).false_positives == 1  # the centre box on b.png
+
+
+def test_the_command_prints_the_table_and_draws(tmp_path: Path, photos: Path) -> None:
+    truth = coco(tmp_path, {"a.jpg": [([100, 50, 200, 100], 1)], "b.png": []})
+    drawn = tmp_path / "drawn"
+    answer = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--pipeline",
+            "constant",
+            "--images",
+            str(photos),
+            "--truth",
+            str(truth),
+            "--draw",
+            str(drawn),
+        ],
+    )
+    assert answer.exit_code == 0, answer.output
+    lines = answer.output.splitlines()
+    assert lines[0].split()[:4] == ["image", "truth", "found", "P@0.3"]
+    assert lines[-1].split()[:6] == ["overall", "1", "2", "0.50", "1.00", "0.67"]
+    assert sorted(path.name for path in drawn.iterdir()) == ["a.jpg", "b.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("not json", "is not JSON"),
+        ("[1, 2]", "no 'images' list"),
+        ('{"images": [{"id": 1}], "annotations": []}', "malformed"),
+    ],
+)
+def test_bad_truth_files_say_what_is_wrong(tmp_path: Path, content: str, says: str) -> None:
+    path = tmp_path / "truth.json"
+    path.write_text(content)
+    with pytest.raises(InvalidInput, match=says):
+        load_truth(path)
+
+
+def test_a_photo_outside_the_folder_or_missing_is_refused(tmp_path: Path, photos: Path) -> None:
+    (pipeline,) = resolve_pipelines(["constant"])
+    for name, says in (("../x.jpg", "outside"), ("c.jpg", "not in")):
+        truth = coco(tmp_path, {name: []})
+        answer = CliRunner().invoke(
+            app, ["eval", "--pipeline", "constant", "--images", str(photos), "--truth", str(truth)]
+        )
+        assert answer.exit_code == 1
+        assert says in answer.output
+        with pytest.raises(InvalidInput, match=says):
+            evaluate(pipeline, photos, load_truth(truth))

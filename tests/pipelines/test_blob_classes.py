@@ -1,0 +1,111 @@
+"""The classifier stage of ``moth-blobs`` on drawn sheets: fasteners, scale bars, small insects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from trapline.pipelines.blob_classes import (
+    MOTH,
+    NOT_AN_INSECT,
+    OTHER_INSECT,
+    ClassSettings,
+    classify,
+    insect_score,
+)
+from trapline.pipelines.blob_features import BlobFeatures
+from trapline.pipelines.moth_blobs import detect_blobs, find_blobs
+
+SHEET = (232, 230, 224)
+
+
+def grainy_sheet(size: tuple[int, int] = (1600, 900), seed: int = 0) -> Image.Image:
+    grain = np.random.default_rng(seed).normal(0, 3, (size[1], size[0], 3))
+    return Image.fromarray(np.clip(np.array(SHEET) + grain, 0, 255).astype(np.uint8))
+
+
+def fastener(pen: ImageDraw.ImageDraw, centre: tuple[int, int], radius: int = 30) -> None:
+    """A black press stud with a bright metal eyelet in the middle, as on trap sheets."""
+    x, y = centre
+    pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(22, 22, 24))
+    eye = radius // 3
+    pen.ellipse((x - eye, y - eye, x + eye, y + eye), fill=(205, 205, 210))
+
+
+def moth(pen: ImageDraw.ImageDraw, box: tuple[int, int, int, int], colour: tuple[int, ...]) -> None:
+    """Two wings and a darker body, like a resting moth seen from above."""
+    x1, y1, x2, y2 = box
+    middle = (x1 + x2) // 2
+    pen.polygon([(middle, y1), (x1, y2), (middle, y2 - (y2 - y1) // 5)], fill=colour)
+    pen.polygon([(middle, y1), (x2, y2), (middle, y2 - (y2 - y1) // 5)], fill=colour)
+    darker = tuple(max(0, c - 40) for c in colour)
+    pen.ellipse((middle - 6, y1, middle + 6, y2 - 8), fill=darker)
+
+
+def test_fasteners_and_a_scale_bar_are_labelled_not_insects() -> None:
+    image = grainy_sheet()
+    pen = ImageDraw.Draw(image)
+    for centre in ((300, 250), (1300, 250), (800, 700)):
+        fastener(pen, centre)
+    # A scale bar: a grey frame with two rows of black and white squares, lying on the sheet.
+    pen.rectangle((500, 430, 740, 490), fill=(190, 190, 196))
+    for step in range(9):
+        top = 436 if step % 2 == 0 else 460
+        pen.rectangle((510 + 24 * step, top, 534 + 24 * step, top + 24), fill=(40, 40, 44))
+    moth(pen, (1000, 400, 1090, 480), (120, 85, 50))
+    blobs = detect_blobs(image)
+    insects = [blob for blob in blobs if blob.verdict.label != NOT_AN_INSECT]
+    others = [blob for blob in blobs if blob.verdict.label == NOT_AN_INSECT]
+    assert [(round(b.box.x1, -1), b.verdict.label) for b in insects] == [(1000, MOTH)]
+    # The three fasteners, and the bar unless it is too long and thin to be a blob at all.
+    assert len(others) in (3, 4)
+    assert all(blob.box.score < 0.5 for blob in others)
+    assert len(find_blobs(image)) == 1
+
+
+def test_small_insects_are_other_insects_and_faint_specks_are_dropped() -> None:
+    image = grainy_sheet()
+    pen = ImageDraw.Draw(image)
+    pen.ellipse((400, 400, 412, 424), fill=(60, 50, 45))  # a small fly
+    pen.ellipse((900, 300, 908, 308), fill=(200, 198, 192))  # a faint speck
+    moth(pen, (1100, 500, 1200, 590), (150, 120, 80))
+    labels = sorted((round(b.x1, -2), b.label) for b in find_blobs(image))
+    assert labels == [(400, OTHER_INSECT), (1100, MOTH)]
+
+
+def features(**changes: float) -> BlobFeatures:
+    base = {
+        "size": 0.03,
+        "elongation": 1.6,
+        "fill": 0.6,
+        "darkness": 0.5,
+        "black": 0.2,
+        "pale_centre": -0.05,
+        "at_border": False,
+        "saturation": 0.35,
+        "hue": 25.0,
+    }
+    base.update(changes)
+    return BlobFeatures(**base)  # type: ignore[arg-type]
+
+
+def test_scores_rise_with_darkness_and_size_and_add_up() -> None:
+    faint = insect_score(features(darkness=0.05, size=0.01))
+    dark = insect_score(features(darkness=0.5, size=0.01))
+    small, large = insect_score(features(size=0.006)), insect_score(features(size=0.05))
+    assert faint < 0.5 < dark
+    assert small < large
+    verdict = classify(features())
+    assert verdict.label == MOTH
+    assert sum(verdict.scores) == pytest.approx(1.0)
+    assert verdict.insect == pytest.approx(insect_score(features()))
+
+
+def test_a_dark_round_blob_without_an_eyelet_is_not_a_fastener() -> None:
+    stud = features(fill=0.79, black=0.6, darkness=0.7, saturation=0.1, elongation=1.0)
+    assert classify(stud).label == MOTH
+    assert classify(features(**{**stud.__dict__, "pale_centre": 0.3})).label == NOT_AN_INSECT
+    cut = {**stud.__dict__, "at_border": True}
+    assert classify(features(**cut)).label == NOT_AN_INSECT
+    assert classify(stud, ClassSettings(threshold=1.0)).label == NOT_AN_INSECT
