@@ -306,7 +306,7 @@ class MothBlobsPipeline(Pipeline):
                     task_type="detection",
                     version=1,
                     description="Sheet estimate, contrast threshold, connected components.",
-                    category_map=CategoryMap(labels=["moth"]),
+                    category_map=CategoryMap.of_labels(["moth"]),
                 )
             ],
         )

@@ -115,6 +115,9 @@ class Runner:
         )
         self.processed = 0
         self.failed_images = 0
+        #: Why the worker stopped on its own: the platform refused its token, or (burst mode)
+        #: refused to list or hand out work. None while it works or when it ran out of work.
+        self.refusal: ApiError | None = None
 
     # -- control -----------------------------------------------------------------------------
 
@@ -173,6 +176,11 @@ class Runner:
         with self._lock:
             return self._in_hand == 0 and self._ready.empty()
 
+    def unposted(self) -> int:
+        """Tasks claimed whose results were not handed to the poster."""
+        with self._lock:
+            return self._in_hand
+
     def _report(self, elapsed: float) -> None:
         rate = self.processed / elapsed if elapsed > 0 else 0.0
         log.info(
@@ -200,8 +208,12 @@ class Runner:
                     break
                 except ApiError as exc:
                     if exc.status in (401, 403):
-                        log.error("the platform refused this worker's token: %s", exc.detail)
+                        self.refusal = exc  # nothing in hand can be posted either
                         self.abort()
+                        break
+                    if self.options.burst and exc.status >= 400:
+                        self.refusal = exc  # a listing the platform will never take
+                        self.drain()
                         break
                     log.error("claiming failed: %s", exc)
                     tasks = []
@@ -224,7 +236,13 @@ class Runner:
 
     def _jobs_left(self, slugs: list[str]) -> bool:
         """Whether started jobs of these pipelines are unfinished: failed tasks waiting out
-        their retry delay, or leases of a lost worker running out, still bring work."""
+        their retry delay, or leases of a lost worker running out, still bring work.
+
+        On Antenna, as for ADC, a job whose claim answers no tasks is drained; the pass that
+        just ended claimed from every listed job, so nothing is left.
+        """
+        if self.client.antenna:
+            return False
         try:
             return bool(self.client.incomplete_jobs(slugs, self.stopping, started_only=True))
         except ApiError as exc:
