@@ -250,7 +250,7 @@ def read_label_data(path: Path) -> tuple[list[str], list[dict[str, Any]] | None]
             document = None  # read_labels says what is wrong
         if isinstance(document, list) and document and all(isinstance(d, dict) for d in document):
             if not all(isinstance(d.get("label"), str) for d in document):
-                raise ValueError(f"labels file {path}: every object needs a \"label\" string")
+                raise ValueError(f'labels file {path}: every object needs a "label" string')
             return [d["label"] for d in document], [
                 {k: v for k, v in d.items() if k not in ("label", "index")} for d in document
             ]

@@ -149,11 +149,7 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
                 answer = client.register(project, name, configs)
             except (ApiError, Stopped) as exc:
                 failures += 1
-                hint = (
-                    f" {GETTING_IN}"
-                    if isinstance(exc, ApiError) and exc.status == 401
-                    else ""
-                )
+                hint = f" {GETTING_IN}" if isinstance(exc, ApiError) and exc.status == 401 else ""
                 print(f"project {project}: registration failed: {exc}.{hint}", file=sys.stderr)
                 continue
             created = answer.get("pipelines_created", [])
