@@ -385,6 +385,8 @@ class Runner:
                 self.poster.submit(job_id, kept)
         with self._room:
             self._in_hand -= len(everything)
+            # Each task passes here once: what was dropped need not be remembered any more.
+            self._dropped.difference_update(r.task.reply_subject for r in everything)
             self._room.notify_all()
 
     def _run_pipeline(self, slug: str, group: list[Ready]) -> list[dict[str, Any]]:
