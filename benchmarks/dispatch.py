@@ -124,7 +124,7 @@ def result_for(task: dict[str, Any]) -> dict[str, Any]:
 
 def worker_loop(
     args: tuple[str, str, int, int, float, float],
-) -> tuple[int, float, list[float], list[float], float]:
+) -> tuple[int, float, list[tuple[float, float]], list[float], float]:
     """Claim and answer until the job is empty, starting at a common instant.
 
     Returns (images, finish time, claim times, post times, CPU seconds spent after the start).
@@ -153,7 +153,7 @@ def worker_loop(
             raise RuntimeError(f"POST {path}: {answer.status} {data[:500]!r}")
         return json.loads(data)
 
-    claims: list[float] = []
+    claims: list[tuple[float, float]] = []  # (wall-clock start, seconds)
     posts: list[float] = []
     done = 0
     connection.request("GET", "/livez")  # connect before the clock starts
@@ -162,9 +162,9 @@ def worker_loop(
     time.sleep(max(0.0, start_at - time.time()) + random.uniform(0, infer_seconds))
     cpu = time.process_time()
     while True:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         tasks = post(f"/api/v2/jobs/{job_id}/tasks/", {"batch_size": batch})["tasks"]
-        claims.append(time.perf_counter() - started)
+        claims.append((wall, time.perf_counter() - started))
         if not tasks:
             connection.close()
             return done, time.time(), claims, posts, time.process_time() - cpu
@@ -213,10 +213,11 @@ def cpu_seconds(pid: int) -> tuple[float, float, float]:
 
 def run_loops(
     server: Server, job_id: int, loops: int, batch: int, infer_seconds: float = 0.0
-) -> tuple[int, float, list[float], list[float], float]:
+) -> tuple[int, float, list[tuple[float, float]], list[float], float]:
     """Run worker loops in separate processes.
 
-    Returns (images, seconds, claim times, post times, the loops' CPU seconds).
+    Returns (images, seconds, claims as (wall-clock start, seconds), post times, the loops'
+    CPU seconds).
     """
     context = multiprocessing.get_context("spawn")
     with context.Pool(loops) as pool:
@@ -252,6 +253,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--images", type=int, help="images per throughput/latency job (default 30,000)"
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="also list the N slowest claims and when"
     )
     parser.add_argument(
         "--part",
@@ -291,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for loops, label, infer, repeats in loop_parts:
             rates, claims, posts = [], [], []
+            timed: list[tuple[float, float]] = []
             server_cpu, database_cpu, nats_cpu, client_cpu = [], [], [], []
             for _ in range(repeats):
                 job_id, _, _ = start_job(client, small, job_size)
@@ -303,8 +308,14 @@ def main(argv: list[str] | None = None) -> None:
                 database_cpu.append((after[1] - before[1]) / images * 1e6)
                 nats_cpu.append((after[2] - before[2]) / images * 1e6)
                 client_cpu.append(loops_cpu / images * 1e6)
-                claims += c
+                claims += [seconds for _, seconds in c]
+                timed += c
                 posts += p
+            if options.slowest:
+                first = min(wall for wall, _ in timed)
+                print(f"{label}: slowest claims (s after the first claim, ms):")
+                for wall, seconds in sorted(timed, key=lambda t: -t[1])[: options.slowest]:
+                    print(f"  {wall - first:8.2f}  {seconds * 1000:8.1f}  (at {wall:.3f})")
             rows.append(
                 [
                     label,
@@ -312,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
                     statistics.median(rates),
                     percentile(claims, 0.5),
                     percentile(claims, 0.99),
+                    percentile(claims, 0.999),
+                    max(claims) * 1000,
                     percentile(posts, 0.5),
                     percentile(posts, 0.99),
                     statistics.median(server_cpu),
@@ -329,6 +342,8 @@ def main(argv: list[str] | None = None) -> None:
                 "images/s",
                 "claim p50 ms",
                 "claim p99 ms",
+                "claim p99.9 ms",
+                "claim max ms",
                 "result p50 ms",
                 "result p99 ms",
                 "server CPU µs/img",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -242,6 +243,29 @@ class CategoryMap(WireModel):
     version: WireName | None = None
     description: WireText | None = None
     uri: WireUri | None = None
+
+    @classmethod
+    def of_labels(
+        cls,
+        labels: Sequence[str],
+        data: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        version: str | None = None,
+    ) -> CategoryMap:
+        """The map of ``labels`` (model-output order) with one ``data`` entry per label:
+        ``{"index", "label"}`` and what ``data`` knows of it (``taxon_rank``, ``gbif_key``…).
+
+        Antenna stores a classification with ``data[index of the best score]``, so a map
+        without these entries cannot be used there.
+        """
+        extra = list(data or [])
+        if extra and len(extra) != len(labels):
+            raise ValueError(f"{len(extra)} data entries for {len(labels)} labels")
+        entries = [
+            {**(extra[index] if extra else {}), "index": index, "label": label}
+            for index, label in enumerate(labels)
+        ]
+        return cls(data=entries, labels=list(labels), version=version)
 
 
 class AlgorithmConfig(WireModel):
@@ -519,6 +543,41 @@ class ResultsResponse(BaseModel):
     job_id: int
     results_queued: int
     tasks: list[ResultItemStatus]
+
+
+#: Item statuses a platform answers when it holds a result: stored now (``saved``,
+#: ``duplicate``: trapline) or taken in to be stored in the background (``queued``: Antenna).
+DELIVERED = frozenset({"saved", "duplicate", "queued"})
+
+
+class PostedItem(WireModel):
+    """One item of a results answer as a worker reads it, from trapline or Antenna."""
+
+    reply_subject: str | None = None
+    status: str
+    task_id: str | None = None
+    detail: str | None = None
+
+
+class PostedResults(WireModel):
+    """A results answer as a worker reads it: trapline's ``ResultsResponse``, or Antenna's,
+    which answers ``{"status": "accepted", "job_id", "results_queued", "tasks": [{…,
+    "status": "queued", "task_id": <Celery id>}]}`` and may leave ``tasks`` out."""
+
+    status: str
+    job_id: int | None = None
+    results_queued: int | None = None
+    tasks: list[PostedItem] = Field(default_factory=list)
+
+    def statuses(self, posted: int) -> dict[str, int]:
+        """How many of the ``posted`` items got each status (an accepted answer without
+        per-item statuses counts every item as ``queued``)."""
+        counts: dict[str, int] = {}
+        for item in self.tasks:
+            counts[item.status] = counts.get(item.status, 0) + 1
+        if not self.tasks and self.status == "accepted":
+            counts["queued"] = posted
+        return counts
 
 
 # Push mode: the platform calls a synchronous processing service (Antenna's v1 contract).

@@ -195,3 +195,20 @@ def test_processing_services_show_workers_seen_with_client_info(registered: Prot
     assert worker["software"] == "ami-data-companion"
     assert worker["pid"] == 42
     assert worker["last_seen_at"]
+
+
+def test_a_map_differing_only_by_its_data_entries_is_no_change(proto: Protocol) -> None:
+    """Maps registered before workers sent data entries take them; a worker that still sends
+    none is not refused; other changes still need a new version."""
+    bare = pipeline_config()
+    bare["algorithms"][1]["category_map"]["data"] = []
+    assert proto.register(bare).status_code == 201
+    full = proto.register(pipeline_config())
+    assert full.status_code == 201, full.text
+    assert full.json()["algorithms_created"] == []
+    again = proto.register(bare)
+    assert again.status_code == 201, again.text
+    relabelled = pipeline_config()
+    relabelled["algorithms"][1]["category_map"]["labels"] = ["x", "y"]
+    relabelled["algorithms"][1]["category_map"]["data"] = []
+    assert proto.register(relabelled).status_code == 409

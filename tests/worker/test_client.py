@@ -134,3 +134,56 @@ def test_a_platform_without_lease_extension_is_left_alone() -> None:
         client = client_for(url)
         assert client.extend(["r1"], 60) == []
         assert client.has_extend is False
+
+
+@pytest.mark.parametrize(
+    ("answer", "statuses"),
+    [
+        (  # Antenna stores results in the background: every item is queued
+            {
+                "status": "accepted",
+                "job_id": 5,
+                "results_queued": 2,
+                "tasks": [
+                    {"reply_subject": "r1", "status": "queued", "task_id": "c0ffee-1"},
+                    {"reply_subject": "r2", "status": "queued", "task_id": "c0ffee-2"},
+                ],
+            },
+            {"queued": 2},
+        ),
+        ({"status": "accepted", "job_id": 5, "results_queued": 2}, {"queued": 2}),
+        (
+            {
+                "status": "accepted",
+                "job_id": 5,
+                "results_queued": 1,
+                "tasks": [
+                    {"reply_subject": "r1", "status": "saved", "task_id": "1"},
+                    {"reply_subject": "r2", "status": "rejected", "detail": "not yours"},
+                ],
+            },
+            {"saved": 1, "rejected": 1},
+        ),
+    ],
+)
+def test_every_result_answer_of_either_platform_is_read(
+    answer: dict[str, object], statuses: dict[str, int]
+) -> None:
+    script = Script()
+    script.add("/api/v2/jobs/5/result/", 200, answer)
+    with scripted_server(script) as url:
+        posted = client_for(url).post_results(5, [{"reply_subject": "r1"}, {"reply_subject": "r2"}])
+    assert posted.statuses(2) == statuses
+
+
+def test_on_antenna_the_job_listing_sends_only_filters_it_accepts() -> None:
+    script = Script()  # no /tasks/next/: Antenna
+    script.add("/api/v2/jobs/", 200, {"count": 0, "results": []})
+    with scripted_server(script) as url:
+        client = client_for(url)
+        client.next_tasks("c", 2)
+        assert client.antenna
+        client.incomplete_jobs(["c"], started_only=True)
+    (listing,) = [s.path for s in script.seen if s.path.startswith("/api/v2/jobs/?")]
+    assert "status=" not in listing
+    assert "limit=100" in listing  # Antenna answers one random job without a limit

@@ -100,6 +100,7 @@ def test_info_describes_the_service_as_antenna_reads_it(quarter) -> None:
     (classifier,) = [a for a in info.algorithms if a.key == "quarter-cls"]
     assert classifier.category_map is not None
     assert classifier.category_map.labels == LABELS
+    assert classifier.category_map.data == [{"index": i, "label": x} for i, x in enumerate(LABELS)]
     assert client.get("/info/").json() == body  # with or without the trailing slash
 
 

@@ -106,7 +106,7 @@ class MothBlobsPipeline(Pipeline):
                     task_type="detection",
                     version=2,
                     description="Sheet estimate, contrast threshold, connected components.",
-                    category_map=CategoryMap(labels=["insect"]),
+                    category_map=CategoryMap.of_labels(["insect"]),
                 ),
                 AlgorithmConfig(
                     name=self.classifier.name,
@@ -118,7 +118,7 @@ class MothBlobsPipeline(Pipeline):
                         f"score calibrated on light-trap photos, threshold "
                         f"{self.default_threshold:g}."
                     ),
-                    category_map=CategoryMap(labels=list(LABELS)),
+                    category_map=CategoryMap.of_labels(list(LABELS)),
                 ),
             ],
         )

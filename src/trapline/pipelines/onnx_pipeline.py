@@ -159,5 +159,5 @@ def _algorithm(stage: StageSpec, key: str, task_type: str, default_name: str) ->
         version=stage.version,
         uri=stage.weights,
         weights_sha256=stage.sha256.lower() if stage.sha256 else None,
-        category_map=CategoryMap(labels=list(stage.labels)),
+        category_map=CategoryMap.of_labels(stage.labels, stage.label_data),
     )

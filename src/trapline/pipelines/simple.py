@@ -62,7 +62,7 @@ class _TwoStagePipeline(Pipeline):
                     key=self.classifier.key,
                     task_type="classification",
                     description="Makes up labels; no model.",
-                    category_map=CategoryMap(labels=list(self.labels)),
+                    category_map=CategoryMap.of_labels(self.labels),
                 ),
             ],
         )

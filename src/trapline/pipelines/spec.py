@@ -69,8 +69,13 @@ class StageSpec(SpecModel):
     input_size: tuple[int, int]
     #: Category names in model-output order; or ``labels_file``.
     labels: list[str] = Field(default_factory=list)
-    #: A text file with one label per line, or a JSON list, or a JSON object label → index.
+    #: A text file with one label per line, or a JSON list, or a JSON object label → index,
+    #: or a JSON list of objects each with a ``label`` and what is known of it (category-map
+    #: data as Antenna keeps it: ``taxon_rank``, ``gbif_key``…).
     labels_file: str | None = None
+    #: Per-label data in label order (from a labels file of objects); registered with the
+    #: labels as the category map's ``data``.
+    label_data: list[dict[str, Any]] | None = None
     #: Images (detector) or crops (classifier) per inference call.
     batch_size: int = Field(8, ge=1, le=1024)
     #: Labels whose detections go on to the next stage; all when not given.
@@ -110,7 +115,8 @@ class StageSpec(SpecModel):
         if data.get("labels"):
             raise ValueError("give labels or labels_file, not both")
         path = _resolve(data["labels_file"], info)
-        return {**data, "labels_file": str(path), "labels": read_labels(path)}
+        labels, label_data = read_label_data(path)
+        return {**data, "labels_file": str(path), "labels": labels, "label_data": label_data}
 
     @model_validator(mode="after")
     def _complete(self) -> StageSpec:
@@ -120,6 +126,8 @@ class StageSpec(SpecModel):
             raise ValueError("labels (or labels_file) must list at least one label")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels must not repeat")
+        if self.label_data is not None and len(self.label_data) != len(self.labels):
+            raise ValueError("label_data must have one entry per label")
         unknown = sorted(set(self.keep or ()) - set(self.labels))
         if unknown:
             raise ValueError(f"keep names labels the stage does not have: {', '.join(unknown)}")
@@ -231,6 +239,22 @@ def load_spec_file(path: Path) -> list[PipelineSpec]:
         problems = "; ".join(_problem(error) for error in exc.errors())
         raise InvalidInput(f"pipeline file {path}: {problems}") from exc
     return spec.pipelines
+
+
+def read_label_data(path: Path) -> tuple[list[str], list[dict[str, Any]] | None]:
+    """Labels and their data from a labels file; data only from a JSON list of objects."""
+    if path.suffix.lower() == ".json":
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            document = None  # read_labels says what is wrong
+        if isinstance(document, list) and document and all(isinstance(d, dict) for d in document):
+            if not all(isinstance(d.get("label"), str) for d in document):
+                raise ValueError(f'labels file {path}: every object needs a "label" string')
+            return [d["label"] for d in document], [
+                {k: v for k, v in d.items() if k not in ("label", "index")} for d in document
+            ]
+    return read_labels(path), None
 
 
 def read_labels(path: Path) -> list[str]:

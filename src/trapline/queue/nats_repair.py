@@ -12,16 +12,9 @@ from collections.abc import Sequence
 
 import nats.js.errors
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 from trapline.queue.channel import StuckMessage
-from trapline.queue.nats_stream import (
-    API_TIMEOUT,
-    RECONCILER,
-    TaskStream,
-    pull_available,
-    read_offer,
-)
+from trapline.queue.nats_stream import API_TIMEOUT, TaskStream, read_offer
 
 
 class StreamRepair:
@@ -29,8 +22,6 @@ class StreamRepair:
 
     def __init__(self, tasks: TaskStream) -> None:
         self.tasks = tasks
-        #: Advisories read by ``stuck`` and not yet acknowledged, by stream sequence.
-        self._advisories: dict[int, Msg] = {}
 
     async def held_tasks(self, client: Client, job_id: int) -> set[int]:
         """Ids of the job's tasks that have a message in the stream."""
@@ -56,32 +47,27 @@ class StreamRepair:
                 return held
 
     async def stuck(self, client: Client, limit: int) -> list[StuckMessage]:
-        """Task messages JetStream gave up on, from its advisories (acknowledged by resolve)."""
+        """Task messages JetStream gave up on, from the advisories noted since the last call
+        (the stream's ``exhausted``); those of messages gone already are dropped."""
         await self.tasks.ensure(client)
-        advisories, _ = await pull_available(
-            client, self.tasks.exhausted_stream, RECONCILER, limit, API_TIMEOUT
-        )
         js = client.jetstream(timeout=API_TIMEOUT)
         found: list[StuckMessage] = []
-        for advisory in advisories:
+        noted = self.tasks.exhausted
+        while noted and len(found) < limit:
+            sequence = noted.popleft()
             try:
-                sequence = int(json.loads(advisory.data)["stream_seq"])
                 message = await js.get_msg(self.tasks.stream, seq=sequence)
-            except (ValueError, KeyError, TypeError, nats.js.errors.NotFoundError):
-                await advisory.ack()  # not ours, or the message is gone already
-                continue
+            except nats.js.errors.NotFoundError:
+                continue  # settled since, or replaced by a fresh message
             offer = read_offer(message.data or b"")
-            if offer is None:
-                await advisory.ack()
-                continue
-            self._advisories[sequence] = advisory
-            found.append(StuckMessage(sequence, offer.job_id, offer.task_id, offer.attempt))
+            if offer is not None:
+                found.append(StuckMessage(sequence, offer.job_id, offer.task_id, offer.attempt))
         return found
 
     async def resolve(
         self, client: Client, stuck: Sequence[StuckMessage], republish: Sequence[StuckMessage]
     ) -> None:
-        """Delete the stuck messages, publish the tries still wanted, acknowledge advisories."""
+        """Delete the stuck messages and publish the tries still wanted."""
         js = client.jetstream(timeout=API_TIMEOUT)
         for message in stuck:
             with contextlib.suppress(nats.js.errors.NotFoundError):  # replaced or purged
@@ -91,10 +77,6 @@ class StreamRepair:
             by_job.setdefault(message.job_id, []).append((message.task_id, message.attempt))
         for job_id, tasks in by_job.items():
             await self.tasks.publish(client, job_id, tasks, replacing=True)
-        for message in stuck:
-            advisory = self._advisories.pop(message.sequence, None)
-            if advisory is not None:
-                await advisory.ack()
         await client.flush(timeout=int(API_TIMEOUT))
 
     async def consumer_jobs(self, client: Client) -> set[int]:

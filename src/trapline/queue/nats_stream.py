@@ -6,9 +6,15 @@ Layout (prefix ``trapline``):
   ``trapline.tasks.<job id>.<task id>`` holding at most one message each, so a task is offered
   at most once however often it is published;
 - a durable pull consumer ``job-<id>`` per job filtering ``trapline.tasks.<id>.*``, which serves
-  claims of one job and, visited job by job, claims across jobs;
-- stream ``TRAPLINE_TASKS_EXHAUSTED`` capturing JetStream's max-deliveries advisories for the
-  reconciler, read through its consumer ``reconciler`` (``nats_repair.py``).
+  claims of one job and, visited job by job, claims across jobs.
+
+No other stream: trapline shares a NATS server with other applications (Antenna keeps a stream
+on ``$JS.EVENT.ADVISORY.>``, and JetStream refuses streams whose subjects overlap), so it learns
+of messages at their most deliveries without capturing advisories in a stream of its own. A
+message pulled for the last time that must come back is published afresh instead of handed
+back (``settle``: its delivery count says so); one whose last pull was never settled (the claim
+died) is announced by JetStream's max-deliveries advisory, which a plain subscription of each
+process notes for the reconciler (``exhausted``, read by ``nats_repair.py``).
 
 Every coroutine here runs on the NatsLink's loop; errors are translated by the link.
 """
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,8 +55,8 @@ FETCH_WAIT = 0.75
 #: another configuration.
 STREAM_NOT_FOUND = 10059
 STREAM_NAME_IN_USE = 10058
-#: Durable consumer the reconciler reads max-deliveries advisories with.
-RECONCILER = "reconciler"
+#: Stream sequences of max-deliveries advisories kept for the reconciler, at most.
+EXHAUSTED_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,11 @@ class TaskStream:
     def __init__(self, prefix: str, *, replicas: int, max_deliver: int, ack_wait: float) -> None:
         self.prefix = prefix
         self.stream = f"{prefix.upper()}_TASKS"
-        self.exhausted_stream = f"{self.stream}_EXHAUSTED"
+        #: Where JetStream announces a message of the stream it will not deliver again.
+        self.advisories = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.stream}.*"
+        #: Stream sequences of such messages, noted from the advisories, for the reconciler.
+        self.exhausted: deque[int] = deque(maxlen=EXHAUSTED_KEPT)
+        self._watching: Client | None = None
         self.replicas = replicas
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
@@ -125,27 +136,26 @@ class TaskStream:
                 num_replicas=self.replicas,
             ),
         )
-        await _put_stream(
-            js,
-            api.StreamConfig(
-                name=self.exhausted_stream,
-                description="trapline: task messages JetStream stopped delivering",
-                subjects=[f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.stream}.*"],
-                retention=api.RetentionPolicy.WORK_QUEUE,
-                storage=api.StorageType.FILE,
-                num_replicas=self.replicas,
-            ),
-        )
-        await js.add_consumer(
-            self.exhausted_stream,
-            api.ConsumerConfig(
-                durable_name=RECONCILER,
-                ack_policy=api.AckPolicy.EXPLICIT,
-                ack_wait=60.0,
-                max_ack_pending=-1,
-            ),
-        )
+        # Earlier versions kept max-deliveries advisories in a stream of their own, which
+        # overlaps any other application's advisory stream: it goes.
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_stream(f"{self.stream}_EXHAUSTED")
+        await self._watch(client)
         self._ready = True
+
+    async def _watch(self, client: Client) -> None:
+        """Note max-deliveries advisories of the stream (once per connection; the client
+        subscribes again by itself after a reconnect)."""
+        if self._watching is client:
+            return
+
+        async def note(message: Msg) -> None:
+            # (a body not of the form JetStream sends is ignored)
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                self.exhausted.append(int(json.loads(message.data)["stream_seq"]))
+
+        await client.subscribe(self.advisories, cb=note)
+        self._watching = client
 
     async def ensure_consumer(self, client: Client, job_id: int) -> None:
         """Create (or update) the job's consumer."""
@@ -267,17 +277,26 @@ class TaskStream:
             raise ConsumerMissing(job_id)
         return messages
 
-    @staticmethod
     async def settle(
-        client: Client, ack: list[Msg], term: list[Msg], later: list[tuple[Msg, float]]
+        self, client: Client, ack: list[Msg], term: list[Msg], later: list[tuple[Msg, float]]
     ) -> None:
-        """Acknowledge, terminate, or hand back for redelivery after a delay (seconds)."""
+        """Acknowledge, terminate, or hand back for redelivery after a delay (seconds).
+
+        A message handed back at its last delivery would never come again: its try is
+        published afresh instead (the fresh message replaces it, one per subject).
+        """
         for message in ack:
             await message.ack()
         for message in term:
             await message.term()
+        js = client.jetstream(timeout=API_TIMEOUT)
         for message, delay in later:
-            await message.nak(delay=delay if delay > 0 else None)
+            offer = read_offer(message.data or b"")
+            if offer is None or message.metadata.num_delivered < self.max_deliver:
+                await message.nak(delay=delay if delay > 0 else None)
+                continue
+            await message.term()
+            await self._publish(js, offer.job_id, offer.task_id, offer.attempt, True)
         await client.flush(timeout=int(API_TIMEOUT))
 
     async def held_count(self, client: Client, job_id: int) -> int:

@@ -27,7 +27,7 @@ from trapline.protocol import (
     ClientInfo,
     PipelineConfig,
     PipelineRegistration,
-    ResultsResponse,
+    PostedResults,
     TaskOut,
     TasksResponse,
 )
@@ -35,6 +35,8 @@ from trapline.protocol import (
 log = logging.getLogger(__name__)
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Jobs asked for per listing.
+JOB_PAGE = 100
 
 
 class ApiError(Exception):
@@ -148,9 +150,15 @@ class PlatformClient:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
         )
         self._lock = threading.Lock()
-        #: ``False`` once the server answered that it lacks ``/tasks/next/`` (Antenna).
+        #: ``False`` once the server answered that it lacks ``/tasks/next/``: then it is
+        #: Antenna, found out once by the first claim, and the worker speaks to it as ADC does.
         self.has_next = True
         self.has_extend = True
+
+    @property
+    def antenna(self) -> bool:
+        """Whether the platform is Antenna (known after the first claim)."""
+        return not self.has_next
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -182,15 +190,19 @@ class PlatformClient:
     ) -> list[tuple[int, str]]:
         """Pull-mode jobs of these pipelines not finished yet (Antenna's list call).
 
-        ``started_only`` leaves out jobs nobody started, which will bring no work by themselves.
+        ``started_only`` leaves out jobs nobody started, which will bring no work by themselves
+        (trapline only: Antenna's ``status`` filter takes one value of its own states).
+        Antenna answers one job at random unless a ``limit`` is given; the worker asks for a
+        page, so one pass over it sees every job.
         """
         params = {
             "pipeline__slug__in": ",".join(pipelines),
             "ids_only": "1",
             "incomplete_only": "1",
             "dispatch_mode": "async_api",
+            "limit": str(JOB_PAGE),
         }
-        if started_only:
+        if started_only and not self.antenna:
             params["status"] = "queued,running"
         answer = self.call("GET", "/jobs/", params=params, until=until)
         return [(int(j["id"]), str(j["pipeline_slug"])) for j in answer.get("results", [])]
@@ -225,11 +237,11 @@ class PlatformClient:
 
     # -- results and registration -----------------------------------------------------------
 
-    def post_results(self, job_id: int, items: list[dict[str, Any]]) -> ResultsResponse:
+    def post_results(self, job_id: int, items: list[dict[str, Any]]) -> PostedResults:
         """Post results of one job; retried until it succeeds or the worker is stopped."""
         body = {"results": items, "client_info": self._info()}
         answer = self.call("POST", f"/jobs/{job_id}/result/", json=body)
-        return ResultsResponse.model_validate(answer)
+        return PostedResults.model_validate(answer)
 
     def register(
         self, project_id: int, service_name: str, pipelines: Sequence[PipelineConfig]

@@ -1,15 +1,21 @@
-"""Keeping leases alive: tasks still in hand past half their lease are extended."""
+"""Keeping leases alive, and learning which are gone: tasks still in hand past half their lease
+are extended, and every few seconds all of them are, which is also how the worker learns that
+a job was canceled (its leases answer ``lost``) and drops the rest of that job's work."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from trapline.worker.client import ApiError, PlatformClient, Stopped, Task
 
 log = logging.getLogger(__name__)
+
+#: Seconds between extensions of every task in hand: how soon the worker learns that the
+#: platform no longer holds some for it (their job was canceled) and stops working on them.
+PROBE_EVERY = 5.0
 
 
 class LeaseKeeper:
@@ -19,9 +25,18 @@ class LeaseKeeper:
     long a lease lasts (Antenna) or lack the extend call are left alone.
     """
 
-    def __init__(self, client: PlatformClient, *, check_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: PlatformClient,
+        *,
+        check_every: float = 1.0,
+        probe_every: float = PROBE_EVERY,
+        lost: Callable[[list[Task]], None] = lambda tasks: None,
+    ) -> None:
         self._client = client
-        self._check_every = check_every
+        self._check_every = min(check_every, probe_every)
+        self._probe_every = probe_every
+        self._lost = lost
         self._held: dict[str, tuple[Task, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -65,11 +80,26 @@ class LeaseKeeper:
                     groups.setdefault(task.lease_seconds, []).append(task)
         return groups
 
+    def held(self) -> dict[int, list[Task]]:
+        """Every task held, grouped by lease length (tasks of unknown lease left out)."""
+        groups: dict[int, list[Task]] = {}
+        with self._lock:
+            for task, _ in self._held.values():
+                if task.lease_seconds:
+                    groups.setdefault(task.lease_seconds, []).append(task)
+        return groups
+
     def _loop(self) -> None:
+        probed = time.monotonic()
         while not self._stop.wait(self._check_every):
             if not self._client.has_extend:
                 return
-            for seconds, tasks in self.due(time.monotonic()).items():
+            now = time.monotonic()
+            if now - probed >= self._probe_every:
+                probed, groups = now, self.held()
+            else:
+                groups = self.due(now)
+            for seconds, tasks in groups.items():
                 self._extend(seconds, tasks)
 
     def _extend(self, seconds: int, tasks: list[Task]) -> None:
@@ -79,13 +109,15 @@ class LeaseKeeper:
         except (ApiError, Stopped) as exc:
             log.warning("could not extend %d leases: %s", len(tasks), exc)
             return
+        gone = []
         with self._lock:
             for task in tasks:
                 if task.reply_subject in lost:
-                    self._held.pop(task.reply_subject, None)
+                    if self._held.pop(task.reply_subject, None) is not None:
+                        gone.append(task)
                 elif task.reply_subject in self._held:
                     self._held[task.reply_subject] = (task, now)
         self.extended += len(tasks) - len(lost)
-        self.lost += len(lost)
-        if lost:
-            log.warning("%d leases were lost before their results were ready", len(lost))
+        self.lost += len(gone)
+        if gone:
+            self._lost(gone)

@@ -94,10 +94,38 @@ def run_worker(settings: Settings) -> int:
     finally:
         client.close()
         images.close()
-    if runner.aborted() or not flushed:
-        log.error("stopped before every result was posted; their tasks will be handed out again")
+    if runner.refusal is not None:
+        log.error("%s", refusal_message(runner.refusal, client))
+    unposted = runner.unposted() if runner.aborted() else 0
+    if unposted or not flushed:
+        log.error(
+            "stopped before every result was posted (%s); their tasks will be handed out again",
+            f"{unposted} in hand" if unposted else "posts still under way",
+        )
         return 1
-    return 0
+    return 1 if runner.refusal is not None else 0
+
+
+#: How a worker gets a token it may work with, said whenever a platform refuses one.
+GETTING_IN = (
+    "A worker needs a service token for the projects it works for: a project manager makes "
+    "one with POST /api/v2/projects/{id}/service-tokens/ (an admin on the server: trapline "
+    "admin create-service-token --project ID --name NAME), and the worker takes it from "
+    "TRAPLINE_TOKEN or --token. On Antenna, use the token of an account that may run the "
+    "project's jobs."
+)
+
+
+def refusal_message(refusal: ApiError, client: PlatformClient) -> str:
+    """Why the worker stopped, and what to do about it."""
+    if refusal.status == 401:
+        return f"{client.base} did not take this worker's token ({refusal}). {GETTING_IN}"
+    if refusal.status == 403:
+        return (
+            f"{client.base} refused this worker's token for the worker protocol ({refusal}). "
+            f"{GETTING_IN}"
+        )
+    return f"{client.base} refused to hand out work: {refusal}"
 
 
 def _abort_after(runner: Runner, aborted: threading.Event, settings: Settings) -> None:
@@ -121,7 +149,8 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
                 answer = client.register(project, name, configs)
             except (ApiError, Stopped) as exc:
                 failures += 1
-                print(f"project {project}: registration failed: {exc}", file=sys.stderr)
+                hint = f" {GETTING_IN}" if isinstance(exc, ApiError) and exc.status == 401 else ""
+                print(f"project {project}: registration failed: {exc}.{hint}", file=sys.stderr)
                 continue
             created = answer.get("pipelines_created", [])
             updated = answer.get("pipelines_updated", [])

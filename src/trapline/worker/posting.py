@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from trapline.protocol import DELIVERED
 from trapline.worker.client import ApiError, PlatformClient, Stopped, Task
 
 log = logging.getLogger(__name__)
@@ -93,11 +94,11 @@ class ResultPoster:
             log.exception("posting %d results of job %d failed", len(items), job_id)
             self.refused += len(items)
             return
-        counts = Counter(status.status for status in answer.tasks)
+        counts = answer.statuses(len(items))
         with self._lock:
             self.statuses.update(counts)
-        if counts.get("rejected") or counts.get("failed"):
-            log.info("job %d: %s", job_id, dict(counts))
+        if set(counts) - DELIVERED:
+            log.info("job %d: %s", job_id, counts)
         self._posted([task for task, _ in chunk])
 
 

@@ -37,7 +37,7 @@ from trapline.worker.images import (
     decoded_bytes,
     fetch_bytes,
 )
-from trapline.worker.leases import LeaseKeeper
+from trapline.worker.leases import PROBE_EVERY, LeaseKeeper
 from trapline.worker.memory import ByteBudget, MemoryGuard
 from trapline.worker.posting import ResultPoster
 
@@ -59,6 +59,8 @@ class RunnerOptions:
     idle_max: float = 5.0
     posts_in_flight: int = 4
     progress_every: float = 10.0
+    #: Seconds between checks that the tasks in hand are still this worker's.
+    lease_probe: float = PROBE_EVERY
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerOptions:
@@ -81,6 +83,8 @@ class Ready:
     image: SourceImage | None
     error: str | None
     size: int
+    #: The platform no longer holds the task for us (its job was canceled): skip it.
+    dropped: bool = False
 
 
 class Runner:
@@ -109,12 +113,18 @@ class Runner:
         self._guess = 0
         self._measured = False
         self._downloads = ThreadPoolExecutor(options.download_threads, thread_name_prefix="fetch")
-        self.leases = LeaseKeeper(client)
+        #: Reply subjects of tasks the platform no longer holds for this worker.
+        self._dropped: set[str] = set()
+        self.leases = LeaseKeeper(client, probe_every=options.lease_probe, lost=self._drop)
         self.poster = ResultPoster(
             client, in_flight=options.posts_in_flight, posted=self.leases.release
         )
         self.processed = 0
         self.failed_images = 0
+        self.dropped = 0
+        #: Why the worker stopped on its own: the platform refused its token, or (burst mode)
+        #: refused to list or hand out work. None while it works or when it ran out of work.
+        self.refusal: ApiError | None = None
 
     # -- control -----------------------------------------------------------------------------
 
@@ -173,13 +183,19 @@ class Runner:
         with self._lock:
             return self._in_hand == 0 and self._ready.empty()
 
+    def unposted(self) -> int:
+        """Tasks claimed whose results were not handed to the poster."""
+        with self._lock:
+            return self._in_hand
+
     def _report(self, elapsed: float) -> None:
         rate = self.processed / elapsed if elapsed > 0 else 0.0
         log.info(
-            "%d images processed (%.1f/s), %d failed, %d in hand, results %s",
+            "%d images processed (%.1f/s), %d failed, %d dropped, %d in hand, results %s",
             self.processed,
             rate,
             self.failed_images,
+            self.dropped,
             self._in_hand,
             dict(self.poster.statuses) or "none yet",
         )
@@ -200,8 +216,12 @@ class Runner:
                     break
                 except ApiError as exc:
                     if exc.status in (401, 403):
-                        log.error("the platform refused this worker's token: %s", exc.detail)
+                        self.refusal = exc  # nothing in hand can be posted either
                         self.abort()
+                        break
+                    if self.options.burst and exc.status >= 400:
+                        self.refusal = exc  # a listing the platform will never take
+                        self.drain()
                         break
                     log.error("claiming failed: %s", exc)
                     tasks = []
@@ -224,7 +244,13 @@ class Runner:
 
     def _jobs_left(self, slugs: list[str]) -> bool:
         """Whether started jobs of these pipelines are unfinished: failed tasks waiting out
-        their retry delay, or leases of a lost worker running out, still bring work."""
+        their retry delay, or leases of a lost worker running out, still bring work.
+
+        On Antenna, as for ADC, a job whose claim answers no tasks is drained; the pass that
+        just ended claimed from every listed job, so nothing is left.
+        """
+        if self.client.antenna:
+            return False
         try:
             return bool(self.client.incomplete_jobs(slugs, self.stopping, started_only=True))
         except ApiError as exc:
@@ -269,7 +295,27 @@ class Runner:
 
     # -- downloading -------------------------------------------------------------------------
 
+    def _drop(self, tasks: list[Task]) -> None:
+        """Stop working on tasks whose leases the platform no longer holds (the job was
+        canceled, or the leases ran out): they are not downloaded, run or posted."""
+        with self._lock:
+            self._dropped.update(t.reply_subject for t in tasks)
+        jobs = sorted({t.job_id for t in tasks})
+        log.info(
+            "%d tasks of job %s are no longer this worker's (canceled, or their leases ran "
+            "out); dropping them",
+            len(tasks),
+            ", ".join(map(str, jobs)),
+        )
+
+    def _is_dropped(self, task: Task) -> bool:
+        with self._lock:
+            return task.reply_subject in self._dropped
+
     def _fetch(self, task: Task) -> None:
+        if self._is_dropped(task):
+            self._ready.put(Ready(task, None, None, 0, dropped=True))
+            return
         # Until one image was measured, each download takes the whole budget: guessing low
         # would let every download thread hold a huge photo at once.
         guess = self._guess if self._measured else self._budget.limit
@@ -313,7 +359,8 @@ class Runner:
                 break
         return batch
 
-    def _infer(self, batch: list[Ready]) -> None:
+    def _infer(self, everything: list[Ready]) -> None:
+        batch = [r for r in everything if not (r.dropped or self._is_dropped(r.task))]
         by_job: dict[int, list[tuple[Task, dict[str, Any]]]] = {}
         failed = [r for r in batch if r.image is None]
         for ready in failed:
@@ -326,14 +373,20 @@ class Runner:
         for slug, group in groups.items():
             for ready, item in zip(group, self._run_pipeline(slug, group), strict=True):
                 by_job.setdefault(ready.task.job_id, []).append((ready.task, item))
-        for ready in batch:
+        for ready in everything:
             self._budget.release(ready.size)
         self.processed += len(batch) - len(failed)
         self.failed_images += len(failed)
+        self.dropped += len(everything) - len(batch)
         for job_id, entries in by_job.items():
-            self.poster.submit(job_id, entries)
+            kept = [(task, item) for task, item in entries if not self._is_dropped(task)]
+            self.dropped += len(entries) - len(kept)
+            if kept:
+                self.poster.submit(job_id, kept)
         with self._room:
-            self._in_hand -= len(batch)
+            self._in_hand -= len(everything)
+            # Each task passes here once: what was dropped need not be remembered any more.
+            self._dropped.difference_update(r.task.reply_subject for r in everything)
             self._room.notify_all()
 
     def _run_pipeline(self, slug: str, group: list[Ready]) -> list[dict[str, Any]]:

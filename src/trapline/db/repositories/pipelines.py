@@ -323,11 +323,16 @@ class PipelineRepo:
         )
         if row is not None:
             if row.category_map_id != map_id:
-                raise Conflict(
-                    f"algorithm {config.key} version {config.version} is already registered in "
-                    "this project with another category map; give the changed algorithm a new "
-                    "version"
-                )
+                # The same map but one without per-label data (registered before workers sent
+                # it, or by a worker that still does not) is no change: the fuller one stays.
+                kept = self._fuller_map(row.category_map_id, map_id)
+                if kept is None:
+                    raise Conflict(
+                        f"algorithm {config.key} version {config.version} is already registered "
+                        "in this project with another category map; give the changed algorithm "
+                        "a new version"
+                    )
+                row.category_map_id = kept
             return row.id
         row = AlgorithmRow(
             project_id=project_id,
@@ -345,6 +350,23 @@ class PipelineRepo:
         self.session.flush()
         created.append(config.key)
         return row.id
+
+    def _fuller_map(self, stored: int | None, offered: int | None) -> int | None:
+        """Of two maps that differ only in whether they have data, the one that has it; None
+        when they differ otherwise."""
+        old = self.session.get(CategoryMapRow, stored) if stored is not None else None
+        new = self.session.get(CategoryMapRow, offered) if offered is not None else None
+        if old is None or new is None or bool(old.data) == bool(new.data):
+            return None
+        same = (list(old.labels), old.version, old.description, old.uri) == (
+            list(new.labels),
+            new.version,
+            new.description,
+            new.uri,
+        )
+        if not same:
+            return None
+        return stored if old.data else offered
 
     def _category_map(self, config: CategoryMap) -> int:
         # Shared by every project that registers the same map, so the digest covers all of it:
