@@ -11,6 +11,7 @@ Platform-side only: the worker never imports this module, and the CLI imports it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from trapline.api.admission import ClaimGate
 from trapline.db.engine import Database
@@ -27,7 +28,10 @@ from trapline.services.duties import (
     dispatch_push_tasks,
     reap_expired_leases,
     restart_stuck_jobs,
+    server_identity,
 )
+from trapline.services.export_runner import DUTY_INTERVAL as EXPORTS_INTERVAL
+from trapline.services.export_runner import ExportRunner
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
 from trapline.services.service_client import ServiceClient
 from trapline.services.workers import WorkerTracker
@@ -84,6 +88,8 @@ class Platform:
     tracker: WorkerTracker
     access: AccessMemo
     claims: ClaimGate
+    #: Runs exports in the background (its duty takes over those of crashed servers).
+    exports: ExportRunner
     #: Whether ``close`` disposes of ``db`` (False when the caller handed it in).
     owns_db: bool = field(default=True, repr=False)
 
@@ -100,6 +106,13 @@ class Platform:
         )
         push = PushDispatcher(
             database, queue, store, service_client, secret=secret, settings=settings
+        )
+        exports = ExportRunner(
+            database,
+            store,
+            name=server_identity(),
+            ttl=timedelta(seconds=settings.export_ttl),
+            workers=settings.export_workers,
         )
         duties = DutyRunner(
             database,
@@ -120,6 +133,7 @@ class Platform:
                     lambda: check_push_services(database, service_client),
                 ),
                 Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
+                Duty("exports", EXPORTS_INTERVAL, exports.resume),
                 *queue.background_duties(settings),
             ],
         )
@@ -136,11 +150,13 @@ class Platform:
             tracker=WorkerTracker(database),
             access=AccessMemo(database, settings.access_cache_seconds),
             claims=ClaimGate(settings.max_claims_in_flight),
+            exports=exports,
             owns_db=db is None,
         )
 
     def close(self) -> None:
         """Release what the parts hold, users of the database first, then the database."""
+        self.exports.close()
         self.push.close()
         self.service_client.close()
         self.starter.close()

@@ -19,6 +19,7 @@ from trapline.api.routes import (
     blobs,
     collections,
     deployments,
+    exports,
     health,
     images,
     jobs,
@@ -73,7 +74,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     install_openapi(app)
-    routers = (users, tokens, projects, deployments, images, collections, blobs)
+    routers = (users, tokens, projects, deployments, images, collections, blobs, exports)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
         _docstrings_as_summaries(module.router)
