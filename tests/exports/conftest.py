@@ -88,7 +88,9 @@ class Seeded:
         return blob.content
 
 
-def seed_project(proto: Protocol, *, names: list[str] | None = None) -> Seeded:
+def seed_project(
+    proto: Protocol, *, names: list[str] | None = None, config: dict[str, Any] | None = None
+) -> Seeded:
     """Two deployments with coordinates; nine images; a job whose results give images 0-5
     one or two boxes each, images 6-7 nothing and image 8 a failure."""
     client, headers, pid = proto.client, proto.headers, proto.project_id
@@ -109,7 +111,7 @@ def seed_project(proto: Protocol, *, names: list[str] | None = None) -> Seeded:
         (image_id,) = proto.images(1, names=[name], deployment_id=str(deployment))
         ids.append(image_id)
         placed[image_id] = deployment
-    registered = proto.register(pipeline_config())
+    registered = proto.register(config or pipeline_config())
     assert registered.status_code in (200, 201), registered.text
     job = proto.job_that_runs(params={"max_attempts": 1})
     tasks = proto.claim(job["id"], 100)

@@ -104,7 +104,7 @@ class CamtrapDpWriter(ExportWriter):
                 note = f"analysis failed: {result.failure}" if result.failure else ""
                 self._observations.writerow(
                     [f"{media_id}-0", deployment_id, media_id, "", stamp, stamp, "media", kind]
-                    + [""] * 22
+                    + [""] * (len(OBSERVATION_FIELDS) - 9)
                     + [note]
                 )
                 rows = 1
