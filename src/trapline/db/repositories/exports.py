@@ -366,9 +366,23 @@ class ExportScope:
                 terms.append(ImageRow.captured_at < saved.captured_before)
             if saved.filename_contains:
                 terms.append(ImageRow.filename.contains(saved.filename_contains, autoescape=True))
-        if f.narrows_analyses:
+        if f.narrows_analyses:  # the images the job (or the pipeline's jobs) took
             terms.append(
                 exists().where(AnalysisRow.image_id == ImageRow.id, *self.analysis_conditions())
+                | exists().where(TaskRow.image_id == ImageRow.id, *self.task_conditions())
+            )
+        return terms
+
+    def task_conditions(self) -> list[Any]:
+        """The WHERE terms on the tasks table: those of the scope's jobs."""
+        terms: list[Any] = []
+        if self.filters.job_id is not None:
+            terms.append(TaskRow.job_id == self.filters.job_id)
+        if self.pipeline_ids is not None:
+            terms.append(
+                TaskRow.job_id.in_(
+                    select(JobRow.id).where(JobRow.pipeline_id.in_(self.pipeline_ids or [-1]))
+                )
             )
         return terms
 
@@ -428,16 +442,10 @@ class ExportReadRepo:
         if not image_ids:
             return {}
         query = select(TaskRow.image_id, TaskRow.last_error).where(
-            TaskRow.image_id.in_(list(image_ids)), TaskRow.status == "failed"
+            TaskRow.image_id.in_(list(image_ids)),
+            TaskRow.status == "failed",
+            *scope.task_conditions(),
         )
-        if scope.filters.job_id is not None:
-            query = query.where(TaskRow.job_id == scope.filters.job_id)
-        if scope.pipeline_ids is not None:
-            query = query.where(
-                TaskRow.job_id.in_(
-                    select(JobRow.id).where(JobRow.pipeline_id.in_(scope.pipeline_ids or [-1]))
-                )
-            )
         return {r.image_id: r.last_error or "failed" for r in self.session.execute(query)}
 
     def annotations_of(self, analysis_ids: Sequence[int]) -> list[AnnotationFacts]:
