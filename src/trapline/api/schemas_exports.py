@@ -79,3 +79,22 @@ class ExportOut(BaseModel):
             expires_at=e.expires_at,
             download=f"/api/v2/exports/{e.id}/download" if ready else None,
         )
+
+
+class UnmatchedOut(BaseModel):
+    file: str
+    reason: str
+
+
+class ImportOut(BaseModel):
+    pipeline: str = Field(description="slug of the import pipeline the results are stored under")
+    images_in_file: int
+    matched: int
+    analyses_stored: int
+    detections_stored: int
+    already_imported: int = Field(description="matched images whose results were there already")
+    failures: int = Field(description="entries the file marks as failed")
+    below_threshold: int
+    empty_boxes: int
+    unmatched: int
+    unmatched_files: list[UnmatchedOut] = Field(description="the first 100 unmatched entries")

@@ -66,12 +66,17 @@ class ExportWriter(ABC):
         deployment = self.context.deployments.get(image.deployment_id or 0)
         if deployment is None:
             return NO_DEPLOYMENT
-        return _UNSAFE_PATH.sub("_", deployment.name).strip() or f"deployment-{deployment.id}"
+        return safe_folder(deployment.name, deployment.id)
 
     def relative_path(self, image: ImageFacts) -> str:
         """``deployment/file name``: where the image sits in a folder-per-deployment copy."""
         name = _UNSAFE_PATH.sub("_", image.filename) or f"image-{image.id}"
         return f"{self.deployment_folder(image)}/{name}"
+
+
+def safe_folder(name: str, deployment_id: int) -> str:
+    """A deployment's name as a folder name (no slashes or control characters)."""
+    return _UNSAFE_PATH.sub("_", name).strip() or f"deployment-{deployment_id}"
 
 
 def capture_time(image: ImageFacts) -> datetime | None:
