@@ -65,6 +65,8 @@ def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
                 f"pipeline {f.pipeline!r} has no version {f.pipeline_version} in project "
                 f"{project_id} (versions: {known})"
             )
+    if f.min_confidence is not None and not 0.0 <= f.min_confidence <= 1.0:
+        raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
     if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
         raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
     if f.reviewed_only and not REVIEWS_STORED:
