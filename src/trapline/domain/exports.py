@@ -195,7 +195,8 @@ class AnnotationFacts(NamedTuple):
     y1: float | None
     x2: float | None
     y2: float | None
-    data: dict[str, Any] | None
+    #: The annotation's ``data`` as JSON text, decoded only by those who need it.
+    data: str | None
     parent_id: int | None
     algorithm_id: int | None
     ordering: int

@@ -30,10 +30,8 @@ def cell(text: str | None) -> str:
 
 
 def number(value: float | None) -> str:
-    """A number as the shortest text that reads back the same (6 decimals at most)."""
-    if value is None:
-        return ""
-    return f"{round(value, 6):g}" if abs(value) < 1e15 else str(value)
+    """A number with 6 decimals at most, as the shortest text that reads back the same."""
+    return "" if value is None else repr(round(value, 6))
 
 
 class CsvWriter(ExportWriter):
@@ -50,46 +48,54 @@ class CsvWriter(ExportWriter):
 
     def write(self, batch: list[ImageResult]) -> None:
         include_empty = self.context.filters.include_empty
+        writerow, tally = self._csv.writerow, self.tally
         for result in batch:
-            self.tally.seen(result)
+            tally.seen(result)
             if result.detections:
+                head = self._image(result, "detection")
                 for d in result.detections:
-                    self._csv.writerow(self._row(result, d))
-                    self.tally.detections += 1
-                    self.tally.rows += 1
+                    writerow(head + self._detection(d))
+                tally.detections += len(result.detections)
+                tally.rows += len(result.detections)
             elif include_empty:
-                self._csv.writerow(self._row(result, None))
-                self.tally.rows += 1
+                status = _EMPTY[result.state]
+                writerow(self._image(result, status) + [""] * _DETECTION_COLUMNS)
+                tally.rows += 1
 
     def close(self) -> None:
         self._text.flush()
         self._text.detach()  # the caller closes the file itself
 
-    def _row(self, result: ImageResult, d: Detection | None) -> list[str]:
+    def _image(self, result: ImageResult, status: str) -> list[str]:
+        """The columns about the image, the same on each of its rows."""
         image = result.image
         deployment = self.context.deployments.get(image.deployment_id or 0)
-        status = {
-            ImageState.PROCESSED: "detection" if d else "empty",
-            ImageState.FAILED: "failed",
-            ImageState.UNPROCESSED: "unprocessed",
-        }[result.state]
-        row = [
+        return [
             str(image.id), cell(image.filename), image.sha256,
             str(image.deployment_id or ""), cell(deployment.name if deployment else ""),
             iso(capture_time(image)), str(image.width), str(image.height), status,
         ]  # fmt: skip
-        if d is None:
-            return row + [""] * (len(COLUMNS) - len(row))
+
+    def _detection(self, d: Detection) -> list[str]:
+        """The columns about one detection."""
         box = d.box or (None, None, None, None)
-        human = d.human
+        human, pipeline = d.human, d.pipeline
         return [
-            *row,
             str(d.annotation_id), *(number(v) for v in box), cell(d.label),
             number(d.label_confidence), number(d.confidence), cell(d.category),
             "human" if human else "machine",
-            cell(d.pipeline.slug) if d.pipeline else "",
-            str(d.pipeline.version) if d.pipeline else "",
+            cell(pipeline.slug) if pipeline else "", str(pipeline.version) if pipeline else "",
             cell(d.detector.key) if d.detector else "",
             cell(d.classifier.key) if d.classifier else "",
             cell(human.reviewer) if human else "", iso(human.reviewed_at) if human else "",
         ]  # fmt: skip
+
+
+#: The status column of an image without detections.
+_EMPTY = {
+    ImageState.PROCESSED: "empty",
+    ImageState.FAILED: "failed",
+    ImageState.UNPROCESSED: "unprocessed",
+}
+#: Columns after the image's.
+_DETECTION_COLUMNS = len(COLUMNS) - 9

@@ -10,6 +10,7 @@ from trapline import __version__
 from trapline.domain.exports import ExportFormat
 from trapline.exports.base import ExportWriter, normalised
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState, Ranked
+from trapline.exports.reader import ranked as ranked_of
 
 #: The version of the format written.
 FORMAT_VERSION = "1.4"
@@ -78,7 +79,7 @@ class MegaDetectorWriter(ExportWriter):
         if d.detector:
             self.detectors.add(d.detector.name)
         self.detected_at = _later(self.detected_at, d.completed_at)
-        ranked = list(d.ranked)
+        ranked = list(ranked_of(d))
         if d.human is not None and d.human.label:  # a person's label comes first, for sure
             ranked = [Ranked(d.human.label, 1.0), *(r for r in ranked if r.label != d.human.label)]
         if ranked:

@@ -6,11 +6,16 @@ confidence, and human labels (``review.py``) are decided here once.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
+
+from pydantic_core import from_json
 
 from trapline.db.engine import Database
 from trapline.db.repositories.exports import ExportScope
@@ -63,8 +68,8 @@ class Detection(NamedTuple):
     #: The final label: a person's, else the classifier's, else the detector's category.
     label: str | None
     label_confidence: float | None
-    #: The classifier's top labels, best first.
-    ranked: tuple[Ranked, ...]
+    #: The classification that named the object (its top labels: ``ranked``).
+    classification: AnnotationFacts | None
     detector: AlgorithmFacts | None
     classifier: AlgorithmFacts | None
     pipeline: PipelineFacts | None
@@ -158,6 +163,42 @@ def read_results(
         after_id = images[-1].id
 
 
+def prefetched(batches: Iterator[list[ImageResult]], depth: int = 2) -> Iterator[list[ImageResult]]:
+    """The same batches, read ahead on a thread: the database reads the next batch while the
+    writer formats this one (SQLite and psycopg let go of the GIL while they wait)."""
+    ahead: queue.Queue[list[ImageResult] | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ahead.put(batch, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ahead.put(exc)
+
+    reader = threading.Thread(target=read, name="export-read", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a blocked put go through
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.1)
+        reader.join()
+
+
 def _assemble(
     images: list[ImageFacts],
     analyses: list[AnalysisFacts],
@@ -227,10 +268,9 @@ def _detection(
     algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
     human = humans.get(top.id)
     if top.type == "classification":  # an image-level label
-        ranked = _ranked(top)
         label = human.label if human and human.label else top.label
         return Detection(
-            top.id, analysis.id, None, None, top.confidence, label, top.confidence, ranked,
+            top.id, analysis.id, None, None, top.confidence, label, top.confidence, top,
             None, algorithm, pipeline, analysis.completed_at, None, human,
         )  # fmt: skip
     if top.x1 is None or top.y1 is None or top.x2 is None or top.y2 is None:
@@ -238,7 +278,6 @@ def _detection(
     box = (top.x1, top.y1, top.x2, top.y2)
     classes = [k for k in kids if k.type == "classification"]
     chosen = _final(classes)
-    ranked = _ranked(chosen) if chosen else ()
     label = chosen.label if chosen else top.label
     label_confidence = chosen.confidence if chosen else top.confidence
     if human is not None and human.label:
@@ -247,23 +286,17 @@ def _detection(
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
     rle = _rle(top.data)
     return Detection(
-        top.id, analysis.id, box, top.label, confidence, label, label_confidence, ranked,
+        top.id, analysis.id, box, top.label, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human,
     )  # fmt: skip
 
 
-def _final(classes: list[AnnotationFacts]) -> AnnotationFacts | None:
-    """The classification that names the object: the terminal one, else the last."""
-    if not classes:
-        return None
-    for c in classes:
-        if c.data and c.data.get("terminal") is True:
-            return c
-    return max(classes, key=lambda c: (c.ordering, c.id))
-
-
-def _ranked(c: AnnotationFacts) -> tuple[Ranked, ...]:
-    data = c.data or {}
+def ranked(d: Detection) -> tuple[Ranked, ...]:
+    """The top labels of a detection's classification, best first."""
+    c = d.classification
+    if c is None:
+        return ()
+    data = _data(c.data)
     labels, scores = data.get("labels") or [], data.get("scores") or []
     if labels and len(labels) == len(scores):
         pairs = [Ranked(str(x), float(s)) for x, s in zip(labels, scores, strict=True)]
@@ -271,8 +304,27 @@ def _ranked(c: AnnotationFacts) -> tuple[Ranked, ...]:
     return (Ranked(c.label, c.confidence),) if c.label is not None else ()
 
 
-def _rle(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    found = (data or {}).get("segmentation")
+def _final(classes: list[AnnotationFacts]) -> AnnotationFacts | None:
+    """The classification that names the object: the terminal one, else the last."""
+    if len(classes) < 2:
+        return classes[0] if classes else None
+    for c in classes:
+        if _data(c.data).get("terminal") is True:
+            return c
+    return max(classes, key=lambda c: (c.ordering, c.id))
+
+
+def _data(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    found = from_json(text)
+    return found if isinstance(found, dict) else {}
+
+
+def _rle(text: str | None) -> dict[str, Any] | None:
+    if not text or '"segmentation"' not in text:
+        return None
+    found = _data(text).get("segmentation")
     if isinstance(found, dict) and "counts" in found and "size" in found:
         return found
     return None
