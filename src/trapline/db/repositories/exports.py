@@ -348,8 +348,8 @@ class ExportScope:
             terms.append(ImageRow.deployment_id == f.deployment_id)
         if f.date_from is not None:
             terms.append(ImageRow.captured_at >= _start_of(f.date_from))
-        if f.date_to is not None:
-            terms.append(ImageRow.captured_at < _start_of(f.date_to) + timedelta(days=1))
+        if f.date_to is not None and f.date_to < date.max:
+            terms.append(ImageRow.captured_at < _start_of(f.date_to + timedelta(days=1)))
         if self.collection_id is not None:
             terms.append(
                 exists().where(
