@@ -17,7 +17,7 @@ from trapline.db.tables import ExportRow
 from trapline.db.types import utcnow
 from trapline.domain.exports import ExportFilters, ExportFormat
 from trapline.platform import Platform
-from trapline.services.export_runner import MAX_ATTEMPTS, STALE_AFTER, export_key
+from trapline.services.export_runner import MAX_ATTEMPTS, STALE_AFTER, ExportRunner, export_key
 
 
 def _member(seeded: Seeded, account: Account, role: str) -> None:
@@ -233,3 +233,34 @@ def test_an_expired_export_loses_its_file(seeded: Seeded) -> None:
     answer = seeded.client.get(f"{API}/exports/{done['id']}/download", headers=seeded.proto.headers)
     assert answer.status_code == 409
     assert "create a new export" in answer.json()["detail"]
+
+
+def test_a_stopping_server_hands_its_export_back(seeded: Seeded) -> None:
+    platform = _runner(seeded)
+    platform.exports.batch_size = 2
+    reached, release = threading.Event(), threading.Event()
+
+    def pause(_: int) -> None:
+        reached.set()
+        assert release.wait(30)
+
+    platform.exports.after_batch = pause
+    made = seeded.create(format="megadetector").json()
+    assert reached.wait(30)
+    closing = threading.Thread(target=platform.exports.close)
+    closing.start()
+    platform.exports.after_batch = None
+    release.set()
+    closing.join(30)
+    assert not closing.is_alive()
+    back = seeded.client.get(f"{API}/exports/{made['id']}", headers=seeded.proto.headers).json()
+    assert back["status"] == "queued"
+    # Another server's duty runs it to the end.
+    other = ExportRunner(platform.db, platform.store, name="other:1:x", ttl=timedelta(days=1))
+    try:
+        other.resume()
+        done = seeded.wait(made["id"])
+    finally:
+        other.close()
+    assert done["status"] == "succeeded", done
+    assert done["counts"]["images"] == 9

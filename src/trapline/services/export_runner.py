@@ -42,6 +42,10 @@ class Stopped(Exception):
     """The export is no longer this runner's: canceled, deleted or taken over."""
 
 
+class Released(Exception):
+    """This server is stopping: the export goes back to the queue for another run."""
+
+
 def writer_for(fmt: ExportFormat) -> Callable[[BinaryIO, ExportContext], ExportWriter]:
     """The writer class of a format (imported here so each format loads when used)."""
     if fmt is ExportFormat.CSV:
@@ -91,16 +95,23 @@ class ExportRunner:
         self.batch_size = batch_size
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export")
         self._closed = False
+        self._lock = threading.Lock()
+        #: Exports submitted and not yet run.
+        self._pending: set[int] = set()
         #: Called after each batch is written (tests pause or cancel an export there).
         self.after_batch: Callable[[int], None] | None = None
 
     def submit(self, export_id: int) -> None:
-        """Run the export soon, if it is still queued then."""
-        if not self._closed:
-            self._pool.submit(self._run_logged, export_id)
+        """Run the export soon, if it is still queued then (once, however often asked)."""
+        with self._lock:
+            if self._closed or export_id in self._pending:
+                return
+            self._pending.add(export_id)
+        self._pool.submit(self._run_logged, export_id)
 
     def close(self) -> None:
-        """Stop taking exports; those not run here are claimed later by the duty."""
+        """Stop: exports running here go back to the queue at their next batch, and those
+        not started are left to the duty of this or another server."""
         self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -137,6 +148,10 @@ class ExportRunner:
             self._execute(export)
         except Stopped:
             log.info("export %s stopped: canceled, deleted or taken over", export_id)
+        except Released:
+            with self.db.write() as repos:
+                repos.exports.release(export_id, self.name)
+            log.info("export %s handed back to the queue: this server is stopping", export_id)
         except TraplineError as exc:
             self._fail(export_id, exc.detail)
         except Exception as exc:
@@ -145,6 +160,10 @@ class ExportRunner:
         return True
 
     def _run_logged(self, export_id: int) -> None:
+        with self._lock:
+            self._pending.discard(export_id)
+        if self._closed:
+            return
         try:
             self.run(export_id)
         except TraplineError as exc:  # the database went away: the duty tries again
@@ -270,6 +289,8 @@ class ExportRunner:
             )
         if not mine:
             raise Stopped
+        if self._closed:
+            raise Released
 
     def _check_mine(self, export_id: int) -> None:
         with self.db.read() as repos:

@@ -227,6 +227,10 @@ class ExportRepo:
             {"status": ExportStatus.FAILED.value, "finished_at": now, "error": error[:2000]},
         )
 
+    def release(self, export_id: int, runner: str) -> bool:
+        """Hand a running export back to the queue (its server is stopping)."""
+        return self._own(export_id, runner, {"status": ExportStatus.QUEUED.value, "runner": None})
+
     def cancel(self, export_id: int, now: datetime) -> bool:
         """Cancel a queued or running export; False when it had finished already."""
         result = self.session.execute(
