@@ -71,17 +71,18 @@ def run_import_megadetector(
     try:
         caller = _caller(platform, as_email)
         try:
-            data = path.read_bytes()
+            source = path.open("rb")
         except OSError as exc:
             raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
-        return imports.import_megadetector(
-            platform.db,
-            caller,
-            project_id,
-            data,
-            deployment_id=deployment_id,
-            threshold=threshold,
-        )
+        with source:
+            return imports.import_megadetector(
+                platform.db,
+                caller,
+                project_id,
+                source,
+                deployment_id=deployment_id,
+                threshold=threshold,
+            )
     finally:
         platform.close()
 

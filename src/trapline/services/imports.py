@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -25,7 +26,13 @@ from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationTy
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.exports.base import NO_DEPLOYMENT, safe_folder
-from trapline.exports.megadetector_import import MdBatch, MdImage, parse_batch, pixel_box
+from trapline.exports.megadetector_import import (
+    MAX_IMPORT_BYTES,
+    MdBatch,
+    MdImage,
+    parse_batch,
+    pixel_box,
+)
 from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.services.access import project_for
 
@@ -66,12 +73,13 @@ def import_megadetector(
     db: Database,
     caller: User,
     project_id: int,
-    data: bytes,
+    source: BinaryIO,
     *,
     deployment_id: int | None = None,
     threshold: float = 0.0,
 ) -> ImportReport:
-    """Import a MegaDetector batch output file into the project (members)."""
+    """Import a MegaDetector batch output file into the project (members); the file is read
+    only once the caller's access is checked."""
     if not 0.0 <= threshold <= 1.0:
         raise InvalidInput(f"threshold must be from 0 to 1 (got {threshold})")
     with db.read() as repos:
@@ -80,6 +88,7 @@ def import_megadetector(
             deployment = repos.deployments.get(deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+    data = source.read(MAX_IMPORT_BYTES + 1)
     batch = parse_batch(data)
     report = ImportReport(images_in_file=len(batch.images))
     with db.write() as repos:
