@@ -32,6 +32,8 @@ from trapline.exports.review import HumanLabel, human_labels
 
 #: Images read per batch: memory stays flat whatever the project's size.
 BATCH_SIZE = 1000
+#: What a lookup of nothing answers (one shared empty list, never changed).
+_NONE: list[Any] = []
 #: Keys of a category map entry that mark it as a taxon.
 _TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
 
@@ -220,8 +222,9 @@ def _assemble(
         else:
             children.setdefault(n.parent_id, []).append(n)
     out = []
+    narrow = filters.reviewed_only or filters.min_confidence is not None
     for image in images:
-        found = by_image.get(image.id, [])
+        found = by_image.get(image.id, _NONE)
         done = [a for a in found if a.status == "completed"]
         if done:
             state = ImageState.PROCESSED
@@ -232,11 +235,11 @@ def _assemble(
         detections = []
         for analysis in done:
             pipeline = pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
-            for top in tops.get(analysis.id, []):
+            for top in tops.get(analysis.id, _NONE):
                 made = _detection(
-                    top, children.get(top.id, []), analysis, pipeline, algorithms, humans
+                    top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans
                 )
-                if made is not None and _kept(made, filters):
+                if made is not None and (not narrow or _kept(made, filters)):
                     detections.append(made)
         failure = None
         if state is ImageState.FAILED:
@@ -276,7 +279,11 @@ def _detection(
     if top.x1 is None or top.y1 is None or top.x2 is None or top.y2 is None:
         return None
     box = (top.x1, top.y1, top.x2, top.y2)
-    classes = [k for k in kids if k.type == "classification"]
+    classes = (
+        kids
+        if len(kids) == 1 and kids[0].type == "classification"
+        else [k for k in kids if k.type == "classification"]
+    )
     chosen = _final(classes)
     label = chosen.label if chosen else top.label
     label_confidence = chosen.confidence if chosen else top.confidence
