@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 import psutil
-from common import BACKENDS, Server, print_table, running_server
+from common import BACKENDS, Server, machine_speed_ms, print_table, running_server
 from listing import bulk_load
 
 from trapline.db.engine import Database
@@ -197,9 +197,10 @@ def run(*, images: int, per_image: int, backend: str, repeats: int) -> None:
             verdict = "met" if median_s <= TARGET_SECONDS and growth <= TARGET_RSS_MB else "MISSED"
             rows.append([fmt, median_s, max(r[0] for r in runs), growth, runs[0][2] / 1e6, verdict])
             print(f"  {fmt}: {[round(r[0], 1) for r in runs]} s", file=sys.stderr, flush=True)
+        speed = machine_speed_ms()
         print_table(
-            f"exports: {images:,} images, {images * per_image:,} detections (each with a "
-            f"classification), {backend}; {repeats} runs per format (seconds from start to "
+            f"exports (machine speed {speed:.0f} ms): {images:,} images, "
+            f"{images * per_image:,} detections (each with a classification), {backend}; {repeats} runs per format (seconds from start to "
             f"file stored, server RSS growth; goal <= {TARGET_SECONDS:.0f} s and "
             f"<= {TARGET_RSS_MB:.0f} MB)",
             ["format", "median s", "max s", "max RSS +MB", "file MB", "goal"],
