@@ -201,8 +201,8 @@ def run(*, images: int, per_image: int, backend: str, repeats: int) -> None:
         print_table(
             f"exports (machine speed {speed:.0f} ms): {images:,} images, "
             f"{images * per_image:,} detections (each with a classification), {backend}; "
-            f"{repeats} runs per format (seconds from start to file stored, server RSS growth; goal <= {TARGET_SECONDS:.0f} s and "
-            f"<= {TARGET_RSS_MB:.0f} MB)",
+            f"{repeats} runs per format (seconds from start to file stored, server RSS "
+            f"growth; goal <= {TARGET_SECONDS:.0f} s and <= {TARGET_RSS_MB:.0f} MB)",
             ["format", "median s", "max s", "max RSS +MB", "file MB", "goal"],
             rows,
         )
