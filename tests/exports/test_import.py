@@ -136,6 +136,8 @@ def test_bad_files_and_callers(proto: Protocol, make_account: Callable[..., Acco
     proto.images(1, names=["a.jpg"])
     cases = [
         (b"not json", "not JSON"),
+        (b"[" * 100_000, "not JSON"),
+        (b'{"images": [{"file": "\\ud800x"}]}', "not JSON"),
         (b"[1, 2]", "not MegaDetector batch output"),
         (json.dumps({"images": []}).encode(), "detection_categories is required"),
         (

@@ -8,6 +8,7 @@ import math
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import from_json
 
 from trapline.errors import InvalidInput, PayloadTooLarge
 from trapline.protocol import FREE_TEXT, ONE_LINE, describe_problem
@@ -92,8 +93,9 @@ def parse_batch(data: bytes) -> MdBatch:
             f"the file opens more than {MAX_IMPORT_CONTAINERS} JSON objects and arrays; split it"
         )
     try:
-        raw: Any = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # pydantic's parser refuses lone surrogates and bounds nesting (json.loads does not).
+        raw: Any = from_json(data)
+    except ValueError as exc:
         raise InvalidInput(f"the file is not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise InvalidInput("the file is not MegaDetector batch output (a JSON object)")
