@@ -16,6 +16,7 @@ from trapline.api.deps import (
     absolute_url,
 )
 from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
+from trapline.api.schemas import ErrorOut
 from trapline.api.schemas_exports import ExportIn, ExportOut
 from trapline.services import exports
 
@@ -51,7 +52,11 @@ def get_export(export_id: Id, caller: CurrentUser, db: DatabaseDep) -> ExportOut
     return ExportOut.of(exports.get_export(db, caller, export_id))
 
 
-@router.get("/exports/{export_id}/download", status_code=307)
+@router.get(
+    "/exports/{export_id}/download",
+    status_code=307,
+    responses={409: {"model": ErrorOut, "description": "The export's file is not ready, or gone."}},
+)
 def download_export(
     export_id: Id, caller: CurrentUser, db: DatabaseDep, store: StoreDep, settings: SettingsDep
 ) -> RedirectResponse:
