@@ -120,6 +120,9 @@ class ExportRunner:
         silent, remove expired files."""
         now = utcnow()
         stale = now - STALE_AFTER
+        with self.db.read() as repos:  # most of the time there is nothing to do: no write
+            if not repos.exports.any_to_tend(now):
+                return
         with self.db.write() as repos:
             repos.exports.fail_exhausted(stale, MAX_ATTEMPTS, now)
             found = repos.exports.claimable(stale)

@@ -102,6 +102,21 @@ class ExportRepo:
         )
         return total, [to_export(r) for r in rows]
 
+    def any_to_tend(self, now: datetime) -> bool:
+        """Whether any export is queued, running or past its expiry (the duty's first look)."""
+        found = self.session.scalar(
+            select(ExportRow.id)
+            .where(
+                ExportRow.status.in_([ExportStatus.QUEUED.value, _RUNNING])
+                | (
+                    (ExportRow.status == ExportStatus.SUCCEEDED.value)
+                    & (ExportRow.expires_at < now)
+                )
+            )
+            .limit(1)
+        )
+        return found is not None
+
     def claimable(self, stale_before: datetime, *, limit: int = 10) -> list[int]:
         """Queued exports, and running ones whose runner has gone silent, oldest first."""
         return list(
