@@ -194,8 +194,13 @@ def run(*, images: int, per_image: int, backend: str, repeats: int) -> None:
             runs = [export_once(server, client, project_id, fmt) for _ in range(repeats)]
             median_s = statistics.median(r[0] for r in runs)
             growth = max(r[1] for r in runs)
-            verdict = "met" if median_s <= TARGET_SECONDS and growth <= TARGET_RSS_MB else "MISSED"
-            rows.append([fmt, median_s, max(r[0] for r in runs), growth, runs[0][2] / 1e6, verdict])
+            # The goal is for 1,000,000 images: smaller runs are judged on a linear projection.
+            projected = median_s * 1_000_000 / images
+            met = projected <= TARGET_SECONDS and growth <= TARGET_RSS_MB
+            rows.append(
+                [fmt, median_s, max(r[0] for r in runs), projected, growth, runs[0][2] / 1e6,
+                 "met" if met else "MISSED"]
+            )  # fmt: skip
             print(f"  {fmt}: {[round(r[0], 1) for r in runs]} s", file=sys.stderr, flush=True)
         speed = machine_speed_ms()
         print_table(
@@ -203,7 +208,7 @@ def run(*, images: int, per_image: int, backend: str, repeats: int) -> None:
             f"{images * per_image:,} detections (each with a classification), {backend}; "
             f"{repeats} runs per format (seconds from start to file stored, server RSS "
             f"growth; goal <= {TARGET_SECONDS:.0f} s and <= {TARGET_RSS_MB:.0f} MB)",
-            ["format", "median s", "max s", "max RSS +MB", "file MB", "goal"],
+            ["format", "median s", "max s", "s per 1M images", "max RSS +MB", "file MB", "goal"],
             rows,
         )
 
