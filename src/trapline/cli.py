@@ -320,6 +320,104 @@ def evaluate(
     )
 
 
+# Exports and imports (docs/exports.md).
+
+ProjectId = Annotated[int, typer.Option("--project", help="project id")]
+AsEmail = Annotated[
+    str | None,
+    typer.Option("--as", help="account to act as (default: the admin `up` creates)"),
+]
+
+
+@app.command()
+def export(
+    project: ProjectId,
+    fmt: Annotated[str, typer.Option("--format", help="csv, coco, megadetector or camtrap-dp")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: its own name)")
+    ] = None,
+    deployment: Annotated[int | None, typer.Option("--deployment", help="deployment id")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="first capture date")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last capture date")] = None,
+    collection: Annotated[int | None, typer.Option("--collection", help="collection id")] = None,
+    job: Annotated[int | None, typer.Option("--job", help="job id")] = None,
+    pipeline: Annotated[str | None, typer.Option("--pipeline", help="pipeline slug")] = None,
+    pipeline_version: Annotated[int | None, typer.Option("--pipeline-version")] = None,
+    min_confidence: Annotated[float | None, typer.Option("--min-confidence")] = None,
+    include_empty: Annotated[
+        bool, typer.Option("--include-empty", help="CSV: rows for images without detections")
+    ] = False,
+    as_email: AsEmail = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export a project's images and results to a file, showing progress."""
+    from datetime import date
+
+    from trapline.domain.exports import ExportFilters, ExportFormat
+
+    try:
+        chosen = ExportFormat(fmt)
+        filters = ExportFilters(
+            deployment_id=deployment,
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+            collection_id=collection,
+            job_id=job,
+            pipeline=pipeline,
+            pipeline_version=pipeline_version,
+            min_confidence=min_confidence,
+            include_empty=include_empty,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    def progress(e: Any) -> None:
+        total = f" of {e.images_total:,}" if e.images_total is not None else ""
+        typer.echo(
+            f"\rexport {e.id}: {e.status} {e.images_done:,}{total} images", err=True, nl=False
+        )
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    target = output or Path(f"trapline-project{project}-export.{chosen.extension}")
+    done = _run(
+        platform_commands_exports().run_export, settings, project_id=project, fmt=chosen,
+        filters=filters, output=target, as_email=as_email, progress=progress,
+    )  # fmt: skip
+    typer.echo(f"\nwrote {target} ({done.size_bytes:,} bytes): {done.counts}", err=True)
+
+
+@app.command("import-megadetector")
+def import_megadetector(
+    path: Annotated[Path, typer.Argument(help="MegaDetector batch output (JSON)")],
+    project: ProjectId,
+    deployment: Annotated[int | None, typer.Option("--deployment", help="deployment id")] = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="lowest conf kept")] = 0.0,
+    as_email: AsEmail = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import MegaDetector results into a project; prints the report (JSON) on stdout."""
+    import json
+    from dataclasses import asdict
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    report = _run(
+        platform_commands_exports().run_import_megadetector, settings, project_id=project,
+        path=path, deployment_id=deployment, threshold=threshold, as_email=as_email,
+    )  # fmt: skip
+    typer.echo(json.dumps(asdict(report), indent=2))
+
+
+def platform_commands_exports() -> ModuleType:
+    """``trapline.commands_exports`` (the platform's), or an exit saying what to install."""
+    platform_commands()
+    import trapline.commands_exports
+
+    return trapline.commands_exports
+
+
 def _run(function: Any, settings: Settings, **kwargs: Any) -> Any:
     from trapline.errors import TraplineError
 

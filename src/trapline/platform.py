@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from trapline.api.admission import ClaimGate
 from trapline.db.engine import Database
@@ -29,7 +30,10 @@ from trapline.services.duties import (
     dispatch_push_tasks,
     reap_expired_leases,
     restart_stuck_jobs,
+    server_identity,
 )
+from trapline.services.export_runner import DUTY_INTERVAL as EXPORTS_INTERVAL
+from trapline.services.export_runner import ExportRunner
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
 from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
@@ -89,6 +93,8 @@ class Platform:
     #: Where every result is stored (workers, push services).
     results: ResultStore
     claims: ClaimGate
+    #: Runs exports in the background (its duty takes over those of crashed servers).
+    exports: ExportRunner
     #: Called with each new project's id once it is created: ``trapline up`` registers the
     #: embedded worker's pipelines with it at once, so a job can use them straight away.
     project_created: list[Callable[[int], None]] = field(default_factory=list, repr=False)
@@ -110,6 +116,13 @@ class Platform:
         tracker = WorkerTracker(database)
         results = ResultStore(database, queue, access, tracker, secret)
         push = PushDispatcher(database, queue, store, service_client, results, settings=settings)
+        exports = ExportRunner(
+            database,
+            store,
+            name=server_identity(),
+            ttl=timedelta(seconds=settings.export_ttl),
+            workers=settings.export_workers,
+        )
         duties = DutyRunner(
             database,
             [
@@ -129,6 +142,7 @@ class Platform:
                     lambda: check_push_services(database, service_client),
                 ),
                 Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
+                Duty("exports", EXPORTS_INTERVAL, exports.resume),
                 *queue.background_duties(settings),
             ],
         )
@@ -146,11 +160,13 @@ class Platform:
             access=access,
             results=results,
             claims=ClaimGate(settings.max_claims_in_flight),
+            exports=exports,
             owns_db=db is None,
         )
 
     def close(self) -> None:
         """Release what the parts hold, users of the database first, then the database."""
+        self.exports.close()
         self.push.close()
         self.service_client.close()
         self.starter.close()

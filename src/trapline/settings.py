@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     )
     #: Run a worker for the built-in pipelines inside ``trapline up``.
     embedded_worker: bool = True
+    #: Exports: seconds an export's file is kept before it is removed (default one week).
+    export_ttl: int = Field(7 * 24 * 3600, ge=300, le=366 * 24 * 3600)
+    #: Exports: how many run at once in each server process.
+    export_workers: int = Field(1, ge=1, le=16)
 
     # The worker. Each field also reads the AMI Data Companion's variable where one exists.
 

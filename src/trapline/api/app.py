@@ -19,8 +19,10 @@ from trapline.api.routes import (
     blobs,
     collections,
     deployments,
+    exports,
     health,
     images,
+    imports,
     jobs,
     pipelines,
     processing_services,
@@ -73,12 +75,12 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     install_openapi(app)
-    routers = (users, tokens, projects, deployments, images, collections, blobs)
+    routers = (users, tokens, projects, deployments, images, collections, blobs, exports, imports)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
         _docstrings_as_summaries(module.router)
         # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
-        limit = None if module in (images, blobs) else JSON_BODY_BYTES
+        limit = None if module in (images, blobs, imports) else JSON_BODY_BYTES
         app.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
     app.include_router(health.router)
 

@@ -17,6 +17,7 @@ from trapline.platform import Platform
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
 from trapline.services.duties import JobStarter
+from trapline.services.export_runner import ExportRunner
 from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
 from trapline.services.tasks import Dispatch
@@ -110,6 +111,13 @@ async def _results(request: Request) -> ResultStore:
 
 
 ResultsDep = Annotated[ResultStore, Depends(_results)]
+
+
+async def _exports(request: Request) -> ExportRunner:
+    return platform_of(request).exports
+
+
+ExportRunnerDep = Annotated[ExportRunner, Depends(_exports)]
 
 
 #: The Authorization header, declared as a security scheme so the OpenAPI document says

@@ -9,6 +9,7 @@ from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.duties import DutyLeaseRepo
+from trapline.db.repositories.exports import ExportReadRepo, ExportRepo
 from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.pipelines import PipelineRepo
@@ -35,6 +36,8 @@ class Repos:
         self.pipelines = PipelineRepo(session)
         self.tasks = TaskRepo(session)
         self.dispatch = DispatchRepo(session)
+        self.exports = ExportRepo(session)
+        self.export_reads = ExportReadRepo(session)
 
 
 __all__ = ["Repos"]

@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Every change here needs an Alembic migration (tests check they agree)."""
 
 from trapline.db.tables.base import NAMING_CONVENTION, Base
+from trapline.db.tables.exports import ExportRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
     AnnotationRow,
@@ -43,6 +44,7 @@ __all__ = [
     "CollectionRow",
     "DeploymentRow",
     "DutyLeaseRow",
+    "ExportRow",
     "ImageRow",
     "JobEventRow",
     "JobRow",

@@ -1,0 +1,239 @@
+"""Exports: time and server memory of each format over a project of 1,000,000 images and
+2,000,000 detections (each with a classification).
+
+Images and results are bulk-loaded straight through the repositories (no files behind them);
+then a real ``trapline serve`` writes each export in the background while the benchmark reads
+its memory (RSS) every 50 ms. Run ``python benchmarks/exports.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import httpx
+import psutil
+from common import BACKENDS, Server, machine_speed_ms, print_table, running_server
+from listing import bulk_load
+
+from trapline.db.engine import Database
+from trapline.db.repositories.exports import ExportScope
+from trapline.domain.exports import ExportFilters
+from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+
+#: Goal per format: seconds and RSS growth (MB) of the server.
+TARGET_SECONDS = 60.0
+TARGET_RSS_MB = 150.0
+#: Analyses stored per transaction while loading.
+LOAD_BATCH = 5_000
+#: Formats timed, in order.
+FORMATS = ("csv", "coco", "megadetector", "camtrap-dp")
+LABELS = ["Lepidoptera", "Coleoptera", "Diptera", "Hymenoptera"]
+
+
+def register_pipeline(client: httpx.Client, project_id: int) -> None:
+    """A detector and an order classifier whose category map names taxa."""
+    body = {
+        "processing_service_name": "bench",
+        "pipelines": [
+            {
+                "name": "bench pipeline",
+                "slug": "bench",
+                "version": 1,
+                "algorithms": [
+                    {"name": "detector", "key": "bench-det", "task_type": "detection"},
+                    {
+                        "name": "order classifier",
+                        "key": "bench-cls",
+                        "task_type": "classification",
+                        "category_map": {
+                            "labels": LABELS,
+                            "data": [
+                                {"label": x, "taxon_rank": "ORDER", "gbif_key": 100 + n}
+                                for n, x in enumerate(LABELS)
+                            ],
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+    client.post(f"/api/v2/projects/{project_id}/pipelines/", json=body).raise_for_status()
+
+
+def load_results(db: Database, project_id: int, per_image: int) -> float:
+    """``per_image`` boxes with a classification on every image of the project."""
+    started = time.perf_counter()
+    with db.read() as repos:
+        pipeline = repos.pipelines.resolve(project_id, "bench")
+    assert pipeline is not None
+    detector, classifier = pipeline.algorithm("bench-det"), pipeline.algorithm("bench-cls")
+    assert detector is not None
+    assert classifier is not None
+    with db.read() as repos:
+        newest = repos.export_reads.max_image_id(project_id)
+    scope = ExportScope(
+        project_id, ExportFilters(), pipeline_ids=None, collection_id=None,
+        collection_filter=None, max_image_id=newest,
+    )  # fmt: skip
+    after, done = 0, 0
+    while True:
+        with db.read() as repos:
+            images = repos.export_reads.images_after(scope, after, LOAD_BATCH)
+        if not images:
+            break
+        drafts = []
+        for image in images:
+            boxes = []
+            for k in range(per_image):
+                label = LABELS[(image.id + k) % len(LABELS)]
+                x = 100.0 + 900 * k
+                boxes.append(
+                    AnnotationDraft(
+                        AnnotationType.BOUNDING_BOX, None, 0.8, Box(x, 200.0, x + 300, 500.0),
+                        detector.id, None,
+                        (AnnotationDraft(
+                            AnnotationType.CLASSIFICATION, label, 0.7, None, classifier.id,
+                            {"labels": [label, LABELS[0]], "scores": [0.7, 0.1],
+                             "terminal": True},
+                        ),),
+                    )
+                )  # fmt: skip
+            drafts.append(AnalysisDraft(None, image.id, 0.05, "bench", tuple(boxes)))
+        with db.write() as repos:
+            repos.analyses.store(
+                drafts, project_id=project_id, job_id=None, pipeline_id=pipeline.id,
+                source="import", now=datetime.now(UTC),
+            )  # fmt: skip
+        after = images[-1].id
+        done += len(images)
+        if done % 200_000 == 0:
+            print(f"  stored results of {done:,} images", file=sys.stderr, flush=True)
+    return time.perf_counter() - started
+
+
+class PeakRss:
+    """The highest RSS of a process while the block runs, sampled every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.baseline = self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.baseline) / 1e6
+
+
+def export_once(
+    server: Server, client: httpx.Client, project_id: int, fmt: str
+) -> tuple[float, float, int]:
+    """Seconds the server took, its RSS growth (MB) and the file's size (bytes)."""
+    with PeakRss(server.pid) as rss:
+        made = client.post(f"/api/v2/projects/{project_id}/exports/", json={"format": fmt})
+        made.raise_for_status()
+        export_id = made.json()["id"]
+        while True:
+            got = client.get(f"/api/v2/exports/{export_id}").json()
+            if got["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+    if got["status"] != "succeeded":
+        raise RuntimeError(f"export {export_id} {got['status']}: {got['error']}")
+    started = datetime.fromisoformat(got["started_at"])
+    finished = datetime.fromisoformat(got["finished_at"])
+    client.delete(f"/api/v2/exports/{export_id}")
+    return (finished - started).total_seconds(), rss.growth_mb, got["size_bytes"]
+
+
+def run(*, images: int, per_image: int, backend: str, repeats: int) -> None:
+    """Load, export each format ``repeats`` times and print the table."""
+    with running_server(backend) as server, server.client(timeout=600) as client:
+        project = client.post("/api/v2/projects/", json={"name": "export benchmark"})
+        project.raise_for_status()
+        project_id = project.json()["id"]
+        deployments = []
+        for number in range(10):
+            made = client.post(
+                f"/api/v2/projects/{project_id}/deployments/",
+                json={"name": f"trap {number}", "latitude": 45 + number / 10, "longitude": -73.5},
+            )
+            made.raise_for_status()
+            deployments.append(made.json()["id"])
+        user_id = client.get("/api/v2/users/me").json()["id"]
+        register_pipeline(client, project_id)
+        db = Database.from_url(server.database_url)
+        try:
+            print(f"loading {images:,} images into {backend} ...", file=sys.stderr, flush=True)
+            bulk_load(db, project_id, images, deployments, user_id)
+            seconds = load_results(db, project_id, per_image)
+            print(f"  results stored in {seconds:.0f}s", file=sys.stderr, flush=True)
+            db.refresh_statistics("analyses")
+            db.refresh_statistics("annotations")
+        finally:
+            db.dispose()
+        rows = []
+        for fmt in FORMATS:
+            runs = [export_once(server, client, project_id, fmt) for _ in range(repeats)]
+            median_s = statistics.median(r[0] for r in runs)
+            growth = max(r[1] for r in runs)
+            # The goal is for 1,000,000 images: smaller runs are judged on a linear projection.
+            projected = median_s * 1_000_000 / images
+            met = projected <= TARGET_SECONDS and growth <= TARGET_RSS_MB
+            rows.append(
+                [fmt, median_s, max(r[0] for r in runs), projected, growth, runs[0][2] / 1e6,
+                 "met" if met else "MISSED"]
+            )  # fmt: skip
+            print(f"  {fmt}: {[round(r[0], 1) for r in runs]} s", file=sys.stderr, flush=True)
+        speed = machine_speed_ms()
+        print_table(
+            f"exports (machine speed {speed:.0f} ms): {images:,} images, "
+            f"{images * per_image:,} detections (each with a classification), {backend}; "
+            f"{repeats} runs per format (seconds from start to file stored, server RSS "
+            f"growth; goal <= {TARGET_SECONDS:.0f} s and <= {TARGET_RSS_MB:.0f} MB)",
+            ["format", "median s", "max s", "s per 1M images", "max RSS +MB", "file MB", "goal"],
+            rows,
+        )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of this benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument("--images", type=int, default=1_000_000, help="default 1,000,000")
+    parser.add_argument("--per-image", type=int, default=2, help="detections per image")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per format (median)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 images")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.images = 20_000
+    if args.images < 1 or not 0 <= args.per_image <= 50:
+        parser.error("--images must be positive and --per-image from 0 to 50")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark from the command line."""
+    args = parse_args(argv)
+    run(images=args.images, per_image=args.per_image, backend=args.backend, repeats=args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Exports of a project's images and results: formats, filters, life cycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+
+class ExportFormat(StrEnum):
+    """The file formats an export writes."""
+
+    CSV = "csv"
+    COCO = "coco"
+    MEGADETECTOR = "megadetector"
+    CAMTRAP_DP = "camtrap-dp"
+
+    @property
+    def extension(self) -> str:
+        """The file name ending of an export in this format."""
+        return {"csv": "csv", "coco": "json", "megadetector": "json", "camtrap-dp": "zip"}[
+            self.value
+        ]
+
+    @property
+    def content_type(self) -> str:
+        """The media type of an export in this format."""
+        return {"csv": "text/csv", "zip": "application/zip"}.get(self.extension, "application/json")
+
+
+class ExportStatus(StrEnum):
+    """Where an export is: ``queued → running → succeeded | failed | canceled``; a finished
+    file is removed at its expiry (``expired``)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing more happens to the export but its expiry."""
+        return self not in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+#: Statuses an export can be canceled from.
+CANCELABLE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """Which images and results of a project an export takes; every field is optional."""
+
+    deployment_id: int | None = None
+    #: Capture dates, inclusive, on the cameras' wall clocks.
+    date_from: date | None = None
+    date_to: date | None = None
+    collection_id: int | None = None
+    job_id: int | None = None
+    pipeline: str | None = None
+    #: With ``pipeline``: only this version of it.
+    pipeline_version: int | None = None
+    #: Detections below this confidence are left out.
+    min_confidence: float | None = None
+    #: Only results a person reviewed.
+    reviewed_only: bool = False
+    #: CSV: a row for each image where nothing was found (or that was not processed).
+    include_empty: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """The filters as stored (only those set)."""
+        out: dict[str, Any] = {}
+        for name, value in self.__dict__.items():
+            if value is None or value is False:
+                continue
+            out[name] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExportFilters:
+        """Inverse of ``as_json``."""
+        values = dict(data)
+        for name in ("date_from", "date_to"):
+            if values.get(name):
+                values[name] = date.fromisoformat(values[name])
+        return cls(**values)
+
+    @property
+    def narrows_analyses(self) -> bool:
+        """Whether only some analyses count (a job's, a pipeline's)."""
+        return self.job_id is not None or self.pipeline is not None
+
+
+@dataclass(frozen=True)
+class ExportCounts:
+    """What an export wrote so far."""
+
+    images: int = 0
+    #: Detections and image-level classifications written.
+    detections: int = 0
+    #: Images processed with nothing found.
+    empty: int = 0
+    #: Images no analysis covers.
+    unprocessed: int = 0
+    #: Images whose analysis failed.
+    failed: int = 0
+    #: Images the format cannot hold (Camtrap DP: no deployment, coordinates or time).
+    skipped: int = 0
+    #: Rows of the main table (CSV rows, COCO annotations, observations, MegaDetector images).
+    rows: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        """The counts as stored."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export of a project."""
+
+    id: int
+    project_id: int
+    format: ExportFormat
+    filters: ExportFilters
+    status: ExportStatus
+    created_by: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None
+    #: Images the export takes in all (known once it runs) and those written so far.
+    images_total: int | None
+    images_done: int
+    counts: dict[str, int] = field(default_factory=dict)
+    #: Problems met on the way (an image the format could not hold...), the first few.
+    errors: list[str] = field(default_factory=list)
+    #: Why the export failed, when it did.
+    error: str | None = None
+    blob_key: str | None = None
+    file_name: str | None = None
+    size_bytes: int | None = None
+
+    @property
+    def progress(self) -> float:
+        """From 0 to 1."""
+        if self.status is ExportStatus.SUCCEEDED:
+            return 1.0
+        if not self.images_total:
+            return 0.0
+        return min(self.images_done / self.images_total, 1.0)
+
+
+# What an export reads, a batch at a time: plain named tuples, as a million images make
+# millions of them.
+
+
+class ImageFacts(NamedTuple):
+    """The facts of one image an export writes."""
+
+    id: int
+    deployment_id: int | None
+    filename: str
+    sha256: str
+    width: int
+    height: int
+    content_type: str
+    captured_at: datetime | None
+    captured_offset_minutes: int | None
+
+
+class AnalysisFacts(NamedTuple):
+    """One analysis of an image."""
+
+    id: int
+    image_id: int
+    pipeline_id: int | None
+    job_id: int | None
+    status: str
+    error: str | None
+    completed_at: datetime | None
+
+
+class AnnotationFacts(NamedTuple):
+    """One annotation of an analysis."""
+
+    id: int
+    analysis_id: int
+    type: str
+    label: str | None
+    confidence: float | None
+    x1: float | None
+    y1: float | None
+    x2: float | None
+    y2: float | None
+    #: The annotation's ``data`` as JSON text, decoded only by those who need it.
+    data: str | None
+    parent_id: int | None
+    algorithm_id: int | None
+    ordering: int
+
+
+class AlgorithmFacts(NamedTuple):
+    """An algorithm results name, with its category map."""
+
+    id: int
+    key: str
+    name: str
+    version: int
+    labels: tuple[str, ...]
+    #: Per-label data of the category map (taxon rank, GBIF key...), in label order.
+    data: tuple[dict[str, Any], ...]
+
+
+class PipelineFacts(NamedTuple):
+    """A pipeline version results name."""
+
+    id: int
+    slug: str
+    version: int
+    name: str

@@ -1,0 +1,111 @@
+"""The writer every export format implements, and what formats share."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import BinaryIO, ClassVar
+
+from trapline.domain.exports import ExportCounts, ExportFormat, ImageFacts
+from trapline.exports.reader import ExportContext, ImageResult, ImageState
+
+#: Folder name of images without a deployment, in file paths.
+NO_DEPLOYMENT = "no-deployment"
+_UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+@dataclass
+class Tally:
+    """Counts a writer keeps while it writes."""
+
+    images: int = 0
+    detections: int = 0
+    empty: int = 0
+    unprocessed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rows: int = 0
+
+    def seen(self, result: ImageResult) -> None:
+        """Count an image by what its analyses say."""
+        self.images += 1
+        if result.state is ImageState.UNPROCESSED:
+            self.unprocessed += 1
+        elif result.state is ImageState.FAILED:
+            self.failed += 1
+        elif not result.detections:
+            self.empty += 1
+
+    def frozen(self) -> ExportCounts:
+        """The counts as a record."""
+        return ExportCounts(**self.__dict__)
+
+
+class ExportWriter(ABC):
+    """Writes one export file to ``out`` as batches of images arrive; memory stays flat."""
+
+    format: ClassVar[ExportFormat]
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        self.out = out
+        self.context = context
+        self.tally = Tally()
+
+    @abstractmethod
+    def write(self, batch: list[ImageResult]) -> None:
+        """Write a batch of images with their results."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Finish the file (totals, category lists, the package descriptor)."""
+
+    def deployment_folder(self, image: ImageFacts) -> str:
+        """The folder an image's path starts with: its deployment's name, made path-safe."""
+        deployment = self.context.deployments.get(image.deployment_id or 0)
+        if deployment is None:
+            return NO_DEPLOYMENT
+        return safe_folder(deployment.name, deployment.id)
+
+    def relative_path(self, image: ImageFacts) -> str:
+        """``deployment/file name``: where the image sits in a folder-per-deployment copy."""
+        name = _UNSAFE_PATH.sub("_", image.filename) or f"image-{image.id}"
+        return f"{self.deployment_folder(image)}/{name}"
+
+
+def safe_folder(name: str, deployment_id: int) -> str:
+    """A deployment's name as a folder name (no slashes or control characters)."""
+    return _UNSAFE_PATH.sub("_", name).strip() or f"deployment-{deployment_id}"
+
+
+def capture_time(image: ImageFacts) -> datetime | None:
+    """The capture instant: the camera's clock with its recorded offset, else read as UTC."""
+    if image.captured_at is None:
+        return None
+    offset = image.captured_offset_minutes
+    zone = timezone(timedelta(minutes=offset)) if offset is not None else UTC
+    return image.captured_at.replace(tzinfo=zone)
+
+
+def iso(moment: datetime | None) -> str:
+    """ISO 8601 with seconds and an offset (``Z`` for UTC); empty for None."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    text = moment.replace(microsecond=0).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def normalised(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[float, float, float, float]:
+    """A pixel box (x1, y1, x2, y2) as fractions of the image: x, y, width, height."""
+    x1, y1, x2, y2 = box
+    return (
+        round(x1 / width, 6),
+        round(y1 / height, 6),
+        round((x2 - x1) / width, 6),
+        round((y2 - y1) / height, 6),
+    )

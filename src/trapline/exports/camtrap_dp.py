@@ -1,0 +1,305 @@
+"""Camtrap DP 1.0.2: the TDWG Camera Trap Data Package, a zip GBIF and the R packages read.
+
+``media.csv`` and ``observations.csv`` stream to temporary files while the images go by; the
+zip is put together at the end with ``deployments.csv`` (only deployments that have media)
+and ``datapackage.json``, whose coverage (space, time, taxa) is gathered on the way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from datetime import datetime
+from typing import IO, Any, BinaryIO
+
+from trapline import __version__
+from trapline.domain.exports import ExportFormat, ImageFacts
+from trapline.domain.records import Deployment
+from trapline.exports.base import ExportWriter, capture_time, iso, normalised
+from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
+
+VERSION = "1.0.2"
+BASE_URL = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}/"
+PROFILE_URL = BASE_URL + "camtrap-dp-profile.json"
+SCHEMA_URLS = {
+    name: f"{BASE_URL}{name}-table-schema.json" for name in ("deployments", "media", "observations")
+}
+
+DEPLOYMENT_FIELDS = (
+    "deploymentID", "locationID", "locationName", "latitude", "longitude",
+    "coordinateUncertainty", "deploymentStart", "deploymentEnd", "setupBy", "cameraID",
+    "cameraModel", "cameraDelay", "cameraHeight", "cameraDepth", "cameraTilt", "cameraHeading",
+    "detectionDistance", "timestampIssues", "baitUse", "featureType", "habitat",
+    "deploymentGroups", "deploymentTags", "deploymentComments",
+)  # fmt: skip
+MEDIA_FIELDS = (
+    "mediaID", "deploymentID", "captureMethod", "timestamp", "filePath", "filePublic",
+    "fileName", "fileMediatype", "exifData", "favorite", "mediaComments",
+)  # fmt: skip
+OBSERVATION_FIELDS = (
+    "observationID", "deploymentID", "mediaID", "eventID", "eventStart", "eventEnd",
+    "observationLevel", "observationType", "cameraSetupType", "scientificName", "count",
+    "lifeStage", "sex", "behavior", "individualID", "individualPositionRadius",
+    "individualPositionAngle", "individualSpeed", "bboxX", "bboxY", "bboxWidth", "bboxHeight",
+    "classificationMethod", "classifiedBy", "classificationTimestamp",
+    "classificationProbability", "observationTags", "observationComments",
+)  # fmt: skip
+
+#: Labels that say what kind of thing was seen, whatever the model (lower case).
+_TYPES = {
+    "person": "human", "human": "human", "people": "human", "vehicle": "vehicle",
+    "car": "vehicle", "blank": "blank", "empty": "blank", "animal": "animal",
+}  # fmt: skip
+#: Smallest box side written (the schema needs more than 0; 6 decimals are written).
+_MIN_SIDE = 1e-6
+
+
+class CamtrapDpWriter(ExportWriter):
+    """One media row per image; one observation per detection (media level, no events), or
+    one per image where nothing was found (``blank``) or nothing was run (``unclassified``)."""
+
+    format = ExportFormat.CAMTRAP_DP
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self._media_file, self._media_text, self._media = _table(MEDIA_FIELDS)
+        self._obs_file, self._obs_text, self._observations = _table(OBSERVATION_FIELDS)
+        #: Per deployment written: first and last media time.
+        self.spans: dict[int, tuple[datetime, datetime]] = {}
+        #: scientificName -> the taxon entry of the taxonomic coverage.
+        self.taxa: dict[str, dict[str, Any]] = {}
+        self._unusable: set[int] = set()
+
+    def write(self, batch: list[ImageResult]) -> None:
+        for result in batch:
+            self.tally.seen(result)
+            image = result.image
+            deployment = self._deployment(image)
+            moment = capture_time(image)
+            if deployment is None or moment is None:
+                self.tally.skipped += 1
+                if moment is None:
+                    self.context.problem(
+                        f"image {image.id} ({image.filename}) left out: its capture time is "
+                        "unknown, and Camtrap DP needs one"
+                    )
+                continue
+            self._span(deployment.id, moment)
+            media_id, deployment_id, stamp = str(image.id), str(deployment.id), iso(moment)
+            self._media.writerow(
+                [media_id, deployment_id, "", stamp, self.relative_path(image), "false",
+                 image.filename, image.content_type, "", "", ""]
+            )  # fmt: skip
+            rows = 0
+            for d in result.detections:
+                self._observations.writerow(self._observation(d, image, deployment_id, stamp))
+                rows += 1
+            self.tally.detections += rows
+            if rows == 0:
+                kind = "blank" if result.state is ImageState.PROCESSED else "unclassified"
+                note = f"analysis failed: {result.failure}" if result.failure else ""
+                self._observations.writerow(
+                    [f"{media_id}-0", deployment_id, media_id, "", stamp, stamp, "media", kind]
+                    + [""] * (len(OBSERVATION_FIELDS) - 9)
+                    + [note]
+                )
+                rows = 1
+            self.tally.rows += rows
+
+    def close(self) -> None:
+        used = [self.context.deployments[i] for i in sorted(self.spans)]
+        with zipfile.ZipFile(self.out, "w", compression=zipfile.ZIP_DEFLATED) as package:
+            with package.open("deployments.csv", "w") as target:
+                self._deployments(target, used)
+            for name, (file, text) in (
+                ("media.csv", (self._media_file, self._media_text)),
+                ("observations.csv", (self._obs_file, self._obs_text)),
+            ):
+                text.flush()
+                file.seek(0)
+                with package.open(name, "w", force_zip64=True) as target:
+                    shutil.copyfileobj(file, target, 1024 * 1024)
+                file.close()
+            package.writestr("datapackage.json", json.dumps(self._descriptor(used), indent=2))
+
+    def _deployment(self, image: ImageFacts) -> Deployment | None:
+        deployment = self.context.deployments.get(image.deployment_id or 0)
+        if deployment is None:
+            self.context.problem(
+                f"image {image.id} ({image.filename}) left out: it belongs to no deployment, "
+                "and Camtrap DP places every image in one"
+            )
+            return None
+        if deployment.latitude is None or deployment.longitude is None:
+            if deployment.id not in self._unusable:
+                self._unusable.add(deployment.id)
+                self.context.problem(
+                    f"deployment {deployment.id} ({deployment.name}) left out with its images: "
+                    "it has no latitude and longitude; set them and export again"
+                )
+            return None
+        return deployment
+
+    def _span(self, deployment_id: int, moment: datetime) -> None:
+        span = self.spans.get(deployment_id)
+        if span is None:
+            self.spans[deployment_id] = (moment, moment)
+        else:
+            self.spans[deployment_id] = (min(span[0], moment), max(span[1], moment))
+
+    def _observation(
+        self, d: Detection, image: ImageFacts, deployment_id: str, stamp: str
+    ) -> list[str]:
+        algorithm = d.classifier or d.detector
+        taxon = self.context.taxon(algorithm, d.label) if d.label else None
+        name = _scientific_name(taxon, d.label) if taxon else ""
+        if name:
+            self._taxon(name, taxon or {})
+        kind = _TYPES.get((d.label or d.category or "").lower()) or ("animal" if name else "")
+        if not kind:
+            kind = _TYPES.get((d.category or "").lower(), "unknown")
+        box = normalised(d.box, image.width, image.height) if d.box else None
+        bbox = (
+            [_num(box[0]), _num(box[1]), _num(max(box[2], _MIN_SIDE)), _num(max(box[3], _MIN_SIDE))]
+            if box
+            else ["", "", "", ""]
+        )
+        if d.human is not None:
+            method, by, when, probability = "human", d.human.reviewer, d.human.reviewed_at, ""
+        else:
+            method, by, when = "machine", _classified_by(d), d.completed_at
+            probability = _num(d.label_confidence if d.label_confidence is not None else None)
+        tags = f"label:{d.label}" if d.label and not name else ""
+        return [
+            f"{image.id}-{d.annotation_id}", deployment_id, str(image.id), "", stamp, stamp,
+            "media", kind, "", name, "1" if kind == "animal" else "", "", "", "", "", "", "",
+            "", *bbox, method, by, iso(when), probability, tags, "",
+        ]  # fmt: skip
+
+    def _taxon(self, name: str, entry: dict[str, Any]) -> None:
+        if name in self.taxa:
+            return
+        taxon: dict[str, Any] = {"scientificName": name}
+        key = entry.get("gbif_key") or entry.get("gbif_id")
+        if entry.get("taxonID"):
+            taxon["taxonID"] = str(entry["taxonID"])
+        elif key:
+            taxon["taxonID"] = f"https://www.gbif.org/species/{key}"
+        rank = entry.get("taxon_rank") or entry.get("rank") or entry.get("taxonRank")
+        if rank:
+            taxon["taxonRank"] = str(rank).lower()
+        for field in ("kingdom", "phylum", "class", "order", "family", "genus"):
+            if entry.get(field):
+                taxon[field] = str(entry[field])
+        self.taxa[name] = taxon
+
+    def _deployments(self, target: IO[bytes], used: list[Deployment]) -> None:
+        text = io.TextIOWrapper(target, encoding="utf-8", newline="")
+        table = csv.writer(text)
+        table.writerow(DEPLOYMENT_FIELDS)
+        for d in used:
+            first, last = self.spans[d.id]
+            start = _wall(d.started_at, first) if d.started_at else first
+            end = _wall(d.ended_at, last) if d.ended_at else last
+            table.writerow(
+                [str(d.id), str(d.id), d.name, _num(d.latitude), _num(d.longitude), "",
+                 iso(min(start, first)), iso(max(end, last))]
+                + [""] * 15
+                + [d.description.replace("\n", " ")]
+            )  # fmt: skip
+        text.flush()
+        text.detach()
+
+    def _descriptor(self, used: list[Deployment]) -> dict[str, Any]:
+        project = self.context.project
+        resources = [
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": SCHEMA_URLS[name],
+            }
+            for name in ("deployments", "media", "observations")
+        ]
+        lats = [d.latitude for d in used if d.latitude is not None]
+        lons = [d.longitude for d in used if d.longitude is not None]
+        starts = [s for s, _ in self.spans.values()]
+        ends = [e for _, e in self.spans.values()]
+        when = self.context.created_at
+        return {
+            "resources": resources,
+            "profile": PROFILE_URL,
+            "name": f"trapline-project-{project.id}",
+            "created": iso(when),
+            "title": project.name,
+            "description": project.description or f"Camera trap data of {project.name}",
+            "contributors": [{"title": project.name, "role": "contributor"}],
+            "sources": [{"title": "trapline", "version": __version__}],
+            "project": {
+                "id": str(project.id),
+                "title": project.name,
+                "description": project.description,
+                "samplingDesign": "opportunistic",
+                "captureMethod": ["activityDetection", "timeLapse"],
+                "individualAnimals": False,
+                "observationLevel": ["media"],
+            },
+            "spatial": _bbox_polygon(lats, lons),
+            "temporal": {
+                "start": (min(starts) if starts else when).date().isoformat(),
+                "end": (max(ends) if ends else when).date().isoformat(),
+            },
+            "taxonomic": [self.taxa[k] for k in sorted(self.taxa)],
+        }
+
+
+def _table(fields: tuple[str, ...]) -> tuple[IO[bytes], io.TextIOWrapper, Any]:
+    """A temporary CSV file: the file, its text layer, a writer with the header written."""
+    file = tempfile.TemporaryFile(prefix="trapline-camtrap-")  # noqa: SIM115 - closed in close()
+    text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(fields)
+    return file, text, writer
+
+
+def _scientific_name(taxon: dict[str, Any] | None, label: str | None) -> str:
+    if taxon is None:
+        return ""
+    for key in ("scientific_name", "scientificName", "name"):
+        if taxon.get(key):
+            return str(taxon[key])
+    return label or ""
+
+
+def _classified_by(d: Detection) -> str:
+    if d.pipeline is not None:
+        return f"{d.pipeline.slug} v{d.pipeline.version}"
+    parts = [a.name for a in (d.detector, d.classifier) if a is not None]
+    return " + ".join(parts)
+
+
+def _wall(value: datetime, like: datetime) -> datetime:
+    """A deployment's wall-clock time in the zone of its media."""
+    return value.replace(tzinfo=like.tzinfo)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{round(value, 6):.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _bbox_polygon(lats: list[float], lons: list[float]) -> dict[str, Any]:
+    if not lats:
+        return {"type": "Polygon", "coordinates": []}
+    s, n, w, e = min(lats), max(lats), min(lons), max(lons)
+    if s == n and w == e:
+        return {"type": "Point", "coordinates": [w, s]}
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}

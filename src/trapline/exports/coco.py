@@ -1,0 +1,99 @@
+"""COCO: images, annotations with pixel boxes and scores, categories; for training and
+evaluation tools (pycocotools)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Any, BinaryIO
+
+from trapline import __version__
+from trapline.domain.exports import ExportFormat
+from trapline.exports.base import ExportWriter, capture_time, iso
+from trapline.exports.megadetector import UNNAMED_CATEGORY
+from trapline.exports.reader import ExportContext, ImageResult
+
+#: Bytes copied at a time when the annotations are appended.
+_CHUNK = 1024 * 1024
+
+
+class CocoWriter(ExportWriter):
+    """``images`` go straight to the file and ``annotations`` to a second temporary file,
+    appended at the end with the categories, so neither list is held in memory."""
+
+    format = ExportFormat.COCO
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self._annotations = tempfile.TemporaryFile(prefix="trapline-coco-")  # noqa: SIM115
+        self.categories: dict[str, int] = {}
+        self._first_image = True
+        self._first_annotation = True
+        self._next_id = 1
+        head = {
+            "info": {
+                "description": f"trapline export of project {context.project.name}",
+                "version": __version__,
+                "date_created": iso(context.created_at),
+                "contributor": "trapline",
+            },
+            "licenses": [],
+        }
+        out.write(_dumps(head)[:-1] + b',\n"images": [')
+
+    def write(self, batch: list[ImageResult]) -> None:
+        for result in batch:
+            self.tally.seen(result)
+            image = result.image
+            entry: dict[str, Any] = {
+                "id": image.id,
+                "file_name": self.relative_path(image),
+                "width": image.width,
+                "height": image.height,
+            }
+            captured = capture_time(image)
+            if captured is not None:
+                entry["date_captured"] = iso(captured)
+            self.out.write((b"\n" if self._first_image else b",\n") + _dumps(entry))
+            self._first_image = False
+            for d in result.detections:
+                if d.box is None:  # an image-level label: COCO has no place for it
+                    continue
+                name = d.label or d.category or UNNAMED_CATEGORY
+                category = self.categories.setdefault(name, len(self.categories) + 1)
+                x1, y1, x2, y2 = d.box
+                w, h = x2 - x1, y2 - y1
+                annotation: dict[str, Any] = {
+                    "id": self._next_id,
+                    "image_id": image.id,
+                    "category_id": category,
+                    "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],
+                    "area": round(w * h, 3),
+                    "iscrowd": 0,
+                    "score": round(d.confidence, 6) if d.confidence is not None else 1.0,
+                    "trapline_annotation_id": d.annotation_id,
+                }
+                if d.rle is not None:
+                    annotation["segmentation"] = d.rle
+                self._next_id += 1
+                sep = b"\n" if self._first_annotation else b",\n"
+                self._annotations.write(sep + _dumps(annotation))
+                self._first_annotation = False
+                self.tally.detections += 1
+                self.tally.rows += 1
+
+    def close(self) -> None:
+        self.out.write(b'\n],\n"annotations": [')
+        self._annotations.seek(0)
+        while chunk := self._annotations.read(_CHUNK):
+            self.out.write(chunk)
+        self._annotations.close()
+        categories = [
+            {"id": i, "name": name, "supercategory": "object"}
+            for name, i in self.categories.items()
+        ]
+        self.out.write(b'\n],\n"categories": ' + _dumps(categories) + b"}")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,101 @@
+"""CSV: one row per detection, for spreadsheets, R and pandas."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import BinaryIO
+
+from trapline.domain.exports import ExportFormat
+from trapline.exports.base import ExportWriter, capture_time, iso
+from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
+
+#: The columns, in order (docs/exports.md says where each comes from).
+COLUMNS = (
+    "image_id", "file_name", "sha256", "deployment_id", "deployment", "captured_at",
+    "image_width", "image_height", "status", "detection_id", "x_min", "y_min", "x_max", "y_max",
+    "label", "label_confidence", "detection_confidence", "category", "classification_method",
+    "pipeline", "pipeline_version", "detector", "classifier", "reviewer", "reviewed_at",
+)  # fmt: skip
+
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str | None) -> str:
+    """Text a spreadsheet shows as text: a leading formula character gets a quote before it."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def number(value: float | None) -> str:
+    """A number with 6 decimals at most, as the shortest text that reads back the same."""
+    return "" if value is None else repr(round(value, 6))
+
+
+class CsvWriter(ExportWriter):
+    """UTF-8 (with a byte-order mark, so spreadsheets read it as UTF-8), a header row, then a
+    row per detection; with ``include_empty``, a row for each image without detections."""
+
+    format = ExportFormat.CSV
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
+        self._csv = csv.writer(self._text)
+        self._csv.writerow(COLUMNS)
+
+    def write(self, batch: list[ImageResult]) -> None:
+        include_empty = self.context.filters.include_empty
+        writerow, tally = self._csv.writerow, self.tally
+        for result in batch:
+            tally.seen(result)
+            if result.detections:
+                head = self._image(result, "detection")
+                for d in result.detections:
+                    writerow(head + self._detection(d))
+                tally.detections += len(result.detections)
+                tally.rows += len(result.detections)
+            elif include_empty:
+                status = _EMPTY[result.state]
+                writerow(self._image(result, status) + [""] * _DETECTION_COLUMNS)
+                tally.rows += 1
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()  # the caller closes the file itself
+
+    def _image(self, result: ImageResult, status: str) -> list[str]:
+        """The columns about the image, the same on each of its rows."""
+        image = result.image
+        deployment = self.context.deployments.get(image.deployment_id or 0)
+        return [
+            str(image.id), cell(image.filename), image.sha256,
+            str(image.deployment_id or ""), cell(deployment.name if deployment else ""),
+            iso(capture_time(image)), str(image.width), str(image.height), status,
+        ]  # fmt: skip
+
+    def _detection(self, d: Detection) -> list[str]:
+        """The columns about one detection."""
+        box = d.box or (None, None, None, None)
+        human, pipeline = d.human, d.pipeline
+        return [
+            str(d.annotation_id), *(number(v) for v in box), cell(d.label),
+            number(d.label_confidence), number(d.confidence), cell(d.category),
+            "human" if human else "machine",
+            cell(pipeline.slug) if pipeline else "", str(pipeline.version) if pipeline else "",
+            cell(d.detector.key) if d.detector else "",
+            cell(d.classifier.key) if d.classifier else "",
+            cell(human.reviewer) if human else "", iso(human.reviewed_at) if human else "",
+        ]  # fmt: skip
+
+
+#: The status column of an image without detections.
+_EMPTY = {
+    ImageState.PROCESSED: "empty",
+    ImageState.FAILED: "failed",
+    ImageState.UNPROCESSED: "unprocessed",
+}
+#: Columns after the image's.
+_DETECTION_COLUMNS = len(COLUMNS) - 9

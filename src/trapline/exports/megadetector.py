@@ -1,0 +1,131 @@
+"""MegaDetector batch output (format 1.4): what Timelapse, AddaxAI and SpeciesNet read."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from trapline import __version__
+from trapline.domain.exports import ExportFormat
+from trapline.exports.base import ExportWriter, normalised
+from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState, Ranked
+from trapline.exports.reader import ranked as ranked_of
+
+#: The version of the format written.
+FORMAT_VERSION = "1.4"
+#: MegaDetector's own categories keep their usual ids; other detector categories follow.
+STANDARD_CATEGORIES = {"animal": "1", "person": "2", "vehicle": "3"}
+#: The category of a detection whose detector named none.
+UNNAMED_CATEGORY = "object"
+#: How MegaDetector writes completion times.
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class MegaDetectorWriter(ExportWriter):
+    """``images`` streams out first; the category tables and ``info``, which grow while the
+    images are written, follow them (JSON objects have no order)."""
+
+    format = ExportFormat.MEGADETECTOR
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self.detection_categories: dict[str, str] = dict(STANDARD_CATEGORIES)
+        self.classification_categories: dict[str, str] = {}
+        self.detectors: set[str] = set()
+        self.classifiers: set[str] = set()
+        self.detected_at: datetime | None = None
+        self.classified_at: datetime | None = None
+        self._first = True
+        out.write(b'{"images": [')
+
+    def write(self, batch: list[ImageResult]) -> None:
+        for result in batch:
+            self.tally.seen(result)
+            entry: dict[str, Any] = {"file": self.relative_path(result.image)}
+            if result.state is ImageState.UNPROCESSED:
+                self.tally.skipped += 1
+                continue
+            if result.state is ImageState.FAILED:
+                entry["failure"] = result.failure or "failed"
+                entry["detections"] = None
+            else:
+                detections = [self._detection(d, result) for d in result.detections if d.box]
+                entry["detections"] = detections
+                self.tally.detections += len(detections)
+            self.out.write((b"\n" if self._first else b",\n") + _dumps(entry))
+            self._first = False
+            self.tally.rows += 1
+
+    def close(self) -> None:
+        tail: dict[str, Any] = {
+            "detection_categories": {v: k for k, v in self.detection_categories.items()},
+            "classification_categories": {v: k for k, v in self.classification_categories.items()},
+            "info": self._info(),
+        }
+        self.out.write(b"\n],\n" + _dumps(tail)[1:])
+
+    def _detection(self, d: Detection, result: ImageResult) -> dict[str, Any]:
+        assert d.box is not None
+        image = result.image
+        category = d.category or UNNAMED_CATEGORY
+        if category not in self.detection_categories:
+            self.detection_categories[category] = str(len(self.detection_categories) + 1)
+        out: dict[str, Any] = {
+            "category": self.detection_categories[category],
+            "conf": round(d.confidence, 6) if d.confidence is not None else 1.0,
+            "bbox": list(normalised(d.box, image.width, image.height)),
+        }
+        if d.detector:
+            self.detectors.add(d.detector.name)
+        self.detected_at = _later(self.detected_at, d.completed_at)
+        ranked = list(ranked_of(d))
+        if d.human is not None and d.human.label:  # a person's label comes first, for sure
+            ranked = [Ranked(d.human.label, 1.0), *(r for r in ranked if r.label != d.human.label)]
+        if ranked:
+            pairs = []
+            for r in ranked:
+                if r.label not in self.classification_categories:
+                    self.classification_categories[r.label] = str(
+                        len(self.classification_categories) + 1
+                    )
+                score = round(r.score, 6) if r.score is not None else 1.0
+                pairs.append([self.classification_categories[r.label], score])
+            out["classifications"] = sorted(pairs, key=lambda p: p[1], reverse=True)
+            if d.classifier:
+                self.classifiers.add(d.classifier.name)
+            self.classified_at = _later(self.classified_at, d.completed_at)
+        return out
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "detector": "; ".join(sorted(self.detectors)) or "unknown",
+            "detection_completion_time": _time(self.detected_at or self.context.created_at),
+            "trapline": {
+                "version": __version__,
+                "project_id": self.context.project.id,
+                "project": self.context.project.name,
+                "filters": self.context.filters.as_json(),
+            },
+        }
+        if self.classifiers or self.classification_categories:
+            info["classifier"] = "; ".join(sorted(self.classifiers)) or "unknown"
+            info["classification_completion_time"] = _time(
+                self.classified_at or self.context.created_at
+            )
+        return info
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None or a >= b else b
+
+
+def _time(moment: datetime) -> str:
+    return moment.strftime(TIME_FORMAT)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

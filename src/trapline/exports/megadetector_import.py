@@ -1,0 +1,131 @@
+"""Reading MegaDetector batch output (format 1.3+): the file's shape, checked and bounded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import from_json
+
+from trapline.errors import InvalidInput, PayloadTooLarge
+from trapline.protocol import FREE_TEXT, ONE_LINE, describe_problem
+
+#: Largest file an import reads (about 250,000 images with a few detections each).
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+#: Most JSON objects and arrays a file may open (parsed objects cost far more than bytes).
+MAX_IMPORT_CONTAINERS = 1_500_000
+#: Most categories of each kind, detections per image, classifications per detection.
+MAX_CATEGORIES = 10_000
+MAX_DETECTIONS = 2_000
+MAX_CLASSIFICATIONS = 100
+
+CategoryId = Annotated[str, StringConstraints(min_length=1, max_length=16, pattern=r"^[0-9]+$")]
+CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=ONE_LINE)]
+ModelName = Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE)]
+FilePath = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=FREE_TEXT)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+#: Box coordinates may stray a little outside the image (rounding), never far.
+Coordinate = Annotated[float, Field(ge=-0.01, le=1.01, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    # The format has more keys than trapline reads (max_detection_conf, metadata...).
+    model_config = ConfigDict(extra="ignore")
+
+
+class MdDetection(_Model):
+    category: CategoryId
+    conf: Unit
+    bbox: list[Coordinate] = Field(min_length=4, max_length=4)
+    classifications: list[tuple[CategoryId, Unit]] | None = Field(
+        None, max_length=MAX_CLASSIFICATIONS
+    )
+
+
+class MdImage(_Model):
+    file: FilePath
+    detections: list[MdDetection] | None = Field(None, max_length=MAX_DETECTIONS)
+    failure: Annotated[str, StringConstraints(max_length=2000, pattern=FREE_TEXT)] | None = None
+    #: Not in the format: a file's SHA-256, when the writer knows it (matched first).
+    sha256: Sha256 | None = None
+
+
+class MdInfo(_Model):
+    format_version: Annotated[str, StringConstraints(max_length=16, pattern=ONE_LINE)] = "1.0"
+    detector: ModelName | None = None
+    classifier: ModelName | None = None
+
+
+class MdBatch(_Model):
+    info: MdInfo = Field(default_factory=MdInfo)
+    detection_categories: dict[CategoryId, CategoryName] = Field(max_length=MAX_CATEGORIES)
+    classification_categories: dict[CategoryId, CategoryName] = Field(
+        default_factory=dict, max_length=MAX_CATEGORIES
+    )
+    images: list[MdImage]
+
+    def digest(self) -> str:
+        """What names the models: detector, classifier and both category tables."""
+        named = [
+            self.info.detector,
+            self.info.classifier,
+            sorted(self.detection_categories.items()),
+            sorted(self.classification_categories.items()),
+        ]
+        return hashlib.sha256(json.dumps(named).encode()).hexdigest()
+
+
+def parse_batch(data: bytes) -> MdBatch:
+    """The file as a checked ``MdBatch``; InvalidInput (or PayloadTooLarge) saying what is
+    wrong with it and where."""
+    if len(data) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(
+            f"a MegaDetector file may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB; "
+            "split it by folder and import the parts"
+        )
+    # An upper bound (braces inside strings count too), before anything is parsed.
+    if data.count(b"{") + data.count(b"[") > MAX_IMPORT_CONTAINERS:
+        raise PayloadTooLarge(
+            f"the file opens more than {MAX_IMPORT_CONTAINERS} JSON objects and arrays; split it"
+        )
+    try:
+        # pydantic's parser refuses lone surrogates and bounds nesting (json.loads does not).
+        raw: Any = from_json(data)
+    except ValueError as exc:
+        raise InvalidInput(f"the file is not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidInput("the file is not MegaDetector batch output (a JSON object)")
+    try:
+        batch = MdBatch.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(describe_problem(exc.errors()[0])) from exc
+    for n, image in enumerate(batch.images):
+        for k, d in enumerate(image.detections or ()):
+            if d.category not in batch.detection_categories:
+                raise InvalidInput(
+                    f"images.{n}.detections.{k}.category: {d.category!r} is not in "
+                    "detection_categories"
+                )
+            for c, _ in d.classifications or ():
+                if c not in batch.classification_categories:
+                    raise InvalidInput(
+                        f"images.{n}.detections.{k}.classifications: {c!r} is not in "
+                        "classification_categories"
+                    )
+    return batch
+
+
+def pixel_box(
+    bbox: list[float], width: int, height: int
+) -> tuple[float, float, float, float] | None:
+    """A normalised [x, y, w, h] as pixels x1 y1 x2 y2 inside the image; None when empty."""
+    x, y, w, h = bbox
+    x1, y1 = max(x * width, 0.0), max(y * height, 0.0)
+    x2, y2 = min((x + w) * width, float(width)), min((y + h) * height, float(height))
+    if not (x2 > x1 and y2 > y1) or not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        return None
+    return (x1, y1, x2, y2)

@@ -1,0 +1,337 @@
+"""What an export writes, read a batch of images at a time: each image with its results.
+
+Every format takes the same ``ImageResult`` stream, so filters, the choice of label and
+confidence, and human labels (``review.py``) are decided here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from pydantic_core import from_json
+
+from trapline.db.engine import Database
+from trapline.db.repositories.exports import ExportScope
+from trapline.domain.exports import (
+    AlgorithmFacts,
+    AnalysisFacts,
+    AnnotationFacts,
+    ExportFilters,
+    ImageFacts,
+    PipelineFacts,
+)
+from trapline.domain.records import Deployment, Project
+from trapline.exports.review import HumanLabel, human_labels
+
+#: Images read per batch: memory stays flat whatever the project's size.
+BATCH_SIZE = 1000
+#: What a lookup of nothing answers (one shared empty list, never changed).
+_NONE: list[Any] = []
+#: Keys of a category map entry that mark it as a taxon.
+_TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
+
+
+class ImageState(StrEnum):
+    """What the analyses an export takes say about an image."""
+
+    #: At least one completed analysis (with or without detections).
+    PROCESSED = "processed"
+    #: Only failed (or unfinished) analyses.
+    FAILED = "failed"
+    #: No analysis.
+    UNPROCESSED = "unprocessed"
+
+
+class Ranked(NamedTuple):
+    """A label and its score."""
+
+    label: str
+    score: float | None
+
+
+class Detection(NamedTuple):
+    """A detection (with a box) or an image-level classification (without), ready to write."""
+
+    annotation_id: int
+    analysis_id: int
+    #: Pixels of the stored image, top-left origin: x1, y1, x2, y2.
+    box: tuple[float, float, float, float] | None
+    #: The detector's own category (``animal``...), when it gave one.
+    category: str | None
+    #: The detector's score, else the label's.
+    confidence: float | None
+    #: The final label: a person's, else the classifier's, else the detector's category.
+    label: str | None
+    label_confidence: float | None
+    #: The classification that named the object (its top labels: ``ranked``).
+    classification: AnnotationFacts | None
+    detector: AlgorithmFacts | None
+    classifier: AlgorithmFacts | None
+    pipeline: PipelineFacts | None
+    completed_at: datetime | None
+    #: COCO run-length encoding of the object's mask, where the pipeline gave one.
+    rle: dict[str, Any] | None
+    human: HumanLabel | None
+
+
+class ImageResult(NamedTuple):
+    """One image and what the export takes of its results."""
+
+    image: ImageFacts
+    state: ImageState
+    detections: list[Detection]
+    #: Why the image's analysis failed (FAILED only).
+    failure: str | None
+
+
+@dataclass
+class ExportContext:
+    """What every writer needs besides the rows: the project and the names results use."""
+
+    project: Project
+    filters: ExportFilters
+    deployments: dict[int, Deployment]
+    algorithms: dict[int, AlgorithmFacts]
+    pipelines: dict[int, PipelineFacts]
+    #: First and last capture time per deployment (None: images without one).
+    capture_spans: dict[int | None, tuple[datetime, datetime]]
+    created_at: datetime
+    #: Problems met while writing (an image the format cannot hold...); the first few kept.
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+
+    def problem(self, message: str) -> None:
+        """Note a problem; the export keeps the first 100."""
+        self.problem_count += 1
+        if len(self.problems) < 100:
+            self.problems.append(message)
+
+    def taxon(self, algorithm: AlgorithmFacts | None, label: str) -> dict[str, Any] | None:
+        """The category-map entry of ``label`` when it describes a taxon."""
+        if algorithm is None or not algorithm.data:
+            return None
+        entry: dict[str, Any] | None = None
+        for n, item in enumerate(algorithm.data):
+            if not isinstance(item, dict):
+                continue
+            if item.get("label") == label or (
+                "label" not in item and n < len(algorithm.labels) and algorithm.labels[n] == label
+            ):
+                entry = item
+                break
+        if entry is None or not any(k in entry for k in _TAXON_KEYS):
+            return None
+        return entry
+
+
+def read_results(
+    db: Database,
+    scope: ExportScope,
+    context: ExportContext,
+    *,
+    after_id: int = 0,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[list[ImageResult]]:
+    """The scope's images with their results, a batch at a time, each batch read in its own
+    short transaction (a long export holds no transaction open)."""
+    filters = scope.filters
+    while True:
+        with db.read() as repos:
+            images = repos.export_reads.images_after(scope, after_id, batch_size)
+            if not images:
+                return
+            analyses = repos.export_reads.analyses_of(scope, [i.id for i in images])
+            failures = repos.export_reads.failures_of(scope, [i.id for i in images])
+            completed = [a.id for a in analyses if a.status == "completed"]
+            annotations = repos.export_reads.annotations_of(completed)
+            humans = human_labels(repos, [a.id for a in annotations if a.parent_id is None])
+        yield _assemble(
+            images,
+            analyses,
+            annotations,
+            failures,
+            humans,
+            context.algorithms,
+            context.pipelines,
+            filters,
+        )
+        after_id = images[-1].id
+
+
+def prefetched(batches: Iterator[list[ImageResult]], depth: int = 2) -> Iterator[list[ImageResult]]:
+    """The same batches, read ahead on a thread: the database reads the next batch while the
+    writer formats this one (SQLite and psycopg let go of the GIL while they wait)."""
+    ahead: queue.Queue[list[ImageResult] | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ahead.put(batch, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ahead.put(exc)
+
+    reader = threading.Thread(target=read, name="export-read", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a blocked put go through
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.1)
+        reader.join()
+
+
+def _assemble(
+    images: list[ImageFacts],
+    analyses: list[AnalysisFacts],
+    annotations: list[AnnotationFacts],
+    failures: dict[int, str],
+    humans: dict[int, HumanLabel],
+    algorithms: dict[int, AlgorithmFacts],
+    pipelines: dict[int, PipelineFacts],
+    filters: ExportFilters,
+) -> list[ImageResult]:
+    by_image: dict[int, list[AnalysisFacts]] = {}
+    for a in analyses:
+        by_image.setdefault(a.image_id, []).append(a)
+    tops: dict[int, list[AnnotationFacts]] = {}
+    children: dict[int, list[AnnotationFacts]] = {}
+    for n in annotations:
+        if n.parent_id is None:
+            tops.setdefault(n.analysis_id, []).append(n)
+        else:
+            children.setdefault(n.parent_id, []).append(n)
+    out = []
+    narrow = filters.reviewed_only or filters.min_confidence is not None
+    for image in images:
+        found = by_image.get(image.id, _NONE)
+        done = [a for a in found if a.status == "completed"]
+        if done:
+            state = ImageState.PROCESSED
+        elif found or image.id in failures:
+            state = ImageState.FAILED
+        else:
+            state = ImageState.UNPROCESSED
+        detections = []
+        for analysis in done:
+            pipeline = pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
+            for top in tops.get(analysis.id, _NONE):
+                made = _detection(
+                    top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans
+                )
+                if made is not None and (not narrow or _kept(made, filters)):
+                    detections.append(made)
+        failure = None
+        if state is ImageState.FAILED:
+            failure = (
+                failures.get(image.id)
+                or next((a.error for a in found if a.error), None)
+                or "analysis failed"
+            )
+        out.append(ImageResult(image, state, detections, failure))
+    return out
+
+
+def _kept(d: Detection, filters: ExportFilters) -> bool:
+    if filters.reviewed_only and d.human is None:
+        return False
+    if filters.min_confidence is not None and d.human is None:
+        return d.confidence is not None and d.confidence >= filters.min_confidence
+    return True
+
+
+def _detection(
+    top: AnnotationFacts,
+    kids: list[AnnotationFacts],
+    analysis: AnalysisFacts,
+    pipeline: PipelineFacts | None,
+    algorithms: dict[int, AlgorithmFacts],
+    humans: dict[int, HumanLabel],
+) -> Detection | None:
+    algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
+    human = humans.get(top.id)
+    if top.type == "classification":  # an image-level label
+        label = human.label if human and human.label else top.label
+        return Detection(
+            top.id, analysis.id, None, None, top.confidence, label, top.confidence, top,
+            None, algorithm, pipeline, analysis.completed_at, None, human,
+        )  # fmt: skip
+    if top.x1 is None or top.y1 is None or top.x2 is None or top.y2 is None:
+        return None
+    box = (top.x1, top.y1, top.x2, top.y2)
+    classes = (
+        kids
+        if len(kids) == 1 and kids[0].type == "classification"
+        else [k for k in kids if k.type == "classification"]
+    )
+    chosen = _final(classes)
+    label = chosen.label if chosen else top.label
+    label_confidence = chosen.confidence if chosen else top.confidence
+    if human is not None and human.label:
+        label, label_confidence = human.label, None
+    confidence = top.confidence if top.confidence is not None else label_confidence
+    classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
+    rle = _rle(top.data)
+    return Detection(
+        top.id, analysis.id, box, top.label, confidence, label, label_confidence, chosen,
+        algorithm, classifier, pipeline, analysis.completed_at, rle, human,
+    )  # fmt: skip
+
+
+def ranked(d: Detection) -> tuple[Ranked, ...]:
+    """The top labels of a detection's classification, best first."""
+    c = d.classification
+    if c is None:
+        return ()
+    data = _data(c.data)
+    labels, scores = data.get("labels") or [], data.get("scores") or []
+    if labels and len(labels) == len(scores):
+        pairs = [Ranked(str(x), float(s)) for x, s in zip(labels, scores, strict=True)]
+        return tuple(sorted(pairs, key=lambda r: r.score or 0.0, reverse=True))
+    return (Ranked(c.label, c.confidence),) if c.label is not None else ()
+
+
+def _final(classes: list[AnnotationFacts]) -> AnnotationFacts | None:
+    """The classification that names the object: the terminal one, else the last."""
+    if len(classes) < 2:
+        return classes[0] if classes else None
+    for c in classes:
+        if _data(c.data).get("terminal") is True:
+            return c
+    return max(classes, key=lambda c: (c.ordering, c.id))
+
+
+def _data(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    found = from_json(text)
+    return found if isinstance(found, dict) else {}
+
+
+def _rle(text: str | None) -> dict[str, Any] | None:
+    if not text or '"segmentation"' not in text:
+        return None
+    found = _data(text).get("segmentation")
+    if isinstance(found, dict) and "counts" in found and "size" in found:
+        return found
+    return None

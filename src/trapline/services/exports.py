@@ -1,0 +1,155 @@
+"""Exports of a project's images and results: create, list, get, download, cancel, delete.
+
+Any member, viewers included, may export; the export's creator or a manager may cancel or
+delete it. The file is written in the background (``services/export_runner.py``).
+"""
+
+from __future__ import annotations
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.types import utcnow
+from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
+from trapline.domain.records import User
+from trapline.domain.roles import Role
+from trapline.errors import Conflict, InvalidInput, PermissionDenied
+from trapline.exports.review import REVIEWS_STORED
+from trapline.services.access import project_for, require
+from trapline.services.export_runner import ExportRunner
+from trapline.storage.base import BlobStore
+
+
+def create_export(
+    db: Database,
+    runner: ExportRunner,
+    caller: User,
+    project_id: int,
+    fmt: ExportFormat,
+    filters: ExportFilters,
+) -> Export:
+    """Queue an export of the project (viewers too); it runs in the background."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        check_filters(repos, project_id, filters)
+        made = repos.exports.create(project_id, fmt, filters, caller.id)
+    runner.submit(made.id)
+    return made
+
+
+def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
+    """InvalidInput naming the first filter that does not fit the project."""
+    if f.deployment_id is not None:
+        deployment = repos.deployments.get(f.deployment_id)
+        if deployment is None or deployment.project_id != project_id:
+            raise InvalidInput(f"deployment {f.deployment_id} is not in project {project_id}")
+    if f.collection_id is not None:
+        collection = repos.collections.get(f.collection_id)
+        if collection is None or collection.project_id != project_id:
+            raise InvalidInput(f"collection {f.collection_id} is not in project {project_id}")
+    if f.job_id is not None:
+        job = repos.jobs.get(f.job_id)
+        if job is None or job.project_id != project_id:
+            raise InvalidInput(f"job {f.job_id} is not in project {project_id}")
+    if f.pipeline_version is not None and f.pipeline is None:
+        raise InvalidInput("pipeline_version needs pipeline (the slug it is a version of)")
+    if f.pipeline is not None:
+        versions = [
+            p.version for p in repos.export_reads.pipelines(project_id).values()
+            if p.slug == f.pipeline
+        ]  # fmt: skip
+        if not versions:
+            raise InvalidInput(f"project {project_id} has no pipeline {f.pipeline!r}")
+        if f.pipeline_version is not None and f.pipeline_version not in versions:
+            known = ", ".join(str(v) for v in sorted(versions))
+            raise InvalidInput(
+                f"pipeline {f.pipeline!r} has no version {f.pipeline_version} in project "
+                f"{project_id} (versions: {known})"
+            )
+    if f.min_confidence is not None and not 0.0 <= f.min_confidence <= 1.0:
+        raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
+    if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
+        raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
+    if f.reviewed_only and not REVIEWS_STORED:
+        raise InvalidInput(
+            "reviewed_only: this server stores no human reviews yet, so a reviewed-only export "
+            "would be empty; leave reviewed_only out"
+        )
+
+
+def list_exports(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int
+) -> tuple[int, list[Export]]:
+    """A project's exports, newest first."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.exports.page(project_id, limit=limit, offset=offset)
+
+
+def get_export(db: Database, caller: User, export_id: int) -> Export:
+    """An export the caller may see."""
+    with db.read() as repos:
+        return _visible(repos, caller, export_id, Role.VIEWER)
+
+
+def download_url(
+    db: Database, store: BlobStore, caller: User, export_id: int, *, expires_in: int
+) -> str:
+    """A signed URL of the export's file, valid until the sooner of ``expires_in`` seconds
+    and the export's expiry."""
+    export = get_export(db, caller, export_id)
+    if export.status is not ExportStatus.SUCCEEDED or export.blob_key is None:
+        raise Conflict(
+            f"export {export_id} is {export.status.value}; "
+            + (
+                "download it once its status is succeeded"
+                if not export.status.final
+                else "create a new export"
+            ),
+            code="export_not_ready",
+        )
+    if export.expires_at is not None:
+        left = int((export.expires_at - utcnow()).total_seconds())
+        expires_in = max(1, min(expires_in, left))
+    return store.signed_url(export.blob_key, expires_in=expires_in)
+
+
+def cancel_export(db: Database, caller: User, export_id: int) -> Export:
+    """Stop a queued or running export (its creator or a manager)."""
+    with db.write() as repos:
+        export = _own(repos, caller, export_id)
+        if not repos.exports.cancel(export_id, utcnow()):
+            raise Conflict(
+                f"export {export_id} is {export.status.value} already; only queued or running "
+                "exports can be canceled",
+                code="export_finished",
+            )
+        found = repos.exports.get(export_id)
+    assert found is not None
+    return found
+
+
+def delete_export(db: Database, store: BlobStore, caller: User, export_id: int) -> None:
+    """Remove an export and its file (its creator or a manager); a running one stops."""
+    with db.write() as repos:
+        export = _own(repos, caller, export_id)
+        repos.exports.delete(export_id)
+    if export.blob_key:
+        store.delete(export.blob_key)
+
+
+def _visible(repos: Repos, caller: User, export_id: int, needed: Role) -> Export:
+    export = require(repos.exports.get(export_id), "export", export_id)
+    project_for(repos, caller, export.project_id, needed, asked=("export", export_id))
+    return export
+
+
+def _own(repos: Repos, caller: User, export_id: int) -> Export:
+    export = _visible(repos, caller, export_id, Role.VIEWER)
+    if export.created_by != caller.id:
+        _, role = project_for(repos, caller, export.project_id, Role.VIEWER)
+        if not role.allows(Role.MANAGER):
+            raise PermissionDenied(
+                f"export {export_id} was made by someone else; only its creator or a manager "
+                "may cancel or delete it"
+            )
+    return export
