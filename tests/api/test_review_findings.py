@@ -6,6 +6,7 @@ lone surrogates and invisible controls."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def test_a_body_the_framework_parses_has_a_container_budget_too(
 
 
 def test_results_over_their_container_budget_are_refused(
-    client: TestClient, owner: Account, project_id: int
+    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> None:
     # The caller may work on the job (it exists in their project) but sends too much.
     registered = client.post(
@@ -115,6 +116,7 @@ def test_results_over_their_container_budget_are_refused(
         headers=owner.headers,
     )
     assert registered.status_code == 201, registered.text
+    assert upload(client, owner, project_id, ("a.jpg", jpeg()))["status"] == 201
     made = client.post(
         f"{API}/jobs/",
         json={"project_id": project_id, "pipeline": PIPELINE_SLUG, "start_now": False},

@@ -132,6 +132,7 @@ def test_listings_show_only_the_projects_own_pipelines_and_services(
     )
     assert toggled.status_code == 204, toggled.text
     assert [p["enabled"] for p in listed(mallory) if p["slug"] == SLUG] == [True]
+    mallory.images(1)
     assert mallory.create_job(pipeline=SLUG, start_now=False).status_code == 201
 
 
