@@ -202,6 +202,22 @@ def create_service_token(
     )
 
 
+@app.command("demo-images")
+def demo_images(
+    folder: Annotated[Path, typer.Argument(help="folder to write the photos into")],
+    count: Annotated[int, typer.Option("--count", help="how many photos (1-1000)")] = 6,
+) -> None:
+    """Write sample light-trap photos (JPEG, named by capture time) to try uploads with."""
+    from trapline.imaging.samples import write_sample_photos
+
+    try:
+        paths = write_sample_photos(folder, count)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {len(paths)} photos to {folder}/ ({paths[0].name} ...)", err=True)
+
+
 @worker_app.callback(invoke_without_command=True)
 def worker(
     ctx: typer.Context,
