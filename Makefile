@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The port `make demo`/`make up` listen on (default: TRAPLINE_PORT, else 8000): make demo PORT=8001
+PORT ?=
+PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
@@ -19,10 +22,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)  ## install into .venv and run trapline with a demo project on embedded defaults
-	$(BIN)/trapline up --demo
+	$(BIN)/trapline up --demo $(PORT_FLAG)
 
 up: $(STAMP)  ## install into .venv and run trapline on embedded defaults
-	$(BIN)/trapline up
+	$(BIN)/trapline up $(PORT_FLAG)
 
 services:  ## make sure the system packages and services the tests use are present
 	bash scripts/test-services.sh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from trapline import tuning
+from trapline.api.listening import listen_socket
 from trapline.db import migrate
 from trapline.db.engine import Database
 from trapline.demo import run_demo_job
@@ -40,31 +42,34 @@ def run_migrate(settings: Settings) -> None:
 
 def run_serve(settings: Settings) -> None:
     """Migrate, then serve the API until interrupted."""
+    sock = listen_socket(settings.host, settings.port)
     configure_logging(settings.log_level, settings.log_format)
     run_migrate(settings)
     platform = Platform.from_settings(settings)
     try:
-        _serve(platform)
+        _serve(platform, sock)
     finally:
         platform.close()
 
 
 def run_up(settings: Settings, *, demo: bool) -> None:
     """Everything in one process, with an admin (and a demo project) made on first run."""
+    # Bound first: a busy port fails before anything is made or printed.
+    sock = listen_socket(settings.host, settings.port)
     configure_logging(settings.log_level, settings.log_format)
     private_dir(settings.data_dir)
     run_migrate(settings)
     platform = Platform.from_settings(settings)
     try:
-        _up(platform, demo=demo)
+        _up(platform, sock, demo=demo)
     finally:
         platform.close()
 
 
-def _up(platform: Platform, *, demo: bool) -> None:
+def _up(platform: Platform, sock: socket.socket, *, demo: bool) -> None:
     settings, db = platform.settings, platform.db
     admin = bootstrap.ensure_admin(db, settings.data_dir)
-    url = f"http://{settings.host}:{settings.port}"
+    url = f"http://{settings.host}:{sock.getsockname()[1]}"
     lines = [f"trapline {url}  (API docs: {url}/api/v2/docs)"]
     if admin.new_token:
         lines.append(f"admin token (also in {admin.token_file}): {admin.new_token}")
@@ -80,10 +85,10 @@ def _up(platform: Platform, *, demo: bool) -> None:
         ]
     print("\n".join(lines), file=sys.stderr, flush=True)
     if not settings.embedded_worker:
-        _serve(platform)
+        _serve(platform, sock)
         return
     embedded = _Embedded(settings, db, admin.user, demo_project=project.id if demo else None)
-    _serve(platform, started=embedded.start, stopping=embedded.stop)
+    _serve(platform, sock, started=embedded.start, stopping=embedded.stop)
 
 
 class _Embedded:
@@ -122,6 +127,7 @@ class _Embedded:
 
 def _serve(
     platform: Platform,
+    sock: socket.socket,
     *,
     started: Callable[[str], None] | None = None,
     stopping: Callable[[], None] | None = None,
@@ -138,7 +144,7 @@ def _serve(
         threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()
     # uvicorn re-raises the SIGINT it shut down for, once it is done.
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[sock])
 
 
 def _when_listening(server: Server, started: Callable[[str], None]) -> None:
