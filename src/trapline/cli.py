@@ -168,11 +168,12 @@ def create_user(
 ) -> None:
     """Create a user."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    user = _run(
-        platform_commands().admin_create_user, settings, email=email, name=name, is_admin=is_admin
-    )
+    commands = platform_commands()
+    user = _run(commands.admin_create_user, settings, email=email, name=name, is_admin=is_admin)
     typer.echo(
-        f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}", err=True
+        f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''} "
+        f"in {commands.database_name(settings)}",
+        err=True,
     )
 
 

@@ -8,16 +8,17 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from trapline import tuning
 from trapline.api.listening import listen_socket
-from trapline.db import migrate
+from trapline.db import migrate, presence
 from trapline.db.engine import Database
 from trapline.demo import run_demo_job
 from trapline.domain.records import User
+from trapline.errors import NotFound, TraplineError
 from trapline.files import private_dir
 from trapline.logs import configure_logging
 from trapline.platform import Platform, open_database
@@ -159,33 +160,55 @@ def _when_listening(server: Server, started: Callable[[str], None]) -> None:
 
 
 def admin_create_user(settings: Settings, *, email: str, name: str, is_admin: bool) -> User:
-    """Create a user from the command line."""
-    db = _migrated_database(settings)
-    try:
+    """Create a user from the command line, in a database that exists."""
+    with _existing_database(settings) as db:
         return users.create_user(db, None, email, name, is_admin=is_admin)
-    finally:
-        db.dispose()
 
 
 def admin_create_service_token(settings: Settings, *, projects: list[int], name: str) -> str:
     """Create a processing-service token from the command line and return its secret."""
-    db = _migrated_database(settings)
-    try:
+    with _existing_database(settings) as db:
         return users.create_service_token(db, None, projects, name)[1].secret
-    finally:
-        db.dispose()
 
 
 def admin_create_token(settings: Settings, *, email: str, name: str) -> str:
     """Create a token from the command line and return its secret."""
-    db = _migrated_database(settings)
-    try:
+    with _existing_database(settings) as db:
         return users.create_token_for_email(db, email, name).secret
+
+
+def database_name(settings: Settings) -> str:
+    """The database the settings point to, as a person may read it (no password)."""
+    return presence.readable_url(settings.resolved_database_url)
+
+
+@contextlib.contextmanager
+def _existing_database(settings: Settings) -> Iterator[Database]:
+    """The database of the settings, brought up to date, if it holds trapline already.
+
+    An admin command run from the wrong folder would otherwise make an empty database next to
+    it and then report that the user or project it names does not exist. Only ``migrate``,
+    ``up`` and ``serve`` create databases; every error here names the database looked at.
+    """
+    where = database_name(settings)
+    how = (
+        "run the command in the folder you start trapline from, or give the same --data-dir "
+        "or --database-url (TRAPLINE_DATA_DIR, TRAPLINE_DATABASE_URL) that trapline uses; "
+        "to start a new database, run: trapline migrate"
+    )
+    file = presence.sqlite_file(settings.resolved_database_url)
+    if file is not None and not file.exists():
+        raise NotFound(f"no trapline database at {where}; {how}", code="no_database")
+    db = open_database(settings)
+    try:
+        if not presence.holds_trapline(db.engine):
+            raise NotFound(
+                f"the database {where} holds no trapline data; {how}", code="no_database"
+            )
+        migrate.upgrade(db.engine)
+        try:
+            yield db
+        except TraplineError as exc:
+            raise type(exc)(f"{exc.detail} (in the database {where})", code=exc.code) from exc
     finally:
         db.dispose()
-
-
-def _migrated_database(settings: Settings) -> Database:
-    # The admin commands need the database only: no queue, store or duties.
-    run_migrate(settings)
-    return open_database(settings)

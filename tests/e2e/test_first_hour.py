@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,57 @@ def test_make_demo_takes_a_port() -> None:
         check=True,
     )
     assert dry.stdout.rstrip().splitlines()[-1].endswith("trapline up --demo --port 8001")
+
+
+def _admin(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        trapline_command("admin", *args), capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+def test_admin_commands_never_create_a_database(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = clean_env()
+    # Run from a folder with no trapline-data: the user's database is somewhere else.
+    done = _admin(elsewhere, env, "create-service-token", "--project", "2", "--name", "gpu")
+    assert done.returncode == 1
+    expected = elsewhere / "trapline-data" / "trapline.db"
+    assert done.stderr.startswith(f"error: no trapline database at {expected} (SQLite)")
+    assert "trapline migrate" in done.stderr
+    assert "--data-dir" in done.stderr
+    assert done.stdout == ""
+    assert not (elsewhere / "trapline-data").exists()
+
+    # Once made (migrate, up or serve make databases), the commands use it and say which it is.
+    made = subprocess.run(
+        trapline_command("migrate"), capture_output=True, text=True, cwd=elsewhere, env=env
+    )
+    assert made.returncode == 0, made.stderr
+    user = _admin(elsewhere, env, "create-user", "--email", "ops@example.org")
+    assert user.returncode == 0, user.stderr
+    assert str(expected) in user.stderr
+    # An error about what the database holds names the database too.
+    missing = _admin(elsewhere, env, "create-service-token", "--project", "2", "--name", "gpu")
+    assert missing.returncode == 1
+    assert "project 2" in missing.stderr
+    assert str(expected) in missing.stderr
+
+
+def test_admin_commands_refuse_an_empty_postgresql_database(tmp_path: Path) -> None:
+    from tests.support.databases import admin_execute, database_url_for, require_postgres
+
+    require_postgres()
+    name = f"trapline_empty_{uuid.uuid4().hex[:10]}"
+    admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = clean_env(
+            TRAPLINE_DATABASE_URL=database_url_for(name), TRAPLINE_DATA_DIR=str(tmp_path / "d")
+        )
+        done = _admin(tmp_path, env, "create-user", "--email", "ops@example.org")
+        assert done.returncode == 1
+        assert "holds no trapline data" in done.stderr
+        assert name in done.stderr
+        assert "trapline migrate" in done.stderr
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -79,6 +79,7 @@ def _wait_for_line(server: Server, start: str, timeout: float = 90) -> str:
 
 def test_admin_commands_print_only_the_token(tmp_path: Path) -> None:
     env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
+    subprocess.run(trapline_command("migrate"), env=env, cwd=tmp_path, check=True)
     made = subprocess.run(
         trapline_command("admin", "create-user", "--email", "ops@example.org", "--admin"),
         capture_output=True,
