@@ -86,7 +86,7 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
         assert ids["JOB"] != "1"
         job = _wait_for_end(server.url, headers, ids["JOB"])
         assert job["status"] == "succeeded", job
-        assert job["counts"]["succeeded"] == 2
+        assert job["counts"]["succeeded"] == 4
 
 
 def _wait_for_end(url: str, headers: dict[str, str], job_id: str) -> dict[str, object]:
