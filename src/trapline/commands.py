@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from trapline import tuning
 from trapline.api.listening import listen_socket
+from trapline.banner import boxed
 from trapline.db import migrate, presence
 from trapline.db.engine import Database
 from trapline.demo import run_demo_job
-from trapline.domain.records import User
+from trapline.domain.records import Project, User
 from trapline.errors import NotFound, TraplineError
 from trapline.files import private_dir
 from trapline.logs import configure_logging
@@ -70,33 +71,25 @@ def run_up(settings: Settings, *, demo: bool) -> None:
 def _up(platform: Platform, sock: socket.socket, *, demo: bool) -> None:
     settings, db = platform.settings, platform.db
     admin = bootstrap.ensure_admin(db, settings.data_dir)
-    url = f"http://{settings.host}:{sock.getsockname()[1]}"
-    lines = [f"trapline {url}  (API docs: {url}/api/v2/docs)"]
-    if admin.new_token:
-        lines.append(f"admin token (also in {admin.token_file}): {admin.new_token}")
-    else:
-        lines.append(f"admin token: see {admin.token_file}")
+    demo_project = None
     if demo:
-        project, made = bootstrap.ensure_demo_project(db, platform.store, admin.user)
+        demo_project, made = bootstrap.ensure_demo_project(db, platform.store, admin.user)
         state = "created" if made else "already there"
-        lines += [
-            f"demo project {project.id} ({project.image_count} images) {state}. Try:",
-            f"  export TOKEN=$(cat {admin.token_file})",
-            f'  curl -H "Authorization: Token $TOKEN" {url}/api/v2/projects/{project.id}/images/',
-        ]
-    print("\n".join(lines), file=sys.stderr, flush=True)
-    if not settings.embedded_worker:
-        _serve(platform, sock)
-        return
-    embedded = _Embedded(settings, db, admin.user, demo_project=project.id if demo else None)
-    _serve(platform, sock, started=embedded.start, stopping=embedded.stop)
+        log.info("demo project %s (%s images) %s", demo_project.id, demo_project.image_count, state)
+    ready = _Ready(settings, db, admin, demo_project)
+    _serve(platform, sock, started=ready.start, stopping=ready.stop)
 
 
-class _Embedded:
-    """The embedded worker of ``trapline up`` and, with ``--demo``, the demo job."""
+class _Ready:
+    """What ``trapline up`` does once it listens: start the embedded worker, run the demo
+    job, then print the summary (last, in a box) a person needs to go on."""
 
     def __init__(
-        self, settings: Settings, db: Database, admin: User, *, demo_project: int | None
+        self,
+        settings: Settings,
+        db: Database,
+        admin: bootstrap.Admin,
+        demo_project: Project | None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -105,21 +98,52 @@ class _Embedded:
         self.worker: EmbeddedWorker | None = None
 
     def start(self, url: str) -> None:
+        demo_lines: list[str] = []
+        try:
+            if self.settings.embedded_worker:
+                token = self._start_worker(url)
+                if self.demo_project is not None:
+                    summary = run_demo_job(url, token, self.demo_project.id)
+                    demo_lines = summary.lines(url, self.demo_project.id)
+        except Exception:
+            # The summary is printed all the same: on a first run it holds the only copy of
+            # the admin token shown on screen.
+            log.exception("the embedded worker or the demo job failed")
+            demo_lines = ["the embedded worker or the demo job failed: see the log above"]
+        print(boxed(self._summary(url, demo_lines)), file=sys.stderr, flush=True)
+
+    def _start_worker(self, url: str) -> str:
         # The worker side is imported only when a worker runs in this process.
         from trapline.worker.embedded import EmbeddedWorker
         from trapline.worker.main import load_pipelines
         from trapline.worker.runner import RunnerOptions
 
         pipelines = load_pipelines(self.settings)
-        token = bootstrap.embedded_worker_token(self.db, self.admin)
+        token = bootstrap.embedded_worker_token(self.db, self.admin.user)
         self.worker = EmbeddedWorker(
             url, token, pipelines, replace(RunnerOptions.from_settings(self.settings), burst=False)
         )
         self.worker.start()
         log.info("embedded worker serving %s", ", ".join(p.slug for p in pipelines))
+        return token
+
+    def _summary(self, url: str, demo_lines: list[str]) -> list[str]:
+        admin = self.admin
+        lines = [f"trapline is running at {url}", f"API docs: {url}/api/v2/docs"]
+        if admin.new_token:
+            lines.append(f"admin token: {admin.new_token}")
+            lines.append(f"  (shown once; also saved in {admin.token_file})")
+        else:
+            lines.append(f"admin token: in {admin.token_file}")
         if self.demo_project is not None:
-            summary = run_demo_job(url, token, self.demo_project)
-            print("\n".join(summary.lines(url, self.demo_project)), file=sys.stderr, flush=True)
+            project = self.demo_project
+            lines.append(f"demo project {project.id}: {project.image_count} images")
+        lines += demo_lines
+        lines += [
+            "next: the README's walk-through, in another terminal in this folder",
+            "Ctrl-C stops trapline",
+        ]
+        return lines
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -156,7 +180,7 @@ def _when_listening(server: Server, started: Callable[[str], None]) -> None:
     try:
         started(server.local_url())
     except Exception:
-        log.exception("the embedded worker could not start")
+        log.exception("start-up work failed")
 
 
 def admin_create_user(settings: Settings, *, email: str, name: str, is_admin: bool) -> User:

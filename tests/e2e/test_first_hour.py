@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.processes import clean_env, trapline_command
+from tests.support.processes import Server, clean_env, running, trapline_command
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +115,48 @@ def test_admin_commands_refuse_an_empty_postgresql_database(tmp_path: Path) -> N
         assert "trapline migrate" in done.stderr
     finally:
         admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_up_prints_its_summary_last_and_keeps_worker_polls_quiet(tmp_path: Path) -> None:
+    with running(["up", "--demo"], cwd=tmp_path, env=clean_env()) as server:
+        box = _wait_for_box(server)
+        assert "trapline is running at " + server.url in box
+        token = (tmp_path / "trapline-data" / "admin-token").read_text().strip()
+        assert f"admin token: {token}" in box
+        assert "demo job 1 (moth-blobs) succeeded: 12 images" in box
+        assert "/api/v2/docs" in box
+        headers = {"Authorization": f"Token {token}"}
+        api = f"{server.url}/api/v2"
+        # A worker's poll and a health check are routine; a failing poll and a person's
+        # request are logged.
+        poll = httpx.get(f"{api}/jobs/?ids_only=1&pipeline__slug__in=moth-blobs", headers=headers)
+        assert poll.status_code == 200
+        assert httpx.get(f"{server.url}/livez").status_code == 200
+        bad = httpx.post(f"{api}/tasks/next/", json={}, headers={"Authorization": "Token nope"})
+        assert bad.status_code == 401
+        assert httpx.get(f"{api}/projects/", headers=headers).status_code == 200
+        after = _wait_for(server, "GET /api/v2/projects/ 200").split(box, 1)[1]
+        assert "POST /api/v2/tasks/next/ 401" in after
+        access = [line for line in after.splitlines() if "trapline.access" in line]
+        # The embedded worker polled all along (it serves moth-blobs), unlogged.
+        assert len(access) == 2, after
+        assert "pipeline__slug__in" not in after
+        assert "/livez" not in after
+
+
+def _wait_for(server: Server, text: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while text not in (log := server.log()):
+        assert time.monotonic() < deadline, f"no {text!r} in:\n{log}"
+        assert server.process.poll() is None, log
+        time.sleep(0.2)
+    return log
+
+
+def _wait_for_box(server: Server) -> str:
+    log = _wait_for(server, "| Ctrl-C stops trapline")
+    lines = log.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("| Ctrl-C"))
+    start = max(i for i, line in enumerate(lines[:end]) if line.startswith("+-"))
+    assert lines[end + 1].startswith("+-")
+    return "\n".join(lines[start : end + 2])
