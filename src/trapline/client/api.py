@@ -90,6 +90,10 @@ class Client:
         )
         return answer
 
+    def pipelines(self, project_id: int) -> list[dict[str, Any]]:
+        """The pipelines registered with a project (what ``start_job`` can run there)."""
+        return list(self.pages(f"/projects/{project_id}/pipelines/"))
+
     # Images
 
     def images(self, project_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
