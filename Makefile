@@ -19,12 +19,21 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVER_STAMP)
 
-demo: $(STAMP)  ## install into .venv and run trapline with a demo project on embedded defaults
+# `make demo` and `make up` install only what running trapline needs (the `server` extra), not
+# the development toolchain; a venv that has the toolchain already has that too.
+SERVER_STAMP := $(VENV)/.installed-server
+$(SERVER_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[server]'
+	touch $(SERVER_STAMP)
+
+demo: $(SERVER_STAMP)  ## install into .venv and run trapline with a demo project on embedded defaults
 	$(BIN)/trapline up --demo $(PORT_FLAG)
 
-up: $(STAMP)  ## install into .venv and run trapline on embedded defaults
+up: $(SERVER_STAMP)  ## install into .venv and run trapline on embedded defaults
 	$(BIN)/trapline up $(PORT_FLAG)
 
 services:  ## make sure the system packages and services the tests use are present
