@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test fuzz lint format bench clean services
+.PHONY: help demo up test fuzz lint format bench clean services scale-trial
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -53,6 +53,9 @@ lint: $(STAMP)  ## ruff lint and format check, mypy
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
+
+scale-trial: $(STAMP) services  ## the scaled set-up on this machine: PostgreSQL, NATS, S3, two replicas, a worker
+	$(BIN)/python scripts/scale_trial.py
 
 bench: $(STAMP)  ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/run_all.py
