@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from trapline.client.progress import Progress
+from trapline.client.uploads import UploadSummary, upload_folder
 
 #: Job statuses after which nothing changes.
 FINAL_STATUSES = frozenset({"succeeded", "completed_with_errors", "failed", "canceled"})
@@ -123,11 +124,9 @@ class Client:
         recursive: bool = False,
         threads: int = 4,
         progress: bool = True,
-    ) -> Any:
+    ) -> UploadSummary:
         """Upload every image file of ``folder``, skipping those the project already has (by
-        SHA-256), several requests at once; returns an ``UploadSummary``."""
-        from trapline.client.uploads import upload_folder
-
+        SHA-256), several requests at once; says what became of each file."""
         return upload_folder(
             self,
             project_id,
