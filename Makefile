@@ -4,10 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The port `make demo`/`make up` listen on (default: TRAPLINE_PORT, else 8000): make demo PORT=8001
+PORT ?=
+PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test fuzz lint format bench clean services
+.PHONY: help demo up test fuzz lint format bench clean services scale-trial
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -16,13 +19,22 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVER_STAMP)
 
-demo: $(STAMP)  ## install into .venv and run trapline with a demo project on embedded defaults
-	$(BIN)/trapline up --demo
+# `make demo` and `make up` install only what running trapline needs (the `server` extra), not
+# the development toolchain; a venv that has the toolchain already has that too.
+SERVER_STAMP := $(VENV)/.installed-server
+$(SERVER_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[server]'
+	touch $(SERVER_STAMP)
 
-up: $(STAMP)  ## install into .venv and run trapline on embedded defaults
-	$(BIN)/trapline up
+demo: $(SERVER_STAMP)  ## install into .venv and run trapline with a demo project on embedded defaults
+	$(BIN)/trapline up --demo $(PORT_FLAG)
+
+up: $(SERVER_STAMP)  ## install into .venv and run trapline on embedded defaults
+	$(BIN)/trapline up $(PORT_FLAG)
 
 services:  ## make sure the system packages and services the tests use are present
 	bash scripts/test-services.sh
@@ -41,6 +53,9 @@ lint: $(STAMP)  ## ruff lint and format check, mypy
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
+
+scale-trial: $(STAMP) services  ## the scaled set-up on this machine: PostgreSQL, NATS, S3, two replicas, a worker
+	$(BIN)/python scripts/scale_trial.py
 
 bench: $(STAMP)  ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/run_all.py

@@ -124,6 +124,7 @@ def running_server(backend: str = "sqlite", queue: str = "sql") -> Iterator[Serv
         if nats is not None:
             nats.start()
             env["TRAPLINE_QUEUE_URL"] = nats.url
+        _cli(env, data_dir, "migrate")
         _cli(env, data_dir, "admin", "create-user", "--email", ADMIN_EMAIL, "--admin")
         token = _cli(env, data_dir, "admin", "create-token", "--email", ADMIN_EMAIL).strip()
         port = free_port()

@@ -136,6 +136,7 @@ def run(scenario: str) -> list[object]:
         env = _server_env(folder, database_url)
         env["TRAPLINE_QUEUE_URL"] = nats.url
         env["TRAPLINE_REAPER_INTERVAL"] = "1"
+        _cli(env, folder, "migrate")
         _cli(env, folder, "admin", "create-user", "--email", ADMIN_EMAIL, "--admin")
         token = _cli(env, folder, "admin", "create-token", "--email", ADMIN_EMAIL).strip()
         replicas = [Replica(env, folder), Replica(env, folder)]

@@ -168,11 +168,12 @@ def create_user(
 ) -> None:
     """Create a user."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
-    user = _run(
-        platform_commands().admin_create_user, settings, email=email, name=name, is_admin=is_admin
-    )
+    commands = platform_commands()
+    user = _run(commands.admin_create_user, settings, email=email, name=name, is_admin=is_admin)
     typer.echo(
-        f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}", err=True
+        f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''} "
+        f"in {commands.database_name(settings)}",
+        err=True,
     )
 
 
@@ -200,6 +201,62 @@ def create_service_token(
     typer.echo(
         _run(platform_commands().admin_create_service_token, settings, projects=project, name=name)
     )
+
+
+@app.command("demo-images")
+def demo_images(
+    folder: Annotated[Path, typer.Argument(help="folder to write the photos into")],
+    count: Annotated[int, typer.Option("--count", help="how many photos (1-1000)")] = 6,
+) -> None:
+    """Write sample light-trap photos (JPEG, named by capture time) to try uploads with."""
+    from trapline.imaging.samples import write_sample_photos
+
+    try:
+        paths = write_sample_photos(folder, count)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"wrote {len(paths)} photos to {folder}/ ({paths[0].name} ...)", err=True)
+
+
+@app.command("upload")
+def upload(
+    folder: Annotated[Path, typer.Argument(help="folder of photos")],
+    project: Annotated[int, typer.Option("--project", help="project id")],
+    deployment: Annotated[
+        int | None, typer.Option("--deployment", help="deployment id", show_default=False)
+    ] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", help="include sub-folders")] = False,
+    threads: Annotated[int, typer.Option("--threads", help="requests at once (1-16)")] = 4,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Upload a folder's photos to a project: skips what it has (SHA-256), resumable."""
+    import httpx
+
+    from trapline.client import ApiError, Client
+
+    settings = load_settings(api_url=api_url, token=token)
+    if settings.token is None:
+        typer.echo("error: no token: pass --token or set TRAPLINE_TOKEN", err=True)
+        raise typer.Exit(2)
+    with Client(settings.api_url, settings.token.get_secret_value()) as client:
+        try:
+            summary = client.upload_folder(
+                project,
+                folder,
+                deployment_id=deployment,
+                recursive=recursive,
+                threads=min(max(threads, 1), 16),
+            )
+        except (ApiError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        except httpx.HTTPError as exc:
+            typer.echo(f"error: cannot reach {settings.api_url}: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo("\n".join(summary.lines()), err=True)
+    raise typer.Exit(1 if summary.failed else 0)
 
 
 @worker_app.callback(invoke_without_command=True)

@@ -65,7 +65,7 @@ def run_demo_job(
             job = made
         deadline = time.monotonic() + timeout
         while job["status"] not in _FINAL and time.monotonic() < deadline:
-            time.sleep(0.25)
+            time.sleep(0.5)
             job = _ok(http.get(f"/jobs/{job['id']}/"))
         return _summary(http, job)
 

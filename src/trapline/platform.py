@@ -22,6 +22,7 @@ from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo
+from trapline.services.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
 from trapline.services.duties import (
     Duty,
     DutyRunner,
@@ -143,6 +144,11 @@ class Platform:
                 ),
                 Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
                 Duty("exports", EXPORTS_INTERVAL, exports.resume),
+                Duty(
+                    "blob-cleanup",
+                    CLEANUP_INTERVAL,
+                    lambda: run_blob_cleanup(database, store),
+                ),
                 *queue.background_duties(settings),
             ],
         )

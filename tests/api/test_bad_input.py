@@ -136,15 +136,20 @@ def test_truncated_jpeg_is_refused_by_name(client, owner, project_id, jpeg, imag
     assert stored_files(client) == []
 
 
-def test_one_bad_file_stores_nothing_of_the_request(
-    client, owner, project_id, jpeg, images_of
-) -> None:
+def test_one_bad_file_is_refused_alone(client, owner, project_id, jpeg, images_of) -> None:
     response = post_files(
         client, owner, project_id, ("good.jpg", jpeg(2)), ("broken.jpg", b"\xff\xd8\xff garbage")
     )
-    refused(response, 415, "broken.jpg")
-    assert images_of(project_id) == 0
-    assert stored_files(client) == []
+    assert response.status_code == 201
+    good, broken = response.json()["results"]
+    assert good["status"] == "created"
+    assert (broken["status"], broken["code"]) == ("refused", "unsupported_media_type")
+    assert "broken.jpg" in broken["reason"]
+    assert images_of(project_id) == 1
+    # The lone bad file of a request is its error, and leaves nothing behind.
+    alone = post_files(client, owner, project_id, ("broken.jpg", b"\xff\xd8\xff garbage"))
+    refused(alone, 415, "broken.jpg")
+    assert images_of(project_id) == 1
 
 
 def test_file_over_the_size_limit_is_refused_by_name(
@@ -153,9 +158,17 @@ def test_file_over_the_size_limit_is_refused_by_name(
     head = jpeg(3)
     big = head + b"\0" * (MAX_UPLOAD_BYTES + 1 - len(head))
     response = post_files(client, owner, project_id, ("small.jpg", jpeg(4)), ("big.jpg", big))
-    refused(response, 413, "big.jpg", str(MAX_UPLOAD_BYTES))
-    assert images_of(project_id) == 0
-    assert stored_files(client) == []
+    assert response.status_code == 201
+    small, refused_big = response.json()["results"]
+    assert small["status"] == "created"
+    assert refused_big["status"] == "refused"
+    assert "big.jpg" in refused_big["reason"]
+    assert str(MAX_UPLOAD_BYTES) in refused_big["reason"]
+    alone = post_files(client, owner, project_id, ("big.jpg", big))
+    refused(alone, 413, "big.jpg", str(MAX_UPLOAD_BYTES))
+    assert images_of(project_id) == 1
+    root = client.app.state.platform.store.root
+    assert len([f for f in stored_files(client) if f.relative_to(root).parts[0] == "images"]) == 1
 
 
 def test_request_over_the_body_limit_is_refused(client, owner, project_id, images_of) -> None:

@@ -144,6 +144,7 @@ def _peak_rss(pid: int) -> int:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
 def test_ten_mebibytes_of_empty_objects_cost_a_real_server_little_memory(tmp_path: Path) -> None:
     env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
+    subprocess.run(trapline_command("migrate"), env=env, cwd=tmp_path, check=True)
     for command in (("create-user",), ("create-token",)):
         made = subprocess.run(
             trapline_command("admin", *command, "--email", "ops@example.org"),

@@ -34,6 +34,7 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 
 def _token(env: dict[str, str], cwd: Path) -> str:
+    _cli(env, cwd, "migrate")
     _cli(env, cwd, "admin", "create-user", "--email", "outage@example.org")
     return _cli(env, cwd, "admin", "create-token", "--email", "outage@example.org").strip()
 

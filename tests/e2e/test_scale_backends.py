@@ -32,6 +32,9 @@ def test_serve_on_postgres_and_s3(
         **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
     )
     subprocess.run(
+        trapline_command("migrate"), env=env, cwd=tmp_path, check=True, capture_output=True
+    )
+    subprocess.run(
         trapline_command("admin", "create-user", "--email", "s3@example.org"),
         env=env,
         cwd=tmp_path,

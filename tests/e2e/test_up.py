@@ -29,7 +29,7 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
         token_file = data / "admin-token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         token = token_file.read_text().strip()
-        assert token in server.log()  # printed once, on first run
+        assert token in _wait_for_line(server, "admin token: ")  # printed once, on first run
         headers = {"Authorization": f"Token {token}"}
         projects = httpx.get(f"{server.url}/api/v2/projects/", headers=headers).json()
         demo = projects["results"][0]
@@ -57,20 +57,21 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
         assert server.stop(signal.SIGINT) == 0
 
     with running(["up", "--demo", "--data-dir", str(data)], cwd=tmp_path) as again:
-        log = again.log()
-        assert token not in log
-        assert "admin-token" in log
-        assert "already there" in log
         listed = httpx.get(f"{again.url}/api/v2/projects/", headers=headers).json()
         assert listed["count"] == 1
         # The demo job is not run twice: the restart summarises the first one.
         assert f"demo job {job_id} (moth-blobs) succeeded" in _wait_for_line(again, "demo job ")
+        log = again.log()
+        assert token not in log
+        assert "admin-token" in _wait_for_line(again, "admin token: ")
+        assert "already there" in log
 
 
 def _wait_for_line(server: Server, start: str, timeout: float = 90) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in server.log().splitlines():
+            line = line.strip("| ")  # the summary is printed in a box
             if line.startswith(start):
                 return line
         time.sleep(0.2)
@@ -79,6 +80,7 @@ def _wait_for_line(server: Server, start: str, timeout: float = 90) -> str:
 
 def test_admin_commands_print_only_the_token(tmp_path: Path) -> None:
     env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
+    subprocess.run(trapline_command("migrate"), env=env, cwd=tmp_path, check=True)
     made = subprocess.run(
         trapline_command("admin", "create-user", "--email", "ops@example.org", "--admin"),
         capture_output=True,

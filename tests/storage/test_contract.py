@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -432,3 +433,18 @@ def test_s3_without_boto3_names_the_extra_to_install(monkeypatch: pytest.MonkeyP
 
     with pytest.raises(MissingDependency, match=r"pip install 'trapline\[s3\]'"):
         open_blob_store("s3://bucket/blobs", secret_key=b"unused")
+
+
+def test_list_blobs_finds_every_key_under_a_prefix(store: BlobStore) -> None:
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    for key in ("images/1/ab/x.jpg", "images/1/cd/y.jpg", "images/12/z.jpg", "thumbnails/1/w.jpg"):
+        store.put_bytes(key, b"data")
+    listed = list(store.list_blobs("images/1/"))
+    assert sorted(b.key for b in listed) == ["images/1/ab/x.jpg", "images/1/cd/y.jpg"]
+    assert all(before < b.modified < datetime.now(UTC) + timedelta(minutes=5) for b in listed)
+    assert sorted(b.key for b in store.list_blobs("images/")) == [
+        "images/1/ab/x.jpg",
+        "images/1/cd/y.jpg",
+        "images/12/z.jpg",
+    ]
+    assert list(store.list_blobs("nothing/")) == []

@@ -94,6 +94,7 @@ def live_platform(
         env["TRAPLINE_DATABASE_URL"] = url
     try:
         email = "worker@example.org"
+        _cli(env, folder, "migrate")
         _cli(env, folder, "admin", "create-user", "--email", email)
         token = _cli(env, folder, "admin", "create-token", "--email", email).strip()
         with running(["serve"], cwd=folder, env=env, port=port) as server:

@@ -109,6 +109,17 @@ def test_the_worker_commands_run_and_the_platforms_name_its_extra(venv: Path) ->
     helped = _run(venv, "worker", "--help")
     assert helped.returncode == 0, helped.stderr
     assert "--pipeline" in helped.stdout
+    # The Python client and the upload command work from the light install too.
+    uploading = _run(venv, "upload", "--help")
+    assert uploading.returncode == 0, uploading.stderr
+    assert "--recursive" in uploading.stdout
+    client = subprocess.run(
+        [venv / "bin/python", "-c", "from trapline.client import Client"],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert client.returncode == 0, client.stderr
 
     for command in (["serve"], ["up"], ["migrate"], ["admin", "create-user", "--email", "a@b.c"]):
         refused = _run(venv, *command)

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from trapline import __version__
 from trapline.api.bodies import JSON_BODY_BYTES
+from trapline.api.docs import TAGS, install_docs
 from trapline.api.errors import JsonTooLarge, install_error_handlers
 from trapline.api.middleware import BodyLimit, RequestContext, StripTrailingSlash
 from trapline.api.openapi import install_openapi
@@ -59,8 +60,10 @@ def create_app(platform: Platform) -> FastAPI:
         title="trapline",
         version=__version__,
         summary="Run machine-learning pipelines over field images and keep what they found.",
-        docs_url=f"{API_PREFIX}/docs",
+        # Served by install_docs from local assets (no CDN), in the order of TAGS.
+        docs_url=None,
         redoc_url=None,
+        openapi_tags=TAGS,
         openapi_url=f"{API_PREFIX}/openapi.json",
         redirect_slashes=False,
         lifespan=lifespan,
@@ -75,6 +78,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app, API_PREFIX)
     routers = (users, tokens, projects, deployments, images, collections, blobs, exports, imports)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
@@ -113,4 +117,5 @@ def _docstrings_as_summaries(router: APIRouter) -> None:
     for route in router.routes:
         if isinstance(route, APIRoute) and route.description and not route.summary:
             first, _, rest = route.description.partition("\n")
-            route.summary, route.description = first.strip(), rest.strip()
+            # Docstrings quote names as ``code``; a summary is plain text.
+            route.summary, route.description = first.replace("`", "").strip(), rest.strip()

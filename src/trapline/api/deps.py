@@ -6,7 +6,7 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.admission import ClaimGate
@@ -122,10 +122,18 @@ ExportRunnerDep = Annotated[ExportRunner, Depends(_exports)]
 
 #: The Authorization header, declared as a security scheme so the OpenAPI document says
 #: which operations need a token (the scheme word is checked below, not by FastAPI).
-_TOKEN = APIKeyHeader(
-    name="Authorization",
+class _TokenHeader(HTTPBearer):
+    """Declared as HTTP bearer, so the docs' "Authorize" takes the bare token and sends
+    ``Bearer <token>``; hands over the whole header, since ``Token <key>`` is accepted too."""
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return request.headers.get("Authorization")
+
+
+_TOKEN = _TokenHeader(
     scheme_name="Token",
-    description="`Token <your API token>` (`Bearer <token>` works too)",
+    bearerFormat="tl_…",
+    description="Your API token. Send `Authorization: Token <token>` or `Bearer <token>`.",
     auto_error=False,
 )
 

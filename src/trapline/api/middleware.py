@@ -64,7 +64,8 @@ class RequestContext:
         finally:
             duration = round((time.perf_counter() - started) * 1000, 1)
             path = scope.get("path", "")
-            log.info(
+            log.log(
+                logging.DEBUG if status < 400 and is_routine(scope) else logging.INFO,
                 "%s %s %s %.1fms",
                 scope.get("method"),
                 path,
@@ -78,6 +79,31 @@ class RequestContext:
                 },
             )
             request_id.reset(token)
+
+
+#: Requests machines repeat all day: workers' polls, claims, results, lease extensions,
+#: image downloads and reads (trapline's worker looks for new projects), and health checks.
+#: Logged at DEBUG when they succeed, so an idle server is quiet and a person's requests
+#: stand out; a failing one is logged like any other.
+_ROUTINE_POSTS = re.compile(r"/api/v2/(tasks/(next|extend)|jobs/\d+/(tasks|result))/?")
+_ROUTINE_GETS = re.compile(r"/(livez|readyz|api/v2/blobs/.*)")
+#: Query parameters only the worker protocol's job listing takes.
+_WORKER_LISTING = (b"ids_only", b"pipeline__slug__in", b"incomplete_only")
+
+
+def is_routine(scope: Scope) -> bool:
+    """True for a request of the kinds machines repeat (see ``_ROUTINE_POSTS``)."""
+    method, path = scope.get("method"), scope.get("path", "")
+    if method == "POST":
+        return _ROUTINE_POSTS.fullmatch(path) is not None
+    if method not in ("GET", "HEAD"):
+        return False
+    if _ROUTINE_GETS.fullmatch(path) or (_header(scope, b"user-agent") or "").startswith(
+        "trapline/"
+    ):
+        return True  # health checks, downloads, and what trapline's worker reads
+    query: bytes = scope.get("query_string", b"")
+    return path.rstrip("/") == "/api/v2/jobs" and any(p in query for p in _WORKER_LISTING)
 
 
 async def send_json_error(

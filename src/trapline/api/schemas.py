@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -360,17 +360,26 @@ class ImageOut(BaseModel):
 
 
 class UploadedOut(BaseModel):
-    id: int
-    sha256: str
+    status: Literal["created", "duplicate", "refused"] = Field(
+        description="created: stored as a new image; duplicate: the project has these bytes "
+        "already (the image they are); refused: not stored, see reason"
+    )
+    filename: str = Field(description="the stored image's name (a duplicate's: the first's)")
+    id: int | None
+    sha256: str | None
     duplicate: bool
-    width: int
-    height: int
+    width: int | None
+    height: int | None
     captured_at: WallClock | None
-    filename: str
+    reason: str | None = Field(None, description="why a refused file was not stored")
+    code: str | None = Field(None, description="the refusal as a slug (as in error answers)")
 
 
 class UploadOut(BaseModel):
-    results: list[UploadedOut]
+    results: list[UploadedOut] = Field(description="one per file sent, in the order sent")
+    created: int
+    duplicates: int
+    refused: int
 
 
 class FilterIn(Input):

@@ -5,17 +5,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from functools import partial
+from typing import BinaryIO, TypeVar
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.domain.paging import Cursor, ImageOrder
 from trapline.domain.records import Image, ImageFilter, User
 from trapline.domain.roles import Role
-from trapline.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, StorageError
+from trapline.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    StorageError,
+    TraplineError,
+    UnsupportedMediaType,
+)
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import (
     DEFAULT_LIMITS,
@@ -28,6 +37,7 @@ from trapline.services.access import project_for, require
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _CHUNK = 1024 * 1024
 #: Thumbnails made while uploading; the larger sizes are made the first time they are asked for.
@@ -46,10 +56,17 @@ class IncomingFile:
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What became of one uploaded file."""
+    """What became of one uploaded file: a new image, a duplicate of one, or a refusal."""
 
-    image: Image
+    filename: str
+    image: Image | None
     duplicate: bool
+    #: Why the file was not stored (not an image, too large to decode, ...); None when it was.
+    refusal: TraplineError | None = None
+
+
+#: Errors that refuse one file of an upload and leave the others to be stored.
+FILE_REFUSALS = (InvalidInput, PayloadTooLarge, UnsupportedMediaType)
 
 
 @dataclass(frozen=True)
@@ -96,45 +113,68 @@ def upload_images(
     source: str = "upload",
     limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> list[UploadResult]:
-    """Store new images of a project and find the ones it already has.
+    """Store new images of a project and find the ones it already has; refuse the others.
 
-    Every file is checked before anything is stored, so one bad file leaves the project as
-    it was. Bytes stream from the incoming file to storage; they are never held whole.
-    Blobs are written before their rows, and every blob of this request that no committed
-    row points at (the insert failed, or a concurrent upload of the same bytes won) is
-    deleted before the request ends.
+    Each file is checked before anything is stored. A file that is not an accepted image or
+    is too large is refused alone, with its reason, and the good files are stored; when every
+    file is refused, the first refusal is raised. Bytes stream from the incoming file to
+    storage; they are never held whole. Blobs are written before their rows, and every blob
+    of this request that no committed row points at (the insert failed, or a concurrent
+    upload of the same bytes won) is deleted before the request ends.
     """
     if not files:
         raise InvalidInput("no files given; send one or more images in the form field 'files'")
     with db.read() as repos:
         _check_target(repos, caller, project_id, deployment_id)
-    measured = [_hash_and_measure(f, max_file_bytes) for f in files]
-    hashes = [sha for sha, _ in measured]
-    sizes = dict(measured)
+    measured = [_refused_or(partial(_hash_and_measure, f, max_file_bytes)) for f in files]
+    hashes = [m[0] if isinstance(m, tuple) else None for m in measured]
+    sizes = dict(m for m in measured if isinstance(m, tuple))
     with db.read() as repos:
-        known = {h: repos.images.by_sha256(project_id, h) for h in set(hashes)}
-    new = {sha: f for f, sha in zip(files, hashes, strict=True) if known[sha] is None}
+        known = {h: repos.images.by_sha256(project_id, h) for h in set(hashes) if h is not None}
+    new = {sha: f for f, sha in zip(files, hashes, strict=True) if sha and known[sha] is None}
     written: dict[str, list[str]] = {}
     kept: set[str] = set()
     try:
         # Decoding is most of an upload's cost and Pillow releases the GIL while it decodes,
         # so the files of one request are checked side by side.
         with _pool(len(new)) as pool:
-            inspected = pool.map(lambda incoming: _inspect(incoming, limits), new.values())
+            inspected = dict(
+                zip(
+                    new,
+                    pool.map(lambda f: _refused_or(partial(_inspect, f, limits)), new.values()),
+                    strict=True,
+                )
+            )
+            refused = {sha: r for sha, r in inspected.items() if isinstance(r, TraplineError)}
             stored = {
                 sha: _Stored(info, new_image_key(project_id, sha, info.extension), sizes[sha])
-                for sha, info in zip(new, inspected, strict=True)
+                for sha, info in inspected.items()
+                if isinstance(info, ImageFacts)
             }
             # Noted before writing, so that a write failing half-way is cleaned up too.
-            written = {sha: _blob_keys(stored[sha]) for sha in new}
-            list(pool.map(lambda sha: _store_blobs(store, stored[sha], new[sha].stream), new))
-        named = [(f.filename, sha) for f, sha in zip(files, hashes, strict=True)]
+            written = {sha: _blob_keys(stored[sha]) for sha in stored}
+            list(pool.map(lambda sha: _store_blobs(store, stored[sha], new[sha].stream), stored))
+        named = [
+            (f.filename, sha, m if isinstance(m, TraplineError) else refused.get(sha or ""))
+            for f, sha, m in zip(files, hashes, measured, strict=True)
+        ]
+        refusals = [refusal for _, _, refusal in named if refusal is not None]
+        if len(refusals) == len(named):
+            raise refusals[0]
         results = _insert_rows(db, caller, project_id, deployment_id, named, known, stored, source)
         # Committed: these blobs have their rows now.
-        kept = {r.image.sha256 for r in results if not r.duplicate}
+        kept = {r.image.sha256 for r in results if r.image is not None and not r.duplicate}
         return results
     finally:
         _delete_blobs(store, [key for sha, k in written.items() if sha not in kept for key in k])
+
+
+def _refused_or(check: Callable[[], _T]) -> _T | TraplineError:
+    """What ``check`` returns, or the error that refuses the file it checks."""
+    try:
+        return check()
+    except FILE_REFUSALS as exc:
+        return exc
 
 
 @dataclass(frozen=True)
@@ -159,21 +199,24 @@ def _insert_rows(
     caller: User,
     project_id: int,
     deployment_id: int | None,
-    named: Sequence[tuple[str, str]],
+    named: Sequence[tuple[str, str | None, TraplineError | None]],
     known: dict[str, Image | None],
     stored: dict[str, _Stored],
     source: str,
 ) -> list[UploadResult]:
     """Add the rows of new hashes in one transaction; the others answer the image they match.
 
-    ``named`` holds each file's name and hash, in the order of the request.
+    ``named`` holds each file's name, hash and refusal (if refused), in the order of the request.
     """
     results: list[UploadResult] = []
     with db.write() as repos:
-        for filename, sha in named:
+        for filename, sha, refusal in named:
+            if refusal is not None or sha is None:
+                results.append(UploadResult(filename, None, duplicate=False, refusal=refusal))
+                continue
             existing = known[sha] or repos.images.by_sha256(project_id, sha)
             if existing is not None:
-                results.append(UploadResult(existing, duplicate=True))
+                results.append(UploadResult(filename, existing, duplicate=True))
                 continue
             new = stored[sha]  # unknown when checked, so inspected and stored
             image = repos.images.insert(
@@ -201,10 +244,10 @@ def _insert_rows(
                         f'"{filename}" could not be stored: project {project_id} changed while'
                         " the files were uploaded; nothing was kept, retry the upload"
                     )
-                results.append(UploadResult(raced, duplicate=True))
+                results.append(UploadResult(filename, raced, duplicate=True))
             else:
                 known[sha] = image
-                results.append(UploadResult(image, duplicate=False))
+                results.append(UploadResult(filename, image, duplicate=False))
     return results
 
 

@@ -7,6 +7,8 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from trapline.errors import InvalidInput
@@ -49,6 +51,15 @@ def check_signed_url_request(expires_in: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StoredBlob:
+    """A blob as a listing finds it."""
+
+    key: str
+    #: When it was last written (UTC).
+    modified: datetime
+
+
 class BlobStore(ABC):
     """Stores byte streams under string keys and hands out signed, expiring URLs for them.
 
@@ -81,6 +92,13 @@ class BlobStore(ABC):
         Blobs stored under the prefix while this runs may stay; the caller makes sure that
         nothing does (a project's blobs go once its rows are gone, and no new row can name
         it).
+        """
+
+    @abstractmethod
+    def list_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        """Every blob whose key starts with ``prefix`` (which ends with ``/``), in no order.
+
+        Blobs being written are not listed until they are in place.
         """
 
     @abstractmethod

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +18,7 @@ from trapline.files import private_dir
 from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
+    StoredBlob,
     check_key,
     check_prefix,
     check_signed_url_request,
@@ -117,6 +119,21 @@ class LocalBlobStore(BlobStore):
             return  # nothing stored under it
         except OSError as exc:
             raise StorageError(f"could not delete {prefix!r}: {exc.strerror or exc}") from exc
+
+    def list_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        """Walk the prefix's folder; temporary files of writes in progress are skipped."""
+        top = self.root / check_prefix(prefix)
+        try:
+            for folder, _, names in os.walk(top):
+                for name in names:
+                    if name.startswith("."):
+                        continue  # a write in progress (see put)
+                    path = Path(folder, name)
+                    with suppress(FileNotFoundError):  # deleted meanwhile
+                        when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                        yield StoredBlob(path.relative_to(self.root).as_posix(), when)
+        except OSError as exc:
+            raise StorageError(f"could not list {prefix!r}: {exc.strerror or exc}") from exc
 
     def exists(self, key: str) -> bool:
         """Whether a file is stored under ``key``."""

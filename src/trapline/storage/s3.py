@@ -11,6 +11,7 @@ from trapline.errors import InvalidInput, MissingDependency, NotFound, StorageEr
 from trapline.storage.base import (
     CHUNK_SIZE,
     BlobStore,
+    StoredBlob,
     check_key,
     check_prefix,
     check_signed_url_request,
@@ -143,6 +144,19 @@ class S3BlobStore(BlobStore):
                         f"could not delete {first.get('Key')!r} in S3 bucket {self.bucket!r}"
                         f" ({first.get('Code')}: {first.get('Message')})"
                     )
+
+    def list_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        """List the objects under the prefix, a thousand per request."""
+        check_prefix(prefix)
+        object_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=object_prefix
+        )
+        with _translate_errors(self.bucket, "list", prefix):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredBlob(item["Key"][strip:], item["LastModified"])
 
     def exists(self, key: str) -> bool:
         """Whether HEAD finds the object."""

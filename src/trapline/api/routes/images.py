@@ -47,7 +47,12 @@ def upload_images(
     files: Annotated[list[UploadFile], File(min_length=1, description="one or more images")],
     deployment_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> UploadOut:
-    """Upload images (multipart field ``files``, repeatable); re-uploads are deduplicated."""
+    """Upload images (multipart field ``files``, repeatable); re-uploads are deduplicated.
+
+    Each file gets its outcome: created, duplicate, or refused with the reason (not an image,
+    too large); the good files are stored whatever the others are. When every file is
+    refused, the answer is the first refusal's error.
+    """
     incoming = [IncomingFile(_clean_filename(f.filename), f.file) for f in files]
     results = images.upload_images(
         db,
@@ -59,19 +64,40 @@ def upload_images(
         max_file_bytes=settings.max_upload_bytes,
         limits=_decode_limits(settings),
     )
+    out = [_uploaded(r) for r in results]
     return UploadOut(
-        results=[
-            UploadedOut(
-                id=r.image.id,
-                sha256=r.image.sha256,
-                duplicate=r.duplicate,
-                width=r.image.width,
-                height=r.image.height,
-                captured_at=captured_at_of(r.image),
-                filename=r.image.filename,
-            )
-            for r in results
-        ]
+        results=out,
+        created=sum(r.status == "created" for r in out),
+        duplicates=sum(r.status == "duplicate" for r in out),
+        refused=sum(r.status == "refused" for r in out),
+    )
+
+
+def _uploaded(result: images.UploadResult) -> UploadedOut:
+    image = result.image
+    if image is None:
+        refusal = result.refusal
+        return UploadedOut(
+            status="refused",
+            filename=result.filename,
+            id=None,
+            sha256=None,
+            duplicate=False,
+            width=None,
+            height=None,
+            captured_at=None,
+            reason=refusal.detail if refusal else "not stored",
+            code=refusal.code if refusal else "refused",
+        )
+    return UploadedOut(
+        status="duplicate" if result.duplicate else "created",
+        id=image.id,
+        sha256=image.sha256,
+        duplicate=result.duplicate,
+        width=image.width,
+        height=image.height,
+        captured_at=captured_at_of(image),
+        filename=image.filename,
     )
 
 

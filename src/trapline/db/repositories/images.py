@@ -74,6 +74,17 @@ class ImageRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def storage_keys_of(self, project_id: int, sha256s: Iterable[str]) -> set[str]:
+        """The storage keys of the project's images with these hashes (the blob clean-up's
+        question: which of the blobs it found does a row still name?)."""
+        return set(
+            self.session.scalars(
+                select(ImageRow.storage_key).where(
+                    ImageRow.project_id == project_id, ImageRow.sha256.in_(list(sha256s))
+                )
+            )
+        )
+
     def by_sha256(self, project_id: int, sha256: str) -> Image | None:
         """The project's image with these bytes, if it has one."""
         row = self.session.scalar(

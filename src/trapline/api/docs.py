@@ -1,0 +1,72 @@
+"""The API's documentation pages, Swagger UI and ReDoc, working offline.
+
+Their scripts and styles come from the ``fastapi-offline`` package, which ships them, and are
+served by trapline itself: the pages need no network beyond the server (a lab's server often
+has none), and no asset is copied into this repository.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+#: The package whose ``static`` folder holds Swagger UI's and ReDoc's scripts and styles.
+ASSETS_PACKAGE = "fastapi_offline"
+
+#: Tags in the order the docs list them: a user's resources first, the worker protocol and
+#: the health checks last.
+TAGS = [
+    {"name": "projects", "description": "Projects and their members."},
+    {"name": "deployments", "description": "Trap stations of a project."},
+    {"name": "images", "description": "Upload, list, download; thumbnails."},
+    {"name": "collections", "description": "Named sets of images."},
+    {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},
+    {"name": "annotations", "description": "What the models found."},
+    {"name": "pipelines", "description": "Pipelines registered with a project; service tokens."},
+    {"name": "processing services", "description": "Synchronous services (push mode)."},
+    {"name": "users", "description": "Accounts."},
+    {"name": "tokens", "description": "Your API tokens."},
+    {"name": "blobs", "description": "Signed links to stored files."},
+    {"name": "worker protocol", "description": "What workers call: claim tasks, post results."},
+    {"name": "health", "description": "Liveness and readiness."},
+]
+
+
+def assets_dir() -> Path:
+    """The folder of the installed docs assets."""
+    return Path(str(files(ASSETS_PACKAGE) / "static"))
+
+
+def install_docs(app: FastAPI, prefix: str) -> None:
+    """Serve ``{prefix}/docs`` (Swagger UI) and ``{prefix}/redoc`` with local assets."""
+    assert app.openapi_url is not None
+    openapi_url = app.openapi_url
+    assets = f"{prefix}/docs/assets"
+    app.mount(assets, StaticFiles(directory=assets_dir()), name="docs-assets")
+
+    @app.get(f"{prefix}/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
+            # The token pasted into "Authorize" survives a reload of the page.
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+    @app.get(f"{prefix}/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} API",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
+            with_google_fonts=False,
+        )
