@@ -30,6 +30,7 @@ from trapline.db.tables.platform import (
     ProjectRow,
     UserRow,
 )
+from trapline.db.tables.sources import PullSourceItemRow, PullSourceRow, PullSourceRunRow
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -53,6 +54,9 @@ __all__ = [
     "ProjectPipelineRow",
     "ProjectRow",
     "ProjectServiceRow",
+    "PullSourceItemRow",
+    "PullSourceRow",
+    "PullSourceRunRow",
     "ServicePipelineRow",
     "TaskRow",
     "UserRow",
