@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from trapline.api.admission import ClaimGate
 from trapline.db.engine import Database
 from trapline.files import private_dir
+from trapline.imaging.limits import DecodeLimits
 from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
+from trapline.sealed import Sealer
 from trapline.services.access import AccessMemo
 from trapline.services.duties import (
     Duty,
@@ -27,9 +29,12 @@ from trapline.services.duties import (
     dispatch_push_tasks,
     reap_expired_leases,
     restart_stuck_jobs,
+    server_identity,
 )
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
 from trapline.services.service_client import ServiceClient
+from trapline.services.source_runs import RunLimits, SourceRunner, start_due_sources
+from trapline.services.sources import SourceRules
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage import open_blob_store
@@ -62,6 +67,35 @@ def open_store(settings: Settings) -> BlobStore:
     )
 
 
+def open_source_runner(
+    settings: Settings, db: Database, store: BlobStore, secret: bytes, starter: JobStarter
+) -> SourceRunner:
+    """The runner of pull sources, with the limits and rules the settings give."""
+    rules = SourceRules(
+        policy=OutboundPolicy.from_settings(settings),
+        local_roots=tuple(settings.sources_local_roots),
+        sealer=Sealer(secret),
+    )
+    limits = RunLimits(
+        timeout=settings.sources_timeout,
+        downloads=settings.sources_downloads,
+        run_limit=settings.sources_run_limit,
+        max_listing=settings.sources_max_listing,
+        lease_seconds=settings.sources_lease_seconds,
+        max_file_bytes=settings.max_upload_bytes,
+        decode=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+    )
+    return SourceRunner(
+        db,
+        store,
+        rules,
+        limits,
+        holder=server_identity(),
+        concurrency=settings.sources_concurrency,
+        start_job=starter.submit,
+    )
+
+
 @dataclass(frozen=True)
 class Platform:
     """The backends and long-lived services of one platform process.
@@ -84,6 +118,8 @@ class Platform:
     tracker: WorkerTracker
     access: AccessMemo
     claims: ClaimGate
+    #: Runs pull sources (the scheduler duty and run-now requests).
+    sources: SourceRunner
     #: Whether ``close`` disposes of ``db`` (False when the caller handed it in).
     owns_db: bool = field(default=True, repr=False)
 
@@ -101,6 +137,7 @@ class Platform:
         push = PushDispatcher(
             database, queue, store, service_client, secret=secret, settings=settings
         )
+        sources = open_source_runner(settings, database, store, secret, starter)
         duties = DutyRunner(
             database,
             [
@@ -120,6 +157,7 @@ class Platform:
                     lambda: check_push_services(database, service_client),
                 ),
                 Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
+                Duty("pull-sources", settings.sources_interval, lambda: start_due_sources(sources)),
                 *queue.background_duties(settings),
             ],
         )
@@ -136,11 +174,13 @@ class Platform:
             tracker=WorkerTracker(database),
             access=AccessMemo(database, settings.access_cache_seconds),
             claims=ClaimGate(settings.max_claims_in_flight),
+            sources=sources,
             owns_db=db is None,
         )
 
     def close(self) -> None:
         """Release what the parts hold, users of the database first, then the database."""
+        self.sources.close()
         self.push.close()
         self.service_client.close()
         self.starter.close()

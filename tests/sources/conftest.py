@@ -22,6 +22,7 @@ from tests.support.source_servers import (
     self_signed_certificate,
     write_apache_pages,
 )
+from trapline.settings import Settings
 from trapline.sources.base import GatewayConfig
 
 #: Every site the contract suite runs over.
@@ -117,3 +118,20 @@ def make_site(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
             yield FolderSite("ftp", root, f"{scheme}://127.0.0.1:{port}/", credentials)
     else:  # pragma: no cover
         raise ValueError(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The suite's settings, with loopback allowed (the servers here listen on it) and the
+    test's folder open to local sources."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        max_upload_bytes=5 * 1024 * 1024,
+        max_request_bytes=20 * 1024 * 1024,
+        outbound_allow_networks="127.0.0.0/8",
+        sources_local_roots=str(tmp_path),
+        sources_timeout=10.0,
+        _env_file=None,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -95,18 +95,58 @@ def upload_images(
     source: str = "upload",
     limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> list[UploadResult]:
-    """Store new images of a project and find the ones it already has.
+    """Store new images of a project and find the ones it already has (members).
 
     Every file is checked before anything is stored, so one bad file leaves the project as
-    it was. Bytes stream from the incoming file to storage; they are never held whole.
-    Blobs are written before their rows, and every blob of this request that no committed
-    row points at (the insert failed, or a concurrent upload of the same bytes won) is
-    deleted before the request ends.
+    it was (``store_images``).
     """
     if not files:
         raise InvalidInput("no files given; send one or more images in the form field 'files'")
     with db.read() as repos:
         _check_target(repos, caller, project_id, deployment_id)
+    return store_images(
+        db,
+        store,
+        project_id,
+        files,
+        deployment_id=deployment_id,
+        max_file_bytes=max_file_bytes,
+        source=source,
+        uploaded_by=caller.id,
+        recheck=lambda repos: _check_target(repos, caller, project_id, deployment_id),
+        limits=limits,
+    )
+
+
+#: Called in the transaction that adds the images' rows, with the results of the files.
+Recorder = Callable[[Repos, list[UploadResult]], None]
+
+
+def store_images(
+    db: Database,
+    store: BlobStore,
+    project_id: int,
+    files: Sequence[IncomingFile],
+    *,
+    deployment_id: int | None,
+    max_file_bytes: int,
+    source: str,
+    uploaded_by: int | None,
+    recheck: Callable[[Repos], None],
+    record: Recorder | None = None,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+) -> list[UploadResult]:
+    """Store new images of a project and find the ones it already has; no access check
+    (uploads check the caller first, pull sources are the project's own).
+
+    Every file is checked before anything is stored, so one bad file leaves the project as
+    it was. Bytes stream from the incoming file to storage; they are never held whole.
+    Blobs are written before their rows, and every blob of this call that no committed
+    row points at (the insert failed, or a concurrent upload of the same bytes won) is
+    deleted before it returns. ``recheck`` runs when an insert breaks a key, to say why
+    (the project or the deployment went away); ``record`` runs in the transaction that adds
+    the rows, so whatever it writes commits with them or not at all.
+    """
     measured = [_hash_and_measure(f, max_file_bytes) for f in files]
     hashes = [sha for sha, _ in measured]
     sizes = dict(measured)
@@ -128,12 +168,24 @@ def upload_images(
             written = {sha: _blob_keys(stored[sha]) for sha in new}
             list(pool.map(lambda sha: _store_blobs(store, stored[sha], new[sha].stream), new))
         named = [(f.filename, sha) for f, sha in zip(files, hashes, strict=True)]
-        results = _insert_rows(db, caller, project_id, deployment_id, named, known, stored, source)
+        target = _Target(project_id, deployment_id, uploaded_by, source, recheck)
+        results = _insert_rows(db, target, named, known, stored, record)
         # Committed: these blobs have their rows now.
         kept = {r.image.sha256 for r in results if not r.duplicate}
         return results
     finally:
         _delete_blobs(store, [key for sha, k in written.items() if sha not in kept for key in k])
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where new rows go and who they name."""
+
+    project_id: int
+    deployment_id: int | None
+    uploaded_by: int | None
+    source: str
+    recheck: Callable[[Repos], None]
 
 
 @dataclass(frozen=True)
@@ -155,18 +207,17 @@ def _check_target(repos: Repos, caller: User, project_id: int, deployment_id: in
 
 def _insert_rows(
     db: Database,
-    caller: User,
-    project_id: int,
-    deployment_id: int | None,
+    target: _Target,
     named: Sequence[tuple[str, str]],
     known: dict[str, Image | None],
     stored: dict[str, _Stored],
-    source: str,
+    record: Recorder | None,
 ) -> list[UploadResult]:
     """Add the rows of new hashes in one transaction; the others answer the image they match.
 
     ``named`` holds each file's name and hash, in the order of the request.
     """
+    project_id = target.project_id
     results: list[UploadResult] = []
     with db.write() as repos:
         for filename, sha in named:
@@ -177,7 +228,7 @@ def _insert_rows(
             new = stored[sha]  # unknown when checked, so inspected and stored
             image = repos.images.insert(
                 project_id=project_id,
-                deployment_id=deployment_id,
+                deployment_id=target.deployment_id,
                 storage_key=new.key,
                 filename=filename,
                 sha256=sha,
@@ -187,15 +238,15 @@ def _insert_rows(
                 content_type=new.facts.content_type,
                 captured_at=new.facts.captured_at,
                 captured_offset_minutes=new.facts.captured_offset_minutes,
-                source=source,
-                uploaded_by=caller.id,
+                source=target.source,
+                uploaded_by=target.uploaded_by,
             )
             if image is None:
                 # Another upload of the same bytes committed first, or the project or the
                 # deployment went away since they were checked (the insert broke a key).
                 raced = repos.images.by_sha256(project_id, sha)
                 if raced is None:
-                    _check_target(repos, caller, project_id, deployment_id)
+                    target.recheck(repos)
                     raise Conflict(
                         f'"{filename}" could not be stored: project {project_id} changed while'
                         " the files were uploaded; nothing was kept, retry the upload"
@@ -204,6 +255,8 @@ def _insert_rows(
             else:
                 known[sha] = image
                 results.append(UploadResult(image, duplicate=False))
+        if record is not None:
+            record(repos, results)
     return results
 
 

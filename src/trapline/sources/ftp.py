@@ -213,6 +213,7 @@ class FtpGateway(Gateway):
         ftp = self._connect()
         path = _join(self.folder, entry.key)
         try:
+            ftp.voidcmd("TYPE I")  # binary: ASCII mode would rewrite line ends in a photo
             conn = ftp.transfercmd(f"RETR {path}")
         except ftplib.error_perm as exc:
             raise SourceError(f"cannot read {entry.key} ({_reply(exc)})") from None
