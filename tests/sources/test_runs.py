@@ -119,7 +119,8 @@ def test_new_files_between_runs_and_nested_folders(
             if i.filename.startswith("night-3")
         ]
     assert image.source == "pull"
-    assert image.captured_at is not None and image.captured_at.day == 23  # from the file name
+    assert image.captured_at is not None
+    assert image.captured_at.day == 23
 
 
 def test_a_file_that_sorts_before_the_last_one_seen_is_taken(
@@ -155,7 +156,9 @@ def test_a_file_that_fails_is_tried_again_and_then_succeeds(
     gone = _racing(runner, lambda: site.remove("b.jpg"))
     first = gone.run_source(source)
     assert counts(first) == {"listed": 2, "new": 2, "imported": 1, "failed": 1}
-    assert first is not None and first.error and "1 files could not be taken" in first.error
+    assert first is not None
+    assert first.error
+    assert "1 files could not be taken" in first.error
     total, [failure] = sources.run_failures(
         platform.db, manager, source, first.id, limit=10, offset=0
     )
@@ -217,8 +220,10 @@ def test_an_unreachable_source_fails_the_run_with_its_reason(
     site.put("a.jpg", photo(1))
     _make_unreachable(platform, source, site)
     run = runner.run_source(source)
-    assert run is not None and run.status is RunStatus.FAILED
-    assert run.error and any(w in run.error for w in ("connect", "not a folder", "answer"))
+    assert run is not None
+    assert run.status is RunStatus.FAILED
+    assert run.error
+    assert any(w in run.error for w in ("connect", "not a folder", "answer"))
 
 
 def test_wrong_credentials_fail_the_run_saying_so(
@@ -236,8 +241,10 @@ def test_wrong_credentials_fail_the_run_saying_so(
         credentials={**site.credentials, "password": "wrong"},
     )
     run = runner.run_source(source)
-    assert run is not None and run.status is RunStatus.FAILED
-    assert run.error and "credentials" in run.error
+    assert run is not None
+    assert run.status is RunStatus.FAILED
+    assert run.error
+    assert "credentials" in run.error
 
 
 def _racing(runner: SourceRunner, between: Callable[[], None]) -> SourceRunner:
