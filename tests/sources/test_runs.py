@@ -100,7 +100,8 @@ def test_new_files_between_runs_and_nested_folders(
     site.put("night-2/notes.txt", b"not taken")
     source = add_source(platform, manager, project, site)
     first = runner.run_source(source)
-    assert first is not None and first.status is RunStatus.SUCCEEDED, first
+    assert first is not None
+    assert first.status is RunStatus.SUCCEEDED, first
     assert counts(first) == {"listed": 2, "new": 2, "imported": 2}
     again = runner.run_source(source)
     assert counts(again) == {"listed": 2}
