@@ -222,7 +222,9 @@ def _checked(
         ) from None
     sealed = rules.sealer.seal(credentials) if credentials else None
     return {
-        **{k: values[k] for k in ("name", "kind", "url", "deployment_id", "pipeline", "enabled")},
+        **{k: values[k] for k in ("name", "kind", "url", "enabled")},
+        "deployment_id": values.get("deployment_id"),
+        "pipeline": values.get("pipeline"),
         "endpoint_url": endpoint,
         "include": list(values["include"]),
         "exclude": list(values["exclude"]),
