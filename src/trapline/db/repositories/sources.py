@@ -133,10 +133,9 @@ class SourceRepo:
     # The run lease
 
     def due(self, now: datetime, limit: int) -> list[int]:
-        """Sources to run now whose lease is free: enabled and due, or with a queued run."""
-        queued = select(PullSourceRunRow.source_id).where(
-            PullSourceRunRow.status == RunStatus.QUEUED.value
-        )
+        """Sources to run now whose lease is free: enabled and due, or with a run that is
+        queued, or still marked running although its lease ran out (its server died)."""
+        queued = select(PullSourceRunRow.source_id).where(PullSourceRunRow.status.in_(OPEN_RUNS))
         free = or_(PullSourceRow.lease_expires_at.is_(None), PullSourceRow.lease_expires_at < now)
         wanted = or_(
             (PullSourceRow.enabled.is_(True)) & (PullSourceRow.next_run_at <= now),
