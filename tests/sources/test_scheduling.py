@@ -60,11 +60,13 @@ def image_count(platform: Platform, source: int) -> tuple[int, int]:
         return tuple(images.one())  # type: ignore[return-value]
 
 
-def wait_for_no_open_run(platform: Platform, source: int, timeout: float = 60.0) -> None:
+def wait_for_runs(platform: Platform, source: int, runs: int, timeout: float = 60.0) -> None:
+    """Until the source has had ``runs`` runs and none is going."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with platform.db.read() as repos:
-            if repos.sources.open_run(source) is None:
+            total, _ = repos.sources.runs_page(source, limit=1, offset=0)
+            if total >= runs and repos.sources.open_run(source) is None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"source {source} still has a run going after {timeout}s")
@@ -98,7 +100,7 @@ def test_two_replicas_never_run_one_source_at_once(
             repos.sources.update(source, next_run_at=utcnow() - timedelta(seconds=1))
         start_due_sources(platform.sources)
         start_due_sources(other_replica)
-        wait_for_no_open_run(platform, source)
+        wait_for_runs(platform, source, 2)
         assert max(Counter(site.served).values()) == 1
     assert image_count(platform, source) == (12, 12)
     with platform.db.read() as repos:
