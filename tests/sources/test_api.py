@@ -128,6 +128,34 @@ def test_credentials_are_sealed_and_never_returned(
             {"kind": "http_directory", "url": "http://127.0.0.1:9/", "schedule": "61 * * * *"},
             "schedule must be a cron expression",
         ),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "schedule": "0 * * * * *"},
+            "five fields",
+        ),
+        (
+            {
+                "kind": "ftp",
+                "url": "ftp://[::1/x",
+                "credentials": {"username": "u", "password": "p"},
+            },
+            "not a URL",
+        ),
+        (
+            {
+                "kind": "ftp",
+                "url": "ftp://h:99999/",
+                "credentials": {"username": "u", "password": "p"},
+            },
+            "malformed",
+        ),
+        (
+            {
+                "kind": "s3",
+                "url": "s3://[x/y",
+                "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+            },
+            "not a URL",
+        ),
         ({"kind": "http_directory", "url": "ftp://127.0.0.1/photos"}, "http and https"),
         ({"kind": "http_directory", "url": "not a url"}, "http and https"),
         ({"kind": "s3", "url": "s3://bucket/cams"}, "need credentials: access_key_id and"),

@@ -200,7 +200,10 @@ def _checked(
     """The columns of a source after every rule is checked (InvalidInput says which failed)."""
     kind = kind_of(values["kind"])
     url = values["url"]
-    kind.check_url(url)
+    try:
+        kind.check_url(url)
+    except ValueError as exc:  # urlsplit's own complaints: a bad port, a broken IPv6 literal
+        raise InvalidInput(f"url {url!r} is malformed ({exc}); e.g. {kind.example}") from None
     endpoint = values.get("endpoint_url")
     if endpoint is not None and kind.name != "s3":
         raise InvalidInput("endpoint_url is for s3 sources only (MinIO and the like)")
@@ -214,6 +217,8 @@ def _checked(
         raise InvalidInput(f"max_files must be from 1 to {MAX_FILES} (got {values['max_files']})")
     schedule = " ".join(str(values["schedule"]).split())
     try:
+        if len(schedule.split()) != 5:
+            raise ValueError("it needs five fields: minute hour day month weekday")
         next_at = next_run(schedule, now)
     except (CronSimError, StopIteration, ValueError) as exc:
         raise InvalidInput(

@@ -36,8 +36,12 @@ _LIST_LINE = re.compile(
 
 def server_of(url: str) -> tuple[str, str, int, str]:
     """Scheme, host, port and folder of an ``ftp://`` or ``ftps://`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise InvalidInput(f"{url!r} is not a URL ({exc})") from None
+    if parts.scheme not in SCHEMES or not host:
         raise InvalidInput(
             f"an ftp source's URL is ftp://host/folder or ftps://host/folder (got {url!r})"
         )
@@ -48,7 +52,7 @@ def server_of(url: str) -> tuple[str, str, int, str]:
     except ValueError:
         raise InvalidInput(f"the port in {url!r} is not a number from 1 to 65535") from None
     folder = unquote(parts.path) or "/"
-    return parts.scheme, parts.hostname, port, folder.rstrip("/") or "/"
+    return parts.scheme, host, port, folder.rstrip("/") or "/"
 
 
 class _PinnedTLS(ftplib.FTP_TLS):

@@ -30,7 +30,10 @@ DEFAULT_REGION = "us-east-1"
 
 def bucket_of(url: str) -> tuple[str, str, str]:
     """The bucket, the prefix (empty, or ending in ``/``) and the region of an ``s3://`` URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidInput(f"{url!r} is not a URL ({exc})") from None
     if parts.scheme != "s3" or not parts.netloc:
         raise InvalidInput(f"an s3 source's URL is s3://bucket/prefix (got {url!r})")
     prefix = parts.path.lstrip("/")
