@@ -146,7 +146,7 @@ def test_credentials_are_sealed_and_never_returned(
                 "url": "ftp://h:99999/",
                 "credentials": {"username": "u", "password": "p"},
             },
-            "malformed",
+            "is not a number from 1 to 65535",
         ),
         (
             {
