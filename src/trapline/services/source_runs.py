@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -61,6 +61,8 @@ LOOKUP_BATCH = 500
 PROGRESS_EVERY = 2.0
 #: Sources the scheduler looks at per pass.
 MAX_DUE = 100
+#: Files downloaded, then ingested together in one transaction (as an upload of several).
+INGEST_BATCH = 8
 #: ``images.source`` of pulled images.
 PULLED = "pull"
 
@@ -102,6 +104,16 @@ class _Tally:
             "failed": self.failed,
             "skipped": self.skipped,
         }
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A downloaded file waiting to be ingested."""
+
+    entry: Entry
+    attempts: int
+    facts: dict[str, Any]
+    data: IO[bytes]
 
 
 class _Stop(Exception):
@@ -360,82 +372,131 @@ class SourceRunner:
         deployment_id = _deployment(self.db, source)
         last_progress = [time.monotonic()]
 
-        def one(pair: tuple[Entry, SourceItem | None]) -> None:
+        def batch(pairs: list[tuple[Entry, SourceItem | None]]) -> None:
             check()
-            self._take_one(gateway, source, deployment_id, run_id, pair[0], pair[1], tally)
+            self._take_batch(gateway, source, deployment_id, run_id, pairs, tally, check)
             if time.monotonic() - last_progress[0] > PROGRESS_EVERY:
                 last_progress[0] = time.monotonic()
                 with self.db.write() as repos, tally.lock:
                     repos.sources.record_run(run_id, **tally.columns())
 
+        batches = [todo[i : i + INGEST_BATCH] for i in range(0, len(todo), INGEST_BATCH)]
         if threads == 1:
-            for pair in todo:
-                one(pair)
+            for pairs in batches:
+                batch(pairs)
             return
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pull") as pool:
-            for done in [pool.submit(one, pair) for pair in todo]:
+            for done in [pool.submit(batch, pairs) for pairs in batches]:
                 done.result()  # the first _Stop (or error) ends the run; the rest are skipped
 
-    def _take_one(
+    def _take_batch(
         self,
         gateway: Gateway,
         source: PullSource,
         deployment_id: int | None,
         run_id: int,
-        entry: Entry,
-        item: SourceItem | None,
+        pairs: list[tuple[Entry, SourceItem | None]],
+        tally: _Tally,
+        check: Any,
+    ) -> None:
+        """Download a few files, then ingest them together (one transaction, as an upload of
+        several files); when one of them spoils the batch, each is ingested alone. A run that
+        must stop ingests what it downloaded first."""
+        fetched: list[_Fetched] = []
+        stop: _Stop | None = None
+        try:
+            for entry, item in pairs:
+                try:
+                    check()
+                except _Stop as exc:
+                    stop = exc
+                    break
+                same_version = item is not None and item.version == entry.version
+                attempts = (item.attempts if same_version and item else 0) + 1
+                facts = {"version": entry.version, "size": entry.size, "run_id": run_id}
+                try:
+                    data = gateway.fetch(entry)
+                except SourceError as exc:
+                    status = ItemStatus.SKIPPED if exc.code == "too_large" else ItemStatus.FAILED
+                    self._failed(source, entry, status, exc.detail, attempts, facts, tally)
+                    continue
+                fetched.append(_Fetched(entry, attempts, facts, data))
+            self._ingest_all(source, deployment_id, fetched, tally)
+        finally:
+            for done in fetched:
+                done.data.close()
+        if stop is not None:
+            raise stop
+
+    def _ingest_all(
+        self, source: PullSource, deployment_id: int | None, fetched: list[_Fetched], tally: _Tally
+    ) -> None:
+        if len(fetched) > 1:
+            try:
+                self._ingest(source, deployment_id, fetched, tally)
+                return
+            except TraplineError:
+                pass  # which file it was, and the others stored all the same:
+        for one in fetched:
+            self._ingest_alone(source, deployment_id, one, tally)
+
+    def _ingest_alone(
+        self, source: PullSource, deployment_id: int | None, one: _Fetched, tally: _Tally
+    ) -> None:
+        try:
+            self._ingest(source, deployment_id, [one], tally)
+        except (PayloadTooLarge, UnsupportedMediaType) as exc:
+            self._failed(source, one.entry, ItemStatus.SKIPPED, exc.detail, one.attempts,
+                         one.facts, tally)  # fmt: skip
+        except TraplineError as exc:
+            self._failed(source, one.entry, ItemStatus.FAILED, exc.detail, one.attempts,
+                         one.facts, tally)  # fmt: skip
+
+    def _ingest(
+        self,
+        source: PullSource,
+        deployment_id: int | None,
+        fetched: list[_Fetched],
         tally: _Tally,
     ) -> None:
-        same_version = item is not None and item.version == entry.version
-        attempts = (item.attempts if same_version and item else 0) + 1
-        facts = {"version": entry.version, "size": entry.size, "run_id": run_id}
-        try:
-            with gateway.fetch(entry) as data:
+        """Store the files as images; their outcomes commit with the images' rows."""
 
-                def record(repos: Repos, results: list[UploadResult]) -> None:
-                    result = results[0]
-                    status = ItemStatus.DUPLICATE if result.duplicate else ItemStatus.IMPORTED
-                    repos.sources.record_item(
-                        source.id,
-                        entry.key,
-                        status=status.value,
-                        image_id=result.image.id,
-                        attempts=attempts,
-                        error=None,
-                        next_attempt_at=None,
-                        updated_at=utcnow(),
-                        **facts,
-                    )
-
-                [result] = store_images(
-                    self.db,
-                    self.store,
-                    source.project_id,
-                    [IncomingFile(entry.key, data)],  # type: ignore[arg-type]
-                    deployment_id=deployment_id,
-                    max_file_bytes=self.limits.max_file_bytes,
-                    source=PULLED,
-                    uploaded_by=None,
-                    recheck=lambda repos: None,
-                    record=record,
-                    limits=self.limits.decode,
+        def record(repos: Repos, results: list[UploadResult]) -> None:
+            now = utcnow()
+            for one, result in zip(fetched, results, strict=True):
+                status = ItemStatus.DUPLICATE if result.duplicate else ItemStatus.IMPORTED
+                repos.sources.record_item(
+                    source.id,
+                    one.entry.key,
+                    status=status.value,
+                    image_id=result.image.id,
+                    attempts=one.attempts,
+                    error=None,
+                    next_attempt_at=None,
+                    updated_at=now,
+                    **one.facts,
                 )
-        except (PayloadTooLarge, UnsupportedMediaType) as exc:
-            self._failed(source, entry, ItemStatus.SKIPPED, exc.detail, attempts, facts, tally)
-            return
-        except SourceError as exc:
-            status = ItemStatus.SKIPPED if exc.code == "too_large" else ItemStatus.FAILED
-            self._failed(source, entry, status, exc.detail, attempts, facts, tally)
-            return
-        except TraplineError as exc:
-            self._failed(source, entry, ItemStatus.FAILED, exc.detail, attempts, facts, tally)
-            return
+
+        results = store_images(
+            self.db,
+            self.store,
+            source.project_id,
+            [IncomingFile(one.entry.key, one.data) for one in fetched],  # type: ignore[arg-type]
+            deployment_id=deployment_id,
+            max_file_bytes=self.limits.max_file_bytes,
+            source=PULLED,
+            uploaded_by=None,
+            recheck=lambda repos: None,
+            record=record,
+            limits=self.limits.decode,
+        )
         with tally.lock:
-            if result.duplicate:
-                tally.duplicates += 1
-            else:
-                tally.imported += 1
-                tally.image_ids.append(result.image.id)
+            for result in results:
+                if result.duplicate:
+                    tally.duplicates += 1
+                else:
+                    tally.imported += 1
+                    tally.image_ids.append(result.image.id)
 
     def _failed(
         self,
