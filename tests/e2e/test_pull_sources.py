@@ -153,3 +153,46 @@ def test_new_images_of_a_source_with_a_pipeline_are_processed(tmp_path: Path) ->
                 f"/api/v2/projects/{project}/annotations", params={"type": "bounding_box"}
             ).json()
             assert found["count"] >= 4
+
+
+def test_the_sources_command_adds_lists_and_runs_a_source(
+    tmp_path: Path, postgres_databases: PostgresDatabases
+) -> None:
+    import json
+    import subprocess
+
+    from tests.support.processes import clean_env, trapline_command
+
+    photos = tmp_path / "trap"
+    photos.mkdir()
+    for n in range(3):
+        (photos / f"2024062122{n:02d}00.jpg").write_bytes(light_trap_jpeg(n, width=96, height=64))
+    with live_platform("sqlite", tmp_path, postgres_databases,
+                       SOURCES_LOCAL_ROOTS=str(tmp_path)) as site:  # fmt: skip
+        env = clean_env(TRAPLINE_API_URL=site.url, TRAPLINE_TOKEN=site.token)
+
+        def trapline(*args: str) -> list[dict[str, Any]]:
+            done = subprocess.run(trapline_command("sources", *args), env=env, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            return [json.loads(line) for line in done.stdout.splitlines()]
+
+        with site.client() as api:
+            project = api.post("/api/v2/projects/", json={"name": "cli"}).json()["id"]
+        [made] = trapline("add", "--project", str(project), "--name", "trap", "--kind", "local",
+                          "--url", str(photos), "--schedule", "*/30 * * * *")  # fmt: skip
+        assert made["schedule"] == "*/30 * * * *"
+        assert [s["id"] for s in trapline("list", "--project", str(project))] == [made["id"]]
+        [run] = trapline("run", str(made["id"]))
+
+        def ended() -> Any:
+            [latest] = trapline("runs", str(made["id"]))
+            return latest if latest["status"] not in ("queued", "running") else None
+
+        latest = wait_until(ended, lambda: "the run did not end")
+        assert latest["id"] == run["id"]
+        assert latest["imported"] == 3
+        bad = subprocess.run(trapline_command("sources", "run", "999999"), env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert bad.returncode == 1
+        assert "404" in bad.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -98,18 +99,41 @@ class GatewayConfig:
     max_file_bytes: int = 100 * 1024 * 1024
 
 
-def matches(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    """Whether a key passes the globs (case-insensitive).
+class Globs:
+    """Include and exclude globs, compiled once (case-insensitive).
 
     A pattern with a ``/`` is matched against the whole key, one without against the file's
     name, so ``*.jpg`` takes JPEGs in every folder and ``night-1/*`` one folder.
     """
 
-    def hit(pattern: str) -> bool:
-        target = key if "/" in pattern else key.rsplit("/", 1)[-1]
-        return fnmatch.fnmatchcase(target.lower(), pattern.lower())
+    def __init__(self, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+        self._include = _compiled(include)
+        self._exclude = _compiled(exclude)
 
-    return any(hit(p) for p in include) and not any(hit(p) for p in exclude)
+    def __call__(self, key: str) -> bool:
+        name = key.rsplit("/", 1)[-1]
+        return _hit(self._include, key, name) and not _hit(self._exclude, key, name)
+
+
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    def one(group: list[str]) -> re.Pattern[str] | None:
+        if not group:
+            return None
+        return re.compile("|".join(fnmatch.translate(p) for p in group), re.IGNORECASE)
+
+    return one([p for p in patterns if "/" not in p]), one([p for p in patterns if "/" in p])
+
+
+def _hit(
+    compiled: tuple[re.Pattern[str] | None, re.Pattern[str] | None], key: str, name: str
+) -> bool:
+    by_name, by_path = compiled
+    return bool((by_name and by_name.match(name)) or (by_path and by_path.match(key)))
+
+
+def matches(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """Whether a key passes the globs (see ``Globs``)."""
+    return Globs(include, exclude)(key)
 
 
 class Gateway(ABC):
@@ -127,6 +151,7 @@ class Gateway(ABC):
         Raises:
             SourceError: the source cannot be listed, or its listing is over the limit.
         """
+        passes = Globs(self.config.include, self.config.exclude)
         for seen, entry in enumerate(self._walk(), start=1):
             if seen > self.config.max_listing:
                 raise SourceError(
@@ -134,7 +159,7 @@ class Gateway(ABC):
                     "source (a sub-folder or prefix, or less depth)",
                     transient=False,
                 )
-            if matches(entry.key, self.config.include, self.config.exclude):
+            if passes(entry.key):
                 yield entry
 
     def fetch(self, entry: Entry) -> IO[bytes]:

@@ -125,24 +125,27 @@ class HttpDirectoryGateway(Gateway):
             raise SourceError(f"{url} answered JSON that is not a listing", transient=False)
         files: dict[str, Entry] = {}
         folders: dict[str, str] = {}
+        page_key = self._key(url)
+        if page_key is None:
+            return files, folders
+        page = url if url.endswith("/") else url + "/"
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 continue
             name = item["name"]
-            if not name or "/" in name or name in (".", ".."):
-                continue
-            target = urljoin(url, quote(name))
-            key = self._key(target)
-            if key is None:
+            # A plain name in this folder: its key and URL follow without parsing URLs.
+            if not name or "/" in name or name in (".", "..") or "\x00" in name:
                 continue
             if item.get("type") == "directory":
-                folders[name] = target + "/"
+                folders[name] = page + quote(name) + "/"
             elif item.get("type") == "file":
                 size = item.get("size")
+                mtime = item.get("mtime")
                 files[name] = Entry(
-                    key=key,
+                    key=page_key + name,
                     size=size if isinstance(size, int) and size >= 0 else None,
-                    modified=_http_date(item.get("mtime")),
+                    # Kept as nginx wrote it: it is only compared, never read as a time.
+                    note=mtime[:64] if isinstance(mtime, str) else None,
                 )
         return files, folders
 
