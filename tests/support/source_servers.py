@@ -236,12 +236,22 @@ def ftp_server(root: Path, *, mlsd: bool = True, certfile: Path | None = None) -
         Handler.tls_data_required = True
     port = free_port()
     server = FTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.serve_forever(timeout=0.2)
+        except OSError:
+            if not stopping.is_set():  # closing its sockets under the loop ends it so
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         wait_listening(port)
         yield port
     finally:
+        stopping.set()
         server.close_all()
         thread.join(timeout=10)
 
