@@ -100,6 +100,16 @@ class SourceItem:
 
 
 @dataclass(frozen=True)
+class KnownFile:
+    """What a run needs to know of a file seen before."""
+
+    version: str
+    status: ItemStatus
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How often and how soon a file that failed is tried again."""
 
@@ -116,7 +126,9 @@ class RetryPolicy:
         return min(grown, self.max_delay)
 
 
-def wanted(item: SourceItem | None, version: str, now: datetime, retry: RetryPolicy) -> bool:
+def wanted(
+    item: SourceItem | KnownFile | None, version: str, now: datetime, retry: RetryPolicy
+) -> bool:
     """Whether a run takes a listed file: never seen, a new version, or a failure due again.
 
     A file imported, found a duplicate or skipped is taken again only when its version

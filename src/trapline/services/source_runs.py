@@ -32,10 +32,10 @@ from trapline.db.types import utcnow
 from trapline.domain.jobs import DispatchMode, JobParams
 from trapline.domain.sources import (
     ItemStatus,
+    KnownFile,
     PullSource,
     RetryPolicy,
     RunStatus,
-    SourceItem,
     SourceRun,
     wanted,
 )
@@ -331,15 +331,15 @@ class SourceRunner:
 
     def _new_entries(
         self, gateway: Gateway, source: PullSource, run_id: int, tally: _Tally, check: Any
-    ) -> list[tuple[Entry, SourceItem | None]]:
+    ) -> list[tuple[Entry, KnownFile | None]]:
         """The listed files the run takes (at most ``max_files``), counting all it saw."""
-        todo: list[tuple[Entry, SourceItem | None]] = []
+        todo: list[tuple[Entry, KnownFile | None]] = []
         batch: list[Entry] = []
         now = utcnow()
 
         def settle() -> None:
             with self.db.read() as repos:
-                known = repos.sources.items_for(source.id, (e.key for e in batch))
+                known = repos.sources.known(source.id, (e.key for e in batch))
             for entry in batch:
                 item = known.get(entry.key)
                 if wanted(item, entry.version, now, self.limits.retry):
@@ -364,7 +364,7 @@ class SourceRunner:
         gateway: Gateway,
         source: PullSource,
         run_id: int,
-        todo: list[tuple[Entry, SourceItem | None]],
+        todo: list[tuple[Entry, KnownFile | None]],
         tally: _Tally,
         check: Any,
     ) -> None:
@@ -372,7 +372,7 @@ class SourceRunner:
         deployment_id = _deployment(self.db, source)
         last_progress = [time.monotonic()]
 
-        def batch(pairs: list[tuple[Entry, SourceItem | None]]) -> None:
+        def batch(pairs: list[tuple[Entry, KnownFile | None]]) -> None:
             check()
             self._take_batch(gateway, source, deployment_id, run_id, pairs, tally, check)
             if time.monotonic() - last_progress[0] > PROGRESS_EVERY:
@@ -395,7 +395,7 @@ class SourceRunner:
         source: PullSource,
         deployment_id: int | None,
         run_id: int,
-        pairs: list[tuple[Entry, SourceItem | None]],
+        pairs: list[tuple[Entry, KnownFile | None]],
         tally: _Tally,
         check: Any,
     ) -> None:

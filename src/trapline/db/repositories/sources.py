@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -12,10 +12,24 @@ from sqlalchemy.orm import Session
 
 from trapline.db.tables import PullSourceItemRow, PullSourceRow, PullSourceRunRow
 from trapline.db.types import affected
-from trapline.domain.sources import ItemStatus, PullSource, RunStatus, SourceItem, SourceRun
+from trapline.domain.sources import (
+    ItemStatus,
+    KnownFile,
+    PullSource,
+    RunStatus,
+    SourceItem,
+    SourceRun,
+)
 
 #: Runs that are not over.
 OPEN_RUNS = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time read through a column list: SQLite hands it back without its zone (UTC)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def to_source(row: PullSourceRow) -> PullSource:
@@ -262,6 +276,23 @@ class SourceRepo:
             )
         )
         return {r.key: to_item(r) for r in rows}
+
+    def known(self, source_id: int, keys: Iterable[str]) -> dict[str, KnownFile]:
+        """What a run needs of these keys, for those the source has seen (columns only: a
+        run over a million known files reads them all)."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        item = PullSourceItemRow
+        rows = self.session.execute(
+            select(item.key, item.version, item.status, item.attempts, item.next_attempt_at).where(
+                item.source_id == source_id, item.key.in_(wanted)
+            )
+        )
+        return {
+            key: KnownFile(version, ItemStatus(status), attempts, _aware(retry_at))
+            for key, version, status, attempts, retry_at in rows
+        }
 
     def record_item(self, source_id: int, key: str, **values: Any) -> None:
         """Insert or update what became of a remote file."""
