@@ -56,7 +56,7 @@ from trapline.storage.base import BlobStore
 log = logging.getLogger(__name__)
 
 #: Known files read from the database per query while the listing streams past.
-LOOKUP_BATCH = 500
+LOOKUP_BATCH = 2000
 #: Seconds between writes of a running run's counters.
 PROGRESS_EVERY = 2.0
 #: Sources the scheduler looks at per pass.
