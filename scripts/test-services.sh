@@ -40,6 +40,12 @@ ensure_postgres() {
   return 1
 }
 
+# nginx: the pull-source tests start it themselves (autoindex, auth_basic) on a loopback port.
+if ! have nginx && ! [ -x /usr/sbin/nginx ]; then
+  echo "test-services: installing nginx" >&2
+  apt_install nginx-light || apt_install nginx || echo "test-services: no nginx; its tests fail" >&2
+fi
+
 if ! ensure_postgres; then
   if [ "${CI:-}" = "true" ]; then exit 1; fi
   echo "test-services: continuing without PostgreSQL; its tests will be skipped" >&2

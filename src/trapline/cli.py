@@ -28,6 +28,10 @@ worker_app = typer.Typer(
     help="Run ML pipelines for a trapline (or Antenna) platform.", add_completion=False
 )
 app.add_typer(worker_app, name="worker")
+# Pull sources, over the API: works in a worker install too.
+from trapline.source_commands import sources_app  # noqa: E402
+
+app.add_typer(sources_app, name="sources")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="same as TRAPLINE_DATA_DIR", show_default=False)

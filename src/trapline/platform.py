@@ -18,9 +18,11 @@ from datetime import timedelta
 from trapline.api.admission import ClaimGate
 from trapline.db.engine import Database
 from trapline.files import private_dir
+from trapline.imaging.limits import DecodeLimits
 from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
+from trapline.sealed import Sealer
 from trapline.services.access import AccessMemo
 from trapline.services.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
 from trapline.services.duties import (
@@ -38,6 +40,8 @@ from trapline.services.export_runner import ExportRunner
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
 from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
+from trapline.services.source_runs import RunLimits, SourceRunner, start_due_sources
+from trapline.services.sources import SourceRules
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage import open_blob_store
@@ -70,6 +74,35 @@ def open_store(settings: Settings) -> BlobStore:
     )
 
 
+def open_source_runner(
+    settings: Settings, db: Database, store: BlobStore, secret: bytes, starter: JobStarter
+) -> SourceRunner:
+    """The runner of pull sources, with the limits and rules the settings give."""
+    rules = SourceRules(
+        policy=OutboundPolicy.from_settings(settings),
+        local_roots=tuple(settings.sources_local_roots),
+        sealer=Sealer(secret),
+    )
+    limits = RunLimits(
+        timeout=settings.sources_timeout,
+        downloads=settings.sources_downloads,
+        run_limit=settings.sources_run_limit,
+        max_listing=settings.sources_max_listing,
+        lease_seconds=settings.sources_lease_seconds,
+        max_file_bytes=settings.max_upload_bytes,
+        decode=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+    )
+    return SourceRunner(
+        db,
+        store,
+        rules,
+        limits,
+        holder=server_identity(),
+        concurrency=settings.sources_concurrency,
+        start_job=starter.submit,
+    )
+
+
 @dataclass(frozen=True)
 class Platform:
     """The backends and long-lived services of one platform process.
@@ -96,6 +129,8 @@ class Platform:
     claims: ClaimGate
     #: Runs exports in the background (its duty takes over those of crashed servers).
     exports: ExportRunner
+    #: Runs pull sources (the scheduler duty and run-now requests).
+    sources: SourceRunner
     #: Called with each new project's id once it is created: ``trapline up`` registers the
     #: embedded worker's pipelines with it at once, so a job can use them straight away.
     project_created: list[Callable[[int], None]] = field(default_factory=list, repr=False)
@@ -124,6 +159,7 @@ class Platform:
             ttl=timedelta(seconds=settings.export_ttl),
             workers=settings.export_workers,
         )
+        sources = open_source_runner(settings, database, store, secret, starter)
         duties = DutyRunner(
             database,
             [
@@ -149,6 +185,7 @@ class Platform:
                     CLEANUP_INTERVAL,
                     lambda: run_blob_cleanup(database, store),
                 ),
+                Duty("pull-sources", settings.sources_interval, lambda: start_due_sources(sources)),
                 *queue.background_duties(settings),
             ],
         )
@@ -167,12 +204,15 @@ class Platform:
             results=results,
             claims=ClaimGate(settings.max_claims_in_flight),
             exports=exports,
+            sources=sources,
             owns_db=db is None,
         )
 
     def close(self) -> None:
         """Release what the parts hold, users of the database first, then the database."""
         self.exports.close()
+
+        self.sources.close()
         self.push.close()
         self.service_client.close()
         self.starter.close()

@@ -140,6 +140,24 @@ class Settings(BaseSettings):
     #: Exports: how many run at once in each server process.
     export_workers: int = Field(1, ge=1, le=16)
 
+    # Pull sources (docs/sources.md).
+    #: Folders ``local`` pull sources may read, comma-separated; empty: local sources are off.
+    sources_local_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: Seconds between runs of the scheduler that starts due pull sources.
+    sources_interval: float = Field(15.0, gt=0, le=3600)
+    #: Pull sources one server process runs at once.
+    sources_concurrency: int = Field(2, ge=1, le=64)
+    #: Files one run downloads at once.
+    sources_downloads: int = Field(4, ge=1, le=64)
+    #: Seconds to connect to a source, and to wait for each read from it.
+    sources_timeout: float = Field(30.0, gt=0, le=600)
+    #: Longest one run may last, in seconds; what it did not reach, the next run takes.
+    sources_run_limit: float = Field(3600.0, gt=0)
+    #: Most entries (files and folders) one listing may hold.
+    sources_max_listing: int = Field(1_000_000, ge=1)
+    #: Seconds a run's lease lasts unrenewed: a dead server's sources run elsewhere after it.
+    sources_lease_seconds: float = Field(60.0, ge=1, le=3600)
+
     # The worker. Each field also reads the AMI Data Companion's variable where one exists.
 
     #: Worker: base URL of the platform's API, with or without ``/api/v2``
@@ -207,7 +225,7 @@ class Settings(BaseSettings):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
-    @field_validator("pipelines", "pipeline_files", mode="before")
+    @field_validator("pipelines", "pipeline_files", "sources_local_roots", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -20,7 +20,11 @@ PLATFORM_MODULES = (
     "trapline.commands",
 )
 #: What the worker may import of trapline (DESIGN §6, and the stdlib-only log and file helpers).
-ALLOWED = ("protocol", "settings", "errors", "pipelines", "worker", "logs", "files", "cli")
+# source_commands: ``trapline sources``, an HTTP client of the API like the worker's.
+ALLOWED = (
+    "protocol", "settings", "errors", "pipelines", "worker", "logs", "files", "cli",
+    "source_commands",
+)  # fmt: skip
 
 PROBE = """
 import json, sys

@@ -28,6 +28,7 @@ from trapline.api.routes import (
     pipelines,
     processing_services,
     projects,
+    sources,
     tasks,
     tokens,
     users,
@@ -81,7 +82,9 @@ def create_app(platform: Platform) -> FastAPI:
     install_docs(app, API_PREFIX)
     routers = (users, tokens, projects, deployments, images, collections, blobs, exports, imports)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
-    for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
+    for module in (
+        tasks, *routers, pipelines, processing_services, jobs, annotation_routes, sources
+    ):  # fmt: skip
         _docstrings_as_summaries(module.router)
         # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
         limit = None if module in (images, blobs, imports) else JSON_BODY_BYTES

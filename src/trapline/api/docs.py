@@ -27,6 +27,11 @@ TAGS = [
     {"name": "collections", "description": "Named sets of images."},
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},
     {"name": "annotations", "description": "What the models found."},
+    {
+        "name": "exports",
+        "description": "Camtrap DP, MegaDetector, COCO and CSV files of a project.",
+    },
+    {"name": "imports", "description": "Results computed elsewhere (MegaDetector batch output)."},
     {"name": "pipelines", "description": "Pipelines registered with a project; service tokens."},
     {"name": "processing services", "description": "Synchronous services (push mode)."},
     {"name": "users", "description": "Accounts."},

@@ -113,19 +113,58 @@ def upload_images(
     source: str = "upload",
     limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> list[UploadResult]:
-    """Store new images of a project and find the ones it already has; refuse the others.
-
-    Each file is checked before anything is stored. A file that is not an accepted image or
-    is too large is refused alone, with its reason, and the good files are stored; when every
-    file is refused, the first refusal is raised. Bytes stream from the incoming file to
-    storage; they are never held whole. Blobs are written before their rows, and every blob
-    of this request that no committed row points at (the insert failed, or a concurrent
-    upload of the same bytes won) is deleted before the request ends.
+    """Store new images of a project and find the ones it already has; refuse the others
+    (members). A file that is not an accepted image or is too large is refused alone, with
+    its reason, and the good files are stored (``store_images``).
     """
     if not files:
         raise InvalidInput("no files given; send one or more images in the form field 'files'")
     with db.read() as repos:
         _check_target(repos, caller, project_id, deployment_id)
+    return store_images(
+        db,
+        store,
+        project_id,
+        files,
+        deployment_id=deployment_id,
+        max_file_bytes=max_file_bytes,
+        source=source,
+        uploaded_by=caller.id,
+        recheck=lambda repos: _check_target(repos, caller, project_id, deployment_id),
+        limits=limits,
+    )
+
+
+#: Called in the transaction that adds the images' rows, with the results of the files.
+Recorder = Callable[[Repos, list[UploadResult]], None]
+
+
+def store_images(
+    db: Database,
+    store: BlobStore,
+    project_id: int,
+    files: Sequence[IncomingFile],
+    *,
+    deployment_id: int | None,
+    max_file_bytes: int,
+    source: str,
+    uploaded_by: int | None,
+    recheck: Callable[[Repos], None],
+    record: Recorder | None = None,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+) -> list[UploadResult]:
+    """Store new images of a project and find the ones it already has; no access check
+    (uploads check the caller first, pull sources are the project's own).
+
+    Each file is checked before anything is stored. A file that is not an accepted image or
+    is too large is refused alone, with its reason, and the good files are stored; when every
+    file is refused, the first refusal is raised. Bytes stream from the incoming file to
+    storage; they are never held whole. Blobs are written before their rows, and every blob
+    of this call that no committed row points at (the insert failed, or a concurrent upload
+    of the same bytes won) is deleted before it returns. ``recheck`` runs when an insert
+    breaks a key, to say why (the project or the deployment went away); ``record`` runs in
+    the transaction that adds the rows, so whatever it writes commits with them or not at all.
+    """
     measured = [_refused_or(partial(_hash_and_measure, f, max_file_bytes)) for f in files]
     hashes = [m[0] if isinstance(m, tuple) else None for m in measured]
     sizes = dict(m for m in measured if isinstance(m, tuple))
@@ -161,7 +200,8 @@ def upload_images(
         refusals = [refusal for _, _, refusal in named if refusal is not None]
         if len(refusals) == len(named):
             raise refusals[0]
-        results = _insert_rows(db, caller, project_id, deployment_id, named, known, stored, source)
+        target = _Target(project_id, deployment_id, uploaded_by, source, recheck)
+        results = _insert_rows(db, target, named, known, stored, record)
         # Committed: these blobs have their rows now.
         kept = {r.image.sha256 for r in results if r.image is not None and not r.duplicate}
         return results
@@ -175,6 +215,17 @@ def _refused_or(check: Callable[[], _T]) -> _T | TraplineError:
         return check()
     except FILE_REFUSALS as exc:
         return exc
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where new rows go and who they name."""
+
+    project_id: int
+    deployment_id: int | None
+    uploaded_by: int | None
+    source: str
+    recheck: Callable[[Repos], None]
 
 
 @dataclass(frozen=True)
@@ -196,18 +247,17 @@ def _check_target(repos: Repos, caller: User, project_id: int, deployment_id: in
 
 def _insert_rows(
     db: Database,
-    caller: User,
-    project_id: int,
-    deployment_id: int | None,
+    target: _Target,
     named: Sequence[tuple[str, str | None, TraplineError | None]],
     known: dict[str, Image | None],
     stored: dict[str, _Stored],
-    source: str,
+    record: Recorder | None,
 ) -> list[UploadResult]:
     """Add the rows of new hashes in one transaction; the others answer the image they match.
 
     ``named`` holds each file's name, hash and refusal (if refused), in the order of the request.
     """
+    project_id = target.project_id
     results: list[UploadResult] = []
     with db.write() as repos:
         for filename, sha, refusal in named:
@@ -221,7 +271,7 @@ def _insert_rows(
             new = stored[sha]  # unknown when checked, so inspected and stored
             image = repos.images.insert(
                 project_id=project_id,
-                deployment_id=deployment_id,
+                deployment_id=target.deployment_id,
                 storage_key=new.key,
                 filename=filename,
                 sha256=sha,
@@ -231,15 +281,15 @@ def _insert_rows(
                 content_type=new.facts.content_type,
                 captured_at=new.facts.captured_at,
                 captured_offset_minutes=new.facts.captured_offset_minutes,
-                source=source,
-                uploaded_by=caller.id,
+                source=target.source,
+                uploaded_by=target.uploaded_by,
             )
             if image is None:
                 # Another upload of the same bytes committed first, or the project or the
                 # deployment went away since they were checked (the insert broke a key).
                 raced = repos.images.by_sha256(project_id, sha)
                 if raced is None:
-                    _check_target(repos, caller, project_id, deployment_id)
+                    target.recheck(repos)
                     raise Conflict(
                         f'"{filename}" could not be stored: project {project_id} changed while'
                         " the files were uploaded; nothing was kept, retry the upload"
@@ -248,6 +298,8 @@ def _insert_rows(
             else:
                 known[sha] = image
                 results.append(UploadResult(filename, image, duplicate=False))
+        if record is not None:
+            record(repos, results)
     return results
 
 

@@ -74,28 +74,55 @@ def create_job(
     selection = {k: selection[k] for k in chosen}
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
-        pipeline = repos.pipelines.resolve(project_id, pipeline_slug)
-        if pipeline is None:
-            raise InvalidInput(
-                f"pipeline {pipeline_slug!r} is not registered and enabled in project "
-                f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/"
-            )
-        _check_selection(repos, project_id, selection)
-        if not _selected(repos, project_id, selection):
-            raise InvalidInput(
-                "the selection has no images: upload some to the project first, or choose "
-                "another deployment or collection"
-            )
-        job = repos.jobs.create(
+        return add_job(
+            repos,
             project_id=project_id,
-            pipeline_id=pipeline.id,
-            name=name or f"{pipeline.name} v{pipeline.version}",
-            dispatch_mode=dispatch_mode,
-            params=params,
+            pipeline_slug=pipeline_slug,
             selection=selection,
+            name=name,
             start_now=start_now,
+            params=params,
+            dispatch_mode=dispatch_mode,
             created_by=caller.id,
         )
+
+
+def add_job(
+    repos: Repos,
+    *,
+    project_id: int,
+    pipeline_slug: str,
+    selection: dict[str, Any],
+    name: str | None,
+    start_now: bool,
+    params: JobParams,
+    dispatch_mode: DispatchMode,
+    created_by: int | None,
+) -> Job:
+    """Create a job in the caller's transaction, access already checked (``create_job``, or
+    a pull source's run for its own project)."""
+    pipeline = repos.pipelines.resolve(project_id, pipeline_slug)
+    if pipeline is None:
+        raise InvalidInput(
+            f"pipeline {pipeline_slug!r} is not registered and enabled in project "
+            f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/"
+        )
+    _check_selection(repos, project_id, selection)
+    if not _selected(repos, project_id, selection):
+        raise InvalidInput(
+            "the selection has no images: upload some to the project first, or choose "
+            "another deployment or collection"
+        )
+    job = repos.jobs.create(
+        project_id=project_id,
+        pipeline_id=pipeline.id,
+        name=name or f"{pipeline.name} v{pipeline.version}",
+        dispatch_mode=dispatch_mode,
+        params=params,
+        selection=selection,
+        start_now=start_now,
+        created_by=created_by,
+    )
     log.info("job %s created in project %s for pipeline %s", job.id, project_id, pipeline_slug)
     return job
 

@@ -14,6 +14,7 @@ from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
+from trapline.db.repositories.sources import SourceRepo
 from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.repositories.users import UserRepo
 from trapline.db.repositories.workers import WorkerRepo
@@ -38,6 +39,8 @@ class Repos:
         self.dispatch = DispatchRepo(session)
         self.exports = ExportRepo(session)
         self.export_reads = ExportReadRepo(session)
+
+        self.sources = SourceRepo(session)
 
 
 __all__ = ["Repos"]

@@ -31,6 +31,7 @@ from trapline.db.tables.platform import (
     ProjectRow,
     UserRow,
 )
+from trapline.db.tables.sources import PullSourceItemRow, PullSourceRow, PullSourceRunRow
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -55,6 +56,9 @@ __all__ = [
     "ProjectPipelineRow",
     "ProjectRow",
     "ProjectServiceRow",
+    "PullSourceItemRow",
+    "PullSourceRow",
+    "PullSourceRunRow",
     "ServicePipelineRow",
     "TaskRow",
     "UserRow",

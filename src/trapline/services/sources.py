@@ -1,0 +1,296 @@
+"""Pull sources: create, read, change and delete them; ask for a run; read their runs.
+
+Managers manage a project's sources, every member sees them. A source of a project the caller
+is not in answers exactly as a missing one. Credentials are sealed (``trapline.sealed``) before
+they are stored and never handed out: reads say only which are set. What a run does is in
+``services/source_runs.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cronsim import CronSim, CronSimError
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.types import utcnow
+from trapline.domain.records import User
+from trapline.domain.roles import Role
+from trapline.domain.sources import ItemStatus, PullSource, SourceItem, SourceRun
+from trapline.errors import InvalidInput
+from trapline.outbound import OutboundBlocked, OutboundPolicy, check_form, refusal
+from trapline.sealed import Sealer
+from trapline.services.access import project_for, require
+from trapline.sources import Kind, kind_of
+from trapline.sources.base import DEFAULT_INCLUDE, MAX_DEPTH
+
+#: The schedule of a source that names none: hourly, at minute 0.
+DEFAULT_SCHEDULE = "0 * * * *"
+#: Files one run takes at most, unless the source says otherwise.
+DEFAULT_MAX_FILES = 1000
+#: Most files a source may ask one run to take (a run's new images may become one job).
+MAX_FILES = 10_000
+#: Most globs in a source's include or exclude list.
+MAX_GLOBS = 50
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """What the server allows sources: the outbound guard and the folders ``local`` may read."""
+
+    policy: OutboundPolicy
+    local_roots: tuple[Path, ...]
+    sealer: Sealer
+
+
+def create_source(
+    db: Database, rules: SourceRules, caller: User, project_id: int, **values: Any
+) -> PullSource:
+    """Add a pull source to a project (managers)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+    values.setdefault("include", list(DEFAULT_INCLUDE))
+    values.setdefault("exclude", [])
+    values.setdefault("depth", 0)
+    values.setdefault("schedule", DEFAULT_SCHEDULE)
+    values.setdefault("max_files", DEFAULT_MAX_FILES)
+    values.setdefault("enabled", True)
+    credentials = values.pop("credentials", None) or {}
+    columns = _checked(rules, values, credentials, now=utcnow())
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        _check_links(repos, project_id, columns)
+        now = utcnow()
+        return repos.sources.create(
+            project_id=project_id, created_by=caller.id, created_at=now, updated_at=now, **columns
+        )
+
+
+def list_sources(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int
+) -> tuple[int, list[PullSource]]:
+    """A project's pull sources (members see them)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.sources.page(project_id, limit=limit, offset=offset)
+
+
+def get_source(
+    db: Database, caller: User, source_id: int, needed: Role = Role.VIEWER
+) -> PullSource:
+    """A source the caller may see."""
+    with db.read() as repos:
+        return _source_for(repos, caller, source_id, needed)
+
+
+def update_source(
+    db: Database, rules: SourceRules, caller: User, source_id: int, **changes: Any
+) -> PullSource:
+    """Change a source (managers); credentials given replace all the old ones."""
+    current = get_source(db, caller, source_id, Role.MANAGER)
+    merged = {
+        "name": current.name,
+        "kind": current.kind,
+        "url": current.url,
+        "endpoint_url": current.endpoint_url,
+        "deployment_id": current.deployment_id,
+        "include": list(current.include),
+        "exclude": list(current.exclude),
+        "depth": current.depth,
+        "schedule": current.schedule,
+        "max_files": current.max_files,
+        "pipeline": current.pipeline,
+        "enabled": current.enabled,
+        **{k: v for k, v in changes.items() if k != "credentials"},
+    }
+    if "credentials" in changes:
+        credentials = changes["credentials"] or {}
+    elif current.sealed_credentials:
+        credentials = rules.sealer.open(current.sealed_credentials)
+    else:
+        credentials = {}
+    columns = _checked(rules, merged, credentials, now=utcnow())
+    if "schedule" not in changes and "enabled" not in changes:
+        columns["next_run_at"] = current.next_run_at  # the schedule stays where it was
+    with db.write() as repos:
+        _source_for(repos, caller, source_id, Role.MANAGER)
+        _check_links(repos, current.project_id, columns)
+        updated = repos.sources.update(source_id, updated_at=utcnow(), **columns)
+    assert updated is not None
+    return updated
+
+
+def delete_source(db: Database, caller: User, source_id: int) -> None:
+    """Remove a source with its runs and what it has seen (managers); its images stay."""
+    with db.write() as repos:
+        _source_for(repos, caller, source_id, Role.MANAGER)
+        repos.sources.delete(source_id)
+
+
+def request_run(db: Database, caller: User, source_id: int) -> SourceRun:
+    """Ask for a run now (managers); a run already waiting or going is answered instead."""
+    with db.write() as repos:
+        _source_for(repos, caller, source_id, Role.MANAGER)
+        waiting = repos.sources.open_run(source_id)
+        if waiting is not None:
+            return waiting
+        return repos.sources.create_run(source_id, "manual", utcnow())
+
+
+def list_runs(
+    db: Database, caller: User, source_id: int, *, limit: int, offset: int
+) -> tuple[int, list[SourceRun]]:
+    """A source's runs, newest first."""
+    with db.read() as repos:
+        _source_for(repos, caller, source_id, Role.VIEWER)
+        return repos.sources.runs_page(source_id, limit=limit, offset=offset)
+
+
+def get_run(db: Database, caller: User, source_id: int, run_id: int) -> SourceRun:
+    """One run of a source."""
+    with db.read() as repos:
+        _source_for(repos, caller, source_id, Role.VIEWER)
+        run = repos.sources.get_run(run_id)
+        return require(run if run and run.source_id == source_id else None, "run", run_id)
+
+
+def run_failures(
+    db: Database, caller: User, source_id: int, run_id: int, *, limit: int, offset: int
+) -> tuple[int, list[SourceItem]]:
+    """The files a run could not take, with their errors."""
+    get_run(db, caller, source_id, run_id)
+    with db.read() as repos:
+        return repos.sources.run_items(run_id, ItemStatus.FAILED, limit=limit, offset=offset)
+
+
+def next_run(schedule: str, after: datetime) -> datetime:
+    """When a cron schedule next asks for a run after ``after`` (UTC)."""
+    return next(iter(CronSim(schedule, after)))
+
+
+def _source_for(repos: Repos, caller: User, source_id: int, needed: Role) -> PullSource:
+    source = require(repos.sources.get(source_id), "source", source_id)
+    project_for(repos, caller, source.project_id, needed, asked=("source", source_id))
+    return source
+
+
+def _check_links(repos: Repos, project_id: int, columns: Mapping[str, Any]) -> None:
+    deployment_id = columns.get("deployment_id")
+    if deployment_id is not None:
+        deployment = repos.deployments.get(deployment_id)
+        if deployment is None or deployment.project_id != project_id:
+            raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+    slug = columns.get("pipeline")
+    if slug is not None and repos.pipelines.resolve(project_id, slug) is None:
+        raise InvalidInput(
+            f"pipeline {slug!r} is not registered and enabled in project {project_id}; see "
+            f"GET /api/v2/projects/{project_id}/pipelines/"
+        )
+
+
+def _checked(
+    rules: SourceRules, values: dict[str, Any], credentials: Mapping[str, str], *, now: datetime
+) -> dict[str, Any]:
+    """The columns of a source after every rule is checked (InvalidInput says which failed)."""
+    kind = kind_of(values["kind"])
+    url = values["url"]
+    try:
+        kind.check_url(url)
+    except ValueError as exc:  # urlsplit's own complaints: a bad port, a broken IPv6 literal
+        raise InvalidInput(f"url {url!r} is malformed ({exc}); e.g. {kind.example}") from None
+    endpoint = values.get("endpoint_url")
+    if endpoint is not None and kind.name != "s3":
+        raise InvalidInput("endpoint_url is for s3 sources only (MinIO and the like)")
+    _check_credentials(kind, credentials)
+    _check_reachable(rules, kind, url, endpoint)
+    for field in ("include", "exclude"):
+        _check_globs(field, values[field])
+    if not 0 <= values["depth"] <= MAX_DEPTH:
+        raise InvalidInput(f"depth must be from 0 to {MAX_DEPTH} (got {values['depth']})")
+    if not 1 <= values["max_files"] <= MAX_FILES:
+        raise InvalidInput(f"max_files must be from 1 to {MAX_FILES} (got {values['max_files']})")
+    schedule = " ".join(str(values["schedule"]).split())
+    try:
+        if len(schedule.split()) != 5:
+            raise ValueError("it needs five fields: minute hour day month weekday")
+        next_at = next_run(schedule, now)
+    except (CronSimError, StopIteration, ValueError) as exc:
+        raise InvalidInput(
+            f"schedule must be a cron expression of five fields, such as '0 * * * *' (hourly) "
+            f"or '*/15 * * * *' (got {values['schedule']!r}: {exc})"
+        ) from None
+    sealed = rules.sealer.seal(credentials) if credentials else None
+    return {
+        **{k: values[k] for k in ("name", "kind", "url", "enabled")},
+        "deployment_id": values.get("deployment_id"),
+        "pipeline": values.get("pipeline"),
+        "endpoint_url": endpoint,
+        "include": list(values["include"]),
+        "exclude": list(values["exclude"]),
+        "depth": values["depth"],
+        "max_files": values["max_files"],
+        "schedule": schedule,
+        "credentials": sealed,
+        "credential_names": sorted(credentials),
+        "next_run_at": next_at,
+    }
+
+
+def _check_credentials(kind: Kind, credentials: Mapping[str, str]) -> None:
+    names = set(credentials)
+    unknown = names - kind.credentials
+    if unknown:
+        takes = ", ".join(sorted(kind.credentials)) or "none"
+        got = ", ".join(sorted(unknown))
+        raise InvalidInput(f"{kind.name} sources take these credentials: {takes} (got {got})")
+    if not any(needed <= names for needed in kind.required):
+        needed = " and ".join(sorted(kind.required[0]))
+        raise InvalidInput(f"{kind.name} sources need credentials: {needed}")
+    if kind.name == "http_directory":
+        if "authorization" in names and names & {"username", "password"}:
+            raise InvalidInput(
+                "give either username and password (HTTP Basic) or an authorization header "
+                "value, not both"
+            )
+        if len(names & {"username", "password"}) == 1:
+            raise InvalidInput("HTTP Basic needs both username and password")
+
+
+def _check_globs(field: str, globs: Sequence[str]) -> None:
+    if len(globs) > MAX_GLOBS:
+        raise InvalidInput(f"{field} holds at most {MAX_GLOBS} patterns (got {len(globs)})")
+    for glob in globs:
+        if not glob or len(glob) > 200:
+            raise InvalidInput(f"each pattern in {field} is 1 to 200 characters (got {glob!r})")
+
+
+def _check_reachable(rules: SourceRules, kind: Kind, url: str, endpoint: str | None) -> None:
+    """The guard's verdict on where the source is, before anything is stored."""
+    if kind.name == "local":
+        from trapline.sources.local import allowed_folder
+
+        allowed_folder(url, rules.local_roots)
+        return
+    try:
+        if kind.name == "http_directory":
+            rules.policy.check_url(url)
+        elif kind.name == "s3" and endpoint is not None:
+            check_form(endpoint)
+            rules.policy.check_url(endpoint)
+        elif kind.name == "ftp":
+            from trapline.sources.ftp import server_of
+
+            _, host, port, _ = server_of(url)
+            rules.policy.check_host(host, port)
+    except OutboundBlocked:
+        raise
+    except OSError:
+        # The same words as for a name that resolves to a private address (security.md).
+        host = urlsplit(endpoint if kind.name == "s3" and endpoint else url).hostname or url
+        raise OutboundBlocked(refusal(host)) from None

@@ -1,0 +1,160 @@
+"""``s3``: objects of an S3 or S3-compatible (MinIO) bucket under a prefix.
+
+The source's URL is ``s3://bucket/prefix`` (``?region=eu-west-1`` when not us-east-1); an
+``endpoint_url`` points at MinIO or another S3-compatible service. Listing is
+``ListObjectsV2`` page by page, each page starting after the last key of the one before
+(``StartAfter``), so a listing of any size is never held whole. Requests are signed with
+Signature V4 (botocore's signer, the ``s3`` extra) and sent through the outbound guard like
+every other request the server makes, so an endpoint is resolved, checked and pinned.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from trapline.errors import InvalidInput, MissingDependency
+from trapline.sources.base import Entry, Gateway, GatewayConfig, IterStream, SourceError
+from trapline.sources.web import WebClient
+
+#: Keys asked for per listing page (S3's own maximum).
+PAGE_KEYS = 1000
+#: Largest listing page read, in bytes.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_REGION = "us-east-1"
+
+
+def bucket_of(url: str) -> tuple[str, str, str]:
+    """The bucket, the prefix (empty, or ending in ``/``) and the region of an ``s3://`` URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidInput(f"{url!r} is not a URL ({exc})") from None
+    if parts.scheme != "s3" or not parts.netloc:
+        raise InvalidInput(f"an s3 source's URL is s3://bucket/prefix (got {url!r})")
+    prefix = parts.path.lstrip("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    region = parse_qs(parts.query).get("region", [DEFAULT_REGION])[0]
+    return parts.netloc, prefix, region
+
+
+def _signer() -> Any:
+    try:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+    except ImportError:  # pragma: no cover - the server extra has it
+        raise MissingDependency("s3 sources need botocore: pip install 'trapline[s3]'") from None
+    return S3SigV4Auth, AWSRequest, Credentials
+
+
+class S3Gateway(Gateway):
+    """Objects of a bucket under a prefix."""
+
+    kind = "s3"
+
+    def __init__(self, config: GatewayConfig) -> None:
+        super().__init__(config)
+        self.bucket, self.prefix, self.region = bucket_of(config.url)
+        if config.endpoint_url:
+            self._root = config.endpoint_url.rstrip("/") + "/" + quote(self.bucket)
+        else:
+            self._root = f"https://{self.bucket}.s3.{self.region}.amazonaws.com"
+        self._web = WebClient(config.policy, timeout=config.timeout)
+
+    def close(self) -> None:
+        self._web.close()
+
+    def _walk(self) -> Iterator[Entry]:
+        after = ""
+        while True:
+            query = {"list-type": "2", "max-keys": str(PAGE_KEYS), "prefix": self.prefix}
+            if after:
+                query["start-after"] = after
+            url = self._root + "/?" + urlencode(sorted(query.items()), quote_via=quote, safe="-_.~")
+            body, _ = self._web.read(
+                url, max_bytes=MAX_PAGE_BYTES, headers=self._signed("GET", url)
+            )
+            contents, truncated = _parse_listing(body, url)
+            for key, size, etag, modified in contents:
+                after = key
+                relative = key[len(self.prefix) :]
+                if not relative or relative.endswith("/"):
+                    continue  # "folder" marker objects
+                if relative.count("/") > self.config.depth:
+                    continue
+                yield Entry(key=relative, size=size, etag=etag, modified=modified)
+            if not truncated or not contents:
+                return
+
+    def _object_url(self, entry: Entry) -> str:
+        return self._root + "/" + quote(self.prefix + entry.key, safe="/-_.~")
+
+    def _open(self, entry: Entry) -> AbstractContextManager[BinaryIO]:
+        return self._download(entry)
+
+    @contextmanager
+    def _download(self, entry: Entry) -> Iterator[BinaryIO]:
+        url = self._object_url(entry)
+        with self._web.stream("GET", url, headers=self._signed("GET", url)) as answer:
+            yield IterStream(answer.iter_bytes())  # type: ignore[misc]
+
+    def _signed(self, method: str, url: str) -> Mapping[str, str]:
+        credentials = self.config.credentials
+        key, secret = credentials.get("access_key_id"), credentials.get("secret_access_key")
+        if not key or not secret:
+            return {}
+        auth, request_type, credentials_type = _signer()
+        request = request_type(method=method, url=url)
+        auth(credentials_type(key, secret), "s3", self.region).add_auth(request)
+        return {name: str(value) for name, value in request.headers.items()}
+
+
+def _parse_listing(
+    body: bytes, url: str
+) -> tuple[list[tuple[str, int | None, str | None, datetime | None]], bool]:
+    """The objects of a ``ListBucketResult`` page and whether more pages follow."""
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise SourceError("the S3 listing declares a DTD, which S3 never does", transient=False)
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 - no DTD (checked above)
+    except ElementTree.ParseError:
+        raise SourceError(f"{url.split('?')[0]} answered a listing that does not parse") from None
+    contents = []
+    truncated = False
+    for child in root:
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "IsTruncated":
+            truncated = (child.text or "").strip().lower() == "true"
+        elif tag == "Contents":
+            fields = {c.tag.rsplit("}", 1)[-1]: (c.text or "") for c in child}
+            key = fields.get("Key", "")
+            if not key:
+                continue
+            size = fields.get("Size", "")
+            contents.append(
+                (
+                    key,
+                    int(size) if size.isdigit() else None,
+                    fields.get("ETag") or None,
+                    _iso(fields.get("LastModified")),
+                )
+            )
+    return contents, truncated
+
+
+def _iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+__all__ = ["GatewayConfig", "S3Gateway", "bucket_of"]
