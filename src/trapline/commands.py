@@ -19,7 +19,7 @@ from trapline.domain.records import User
 from trapline.files import private_dir
 from trapline.logs import configure_logging
 from trapline.platform import Platform, open_database
-from trapline.services import bootstrap, users
+from trapline.services import accounts, bootstrap, users
 from trapline.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,6 +70,11 @@ def _up(platform: Platform, *, demo: bool) -> None:
         lines.append(f"admin token (also in {admin.token_file}): {admin.new_token}")
     else:
         lines.append(f"admin token: see {admin.token_file}")
+    lines.append(f"web app: {url}/  sign in as {admin.user.email}")
+    if admin.new_password:
+        lines.append(f"admin password (also in {admin.password_file}): {admin.new_password}")
+    else:
+        lines.append(f"admin password: see {admin.password_file}")
     if demo:
         project, made = bootstrap.ensure_demo_project(db, platform.store, admin.user)
         state = "created" if made else "already there"
@@ -175,6 +180,15 @@ def admin_create_token(settings: Settings, *, email: str, name: str) -> str:
     db = _migrated_database(settings)
     try:
         return users.create_token_for_email(db, email, name).secret
+    finally:
+        db.dispose()
+
+
+def admin_set_password(settings: Settings, *, email: str, password: str | None) -> tuple[User, str]:
+    """Set a person's web password (random when none is given); returns it."""
+    db = _migrated_database(settings)
+    try:
+        return accounts.set_password_for_email(db, email, password)
     finally:
         db.dispose()
 

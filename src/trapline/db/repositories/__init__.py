@@ -13,6 +13,8 @@ from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
+from trapline.db.repositories.reviews import ReviewRepo
+from trapline.db.repositories.sessions import SessionRepo
 from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.repositories.users import UserRepo
 from trapline.db.repositories.workers import WorkerRepo
@@ -35,6 +37,8 @@ class Repos:
         self.pipelines = PipelineRepo(session)
         self.tasks = TaskRepo(session)
         self.dispatch = DispatchRepo(session)
+        self.sessions = SessionRepo(session)
+        self.reviews = ReviewRepo(session)
 
 
 __all__ = ["Repos"]
