@@ -30,6 +30,7 @@ from trapline.api.routes import (
     users,
 )
 from trapline.platform import Platform
+from trapline.web import install_web
 
 #: Every API route lives under this prefix.
 API_PREFIX = "/api/v2"
@@ -81,10 +82,8 @@ def create_app(platform: Platform) -> FastAPI:
         limit = None if module in (images, blobs) else JSON_BODY_BYTES
         app.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
     app.include_router(health.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, str]:
-        return {"name": "trapline", "version": __version__, "docs": f"{API_PREFIX}/docs"}
+    # The web app for people, at / (the API stays under /api/v2).
+    install_web(app)
 
     # Added innermost first: requests pass RequestContext, then slashes, then the body limit.
     if settings.cors_origins:
