@@ -25,6 +25,7 @@ from trapline.api.routes import (
     pipelines,
     processing_services,
     projects,
+    reviews,
     tasks,
     tokens,
     users,
@@ -76,7 +77,15 @@ def create_app(platform: Platform) -> FastAPI:
     install_openapi(app)
     routers = (users, tokens, projects, deployments, images, collections, blobs)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
-    for module in (tasks, *routers, pipelines, processing_services, jobs, annotation_routes):
+    for module in (
+        tasks,
+        *routers,
+        pipelines,
+        processing_services,
+        jobs,
+        annotation_routes,
+        reviews,
+    ):
         _docstrings_as_summaries(module.router)
         # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
         limit = None if module in (images, blobs) else JSON_BODY_BYTES

@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from trapline.api.deps import platform_of
-from trapline.api.errors import describe_validation_errors
+from trapline.api.errors import describe_validation_errors, error_response
 from trapline.domain.records import User
 from trapline.errors import InvalidInput, NotAuthenticated, PermissionDenied, TraplineError
 from trapline.platform import Platform
@@ -228,6 +228,9 @@ def _to_sign_in(request: Request) -> Response:
 
 async def error_page(request: Request, exc: TraplineError) -> Response:
     """The page an error answers with: the same status and words as the API's answer."""
+    if "application/json" in request.headers.get("accept", ""):
+        # A page's script asked: it reads the API's JSON error.
+        return error_response(exc.status_code, exc.detail, exc.code)
     if isinstance(exc, NotAuthenticated):
         return _to_sign_in(request)
     page = await _page(request)

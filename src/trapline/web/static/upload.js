@@ -3,6 +3,7 @@
 import { csrfToken } from "./csrf.js";
 
 const BATCH = 20;
+const DONE_KEY = "trapline-upload-done";
 const zone = document.getElementById("dropzone");
 const input = document.getElementById("file-input");
 const bar = document.getElementById("upload-progress");
@@ -17,6 +18,7 @@ function send(project, files, sentBefore, totalBytes) {
     const request = new XMLHttpRequest();
     request.open("POST", `/projects/${project}/upload`);
     request.setRequestHeader("X-CSRF-Token", csrfToken());
+    request.setRequestHeader("Accept", "application/json");
     request.upload.onprogress = (event) => {
       bar.value = Math.round((100 * (sentBefore + event.loaded)) / totalBytes);
     };
@@ -47,14 +49,23 @@ async function upload(files) {
       for (const r of results) { if (r.duplicate) duplicates += 1; else created += 1; }
     }
     bar.value = 100;
-    status.textContent = `Uploaded ${created} new image${created === 1 ? "" : "s"}` +
+    const text = `Uploaded ${created} new image${created === 1 ? "" : "s"}` +
       (duplicates ? `, ${duplicates} already there` : "") + ".";
-    zone.dataset.done = String(created + duplicates);
-    setTimeout(() => window.location.reload(), 600);
+    // The grid reloads to show them; the outcome is shown again once it has.
+    sessionStorage.setItem(DONE_KEY, JSON.stringify({ text, count: created + duplicates }));
+    window.location.reload();
   } catch (error) {
     status.textContent = error.message;
     zone.dataset.error = error.message;
   }
+}
+
+const done = sessionStorage.getItem(DONE_KEY);
+if (done) {
+  sessionStorage.removeItem(DONE_KEY);
+  const { text, count } = JSON.parse(done);
+  status.textContent = text;
+  zone.dataset.done = String(count);
 }
 
 zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
