@@ -88,6 +88,11 @@ def _up(platform: Platform, *, demo: bool) -> None:
         _serve(platform)
         return
     embedded = _Embedded(settings, db, admin.user, demo_project=project.id if demo else None)
+    if demo:
+        embedded.sign_in = (
+            f"  web app: {url}/projects/{project.id}  (sign in as {admin.user.email}; "
+            f"password in {admin.password_file})"
+        )
     _serve(platform, started=embedded.start, stopping=embedded.stop)
 
 
@@ -102,6 +107,8 @@ class _Embedded:
         self.admin = admin
         self.demo_project = demo_project
         self.worker: EmbeddedWorker | None = None
+        #: Printed after the demo summary: where to look at the results in a browser.
+        self.sign_in = ""
 
     def start(self, url: str) -> None:
         # The worker side is imported only when a worker runs in this process.
@@ -118,7 +125,8 @@ class _Embedded:
         log.info("embedded worker serving %s", ", ".join(p.slug for p in pipelines))
         if self.demo_project is not None:
             summary = run_demo_job(url, token, self.demo_project)
-            print("\n".join(summary.lines(url, self.demo_project)), file=sys.stderr, flush=True)
+            lines = [*summary.lines(url, self.demo_project), self.sign_in]
+            print("\n".join(lines), file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         if self.worker is not None:
