@@ -132,8 +132,8 @@ def test_a_review_is_visible_in_the_api(page: Any, app: App) -> None:
     page.goto(f"{app.url}/images/{image_id}")
     first = page.query_selector(".annotation")
     annotation = int(first.get_attribute("data-id"))
-    first.query_selector("input[name=label]").fill("Noctuidae")
-    first.query_selector("button[value=relabel]").click()
+    first.query_selector(f"#label-{annotation}").fill("Noctuidae")
+    first.query_selector(f"button[value='{annotation}:relabel']").click()
     page.wait_for_selector(f"#a{annotation} .reviewed-by")
     assert "relabel: Noctuidae by admin@localhost" in page.inner_text(f"#a{annotation}")
     reviews = app.api("GET", f"/images/{image_id}/reviews/").json()["results"]

@@ -192,6 +192,7 @@ def test_viewer_role_sees_no_edit_controls_and_cannot_review(
     assert "dropzone" not in images
     image = browser.page("/images/{i}".format(**analysed))
     assert "review-form" not in image
+    assert "Confirm</button>" not in image
     assert "missing-form" not in image
     jobs = browser.page("/projects/{p}/jobs".format(**analysed))
     assert "Start a job" not in jobs
@@ -201,7 +202,9 @@ def test_viewer_role_sees_no_edit_controls_and_cannot_review(
     assert "Add someone" not in members
     annotation = re.search(r'data-id="(\d+)"', image)
     assert annotation
-    refused = browser.post(f"/annotations/{annotation.group(1)}/review", {"verdict": "confirm"})
+    refused = browser.post(
+        "/images/{i}/review".format(**analysed), {"review": f"{annotation.group(1)}:confirm"}
+    )
     assert refused.status_code == 403  # type: ignore[attr-defined]
 
 
@@ -214,8 +217,8 @@ def test_review_is_kept_beside_the_machine_annotation(
     annotation = int(re.search(r'class="annotation" data-id="(\d+)"', page).group(1))  # type: ignore[union-attr]
     before = client.get(f"/api/v2{image_path}", headers=owner.headers).json()
     answer = browser.post(
-        f"/annotations/{annotation}/review",
-        {"verdict": Verdict.RELABEL.value, "label": "beetle", "back": image_path},
+        f"{image_path}/review",
+        {"review": f"{annotation}:{Verdict.RELABEL.value}", f"label-{annotation}": "beetle"},
         csrf_from=image_path,
     )
     assert answer.status_code == 303  # type: ignore[attr-defined]

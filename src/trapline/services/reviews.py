@@ -20,23 +20,34 @@ MAX_LABEL = 255
 
 
 def review_annotation(
-    db: Database, caller: User, annotation_id: int, verdict: Verdict, label: str | None = None
+    db: Database,
+    caller: User,
+    annotation_id: int,
+    verdict: Verdict,
+    label: str | None = None,
+    *,
+    image_id: int | None = None,
 ) -> Review:
-    """Confirm, relabel or reject a machine detection (members); it stays as it was."""
+    """Confirm, relabel or reject a machine detection (members); it stays as it was.
+
+    ``image_id``: the image the caller saw the detection on, when it must be that one.
+    """
     if verdict is Verdict.MISSING:
         raise InvalidInput("verdict: a missing box is drawn on the image, not on an annotation")
     label = _label(label, required=verdict is Verdict.RELABEL)
     with db.write() as repos:
         found = require(repos.reviews.annotation(annotation_id), "annotation", annotation_id)
-        project_id, image_id, kind = found
+        project_id, on_image, kind = found
         project_for(repos, caller, project_id, Role.MEMBER, asked=("annotation", annotation_id))
+        if image_id is not None and on_image != image_id:
+            raise InvalidInput(f"detection {annotation_id} is not on image {image_id}")
         if kind != AnnotationType.BOUNDING_BOX.value:
             raise InvalidInput(
                 f"annotation {annotation_id} is a {kind}; review the detection (its box) instead"
             )
         return repos.reviews.add(
             project_id=project_id,
-            image_id=image_id,
+            image_id=on_image,
             annotation_id=annotation_id,
             verdict=verdict,
             label=label,

@@ -38,6 +38,29 @@ class Detection:
     review: Review | None
 
     @property
+    def rect(self) -> tuple[str, str, str, str]:
+        """x, y, width, height of the box in image pixels, as SVG attributes."""
+        x1, y1, x2, y2 = self.annotation.box or Box(0, 0, 0, 0)
+        return f"{x1:.1f}", f"{y1:.1f}", f"{x2 - x1:.1f}", f"{y2 - y1:.1f}"
+
+    @property
+    def confidence_text(self) -> str:
+        """The model's confidence with two decimals ('' when it gave none)."""
+        return "" if self.confidence is None else f"{self.confidence:.2f}"
+
+    @property
+    def caption(self) -> str:
+        """What is written on the box."""
+        if self.confidence is None:
+            return self.shown_label
+        return f"{self.shown_label} {self.confidence:.2f}"
+
+    @property
+    def top_text(self) -> str:
+        """The top labels with their scores, on one line."""
+        return " · ".join(f"{label} {score:.2f}" for label, score in self.top)
+
+    @property
     def shown_label(self) -> str:
         """What the viewer writes on the box: the person's word over the model's."""
         if self.review is not None:
@@ -130,23 +153,26 @@ def viewer(
         deployment_name=deployment_name,
         can_review=role.allows(Role.MEMBER),
         in_queue=bool(queue),
+        labels=sorted({label for d in detections for label, _ in d.top}),
     )
 
 
-@router.post("/annotations/{annotation_id}/review")
-def review(page: SignedIn, annotation_id: Id, form: PostedForm) -> Response:
-    """Confirm, relabel or reject a detection; back to the page it came from."""
-    verdict_text = str(form.get("verdict") or "")
+@router.post("/images/{image_id}/review")
+def review(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
+    """Confirm, relabel or reject one of the image's detections (the button says which)."""
+    annotation, _, verdict_text = str(form.get("review") or "").partition(":")
     try:
         verdict = Verdict(verdict_text)
+        annotation_id = int(annotation)
     except ValueError:
-        raise InvalidInput("verdict: one of confirm, relabel, false_detection") from None
-    label = str(form.get("label") or "")
-    made = reviews.review_annotation(page.db, page.me, annotation_id, verdict, label or None)
-    back = str(form.get("back") or "")
-    if back.startswith("/") and not back.startswith("//"):
-        return page.redirect(back)
-    return page.redirect(f"/images/{made.image_id}")
+        raise InvalidInput("review: press one of a detection's buttons") from None
+    label = str(form.get(f"label-{annotation_id}") or "")
+    reviews.review_annotation(
+        page.db, page.me, annotation_id, verdict, label or None, image_id=image_id
+    )
+    query = str(form.get("back") or "")
+    back = f"/images/{image_id}" + (f"?{query}" if query and "#" not in query else "")
+    return page.redirect(f"{back}#a{annotation_id}")
 
 
 @router.post("/images/{image_id}/missing")
