@@ -286,3 +286,35 @@ def test_signing_out_ends_the_session(
     assert browser.post("/signout", {}).status_code == 303  # type: ignore[attr-defined]
     browser.client.cookies.set("trapline_session", secret or "")
     assert browser.client.get("/projects", follow_redirects=False).status_code == 303
+
+
+def test_review_queue_walks_detections_one_after_another(
+    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict
+) -> None:
+    browser = sign_in(owner)
+    seen = []
+    path = "/projects/{p}/review/next".format(**analysed)
+    for _ in range(3):
+        hop = browser.client.get(path, follow_redirects=False)
+        assert hop.status_code == 303
+        target = hop.headers["location"]
+        if "/images/" not in target:
+            assert target == "/projects/{p}/review".format(**analysed)  # nothing left
+            break
+        image_path, _, anchor = target.partition("#a")
+        seen.append(int(anchor))
+        page = browser.page(image_path)
+        assert 'id="queue-hint"' in page
+        confirmed = browser.client.post(
+            image_path.split("?")[0] + "/review",
+            data={
+                "csrf": csrf_of(page),
+                "review": f"{anchor}:confirm",
+                "queue": "project",
+                "project": str(analysed["p"]),
+            },
+            follow_redirects=False,
+        )
+        assert confirmed.headers["location"] == path
+    assert len(seen) == 2
+    assert len(set(seen)) == 2

@@ -113,7 +113,7 @@ def viewer(
     after: DateText = None,
     before: DateText = None,
     filename: QueryText = None,
-    queue: Annotated[int | None, Query(ge=0, le=1)] = None,
+    queue: Annotated[str | None, Query(pattern=r"^(project|\d{1,19})$")] = None,
 ) -> Response:
     """One image at full size with its boxes, labels, confidences and reviews."""
     image, found = analyses.image_with_analyses(page.db, page.me, image_id)
@@ -152,7 +152,7 @@ def viewer(
         older=older,
         deployment_name=deployment_name,
         can_review=role.allows(Role.MEMBER),
-        in_queue=bool(queue),
+        queue=queue,
         labels=sorted({label for d in detections for label, _ in d.top}),
     )
 
@@ -170,6 +170,12 @@ def review(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
     reviews.review_annotation(
         page.db, page.me, annotation_id, verdict, label or None, image_id=image_id
     )
+    queue = str(form.get("queue") or "")
+    if queue == "project" or queue.isdigit():
+        # Walking the review queue: on to the next detection nobody has reviewed.
+        project_id = str(form.get("project") or "")
+        job = "" if queue == "project" else f"?job={queue}"
+        return page.redirect(f"/projects/{project_id}/review/next{job}")
     query = str(form.get("back") or "")
     back = f"/images/{image_id}" + (f"?{query}" if query and "#" not in query else "")
     return page.redirect(f"{back}#a{annotation_id}")

@@ -81,3 +81,28 @@ if (form) {
     document.getElementById("m-label").focus();
   });
 }
+
+// The review queue: c confirms the detection named in the address (#a<id>) and moves on,
+// n skips to the next detection nobody has reviewed.
+const queueHint = document.getElementById("queue-hint");
+if (queueHint) {
+  const current = () => document.querySelector(location.hash && location.hash.startsWith("#a") ? location.hash : ".annotation");
+  const mark = () => {
+    const item = current();
+    if (!item) return;
+    item.scrollIntoView({ block: "nearest" });
+    overlay.querySelector(`.det[data-id="${item.dataset.id}"]`)?.classList.add("highlight");
+  };
+  mark();
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLInputElement || event.altKey || event.ctrlKey || event.metaKey) return;
+    const item = current();
+    if (event.key === "c" && item) item.querySelector('button[value$=":confirm"]')?.click();
+    else if (event.key === "n") {
+      const next = new URL(queueHint.dataset.next, location.origin);
+      if (item) next.searchParams.set("after", item.dataset.id);
+      location.assign(next);
+    }
+  });
+}
