@@ -318,3 +318,13 @@ def test_review_queue_walks_detections_one_after_another(
         assert confirmed.headers["location"] == path
     assert len(seen) == 2
     assert len(set(seen)) == 2
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\t/evil.example/", "https://evil.example/", "/\\evil", ""]
+)
+def test_sign_in_never_sends_people_to_another_site(target: str) -> None:
+    from trapline.web.pages import safe_next
+
+    assert safe_next(target) == "/"
+    assert safe_next("/projects/3/images?deployment=2") == "/projects/3/images?deployment=2"

@@ -250,7 +250,12 @@ async def error_page(request: Request, exc: TraplineError) -> Response:
 
 def safe_next(target: str | None) -> str:
     """A path on this site to go to after signing in (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or not target.startswith("/") or "\\" in target:
+        return "/"
+    # Browsers drop tabs and newlines from addresses: "/\t/evil.example" would become
+    # "//evil.example", another site.
+    cleaned = "".join(c for c in target if c > " " and c != "\x7f")
+    if cleaned != target or cleaned.startswith("//"):
         return "/"
     return target
 
