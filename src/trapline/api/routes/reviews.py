@@ -6,22 +6,39 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.api.pagination import Id
 from trapline.api.schemas import Input
 from trapline.domain.reviews import Review, Verdict
-from trapline.protocol import ONE_LINE
 from trapline.services import reviews
 
 router = APIRouter(tags=["reviews"])
 
 
-class ReviewIn(Input):
-    #: confirm: the label is right; relabel: it is ``label``; false_detection: nothing there.
-    verdict: Literal["confirm", "relabel", "false_detection"]
-    label: Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE)] | None = None
+#: Characters a label may not hold (as in one-line names).
+_NOT_IN_LABEL = (
+    r"\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+)
+#: A one-line label that neither starts nor ends with a space.
+LABEL = rf"^[^\s{_NOT_IN_LABEL}](?:[^{_NOT_IN_LABEL}]*[^\s{_NOT_IN_LABEL}])?$"
+ReviewLabel = Annotated[str, StringConstraints(max_length=255, pattern=LABEL)]
+
+
+class VerdictIn(Input):
+    #: confirm: the model's label is right; false_detection: there is nothing there.
+    verdict: Literal["confirm", "false_detection"]
+    label: ReviewLabel | None = None
+
+
+class RelabelIn(Input):
+    #: relabel: the thing is there, and it is ``label``.
+    verdict: Literal["relabel"]
+    label: ReviewLabel
+
+
+ReviewIn = Annotated[VerdictIn | RelabelIn, Field(discriminator="verdict")]
 
 
 class ReviewOut(BaseModel):
