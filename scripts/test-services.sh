@@ -50,3 +50,9 @@ if ! ensure_postgres; then
   if [ "${CI:-}" = "true" ]; then exit 1; fi
   echo "test-services: continuing without PostgreSQL; its tests will be skipped" >&2
 fi
+
+# Browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test-services: installing chromium for the browser tests" >&2
+  apt_install chromium || echo "test-services: no chromium; browser tests will be skipped" >&2
+fi

@@ -22,7 +22,7 @@ from trapline.settings import Settings
 #: Suites that start servers, workers and NATS as processes, inject faults or time answers: run
 #: by ``make test`` one after another on one pytest-xdist worker, while the other worker takes
 #: the in-process tests (decision 015).
-PROCESS_SUITES = ("e2e", "faults", "queue", "fuzz")
+PROCESS_SUITES = ("e2e", "faults", "queue", "fuzz", "browser")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -263,6 +263,26 @@ def upload(
     raise typer.Exit(1 if summary.failed else 0)
 
 
+@admin_app.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Option("--email", help="whose password")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a person's web sign-in password; without --password-stdin, prints a random one."""
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    given = typer.get_text_stream("stdin").readline().rstrip("\r\n") if password_stdin else None
+    user, password = _run(
+        platform_commands().admin_set_password, settings, email=email, password=given
+    )
+    typer.echo(f"password set for user {user.id} <{user.email}>; their sessions ended", err=True)
+    if given is None:
+        typer.echo(password)
+
+
 @worker_app.callback(invoke_without_command=True)
 def worker(
     ctx: typer.Context,

@@ -24,7 +24,7 @@ from trapline.files import private_dir
 from trapline.logs import configure_logging
 from trapline.platform import Platform, open_database
 from trapline.protocol import PipelineRegistration
-from trapline.services import bootstrap, users
+from trapline.services import accounts, bootstrap, users
 from trapline.services.pipelines import register_pipelines
 from trapline.settings import Settings
 
@@ -95,6 +95,8 @@ class _Ready:
         self.admin = admin
         self.demo_project = demo_project
         self.worker: EmbeddedWorker | None = None
+        #: Printed after the demo summary: where to look at the results in a browser.
+        self.sign_in = ""
 
     def start(self, url: str) -> None:
         demo_lines: list[str] = []
@@ -139,6 +141,13 @@ class _Ready:
             project = self.demo_project
             lines.append(f"demo project {project.id}: {project.image_count} images")
         lines += demo_lines
+        web = f"{url}/projects/{self.demo_project.id}" if self.demo_project else f"{url}/"
+        lines.append(f"web app: {web}  (sign in as {admin.user.email})")
+        if admin.new_password:
+            lines.append(f"admin password: {admin.new_password}")
+            lines.append(f"  (shown once; also saved in {admin.password_file})")
+        else:
+            lines.append(f"admin password: in {admin.password_file}")
         lines += [
             "next: the README's walk-through, in another terminal in this folder",
             "Ctrl-C stops trapline",
@@ -245,3 +254,9 @@ def _existing_database(settings: Settings) -> Iterator[Database]:
             raise type(exc)(f"{exc.detail} (in the database {where})", code=exc.code) from exc
     finally:
         db.dispose()
+
+
+def admin_set_password(settings: Settings, *, email: str, password: str | None) -> tuple[User, str]:
+    """Set a person's web password (random when none is given); returns it."""
+    with _existing_database(settings) as db:
+        return accounts.set_password_for_email(db, email, password)

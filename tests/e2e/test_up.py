@@ -48,6 +48,13 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
         assert thumb.headers["content-type"] == "image/jpeg"
         # The embedded worker ran moth-blobs over the demo images; a summary was printed.
         summary = _wait_for_line(server, "demo job ")
+        # The web app's sign-in: printed once, saved beside the token, ends the summary.
+        password_file = data / "admin-password"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        assert password_file.read_text().strip() in server.log()
+        web = _wait_for_line(server, "web app: ")
+        assert f"{server.url}/projects/{demo['id']}" in web
+        assert "sign in as admin@localhost" in web
         assert "(moth-blobs) succeeded: 12 images" in summary
         detections = int(summary.split(" images, ")[1].split(" detections")[0])
         assert detections >= 12  # every generated photo has insects on it

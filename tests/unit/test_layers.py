@@ -29,6 +29,8 @@ RULES = [
     Rule("trapline.domain", forbidden="trapline", but="trapline.domain"),
     # Routes parse, call one service and shape the answer: the database is the services' job.
     Rule("trapline.api.routes", forbidden="trapline.db"),
+    # Pages call the same services as the API: never the database.
+    Rule("trapline.web", forbidden="trapline.db"),
     # Services are called by the API, the CLI and the duties alike; they know none of them.
     Rule("trapline.services", forbidden="trapline.api"),
     # The processing service's logic knows no HTTP: service_http serves it.

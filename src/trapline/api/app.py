@@ -28,12 +28,14 @@ from trapline.api.routes import (
     pipelines,
     processing_services,
     projects,
+    reviews,
     sources,
     tasks,
     tokens,
     users,
 )
 from trapline.platform import Platform
+from trapline.web import install_web
 
 #: Every API route lives under this prefix.
 API_PREFIX = "/api/v2"
@@ -83,17 +85,15 @@ def create_app(platform: Platform) -> FastAPI:
     routers = (users, tokens, projects, deployments, images, collections, blobs, exports, imports)
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (
-        tasks, *routers, pipelines, processing_services, jobs, annotation_routes, sources
+        tasks, *routers, pipelines, processing_services, jobs, annotation_routes, reviews, sources
     ):  # fmt: skip
         _docstrings_as_summaries(module.router)
         # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
         limit = None if module in (images, blobs, imports) else JSON_BODY_BYTES
         app.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
     app.include_router(health.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> dict[str, str]:
-        return {"name": "trapline", "version": __version__, "docs": f"{API_PREFIX}/docs"}
+    # The web app for people, at / (the API stays under /api/v2).
+    install_web(app)
 
     # Added innermost first: requests pass RequestContext, then slashes, then the body limit.
     if settings.cors_origins:

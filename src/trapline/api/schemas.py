@@ -157,6 +157,10 @@ class UserOut(BaseModel):
     name: str
     is_admin: bool
     created_at: Instant
+    #: False once an admin deactivated the account: its tokens and sessions no longer work.
+    is_active: bool = True
+    #: A processing service's account (works only as a worker).
+    is_service: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -166,7 +170,14 @@ class UserOut(BaseModel):
             name=user.name,
             is_admin=user.is_admin,
             created_at=user.created_at,
+            is_active=user.is_active,
+            is_service=user.is_service,
         )
+
+
+class PasswordOut(BaseModel):
+    #: The new password; shown only in this answer.
+    password: str
 
 
 class TokenIn(Input):

@@ -37,6 +37,19 @@ class ApiToken:
 
 
 @dataclass(frozen=True)
+class SignInSession:
+    """A person's web sign-in; its secret lives only in their browser's cookie."""
+
+    id: int
+    user_id: int
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+    revoked_at: datetime | None
+    user_agent: str
+
+
+@dataclass(frozen=True)
 class Project:
     """A body of work: its images, deployments, members and jobs."""
 

@@ -12,8 +12,10 @@ from trapline.db.engine import Database
 from trapline.domain.records import Project, User
 from trapline.files import private_dir
 from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.services.accounts import set_password
 from trapline.services.deployments import create_deployment
 from trapline.services.images import IncomingFile, upload_images
+from trapline.services.passwords import new_password
 from trapline.services.projects import create_project, list_projects
 from trapline.services.users import create_token, create_user, list_tokens, revoke_token
 from trapline.storage.base import BlobStore
@@ -22,6 +24,8 @@ from trapline.storage.base import BlobStore
 LOCAL_ADMIN_EMAIL = "admin@localhost"
 #: File in the data dir that holds the first admin's token (mode 0600).
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
+#: File beside it that holds the first admin's web sign-in password (mode 0600).
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name
 #: Name of the token the embedded worker of ``trapline up`` uses; replaced at every start.
 EMBEDDED_WORKER_TOKEN = "embedded worker"  # noqa: S105 - a token's name
 #: Name of the demo project ``trapline up --demo`` creates.
@@ -37,22 +41,41 @@ class Admin:
     user: User
     new_token: str | None
     token_file: Path
+    #: The web sign-in password, when it was made on this run (else it is in the file).
+    new_password: str | None = None
+    password_file: Path | None = None
 
 
 def ensure_admin(db: Database, data_dir: Path) -> Admin:
-    """Create the local admin and a token on first run; later runs find them."""
+    """Create the local admin, a token and a password on first run; later runs find them.
+
+    An admin made by an older version, before the web app had passwords, gets one now.
+    """
     token_file = data_dir / ADMIN_TOKEN_FILE
+    password_file = data_dir / ADMIN_PASSWORD_FILE
     with db.read() as repos:
-        user = repos.users.by_email(LOCAL_ADMIN_EMAIL)
-    if user is not None:
-        return Admin(user, None, token_file)
-    user = create_user(db, None, LOCAL_ADMIN_EMAIL, "Local admin", is_admin=True)
-    secret = create_token(db, user, "trapline up").secret
+        found = repos.users.password_hash(LOCAL_ADMIN_EMAIL)
+    new_token = None
+    if found is None:
+        user = create_user(db, None, LOCAL_ADMIN_EMAIL, "Local admin", is_admin=True)
+        new_token = create_token(db, user, "trapline up").secret
+        _write_private(data_dir, token_file, new_token)
+        stored = None
+    else:
+        user, stored = found
+    if stored is not None:
+        return Admin(user, new_token, token_file, None, password_file)
+    password = new_password()
+    set_password(db, None, user.id, password)
+    _write_private(data_dir, password_file, password)
+    return Admin(user, new_token, token_file, password, password_file)
+
+
+def _write_private(data_dir: Path, path: Path, secret: str) -> None:
     private_dir(data_dir)
-    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
-    return Admin(user, secret, token_file)
 
 
 def embedded_worker_token(db: Database, admin: User) -> str:

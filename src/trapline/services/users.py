@@ -37,10 +37,11 @@ def create_token(db: Database, user: User, name: str) -> NewToken:
     A service account gets its tokens from its project's managers (``create_service_token``);
     it cannot make more itself.
     """
-    return _make_token(db, require_person(user), name)
+    return make_token(db, require_person(user), name)
 
 
-def _make_token(db: Database, user: User, name: str) -> NewToken:
+def make_token(db: Database, user: User, name: str) -> NewToken:
+    """A token for ``user`` (whoever calls has checked they may); its secret is returned once."""
     secret = new_token()
     with db.write() as repos:
         token = repos.users.add_token(user.id, name, visible_prefix(secret), hash_token(secret))
@@ -53,7 +54,7 @@ def create_token_for_email(db: Database, email: str, name: str) -> NewToken:
         user = repos.users.by_email(email)
     if user is None:
         raise NotFound(f"no user with email {email}; create one with `trapline admin create-user`")
-    return _make_token(db, user, name)
+    return make_token(db, user, name)
 
 
 def create_service_token(
@@ -78,7 +79,7 @@ def create_service_token(
         account = repos.users.create(email, name, is_service=True)
         for project_id in project_ids:
             repos.projects.set_role(project_id, account.id, Role.VIEWER)
-    return account, _make_token(db, account, name)
+    return account, make_token(db, account, name)
 
 
 def list_tokens(db: Database, user: User) -> list[ApiToken]:

@@ -14,6 +14,8 @@ from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
+from trapline.db.repositories.reviews import ReviewRepo
+from trapline.db.repositories.sessions import SessionRepo
 from trapline.db.repositories.sources import SourceRepo
 from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.repositories.users import UserRepo
@@ -41,6 +43,9 @@ class Repos:
         self.export_reads = ExportReadRepo(session)
 
         self.sources = SourceRepo(session)
+
+        self.sessions = SessionRepo(session)
+        self.reviews = ReviewRepo(session)
 
 
 __all__ = ["Repos"]

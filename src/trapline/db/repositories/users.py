@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,34 @@ class UserRepo:
         """The user with this email (case-insensitive)."""
         row = self.session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
         return to_user(row) if row else None
+
+    def page(self, limit: int, offset: int) -> tuple[int, list[User]]:
+        """Every account by id, and how many there are."""
+        total = self.session.scalar(select(func.count()).select_from(UserRow)) or 0
+        rows = self.session.scalars(
+            select(UserRow).order_by(UserRow.id).limit(limit).offset(offset)
+        )
+        return total, [to_user(r) for r in rows]
+
+    def password_hash(self, email: str) -> tuple[User, str | None] | None:
+        """The user with this email and their password hash."""
+        row = self.session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+        return (to_user(row), row.password_hash) if row else None
+
+    def set_password_hash(self, user_id: int, password_hash: str | None) -> bool:
+        """Store a new password hash; False when there is no such user."""
+        result = self.session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(password_hash=password_hash)
+        )
+        return bool(affected(result))
+
+    def set_active(self, user_id: int, active: bool) -> bool:
+        """Let a user in or keep them out; False when there is no such user."""
+        access_changed(self.session)
+        result = self.session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(is_active=active)
+        )
+        return bool(affected(result))
 
     def add_token(self, user_id: int, name: str, prefix: str, token_hash: str) -> ApiToken:
         """Store a new token's hash."""

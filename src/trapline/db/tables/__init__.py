@@ -1,5 +1,6 @@
 """SQLAlchemy tables. Every change here needs an Alembic migration (tests check they agree)."""
 
+from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.exports import ExportRow
 from trapline.db.tables.jobs import (
@@ -59,7 +60,9 @@ __all__ = [
     "PullSourceItemRow",
     "PullSourceRow",
     "PullSourceRunRow",
+    "ReviewRow",
     "ServicePipelineRow",
+    "SessionRow",
     "TaskRow",
     "UserRow",
     "WorkerRow",

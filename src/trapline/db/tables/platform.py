@@ -34,6 +34,8 @@ class UserRow(Base):
     is_service: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: argon2id hash of the web sign-in password; None: the user cannot sign in on the web.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class ApiTokenRow(Base):

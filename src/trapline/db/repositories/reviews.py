@@ -1,0 +1,166 @@
+"""Reviews of annotations, the review queue, and the counts the web pages summarise."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, cast, func, select
+from sqlalchemy.orm import Session, aliased
+
+from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, ReviewRow, UserRow
+from trapline.domain.results import AnnotationType, Box
+from trapline.domain.reviews import QueueItem, Review, Verdict
+
+#: Captures are counted on the date this much earlier, so one night is one bar.
+NIGHT_SHIFT = timedelta(hours=12)
+
+
+def _to_review(row: ReviewRow, reviewer: str | None) -> Review:
+    box = None
+    if row.x1 is not None and row.y1 is not None and row.x2 is not None and row.y2 is not None:
+        box = Box(row.x1, row.y1, row.x2, row.y2)
+    return Review(
+        id=row.id,
+        project_id=row.project_id,
+        image_id=row.image_id,
+        annotation_id=row.annotation_id,
+        verdict=Verdict(row.verdict),
+        label=row.label,
+        box=box,
+        created_by=row.created_by,
+        reviewer=reviewer,
+        created_at=row.created_at,
+    )
+
+
+class ReviewRepo:
+    """Reviews, and read-only summaries of annotations for people."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        project_id: int,
+        image_id: int,
+        annotation_id: int | None,
+        verdict: Verdict,
+        label: str | None,
+        box: Box | None,
+        created_by: int,
+    ) -> Review:
+        """Store a review."""
+        row = ReviewRow(
+            project_id=project_id,
+            image_id=image_id,
+            annotation_id=annotation_id,
+            verdict=verdict.value,
+            label=label,
+            x1=box.x1 if box else None,
+            y1=box.y1 if box else None,
+            x2=box.x2 if box else None,
+            y2=box.y2 if box else None,
+            created_by=created_by,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _to_review(row, None)
+
+    def for_image(self, image_id: int) -> list[Review]:
+        """An image's reviews, oldest first (the last one about an annotation counts)."""
+        rows = self.session.execute(
+            select(ReviewRow, UserRow.email)
+            .outerjoin(UserRow, UserRow.id == ReviewRow.created_by)
+            .where(ReviewRow.image_id == image_id)
+            .order_by(ReviewRow.id)
+        )
+        return [_to_review(row, email) for row, email in rows]
+
+    def annotation(self, annotation_id: int) -> tuple[int, int, str] | None:
+        """(project id, image id, type) of an annotation."""
+        found = self.session.execute(
+            select(AnnotationRow.project_id, AnnotationRow.image_id, AnnotationRow.type).where(
+                AnnotationRow.id == annotation_id
+            )
+        ).first()
+        return (found[0], found[1], found[2]) if found else None
+
+    def queue(self, project_id: int, job_id: int | None, limit: int) -> list[QueueItem]:
+        """Detections nobody reviewed yet, lowest model confidence first."""
+        box = aliased(AnnotationRow)
+        child = aliased(AnnotationRow)
+        confidence = func.coalesce(func.max(child.confidence), func.max(box.confidence))
+        query = (
+            select(box.id, box.image_id, func.max(child.label), confidence)
+            .outerjoin(
+                child,
+                (child.parent_id == box.id) & (child.type == AnnotationType.CLASSIFICATION.value),
+            )
+            .outerjoin(ReviewRow, ReviewRow.annotation_id == box.id)
+            .where(
+                box.project_id == project_id,
+                box.type == AnnotationType.BOUNDING_BOX.value,
+                ReviewRow.id.is_(None),
+            )
+            .group_by(box.id, box.image_id)
+            .order_by(confidence.asc(), box.id)
+            .limit(limit)
+        )
+        if job_id is not None:
+            query = query.join(AnalysisRow, AnalysisRow.id == box.analysis_id).where(
+                AnalysisRow.job_id == job_id
+            )
+        return [QueueItem(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
+
+    def top_labels(self, project_id: int, limit: int) -> list[tuple[str, int]]:
+        """The labels models gave most often in a project, with their counts."""
+        rows = self.session.execute(
+            select(AnnotationRow.label, func.count())
+            .where(
+                AnnotationRow.project_id == project_id,
+                AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
+                AnnotationRow.label.is_not(None),
+            )
+            .group_by(AnnotationRow.label)
+            .order_by(func.count().desc(), AnnotationRow.label)
+            .limit(limit)
+        )
+        return [(str(label), int(n)) for label, n in rows]
+
+    def activity(
+        self, project_id: int, deployment_id: int, since: datetime | None
+    ) -> list[tuple[Any, int, int]]:
+        """(night, images, detections) of a deployment, oldest first.
+
+        A night is named by the evening it starts: captures are counted on the date twelve
+        hours earlier, so 22:00 and 03:00 fall in the same night.
+        """
+        day: Any
+        if self.session.get_bind().dialect.name == "sqlite":
+            day = func.date(ImageRow.captured_at, "-12 hours")
+        else:
+            day = cast(ImageRow.captured_at - NIGHT_SHIFT, Date)
+        detections = (
+            select(func.count())
+            .where(
+                AnnotationRow.image_id == ImageRow.id,
+                AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+            )
+            .correlate(ImageRow)
+            .scalar_subquery()
+        )
+        query = (
+            select(day, func.count(), func.sum(detections))
+            .where(
+                ImageRow.project_id == project_id,
+                ImageRow.deployment_id == deployment_id,
+                ImageRow.captured_at.is_not(None),
+            )
+            .group_by(day)
+            .order_by(day)
+        )
+        if since is not None:
+            query = query.where(ImageRow.captured_at >= since)
+        return [(d, int(n), int(k or 0)) for d, n, k in self.session.execute(query)]

@@ -1,0 +1,48 @@
+"""A person's review of what a model found: kept beside the machine annotation, never over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from trapline.domain.results import Box
+
+
+class Verdict(StrEnum):
+    """What the reviewer said about a detection."""
+
+    #: The model's label is right.
+    CONFIRM = "confirm"
+    #: The thing is there, but it is something else (``label``).
+    RELABEL = "relabel"
+    #: There is nothing there.
+    FALSE_DETECTION = "false_detection"
+    #: A box the models missed, drawn by the reviewer (no machine annotation).
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Review:
+    """A stored review: a human annotation linked to the machine one (None for a missed box)."""
+
+    id: int
+    project_id: int
+    image_id: int
+    annotation_id: int | None
+    verdict: Verdict
+    label: str | None
+    box: Box | None
+    created_by: int | None
+    reviewer: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A detection waiting for review: its box annotation and the model's best guess."""
+
+    annotation_id: int
+    image_id: int
+    label: str | None
+    confidence: float | None

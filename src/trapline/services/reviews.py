@@ -1,0 +1,128 @@
+"""Reviews of what models found, the review queue, and per-project summaries for people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from trapline.db.engine import Database
+from trapline.domain.records import User
+from trapline.domain.results import AnnotationType, Box
+from trapline.domain.reviews import QueueItem, Review, Verdict
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput
+from trapline.services.access import project_for, require
+
+#: Labels a project summary shows at most.
+TOP_LABELS = 20
+#: Longest label a reviewer may give.
+MAX_LABEL = 255
+
+
+def review_annotation(
+    db: Database,
+    caller: User,
+    annotation_id: int,
+    verdict: Verdict,
+    label: str | None = None,
+    *,
+    image_id: int | None = None,
+) -> Review:
+    """Confirm, relabel or reject a machine detection (members); it stays as it was.
+
+    ``image_id``: the image the caller saw the detection on, when it must be that one.
+    """
+    if verdict is Verdict.MISSING:
+        raise InvalidInput("verdict: a missing box is drawn on the image, not on an annotation")
+    label = _label(label, required=verdict is Verdict.RELABEL)
+    with db.write() as repos:
+        found = require(repos.reviews.annotation(annotation_id), "annotation", annotation_id)
+        project_id, on_image, kind = found
+        project_for(repos, caller, project_id, Role.MEMBER, asked=("annotation", annotation_id))
+        if image_id is not None and on_image != image_id:
+            raise InvalidInput(f"detection {annotation_id} is not on image {image_id}")
+        if kind != AnnotationType.BOUNDING_BOX.value:
+            raise InvalidInput(
+                f"annotation {annotation_id} is a {kind}; review the detection (its box) instead"
+            )
+        return repos.reviews.add(
+            project_id=project_id,
+            image_id=on_image,
+            annotation_id=annotation_id,
+            verdict=verdict,
+            label=label,
+            box=None,
+            created_by=caller.id,
+        )
+
+
+def add_missing_box(db: Database, caller: User, image_id: int, box: Box, label: str) -> Review:
+    """A box the models missed, drawn by a member, with its label."""
+    checked = _label(label, required=True)
+    with db.write() as repos:
+        image = require(repos.images.get(image_id), "image", image_id)
+        project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
+        x1, y1, x2, y2 = box
+        if not (0 <= x1 < x2 <= image.width and 0 <= y1 < y2 <= image.height):
+            raise InvalidInput(
+                f"box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) must lie inside the "
+                f"{image.width}x{image.height} image with x1 < x2 and y1 < y2"
+            )
+        return repos.reviews.add(
+            project_id=image.project_id,
+            image_id=image_id,
+            annotation_id=None,
+            verdict=Verdict.MISSING,
+            label=checked,
+            box=box,
+            created_by=caller.id,
+        )
+
+
+def image_reviews(db: Database, caller: User, image_id: int) -> list[Review]:
+    """An image's reviews, oldest first."""
+    with db.read() as repos:
+        image = require(repos.images.get(image_id), "image", image_id)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
+        return repos.reviews.for_image(image_id)
+
+
+def review_queue(
+    db: Database, caller: User, project_id: int, *, job_id: int | None, limit: int
+) -> list[QueueItem]:
+    """Detections of a project (or one of its jobs) not yet reviewed, least confident first."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        if job_id is not None:
+            job = repos.jobs.get(job_id)
+            if job is None or job.project_id != project_id:
+                raise InvalidInput(f"job {job_id} is not a job of project {project_id}")
+        return repos.reviews.queue(project_id, job_id, limit)
+
+
+def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, int]]:
+    """The labels the models gave most often in a project."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.reviews.top_labels(project_id, TOP_LABELS)
+
+
+def deployment_activity(
+    db: Database, caller: User, deployment_id: int, since: datetime | None = None
+) -> list[tuple[Any, int, int]]:
+    """(night, images, detections) of a deployment."""
+    with db.read() as repos:
+        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        project_for(
+            repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
+        )
+        return repos.reviews.activity(deployment.project_id, deployment_id, since)
+
+
+def _label(label: str | None, *, required: bool) -> str | None:
+    label = (label or "").strip() or None
+    if required and label is None:
+        raise InvalidInput("label: give the right label")
+    if label is not None and (len(label) > MAX_LABEL or any(ord(c) < 32 for c in label)):
+        raise InvalidInput(f"label: one line of at most {MAX_LABEL} characters")
+    return label

@@ -1,0 +1,30 @@
+"""The web app for people, served at ``/`` beside the API: pages rendered on the server.
+
+``install_web(app)`` adds the pages (``web/routes/``, one module per page group), their
+templates (``web/templates/``) and static files (``web/static/``: CSS and plain ES modules,
+no build step, nothing from another site).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from trapline.api.bodies import JSON_BODY_BYTES
+from trapline.web.pages import HERE, Web
+from trapline.web.routes import PAGES
+
+#: Modules whose routes take files: bounded by the request and upload limits instead.
+FILE_PAGES = ("images",)
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the web app's pages and static files to the platform's app."""
+    app.state.web = Web.create(app.state.platform)
+    for name in PAGES:
+        module = importlib.import_module(f"trapline.web.routes.{name}")
+        limit = None if name in FILE_PAGES else JSON_BODY_BYTES
+        app.include_router(module.router, max_body_size=limit)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

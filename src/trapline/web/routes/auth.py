@@ -1,0 +1,85 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from trapline.errors import NotAuthenticated
+from trapline.services import accounts
+from trapline.web import security
+from trapline.web.pages import SESSION_LIFETIME, AnyPage, safe_next
+from trapline.web.routes import page_router
+
+router = page_router()
+
+Next = Annotated[str | None, Query(max_length=2000)]
+
+
+@router.get("/signin")
+def sign_in_form(page: AnyPage, next: Next = None) -> Response:
+    """The sign-in form."""
+    if page.user is not None:
+        return page.redirect(safe_next(next))
+    return page.render("signin.html", next=safe_next(next), email="", error=None)
+
+
+@router.post("/signin")
+async def sign_in(page: AnyPage) -> Response:
+    """Check the email and password; open a session."""
+    form = await page.form()
+    email = str(form.get("email") or "").strip()[:254]
+    password = str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or "/"))
+    client = page.request.client.host if page.request.client else "unknown"
+    keys = (f"email:{email.lower()}", f"client:{client}")
+    throttle = page.web.throttle
+    wait = throttle.retry_after(*keys)
+    if wait:
+        response = page.render(
+            "signin.html",
+            status=429,
+            next=target,
+            email=email,
+            error=f"too many failed attempts; try again in {wait} seconds",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        signed = await run_in_threadpool(
+            accounts.sign_in,
+            page.db,
+            email,
+            password,
+            lifetime=SESSION_LIFETIME,
+            user_agent=page.request.headers.get("user-agent", ""),
+        )
+    except NotAuthenticated as exc:
+        throttle.failed(*keys)
+        return page.render("signin.html", status=400, next=target, email=email, error=exc.detail)
+    throttle.succeeded(keys[0])
+    signed_in = page.redirect(target)
+    security.set_cookie(
+        signed_in,
+        page.request,
+        page.platform.settings.public_url,
+        security.SESSION_COOKIE,
+        signed.secret,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+    )
+    signed_in.delete_cookie(security.ANONYMOUS_COOKIE, path="/")
+    return signed_in
+
+
+@router.post("/signout")
+async def sign_out(page: AnyPage) -> Response:
+    """End this session."""
+    await page.form()
+    if page.session:
+        await run_in_threadpool(accounts.sign_out, page.db, page.session)
+    response = page.redirect("/signin")
+    response.delete_cookie(security.SESSION_COOKIE, path="/")
+    return response

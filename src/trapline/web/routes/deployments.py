@@ -1,0 +1,103 @@
+"""Deployments (trap stations): the list, adding and editing one, its activity per night."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from trapline.api.pagination import Id
+from trapline.api.schemas import DeploymentIn
+from trapline.domain.records import Deployment
+from trapline.domain.roles import Role
+from trapline.services import deployments, projects, reviews
+from trapline.web.charts import bar_chart
+from trapline.web.forms import validate
+from trapline.web.pages import Page, PostedForm, SignedIn
+from trapline.web.routes import page_router
+
+router = page_router()
+
+FIELDS = ("name", "description", "latitude", "longitude", "started_at", "ended_at")
+
+
+def _values(deployment: Deployment | None) -> dict[str, str]:
+    if deployment is None:
+        return dict.fromkeys(FIELDS, "")
+    values: dict[str, Any] = {k: getattr(deployment, k) for k in FIELDS}
+    return {
+        k: (
+            v.strftime("%Y-%m-%dT%H:%M")
+            if hasattr(v, "strftime")
+            else ("" if v is None else str(v))
+        )
+        for k, v in values.items()
+    }
+
+
+def _list(page: Page, project_id: int, *, status: int = 200, **extra: Any) -> Response:
+    project, role = projects.get_project(page.db, page.me, project_id)
+    total, found = deployments.list_deployments(page.db, page.me, project_id, limit=500, offset=0)
+    context = {"errors": {}, "values": _values(None), **extra}
+    return page.render(
+        "deployments.html",
+        status=status,
+        project=project,
+        role=role,
+        deployments=found,
+        total=total,
+        can_edit=role.allows(Role.MEMBER),
+        **context,
+    )
+
+
+@router.get("/projects/{project_id}/deployments")
+def deployment_list(page: SignedIn, project_id: Id) -> Response:
+    """A project's deployments."""
+    return _list(page, project_id)
+
+
+@router.post("/projects/{project_id}/deployments")
+def add_deployment(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Add a deployment."""
+    values = {k: str(form.get(k) or "") for k in FIELDS}
+    checked, errors = validate(DeploymentIn, dict(values))
+    if checked is None:
+        return _list(page, project_id, status=400, errors=errors, values=values)
+    made = deployments.create_deployment(page.db, page.me, project_id, **checked.model_dump())
+    return page.redirect(f"/deployments/{made.id}")
+
+
+def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: Any) -> Response:
+    project, role = projects.get_project(page.db, page.me, deployment.project_id)
+    nights = reviews.deployment_activity(page.db, page.me, deployment.id)
+    context = {"errors": {}, "values": _values(deployment), **extra}
+    return page.render(
+        "deployment.html",
+        status=status,
+        project=project,
+        role=role,
+        deployment=deployment,
+        chart=bar_chart(nights),
+        nights=nights,
+        can_edit=role.allows(Role.MEMBER),
+        **context,
+    )
+
+
+@router.get("/deployments/{deployment_id}")
+def deployment_page(page: SignedIn, deployment_id: Id) -> Response:
+    """A deployment with its images and detections per night."""
+    return _detail(page, deployments.get_deployment(page.db, page.me, deployment_id))
+
+
+@router.post("/deployments/{deployment_id}")
+def edit_deployment(page: SignedIn, deployment_id: Id, form: PostedForm) -> Response:
+    """Change a deployment."""
+    current = deployments.get_deployment(page.db, page.me, deployment_id, Role.MEMBER)
+    values = {k: str(form.get(k) or "") for k in FIELDS}
+    checked, errors = validate(DeploymentIn, dict(values))
+    if checked is None:
+        return _detail(page, current, status=400, errors=errors, values=values)
+    deployments.update_deployment(page.db, page.me, deployment_id, **checked.model_dump())
+    return page.redirect(f"/deployments/{deployment_id}")

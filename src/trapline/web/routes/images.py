@@ -1,0 +1,189 @@
+"""A project's images: the grid with filters and cursor paging, uploads, thumbnails, files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from trapline.api.deps import absolute_url
+from trapline.api.pagination import (
+    MAX_ID,
+    Id,
+    QueryCursor,
+    QueryText,
+    decode_cursor,
+    encode_cursor,
+)
+from trapline.api.routes.images import _clean_filename
+from trapline.domain.paging import ImageOrder
+from trapline.domain.records import ImageFilter
+from trapline.errors import InvalidInput
+from trapline.imaging.limits import DecodeLimits
+from trapline.services import deployments, images, projects
+from trapline.services.images import IncomingFile
+from trapline.web.forms import optional_time
+from trapline.web.pages import SignedIn
+from trapline.web.routes import page_router
+
+router = page_router()
+
+#: Thumbnails per page of the grid.
+PER_PAGE = 60
+#: Files one upload request of the page may carry (the page sends them in small batches).
+MAX_FILES = 50
+DateText = Annotated[str | None, Query(max_length=40)]
+DeploymentId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+ThumbSize = Annotated[int, Query()]
+
+
+def image_filter(
+    deployment: int | None, after: str | None, before: str | None, filename: str | None
+) -> ImageFilter:
+    """The grid's filter from its query string."""
+    return ImageFilter(
+        deployment_id=deployment,
+        captured_after=optional_time(after or "", "from"),
+        captured_before=optional_time(before or "", "to"),
+        filename_contains=filename or None,
+    )
+
+
+@router.get("/projects/{project_id}/images")
+def image_grid(
+    page: SignedIn,
+    project_id: Id,
+    deployment: DeploymentId = None,
+    after: DateText = None,
+    before: DateText = None,
+    filename: QueryText = None,
+    cursor: QueryCursor = None,
+) -> Response:
+    """Thumbnails, newest first, with filters; pages by cursor so deep pages stay fast."""
+    project, role = projects.get_project(page.db, page.me, project_id)
+    flt = image_filter(deployment, after, before, filename)
+    position = decode_cursor(cursor)
+    found = images.list_images(
+        page.db,
+        page.me,
+        project_id,
+        flt,
+        order=ImageOrder.CAPTURED_DESC,
+        limit=PER_PAGE,
+        cursor=position,
+    )
+    backwards = position is not None and position.backwards
+    shown = found.images
+    has_next = bool(shown) and (found.more if not backwards else True)
+    has_previous = bool(shown) and (found.more if backwards else position is not None)
+    query = {
+        k: v
+        for k, v in {
+            "deployment": deployment,
+            "after": after,
+            "before": before,
+            "filename": filename,
+        }.items()
+        if v
+    }
+    _, found_deployments = deployments.list_deployments(
+        page.db, page.me, project_id, limit=500, offset=0
+    )
+    return page.render(
+        "images.html",
+        project=project,
+        role=role,
+        images=shown,
+        count=found.count,
+        query=query,
+        next_cursor=encode_cursor(shown[-1], backwards=False) if has_next else None,
+        previous_cursor=encode_cursor(shown[0], backwards=True) if has_previous else None,
+        deployments=found_deployments,
+        can_upload=role.allows(role.MEMBER),
+    )
+
+
+@router.post("/projects/{project_id}/upload")
+async def upload(page: SignedIn, project_id: Id) -> Response:
+    """Files dropped on the grid (a script's request: CSRF token in a header; JSON answer)."""
+    page.check_csrf_header()
+    form = await page.request.form(max_files=MAX_FILES, max_fields=10)
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    if not files:
+        raise InvalidInput("files: drop at least one image")
+    raw_deployment = str(form.get("deployment") or "").strip()
+    deployment_id = None
+    if raw_deployment:
+        if not raw_deployment.isdigit() or not 1 <= int(raw_deployment) <= MAX_ID:
+            raise InvalidInput(f"deployment: an id (got {raw_deployment[:20]!r})")
+        deployment_id = int(raw_deployment)
+    settings = page.platform.settings
+    incoming = [IncomingFile(_clean(f.filename), f.file) for f in files]
+    results = await run_in_threadpool(
+        images.upload_images,
+        page.db,
+        page.platform.store,
+        page.me,
+        project_id,
+        incoming,
+        deployment_id=deployment_id,
+        max_file_bytes=settings.max_upload_bytes,
+        limits=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+    )
+    body = {
+        "results": [
+            {
+                "filename": r.filename,
+                "id": r.image.id if r.image else None,
+                "duplicate": r.duplicate,
+                "refused": r.refusal.detail if r.refusal else None,
+            }
+            for r in results
+        ]
+    }
+    response = JSONResponse(body, status_code=201)
+    page.finish(response)
+    return response
+
+
+@router.get("/images/{image_id}/thumb")
+def thumbnail(page: SignedIn, image_id: Id, size: ThumbSize = 256) -> Response:
+    """The image's thumbnail: a redirect to its signed, expiring link."""
+    settings = page.platform.settings
+    url = images.thumbnail_url(
+        page.db,
+        page.platform.store,
+        page.me,
+        image_id,
+        size,
+        expires_in=settings.signed_url_ttl,
+        limits=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+    )
+    return _to_blob(page, url)
+
+
+@router.get("/images/{image_id}/file")
+def original(page: SignedIn, image_id: Id) -> Response:
+    """The original file: a redirect to its signed, expiring link."""
+    settings = page.platform.settings
+    url = images.download_url(
+        page.db, page.platform.store, page.me, image_id, expires_in=settings.signed_url_ttl
+    )
+    return _to_blob(page, url)
+
+
+def _to_blob(page: SignedIn, url: str) -> Response:
+    response = RedirectResponse(absolute_url(page.platform.settings, url), status_code=307)
+    # Links expire: the browser may keep the redirect a while, never longer than the link.
+    response.headers["Cache-Control"] = (
+        f"private, max-age={min(600, page.platform.settings.signed_url_ttl // 2)}"
+    )
+    return response
+
+
+def _clean(name: str | None) -> str:
+    # The API's own rule for stored file names: one rule for both ways in.
+    return _clean_filename(name)

@@ -1,0 +1,172 @@
+"""Jobs: the list with live progress, starting one, cancel and retry, the job page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from starlette.responses import JSONResponse, Response
+
+from trapline.api.pagination import MAX_ID, Id
+from trapline.domain.jobs import JobParams, TaskStatus
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput
+from trapline.services import collections, deployments, jobs, pipelines, projects
+from trapline.web.forms import one_line
+from trapline.web.pages import Page, PostedForm, SignedIn
+from trapline.web.routes import page_router
+from trapline.web.views import job_row
+
+router = page_router()
+
+#: Jobs per page of the list.
+PER_PAGE = 25
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+def _form_choices(page: Page, project_id: int) -> dict[str, object]:
+    available = [p for p in pipelines.list_pipelines(page.db, page.me, project_id) if p.enabled]
+    _, found_deployments = deployments.list_deployments(
+        page.db, page.me, project_id, limit=500, offset=0
+    )
+    _, found_collections = collections.list_collections(
+        page.db, page.me, project_id, limit=500, offset=0
+    )
+    return {
+        "pipelines": available,
+        "deployments": found_deployments,
+        "collections": found_collections,
+    }
+
+
+def _job_list(
+    page: Page, project_id: int, offset: int, *, status: int = 200, **extra: object
+) -> Response:
+    project, role = projects.get_project(page.db, page.me, project_id)
+    total, found, counts = jobs.list_jobs(
+        page.db,
+        page.me,
+        project_id=project_id,
+        statuses=[],
+        pipeline_slugs=[],
+        incomplete_only=False,
+        dispatch_mode=None,
+        limit=PER_PAGE,
+        offset=offset,
+    )
+    context: dict[str, object] = {"errors": {}, "values": {}, **extra}
+    return page.render(
+        "jobs.html",
+        status=status,
+        project=project,
+        role=role,
+        jobs=[job_row(j, counts[j.id]) for j in found],
+        total=total,
+        offset=offset,
+        per_page=PER_PAGE,
+        can_start=role.allows(Role.MEMBER),
+        **_form_choices(page, project_id),
+        **context,
+    )
+
+
+@router.get("/projects/{project_id}/jobs")
+def job_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
+    """A project's jobs, newest first, with live progress bars."""
+    return _job_list(page, project_id, offset)
+
+
+@router.post("/projects/{project_id}/jobs")
+def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Start a pipeline over the whole project, a deployment or a collection."""
+    values = {k: str(form.get(k) or "") for k in ("pipeline", "scope", "name")}
+    errors: dict[str, str] = {}
+    selection: dict[str, object] = {}
+    scope = values["scope"]
+    if scope.startswith(("deployment:", "collection:")):
+        kind, _, number = scope.partition(":")
+        if not number.isdigit() or not 1 <= int(number) <= MAX_ID:
+            errors["scope"] = "scope: pick one of the listed image sets"
+        else:
+            selection[f"{kind}_id"] = int(number)
+    elif scope not in ("", "project"):
+        errors["scope"] = "scope: pick one of the listed image sets"
+    name = None
+    try:
+        name = one_line(values["name"], "name", required=False) or None
+    except InvalidInput as exc:
+        errors["name"] = exc.detail
+    if not values["pipeline"]:
+        errors["pipeline"] = "pipeline: pick one"
+    if not errors:
+        try:
+            job = jobs.create_job(
+                page.db,
+                page.me,
+                project_id=project_id,
+                pipeline_slug=values["pipeline"],
+                selection=selection,
+                name=name,
+                start_now=True,
+                params=JobParams(),
+            )
+        except InvalidInput as exc:
+            errors["pipeline" if "pipeline" in exc.detail else "scope"] = exc.detail
+        else:
+            page.platform.starter.submit(job.id)
+            return page.redirect(f"/jobs/{job.id}")
+    return _job_list(page, project_id, 0, status=400, errors=errors, values=values)
+
+
+@router.get("/jobs/{job_id}")
+def job_page(page: SignedIn, job_id: Id) -> Response:
+    """A job: progress, speed, history, failed tasks and their errors."""
+    detail = jobs.get_job(page.db, page.me, job_id)
+    project, role = projects.get_project(page.db, page.me, detail.job.project_id)
+    _, failed = jobs.list_tasks(page.db, page.me, job_id, TaskStatus.FAILED, limit=50, offset=0)
+    return page.render(
+        "job.html",
+        project=project,
+        role=role,
+        detail=detail,
+        row=job_row(detail.job, detail.counts),
+        failed=failed,
+        can_act=role.allows(Role.MEMBER),
+    )
+
+
+@router.get("/jobs/{job_id}/progress")
+def progress(page: SignedIn, job_id: Id) -> Response:
+    """The job's counters for the page's script, which asks once a second."""
+    detail = jobs.get_job(page.db, page.me, job_id)
+    row = job_row(detail.job, detail.counts)
+    counts = detail.counts
+    body = {
+        "status": detail.job.status.value,
+        "final": detail.job.status.is_final,
+        "percent": row.percent,
+        "done": row.done,
+        "total": counts.total,
+        "succeeded": counts.succeeded,
+        "failed": counts.failed,
+        "canceled": counts.canceled,
+        "per_minute": round(detail.per_minute, 1),
+        "eta_seconds": round(detail.eta_seconds) if detail.eta_seconds is not None else None,
+    }
+    response = JSONResponse(body)
+    page.finish(response)
+    return response
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel(page: SignedIn, job_id: Id, _: PostedForm) -> Response:
+    """Cancel a job: no task is handed out after this."""
+    jobs.cancel_job(page.db, page.platform.queue, page.me, job_id)
+    return page.redirect(f"/jobs/{job_id}")
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry(page: SignedIn, job_id: Id, _: PostedForm) -> Response:
+    """Give a job's failed tasks fresh tries."""
+    jobs.retry_job(page.db, page.platform.queue, page.me, job_id)
+    return page.redirect(f"/jobs/{job_id}")

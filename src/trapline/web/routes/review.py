@@ -1,0 +1,57 @@
+"""The review queue: a project's (or job's) detections, least confident first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from starlette.responses import Response
+
+from trapline.api.pagination import MAX_ID, Id
+from trapline.domain.roles import Role
+from trapline.services import projects, reviews
+from trapline.web.pages import SignedIn
+from trapline.web.routes import page_router
+
+router = page_router()
+
+#: Detections the queue page lists at a time.
+QUEUE_LENGTH = 100
+
+
+@router.get("/projects/{project_id}/review/next")
+def next_in_queue(
+    page: SignedIn,
+    project_id: Id,
+    job: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    after: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """The viewer at the next detection nobody reviewed (``after``: skip up to this one)."""
+    items = reviews.review_queue(page.db, page.me, project_id, job_id=job, limit=QUEUE_LENGTH)
+    if after is not None:
+        ids = [i.annotation_id for i in items]
+        items = items[ids.index(after) + 1 :] if after in ids else items
+    if not items:
+        back = f"/projects/{project_id}/review" + (f"?job={job}" if job else "")
+        return page.redirect(back)
+    item = items[0]
+    return page.redirect(f"/images/{item.image_id}?queue={job or 'project'}#a{item.annotation_id}")
+
+
+@router.get("/projects/{project_id}/review")
+def review_queue(
+    page: SignedIn,
+    project_id: Id,
+    job: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Detections nobody reviewed yet, lowest confidence first; each opens in the viewer."""
+    project, role = projects.get_project(page.db, page.me, project_id)
+    items = reviews.review_queue(page.db, page.me, project_id, job_id=job, limit=QUEUE_LENGTH)
+    return page.render(
+        "review.html",
+        project=project,
+        role=role,
+        items=items,
+        job=job,
+        can_review=role.allows(Role.MEMBER),
+    )

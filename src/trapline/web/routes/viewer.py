@@ -1,0 +1,195 @@
+"""The image viewer: the photo with every annotation drawn over it, and reviews."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Query
+from starlette.responses import Response
+
+from trapline.api.pagination import Id, QueryText
+from trapline.domain.paging import ImageOrder
+from trapline.domain.results import Analysis, Annotation, AnnotationType, Box
+from trapline.domain.reviews import Review, Verdict
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput
+from trapline.services import analyses, browse, deployments, projects, reviews
+from trapline.web.forms import one_line, optional_number
+from trapline.web.pages import PostedForm, SignedIn
+from trapline.web.routes import page_router
+from trapline.web.routes.images import DateText, DeploymentId, image_filter
+
+router = page_router()
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A box with what the models and people said about it."""
+
+    annotation: Annotation
+    analysis: Analysis
+    #: The model's label and confidence (the box's, else its best classification's).
+    label: str | None
+    confidence: float | None
+    #: Top labels with scores, from the classifications of the box.
+    top: list[tuple[str, float]]
+    #: The last review of the box, if any.
+    review: Review | None
+
+    @property
+    def rect(self) -> tuple[str, str, str, str]:
+        """x, y, width, height of the box in image pixels, as SVG attributes."""
+        x1, y1, x2, y2 = self.annotation.box or Box(0, 0, 0, 0)
+        return f"{x1:.1f}", f"{y1:.1f}", f"{x2 - x1:.1f}", f"{y2 - y1:.1f}"
+
+    @property
+    def confidence_text(self) -> str:
+        """The model's confidence with two decimals ('' when it gave none)."""
+        return "" if self.confidence is None else f"{self.confidence:.2f}"
+
+    @property
+    def caption(self) -> str:
+        """What is written on the box."""
+        if self.confidence is None:
+            return self.shown_label
+        return f"{self.shown_label} {self.confidence:.2f}"
+
+    @property
+    def top_text(self) -> str:
+        """The top labels with their scores, on one line."""
+        return " · ".join(f"{label} {score:.2f}" for label, score in self.top)
+
+    @property
+    def shown_label(self) -> str:
+        """What the viewer writes on the box: the person's word over the model's."""
+        if self.review is not None:
+            if self.review.verdict is Verdict.FALSE_DETECTION:
+                return "not an object"
+            if self.review.verdict is Verdict.RELABEL and self.review.label:
+                return self.review.label
+        return self.label or "object"
+
+
+def detections_of(found: list[Analysis], reviewed: list[Review]) -> list[Detection]:
+    """Every box of an image, with its classifications and its latest review."""
+    last = {r.annotation_id: r for r in reviewed if r.annotation_id is not None}
+    result = []
+    for analysis in found:
+        children: dict[int, list[Annotation]] = {}
+        for a in analysis.annotations:
+            if a.parent_id is not None:
+                children.setdefault(a.parent_id, []).append(a)
+        for a in analysis.annotations:
+            if a.type is not AnnotationType.BOUNDING_BOX or a.box is None:
+                continue
+            kids = [c for c in children.get(a.id, []) if c.type is AnnotationType.CLASSIFICATION]
+            best = max(kids, key=lambda c: c.confidence or 0.0, default=None)
+            top: list[tuple[str, float]] = []
+            for c in kids:
+                data = c.data or {}
+                top += list(zip(data.get("labels", []), data.get("scores", []), strict=False))
+            top.sort(key=lambda pair: pair[1], reverse=True)
+            result.append(
+                Detection(
+                    annotation=a,
+                    analysis=analysis,
+                    label=a.label or (best.label if best else None),
+                    confidence=a.confidence
+                    if a.confidence is not None
+                    else (best.confidence if best else None),
+                    top=top[:5],
+                    review=last.get(a.id),
+                )
+            )
+    return result
+
+
+@router.get("/images/{image_id}")
+def viewer(
+    page: SignedIn,
+    image_id: Id,
+    deployment: DeploymentId = None,
+    after: DateText = None,
+    before: DateText = None,
+    filename: QueryText = None,
+    queue: Annotated[str | None, Query(pattern=r"^(project|\d{1,19})$")] = None,
+) -> Response:
+    """One image at full size with its boxes, labels, confidences and reviews."""
+    image, found = analyses.image_with_analyses(page.db, page.me, image_id)
+    project, role = projects.get_project(page.db, page.me, image.project_id)
+    reviewed = reviews.image_reviews(page.db, page.me, image_id)
+    detections = detections_of(found, reviewed)
+    flt = image_filter(deployment, after, before, filename)
+    newer, older = browse.neighbours(page.db, page.me, image, flt, ImageOrder.CAPTURED_DESC)
+    query = {
+        k: v
+        for k, v in {
+            "deployment": deployment,
+            "after": after,
+            "before": before,
+            "filename": filename,
+        }.items()
+        if v
+    }
+    deployment_name = None
+    if image.deployment_id is not None:
+        deployment_name = deployments.get_deployment(page.db, page.me, image.deployment_id).name
+    return page.render(
+        "viewer.html",
+        project=project,
+        role=role,
+        image=image,
+        analyses=found,
+        detections=detections,
+        reviews=[r for r in reviewed if r.verdict is Verdict.MISSING],
+        models=sorted(
+            {d.analysis.pipeline_slug or d.analysis.source for d in detections}
+            | ({"people"} if any(r.verdict is Verdict.MISSING for r in reviewed) else set())
+        ),
+        query=query,
+        newer=newer,
+        older=older,
+        deployment_name=deployment_name,
+        can_review=role.allows(Role.MEMBER),
+        queue=queue,
+        labels=sorted({label for d in detections for label, _ in d.top}),
+    )
+
+
+@router.post("/images/{image_id}/review")
+def review(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
+    """Confirm, relabel or reject one of the image's detections (the button says which)."""
+    annotation, _, verdict_text = str(form.get("review") or "").partition(":")
+    try:
+        verdict = Verdict(verdict_text)
+        annotation_id = int(annotation)
+    except ValueError:
+        raise InvalidInput("review: press one of a detection's buttons") from None
+    label = str(form.get(f"label-{annotation_id}") or "")
+    reviews.review_annotation(
+        page.db, page.me, annotation_id, verdict, label or None, image_id=image_id
+    )
+    queue = str(form.get("queue") or "")
+    if queue == "project" or queue.isdigit():
+        # Walking the review queue: on to the next detection nobody has reviewed.
+        project_id = str(form.get("project") or "")
+        job = "" if queue == "project" else f"?job={queue}"
+        return page.redirect(f"/projects/{project_id}/review/next{job}")
+    query = str(form.get("back") or "")
+    back = f"/images/{image_id}" + (f"?{query}" if query and "#" not in query else "")
+    return page.redirect(f"{back}#a{annotation_id}")
+
+
+@router.post("/images/{image_id}/missing")
+def missing_box(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
+    """A box the models missed, drawn by a person."""
+    numbers = []
+    for name in ("x1", "y1", "x2", "y2"):
+        value = optional_number(str(form.get(name) or ""), name, 0, 10**6)
+        if value is None:
+            raise InvalidInput(f"{name}: required (draw the box on the image)")
+        numbers.append(value)
+    label = one_line(str(form.get("label") or ""), "label")
+    reviews.add_missing_box(page.db, page.me, image_id, Box(*numbers), label)
+    return page.redirect(f"/images/{image_id}")

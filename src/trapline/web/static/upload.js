@@ -1,0 +1,84 @@
+// Drag-and-drop upload with a progress bar: files go up in small batches to the page's upload
+// route (session cookie + CSRF header), then the grid reloads to show them.
+import { csrfToken } from "./csrf.js";
+
+const BATCH = 20;
+const DONE_KEY = "trapline-upload-done";
+const zone = document.getElementById("dropzone");
+const input = document.getElementById("file-input");
+const bar = document.getElementById("upload-progress");
+const status = document.getElementById("upload-status");
+const deployment = document.getElementById("upload-deployment");
+
+function send(project, files, sentBefore, totalBytes) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const file of files) form.append("files", file, file.name);
+    if (deployment.value) form.append("deployment", deployment.value);
+    const request = new XMLHttpRequest();
+    request.open("POST", `/projects/${project}/upload`);
+    request.setRequestHeader("X-CSRF-Token", csrfToken());
+    request.setRequestHeader("Accept", "application/json");
+    request.upload.onprogress = (event) => {
+      bar.value = Math.round((100 * (sentBefore + event.loaded)) / totalBytes);
+    };
+    request.onload = () => {
+      let body = {};
+      try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
+      if (request.status === 201) resolve(body.results || []);
+      else reject(new Error(body.detail || `upload failed (${request.status})`));
+    };
+    request.onerror = () => reject(new Error("upload failed: the server could not be reached"));
+    request.send(form);
+  });
+}
+
+async function upload(files) {
+  if (!files.length) return;
+  const project = zone.dataset.project;
+  const totalBytes = files.reduce((n, f) => n + f.size, 0) || 1;
+  bar.hidden = false;
+  bar.value = 0;
+  let sent = 0, created = 0, duplicates = 0;
+  const refused = [];
+  try {
+    for (let i = 0; i < files.length; i += BATCH) {
+      const batch = files.slice(i, i + BATCH);
+      status.textContent = `Uploading ${Math.min(i + BATCH, files.length)} of ${files.length}…`;
+      const results = await send(project, batch, sent, totalBytes);
+      sent += batch.reduce((n, f) => n + f.size, 0);
+      for (const r of results) {
+        if (r.refused) refused.push(`${r.filename}: ${r.refused}`);
+        else if (r.duplicate) duplicates += 1;
+        else created += 1;
+      }
+    }
+    bar.value = 100;
+    const text = `Uploaded ${created} new image${created === 1 ? "" : "s"}` +
+      (duplicates ? `, ${duplicates} already there` : "") +
+      (refused.length ? `; ${refused.length} refused (${refused.join("; ")})` : "") + ".";
+    // The grid reloads to show them; the outcome is shown again once it has.
+    sessionStorage.setItem(DONE_KEY, JSON.stringify({ text, count: created + duplicates }));
+    window.location.reload();
+  } catch (error) {
+    status.textContent = error.message;
+    zone.dataset.error = error.message;
+  }
+}
+
+const done = sessionStorage.getItem(DONE_KEY);
+if (done) {
+  sessionStorage.removeItem(DONE_KEY);
+  const { text, count } = JSON.parse(done);
+  status.textContent = text;
+  zone.dataset.done = String(count);
+}
+
+zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+zone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  zone.classList.remove("over");
+  upload([...event.dataTransfer.files]);
+});
+input.addEventListener("change", () => upload([...input.files]));

@@ -1,0 +1,123 @@
+"""A real ``trapline up --demo`` per database, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.databases import PostgresDatabases, require_postgres
+from tests.support.processes import Server, running
+
+#: The browser the tests drive: Debian's package (scripts/test-services.sh installs it).
+CHROMIUM = Path(os.environ.get("TRAPLINE_TEST_CHROMIUM", "/usr/bin/chromium"))
+#: Seconds the demo job may take on a loaded machine.
+DEMO_TIMEOUT = 180.0
+
+
+@dataclass
+class App:
+    """A running server with the demo project, its admin's password and token."""
+
+    server: Server
+    password: str
+    token: str
+    demo_project: int
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A call to the API as the admin."""
+        headers = {"Authorization": f"Token {self.token}"}
+        return httpx.request(
+            method, f"{self.url}/api/v2{path}", headers=headers, timeout=60, **kwargs
+        )
+
+
+def _wait_for_demo(server: Server) -> int:
+    deadline = time.monotonic() + DEMO_TIMEOUT
+    while time.monotonic() < deadline:
+        for line in server.log().splitlines():
+            if line.startswith("demo project "):
+                project = int(line.split()[2])
+                if "demo job " in server.log():
+                    return project
+        time.sleep(0.2)
+    raise AssertionError(f"the demo job did not finish:\n{server.log()}")
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def app(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[App]:
+    """``trapline up --demo`` on SQLite, then on PostgreSQL."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no {CHROMIUM}: run scripts/test-services.sh to install Debian's chromium")
+    tmp = tmp_path_factory.mktemp(f"browser-{request.param}")
+    data = tmp / "data"
+    args = ["up", "--demo", "--data-dir", str(data)]
+    url = None
+    if request.param == "postgres":
+        require_postgres()
+        url = postgres_databases.new()
+        args += ["--database-url", url]
+    try:
+        with running(args, cwd=tmp) as server:
+            project = _wait_for_demo(server)
+            yield App(
+                server,
+                (data / "admin-password").read_text().strip(),
+                (data / "admin-token").read_text().strip(),
+                project,
+            )
+    finally:
+        if url:
+            postgres_databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Chromium, headless, launched once per module."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no {CHROMIUM}: run scripts/test-services.sh to install Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(
+    page: Any, app: App, email: str = "admin@localhost", password: str | None = None
+) -> None:
+    """Sign in through the form."""
+    page.goto(f"{app.url}/signin")
+    page.fill("#email", email)
+    page.fill("#password", password or app.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{app.url}/projects")
