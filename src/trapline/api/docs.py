@@ -24,9 +24,11 @@ TAGS = [
     {"name": "projects", "description": "Projects and their members."},
     {"name": "deployments", "description": "Trap stations of a project."},
     {"name": "images", "description": "Upload, list, download; thumbnails."},
+    {"name": "sources", "description": "Scheduled pulls of images from HTTP, S3, FTP, folders."},
     {"name": "collections", "description": "Named sets of images."},
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},
     {"name": "annotations", "description": "What the models found."},
+    {"name": "reviews", "description": "People's verdicts on what the models found."},
     {
         "name": "exports",
         "description": "Camtrap DP, MegaDetector, COCO and CSV files of a project.",
