@@ -21,12 +21,16 @@ from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo
+from trapline.services.callback_secrets import SecretBox
+from trapline.services.callbacks import Callbacks, SignatureMonitor
 from trapline.services.duties import (
+    STUCK_ANALYSIS_INTERVAL,
     Duty,
     DutyRunner,
     JobStarter,
     check_push_services,
     dispatch_push_tasks,
+    fail_stuck_analyses,
     reap_expired_leases,
     restart_stuck_jobs,
 )
@@ -89,6 +93,8 @@ class Platform:
     #: Where every result is stored (workers, push services).
     results: ResultStore
     claims: ClaimGate
+    #: The callback API for external pipelines (docs/callback-api.md).
+    callbacks: Callbacks
     #: Called with each new project's id once it is created: ``trapline up`` registers the
     #: embedded worker's pipelines with it at once, so a job can use them straight away.
     project_created: list[Callable[[int], None]] = field(default_factory=list, repr=False)
@@ -129,6 +135,11 @@ class Platform:
                     lambda: check_push_services(database, service_client),
                 ),
                 Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
+                Duty(
+                    "stuck-analyses",
+                    STUCK_ANALYSIS_INTERVAL,
+                    lambda: fail_stuck_analyses(database, settings),
+                ),
                 *queue.background_duties(settings),
             ],
         )
@@ -146,6 +157,7 @@ class Platform:
             access=access,
             results=results,
             claims=ClaimGate(settings.max_claims_in_flight),
+            callbacks=Callbacks(database, store, settings, SecretBox(secret), SignatureMonitor()),
             owns_db=db is None,
         )
 

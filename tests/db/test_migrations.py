@@ -426,7 +426,8 @@ def _assert_autoincrement(engine: Engine) -> None:
         found = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
         schemas = {name: sql for name, sql in found}
     for table in Base.metadata.sorted_tables:
-        if has_serial_id(table):
+        # Tables of later migrations are missing after a downgrade.
+        if has_serial_id(table) and table.name in schemas:
             assert "AUTOINCREMENT" in schemas[table.name], table.name
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.analyses import AnalysisRepo
+from trapline.db.repositories.callbacks import CallbackRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
@@ -35,6 +36,7 @@ class Repos:
         self.pipelines = PipelineRepo(session)
         self.tasks = TaskRepo(session)
         self.dispatch = DispatchRepo(session)
+        self.callbacks = CallbackRepo(session)
 
 
 __all__ = ["Repos"]

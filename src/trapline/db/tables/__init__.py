@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Every change here needs an Alembic migration (tests check they agree)."""
 
 from trapline.db.tables.base import NAMING_CONVENTION, Base
+from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
     AnnotationRow,
@@ -37,7 +38,10 @@ __all__ = [
     "AnalysisRow",
     "AnnotationRow",
     "ApiTokenRow",
+    "ArtifactRow",
     "Base",
+    "CallbackSecretRow",
+    "CallbackSignatureRow",
     "CategoryMapRow",
     "CollectionImageRow",
     "CollectionRow",
