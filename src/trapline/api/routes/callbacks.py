@@ -107,9 +107,9 @@ def get_analysis(
     """An analysis with its annotations and artifacts (download links)."""
     analysis, artifacts = callbacks.read(caller, analysis_id)
     out = CallbackAnalysisOut.of(analysis)
-    return AnalysisDetailOut(
-        **out.model_dump(), artifacts=[ArtifactOut.of(a, url) for a, url in artifacts]
-    )
+    base = callbacks.settings.public_base_url
+    links = [ArtifactOut.of(a, with_base(base, url)) for a, url in artifacts]
+    return AnalysisDetailOut(**out.model_dump(), artifacts=links)
 
 
 @router.patch("/analyses/{analysis_id}/status", openapi_extra=json_body(StatusIn))
