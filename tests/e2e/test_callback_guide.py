@@ -47,7 +47,8 @@ def ml_headers(secret: str, body: bytes) -> dict[str, str]:
 CURL_RECIPE = r"""
 set -eu
 TS=$(date +%s)
-SIG=$(printf '%s.%s' "$TS" "$BODY" | openssl dgst -sha256 -hmac "$ML_CALLBACK_HMAC_SECRET" | sed 's/^.* //')
+SIG=$(printf '%s.%s' "$TS" "$BODY" \
+  | openssl dgst -sha256 -hmac "$ML_CALLBACK_HMAC_SECRET" | sed 's/^.* //')
 curl -sS -X "$METHOD" "$URL" \
   -H "Content-Type: application/json" \
   -H "X-ML-Timestamp: $TS" \
