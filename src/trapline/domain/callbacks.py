@@ -170,8 +170,11 @@ def artifact_key(project_id: int, analysis_id: int, kind: ArtifactType, tag: str
 def canonical_digest(item: dict[str, Any]) -> str:
     """SHA-256 of an annotation's canonical JSON (sorted keys, no spaces): the same
     annotation always has the same digest, however it was spelled on the wire."""
-    text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _ENCODER.encode(item)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Artifact(NamedTuple):

@@ -41,7 +41,7 @@ from trapline.domain.callbacks import (
     check_transition,
 )
 from trapline.domain.records import User
-from trapline.domain.results import Analysis, AnalysisStatus, Annotation
+from trapline.domain.results import Analysis, AnalysisStatus, Annotation, AnnotationDraft
 from trapline.domain.roles import Role
 from trapline.errors import (
     Conflict,
@@ -258,11 +258,17 @@ class Callbacks:
             else:
                 known = repos.analyses.digests(analysis.id)
             new = [d for d in drafts if d.digest not in known]
-            repos.analyses.add_annotations(current, new)
+            ids = repos.analyses.add_annotations(current, new)
+            # Annotations stored before are read back; the new ones are what was just written.
             stored = repos.analyses.annotations_by_digest(
-                analysis.id, [d.digest for d in drafts if d.digest]
+                analysis.id, [d.digest for d in drafts if d.digest in known]
             )
             total = repos.analyses.count_annotations(analysis.id)
+        stored.update(
+            (d.digest, _as_stored(d, annotation_id, analysis))
+            for d, annotation_id in zip(new, ids, strict=True)
+            if d.digest is not None
+        )
         return [stored[d.digest] for d in drafts if d.digest in stored], total
 
     # Calls of people
@@ -331,6 +337,23 @@ class Callbacks:
             image = require(repos.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
             return repos.analyses.for_image_ids(image_id)
+
+
+def _as_stored(draft: AnnotationDraft, annotation_id: int, analysis: Analysis) -> Annotation:
+    return Annotation(
+        id=annotation_id,
+        analysis_id=analysis.id,
+        image_id=analysis.image_id,
+        type=draft.type,
+        label=draft.label,
+        confidence=draft.confidence,
+        box=draft.box,
+        data=draft.data,
+        parent_id=None,
+        algorithm_id=draft.algorithm_id,
+        ordering=draft.ordering or 0,
+        storage_key=draft.storage_key,
+    )
 
 
 def _check_open(analysis: Analysis) -> None:
