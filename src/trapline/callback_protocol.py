@@ -232,6 +232,26 @@ class BadItem(ValueError):
     """An annotation item that cannot be stored; the message names its index and field."""
 
 
+_ITEMS: TypeAdapter[list[AnnotationItem]] = TypeAdapter(list[AnnotationItem])
+
+
+def read_annotations(raw_items: list[Any]) -> list[AnnotationItem]:
+    """Every item of a bulk post, checked in one pass; BadItem naming the first bad one."""
+    items = [
+        {**raw, "annotation_type": raw["type"]}  # the short spelling
+        if isinstance(raw, dict) and "annotation_type" not in raw and "type" in raw
+        else raw
+        for raw in raw_items
+    ]
+    try:
+        return _ITEMS.validate_python(items)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]["loc"]
+        index = first[0] if first and isinstance(first[0], int) else 0
+        read_annotation(items[index], index)  # raises BadItem for it
+        raise  # pragma: no cover - the item alone passed: not expected
+
+
 def read_annotation(raw: Any, index: int) -> AnnotationItem:
     """One item of a bulk post, checked; BadItem saying where the first problem is."""
     if isinstance(raw, dict) and "annotation_type" not in raw and "type" in raw:
@@ -260,7 +280,9 @@ def read_annotation(raw: Any, index: int) -> AnnotationItem:
 
 def item_wire(item: AnnotationItem, ordering: int) -> dict[str, Any]:
     """The item as stored and hashed: validated values only, the ordering it gets."""
-    data = item.data if isinstance(item, CustomItem) else item.data.model_dump(by_alias=True)
+    data = (
+        _sorted(item.data) if isinstance(item, CustomItem) else item.data.model_dump(by_alias=True)
+    )
     return {
         "annotation_type": item.annotation_type,
         "class_name": item.class_name,
@@ -269,3 +291,12 @@ def item_wire(item: AnnotationItem, ordering: int) -> dict[str, Any]:
         "storage_path": item.storage_path,
         "data": data,
     }
+
+
+def _sorted(value: Any) -> Any:
+    """Free-form JSON with every object's keys in order (typed data has a fixed order)."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value

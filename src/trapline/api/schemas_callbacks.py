@@ -39,6 +39,23 @@ class CallbackAnnotationOut(BaseModel):
         )
 
 
+def annotation_dict(a: Annotation) -> dict[str, Any]:
+    """``CallbackAnnotationOut`` of an annotation as a plain dict, for answers of thousands
+    (building and serialising a model each costs several times more)."""
+    return {
+        "id": a.id,
+        "analysis_id": a.analysis_id,
+        "image_id": a.image_id,
+        "annotation_type": a.type.value,
+        "class_name": a.label,
+        "confidence": a.confidence,
+        "ordering": a.ordering,
+        "data": a.data,
+        "storage_path": a.storage_key,
+        "parent_id": a.parent_id,
+    }
+
+
 class ArtifactOut(BaseModel):
     id: int
     artifact_type: str

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from trapline.domain.results import AnalysisStatus
 
@@ -167,14 +166,11 @@ def artifact_key(project_id: int, analysis_id: int, kind: ArtifactType, tag: str
     return f"artifacts/{project_id}/{analysis_id}/{kind.value}/{tag}-{safe}"
 
 
-def canonical_digest(item: dict[str, Any]) -> str:
-    """SHA-256 of an annotation's canonical JSON (sorted keys, no spaces): the same
-    annotation always has the same digest, however it was spelled on the wire."""
-    text = _ENCODER.encode(item)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_digest(item: bytes) -> str:
+    """SHA-256 of an annotation's canonical JSON: its validated fields, always in the same
+    order, without spaces, so the same annotation has the same digest however it was
+    spelled on the wire."""
+    return hashlib.sha256(item).hexdigest()
 
 
 class Artifact(NamedTuple):

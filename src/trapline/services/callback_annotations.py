@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic_core import to_json
+
 from trapline.callback_protocol import (
     AnnotationItem,
     BadItem,
@@ -13,7 +15,7 @@ from trapline.callback_protocol import (
     KeypointItem,
     SegmentationItem,
     item_wire,
-    read_annotation,
+    read_annotations,
 )
 from trapline.domain.callbacks import canonical_digest
 from trapline.domain.records import Image
@@ -30,8 +32,7 @@ def drafts_from_items(
     post once. BadItem names the first bad item's index and field."""
     drafts: list[AnnotationDraft] = []
     seen: set[str] = set()
-    for index, raw in enumerate(raw_items):
-        item = read_annotation(raw, index)
+    for index, item in enumerate(read_annotations(list(raw_items))):
         where = f"annotations[{index}]"
         box = _check_geometry(item, image, where)
         if item.storage_path is not None:
@@ -40,7 +41,7 @@ def drafts_from_items(
                 raise BadItem(f"{where}.storage_path: {problem}")
         ordering = index if item.ordering is None else item.ordering
         wire = item_wire(item, ordering)
-        digest = canonical_digest(wire)
+        digest = canonical_digest(to_json(wire, inf_nan_mode="null"))
         if digest in seen:
             continue
         seen.add(digest)
