@@ -1,7 +1,8 @@
 """Callback API benchmarks: bulk annotations and a simulated external pipeline's throughput.
 
-- bulk: one signed ``annotations:bulk`` post of 5,000 boxes; the request's wall time, server
-  side included (target ≤ 1 s), median of ``--runs`` posts, each to a fresh analysis;
+- bulk: one signed ``annotations:bulk`` post of 5,000 boxes (about 1.2 MB); the request's
+  wall time as the client sees it, from sending the signed body to the whole answer read
+  (target ≤ 1 s), median of ``--runs`` posts, each to a fresh analysis;
 - throughput: ``--clients`` processes (default 4) each loop create → bulk of 20 boxes →
   finalize over HTTP with HMAC for ``--seconds``; analyses/s over all of them.
 
@@ -84,10 +85,15 @@ def bulk_times(server: Server, images: list[int], runs: int) -> list[float]:
     with server.client() as client:
         for run in range(runs):
             aid = create(client, images[run % len(images)])
-            payload = {"annotations": boxes(5000, run), "mode": "append"}
+            # The body is made and signed before the clock starts: the request is measured.
+            body = json.dumps({"annotations": boxes(5000, run), "mode": "append"}).encode()
+            headers = sign(SECRET, body)
             started = time.perf_counter()
-            answer = signed(client, f"/api/analyses/{aid}/annotations:bulk", payload)
+            answer = client.post(
+                f"/api/analyses/{aid}/annotations:bulk", content=body, headers=headers
+            )
             seconds.append(time.perf_counter() - started)
+            answer.raise_for_status()
             assert answer.json()["total"] == 5000
     return seconds
 
