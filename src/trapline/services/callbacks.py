@@ -277,9 +277,10 @@ class Callbacks:
         """A queued analysis of an image (members of its project)."""
         check_enabled(self.settings)
         if body.image_id is not None and body.image_id != image_id:
-            raise InvalidInput(
+            raise Conflict(
                 f"image_id is {body.image_id} but the path names image {image_id}; "
-                "leave it out or make them the same"
+                "leave it out or make them the same",
+                code="image_mismatch",
             )
         allowed = self.settings.ml_allowed_models
         if allowed and body.model_name not in allowed:

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 
 from trapline.api.deps import SettingsDep, StoreDep
 from trapline.api.pagination import BlobKey
+from trapline.api.schemas import ErrorOut
 from trapline.errors import NotFound
 from trapline.imaging.probe import ACCEPTED_FORMATS
 from trapline.services.artifacts import receive_upload
@@ -55,7 +56,20 @@ def get_blob(
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
-@router.put("/blobs/{key:path}", status_code=201, include_in_schema=False)
+@router.put(
+    "/blobs/{key:path}",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    responses={
+        409: {"model": ErrorOut, "description": "Something was already uploaded there."},
+        415: {"model": ErrorOut, "description": "Not the content type the link was made for."},
+    },
+)
 async def put_blob(
     request: Request,
     key: BlobKey,

@@ -7,7 +7,7 @@ only once its signature checks out.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic_core import to_json
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from trapline.api.bodies import RESULTS_BODY_BYTES, json_body
 from trapline.api.deps import AUTH_SCHEMES, AccessDep, CurrentUser, platform_of, with_base
 from trapline.api.pagination import Id
+from trapline.api.schemas import ErrorOut
 from trapline.api.schemas_callbacks import (
     AnalysisDetailOut,
     ArtifactOut,
@@ -49,6 +50,18 @@ from trapline.services.access import AccessMemo
 from trapline.services.callbacks import Callbacks, check_enabled
 
 router = APIRouter(tags=["callbacks"])
+
+#: What the signed calls answer besides the rules of ``api/openapi.py``.
+_SIGNED_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorOut,
+        "description": "The signature is missing or fails a check (the detail says which).",
+    },
+    409: {
+        "model": ErrorOut,
+        "description": "An illegal status change, a finished analysis, or a replayed signature.",
+    },
+}
 
 
 async def _callbacks(request: Request) -> Callbacks:
@@ -85,7 +98,11 @@ async def _signed(
     return analysis, raw
 
 
-@router.post("/images/{image_id}/analyses", status_code=201)
+@router.post(
+    "/images/{image_id}/analyses",
+    status_code=201,
+    responses={429: {"model": ErrorOut, "description": "The image has the most analyses allowed."}},
+)
 def create_analysis(
     image_id: Id, body: AnalysisIn, caller: CurrentUser, callbacks: CallbacksDep
 ) -> CallbackAnalysisOut:
@@ -113,7 +130,9 @@ def get_analysis(
     return AnalysisDetailOut(**out.model_dump(), artifacts=links)
 
 
-@router.patch("/analyses/{analysis_id}/status", openapi_extra=json_body(StatusIn))
+@router.patch(
+    "/analyses/{analysis_id}/status", openapi_extra=json_body(StatusIn), responses=_SIGNED_ANSWERS
+)
 async def set_status(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> CallbackAnalysisOut:
@@ -123,7 +142,11 @@ async def set_status(
     return CallbackAnalysisOut.of(await run_in_threadpool(callbacks.set_status, analysis, body))
 
 
-@router.post("/analyses/{analysis_id}/artifacts/presign", openapi_extra=json_body(PresignIn))
+@router.post(
+    "/analyses/{analysis_id}/artifacts/presign",
+    openapi_extra=json_body(PresignIn),
+    responses=_SIGNED_ANSWERS,
+)
 async def presign_artifact(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> PresignOut:
@@ -140,6 +163,7 @@ async def presign_artifact(
     openapi_extra=json_body(BulkIn),
     max_body_size=RESULTS_BODY_BYTES,
     response_model=BulkOut,
+    responses=_SIGNED_ANSWERS,
 )
 async def bulk_annotations(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
@@ -157,7 +181,11 @@ async def bulk_annotations(
     return Response(await run_in_threadpool(store), media_type="application/json")
 
 
-@router.post("/analyses/{analysis_id}/finalize", openapi_extra=json_body(FinalizeIn))
+@router.post(
+    "/analyses/{analysis_id}/finalize",
+    openapi_extra=json_body(FinalizeIn),
+    responses=_SIGNED_ANSWERS,
+)
 async def finalize(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> CallbackAnalysisOut:
