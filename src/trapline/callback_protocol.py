@@ -48,8 +48,9 @@ JsonObject = Annotated[dict[str, JsonValue], Field(max_length=10_000)]
 class AnalysisIn(WireModel):
     """``POST /api/images/{image_id}/analyses``."""
 
-    #: Optional: the path names the image; when given it must be the same.
-    image_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    #: Optional: the path names the image; when given it must be the same (it is only
+    #: compared, never looked up, so it needs no upper bound).
+    image_id: int | None = Field(None, ge=1)
     model_name: Name
     model_version: OptionalName = ""
     parameters: JsonObject = Field(default_factory=dict)
