@@ -46,6 +46,11 @@ if ! have nginx && ! [ -x /usr/sbin/nginx ]; then
   apt_install nginx-light || apt_install nginx || echo "test-services: no nginx; its tests fail" >&2
 fi
 
+# The callback API tests run the integration guide's curl + openssl recipe as printed.
+for tool in curl openssl; do
+  have "$tool" || apt_install "$tool" || echo "test-services: $tool missing; its test skips" >&2
+done
+
 if ! ensure_postgres; then
   if [ "${CI:-}" = "true" ]; then exit 1; fi
   echo "test-services: continuing without PostgreSQL; its tests will be skipped" >&2

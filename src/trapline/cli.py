@@ -499,6 +499,45 @@ def platform_commands_exports() -> ModuleType:
     return trapline.commands_exports
 
 
+@app.command("simulate-pipeline")
+def simulate_pipeline(
+    image_id: Annotated[int, typer.Option("--image-id", help="image to analyse")],
+    model_name: Annotated[str, typer.Option("--model-name")] = "simulated-pipeline",
+    model_version: Annotated[str, typer.Option("--model-version")] = "1.0",
+    url: Annotated[
+        str | None, typer.Option("--url", help="server URL; default: from TRAPLINE_API_URL")
+    ] = None,
+    key_id: Annotated[str | None, typer.Option("--key-id", help="X-ML-Key-Id to send")] = None,
+) -> None:
+    """Drive one analysis through the callback API as an external pipeline would (HTTP only).
+
+    The token comes from TRAPLINE_TOKEN, the secret from ML_CALLBACK_HMAC_SECRET (or
+    TRAPLINE_ML_CALLBACK_HMAC_SECRET; the first of a list).
+    """
+    import httpx
+
+    from trapline.simulation import PipelineClient, simulate, summary
+
+    settings = load_settings()
+    secrets = settings.callback_secrets()
+    if settings.token is None or not secrets:
+        typer.echo("error: set TRAPLINE_TOKEN and ML_CALLBACK_HMAC_SECRET", err=True)
+        raise typer.Exit(2)
+    base = (url or settings.api_url).rstrip("/").removesuffix("/api/v2")
+    with httpx.Client(base_url=base, timeout=60) as http:
+        client = PipelineClient(
+            http, settings.token.get_secret_value(), secrets[0].decode(), key_id
+        )
+        try:
+            analysis = simulate(
+                client, image_id, model_name=model_name, model_version=model_version
+            )
+        except (RuntimeError, httpx.HTTPError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(summary(analysis))
+
+
 def _run(function: Any, settings: Settings, **kwargs: Any) -> Any:
     from trapline.errors import TraplineError
 

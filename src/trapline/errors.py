@@ -88,3 +88,10 @@ class MissingDependency(TraplineError):
     """An optional backend was asked for but its package is not installed."""
 
     code = "missing_dependency"
+
+
+class TooManyRequests(TraplineError):
+    """A limit on how many of something a caller may make was reached."""
+
+    status_code = 429
+    code = "too_many"

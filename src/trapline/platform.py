@@ -25,12 +25,16 @@ from trapline.queue.base import TaskQueue
 from trapline.sealed import Sealer
 from trapline.services.access import AccessMemo
 from trapline.services.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
+from trapline.services.callback_secrets import SecretBox
+from trapline.services.callbacks import Callbacks, SignatureMonitor
 from trapline.services.duties import (
+    STUCK_ANALYSIS_INTERVAL,
     Duty,
     DutyRunner,
     JobStarter,
     check_push_services,
     dispatch_push_tasks,
+    fail_stuck_analyses,
     reap_expired_leases,
     restart_stuck_jobs,
     server_identity,
@@ -131,6 +135,9 @@ class Platform:
     exports: ExportRunner
     #: Runs pull sources (the scheduler duty and run-now requests).
     sources: SourceRunner
+
+    #: The callback API for external pipelines (docs/callback-api.md).
+    callbacks: Callbacks
     #: Called with each new project's id once it is created: ``trapline up`` registers the
     #: embedded worker's pipelines with it at once, so a job can use them straight away.
     project_created: list[Callable[[int], None]] = field(default_factory=list, repr=False)
@@ -186,6 +193,11 @@ class Platform:
                     lambda: run_blob_cleanup(database, store),
                 ),
                 Duty("pull-sources", settings.sources_interval, lambda: start_due_sources(sources)),
+                Duty(
+                    "stuck-analyses",
+                    STUCK_ANALYSIS_INTERVAL,
+                    lambda: fail_stuck_analyses(database, settings),
+                ),
                 *queue.background_duties(settings),
             ],
         )
@@ -205,6 +217,7 @@ class Platform:
             claims=ClaimGate(settings.max_claims_in_flight),
             exports=exports,
             sources=sources,
+            callbacks=Callbacks(database, store, settings, SecretBox(secret), SignatureMonitor()),
             owns_db=db is None,
         )
 

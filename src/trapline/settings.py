@@ -158,6 +158,85 @@ class Settings(BaseSettings):
     #: Seconds a run's lease lasts unrenewed: a dead server's sources run elsewhere after it.
     sources_lease_seconds: float = Field(60.0, ge=1, le=3600)
 
+    # The callback API for external pipelines (docs/callback-api.md). Each field also reads
+    # the integration guide's ML_* variable.
+
+    #: Callback API: on; off, every callback route answers 404 (also ``ML_ANALYSIS_ENABLED``).
+    ml_analysis_enabled: bool = Field(
+        True, validation_alias=AliasChoices("TRAPLINE_ML_ANALYSIS_ENABLED", "ML_ANALYSIS_ENABLED")
+    )
+    #: Callback API: the global HMAC secrets, comma-separated; every one is valid, so a new
+    #: one can be added before the old one goes (also ``ML_CALLBACK_HMAC_SECRET``).
+    ml_callback_hmac_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_CALLBACK_HMAC_SECRET", "ML_CALLBACK_HMAC_SECRET"
+        ),
+    )
+    #: Callback API: callbacks must be signed; off, a member's API token may stand in for a
+    #: signature (also ``ML_PIPELINE_REQUIRE_HMAC``).
+    ml_pipeline_require_hmac: bool = Field(
+        True,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_PIPELINE_REQUIRE_HMAC", "ML_PIPELINE_REQUIRE_HMAC"
+        ),
+    )
+    #: Callback API: model names analyses may name (comma-separated); empty allows any
+    #: (also ``ML_ALLOWED_MODELS``).
+    ml_allowed_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("TRAPLINE_ML_ALLOWED_MODELS", "ML_ALLOWED_MODELS"),
+    )
+    #: Callback API: analyses one image may have; past it, creating one answers 429
+    #: (also ``ML_MAX_ANALYSES_PER_IMAGE``).
+    ml_max_analyses_per_image: int = Field(
+        50,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_MAX_ANALYSES_PER_IMAGE", "ML_MAX_ANALYSES_PER_IMAGE"
+        ),
+    )
+    #: Callback API: annotations in one bulk post; more answer 413
+    #: (also ``ML_MAX_BULK_ANNOTATIONS``).
+    ml_max_bulk_annotations: int = Field(
+        5000,
+        ge=1,
+        le=50_000,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_MAX_BULK_ANNOTATIONS", "ML_MAX_BULK_ANNOTATIONS"
+        ),
+    )
+    #: Callback API: seconds an upload or download link stays valid
+    #: (also ``ML_PRESIGNED_URL_EXPIRY_SECONDS``).
+    ml_presigned_url_expiry_seconds: int = Field(
+        900,
+        ge=1,
+        le=7 * 24 * 3600,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_PRESIGNED_URL_EXPIRY_SECONDS", "ML_PRESIGNED_URL_EXPIRY_SECONDS"
+        ),
+    )
+    #: Callback API: seconds a signature's timestamp may be off the server's clock, either way
+    #: (also ``ML_CALLBACK_MAX_SKEW_SECONDS``).
+    ml_callback_max_skew_seconds: int = Field(
+        300,
+        ge=1,
+        le=3600,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_CALLBACK_MAX_SKEW_SECONDS", "ML_CALLBACK_MAX_SKEW_SECONDS"
+        ),
+    )
+    #: Callback API: seconds an analysis may stay queued or processing before a background
+    #: duty marks it failed (also ``ML_STUCK_ANALYSIS_SECONDS``).
+    ml_stuck_analysis_seconds: float = Field(
+        6 * 3600.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "TRAPLINE_ML_STUCK_ANALYSIS_SECONDS", "ML_STUCK_ANALYSIS_SECONDS"
+        ),
+    )
+
     # The worker. Each field also reads the AMI Data Companion's variable where one exists.
 
     #: Worker: base URL of the platform's API, with or without ``/api/v2``
@@ -225,7 +304,9 @@ class Settings(BaseSettings):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
-    @field_validator("pipelines", "pipeline_files", "sources_local_roots", mode="before")
+    @field_validator(
+        "pipelines", "pipeline_files", "sources_local_roots", "ml_allowed_models", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -276,6 +357,13 @@ class Settings(BaseSettings):
         elif ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    def callback_secrets(self) -> list[bytes]:
+        """The global callback HMAC secrets, in the order given."""
+        if self.ml_callback_hmac_secret is None:
+            return []
+        text = self.ml_callback_hmac_secret.get_secret_value()
+        return [part.strip().encode() for part in text.split(",") if part.strip()]
 
     def resolved_secret_key(self) -> bytes:
         """The signing secret: the configured one, else one generated once into the data dir."""

@@ -447,3 +447,38 @@ def test_migration_0012_removes_orphans_and_adds_the_keys_on_sqlite(tmp_path: Pa
 def test_migration_0012_removes_orphans_and_adds_the_keys_on_postgres() -> None:
     with _scratch_postgres() as url:
         _migrate_0012(url)
+
+
+def _round_trip_0016(url: str) -> None:
+    """0016 goes down to 0015 and up again, leaving the schema as it was."""
+    from alembic import command
+
+    from trapline.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        after = _schema(engine)
+        config, connection = migrate.alembic_config(engine)
+        try:
+            command.downgrade(config, "0015")
+        finally:
+            connection.close()  # type: ignore[attr-defined]
+        tables = set(inspect(engine).get_table_names())
+        assert not tables & {"callback_secrets", "callback_signatures", "analysis_artifacts"}
+        assert "digest" not in {c["name"] for c in inspect(engine).get_columns("annotations")}
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        assert _schema(engine) == after
+    finally:
+        engine.dispose()
+
+
+def test_migration_0016_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
+    _round_trip_0016(f"sqlite:///{tmp_path / 'trip16.db'}")
+
+
+@pytest.mark.postgres
+def test_migration_0016_goes_down_and_up_on_postgres() -> None:
+    with _scratch_postgres() as url:
+        _round_trip_0016(url)

@@ -112,3 +112,26 @@ def test_a_bad_memory_size_is_refused_with_a_hint(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TRAPLINE_MAX_MEMORY", "lots")
     with pytest.raises(ValueError, match=r"use e\.g\. 512M or 4G"):
         Settings(_env_file=None)
+
+
+def test_the_callback_api_reads_the_guides_variable_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ML_ANALYSIS_ENABLED", "false")
+    monkeypatch.setenv("ML_CALLBACK_HMAC_SECRET", "new, old")
+    monkeypatch.setenv("ML_PIPELINE_REQUIRE_HMAC", "false")
+    monkeypatch.setenv("ML_ALLOWED_MODELS", "a,b")
+    monkeypatch.setenv("ML_MAX_ANALYSES_PER_IMAGE", "7")
+    monkeypatch.setenv("ML_MAX_BULK_ANNOTATIONS", "100")
+    monkeypatch.setenv("ML_PRESIGNED_URL_EXPIRY_SECONDS", "60")
+    settings = Settings(_env_file=None)
+    assert settings.ml_analysis_enabled is False
+    assert settings.callback_secrets() == [b"new", b"old"]
+    assert settings.ml_pipeline_require_hmac is False
+    assert settings.ml_allowed_models == ["a", "b"]
+    assert settings.ml_max_analyses_per_image == 7
+    assert settings.ml_max_bulk_annotations == 100
+    assert settings.ml_presigned_url_expiry_seconds == 60
+    monkeypatch.setenv("TRAPLINE_ML_MAX_BULK_ANNOTATIONS", "200")
+    monkeypatch.delenv("ML_MAX_BULK_ANNOTATIONS")
+    assert Settings(_env_file=None).ml_max_bulk_annotations == 200

@@ -18,6 +18,7 @@ from trapline.api.openapi import install_openapi
 from trapline.api.routes import annotations as annotation_routes
 from trapline.api.routes import (
     blobs,
+    callbacks,
     collections,
     deployments,
     exports,
@@ -91,6 +92,12 @@ def create_app(platform: Platform) -> FastAPI:
         # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
         limit = None if module in (images, blobs, imports) else JSON_BODY_BYTES
         app.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
+    # The callback API, also at the paths the external pipelines' integration guide prints.
+    _docstrings_as_summaries(callbacks.router)
+    app.include_router(callbacks.router, prefix=API_PREFIX, max_body_size=JSON_BODY_BYTES)
+    app.include_router(
+        callbacks.router, prefix="/api", max_body_size=JSON_BODY_BYTES, include_in_schema=False
+    )
     app.include_router(health.router)
     # The web app for people, at / (the API stays under /api/v2).
     install_web(app)

@@ -52,6 +52,12 @@ class AnnotationDraft(NamedTuple):
     algorithm_id: int | None
     data: dict[str, Any] | None = None
     children: tuple[AnnotationDraft, ...] = ()
+    #: An artifact the annotation stands for (heatmap, mask); callback annotations only.
+    storage_key: str | None = None
+    #: Position among its siblings; None: its place in the list.
+    ordering: int | None = None
+    #: Canonical digest, unique per analysis (callback annotations); None: not deduplicated.
+    digest: str | None = None
 
 
 class ResultTarget(NamedTuple):
@@ -89,6 +95,7 @@ class Annotation:
     parent_id: int | None
     algorithm_id: int | None
     ordering: int
+    storage_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,14 @@ class Analysis:
     created_at: datetime
     completed_at: datetime | None
     annotations: list[Annotation] = field(default_factory=list)
+    # What an external pipeline says of its run (callback analyses).
+    model_name: str | None = None
+    model_version: str | None = None
+    parameters: dict[str, Any] | None = None
+    provenance: dict[str, Any] | None = None
+    requested_by_id: int | None = None
+    project_id: int | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,3 +136,5 @@ class AnnotationFilter:
     deployment_id: int | None = None
     captured_after: datetime | None = None
     captured_before: datetime | None = None
+    #: Model name of the annotations' analyses (callback analyses).
+    model_name: str | None = None

@@ -22,6 +22,7 @@ from trapline.services.jobs import finish_if_done, record_start_failure, start_j
 from trapline.services.push import PushDispatcher
 from trapline.services.service_client import ServiceClient
 from trapline.services.service_status import check_services
+from trapline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,24 @@ class JobStarter:
     def close(self) -> None:
         """Stop taking work; jobs not started yet are picked up by the recovery duty."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: Seconds between runs of the duty that fails stuck callback analyses.
+STUCK_ANALYSIS_INTERVAL = 60.0
+#: Reason a stuck callback analysis is failed with.
+STUCK_REASON = "no word from the pipeline for {seconds:g} s while queued or processing; failed"
+
+
+def fail_stuck_analyses(db: Database, settings: Settings) -> None:
+    """Fail callback analyses left queued or processing too long; forget old signatures."""
+    now = utcnow()
+    seconds = settings.ml_stuck_analysis_seconds
+    reason = STUCK_REASON.format(seconds=seconds)
+    with db.write() as repos:
+        failed = repos.analyses.fail_stale(now - timedelta(seconds=seconds), reason, now)
+        repos.callbacks.forget_signatures(now)
+    if failed:
+        log.warning("failed %d stuck callback analyses: %s", len(failed), failed[:20])
 
 
 def reap_expired_leases(db: Database, queue: TaskQueue) -> None:

@@ -97,8 +97,13 @@ def thumbnail_key(storage_key: str, size: int) -> str:
 
 def project_blob_prefixes(project_id: int) -> tuple[str, ...]:
     """The key prefixes under which all of a project's blobs live: images, thumbnails and
-    export files."""
-    return (f"images/{project_id}/", f"thumbnails/{project_id}/", f"exports/{project_id}/")
+    export files and the artifacts of callback analyses."""
+    return (
+        f"images/{project_id}/",
+        f"thumbnails/{project_id}/",
+        f"exports/{project_id}/",
+        f"artifacts/{project_id}/",
+    )
 
 
 def upload_images(

@@ -114,6 +114,16 @@ class BlobStore(ABC):
         """
 
     @abstractmethod
+    def signed_upload_url(self, key: str, *, content_type: str, expires_in: int) -> str:
+        """A URL that takes a plain ``PUT`` of this one key's bytes, sent with
+        ``content_type`` and no other credentials, until it expires.
+
+        Handed only to callers allowed to write that key (an external pipeline uploading an
+        artifact of its own analysis). The local store may answer a path the API makes
+        absolute.
+        """
+
+    @abstractmethod
     def check(self) -> None:
         """Raise StorageError when the store cannot be used (for ``/readyz``)."""
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlencode
 
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageError
 from trapline.files import private_dir
@@ -166,6 +167,37 @@ class LocalBlobStore(BlobStore):
         if self._clock() > int(expires):
             raise PermissionDenied("this link has expired; ask for a new one", code="link_expired")
 
+    def signed_upload_url(self, key: str, *, content_type: str, expires_in: int) -> str:
+        """A link to the API's blob route that takes one PUT of ``key`` with ``content_type``."""
+        check_key(key)
+        check_signed_url_request(expires_in)
+        expires = str(int(self._clock()) + expires_in)
+        signature = self._sign_upload(key, expires, content_type)
+        query = urlencode({"expires": expires, "type": content_type, "sig": signature})
+        return f"{self.base_url}{BLOB_ROUTE}/{key}?{query}"
+
+    def verify_upload(
+        self, key: str, expires: str | None, content_type: str | None, sig: str | None
+    ) -> None:
+        """Raise PermissionDenied unless the link came from ``signed_upload_url`` for this
+        key and content type, and has not expired."""
+        check_key(key)
+        if not expires or not sig or not content_type:
+            raise PermissionDenied(
+                "this upload link is missing its signature; ask for a new one",
+                code="unsigned_link",
+            )
+        expected = self._sign_upload(key, expires, content_type)
+        if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
+            raise PermissionDenied(
+                "this upload link's signature does not match; links cannot be edited",
+                code="bad_signature",
+            )
+        if self._clock() > int(expires):
+            raise PermissionDenied(
+                "this upload link has expired; ask for a new one", code="link_expired"
+            )
+
     def check(self) -> None:
         """Create the root folder if needed and prove a file can be written in it."""
         try:
@@ -182,6 +214,11 @@ class LocalBlobStore(BlobStore):
         # "GET" first, as when links could also upload: a link signed for another use some
         # day cannot be mistaken for a download, and links already handed out stay valid.
         message = f"GET\n{key}\n{expires}".encode()
+        return hmac.digest(self._secret_key, message, "sha256").hex()
+
+    def _sign_upload(self, key: str, expires: str, content_type: str) -> str:
+        # "PUT" first: an upload signature can never pass as a download's, nor the reverse.
+        message = f"PUT\n{key}\n{expires}\n{content_type}".encode("utf-8", "replace")
         return hmac.digest(self._secret_key, message, "sha256").hex()
 
 

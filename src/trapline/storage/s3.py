@@ -179,6 +179,20 @@ class S3BlobStore(BlobStore):
                 "get_object", Params=params, ExpiresIn=expires_in
             )
 
+    def signed_upload_url(self, key: str, *, content_type: str, expires_in: int) -> str:
+        """A presigned PUT URL; the upload must carry the same Content-Type."""
+        object_key = self._object_key(key)
+        check_signed_url_request(expires_in)
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": object_key,
+            "ContentType": content_type,
+        }
+        with _translate_errors(self.bucket, "sign an upload link for", key):
+            return self._client.generate_presigned_url(
+                "put_object", Params=params, ExpiresIn=expires_in
+            )
+
     def check(self) -> None:
         """HEAD the bucket: proves it exists and the credentials reach it."""
         try:

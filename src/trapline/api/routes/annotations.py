@@ -37,10 +37,12 @@ def list_annotations(
     deployment: QueryId = None,
     captured_after: QueryTime = None,
     captured_before: QueryTime = None,
+    model: QueryText = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Annotations of a project, filtered by type, label, confidence, job, deployment, time."""
+    """Annotations of a project, filtered by type, label, confidence, job, deployment, time,
+    model (of callback analyses)."""
     flt = AnnotationFilter(
         type=type,
         label=label,
@@ -49,6 +51,7 @@ def list_annotations(
         deployment_id=deployment,
         captured_after=captured_after.replace(tzinfo=None) if captured_after else None,
         captured_before=captured_before.replace(tzinfo=None) if captured_before else None,
+        model_name=model,
     )
     total, found = analyses.list_annotations(
         db, caller, project_id, flt, limit=limit, offset=offset

@@ -1,16 +1,19 @@
-"""Signed blob URLs of the local store, served by trapline itself (downloads only)."""
+"""Signed blob URLs of the local store, served by trapline itself: downloads, and the
+one-time artifact uploads of the callback API."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from trapline.api.deps import StoreDep
+from trapline.api.deps import SettingsDep, StoreDep
 from trapline.api.pagination import BlobKey
+from trapline.api.schemas import ErrorOut
 from trapline.errors import NotFound
 from trapline.imaging.probe import ACCEPTED_FORMATS
+from trapline.services.artifacts import receive_upload
 from trapline.storage.local import LocalBlobStore
 
 router = APIRouter(tags=["blobs"])
@@ -51,3 +54,40 @@ def get_blob(
             content_disposition_type="attachment",
         )
     return FileResponse(path, media_type=media_type, headers=headers)
+
+
+@router.put(
+    "/blobs/{key:path}",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    responses={
+        409: {"model": ErrorOut, "description": "Something was already uploaded there."},
+        415: {"model": ErrorOut, "description": "Not the content type the link was made for."},
+    },
+)
+async def put_blob(
+    request: Request,
+    key: BlobKey,
+    store: StoreDep,
+    settings: SettingsDep,
+    expires: Signature = None,
+    type: Signature = None,
+    sig: Signature = None,
+) -> Response:
+    """Upload an artifact through a signed, expiring upload link (no token needed)."""
+    local = _local(store)
+    local.verify_upload(key, expires, type, sig)
+    await receive_upload(
+        local,
+        key,
+        request.stream(),
+        signed_type=type or "",
+        sent_type=request.headers.get("content-type"),
+        max_bytes=settings.max_upload_bytes,
+    )
+    return Response(status_code=201)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.analyses import AnalysisRepo
+from trapline.db.repositories.callbacks import CallbackRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
@@ -46,6 +47,8 @@ class Repos:
 
         self.sessions = SessionRepo(session)
         self.reviews = ReviewRepo(session)
+
+        self.callbacks = CallbackRepo(session)
 
 
 __all__ = ["Repos"]

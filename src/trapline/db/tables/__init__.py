@@ -2,6 +2,7 @@
 
 from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
+from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
 from trapline.db.tables.exports import ExportRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
@@ -40,7 +41,10 @@ __all__ = [
     "AnalysisRow",
     "AnnotationRow",
     "ApiTokenRow",
+    "ArtifactRow",
     "Base",
+    "CallbackSecretRow",
+    "CallbackSignatureRow",
     "CategoryMapRow",
     "CollectionImageRow",
     "CollectionRow",

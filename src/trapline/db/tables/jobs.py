@@ -27,6 +27,8 @@ LEASED = "status = 'leased'"
 FINISHED = "finished_at IS NOT NULL"
 #: Condition of the annotations' parent index.
 HAS_PARENT = "parent_id IS NOT NULL"
+#: Condition of the index of analyses not yet completed or failed.
+OPEN_ANALYSIS = "status IN ('queued', 'processing')"
 
 
 class JobRow(Base):
@@ -142,8 +144,27 @@ class AnalysisRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Analyses an external pipeline drives through the callback API (source "callback").
+    #: The model the pipeline ran, as it names it.
+    model_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Who created the analysis; a record only (ids are never reused), so no key.
+    requested_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    #: When the status last changed; the stuck-analysis duty measures from it.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_analyses_image_pipeline", "image_id", "pipeline_id", "status"),)
+    __table_args__ = (
+        Index("ix_analyses_image_pipeline", "image_id", "pipeline_id", "status"),
+        # Partial: only analyses still open (callback ones) are looked for by age.
+        Index(
+            "ix_analyses_open_updated_at",
+            "updated_at",
+            sqlite_where=text(OPEN_ANALYSIS),
+            postgresql_where=text(OPEN_ANALYSIS),
+        ),
+    )
 
 
 class AnnotationRow(Base):
@@ -165,6 +186,9 @@ class AnnotationRow(Base):
     y2: Mapped[float | None] = mapped_column(Float, nullable=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    #: SHA-256 of the annotation's canonical JSON (callback annotations): unique per
+    #: analysis, so the same annotation posted twice, by any replica, is stored once.
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ordering: Mapped[int] = mapped_column(Integer, default=0)
     #: Children are read with their whole analysis; ix_annotations_parent_id serves only the
     #: key's cascade, which looks a deleted annotation's children up by it.
@@ -179,6 +203,7 @@ class AnnotationRow(Base):
     __table_args__ = (
         Index("ix_annotations_project_type_label", "project_id", "type", "label"),
         Index("ix_annotations_project_id_id", "project_id", "id"),
+        Index("uq_annotations_analysis_id_digest", "analysis_id", "digest", unique=True),
         # Partial: the cascade only asks for children, so top-level annotations need no entry.
         Index(
             "ix_annotations_parent_id",

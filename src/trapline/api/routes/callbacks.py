@@ -1,0 +1,236 @@
+"""The callback API for external pipelines (docs/callback-api.md).
+
+Served under ``/api/v2`` and, as the integration guide prints them, under ``/api``. Signed
+calls read the raw body first: the signature covers its exact bytes, and a body is parsed
+only once its signature checks out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic_core import to_json
+from starlette.concurrency import run_in_threadpool
+
+from trapline.api.bodies import RESULTS_BODY_BYTES, json_body
+from trapline.api.deps import AUTH_SCHEMES, AccessDep, CurrentUser, platform_of, with_base
+from trapline.api.pagination import Id
+from trapline.api.schemas import ErrorOut
+from trapline.api.schemas_callbacks import (
+    AnalysisDetailOut,
+    ArtifactOut,
+    BulkOut,
+    CallbackAnalysisOut,
+    CallbackSecretCreatedOut,
+    CallbackSecretOut,
+    PresignOut,
+    SignatureStatsOut,
+    annotation_dict,
+)
+from trapline.callback_protocol import (
+    AnalysisIn,
+    BulkIn,
+    FinalizeIn,
+    PresignIn,
+    SecretIn,
+    StatusIn,
+)
+from trapline.domain.callbacks import (
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignedRequest,
+)
+from trapline.domain.records import User
+from trapline.domain.results import Analysis
+from trapline.errors import NotAuthenticated, PermissionDenied
+from trapline.services import callback_secrets
+from trapline.services.access import AccessMemo
+from trapline.services.callbacks import Callbacks, check_enabled
+
+router = APIRouter(tags=["callbacks"])
+
+#: What the signed calls answer besides the rules of ``api/openapi.py``.
+_SIGNED_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorOut,
+        "description": "The signature is missing or fails a check (the detail says which).",
+    },
+    409: {
+        "model": ErrorOut,
+        "description": "An illegal status change, a finished analysis, or a replayed signature.",
+    },
+}
+
+
+async def _callbacks(request: Request) -> Callbacks:
+    return platform_of(request).callbacks
+
+
+CallbacksDep = Annotated[Callbacks, Depends(_callbacks)]
+
+
+async def _signed(
+    request: Request, analysis_id: int, callbacks: Callbacks, access: AccessMemo
+) -> tuple[Analysis, bytes]:
+    """The analysis a signed call is for and the call's raw body, once the signature holds."""
+    raw = await request.body()
+    headers = request.headers
+    signed = SignedRequest(
+        headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER), headers.get(KEY_ID_HEADER)
+    )
+    source = request.client.host if request.client else "unknown"
+    authorization = headers.get("authorization", "")
+
+    def token_user() -> User:
+        scheme, _, secret = authorization.strip().partition(" ")
+        if scheme.lower() not in AUTH_SCHEMES or not secret.strip():
+            raise NotAuthenticated(
+                "sign the request (X-ML-Signature, X-ML-Timestamp) or send a member's token"
+            )
+        return access.user(secret.strip())
+
+    action = request.scope["route"].name if "route" in request.scope else request.url.path
+    analysis = await run_in_threadpool(
+        callbacks.verify, analysis_id, signed, raw, source, action, token_user
+    )
+    return analysis, raw
+
+
+@router.post(
+    "/images/{image_id}/analyses",
+    status_code=201,
+    responses={429: {"model": ErrorOut, "description": "The image has the most analyses allowed."}},
+)
+def create_analysis(
+    image_id: Id, body: AnalysisIn, caller: CurrentUser, callbacks: CallbacksDep
+) -> CallbackAnalysisOut:
+    """Create a queued analysis of an image for an external pipeline (members)."""
+    return CallbackAnalysisOut.of(callbacks.create(caller, image_id, body))
+
+
+@router.get("/images/{image_id}/analyses")
+def list_analyses(
+    image_id: Id, caller: CurrentUser, callbacks: CallbacksDep
+) -> list[CallbackAnalysisOut]:
+    """An image's analyses (of workers and external pipelines), without annotations."""
+    return [CallbackAnalysisOut.of(a) for a in callbacks.of_image(caller, image_id)]
+
+
+@router.get("/analyses/{analysis_id}")
+def get_analysis(
+    analysis_id: Id, caller: CurrentUser, callbacks: CallbacksDep
+) -> AnalysisDetailOut:
+    """An analysis with its annotations and artifacts (download links)."""
+    analysis, artifacts = callbacks.read(caller, analysis_id)
+    out = CallbackAnalysisOut.of(analysis)
+    base = callbacks.settings.public_base_url
+    links = [ArtifactOut.of(a, with_base(base, url)) for a, url in artifacts]
+    return AnalysisDetailOut(**out.model_dump(), artifacts=links)
+
+
+@router.patch(
+    "/analyses/{analysis_id}/status", openapi_extra=json_body(StatusIn), responses=_SIGNED_ANSWERS
+)
+async def set_status(
+    request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
+) -> CallbackAnalysisOut:
+    """Set an analysis's status (signed); a no-op when it is there already."""
+    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    body = StatusIn.model_validate_json(raw)
+    return CallbackAnalysisOut.of(await run_in_threadpool(callbacks.set_status, analysis, body))
+
+
+@router.post(
+    "/analyses/{analysis_id}/artifacts/presign",
+    openapi_extra=json_body(PresignIn),
+    responses=_SIGNED_ANSWERS,
+)
+async def presign_artifact(
+    request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
+) -> PresignOut:
+    """An upload link for one artifact of the analysis (signed)."""
+    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    body = PresignIn.model_validate_json(raw)
+    url, path = await run_in_threadpool(callbacks.presign, analysis, body)
+    settings = platform_of(request).settings
+    return PresignOut(upload_url=with_base(settings.public_base_url, url), storage_path=path)
+
+
+@router.post(
+    "/analyses/{analysis_id}/annotations:bulk",
+    openapi_extra=json_body(BulkIn),
+    max_body_size=RESULTS_BODY_BYTES,
+    response_model=BulkOut,
+    responses=_SIGNED_ANSWERS,
+)
+async def bulk_annotations(
+    request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
+) -> Response:
+    """Add (or replace) annotations of the analysis in bulk (signed); repeats stored once."""
+    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+
+    def store() -> bytes:
+        body = BulkIn.model_validate_json(raw)
+        stored, total = callbacks.bulk(analysis, body)
+        # Thousands of annotations: written straight from dicts (the shape of BulkOut).
+        answer = {"annotations": [annotation_dict(a) for a in stored], "total": total}
+        return to_json(answer, inf_nan_mode="null")
+
+    return Response(await run_in_threadpool(store), media_type="application/json")
+
+
+@router.post(
+    "/analyses/{analysis_id}/finalize",
+    openapi_extra=json_body(FinalizeIn),
+    responses=_SIGNED_ANSWERS,
+)
+async def finalize(
+    request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
+) -> CallbackAnalysisOut:
+    """Complete or fail the analysis (signed); answers the whole analysis."""
+    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    body = FinalizeIn.model_validate_json(raw)
+    return CallbackAnalysisOut.of(await run_in_threadpool(callbacks.finalize, analysis, body))
+
+
+@router.post("/projects/{project_id}/callback-secrets", status_code=201)
+def create_secret(
+    project_id: Id, body: SecretIn, caller: CurrentUser, callbacks: CallbacksDep
+) -> CallbackSecretCreatedOut:
+    """Make a callback secret for the project's pipelines (managers); shown only now."""
+    check_enabled(callbacks.settings)
+    made, value = callback_secrets.create_secret(
+        callbacks.db, callbacks.box, caller, project_id, body.name
+    )
+    return CallbackSecretCreatedOut(**CallbackSecretOut.of(made).model_dump(), secret=value)
+
+
+@router.get("/projects/{project_id}/callback-secrets")
+def list_secrets(
+    project_id: Id, caller: CurrentUser, callbacks: CallbacksDep
+) -> list[CallbackSecretOut]:
+    """The project's callback secrets, without their values (managers)."""
+    check_enabled(callbacks.settings)
+    found = callback_secrets.list_secrets(callbacks.db, caller, project_id)
+    return [CallbackSecretOut.of(s) for s in found]
+
+
+@router.delete("/projects/{project_id}/callback-secrets/{secret_id}", status_code=204)
+def revoke_secret(
+    project_id: Id, secret_id: Id, caller: CurrentUser, callbacks: CallbacksDep
+) -> None:
+    """Revoke a callback secret (managers); its signatures stop being accepted at once."""
+    check_enabled(callbacks.settings)
+    callback_secrets.revoke_secret(callbacks.db, caller, project_id, secret_id)
+
+
+@router.get("/callbacks/stats")
+def signature_stats(caller: CurrentUser, callbacks: CallbacksDep) -> SignatureStatsOut:
+    """Refused callback signatures since this server process started, by reason (admins)."""
+    check_enabled(callbacks.settings)
+    if not caller.is_admin:
+        raise PermissionDenied("only admins see the callback signature statistics")
+    counts = callbacks.monitor.counts()
+    return SignatureStatsOut(signature_failures=counts, total=sum(counts.values()))
