@@ -29,6 +29,7 @@ TAGS = [
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},
     {"name": "annotations", "description": "What the models found."},
     {"name": "reviews", "description": "People's verdicts on what the models found."},
+    {"name": "callbacks", "description": "External pipelines: analyses driven by signed calls."},
     {
         "name": "exports",
         "description": "Camtrap DP, MegaDetector, COCO and CSV files of a project.",
