@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import secrets
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
@@ -17,38 +10,27 @@ from trapline.domain.callbacks import CallbackSecret
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import NotFound
+from trapline.sealed import SealedBox
 from trapline.services.access import project_for
 
 #: Visible prefix of a callback secret, as ``tl_`` is of API tokens.
 SECRET_PREFIX = "tlcb_"  # noqa: S105 - a prefix, not a secret
-#: Sealed secrets start with their format's version.
-_SEALED_VERSION = "v1:"
 
 
 class SecretBox:
-    """Encrypts callback secrets at rest: AES-256-GCM under a key derived from the server's
-    secret key, each secret bound to its key id (a sealed secret moved to another row does
-    not open)."""
+    """Callback secrets sealed at rest, each bound to its key id (a sealed secret moved to
+    another row does not open)."""
 
     def __init__(self, server_secret: bytes) -> None:
-        key = hmac.digest(server_secret, b"trapline callback secrets", hashlib.sha256)
-        self._aead = AESGCM(key)
+        self._box = SealedBox(server_secret, b"trapline callback secrets v1")
 
     def seal(self, key_id: str, secret: str) -> str:
         """The secret encrypted for storage."""
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(), key_id.encode())
-        return _SEALED_VERSION + base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self._box.seal(secret.encode(), bound_to=key_id.encode())
 
     def open(self, key_id: str, sealed: str) -> bytes | None:
         """The secret, or None when it cannot be opened (another server key, a moved row)."""
-        if not sealed.startswith(_SEALED_VERSION):
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(sealed[len(_SEALED_VERSION) :])
-            return self._aead.decrypt(raw[:12], raw[12:], key_id.encode())
-        except (InvalidTag, ValueError):
-            return None
+        return self._box.open(sealed, bound_to=key_id.encode())
 
 
 def create_secret(
