@@ -431,12 +431,15 @@ class SourceRunner:
     def _ingest_all(
         self, source: PullSource, deployment_id: int | None, fetched: list[_Fetched], tally: _Tally
     ) -> None:
+        """Store a batch in one transaction; when that fails as a whole (a file refused alone
+        is recorded in it), each file on its own, so one file's trouble is its own."""
         if len(fetched) > 1:
             try:
                 self._ingest(source, deployment_id, fetched, tally)
-                return
             except TraplineError:
-                pass  # which file it was, and the others stored all the same:
+                log.info("source %s: a batch failed; storing its files one by one", source.id)
+            else:
+                return
         for one in fetched:
             self._ingest_alone(source, deployment_id, one, tally)
 
