@@ -38,7 +38,7 @@ Schedule = Annotated[
 Kind = Annotated[
     str,
     StringConstraints(min_length=1, max_length=32, pattern=ONE_LINE),
-    Field(description=" | ".join(sorted(KINDS))),
+    Field(description=" | ".join(sorted(KINDS)), json_schema_extra={"enum": sorted(KINDS)}),
 ]
 
 
