@@ -81,7 +81,6 @@ def test_bad_filters_are_400s_that_say_what_to_fix(seeded: Seeded, make_seeded) 
         ({"format": "csv", "pipeline_version": 1}, "pipeline_version needs pipeline"),
         ({"format": "csv", "date_from": "2024-06-22", "date_to": "2024-06-21"}, "is after"),
         ({"format": "csv", "min_confidence": 1.5}, "min_confidence"),
-        ({"format": "csv", "reviewed_only": True}, "no human reviews"),
         ({"format": "csv", "colour": "red"}, "colour"),
     ]
     for body, words in cases:

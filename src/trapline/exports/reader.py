@@ -270,6 +270,8 @@ def _detection(
 ) -> Detection | None:
     algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
     human = humans.get(top.id)
+    if human is not None and human.rejected:
+        return None
     if top.type == "classification":  # an image-level label
         label = human.label if human and human.label else top.label
         return Detection(

@@ -1,11 +1,9 @@
 """Human labels: the one place exports learn what a person decided about a machine result.
 
-Every format takes a detection's human label from ``HumanLabel`` when there is one (the label
-a reviewer gave, who, when) and reports it as a person's classification; ``reviewed_only``
-keeps only reviewed detections. Reviews are not stored by the platform yet, so
-``human_labels`` finds none and ``REVIEWS_STORED`` is False: an export asked for reviewed
-results only is refused with a message saying so, instead of quietly writing nothing. When
-reviews land, ``human_labels`` reads them and the flag turns True; nothing else changes.
+Every format takes a detection's human label from ``HumanLabel`` (the label a reviewer gave,
+who, when) and reports it as a person's classification; ``reviewed_only`` keeps only reviewed
+detections. The latest review of a detection counts: *confirm* keeps the model's label,
+*relabel* gives the person's, *false_detection* drops the detection from every export.
 """
 
 from __future__ import annotations
@@ -15,20 +13,29 @@ from datetime import datetime
 from typing import NamedTuple
 
 from trapline.db.repositories import Repos
-
-#: Whether the platform stores human reviews of machine results.
-REVIEWS_STORED = False
+from trapline.domain.reviews import Verdict
 
 
 class HumanLabel(NamedTuple):
     """What a person decided about a machine annotation."""
 
+    #: The person's label; None when they confirmed the model's.
     label: str | None
     reviewer: str
     reviewed_at: datetime | None
+    #: The person said nothing is there: the detection is left out.
+    rejected: bool = False
 
 
 def human_labels(repos: Repos, annotation_ids: Sequence[int]) -> dict[int, HumanLabel]:
-    """The human labels of these machine annotations, by annotation id (none stored yet)."""
-    del repos, annotation_ids
-    return {}
+    """The human labels of these machine annotations, by annotation id (the latest review)."""
+    return {
+        review.annotation_id: HumanLabel(
+            review.label if review.verdict is Verdict.RELABEL else None,
+            review.reviewer or f"user {review.created_by}",
+            review.created_at,
+            rejected=review.verdict is Verdict.FALSE_DETECTION,
+        )
+        for review in repos.reviews.latest_for(annotation_ids)
+        if review.annotation_id is not None
+    }

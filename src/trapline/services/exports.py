@@ -13,7 +13,6 @@ from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportS
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, PermissionDenied
-from trapline.exports.review import REVIEWS_STORED
 from trapline.services.access import project_for, require
 from trapline.services.export_runner import ExportRunner
 from trapline.storage.base import BlobStore
@@ -69,11 +68,6 @@ def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
         raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
     if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
         raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
-    if f.reviewed_only and not REVIEWS_STORED:
-        raise InvalidInput(
-            "reviewed_only: this server stores no human reviews yet, so a reviewed-only export "
-            "would be empty; leave reviewed_only out"
-        )
 
 
 def list_exports(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,6 +76,22 @@ class ReviewRepo:
             .outerjoin(UserRow, UserRow.id == ReviewRow.created_by)
             .where(ReviewRow.image_id == image_id)
             .order_by(ReviewRow.id)
+        )
+        return [_to_review(row, email) for row, email in rows]
+
+    def latest_for(self, annotation_ids: Sequence[int]) -> list[Review]:
+        """The latest review of each of these annotations (those reviewed)."""
+        if not annotation_ids:
+            return []
+        latest = (
+            select(func.max(ReviewRow.id))
+            .where(ReviewRow.annotation_id.in_(annotation_ids))
+            .group_by(ReviewRow.annotation_id)
+        )
+        rows = self.session.execute(
+            select(ReviewRow, UserRow.email)
+            .outerjoin(UserRow, UserRow.id == ReviewRow.created_by)
+            .where(ReviewRow.id.in_(latest))
         )
         return [_to_review(row, email) for row, email in rows]
 
