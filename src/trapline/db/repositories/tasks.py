@@ -304,13 +304,8 @@ class TaskRepo:
     def shift_open(self, job_id: int, delta: int) -> int | None:
         """Add ``delta`` to the job's count of open tasks; returns the new count (None: no
         such job). The update holds the job's row until the transaction ends."""
-        count: int | None = self.session.scalar(
-            update(JobRow)
-            .where(JobRow.id == job_id)
-            .values(open_tasks=JobRow.open_tasks + delta)
-            .returning(JobRow.open_tasks)
-        )
-        return count
+        rows = Plain(self.session).rows(statements.SHIFT_OPEN, (delta, job_id))
+        return int(rows[0][0]) if rows else None
 
     def recount_open(self, job_id: int) -> int:
         """Set the job's count of open tasks from the tasks table; returns it."""
@@ -355,9 +350,5 @@ class TaskRepo:
         """What results for these tasks are checked against, by task id (those that exist)."""
         if not task_ids:
             return {}
-        rows = self.session.execute(
-            select(TaskRow.id, TaskRow.job_id, ImageRow.id, ImageRow.width, ImageRow.height)
-            .join(ImageRow, ImageRow.id == TaskRow.image_id)
-            .where(TaskRow.id.in_(task_ids))
-        )
+        rows = Plain(self.session).rows(statements.RESULT_TARGETS, among=list(task_ids))
         return {row[0]: ResultTarget(*row) for row in rows}

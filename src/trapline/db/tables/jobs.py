@@ -27,6 +27,8 @@ LEASED = "status = 'leased'"
 FINISHED = "finished_at IS NOT NULL"
 #: Condition of the annotations' parent index.
 HAS_PARENT = "parent_id IS NOT NULL"
+#: Annotations that have a digest (the callback API's).
+HAS_DIGEST = "digest IS NOT NULL"
 #: Condition of the index of analyses not yet completed or failed.
 OPEN_ANALYSIS = "status IN ('queued', 'processing')"
 
@@ -203,7 +205,15 @@ class AnnotationRow(Base):
     __table_args__ = (
         Index("ix_annotations_project_type_label", "project_id", "type", "label"),
         Index("ix_annotations_project_id_id", "project_id", "id"),
-        Index("uq_annotations_analysis_id_digest", "analysis_id", "digest", unique=True),
+        # Partial: only callback annotations have a digest; a worker's would each cost an entry.
+        Index(
+            "uq_annotations_analysis_id_digest",
+            "analysis_id",
+            "digest",
+            unique=True,
+            sqlite_where=text(HAS_DIGEST),
+            postgresql_where=text(HAS_DIGEST),
+        ),
         # Partial: the cascade only asks for children, so top-level annotations need no entry.
         Index(
             "ix_annotations_parent_id",
