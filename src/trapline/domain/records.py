@@ -119,6 +119,14 @@ class ImageFilter:
     captured_after: datetime | None = None
     captured_before: datetime | None = None
     filename_contains: str | None = None
+    #: True: images with at least one detection (a box); False: images with none.
+    has_detections: bool | None = None
+    #: Images with an annotation of this label (a model's, as it gave it).
+    label: str | None = None
+    #: Images with an annotation at least this confident (with ``label``: the same one).
+    min_confidence: float | None = None
+    #: Images a job was asked to process.
+    job_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The filter as a JSON object (for saved collections)."""
@@ -127,6 +135,10 @@ class ImageFilter:
             "captured_after": self.captured_after.isoformat() if self.captured_after else None,
             "captured_before": self.captured_before.isoformat() if self.captured_before else None,
             "filename_contains": self.filename_contains,
+            "has_detections": self.has_detections,
+            "label": self.label,
+            "min_confidence": self.min_confidence,
+            "job_id": self.job_id,
         }
 
     @classmethod
@@ -138,6 +150,10 @@ class ImageFilter:
             captured_after=datetime.fromisoformat(after) if after else None,
             captured_before=datetime.fromisoformat(before) if before else None,
             filename_contains=data.get("filename_contains"),
+            has_detections=data.get("has_detections"),
+            label=data.get("label"),
+            min_confidence=data.get("min_confidence"),
+            job_id=data.get("job_id"),
         )
 
 

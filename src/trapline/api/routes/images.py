@@ -6,7 +6,7 @@ import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep, absolute_url
@@ -111,6 +111,15 @@ def list_images(
     captured_after: QueryTime = None,
     captured_before: QueryTime = None,
     filename: QueryText = None,
+    has_detections: Annotated[
+        bool | None, Query(description="true: images with a detection; false: with none")
+    ] = None,
+    label: QueryText = None,
+    min_confidence: Annotated[
+        float | None,
+        Query(ge=0, le=1, allow_inf_nan=False, description="images with an annotation this sure"),
+    ] = None,
+    job: QueryId = None,
     ordering: ImageOrder = ImageOrder.CAPTURED,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
@@ -122,6 +131,10 @@ def list_images(
         captured_after=captured_after.replace(tzinfo=None) if captured_after else None,
         captured_before=captured_before.replace(tzinfo=None) if captured_before else None,
         filename_contains=filename or None,
+        has_detections=has_detections,
+        label=label or None,
+        min_confidence=min_confidence,
+        job_id=job,
     )
     position = decode_cursor(cursor)
     page = images.list_images(

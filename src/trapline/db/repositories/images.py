@@ -5,15 +5,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, delete, func, insert, select, union_all, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.tasks import OPEN
-from trapline.db.tables import CollectionImageRow, ImageRow, JobRow, ProjectRow, TaskRow
+from trapline.db.tables import (
+    AnnotationRow,
+    CollectionImageRow,
+    ImageRow,
+    JobRow,
+    ProjectRow,
+    TaskRow,
+)
 from trapline.db.types import affected, lock_row
 from trapline.domain.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.records import Image, ImageFilter
+from trapline.domain.results import AnnotationType
 
 #: The images table, for plain-row queries on hot paths.
 _IMAGES = cast(Table, ImageRow.__table__)
@@ -231,6 +250,7 @@ class ImageRepo:
             for char in ("\\", "%", "_"):
                 needle = needle.replace(char, "\\" + char)
             query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
+        query = _with_results(query, flt)
         if collection_id is not None:
             query = query.where(
                 ImageRow.id.in_(
@@ -247,3 +267,26 @@ class ImageRepo:
             .where(ProjectRow.id == project_id)
             .values(image_count=ProjectRow.image_count + delta)
         )
+
+
+def _with_results(query: Select[Any], flt: ImageFilter) -> Select[Any]:
+    """Narrow to images by what was found on them or the job that took them: each condition
+    is a probe of the image's annotations (or the job's tasks) by index, image by image."""
+    if flt.has_detections is not None:
+        boxes = exists().where(
+            AnnotationRow.image_id == ImageRow.id,
+            AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+        )
+        query = query.where(boxes if flt.has_detections else ~boxes)
+    if flt.label is not None or flt.min_confidence is not None:
+        found = [AnnotationRow.image_id == ImageRow.id]
+        if flt.label is not None:
+            found.append(AnnotationRow.label == flt.label)
+        if flt.min_confidence is not None:
+            found.append(AnnotationRow.confidence >= flt.min_confidence)
+        query = query.where(exists().where(*found))
+    if flt.job_id is not None:
+        query = query.where(
+            exists().where(TaskRow.job_id == flt.job_id, TaskRow.image_id == ImageRow.id)
+        )
+    return query

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -14,6 +15,7 @@ from trapline.api.pagination import (
     MAX_ID,
     Id,
     QueryCursor,
+    QueryId,
     QueryText,
     decode_cursor,
     encode_cursor,
@@ -23,7 +25,7 @@ from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput
 from trapline.imaging.limits import DecodeLimits
-from trapline.services import deployments, images, projects
+from trapline.services import deployments, images, jobs, projects, reviews
 from trapline.services.images import IncomingFile
 from trapline.web.forms import optional_time
 from trapline.web.pages import SignedIn
@@ -38,39 +40,55 @@ MAX_FILES = 50
 DateText = Annotated[str | None, Query(max_length=40)]
 DeploymentId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 ThumbSize = Annotated[int, Query()]
+#: Jobs the grid's job filter offers (the newest).
+JOB_CHOICES = 100
 
 
-def image_filter(
-    deployment: int | None, after: str | None, before: str | None, filename: str | None
-) -> ImageFilter:
-    """The grid's filter from its query string."""
-    return ImageFilter(
-        deployment_id=deployment,
-        captured_after=optional_time(after or "", "from"),
-        captured_before=optional_time(before or "", "to"),
-        filename_contains=filename or None,
-    )
+@dataclass(frozen=True)
+class GridQuery:
+    """The image grid's filters, as its query string carries them (the viewer keeps them, so
+    previous/next stay within the filter)."""
+
+    deployment: DeploymentId = None
+    after: DateText = None
+    before: DateText = None
+    filename: QueryText = None
+    detections: Annotated[Literal["with", "without"] | None, Query()] = None
+    label: QueryText = None
+    min_confidence: Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)] = None
+    job: QueryId = None
+
+    def image_filter(self) -> ImageFilter:
+        """The filter these parameters describe."""
+        return ImageFilter(
+            deployment_id=self.deployment,
+            captured_after=optional_time(self.after or "", "from"),
+            captured_before=optional_time(self.before or "", "to"),
+            filename_contains=self.filename or None,
+            has_detections=None if self.detections is None else self.detections == "with",
+            label=self.label or None,
+            min_confidence=self.min_confidence,
+            job_id=self.job,
+        )
+
+    def query(self) -> dict[str, object]:
+        """The parameters given, for links that keep them."""
+        return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+
+
+Grid = Annotated[GridQuery, Depends()]
 
 
 @router.get("/projects/{project_id}/images")
-def image_grid(
-    page: SignedIn,
-    project_id: Id,
-    deployment: DeploymentId = None,
-    after: DateText = None,
-    before: DateText = None,
-    filename: QueryText = None,
-    cursor: QueryCursor = None,
-) -> Response:
+def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor = None) -> Response:
     """Thumbnails, newest first, with filters; pages by cursor so deep pages stay fast."""
     project, role = projects.get_project(page.db, page.me, project_id)
-    flt = image_filter(deployment, after, before, filename)
     position = decode_cursor(cursor)
     found = images.list_images(
         page.db,
         page.me,
         project_id,
-        flt,
+        grid.image_filter(),
         order=ImageOrder.CAPTURED_DESC,
         limit=PER_PAGE,
         cursor=position,
@@ -79,18 +97,20 @@ def image_grid(
     shown = found.images
     has_next = bool(shown) and (found.more if not backwards else True)
     has_previous = bool(shown) and (found.more if backwards else position is not None)
-    query = {
-        k: v
-        for k, v in {
-            "deployment": deployment,
-            "after": after,
-            "before": before,
-            "filename": filename,
-        }.items()
-        if v
-    }
     _, found_deployments = deployments.list_deployments(
         page.db, page.me, project_id, limit=500, offset=0
+    )
+    _, recent_jobs, _ = jobs.list_jobs(
+        page.db,
+        page.me,
+        project_id=project_id,
+        statuses=[],
+        pipeline_slugs=[],
+        incomplete_only=False,
+        dispatch_mode=None,
+        limit=JOB_CHOICES,
+        offset=0,
+        with_counts=False,
     )
     return page.render(
         "images.html",
@@ -98,10 +118,12 @@ def image_grid(
         role=role,
         images=shown,
         count=found.count,
-        query=query,
+        query=grid.query(),
         next_cursor=encode_cursor(shown[-1], backwards=False) if has_next else None,
         previous_cursor=encode_cursor(shown[0], backwards=True) if has_previous else None,
         deployments=found_deployments,
+        jobs=recent_jobs,
+        labels=[label for label, _ in reviews.top_labels(page.db, page.me, project_id)],
         can_upload=role.allows(role.MEMBER),
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.api.pagination import Id, QueryText
+from trapline.api.pagination import Id
 from trapline.domain.paging import ImageOrder
 from trapline.domain.results import Analysis, Annotation, AnnotationType, Box
 from trapline.domain.reviews import Review, Verdict
@@ -18,7 +18,7 @@ from trapline.services import analyses, browse, deployments, projects, reviews
 from trapline.web.forms import one_line, optional_number
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
-from trapline.web.routes.images import DateText, DeploymentId, image_filter
+from trapline.web.routes.images import Grid
 
 router = page_router()
 
@@ -109,10 +109,7 @@ def detections_of(found: list[Analysis], reviewed: list[Review]) -> list[Detecti
 def viewer(
     page: SignedIn,
     image_id: Id,
-    deployment: DeploymentId = None,
-    after: DateText = None,
-    before: DateText = None,
-    filename: QueryText = None,
+    grid: Grid,
     queue: Annotated[str | None, Query(pattern=r"^(project|\d{1,19})$")] = None,
 ) -> Response:
     """One image at full size with its boxes, labels, confidences and reviews."""
@@ -120,18 +117,9 @@ def viewer(
     project, role = projects.get_project(page.db, page.me, image.project_id)
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
     detections = detections_of(found, reviewed)
-    flt = image_filter(deployment, after, before, filename)
-    newer, older = browse.neighbours(page.db, page.me, image, flt, ImageOrder.CAPTURED_DESC)
-    query = {
-        k: v
-        for k, v in {
-            "deployment": deployment,
-            "after": after,
-            "before": before,
-            "filename": filename,
-        }.items()
-        if v
-    }
+    newer, older = browse.neighbours(
+        page.db, page.me, image, grid.image_filter(), ImageOrder.CAPTURED_DESC
+    )
     deployment_name = None
     if image.deployment_id is not None:
         deployment_name = deployments.get_deployment(page.db, page.me, image.deployment_id).name
@@ -147,7 +135,7 @@ def viewer(
             {d.analysis.pipeline_slug or d.analysis.source for d in detections}
             | ({"people"} if any(r.verdict is Verdict.MISSING for r in reviewed) else set())
         ),
-        query=query,
+        query=grid.query(),
         newer=newer,
         older=older,
         deployment_name=deployment_name,
