@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Account
+from tests.conftest import Account, upload
 from tests.protocol.conftest import Protocol
 from tests.support.protocol import detection, pipeline_config, success
 from tests.web.conftest import PASSWORD, Browser, csrf_of
 from trapline.domain.reviews import Verdict
+from trapline.imaging.synthetic import light_trap_jpeg
 
 PAGES = (
     "/projects",
@@ -27,6 +29,7 @@ PAGES = (
     "/projects/{p}/processing",
     "/projects/{p}/members",
     "/images/{i}",
+    "/images/{i}/exif",
     "/jobs/{j}",
     "/deployments/{d}",
     "/account",
@@ -328,3 +331,20 @@ def test_sign_in_never_sends_people_to_another_site(target: str) -> None:
 
     assert safe_next(target) == "/"
     assert safe_next("/projects/3/images?deployment=2") == "/projects/3/images?deployment=2"
+
+
+def test_the_viewer_shows_the_files_exif_tags(
+    sign_in: Callable[[Account], Browser], client: TestClient, owner: Account, project_id: int
+) -> None:
+    taken = datetime(2024, 6, 21, 22, 5, 9)
+    files = [
+        ("tagged.jpg", light_trap_jpeg(1, width=320, height=240, captured_at=taken)),
+        ("bare.jpg", light_trap_jpeg(2, width=320, height=240)),
+    ]
+    body = upload(client, owner, project_id, *files)
+    tagged, bare = (r["id"] for r in body["results"])
+    browser = sign_in(owner)
+    assert f'href="/images/{tagged}/exif"' in browser.page(f"/images/{tagged}")
+    page = browser.page(f"/images/{tagged}/exif")
+    assert re.search(r"<td>DateTimeOriginal</td><td>2024:06:21 22:05:09</td>", page)
+    assert "has no EXIF tags" in browser.page(f"/images/{bare}/exif")

@@ -25,6 +25,7 @@ from trapline.errors import (
     TraplineError,
     UnsupportedMediaType,
 )
+from trapline.imaging.exif import HEAD_BYTES, exif_tags
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import (
     DEFAULT_LIMITS,
@@ -361,6 +362,16 @@ def download_url(
     """A signed, expiring URL of the original image."""
     image = get_image(db, caller, image_id)
     return store.signed_url(image.storage_key, expires_in=expires_in)
+
+
+def image_exif(
+    db: Database, store: BlobStore, caller: User, image_id: int
+) -> list[tuple[str, str]]:
+    """The EXIF tags of an image's stored file, read from its first bytes."""
+    image = get_image(db, caller, image_id)
+    with store.opened(image.storage_key) as original:
+        head = original.read(HEAD_BYTES)
+    return exif_tags(head)
 
 
 def thumbnail_url(

@@ -14,7 +14,7 @@ from trapline.domain.results import Analysis, Annotation, AnnotationType, Box
 from trapline.domain.reviews import Review, Verdict
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
-from trapline.services import analyses, browse, deployments, projects, reviews
+from trapline.services import analyses, browse, deployments, images, projects, reviews
 from trapline.web.forms import one_line, optional_number
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -143,6 +143,15 @@ def viewer(
         queue=queue,
         labels=sorted({label for d in detections for label, _ in d.top}),
     )
+
+
+@router.get("/images/{image_id}/exif")
+def exif(page: SignedIn, image_id: Id) -> Response:
+    """The EXIF tags of the image's file, as a table."""
+    image = images.get_image(page.db, page.me, image_id)
+    project, role = projects.get_project(page.db, page.me, image.project_id)
+    tags = images.image_exif(page.db, page.platform.store, page.me, image_id)
+    return page.render("exif.html", project=project, role=role, image=image, tags=tags)
 
 
 @router.post("/images/{image_id}/review")
