@@ -122,3 +122,38 @@ def test_the_grid_and_the_viewer_keep_the_filters(
     neighbours = {int(i) for i in re.findall(r'href="/images/(\d+)\?[^"]*detections=with', html)}
     assert neighbours
     assert neighbours <= boxed
+
+
+def test_a_job_runs_over_the_images_a_filter_shows(
+    seeded: Seeded, sign_in: Callable[[Account], Browser]
+) -> None:
+    proto = seeded.proto
+    trap_c = proto.deployment("Trap C")
+    fresh = set(proto.images(2, deployment_id=str(trap_c)))
+    browser = sign_in(proto.account)
+    grid = f"/projects/{seeded.project_id}/images?deployment={trap_c}&detections=without"
+    html = browser.page(grid)
+    assert 'id="run-filtered"' in html
+    assert f'name="deployment" value="{trap_c}"' in html
+    form = {
+        "scope": "filter",
+        "deployment": str(trap_c),
+        "detections": "without",
+        "pipeline": "moth-test",
+        "name": "Trap C, not yet looked at",
+    }
+    started = browser.post(f"/projects/{seeded.project_id}/jobs", form, csrf_from=grid)
+    assert started.status_code == 303, started.text  # type: ignore[attr-defined]
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
+    job = proto.wait(job_id, {"running"})
+    assert job["selection"]["filter"]["deployment_id"] == trap_c
+    tasks = proto.claim(job_id, 100)
+    assert {int(t["image_id"]) for t in tasks} == fresh
+
+    bad = browser.post(
+        f"/projects/{seeded.project_id}/jobs",
+        {**form, "min_confidence": "7"},
+        csrf_from=grid,
+    )
+    assert bad.status_code == 400  # type: ignore[attr-defined]
+    assert "min_confidence" in bad.text  # type: ignore[attr-defined]

@@ -64,8 +64,11 @@ def create_job(
     dispatch_mode: DispatchMode = DispatchMode.ASYNC_API,
 ) -> Job:
     """Create a job (members). Its tasks are enqueued afterwards by ``start_job``."""
+    # "filter" (an ImageFilter as JSON) comes from the web app's image grid.
     chosen = [
-        k for k in ("collection_id", "image_ids", "deployment_id") if selection.get(k) is not None
+        k
+        for k in ("collection_id", "image_ids", "deployment_id", "filter")
+        if selection.get(k) is not None
     ]
     if len(chosen) > 1:
         raise InvalidInput(
@@ -388,12 +391,13 @@ def _check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) -
             raise InvalidInput(
                 f"collection {selection['collection_id']} is not in project {project_id}"
             )
-    if "deployment_id" in selection:
-        deployment = repos.deployments.get(selection["deployment_id"])
+    deployment_id = selection.get("deployment_id") or selection.get("filter", {}).get(
+        "deployment_id"
+    )
+    if deployment_id is not None:
+        deployment = repos.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
-            raise InvalidInput(
-                f"deployment {selection['deployment_id']} is not in project {project_id}"
-            )
+            raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
     if "image_ids" in selection:
         ids = selection["image_ids"]
         missing = sorted(set(ids) - repos.images.existing_ids(project_id, ids))
@@ -412,6 +416,8 @@ def _selected(repos: Repos, project_id: int, selection: dict[str, Any]) -> int:
 
 def _selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilter, int | None]:
     """The image filter and explicit collection a job's selection stands for."""
+    if "filter" in selection:
+        return ImageFilter.from_json(selection["filter"]), None
     if "deployment_id" in selection:
         return ImageFilter(deployment_id=selection["deployment_id"]), None
     if "collection_id" in selection:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -25,7 +27,7 @@ from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput
 from trapline.imaging.limits import DecodeLimits
-from trapline.services import deployments, images, jobs, projects, reviews
+from trapline.services import deployments, images, jobs, pipelines, projects, reviews
 from trapline.services.images import IncomingFile
 from trapline.web.forms import optional_time
 from trapline.web.pages import SignedIn
@@ -71,12 +73,30 @@ class GridQuery:
             job_id=self.job,
         )
 
+    @classmethod
+    def from_form(cls, form: Mapping[str, object]) -> GridQuery:
+        """The same parameters posted by a form (the grid's "run a pipeline" form)."""
+        given = {
+            f.name: str(form[f.name]).strip()
+            for f in fields(cls)
+            if str(form.get(f.name) or "").strip()
+        }
+        try:
+            return _GRID_FORM.validate_python(given)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            words = first["msg"]
+            if first["type"] == "string_pattern_mismatch":
+                words = "one line of printable text"
+            raise InvalidInput(f"{first['loc'][0]}: {words}") from None
+
     def query(self) -> dict[str, object]:
         """The parameters given, for links that keep them."""
         return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
 
 
 Grid = Annotated[GridQuery, Depends()]
+_GRID_FORM = TypeAdapter(GridQuery)
 
 
 @router.get("/projects/{project_id}/images")
@@ -125,6 +145,9 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         jobs=recent_jobs,
         labels=[label for label, _ in reviews.top_labels(page.db, page.me, project_id)],
         can_upload=role.allows(role.MEMBER),
+        pipelines=[p for p in pipelines.list_pipelines(page.db, page.me, project_id) if p.enabled]
+        if role.allows(role.MEMBER)
+        else [],
     )
 
 

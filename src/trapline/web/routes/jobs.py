@@ -15,6 +15,7 @@ from trapline.services import collections, deployments, jobs, pipelines, project
 from trapline.web.forms import one_line
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
+from trapline.web.routes.images import GridQuery
 from trapline.web.views import job_row
 
 router = page_router()
@@ -78,7 +79,8 @@ def job_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
 
 @router.post("/projects/{project_id}/jobs")
 def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
-    """Start a pipeline over the whole project, a deployment or a collection."""
+    """Start a pipeline over the whole project, a deployment, a collection or the images a
+    grid filter shows."""
     values = {k: str(form.get(k) or "") for k in ("pipeline", "scope", "name")}
     errors: dict[str, str] = {}
     selection: dict[str, object] = {}
@@ -89,6 +91,11 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
             errors["scope"] = "scope: pick one of the listed image sets"
         else:
             selection[f"{kind}_id"] = int(number)
+    elif scope == "filter":  # the image grid's filter, posted beside the scope
+        try:
+            selection["filter"] = GridQuery.from_form(form).image_filter().as_json()
+        except InvalidInput as exc:
+            errors["scope"] = exc.detail
     elif scope not in ("", "project"):
         errors["scope"] = "scope: pick one of the listed image sets"
     name = None
