@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 
 import pytest
 from fastapi.testclient import TestClient
@@ -50,6 +51,13 @@ def test_each_failed_check_is_named_and_never_shows_the_expected_signature(
         "mismatch": "does not match",
     }
     caplog.set_level(logging.WARNING, "trapline.services.callbacks")
+    exported: list[tuple[int, dict[str, str]]] = []
+
+    class Recorder:  # stands in for the OpenTelemetry counter, which needs an SDK to read
+        def add(self, amount: int, attributes: dict[str, str]) -> None:
+            exported.append((amount, attributes))
+
+    platform.callbacks.monitor._exported = Recorder()  # type: ignore[assignment]
     for name, headers in cases.items():
         status, body = _patch(client, analysis, STATUS, headers)
         assert status == 401, (name, body)
@@ -59,6 +67,7 @@ def test_each_failed_check_is_named_and_never_shows_the_expected_signature(
         assert real["X-ML-Signature"].removeprefix("sha256=") not in json.dumps(body)
     counts = platform.callbacks.monitor.counts()
     assert counts == {"missing_header": 1, "bad_format": 1, "skew": 2, "mismatch": 1}
+    assert Counter(a["reason"] for _, a in exported) == counts
     logged = [r.getMessage() for r in caplog.records if "signature refused" in r.getMessage()]
     assert len(logged) == 5
     assert all(f"analysis {analysis} from testclient" in line for line in logged)

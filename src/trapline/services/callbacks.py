@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from opentelemetry import metrics
+
 from trapline.callback_protocol import (
     AnalysisIn,
     BadItem,
@@ -70,16 +72,23 @@ def check_enabled(settings: Settings) -> None:
 
 
 class SignatureMonitor:
-    """Counts refused signatures by reason (per process), for the admin's stats."""
+    """Counts refused signatures by reason: per process for the admin's stats, and as the
+    OpenTelemetry counter ``trapline.callback.signature_failures`` (attribute ``reason``),
+    exported when the process has an OpenTelemetry SDK configured (a no-op otherwise)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._exported = metrics.get_meter("trapline").create_counter(
+            "trapline.callback.signature_failures",
+            description="callback calls refused for their signature",
+        )
 
     def refused(self, problem: SignatureProblem) -> None:
         """Count one refusal."""
         with self._lock:
             self._counts[problem.value] += 1
+        self._exported.add(1, {"reason": problem.value})
 
     def counts(self) -> dict[str, int]:
         """Refusals so far, by reason."""
