@@ -175,7 +175,7 @@ class CamtrapDpWriter(ExportWriter):
             probability = _num(d.label_confidence if d.label_confidence is not None else None)
         tags = f"label:{d.label}" if d.label and not name else ""
         return [
-            f"{image.id}-{d.annotation_id}", deployment_id, str(image.id), "", stamp, stamp,
+            f"{image.id}-{d.key}", deployment_id, str(image.id), "", stamp, stamp,
             "media", kind, "", name, "1" if kind == "animal" else "", "", "", "", "", "", "",
             "", *bbox, method, by, iso(when), probability, tags, "",
         ]  # fmt: skip

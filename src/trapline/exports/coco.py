@@ -71,8 +71,11 @@ class CocoWriter(ExportWriter):
                     "area": round(w * h, 3),
                     "iscrowd": 0,
                     "score": round(d.confidence, 6) if d.confidence is not None else 1.0,
-                    "trapline_annotation_id": d.annotation_id,
                 }
+                if d.review_id is None:
+                    annotation["trapline_annotation_id"] = d.annotation_id
+                else:  # a box a person drew
+                    annotation["trapline_review_id"] = d.review_id
                 if d.rle is not None:
                     annotation["segmentation"] = d.rle
                 self._next_id += 1

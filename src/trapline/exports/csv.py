@@ -81,7 +81,7 @@ class CsvWriter(ExportWriter):
         box = d.box or (None, None, None, None)
         human, pipeline = d.human, d.pipeline
         return [
-            str(d.annotation_id), *(number(v) for v in box), cell(d.label),
+            d.key, *(number(v) for v in box), cell(d.label),
             number(d.label_confidence), number(d.confidence), cell(d.category),
             "human" if human else "machine",
             cell(pipeline.slug) if pipeline else "", str(pipeline.version) if pipeline else "",

@@ -28,7 +28,8 @@ from trapline.domain.exports import (
     PipelineFacts,
 )
 from trapline.domain.records import Deployment, Project
-from trapline.exports.review import HumanLabel, human_labels
+from trapline.domain.reviews import Review
+from trapline.exports.review import HumanLabel, drawn_boxes, human_label, human_labels
 
 #: Images read per batch: memory stays flat whatever the project's size.
 BATCH_SIZE = 1000
@@ -79,6 +80,13 @@ class Detection(NamedTuple):
     #: COCO run-length encoding of the object's mask, where the pipeline gave one.
     rle: dict[str, Any] | None
     human: HumanLabel | None
+    #: Set for a box a person drew where the models found nothing (``annotation_id`` is 0).
+    review_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The detection's id in an export: its annotation's, or ``review-N`` for a drawn box."""
+        return str(self.annotation_id) if self.review_id is None else f"review-{self.review_id}"
 
 
 class ImageResult(NamedTuple):
@@ -152,12 +160,14 @@ def read_results(
             completed = [a.id for a in analyses if a.status == "completed"]
             annotations = repos.export_reads.annotations_of(completed)
             humans = human_labels(repos, [a.id for a in annotations if a.parent_id is None])
+            drawn = drawn_boxes(repos, [i.id for i in images])
         yield _assemble(
             images,
             analyses,
             annotations,
             failures,
             humans,
+            drawn,
             context.algorithms,
             context.pipelines,
             filters,
@@ -207,6 +217,7 @@ def _assemble(
     annotations: list[AnnotationFacts],
     failures: dict[int, str],
     humans: dict[int, HumanLabel],
+    drawn: dict[int, list[Review]],
     algorithms: dict[int, AlgorithmFacts],
     pipelines: dict[int, PipelineFacts],
     filters: ExportFilters,
@@ -241,6 +252,10 @@ def _assemble(
                 )
                 if made is not None and (not narrow or _kept(made, filters)):
                     detections.append(made)
+        people = [_drawn(r) for r in drawn.get(image.id, _NONE)]
+        if people and state is ImageState.UNPROCESSED:
+            state = ImageState.PROCESSED  # a person looked at it
+        detections.extend(people)
         failure = None
         if state is ImageState.FAILED:
             failure = (
@@ -250,6 +265,16 @@ def _assemble(
             )
         out.append(ImageResult(image, state, detections, failure))
     return out
+
+
+def _drawn(review: Review) -> Detection:
+    """A box a person drew, as a detection classified by that person."""
+    box = review.box
+    assert box is not None  # a missing-box review always has one
+    return Detection(
+        0, 0, (box.x1, box.y1, box.x2, box.y2), None, None, review.label, None, None,
+        None, None, None, review.created_at, None, human_label(review), review.id,
+    )  # fmt: skip
 
 
 def _kept(d: Detection, filters: ExportFilters) -> bool:

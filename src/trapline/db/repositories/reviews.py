@@ -95,6 +95,18 @@ class ReviewRepo:
         )
         return [_to_review(row, email) for row, email in rows]
 
+    def drawn_on(self, image_ids: Sequence[int]) -> list[Review]:
+        """Boxes people drew where the models found nothing, on these images, oldest first."""
+        if not image_ids:
+            return []
+        rows = self.session.execute(
+            select(ReviewRow, UserRow.email)
+            .outerjoin(UserRow, UserRow.id == ReviewRow.created_by)
+            .where(ReviewRow.image_id.in_(image_ids), ReviewRow.verdict == Verdict.MISSING.value)
+            .order_by(ReviewRow.id)
+        )
+        return [_to_review(row, email) for row, email in rows]
+
     def annotation(self, annotation_id: int) -> tuple[int, int, str] | None:
         """(project id, image id, type) of an annotation."""
         found = self.session.execute(
