@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test fuzz lint format bench clean services scale-trial
+.PHONY: help demo up test test-busy fuzz lint format bench clean services scale-trial
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -41,6 +41,9 @@ services:  ## make sure the system packages and services the tests use are prese
 
 test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-busy: $(STAMP) services  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
+	bash scripts/test-busy.sh
 
 fuzz: $(STAMP) services  ## a long schemathesis run against real servers (FUZZ_EXAMPLES per operation)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=7200 $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
