@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -268,12 +269,12 @@ def list_jobs(
     caller: User,
     *,
     project_id: int | None,
-    statuses: list[JobStatus],
-    pipeline_slugs: list[str],
-    incomplete_only: bool,
-    dispatch_mode: DispatchMode | None,
     limit: int,
     offset: int,
+    statuses: Sequence[JobStatus] = (),
+    pipeline_slugs: Sequence[str] = (),
+    incomplete_only: bool = False,
+    dispatch_mode: DispatchMode | None = None,
     with_counts: bool = True,
 ) -> tuple[int, list[Job], dict[int, TaskCounts]]:
     """Jobs of the caller's projects, newest first, and their task counts by job id (none
@@ -286,8 +287,8 @@ def list_jobs(
             projects = None if caller.is_admin else repos.projects.ids_for(caller.id)
         total, jobs = repos.jobs.page(
             project_ids=projects,
-            statuses=statuses,
-            pipeline_slugs=pipeline_slugs,
+            statuses=list(statuses),
+            pipeline_slugs=list(pipeline_slugs),
             incomplete_only=incomplete_only,
             dispatch_mode=dispatch_mode,
             limit=limit,

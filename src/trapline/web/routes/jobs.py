@@ -48,10 +48,6 @@ def _job_list(
         page.db,
         page.me,
         project_id=project_id,
-        statuses=[],
-        pipeline_slugs=[],
-        incomplete_only=False,
-        dispatch_mode=None,
         limit=PER_PAGE,
         offset=offset,
     )

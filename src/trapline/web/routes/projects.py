@@ -86,10 +86,6 @@ def project_home(page: SignedIn, project_id: Id) -> Response:
         page.db,
         page.me,
         project_id=project_id,
-        statuses=[],
-        pipeline_slugs=[],
-        incomplete_only=False,
-        dispatch_mode=None,
         limit=10,
         offset=0,
     )
