@@ -132,8 +132,10 @@ def test_a_review_is_visible_in_the_api(page: Any, app: App) -> None:
     page.goto(f"{app.url}/images/{image_id}")
     first = page.query_selector(".annotation")
     annotation = int(first.get_attribute("data-id"))
-    first.query_selector(f"#label-{annotation}").fill("Noctuidae")
-    first.query_selector(f"button[value='{annotation}:relabel']").click()
+    first.query_selector("a.pick").click()  # the review panel now holds this detection
+    assert page.input_value("#r-annotation") == str(annotation)
+    page.fill("#r-relabel", "Noctuidae")
+    page.click("#review-form button[value='relabel']")
     page.wait_for_selector(f"#a{annotation} .reviewed-by")
     assert "relabel: Noctuidae by admin@localhost" in page.inner_text(f"#a{annotation}")
     reviews = app.api("GET", f"/images/{image_id}/reviews/").json()["results"]

@@ -32,6 +32,7 @@ PAGES = (
     "/images/{i}/exif",
     "/jobs/{j}",
     "/deployments/{d}",
+    "/analyses/{a}",
     "/account",
 )
 
@@ -50,7 +51,12 @@ def analysed(client: TestClient, owner: Account, project_id: int, jpeg: Callable
         *[success(t, detection(t, bbox=(10, 12, 60, 70), scores=[0.3, 0.6, 0.1])) for t in tasks],
     )
     proto.wait(job["id"], {"succeeded"})
-    return {"p": project_id, "i": images[0], "j": job["id"], "d": deployment, "proto": proto}
+    seen = client.get(f"/api/v2/images/{images[0]}", headers=owner.headers).json()
+    analysis = seen["analyses"][0]["id"]
+    return {
+        "p": project_id, "i": images[0], "j": job["id"], "d": deployment, "a": analysis,
+        "proto": proto,
+    }  # fmt: skip
 
 
 def test_signed_out_pages_go_to_sign_in(client: TestClient) -> None:
@@ -166,7 +172,7 @@ def test_foreign_project_pages_answer_like_missing_ones(
     stranger = sign_in(make_account("stranger"))
     for template in PAGES[1:-1]:
         foreign = stranger.client.get(template.format(**analysed))
-        missing_ids = {k: 10**9 + n for n, k in enumerate(("p", "i", "j", "d"))}
+        missing_ids = {k: 10**9 + n for n, k in enumerate(("p", "i", "j", "d", "a"))}
         missing = stranger.client.get(template.format(**missing_ids))
         assert foreign.status_code == missing.status_code == 404, template
         scrub = re.compile(r"\d+")
@@ -206,7 +212,8 @@ def test_viewer_role_sees_no_edit_controls_and_cannot_review(
     annotation = re.search(r'data-id="(\d+)"', image)
     assert annotation
     refused = browser.post(
-        "/images/{i}/review".format(**analysed), {"review": f"{annotation.group(1)}:confirm"}
+        "/images/{i}/review".format(**analysed),
+        {"annotation": annotation.group(1), "verdict": "confirm"},
     )
     assert refused.status_code == 403  # type: ignore[attr-defined]
 
@@ -221,7 +228,7 @@ def test_review_is_kept_beside_the_machine_annotation(
     before = client.get(f"/api/v2{image_path}", headers=owner.headers).json()
     answer = browser.post(
         f"{image_path}/review",
-        {"review": f"{annotation}:{Verdict.RELABEL.value}", f"label-{annotation}": "beetle"},
+        {"annotation": annotation, "verdict": Verdict.RELABEL.value, "label": "beetle"},
         csrf_from=image_path,
     )
     assert answer.status_code == 303  # type: ignore[attr-defined]
@@ -312,7 +319,8 @@ def test_review_queue_walks_detections_one_after_another(
             image_path.split("?")[0] + "/review",
             data={
                 "csrf": csrf_of(page),
-                "review": f"{anchor}:confirm",
+                "annotation": anchor,
+                "verdict": "confirm",
                 "queue": "project",
                 "project": str(analysed["p"]),
             },

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from trapline.db.engine import Database
+from trapline.domain.callbacks import Artifact
 from trapline.domain.records import Image, User
 from trapline.domain.results import Analysis, Annotation, AnnotationFilter
 from trapline.domain.roles import Role
+from trapline.errors import NotFound
 from trapline.services.access import project_for, require
+from trapline.storage.base import BlobStore
 
 
 def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Image, list[Analysis]]:
@@ -24,3 +27,45 @@ def list_annotations(
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         return repos.analyses.list_annotations(project_id, flt, limit=limit, offset=offset)
+
+
+def get_analysis(db: Database, caller: User, analysis_id: int) -> tuple[Analysis, list[Artifact]]:
+    """An analysis with its annotations and the artifacts uploaded for it (viewers of its
+    project), whatever made it: a worker, an import or an external pipeline."""
+    with db.read() as repos:
+        analysis = require(repos.analyses.with_annotations(analysis_id), "analysis", analysis_id)
+        image = require(repos.images.get(analysis.image_id), "analysis", analysis_id)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("analysis", analysis_id))
+        return analysis, repos.callbacks.artifacts(analysis_id)
+
+
+def layer_url(
+    db: Database, store: BlobStore, caller: User, annotation_id: int, *, expires_in: int
+) -> str:
+    """A signed, expiring URL of the PNG a mask or heatmap annotation points at."""
+    with db.read() as repos:
+        found = repos.analyses.annotations_by_id([annotation_id])
+        annotation = require(found[0] if found else None, "annotation", annotation_id)
+        image = require(repos.images.get(annotation.image_id), "annotation", annotation_id)
+        asked = ("annotation", annotation_id)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=asked)
+    if annotation.storage_key is None or not store.exists(annotation.storage_key):
+        raise NotFound(f"annotation {annotation_id} has no uploaded file to show")
+    return store.signed_url(annotation.storage_key, expires_in=expires_in)
+
+
+def artifact_url(
+    db: Database,
+    store: BlobStore,
+    caller: User,
+    analysis_id: int,
+    artifact_id: int,
+    *,
+    expires_in: int,
+) -> str:
+    """A signed, expiring URL of one of an analysis's uploaded artifacts."""
+    _, artifacts = get_analysis(db, caller, analysis_id)
+    found = next((a for a in artifacts if a.id == artifact_id), None)
+    if found is None or not store.exists(found.storage_key):
+        raise NotFound(f"artifact {artifact_id} not found")
+    return store.signed_url(found.storage_key, expires_in=expires_in)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -194,6 +194,8 @@ async def _signed_in(page: Annotated[Page, Depends(_page)]) -> Page:
 AnyPage = Annotated[Page, Depends(_page)]
 #: A signed-in person: anyone else is sent to the sign-in page.
 SignedIn = Annotated[Page, Depends(_signed_in)]
+#: Where a paged list starts (``?offset=``).
+Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 class PageRoute(APIRoute):

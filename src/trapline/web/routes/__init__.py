@@ -22,6 +22,7 @@ PAGES = (
     "projects",
     "images",
     "viewer",
+    "analyses",
     "jobs",
     "review",
     "deployments",

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query
 from starlette.responses import Response
 
 from trapline.api.pagination import Id
 from trapline.errors import Conflict, InvalidInput
 from trapline.services import accounts, users
 from trapline.web.forms import one_line
-from trapline.web.pages import Page, PostedForm, SignedIn
+from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 
 router = page_router()
 
 PER_PAGE = 100
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 def _users(page: Page, offset: int = 0, *, status: int = 200, **extra: object) -> Response:

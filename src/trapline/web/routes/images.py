@@ -203,7 +203,7 @@ def thumbnail(page: SignedIn, image_id: Id, size: ThumbSize = 256) -> Response:
         expires_in=settings.signed_url_ttl,
         limits=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
     )
-    return _to_blob(page, url)
+    return to_blob(page, url)
 
 
 @router.get("/images/{image_id}/file")
@@ -213,10 +213,11 @@ def original(page: SignedIn, image_id: Id) -> Response:
     url = images.download_url(
         page.db, page.platform.store, page.me, image_id, expires_in=settings.signed_url_ttl
     )
-    return _to_blob(page, url)
+    return to_blob(page, url)
 
 
-def _to_blob(page: SignedIn, url: str) -> Response:
+def to_blob(page: SignedIn, url: str) -> Response:
+    """A redirect to a signed, expiring link of a stored file."""
     response = RedirectResponse(absolute_url(page.platform.settings, url), status_code=307)
     # Links expire: the browser may keep the redirect a while, never longer than the link.
     response.headers["Cache-Control"] = (

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query
 from starlette.responses import JSONResponse, Response
 
 from trapline.api.pagination import MAX_ID, Id
@@ -13,7 +10,7 @@ from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services import collections, deployments, jobs, pipelines, projects
 from trapline.web.forms import one_line
-from trapline.web.pages import Page, PostedForm, SignedIn
+from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.images import GridQuery
 from trapline.web.views import job_row
@@ -22,7 +19,6 @@ router = page_router()
 
 #: Jobs per page of the list.
 PER_PAGE = 25
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 def _form_choices(page: Page, project_id: int) -> dict[str, object]:

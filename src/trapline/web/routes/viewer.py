@@ -16,9 +16,10 @@ from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services import analyses, browse, deployments, images, projects, reviews
 from trapline.web.forms import one_line, optional_number
+from trapline.web.layers import HEAT_RAMPS, KINDS, heat_tables, layers_of
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
-from trapline.web.routes.images import Grid
+from trapline.web.routes.images import Grid, to_blob
 
 router = page_router()
 
@@ -71,6 +72,20 @@ class Detection:
         return self.label or "object"
 
 
+def image_level(found: list[Analysis]) -> list[tuple[Analysis, Annotation]]:
+    """Results about the whole photo: classifications with no box, and custom items."""
+    return [
+        (analysis, a)
+        for analysis in found
+        for a in analysis.annotations
+        if a.parent_id is None
+        and (
+            a.type is AnnotationType.CUSTOM
+            or (a.type is AnnotationType.CLASSIFICATION and a.box is None)
+        )
+    ]
+
+
 def detections_of(found: list[Analysis], reviewed: list[Review]) -> list[Detection]:
     """Every box of an image, with its classifications and its latest review."""
     last = {r.annotation_id: r for r in reviewed if r.annotation_id is not None}
@@ -117,6 +132,7 @@ def viewer(
     project, role = projects.get_project(page.db, page.me, image.project_id)
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
     detections = detections_of(found, reviewed)
+    layers = layers_of(found, image.width, image.height)
     newer, older = browse.neighbours(
         page.db, page.me, image, grid.image_filter(), ImageOrder.CAPTURED_DESC
     )
@@ -131,8 +147,21 @@ def viewer(
         analyses=found,
         detections=detections,
         reviews=[r for r in reviewed if r.verdict is Verdict.MISSING],
+        layers=layers,
+        layer_kinds=[
+            (t.value, name)
+            for t, name in KINDS.items()
+            if any(layer.annotation.type is t for layer in layers)
+        ],
+        ramps={
+            name: heat_tables(name)
+            for name in HEAT_RAMPS
+            if any(layer.ramp == name for layer in layers if layer.kind == "heatmap")
+        },
+        whole_image=image_level(found),
         models=sorted(
             {d.analysis.pipeline_slug or d.analysis.source for d in detections}
+            | {layer.model for layer in layers}
             | ({"people"} if any(r.verdict is Verdict.MISSING for r in reviewed) else set())
         ),
         query=grid.query(),
@@ -156,14 +185,16 @@ def exif(page: SignedIn, image_id: Id) -> Response:
 
 @router.post("/images/{image_id}/review")
 def review(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
-    """Confirm, relabel or reject one of the image's detections (the button says which)."""
-    annotation, _, verdict_text = str(form.get("review") or "").partition(":")
+    """Confirm, relabel or reject the detection the review panel holds (the button says
+    which)."""
     try:
-        verdict = Verdict(verdict_text)
-        annotation_id = int(annotation)
+        verdict = Verdict(str(form.get("verdict") or ""))
+        annotation_id = int(str(form.get("annotation") or ""))
     except ValueError:
-        raise InvalidInput("review: press one of a detection's buttons") from None
-    label = str(form.get(f"label-{annotation_id}") or "")
+        raise InvalidInput(
+            "review: pick a detection, then press one of the panel's buttons"
+        ) from None
+    label = str(form.get("label") or "")
     reviews.review_annotation(
         page.db, page.me, annotation_id, verdict, label or None, image_id=image_id
     )
@@ -190,3 +221,16 @@ def missing_box(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
     label = one_line(str(form.get("label") or ""), "label")
     reviews.add_missing_box(page.db, page.me, image_id, Box(*numbers), label)
     return page.redirect(f"/images/{image_id}")
+
+
+@router.get("/annotations/{annotation_id}/layer")
+def layer(page: SignedIn, annotation_id: Id) -> Response:
+    """The PNG a mask or heatmap annotation points at: a redirect to its signed link."""
+    url = analyses.layer_url(
+        page.db,
+        page.platform.store,
+        page.me,
+        annotation_id,
+        expires_in=page.platform.settings.signed_url_ttl,
+    )
+    return to_blob(page, url)

@@ -1,5 +1,6 @@
-// The viewer: toggles, opacity, keyboard shortcuts, and drawing a box the models missed.
-// The boxes themselves are drawn by the server as SVG in the photo's own pixel coordinates.
+// The viewer: toggles, opacity, keyboard shortcuts, picking the detection to review, and drawing
+// a box the models missed. Boxes and layers are drawn by the server as SVG in the photo's own
+// pixel coordinates.
 const overlay = document.getElementById("overlay");
 const boxesToggle = document.getElementById("toggle-boxes");
 
@@ -11,8 +12,16 @@ boxesToggle.addEventListener("change", () => setBoxes(boxesToggle.checked));
 
 for (const toggle of document.querySelectorAll(".toggle-model")) {
   toggle.addEventListener("change", () => {
-    for (const g of overlay.querySelectorAll(".det")) {
+    for (const g of overlay.querySelectorAll(".det, .layer")) {
       if (g.dataset.model === toggle.value) g.classList.toggle("model-off", !toggle.checked);
+    }
+  });
+}
+
+for (const toggle of document.querySelectorAll(".toggle-kind")) {
+  toggle.addEventListener("change", () => {
+    for (const g of overlay.querySelectorAll(`.layer[data-kind="${toggle.value}"]`)) {
+      g.classList.toggle("kind-off", !toggle.checked);
     }
   });
 }
@@ -30,16 +39,41 @@ document.addEventListener("keydown", (event) => {
 });
 
 // Highlight a box while its entry in the list has the pointer or focus.
-for (const item of document.querySelectorAll(".annotation")) {
-  const box = overlay.querySelector(`.det[data-id="${item.dataset.id}"]`);
-  if (!box) continue;
-  const on = () => box.classList.add("highlight");
-  const off = () => box.classList.remove("highlight");
-  item.addEventListener("mouseenter", on);
-  item.addEventListener("mouseleave", off);
-  item.addEventListener("focusin", on);
-  item.addEventListener("focusout", off);
+const boxOf = (id) => overlay.querySelector(`.det[data-id="${id}"]`);
+const list = document.querySelector(".annotations");
+if (list) {
+  for (const [type, on] of [["mouseover", true], ["mouseout", false], ["focusin", true], ["focusout", false]]) {
+    list.addEventListener(type, (event) => {
+      const item = event.target.closest(".annotation");
+      if (item) boxOf(item.dataset.id)?.classList.toggle("highlight", on);
+    });
+  }
 }
+
+// The review panel acts on one detection: the one the address names (#a<id>), else the first.
+// Picking an entry in the list or a box on the photo changes it.
+const panel = document.getElementById("review-form");
+let picked = null;
+function pick() {
+  const item = (location.hash.startsWith("#a") && document.getElementById(location.hash.slice(1)))
+    || document.querySelector(".annotation");
+  if (!item || !item.classList.contains("annotation")) return null;
+  if (picked) { picked.classList.remove("picked"); boxOf(picked.dataset.id)?.classList.remove("picked"); }
+  picked = item;
+  item.classList.add("picked");
+  boxOf(item.dataset.id)?.classList.add("picked");
+  if (panel) {
+    document.getElementById("r-annotation").value = item.dataset.id;
+    document.getElementById("r-label").textContent = item.dataset.caption;
+  }
+  return item;
+}
+window.addEventListener("hashchange", pick);
+pick();
+overlay.addEventListener("click", (event) => {
+  const box = event.target.closest(".det[data-id]");
+  if (box && !overlay.dataset.dragged) location.hash = `a${box.dataset.id}`;
+});
 
 // Drawing: a drag on the photo gives the box, in the stored image's pixels.
 const form = document.getElementById("missing-form");
@@ -73,7 +107,11 @@ if (form) {
     if (!start) return;
     const [x1, y1, x2, y2] = show(start, point(event));
     start = null;
-    if (x2 - x1 < 2 || y2 - y1 < 2) { drawing.hidden = true; save.disabled = true; return; }
+    if (x2 - x1 < 2 || y2 - y1 < 2) {
+      drawing.hidden = true; save.disabled = true; delete overlay.dataset.dragged; return;
+    }
+    overlay.dataset.dragged = "1";
+    setTimeout(() => { delete overlay.dataset.dragged; });
     for (const [id, v] of [["m-x1", x1], ["m-y1", y1], ["m-x2", x2], ["m-y2", y2]]) {
       document.getElementById(id).value = v.toFixed(1);
     }
@@ -82,26 +120,18 @@ if (form) {
   });
 }
 
-// The review queue: c confirms the detection named in the address (#a<id>) and moves on,
-// n skips to the next detection nobody has reviewed.
+// The review queue: c confirms the picked detection and moves on, n skips to the next
+// detection nobody has reviewed.
 const queueHint = document.getElementById("queue-hint");
 if (queueHint) {
-  const current = () => document.querySelector(location.hash && location.hash.startsWith("#a") ? location.hash : ".annotation");
-  const mark = () => {
-    const item = current();
-    if (!item) return;
-    item.scrollIntoView({ block: "nearest" });
-    overlay.querySelector(`.det[data-id="${item.dataset.id}"]`)?.classList.add("highlight");
-  };
-  mark();
+  picked?.scrollIntoView({ block: "nearest" });
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (target instanceof HTMLInputElement || event.altKey || event.ctrlKey || event.metaKey) return;
-    const item = current();
-    if (event.key === "c" && item) item.querySelector('button[value$=":confirm"]')?.click();
+    if (event.key === "c" && picked) panel?.querySelector('button[value="confirm"]')?.click();
     else if (event.key === "n") {
       const next = new URL(queueHint.dataset.next, location.origin);
-      if (item) next.searchParams.set("after", item.dataset.id);
+      if (picked) next.searchParams.set("after", picked.dataset.id);
       location.assign(next);
     }
   });
