@@ -309,6 +309,10 @@ class PipelineConfig(WireModel):
     description: WireText | None = None
     algorithms: list[AlgorithmConfig] = Field(default_factory=list, max_length=MAX_ALGORITHMS)
     stages: list[PipelineStage] = Field(default_factory=list, max_length=MAX_STAGES)
+    #: Confidence under which a detection is not counted as a find, for pipelines whose
+    #: scores are calibrated; the web app hides detections under it until asked. A trapline
+    #: field: Antenna ignores it.
+    default_threshold: Annotated[Finite, Field(ge=0.0, le=1.0)] | None = None
 
 
 class ClientInfo(WireModel):

@@ -101,6 +101,12 @@ def test_viewer_draws_boxes_where_they_are_stored(page: Any, app: App) -> None:
     photo = page.eval_on_selector("#photo", "e => e.getBoundingClientRect().toJSON()")
     natural = page.eval_on_selector("#photo", "e => [e.naturalWidth, e.naturalHeight]")
     assert natural == [width, height]
+    # Boxes under moth-blobs' threshold (not insects) are hidden until asked for.
+    below = page.query_selector_all(".det.below")
+    assert all(not b.is_visible() for b in below)
+    if below:
+        page.check("#toggle-below")
+        assert all(b.is_visible() for b in below)
     drawn = page.eval_on_selector_all(
         ".det[data-model='moth-blobs'] rect",
         "rs => rs.map(r => r.getBoundingClientRect().toJSON())",
@@ -132,8 +138,13 @@ def test_a_review_is_visible_in_the_api(page: Any, app: App) -> None:
     page.goto(f"{app.url}/images/{image_id}")
     first = page.query_selector(".annotation")
     annotation = int(first.get_attribute("data-id"))
-    first.query_selector("a.pick").click()  # the review panel now holds this detection
+    # Picking a box on the photo puts it in the review panel; so does picking it in the list.
+    boxes = page.query_selector_all("#overlay .det[data-id]")
+    boxes[-1].query_selector("rect").click()
+    assert page.input_value("#r-annotation") == boxes[-1].get_attribute("data-id")
+    first.query_selector("a.pick").click()
     assert page.input_value("#r-annotation") == str(annotation)
+    assert page.inner_text("#r-label") == first.get_attribute("data-caption")
     page.fill("#r-relabel", "Noctuidae")
     page.click("#review-form button[value='relabel']")
     page.wait_for_selector(f"#a{annotation} .reviewed-by")

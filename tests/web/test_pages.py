@@ -356,3 +356,33 @@ def test_the_viewer_shows_the_files_exif_tags(
     page = browser.page(f"/images/{tagged}/exif")
     assert re.search(r"<td>DateTimeOriginal</td><td>2024:06:21 22:05:09</td>", page)
     assert "has no EXIF tags" in browser.page(f"/images/{bare}/exif")
+
+
+def test_detections_under_the_pipelines_threshold_are_hidden_until_asked(
+    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict, client: TestClient
+) -> None:
+    image_path = "/images/{i}".format(**analysed)
+    browser = sign_in(owner)
+    before = browser.page(image_path)
+    assert 'class="annotation below"' not in before  # the pipeline names no threshold
+    assert 'id="toggle-below"' not in before
+    # A later registration of the same version sets it: 0.7, over the box's 0.6.
+    proto = analysed["proto"]
+    assert proto.register(pipeline_config(default_threshold=0.7)).status_code == 201
+    listed = client.get(
+        "/api/v2/projects/{p}/pipelines/".format(**analysed), headers=owner.headers
+    ).json()["results"]
+    assert [p["default_threshold"] for p in listed] == [0.7]
+    after = browser.page(image_path)
+    assert 'class="annotation below"' in after
+    assert re.search(r'<g class="det below"', after)
+    assert (
+        "Under the pipeline&#39;s threshold (1)" in after
+        or "Under the pipeline's threshold (1)" in after
+    )
+    assert "Detections (0, and 1 under the threshold)" in after
+    processing = browser.page("/projects/{p}/processing".format(**analysed))
+    assert "<td>0.70</td>" in processing
+    bad = proto.register(pipeline_config(default_threshold=1.5))
+    assert bad.status_code == 400, bad.text
+    assert "default_threshold" in bad.text

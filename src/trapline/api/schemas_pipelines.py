@@ -68,6 +68,8 @@ class PipelineOut(BaseModel):
     version: int
     name: str
     description: str | None
+    #: Confidence under which the pipeline's detections are not counted as finds.
+    default_threshold: float | None = None
     enabled: bool
     online: bool
     algorithms: list[AlgorithmOut]
@@ -81,6 +83,7 @@ class PipelineOut(BaseModel):
             version=p.pipeline.version,
             name=p.pipeline.name,
             description=p.pipeline.description,
+            default_threshold=p.pipeline.default_threshold,
             enabled=p.enabled,
             online=any(s.online for s in p.services),
             algorithms=[

@@ -39,6 +39,9 @@ class Pipeline:
     name: str
     description: str | None
     algorithms: tuple[Algorithm, ...] = ()
+    #: Confidence under which its detections are not counted as finds (None: no such
+    #: threshold). Registrations may change it; a cached copy may hold an older value.
+    default_threshold: float | None = None
 
     def algorithm(self, key: str) -> Algorithm | None:
         """The pipeline's algorithm with this key."""

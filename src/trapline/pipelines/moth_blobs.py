@@ -94,6 +94,7 @@ class MothBlobsPipeline(Pipeline):
             name="Moth blobs",
             slug=self.slug,
             version=2,
+            default_threshold=self.default_threshold,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
                 "sheet, labelled moth, other insect or not an insect from their shape and "

@@ -20,6 +20,15 @@ def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Imag
         return image, repos.analyses.for_image(image_id)
 
 
+def default_thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:
+    """The default thresholds of the pipelines that made the analyses (those that have one)."""
+    ids = {a.pipeline_id for a in found if a.pipeline_id is not None}
+    if not ids:
+        return {}
+    with db.read() as repos:
+        return repos.pipelines.default_thresholds(sorted(ids))
+
+
 def list_annotations(
     db: Database, caller: User, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
 ) -> tuple[int, list[Annotation]]:

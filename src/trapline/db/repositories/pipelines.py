@@ -185,6 +185,15 @@ class PipelineRepo:
             for row, enabled in rows
         ]
 
+    def default_thresholds(self, pipeline_ids: Sequence[int]) -> dict[int, float]:
+        """The default thresholds of those of the pipelines that have one."""
+        rows = self.session.execute(
+            select(PipelineRow.id, PipelineRow.default_threshold).where(
+                PipelineRow.id.in_(list(pipeline_ids)), PipelineRow.default_threshold.is_not(None)
+            )
+        )
+        return {pipeline_id: threshold for pipeline_id, threshold in rows if threshold is not None}
+
     def set_enabled(self, project_id: int, slug: str, enabled: bool) -> int:
         """Enable or disable every version of a pipeline in a project; returns rows changed."""
         result = self.session.execute(
@@ -413,6 +422,7 @@ class PipelineRepo:
                     f"pipeline {config.slug} version {config.version} is already registered in "
                     "this project with other algorithms; give the changed pipeline a new version"
                 )
+            row.default_threshold = config.default_threshold
             return row, False
         row = PipelineRow(
             project_id=project_id,
@@ -421,6 +431,7 @@ class PipelineRepo:
             name=config.name,
             description=config.description,
             stages=[s.model_dump() for s in config.stages],
+            default_threshold=config.default_threshold,
         )
         self.session.add(row)
         self.session.flush()
@@ -450,6 +461,7 @@ class PipelineRepo:
             version=row.version,
             name=row.name,
             description=row.description,
+            default_threshold=row.default_threshold,
             algorithms=tuple(
                 Algorithm(
                     id=a.id,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -104,6 +105,9 @@ class PipelineRow(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: The registration's ``default_threshold``: the last registration's word, as it only
+    #: says how results are shown (it is not part of the version's identity).
+    default_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("project_id", "slug", "version"),)

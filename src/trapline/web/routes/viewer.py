@@ -37,6 +37,17 @@ class Detection:
     top: list[tuple[str, float]]
     #: The last review of the box, if any.
     review: Review | None
+    #: The default threshold of the pipeline that found it, if it has one.
+    threshold: float | None = None
+
+    @property
+    def below(self) -> bool:
+        """Whether the model scored it under its pipeline's threshold (hidden until asked)."""
+        return (
+            self.threshold is not None
+            and self.confidence is not None
+            and self.confidence < self.threshold
+        )
 
     @property
     def rect(self) -> tuple[str, str, str, str]:
@@ -86,8 +97,12 @@ def image_level(found: list[Analysis]) -> list[tuple[Analysis, Annotation]]:
     ]
 
 
-def detections_of(found: list[Analysis], reviewed: list[Review]) -> list[Detection]:
-    """Every box of an image, with its classifications and its latest review."""
+def detections_of(
+    found: list[Analysis], reviewed: list[Review], thresholds: dict[int, float] | None = None
+) -> list[Detection]:
+    """Every box of an image, with its classifications, its latest review and its pipeline's
+    default threshold (``thresholds`` by pipeline id)."""
+    thresholds = thresholds or {}
     last = {r.annotation_id: r for r in reviewed if r.annotation_id is not None}
     result = []
     for analysis in found:
@@ -115,6 +130,7 @@ def detections_of(found: list[Analysis], reviewed: list[Review]) -> list[Detecti
                     else (best.confidence if best else None),
                     top=top[:5],
                     review=last.get(a.id),
+                    threshold=thresholds.get(analysis.pipeline_id or 0),
                 )
             )
     return result
@@ -131,7 +147,7 @@ def viewer(
     image, found = analyses.image_with_analyses(page.db, page.me, image_id)
     project, role = projects.get_project(page.db, page.me, image.project_id)
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
-    detections = detections_of(found, reviewed)
+    detections = detections_of(found, reviewed, analyses.default_thresholds(page.db, found))
     layers = layers_of(found, image.width, image.height)
     newer, older = browse.neighbours(
         page.db, page.me, image, grid.image_filter(), ImageOrder.CAPTURED_DESC
@@ -159,6 +175,7 @@ def viewer(
             if any(layer.ramp == name for layer in layers if layer.kind == "heatmap")
         },
         whole_image=image_level(found),
+        below=sum(d.below for d in detections),
         models=sorted(
             {d.analysis.pipeline_slug or d.analysis.source for d in detections}
             | {layer.model for layer in layers}

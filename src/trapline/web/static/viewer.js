@@ -18,6 +18,15 @@ for (const toggle of document.querySelectorAll(".toggle-model")) {
   });
 }
 
+// Detections scored under their pipeline's threshold are hidden until asked for.
+const belowToggle = document.getElementById("toggle-below");
+function showBelow(on) {
+  overlay.classList.toggle("show-below", on);
+  document.querySelector(".annotations")?.classList.toggle("show-below", on);
+  if (belowToggle) belowToggle.checked = on;
+}
+belowToggle?.addEventListener("change", () => showBelow(belowToggle.checked));
+
 for (const toggle of document.querySelectorAll(".toggle-kind")) {
   toggle.addEventListener("change", () => {
     for (const g of overlay.querySelectorAll(`.layer[data-kind="${toggle.value}"]`)) {
@@ -56,8 +65,9 @@ const panel = document.getElementById("review-form");
 let picked = null;
 function pick() {
   const item = (location.hash.startsWith("#a") && document.getElementById(location.hash.slice(1)))
-    || document.querySelector(".annotation");
+    || document.querySelector(".annotation:not(.below)") || document.querySelector(".annotation");
   if (!item || !item.classList.contains("annotation")) return null;
+  if (item.classList.contains("below")) showBelow(true);  // named in the address: show it
   if (picked) { picked.classList.remove("picked"); boxOf(picked.dataset.id)?.classList.remove("picked"); }
   picked = item;
   item.classList.add("picked");
@@ -70,20 +80,23 @@ function pick() {
 }
 window.addEventListener("hashchange", pick);
 pick();
-overlay.addEventListener("click", (event) => {
-  const box = event.target.closest(".det[data-id]");
-  if (box && !overlay.dataset.dragged) location.hash = `a${box.dataset.id}`;
-});
+function pickBox(target) {
+  const box = target instanceof Element && target.closest(".det[data-id]");
+  if (box) location.hash = `a${box.dataset.id}`;
+}
 
-// Drawing: a drag on the photo gives the box, in the stored image's pixels.
+// A click on a box picks it. Where boxes can be drawn, a drag on the photo gives a new box in the
+// stored image's pixels, and a press and release without a drag picks the box under it.
 const form = document.getElementById("missing-form");
-if (form) {
+if (!form) overlay.addEventListener("click", (event) => pickBox(event.target));
+else {
   const drawing = document.getElementById("drawing");
   const save = document.getElementById("m-save");
   overlay.classList.add("drawing-mode");
   const width = Number(overlay.dataset.width);
   const height = Number(overlay.dataset.height);
   let start = null;
+  let pressed = null;
   const point = (event) => {
     const r = overlay.getBoundingClientRect();
     const x = Math.min(Math.max(((event.clientX - r.left) / r.width) * width, 0), width);
@@ -100,6 +113,7 @@ if (form) {
   };
   overlay.addEventListener("pointerdown", (event) => {
     start = point(event);
+    pressed = event.target;  // before the capture makes the overlay every event's target
     overlay.setPointerCapture(event.pointerId);
   });
   overlay.addEventListener("pointermove", (event) => { if (start) show(start, point(event)); });
@@ -108,10 +122,8 @@ if (form) {
     const [x1, y1, x2, y2] = show(start, point(event));
     start = null;
     if (x2 - x1 < 2 || y2 - y1 < 2) {
-      drawing.hidden = true; save.disabled = true; delete overlay.dataset.dragged; return;
+      drawing.hidden = true; save.disabled = true; pickBox(pressed); return;
     }
-    overlay.dataset.dragged = "1";
-    setTimeout(() => { delete overlay.dataset.dragged; });
     for (const [id, v] of [["m-x1", x1], ["m-y1", y1], ["m-x2", x2], ["m-y2", y2]]) {
       document.getElementById(id).value = v.toFixed(1);
     }
