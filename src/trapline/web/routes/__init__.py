@@ -25,6 +25,8 @@ PAGES = (
     "jobs",
     "review",
     "deployments",
+    "sources",
+    "exports",
     "processing",
     "members",
     "admin",
