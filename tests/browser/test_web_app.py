@@ -264,6 +264,9 @@ def test_pages_have_no_serious_accessibility_violations(page: Any, app: App, req
         "review": f"/projects/{p}/review",
         "deployments": f"/projects/{p}/deployments",
         "deployment": f"/deployments/{deployment['id']}",
+        "sources": f"/projects/{p}/sources",
+        "source": f"/sources/{_a_source(app)}",
+        "exports": f"/projects/{p}/exports",
         "processing": f"/projects/{p}/processing",
         "members": f"/projects/{p}/members",
         "account": "/account",
@@ -296,3 +299,40 @@ def test_pages_have_no_serious_accessibility_violations(page: Any, app: App, req
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"web-{name}.png"))
     assert problems == {}
+
+
+def _a_source(app: App) -> int:
+    """A pull source of the demo project (an S3 bucket: nothing is called until it runs)."""
+    made = app.api(
+        "POST",
+        f"/projects/{app.demo_project}/sources",
+        json={
+            "name": "Camera drop",
+            "kind": "s3",
+            "url": "s3://camera-drop/trap-1",
+            "credentials": {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "example"},
+        },
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def test_an_export_started_on_the_page_ends_with_a_download_link(page: Any, app: App) -> None:
+    sign_in(page, app)
+    exports = f"{app.url}/projects/{app.demo_project}/exports"
+    page.goto(exports)
+    page.select_option("#e-format", "csv")
+    page.check("input[name=include_empty]")
+    page.click("#start-export button[type=submit]")
+    page.wait_for_url(exports)
+    row = page.locator("tr.export-item").first
+    # The page's script polls; the row turns succeeded and shows its link without a reload.
+    link = row.locator("a.download")
+    link.wait_for(state="visible", timeout=JOB_TIMEOUT_MS)
+    assert row.locator(".export-status .status").inner_text() == "succeeded"
+    assert row.locator("progress").evaluate("bar => bar.value") == 100
+    export_id = int(link.get_attribute("href").split("/")[2])
+    assert app.api("GET", f"/exports/{export_id}/").json()["status"] == "succeeded"
+    file = page.request.get(app.url + link.get_attribute("href"))  # the signed link, followed
+    assert file.ok, file.status
+    assert file.text().lstrip("\ufeff").startswith("image_id,file_name,")

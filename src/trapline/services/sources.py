@@ -152,6 +152,15 @@ def list_runs(
         return repos.sources.runs_page(source_id, limit=limit, offset=offset)
 
 
+def last_runs(
+    db: Database, caller: User, project_id: int, sources: Sequence[PullSource]
+) -> dict[int, SourceRun]:
+    """The newest run of each of these sources of a project, by source id (those that ran)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.sources.last_runs(s.id for s in sources if s.project_id == project_id)
+
+
 def get_run(db: Database, caller: User, source_id: int, run_id: int) -> SourceRun:
     """One run of a source."""
     with db.read() as repos:

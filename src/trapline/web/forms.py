@@ -57,6 +57,20 @@ def optional_number(value: str, field: str, low: float, high: float) -> float | 
     return number
 
 
+def optional_int(value: str, field: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high], or None for an empty field."""
+    value = value.strip()
+    if not value:
+        return None
+    message = f"{field}: a whole number from {low:,} to {high:,} (got {value!r})"
+    if not (value.isascii() and value.isdigit()) or len(value) > 20:
+        raise InvalidInput(message)
+    number = int(value)
+    if not low <= number <= high:
+        raise InvalidInput(message)
+    return number
+
+
 def optional_time(value: str, field: str) -> datetime | None:
     """A date or date-time (``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``), or None when empty."""
     value = value.strip()

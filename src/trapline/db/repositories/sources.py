@@ -263,6 +263,19 @@ class SourceRepo:
         )
         return total, [to_run(r) for r in rows]
 
+    def last_runs(self, source_ids: Iterable[int]) -> dict[int, SourceRun]:
+        """The newest run of each of these sources, for those that have one."""
+        wanted = list(source_ids)
+        if not wanted:
+            return {}
+        newest = (
+            select(func.max(PullSourceRunRow.id))
+            .where(PullSourceRunRow.source_id.in_(wanted))
+            .group_by(PullSourceRunRow.source_id)
+        )
+        rows = self.session.scalars(select(PullSourceRunRow).where(PullSourceRunRow.id.in_(newest)))
+        return {r.source_id: to_run(r) for r in rows}
+
     # Items
 
     def items_for(self, source_id: int, keys: Iterable[str]) -> dict[str, SourceItem]:

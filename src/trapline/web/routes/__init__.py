@@ -26,6 +26,8 @@ PAGES = (
     "jobs",
     "review",
     "deployments",
+    "sources",
+    "exports",
     "processing",
     "members",
     "admin",

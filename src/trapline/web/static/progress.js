@@ -1,37 +1,59 @@
-// Live progress bars: every unfinished job on the page asks for its counters once a second.
+// Live progress bars: every unfinished job or export on the page asks for its counters once a
+// second, until it ends.
 const POLL_MS = 1000;
+
+function setStatus(badge, value) {
+  if (!badge) return;
+  badge.textContent = value.replaceAll("_", " ");
+  badge.className = `status status-${value}`;
+}
+
+function setNumber(within, field, value) {
+  const el = within.querySelector(`[data-field="${field}"]`);
+  if (el) el.textContent = Number(value).toLocaleString();
+}
+
+function updateJobSummary(data) {
+  const set = (id, text) => { const el = document.getElementById(id); if (el) el.textContent = text; };
+  setStatus(document.querySelector("#job-status .status"), data.status);
+  set("job-rate", data.per_minute.toFixed(1));
+  set("job-eta", data.eta_seconds === null ? "—" : `${data.eta_seconds} s`);
+  set("job-succeeded", data.succeeded);
+  set("job-failed", data.failed);
+  set("job-canceled", data.canceled);
+  if (data.final) document.getElementById("cancel-job")?.closest("form")?.remove();
+}
+
+// An export's row or page: its status, what it wrote, and its download link once ready.
+function updateExport(item, data) {
+  setStatus(item.querySelector(".export-status .status"), data.status);
+  setNumber(item, "rows", data.rows);
+  setNumber(item, "images", data.images);
+  if (data.final) for (const form of item.querySelectorAll(".cancel-export")) form.remove();
+  if (data.download) item.querySelector("a.download")?.removeAttribute("hidden");
+}
 
 function update(box, data) {
   const bar = box.querySelector("progress");
   if (bar) { bar.value = data.percent; bar.textContent = `${data.percent}%`; }
-  for (const field of ["percent", "done", "total"]) {
-    const el = box.querySelector(`[data-field="${field}"]`);
-    if (el) el.textContent = Number(data[field]).toLocaleString();
-  }
+  for (const field of ["percent", "done", "total"]) setNumber(box, field, data[field]);
   const summary = document.getElementById("job-summary");
-  if (summary && summary.contains(box)) {
-    const set = (id, text) => { const el = document.getElementById(id); if (el) el.textContent = text; };
-    const status = document.querySelector("#job-status .status");
-    if (status) {
-      status.textContent = data.status.replaceAll("_", " ");
-      status.className = `status status-${data.status}`;
-    }
-    set("job-rate", data.per_minute.toFixed(1));
-    set("job-eta", data.eta_seconds === null ? "—" : `${data.eta_seconds} s`);
-    set("job-succeeded", data.succeeded);
-    set("job-failed", data.failed);
-    set("job-canceled", data.canceled);
-    if (data.final) document.getElementById("cancel-job")?.closest("form")?.remove();
-  }
+  if (box.dataset.job && summary && summary.contains(box)) updateJobSummary(data);
+  const item = box.closest(".export-item");
+  if (box.dataset.export && item) updateExport(item, data);
+}
+
+function progressUrl(box) {
+  return box.dataset.export ? `/exports/${box.dataset.export}/progress` : `/jobs/${box.dataset.job}/progress`;
 }
 
 async function follow(box) {
-  const job = box.dataset.job;
+  const url = progressUrl(box);
   while (box.isConnected) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     let data;
     try {
-      const answer = await fetch(`/jobs/${job}/progress`, { headers: { Accept: "application/json" } });
+      const answer = await fetch(url, { headers: { Accept: "application/json" } });
       if (!answer.ok) continue;
       data = await answer.json();
     } catch {
