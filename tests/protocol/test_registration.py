@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
 from tests.protocol.conftest import API, Protocol, statuses
-from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
+from tests.support.protocol import (
+    PIPELINE_SLUG,
+    detection,
+    pipeline_config,
+    registration,
+    success,
+)
+from trapline.db.engine import Database
+from trapline.protocol import PipelineRegistration, PipelineRegistrationResponse
+from trapline.services.pipelines import register_pipelines
 
 
 def test_registration_creates_once_and_repeating_it_creates_nothing(proto: Protocol) -> None:
@@ -212,3 +223,46 @@ def test_a_map_differing_only_by_its_data_entries_is_no_change(proto: Protocol) 
     relabelled["algorithms"][1]["category_map"]["labels"] = ["x", "y"]
     relabelled["algorithms"][1]["category_map"]["data"] = []
     assert proto.register(relabelled).status_code == 409
+
+
+def test_two_registrations_of_new_pipelines_at_once_both_succeed(
+    proto: Protocol, app_db: Database
+) -> None:
+    """Two workers starting together register the same new pipeline, service and category
+    map at the same moment: neither may fail (on PostgreSQL both transactions insert)."""
+    with app_db.read() as repos:
+        owner = repos.users.get(proto.account.id)
+    assert owner is not None
+    for round_ in range(4):
+        labels = [f"taxon-{round_}-{n}" for n in range(3)]  # a category map nobody has yet
+        config = pipeline_config(f"race-{round_}")
+        config["algorithms"][1]["category_map"] = {"labels": labels, "data": []}
+        body = PipelineRegistration.model_validate(
+            registration(config, name=f"Racing service {round_}")
+        )
+        together = threading.Barrier(2, timeout=30)
+        answers: list[object] = []
+
+        def register(
+            body: PipelineRegistration = body,
+            together: threading.Barrier = together,
+            answers: list[object] = answers,
+        ) -> None:
+            together.wait()
+            try:
+                answers.append(register_pipelines(app_db, owner, proto.project_id, body))
+            except Exception as exc:  # the failure is what the test looks for
+                answers.append(exc)
+
+        threads = [threading.Thread(target=register) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert all(isinstance(a, PipelineRegistrationResponse) for a in answers), answers
+        created = sorted(len(a.pipelines_created) for a in answers)  # type: ignore[union-attr]
+        assert created in ([0, 1], [1, 1]), created  # one copy either way
+        listed = proto.client.get(
+            f"{API}/projects/{proto.project_id}/pipelines/", headers=proto.headers
+        ).json()["results"]
+        assert [p["slug"] for p in listed].count(f"race-{round_}") == 1

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
+
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
@@ -32,6 +34,8 @@ from trapline.services.service_status import check_service
 
 #: Task types whose output is a label out of a category map.
 CLASSIFYING_TASK_TYPES = frozenset({"classification", "classifier"})
+#: Tries of a registration that raced another one inserting the same rows.
+REGISTRATION_ATTEMPTS = 3
 
 
 def register_pipelines(
@@ -47,10 +51,18 @@ def register_pipelines(
     if not name:
         raise InvalidInput("processing_service_name is required")
     _check_configs(registration.pipelines)
-    with db.write() as repos:
-        _may_register(repos, caller, project_id)
-        now = utcnow()
-        made = repos.pipelines.register(project_id, name, registration.pipelines, now)
+    for attempt in range(1, REGISTRATION_ATTEMPTS + 1):
+        try:
+            with db.write() as repos:
+                _may_register(repos, caller, project_id)
+                now = utcnow()
+                made = repos.pipelines.register(project_id, name, registration.pipelines, now)
+            break
+        except IntegrityError:
+            # Another registration (workers starting together) inserted the same new service,
+            # pipeline, algorithm or category map first: this one finds them on another try.
+            if attempt == REGISTRATION_ATTEMPTS:
+                raise
     return PipelineRegistrationResponse(
         timestamp=now,
         processing_service_id=made.service_id,
