@@ -44,7 +44,8 @@ from trapline.services.export_runner import ExportRunner
 from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
 from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
-from trapline.services.source_runs import RunLimits, SourceRunner, start_due_sources
+from trapline.services.source_ingest import RunLimits
+from trapline.services.source_runs import SourceRunner, start_due_sources
 from trapline.services.sources import SourceRules
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings

@@ -1,19 +1,23 @@
 """MegaDetector import: an export of one project imported into another gives the same results;
-importing twice stores nothing new; unmatched files are reported; bad files are 400s."""
+importing twice, one after the other or both at once, stores nothing new; unmatched files are
+reported; bad files are 400s."""
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import jsonschema
+from sqlalchemy import text
 
 from tests.conftest import Account
 from tests.exports.conftest import API, Seeded
 from tests.exports.test_formats import megadetector_schema
 from tests.protocol.conftest import Protocol
+from trapline.platform import Platform
 
 
 def _empty_twin(seeded: Seeded, proto: Protocol) -> Protocol:
@@ -178,3 +182,61 @@ def test_bad_files_and_callers(proto: Protocol, make_account: Callable[..., Acco
     absent = _import(client, outsider, proto.project_id + 1000, _file())
     assert foreign.status_code == absent.status_code == 404
     assert foreign.json()["code"] == absent.json()["code"]
+
+
+#: Images each racing import names, and races run: enough that, without the lock, the
+#: two imports are all but sure to overlap in one of them (they did in every run tried).
+IMAGES_PER_RACE = 60
+RACES = 5
+
+
+def test_two_identical_imports_at_once_store_one_copy(proto: Protocol, platform: Platform) -> None:
+    names = [f"race-{n:03d}.jpg" for n in range(IMAGES_PER_RACE)]
+    proto.images(IMAGES_PER_RACE, names=names)
+    box = {"category": "1", "conf": 0.9, "bbox": [0.1, 0.1, 0.2, 0.2]}
+    for race in range(RACES):
+        # Another detector each time: a new import pipeline, registered by the racers too.
+        data = json.dumps({
+            "info": {"format_version": "1.4", "detector": f"md-race-{race}"},
+            "detection_categories": {"1": "animal"},
+            "images": [{"file": name, "detections": [box, box]} for name in names],
+        }).encode()  # fmt: skip
+        answers = _at_once(proto, data)
+
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        reports = [a.json() for a in answers]
+        assert reports[0]["pipeline"] == reports[1]["pipeline"]
+        assert sorted(r["analyses_stored"] for r in reports) == [0, IMAGES_PER_RACE]
+        assert sum(r["already_imported"] for r in reports) == IMAGES_PER_RACE
+        assert _stored(platform, reports[0]["pipeline"]) == (
+            IMAGES_PER_RACE, IMAGES_PER_RACE, 2 * IMAGES_PER_RACE
+        )  # fmt: skip
+
+
+def _at_once(proto: Protocol, data: bytes) -> list[Any]:
+    """Two imports of ``data``, sent at the same moment from two threads; their answers."""
+    barrier = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def run() -> None:
+        barrier.wait(timeout=30)
+        answers.append(_import(proto.client, proto.account, proto.project_id, data))
+
+    racers = [threading.Thread(target=run) for _ in range(2)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=120)
+    return answers
+
+
+def _stored(platform: Platform, slug: str) -> tuple[int, int, int]:
+    """Analyses of the import pipeline, images they are of, and their annotations."""
+    query = text(
+        "SELECT count(DISTINCT a.id), count(DISTINCT a.image_id), count(n.id) FROM analyses a"
+        " JOIN pipelines p ON p.id = a.pipeline_id"
+        " LEFT JOIN annotations n ON n.analysis_id = a.id WHERE p.slug = :slug"
+    )
+    with platform.db.engine.connect() as connection:
+        analyses, images, annotations = connection.execute(query, {"slug": slug}).one()
+    return int(analyses), int(images), int(annotations)

@@ -7,9 +7,11 @@ test_scheduling.py). The retry backoff is zero so a file that failed is due on t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -19,6 +21,7 @@ from trapline.domain.sources import ItemStatus, RetryPolicy, RunStatus, SourceRu
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import projects, sources, users
+from trapline.services.source_ingest import SourceIngest
 from trapline.services.source_runs import SourceRunner
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -154,8 +157,8 @@ def test_a_file_that_fails_is_tried_again_and_then_succeeds(
     site.put("a.jpg", photo(1))
     site.put("b.jpg", photo(2))
     source = add_source(platform, manager, project, site)
-    gone = _racing(runner, lambda: site.remove("b.jpg"))
-    first = gone.run_source(source)
+    with _racing(lambda: site.remove("b.jpg")):
+        first = runner.run_source(source)
     assert counts(first) == {"listed": 2, "new": 2, "imported": 1, "failed": 1}
     assert first is not None
     assert first.error
@@ -180,8 +183,8 @@ def test_a_download_cut_short_fails_then_the_next_run_takes_it(
 ) -> None:
     site.put("a.jpg", photo(1))
     source = add_source(platform, manager, project, site)
-    cut = _racing(runner, lambda: site.put("a.jpg", photo(1)[:200]))
-    first = cut.run_source(source)
+    with _racing(lambda: site.put("a.jpg", photo(1)[:200])):
+        first = runner.run_source(source)
     assert first is not None
     if first.failed == 0:
         pytest.skip(
@@ -248,18 +251,18 @@ def test_wrong_credentials_fail_the_run_saying_so(
     assert "credentials" in run.error
 
 
-def _racing(runner: SourceRunner, between: Callable[[], None]) -> SourceRunner:
-    """The same runner, doing ``between`` after the listing and before the downloads (the
-    remote side changing while a run goes on)."""
+@contextmanager
+def _racing(between: Callable[[], None]) -> Iterator[None]:
+    """Runs meanwhile do ``between`` after the listing and before the downloads (the remote
+    side changing while a run goes on)."""
+    take = SourceIngest._take
 
-    class Racing(SourceRunner):
-        def _take(self, *args: Any, **kwargs: Any) -> None:
-            between()
-            super()._take(*args, **kwargs)
+    def racing(self: SourceIngest, *args: Any, **kwargs: Any) -> None:
+        between()
+        take(self, *args, **kwargs)
 
-    racing = Racing.__new__(Racing)
-    racing.__dict__.update(runner.__dict__)
-    return racing
+    with patch.object(SourceIngest, "_take", racing):
+        yield
 
 
 def _make_unreachable(platform: Platform, source: int, site: Any) -> None:

@@ -28,6 +28,7 @@ from trapline.errors import (
     StorageError,
 )
 from trapline.storage import BlobStore, open_blob_store
+from trapline.storage.base import BlobInfo
 from trapline.storage.local import BLOB_ROUTE, LocalBlobStore
 from trapline.storage.s3 import S3BlobStore
 
@@ -224,6 +225,9 @@ def test_large_put_reads_the_stream_in_chunks(store: BlobStore) -> None:
     written = store.put(KEY, cast(BinaryIO, stream), content_type="image/tiff")
 
     assert written == size
+    found = store.stat(KEY)  # in parts on S3: the size is still the whole blob's
+    assert found is not None
+    assert found.size == size
     assert all(0 < asked <= MAX_READ for asked in stream.requested), stream.requested
     assert max(stream.returned) <= MAX_READ
     assert sum(stream.returned) == size
@@ -329,6 +333,38 @@ def test_exists_tells_stored_from_missing_keys(store: BlobStore) -> None:
     assert not store.exists("images/12/ab/cd/other.jpg")
     # A "folder" above stored keys is not itself a blob.
     assert not store.exists("images/12")
+
+
+def test_stat_tells_the_size_and_the_content_type_it_keeps(store: BlobStore) -> None:
+    store.put_bytes(KEY, b"\x89PNG heatmap", content_type="image/png")
+    store.put_bytes("logs/1/empty.txt", b"", content_type="text/plain")
+    # S3 keeps the type an object was stored with; the local store keeps none.
+    keeps_types = isinstance(store, S3BlobStore)
+
+    assert store.stat(KEY) == BlobInfo(
+        size=len(b"\x89PNG heatmap"), content_type="image/png" if keeps_types else None
+    )
+    assert store.stat("logs/1/empty.txt") == BlobInfo(
+        size=0, content_type="text/plain" if keeps_types else None
+    )
+    store.put_bytes(KEY, b"smaller", content_type="image/png")
+    replaced = store.stat(KEY)
+    assert replaced is not None
+    assert replaced.size == len(b"smaller")
+
+
+def test_stat_of_a_missing_key_or_a_folder_is_none(store: BlobStore) -> None:
+    store.put_bytes(KEY, b"bytes")
+
+    assert store.stat("images/12/ab/cd/other.jpg") is None
+    assert store.stat("images/12") is None
+    store.delete(KEY)
+    assert store.stat(KEY) is None
+
+
+def test_stat_refuses_unsafe_keys(store: BlobStore) -> None:
+    with pytest.raises(InvalidInput):
+        store.stat("../outside.jpg")
 
 
 def test_signed_get_url_serves_the_bytes(store: BlobStore, http: httpx.Client) -> None:

@@ -1,4 +1,5 @@
-"""Artifact uploads through the local store's signed upload links."""
+"""Artifact uploads: the local store's signed upload links, and the check of what arrived
+through any store's link (an S3 presigned PUT cannot cap the size it takes)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import BinaryIO, cast
 
 from starlette.concurrency import run_in_threadpool
 
+from trapline.domain.callbacks import Artifact
 from trapline.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
-from trapline.storage.base import CHUNK_SIZE
+from trapline.storage.base import CHUNK_SIZE, BlobInfo, BlobStore
 from trapline.storage.local import LocalBlobStore
 
 
@@ -45,3 +47,42 @@ async def receive_upload(
         spool.seek(0)
         stream = cast(BinaryIO, spool)
         return await run_in_threadpool(store.put, key, stream, content_type=signed_type)
+
+
+def upload_problem(artifact: Artifact, found: BlobInfo | None, max_bytes: int) -> str | None:
+    """What is wrong with the file uploaded for ``artifact`` (as ``stat`` found it), or None
+    when it is there, at most ``max_bytes`` and of the content type its link was signed for.
+
+    Local uploads were checked as they arrived; an S3 presigned PUT takes any size (and, on
+    S3-compatible services that do not check it, any content type), so this is where those
+    are caught.
+    """
+    if found is None:
+        return "nothing was uploaded there yet; PUT the file to the upload_url first"
+    if found.size > max_bytes:
+        return (
+            f"the uploaded file is {found.size} bytes, over the {max_bytes} byte limit of an"
+            " artifact (TRAPLINE_MAX_UPLOAD_BYTES)"
+        )
+    if found.content_type is not None and media_type(found.content_type) != media_type(
+        artifact.content_type
+    ):
+        return (
+            f"the file was uploaded as {found.content_type}, not as {artifact.content_type}"
+            " that its upload link was made for"
+        )
+    return None
+
+
+def check_upload(store: BlobStore, artifact: Artifact, max_bytes: int) -> str | None:
+    """``upload_problem`` of the artifact's file; a file that is there but refused (too
+    large, or of another content type) is deleted, so no refused bytes stay stored."""
+    found = store.stat(artifact.storage_key)
+    problem = upload_problem(artifact, found, max_bytes)
+    if problem is None or found is None:
+        return problem
+    store.delete(artifact.storage_key)
+    return (
+        f"{problem}; it was deleted: PUT a file within the limits, with Content-Type:"
+        f" {artifact.content_type}, to the upload_url (or a new one) and post again"
+    )

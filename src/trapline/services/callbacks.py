@@ -54,6 +54,7 @@ from trapline.errors import (
     TooManyRequests,
 )
 from trapline.services.access import project_for, require
+from trapline.services.artifacts import check_upload, upload_problem
 from trapline.services.callback_annotations import drafts_from_items
 from trapline.services.callback_secrets import SecretBox
 from trapline.settings import Settings
@@ -251,7 +252,7 @@ class Callbacks:
 
         def check_path(path: str) -> str | None:
             if path not in checked:
-                checked[path] = _path_problem(self.store, artifacts.get(path), analysis.id)
+                checked[path] = self._path_problem(artifacts.get(path), analysis.id)
             return checked[path]
 
         try:
@@ -279,6 +280,16 @@ class Callbacks:
             if d.digest is not None
         )
         return [stored[d.digest] for d in drafts if d.digest in stored], total
+
+    def _path_problem(self, artifact: Artifact | None, analysis_id: int) -> str | None:
+        """Why an annotation may not name this storage path, or None when it may: an
+        uploaded file of the analysis within the upload limit (a refused file is deleted)."""
+        if artifact is None or artifact.analysis_id != analysis_id:
+            return (
+                f"is not an artifact of analysis {analysis_id}; ask for an upload link with "
+                "POST …/artifacts/presign and use the storage_path it answers"
+            )
+        return check_upload(self.store, artifact, self.settings.max_upload_bytes)
 
     # Calls of people
 
@@ -333,10 +344,13 @@ class Callbacks:
             project_for(repos, caller, analysis.project_id, Role.VIEWER, asked=asked)
             artifacts = repos.callbacks.artifacts(analysis_id)
         ttl = self.settings.ml_presigned_url_expiry_seconds
+        limit = self.settings.max_upload_bytes
+        # Only files that pass the bulk post's check get a link. Reading deletes nothing: the
+        # pipeline may be uploading a good file over a refused one right now.
         links = [
             (a, self.store.signed_url(a.storage_key, expires_in=ttl))
             for a in artifacts
-            if self.store.exists(a.storage_key)
+            if upload_problem(a, self.store.stat(a.storage_key), limit) is None
         ]
         return analysis, links
 
@@ -373,14 +387,3 @@ def _check_open(analysis: Analysis) -> None:
             "are taken only while it is queued or processing",
             code="illegal_transition",
         )
-
-
-def _path_problem(store: BlobStore, artifact: Artifact | None, analysis_id: int) -> str | None:
-    if artifact is None or artifact.analysis_id != analysis_id:
-        return (
-            f"is not an artifact of analysis {analysis_id}; ask for an upload link with "
-            "POST …/artifacts/presign and use the storage_path it answers"
-        )
-    if not store.exists(artifact.storage_key):
-        return "nothing was uploaded there yet; PUT the file to the upload_url first"
-    return None

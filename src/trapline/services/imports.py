@@ -5,7 +5,8 @@ has one; else by file name within the deployment the caller names, or the deploy
 path's first folder is named after, or the whole project when the name is unique there. Each
 matched image gets one completed analysis of an import pipeline named after the file's
 detector and classifier (registered in the project like any pipeline). Importing the same
-results again stores nothing: an image that has an analysis of that pipeline is skipped.
+results again stores nothing: an image that has an analysis of that pipeline is skipped, also
+when two imports of the file run at once (they take turns on a lock of the project's row).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def import_megadetector(
     report = ImportReport(images_in_file=len(batch.images))
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
+        # Registration looks before it adds, too: the same lock as for storing (below).
+        repos.projects.lock(project_id)
         pipeline = _import_pipeline(repos, project_id, batch)
     report.pipeline = pipeline.slug
     matches = _match(db, project_id, batch.images, deployment_id, report)
@@ -319,6 +322,14 @@ def _store_new(
         max_image_id=0,
     )
     with db.write() as repos:
+        # Two imports of one file at once (two requests, two replicas) would each find no
+        # analysis here and both store. The project's row is locked first, so a second import
+        # waits for the first to commit and then finds its analyses: under READ COMMITTED each
+        # statement sees what was committed before it began. A lock, not a unique key:
+        # analyses of one pipeline may repeat on an image (a job run twice), so a key would be
+        # a partial index plus conflict handling in the store path every result shares, and
+        # registering the import's pipeline, just before, races the same way.
+        repos.projects.lock(project_id)
         have = {a.image_id for a in repos.export_reads.analyses_of(scope, _ids(drafts))}
         new = [d for d in drafts if d.image_id not in have]
         store_imported(repos, project_id, pipeline.id, new)

@@ -2,8 +2,8 @@
 
 Managers manage a project's sources, every member sees them. A source of a project the caller
 is not in answers exactly as a missing one. Credentials are sealed (``trapline.sealed``) before
-they are stored and never handed out: reads say only which are set. What a run does is in
-``services/source_runs.py``.
+they are stored and never handed out: reads say only which are set. When and where a run
+happens is ``services/source_runs.py``; what it does, ``services/source_ingest.py``.
 """
 
 from __future__ import annotations

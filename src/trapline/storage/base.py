@@ -52,6 +52,16 @@ def check_signed_url_request(expires_in: int) -> None:
 
 
 @dataclass(frozen=True)
+class BlobInfo:
+    """What a store knows of one blob without reading it."""
+
+    #: Its length in bytes.
+    size: int
+    #: The Content-Type it was stored with, where the store keeps one (S3); else None.
+    content_type: str | None
+
+
+@dataclass(frozen=True)
 class StoredBlob:
     """A blob as a listing finds it."""
 
@@ -102,8 +112,13 @@ class BlobStore(ABC):
         """
 
     @abstractmethod
-    def exists(self, key: str) -> bool:
-        """Whether a blob is stored under ``key``."""
+    def stat(self, key: str) -> BlobInfo | None:
+        """The size (and content type, where kept) of the blob under ``key``; None when no
+        blob is stored there.
+
+        One cheap metadata call (a file's stat, an S3 HEAD): the way to check what arrived
+        through an upload link, which no store can cap in size as it is written.
+        """
 
     @abstractmethod
     def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
@@ -126,6 +141,10 @@ class BlobStore(ABC):
     @abstractmethod
     def check(self) -> None:
         """Raise StorageError when the store cannot be used (for ``/readyz``)."""
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+        return self.stat(key) is not None
 
     def put_bytes(
         self, key: str, data: bytes, *, content_type: str | None = None, durable: bool = True

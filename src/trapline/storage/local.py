@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageErr
 from trapline.files import private_dir
 from trapline.storage.base import (
     CHUNK_SIZE,
+    BlobInfo,
     BlobStore,
     StoredBlob,
     check_key,
@@ -136,9 +138,19 @@ class LocalBlobStore(BlobStore):
         except OSError as exc:
             raise StorageError(f"could not list {prefix!r}: {exc.strerror or exc}") from exc
 
-    def exists(self, key: str) -> bool:
-        """Whether a file is stored under ``key``."""
-        return self.path_for(key).is_file()
+    def stat(self, key: str) -> BlobInfo | None:
+        """The file's size; the local store keeps no content type (its upload route checks
+        the type as the bytes arrive)."""
+        path = self.path_for(key)
+        try:
+            found = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise StorageError(f"could not look up {key!r}: {exc.strerror or exc}") from exc
+        if not S_ISREG(found.st_mode):
+            return None  # a folder above stored keys is not a blob
+        return BlobInfo(size=found.st_size, content_type=None)
 
     def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
         """A link to the API's blob route, which only serves downloads."""

@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from trapline.errors import InvalidInput, MissingDependency, NotFound, StorageError
 from trapline.storage.base import (
     CHUNK_SIZE,
+    BlobInfo,
     BlobStore,
     StoredBlob,
     check_key,
@@ -158,15 +159,15 @@ class S3BlobStore(BlobStore):
                 for item in page.get("Contents", []):
                     yield StoredBlob(item["Key"][strip:], item["LastModified"])
 
-    def exists(self, key: str) -> bool:
-        """Whether HEAD finds the object."""
+    def stat(self, key: str) -> BlobInfo | None:
+        """HEAD the object: its ContentLength and the ContentType it was stored with."""
         object_key = self._object_key(key)
         try:
             with _translate_errors(self.bucket, "look up", key):
-                self._client.head_object(Bucket=self.bucket, Key=object_key)
+                head = self._client.head_object(Bucket=self.bucket, Key=object_key)
         except NotFound:
-            return False
-        return True
+            return None
+        return BlobInfo(size=head["ContentLength"], content_type=head.get("ContentType"))
 
     def signed_url(self, key: str, *, expires_in: int = 3600) -> str:
         """A presigned GET URL."""

@@ -44,6 +44,17 @@ class ProjectRepo:
         row = self.session.get(ProjectRow, project_id)
         return to_project(row) if row else None
 
+    def lock(self, project_id: int) -> None:
+        """Hold the project's row until the transaction ends, so that transactions taking
+        this lock run one after another (PostgreSQL; SQLite writers are serial anyway).
+
+        NO KEY UPDATE: unlike FOR UPDATE, it leaves rows that refer to the project (images,
+        tasks, analyses) free to be added meanwhile; it only queues those who lock it so.
+        """
+        self.session.execute(
+            select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update(key_share=True)
+        )
+
     def list_visible(
         self, user_id: int, *, everything: bool, limit: int, offset: int
     ) -> tuple[int, list[tuple[Project, Role | None]]]:
