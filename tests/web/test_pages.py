@@ -386,3 +386,18 @@ def test_detections_under_the_pipelines_threshold_are_hidden_until_asked(
     bad = proto.register(pipeline_config(default_threshold=1.5))
     assert bad.status_code == 400, bad.text
     assert "default_threshold" in bad.text
+
+
+@pytest.mark.parametrize("annotation", ["", "abc", "0", "9" * 30])
+def test_a_review_of_no_detection_is_refused_with_a_message(
+    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict, annotation: str
+) -> None:
+    browser = sign_in(owner)
+    image_path = "/images/{i}".format(**analysed)
+    answer = browser.post(
+        f"{image_path}/review",
+        {"annotation": annotation, "verdict": "confirm"},
+        csrf_from=image_path,
+    )
+    assert answer.status_code == 400  # type: ignore[attr-defined]
+    assert "pick a detection" in answer.text  # type: ignore[attr-defined]

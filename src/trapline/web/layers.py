@@ -110,6 +110,18 @@ def layers_of(found: Sequence[Analysis], width: int, height: int) -> list[Layer]
     return layers
 
 
+def kinds_of(layers: Sequence[Layer]) -> list[tuple[str, str]]:
+    """The layer kinds present, as (value, name) pairs for the viewer's toggles."""
+    present = {layer.annotation.type for layer in layers}
+    return [(kind.value, name) for kind, name in KINDS.items() if kind in present]
+
+
+def ramps_of(layers: Sequence[Layer]) -> dict[str, tuple[str, str, str]]:
+    """The colour maps the heatmaps use, with their filter tables."""
+    used = {layer.ramp for layer in layers if layer.annotation.type is AnnotationType.HEATMAP}
+    return {name: heat_tables(name) for name in HEAT_RAMPS if name in used}
+
+
 def heat_tables(ramp: str) -> tuple[str, str, str]:
     """``tableValues`` for an SVG filter's red, green and blue transfer functions."""
     colours = [c.lstrip("#") for c in HEAT_RAMPS[ramp]]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
+from trapline.api.pagination import MAX_ID, Id
 from trapline.domain.paging import ImageOrder
 from trapline.domain.results import Analysis, Annotation, AnnotationType, Box
 from trapline.domain.reviews import Review, Verdict
@@ -16,7 +16,7 @@ from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services import analyses, browse, deployments, images, projects, reviews
 from trapline.web.forms import one_line, optional_number
-from trapline.web.layers import HEAT_RAMPS, KINDS, heat_tables, layers_of
+from trapline.web.layers import kinds_of, layers_of, ramps_of
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.images import Grid, to_blob
@@ -164,16 +164,8 @@ def viewer(
         detections=detections,
         reviews=[r for r in reviewed if r.verdict is Verdict.MISSING],
         layers=layers,
-        layer_kinds=[
-            (t.value, name)
-            for t, name in KINDS.items()
-            if any(layer.annotation.type is t for layer in layers)
-        ],
-        ramps={
-            name: heat_tables(name)
-            for name in HEAT_RAMPS
-            if any(layer.ramp == name for layer in layers if layer.kind == "heatmap")
-        },
+        layer_kinds=kinds_of(layers),
+        ramps=ramps_of(layers),
         whole_image=image_level(found),
         below=sum(d.below for d in detections),
         models=sorted(
@@ -207,6 +199,8 @@ def review(page: SignedIn, image_id: Id, form: PostedForm) -> Response:
     try:
         verdict = Verdict(str(form.get("verdict") or ""))
         annotation_id = int(str(form.get("annotation") or ""))
+        if not 1 <= annotation_id <= MAX_ID:
+            raise ValueError
     except ValueError:
         raise InvalidInput(
             "review: pick a detection, then press one of the panel's buttons"
