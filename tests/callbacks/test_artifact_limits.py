@@ -203,6 +203,28 @@ def test_an_artifact_over_a_lowered_limit_is_refused_and_deleted(
         assert not served.store.exists(path)
 
 
+@pytest.mark.parametrize("storage", [pytest.param("s3", marks=pytest.mark.s3)], indirect=True)
+def test_an_oversized_upload_no_annotation_names_is_deleted_at_finalize(
+    client: TestClient, owner: Account, analysis: int, pipeline: Pipeline, platform: Platform
+) -> None:
+    oversized_link, fine_link = presign(pipeline, analysis), presign(pipeline, analysis)
+    sent = put(client, oversized_link["upload_url"], png() + b"\0" * LIMIT, "image/png")
+    assert sent.status_code == 200, sent.text
+    assert put(client, fine_link["upload_url"], png(), "image/png").status_code == 200
+    assert platform.store.exists(oversized_link["storage_path"])
+
+    done = pipeline.call(
+        "POST", f"/analyses/{analysis}/finalize", {"status": "completed"}, timestamp=_fresh()
+    )
+
+    assert done.status_code == 200, done.text
+    assert not platform.store.exists(oversized_link["storage_path"])
+    assert platform.store.exists(fine_link["storage_path"])  # within the limits: kept
+    assert [a["storage_path"] for a in artifacts(client, owner, analysis)] == [
+        fine_link["storage_path"]
+    ]
+
+
 @contextmanager
 def _served(settings: Settings, db: Database) -> Iterator[tuple[TestClient, Platform]]:
     """A second app over the same database and storage, with other settings."""
