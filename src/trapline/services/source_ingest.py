@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any
 
 from trapline.db.engine import Database
@@ -359,35 +360,22 @@ class SourceIngest:
         """Store the files as images; their outcomes commit with the images' rows."""
 
         def record(repos: Repos, results: list[UploadResult]) -> None:
-            """Write each file's outcome in the transaction that stores the images."""
+            """Write the files' outcomes in the transaction that stores the images."""
             now = utcnow()
+            outcomes = []
             for one, result in zip(fetched, results, strict=True):
                 if result.image is None:  # refused alone: the others are stored
                     why = result.refusal.detail if result.refusal else "refused"
                     status = _refused_status(result.refusal)
-                    retry_at = (
-                        now + self.limits.retry.delay(one.attempts)
-                        if status is ItemStatus.FAILED
-                        else None
-                    )
-                    repos.sources.record_item(
-                        source.id, one.entry.key, status=status.value, image_id=None,
-                        attempts=one.attempts, error=why[:2000], next_attempt_at=retry_at,
-                        updated_at=now, **one.facts,
-                    )  # fmt: skip
+                    outcomes.append(self._outcome(one.entry, status, None, one.attempts,
+                                                  why, one.facts, now))  # fmt: skip
                     continue
                 status = ItemStatus.DUPLICATE if result.duplicate else ItemStatus.IMPORTED
-                repos.sources.record_item(
-                    source.id,
-                    one.entry.key,
-                    status=status.value,
-                    image_id=result.image.id,
-                    attempts=one.attempts,
-                    error=None,
-                    next_attempt_at=None,
-                    updated_at=now,
-                    **one.facts,
-                )
+                outcomes.append(
+                    self._outcome(one.entry, status, result.image.id, one.attempts, None,
+                                  one.facts, now)
+                )  # fmt: skip
+            repos.sources.record_items(source.id, outcomes)
 
         results = store_images(
             self.db,
@@ -415,6 +403,24 @@ class SourceIngest:
                     tally.imported += 1
                     tally.image_ids.append(result.image.id)
 
+    def _outcome(
+        self,
+        entry: Entry,
+        status: ItemStatus,
+        image_id: int | None,
+        attempts: int,
+        error: str | None,
+        facts: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A file's outcome as its row records it; a failed file waits out its backoff."""
+        retry_at = now + self.limits.retry.delay(attempts) if status is ItemStatus.FAILED else None
+        return {
+            "key": entry.key, "status": status.value, "image_id": image_id,
+            "attempts": attempts, "error": error[:2000] if error else None,
+            "next_attempt_at": retry_at, "updated_at": now, **facts,
+        }  # fmt: skip
+
     def _failed(
         self,
         source: PullSource,
@@ -426,20 +432,9 @@ class SourceIngest:
         tally: _Tally,
     ) -> None:
         """Record a file that was not taken; a failed one is tried again after its backoff."""
-        now = utcnow()
-        retry_at = now + self.limits.retry.delay(attempts) if status is ItemStatus.FAILED else None
+        outcome = self._outcome(entry, status, None, attempts, reason, facts, utcnow())
         with self.db.write() as repos:
-            repos.sources.record_item(
-                source.id,
-                entry.key,
-                status=status.value,
-                image_id=None,
-                attempts=attempts,
-                error=reason[:2000],
-                next_attempt_at=retry_at,
-                updated_at=now,
-                **facts,
-            )
+            repos.sources.record_items(source.id, [outcome])
         with tally.lock:
             if status is ItemStatus.SKIPPED:
                 tally.skipped += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,25 @@ from trapline.domain.sources import (
 
 #: Runs that are not over.
 OPEN_RUNS = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+#: The columns a file's outcome sets, besides its source and key.
+ITEM_OUTCOME = (
+    "status", "image_id", "attempts", "error", "next_attempt_at", "updated_at", "version", "size",
+    "run_id",
+)  # fmt: skip
+_UPSERTS: dict[str, Any] = {}
+
+
+def _outcome_upsert(dialect: str) -> Any:
+    """The insert-or-update of files' outcomes, built once per dialect: building it anew for
+    each file was a quarter of a pull's Python time."""
+    if dialect not in _UPSERTS:
+        factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = factory(PullSourceItemRow)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[PullSourceItemRow.source_id, PullSourceItemRow.key],
+            set_={name: statement.excluded[name] for name in ITEM_OUTCOME},
+        )
+    return _UPSERTS[dialect]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -307,17 +326,12 @@ class SourceRepo:
             for key, version, status, attempts, retry_at in rows
         }
 
-    def record_item(self, source_id: int, key: str, **values: Any) -> None:
-        """Insert or update what became of a remote file."""
-        dialect = self.session.get_bind().dialect.name
-        factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = factory(PullSourceItemRow).values(source_id=source_id, key=key, **values)
-        self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[PullSourceItemRow.source_id, PullSourceItemRow.key],
-                set_={name: statement.excluded[name] for name in values},
-            )
-        )
+    def record_items(self, source_id: int, outcomes: Sequence[dict[str, Any]]) -> None:
+        """Insert or update what became of remote files, in one statement: each outcome has
+        ``key`` and every column of ``ITEM_OUTCOME``."""
+        if outcomes:
+            statement = _outcome_upsert(self.session.get_bind().dialect.name)
+            self.session.execute(statement, [{"source_id": source_id, **o} for o in outcomes])
 
     def run_items(
         self, run_id: int, status: ItemStatus, *, limit: int, offset: int
