@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from trapline.db.types import UTCDateTime
+from trapline.db.types import UTCDateTime, in_utc
 
 #: Parameters per multi-row statement on SQLite (it allows 32,766).
 MAX_PARAMETERS = 30_000
@@ -134,6 +134,14 @@ class Plain:
             ) from exc
         finally:
             cursor.close()
+
+    @staticmethod
+    def instant(value: Any) -> datetime | None:
+        """A UTCDateTime column's value as the driver answers it (text on SQLite), as an aware
+        datetime; a tenth of the time SQLAlchemy's own result processing takes."""
+        if value is None:
+            return None
+        return in_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
     def time(self, moment: datetime | None) -> Any:
         """An instant as the driver stores it in a UTCDateTime column."""

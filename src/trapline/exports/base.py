@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import BinaryIO, ClassVar
+from typing import IO, BinaryIO, ClassVar
 
 from trapline.domain.exports import ExportCounts, ExportFormat, ImageFacts
 from trapline.exports.reader import ExportContext, ImageResult, ImageState
@@ -14,6 +18,8 @@ from trapline.exports.reader import ExportContext, ImageResult, ImageState
 #: Folder name of images without a deployment, in file paths.
 NO_DEPLOYMENT = "no-deployment"
 _UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
+#: Characters that make ``csv.writer`` quote a field (a comma is counted apart).
+_NEEDS_QUOTES = re.compile('["\r\n]')
 
 
 @dataclass
@@ -54,7 +60,7 @@ class ExportWriter(ABC):
         self.tally = Tally()
 
     @abstractmethod
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
         """Write a batch of images with their results."""
 
     @abstractmethod
@@ -72,6 +78,43 @@ class ExportWriter(ABC):
         """``deployment/file name``: where the image sits in a folder-per-deployment copy."""
         name = _UNSAFE_PATH.sub("_", image.filename) or f"image-{image.id}"
         return f"{self.deployment_folder(image)}/{name}"
+
+
+class CsvFile:
+    """A CSV file written a batch of rows at a time, as UTF-8, to a binary file.
+
+    Rows come out exactly as ``csv.writer`` (its default, excel dialect) writes them. A row
+    with no comma, quote or line break in its fields needs no quoting, so it is joined with
+    commas directly, a tenth of what ``csv.writer`` takes per row (which was a third of a CSV
+    export); the rare row that needs quoting goes through ``csv.writer``.
+    """
+
+    def __init__(self, out: IO[bytes], *, bom: bool = False) -> None:
+        self.out = out
+        self._quoted = io.StringIO()
+        self._quoting = csv.writer(self._quoted)
+        if bom:  # so spreadsheets read the file as UTF-8
+            out.write(codecs.BOM_UTF8)
+
+    def write(self, rows: Iterable[Sequence[str]]) -> None:
+        """Write rows of text fields."""
+        lines = []
+        for row in rows:
+            line = ",".join(row)
+            if line.count(",") == len(row) - 1 and not _NEEDS_QUOTES.search(line) and line:
+                lines.append(line)
+            else:
+                lines.append(self._with_quotes(row))
+        lines.append("")  # the last row's line ending
+        self.out.write("\r\n".join(lines).encode())
+
+    def _with_quotes(self, row: Sequence[str]) -> str:
+        """One row as ``csv.writer`` writes it, without its line ending."""
+        self._quoting.writerow(row)
+        line = self._quoted.getvalue()
+        self._quoted.seek(0)
+        self._quoted.truncate()
+        return line[:-2]
 
 
 def safe_folder(name: str, deployment_id: int) -> str:

@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from datetime import datetime
 from typing import IO, Any, BinaryIO
 
@@ -74,7 +75,7 @@ class CamtrapDpWriter(ExportWriter):
         self.taxa: dict[str, dict[str, Any]] = {}
         self._unusable: set[int] = set()
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
         for result in batch:
             self.tally.seen(result)
             image = result.image

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from trapline import __version__
@@ -41,7 +42,7 @@ class CocoWriter(ExportWriter):
         }
         out.write(_dumps(head)[:-1] + b',\n"images": [')
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
         for result in batch:
             self.tally.seen(result)
             image = result.image

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from trapline.domain.exports import ExportFormat
-from trapline.exports.base import ExportWriter, capture_time, iso
+from trapline.exports.base import CsvFile, ExportWriter, capture_time, iso
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 
 #: The columns, in order (docs/exports.md says where each comes from).
@@ -42,29 +41,30 @@ class CsvWriter(ExportWriter):
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
-        self._csv = csv.writer(self._text)
-        self._csv.writerow(COLUMNS)
+        self._file = CsvFile(out, bom=True)
+        self._file.write([COLUMNS])
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
+        self._file.write(self._rows(batch))
+
+    def _rows(self, batch: Iterable[ImageResult]) -> Iterator[list[str]]:
+        """The rows of a batch, counted as they go."""
         include_empty = self.context.filters.include_empty
-        writerow, tally = self._csv.writerow, self.tally
+        tally = self.tally
         for result in batch:
             tally.seen(result)
             if result.detections:
                 head = self._image(result, "detection")
                 for d in result.detections:
-                    writerow(head + self._detection(d))
+                    yield head + self._detection(d)
                 tally.detections += len(result.detections)
                 tally.rows += len(result.detections)
             elif include_empty:
-                status = _EMPTY[result.state]
-                writerow(self._image(result, status) + [""] * _DETECTION_COLUMNS)
+                yield self._image(result, _EMPTY[result.state]) + _NO_DETECTION
                 tally.rows += 1
 
     def close(self) -> None:
-        self._text.flush()
-        self._text.detach()  # the caller closes the file itself
+        pass  # every batch is written out whole; the caller closes the file itself
 
     def _image(self, result: ImageResult, status: str) -> list[str]:
         """The columns about the image, the same on each of its rows."""
@@ -78,11 +78,11 @@ class CsvWriter(ExportWriter):
 
     def _detection(self, d: Detection) -> list[str]:
         """The columns about one detection."""
-        box = d.box or (None, None, None, None)
+        box = d.box or _NO_BOX
         human, pipeline = d.human, d.pipeline
         return [
-            d.key, *(number(v) for v in box), cell(d.label),
-            number(d.label_confidence), number(d.confidence), cell(d.category),
+            d.key, number(box[0]), number(box[1]), number(box[2]), number(box[3]),
+            cell(d.label), number(d.label_confidence), number(d.confidence), cell(d.category),
             "human" if human else "machine",
             cell(pipeline.slug) if pipeline else "", str(pipeline.version) if pipeline else "",
             cell(d.detector.key) if d.detector else "",
@@ -97,5 +97,6 @@ _EMPTY = {
     ImageState.FAILED: "failed",
     ImageState.UNPROCESSED: "unprocessed",
 }
-#: Columns after the image's.
-_DETECTION_COLUMNS = len(COLUMNS) - 9
+#: The detection columns of an image without detections.
+_NO_DETECTION = [""] * (len(COLUMNS) - 9)
+_NO_BOX = (None, None, None, None)

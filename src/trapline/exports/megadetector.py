@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -39,7 +40,7 @@ class MegaDetectorWriter(ExportWriter):
         self._first = True
         out.write(b'{"images": [')
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
         for result in batch:
             self.tally.seen(result)
             entry: dict[str, Any] = {"file": self.relative_path(result.image)}

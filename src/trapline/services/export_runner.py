@@ -23,7 +23,7 @@ from trapline.db.types import utcnow
 from trapline.domain.exports import Export, ExportFormat
 from trapline.errors import TraplineError
 from trapline.exports.base import ExportWriter
-from trapline.exports.reader import BATCH_SIZE, ExportContext, prefetched, read_results
+from trapline.exports.reader import BATCH_SIZE, ExportContext, prefetched, read_batches, results
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -188,10 +188,10 @@ class ExportRunner:
         with _Heartbeat(self, export.id), tempfile.TemporaryFile(prefix="trapline-export-") as out:
             writer = writer_for(export.format)(out, context)
             done = 0
-            batches = read_results(self.db, scope, context, batch_size=self.batch_size)
+            batches = read_batches(self.db, scope, batch_size=self.batch_size)
             for batch in prefetched(batches):
-                writer.write(batch)
-                done += len(batch)
+                writer.write(results(batch, context))
+                done += len(batch.images)
                 self._progress(export.id, done, context, writer)
                 if self.after_batch is not None:
                     self.after_batch(export.id)
