@@ -5,12 +5,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import IO, BinaryIO, ClassVar
+from functools import lru_cache
+from typing import IO, Any, BinaryIO, ClassVar
 
 from trapline.domain.exports import ExportCounts, ExportFormat, ImageFacts
 from trapline.exports.reader import ExportContext, ImageResult, ImageState
@@ -18,6 +20,8 @@ from trapline.exports.reader import ExportContext, ImageResult, ImageState
 #: Folder name of images without a deployment, in file paths.
 NO_DEPLOYMENT = "no-deployment"
 _UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
+#: The encoder of ``json_bytes`` (``json.dumps`` with options makes one per call).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: Characters that make ``csv.writer`` quote a field (a comma is counted apart).
 _NEEDS_QUOTES = re.compile('["\r\n]')
 
@@ -58,6 +62,8 @@ class ExportWriter(ABC):
         self.out = out
         self.context = context
         self.tally = Tally()
+        #: ``deployment_folder`` by deployment id.
+        self._folders: dict[int | None, str] = {}
 
     @abstractmethod
     def write(self, batch: Iterable[ImageResult]) -> None:
@@ -69,15 +75,24 @@ class ExportWriter(ABC):
 
     def deployment_folder(self, image: ImageFacts) -> str:
         """The folder an image's path starts with: its deployment's name, made path-safe."""
-        deployment = self.context.deployments.get(image.deployment_id or 0)
-        if deployment is None:
-            return NO_DEPLOYMENT
-        return safe_folder(deployment.name, deployment.id)
+        folder = self._folders.get(image.deployment_id)
+        if folder is None:
+            deployment = self.context.deployments.get(image.deployment_id or 0)
+            folder = (
+                NO_DEPLOYMENT if deployment is None else safe_folder(deployment.name, deployment.id)
+            )
+            self._folders[image.deployment_id] = folder
+        return folder
 
     def relative_path(self, image: ImageFacts) -> str:
         """``deployment/file name``: where the image sits in a folder-per-deployment copy."""
         name = _UNSAFE_PATH.sub("_", image.filename) or f"image-{image.id}"
         return f"{self.deployment_folder(image)}/{name}"
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON in UTF-8, other than ASCII characters written as they are."""
+    return _JSON.encode(value).encode()
 
 
 class CsvFile:
@@ -91,22 +106,26 @@ class CsvFile:
 
     def __init__(self, out: IO[bytes], *, bom: bool = False) -> None:
         self.out = out
+        #: Lines added since the last ``flush``, without their line endings.
+        self._lines: list[str] = []
         self._quoted = io.StringIO()
         self._quoting = csv.writer(self._quoted)
         if bom:  # so spreadsheets read the file as UTF-8
             out.write(codecs.BOM_UTF8)
 
-    def write(self, rows: Iterable[Sequence[str]]) -> None:
-        """Write rows of text fields."""
-        lines = []
-        for row in rows:
-            line = ",".join(row)
-            if line.count(",") == len(row) - 1 and not _NEEDS_QUOTES.search(line) and line:
-                lines.append(line)
-            else:
-                lines.append(self._with_quotes(row))
-        lines.append("")  # the last row's line ending
-        self.out.write("\r\n".join(lines).encode())
+    def add(self, row: Sequence[str]) -> None:
+        """Add a row of text fields (written at the next ``flush``)."""
+        line = ",".join(row)
+        if line.count(",") != len(row) - 1 or _NEEDS_QUOTES.search(line) or not line:
+            line = self._with_quotes(row)
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        """Write the rows added so far."""
+        if self._lines:
+            self._lines.append("")  # the last row's line ending
+            self.out.write("\r\n".join(self._lines).encode())
+            self._lines.clear()
 
     def _with_quotes(self, row: Sequence[str]) -> str:
         """One row as ``csv.writer`` writes it, without its line ending."""
@@ -127,17 +146,23 @@ def capture_time(image: ImageFacts) -> datetime | None:
     if image.captured_at is None:
         return None
     offset = image.captured_offset_minutes
-    zone = timezone(timedelta(minutes=offset)) if offset is not None else UTC
-    return image.captured_at.replace(tzinfo=zone)
+    return image.captured_at.replace(tzinfo=UTC if offset is None else _zone(offset))
+
+
+@lru_cache(maxsize=128)
+def _zone(offset_minutes: int) -> timezone:
+    """The fixed zone of an offset (a project's cameras have a few)."""
+    return timezone(timedelta(minutes=offset_minutes))
 
 
 def iso(moment: datetime | None) -> str:
-    """ISO 8601 with seconds and an offset (``Z`` for UTC); empty for None."""
+    """ISO 8601 with seconds and an offset (``Z`` for UTC; a naive time is read as UTC);
+    empty for None."""
     if moment is None:
         return ""
+    text = moment.isoformat(timespec="seconds")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    text = moment.replace(microsecond=0).isoformat()
+        return text + "Z"
     return text.replace("+00:00", "Z")
 
 

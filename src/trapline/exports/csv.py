@@ -42,10 +42,12 @@ class CsvWriter(ExportWriter):
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
         self._file = CsvFile(out, bom=True)
-        self._file.write([COLUMNS])
+        self._file.add(COLUMNS)
 
     def write(self, batch: Iterable[ImageResult]) -> None:
-        self._file.write(self._rows(batch))
+        for row in self._rows(batch):
+            self._file.add(row)
+        self._file.flush()
 
     def _rows(self, batch: Iterable[ImageResult]) -> Iterator[list[str]]:
         """The rows of a batch, counted as they go."""
@@ -64,7 +66,7 @@ class CsvWriter(ExportWriter):
                 tally.rows += 1
 
     def close(self) -> None:
-        pass  # every batch is written out whole; the caller closes the file itself
+        self._file.flush()  # the header of an export without images
 
     def _image(self, result: ImageResult, status: str) -> list[str]:
         """The columns about the image, the same on each of its rows."""

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic_core import from_json
@@ -35,6 +36,8 @@ from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, hum
 BATCH_SIZE = 1000
 #: What a lookup of nothing answers (one shared empty list, never changed).
 _NONE: list[Any] = []
+#: A ``Ranked``'s score (never None where sorted).
+_SCORE = itemgetter(1)
 #: Keys of a category map entry that mark it as a taxon.
 _TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
 
@@ -108,12 +111,13 @@ class ExportContext:
     deployments: dict[int, Deployment]
     algorithms: dict[int, AlgorithmFacts]
     pipelines: dict[int, PipelineFacts]
-    #: First and last capture time per deployment (None: images without one).
-    capture_spans: dict[int | None, tuple[datetime, datetime]]
     created_at: datetime
     #: Problems met while writing (an image the format cannot hold...); the first few kept.
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
+    #: Category-map entries by algorithm and label, made when first asked for (a species
+    #: classifier's map has thousands of labels).
+    _entries: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def problem(self, message: str) -> None:
         """Note a problem; the export keeps the first 100."""
@@ -125,18 +129,28 @@ class ExportContext:
         """The category-map entry of ``label`` when it describes a taxon."""
         if algorithm is None or not algorithm.data:
             return None
-        entry: dict[str, Any] | None = None
-        for n, item in enumerate(algorithm.data):
-            if not isinstance(item, dict):
-                continue
-            if item.get("label") == label or (
-                "label" not in item and n < len(algorithm.labels) and algorithm.labels[n] == label
-            ):
-                entry = item
-                break
+        entries = self._entries.get(algorithm.id)
+        if entries is None:
+            entries = self._entries[algorithm.id] = _entries_by_label(algorithm)
+        entry = entries.get(label)
         if entry is None or not any(k in entry for k in _TAXON_KEYS):
             return None
         return entry
+
+
+def _entries_by_label(algorithm: AlgorithmFacts) -> dict[str, dict[str, Any]]:
+    """An algorithm's category-map entries by label (an entry without one is its index's
+    label's); the first entry of a label counts."""
+    found: dict[str, dict[str, Any]] = {}
+    for n, item in enumerate(algorithm.data):
+        if not isinstance(item, dict):
+            continue
+        if "label" in item:
+            if isinstance(item["label"], str):  # a label of another type names nothing
+                found.setdefault(item["label"], item)
+        elif n < len(algorithm.labels):
+            found.setdefault(algorithm.labels[n], item)
+    return found
 
 
 class Batch(NamedTuple):
@@ -357,7 +371,7 @@ def ranked(d: Detection) -> tuple[Ranked, ...]:
     labels, scores = data.get("labels") or [], data.get("scores") or []
     if labels and len(labels) == len(scores):
         pairs = [Ranked(str(x), float(s)) for x, s in zip(labels, scores, strict=True)]
-        return tuple(sorted(pairs, key=lambda r: r.score or 0.0, reverse=True))
+        return tuple(sorted(pairs, key=_SCORE, reverse=True))
     return (Ranked(c.label, c.confidence),) if c.label is not None else ()
 
 

@@ -265,7 +265,6 @@ class ExportRunner:
                 deployments=deployments,
                 algorithms=repos.export_reads.algorithms(export.project_id),
                 pipelines=pipelines,
-                capture_spans=repos.export_reads.capture_spans(export.project_id),
                 created_at=export.created_at,
             )
         return context, scope, total

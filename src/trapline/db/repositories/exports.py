@@ -425,14 +425,15 @@ class ExportReadRepo:
         return self.session.scalar(select(func.count()).where(*scope.image_conditions())) or 0
 
     def images_after(self, scope: ExportScope, after_id: int, limit: int) -> list[ImageFacts]:
-        """The next images of the scope by id."""
-        rows = self.session.execute(
+        """The next images of the scope by id (on the session's connection: an ORM session's
+        own execution of a statement of columns costs a third more)."""
+        rows = self.session.connection().execute(
             select(*_IMAGE_COLUMNS)
             .where(*scope.image_conditions(), ImageRow.id > after_id)
             .order_by(ImageRow.id)
             .limit(limit)
         )
-        return [ImageFacts(*r) for r in rows]
+        return list(map(ImageFacts._make, rows))
 
     def analyses_of(self, scope: ExportScope, image_ids: Sequence[int]) -> Iterator[AnalysisFacts]:
         """The analyses of these images the scope takes, by image and id.
@@ -483,19 +484,6 @@ class ExportReadRepo:
             among=image_ids,
         )
         return map(AnnotationFacts._make, rows)
-
-    def capture_spans(self, project_id: int) -> dict[int | None, tuple[datetime, datetime]]:
-        """Per deployment (None: no deployment), the first and last capture time."""
-        rows = self.session.execute(
-            select(
-                ImageRow.deployment_id,
-                func.min(ImageRow.captured_at),
-                func.max(ImageRow.captured_at),
-            )
-            .where(ImageRow.project_id == project_id, ImageRow.captured_at.is_not(None))
-            .group_by(ImageRow.deployment_id)
-        )
-        return {d: (lo, hi) for d, lo, hi in rows if lo is not None and hi is not None}
 
     def algorithms(self, project_id: int) -> dict[int, AlgorithmFacts]:
         """The project's algorithms with their category maps."""
