@@ -83,19 +83,20 @@ class MegaDetectorWriter(ExportWriter):
         if d.detector:
             self.detectors.add(d.detector.name)
         self.detected_at = _later(self.detected_at, d.completed_at)
-        ranked = ranked_of(d)
-        if d.human is not None and d.human.label:  # a person's label comes first, for sure
-            label = d.human.label
-            ranked = (Ranked(label, 1.0), *(r for r in ranked if r.label != label))
+        ranked = ranked_of(d)  # best first
+        human = d.human.label if d.human is not None else None
+        if human:  # a person's label comes first, for sure
+            ranked = (Ranked(human, 1.0), *(r for r in ranked if r.label != human))
         if ranked:
-            out["classifications"] = self._classifications(ranked)
+            pairs = self._classifications(ranked)
+            out["classifications"] = _best_first(pairs) if human else pairs
             if d.classifier:
                 self.classifiers.add(d.classifier.name)
             self.classified_at = _later(self.classified_at, d.completed_at)
         return out
 
     def _classifications(self, ranked: tuple[Ranked, ...]) -> list[list[Any]]:
-        """[category id, score] pairs, best first."""
+        """[category id, score] pairs, in the order of ``ranked``."""
         pairs = []
         for r in ranked:
             if r.label not in self.classification_categories:
@@ -104,7 +105,7 @@ class MegaDetectorWriter(ExportWriter):
                 )
             score = round(r.score, 6) if r.score is not None else 1.0
             pairs.append([self.classification_categories[r.label], score])
-        return sorted(pairs, key=itemgetter(1), reverse=True)
+        return pairs
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -124,6 +125,11 @@ class MegaDetectorWriter(ExportWriter):
                 self.classified_at or self.context.created_at
             )
         return info
+
+
+def _best_first(pairs: list[list[Any]]) -> list[list[Any]]:
+    """[category id, score] pairs sorted by score, best first."""
+    return sorted(pairs, key=itemgetter(1), reverse=True)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
