@@ -22,8 +22,6 @@ NO_DEPLOYMENT = "no-deployment"
 _UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
 #: The encoder of ``json_bytes`` (``json.dumps`` with options makes one per call).
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-#: Characters that make ``csv.writer`` quote a field (a comma is counted apart).
-_NEEDS_QUOTES = re.compile('["\r\n]')
 
 
 @dataclass
@@ -116,7 +114,9 @@ class CsvFile:
     def add(self, row: Sequence[str]) -> None:
         """Add a row of text fields (written at the next ``flush``)."""
         line = ",".join(row)
-        if line.count(",") != len(row) - 1 or _NEEDS_QUOTES.search(line) or not line:
+        # csv.writer quotes a field with a comma, a quote or a line break, and a lone empty one.
+        special = '"' in line or "\n" in line or "\r" in line
+        if special or line.count(",") != len(row) - 1 or not line:
             line = self._with_quotes(row)
         self._lines.append(line)
 
@@ -169,11 +169,15 @@ def iso(moment: datetime | None) -> str:
 def normalised(
     box: tuple[float, float, float, float], width: int, height: int
 ) -> tuple[float, float, float, float]:
+    """A pixel box (x1, y1, x2, y2) as fractions of the image: x, y, width, height, rounded
+    to 6 decimals."""
+    x, y, w, h = fractions(box, width, height)
+    return round(x, 6), round(y, 6), round(w, 6), round(h, 6)
+
+
+def fractions(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[float, float, float, float]:
     """A pixel box (x1, y1, x2, y2) as fractions of the image: x, y, width, height."""
     x1, y1, x2, y2 = box
-    return (
-        round(x1 / width, 6),
-        round(y1 / height, 6),
-        round((x2 - x1) / width, 6),
-        round((y2 - y1) / height, 6),
-    )
+    return x1 / width, y1 / height, (x2 - x1) / width, (y2 - y1) / height

@@ -15,12 +15,13 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import IO, Any, BinaryIO
 
 from trapline import __version__
 from trapline.domain.exports import AlgorithmFacts, ExportFormat, ImageFacts
 from trapline.domain.records import Deployment
-from trapline.exports.base import CsvFile, ExportWriter, capture_time, iso, normalised
+from trapline.exports.base import CsvFile, ExportWriter, capture_time, fractions, iso
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 
 VERSION = "1.0.2"
@@ -166,8 +167,8 @@ class CamtrapDpWriter(ExportWriter):
         self, d: Detection, image: ImageFacts, deployment_id: str, stamp: str
     ) -> list[str]:
         name, kind, tags = self._meaning(d)
-        box = normalised(d.box, image.width, image.height) if d.box else None
-        bbox = (
+        box = fractions(d.box, image.width, image.height) if d.box else None
+        bbox = (  # _num rounds to the 6 decimals written
             [_num(box[0]), _num(box[1]), _num(max(box[2], _MIN_SIDE)), _num(max(box[3], _MIN_SIDE))]
             if box
             else ["", "", "", ""]
@@ -180,7 +181,7 @@ class CamtrapDpWriter(ExportWriter):
         return [
             f"{image.id}-{d.key}", deployment_id, str(image.id), "", stamp, stamp,
             "media", kind, "", name, "1" if kind == "animal" else "", "", "", "", "", "", "",
-            "", *bbox, method, by, iso(when), probability, tags, "",
+            "", *bbox, method, by, _iso_repeated(when), probability, tags, "",
         ]  # fmt: skip
 
     def _meaning(self, d: Detection) -> tuple[str, str, str]:
@@ -313,6 +314,11 @@ def _classified_by(d: Detection) -> str:
 def _wall(value: datetime, like: datetime) -> datetime:
     """A deployment's wall-clock time in the zone of its media."""
     return value.replace(tzinfo=like.tzinfo)
+
+
+#: ``iso`` of classification times, which repeat: an analysis's detections share one, and
+#: results stored together share theirs.
+_iso_repeated = lru_cache(maxsize=64)(iso)
 
 
 def _num(value: float | None) -> str:

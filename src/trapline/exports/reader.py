@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from operator import itemgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic_core import from_json
@@ -36,6 +37,8 @@ from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, hum
 BATCH_SIZE = 1000
 #: What a lookup of nothing answers (one shared empty list, never changed).
 _NONE: list[Any] = []
+#: A record's image id.
+_IMAGE_ID = attrgetter("image_id")
 #: A ``Ranked``'s score (never None where sorted).
 _SCORE = itemgetter(1)
 #: Keys of a category map entry that mark it as a taxon.
@@ -236,10 +239,10 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
         else:
             state = ImageState.UNPROCESSED
         detections = _detections(done, annotations.take(image.id), batch.reviews, context)
-        people = [_drawn(r) for r in drawn.get(image.id, _NONE)]
-        if people and state is ImageState.UNPROCESSED:
-            state = ImageState.PROCESSED  # a person looked at it
-        detections.extend(people)
+        if drawn and image.id in drawn:
+            detections += [_drawn(r) for r in drawn[image.id]]
+            if state is ImageState.UNPROCESSED:
+                state = ImageState.PROCESSED  # a person looked at it
         failure = None
         if state is ImageState.FAILED:
             failure = (
@@ -292,15 +295,18 @@ class _ByImage(Generic[_Record]):
     same way) go by."""
 
     def __init__(self, records: Iterator[_Record]) -> None:
-        self._records = records
-        self._next = next(records, None)
+        self._groups: Iterator[tuple[int, Iterator[_Record]]] = groupby(records, key=_IMAGE_ID)
+        self._image_id: int | None
+        self._group: Iterator[_Record] | None
+        self._image_id, self._group = next(self._groups, (None, None))
 
     def take(self, image_id: int) -> list[_Record]:
-        """The records of this image, the next in order."""
-        found = []
-        while self._next is not None and self._next.image_id == image_id:
-            found.append(self._next)
-            self._next = next(self._records, None)
+        """The records of this image, the next in order (never change the list: an image
+        without records shares one empty list)."""
+        if self._image_id != image_id or self._group is None:
+            return _NONE
+        found = list(self._group)
+        self._image_id, self._group = next(self._groups, (None, None))
         return found
 
 
@@ -331,7 +337,7 @@ def _detection(
     humans: dict[int, HumanLabel],
 ) -> Detection | None:
     algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
-    human = humans.get(top.id)
+    human = humans.get(top.id) if humans else None
     if human is not None and human.rejected:
         return None
     if top.type == "classification":  # an image-level label
@@ -355,7 +361,7 @@ def _detection(
         label, label_confidence = human.label, None
     confidence = top.confidence if top.confidence is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
-    rle = _rle(top.data)
+    rle = _rle(top.data) if top.data else None
     return Detection(
         top.id, analysis.id, box, top.label, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human,

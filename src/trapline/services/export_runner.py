@@ -2,9 +2,10 @@
 
 An export is claimed with a guarded update that names this process as its runner; every
 later write names the runner too, so an export canceled, deleted or taken over meanwhile
-stops at its next progress write (a second apart) and never stores its file. The runner's heartbeat says it is alive; an export whose runner
-went silent (a crashed or killed server) is claimed again by the ``exports`` duty of any
-replica and run from the start, a few times at most.
+stops at its next progress write (a second apart) and never stores its file. The runner's
+heartbeat says it is alive; an export whose runner went silent (a crashed or killed server)
+is claimed again by the ``exports`` duty of any replica and run from the start, a few times
+at most.
 """
 
 from __future__ import annotations
