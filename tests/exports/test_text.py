@@ -1,5 +1,6 @@
 """The text writers make by hand is the text the standard library would make: CSV rows as
-``csv.writer`` writes them, numbers as ``repr(round(x, 6))``, times as ``isoformat``."""
+``csv.writer`` writes them, numbers as ``repr(round(x, 6))``, times as ``isoformat`` of the
+zone-aware time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trapline.exports.base import CsvFile, iso
+from trapline.domain.exports import ImageFacts
+from trapline.exports.base import CsvFile, capture_iso, capture_time, iso
 from trapline.exports.csv import number
 
 #: Characters csv.writer treats specially, and some it does not.
@@ -63,3 +65,9 @@ def test_times_are_iso_8601_to_the_second_with_z_for_utc(moment: datetime) -> No
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     want = aware.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     assert iso(moment) == want
+
+
+@given(st.datetimes(), st.none() | st.integers(-12 * 60, 14 * 60))
+def test_capture_times_are_written_with_their_offset(moment: datetime, offset: int | None) -> None:
+    image = ImageFacts(1, None, "a.jpg", "0" * 64, 10, 10, "image/jpeg", moment, offset)
+    assert capture_iso(image) == iso(capture_time(image))

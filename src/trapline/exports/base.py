@@ -20,8 +20,9 @@ from trapline.exports.reader import ExportContext, ImageResult, ImageState
 #: Folder name of images without a deployment, in file paths.
 NO_DEPLOYMENT = "no-deployment"
 _UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
-#: The encoder of ``json_bytes`` (``json.dumps`` with options makes one per call).
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: The encoder of ``json_bytes`` (``json.dumps`` with options makes one per call); what it
+#: encodes is made fresh for it, never circular, so it does not check.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 @dataclass
@@ -147,6 +148,22 @@ def capture_time(image: ImageFacts) -> datetime | None:
         return None
     offset = image.captured_offset_minutes
     return image.captured_at.replace(tzinfo=UTC if offset is None else _zone(offset))
+
+
+def capture_iso(image: ImageFacts) -> str:
+    """``iso(capture_time(image))``, without making the time zone-aware ("" when unknown):
+    a capture time is written for every image."""
+    if image.captured_at is None:
+        return ""
+    text = image.captured_at.isoformat(timespec="seconds")
+    return text + _offset_text(image.captured_offset_minutes)
+
+
+@lru_cache(maxsize=128)
+def _offset_text(offset_minutes: int | None) -> str:
+    """The end ``iso`` gives a capture time with this offset (``Z`` for UTC)."""
+    zone = UTC if offset_minutes is None else _zone(offset_minutes)
+    return iso(datetime(2000, 1, 1, tzinfo=zone))[len("2000-01-01T00:00:00") :]
 
 
 @lru_cache(maxsize=128)

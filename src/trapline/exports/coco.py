@@ -9,7 +9,7 @@ from typing import IO, Any, BinaryIO
 
 from trapline import __version__
 from trapline.domain.exports import ExportFormat
-from trapline.exports.base import ExportWriter, capture_time, iso, json_bytes
+from trapline.exports.base import ExportWriter, capture_iso, iso, json_bytes
 from trapline.exports.megadetector import UNNAMED_CATEGORY
 from trapline.exports.reader import Detection, ExportContext, ImageResult
 
@@ -52,9 +52,8 @@ class CocoWriter(ExportWriter):
                 "width": image.width,
                 "height": image.height,
             }
-            captured = capture_time(image)
-            if captured is not None:
-                entry["date_captured"] = iso(captured)
+            if image.captured_at is not None:
+                entry["date_captured"] = capture_iso(image)
             images.append(json_bytes(entry))
             annotations += [
                 json_bytes(self._annotation(d, image.id)) for d in result.detections if d.box

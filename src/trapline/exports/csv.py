@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from trapline.domain.exports import ExportFormat
-from trapline.exports.base import CsvFile, ExportWriter, capture_time, iso
+from trapline.exports.base import CsvFile, ExportWriter, capture_iso, iso
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 
 #: The columns, in order (docs/exports.md says where each comes from).
@@ -85,7 +85,7 @@ class CsvWriter(ExportWriter):
         return [
             str(image.id), cell(image.filename), image.sha256,
             str(image.deployment_id or ""), cell(deployment.name if deployment else ""),
-            iso(capture_time(image)), str(image.width), str(image.height), status,
+            capture_iso(image), str(image.width), str(image.height), status,
         ]  # fmt: skip
 
     def _detection(self, d: Detection) -> list[str]:
