@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from trapline.domain.exports import ImageFacts
-from trapline.exports.base import CsvFile, capture_iso, capture_time, iso
+from trapline.exports.base import CsvFile, capture_iso, capture_time, iso, json_bytes
 from trapline.exports.csv import number
 
 #: Characters csv.writer treats specially, and some it does not.
@@ -71,3 +72,21 @@ def test_times_are_iso_8601_to_the_second_with_z_for_utc(moment: datetime) -> No
 def test_capture_times_are_written_with_their_offset(moment: datetime, offset: int | None) -> None:
     image = ImageFacts(1, None, "a.jpg", "0" * 64, 10, 10, "image/jpeg", moment, offset)
     assert capture_iso(image) == iso(capture_time(image))
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON_VALUES)
+def test_json_reads_back_as_the_value_written(value: object) -> None:
+    assert json.loads(json_bytes(value)) == value
+
+
+@given(st.lists(st.floats(min_value=1e-4, max_value=1e15) | st.text() | st.integers(), max_size=8))
+def test_json_is_the_json_modules_but_for_very_small_and_large_numbers(value: object) -> None:
+    want = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert json_bytes(value).decode() == want
