@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from trapline.db.types import UTCDateTime
+from trapline.db.types import UTCDateTime, in_utc
 
 #: Parameters per multi-row statement on SQLite (it allows 32,766).
 MAX_PARAMETERS = 30_000
@@ -134,6 +134,19 @@ class Plain:
             ) from exc
         finally:
             cursor.close()
+
+    @staticmethod
+    def instant(value: Any) -> datetime | None:
+        """A UTCDateTime column's value as the driver answers it, as an aware datetime.
+
+        SQLite answers text in UTC without a zone; parsed with the zone written on, it takes
+        a sixth of parsing it and then setting the zone (``datetime.replace`` is slow).
+        """
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value + "+00:00")
+        return in_utc(value)
 
     def time(self, moment: datetime | None) -> Any:
         """An instant as the driver stores it in a UTCDateTime column."""

@@ -188,6 +188,7 @@ class AnnotationFacts(NamedTuple):
 
     id: int
     analysis_id: int
+    image_id: int
     type: str
     label: str | None
     confidence: float | None

@@ -3,15 +3,15 @@ evaluation tools (pycocotools)."""
 
 from __future__ import annotations
 
-import json
 import tempfile
-from typing import Any, BinaryIO
+from collections.abc import Iterable
+from typing import IO, Any, BinaryIO
 
 from trapline import __version__
 from trapline.domain.exports import ExportFormat
-from trapline.exports.base import ExportWriter, capture_time, iso
+from trapline.exports.base import ExportWriter, capture_iso, iso, json_bytes
 from trapline.exports.megadetector import UNNAMED_CATEGORY
-from trapline.exports.reader import ExportContext, ImageResult
+from trapline.exports.reader import Detection, ExportContext, ImageResult
 
 #: Bytes copied at a time when the annotations are appended.
 _CHUNK = 1024 * 1024
@@ -39,9 +39,10 @@ class CocoWriter(ExportWriter):
             },
             "licenses": [],
         }
-        out.write(_dumps(head)[:-1] + b',\n"images": [')
+        out.write(json_bytes(head)[:-1] + b',\n"images": [')
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
+        images, annotations = [], []
         for result in batch:
             self.tally.seen(result)
             image = result.image
@@ -51,39 +52,50 @@ class CocoWriter(ExportWriter):
                 "width": image.width,
                 "height": image.height,
             }
-            captured = capture_time(image)
-            if captured is not None:
-                entry["date_captured"] = iso(captured)
-            self.out.write((b"\n" if self._first_image else b",\n") + _dumps(entry))
-            self._first_image = False
-            for d in result.detections:
-                if d.box is None:  # an image-level label: COCO has no place for it
-                    continue
-                name = d.label or d.category or UNNAMED_CATEGORY
-                category = self.categories.setdefault(name, len(self.categories) + 1)
-                x1, y1, x2, y2 = d.box
-                w, h = x2 - x1, y2 - y1
-                annotation: dict[str, Any] = {
-                    "id": self._next_id,
-                    "image_id": image.id,
-                    "category_id": category,
-                    "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],
-                    "area": round(w * h, 3),
-                    "iscrowd": 0,
-                    "score": round(d.confidence, 6) if d.confidence is not None else 1.0,
-                }
-                if d.review_id is None:
-                    annotation["trapline_annotation_id"] = d.annotation_id
-                else:  # a box a person drew
-                    annotation["trapline_review_id"] = d.review_id
-                if d.rle is not None:
-                    annotation["segmentation"] = d.rle
-                self._next_id += 1
-                sep = b"\n" if self._first_annotation else b",\n"
-                self._annotations.write(sep + _dumps(annotation))
-                self._first_annotation = False
-                self.tally.detections += 1
-                self.tally.rows += 1
+            if image.captured_at is not None:
+                entry["date_captured"] = capture_iso(image)
+            images.append(json_bytes(entry))
+            annotations += [
+                json_bytes(self._annotation(d, image.id)) for d in result.detections if d.box
+            ]
+        self._add(self.out, images, first=self._first_image)
+        self._add(self._annotations, annotations, first=self._first_annotation)
+        self._first_image = self._first_image and not images
+        self._first_annotation = self._first_annotation and not annotations
+        self.tally.detections += len(annotations)
+        self.tally.rows += len(annotations)
+
+    def _annotation(self, d: Detection, image_id: int) -> dict[str, Any]:
+        """A detection with a box (COCO has no place for image-level labels)."""
+        assert d.box is not None
+        name = d.label or d.category or UNNAMED_CATEGORY
+        category = self.categories.setdefault(name, len(self.categories) + 1)
+        x1, y1, x2, y2 = d.box
+        w, h = x2 - x1, y2 - y1
+        annotation: dict[str, Any] = {
+            "id": self._next_id,
+            "image_id": image_id,
+            "category_id": category,
+            "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],
+            "area": round(w * h, 3),
+            "iscrowd": 0,
+            "score": round(d.confidence, 6) if d.confidence is not None else 1.0,
+        }
+        if d.review_id is None:
+            annotation["trapline_annotation_id"] = d.annotation_id
+        else:  # a box a person drew
+            annotation["trapline_review_id"] = d.review_id
+        if d.rle is not None:
+            annotation["segmentation"] = d.rle
+        self._next_id += 1
+        return annotation
+
+    @staticmethod
+    def _add(file: IO[bytes], entries: list[bytes], *, first: bool) -> None:
+        """Append entries to a JSON list, one a line."""
+        if entries:
+            file.write(b"\n" if first else b",\n")
+            file.write(b",\n".join(entries))
 
     def close(self) -> None:
         self.out.write(b'\n],\n"annotations": [')
@@ -95,8 +107,4 @@ class CocoWriter(ExportWriter):
             {"id": i, "name": name, "supercategory": "object"}
             for name, i in self.categories.items()
         ]
-        self.out.write(b'\n],\n"categories": ' + _dumps(categories) + b"}")
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        self.out.write(b'\n],\n"categories": ' + json_bytes(categories) + b"}")

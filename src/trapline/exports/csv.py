@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from trapline.domain.exports import ExportFormat
-from trapline.exports.base import ExportWriter, capture_time, iso
+from trapline.exports.base import CsvFile, ExportWriter, capture_iso, iso
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 
 #: The columns, in order (docs/exports.md says where each comes from).
@@ -30,8 +29,18 @@ def cell(text: str | None) -> str:
 
 
 def number(value: float | None) -> str:
-    """A number with 6 decimals at most, as the shortest text that reads back the same."""
-    return "" if value is None else repr(round(value, 6))
+    """A number with 6 decimals at most, as the shortest text that reads back the same: what
+    ``repr(round(value, 6))`` writes.
+
+    Between 0.0001 and a billion that is the value with 6 decimals, its trailing zeros
+    dropped but one: half the time of rounding and then ``repr`` (six numbers a row).
+    """
+    if value is None:
+        return ""
+    if 1e-4 <= abs(value) < 1e9:
+        text = f"{value:.6f}".rstrip("0")
+        return text + "0" if text[-1] == "." else text
+    return repr(round(value, 6))
 
 
 class CsvWriter(ExportWriter):
@@ -42,29 +51,32 @@ class CsvWriter(ExportWriter):
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
-        self._csv = csv.writer(self._text)
-        self._csv.writerow(COLUMNS)
+        self._file = CsvFile(out, bom=True)
+        self._file.add(COLUMNS)
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
+        for row in self._rows(batch):
+            self._file.add(row)
+        self._file.flush()
+
+    def _rows(self, batch: Iterable[ImageResult]) -> Iterator[list[str]]:
+        """The rows of a batch, counted as they go."""
         include_empty = self.context.filters.include_empty
-        writerow, tally = self._csv.writerow, self.tally
+        tally = self.tally
         for result in batch:
             tally.seen(result)
             if result.detections:
                 head = self._image(result, "detection")
                 for d in result.detections:
-                    writerow(head + self._detection(d))
+                    yield head + self._detection(d)
                 tally.detections += len(result.detections)
                 tally.rows += len(result.detections)
             elif include_empty:
-                status = _EMPTY[result.state]
-                writerow(self._image(result, status) + [""] * _DETECTION_COLUMNS)
+                yield self._image(result, _EMPTY[result.state]) + _NO_DETECTION
                 tally.rows += 1
 
     def close(self) -> None:
-        self._text.flush()
-        self._text.detach()  # the caller closes the file itself
+        self._file.flush()  # the header of an export without images
 
     def _image(self, result: ImageResult, status: str) -> list[str]:
         """The columns about the image, the same on each of its rows."""
@@ -73,16 +85,16 @@ class CsvWriter(ExportWriter):
         return [
             str(image.id), cell(image.filename), image.sha256,
             str(image.deployment_id or ""), cell(deployment.name if deployment else ""),
-            iso(capture_time(image)), str(image.width), str(image.height), status,
+            capture_iso(image), str(image.width), str(image.height), status,
         ]  # fmt: skip
 
     def _detection(self, d: Detection) -> list[str]:
         """The columns about one detection."""
-        box = d.box or (None, None, None, None)
+        box = d.box or _NO_BOX
         human, pipeline = d.human, d.pipeline
         return [
-            d.key, *(number(v) for v in box), cell(d.label),
-            number(d.label_confidence), number(d.confidence), cell(d.category),
+            d.key, number(box[0]), number(box[1]), number(box[2]), number(box[3]),
+            cell(d.label), number(d.label_confidence), number(d.confidence), cell(d.category),
             "human" if human else "machine",
             cell(pipeline.slug) if pipeline else "", str(pipeline.version) if pipeline else "",
             cell(d.detector.key) if d.detector else "",
@@ -97,5 +109,6 @@ _EMPTY = {
     ImageState.FAILED: "failed",
     ImageState.UNPROCESSED: "unprocessed",
 }
-#: Columns after the image's.
-_DETECTION_COLUMNS = len(COLUMNS) - 9
+#: The detection columns of an image without detections.
+_NO_DETECTION = [""] * (len(COLUMNS) - 9)
+_NO_BOX = (None, None, None, None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, BinaryIO
 
 from trapline import __version__
-from trapline.domain.exports import ExportFormat
-from trapline.exports.base import ExportWriter, normalised
+from trapline.domain.exports import ExportFormat, ImageFacts
+from trapline.exports.base import ExportWriter, json_bytes, normalised
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState, Ranked
 from trapline.exports.reader import ranked as ranked_of
 
@@ -39,23 +40,27 @@ class MegaDetectorWriter(ExportWriter):
         self._first = True
         out.write(b'{"images": [')
 
-    def write(self, batch: list[ImageResult]) -> None:
+    def write(self, batch: Iterable[ImageResult]) -> None:
+        entries = []
         for result in batch:
             self.tally.seen(result)
-            entry: dict[str, Any] = {"file": self.relative_path(result.image)}
             if result.state is ImageState.UNPROCESSED:
                 self.tally.skipped += 1
                 continue
+            image = result.image
+            entry: dict[str, Any] = {"file": self.relative_path(image)}
             if result.state is ImageState.FAILED:
                 entry["failure"] = result.failure or "failed"
                 entry["detections"] = None
             else:
-                detections = [self._detection(d, result) for d in result.detections if d.box]
+                detections = [self._detection(d, image) for d in result.detections if d.box]
                 entry["detections"] = detections
                 self.tally.detections += len(detections)
-            self.out.write((b"\n" if self._first else b",\n") + _dumps(entry))
+            entries.append(json_bytes(entry))
+        if entries:
+            self.out.write((b"\n" if self._first else b",\n") + b",\n".join(entries))
             self._first = False
-            self.tally.rows += 1
+            self.tally.rows += len(entries)
 
     def close(self) -> None:
         tail: dict[str, Any] = {
@@ -63,11 +68,10 @@ class MegaDetectorWriter(ExportWriter):
             "classification_categories": {v: k for k, v in self.classification_categories.items()},
             "info": self._info(),
         }
-        self.out.write(b"\n],\n" + _dumps(tail)[1:])
+        self.out.write(b"\n],\n" + json_bytes(tail)[1:])
 
-    def _detection(self, d: Detection, result: ImageResult) -> dict[str, Any]:
+    def _detection(self, d: Detection, image: ImageFacts) -> dict[str, Any]:
         assert d.box is not None
-        image = result.image
         category = d.category or UNNAMED_CATEGORY
         if category not in self.detection_categories:
             self.detection_categories[category] = str(len(self.detection_categories) + 1)
@@ -79,23 +83,29 @@ class MegaDetectorWriter(ExportWriter):
         if d.detector:
             self.detectors.add(d.detector.name)
         self.detected_at = _later(self.detected_at, d.completed_at)
-        ranked = list(ranked_of(d))
-        if d.human is not None and d.human.label:  # a person's label comes first, for sure
-            ranked = [Ranked(d.human.label, 1.0), *(r for r in ranked if r.label != d.human.label)]
+        ranked = ranked_of(d)  # best first
+        human = d.human.label if d.human is not None else None
+        if human:  # a person's label comes first, for sure
+            ranked = (Ranked(human, 1.0), *(r for r in ranked if r.label != human))
         if ranked:
-            pairs = []
-            for r in ranked:
-                if r.label not in self.classification_categories:
-                    self.classification_categories[r.label] = str(
-                        len(self.classification_categories) + 1
-                    )
-                score = round(r.score, 6) if r.score is not None else 1.0
-                pairs.append([self.classification_categories[r.label], score])
-            out["classifications"] = sorted(pairs, key=lambda p: p[1], reverse=True)
+            pairs = self._classifications(ranked)
+            out["classifications"] = _best_first(pairs) if human else pairs
             if d.classifier:
                 self.classifiers.add(d.classifier.name)
             self.classified_at = _later(self.classified_at, d.completed_at)
         return out
+
+    def _classifications(self, ranked: tuple[Ranked, ...]) -> list[list[Any]]:
+        """[category id, score] pairs, in the order of ``ranked``."""
+        pairs = []
+        for r in ranked:
+            if r.label not in self.classification_categories:
+                self.classification_categories[r.label] = str(
+                    len(self.classification_categories) + 1
+                )
+            score = round(r.score, 6) if r.score is not None else 1.0
+            pairs.append([self.classification_categories[r.label], score])
+        return pairs
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -117,6 +127,11 @@ class MegaDetectorWriter(ExportWriter):
         return info
 
 
+def _best_first(pairs: list[list[Any]]) -> list[list[Any]]:
+    """[category id, score] pairs sorted by score, best first."""
+    return sorted(pairs, key=itemgetter(1), reverse=True)
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None:
         return b
@@ -125,7 +140,3 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _time(moment: datetime) -> str:
     return moment.strftime(TIME_FORMAT)
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from itertools import groupby
+from operator import attrgetter, itemgetter
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic_core import from_json
 
@@ -29,12 +31,16 @@ from trapline.domain.exports import (
 )
 from trapline.domain.records import Deployment, Project
 from trapline.domain.reviews import Review
-from trapline.exports.review import HumanLabel, drawn_boxes, human_label, human_labels
+from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label
 
 #: Images read per batch: memory stays flat whatever the project's size.
 BATCH_SIZE = 1000
 #: What a lookup of nothing answers (one shared empty list, never changed).
 _NONE: list[Any] = []
+#: A record's image id.
+_IMAGE_ID = attrgetter("image_id")
+#: A ``Ranked``'s score (never None where sorted).
+_SCORE = itemgetter(1)
 #: Keys of a category map entry that mark it as a taxon.
 _TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
 
@@ -108,12 +114,13 @@ class ExportContext:
     deployments: dict[int, Deployment]
     algorithms: dict[int, AlgorithmFacts]
     pipelines: dict[int, PipelineFacts]
-    #: First and last capture time per deployment (None: images without one).
-    capture_spans: dict[int | None, tuple[datetime, datetime]]
     created_at: datetime
     #: Problems met while writing (an image the format cannot hold...); the first few kept.
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
+    #: Category-map entries by algorithm and label, made when first asked for (a species
+    #: classifier's map has thousands of labels).
+    _entries: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def problem(self, message: str) -> None:
         """Note a problem; the export keeps the first 100."""
@@ -125,60 +132,65 @@ class ExportContext:
         """The category-map entry of ``label`` when it describes a taxon."""
         if algorithm is None or not algorithm.data:
             return None
-        entry: dict[str, Any] | None = None
-        for n, item in enumerate(algorithm.data):
-            if not isinstance(item, dict):
-                continue
-            if item.get("label") == label or (
-                "label" not in item and n < len(algorithm.labels) and algorithm.labels[n] == label
-            ):
-                entry = item
-                break
+        entries = self._entries.get(algorithm.id)
+        if entries is None:
+            entries = self._entries[algorithm.id] = _entries_by_label(algorithm)
+        entry = entries.get(label)
         if entry is None or not any(k in entry for k in _TAXON_KEYS):
             return None
         return entry
 
 
-def read_results(
-    db: Database,
-    scope: ExportScope,
-    context: ExportContext,
-    *,
-    after_id: int = 0,
-    batch_size: int = BATCH_SIZE,
-) -> Iterator[list[ImageResult]]:
+def _entries_by_label(algorithm: AlgorithmFacts) -> dict[str, dict[str, Any]]:
+    """An algorithm's category-map entries by label (an entry without one is its index's
+    label's); the first entry of a label counts."""
+    found: dict[str, dict[str, Any]] = {}
+    for n, item in enumerate(algorithm.data):
+        if not isinstance(item, dict):
+            continue
+        if "label" in item:
+            if isinstance(item["label"], str):  # a label of another type names nothing
+                found.setdefault(item["label"], item)
+        elif n < len(algorithm.labels):
+            found.setdefault(algorithm.labels[n], item)
+    return found
+
+
+class Batch(NamedTuple):
+    """A batch of the scope's images as read, with what belongs to them (records sorted by
+    image, as the images are, and made as ``results`` takes them)."""
+
+    images: list[ImageFacts]
+    analyses: Iterator[AnalysisFacts]
+    annotations: Iterator[AnnotationFacts]
+    failures: dict[int, str]
+    reviews: BatchReviews
+
+
+def read_batches(
+    db: Database, scope: ExportScope, *, after_id: int = 0, batch_size: int = BATCH_SIZE
+) -> Iterator[Batch]:
     """The scope's images with their results, a batch at a time, each batch read in its own
     short transaction (a long export holds no transaction open)."""
-    filters = scope.filters
     while True:
         with db.read() as repos:
-            images = repos.export_reads.images_after(scope, after_id, batch_size)
+            reads = repos.export_reads
+            images = reads.images_after(scope, after_id, batch_size)
             if not images:
                 return
-            analyses = repos.export_reads.analyses_of(scope, [i.id for i in images])
-            failures = repos.export_reads.failures_of(scope, [i.id for i in images])
-            completed = [a.id for a in analyses if a.status == "completed"]
-            annotations = repos.export_reads.annotations_of(completed)
-            humans = human_labels(repos, [a.id for a in annotations if a.parent_id is None])
-            drawn = drawn_boxes(repos, [i.id for i in images])
-        yield _assemble(
-            images,
-            analyses,
-            annotations,
-            failures,
-            humans,
-            drawn,
-            context.algorithms,
-            context.pipelines,
-            filters,
-        )
-        after_id = images[-1].id
+            image_ids = [i.id for i in images]
+            analyses = reads.analyses_of(scope, image_ids)
+            failures = reads.failures_of(scope, image_ids)
+            annotations = reads.annotations_of(image_ids)
+            reviews = batch_reviews(repos, after_id, image_ids[-1])
+        yield Batch(images, analyses, annotations, failures, reviews)
+        after_id = image_ids[-1]
 
 
-def prefetched(batches: Iterator[list[ImageResult]], depth: int = 2) -> Iterator[list[ImageResult]]:
+def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
     """The same batches, read ahead on a thread: the database reads the next batch while the
     writer formats this one (SQLite and psycopg let go of the GIL while they wait)."""
-    ahead: queue.Queue[list[ImageResult] | BaseException | None] = queue.Queue(depth)
+    ahead: queue.Queue[Batch | BaseException | None] = queue.Queue(depth)
     stop = threading.Event()
 
     def read() -> None:
@@ -211,31 +223,14 @@ def prefetched(batches: Iterator[list[ImageResult]], depth: int = 2) -> Iterator
         reader.join()
 
 
-def _assemble(
-    images: list[ImageFacts],
-    analyses: list[AnalysisFacts],
-    annotations: list[AnnotationFacts],
-    failures: dict[int, str],
-    humans: dict[int, HumanLabel],
-    drawn: dict[int, list[Review]],
-    algorithms: dict[int, AlgorithmFacts],
-    pipelines: dict[int, PipelineFacts],
-    filters: ExportFilters,
-) -> list[ImageResult]:
-    by_image: dict[int, list[AnalysisFacts]] = {}
-    for a in analyses:
-        by_image.setdefault(a.image_id, []).append(a)
-    tops: dict[int, list[AnnotationFacts]] = {}
-    children: dict[int, list[AnnotationFacts]] = {}
-    for n in annotations:
-        if n.parent_id is None:
-            tops.setdefault(n.analysis_id, []).append(n)
-        else:
-            children.setdefault(n.parent_id, []).append(n)
-    out = []
-    narrow = filters.reviewed_only or filters.min_confidence is not None
-    for image in images:
-        found = by_image.get(image.id, _NONE)
+def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
+    """Each image of a batch with what the export takes of its results, made as the writer
+    takes it: a writer's records die young, where a batch of them would outlive the garbage
+    collector's young generations (its full collections were a fifth of an export)."""
+    analyses, annotations = _ByImage(batch.analyses), _ByImage(batch.annotations)
+    failures, drawn = batch.failures, batch.reviews.drawn
+    for image in batch.images:
+        found = analyses.take(image.id)
         done = [a for a in found if a.status == "completed"]
         if done:
             state = ImageState.PROCESSED
@@ -243,19 +238,11 @@ def _assemble(
             state = ImageState.FAILED
         else:
             state = ImageState.UNPROCESSED
-        detections = []
-        for analysis in done:
-            pipeline = pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
-            for top in tops.get(analysis.id, _NONE):
-                made = _detection(
-                    top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans
-                )
-                if made is not None and (not narrow or _kept(made, filters)):
-                    detections.append(made)
-        people = [_drawn(r) for r in drawn.get(image.id, _NONE)]
-        if people and state is ImageState.UNPROCESSED:
-            state = ImageState.PROCESSED  # a person looked at it
-        detections.extend(people)
+        detections = _detections(done, annotations.take(image.id), batch.reviews, context)
+        if drawn and image.id in drawn:
+            detections += [_drawn(r) for r in drawn[image.id]]
+            if state is ImageState.UNPROCESSED:
+                state = ImageState.PROCESSED  # a person looked at it
         failure = None
         if state is ImageState.FAILED:
             failure = (
@@ -263,8 +250,64 @@ def _assemble(
                 or next((a.error for a in found if a.error), None)
                 or "analysis failed"
             )
-        out.append(ImageResult(image, state, detections, failure))
-    return out
+        yield ImageResult(image, state, detections, failure)
+
+
+def _detections(
+    done: list[AnalysisFacts],
+    notes: list[AnnotationFacts],
+    reviews: BatchReviews,
+    context: ExportContext,
+) -> list[Detection]:
+    """The detections of an image's completed analyses (``notes``: the image's annotations)."""
+    if not done or not notes:
+        return []
+    children: dict[int, list[AnnotationFacts]] = {}
+    for n in notes:
+        if n.parent_id is not None:
+            children.setdefault(n.parent_id, []).append(n)
+    filters, algorithms, humans = context.filters, context.algorithms, reviews.labels
+    narrow = filters.reviewed_only or filters.min_confidence is not None
+    found = []
+    for analysis in done:
+        pipeline = context.pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
+        for top in notes:
+            if top.parent_id is not None or top.analysis_id != analysis.id:
+                continue
+            made = _detection(
+                top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans
+            )
+            if made is not None and (not narrow or _kept(made, filters)):
+                found.append(made)
+    return found
+
+
+class _OfImage(Protocol):
+    @property
+    def image_id(self) -> int: ...
+
+
+_Record = TypeVar("_Record", bound=_OfImage)
+
+
+class _ByImage(Generic[_Record]):
+    """Records sorted by image id, taken an image at a time as the batch's images (sorted the
+    same way) go by."""
+
+    def __init__(self, records: Iterator[_Record]) -> None:
+        self._groups: Iterator[tuple[int, Iterator[_Record]]] = groupby(records, key=_IMAGE_ID)
+        self._image_id: int | None
+        self._group: Iterator[_Record] | None
+        self._image_id, self._group = next(self._groups, (None, None))
+
+    def take(self, image_id: int) -> list[_Record]:
+        """The records of this image, the next in order (never change the list: an image
+        without records shares one empty list)."""
+        if self._image_id != image_id or self._group is None:
+            return _NONE
+        found = list(self._group)
+        self._image_id, self._group = next(self._groups, (None, None))
+        return found
 
 
 def _drawn(review: Review) -> Detection:
@@ -294,7 +337,7 @@ def _detection(
     humans: dict[int, HumanLabel],
 ) -> Detection | None:
     algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
-    human = humans.get(top.id)
+    human = humans.get(top.id) if humans else None
     if human is not None and human.rejected:
         return None
     if top.type == "classification":  # an image-level label
@@ -318,7 +361,7 @@ def _detection(
         label, label_confidence = human.label, None
     confidence = top.confidence if top.confidence is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
-    rle = _rle(top.data)
+    rle = _rle(top.data) if top.data else None
     return Detection(
         top.id, analysis.id, box, top.label, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human,
@@ -334,7 +377,7 @@ def ranked(d: Detection) -> tuple[Ranked, ...]:
     labels, scores = data.get("labels") or [], data.get("scores") or []
     if labels and len(labels) == len(scores):
         pairs = [Ranked(str(x), float(s)) for x, s in zip(labels, scores, strict=True)]
-        return tuple(sorted(pairs, key=lambda r: r.score or 0.0, reverse=True))
+        return tuple(sorted(pairs, key=_SCORE, reverse=True))
     return (Ranked(c.label, c.confidence),) if c.label is not None else ()
 
 

@@ -10,7 +10,6 @@ its own, classified by that person.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -29,21 +28,26 @@ class HumanLabel(NamedTuple):
     rejected: bool = False
 
 
-def drawn_boxes(repos: Repos, image_ids: Sequence[int]) -> dict[int, list[Review]]:
-    """Boxes people drew where the models found nothing, by image id."""
-    found: dict[int, list[Review]] = {}
-    for review in repos.reviews.drawn_on(image_ids):
-        found.setdefault(review.image_id, []).append(review)
-    return found
+class BatchReviews(NamedTuple):
+    """What people decided about the images of one batch."""
+
+    #: The human label of each reviewed machine annotation, by annotation id.
+    labels: dict[int, HumanLabel]
+    #: Boxes people drew where the models found nothing, by image id, oldest first.
+    drawn: dict[int, list[Review]]
 
 
-def human_labels(repos: Repos, annotation_ids: Sequence[int]) -> dict[int, HumanLabel]:
-    """The human labels of these machine annotations, by annotation id (the latest review)."""
-    return {
-        review.annotation_id: human_label(review)
-        for review in repos.reviews.latest_for(annotation_ids)
-        if review.annotation_id is not None
-    }
+def batch_reviews(repos: Repos, after_id: int, last_id: int) -> BatchReviews:
+    """The reviews of a batch's images (ids after ``after_id`` up to ``last_id``), read at
+    once; the latest review of an annotation counts."""
+    labels: dict[int, HumanLabel] = {}
+    drawn: dict[int, list[Review]] = {}
+    for review in repos.reviews.of_image_span(after_id, last_id):  # oldest first
+        if review.verdict is Verdict.MISSING:
+            drawn.setdefault(review.image_id, []).append(review)
+        elif review.annotation_id is not None:
+            labels[review.annotation_id] = human_label(review)
+    return BatchReviews(labels, drawn)
 
 
 def human_label(review: Review) -> HumanLabel:

@@ -2,9 +2,10 @@
 
 An export is claimed with a guarded update that names this process as its runner; every
 later write names the runner too, so an export canceled, deleted or taken over meanwhile
-stops at its next batch. The runner's heartbeat says it is alive; an export whose runner
-went silent (a crashed or killed server) is claimed again by the ``exports`` duty of any
-replica and run from the start, a few times at most.
+stops at its next progress write (a second apart) and never stores its file. The runner's
+heartbeat says it is alive; an export whose runner went silent (a crashed or killed server)
+is claimed again by the ``exports`` duty of any replica and run from the start, a few times
+at most.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -23,11 +25,14 @@ from trapline.db.types import utcnow
 from trapline.domain.exports import Export, ExportFormat
 from trapline.errors import TraplineError
 from trapline.exports.base import ExportWriter
-from trapline.exports.reader import BATCH_SIZE, ExportContext, prefetched, read_results
+from trapline.exports.reader import BATCH_SIZE, ExportContext, prefetched, read_batches, results
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
 
+#: Seconds between writes of a running export's progress (a write after every batch was a
+#: twentieth of an export); a canceled export stops at the first write after it.
+PROGRESS_SECONDS = 1.0
 #: Seconds between a running export's heartbeats.
 HEARTBEAT_SECONDS = 15.0
 #: A running export whose runner has been silent this long is taken over.
@@ -187,12 +192,16 @@ class ExportRunner:
         key = export_key(export)
         with _Heartbeat(self, export.id), tempfile.TemporaryFile(prefix="trapline-export-") as out:
             writer = writer_for(export.format)(out, context)
-            done = 0
-            batches = read_results(self.db, scope, context, batch_size=self.batch_size)
+            done, reported = 0, time.monotonic()
+            batches = read_batches(self.db, scope, batch_size=self.batch_size)
             for batch in prefetched(batches):
-                writer.write(batch)
-                done += len(batch)
-                self._progress(export.id, done, context, writer)
+                writer.write(results(batch, context))
+                done += len(batch.images)
+                if self._closed:
+                    raise Released
+                if time.monotonic() - reported >= PROGRESS_SECONDS:
+                    self._progress(export.id, done, context, writer)
+                    reported = time.monotonic()
                 if self.after_batch is not None:
                     self.after_batch(export.id)
             writer.close()
@@ -265,7 +274,6 @@ class ExportRunner:
                 deployments=deployments,
                 algorithms=repos.export_reads.algorithms(export.project_id),
                 pipelines=pipelines,
-                capture_spans=repos.export_reads.capture_spans(export.project_id),
                 created_at=export.created_at,
             )
         return context, scope, total

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -79,33 +78,20 @@ class ReviewRepo:
         )
         return [_to_review(row, email) for row, email in rows]
 
-    def latest_for(self, annotation_ids: Sequence[int]) -> list[Review]:
-        """The latest review of each of these annotations (those reviewed)."""
-        if not annotation_ids:
-            return []
-        latest = (
-            select(func.max(ReviewRow.id))
-            .where(ReviewRow.annotation_id.in_(annotation_ids))
-            .group_by(ReviewRow.annotation_id)
-        )
-        rows = self.session.execute(
-            select(ReviewRow, UserRow.email)
-            .outerjoin(UserRow, UserRow.id == ReviewRow.created_by)
-            .where(ReviewRow.id.in_(latest))
-        )
-        return [_to_review(row, email) for row, email in rows]
+    def of_image_span(self, after_id: int, last_id: int) -> list[Review]:
+        """Every review of the images with ids after ``after_id`` up to ``last_id``, oldest
+        first: one short range read per batch of an export (most batches have none).
 
-    def drawn_on(self, image_ids: Sequence[int]) -> list[Review]:
-        """Boxes people drew where the models found nothing, on these images, oldest first."""
-        if not image_ids:
-            return []
+        Images of other projects may fall in the span; the caller looks reviews up by its
+        own images and annotations. (A condition on the project would lead the planner to
+        the project's index and a scan of all its reviews.)
+        """
         rows = self.session.execute(
             select(ReviewRow, UserRow.email)
             .outerjoin(UserRow, UserRow.id == ReviewRow.created_by)
-            .where(ReviewRow.image_id.in_(image_ids), ReviewRow.verdict == Verdict.MISSING.value)
-            .order_by(ReviewRow.id)
+            .where(ReviewRow.image_id > after_id, ReviewRow.image_id <= last_id)
         )
-        return [_to_review(row, email) for row, email in rows]
+        return sorted((_to_review(row, email) for row, email in rows), key=lambda r: r.id)
 
     def annotation(self, annotation_id: int) -> tuple[int, int, str] | None:
         """(project id, image id, type) of an annotation."""
