@@ -160,6 +160,9 @@ def import_rates(files: int, folders: int, runs: int) -> None:
         shutil.rmtree(root, ignore_errors=True)
     pulled = statistics.median(r[0] for r in rows)
     uploaded = statistics.median(r[1] for r in rows)
+    # Each run pulls and uploads on one server, one after the other: its ratio is a pair's,
+    # and their median is the figure (load that comes and goes moves both sides of a pair).
+    ratio = statistics.median(r[0] / r[1] for r in rows)
     print_table(
         f"pull sources: {files} JPEGs of {size:.0f} KB in {folders} folders on nginx, "
         f"trapline serve on SQLite, median of {runs} runs",
@@ -167,13 +170,13 @@ def import_rates(files: int, folders: int, runs: int) -> None:
         [
             ["pulled (files/s)", *(r[0] for r in rows), pulled],
             ["uploaded, 10/request x 4 (images/s)", *(r[1] for r in rows), uploaded],
-            ["pull / upload", *(r[0] / r[1] for r in rows), pulled / uploaded],
+            ["pull / upload (each run's pair)", *(r[0] / r[1] for r in rows), ratio],
             ["run finding nothing new (s)", *(r[2] for r in rows),
              statistics.median(r[2] for r in rows)],
         ],
     )  # fmt: skip
-    verdict = "met" if pulled >= GOAL * uploaded else "MISSED"
-    print(f"goal: pull at least {GOAL:.0%} of upload's rate: {verdict}")
+    verdict = "met" if ratio >= GOAL else "MISSED"
+    print(f"goal: pull at least {GOAL:.0%} of upload's rate: {ratio:.3f}, {verdict}")
 
 
 def listing_costs(entries: int, runs: int) -> None:
