@@ -49,6 +49,17 @@ def test_insert_then_rows_among_ids(app_db: Database) -> None:
     assert when.replace(tzinfo=None) == datetime(2024, 6, 1, 22, 0)
 
 
+def test_instants_read_plainly_are_those_sqlalchemy_reads(app_db: Database) -> None:
+    _users(app_db, 1)
+    with app_db.read() as repos:
+        (raw,) = Plain(repos.session).rows("SELECT created_at FROM users WHERE id = 1000")[0]
+        row = repos.session.get(UserRow, 1000)
+        assert row is not None
+        assert Plain.instant(raw) == row.created_at == datetime(2024, 6, 1, 22, 0, tzinfo=UTC)
+        assert Plain.instant(raw).utcoffset() == row.created_at.utcoffset()
+    assert Plain.instant(None) is None
+
+
 def test_a_statement_without_rows_answers_an_empty_list(app_db: Database) -> None:
     _users(app_db, 2)
     with app_db.write() as repos:

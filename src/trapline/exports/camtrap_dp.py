@@ -21,7 +21,14 @@ from typing import IO, Any, BinaryIO
 from trapline import __version__
 from trapline.domain.exports import AlgorithmFacts, ExportFormat, ImageFacts
 from trapline.domain.records import Deployment
-from trapline.exports.base import CsvFile, ExportWriter, capture_time, fractions, iso
+from trapline.exports.base import (
+    CsvFile,
+    ExportWriter,
+    capture_iso,
+    capture_time,
+    fractions,
+    iso,
+)
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 
 VERSION = "1.0.2"
@@ -96,7 +103,7 @@ class CamtrapDpWriter(ExportWriter):
                     )
                 continue
             self._span(deployment.id, moment)
-            media_id, deployment_id, stamp = str(image.id), str(deployment.id), iso(moment)
+            media_id, deployment_id, stamp = str(image.id), str(deployment.id), capture_iso(image)
             self._media.add(
                 [media_id, deployment_id, "", stamp, self.relative_path(image), "false",
                  image.filename, image.content_type, "", "", ""]
@@ -160,7 +167,7 @@ class CamtrapDpWriter(ExportWriter):
         span = self.spans.get(deployment_id)
         if span is None:
             self.spans[deployment_id] = (moment, moment)
-        else:
+        elif moment < span[0] or moment > span[1]:
             self.spans[deployment_id] = (min(span[0], moment), max(span[1], moment))
 
     def _observation(

@@ -78,7 +78,7 @@ class MegaDetectorWriter(ExportWriter):
         out: dict[str, Any] = {
             "category": self.detection_categories[category],
             "conf": round(d.confidence, 6) if d.confidence is not None else 1.0,
-            "bbox": list(normalised(d.box, image.width, image.height)),
+            "bbox": normalised(d.box, image.width, image.height),
         }
         if d.detector:
             self.detectors.add(d.detector.name)
