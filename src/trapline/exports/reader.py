@@ -283,8 +283,12 @@ def _detections(
 
 
 class _OfImage(Protocol):
+    """A record of one image's."""
+
     @property
-    def image_id(self) -> int: ...
+    def image_id(self) -> int:
+        """The image's id."""
+        ...
 
 
 _Record = TypeVar("_Record", bound=_OfImage)

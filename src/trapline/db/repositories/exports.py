@@ -394,6 +394,13 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min)
 
 
+def _span(ids: Sequence[int]) -> tuple[int, int]:
+    """The lowest and highest of some ids: the rows of a batch's images are read with both
+    (``image_id >= ? AND image_id <= ? AND image_id IN (...)``), as the span bounds the index
+    scan; given only a thousand ids, PostgreSQL reads a small project's whole table."""
+    return min(ids), max(ids)
+
+
 def _inline(terms: list[Any], plain: Plain) -> str:
     """Conditions as SQL text for a plain statement, each after an ``AND`` ("" for none).
 
@@ -447,9 +454,10 @@ class ExportReadRepo:
         plain = Plain(self.session)
         rows = plain.rows(  # the scope's conditions written in: see _inline
             "SELECT id, image_id, pipeline_id, job_id, status, error, completed_at "
-            "FROM analyses WHERE image_id IN ({among})"
+            "FROM analyses WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})"
             + _inline(scope.analysis_conditions(), plain)
             + " ORDER BY image_id, id",
+            _span(image_ids),
             among=image_ids,
         )
         instant = plain.instant
@@ -464,8 +472,10 @@ class ExportReadRepo:
             return {}
         plain = Plain(self.session)
         rows = plain.rows(
-            "SELECT image_id, last_error FROM tasks WHERE image_id IN ({among}) "  # noqa: S608
+            "SELECT image_id, last_error FROM tasks "  # noqa: S608
+            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) "
             "AND status = 'failed'" + _inline(scope.task_conditions(), plain),
+            _span(image_ids),
             among=image_ids,
         )
         return {image_id: error or "failed" for image_id, error in rows}
@@ -480,7 +490,9 @@ class ExportReadRepo:
         rows = Plain(self.session).rows(
             "SELECT id, analysis_id, image_id, type, label, confidence, x1, y1, x2, y2, "
             "CAST(data AS TEXT), parent_id, algorithm_id, ordering FROM annotations "
-            "WHERE image_id IN ({among}) ORDER BY image_id, id",
+            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) "
+            "ORDER BY image_id, id",
+            _span(image_ids),
             among=image_ids,
         )
         return map(AnnotationFacts._make, rows)
