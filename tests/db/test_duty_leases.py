@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,18 +22,44 @@ def short_leases(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(duties, "MIN_LEASE_SECONDS", LEASE)
 
 
+class Clock:
+    """The time the runners' leases are judged by, moved by the test: a loaded machine that
+    stalls between two steps cannot let a lease run out early."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    made = Clock()
+    monkeypatch.setattr(duties, "utcnow", made)
+    return made
+
+
 def _recording(name: str, runs: list[str]) -> Duty:
     return Duty(name, 0.01, lambda: runs.append(name))
 
 
-def test_a_duty_runs_on_one_runner_until_its_lease_runs_out(app_db: Database) -> None:
+def test_a_duty_runs_on_one_runner_until_its_lease_runs_out(
+    app_db: Database, clock: Clock
+) -> None:
     runs: list[str] = []
     first = DutyRunner(app_db, [_recording("sweep", runs)], holder="a")
     second = DutyRunner(app_db, [_recording("sweep", runs)], holder="b")
     assert first.run_once(now=1.0) == ["sweep"]
+    clock.advance(LEASE - 0.1)
     assert second.run_once(now=1.0) == []
     assert first.run_once(now=2.0) == ["sweep"]  # renewed by its holder
-    time.sleep(LEASE + 0.2)  # the first runner is gone: its lease runs out
+    clock.advance(LEASE - 0.1)
+    assert second.run_once(now=2.0) == []  # the renewal counts from when it was made
+    clock.advance(0.2)  # the first runner is gone: its lease runs out
     assert second.run_once(now=3.0) == ["sweep"]
     assert first.run_once(now=4.0) == []
 
@@ -90,7 +117,7 @@ def test_a_stopped_runner_hands_its_leases_over_at_once(app_db: Database) -> Non
 
 
 def test_a_runner_stopped_mid_run_keeps_only_that_duty_until_the_run_ends(
-    app_db: Database, monkeypatch: pytest.MonkeyPatch
+    app_db: Database, monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> None:
     monkeypatch.setattr(duties, "STOP_WAIT", 0.1)
     runs: list[str] = []
@@ -113,4 +140,5 @@ def test_a_runner_stopped_mid_run_keeps_only_that_duty_until_the_run_ends(
     deadline = time.monotonic() + 10
     while "long" not in second.run_once(now=time.monotonic()):  # once its lease ran out
         assert time.monotonic() < deadline, "the long duty's lease was never free again"
-        time.sleep(0.1)
+        clock.advance(LEASE)  # a renewal made before the run ended still counts
+        time.sleep(0.05)
