@@ -150,3 +150,27 @@ def test_the_config_names_the_detector_and_the_classifier() -> None:
     assert classifier.category_map is not None
     assert classifier.category_map.labels == ["moth", "other insect", "not an insect"]
     assert MothBlobsPipeline().default_threshold == 0.5
+
+
+def overlapping_moths(pale: tuple[int, int, int]) -> tuple[Image.Image, list[Rect]]:
+    """A moth with a dark one lying over its corner: one blob with a waist, no narrow neck."""
+    image = Image.new("RGB", (1280, 960), (235, 232, 225))
+    pen = ImageDraw.Draw(image)
+    moths = [(400.0, 400.0, 530.0, 485.0), (507.0, 457.0, 577.0, 527.0)]
+    pen.ellipse(moths[0], fill=pale)
+    pen.ellipse(moths[1], fill=(70, 60, 50))
+    return image, moths
+
+
+def test_a_pale_moth_under_a_dark_one_is_cut_apart() -> None:
+    image, moths = overlapping_moths(pale=(170, 160, 150))
+    found = [rect(box) for box in find_blobs(image)]
+    assert matched(moths, found, threshold=0.6) == 2
+    assert len(found) == 2
+
+
+def test_two_alike_halves_stay_one_insect() -> None:
+    # The same shape in one darkness: the two wings of one moth, not two insects.
+    image, _ = overlapping_moths(pale=(70, 60, 50))
+    (found,) = [rect(box) for box in find_blobs(image)]
+    assert iou(found, (400.0, 400.0, 577.0, 527.0)) >= 0.8

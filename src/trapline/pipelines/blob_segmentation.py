@@ -9,8 +9,10 @@ the sheet around them. The work is done on a reduced copy of the photo:
    sheet (so a green, yellow or pale moth counts, not only a dark one);
 3. threshold with hysteresis (a blob needs some strong pixels; weaker ones join it), open away
    legs, antennae and grain, close the pale bands of patterned wings, fill holes;
-4. cut blobs of insects joined by a leg or an antenna apart at the narrow neck, then keep blobs
-   of insect size and shape, each with its features (``blob_features``) for the classifier.
+4. cut blobs of insects joined by a leg or an antenna apart at the narrow neck, and blobs of
+   a pale insect and a dark one lying over it apart along the waist between their bodies;
+5. keep blobs of insect size and shape, each with its features (``blob_features``) for the
+   classifier.
 
 Photos that are mostly not sheet (a close-up of soil, a dark frame) give no blobs.
 """
@@ -57,6 +59,18 @@ class BlobSettings:
     #: Least size of each part a blob is cut into, as the side of a square of the same area
     #: over the image's long side; smaller parts stay with their blob.
     min_split_size: float = 0.015
+    #: Overlapping insects: a blob's cores are where the distance to its edge exceeds this share
+    #: of its deepest point (two bodies with a waist between them give two cores).
+    overlap_level: float = 0.5
+    #: A core counts when its deepest point is this many times the level that cut it out (a
+    #: shallow bump on a wing is not a second insect).
+    overlap_prominence: float = 1.3
+    #: Least depth of a core's deepest point, as a fraction of the image's long side.
+    overlap_min_depth: float = 0.006
+    #: A blob is divided among its cores only when the darkest (mean contrast) is this many
+    #: times as dark as the palest: the two wings of one moth are alike, a pale moth under a
+    #: dark one is not.
+    overlap_darkness_ratio: float = 2.0
     #: Least insect score (see ``blob_classes``) a blob must reach to be reported at all;
     #: fainter blobs are grain and stains, not worth a ``not an insect`` label. Fasteners,
     #: scale bars and labels are always reported.
@@ -182,7 +196,7 @@ def _candidates(
     mask = ndimage.binary_opening(mask, structure=np.ones((3, 3)))
     mask = ndimage.binary_closing(mask, structure=np.ones((3, 3)))
     solid = ndimage.binary_fill_holes(mask)
-    labels, count = _separated(solid, settings)
+    labels, count = _overlaps_divided(*_separated(solid, settings), contrast, settings)
     if count == 0:
         return []
     index = np.arange(1, count + 1)
@@ -290,3 +304,59 @@ def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray
     present[0] = True
     renumber = np.cumsum(present) - 1
     return renumber[pieces].astype(np.int32), int(renumber[-1])
+
+
+def _overlaps_divided(
+    labels: NDArray[np.int32], count: int, contrast: FloatArray, settings: BlobSettings
+) -> tuple[NDArray[np.int32], int]:
+    """``labels`` with each blob of a pale insect and a dark one over it divided in two.
+
+    Such a blob has no narrow neck, but a waist between the two bodies. Only blobs broad enough
+    to hold two cores are looked at; the new pieces are numbered after ``count``.
+    """
+    least = settings.overlap_min_depth * max(labels.shape)
+    divided = labels
+    for number, place in enumerate(ndimage.find_objects(labels), start=1):
+        if place is None or min(side.stop - side.start for side in place) < 2 * least:
+            continue
+        blob = labels[place] == number
+        parts = _overlap_parts(blob, contrast[place], least, settings)
+        if parts is None:
+            continue
+        if divided is labels:
+            divided = labels.copy()
+        later = blob & (parts > 1)
+        divided[place][later] = count + parts[later] - 1
+        count += int(parts.max()) - 1
+    return divided, count
+
+
+def _overlap_parts(
+    blob: NDArray[np.bool_], contrast: FloatArray, least: float, settings: BlobSettings
+) -> NDArray[np.intp] | None:
+    """The pieces (1, 2, …) a blob of overlapping insects falls into, or None if it is one.
+
+    The distance to the blob's edge has a peak in each body; the cores are where it exceeds
+    ``overlap_level`` of the deepest point. Two or more prominent cores, the darkest at least
+    ``overlap_darkness_ratio`` times as dark as the palest, divide the blob: every pixel goes
+    to its nearest core.
+    """
+    depth = ndimage.distance_transform_edt(np.pad(blob, 1))[1:-1, 1:-1]
+    level = max(settings.overlap_level * float(depth.max()), settings.neck_radius)
+    cores, count = ndimage.label(depth > level)
+    if count < 2:
+        return None
+    index = np.arange(1, count + 1)
+    peaks = ndimage.maximum(depth, cores, index)
+    kept = (peaks >= least) & (peaks >= settings.overlap_prominence * level)
+    if np.count_nonzero(kept) < 2:
+        return None
+    darkness = ndimage.mean(contrast, cores, index)[kept]
+    if darkness.max() < settings.overlap_darkness_ratio * darkness.min():
+        return None
+    # Number the kept cores 1, 2, … and drop the others.
+    cores = np.concatenate([[0], np.cumsum(kept) * kept])[cores]
+    nearest = ndimage.distance_transform_edt(
+        cores == 0, return_distances=False, return_indices=True
+    )
+    return np.asarray(cores[nearest[0], nearest[1]])
