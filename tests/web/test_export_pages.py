@@ -111,7 +111,14 @@ def test_an_export_started_on_the_page_completes_and_downloads(
     tampered = TestClient(client.app).get(target.replace("sig=", "sig=0"))
     assert tampered.status_code == 403
 
-    deleted = browser.post(f"/exports/{export['id']}/delete", {})
+    # Delete asks first; the confirmation posts the delete.
+    assert f'href="/exports/{export["id"]}/delete"' in page
+    confirm = browser.page(f"/exports/{export['id']}/delete")
+    assert f'action="/exports/{export["id"]}/delete"' in confirm
+    assert "it can be exported again" in confirm
+    deleted = browser.post(
+        f"/exports/{export['id']}/delete", {}, csrf_from=f"/exports/{export['id']}/delete"
+    )
     assert deleted.status_code == 303  # type: ignore[attr-defined]
     gone = client.get(f"/api/v2/exports/{export['id']}", headers=owner.headers)
     assert gone.status_code == 404
@@ -181,17 +188,18 @@ def test_viewers_export_but_only_creators_and_managers_delete(
         _wait(viewers, export["id"])
 
     listing = viewers.page("/projects/{p}/exports".format(**project))
-    assert f'action="/exports/{mine["id"]}/delete"' in listing
-    assert f'action="/exports/{theirs["id"]}/delete"' not in listing
+    assert f'href="/exports/{mine["id"]}/delete"' in listing
+    assert f'href="/exports/{theirs["id"]}/delete"' not in listing
     assert f'href="/exports/{theirs["id"]}/download"' in listing  # everyone may download
-    assert f'action="/exports/{theirs["id"]}/delete"' not in viewers.page(
-        f"/exports/{theirs['id']}"
-    )
+    assert f'href="/exports/{theirs["id"]}/delete"' not in viewers.page(f"/exports/{theirs['id']}")
     refused = viewers.post(f"/exports/{theirs['id']}/delete", {})
     assert refused.status_code == 403  # type: ignore[attr-defined]
     assert "only its creator or a manager" in refused.text  # type: ignore[attr-defined]
+    asking = viewers.client.get(f"/exports/{theirs['id']}/delete")
+    assert asking.status_code == 403
+    assert "only its creator or a manager" in asking.text
     # The owner (a manager) may delete the viewer's export.
-    assert f'action="/exports/{mine["id"]}/delete"' in owners.page(
+    assert f'href="/exports/{mine["id"]}/delete"' in owners.page(
         "/projects/{p}/exports".format(**project)
     )
     assert owners.post(f"/exports/{mine['id']}/delete", {}).status_code == 303  # type: ignore[attr-defined]
@@ -235,6 +243,7 @@ def test_foreign_export_pages_answer_like_missing_ones(
         "/exports/{e}",
         "/exports/{e}/progress",
         "/exports/{e}/download",
+        "/exports/{e}/delete",
     ):
         foreign = stranger.client.get(template.format(**real), follow_redirects=False)
         absent = stranger.client.get(template.format(**missing), follow_redirects=False)

@@ -122,6 +122,12 @@ def cancel_export(db: Database, caller: User, export_id: int) -> Export:
     return found
 
 
+def get_own_export(db: Database, caller: User, export_id: int) -> Export:
+    """An export the caller may cancel or delete (its creator or a manager)."""
+    with db.read() as repos:
+        return _own(repos, caller, export_id)
+
+
 def delete_export(db: Database, store: BlobStore, caller: User, export_id: int) -> None:
     """Remove an export and its file (its creator or a manager); a running one stops."""
     with db.write() as repos:

@@ -237,6 +237,14 @@ def cancel(page: SignedIn, export_id: Id, _: PostedForm) -> Response:
     return page.redirect(f"/exports/{export_id}")
 
 
+@router.get("/exports/{export_id}/delete")
+def confirm_delete(page: SignedIn, export_id: Id) -> Response:
+    """Ask before an export and its file are deleted (its creator or a manager)."""
+    export = exports.get_own_export(page.db, page.me, export_id)
+    project, role = projects.get_project(page.db, page.me, export.project_id)
+    return page.render("export_delete.html", project=project, role=role, export=export)
+
+
 @router.post("/exports/{export_id}/delete")
 def delete(page: SignedIn, export_id: Id, _: PostedForm) -> Response:
     """Delete an export and its file (its creator or a manager)."""
