@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.databases import PostgresDatabases, require_postgres
-from tests.support.processes import Server, running
+from tests.support.processes import Server, clean_env, running
 
 #: The browser the tests drive: Debian's package (scripts/test-services.sh installs it).
 CHROMIUM = Path(os.environ.get("TRAPLINE_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -73,7 +73,9 @@ def app(
         url = postgres_databases.new()
         args += ["--database-url", url]
     try:
-        with running(args, cwd=tmp) as server:
+        # Loopback allowed: the source run test's station listens there.
+        env = clean_env(TRAPLINE_OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8")
+        with running(args, cwd=tmp, env=env) as server:
             project = _wait_for_demo(server)
             yield App(
                 server,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 
 from tests.browser.conftest import App, sign_in
 from tests.support.protocol import pipeline_config, registration
+from tests.support.source_servers import Station, http_serving
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.slow
@@ -336,3 +340,55 @@ def test_an_export_started_on_the_page_ends_with_a_download_link(page: Any, app:
     file = page.request.get(app.url + link.get_attribute("href"))  # the signed link, followed
     assert file.ok, file.status
     assert file.text().lstrip("\ufeff").startswith("image_id,file_name,")
+
+
+class _HeldStation(Station):
+    """A camera station with one photo, whose listing waits until the test opens the gate."""
+
+    gate = threading.Event()
+    photo = light_trap_jpeg(0, width=320, height=240)
+
+    def do_GET(self) -> None:
+        if self.path == "/photos/":
+            self.gate.wait(timeout=JOB_TIMEOUT_MS / 1000)
+            listing = [{"name": "a.jpg", "type": "file", "size": len(self.photo)}]
+            self.answer(200, json.dumps(listing).encode(), "application/json")
+        else:
+            self.answer(200, self.photo, "image/jpeg")
+
+
+@pytest.fixture
+def station() -> Iterator[str]:
+    """The URL of the station's photo folder; its listing is held until the gate opens."""
+    _HeldStation.gate.clear()
+    with http_serving(_HeldStation) as server:
+        yield f"{server}photos/"
+        _HeldStation.gate.set()
+
+
+def test_a_run_page_follows_its_run_until_it_ends(page: Any, app: App, station: str) -> None:
+    made = app.api(
+        "POST",
+        f"/projects/{app.demo_project}/sources",
+        json={"name": "Held station", "kind": "http_directory", "url": station},
+    )
+    assert made.status_code == 201, made.text
+    sign_in(page, app)
+    page.goto(f"{app.url}/sources/{made.json()['id']}")
+    page.click("button:has-text('Run now')")
+    page.wait_for_url(re.compile(r".*/sources/\d+/runs/\d+$"))
+    facts = page.locator("#run-facts")
+    # The station holds its listing: the run cannot have ended yet.
+    assert facts.get_attribute("data-final") == "false"
+    assert facts.locator(".status").inner_text() in ("queued", "running")
+    assert facts.locator("dt:has-text('Ended') + dd").inner_text() == "—"
+    page.evaluate("window.loadedBeforeTheRunEnded = true")
+    # The page's script follows the run, and loads the page again once it has ended.
+    with page.expect_navigation(timeout=JOB_TIMEOUT_MS):
+        _HeldStation.gate.set()
+    assert page.evaluate("window.loadedBeforeTheRunEnded") is None
+    assert facts.get_attribute("data-final") == "true"
+    assert facts.locator(".status").inner_text() == "succeeded"
+    assert facts.locator('[data-field="imported"]').inner_text() == "1"
+    assert facts.locator('[data-field="listed"]').inner_text() == "1"
+    assert facts.locator("dt:has-text('Ended') + dd").inner_text() != "—"

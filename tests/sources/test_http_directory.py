@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from tests.support.source_servers import LOOPBACK, PASSWORD, USER, nginx_server
+from tests.support.source_servers import LOOPBACK, PASSWORD, USER, http_serving, nginx_server
 from trapline.outbound import OutboundPolicy
 from trapline.settings import parse_network
 from trapline.sources import open_gateway
@@ -34,14 +33,8 @@ def serving(answer: Answer, host: str = "127.0.0.1") -> Iterator[str]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_serving(Handler, host) as url:
+        yield url
 
 
 def page(handler: BaseHTTPRequestHandler, body: str, status: int = 200) -> None:

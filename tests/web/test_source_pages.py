@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.source_servers import Station, http_serving
 from tests.web.conftest import Browser
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.settings import Settings
@@ -44,7 +43,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
-class _Station(BaseHTTPRequestHandler):
+class _Station(Station):
     """A camera station: an nginx-style JSON listing of two photos, one of them broken."""
 
     def do_GET(self) -> None:
@@ -53,33 +52,18 @@ class _Station(BaseHTTPRequestHandler):
                 {"name": "a.jpg", "type": "file", "mtime": "Fri, 21 Jun 2024", "size": len(PHOTO)},
                 {"name": "b.jpg", "type": "file", "mtime": "Fri, 21 Jun 2024", "size": 10},
             ]
-            self._answer(200, json.dumps(listing).encode(), "application/json")
+            self.answer(200, json.dumps(listing).encode(), "application/json")
         elif self.path == "/photos/a.jpg":
-            self._answer(200, PHOTO, "image/jpeg")
+            self.answer(200, PHOTO, "image/jpeg")
         else:
-            self._answer(500, b"the disk is full", "text/plain")
-
-    def _answer(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        """Quiet."""
+            self.answer(500, b"the disk is full", "text/plain")
 
 
 @pytest.fixture
 def station() -> Iterator[str]:
     """The URL of the station's photo folder, served while the test runs."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Station)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/photos/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with http_serving(_Station) as server:
+        yield f"{server}photos/"
 
 
 def _form(**fields: str) -> dict[str, str]:
@@ -154,6 +138,20 @@ def test_a_manager_adds_a_source_runs_it_and_reads_its_failures(
     run = runs["results"][0]
     assert (run["listed"], run["new"], run["imported"], run["failed"]) == (2, 2, 1, 1)
     assert run["trigger"] == "manual"
+    # "Run now" leads to the run's page, whose script follows the run's progress.
+    assert ran.headers["location"].endswith(f"/sources/{source_id}/runs/{run['id']}")  # type: ignore[attr-defined]
+    progress = browser.client.get(f"/sources/{source_id}/runs/{run['id']}/progress")
+    assert progress.status_code == 200
+    assert progress.json() == {
+        "status": "succeeded",
+        "final": True,
+        "listed": 2,
+        "new": 2,
+        "imported": 1,
+        "duplicates": 0,
+        "failed": 1,
+        "skipped": 0,
+    }
     assert f'href="/sources/{source_id}/runs/{run["id"]}"' in page
     counts = re.search(rf"#{run['id']}</a>.*?</tr>", page, re.S)
     assert counts
@@ -355,6 +353,7 @@ def test_foreign_source_pages_answer_like_missing_ones(
         "/projects/{p}/sources",
         "/sources/{s}",
         "/sources/{s}/runs/{r}",
+        "/sources/{s}/runs/{r}/progress",
         "/sources/{s}/delete",
     ):
         foreign = stranger.client.get(template.format(**real))

@@ -19,6 +19,11 @@ class RunStatus(StrEnum):
     #: The server running it stopped or died; the next run takes up what it left.
     INTERRUPTED = "interrupted"
 
+    @property
+    def final(self) -> bool:
+        """Whether the run is over (nothing more changes)."""
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
 
 class ItemStatus(StrEnum):
     """What became of one remote file."""

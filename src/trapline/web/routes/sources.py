@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from starlette.datastructures import FormData
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from trapline.api.pagination import MAX_ID, Id
 from trapline.api.schemas_sources import SourceIn
@@ -30,6 +30,8 @@ router = page_router()
 
 #: Sources, runs or failed files per page.
 PER_PAGE = 25
+#: A run's counters, as its page shows them and its progress answer gives them.
+RUN_COUNTERS = ("listed", "new", "imported", "duplicates", "failed", "skipped")
 
 #: The form's fields as typed, besides the credentials and the enabled box.
 FIELDS = (
@@ -285,10 +287,10 @@ def disable_source(page: SignedIn, source_id: Id, _: PostedForm) -> Response:
 
 @router.post("/sources/{source_id}/run")
 def run_now(page: SignedIn, source_id: Id, _: PostedForm) -> Response:
-    """Run the source now (managers); the run goes on in the background."""
-    sources.request_run(page.db, page.me, source_id)
+    """Run the source now (managers); the run goes on in the background, its page follows it."""
+    run = sources.request_run(page.db, page.me, source_id)
     page.platform.sources.submit(source_id)
-    return page.redirect(f"/sources/{source_id}")
+    return page.redirect(f"/sources/{source_id}/runs/{run.id}")
 
 
 @router.get("/sources/{source_id}/delete")
@@ -322,8 +324,23 @@ def run_page(page: SignedIn, source_id: Id, run_id: Id, offset: Offset = 0) -> R
         role=role,
         source=source,
         run=run,
+        counters=RUN_COUNTERS,
         failed=failed,
         total=total,
         offset=offset,
         per_page=PER_PAGE,
     )
+
+
+@router.get("/sources/{source_id}/runs/{run_id}/progress")
+def run_progress(page: SignedIn, source_id: Id, run_id: Id) -> Response:
+    """The run's status and counters for the page's script, which asks once a second."""
+    run = sources.get_run(page.db, page.me, source_id, run_id)
+    body = {
+        "status": run.status.value,
+        "final": run.status.final,
+        **{field: getattr(run, field) for field in RUN_COUNTERS},
+    }
+    response = JSONResponse(body)
+    page.finish(response)
+    return response

@@ -1,5 +1,6 @@
-// Live progress bars: every unfinished job or export on the page asks for its counters once a
-// second, until it ends.
+// Live progress: every unfinished job, export or source run on the page asks for its counters
+// once a second, until it ends. A box names what it follows by data-job, data-export or
+// data-url; a box marked data-reload-when-done loads the page again once it ends.
 const POLL_MS = 1000;
 
 function setStatus(badge, value) {
@@ -36,7 +37,10 @@ function updateExport(item, data) {
 function update(box, data) {
   const bar = box.querySelector("progress");
   if (bar) { bar.value = data.percent; bar.textContent = `${data.percent}%`; }
-  for (const field of ["percent", "done", "total"]) setNumber(box, field, data[field]);
+  for (const el of box.querySelectorAll("[data-field]")) {
+    if (el.dataset.field in data) setNumber(box, el.dataset.field, data[el.dataset.field]);
+  }
+  setStatus(box.querySelector(".status"), data.status);
   const summary = document.getElementById("job-summary");
   if (box.dataset.job && summary && summary.contains(box)) updateJobSummary(data);
   const item = box.closest(".export-item");
@@ -44,6 +48,7 @@ function update(box, data) {
 }
 
 function progressUrl(box) {
+  if (box.dataset.url) return box.dataset.url;
   return box.dataset.export ? `/exports/${box.dataset.export}/progress` : `/jobs/${box.dataset.job}/progress`;
 }
 
@@ -60,8 +65,12 @@ async function follow(box) {
       continue;
     }
     update(box, data);
-    if (data.final) { box.dataset.final = "true"; return; }
+    if (data.final) {
+      box.dataset.final = "true";
+      if ("reloadWhenDone" in box.dataset) location.reload();
+      return;
+    }
   }
 }
 
-for (const box of document.querySelectorAll('.progress[data-final="false"]')) follow(box);
+for (const box of document.querySelectorAll('[data-final="false"]')) follow(box);
