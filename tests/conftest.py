@@ -22,7 +22,10 @@ from trapline.settings import Settings
 #: Suites that start servers, workers and NATS as processes, inject faults or time answers: run
 #: by ``make test`` one after another on one pytest-xdist worker, while the other worker takes
 #: the in-process tests (decision 015).
-PROCESS_SUITES = ("e2e", "faults", "queue", "fuzz", "browser")
+PROCESS_SUITES = ("e2e", "faults", "queue", "browser")
+#: Suites that start a server but time nothing: each is a group of its own, which the worker
+#: running the in-process tests takes beside them.
+OWN_GROUP_SUITES = ("fuzz",)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,8 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.parent.name in PROCESS_SUITES:
+        suite = item.path.parent.name
+        if suite in PROCESS_SUITES:
             item.add_marker(pytest.mark.xdist_group("processes"))
+        elif suite in OWN_GROUP_SUITES:
+            item.add_marker(pytest.mark.xdist_group(suite))
 
 
 BACKENDS = [
