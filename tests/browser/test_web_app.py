@@ -383,9 +383,20 @@ def test_a_run_page_follows_its_run_until_it_ends(page: Any, app: App, station: 
     assert facts.locator(".status").inner_text() in ("queued", "running")
     assert facts.locator("dt:has-text('Ended') + dd").inner_text() == "—"
     page.evaluate("window.loadedBeforeTheRunEnded = true")
-    # The page's script follows the run, and loads the page again once it has ended.
+    # The source's page, in another tab, follows the run's row without loading again.
+    source_tab = page.context.new_page()
+    source_tab.goto(f"{app.url}/sources/{made.json()['id']}")
+    row = source_tab.locator("tbody tr").first
+    assert row.get_attribute("data-final") == "false"
+    source_tab.evaluate("window.loadedBeforeTheRunEnded = true")
+    # The run page's script follows the run, and loads the page again once it has ended.
     with page.expect_navigation(timeout=JOB_TIMEOUT_MS):
         _HeldStation.gate.set()
+    row.locator('.status:text("succeeded")').wait_for(timeout=JOB_TIMEOUT_MS)
+    assert row.get_attribute("data-final") == "true"
+    assert row.locator('[data-field="imported"]').inner_text() == "1"
+    assert source_tab.evaluate("window.loadedBeforeTheRunEnded") is True
+    source_tab.close()
     assert page.evaluate("window.loadedBeforeTheRunEnded") is None
     assert facts.get_attribute("data-final") == "true"
     assert facts.locator(".status").inner_text() == "succeeded"

@@ -153,10 +153,13 @@ def test_a_manager_adds_a_source_runs_it_and_reads_its_failures(
         "skipped": 0,
     }
     assert f'href="/sources/{source_id}/runs/{run["id"]}"' in page
-    counts = re.search(rf"#{run['id']}</a>.*?</tr>", page, re.S)
-    assert counts
-    numbers = re.findall(r'<td class="num">(\d+)</td>', counts.group(0))
-    assert numbers == ["2", "2", "1", "0", "1"]  # listed, new, imported, duplicates, failed
+    row = re.search(rf'<tr id="run-{run["id"]}"(.*?)>.*?</tr>', page, re.S)
+    assert row
+    assert row.group(1) == ""  # an ended run is not followed
+    numbers = re.findall(r'<td class="num" data-field="(\w+)">(\d+)</td>', row.group(0))
+    assert numbers == [
+        ("listed", "2"), ("new", "2"), ("imported", "1"), ("duplicates", "0"), ("failed", "1")
+    ]  # fmt: skip
 
     run_page = browser.page(f"/sources/{source_id}/runs/{run['id']}")
     assert "b.jpg" in run_page
