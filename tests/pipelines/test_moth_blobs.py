@@ -152,9 +152,12 @@ def test_the_config_names_the_detector_and_the_classifier() -> None:
     assert MothBlobsPipeline().default_threshold == 0.5
 
 
+SHEET = (235, 232, 225)
+
+
 def overlapping_moths(pale: tuple[int, int, int]) -> tuple[Image.Image, list[Rect]]:
     """A moth with a dark one lying over its corner: one blob with a waist, no narrow neck."""
-    image = Image.new("RGB", (1280, 960), (235, 232, 225))
+    image = Image.new("RGB", (1280, 960), SHEET)
     pen = ImageDraw.Draw(image)
     moths = [(400.0, 400.0, 530.0, 485.0), (507.0, 457.0, 577.0, 527.0)]
     pen.ellipse(moths[0], fill=pale)
@@ -172,5 +175,13 @@ def test_a_pale_moth_under_a_dark_one_is_cut_apart() -> None:
 def test_two_alike_halves_stay_one_insect() -> None:
     # The same shape in one darkness: the two wings of one moth, not two insects.
     image, _ = overlapping_moths(pale=(70, 60, 50))
+    (found,) = [rect(box) for box in find_blobs(image)]
+    assert iou(found, (400.0, 400.0, 577.0, 527.0)) >= 0.8
+
+
+def test_a_pale_patch_inside_a_moth_does_not_make_it_two() -> None:
+    # A wing's pale window, enclosed by dark wing: the sheet shows through, it is no pale insect.
+    image, _ = overlapping_moths(pale=(70, 60, 50))
+    ImageDraw.Draw(image).ellipse((430.0, 420.0, 480.0, 465.0), fill=SHEET)
     (found,) = [rect(box) for box in find_blobs(image)]
     assert iou(found, (400.0, 400.0, 577.0, 527.0)) >= 0.8

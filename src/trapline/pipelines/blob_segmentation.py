@@ -196,7 +196,7 @@ def _candidates(
     mask = ndimage.binary_opening(mask, structure=np.ones((3, 3)))
     mask = ndimage.binary_closing(mask, structure=np.ones((3, 3)))
     solid = ndimage.binary_fill_holes(mask)
-    labels, count = _overlaps_divided(*_separated(solid, settings), contrast, settings)
+    labels, count = _overlaps_divided(*_separated(solid, settings), contrast, mask, settings)
     if count == 0:
         return []
     index = np.arange(1, count + 1)
@@ -307,12 +307,17 @@ def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray
 
 
 def _overlaps_divided(
-    labels: NDArray[np.int32], count: int, contrast: FloatArray, settings: BlobSettings
+    labels: NDArray[np.int32],
+    count: int,
+    contrast: FloatArray,
+    insect: NDArray[np.bool_],
+    settings: BlobSettings,
 ) -> tuple[NDArray[np.int32], int]:
     """``labels`` with each blob of a pale insect and a dark one over it divided in two.
 
     Such a blob has no narrow neck, but a waist between the two bodies. Only blobs broad enough
-    to hold two cores are looked at; the new pieces are numbered after ``count``.
+    to hold two cores are looked at; the new pieces are numbered after ``count``. ``insect``
+    is the mask before its holes were filled: the sheet seen through a wing is no pale insect.
     """
     least = settings.overlap_min_depth * max(labels.shape)
     divided = labels
@@ -320,7 +325,7 @@ def _overlaps_divided(
         if place is None or min(side.stop - side.start for side in place) < 2 * least:
             continue
         blob = labels[place] == number
-        parts = _overlap_parts(blob, contrast[place], least, settings)
+        parts = _overlap_parts(blob, contrast[place], insect[place], least, settings)
         if parts is None:
             continue
         if divided is labels:
@@ -332,14 +337,18 @@ def _overlaps_divided(
 
 
 def _overlap_parts(
-    blob: NDArray[np.bool_], contrast: FloatArray, least: float, settings: BlobSettings
+    blob: NDArray[np.bool_],
+    contrast: FloatArray,
+    insect: NDArray[np.bool_],
+    least: float,
+    settings: BlobSettings,
 ) -> NDArray[np.intp] | None:
     """The pieces (1, 2, …) a blob of overlapping insects falls into, or None if it is one.
 
     The distance to the blob's edge has a peak in each body; the cores are where it exceeds
     ``overlap_level`` of the deepest point. Two or more prominent cores, the darkest at least
-    ``overlap_darkness_ratio`` times as dark as the palest, divide the blob: every pixel goes
-    to its nearest core.
+    ``overlap_darkness_ratio`` times as dark as the palest (each core's darkness measured over
+    its ``insect`` pixels), divide the blob: every pixel goes to its nearest core.
     """
     depth = ndimage.distance_transform_edt(np.pad(blob, 1))[1:-1, 1:-1]
     level = max(settings.overlap_level * float(depth.max()), settings.neck_radius)
@@ -351,7 +360,11 @@ def _overlap_parts(
     kept = (peaks >= least) & (peaks >= settings.overlap_prominence * level)
     if np.count_nonzero(kept) < 2:
         return None
-    darkness = ndimage.mean(contrast, cores, index)[kept]
+    seen = np.where(insect, cores, 0)
+    pixels = ndimage.sum_labels(insect, seen, index)[kept]
+    if not pixels.all():  # a core wholly in a hole: nothing to judge its darkness by
+        return None
+    darkness = ndimage.sum_labels(contrast, seen, index)[kept] / pixels
     if darkness.max() < settings.overlap_darkness_ratio * darkness.min():
         return None
     # Number the kept cores 1, 2, … and drop the others.

@@ -93,7 +93,7 @@ class MothBlobsPipeline(Pipeline):
         return PipelineConfig(
             name="Moth blobs",
             slug=self.slug,
-            version=2,
+            version=3,
             default_threshold=self.default_threshold,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
@@ -105,7 +105,7 @@ class MothBlobsPipeline(Pipeline):
                     name=self.detector.name,
                     key=self.detector.key,
                     task_type="detection",
-                    version=2,
+                    version=3,
                     description="Sheet estimate, contrast threshold, connected components.",
                     category_map=CategoryMap.of_labels(["insect"]),
                 ),

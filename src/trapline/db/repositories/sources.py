@@ -22,7 +22,7 @@ from trapline.domain.sources import (
 )
 
 #: Runs that are not over.
-OPEN_RUNS = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+OPEN_RUNS = tuple(status.value for status in RunStatus if not status.final)
 #: The columns a file's outcome sets, besides its source and key.
 ITEM_OUTCOME = (
     "status", "image_id", "attempts", "error", "next_attempt_at", "updated_at", "version", "size",
