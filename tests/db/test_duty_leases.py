@@ -47,9 +47,7 @@ def _recording(name: str, runs: list[str]) -> Duty:
     return Duty(name, 0.01, lambda: runs.append(name))
 
 
-def test_a_duty_runs_on_one_runner_until_its_lease_runs_out(
-    app_db: Database, clock: Clock
-) -> None:
+def test_a_duty_runs_on_one_runner_until_its_lease_runs_out(app_db: Database, clock: Clock) -> None:
     runs: list[str] = []
     first = DutyRunner(app_db, [_recording("sweep", runs)], holder="a")
     second = DutyRunner(app_db, [_recording("sweep", runs)], holder="b")
