@@ -12,6 +12,7 @@ import html
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -313,13 +314,20 @@ class Station(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def http_serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``handler`` on a free port of ``host``, threaded; yields the server's URL."""
+def http_serving(
+    handler: type[BaseHTTPRequestHandler],
+    host: str = "127.0.0.1",
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[str]:
+    """Serve ``handler`` on a free port of ``host``, threaded (over ``tls`` when given); yields
+    the server's URL."""
     server = ThreadingHTTPServer((host, 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_address[1]}/"
+        yield f"{'https' if tls else 'http'}://{host}:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()

@@ -13,7 +13,6 @@ import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, ValidationError
 
 from tests.support.push_services import FakeService, Listener, fake_service, listener
+from tests.support.source_servers import Station, http_serving
 from trapline.outbound import (
     IPAddress,
     OutboundBlocked,
@@ -503,14 +503,9 @@ def _self_signed(name: str) -> tuple[bytes, bytes]:
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM)
 
 
-class _Hello(BaseHTTPRequestHandler):
+class _Hello(Station):
     def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.answer(200, b"", "text/plain")
 
 
 @pytest.fixture
@@ -521,16 +516,10 @@ def tls_service(tmp_path: Path) -> Iterator[tuple[int, bytes]]:
     (tmp_path / "cert.pem").write_bytes(certificate)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], certificate
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with http_serving(_Hello, tls=context) as url:
+        port = httpx.URL(url).port
+        assert port is not None
+        yield port, certificate
 
 
 def test_tls_certificates_are_verified_under_the_name(tls_service: tuple[int, bytes]) -> None:
