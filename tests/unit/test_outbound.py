@@ -12,20 +12,15 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, ValidationError
 
 from tests.support.push_services import FakeService, Listener, fake_service, listener
-from tests.support.source_servers import Station, http_serving
+from tests.support.source_servers import Station, http_serving, self_signed_certificate
 from trapline.outbound import (
     IPAddress,
     OutboundBlocked,
@@ -475,33 +470,6 @@ def test_an_ordinary_account_cannot_tell_a_private_name_from_one_that_does_not_r
 
 # -- TLS --
 
-TLS_NAME = "camera-box.example.org"
-
-
-def _self_signed(name: str) -> tuple[bytes, bytes]:
-    """A key and a certificate for ``name`` that no authority signed (PEM)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return key_pem, certificate.public_bytes(serialization.Encoding.PEM)
-
 
 class _Hello(Station):
     def do_GET(self) -> None:
@@ -509,27 +477,22 @@ class _Hello(Station):
 
 
 @pytest.fixture
-def tls_service(tmp_path: Path) -> Iterator[tuple[int, bytes]]:
-    """An HTTPS server on loopback with a self-signed certificate: its port and certificate."""
-    key, certificate = _self_signed(TLS_NAME)
-    (tmp_path / "key.pem").write_bytes(key)
-    (tmp_path / "cert.pem").write_bytes(certificate)
+def tls_service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on loopback with a self-signed certificate: its URL and certificate."""
+    certificate = self_signed_certificate(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.load_cert_chain(certificate)
     with http_serving(_Hello, tls=context) as url:
-        port = httpx.URL(url).port
-        assert port is not None
-        yield port, certificate
+        yield url, certificate
 
 
-def test_tls_certificates_are_verified_under_the_name(tls_service: tuple[int, bytes]) -> None:
-    port, certificate = tls_service
-    policy = OutboundPolicy(LOOPBACK_ONLY, resolver=names({TLS_NAME: ["127.0.0.1"]}))
-    url = f"https://{TLS_NAME}:{port}/"
+def test_tls_certificates_are_verified(tls_service: tuple[str, Path]) -> None:
+    url, certificate = tls_service
+    policy = OutboundPolicy(LOOPBACK_ONLY, resolver=numeric)
     for _ in range(2):  # each client, also the second over the shared context, verifies
         with policy.http_client() as http, pytest.raises(httpx.ConnectError, match="VERIFY"):
             http.get(url)
 
-    trusting = ssl.create_default_context(cadata=certificate.decode())
+    trusting = ssl.create_default_context(cafile=certificate)
     with httpx.Client(transport=policy.transport(verify=trusting), trust_env=False) as http:
         assert http.get(url).status_code == 200
