@@ -131,17 +131,20 @@ def test_rotation_global_list_and_project_secrets(
     listed = client.get(f"/api/v2/projects/{project_id}/callback-secrets", headers=owner.headers)
     assert secret not in listed.text
     pipeline = Pipeline(client, secret=secret, key_id=key_id)
-    assert (
-        pipeline.call("PATCH", f"/analyses/{analysis}/status", {"status": "processing"}).status_code
-        == 200
+    # Each call signs its own timestamp, taken from one instant: however slow the machine, no
+    # two calls below are the same signed message (a repeat is refused as a replay, 409).
+    now = int(time.time())
+    answer = pipeline.call(
+        "PATCH", f"/analyses/{analysis}/status", {"status": "processing"}, timestamp=now
     )
+    assert answer.status_code == 200
     # Without the key id every active secret is tried.
     anyone = Pipeline(client, secret=secret)
     answer = anyone.call(
         "PATCH",
         f"/analyses/{analysis}/status",
         {"status": "processing"},
-        timestamp=int(time.time()) - 3,
+        timestamp=now - 3,
     )
     assert answer.status_code == 200
     # A key id picks only that secret: the global one is not tried with it.
@@ -150,7 +153,7 @@ def test_rotation_global_list_and_project_secrets(
         "PATCH",
         f"/analyses/{analysis}/status",
         {"status": "processing"},
-        timestamp=int(time.time()) - 4,
+        timestamp=now - 4,
     )
     assert answer.status_code == 401
     revoked = client.delete(
@@ -161,7 +164,7 @@ def test_rotation_global_list_and_project_secrets(
         "PATCH",
         f"/analyses/{analysis}/status",
         {"status": "processing"},
-        timestamp=int(time.time()) - 5,
+        timestamp=now - 5,
     )
     assert answer.status_code == 401
     assert "names no active callback secret" in answer.json()["detail"]
