@@ -40,18 +40,19 @@ services:  ## make sure the system packages and services the tests use are prese
 	bash scripts/test-services.sh
 
 test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup --db all $(PYTEST_ARGS)
 
 test-busy: $(STAMP) services  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
 	bash scripts/test-busy.sh
 
 fuzz: $(STAMP) services  ## a long schemathesis run against real servers (FUZZ_EXAMPLES per operation)
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=7200 $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=7200 $(BIN)/pytest tests/system/fuzz $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff lint and format check, mypy
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(STAMP)  ## ruff lint and format check, mypy, and the import contracts (the floors)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
 from common import Server, machine_speed_ms, print_table, running_server
 
+from trapline.client.simulation import sign
 from trapline.imaging.synthetic import light_trap_jpeg
-from trapline.simulation import sign
 
 SECRET = "bench-callback-secret"
 WIDTH, HEIGHT = 640, 480

@@ -25,11 +25,11 @@ import psutil
 from common import BACKENDS, Server, machine_speed_ms, print_table, running_server
 from listing import bulk_load
 
+from trapline.background.exports import ExportRunner
 from trapline.db.engine import Database
-from trapline.db.repositories.exports import ExportScope
+from trapline.db.repositories.export_reads import ExportScope
 from trapline.domain.exports import ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
-from trapline.services.export_runner import ExportRunner
 from trapline.storage.base import BlobStore
 from trapline.storage.local import LocalBlobStore
 

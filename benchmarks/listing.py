@@ -21,10 +21,10 @@ from common import BACKENDS, Server, Timings, print_table, running_server, timed
 from plans import explain
 from sqlalchemy import text
 
-from trapline.api.pagination import decode_cursor, encode_cursor
 from trapline.db.engine import Database
 from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
+from trapline.http.pagination import decode_cursor, encode_cursor
 
 #: Median a first or deep page should stay under.
 TARGET_MS = 30.0

@@ -199,7 +199,7 @@ def listing_costs(entries: int, runs: int) -> None:
         from trapline.db.engine import Database
         from trapline.db.migrate import upgrade
 
-        db = Database.from_url(settings.resolved_database_url)
+        db = Database.from_url(settings.db.resolved_url(settings.server.data_dir))
         upgrade(db.engine)
         platform = Platform.from_settings(settings, db=db)
         rows = []

@@ -37,7 +37,8 @@ from common import Server, print_table, running_server
 
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, result
-from trapline.protocol import AlgorithmConfig, AlgorithmReference, PipelineConfig
+from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
+from trapline.protocol.results import AlgorithmReference
 from trapline.worker.client import PlatformClient, client_info, image_client
 from trapline.worker.images import decode
 from trapline.worker.runner import Runner, RunnerOptions

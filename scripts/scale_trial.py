@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from trapline.banner import boxed
+from trapline.cli.banner import boxed
 from trapline.client import Client
 from trapline.imaging.samples import write_sample_photos
 

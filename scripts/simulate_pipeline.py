@@ -4,7 +4,7 @@
     TRAPLINE_TOKEN=tl_... ML_CALLBACK_HMAC_SECRET=... \\
         python scripts/simulate_pipeline.py --image-id 13 [--url http://127.0.0.1:8000]
 
-The same as ``trapline simulate-pipeline``; the calls are in ``trapline/simulation.py``.
+The same as ``trapline simulate-pipeline``; the calls are in ``trapline/client/simulation.py``.
 """
 
 import sys

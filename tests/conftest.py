@@ -12,33 +12,72 @@ from fastapi.testclient import TestClient
 
 from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
 from tests.support.moto import moto_s3_server
-from trapline.api.app import create_app
+from trapline.app import create_app
+from trapline.clock import Clock, FakeClock, SystemClock
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import users
 from trapline.settings import Settings
 
-#: Suites that start servers, workers and NATS as processes, inject faults or time answers: run
-#: by ``make test`` one after another on one pytest-xdist worker, while the other worker takes
-#: the in-process tests (decision 015).
-PROCESS_SUITES = ("e2e", "faults", "queue", "browser")
-#: Suites that start a server but time nothing: each is a group of its own, which the worker
-#: running the in-process tests takes beside them.
-OWN_GROUP_SUITES = ("fuzz",)
+#: Suites that start servers, workers and NATS as processes, inject faults or fuzz a server:
+#: each of their modules is a group that one pytest-xdist worker runs in turn (its module-wide
+#: servers start once), and they run first, spread over both workers, while the in-process
+#: tests fill in around them (decisions 015 and 032).
+PROCESS_SUITES = ("e2e", "faults", "queue", "browser", "fuzz")
+
+
+#: Which database backends a run tests on (``--db``): the application tests run on the
+#: backends named here; the suites in BOTH_BACKENDS run on both whatever is chosen.
+DB_CHOICES = {"sqlite": ("sqlite",), "postgres": ("postgres",), "all": ("sqlite", "postgres")}
+#: The SQL layer and the tenant matrix: what differs between the two databases is tested on both
+#: even in a quick SQLite run (the queue suite has its own backends, sql on each and NATS).
+BOTH_BACKENDS = ("tests/integration/db/", "tests/app/api/test_tenants.py")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=sorted(DB_CHOICES),
+        default="sqlite",
+        help="database the application tests run on: sqlite (default, quick), postgres, or all"
+        " (both, as `make test` and CI run them); tests/integration/db and the tenant matrix"
+        " always run on both",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): tests one xdist worker runs in turn")
+    config.addinivalue_line("markers", "duties: the app's background duties run during the test")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = DB_CHOICES[config.getoption("--db")]
+    kept, dropped = [], []
     for item in items:
+        backend = backend_of(item)
+        if backend is None or backend in chosen or _on_both(item):
+            kept.append(item)
+        else:
+            dropped.append(item)
         suite = item.path.parent.name
         if suite in PROCESS_SUITES:
-            item.add_marker(pytest.mark.xdist_group("processes"))
-        elif suite in OWN_GROUP_SUITES:
-            item.add_marker(pytest.mark.xdist_group(suite))
+            item.add_marker(pytest.mark.xdist_group(f"{suite}/{item.path.stem}"))
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    # The long modules first, so that neither worker ends on one alone.
+    items[:] = sorted(kept, key=lambda item: item.path.parent.name not in PROCESS_SUITES)
+
+
+def backend_of(item: pytest.Item) -> str | None:
+    """The database backend a test is parametrized with (through BACKENDS), if any."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((value for value in params.values() if value in ("sqlite", "postgres")), None)
+
+
+def _on_both(item: pytest.Item) -> bool:
+    path = item.path.as_posix()
+    return any(f"/{place}" in path or path.endswith(f"/{place}") for place in BOTH_BACKENDS)
 
 
 BACKENDS = [
@@ -73,39 +112,65 @@ def database_url(
     sqlite_databases: SqliteDatabases,
     postgres_databases: PostgresDatabases,
 ) -> Iterator[str]:
-    """A fresh migrated database, once on SQLite and once on PostgreSQL."""
+    """An empty migrated database, on SQLite and on PostgreSQL (as ``--db`` chooses).
+
+    SQLite: a copy of the template file. PostgreSQL: this test process's shared database,
+    emptied before the test (decision 032)."""
     if request.param == "sqlite":
         yield sqlite_databases.new(tmp_path)
         return
     require_postgres()
-    url = postgres_databases.new()
-    yield url
-    postgres_databases.drop(url)
+    yield postgres_databases.emptied()
+
+
+def make_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, **fields: object
+) -> Settings:
+    """Test settings on the test's database, with ``fields`` on top. The background duties are
+    off (a test calls what it needs itself) unless the test is marked ``duties``."""
+    defaults: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "secret_key": "test-secret-key",
+        "max_upload_bytes": 5 * 1024 * 1024,
+        "max_request_bytes": 20 * 1024 * 1024,
+        "duties_enabled": request.node.get_closest_marker("duties") is not None,
+    }
+    return Settings(**{**defaults, **fields}, _env_file=None)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key",
-        max_upload_bytes=5 * 1024 * 1024,
-        max_request_bytes=20 * 1024 * 1024,
-        _env_file=None,
-    )
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(request, tmp_path, database_url)
 
 
 @pytest.fixture
 def app_db(settings: Settings) -> Iterator[Database]:
-    db = Database.from_url(settings.resolved_database_url)
+    db = Database.from_url(settings.db.resolved_url(settings.server.data_dir))
     yield db
     db.dispose()
 
 
 @pytest.fixture
-def platform(settings: Settings, app_db: Database) -> Iterator[Platform]:
+def fake_clock() -> FakeClock:
+    """A clock the test moves itself; a test that asks for it gets a ``platform`` going by it.
+    It starts at the real time, so that rows stamped by the system clock stay in its past."""
+    return FakeClock(SystemClock().now())
+
+
+@pytest.fixture
+def platform_clock(request: pytest.FixtureRequest) -> Clock:
+    """The clock the ``platform`` goes by: the system's, or ``fake_clock`` when the test asks
+    for that (leases, retries, schedules and expiries judged without sleeping)."""
+    if "fake_clock" in request.fixturenames:
+        return request.getfixturevalue("fake_clock")  # type: ignore[no-any-return]
+    return SystemClock()
+
+
+@pytest.fixture
+def platform(settings: Settings, app_db: Database, platform_clock: Clock) -> Iterator[Platform]:
     """The platform the ``client`` app is built over, on the test's database."""
-    built = Platform.from_settings(settings, db=app_db)
+    built = Platform.from_settings(settings, db=app_db, clock=platform_clock)
     yield built
     built.close()
 

@@ -24,7 +24,7 @@ skips the address check (the scheme and credential checks still apply).
 
 Use::
 
-    policy = OutboundPolicy.from_settings(settings)
+    policy = OutboundPolicy.from_settings(settings.security)
     policy.check_url(url)  # raises OutboundBlocked before anything is called
     with policy.http_client(trusted=False, timeout=10) as http:
         http.get(url)  # checked again at connect time, against the address it connects to
@@ -47,7 +47,7 @@ import httpx
 from trapline.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from trapline.settings import Settings
+    from trapline.settings import SecuritySettings
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,9 @@ class OutboundPolicy:
     resolver: Resolver = system_resolver
 
     @classmethod
-    def from_settings(cls, settings: Settings, resolver: Resolver = system_resolver) -> Self:
+    def from_settings(
+        cls, settings: SecuritySettings, resolver: Resolver = system_resolver
+    ) -> Self:
         """The policy the settings ask for."""
         networks = tuple(ipaddress.ip_network(str(n)) for n in settings.outbound_allow_networks)
         return cls(allow_networks=networks, resolver=resolver)

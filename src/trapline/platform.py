@@ -14,41 +14,40 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
-from trapline.api.admission import ClaimGate
+from trapline.background.duties import Duty, DutyRunner, server_identity
+from trapline.background.exports import DUTY_INTERVAL as EXPORTS_INTERVAL
+from trapline.background.exports import ExportRunner
+from trapline.background.jobs import JobStarter
+from trapline.background.push import DISPATCH_INTERVAL, PushDispatcher, dispatch_push_tasks
+from trapline.background.sources import SourceRunner, start_due_sources
+from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.files import private_dir
 from trapline.imaging.limits import DecodeLimits
 from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
-from trapline.sealed import Sealer
 from trapline.services.access import AccessMemo
+from trapline.services.admission import ClaimGate
 from trapline.services.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
 from trapline.services.callback_secrets import SecretBox
 from trapline.services.callbacks import Callbacks, SignatureMonitor
 from trapline.services.duties import (
     STUCK_ANALYSIS_INTERVAL,
-    Duty,
-    DutyRunner,
-    JobStarter,
     check_push_services,
-    dispatch_push_tasks,
     fail_stuck_analyses,
     reap_expired_leases,
     restart_stuck_jobs,
-    server_identity,
 )
-from trapline.services.export_runner import DUTY_INTERVAL as EXPORTS_INTERVAL
-from trapline.services.export_runner import ExportRunner
-from trapline.services.push import DISPATCH_INTERVAL, PushDispatcher
 from trapline.services.results import ResultStore
+from trapline.services.sealed import Sealer
 from trapline.services.service_client import ServiceClient
-from trapline.services.source_ingest import RunLimits
-from trapline.services.source_runs import SourceRunner, start_due_sources
+from trapline.services.source_files import RunLimits
 from trapline.services.sources import SourceRules
 from trapline.services.workers import WorkerTracker
-from trapline.settings import Settings
+from trapline.settings import Settings, StorageSettings
 from trapline.storage import open_blob_store
 from trapline.storage.base import BlobStore
 
@@ -58,44 +57,50 @@ JOB_RECOVERY_INTERVAL = 10.0
 
 def open_database(settings: Settings) -> Database:
     """The database the settings point to (its folder made private when it is the default)."""
-    if settings.database_url is None:
-        private_dir(settings.data_dir)
+    db, data_dir = settings.db, settings.server.data_dir
+    if db.url is None:
+        private_dir(data_dir)
     return Database.from_url(
-        settings.resolved_database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
-        pool_timeout=settings.database_pool_timeout,
-        sqlite_busy_timeout=settings.sqlite_busy_timeout,
+        db.resolved_url(data_dir),
+        pool_size=db.pool_size,
+        max_overflow=db.max_overflow,
+        pool_timeout=db.pool_timeout,
+        sqlite_busy_timeout=db.sqlite_busy_timeout,
     )
 
 
-def open_store(settings: Settings) -> BlobStore:
-    """The blob store the settings point to."""
+def open_store(storage: StorageSettings, data_dir: Path, secret: bytes) -> BlobStore:
+    """The blob store the storage settings point to (by default, a folder in ``data_dir``)."""
     return open_blob_store(
-        settings.resolved_storage_url,
-        secret_key=settings.resolved_secret_key(),
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
+        storage.resolved_url(data_dir),
+        secret_key=secret,
+        s3_endpoint_url=storage.s3_endpoint_url,
+        s3_region=storage.s3_region,
     )
 
 
 def open_source_runner(
-    settings: Settings, db: Database, store: BlobStore, secret: bytes, starter: JobStarter
+    settings: Settings,
+    db: Database,
+    store: BlobStore,
+    secret: bytes,
+    starter: JobStarter,
+    clock: Clock | None = None,
 ) -> SourceRunner:
     """The runner of pull sources, with the limits and rules the settings give."""
     rules = SourceRules(
-        policy=OutboundPolicy.from_settings(settings),
-        local_roots=tuple(settings.sources_local_roots),
+        policy=OutboundPolicy.from_settings(settings.security),
+        local_roots=tuple(settings.sources.local_roots),
         sealer=Sealer(secret),
     )
     limits = RunLimits(
-        timeout=settings.sources_timeout,
-        downloads=settings.sources_downloads,
-        run_limit=settings.sources_run_limit,
-        max_listing=settings.sources_max_listing,
-        lease_seconds=settings.sources_lease_seconds,
-        max_file_bytes=settings.max_upload_bytes,
-        decode=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+        timeout=settings.sources.timeout,
+        downloads=settings.sources.downloads,
+        run_limit=settings.sources.run_limit,
+        max_listing=settings.sources.max_listing,
+        lease_seconds=settings.sources.lease_seconds,
+        max_file_bytes=settings.web.max_upload_bytes,
+        decode=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
     )
     return SourceRunner(
         db,
@@ -103,8 +108,9 @@ def open_source_runner(
         rules,
         limits,
         holder=server_identity(),
-        concurrency=settings.sources_concurrency,
+        concurrency=settings.sources.concurrency,
         start_job=starter.submit,
+        clock=clock,
     )
 
 
@@ -144,63 +150,84 @@ class Platform:
     project_created: list[Callable[[int], None]] = field(default_factory=list, repr=False)
     #: Whether ``close`` disposes of ``db`` (False when the caller handed it in).
     owns_db: bool = field(default=True, repr=False)
+    #: The time every lease, duty, schedule, retry and expiry is judged by (tests hand in a
+    #: ``FakeClock``).
+    clock: Clock = field(default_factory=SystemClock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, db: Database | None = None) -> Platform:
-        """Build every part once; ``db``, when given, is used and left open by ``close``."""
+    def from_settings(
+        cls, settings: Settings, *, db: Database | None = None, clock: Clock | None = None
+    ) -> Platform:
+        """Build every part once; ``db``, when given, is used and left open by ``close``;
+        ``clock``, when given, is the time the parts go by."""
+        clock = clock or SystemClock()
         database = db or open_database(settings)
-        secret = settings.resolved_secret_key()
-        store = open_store(settings)
-        queue = open_task_queue(settings.queue_url, database)
+        secret = settings.security.resolved_secret_key(settings.server.data_dir)
+        store = open_store(settings.storage, settings.server.data_dir, secret)
+        queue = open_task_queue(settings.queue.url, database, clock)
         starter = JobStarter(database, queue)
         service_client = ServiceClient(
-            process_timeout=settings.push_timeout, policy=OutboundPolicy.from_settings(settings)
+            process_timeout=settings.push.timeout,
+            policy=OutboundPolicy.from_settings(settings.security),
+            clock=clock,
         )
-        access = AccessMemo(database, settings.access_cache_seconds)
+        access = AccessMemo(database, settings.security.access_cache_seconds, clock)
         tracker = WorkerTracker(database)
         results = ResultStore(database, queue, access, tracker, secret)
-        push = PushDispatcher(database, queue, store, service_client, results, settings=settings)
+        push = PushDispatcher(
+            database,
+            queue,
+            store,
+            service_client,
+            results,
+            settings=settings.push,
+            url_ttl=settings.storage.signed_url_ttl,
+            base_url=settings.web.public_base_url,
+            clock=clock,
+        )
         exports = ExportRunner(
             database,
             store,
             name=server_identity(),
-            ttl=timedelta(seconds=settings.export_ttl),
-            workers=settings.export_workers,
+            ttl=timedelta(seconds=settings.exports.ttl),
+            workers=settings.exports.workers,
+            clock=clock,
         )
-        sources = open_source_runner(settings, database, store, secret, starter)
+        sources = open_source_runner(settings, database, store, secret, starter, clock)
         duties = DutyRunner(
             database,
             [
                 Duty(
                     "lease-reaper",
-                    settings.reaper_interval,
+                    settings.queue.reaper_interval,
                     lambda: reap_expired_leases(database, queue),
                 ),
                 Duty(
                     "job-recovery",
                     JOB_RECOVERY_INTERVAL,
-                    lambda: restart_stuck_jobs(database, starter),
+                    lambda: restart_stuck_jobs(database, starter.submit, clock),
                 ),
                 Duty(
                     "service-status",
-                    settings.status_interval,
-                    lambda: check_push_services(database, service_client),
+                    settings.push.status_interval,
+                    lambda: check_push_services(database, service_client, clock),
                 ),
                 Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
                 Duty("exports", EXPORTS_INTERVAL, exports.resume),
                 Duty(
                     "blob-cleanup",
                     CLEANUP_INTERVAL,
-                    lambda: run_blob_cleanup(database, store),
+                    lambda: run_blob_cleanup(database, store, clock),
                 ),
-                Duty("pull-sources", settings.sources_interval, lambda: start_due_sources(sources)),
+                Duty("pull-sources", settings.sources.interval, lambda: start_due_sources(sources)),
                 Duty(
                     "stuck-analyses",
                     STUCK_ANALYSIS_INTERVAL,
-                    lambda: fail_stuck_analyses(database, settings),
+                    lambda: fail_stuck_analyses(database, settings.callbacks, clock),
                 ),
-                *queue.background_duties(settings),
+                *queue.background_duties(settings.queue),
             ],
+            clock=clock,
         )
         return cls(
             settings=settings,
@@ -215,11 +242,12 @@ class Platform:
             tracker=tracker,
             access=access,
             results=results,
-            claims=ClaimGate(settings.max_claims_in_flight),
+            claims=ClaimGate(settings.web.max_claims_in_flight),
             exports=exports,
             sources=sources,
             callbacks=Callbacks(database, store, settings, SecretBox(secret), SignatureMonitor()),
             owns_db=db is None,
+            clock=clock,
         )
 
     def close(self) -> None:

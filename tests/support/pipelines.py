@@ -12,12 +12,10 @@ import time
 from collections.abc import Sequence
 
 from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, result
-from trapline.protocol import (
-    AlgorithmConfig,
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
+from trapline.protocol.results import (
     AlgorithmReference,
-    CategoryMap,
     ClassificationResponse,
-    PipelineConfig,
     PipelineResultsResponse,
 )
 

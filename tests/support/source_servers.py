@@ -3,7 +3,7 @@
 Each *site* is a place a source reads, with what the tests need to change it: ``put`` a file
 (with a modification time that moves on a minute each time, so listings that show minutes
 see each change), ``remove`` one, and the ``GatewayConfig`` that reads it. S3 sites live in
-``tests/sources/conftest.py`` next to the moto server fixture.
+``tests/app/sources/conftest.py`` next to the moto server fixture.
 """
 
 from __future__ import annotations

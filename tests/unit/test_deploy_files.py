@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import AliasChoices
 
-from trapline.settings import Settings
+from trapline.settings import Settings, sections, variable_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -40,14 +39,12 @@ VARIABLE = re.compile(r"\bTRAPLINE_[A-Z0-9_]+\b")
 
 def setting_variables() -> set[str]:
     """Every environment variable a trapline setting is read from."""
-    names = set()
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names |= {c for c in alias.choices if isinstance(c, str) and c.isupper()}
-        else:
-            names.add(f"TRAPLINE_{name.upper()}")
-    return names
+    return {
+        variable
+        for section in sections().values()
+        for name, field in section.model_fields.items()
+        for variable in variable_names(name, field)
+    }
 
 
 def compose() -> dict[str, Any]:
@@ -113,14 +110,14 @@ def test_compose_settings_are_valid(service: str, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     if service == "worker":
-        assert settings.token is not None
-        assert settings.api_url.endswith("/api/v2")
+        assert settings.worker.token is not None
+        assert settings.worker.api_url.endswith("/api/v2")
         return
-    assert settings.queue_url.startswith("nats://")
-    assert (settings.storage_url or "").startswith("s3://")
-    assert settings.resolved_database_url.startswith("postgresql+psycopg://")
-    assert settings.secret_key is not None
-    assert settings.public_url is not None
+    assert settings.queue.url.startswith("nats://")
+    assert (settings.storage.url or "").startswith("s3://")
+    assert settings.db.resolved_url(settings.server.data_dir).startswith("postgresql+psycopg://")
+    assert settings.security.secret_key is not None
+    assert settings.web.public_url is not None
 
 
 def test_replicas_share_what_they_must() -> None:

@@ -8,7 +8,7 @@ from trapline.domain.lease_tokens import LeaseClaim, sign_lease
 from trapline.domain.pipelines import Algorithm, Pipeline
 from trapline.domain.records import Project
 from trapline.domain.results import AnnotationType, Box, ResultTarget
-from trapline.protocol import (
+from trapline.protocol.results import (
     PipelineResultsResponse,
     ResultError,
     ResultItem,

@@ -2,7 +2,8 @@
 
 Every module under src/trapline is parsed (not imported) and every import in it counts, those
 inside functions and under ``TYPE_CHECKING`` too: a lazy import is still a dependency. The
-worker's own boundary (it loads nothing of the platform) is tests/worker/test_isolation.py.
+worker's own boundary (it loads nothing of the platform) is
+tests/integration/worker/test_isolation.py.
 """
 
 from __future__ import annotations

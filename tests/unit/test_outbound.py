@@ -29,7 +29,7 @@ from trapline.outbound import (
     blocked_reason,
     system_resolver,
 )
-from trapline.protocol import PipelineRequest
+from trapline.protocol.service import PipelineRequest
 from trapline.services.service_client import ServiceClient, ServiceError, _first_problem
 from trapline.settings import Settings
 
@@ -240,20 +240,20 @@ def test_a_trusted_call_may_reach_any_address() -> None:
 def test_the_allow_list_comes_from_the_settings() -> None:
     settings = Settings(_env_file=None, outbound_allow_networks=" 127.0.0.0/8, fd00::/8 ,10.1.2.3")
 
-    policy = OutboundPolicy.from_settings(settings)
+    policy = OutboundPolicy.from_settings(settings.security)
 
     assert policy.allow_networks == (
         ipaddress.ip_network("127.0.0.0/8"),
         ipaddress.ip_network("fd00::/8"),
         ipaddress.ip_network("10.1.2.3/32"),
     )
-    assert Settings(_env_file=None).outbound_allow_networks == []
+    assert Settings(_env_file=None).security.outbound_allow_networks == []
 
 
 def test_the_allow_list_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAPLINE_OUTBOUND_ALLOW_NETWORKS", "192.168.0.0/16")
 
-    assert Settings(_env_file=None).outbound_allow_networks == [
+    assert Settings(_env_file=None).security.outbound_allow_networks == [
         ipaddress.ip_network("192.168.0.0/16")
     ]
 

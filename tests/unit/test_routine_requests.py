@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from trapline.api.middleware import is_routine
-from trapline.banner import boxed
+from trapline.cli.banner import boxed
+from trapline.http.middleware import is_routine
 
 
 def _scope(method: str, path: str, query: bytes = b"", agent: str = "curl/8") -> dict:

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import inspect
 import stat
 from pathlib import Path
 
 import pytest
 
-from trapline.settings import Settings
+from trapline.settings import Settings, sections, variable_names
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_postgres_url_forms_are_both_accepted() -> None:
     for url in ("postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgres://u@h/db"):
-        assert (
-            Settings(database_url=url, _env_file=None).database_url == "postgresql+psycopg://u@h/db"
-        )
+        assert Settings(database_url=url, _env_file=None).db.url == "postgresql+psycopg://u@h/db"
 
 
 def test_defaults_live_in_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, _env_file=None)
-    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'trapline.db'}"
-    assert settings.resolved_storage_url == (tmp_path / "blobs").as_uri()
-    assert settings.queue_url == "sql"
+    assert (
+        settings.db.resolved_url(settings.server.data_dir)
+        == f"sqlite:///{tmp_path / 'trapline.db'}"
+    )
+    assert settings.storage.resolved_url(settings.server.data_dir) == (tmp_path / "blobs").as_uri()
+    assert settings.queue.url == "sql"
 
 
 def test_variables_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,30 +34,37 @@ def test_variables_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("TRAPLINE_PORT", "9200")
     monkeypatch.setenv("TRAPLINE_CORS_ORIGINS", "https://a.example, https://b.example")
     settings = Settings()
-    assert settings.port == 9200  # the variable beats .env
-    assert settings.log_format == "json"
-    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.web.port == 9200  # the variable beats .env
+    assert settings.logs.format == "json"
+    assert settings.security.cors_origins == ["https://a.example", "https://b.example"]
 
 
 def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
-    first = Settings(data_dir=tmp_path, _env_file=None).resolved_secret_key()
-    second = Settings(data_dir=tmp_path, _env_file=None).resolved_secret_key()
+    first = Settings(data_dir=tmp_path, _env_file=None).security.resolved_secret_key(tmp_path)
+    second = Settings(data_dir=tmp_path, _env_file=None).security.resolved_secret_key(tmp_path)
     assert first == second
     assert len(first) >= 40
     assert stat.S_IMODE((tmp_path / "secret-key").stat().st_mode) == 0o600
-    given = Settings(data_dir=tmp_path, secret_key="abc", _env_file=None).resolved_secret_key()
+    given = Settings(secret_key="abc", _env_file=None).security.resolved_secret_key(tmp_path)
     assert given == b"abc"
 
 
 def test_every_setting_is_documented() -> None:
-    source = Path(__file__).resolve().parents[2] / "src/trapline/settings.py"
-    text = source.read_text()
-    readme = README.read_text()
-    for name in Settings.model_fields:
-        assert f"TRAPLINE_{name.upper()}" in readme, f"README lacks TRAPLINE_{name.upper()}"
-        declaration = f"    {name}:"
-        before = text[: text.index(declaration)].rstrip().splitlines()[-1].strip()
-        assert before.startswith("#:"), f"{name} has no #: comment"
+    """Each field has a ``#:`` comment, and the README's table row of its variable names the
+    section and field it is read into."""
+    readme = README.read_text().splitlines()
+    for section_name, section in sections().items():
+        text = inspect.getsource(section)
+        for name, field in section.model_fields.items():
+            variable = variable_names(name, field)[0]
+            rows = [line for line in readme if line.startswith(f"| `{variable}`")]
+            assert rows, f"README lacks {variable}"
+            assert f"`{section_name}.{name}`" in rows[0], (
+                f"README: {variable} is not in {section_name}"
+            )
+            declaration = f"    {name}:"
+            before = text[: text.index(declaration)].rstrip().splitlines()[-1].strip()
+            assert before.startswith("#:"), f"{section_name}.{name} has no #: comment"
 
 
 def test_invalid_values_are_refused() -> None:
@@ -70,13 +79,13 @@ def test_the_worker_reads_the_ami_data_companion_variables(
     monkeypatch.setenv("AMI_ANTENNA_API_AUTH_TOKEN", "ami-secret")
     monkeypatch.setenv("AMI_ANTENNA_API_BATCH_SIZE", "4")
     settings = Settings(_env_file=None)
-    assert settings.api_url == "https://antenna.example.org/api/v2"
-    assert settings.token is not None
-    assert settings.token.get_secret_value() == "ami-secret"
-    assert settings.batch_size == 4
+    assert settings.worker.api_url == "https://antenna.example.org/api/v2"
+    assert settings.worker.token is not None
+    assert settings.worker.token.get_secret_value() == "ami-secret"
+    assert settings.worker.batch_size == 4
     # trapline's own names win when both are set
     monkeypatch.setenv("TRAPLINE_BATCH_SIZE", "32")
-    assert Settings(_env_file=None).batch_size == 32
+    assert Settings(_env_file=None).worker.batch_size == 32
 
 
 def test_unprefixed_variables_are_not_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,13 +95,17 @@ def test_unprefixed_variables_are_not_the_workers(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("API_URL", "https://elsewhere.example.org")
     monkeypatch.setenv("BATCH_SIZE", "7")
     settings = Settings(_env_file=None)
-    assert settings.token is None
-    assert settings.api_url == "http://127.0.0.1:8000/api/v2"
-    assert settings.batch_size == 16
+    assert settings.worker.token is None
+    assert settings.worker.api_url == "http://127.0.0.1:8000/api/v2"
+    assert settings.worker.batch_size == 16
     # In code the fields are still set by name.
     named = Settings(_env_file=None, token="t", api_url="http://x/api/v2", batch_size=3)
-    assert named.token is not None
-    assert (named.token.get_secret_value(), named.api_url, named.batch_size) == (
+    assert named.worker.token is not None
+    assert (
+        named.worker.token.get_secret_value(),
+        named.worker.api_url,
+        named.worker.batch_size,
+    ) == (
         "t",
         "http://x/api/v2",
         3,
@@ -105,7 +118,7 @@ def test_unprefixed_variables_are_not_the_workers(monkeypatch: pytest.MonkeyPatc
 )
 def test_memory_sizes_are_parsed(monkeypatch: pytest.MonkeyPatch, text: str, size: int) -> None:
     monkeypatch.setenv("TRAPLINE_MAX_MEMORY", text)
-    assert Settings(_env_file=None).max_memory == size
+    assert Settings(_env_file=None).worker.max_memory == size
 
 
 def test_a_bad_memory_size_is_refused_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,13 +138,13 @@ def test_the_callback_api_reads_the_guides_variable_names(
     monkeypatch.setenv("ML_MAX_BULK_ANNOTATIONS", "100")
     monkeypatch.setenv("ML_PRESIGNED_URL_EXPIRY_SECONDS", "60")
     settings = Settings(_env_file=None)
-    assert settings.ml_analysis_enabled is False
-    assert settings.callback_secrets() == [b"new", b"old"]
-    assert settings.ml_pipeline_require_hmac is False
-    assert settings.ml_allowed_models == ["a", "b"]
-    assert settings.ml_max_analyses_per_image == 7
-    assert settings.ml_max_bulk_annotations == 100
-    assert settings.ml_presigned_url_expiry_seconds == 60
+    assert settings.callbacks.enabled is False
+    assert settings.callbacks.hmac_secrets() == [b"new", b"old"]
+    assert settings.callbacks.require_hmac is False
+    assert settings.callbacks.allowed_models == ["a", "b"]
+    assert settings.callbacks.max_analyses_per_image == 7
+    assert settings.callbacks.max_bulk_annotations == 100
+    assert settings.callbacks.presigned_url_expiry_seconds == 60
     monkeypatch.setenv("TRAPLINE_ML_MAX_BULK_ANNOTATIONS", "200")
     monkeypatch.delenv("ML_MAX_BULK_ANNOTATIONS")
-    assert Settings(_env_file=None).ml_max_bulk_annotations == 200
+    assert Settings(_env_file=None).callbacks.max_bulk_annotations == 200

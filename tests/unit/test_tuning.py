@@ -14,12 +14,12 @@ from trapline.settings import Settings
 PROBE = """
 import gc, json, sys
 from PIL import Image
-import trapline.imaging.probe, trapline.api.app  # importing must tune nothing
+import trapline.imaging.probe, trapline.app  # importing must tune nothing
 imported = {"freeze": gc.get_freeze_count(), "switch": sys.getswitchinterval(),
             "block": Image.core.get_block_size()}
-from trapline import tuning
+from trapline.cli import tuning
 from trapline.settings import Settings
-tuning.apply(Settings(_env_file=None, **json.loads(sys.argv[1])))
+tuning.apply(Settings(_env_file=None, **json.loads(sys.argv[1])).server)
 applied = {"freeze": gc.get_freeze_count(), "switch": sys.getswitchinterval(),
            "block": Image.core.get_block_size()}
 print(json.dumps({"imported": imported, "applied": applied}))
@@ -56,7 +56,7 @@ def test_each_knob_can_be_turned_off() -> None:
 
 
 def test_the_event_loop_is_the_one_the_settings_name() -> None:
-    from trapline.api.server import Server
+    from trapline.http.server import Server
 
     settings = Settings(event_loop="asyncio", _env_file=None)
-    assert Server.for_app(object(), settings).config.loop == "asyncio"
+    assert Server.for_app(object(), settings.web).config.loop == "asyncio"

@@ -9,15 +9,16 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.admission import ClaimGate
+from trapline.background.exports import ExportRunner
+from trapline.background.jobs import JobStarter
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
-from trapline.platform import Platform
+from trapline.http.state import platform_of
+from trapline.http.urls import with_base
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
-from trapline.services.duties import JobStarter
-from trapline.services.export_runner import ExportRunner
+from trapline.services.admission import ClaimGate
 from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
 from trapline.services.tasks import Dispatch
@@ -27,12 +28,6 @@ from trapline.storage.base import BlobStore
 
 #: Schemes accepted in the Authorization header (AMI clients send ``Token`` or ``Api-Key``).
 AUTH_SCHEMES = ("token", "bearer", "api-key")
-
-
-def platform_of(request: Request) -> Platform:
-    """The platform the app was built over (``create_app`` puts it on ``app.state``)."""
-    platform: Platform = request.app.state.platform
-    return platform
 
 
 async def _settings(request: Request) -> Settings:
@@ -75,8 +70,8 @@ async def _dispatch(request: Request) -> Dispatch:
         secret=platform.secret,
         tracker=platform.tracker,
         access=platform.access,
-        url_ttl=platform.settings.signed_url_ttl,
-        absolute=partial(with_base, platform.settings.public_base_url),
+        url_ttl=platform.settings.storage.signed_url_ttl,
+        absolute=partial(with_base, platform.settings.web.public_base_url),
     )
 
 
@@ -168,13 +163,3 @@ async def _current_person(account: CurrentWorker) -> User:
 #: are refused here, before any object is looked up, so new routes are closed to them unless
 #: they declare ``CurrentWorker``.
 CurrentUser = Annotated[User, Depends(_current_person)]
-
-
-def absolute_url(settings: Settings, url: str) -> str:
-    """Make a server-relative URL (the local blob store's) absolute."""
-    return with_base(settings.public_base_url, url)
-
-
-def with_base(base: str, url: str) -> str:
-    """``url`` if it is absolute, else ``base`` (the server's public base URL) before it."""
-    return base + url if url.startswith("/") else url

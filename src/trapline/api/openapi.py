@@ -7,12 +7,11 @@ generated document fixes both, by rules that hold for every route, rather than p
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI
 
-from trapline.api.schemas import ErrorOut
+from trapline.schemas.common import ErrorOut
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 _WRITES = {"post", "put", "patch", "delete"}
@@ -49,23 +48,6 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def allowed_methods(app: FastAPI, path: str) -> str | None:
-    """The ``Allow`` header for ``path``: every method the document gives it, or None.
-
-    Starlette's 405 names only the methods of the first route whose path matched, while one
-    path is often several routes (GET and POST of a listing).
-    """
-    table: list[tuple[re.Pattern[str], str]] | None = getattr(app.state, "allow_table", None)
-    if table is None:
-        table = []
-        for template, item in app.openapi().get("paths", {}).items():
-            methods = [m.upper() for m in item if m in _WRITES | {"get"}]
-            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-            table.append((re.compile(pattern + "/?"), ", ".join(sorted(methods))))
-        app.state.allow_table = table
-    return next((allow for pattern, allow in table if pattern.fullmatch(path)), None)
 
 
 def truthful(document: dict[str, Any]) -> dict[str, Any]:

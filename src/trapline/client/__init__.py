@@ -12,7 +12,8 @@
 It needs only what the worker install has (httpx): no web framework or database driver.
 """
 
-from trapline.client.api import ApiError, Client
+from trapline.client.api import Client
+from trapline.client.errors import ApiError
 from trapline.client.uploads import UploadSummary
 
 __all__ = ["ApiError", "Client", "UploadSummary"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from trapline.client.errors import ApiError
 from trapline.client.progress import Progress
 from trapline.client.uploads import UploadSummary, upload_folder
 
@@ -17,16 +18,6 @@ from trapline.client.uploads import UploadSummary, upload_folder
 FINAL_STATUSES = frozenset({"succeeded", "completed_with_errors", "failed", "canceled"})
 #: Items a listing asks for per page (the API's most).
 PAGE = 1000
-
-
-class ApiError(Exception):
-    """The API refused a request; ``detail`` says what was wrong and what to do."""
-
-    def __init__(self, status: int, detail: str, code: str) -> None:
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status = status
-        self.detail = detail
-        self.code = code
 
 
 class Client:

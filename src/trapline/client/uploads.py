@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
+from trapline.client.errors import ApiError
 from trapline.client.progress import Progress
 
-if TYPE_CHECKING:
-    from trapline.client.api import Client
+
+class Client(Protocol):
+    """What an upload asks of the API client (``trapline.client.api.Client``)."""
+
+    def images(self, project_id: int, **filters: Any) -> Iterator[dict[str, Any]]: ...
+
+    def upload(
+        self, project_id: int, paths: Sequence[str | Path], *, deployment_id: int | None = None
+    ) -> dict[str, Any]: ...
+
 
 #: File name endings taken for images; other files are left out (and counted).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
@@ -122,8 +131,6 @@ def _send(
     client: Client, project_id: int, deployment_id: int | None, batch: list[Path]
 ) -> list[tuple[Path, str, str]]:
     """Each file's (path, status, reason): created, duplicate, refused or failed."""
-    from trapline.client.api import ApiError
-
     try:
         answer = _with_retries(
             lambda: client.upload(project_id, batch, deployment_id=deployment_id)
@@ -143,8 +150,6 @@ def _send(
 
 
 def _with_retries(call: Any) -> Any:
-    from trapline.client.api import ApiError
-
     pause = BACKOFF
     for attempt in range(1, ATTEMPTS + 1):
         try:

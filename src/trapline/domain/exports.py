@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
+
+from trapline.domain.reviews import Review
 
 
 class ExportFormat(StrEnum):
@@ -222,3 +225,15 @@ class PipelineFacts(NamedTuple):
     slug: str
     version: int
     name: str
+
+
+class Batch(NamedTuple):
+    """A batch of an export's images as read, with what belongs to them (records sorted by
+    image, as the images are), and the reviews of the batch's span of image ids, oldest
+    first."""
+
+    images: list[ImageFacts]
+    analyses: Iterator[AnalysisFacts]
+    annotations: Iterator[AnnotationFacts]
+    failures: dict[int, str]
+    reviews: list[Review]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from trapline.evaluation.run import IOU_THRESHOLDS, ImageScore
+from trapline.evaluation.scores import IOU_THRESHOLDS, ImageScore
 from trapline.pipelines import SourceImage
 
 #: Long side, in pixels, of the drawn copy.

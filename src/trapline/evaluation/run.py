@@ -12,33 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trapline.errors import InvalidInput
-from trapline.evaluation.metrics import Counts, Matching, Prediction, match, total
+from trapline.evaluation.metrics import Counts, Prediction, match, total
+from trapline.evaluation.scores import IOU_THRESHOLDS, ImageScore
 from trapline.evaluation.truth import TruthImage, scale_normalised
 from trapline.pipelines import Pipeline
-from trapline.protocol import PipelineResultsResponse
+from trapline.protocol.results import PipelineResultsResponse
 from trapline.worker.images import DEFAULT_MAX_DECODE_PIXELS, ImageError, decode
 
-#: IoU thresholds every report gives figures at.
-IOU_THRESHOLDS = (0.3, 0.5)
 #: Verdicts that say a detection is not an object to be counted (compared without case).
 NOT_OBJECT_LABELS = frozenset({"not an insect", "nonmoth", "background"})
 #: Largest photo read, in bytes (the worker's default limit).
 MAX_PHOTO_BYTES = 200 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ImageScore:
-    """One photo's truth, predictions and matching at each IoU threshold."""
-
-    truth: TruthImage
-    predictions: list[Prediction]
-    matchings: dict[float, Matching]
-    #: False detections at the lowest threshold whose centre lies in a not-object region.
-    on_not_objects: int
-
-    def counts(self, threshold: float) -> Counts:
-        """True positives, false positives and misses at IoU ``threshold``."""
-        return self.matchings[threshold].counts
 
 
 @dataclass(frozen=True)

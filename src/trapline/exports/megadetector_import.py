@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic_core import from_json
 
 from trapline.errors import InvalidInput, PayloadTooLarge
-from trapline.protocol import FREE_TEXT, ONE_LINE, describe_problem
+from trapline.protocol.base import FREE_TEXT, ONE_LINE, describe_problem
 
 #: Largest file an import reads (about 250,000 images with a few detections each).
 MAX_IMPORT_BYTES = 64 * 1024 * 1024

@@ -19,12 +19,11 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic_core import from_json
 
-from trapline.db.engine import Database
-from trapline.db.repositories.exports import ExportScope
 from trapline.domain.exports import (
     AlgorithmFacts,
     AnalysisFacts,
     AnnotationFacts,
+    Batch,
     ExportFilters,
     ImageFacts,
     PipelineFacts,
@@ -33,8 +32,6 @@ from trapline.domain.records import Deployment, Project
 from trapline.domain.reviews import Review
 from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label
 
-#: Images read per batch: memory stays flat whatever the project's size.
-BATCH_SIZE = 1000
 #: What a lookup of nothing answers (one shared empty list, never changed).
 _NONE: list[Any] = []
 #: A record's image id.
@@ -156,37 +153,6 @@ def _entries_by_label(algorithm: AlgorithmFacts) -> dict[str, dict[str, Any]]:
     return found
 
 
-class Batch(NamedTuple):
-    """A batch of the scope's images as read, with what belongs to them (records sorted by
-    image, as the images are, and made as ``results`` takes them)."""
-
-    images: list[ImageFacts]
-    analyses: Iterator[AnalysisFacts]
-    annotations: Iterator[AnnotationFacts]
-    failures: dict[int, str]
-    reviews: BatchReviews
-
-
-def read_batches(
-    db: Database, scope: ExportScope, *, after_id: int = 0, batch_size: int = BATCH_SIZE
-) -> Iterator[Batch]:
-    """The scope's images with their results, a batch at a time, each batch read in its own
-    short transaction (a long export holds no transaction open)."""
-    while True:
-        with db.read() as repos:
-            reads = repos.export_reads
-            images = reads.images_after(scope, after_id, batch_size)
-            if not images:
-                return
-            image_ids = [i.id for i in images]
-            analyses = reads.analyses_of(scope, image_ids)
-            failures = reads.failures_of(scope, image_ids)
-            annotations = reads.annotations_of(image_ids)
-            reviews = batch_reviews(repos, after_id, image_ids[-1])
-        yield Batch(images, analyses, annotations, failures, reviews)
-        after_id = image_ids[-1]
-
-
 def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
     """The same batches, read ahead on a thread: the database reads the next batch while the
     writer formats this one (SQLite and psycopg let go of the GIL while they wait)."""
@@ -228,7 +194,8 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
     takes it: a writer's records die young, where a batch of them would outlive the garbage
     collector's young generations (its full collections were a fifth of an export)."""
     analyses, annotations = _ByImage(batch.analyses), _ByImage(batch.annotations)
-    failures, drawn = batch.failures, batch.reviews.drawn
+    reviews = batch_reviews(batch.reviews)
+    failures, drawn = batch.failures, reviews.drawn
     for image in batch.images:
         found = analyses.take(image.id)
         done = [a for a in found if a.status == "completed"]
@@ -238,7 +205,7 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
             state = ImageState.FAILED
         else:
             state = ImageState.UNPROCESSED
-        detections = _detections(done, annotations.take(image.id), batch.reviews, context)
+        detections = _detections(done, annotations.take(image.id), reviews, context)
         if drawn and image.id in drawn:
             detections += [_drawn(r) for r in drawn[image.id]]
             if state is ImageState.UNPROCESSED:

@@ -10,10 +10,10 @@ its own, classified by that person.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from trapline.db.repositories import Repos
 from trapline.domain.reviews import Review, Verdict
 
 
@@ -37,12 +37,12 @@ class BatchReviews(NamedTuple):
     drawn: dict[int, list[Review]]
 
 
-def batch_reviews(repos: Repos, after_id: int, last_id: int) -> BatchReviews:
-    """The reviews of a batch's images (ids after ``after_id`` up to ``last_id``), read at
-    once; the latest review of an annotation counts."""
+def batch_reviews(reviews: Iterable[Review]) -> BatchReviews:
+    """What the reviews of a batch's images (oldest first) decided; the latest review of an
+    annotation counts."""
     labels: dict[int, HumanLabel] = {}
     drawn: dict[int, list[Review]] = {}
-    for review in repos.reviews.of_image_span(after_id, last_id):  # oldest first
+    for review in reviews:
         if review.verdict is Verdict.MISSING:
             drawn.setdefault(review.image_id, []).append(review)
         elif review.annotation_id is not None:

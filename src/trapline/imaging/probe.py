@@ -17,7 +17,7 @@ from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.timestamps import exif_timestamp, parse_filename_timestamp
 
 # Pillow's block size, which decides whether decoded pixels go back to the system, is set by
-# ``trapline.tuning`` when the server starts (TRAPLINE_PILLOW_BLOCK_BYTES), never at import.
+# ``trapline.cli.tuning`` when the server starts (TRAPLINE_PILLOW_BLOCK_BYTES), never at import.
 
 # Truncated files must fail to decode: trapline never sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES,
 # whose default (False) makes Pillow raise "image file is truncated".

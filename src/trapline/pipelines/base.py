@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from trapline.protocol import (
+from trapline.protocol.pipelines import PipelineConfig
+from trapline.protocol.results import (
     AlgorithmReference,
     BoundingBox,
     ClassificationResponse,
     DetectionResponse,
-    PipelineConfig,
     PipelineResultsResponse,
     SourceImageResponse,
 )

@@ -23,13 +23,8 @@ from trapline.pipelines.base import (
 )
 from trapline.pipelines.blob_classes import LABELS, NOT_AN_INSECT, Verdict, classify, is_ruled_out
 from trapline.pipelines.blob_segmentation import BlobSettings, blob_candidates
-from trapline.protocol import (
-    AlgorithmConfig,
-    AlgorithmReference,
-    CategoryMap,
-    PipelineConfig,
-    PipelineResultsResponse,
-)
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
+from trapline.protocol.results import AlgorithmReference, PipelineResultsResponse
 
 __all__ = [
     "Blob",

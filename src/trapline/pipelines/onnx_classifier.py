@@ -22,7 +22,7 @@ from trapline.pipelines.base import Box, SourceImage, classification
 from trapline.pipelines.onnx_session import OnnxSession, open_session
 from trapline.pipelines.spec import ClassifierSpec
 from trapline.pipelines.weights import weights_file
-from trapline.protocol import AlgorithmReference, ClassificationResponse
+from trapline.protocol.results import AlgorithmReference, ClassificationResponse
 
 FloatArray = NDArray[np.float32]
 # Boxes computed in floating point land a hair off whole pixels; this much is not a pixel.

@@ -25,14 +25,11 @@ from trapline.pipelines.base import (
 from trapline.pipelines.onnx_classifier import OnnxClassifier
 from trapline.pipelines.onnx_detector import OnnxDetector
 from trapline.pipelines.spec import PipelineSpec, StageSpec
-from trapline.protocol import (
-    AlgorithmConfig,
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig, PipelineStage
+from trapline.protocol.results import (
     AlgorithmReference,
-    CategoryMap,
     ClassificationResponse,
-    PipelineConfig,
     PipelineResultsResponse,
-    PipelineStage,
 )
 
 

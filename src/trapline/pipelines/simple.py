@@ -12,14 +12,8 @@ import time
 from collections.abc import Sequence
 
 from trapline.pipelines.base import Box, Pipeline, SourceImage, classification, detection, result
-from trapline.protocol import (
-    AlgorithmConfig,
-    AlgorithmReference,
-    CategoryMap,
-    DetectionResponse,
-    PipelineConfig,
-    PipelineResultsResponse,
-)
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
+from trapline.protocol.results import AlgorithmReference, DetectionResponse, PipelineResultsResponse
 
 #: Labels of the constant classifier and the scores it always gives them.
 CONSTANT_LABELS = ("moth", "nonmoth")

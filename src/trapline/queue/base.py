@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
+from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
-from trapline.db.types import utcnow
+from trapline.domain.duties import Duty
 from trapline.domain.jobs import Job, Lease
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
-from trapline.duty import Duty
 from trapline.errors import Unavailable
-from trapline.settings import Settings
+from trapline.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,10 @@ NewTasks = Callable[[list[int]], None]
 class TaskQueue(ABC):
     """Hands out queued tasks as leases and keeps a backend's dispatch channel in step."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        #: What times the leases, their expiry and the backoff of retries.
+        self.clock: Clock = clock or SystemClock()
 
     # -- the public behaviour, the same for every backend --
 
@@ -54,7 +56,7 @@ class TaskQueue(ABC):
                 flt,
                 collection_id=collection_id,
                 image_ids=image_ids,
-                now=utcnow(),
+                now=self.clock.now(),
                 created=deliver,
             )
         self._enqueued(job.id, created)
@@ -96,7 +98,7 @@ class TaskQueue(ABC):
 
     def extend(self, claims: Sequence[LeaseClaim], seconds: int) -> set[int]:
         """Keep these leases for ``seconds`` more from now; returns the task ids still held."""
-        now = utcnow()
+        now = self.clock.now()
         with self.db.write() as repos:
             return repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
 
@@ -107,7 +109,7 @@ class TaskQueue(ABC):
     def reap(self) -> tuple[int, int, set[int]]:
         """Requeue expired leases (or dead-letter them); returns (requeued, dead, job ids)."""
         with self.db.write() as repos:
-            requeued, dead, jobs = repos.tasks.reap(utcnow())
+            requeued, dead, jobs = repos.tasks.reap(self.clock.now())
         for job_id in jobs:
             self._published(job_id)
         return requeued, dead, jobs
@@ -116,7 +118,7 @@ class TaskQueue(ABC):
         """Release whatever the backend keeps for a job that ended."""
         self._forget_job(job_id)
 
-    def background_duties(self, settings: Settings) -> list[Duty]:
+    def background_duties(self, settings: QueueSettings) -> list[Duty]:
         """Periodic work the backend needs besides claims, which the server runs on one
         replica at a time: none, unless it keeps a dispatch channel of its own to repair."""
         return []

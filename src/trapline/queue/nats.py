@@ -28,11 +28,11 @@ from urllib.parse import parse_qs, urlsplit
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.repositories.dispatch import TaskState
-from trapline.db.types import utcnow
+from trapline.domain.duties import Duty
 from trapline.domain.jobs import JobStatus, Lease
-from trapline.duty import Duty
 from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage
@@ -40,7 +40,7 @@ from trapline.queue.nats_link import NatsLink
 from trapline.queue.nats_repair import StreamRepair
 from trapline.queue.nats_stream import ConsumerMissing, TaskStream, read_offer, stream_missing
 from trapline.queue.reconciler import reconcile_dispatch
-from trapline.settings import Settings
+from trapline.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,9 @@ class JetStreamTaskQueue(TaskQueue):
         replicas: int = 1,
         max_deliver: int = MAX_DELIVER,
         ack_wait: float = ACK_WAIT,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(db)
+        super().__init__(db, clock)
         self.stream = TaskStream(
             prefix, replicas=replicas, max_deliver=max_deliver, ack_wait=ack_wait
         )
@@ -107,7 +108,7 @@ class JetStreamTaskQueue(TaskQueue):
         )
 
     @classmethod
-    def from_url(cls, url: str, db: Database) -> JetStreamTaskQueue:
+    def from_url(cls, url: str, db: Database, clock: Clock | None = None) -> JetStreamTaskQueue:
         """The queue ``nats://host:4222[,host2:4222][?prefix=trapline&replicas=3]`` names."""
         parts = urlsplit(url)
         hosts = [h for h in parts.netloc.split(",") if h]
@@ -126,9 +127,9 @@ class JetStreamTaskQueue(TaskQueue):
         if not replicas.isdigit() or not 1 <= int(replicas) <= 5:
             raise InvalidInput(f"replicas must be an integer from 1 to 5 (got {replicas!r})")
         servers = [f"nats://{host}" for host in hosts]
-        return cls(db, servers, prefix=prefix, replicas=int(replicas))
+        return cls(db, servers, prefix=prefix, replicas=int(replicas), clock=clock)
 
-    def background_duties(self, settings: Settings) -> list[Duty]:
+    def background_duties(self, settings: QueueSettings) -> list[Duty]:
         """The dispatch reconciler, every ``TRAPLINE_NATS_RECONCILE_INTERVAL`` seconds."""
         return [Duty("dispatch-reconciler", settings.nats_reconcile_interval, self._reconcile)]
 
@@ -137,7 +138,7 @@ class JetStreamTaskQueue(TaskQueue):
         self.link.close()
 
     def _reconcile(self) -> None:
-        done = reconcile_dispatch(self.db, self)
+        done = reconcile_dispatch(self.db, self, now=self.clock.now())
         if done.stuck or done.republished:
             log.info(
                 "dispatch reconciler: %d stuck messages resolved, %d tasks republished",
@@ -210,7 +211,7 @@ class JetStreamTaskQueue(TaskQueue):
         try:
             with self.db.read() as repos:
                 tasks = repos.dispatch.requeued_since(
-                    job_id, utcnow() - REQUEUE_WINDOW, limit=REQUEUE_LIMIT
+                    job_id, self.clock.now() - REQUEUE_WINDOW, limit=REQUEUE_LIMIT
                 )
             if tasks:
                 self._call(HOOK_TIMEOUT, self.stream.publish, job_id, tasks)
@@ -267,7 +268,7 @@ class JetStreamTaskQueue(TaskQueue):
                 continue
             offers[offer.task_id] = offer.attempt
             pulled[offer.task_id] = message
-        now = utcnow()
+        now = self.clock.now()
         expires = lease_expiry(now, lease_seconds)
         try:
             with self.db.statement() as repos:

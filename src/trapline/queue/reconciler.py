@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
@@ -45,13 +45,18 @@ class Reconciled:
 
 
 def reconcile_dispatch(
-    db: Database, channel: DispatchChannel, *, limit: int = RUN_LIMIT
+    db: Database,
+    channel: DispatchChannel,
+    *,
+    limit: int = RUN_LIMIT,
+    now: datetime | None = None,
 ) -> Reconciled:
-    """One bounded run of the three repairs."""
+    """One bounded run of the three repairs (``now``: the queue's clock; the system's when
+    not given)."""
     return Reconciled(
         stuck=_resolve_stuck(db, channel, limit),
         republished=_republish_missing(db, channel, limit),
-        cleaned=_clean_up_ended(db, channel, limit),
+        cleaned=_clean_up_ended(db, channel, limit, now or utcnow()),
     )
 
 
@@ -114,11 +119,11 @@ def _republish_missing(db: Database, channel: DispatchChannel, limit: int) -> in
     return limit - budget
 
 
-def _clean_up_ended(db: Database, channel: DispatchChannel, limit: int) -> int:
+def _clean_up_ended(db: Database, channel: DispatchChannel, limit: int, now: datetime) -> int:
     consumers = channel.channel_jobs()
     with db.read() as repos:
         ended = set(repos.dispatch.not_dispatching(consumers))
-        ended |= set(repos.dispatch.ended_since(utcnow() - ENDED_WINDOW, limit=limit))
+        ended |= set(repos.dispatch.ended_since(now - ENDED_WINDOW, limit=limit))
     for job_id in sorted(ended)[:limit]:
         channel.finished(job_id)
     return min(len(ended), limit)

@@ -5,7 +5,6 @@ Claims use SKIP LOCKED on PostgreSQL and BEGIN IMMEDIATE on SQLite.
 
 from __future__ import annotations
 
-from trapline.db.types import utcnow
 from trapline.domain.jobs import Lease
 from trapline.queue.base import TaskQueue, lease_expiry
 
@@ -16,7 +15,7 @@ class SqlTaskQueue(TaskQueue):
     def _claim(
         self, job_id: int, limit: int, holder: str, lease_seconds: int, lease_id: str
     ) -> list[Lease]:
-        now = utcnow()
+        now = self.clock.now()
         with self.db.statement() as repos:
             return repos.dispatch.lease(
                 job_id,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
@@ -131,9 +131,10 @@ class AccessMemo:
     #: Answers remembered at most; beyond that the memory starts again.
     MAX_REMEMBERED = 10_000
 
-    def __init__(self, db: Database, ttl: float) -> None:
+    def __init__(self, db: Database, ttl: float, clock: Clock | None = None) -> None:
         self.db = db
         self.ttl = ttl
+        self.clock = clock or SystemClock()
         self._users: dict[str, _Kept[User]] = {}
         self._jobs: dict[tuple[int, int], _Kept[tuple[Job, Project]]] = {}
 
@@ -166,7 +167,11 @@ class AccessMemo:
 
     def _recall(self, memory: dict[Any, _Kept[T]], key: Any) -> T | None:
         hit = memory.get(key)
-        if hit is None or hit.version != self.db.access_version or hit.until <= time.monotonic():
+        if (
+            hit is None
+            or hit.version != self.db.access_version
+            or hit.until <= self.clock.monotonic()
+        ):
             return None
         return hit.value
 
@@ -175,4 +180,4 @@ class AccessMemo:
             return
         if len(memory) >= self.MAX_REMEMBERED:
             memory.clear()
-        memory[key] = _Kept(value, time.monotonic() + self.ttl, version)
+        memory[key] = _Kept(value, self.clock.monotonic() + self.ttl, version)

@@ -15,7 +15,7 @@ from trapline.domain.results import (
     Box,
     ResultTarget,
 )
-from trapline.protocol import (
+from trapline.protocol.results import (
     AlgorithmReference,
     BoundingBox,
     ClassificationResponse,

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.services.images import project_blob_prefixes, thumbnail_key
@@ -78,6 +79,6 @@ def _named_by_rows(db: Database, project_id: int, sha256s: Iterable[str]) -> set
     return keys
 
 
-def run_blob_cleanup(db: Database, store: BlobStore) -> None:
+def run_blob_cleanup(db: Database, store: BlobStore, clock: Clock) -> None:
     """One run of the duty."""
-    remove_unreferenced_blobs(db, store)
+    remove_unreferenced_blobs(db, store, now=clock.now())

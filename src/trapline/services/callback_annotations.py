@@ -7,7 +7,10 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from trapline.callback_protocol import (
+from trapline.domain.callbacks import canonical_digest
+from trapline.domain.records import Image
+from trapline.domain.results import AnnotationDraft, AnnotationType, Box
+from trapline.protocol.callbacks import (
     AnnotationItem,
     BadItem,
     BoundingBoxItem,
@@ -17,9 +20,6 @@ from trapline.callback_protocol import (
     item_wire,
     read_annotations,
 )
-from trapline.domain.callbacks import canonical_digest
-from trapline.domain.records import Image
-from trapline.domain.results import AnnotationDraft, AnnotationType, Box
 
 #: Checks a storage path: None when it names an uploaded artifact of the analysis, else why not.
 PathCheck = Callable[[str], str | None]

@@ -10,8 +10,8 @@ from trapline.domain.callbacks import CallbackSecret
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import NotFound
-from trapline.sealed import SealedBox
 from trapline.services.access import project_for
+from trapline.services.sealed import SealedBox
 
 #: Visible prefix of a callback secret, as ``tl_`` is of API tokens.
 SECRET_PREFIX = "tlcb_"  # noqa: S105 - a prefix, not a secret

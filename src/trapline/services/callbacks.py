@@ -20,14 +20,6 @@ from datetime import timedelta
 
 from opentelemetry import metrics
 
-from trapline.callback_protocol import (
-    AnalysisIn,
-    BadItem,
-    BulkIn,
-    FinalizeIn,
-    PresignIn,
-    StatusIn,
-)
 from trapline.db.engine import Database
 from trapline.db.repositories.analyses import CALLBACK_SOURCE
 from trapline.db.types import utcnow
@@ -53,6 +45,7 @@ from trapline.errors import (
     PayloadTooLarge,
     TooManyRequests,
 )
+from trapline.protocol.callbacks import AnalysisIn, BadItem, BulkIn, FinalizeIn, PresignIn, StatusIn
 from trapline.services.access import project_for, require
 from trapline.services.artifacts import check_upload, upload_problem
 from trapline.services.callback_annotations import drafts_from_items
@@ -68,7 +61,7 @@ DISABLED = "no such endpoint; see /api/v2/docs for the API"
 
 def check_enabled(settings: Settings) -> None:
     """NotFound, as for an unknown path, while the callback API is off."""
-    if not settings.ml_analysis_enabled:
+    if not settings.callbacks.enabled:
         raise NotFound(DISABLED)
 
 
@@ -136,9 +129,9 @@ class Callbacks:
                 if analysis is not None and analysis.project_id is not None
                 else []
             )
-        if request.signature is None and not settings.ml_pipeline_require_hmac and token_user:
+        if request.signature is None and not settings.callbacks.require_hmac and token_user:
             return self._by_token(analysis, analysis_id, token_user())
-        keys = [] if request.key_id else list(settings.callback_secrets())
+        keys = [] if request.key_id else list(settings.callbacks.hmac_secrets())
         keys += [s for s in (self.box.open(k, v) for k, v in sealed) if s is not None]
         try:
             if request.key_id and not keys and request.signature and request.timestamp:
@@ -148,7 +141,7 @@ class Callbacks:
                 body,
                 keys,
                 now=self.clock(),
-                max_skew=settings.ml_callback_max_skew_seconds,
+                max_skew=settings.callbacks.max_skew_seconds,
             )
         except BadSignature as exc:
             self.monitor.refused(exc.problem)
@@ -165,7 +158,7 @@ class Callbacks:
         # are genuine. A replay is the same signature for the same call of the same analysis.
         digest = hashlib.sha256(f"{action}\n{analysis.id}\n{accepted}".encode()).hexdigest()
         # Kept until its timestamp is out of the window on either side: no replay can pass.
-        expires = utcnow() + timedelta(seconds=2 * settings.ml_callback_max_skew_seconds + 60)
+        expires = utcnow() + timedelta(seconds=2 * settings.callbacks.max_skew_seconds + 60)
         with self.db.write() as repos:
             fresh = repos.callbacks.accept_signature(digest, analysis.id, expires)
         if not fresh:
@@ -198,7 +191,7 @@ class Callbacks:
         # An S3 upload link cannot cap a file's size, and a file no annotation names is never
         # checked by a bulk post: what breaks the limits goes now that no more may be named.
         for artifact in uploads:
-            check_upload(self.store, artifact, self.settings.max_upload_bytes)
+            check_upload(self.store, artifact, self.settings.web.max_upload_bytes)
         return finished
 
     def _move(self, analysis_id: int, wanted: AnalysisStatus, error: str | None) -> Analysis:
@@ -238,14 +231,14 @@ class Callbacks:
         url = self.store.signed_upload_url(
             key,
             content_type=content_type,
-            expires_in=self.settings.ml_presigned_url_expiry_seconds,
+            expires_in=self.settings.callbacks.presigned_url_expiry_seconds,
         )
         return url, key
 
     def bulk(self, analysis: Analysis, body: BulkIn) -> tuple[list[Annotation], int]:
         """Store a bulk post's annotations (each once, whoever posts it again); the post's
         annotations as stored and how many the analysis holds."""
-        limit = self.settings.ml_max_bulk_annotations
+        limit = self.settings.callbacks.max_bulk_annotations
         if len(body.annotations) > limit:
             raise PayloadTooLarge(
                 f"at most {limit} annotations per request (got {len(body.annotations)}); "
@@ -297,7 +290,7 @@ class Callbacks:
                 f"is not an artifact of analysis {analysis_id}; ask for an upload link with "
                 "POST …/artifacts/presign and use the storage_path it answers"
             )
-        return check_upload(self.store, artifact, self.settings.max_upload_bytes)
+        return check_upload(self.store, artifact, self.settings.web.max_upload_bytes)
 
     # Calls of people
 
@@ -310,7 +303,7 @@ class Callbacks:
                 "leave it out or make them the same",
                 code="image_mismatch",
             )
-        allowed = self.settings.ml_allowed_models
+        allowed = self.settings.callbacks.allowed_models
         if allowed and body.model_name not in allowed:
             raise InvalidInput(
                 f"model_name {body.model_name!r} is not allowed here; allowed models: "
@@ -320,7 +313,7 @@ class Callbacks:
         with self.db.write() as repos:
             image = require(repos.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
-            limit = self.settings.ml_max_analyses_per_image
+            limit = self.settings.callbacks.max_analyses_per_image
             if repos.analyses.count_for_image(image_id, CALLBACK_SOURCE) >= limit:
                 raise TooManyRequests(
                     f"image {image_id} already has {limit} analyses, the most one image may "
@@ -351,8 +344,8 @@ class Callbacks:
             asked = ("analysis", analysis_id)
             project_for(repos, caller, analysis.project_id, Role.VIEWER, asked=asked)
             artifacts = repos.callbacks.artifacts(analysis_id)
-        ttl = self.settings.ml_presigned_url_expiry_seconds
-        limit = self.settings.max_upload_bytes
+        ttl = self.settings.callbacks.presigned_url_expiry_seconds
+        limit = self.settings.web.max_upload_bytes
         # Only files that pass the bulk post's check get a link. Reading deletes nothing: the
         # pipeline may be uploading a good file over a refused one right now.
         links = [

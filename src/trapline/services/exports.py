@@ -1,10 +1,12 @@
 """Exports of a project's images and results: create, list, get, download, cancel, delete.
 
 Any member, viewers included, may export; the export's creator or a manager may cancel or
-delete it. The file is written in the background (``services/export_runner.py``).
+delete it. The file is written in the background (``background/exports.py``).
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -14,13 +16,18 @@ from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, PermissionDenied
 from trapline.services.access import project_for, require
-from trapline.services.export_runner import ExportRunner
 from trapline.storage.base import BlobStore
+
+
+class Submits(Protocol):
+    """What runs an export once it is made (``background.exports.ExportRunner``)."""
+
+    def submit(self, export_id: int) -> None: ...
 
 
 def create_export(
     db: Database,
-    runner: ExportRunner,
+    runner: Submits,
     caller: User,
     project_id: int,
     fmt: ExportFormat,

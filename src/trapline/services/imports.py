@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.db.repositories.exports import ExportScope
+from trapline.db.repositories.export_reads import ExportScope
 from trapline.db.types import utcnow
 from trapline.domain.exports import ExportFilters, ImageFacts
 from trapline.domain.pipelines import Pipeline
@@ -34,7 +34,7 @@ from trapline.exports.megadetector_import import (
     parse_batch,
     pixel_box,
 )
-from trapline.protocol import AlgorithmConfig, CategoryMap, PipelineConfig
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.services.access import project_for
 
 #: The processing service import pipelines are registered under, in each project.

@@ -363,7 +363,7 @@ def retry_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> int:
         project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status in (JobStatus.CANCELED, JobStatus.CREATED, JobStatus.QUEUED):
             raise Conflict(f"job {job_id} is {job.status.value}; only started jobs can be retried")
-        requeued = repos.tasks.retry_failed(job_id, now=utcnow())
+        requeued = repos.tasks.retry_failed(job_id, now=queue.clock.now())
         if requeued:
             message = f"{requeued} failed tasks requeued by {caller.email}"
             ended = [JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED]

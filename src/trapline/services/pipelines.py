@@ -22,8 +22,8 @@ from trapline.domain.pipelines import (
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, NotFound
-from trapline.protocol import (
-    MAX_NAME,
+from trapline.protocol.base import MAX_NAME
+from trapline.protocol.pipelines import (
     PipelineConfig,
     PipelineRegistration,
     PipelineRegistrationResponse,

@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -25,13 +26,13 @@ from pydantic import ValidationError
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.db.types import utcnow
 from trapline.domain.jobs import Job, TaskStatus
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease
 from trapline.domain.pipelines import Pipeline
 from trapline.domain.records import Project, User
 from trapline.domain.results import AnalysisDraft, ResultTarget
-from trapline.protocol import (
+from trapline.protocol.base import describe_problem
+from trapline.protocol.results import (
     ItemStatus,
     PipelineResultsResponse,
     ResultError,
@@ -41,7 +42,6 @@ from trapline.protocol import (
     ResultsResponse,
     TypedResultItem,
     TypedResultsRequest,
-    describe_problem,
 )
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require
@@ -248,7 +248,9 @@ class ResultStore:
         # where every writer waits for it.
         judged = judge(posted, targets, pipeline, project, job.id, worker)
         with self.db.write() as repos:
-            settled, finished, requeued = _write(repos, job, project.id, pipeline.id, judged)
+            settled, finished, requeued = _write(
+                repos, job, project.id, pipeline.id, judged, self.queue.clock.now()
+            )
         if requeued:
             self.queue.notify_queued(job.id)
         if finished:
@@ -257,10 +259,15 @@ class ResultStore:
 
 
 def _write(
-    repos: Repos, job: Job, project_id: int, pipeline_id: int, judged: list[Judgement]
+    repos: Repos,
+    job: Job,
+    project_id: int,
+    pipeline_id: int,
+    judged: list[Judgement],
+    now: datetime,
 ) -> tuple[list[Settled], bool, bool]:
-    """Apply the judgements in the caller's transaction: (verdicts, job finished, requeued)."""
-    now = utcnow()
+    """Apply the judgements in the caller's transaction (``now`` by the queue's clock, which
+    times the tasks): (verdicts, job finished, requeued)."""
     stores = [j for j in judged if isinstance(j, Store)]
     completed = repos.tasks.complete(job.id, [s.claim.task_id for s in stores], now=now)
     repos.analyses.store(

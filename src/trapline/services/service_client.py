@@ -23,18 +23,21 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from trapline.clock import Clock, SystemClock
 from trapline.domain.jobs import RetryPolicy
 from trapline.errors import TraplineError
 from trapline.outbound import OutboundBlocked, OutboundPolicy, refusal
-from trapline.protocol import (
+from trapline.protocol.base import (
     MAX_REGISTRATION_BYTES,
     MAX_REGISTRATION_CONTAINERS,
     MAX_RESULTS_BYTES,
     MAX_RESULTS_CONTAINERS,
+    json_containers,
+)
+from trapline.protocol.service import (
     PipelineRequest,
     ProcessingServiceInfoResponse,
     ProcessResponse,
-    json_containers,
 )
 
 log = logging.getLogger(__name__)
@@ -88,9 +91,16 @@ class ServiceClient:
     """
 
     def __init__(
-        self, *, process_timeout: float, policy: OutboundPolicy, info_timeout: float = INFO_TIMEOUT
+        self,
+        *,
+        process_timeout: float,
+        policy: OutboundPolicy,
+        info_timeout: float = INFO_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         self.process_timeout = process_timeout
+        #: What the pauses between tries of a call wait on.
+        self.clock = clock or SystemClock()
         #: Seconds a whole ``/info`` call may take.
         self.info_timeout = info_timeout
         self.policy = policy
@@ -187,7 +197,7 @@ class ServiceClient:
                     raise
                 pause = retry.delay(attempt).total_seconds()
                 log.warning("%s; try %d again in %.1fs", exc.detail, attempt + 1, pause)
-                time.sleep(pause)
+                self.clock.wait(pause)
                 attempt += 1
 
     def _call(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.pipelines import ONLINE_WINDOW
@@ -30,15 +31,16 @@ def online_window(status_interval: float) -> timedelta:
     return max(ONLINE_WINDOW, timedelta(seconds=3 * status_interval))
 
 
-def check_services(db: Database, client: ServiceClient) -> int:
-    """Check every push-mode service's readiness and record it; returns how many were checked."""
+def check_services(db: Database, client: ServiceClient, clock: Clock) -> int:
+    """Check every push-mode service's readiness and record it (at ``clock``'s time); returns
+    how many were checked."""
     with db.read() as repos:
         targets = repos.pipelines.push_endpoints()
     if not targets:
         return 0
     with ThreadPoolExecutor(min(PARALLEL_CHECKS, len(targets))) as pool:
         errors = list(pool.map(lambda t: client.readiness_error(t[1], trusted=t[2]), targets))
-    now = utcnow()
+    now = clock.now()
     with db.write() as repos:
         for (service_id, *_), error in zip(targets, errors, strict=True):
             repos.pipelines.record_check(service_id, now, error)
@@ -53,11 +55,11 @@ def check_service(
 ) -> str | None:
     """Check one push-mode service now and record it; returns why it is not ready, if not."""
     error = client.readiness_error(url, trusted=trusted)
-    record_check(db, service_id, error)
+    record_check(db, service_id, error, utcnow())
     return error
 
 
-def record_check(db: Database, service_id: int, error: str | None) -> None:
-    """Record how a push-mode service answered just now; with an ``error`` it is offline."""
+def record_check(db: Database, service_id: int, error: str | None, now: datetime) -> None:
+    """Record how a push-mode service answered ``now``; with an ``error`` it is offline."""
     with db.write() as repos:
-        repos.pipelines.record_check(service_id, utcnow(), error)
+        repos.pipelines.record_check(service_id, now, error)

@@ -10,41 +10,31 @@ SHA-256, the decode check, capture time, thumbnail. What became of a file is wri
 transaction that adds its image, so a server killed at any moment leaves either both or
 neither: the next run takes the file again, and finds its image by hash if it was stored.
 
-When and where a run happens (its run lease) is ``services/source_runs.py``.
+When and where a run happens (its run lease) is ``background/sources.py``; what becomes
+of each file, ``services/source_files.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
+from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
-from trapline.db.repositories import Repos
-from trapline.db.types import utcnow
 from trapline.domain.jobs import DispatchMode, JobParams
 from trapline.domain.sources import (
     ItemStatus,
     KnownFile,
     PullSource,
-    RetryPolicy,
     RunStatus,
     wanted,
 )
-from trapline.errors import (
-    InvalidInput,
-    PayloadTooLarge,
-    TraplineError,
-    UnsupportedMediaType,
-)
-from trapline.imaging.limits import DecodeLimits
-from trapline.services.images import IncomingFile, UploadResult, store_images
+from trapline.errors import InvalidInput, TraplineError
 from trapline.services.jobs import add_job
+from trapline.services.source_files import Fetched, Intake, RunLimits, Tally
 from trapline.services.sources import SourceRules
 from trapline.sources import open_gateway
 from trapline.sources.base import Entry, Gateway, GatewayConfig, SourceError
@@ -58,58 +48,6 @@ LOOKUP_BATCH = 2000
 PROGRESS_EVERY = 2.0
 #: Files downloaded, then ingested together in one transaction (as an upload of several).
 INGEST_BATCH = 8
-#: ``images.source`` of pulled images.
-PULLED = "pull"
-
-
-@dataclass(frozen=True)
-class RunLimits:
-    """How far one run may go."""
-
-    timeout: float = 30.0
-    downloads: int = 4
-    #: Seconds a run may last.
-    run_limit: float = 3600.0
-    max_listing: int = 1_000_000
-    lease_seconds: float = 60.0
-    max_file_bytes: int = 100 * 1024 * 1024
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    decode: DecodeLimits = field(default_factory=DecodeLimits)
-
-
-@dataclass
-class _Tally:
-    """A run's counters, shared by its download threads."""
-
-    listed: int = 0
-    new: int = 0
-    imported: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    skipped: int = 0
-    image_ids: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def columns(self) -> dict[str, int]:
-        """The counters as the run's columns."""
-        return {
-            "listed": self.listed,
-            "new": self.new,
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "failed": self.failed,
-            "skipped": self.skipped,
-        }
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    """A downloaded file waiting to be ingested."""
-
-    entry: Entry
-    attempts: int
-    facts: dict[str, Any]
-    data: IO[bytes]
 
 
 class _Stop(Exception):
@@ -133,11 +71,13 @@ class SourceIngest:
         limits: RunLimits,
         *,
         start_job: Callable[[int], object] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.rules = rules
         self.limits = limits
+        self.clock = clock or SystemClock()
         #: Called with a job's id once a run made one (``JobStarter.submit``).
         self.start_job = start_job
 
@@ -147,8 +87,8 @@ class SourceIngest:
         """Run the source as run ``run_id``: take what is new, start its job, record how it
         ended. Stops at the next file once ``lost`` (the run lease is gone) or ``closing``
         (the server is stopping) is set, or the run time limit has passed."""
-        tally = _Tally()
-        deadline = time.monotonic() + self.limits.run_limit
+        tally = Tally()
+        deadline = self.clock.monotonic() + self.limits.run_limit
         status, error = RunStatus.SUCCEEDED, None
         gateway: Gateway | None = None
 
@@ -157,7 +97,7 @@ class SourceIngest:
                 raise _Stop(RunStatus.INTERRUPTED, "the run lost its lease (its server stalled)")
             if closing.is_set():
                 raise _Stop(RunStatus.INTERRUPTED, "its server stopped; the next run goes on")
-            if time.monotonic() > deadline:
+            if self.clock.monotonic() > deadline:
                 raise _Stop(
                     RunStatus.FAILED,
                     f"stopped at the run time limit of {self.limits.run_limit:g} s; the next "
@@ -188,7 +128,7 @@ class SourceIngest:
             repos.sources.record_run(
                 run_id,
                 status=status.value,
-                ended_at=utcnow(),
+                ended_at=self.clock.now(),
                 error=error,
                 job_id=job_id,
                 **tally.columns(),
@@ -220,12 +160,12 @@ class SourceIngest:
         )
 
     def _new_entries(
-        self, gateway: Gateway, source: PullSource, run_id: int, tally: _Tally, check: Any
+        self, gateway: Gateway, source: PullSource, run_id: int, tally: Tally, check: Any
     ) -> list[tuple[Entry, KnownFile | None]]:
         """The listed files the run takes (at most ``max_files``), counting all it saw."""
         todo: list[tuple[Entry, KnownFile | None]] = []
         batch: list[Entry] = []
-        now = utcnow()
+        now = self.clock.now()
 
         def settle() -> None:
             """Look the batch's keys up at once and keep the files the run wants."""
@@ -256,21 +196,29 @@ class SourceIngest:
         source: PullSource,
         run_id: int,
         todo: list[tuple[Entry, KnownFile | None]],
-        tally: _Tally,
+        tally: Tally,
         check: Any,
     ) -> None:
         """Download and ingest ``todo`` in batches, on several threads where the gateway
         allows; the first stop or error ends the run."""
         threads = self.limits.downloads if getattr(gateway, "parallel_downloads", True) else 1
-        deployment_id = _deployment(self.db, source)
-        last_progress = [time.monotonic()]
+        intake = Intake(
+            self.db,
+            self.store,
+            self.limits,
+            source,
+            _deployment(self.db, source),
+            tally,
+            self.clock,
+        )
+        last_progress = [self.clock.monotonic()]
 
         def batch(pairs: list[tuple[Entry, KnownFile | None]]) -> None:
             """Take one batch, writing the run's counters now and then."""
             check()
-            self._take_batch(gateway, source, deployment_id, run_id, pairs, tally, check)
-            if time.monotonic() - last_progress[0] > PROGRESS_EVERY:
-                last_progress[0] = time.monotonic()
+            self._take_batch(gateway, intake, run_id, pairs, check)
+            if self.clock.monotonic() - last_progress[0] > PROGRESS_EVERY:
+                last_progress[0] = self.clock.monotonic()
                 with self.db.write() as repos, tally.lock:
                     repos.sources.record_run(run_id, **tally.columns())
 
@@ -286,17 +234,15 @@ class SourceIngest:
     def _take_batch(
         self,
         gateway: Gateway,
-        source: PullSource,
-        deployment_id: int | None,
+        intake: Intake,
         run_id: int,
         pairs: list[tuple[Entry, KnownFile | None]],
-        tally: _Tally,
         check: Any,
     ) -> None:
         """Download a few files, then ingest them together (one transaction, as an upload of
         several files); when one of them spoils the batch, each is ingested alone. A run that
         must stop ingests what it downloaded first."""
-        fetched: list[_Fetched] = []
+        fetched: list[Fetched] = []
         stop: _Stop | None = None
         try:
             for entry, item in pairs:
@@ -312,134 +258,15 @@ class SourceIngest:
                     data = gateway.fetch(entry)
                 except SourceError as exc:
                     status = ItemStatus.SKIPPED if exc.code == "too_large" else ItemStatus.FAILED
-                    self._failed(source, entry, status, exc.detail, attempts, facts, tally)
+                    intake.failed(entry, status, exc.detail, attempts, facts)
                     continue
-                fetched.append(_Fetched(entry, attempts, facts, data))
-            self._ingest_all(source, deployment_id, fetched, tally)
+                fetched.append(Fetched(entry, attempts, facts, data))
+            intake.store_all(fetched)
         finally:
             for done in fetched:
                 done.data.close()
         if stop is not None:
             raise stop
-
-    def _ingest_all(
-        self, source: PullSource, deployment_id: int | None, fetched: list[_Fetched], tally: _Tally
-    ) -> None:
-        """Store a batch in one transaction; when that fails as a whole (a file refused alone
-        is recorded in it), each file on its own, so one file's trouble is its own."""
-        if len(fetched) > 1:
-            try:
-                self._ingest(source, deployment_id, fetched, tally)
-            except TraplineError:
-                log.info("source %s: a batch failed; storing its files one by one", source.id)
-            else:
-                return
-        for one in fetched:
-            self._ingest_alone(source, deployment_id, one, tally)
-
-    def _ingest_alone(
-        self, source: PullSource, deployment_id: int | None, one: _Fetched, tally: _Tally
-    ) -> None:
-        """Store one file; its refusal or failure is recorded as the file's outcome."""
-        try:
-            self._ingest(source, deployment_id, [one], tally)
-        except (PayloadTooLarge, UnsupportedMediaType) as exc:
-            self._failed(source, one.entry, ItemStatus.SKIPPED, exc.detail, one.attempts,
-                         one.facts, tally)  # fmt: skip
-        except TraplineError as exc:
-            self._failed(source, one.entry, ItemStatus.FAILED, exc.detail, one.attempts,
-                         one.facts, tally)  # fmt: skip
-
-    def _ingest(
-        self,
-        source: PullSource,
-        deployment_id: int | None,
-        fetched: list[_Fetched],
-        tally: _Tally,
-    ) -> None:
-        """Store the files as images; their outcomes commit with the images' rows."""
-
-        def record(repos: Repos, results: list[UploadResult]) -> None:
-            """Write the files' outcomes in the transaction that stores the images."""
-            now = utcnow()
-            outcomes = []
-            for one, result in zip(fetched, results, strict=True):
-                if result.image is None:  # refused alone: the others are stored
-                    why = result.refusal.detail if result.refusal else "refused"
-                    status = _refused_status(result.refusal)
-                    outcomes.append(self._outcome(one.entry, status, None, one.attempts,
-                                                  why, one.facts, now))  # fmt: skip
-                    continue
-                status = ItemStatus.DUPLICATE if result.duplicate else ItemStatus.IMPORTED
-                outcomes.append(
-                    self._outcome(one.entry, status, result.image.id, one.attempts, None,
-                                  one.facts, now)
-                )  # fmt: skip
-            repos.sources.record_items(source.id, outcomes)
-
-        results = store_images(
-            self.db,
-            self.store,
-            source.project_id,
-            [IncomingFile(one.entry.key, one.data) for one in fetched],  # type: ignore[arg-type]
-            deployment_id=deployment_id,
-            max_file_bytes=self.limits.max_file_bytes,
-            source=PULLED,
-            uploaded_by=None,
-            recheck=lambda repos: None,
-            record=record,
-            limits=self.limits.decode,
-        )
-        with tally.lock:
-            for result in results:
-                if result.image is None:
-                    if _refused_status(result.refusal) is ItemStatus.SKIPPED:
-                        tally.skipped += 1
-                    else:
-                        tally.failed += 1
-                elif result.duplicate:
-                    tally.duplicates += 1
-                else:
-                    tally.imported += 1
-                    tally.image_ids.append(result.image.id)
-
-    def _outcome(
-        self,
-        entry: Entry,
-        status: ItemStatus,
-        image_id: int | None,
-        attempts: int,
-        error: str | None,
-        facts: dict[str, Any],
-        now: datetime,
-    ) -> dict[str, Any]:
-        """A file's outcome as its row records it; a failed file waits out its backoff."""
-        retry_at = now + self.limits.retry.delay(attempts) if status is ItemStatus.FAILED else None
-        return {
-            "key": entry.key, "status": status.value, "image_id": image_id,
-            "attempts": attempts, "error": error[:2000] if error else None,
-            "next_attempt_at": retry_at, "updated_at": now, **facts,
-        }  # fmt: skip
-
-    def _failed(
-        self,
-        source: PullSource,
-        entry: Entry,
-        status: ItemStatus,
-        reason: str,
-        attempts: int,
-        facts: dict[str, Any],
-        tally: _Tally,
-    ) -> None:
-        """Record a file that was not taken; a failed one is tried again after its backoff."""
-        outcome = self._outcome(entry, status, None, attempts, reason, facts, utcnow())
-        with self.db.write() as repos:
-            repos.sources.record_items(source.id, [outcome])
-        with tally.lock:
-            if status is ItemStatus.SKIPPED:
-                tally.skipped += 1
-            else:
-                tally.failed += 1
 
     def _process(self, source: PullSource, image_ids: list[int], run_id: int) -> int | None:
         """A job of the source's pipeline over the run's new images, started; its id."""
@@ -473,15 +300,6 @@ def _deployment(db: Database, source: PullSource) -> int | None:
     with db.read() as repos:
         deployment = repos.deployments.get(source.deployment_id)
     return deployment.id if deployment and deployment.project_id == source.project_id else None
-
-
-def _refused_status(refusal: TraplineError | None) -> ItemStatus:
-    """Too large or not an image is never taken as it is; anything else is tried again."""
-    return (
-        ItemStatus.SKIPPED
-        if isinstance(refusal, PayloadTooLarge | UnsupportedMediaType)
-        else ItemStatus.FAILED
-    )
 
 
 __all__ = ["RunLimits", "SourceIngest"]

@@ -1,9 +1,9 @@
 """Pull sources: create, read, change and delete them; ask for a run; read their runs.
 
 Managers manage a project's sources, every member sees them. A source of a project the caller
-is not in answers exactly as a missing one. Credentials are sealed (``trapline.sealed``) before
-they are stored and never handed out: reads say only which are set. When and where a run
-happens is ``services/source_runs.py``; what it does, ``services/source_ingest.py``.
+is not in answers exactly as a missing one. Credentials are sealed (``services/sealed.py``)
+before they are stored and never handed out: reads say only which are set. When and where a run
+happens is ``background/sources.py``; what it does, ``services/source_ingest.py``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from trapline.domain.roles import Role
 from trapline.domain.sources import ItemStatus, PullSource, SourceItem, SourceRun
 from trapline.errors import InvalidInput
 from trapline.outbound import OutboundBlocked, OutboundPolicy, check_form, refusal
-from trapline.sealed import Sealer
 from trapline.services.access import project_for, require
+from trapline.services.sealed import Sealer
 from trapline.sources import Kind, kind_of
 from trapline.sources.base import DEFAULT_INCLUDE, MAX_DEPTH
 

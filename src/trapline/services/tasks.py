@@ -13,7 +13,8 @@ from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lea
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, TraplineError
-from trapline.protocol import ClientInfo, TaskOut
+from trapline.protocol.pipelines import ClientInfo
+from trapline.protocol.tasks import TaskOut
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, worker_project
 from trapline.services.workers import WorkerTracker

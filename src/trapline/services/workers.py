@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.records import User
-from trapline.protocol import ClientInfo
+from trapline.protocol.pipelines import ClientInfo
 
 #: A worker's row is rewritten at most this often (seconds); every call still counts as seen.
 TOUCH_INTERVAL = 15.0

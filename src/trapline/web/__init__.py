@@ -12,7 +12,7 @@ import importlib
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from trapline.api.bodies import JSON_BODY_BYTES
+from trapline.http.limits import JSON_BODY_BYTES
 from trapline.web.pages import HERE, Web
 from trapline.web.routes import PAGES
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from trapline.errors import InvalidInput
-from trapline.protocol import MAX_NAME, describe_problem
+from trapline.protocol.base import MAX_NAME, describe_problem
 
 M = TypeVar("M", bound=BaseModel)
 

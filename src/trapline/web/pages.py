@@ -24,10 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from trapline.api.deps import platform_of
-from trapline.api.errors import describe_validation_errors, error_response
 from trapline.domain.records import User
 from trapline.errors import InvalidInput, NotAuthenticated, PermissionDenied, TraplineError
+from trapline.http.errors import describe_validation_errors, error_response
+from trapline.http.state import platform_of
 from trapline.platform import Platform
 from trapline.services import accounts
 from trapline.web import security
@@ -64,11 +64,11 @@ class Web:
         env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else n
         env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
         origins = ""
-        endpoint = platform.settings.s3_endpoint_url
+        endpoint = platform.settings.storage.s3_endpoint_url
         if endpoint:
             parts = urlsplit(endpoint)
             origins = f"{parts.scheme}://{parts.netloc}"
-        elif platform.settings.resolved_storage_url.startswith("s3://"):
+        elif (platform.settings.storage.url or "").startswith("s3://"):
             origins = "https://*.amazonaws.com"
         return cls(templates=env, image_origins=origins)
 
@@ -135,7 +135,7 @@ class Page:
             security.set_cookie(
                 response,
                 self.request,
-                self.platform.settings.public_url,
+                self.platform.settings.web.public_url,
                 security.ANONYMOUS_COOKIE,
                 self.new_anonymous,
             )

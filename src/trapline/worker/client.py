@@ -23,14 +23,9 @@ from typing import Any
 import httpx
 
 from trapline import __version__
-from trapline.protocol import (
-    ClientInfo,
-    PipelineConfig,
-    PipelineRegistration,
-    PostedResults,
-    TaskOut,
-    TasksResponse,
-)
+from trapline.protocol.pipelines import ClientInfo, PipelineConfig, PipelineRegistration
+from trapline.protocol.results import PostedResults
+from trapline.protocol.tasks import TaskOut, TasksResponse
 
 log = logging.getLogger(__name__)
 

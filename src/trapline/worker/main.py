@@ -18,7 +18,7 @@ from types import FrameType
 from trapline.errors import InvalidInput
 from trapline.logs import configure_logging
 from trapline.pipelines import Pipeline, resolve_pipelines
-from trapline.settings import Settings
+from trapline.settings import Settings, WorkerSettings
 from trapline.worker.client import ApiError, PlatformClient, Stopped, client_info, image_client
 from trapline.worker.memory import tune_allocator
 from trapline.worker.runner import Runner, RunnerOptions
@@ -26,7 +26,7 @@ from trapline.worker.runner import Runner, RunnerOptions
 log = logging.getLogger("trapline.worker")
 
 
-def load_pipelines(settings: Settings) -> list[Pipeline]:
+def load_pipelines(settings: WorkerSettings) -> list[Pipeline]:
     """The pipelines the settings ask for (all available ones when none are named)."""
     return resolve_pipelines(
         settings.pipelines, settings.pipeline_files, cache_dir=settings.weights_cache_dir
@@ -34,7 +34,7 @@ def load_pipelines(settings: Settings) -> list[Pipeline]:
 
 
 def platform_client(
-    settings: Settings, pipelines: list[Pipeline], runner_aborted: threading.Event
+    settings: WorkerSettings, pipelines: list[Pipeline], runner_aborted: threading.Event
 ) -> PlatformClient:
     """The client for the platform's API with this worker's identity."""
     if settings.token is None or not settings.token.get_secret_value():
@@ -44,7 +44,7 @@ def platform_client(
     return PlatformClient(
         settings.api_url,
         settings.token.get_secret_value(),
-        info=client_info(settings.worker_name, [p.slug for p in pipelines]),
+        info=client_info(settings.name, [p.slug for p in pipelines]),
         timeout=settings.request_timeout,
         stopping=runner_aborted.is_set,
     )
@@ -52,17 +52,17 @@ def platform_client(
 
 def run_worker(settings: Settings) -> int:
     """Work until SIGTERM/SIGINT (or, with ``--burst``, until there is no work); exit code."""
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.logs.level, settings.logs.format)
     tune_allocator()
-    pipelines = load_pipelines(settings)
+    pipelines = load_pipelines(settings.worker)
     aborted = threading.Event()
-    client = platform_client(settings, pipelines, aborted)
-    images = image_client(settings.request_timeout, settings.download_threads)
+    client = platform_client(settings.worker, pipelines, aborted)
+    images = image_client(settings.worker.request_timeout, settings.worker.download_threads)
     runner = Runner(
         client,
         pipelines,
         images,
-        RunnerOptions.from_settings(settings),
+        RunnerOptions.from_settings(settings.worker),
     )
     drain_deadline: list[float] = []
 
@@ -70,11 +70,11 @@ def run_worker(settings: Settings) -> int:
         if drain_deadline:
             log.warning("second %s: exiting now; leases in hand will expire", _name(signum))
             os._exit(128 + signum)
-        drain_deadline.append(time.monotonic() + settings.drain_timeout)
+        drain_deadline.append(time.monotonic() + settings.worker.drain_timeout)
         log.info(
             "%s: finishing the work in hand (up to %.0fs); send it again to exit now",
             _name(signum),
-            settings.drain_timeout,
+            settings.worker.drain_timeout,
         )
         runner.drain()
         threading.Thread(target=_abort_after, args=(runner, aborted, settings), daemon=True).start()
@@ -129,18 +129,18 @@ def refusal_message(refusal: ApiError, client: PlatformClient) -> str:
 
 
 def _abort_after(runner: Runner, aborted: threading.Event, settings: Settings) -> None:
-    time.sleep(settings.drain_timeout)
-    log.error("drain timeout of %.0fs passed; giving up", settings.drain_timeout)
+    time.sleep(settings.worker.drain_timeout)
+    log.error("drain timeout of %.0fs passed; giving up", settings.worker.drain_timeout)
     aborted.set()
     runner.abort()
 
 
 def run_register(settings: Settings, *, projects: list[int]) -> int:
     """Register the pipelines with each project and print what happened; exit code."""
-    configure_logging(settings.log_level, settings.log_format)
-    pipelines = load_pipelines(settings)
-    name = f"{settings.worker_name or 'trapline worker'} ({socket.gethostname()})"
-    client = platform_client(settings, pipelines, threading.Event())
+    configure_logging(settings.logs.level, settings.logs.format)
+    pipelines = load_pipelines(settings.worker)
+    name = f"{settings.worker.name or 'trapline worker'} ({socket.gethostname()})"
+    client = platform_client(settings.worker, pipelines, threading.Event())
     configs = [p.config for p in pipelines]
     failures = 0
     try:
@@ -170,8 +170,8 @@ def run_service(settings: Settings) -> int:
     """Serve the pipelines as a synchronous processing service until stopped; exit code."""
     from trapline.worker.service_http import serve
 
-    configure_logging(settings.log_level, settings.log_format)
-    serve(load_pipelines(settings), settings)
+    configure_logging(settings.logs.level, settings.logs.format)
+    serve(load_pipelines(settings.worker), settings)
     return 0
 
 

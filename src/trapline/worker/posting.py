@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from trapline.protocol import DELIVERED
+from trapline.protocol.results import DELIVERED
 from trapline.worker.client import ApiError, PlatformClient, Stopped, Task
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 
 from trapline.pipelines.base import Pipeline, SourceImage
-from trapline.protocol import PipelineResultsResponse
-from trapline.settings import Settings
+from trapline.protocol.results import PipelineResultsResponse
+from trapline.settings import WorkerSettings
 from trapline.worker.client import ApiError, PlatformClient, Stopped, Task
 from trapline.worker.images import (
     DEFAULT_MAX_DECODE_PIXELS,
@@ -63,7 +63,7 @@ class RunnerOptions:
     lease_probe: float = PROBE_EVERY
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RunnerOptions:
+    def from_settings(cls, settings: WorkerSettings) -> RunnerOptions:
         """The options the ``TRAPLINE_*`` settings (and CLI flags) give."""
         return cls(
             batch_size=settings.batch_size,

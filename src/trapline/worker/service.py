@@ -25,18 +25,15 @@ import httpx
 from trapline import __version__
 from trapline.errors import InvalidInput
 from trapline.pipelines.base import Pipeline, SourceImage
-from trapline.protocol import (
-    AlgorithmConfig,
-    DetectionResponse,
-    PipelineConfig,
+from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
+from trapline.protocol.results import DetectionResponse, ResultError, SourceImageResponse
+from trapline.protocol.service import (
     PipelineRequest,
     ProcessingServiceInfoResponse,
     ProcessResponse,
-    ResultError,
     SourceImageRequest,
-    SourceImageResponse,
 )
-from trapline.settings import Settings
+from trapline.settings import WorkerSettings
 from trapline.worker.client import image_client
 from trapline.worker.images import ImageError, decode, fetch_bytes
 
@@ -74,7 +71,7 @@ class PipelineFailed(ProcessingError):
 class ProcessingService:
     """A set of pipelines served synchronously; ``start`` it, then ``close`` it."""
 
-    def __init__(self, pipelines: Sequence[Pipeline], settings: Settings) -> None:
+    def __init__(self, pipelines: Sequence[Pipeline], settings: WorkerSettings) -> None:
         slugs = [p.slug for p in pipelines]
         if not slugs:
             raise InvalidInput("no pipeline to serve; name one with --pipeline")
@@ -221,14 +218,14 @@ class ProcessingService:
 
 
 def _service_info(
-    settings: Settings, configs: list[PipelineConfig]
+    settings: WorkerSettings, configs: list[PipelineConfig]
 ) -> ProcessingServiceInfoResponse:
     algorithms: dict[tuple[str, int], AlgorithmConfig] = {}
     for config in configs:
         for algorithm in config.algorithms:
             algorithms.setdefault((algorithm.key, algorithm.version), algorithm)
     return ProcessingServiceInfoResponse(
-        name=settings.worker_name or f"trapline worker ({socket.gethostname()})",
+        name=settings.name or f"trapline worker ({socket.gethostname()})",
         description=(
             f"trapline {__version__} processing service: {', '.join(c.slug for c in configs)}"
         ),

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from trapline import __version__
 from trapline.errors import TraplineError
 from trapline.pipelines.base import Pipeline
-from trapline.protocol import PipelineRequest
+from trapline.protocol.service import PipelineRequest
 from trapline.settings import Settings
 from trapline.worker.service import (
     NotReady,
@@ -98,14 +98,14 @@ class ServiceServer(ThreadingHTTPServer):
 
 
 def serve(pipelines: list[Pipeline], settings: Settings) -> None:
-    """Serve ``pipelines`` on ``settings.host:settings.port`` until SIGTERM or SIGINT.
+    """Serve ``pipelines`` on ``settings.web.host:settings.web.port`` until SIGTERM or SIGINT.
 
     Raises:
         TraplineError: when the port cannot be bound or a pipeline fails to load.
     """
-    service = ProcessingService(pipelines, settings)
+    service = ProcessingService(pipelines, settings.worker)
     try:
-        server = ServiceServer(service, settings.host, settings.port)
+        server = ServiceServer(service, settings.web.host, settings.web.port)
     except TraplineError:
         service.close(drain_timeout=0)
         raise
@@ -123,7 +123,7 @@ def serve(pipelines: list[Pipeline], settings: Settings) -> None:
         log.info(
             "processing service %r on http://%s:%d serving %s",
             service.info.name,
-            settings.host,
+            settings.web.host,
             server.port,
             ", ".join(service.pipelines),
         )

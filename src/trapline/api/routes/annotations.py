@@ -7,18 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import (
-    DEFAULT_LIMIT,
-    Id,
-    Limit,
-    Offset,
-    QueryId,
-    QueryText,
-    QueryTime,
-    offset_page,
-)
-from trapline.api.schemas_results import AnnotationOut
 from trapline.domain.results import AnnotationFilter, AnnotationType
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, QueryText, QueryTime
+from trapline.schemas.results import AnnotationOut
 from trapline.services import analyses
 
 router = APIRouter(tags=["annotations"])

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from trapline.api.deps import SettingsDep, StoreDep
-from trapline.api.pagination import BlobKey
-from trapline.api.schemas import ErrorOut
 from trapline.errors import NotFound
+from trapline.http.params import BlobKey
 from trapline.imaging.probe import ACCEPTED_FORMATS
+from trapline.schemas.common import ErrorOut
 from trapline.services.artifacts import receive_upload
 from trapline.storage.local import LocalBlobStore
 
@@ -88,6 +88,6 @@ async def put_blob(
         request.stream(),
         signed_type=type or "",
         sent_type=request.headers.get("content-type"),
-        max_bytes=settings.max_upload_bytes,
+        max_bytes=settings.web.max_upload_bytes,
     )
     return Response(status_code=201)

@@ -13,11 +13,30 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import RESULTS_BODY_BYTES, json_body
-from trapline.api.deps import AUTH_SCHEMES, AccessDep, CurrentUser, platform_of, with_base
-from trapline.api.pagination import Id
-from trapline.api.schemas import ErrorOut
-from trapline.api.schemas_callbacks import (
+from trapline.api.bodies import json_body
+from trapline.api.deps import AUTH_SCHEMES, AccessDep, CurrentUser
+from trapline.domain.callbacks import (
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignedRequest,
+)
+from trapline.domain.records import User
+from trapline.domain.results import Analysis
+from trapline.errors import NotAuthenticated, PermissionDenied
+from trapline.http.limits import RESULTS_BODY_BYTES
+from trapline.http.params import Id
+from trapline.http.state import platform_of
+from trapline.http.urls import with_base
+from trapline.protocol.callbacks import (
+    AnalysisIn,
+    BulkIn,
+    FinalizeIn,
+    PresignIn,
+    SecretIn,
+    StatusIn,
+)
+from trapline.schemas.callbacks import (
     AnalysisDetailOut,
     ArtifactOut,
     BulkOut,
@@ -28,23 +47,7 @@ from trapline.api.schemas_callbacks import (
     SignatureStatsOut,
     annotation_dict,
 )
-from trapline.callback_protocol import (
-    AnalysisIn,
-    BulkIn,
-    FinalizeIn,
-    PresignIn,
-    SecretIn,
-    StatusIn,
-)
-from trapline.domain.callbacks import (
-    KEY_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    SignedRequest,
-)
-from trapline.domain.records import User
-from trapline.domain.results import Analysis
-from trapline.errors import NotAuthenticated, PermissionDenied
+from trapline.schemas.common import ErrorOut
 from trapline.services import callback_secrets
 from trapline.services.access import AccessMemo
 from trapline.services.callbacks import Callbacks, check_enabled
@@ -125,7 +128,7 @@ def get_analysis(
     """An analysis with its annotations and artifacts (download links)."""
     analysis, artifacts = callbacks.read(caller, analysis_id)
     out = CallbackAnalysisOut.of(analysis)
-    base = callbacks.settings.public_base_url
+    base = callbacks.settings.web.public_base_url
     links = [ArtifactOut.of(a, with_base(base, url)) for a, url in artifacts]
     return AnalysisDetailOut(**out.model_dump(), artifacts=links)
 
@@ -155,7 +158,7 @@ async def presign_artifact(
     body = PresignIn.model_validate_json(raw)
     url, path = await run_in_threadpool(callbacks.presign, analysis, body)
     settings = platform_of(request).settings
-    return PresignOut(upload_url=with_base(settings.public_base_url, url), storage_path=path)
+    return PresignOut(upload_url=with_base(settings.web.public_base_url, url), storage_path=path)
 
 
 @router.post(

@@ -6,20 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from trapline.api.bodies import COLLECTION_BODY_BYTES
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import (
-    DEFAULT_LIMIT,
-    Id,
-    Limit,
-    Offset,
-    QueryCursor,
-    decode_cursor,
-    offset_page,
-)
 from trapline.api.routes.images import image_page
-from trapline.api.schemas import CollectionIn, CollectionOut
 from trapline.domain.paging import ImageOrder
+from trapline.http.limits import COLLECTION_BODY_BYTES
+from trapline.http.pagination import decode_cursor, offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryCursor
+from trapline.schemas.images import CollectionIn, CollectionOut
 from trapline.services import collections
 
 router = APIRouter(tags=["collections"])

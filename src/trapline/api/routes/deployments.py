@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
-from trapline.api.schemas import DeploymentIn, DeploymentOut, DeploymentPatch
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.schemas.projects import DeploymentIn, DeploymentOut, DeploymentPatch
 from trapline.services import deployments
 
 router = APIRouter(tags=["deployments"])

@@ -7,17 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from trapline.api.deps import (
-    CurrentUser,
-    DatabaseDep,
-    ExportRunnerDep,
-    SettingsDep,
-    StoreDep,
-    absolute_url,
-)
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
-from trapline.api.schemas import ErrorOut
-from trapline.api.schemas_exports import ExportIn, ExportOut
+from trapline.api.deps import CurrentUser, DatabaseDep, ExportRunnerDep, SettingsDep, StoreDep
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.http.urls import absolute_url
+from trapline.schemas.common import ErrorOut
+from trapline.schemas.exports import ExportIn, ExportOut
 from trapline.services import exports
 
 router = APIRouter(tags=["exports"])
@@ -61,7 +56,9 @@ def download_export(
     export_id: Id, caller: CurrentUser, db: DatabaseDep, store: StoreDep, settings: SettingsDep
 ) -> RedirectResponse:
     """Redirect to a signed, expiring URL of the export's file."""
-    url = exports.download_url(db, store, caller, export_id, expires_in=settings.signed_url_ttl)
+    url = exports.download_url(
+        db, store, caller, export_id, expires_in=settings.storage.signed_url_ttl
+    )
     return RedirectResponse(absolute_url(settings, url), status_code=307)
 
 

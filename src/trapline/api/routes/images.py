@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
-from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep, absolute_url
-from trapline.api.pagination import (
+from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep
+from trapline.domain.paging import ImageOrder
+from trapline.domain.records import ImageFilter
+from trapline.http.filenames import clean_filename
+from trapline.http.pagination import cursor_page, decode_cursor, offset_page
+from trapline.http.params import (
     DEFAULT_LIMIT,
     MAX_ID,
     Id,
@@ -21,15 +23,11 @@ from trapline.api.pagination import (
     QueryText,
     QueryTime,
     ThumbnailSize,
-    cursor_page,
-    decode_cursor,
-    offset_page,
 )
-from trapline.api.schemas import ImageOut, UploadedOut, UploadOut, captured_at_of
-from trapline.api.schemas_results import AnalysisOut, ImageDetailOut
-from trapline.domain.paging import ImageOrder
-from trapline.domain.records import ImageFilter
+from trapline.http.urls import absolute_url
 from trapline.imaging.limits import DecodeLimits
+from trapline.schemas.images import ImageOut, UploadedOut, UploadOut, captured_at_of
+from trapline.schemas.results import AnalysisOut, ImageDetailOut
 from trapline.services import analyses, images
 from trapline.services.images import ImagePage, IncomingFile
 from trapline.settings import Settings
@@ -53,7 +51,7 @@ def upload_images(
     too large); the good files are stored whatever the others are. When every file is
     refused, the answer is the first refusal's error.
     """
-    incoming = [IncomingFile(_clean_filename(f.filename), f.file) for f in files]
+    incoming = [IncomingFile(clean_filename(f.filename), f.file) for f in files]
     results = images.upload_images(
         db,
         store,
@@ -61,7 +59,7 @@ def upload_images(
         project_id,
         incoming,
         deployment_id=deployment_id,
-        max_file_bytes=settings.max_upload_bytes,
+        max_file_bytes=settings.web.max_upload_bytes,
         limits=_decode_limits(settings),
     )
     out = [_uploaded(r) for r in results]
@@ -180,7 +178,9 @@ def download_image(
     settings: SettingsDep,
 ) -> RedirectResponse:
     """Redirect to a signed, expiring URL of the original file."""
-    url = images.download_url(db, store, caller, image_id, expires_in=settings.signed_url_ttl)
+    url = images.download_url(
+        db, store, caller, image_id, expires_in=settings.storage.signed_url_ttl
+    )
     return RedirectResponse(absolute_url(settings, url), status_code=307)
 
 
@@ -200,26 +200,11 @@ def thumbnail(
         caller,
         image_id,
         size,
-        expires_in=settings.signed_url_ttl,
+        expires_in=settings.storage.signed_url_ttl,
         limits=_decode_limits(settings),
     )
     return RedirectResponse(absolute_url(settings, url), status_code=307)
 
 
 def _decode_limits(settings: Settings) -> DecodeLimits:
-    return DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes)
-
-
-#: What a stored filename drops: control characters (C0, DEL, C1), line and paragraph
-#: separators, bidirectional text controls (``\u202egpj.exe`` would show as ``exe.jpg``) and
-#: lone surrogates (no UTF-8 text can carry them).
-_UNSHOWABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e"
-    "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
-)
-
-
-def _clean_filename(name: str | None) -> str:
-    # Browsers and scripts may send paths; keep only the last part, from either OS.
-    base = PureWindowsPath(PurePosixPath(name or "").name).name
-    return _UNSHOWABLE.sub("", base).strip()[:1024] or "upload"
+    return DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import MAX_ID, Id
-from trapline.api.schemas_exports import ImportOut
+from trapline.http.params import MAX_ID, Id
+from trapline.schemas.exports import ImportOut
 from trapline.services import imports
 
 router = APIRouter(tags=["imports"])

@@ -15,7 +15,10 @@ from trapline.api.deps import (
     QueueDep,
     StarterDep,
 )
-from trapline.api.pagination import (
+from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
+from trapline.errors import InvalidInput
+from trapline.http.pagination import offset_page
+from trapline.http.params import (
     DEFAULT_LIMIT,
     MAX_QUERY_LIST,
     Id,
@@ -23,19 +26,10 @@ from trapline.api.pagination import (
     Offset,
     QueryId,
     QueryList,
-    offset_page,
 )
-from trapline.api.schemas_jobs import (
-    JobDetailOut,
-    JobIn,
-    JobOut,
-    TaskInfoOut,
-    job_detail_out,
-    job_out,
-)
-from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
-from trapline.errors import InvalidInput
-from trapline.protocol import ONE_LINE, TasksResponse
+from trapline.protocol.base import ONE_LINE
+from trapline.protocol.tasks import TasksResponse
+from trapline.schemas.jobs import JobDetailOut, JobIn, JobOut, TaskInfoOut, job_detail_out, job_out
 from trapline.services import jobs, tasks
 from trapline.services.tasks import MAX_BATCH
 

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import REGISTRATION_BODY_BYTES, json_body
+from trapline.api.bodies import json_body
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, SettingsDep
-from trapline.api.pagination import MAX_ID, Id, PathSlug
-from trapline.api.schemas_pipelines import (
+from trapline.http.limits import REGISTRATION_BODY_BYTES
+from trapline.http.params import MAX_ID, Id, PathSlug
+from trapline.protocol.pipelines import PipelineRegistration, PipelineRegistrationResponse
+from trapline.schemas.pipelines import (
     PipelineOut,
     PipelineToggle,
     ServiceOut,
@@ -19,7 +21,6 @@ from trapline.api.schemas_pipelines import (
     ServiceWithWorkersOut,
     WorkerOut,
 )
-from trapline.protocol import PipelineRegistration, PipelineRegistrationResponse
 from trapline.services import pipelines, users
 from trapline.services.service_status import online_window
 
@@ -48,7 +49,7 @@ def list_pipelines(
     project_id: Id, caller: CurrentUser, db: DatabaseDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """The project's pipelines with their services and online status."""
-    window = online_window(settings.status_interval)
+    window = online_window(settings.push.status_interval)
     found = [
         PipelineOut.of(p)
         for p in pipelines.list_pipelines(db, caller, project_id, push_window=window)
@@ -73,7 +74,7 @@ def list_services(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """A project's processing services, their workers and when each was last seen."""
-    window = online_window(settings.status_interval)
+    window = online_window(settings.push.status_interval)
     found = [
         ServiceWithWorkersOut(
             **ServiceOut.of(s).model_dump(), workers=[WorkerOut.of(w) for w in ws]

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep, ServiceClientDep, SettingsDep
-from trapline.api.pagination import Id
-from trapline.api.schemas_services import ProcessingServiceOut, PushRegistrationOut, PushServiceIn
+from trapline.http.params import Id
+from trapline.schemas.services import ProcessingServiceOut, PushRegistrationOut, PushServiceIn
 from trapline.services import pipelines
 from trapline.services.service_status import online_window
 
@@ -33,7 +33,7 @@ def register_push_service(
         project_id,
         body.name,
         body.endpoint_url,
-        push_window=online_window(settings.status_interval),
+        push_window=online_window(settings.push.status_interval),
     )
     if not made.created:
         response.status_code = 200
@@ -48,7 +48,7 @@ def list_project_services(
     found = [
         ProcessingServiceOut.of(listing)
         for listing in pipelines.project_services(
-            db, caller, project_id, push_window=online_window(settings.status_interval)
+            db, caller, project_id, push_window=online_window(settings.push.status_interval)
         )
     ]
     return {"count": len(found), "next": None, "previous": None, "results": found}

@@ -6,10 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep, platform_of
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
-from trapline.api.schemas import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
+from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep
 from trapline.domain.roles import Role
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.http.state import platform_of
+from trapline.schemas.projects import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.services import projects
 
 router = APIRouter(tags=["projects"])

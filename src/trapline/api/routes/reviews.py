@@ -9,9 +9,9 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import Id
-from trapline.api.schemas import Input
 from trapline.domain.reviews import Review, Verdict
+from trapline.http.params import Id
+from trapline.schemas.common import Input
 from trapline.services import reviews
 
 router = APIRouter(tags=["reviews"])

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from trapline.api.deps import CurrentUser, DatabaseDep, platform_of
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
-from trapline.api.schemas_sources import RunOut, SourceFileOut, SourceIn, SourceOut, SourcePatch
+from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.background.sources import SourceRunner
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.http.state import platform_of
+from trapline.schemas.sources import RunOut, SourceFileOut, SourceIn, SourceOut, SourcePatch
 from trapline.services import sources
-from trapline.services.source_runs import SourceRunner
 
 router = APIRouter(tags=["sources"])
 

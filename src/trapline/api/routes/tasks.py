@@ -9,13 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import (
-    RESULTS_BODY_BYTES,
-    json_body,
-    json_object,
-    json_response,
-    whole_number,
-)
+from trapline.api.bodies import json_body, json_object, json_response, whole_number
 from trapline.api.deps import (
     AccessDep,
     ClaimsDep,
@@ -24,16 +18,11 @@ from trapline.api.deps import (
     DispatchDep,
     ResultsDep,
 )
-from trapline.api.pagination import Id
 from trapline.errors import InvalidInput
-from trapline.protocol import (
-    ExtendRequest,
-    NextTasksRequest,
-    ResultsRequest,
-    ResultsResponse,
-    TasksRequest,
-    TasksResponse,
-)
+from trapline.http.limits import RESULTS_BODY_BYTES
+from trapline.http.params import Id
+from trapline.protocol.results import ResultsRequest, ResultsResponse
+from trapline.protocol.tasks import ExtendRequest, NextTasksRequest, TasksRequest, TasksResponse
 from trapline.services import results, tasks
 
 router = APIRouter(tags=["worker protocol"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.api.pagination import Id
-from trapline.api.schemas import NewTokenOut, TokenIn, TokenOut
+from trapline.http.params import Id
+from trapline.schemas.accounts import NewTokenOut, TokenIn, TokenOut
 from trapline.services import users
 
 router = APIRouter(tags=["tokens"])

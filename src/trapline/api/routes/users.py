@@ -7,15 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep
-from trapline.api.pagination import DEFAULT_LIMIT, Id, Limit, Offset, offset_page
-from trapline.api.schemas import (
-    NewTokenOut,
-    PasswordOut,
-    TokenIn,
-    TokenOut,
-    UserIn,
-    UserOut,
-)
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.schemas.accounts import NewTokenOut, PasswordOut, TokenIn, TokenOut, UserIn, UserOut
 from trapline.services import accounts, users
 
 router = APIRouter(tags=["users"])

@@ -10,7 +10,8 @@ from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.duties import DutyLeaseRepo
-from trapline.db.repositories.exports import ExportReadRepo, ExportRepo
+from trapline.db.repositories.export_reads import ExportReadRepo
+from trapline.db.repositories.exports import ExportRepo
 from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.pipelines import PipelineRepo

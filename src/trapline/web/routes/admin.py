@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
 from trapline.errors import Conflict, InvalidInput
+from trapline.http.params import Id
 from trapline.services import accounts, users
 from trapline.web.forms import one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn

@@ -6,7 +6,7 @@ from collections import Counter
 
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
+from trapline.http.params import Id
 from trapline.services import analyses, images, projects
 from trapline.web.pages import Offset, SignedIn
 from trapline.web.routes import page_router
@@ -49,6 +49,6 @@ def artifact(page: SignedIn, analysis_id: Id, artifact_id: Id) -> Response:
         page.me,
         analysis_id,
         artifact_id,
-        expires_in=page.platform.settings.signed_url_ttl,
+        expires_in=page.platform.settings.storage.signed_url_ttl,
     )
     return to_blob(page, url)

@@ -6,10 +6,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
-from trapline.api.schemas import DeploymentIn
 from trapline.domain.records import Deployment
 from trapline.domain.roles import Role
+from trapline.http.params import Id
+from trapline.schemas.projects import DeploymentIn
 from trapline.services import deployments, projects, reviews
 from trapline.web.charts import bar_chart
 from trapline.web.forms import validate

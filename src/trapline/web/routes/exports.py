@@ -11,12 +11,12 @@ from typing import Any
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from trapline.api.deps import absolute_url
-from trapline.api.pagination import MAX_ID, Id
-from trapline.api.schemas_exports import ExportIn
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
+from trapline.http.params import MAX_ID, Id
+from trapline.http.urls import absolute_url
+from trapline.schemas.exports import ExportIn
 from trapline.services import collections, deployments, exports, jobs, pipelines, projects
 from trapline.web.forms import optional_int, optional_number, validate
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
@@ -223,7 +223,7 @@ def download(page: SignedIn, export_id: Id) -> Response:
     """The export's file: a redirect to the same signed, expiring link the API gives."""
     settings = page.platform.settings
     url = exports.download_url(
-        page.db, page.platform.store, page.me, export_id, expires_in=settings.signed_url_ttl
+        page.db, page.platform.store, page.me, export_id, expires_in=settings.storage.signed_url_ttl
     )
     response = RedirectResponse(absolute_url(settings, url), status_code=303)
     page.finish(response)

@@ -12,20 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from trapline.api.deps import absolute_url
-from trapline.api.pagination import (
-    MAX_ID,
-    Id,
-    QueryCursor,
-    QueryId,
-    QueryText,
-    decode_cursor,
-    encode_cursor,
-)
-from trapline.api.routes.images import _clean_filename
 from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
 from trapline.errors import InvalidInput
+from trapline.http.filenames import clean_filename
+from trapline.http.pagination import decode_cursor, encode_cursor
+from trapline.http.params import MAX_ID, Id, QueryCursor, QueryId, QueryText
+from trapline.http.urls import absolute_url
 from trapline.imaging.limits import DecodeLimits
 from trapline.services import deployments, images, jobs, pipelines, projects, reviews
 from trapline.services.images import IncomingFile
@@ -171,8 +164,8 @@ async def upload(page: SignedIn, project_id: Id) -> Response:
         project_id,
         incoming,
         deployment_id=deployment_id,
-        max_file_bytes=settings.max_upload_bytes,
-        limits=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+        max_file_bytes=settings.web.max_upload_bytes,
+        limits=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
     )
     body = {
         "results": [
@@ -200,8 +193,8 @@ def thumbnail(page: SignedIn, image_id: Id, size: ThumbSize = 256) -> Response:
         page.me,
         image_id,
         size,
-        expires_in=settings.signed_url_ttl,
-        limits=DecodeLimits(settings.max_decode_bytes, settings.max_concurrent_decodes),
+        expires_in=settings.storage.signed_url_ttl,
+        limits=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
     )
     return to_blob(page, url)
 
@@ -211,7 +204,7 @@ def original(page: SignedIn, image_id: Id) -> Response:
     """The original file: a redirect to its signed, expiring link."""
     settings = page.platform.settings
     url = images.download_url(
-        page.db, page.platform.store, page.me, image_id, expires_in=settings.signed_url_ttl
+        page.db, page.platform.store, page.me, image_id, expires_in=settings.storage.signed_url_ttl
     )
     return to_blob(page, url)
 
@@ -221,11 +214,11 @@ def to_blob(page: SignedIn, url: str) -> Response:
     response = RedirectResponse(absolute_url(page.platform.settings, url), status_code=307)
     # Links expire: the browser may keep the redirect a while, never longer than the link.
     response.headers["Cache-Control"] = (
-        f"private, max-age={min(600, page.platform.settings.signed_url_ttl // 2)}"
+        f"private, max-age={min(600, page.platform.settings.storage.signed_url_ttl // 2)}"
     )
     return response
 
 
 def _clean(name: str | None) -> str:
     # The API's own rule for stored file names: one rule for both ways in.
-    return _clean_filename(name)
+    return clean_filename(name)

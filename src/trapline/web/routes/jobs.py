@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse, Response
 
-from trapline.api.pagination import MAX_ID, Id
 from trapline.domain.jobs import JobParams, TaskStatus
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
+from trapline.http.params import MAX_ID, Id
 from trapline.services import collections, deployments, jobs, pipelines, projects
 from trapline.web.forms import one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn

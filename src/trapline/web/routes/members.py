@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
+from trapline.http.params import Id
 from trapline.services import accounts, projects, users
 from trapline.web.forms import one_line
 from trapline.web.pages import Page, PostedForm, SignedIn

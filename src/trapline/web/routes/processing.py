@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
+from trapline.http.params import Id
 from trapline.services import pipelines, projects
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.api.pagination import Id
 from trapline.errors import InvalidInput
+from trapline.http.params import Id
 from trapline.services import deployments, jobs, projects, reviews
 from trapline.web.forms import one_line, text_block
 from trapline.web.pages import PostedForm, SignedIn

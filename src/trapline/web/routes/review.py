@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.api.pagination import MAX_ID, Id
 from trapline.domain.roles import Role
+from trapline.http.params import MAX_ID, Id
 from trapline.services import projects, reviews
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router

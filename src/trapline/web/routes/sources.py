@@ -12,12 +12,12 @@ from typing import Any
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
-from trapline.api.pagination import MAX_ID, Id
-from trapline.api.schemas_sources import SourceIn
 from trapline.domain.roles import Role
 from trapline.domain.sources import PullSource
 from trapline.errors import InvalidInput
+from trapline.http.params import MAX_ID, Id
 from trapline.outbound import OutboundBlocked
+from trapline.schemas.sources import SourceIn
 from trapline.services import deployments, pipelines, projects, sources
 from trapline.services.sources import DEFAULT_MAX_FILES, DEFAULT_SCHEDULE, MAX_FILES
 from trapline.sources import KINDS

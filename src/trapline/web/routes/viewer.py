@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.api.pagination import MAX_ID, Id
 from trapline.domain.paging import ImageOrder
 from trapline.domain.results import Analysis, Annotation, AnnotationType, Box
 from trapline.domain.reviews import Review, Verdict
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
+from trapline.http.params import MAX_ID, Id
 from trapline.services import analyses, browse, deployments, images, projects, reviews
 from trapline.web.forms import one_line, optional_number
 from trapline.web.layers import kinds_of, layers_of, ramps_of
@@ -242,6 +242,6 @@ def layer(page: SignedIn, annotation_id: Id) -> Response:
         page.platform.store,
         page.me,
         annotation_id,
-        expires_in=page.platform.settings.signed_url_ttl,
+        expires_in=page.platform.settings.storage.signed_url_ttl,
     )
     return to_blob(page, url)

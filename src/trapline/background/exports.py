@@ -1,0 +1,342 @@
+"""Running exports in the background: stream rows to a temporary file, store it, record it.
+
+An export is claimed with a guarded update that names this process as its runner (its
+lease, ``ExportLease``); every later write names the runner too, so an export canceled,
+deleted or taken over meanwhile stops at its next progress write (a second apart) and never
+stores its file. The runner's heartbeat (the lease's renewal) says it is alive; an export
+whose runner went silent (a crashed or killed server) is claimed again by the ``exports``
+duty of any replica and run from the start, a few times at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from trapline.background.lease import Leased, LeaseKeeper
+from trapline.background.runner import Runner
+from trapline.clock import Clock, SystemClock
+from trapline.db.engine import Database
+from trapline.db.export_batches import BATCH_SIZE, read_batches
+from trapline.db.repositories import Repos
+from trapline.db.repositories.export_reads import ExportScope
+from trapline.domain.exports import Export, ExportFormat
+from trapline.errors import TraplineError
+from trapline.exports.base import ExportWriter
+from trapline.exports.reader import ExportContext, prefetched, results
+from trapline.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+#: Seconds between writes of a running export's progress (a write after every batch was a
+#: twentieth of an export); a canceled export stops at the first write after it.
+PROGRESS_SECONDS = 1.0
+#: Seconds between a running export's heartbeats.
+HEARTBEAT_SECONDS = 15.0
+#: A running export whose runner has been silent this long is taken over.
+STALE_AFTER = timedelta(seconds=90)
+#: Runs an export gets (a crash of its server each time) before it fails.
+MAX_ATTEMPTS = 3
+#: Seconds between runs of the ``exports`` duty.
+DUTY_INTERVAL = 10.0
+
+
+class Stopped(Exception):
+    """The export is no longer this runner's: canceled, deleted or taken over."""
+
+
+class Released(Exception):
+    """This server is stopping: the export goes back to the queue for another run."""
+
+
+def writer_for(fmt: ExportFormat) -> Callable[[BinaryIO, ExportContext], ExportWriter]:
+    """The writer class of a format (imported here so each format loads when used)."""
+    if fmt is ExportFormat.CSV:
+        from trapline.exports.csv import CsvWriter
+
+        return CsvWriter
+    if fmt is ExportFormat.COCO:
+        from trapline.exports.coco import CocoWriter
+
+        return CocoWriter
+    if fmt is ExportFormat.MEGADETECTOR:
+        from trapline.exports.megadetector import MegaDetectorWriter
+
+        return MegaDetectorWriter
+    from trapline.exports.camtrap_dp import CamtrapDpWriter
+
+    return CamtrapDpWriter
+
+
+def export_key(export: Export) -> str:
+    """Where an export's file is stored: under its project's prefix, so it goes with it."""
+    return f"exports/{export.project_id}/{export.id}/{file_name(export)}"
+
+
+def file_name(export: Export) -> str:
+    """The name the file downloads as."""
+    return f"trapline-project{export.project_id}-export{export.id}.{export.format.extension}"
+
+
+class ExportLease(Leased):
+    """An export's runner and heartbeat: claimed when queued or when its runner went silent,
+    renewed by a heartbeat, handed back to the queue when this server stops."""
+
+    seconds = STALE_AFTER.total_seconds()
+
+    def __init__(self, export_id: int) -> None:
+        self.export_id = export_id
+        self.name = f"export {export_id}"
+        #: The export as ``take`` claimed it.
+        self.export: Export | None = None
+
+    @property
+    def every(self) -> float:
+        return HEARTBEAT_SECONDS
+
+    def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
+        stale = now - STALE_AFTER
+        if not repos.exports.claim(self.export_id, holder, now, stale, MAX_ATTEMPTS):
+            return False
+        self.export = repos.exports.get(self.export_id)
+        return self.export is not None
+
+    def renew(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
+        return repos.exports.heartbeat(self.export_id, holder, now)
+
+    def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
+        repos.exports.release(self.export_id, holder)
+
+
+class ExportRunner:
+    """Runs exports on a small thread pool of this process."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        *,
+        name: str,
+        ttl: timedelta,
+        workers: int = 1,
+        batch_size: int = BATCH_SIZE,
+        clock: Clock | None = None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.name = name
+        self.ttl = ttl
+        self.batch_size = batch_size
+        self.clock = clock or SystemClock()
+        self.keeper = LeaseKeeper(db, holder=name, clock=self.clock)
+        self._runner: Runner[int] = Runner(self._run_logged, workers=workers, name="export")
+        #: Called after each batch is written (tests pause or cancel an export there).
+        self.after_batch: Callable[[int], None] | None = None
+
+    def submit(self, export_id: int) -> None:
+        """Run the export soon, if it is still queued then (once, however often asked)."""
+        self._runner.submit(export_id)
+
+    def close(self) -> None:
+        """Stop: exports running here go back to the queue at their next batch, and those
+        not started are left to the duty of this or another server."""
+        self._runner.close()
+
+    def resume(self) -> None:
+        """The duty: fail exports out of tries, run queued exports and those whose runner went
+        silent, remove expired files."""
+        now = self.clock.now()
+        stale = now - STALE_AFTER
+        with self.db.read() as repos:  # most of the time there is nothing to do: no write
+            if not repos.exports.any_to_tend(now):
+                return
+        with self.db.write() as repos:
+            repos.exports.fail_exhausted(stale, MAX_ATTEMPTS, now)
+            found = repos.exports.claimable(stale)
+            expired = repos.exports.expired(now)
+        for export_id, key in expired:
+            if key:
+                try:
+                    self.store.delete(key)
+                except TraplineError as exc:
+                    log.warning("could not delete expired export %s: %s", export_id, exc.detail)
+                    continue
+            with self.db.write() as repos:
+                repos.exports.mark_expired(export_id)
+        for export_id in found:
+            self.submit(export_id)
+
+    def run(self, export_id: int) -> bool:
+        """Claim and run the export here; False when it was not there to claim."""
+        lease = ExportLease(export_id)
+        if not self.keeper.acquire(lease):
+            return False
+        assert lease.export is not None
+        try:
+            with self.keeper.kept(lease) as lost:
+                self._execute(lease.export, lost.is_set)
+        except Stopped:
+            log.info("export %s stopped: canceled, deleted or taken over", export_id)
+        except Released:
+            self.keeper.release(lease)
+            log.info("export %s handed back to the queue: this server is stopping", export_id)
+        except TraplineError as exc:
+            self._fail(export_id, exc.detail)
+        except Exception as exc:
+            log.exception("export %s failed", export_id)
+            self._fail(export_id, f"internal error ({type(exc).__name__}); see the server log")
+        return True
+
+    @property
+    def _closed(self) -> bool:
+        return self._runner.closing.is_set()
+
+    def _run_logged(self, export_id: int) -> None:
+        if self._closed:
+            return
+        try:
+            self.run(export_id)
+        except TraplineError as exc:  # the database went away: the duty tries again
+            log.warning("export %s could not run: %s", export_id, exc.detail)
+
+    def _fail(self, export_id: int, reason: str) -> None:
+        try:
+            with self.db.write() as repos:
+                repos.exports.fail(export_id, self.name, self.clock.now(), reason)
+        except TraplineError as exc:
+            log.warning("could not record that export %s failed: %s", export_id, exc.detail)
+
+    def _execute(self, export: Export, lost: Callable[[], bool]) -> None:
+        context, scope, total = self._prepare(export)
+        self._progress(export.id, 0, context, None, total=total)
+        key = export_key(export)
+        with tempfile.TemporaryFile(prefix="trapline-export-") as out:
+            writer = writer_for(export.format)(out, context)
+            done, reported = 0, self.clock.monotonic()
+            batches = read_batches(self.db, scope, batch_size=self.batch_size)
+            for batch in prefetched(batches):
+                writer.write(results(batch, context))
+                done += len(batch.images)
+                if lost():  # the heartbeat found the export no longer this runner's
+                    raise Stopped
+                if self._closed:
+                    raise Released
+                if self.clock.monotonic() - reported >= PROGRESS_SECONDS:
+                    self._progress(export.id, done, context, writer)
+                    reported = self.clock.monotonic()
+                if self.after_batch is not None:
+                    self.after_batch(export.id)
+            writer.close()
+            out.flush()
+            size = out.tell()
+            out.seek(0)
+            self._check_mine(export.id)
+            self.store.put(key, out, content_type=export.format.content_type)
+        now = self.clock.now()
+        counts = writer.tally.frozen().as_json()
+        with self.db.write() as repos:
+            finished = repos.exports.finish(
+                export.id,
+                self.name,
+                now,
+                blob_key=key,
+                file_name=file_name(export),
+                size_bytes=size,
+                expires_at=now + self.ttl,
+                images_done=done,
+                counts=counts,
+                errors=_errors(context),
+            )
+        if not finished:  # canceled or deleted while the file was stored
+            self.store.delete(key)
+            raise Stopped
+
+    def _prepare(self, export: Export) -> tuple[ExportContext, ExportScope, int]:
+        f = export.filters
+        with self.db.read() as repos:
+            project = repos.projects.get(export.project_id)
+            if project is None:
+                raise Stopped
+            pipelines = repos.export_reads.pipelines(export.project_id)
+            pipeline_ids = None
+            if f.pipeline is not None:
+                pipeline_ids = [
+                    p.id for p in pipelines.values()
+                    if p.slug == f.pipeline and f.pipeline_version in (None, p.version)
+                ]  # fmt: skip
+            collection_id, collection_filter = None, None
+            if f.collection_id is not None:
+                collection = repos.collections.get(f.collection_id)
+                if collection is None:
+                    raise TraplineError(f"collection {f.collection_id} was deleted")
+                if collection.kind == "explicit":
+                    collection_id = collection.id
+                else:
+                    collection_filter = collection.filter
+            scope = ExportScope(
+                export.project_id,
+                f,
+                pipeline_ids=pipeline_ids,
+                collection_id=collection_id,
+                collection_filter=collection_filter,
+                max_image_id=repos.export_reads.max_image_id(export.project_id),
+            )
+            total = repos.export_reads.count_images(scope)
+            deployments = {}
+            offset = 0
+            while True:  # every deployment: a project has a few hundred at most
+                _, page = repos.deployments.page(export.project_id, limit=1000, offset=offset)
+                deployments.update({d.id: d for d in page})
+                if len(page) < 1000:
+                    break
+                offset += 1000
+            context = ExportContext(
+                project=project,
+                filters=f,
+                deployments=deployments,
+                algorithms=repos.export_reads.algorithms(export.project_id),
+                pipelines=pipelines,
+                created_at=export.created_at,
+            )
+        return context, scope, total
+
+    def _progress(
+        self,
+        export_id: int,
+        done: int,
+        context: ExportContext,
+        writer: ExportWriter | None,
+        *,
+        total: int | None = None,
+    ) -> None:
+        counts = writer.tally.frozen().as_json() if writer else {}
+        with self.db.write() as repos:
+            mine = repos.exports.progress(
+                export_id,
+                self.name,
+                self.clock.now(),
+                images_total=total,
+                images_done=done,
+                counts=counts,
+                errors=_errors(context),
+            )
+        if not mine:
+            raise Stopped
+        if self._closed:
+            raise Released
+
+    def _check_mine(self, export_id: int) -> None:
+        with self.db.read() as repos:
+            export = repos.exports.get(export_id)
+        if export is None or export.status.value != "running":
+            raise Stopped
+
+
+def _errors(context: ExportContext) -> list[str]:
+    problems = list(context.problems)
+    if context.problem_count > len(problems):
+        problems.append(f"... and {context.problem_count - len(problems)} more")
+    return problems

@@ -1,0 +1,100 @@
+"""Request and response bodies of exports and imports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StrictBool, StrictFloat
+
+from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
+from trapline.protocol.base import Slug
+from trapline.schemas.common import BodyId, Input, Instant
+
+Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
+PipelineVersion = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class ExportIn(Input):
+    format: ExportFormat = Field(description="csv, coco, megadetector or camtrap-dp")
+    deployment_id: BodyId | None = None
+    date_from: date | None = Field(None, description="first capture date (inclusive)")
+    date_to: date | None = Field(None, description="last capture date (inclusive)")
+    collection_id: BodyId | None = None
+    job_id: BodyId | None = None
+    pipeline: Slug | None = Field(None, description="results of this pipeline (slug) only")
+    pipeline_version: PipelineVersion | None = None
+    min_confidence: Confidence | None = Field(None, description="leave out weaker detections")
+    reviewed_only: StrictBool = False
+    include_empty: StrictBool = Field(
+        False, description="CSV: a row for each image without detections too"
+    )
+
+    def filters(self) -> ExportFilters:
+        return ExportFilters(**self.model_dump(exclude={"format"}))
+
+
+class ExportOut(BaseModel):
+    id: int
+    project_id: int
+    format: ExportFormat
+    status: ExportStatus
+    filters: dict[str, object]
+    progress: float = Field(description="0 to 1")
+    images_total: int | None
+    images_done: int
+    counts: dict[str, int]
+    errors: list[str]
+    error: str | None
+    file_name: str | None
+    size_bytes: int | None
+    created_by: int | None
+    created_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
+    expires_at: Instant | None
+    download: str | None = Field(description="where to download the file once it is ready")
+
+    @classmethod
+    def of(cls, e: Export) -> ExportOut:
+        ready = e.status is ExportStatus.SUCCEEDED
+        return cls(
+            id=e.id,
+            project_id=e.project_id,
+            format=e.format,
+            status=e.status,
+            filters=e.filters.as_json(),
+            progress=round(e.progress, 4),
+            images_total=e.images_total,
+            images_done=e.images_done,
+            counts=e.counts,
+            errors=e.errors,
+            error=e.error,
+            file_name=e.file_name,
+            size_bytes=e.size_bytes,
+            created_by=e.created_by,
+            created_at=e.created_at,
+            started_at=e.started_at,
+            finished_at=e.finished_at,
+            expires_at=e.expires_at,
+            download=f"/api/v2/exports/{e.id}/download" if ready else None,
+        )
+
+
+class UnmatchedOut(BaseModel):
+    file: str
+    reason: str
+
+
+class ImportOut(BaseModel):
+    pipeline: str = Field(description="slug of the import pipeline the results are stored under")
+    images_in_file: int
+    matched: int
+    analyses_stored: int
+    detections_stored: int
+    already_imported: int = Field(description="matched images whose results were there already")
+    failures: int = Field(description="entries the file marks as failed")
+    below_threshold: int
+    empty_boxes: int
+    unmatched: int
+    unmatched_files: list[UnmatchedOut] = Field(description="the first 100 unmatched entries")

@@ -1,0 +1,122 @@
+"""Who may call what in the callback API: every endpoint against every kind of caller.
+
+Extends the matrix of ``test_permissions`` and reuses its sites, worlds and callers. The
+signed calls (status, presign, bulk, finalize) take no token: every token, whoever holds it,
+is answered 401 without a signature, and a foreign analysis answers exactly as a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.app.api.test_permissions import (
+    CALLERS,
+    Endpoint,
+    Site,
+    World,
+    _assert_error_body,
+    _generic,
+    build_world,
+)
+from tests.app.api.test_permissions import site as site_fixture
+from tests.app.api.test_permissions import sites as sites_fixture
+
+#: The matrix's fixtures: one site per backend for the whole module.
+sites = sites_fixture
+site = site_fixture
+
+API = "/api/v2"
+MATRIX_TAGS = {"callbacks"}
+
+#: Calls of people (token); ``{analysis}`` and ``{secret}`` are made for each case.
+ENDPOINTS = [
+    Endpoint("POST", "/images/{image}/analyses", 201, "member",
+             lambda _: {"json": {"model_name": "m", "model_version": "1"}}),
+    Endpoint("GET", "/images/{image}/analyses", 200, "viewer"),
+    Endpoint("GET", "/analyses/{analysis}", 200, "viewer"),
+    Endpoint("POST", "/projects/{project}/callback-secrets", 201, "manager",
+             lambda _: {"json": {"name": "cluster"}}),
+    Endpoint("GET", "/projects/{project}/callback-secrets", 200, "manager"),
+    Endpoint("DELETE", "/projects/{project}/callback-secrets/{secret}", 204, "manager"),
+    Endpoint("GET", "/callbacks/stats", 200, "admin"),
+]  # fmt: skip
+#: Signed calls: a token is no signature.
+SIGNED = [
+    ("PATCH", "/analyses/{analysis}/status", {"status": "processing"}),
+    ("POST", "/analyses/{analysis}/artifacts/presign", {"artifact_type": "log", "filename": "a"}),
+    ("POST", "/analyses/{analysis}/annotations:bulk", {"annotations": []}),
+    ("POST", "/analyses/{analysis}/finalize", {"status": "completed"}),
+]
+
+
+def _extra_ids(world: World) -> dict[str, Any]:
+    owner = world.accounts["owner"]
+    made = world.site.request(
+        "POST", f"/images/{world.image}/analyses", owner, json={"model_name": "m"}
+    )
+    assert made.status_code == 201, made.text
+    secret = world.site.request(
+        "POST", f"/projects/{world.project}/callback-secrets", owner, json={"name": "s"}
+    )
+    assert secret.status_code == 201, secret.text
+    return {**world.ids(), "analysis": made.json()["id"], "secret": secret.json()["id"]}
+
+
+@pytest.mark.parametrize(
+    ("caller", "endpoint"),
+    [pytest.param(c, e, id=f"{c}-{e}") for e in ENDPOINTS for c in CALLERS],
+)
+def test_calls_of_people(site: Site, caller: str, endpoint: Endpoint) -> None:
+    world = build_world(site)
+    ids = _extra_ids(world)
+    expected = endpoint.expected(caller)
+    response = site.request(
+        endpoint.method,
+        endpoint.path.format(**ids),
+        world.accounts.get(caller),
+        **(endpoint.body(world) if endpoint.body else {}),
+    )
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        _assert_error_body(response, expected)
+    if caller in ("anonymous", "non-member"):
+        for secret in world.secrets:
+            assert secret not in response.text
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_signed_calls_take_no_token(site: Site, caller: str) -> None:
+    world = build_world(site)
+    ids = _extra_ids(world)
+    for method, path, body in SIGNED:
+        mine = site.request(method, path.format(**ids), world.accounts.get(caller), json=body)
+        assert mine.status_code == 401, mine.text
+        assert mine.json()["code"] == "bad_signature"
+
+
+def test_a_foreign_analysis_answers_as_a_missing_one(site: Site) -> None:
+    world = build_world(site)
+    ids = _extra_ids(world)
+    stranger = world.accounts["non-member"]
+    for path in ("/analyses/{analysis}", "/images/{image}/analyses"):
+        theirs = site.request("GET", path.format(**ids), stranger)
+        missing = site.request("GET", path.format(analysis=10**9, image=10**9), stranger)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.content.replace(str(ids["analysis"]).encode(), b"N").replace(
+            str(ids["image"]).encode(), b"N"
+        ) == missing.content.replace(b"1000000000", b"N")
+
+
+def test_matrix_covers_every_endpoint_of_its_router(site: Site) -> None:
+    paths = site.client.get(f"{API}/openapi.json").json()["paths"]
+    served = {
+        (method.upper(), _generic(path.removeprefix(API)))
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if set(operation.get("tags", ())) & MATRIX_TAGS
+    }
+    listed = {(e.method, _generic(e.path)) for e in ENDPOINTS}
+    listed |= {(m, _generic(p)) for m, p, _ in SIGNED}
+    assert served == listed

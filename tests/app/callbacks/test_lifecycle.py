@@ -1,0 +1,107 @@
+"""The contract's five calls end to end through the app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from fastapi.testclient import TestClient
+from PIL import Image as PILImage
+
+from tests.app.callbacks.conftest import Pipeline, create_analysis
+from tests.conftest import Account
+
+CONTRACT_KEYS = {
+    "id", "image_id", "model_name", "model_version", "status", "parameters", "provenance",
+    "requested_by_id", "created_at", "annotations",
+}  # fmt: skip
+
+
+def png(width: int = 32, height: int = 24) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("L", (width, height), 128).save(out, "PNG")
+    return out.getvalue()
+
+
+def box(x1: float = 10, y1: float = 20, x2: float = 50, y2: float = 60, **extra: object) -> dict:
+    data = {"x_min": x1, "y_min": y1, "x_max": x2, "y_max": y2,
+            "image_width": 320, "image_height": 240}  # fmt: skip
+    return {"annotation_type": "bounding_box", "class_name": "moth", "confidence": 0.9,
+            "data": data, **extra}  # fmt: skip
+
+
+def test_whole_life_cycle_on_both_path_prefixes(
+    client: TestClient, owner: Account, image_id: int, pipeline: Pipeline
+) -> None:
+    for prefix in ("/api", "/api/v2"):
+        pipeline.prefix = prefix
+        created = create_analysis(client, owner, image_id, prefix=prefix)
+        assert created.status_code == 201, created.text
+        analysis = created.json()
+        assert analysis.keys() >= CONTRACT_KEYS
+        assert analysis["status"] == "queued"
+        assert analysis["annotations"] == []
+        assert analysis["requested_by_id"] == owner.id
+        assert analysis["parameters"] == {"threshold": 0.5}
+        aid = analysis["id"]
+
+        moved = pipeline.call("PATCH", f"/analyses/{aid}/status", {"status": "processing"})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == "processing"
+        # Signed a second earlier: the same body and time would be a replay.
+        again = pipeline.call(
+            "PATCH", f"/analyses/{aid}/status", {"status": "processing"},
+            timestamp=int(time.time()) - 7,
+        )  # fmt: skip
+        assert again.status_code == 200
+        assert again.json()["status"] == "processing"
+
+        presigned = pipeline.call(
+            "POST", f"/analyses/{aid}/artifacts/presign",
+            {"artifact_type": "heatmap", "filename": "heat.png"},
+        )  # fmt: skip
+        assert presigned.status_code == 200, presigned.text
+        link = presigned.json()
+        assert link["storage_path"].startswith("artifacts/")
+        put = client.put(link["upload_url"], content=png(), headers={"Content-Type": "image/png"})
+        assert put.status_code == 201, put.text
+
+        items = [
+            box(),
+            {"annotation_type": "classification", "class_name": "Noctuidae", "confidence": 0.8,
+             "data": {"topk": [{"class": "Noctuidae", "confidence": 0.8},
+                               {"class": "Geometridae", "confidence": 0.1}]}},
+            {"annotation_type": "heatmap", "storage_path": link["storage_path"],
+             "data": {"width": 32, "height": 24, "color_map": "viridis"}},
+        ]  # fmt: skip
+        bulk = pipeline.call(
+            "POST", f"/analyses/{aid}/annotations:bulk", {"annotations": items, "mode": "append"}
+        )
+        assert bulk.status_code == 200, bulk.text
+        assert bulk.json()["total"] == 3
+        assert [a["annotation_type"] for a in bulk.json()["annotations"]] == [
+            "bounding_box", "classification", "heatmap"
+        ]  # fmt: skip
+        repeat = pipeline.call(
+            "POST", f"/analyses/{aid}/annotations:bulk", {"annotations": items, "mode": "append"},
+            timestamp=int(time.time()) - 7,
+        )  # fmt: skip
+        assert repeat.status_code == 200
+        assert repeat.json()["total"] == 3
+        assert [a["id"] for a in repeat.json()["annotations"]] == [
+            a["id"] for a in bulk.json()["annotations"]
+        ]
+
+        done = pipeline.call("POST", f"/analyses/{aid}/finalize", {"status": "completed"})
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "completed"
+        assert len(done.json()["annotations"]) == 3
+
+        read = client.get(f"{prefix}/analyses/{aid}", headers=owner.headers)
+        assert read.status_code == 200, read.text
+        (artifact,) = read.json()["artifacts"]
+        downloaded = client.get(artifact["download_url"])
+        assert downloaded.status_code == 200
+        assert downloaded.content == png()
+        heat = [a for a in read.json()["annotations"] if a["annotation_type"] == "heatmap"]
+        assert heat[0]["storage_path"] == link["storage_path"]

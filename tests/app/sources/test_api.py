@@ -1,0 +1,303 @@
+"""The pull-source API: records, clear 400s, sealed credentials, access, run now."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Account
+from trapline.app import create_app
+from trapline.db.engine import Database
+from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.platform import Platform
+from trapline.settings import Settings
+
+#: Seconds a run may take before a test gives up waiting for it.
+RUN_WAIT = 60.0
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "station" / "trap-1"
+    path.mkdir(parents=True)
+    for n in range(2):
+        (path / f"2024062122{n:02d}00.jpg").write_bytes(light_trap_jpeg(n, width=96, height=64))
+    return path
+
+
+def create(client: TestClient, account: Account, project: int, **body: Any) -> Any:
+    return client.post(f"/api/v2/projects/{project}/sources", json=body, headers=account.headers)
+
+
+def wait_run(client: TestClient, account: Account, source: int, run: int) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN_WAIT
+    while time.monotonic() < deadline:
+        found = client.get(f"/api/v2/sources/{source}/runs/{run}", headers=account.headers).json()
+        if found["status"] not in ("queued", "running"):
+            return dict(found)
+        time.sleep(0.05)
+    raise AssertionError(f"run {run} did not end within {RUN_WAIT}s")
+
+
+def test_a_local_source_runs_now_and_its_run_is_listed(
+    client: TestClient, owner: Account, project_id: int, folder: Path
+) -> None:
+    made = create(client, owner, project_id, name="trap 1", kind="local", url=str(folder))
+    assert made.status_code == 201, made.text
+    source = made.json()
+    assert source["include"][:2] == ["*.jpg", "*.jpeg"]
+    assert source["schedule"] == "0 * * * *"
+    assert source["max_files"] == 1000
+    assert source["credentials"] == {}
+    assert source["next_run_at"].endswith(":00:00Z") or "+00:00" in source["next_run_at"]
+
+    started = client.post(f"/api/v2/sources/{source['id']}/run", headers=owner.headers)
+    assert started.status_code == 202, started.text
+    run = wait_run(client, owner, source["id"], started.json()["id"])
+    assert run["status"] == "succeeded", run
+    assert (run["listed"], run["new"], run["imported"], run["failed"]) == (2, 2, 2, 0)
+    assert run["trigger"] == "manual"
+
+    runs = client.get(f"/api/v2/sources/{source['id']}/runs", headers=owner.headers).json()
+    assert runs["count"] == 1
+    images = client.get(f"/api/v2/projects/{project_id}/images", headers=owner.headers).json()
+    assert images["count"] == 2
+    failures = client.get(
+        f"/api/v2/sources/{source['id']}/runs/{run['id']}/failures", headers=owner.headers
+    ).json()
+    assert failures["count"] == 0
+
+    gone = client.delete(f"/api/v2/sources/{source['id']}", headers=owner.headers)
+    assert gone.status_code == 204
+    assert client.get(f"/api/v2/sources/{source['id']}", headers=owner.headers).status_code == 404
+    images = client.get(f"/api/v2/projects/{project_id}/images", headers=owner.headers).json()
+    assert images["count"] == 2  # a source's images stay
+
+
+def test_credentials_are_sealed_and_never_returned(
+    client: TestClient, owner: Account, project_id: int, app_db: Database
+) -> None:
+    secret = "pa55-w0rd-only-here"
+    made = create(
+        client, owner, project_id, name="station", kind="http_directory",
+        url="http://127.0.0.1:9/photos/", credentials={"username": "cam", "password": secret},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert made.json()["credentials"] == {
+        "authorization": False,
+        "password": True,
+        "username": True,
+    }
+    source = made.json()["id"]
+    for answer in (
+        made,
+        client.get(f"/api/v2/sources/{source}", headers=owner.headers),
+        client.get(f"/api/v2/projects/{project_id}/sources", headers=owner.headers),
+        client.patch(f"/api/v2/sources/{source}", json={"depth": 2}, headers=owner.headers),
+    ):
+        assert answer.status_code in (200, 201), answer.text
+        assert secret not in answer.text
+    from sqlalchemy import text
+
+    with app_db.engine.connect() as connection:
+        stored = connection.execute(text("SELECT credentials FROM pull_sources")).scalar_one()
+    assert secret not in stored
+    assert "cam" not in stored
+    cleared = client.patch(
+        f"/api/v2/sources/{source}", json={"credentials": None}, headers=owner.headers
+    )
+    assert cleared.json()["credentials"] == {
+        "authorization": False, "password": False, "username": False,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"kind": "gopher", "url": "gopher://x/"}, "kind must be one of ftp, http_directory"),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "schedule": "every hour"},
+            "schedule must be a cron expression",
+        ),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "schedule": "61 * * * *"},
+            "schedule must be a cron expression",
+        ),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "schedule": "0 * * * * *"},
+            "five fields",
+        ),
+        (
+            {
+                "kind": "ftp",
+                "url": "ftp://[::1/x",
+                "credentials": {"username": "u", "password": "p"},
+            },
+            "not a URL",
+        ),
+        (
+            {
+                "kind": "ftp",
+                "url": "ftp://h:99999/",
+                "credentials": {"username": "u", "password": "p"},
+            },
+            "is not a number from 1 to 65535",
+        ),
+        (
+            {
+                "kind": "s3",
+                "url": "s3://[x/y",
+                "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+            },
+            "not a URL",
+        ),
+        ({"kind": "http_directory", "url": "ftp://127.0.0.1/photos"}, "http and https"),
+        ({"kind": "http_directory", "url": "not a url"}, "http and https"),
+        ({"kind": "s3", "url": "s3://bucket/cams"}, "need credentials: access_key_id and"),
+        (
+            {
+                "kind": "s3",
+                "url": "http://bucket/cams",
+                "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+            },
+            "s3://bucket/prefix",
+        ),
+        ({"kind": "ftp", "url": "ftp://127.0.0.1/cams"}, "need credentials: password and"),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "credentials": {"token": "x"}},
+            "take these credentials",
+        ),
+        (
+            {
+                "kind": "http_directory",
+                "url": "http://127.0.0.1:9/",
+                "credentials": {"username": "cam"},
+            },
+            "both username and password",
+        ),
+        ({"kind": "local", "url": "/etc"}, "is not under a folder local sources may read"),
+        ({"kind": "local", "url": "relative/path"}, "absolute folder path"),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "endpoint_url": "http://x/"},
+            "endpoint_url is for s3 sources only",
+        ),
+        ({"kind": "http_directory", "url": "http://169.254.169.254/latest/"}, "link-local"),
+        ({"kind": "http_directory", "url": "http://10.0.0.7/photos/"}, "a private address"),
+        (
+            {
+                "kind": "s3",
+                "url": "s3://bucket/cams",
+                "endpoint_url": "http://192.168.1.5:9000",
+                "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+            },
+            "a private address",
+        ),
+        (
+            {"kind": "http_directory", "url": "http://127.0.0.1:9/", "pipeline": "nope"},
+            "pipeline 'nope' is not registered",
+        ),
+        ({"kind": "http_directory", "url": "http://127.0.0.1:9/", "depth": 11}, "depth"),
+    ],
+)
+def test_bad_sources_get_a_400_that_says_what_to_fix(
+    client: TestClient, owner: Account, project_id: int, body: dict[str, Any], words: str
+) -> None:
+    answer = create(client, owner, project_id, name="station", **body)
+    assert answer.status_code == 400, answer.text
+    assert words in answer.json()["detail"]
+
+
+def test_the_server_itself_is_refused_when_no_network_is_allowed(
+    settings: Settings, app_db: Database, make_account: Callable[..., Account]
+) -> None:
+    closed = settings.updated(outbound_allow_networks=[])
+    platform = Platform.from_settings(closed, db=app_db)
+    try:
+        with TestClient(create_app(platform)) as client:
+            owner = make_account("ola")
+            project = client.post("/api/v2/projects/", json={"name": "p"}, headers=owner.headers)
+            for url in ("http://127.0.0.1:8000/api/v2/", "http://localhost:8000/", "http://[::1]/"):
+                answer = create(client, owner, project.json()["id"], name="self",
+                                kind="http_directory", url=url)  # fmt: skip
+                assert answer.status_code == 400, answer.text
+                assert answer.json()["code"] == "address_not_allowed"
+                assert "TRAPLINE_OUTBOUND_ALLOW_NETWORKS" in answer.json()["detail"]
+    finally:
+        platform.close()
+
+
+def test_members_see_sources_managers_manage_them_outsiders_see_nothing(
+    client: TestClient,
+    owner: Account,
+    project_id: int,
+    folder: Path,
+    make_account: Callable[..., Account],
+) -> None:
+    member, outsider = make_account("mo"), make_account("otto")
+    client.post(
+        f"/api/v2/projects/{project_id}/members",
+        json={"email": member.email, "role": "member"},
+        headers=owner.headers,
+    )
+    source = create(client, owner, project_id, name="t", kind="local", url=str(folder)).json()
+    sid = source["id"]
+    assert client.get(f"/api/v2/sources/{sid}", headers=member.headers).status_code == 200
+    listed = client.get(f"/api/v2/projects/{project_id}/sources", headers=member.headers)
+    assert listed.json()["count"] == 1
+    assert client.get(f"/api/v2/sources/{sid}/runs", headers=member.headers).status_code == 200
+    for method, path, body in [
+        (
+            "POST",
+            f"/api/v2/projects/{project_id}/sources",
+            {"name": "x", "kind": "local", "url": str(folder)},
+        ),
+        ("PATCH", f"/api/v2/sources/{sid}", {"enabled": False}),
+        ("DELETE", f"/api/v2/sources/{sid}", None),
+        ("POST", f"/api/v2/sources/{sid}/run", None),
+    ]:
+        answer = client.request(method, path, json=body, headers=member.headers)
+        assert answer.status_code == 403, (method, path, answer.text)
+    missing = 10_000 + sid
+    for suffix in ("", "/runs", "/runs/1", "/runs/1/failures"):
+        foreign = client.get(f"/api/v2/sources/{sid}{suffix}", headers=outsider.headers)
+        absent = client.get(f"/api/v2/sources/{missing}{suffix}", headers=outsider.headers)
+        assert foreign.status_code == absent.status_code == 404
+        assert foreign.json()["code"] == absent.json()["code"]
+        assert foreign.json()["detail"].replace(str(sid), "N") == absent.json()["detail"].replace(
+            str(missing), "N"
+        )
+    for method, body in [("PATCH", {"enabled": False}), ("DELETE", None)]:
+        answer = client.request(method, f"/api/v2/sources/{sid}", json=body,
+                                headers=outsider.headers)  # fmt: skip
+        assert answer.status_code == 404
+    answer = client.post(f"/api/v2/sources/{sid}/run", headers=outsider.headers)
+    assert answer.status_code == 404
+    hidden = client.get(f"/api/v2/projects/{project_id}/sources", headers=outsider.headers)
+    assert hidden.status_code == 404
+
+
+def test_patch_changes_the_schedule_and_the_enabled_flag(
+    client: TestClient, owner: Account, project_id: int, folder: Path
+) -> None:
+    source = create(client, owner, project_id, name="t", kind="local", url=str(folder)).json()
+    changed = client.patch(
+        f"/api/v2/sources/{source['id']}",
+        json={"schedule": "*/5 * * * *", "enabled": False, "exclude": ["thumb_*"]},
+        headers=owner.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["schedule"], body["enabled"], body["exclude"]) == (
+        "*/5 * * * *",
+        False,
+        ["thumb_*"],
+    )
+    assert int(body["next_run_at"][14:16]) % 5 == 0
+    bad = client.patch(f"/api/v2/sources/{source['id']}", json={"schedule": None},
+                       headers=owner.headers)  # fmt: skip
+    assert bad.status_code == 400

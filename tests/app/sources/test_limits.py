@@ -1,0 +1,96 @@
+"""Time limits of runs: the run limit, read timeouts, and a slow source beside a quick one."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import timedelta
+
+import pytest
+
+from tests.app.sources.slow_site import slow_site
+from trapline.clock import FakeClock
+from trapline.db.engine import Database
+from trapline.domain.records import User
+from trapline.domain.sources import RetryPolicy, RunStatus
+from trapline.platform import Platform
+from trapline.services import projects, sources, users
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def manager(app_db: Database) -> User:
+    return users.create_user(app_db, None, "mia@example.org", "Mia", is_admin=False)
+
+
+def new_source(platform: Platform, manager: User, url: str) -> int:
+    project = projects.create_project(platform.db, manager, "p", "")
+    return sources.create_source(
+        platform.db, platform.sources.rules, manager, project.id,
+        name="station", kind="http_directory", url=url,
+    ).id  # fmt: skip
+
+
+def limit(platform: Platform, **changes: object) -> None:
+    runner = platform.sources
+    runner.limits = dataclasses.replace(runner.limits, **changes)  # type: ignore[arg-type]
+
+
+def test_a_run_stops_at_its_time_limit_and_the_next_goes_on(
+    platform: Platform, manager: User, fake_clock: FakeClock
+) -> None:
+    with slow_site(8, delay=0.3, taking=lambda: fake_clock.advance(0.3)) as site:
+        source = new_source(platform, manager, site.url)
+        limit(platform, run_limit=1.0, downloads=1)
+        first = platform.sources.run_source(source)
+        assert first is not None
+        assert first.status is RunStatus.FAILED
+        assert first.error is not None
+        assert "run time limit" in first.error
+        assert first.imported == 4  # 1.2 s of downloads: the fifth found the time up
+        limit(platform, run_limit=60.0, downloads=4)
+        second = platform.sources.run_source(source)
+        assert second is not None
+        assert second.status is RunStatus.SUCCEEDED
+        assert first.imported + second.imported == 8
+
+
+def test_a_server_that_does_not_answer_in_time_fails_the_file(
+    platform: Platform, manager: User
+) -> None:
+    with slow_site(1, delay=2.0) as site:
+        source = new_source(platform, manager, site.url)
+        limit(platform, timeout=0.3, retry=RetryPolicy(first_delay=timedelta(0)))
+        run = platform.sources.run_source(source)
+        assert run is not None
+        assert run.failed == 1
+        [failure] = sources.run_failures(platform.db, manager, source, run.id, limit=5, offset=0)[1]
+        assert failure.error is not None
+        assert "did not answer in time" in failure.error
+
+
+def test_a_slow_source_does_not_hold_up_a_quick_one(platform: Platform, manager: User) -> None:
+    with slow_site(20, delay=0.5) as slow, slow_site(3, delay=0.0) as quick:
+        limit(platform, downloads=1)
+        slow_id = new_source(platform, manager, slow.url)
+        quick_id = new_source(platform, manager, quick.url)
+        for source in (slow_id, quick_id):
+            sources.request_run(platform.db, manager, source)
+        assert platform.sources.submit(slow_id)
+        assert platform.sources.submit(quick_id)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with platform.db.read() as repos:
+                _, [quick_run] = repos.sources.runs_page(quick_id, limit=1, offset=0)
+                _, [slow_run] = repos.sources.runs_page(slow_id, limit=1, offset=0)
+            if quick_run.status is RunStatus.SUCCEEDED:
+                break
+            time.sleep(0.05)
+        assert quick_run.status is RunStatus.SUCCEEDED
+        assert quick_run.imported == 3
+        assert slow_run.status is RunStatus.RUNNING  # still at it meanwhile
+        platform.sources.close()  # the slow run ends at its next file, interrupted
+    with platform.db.read() as repos:
+        _, [slow_run] = repos.sources.runs_page(slow_id, limit=1, offset=0)
+    assert slow_run.status is RunStatus.INTERRUPTED

@@ -1,0 +1,72 @@
+"""Fixtures of the web app's tests: people signed in through the sign-in form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Account
+from trapline.app import create_app
+from trapline.db.engine import Database
+from trapline.platform import Platform
+from trapline.services import accounts
+
+#: The password every test person signs in with.
+PASSWORD = "a long test password"
+_CSRF = re.compile(r'name="csrf-token" content="([0-9a-f]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries."""
+    found = _CSRF.search(html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+@dataclass
+class Browser:
+    """A person's own cookie jar on the app, signed in through the form."""
+
+    client: TestClient
+    account: Account
+
+    def page(self, path: str, status: int = 200) -> str:
+        answer = self.client.get(path, follow_redirects=False)
+        assert answer.status_code == status, (path, answer.status_code, answer.text[:500])
+        return answer.text
+
+    def csrf(self, path: str = "/projects") -> str:
+        return csrf_of(self.page(path))
+
+    def post(self, path: str, data: dict[str, str], *, csrf_from: str = "/projects") -> object:
+        return self.client.post(
+            path, data={"csrf": self.csrf(csrf_from), **data}, follow_redirects=False
+        )
+
+
+@pytest.fixture
+def sign_in(platform: Platform, app_db: Database) -> Callable[[Account], Browser]:
+    """``sign_in(account)``: a new client for the account, signed in through the form."""
+    clients: list[TestClient] = []
+
+    def make(account: Account) -> Browser:
+        accounts.set_password(app_db, None, account.id, PASSWORD)
+        client = TestClient(create_app(platform))
+        client.__enter__()
+        clients.append(client)
+        token = csrf_of(client.get("/signin").text)
+        answer = client.post(
+            "/signin",
+            data={"csrf": token, "email": account.email, "password": PASSWORD, "next": "/"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+        return Browser(client, account)
+
+    yield make  # type: ignore[misc]
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -1,0 +1,159 @@
+"""Image filters by what was found (detections, label, confidence) and by job: in the API's
+listing, in the web app's grid and in the viewer's previous/next, on both databases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.app.exports.conftest import API, Seeded, seed_project
+from tests.app.protocol.conftest import Protocol
+from tests.app.web.conftest import Browser
+from tests.conftest import Account
+from tests.support.protocol import LABELS
+
+
+@pytest.fixture
+def seeded(
+    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+) -> Seeded:
+    """Nine images: 0-5 with boxes (labels and scores in ``boxes``), 6-7 empty, 8 failed."""
+    return seed_project(Protocol(client, owner, project_id, jpeg))
+
+
+def _listed(seeded: Seeded, **params: object) -> set[int]:
+    answer = seeded.client.get(
+        f"{API}/projects/{seeded.project_id}/images",
+        params={"limit": 100, **params},
+        headers=seeded.proto.account.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["count"] == len(body["results"])
+    return {r["id"] for r in body["results"]}
+
+
+def test_the_listing_filters_by_results_and_job(seeded: Seeded) -> None:
+    boxed = {b.image_id for b in seeded.boxes}
+    everything = set(seeded.images)
+    assert len(boxed) == 6
+    assert _listed(seeded, has_detections=True) == boxed
+    assert _listed(seeded, has_detections=False) == everything - boxed
+    for label in LABELS:
+        want = {b.image_id for b in seeded.boxes if b.label == label}
+        assert want, label
+        assert _listed(seeded, label=label) == want
+    assert _listed(seeded, label="no such label") == set()
+    sure = {b.image_id for b in seeded.boxes if b.score >= 0.875}
+    assert 0 < len(sure) < len(boxed)
+    assert _listed(seeded, min_confidence=0.875) == sure
+    # Label and confidence hold of the same annotation.
+    both = {b.image_id for b in seeded.boxes if b.label == LABELS[0] and b.score >= 0.875}
+    assert _listed(seeded, label=LABELS[0], min_confidence=0.875) == both
+    trap_b = seeded.deployments["Trap B"]
+    in_b = {i for i, d in seeded.image_deployment.items() if d == trap_b}
+    assert _listed(seeded, has_detections=True, deployment=trap_b) == boxed & in_b
+
+    (later,) = seeded.proto.images(1)  # uploaded after the job: not among its images
+    assert _listed(seeded, job=seeded.job_id) == everything
+    assert later not in _listed(seeded, job=seeded.job_id)
+    assert _listed(seeded, job=999_999) == set()
+
+
+def test_a_foreign_job_filters_to_nothing(
+    seeded: Seeded, make_account: Callable[..., Account], jpeg: Callable[..., bytes]
+) -> None:
+    stranger = make_account("stranger")
+    made = seeded.client.post(f"{API}/projects/", json={"name": "Other"}, headers=stranger.headers)
+    assert made.status_code == 201, made.text
+    foreign = seed_project(Protocol(seeded.client, stranger, made.json()["id"], jpeg))
+    assert _listed(seeded, job=foreign.job_id) == set()
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"min_confidence": 1.5}, "min_confidence"),
+        ({"min_confidence": "nan"}, "min_confidence"),
+        ({"has_detections": "maybe"}, "has_detections"),
+        ({"label": "a\nb"}, "label"),
+        ({"job": 0}, "job"),
+    ],
+)
+def test_bad_filters_are_400s(seeded: Seeded, params: dict[str, object], words: str) -> None:
+    answer = seeded.client.get(
+        f"{API}/projects/{seeded.project_id}/images",
+        params=params,
+        headers=seeded.proto.account.headers,
+    )
+    assert answer.status_code == 400, answer.text
+    assert words in answer.text
+
+
+_IMAGE_LINK = re.compile(r'href="/images/(\d+)')
+
+
+def test_the_grid_and_the_viewer_keep_the_filters(
+    seeded: Seeded, sign_in: Callable[[Account], Browser]
+) -> None:
+    browser = sign_in(seeded.proto.account)
+    grid = f"/projects/{seeded.project_id}/images"
+    boxed = {b.image_id for b in seeded.boxes}
+    html = browser.page(f"{grid}?detections=with")
+    assert {int(i) for i in _IMAGE_LINK.findall(html)} == boxed
+    assert 'value="with" selected' in html
+    label = LABELS[1]
+    html = browser.page(f"{grid}?label={label}&min_confidence=0.5&job={seeded.job_id}")
+    want = {b.image_id for b in seeded.boxes if b.label == label and b.score >= 0.5}
+    assert {int(i) for i in _IMAGE_LINK.findall(html)} == want
+    assert f'<option value="{label}">' in html  # the labels the models gave, offered
+    html = browser.page(f"{grid}?detections=without")
+    assert {int(i) for i in _IMAGE_LINK.findall(html)} == set(seeded.images) - boxed
+    assert "No image matches." in browser.page(f"{grid}?label=nothing-like-it")
+    browser.page(f"{grid}?min_confidence=7", status=400)
+    browser.page(f"{grid}?detections=some", status=400)
+
+    # The viewer's previous/next stay among the filtered images.
+    first = min(boxed)
+    html = browser.page(f"/images/{first}?detections=with")
+    neighbours = {int(i) for i in re.findall(r'href="/images/(\d+)\?[^"]*detections=with', html)}
+    assert neighbours
+    assert neighbours <= boxed
+
+
+def test_a_job_runs_over_the_images_a_filter_shows(
+    seeded: Seeded, sign_in: Callable[[Account], Browser]
+) -> None:
+    proto = seeded.proto
+    trap_c = proto.deployment("Trap C")
+    fresh = set(proto.images(2, deployment_id=str(trap_c)))
+    browser = sign_in(proto.account)
+    grid = f"/projects/{seeded.project_id}/images?deployment={trap_c}&detections=without"
+    html = browser.page(grid)
+    assert 'id="run-filtered"' in html
+    assert f'name="deployment" value="{trap_c}"' in html
+    form = {
+        "scope": "filter",
+        "deployment": str(trap_c),
+        "detections": "without",
+        "pipeline": "moth-test",
+        "name": "Trap C, not yet looked at",
+    }
+    started = browser.post(f"/projects/{seeded.project_id}/jobs", form, csrf_from=grid)
+    assert started.status_code == 303, started.text  # type: ignore[attr-defined]
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
+    job = proto.wait(job_id, {"running"})
+    assert job["selection"]["filter"]["deployment_id"] == trap_c
+    tasks = proto.claim(job_id, 100)
+    assert {int(t["image_id"]) for t in tasks} == fresh
+
+    bad = browser.post(
+        f"/projects/{seeded.project_id}/jobs",
+        {**form, "min_confidence": "7"},
+        csrf_from=grid,
+    )
+    assert bad.status_code == 400  # type: ignore[attr-defined]
+    assert "min_confidence" in bad.text  # type: ignore[attr-defined]

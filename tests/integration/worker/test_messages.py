@@ -1,0 +1,41 @@
+"""What a worker says when the platform refuses it, and only then."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.integration.worker.scripted import Script, scripted_server
+from tests.support.processes import clean_env, trapline_command
+from trapline.worker.client import ApiError, PlatformClient, client_info
+from trapline.worker.main import refusal_message
+
+
+def test_refused_tokens_say_a_worker_needs_a_service_token_and_how_to_make_one() -> None:
+    client = PlatformClient("http://platform:8000", "t", info=client_info(None, []))
+    for status in (401, 403):
+        said = refusal_message(ApiError(status, "nope", "/tasks/next/"), client)
+        assert "A worker needs a service token" in said
+        assert "POST /api/v2/projects/{id}/service-tokens/" in said
+        assert "trapline admin create-service-token" in said
+    said = refusal_message(ApiError(400, "Select a valid choice.", "/jobs/"), client)
+    assert said.endswith("refused to hand out work: /jobs/: HTTP 400: Select a valid choice.")
+    client.close()
+
+
+def test_a_refused_token_with_nothing_in_hand_says_only_that(tmp_path: Path) -> None:
+    script = Script()
+    script.add("/api/v2/tasks/next/", 401, {"detail": "invalid token", "code": "unauthorized"})
+    with scripted_server(script) as url:
+        done = subprocess.run(
+            trapline_command("worker", "--pipeline", "constant"),
+            env=clean_env(TRAPLINE_API_URL=url, TRAPLINE_TOKEN="tl_wrong"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert "did not take this worker's token" in done.stderr
+    assert "A worker needs a service token" in done.stderr
+    assert "stopped before every result was posted" not in done.stderr
