@@ -12,7 +12,6 @@ import time
 import dispatch
 import listing
 import upload
-
 import worker
 
 
