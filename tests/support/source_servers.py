@@ -241,11 +241,13 @@ def ftp_server(root: Path, *, mlsd: bool = True, certfile: Path | None = None) -
     stopping = threading.Event()
 
     def serve() -> None:
+        # One poll at a time, and closed here: closing the sockets from another thread under
+        # a running poll made it fail on a closed epoll object.
         try:
-            server.serve_forever(timeout=0.2)
-        except OSError:
-            if not stopping.is_set():  # closing its sockets under the loop ends it so
-                raise
+            while not stopping.is_set():
+                server.serve_forever(timeout=0.1, blocking=False)
+        finally:
+            server.close_all()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -254,7 +256,6 @@ def ftp_server(root: Path, *, mlsd: bool = True, certfile: Path | None = None) -
         yield port
     finally:
         stopping.set()
-        server.close_all()
         thread.join(timeout=10)
 
 

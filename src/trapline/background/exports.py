@@ -140,6 +140,10 @@ class ExportRunner:
         """Run the export soon, if it is still queued then (once, however often asked)."""
         self._runner.submit(export_id)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the exports submitted here have ended; False when ``timeout`` seconds passed first."""
+        return self._runner.wait_idle(timeout)
+
     def close(self) -> None:
         """Stop: exports running here go back to the queue at their next batch, and those
         not started are left to the duty of this or another server."""

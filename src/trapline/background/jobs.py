@@ -54,6 +54,10 @@ class JobStarter:
         except TraplineError as exc:  # the database is away too: the recovery duty tries again
             log.warning("could not record that job %s failed to start: %s", job_id, exc.detail)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the job starts submitted here have ended; False when ``timeout`` seconds passed first."""
+        return self._runner.wait_idle(timeout)
+
     def close(self) -> None:
         """Stop taking work; jobs not started yet are picked up by the recovery duty."""
         self._runner.close()

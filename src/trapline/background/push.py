@@ -103,6 +103,11 @@ class PushDispatcher:
         self._active_until = self.clock.monotonic() + 3 * DISPATCH_INTERVAL
         return self._fill()
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the calls in flight have ended; False when ``timeout`` seconds passed
+        first."""
+        return self._calls.wait_idle(timeout)
+
     def close(self, timeout: float = CLOSE_WAIT) -> None:
         """Stop claiming; wait a little for calls in flight (their leases expire otherwise);
         batches not sent yet are dropped, and their leases run out."""

@@ -74,6 +74,12 @@ class Runner(Generic[T]):
             self._changed.notify()
         return True
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing waits or runs (work submitted meanwhile is waited for too); False
+        when ``timeout`` seconds passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._keys, timeout)
+
     def close(self, timeout: float | None = None) -> list[T]:
         """Stop: hand back what has not started, then wait (at most ``timeout`` seconds, or
         until it ends) for the work under way; returns what was handed back."""
@@ -115,3 +121,4 @@ class Runner(Generic[T]):
             finally:
                 with self._changed:
                     self._keys.discard(self.key(item))
+                    self._changed.notify_all()

@@ -108,6 +108,10 @@ class SourceRunner:
         """Run a source soon on this process's pool, unless it is running here already."""
         return self._runner.submit(source_id)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the source runs submitted here have ended; False when ``timeout`` seconds passed first."""
+        return self._runner.wait_idle(timeout)
+
     def close(self) -> None:
         """Stop: runs going on end at their next file and say they were interrupted."""
         self._runner.close()

@@ -8,7 +8,6 @@ what is sent when is under its control. The services are fakes on loopback ports
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +19,9 @@ from tests.conftest import Account, upload
 from tests.support.pipelines import QuarterPipeline
 from tests.support.protocol import registration
 from tests.support.push_services import BOX, FakeService, fake_service, found_one_moth
+from tests.support.waiting import wait_until
 from trapline.background.push import PushDispatcher
+from trapline.clock import FakeClock
 from trapline.domain.jobs import RetryPolicy
 from trapline.platform import Platform
 from trapline.protocol.results import (
@@ -120,20 +121,36 @@ class Project:
         return list(self.get(f"/jobs/{job_id}/tasks?limit=1000")["results"])
 
     def run(
-        self, dispatcher: PushDispatcher, job_id: int, until: Callable[[dict[str, Any]], bool]
+        self,
+        dispatcher: PushDispatcher,
+        job_id: int,
+        until: Callable[[dict[str, Any]], bool],
+        clock: FakeClock | None = None,
     ) -> dict[str, Any]:
-        """Run the dispatcher until ``until(job)``; returns the job."""
-        deadline = time.monotonic() + 30
-        while True:
+        """Run the dispatcher until ``until(job)``; returns the job. With ``clock`` (the
+        platform's fake clock) each round moves it a second on: calls pausing between tries
+        and tasks waiting out a retry's backoff go on without the test waiting for them."""
+
+        def settled() -> dict[str, Any] | None:
             dispatcher.run()
+            if clock is None:
+                assert dispatcher.wait_idle(30), "push calls went on past 30 s"
+            while clock is not None and not dispatcher.wait_idle(0.05):
+                if clock.waiting():  # a call pausing before its next try
+                    clock.advance(1)
             job = self.get(f"/jobs/{job_id}")
             if until(job):
                 return dict(job)
-            assert time.monotonic() < deadline, f"job {job_id} stuck: {job}"
-            time.sleep(0.05)
+            if clock is not None:
+                clock.advance(1)
+            return None
 
-    def finish(self, dispatcher: PushDispatcher, job_id: int) -> dict[str, Any]:
-        return self.run(dispatcher, job_id, lambda job: job["status"] in FINAL)
+        return wait_until(settled, what=f"job {job_id} to get on")
+
+    def finish(
+        self, dispatcher: PushDispatcher, job_id: int, clock: FakeClock | None = None
+    ) -> dict[str, Any]:
+        return self.run(dispatcher, job_id, lambda job: job["status"] in FINAL, clock)
 
 
 @pytest.fixture
@@ -263,7 +280,11 @@ def test_a_failing_service_fails_its_tasks_after_max_attempts(
 
 
 def test_tasks_of_a_failed_call_are_retried_once_the_service_is_back(
-    project: Project, service: FakeService, dispatcher: PushDispatcher, platform: Platform
+    project: Project,
+    service: FakeService,
+    dispatcher: PushDispatcher,
+    platform: Platform,
+    fake_clock: FakeClock,
 ) -> None:
     project.images(1)
     broken = iter([(502, {"detail": "bad gateway"})] * QUICK.max_attempts)
@@ -276,11 +297,12 @@ def test_tasks_of_a_failed_call_are_retried_once_the_service_is_back(
         dispatcher,
         job_id,
         lambda job: len(service.processed()) == tried and job["counts"]["queued"] == 1,
+        fake_clock,
     )
     (task,) = project.tasks(job_id)
     assert (task["status"], task["attempts"]) == ("queued", 1)
     check_services(platform.db, platform.service_client, platform.clock)
-    job = project.finish(dispatcher, job_id)  # the retry waits out its backoff (5 s)
+    job = project.finish(dispatcher, job_id, fake_clock)  # past the retry's 5 s backoff
 
     assert job["status"] == "succeeded", job
     (task,) = project.tasks(job_id)

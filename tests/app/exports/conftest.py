@@ -3,7 +3,6 @@ the worker protocol as a real worker makes them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,16 +13,9 @@ from fastapi.testclient import TestClient
 from tests.app.protocol.conftest import HEIGHT, WIDTH, Protocol
 from tests.conftest import Account
 from tests.support.protocol import LABELS, detection, failure, pipeline_config, success
-from trapline.settings import Settings
+from trapline.background.exports import ExportRunner
 
 API = "/api/v2"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """Without background duties: exports run on the runner's own thread when created, and
-    the tests run the duty themselves when they need it."""
-    return settings.updated(duties_enabled=False)
 
 
 @dataclass(frozen=True)
@@ -66,15 +58,20 @@ class Seeded:
             f"{API}/projects/{self.project_id}/exports", json=body, headers=headers
         )
 
-    def wait(self, export_id: int, account: Account | None = None, timeout: float = 60) -> Any:
+    def wait(
+        self,
+        export_id: int,
+        account: Account | None = None,
+        timeout: float = 60,
+        runner: ExportRunner | None = None,
+    ) -> Any:
+        """The export once ``runner`` (the app's own by default) has nothing going."""
         headers = (account or self.proto.account).headers
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.client.get(f"{API}/exports/{export_id}", headers=headers).json()
-            if got["status"] not in ("queued", "running"):
-                return got
-            assert time.monotonic() < deadline, got
-            time.sleep(0.05)
+        runner = runner or self.proto.platform.exports
+        assert runner.wait_idle(timeout), f"export {export_id} went on past {timeout}s"
+        got = self.client.get(f"{API}/exports/{export_id}", headers=headers).json()
+        assert got["status"] not in ("queued", "running"), got
+        return got
 
     def download(self, export_id: int, account: Account | None = None) -> bytes:
         """Follow the download redirect to the signed blob URL; the file's bytes."""

@@ -17,7 +17,6 @@ from trapline.clock import FakeClock
 from trapline.db.engine import Database
 from trapline.db.tables import ExportRow
 from trapline.domain.exports import ExportFilters, ExportFormat
-from trapline.platform import Platform
 
 
 def _member(seeded: Seeded, account: Account, role: str) -> None:
@@ -111,12 +110,8 @@ def test_filters_narrow_the_export(seeded: Seeded) -> None:
     )
 
 
-def _runner(seeded: Seeded) -> Platform:
-    return seeded.client.app.state.platform  # type: ignore[attr-defined,no-any-return]
-
-
 def test_a_canceled_export_stops_and_leaves_no_file(seeded: Seeded) -> None:
-    platform = _runner(seeded)
+    platform = seeded.proto.platform
     platform.exports.batch_size = 2
     reached, release = threading.Event(), threading.Event()
 
@@ -157,7 +152,7 @@ def test_an_export_while_results_and_images_keep_arriving(seeded: Seeded) -> Non
     """The export describes the images there when it started; results stored meanwhile are
     in it or not, but the file and its counts always agree."""
     proto = seeded.proto
-    platform = _runner(seeded)
+    platform = seeded.proto.platform
     more = proto.images(6, deployment_id=str(seeded.deployments["Trap A"]))
     job = proto.job_that_runs(params={"max_attempts": 1})
     tasks = proto.claim(job["id"], 100)
@@ -202,7 +197,7 @@ def _dead_servers_export(db: Database, project_id: int, attempts: int, clock: Fa
 def test_a_crashed_servers_export_is_taken_over_then_given_up(
     seeded: Seeded, fake_clock: FakeClock
 ) -> None:
-    platform = _runner(seeded)
+    platform = seeded.proto.platform
     revived = _dead_servers_export(platform.db, seeded.project_id, 1, fake_clock)
     hopeless = _dead_servers_export(platform.db, seeded.project_id, MAX_ATTEMPTS, fake_clock)
     fake_clock.advance(STALE_AFTER.total_seconds() - 1)
@@ -221,7 +216,7 @@ def test_a_crashed_servers_export_is_taken_over_then_given_up(
 
 
 def test_an_expired_export_loses_its_file(seeded: Seeded, fake_clock: FakeClock) -> None:
-    platform = _runner(seeded)
+    platform = seeded.proto.platform
     done = seeded.export(format="coco")
     assert done["expires_at"] is not None
     with platform.db.read() as repos:
@@ -242,7 +237,7 @@ def test_an_expired_export_loses_its_file(seeded: Seeded, fake_clock: FakeClock)
 
 
 def test_a_stopping_server_hands_its_export_back(seeded: Seeded) -> None:
-    platform = _runner(seeded)
+    platform = seeded.proto.platform
     platform.exports.batch_size = 2
     reached, release = threading.Event(), threading.Event()
 
@@ -265,7 +260,7 @@ def test_a_stopping_server_hands_its_export_back(seeded: Seeded) -> None:
     other = ExportRunner(platform.db, platform.store, name="other:1:x", ttl=timedelta(days=1))
     try:
         other.resume()
-        done = seeded.wait(made["id"])
+        done = seeded.wait(made["id"], runner=other)
     finally:
         other.close()
     assert done["status"] == "succeeded", done

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Account, upload
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration, wait_for_status
+from trapline.platform import Platform
 from trapline.services.duties import reap_expired_leases
-from trapline.settings import Settings
 
 API = "/api/v2"
 #: Longer than the one-second leases tests take.
@@ -27,12 +27,6 @@ PAST_LEASE = 1.1
 WIDTH, HEIGHT = 160, 120
 
 _seeds = itertools.count(1000)
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The suite's settings without the background duties (tests run the reaper themselves)."""
-    return settings.updated(duties_enabled=False)
 
 
 @dataclass
@@ -47,6 +41,12 @@ class Protocol:
     @property
     def headers(self) -> dict[str, str]:
         return self.account.headers
+
+    @property
+    def platform(self) -> Platform:
+        """The platform behind the test client (its runners, queue, store)."""
+        platform: Platform = self.client.app.state.platform  # type: ignore[attr-defined]
+        return platform
 
     def as_(self, account: Account) -> Protocol:
         """The same project, acting as another account."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy import text
 
 from tests.app.protocol.conftest import API, PAST_LEASE, Protocol, statuses
 from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
+from tests.support.waiting import wait_until
 from trapline.background.jobs import JobStarter
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
@@ -337,7 +337,7 @@ def test_a_job_not_started_now_waits_until_started(registered: Protocol) -> None
     response = registered.create_job(start_now=False)
     assert response.status_code == 201, response.text
     job_id = response.json()["id"]
-    time.sleep(0.3)  # time enough for a background start that should not happen
+    assert registered.platform.starter.wait_idle(10)  # a start wrongly submitted has ended
     assert registered.job(job_id)["status"] == "created"
     assert registered.claim(job_id, 5) == []
 
@@ -410,9 +410,8 @@ def test_a_large_job_has_its_tasks_sampled_for_the_planner(
     registered.images(3)
     before = _task_analyses(app_db)
     registered.job_that_runs()
-    deadline = time.monotonic() + 10
-    while _task_analyses(app_db) == before and time.monotonic() < deadline:
-        time.sleep(0.1)
+    # PostgreSQL's statistics reach pg_stat_user_tables a moment after the ANALYZE.
+    wait_until(lambda: _task_analyses(app_db) != before, timeout=10, what="the ANALYZE")
     assert _task_analyses(app_db) == before + 1
 
 

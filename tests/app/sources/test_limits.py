@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import time
+import threading
 from datetime import timedelta
 
 import pytest
 
 from tests.app.sources.slow_site import slow_site
+from tests.support.waiting import wait_until
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
 from trapline.domain.records import User
-from trapline.domain.sources import RetryPolicy, RunStatus
+from trapline.domain.sources import RetryPolicy, RunStatus, SourceRun
 from trapline.platform import Platform
 from trapline.services import projects, sources, users
 
@@ -71,7 +72,11 @@ def test_a_server_that_does_not_answer_in_time_fails_the_file(
 
 
 def test_a_slow_source_does_not_hold_up_a_quick_one(platform: Platform, manager: User) -> None:
-    with slow_site(20, delay=0.5) as slow, slow_site(3, delay=0.0) as quick:
+    released = threading.Event()
+    with (
+        slow_site(20, delay=0.0, taking=lambda: released.wait(30)) as slow,
+        slow_site(3, delay=0.0) as quick,
+    ):
         limit(platform, downloads=1)
         slow_id = new_source(platform, manager, slow.url)
         quick_id = new_source(platform, manager, quick.url)
@@ -79,17 +84,19 @@ def test_a_slow_source_does_not_hold_up_a_quick_one(platform: Platform, manager:
             sources.request_run(platform.db, manager, source)
         assert platform.sources.submit(slow_id)
         assert platform.sources.submit(quick_id)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def newest(source: int) -> SourceRun:
             with platform.db.read() as repos:
-                _, [quick_run] = repos.sources.runs_page(quick_id, limit=1, offset=0)
-                _, [slow_run] = repos.sources.runs_page(slow_id, limit=1, offset=0)
-            if quick_run.status is RunStatus.SUCCEEDED:
-                break
-            time.sleep(0.05)
-        assert quick_run.status is RunStatus.SUCCEEDED
+                _, [run] = repos.sources.runs_page(source, limit=1, offset=0)
+            return run
+
+        quick_run = wait_until(
+            lambda: (run := newest(quick_id)).status is RunStatus.SUCCEEDED and run,
+            what="the quick source's run",
+        )
         assert quick_run.imported == 3
-        assert slow_run.status is RunStatus.RUNNING  # still at it meanwhile
+        assert newest(slow_id).status is RunStatus.RUNNING  # held at its first download
+        released.set()
         platform.sources.close()  # the slow run ends at its next file, interrupted
     with platform.db.read() as repos:
         _, [slow_run] = repos.sources.runs_page(slow_id, limit=1, offset=0)

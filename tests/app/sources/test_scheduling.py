@@ -8,7 +8,6 @@ processes are (the SIGKILL of a real one is tests/system/e2e/test_pull_source_re
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -60,16 +59,14 @@ def image_count(platform: Platform, source: int) -> tuple[int, int]:
         return tuple(images.one())  # type: ignore[return-value]
 
 
-def wait_for_runs(platform: Platform, source: int, runs: int, timeout: float = 60.0) -> None:
-    """Until the source has had ``runs`` runs and none is going."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with platform.db.read() as repos:
-            total, _ = repos.sources.runs_page(source, limit=1, offset=0)
-            if total >= runs and repos.sources.open_run(source) is None:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"source {source} still has a run going after {timeout}s")
+def wait_for_runs(platform: Platform, source: int, runs: int, *replicas: SourceRunner) -> None:
+    """Once the replicas' runs have ended: the source has had ``runs`` runs, none going."""
+    for runner in replicas:
+        assert runner.wait_idle(60), "a replica's source run went on past 60 s"
+    with platform.db.read() as repos:
+        total, _ = repos.sources.runs_page(source, limit=1, offset=0)
+        assert total == runs
+        assert repos.sources.open_run(source) is None
 
 
 def test_two_replicas_never_run_one_source_at_once(
@@ -100,7 +97,7 @@ def test_two_replicas_never_run_one_source_at_once(
             repos.sources.update(source, next_run_at=utcnow() - timedelta(seconds=1))
         start_due_sources(platform.sources)
         start_due_sources(other_replica)
-        wait_for_runs(platform, source, 2)
+        wait_for_runs(platform, source, 2, platform.sources, other_replica)
         assert max(Counter(site.served).values()) == 1
     assert image_count(platform, source) == (12, 12)
     with platform.db.read() as repos:

@@ -34,6 +34,12 @@ class Browser:
     client: TestClient
     account: Account
 
+    @property
+    def platform(self) -> Platform:
+        """The platform behind the app (its runners, to wait for background work)."""
+        platform: Platform = self.client.app.state.platform  # type: ignore[attr-defined]
+        return platform
+
     def page(self, path: str, status: int = 200) -> str:
         answer = self.client.get(path, follow_redirects=False)
         assert answer.status_code == status, (path, answer.status_code, answer.text[:500])

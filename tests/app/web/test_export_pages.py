@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,15 +51,12 @@ def _newest_export(client: TestClient, account: Account, project_id: int) -> dic
 
 def _wait(browser: Browser, export_id: int) -> dict[str, Any]:
     """The export's progress, as the page's script reads it, once the export has ended."""
-    deadline = time.monotonic() + EXPORT_WAIT
-    while True:
-        answer = browser.client.get(f"/exports/{export_id}/progress")
-        assert answer.status_code == 200, answer.text
-        progress = dict(answer.json())
-        if progress["final"]:
-            return progress
-        assert time.monotonic() < deadline, f"export {export_id} did not end: {progress}"
-        time.sleep(0.05)
+    assert browser.platform.exports.wait_idle(EXPORT_WAIT), f"export {export_id} went on"
+    answer = browser.client.get(f"/exports/{export_id}/progress")
+    assert answer.status_code == 200, answer.text
+    progress = dict(answer.json())
+    assert progress["final"], progress
+    return progress
 
 
 def test_an_export_started_on_the_page_completes_and_downloads(

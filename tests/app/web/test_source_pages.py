@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,14 +99,12 @@ def _made(answer: Any) -> int:
 
 def _wait_for_run(browser: Browser, source_id: int) -> str:
     """The source page once its newest run has ended."""
-    deadline = time.monotonic() + RUN_WAIT
-    while True:
-        page = browser.page(f"/sources/{source_id}")
-        statuses = re.findall(r'class="status status-(\w+)"', page)
-        if statuses and statuses[0] not in ("queued", "running"):
-            return page
-        assert time.monotonic() < deadline, f"the run did not end within {RUN_WAIT}s"
-        time.sleep(0.1)
+    assert browser.platform.sources.wait_idle(RUN_WAIT), f"the run went on past {RUN_WAIT}s"
+    page = browser.page(f"/sources/{source_id}")
+    statuses = re.findall(r'class="status status-(\w+)"', page)
+    assert statuses, "the page shows no run"
+    assert statuses[0] not in ("queued", "running"), statuses[0]
+    return page
 
 
 def test_a_manager_adds_a_source_runs_it_and_reads_its_failures(
