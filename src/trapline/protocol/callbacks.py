@@ -27,8 +27,9 @@ INT32_MAX = 2**31 - 1
 MAX_TOPK = 1000
 MAX_KEYPOINTS = 1000
 MAX_SKELETON = 10_000
-#: Longest RLE counts (a string, or a list of run lengths).
-MAX_RLE = 10_000_000
+#: Longest RLE counts (characters of the string, or run lengths of the list): ample for a 4K
+#: mask of any real outline, and read in well under a second when it is checked.
+MAX_RLE = 1_000_000
 #: Largest width or height an annotation may name, in pixels.
 MAX_SIDE = 1_000_000
 

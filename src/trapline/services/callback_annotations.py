@@ -9,6 +9,7 @@ from pydantic_core import to_json
 
 from trapline.domain.callbacks import canonical_digest
 from trapline.domain.records import Image
+from trapline.domain.rle import iter_counts
 from trapline.domain.results import AnnotationDraft, AnnotationType, Box
 from trapline.protocol.callbacks import (
     AnnotationItem,
@@ -106,13 +107,17 @@ def _check_geometry(item: AnnotationItem, image: Image, where: str) -> Box | Non
                 f"{where}.data.bbox: [{x}, {y}, {w}, {h}] reaches outside the "
                 f"{image.width} x {image.height} image"
             )
-        if s.size is not None and isinstance(s.counts, list):
-            pixels = s.size[0] * s.size[1]
-            if sum(s.counts) != pixels:
-                raise BadItem(
-                    f"{where}.data.counts: the runs add up to {sum(s.counts)} pixels but size "
-                    f"{s.size} has {pixels}"
-                )
+        height, width = s.size if s.size is not None else (image.height, image.width)
+        try:  # read once here, so that no page has to read a malformed one again
+            covered = sum(iter_counts(s.counts))
+        except ValueError as exc:
+            raise BadItem(f"{where}.data.counts: {exc}") from None
+        # A mask for the whole image may leave its last zeros out; one given a size may not.
+        if covered > height * width or (s.size is not None and covered < height * width):
+            raise BadItem(
+                f"{where}.data.counts: the runs add up to {covered} pixels but the "
+                f"{height} x {width} mask has {height * width}"
+            )
         return Box(x, y, x + w, y + h)
     if isinstance(item, KeypointItem):
         for k, point in enumerate(item.data.keypoints):

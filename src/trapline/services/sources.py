@@ -112,6 +112,13 @@ def update_source(
     if "credentials" in changes:
         credentials = changes["credentials"] or {}
     elif current.sealed_credentials:
+        if _origin(merged) != _origin(
+            {"kind": current.kind, "url": current.url, "endpoint_url": current.endpoint_url}
+        ):
+            raise InvalidInput(
+                "give the credentials again (or clear them): the source now points at another "
+                "host, and stored credentials are only ever sent to the one they were given for"
+            )
         credentials = rules.sealer.open(current.sealed_credentials)
     else:
         credentials = {}
@@ -124,6 +131,20 @@ def update_source(
         updated = repos.sources.update(source_id, updated_at=utcnow(), **columns)
     assert updated is not None
     return updated
+
+
+def _origin(fields: dict[str, Any]) -> tuple[object, ...]:
+    """Where a source's requests go: kind, and scheme, host (an S3 bucket) and port of its URL
+    and of its endpoint. Stored credentials follow none of these changing."""
+    where: list[object] = [str(fields["kind"])]
+    for url in (fields["url"], fields["endpoint_url"] or ""):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:  # not a port: compared as written
+            port = parts.netloc
+        where += [parts.scheme.lower(), (parts.hostname or "").lower(), port]
+    return tuple(where)
 
 
 def delete_source(db: Database, caller: User, source_id: int) -> None:

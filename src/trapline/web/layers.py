@@ -9,11 +9,12 @@ so the server never decodes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trapline.domain.results import Analysis, Annotation, AnnotationType
+from trapline.domain.rle import column_runs
 
 #: A segmentation with more column runs than this is drawn as its bounding box.
 MAX_RUNS = 20_000
@@ -130,68 +131,14 @@ def heat_tables(ramp: str) -> tuple[str, str, str]:
     )
 
 
-def rle_counts(counts: str | Sequence[int]) -> list[int]:
-    """The run lengths of a COCO RLE, from its list or its compressed string form.
-
-    The string form writes each count in 5-bit groups, low group first, as characters from
-    ``0`` (48) on; a group with bit 0x20 set continues the number, and bit 0x10 of the last
-    group is its sign. From the third count on, each is stored as the difference from the
-    count two before it.
-    """
-    if not isinstance(counts, str):
-        return [int(c) for c in counts]
-    found: list[int] = []
-    p = 0
-    while p < len(counts):
-        value = shift = 0
-        more = True
-        while more:
-            if p >= len(counts):
-                raise ValueError("the RLE string ends inside a number")
-            c = ord(counts[p]) - 48
-            if not 0 <= c < 64:
-                raise ValueError(f"the RLE string holds {counts[p]!r}, not a count character")
-            value |= (c & 0x1F) << shift
-            more = bool(c & 0x20)
-            p += 1
-            shift += 5
-            if not more and c & 0x10:
-                value |= -1 << shift
-        if len(found) > 2:
-            value += found[-2]
-        found.append(value)
-    return found
-
-
-def rle_path(counts: Sequence[int], height: int, max_runs: int = MAX_RUNS) -> str | None:
-    """An SVG path covering the mask's pixels, one rectangle per run within a column.
-
-    COCO masks run down each column in turn (column-major), starting with a run of zeros.
-    None when the mask needs more than ``max_runs`` rectangles.
-    """
-    pieces = list(_column_runs(counts, height, max_runs + 1))
-    if len(pieces) > max_runs:
+def rle_path(counts: str | Sequence[int], height: int, max_runs: int = MAX_RUNS) -> str | None:
+    """An SVG path covering the mask's pixels, one rectangle per run within a column; None
+    when the mask needs more than ``max_runs`` rectangles. The counts are read only as far as
+    that, so a page's cost is bounded whatever was stored."""
+    pieces = column_runs(counts, height, max_runs)
+    if pieces is None:
         return None
     return "".join(f"M{x} {y}h1v{n}h-1z" for x, y, n in pieces)
-
-
-def _column_runs(counts: Sequence[int], height: int, most: int) -> Iterator[tuple[int, int, int]]:
-    """(x, y, length) of each run of ones cut at column ends, at most ``most`` of them."""
-    start = made = 0
-    for n, count in enumerate(counts):
-        if count < 0:
-            raise ValueError(f"count {n} of the RLE is negative")
-        if n % 2:  # a run of ones
-            at, end = start, start + count
-            while at < end:
-                x, y = divmod(at, height)
-                length = min(end - at, height - y)
-                yield x, y, length
-                made += 1
-                if made >= most:
-                    return
-                at += length
-        start += count
 
 
 def _segmentation(a: Annotation, analysis: Analysis, width: int, height: int) -> Layer:
@@ -199,7 +146,7 @@ def _segmentation(a: Annotation, analysis: Analysis, width: int, height: int) ->
     grid_height, grid_width = (data.get("size") or [height, width])[:2]
     scale = (width / grid_width, height / grid_height)
     try:
-        path = rle_path(rle_counts(data.get("counts") or []), int(grid_height))
+        path = rle_path(data.get("counts") or [], int(grid_height))
     except ValueError:
         path = None  # stored before its counts were checked: shown as its box
     return Layer(a, analysis, path=path, scale=scale)

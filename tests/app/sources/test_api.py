@@ -115,6 +115,71 @@ def test_credentials_are_sealed_and_never_returned(
 
 
 @pytest.mark.parametrize(
+    ("moved", "keeps"),
+    [
+        ("http://127.0.0.1:9/other-folder/", True),  # the same host: a path may change
+        ("HTTP://127.0.0.1:9/photos/", True),  # the same origin, written otherwise
+        ("http://127.0.0.2:9/photos/", False),  # another host
+        ("http://127.0.0.1:10/photos/", False),  # another port
+        ("https://127.0.0.1:9/photos/", False),  # another scheme
+    ],
+)
+def test_stored_credentials_never_follow_the_url_to_another_host(
+    client: TestClient, owner: Account, project_id: int, moved: str, keeps: bool
+) -> None:
+    """A manager who points another's source elsewhere must give credentials again: the
+    stored ones are only for the host they were given for."""
+    made = create(
+        client, owner, project_id, name="station", kind="http_directory",
+        url="http://127.0.0.1:9/photos/", credentials={"username": "cam", "password": "pw"},
+    )  # fmt: skip
+    source = made.json()["id"]
+    answer = client.patch(f"/api/v2/sources/{source}", json={"url": moved}, headers=owner.headers)
+    if keeps:
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["credentials"]["password"] is True
+        return
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"].startswith("give the credentials again"), answer.text
+    kept = client.get(f"/api/v2/sources/{source}", headers=owner.headers).json()
+    assert kept["url"] == "http://127.0.0.1:9/photos/"  # nothing of the refused change
+    # With credentials given (new ones, or none) in the same request, the move is taken.
+    for credentials in ({"username": "cam", "password": "new"}, None):
+        moved_with = client.patch(
+            f"/api/v2/sources/{source}",
+            json={"url": moved, "credentials": credentials},
+            headers=owner.headers,
+        )
+        assert moved_with.status_code == 200, moved_with.text
+        client.patch(
+            f"/api/v2/sources/{source}",
+            json={
+                "url": "http://127.0.0.1:9/photos/",
+                "credentials": {"username": "c", "password": "p"},
+            },
+            headers=owner.headers,
+        )
+
+
+def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
+    client: TestClient, owner: Account, project_id: int
+) -> None:
+    made = create(
+        client, owner, project_id, name="bucket", kind="s3", url="s3://cams/trap-a/",
+        endpoint_url="http://127.0.0.1:9", credentials={"access_key_id": "a", "secret_access_key": "b"},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    source = made.json()["id"]
+    for change, taken in (
+        ({"url": "s3://cams/trap-b/"}, True),  # another prefix of the same bucket
+        ({"url": "s3://other-bucket/trap-a/"}, False),
+        ({"endpoint_url": "http://127.0.0.2:9"}, False),
+    ):
+        answer = client.patch(f"/api/v2/sources/{source}", json=change, headers=owner.headers)
+        assert (answer.status_code == 200) is taken, (change, answer.text)
+
+
+@pytest.mark.parametrize(
     ("body", "words"),
     [
         ({"kind": "gopher", "url": "gopher://x/"}, "kind must be one of ftp, http_directory"),

@@ -256,6 +256,18 @@ def test_credentials_are_never_shown_only_whether_they_are_set(
     assert 'id="credentials-error"' in refused.text  # type: ignore[attr-defined]
     assert secret not in refused.text  # type: ignore[attr-defined]
 
+    # Pointing it at another bucket without typing credentials again is refused, next to them.
+    elsewhere = {**settings, "url": "s3://someone-elses-drop/trap-1"}
+    moved = browser.post(f"/sources/{source_id}", elsewhere, csrf_from="/projects")
+    assert moved.status_code == 400  # type: ignore[attr-defined]
+    assert 'id="credentials-error"' in moved.text  # type: ignore[attr-defined]
+    assert "give the credentials again" in moved.text  # type: ignore[attr-defined]
+    api = client.get(f"/api/v2/sources/{source_id}", headers=owner.headers).json()
+    assert api["url"] == "s3://camera-drop/trap-1"
+    typed = {**elsewhere, "access_key_id": "AKIAOTHER", "secret_access_key": "other"}
+    taken = browser.post(f"/sources/{source_id}", typed, csrf_from="/projects")
+    assert taken.status_code == 303, taken.text[:500]  # type: ignore[attr-defined]
+
 
 def test_pause_resume_and_delete_after_confirming(
     sign_in: Callable[[Account], Browser],

@@ -16,7 +16,8 @@ from tests.app.callbacks.conftest import Pipeline, create_analysis, image_id, pi
 from tests.app.web.conftest import Browser
 from tests.conftest import Account
 from trapline.client.simulation import gray_png
-from trapline.web.layers import HEAT_RAMPS, heat_tables, rle_counts, rle_path
+from trapline.domain.rle import MAX_GROUPS, iter_counts
+from trapline.web.layers import HEAT_RAMPS, MAX_RUNS, heat_tables, rle_path
 
 __all__ = ["image_id", "pipeline", "settings"]  # fixtures of the callback tests, used here
 
@@ -51,9 +52,9 @@ def test_rle_strings_read_as_pycocotools_writes_them(seed: int) -> None:
     height, width = int(rng.integers(1, 60)), int(rng.integers(1, 60))
     mask = (rng.random((height, width)) < rng.uniform(0.05, 0.95)).astype(np.uint8)
     encoded = coco_mask.encode(np.asfortranarray(mask))
-    counts = rle_counts(encoded["counts"].decode("ascii"))
+    counts = list(iter_counts(encoded["counts"].decode("ascii")))
     assert counts == _runs(mask)
-    assert rle_counts(counts) == counts  # the list form is taken as it is
+    assert list(iter_counts(counts)) == counts  # the list form is taken as it is
     path = rle_path(counts, height)
     assert path is not None
     assert (_painted(path, height, width) == mask).all()
@@ -70,7 +71,37 @@ def test_a_mask_with_too_many_runs_is_not_drawn_as_a_path() -> None:
 )
 def test_unreadable_rle_strings_are_refused(bad: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
-        rle_counts(bad)
+        list(iter_counts(bad))
+
+
+class Counted(str):
+    """A counts string that tallies how many of its characters were read."""
+
+    read = 0
+
+    def __getitem__(self, index: Any) -> str:
+        Counted.read += 1
+        return str.__getitem__(self, index)
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        "1" * 10_000_000,  # ten million one-pixel runs, 10 MB
+        "0" * 10_000_000,  # ten million empty runs: no rectangle at all
+        "o" * 10_000_000,  # one count continued for ever
+    ],
+)
+def test_a_10_mb_counts_string_is_drawn_reading_a_bounded_part_of_it(counts: str) -> None:
+    """Masks stored before their counts were checked: a page reads at most what ``MAX_RUNS``
+    rectangles need (or the groups of one count), never the whole string."""
+    Counted.read = 0
+    try:
+        path = rle_path(Counted(counts), 100)
+    except ValueError:
+        path = None
+    assert path is None  # shown as its box instead
+    assert Counted.read <= max(2 * MAX_RUNS + 2, MAX_GROUPS)
 
 
 def test_heat_tables_run_from_the_first_colour_to_the_last() -> None:

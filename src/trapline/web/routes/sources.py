@@ -63,7 +63,9 @@ _PREFIXES = (
     ("deployment ", "deployment_id"),
     ("pipeline ", "pipeline"),
 )
-_CREDENTIAL_WORDS = re.compile(r"sources (take these|need) credentials|^give either|^HTTP Basic")
+_CREDENTIAL_WORDS = re.compile(
+    r"sources (take these|need) credentials|^give either|^give the credentials again|^HTTP Basic"
+)
 
 
 def _values(source: PullSource | None) -> dict[str, Any]:
