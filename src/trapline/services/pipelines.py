@@ -213,11 +213,13 @@ def check_endpoint_url(value: str) -> str:
     """The base URL of a push-mode service, without a trailing slash; InvalidInput if unusable."""
     url = value.strip()
     example = "such as http://gpu-box.example.org:2000"
-    parts = urlsplit(url)
-    try:
+    try:  # a malformed IPv6 bracket or port fails here
+        parts = urlsplit(url)
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
-        port_ok = False
+        raise InvalidInput(
+            f"endpoint_url must be an http(s) URL {example} (got {value!r})"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise InvalidInput(f"endpoint_url must be an http(s) URL {example} (got {value!r})")
     if parts.username or parts.password:

@@ -138,12 +138,11 @@ def _origin(fields: dict[str, Any]) -> tuple[object, ...]:
     and of its endpoint. Stored credentials follow none of these changing."""
     where: list[object] = [str(fields["kind"])]
     for url in (fields["url"], fields["endpoint_url"] or ""):
-        parts = urlsplit(url)
         try:
-            port = parts.port
-        except ValueError:  # not a port: compared as written
-            port = parts.netloc
-        where += [parts.scheme.lower(), (parts.hostname or "").lower(), port]
+            parts = urlsplit(url)
+            where += [parts.scheme.lower(), (parts.hostname or "").lower(), parts.port]
+        except ValueError:  # malformed (refused by the checks after): compared as written
+            where += [url]
     return tuple(where)
 
 

@@ -158,8 +158,11 @@ class HttpDirectoryGateway(Gateway):
         here = urlsplit(url).path
         page_key = self._key(url) or ""
         for href, parts in parser.links:
-            target = urljoin(url, href.strip())
-            split = urlsplit(target)
+            try:
+                target = urljoin(url, href.strip())
+                split = urlsplit(target)
+            except ValueError:
+                continue  # a malformed link (an unclosed IPv6 bracket): not a file of the folder
             if split.query or not split.path.startswith(here) or split.path == here:
                 continue  # sort links, parents, the page itself
             key = self._key(target.split("#", 1)[0])

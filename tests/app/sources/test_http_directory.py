@@ -63,7 +63,8 @@ def test_only_links_below_the_source_are_taken() -> None:
                 '<a href="http://example.org/traps/one/c.jpg">elsewhere</a>'
                 '<a href="/traps/two/d.jpg">sibling</a> <a href="//127.0.0.1:1/e.jpg">port</a>'
                 '<a href="sub/f.jpg">deeper, listed by its own folder</a> <a href="g.jpg#x">g</a>'
-                '<a href="%2e%2e/h.jpg">encoded parent</a> <a href="sub/">sub</a>',
+                '<a href="%2e%2e/h.jpg">encoded parent</a> <a href="sub/">sub</a>'
+                '<a href="http://[::1">unclosed bracket</a> <a href="//[::1/i.jpg">i</a>',
             )
         elif handler.path == "/traps/one/sub/":
             page(handler, '<a href="f.jpg">f</a> <a href="/traps/one/a.jpg">back up</a>')
