@@ -73,11 +73,7 @@ def create_app(platform: Platform) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(
-        BodyLimit,
-        max_bytes=settings.web.max_request_bytes,
-        max_part_bytes=settings.web.max_upload_bytes,
-    )
+    app.add_middleware(BodyLimit, max_bytes=settings.web.max_request_bytes)
     app.add_middleware(JsonTooLarge)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestContext)

@@ -144,10 +144,10 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Answers 413 as soon as a request body passes ``max_bytes``, or one part of a multipart
-    body (one uploaded file) passes ``max_part_bytes``: by the declared length or by counting
-    the stream as it is read, so nothing past the limit is read, spooled or parsed. The
-    connection is then closed, leaving the rest of the body unread.
+    """Answers 413 as soon as a request body passes ``max_bytes``: by the declared length or by
+    counting the stream as it is read, so nothing past the limit is read, spooled or parsed.
+    The connection is then closed, leaving the rest of the body unread. (A file of an upload
+    over the limit for one file is refused by name where it is stored, the others kept.)
 
     A JSON route's body (one with a ``max_body_size``, which its route sets in the request's
     scope before reading the body) is also refused once it opens more JSON objects and arrays
@@ -155,10 +155,9 @@ class BodyLimit:
     memory than its bytes, so this bounds what parsing the body may take.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_part_bytes: int | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.max_part_bytes = max_part_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -168,7 +167,6 @@ class BodyLimit:
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send, self._too_long())
             return
-        parts = _PartSizes.of(scope, self.max_part_bytes)
         received = containers = 0
         refusal: str | None = None
         started = False
@@ -184,8 +182,6 @@ class BodyLimit:
                     containers += containers_in(body)
                 if received > self.max_bytes:
                     refusal = self._too_long()
-                elif parts is not None and parts.passed_limit(body):
-                    refusal = self._part_too_long()
                 elif route_limit is not None and containers > container_budget(route_limit):
                     refusal = too_many_containers_detail(container_budget(route_limit))
                 if refusal is not None:
@@ -216,59 +212,8 @@ class BodyLimit:
             "send fewer or smaller files per request"
         )
 
-    def _part_too_long(self) -> str:
-        return (
-            f"a file in this request is larger than the {self.max_part_bytes} byte limit for"
-            " one file; send smaller files"
-        )
-
     async def _refuse(self, send: Send, detail: str) -> None:
         await send_json_error(send, 413, detail, "too_large", close=True)
-
-
-#: Room for a part's own headers (name, file name, type) beyond the file's bytes; the exact
-#: size of each file is checked again where it is stored.
-_PART_HEADERS_ALLOWANCE = 16 * 1024
-_BOUNDARY = re.compile(r'boundary="?([^";,\s]{1,200})"?', re.IGNORECASE)
-
-
-class _PartSizes:
-    """Counts the bytes of the current part of a multipart body as it streams by."""
-
-    def __init__(self, boundary: bytes, limit: int) -> None:
-        # A delimiter is a line break, two dashes and the boundary, then a line break (another
-        # part follows) or two dashes (the end), as the multipart parser reads it: the same
-        # bytes inside a file, followed by anything else, stay part of the file.
-        self._delimiter = re.compile(b"\r\n--" + re.escape(boundary) + b"(?:\r\n|--)")
-        self._keep = len(boundary) + 5  # one byte short of a whole delimiter
-        self._limit = limit + _PART_HEADERS_ALLOWANCE
-        # As if a line break came first, so the opening delimiter (which has none) is found.
-        self._tail = b"\r\n"
-        self._size = 0
-
-    @classmethod
-    def of(cls, scope: Scope, limit: int | None) -> _PartSizes | None:
-        """A counter for a multipart request, None for any other or without a part limit."""
-        content_type = _header(scope, b"content-type") or ""
-        if limit is None or not content_type.lower().startswith("multipart/"):
-            return None
-        found = _BOUNDARY.search(content_type)
-        return cls(found.group(1).encode("latin-1"), limit) if found else None
-
-    def passed_limit(self, chunk: bytes) -> bool:
-        """Count ``chunk``; whether a part in it, ended or not, is over the limit."""
-        # The tail was counted already; a delimiter split between chunks is found in it, and
-        # no whole delimiter fits in the tail alone.
-        data = self._tail + chunk
-        counted = len(self._tail)
-        over = False
-        for delimiter in self._delimiter.finditer(data):
-            self._size += max(0, delimiter.start() - counted)
-            over = over or self._size > self._limit
-            self._size, counted = 0, delimiter.end()
-        self._size += len(data) - counted
-        self._tail = data[-self._keep :]
-        return over or self._size > self._limit
 
 
 #: Sent with every answer: browsers use the Content-Type given, never one guessed from bytes.

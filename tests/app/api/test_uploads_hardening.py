@@ -24,7 +24,6 @@ from PIL import Image
 from tests.conftest import Account, upload
 from trapline.app import create_app
 from trapline.db.engine import Database
-from trapline.http.middleware import _PartSizes
 from trapline.imaging import limits as decode_limits
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.synthetic import flat_png
@@ -414,42 +413,23 @@ def test_a_body_over_the_request_limit_is_refused_unread(
     assert body.sent < settings.web.max_request_bytes + 2 * MIB
 
 
-@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
-def test_one_file_over_the_file_limit_is_refused_as_it_arrives(
-    upload_url: str, settings: Settings, owner: Account, declared: bool
+def test_one_file_over_the_file_limit_is_refused_by_name_and_the_others_are_kept(
+    upload_url: str, settings: Settings, owner: Account, jpeg: Callable[..., bytes]
 ) -> None:
-    # One 16 MiB file: under the 20 MiB request limit, over the 5 MiB limit for one file.
-    body = Body(1, 16 * MIB)
-    length = {"Content-Length": str(body.size)} if declared else {}
-    answer = send(upload_url, owner, body, **length)
-    assert answer.status_code == 413
-    assert answer.json()["detail"] == (
-        "a file in this request is larger than the 5242880 byte limit for one file;"
-        " send smaller files"
-    )
-    assert answer.headers["connection"] == "close"
-    assert not body.finished
-    assert body.sent < settings.web.max_upload_bytes + 2 * MIB
-    assert blob_files(settings) == []
-
-
-def test_files_up_to_the_limit_pass_however_they_are_cut() -> None:
-    boundary = b"0123abcd"
-    files = [b"x" * 5000, b"\r\n--0123abcd-not-a-delimiter " * 100, b"", b"y" * 4999]
-    body = (
-        b"".join(
-            b"--%s\r\nContent-Disposition: form-data; name=files\r\n\r\n%s\r\n" % (boundary, data)
-            for data in files
-        )
-        + b"--%s--\r\n" % boundary
-    )
-    scope = {"headers": [(b"content-type", b"multipart/form-data; boundary=" + boundary)]}
-    longest = max(map(len, files)) + 60  # a part's own headers count too
-    for step in (1, 2, 7, 13, 64, 4096, len(body)):
-        counter = _PartSizes.of(scope, longest - 16 * 1024)
-        assert counter is not None
-        pieces = [body[i : i + step] for i in range(0, len(body), step)]
-        assert not any([counter.passed_limit(piece) for piece in pieces]), step
-        counter = _PartSizes.of(scope, longest - 16 * 1024 - 120)
-        assert counter is not None
-        assert any([counter.passed_limit(piece) for piece in pieces]), step
+    # A 16 MiB file: under the 20 MiB request limit, over the 5 MiB limit for one file.
+    good = jpeg(1)
+    files = [
+        ("files", ("good.jpg", good, "image/jpeg")),
+        ("files", ("huge.png", b"\x89PNG" + b"\0" * 16 * MIB, "image/png")),
+    ]
+    answer = httpx.post(upload_url, files=files, headers=owner.headers, timeout=60)
+    assert answer.status_code == 201, answer.text
+    kept, refused = answer.json()["results"]
+    assert (kept["status"], kept["filename"]) == ("created", "good.jpg")
+    assert (refused["status"], refused["filename"]) == ("refused", "huge.png")
+    assert refused["reason"] == '"huge.png" is larger than the 5242880 byte limit for one file'
+    assert answer.json()["created"] == 1
+    # Alone, it is the answer's error, still by name.
+    alone = httpx.post(upload_url, files=files[1:], headers=owner.headers, timeout=60)
+    assert alone.status_code == 413, alone.text
+    assert alone.json()["detail"].startswith('"huge.png" is larger than')

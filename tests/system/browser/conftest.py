@@ -53,6 +53,11 @@ def _wait_for_demo(server: Server) -> int:
     raise AssertionError(f"the demo job did not finish:\n{server.log()}")
 
 
+#: The server's limits for one uploaded file and for one request, in bytes.
+UPLOAD_LIMIT = 2 * 1024 * 1024
+REQUEST_LIMIT = 3 * 1024 * 1024
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -73,8 +78,13 @@ def app(
         url = postgres_databases.new()
         args += ["--database-url", url]
     try:
-        # Loopback allowed: the source run test's station listens there.
-        env = clean_env(TRAPLINE_OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8")
+        # Loopback allowed: the source run test's station listens there. Small upload limits,
+        # so the drop test can send a file over them.
+        env = clean_env(
+            TRAPLINE_OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8",
+            TRAPLINE_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
+            TRAPLINE_MAX_REQUEST_BYTES=str(REQUEST_LIMIT),
+        )
         with running(args, cwd=tmp, env=env) as server:
             project = _wait_for_demo(server)
             yield App(

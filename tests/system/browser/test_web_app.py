@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.support.protocol import pipeline_config, registration
 from tests.support.source_servers import Station, http_serving
-from tests.system.browser.conftest import App, sign_in
+from tests.system.browser.conftest import UPLOAD_LIMIT, App, sign_in
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.slow
@@ -80,6 +80,18 @@ def test_sign_in_create_project_upload_by_drop_and_run_a_job(page: Any, app: App
     assert "Uploaded 3 new images" in page.inner_text("#upload-status")
     page.wait_for_selector(".grid img >> nth=2")
     assert app.api("GET", f"/projects/{project}/images/").json()["count"] == 3
+
+    # A file over the limit for one file is refused by name; the others of the drop are kept.
+    big = ("2024062922000-big.jpg", base64.b64encode(b"\xff\xd8" + b"\0" * (UPLOAD_LIMIT + 1)))
+    more = [
+        (f"2024062{n}230000.jpg", base64.b64encode(light_trap_jpeg(seed=50 + n)).decode())
+        for n in range(2)
+    ]
+    page.evaluate(_DROP, [[more[0], (big[0], big[1].decode()), more[1]]])
+    page.wait_for_selector("#dropzone[data-done='2']")
+    outcome = page.inner_text("#upload-status")
+    assert "Uploaded 2 new images; 1 refused (2024062922000-big.jpg:" in outcome, outcome
+    assert app.api("GET", f"/projects/{project}/images/").json()["count"] == 5
 
     # The embedded worker registers its pipelines with new projects on a timer.
     page.goto(f"{app.url}/projects/{project}/jobs")

@@ -134,6 +134,7 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         jobs=recent_jobs,
         labels=[label for label, _ in reviews.top_labels(page.db, page.me, project_id)],
         can_upload=role.allows(role.MEMBER),
+        max_request_bytes=page.platform.settings.web.max_request_bytes,
         pipelines=[p for p in pipelines.list_pipelines(page.db, page.me, project_id) if p.enabled]
         if role.allows(role.MEMBER)
         else [],

@@ -1,8 +1,12 @@
 // Drag-and-drop upload with a progress bar: files go up in small batches to the page's upload
-// route (session cookie + CSRF header), then the grid reloads to show them.
+// route (session cookie + CSRF header), then the grid reloads to show them. A batch holds at
+// most BATCH files and stays under the server's request limit, so a big file goes up on its
+// own; one over the limit for one file is refused by name and the others are stored.
 import { csrfToken } from "./csrf.js";
 
 const BATCH = 20;
+// Room for the multipart framing of a batch (each part's headers, the deployment field).
+const FRAMING = 64 * 1024;
 const DONE_KEY = "trapline-upload-done";
 const zone = document.getElementById("dropzone");
 const input = document.getElementById("file-input");
@@ -33,18 +37,34 @@ function send(project, files, sentBefore, totalBytes) {
   });
 }
 
+// Consecutive batches of at most BATCH files and `budget` bytes (a larger file alone).
+function* batches(files, budget) {
+  let batch = [], bytes = 0;
+  for (const file of files) {
+    if (batch.length && (batch.length === BATCH || bytes + file.size > budget)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(file);
+    bytes += file.size;
+  }
+  if (batch.length) yield batch;
+}
+
 async function upload(files) {
   if (!files.length) return;
   const project = zone.dataset.project;
   const totalBytes = files.reduce((n, f) => n + f.size, 0) || 1;
   bar.hidden = false;
   bar.value = 0;
-  let sent = 0, created = 0, duplicates = 0;
+  let sent = 0, started = 0, created = 0, duplicates = 0;
   const refused = [];
+  const budget = Math.max(1, Number(zone.dataset.maxRequest) - FRAMING);
   try {
-    for (let i = 0; i < files.length; i += BATCH) {
-      const batch = files.slice(i, i + BATCH);
-      status.textContent = `Uploading ${Math.min(i + BATCH, files.length)} of ${files.length}…`;
+    for (const batch of batches(files, budget)) {
+      status.textContent = `Uploading ${started + batch.length} of ${files.length}…`;
+      started += batch.length;
       const results = await send(project, batch, sent, totalBytes);
       sent += batch.reduce((n, f) => n + f.size, 0);
       for (const r of results) {
