@@ -29,6 +29,7 @@ from trapline.exports.base import (
     fractions,
     iso,
 )
+from trapline.exports.csv import cell
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 
 VERSION = "1.0.2"
@@ -106,7 +107,7 @@ class CamtrapDpWriter(ExportWriter):
             media_id, deployment_id, stamp = str(image.id), str(deployment.id), capture_iso(image)
             self._media.add(
                 [media_id, deployment_id, "", stamp, self.relative_path(image), "false",
-                 image.filename, image.content_type, "", "", ""]
+                 cell(image.filename), image.content_type, "", "", ""]
             )  # fmt: skip
             rows = 0
             for d in result.detections:
@@ -119,7 +120,7 @@ class CamtrapDpWriter(ExportWriter):
                 self._observations.add(
                     [f"{media_id}-0", deployment_id, media_id, "", stamp, stamp, "media", kind]
                     + [""] * (len(OBSERVATION_FIELDS) - 9)
-                    + [note]
+                    + [cell(note)]
                 )
                 rows = 1
             self.tally.rows += rows
@@ -187,8 +188,8 @@ class CamtrapDpWriter(ExportWriter):
             probability = _num(d.label_confidence)
         return [
             f"{image.id}-{d.key}", deployment_id, str(image.id), "", stamp, stamp,
-            "media", kind, "", name, "1" if kind == "animal" else "", "", "", "", "", "", "",
-            "", *bbox, method, by, _iso_repeated(when), probability, tags, "",
+            "media", kind, "", cell(name), "1" if kind == "animal" else "", "", "", "", "", "", "",
+            "", *bbox, method, cell(by), _iso_repeated(when), probability, cell(tags), "",
         ]  # fmt: skip
 
     def _meaning(self, d: Detection) -> tuple[str, str, str]:
@@ -241,10 +242,10 @@ class CamtrapDpWriter(ExportWriter):
             start = _wall(d.started_at, first) if d.started_at else first
             end = _wall(d.ended_at, last) if d.ended_at else last
             table.writerow(
-                [str(d.id), str(d.id), d.name, _num(d.latitude), _num(d.longitude), "",
+                [str(d.id), str(d.id), cell(d.name), _num(d.latitude), _num(d.longitude), "",
                  iso(min(start, first)), iso(max(end, last))]
                 + [""] * 15
-                + [d.description.replace("\n", " ")]
+                + [cell(d.description.replace("\n", " "))]
             )  # fmt: skip
         text.flush()
         text.detach()

@@ -293,3 +293,15 @@ def test_camtrap_dp_names_taxa_from_category_maps(proto, tmp_path: Path) -> None
     animals = [o for o in observations if o["bboxX"]]
     assert {o["observationType"] for o in animals} == {"animal"}
     assert {o["scientificName"] for o in animals} == used
+
+
+def test_camtrap_dp_cells_never_read_as_formulas(proto) -> None:  # type: ignore[no-untyped-def]
+    """The package's CSVs escape a leading formula character as the plain CSV does."""
+    from tests.app.exports.conftest import seed_project
+
+    seeded = seed_project(proto, names=[f"=HYPERLINK(x{n})-2024062{n}220000.jpg" for n in range(9)])
+    done = seeded.export(format="camtrap-dp")
+    archive = zipfile.ZipFile(io.BytesIO(seeded.download(done["id"])))
+    names = [row["fileName"] for row in _tables(archive, "media.csv")]
+    assert names
+    assert all(name.startswith("'=HYPERLINK(") for name in names)
