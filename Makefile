@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test test-busy fuzz lint format bench clean services scale-trial
+.PHONY: help demo up test test-busy fuzz lint format bench clean deps scale-trial
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -36,16 +36,16 @@ demo: $(SERVER_STAMP)  ## install into .venv and run trapline with a demo projec
 up: $(SERVER_STAMP)  ## install into .venv and run trapline on embedded defaults
 	$(BIN)/trapline up $(PORT_FLAG)
 
-services:  ## make sure the system packages and services the tests use are present
+deps:  ## the system packages the tests use, installed with apt-get when missing (PostgreSQL, nginx, Chromium, curl, openssl), and PostgreSQL started
 	bash scripts/test-services.sh
 
-test: $(STAMP) services  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
+test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
 	$(BIN)/pytest -n 2 --dist loadgroup --db all $(PYTEST_ARGS)
 
-test-busy: $(STAMP) services  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
+test-busy: $(STAMP) deps  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
 	bash scripts/test-busy.sh
 
-fuzz: $(STAMP) services  ## a long schemathesis run against real servers (FUZZ_EXAMPLES per operation)
+fuzz: $(STAMP) deps  ## a long schemathesis run against real servers (FUZZ_EXAMPLES per operation)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=7200 $(BIN)/pytest tests/system/fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff lint and format check, mypy, and the import contracts (the floors)
@@ -58,7 +58,7 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-scale-trial: $(STAMP) services  ## the scaled set-up on this machine: PostgreSQL, NATS, S3, two replicas, a worker
+scale-trial: $(STAMP) deps  ## the scaled set-up on this machine: PostgreSQL, NATS, S3, two replicas, a worker
 	$(BIN)/python scripts/scale_trial.py
 
 bench: $(STAMP)  ## run the benchmarks and print their tables

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure the services and system packages the test suite needs are here and running.
-# Safe to run again and again; installs only what is missing (needs root for apt-get).
+# `make deps`: make sure the system packages and services the test suite needs are here.
+# Installs with apt-get (as root, `apt-get update` first), only what is missing, saying each:
+# PostgreSQL (started, loopback trusted), nginx, curl, openssl and Chromium. Safe to run again.
 set -euo pipefail
 
 PG_HOST=127.0.0.1
