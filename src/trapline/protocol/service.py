@@ -39,8 +39,9 @@ class ProcessResponse(PipelineResultsResponse):
     """The answer to ``POST /process``: one result merged over every image of the request.
 
     ``errors`` lists the images that could not be processed as ``{"error", "image_id"}``; the
-    others are in ``source_images`` with their detections. ``algorithms`` describes every
-    algorithm of the pipeline by key, as Antenna's services do.
+    others are in ``source_images`` with their detections. ``algorithms`` (every algorithm of
+    the pipeline by key) is read when a service sends it; trapline's own service leaves it out,
+    as ``/info`` describes them and Antenna ignores it here.
     """
 
     algorithms: dict[str, AlgorithmConfig] = Field(default_factory=dict)

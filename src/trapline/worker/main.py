@@ -152,12 +152,15 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
                 hint = f" {GETTING_IN}" if isinstance(exc, ApiError) and exc.status == 401 else ""
                 print(f"project {project}: registration failed: {exc}.{hint}", file=sys.stderr)
                 continue
-            created = answer.get("pipelines_created", [])
-            updated = answer.get("pipelines_updated", [])
+            # Antenna names no service id and may list a slug more than once.
+            created = list(dict.fromkeys(answer.get("pipelines_created") or []))
+            updated = list(dict.fromkeys(answer.get("pipelines_updated") or []))
             there = [c.slug for c in configs if c.slug not in created and c.slug not in updated]
+            service_id = answer.get("processing_service_id")
             print(
-                f"project {project}: service {name!r} (id {answer.get('processing_service_id')})"
-                f"; created: {', '.join(created) or 'none'}"
+                f"project {project}: service {name!r}"
+                + (f" (id {service_id})" if service_id is not None else "")
+                + f"; created: {', '.join(created) or 'none'}"
                 f"; updated: {', '.join(updated) or 'none'}"
                 f"; already there: {', '.join(there) or 'none'}"
             )

@@ -179,7 +179,6 @@ class ProcessingService:
                     ) from exc
             for result in results:
                 detections += result.detections
-        config = self.configs[pipeline.slug]
         elapsed = time.perf_counter() - started
         log.info(
             "%s: %d images, %d detections, %d errors in %.2fs",
@@ -195,7 +194,6 @@ class ProcessingService:
             source_images=[SourceImageResponse(id=i.id, url=i.url) for i in images],
             detections=detections,
             errors=[e.model_dump() for e in errors] or None,
-            algorithms={a.key: a for a in config.algorithms},
         )
 
     def _fetch(self, image: SourceImageRequest) -> SourceImage | ResultError:

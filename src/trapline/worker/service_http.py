@@ -188,7 +188,8 @@ class ServiceHandler(BaseHTTPRequestHandler):
                 log.exception("POST /process failed")
                 self._error(500, f"internal error: {type(exc).__name__}: {exc}", "error")
                 return
-            self._send(200, answer.model_dump(mode="json"))
+            # Without ``algorithms``: /info describes them, and Antenna logs it as ignored.
+            self._send(200, answer.model_dump(mode="json", exclude={"algorithms"}))
 
     def _parse(self) -> PipelineRequest:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":

@@ -13,12 +13,14 @@ of the standard library and pydantic:
   random job unless ``limit`` is given); ``GET /api/v2/jobs`` redirects to it;
 - ``POST /api/v2/jobs/{id}/tasks/``: ``batch_size`` checked first, then the job; tasks only
   while the job is ``STARTED`` or ``RETRY``; a reserved task comes back after the visibility
-  timeout, at most ``max_deliver`` times;
+  timeout (``ack_wait``, 300 s), at most ``max_deliver`` (2) times;
 - ``POST /api/v2/jobs/{id}/result/``: the whole body validated (one bad item: 400, nothing
   taken), then ``accepted`` with every item ``queued``; results are stored in the background
   and only then acknowledged: detections and classifications by the algorithms registered for
   the pipeline, each classification's taxon data read from ``category_map.data[index of the
-  best score]``; a result that cannot be stored is not acknowledged and comes back;
+  best score]``; a result that cannot be stored is not acknowledged and comes back; a result
+  arriving once its job has ended (canceled, revoked, done) is dropped, as Antenna logs
+  "result arrived after the job already finished … ignoring";
 - ``POST /api/v2/projects/{id}/pipelines/``: registration (201);
 - anything else: Django's 404 page (no ``/tasks/next/``, no lease extension).
 """
@@ -171,12 +173,14 @@ class Stored:
     detections: list[tuple[int, str]] = field(default_factory=list)
     classifications: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Jobs whose result arrived once they had ended (dropped, as Antenna drops it).
+    ignored: list[int] = field(default_factory=list)
 
 
 class Antenna:
     """The stand-in's state and behaviour; ``serve()`` puts it on a loopback port."""
 
-    def __init__(self, *, visibility: float = 30.0, max_deliver: int = 5) -> None:
+    def __init__(self, *, visibility: float = 300.0, max_deliver: int = 2) -> None:
         self.visibility = visibility
         self.max_deliver = max_deliver
         self.url = ""
@@ -437,6 +441,13 @@ class Antenna:
             self._ack(job_id, item)
 
     def _store(self, job_id: int, item: TaskResult) -> None:
+        with self._lock:
+            ended = self.jobs[job_id].status in FINAL_STATES + ("CANCELING",)
+        if ended:
+            with self.changed:
+                self.stored.ignored.append(job_id)
+                self.changed.notify_all()
+            return
         result = item.result
         if isinstance(result, PipelineError):
             if result.image_id is not None:

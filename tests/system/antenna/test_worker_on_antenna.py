@@ -89,6 +89,25 @@ def test_the_stand_in_refuses_what_antenna_refuses(antenna: Antenna) -> None:
         assert [t["status"] for t in taken["tasks"]] == ["queued"]
 
 
+def test_a_result_posted_after_the_job_ended_is_dropped_as_antenna_drops_it(
+    antenna: Antenna,
+) -> None:
+    """Antenna accepts the post but ignores a result whose job has ended (canceled): what a
+    worker finishes after a cancel is lost there, so docs/antenna.md says so."""
+    job = antenna.add_job(PROJECT, "constant", {1: photo(10), 2: photo(20)})
+    with api(antenna) as client:
+        (task,) = client.post(f"/api/v2/jobs/{job.id}/tasks/", json={"batch_size": 1}).json()[
+            "tasks"
+        ]
+        with antenna.changed:
+            job.status = "REVOKED"
+        late = {"reply_subject": task["reply_subject"], "result": {"error": "x", "image_id": "1"}}
+        taken = client.post(f"/api/v2/jobs/{job.id}/result/", json={"results": [late]}).json()
+    assert taken["status"] == "accepted"
+    assert antenna.wait(lambda: antenna.stored.ignored == [job.id], 30)
+    assert job.failed_images == set()  # nothing of it was stored
+
+
 def test_a_category_map_without_data_cannot_be_stored_on_antenna(antenna: Antenna) -> None:
     job = antenna.add_job(PROJECT, "bare", {1: photo(10)})
     algorithm = {"name": "c", "key": "bare-cls", "category_map": {"labels": ["moth"], "data": []}}
@@ -135,6 +154,8 @@ def test_a_burst_worker_completes_an_antenna_job(antenna: Antenna, tmp_path: Pat
         antenna, tmp_path, "register", "--project", str(PROJECT), "--pipeline", "constant"
     )
     assert f"project {PROJECT}" in registered
+    assert "(id None)" not in registered  # Antenna's answer names no service id
+    assert registered.count("constant") == 1, registered  # each pipeline named once
     classifier = antenna.algorithms["constant"]["constant-classifier"]
     assert classifier.category_map is not None
     assert classifier.category_map.data == [
