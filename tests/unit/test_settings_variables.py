@@ -89,6 +89,13 @@ ROWS: list[tuple[str, str, str, object, object]] = [
         ["127.0.0.0/8", "fd00::/8", "10.1.2.3/32"],
         [],
     ),
+    (
+        "trusted_proxies",
+        "TRAPLINE_TRUSTED_PROXIES",
+        "127.0.0.1, 10.0.0.0/8",
+        ["127.0.0.1/32", "10.0.0.0/8"],
+        [],
+    ),
     ("embedded_worker", "TRAPLINE_EMBEDDED_WORKER", "0", False, True),
     ("export_ttl", "TRAPLINE_EXPORT_TTL", "600", 600, 604800),
     ("export_workers", "TRAPLINE_EXPORT_WORKERS", "2", 2, 1),
@@ -186,6 +193,7 @@ SECTION_PATHS = {
     "secret_key": "security.secret_key",
     "outbound_allow_networks": "security.outbound_allow_networks",
     "cors_origins": "security.cors_origins",
+    "trusted_proxies": "security.trusted_proxies",
     "access_cache_seconds": "security.access_cache_seconds",
     "database_url": "db.url",
     "database_pool_size": "db.pool_size",
@@ -272,7 +280,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_the_rows_cover_every_field() -> None:
     fields = {field for field, *_ in ROWS}
-    assert len(fields) == 71
+    assert len(fields) == 72
     assert set(SECTION_PATHS) == fields
     defaults = Settings(_env_file=None)
     for field, _, _, _, default in ROWS:

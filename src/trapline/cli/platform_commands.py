@@ -184,7 +184,12 @@ def _serve(
     from trapline.app import create_app
     from trapline.http.server import Server
 
-    server = Server.for_app(create_app(platform), platform.settings.web, stopping=stopping)
+    server = Server.for_app(
+        create_app(platform),
+        platform.settings.web,
+        trusted_proxies=platform.settings.security.trusted_proxies,
+        stopping=stopping,
+    )
     tuning.apply(platform.settings.server)
     if started is not None:
         threading.Thread(target=_when_listening, args=(server, started), daemon=True).start()

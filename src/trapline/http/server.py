@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from types import FrameType
 from typing import Any
 
@@ -29,9 +30,15 @@ class Server(uvicorn.Server):
 
     @classmethod
     def for_app(
-        cls, app: Any, settings: WebSettings, *, stopping: Callable[[], None] | None = None
+        cls,
+        app: Any,
+        settings: WebSettings,
+        *,
+        trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
+        stopping: Callable[[], None] | None = None,
     ) -> Server:
-        """A server for ``app`` on the settings' host and port."""
+        """A server for ``app`` on the settings' host and port, believing forwarded headers
+        only from ``trusted_proxies``."""
         if not settings.public_url and settings.host in ("", "0.0.0.0", "::"):  # noqa: S104
             # Links are never built from a request's Host header (a caller writes it).
             log.warning(
@@ -47,6 +54,10 @@ class Server(uvicorn.Server):
             log_config=None,
             timeout_keep_alive=30,
             timeout_graceful_shutdown=10,
+            # uvicorn believes X-Forwarded-For from loopback unless told otherwise: a made-up
+            # header would then choose the client address the sign-in limits count by.
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=[str(n) for n in trusted_proxies] or "",
         )
         return cls(config, stopping)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,6 +67,16 @@ def reset_password(db: Database, caller: User, user_id: int) -> str:
     password = new_password()
     set_password(db, caller, user_id, password)
     return password
+
+
+def sign_in_key(db: Database, email: str) -> str:
+    """What failed sign-ins of ``email`` are counted under: the email with a digest of its
+    stored password hash, so that a new password (a reset) starts the count afresh."""
+    with db.read() as repos:
+        found = repos.users.password_hash(email)
+    stored = (found[1] if found else None) or ""
+    digest = hashlib.sha256(stored.encode()).hexdigest()[:16]
+    return f"{email.strip().lower()}#{digest}"
 
 
 def sign_in(

@@ -120,6 +120,10 @@ class SecuritySettings(Section):
     outbound_allow_networks: Networks = Field(default_factory=list)
     #: Origins allowed by CORS (comma-separated or a JSON list); empty disables CORS headers.
     cors_origins: Origins = Field(default_factory=list)
+    #: Reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed
+    #: (comma-separated addresses or CIDRs, such as ``127.0.0.1``). Empty: no forwarded header
+    #: is believed, and every client is the address that connected.
+    trusted_proxies: Networks = Field(default_factory=list)
     #: Seconds a server process remembers a token's user and a worker's access to a running
     #: job; a token revoked or a membership removed through another replica stops working
     #: within this time. 0 reads the database on every call.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -78,47 +80,81 @@ def page_headers(response: Response, image_origins: str) -> None:
 
 
 class SignInThrottle:
-    """At most ``attempts`` failed sign-ins per ``window`` seconds per email and per client.
+    """Failed sign-ins slow down whoever makes them, never the account's owner elsewhere.
 
-    Kept in the process: behind several replicas each one counts its own, so the limit a
-    guesser meets is the replicas times ``attempts``; still far below what guessing needs.
+    Counted per (account, client): after ``free`` failures each further attempt of that pair
+    waits twice as long as the one before (1 s, 2 s, 4 s, ... up to ``longest``), so guessing
+    one password from one place is slow, while its owner signs in from any other client as
+    usual. Counted per client as well, over every account, with ``client_free`` failures free:
+    one address guessing across many accounts slows down too. An account's counts go when it
+    signs in from any client, and with its password (a reset changes the key the counts are
+    kept under). At most ``max_keys`` counts are kept, the least recently failed forgotten
+    first; a count idle for 4 ``longest`` is forgotten.
+
+    Kept in the process: behind several replicas each counts its own, so a guesser meets
+    the limits times the replicas, still far below what guessing needs.
     """
 
-    #: Keys remembered at most; beyond that the oldest are forgotten.
-    MAX_KEYS = 100_000
-
-    def __init__(self, attempts: int = 10, window: float = 300.0) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
+    def __init__(
+        self,
+        *,
+        free: int = 5,
+        client_free: int = 50,
+        longest: float = 900.0,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free, self.client_free, self.longest = free, client_free, longest
+        self.max_keys = max_keys
+        self._clock = clock
+        #: (account, client) or ("", client) -> (failures, time of the last one).
+        self._counts: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
+        self._clients_of: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
-    def retry_after(self, *keys: str) -> int:
-        """Seconds to wait before another attempt for any of ``keys`` (0: go ahead)."""
-        now = time.monotonic()
-        wait = 0.0
+    def retry_after(self, account: str, client: str) -> int:
+        """Seconds to wait before this client tries this account again (0: go ahead)."""
+        now = self._clock()
         with self._lock:
-            for key in keys:
-                failures = self._failures.get(key)
-                if failures is None:
-                    continue
-                while failures and failures[0] <= now - self.window:
-                    failures.popleft()
-                if len(failures) >= self.attempts:
-                    wait = max(wait, failures[0] + self.window - now)
-        return int(wait) + 1 if wait > 0 else 0
+            waits = [
+                self._wait((account, client), self.free, now),
+                self._wait(("", client), self.client_free, now),
+            ]
+        wait = max(waits)
+        return math.ceil(wait) if wait > 0 else 0
 
-    def failed(self, *keys: str) -> None:
-        """Count a failed attempt against each key."""
-        now = time.monotonic()
+    def failed(self, account: str, client: str) -> None:
+        """Count a failed attempt of this client on this account."""
+        now = self._clock()
         with self._lock:
-            if len(self._failures) > self.MAX_KEYS:
-                self._failures.clear()
-            for key in keys:
-                self._failures.setdefault(key, deque(maxlen=self.attempts)).append(now)
+            for key in ((account, client), ("", client)):
+                count, _ = self._counts.pop(key, (0, now))
+                self._counts[key] = (count + 1, now)
+            self._clients_of.setdefault(account, set()).add(client)
+            while len(self._counts) > self.max_keys:
+                self._forget(next(iter(self._counts)))
 
-    def succeeded(self, *keys: str) -> None:
-        """Forget the failures of a key that signed in."""
+    def succeeded(self, account: str) -> None:
+        """The account signed in: forget its failures, from every client."""
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            for client in self._clients_of.pop(account, set()):
+                self._counts.pop((account, client), None)
+
+    def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
+        count, last = self._counts.get(key, (0, now))
+        if count and now - last > 4 * self.longest:
+            self._forget(key)
+            return 0.0
+        if count < free:
+            return 0.0
+        backoff = min(2.0 ** (count - free), self.longest)
+        return max(0.0, last + backoff - now)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        self._counts.pop(key, None)
+        account, client = key
+        clients = self._clients_of.get(account)
+        if account and clients is not None:
+            clients.discard(client)
+            if not clients:
+                del self._clients_of[account]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,8 +17,12 @@ from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import PASSWORD, Browser, csrf_of
 from tests.conftest import Account, upload
 from tests.support.protocol import detection, pipeline_config, success
+from trapline.app import create_app
+from trapline.db.engine import Database
 from trapline.domain.reviews import Verdict
 from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.platform import Platform
+from trapline.services import accounts
 
 PAGES = (
     "/projects",
@@ -110,26 +115,61 @@ def test_sign_in_cookie_flags(client: TestClient, owner: Account, app_db) -> Non
     assert "Secure" not in cookie  # plain HTTP here; behind HTTPS it is Secure
 
 
-def test_wrong_password_is_shown_and_attempts_are_limited(
-    client: TestClient, owner: Account
-) -> None:
-    token = csrf_of(client.get("/signin").text)
-    statuses = []
-    for _ in range(11):
-        answer = client.post(
-            "/signin", data={"csrf": token, "email": owner.email, "password": "wrong guess!!"}
-        )
-        statuses.append(answer.status_code)
-    assert statuses[:10] == [400] * 10
-    assert (
-        "wrong email or password"
-        in client.post(
-            "/signin", data={"csrf": token, "email": "x@example.org", "password": "wrong guess!!"}
-        ).text
-        or True
+def _signin_from(platform: Platform, address: str) -> TestClient:
+    """A browser at ``address`` (the address that connects) on the app."""
+    return TestClient(create_app(platform), client=(address, 50000))
+
+
+def _try(browser: TestClient, email: str, password: str) -> Any:
+    token = csrf_of(browser.get("/signin").text)
+    return browser.post(
+        "/signin",
+        data={"csrf": token, "email": email, "password": password},
+        follow_redirects=False,
     )
-    assert statuses[10] == 429
-    assert "too many failed attempts" in answer.text
+
+
+def test_failed_sign_ins_slow_the_guesser_not_the_owner(
+    platform: Platform, owner: Account, app_db: Database
+) -> None:
+    accounts.set_password(app_db, None, owner.id, PASSWORD)
+    with (
+        _signin_from(platform, "203.0.113.7") as guesser,
+        _signin_from(platform, "198.51.100.2") as owner_elsewhere,
+    ):
+        statuses = [_try(guesser, owner.email, "wrong guess!!").status_code for _ in range(6)]
+        assert statuses[:5] == [400] * 5  # shown as a wrong password
+        assert "wrong email or password" in _try(guesser, "x@example.org", "nope nope!").text
+        assert statuses[5] == 429  # then the guesser waits, twice as long each time
+        refused = _try(guesser, owner.email, PASSWORD)  # even the right one, from there
+        assert refused.status_code == 429
+        assert "too many failed attempts from here" in refused.text
+        assert int(refused.headers["Retry-After"]) >= 1
+        # The owner, from anywhere else, signs in at once, and that clears the account's count.
+        assert _try(owner_elsewhere, owner.email, PASSWORD).status_code == 303
+        assert _try(guesser, owner.email, PASSWORD).status_code == 303
+        # A made-up X-Forwarded-For is not believed (no trusted proxy is configured).
+        for n in range(6):
+            _try(guesser, owner.email, f"wrong again {n}!")
+        spoofed = guesser.headers.copy()
+        spoofed["X-Forwarded-For"] = "192.0.2.99"
+        guesser.headers = spoofed
+        assert _try(guesser, owner.email, PASSWORD).status_code == 429
+
+
+def test_a_password_reset_clears_the_failures_of_the_account(
+    platform: Platform, owner: Account, admin: Account, app_db: Database
+) -> None:
+    accounts.set_password(app_db, None, owner.id, PASSWORD)
+    with _signin_from(platform, "203.0.113.8") as browser:
+        for n in range(6):
+            _try(browser, owner.email, f"forgotten {n}!!")
+        assert _try(browser, owner.email, PASSWORD).status_code == 429
+        with app_db.read() as repos:
+            admin_user = repos.users.get(admin.id)
+        assert admin_user is not None
+        new = accounts.reset_password(app_db, admin_user, owner.id)
+        assert _try(browser, owner.email, new).status_code == 303
 
 
 def test_csrf_is_required_on_every_form(

@@ -34,17 +34,19 @@ async def sign_in(page: AnyPage) -> Response:
     email = str(form.get("email") or "").strip()[:254]
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or "/"))
+    # The address that connected, or what a trusted proxy says it forwarded for (only those
+    # in TRAPLINE_TRUSTED_PROXIES are believed).
     client = page.request.client.host if page.request.client else "unknown"
-    keys = (f"email:{email.lower()}", f"client:{client}")
+    account = await run_in_threadpool(accounts.sign_in_key, page.db, email)
     throttle = page.web.throttle
-    wait = throttle.retry_after(*keys)
+    wait = throttle.retry_after(account, client)
     if wait:
         response = page.render(
             "signin.html",
             status=429,
             next=target,
             email=email,
-            error=f"too many failed attempts; try again in {wait} seconds",
+            error=f"too many failed attempts from here; try again in {wait} seconds",
         )
         response.headers["Retry-After"] = str(wait)
         return response
@@ -58,9 +60,9 @@ async def sign_in(page: AnyPage) -> Response:
             user_agent=page.request.headers.get("user-agent", ""),
         )
     except NotAuthenticated as exc:
-        throttle.failed(*keys)
+        throttle.failed(account, client)
         return page.render("signin.html", status=400, next=target, email=email, error=exc.detail)
-    throttle.succeeded(keys[0])
+    throttle.succeeded(account)
     signed_in = page.redirect(target)
     security.set_cookie(
         signed_in,
