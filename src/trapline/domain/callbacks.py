@@ -46,12 +46,14 @@ PROBLEM_MESSAGES = {
         "X-ML-Timestamp is too far from the server's clock (more than {skew} s either way); "
         "sign with the current time and check the clock"
     ),
-    SignatureProblem.UNKNOWN_KEY: "X-ML-Key-Id names no active callback secret of this project",
     SignatureProblem.MISMATCH: (
         "X-ML-Signature does not match: sign timestamp + '.' + the exact body bytes sent, with "
-        "an active secret"
+        "an active secret (the one X-ML-Key-Id names, when it is sent)"
     ),
 }
+#: A key id that names no secret of the analysis's project is told exactly as a mismatch (it
+#: is counted apart): a different answer would tell which analyses are the project's.
+PROBLEM_MESSAGES[SignatureProblem.UNKNOWN_KEY] = PROBLEM_MESSAGES[SignatureProblem.MISMATCH]
 
 
 class BadSignature(Exception):

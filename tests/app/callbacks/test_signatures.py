@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis, signed_headers
 from tests.conftest import Account
 from trapline.app import create_app
+from trapline.domain.callbacks import PROBLEM_MESSAGES, SignatureProblem
 from trapline.platform import Platform
 
 STATUS = json.dumps({"status": "processing"}).encode()
@@ -167,7 +168,10 @@ def test_rotation_global_list_and_project_secrets(
         timestamp=now - 5,
     )
     assert answer.status_code == 401
-    assert "names no active callback secret" in answer.json()["detail"]
+    # Told as a mismatch (a key id of another project must not tell its analyses apart from
+    # this one's), counted apart.
+    assert answer.json()["detail"] == PROBLEM_MESSAGES[SignatureProblem.MISMATCH]
+    assert platform.callbacks.monitor.counts()["unknown_key"] >= 1
     # The stored value is sealed, not the secret.
     with platform.db.read() as repos:
         sealed = repos.callbacks.active_sealed(project_id, None)
