@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
+
 from trapline.cli import tuning
 from trapline.cli.banner import boxed
 from trapline.cli.demo import run_demo_job
 from trapline.db import migrate, presence
 from trapline.db.engine import Database
 from trapline.domain.records import Project, User
-from trapline.errors import NotFound, TraplineError
+from trapline.errors import NotFound, TraplineError, Unavailable
 from trapline.files import private_dir
 from trapline.http.listening import listen_socket
 from trapline.logs import configure_logging
@@ -36,10 +39,17 @@ log = logging.getLogger(__name__)
 
 
 def run_migrate(settings: Settings) -> None:
-    """Bring the schema up to date."""
+    """Bring the schema up to date; Unavailable, in one line naming the database, when it does
+    not answer."""
     db = open_database(settings)
     try:
         migrate.upgrade(db.engine)
+    except OperationalError as exc:
+        shown = make_url(db.engine.url).render_as_string(hide_password=True)
+        reason = " ".join(
+            line.strip() for line in str(exc.orig or exc).splitlines() if line.strip()
+        )
+        raise Unavailable(f"the database at {shown} did not answer: {reason}") from None
     finally:
         db.dispose()
 

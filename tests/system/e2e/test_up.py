@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.moto import free_port
 from tests.support.processes import Server, clean_env, running, trapline_command
 from trapline import __version__
 
@@ -139,6 +140,30 @@ def test_bad_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "port" in result.stderr.lower()
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_a_database_that_does_not_answer_is_one_line_naming_it(
+    tmp_path: Path, command: str
+) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+psycopg://postgres:hidden-pw@127.0.0.1:{port}/nowhere"
+    result = subprocess.run(
+        trapline_command(command, "--database-url", url, "--data-dir", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"error: the database at postgresql+psycopg://postgres:***@127.0.0.1:{port}/nowhere "
+        "did not answer: "
+    ), result.stderr
+    assert "Connection refused" in result.stderr
+    assert "hidden-pw" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
