@@ -67,10 +67,16 @@ def simulate_pipeline(
 
     settings = load_settings()
     secrets = settings.callbacks.hmac_secrets()
-    if settings.worker.token is None or not secrets:
-        typer.echo("error: set TRAPLINE_TOKEN and ML_CALLBACK_HMAC_SECRET", err=True)
-        raise typer.Exit(2)
     base = (url or settings.worker.api_url).rstrip("/").removesuffix("/api/v2")
+    if settings.worker.token is None:
+        typer.echo(
+            "error: set TRAPLINE_TOKEN to a member's API token of the image's project", err=True
+        )
+        raise typer.Exit(2)
+    if not secrets:
+        token = settings.worker.token.get_secret_value()
+        typer.echo(_secret_hint(base, token, image_id), err=True)
+        raise typer.Exit(2)
     with httpx.Client(base_url=base, timeout=60) as http:
         client = PipelineClient(
             http, settings.worker.token.get_secret_value(), secrets[0].decode(), key_id
@@ -83,3 +89,31 @@ def simulate_pipeline(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
     typer.echo(summary(analysis))
+
+
+def _secret_hint(base: str, token: str, image_id: int) -> str:
+    """How to get a callback secret: the exact call that makes one for the image's project
+    (its id looked up with the token when the server answers)."""
+    import httpx
+
+    project = "<project id>"
+    try:
+        answer = httpx.get(
+            f"{base}/api/v2/images/{image_id}/",
+            headers={"Authorization": f"Token {token}"},
+            timeout=10,
+        )
+        if answer.status_code == 200:
+            project = str(answer.json()["project_id"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        pass  # the placeholder stays
+    return (
+        "error: no callback secret: set ML_CALLBACK_HMAC_SECRET to one of the server's, or make a "
+        "project secret (managers) and sign with it:\n"
+        f"  curl -X POST {base}/api/v2/projects/{project}/callback-secrets \\\n"
+        '    -H "Authorization: Token $TRAPLINE_TOKEN" -H "Content-Type: application/json" \\\n'
+        '    -d \'{"name": "simulator"}\'\n'
+        "then, with the secret and key_id it answers (shown once):\n"
+        f"  ML_CALLBACK_HMAC_SECRET=<secret> trapline simulate-pipeline --image-id {image_id} "
+        "--key-id <key_id>"
+    )

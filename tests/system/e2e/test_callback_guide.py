@@ -155,3 +155,25 @@ def test_the_guide_examples_work_unchanged(
         assert ": completed" in ran.stdout
         assert "9 annotations" in ran.stdout
         assert ran.stdout.count("artifact ") == 2
+
+        # Without a secret it prints the exact call that makes one; following it works.
+        del env["ML_CALLBACK_HMAC_SECRET"]
+        script = Path(__file__).parents[3] / "scripts" / "simulate_pipeline.py"
+        simulate = [sys.executable, str(script), "--image-id", str(image_id), "--url", base]
+        hint = subprocess.run(simulate, env=env, capture_output=True, text=True, timeout=120)
+        assert hint.returncode == 2, hint.stdout + hint.stderr
+        project = requests.get(f"{base}/api/v2/images/{image_id}/", headers=auth, timeout=30)
+        call = (
+            f"curl -X POST {base}/api/v2/projects/{project.json()['project_id']}/callback-secrets"
+        )
+        assert call in hint.stderr, hint.stderr
+        made = requests.post(
+            call.split()[-1], json={"name": "simulator"}, headers=auth, timeout=30
+        ).json()
+        env["ML_CALLBACK_HMAC_SECRET"] = made["secret"]
+        signed = subprocess.run(
+            [*simulate, "--key-id", made["key_id"]], env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert signed.returncode == 0, signed.stdout + signed.stderr
+        assert ": completed" in signed.stdout
