@@ -51,6 +51,17 @@ def set_password(db: Database, caller: User | None, user_id: int, password: str)
     return user
 
 
+def change_own_password(db: Database, caller: User, current: str, password: str) -> User:
+    """A person's new password, once the current one is given right (a session left open in
+    someone else's hands cannot take the account over); NotAuthenticated when it is wrong."""
+    with db.read() as repos:
+        found = repos.users.password_hash(caller.email)
+    stored = found[1] if found else None
+    if not verify_password(stored, current):
+        raise NotAuthenticated("the current password is not right")
+    return set_password(db, caller, caller.id, password)
+
+
 def set_password_for_email(db: Database, email: str, password: str | None) -> tuple[User, str]:
     """The command line's ``set-password``: a given or random password; returns it."""
     with db.read() as repos:

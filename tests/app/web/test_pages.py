@@ -441,3 +441,25 @@ def test_a_review_of_no_detection_is_refused_with_a_message(
     )
     assert answer.status_code == 400  # type: ignore[attr-defined]
     assert "pick a detection" in answer.text  # type: ignore[attr-defined]
+
+
+def test_changing_ones_password_asks_for_the_current_one(
+    sign_in: Callable[[Account], Browser], owner: Account, platform: Platform
+) -> None:
+    browser = sign_in(owner)
+    new = "a brand new long password"
+    wrong = browser.post(
+        "/account/password",
+        {"current_password": "not the password", "password": new},
+        csrf_from="/account",
+    )
+    assert wrong.status_code == 400  # type: ignore[attr-defined]
+    assert 'id="current_password-error"' in wrong.text  # type: ignore[attr-defined]
+    browser.page("/account")  # still signed in: nothing changed
+    changed = browser.post(
+        "/account/password", {"current_password": PASSWORD, "password": new}, csrf_from="/account"
+    )
+    assert changed.status_code == 303  # type: ignore[attr-defined]
+    with _signin_from(platform, "192.0.2.10") as elsewhere:
+        assert _try(elsewhere, owner.email, PASSWORD).status_code == 400
+        assert _try(elsewhere, owner.email, new).status_code == 303

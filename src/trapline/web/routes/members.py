@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput
+from trapline.errors import InvalidInput, NotAuthenticated
 from trapline.http.params import Id
 from trapline.services import accounts, projects, users
 from trapline.web.forms import one_line
@@ -107,10 +107,13 @@ def end_session(page: SignedIn, session_id: Id, _: PostedForm) -> Response:
 
 @router.post("/account/password")
 def change_password(page: SignedIn, form: PostedForm) -> Response:
-    """Choose a new password; every session, this one included, ends."""
+    """Choose a new password, giving the current one; every session, this one included, ends."""
+    current = str(form.get("current_password") or "")
     password = str(form.get("password") or "")
     try:
-        accounts.set_password(page.db, page.me, page.me.id, password)
+        accounts.change_own_password(page.db, page.me, current, password)
+    except NotAuthenticated as exc:
+        return _account(page, status=400, errors={"current_password": exc.detail})
     except InvalidInput as exc:
         return _account(page, status=400, errors={"password": exc.detail})
     return page.redirect("/signin")
