@@ -319,6 +319,8 @@ class _PinnedBackend(httpcore.NetworkBackend):
         try:
             addresses = self._policy.check_host(host, port, trusted=self._trusted)
         except OSError as exc:
+            if not self._trusted:  # told as a refusal: whether a name resolves is not told
+                raise OutboundBlocked(refusal(host)) from None
             raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
         failure: Exception | None = None
         for address in addresses:  # each was checked; try them in the resolver's order

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from trapline.errors import InvalidInput
-from trapline.outbound import OutboundBlocked
+from trapline.outbound import OutboundBlocked, refusal
 from trapline.sources.base import Entry, Gateway, GatewayConfig, SourceError, join_key
 
 SCHEMES = {"ftp": 21, "ftps": 21}
@@ -106,8 +106,8 @@ class FtpGateway(Gateway):
             addresses = self.config.policy.check_host(self.host, self.port)
         except OutboundBlocked as exc:
             raise SourceError(exc.detail, transient=False) from None
-        except OSError:
-            raise SourceError(f"{self.host} does not resolve") from None
+        except OSError:  # told as a refusal: whether a name resolves is not told
+            raise SourceError(refusal(self.host), transient=False) from None
         timeout = self.config.timeout
         ftp: ftplib.FTP
         if self.scheme == "ftps":

@@ -192,3 +192,30 @@ def test_the_guard_refuses_a_name_that_resolves_inside(address: str, reason: str
     assert "resolves to no public address" in caught.value.detail
     assert not connected
     assert reason  # the kinds of address, each refused for its own reason by the guard
+
+
+@pytest.mark.parametrize("kind", ["http_directory", "ftp"])
+def test_a_name_that_does_not_resolve_is_told_as_one_that_resolves_inside(kind: str) -> None:
+    """A run's error must not tell a name that does not resolve from one that resolves to a
+    private address: either would map the server's network through its DNS."""
+    import ipaddress
+
+    def nowhere(host: str, port: int) -> list[ipaddress.IPv4Address]:
+        raise OSError(f"{host}: Name or service not known")
+
+    def inside(host: str, port: int) -> list[ipaddress.IPv4Address]:
+        return [ipaddress.IPv4Address("10.1.2.3")]
+
+    scheme = "ftp" if kind == "ftp" else "http"
+    said = []
+    for resolver in (nowhere, inside):
+        config = GatewayConfig(
+            url=f"{scheme}://photos.example.org/traps/",
+            policy=OutboundPolicy(resolver=resolver),
+            credentials={"username": "u", "password": "p"} if kind == "ftp" else {},
+        )
+        with open_gateway(kind, config) as gateway, pytest.raises(SourceError) as caught:
+            list(gateway.entries())
+        said.append(caught.value.detail)
+    assert said[0] == said[1], said
+    assert "resolves to no public address" in said[0]
