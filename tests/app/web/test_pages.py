@@ -115,9 +115,10 @@ def test_sign_in_cookie_flags(client: TestClient, owner: Account, app_db) -> Non
     assert "Secure" not in cookie  # plain HTTP here; behind HTTPS it is Secure
 
 
-def _signin_from(platform: Platform, address: str) -> TestClient:
-    """A browser at ``address`` (the address that connects) on the app."""
-    return TestClient(create_app(platform), client=(address, 50000))
+def _signin_from(app: Any, address: str) -> TestClient:
+    """A browser at ``address`` (the address that connects) on ``app``: browsers of one app
+    share its sign-in limits, as the browsers of one server do."""
+    return TestClient(app, client=(address, 50000))
 
 
 def _try(browser: TestClient, email: str, password: str) -> Any:
@@ -133,9 +134,10 @@ def test_failed_sign_ins_slow_the_guesser_not_the_owner(
     platform: Platform, owner: Account, app_db: Database
 ) -> None:
     accounts.set_password(app_db, None, owner.id, PASSWORD)
+    app = create_app(platform)
     with (
-        _signin_from(platform, "203.0.113.7") as guesser,
-        _signin_from(platform, "198.51.100.2") as owner_elsewhere,
+        _signin_from(app, "203.0.113.7") as guesser,
+        _signin_from(app, "198.51.100.2") as owner_elsewhere,
     ):
         statuses = [_try(guesser, owner.email, "wrong guess!!").status_code for _ in range(6)]
         assert statuses[:5] == [400] * 5  # shown as a wrong password
@@ -161,7 +163,7 @@ def test_a_password_reset_clears_the_failures_of_the_account(
     platform: Platform, owner: Account, admin: Account, app_db: Database
 ) -> None:
     accounts.set_password(app_db, None, owner.id, PASSWORD)
-    with _signin_from(platform, "203.0.113.8") as browser:
+    with _signin_from(create_app(platform), "203.0.113.8") as browser:
         for n in range(6):
             _try(browser, owner.email, f"forgotten {n}!!")
         assert _try(browser, owner.email, PASSWORD).status_code == 429
@@ -460,6 +462,6 @@ def test_changing_ones_password_asks_for_the_current_one(
         "/account/password", {"current_password": PASSWORD, "password": new}, csrf_from="/account"
     )
     assert changed.status_code == 303  # type: ignore[attr-defined]
-    with _signin_from(platform, "192.0.2.10") as elsewhere:
+    with _signin_from(create_app(platform), "192.0.2.10") as elsewhere:
         assert _try(elsewhere, owner.email, PASSWORD).status_code == 400
         assert _try(elsewhere, owner.email, new).status_code == 303
