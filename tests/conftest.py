@@ -65,8 +65,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(f"{suite}/{item.path.stem}"))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    # The long modules first, so that neither worker ends on one alone.
-    items[:] = sorted(kept, key=lambda item: item.path.parent.name not in PROCESS_SUITES)
+    # The long modules (and those grouped on one worker for a costly module fixture) first,
+    # so that neither worker ends on one alone.
+    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 def backend_of(item: pytest.Item) -> str | None:

@@ -36,7 +36,12 @@ OFFLINE_SIGNS = (
     "Could not find a version that satisfies",
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+# One worker builds the venv once (a module fixture split over two workers is built twice).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.xdist_group("integration/test_light_install"),
+]
 
 
 def _environment() -> dict[str, str]:

@@ -32,7 +32,7 @@ from tests.support.workers import REPO_ROOT, live_platform
 from trapline.imaging.synthetic import light_trap_jpeg
 
 #: Generated requests per operation and phase; ``make fuzz`` sets many more.
-EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "50")
+EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "10")
 #: The generator's seed: the same requests on every run unless told otherwise.
 SEED = os.environ.get("FUZZ_SEED", "16")
 #: Seconds the whole schemathesis run may take on one database.

@@ -29,9 +29,13 @@ PHOTOS = next(
     None,
 )
 
-pytestmark = pytest.mark.skipif(
-    PHOTOS is None, reason=f"no shared/data/moth-trap-images in any folder above {REPO}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        PHOTOS is None, reason=f"no shared/data/moth-trap-images in any folder above {REPO}"
+    ),
+    # One worker evaluates the photos once for every test of the module.
+    pytest.mark.xdist_group("unit/test_moth_blobs_real"),
+]
 
 
 @pytest.fixture(scope="module")
