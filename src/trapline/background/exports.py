@@ -141,7 +141,8 @@ class ExportRunner:
         self._runner.submit(export_id)
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until the exports submitted here have ended; False when ``timeout`` seconds passed first."""
+        """Wait until the exports submitted here have ended; False when ``timeout`` seconds
+        passed first."""
         return self._runner.wait_idle(timeout)
 
     def close(self) -> None:

@@ -55,7 +55,8 @@ class JobStarter:
             log.warning("could not record that job %s failed to start: %s", job_id, exc.detail)
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until the job starts submitted here have ended; False when ``timeout`` seconds passed first."""
+        """Wait until the job starts submitted here have ended; False when ``timeout``
+        seconds passed first."""
         return self._runner.wait_idle(timeout)
 
     def close(self) -> None:

@@ -109,7 +109,8 @@ class SourceRunner:
         return self._runner.submit(source_id)
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until the source runs submitted here have ended; False when ``timeout`` seconds passed first."""
+        """Wait until the source runs submitted here have ended; False when ``timeout``
+        seconds passed first."""
         return self._runner.wait_idle(timeout)
 
     def close(self) -> None:

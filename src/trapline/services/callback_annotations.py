@@ -9,8 +9,8 @@ from pydantic_core import to_json
 
 from trapline.domain.callbacks import canonical_digest
 from trapline.domain.records import Image
-from trapline.domain.rle import iter_counts
 from trapline.domain.results import AnnotationDraft, AnnotationType, Box
+from trapline.domain.rle import iter_counts
 from trapline.protocol.callbacks import (
     AnnotationItem,
     BadItem,

@@ -166,7 +166,8 @@ def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
 ) -> None:
     made = create(
         client, owner, project_id, name="bucket", kind="s3", url="s3://cams/trap-a/",
-        endpoint_url="http://127.0.0.1:9", credentials={"access_key_id": "a", "secret_access_key": "b"},
+        endpoint_url="http://127.0.0.1:9",
+        credentials={"access_key_id": "a", "secret_access_key": "b"},
     )  # fmt: skip
     assert made.status_code == 201, made.text
     source = made.json()["id"]
@@ -268,12 +269,31 @@ def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
         # Malformed addresses (an unclosed IPv6 bracket, a port that is none): 400, never 500.
         ({"kind": "http_directory", "url": "http://[::1"}, "http://[::1"),
         ({"kind": "http_directory", "url": "http://[::1]:x/"}, "http://[::1]:x/"),
-        ({"kind": "ftp", "url": "ftp://[::1/cams", "credentials": {"username": "u",
-          "password": "p"}}, "ftp://[::1/cams"),
-        ({"kind": "s3", "url": "s3://[bucket/cams", "credentials": {"access_key_id": "a",
-          "secret_access_key": "b"}}, "s3://[bucket/cams"),
-        ({"kind": "s3", "url": "s3://bucket/cams", "endpoint_url": "http://[::1",
-          "credentials": {"access_key_id": "a", "secret_access_key": "b"}}, "http://[::1"),
+        (
+            {
+                "kind": "ftp",
+                "url": "ftp://[::1/cams",
+                "credentials": {"username": "u", "password": "p"},
+            },
+            "ftp://[::1/cams",
+        ),
+        (
+            {
+                "kind": "s3",
+                "url": "s3://[bucket/cams",
+                "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+            },
+            "s3://[bucket/cams",
+        ),
+        (
+            {
+                "kind": "s3",
+                "url": "s3://bucket/cams",
+                "endpoint_url": "http://[::1",
+                "credentials": {"access_key_id": "a", "secret_access_key": "b"},
+            },
+            "http://[::1",
+        ),
     ],
 )
 def test_bad_sources_get_a_400_that_says_what_to_fix(

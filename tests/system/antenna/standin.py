@@ -442,7 +442,7 @@ class Antenna:
 
     def _store(self, job_id: int, item: TaskResult) -> None:
         with self._lock:
-            ended = self.jobs[job_id].status in FINAL_STATES + ("CANCELING",)
+            ended = self.jobs[job_id].status in (*FINAL_STATES, "CANCELING")
         if ended:
             with self.changed:
                 self.stored.ignored.append(job_id)
