@@ -271,14 +271,6 @@ def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
         ({"kind": "http_directory", "url": "http://[::1]:x/"}, "http://[::1]:x/"),
         (
             {
-                "kind": "ftp",
-                "url": "ftp://[::1/cams",
-                "credentials": {"username": "u", "password": "p"},
-            },
-            "ftp://[::1/cams",
-        ),
-        (
-            {
                 "kind": "s3",
                 "url": "s3://[bucket/cams",
                 "credentials": {"access_key_id": "a", "secret_access_key": "b"},
