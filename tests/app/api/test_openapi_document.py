@@ -42,6 +42,8 @@ def test_errors_each_operation_can_answer_are_documented(client: TestClient) -> 
     assert create_job["503"]["headers"]["Retry-After"]["required"]
     upload = operations["POST", f"{API}/projects/{{project_id}}/images"]["responses"]
     assert {"413", "415"} <= set(upload)
+    add_member = operations["POST", f"{API}/projects/{{project_id}}/members"]["responses"]
+    assert {"200", "201"} <= set(add_member)  # a role changed, a person added
     assert operations["GET", f"{API}/users/me"]["security"] == [{"Token": []}]
     assert "security" not in operations["GET", "/livez"]
 

@@ -73,7 +73,13 @@ def list_members(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> dict[s
     return {"count": len(members), "next": None, "previous": None, "results": members}
 
 
-@router.post("/projects/{project_id}/members")
+@router.post(
+    "/projects/{project_id}/members",
+    responses={
+        200: {"description": "The person was a member already: their role is the one given."},
+        201: {"model": MemberOut, "description": "The person was added with the role given."},
+    },
+)
 def add_member(
     project_id: Id,
     body: MemberIn,
