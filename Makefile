@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test test-busy fuzz lint format bench clean deps scale-trial
+.PHONY: help demo up test test-busy fuzz lint format bench clean deps scale-trial wheel
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -63,6 +63,9 @@ scale-trial: $(STAMP) deps  ## the scaled set-up on this machine: PostgreSQL, NA
 
 bench: $(STAMP)  ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/run_all.py
+
+wheel:  ## build dist/trapline-<version>-py3-none-any.whl, what a worker machine installs (docs/worker.md)
+	$(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet --wheel-dir dist .
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

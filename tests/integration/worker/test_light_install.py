@@ -52,7 +52,7 @@ def _environment() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with this checkout installed as ``pip install trapline`` would."""
+    """A fresh venv with this checkout installed from its wheel, as a worker machine does."""
     root = tmp_path_factory.mktemp("light")
     source = root / "source"  # a copy, so the build leaves nothing in the checkout
     shutil.copytree(
@@ -64,8 +64,16 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(REPO_ROOT / name, source / name)
     env = _environment()
     subprocess.run([sys.executable, "-m", "venv", root / "venv"], env=env, check=True)
+    # As README says: a wheel built from a clone (`make wheel`), installed on the worker.
+    wheels = root / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+         "--disable-pip-version-check", "--wheel-dir", wheels, source],
+        env=env, check=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = wheels.glob("trapline-*-py3-none-any.whl")
     done = subprocess.run(
-        [root / "venv/bin/pip", "install", "--quiet", "--disable-pip-version-check", source],
+        [root / "venv/bin/pip", "install", "--quiet", "--disable-pip-version-check", wheel],
         env=env,
         capture_output=True,
         text=True,
