@@ -96,17 +96,16 @@ def _secret_hint(base: str, token: str, image_id: int) -> str:
     (its id looked up with the token when the server answers)."""
     import httpx
 
-    project = "<project id>"
     try:
         answer = httpx.get(
             f"{base}/api/v2/images/{image_id}/",
             headers={"Authorization": f"Token {token}"},
             timeout=10,
         )
-        if answer.status_code == 200:
-            project = str(answer.json()["project_id"])
+        answer.raise_for_status()
+        project = str(answer.json()["project_id"])
     except (httpx.HTTPError, ValueError, KeyError):
-        pass  # the placeholder stays
+        project = "<project id>"  # the server did not say: the reader fills it in
     return (
         "error: no callback secret: set ML_CALLBACK_HMAC_SECRET to one of the server's, or make a "
         "project secret (managers) and sign with it:\n"
