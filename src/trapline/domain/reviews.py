@@ -46,3 +46,12 @@ class QueueItem:
     image_id: int
     label: str | None
     confidence: float | None
+
+
+@dataclass(frozen=True)
+class ImageCounts:
+    """What a photo's tile in the grid says: the detections of its current results that the
+    viewer shows, and how many of those people reviewed."""
+
+    detections: int
+    reviewed: int

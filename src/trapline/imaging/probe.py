@@ -1,4 +1,5 @@
-"""What an uploaded file is: format, pixel size, capture time and thumbnails, from one decode."""
+"""What an uploaded file is: format, pixel size, capture time and thumbnails, from one decode;
+and crops of a stored one."""
 
 from __future__ import annotations
 
@@ -124,6 +125,53 @@ def make_thumbnail(
     label = f'"{filename}"' if filename else "The stored file"
     decoded = _decode(stream, label, long_side, limits)
     return _thumbnails(decoded, [long_side])[long_side]
+
+
+def make_crop(
+    stream: BinaryIO,
+    box: tuple[float, float, float, float],
+    size: int,
+    *,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+) -> bytes:
+    """Return a JPEG of the part of the image inside ``box`` (x1, y1, x2, y2 in pixels of the
+    upright image, as pipelines see it), its long side ``size`` pixels or less (never upscaled).
+
+    The image is decoded only as large as the box needs, through the thumbnails' decode.
+    """
+    image, _ = _open(stream, "The stored file")
+    width, height = image.size
+    stream.seek(0)
+    x1, y1, x2, y2 = box
+    (long_side,) = _long_sides([size])
+    shrink = min(1.0, long_side / max(x2 - x1, y2 - y1, 1.0))
+    decoded = _decode(stream, "The stored file", math.ceil(max(width, height) * shrink), limits)
+    orientation = _orientation(decoded.exif)
+    pixels = decoded.pixels.transpose(_UPRIGHT[orientation]) if orientation > 1 else decoded.pixels
+    # Orientations 5 to 8 turn the image a quarter: its upright width is its stored height.
+    upright = (height, width) if orientation >= 5 else (width, height)
+    # Out to the whole pixels the box's edges fall in, inside the image.
+    left = min(max(0, math.floor(x1)), upright[0] - 1)
+    top = min(max(0, math.floor(y1)), upright[1] - 1)
+    right = max(left + 1, min(upright[0], math.ceil(x2)))
+    bottom = max(top + 1, min(upright[1], math.ceil(y2)))
+    scale = pixels.width / upright[0]
+    region = (left * scale, top * scale, right * scale, bottom * scale)
+    target = _fit((right - left, bottom - top), long_side)
+    piece = pixels.resize(target, Image.Resampling.BOX, box=region)
+    return _encode_jpeg(piece, 1)
+
+
+#: How to turn pixels upright for each EXIF orientation (as the worker does before it detects).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _long_sides(sizes: Sequence[int]) -> list[int]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.domain.results import AnnotationType, Box
-from trapline.domain.reviews import QueueItem, Review, Verdict
+from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
@@ -98,6 +99,16 @@ def review_queue(
             if job is None or job.project_id != project_id:
                 raise InvalidInput(f"job {job_id} is not a job of project {project_id}")
         return repos.reviews.queue(project_id, job_id, limit)
+
+
+def image_counts(
+    db: Database, caller: User, project_id: int, image_ids: Sequence[int]
+) -> dict[int, ImageCounts]:
+    """Detections (of the current results, as the viewer shows them) and reviewed detections
+    of these images of a project, by image id; images no analysis completed on are left out."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.reviews.image_counts(project_id, image_ids)
 
 
 def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, int]]:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, and_, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, ReviewRow, UserRow
-from trapline.domain.results import AnnotationType, Box
-from trapline.domain.reviews import QueueItem, Review, Verdict
+from trapline.db.tables import (
+    AnalysisRow,
+    AnnotationRow,
+    ImageRow,
+    PipelineRow,
+    ReviewRow,
+    UserRow,
+)
+from trapline.domain.results import AnalysisStatus, AnnotationType, Box
+from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
 
 #: Captures are counted on the date this much earlier, so one night is one bar.
 NIGHT_SHIFT = timedelta(hours=12)
@@ -128,6 +136,65 @@ class ReviewRepo:
                 AnalysisRow.job_id == job_id
             )
         return [QueueItem(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
+
+    def image_counts(self, project_id: int, image_ids: Sequence[int]) -> dict[int, ImageCounts]:
+        """Per image, in one query: the boxes of its current results the viewer shows (those
+        not under their pipeline's default threshold) and how many of them were reviewed.
+
+        An image's current results are its newest completed analysis of each pipeline; an
+        analysis no pipeline made (an import, an external pipeline) stands on its own. Images
+        with no completed analysis are left out.
+        """
+        if not image_ids:
+            return {}
+        current = (
+            select(func.max(AnalysisRow.id).label("id"))
+            .where(
+                AnalysisRow.project_id == project_id,
+                AnalysisRow.image_id.in_(list(image_ids)),
+                AnalysisRow.status == AnalysisStatus.COMPLETED.value,
+            )
+            .group_by(AnalysisRow.image_id, func.coalesce(AnalysisRow.pipeline_id, -AnalysisRow.id))
+            .subquery()
+        )
+        box = aliased(AnnotationRow)
+        child = aliased(AnnotationRow)
+        # The viewer's confidence of a box: its own, else its best classification's.
+        best = (
+            select(func.max(child.confidence))
+            .where(child.parent_id == box.id, child.type == AnnotationType.CLASSIFICATION.value)
+            .correlate(box)
+            .scalar_subquery()
+        )
+        confidence = func.coalesce(box.confidence, best)
+        shown = or_(
+            PipelineRow.default_threshold.is_(None),
+            confidence.is_(None),
+            confidence >= PipelineRow.default_threshold,
+        )
+        query = (
+            select(
+                AnalysisRow.image_id,
+                func.count(distinct(box.id)),
+                func.count(distinct(ReviewRow.annotation_id)),
+            )
+            .join(current, current.c.id == AnalysisRow.id)
+            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
+            .outerjoin(
+                box,
+                and_(
+                    box.analysis_id == AnalysisRow.id,
+                    box.type == AnnotationType.BOUNDING_BOX.value,
+                    shown,
+                ),
+            )
+            .outerjoin(ReviewRow, ReviewRow.annotation_id == box.id)
+            .group_by(AnalysisRow.image_id)
+        )
+        return {
+            int(image_id): ImageCounts(int(detections), int(reviewed))
+            for image_id, detections, reviewed in self.session.execute(query)
+        }
 
     def top_labels(self, project_id: int, limit: int) -> list[tuple[str, int]]:
         """The labels models gave most often in a project, with their counts."""

@@ -94,7 +94,7 @@ _GRID_FORM = TypeAdapter(GridQuery)
 
 @router.get("/projects/{project_id}/images")
 def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor = None) -> Response:
-    """Thumbnails, newest first, with filters; pages by cursor so deep pages stay fast."""
+    """Thumbnails with their counts, newest first, filtered; paged by cursor (fast at any depth)."""
     project, role = projects.get_project(page.db, page.me, project_id)
     position = decode_cursor(cursor)
     found = images.list_images(
@@ -126,6 +126,7 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         project=project,
         role=role,
         images=shown,
+        counts=reviews.image_counts(page.db, page.me, project_id, [i.id for i in shown]),
         count=found.count,
         query=grid.query(),
         next_cursor=encode_cursor(shown[-1], backwards=False) if has_next else None,

@@ -1,4 +1,5 @@
-"""The review queue: a project's (or job's) detections, least confident first."""
+"""The review queue: a project's (or job's) detections, least confident first, shown as the
+crops of their boxes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from starlette.responses import Response
 
 from trapline.domain.roles import Role
 from trapline.http.params import MAX_ID, Id
-from trapline.services import projects, reviews
+from trapline.imaging.limits import DecodeLimits
+from trapline.services import crops, projects, reviews
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
+from trapline.web.routes.images import to_blob
 
 router = page_router()
 
@@ -55,3 +58,18 @@ def review_queue(
         job=job,
         can_review=role.allows(Role.MEMBER),
     )
+
+
+@router.get("/annotations/{annotation_id}/crop")
+def crop(page: SignedIn, annotation_id: Id) -> Response:
+    """A detection's crop, as the queue shows it: a redirect to its signed, expiring link."""
+    settings = page.platform.settings
+    url = crops.crop_url(
+        page.db,
+        page.platform.store,
+        page.me,
+        annotation_id,
+        expires_in=settings.storage.signed_url_ttl,
+        limits=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
+    )
+    return to_blob(page, url)

@@ -60,17 +60,28 @@ if (list) {
 }
 
 // The review panel acts on one detection: the one the address names (#a<id>), else the first.
-// Picking an entry in the list or a box on the photo changes it.
+// A click on its row in the list (or Enter on the row's link) or on its box picks another; the
+// address follows without a jump, and the list scrolls in its own box below the panel, so the
+// panel and the picked row stay in sight together.
 const panel = document.getElementById("review-form");
 let picked = null;
-function pick() {
-  const item = (location.hash.startsWith("#a") && document.getElementById(location.hash.slice(1)))
-    || document.querySelector(".annotation:not(.below)") || document.querySelector(".annotation");
-  if (!item || !item.classList.contains("annotation")) return null;
-  if (item.classList.contains("below")) showBelow(true);  // named in the address: show it
-  if (picked) { picked.classList.remove("picked"); boxOf(picked.dataset.id)?.classList.remove("picked"); }
+function named() {
+  const item = location.hash.startsWith("#a") && document.getElementById(location.hash.slice(1));
+  return item && item.classList.contains("annotation") ? item : null;
+}
+function pick(item) {
+  item = item || named() || document.querySelector(".annotation:not(.below)")
+    || document.querySelector(".annotation");
+  if (!item) return null;
+  if (item.classList.contains("below")) showBelow(true);  // asked for by name: show it
+  if (picked) {
+    picked.classList.remove("picked");
+    picked.querySelector("a.pick")?.removeAttribute("aria-current");
+    boxOf(picked.dataset.id)?.classList.remove("picked");
+  }
   picked = item;
   item.classList.add("picked");
+  item.querySelector("a.pick")?.setAttribute("aria-current", "true");
   boxOf(item.dataset.id)?.classList.add("picked");
   if (panel) {
     document.getElementById("r-annotation").value = item.dataset.id;
@@ -78,12 +89,43 @@ function pick() {
   }
   return item;
 }
-window.addEventListener("hashchange", pick);
-pick();
+function reveal(item) {
+  // Scroll the list only: scrolling the page would push the panel above it out of sight.
+  if (!item || !list) return;
+  const top = item.offsetTop;
+  const bottom = top + item.offsetHeight;
+  if (top < list.scrollTop) list.scrollTop = top;
+  else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight;
+}
+function choose(id) {
+  const item = document.getElementById(`a${id}`);
+  if (!item) return;
+  history.replaceState(null, "", `#a${id}`);
+  reveal(pick(item));
+}
+window.addEventListener("hashchange", () => reveal(pick()));
+list?.addEventListener("click", (event) => {
+  const item = event.target instanceof Element && event.target.closest(".annotation");
+  if (!item) return;
+  event.preventDefault();  // the row's link would scroll the page to the row
+  choose(item.dataset.id);
+});
+reveal(pick());
+if (named()) {
+  // Opened at a detection (the queue, or after a review): the browser scrolled the page to its
+  // row; bring the panel above it back into sight.
+  window.addEventListener("load", () => (panel || list)?.scrollIntoView({ block: "nearest" }));
+}
 function pickBox(target) {
   const box = target instanceof Element && target.closest(".det[data-id]");
-  if (box) location.hash = `a${box.dataset.id}`;
+  if (box) choose(box.dataset.id);
 }
+// Enter in the label field relabels (the form's first button, which Enter would press, confirms).
+document.getElementById("r-relabel")?.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter") return;
+  event.preventDefault();
+  panel.querySelector('button[value="relabel"]').click();
+});
 
 // A click on a box picks it. Where boxes can be drawn, a drag on the photo gives a new box in the
 // stored image's pixels, and a press and release without a drag picks the box under it.
@@ -136,7 +178,6 @@ else {
 // detection nobody has reviewed.
 const queueHint = document.getElementById("queue-hint");
 if (queueHint) {
-  picked?.scrollIntoView({ block: "nearest" });
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (target instanceof HTMLInputElement || event.altKey || event.ctrlKey || event.metaKey) return;
