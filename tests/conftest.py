@@ -51,7 +51,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "duties: the app's background duties run during the test")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # First: pytest-xdist's own hook, which runs after this one only when this one is marked so,
+    # turns each test's xdist_group mark into the ``@group`` suffix its scheduler groups by.
     chosen = DB_CHOICES[config.getoption("--db")]
     kept, dropped = [], []
     for item in items:

@@ -4,7 +4,6 @@ be raced or interrupted."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,12 +20,10 @@ class SlowSite:
 
 
 @contextmanager
-def slow_site(
-    count: int, delay: float, *, taking: Callable[[], None] | None = None
-) -> Iterator[SlowSite]:
-    """``count`` photos listed at the root, each download delayed ``delay`` seconds, or, with
-    ``taking``, calling it instead (a test moves its fake clock there: a download that takes
-    time without the test waiting for it)."""
+def slow_site(count: int, *, taking: Callable[[], object] | None = None) -> Iterator[SlowSite]:
+    """``count`` photos listed at the root; each download calls ``taking`` first (a test moves
+    its fake clock there, a download that takes time without the test waiting for it, or holds
+    the download on an event)."""
     photos = {
         f"2024062122{n // 60:02d}{n % 60:02d}.jpg": light_trap_jpeg(n, width=96, height=64)
         for n in range(count)
@@ -44,8 +41,6 @@ def slow_site(
             elif name in photos:
                 if taking is not None:
                     taking()
-                else:
-                    time.sleep(delay)
                 body = photos[name]
                 with lock:
                     site.served.append(name)

@@ -41,7 +41,7 @@ def limit(platform: Platform, **changes: object) -> None:
 def test_a_run_stops_at_its_time_limit_and_the_next_goes_on(
     platform: Platform, manager: User, fake_clock: FakeClock
 ) -> None:
-    with slow_site(8, delay=0.3, taking=lambda: fake_clock.advance(0.3)) as site:
+    with slow_site(8, taking=lambda: fake_clock.advance(0.3)) as site:
         source = new_source(platform, manager, site.url)
         limit(platform, run_limit=1.0, downloads=1)
         first = platform.sources.run_source(source)
@@ -60,10 +60,14 @@ def test_a_run_stops_at_its_time_limit_and_the_next_goes_on(
 def test_a_server_that_does_not_answer_in_time_fails_the_file(
     platform: Platform, manager: User
 ) -> None:
-    with slow_site(1, delay=2.0) as site:
+    answered = threading.Event()  # set once the run is over: the download answers too late
+    with slow_site(1, taking=lambda: answered.wait(30)) as site:
         source = new_source(platform, manager, site.url)
         limit(platform, timeout=0.3, retry=RetryPolicy(first_delay=timedelta(0)))
-        run = platform.sources.run_source(source)
+        try:
+            run = platform.sources.run_source(source)
+        finally:
+            answered.set()
         assert run is not None
         assert run.failed == 1
         [failure] = sources.run_failures(platform.db, manager, source, run.id, limit=5, offset=0)[1]
@@ -74,8 +78,8 @@ def test_a_server_that_does_not_answer_in_time_fails_the_file(
 def test_a_slow_source_does_not_hold_up_a_quick_one(platform: Platform, manager: User) -> None:
     released = threading.Event()
     with (
-        slow_site(20, delay=0.0, taking=lambda: released.wait(30)) as slow,
-        slow_site(3, delay=0.0) as quick,
+        slow_site(20, taking=lambda: released.wait(30)) as slow,
+        slow_site(3) as quick,
     ):
         limit(platform, downloads=1)
         slow_id = new_source(platform, manager, slow.url)

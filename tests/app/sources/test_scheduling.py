@@ -72,7 +72,8 @@ def wait_for_runs(platform: Platform, source: int, runs: int, *replicas: SourceR
 def test_two_replicas_never_run_one_source_at_once(
     platform: Platform, manager: User, other_replica: SourceRunner
 ) -> None:
-    with slow_site(12, delay=0.1) as site:
+    refused = threading.Event()  # the downloads wait until one replica has been turned away
+    with slow_site(12, taking=lambda: refused.wait(30)) as site:
         source = new_source(platform, manager, site.url)
         ready = threading.Barrier(2)
         ended: list[SourceRun | None] = []
@@ -80,6 +81,8 @@ def test_two_replicas_never_run_one_source_at_once(
         def run(runner: SourceRunner) -> None:
             ready.wait()
             ended.append(runner.run_source(source))
+            if ended[-1] is None:
+                refused.set()
 
         threads = [
             threading.Thread(target=run, args=(r,)) for r in (platform.sources, other_replica)
@@ -111,7 +114,7 @@ def test_two_replicas_never_run_one_source_at_once(
 def test_a_dead_replicas_run_is_taken_over_when_its_lease_runs_out(
     platform: Platform, manager: User, other_replica: SourceRunner
 ) -> None:
-    with slow_site(6, delay=0.0) as site:
+    with slow_site(6) as site:
         source = new_source(platform, manager, site.url)
         now = utcnow()
         with platform.db.write() as repos:  # a replica took the source, then died

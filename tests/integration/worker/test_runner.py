@@ -6,13 +6,14 @@ import io
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 from PIL import Image
 
 from tests.integration.worker.scripted import Script, scripted_server
+from tests.support.waiting import wait_until
 from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, result
 from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
 from trapline.protocol.results import AlgorithmReference
@@ -24,12 +25,13 @@ ACCEPTED = {"status": "accepted", "job_id": 5, "results_queued": 1, "tasks": []}
 
 
 class Fixed(Pipeline):
-    """A box in the middle of each image, after ``pause`` seconds; ``fail`` raises instead."""
+    """A box in the middle of each image, once ``hold`` returns (the test says when the model
+    is done); ``fail`` raises instead."""
 
     slug = "fixed"
 
-    def __init__(self, pause: float = 0.0, fail: bool = False) -> None:
-        self.pause, self.fail, self.loaded = pause, fail, 0
+    def __init__(self, hold: Callable[[], object] | None = None, fail: bool = False) -> None:
+        self.hold, self.fail, self.loaded = hold, fail, 0
 
     @property
     def config(self) -> PipelineConfig:
@@ -42,7 +44,8 @@ class Fixed(Pipeline):
 
     def process(self, batch: Sequence[SourceImage]) -> list[Any]:
         started = time.perf_counter()
-        time.sleep(self.pause)
+        if self.hold is not None:
+            self.hold()
         if self.fail:
             raise RuntimeError("model exploded")
         return [
@@ -154,6 +157,11 @@ def test_result_posts_that_fail_are_retried_until_they_land() -> None:
     assert runner.poster.refused == 0
 
 
+def extended(script: Script) -> list[Any]:
+    """The lease extensions a scripted platform was asked for."""
+    return [json.loads(s.body) for s in script.seen if s.path == "/api/v2/tasks/extend/"]
+
+
 def test_leases_are_extended_once_a_batch_runs_past_half_of_them() -> None:
     script = Script()
     with scripted_server(script) as url:
@@ -164,8 +172,9 @@ def test_leases_are_extended_once_a_batch_runs_past_half_of_them() -> None:
         script.add("/api/v2/jobs/", 200, {"results": []})
         script.add("/api/v2/tasks/extend/", 200, {"extended": ["lease-1"], "lost": []})
         script.add("/api/v2/jobs/5/result/", 200, ACCEPTED)
-        runner = run(url, Fixed(pause=2.5))
-    extends = [json.loads(s.body) for s in script.seen if s.path == "/api/v2/tasks/extend/"]
+        # The model runs until the runner has extended its lease (past half of its 2 s).
+        runner = run(url, Fixed(hold=lambda: wait_until(lambda: extended(script), what="one")))
+    extends = extended(script)
     assert extends
     assert extends[0] == {"reply_subjects": ["lease-1"], "seconds": 2}
     assert runner.leases.extended >= 1
@@ -182,15 +191,15 @@ def test_drain_finishes_what_is_in_hand_and_claims_no_more() -> None:
         )
         script.add("/api/v2/jobs/5/result/", 200, ACCEPTED)
         client = PlatformClient(url, "tl_x", info=client_info("t", ["fixed"]))
-        runner = Runner(
-            client, [Fixed(pause=0.3)], httpx.Client(), RunnerOptions(batch_size=4, idle_min=0.01)
-        )
+        # The model holds its batch until the runner is told to drain.
+        drained = threading.Event()
+        model = Fixed(hold=lambda: drained.wait(10))
+        runner = Runner(client, [model], httpx.Client(), RunnerOptions(batch_size=4, idle_min=0.01))
         worker = threading.Thread(target=runner.run)
         worker.start()
-        deadline = time.monotonic() + 10
-        while runner.leases.count == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: runner.leases.count, timeout=10, what="the first leases")
         runner.drain()
+        drained.set()
         worker.join(10)
         assert not worker.is_alive()
         assert runner.finish(10)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.integration.worker.scripted import Script, scripted_server
 from tests.support.pipelines import LABELS, QuarterPipeline
+from tests.support.waiting import wait_until
 from trapline.errors import TraplineError
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.pipelines.base import Pipeline
@@ -56,10 +57,9 @@ def running(*pipelines: Pipeline, **settings: object) -> Iterator[httpx.Client]:
 
 
 def wait_ready(client: httpx.Client) -> None:
-    deadline = time.monotonic() + 20
-    while client.get("/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "the service never became ready"
-        time.sleep(0.02)
+    wait_until(
+        lambda: client.get("/readyz").status_code == 200, timeout=20, what="the service's readiness"
+    )
 
 
 @pytest.fixture

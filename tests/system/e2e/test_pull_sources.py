@@ -3,7 +3,9 @@ new images the embedded worker of ``trapline up`` processes end to end."""
 
 from __future__ import annotations
 
+import itertools
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,8 +56,17 @@ def test_a_replica_killed_mid_run_leaves_nothing_imported_twice(
         "SOURCES_INTERVAL": "0.5",
         "SOURCES_DOWNLOADS": "2",
     }
+    killed = threading.Event()
+    downloads = itertools.count()
+
+    # Two batches of eight (SOURCES_DOWNLOADS, INGEST_BATCH) come quickly; the rest wait until
+    # the replica is killed, so it dies mid-run.
+    def taking() -> None:
+        if next(downloads) >= 16:
+            killed.wait(60)
+
     with (
-        slow_site(24, delay=0.25) as site,
+        slow_site(24, taking=taking) as site,
         live_platform("postgres", tmp_path, postgres_databases, **settings) as first,
     ):
         db = first.env["TRAPLINE_DATABASE_URL"]
@@ -72,6 +83,7 @@ def test_a_replica_killed_mid_run_leaves_nothing_imported_twice(
         )
         first.server.process.send_signal(signal.SIGKILL)
         assert first.server.process.wait(20) == -signal.SIGKILL
+        killed.set()
         before = rows(db, "SELECT count(*) FROM images")[0][0]
         assert before < 24, "the run ended before the replica was killed: slow the site down"
 
