@@ -25,6 +25,7 @@ from tests.support.databases import SqliteDatabases
 from tests.support.moto import free_port
 from tests.support.nats import NatsServer, nats_server
 from trapline.app import create_app
+from trapline.clock import FakeClock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.tasks import TaskRepo
@@ -441,7 +442,7 @@ def test_a_message_offering_another_jobs_task_is_terminated(
 def test_messages_carry_task_and_attempt_under_a_dedup_id(
     server: NatsServer, nats_bench: Factory
 ) -> None:
-    bench = nats_bench(server.url)
+    bench = nats_bench(server.url, clock=FakeClock(SystemClock().now()))
     job = bench.job(2, lease_seconds=1)
     queue = channel(bench)
     task_id = min(bench.tasks(job))
@@ -458,7 +459,7 @@ def test_messages_carry_task_and_attempt_under_a_dedup_id(
     assert bench.held(job) == bench.queued(job)
 
     leases = bench.claim(job, 2)
-    time.sleep(1.3)
+    bench.clock.advance(1.3)
     assert bench.queue.reap()[0] == 2
     body, headers = message()
     assert (body["attempt"], headers["Nats-Msg-Id"]) == (1, f"task-{task_id}-1")

@@ -234,8 +234,14 @@ def test_workers_ride_out_a_platform_restart(tmp_path: Path, postgres_databases:
                 60,
                 lambda: f"no progress:\n{worker.log()}",
             )
+            retries = worker.log().count("; retry ")
             assert platform.server.stop(signal.SIGINT) == 0
-            time.sleep(2)  # the worker's calls fail meanwhile and are retried
+            # The worker's calls fail meanwhile and are retried.
+            wait_for(
+                lambda: worker.log().count("; retry ") > retries,
+                60,
+                lambda: f"the worker retried nothing:\n{worker.log()}",
+            )
             with running(["serve"], cwd=tmp_path, env=platform.env, port=port):
                 wait_for(
                     lambda: job(client, job_id)["status"] == "succeeded",

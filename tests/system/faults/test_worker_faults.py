@@ -315,7 +315,11 @@ def test_cancel_while_workers_hold_leases(shared: Site) -> None:
         canceled = shared.api.post(f"/api/v2/jobs/{job_id}/cancel/")
         canceled_at = time.monotonic()
         assert canceled.status_code == 200, canceled.text
-        time.sleep(0.5)  # the claimers keep asking after the cancel
+        # The claimers keep asking after the cancel: a few rounds of each.
+        wait_until(
+            lambda: sum(1 for sent, _ in list(claims) if sent > canceled_at) >= 12,
+            lambda: f"the claimers stopped asking after the cancel: {errors}",
+        )
     finally:
         stop.set()
         for thread in threads:
