@@ -11,6 +11,15 @@ from pydantic_core import from_json
 from trapline.errors import InvalidInput
 
 
+async def body_bytes(request: Request) -> bytearray:
+    """The request body, read into one growing buffer: ``request.body()`` keeps the chunks and
+    joins them, holding a large body twice for a moment."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+    return body
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object; InvalidInput for anything else.
 

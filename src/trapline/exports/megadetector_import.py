@@ -11,12 +11,22 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic_core import from_json
 
 from trapline.errors import InvalidInput, PayloadTooLarge
-from trapline.protocol.base import FREE_TEXT, ONE_LINE, describe_problem
+from trapline.protocol.base import (
+    FREE_TEXT,
+    ONE_LINE,
+    describe_problem,
+    json_containers,
+    json_values,
+)
 
-#: Largest file an import reads (about 250,000 images with a few detections each).
-MAX_IMPORT_BYTES = 64 * 1024 * 1024
+#: Largest file an import reads (about 100,000 images with a detection or two each).
+MAX_IMPORT_BYTES = 24 * 1024 * 1024
 #: Most JSON objects and arrays a file may open (parsed objects cost far more than bytes).
-MAX_IMPORT_CONTAINERS = 1_500_000
+MAX_IMPORT_CONTAINERS = 300_000
+#: Most JSON values a file may hold (``protocol.json_values``): an image with one detection is
+#: ~10 (its file, the detection's category, confidence and four box numbers), and each costs
+#: ~150 bytes of memory once checked, so ~50,000 images per import.
+MAX_IMPORT_VALUES = 500_000
 #: Most categories of each kind, detections per image, classifications per detection.
 MAX_CATEGORIES = 10_000
 MAX_DETECTIONS = 2_000
@@ -87,10 +97,16 @@ def parse_batch(data: bytes) -> MdBatch:
             f"a MegaDetector file may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB; "
             "split it by folder and import the parts"
         )
-    # An upper bound (braces inside strings count too), before anything is parsed.
-    if data.count(b"{") + data.count(b"[") > MAX_IMPORT_CONTAINERS:
+    # Upper bounds (braces and commas inside strings count too), before anything is parsed.
+    if json_containers(data) > MAX_IMPORT_CONTAINERS:
         raise PayloadTooLarge(
             f"the file opens more than {MAX_IMPORT_CONTAINERS} JSON objects and arrays; split it"
+            " by folder and import the parts"
+        )
+    if json_values(data) > MAX_IMPORT_VALUES:
+        raise PayloadTooLarge(
+            f"the file holds more than {MAX_IMPORT_VALUES} JSON values; split it by folder and"
+            " import the parts"
         )
     try:
         # pydantic's parser refuses lone surrogates and bounds nesting (json.loads does not).

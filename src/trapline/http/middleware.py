@@ -11,7 +11,7 @@ import uuid
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trapline.http.limits import container_budget, containers_in, too_many_containers_detail
+from trapline.http.limits import Count, budget_for
 from trapline.logs import request_id
 
 log = logging.getLogger("trapline.access")
@@ -150,9 +150,9 @@ class BodyLimit:
     over the limit for one file is refused by name where it is stored, the others kept.)
 
     A JSON route's body (one with a ``max_body_size``, which its route sets in the request's
-    scope before reading the body) is also refused once it opens more JSON objects and arrays
-    than the route's budget (``bodies.container_budget``): a parsed object costs far more
-    memory than its bytes, so this bounds what parsing the body may take.
+    scope before reading the body) is also refused once it opens more JSON objects and arrays,
+    or holds more JSON values, than the route's budget (``limits.budget_for``): parsed JSON
+    costs far more memory than its bytes, so this bounds what parsing the body may take.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -167,23 +167,24 @@ class BodyLimit:
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send, self._too_long())
             return
-        received = containers = 0
+        received = 0
+        count = Count()
         refusal: str | None = None
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received, containers, refusal
+            nonlocal received, count, refusal
             message = await receive()
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 received += len(body)
                 route_limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
                 if route_limit is not None:  # a JSON route parses whatever type was declared
-                    containers += containers_in(body)
+                    count = count.add(body)
                 if received > self.max_bytes:
                     refusal = self._too_long()
-                elif route_limit is not None and containers > container_budget(route_limit):
-                    refusal = too_many_containers_detail(container_budget(route_limit))
+                elif route_limit is not None:
+                    refusal = count.over(budget_for(route_limit))
                 if refusal is not None:
                     raise _BodyTooLarge
             return message

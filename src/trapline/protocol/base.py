@@ -83,10 +83,23 @@ MAX_LABELS = 100_000
 MAX_RESULT_ITEMS = 1000
 
 
+# A byte limit alone does not bound what parsing costs: a parsed ``0.1`` takes ~80 bytes of
+# memory for its 4 bytes of JSON, a short string ~110 for its 10, an empty object ~70 for its 3.
+# So each kind of body also has a budget of values (``json_values``), checked before parsing;
+# memory then stays within ~1.5 x the bytes plus ~120 bytes per value (docs/security.md, Input;
+# figures in docs/benchmarks.md).
+
 #: Most JSON objects and arrays in a post of results (or a push service's answer to /process):
 #: 64 images x 50 detections x ~15 each is 48,000; five times that leaves room, and costs at
 #: most ~20 MB as empty objects.
 MAX_RESULTS_CONTAINERS = 250_000
+
+
+#: Most JSON values in a post of results (or a /process answer): ~20 MB of JSON numbers, such as
+#: 40 detections whose classifications carry scores and logits over 4,000 classes. A worker
+#: answered 413 posts fewer images at a time (the AMI Data Companion:
+#: ``AMI_ANTENNA_RESULT_POST_MAX_BYTES``).
+MAX_RESULTS_VALUES = 400_000
 
 
 #: Most JSON objects and arrays in a pipeline registration (or a push service's /info):
@@ -95,13 +108,27 @@ MAX_RESULTS_CONTAINERS = 250_000
 MAX_REGISTRATION_CONTAINERS = 500_000
 
 
-def json_containers(data: bytes) -> int:
+#: Most JSON values in a registration (or an /info answer): category maps of ~100,000 labels
+#: in all, each with an object of a few fields of data.
+MAX_REGISTRATION_VALUES = 600_000
+
+
+def json_containers(data: bytes | bytearray) -> int:
     """How many JSON objects and arrays ``data`` may open (at most: brackets in strings count).
 
     A parsed empty object takes ~70 bytes of memory for its 3 bytes of JSON, so a byte limit
     alone does not bound what parsing costs; a limit on this count does, checked before parsing.
     """
     return data.count(b"{") + data.count(b"[")
+
+
+def json_values(data: bytes | bytearray) -> int:
+    """How many JSON values ``data`` may hold, less one (at most: commas in strings count).
+
+    Every value after the first in an array or object follows a comma, and every container is
+    a value, so this bounds what parsing ``data`` creates; counted in C, chunk by chunk.
+    """
+    return data.count(b",") + data.count(b"{") + data.count(b"[")
 
 
 #: Most detections in one image's result.
@@ -132,17 +159,17 @@ MAX_STAGES = 100
 
 
 #: Largest registration of pipelines, in bytes (a pull-mode post, or a push service's
-#: ``/info``): ~10 pipelines whose category maps hold up to 30,000 labels with ~100 bytes of
-#: data each are ~30 MB at most.
-MAX_REGISTRATION_BYTES = 32 * 1024 * 1024
+#: ``/info``): category maps of ~100,000 labels with ~100 bytes of data each are ~10 MB.
+MAX_REGISTRATION_BYTES = 24 * 1024 * 1024
 
 
-#: Largest post of results, in bytes (a worker's, or a push service's ``/process`` answer). Its
-#: real worst case is a batch of 64 images with 50 detections each classified with score
-#: vectors: a few MB, or ~30 MB for one image whose 50 detections carry full scores and logits
-#: of a 30,000-label classifier. Numbers cost at most ~8 bytes of memory per byte of JSON once
-#: parsed (a float takes 32), so this also bounds what they cost.
-MAX_RESULTS_BYTES = 64 * 1024 * 1024
+#: Largest post of results, in bytes (a worker's, or a push service's ``/process`` answer): a
+#: batch of images with detections and top labels is well under 1 MB; score vectors are what
+#: make posts large, and those are bounded by ``MAX_RESULTS_VALUES`` first. Long strings cost
+#: ~4 bytes of memory per byte while a body is read and validated, which this keeps under
+#: 100 MB. (The AMI Data Companion splits its posts at 25 MiB by default: set
+#: ``AMI_ANTENNA_RESULT_POST_MAX_BYTES`` to 16000000 or less.)
+MAX_RESULTS_BYTES = 16 * 1024 * 1024
 
 
 #: Most pipeline slugs or reply subjects in one claim or lease extension.

@@ -113,7 +113,7 @@ class Settled(NamedTuple):
 Judgement = Store | Fail | Settled
 
 
-def read_body(raw: bytes) -> TypedResultsRequest | ResultsRequest:
+def read_body(raw: bytes | bytearray) -> TypedResultsRequest | ResultsRequest:
     """A results body; when an item is malformed, read again with the items raw so each bad
     item gets its own answer instead of spoiling the request."""
     try:

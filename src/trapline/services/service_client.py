@@ -30,9 +30,12 @@ from trapline.outbound import OutboundBlocked, OutboundPolicy, refusal
 from trapline.protocol.base import (
     MAX_REGISTRATION_BYTES,
     MAX_REGISTRATION_CONTAINERS,
+    MAX_REGISTRATION_VALUES,
     MAX_RESULTS_BYTES,
     MAX_RESULTS_CONTAINERS,
+    MAX_RESULTS_VALUES,
     json_containers,
+    json_values,
 )
 from trapline.protocol.service import (
     PipelineRequest,
@@ -54,11 +57,12 @@ CONNECT_TIMEOUT = 5.0
 MAX_INFO_BYTES = MAX_REGISTRATION_BYTES
 #: Largest ``/process`` answer read, in bytes: what a worker may post as results.
 MAX_PROCESS_BYTES = MAX_RESULTS_BYTES
-#: Most JSON objects and arrays an answer of each size may hold: parsed, they cost far more
-#: memory than their bytes, so they are counted before parsing (``protocol.json_containers``).
-_CONTAINERS = {
-    MAX_INFO_BYTES: MAX_REGISTRATION_CONTAINERS,
-    MAX_PROCESS_BYTES: MAX_RESULTS_CONTAINERS,
+#: Most JSON objects and arrays, and most JSON values, an answer of each size may hold: parsed,
+#: they cost far more memory than their bytes, so they are counted before parsing
+#: (``protocol.json_containers``, ``protocol.json_values``).
+_BUDGETS = {
+    MAX_INFO_BYTES: (MAX_REGISTRATION_CONTAINERS, MAX_REGISTRATION_VALUES),
+    MAX_PROCESS_BYTES: (MAX_RESULTS_CONTAINERS, MAX_RESULTS_VALUES),
 }
 #: How ``/process`` calls are retried when the service is unreachable or answers 5xx.
 PROCESS_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0)
@@ -237,10 +241,16 @@ class ServiceClient:
                 transient=answer.status_code >= 500,
                 code="service_failed",
             )
-        budget = _CONTAINERS.get(max_bytes, MAX_RESULTS_CONTAINERS)
-        if json_containers(content) > budget:
+        containers, values = _BUDGETS.get(max_bytes, (MAX_RESULTS_CONTAINERS, MAX_RESULTS_VALUES))
+        if json_containers(content) > containers:
             raise ServiceError(
-                f"{url} answered more than {budget} JSON objects and arrays",
+                f"{url} answered more than {containers} JSON objects and arrays",
+                transient=False,
+                code="bad_service_answer",
+            )
+        if json_values(content) > values:
+            raise ServiceError(
+                f"{url} answered more than {values} JSON values; ask it for fewer images per call",
                 transient=False,
                 code="bad_service_answer",
             )
@@ -265,7 +275,7 @@ def _timed_out(url: str, timeout: float, why: str, exc: Exception | None = None)
 
 def _read_limited(
     answer: httpx.Response, url: str, max_bytes: int, deadline: float, timeout: float
-) -> bytes:
+) -> bytearray:
     """The answer's body, refused past ``max_bytes`` (by its declared length, or as it arrives)
     or once ``deadline`` (``time.monotonic()``) passes, however steadily bytes arrive."""
     declared = answer.headers.get("content-length", "")
@@ -283,7 +293,7 @@ def _read_limited(
         if isinstance(timeouts, dict):
             # The transport reads the next read's timeout from here: none outlasts the deadline.
             timeouts["read"] = min(timeouts.get("read") or remaining, remaining)
-    return bytes(body)
+    return body  # not copied: an answer at its cap is held once
 
 
 def _too_large(url: str, max_bytes: int) -> ServiceError:
@@ -314,7 +324,7 @@ def _error_status(url: str, answer: httpx.Response) -> str:
     return f"{url} answered HTTP {status} ({what})"
 
 
-def _log_answer(url: str, status: int, content: bytes) -> None:
+def _log_answer(url: str, status: int, content: bytes | bytearray) -> None:
     """The ``detail`` a service gave with an error, for the debug log only."""
     if not log.isEnabledFor(logging.DEBUG):
         return

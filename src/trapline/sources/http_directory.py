@@ -25,11 +25,18 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 
+from trapline.protocol.base import json_values
 from trapline.sources.base import Entry, Gateway, GatewayConfig, IterStream, SourceError, join_key
 from trapline.sources.web import WebClient
 
-#: Largest listing page read, in bytes.
-MAX_PAGE_BYTES = 32 * 1024 * 1024
+#: Largest listing page read, in bytes: 100,000 files of a folder take ~10 MB as nginx or Apache
+#: list them.
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+#: Most links one HTML listing page may hold (parsed, each costs ~250 bytes of memory).
+MAX_PAGE_LINKS = 150_000
+#: Most JSON values one JSON listing page may hold (``protocol.json_values``): ~90,000 files
+#: as nginx lists them (name, type, mtime, size), ~60 MB of memory once parsed.
+MAX_PAGE_VALUES = 450_000
 _SPACES = re.compile(r"\s+")
 #: Tags that end a listing's row: text after them says nothing of the link before.
 _BOUNDARIES = frozenset(
@@ -53,6 +60,11 @@ class _Links(HTMLParser):
         if tag == "a":
             href = dict(attrs).get("href")
             self._in_link = href is not None
+            if href is not None and len(self.links) >= MAX_PAGE_LINKS:
+                raise SourceError(
+                    f"a listing page holds more than {MAX_PAGE_LINKS} links; split the folder",
+                    transient=False,
+                )
             if href is not None:
                 self.links.append((href, []))
                 self._noting = True
@@ -117,6 +129,12 @@ class HttpDirectoryGateway(Gateway):
 
     def _from_json(self, body: bytes, url: str) -> tuple[dict[str, Entry], dict[str, str]]:
         """nginx's ``autoindex_format json``: ``[{"name", "type", "mtime", "size"}]``."""
+        if json_values(body) > MAX_PAGE_VALUES:
+            raise SourceError(
+                f"{url} lists more than {MAX_PAGE_VALUES} JSON values on one page; split the"
+                " folder",
+                transient=False,
+            )
         try:
             items = json.loads(body)
         except ValueError:

@@ -11,7 +11,7 @@ every other request the server makes, so an endpoint is resolved, checked and pi
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -23,8 +23,9 @@ from trapline.sources.web import WebClient
 
 #: Keys asked for per listing page (S3's own maximum).
 PAGE_KEYS = 1000
-#: Largest listing page read, in bytes.
-MAX_PAGE_BYTES = 16 * 1024 * 1024
+#: Largest listing page read, in bytes: PAGE_KEYS keys of up to 1,024 bytes with their fields
+#: take ~1.5 MB. The page is parsed as it arrives, each object dropped once read.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_REGION = "us-east-1"
 
 
@@ -77,10 +78,9 @@ class S3Gateway(Gateway):
             if after:
                 query["start-after"] = after
             url = self._root + "/?" + urlencode(sorted(query.items()), quote_via=quote, safe="-_.~")
-            body, _ = self._web.read(
-                url, max_bytes=MAX_PAGE_BYTES, headers=self._signed("GET", url)
-            )
-            contents, truncated = _parse_listing(body, url)
+            with self._web.stream("GET", url, headers=self._signed("GET", url)) as answer:
+                page = self._web.chunks(answer, url, max_bytes=MAX_PAGE_BYTES)
+                contents, truncated = _parse_listing(page, url)
             for key, size, etag, modified in contents:
                 after = key
                 relative = key[len(self.prefix) :]
@@ -115,37 +115,67 @@ class S3Gateway(Gateway):
         return {name: str(value) for name, value in request.headers.items()}
 
 
-def _parse_listing(
-    body: bytes, url: str
-) -> tuple[list[tuple[str, int | None, str | None, datetime | None]], bool]:
-    """The objects of a ``ListBucketResult`` page and whether more pages follow."""
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise SourceError("the S3 listing declares a DTD, which S3 never does", transient=False)
-    try:
-        root = ElementTree.fromstring(body)  # noqa: S314 - no DTD (checked above)
-    except ElementTree.ParseError:
-        raise SourceError(f"{url.split('?')[0]} answered a listing that does not parse") from None
-    contents = []
+#: An object of a listing page: key, size, ETag, last modified.
+_Object = tuple[str, int | None, str | None, datetime | None]
+
+
+def _parse_listing(chunks: Iterable[bytes], url: str) -> tuple[list[_Object], bool]:
+    """The objects of a ``ListBucketResult`` page, parsed as it arrives, and whether more pages
+    follow. An object's element is dropped once read, so the page is never held whole."""
+    shown = url.split("?")[0]
+    parser: Any = ElementTree.XMLPullParser(events=("start", "end"))
+    contents: list[_Object] = []
     truncated = False
-    for child in root:
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "IsTruncated":
-            truncated = (child.text or "").strip().lower() == "true"
-        elif tag == "Contents":
-            fields = {c.tag.rsplit("}", 1)[-1]: (c.text or "") for c in child}
-            key = fields.get("Key", "")
-            if not key:
-                continue
-            size = fields.get("Size", "")
-            contents.append(
-                (
-                    key,
-                    int(size) if size.isdigit() else None,
-                    fields.get("ETag") or None,
-                    _iso(fields.get("LastModified")),
+    root: ElementTree.Element | None = None
+    tail = b""
+    try:
+        for chunk in chunks:
+            # The markers are looked for across chunk edges too.
+            if b"<!DOCTYPE" in tail + chunk or b"<!ENTITY" in tail + chunk:
+                raise SourceError(
+                    "the S3 listing declares a DTD, which S3 never does", transient=False
                 )
-            )
+            tail = chunk[-16:]
+            parser.feed(chunk)
+            for event, element in parser.read_events():
+                if not isinstance(element, ElementTree.Element):
+                    continue
+                if event == "start":
+                    root = element if root is None else root
+                    continue
+                tag = element.tag.rsplit("}", 1)[-1]
+                if tag == "IsTruncated":
+                    truncated = (element.text or "").strip().lower() == "true"
+                elif tag == "Contents":
+                    if len(contents) >= PAGE_KEYS:
+                        raise SourceError(
+                            f"{shown} answered more than {PAGE_KEYS} objects on one page",
+                            transient=False,
+                        )
+                    entry = _object(element)
+                    if entry is not None:
+                        contents.append(entry)
+                    element.clear()  # read: drop it, and its place in the page
+                    if root is not None and len(root) and root[-1] is element:
+                        root.remove(element)
+        parser.close()
+    except ElementTree.ParseError:
+        raise SourceError(f"{shown} answered a listing that does not parse") from None
     return contents, truncated
+
+
+def _object(element: ElementTree.Element) -> _Object | None:
+    fields = {c.tag.rsplit("}", 1)[-1]: (c.text or "") for c in element}
+    key = fields.get("Key", "")
+    if not key:
+        return None
+    size = fields.get("Size", "")
+    return (
+        key,
+        int(size) if size.isdigit() else None,
+        fields.get("ETag") or None,
+        _iso(fields.get("LastModified")),
+    )
 
 
 def _iso(value: str | None) -> datetime | None:

@@ -70,17 +70,25 @@ class WebClient:
         """The body (at most ``max_bytes``) and content type of a GET."""
         with self.stream("GET", url, headers=headers) as answer:
             body = bytearray()
-            try:
-                for chunk in answer.iter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise SourceError(
-                            f"{_shown(url)}: the answer is larger than {max_bytes} bytes",
-                            transient=False,
-                        )
-            except httpx.HTTPError as exc:
-                raise SourceError(f"{_shown(url)}: {_transport_problem(exc)}") from None
+            for chunk in self.chunks(answer, url, max_bytes=max_bytes):
+                body += chunk
             return bytes(body), answer.headers.get("content-type", "")
+
+    def chunks(self, answer: httpx.Response, url: str, *, max_bytes: int) -> Iterator[bytes]:
+        """The body of ``answer`` (from ``stream``) as it arrives, for a reader that parses it
+        as it goes; SourceError once it passes ``max_bytes``."""
+        received = 0
+        try:
+            for chunk in answer.iter_bytes():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise SourceError(
+                        f"{_shown(url)}: the answer is larger than {max_bytes} bytes",
+                        transient=False,
+                    )
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{_shown(url)}: {_transport_problem(exc)}") from None
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import json_body
+from trapline.api.bodies import body_bytes, json_body
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, SettingsDep
 from trapline.http.limits import REGISTRATION_BODY_BYTES
 from trapline.http.params import MAX_ID, Id, PathSlug
@@ -40,7 +40,7 @@ async def register_pipelines(
     """Register a pull-mode processing service's pipelines for a project (idempotent)."""
     # Access is settled before the body is read: an outsider's body is never parsed.
     await run_in_threadpool(pipelines.check_may_register, db, caller, project_id)
-    body = PipelineRegistration.model_validate_json(await request.body())
+    body = PipelineRegistration.model_validate_json(await body_bytes(request))
     return await run_in_threadpool(pipelines.register_pipelines, db, caller, project_id, body)
 
 

@@ -6,10 +6,12 @@ requests a busy server sees, and FastAPI tries routes in order.
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from trapline.api.bodies import json_body, json_object, json_response, whole_number
+from trapline.api.bodies import body_bytes, json_body, json_object, json_response, whole_number
 from trapline.api.deps import (
     AccessDep,
     ClaimsDep,
@@ -26,6 +28,9 @@ from trapline.protocol.tasks import ExtendRequest, NextTasksRequest, TasksReques
 from trapline.services import results, tasks
 
 router = APIRouter(tags=["worker protocol"])
+
+#: A body that is a JSON array (matched without copying the body, as ``strip`` would).
+_BARE_LIST = re.compile(rb"\s*\[")
 
 # The two calls every worker makes for every batch parse and answer JSON straight through
 # pydantic-core, skipping FastAPI's generic body and response handling.
@@ -68,8 +73,8 @@ async def post_results(
     # Whether the caller may work on this job is settled before the body is read: a caller
     # who may not is answered without the server reading or parsing what they sent.
     await run_in_threadpool(access.worker_job, caller, job_id)
-    raw = await request.body()
-    if raw.lstrip()[:1] == b"[":
+    raw = await body_bytes(request)
+    if _BARE_LIST.match(raw):
         raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
 
     def receive() -> ResultsResponse:
