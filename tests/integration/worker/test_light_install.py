@@ -73,7 +73,15 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     (wheel,) = wheels.glob("trapline-*-py3-none-any.whl")
     done = subprocess.run(
-        [root / "venv/bin/pip", "install", "--quiet", "--disable-pip-version-check", wheel],
+        # --no-compile: what the tests run compiles as it is imported; all else need not be.
+        [
+            root / "venv/bin/pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            wheel,
+        ],
         env=env,
         capture_output=True,
         text=True,
