@@ -172,7 +172,7 @@ class Platform:
             clock=clock,
         )
         access = AccessMemo(database, settings.security.access_cache_seconds, clock)
-        tracker = WorkerTracker(database)
+        tracker = WorkerTracker(database, clock)
         results = ResultStore(database, queue, access, tracker, secret)
         push = PushDispatcher(
             database,

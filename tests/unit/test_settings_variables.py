@@ -158,6 +158,7 @@ ROWS: list[tuple[str, str, str, object, object]] = [
     ("max_decode_pixels", "TRAPLINE_MAX_DECODE_PIXELS", "2000000", 2000000, 24000000),
     ("download_threads", "TRAPLINE_DOWNLOAD_THREADS", "3", 3, 8),
     ("drain_timeout", "TRAPLINE_DRAIN_TIMEOUT", "5", 5.0, 60.0),
+    ("register_every", "TRAPLINE_REGISTER_EVERY", "30", 30.0, 10.0),
     ("request_timeout", "TRAPLINE_REQUEST_TIMEOUT", "6", 6.0, 60.0),
     (
         "weights_cache_dir",
@@ -242,6 +243,7 @@ SECTION_PATHS = {
     "max_decode_pixels": "worker.max_decode_pixels",
     "download_threads": "worker.download_threads",
     "drain_timeout": "worker.drain_timeout",
+    "register_every": "worker.register_every",
     "request_timeout": "worker.request_timeout",
     "weights_cache_dir": "worker.weights_cache_dir",
 }
@@ -280,7 +282,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_the_rows_cover_every_field() -> None:
     fields = {field for field, *_ in ROWS}
-    assert len(fields) == 72
+    assert len(fields) == 73
     assert set(SECTION_PATHS) == fields
     defaults = Settings(_env_file=None)
     for field, _, _, _, default in ROWS:

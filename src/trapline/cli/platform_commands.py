@@ -137,8 +137,10 @@ class _Ready:
             pipelines,
             replace(RunnerOptions.from_settings(self.settings.worker), burst=False),
         )
-        self.worker.start()
+        # Hooked before the first offer, which lists the projects: a project made meanwhile
+        # (/readyz answers before the worker is set up) is in the listing or meets the hook.
         self.platform.project_created.append(self._register)
+        self.worker.start()
         log.info("embedded worker serving %s", ", ".join(p.slug for p in pipelines))
         return token
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 from trapline.protocol.base import (
@@ -126,6 +126,9 @@ class ClientInfo(WireModel):
     pid: Annotated[int, Field(ge=0, le=INT32_MAX), NOT_TEXT] | None = None
     pipelines: list[Slug] | None = Field(None, max_length=MAX_LIST)
     name: WireName | None = None
+    #: A trapline field: this worker leaves a job to any other worker online that serves the
+    #: job's pipeline for its project (``trapline up``'s embedded worker). Antenna ignores it.
+    fallback: StrictBool | None = None
 
 
 def _few_algorithms(pipelines: list[PipelineConfig]) -> list[PipelineConfig]:

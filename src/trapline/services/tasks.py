@@ -11,13 +11,12 @@ from trapline.db.engine import Database
 from trapline.domain.jobs import DispatchMode, JobStatus, Lease
 from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease, sign_lease
 from trapline.domain.records import User
-from trapline.domain.roles import Role
 from trapline.errors import InvalidInput, TraplineError
 from trapline.protocol.pipelines import ClientInfo
 from trapline.protocol.tasks import TaskOut
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, worker_project
-from trapline.services.workers import WorkerTracker
+from trapline.services.workers import WorkerTracker, reach
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -75,14 +74,14 @@ def claim_next(
     batch_size: int,
     client_info: ClientInfo | None,
 ) -> list[TaskOut]:
-    """Lease tasks across every running job of these pipelines the caller may serve."""
+    """Lease tasks across every running job of these pipelines the caller may serve; a
+    fallback worker (``client_info.fallback``) only those of jobs no other worker serves."""
     with db.read() as repos:
-        if caller.is_admin:
-            projects: list[int] | None = None
-        else:
-            needed = Role.VIEWER if caller.is_service else Role.MEMBER
-            projects = repos.projects.ids_for(caller.id, at_least=needed)
+        projects = reach(repos, caller)
         jobs = repos.jobs.running_for_pipelines(pipelines, projects)
+        if jobs and client_info is not None and client_info.fallback:
+            covered = dispatch.tracker.coverage(repos)
+            jobs = [j for j in jobs if not covered.covers(j.pipeline_slug, j.project_id)]
     identity = dispatch.tracker.seen(
         caller,
         client_info,

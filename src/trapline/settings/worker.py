@@ -53,6 +53,10 @@ class WorkerSettings(Section):
     download_threads: int = Field(8, ge=1, le=128)
     #: Worker: seconds to finish the batch in hand and post its results after SIGTERM.
     drain_timeout: float = Field(60.0, gt=0)
+    #: Worker: seconds between looks for projects its token reaches that it has not offered
+    #: its pipelines to yet (a trapline platform, not in burst mode); 0: only
+    #: ``trapline worker register`` offers them.
+    register_every: float = Field(10.0, ge=0)
     #: Worker: seconds each HTTP call to the platform may take.
     request_timeout: float = Field(60.0, gt=0)
     #: Worker: directory where downloaded model weights are cached.

@@ -97,8 +97,11 @@ def api_base(url: str) -> str:
     return url if "/api/" in url + "/" else url + "/api/v2"
 
 
-def client_info(name: str | None, pipelines: Sequence[str]) -> ClientInfo:
-    """Who this worker process is, sent with claims and posts."""
+def client_info(
+    name: str | None, pipelines: Sequence[str], *, fallback: bool = False
+) -> ClientInfo:
+    """Who this worker process is, sent with claims and posts; a ``fallback`` worker leaves
+    jobs to the other workers online."""
     host = socket.gethostname()
     return ClientInfo(
         hostname=host,
@@ -108,6 +111,7 @@ def client_info(name: str | None, pipelines: Sequence[str]) -> ClientInfo:
         pid=os.getpid(),
         pipelines=list(pipelines),
         name=name or f"{host}-{os.getpid()}",
+        fallback=True if fallback else None,
     )
 
 
@@ -149,6 +153,8 @@ class PlatformClient:
         #: Antenna, found out once by the first claim, and the worker speaks to it as ADC does.
         self.has_next = True
         self.has_extend = True
+        #: Set once the first claim told whether the platform is trapline or Antenna.
+        self.known = threading.Event()
 
     @property
     def antenna(self) -> bool:
@@ -172,8 +178,10 @@ class PlatformClient:
             if exc.status in (404, 405):
                 log.info("the platform has no /tasks/next/; claiming job by job instead")
                 self.has_next = False
+                self.known.set()
                 return []
             raise
+        self.known.set()
         return [Task.from_wire(t, 0, pipeline) for t in TasksResponse.model_validate(answer).tasks]
 
     def incomplete_jobs(

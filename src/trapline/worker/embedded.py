@@ -1,7 +1,9 @@
 """The worker ``trapline up`` runs inside the server process, talking to it over loopback HTTP.
 
-It serves the built-in pipelines and registers them with every project it can see, again
-every ``register_every`` seconds so new projects get them too.
+It serves the built-in pipelines and offers them to every project it can see, again every
+``register_every`` seconds so new projects get them too. It is the fallback worker: it leaves
+a job to any other worker online that serves the job's pipeline for its project
+(docs/decisions/038-embedded-worker-and-remote-workers.md).
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ import logging
 import socket
 import threading
 
-import httpx
-
 from trapline.pipelines import Pipeline
-from trapline.worker.client import ApiError, PlatformClient, Stopped, client_info, image_client
+from trapline.worker.client import PlatformClient, client_info, image_client
+from trapline.worker.offering import PipelineOffer
 from trapline.worker.runner import Runner, RunnerOptions
 
 log = logging.getLogger(__name__)
@@ -41,22 +42,26 @@ class EmbeddedWorker:
         self.client = PlatformClient(
             api_url,
             token,
-            info=client_info(name, [p.slug for p in pipelines]),
+            info=client_info(name, [p.slug for p in pipelines], fallback=True),
             stopping=self._aborted.is_set,
         )
         self._images = image_client(60.0, options.download_threads)
         self.pipelines = pipelines
         self.runner = Runner(self.client, pipelines, self._images, options)
-        self._register_every = register_every
-        self._registered: set[int] = set()
+        self.offering = PipelineOffer(
+            self.client, name, [p.config for p in pipelines], register_every
+        )
         self._threads = [
             threading.Thread(target=self.runner.run, name="embedded-worker", daemon=True),
-            threading.Thread(target=self._register_loop, name="embedded-register", daemon=True),
+            threading.Thread(
+                target=self.offering.run, args=(self._stop,), name="embedded-offer", daemon=True
+            ),
         ]
 
     def start(self) -> None:
-        """Register with the projects there are now, then start working in the background."""
-        self.register_everywhere()
+        """Offer the pipelines to the projects there are now, then start working in the
+        background."""
+        self.offering.offer()
         for thread in self._threads:
             thread.start()
 
@@ -70,34 +75,3 @@ class EmbeddedWorker:
             self.runner.abort()
         self.client.close()
         self._images.close()
-
-    def register_everywhere(self) -> list[int]:
-        """Register the pipelines with each project not registered yet; their ids."""
-        configs = [p.config for p in self.pipelines]
-        done = []
-        try:
-            for project_id in self._project_ids():
-                if project_id in self._registered:
-                    continue
-                self.client.register(project_id, self.service_name, configs)
-                self._registered.add(project_id)
-                done.append(project_id)
-        except (ApiError, Stopped, httpx.HTTPError) as exc:
-            log.warning("embedded worker could not register its pipelines: %s", exc)
-        return done
-
-    def _project_ids(self) -> list[int]:
-        ids: list[int] = []
-        offset = 0
-        while True:
-            page = self.client.call(
-                "GET", "/projects/", params={"limit": "100", "offset": str(offset)}
-            )
-            ids += [int(p["id"]) for p in page.get("results", [])]
-            offset += 100
-            if not page.get("next"):
-                return ids
-
-    def _register_loop(self) -> None:
-        while not self._stop.wait(self._register_every):
-            self.register_everywhere()

@@ -21,6 +21,7 @@ from trapline.pipelines import Pipeline, resolve_pipelines
 from trapline.settings import Settings, WorkerSettings
 from trapline.worker.client import ApiError, PlatformClient, Stopped, client_info, image_client
 from trapline.worker.memory import tune_allocator
+from trapline.worker.offering import PipelineOffer
 from trapline.worker.runner import Runner, RunnerOptions
 
 log = logging.getLogger("trapline.worker")
@@ -48,6 +49,11 @@ def platform_client(
         timeout=settings.request_timeout,
         stopping=runner_aborted.is_set,
     )
+
+
+def service_name(settings: WorkerSettings) -> str:
+    """The processing service a worker registers its pipelines under."""
+    return f"{settings.name or 'trapline worker'} ({socket.gethostname()})"
 
 
 def run_worker(settings: Settings) -> int:
@@ -81,6 +87,18 @@ def run_worker(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    stopped = threading.Event()  # ends the offers
+    if not settings.worker.burst and settings.worker.register_every > 0:
+        # A burst worker drains jobs there are, whose pipelines are registered already.
+        offer = PipelineOffer(
+            client,
+            service_name(settings.worker),
+            [p.config for p in pipelines],
+            settings.worker.register_every,
+        )
+        threading.Thread(
+            target=offer.run, args=(stopped, client.known), name="offer", daemon=True
+        ).start()
     log.info(
         "worker %s serving %s for %s",
         client.info.name,
@@ -89,9 +107,11 @@ def run_worker(settings: Settings) -> int:
     )
     try:
         runner.run()
+        stopped.set()
         remaining = drain_deadline[0] - time.monotonic() if drain_deadline else None
         flushed = runner.finish(remaining)
     finally:
+        stopped.set()
         client.close()
         images.close()
     if runner.refusal is not None:
@@ -139,7 +159,7 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
     """Register the pipelines with each project and print what happened; exit code."""
     configure_logging(settings.logs.level, settings.logs.format)
     pipelines = load_pipelines(settings.worker)
-    name = f"{settings.worker.name or 'trapline worker'} ({socket.gethostname()})"
+    name = service_name(settings.worker)
     client = platform_client(settings.worker, pipelines, threading.Event())
     configs = [p.config for p in pipelines]
     failures = 0
