@@ -195,3 +195,21 @@ class CallbackSecret(NamedTuple):
     name: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+class CallAnswer(NamedTuple):
+    """What a signed call answered the first time; an identical repeat gets it again."""
+
+    status: int
+    media_type: str
+    body: bytes
+
+
+class SignatureUse(NamedTuple):
+    """The one call an accepted signature is good for, and its answer once it has one."""
+
+    analysis_id: int
+    #: The call (the route's name: ``set_status``, ``finalize`` …).
+    action: str
+    #: None while the first call is still running.
+    answer: CallAnswer | None

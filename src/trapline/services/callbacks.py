@@ -8,7 +8,6 @@ up for people the same way.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
@@ -46,10 +45,12 @@ from trapline.errors import (
     TooManyRequests,
 )
 from trapline.protocol.callbacks import AnalysisIn, BadItem, BulkIn, FinalizeIn, PresignIn, StatusIn
+from trapline.services import signed_calls
 from trapline.services.access import project_for, require
 from trapline.services.artifacts import check_upload, upload_problem
 from trapline.services.callback_annotations import drafts_from_items
 from trapline.services.callback_secrets import SecretBox
+from trapline.services.signed_calls import SignedCall
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
 
@@ -112,10 +113,11 @@ class Callbacks:
         source: str,
         action: str,
         token_user: Callable[[], User] | None = None,
-    ) -> Analysis:
-        """The analysis a signed call is for, once its signature checks out and was never
-        accepted before; NotAuthenticated says which check failed (the failure is logged
-        and counted), Conflict refuses a replay.
+    ) -> SignedCall:
+        """The analysis a signed call is for, once its signature checks out, bound to this
+        call (``action``) and analysis (``signed_calls.claim``: a repeat carries the first
+        answer; Conflict when the signature was used elsewhere). NotAuthenticated says which
+        check failed (the failure is logged and counted).
 
         An unknown analysis is reported only to a caller whose signature passes a global
         secret: to anyone else it looks like any analysis whose secret they lack.
@@ -130,7 +132,7 @@ class Callbacks:
                 else []
             )
         if request.signature is None and not settings.callbacks.require_hmac and token_user:
-            return self._by_token(analysis, analysis_id, token_user())
+            return SignedCall(self._by_token(analysis, analysis_id, token_user()))
         keys = [] if request.key_id else list(settings.callbacks.hmac_secrets())
         keys += [s for s in (self.box.open(k, v) for k, v in sealed) if s is not None]
         unknown_key = bool(request.key_id) and not keys
@@ -159,20 +161,9 @@ class Callbacks:
             )
             raise NotAuthenticated(str(exc), code="bad_signature") from None
         analysis = require(analysis, "analysis", analysis_id)
-        # The signature covers the timestamp and body, not the path: the same body signed in
-        # the same second for two analyses (or two calls) is the same signature, and both
-        # are genuine. A replay is the same signature for the same call of the same analysis.
-        digest = hashlib.sha256(f"{action}\n{analysis.id}\n{accepted}".encode()).hexdigest()
         # Kept until its timestamp is out of the window on either side: no replay can pass.
         expires = utcnow() + timedelta(seconds=2 * settings.callbacks.max_skew_seconds + 60)
-        with self.db.write() as repos:
-            fresh = repos.callbacks.accept_signature(digest, analysis.id, expires)
-        if not fresh:
-            raise Conflict(
-                "this signature was already used; sign each request afresh (a new timestamp)",
-                code="signature_replayed",
-            )
-        return analysis
+        return signed_calls.claim(self.db, analysis, accepted, action, expires)
 
     def _by_token(self, analysis: Analysis | None, analysis_id: int, caller: User) -> Analysis:
         """Without HMAC required, a member's API token may stand in for a signature."""

@@ -23,7 +23,8 @@ _stamps = iter(range(10_000))
 
 
 def _fresh() -> int:
-    """A timestamp no other call of the test used (the same body and time is a replay)."""
+    """A timestamp no other call of the test used (the same body and time is
+    the same call again, answered as the first was)."""
     return int(time.time()) - next(_stamps) % 250
 
 

@@ -26,7 +26,8 @@ from trapline.settings import Settings
 #: The upload limit of the test servers: small, so an oversized artifact is quick to send.
 LIMIT = 64 * 1024
 
-#: Timestamps already signed with: a body signed twice in the same second is a replay.
+#: Timestamps already signed with: a body signed twice in the same second is one signature,
+#: good for one call only.
 _used: set[int] = set()
 
 HEAT = {"width": 32, "height": 24, "color_map": "jet"}

@@ -2,7 +2,8 @@
 
 Served under ``/api/v2`` and, as the integration guide prints them, under ``/api``. Signed
 calls read the raw body first: the signature covers its exact bytes, and a body is parsed
-only once its signature checks out.
+only once its signature checks out (``api/signed_calls.py``, which also gives an identical
+repeat the first answer).
 """
 
 from __future__ import annotations
@@ -14,16 +15,9 @@ from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.bodies import json_body
-from trapline.api.deps import AUTH_SCHEMES, AccessDep, CurrentUser
-from trapline.domain.callbacks import (
-    KEY_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    SignedRequest,
-)
-from trapline.domain.records import User
-from trapline.domain.results import Analysis
-from trapline.errors import NotAuthenticated, PermissionDenied
+from trapline.api.deps import AccessDep, CurrentUser
+from trapline.api.signed_calls import SignedCallRoute, signed
+from trapline.errors import PermissionDenied
 from trapline.http.limits import RESULTS_BODY_BYTES
 from trapline.http.params import Id
 from trapline.http.state import platform_of
@@ -49,10 +43,10 @@ from trapline.schemas.callbacks import (
 )
 from trapline.schemas.common import ErrorOut
 from trapline.services import callback_secrets
-from trapline.services.access import AccessMemo
 from trapline.services.callbacks import Callbacks, check_enabled
 
-router = APIRouter(tags=["callbacks"])
+#: Every callback route is a ``SignedCallRoute``: a signed call's answer is kept for repeats.
+router = APIRouter(tags=["callbacks"], route_class=SignedCallRoute)
 
 #: What the signed calls answer besides the rules of ``api/openapi.py``.
 _SIGNED_ANSWERS: dict[int | str, dict[str, Any]] = {
@@ -62,7 +56,13 @@ _SIGNED_ANSWERS: dict[int | str, dict[str, Any]] = {
     },
     409: {
         "model": ErrorOut,
-        "description": "An illegal status change, a finished analysis, or a replayed signature.",
+        "description": "An illegal status change, a finished analysis, or a signature used "
+        "before for another call or analysis (sign that request afresh).",
+    },
+    503: {
+        "model": ErrorOut,
+        "description": "A repeat that came while the first request with its signature is "
+        "still being answered: repeat it after Retry-After seconds.",
     },
 }
 
@@ -72,33 +72,6 @@ async def _callbacks(request: Request) -> Callbacks:
 
 
 CallbacksDep = Annotated[Callbacks, Depends(_callbacks)]
-
-
-async def _signed(
-    request: Request, analysis_id: int, callbacks: Callbacks, access: AccessMemo
-) -> tuple[Analysis, bytes]:
-    """The analysis a signed call is for and the call's raw body, once the signature holds."""
-    raw = await request.body()
-    headers = request.headers
-    signed = SignedRequest(
-        headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER), headers.get(KEY_ID_HEADER)
-    )
-    source = request.client.host if request.client else "unknown"
-    authorization = headers.get("authorization", "")
-
-    def token_user() -> User:
-        scheme, _, secret = authorization.strip().partition(" ")
-        if scheme.lower() not in AUTH_SCHEMES or not secret.strip():
-            raise NotAuthenticated(
-                "sign the request (X-ML-Signature, X-ML-Timestamp) or send a member's token"
-            )
-        return access.user(secret.strip())
-
-    action = request.scope["route"].name if "route" in request.scope else request.url.path
-    analysis = await run_in_threadpool(
-        callbacks.verify, analysis_id, signed, raw, source, action, token_user
-    )
-    return analysis, raw
 
 
 @router.post(
@@ -140,7 +113,7 @@ async def set_status(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> CallbackAnalysisOut:
     """Set an analysis's status (signed); a no-op when it is there already."""
-    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    analysis, raw = await signed(request, analysis_id, callbacks, access)
     body = StatusIn.model_validate_json(raw)
     return CallbackAnalysisOut.of(await run_in_threadpool(callbacks.set_status, analysis, body))
 
@@ -154,7 +127,7 @@ async def presign_artifact(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> PresignOut:
     """An upload link for one artifact of the analysis (signed)."""
-    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    analysis, raw = await signed(request, analysis_id, callbacks, access)
     body = PresignIn.model_validate_json(raw)
     url, path = await run_in_threadpool(callbacks.presign, analysis, body)
     settings = platform_of(request).settings
@@ -172,7 +145,7 @@ async def bulk_annotations(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> Response:
     """Add (or replace) annotations of the analysis in bulk (signed); repeats stored once."""
-    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    analysis, raw = await signed(request, analysis_id, callbacks, access)
 
     def store() -> bytes:
         body = BulkIn.model_validate_json(raw)
@@ -193,7 +166,7 @@ async def finalize(
     request: Request, analysis_id: Id, callbacks: CallbacksDep, access: AccessDep
 ) -> CallbackAnalysisOut:
     """Complete or fail the analysis (signed); answers the whole analysis."""
-    analysis, raw = await _signed(request, analysis_id, callbacks, access)
+    analysis, raw = await signed(request, analysis_id, callbacks, access)
     body = FinalizeIn.model_validate_json(raw)
     return CallbackAnalysisOut.of(await run_in_threadpool(callbacks.finalize, analysis, body))
 

@@ -1,7 +1,9 @@
-"""Callback API records: project callback secrets, accepted signatures, artifacts."""
+"""Callback API records: project callback secrets, accepted signatures and the answers of
+their calls, artifacts."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -11,7 +13,17 @@ from sqlalchemy.orm import Session
 
 from trapline.db.tables import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
 from trapline.db.types import affected
-from trapline.domain.callbacks import Artifact, ArtifactType, CallbackSecret
+from trapline.domain.callbacks import (
+    Artifact,
+    ArtifactType,
+    CallAnswer,
+    CallbackSecret,
+    SignatureUse,
+)
+
+#: Answers longer than this (bytes) are kept compressed: a bulk post's lists thousands of
+#: annotations.
+_COMPRESS_OVER = 4096
 
 
 def _secret(row: CallbackSecretRow) -> CallbackSecret:
@@ -87,17 +99,57 @@ class CallbackRepo:
 
     # Signatures
 
-    def accept_signature(self, digest: str, analysis_id: int, expires_at: datetime) -> bool:
-        """Record an accepted signature; False when it was recorded before (a replay)."""
+    def claim_signature(
+        self, digest: str, analysis_id: int, action: str, expires_at: datetime
+    ) -> bool:
+        """Record a signature as used by this call, its answer to come; False when it was
+        recorded before (by this call or another)."""
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (
             insert(CallbackSignatureRow)
-            .values(digest=digest, analysis_id=analysis_id, expires_at=expires_at)
+            .values(digest=digest, analysis_id=analysis_id, action=action, expires_at=expires_at)
             .on_conflict_do_nothing(index_elements=["digest"])
             .returning(CallbackSignatureRow.id)
         )
         return self.session.execute(statement).first() is not None
+
+    def signature_use(self, digest: str) -> SignatureUse | None:
+        """The call a signature was first used on and its answer; None if it is not recorded."""
+        row = self.session.scalars(
+            select(CallbackSignatureRow).where(CallbackSignatureRow.digest == digest)
+        ).first()
+        if row is None:
+            return None
+        answer = None
+        if row.answer_status is not None and row.answer_body is not None:
+            body = zlib.decompress(row.answer_body) if row.answer_compressed else row.answer_body
+            answer = CallAnswer(row.answer_status, row.answer_media_type or "", body)
+        return SignatureUse(row.analysis_id, row.action, answer)
+
+    def keep_answer(self, digest: str, answer: CallAnswer) -> None:
+        """Store the answer of a signature's call, to be given again to a repeat."""
+        compressed = len(answer.body) > _COMPRESS_OVER
+        body = zlib.compress(answer.body, 1) if compressed else answer.body
+        self.session.execute(
+            update(CallbackSignatureRow)
+            .where(CallbackSignatureRow.digest == digest)
+            .values(
+                answer_status=answer.status,
+                answer_media_type=answer.media_type,
+                answer_body=body,
+                answer_compressed=compressed,
+            )
+        )
+
+    def release_signature(self, digest: str) -> None:
+        """Forget a signature whose call has no answer to keep (it failed on the server's
+        side), so that a repeat runs again."""
+        self.session.execute(
+            delete(CallbackSignatureRow).where(
+                CallbackSignatureRow.digest == digest, CallbackSignatureRow.answer_status.is_(None)
+            )
+        )
 
     def forget_signatures(self, now: datetime) -> int:
         """Remove signatures whose timestamps are out of the window anyway."""
