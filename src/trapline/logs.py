@@ -74,8 +74,11 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # Our middleware writes one access line per request with its id; uvicorn's would repeat it.
     logging.getLogger("uvicorn.access").disabled = True
-    # httpx logs every request at INFO; workers make many, and report what matters themselves.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # Libraries that narrate at INFO: httpx every request (workers make many, and report what
+    # matters themselves), Alembic every migration step and uvicorn its start-up; trapline
+    # says in one line what a person needs of each. DEBUG shows them all.
+    for name in ("httpx", "alembic", "uvicorn.error"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from trapline import __version__
+
 #: Pipeline the demo runs.
 DEMO_PIPELINE = "moth-blobs"
 _FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
@@ -47,7 +49,8 @@ def run_demo_job(
     """Run the demo pipeline over the project (once: later runs summarise the first job)."""
     with httpx.Client(
         base_url=api_url.rstrip("/") + "/api/v2",
-        headers={"Authorization": f"Token {token}"},
+        # trapline's own reads are logged at DEBUG: the demo's polls would bury its summary.
+        headers={"Authorization": f"Token {token}", "User-Agent": f"trapline/{__version__} demo"},
         timeout=30,
     ) as http:
         job = _existing_job(http, project_id)

@@ -42,16 +42,22 @@ def run_migrate(settings: Settings) -> None:
     """Bring the schema up to date; Unavailable, in one line naming the database, when it does
     not answer."""
     db = open_database(settings)
+    shown = make_url(db.engine.url).render_as_string(hide_password=True)
     try:
+        before = migrate.current(db.engine)
         migrate.upgrade(db.engine)
+        after = migrate.current(db.engine)
     except OperationalError as exc:
-        shown = make_url(db.engine.url).render_as_string(hide_password=True)
         reason = " ".join(
             line.strip() for line in str(exc.orig or exc).splitlines() if line.strip()
         )
         raise Unavailable(f"the database at {shown} did not answer: {reason}") from None
     finally:
         db.dispose()
+    if before == after:
+        log.info("database %s: schema %s", shown, after)
+    else:
+        log.info("database %s: schema %s, migrated from %s", shown, after, before or "empty")
 
 
 def run_serve(settings: Settings) -> None:

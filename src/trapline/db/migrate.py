@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -27,6 +28,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
     finally:
         connection.close()  # type: ignore[attr-defined]
+
+
+def current(engine: Engine) -> str | None:
+    """The revision the database is at; None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def check(engine: Engine) -> None:

@@ -230,7 +230,15 @@ class ResultStore:
             for item, outcome in zip(posted, settled, strict=True)
         ]
         counts = Counter(outcome.verdict.value for outcome in settled)
-        log.info("results for job %s from %s: %s", job_id, worker, dict(counts))
+        # Posts that went well are routine (workers make them all day), as their requests are.
+        routine = counts.keys() <= {Verdict.SAVED.value, Verdict.DUPLICATE.value}
+        log.log(
+            logging.DEBUG if routine else logging.INFO,
+            "results for job %s from %s: %s",
+            job_id,
+            worker,
+            dict(counts),
+        )
         return ResultsResponse(
             job_id=job_id, results_queued=counts[Verdict.SAVED.value], tasks=answers
         )

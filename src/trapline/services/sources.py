@@ -8,6 +8,7 @@ happens is ``background/sources.py``; what it does, ``services/source_ingest.py`
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,14 @@ from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.domain.sources import ItemStatus, PullSource, SourceItem, SourceRun
 from trapline.errors import InvalidInput
-from trapline.outbound import OutboundBlocked, OutboundPolicy, check_form, refusal
+from trapline.outbound import (
+    ALLOW_SETTING,
+    IPAddress,
+    OutboundBlocked,
+    OutboundPolicy,
+    blocked_reason,
+    check_form,
+)
 from trapline.services.access import project_for, require
 from trapline.services.sealed import Sealer
 from trapline.sources import Kind, kind_of
@@ -62,7 +70,7 @@ def create_source(
     values.setdefault("max_files", DEFAULT_MAX_FILES)
     values.setdefault("enabled", True)
     credentials = values.pop("credentials", None) or {}
-    columns = _checked(rules, values, credentials, now=utcnow())
+    columns = _checked(rules, values, credentials, now=utcnow(), admin=caller.is_admin)
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
         _check_links(repos, project_id, columns)
@@ -122,7 +130,7 @@ def update_source(
         credentials = rules.sealer.open(current.sealed_credentials)
     else:
         credentials = {}
-    columns = _checked(rules, merged, credentials, now=utcnow())
+    columns = _checked(rules, merged, credentials, now=utcnow(), admin=caller.is_admin)
     if "schedule" not in changes and "enabled" not in changes:
         columns["next_run_at"] = current.next_run_at  # the schedule stays where it was
     with db.write() as repos:
@@ -224,7 +232,12 @@ def _check_links(repos: Repos, project_id: int, columns: Mapping[str, Any]) -> N
 
 
 def _checked(
-    rules: SourceRules, values: dict[str, Any], credentials: Mapping[str, str], *, now: datetime
+    rules: SourceRules,
+    values: dict[str, Any],
+    credentials: Mapping[str, str],
+    *,
+    now: datetime,
+    admin: bool,
 ) -> dict[str, Any]:
     """The columns of a source after every rule is checked (InvalidInput says which failed)."""
     kind = kind_of(values["kind"])
@@ -237,7 +250,7 @@ def _checked(
     if endpoint is not None and kind.name != "s3":
         raise InvalidInput("endpoint_url is for s3 sources only (MinIO and the like)")
     _check_credentials(kind, credentials)
-    _check_reachable(rules, kind, url, endpoint)
+    _check_reachable(rules, kind, url, endpoint, admin=admin)
     for field in ("include", "exclude"):
         _check_globs(field, values[field])
     if not 0 <= values["depth"] <= MAX_DEPTH:
@@ -299,27 +312,52 @@ def _check_globs(field: str, globs: Sequence[str]) -> None:
             raise InvalidInput(f"each pattern in {field} is 1 to 200 characters (got {glob!r})")
 
 
-def _check_reachable(rules: SourceRules, kind: Kind, url: str, endpoint: str | None) -> None:
+def _check_reachable(
+    rules: SourceRules, kind: Kind, url: str, endpoint: str | None, *, admin: bool
+) -> None:
     """The guard's verdict on where the source is, before anything is stored."""
     if kind.name == "local":
         from trapline.sources.local import allowed_folder
 
         allowed_folder(url, rules.local_roots)
         return
-    try:
-        if kind.name == "http_directory":
-            rules.policy.check_url(url)
-        elif kind.name == "s3" and endpoint is not None:
-            check_form(endpoint)
-            rules.policy.check_url(endpoint)
-        elif kind.name == "ftp":
-            from trapline.sources.ftp import server_of
+    if kind.name == "ftp":
+        from trapline.sources.ftp import server_of
 
-            _, host, port, _ = server_of(url)
-            rules.policy.check_host(host, port)
-    except OutboundBlocked:
-        raise
-    except OSError:
-        # The same words as for a name that resolves to a private address (security.md).
-        host = urlsplit(endpoint if kind.name == "s3" and endpoint else url).hostname or url
-        raise OutboundBlocked(refusal(host)) from None
+        _, host, port, _ = server_of(url)
+    elif kind.name == "http_directory" or (kind.name == "s3" and endpoint is not None):
+        called = check_form(endpoint if kind.name == "s3" and endpoint is not None else url)
+        host, port = called.host, called.port or (443 if called.scheme == "https" else 80)
+    else:
+        return  # AWS's own S3 endpoints
+    try:
+        rules.policy.check_host(host, port)
+    except (OutboundBlocked, OSError):
+        # An unresolvable name gets the same words as one resolving inside (security.md).
+        raise OutboundBlocked(source_refusal(host, admin=admin)) from None
+
+
+def source_refusal(host: str, *, admin: bool) -> str:
+    """Why a source at ``host`` is refused, naming the setting that allows it: pull sources
+    are checked for every account, admins' included, so the push services' words (an admin's
+    service may be anywhere) would mislead here."""
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    reason = blocked_reason(literal) if literal is not None else None
+    if literal is not None and reason is not None:
+        shown = f"[{host}]" if literal.version == 6 else host
+        what, example = f"is {reason}", str(ipaddress.ip_network(literal))
+    else:  # a name: neither its addresses nor whether it resolves are said
+        shown, what, example = host, "resolves to no public address", "10.0.0.0/8"
+    who = (
+        "set it in the server's environment and restart the server"
+        if admin
+        else "an admin of the server can set it"
+    )
+    return (
+        f"the server does not call {shown}: it {what}. Pull sources, an admin's too, reach "
+        f"public addresses only unless {ALLOW_SETTING} lists the network (comma-separated "
+        f"CIDRs, such as {example}); {who}"
+    )

@@ -145,7 +145,8 @@ def _hand_out(
                 lease_seconds=max(1, int((lease.expires_at - now).total_seconds())),
             )
         )
-    log.info(
+    # Routine: workers claim all day, and their claims are logged at DEBUG too.
+    log.debug(
         "leased %d tasks to %s: job %s tasks %s",
         len(leases),
         holder,

@@ -151,8 +151,8 @@ class Runner:
 
     def run(self) -> None:
         """Load the pipelines, then work until drained (or, in burst mode, out of work)."""
+        log.info("loading pipelines %s", ", ".join(self.pipelines))
         for pipeline in self.pipelines.values():
-            log.info("loading pipeline %s", pipeline.slug)
             pipeline.load()
         self.leases.start()
         claimer = threading.Thread(target=self._claim_loop, name="claimer", daemon=True)

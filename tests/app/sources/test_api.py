@@ -315,6 +315,34 @@ def test_the_server_itself_is_refused_when_no_network_is_allowed(
         platform.close()
 
 
+@pytest.mark.parametrize("admin", [True, False], ids=["admin", "manager"])
+def test_a_loopback_source_refused_names_the_setting_that_allows_it(
+    settings: Settings, app_db: Database, make_account: Callable[..., Account], admin: bool
+) -> None:
+    body = {"name": "here", "kind": "http_directory", "url": "http://127.0.0.1:8123/cams/"}
+    for allowed in ([], ["127.0.0.1/32"]):
+        platform = Platform.from_settings(
+            settings.updated(outbound_allow_networks=allowed), db=app_db
+        )
+        try:
+            with TestClient(create_app(platform)) as client:
+                account = make_account(f"{'ada' if admin else 'mo'}{len(allowed)}", admin=admin)
+                made = client.post("/api/v2/projects/", json={"name": "p"}, headers=account.headers)
+                answer = create(client, account, made.json()["id"], **body)
+        finally:
+            platform.close()
+        if allowed:  # the setting named is the one that lets the source in
+            assert answer.status_code == 201, answer.text
+            continue
+        assert answer.status_code == 400, answer.text
+        detail = answer.json()["detail"]
+        assert "TRAPLINE_OUTBOUND_ALLOW_NETWORKS lists the network" in detail, detail
+        assert "127.0.0.1/32" in detail, detail
+        assert "an admin's too" in detail, detail
+        assert "not admins" not in detail, detail  # pull sources are checked for admins too
+        assert ("restart the server" in detail) is admin, detail
+
+
 def test_members_see_sources_managers_manage_them_outsiders_see_nothing(
     client: TestClient,
     owner: Account,

@@ -18,6 +18,9 @@ from trapline import __version__
 
 pytestmark = pytest.mark.slow
 
+#: Log lines ``trapline up --demo`` may print before its summary box on a first run.
+MOST_LINES_BEFORE_THE_BOX = 12
+
 
 def test_version() -> None:
     out = subprocess.run(trapline_command("--version"), capture_output=True, text=True, check=True)
@@ -54,6 +57,10 @@ def test_up_demo_first_run_then_restart(tmp_path: Path) -> None:
         assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
         assert password_file.read_text().strip() in server.log()
         web = _wait_for_line(server, "web app: ")
+        # Before the box, what a person needs: the database, the demo project, the worker and
+        # the demo job; no library's narration, no line per request or result post.
+        before_box = server.log().split("\n+---")[0].splitlines()
+        assert len(before_box) <= MOST_LINES_BEFORE_THE_BOX, "\n".join(before_box)
         assert f"{server.url}/projects/{demo['id']}" in web
         assert "sign in as admin@localhost" in web
         assert "(moth-blobs) succeeded: 12 images" in summary
