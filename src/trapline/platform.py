@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from trapline.background.capture_times import DUTY_INTERVAL as REREADS_INTERVAL
+from trapline.background.capture_times import RereadRunner
 from trapline.background.duties import Duty, DutyRunner, server_identity
 from trapline.background.exports import DUTY_INTERVAL as EXPORTS_INTERVAL
 from trapline.background.exports import ExportRunner
@@ -142,6 +144,8 @@ class Platform:
     exports: ExportRunner
     #: Runs pull sources (the scheduler duty and run-now requests).
     sources: SourceRunner
+    #: Re-reads capture times after a time zone changed (its duty takes over stalled ones).
+    rereads: RereadRunner
 
     #: The callback API for external pipelines (docs/callback-api.md).
     callbacks: Callbacks
@@ -194,6 +198,7 @@ class Platform:
             clock=clock,
         )
         sources = open_source_runner(settings, database, store, secret, starter, clock)
+        rereads = RereadRunner(database, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
             [
@@ -220,6 +225,7 @@ class Platform:
                     lambda: run_blob_cleanup(database, store, clock),
                 ),
                 Duty("pull-sources", settings.sources.interval, lambda: start_due_sources(sources)),
+                Duty("capture-times", REREADS_INTERVAL, rereads.resume),
                 Duty(
                     "stuck-analyses",
                     STUCK_ANALYSIS_INTERVAL,
@@ -245,6 +251,7 @@ class Platform:
             claims=ClaimGate(settings.web.max_claims_in_flight),
             exports=exports,
             sources=sources,
+            rereads=rereads,
             callbacks=Callbacks(database, store, settings, SecretBox(secret), SignatureMonitor()),
             owns_db=db is None,
             clock=clock,
@@ -253,6 +260,7 @@ class Platform:
     def close(self) -> None:
         """Release what the parts hold, users of the database first, then the database."""
         self.exports.close()
+        self.rereads.close()
 
         self.sources.close()
         self.push.close()

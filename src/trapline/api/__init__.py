@@ -15,6 +15,7 @@ from trapline.api.routes import annotations as annotation_routes
 from trapline.api.routes import (
     blobs,
     callbacks,
+    capture_times,
     collections,
     deployments,
     exports,
@@ -41,7 +42,10 @@ def install_api(app: FastAPI) -> None:
     """Add the API's routes (in the order they are matched), its OpenAPI document and docs."""
     install_openapi(app)
     install_docs(app, API_PREFIX)
-    routers = (users, tokens, projects, deployments, images, collections, blobs, exports, imports)
+    routers = (
+        users, tokens, projects, deployments, images, capture_times, collections, blobs, exports,
+        imports,
+    )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (
         tasks, *routers, pipelines, processing_services, jobs, annotation_routes, reviews, sources

@@ -72,6 +72,8 @@ class ExportFilters:
     reviewed_only: bool = False
     #: CSV: a row for each image where nothing was found (or that was not processed).
     include_empty: bool = False
+    #: Every run's results, not only the current ones (one set per image and pipeline).
+    all_runs: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The filters as stored (only those set)."""

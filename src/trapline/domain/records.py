@@ -62,6 +62,8 @@ class Project:
     classification_top_k: int = 5
     #: Whether classifications also keep the full score and logit vectors.
     keep_full_scores: bool = False
+    #: The IANA time zone of deployments that name none, and of images without a deployment.
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Deployment:
     started_at: datetime | None
     ended_at: datetime | None
     created_at: datetime
+    #: The IANA time zone capture times without an offset are read in; None: the project's.
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,14 @@ class Image:
     width: int
     height: int
     content_type: str
+    #: The wall-clock time of capture as read (from the file's tags or its name).
     captured_at: datetime | None
+    #: ``captured_at``'s UTC offset: the file's own, else its deployment's zone's at that time.
     captured_offset_minutes: int | None
     source: str
     created_at: datetime
+    #: The UTC offset the file itself gave, if any (kept so a zone change re-reads exactly).
+    file_offset_minutes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,8 @@ def safe_folder(name: str, deployment_id: int) -> str:
 
 
 def capture_time(image: ImageFacts) -> datetime | None:
-    """The capture instant: the camera's clock with its recorded offset, else read as UTC."""
+    """The capture instant: the camera's clock with the offset it is read with (the file's,
+    else its deployment's zone's; stored with the image), else read as UTC."""
     if image.captured_at is None:
         return None
     offset = image.captured_offset_minutes

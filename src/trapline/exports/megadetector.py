@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from trapline import __version__
 from trapline.domain.exports import ExportFormat, ImageFacts
-from trapline.exports.base import ExportWriter, json_bytes, normalised
+from trapline.exports.base import ExportWriter, capture_iso, json_bytes, normalised
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState, Ranked
 from trapline.exports.reader import ranked as ranked_of
 
@@ -49,6 +49,9 @@ class MegaDetectorWriter(ExportWriter):
                 continue
             image = result.image
             entry: dict[str, Any] = {"file": self.relative_path(image)}
+            if image.captured_at is not None:
+                # Local capture time with its UTC offset (the format's sequence tools read it).
+                entry["datetime"] = capture_iso(image)
             if result.state is ImageState.FAILED:
                 entry["failure"] = result.failure or "failed"
                 entry["detections"] = None

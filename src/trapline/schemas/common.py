@@ -36,15 +36,16 @@ Label = Annotated[str, StringConstraints(max_length=200, pattern=ONE_LINE)]
 Instant = AwareDatetime
 
 
-#: A camera's or station's wall-clock time: with its UTC offset when one is known, else none.
+#: A camera's or station's wall-clock time: with its UTC offset when one is known, else none
+#: (capture times always have one: the file's, else their deployment's zone's).
 WallClock = Annotated[
     datetime,
     WithJsonSchema(
         {
             "type": "string",
             "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$",
-            "description": "wall-clock time where it was taken (ISO 8601); with a UTC offset "
-            "only when the camera recorded one",
+            "description": "wall-clock time where it was taken (ISO 8601), with its UTC "
+            "offset: the file's own, else that of its deployment's time zone",
         }
     ),
 ]

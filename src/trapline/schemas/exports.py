@@ -29,6 +29,11 @@ class ExportIn(Input):
     include_empty: StrictBool = Field(
         False, description="CSV: a row for each image without detections too"
     )
+    all_runs: StrictBool = Field(
+        False,
+        description="the results of every run, not only the current ones (for each image "
+        "and pipeline, the latest completed run of the newest or pinned version)",
+    )
 
     def filters(self) -> ExportFilters:
         return ExportFilters(**self.model_dump(exclude={"format"}))

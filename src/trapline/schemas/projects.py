@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
+from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
 from trapline.domain.records import Deployment, Membership, Project
 from trapline.domain.roles import Role
 from trapline.protocol.base import NOT_TEXT
 from trapline.schemas.accounts import Email, clean_email
 from trapline.schemas.common import (
+    BodyId,
     Description,
     Input,
     Instant,
@@ -22,6 +31,25 @@ from trapline.schemas.common import (
     Patch,
     WallClock,
 )
+
+
+def _iana(name: str) -> str:
+    if (problem := zone_error(name)) is not None:
+        raise ValueError(problem)
+    return name
+
+
+#: An IANA time zone name (``Africa/Dar_es_Salaam``, ``Europe/London``, ``UTC``).
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ZONE_LENGTH),
+    AfterValidator(_iana),
+    Field(
+        description="an IANA time zone name such as Africa/Dar_es_Salaam: capture times "
+        "without a UTC offset are read in it",
+        examples=["Africa/Dar_es_Salaam"],
+    ),
+]
 
 
 class ProjectIn(Input):
@@ -35,12 +63,48 @@ class ProjectPatch(Patch):
         "description",
         "classification_top_k",
         "keep_full_scores",
+        "time_zone",
     )
 
     name: Name | None = None
     description: Description | None = None
     classification_top_k: Annotated[int, Field(ge=1, le=100), NOT_TEXT] | None = None
     keep_full_scores: StrictBool | None = None
+    #: Changing it re-reads, in the background, the capture times of the images that follow it.
+    time_zone: TimeZone | None = None
+
+
+class RereadOut(BaseModel):
+    """A re-reading of capture times after a time zone changed, with its progress."""
+
+    id: int
+    project_id: int
+    deployment_id: int | None = Field(
+        description="the deployment whose images are re-read; null: the images that follow "
+        "the project's default zone"
+    )
+    time_zone: str
+    status: RereadStatus
+    images_total: int | None = Field(description="images to re-read (null until it starts)")
+    images_done: int
+    error: str | None
+    created_at: Instant
+    finished_at: Instant | None
+
+    @classmethod
+    def of(cls, r: Reread) -> RereadOut:
+        return cls(
+            id=r.id,
+            project_id=r.project_id,
+            deployment_id=r.deployment_id,
+            time_zone=r.time_zone,
+            status=r.status,
+            images_total=r.images_total,
+            images_done=r.images_done,
+            error=r.error,
+            created_at=r.created_at,
+            finished_at=r.finished_at,
+        )
 
 
 class ProjectOut(BaseModel):
@@ -51,10 +115,16 @@ class ProjectOut(BaseModel):
     created_at: Instant
     classification_top_k: int
     keep_full_scores: bool
+    time_zone: str = Field(description="the IANA time zone of deployments that name none")
     role: Role | None = None
+    reread: RereadOut | None = Field(
+        None, description="the re-reading of capture times this change started (PATCH only)"
+    )
 
     @classmethod
-    def of(cls, project: Project, role: Role | None = None) -> ProjectOut:
+    def of(
+        cls, project: Project, role: Role | None = None, reread: Reread | None = None
+    ) -> ProjectOut:
         return cls(
             id=project.id,
             name=project.name,
@@ -63,7 +133,9 @@ class ProjectOut(BaseModel):
             created_at=project.created_at,
             classification_top_k=project.classification_top_k,
             keep_full_scores=project.keep_full_scores,
+            time_zone=project.time_zone,
             role=role,
+            reread=RereadOut.of(reread) if reread else None,
         )
 
 
@@ -104,6 +176,8 @@ class DeploymentIn(Input):
     longitude: Longitude | None = None
     started_at: Moment | None = None
     ended_at: Moment | None = None
+    #: None: the project's default zone.
+    time_zone: TimeZone | None = None
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -115,6 +189,8 @@ class DeploymentPatch(Patch):
     longitude: Longitude | None = None
     started_at: Moment | None = None
     ended_at: Moment | None = None
+    #: null: follow the project's default zone. A change re-reads the images' capture times.
+    time_zone: TimeZone | None = None
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -129,9 +205,16 @@ class DeploymentOut(BaseModel):
     started_at: WallClock | None
     ended_at: WallClock | None
     created_at: Instant
+    time_zone: str | None = Field(
+        description="the IANA time zone capture times without an offset are read in; null: "
+        "the project's default"
+    )
+    reread: RereadOut | None = Field(
+        None, description="the re-reading of capture times this change started (PATCH only)"
+    )
 
     @classmethod
-    def of(cls, d: Deployment) -> DeploymentOut:
+    def of(cls, d: Deployment, reread: Reread | None = None) -> DeploymentOut:
         return cls(
             id=d.id,
             project_id=d.project_id,
@@ -142,4 +225,21 @@ class DeploymentOut(BaseModel):
             started_at=d.started_at,
             ended_at=d.ended_at,
             created_at=d.created_at,
+            time_zone=d.time_zone,
+            reread=RereadOut.of(reread) if reread else None,
         )
+
+
+class MoveIn(Input):
+    """Images to put into a deployment."""
+
+    image_ids: list[BodyId] = Field(min_length=1, max_length=10_000)
+    deployment_id: BodyId | None = Field(
+        description="the deployment of the same project they go into; null: out of any"
+    )
+
+
+class PinIn(Input):
+    """The version of a pipeline whose results are current; null: the newest."""
+
+    version: Annotated[int, Field(ge=1, le=2**31 - 1), NOT_TEXT] | None

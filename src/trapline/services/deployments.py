@@ -6,14 +6,18 @@ from datetime import datetime
 from typing import Any
 
 from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.local_times import Reread, zone_error
 from trapline.domain.records import Deployment, User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
+from trapline.services.capture_times import start_reread
 
 
 def create_deployment(db: Database, caller: User, project_id: int, **values: Any) -> Deployment:
     """Add a deployment to a project (members)."""
+    check_zone(values.get("time_zone"))
     _check_period(values.get("started_at"), values.get("ended_at"))
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
@@ -41,8 +45,12 @@ def get_deployment(
         return deployment
 
 
-def update_deployment(db: Database, caller: User, deployment_id: int, **values: Any) -> Deployment:
-    """Change a deployment (members)."""
+def update_deployment(
+    db: Database, caller: User, deployment_id: int, **values: Any
+) -> tuple[Deployment, Reread | None]:
+    """Change a deployment (members). A new time zone queues a re-reading of its images'
+    capture times (returned; run it with ``Platform.rereads``), committed with the change."""
+    check_zone(values.get("time_zone"))
     with db.write() as repos:
         current = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
@@ -51,9 +59,15 @@ def update_deployment(db: Database, caller: User, deployment_id: int, **values: 
         _check_period(
             values.get("started_at", current.started_at), values.get("ended_at", current.ended_at)
         )
+        reread = None
+        if "time_zone" in values and values["time_zone"] != current.time_zone:
+            # The project's row first, as every writer of offsets takes it (capture_times.py).
+            default = repos.capture_times.zone_for(current.project_id, None)
+            zone = values["time_zone"] or default or "UTC"
+            reread = start_reread(repos, current.project_id, deployment_id, zone, utcnow())
         updated = repos.deployments.update(deployment_id, **values)
     assert updated is not None
-    return updated
+    return updated, reread
 
 
 def delete_deployment(db: Database, caller: User, deployment_id: int) -> None:
@@ -64,6 +78,12 @@ def delete_deployment(db: Database, caller: User, deployment_id: int) -> None:
             repos, caller, current.project_id, Role.MANAGER, asked=("deployment", deployment_id)
         )
         repos.deployments.delete(deployment_id)
+
+
+def check_zone(name: str | None) -> None:
+    """Refuse a time zone that is not an IANA name (None: the project's default)."""
+    if name is not None and (problem := zone_error(name)) is not None:
+        raise InvalidInput(f"time_zone: {problem}")
 
 
 def _check_period(started_at: datetime | None, ended_at: datetime | None) -> None:

@@ -13,6 +13,7 @@ from typing import BinaryIO, TypeVar
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
+from trapline.domain.local_times import DEFAULT_ZONE, capture_offset
 from trapline.domain.paging import Cursor, ImageOrder
 from trapline.domain.records import Image, ImageFilter, User
 from trapline.domain.roles import Role
@@ -266,6 +267,9 @@ def _insert_rows(
     project_id = target.project_id
     results: list[UploadResult] = []
     with db.write() as repos:
+        # Read with the project's row held: a zone change waits for these rows, so the
+        # re-reading it starts finds them (repositories/capture_times.py).
+        zone = repos.capture_times.zone_for(project_id, target.deployment_id) or DEFAULT_ZONE
         for filename, sha, refusal in named:
             if refusal is not None or sha is None:
                 results.append(UploadResult(filename, None, duplicate=False, refusal=refusal))
@@ -286,7 +290,10 @@ def _insert_rows(
                 height=new.facts.height,
                 content_type=new.facts.content_type,
                 captured_at=new.facts.captured_at,
-                captured_offset_minutes=new.facts.captured_offset_minutes,
+                captured_offset_minutes=capture_offset(
+                    new.facts.captured_at, new.facts.captured_offset_minutes, zone
+                ),
+                file_offset_minutes=new.facts.captured_offset_minutes,
                 source=target.source,
                 uploaded_by=target.uploaded_by,
             )

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from trapline.db.engine import Database
+from trapline.db.types import utcnow
+from trapline.domain.local_times import Reread
 from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trapline.services.access import project_for, require_person
+from trapline.services.capture_times import start_reread
+from trapline.services.deployments import check_zone
 from trapline.services.images import project_blob_prefixes
 from trapline.storage.base import BlobStore
 
@@ -55,13 +59,49 @@ def get_project(db: Database, caller: User, project_id: int) -> tuple[Project, R
         return project_for(repos, caller, project_id, Role.VIEWER)
 
 
-def update_project(db: Database, caller: User, project_id: int, **values: object) -> Project:
-    """Rename or describe a project (managers)."""
+def update_project(
+    db: Database, caller: User, project_id: int, **values: object
+) -> tuple[Project, Reread | None]:
+    """Change a project's name, description, result keeping or default time zone (managers).
+    A new default zone queues a re-reading of the capture times of the images that follow it
+    (returned; run it with ``Platform.rereads``)."""
+    zone = values.get("time_zone")
+    if zone is not None:
+        check_zone(str(zone))
     with db.write() as repos:
-        project_for(repos, caller, project_id, Role.MANAGER)
+        current, _ = project_for(repos, caller, project_id, Role.MANAGER)
+        reread = None
+        if zone is not None and zone != current.time_zone:
+            repos.capture_times.zone_for(project_id, None)  # the project's row, held
+            reread = start_reread(repos, project_id, None, str(zone), utcnow())
         updated = repos.projects.update(project_id, **values)
     assert updated is not None
-    return updated
+    return updated, reread
+
+
+def pin_pipeline(
+    db: Database, caller: User, project_id: int, slug: str, version: int | None
+) -> None:
+    """Make one version of a pipeline the one whose results are current in a project, or
+    (``version`` None) go back to the newest (managers)."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        if version is None:
+            repos.projects.unpin(project_id, slug)
+            return
+        if not repos.projects.has_pipeline(project_id, slug, version):
+            raise InvalidInput(
+                f"version: pipeline {slug!r} has no version {version} in project {project_id};"
+                " list its versions with GET /api/v2/projects/{project_id}/pipelines"
+            )
+        repos.projects.pin(project_id, slug, version)
+
+
+def pinned_pipelines(db: Database, caller: User, project_id: int) -> dict[str, int]:
+    """The pipeline versions a project pinned, by slug."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.projects.pins(project_id)
 
 
 def delete_project(db: Database, store: BlobStore, caller: User, project_id: int) -> None:
@@ -108,9 +148,10 @@ def set_member(
             raise PermissionDenied(OWNER_ONLY)
         user = repos.users.by_email(email)
         if user is None or (user.is_service and not caller.is_admin):
-            raise InvalidInput(NO_SUCH_PERSON.format(email=email), code="no_such_person")
+            # Not a 400: the body is valid, what it names is not there (the document says so).
+            raise NotFound(NO_SUCH_PERSON.format(email=email), code="no_such_person")
         if user.is_service and role is not Role.VIEWER:
-            raise InvalidInput("a service account can only be a viewer: that is all a worker needs")
+            raise Conflict("a service account can only be a viewer: that is all a worker needs")
         current = repos.projects.role_of(project_id, user.id)
         # Taking the role away: the owners are members the caller can list anyway.
         if current is Role.OWNER and not caller_role.allows(Role.OWNER):

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from trapline.domain.records import User
+from trapline.domain.records import Image, User
 from trapline.errors import InvalidInput, NotAuthenticated, PermissionDenied, TraplineError
 from trapline.http.errors import describe_validation_errors, error_response
 from trapline.http.state import platform_of
@@ -61,6 +61,7 @@ class Web:
             lstrip_blocks=True,
         )
         env.filters["when"] = _when
+        env.filters["captured"] = _captured
         env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else n
         env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
         origins = ""
@@ -75,6 +76,17 @@ class Web:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def _captured(image: Image) -> str:
+    """An image's capture time as its local wall clock with its UTC offset."""
+    at, offset = image.captured_at, image.captured_offset_minutes
+    if at is None:
+        return "—"
+    if offset is None:
+        return at.strftime("%Y-%m-%d %H:%M")
+    sign, minutes = ("-" if offset < 0 else "+"), abs(offset)
+    return f"{at:%Y-%m-%d %H:%M} {sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def web_of(request: Request) -> Web:

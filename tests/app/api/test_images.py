@@ -63,7 +63,8 @@ def test_captured_at_from_file_name_and_none(client, owner, project_id, jpeg) ->
         ("no-time-here.jpg", jpeg(7)),
     )
     times = [r["captured_at"] for r in body["results"]]
-    assert times == ["2023-11-10T21:45:39", None]
+    # No offset in the file: read in the project's default zone (UTC).
+    assert times == ["2023-11-10T21:45:39Z", None]
 
 
 def test_png_upload_and_image_detail(client, owner, project_id) -> None:
@@ -106,8 +107,8 @@ def test_list_filters_by_time_and_name(client, owner, project_id, jpeg) -> None:
         headers=owner.headers,
     ).json()
     assert [r["captured_at"] for r in window["results"]] == [
-        "2024-06-01T21:00:00",
-        "2024-06-01T22:00:00",
+        "2024-06-01T21:00:00Z",
+        "2024-06-01T22:00:00Z",
     ]
     assert window["count"] == 2
     named = client.get(f"{base}?filename=TRAP-20240623", headers=owner.headers).json()

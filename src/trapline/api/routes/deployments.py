@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.http.state import platform_of
 from trapline.schemas.projects import DeploymentIn, DeploymentOut, DeploymentPatch
 from trapline.services import deployments
 
@@ -46,11 +47,18 @@ def get_deployment(deployment_id: Id, caller: CurrentUser, db: DatabaseDep) -> D
 
 @router.patch("/deployments/{deployment_id}")
 def update_deployment(
-    deployment_id: Id, body: DeploymentPatch, caller: CurrentUser, db: DatabaseDep
+    request: Request, deployment_id: Id, body: DeploymentPatch, caller: CurrentUser, db: DatabaseDep
 ) -> DeploymentOut:
-    """Change a deployment (members); send only the fields to change."""
+    """Change a deployment (members); send only the fields to change.
+
+    A new ``time_zone`` re-reads its images' capture times in the background: the answer's
+    ``reread`` is that re-reading, whose progress ``GET /capture-time-rereads/{id}`` shows.
+    """
     values = body.changes()
-    return DeploymentOut.of(deployments.update_deployment(db, caller, deployment_id, **values))
+    updated, reread = deployments.update_deployment(db, caller, deployment_id, **values)
+    if reread is not None:
+        platform_of(request).rereads.submit(reread.id)
+    return DeploymentOut.of(updated, reread)
 
 
 @router.delete("/deployments/{deployment_id}", status_code=204)

@@ -49,12 +49,19 @@ def get_project(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> Project
 
 @router.patch("/projects/{project_id}")
 def update_project(
-    project_id: Id, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep
+    request: Request, project_id: Id, body: ProjectPatch, caller: CurrentUser, db: DatabaseDep
 ) -> ProjectOut:
-    """Rename or describe a project (managers)."""
+    """Change a project (managers); send only the fields to change.
+
+    A new ``time_zone`` re-reads, in the background, the capture times of the images that
+    follow it (those of deployments without a zone of their own, and of none): the answer's
+    ``reread`` is that re-reading, whose progress ``GET /capture-time-rereads/{id}`` shows.
+    """
     values = body.changes()
-    updated = projects.update_project(db, caller, project_id, **values)
-    return ProjectOut.of(updated)
+    updated, reread = projects.update_project(db, caller, project_id, **values)
+    if reread is not None:
+        platform_of(request).rereads.submit(reread.id)
+    return ProjectOut.of(updated, reread=reread)
 
 
 @router.delete("/projects/{project_id}", status_code=204)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.analyses import AnalysisRepo
 from trapline.db.repositories.callbacks import CallbackRepo
+from trapline.db.repositories.capture_times import CaptureTimeRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
@@ -33,6 +34,7 @@ class Repos:
         self.projects = ProjectRepo(session)
         self.deployments = DeploymentRepo(session)
         self.images = ImageRepo(session)
+        self.capture_times = CaptureTimeRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

@@ -21,6 +21,7 @@ def to_deployment(row: DeploymentRow) -> Deployment:
         started_at=row.started_at,
         ended_at=row.ended_at,
         created_at=row.created_at,
+        time_zone=row.time_zone,
     )
 
 

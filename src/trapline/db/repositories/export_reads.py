@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
+from trapline.db.repositories.current import current_analyses
 from trapline.db.tables import (
     AlgorithmRow,
     AnalysisRow,
@@ -29,6 +30,10 @@ from trapline.domain.exports import (
     PipelineFacts,
 )
 from trapline.domain.records import ImageFilter
+from trapline.domain.results import AnalysisStatus
+
+#: A completed analysis's status: the others (failed, open) are no results to choose among.
+_COMPLETED = AnalysisStatus.COMPLETED.value
 
 #: Columns of the image facts, in ``ImageFacts`` order.
 _IMAGE_COLUMNS = (
@@ -120,6 +125,8 @@ class ExportScope:
         return terms
 
     def analysis_conditions(self) -> list[Any]:
+        """The WHERE terms on the analyses table: the job's, the pipeline's (for the images
+        the scope takes, their current results unless the export asks for every run)."""
         terms: list[Any] = []
         if self.filters.job_id is not None:
             terms.append(AnalysisRow.job_id == self.filters.job_id)
@@ -190,10 +197,17 @@ class ExportReadRepo:
         if not image_ids:
             return iter(())
         plain = Plain(self.session)
+        terms = scope.analysis_conditions()
+        if not scope.filters.all_runs:
+            # Current results only (``current.py``), ranked among the batch's span of images.
+            low, high = _span(image_ids)
+            span = (AnalysisRow.image_id >= low, AnalysisRow.image_id <= high)
+            current = current_analyses(scope.project_id, *span)
+            terms.append(AnalysisRow.id.in_(current) | (AnalysisRow.status != _COMPLETED))
         rows = plain.rows(  # the scope's conditions written in: see _inline
             "SELECT id, image_id, pipeline_id, job_id, status, error, completed_at "
             "FROM analyses WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})"
-            + _inline(scope.analysis_conditions(), plain)
+            + _inline(terms, plain)
             + " ORDER BY image_id, id",
             _span(image_ids),
             among=image_ids,

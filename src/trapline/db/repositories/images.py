@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.tasks import OPEN
 from trapline.db.tables import (
     AnnotationRow,
@@ -84,6 +85,7 @@ def to_image(row: ImageRow | Row[Any]) -> Image:
         captured_offset_minutes=row.captured_offset_minutes,
         source=row.source,
         created_at=row.created_at,
+        file_offset_minutes=row.file_offset_minutes,
     )
 
 
@@ -250,7 +252,7 @@ class ImageRepo:
             for char in ("\\", "%", "_"):
                 needle = needle.replace(char, "\\" + char)
             query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
-        query = _with_results(query, flt)
+        query = _with_results(query, project_id, flt)
         if collection_id is not None:
             query = query.where(
                 ImageRow.id.in_(
@@ -269,17 +271,20 @@ class ImageRepo:
         )
 
 
-def _with_results(query: Select[Any], flt: ImageFilter) -> Select[Any]:
-    """Narrow to images by what was found on them or the job that took them: each condition
-    is a probe of the image's annotations (or the job's tasks) by index, image by image."""
+def _with_results(query: Select[Any], project_id: int, flt: ImageFilter) -> Select[Any]:
+    """Narrow to images by what their current results found (``current.py``) or the job that
+    took them: each condition is a probe of the image's annotations (or the job's tasks) by
+    index, image by image."""
+    current = AnnotationRow.analysis_id.in_(current_analyses(project_id))
     if flt.has_detections is not None:
         boxes = exists().where(
             AnnotationRow.image_id == ImageRow.id,
             AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+            current,
         )
         query = query.where(boxes if flt.has_detections else ~boxes)
     if flt.label is not None or flt.min_confidence is not None:
-        found = [AnnotationRow.image_id == ImageRow.id]
+        found = [AnnotationRow.image_id == ImageRow.id, current]
         if flt.label is not None:
             found.append(AnnotationRow.label == flt.label)
         if flt.min_confidence is not None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.tables import JobRow, MembershipRow, ProjectRow, TaskRow, UserRow
+from trapline.db.tables import (
+    JobRow,
+    MembershipRow,
+    PipelinePinRow,
+    PipelineRow,
+    ProjectRow,
+    TaskRow,
+    UserRow,
+)
 from trapline.db.types import access_changed, affected
 from trapline.domain.records import Membership, Project
 from trapline.domain.roles import Role
@@ -21,6 +29,7 @@ def to_project(row: ProjectRow) -> Project:
         created_at=row.created_at,
         classification_top_k=row.classification_top_k,
         keep_full_scores=row.keep_full_scores,
+        time_zone=row.time_zone,
     )
 
 
@@ -68,7 +77,7 @@ class ProjectRepo:
         return total, [(to_project(p), Role(r) if r else None) for p, r in rows]
 
     def update(self, project_id: int, **values: object) -> Project | None:
-        """Change name, description or how results are kept."""
+        """Change name, description, how results are kept or the default time zone."""
         access_changed(self.session)  # workers' remembered projects carry these
         row = self.session.get(ProjectRow, project_id)
         if row is None:
@@ -149,6 +158,43 @@ class ProjectRepo:
             )
         )
         return bool(affected(result))
+
+    def has_pipeline(self, project_id: int, slug: str, version: int) -> bool:
+        """Whether the project has this version of the pipeline."""
+        found = self.session.scalar(
+            select(PipelineRow.id).where(
+                PipelineRow.project_id == project_id,
+                PipelineRow.slug == slug,
+                PipelineRow.version == version,
+            )
+        )
+        return found is not None
+
+    def pin(self, project_id: int, slug: str, version: int) -> None:
+        """Make ``version`` of the pipeline the one whose results are current."""
+        row = self.session.get(PipelinePinRow, (project_id, slug))
+        if row is None:
+            self.session.add(PipelinePinRow(project_id=project_id, slug=slug, version=version))
+        else:
+            row.version = version
+        self.session.flush()
+
+    def unpin(self, project_id: int, slug: str) -> None:
+        """Let the newest version's results be current again."""
+        self.session.execute(
+            delete(PipelinePinRow).where(
+                PipelinePinRow.project_id == project_id, PipelinePinRow.slug == slug
+            )
+        )
+
+    def pins(self, project_id: int) -> dict[str, int]:
+        """The pinned version of each pipeline that has one."""
+        rows = self.session.execute(
+            select(PipelinePinRow.slug, PipelinePinRow.version).where(
+                PipelinePinRow.project_id == project_id
+            )
+        )
+        return {slug: int(version) for slug, version in rows}
 
     def count_owners(self, project_id: int) -> int:
         """How many owners the project has."""

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Date, and_, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from trapline.db.repositories.current import current_analyses
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -17,7 +18,7 @@ from trapline.db.tables import (
     ReviewRow,
     UserRow,
 )
-from trapline.domain.results import AnalysisStatus, AnnotationType, Box
+from trapline.domain.results import AnnotationType, Box
 from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
 
 #: Captures are counted on the date this much earlier, so one night is one bar.
@@ -111,7 +112,8 @@ class ReviewRepo:
         return (found[0], found[1], found[2]) if found else None
 
     def queue(self, project_id: int, job_id: int | None, limit: int) -> list[QueueItem]:
-        """Detections nobody reviewed yet, lowest model confidence first."""
+        """Detections nobody reviewed yet, lowest model confidence first: of the current
+        results, or of a job's when ``job_id`` is given."""
         box = aliased(AnnotationRow)
         child = aliased(AnnotationRow)
         confidence = func.coalesce(func.max(child.confidence), func.max(box.confidence))
@@ -135,28 +137,19 @@ class ReviewRepo:
             query = query.join(AnalysisRow, AnalysisRow.id == box.analysis_id).where(
                 AnalysisRow.job_id == job_id
             )
+        else:
+            query = query.where(box.analysis_id.in_(current_analyses(project_id)))
         return [QueueItem(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
 
     def image_counts(self, project_id: int, image_ids: Sequence[int]) -> dict[int, ImageCounts]:
         """Per image, in one query: the boxes of its current results the viewer shows (those
         not under their pipeline's default threshold) and how many of them were reviewed.
 
-        An image's current results are its newest completed analysis of each pipeline; an
-        analysis no pipeline made (an import, an external pipeline) stands on its own. Images
-        with no completed analysis are left out.
+        Only current results count (``current.py``); images with none are left out.
         """
         if not image_ids:
             return {}
-        current = (
-            select(func.max(AnalysisRow.id).label("id"))
-            .where(
-                AnalysisRow.project_id == project_id,
-                AnalysisRow.image_id.in_(list(image_ids)),
-                AnalysisRow.status == AnalysisStatus.COMPLETED.value,
-            )
-            .group_by(AnalysisRow.image_id, func.coalesce(AnalysisRow.pipeline_id, -AnalysisRow.id))
-            .subquery()
-        )
+        current = current_analyses(project_id, AnalysisRow.image_id.in_(list(image_ids)))
         box = aliased(AnnotationRow)
         child = aliased(AnnotationRow)
         # The viewer's confidence of a box: its own, else its best classification's.
@@ -178,7 +171,7 @@ class ReviewRepo:
                 func.count(distinct(box.id)),
                 func.count(distinct(ReviewRow.annotation_id)),
             )
-            .join(current, current.c.id == AnalysisRow.id)
+            .where(AnalysisRow.id.in_(current))
             .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
             .outerjoin(
                 box,
@@ -197,11 +190,13 @@ class ReviewRepo:
         }
 
     def top_labels(self, project_id: int, limit: int) -> list[tuple[str, int]]:
-        """The labels models gave most often in a project, with their counts."""
+        """The labels models gave most often in a project's current results, with their
+        counts."""
         rows = self.session.execute(
             select(AnnotationRow.label, func.count())
             .where(
                 AnnotationRow.project_id == project_id,
+                AnnotationRow.analysis_id.in_(current_analyses(project_id)),
                 AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
                 AnnotationRow.label.is_not(None),
             )
@@ -214,7 +209,7 @@ class ReviewRepo:
     def activity(
         self, project_id: int, deployment_id: int, since: datetime | None
     ) -> list[tuple[Any, int, int]]:
-        """(night, images, detections) of a deployment, oldest first.
+        """(night, images, detections of the current results) of a deployment, oldest first.
 
         A night is named by the evening it starts: captures are counted on the date twelve
         hours earlier, so 22:00 and 03:00 fall in the same night.
@@ -224,11 +219,14 @@ class ReviewRepo:
             day = func.date(ImageRow.captured_at, "-12 hours")
         else:
             day = cast(ImageRow.captured_at - NIGHT_SHIFT, Date)
+        deployed = select(ImageRow.id).where(ImageRow.deployment_id == deployment_id)
+        current = current_analyses(project_id, AnalysisRow.image_id.in_(deployed))
         detections = (
             select(func.count())
             .where(
                 AnnotationRow.image_id == ImageRow.id,
                 AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+                AnnotationRow.analysis_id.in_(current),
             )
             .correlate(ImageRow)
             .scalar_subquery()

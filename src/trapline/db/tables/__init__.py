@@ -30,7 +30,9 @@ from trapline.db.tables.platform import (
     DeploymentRow,
     ImageRow,
     MembershipRow,
+    PipelinePinRow,
     ProjectRow,
+    RereadRow,
     UserRow,
 )
 from trapline.db.tables.sources import PullSourceItemRow, PullSourceRow, PullSourceRunRow
@@ -56,6 +58,7 @@ __all__ = [
     "JobRow",
     "MembershipRow",
     "PipelineAlgorithmRow",
+    "PipelinePinRow",
     "PipelineRow",
     "ProcessingServiceRow",
     "ProjectPipelineRow",
@@ -64,6 +67,7 @@ __all__ = [
     "PullSourceItemRow",
     "PullSourceRow",
     "PullSourceRunRow",
+    "RereadRow",
     "ReviewRow",
     "ServicePipelineRow",
     "SessionRow",

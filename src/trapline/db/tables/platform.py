@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     Text,
@@ -64,6 +65,8 @@ class ProjectRow(Base):
     classification_top_k: Mapped[int] = mapped_column(SmallInteger, default=5)
     #: Whether classifications also keep the full score and logit vectors.
     keep_full_scores: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The IANA time zone of deployments that name none and of images without a deployment.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
@@ -101,6 +104,8 @@ class DeploymentRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The IANA time zone capture times without an offset are read in; None: the project's.
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),
@@ -125,9 +130,13 @@ class ImageRow(Base):
     width: Mapped[int] = mapped_column(IdType)
     height: Mapped[int] = mapped_column(IdType)
     content_type: Mapped[str] = mapped_column(String(64))
-    #: Camera wall-clock time of capture (no zone); the offset is kept apart when known.
+    #: Camera wall-clock time of capture as read (no zone); its offset is kept apart.
     captured_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: ``captured_at``'s UTC offset: the file's own, else its deployment's zone's at that time
+    #: (set again when the zone changes or the image moves).
     captured_offset_minutes: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    #: The UTC offset the file itself gave, None when it gave none: what a re-reading keeps.
+    file_offset_minutes: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     #: ``captured_at``, or a far-future sentinel when unknown: a NOT NULL key that keyset
     #: pagination can walk on one index the same way on SQLite and PostgreSQL.
     captured_sort: Mapped[datetime] = mapped_column(DateTime)
@@ -181,4 +190,53 @@ class CollectionImageRow(Base):
     )
     image_id: Mapped[int] = mapped_column(
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class PipelinePinRow(Base):
+    """The version of a pipeline whose results are a project's current ones (decision 039)."""
+
+    __tablename__ = "pipeline_pins"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RereadRow(Base):
+    """A re-reading of capture times after a time zone changed, run in the background."""
+
+    __tablename__ = "capture_time_rereads"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    #: The deployment whose images are re-read; None: those following the project's zone.
+    deployment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    time_zone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    images_total: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    images_done: Mapped[int] = mapped_column(IdType, default=0)
+    #: The last image re-read: a run taken over goes on from there.
+    after_image_id: Mapped[int] = mapped_column(IdType, default=0)
+    #: The server running it and its last heartbeat (its lease).
+    runner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'superseded')",
+            name="status",
+        ),
+        Index("ix_capture_time_rereads_status", "status"),
     )

@@ -10,7 +10,7 @@ from trapline.domain.records import Deployment
 from trapline.domain.roles import Role
 from trapline.http.params import Id
 from trapline.schemas.projects import DeploymentIn
-from trapline.services import deployments, projects, reviews
+from trapline.services import capture_times, deployments, projects, reviews
 from trapline.web.charts import bar_chart
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn
@@ -18,7 +18,7 @@ from trapline.web.routes import page_router
 
 router = page_router()
 
-FIELDS = ("name", "description", "latitude", "longitude", "started_at", "ended_at")
+FIELDS = ("name", "description", "latitude", "longitude", "started_at", "ended_at", "time_zone")
 
 
 def _values(deployment: Deployment | None) -> dict[str, str]:
@@ -71,6 +71,7 @@ def add_deployment(page: SignedIn, project_id: Id, form: PostedForm) -> Response
 def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: Any) -> Response:
     project, role = projects.get_project(page.db, page.me, deployment.project_id)
     nights = reviews.deployment_activity(page.db, page.me, deployment.id)
+    _, rereads = capture_times.list_rereads(page.db, page.me, project.id, limit=20, offset=0)
     context = {"errors": {}, "values": _values(deployment), **extra}
     return page.render(
         "deployment.html",
@@ -80,6 +81,7 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
         deployment=deployment,
         chart=bar_chart(nights),
         nights=nights,
+        reread=next((r for r in rereads if r.deployment_id == deployment.id), None),
         can_edit=role.allows(Role.MEMBER),
         **context,
     )
@@ -99,5 +101,9 @@ def edit_deployment(page: SignedIn, deployment_id: Id, form: PostedForm) -> Resp
     checked, errors = validate(DeploymentIn, dict(values))
     if checked is None:
         return _detail(page, current, status=400, errors=errors, values=values)
-    deployments.update_deployment(page.db, page.me, deployment_id, **checked.model_dump())
+    _, reread = deployments.update_deployment(
+        page.db, page.me, deployment_id, **checked.model_dump()
+    )
+    if reread is not None:  # its progress shows on the deployment's page
+        page.platform.rereads.submit(reread.id)
     return page.redirect(f"/deployments/{deployment_id}")

@@ -29,12 +29,12 @@ PER_PAGE = 25
 #: Jobs the form offers as a filter (the newest).
 JOBS_OFFERED = 100
 
-#: The form's fields as typed, besides its two boxes.
+#: The form's fields as typed, besides its boxes.
 FIELDS = (
     "format", "deployment_id", "date_from", "date_to", "collection_id", "job_id", "pipeline",
     "pipeline_version", "min_confidence",
 )  # fmt: skip
-BOXES = ("reviewed_only", "include_empty")
+BOXES = ("reviewed_only", "include_empty", "all_runs")
 #: What each format is for, as the form offers it.
 FORMATS = {
     ExportFormat.CSV: "CSV: one row per detection, for spreadsheets, R and pandas",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, Query
 from pydantic import TypeAdapter, ValidationError
@@ -20,10 +21,18 @@ from trapline.http.pagination import decode_cursor, encode_cursor
 from trapline.http.params import MAX_ID, Id, QueryCursor, QueryId, QueryText
 from trapline.http.urls import absolute_url
 from trapline.imaging.limits import DecodeLimits
-from trapline.services import deployments, images, jobs, pipelines, projects, reviews
+from trapline.services import (
+    capture_times,
+    deployments,
+    images,
+    jobs,
+    pipelines,
+    projects,
+    reviews,
+)
 from trapline.services.images import IncomingFile
 from trapline.web.forms import optional_time
-from trapline.web.pages import SignedIn
+from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
 
 router = page_router()
@@ -140,6 +149,26 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         if role.allows(role.MEMBER)
         else [],
     )
+
+
+@router.post("/projects/{project_id}/images/move")
+def move(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """The grid's bulk action: the ticked images go into a deployment, their capture times
+    read again in its zone."""
+    ids = [_form_id(v, "image") for v in form.getlist("image")]
+    raw = str(form.get("deployment") or "").strip()
+    capture_times.move_images(
+        page.db, page.me, project_id, ids, _form_id(raw, "deployment") if raw else None
+    )
+    back = urlencode(parse_qsl(str(form.get("back") or "")))
+    return page.redirect(f"/projects/{project_id}/images" + (f"?{back}" if back else ""))
+
+
+def _form_id(value: object, field: str) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise InvalidInput(f"{field}: an id (got {text[:20]!r})")
+    return int(text)
 
 
 @router.post("/projects/{project_id}/upload")

@@ -9,9 +9,10 @@ from starlette.responses import Response
 
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
+from trapline.schemas.projects import ProjectPatch
 from trapline.services import deployments, jobs, projects, reviews
-from trapline.web.forms import one_line, text_block
-from trapline.web.pages import PostedForm, SignedIn
+from trapline.web.forms import one_line, text_block, validate
+from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.views import job_row
 
@@ -78,6 +79,17 @@ def create_project(page: SignedIn, form: PostedForm) -> Response:
 @router.get("/projects/{project_id}")
 def project_home(page: SignedIn, project_id: Id) -> Response:
     """A project: images, deployments, recent jobs with progress, what the models found."""
+    return _home(page, project_id)
+
+
+def _home(
+    page: Page,
+    project_id: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    zone: str | None = None,
+) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
     deployment_count, found_deployments = deployments.list_deployments(
         page.db, page.me, project_id, limit=10, offset=0
@@ -91,6 +103,7 @@ def project_home(page: SignedIn, project_id: Id) -> Response:
     )
     return page.render(
         "project.html",
+        status=status,
         project=project,
         role=role,
         deployments=found_deployments,
@@ -98,4 +111,20 @@ def project_home(page: SignedIn, project_id: Id) -> Response:
         jobs=[job_row(j, counts[j.id]) for j in recent],
         job_count=job_count,
         labels=reviews.top_labels(page.db, page.me, project_id),
+        errors=errors or {},
+        zone=zone if zone is not None else project.time_zone,
     )
+
+
+@router.post("/projects/{project_id}/time-zone")
+def set_time_zone(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Change the project's default time zone (managers); its images' capture times are
+    re-read in the background."""
+    zone = str(form.get("time_zone") or "").strip()
+    checked, errors = validate(ProjectPatch, {"time_zone": zone or "UTC"})
+    if checked is None:
+        return _home(page, project_id, status=400, errors=errors, zone=zone)
+    _, reread = projects.update_project(page.db, page.me, project_id, **checked.changes())
+    if reread is not None:
+        page.platform.rereads.submit(reread.id)
+    return page.redirect(f"/projects/{project_id}")

@@ -1,0 +1,98 @@
+"""Local times: a deployment's IANA time zone, and the UTC offset a capture time is read with.
+
+A camera's clock shows the local wall-clock time and most cameras write no UTC offset, so a
+capture time without one is read in its deployment's time zone (the project's default for an
+image without a deployment). A time the file gave an offset for keeps that offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+#: The zone of a project that names none.
+DEFAULT_ZONE = "UTC"
+#: Longest zone name stored (the longest IANA name is 32 characters).
+MAX_ZONE_LENGTH = 64
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone name (``Africa/Dar_es_Salaam``, ``UTC``)."""
+    return name in _known_zones()
+
+
+def zone_error(name: str) -> str | None:
+    """What is wrong with a time zone name a person gave, or None when it is one."""
+    if is_time_zone(name):
+        return None
+    shown = name if len(name) <= 40 else name[:39] + "…"
+    return f"an IANA time zone name such as Africa/Dar_es_Salaam or UTC (got {shown!r})"
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def offset_minutes(local: datetime, zone: str) -> int:
+    """The UTC offset, in minutes, of the wall-clock time ``local`` (naive) in ``zone``.
+
+    A time a clock change skips or repeats is read as the clocks showed it before the change
+    (``fold=0``). An unknown zone reads as UTC (the names stored were checked when set).
+    """
+    try:
+        tz = _zone(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0
+    delta = local.replace(tzinfo=tz).utcoffset()
+    return int(delta.total_seconds() // 60) if delta is not None else 0
+
+
+def capture_offset(local: datetime | None, file_offset: int | None, zone: str) -> int | None:
+    """The UTC offset a capture time is read with: the file's own, else ``zone``'s at that
+    time; None for an image with no capture time."""
+    if local is None or file_offset is not None:
+        return file_offset
+    return offset_minutes(local, zone)
+
+
+class RereadStatus(StrEnum):
+    """Where a re-reading of capture times stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    #: A later change of the same zone started another re-reading, which does this one's work.
+    SUPERSEDED = "superseded"
+
+    @property
+    def finished(self) -> bool:
+        """Whether it will not run again."""
+        return self not in (RereadStatus.QUEUED, RereadStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Reread:
+    """A re-reading of capture times after a time zone changed: a deployment's images, or
+    (``deployment_id`` None) those that follow the project's default zone."""
+
+    id: int
+    project_id: int
+    deployment_id: int | None
+    #: The zone the change set (the project's default when the deployment follows it).
+    time_zone: str
+    status: RereadStatus
+    images_total: int | None
+    images_done: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
