@@ -24,6 +24,11 @@ TAGS = [
     {"name": "projects", "description": "Projects and their members."},
     {"name": "deployments", "description": "Trap stations of a project."},
     {"name": "images", "description": "Upload, list, download; thumbnails."},
+    {
+        "name": "local times and current results",
+        "description": "Moving images between deployments, re-readings of capture times after "
+        "a time zone changed, the pipeline versions whose results are current.",
+    },
     {"name": "sources", "description": "Scheduled pulls of images from HTTP, S3, FTP, folders."},
     {"name": "collections", "description": "Named sets of images."},
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},
