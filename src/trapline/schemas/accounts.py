@@ -10,7 +10,13 @@ from pydantic import BaseModel, Field, StrictBool, StringConstraints, field_vali
 from trapline.domain.records import ApiToken, User
 from trapline.schemas.common import Input, Instant, Label
 
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+#: What ``str.strip`` takes off: the blanks an address may come with around it. Spelled out, as
+#: ``\s`` means other characters in other engines: ECMA-262's (JSON Schema's) leaves out U+0085
+#: and takes U+FEFF, Python's and Rust's (pydantic's) the other way round.
+_BLANKS = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: A character of an address: no blank, "@", control character (C0, C1) or byte-order mark.
+_ADDRESS_CHAR = rf"[^@{_BLANKS}\x00-\x1f\x7f-\x9f\ufeff]"
+_EMAIL = re.compile(rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+$")
 
 
 #: Longest email address (RFC 5321; the column holds 254 characters).
@@ -27,7 +33,10 @@ def clean_email(value: str) -> str:
 
 #: An email address, stripped and lower-cased.
 Email = Annotated[
-    str, StringConstraints(max_length=MAX_EMAIL, pattern=r"^\s*" + _EMAIL.pattern[1:-1] + r"\s*$")
+    str,
+    StringConstraints(
+        max_length=MAX_EMAIL, pattern=rf"^[{_BLANKS}]*{_EMAIL.pattern[1:-1]}[{_BLANKS}]*$"
+    ),
 ]
 
 

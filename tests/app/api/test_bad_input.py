@@ -574,7 +574,7 @@ def test_member_with_unknown_email(client, owner, project_id) -> None:
         json={"email": "nobody@example.org", "role": "viewer"},
         headers=owner.headers,
     )
-    refused(response, 400, "nobody@example.org")
+    refused(response, 404, "nobody@example.org")  # a valid body naming nobody
     assert count(client, owner, f"/projects/{project_id}/members") == 1
 
 

@@ -11,6 +11,7 @@ from trapline.domain.roles import Role
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.state import platform_of
+from trapline.schemas.common import ErrorOut
 from trapline.schemas.projects import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from trapline.services import projects
 
@@ -85,6 +86,18 @@ def list_members(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> dict[s
     responses={
         200: {"description": "The person was a member already: their role is the one given."},
         201: {"model": MemberOut, "description": "The person was added with the role given."},
+        # What the schema cannot say is answered 404 or 409, never 400: a request the
+        # document calls valid is refused only for what the database holds.
+        404: {
+            "model": ErrorOut,
+            "description": "No such project you may see, or no person with this email who "
+            "can be added (`no_such_person`: an admin creates accounts).",
+        },
+        409: {
+            "model": ErrorOut,
+            "description": "The change would leave the project without an owner, or makes a "
+            "service account more than a viewer.",
+        },
     },
 )
 def add_member(

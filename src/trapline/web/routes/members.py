@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput, NotAuthenticated
+from trapline.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from trapline.http.params import Id
 from trapline.services import accounts, projects, users
 from trapline.web.forms import one_line
@@ -50,7 +50,9 @@ def set_member(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     try:
         email = one_line(values["email"], "email", limit=254)
         projects.set_member(page.db, page.me, project_id, email, _role(values["role"]))
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict, NotFound) as exc:
+        if isinstance(exc, NotFound) and exc.code != "no_such_person":
+            raise  # the project itself: the page's own 404
         field = "role" if exc.detail.startswith("role") else "email"
         return _members(page, project_id, status=400, errors={field: exc.detail}, values=values)
     return page.redirect(f"/projects/{project_id}/members")
