@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from body_shapes import CLASSES, adc_post, filler, halves, in_parts, part_filler
 from common import Server, print_table, running_server
 
 _MB = 1_000_000
@@ -49,28 +50,6 @@ def current_kb(pid: int) -> int:
 def reset_peak(pid: int) -> None:
     """Start the high-water mark again from the current RSS."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
-def filler(shape: str, size: int) -> bytes:
-    """A JSON array of about ``size`` bytes made of one costly shape."""
-    if shape == "floats":
-        unit, count = b"0.1,", size // 4
-        return b"[" + unit * count + b"0]"
-    if shape == "strings":  # distinct, so no string cache can share them
-        return b"[" + b",".join(b'"%07x"' % n for n in range(size // 10)) + b"]"
-    if shape == "long strings":
-        text = b'"' + b"x" * 250 + b'"'
-        return b"[" + b",".join([text] * (size // 253)) + b"]"
-    if shape.startswith("mixed:"):  # the value budget in short strings, the rest long strings
-        text = b'"' + b"x" * 2500 + b'"'
-        values = int(shape.split(":")[1]) - 2_000
-        short_count = values - size // 2500
-        short = b",".join(b'"%07x"' % n for n in range(short_count))
-        longs = (size - len(short)) // (len(text) + 1)
-        return b"[" + short + b"," + b",".join([text] * longs) + b"]"
-    if shape == "objects":
-        return b"[" + b",".join([b'{"a":1}'] * (size // 8)) + b"]"
-    raise ValueError(shape)
 
 
 SHAPES = ("floats", "strings", "long strings", "objects")
@@ -128,7 +107,16 @@ def _setup(server: Server) -> dict[str, str]:
             "name": "p",
             "slug": "p",
             "version": 1,
-            "algorithms": [{"name": "d", "key": "d", "task_type": "detection", "version": 1}],
+            "algorithms": [
+                {"name": "d", "key": "d", "task_type": "detection", "version": 1},
+                {
+                    "name": "c",
+                    "key": "c",
+                    "task_type": "classification",
+                    "version": 1,
+                    "category_map": {"labels": CLASSES, "data": []},
+                },
+            ],
         }
         client.post(
             f"/api/v2/projects/{project}/pipelines/",
@@ -144,12 +132,41 @@ def _setup(server: Server) -> dict[str, str]:
         ).raise_for_status()
         job = client.post("/api/v2/jobs/", json={"project_id": project, "pipeline": "p"})
         job.raise_for_status()
+        job_id = job.json()["id"]
+        tasks: list[dict[str, str]] = []
+        while not tasks:  # the job starts running in the background
+            claimed = client.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": 1})
+            tasks = claimed.json()["tasks"]
     return {
-        "results": f"/api/v2/jobs/{job.json()['id']}/result/",
+        "results": f"/api/v2/jobs/{job_id}/result/",
+        "lease": tasks[0]["reply_subject"],
+        "image": tasks[0]["image_id"],
         "registration": f"/api/v2/projects/{project}/pipelines/",
         "plain": "/api/v2/projects/",
         "import": f"/api/v2/projects/{project}/imports/megadetector",
     }
+
+
+def _bodies(
+    how: str, cap: int, make: Callable[[bytes], bytes], urls: dict[str, str]
+) -> Iterator[tuple[str, bytes]]:
+    """(shape, body) pairs of one kind at its caps."""
+    if how != "results":
+        for shape in (*SHAPES, f"mixed:{_values_budget(how)}"):
+            yield shape, make(filler(shape, cap - len(make(b"[]")) - 16))
+        return
+    # Read part by part: a body at its caps is made of parts at theirs, each typed into
+    # Python (a result's free-form ``errors``), all naming the one lease so each is judged.
+    item = b'{"reply_subject":"%s","result":{"pipeline":"p","detections":[],"errors":[%%s]}}' % (
+        urls["lease"].encode()
+    )
+    for shape in (*SHAPES, "mixed"):
+        part = item % part_filler(shape)
+        yield shape, in_parts(cap, part, lambda items: b'{"results":[%s]}' % b",".join(items))
+    adc = adc_post(urls["lease"], 25 * 1024 * 1024).replace(
+        b'"IMAGE"', b'"%s"' % urls["image"].encode()
+    )
+    yield "ADC 25 MiB", adc
 
 
 def measure_server(backend: str, shapes: tuple[str, ...]) -> list[list[object]]:
@@ -159,9 +176,7 @@ def measure_server(backend: str, shapes: tuple[str, ...]) -> list[list[object]]:
         urls = _setup(server)
         with server.client(timeout=600) as client:
             for name, cap, make, how in server_kinds():
-                for shape in (*shapes, f"mixed:{_values_budget(how)}"):
-                    empty = len(make(b"[]"))
-                    body = make(filler(shape, cap - empty - 16))
+                for shape, body in _bodies(how, cap, make, urls):
                     reset_peak(server.pid)
                     before = current_kb(server.pid)
                     if how == "import":
@@ -238,8 +253,38 @@ def remote_body(kind: str, shape: str, cap: int) -> tuple[bytes, str]:
             unit % n for n in range(count)
         ) + b"</ListBucketResult>", "application/xml"
     if kind == "push /process answer":
-        empty = b'{"pipeline":"p","detections":[],"junk":%s}'
-        return empty % filler(shape, cap - len(empty) - 16), "application/json"
+        # Read part by part: detections at the part caps, their filler typed into Python where
+        # a detection can hold it (labels: strings of at most 255 characters, 100,000 per
+        # classification; scores: numbers); objects have no such place and stay unknown keys.
+        fill = part_filler("long strings" if shape == "long strings" else shape)
+        if shape == "mixed":
+            from trapline.protocol.base import MAX_PART_BYTES, MAX_PART_VALUES
+
+            fill = (
+                b"["
+                + b",".join(
+                    b'"%07x"' % n
+                    for n in range(MAX_PART_VALUES - 2_000 - (MAX_PART_BYTES // 2) // 253)
+                )
+                + b","
+                + b",".join([b'"' + b"x" * 250 + b'"'] * ((MAX_PART_BYTES // 2) // 253))
+                + b"]"
+            )
+        algorithm = b'{"name":"d","key":"d"}'
+        field = {"floats": b"scores", "objects": b"junk"}.get(shape, b"labels")
+        pieces = halves(fill) if field != b"junk" else [fill]
+        classifications = b",".join(
+            b'{"classification":"x","algorithm":%s,"%s":%s}' % (algorithm, field, half)
+            for half in pieces
+        )
+        part = b'{"source_image_id":"1","algorithm":%s,"classifications":[%s]}' % (
+            algorithm,
+            classifications,
+        )
+        wrap: Callable[[list[bytes]], bytes] = lambda parts: (  # noqa: E731
+            b'{"pipeline":"p","detections":[%s]}' % b",".join(parts)
+        )
+        return in_parts(cap, part, wrap), "application/json"
     raise ValueError(kind)
 
 
@@ -286,6 +331,11 @@ def read_remote(kind: str, url: str) -> str:
 def child(kind: str, shape: str, cap: int) -> None:
     """In a child process: serve the answer, read it, print the peak rise as JSON."""
     body, content_type = remote_body(kind, shape, cap)
+    # What a server has loaded long before: the rise measured is reading, not importing.
+    import trapline.services.service_client
+    import trapline.sources.http_directory
+    import trapline.sources.s3  # noqa: F401
+
     with answering(body, content_type) as url:
         import os
 
@@ -301,9 +351,7 @@ def measure_remote(shapes: tuple[str, ...]) -> list[list[object]]:
     """Rows for every remote answer kind, each read in its own child process."""
     rows: list[list[object]] = []
     for kind, cap in remote_caps().items():
-        from trapline.protocol.base import MAX_RESULTS_VALUES
-
-        kind_shapes = (*shapes, f"mixed:{MAX_RESULTS_VALUES}")
+        kind_shapes = (*shapes, "mixed")
         if kind == "s3 listing":
             kind_shapes = ("entries", "long strings")
         if kind == "json listing":

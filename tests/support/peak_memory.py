@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,16 +39,36 @@ def peak_rise(pid: int) -> Iterator[list[float]]:
     rise.append((_status_kb(pid, "VmHWM") - before) * 1024 / 1e6)
 
 
-def costly_json(size: int, values: int) -> bytes:
+def costly_json(size: int, values: int, long_size: int = 2500) -> bytes:
     """A JSON array of ~``size`` bytes holding ~``values`` values: as many distinct short
     strings (~110 bytes of memory each once parsed) as the budget leaves beside long strings
-    that fill the bytes."""
-    long = b'"' + b"x" * 2500 + b'"'
+    (of ``long_size`` characters) that fill the bytes."""
+    long = b'"' + b"x" * long_size + b'"'
     longs = size // (len(long) + 1)
     shorts = max(values - longs - 1_000, 0)
     short = b",".join(b'"%07x"' % n for n in range(shorts))
     longs = max((size - len(short)) // (len(long) + 1) - 1, 0)
     return b"[" + short + (b"," if short and longs else b"") + b",".join([long] * longs) + b"]"
+
+
+def small_objects(count: int) -> bytes:
+    """A JSON array of ``count`` objects ``{"a":1}`` (two values each by ``json_values``)."""
+    return b"[" + b",".join([b'{"a":1}'] * count) + b"]"
+
+
+def in_parts(
+    total: int, values: int, containers: int, part: bytes, wrap: Callable[[list[bytes]], bytes]
+) -> bytes:
+    """``wrap`` of as many copies of ``part`` as keep the whole within ``total`` bytes and its
+    budget of ``values`` and ``containers``: a body at its caps made of parts at theirs."""
+    from trapline.protocol.base import json_containers, json_values
+
+    count = min(
+        (total - len(wrap([]))) // (len(part) + 1),
+        (values - 1_000) // (json_values(part) + 1),
+        (containers - 1_000) // max(json_containers(part), 1),
+    )
+    return wrap([part] * max(count, 1))
 
 
 def floats(count: int) -> bytes:
@@ -133,6 +153,11 @@ def measure_reading(kind: str, body: bytes, content_type: str) -> tuple[str, flo
 
 def _child(kind: str, content_type: str) -> None:
     body = sys.stdin.buffer.read()
+    # What a server has loaded long before: the rise measured is reading, not importing.
+    import trapline.services.service_client
+    import trapline.sources.http_directory
+    import trapline.sources.s3  # noqa: F401
+
     with answering(body, content_type) as url:
         del body
         with peak_rise(os.getpid()) as rise:

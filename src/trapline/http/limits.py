@@ -23,8 +23,10 @@ MiB = 1024 * KiB
 #: Any JSON route that names no limit of its own (the API and the web app give it to every
 #: JSON router).
 JSON_BODY_BYTES = 1 * MiB
-#: A post of results (see ``protocol.MAX_RESULTS_BYTES``).
+#: A post of results (see ``protocol.MAX_RESULTS_BYTES``), read one part at a time.
 RESULTS_BODY_BYTES = MAX_RESULTS_BYTES
+#: A bulk post of callback annotations, which is parsed whole: ~15,000 annotations with data.
+BULK_BODY_BYTES = 16 * MiB
 #: A registration of pipelines (see ``protocol.MAX_REGISTRATION_BYTES``).
 REGISTRATION_BODY_BYTES = MAX_REGISTRATION_BYTES
 #: A collection of up to 100,000 image ids.
@@ -47,8 +49,11 @@ class Budget(NamedTuple):
 JSON_BUDGET = Budget(containers=20_000, values=100_000)
 #: A collection: 100,000 image ids and a few fields.
 COLLECTION_BUDGET = Budget(containers=20_000, values=110_000)
-#: A post of results (see ``protocol.MAX_RESULTS_VALUES``).
+#: A post of results (see ``protocol.MAX_RESULTS_VALUES``): read one part at a time, so this
+#: bounds the work of walking it; the parts have caps of their own (``protocol.MAX_PART_VALUES``).
 RESULTS_BUDGET = Budget(MAX_RESULTS_CONTAINERS, MAX_RESULTS_VALUES)
+#: A bulk post of callback annotations, parsed whole: ~50 MB of memory at most once parsed.
+BULK_BUDGET = Budget(containers=250_000, values=400_000)
 #: A registration (see ``protocol.MAX_REGISTRATION_VALUES``).
 REGISTRATION_BUDGET = Budget(MAX_REGISTRATION_CONTAINERS, MAX_REGISTRATION_VALUES)
 #: Each route byte limit's budget (the body limit middleware reads a route's byte limit from
@@ -57,6 +62,7 @@ _BUDGET_BY_LIMIT = {
     JSON_BODY_BYTES: JSON_BUDGET,
     COLLECTION_BODY_BYTES: COLLECTION_BUDGET,
     RESULTS_BODY_BYTES: RESULTS_BUDGET,
+    BULK_BODY_BYTES: BULK_BUDGET,
     REGISTRATION_BODY_BYTES: REGISTRATION_BUDGET,
 }
 

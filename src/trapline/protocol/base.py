@@ -89,17 +89,29 @@ MAX_RESULT_ITEMS = 1000
 # memory then stays within ~1.5 x the bytes plus ~120 bytes per value (docs/security.md, Input;
 # figures in docs/benchmarks.md).
 
-#: Most JSON objects and arrays in a post of results (or a push service's answer to /process):
-#: 64 images x 50 detections x ~15 each is 48,000; five times that leaves room, and costs at
-#: most ~20 MB as empty objects.
-MAX_RESULTS_CONTAINERS = 250_000
+#: Most JSON objects and arrays in a post of results (or a push service's answer to /process).
+#: A post is read one part at a time (``MAX_PART_VALUES``), so this bounds the work of walking
+#: it, not its memory: 1,000 images with 100 detections of ~10 objects each.
+MAX_RESULTS_CONTAINERS = 1_000_000
 
 
-#: Most JSON values in a post of results (or a /process answer): ~20 MB of JSON numbers, such as
-#: 40 detections whose classifications carry scores and logits over 4,000 classes. A worker
-#: answered 413 posts fewer images at a time (the AMI Data Companion:
-#: ``AMI_ANTENNA_RESULT_POST_MAX_BYTES``).
-MAX_RESULTS_VALUES = 400_000
+#: Most JSON values in a post of results (or a /process answer), which is read one part at a
+#: time: a bound on the work of reading it. A post of ``MAX_RESULTS_BYTES`` of score vectors
+#: as the AMI Data Companion writes them (``0.0123, ``) holds ~2,000,000.
+MAX_RESULTS_VALUES = 4_000_000
+
+
+#: Most JSON values in one part of a post of results or a /process answer: one detection, or
+#: an item (an answer) besides its detections. Parts are typed one at a time, each costing up
+#: to ~300 bytes of memory per value meanwhile (small objects in free-form ``errors``), so one
+#: part stays under ~45 MB beside the body. A detection may carry a classification over
+#: ~45,000 classes with labels, scores and logits.
+MAX_PART_VALUES = 150_000
+
+
+#: Largest part of a post of results or a /process answer, in bytes (see ``MAX_PART_VALUES``):
+#: long strings cost ~4 bytes of memory per byte while a part is copied, parsed and typed.
+MAX_PART_BYTES = 4 * 1024 * 1024
 
 
 #: Most JSON objects and arrays in a pipeline registration (or a push service's /info):
@@ -122,13 +134,19 @@ def json_containers(data: bytes | bytearray) -> int:
     return data.count(b"{") + data.count(b"[")
 
 
-def json_values(data: bytes | bytearray) -> int:
-    """How many JSON values ``data`` may hold, less one (at most: commas in strings count).
+def json_values(data: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
+    """How many JSON values ``data`` (or ``data[start:end]``) may hold, less one (at most:
+    commas in strings count).
 
     Every value after the first in an array or object follows a comma, and every container is
     a value, so this bounds what parsing ``data`` creates; counted in C, chunk by chunk.
     """
-    return data.count(b",") + data.count(b"{") + data.count(b"[")
+    stop = len(data) if end is None else end
+    return (
+        data.count(b",", start, stop)
+        + data.count(b"{", start, stop)
+        + data.count(b"[", start, stop)
+    )
 
 
 #: Most detections in one image's result.
@@ -163,13 +181,11 @@ MAX_STAGES = 100
 MAX_REGISTRATION_BYTES = 24 * 1024 * 1024
 
 
-#: Largest post of results, in bytes (a worker's, or a push service's ``/process`` answer): a
-#: batch of images with detections and top labels is well under 1 MB; score vectors are what
-#: make posts large, and those are bounded by ``MAX_RESULTS_VALUES`` first. Long strings cost
-#: ~4 bytes of memory per byte while a body is read and validated, which this keeps under
-#: 100 MB. (The AMI Data Companion splits its posts at 25 MiB by default: set
-#: ``AMI_ANTENNA_RESULT_POST_MAX_BYTES`` to 16000000 or less.)
-MAX_RESULTS_BYTES = 16 * 1024 * 1024
+#: Largest post of results, in bytes (a worker's, or a push service's ``/process`` answer).
+#: Posts are read one part at a time (``MAX_PART_VALUES``), so memory follows the largest part,
+#: not the post: the body is held once beside it. The AMI Data Companion splits its posts at
+#: 25 MiB by default (``AMI_ANTENNA_RESULT_POST_MAX_BYTES``), which this leaves room above.
+MAX_RESULTS_BYTES = 32 * 1024 * 1024
 
 
 #: Most pipeline slugs or reply subjects in one claim or lease extension.

@@ -44,9 +44,11 @@ class ClassificationResponse(WireModel):
     """One classifier's verdict on a detection."""
 
     classification: WireName
-    labels: list[WireName] | None = Field(None, max_length=MAX_LABELS)
-    scores: list[Finite] = Field(default_factory=list, max_length=MAX_LABELS)
-    logits: list[Finite] | None = Field(None, max_length=MAX_LABELS)
+    # Long lists stop at their first bad value (``fail_fast``): only the first problem is
+    # reported, and collecting one per value of a long vector would cost ~700 bytes each.
+    labels: list[WireName] | None = Field(None, max_length=MAX_LABELS, fail_fast=True)
+    scores: list[Finite] = Field(default_factory=list, max_length=MAX_LABELS, fail_fast=True)
+    logits: list[Finite] | None = Field(None, max_length=MAX_LABELS, fail_fast=True)
     #: Seconds; a time that is not finite is stored as unknown.
     inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference
@@ -83,10 +85,16 @@ class PipelineResultsResponse(WireModel):
     #: Seconds; a time that is not finite is stored as unknown.
     total_time: StrictFloat = 0.0
     source_images: list[SourceImageResponse] = Field(
-        default_factory=list, max_length=MAX_DETECTIONS
+        default_factory=list, max_length=MAX_DETECTIONS, fail_fast=True
     )
-    detections: list[DetectionResponse] = Field(default_factory=list, max_length=MAX_DETECTIONS)
-    errors: Annotated[list[JsonValue], Field(max_length=MAX_DETECTIONS)] | WireMessage | None = None
+    detections: list[DetectionResponse] = Field(
+        default_factory=list, max_length=MAX_DETECTIONS, fail_fast=True
+    )
+    errors: (
+        Annotated[list[JsonValue], Field(max_length=MAX_DETECTIONS, fail_fast=True)]
+        | WireMessage
+        | None
+    ) = None
 
 
 class ResultError(WireModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from trapline.domain.pipelines import Algorithm, Pipeline
@@ -19,6 +19,7 @@ from trapline.protocol.results import (
     AlgorithmReference,
     BoundingBox,
     ClassificationResponse,
+    DetectionResponse,
     PipelineResultsResponse,
 )
 
@@ -36,19 +37,23 @@ def drafts_from_result(
     target: ResultTarget,
     project: Project,
     worker: str | None,
+    detections: Iterable[DetectionResponse] | None = None,
 ) -> AnalysisDraft:
     """The analysis a result describes, or ResultRejected naming the first problem.
 
-    The place of a problem ("detections[0].bbox") is spelled out only when there is one: this
-    runs for every result a worker posts.
+    ``detections``, when given, stand for ``result.detections``: a result read from a body
+    passes them one at a time, so only one is held parsed. The place of a problem
+    ("detections[0].bbox") is spelled out only when there is one: this runs for every result
+    a worker posts.
     """
     if result.pipeline != pipeline.slug:
         raise ResultRejected(
             f"result is for pipeline {result.pipeline!r} but the job runs {pipeline.slug!r}"
         )
     image_id = str(target.image_id)
-    detections = []
-    for n, detection in enumerate(result.detections):
+    found = result.detections if detections is None else detections
+    boxes = []
+    for n, detection in enumerate(found):
         if detection.source_image_id != image_id:
             raise ResultRejected(
                 f"detections[{n}].source_image_id is {detection.source_image_id!r} "
@@ -61,7 +66,7 @@ def drafts_from_result(
             for k, c in enumerate(detection.classifications)
         )
         seconds = detection.inference_time
-        detections.append(
+        boxes.append(
             AnnotationDraft(
                 type=AnnotationType.BOUNDING_BOX,
                 label=None,
@@ -78,7 +83,7 @@ def drafts_from_result(
         target.image_id,
         total_time if math.isfinite(total_time) else None,
         worker,
-        tuple(detections),
+        tuple(boxes),
     )
 
 

@@ -21,6 +21,8 @@ from trapline.domain.pipelines import ServiceStatus
 from trapline.domain.records import User
 from trapline.protocol.results import DetectionResponse, PipelineResultsResponse, ResultError
 from trapline.protocol.service import PipelineRequest, SourceImageRequest
+from trapline.services.process_answer import ProcessAnswer
+from trapline.services.result_body import StreamedResult
 from trapline.services.results import Posted, ResultStore, Settled, Verdict
 from trapline.storage.base import BlobStore
 
@@ -37,7 +39,7 @@ PLATFORM = User(
     created_at=datetime(2000, 1, 1, tzinfo=UTC),
 )
 
-Outcome = PipelineResultsResponse | ResultError
+Outcome = PipelineResultsResponse | StreamedResult | ResultError
 
 
 @dataclass(frozen=True)
@@ -49,44 +51,50 @@ class Batch:
     leases: list[Lease]
 
 
-def split_answer(answer: PipelineResultsResponse, image_ids: list[str]) -> dict[str, Outcome]:
+def split_answer(
+    answer: PipelineResultsResponse | ProcessAnswer, image_ids: list[str]
+) -> dict[str, Outcome]:
     """A service's merged answer as one outcome per image of the request.
 
     An image named in ``errors`` (``{"error", "image_id"}``) failed; one with detections, or
     listed in ``source_images``, succeeded with its own detections; any other image failed, as
-    the service said nothing about it.
+    the service said nothing about it. The detections of an answer read from its bytes
+    (``ProcessAnswer``) stay there, each image's typed one at a time when it is stored.
     """
+    head = answer.head if isinstance(answer, ProcessAnswer) else answer
     wanted = set(image_ids)
     failed: dict[str, str] = {}
     general: list[str] = []
-    for error in answer.errors if isinstance(answer.errors, list) else [answer.errors]:
+    for error in head.errors if isinstance(head.errors, list) else [head.errors]:
         if isinstance(error, dict) and str(error.get("image_id")) in wanted:
             failed.setdefault(str(error["image_id"]), str(error.get("error") or error))
         elif error:
             general.append(str(error))
-    found: dict[str, list[DetectionResponse]] = {image_id: [] for image_id in image_ids}
-    for detection in answer.detections:
-        if detection.source_image_id in found:
-            found[detection.source_image_id].append(detection)
-        else:
-            log.warning(
-                "ignoring a detection for image %r, not asked for", detection.source_image_id
-            )
-    returned = {image.id for image in answer.source_images} | {
-        image_id for image_id, detections in found.items() if detections
-    }
-    share = answer.total_time / max(len(returned), 1)
+    streamed = answer if isinstance(answer, ProcessAnswer) else None
+    typed: dict[str, list[DetectionResponse]] = {}
+    for detection in head.detections:
+        typed.setdefault(detection.source_image_id, []).append(detection)
+    found = streamed.by_image.keys() if streamed else typed.keys()
+    for image_id in found - wanted:
+        log.warning("ignoring the detections for image %r, not asked for", image_id)
+    returned = {image.id for image in head.source_images} | (found & wanted)
+    share = head.total_time / max(len(returned), 1)
     outcomes: dict[str, Outcome] = {}
     for image_id in image_ids:
         if image_id in failed:
             outcomes[image_id] = ResultError(error=failed[image_id], image_id=image_id)
         elif image_id in returned:
-            outcomes[image_id] = PipelineResultsResponse(
-                pipeline=answer.pipeline,
+            own = PipelineResultsResponse(
+                pipeline=head.pipeline,
                 total_time=share,
-                source_images=[s for s in answer.source_images if s.id == image_id][:1],
-                detections=found[image_id],
+                source_images=[s for s in head.source_images if s.id == image_id][:1],
+                detections=typed.get(image_id, []),
             )
+            if streamed is not None:
+                spans = streamed.by_image.get(image_id, [])
+                outcomes[image_id] = StreamedResult(own, streamed.data, spans)
+            else:
+                outcomes[image_id] = own
         else:
             why = "the processing service returned no result for this image"
             outcomes[image_id] = ResultError(
@@ -135,7 +143,7 @@ def store_outcomes(
             image_id=image_id,
         )
         for (image_id, outcome), v in zip(outcomes.items(), verdicts, strict=True)
-        if v.verdict is Verdict.REJECTED and isinstance(outcome, PipelineResultsResponse)
+        if v.verdict is Verdict.REJECTED and not isinstance(outcome, ResultError)
     }
     if refused:
         store(dict(refused))

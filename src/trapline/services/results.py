@@ -1,8 +1,10 @@
 """Storing what workers found, in three steps: parse, judge, store.
 
-1. ``read_items`` turns what a worker posted into ``Posted`` items: a lease (or none) and one
-   of three outcomes — a pipeline result, an error report, or a ``Refusal`` saying why the
-   item cannot be read.
+1. ``posted_items`` turns what a worker posted (``result_body.read_post``) into ``Posted``
+   items: a lease (or none) and one of three outcomes — a pipeline result, an error report,
+   or a ``Refusal`` saying why the item cannot be read. A posted result stays in the body
+   until it is judged, and its detections are typed one at a time, so a post is never held
+   parsed whole.
 2. ``judge`` (pure) decides each item from what the database said before any write: ``Store``
    a result, ``Fail`` a task, or ``Settled`` with a verdict (rejected, duplicate) at once.
 3. ``ResultStore.store`` applies the judgements in one short transaction; a task that is no
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -38,20 +40,28 @@ from trapline.protocol.results import (
     ResultError,
     ResultItem,
     ResultItemStatus,
-    ResultsRequest,
     ResultsResponse,
     TypedResultItem,
-    TypedResultsRequest,
 )
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require
 from trapline.services.annotations import ResultRejected, drafts_from_result
 from trapline.services.jobs import finish_if_done
+from trapline.services.result_body import (
+    PendingResult,
+    ReadPost,
+    Refusal,
+    ResultInvalid,
+    StreamedResult,
+)
 from trapline.services.workers import WorkerTracker
 
 log = logging.getLogger(__name__)
 
 _GONE = "this task no longer exists"
+#: Most values (``_weight``) judged items may hold before they are written: drafts of a project
+#: that keeps full score vectors hold them until then (~32 bytes each), so ~10 MB.
+FLUSH_WEIGHT = 300_000
 
 
 class Verdict(StrEnum):
@@ -71,13 +81,9 @@ _ON_THE_WIRE: dict[Verdict, ItemStatus] = {
 }
 
 
-class Refusal(NamedTuple):
-    """An item that cannot be read; ``reason`` says what to fix."""
-
-    reason: str
-
-
-Outcome = PipelineResultsResponse | ResultError | Refusal
+#: What an item says of its task: a result (maybe still in the body), an error report, or why
+#: it cannot be read.
+Outcome = PipelineResultsResponse | ResultError | Refusal | PendingResult | StreamedResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,24 +119,34 @@ class Settled(NamedTuple):
 Judgement = Store | Fail | Settled
 
 
-def read_body(raw: bytes | bytearray) -> TypedResultsRequest | ResultsRequest:
-    """A results body; when an item is malformed, read again with the items raw so each bad
-    item gets its own answer instead of spoiling the request."""
-    try:
-        return TypedResultsRequest.model_validate_json(raw)
-    except ValidationError:
-        return ResultsRequest.model_validate_json(raw)
+def posted_items(post: ReadPost, secret: bytes, job_id: int) -> list[Posted]:
+    """Step 1 for a post as read from its body: each item's lease checked; its result stays in
+    the body until it is judged."""
+    posted = []
+    for item in post.items:
+        lease = _lease(item.reply_subject, secret, job_id)
+        if isinstance(lease, Posted):
+            posted.append(lease)
+            continue
+        token, claim = lease
+        if item.result is None:
+            why = "result must be an object: a pipeline result or {error, image_id}"
+            posted.append(Posted(token, claim, Refusal(why)))
+        else:
+            posted.append(Posted(token, claim, item.result))
+    return posted
 
 
 def read_items(
     items: Sequence[TypedResultItem | ResultItem], secret: bytes, job_id: int
 ) -> list[Posted]:
-    """Step 1: each item's lease checked and its result typed."""
+    """Step 1 for items already parsed: each item's lease checked and its result typed."""
     return [_read_item(item, secret, job_id) for item in items]
 
 
-def _read_item(item: TypedResultItem | ResultItem, secret: bytes, job_id: int) -> Posted:
-    token = item.reply_subject if isinstance(item.reply_subject, str) else None
+def _lease(reply_subject: Any, secret: bytes, job_id: int) -> tuple[str, LeaseClaim] | Posted:
+    """The lease an item names, or the item refused for it."""
+    token = reply_subject if isinstance(reply_subject, str) else None
     if not token:
         why = "reply_subject is missing; send back the one the task came with"
         return Posted(None, None, Refusal(why))
@@ -141,6 +157,14 @@ def _read_item(item: TypedResultItem | ResultItem, secret: bytes, job_id: int) -
     if claim.job_id != job_id:
         why = f"this reply_subject belongs to job {claim.job_id}, not {job_id}"
         return Posted(token, claim, Refusal(why))
+    return token, claim
+
+
+def _read_item(item: TypedResultItem | ResultItem, secret: bytes, job_id: int) -> Posted:
+    lease = _lease(item.reply_subject, secret, job_id)
+    if isinstance(lease, Posted):
+        return lease
+    token, claim = lease
     if isinstance(item, TypedResultItem):
         return Posted(token, claim, item.result)
     if not isinstance(item.result, dict):
@@ -163,34 +187,76 @@ def judge(
     worker: str,
 ) -> list[Judgement]:
     """Step 2: what to do with each item, from the tasks as read before writing (pure)."""
-    judged: list[Judgement] = []
     seen_tasks: set[int] = set()
-    for item in posted:
-        claim, outcome = item.claim, item.outcome
-        if isinstance(outcome, Refusal) or claim is None:
-            reason = outcome.reason if isinstance(outcome, Refusal) else _GONE
-            judged.append(Settled(Verdict.REJECTED, reason))
-            continue
-        target = targets.get(claim.task_id)
-        if target is None or target.job_id != job_id:
-            judged.append(Settled(Verdict.REJECTED, _GONE))
-            continue
-        if claim.task_id in seen_tasks:
-            why = "the same task appears earlier in this request"
-            judged.append(Settled(Verdict.DUPLICATE, why))
-            continue
-        if isinstance(outcome, ResultError):
-            judged.append(Fail(claim, outcome.error))
-        else:
-            try:
-                draft = drafts_from_result(outcome, pipeline, target, project, worker)
-            except ResultRejected as exc:
-                judged.append(Settled(Verdict.REJECTED, str(exc)))
-                continue
-            judged.append(Store(claim, draft))
-        # Only an item that passed its checks speaks for the task within this request.
-        seen_tasks.add(claim.task_id)
+    return [
+        judge_item(item, targets, pipeline, project, job_id, worker, seen_tasks) for item in posted
+    ]
+
+
+def judge_item(
+    item: Posted,
+    targets: dict[int, ResultTarget],
+    pipeline: Pipeline,
+    project: Project,
+    job_id: int,
+    worker: str,
+    seen_tasks: set[int],
+) -> Judgement:
+    """What to do with one item; ``seen_tasks`` holds the tasks earlier items spoke for.
+
+    A result still in the body is typed here, its detections one at a time as they become
+    annotations; a problem in its JSON outranks any other, as when results were typed first.
+    """
+    claim = item.claim
+    read = item.outcome.read() if isinstance(item.outcome, PendingResult) else item.outcome
+    outcome: PipelineResultsResponse | ResultError | Refusal
+    if isinstance(read, StreamedResult):
+        streamed, outcome = read, read.head
+    else:
+        streamed, outcome = None, read
+    if isinstance(outcome, Refusal) or claim is None:
+        reason = outcome.reason if isinstance(outcome, Refusal) else _GONE
+        return Settled(Verdict.REJECTED, reason)
+    target = targets.get(claim.task_id)
+    if target is None or target.job_id != job_id:
+        return _unless_invalid(streamed, Settled(Verdict.REJECTED, _GONE))
+    if claim.task_id in seen_tasks:
+        why = "the same task appears earlier in this request"
+        return _unless_invalid(streamed, Settled(Verdict.DUPLICATE, why))
+    judged: Judgement
+    if isinstance(outcome, ResultError):
+        judged = Fail(claim, outcome.error)
+    else:
+        detections = streamed.detections() if streamed else None
+        try:
+            draft = drafts_from_result(outcome, pipeline, target, project, worker, detections)
+        except ResultInvalid as exc:
+            return Settled(Verdict.REJECTED, str(exc))
+        except ResultRejected as exc:
+            return _unless_invalid(streamed, Settled(Verdict.REJECTED, str(exc)))
+        judged = Store(claim, draft)
+    # Only an item that passed its checks speaks for the task within this request.
+    seen_tasks.add(claim.task_id)
     return judged
+
+
+def _unless_invalid(streamed: StreamedResult | None, verdict: Settled) -> Settled:
+    """``verdict``, unless a detection of ``streamed`` is not valid, which outranks it."""
+    problem = streamed.problem() if streamed is not None else None
+    return Settled(Verdict.REJECTED, problem) if problem else verdict
+
+
+def _weight(judged: Judgement) -> int:
+    """About how many values a judgement holds in memory until it is written (full score
+    vectors, for projects that keep them)."""
+    if not isinstance(judged, Store):
+        return 1
+    weight = 0
+    for annotation in judged.draft.annotations:
+        for child in (annotation, *annotation.children):
+            data = child.data or {}
+            weight += 10 + len(data.get("all_scores", ())) + len(data.get("logits", ()))
+    return weight
 
 
 class ResultStore:
@@ -212,11 +278,12 @@ class ResultStore:
         self,
         caller: User,
         job_id: int,
-        body: TypedResultsRequest | ResultsRequest,
+        body: ReadPost,
     ) -> ResultsResponse:
-        """A worker's results post for one job: every item answered."""
+        """A worker's results post for one job (``result_body.read_post``): every item
+        answered."""
         job, project = self.access.worker_job(caller, job_id)
-        posted = read_items(body.results, self.secret, job_id)
+        posted = posted_items(body, self.secret, job_id)
         pipelines, projects = [job.pipeline_slug], [job.project_id]
         worker = self.tracker.seen(caller, body.client_info, pipelines, projects).name
         settled = self.store(job, project, worker, posted)
@@ -246,18 +313,40 @@ class ResultStore:
     def store(
         self, job: Job, project: Project, worker: str, posted: Sequence[Posted]
     ) -> list[Settled]:
-        """Step 3: judge the items and write what they decide; one verdict per item."""
+        """Step 3: judge the items and write what they decide; one verdict per item.
+
+        The judgements are written in one short transaction, or in several when the drafts
+        waiting to be written would hold more than ``FLUSH_WEIGHT`` values (full score vectors
+        a project keeps), so memory stays bounded by that, not by the post.
+        """
         wanted = {p.claim.task_id for p in posted if p.claim and not isinstance(p.outcome, Refusal)}
         with self.db.read() as repos:
             known = repos.pipelines.get_cached(job.pipeline_id)
             pipeline = require(known, "pipeline", job.pipeline_id)
             targets = repos.tasks.targets(wanted)
-        # Judging needs no transaction: the write below stays short, which matters on SQLite
-        # where every writer waits for it.
-        judged = judge(posted, targets, pipeline, project, job.id, worker)
+        # Judging needs no transaction: the writes below stay short, which matters on SQLite
+        # where every writer waits for them.
+        settled: list[Settled] = []
+        seen_tasks: set[int] = set()
+        pending: list[Judgement] = []
+        weight = 0
+        for item in posted:
+            judged = judge_item(item, targets, pipeline, project, job.id, worker, seen_tasks)
+            pending.append(judged)
+            weight += _weight(judged)
+            if weight > FLUSH_WEIGHT:
+                settled += self._apply(job, project.id, pipeline.id, pending)
+                pending, weight = [], 0
+        if pending or not posted:
+            settled += self._apply(job, project.id, pipeline.id, pending)
+        return settled
+
+    def _apply(
+        self, job: Job, project_id: int, pipeline_id: int, judged: list[Judgement]
+    ) -> list[Settled]:
         with self.db.write() as repos:
             settled, finished, requeued = _write(
-                repos, job, project.id, pipeline.id, judged, self.queue.clock.now()
+                repos, job, project_id, pipeline_id, judged, self.queue.clock.now()
             )
         if requeued:
             self.queue.notify_queued(job.id)

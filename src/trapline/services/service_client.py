@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from trapline.clock import Clock, SystemClock
 from trapline.domain.jobs import RetryPolicy
@@ -42,6 +43,7 @@ from trapline.protocol.service import (
     ProcessingServiceInfoResponse,
     ProcessResponse,
 )
+from trapline.services.process_answer import AnswerInvalid, ProcessAnswer, read_answer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ _BUDGETS = {
 PROCESS_RETRY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0)
 
 Answer = TypeVar("Answer", bound=BaseModel)
+_NOT_JSON: dict[str, Any] = {"type": "json_invalid", "loc": (), "msg": ""}
 
 
 class ServiceError(TraplineError):
@@ -177,8 +180,9 @@ class ServiceClient:
         retry: RetryPolicy = PROCESS_RETRY,
         *,
         trusted: bool,
-    ) -> ProcessResponse:
-        """Run a pipeline over images (``POST /process``), retrying transient failures.
+    ) -> ProcessAnswer:
+        """Run a pipeline over images (``POST /process``), retrying transient failures; the
+        answer is checked part by part and kept as its bytes (``process_answer``).
 
         Raises:
             ServiceError: when every try failed, or at once for a 4xx or an invalid answer.
@@ -186,16 +190,15 @@ class ServiceClient:
         attempt = 1
         while True:
             try:
-                return self._call(
+                url, content = self._fetch(
                     "POST",
-                    base_url,
-                    "process",
-                    ProcessResponse,
+                    endpoint(base_url, "process"),
                     self.process_timeout,
                     MAX_PROCESS_BYTES,
                     request,
                     trusted=trusted,
                 )
+                break
             except ServiceError as exc:
                 if not exc.transient or attempt >= retry.max_attempts:
                     raise
@@ -203,6 +206,15 @@ class ServiceClient:
                 log.warning("%s; try %d again in %.1fs", exc.detail, attempt + 1, pause)
                 self.clock.wait(pause)
                 attempt += 1
+        try:
+            return read_answer(content)
+        except AnswerInvalid as exc:
+            if exc.limit is not None:
+                why = f"{url} answered a part too large to read: {exc.limit}"
+            else:
+                problem = _problem(exc.error or _NOT_JSON, ProcessResponse)
+                why = f"{url} did not answer as a processing service does: {problem}"
+            raise ServiceError(why, transient=False, code="bad_service_answer") from None
 
     def _call(
         self,
@@ -216,7 +228,29 @@ class ServiceClient:
         *,
         trusted: bool,
     ) -> Answer:
-        url = endpoint(base_url, path)
+        url, content = self._fetch(
+            method, endpoint(base_url, path), timeout, max_bytes, body, trusted=trusted
+        )
+        try:
+            return model.model_validate_json(content)
+        except ValidationError as exc:
+            raise ServiceError(
+                f"{url} did not answer as a processing service does: {_first_problem(exc, model)}",
+                transient=False,
+                code="bad_service_answer",
+            ) from exc
+
+    def _fetch(
+        self,
+        method: str,
+        url: str,
+        timeout: float,
+        max_bytes: int,
+        body: BaseModel | None = None,
+        *,
+        trusted: bool,
+    ) -> tuple[str, bytearray]:
+        """A successful answer's body, within its byte cap and its budget of JSON values."""
         deadline = time.monotonic() + timeout  # for the whole call, not each read
         try:
             with self._http[trusted].stream(
@@ -254,14 +288,7 @@ class ServiceClient:
                 transient=False,
                 code="bad_service_answer",
             )
-        try:
-            return model.model_validate_json(content)
-        except ValidationError as exc:
-            raise ServiceError(
-                f"{url} did not answer as a processing service does: {_first_problem(exc, model)}",
-                transient=False,
-                code="bad_service_answer",
-            ) from exc
+        return url, content
 
 
 def _timed_out(url: str, timeout: float, why: str, exc: Exception | None = None) -> ServiceError:
@@ -282,10 +309,17 @@ def _read_limited(
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(url, max_bytes)
     timeouts = answer.request.extensions.get("timeout")
-    body = bytearray()
+    # Filled in place when its length is declared: a buffer grown chunk by chunk is copied as
+    # it grows, which for an answer at its cap costs its size again for a moment.
+    expected = int(declared) if declared.isdigit() else 0
+    body, filled = bytearray(expected), 0
     for chunk in answer.iter_bytes():  # decoded: the cap holds for compressed answers too
-        body += chunk
-        if len(body) > max_bytes:
+        if filled + len(chunk) <= expected:
+            body[filled : filled + len(chunk)] = chunk
+        else:
+            body[filled:] = chunk
+        filled += len(chunk)
+        if filled > max_bytes:
             raise _too_large(url, max_bytes)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -293,6 +327,8 @@ def _read_limited(
         if isinstance(timeouts, dict):
             # The transport reads the next read's timeout from here: none outlasts the deadline.
             timeouts["read"] = min(timeouts.get("read") or remaining, remaining)
+    if filled < len(body):  # shorter than declared (a compressed answer is longer)
+        del body[filled:]
     return body  # not copied: an answer at its cap is held once
 
 
@@ -341,7 +377,11 @@ def _first_problem(exc: ValidationError, model: type[BaseModel]) -> str:
     Only field names of the model's schema and list positions are shown: a key the service
     made up (a category name, an unknown field) is not repeated, nor a message quoting a value.
     """
-    first = exc.errors()[0]
+    return _problem(exc.errors()[0], model)
+
+
+def _problem(first: ErrorDetails | dict[str, Any], model: type[BaseModel]) -> str:
+    """One problem of an answer (see ``_first_problem``)."""
     if first["type"] == "json_invalid":
         return "the answer is not JSON"
     known = _field_names(model)

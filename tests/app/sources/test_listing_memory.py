@@ -1,13 +1,27 @@
 """Remote answers at their caps are read within 100 MB; past them, refused with a clear error.
 
+A ``/process`` answer is read one part (detection) at a time: at its caps it is made of parts
+at theirs.
+
 Each answer is served by a loopback HTTP server to the real gateway (or service client) in a
 child process that measures its own peak RSS (``tests/support/peak_memory.py``).
 """
 
 from __future__ import annotations
 
-from tests.support.peak_memory import MAX_RISE_MB, costly_json, floats, measure_reading
-from trapline.protocol.base import MAX_RESULTS_VALUES
+from tests.support.peak_memory import (
+    MAX_RISE_MB,
+    costly_json,
+    floats,
+    in_parts,
+    measure_reading,
+)
+from trapline.protocol.base import (
+    MAX_PART_BYTES,
+    MAX_PART_VALUES,
+    MAX_RESULTS_CONTAINERS,
+    MAX_RESULTS_VALUES,
+)
 from trapline.services.service_client import MAX_PROCESS_BYTES
 from trapline.sources import http_directory, s3
 
@@ -56,9 +70,31 @@ def process_answer(junk: bytes) -> bytes:
     return b'{"pipeline":"p","detections":[],"junk":%s}' % junk
 
 
-def test_a_process_answer_at_its_caps_is_read_within_100_mb() -> None:
-    junk = costly_json(MAX_PROCESS_BYTES - 100, MAX_RESULTS_VALUES)
-    outcome, rise = measure_reading("process", process_answer(junk), "application/json")
+def detection(*labels: bytes) -> bytes:
+    """A detection with a classification for each of ``labels`` (typed into Python)."""
+    algorithm = b'{"name":"d","key":"d"}'
+    classifications = b",".join(
+        b'{"classification":"x","algorithm":%s,"labels":%s}' % (algorithm, each) for each in labels
+    )
+    return b'{"source_image_id":"1","algorithm":%s,"classifications":[%s]}' % (
+        algorithm,
+        classifications,
+    )
+
+
+def test_a_process_answer_at_its_caps_of_parts_at_theirs_is_read_within_100_mb() -> None:
+    # Labels are at most 255 characters (the long strings of the mix are 250), and 100,000 per
+    # classification (the part's values are shared by two).
+    labels = costly_json(MAX_PART_BYTES // 2 - 1_000, MAX_PART_VALUES // 2 - 100, long_size=250)
+    answer = in_parts(
+        MAX_PROCESS_BYTES,
+        MAX_RESULTS_VALUES,
+        MAX_RESULTS_CONTAINERS,
+        detection(labels, labels),
+        lambda parts: b'{"pipeline":"p","detections":[%s]}' % b",".join(parts),
+    )
+    assert len(answer) > MAX_PROCESS_BYTES - MAX_PART_BYTES
+    outcome, rise = measure_reading("process", answer, "application/json")
     assert outcome == "ok"
     assert rise <= MAX_RISE_MB, f"peak RSS rose {rise:.0f} MB"
 
@@ -67,3 +103,10 @@ def test_a_process_answer_over_its_value_cap_is_refused() -> None:
     junk = floats(MAX_RESULTS_VALUES + 10)
     outcome, _ = measure_reading("process", process_answer(junk), "application/json")
     assert f"more than {MAX_RESULTS_VALUES} JSON values" in outcome
+
+
+def test_a_process_answer_with_a_part_over_its_caps_is_refused() -> None:
+    heavy = detection(floats(MAX_PART_VALUES + 10))
+    answer = b'{"pipeline":"p","detections":[%s,%s]}' % (detection(b"[]"), heavy)
+    outcome, _ = measure_reading("process", answer, "application/json")
+    assert f"detections[1] holds more than {MAX_PART_VALUES} JSON values" in outcome

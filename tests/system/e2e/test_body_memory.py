@@ -1,8 +1,10 @@
 """Bodies at their caps raise a real server's peak RSS by at most 100 MB; past them, 413.
 
 Each body is made of what costs the most memory once parsed: as many distinct short strings as
-the route's value budget allows, and long strings filling its bytes (``costly_json``). The
-server's peak comes from its kernel high-water mark, reset before each body.
+the route's value budget allows, and long strings filling its bytes (``costly_json``). A post
+of results is read one part at a time, so its body at the byte cap is made of parts each at
+the part caps, each typed into Python (a result's free-form ``errors``). The server's peak
+comes from its kernel high-water mark, reset before each body.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ import httpx
 import pytest
 
 from tests.support.databases import PostgresDatabases
-from tests.support.peak_memory import MAX_RISE_MB, costly_json, floats, peak_rise
+from tests.support.peak_memory import (
+    MAX_RISE_MB,
+    costly_json,
+    floats,
+    in_parts,
+    peak_rise,
+    small_objects,
+)
+from tests.support.protocol import wait_for_status
 from tests.support.workers import Platform, live_platform, project_with_images, start_job
 from trapline.exports.megadetector_import import MAX_IMPORT_BYTES, MAX_IMPORT_VALUES
 from trapline.http.limits import (
@@ -26,6 +36,7 @@ from trapline.http.limits import (
     RESULTS_BODY_BYTES,
     RESULTS_BUDGET,
 )
+from trapline.protocol.base import MAX_PART_BYTES, MAX_PART_VALUES
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +54,13 @@ def urls(platform: Platform) -> dict[str, str]:
     with platform.client() as api:
         project_id, _ = project_with_images(api, 1, name="Body memory")
         job_id = start_job(api, project_id, "body-memory")
+        wait_for_status(api.get, job_id, {"running"}, {})
+        claimed = api.post(f"/api/v2/jobs/{job_id}/tasks/", json={"batch_size": 1})
+        assert claimed.status_code == 200, claimed.text
+        (task,) = claimed.json()["tasks"]
     return {
         "results": f"/api/v2/jobs/{job_id}/result/",
+        "lease": task["reply_subject"],
         "registration": f"/api/v2/projects/{project_id}/pipelines/",
         "plain": "/api/v2/projects/",
         "import": f"/api/v2/projects/{project_id}/imports/megadetector",
@@ -91,7 +107,8 @@ KINDS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+# A post of results at its caps is made of parts (below): one part at the byte cap is refused.
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "results"])
 def test_a_body_at_its_caps_raises_the_servers_memory_by_at_most_100_mb(
     platform: Platform, urls: dict[str, str], kind: str
 ) -> None:
@@ -132,3 +149,59 @@ def test_a_results_post_over_its_byte_cap_is_refused_with_413(
         )
     assert answer.status_code == 413
     assert f"limit of {RESULTS_BODY_BYTES} bytes" in answer.json()["detail"]
+
+
+def results_in_parts(lease: str, part: bytes) -> bytes:
+    """A results post at its byte cap of items that each hold ``part`` where it is typed into
+    Python (a result's free-form ``errors``); all name the fixture's one lease, so each is read
+    and judged (the first saved, the others duplicates)."""
+    item = b'{"reply_subject":"%s","result":{"pipeline":"body-memory","detections":[],' % (
+        lease.encode()
+    )
+    item += b'"errors":[%s]}}' % part
+    budget = RESULTS_BUDGET
+    return in_parts(
+        RESULTS_BODY_BYTES,
+        budget.values,
+        budget.containers,
+        item,
+        lambda items: b'{"results":[%s]}' % b",".join(items),
+    )
+
+
+#: Parts at the part caps, by what costs the most once parsed.
+PARTS = {
+    "mixed": costly_json(MAX_PART_BYTES - 2_000, MAX_PART_VALUES - 200),
+    "objects": small_objects((MAX_PART_VALUES - 200) // 2),
+}
+
+
+@pytest.mark.parametrize("shape", list(PARTS))
+def test_a_results_post_at_its_caps_of_parts_at_theirs_stays_within_100_mb(
+    platform: Platform, urls: dict[str, str], shape: str
+) -> None:
+    body = results_in_parts(urls["lease"], PARTS[shape])
+    status, rise = post(platform, urls["results"], body)
+    assert status == 200
+    assert rise <= MAX_RISE_MB, f"{shape}: peak RSS rose {rise:.0f} MB"
+
+
+def test_a_part_over_its_caps_is_refused_with_413_naming_it(
+    platform: Platform, urls: dict[str, str]
+) -> None:
+    fine = b'{"reply_subject":"x","result":{"pipeline":"body-memory","detections":[]}}'
+    detection = b'{"source_image_id":"1","junk":%s}' % floats(MAX_PART_VALUES + 10)
+    heavy = b'{"reply_subject":"x","result":{"pipeline":"body-memory","detections":[{},%s]}}' % (
+        detection
+    )
+    body = b'{"results":[%s,%s]}' % (fine, heavy)
+    with platform.client() as api:
+        answer = api.post(
+            urls["results"], content=body, headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 413, answer.text
+    detail = answer.json()["detail"]
+    assert f"results[1].result.detections[1] holds more than {MAX_PART_VALUES} JSON values" in (
+        detail
+    )
+    assert "leave out logits" in detail

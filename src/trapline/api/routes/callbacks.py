@@ -18,7 +18,7 @@ from trapline.api.bodies import json_body
 from trapline.api.deps import AccessDep, CurrentUser
 from trapline.api.signed_calls import SignedCallRoute, signed
 from trapline.errors import PermissionDenied
-from trapline.http.limits import RESULTS_BODY_BYTES
+from trapline.http.limits import BULK_BODY_BYTES
 from trapline.http.params import Id
 from trapline.http.state import platform_of
 from trapline.http.urls import with_base
@@ -137,7 +137,7 @@ async def presign_artifact(
 @router.post(
     "/analyses/{analysis_id}/annotations:bulk",
     openapi_extra=json_body(BulkIn),
-    max_body_size=RESULTS_BODY_BYTES,
+    max_body_size=BULK_BODY_BYTES,
     response_model=BulkOut,
     responses=_SIGNED_ANSWERS,
 )

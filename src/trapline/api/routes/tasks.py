@@ -25,7 +25,7 @@ from trapline.http.limits import RESULTS_BODY_BYTES
 from trapline.http.params import Id
 from trapline.protocol.results import ResultsRequest, ResultsResponse
 from trapline.protocol.tasks import ExtendRequest, NextTasksRequest, TasksRequest, TasksResponse
-from trapline.services import results, tasks
+from trapline.services import result_body, tasks
 
 router = APIRouter(tags=["worker protocol"])
 
@@ -78,9 +78,9 @@ async def post_results(
         raise InvalidInput('the body must be an object {"results": [...]}, not a bare list')
 
     def receive() -> ResultsResponse:
-        # Validating 64 results takes milliseconds: in the thread pool, not the event loop,
-        # so other requests are not held up meanwhile.
-        return store.receive(caller, job_id, results.read_body(raw))
+        # Reading and storing results takes milliseconds to seconds: in the thread pool, not
+        # the event loop, so other requests are not held up meanwhile.
+        return store.receive(caller, job_id, result_body.read_post(raw))
 
     return json_response(await run_in_threadpool(receive))
 
