@@ -18,6 +18,7 @@ from types import FrameType
 from trapline.errors import InvalidInput
 from trapline.logs import configure_logging
 from trapline.pipelines import Pipeline, resolve_pipelines
+from trapline.protocol.pipelines import PipelineConfig
 from trapline.settings import Settings, WorkerSettings
 from trapline.worker.client import ApiError, PlatformClient, Stopped, client_info, image_client
 from trapline.worker.memory import tune_allocator
@@ -172,9 +173,10 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
                 hint = f" {GETTING_IN}" if isinstance(exc, ApiError) and exc.status == 401 else ""
                 print(f"project {project}: registration failed: {exc}.{hint}", file=sys.stderr)
                 continue
-            # Antenna names no service id and may list a slug more than once.
-            created = list(dict.fromkeys(answer.get("pipelines_created") or []))
-            updated = list(dict.fromkeys(answer.get("pipelines_updated") or []))
+            # Antenna names no service id, may list a slug more than once and lists the keys of
+            # algorithms new to a pipeline among the created pipelines: name pipelines only.
+            created = _named(configs, answer.get("pipelines_created"))
+            updated = _named(configs, answer.get("pipelines_updated"))
             there = [c.slug for c in configs if c.slug not in created and c.slug not in updated]
             service_id = answer.get("processing_service_id")
             print(
@@ -187,6 +189,12 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
     finally:
         client.close()
     return 1 if failures else 0
+
+
+def _named(configs: list[PipelineConfig], listed: list[str] | None) -> list[str]:
+    """The registered pipelines' slugs a registration answer lists, each once, in order."""
+    slugs = {c.slug for c in configs}
+    return [s for s in dict.fromkeys(listed or []) if s in slugs]
 
 
 def run_service(settings: Settings) -> int:

@@ -21,7 +21,9 @@ of the standard library and pydantic:
   best score]``; a result that cannot be stored is not acknowledged and comes back; a result
   arriving once its job has ended (canceled, revoked, done) is dropped, as Antenna logs
   "result arrived after the job already finished … ignoring";
-- ``POST /api/v2/projects/{id}/pipelines/``: registration (201);
+- ``POST /api/v2/projects/{id}/pipelines/``: registration (201), answered as Antenna's
+  ``register_pipelines`` answers: ``pipelines_created`` names each pipeline new to the project
+  and the key of each algorithm new to its pipeline, ``algorithms_created`` stays empty;
 - anything else: Django's 404 page (no ``/tasks/next/``, no lease extension).
 """
 
@@ -189,6 +191,8 @@ class Antenna:
         self.images: dict[int, bytes] = {}
         self.algorithms: dict[str, dict[str, AlgorithmConfig]] = {}  # by pipeline slug
         self.services: dict[int, set[str]] = {}
+        #: (project, pipeline slug) pairs registered: Antenna's project pipeline configs.
+        self.project_pipelines: set[tuple[int, str]] = set()
         self.jobs: dict[int, Job] = {}
         self.stored = Stored()
         #: Every answer of 400 or more, as (method, path, status, body).
@@ -401,15 +405,18 @@ class Antenna:
             registration = Registration.model_validate(data)
         except ValidationError as exc:
             return _json(400, {"pipelines": [str(exc)]})
-        created, algorithms_created = [], []
+        # Antenna lists algorithm keys among the created pipelines and fills no
+        # algorithms_created (ami/ml/models/processing_service.py, register_pipelines).
+        created: list[str] = []
         with self._lock:
             for pipeline in registration.pipelines:
-                if pipeline.slug not in self.algorithms:
+                if (project_id, pipeline.slug) not in self.project_pipelines:
+                    self.project_pipelines.add((project_id, pipeline.slug))
                     created.append(pipeline.slug)
                 known = self.algorithms.setdefault(pipeline.slug, {})
                 for algorithm in pipeline.algorithms:
                     if algorithm.key not in known:
-                        algorithms_created.append(algorithm.key)
+                        created.append(algorithm.key)
                     known[algorithm.key] = algorithm
                 self.services.setdefault(project_id, set()).add(
                     registration.processing_service_name
@@ -422,7 +429,7 @@ class Antenna:
                 "error": None,
                 "pipelines": [p.model_dump() for p in registration.pipelines],
                 "pipelines_created": created,
-                "algorithms_created": algorithms_created,
+                "algorithms_created": [],
             },
         )
 

@@ -155,7 +155,12 @@ def test_a_burst_worker_completes_an_antenna_job(antenna: Antenna, tmp_path: Pat
     )
     assert f"project {PROJECT}" in registered
     assert "(id None)" not in registered  # Antenna's answer names no service id
-    assert registered.count("constant") == 1, registered  # each pipeline named once
+    # Antenna lists the new algorithms' keys among the created pipelines: only pipelines named.
+    assert "; created: constant; updated: none; already there: none" in registered, registered
+    again = trapline(
+        antenna, tmp_path, "register", "--project", str(PROJECT), "--pipeline", "constant"
+    )
+    assert "; created: none; updated: none; already there: constant" in again, again
     classifier = antenna.algorithms["constant"]["constant-classifier"]
     assert classifier.category_map is not None
     assert classifier.category_map.data == [
