@@ -56,6 +56,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Turns a host name (or address literal) and port into the addresses to connect to;
 #: raises OSError when the name does not resolve. Tests inject one that never touches DNS.
 Resolver = Callable[[str, int], Sequence[IPAddress]]
+#: Answers a request the guard allowed, in place of connecting: a test's stand-in for the world
+#: outside (the fuzz run's server, tests/system/fuzz/offline.py), behind every check.
+Answerer = Callable[[httpx.Request], httpx.Response]
 
 #: Schemes the server calls.
 SCHEMES = frozenset({"http", "https"})
@@ -157,6 +160,9 @@ class OutboundPolicy:
     #: Networks anyone may reach, blocked or not (``TRAPLINE_OUTBOUND_ALLOW_NETWORKS``).
     allow_networks: tuple[Network, ...] = ()
     resolver: Resolver = system_resolver
+    #: None: connect. Set only by tests that have no network: each request passes every check
+    #: (form, resolution through ``resolver``, address verdict), then this answers it.
+    answer: Answerer | None = None
 
     @classmethod
     def from_settings(
@@ -276,6 +282,7 @@ class GuardedTransport(httpx.HTTPTransport):
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         context = _verified_context() if verify is True else httpx.create_ssl_context(verify=verify)
         super().__init__(verify=context, limits=limits, trust_env=False)
+        self._backend = _PinnedBackend(policy, trusted=trusted)
         # A later httpx that keeps its pool elsewhere must fail here, not connect unchecked.
         if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
             raise RuntimeError("this httpx version keeps no httpcore pool: update outbound.py")
@@ -284,12 +291,20 @@ class GuardedTransport(httpx.HTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_PinnedBackend(policy, trusted=trusted),
+            network_backend=self._backend,
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         check_form(request.url)  # every hop of a redirect, too
         request.extensions.pop("sni_hostname", None)  # TLS is always verified for the name
+        answer = self._backend.policy.answer
+        if answer is not None:  # a test without a network: checked as a connection would be
+            url = request.url
+            try:
+                self._backend.addresses(url.host, url.port or _PORTS[url.scheme])
+            except httpcore.ConnectError as exc:  # as httpx would tell it
+                raise httpx.ConnectError(str(exc), request=request) from exc
+            return answer(request)
         return super().handle_request(request)
 
 
@@ -304,9 +319,18 @@ class _PinnedBackend(httpcore.NetworkBackend):
     """Connects to a host's checked addresses only (one lookup, then no other)."""
 
     def __init__(self, policy: OutboundPolicy, *, trusted: bool) -> None:
-        self._policy = policy
+        self.policy = policy
         self._trusted = trusted
         self._sockets = httpcore.SyncBackend()
+
+    def addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The checked addresses to connect to (OutboundBlocked when not allowed)."""
+        try:
+            return self.policy.check_host(host, port, trusted=self._trusted)
+        except OSError as exc:
+            if not self._trusted:  # told as a refusal: whether a name resolves is not told
+                raise OutboundBlocked(refusal(host)) from None
+            raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
 
     def connect_tcp(
         self,
@@ -316,12 +340,7 @@ class _PinnedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        try:
-            addresses = self._policy.check_host(host, port, trusted=self._trusted)
-        except OSError as exc:
-            if not self._trusted:  # told as a refusal: whether a name resolves is not told
-                raise OutboundBlocked(refusal(host)) from None
-            raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
+        addresses = self.addresses(host, port)
         failure: Exception | None = None
         for address in addresses:  # each was checked; try them in the resolver's order
             try:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +58,20 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def running(
-    args: list[str], *, cwd: Path, env: dict[str, str] | None = None, port: int | None = None
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    command: Callable[..., list[str]] = trapline_command,
 ) -> Iterator[Server]:
-    """Start ``trapline <args> --port P`` and wait until it is ready; stop it afterwards."""
+    """Start ``trapline <args> --port P`` (through ``command``, which makes the command line
+    of the arguments) and wait until it is ready; stop it afterwards."""
     port = port or free_port()
     log_path = cwd / f"server-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            trapline_command(*args, "--port", str(port)),
+            command(*args, "--port", str(port)),
             cwd=cwd,
             env=env or clean_env(),
             stdout=log,

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,14 +72,16 @@ def live_platform(
     postgres_databases: PostgresDatabases,
     *,
     port: int | None = None,
+    command: Callable[..., list[str]] | None = None,
     **settings: str,
 ) -> Iterator[Platform]:
     """Serve trapline on ``backend`` (sqlite or postgres) with a fast lease reaper.
 
-    ``settings`` are extra ``TRAPLINE_*`` variables (``PUBLIC_URL="…"``).
+    ``settings`` are extra ``TRAPLINE_*`` variables (``PUBLIC_URL="…"``); ``command`` makes
+    the server's command line of its arguments (default: ``trapline`` itself).
     """
     from tests.support.databases import require_postgres
-    from tests.support.processes import clean_env, running
+    from tests.support.processes import clean_env, running, trapline_command
 
     env = clean_env(
         TRAPLINE_DATA_DIR=str(folder / "data"),
@@ -97,7 +99,9 @@ def live_platform(
         _cli(env, folder, "migrate")
         _cli(env, folder, "admin", "create-user", "--email", email)
         token = _cli(env, folder, "admin", "create-token", "--email", email).strip()
-        with running(["serve"], cwd=folder, env=env, port=port) as server:
+        with running(
+            ["serve"], cwd=folder, env=env, port=port, command=command or trapline_command
+        ) as server:
             yield Platform(server, token, env)
     finally:
         if url is not None:

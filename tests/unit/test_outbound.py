@@ -496,3 +496,24 @@ def test_tls_certificates_are_verified(tls_service: tuple[str, Path]) -> None:
     trusting = ssl.create_default_context(cafile=certificate)
     with httpx.Client(transport=policy.transport(verify=trusting), trust_env=False) as http:
         assert http.get(url).status_code == 200
+
+
+def test_an_answerer_replies_only_to_what_the_guard_lets_through() -> None:
+    answered: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        answered.append(str(request.url))
+        return httpx.Response(200, json={"stand-in": True})
+
+    policy = OutboundPolicy(
+        resolver=names({"gpu.example.org": ["93.184.215.14"], "inside.example.org": ["10.0.0.5"]}),
+        answer=answer,
+    )
+    with policy.http_client(trusted=False) as http:
+        assert http.get("http://gpu.example.org:2000/info").json() == {"stand-in": True}
+        for url in ("http://inside.example.org/info", "http://127.0.0.1/info", "http://[::1/"):
+            with pytest.raises((OutboundBlocked, httpx.InvalidURL)):
+                http.get(url)
+    with policy.http_client(trusted=True) as http:  # an admin's service: no address rule
+        assert http.get("http://inside.example.org/readyz").status_code == 200
+    assert answered == ["http://gpu.example.org:2000/info", "http://inside.example.org/readyz"]

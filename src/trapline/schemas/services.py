@@ -14,7 +14,9 @@ from trapline.services.pipelines import PushRegistration, ServiceListing
 class PushServiceIn(Input):
     name: WireName = Field(min_length=1)
     endpoint_url: WireUri = Field(
-        min_length=1, description="base URL of the service's /info and /process"
+        min_length=1,
+        description="base URL of the service's /info and /process",
+        examples=["http://gpu-box.example.org:2000"],
     )
 
 

@@ -7,9 +7,12 @@ document says, valid data accepted, invalid data refused, no answer without a to
 
 The server holds a project with a deployment, images, a registered pipeline, a collection and
 a running job, and about half the generated requests aim at those real objects (hooks.py), so
-the paths past "not found" are fuzzed too. The schemathesis command line runs it (its pytest
-plugin does not run under pytest 9): a failure prints schemathesis' report with a curl line
-reproducing each problem.
+the paths past "not found" are fuzzed too. The server runs through offline.py, whose outbound
+guard checks every URL as always but answers for the world outside, so the push-service
+registration (the server calls the URL it is given) is fuzzed too, without a network.
+
+The schemathesis command line runs it (its pytest plugin does not run under pytest 9): a
+failure prints schemathesis' report with a curl line reproducing each problem.
 """
 
 from __future__ import annotations
@@ -38,9 +41,13 @@ SEED = os.environ.get("FUZZ_SEED", "16")
 #: Seconds the whole schemathesis run may take on one database.
 RUN_TIMEOUT = float(os.environ.get("FUZZ_TIMEOUT", "600"))
 
-#: Operations left out: registering a push-mode service makes the server call the URL it is
-#: given (tests/app/api/test_processing_services.py drives it with a loopback service instead).
-EXCLUDED = ["POST /api/v2/projects/{project_id}/processing-services"]
+#: The push-service registration makes the server call the URL it is given: the server runs
+#: through offline.py, whose outbound guard checks every URL and answers for the world outside.
+PUSH_REGISTRATION = "POST /api/v2/projects/{project_id}/processing-services"
+
+
+def _offline_server(*args: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).with_name("offline.py")), *args]
 
 
 def _populate(client: httpx.Client) -> dict[str, Any]:
@@ -103,7 +110,7 @@ def _populate(client: httpx.Client) -> dict[str, Any]:
 def test_the_api_answers_as_its_openapi_document_says(
     backend: str, tmp_path: Path, postgres_databases: PostgresDatabases
 ) -> None:
-    with live_platform(backend, tmp_path, postgres_databases) as platform:
+    with live_platform(backend, tmp_path, postgres_databases, command=_offline_server) as platform:
         with platform.client() as client:
             real = _populate(client)
         command = [
@@ -124,7 +131,6 @@ def test_the_api_answers_as_its_openapi_document_says(
             "--generation-with-security-parameters=false",
             "--no-color",
             f"--header=Authorization: Token {platform.token}",
-            *(f"--exclude-name={name}" for name in EXCLUDED),
         ]
         env = clean_env(
             SCHEMATHESIS_HOOKS="tests.system.fuzz.hooks",
@@ -136,6 +142,9 @@ def test_the_api_answers_as_its_openapi_document_says(
         )
         server_log = platform.server.log()
         with platform.client() as client:
+            # The registration was fuzzed past the guard: generated services were registered.
+            services = client.get(f"/api/v2/projects/{real['project_id']}/processing-services")
+            assert any(s["endpoint_url"] for s in services.json()["results"]), PUSH_REGISTRATION
             # The run was not spent knocking on a locked door: the token and the objects the
             # requests aimed at are still there.
             assert client.get("/api/v2/users/me").status_code == 200

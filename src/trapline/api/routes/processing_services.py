@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep, ServiceClientDep, SettingsDep
 from trapline.http.params import Id
+from trapline.schemas.common import ErrorOut
 from trapline.schemas.services import ProcessingServiceOut, PushRegistrationOut, PushServiceIn
 from trapline.services import pipelines
 from trapline.services.service_status import online_window
@@ -15,7 +16,21 @@ from trapline.services.service_status import online_window
 router = APIRouter(tags=["processing services"])
 
 
-@router.post("/projects/{project_id}/processing-services", status_code=201)
+@router.post(
+    "/projects/{project_id}/processing-services",
+    status_code=201,
+    responses={
+        200: {
+            "model": PushRegistrationOut,
+            "description": "The project had a service of this name: it was updated.",
+        },
+        502: {
+            "model": ErrorOut,
+            "description": "The service could not be used: unreachable, an error status, or "
+            "an /info that describes no pipeline trapline can use.",
+        },
+    },
+)
 def register_push_service(
     project_id: Id,
     body: PushServiceIn,
