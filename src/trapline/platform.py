@@ -19,6 +19,8 @@ from pathlib import Path
 from trapline.background.capture_times import DUTY_INTERVAL as REREADS_INTERVAL
 from trapline.background.capture_times import RereadRunner
 from trapline.background.duties import Duty, DutyRunner, server_identity
+from trapline.background.events import DUTY_INTERVAL as REGROUPINGS_INTERVAL
+from trapline.background.events import RegroupingRunner
 from trapline.background.exports import DUTY_INTERVAL as EXPORTS_INTERVAL
 from trapline.background.exports import ExportRunner
 from trapline.background.jobs import JobStarter
@@ -146,6 +148,8 @@ class Platform:
     sources: SourceRunner
     #: Re-reads capture times after a time zone changed (its duty takes over stalled ones).
     rereads: RereadRunner
+    #: Regroups events after a rule changed (its duty takes over stalled ones).
+    regroupings: RegroupingRunner
 
     #: The callback API for external pipelines (docs/callback-api.md).
     callbacks: Callbacks
@@ -199,6 +203,7 @@ class Platform:
         )
         sources = open_source_runner(settings, database, store, secret, starter, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
+        regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
             [
@@ -226,6 +231,7 @@ class Platform:
                 ),
                 Duty("pull-sources", settings.sources.interval, lambda: start_due_sources(sources)),
                 Duty("capture-times", REREADS_INTERVAL, rereads.resume),
+                Duty("events", REGROUPINGS_INTERVAL, regroupings.resume),
                 Duty(
                     "stuck-analyses",
                     STUCK_ANALYSIS_INTERVAL,
@@ -252,6 +258,7 @@ class Platform:
             exports=exports,
             sources=sources,
             rereads=rereads,
+            regroupings=regroupings,
             callbacks=Callbacks(database, store, settings, SecretBox(secret), SignatureMonitor()),
             owns_db=db is None,
             clock=clock,
@@ -261,6 +268,7 @@ class Platform:
         """Release what the parts hold, users of the database first, then the database."""
         self.exports.close()
         self.rereads.close()
+        self.regroupings.close()
 
         self.sources.close()
         self.push.close()

@@ -18,6 +18,7 @@ from trapline.api.routes import (
     capture_times,
     collections,
     deployments,
+    events,
     exports,
     health,
     images,
@@ -43,8 +44,8 @@ def install_api(app: FastAPI) -> None:
     install_openapi(app)
     install_docs(app, API_PREFIX)
     routers = (
-        users, tokens, projects, deployments, images, capture_times, collections, blobs, exports,
-        imports,
+        users, tokens, projects, deployments, images, capture_times, events, collections, blobs,
+        exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (

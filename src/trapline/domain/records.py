@@ -117,6 +117,8 @@ class Image:
     created_at: datetime
     #: The UTC offset the file itself gave, if any (kept so a zone change re-reads exactly).
     file_offset_minutes: int | None = None
+    #: The event the image falls in (domain/events.py), if any.
+    event_id: int | None = None
 
 
 @dataclass(frozen=True)

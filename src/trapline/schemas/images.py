@@ -36,6 +36,9 @@ class ImageOut(BaseModel):
     captured_at: WallClock | None
     source: str
     created_at: Instant
+    event_id: int | None = Field(
+        None, description="the event the image falls in; null without a time or a deployment"
+    )
 
     @classmethod
     def of(cls, image: Image) -> ImageOut:
@@ -52,6 +55,7 @@ class ImageOut(BaseModel):
             captured_at=captured_at_of(image),
             source=image.source,
             created_at=image.created_at,
+            event_id=image.event_id,
         )
 
 

@@ -13,6 +13,7 @@ from trapline.domain.local_times import Reread
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
+from trapline.services import events
 from trapline.services.access import project_for, require
 
 #: Most images one move names.
@@ -58,7 +59,11 @@ def move_images(
         if missing:
             require(None, "image", missing[0])
         repos.capture_times.zone_for(project_id, deployment_id)  # holds the project's row
-        return repos.capture_times.move(project_id, wanted, deployment_id)
+        spans = events.photos_leaving(repos, wanted)
+        moved = repos.capture_times.move(project_id, wanted, deployment_id)
+        events.photos_left(repos, spans)
+        events.photos_added(repos, wanted)
+        return moved
 
 
 def get_reread(db: Database, caller: User, reread_id: int) -> Reread:
@@ -84,4 +89,9 @@ def reread_batch(
     """Re-read the next batch of a running re-reading ``holder`` holds; True once it is done,
     None when it is no longer ``holder``'s."""
     with db.write() as repos:
-        return repos.capture_times.step(reread_id, holder, now, batch_size)
+        done = repos.capture_times.step(reread_id, holder, now, batch_size)
+        reread = repos.capture_times.get(reread_id)
+        if done and reread is not None:
+            # Gaps between photos are measured between instants, so sequences may change.
+            events.times_reread(repos, reread.project_id, reread.deployment_id)
+        return done

@@ -35,6 +35,7 @@ from trapline.imaging.probe import (
     inspect_image,
     make_thumbnail,
 )
+from trapline.services import events
 from trapline.services.access import project_for, require
 from trapline.storage.base import BlobStore
 
@@ -311,6 +312,9 @@ def _insert_rows(
             else:
                 known[sha] = image
                 results.append(UploadResult(filename, image, duplicate=False))
+        events.photos_added(
+            repos, [r.image.id for r in results if r.image is not None and not r.duplicate]
+        )
         if record is not None:
             record(repos, results)
     return results
@@ -358,7 +362,9 @@ def delete_image(db: Database, store: BlobStore, caller: User, image_id: int) ->
     with db.write() as repos:
         image = require(repos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.MANAGER, asked=("image", image_id))
+        spans = events.photos_leaving(repos, [image.id])
         repos.images.delete(image)
+        events.photos_left(repos, spans)
     for key in [image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)]:
         store.delete(key)
 

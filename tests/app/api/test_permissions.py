@@ -42,7 +42,7 @@ CALLERS = ("anonymous", "non-member", *ROLES, "admin", "service")
 #: The JSON ``code`` each refusal answers with.
 ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
 #: The routers (OpenAPI tags) whose every endpoint is in the matrix.
-MATRIX_TAGS = {"users", "tokens", "projects", "deployments", "images", "collections"}
+MATRIX_TAGS = {"users", "tokens", "projects", "deployments", "images", "collections", "events"}
 
 _jpeg_seeds = itertools.count(1)
 _world_serials = itertools.count(1)
@@ -168,6 +168,9 @@ class World:
     secrets: tuple[str, ...]
     #: The project's service account.
     service: Account
+    #: The image's event, and a regrouping of events (of a second, empty deployment).
+    event: int = 0
+    regrouping: int = 0
 
     @property
     def accounts(self) -> dict[str, Account]:
@@ -181,6 +184,8 @@ class World:
             "image": self.image,
             "collection": self.collection,
             "viewer": self.accounts["viewer"].id,
+            "event": self.event,
+            "regrouping": self.regrouping,
         }
 
 
@@ -216,6 +221,11 @@ def build_world(site: Site) -> World:
         json={"name": names["collection"], "image_ids": [uploaded["id"]]},
     )["id"]
     made = post(f"/projects/{project}/service-tokens", json={"name": f"Farm {serial}"})
+    spare = post(f"/projects/{project}/deployments", json={"name": f"Spare {serial}"})["id"]
+    rule = site.request("PUT", f"/deployments/{spare}/event-rule", owner, json={"rule": "night"})
+    assert rule.status_code == 200, rule.text
+    image = site.request("GET", f"/images/{uploaded['id']}", owner).json()
+    assert image["event_id"] is not None, image
     return World(
         site,
         project,
@@ -225,6 +235,8 @@ def build_world(site: Site) -> World:
         name=names["project"],
         secrets=(*names.values(), uploaded["sha256"]),
         service=Account(made["user_id"], f"service-{made['user_id']}", made["token"]),
+        event=image["event_id"],
+        regrouping=rule.json()["regrouping"]["id"],
     )
 
 
@@ -322,6 +334,20 @@ ENDPOINTS = [
     Endpoint("GET", "/deployments/{deployment}", 200, "viewer"),
     Endpoint("PATCH", "/deployments/{deployment}", 200, "member", _json({"description": "moved"})),
     Endpoint("DELETE", "/deployments/{deployment}", 204, "manager"),
+    # Events.
+    Endpoint("GET", "/deployments/{deployment}/events", 200, "viewer"),
+    Endpoint("GET", "/events/{event}", 200, "viewer"),
+    Endpoint(
+        "PUT", "/deployments/{deployment}/event-rule", 200, "member", _json({"rule": "night"})
+    ),
+    Endpoint(
+        "PUT",
+        "/projects/{project}/event-rule",
+        200,
+        "manager",
+        _json({"rule": "sequence", "gap_seconds": 30}),
+    ),
+    Endpoint("GET", "/event-regroupings/{regrouping}", 200, "viewer"),
     # Images.
     Endpoint(
         "POST",

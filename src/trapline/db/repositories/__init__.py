@@ -10,6 +10,7 @@ from trapline.db.repositories.capture_times import CaptureTimeRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
+from trapline.db.repositories.events import EventRepo
 from trapline.db.repositories.duties import DutyLeaseRepo
 from trapline.db.repositories.export_reads import ExportReadRepo
 from trapline.db.repositories.exports import ExportRepo
@@ -17,6 +18,7 @@ from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
+from trapline.db.repositories.regroupings import RegroupingRepo
 from trapline.db.repositories.reviews import ReviewRepo
 from trapline.db.repositories.sessions import SessionRepo
 from trapline.db.repositories.sources import SourceRepo
@@ -35,6 +37,8 @@ class Repos:
         self.deployments = DeploymentRepo(session)
         self.images = ImageRepo(session)
         self.capture_times = CaptureTimeRepo(session)
+        self.events = EventRepo(session)
+        self.regroupings = RegroupingRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

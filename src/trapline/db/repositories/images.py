@@ -86,6 +86,7 @@ def to_image(row: ImageRow | Row[Any]) -> Image:
         source=row.source,
         created_at=row.created_at,
         file_offset_minutes=row.file_offset_minutes,
+        event_id=getattr(row, "event_id", None),
     )
 
 

@@ -3,6 +3,7 @@
 from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
+from trapline.db.tables.events import EventRow, RegroupingRow
 from trapline.db.tables.exports import ExportRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
@@ -52,6 +53,7 @@ __all__ = [
     "CollectionRow",
     "DeploymentRow",
     "DutyLeaseRow",
+    "EventRow",
     "ExportRow",
     "ImageRow",
     "JobEventRow",
@@ -67,6 +69,7 @@ __all__ = [
     "PullSourceItemRow",
     "PullSourceRow",
     "PullSourceRunRow",
+    "RegroupingRow",
     "RereadRow",
     "ReviewRow",
     "ServicePipelineRow",

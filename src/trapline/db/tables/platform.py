@@ -67,6 +67,12 @@ class ProjectRow(Base):
     keep_full_scores: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The IANA time zone of deployments that name none and of images without a deployment.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    #: How deployments that name no rule group their photos into events (domain/events.py).
+    event_rule: Mapped[str] = mapped_column(
+        String(16), default="sequence", server_default="sequence"
+    )
+    #: The gap, in seconds, that starts a new event under the ``sequence`` rule.
+    event_gap_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
@@ -106,6 +112,9 @@ class DeploymentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The IANA time zone capture times without an offset are read in; None: the project's.
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The deployment's own event rule and gap; None: the project's.
+    event_rule: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    event_gap_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),
@@ -145,6 +154,10 @@ class ImageRow(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The event the image falls in (domain/events.py); None without a time or a deployment.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), nullable=True
+    )
 
     __table_args__ = (
         Index("uq_images_project_sha256", "project_id", "sha256", unique=True),
@@ -159,6 +172,7 @@ class ImageRow(Base):
             "id",
         ),
         Index("ix_images_deployment_id", "deployment_id"),
+        Index("ix_images_event_captured", "event_id", "captured_sort", "id"),
     )
 
 

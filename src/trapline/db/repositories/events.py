@@ -1,0 +1,381 @@
+"""Events: grouping a deployment's photos with SQL, keeping the groups current as photos come
+and go, and reading them.
+
+A whole deployment (or a span of it) is grouped by one pass of window functions over its
+photos in time order: ``LAG``/``LEAD`` mark where an event starts and ends, a running ``SUM``
+numbers the events, and two statements write them (the events, then each photo's event).
+One new photo only looks at its two neighbours and touches their events.
+
+Whoever changes a deployment's events holds its row first, so two uploads into one
+deployment never extend the same event side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.images import to_image
+from trapline.db.tables import DeploymentRow, EventRow, ImageRow, ProjectRow
+from trapline.db.types import lock_row
+from trapline.domain.events import Event, EventRule, Grouping, Moment, together
+from trapline.domain.records import Image
+
+#: A span of a deployment's photos: its id and the first and last wall-clock time.
+Span = tuple[int, datetime, datetime]
+
+#: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over
+#: their wall clocks and, for gaps, offsets ``{a}off`` and ``{b}off``).
+_NEW_NIGHT = {
+    # SQLite's date functions round to the millisecond: whole seconds keep 11:59:59.9999 before noon.
+    "sqlite": "date(substr({b}, 1, 19), '-12 hours') <> date(substr({a}, 1, 19), '-12 hours')",
+    "postgresql": "CAST({b} - INTERVAL '12 hours' AS DATE)"
+    " <> CAST({a} - INTERVAL '12 hours' AS DATE)",
+}
+#: Milliseconds between two instants (wall clocks less their offsets), more than the gap.
+_NEW_SEQUENCE = {
+    "sqlite": "ROUND((julianday({b}) - julianday({a})) * 86400000.0) - ({b}off - {a}off) * 60000"
+    " > :gap_ms",
+    "postgresql": "ROUND(EXTRACT(EPOCH FROM ({b} - {a})) * 1000) - ({b}off - {a}off) * 60000"
+    " > :gap_ms",
+}
+
+#: The photos of a scope in time order, each marked where an event starts (s) and ends (e),
+#: and numbered by event (grp). ``{new}`` and ``{new_next}`` say where a new event starts.
+_FLAGGED = """
+WITH ordered AS (
+    SELECT id, captured_at AS t, COALESCE(captured_offset_minutes, 0) AS toff,
+           LAG(captured_at) OVER w AS p,
+           LAG(COALESCE(captured_offset_minutes, 0)) OVER w AS poff,
+           LEAD(captured_at) OVER w AS n,
+           LEAD(COALESCE(captured_offset_minutes, 0)) OVER w AS noff
+    FROM images
+    WHERE project_id = :project AND deployment_id = :deployment AND captured_at IS NOT NULL
+          {span}
+    WINDOW w AS (ORDER BY captured_sort, id)
+), marked AS (
+    SELECT id, t, toff AS off,
+           CASE WHEN p IS NULL OR ({new}) THEN 1 ELSE 0 END AS s,
+           CASE WHEN n IS NULL OR ({new_next}) THEN 1 ELSE 0 END AS e
+    FROM ordered
+), flagged AS (
+    SELECT id, t, off, s, e, SUM(s) OVER (ORDER BY t, id ROWS UNBOUNDED PRECEDING) AS grp
+    FROM marked
+)
+"""
+_INSERT = """
+INSERT INTO events (project_id, deployment_id, first_image_id, starts_at,
+                    start_offset_minutes, ends_at, end_offset_minutes, image_count)
+SELECT :project, :deployment, MIN(CASE WHEN s = 1 THEN id END), MIN(t),
+       MAX(CASE WHEN s = 1 THEN off END), MAX(t), MAX(CASE WHEN e = 1 THEN off END), COUNT(*)
+FROM flagged GROUP BY grp
+"""
+_POINT = """
+, firsts AS (
+    SELECT id, MIN(CASE WHEN s = 1 THEN id END) OVER (PARTITION BY grp) AS first_id FROM flagged
+)
+UPDATE images SET event_id = events.id
+FROM firsts JOIN events ON events.first_image_id = firsts.first_id
+    AND events.deployment_id = :deployment
+WHERE images.id = firsts.id
+"""
+
+
+def _to_event(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        project_id=row.project_id,
+        deployment_id=row.deployment_id,
+        starts_at=row.starts_at,
+        start_offset_minutes=row.start_offset_minutes,
+        ends_at=row.ends_at,
+        end_offset_minutes=row.end_offset_minutes,
+        image_count=row.image_count,
+        first_image_id=row.first_image_id,
+    )
+
+
+def _new_event_sql(dialect: str, grouping: Grouping, earlier: str, later: str) -> str:
+    """Where photo ``later`` starts a new event after photo ``earlier`` (column names)."""
+    rules = _NEW_NIGHT if grouping.rule is EventRule.NIGHT else _NEW_SEQUENCE
+    return rules[dialect].format(a=earlier, b=later)
+
+
+class EventRepo:
+    """Events of deployments."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- rules ---------------------------------------------------------------------------
+
+    def grouping_of(self, deployment_id: int) -> Grouping | None:
+        """The rule a deployment's photos are grouped by (its own, else its project's)."""
+        found = self.session.execute(
+            select(
+                func.coalesce(DeploymentRow.event_rule, ProjectRow.event_rule),
+                func.coalesce(DeploymentRow.event_gap_seconds, ProjectRow.event_gap_seconds),
+            )
+            .join(ProjectRow, ProjectRow.id == DeploymentRow.project_id)
+            .where(DeploymentRow.id == deployment_id)
+        ).first()
+        return Grouping(EventRule(found[0]), int(found[1])) if found else None
+
+    def set_project_rule(self, project_id: int, grouping: Grouping) -> None:
+        """Set the rule of a project's deployments that name none."""
+        self.session.execute(
+            update(ProjectRow)
+            .where(ProjectRow.id == project_id)
+            .values(event_rule=grouping.rule.value, event_gap_seconds=grouping.gap_seconds)
+        )
+
+    def set_deployment_rule(self, deployment_id: int, grouping: Grouping | None) -> None:
+        """Set a deployment's own rule (None: follow its project's)."""
+        self.session.execute(
+            update(DeploymentRow)
+            .where(DeploymentRow.id == deployment_id)
+            .values(
+                event_rule=grouping.rule.value if grouping else None,
+                event_gap_seconds=grouping.gap_seconds if grouping else None,
+            )
+        )
+
+    def rules(self, project_id: int) -> tuple[Grouping, dict[int, Grouping]]:
+        """A project's rule and the deployments' own."""
+        project = self.session.execute(
+            select(ProjectRow.event_rule, ProjectRow.event_gap_seconds).where(
+                ProjectRow.id == project_id
+            )
+        ).one()
+        own = self.session.execute(
+            select(
+                DeploymentRow.id, DeploymentRow.event_rule, DeploymentRow.event_gap_seconds
+            ).where(DeploymentRow.project_id == project_id, DeploymentRow.event_rule.is_not(None))
+        )
+        return Grouping(EventRule(project[0]), project[1]), {
+            d: Grouping(EventRule(rule or EventRule.SEQUENCE), gap or 0) for d, rule, gap in own
+        }
+
+    # -- grouping ------------------------------------------------------------------------
+
+    def regroup(
+        self, deployment_id: int, lo: datetime | None = None, hi: datetime | None = None
+    ) -> int:
+        """Group a deployment's photos into events again (only those from ``lo`` to ``hi``,
+        which must be a union of whole events); how many events it has there now."""
+        project_id = self.session.scalar(
+            select(DeploymentRow.project_id).where(DeploymentRow.id == deployment_id)
+        )
+        grouping = self.grouping_of(deployment_id)
+        if project_id is None or grouping is None:
+            return 0
+        lock_row(self.session, DeploymentRow.id, deployment_id, exclusive=True)
+        old = delete(EventRow).where(EventRow.deployment_id == deployment_id)
+        span = ""
+        params: dict[str, Any] = {
+            "project": project_id,
+            "deployment": deployment_id,
+            "gap_ms": grouping.gap_seconds * 1000,
+        }
+        if lo is not None and hi is not None:
+            old = old.where(EventRow.starts_at <= hi, EventRow.ends_at >= lo)
+            span = "AND captured_sort >= :lo AND captured_sort <= :hi"
+            params |= {"lo": lo, "hi": hi}
+        self.session.execute(old)
+        dialect = self.session.get_bind().dialect.name
+        flagged = _FLAGGED.format(
+            span=span,
+            new=_new_event_sql(dialect, grouping, "p", "t"),
+            new_next=_new_event_sql(dialect, grouping, "t", "n"),
+        )
+        # Bound as the column's type, so SQLite compares the same text it stores.
+        times = (bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)) if span else ()
+        made = self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
+        self.session.execute(text(flagged + _POINT).bindparams(*times), params)
+        return int(getattr(made, "rowcount", 0) or 0)
+
+    def add(self, image_id: int) -> None:
+        """Put a new (or newly dated, or moved) photo into its event, touching only its
+        neighbours' events; a photo that joins two events or splits one regroups their span."""
+        image = self.session.execute(
+            select(
+                ImageRow.id,
+                ImageRow.project_id,
+                ImageRow.deployment_id,
+                ImageRow.captured_at,
+                ImageRow.captured_offset_minutes,
+                ImageRow.captured_sort,
+                ImageRow.event_id,
+            ).where(ImageRow.id == image_id)
+        ).first()
+        if image is None or image.deployment_id is None or image.captured_at is None:
+            return
+        if image.event_id is not None:
+            return  # in an event already (its span was just regrouped)
+        deployment_id = image.deployment_id
+        grouping = self.grouping_of(deployment_id)
+        if grouping is None:
+            return
+        lock_row(self.session, DeploymentRow.id, deployment_id, exclusive=True)
+        here = Moment(image.captured_at, image.captured_offset_minutes or 0)
+        key = tuple_(ImageRow.captured_sort, ImageRow.id)
+        mine = tuple_(image.captured_sort, image.id)
+        prev = self._neighbour(image, key < mine, descending=True)
+        after = self._neighbour(image, key > mine, descending=False)
+        join_prev = prev is not None and together(grouping, prev[0], here)
+        join_next = after is not None and together(grouping, here, after[0])
+        prev_event = prev[1] if prev else None
+        next_event = after[1] if after else None
+        if (prev and prev_event is None) or (after and next_event is None):
+            self.regroup(deployment_id)  # its neighbours were never grouped
+            return
+        inside = prev_event is not None and prev_event == next_event
+        if join_prev and join_next and inside and prev_event:
+            self._extend(prev_event, image.id)
+        elif join_prev and not join_next and not inside and prev_event:
+            self._extend(prev_event, image.id, ends=here)
+        elif join_next and not join_prev and not inside and next_event:
+            self._extend(next_event, image.id, starts=here)
+        elif not join_prev and not join_next and not inside:
+            self._new_event(image, here)
+        else:  # it joins two events into one, or splits one
+            self._regroup_events(deployment_id, [e for e in (prev_event, next_event) if e], here)
+
+    def spans(self, image_ids: Sequence[int]) -> list[Span]:
+        """The spans of the events these photos are in (taken before they go or move)."""
+        if not image_ids:
+            return []
+        rows = self.session.execute(
+            select(EventRow.deployment_id, EventRow.starts_at, EventRow.ends_at)
+            .where(
+                EventRow.id.in_(select(ImageRow.event_id).where(ImageRow.id.in_(list(image_ids))))
+            )
+            .distinct()
+        )
+        return [(d, lo, hi) for d, lo, hi in rows]
+
+    def deployments_of(self, image_ids: Sequence[int]) -> list[int]:
+        """The deployments these photos are in."""
+        return list(
+            self.session.scalars(
+                select(ImageRow.deployment_id)
+                .where(ImageRow.id.in_(list(image_ids)), ImageRow.deployment_id.is_not(None))
+                .distinct()
+                .order_by(ImageRow.deployment_id)
+            )
+        )
+
+    def regroup_spans(self, spans: Iterable[Span]) -> None:
+        """Group the photos left in these spans again (after some left them)."""
+        for deployment_id, lo, hi in sorted(set(spans)):
+            self.regroup(deployment_id, lo, hi)
+
+    def _neighbour(
+        self, image: Any, where: Any, *, descending: bool
+    ) -> tuple[Moment, int | None] | None:
+        order = (
+            (ImageRow.captured_sort.desc(), ImageRow.id.desc())
+            if descending
+            else (ImageRow.captured_sort.asc(), ImageRow.id.asc())
+        )
+        found = self.session.execute(
+            select(ImageRow.captured_at, ImageRow.captured_offset_minutes, ImageRow.event_id)
+            .where(
+                ImageRow.project_id == image.project_id,
+                ImageRow.deployment_id == image.deployment_id,
+                ImageRow.captured_at.is_not(None),
+                where,
+            )
+            .order_by(*order)
+            .limit(1)
+        ).first()
+        if found is None:
+            return None
+        assert found[0] is not None  # only dated photos are neighbours
+        return Moment(found[0], found[1] or 0), found[2]
+
+    def _extend(
+        self,
+        event_id: int,
+        image_id: int,
+        *,
+        starts: Moment | None = None,
+        ends: Moment | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"image_count": EventRow.image_count + 1}
+        if starts is not None:
+            values |= {
+                "starts_at": starts.local,
+                "start_offset_minutes": starts.offset_minutes,
+                "first_image_id": image_id,
+            }
+        if ends is not None:
+            values |= {"ends_at": ends.local, "end_offset_minutes": ends.offset_minutes}
+        self.session.execute(update(EventRow).where(EventRow.id == event_id).values(**values))
+        self._point([image_id], event_id)
+
+    def _new_event(self, image: Any, here: Moment) -> None:
+        assert image.deployment_id is not None
+        row = EventRow(
+            project_id=image.project_id,
+            deployment_id=image.deployment_id,
+            first_image_id=image.id,
+            starts_at=here.local,
+            start_offset_minutes=here.offset_minutes,
+            ends_at=here.local,
+            end_offset_minutes=here.offset_minutes,
+            image_count=1,
+        )
+        self.session.add(row)
+        self.session.flush()
+        self._point([image.id], row.id)
+
+    def _regroup_events(self, deployment_id: int, event_ids: list[int], here: Moment) -> None:
+        found = self.session.execute(
+            select(func.min(EventRow.starts_at), func.max(EventRow.ends_at)).where(
+                EventRow.id.in_(event_ids)
+            )
+        ).one()
+        lo = min(found[0] or here.local, here.local)
+        hi = max(found[1] or here.local, here.local)
+        self.regroup(deployment_id, lo, hi)
+
+    def _point(self, image_ids: list[int], event_id: int) -> None:
+        self.session.execute(
+            update(ImageRow).where(ImageRow.id.in_(image_ids)).values(event_id=event_id)
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, event_id: int) -> Event | None:
+        """One event."""
+        row = self.session.get(EventRow, event_id)
+        return _to_event(row) if row else None
+
+    def page(self, deployment_id: int, *, limit: int, offset: int) -> tuple[int, list[Event]]:
+        """A deployment's events in time order."""
+        where = EventRow.deployment_id == deployment_id
+        total = self.session.scalar(select(func.count()).where(where)) or 0
+        rows = self.session.scalars(
+            select(EventRow)
+            .where(where)
+            .order_by(EventRow.starts_at, EventRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return total, [_to_event(r) for r in rows]
+
+    def images(self, event_id: int, *, limit: int, offset: int) -> list[Image]:
+        """An event's photos in time order."""
+        rows = self.session.scalars(
+            select(ImageRow)
+            .where(ImageRow.event_id == event_id)
+            .order_by(ImageRow.captured_sort, ImageRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [to_image(r) for r in rows]

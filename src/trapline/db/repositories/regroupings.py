@@ -1,0 +1,167 @@
+"""Regroupings of events after a rule changed: started, claimed under a lease, advanced one
+deployment per transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.events import EventRepo
+from trapline.db.tables import DeploymentRow, RegroupingRow
+from trapline.db.types import affected
+from trapline.domain.events import Regrouping, RegroupingStatus
+
+_OPEN = (RegroupingStatus.QUEUED.value, RegroupingStatus.RUNNING.value)
+
+
+def _to_regrouping(row: RegroupingRow) -> Regrouping:
+    return Regrouping(
+        id=row.id,
+        project_id=row.project_id,
+        deployment_id=row.deployment_id,
+        status=RegroupingStatus(row.status),
+        deployments_total=row.deployments_total,
+        deployments_done=row.deployments_done,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+class RegroupingRepo:
+    """Regroupings of events."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def start(self, project_id: int, deployment_id: int | None, now: datetime) -> Regrouping:
+        """A new regrouping of the scope; unfinished ones of the same scope are superseded."""
+        self.session.execute(
+            update(RegroupingRow)
+            .where(
+                RegroupingRow.project_id == project_id,
+                RegroupingRow.deployment_id.is_(None)
+                if deployment_id is None
+                else RegroupingRow.deployment_id == deployment_id,
+                RegroupingRow.status.in_(_OPEN),
+            )
+            .values(status=RegroupingStatus.SUPERSEDED.value, runner=None, finished_at=now)
+        )
+        row = RegroupingRow(
+            project_id=project_id,
+            deployment_id=deployment_id,
+            status=RegroupingStatus.QUEUED.value,
+            deployments_done=0,
+            after_deployment_id=0,
+            attempts=0,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _to_regrouping(row)
+
+    def get(self, regrouping_id: int) -> Regrouping | None:
+        """One regrouping."""
+        row = self.session.get(RegroupingRow, regrouping_id)
+        return _to_regrouping(row) if row else None
+
+    def claimable(self, stale: datetime) -> list[int]:
+        """Regroupings waiting, or running under a runner gone silent since ``stale``."""
+        waiting = RegroupingRow.status == RegroupingStatus.QUEUED.value
+        silent = (RegroupingRow.status == RegroupingStatus.RUNNING.value) & (
+            RegroupingRow.heartbeat_at < stale
+        )
+        return list(
+            self.session.scalars(
+                select(RegroupingRow.id).where(waiting | silent).order_by(RegroupingRow.id)
+            )
+        )
+
+    def claim(self, regrouping_id: int, holder: str, now: datetime, stale: datetime) -> bool:
+        """Take a waiting regrouping (or one whose runner went silent) for ``holder``."""
+        waiting = RegroupingRow.status == RegroupingStatus.QUEUED.value
+        abandoned = (RegroupingRow.status == RegroupingStatus.RUNNING.value) & (
+            (RegroupingRow.heartbeat_at < stale) | (RegroupingRow.runner == holder)
+        )
+        taken = affected(
+            self.session.execute(
+                update(RegroupingRow)
+                .where(RegroupingRow.id == regrouping_id, waiting | abandoned)
+                .values(
+                    status=RegroupingStatus.RUNNING.value,
+                    runner=holder,
+                    heartbeat_at=now,
+                    attempts=RegroupingRow.attempts + 1,
+                )
+            )
+        )
+        if not taken:
+            return False
+        row = self.session.get(RegroupingRow, regrouping_id)
+        if row is not None and row.deployments_total is None:
+            row.deployments_total = self.session.scalar(
+                select(func.count()).where(*self._scope(row))
+            )
+        return True
+
+    def heartbeat(self, regrouping_id: int, holder: str, now: datetime) -> bool:
+        """Renew ``holder``'s claim; False when the regrouping is no longer its own."""
+        mine = update(RegroupingRow).where(*self._mine(regrouping_id, holder))
+        return bool(affected(self.session.execute(mine.values(heartbeat_at=now))))
+
+    def release(self, regrouping_id: int, holder: str) -> None:
+        """Hand a running regrouping back to the queue (this server is stopping)."""
+        self.session.execute(
+            update(RegroupingRow)
+            .where(*self._mine(regrouping_id, holder))
+            .values(status=RegroupingStatus.QUEUED.value, runner=None)
+        )
+
+    def step(self, regrouping_id: int, holder: str, now: datetime) -> bool | None:
+        """Regroup the next deployment; True when none was left (it succeeded), None when the
+        regrouping is no longer ``holder``'s."""
+        row = self.session.get(RegroupingRow, regrouping_id)
+        if row is None or row.status != RegroupingStatus.RUNNING.value or row.runner != holder:
+            return None
+        row.heartbeat_at = now
+        following = self.session.scalar(
+            select(DeploymentRow.id)
+            .where(*self._scope(row), DeploymentRow.id > row.after_deployment_id)
+            .order_by(DeploymentRow.id)
+            .limit(1)
+        )
+        if following is None:
+            row.status = RegroupingStatus.SUCCEEDED.value
+            row.finished_at = now
+            row.runner = None
+            row.deployments_total = row.deployments_done
+            return True
+        EventRepo(self.session).regroup(following)
+        row.after_deployment_id = following
+        row.deployments_done += 1
+        return False
+
+    def fail(self, regrouping_id: int, holder: str, reason: str, now: datetime) -> None:
+        """Record that ``holder``'s run failed for good."""
+        self.session.execute(
+            update(RegroupingRow)
+            .where(*self._mine(regrouping_id, holder))
+            .values(
+                status=RegroupingStatus.FAILED.value, error=reason, finished_at=now, runner=None
+            )
+        )
+
+    def _scope(self, row: RegroupingRow) -> list[ColumnElement[bool]]:
+        terms = [DeploymentRow.project_id == row.project_id]
+        if row.deployment_id is not None:
+            terms.append(DeploymentRow.id == row.deployment_id)
+        return terms
+
+    def _mine(self, regrouping_id: int, holder: str) -> tuple[ColumnElement[bool], ...]:
+        return (
+            RegroupingRow.id == regrouping_id,
+            RegroupingRow.status == RegroupingStatus.RUNNING.value,
+            RegroupingRow.runner == holder,
+        )

@@ -1,0 +1,126 @@
+"""Events: the runs of a deployment's photos an ecologist counts by.
+
+A deployment's dated images fall into events by one rule, the deployment's own or else its
+project's:
+
+- ``night``: noon to noon in local (wall-clock) time, one event per night of a light trap;
+- ``sequence``: a new event starts after a gap longer than ``gap_seconds`` between two
+  consecutive photos (camera traps; gaps are measured between instants, so offsets count).
+
+Photos are taken in order of their wall-clock time, so an event is always a run of
+consecutive photos of its deployment. Images without a capture time or a deployment belong to
+no event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+
+class EventRule(StrEnum):
+    """How a deployment's photos fall into events."""
+
+    NIGHT = "night"
+    SEQUENCE = "sequence"
+
+
+#: The rule of a project that names none.
+DEFAULT_RULE = EventRule.SEQUENCE
+#: The gap of a ``sequence`` rule that names none (seconds).
+DEFAULT_GAP_SECONDS = 60
+#: The longest gap a ``sequence`` rule takes: a week (longer ones make no events).
+MAX_GAP_SECONDS = 7 * 24 * 3600
+#: A night runs from local noon to local noon.
+_NOON = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A rule with its gap (the gap matters to ``sequence`` only)."""
+
+    rule: EventRule
+    gap_seconds: int = DEFAULT_GAP_SECONDS
+
+
+def rule_error(rule: str) -> str | None:
+    """What is wrong with a rule name a person gave, or None when it is one."""
+    if rule in {r.value for r in EventRule}:
+        return None
+    return f"one of night, sequence (got {rule[:40]!r})"
+
+
+def gap_error(gap: int) -> str | None:
+    """What is wrong with a gap a person gave, or None when it is one."""
+    if 1 <= gap <= MAX_GAP_SECONDS:
+        return None
+    return f"a whole number of seconds from 1 to {MAX_GAP_SECONDS} (got {gap})"
+
+
+def night_of(local: datetime) -> date:
+    """The night a wall-clock time falls in, named by the date of its evening."""
+    return (local - _NOON).date()
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A capture time: the wall clock and its UTC offset."""
+
+    local: datetime
+    offset_minutes: int
+
+    def gap_to(self, later: Moment) -> float:
+        """Seconds between this instant and a later one, to the millisecond."""
+        seconds = (later.local - self.local).total_seconds()
+        return round((seconds - (later.offset_minutes - self.offset_minutes) * 60) * 1000) / 1000
+
+
+def together(grouping: Grouping, earlier: Moment, later: Moment) -> bool:
+    """Whether two consecutive photos are in the same event."""
+    if grouping.rule is EventRule.NIGHT:
+        return night_of(earlier.local) == night_of(later.local)
+    return earlier.gap_to(later) <= grouping.gap_seconds
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a deployment: its first and last photo's times and how many it holds."""
+
+    id: int
+    project_id: int
+    deployment_id: int
+    starts_at: datetime
+    start_offset_minutes: int
+    ends_at: datetime
+    end_offset_minutes: int
+    image_count: int
+    #: The earliest photo (ties: the lowest id).
+    first_image_id: int
+
+
+class RegroupingStatus(StrEnum):
+    """Where a regrouping of events stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    #: A later rule change of the same scope started another regrouping, doing this one's work.
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class Regrouping:
+    """Grouping a project's deployments (or one deployment) into events again after a rule
+    changed, deployment by deployment."""
+
+    id: int
+    project_id: int
+    deployment_id: int | None
+    status: RegroupingStatus
+    deployments_total: int | None
+    deployments_done: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -1,0 +1,124 @@
+"""Bodies of events, their rules and their regroupings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from trapline.domain.events import (
+    DEFAULT_GAP_SECONDS,
+    MAX_GAP_SECONDS,
+    Event,
+    Grouping,
+    Regrouping,
+    RegroupingStatus,
+)
+from trapline.protocol.base import NOT_TEXT
+from trapline.schemas.common import Input, Instant, WallClock
+from trapline.schemas.images import ImageOut
+
+#: A gap that starts a new event under the ``sequence`` rule.
+GapSeconds = Annotated[int, Field(ge=1, le=MAX_GAP_SECONDS), NOT_TEXT]
+
+
+def _local(moment: datetime, offset: int) -> datetime:
+    return moment.replace(tzinfo=timezone(timedelta(minutes=offset)))
+
+
+class RuleIn(Input):
+    """How a project's (or a deployment's) photos fall into events."""
+
+    rule: Literal["night", "sequence"] = Field(
+        description="night: noon to noon in local time; sequence: a new event after a gap "
+        "longer than gap_seconds"
+    )
+    gap_seconds: GapSeconds = DEFAULT_GAP_SECONDS
+
+
+class DeploymentRuleIn(Input):
+    """A deployment's own rule; ``rule`` null: its project's."""
+
+    rule: Literal["night", "sequence"] | None = Field(
+        description="night, sequence, or null to follow the project's rule"
+    )
+    gap_seconds: GapSeconds = DEFAULT_GAP_SECONDS
+
+
+class RegroupingOut(BaseModel):
+    """Grouping events again after a rule changed, with its progress."""
+
+    id: int
+    project_id: int
+    deployment_id: int | None = Field(
+        description="the deployment regrouped; null: every deployment of the project"
+    )
+    status: RegroupingStatus
+    deployments_total: int | None = Field(
+        description="deployments to regroup (null until it starts)"
+    )
+    deployments_done: int
+    error: str | None
+    created_at: Instant
+    finished_at: Instant | None
+
+    @classmethod
+    def of(cls, r: Regrouping) -> RegroupingOut:
+        return cls(
+            id=r.id,
+            project_id=r.project_id,
+            deployment_id=r.deployment_id,
+            status=r.status,
+            deployments_total=r.deployments_total,
+            deployments_done=r.deployments_done,
+            error=r.error,
+            created_at=r.created_at,
+            finished_at=r.finished_at,
+        )
+
+
+class RuleOut(BaseModel):
+    """A rule as set, and the regrouping that applies it."""
+
+    rule: Literal["night", "sequence"] | None
+    gap_seconds: int | None
+    regrouping: RegroupingOut = Field(description="follow it at GET /event-regroupings/{id}")
+
+    @classmethod
+    def of(cls, grouping: Grouping | None, regrouping: Regrouping) -> RuleOut:
+        return cls(
+            rule=grouping.rule.value if grouping else None,
+            gap_seconds=grouping.gap_seconds if grouping else None,
+            regrouping=RegroupingOut.of(regrouping),
+        )
+
+
+class EventOut(BaseModel):
+    """An event: a run of a deployment's photos (a night, or a sequence)."""
+
+    id: int
+    project_id: int
+    deployment_id: int
+    start: WallClock = Field(description="the first photo's capture time")
+    end: WallClock = Field(description="the last photo's capture time")
+    image_count: int
+    first_image_id: int
+
+    @classmethod
+    def of(cls, e: Event) -> EventOut:
+        return cls(
+            id=e.id,
+            project_id=e.project_id,
+            deployment_id=e.deployment_id,
+            start=_local(e.starts_at, e.start_offset_minutes),
+            end=_local(e.ends_at, e.end_offset_minutes),
+            image_count=e.image_count,
+            first_image_id=e.first_image_id,
+        )
+
+
+class EventWithImagesOut(EventOut):
+    """An event with a page of its photos in time order."""
+
+    images: list[ImageOut]

@@ -1,0 +1,142 @@
+"""Events: reading a deployment's events and their photos, changing the rule that groups
+them (a regrouping in the background, ``background/events.py``), and keeping them current as
+photos arrive, go, move or are dated again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.repositories.events import Span
+from trapline.db.types import utcnow
+from trapline.domain.events import (
+    Event,
+    EventRule,
+    Grouping,
+    Regrouping,
+    gap_error,
+    rule_error,
+)
+from trapline.domain.records import Deployment, Image, User
+from trapline.domain.roles import Role
+from trapline.errors import InvalidInput
+from trapline.services.access import project_for, require
+
+#: A move of more photos than this into one deployment regroups it whole (one pass of SQL)
+#: instead of placing each photo.
+WHOLE_AFTER = 50
+
+
+def grouping_from(rule: str, gap_seconds: int | None) -> Grouping:
+    """The rule a person asked for, or InvalidInput naming the field."""
+    problem = rule_error(rule)
+    if problem:
+        raise InvalidInput(f"rule: {problem}")
+    if gap_seconds is None:
+        return Grouping(EventRule(rule))
+    problem = gap_error(gap_seconds)
+    if problem:
+        raise InvalidInput(f"gap_seconds: {problem}")
+    return Grouping(EventRule(rule), gap_seconds)
+
+
+# -- keeping events current (called in the transaction that changes the photos) ------------
+
+
+def photos_added(repos: Repos, image_ids: Sequence[int]) -> None:
+    """Put new photos (or photos newly moved into a deployment) into their events."""
+    if len(image_ids) > WHOLE_AFTER:
+        for deployment_id in repos.events.deployments_of(image_ids):
+            repos.events.regroup(deployment_id)
+        return
+    for image_id in image_ids:
+        repos.events.add(image_id)
+
+
+def photos_leaving(repos: Repos, image_ids: Sequence[int]) -> list[Span]:
+    """The spans of the events photos are in, taken before they are deleted or moved."""
+    return repos.events.spans(image_ids)
+
+
+def photos_left(repos: Repos, spans: Sequence[Span]) -> None:
+    """Group what is left of the spans photos left (an event may split or go)."""
+    repos.events.regroup_spans(spans)
+
+
+def times_reread(repos: Repos, project_id: int, deployment_id: int | None) -> Regrouping:
+    """Regroup, in the background, the deployments whose capture times were read again."""
+    return repos.regroupings.start(project_id, deployment_id, utcnow())
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def list_events(
+    db: Database, caller: User, deployment_id: int, *, limit: int, offset: int
+) -> tuple[Deployment, Grouping, int, list[Event]]:
+    """A deployment's events in time order, with the rule that made them."""
+    with db.read() as repos:
+        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        project_for(
+            repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
+        )
+        grouping = repos.events.grouping_of(deployment_id)
+        assert grouping is not None
+        total, events = repos.events.page(deployment_id, limit=limit, offset=offset)
+        return deployment, grouping, total, events
+
+
+def get_event(
+    db: Database, caller: User, event_id: int, *, limit: int, offset: int
+) -> tuple[Event, list[Image]]:
+    """An event the caller may see, with a page of its photos in time order."""
+    with db.read() as repos:
+        event = require(repos.events.get(event_id), "event", event_id)
+        project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
+        return event, repos.events.images(event_id, limit=limit, offset=offset)
+
+
+# -- rules and regroupings ----------------------------------------------------------------
+
+
+def set_project_rule(db: Database, caller: User, project_id: int, grouping: Grouping) -> Regrouping:
+    """Set the rule of a project's deployments that name none (managers); their events are
+    regrouped in the background (the regrouping is returned; run it with
+    ``Platform.regroupings``)."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        repos.events.set_project_rule(project_id, grouping)
+        return repos.regroupings.start(project_id, None, utcnow())
+
+
+def set_deployment_rule(
+    db: Database, caller: User, deployment_id: int, grouping: Grouping | None
+) -> Regrouping:
+    """Set a deployment's own rule (None: its project's) (members); its events are regrouped
+    in the background."""
+    with db.write() as repos:
+        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        project_for(
+            repos, caller, deployment.project_id, Role.MEMBER, asked=("deployment", deployment_id)
+        )
+        repos.events.set_deployment_rule(deployment_id, grouping)
+        return repos.regroupings.start(deployment.project_id, deployment_id, utcnow())
+
+
+def get_regrouping(db: Database, caller: User, regrouping_id: int) -> Regrouping:
+    """A regrouping the caller may see."""
+    with db.read() as repos:
+        found = require(repos.regroupings.get(regrouping_id), "regrouping", regrouping_id)
+        project_for(
+            repos, caller, found.project_id, Role.VIEWER, asked=("regrouping", regrouping_id)
+        )
+        return found
+
+
+def regroup_step(db: Database, regrouping_id: int, holder: str, now: datetime) -> bool | None:
+    """Regroup the next deployment of a running regrouping ``holder`` holds; True once it is
+    done, None when it is no longer ``holder``'s."""
+    with db.write() as repos:
+        return repos.regroupings.step(regrouping_id, holder, now)
