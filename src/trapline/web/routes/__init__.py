@@ -26,6 +26,7 @@ PAGES = (
     "jobs",
     "review",
     "deployments",
+    "events",
     "sources",
     "exports",
     "processing",

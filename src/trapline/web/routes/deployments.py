@@ -10,14 +10,17 @@ from trapline.domain.records import Deployment
 from trapline.domain.roles import Role
 from trapline.http.params import Id
 from trapline.schemas.projects import DeploymentIn
-from trapline.services import capture_times, deployments, projects, reviews
+from trapline.services import capture_times, deployments, events, projects, reviews
 from trapline.web.charts import bar_chart
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
+from trapline.web.timeline import event_timeline, local_time
 
 router = page_router()
 
+#: Events the deployment's page lists (the API pages through all of them).
+EVENTS_SHOWN = 500
 FIELDS = ("name", "description", "latitude", "longitude", "started_at", "ended_at", "time_zone")
 
 
@@ -72,6 +75,9 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
     project, role = projects.get_project(page.db, page.me, deployment.project_id)
     nights = reviews.deployment_activity(page.db, page.me, deployment.id)
     _, rereads = capture_times.list_rereads(page.db, page.me, project.id, limit=20, offset=0)
+    _, grouping, event_total, found = events.list_events(
+        page.db, page.me, deployment.id, limit=EVENTS_SHOWN, offset=0
+    )
     context = {"errors": {}, "values": _values(deployment), **extra}
     return page.render(
         "deployment.html",
@@ -82,6 +88,11 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
         chart=bar_chart(nights),
         nights=nights,
         reread=next((r for r in rereads if r.deployment_id == deployment.id), None),
+        grouping=grouping,
+        events=found,
+        event_total=event_total,
+        timeline=event_timeline(found),
+        local_time=local_time,
         can_edit=role.allows(Role.MEMBER),
         **context,
     )

@@ -1,0 +1,57 @@
+"""Event pages: a deployment's page lists its events with a server-drawn timeline; an event's
+page shows its photos in time order as a filmstrip linking to the viewer."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from tests.conftest import upload
+
+API = "/api/v2"
+T0 = datetime(2024, 6, 21, 22, 0, 0)
+
+
+def test_a_deployment_lists_its_events_and_an_event_shows_its_filmstrip(
+    client, owner, project_id, jpeg, sign_in, make_account
+) -> None:
+    trap = client.post(
+        f"{API}/projects/{project_id}/deployments",
+        json={"name": "Dar", "time_zone": "Africa/Dar_es_Salaam"},
+        headers=owner.headers,
+    ).json()["id"]
+    times = [T0 + timedelta(seconds=40), T0, T0 + timedelta(hours=2)]
+    ids = []
+    for n, moment in enumerate(times):
+        body = upload(
+            client, owner, project_id, (f"p{n}.jpg", jpeg(n, captured_at=moment)),
+            deployment_id=str(trap),
+        )  # fmt: skip
+        ids.append(body["results"][0]["id"])
+    browser = sign_in(owner)
+    page = browser.page(f"/deployments/{trap}")
+    assert "sequence (a new event after a gap of more than 60 s)" in page
+    assert '<svg class="timeline"' in page
+    marks = re.findall(r'<a href="/events/(\d+)"><rect class="event-mark"', page)
+    assert len(marks) == 2
+    assert "2024-06-21 22:00:00 +03:00" in page
+    film = browser.page(f"/events/{marks[0]}")
+    assert "2 photos" in film
+    links = re.findall(r'<li>\s*<a href="/images/(\d+)">', film)
+    assert [int(i) for i in links] == [ids[1], ids[0]]  # in time order, not upload order
+    assert f'src="/images/{ids[1]}/thumb"' in film
+    # Someone outside the project finds no event there.
+    stranger = sign_in(make_account("stranger"))
+    stranger.page(f"/events/{marks[0]}", status=404)
+    stranger.page(f"/events/{10**9}", status=404)
+
+
+def test_a_deployment_without_dated_photos_has_no_events(
+    client, owner, project_id, sign_in
+) -> None:
+    trap = client.post(
+        f"{API}/projects/{project_id}/deployments", json={"name": "Empty"}, headers=owner.headers
+    ).json()["id"]
+    page = sign_in(owner).page(f"/deployments/{trap}")
+    assert "No event yet" in page
+    assert '<svg class="timeline"' not in page
