@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.images import to_image
 from trapline.db.tables import DeploymentRow, EventRow, ImageRow, ProjectRow
-from trapline.db.types import lock_row
 from trapline.domain.events import Event, EventRule, Grouping, Moment, together
 from trapline.domain.records import Image
 
@@ -31,7 +30,8 @@ Span = tuple[int, datetime, datetime]
 #: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over
 #: their wall clocks and, for gaps, offsets ``{a}off`` and ``{b}off``).
 _NEW_NIGHT = {
-    # SQLite's date functions round to the millisecond: whole seconds keep 11:59:59.9999 before noon.
+    # SQLite's date functions round to the millisecond: whole seconds keep 11:59:59.9999
+    # before noon.
     "sqlite": "date(substr({b}, 1, 19), '-12 hours') <> date(substr({a}, 1, 19), '-12 hours')",
     "postgresql": "CAST({b} - INTERVAL '12 hours' AS DATE)"
     " <> CAST({a} - INTERVAL '12 hours' AS DATE)",
@@ -113,16 +113,21 @@ class EventRepo:
 
     # -- rules ---------------------------------------------------------------------------
 
-    def grouping_of(self, deployment_id: int) -> Grouping | None:
-        """The rule a deployment's photos are grouped by (its own, else its project's)."""
-        found = self.session.execute(
+    def grouping_of(self, deployment_id: int, *, lock: bool = False) -> Grouping | None:
+        """The rule a deployment's photos are grouped by (its own, else its project's);
+        ``lock``: holding the deployment's row until the transaction ends, as whoever changes
+        its events does."""
+        query = (
             select(
                 func.coalesce(DeploymentRow.event_rule, ProjectRow.event_rule),
                 func.coalesce(DeploymentRow.event_gap_seconds, ProjectRow.event_gap_seconds),
             )
             .join(ProjectRow, ProjectRow.id == DeploymentRow.project_id)
             .where(DeploymentRow.id == deployment_id)
-        ).first()
+        )
+        if lock:
+            query = query.with_for_update(of=DeploymentRow)
+        found = self.session.execute(query).first()
         return Grouping(EventRule(found[0]), int(found[1])) if found else None
 
     def set_project_rule(self, project_id: int, grouping: Grouping) -> None:
@@ -164,16 +169,15 @@ class EventRepo:
 
     def regroup(
         self, deployment_id: int, lo: datetime | None = None, hi: datetime | None = None
-    ) -> int:
+    ) -> None:
         """Group a deployment's photos into events again (only those from ``lo`` to ``hi``,
-        which must be a union of whole events); how many events it has there now."""
+        which must be a union of whole events)."""
         project_id = self.session.scalar(
             select(DeploymentRow.project_id).where(DeploymentRow.id == deployment_id)
         )
-        grouping = self.grouping_of(deployment_id)
+        grouping = self.grouping_of(deployment_id, lock=True)
         if project_id is None or grouping is None:
-            return 0
-        lock_row(self.session, DeploymentRow.id, deployment_id, exclusive=True)
+            return
         old = delete(EventRow).where(EventRow.deployment_id == deployment_id)
         span = ""
         params: dict[str, Any] = {
@@ -194,9 +198,8 @@ class EventRepo:
         )
         # Bound as the column's type, so SQLite compares the same text it stores.
         times = (bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)) if span else ()
-        made = self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
+        self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
         self.session.execute(text(flagged + _POINT).bindparams(*times), params)
-        return int(getattr(made, "rowcount", 0) or 0)
 
     def add(self, image_id: int) -> None:
         """Put a new (or newly dated, or moved) photo into its event, touching only its
@@ -217,10 +220,9 @@ class EventRepo:
         if image.event_id is not None:
             return  # in an event already (its span was just regrouped)
         deployment_id = image.deployment_id
-        grouping = self.grouping_of(deployment_id)
+        grouping = self.grouping_of(deployment_id, lock=True)
         if grouping is None:
             return
-        lock_row(self.session, DeploymentRow.id, deployment_id, exclusive=True)
         here = Moment(image.captured_at, image.captured_offset_minutes or 0)
         key = tuple_(ImageRow.captured_sort, ImageRow.id)
         mine = tuple_(image.captured_sort, image.id)
