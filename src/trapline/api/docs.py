@@ -29,6 +29,12 @@ TAGS = [
         "description": "Moving images between deployments, re-readings of capture times after "
         "a time zone changed, the pipeline versions whose results are current.",
     },
+    {
+        "name": "events",
+        "description": "A deployment's photos grouped into events: nights (noon to noon, local "
+        "time) or sequences (a new event after a gap longer than gap_seconds); the rules and "
+        "the regroupings a rule change starts.",
+    },
     {"name": "sources", "description": "Scheduled pulls of images from HTTP, S3, FTP, folders."},
     {"name": "collections", "description": "Named sets of images."},
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},

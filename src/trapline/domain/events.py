@@ -26,8 +26,6 @@ class EventRule(StrEnum):
     SEQUENCE = "sequence"
 
 
-#: The rule of a project that names none.
-DEFAULT_RULE = EventRule.SEQUENCE
 #: The gap of a ``sequence`` rule that names none (seconds).
 DEFAULT_GAP_SECONDS = 60
 #: The longest gap a ``sequence`` rule takes: a week (longer ones make no events).
@@ -42,20 +40,6 @@ class Grouping:
 
     rule: EventRule
     gap_seconds: int = DEFAULT_GAP_SECONDS
-
-
-def rule_error(rule: str) -> str | None:
-    """What is wrong with a rule name a person gave, or None when it is one."""
-    if rule in {r.value for r in EventRule}:
-        return None
-    return f"one of night, sequence (got {rule[:40]!r})"
-
-
-def gap_error(gap: int) -> str | None:
-    """What is wrong with a gap a person gave, or None when it is one."""
-    if 1 <= gap <= MAX_GAP_SECONDS:
-        return None
-    return f"a whole number of seconds from 1 to {MAX_GAP_SECONDS} (got {gap})"
 
 
 def night_of(local: datetime) -> date:

@@ -11,35 +11,14 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.events import Span
 from trapline.db.types import utcnow
-from trapline.domain.events import (
-    Event,
-    EventRule,
-    Grouping,
-    Regrouping,
-    gap_error,
-    rule_error,
-)
+from trapline.domain.events import Event, Grouping, Regrouping
 from trapline.domain.records import Deployment, Image, User
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
 
 #: A move of more photos than this into one deployment regroups it whole (one pass of SQL)
 #: instead of placing each photo.
 WHOLE_AFTER = 50
-
-
-def grouping_from(rule: str, gap_seconds: int | None) -> Grouping:
-    """The rule a person asked for, or InvalidInput naming the field."""
-    problem = rule_error(rule)
-    if problem:
-        raise InvalidInput(f"rule: {problem}")
-    if gap_seconds is None:
-        return Grouping(EventRule(rule))
-    problem = gap_error(gap_seconds)
-    if problem:
-        raise InvalidInput(f"gap_seconds: {problem}")
-    return Grouping(EventRule(rule), gap_seconds)
 
 
 # -- keeping events current (called in the transaction that changes the photos) ------------

@@ -149,22 +149,6 @@ class EventRepo:
             )
         )
 
-    def rules(self, project_id: int) -> tuple[Grouping, dict[int, Grouping]]:
-        """A project's rule and the deployments' own."""
-        project = self.session.execute(
-            select(ProjectRow.event_rule, ProjectRow.event_gap_seconds).where(
-                ProjectRow.id == project_id
-            )
-        ).one()
-        own = self.session.execute(
-            select(
-                DeploymentRow.id, DeploymentRow.event_rule, DeploymentRow.event_gap_seconds
-            ).where(DeploymentRow.project_id == project_id, DeploymentRow.event_rule.is_not(None))
-        )
-        return Grouping(EventRule(project[0]), project[1]), {
-            d: Grouping(EventRule(rule or EventRule.SEQUENCE), gap or 0) for d, rule, gap in own
-        }
-
     # -- grouping ------------------------------------------------------------------------
 
     def regroup(
