@@ -159,8 +159,16 @@ class EventRepo:
         project_id = self.session.scalar(
             select(DeploymentRow.project_id).where(DeploymentRow.id == deployment_id)
         )
+        if project_id is None:
+            return
+        # The project's row before the deployment's, in the order uploads, moves and deletes
+        # take them: a delete (which holds the project's row) never waits on a regrouping
+        # that waits on the photo it deletes.
+        self.session.execute(
+            select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update(key_share=True)
+        )
         grouping = self.grouping_of(deployment_id, lock=True)
-        if project_id is None or grouping is None:
+        if grouping is None:
             return
         old = delete(EventRow).where(EventRow.deployment_id == deployment_id)
         span = ""
