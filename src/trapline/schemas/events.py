@@ -41,7 +41,7 @@ class DeploymentRuleIn(Input):
     """A deployment's own rule; ``rule`` null: its project's."""
 
     rule: Literal["night", "sequence"] | None = Field(
-        description="night, sequence, or null to follow the project's rule"
+        None, description="night, sequence, or null to follow the project's rule"
     )
     gap_seconds: GapSeconds = DEFAULT_GAP_SECONDS
 

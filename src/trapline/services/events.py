@@ -67,6 +67,15 @@ def list_events(
         return deployment, grouping, total, events
 
 
+def latest_regrouping(db: Database, caller: User, deployment: Deployment) -> Regrouping | None:
+    """The newest regrouping that takes a deployment the caller may see."""
+    with db.read() as repos:
+        project_for(
+            repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment.id)
+        )
+        return repos.regroupings.latest(deployment.project_id, deployment.id)
+
+
 def get_event(
     db: Database, caller: User, event_id: int, *, limit: int, offset: int
 ) -> tuple[Event, list[Image]]:

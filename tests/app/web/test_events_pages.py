@@ -55,3 +55,37 @@ def test_a_deployment_without_dated_photos_has_no_events(
     page = sign_in(owner).page(f"/deployments/{trap}")
     assert "No event yet" in page
     assert '<svg class="timeline"' not in page
+
+
+def test_a_member_sets_the_deployments_rule_on_its_page(
+    client, owner, project_id, jpeg, sign_in, platform
+) -> None:
+    trap = client.post(
+        f"{API}/projects/{project_id}/deployments", json={"name": "Moths"}, headers=owner.headers
+    ).json()["id"]
+    for n, hours in enumerate((0, 6)):
+        moment = T0 + timedelta(hours=hours)
+        upload(
+            client, owner, project_id, (f"m{n}.jpg", jpeg(n, captured_at=moment)),
+            deployment_id=str(trap),
+        )  # fmt: skip
+    browser = sign_in(owner)
+    page = browser.page(f"/deployments/{trap}")
+    assert f'action="/deployments/{trap}/event-rule"' in page
+    refused = browser.client.post(
+        f"/deployments/{trap}/event-rule",
+        data={"csrf": browser.csrf(), "rule": "sequence", "gap_seconds": "0"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 400
+    assert "gap_seconds" in refused.text
+    answer = browser.client.post(
+        f"/deployments/{trap}/event-rule",
+        data={"csrf": browser.csrf(), "rule": "night", "gap_seconds": ""},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    assert platform.regroupings.wait_idle(30)
+    page = browser.page(f"/deployments/{trap}")
+    assert "Grouped by night" in page
+    assert len(re.findall(r'<rect class="event-mark"', page)) == 1

@@ -67,6 +67,20 @@ class RegroupingRepo:
         row = self.session.get(RegroupingRow, regrouping_id)
         return _to_regrouping(row) if row else None
 
+    def latest(self, project_id: int, deployment_id: int) -> Regrouping | None:
+        """The newest regrouping that takes this deployment (its own, or its project's)."""
+        row = self.session.scalars(
+            select(RegroupingRow)
+            .where(
+                RegroupingRow.project_id == project_id,
+                RegroupingRow.deployment_id.is_(None)
+                | (RegroupingRow.deployment_id == deployment_id),
+            )
+            .order_by(RegroupingRow.id.desc())
+            .limit(1)
+        ).first()
+        return _to_regrouping(row) if row else None
+
     def claimable(self, stale: datetime) -> list[int]:
         """Regroupings waiting, or running under a runner gone silent since ``stale``."""
         waiting = RegroupingRow.status == RegroupingStatus.QUEUED.value

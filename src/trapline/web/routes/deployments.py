@@ -92,6 +92,7 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
         events=found,
         event_total=event_total,
         timeline=event_timeline(found),
+        regrouping=events.latest_regrouping(page.db, page.me, deployment),
         local_time=local_time,
         can_edit=role.allows(Role.MEMBER),
         **context,

@@ -1,12 +1,16 @@
-"""Events: an event's photos in time order, as a filmstrip."""
+"""Events: an event's photos in time order, as a filmstrip; a deployment's own rule."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
+from trapline.domain.events import EventRule, Grouping
+from trapline.errors import InvalidInput
 from trapline.http.params import Id, Offset
+from trapline.schemas.events import DeploymentRuleIn
 from trapline.services import deployments, events, projects
-from trapline.web.pages import SignedIn
+from trapline.web.forms import validate
+from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.timeline import local_time
 
@@ -33,3 +37,21 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
         per_page=PER_PAGE,
         local_time=local_time,
     )
+
+
+@router.post("/deployments/{deployment_id}/event-rule")
+def set_deployment_rule(page: SignedIn, deployment_id: Id, form: PostedForm) -> Response:
+    """Set a deployment's own event rule, or follow its project's; regrouped in the background."""
+    gap = str(form.get("gap_seconds") or "").strip()
+    values: dict[str, object] = {
+        "rule": str(form.get("rule") or ""),
+        "gap_seconds": int(gap) if gap.lstrip("-").isdigit() else gap,
+    }
+    checked, errors = validate(DeploymentRuleIn, values)
+    if checked is None:
+        problem = "; ".join(f"{field}: {message}" for field, message in errors.items())
+        raise InvalidInput(problem)
+    grouping = Grouping(EventRule(checked.rule), checked.gap_seconds) if checked.rule else None
+    regrouping = events.set_deployment_rule(page.db, page.me, deployment_id, grouping)
+    page.platform.regroupings.submit(regrouping.id)  # its progress shows on the page
+    return page.redirect(f"/deployments/{deployment_id}")
