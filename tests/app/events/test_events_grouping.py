@@ -1,5 +1,6 @@
-"""Grouping photos into events: the night and sequence rules at their edges, and events kept
-current as photos arrive, go, move and are dated again."""
+"""Grouping photos into events: the night and sequence rules at their edges (noon, the night
+the clocks change, a gap of exactly the limit), whether photos arrive one by one, in any
+order, or many at once, and the same answer from a whole regrouping."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.conftest import Account
 from trapline.db.engine import Database
 from trapline.domain.events import EventRule, Grouping
 from trapline.domain.local_times import offset_minutes
 from trapline.services import events
-
-from tests.conftest import Account
 
 LONDON = "Europe/London"
 T0 = datetime(2024, 6, 21, 22, 0, 0)

@@ -10,8 +10,8 @@ from trapline.db.repositories.capture_times import CaptureTimeRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
-from trapline.db.repositories.events import EventRepo
 from trapline.db.repositories.duties import DutyLeaseRepo
+from trapline.db.repositories.events import EventRepo
 from trapline.db.repositories.export_reads import ExportReadRepo
 from trapline.db.repositories.exports import ExportRepo
 from trapline.db.repositories.images import ImageRepo
