@@ -45,7 +45,8 @@ def costly_json(size: int, values: int, long_size: int = 2500) -> bytes:
     (of ``long_size`` characters) that fill the bytes."""
     long = b'"' + b"x" * long_size + b'"'
     longs = size // (len(long) + 1)
-    shorts = max(values - longs - 1_000, 0)
+    # Each short string takes 10 bytes with its comma: never more than the bytes hold.
+    shorts = max(min(values - longs - 1_000, size // 10 - 1), 0)
     short = b",".join(b'"%07x"' % n for n in range(shorts))
     longs = max((size - len(short)) // (len(long) + 1) - 1, 0)
     return b"[" + short + (b"," if short and longs else b"") + b",".join([long] * longs) + b"]"

@@ -32,7 +32,7 @@ def test_a_deployment_lists_its_events_and_an_event_shows_its_filmstrip(
     page = browser.page(f"/deployments/{trap}")
     assert "sequence (a new event after a gap of more than 60 s)" in page
     assert '<svg class="timeline"' in page
-    marks = re.findall(r'<a href="/events/(\d+)"><rect class="event-mark"', page)
+    marks = re.findall(r'<a href="/events/(\d+)" aria-label="[^"]*"><rect class="event-mark"', page)
     assert len(marks) == 2
     assert "2024-06-21 22:00:00 +03:00" in page
     film = browser.page(f"/events/{marks[0]}")

@@ -63,7 +63,7 @@ def test_serve_on_postgres_and_s3(
             )
             assert uploaded.status_code == 201, uploaded.text
             image = uploaded.json()["results"][0]
-            assert image["captured_at"] == "2024-01-02T03:04:05"
+            assert image["captured_at"] == "2024-01-02T03:04:05Z"  # read in the project's zone, UTC
             download = httpx.get(
                 f"{server.url}/api/v2/images/{image['id']}/download",
                 headers=headers,
