@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.services.images import project_blob_prefixes, thumbnail_key
+from trapline.services.blob_keys import project_blob_prefixes, thumbnail_key
 from trapline.storage.base import BlobStore, StoredBlob
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from trapline.errors import InvalidInput, NotFound
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import DEFAULT_LIMITS, make_crop
 from trapline.services.access import project_for, require
-from trapline.services.images import thumbnail_key
+from trapline.services.blob_keys import thumbnail_key
 from trapline.storage.base import BlobStore
 
 #: Long side, in pixels, of a detection's crop; a smaller box keeps its own size.

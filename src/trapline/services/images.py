@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from trapline.imaging.probe import (
 )
 from trapline.services import events
 from trapline.services.access import project_for, require
+from trapline.services.blob_keys import new_image_key, thumbnail_key
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -80,33 +80,6 @@ class ImagePage:
     images: list[Image]
     #: Whether more images lie beyond this page in the direction it was walked.
     more: bool
-
-
-def new_image_key(project_id: int, sha256: str, extension: str) -> str:
-    """Where a new image's bytes go: per project, sharded by hash.
-
-    The random part makes each stored copy its own blob, so deleting an image can never
-    remove the bytes of a re-upload of the same file that raced with it.
-    """
-    tag = secrets.token_hex(4)
-    return f"images/{project_id}/{sha256[:2]}/{sha256[2:4]}/{sha256}-{tag}.{extension}"
-
-
-def thumbnail_key(storage_key: str, size: int) -> str:
-    """Where the thumbnail of one size of the image stored at ``storage_key`` lives."""
-    stem = storage_key.removeprefix("images/").rsplit(".", 1)[0]
-    return f"thumbnails/{stem}-{size}.jpg"
-
-
-def project_blob_prefixes(project_id: int) -> tuple[str, ...]:
-    """The key prefixes under which all of a project's blobs live: images, thumbnails and
-    export files and the artifacts of callback analyses."""
-    return (
-        f"images/{project_id}/",
-        f"thumbnails/{project_id}/",
-        f"exports/{project_id}/",
-        f"artifacts/{project_id}/",
-    )
 
 
 def upload_images(

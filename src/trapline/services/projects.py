@@ -11,9 +11,9 @@ from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trapline.services.access import project_for, require_person
+from trapline.services.blob_keys import project_blob_prefixes
 from trapline.services.capture_times import start_reread
 from trapline.services.deployments import check_zone
-from trapline.services.images import project_blob_prefixes
 from trapline.storage.base import BlobStore
 
 #: The one answer for an email that names nobody who can be added, whether it names no one or

@@ -25,7 +25,7 @@ from trapline.domain.jobs import Job
 from trapline.domain.records import Image, ImageFilter
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.imaging.probe import THUMBNAIL_SIZES
-from trapline.services.images import project_blob_prefixes, thumbnail_key
+from trapline.services.blob_keys import project_blob_prefixes, thumbnail_key
 from trapline.services.jobs import finish_if_done
 from trapline.storage.local import LocalBlobStore
 
