@@ -82,6 +82,9 @@ class _Answer(http.server.BaseHTTPRequestHandler):
     content_type = "application/json"
 
     def _send(self) -> None:
+        # Read the request's body first: a socket closed with it unread is reset, and the reset
+        # can reach the reader before the answer's end does.
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(self.body)))
