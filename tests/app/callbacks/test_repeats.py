@@ -22,12 +22,20 @@ from trapline.platform import Platform
 from trapline.services import signed_calls
 from trapline.services.duties import fail_stuck_analyses
 
-_stamps = iter(range(10_000))
+_last_stamp = 2**62  # the last stamp _fresh gave
 
 
 def _fresh() -> int:
-    """A timestamp no other call of the test signed with: each such call is a new one."""
-    return int(time.time()) - 100 - next(_stamps) % 150
+    """A timestamp no other call of the test signed with: each such call is a new one.
+
+    Each is below the last (a counter subtracted from the clock repeated a stamp whenever a
+    second passed between two calls); back to 100 s ago once 250 s ago is reached, which only
+    stamps of earlier tests, on a database emptied since, can meet."""
+    global _last_stamp
+    now = int(time.time())
+    stamp = min(now - 100, _last_stamp - 1)
+    _last_stamp = now - 100 if stamp < now - 250 else stamp
+    return _last_stamp
 
 
 def _new_analysis(client: TestClient, owner: Account, image_id: int, pipeline: Pipeline) -> int:
