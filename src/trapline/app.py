@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from trapline import __version__
-from trapline.api import API_PREFIX, install_api
+from trapline.api import API_PREFIX, api_routes, install_api
 from trapline.api.docs import TAGS
 from trapline.http.errors import JsonTooLarge, install_error_handlers
 from trapline.http.middleware import BodyLimit, RequestContext, StripTrailingSlash
 from trapline.platform import Platform
-from trapline.web import install_web
+from trapline.web import install_web, web_routes
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -50,6 +51,7 @@ def create_app(platform: Platform) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         redirect_slashes=False,
         lifespan=lifespan,
+        routes=route_table().routes,
         # Looking for OpenTelemetry providers costs ~65 µs of every request (~10% of a
         # health check's); only done when asked for.
         telemetry={
@@ -60,7 +62,6 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app)
-    # The API under /api/v2, then the web app for people at /.
     install_api(app)
     install_web(app)
 
@@ -78,3 +79,19 @@ def create_app(platform: Platform) -> FastAPI:
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestContext)
     return app
+
+
+@cache
+def route_table() -> APIRouter:
+    """Every route of the app, the API's under /api/v2, then the web app's at /: built once in
+    a process and shared by every app built in it.
+
+    The routes read the platform from the request's app, so they hold nothing of any one app,
+    and FastAPI resolves an included router's routes (their dependencies, their parameters'
+    validators) once per include: sharing the includes keeps that work to the first app
+    instead of every app a process builds (the test suite builds one per test).
+    """
+    table = APIRouter(redirect_slashes=False)
+    api_routes(table)
+    web_routes(table)
+    return table

@@ -45,6 +45,7 @@ from trapline.services.duties import (
     reap_expired_leases,
     restart_stuck_jobs,
 )
+from trapline.services.occurrences import TRACKING_INTERVAL, track_due
 from trapline.services.results import ResultStore
 from trapline.services.sealed import Sealer
 from trapline.services.service_client import ServiceClient
@@ -204,6 +205,7 @@ class Platform:
         sources = open_source_runner(settings, database, store, secret, starter, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
+        decode = DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes)
         duties = DutyRunner(
             database,
             [
@@ -232,6 +234,11 @@ class Platform:
                 Duty("pull-sources", settings.sources.interval, lambda: start_due_sources(sources)),
                 Duty("capture-times", REREADS_INTERVAL, rereads.resume),
                 Duty("events", REGROUPINGS_INTERVAL, regroupings.resume),
+                Duty(
+                    "occurrences",
+                    TRACKING_INTERVAL,
+                    lambda: track_due(database, store, limits=decode),
+                ),
                 Duty(
                     "stuck-analyses",
                     STUCK_ANALYSIS_INTERVAL,

@@ -1,4 +1,5 @@
-"""The platform API under ``/api/v2``: ``install_api(app)`` adds its routes and documents.
+"""The platform API under ``/api/v2``: ``api_routes(table)`` adds its routes to the app's route
+table, ``install_api(app)`` its OpenAPI document and docs.
 
 Routes live in ``api/routes/`` (one module per resource); the app they join is assembled by
 ``trapline.app``, beside the web app.
@@ -24,6 +25,7 @@ from trapline.api.routes import (
     images,
     imports,
     jobs,
+    occurrences,
     pipelines,
     processing_services,
     projects,
@@ -40,12 +42,16 @@ API_PREFIX = "/api/v2"
 
 
 def install_api(app: FastAPI) -> None:
-    """Add the API's routes (in the order they are matched), its OpenAPI document and docs."""
+    """Serve the API's OpenAPI document and docs on ``app`` (its routes come from api_routes)."""
     install_openapi(app)
     install_docs(app, API_PREFIX)
+
+
+def api_routes(table: APIRouter) -> None:
+    """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
-        users, tokens, projects, deployments, images, capture_times, events, collections, blobs,
-        exports, imports,
+        users, tokens, projects, deployments, images, capture_times, events, occurrences,
+        collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (
@@ -54,14 +60,14 @@ def install_api(app: FastAPI) -> None:
         _docstrings_as_summaries(module.router)
         # Files (uploads, blobs) are bounded by BodyLimit and their routes; JSON bodies here.
         limit = None if module in (images, blobs, imports) else JSON_BODY_BYTES
-        app.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
+        table.include_router(module.router, prefix=API_PREFIX, max_body_size=limit)
     # The callback API, also at the paths the external pipelines' integration guide prints.
     _docstrings_as_summaries(callbacks.router)
-    app.include_router(callbacks.router, prefix=API_PREFIX, max_body_size=JSON_BODY_BYTES)
-    app.include_router(
+    table.include_router(callbacks.router, prefix=API_PREFIX, max_body_size=JSON_BODY_BYTES)
+    table.include_router(
         callbacks.router, prefix="/api", max_body_size=JSON_BODY_BYTES, include_in_schema=False
     )
-    app.include_router(health.router)
+    table.include_router(health.router)
 
 
 def _docstrings_as_summaries(router: APIRouter) -> None:

@@ -17,4 +17,4 @@ class Duty:
     name: str
     #: Seconds between runs.
     interval: float
-    run: Callable[[], None]
+    run: Callable[[], object]

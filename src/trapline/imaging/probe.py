@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -17,11 +17,9 @@ from trapline.errors import PayloadTooLarge, UnsupportedMediaType
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.timestamps import exif_timestamp, parse_filename_timestamp
 
-# Pillow's block size, which decides whether decoded pixels go back to the system, is set by
+# Pillow's block size (whether decoded pixels go back to the system) is set by
 # ``trapline.cli.tuning`` when the server starts (TRAPLINE_PILLOW_BLOCK_BYTES), never at import.
-
-# Truncated files must fail to decode: trapline never sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES,
-# whose default (False) makes Pillow raise "image file is truncated".
+# Truncated files must fail to decode: trapline never sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES.
 
 
 class ImageFormat(NamedTuple):
@@ -139,17 +137,10 @@ def make_crop(
 
     The image is decoded only as large as the box needs, through the thumbnails' decode.
     """
-    image, _ = _open(stream, "The stored file")
-    width, height = image.size
-    stream.seek(0)
     x1, y1, x2, y2 = box
     (long_side,) = _long_sides([size])
     shrink = min(1.0, long_side / max(x2 - x1, y2 - y1, 1.0))
-    decoded = _decode(stream, "The stored file", math.ceil(max(width, height) * shrink), limits)
-    orientation = _orientation(decoded.exif)
-    pixels = decoded.pixels.transpose(_UPRIGHT[orientation]) if orientation > 1 else decoded.pixels
-    # Orientations 5 to 8 turn the image a quarter: its upright width is its stored height.
-    upright = (height, width) if orientation >= 5 else (width, height)
+    pixels, upright = upright_pixels(stream, lambda side: math.ceil(side * shrink), limits=limits)
     # Out to the whole pixels the box's edges fall in, inside the image.
     left = min(max(0, math.floor(x1)), upright[0] - 1)
     top = min(max(0, math.floor(y1)), upright[1] - 1)
@@ -160,6 +151,21 @@ def make_crop(
     target = _fit((right - left, bottom - top), long_side)
     piece = pixels.resize(target, Image.Resampling.BOX, box=region)
     return _encode_jpeg(piece, 1)
+
+
+def upright_pixels(
+    stream: BinaryIO, side: Callable[[int], int], *, limits: DecodeLimits = DEFAULT_LIMITS
+) -> tuple[Image.Image, tuple[int, int]]:
+    """The image decoded upright, its long side about ``side(stored long side)``, and its
+    upright size at full resolution (the frame pipelines' boxes are in)."""
+    image, _ = _open(stream, "The stored file")
+    width, height = image.size
+    stream.seek(0)
+    decoded = _decode(stream, "The stored file", side(max(width, height)), limits)
+    orientation = _orientation(decoded.exif)
+    pixels = decoded.pixels.transpose(_UPRIGHT[orientation]) if orientation > 1 else decoded.pixels
+    # Orientations 5 to 8 turn it a quarter: its upright width is its stored height.
+    return pixels, ((height, width) if orientation >= 5 else (width, height))
 
 
 #: How to turn pixels upright for each EXIF orientation (as the worker does before it detects).

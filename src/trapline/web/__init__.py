@@ -1,15 +1,16 @@
 """The web app for people, served at ``/`` beside the API: pages rendered on the server.
 
-``install_web(app)`` adds the pages (``web/routes/``, one module per page group), their
-templates (``web/templates/``) and static files (``web/static/``: CSS and plain ES modules,
-no build step, nothing from another site).
+``web_routes(table)`` adds the pages (``web/routes/``, one module per page group) to the app's
+route table; ``install_web(app)`` gives an app the pages' shared state, their templates
+(``web/templates/``) and static files (``web/static/``: CSS and plain ES modules, no build step,
+nothing from another site).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
 from trapline.http.limits import JSON_BODY_BYTES
@@ -20,11 +21,15 @@ from trapline.web.routes import PAGES
 FILE_PAGES = ("images",)
 
 
-def install_web(app: FastAPI) -> None:
-    """Add the web app's pages and static files to the platform's app."""
-    app.state.web = Web.create(app.state.platform)
+def web_routes(table: APIRouter) -> None:
+    """Add the web app's pages to ``table``."""
     for name in PAGES:
         module = importlib.import_module(f"trapline.web.routes.{name}")
         limit = None if name in FILE_PAGES else JSON_BODY_BYTES
-        app.include_router(module.router, max_body_size=limit)
+        table.include_router(module.router, max_body_size=limit)
+
+
+def install_web(app: FastAPI) -> None:
+    """Give the platform's app the pages' shared state and the static files."""
+    app.state.web = Web.create(app.state.platform)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

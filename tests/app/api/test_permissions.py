@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import users
+from trapline.services.occurrences import track_due
 from trapline.settings import Settings
 
 API = "/api/v2"
@@ -171,6 +173,8 @@ class World:
     #: The image's event, and a regrouping of events (of a second, empty deployment).
     event: int = 0
     regrouping: int = 0
+    #: The occurrence tracked from the image's one imported detection.
+    occurrence: int = 0
 
     @property
     def accounts(self) -> dict[str, Account]:
@@ -186,6 +190,7 @@ class World:
             "viewer": self.accounts["viewer"].id,
             "event": self.event,
             "regrouping": self.regrouping,
+            "occurrence": self.occurrence,
         }
 
 
@@ -226,6 +231,7 @@ def build_world(site: Site) -> World:
     assert rule.status_code == 200, rule.text
     image = site.request("GET", f"/images/{uploaded['id']}", owner).json()
     assert image["event_id"] is not None, image
+    occurrence = _occurrence(site, project, names["image"], image["event_id"])
     return World(
         site,
         project,
@@ -237,7 +243,28 @@ def build_world(site: Site) -> World:
         service=Account(made["user_id"], f"service-{made['user_id']}", made["token"]),
         event=image["event_id"],
         regrouping=rule.json()["regrouping"]["id"],
+        occurrence=occurrence,
     )
+
+
+def _occurrence(site: Site, project: int, filename: str, event: int) -> int:
+    """An occurrence of the image: one detection imported as MegaDetector output, tracked."""
+    detections = [{"category": "1", "conf": 0.9, "bbox": [0.1, 0.1, 0.3, 0.3]}]
+    results = {
+        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+        "detection_categories": {"1": "animal"},
+        "images": [{"file": filename, "detections": detections}],
+    }
+    owner = site.accounts["owner"]
+    data = json.dumps(results).encode()
+    files = {"file": ("md.json", io.BytesIO(data), "application/json")}
+    imported = site.request("POST", f"/projects/{project}/imports/megadetector", owner, files=files)
+    assert imported.status_code == 200, imported.text
+    platform: Platform = site.client.app.state.platform  # type: ignore[attr-defined]
+    track_due(platform.db, platform.store)
+    found = site.request("GET", f"/events/{event}/occurrences", owner).json()
+    assert found["count"] == 1, found
+    return int(found["results"][0]["id"])
 
 
 @pytest.fixture
@@ -348,6 +375,8 @@ ENDPOINTS = [
         _json({"rule": "sequence", "gap_seconds": 30}),
     ),
     Endpoint("GET", "/event-regroupings/{regrouping}", 200, "viewer"),
+    Endpoint("GET", "/events/{event}/occurrences", 200, "viewer"),
+    Endpoint("GET", "/occurrences/{occurrence}", 200, "viewer"),
     # Images.
     Endpoint(
         "POST",

@@ -3,10 +3,12 @@ page shows its photos in time order as a filmstrip linking to the viewer."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 
 from tests.conftest import upload
+from trapline.services.occurrences import track_due
 
 API = "/api/v2"
 T0 = datetime(2024, 6, 21, 22, 0, 0)
@@ -89,3 +91,38 @@ def test_a_member_sets_the_deployments_rule_on_its_page(
     page = browser.page(f"/deployments/{trap}")
     assert "Grouped by night" in page
     assert len(re.findall(r'<rect class="event-mark"', page)) == 1
+
+
+def test_an_events_page_lists_its_occurrences_with_their_crops(
+    client, owner, project_id, jpeg, sign_in, platform
+) -> None:
+    trap = client.post(
+        f"{API}/projects/{project_id}/deployments", json={"name": "Pond"}, headers=owner.headers
+    ).json()["id"]
+    for n in range(2):
+        moment = T0 + timedelta(seconds=n)
+        upload(
+            client, owner, project_id, (f"f{n}.jpg", jpeg(n, captured_at=moment)),
+            deployment_id=str(trap),
+        )  # fmt: skip
+    browser = sign_in(owner)
+    event = re.findall(r'<a href="/events/(\d+)"', browser.page(f"/deployments/{trap}"))[0]
+    assert "No occurrences yet" in browser.page(f"/events/{event}")
+    still = {"category": "1", "conf": 0.9, "bbox": [0.1, 0.1, 0.3, 0.3]}
+    results = {
+        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+        "detection_categories": {"1": "animal"},
+        "images": [{"file": f"Pond/f{n}.jpg", "detections": [still]} for n in range(2)],
+    }
+    imported = client.post(
+        f"{API}/projects/{project_id}/imports/megadetector",
+        files={"file": ("md.json", json.dumps(results).encode(), "application/json")},
+        headers=owner.headers,
+    )
+    assert imported.status_code == 200, imported.text
+    assert track_due(platform.db, platform.store) == 1
+    film = browser.page(f"/events/{event}")
+    assert "1 individual tracked across the photos" in film
+    (best,) = re.findall(r'<img src="/annotations/(\d+)/crop"', film)
+    assert browser.client.get(f"/annotations/{best}/crop").status_code in (200, 307)
+    assert "<td>animal (0.90)</td>" in film

@@ -16,6 +16,7 @@ from trapline.db.repositories.export_reads import ExportReadRepo
 from trapline.db.repositories.exports import ExportRepo
 from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
+from trapline.db.repositories.occurrences import OccurrenceRepo
 from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
 from trapline.db.repositories.regroupings import RegroupingRepo
@@ -39,6 +40,7 @@ class Repos:
         self.capture_times = CaptureTimeRepo(session)
         self.events = EventRepo(session)
         self.regroupings = RegroupingRepo(session)
+        self.occurrences = OccurrenceRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.ids import reserve_ids
 from trapline.db.plain import Plain
+from trapline.db.repositories.occurrences import events_due
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.db.types import affected
 from trapline.domain.results import (
@@ -105,6 +106,7 @@ class AnalysisRepo:
             [(aid, d.image_id, d.annotations) for d, aid in zip(drafts, analysis_ids, strict=True)],
             annotation_ids,
         )
+        events_due(self.session, [d.image_id for d in drafts])
         return analysis_ids
 
     def create(
@@ -195,7 +197,11 @@ class AnalysisRepo:
                 completed_at=now if done else None,
             )
         )
-        return affected(result) == 1
+        changed = affected(result) == 1
+        if changed and status is AnalysisStatus.COMPLETED:
+            image = select(AnalysisRow.image_id).where(AnalysisRow.id == analysis_id)
+            events_due(self.session, image)
+        return changed
 
     def digests(self, analysis_id: int) -> set[str]:
         """Digests of the analysis's deduplicated annotations."""
@@ -207,6 +213,7 @@ class AnalysisRepo:
     def clear_annotations(self, analysis_id: int) -> None:
         """Remove every annotation of the analysis."""
         self.session.execute(delete(AnnotationRow).where(AnnotationRow.analysis_id == analysis_id))
+        events_due(self.session, select(AnalysisRow.image_id).where(AnalysisRow.id == analysis_id))
 
     def add_annotations(self, analysis: Analysis, drafts: Sequence[AnnotationDraft]) -> list[int]:
         """Add top-level annotations (with their children) to a stored analysis; the ids of
@@ -218,6 +225,7 @@ class AnalysisRepo:
         _insert_annotations(
             plain, analysis.project_id, [(analysis.id, analysis.image_id, drafts)], ids
         )
+        events_due(self.session, [analysis.image_id])
         tops, n = [], 0
         for draft in drafts:
             tops.append(ids[n])

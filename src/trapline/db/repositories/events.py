@@ -300,7 +300,11 @@ class EventRepo:
         starts: Moment | None = None,
         ends: Moment | None = None,
     ) -> None:
-        values: dict[str, Any] = {"image_count": EventRow.image_count + 1}
+        # A photo between two of the event's changes which photos are consecutive: tracked again.
+        values: dict[str, Any] = {
+            "image_count": EventRow.image_count + 1,
+            "tracking_version": EventRow.tracking_version + 1,
+        }
         if starts is not None:
             values |= {
                 "starts_at": starts.local,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.occurrences import project_events_due
 from trapline.db.tables import (
     JobRow,
     MembershipRow,
@@ -178,6 +179,7 @@ class ProjectRepo:
         else:
             row.version = version
         self.session.flush()
+        project_events_due(self.session, project_id)
 
     def unpin(self, project_id: int, slug: str) -> None:
         """Let the newest version's results be current again."""
@@ -186,6 +188,7 @@ class ProjectRepo:
                 PipelinePinRow.project_id == project_id, PipelinePinRow.slug == slug
             )
         )
+        project_events_due(self.session, project_id)
 
     def pins(self, project_id: int) -> dict[str, int]:
         """The pinned version of each pipeline that has one."""

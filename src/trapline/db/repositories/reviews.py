@@ -10,6 +10,7 @@ from sqlalchemy import Date, and_, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.occurrences import events_due
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -75,6 +76,7 @@ class ReviewRepo:
         )
         self.session.add(row)
         self.session.flush()
+        events_due(self.session, [image_id])
         return _to_review(row, None)
 
     def for_image(self, image_id: int) -> list[Review]:

@@ -3,7 +3,12 @@
 from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
-from trapline.db.tables.events import EventRow, RegroupingRow
+from trapline.db.tables.events import (
+    EventRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    RegroupingRow,
+)
 from trapline.db.tables.exports import ExportRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
@@ -59,6 +64,8 @@ __all__ = [
     "JobEventRow",
     "JobRow",
     "MembershipRow",
+    "OccurrenceDetectionRow",
+    "OccurrenceRow",
     "PipelineAlgorithmRow",
     "PipelinePinRow",
     "PipelineRow",

@@ -1,12 +1,15 @@
-"""Tables of events (a deployment's runs of photos) and of their regroupings."""
+"""Tables of events (a deployment's runs of photos), their regroupings, and the occurrences
+tracked within them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +18,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from trapline.db.tables.base import Base
 from trapline.db.types import IdType, UTCDateTime, utcnow
@@ -38,8 +42,15 @@ class EventRow(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime)
     end_offset_minutes: Mapped[int] = mapped_column(SmallInteger)
     image_count: Mapped[int] = mapped_column(IdType)
+    #: Raised by every change to the event's current results or reviews; tracking is due while
+    #: it is ahead of ``tracked_version`` (the value the last tracking read).
+    tracking_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    tracked_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_events_deployment_starts", "deployment_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_events_deployment_starts", "deployment_id", "starts_at"),
+        Index("ix_events_tracking_due", "tracking_version", "tracked_version"),
+    )
 
 
 class RegroupingRow(Base):
@@ -76,3 +87,56 @@ class RegroupingRow(Base):
         ),
         Index("ix_event_regroupings_status", "status"),
     )
+
+
+class OccurrenceRow(Base):
+    """One individual seen in consecutive photos of an event by one pipeline: its detections
+    point at it through ``occurrence_detections``."""
+
+    __tablename__ = "occurrences"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    #: The pipeline whose current results were tracked (its slug, or an external source).
+    pipeline: Mapped[str] = mapped_column(String(255))
+    #: Wall-clock times of the first and last photo it is in, with their UTC offsets.
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    first_offset_minutes: Mapped[int] = mapped_column(SmallInteger)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    last_offset_minutes: Mapped[int] = mapped_column(SmallInteger)
+    detection_count: Mapped[int] = mapped_column(Integer)
+    #: The detection whose crop shows it best (its most confident).
+    best_annotation_id: Mapped[int] = mapped_column(IdType)
+    #: The determination: a person's label, else the models' most confident.
+    label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: ``model`` or ``person``.
+    determined_by: Mapped[str] = mapped_column(String(16))
+    #: Made by a reviewer's split or merge: kept as it is when the event is tracked again.
+    edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (
+        CheckConstraint("determined_by IN ('model', 'person')", name="determined_by"),
+    )
+
+
+class OccurrenceDetectionRow(Base):
+    """A detection's occurrence (a detection is in at most one)."""
+
+    __tablename__ = "occurrence_detections"
+
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
+    )
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("occurrences.id", ondelete="CASCADE"), index=True
+    )
+    image_id: Mapped[int] = mapped_column(IdType)
+    #: What the link cost (``domain/tracking.py``); None for the first of an occurrence.
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,4 +1,5 @@
-"""Events: an event's photos in time order, as a filmstrip; a deployment's own rule."""
+"""Events: an event's photos in time order, as a filmstrip, and its occurrences; a
+deployment's own rule."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from trapline.domain.events import EventRule, Grouping
 from trapline.errors import InvalidInput
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
-from trapline.services import deployments, events, projects
+from trapline.services import deployments, events, occurrences, projects
 from trapline.web.forms import validate
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -18,12 +19,17 @@ router = page_router()
 
 #: Photos one page of the filmstrip shows.
 PER_PAGE = 200
+#: Occurrences the event's page lists (the API pages through all of them).
+OCCURRENCES_SHOWN = 500
 
 
 @router.get("/events/{event_id}")
 def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
-    """An event's photos in time order, each linking to the viewer."""
+    """An event's photos in time order, each linking to the viewer, and its occurrences."""
     event, photos = events.get_event(page.db, page.me, event_id, limit=PER_PAGE, offset=offset)
+    tracked, found = occurrences.event_occurrences(
+        page.db, page.me, event_id, limit=OCCURRENCES_SHOWN, offset=0
+    )
     deployment = deployments.get_deployment(page.db, page.me, event.deployment_id)
     project, role = projects.get_project(page.db, page.me, event.project_id)
     return page.render(
@@ -36,6 +42,8 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
         offset=offset,
         per_page=PER_PAGE,
         local_time=local_time,
+        occurrences=found,
+        occurrence_count=tracked,
     )
 
 

@@ -1,0 +1,41 @@
+"""Occurrences: the individuals tracked across consecutive photos of an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.http.pagination import offset_page
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.schemas.occurrences import OccurrenceOut, OccurrenceWithDetectionsOut, SightingOut
+from trapline.services import occurrences
+
+router = APIRouter(tags=["events"])
+
+
+@router.get("/events/{event_id}/occurrences")
+def list_occurrences(
+    request: Request,
+    event_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """An event's occurrences in order of first sighting, each with its determination."""
+    total, found = occurrences.event_occurrences(db, caller, event_id, limit=limit, offset=offset)
+    return offset_page(request, total, [OccurrenceOut.of(o) for o in found], limit, offset)
+
+
+@router.get("/occurrences/{occurrence_id}")
+def get_occurrence(
+    occurrence_id: Id, caller: CurrentUser, db: DatabaseDep
+) -> OccurrenceWithDetectionsOut:
+    """An occurrence with its detections in photo order."""
+    found, sightings = occurrences.get_occurrence(db, caller, occurrence_id)
+    return OccurrenceWithDetectionsOut(
+        **OccurrenceOut.of(found).model_dump(),
+        detections=[SightingOut.of(s) for s in sightings],
+    )

@@ -1,0 +1,391 @@
+"""Occurrences: which events are due for tracking, what tracking reads of an event, and the
+occurrences it writes.
+
+An event is due while its ``tracking_version`` is ahead of its ``tracked_version``: every
+change to its photos' current results or reviews raises the first (``events_due``, called by
+the repositories that make those changes), and a
+tracking writes the version it read into the second, so a change made while it ran leaves the
+event due again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.current import current_analyses
+from trapline.db.tables import (
+    AnalysisRow,
+    AnnotationRow,
+    EventRow,
+    ImageRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    PipelineRow,
+    ReviewRow,
+    TaskRow,
+)
+from trapline.domain.events import Event
+from trapline.domain.jobs import TaskStatus
+from trapline.domain.occurrences import (
+    Detection,
+    DeterminedBy,
+    Occurrence,
+    OccurrenceDetection,
+)
+from trapline.domain.results import AnnotationType
+from trapline.domain.reviews import Verdict
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo of an event as tracking reads it."""
+
+    id: int
+    width: int
+    height: int
+    storage_key: str
+
+
+@dataclass(frozen=True)
+class NewOccurrence:
+    """An occurrence tracking made, before it is stored."""
+
+    pipeline: str
+    #: Its detections in photo order, with what each link cost (None for the first).
+    detections: list[tuple[Detection, float | None]]
+    best_annotation_id: int
+    label: str | None
+    score: float | None
+    determined_by: DeterminedBy
+
+
+def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None:
+    """The events of these photos (ids, or a query of them) are due for tracking: their
+    current results or reviews changed."""
+    if isinstance(image_ids, Sequence):
+        if not image_ids:
+            return
+        image_ids = list(image_ids)
+    events = select(ImageRow.event_id).where(
+        ImageRow.id.in_(image_ids), ImageRow.event_id.is_not(None)
+    )
+    session.execute(
+        update(EventRow)
+        .where(EventRow.id.in_(events))
+        .values(tracking_version=EventRow.tracking_version + 1)
+    )
+
+
+def project_events_due(session: Session, project_id: int) -> None:
+    """Every event of the project is due (which of its results are current changed)."""
+    session.execute(
+        update(EventRow)
+        .where(EventRow.project_id == project_id)
+        .values(tracking_version=EventRow.tracking_version + 1)
+    )
+
+
+class OccurrenceRepo:
+    """Occurrences and the tracking state of events."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- what is due ------------------------------------------------------------------------
+
+    def due(self, limit: int) -> list[tuple[int, int]]:
+        """Up to ``limit`` events due for tracking whose photos no job is still working on:
+        (event id, the tracking version read)."""
+        open_task = exists().where(
+            TaskRow.image_id == ImageRow.id,
+            TaskRow.status.in_([TaskStatus.QUEUED.value, TaskStatus.LEASED.value]),
+        )
+        busy = exists().where(ImageRow.event_id == EventRow.id, open_task)
+        rows = self.session.execute(
+            select(EventRow.id, EventRow.tracking_version)
+            .where(EventRow.tracking_version > EventRow.tracked_version, ~busy)
+            .order_by(EventRow.id)
+            .limit(limit)
+        )
+        return [(int(event_id), int(version)) for event_id, version in rows]
+
+    def pending(self, project_id: int) -> int:
+        """How many of the project's events are due for tracking."""
+        return int(
+            self.session.scalar(
+                select(func.count()).where(
+                    EventRow.project_id == project_id,
+                    EventRow.tracking_version > EventRow.tracked_version,
+                )
+            )
+            or 0
+        )
+
+    # -- what tracking reads ----------------------------------------------------------------
+
+    def photos(self, event_id: int) -> list[Photo]:
+        """The event's photos in capture order."""
+        rows = self.session.execute(
+            select(ImageRow.id, ImageRow.width, ImageRow.height, ImageRow.storage_key)
+            .where(ImageRow.event_id == event_id)
+            .order_by(ImageRow.captured_sort, ImageRow.id)
+        )
+        return [Photo(int(i), int(w), int(h), key) for i, w, h, key in rows]
+
+    def detections(self, event: Event) -> list[Detection]:
+        """The boxes of the current results of the event's photos, with their best
+        classification, pipeline, threshold and latest review."""
+        photos = select(ImageRow.id).where(ImageRow.event_id == event.id)
+        current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
+        rows = self.session.execute(
+            select(
+                AnnotationRow.id,
+                AnnotationRow.image_id,
+                AnnotationRow.x1,
+                AnnotationRow.y1,
+                AnnotationRow.x2,
+                AnnotationRow.y2,
+                AnnotationRow.label,
+                AnnotationRow.confidence,
+                AnnotationRow.data,
+                func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source),
+                PipelineRow.default_threshold,
+            )
+            .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
+            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
+            .where(
+                AnnotationRow.analysis_id.in_(current),
+                AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+                AnnotationRow.x1.is_not(None),
+            )
+            .order_by(AnnotationRow.id)
+        ).all()
+        ids = [int(r[0]) for r in rows]
+        best = self._best_classifications(ids)
+        reviews = self._latest_reviews(ids)
+        found = []
+        for aid, image_id, x1, y1, x2, y2, label, confidence, data, pipeline, threshold in rows:
+            child = best.get(aid)
+            if label is None and child is not None:
+                label, confidence = child[0], child[1] if confidence is None else confidence
+            elif confidence is None and child is not None:
+                confidence = child[1]
+            features = _features(data) or (child[2] if child else None)
+            below = threshold is not None and confidence is not None and confidence < threshold
+            found.append(
+                Detection(
+                    annotation_id=int(aid),
+                    image_id=int(image_id),
+                    pipeline=str(pipeline),
+                    box=(float(x1), float(y1), float(x2), float(y2)),
+                    label=label,
+                    confidence=confidence,
+                    features=features,
+                    review=reviews.get(aid),
+                    below_threshold=below,
+                )
+            )
+        return found
+
+    def _best_classifications(
+        self, box_ids: Sequence[int]
+    ) -> dict[int, tuple[str | None, float | None, tuple[float, ...] | None]]:
+        best: dict[int, tuple[str | None, float | None, tuple[float, ...] | None]] = {}
+        for chunk in _chunks(box_ids):
+            rows = self.session.execute(
+                select(
+                    AnnotationRow.parent_id,
+                    AnnotationRow.label,
+                    AnnotationRow.confidence,
+                    AnnotationRow.data,
+                )
+                .where(
+                    AnnotationRow.parent_id.in_(chunk),
+                    AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
+                )
+                .order_by(AnnotationRow.id)
+            )
+            for parent, label, confidence, data in rows:
+                held = best.get(parent)
+                if held is None or (confidence or 0.0) > (held[1] or 0.0):
+                    best[parent] = (label, confidence, _features(data))
+        return best
+
+    def _latest_reviews(self, box_ids: Sequence[int]) -> dict[int, tuple[int, Verdict, str | None]]:
+        latest: dict[int, tuple[int, Verdict, str | None]] = {}
+        for chunk in _chunks(box_ids):
+            rows = self.session.execute(
+                select(ReviewRow.annotation_id, ReviewRow.id, ReviewRow.verdict, ReviewRow.label)
+                .where(ReviewRow.annotation_id.in_(chunk))
+                .order_by(ReviewRow.id)
+            )
+            for annotation_id, review_id, verdict, label in rows:
+                if annotation_id is not None:
+                    latest[int(annotation_id)] = (int(review_id), Verdict(verdict), label)
+        return latest
+
+    # -- what tracking writes ---------------------------------------------------------------
+
+    def replace(self, event: Event, version: int, made: Sequence[NewOccurrence]) -> bool:
+        """Store an event's occurrences in place of those tracking made before (a reviewer's
+        edited ones stay, with their detections); False when the event went meanwhile."""
+        held = self.session.execute(
+            select(EventRow.id).where(EventRow.id == event.id).with_for_update()
+        ).first()
+        if held is None:
+            return False
+        self.session.execute(
+            delete(OccurrenceRow).where(
+                OccurrenceRow.event_id == event.id, OccurrenceRow.edited.is_(False)
+            )
+        )
+        kept = set(
+            self.session.scalars(
+                select(OccurrenceDetectionRow.annotation_id)
+                .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
+                .where(OccurrenceRow.event_id == event.id)
+            )
+        )
+        times = self._times([d.image_id for o in made for d, _ in o.detections])
+        for occurrence in made:
+            links = [(d, c) for d, c in occurrence.detections if d.annotation_id not in kept]
+            if not links:
+                continue
+            first, last = times[links[0][0].image_id], times[links[-1][0].image_id]
+            row = OccurrenceRow(
+                project_id=event.project_id,
+                deployment_id=event.deployment_id,
+                event_id=event.id,
+                pipeline=occurrence.pipeline,
+                first_seen_at=first[0],
+                first_offset_minutes=first[1],
+                last_seen_at=last[0],
+                last_offset_minutes=last[1],
+                detection_count=len(links),
+                best_annotation_id=occurrence.best_annotation_id,
+                label=occurrence.label,
+                score=occurrence.score,
+                determined_by=occurrence.determined_by.value,
+                edited=False,
+            )
+            self.session.add(row)
+            self.session.flush()
+            self.session.add_all(
+                OccurrenceDetectionRow(
+                    annotation_id=d.annotation_id,
+                    occurrence_id=row.id,
+                    image_id=d.image_id,
+                    cost=cost,
+                )
+                for d, cost in links
+            )
+        self.session.execute(
+            update(EventRow)
+            .where(EventRow.id == event.id, EventRow.tracked_version < version)
+            .values(tracked_version=version)
+        )
+        return True
+
+    def _times(self, image_ids: Sequence[int]) -> dict[int, tuple[Any, int]]:
+        times: dict[int, tuple[Any, int]] = {}
+        for chunk in _chunks(sorted(set(image_ids))):
+            rows = self.session.execute(
+                select(ImageRow.id, ImageRow.captured_at, ImageRow.captured_offset_minutes).where(
+                    ImageRow.id.in_(chunk)
+                )
+            )
+            times |= {int(i): (at, offset or 0) for i, at, offset in rows}
+        return times
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def of_event(self, event_id: int, *, limit: int, offset: int) -> tuple[int, list[Occurrence]]:
+        """An event's occurrences in order of first sighting, and how many it has."""
+        where = OccurrenceRow.event_id == event_id
+        total = self.session.scalar(select(func.count()).where(where)) or 0
+        rows = self.session.scalars(
+            select(OccurrenceRow)
+            .where(where)
+            .order_by(OccurrenceRow.first_seen_at, OccurrenceRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(total), [to_occurrence(r) for r in rows]
+
+    def get(self, occurrence_id: int) -> Occurrence | None:
+        row = self.session.get(OccurrenceRow, occurrence_id)
+        return to_occurrence(row) if row else None
+
+    def sightings(self, occurrence_id: int) -> list[OccurrenceDetection]:
+        """An occurrence's detections in photo order."""
+        rows = self.session.execute(
+            select(
+                AnnotationRow.id,
+                AnnotationRow.image_id,
+                AnnotationRow.x1,
+                AnnotationRow.y1,
+                AnnotationRow.x2,
+                AnnotationRow.y2,
+                AnnotationRow.label,
+                AnnotationRow.confidence,
+                OccurrenceDetectionRow.cost,
+                ImageRow.captured_at,
+                ImageRow.captured_offset_minutes,
+            )
+            .join(AnnotationRow, AnnotationRow.id == OccurrenceDetectionRow.annotation_id)
+            .join(ImageRow, ImageRow.id == OccurrenceDetectionRow.image_id)
+            .where(OccurrenceDetectionRow.occurrence_id == occurrence_id)
+            .order_by(ImageRow.captured_sort, ImageRow.id, AnnotationRow.id)
+        )
+        return [
+            OccurrenceDetection(
+                annotation_id=int(aid),
+                image_id=int(image_id),
+                box=(float(x1 or 0), float(y1 or 0), float(x2 or 0), float(y2 or 0)),
+                label=label,
+                confidence=confidence,
+                cost=cost,
+                captured_at=at,
+                captured_offset_minutes=offset,
+            )
+            for aid, image_id, x1, y1, x2, y2, label, confidence, cost, at, offset in rows
+        ]
+
+
+def to_occurrence(row: OccurrenceRow) -> Occurrence:
+    return Occurrence(
+        id=row.id,
+        project_id=row.project_id,
+        deployment_id=row.deployment_id,
+        event_id=row.event_id,
+        pipeline=row.pipeline,
+        first_seen_at=row.first_seen_at,
+        first_offset_minutes=row.first_offset_minutes,
+        last_seen_at=row.last_seen_at,
+        last_offset_minutes=row.last_offset_minutes,
+        detection_count=row.detection_count,
+        best_annotation_id=row.best_annotation_id,
+        label=row.label,
+        score=row.score,
+        determined_by=DeterminedBy(row.determined_by),
+        edited=row.edited,
+    )
+
+
+def _features(data: dict[str, Any] | None) -> tuple[float, ...] | None:
+    """A feature vector a pipeline posted with a detection or classification."""
+    vector = (data or {}).get("features")
+    if isinstance(vector, list) and vector and all(isinstance(v, int | float) for v in vector):
+        return tuple(float(v) for v in vector)
+    return None
+
+
+def _chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
+    """Ids in lists short enough for one ``IN`` (SQLite's bound parameter limit)."""
+    values = list(ids)
+    return [values[i : i + size] for i in range(0, len(values), size)]

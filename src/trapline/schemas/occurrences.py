@@ -1,0 +1,90 @@
+"""Bodies of occurrences: an individual tracked across consecutive photos of an event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from trapline.domain.occurrences import Occurrence, OccurrenceDetection
+from trapline.schemas.common import WallClock
+
+
+def _local(moment: datetime, offset: int | None) -> datetime:
+    return moment.replace(tzinfo=timezone(timedelta(minutes=offset or 0)))
+
+
+class DeterminationOut(BaseModel):
+    """What an occurrence is taken for: a person's word, else the models' most confident."""
+
+    label: str | None
+    score: float | None = Field(description="the model's confidence; null for a person's word")
+    by: Literal["model", "person"]
+
+
+class OccurrenceOut(BaseModel):
+    """One individual seen in consecutive photos of an event, by one pipeline."""
+
+    id: int
+    project_id: int
+    deployment_id: int
+    event_id: int
+    pipeline: str = Field(description="the pipeline whose current results were tracked")
+    first_seen: WallClock
+    last_seen: WallClock
+    detection_count: int
+    best_detection_id: int = Field(
+        description="the most confident detection; its crop is /annotations/{id}/crop"
+    )
+    determination: DeterminationOut
+
+    @classmethod
+    def of(cls, o: Occurrence) -> OccurrenceOut:
+        return cls(
+            id=o.id,
+            project_id=o.project_id,
+            deployment_id=o.deployment_id,
+            event_id=o.event_id,
+            pipeline=o.pipeline,
+            first_seen=_local(o.first_seen_at, o.first_offset_minutes),
+            last_seen=_local(o.last_seen_at, o.last_offset_minutes),
+            detection_count=o.detection_count,
+            best_detection_id=o.best_annotation_id,
+            determination=DeterminationOut(label=o.label, score=o.score, by=o.determined_by.value),
+        )
+
+
+class SightingOut(BaseModel):
+    """One detection of an occurrence, in the photo it is in."""
+
+    annotation_id: int
+    image_id: int
+    captured_at: WallClock | None
+    bbox: list[float] = Field(description="x1, y1, x2, y2 in pixels of the upright photo")
+    label: str | None
+    confidence: float | None
+    link_cost: float | None = Field(
+        description="the tracking cost of its link to the detection before (0 alike, 4 "
+        "unlike); null for the first"
+    )
+
+    @classmethod
+    def of(cls, d: OccurrenceDetection) -> SightingOut:
+        return cls(
+            annotation_id=d.annotation_id,
+            image_id=d.image_id,
+            captured_at=(
+                _local(d.captured_at, d.captured_offset_minutes) if d.captured_at else None
+            ),
+            bbox=list(d.box),
+            label=d.label,
+            confidence=d.confidence,
+            link_cost=d.cost,
+        )
+
+
+class OccurrenceWithDetectionsOut(OccurrenceOut):
+    """An occurrence with its detections in photo order."""
+
+    detections: list[SightingOut]

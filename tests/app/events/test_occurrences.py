@@ -1,0 +1,240 @@
+"""Occurrences: a bird in ten frames of one sequence is one occurrence with local times; insects
+sitting still on two photos are one occurrence each; running a pipeline three times changes
+nothing; tracking waits for a job's open tasks; a person's review determines; the API pages."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.app.protocol.conftest import Protocol
+from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.conftest import upload
+from tests.support.protocol import LABELS, detection, pipeline_config, success
+from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.services.occurrences import track_due
+
+API = "/api/v2"
+DAR = "Africa/Dar_es_Salaam"
+T0 = datetime(2024, 3, 1, 21, 30, 0)
+
+
+def _deployment(proto: Protocol, name: str = "Pond", zone: str = DAR) -> int:
+    made = proto.client.post(
+        f"{API}/projects/{proto.project_id}/deployments",
+        json={"name": name, "time_zone": zone},
+        headers=proto.headers,
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _frames(
+    proto: Protocol, deployment: int, count: int, step: timedelta, *, size: tuple[int, int]
+) -> list[int]:
+    """``count`` photos of one scene (one seed) ``step`` apart, named frame-00.jpg, ...; each
+    saved at another JPEG quality, so that no two are the same file."""
+    width, height = size
+    files = [
+        (
+            f"frame-{i:02d}.jpg",
+            light_trap_jpeg(
+                7, width=width, height=height, captured_at=T0 + i * step, quality=80 + i
+            ),
+        )
+        for i in range(count)
+    ]
+    body = upload(
+        proto.client, proto.account, proto.project_id, *files, deployment_id=str(deployment)
+    )
+    assert body["status"] == 201, body
+    return [r["id"] for r in body["results"]]
+
+
+def _import_md(proto: Protocol, per_file: dict[str, list[dict[str, Any]]]) -> None:
+    data = {
+        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+        "detection_categories": {"1": "animal", "2": "person"},
+        "images": [{"file": name, "detections": found} for name, found in per_file.items()],
+    }
+    answer = proto.client.post(
+        f"{API}/projects/{proto.project_id}/imports/megadetector",
+        files={"file": ("md.json", io.BytesIO(json.dumps(data).encode()), "application/json")},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _track(proto: Protocol) -> int:
+    return track_due(proto.platform.db, proto.platform.store)
+
+
+def _event(proto: Protocol, deployment: int) -> int:
+    found = proto.client.get(f"{API}/deployments/{deployment}/events", headers=proto.headers)
+    assert found.status_code == 200, found.text
+    assert found.json()["count"] == 1, found.json()
+    return int(found.json()["results"][0]["id"])
+
+
+def _occurrences(proto: Protocol, event: int) -> list[dict[str, Any]]:
+    found = proto.client.get(
+        f"{API}/events/{event}/occurrences", params={"limit": 100}, headers=proto.headers
+    )
+    assert found.status_code == 200, found.text
+    return list(found.json()["results"])
+
+
+def _detail(proto: Protocol, occurrence: int) -> dict[str, Any]:
+    found = proto.client.get(f"{API}/occurrences/{occurrence}", headers=proto.headers)
+    assert found.status_code == 200, found.text
+    return dict(found.json())
+
+
+def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) -> None:
+    pond = _deployment(proto)
+    _frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
+    # The bird walks to the right, a little each frame; a person shows up once, far off.
+    boxes = {
+        f"Pond/frame-{i:02d}.jpg": [
+            {"category": "1", "conf": 0.8 + i / 100, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
+        ]
+        for i in range(10)
+    }
+    boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
+    _import_md(proto, boxes)
+    assert _track(proto) == 1
+    assert _track(proto) == 0  # nothing is due any more
+
+    event = _event(proto, pond)
+    found = _occurrences(proto, event)
+    assert sorted((o["determination"]["label"], o["detection_count"]) for o in found) == [
+        ("animal", 10),
+        ("person", 1),
+    ]
+    bird = next(o for o in found if o["detection_count"] == 10)
+    assert bird["first_seen"] == "2024-03-01T21:30:00+03:00"
+    assert bird["last_seen"] == "2024-03-01T21:30:09+03:00"
+    assert bird["determination"] == {"label": "animal", "score": 0.89, "by": "model"}
+    detail = _detail(proto, bird["id"])
+    assert len(detail["detections"]) == 10
+    assert detail["detections"][0]["link_cost"] is None
+    assert all(0 <= d["link_cost"] <= 1.0 for d in detail["detections"][1:])
+    assert detail["best_detection_id"] == detail["detections"][-1]["annotation_id"]
+
+
+def _run(proto: Protocol, image_ids: list[int]) -> None:
+    """One job of the test pipeline: each photo gets the same two boxes."""
+    job = proto.job_that_runs(params={"max_attempts": 1, "reprocess": True})
+    tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
+    scores = [0.05] * len(LABELS)
+    scores[0] = 0.9
+    items = [
+        success(
+            tasks[i],
+            detection(tasks[i], bbox=(10, 12, 60, 70), label=LABELS[0], scores=scores),
+            detection(tasks[i], bbox=(80, 20, 120, 90), label=LABELS[0], scores=scores),
+        )
+        for i in image_ids
+    ]
+    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
+
+
+def _shape(occurrences: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (o["determination"]["label"], o["detection_count"], o["first_seen"], o["last_seen"])
+        for o in occurrences
+    )
+
+
+def test_still_insects_are_one_occurrence_each_and_three_runs_change_nothing(
+    proto: Protocol,
+) -> None:
+    trap = _deployment(proto, "Sheet", "UTC")
+    photos = _frames(proto, trap, 2, timedelta(minutes=1), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    event = _event(proto, trap)
+    shapes, linked = [], []
+    for _ in range(3):
+        _run(proto, photos)
+        assert _track(proto) == 1
+        found = _occurrences(proto, event)
+        shapes.append(_shape(found))
+        linked.append(
+            {d["annotation_id"] for o in found for d in _detail(proto, o["id"])["detections"]}
+        )
+    assert shapes[0] == [
+        (LABELS[0], 2, "2024-03-01T21:30:00Z", "2024-03-01T21:31:00Z"),
+        (LABELS[0], 2, "2024-03-01T21:30:00Z", "2024-03-01T21:31:00Z"),
+    ]
+    assert shapes[1] == shapes[0]
+    assert shapes[2] == shapes[0]
+    # Each time only the current (latest) run's four detections are in them.
+    assert [len(ids) for ids in linked] == [4, 4, 4]
+    assert min(linked[1]) > max(linked[0])
+    assert min(linked[2]) > max(linked[1])
+
+
+def test_tracking_waits_for_a_jobs_open_tasks(proto: Protocol) -> None:
+    trap = _deployment(proto, "Sheet", "UTC")
+    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    job = proto.job_that_runs(params={"max_attempts": 1})
+    tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 1)}
+    (first,) = tasks
+    posted = proto.post(job["id"], success(tasks[first], detection(tasks[first])))
+    assert [p["status"] for p in posted] == ["saved"]
+    assert _track(proto) == 0  # the other photo's task is still open
+    (rest,) = proto.claim(job["id"], 1)
+    proto.post(job["id"], success(rest, detection(rest)))
+    assert _track(proto) == 1
+    (occurrence,) = _occurrences(proto, _event(proto, trap))
+    assert occurrence["detection_count"] == len(photos)
+
+
+def test_a_persons_review_determines_and_a_false_detection_leaves(proto: Protocol) -> None:
+    trap = _deployment(proto, "Sheet", "UTC")
+    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    _run(proto, photos)
+    _track(proto)
+    event = _event(proto, trap)
+    first, second = sorted(_occurrences(proto, event), key=lambda o: o["best_detection_id"])
+    detections = _detail(proto, first["id"])["detections"]
+    relabel = proto.client.post(
+        f"{API}/annotations/{detections[0]['annotation_id']}/reviews",
+        json={"verdict": "relabel", "label": "Agrotis ipsilon"},
+        headers=proto.headers,
+    )
+    assert relabel.status_code == 201, relabel.text
+    for d in _detail(proto, second["id"])["detections"]:
+        gone = proto.client.post(
+            f"{API}/annotations/{d['annotation_id']}/reviews",
+            json={"verdict": "false_detection"},
+            headers=proto.headers,
+        )
+        assert gone.status_code == 201, gone.text
+    assert _track(proto) == 1
+    (left,) = _occurrences(proto, event)
+    assert left["determination"] == {"label": "Agrotis ipsilon", "score": None, "by": "person"}
+    assert left["detection_count"] == 2
+
+
+def test_occurrence_listing_pages_and_unknown_ids_answer_404(proto: Protocol) -> None:
+    trap = _deployment(proto, "Sheet", "UTC")
+    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    _run(proto, photos)
+    _track(proto)
+    event = _event(proto, trap)
+    page = proto.client.get(
+        f"{API}/events/{event}/occurrences", params={"limit": 1}, headers=proto.headers
+    ).json()
+    assert page["count"] == 2
+    assert len(page["results"]) == 1
+    assert page["next"] is not None
+    for path in (f"/events/{event + 1000}/occurrences", "/occurrences/999999"):
+        missing = proto.client.get(API + path, headers=proto.headers)
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["code"] == "not_found"
