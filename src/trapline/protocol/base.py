@@ -77,6 +77,8 @@ MAX_JSON_DEPTH = 32
 
 #: Most labels in a category map or a classification (and scores, logits).
 MAX_LABELS = 100_000
+#: Values in a classification's feature vector.
+MAX_FEATURES = 8192
 
 
 #: Most result items in one post of results (a whole-request limit: over it answers 400).

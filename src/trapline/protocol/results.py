@@ -10,6 +10,7 @@ from pydantic import BaseModel, Discriminator, Field, StrictBool, StrictFloat, T
 from trapline.protocol.base import (
     MAX_CLASSIFICATIONS,
     MAX_DETECTIONS,
+    MAX_FEATURES,
     MAX_LABELS,
     MAX_RESULT_ITEMS,
     Finite,
@@ -49,6 +50,9 @@ class ClassificationResponse(WireModel):
     labels: list[WireName] | None = Field(None, max_length=MAX_LABELS, fail_fast=True)
     scores: list[Finite] = Field(default_factory=list, max_length=MAX_LABELS, fail_fast=True)
     logits: list[Finite] | None = Field(None, max_length=MAX_LABELS, fail_fast=True)
+    #: The classifier's feature vector of the crop (AMI sends 2,048 values): kept with the
+    #: classification, and what tracking compares detections by (``domain/tracking.py``).
+    features: list[Finite] | None = Field(None, max_length=MAX_FEATURES, fail_fast=True)
     #: Seconds; a time that is not finite is stored as unknown.
     inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference

@@ -163,6 +163,8 @@ def _classification(
     if project.keep_full_scores:
         data["all_scores"] = list(scores)
         data["logits"] = list(c.logits or [])
+    if c.features:
+        data["features"] = list(c.features)
     return AnnotationDraft(
         type=AnnotationType.CLASSIFICATION,
         label=label,

@@ -247,15 +247,15 @@ def _unless_invalid(streamed: StreamedResult | None, verdict: Settled) -> Settle
 
 
 def _weight(judged: Judgement) -> int:
-    """About how many values a judgement holds in memory until it is written (full score
-    vectors, for projects that keep them)."""
+    """About how many values a judgement holds in memory until it is written (feature vectors,
+    and full score vectors for projects that keep them)."""
     if not isinstance(judged, Store):
         return 1
     weight = 0
     for annotation in judged.draft.annotations:
         for child in (annotation, *annotation.children):
             data = child.data or {}
-            weight += 10 + len(data.get("all_scores", ())) + len(data.get("logits", ()))
+            weight += 10 + sum(len(data.get(k, ())) for k in ("all_scores", "logits", "features"))
     return weight
 
 

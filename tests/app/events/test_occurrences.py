@@ -238,3 +238,30 @@ def test_occurrence_listing_pages_and_unknown_ids_answer_404(proto: Protocol) ->
         missing = proto.client.get(API + path, headers=proto.headers)
         assert missing.status_code == 404, missing.text
         assert missing.json()["code"] == "not_found"
+
+
+def _features_run(proto: Protocol, photos: list[int], vectors: list[list[float]]) -> None:
+    """A box that moved 10 px between the two photos, each classification with a vector."""
+    job = proto.job_that_runs(params={"max_attempts": 1, "reprocess": True})
+    tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
+    items = []
+    for n, (image_id, vector) in enumerate(zip(photos, vectors, strict=True)):
+        found = detection(tasks[image_id], bbox=(10 + 10 * n, 12, 60 + 10 * n, 70))
+        found["classifications"][0]["features"] = vector
+        items.append(success(tasks[image_id], found))
+    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
+
+
+def test_a_pipelines_feature_vectors_decide_what_looks_alike(proto: Protocol) -> None:
+    trap = _deployment(proto, "Sheet", "UTC")
+    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    event = _event(proto, trap)
+    # Moved a little (0.38 of cost in overlap and distance) and alike: one occurrence.
+    _features_run(proto, photos, [[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]])
+    _track(proto)
+    assert [o["detection_count"] for o in _occurrences(proto, event)] == [2]
+    # The same boxes, but the classifier says they look nothing alike: two.
+    _features_run(proto, photos, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    _track(proto)
+    assert [o["detection_count"] for o in _occurrences(proto, event)] == [1, 1]
