@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 #: The highest cost at which two detections are taken for one individual.
 COST_THRESHOLD = 1.0
@@ -118,6 +117,10 @@ def pair(
     in at most one, chosen to minimise the total cost."""
     if not earlier.sightings or not later.sightings:
         return []
+    # Imported here: SciPy's optimiser takes a good part of a second to import, which every
+    # server start would pay for a duty that may never run.
+    from scipy.optimize import linear_sum_assignment
+
     diagonal = max(earlier.diagonal, later.diagonal)
     costs = np.array([[cost(a, b, diagonal) for b in later.sightings] for a in earlier.sightings])
     # Pairs over the threshold may not be linked: priced out of the assignment, so that a

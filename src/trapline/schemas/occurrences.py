@@ -8,7 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from trapline.domain.occurrences import Occurrence, OccurrenceDetection
-from trapline.schemas.common import WallClock
+from trapline.schemas.common import BodyId, Input, WallClock
+
+#: Most detections (or occurrences) one split (or merge) names.
+MAX_EDITED = 10_000
 
 
 def _local(moment: datetime, offset: int | None) -> datetime:
@@ -88,3 +91,26 @@ class OccurrenceWithDetectionsOut(OccurrenceOut):
     """An occurrence with its detections in photo order."""
 
     detections: list[SightingOut]
+
+
+class SplitIn(Input):
+    """Which detections leave the occurrence, to make a new one."""
+
+    detection_ids: list[BodyId] = Field(
+        min_length=1,
+        max_length=MAX_EDITED,
+        description="annotation ids of some (not all) of the occurrence's detections",
+    )
+
+
+class MergeIn(Input):
+    """Occurrences of one event and pipeline to make one; the first keeps its id."""
+
+    occurrence_ids: list[BodyId] = Field(min_length=2, max_length=MAX_EDITED)
+
+
+class SplitOut(BaseModel):
+    """The occurrence split, and the new one made of the detections that left it."""
+
+    kept: OccurrenceOut
+    new: OccurrenceOut

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from trapline.db.engine import Database
 from trapline.db.repositories.occurrences import NewOccurrence, Photo
@@ -26,7 +27,7 @@ from trapline.domain.occurrences import (
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, track
-from trapline.errors import TraplineError
+from trapline.errors import InvalidInput, TraplineError
 from trapline.imaging.descriptors import box_descriptors
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import DEFAULT_LIMITS
@@ -65,31 +66,43 @@ def track_event(
     threshold: float = COST_THRESHOLD,
     limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> bool:
-    """Track one event (as it stood at tracking ``version``); False when it went meanwhile."""
+    """Track one event (as it stood at tracking ``version``); False when it went meanwhile.
+
+    An occurrence a reviewer split or merged stays as they left it while all its detections
+    still take part (its determination is made again); otherwise its detections are tracked
+    afresh with the rest."""
     with db.read() as repos:
         event = repos.events.get(event_id)
         if event is None:
             return False
         photos = repos.occurrences.photos(event_id)
         detections = [d for d in repos.occurrences.detections(event) if d.takes_part]
-    looks = _appearances(store, photos, detections, limits)
-    made: list[NewOccurrence] = []
+        edited = repos.occurrences.groups(event_id, edited=True)
+    by_id = {d.annotation_id: d for d in detections}
+    kept = {o: group for o, group in edited.items() if all(i in by_id for i in group)}
+    fixed = {i for group in kept.values() for i in group}
+    free = [d for d in detections if d.annotation_id not in fixed]
+    made = [
+        replace(_made([by_id[i] for i in group], photos, edited=True), occurrence_id=o)
+        for o, group in kept.items()
+    ]
+    looks = _appearances(store, photos, free, limits)
     by_pipeline: dict[str, list[Detection]] = defaultdict(list)
-    for detection in detections:
+    for detection in free:
         by_pipeline[detection.pipeline].append(detection)
-    for pipeline, found in sorted(by_pipeline.items()):
-        made.extend(_occurrences(pipeline, photos, found, looks, threshold))
+    for _, found in sorted(by_pipeline.items()):
+        made.extend(_tracked(photos, found, looks, threshold))
     with db.write() as repos:
-        return repos.occurrences.replace(event, version, made)
+        return repos.occurrences.replace(event, made, version)
 
 
-def _occurrences(
-    pipeline: str,
+def _tracked(
     photos: Sequence[Photo],
     detections: Sequence[Detection],
     looks: dict[int, tuple[float, ...]],
     threshold: float,
 ) -> list[NewOccurrence]:
+    """The occurrences of one pipeline's detections of an event."""
     of_photo: dict[int, list[Detection]] = defaultdict(list)
     for detection in detections:
         of_photo[detection.image_id].append(detection)
@@ -107,21 +120,35 @@ def _occurrences(
         if of_photo.get(photo.id)
     ]
     by_id = {d.annotation_id: d for d in detections}
-    made = []
-    for chain in track(frames, threshold):
-        members = [by_id[i] for i, _ in chain]
-        determination = determine(members)
-        made.append(
-            NewOccurrence(
-                pipeline=pipeline,
-                detections=[(by_id[i], cost) for i, cost in chain],
-                best_annotation_id=best_detection(members).annotation_id,
-                label=determination.label,
-                score=determination.score,
-                determined_by=determination.by,
-            )
-        )
-    return made
+    return [
+        _made([by_id[i] for i, _ in chain], photos, costs=[cost for _, cost in chain])
+        for chain in track(frames, threshold)
+    ]
+
+
+def _made(
+    members: Sequence[Detection],
+    photos: Sequence[Photo],
+    *,
+    costs: Sequence[float | None] | None = None,
+    edited: bool = False,
+) -> NewOccurrence:
+    """An occurrence of these detections, in photo order, with its determination."""
+    order = {photo.id: n for n, photo in enumerate(photos)}
+    ranked = sorted(
+        zip(members, costs or [None] * len(members), strict=True),
+        key=lambda pair: (order.get(pair[0].image_id, 0), pair[0].annotation_id),
+    )
+    determination = determine([d for d, _ in ranked])
+    return NewOccurrence(
+        pipeline=ranked[0][0].pipeline,
+        detections=list(ranked),
+        best_annotation_id=best_detection([d for d, _ in ranked]).annotation_id,
+        label=determination.label,
+        score=determination.score,
+        determined_by=determination.by,
+        edited=edited,
+    )
 
 
 def _appearances(
@@ -173,3 +200,72 @@ def get_occurrence(
         asked = ("occurrence", occurrence_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
         return found, repos.occurrences.sightings(occurrence_id)
+
+
+# -- a reviewer's edits -------------------------------------------------------------------
+
+
+def split(
+    db: Database, caller: User, occurrence_id: int, detection_ids: Sequence[int]
+) -> tuple[Occurrence, Occurrence]:
+    """Move some of an occurrence's detections into a new occurrence (members of its
+    project); both are kept as they are by later trackings. The two, the old one first."""
+    with db.write() as repos:
+        found = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+        asked = ("occurrence", occurrence_id)
+        project_for(repos, caller, found.project_id, Role.MEMBER, asked=asked)
+        event = require(repos.events.get(found.event_id), "occurrence", occurrence_id)
+        repos.occurrences.hold(event.id)
+        members = repos.occurrences.groups(event.id).get(occurrence_id, [])
+        leaving = set(detection_ids)
+        strangers = sorted(leaving - set(members))
+        if strangers:
+            raise InvalidInput(
+                f"detection_ids: {strangers} are not detections of occurrence {occurrence_id}"
+            )
+        if leaving == set(members):
+            raise InvalidInput(
+                "detection_ids: name some of the occurrence's detections, not all of them"
+            )
+        photos = repos.occurrences.photos(event.id)
+        by_id = {d.annotation_id: d for d in repos.occurrences.detections(event)}
+        staying = [by_id[i] for i in members if i not in leaving]
+        repos.occurrences.rewrite(occurrence_id, _made(staying, photos, edited=True))
+        made = _made([by_id[i] for i in members if i in leaving], photos, edited=True)
+        new_id = repos.occurrences.insert(event, made)
+        old, new = repos.occurrences.get(occurrence_id), repos.occurrences.get(new_id)
+        assert old is not None
+        assert new is not None
+        return old, new
+
+
+def merge(db: Database, caller: User, occurrence_ids: Sequence[int]) -> Occurrence:
+    """Make one occurrence of several of one event and pipeline (members of its project):
+    the first named keeps its id, the others go; later trackings keep it as it is."""
+    ids = list(dict.fromkeys(occurrence_ids))
+    with db.write() as repos:
+        found = []
+        for occurrence_id in ids:
+            one = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+            asked = ("occurrence", occurrence_id)
+            project_for(repos, caller, one.project_id, Role.MEMBER, asked=asked)
+            found.append(one)
+        if len(ids) < 2:
+            raise InvalidInput("occurrence_ids: name at least two different occurrences")
+        if len({o.event_id for o in found}) > 1:
+            raise InvalidInput("occurrence_ids: occurrences of different events cannot be merged")
+        if len({o.pipeline for o in found}) > 1:
+            raise InvalidInput(
+                "occurrence_ids: occurrences of different pipelines cannot be merged"
+            )
+        event = require(repos.events.get(found[0].event_id), "occurrence", ids[0])
+        repos.occurrences.hold(event.id)
+        groups = repos.occurrences.groups(event.id)
+        by_id = {d.annotation_id: d for d in repos.occurrences.detections(event)}
+        members = [by_id[i] for o in ids for i in groups.get(o, ()) if i in by_id]
+        photos = repos.occurrences.photos(event.id)
+        repos.occurrences.remove(ids[1:])
+        repos.occurrences.rewrite(ids[0], _made(members, photos, edited=True))
+        merged = repos.occurrences.get(ids[0])
+        assert merged is not None
+        return merged

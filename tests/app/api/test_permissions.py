@@ -42,7 +42,12 @@ API = "/api/v2"
 ROLES = ("viewer", "member", "manager", "owner")
 CALLERS = ("anonymous", "non-member", *ROLES, "admin", "service")
 #: The JSON ``code`` each refusal answers with.
-ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
+ERROR_CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+}
 #: The routers (OpenAPI tags) whose every endpoint is in the matrix.
 MATRIX_TAGS = {"users", "tokens", "projects", "deployments", "images", "collections", "events"}
 
@@ -377,6 +382,22 @@ ENDPOINTS = [
     Endpoint("GET", "/event-regroupings/{regrouping}", 200, "viewer"),
     Endpoint("GET", "/events/{event}/occurrences", 200, "viewer"),
     Endpoint("GET", "/occurrences/{occurrence}", 200, "viewer"),
+    # The world's occurrence has one detection: a member's split or merge gets as far as the
+    # 400 that says so, past every right.
+    Endpoint(
+        "POST",
+        "/occurrences/{occurrence}/split",
+        400,
+        "member",
+        lambda w: {"json": {"detection_ids": [w.occurrence]}},
+    ),
+    Endpoint(
+        "POST",
+        "/occurrences/merge",
+        400,
+        "member",
+        lambda w: {"json": {"occurrence_ids": [w.occurrence, w.occurrence]}},
+    ),
     # Images.
     Endpoint(
         "POST",

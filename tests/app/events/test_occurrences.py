@@ -32,7 +32,13 @@ def _deployment(proto: Protocol, name: str = "Pond", zone: str = DAR) -> int:
 
 
 def _frames(
-    proto: Protocol, deployment: int, count: int, step: timedelta, *, size: tuple[int, int]
+    proto: Protocol,
+    deployment: int,
+    count: int,
+    step: timedelta,
+    *,
+    size: tuple[int, int],
+    seed: int = 7,
 ) -> list[int]:
     """``count`` photos of one scene (one seed) ``step`` apart, named frame-00.jpg, ...; each
     saved at another JPEG quality, so that no two are the same file."""
@@ -41,7 +47,7 @@ def _frames(
         (
             f"frame-{i:02d}.jpg",
             light_trap_jpeg(
-                7, width=width, height=height, captured_at=T0 + i * step, quality=80 + i
+                seed, width=width, height=height, captured_at=T0 + i * step, quality=80 + i
             ),
         )
         for i in range(count)
@@ -265,3 +271,79 @@ def test_a_pipelines_feature_vectors_decide_what_looks_alike(proto: Protocol) ->
     _features_run(proto, photos, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     _track(proto)
     assert [o["detection_count"] for o in _occurrences(proto, event)] == [1, 1]
+
+
+def _two_still_insects(proto: Protocol) -> tuple[int, list[dict[str, Any]]]:
+    trap = _deployment(proto, "Sheet", "UTC")
+    photos = _frames(proto, trap, 3, timedelta(seconds=10), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    _run(proto, photos)
+    _track(proto)
+    event = _event(proto, trap)
+    return event, sorted(_occurrences(proto, event), key=lambda o: o["best_detection_id"])
+
+
+def test_a_reviewer_splits_and_merges_and_tracking_keeps_their_work(proto: Protocol) -> None:
+    event, (left, right) = _two_still_insects(proto)
+    boxes = [d["annotation_id"] for d in _detail(proto, left["id"])["detections"]]
+    split = proto.client.post(
+        f"{API}/occurrences/{left['id']}/split",
+        json={"detection_ids": boxes[2:]},
+        headers=proto.headers,
+    )
+    assert split.status_code == 200, split.text
+    kept, new = split.json()["kept"], split.json()["new"]
+    assert (kept["id"], kept["detection_count"], new["detection_count"]) == (left["id"], 2, 1)
+    assert new["first_seen"] == "2024-03-01T21:30:20Z"
+    # A review elsewhere in the event tracks it again: the split stays.
+    other = _detail(proto, right["id"])["detections"][0]["annotation_id"]
+    reviewed = proto.client.post(
+        f"{API}/annotations/{other}/reviews", json={"verdict": "confirm"}, headers=proto.headers
+    )
+    assert reviewed.status_code == 201, reviewed.text
+    assert _track(proto) == 1
+    counts = sorted(o["detection_count"] for o in _occurrences(proto, event))
+    assert counts == [1, 2, 3]
+
+    merged = proto.client.post(
+        f"{API}/occurrences/merge",
+        json={"occurrence_ids": [kept["id"], new["id"]]},
+        headers=proto.headers,
+    )
+    assert merged.status_code == 200, merged.text
+    assert (merged.json()["id"], merged.json()["detection_count"]) == (kept["id"], 3)
+    assert _track(proto) == 0
+    assert sorted(o["detection_count"] for o in _occurrences(proto, event)) == [3, 3]
+    gone = proto.client.get(f"{API}/occurrences/{new['id']}", headers=proto.headers)
+    assert gone.status_code == 404
+
+
+def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> None:
+    _, (left, right) = _two_still_insects(proto)
+    mine = [d["annotation_id"] for d in _detail(proto, left["id"])["detections"]]
+    theirs = _detail(proto, right["id"])["detections"][0]["annotation_id"]
+    for body in ({"detection_ids": mine}, {"detection_ids": [theirs]}, {"detection_ids": []}):
+        refused = proto.client.post(
+            f"{API}/occurrences/{left['id']}/split", json=body, headers=proto.headers
+        )
+        assert refused.status_code == 400, refused.text
+        assert "detection_ids" in refused.json()["detail"]
+    for ids in ([left["id"]], [left["id"], left["id"]]):
+        refused = proto.client.post(
+            f"{API}/occurrences/merge", json={"occurrence_ids": ids}, headers=proto.headers
+        )
+        assert refused.status_code == 400, refused.text
+        assert "occurrence_ids" in refused.json()["detail"]
+    # Occurrences of another event (another deployment) do not merge.
+    elsewhere = _deployment(proto, "Wall", "UTC")
+    photos = _frames(proto, elsewhere, 1, timedelta(seconds=10), size=(160, 120), seed=8)
+    _run(proto, photos)
+    _track(proto)
+    (far,) = _occurrences(proto, _event(proto, elsewhere))[:1]
+    refused = proto.client.post(
+        f"{API}/occurrences/merge",
+        json={"occurrence_ids": [left["id"], far["id"]]},
+        headers=proto.headers,
+    )
+    assert refused.status_code == 400, refused.text
+    assert "different events" in refused.json()["detail"]

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Request
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
-from trapline.schemas.occurrences import OccurrenceOut, OccurrenceWithDetectionsOut, SightingOut
+from trapline.schemas.occurrences import (
+    MergeIn,
+    OccurrenceOut,
+    OccurrenceWithDetectionsOut,
+    SightingOut,
+    SplitIn,
+    SplitOut,
+)
 from trapline.services import occurrences
 
 router = APIRouter(tags=["events"])
@@ -39,3 +46,23 @@ def get_occurrence(
         **OccurrenceOut.of(found).model_dump(),
         detections=[SightingOut.of(s) for s in sightings],
     )
+
+
+@router.post("/occurrences/{occurrence_id}/split")
+def split_occurrence(
+    occurrence_id: Id, body: SplitIn, caller: CurrentUser, db: DatabaseDep
+) -> SplitOut:
+    """Move some of an occurrence's detections into a new occurrence (members).
+
+    Both are kept as they are when the event is tracked again, while their detections stay
+    current; 400 names ``detection_ids`` when they are not some of the occurrence's own.
+    """
+    kept, new = occurrences.split(db, caller, occurrence_id, body.detection_ids)
+    return SplitOut(kept=OccurrenceOut.of(kept), new=OccurrenceOut.of(new))
+
+
+@router.post("/occurrences/merge")
+def merge_occurrences(body: MergeIn, caller: CurrentUser, db: DatabaseDep) -> OccurrenceOut:
+    """Make one occurrence of several of one event and pipeline (members); the first keeps its
+    id. 400 names ``occurrence_ids`` for occurrences of different events or pipelines."""
+    return OccurrenceOut.of(occurrences.merge(db, caller, body.occurrence_ids))

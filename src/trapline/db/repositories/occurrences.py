@@ -62,6 +62,10 @@ class NewOccurrence:
     label: str | None
     score: float | None
     determined_by: DeterminedBy
+    #: Made or kept by a reviewer's split or merge: tracking leaves it as it is.
+    edited: bool = False
+    #: The stored occurrence it is (an edited one kept by tracking), None for a new one.
+    occurrence_id: int | None = None
 
 
 def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None:
@@ -113,18 +117,6 @@ class OccurrenceRepo:
             .limit(limit)
         )
         return [(int(event_id), int(version)) for event_id, version in rows]
-
-    def pending(self, project_id: int) -> int:
-        """How many of the project's events are due for tracking."""
-        return int(
-            self.session.scalar(
-                select(func.count()).where(
-                    EventRow.project_id == project_id,
-                    EventRow.tracking_version > EventRow.tracked_version,
-                )
-            )
-            or 0
-        )
 
     # -- what tracking reads ----------------------------------------------------------------
 
@@ -231,65 +223,107 @@ class OccurrenceRepo:
 
     # -- what tracking writes ---------------------------------------------------------------
 
-    def replace(self, event: Event, version: int, made: Sequence[NewOccurrence]) -> bool:
-        """Store an event's occurrences in place of those tracking made before (a reviewer's
-        edited ones stay, with their detections); False when the event went meanwhile."""
+    def hold(self, event_id: int) -> bool:
+        """Hold the event's row until the transaction ends (trackings and a reviewer's edits
+        of one event take turns); False when it is gone."""
         held = self.session.execute(
-            select(EventRow.id).where(EventRow.id == event.id).with_for_update()
+            select(EventRow.id).where(EventRow.id == event_id).with_for_update()
         ).first()
-        if held is None:
+        return held is not None
+
+    def replace(self, event: Event, made: Sequence[NewOccurrence], version: int) -> bool:
+        """Store an event's occurrences in place of all it had (those that name a stored one
+        rewrite it), made from tracking ``version``; False when the event went meanwhile."""
+        if not self.hold(event.id):
             return False
+        kept = [o.occurrence_id for o in made if o.occurrence_id is not None]
         self.session.execute(
             delete(OccurrenceRow).where(
-                OccurrenceRow.event_id == event.id, OccurrenceRow.edited.is_(False)
-            )
-        )
-        kept = set(
-            self.session.scalars(
-                select(OccurrenceDetectionRow.annotation_id)
-                .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
-                .where(OccurrenceRow.event_id == event.id)
+                OccurrenceRow.event_id == event.id, OccurrenceRow.id.not_in(kept)
             )
         )
         times = self._times([d.image_id for o in made for d, _ in o.detections])
         for occurrence in made:
-            links = [(d, c) for d, c in occurrence.detections if d.annotation_id not in kept]
-            if not links:
-                continue
-            first, last = times[links[0][0].image_id], times[links[-1][0].image_id]
-            row = OccurrenceRow(
-                project_id=event.project_id,
-                deployment_id=event.deployment_id,
-                event_id=event.id,
-                pipeline=occurrence.pipeline,
-                first_seen_at=first[0],
-                first_offset_minutes=first[1],
-                last_seen_at=last[0],
-                last_offset_minutes=last[1],
-                detection_count=len(links),
-                best_annotation_id=occurrence.best_annotation_id,
-                label=occurrence.label,
-                score=occurrence.score,
-                determined_by=occurrence.determined_by.value,
-                edited=False,
-            )
-            self.session.add(row)
-            self.session.flush()
-            self.session.add_all(
-                OccurrenceDetectionRow(
-                    annotation_id=d.annotation_id,
-                    occurrence_id=row.id,
-                    image_id=d.image_id,
-                    cost=cost,
-                )
-                for d, cost in links
-            )
+            if occurrence.occurrence_id is None:
+                self._insert(event, occurrence, times)
+            else:
+                self._rewrite(occurrence.occurrence_id, occurrence, times)
         self.session.execute(
             update(EventRow)
             .where(EventRow.id == event.id, EventRow.tracked_version < version)
             .values(tracked_version=version)
         )
         return True
+
+    def insert(self, event: Event, made: NewOccurrence) -> int:
+        """Store one more occurrence of the event (a reviewer's split); its id."""
+        return self._insert(event, made, self._times([d.image_id for d, _ in made.detections]))
+
+    def rewrite(self, occurrence_id: int, made: NewOccurrence) -> None:
+        """Give an occurrence other detections (a reviewer's split or merge)."""
+        self._rewrite(occurrence_id, made, self._times([d.image_id for d, _ in made.detections]))
+
+    def _rewrite(
+        self, occurrence_id: int, made: NewOccurrence, times: dict[int, tuple[Any, int]]
+    ) -> None:
+        self.session.execute(
+            delete(OccurrenceDetectionRow).where(
+                OccurrenceDetectionRow.occurrence_id == occurrence_id
+            )
+        )
+        self.session.execute(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id == occurrence_id)
+            .values(**_fields(made, times))
+        )
+        self._link(occurrence_id, made)
+
+    def remove(self, occurrence_ids: Sequence[int]) -> None:
+        """Delete occurrences (merged into another)."""
+        self.session.execute(
+            delete(OccurrenceRow).where(OccurrenceRow.id.in_(list(occurrence_ids)))
+        )
+
+    def _insert(self, event: Event, made: NewOccurrence, times: dict[int, tuple[Any, int]]) -> int:
+        row = OccurrenceRow(
+            project_id=event.project_id,
+            deployment_id=event.deployment_id,
+            event_id=event.id,
+            **_fields(made, times),
+        )
+        self.session.add(row)
+        self.session.flush()
+        self._link(row.id, made)
+        return row.id
+
+    def _link(self, occurrence_id: int, made: NewOccurrence) -> None:
+        self.session.add_all(
+            OccurrenceDetectionRow(
+                annotation_id=d.annotation_id,
+                occurrence_id=occurrence_id,
+                image_id=d.image_id,
+                cost=cost,
+            )
+            for d, cost in made.detections
+        )
+        self.session.flush()
+
+    def groups(self, event_id: int, *, edited: bool | None = None) -> dict[int, list[int]]:
+        """Each occurrence of the event (``edited``: only those a reviewer split or merged, or
+        only the others) with its detections."""
+        terms = [OccurrenceRow.event_id == event_id]
+        if edited is not None:
+            terms.append(OccurrenceRow.edited.is_(edited))
+        rows = self.session.execute(
+            select(OccurrenceDetectionRow.occurrence_id, OccurrenceDetectionRow.annotation_id)
+            .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
+            .where(*terms)
+            .order_by(OccurrenceDetectionRow.occurrence_id, OccurrenceDetectionRow.annotation_id)
+        )
+        found: dict[int, list[int]] = {}
+        for occurrence_id, annotation_id in rows:
+            found.setdefault(int(occurrence_id), []).append(int(annotation_id))
+        return found
 
     def _times(self, image_ids: Sequence[int]) -> dict[int, tuple[Any, int]]:
         times: dict[int, tuple[Any, int]] = {}
@@ -355,6 +389,25 @@ class OccurrenceRepo:
             )
             for aid, image_id, x1, y1, x2, y2, label, confidence, cost, at, offset in rows
         ]
+
+
+def _fields(made: NewOccurrence, times: dict[int, tuple[Any, int]]) -> dict[str, Any]:
+    """An occurrence's own columns, from its detections (in photo order) and their times."""
+    first = times[made.detections[0][0].image_id]
+    last = times[made.detections[-1][0].image_id]
+    return {
+        "pipeline": made.pipeline,
+        "first_seen_at": first[0],
+        "first_offset_minutes": first[1],
+        "last_seen_at": last[0],
+        "last_offset_minutes": last[1],
+        "detection_count": len(made.detections),
+        "best_annotation_id": made.best_annotation_id,
+        "label": made.label,
+        "score": made.score,
+        "determined_by": made.determined_by.value,
+        "edited": made.edited,
+    }
 
 
 def to_occurrence(row: OccurrenceRow) -> Occurrence:
