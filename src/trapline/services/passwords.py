@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +17,13 @@ MAX_LENGTH = 256
 
 #: argon2id with the library's defaults (RFC 9106's second recommended setting).
 _HASHER = PasswordHasher()
-#: A hash checked when there is no account, so a wrong email costs as long as a wrong password.
-_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy() -> str:
+    """A hash checked when there is no account, so a wrong email costs as long as a wrong
+    password (made on first use: hashing at import would slow every process's start)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def new_password() -> str:
@@ -46,6 +52,6 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -18,7 +18,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,8 @@ class World:
     #: The image's event, and a regrouping of events (of a second, empty deployment).
     event: int = 0
     regrouping: int = 0
-    #: The occurrence tracked from the image's one imported detection.
+    #: The image's file name, and the occurrence tracked from its one imported detection.
+    filename: str = ""
     occurrence: int = 0
 
     @property
@@ -236,7 +237,6 @@ def build_world(site: Site) -> World:
     assert rule.status_code == 200, rule.text
     image = site.request("GET", f"/images/{uploaded['id']}", owner).json()
     assert image["event_id"] is not None, image
-    occurrence = _occurrence(site, project, names["image"], image["event_id"])
     return World(
         site,
         project,
@@ -248,12 +248,14 @@ def build_world(site: Site) -> World:
         service=Account(made["user_id"], f"service-{made['user_id']}", made["token"]),
         event=image["event_id"],
         regrouping=rule.json()["regrouping"]["id"],
-        occurrence=occurrence,
+        filename=names["image"],
     )
 
 
-def _occurrence(site: Site, project: int, filename: str, event: int) -> int:
-    """An occurrence of the image: one detection imported as MegaDetector output, tracked."""
+def with_occurrence(world: World) -> World:
+    """The world with an occurrence of its image: one detection imported as MegaDetector
+    output (which registers an import pipeline in the project), tracked."""
+    site, project, filename, event = world.site, world.project, world.filename, world.event
     detections = [{"category": "1", "conf": 0.9, "bbox": [0.1, 0.1, 0.3, 0.3]}]
     results = {
         "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
@@ -269,20 +271,20 @@ def _occurrence(site: Site, project: int, filename: str, event: int) -> int:
     track_due(platform.db, platform.store)
     found = site.request("GET", f"/events/{event}/occurrences", owner).json()
     assert found["count"] == 1, found
-    return int(found["results"][0]["id"])
+    return replace(world, occurrence=int(found["results"][0]["id"]))
 
 
 @pytest.fixture
 def world(site: Site) -> World:
     """A project made for this test alone."""
-    return build_world(site)
+    return with_occurrence(build_world(site))
 
 
 @pytest.fixture
 def shared_world(site: Site) -> World:
     """A project every read-only case of the backend looks at."""
     if site.shared is None:
-        site.shared = build_world(site)
+        site.shared = with_occurrence(build_world(site))
     return site.shared
 
 
