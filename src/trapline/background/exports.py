@@ -235,6 +235,9 @@ class ExportRunner:
                 if self.after_batch is not None:
                     self.after_batch(export.id)
             writer.close()
+            empty = writer.tally.emptiness()
+            if empty:
+                context.problem(empty)
             out.flush()
             size = out.tell()
             out.seek(0)

@@ -94,6 +94,17 @@ def export(
     include_empty: Annotated[
         bool, typer.Option("--include-empty", help="CSV: rows for images without detections")
     ] = False,
+    all_runs: Annotated[
+        bool, typer.Option("--all-runs", help="every run's results, not only the current ones")
+    ] = False,
+    observation_level: Annotated[
+        str,
+        typer.Option(
+            "--observation-level",
+            help="camtrap-dp: media (an observation per detection) or event (per event and "
+            "label, counting occurrences)",
+        ),
+    ] = "media",
     as_email: AsEmail = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -101,24 +112,35 @@ def export(
     """Export a project's images and results to a file, showing progress."""
     from datetime import date
 
-    from trapline.domain.exports import ExportFilters, ExportFormat
+    from pydantic import ValidationError
+
+    from trapline.http.errors import describe_validation_errors
+    from trapline.schemas.exports import ExportIn
 
     try:
-        chosen = ExportFormat(fmt)
-        filters = ExportFilters(
-            deployment_id=deployment,
-            date_from=date.fromisoformat(date_from) if date_from else None,
-            date_to=date.fromisoformat(date_to) if date_to else None,
-            collection_id=collection,
-            job_id=job,
-            pipeline=pipeline,
-            pipeline_version=pipeline_version,
-            min_confidence=min_confidence,
-            include_empty=include_empty,
+        asked = ExportIn.model_validate(
+            {
+                "format": fmt,
+                "deployment_id": deployment,
+                "date_from": date.fromisoformat(date_from) if date_from else None,
+                "date_to": date.fromisoformat(date_to) if date_to else None,
+                "collection_id": collection,
+                "job_id": job,
+                "pipeline": pipeline,
+                "pipeline_version": pipeline_version,
+                "min_confidence": min_confidence,
+                "include_empty": include_empty,
+                "all_runs": all_runs,
+                "observation_level": observation_level,
+            }
         )
+    except ValidationError as exc:
+        typer.echo(f"error: {describe_validation_errors(exc.errors())}", err=True)
+        raise typer.Exit(2) from exc
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    chosen, filters = asked.format, asked.filters()
 
     def progress(e: Any) -> None:
         total = f" of {e.images_total:,}" if e.images_total is not None else ""

@@ -28,5 +28,14 @@ def read_batches(
             failures = reads.failures_of(scope, image_ids)
             annotations = reads.annotations_of(image_ids)
             reviews = repos.reviews.of_image_span(after_id, image_ids[-1])
-        yield Batch(images, analyses, annotations, failures, reviews)
+            events = reads.events_of(images)
+            occurrence_of = reads.occurrence_of(image_ids)
+            by_event = (
+                reads.occurrences_of(sorted(events))
+                if scope.filters.observation_level == "event"
+                else {}
+            )
+        yield Batch(
+            images, analyses, annotations, failures, reviews, events, occurrence_of, by_event
+        )
         after_id = image_ids[-1]

@@ -74,6 +74,9 @@ class ExportFilters:
     include_empty: bool = False
     #: Every run's results, not only the current ones (one set per image and pipeline).
     all_runs: bool = False
+    #: Camtrap DP: ``event`` for one observation per event and label counting its
+    #: occurrences; None for one per detection (``media``).
+    observation_level: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The filters as stored (only those set)."""
@@ -174,6 +177,30 @@ class ImageFacts(NamedTuple):
     content_type: str
     captured_at: datetime | None
     captured_offset_minutes: int | None
+    event_id: int | None = None
+
+
+class EventFacts(NamedTuple):
+    """An event an export's images are in: its first and last capture time (wall clock and
+    offset)."""
+
+    id: int
+    deployment_id: int
+    starts_at: datetime
+    start_offset_minutes: int
+    ends_at: datetime
+    end_offset_minutes: int
+
+
+class OccurrenceFacts(NamedTuple):
+    """An occurrence of an event, as an event-level export counts it."""
+
+    id: int
+    event_id: int
+    pipeline: str
+    label: str | None
+    score: float | None
+    determined_by: str
 
 
 class AnalysisFacts(NamedTuple):
@@ -239,3 +266,9 @@ class Batch(NamedTuple):
     annotations: Iterator[AnnotationFacts]
     failures: dict[int, str]
     reviews: list[Review]
+    #: The events of the batch's images, by id.
+    events: dict[int, EventFacts]
+    #: The occurrence of each detection of the batch that is in one.
+    occurrence_of: dict[int, int]
+    #: The occurrences of the batch's events (event-level exports only), by event.
+    occurrences: dict[int, list[OccurrenceFacts]]

@@ -49,6 +49,25 @@ class Tally:
         """The counts as a record."""
         return ExportCounts(**self.__dict__)
 
+    def emptiness(self) -> str | None:
+        """Why a file holds nothing (None when it holds something): said with the export, so
+        that an empty file never passes for a plain success."""
+        if self.rows:
+            return None
+        if not self.images:
+            return "no results in the file: no image matched the export's filters"
+        why = ", ".join(
+            f"{count:,} {what}"
+            for count, what in (
+                (self.skipped, "left out (see above)"),
+                (self.unprocessed, "not processed"),
+                (self.failed, "failed"),
+                (self.empty, "without detections"),
+            )
+            if count
+        )
+        return f"no results in the file: {self.images:,} images matched, none with results ({why})"
+
 
 class ExportWriter(ABC):
     """Writes one export file to ``out`` as batches of images arrive; memory stays flat."""
@@ -159,8 +178,12 @@ def capture_iso(image: ImageFacts) -> str:
     a capture time is written for every image."""
     if image.captured_at is None:
         return ""
-    text = image.captured_at.isoformat(timespec="seconds")
-    return text + _offset_text(image.captured_offset_minutes)
+    return wall_iso(image.captured_at, image.captured_offset_minutes)
+
+
+def wall_iso(moment: datetime, offset_minutes: int | None) -> str:
+    """A wall-clock time with its UTC offset, as ``capture_iso`` writes one."""
+    return moment.isoformat(timespec="seconds") + _offset_text(offset_minutes)
 
 
 @lru_cache(maxsize=128)

@@ -19,7 +19,13 @@ from functools import lru_cache
 from typing import IO, Any, BinaryIO
 
 from trapline import __version__
-from trapline.domain.exports import AlgorithmFacts, ExportFormat, ImageFacts
+from trapline.domain.exports import (
+    AlgorithmFacts,
+    EventFacts,
+    ExportFormat,
+    ImageFacts,
+    OccurrenceFacts,
+)
 from trapline.domain.records import Deployment
 from trapline.exports.base import (
     CsvFile,
@@ -28,6 +34,7 @@ from trapline.exports.base import (
     capture_time,
     fractions,
     iso,
+    wall_iso,
 )
 from trapline.exports.csv import cell
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
@@ -72,8 +79,10 @@ _MIN_SIDE = 1e-6
 
 
 class CamtrapDpWriter(ExportWriter):
-    """One media row per image; one observation per detection (media level, no events), or
-    one per image where nothing was found (``blank``) or nothing was run (``unclassified``)."""
+    """One media row per image. At media level (the default): one observation per detection,
+    or one per image where nothing was found (``blank``) or nothing was run
+    (``unclassified``), each naming the image's event. At event level: one observation per
+    event and label, counting the event's occurrences (``event_counts``)."""
 
     format = ExportFormat.CAMTRAP_DP
 
@@ -88,6 +97,9 @@ class CamtrapDpWriter(ExportWriter):
         self._unusable: set[int] = set()
         #: ``_meaning`` by algorithm id, label and category.
         self._meanings: dict[tuple[int | None, str | None, str | None], tuple[str, str, str]] = {}
+        self.by_event = context.filters.observation_level == "event"
+        #: Events whose observations are written (event level).
+        self._events_done: set[int] = set()
 
     def write(self, batch: Iterable[ImageResult]) -> None:
         for result in batch:
@@ -109,16 +121,20 @@ class CamtrapDpWriter(ExportWriter):
                 [media_id, deployment_id, "", stamp, self.relative_path(image), "false",
                  cell(image.filename), image.content_type, "", "", ""]
             )  # fmt: skip
+            self.tally.detections += len(result.detections)
+            if self.by_event:
+                self.tally.rows += self._event_rows(result, deployment_id)
+                continue
+            event = _event_columns(result.event, stamp)
             rows = 0
             for d in result.detections:
-                self._observations.add(self._observation(d, image, deployment_id, stamp))
+                self._observations.add(self._observation(d, image, deployment_id, event))
                 rows += 1
-            self.tally.detections += rows
             if rows == 0:
                 kind = "blank" if result.state is ImageState.PROCESSED else "unclassified"
                 note = f"analysis failed: {result.failure}" if result.failure else ""
                 self._observations.add(
-                    [f"{media_id}-0", deployment_id, media_id, "", stamp, stamp, "media", kind]
+                    [f"{media_id}-0", deployment_id, media_id, *event, "media", kind]
                     + [""] * (len(OBSERVATION_FIELDS) - 9)
                     + [cell(note)]
                 )
@@ -171,8 +187,34 @@ class CamtrapDpWriter(ExportWriter):
         elif moment < span[0] or moment > span[1]:
             self.spans[deployment_id] = (min(span[0], moment), max(span[1], moment))
 
+    def _event_rows(self, result: ImageResult, deployment_id: str) -> int:
+        """The observations of the image's event, the first time one of its images goes by:
+        one per label, counting the event's occurrences of it."""
+        event = result.event
+        if event is None:
+            self.context.problem(
+                f"image {result.image.id} ({result.image.filename}) has no event yet (its "
+                "deployment is being grouped): no event-level observation names it"
+            )
+            return 0
+        if event.id in self._events_done:
+            return 0
+        self._events_done.add(event.id)
+        rows = 0
+        columns = _event_columns(event, "")
+        for label, method, probability, count in event_counts(result.occurrences):
+            name, kind, tags = self._label_meaning(label)
+            by = "person" if method == "human" else ""
+            self._observations.add(
+                [f"e{event.id}-{rows + 1}", deployment_id, "", *columns, "event", kind, "",
+                 cell(name), str(count), "", "", "", "", "", "", "", "", "", "", "", method,
+                 by, "", _num(probability), cell(tags), ""]
+            )  # fmt: skip
+            rows += 1
+        return rows
+
     def _observation(
-        self, d: Detection, image: ImageFacts, deployment_id: str, stamp: str
+        self, d: Detection, image: ImageFacts, deployment_id: str, event: tuple[str, str, str]
     ) -> list[str]:
         name, kind, tags = self._meaning(d)
         box = fractions(d.box, image.width, image.height) if d.box else None
@@ -187,7 +229,7 @@ class CamtrapDpWriter(ExportWriter):
             method, by, when = "machine", _classified_by(d), d.completed_at
             probability = _num(d.label_confidence)
         return [
-            f"{image.id}-{d.key}", deployment_id, str(image.id), "", stamp, stamp,
+            f"{image.id}-{d.key}", deployment_id, str(image.id), *event,
             "media", kind, "", cell(name), "1" if kind == "animal" else "", "", "", "", "", "", "",
             "", *bbox, method, cell(by), _iso_repeated(when), probability, cell(tags), "",
         ]  # fmt: skip
@@ -200,6 +242,14 @@ class CamtrapDpWriter(ExportWriter):
         found = self._meanings.get(key)
         if found is None:
             found = self._meanings[key] = self._work_out(algorithm, d.label, d.category)
+        return found
+
+    def _label_meaning(self, label: str | None) -> tuple[str, str, str]:
+        """``_meaning`` of a label no one algorithm gave (an occurrence's determination)."""
+        key = (None, label, None)
+        found = self._meanings.get(key)
+        if found is None:
+            found = self._meanings[key] = self._work_out(None, label, None)
         return found
 
     def _work_out(
@@ -285,7 +335,7 @@ class CamtrapDpWriter(ExportWriter):
                 "samplingDesign": "opportunistic",
                 "captureMethod": ["activityDetection", "timeLapse"],
                 "individualAnimals": False,
-                "observationLevel": ["media"],
+                "observationLevel": ["event" if self.by_event else "media"],
             },
             "spatial": _bbox_polygon(lats, lons),
             "temporal": {
@@ -294,6 +344,38 @@ class CamtrapDpWriter(ExportWriter):
             },
             "taxonomic": [self.taxa[k] for k in sorted(self.taxa)],
         }
+
+
+def event_counts(
+    occurrences: Iterable[OccurrenceFacts],
+) -> list[tuple[str | None, str, float | None, int]]:
+    """An event's occurrences counted by label: (label, classificationMethod, the highest
+    model score, count), by label. A label is ``human`` when a person determined every one of
+    its occurrences."""
+    by_label: dict[str | None, list[OccurrenceFacts]] = {}
+    for occurrence in occurrences:
+        by_label.setdefault(occurrence.label, []).append(occurrence)
+    counted = []
+    for label in sorted(by_label, key=lambda name: name or ""):
+        found = by_label[label]
+        human = all(o.determined_by == "person" for o in found)
+        scores = [o.score for o in found if o.score is not None]
+        counted.append(
+            (label, "human" if human else "machine", max(scores, default=None), len(found))
+        )
+    return counted
+
+
+def _event_columns(event: EventFacts | None, stamp: str) -> tuple[str, str, str]:
+    """eventID, eventStart and eventEnd of an observation: its image's event's, else the
+    image's own time for both ends."""
+    if event is None:
+        return ("", stamp, stamp)
+    return (
+        str(event.id),
+        wall_iso(event.starts_at, event.start_offset_minutes),
+        wall_iso(event.ends_at, event.end_offset_minutes),
+    )
 
 
 def _table(fields: tuple[str, ...]) -> CsvFile:

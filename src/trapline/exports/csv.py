@@ -15,6 +15,7 @@ COLUMNS = (
     "image_width", "image_height", "status", "detection_id", "x_min", "y_min", "x_max", "y_max",
     "label", "label_confidence", "detection_confidence", "category", "classification_method",
     "pipeline", "pipeline_version", "detector", "classifier", "reviewer", "reviewed_at",
+    "event_id", "occurrence_id",
 )  # fmt: skip
 
 #: First characters that make a spreadsheet read a cell as a formula.
@@ -65,14 +66,15 @@ class CsvWriter(ExportWriter):
         tally = self.tally
         for result in batch:
             tally.seen(result)
+            event = str(result.event.id) if result.event else ""
             if result.detections:
                 head = self._image(result, "detection")
                 for d in result.detections:
-                    yield head + self._detection(d)
+                    yield head + self._detection(d) + [event, str(d.occurrence_id or "")]
                 tally.detections += len(result.detections)
                 tally.rows += len(result.detections)
             elif include_empty:
-                yield self._image(result, _EMPTY[result.state]) + _NO_DETECTION
+                yield self._image(result, _EMPTY[result.state]) + _NO_DETECTION + [event, ""]
                 tally.rows += 1
 
     def close(self) -> None:
@@ -109,6 +111,7 @@ _EMPTY = {
     ImageState.FAILED: "failed",
     ImageState.UNPROCESSED: "unprocessed",
 }
-#: The detection columns of an image without detections.
-_NO_DETECTION = [""] * (len(COLUMNS) - 9)
+#: The detection columns of an image without detections (all but the image's nine and the
+#: event and occurrence at the end).
+_NO_DETECTION = [""] * (len(COLUMNS) - 11)
 _NO_BOX = (None, None, None, None)

@@ -52,6 +52,8 @@ class MegaDetectorWriter(ExportWriter):
             if image.captured_at is not None:
                 # Local capture time with its UTC offset (the format's sequence tools read it).
                 entry["datetime"] = capture_iso(image)
+            if result.event is not None:  # trapline's own keys; readers skip what they lack
+                entry["event_id"] = result.event.id
             if result.state is ImageState.FAILED:
                 entry["failure"] = result.failure or "failed"
                 entry["detections"] = None
@@ -83,6 +85,8 @@ class MegaDetectorWriter(ExportWriter):
             "conf": round(d.confidence, 6) if d.confidence is not None else 1.0,
             "bbox": normalised(d.box, image.width, image.height),
         }
+        if d.occurrence_id is not None:
+            out["occurrence_id"] = d.occurrence_id
         if d.detector:
             self.detectors.add(d.detector.name)
         self.detected_at = _later(self.detected_at, d.completed_at)

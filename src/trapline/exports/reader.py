@@ -24,8 +24,10 @@ from trapline.domain.exports import (
     AnalysisFacts,
     AnnotationFacts,
     Batch,
+    EventFacts,
     ExportFilters,
     ImageFacts,
+    OccurrenceFacts,
     PipelineFacts,
 )
 from trapline.domain.records import Deployment, Project
@@ -85,6 +87,8 @@ class Detection(NamedTuple):
     human: HumanLabel | None
     #: Set for a box a person drew where the models found nothing (``annotation_id`` is 0).
     review_id: int | None = None
+    #: The occurrence tracking put the detection in, if any.
+    occurrence_id: int | None = None
 
     @property
     def key(self) -> str:
@@ -100,6 +104,10 @@ class ImageResult(NamedTuple):
     detections: list[Detection]
     #: Why the image's analysis failed (FAILED only).
     failure: str | None
+    #: The image's event, if it is in one.
+    event: EventFacts | None = None
+    #: The occurrences of the image's event (event-level exports only).
+    occurrences: list[OccurrenceFacts] = _NONE
 
 
 @dataclass
@@ -196,6 +204,7 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
     analyses, annotations = _ByImage(batch.analyses), _ByImage(batch.annotations)
     reviews = batch_reviews(batch.reviews)
     failures, drawn = batch.failures, reviews.drawn
+    link, events, occurrences = batch.occurrence_of, batch.events, batch.occurrences
     for image in batch.images:
         found = analyses.take(image.id)
         done = [a for a in found if a.status == "completed"]
@@ -217,7 +226,20 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
                 or next((a.error for a in found if a.error), None)
                 or "analysis failed"
             )
-        yield ImageResult(image, state, detections, failure)
+        if link:
+            detections = [
+                d._replace(occurrence_id=link[d.annotation_id]) if d.annotation_id in link else d
+                for d in detections
+            ]
+        event = events.get(image.event_id) if image.event_id is not None else None
+        yield ImageResult(
+            image,
+            state,
+            detections,
+            failure,
+            event,
+            occurrences.get(event.id, _NONE) if event is not None else _NONE,
+        )
 
 
 def _detections(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictFloat
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, model_validator
 
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.protocol.base import Slug
@@ -34,9 +34,22 @@ class ExportIn(Input):
         description="the results of every run, not only the current ones (for each image "
         "and pipeline, the latest completed run of the newest or pinned version)",
     )
+    observation_level: Literal["media", "event"] = Field(
+        "media",
+        description="Camtrap DP: media (an observation per detection) or event (an "
+        "observation per event and label, counting its occurrences)",
+    )
+
+    @model_validator(mode="after")
+    def _level_of_camtrap_dp(self) -> ExportIn:
+        if self.observation_level == "event" and self.format is not ExportFormat.CAMTRAP_DP:
+            raise ValueError("observation_level: only a camtrap-dp export has an event level")
+        return self
 
     def filters(self) -> ExportFilters:
-        return ExportFilters(**self.model_dump(exclude={"format"}))
+        values = self.model_dump(exclude={"format", "observation_level"})
+        level = None if self.observation_level == "media" else self.observation_level
+        return ExportFilters(**values, observation_level=level)
 
 
 class ExportOut(BaseModel):

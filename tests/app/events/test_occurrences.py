@@ -4,103 +4,27 @@ nothing; tracking waits for a job's open tasks; a person's review determines; th
 
 from __future__ import annotations
 
-import io
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from tests.app.events.scenes import (
+    API,
+    add_frames,
+    detail_of,
+    event_of,
+    import_md,
+    new_deployment,
+    occurrences_of,
+    track_all,
+)
 from tests.app.protocol.conftest import Protocol
 from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import upload
 from tests.support.protocol import LABELS, detection, pipeline_config, success
-from trapline.imaging.synthetic import light_trap_jpeg
-from trapline.services.occurrences import track_due
-
-API = "/api/v2"
-DAR = "Africa/Dar_es_Salaam"
-T0 = datetime(2024, 3, 1, 21, 30, 0)
-
-
-def _deployment(proto: Protocol, name: str = "Pond", zone: str = DAR) -> int:
-    made = proto.client.post(
-        f"{API}/projects/{proto.project_id}/deployments",
-        json={"name": name, "time_zone": zone},
-        headers=proto.headers,
-    )
-    assert made.status_code == 201, made.text
-    return int(made.json()["id"])
-
-
-def _frames(
-    proto: Protocol,
-    deployment: int,
-    count: int,
-    step: timedelta,
-    *,
-    size: tuple[int, int],
-    seed: int = 7,
-) -> list[int]:
-    """``count`` photos of one scene (one seed) ``step`` apart, named frame-00.jpg, ...; each
-    saved at another JPEG quality, so that no two are the same file."""
-    width, height = size
-    files = [
-        (
-            f"frame-{i:02d}.jpg",
-            light_trap_jpeg(
-                seed, width=width, height=height, captured_at=T0 + i * step, quality=80 + i
-            ),
-        )
-        for i in range(count)
-    ]
-    body = upload(
-        proto.client, proto.account, proto.project_id, *files, deployment_id=str(deployment)
-    )
-    assert body["status"] == 201, body
-    return [r["id"] for r in body["results"]]
-
-
-def _import_md(proto: Protocol, per_file: dict[str, list[dict[str, Any]]]) -> None:
-    data = {
-        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
-        "detection_categories": {"1": "animal", "2": "person"},
-        "images": [{"file": name, "detections": found} for name, found in per_file.items()],
-    }
-    answer = proto.client.post(
-        f"{API}/projects/{proto.project_id}/imports/megadetector",
-        files={"file": ("md.json", io.BytesIO(json.dumps(data).encode()), "application/json")},
-        headers=proto.headers,
-    )
-    assert answer.status_code == 200, answer.text
-
-
-def _track(proto: Protocol) -> int:
-    return track_due(proto.platform.db, proto.platform.store)
-
-
-def _event(proto: Protocol, deployment: int) -> int:
-    found = proto.client.get(f"{API}/deployments/{deployment}/events", headers=proto.headers)
-    assert found.status_code == 200, found.text
-    assert found.json()["count"] == 1, found.json()
-    return int(found.json()["results"][0]["id"])
-
-
-def _occurrences(proto: Protocol, event: int) -> list[dict[str, Any]]:
-    found = proto.client.get(
-        f"{API}/events/{event}/occurrences", params={"limit": 100}, headers=proto.headers
-    )
-    assert found.status_code == 200, found.text
-    return list(found.json()["results"])
-
-
-def _detail(proto: Protocol, occurrence: int) -> dict[str, Any]:
-    found = proto.client.get(f"{API}/occurrences/{occurrence}", headers=proto.headers)
-    assert found.status_code == 200, found.text
-    return dict(found.json())
 
 
 def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) -> None:
-    pond = _deployment(proto)
-    _frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
+    pond = new_deployment(proto)
+    add_frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
     # The bird walks to the right, a little each frame; a person shows up once, far off.
     boxes = {
         f"Pond/frame-{i:02d}.jpg": [
@@ -109,12 +33,12 @@ def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) 
         for i in range(10)
     }
     boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
-    _import_md(proto, boxes)
-    assert _track(proto) == 1
-    assert _track(proto) == 0  # nothing is due any more
+    import_md(proto, boxes)
+    assert track_all(proto) == 1
+    assert track_all(proto) == 0  # nothing is due any more
 
-    event = _event(proto, pond)
-    found = _occurrences(proto, event)
+    event = event_of(proto, pond)
+    found = occurrences_of(proto, event)
     assert sorted((o["determination"]["label"], o["detection_count"]) for o in found) == [
         ("animal", 10),
         ("person", 1),
@@ -123,7 +47,7 @@ def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) 
     assert bird["first_seen"] == "2024-03-01T21:30:00+03:00"
     assert bird["last_seen"] == "2024-03-01T21:30:09+03:00"
     assert bird["determination"] == {"label": "animal", "score": 0.89, "by": "model"}
-    detail = _detail(proto, bird["id"])
+    detail = detail_of(proto, bird["id"])
     assert len(detail["detections"]) == 10
     assert detail["detections"][0]["link_cost"] is None
     assert all(0 <= d["link_cost"] <= 1.0 for d in detail["detections"][1:])
@@ -157,18 +81,18 @@ def _shape(occurrences: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def test_still_insects_are_one_occurrence_each_and_three_runs_change_nothing(
     proto: Protocol,
 ) -> None:
-    trap = _deployment(proto, "Sheet", "UTC")
-    photos = _frames(proto, trap, 2, timedelta(minutes=1), size=(160, 120))
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(minutes=1), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
-    event = _event(proto, trap)
+    event = event_of(proto, trap)
     shapes, linked = [], []
     for _ in range(3):
         _run(proto, photos)
-        assert _track(proto) == 1
-        found = _occurrences(proto, event)
+        assert track_all(proto) == 1
+        found = occurrences_of(proto, event)
         shapes.append(_shape(found))
         linked.append(
-            {d["annotation_id"] for o in found for d in _detail(proto, o["id"])["detections"]}
+            {d["annotation_id"] for o in found for d in detail_of(proto, o["id"])["detections"]}
         )
     assert shapes[0] == [
         (LABELS[0], 2, "2024-03-01T21:30:00Z", "2024-03-01T21:31:00Z"),
@@ -183,57 +107,57 @@ def test_still_insects_are_one_occurrence_each_and_three_runs_change_nothing(
 
 
 def test_tracking_waits_for_a_jobs_open_tasks(proto: Protocol) -> None:
-    trap = _deployment(proto, "Sheet", "UTC")
-    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     job = proto.job_that_runs(params={"max_attempts": 1})
     tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 1)}
     (first,) = tasks
     posted = proto.post(job["id"], success(tasks[first], detection(tasks[first])))
     assert [p["status"] for p in posted] == ["saved"]
-    assert _track(proto) == 0  # the other photo's task is still open
+    assert track_all(proto) == 0  # the other photo's task is still open
     (rest,) = proto.claim(job["id"], 1)
     proto.post(job["id"], success(rest, detection(rest)))
-    assert _track(proto) == 1
-    (occurrence,) = _occurrences(proto, _event(proto, trap))
+    assert track_all(proto) == 1
+    (occurrence,) = occurrences_of(proto, event_of(proto, trap))
     assert occurrence["detection_count"] == len(photos)
 
 
 def test_a_persons_review_determines_and_a_false_detection_leaves(proto: Protocol) -> None:
-    trap = _deployment(proto, "Sheet", "UTC")
-    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     _run(proto, photos)
-    _track(proto)
-    event = _event(proto, trap)
-    first, second = sorted(_occurrences(proto, event), key=lambda o: o["best_detection_id"])
-    detections = _detail(proto, first["id"])["detections"]
+    track_all(proto)
+    event = event_of(proto, trap)
+    first, second = sorted(occurrences_of(proto, event), key=lambda o: o["best_detection_id"])
+    detections = detail_of(proto, first["id"])["detections"]
     relabel = proto.client.post(
         f"{API}/annotations/{detections[0]['annotation_id']}/reviews",
         json={"verdict": "relabel", "label": "Agrotis ipsilon"},
         headers=proto.headers,
     )
     assert relabel.status_code == 201, relabel.text
-    for d in _detail(proto, second["id"])["detections"]:
+    for d in detail_of(proto, second["id"])["detections"]:
         gone = proto.client.post(
             f"{API}/annotations/{d['annotation_id']}/reviews",
             json={"verdict": "false_detection"},
             headers=proto.headers,
         )
         assert gone.status_code == 201, gone.text
-    assert _track(proto) == 1
-    (left,) = _occurrences(proto, event)
+    assert track_all(proto) == 1
+    (left,) = occurrences_of(proto, event)
     assert left["determination"] == {"label": "Agrotis ipsilon", "score": None, "by": "person"}
     assert left["detection_count"] == 2
 
 
 def test_occurrence_listing_pages_and_unknown_ids_answer_404(proto: Protocol) -> None:
-    trap = _deployment(proto, "Sheet", "UTC")
-    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     _run(proto, photos)
-    _track(proto)
-    event = _event(proto, trap)
+    track_all(proto)
+    event = event_of(proto, trap)
     page = proto.client.get(
         f"{API}/events/{event}/occurrences", params={"limit": 1}, headers=proto.headers
     ).json()
@@ -259,33 +183,33 @@ def _features_run(proto: Protocol, photos: list[int], vectors: list[list[float]]
 
 
 def test_a_pipelines_feature_vectors_decide_what_looks_alike(proto: Protocol) -> None:
-    trap = _deployment(proto, "Sheet", "UTC")
-    photos = _frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
-    event = _event(proto, trap)
+    event = event_of(proto, trap)
     # Moved a little (0.38 of cost in overlap and distance) and alike: one occurrence.
     _features_run(proto, photos, [[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]])
-    _track(proto)
-    assert [o["detection_count"] for o in _occurrences(proto, event)] == [2]
+    track_all(proto)
+    assert [o["detection_count"] for o in occurrences_of(proto, event)] == [2]
     # The same boxes, but the classifier says they look nothing alike: two.
     _features_run(proto, photos, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    _track(proto)
-    assert [o["detection_count"] for o in _occurrences(proto, event)] == [1, 1]
+    track_all(proto)
+    assert [o["detection_count"] for o in occurrences_of(proto, event)] == [1, 1]
 
 
 def _two_still_insects(proto: Protocol) -> tuple[int, list[dict[str, Any]]]:
-    trap = _deployment(proto, "Sheet", "UTC")
-    photos = _frames(proto, trap, 3, timedelta(seconds=10), size=(160, 120))
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 3, timedelta(seconds=10), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     _run(proto, photos)
-    _track(proto)
-    event = _event(proto, trap)
-    return event, sorted(_occurrences(proto, event), key=lambda o: o["best_detection_id"])
+    track_all(proto)
+    event = event_of(proto, trap)
+    return event, sorted(occurrences_of(proto, event), key=lambda o: o["best_detection_id"])
 
 
 def test_a_reviewer_splits_and_merges_and_tracking_keeps_their_work(proto: Protocol) -> None:
     event, (left, right) = _two_still_insects(proto)
-    boxes = [d["annotation_id"] for d in _detail(proto, left["id"])["detections"]]
+    boxes = [d["annotation_id"] for d in detail_of(proto, left["id"])["detections"]]
     split = proto.client.post(
         f"{API}/occurrences/{left['id']}/split",
         json={"detection_ids": boxes[2:]},
@@ -296,13 +220,13 @@ def test_a_reviewer_splits_and_merges_and_tracking_keeps_their_work(proto: Proto
     assert (kept["id"], kept["detection_count"], new["detection_count"]) == (left["id"], 2, 1)
     assert new["first_seen"] == "2024-03-01T21:30:20Z"
     # A review elsewhere in the event tracks it again: the split stays.
-    other = _detail(proto, right["id"])["detections"][0]["annotation_id"]
+    other = detail_of(proto, right["id"])["detections"][0]["annotation_id"]
     reviewed = proto.client.post(
         f"{API}/annotations/{other}/reviews", json={"verdict": "confirm"}, headers=proto.headers
     )
     assert reviewed.status_code == 201, reviewed.text
-    assert _track(proto) == 1
-    counts = sorted(o["detection_count"] for o in _occurrences(proto, event))
+    assert track_all(proto) == 1
+    counts = sorted(o["detection_count"] for o in occurrences_of(proto, event))
     assert counts == [1, 2, 3]
 
     merged = proto.client.post(
@@ -312,16 +236,16 @@ def test_a_reviewer_splits_and_merges_and_tracking_keeps_their_work(proto: Proto
     )
     assert merged.status_code == 200, merged.text
     assert (merged.json()["id"], merged.json()["detection_count"]) == (kept["id"], 3)
-    assert _track(proto) == 0
-    assert sorted(o["detection_count"] for o in _occurrences(proto, event)) == [3, 3]
+    assert track_all(proto) == 0
+    assert sorted(o["detection_count"] for o in occurrences_of(proto, event)) == [3, 3]
     gone = proto.client.get(f"{API}/occurrences/{new['id']}", headers=proto.headers)
     assert gone.status_code == 404
 
 
 def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> None:
     _, (left, right) = _two_still_insects(proto)
-    mine = [d["annotation_id"] for d in _detail(proto, left["id"])["detections"]]
-    theirs = _detail(proto, right["id"])["detections"][0]["annotation_id"]
+    mine = [d["annotation_id"] for d in detail_of(proto, left["id"])["detections"]]
+    theirs = detail_of(proto, right["id"])["detections"][0]["annotation_id"]
     for body in ({"detection_ids": mine}, {"detection_ids": [theirs]}, {"detection_ids": []}):
         refused = proto.client.post(
             f"{API}/occurrences/{left['id']}/split", json=body, headers=proto.headers
@@ -335,11 +259,11 @@ def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> Non
         assert refused.status_code == 400, refused.text
         assert "occurrence_ids" in refused.json()["detail"]
     # Occurrences of another event (another deployment) do not merge.
-    elsewhere = _deployment(proto, "Wall", "UTC")
-    photos = _frames(proto, elsewhere, 1, timedelta(seconds=10), size=(160, 120), seed=8)
+    elsewhere = new_deployment(proto, "Wall", "UTC")
+    photos = add_frames(proto, elsewhere, 1, timedelta(seconds=10), size=(160, 120), seed=8)
     _run(proto, photos)
-    _track(proto)
-    (far,) = _occurrences(proto, _event(proto, elsewhere))[:1]
+    track_all(proto)
+    (far,) = occurrences_of(proto, event_of(proto, elsewhere))[:1]
     refused = proto.client.post(
         f"{API}/occurrences/merge",
         json={"occurrence_ids": [left["id"], far["id"]]},

@@ -16,8 +16,10 @@ from trapline.db.tables import (
     AnalysisRow,
     CategoryMapRow,
     CollectionImageRow,
+    EventRow,
     ImageRow,
     JobRow,
+    OccurrenceRow,
     PipelineRow,
     TaskRow,
 )
@@ -25,8 +27,10 @@ from trapline.domain.exports import (
     AlgorithmFacts,
     AnalysisFacts,
     AnnotationFacts,
+    EventFacts,
     ExportFilters,
     ImageFacts,
+    OccurrenceFacts,
     PipelineFacts,
 )
 from trapline.domain.records import ImageFilter
@@ -46,6 +50,7 @@ _IMAGE_COLUMNS = (
     ImageRow.content_type,
     ImageRow.captured_at,
     ImageRow.captured_offset_minutes,
+    ImageRow.event_id,
 )
 
 
@@ -248,6 +253,56 @@ class ExportReadRepo:
             among=image_ids,
         )
         return map(AnnotationFacts._make, rows)
+
+    def events_of(self, images: Sequence[ImageFacts]) -> dict[int, EventFacts]:
+        """The events of these images, by id."""
+        ids = sorted({i.event_id for i in images if i.event_id is not None})
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(
+                EventRow.id,
+                EventRow.deployment_id,
+                EventRow.starts_at,
+                EventRow.start_offset_minutes,
+                EventRow.ends_at,
+                EventRow.end_offset_minutes,
+            ).where(EventRow.id.in_(ids))
+        )
+        return {row[0]: EventFacts._make(row) for row in rows}
+
+    def occurrence_of(self, image_ids: Sequence[int]) -> dict[int, int]:
+        """The occurrence of each detection of these images that is in one."""
+        if not image_ids:
+            return {}
+        rows = Plain(self.session).rows(
+            "SELECT annotation_id, occurrence_id FROM occurrence_detections "
+            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})",
+            _span(image_ids),
+            among=image_ids,
+        )
+        return dict(rows)
+
+    def occurrences_of(self, event_ids: Sequence[int]) -> dict[int, list[OccurrenceFacts]]:
+        """The occurrences of these events, by event, in order of id."""
+        found: dict[int, list[OccurrenceFacts]] = {}
+        if not event_ids:
+            return found
+        rows = self.session.execute(
+            select(
+                OccurrenceRow.id,
+                OccurrenceRow.event_id,
+                OccurrenceRow.pipeline,
+                OccurrenceRow.label,
+                OccurrenceRow.score,
+                OccurrenceRow.determined_by,
+            )
+            .where(OccurrenceRow.event_id.in_(list(event_ids)))
+            .order_by(OccurrenceRow.id)
+        )
+        for row in rows:
+            found.setdefault(row[1], []).append(OccurrenceFacts._make(row))
+        return found
 
     def algorithms(self, project_id: int) -> dict[int, AlgorithmFacts]:
         """The project's algorithms with their category maps."""

@@ -1,0 +1,95 @@
+"""Scenes the occurrence and export tests build through the API: a deployment in a zone,
+frames of one scene, MegaDetector boxes imported, tracking run, and what the API answers."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.app.protocol.conftest import Protocol
+from tests.conftest import upload
+from trapline.imaging.synthetic import light_trap_jpeg
+from trapline.services.occurrences import track_due
+
+API = "/api/v2"
+DAR = "Africa/Dar_es_Salaam"
+T0 = datetime(2024, 3, 1, 21, 30, 0)
+
+
+def new_deployment(proto: Protocol, name: str = "Pond", zone: str = DAR) -> int:
+    made = proto.client.post(
+        f"{API}/projects/{proto.project_id}/deployments",
+        json={"name": name, "time_zone": zone},
+        headers=proto.headers,
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def add_frames(
+    proto: Protocol,
+    deployment: int,
+    count: int,
+    step: timedelta,
+    *,
+    size: tuple[int, int],
+    seed: int = 7,
+) -> list[int]:
+    """``count`` photos of one scene (one seed) ``step`` apart, named frame-00.jpg, ...; each
+    saved at another JPEG quality, so that no two are the same file."""
+    width, height = size
+    files = [
+        (
+            f"frame-{i:02d}.jpg",
+            light_trap_jpeg(
+                seed, width=width, height=height, captured_at=T0 + i * step, quality=80 + i
+            ),
+        )
+        for i in range(count)
+    ]
+    body = upload(
+        proto.client, proto.account, proto.project_id, *files, deployment_id=str(deployment)
+    )
+    assert body["status"] == 201, body
+    return [r["id"] for r in body["results"]]
+
+
+def import_md(proto: Protocol, per_file: dict[str, list[dict[str, Any]]]) -> None:
+    data = {
+        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+        "detection_categories": {"1": "animal", "2": "person"},
+        "images": [{"file": name, "detections": found} for name, found in per_file.items()],
+    }
+    answer = proto.client.post(
+        f"{API}/projects/{proto.project_id}/imports/megadetector",
+        files={"file": ("md.json", io.BytesIO(json.dumps(data).encode()), "application/json")},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def track_all(proto: Protocol) -> int:
+    return track_due(proto.platform.db, proto.platform.store)
+
+
+def event_of(proto: Protocol, deployment: int) -> int:
+    found = proto.client.get(f"{API}/deployments/{deployment}/events", headers=proto.headers)
+    assert found.status_code == 200, found.text
+    assert found.json()["count"] == 1, found.json()
+    return int(found.json()["results"][0]["id"])
+
+
+def occurrences_of(proto: Protocol, event: int) -> list[dict[str, Any]]:
+    found = proto.client.get(
+        f"{API}/events/{event}/occurrences", params={"limit": 100}, headers=proto.headers
+    )
+    assert found.status_code == 200, found.text
+    return list(found.json()["results"])
+
+
+def detail_of(proto: Protocol, occurrence: int) -> dict[str, Any]:
+    found = proto.client.get(f"{API}/occurrences/{occurrence}", headers=proto.headers)
+    assert found.status_code == 200, found.text
+    return dict(found.json())
