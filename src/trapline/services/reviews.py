@@ -118,16 +118,28 @@ def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, i
         return repos.reviews.top_labels(project_id, TOP_LABELS)
 
 
+def occurrence_labels(
+    db: Database, caller: User, project_id: int, deployment_id: int | None = None
+) -> list[tuple[str | None, int]]:
+    """The determinations of a project's (or one of its deployments') occurrences, most
+    first, with how many occurrences have each."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.occurrences.per_label(project_id, deployment_id, TOP_LABELS)
+
+
 def deployment_activity(
     db: Database, caller: User, deployment_id: int, since: datetime | None = None
-) -> list[tuple[Any, int, int]]:
-    """(night, images, detections) of a deployment."""
+) -> list[tuple[Any, int, int, int]]:
+    """(night, images, detections, occurrences first seen that night) of a deployment."""
     with db.read() as repos:
         deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )
-        return repos.reviews.activity(deployment.project_id, deployment_id, since)
+        nights = repos.reviews.activity(deployment.project_id, deployment_id, since)
+        seen = repos.occurrences.per_night(deployment.project_id, deployment_id)
+        return [(night, n, k, seen.get(night, 0)) for night, n, k in nights]
 
 
 def _label(label: str | None, *, required: bool) -> str | None:

@@ -13,17 +13,17 @@ PAD = 28
 
 @dataclass(frozen=True)
 class Bar:
-    """One night: two bars (images, detections) and their labels."""
+    """One night: two bars (images, occurrences) and their labels."""
 
     x: float
     width: float
     images_y: float
     images_h: float
-    detections_y: float
-    detections_h: float
+    occurrences_y: float
+    occurrences_h: float
     night: str
     images: int
-    detections: int
+    occurrences: int
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class BarChart:
 
 
 def bar_chart(nights: list[tuple[Any, int, int]]) -> BarChart:
-    """Images and detections per night as pairs of bars, on one scale."""
+    """Images and occurrences (night, images, occurrences) per night as pairs of bars, on
+    one scale."""
     top = max([max(n, k) for _, n, k in nights] or [1]) or 1
     inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
     slot = inner_w / max(len(nights), 1)
@@ -47,18 +48,18 @@ def bar_chart(nights: list[tuple[Any, int, int]]) -> BarChart:
     for i, (night, n, k) in enumerate(nights):
         x = PAD + i * slot + slot * 0.1
         images_h = inner_h * n / top
-        detections_h = inner_h * k / top
+        occurrences_h = inner_h * k / top
         bars.append(
             Bar(
                 x=round(x, 1),
                 width=round(bar_w, 1),
                 images_y=round(HEIGHT - PAD - images_h, 1),
                 images_h=round(images_h, 1),
-                detections_y=round(HEIGHT - PAD - detections_h, 1),
-                detections_h=round(detections_h, 1),
+                occurrences_y=round(HEIGHT - PAD - occurrences_h, 1),
+                occurrences_h=round(occurrences_h, 1),
                 night=str(night),
                 images=n,
-                detections=k,
+                occurrences=k,
             )
         )
     return BarChart(bars, top)

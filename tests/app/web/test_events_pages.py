@@ -126,3 +126,14 @@ def test_an_events_page_lists_its_occurrences_with_their_crops(
     (best,) = re.findall(r'<img src="/annotations/(\d+)/crop"', film)
     assert browser.client.get(f"/annotations/{best}/crop").status_code in (200, 307)
     assert "<td>animal (0.90)</td>" in film
+    # The deployment's nights count the bird once (two images, two boxes, one occurrence), and
+    # both pages count occurrences per label.
+    trap_page = browser.page(f"/deployments/{trap}")
+    assert re.search(
+        r"<td>2024-06-21</td><td class=\"num\">2</td><td class=\"num\">2</td>"
+        r"<td class=\"num\">1</td>",
+        trap_page,
+    ), trap_page
+    assert "1 occurrences</title>" in trap_page
+    for page in (trap_page, browser.page(f"/projects/{project_id}")):
+        assert re.search(r"<td>animal</td><td class=\"num\">.*?</progress> 1</td>", page)

@@ -18,6 +18,7 @@ from sqlalchemy import Select, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.nights import night_of
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -354,6 +355,37 @@ class OccurrenceRepo:
     def get(self, occurrence_id: int) -> Occurrence | None:
         row = self.session.get(OccurrenceRow, occurrence_id)
         return to_occurrence(row) if row else None
+
+    def per_label(
+        self, project_id: int, deployment_id: int | None, limit: int
+    ) -> list[tuple[str | None, int]]:
+        """The labels of a project's (or a deployment's) occurrences, most first, with how
+        many occurrences have each."""
+        terms = [OccurrenceRow.project_id == project_id]
+        if deployment_id is not None:
+            terms.append(OccurrenceRow.deployment_id == deployment_id)
+        count = func.count()
+        rows = self.session.execute(
+            select(OccurrenceRow.label, count)
+            .where(*terms)
+            .group_by(OccurrenceRow.label)
+            .order_by(count.desc(), OccurrenceRow.label)
+            .limit(limit)
+        )
+        return [(label, int(n)) for label, n in rows]
+
+    def per_night(self, project_id: int, deployment_id: int) -> dict[Any, int]:
+        """A deployment's occurrences per night they were first seen in."""
+        night = night_of(self.session, OccurrenceRow.first_seen_at)
+        rows = self.session.execute(
+            select(night, func.count())
+            .where(
+                OccurrenceRow.project_id == project_id,
+                OccurrenceRow.deployment_id == deployment_id,
+            )
+            .group_by(night)
+        )
+        return {day: int(n) for day, n in rows}
 
     def sightings(self, occurrence_id: int) -> list[OccurrenceDetection]:
         """An occurrence's detections in photo order."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, distinct, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.occurrences import events_due
 from trapline.db.tables import (
     AnalysisRow,
@@ -21,9 +22,6 @@ from trapline.db.tables import (
 )
 from trapline.domain.results import AnnotationType, Box
 from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
-
-#: Captures are counted on the date this much earlier, so one night is one bar.
-NIGHT_SHIFT = timedelta(hours=12)
 
 
 def _to_review(row: ReviewRow, reviewer: str | None) -> Review:
@@ -216,11 +214,7 @@ class ReviewRepo:
         A night is named by the evening it starts: captures are counted on the date twelve
         hours earlier, so 22:00 and 03:00 fall in the same night.
         """
-        day: Any
-        if self.session.get_bind().dialect.name == "sqlite":
-            day = func.date(ImageRow.captured_at, "-12 hours")
-        else:
-            day = cast(ImageRow.captured_at - NIGHT_SHIFT, Date)
+        day = night_of(self.session, ImageRow.captured_at)
         deployed = select(ImageRow.id).where(ImageRow.deployment_id == deployment_id)
         current = current_analyses(project_id, AnalysisRow.image_id.in_(deployed))
         detections = (

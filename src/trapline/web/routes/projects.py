@@ -111,6 +111,7 @@ def _home(
         jobs=[job_row(j, counts[j.id]) for j in recent],
         job_count=job_count,
         labels=reviews.top_labels(page.db, page.me, project_id),
+        occurrence_labels=reviews.occurrence_labels(page.db, page.me, project_id),
         errors=errors or {},
         zone=zone if zone is not None else project.time_zone,
     )
