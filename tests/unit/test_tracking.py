@@ -3,11 +3,13 @@ threshold, and chains across several photos."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from trapline.domain.occurrences import Detection, DeterminedBy, best_detection, determine
 from trapline.domain.reviews import Verdict
-from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, cost, pair, track
+from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, cost, costs, pair, track
 
 RED = (1.0, 0.0, 0.0)
 BLUE = (0.0, 0.0, 1.0)
@@ -38,19 +40,21 @@ def test_features_beat_descriptors_and_missing_ones_count_as_unlike() -> None:
 
 
 def test_the_assignment_is_optimal_over_the_pair_not_greedy() -> None:
-    # The cheapest single pair is 11->20 (same box, cost 0), but taking it leaves 10->21 over
-    # the threshold; the assignment links both: 10->20 (0.22) and 11->21 (0.95).
-    earlier = _frame(1, _s(10, 80, 100), _s(11, 85, 100))
-    later = _frame(2, _s(20, 85, 100), _s(21, 120, 100))
-    assert cost(earlier.sightings[1], later.sightings[0], 2000) == pytest.approx(0)
-    assert cost(earlier.sightings[0], later.sightings[1], 2000) > COST_THRESHOLD
+    # A red insect (10) beside a blue one (11), then two blue ones (20 where 10 was, 21 a
+    # little right). The cheapest single pair is 11->20 (0.41), but taking it leaves 10->21
+    # (1.68) over the threshold; the assignment links both: 10->20 (1.0) and 11->21 (0.41).
+    earlier = _frame(1, _s(10, 80, 100), _s(11, 90, 100, look=BLUE))
+    later = _frame(2, _s(20, 80, 100, look=BLUE), _s(21, 100, 100, look=BLUE))
+    first, second = earlier.sightings
+    assert cost(second, later.sightings[0], 2000) < cost(first, later.sightings[0], 2000)
+    assert cost(first, later.sightings[1], 2000) > COST_THRESHOLD
     links = {(a, b) for a, b, _ in pair(earlier, later)}
     assert links == {(10, 20), (11, 21)}
 
 
 def test_nothing_is_linked_over_the_threshold() -> None:
     earlier = _frame(1, _s(10, 100, 100))
-    moved = _frame(2, _s(20, 600, 600))  # no overlap, far: over 1.0
+    moved = _frame(2, _s(20, 1500, 1100))  # no overlap, 0.86 of the diagonal away: 1.86
     assert pair(earlier, moved) == []
     assert pair(earlier, moved, threshold=4.0) != []
 
@@ -104,3 +108,22 @@ def test_what_takes_part() -> None:
     assert not _d(1, "moth", 0.9, review=(1, Verdict.FALSE_DETECTION, None)).takes_part
     assert _d(1, "moth", 0.2, below=True, review=(1, Verdict.CONFIRM, None)).takes_part
     assert not _d(1, "moth", 0.9, review=(1, Verdict.RELABEL, "background")).takes_part
+
+
+def test_the_cost_matrix_is_the_cost_of_every_pair() -> None:
+    rng = random.Random(5)
+
+    def some(n: int, first: int) -> tuple[Sighting, ...]:
+        found = []
+        for k in range(n):
+            x, y, size = rng.uniform(0, 1500), rng.uniform(0, 1100), rng.uniform(0, 90)
+            features = tuple(rng.random() for _ in range(3)) if k % 3 == 0 else None
+            look = tuple(rng.random() for _ in range(4)) if k % 4 else None
+            found.append(Sighting(first + k, x, y, x + size, y + size * 0.7, features, look))
+        return tuple(found)
+
+    earlier, later = _frame(1, *some(9, 0)), _frame(2, *some(7, 100))
+    matrix = costs(earlier, later)
+    for r, a in enumerate(earlier.sightings):
+        for c, b in enumerate(later.sightings):
+            assert matrix[r, c] == pytest.approx(cost(a, b, earlier.diagonal))
