@@ -25,6 +25,7 @@ from trapline.domain.occurrences import (
     determine,
 )
 from trapline.domain.records import User
+from trapline.domain.results import Box
 from trapline.domain.roles import Role
 from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, track
 from trapline.errors import InvalidInput, TraplineError
@@ -189,6 +190,16 @@ def event_occurrences(
         event = require(repos.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
         return repos.occurrences.of_event(event_id, limit=limit, offset=offset)
+
+
+def event_boxes(
+    db: Database, caller: User, event_id: int, image_ids: Sequence[int]
+) -> dict[int, list[tuple[int, Box]]]:
+    """The tracked detections of some of an event's photos: (occurrence, box) by photo."""
+    with db.read() as repos:
+        event = require(repos.events.get(event_id), "event", event_id)
+        project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
+        return repos.occurrences.boxes(image_ids)
 
 
 def get_occurrence(

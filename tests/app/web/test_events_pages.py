@@ -126,6 +126,12 @@ def test_an_events_page_lists_its_occurrences_with_their_crops(
     (best,) = re.findall(r'<img src="/annotations/(\d+)/crop"', film)
     assert browser.client.get(f"/annotations/{best}/crop").status_code in (200, 307)
     assert "<td>animal (0.90)</td>" in film
+    # Each photo of the strip draws the occurrence's box, in the occurrence's colour.
+    drawn = re.findall(
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="[\d.]+" stroke="(#\w+)">', film
+    )
+    assert len(drawn) == 2
+    assert len({colour for _, _, colour in drawn}) == 1
     # The deployment's nights count the bird once (two images, two boxes, one occurrence), and
     # both pages count occurrences per label.
     trap_page = browser.page(f"/deployments/{trap}")

@@ -38,7 +38,7 @@ from trapline.domain.occurrences import (
     Occurrence,
     OccurrenceDetection,
 )
-from trapline.domain.results import AnnotationType
+from trapline.domain.results import AnnotationType, Box
 from trapline.domain.reviews import Verdict
 
 
@@ -355,6 +355,28 @@ class OccurrenceRepo:
     def get(self, occurrence_id: int) -> Occurrence | None:
         row = self.session.get(OccurrenceRow, occurrence_id)
         return to_occurrence(row) if row else None
+
+    def boxes(self, image_ids: Sequence[int]) -> dict[int, list[tuple[int, Box]]]:
+        """The tracked detections of these photos: (occurrence, box) by photo."""
+        found: dict[int, list[tuple[int, Box]]] = {}
+        for chunk in _chunks(image_ids):
+            rows = self.session.execute(
+                select(
+                    OccurrenceDetectionRow.image_id,
+                    OccurrenceDetectionRow.occurrence_id,
+                    AnnotationRow.x1,
+                    AnnotationRow.y1,
+                    AnnotationRow.x2,
+                    AnnotationRow.y2,
+                )
+                .join(AnnotationRow, AnnotationRow.id == OccurrenceDetectionRow.annotation_id)
+                .where(OccurrenceDetectionRow.image_id.in_(chunk))
+                .order_by(OccurrenceDetectionRow.occurrence_id)
+            )
+            for image_id, occurrence_id, x1, y1, x2, y2 in rows:
+                box = Box(float(x1 or 0), float(y1 or 0), float(x2 or 0), float(y2 or 0))
+                found.setdefault(int(image_id), []).append((int(occurrence_id), box))
+        return found
 
     def per_label(
         self, project_id: int, deployment_id: int | None, limit: int

@@ -21,6 +21,8 @@ router = page_router()
 PER_PAGE = 200
 #: Occurrences the event's page lists (the API pages through all of them).
 OCCURRENCES_SHOWN = 500
+#: Colours of the occurrences' boxes on the filmstrip (and their keys in the list).
+PALETTE = ("#e8590c", "#1c7ed6", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c")
 
 
 @router.get("/events/{event_id}")
@@ -30,6 +32,9 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
     tracked, found = occurrences.event_occurrences(
         page.db, page.me, event_id, limit=OCCURRENCES_SHOWN, offset=0
     )
+    boxes = occurrences.event_boxes(page.db, page.me, event_id, [p.id for p in photos])
+    # One colour per occurrence, so that an individual can be followed along the strip.
+    colours = {o.id: n % len(PALETTE) for n, o in enumerate(found)}
     deployment = deployments.get_deployment(page.db, page.me, event.deployment_id)
     project, role = projects.get_project(page.db, page.me, event.project_id)
     return page.render(
@@ -44,6 +49,9 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
         local_time=local_time,
         occurrences=found,
         occurrence_count=tracked,
+        boxes=boxes,
+        colours=colours,
+        palette=PALETTE,
     )
 
 
