@@ -244,6 +244,7 @@ def split(
         repos.occurrences.rewrite(occurrence_id, _made(staying, photos, edited=True))
         made = _made([by_id[i] for i in members if i in leaving], photos, edited=True)
         new_id = repos.occurrences.insert(event, made)
+        repos.occurrences.tally(event.id)
         old, new = repos.occurrences.get(occurrence_id), repos.occurrences.get(new_id)
         assert old is not None
         assert new is not None
@@ -277,6 +278,7 @@ def merge(db: Database, caller: User, occurrence_ids: Sequence[int]) -> Occurren
         photos = repos.occurrences.photos(event.id)
         repos.occurrences.remove(ids[1:])
         repos.occurrences.rewrite(ids[0], _made(members, photos, edited=True))
+        repos.occurrences.tally(event.id)
         merged = repos.occurrences.get(ids[0])
         assert merged is not None
         return merged

@@ -171,12 +171,12 @@ def test_occurrence_listing_pages_and_unknown_ids_answer_404(proto: Protocol) ->
 
 
 def _features_run(proto: Protocol, photos: list[int], vectors: list[list[float]]) -> None:
-    """A box that moved 10 px between the two photos, each classification with a vector."""
+    """A box that moved 25 px between the two photos, each classification with a vector."""
     job = proto.job_that_runs(params={"max_attempts": 1, "reprocess": True})
     tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
     items = []
     for n, (image_id, vector) in enumerate(zip(photos, vectors, strict=True)):
-        found = detection(tasks[image_id], bbox=(10 + 10 * n, 12, 60 + 10 * n, 70))
+        found = detection(tasks[image_id], bbox=(10 + 25 * n, 12, 60 + 25 * n, 70))
         found["classifications"][0]["features"] = vector
         items.append(success(tasks[image_id], found))
     assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
@@ -187,11 +187,11 @@ def test_a_pipelines_feature_vectors_decide_what_looks_alike(proto: Protocol) ->
     photos = add_frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     event = event_of(proto, trap)
-    # Moved a little (0.38 of cost in overlap and distance) and alike: one occurrence.
+    # Moved half its width (0.79 of cost in overlap and distance) and alike: one occurrence.
     _features_run(proto, photos, [[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]])
     track_all(proto)
     assert [o["detection_count"] for o in occurrences_of(proto, event)] == [2]
-    # The same boxes, but the classifier says they look nothing alike: two.
+    # The same boxes, but the classifier says they look nothing alike (1.79): two.
     _features_run(proto, photos, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     track_all(proto)
     assert [o["detection_count"] for o in occurrences_of(proto, event)] == [1, 1]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import Select, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.current import current_analyses
@@ -26,6 +26,7 @@ from trapline.db.tables import (
     ImageRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
+    OccurrenceTallyRow,
     PipelineRow,
     ReviewRow,
     TaskRow,
@@ -254,7 +255,36 @@ class OccurrenceRepo:
             .where(EventRow.id == event.id, EventRow.tracked_version < version)
             .values(tracked_version=version)
         )
+        self.tally(event.id)
         return True
+
+    def tally(self, event_id: int) -> None:
+        """Count the event's occurrences again, by night first seen and label (after any
+        change to them: the pages read these counts, never the occurrences)."""
+        self.session.execute(
+            delete(OccurrenceTallyRow).where(OccurrenceTallyRow.event_id == event_id)
+        )
+        night = night_of(self.session, OccurrenceRow.first_seen_at)
+        counted = (
+            select(
+                OccurrenceRow.event_id,
+                OccurrenceRow.project_id,
+                OccurrenceRow.deployment_id,
+                night,
+                OccurrenceRow.label,
+                func.count(),
+            )
+            .where(OccurrenceRow.event_id == event_id)
+            .group_by(
+                OccurrenceRow.event_id,
+                OccurrenceRow.project_id,
+                OccurrenceRow.deployment_id,
+                night,
+                OccurrenceRow.label,
+            )
+        )
+        columns = ("event_id", "project_id", "deployment_id", "night", "label", "occurrences")
+        self.session.execute(insert(OccurrenceTallyRow).from_select(columns, counted))
 
     def insert(self, event: Event, made: NewOccurrence) -> int:
         """Store one more occurrence of the event (a reviewer's split); its id."""
@@ -382,32 +412,32 @@ class OccurrenceRepo:
         self, project_id: int, deployment_id: int | None, limit: int
     ) -> list[tuple[str | None, int]]:
         """The labels of a project's (or a deployment's) occurrences, most first, with how
-        many occurrences have each."""
-        terms = [OccurrenceRow.project_id == project_id]
+        many occurrences have each (from the tallies)."""
+        terms = [OccurrenceTallyRow.project_id == project_id]
         if deployment_id is not None:
-            terms.append(OccurrenceRow.deployment_id == deployment_id)
-        count = func.count()
+            terms.append(OccurrenceTallyRow.deployment_id == deployment_id)
+        total = func.sum(OccurrenceTallyRow.occurrences)
         rows = self.session.execute(
-            select(OccurrenceRow.label, count)
+            select(OccurrenceTallyRow.label, total)
             .where(*terms)
-            .group_by(OccurrenceRow.label)
-            .order_by(count.desc(), OccurrenceRow.label)
+            .group_by(OccurrenceTallyRow.label)
+            .order_by(total.desc(), OccurrenceTallyRow.label)
             .limit(limit)
         )
         return [(label, int(n)) for label, n in rows]
 
     def per_night(self, project_id: int, deployment_id: int) -> dict[Any, int]:
-        """A deployment's occurrences per night they were first seen in."""
-        night = night_of(self.session, OccurrenceRow.first_seen_at)
+        """A deployment's occurrences per night they were first seen in (from the tallies),
+        by the night as the images' nights name it."""
         rows = self.session.execute(
-            select(night, func.count())
+            select(OccurrenceTallyRow.night, func.sum(OccurrenceTallyRow.occurrences))
             .where(
-                OccurrenceRow.project_id == project_id,
-                OccurrenceRow.deployment_id == deployment_id,
+                OccurrenceTallyRow.project_id == project_id,
+                OccurrenceTallyRow.deployment_id == deployment_id,
             )
-            .group_by(night)
+            .group_by(OccurrenceTallyRow.night)
         )
-        return {day: int(n) for day, n in rows}
+        return {_night_key(self.session, day): int(n) for day, n in rows}
 
     def sightings(self, occurrence_id: int) -> list[OccurrenceDetection]:
         """An occurrence's detections in photo order."""
@@ -482,6 +512,13 @@ def to_occurrence(row: OccurrenceRow) -> Occurrence:
         determined_by=DeterminedBy(row.determined_by),
         edited=row.edited,
     )
+
+
+def _night_key(session: Session, day: Any) -> Any:
+    """A night as ``night_of`` names it in this dialect (SQLite's ``date()`` gives text)."""
+    if session.get_bind().dialect.name == "sqlite" and not isinstance(day, str):
+        return day.isoformat()
+    return day
 
 
 def _features(data: dict[str, Any] | None) -> tuple[float, ...] | None:

@@ -7,6 +7,7 @@ from trapline.db.tables.events import (
     EventRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
+    OccurrenceTallyRow,
     RegroupingRow,
 )
 from trapline.db.tables.exports import ExportRow
@@ -66,6 +67,7 @@ __all__ = [
     "MembershipRow",
     "OccurrenceDetectionRow",
     "OccurrenceRow",
+    "OccurrenceTallyRow",
     "PipelineAlgorithmRow",
     "PipelinePinRow",
     "PipelineRow",

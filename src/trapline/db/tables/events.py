@@ -3,11 +3,12 @@ tracked within them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -140,3 +141,19 @@ class OccurrenceDetectionRow(Base):
     image_id: Mapped[int] = mapped_column(IdType)
     #: What the link cost (``domain/tracking.py``); None for the first of an occurrence.
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class OccurrenceTallyRow(Base):
+    """How many occurrences of an event have a label, by the night they were first seen:
+    what the project and deployment pages count, kept with the occurrences."""
+
+    __tablename__ = "occurrence_tallies"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(IdType, index=True)
+    deployment_id: Mapped[int] = mapped_column(IdType, index=True)
+    #: The evening's date of the night (noon to noon on the camera's clock).
+    night: Mapped[date] = mapped_column(Date)
+    label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    occurrences: Mapped[int] = mapped_column(Integer)

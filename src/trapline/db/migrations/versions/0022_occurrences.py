@@ -2,7 +2,7 @@
 
 Events gain a tracking version (raised by changes to their current results or reviews) and
 the version last tracked; every existing event is due, so the background tracks what is
-already stored.
+already stored. Occurrence tallies (per event, night and label) keep the pages' counts.
 
 Revision ID: 0022
 Revises: 0021
@@ -96,9 +96,31 @@ def upgrade() -> None:
     op.create_index(
         "ix_occurrence_detections_occurrence_id", "occurrence_detections", ["occurrence_id"]
     )
+    op.create_table(
+        "occurrence_tallies",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("event_id", _ID, nullable=False),
+        sa.Column("project_id", _ID, nullable=False),
+        sa.Column("deployment_id", _ID, nullable=False),
+        sa.Column("night", sa.Date(), nullable=False),
+        sa.Column("label", sa.String(255), nullable=True),
+        sa.Column("occurrences", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name="fk_occurrence_tallies_event_id_events",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_occurrence_tallies"),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_occurrence_tallies_event_id", "occurrence_tallies", ["event_id"])
+    op.create_index("ix_occurrence_tallies_project_id", "occurrence_tallies", ["project_id"])
+    op.create_index("ix_occurrence_tallies_deployment_id", "occurrence_tallies", ["deployment_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("occurrence_tallies")
     op.drop_table("occurrence_detections")
     op.drop_table("occurrences")
     op.drop_index("ix_events_tracking_due", table_name="events")
