@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from trapline.errors import InvalidInput
+from trapline.http.params import MAX_ID
 from trapline.protocol.base import MAX_NAME, describe_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -20,6 +21,14 @@ _NOT_ONE_LINE = re.compile(
 )
 #: Longest free text (descriptions).
 MAX_TEXT = 10_000
+
+
+def form_id(value: object, field: str) -> int:
+    """An object's id sent in a form field (InvalidInput naming ``field`` otherwise)."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise InvalidInput(f"{field}: an id (got {text[:20]!r})")
+    return int(text)
 
 
 def one_line(value: str, field: str, *, required: bool = True, limit: int = MAX_NAME) -> str:

@@ -143,3 +143,72 @@ def test_an_events_page_lists_its_occurrences_with_their_crops(
     assert "1 occurrences</title>" in trap_page
     for page in (trap_page, browser.page(f"/projects/{project_id}")):
         assert re.search(r"<td>animal</td><td class=\"num\">.*?</progress> 1</td>", page)
+
+
+def test_a_member_merges_on_the_event_page_and_splits_on_the_occurrences(
+    client, owner, project_id, jpeg, sign_in, platform, make_account
+) -> None:
+    trap = client.post(
+        f"{API}/projects/{project_id}/deployments", json={"name": "Pond"}, headers=owner.headers
+    ).json()["id"]
+    for n in range(3):
+        photo = jpeg(n, captured_at=T0 + timedelta(seconds=n))
+        upload(client, owner, project_id, (f"f{n}.jpg", photo), deployment_id=str(trap))
+    # One bird in three photos, and far off in the last one a second one.
+    bird = {"category": "1", "conf": 0.9, "bbox": [0.1, 0.1, 0.3, 0.3]}
+    other = {"category": "1", "conf": 0.8, "bbox": [0.7, 0.7, 0.2, 0.2]}
+    files = [{"file": f"Pond/f{n}.jpg", "detections": [bird]} for n in range(3)]
+    files[2]["detections"].append(other)
+    results = {
+        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+        "detection_categories": {"1": "animal"},
+        "images": files,
+    }
+    imported = client.post(
+        f"{API}/projects/{project_id}/imports/megadetector",
+        files={"file": ("md.json", json.dumps(results).encode(), "application/json")},
+        headers=owner.headers,
+    )
+    assert imported.status_code == 200, imported.text
+    assert track_due(platform.db, platform.store) == 1
+    browser = sign_in(owner)
+    event = re.findall(r'<a href="/events/(\d+)"', browser.page(f"/deployments/{trap}"))[0]
+    film = browser.page(f"/events/{event}")
+    ticks = re.findall(r'name="occurrence_ids" value="(\d+)"', film)
+    assert len(ticks) == 2
+    merged = browser.client.post(
+        f"/events/{event}/merge",
+        data={"csrf": browser.csrf(), "occurrence_ids": ticks},
+        follow_redirects=False,
+    )
+    assert merged.status_code == 303, merged.text
+    film = browser.page(f"/events/{event}")
+    assert "1 individual tracked across the photos" in film
+    (kept,) = re.findall(r'<a href="/occurrences/(\d+)">4</a>', film)
+    page = browser.page(f"/occurrences/{kept}")
+    assert "split or merged by a reviewer" in page
+    boxes = re.findall(r'name="detection_ids" value="(\d+)"', page)
+    assert len(boxes) == 4
+    split = browser.client.post(
+        f"/occurrences/{kept}/split",
+        data={"csrf": browser.csrf(), "detection_ids": boxes[-1:]},
+        follow_redirects=False,
+    )
+    assert split.status_code == 303, split.text
+    assert "2 individuals tracked across the photos" in browser.page(f"/events/{event}")
+    refused = browser.client.post(
+        f"/occurrences/{kept}/split",
+        data={"csrf": browser.csrf(), "detection_ids": boxes[:3]},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 400
+    # A viewer sees the occurrence but no tick boxes; a stranger sees nothing.
+    viewer = make_account("watcher")
+    client.post(
+        f"{API}/projects/{project_id}/members",
+        json={"email": viewer.email, "role": "viewer"},
+        headers=owner.headers,
+    )
+    seen = sign_in(viewer).page(f"/occurrences/{kept}")
+    assert 'name="detection_ids"' not in seen
+    sign_in(make_account("stranger")).page(f"/occurrences/{kept}", status=404)

@@ -1,16 +1,17 @@
-"""Events: an event's photos in time order, as a filmstrip, and its occurrences; a
-deployment's own rule."""
+"""Events: an event's photos in time order, as a filmstrip, and its occurrences; an
+occurrence's detections; a reviewer's merge and split; a deployment's own rule."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from trapline.domain.events import EventRule, Grouping
+from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
 from trapline.services import deployments, events, occurrences, projects
-from trapline.web.forms import validate
+from trapline.web.forms import form_id, validate
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.timeline import local_time
@@ -52,7 +53,42 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
         boxes=boxes,
         colours=colours,
         palette=PALETTE,
+        can_edit=role.allows(Role.MEMBER),
     )
+
+
+@router.post("/events/{event_id}/merge")
+def merge_occurrences(page: SignedIn, event_id: Id, form: PostedForm) -> Response:
+    """Merge the occurrences ticked on an event's page into one (members)."""
+    ids = [form_id(v, "occurrence_ids") for v in form.getlist("occurrence_ids")]
+    occurrences.merge(page.db, page.me, ids)
+    return page.redirect(f"/events/{event_id}")
+
+
+@router.get("/occurrences/{occurrence_id}")
+def occurrence_page(page: SignedIn, occurrence_id: Id) -> Response:
+    """An occurrence: its determination and its detections in photo order, as crops."""
+    found, sightings = occurrences.get_occurrence(page.db, page.me, occurrence_id)
+    project, role = projects.get_project(page.db, page.me, found.project_id)
+    deployment = deployments.get_deployment(page.db, page.me, found.deployment_id)
+    return page.render(
+        "occurrence.html",
+        project=project,
+        role=role,
+        deployment=deployment,
+        occurrence=found,
+        sightings=sightings,
+        local_time=local_time,
+        can_edit=role.allows(Role.MEMBER),
+    )
+
+
+@router.post("/occurrences/{occurrence_id}/split")
+def split_occurrence(page: SignedIn, occurrence_id: Id, form: PostedForm) -> Response:
+    """Move the detections ticked on an occurrence's page into a new occurrence (members)."""
+    ids = [form_id(v, "detection_ids") for v in form.getlist("detection_ids")]
+    kept, _ = occurrences.split(page.db, page.me, occurrence_id, ids)
+    return page.redirect(f"/events/{kept.event_id}")
 
 
 @router.post("/deployments/{deployment_id}/event-rule")

@@ -31,7 +31,7 @@ from trapline.services import (
     reviews,
 )
 from trapline.services.images import IncomingFile
-from trapline.web.forms import optional_time
+from trapline.web.forms import form_id, optional_time
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
 
@@ -155,20 +155,13 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
 def move(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """The grid's bulk action: the ticked images go into a deployment, their capture times
     read again in its zone."""
-    ids = [_form_id(v, "image") for v in form.getlist("image")]
+    ids = [form_id(v, "image") for v in form.getlist("image")]
     raw = str(form.get("deployment") or "").strip()
     capture_times.move_images(
-        page.db, page.me, project_id, ids, _form_id(raw, "deployment") if raw else None
+        page.db, page.me, project_id, ids, form_id(raw, "deployment") if raw else None
     )
     back = urlencode(parse_qsl(str(form.get("back") or "")))
     return page.redirect(f"/projects/{project_id}/images" + (f"?{back}" if back else ""))
-
-
-def _form_id(value: object, field: str) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise InvalidInput(f"{field}: an id (got {text[:20]!r})")
-    return int(text)
 
 
 @router.post("/projects/{project_id}/upload")
