@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from trapline.db.engine import Database
-from trapline.db.repositories.occurrences import NewOccurrence, Photo
+from trapline.db.repositories.occurrences import NewOccurrence
+from trapline.db.repositories.tracking import Photo
 from trapline.domain.occurrences import (
     Detection,
     Occurrence,
@@ -52,7 +53,7 @@ def track_due(
 ) -> int:
     """Track up to ``limit`` events that are due; how many were tracked."""
     with db.read() as repos:
-        due = repos.occurrences.due(limit)
+        due = repos.tracking.due(limit)
     for event_id, version in due:
         track_event(db, store, event_id, version, limits=limits)
     return len(due)
@@ -76,8 +77,8 @@ def track_event(
         event = repos.events.get(event_id)
         if event is None:
             return False
-        photos = repos.occurrences.photos(event_id)
-        detections = [d for d in repos.occurrences.detections(event) if d.takes_part]
+        photos = repos.tracking.photos(event_id)
+        detections = [d for d in repos.tracking.detections(event) if d.takes_part]
         edited = repos.occurrences.groups(event_id, edited=True)
     by_id = {d.annotation_id: d for d in detections}
     kept = {o: group for o, group in edited.items() if all(i in by_id for i in group)}
@@ -238,8 +239,8 @@ def split(
             raise InvalidInput(
                 "detection_ids: name some of the occurrence's detections, not all of them"
             )
-        photos = repos.occurrences.photos(event.id)
-        by_id = {d.annotation_id: d for d in repos.occurrences.detections(event)}
+        photos = repos.tracking.photos(event.id)
+        by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
         staying = [by_id[i] for i in members if i not in leaving]
         repos.occurrences.rewrite(occurrence_id, _made(staying, photos, edited=True))
         made = _made([by_id[i] for i in members if i in leaving], photos, edited=True)
@@ -273,9 +274,9 @@ def merge(db: Database, caller: User, occurrence_ids: Sequence[int]) -> Occurren
         event = require(repos.events.get(found[0].event_id), "occurrence", ids[0])
         repos.occurrences.hold(event.id)
         groups = repos.occurrences.groups(event.id)
-        by_id = {d.annotation_id: d for d in repos.occurrences.detections(event)}
+        by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
         members = [by_id[i] for o in ids for i in groups.get(o, ()) if i in by_id]
-        photos = repos.occurrences.photos(event.id)
+        photos = repos.tracking.photos(event.id)
         repos.occurrences.remove(ids[1:])
         repos.occurrences.rewrite(ids[0], _made(members, photos, edited=True))
         repos.occurrences.tally(event.id)

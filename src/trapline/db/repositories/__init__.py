@@ -24,6 +24,7 @@ from trapline.db.repositories.reviews import ReviewRepo
 from trapline.db.repositories.sessions import SessionRepo
 from trapline.db.repositories.sources import SourceRepo
 from trapline.db.repositories.tasks import TaskRepo
+from trapline.db.repositories.tracking import TrackingRepo
 from trapline.db.repositories.users import UserRepo
 from trapline.db.repositories.workers import WorkerRepo
 
@@ -41,6 +42,7 @@ class Repos:
         self.events = EventRepo(session)
         self.regroupings = RegroupingRepo(session)
         self.occurrences = OccurrenceRepo(session)
+        self.tracking = TrackingRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

@@ -1,11 +1,5 @@
-"""Occurrences: which events are due for tracking, what tracking reads of an event, and the
-occurrences it writes.
-
-An event is due while its ``tracking_version`` is ahead of its ``tracked_version``: every
-change to its photos' current results or reviews raises the first (``events_due``, called by
-the repositories that make those changes), and a
-tracking writes the version it read into the second, so a change made while it ran leaves the
-event due again.
+"""Occurrences: what tracking and reviewers write (with the tallies the pages count), and
+reading them. What tracking reads of an event, and which events are due, is ``tracking.py``'s.
 """
 
 from __future__ import annotations
@@ -14,43 +8,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.nights import night_of
 from trapline.db.tables import (
-    AnalysisRow,
     AnnotationRow,
     EventRow,
     ImageRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
     OccurrenceTallyRow,
-    PipelineRow,
-    ReviewRow,
-    TaskRow,
 )
 from trapline.domain.events import Event
-from trapline.domain.jobs import TaskStatus
 from trapline.domain.occurrences import (
     Detection,
     DeterminedBy,
     Occurrence,
     OccurrenceDetection,
 )
-from trapline.domain.results import AnnotationType, Box
-from trapline.domain.reviews import Verdict
-
-
-@dataclass(frozen=True)
-class Photo:
-    """A photo of an event as tracking reads it."""
-
-    id: int
-    width: int
-    height: int
-    storage_key: str
+from trapline.domain.results import Box
 
 
 @dataclass(frozen=True)
@@ -70,32 +47,6 @@ class NewOccurrence:
     occurrence_id: int | None = None
 
 
-def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None:
-    """The events of these photos (ids, or a query of them) are due for tracking: their
-    current results or reviews changed."""
-    if isinstance(image_ids, Sequence):
-        if not image_ids:
-            return
-        image_ids = list(image_ids)
-    events = select(ImageRow.event_id).where(
-        ImageRow.id.in_(image_ids), ImageRow.event_id.is_not(None)
-    )
-    session.execute(
-        update(EventRow)
-        .where(EventRow.id.in_(events))
-        .values(tracking_version=EventRow.tracking_version + 1)
-    )
-
-
-def project_events_due(session: Session, project_id: int) -> None:
-    """Every event of the project is due (which of its results are current changed)."""
-    session.execute(
-        update(EventRow)
-        .where(EventRow.project_id == project_id)
-        .values(tracking_version=EventRow.tracking_version + 1)
-    )
-
-
 class OccurrenceRepo:
     """Occurrences and the tracking state of events."""
 
@@ -103,127 +54,6 @@ class OccurrenceRepo:
         self.session = session
 
     # -- what is due ------------------------------------------------------------------------
-
-    def due(self, limit: int) -> list[tuple[int, int]]:
-        """Up to ``limit`` events due for tracking whose photos no job is still working on:
-        (event id, the tracking version read)."""
-        open_task = exists().where(
-            TaskRow.image_id == ImageRow.id,
-            TaskRow.status.in_([TaskStatus.QUEUED.value, TaskStatus.LEASED.value]),
-        )
-        busy = exists().where(ImageRow.event_id == EventRow.id, open_task)
-        rows = self.session.execute(
-            select(EventRow.id, EventRow.tracking_version)
-            .where(EventRow.tracking_version > EventRow.tracked_version, ~busy)
-            .order_by(EventRow.id)
-            .limit(limit)
-        )
-        return [(int(event_id), int(version)) for event_id, version in rows]
-
-    # -- what tracking reads ----------------------------------------------------------------
-
-    def photos(self, event_id: int) -> list[Photo]:
-        """The event's photos in capture order."""
-        rows = self.session.execute(
-            select(ImageRow.id, ImageRow.width, ImageRow.height, ImageRow.storage_key)
-            .where(ImageRow.event_id == event_id)
-            .order_by(ImageRow.captured_sort, ImageRow.id)
-        )
-        return [Photo(int(i), int(w), int(h), key) for i, w, h, key in rows]
-
-    def detections(self, event: Event) -> list[Detection]:
-        """The boxes of the current results of the event's photos, with their best
-        classification, pipeline, threshold and latest review."""
-        photos = select(ImageRow.id).where(ImageRow.event_id == event.id)
-        current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
-        rows = self.session.execute(
-            select(
-                AnnotationRow.id,
-                AnnotationRow.image_id,
-                AnnotationRow.x1,
-                AnnotationRow.y1,
-                AnnotationRow.x2,
-                AnnotationRow.y2,
-                AnnotationRow.label,
-                AnnotationRow.confidence,
-                AnnotationRow.data,
-                func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source),
-                PipelineRow.default_threshold,
-            )
-            .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
-            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
-            .where(
-                AnnotationRow.analysis_id.in_(current),
-                AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
-                AnnotationRow.x1.is_not(None),
-            )
-            .order_by(AnnotationRow.id)
-        ).all()
-        ids = [int(r[0]) for r in rows]
-        best = self._best_classifications(ids)
-        reviews = self._latest_reviews(ids)
-        found = []
-        for aid, image_id, x1, y1, x2, y2, label, confidence, data, pipeline, threshold in rows:
-            child = best.get(aid)
-            if label is None and child is not None:
-                label, confidence = child[0], child[1] if confidence is None else confidence
-            elif confidence is None and child is not None:
-                confidence = child[1]
-            features = _features(data) or (child[2] if child else None)
-            below = threshold is not None and confidence is not None and confidence < threshold
-            found.append(
-                Detection(
-                    annotation_id=int(aid),
-                    image_id=int(image_id),
-                    pipeline=str(pipeline),
-                    box=(float(x1), float(y1), float(x2), float(y2)),
-                    label=label,
-                    confidence=confidence,
-                    features=features,
-                    review=reviews.get(aid),
-                    below_threshold=below,
-                )
-            )
-        return found
-
-    def _best_classifications(
-        self, box_ids: Sequence[int]
-    ) -> dict[int, tuple[str | None, float | None, tuple[float, ...] | None]]:
-        best: dict[int, tuple[str | None, float | None, tuple[float, ...] | None]] = {}
-        for chunk in _chunks(box_ids):
-            rows = self.session.execute(
-                select(
-                    AnnotationRow.parent_id,
-                    AnnotationRow.label,
-                    AnnotationRow.confidence,
-                    AnnotationRow.data,
-                )
-                .where(
-                    AnnotationRow.parent_id.in_(chunk),
-                    AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
-                )
-                .order_by(AnnotationRow.id)
-            )
-            for parent, label, confidence, data in rows:
-                held = best.get(parent)
-                if held is None or (confidence or 0.0) > (held[1] or 0.0):
-                    best[parent] = (label, confidence, _features(data))
-        return best
-
-    def _latest_reviews(self, box_ids: Sequence[int]) -> dict[int, tuple[int, Verdict, str | None]]:
-        latest: dict[int, tuple[int, Verdict, str | None]] = {}
-        for chunk in _chunks(box_ids):
-            rows = self.session.execute(
-                select(ReviewRow.annotation_id, ReviewRow.id, ReviewRow.verdict, ReviewRow.label)
-                .where(ReviewRow.annotation_id.in_(chunk))
-                .order_by(ReviewRow.id)
-            )
-            for annotation_id, review_id, verdict, label in rows:
-                if annotation_id is not None:
-                    latest[int(annotation_id)] = (int(review_id), Verdict(verdict), label)
-        return latest
-
-    # -- what tracking writes ---------------------------------------------------------------
 
     def hold(self, event_id: int) -> bool:
         """Hold the event's row until the transaction ends (trackings and a reviewer's edits
@@ -358,7 +188,7 @@ class OccurrenceRepo:
 
     def _times(self, image_ids: Sequence[int]) -> dict[int, tuple[Any, int]]:
         times: dict[int, tuple[Any, int]] = {}
-        for chunk in _chunks(sorted(set(image_ids))):
+        for chunk in chunks(sorted(set(image_ids))):
             rows = self.session.execute(
                 select(ImageRow.id, ImageRow.captured_at, ImageRow.captured_offset_minutes).where(
                     ImageRow.id.in_(chunk)
@@ -389,7 +219,7 @@ class OccurrenceRepo:
     def boxes(self, image_ids: Sequence[int]) -> dict[int, list[tuple[int, Box]]]:
         """The tracked detections of these photos: (occurrence, box) by photo."""
         found: dict[int, list[tuple[int, Box]]] = {}
-        for chunk in _chunks(image_ids):
+        for chunk in chunks(image_ids):
             rows = self.session.execute(
                 select(
                     OccurrenceDetectionRow.image_id,
@@ -521,15 +351,7 @@ def _night_key(session: Session, day: Any) -> Any:
     return day
 
 
-def _features(data: dict[str, Any] | None) -> tuple[float, ...] | None:
-    """A feature vector a pipeline posted with a detection or classification."""
-    vector = (data or {}).get("features")
-    if isinstance(vector, list) and vector and all(isinstance(v, int | float) for v in vector):
-        return tuple(float(v) for v in vector)
-    return None
-
-
-def _chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
+def chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
     """Ids in lists short enough for one ``IN`` (SQLite's bound parameter limit)."""
     values = list(ids)
     return [values[i : i + size] for i in range(0, len(values), size)]

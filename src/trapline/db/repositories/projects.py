@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.occurrences import project_events_due
+from trapline.db.repositories.tracking import project_events_due
 from trapline.db.tables import (
     JobRow,
     MembershipRow,

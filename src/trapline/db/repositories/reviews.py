@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.nights import night_of
-from trapline.db.repositories.occurrences import events_due
+from trapline.db.repositories.tracking import events_due
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
