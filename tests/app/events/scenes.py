@@ -93,3 +93,27 @@ def detail_of(proto: Protocol, occurrence: int) -> dict[str, Any]:
     found = proto.client.get(f"{API}/occurrences/{occurrence}", headers=proto.headers)
     assert found.status_code == 200, found.text
     return dict(found.json())
+
+
+def heron(proto: Protocol) -> tuple[int, int]:
+    """Ten frames a second apart at a pond in Dar es Salaam (with coordinates, as Camtrap DP
+    needs): a bird walking right a little each frame, and a person far off in the fifth, as
+    MegaDetector output, tracked. The deployment and its one event."""
+    made = proto.client.post(
+        f"{API}/projects/{proto.project_id}/deployments",
+        json={"name": "Pond", "time_zone": DAR, "latitude": -6.8, "longitude": 39.28},
+        headers=proto.headers,
+    )
+    assert made.status_code == 201, made.text
+    pond = int(made.json()["id"])
+    add_frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
+    boxes = {
+        f"Pond/frame-{i:02d}.jpg": [
+            {"category": "1", "conf": 0.8 + i / 100, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
+        ]
+        for i in range(10)
+    }
+    boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
+    import_md(proto, boxes)
+    assert track_all(proto) == 1
+    return pond, event_of(proto, pond)

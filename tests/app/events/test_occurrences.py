@@ -12,7 +12,7 @@ from tests.app.events.scenes import (
     add_frames,
     detail_of,
     event_of,
-    import_md,
+    heron,
     new_deployment,
     occurrences_of,
     track_all,
@@ -23,21 +23,8 @@ from tests.support.protocol import LABELS, detection, pipeline_config, success
 
 
 def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) -> None:
-    pond = new_deployment(proto)
-    add_frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
-    # The bird walks to the right, a little each frame; a person shows up once, far off.
-    boxes = {
-        f"Pond/frame-{i:02d}.jpg": [
-            {"category": "1", "conf": 0.8 + i / 100, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
-        ]
-        for i in range(10)
-    }
-    boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
-    import_md(proto, boxes)
-    assert track_all(proto) == 1
+    _, event = heron(proto)
     assert track_all(proto) == 0  # nothing is due any more
-
-    event = event_of(proto, pond)
     found = occurrences_of(proto, event)
     assert sorted((o["determination"]["label"], o["detection_count"]) for o in found) == [
         ("animal", 10),

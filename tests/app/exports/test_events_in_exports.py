@@ -9,17 +9,9 @@ import csv
 import io
 import json
 import zipfile
-from datetime import timedelta
 from pathlib import Path
 
-from tests.app.events.scenes import (
-    API,
-    add_frames,
-    event_of,
-    import_md,
-    occurrences_of,
-    track_all,
-)
+from tests.app.events.scenes import API, heron, occurrences_of
 from tests.app.exports.conftest import Seeded
 from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.app.protocol.conftest import Protocol
@@ -29,27 +21,9 @@ DAR = "Africa/Dar_es_Salaam"
 
 
 def _heron(proto: Protocol) -> tuple[Seeded, int, int]:
-    """The pond, its ten frames, the bird in each and a person in one, tracked."""
-    made = proto.client.post(
-        f"{API}/projects/{proto.project_id}/deployments",
-        json={"name": "Pond", "time_zone": DAR, "latitude": -6.8, "longitude": 39.28},
-        headers=proto.headers,
-    )
-    assert made.status_code == 201, made.text
-    pond = int(made.json()["id"])
-    add_frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
-    boxes = {
-        f"Pond/frame-{i:02d}.jpg": [
-            {"category": "1", "conf": 0.8 + i / 100, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
-        ]
-        for i in range(10)
-    }
-    boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
-    import_md(proto, boxes)
-    assert track_all(proto) == 1
-    event = event_of(proto, pond)
-    seeded = Seeded(proto, proto.project_id, {"Pond": pond}, {}, {})
-    return seeded, pond, event
+    """The pond's heron (``scenes.heron``), as an export test sees it."""
+    pond, event = heron(proto)
+    return Seeded(proto, proto.project_id, {"Pond": pond}, {}, {}), pond, event
 
 
 def _package(seeded: Seeded, tmp_path: Path, **options: object) -> dict[str, list[dict[str, str]]]:

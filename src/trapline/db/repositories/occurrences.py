@@ -273,14 +273,7 @@ class OccurrenceRepo:
         """An occurrence's detections in photo order."""
         rows = self.session.execute(
             select(
-                AnnotationRow.id,
-                AnnotationRow.image_id,
-                AnnotationRow.x1,
-                AnnotationRow.y1,
-                AnnotationRow.x2,
-                AnnotationRow.y2,
-                AnnotationRow.label,
-                AnnotationRow.confidence,
+                *BOX_COLUMNS,
                 OccurrenceDetectionRow.cost,
                 ImageRow.captured_at,
                 ImageRow.captured_offset_minutes,
@@ -349,6 +342,19 @@ def _night_key(session: Session, day: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite" and not isinstance(day, str):
         return day.isoformat()
     return day
+
+
+#: A detection's id, photo, box, label and confidence, as the occurrences' reads take them.
+BOX_COLUMNS = (
+    AnnotationRow.id,
+    AnnotationRow.image_id,
+    AnnotationRow.x1,
+    AnnotationRow.y1,
+    AnnotationRow.x2,
+    AnnotationRow.y2,
+    AnnotationRow.label,
+    AnnotationRow.confidence,
+)
 
 
 def chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:

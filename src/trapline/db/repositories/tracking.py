@@ -16,7 +16,7 @@ from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.current import current_analyses
-from trapline.db.repositories.occurrences import chunks
+from trapline.db.repositories.occurrences import BOX_COLUMNS, chunks
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -109,14 +109,7 @@ class TrackingRepo:
         current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
         rows = self.session.execute(
             select(
-                AnnotationRow.id,
-                AnnotationRow.image_id,
-                AnnotationRow.x1,
-                AnnotationRow.y1,
-                AnnotationRow.x2,
-                AnnotationRow.y2,
-                AnnotationRow.label,
-                AnnotationRow.confidence,
+                *BOX_COLUMNS,
                 AnnotationRow.data,
                 func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source),
                 PipelineRow.default_threshold,
