@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.occurrences import BOX_COLUMNS, chunks
 from trapline.db.tables import (
@@ -45,11 +46,12 @@ class Photo:
 
 def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None:
     """The events of these photos (ids, or a query of them) are due for tracking: their
-    current results or reviews changed."""
+    current results or reviews changed. Ids take one plain statement: every results post
+    marks its photos."""
     if isinstance(image_ids, Sequence):
-        if not image_ids:
-            return
-        image_ids = list(image_ids)
+        if image_ids:
+            Plain(session).rows(_MARK_PHOTOS, among=list(image_ids))
+        return
     events = select(ImageRow.event_id).where(
         ImageRow.id.in_(image_ids), ImageRow.event_id.is_not(None)
     )
@@ -58,6 +60,13 @@ def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None
         .where(EventRow.id.in_(events))
         .values(tracking_version=EventRow.tracking_version + 1)
     )
+
+
+#: ``events_due`` of a list of photos.
+_MARK_PHOTOS = (
+    "UPDATE events SET tracking_version = tracking_version + 1 WHERE id IN ("
+    "SELECT event_id FROM images WHERE id IN ({among}) AND event_id IS NOT NULL)"
+)
 
 
 def project_events_due(session: Session, project_id: int) -> None:
