@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from trapline.domain.occurrences import Occurrence, OccurrenceDetection
-from trapline.schemas.common import BodyId, Input, WallClock
+from trapline.protocol.base import NOT_TEXT
+from trapline.schemas.common import Input, WallClock
 
 #: Most detections (or occurrences) one split (or merge) names.
 MAX_EDITED = 10_000
+#: An object's id in a split or merge: a number no object has is simply not one of those
+#: named (a split's 400, a merge's 404), so the document sets no upper bound it cannot keep.
+EditedId = Annotated[int, Field(ge=1), NOT_TEXT]
 
 
 def _local(moment: datetime, offset: int | None) -> datetime:
@@ -96,7 +100,7 @@ class OccurrenceWithDetectionsOut(OccurrenceOut):
 class SplitIn(Input):
     """Which detections leave the occurrence, to make a new one."""
 
-    detection_ids: list[BodyId] = Field(
+    detection_ids: list[EditedId] = Field(
         min_length=1,
         max_length=MAX_EDITED,
         description="annotation ids of some (not all) of the occurrence's detections",
@@ -104,9 +108,9 @@ class SplitIn(Input):
 
 
 class MergeIn(Input):
-    """Occurrences of one event and pipeline to make one; the first keeps its id."""
+    """Occurrences of the event, of one pipeline, to make one; the first keeps its id."""
 
-    occurrence_ids: list[BodyId] = Field(min_length=2, max_length=MAX_EDITED)
+    occurrence_ids: list[EditedId] = Field(min_length=2, max_length=MAX_EDITED)
 
 
 class SplitOut(BaseModel):

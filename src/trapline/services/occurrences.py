@@ -252,11 +252,13 @@ def split(
         return old, new
 
 
-def merge(db: Database, caller: User, occurrence_ids: Sequence[int]) -> Occurrence:
-    """Make one occurrence of several of one event and pipeline (members of its project):
+def merge(db: Database, caller: User, event_id: int, occurrence_ids: Sequence[int]) -> Occurrence:
+    """Make one occurrence of several of an event, of one pipeline (members of its project):
     the first named keeps its id, the others go; later trackings keep it as it is."""
     ids = list(dict.fromkeys(occurrence_ids))
     with db.write() as repos:
+        event = require(repos.events.get(event_id), "event", event_id)
+        project_for(repos, caller, event.project_id, Role.MEMBER, asked=("event", event_id))
         found = []
         for occurrence_id in ids:
             one = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
@@ -265,13 +267,15 @@ def merge(db: Database, caller: User, occurrence_ids: Sequence[int]) -> Occurren
             found.append(one)
         if len(ids) < 2:
             raise InvalidInput("occurrence_ids: name at least two different occurrences")
-        if len({o.event_id for o in found}) > 1:
-            raise InvalidInput("occurrence_ids: occurrences of different events cannot be merged")
+        if any(o.event_id != event_id for o in found):
+            raise InvalidInput(
+                f"occurrence_ids: occurrences of different events cannot be merged (this is "
+                f"event {event_id})"
+            )
         if len({o.pipeline for o in found}) > 1:
             raise InvalidInput(
                 "occurrence_ids: occurrences of different pipelines cannot be merged"
             )
-        event = require(repos.events.get(found[0].event_id), "occurrence", ids[0])
         repos.occurrences.hold(event.id)
         groups = repos.occurrences.groups(event.id)
         by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}

@@ -395,7 +395,7 @@ ENDPOINTS = [
     ),
     Endpoint(
         "POST",
-        "/occurrences/merge",
+        "/events/{event}/occurrences/merge",
         400,
         "member",
         lambda w: {"json": {"occurrence_ids": [w.occurrence, w.occurrence]}},

@@ -217,7 +217,7 @@ def test_a_reviewer_splits_and_merges_and_tracking_keeps_their_work(proto: Proto
     assert counts == [1, 2, 3]
 
     merged = proto.client.post(
-        f"{API}/occurrences/merge",
+        f"{API}/events/{event}/occurrences/merge",
         json={"occurrence_ids": [kept["id"], new["id"]]},
         headers=proto.headers,
     )
@@ -230,7 +230,7 @@ def test_a_reviewer_splits_and_merges_and_tracking_keeps_their_work(proto: Proto
 
 
 def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> None:
-    _, (left, right) = _two_still_insects(proto)
+    event, (left, right) = _two_still_insects(proto)
     mine = [d["annotation_id"] for d in detail_of(proto, left["id"])["detections"]]
     theirs = detail_of(proto, right["id"])["detections"][0]["annotation_id"]
     for body in ({"detection_ids": mine}, {"detection_ids": [theirs]}, {"detection_ids": []}):
@@ -241,7 +241,9 @@ def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> Non
         assert "detection_ids" in refused.json()["detail"]
     for ids in ([left["id"]], [left["id"], left["id"]]):
         refused = proto.client.post(
-            f"{API}/occurrences/merge", json={"occurrence_ids": ids}, headers=proto.headers
+            f"{API}/events/{event}/occurrences/merge",
+            json={"occurrence_ids": ids},
+            headers=proto.headers,
         )
         assert refused.status_code == 400, refused.text
         assert "occurrence_ids" in refused.json()["detail"]
@@ -252,9 +254,23 @@ def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> Non
     track_all(proto)
     (far,) = occurrences_of(proto, event_of(proto, elsewhere))[:1]
     refused = proto.client.post(
-        f"{API}/occurrences/merge",
+        f"{API}/events/{event}/occurrences/merge",
         json={"occurrence_ids": [left["id"], far["id"]]},
         headers=proto.headers,
     )
     assert refused.status_code == 400, refused.text
     assert "different events" in refused.json()["detail"]
+    # An id no row can have is missing, not invalid: the document sets no bound on it.
+    beyond = proto.client.post(
+        f"{API}/events/{event}/occurrences/merge",
+        json={"occurrence_ids": [left["id"], 2**64]},
+        headers=proto.headers,
+    )
+    assert beyond.status_code == 404, beyond.text
+    stranger = proto.client.post(
+        f"{API}/occurrences/{left['id']}/split",
+        json={"detection_ids": [2**64]},
+        headers=proto.headers,
+    )
+    assert stranger.status_code == 400, stranger.text
+    assert "are not detections of occurrence" in stranger.json()["detail"]

@@ -61,8 +61,10 @@ def split_occurrence(
     return SplitOut(kept=OccurrenceOut.of(kept), new=OccurrenceOut.of(new))
 
 
-@router.post("/occurrences/merge")
-def merge_occurrences(body: MergeIn, caller: CurrentUser, db: DatabaseDep) -> OccurrenceOut:
-    """Make one occurrence of several of one event and pipeline (members); the first keeps its
-    id. 400 names ``occurrence_ids`` for occurrences of different events or pipelines."""
-    return OccurrenceOut.of(occurrences.merge(db, caller, body.occurrence_ids))
+@router.post("/events/{event_id}/occurrences/merge")
+def merge_occurrences(
+    event_id: Id, body: MergeIn, caller: CurrentUser, db: DatabaseDep
+) -> OccurrenceOut:
+    """Make one occurrence of several of an event and pipeline (members); the first keeps its
+    id. 400 names ``occurrence_ids`` for occurrences of other events or pipelines."""
+    return OccurrenceOut.of(occurrences.merge(db, caller, event_id, body.occurrence_ids))

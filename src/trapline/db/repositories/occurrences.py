@@ -213,6 +213,9 @@ class OccurrenceRepo:
         return int(total), [to_occurrence(r) for r in rows]
 
     def get(self, occurrence_id: int) -> Occurrence | None:
+        """One occurrence (None for an id no row can have, as for one no row has)."""
+        if not 1 <= occurrence_id <= BIGINT_MAX:
+            return None
         row = self.session.get(OccurrenceRow, occurrence_id)
         return to_occurrence(row) if row else None
 
@@ -344,6 +347,8 @@ def _night_key(session: Session, day: Any) -> Any:
     return day
 
 
+#: The largest id a row can have (a 64-bit key).
+BIGINT_MAX = 2**63 - 1
 #: A detection's id, photo, box, label and confidence, as the occurrences' reads take them.
 BOX_COLUMNS = (
     AnnotationRow.id,

@@ -61,7 +61,7 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
 def merge_occurrences(page: SignedIn, event_id: Id, form: PostedForm) -> Response:
     """Merge the occurrences ticked on an event's page into one (members)."""
     ids = [form_id(v, "occurrence_ids") for v in form.getlist("occurrence_ids")]
-    occurrences.merge(page.db, page.me, ids)
+    occurrences.merge(page.db, page.me, event_id, ids)
     return page.redirect(f"/events/{event_id}")
 
 
