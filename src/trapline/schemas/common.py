@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -122,3 +122,8 @@ class Patch(Input):
     def changes(self) -> dict[str, object]:
         """The fields the client sent."""
         return self.model_dump(exclude_unset=True)
+
+
+def with_offset(moment: datetime, offset_minutes: int | None) -> datetime:
+    """A stored wall-clock time with its UTC offset (None: UTC), as the API answers it."""
+    return moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes or 0)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -16,15 +15,11 @@ from trapline.domain.events import (
     RegroupingStatus,
 )
 from trapline.protocol.base import NOT_TEXT
-from trapline.schemas.common import Input, Instant, WallClock
+from trapline.schemas.common import Input, Instant, WallClock, with_offset
 from trapline.schemas.images import ImageOut
 
 #: A gap that starts a new event under the ``sequence`` rule.
 GapSeconds = Annotated[int, Field(ge=1, le=MAX_GAP_SECONDS), NOT_TEXT]
-
-
-def _local(moment: datetime, offset: int) -> datetime:
-    return moment.replace(tzinfo=timezone(timedelta(minutes=offset)))
 
 
 class RuleIn(Input):
@@ -111,8 +106,8 @@ class EventOut(BaseModel):
             id=e.id,
             project_id=e.project_id,
             deployment_id=e.deployment_id,
-            start=_local(e.starts_at, e.start_offset_minutes),
-            end=_local(e.ends_at, e.end_offset_minutes),
+            start=with_offset(e.starts_at, e.start_offset_minutes),
+            end=with_offset(e.ends_at, e.end_offset_minutes),
             image_count=e.image_count,
             first_image_id=e.first_image_id,
         )

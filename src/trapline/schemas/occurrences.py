@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from trapline.domain.occurrences import Occurrence, OccurrenceDetection
 from trapline.protocol.base import NOT_TEXT
-from trapline.schemas.common import Input, WallClock
+from trapline.schemas.common import Input, WallClock, with_offset
 
 #: Most detections (or occurrences) one split (or merge) names.
 MAX_EDITED = 10_000
 #: An object's id in a split or merge: a number no object has is simply not one of those
 #: named (a split's 400, a merge's 404), so the document sets no upper bound it cannot keep.
 EditedId = Annotated[int, Field(ge=1), NOT_TEXT]
-
-
-def _local(moment: datetime, offset: int | None) -> datetime:
-    return moment.replace(tzinfo=timezone(timedelta(minutes=offset or 0)))
 
 
 class DeterminationOut(BaseModel):
@@ -54,8 +49,8 @@ class OccurrenceOut(BaseModel):
             deployment_id=o.deployment_id,
             event_id=o.event_id,
             pipeline=o.pipeline,
-            first_seen=_local(o.first_seen_at, o.first_offset_minutes),
-            last_seen=_local(o.last_seen_at, o.last_offset_minutes),
+            first_seen=with_offset(o.first_seen_at, o.first_offset_minutes),
+            last_seen=with_offset(o.last_seen_at, o.last_offset_minutes),
             detection_count=o.detection_count,
             best_detection_id=o.best_annotation_id,
             determination=DeterminationOut(label=o.label, score=o.score, by=o.determined_by.value),
@@ -82,7 +77,7 @@ class SightingOut(BaseModel):
             annotation_id=d.annotation_id,
             image_id=d.image_id,
             captured_at=(
-                _local(d.captured_at, d.captured_offset_minutes) if d.captured_at else None
+                with_offset(d.captured_at, d.captured_offset_minutes) if d.captured_at else None
             ),
             bbox=list(d.box),
             label=d.label,
