@@ -25,6 +25,9 @@ from trapline.settings import Settings
 #: servers start once), and they run first, spread over both workers, while the in-process
 #: tests fill in around them (decisions 015 and 032).
 PROCESS_SUITES = ("e2e", "faults", "queue", "browser", "fuzz")
+#: Process suites whose modules share their servers (fixtures of the package's scope): the
+#: whole suite is one group, so that one worker starts them once.
+SHARED_SUITES = ("browser",)
 
 
 #: Which database backends a run tests on (``--db``): the application tests run on the
@@ -64,7 +67,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             dropped.append(item)
         suite = item.path.parent.name
-        if suite in PROCESS_SUITES:
+        if suite in SHARED_SUITES:
+            item.add_marker(pytest.mark.xdist_group(suite))
+        elif suite in PROCESS_SUITES:
             item.add_marker(pytest.mark.xdist_group(f"{suite}/{item.path.stem}"))
     if dropped:
         config.hook.pytest_deselected(items=dropped)

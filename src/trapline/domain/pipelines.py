@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
 #: A service is online when one of its workers (or the service itself) was seen this recently.
 ONLINE_WINDOW = timedelta(seconds=60)
+#: Pipelines for tests and trials (a fixed box, random boxes): the API takes them, the web
+#: app offers them only when ``TRAPLINE_SHOW_TEST_PIPELINES`` is on.
+TEST_PIPELINES = frozenset({"constant", "random"})
+#: The built-in pipelines that find real things, the first registered one offered to a
+#: project that has run none yet.
+BUILT_IN_PIPELINES = ("moth-blobs",)
+
+
+def preselected(offered: Sequence[str], last_used: str | None) -> str | None:
+    """The pipeline a job form starts on: the project's last one, else a built-in real one,
+    else the first offered."""
+    if last_used in offered:
+        return last_used
+    return next((slug for slug in BUILT_IN_PIPELINES if slug in offered), None) or next(
+        iter(offered), None
+    )
 
 
 @dataclass(frozen=True)

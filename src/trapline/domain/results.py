@@ -70,6 +70,10 @@ class ResultTarget(NamedTuple):
     height: int
 
 
+#: Longest note kept with an analysis (why it found nothing); longer ones are cut.
+MAX_NOTE = 1_000
+
+
 class AnalysisDraft(NamedTuple):
     """A completed analysis of one image from one task, about to be stored."""
 
@@ -78,6 +82,8 @@ class AnalysisDraft(NamedTuple):
     total_time: float | None
     worker: str | None
     annotations: tuple[AnnotationDraft, ...] = ()
+    #: Why the pipeline found nothing, when it said (at most MAX_NOTE characters).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ class Analysis:
     created_at: datetime
     completed_at: datetime | None
     annotations: list[Annotation] = field(default_factory=list)
+    #: Why a completed analysis found nothing, when its pipeline said.
+    note: str | None = None
     # What an external pipeline says of its run (callback analyses).
     model_name: str | None = None
     model_version: str | None = None

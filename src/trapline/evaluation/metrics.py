@@ -85,6 +85,21 @@ def iou(a: Rect, b: Rect) -> float:
     return overlap / union if union > 0 else 0.0
 
 
+def inside(inner: Rect, outer: Rect) -> float:
+    """Share of ``inner``'s area that lies inside ``outer`` (0 for an empty ``inner``)."""
+    width = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    height = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    if width <= 0 or height <= 0 or area <= 0:
+        return 0.0
+    return width * height / area
+
+
+def long_side(rect: Rect) -> float:
+    """The longer side of a box."""
+    return max(rect[2] - rect[0], rect[3] - rect[1])
+
+
 def match(predictions: Sequence[Prediction], truth: Sequence[Rect], threshold: float) -> Matching:
     """Greedy one-to-one matching of ``predictions`` to ``truth`` at IoU ``threshold``."""
     order = sorted(range(len(predictions)), key=lambda i: predictions[i].score, reverse=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from trapline.errors import InvalidInput
 from trapline.evaluation.metrics import Counts, Prediction, match, total
-from trapline.evaluation.scores import IOU_THRESHOLDS, ImageScore
+from trapline.evaluation.scores import IOU_THRESHOLDS, SIZE_BANDS, ImageScore
 from trapline.evaluation.truth import TruthImage, scale_normalised
 from trapline.pipelines import Pipeline
 from trapline.protocol.results import PipelineResultsResponse
@@ -107,7 +107,7 @@ def evaluate(
     if min_score is None:
         min_score = pipeline.default_threshold or 0.0
     if draw_dir is not None:
-        from trapline.evaluation.drawing import draw  # only when asked: it is slower
+        from trapline.evaluation.drawing import draw, draw_cases  # only when asked: slower
 
     pipeline.load()
     scores = []
@@ -121,7 +121,9 @@ def evaluate(
         image_truth = scale_normalised(image_truth, source.size)
         scores.append(score_image(image_truth, predictions(result, min_score)))
         if draw_dir is not None:
-            draw(source, scores[-1], draw_dir / f"{Path(image_truth.file_name).stem}.jpg")
+            stem = Path(image_truth.file_name).stem
+            draw(source, scores[-1], draw_dir / f"{stem}.jpg")
+            draw_cases(source, scores[-1], draw_dir, stem)
     return Report(scores)
 
 
@@ -140,34 +142,60 @@ def _photo(images_dir: Path, file_name: str) -> Path:
 
 
 def format_report(report: Report) -> str:
-    """The report as a plain-text table: per photo, then all photos pooled."""
+    """The report as plain-text tables: per photo, then all photos pooled, with the boxes that
+    merge or split objects; then recall by the size of the true boxes."""
     header = ["image", "truth", "found"]
     for threshold in IOU_THRESHOLDS:
         header += [f"P@{threshold}", f"R@{threshold}", f"F1@{threshold}"]
-    header.append("on non-objects")
+    header += ["on non-objects", "merged", "split"]
     rows = []
     for image in report.images:
         row = [image.truth.file_name, str(len(image.truth.objects)), str(len(image.predictions))]
         for threshold in IOU_THRESHOLDS:
             row += _figures(image.counts(threshold))
-        rows.append([*row, str(image.on_not_objects)])
+        rows.append([*row, str(image.on_not_objects), str(image.merged), str(image.split)])
     truth_total = sum(len(image.truth.objects) for image in report.images)
     found_total = sum(len(image.predictions) for image in report.images)
     row = ["overall", str(truth_total), str(found_total)]
     for threshold in IOU_THRESHOLDS:
         row += _figures(report.overall(threshold))
-    rows.append([*row, str(sum(image.on_not_objects for image in report.images))])
-    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
-    lines = [
+    rows.append(
+        [
+            *row,
+            str(sum(image.on_not_objects for image in report.images)),
+            str(sum(image.merged for image in report.images)),
+            str(sum(image.split for image in report.images)),
+        ]
+    )
+    # Per threshold: each photo's (found, true boxes) per size band, computed once.
+    bands = {t: [image.by_size(t) for image in report.images] for t in IOU_THRESHOLDS}
+    sizes = [["true box (long side)", "truth"] + [f"R@{t}" for t in IOU_THRESHOLDS]]
+    for band, (_, _, name) in enumerate(SIZE_BANDS):
+        truths = sum(photo[band][1] for photo in bands[IOU_THRESHOLDS[0]])
+        recalls = [
+            f"{sum(photo[band][0] for photo in bands[t]) / truths:.2f}" if truths else "-"
+            for t in IOU_THRESHOLDS
+        ]
+        sizes.append([name, str(truths), *recalls])
+    return _table([header, *rows], totals=True) + "\n\n" + _table(sizes, totals=False)
+
+
+def _table(lines: list[list[str]], *, totals: bool) -> str:
+    """Columns padded to their widest cell (the first left, the rest right), a rule under the
+    header and, with ``totals``, above the last line."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = [
         "  ".join(
             cell.ljust(w) if i == 0 else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(line, widths, strict=True))
         )
-        for line in [header, *rows]
+        for line in lines
     ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    rule = "  ".join("-" * w for w in widths)
+    text.insert(1, rule)
+    if totals:
+        text.insert(len(text) - 1, rule)
+    return "\n".join(text)
 
 
 def _figures(counts: Counts) -> list[str]:

@@ -90,7 +90,9 @@ class MegaDetectorWriter(ExportWriter):
         if d.detector:
             self.detectors.add(d.detector.name)
         self.detected_at = _later(self.detected_at, d.completed_at)
-        ranked = ranked_of(d)  # best first
+        # A detector's verdict on its own box is its category, not a classification.
+        own_verdict = d.classifier is not None and d.classifier == d.detector
+        ranked = () if own_verdict else ranked_of(d)  # best first
         human = d.human.label if d.human is not None else None
         if human:  # a person's label comes first, for sure
             ranked = (Ranked(human, 1.0), *(r for r in ranked if r.label != human))

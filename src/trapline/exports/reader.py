@@ -347,16 +347,24 @@ def _detection(
         if len(kids) == 1 and kids[0].type == "classification"
         else [k for k in kids if k.type == "classification"]
     )
-    chosen = _final(classes)
+    # A detector that names its boxes (MegaDetector's animal, person, vehicle) posts its
+    # verdict as a classification of its own: that is the box's category and score.
+    own = next(
+        (k for k in classes if top.algorithm_id and k.algorithm_id == top.algorithm_id), None
+    )
+    category = top.label if top.label is not None or own is None else own.label
+    others = [k for k in classes if k is not own]
+    chosen = _final(others) or own
     label = chosen.label if chosen else top.label
     label_confidence = chosen.confidence if chosen else top.confidence
     if human is not None and human.label:
         label, label_confidence = human.label, None
-    confidence = top.confidence if top.confidence is not None else label_confidence
+    detected = top.confidence if top.confidence is not None or own is None else own.confidence
+    confidence = detected if detected is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
     rle = _rle(top.data) if top.data else None
     return Detection(
-        top.id, analysis.id, box, top.label, confidence, label, label_confidence, chosen,
+        top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human,
     )  # fmt: skip
 

@@ -168,11 +168,14 @@ def result(
     detections: Sequence[DetectionResponse],
     *,
     started: float,
+    note: str | None = None,
 ) -> PipelineResultsResponse:
-    """A wire result for one image; ``started`` is a ``time.perf_counter()`` reading."""
+    """A wire result for one image; ``started`` is a ``time.perf_counter()`` reading;
+    ``note``: why there are no detections, when the pipeline knows."""
     return PipelineResultsResponse(
         pipeline=pipeline,
         total_time=time.perf_counter() - started,
         source_images=[SourceImageResponse(id=image.id, url=image.url)],
         detections=list(detections),
+        note=note,
     )

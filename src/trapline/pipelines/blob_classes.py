@@ -10,7 +10,9 @@ No model: a blob's shape and colour features (``blob_features``) decide.
 2. **Things that are surely not insects**, whatever their score: the sheet's fasteners (round,
    regular, mostly black, grey, with a pale eyelet in the middle) and scale bars or printed
    labels (grey, and long and thin or rectangular). They are reported as ``not an insect``
-   with a low score, so they are labelled rather than counted.
+   with a low score, so they are labelled rather than counted. Every other blob is labelled
+   the insect it would be, with its score: one under the pipeline's threshold is not counted,
+   and a lower threshold (``--min-score``, a job's threshold) counts it.
 3. **Moth or other insect?** Moths are the larger, broad-winged blobs; small insects (flies,
    midges, beetles) and sparse, leggy ones (crane flies, lacewings) are ``other insect``. This
    split is rough: a small moth is often called ``other insect``.
@@ -32,8 +34,8 @@ LABELS = (MOTH, OTHER_INSECT, NOT_AN_INSECT)
 class ClassSettings:
     """The classifier's knobs."""
 
-    #: Chance of being an insect below which a blob is labelled ``not an insect``; the
-    #: pipeline's default threshold. At 0.5 about nine blobs in ten that pass are insects.
+    #: The pipeline's default threshold: blobs under it are kept, labelled as the insects they
+    #: would be, but not counted. At 0.5 about nine blobs in ten that pass are insects.
     threshold: float = 0.5
     #: Logistic weights of the insect score: intercept, darkness, natural log of the blob's
     #: size over 1% of the image. Fitted on the shared photos (see the module docstring).
@@ -116,7 +118,9 @@ def classify(features: BlobFeatures, settings: ClassSettings = ClassSettings()) 
         (features.fill - settings.moth_fill) / 0.05
     )
     scores = (insect * moth_share, insect * (1.0 - moth_share), 1.0 - insect)
-    if insect < settings.threshold:
+    # Only what is surely not an insect is labelled so; a faint blob keeps an insect label
+    # and a low score, so a lower threshold counts it.
+    if is_ruled_out(features, settings):
         label = NOT_AN_INSECT
     else:
         label = MOTH if moth_share >= 0.5 else OTHER_INSECT

@@ -14,12 +14,15 @@ the sheet around them. The work is done on a reduced copy of the photo:
 5. keep blobs of insect size and shape, each with its features (``blob_features``) for the
    classifier.
 
-Photos that are mostly not sheet (a close-up of soil, a dark frame) give no blobs.
+A photo that is not of a lit sheet gives no blobs, and says why (``scan``): most of a light-trap
+photo is a smooth, bright surface (the sheet), while a camera-trap scene, a close-up or a dark
+frame is textured or dim all over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -75,9 +78,13 @@ class BlobSettings:
     #: fainter blobs are grain and stains, not worth a ``not an insect`` label. Fasteners,
     #: scale bars and labels are always reported.
     min_score: float = 0.1
-    #: Least share of the image that must look like sheet; below it the photo is not of a
-    #: light trap and no blobs are reported.
-    min_sheet_share: float = 0.5
+    #: Least share of the image that must look like sheet (within ``grow_contrast`` of the
+    #: sheet estimate); below it the photo is not of a lit sheet and no blobs are reported.
+    #: Fitted, with ``min_sheet_brightness``, by benchmarks/sheet_check.py (leave one scene out).
+    min_sheet_share: float = 0.73
+    #: Least median brightness (brightest channel, 0-255) of the sheet estimate: a lit sheet
+    #: is the brightest thing in its photo; an infrared night scene is dim all over.
+    min_sheet_brightness: float = 135.0
     #: Depth, as a fraction of the short side, of the strip along the border where blobs are
     #: dropped: burned-in captions, the frame's edge, insects mostly outside the picture.
     border_strip: float = 0.02
@@ -88,21 +95,56 @@ class BlobSettings:
     classes: ClassSettings = field(default_factory=ClassSettings)
 
 
-def blob_candidates(
-    image: Image.Image, settings: BlobSettings = BlobSettings()
-) -> list[tuple[Box, BlobFeatures]]:
-    """Blobs of insect size and shape on a light-trap photo, with their features, unclassified.
+class Sheet(NamedTuple):
+    """What a photo shows of a lit sheet: the share of it that looks like sheet, and how
+    bright the sheet is (median of its brightest channel, 0-255)."""
+
+    share: float
+    brightness: float
+
+    def refusal(self, settings: BlobSettings) -> str | None:
+        """Why the photo is not of a lit sheet, or None when it is."""
+        if self.share < settings.min_sheet_share:
+            return (
+                f"not a light-trap photo: {self.share:.0%} of it looks like a lit sheet"
+                f" (at least {settings.min_sheet_share:.0%} needed)"
+            )
+        if self.brightness < settings.min_sheet_brightness:
+            return (
+                f"not a light-trap photo: its background is too dim for a lit sheet"
+                f" (brightness {self.brightness:.0f} of 255, at least"
+                f" {settings.min_sheet_brightness:.0f} needed)"
+            )
+        return None
+
+
+class Scan(NamedTuple):
+    """The candidate blobs of a photo, or none and why (``refusal``)."""
+
+    candidates: list[tuple[Box, BlobFeatures]]
+    sheet: Sheet
+    refusal: str | None
+
+
+def scan(image: Image.Image, settings: BlobSettings = BlobSettings()) -> Scan:
+    """Blobs of insect size and shape on a light-trap photo, with their features, unclassified;
+    none, with the reason, when the photo is not of a lit sheet.
 
     Boxes are in pixels of ``image`` and have no score yet.
     """
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     work, factor = _reduced(rgb, settings.work_size)
     colour = np.asarray(work, dtype=np.float32)
-    contrast = _contrast(colour, _sheet(colour, settings))
-    if np.mean(contrast <= settings.grow_contrast) < settings.min_sheet_share:
-        # Not a photo of a lit sheet (a close-up, a dark frame): blobs would be noise.
-        return []
-    return [
+    background = _sheet(colour, settings)
+    contrast = _contrast(colour, background)
+    sheet = Sheet(
+        share=float(np.mean(contrast <= settings.grow_contrast)),
+        brightness=float(np.median(background.max(axis=-1))),
+    )
+    refusal = sheet.refusal(settings)
+    if refusal is not None:
+        return Scan([], sheet, refusal)
+    candidates = [
         (
             Box(
                 x1=box.x1 * factor[0],
@@ -115,6 +157,14 @@ def blob_candidates(
         )
         for box, features in _candidates(contrast, colour, settings)
     ]
+    return Scan(candidates, sheet, None)
+
+
+def blob_candidates(
+    image: Image.Image, settings: BlobSettings = BlobSettings()
+) -> list[tuple[Box, BlobFeatures]]:
+    """The candidate blobs of ``scan``, without the reason when there are none."""
+    return scan(image, settings).candidates
 
 
 def _reduced(image: Image.Image, long_side: int) -> tuple[Image.Image, tuple[float, float]]:

@@ -22,7 +22,8 @@ from trapline.pipelines.base import (
     result,
 )
 from trapline.pipelines.blob_classes import LABELS, NOT_AN_INSECT, Verdict, classify, is_ruled_out
-from trapline.pipelines.blob_segmentation import BlobSettings, blob_candidates
+from trapline.pipelines.blob_features import BlobFeatures
+from trapline.pipelines.blob_segmentation import BlobSettings, blob_candidates, scan
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.protocol.results import AlgorithmReference, PipelineResultsResponse
 
@@ -50,8 +51,14 @@ def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) ->
     Boxes are in pixels of ``image``; a box's score is the chance of an insect, its label the
     classifier's verdict.
     """
+    return _classified(scan(image, settings).candidates, settings)
+
+
+def _classified(
+    candidates: Sequence[tuple[Box, BlobFeatures]], settings: BlobSettings
+) -> list[Blob]:
     blobs = []
-    for box, features in blob_candidates(image, settings):
+    for box, features in candidates:
         verdict = classify(features, settings.classes)
         if verdict.insect < settings.min_score and not is_ruled_out(features, settings.classes):
             continue
@@ -61,9 +68,12 @@ def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) ->
 
 
 def find_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Box]:
-    """The insects on a light-trap photo, as boxes in pixels of ``image``, best first."""
+    """The insects on a light-trap photo (at the default threshold), as boxes in pixels of
+    ``image``, best first."""
     return [
-        blob.box for blob in detect_blobs(image, settings) if blob.verdict.label != NOT_AN_INSECT
+        blob.box
+        for blob in detect_blobs(image, settings)
+        if blob.verdict.label != NOT_AN_INSECT and blob.box.score >= settings.classes.threshold
     ]
 
 
@@ -88,7 +98,7 @@ class MothBlobsPipeline(Pipeline):
         return PipelineConfig(
             name="Moth blobs",
             slug=self.slug,
-            version=3,
+            version=4,
             default_threshold=self.default_threshold,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
@@ -100,7 +110,7 @@ class MothBlobsPipeline(Pipeline):
                     name=self.detector.name,
                     key=self.detector.key,
                     task_type="detection",
-                    version=3,
+                    version=4,
                     description="Sheet estimate, contrast threshold, connected components.",
                     category_map=CategoryMap.of_labels(["insect"]),
                 ),
@@ -124,7 +134,8 @@ class MothBlobsPipeline(Pipeline):
         results = []
         for image in batch:
             started = time.perf_counter()
-            blobs = detect_blobs(image.image, self.settings)
+            scanned = scan(image.image, self.settings)
+            blobs = _classified(scanned.candidates, self.settings)
             elapsed = time.perf_counter() - started
             detections = [
                 detection(
@@ -143,5 +154,7 @@ class MothBlobsPipeline(Pipeline):
                 )
                 for blob in blobs
             ]
-            results.append(result(self.slug, image, detections, started=started))
+            results.append(
+                result(self.slug, image, detections, started=started, note=scanned.refusal)
+            )
         return results

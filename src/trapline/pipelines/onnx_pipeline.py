@@ -70,6 +70,7 @@ class OnnxPipeline(Pipeline):
             slug=self.slug,
             version=self.spec.version,
             description=self.spec.description,
+            default_threshold=self.default_threshold,
             algorithms=self._algorithms,
             stages=[
                 PipelineStage(key=algorithm.key, name=algorithm.name)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from trapline.errors import InvalidInput
 from trapline.pipelines.base import Pipeline
+from trapline.pipelines.megadetector import MegaDetectorPipeline, missing_weights
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 from trapline.pipelines.onnx_pipeline import OnnxPipeline
 from trapline.pipelines.simple import ConstantPipeline, RandomPipeline
@@ -42,6 +43,9 @@ class _Candidate:
 
     origin: str
     build: Callable[[], Pipeline]
+    #: Why it cannot run here (weights put in place by hand are missing), or None: served
+    #: only when named, and naming it then fails with the reason.
+    missing: Callable[[], str | None] = lambda: None
 
 
 def available_pipelines(
@@ -61,6 +65,7 @@ def available_pipelines(
     return {
         slug: _built(slug, candidate)
         for slug, candidate in _candidates(spec_files, cache_dir).items()
+        if candidate.missing() is None
     }
 
 
@@ -75,7 +80,7 @@ def resolve_pipelines(
     """
     candidates = _candidates(spec_files, cache_dir)
     if not slugs:
-        return [_built(slug, candidate) for slug, candidate in candidates.items()]
+        return [_built(slug, c) for slug, c in candidates.items() if c.missing() is None]
     unknown = [slug for slug in slugs if slug not in candidates]
     if unknown:
         names = ", ".join(repr(slug) for slug in unknown)
@@ -84,6 +89,9 @@ def resolve_pipelines(
             "(add more with --pipeline-file or by installing a package that provides them)",
             code="unknown_pipeline",
         )
+    for slug in slugs:
+        if (problem := candidates[slug].missing()) is not None:
+            raise InvalidInput(problem, code="pipeline_not_ready")
     return [_built(slug, candidates[slug]) for slug in dict.fromkeys(slugs)]
 
 
@@ -100,6 +108,14 @@ def _candidates(spec_files: Sequence[Path], cache_dir: Path | None) -> dict[str,
 
     for slug, factory in BUILTIN_PIPELINES.items():
         offer(slug, _Candidate("trapline (built in)", factory))
+    offer(
+        "megadetector",
+        _Candidate(
+            "trapline (built in)",
+            partial(MegaDetectorPipeline, cache_dir),
+            partial(missing_weights, cache_dir),
+        ),
+    )
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         offer(
             entry_point.name,

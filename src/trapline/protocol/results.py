@@ -99,6 +99,9 @@ class PipelineResultsResponse(WireModel):
         | WireMessage
         | None
     ) = None
+    #: Why a result has no detections when the pipeline knows (e.g. "not a light-trap
+    #: photo"): kept with the analysis and shown with it. Not an error: the image is done.
+    note: WireMessage | None = None
 
 
 class ResultError(WireModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from trapline.domain.results import Analysis, Annotation
 from trapline.schemas.common import Instant
@@ -53,6 +53,9 @@ class AnalysisOut(BaseModel):
     source: str
     status: str
     error: str | None
+    note: str | None = Field(
+        None, description="why a completed analysis found nothing, when its pipeline said"
+    )
     total_time: float | None
     created_at: Instant
     completed_at: Instant | None
@@ -68,6 +71,7 @@ class AnalysisOut(BaseModel):
             source=a.source,
             status=a.status.value,
             error=a.error,
+            note=a.note,
             total_time=a.total_time,
             created_at=a.created_at,
             completed_at=a.completed_at,

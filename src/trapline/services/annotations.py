@@ -9,6 +9,7 @@ from operator import itemgetter
 from trapline.domain.pipelines import Algorithm, Pipeline
 from trapline.domain.records import Project
 from trapline.domain.results import (
+    MAX_NOTE,
     AnalysisDraft,
     AnnotationDraft,
     AnnotationType,
@@ -84,6 +85,7 @@ def drafts_from_result(
         total_time if math.isfinite(total_time) else None,
         worker,
         tuple(boxes),
+        note=result.note[:MAX_NOTE] if result.note else None,
     )
 
 

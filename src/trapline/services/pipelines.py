@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
@@ -14,10 +15,12 @@ from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
 from trapline.domain.pipelines import (
     ONLINE_WINDOW,
+    TEST_PIPELINES,
     ProjectPipeline,
     Registration,
     ServiceStatus,
     WorkerInfo,
+    preselected,
 )
 from trapline.domain.records import User
 from trapline.domain.roles import Role
@@ -94,6 +97,27 @@ def list_pipelines(
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         return repos.pipelines.for_project(project_id, utcnow(), push_window=push_window)
+
+
+class Offered(NamedTuple):
+    """The pipelines a project's job forms offer, and the one they start on."""
+
+    pipelines: list[ProjectPipeline]
+    preselected: str | None
+
+
+def offered_pipelines(db: Database, caller: User, project_id: int, *, with_tests: bool) -> Offered:
+    """The project's enabled pipelines (the test ones only ``with_tests``), starting on the
+    pipeline of its last job when offered, else a built-in real one (``preselected``)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        found = repos.pipelines.for_project(project_id, utcnow(), push_window=ONLINE_WINDOW)
+        _, last = repos.jobs.page(project_ids=[project_id], limit=1, offset=0)
+    offered = [
+        p for p in found if p.enabled and (with_tests or p.pipeline.slug not in TEST_PIPELINES)
+    ]
+    slugs = [p.pipeline.slug for p in offered]
+    return Offered(offered, preselected(slugs, last[0].pipeline_slug if last else None))
 
 
 def set_pipeline_enabled(

@@ -211,7 +211,21 @@ def test_an_image_without_detections_gets_an_empty_analysis(registered: Protocol
     (analysis,) = registered.image(int(task["image_id"]))["analyses"]
     assert analysis["status"] == "completed"
     assert analysis["annotations"] == []
+    assert analysis["note"] is None
     assert registered.wait(job_id, FINAL)["status"] == "succeeded"
+
+
+def test_a_result_that_says_why_it_found_nothing_keeps_the_note(registered: Protocol) -> None:
+    registered.images(2)
+    job_id = registered.job_that_runs()["id"]
+    tasks = registered.claim(job_id, 2)
+    said = "not a light-trap photo: 54% of it looks like a lit sheet"
+    items = [success(tasks[0]), success(tasks[1])]
+    items[0]["result"]["note"] = said
+    items[1]["result"]["note"] = "x" * 5_000  # kept to its first thousand characters
+    assert statuses(registered.post(job_id, *items)) == ["saved", "saved"]
+    notes = [registered.image(int(t["image_id"]))["analyses"][0]["note"] for t in tasks]
+    assert notes == [said, "x" * 1_000]
 
 
 def test_a_job_ends_by_its_failure_ratio(registered: Protocol) -> None:

@@ -118,7 +118,7 @@ def test_a_dead_replicas_run_is_taken_over_when_its_lease_runs_out(
         source = new_source(platform, manager, site.url)
         now = utcnow()
         with platform.db.write() as repos:  # a replica took the source, then died
-            assert repos.sources.acquire(source, "dead-replica", now + timedelta(seconds=2), now)
+            assert repos.sources.acquire(source, "dead-replica", now + timedelta(minutes=10), now)
             dead = repos.sources.create_run(source, "schedule", now)
             repos.sources.start_run(dead.id, "dead-replica", now)
         assert other_replica.run_source(source) is None  # its lease still holds

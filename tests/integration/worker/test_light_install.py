@@ -220,5 +220,5 @@ def test_eval_runs_from_the_worker_install(venv: Path, tmp_path: Path) -> None:
         str(tmp_path / "truth.json"),
     )
     assert done.returncode == 0, done.stderr
-    overall = done.stdout.splitlines()[-1].split()
+    (overall,) = [line.split() for line in done.stdout.splitlines() if line.startswith("overall")]
     assert overall[:2] == ["overall", str(len(insects))]

@@ -59,14 +59,15 @@ REQUEST_LIMIT = 3 * 1024 * 1024
 
 
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def app(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     postgres_databases: PostgresDatabases,
 ) -> Iterator[App]:
-    """``trapline up --demo`` on SQLite, then on PostgreSQL."""
+    """``trapline up --demo`` on SQLite, then on PostgreSQL; one server per database for the
+    suite's modules (their tests make what they change, or put it back)."""
     if not CHROMIUM.exists():
         pytest.skip(f"no {CHROMIUM}: run scripts/test-services.sh to install Debian's chromium")
     tmp = tmp_path_factory.mktemp(f"browser-{request.param}")
@@ -98,9 +99,9 @@ def app(
             postgres_databases.drop(url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """Chromium, headless, launched once per module."""
+    """Chromium, headless, launched once for the suite."""
     if not CHROMIUM.exists():
         pytest.skip(f"no {CHROMIUM}: run scripts/test-services.sh to install Debian's chromium")
     from playwright.sync_api import sync_playwright

@@ -215,3 +215,38 @@ def test_grid_tiles_show_detection_and_review_counts(page: Any, app: App) -> Non
     for href, detections, reviewed, text in tiles:
         assert text.startswith(f"{detections} detection"), (href, text)
         assert detections == "0" or text.endswith(f"· {reviewed} reviewed"), (href, text)
+
+
+def test_images_ticked_on_the_grid_move_into_another_deployment(page: Any, app: App) -> None:
+    made = app.api(
+        "POST",
+        f"/projects/{app.demo_project}/deployments/",
+        json={"name": "Trap in Tokyo", "time_zone": "Asia/Tokyo"},
+    )
+    assert made.status_code == 201, made.text
+    tokyo = made.json()["id"]
+    images = app.api("GET", f"/projects/{app.demo_project}/images/?limit=100").json()["results"]
+    home = images[0]["deployment_id"]
+    sign_in(page, app)
+    page.goto(f"{app.url}/projects/{app.demo_project}/images")
+    ticked = [images[0], images[1]]
+    for image in ticked:
+        page.get_by_label(f"Tick {image['filename']}").check()
+    page.select_option("#move-deployment", label="Trap in Tokyo")
+    page.get_by_role("button", name="Move").click()
+    page.wait_for_url(re.compile(rf"/projects/{app.demo_project}/images$"))
+    try:
+        moved = [app.api("GET", f"/images/{i['id']}/").json() for i in ticked]
+        assert {m["deployment_id"] for m in moved} == {tokyo}
+        # The photos carry no UTC offset: their times are read again in Tokyo's zone, and
+        # each (twenty minutes apart: two sequences) is an event of the new deployment.
+        assert all(m["captured_at"].endswith("+09:00") for m in moved), moved
+        events = [app.api("GET", f"/events/{m['event_id']}/").json() for m in moved]
+        assert [(e["deployment_id"], e["image_count"]) for e in events] == [(tokyo, 1)] * 2
+    finally:
+        back = app.api(
+            "POST",
+            f"/projects/{app.demo_project}/images/move",
+            json={"image_ids": [i["id"] for i in ticked], "deployment_id": home},
+        )
+        assert back.status_code == 200, back.text

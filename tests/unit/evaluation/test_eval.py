@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from trapline.cli import app
 from trapline.errors import InvalidInput
-from trapline.evaluation.run import evaluate
-from trapline.evaluation.truth import load_truth
+from trapline.evaluation.metrics import Prediction
+from trapline.evaluation.run import evaluate, score_image
+from trapline.evaluation.truth import TruthBox, TruthImage, load_truth
 from trapline.pipelines import resolve_pipelines
 
 SIZE = (400, 200)
@@ -90,8 +91,12 @@ def test_megadetector_truth_in_fractions(tmp_path: Path, photos: Path) -> None:
     assert report.overall(0.5).false_positives == 1  # the centre box on b.png
 
 
-def test_the_command_prints_the_table_and_draws(tmp_path: Path, photos: Path) -> None:
-    truth = coco(tmp_path, {"a.jpg": [([100, 50, 200, 100], 1)], "b.png": []})
+def test_the_command_prints_the_tables_and_draws(tmp_path: Path, photos: Path) -> None:
+    # On a.jpg the centre box is found and a 10-pixel insect is missed; on b.png the centre
+    # box is a false find.
+    truth = coco(
+        tmp_path, {"a.jpg": [([100, 50, 200, 100], 1), ([10, 10, 10, 10], 1)], "b.png": []}
+    )
     drawn = tmp_path / "drawn"
     answer = CliRunner().invoke(
         app,
@@ -110,8 +115,37 @@ def test_the_command_prints_the_table_and_draws(tmp_path: Path, photos: Path) ->
     assert answer.exit_code == 0, answer.output
     lines = answer.output.splitlines()
     assert lines[0].split()[:4] == ["image", "truth", "found", "P@0.3"]
-    assert lines[-1].split()[:6] == ["overall", "1", "2", "0.50", "1.00", "0.67"]
-    assert sorted(path.name for path in drawn.iterdir()) == ["a.jpg", "b.jpg"]
+    assert lines[0].split()[-3:] == ["non-objects", "merged", "split"]
+    (overall,) = [line.split() for line in lines if line.startswith("overall")]
+    assert overall[:6] == ["overall", "2", "2", "0.50", "0.50", "0.50"]
+    assert overall[-2:] == ["0", "0"]
+    sizes = {line.split(" px")[0]: line.split()[-3:] for line in lines if " px " in line}
+    assert sizes == {
+        "under 30": ["1", "0.00", "0.00"],
+        "30-100": ["0", "-", "-"],
+        "over 100": ["1", "1.00", "1.00"],
+    }
+    assert sorted(p.relative_to(drawn).as_posix() for p in drawn.rglob("*.jpg")) == [
+        "a.jpg",
+        "b.jpg",
+        "false-finds/b-1.jpg",
+        "misses/a-1.jpg",
+    ]
+    with Image.open(drawn / "misses/a-1.jpg") as close_up:  # 48 pixels around, up to the edge
+        assert close_up.size == (69, 69)
+
+
+def test_merged_and_split_boxes_are_counted() -> None:
+    two_insects = [(0.0, 0.0, 10.0, 10.0), (12.0, 0.0, 22.0, 10.0)]
+    one_box_over_both = [Prediction((0.0, 0.0, 22.0, 10.0))]
+    merged = score_image(
+        TruthImage("m.jpg", [TruthBox(r, "moth") for r in two_insects]), one_box_over_both
+    )
+    assert (merged.merged, merged.split) == (1, 0)
+    halves = [Prediction((40.0, 0.0, 50.0, 20.0)), Prediction((50.0, 0.0, 60.0, 20.0))]
+    split = score_image(TruthImage("s.jpg", [TruthBox((40.0, 0.0, 60.0, 20.0), "moth")]), halves)
+    assert (split.merged, split.split) == (0, 1)
+    assert split.by_size(0.3) == [(1, 1), (0, 0), (0, 0)]  # a 20-pixel insect, found at 0.3
 
 
 @pytest.mark.parametrize(

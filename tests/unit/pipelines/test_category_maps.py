@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.worker.scripted import Script, scripted_server
-from tests.unit.pipelines.onnx_models import write_spec
+from tests.support.onnx_models import write_spec
 from trapline.errors import InvalidInput
 from trapline.pipelines.registry import BUILTIN_PIPELINES
 from trapline.pipelines.spec import load_spec_file

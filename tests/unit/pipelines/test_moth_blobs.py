@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from trapline.imaging.synthetic import light_trap_image
 from trapline.pipelines import Box, SourceImage
+from trapline.pipelines.blob_segmentation import scan
 from trapline.pipelines.moth_blobs import MothBlobsPipeline, find_blobs
 
 Rect = tuple[float, float, float, float]
@@ -124,6 +125,28 @@ def test_a_bare_sheet_and_a_photo_that_is_no_sheet_give_nothing() -> None:
     rng = np.random.default_rng(1)
     soil = Image.fromarray(rng.integers(0, 160, (600, 800, 3), dtype=np.uint8))
     assert find_blobs(soil) == []
+
+
+def test_a_photo_that_is_no_lit_sheet_gives_a_result_that_says_why() -> None:
+    rng = np.random.default_rng(2)
+    textured = Image.fromarray(rng.integers(0, 160, (600, 800, 3), dtype=np.uint8))
+    # Smooth but dim all over, as an infrared night scene's sky or water.
+    dim = Image.new("RGB", (800, 600), (40, 40, 40))
+    ImageDraw.Draw(dim).ellipse((300, 250, 400, 320), fill=(5, 5, 5))
+    sheet, _ = light_trap_image(3, 800, 600)
+    results = MothBlobsPipeline().process(
+        [SourceImage(name, image) for name, image in (("t", textured), ("d", dim), ("s", sheet))]
+    )
+    notes = [r.note for r in results]
+    assert notes[0] is not None
+    assert "looks like a lit sheet" in notes[0]
+    assert notes[1] is not None
+    assert "too dim" in notes[1]
+    assert notes[2] is None
+    assert results[2].detections
+    assert results[0].detections == results[1].detections == []
+    assert scan(dim).candidates == []
+    assert scan(dim).sheet.brightness < 60
 
 
 def test_captions_and_thin_things_at_the_border_are_ignored() -> None:

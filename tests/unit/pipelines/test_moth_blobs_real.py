@@ -15,6 +15,7 @@ from PIL import Image
 from trapline.evaluation.metrics import Prediction, match
 from trapline.evaluation.run import Report, evaluate
 from trapline.evaluation.truth import load_truth
+from trapline.pipelines.base import SourceImage
 from trapline.pipelines.blob_classes import NOT_AN_INSECT
 from trapline.pipelines.moth_blobs import MothBlobsPipeline, detect_blobs
 
@@ -92,7 +93,11 @@ def test_moths_and_other_insects_are_told_apart() -> None:
     for photo in load_truth(TRUTH):
         with Image.open(PHOTOS / photo.file_name) as opened:
             image = opened.convert("RGB")
-        insects = [b for b in detect_blobs(image) if b.verdict.label != NOT_AN_INSECT]
+        insects = [
+            b
+            for b in detect_blobs(image)
+            if b.verdict.label != NOT_AN_INSECT and b.box.score >= 0.5
+        ]
         drawn = [box for box in photo.boxes if box.is_object]
         found = [Prediction((b.box.x1, b.box.y1, b.box.x2, b.box.y2), b.box.score) for b in insects]
         matching = match(found, [box.rect for box in drawn], 0.3)
@@ -102,3 +107,23 @@ def test_moths_and_other_insects_are_told_apart() -> None:
                 right += blob.verdict.label == drawn[number].category
     assert total >= 80
     assert right / total >= 0.85
+
+
+CAMERA_TRAP = PHOTOS.parent / "camera-trap-images" if PHOTOS is not None else None
+
+
+@pytest.mark.skipif(
+    CAMERA_TRAP is None or not CAMERA_TRAP.is_dir(), reason="no shared camera-trap photos"
+)
+def test_camera_trap_photos_give_no_boxes_and_say_why() -> None:
+    assert CAMERA_TRAP is not None
+    photos = sorted(CAMERA_TRAP.glob("*.JPG"))
+    assert len(photos) == 10
+    pipeline = MothBlobsPipeline()
+    for path in photos:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+        (result,) = pipeline.process([SourceImage(path.name, image)])
+        assert result.detections == [], path.name
+        assert result.note is not None
+        assert result.note.startswith("not a light-trap photo")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.unit.pipelines.onnx_models import channel_mean_model, constant_model
+from tests.support.onnx_models import channel_mean_model, constant_model
 from trapline.errors import InvalidInput
 from trapline.pipelines import Box, SourceImage
 from trapline.pipelines.onnx_classifier import OnnxClassifier, crop, softmax

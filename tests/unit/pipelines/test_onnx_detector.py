@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.unit.pipelines.onnx_models import channel_mean_model, constant_model
+from tests.support.onnx_models import channel_mean_model, constant_model
 from trapline.errors import InvalidInput, MissingDependency
 from trapline.pipelines import SourceImage
 from trapline.pipelines.nms import iou, non_max_suppression

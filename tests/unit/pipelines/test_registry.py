@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.pipelines.onnx_models import write_spec
+from tests.support.onnx_models import write_spec
 from trapline.errors import InvalidInput
 from trapline.pipelines import (
     Pipeline,
@@ -92,7 +92,7 @@ def test_an_unknown_slug_is_named_with_what_is_available() -> None:
     with pytest.raises(InvalidInput) as caught:
         resolve_pipelines(["constant", "mothz"])
     assert caught.value.detail.startswith(
-        "unknown pipeline 'mothz'; available pipelines: constant, moth-blobs, random"
+        "unknown pipeline 'mothz'; available pipelines: constant, megadetector, moth-blobs, random"
     )
     assert caught.value.code == "unknown_pipeline"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.pipelines.onnx_models import write_spec
+from tests.support.onnx_models import write_spec
 from trapline.errors import InvalidInput
 from trapline.pipelines.onnx_pipeline import OnnxPipeline
 from trapline.pipelines.spec import IMAGENET_MEAN, load_spec_file

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.unit.pipelines.onnx_models import constant_model, sha256, write_spec
+from tests.support.onnx_models import constant_model, sha256, write_spec
 from trapline.errors import InvalidInput, Unavailable
 from trapline.pipelines import resolve_pipelines
 from trapline.pipelines.weights import file_sha256, weights_file

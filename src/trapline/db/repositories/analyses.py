@@ -34,7 +34,7 @@ _ANNOTATIONS = cast(Table, AnnotationRow.__table__)
 #: Columns of the plain bulk inserts, in the order of their rows.
 _ANALYSIS_COLUMNS = (
     "id", "project_id", "image_id", "job_id", "task_id", "pipeline_id", "source", "status",
-    "worker", "total_time", "created_at", "completed_at",
+    "worker", "total_time", "note", "created_at", "completed_at",
 )  # fmt: skip
 _ANNOTATION_COLUMNS = (
     "id", "analysis_id", "project_id", "image_id", "type", "label", "confidence",
@@ -95,7 +95,7 @@ class AnalysisRepo:
             _ANALYSIS_COLUMNS,
             [
                 (aid, project_id, d.image_id, job_id, d.task_id, pipeline_id, source, completed,
-                 d.worker, d.total_time, stamp, stamp)
+                 d.worker, d.total_time, d.note, stamp, stamp)
                 for d, aid in zip(drafts, analysis_ids, strict=True)
             ],
         )  # fmt: skip
@@ -358,6 +358,7 @@ def _analysis(a: AnalysisRow, slug: str | None, version: int | None) -> Analysis
         source=a.source,
         status=AnalysisStatus(a.status),
         error=a.error,
+        note=a.note,
         total_time=a.total_time,
         created_at=a.created_at,
         completed_at=a.completed_at,

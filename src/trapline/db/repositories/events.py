@@ -16,7 +16,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.images import to_image
@@ -83,6 +95,61 @@ FROM firsts JOIN events ON events.first_image_id = firsts.first_id
     AND events.deployment_id = :deployment
 WHERE images.id = firsts.id
 """
+
+
+#: Placing one photo runs on every upload: its statements are built once, here.
+#: The new photo and the rule of its deployment, whose row it holds (see ``grouping_of``).
+_PLACED = (
+    select(
+        ImageRow.id,
+        ImageRow.project_id,
+        ImageRow.deployment_id,
+        ImageRow.captured_at,
+        ImageRow.captured_offset_minutes,
+        ImageRow.captured_sort,
+        ImageRow.event_id,
+        func.coalesce(DeploymentRow.event_rule, ProjectRow.event_rule),
+        func.coalesce(DeploymentRow.event_gap_seconds, ProjectRow.event_gap_seconds),
+    )
+    .join(DeploymentRow, DeploymentRow.id == ImageRow.deployment_id)
+    .join(ProjectRow, ProjectRow.id == DeploymentRow.project_id)
+    .where(ImageRow.id == bindparam("image"), ImageRow.captured_at.is_not(None))
+    .with_for_update(of=DeploymentRow)
+)
+
+
+def _neighbour_query(*, before: bool) -> Any:
+    """The dated photo just before (or after) a photo of its deployment, in time order."""
+    key = tuple_(ImageRow.captured_sort, ImageRow.id)
+    mine = tuple_(bindparam("sort", type_=DateTime), bindparam("image"))
+    order = (ImageRow.captured_sort, ImageRow.id)
+    return (
+        select(
+            literal(before).label("before"),
+            ImageRow.captured_at,
+            ImageRow.captured_offset_minutes,
+            ImageRow.event_id,
+        )
+        .where(
+            ImageRow.project_id == bindparam("project"),
+            ImageRow.deployment_id == bindparam("deployment"),
+            ImageRow.captured_at.is_not(None),
+            key < mine if before else key > mine,
+        )
+        .order_by(*(column.desc() for column in order) if before else order)
+        .limit(1)
+    )
+
+
+#: Both neighbours in one round trip.
+_NEIGHBOURS = union_all(
+    select(_neighbour_query(before=True).subquery()),
+    select(_neighbour_query(before=False).subquery()),
+)
+_POINT_ONE = (
+    update(ImageRow).where(ImageRow.id == bindparam("image")).values(event_id=bindparam("event"))
+)
+_NEW_EVENT = insert(EventRow).returning(EventRow.id)
 
 
 def _to_event(row: EventRow) -> Event:
@@ -196,30 +263,21 @@ class EventRepo:
     def add(self, image_id: int) -> None:
         """Put a new (or newly dated, or moved) photo into its event, touching only its
         neighbours' events; a photo that joins two events or splits one regroups their span."""
-        image = self.session.execute(
-            select(
-                ImageRow.id,
-                ImageRow.project_id,
-                ImageRow.deployment_id,
-                ImageRow.captured_at,
-                ImageRow.captured_offset_minutes,
-                ImageRow.captured_sort,
-                ImageRow.event_id,
-            ).where(ImageRow.id == image_id)
-        ).first()
-        if image is None or image.deployment_id is None or image.captured_at is None:
+        image = self.session.execute(_PLACED, {"image": image_id}).first()
+        if image is None:  # no such photo, or no time or deployment: in no event
             return
         if image.event_id is not None:
             return  # in an event already (its span was just regrouped)
         deployment_id = image.deployment_id
-        grouping = self.grouping_of(deployment_id, lock=True)
-        if grouping is None:
-            return
+        grouping = Grouping(EventRule(image[7]), int(image[8]))
         here = Moment(image.captured_at, image.captured_offset_minutes or 0)
-        key = tuple_(ImageRow.captured_sort, ImageRow.id)
-        mine = tuple_(image.captured_sort, image.id)
-        prev = self._neighbour(image, key < mine, descending=True)
-        after = self._neighbour(image, key > mine, descending=False)
+        around = {
+            "project": image.project_id,
+            "deployment": deployment_id,
+            "sort": image.captured_sort,
+            "image": image.id,
+        }
+        prev, after = self._neighbours(around)
         join_prev = prev is not None and together(grouping, prev[0], here)
         join_next = after is not None and together(grouping, here, after[0])
         prev_event = prev[1] if prev else None
@@ -268,29 +326,15 @@ class EventRepo:
         for deployment_id, lo, hi in sorted(set(spans)):
             self.regroup(deployment_id, lo, hi)
 
-    def _neighbour(
-        self, image: Any, where: Any, *, descending: bool
-    ) -> tuple[Moment, int | None] | None:
-        order = (
-            (ImageRow.captured_sort.desc(), ImageRow.id.desc())
-            if descending
-            else (ImageRow.captured_sort.asc(), ImageRow.id.asc())
-        )
-        found = self.session.execute(
-            select(ImageRow.captured_at, ImageRow.captured_offset_minutes, ImageRow.event_id)
-            .where(
-                ImageRow.project_id == image.project_id,
-                ImageRow.deployment_id == image.deployment_id,
-                ImageRow.captured_at.is_not(None),
-                where,
-            )
-            .order_by(*order)
-            .limit(1)
-        ).first()
-        if found is None:
-            return None
-        assert found[0] is not None  # only dated photos are neighbours
-        return Moment(found[0], found[1] or 0), found[2]
+    def _neighbours(
+        self, around: dict[str, Any]
+    ) -> tuple[tuple[Moment, int | None] | None, tuple[Moment, int | None] | None]:
+        """The dated photos just before and just after a photo, each with its event."""
+        found: dict[bool, tuple[Moment, int | None]] = {}
+        for before, local, offset, event_id in self.session.execute(_NEIGHBOURS, around):
+            assert local is not None  # only dated photos are neighbours
+            found[bool(before)] = (Moment(local, offset or 0), event_id)
+        return found.get(True), found.get(False)
 
     def _extend(
         self,
@@ -314,23 +358,23 @@ class EventRepo:
         if ends is not None:
             values |= {"ends_at": ends.local, "end_offset_minutes": ends.offset_minutes}
         self.session.execute(update(EventRow).where(EventRow.id == event_id).values(**values))
-        self._point([image_id], event_id)
+        self.session.execute(_POINT_ONE, {"image": image_id, "event": event_id})
 
     def _new_event(self, image: Any, here: Moment) -> None:
-        assert image.deployment_id is not None
-        row = EventRow(
-            project_id=image.project_id,
-            deployment_id=image.deployment_id,
-            first_image_id=image.id,
-            starts_at=here.local,
-            start_offset_minutes=here.offset_minutes,
-            ends_at=here.local,
-            end_offset_minutes=here.offset_minutes,
-            image_count=1,
-        )
-        self.session.add(row)
-        self.session.flush()
-        self._point([image.id], row.id)
+        event_id = self.session.execute(
+            _NEW_EVENT,
+            {
+                "project_id": image.project_id,
+                "deployment_id": image.deployment_id,
+                "first_image_id": image.id,
+                "starts_at": here.local,
+                "start_offset_minutes": here.offset_minutes,
+                "ends_at": here.local,
+                "end_offset_minutes": here.offset_minutes,
+                "image_count": 1,
+            },
+        ).scalar_one()
+        self.session.execute(_POINT_ONE, {"image": image.id, "event": event_id})
 
     def _regroup_events(self, deployment_id: int, event_ids: list[int], here: Moment) -> None:
         found = self.session.execute(
@@ -341,11 +385,6 @@ class EventRepo:
         lo = min(found[0] or here.local, here.local)
         hi = max(found[1] or here.local, here.local)
         self.regroup(deployment_id, lo, hi)
-
-    def _point(self, image_ids: list[int], event_id: int) -> None:
-        self.session.execute(
-            update(ImageRow).where(ImageRow.id.in_(image_ids)).values(event_id=event_id)
-        )
 
     # -- reading -------------------------------------------------------------------------
 

@@ -144,6 +144,9 @@ class AnalysisRow(Base):
     worker: Mapped[str | None] = mapped_column(String(512), nullable=True)
     total_time: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Why a completed analysis found nothing, when its pipeline said (e.g. "not a light-trap
+    #: photo"); at most ``domain.results.MAX_NOTE`` characters.
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Analyses an external pipeline drives through the callback API (source "callback").

@@ -145,9 +145,11 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         labels=[label for label, _ in reviews.top_labels(page.db, page.me, project_id)],
         can_upload=role.allows(role.MEMBER),
         max_request_bytes=page.platform.settings.web.max_request_bytes,
-        pipelines=[p for p in pipelines.list_pipelines(page.db, page.me, project_id) if p.enabled]
+        form=pipelines.offered_pipelines(
+            page.db, page.me, project_id, with_tests=page.platform.settings.web.show_test_pipelines
+        )
         if role.allows(role.MEMBER)
-        else [],
+        else pipelines.Offered([], None),
     )
 
 

@@ -22,7 +22,6 @@ PER_PAGE = 25
 
 
 def _form_choices(page: Page, project_id: int) -> dict[str, object]:
-    available = [p for p in pipelines.list_pipelines(page.db, page.me, project_id) if p.enabled]
     _, found_deployments = deployments.list_deployments(
         page.db, page.me, project_id, limit=500, offset=0
     )
@@ -30,7 +29,9 @@ def _form_choices(page: Page, project_id: int) -> dict[str, object]:
         page.db, page.me, project_id, limit=500, offset=0
     )
     return {
-        "pipelines": available,
+        **pipelines.offered_pipelines(
+            page.db, page.me, project_id, with_tests=page.platform.settings.web.show_test_pipelines
+        )._asdict(),
         "deployments": found_deployments,
         "collections": found_collections,
     }

@@ -145,8 +145,10 @@ def _field_of(exc: InvalidInput, values: dict[str, Any]) -> str:
 def _choices(page: Page, project_id: int, current: PullSource | None) -> dict[str, object]:
     """What the form's selects offer: the project's deployments and enabled pipelines."""
     _, found = deployments.list_deployments(page.db, page.me, project_id, limit=500, offset=0)
-    found_pipelines = pipelines.list_pipelines(page.db, page.me, project_id)
-    slugs = {p.pipeline.slug for p in found_pipelines if p.enabled}
+    offered = pipelines.offered_pipelines(
+        page.db, page.me, project_id, with_tests=page.platform.settings.web.show_test_pipelines
+    )
+    slugs = {p.pipeline.slug for p in offered.pipelines}
     if current is not None and current.pipeline:
         slugs.add(current.pipeline)  # kept on the form even when it was disabled since
     return {
