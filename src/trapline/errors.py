@@ -25,6 +25,15 @@ class InvalidInput(TraplineError):
     code = "invalid"
 
 
+class RejectedRows(InvalidInput):
+    """A file of rows was refused as a whole: ``rows`` says what was wrong with each (and
+    what would have been done with the others)."""
+
+    def __init__(self, detail: str, rows: list[dict[str, object]]) -> None:
+        super().__init__(detail)
+        self.rows = rows
+
+
 class NotAuthenticated(TraplineError):
     """No credentials, or credentials that match no active token."""
 

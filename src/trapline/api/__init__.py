@@ -32,6 +32,7 @@ from trapline.api.routes import (
     reviews,
     sources,
     tasks,
+    taxa,
     tokens,
     users,
 )
@@ -50,7 +51,7 @@ def install_api(app: FastAPI) -> None:
 def api_routes(table: APIRouter) -> None:
     """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
-        users, tokens, projects, deployments, images, capture_times, events, occurrences,
+        users, tokens, projects, deployments, images, capture_times, events, occurrences, taxa,
         collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.

@@ -5,20 +5,30 @@ photo (``tracking.py``); each chain of linked detections is an occurrence. Detec
 their pipeline's threshold, labelled as no object (``NOT_AN_OBJECT``) or called a false
 detection by a reviewer take no part.
 
-An occurrence's *determination* is a person's word when there is one: the latest review of
-any of its detections (a confirmation keeps the model's label, a relabel gives its own).
-Otherwise it is the models' most confident classification over its detections: the label of
-the single most confident one, with that score (ties: the earliest photo).
+An occurrence's *determination* (``determine``) is, first to last:
+
+1. a person's identification: the latest one not withdrawn on any of its detections (an
+   identification made on an occurrence is kept on its best detection, so it follows the
+   individual through later trackings). It names a taxon.
+2. a person's review: the latest review of any of its detections (a confirmation keeps the
+   model's label, a relabel gives its own).
+3. the models: the label of the single most confident detection, with that score (ties: the
+   earliest photo).
+
+A label (2, 3) names a taxon through the project's label mappings (``taxa.LabelResolver``).
+People *disagree* about an occurrence when the latest identifications of two people name
+different taxa: the determination is still the latest, and the disagreement is shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from trapline.domain.reviews import Verdict
+from trapline.domain.taxa import IdentificationMark
 
 #: Labels that say a detection is no object of interest: they take no part in occurrences.
 NOT_AN_OBJECT = frozenset({"not an insect", "not-insect", "not_insect", "nonmoth", "background"})
@@ -48,6 +58,8 @@ class Detection:
     review: tuple[int, Verdict, str | None] | None
     #: Under its pipeline's default threshold.
     below_threshold: bool
+    #: People's identifications of it, not withdrawn, oldest first.
+    identifications: tuple[IdentificationMark, ...] = ()
 
     @property
     def takes_part(self) -> bool:
@@ -73,19 +85,47 @@ class Determination:
     label: str | None
     score: float | None
     by: DeterminedBy
+    #: The taxon named: the identification's, else the label's mapping (None: unmapped).
+    taxon_id: int | None = None
+    #: The person whose identification it is.
+    identified_by: str | None = None
+    #: Whether people's latest identifications name different taxa.
+    disputed: bool = False
 
 
-def determine(detections: Sequence[Detection]) -> Determination:
-    """The determination of an occurrence's detections (in photo order)."""
+def no_taxon(label: str | None) -> int | None:
+    """A resolver that maps no label (a project without a taxa list)."""
+    return None
+
+
+def determine(
+    detections: Sequence[Detection], taxon_of: Callable[[str | None], int | None] = no_taxon
+) -> Determination:
+    """The determination of an occurrence's detections (in photo order); ``taxon_of`` names
+    a label's taxon."""
+    marks = sorted((m for d in detections for m in d.identifications), key=lambda m: m.id)
+    if marks:
+        latest = marks[-1]
+        by_person = {m.user_id: m.taxon_id for m in marks}
+        return Determination(
+            latest.taxon_name,
+            None,
+            DeterminedBy.PERSON,
+            taxon_id=latest.taxon_id,
+            identified_by=latest.user_name,
+            disputed=len(set(by_person.values())) > 1,
+        )
     reviewed = [d for d in detections if d.review is not None]
     if reviewed:
-        latest = max(reviewed, key=lambda d: d.review[0] if d.review else 0)
-        assert latest.review is not None
-        _, verdict, label = latest.review
-        chosen = label if verdict is Verdict.RELABEL else latest.label
-        return Determination(chosen, None, DeterminedBy.PERSON)
+        latest_review = max(reviewed, key=lambda d: d.review[0] if d.review else 0)
+        assert latest_review.review is not None
+        _, verdict, label = latest_review.review
+        chosen = label if verdict is Verdict.RELABEL else latest_review.label
+        return Determination(chosen, None, DeterminedBy.PERSON, taxon_id=taxon_of(chosen))
     best = best_detection(detections)
-    return Determination(best.label, best.confidence, DeterminedBy.MODEL)
+    return Determination(
+        best.label, best.confidence, DeterminedBy.MODEL, taxon_id=taxon_of(best.label)
+    )
 
 
 def best_detection(detections: Sequence[Detection]) -> Detection:
@@ -115,6 +155,9 @@ class Occurrence:
     score: float | None
     determined_by: DeterminedBy
     edited: bool
+    taxon_id: int | None = None
+    identified_by: str | None = None
+    disputed: bool = False
 
 
 @dataclass(frozen=True)

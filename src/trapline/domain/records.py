@@ -64,6 +64,20 @@ class Project:
     keep_full_scores: bool = False
     #: The IANA time zone of deployments that name none, and of images without a deployment.
     time_zone: str = "UTC"
+    #: What publishing says of the data: its licence (a URL or SPDX id) and its contacts.
+    licence: str = ""
+    contacts: tuple[Contact, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person (or organisation) a published dataset names."""
+
+    name: str
+    email: str = ""
+    organisation: str = ""
+    #: ``contact``, ``principalInvestigator``, ``rightsHolder``, ``publisher`` or ``creator``.
+    role: str = "contact"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trapline.errors import TraplineError, Unavailable
+from trapline.errors import RejectedRows, TraplineError, Unavailable
 from trapline.protocol.base import describe_problem
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,18 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, detail: str, code: str, headers: dict[str, str] | None = None
+    status: int,
+    detail: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    rows: list[dict[str, object]] | None = None,
 ) -> JSONResponse:
-    """The JSON error every failure answers with."""
-    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+    """The JSON error every failure answers with (``rows``: a refused file's per-row
+    outcomes)."""
+    body: dict[str, object] = {"detail": detail, "code": code}
+    if rows is not None:
+        body["rows"] = rows
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def too_large_detail(limit: object) -> str:
@@ -86,7 +94,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
         if exc.status_code == 401:
             headers = {"WWW-Authenticate": 'Token realm="trapline"'}
-        return error_response(exc.status_code, exc.detail, exc.code, headers)
+        rows = exc.rows if isinstance(exc, RejectedRows) else None
+        return error_response(exc.status_code, exc.detail, exc.code, headers, rows)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -15,7 +16,7 @@ from pydantic import (
 )
 
 from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
-from trapline.domain.records import Deployment, Membership, Project
+from trapline.domain.records import Contact, Deployment, Membership, Project
 from trapline.domain.roles import Role
 from trapline.protocol.base import NOT_TEXT
 from trapline.schemas.accounts import Email, clean_email
@@ -57,6 +58,27 @@ class ProjectIn(Input):
     description: Description = ""
 
 
+class ContactIn(Input):
+    """A person or organisation named when the project's data are published."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] = ""
+    organisation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    role: Literal["contact", "principalInvestigator", "rightsHolder", "publisher", "creator"] = (
+        "contact"
+    )
+
+    def record(self) -> Contact:
+        return Contact(self.name, self.email, self.organisation, self.role)
+
+
+class ContactOut(BaseModel):
+    name: str
+    email: str
+    organisation: str
+    role: str
+
+
 class ProjectPatch(Patch):
     required_fields: ClassVar[tuple[str, ...]] = (
         "name",
@@ -64,6 +86,8 @@ class ProjectPatch(Patch):
         "classification_top_k",
         "keep_full_scores",
         "time_zone",
+        "licence",
+        "contacts",
     )
 
     name: Name | None = None
@@ -72,6 +96,21 @@ class ProjectPatch(Patch):
     keep_full_scores: StrictBool | None = None
     #: Changing it re-reads, in the background, the capture times of the images that follow it.
     time_zone: TimeZone | None = None
+    licence: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=255),
+            Field(description="the data's licence: a URL or an SPDX id such as CC-BY-4.0"),
+        ]
+        | None
+    ) = None
+    contacts: Annotated[list[ContactIn], Field(max_length=20)] | None = None
+
+    def changes(self) -> dict[str, object]:
+        found = super().changes()
+        if self.contacts is not None:
+            found["contacts"] = tuple(c.record() for c in self.contacts)
+        return found
 
 
 class RereadOut(BaseModel):
@@ -116,6 +155,8 @@ class ProjectOut(BaseModel):
     classification_top_k: int
     keep_full_scores: bool
     time_zone: str = Field(description="the IANA time zone of deployments that name none")
+    licence: str = Field("", description="the data's licence, as publishing names it")
+    contacts: list[ContactOut] = Field(default_factory=list)
     role: Role | None = None
     reread: RereadOut | None = Field(
         None, description="the re-reading of capture times this change started (PATCH only)"
@@ -134,6 +175,8 @@ class ProjectOut(BaseModel):
             classification_top_k=project.classification_top_k,
             keep_full_scores=project.keep_full_scores,
             time_zone=project.time_zone,
+            licence=project.licence,
+            contacts=[ContactOut(**asdict(c)) for c in project.contacts],
             role=role,
             reread=RereadOut.of(reread) if reread else None,
         )

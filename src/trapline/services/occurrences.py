@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from trapline.db.engine import Database
+from trapline.db.repositories import Repos
 from trapline.db.repositories.occurrences import NewOccurrence
 from trapline.db.repositories.tracking import Photo
+from trapline.domain.events import Event
 from trapline.domain.occurrences import (
     Detection,
     Occurrence,
@@ -37,6 +39,9 @@ from trapline.services.access import project_for, require
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
+
+#: What taxon a label names (None: none).
+TaxonOf = Callable[[str | None], int | None]
 
 #: Seconds between runs of the duty that tracks the events that are due.
 TRACKING_INTERVAL = 5.0
@@ -80,12 +85,13 @@ def track_event(
         photos = repos.tracking.photos(event_id)
         detections = [d for d in repos.tracking.detections(event) if d.takes_part]
         edited = repos.occurrences.groups(event_id, edited=True)
+        taxon_of = _resolver(repos, event.project_id, detections)
     by_id = {d.annotation_id: d for d in detections}
     kept = {o: group for o, group in edited.items() if all(i in by_id for i in group)}
     fixed = {i for group in kept.values() for i in group}
     free = [d for d in detections if d.annotation_id not in fixed]
     made = [
-        replace(_made([by_id[i] for i in group], photos, edited=True), occurrence_id=o)
+        replace(_made([by_id[i] for i in group], photos, taxon_of, edited=True), occurrence_id=o)
         for o, group in kept.items()
     ]
     looks = _appearances(store, photos, free, limits)
@@ -93,7 +99,7 @@ def track_event(
     for detection in free:
         by_pipeline[detection.pipeline].append(detection)
     for _, found in sorted(by_pipeline.items()):
-        made.extend(_tracked(photos, found, looks, threshold))
+        made.extend(_tracked(photos, found, looks, threshold, taxon_of))
     with db.write() as repos:
         return repos.occurrences.replace(event, made, version)
 
@@ -103,6 +109,7 @@ def _tracked(
     detections: Sequence[Detection],
     looks: dict[int, tuple[float, ...]],
     threshold: float,
+    taxon_of: TaxonOf,
 ) -> list[NewOccurrence]:
     """The occurrences of one pipeline's detections of an event."""
     of_photo: dict[int, list[Detection]] = defaultdict(list)
@@ -123,14 +130,21 @@ def _tracked(
     ]
     by_id = {d.annotation_id: d for d in detections}
     return [
-        _made([by_id[i] for i, _ in chain], photos, costs=[cost for _, cost in chain])
+        _made([by_id[i] for i, _ in chain], photos, taxon_of, costs=[cost for _, cost in chain])
         for chain in track(frames, threshold)
     ]
+
+
+def _resolver(repos: Repos, project_id: int, detections: Sequence[Detection]) -> TaxonOf:
+    """What taxon each label of these detections (and their reviews) names."""
+    labels = {d.label for d in detections} | {d.review[2] for d in detections if d.review}
+    return repos.taxa.resolver(project_id, labels).taxon_of
 
 
 def _made(
     members: Sequence[Detection],
     photos: Sequence[Photo],
+    taxon_of: TaxonOf,
     *,
     costs: Sequence[float | None] | None = None,
     edited: bool = False,
@@ -141,7 +155,7 @@ def _made(
         zip(members, costs or [None] * len(members), strict=True),
         key=lambda pair: (order.get(pair[0].image_id, 0), pair[0].annotation_id),
     )
-    determination = determine([d for d, _ in ranked])
+    determination = determine([d for d, _ in ranked], taxon_of)
     return NewOccurrence(
         pipeline=ranked[0][0].pipeline,
         detections=list(ranked),
@@ -149,6 +163,9 @@ def _made(
         label=determination.label,
         score=determination.score,
         determined_by=determination.by,
+        taxon_id=determination.taxon_id,
+        identified_by=determination.identified_by,
+        disputed=determination.disputed,
         edited=edited,
     )
 
@@ -241,9 +258,10 @@ def split(
             )
         photos = repos.tracking.photos(event.id)
         by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
+        taxon_of = _resolver(repos, event.project_id, list(by_id.values()))
         staying = [by_id[i] for i in members if i not in leaving]
-        repos.occurrences.rewrite(occurrence_id, _made(staying, photos, edited=True))
-        made = _made([by_id[i] for i in members if i in leaving], photos, edited=True)
+        repos.occurrences.rewrite(occurrence_id, _made(staying, photos, taxon_of, edited=True))
+        made = _made([by_id[i] for i in members if i in leaving], photos, taxon_of, edited=True)
         new_id = repos.occurrences.insert(event, made)
         repos.occurrences.tally(event.id)
         old, new = repos.occurrences.get(occurrence_id), repos.occurrences.get(new_id)
@@ -281,9 +299,43 @@ def merge(db: Database, caller: User, event_id: int, occurrence_ids: Sequence[in
         by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
         members = [by_id[i] for o in ids for i in groups.get(o, ()) if i in by_id]
         photos = repos.tracking.photos(event.id)
+        taxon_of = _resolver(repos, event.project_id, members)
         repos.occurrences.remove(ids[1:])
-        repos.occurrences.rewrite(ids[0], _made(members, photos, edited=True))
+        repos.occurrences.rewrite(ids[0], _made(members, photos, taxon_of, edited=True))
         repos.occurrences.tally(event.id)
         merged = repos.occurrences.get(ids[0])
         assert merged is not None
         return merged
+
+
+def _members(repos: Repos, occurrence: Occurrence) -> tuple[Event, list[Detection]]:
+    """An occurrence's event (held until the transaction ends) and its detections."""
+    event = require(repos.events.get(occurrence.event_id), "occurrence", occurrence.id)
+    repos.occurrences.hold(event.id)
+    members_ids = repos.occurrences.groups(event.id).get(occurrence.id, [])
+    by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
+    return event, [by_id[i] for i in members_ids if i in by_id]
+
+
+def model_choice(repos: Repos, occurrence: Occurrence) -> tuple[str | None, int | None]:
+    """The models' label for an occurrence (its most confident detection's) and the taxon
+    that label names: what agreeing with the model identifies it as."""
+    event, members = _members(repos, occurrence)
+    if not members:
+        return None, None
+    label = best_detection(members).label
+    return label, _resolver(repos, event.project_id, members)(label)
+
+
+def redetermine(repos: Repos, occurrence: Occurrence) -> Occurrence:
+    """Work out an occurrence's determination again (after an identification) and count its
+    event again; the occurrence as it is now."""
+    event, members = _members(repos, occurrence)
+    if members:
+        taxon_of = _resolver(repos, event.project_id, members)
+        made = _made(members, repos.tracking.photos(event.id), taxon_of, edited=occurrence.edited)
+        repos.occurrences.determine(occurrence.id, made)
+        repos.occurrences.tally(event.id)
+    now = repos.occurrences.get(occurrence.id)
+    assert now is not None
+    return now

@@ -8,9 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from trapline.api.deps import CurrentUser, DatabaseDep
+from trapline.domain.taxa import RowStatus
+from trapline.domain.taxa_rows import MAX_TAXA_BYTES
+from trapline.http.filenames import clean_filename
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.exports import ImportOut
-from trapline.services import imports
+from trapline.schemas.taxa import RowOutcomeOut, TaxaImportOut
+from trapline.services import imports, taxa
 
 router = APIRouter(tags=["imports"])
 
@@ -29,3 +33,29 @@ def import_megadetector(
         db, caller, project_id, file.file, deployment_id=deployment_id, threshold=threshold
     )
     return ImportOut.model_validate(asdict(report))
+
+
+@router.post("/projects/{project_id}/taxa/import")
+def import_taxa(
+    project_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    file: Annotated[
+        UploadFile,
+        File(
+            description="a taxa list: trapline CSV, a Darwin Core checklist (Taxon core) as "
+            "text, or a Darwin Core Archive (zip)"
+        ),
+    ],
+) -> TaxaImportOut:
+    """Add or update the project's taxa list (managers). Every row is checked first: with any
+    bad row nothing is imported, and the 400 lists every row's outcome (``rows``)."""
+    data = file.file.read(MAX_TAXA_BYTES + 1)
+    outcomes = taxa.import_taxa(db, caller, project_id, data, clean_filename(file.filename))
+    counted = {s: sum(o.status is s for o in outcomes) for s in RowStatus}
+    return TaxaImportOut(
+        added=counted[RowStatus.ADDED],
+        updated=counted[RowStatus.UPDATED],
+        unchanged=counted[RowStatus.UNCHANGED],
+        rows=[RowOutcomeOut.of(o) for o in outcomes],
+    )

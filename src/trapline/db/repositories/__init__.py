@@ -14,6 +14,7 @@ from trapline.db.repositories.duties import DutyLeaseRepo
 from trapline.db.repositories.events import EventRepo
 from trapline.db.repositories.export_reads import ExportReadRepo
 from trapline.db.repositories.exports import ExportRepo
+from trapline.db.repositories.identifications import IdentificationRepo
 from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
 from trapline.db.repositories.occurrences import OccurrenceRepo
@@ -23,7 +24,9 @@ from trapline.db.repositories.regroupings import RegroupingRepo
 from trapline.db.repositories.reviews import ReviewRepo
 from trapline.db.repositories.sessions import SessionRepo
 from trapline.db.repositories.sources import SourceRepo
+from trapline.db.repositories.species import SpeciesRepo
 from trapline.db.repositories.tasks import TaskRepo
+from trapline.db.repositories.taxa import TaxaRepo
 from trapline.db.repositories.tracking import TrackingRepo
 from trapline.db.repositories.users import UserRepo
 from trapline.db.repositories.workers import WorkerRepo
@@ -43,6 +46,9 @@ class Repos:
         self.regroupings = RegroupingRepo(session)
         self.occurrences = OccurrenceRepo(session)
         self.tracking = TrackingRepo(session)
+        self.taxa = TaxaRepo(session)
+        self.species = SpeciesRepo(session)
+        self.identifications = IdentificationRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

@@ -41,6 +41,10 @@ class NewOccurrence:
     label: str | None
     score: float | None
     determined_by: DeterminedBy
+    #: The taxon the determination names, who identified it, and whether people disagree.
+    taxon_id: int | None = None
+    identified_by: str | None = None
+    disputed: bool = False
     #: Made or kept by a reviewer's split or merge: tracking leaves it as it is.
     edited: bool = False
     #: The stored occurrence it is (an edited one kept by tracking), None for a new one.
@@ -89,8 +93,9 @@ class OccurrenceRepo:
         return True
 
     def tally(self, event_id: int) -> None:
-        """Count the event's occurrences again, by night first seen and label (after any
-        change to them: the pages read these counts, never the occurrences)."""
+        """Count the event's occurrences (and their detections) again, by night first seen,
+        label and taxon (after any change to them: the pages and the species view read these
+        counts, never the occurrences)."""
         self.session.execute(
             delete(OccurrenceTallyRow).where(OccurrenceTallyRow.event_id == event_id)
         )
@@ -102,7 +107,9 @@ class OccurrenceRepo:
                 OccurrenceRow.deployment_id,
                 night,
                 OccurrenceRow.label,
+                OccurrenceRow.taxon_id,
                 func.count(),
+                func.sum(OccurrenceRow.detection_count),
             )
             .where(OccurrenceRow.event_id == event_id)
             .group_by(
@@ -111,9 +118,13 @@ class OccurrenceRepo:
                 OccurrenceRow.deployment_id,
                 night,
                 OccurrenceRow.label,
+                OccurrenceRow.taxon_id,
             )
         )
-        columns = ("event_id", "project_id", "deployment_id", "night", "label", "occurrences")
+        columns = (
+            "event_id", "project_id", "deployment_id", "night", "label", "taxon_id",
+            "occurrences", "detections",
+        )  # fmt: skip
         self.session.execute(insert(OccurrenceTallyRow).from_select(columns, counted))
 
     def insert(self, event: Event, made: NewOccurrence) -> int:
@@ -138,6 +149,30 @@ class OccurrenceRepo:
             .values(**_fields(made, times))
         )
         self._link(occurrence_id, made)
+
+    def determine(self, occurrence_id: int, made: NewOccurrence) -> None:
+        """Write an occurrence's determination again (after an identification)."""
+        self.session.execute(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id == occurrence_id)
+            .values(
+                label=made.label,
+                score=made.score,
+                determined_by=made.determined_by.value,
+                taxon_id=made.taxon_id,
+                identified_by=made.identified_by,
+                disputed=made.disputed,
+            )
+        )
+
+    def of_annotation(self, annotation_id: int) -> int | None:
+        """The occurrence a detection is in, if any."""
+        found = self.session.scalar(
+            select(OccurrenceDetectionRow.occurrence_id).where(
+                OccurrenceDetectionRow.annotation_id == annotation_id
+            )
+        )
+        return int(found) if found is not None else None
 
     def remove(self, occurrence_ids: Sequence[int]) -> None:
         """Delete occurrences (merged into another)."""
@@ -316,6 +351,9 @@ def _fields(made: NewOccurrence, times: dict[int, tuple[Any, int]]) -> dict[str,
         "label": made.label,
         "score": made.score,
         "determined_by": made.determined_by.value,
+        "taxon_id": made.taxon_id,
+        "identified_by": made.identified_by,
+        "disputed": made.disputed,
         "edited": made.edited,
     }
 
@@ -337,6 +375,9 @@ def to_occurrence(row: OccurrenceRow) -> Occurrence:
         score=row.score,
         determined_by=DeterminedBy(row.determined_by),
         edited=row.edited,
+        taxon_id=row.taxon_id,
+        identified_by=row.identified_by,
+        disputed=row.disputed,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +18,7 @@ from trapline.db.tables import (
     UserRow,
 )
 from trapline.db.types import access_changed, affected
-from trapline.domain.records import Membership, Project
+from trapline.domain.records import Contact, Membership, Project
 from trapline.domain.roles import Role
 
 
@@ -31,6 +33,8 @@ def to_project(row: ProjectRow) -> Project:
         classification_top_k=row.classification_top_k,
         keep_full_scores=row.keep_full_scores,
         time_zone=row.time_zone,
+        licence=row.licence or "",
+        contacts=tuple(Contact(**c) for c in row.contacts or ()),
     )
 
 
@@ -84,6 +88,8 @@ class ProjectRepo:
         if row is None:
             return None
         for field, value in values.items():
+            if field == "contacts":
+                value = [asdict(c) for c in value]  # type: ignore[attr-defined]
             setattr(row, field, value)
         self.session.flush()
         return to_project(row)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.identifications import marks
 from trapline.db.repositories.occurrences import BOX_COLUMNS, chunks
 from trapline.db.tables import (
     AnalysisRow,
@@ -135,6 +136,7 @@ class TrackingRepo:
         ids = [int(r[0]) for r in rows]
         best = self._best_classifications(ids)
         reviews = self._latest_reviews(ids)
+        identified = marks(self.session, ids)
         found = []
         for aid, image_id, x1, y1, x2, y2, label, confidence, data, pipeline, threshold in rows:
             child = best.get(aid)
@@ -155,6 +157,7 @@ class TrackingRepo:
                     features=features,
                     review=reviews.get(aid),
                     below_threshold=below,
+                    identifications=tuple(identified.get(aid, ())),
                 )
             )
         return found

@@ -43,6 +43,14 @@ from trapline.db.tables.platform import (
     UserRow,
 )
 from trapline.db.tables.sources import PullSourceItemRow, PullSourceRow, PullSourceRunRow
+from trapline.db.tables.taxa import (
+    IdentificationRow,
+    LabelMappingRow,
+    ProjectTaxaListRow,
+    TaxaListRow,
+    TaxonNameRow,
+    TaxonRow,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -61,9 +69,11 @@ __all__ = [
     "DutyLeaseRow",
     "EventRow",
     "ExportRow",
+    "IdentificationRow",
     "ImageRow",
     "JobEventRow",
     "JobRow",
+    "LabelMappingRow",
     "MembershipRow",
     "OccurrenceDetectionRow",
     "OccurrenceRow",
@@ -75,6 +85,7 @@ __all__ = [
     "ProjectPipelineRow",
     "ProjectRow",
     "ProjectServiceRow",
+    "ProjectTaxaListRow",
     "PullSourceItemRow",
     "PullSourceRow",
     "PullSourceRunRow",
@@ -84,6 +95,9 @@ __all__ = [
     "ServicePipelineRow",
     "SessionRow",
     "TaskRow",
+    "TaxaListRow",
+    "TaxonNameRow",
+    "TaxonRow",
     "UserRow",
     "WorkerRow",
 ]

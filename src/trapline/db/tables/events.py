@@ -119,11 +119,20 @@ class OccurrenceRow(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: ``model`` or ``person``.
     determined_by: Mapped[str] = mapped_column(String(16))
+    #: The taxon the determination names: a person's identification, else the label's
+    #: mapping onto the project's taxa list (None: unmapped, or no list). No reference:
+    #: taxa are never deleted one by one, and SQLite cannot add one in place.
+    taxon_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    #: Who made the identification that determines it (a person's name), if one does.
+    identified_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: Whether the people who identified it named different taxa (their latest word each).
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Made by a reviewer's split or merge: kept as it is when the event is tracked again.
     edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("determined_by IN ('model', 'person')", name="determined_by"),
+        Index("ix_occurrences_project_taxon", "project_id", "taxon_id", "score"),
     )
 
 
@@ -156,4 +165,8 @@ class OccurrenceTallyRow(Base):
     #: The evening's date of the night (noon to noon on the camera's clock).
     night: Mapped[date] = mapped_column(Date)
     label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    taxon_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     occurrences: Mapped[int] = mapped_column(Integer)
+    detections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    __table_args__ = (Index("ix_occurrence_tallies_project_taxon", "project_id", "taxon_id"),)

@@ -73,6 +73,9 @@ class ProjectRow(Base):
     )
     #: The gap, in seconds, that starts a new event under the ``sequence`` rule.
     event_gap_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    #: What publishing needs: the data's licence (a URL or SPDX id) and its contacts.
+    licence: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

@@ -1,0 +1,154 @@
+"""People's identifications of occurrences and detections, and the queue of occurrences
+that need a person's look."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.tables import (
+    IdentificationRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    TaxonRow,
+    UserRow,
+)
+from trapline.domain.occurrences import Occurrence
+from trapline.domain.taxa import Identification, IdentificationMark, Rank
+
+#: How an identification names its author: the user's name, else their email.
+_USER_NAME = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
+#: The rank level of a species: an occurrence determined above it still needs a look.
+_SPECIES_LEVEL = Rank.SPECIES.level
+
+
+class IdentificationRepo:
+    """Identifications, kept with their history."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self, *, project_id: int, occurrence_id: int | None, annotation_id: int, taxon_id: int,
+        agreed_with: str | None, comment: str, user_id: int, at: datetime,
+    ) -> int:  # fmt: skip
+        row = IdentificationRow(
+            project_id=project_id, occurrence_id=occurrence_id, annotation_id=annotation_id,
+            taxon_id=taxon_id, agreed_with=agreed_with, comment=comment, user_id=user_id,
+            created_at=at,
+        )  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def withdraw(self, identification_id: int) -> None:
+        self.session.execute(
+            update(IdentificationRow)
+            .where(IdentificationRow.id == identification_id)
+            .values(withdrawn=True)
+        )
+
+    def get(self, identification_id: int) -> Identification | None:
+        found = self._read(IdentificationRow.id == identification_id)
+        return found[0] if found else None
+
+    def of_occurrence(self, occurrence_id: int) -> list[Identification]:
+        """Every identification of an occurrence, oldest first: those of its detections and
+        those made on it."""
+        members = select(OccurrenceDetectionRow.annotation_id).where(
+            OccurrenceDetectionRow.occurrence_id == occurrence_id
+        )
+        return self._read(
+            or_(
+                IdentificationRow.annotation_id.in_(members),
+                IdentificationRow.occurrence_id == occurrence_id,
+            )
+        )
+
+    def of_annotation(self, annotation_id: int) -> list[Identification]:
+        return self._read(IdentificationRow.annotation_id == annotation_id)
+
+    def _read(self, where: object) -> list[Identification]:
+        rows = self.session.execute(
+            select(IdentificationRow, TaxonRow.scientific_name, TaxonRow.rank, _USER_NAME)
+            .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
+            .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
+            .where(where)  # type: ignore[arg-type]
+            .order_by(IdentificationRow.id)
+        )
+        return [
+            Identification(
+                id=row.id,
+                project_id=row.project_id,
+                occurrence_id=row.occurrence_id,
+                annotation_id=row.annotation_id,
+                taxon_id=row.taxon_id,
+                taxon_name=name,
+                taxon_rank=Rank(rank),
+                agreed_with=row.agreed_with,
+                comment=row.comment,
+                user_id=row.user_id,
+                user_name=user,
+                created_at=row.created_at,
+                withdrawn=row.withdrawn,
+            )
+            for row, name, rank, user in rows
+        ]
+
+    def queue(self, project_id: int, *, limit: int, offset: int) -> tuple[int, list[Occurrence]]:
+        """The project's occurrences that need a person's look, most needed first: people
+        disagreeing; then no taxon, or one above species rank; then the least sure. An
+        occurrence a person identified, undisputed, needs none."""
+        needs = (OccurrenceRow.project_id == project_id) & (
+            OccurrenceRow.disputed | OccurrenceRow.identified_by.is_(None)
+        )
+        total = self.session.scalar(select(func.count()).select_from(OccurrenceRow).where(needs))
+        vague = case(
+            (OccurrenceRow.taxon_id.is_(None), 0),
+            (TaxonRow.rank_level < _SPECIES_LEVEL, 0),
+            else_=1,
+        )
+        rows = self.session.scalars(
+            select(OccurrenceRow)
+            .outerjoin(TaxonRow, TaxonRow.id == OccurrenceRow.taxon_id)
+            .where(needs)
+            .order_by(
+                OccurrenceRow.disputed.desc(),
+                vague,
+                func.coalesce(OccurrenceRow.score, 0.0),
+                OccurrenceRow.id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(total or 0), [to_occurrence(r) for r in rows]
+
+
+def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[IdentificationMark]]:
+    """The identifications (not withdrawn) of these detections, oldest first, by detection."""
+    found: dict[int, list[IdentificationMark]] = {}
+    for chunk in chunks(annotation_ids):
+        rows = session.execute(
+            select(
+                IdentificationRow.annotation_id,
+                IdentificationRow.id,
+                IdentificationRow.taxon_id,
+                TaxonRow.scientific_name,
+                IdentificationRow.user_id,
+                _USER_NAME,
+            )
+            .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
+            .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
+            .where(
+                IdentificationRow.annotation_id.in_(chunk),
+                IdentificationRow.withdrawn.is_(False),
+            )
+            .order_by(IdentificationRow.id)
+        )
+        for annotation_id, *mark in rows:
+            found.setdefault(int(annotation_id), []).append(IdentificationMark(*mark))
+    return found

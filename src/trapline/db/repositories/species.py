@@ -1,0 +1,170 @@
+"""What the species view counts: occurrences and detections per taxon, read from the
+occurrence tallies (kept with the occurrences, so a project of millions of photos is counted
+over its tallies, not its detections), and a taxon's occurrences over nights and hours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.nights import night_of
+from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
+from trapline.domain.occurrences import Occurrence
+from trapline.domain.species import Scope, TaxonTally
+
+
+class SpeciesRepo:
+    """Counts per taxon, and a taxon's occurrences."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def tallies(self, scope: Scope) -> list[TaxonTally]:
+        """Per taxon (None: no taxon) and deployment: occurrences, detections, and the first
+        and last night."""
+        t = OccurrenceTallyRow
+        rows = self.session.execute(
+            select(
+                t.taxon_id,
+                t.deployment_id,
+                func.sum(t.occurrences),
+                func.sum(t.detections),
+                func.min(t.night),
+                func.max(t.night),
+            )
+            .where(*_tally_terms(scope))
+            .group_by(t.taxon_id, t.deployment_id)
+        )
+        return [
+            TaxonTally(
+                int(taxon) if taxon is not None else None,
+                int(deployment),
+                int(n),
+                int(d or 0),
+                _day(first),
+                _day(last),
+            )
+            for taxon, deployment, n, d, first, last in rows
+        ]
+
+    def best(self, scope: Scope, taxon_ids: Sequence[int]) -> Occurrence | None:
+        """The most confident occurrence of these taxa (its crop shows the taxon)."""
+        terms = [OccurrenceRow.project_id == scope.project_id]
+        if scope.deployment_id is not None:
+            terms.append(OccurrenceRow.deployment_id == scope.deployment_id)
+        found: Occurrence | None = None
+        for chunk in chunks(taxon_ids):
+            row = self.session.scalar(
+                select(OccurrenceRow)
+                .where(*terms, OccurrenceRow.taxon_id.in_(chunk))
+                .order_by(OccurrenceRow.score.desc().nulls_last(), OccurrenceRow.id)
+                .limit(1)
+            )
+            if row is not None and (found is None or (row.score or 0) > (found.score or 0)):
+                found = to_occurrence(row)
+        return found
+
+    def per_night(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[date, int]]:
+        """Occurrences of these taxa per night first seen, in night order (from tallies)."""
+        t = OccurrenceTallyRow
+        rows = self.session.execute(
+            select(t.night, func.sum(t.occurrences))
+            .where(*_tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
+            .group_by(t.night)
+            .order_by(t.night)
+        )
+        return [(_day(night), int(n)) for night, n in rows]
+
+    def per_deployment(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Occurrences of these taxa per deployment (from tallies), most first."""
+        t = OccurrenceTallyRow
+        total = func.sum(t.occurrences)
+        rows = self.session.execute(
+            select(t.deployment_id, total)
+            .where(*_tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
+            .group_by(t.deployment_id)
+            .order_by(total.desc(), t.deployment_id)
+        )
+        return [(int(d), int(n)) for d, n in rows]
+
+    def per_hour(self, scope: Scope, taxon_ids: Sequence[int]) -> dict[int, int]:
+        """Occurrences of these taxa by the hour (local wall clock) they were first seen."""
+        o = OccurrenceRow
+        hour = _hour(self.session, o.first_seen_at)
+        rows = self.session.execute(
+            select(hour, func.count())
+            .where(*_occurrence_terms(self.session, scope), o.taxon_id.in_(list(taxon_ids)))
+            .group_by(hour)
+        )
+        return {int(h): int(n) for h, n in rows}
+
+    def recent(self, scope: Scope, taxon_ids: Sequence[int], limit: int) -> list[Occurrence]:
+        """The latest occurrences of these taxa, the latest first."""
+        o = OccurrenceRow
+        rows = self.session.scalars(
+            select(o)
+            .where(*_occurrence_terms(self.session, scope), o.taxon_id.in_(list(taxon_ids)))
+            .order_by(o.first_seen_at.desc(), o.id.desc())
+            .limit(limit)
+        )
+        return [to_occurrence(r) for r in rows]
+
+    def descendants(self, list_id: int, taxon_id: int) -> list[int]:
+        """A taxon and every taxon under it in its list."""
+        rows = self.session.scalars(
+            select(TaxonRow.id).where(
+                TaxonRow.list_id == list_id,
+                (TaxonRow.id == taxon_id) | TaxonRow.lineage.contains(f"/{taxon_id}/"),
+            )
+        )
+        return [int(i) for i in rows]
+
+
+def _tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
+    t = OccurrenceTallyRow
+    terms = [t.project_id == scope.project_id]
+    if scope.deployment_id is not None:
+        terms.append(t.deployment_id == scope.deployment_id)
+    if scope.since is not None:
+        terms.append(t.night >= scope.since)
+    if scope.until is not None:
+        terms.append(t.night <= scope.until)
+    if scope.hidden_labels:
+        terms.append(t.label.is_(None) | t.label.not_in(scope.hidden_labels))
+    return terms
+
+
+def _occurrence_terms(session: Session, scope: Scope) -> list[ColumnElement[bool]]:
+    o = OccurrenceRow
+    terms = [o.project_id == scope.project_id]
+    if scope.deployment_id is not None:
+        terms.append(o.deployment_id == scope.deployment_id)
+    night = night_of(session, o.first_seen_at)
+    if scope.since is not None:
+        terms.append(night >= _night_value(session, scope.since))
+    if scope.until is not None:
+        terms.append(night <= _night_value(session, scope.until))
+    if scope.hidden_labels:
+        terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
+    return terms
+
+
+def _night_value(session: Session, day: date) -> Any:
+    """A night as ``night_of`` gives it in this dialect (SQLite's ``date()`` is text)."""
+    return day.isoformat() if session.get_bind().dialect.name == "sqlite" else day
+
+
+def _hour(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return func.cast(func.strftime("%H", column), OccurrenceRow.detection_count.type)
+    return func.extract("hour", column)
+
+
+def _day(value: Any) -> date:
+    """A night as stored: SQLite answers text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value

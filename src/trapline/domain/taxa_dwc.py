@@ -1,0 +1,331 @@
+"""Darwin Core checklists: a text file whose header names Darwin Core terms, or a Darwin
+Core Archive (a zip of text files that its ``meta.xml`` describes).
+
+Terms are read with or without their namespace (``http://rs.tdwg.org/dwc/terms/``). A row is
+a taxon: ``scientificName`` and ``taxonRank``; ``taxonID``, kept as the source id, and also
+the GBIF key when it is a number or a GBIF species page, or the LSID when it is one;
+``parentNameUsageID``, another row's ``taxonID``; ``vernacularName``. Rows whose
+``taxonomicStatus`` is not an accepted one, or whose ``acceptedNameUsageID`` is another
+taxon, are synonyms: they are not imported, and their outcome says so (UNCHANGED). Other
+terms are not read. An archive may add vernacular names in its VernacularName extension.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from trapline.domain import taxa_rows as cells
+from trapline.domain.taxa import ParentRef, RowOutcome, RowStatus, TaxonEntry
+from trapline.domain.taxa_rows import MAX_TAXA_BYTES, RowProblem, TaxaFileInvalid
+
+#: The row type of an archive's core file that holds taxa.
+TAXON = "http://rs.tdwg.org/dwc/terms/Taxon"
+#: The row type of GBIF's extension of vernacular names.
+VERNACULAR_NAMES = "http://rs.gbif.org/terms/1.0/VernacularName"
+#: The largest ``meta.xml`` read.
+MAX_META_BYTES = 1024 * 1024
+
+#: Values of ``taxonomicStatus`` whose rows are imported (any case, "_" read as a space).
+_ACCEPTED = frozenset({"accepted", "valid", "doubtful", "provisionally accepted"})
+_GBIF_PAGE = re.compile(r"https?://(?:www\.)?gbif\.org/species/(\d+)/?", re.IGNORECASE)
+_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+#: A data row: its number and its cells by term.
+Row = tuple[int, dict[str, str]]
+
+
+def term(name: str) -> str:
+    """A term without its namespace: ``scientificName`` for
+    ``http://rs.tdwg.org/dwc/terms/scientificName`` or ``dwc:scientificName``."""
+    return name.strip().rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def read_dwc_rows(
+    header: list[str], rows: Iterator[list[str]]
+) -> tuple[list[TaxonEntry], list[RowOutcome]]:
+    """The entries of a checklist as text, after its header row."""
+    terms = [term(name) for name in header]
+    _require_terms(terms, "the header")
+    # Split first, so that a file of too many rows is refused before any is read.
+    split = [(n, dict(zip(terms, row, strict=False))) for n, row in cells.numbered(rows)]
+    return checklist(split)
+
+
+def _require_terms(terms: Iterable[str], where: str) -> None:
+    terms = set(terms)
+    if "scientificName" not in terms:
+        raise TaxaFileInvalid(
+            f"{where} names neither scientific_name (trapline's taxa CSV) nor scientificName "
+            "(a Darwin Core checklist): give one of them"
+        )
+    if "taxonRank" not in terms:
+        raise TaxaFileInvalid(f"{where} names no taxonRank: every taxon needs a rank")
+
+
+@dataclass
+class _Read:
+    """A checklist row as read: its entry (its parent not yet known) or why it is left out."""
+
+    number: int
+    name: str
+    taxon_id: str
+    parent_id: str
+    entry: TaxonEntry | None = None
+    problem: str | None = None
+    synonym: str | None = None
+
+
+def checklist(
+    rows: Iterable[Row], names: Mapping[str, list[Row]] | None = None
+) -> tuple[list[TaxonEntry], list[RowOutcome]]:
+    """The entries of a checklist's rows, each parent found by its ``taxonID``.
+
+    Args:
+        rows: The rows, numbered.
+        names: Vernacular names (an archive's extension rows) by the taxonID they belong to.
+    """
+    read = [_read_row(number, row, names or {}) for number, row in rows]
+    by_id: dict[str, _Read] = {}
+    for row in read:
+        first = by_id.setdefault(row.taxon_id, row) if row.taxon_id else row
+        if first is not row and row.entry is not None:
+            row.problem = f"duplicate taxonID {row.taxon_id}: row {first.number} has it too"
+    parents = {i: _parent(row, by_id) for i, row in enumerate(read) if row.parent_id}
+    entries: list[TaxonEntry] = []
+    outcomes: list[RowOutcome] = []
+    for i, row in enumerate(read):
+        parent = parents.get(i)
+        if isinstance(parent, str) and row.problem is None:
+            row.problem = parent
+        if row.synonym is not None:
+            outcomes.append(RowOutcome(row.number, row.name, RowStatus.UNCHANGED, row.synonym))
+        elif row.problem is not None or row.entry is None:
+            outcomes.append(RowOutcome(row.number, row.name, RowStatus.ERROR, row.problem))
+        else:
+            entries.append(
+                replace(row.entry, parent=parent if isinstance(parent, ParentRef) else None)
+            )
+    return entries, outcomes
+
+
+def _read_row(number: int, row: dict[str, str], names: Mapping[str, list[Row]]) -> _Read:
+    taxon_id = row.get("taxonID", "").strip()
+    name = cells.shown_name(row.get("scientificName", ""))
+    read = _Read(number, name, taxon_id, row.get("parentNameUsageID", "").strip())
+    status = " ".join(row.get("taxonomicStatus", "").lower().replace("_", " ").split())
+    accepted_id = row.get("acceptedNameUsageID", "").strip()
+    if status and status not in _ACCEPTED:
+        read.synonym = (
+            "a synonym: not imported"
+            if "synonym" in status
+            else f'not an accepted name (taxonomicStatus "{status}"): not imported'
+        )
+    elif not status and accepted_id and accepted_id != taxon_id:
+        read.synonym = f"a synonym (of taxonID {accepted_id}): not imported"
+    else:
+        try:
+            read.entry = _entry(number, row, names.get(taxon_id, []))
+        except RowProblem as problem:
+            read.problem = str(problem)
+    return read
+
+
+def _entry(number: int, row: dict[str, str], names: list[Row]) -> TaxonEntry:
+    name = cells.scientific_name(row.get("scientificName", ""), "scientificName")
+    rank = cells.rank(row.get("taxonRank", ""), "taxonRank")
+    taxon_id = cells.optional_text(row.get("taxonID", ""), "taxonID")
+    vernacular = {}
+    own = cells.optional_text(row.get("vernacularName", ""), "vernacularName")
+    if own is not None:
+        vernacular[""] = own
+    for line, extension_row in names:
+        where = f"(vernacular names, row {line})"
+        text = cells.optional_text(
+            extension_row.get("vernacularName", ""), f"vernacularName {where}"
+        )
+        language = cells.language(extension_row.get("language", ""), f"language {where}")
+        if text is not None:
+            vernacular.setdefault(language, text)
+    gbif_key, lsid = _ids(taxon_id)
+    return TaxonEntry(number, name, rank, None, gbif_key, lsid, taxon_id, vernacular)
+
+
+def _ids(taxon_id: str | None) -> tuple[int | None, str | None]:
+    """The GBIF key and the LSID a taxonID gives."""
+    if not taxon_id:
+        return None, None
+    if taxon_id.lower().startswith("urn:lsid:"):
+        return None, taxon_id
+    page = _GBIF_PAGE.fullmatch(taxon_id)
+    digits = page.group(1) if page else taxon_id
+    if digits.isascii() and digits.isdigit() and 1 <= int(digits) <= cells.MAX_GBIF_KEY:
+        return int(digits), None
+    return None, None
+
+
+def _parent(row: _Read, by_id: Mapping[str, _Read]) -> ParentRef | str:
+    """The parent a row's parentNameUsageID names, or why it cannot be its parent."""
+    parent = by_id.get(row.parent_id)
+    if parent is None:
+        return f"parent missing: no row has taxonID {row.parent_id}"
+    if parent.synonym is not None:
+        return f"parent {parent.name} (row {parent.number}) is not an accepted name"
+    if parent.problem is not None or parent.entry is None:
+        return f"parent {parent.name} has an error (row {parent.number})"
+    return ParentRef(parent.entry.scientific_name, parent.entry.rank)
+
+
+@dataclass(frozen=True)
+class _TextFile:
+    """A text file of an archive as meta.xml describes it."""
+
+    location: str
+    delimiter: str
+    quotechar: str | None
+    header_lines: int
+    encoding: str
+    #: Term by column index (the core's id column as ``taxonID``, an extension's ``coreid``).
+    columns: dict[int, str]
+    #: The value a term takes when its cell is empty or it has no column.
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    def rows(self, archive: _Unpacker) -> Iterator[Row]:
+        """The file's data rows, numbered, by term."""
+        text = cells.decode_text(archive.read(self.location), self.location, self.encoding)
+        rows = cells.split_rows(text, self.delimiter, self.quotechar)
+        for _ in range(self.header_lines):
+            if next(rows, None) is None:
+                break
+        for number, row in cells.numbered(rows):
+            values = dict(self.defaults)
+            for index, name in self.columns.items():
+                if index < len(row) and (row[index].strip() or name not in values):
+                    values[name] = row[index]
+            yield number, values
+
+
+class _Unpacker:
+    """Reads an archive's members, no more than ``MAX_TAXA_BYTES`` altogether whatever sizes
+    they claim."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        sizes = sum(info.file_size for info in archive.infolist())
+        cells.check_size(sizes, "the archive unpacks to")
+        names = archive.namelist()
+        if "[Content_Types].xml" in names:
+            raise TaxaFileInvalid("the file is a spreadsheet: save it as CSV UTF-8 and upload that")
+        metas = [name for name in names if name.rpartition("/")[2] == "meta.xml"]
+        if not metas:
+            raise TaxaFileInvalid(
+                "the archive has no meta.xml: a Darwin Core Archive needs one to describe its files"
+            )
+        self.archive = archive
+        self.folder = min(metas, key=lambda name: name.count("/"))[: -len("meta.xml")]
+        self.left = MAX_TAXA_BYTES
+
+    def read(self, location: str, limit: int = MAX_TAXA_BYTES) -> bytes:
+        try:
+            info = self.archive.getinfo(self.folder + location)
+        except KeyError:
+            raise TaxaFileInvalid(f"the archive has no {location}, which meta.xml names") from None
+        with self.archive.open(info) as member:
+            data = member.read(min(limit, self.left) + 1)
+        if len(data) > limit:
+            raise TaxaFileInvalid(f"{location} is larger than {limit / 2**20:g} MB")
+        if len(data) > self.left:
+            raise TaxaFileInvalid(
+                f"the archive unpacks to more than {MAX_TAXA_BYTES // 1024 // 1024} MB; a taxa "
+                "file may be at most that: split it"
+            )
+        self.left -= len(data)
+        return data
+
+
+def read_archive(data: bytes, filename: str) -> tuple[list[TaxonEntry], list[RowOutcome]]:
+    """The entries of a Darwin Core Archive whose core file holds taxa."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return _read_archive(_Unpacker(archive))
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+        raise TaxaFileInvalid(
+            f"{filename} cannot be unpacked ({exc}): upload a zip archive"
+        ) from None
+
+
+def _read_archive(archive: _Unpacker) -> tuple[list[TaxonEntry], list[RowOutcome]]:
+    meta = _meta(archive.read("meta.xml", MAX_META_BYTES))
+    cores = [element for element in meta if _local(element.tag) == "core"]
+    row_type = cores[0].get("rowType", "") if cores else ""
+    if row_type != TAXON:
+        raise TaxaFileInvalid(
+            f"the archive's core holds {term(row_type) or 'no'} rows, not taxa: upload a "
+            f"checklist (a core of rowType {TAXON})"
+        )
+    core = _text_file(cores[0], "id", "taxonID")
+    _require_terms([*core.columns.values(), *core.defaults], "the archive's meta.xml")
+    # Read first: a file the core lacks, or too many rows, is told before the extension's.
+    rows = list(core.rows(archive))
+    names: dict[str, list[Row]] = {}
+    for element in meta:
+        if _local(element.tag) == "extension" and element.get("rowType") == VERNACULAR_NAMES:
+            for number, row in _text_file(element, "coreid", "coreid").rows(archive):
+                names.setdefault(row.get("coreid", "").strip(), []).append((number, row))
+    return checklist(rows, names)
+
+
+def _meta(data: bytes) -> ET.Element:
+    """meta.xml parsed, refused when it declares a DOCTYPE or entities (an XML bomb)."""
+    text = cells.decode_text(data, "meta.xml")
+    if _DECLARATION.search(text):
+        raise TaxaFileInvalid("meta.xml has a DOCTYPE or ENTITY declaration: remove it")
+    try:
+        # No DOCTYPE, so no entity can expand: ElementTree is safe here.
+        return ET.fromstring(text)  # noqa: S314
+    except ET.ParseError as exc:
+        raise TaxaFileInvalid(f"meta.xml is not well-formed XML ({exc})") from None
+
+
+def _local(tag: str) -> str:
+    """An element's name without its namespace."""
+    return tag.rpartition("}")[2]
+
+
+def _text_file(element: ET.Element, id_tag: str, id_term: str) -> _TextFile:
+    """What meta.xml says of a core or extension file; its ``id_tag`` column is ``id_term``."""
+    locations = [(e.text or "").strip() for e in element.iter() if _local(e.tag) == "location"]
+    if len(locations) != 1:
+        raise TaxaFileInvalid(f"meta.xml names {len(locations)} files for one table; give one")
+    columns: dict[int, str] = {}
+    defaults: dict[str, str] = {}
+    for child in element:
+        if _local(child.tag) == id_tag:
+            columns.setdefault(_index(child.get("index")), id_term)
+        elif _local(child.tag) == "field":
+            name = term(child.get("term", ""))
+            if child.get("index") is not None:
+                columns[_index(child.get("index"))] = name
+            if child.get("default") is not None:
+                defaults[name] = child.get("default", "")
+    delimiter = element.get("fieldsTerminatedBy", ",").replace("\\t", "\t")
+    quotechar = element.get("fieldsEnclosedBy", '"')
+    if len(delimiter) != 1 or len(quotechar) > 1:
+        raise TaxaFileInvalid(
+            "meta.xml: fieldsTerminatedBy and fieldsEnclosedBy must be one character"
+        )
+    header_lines = _index(element.get("ignoreHeaderLines", "0"))
+    encoding = element.get("encoding", "utf-8")
+    return _TextFile(
+        locations[0], delimiter, quotechar or None, header_lines, encoding, columns, defaults
+    )
+
+
+def _index(value: str | None) -> int:
+    if value is None or not (value.strip().isascii() and value.strip().isdigit()):
+        raise TaxaFileInvalid(f"meta.xml: {value!r} is not a column index (0, 1, 2 and so on)")
+    return int(value)

@@ -1,0 +1,93 @@
+"""The species view of a project, and a taxon's page (``domain/species.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.domain.occurrences import Occurrence
+from trapline.domain.records import User
+from trapline.domain.roles import Role
+from trapline.domain.species import Scope, SpeciesCount, TaxonProfile, count_species
+from trapline.domain.taxa import Rank, Taxon
+from trapline.errors import InvalidInput
+from trapline.services.access import project_for, require
+from trapline.services.taxa import taxon_of_project
+
+#: The most occurrences a taxon's page shows the crops of.
+RECENT_CROPS = 24
+
+
+def species(
+    db: Database, caller: User, scope: Scope, *, rank: Rank | None = None
+) -> list[SpeciesCount]:
+    """Every taxon of the project's occurrences in the scope, rolled up to ``rank`` when
+    given, each with its best crop (viewers)."""
+    _check(scope)
+    with db.read() as repos:
+        scope = _viewable(repos, caller, scope)
+        tallies = repos.species.tallies(scope)
+        taxa = _taxa_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
+        rows = count_species(tallies, taxa, rank)
+        return [_with_best(repos, scope, row) for row in rows]
+
+
+def taxon_profile(
+    db: Database, caller: User, scope: Scope, taxon_id: int
+) -> tuple[TaxonProfile, list[Occurrence]]:
+    """A taxon of the project's list with everything under it: its counts, phenology,
+    activity by hour and deployments, and its latest occurrences (viewers)."""
+    _check(scope)
+    with db.read() as repos:
+        scope = _viewable(repos, caller, scope)
+        taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
+        under = repos.species.descendants(taxon.list_id, taxon.id)
+        tallies = [t for t in repos.species.tallies(scope) if t.taxon_id in set(under)]
+        counted = count_species(tallies, {i: taxon for i in under}, None)
+        total = sum(r.occurrences for r in counted)
+        count = SpeciesCount(
+            taxon=taxon,
+            occurrences=total,
+            detections=sum(r.detections for r in counted),
+            deployments=len({t.deployment_id for t in tallies}),
+            first_night=min((r.first_night for r in counted if r.first_night), default=None),
+            last_night=max((r.last_night for r in counted if r.last_night), default=None),
+            members=tuple(under),
+        )
+        profile = TaxonProfile(
+            count=_with_best(repos, scope, count) if total else count,
+            per_night=repos.species.per_night(scope, under),
+            per_hour=repos.species.per_hour(scope, under),
+            per_deployment=repos.species.per_deployment(scope, under),
+        )
+        return profile, repos.species.recent(scope, under, RECENT_CROPS)
+
+
+def _viewable(repos: Repos, caller: User, scope: Scope) -> Scope:
+    """The scope, once the caller may view it, without the labels mapped as no object."""
+    project_for(repos, caller, scope.project_id, Role.VIEWER)
+    if scope.deployment_id is not None:
+        deployment = repos.deployments.get(scope.deployment_id)
+        if deployment is None or deployment.project_id != scope.project_id:
+            require(None, "deployment", scope.deployment_id)
+    return replace(scope, hidden_labels=tuple(repos.taxa.hidden_labels(scope.project_id)))
+
+
+def _check(scope: Scope) -> None:
+    if scope.since and scope.until and scope.since > scope.until:
+        raise InvalidInput("since: the first night comes after the last (until)")
+
+
+def _taxa_of(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
+    """These taxa and their ancestors (what rolling up walks)."""
+    taxa = repos.taxa.by_ids(taxon_ids)
+    ancestors = {a for t in taxa.values() for a in t.lineage} - set(taxa)
+    return taxa | repos.taxa.by_ids(ancestors)
+
+
+def _with_best(repos: Repos, scope: Scope, row: SpeciesCount) -> SpeciesCount:
+    best = repos.species.best(scope, row.members) if row.members else None
+    if best is None:
+        return row
+    return replace(row, best_annotation_id=best.best_annotation_id, best_occurrence_id=best.id)

@@ -1,0 +1,226 @@
+"""Taxa lists: a project's list, importing and exporting it, sharing it, searching it, and
+mapping the pipelines' labels onto it.
+
+A project counts under one list: its own, made by its first import, or one it shares with
+other projects. The managers of the project that keeps a list edit it; any project whose
+manager may see the keeping project can use it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.domain.records import User
+from trapline.domain.roles import Role
+from trapline.domain.taxa import (
+    LabelKind,
+    LabelMapping,
+    RowOutcome,
+    RowStatus,
+    TaxaList,
+    Taxon,
+)
+from trapline.domain.taxa_checks import check_entries, parents_first
+from trapline.domain.taxa_files import TaxaFileInvalid, read_taxa, write_taxa_csv
+from trapline.errors import InvalidInput, NotFound, PermissionDenied, RejectedRows
+from trapline.services.access import project_for, require
+
+#: The most taxa one type-ahead answer names.
+MAX_SUGGESTIONS = 50
+#: The longest label a mapping names (as results store them).
+MAX_LABEL = 255
+
+
+def project_list(db: Database, caller: User, project_id: int) -> TaxaList | None:
+    """The list the project counts under (viewers), None when it has none yet."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.taxa.list_of(project_id)
+
+
+def import_taxa(
+    db: Database, caller: User, project_id: int, data: bytes, filename: str
+) -> list[RowOutcome]:
+    """Add or update the project's list from a taxa file (managers of the project that keeps
+    the list; a project without one gets its own). Every row is checked first: one bad row
+    and nothing is imported (RejectedRows with every row's outcome)."""
+    try:
+        entries, unread = read_taxa(data, filename)
+    except TaxaFileInvalid as exc:
+        raise InvalidInput(str(exc)) from None
+    with db.write() as repos:
+        project, _ = project_for(repos, caller, project_id, Role.MANAGER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            taxa_list = repos.taxa.create_list(project.name[:200], project_id)
+            repos.taxa.use_list(project_id, taxa_list.id)
+        elif taxa_list.owner_project_id != project_id:
+            _require_keeper(repos, caller, taxa_list)
+        existing = repos.taxa.all_of(taxa_list.id)
+        checked = check_entries(entries, existing, unread)
+        outcomes = sorted([*unread, *checked], key=lambda o: o.row)
+        bad = [o for o in outcomes if o.status is RowStatus.ERROR]
+        if bad:
+            raise RejectedRows(
+                f"nothing imported: {len(bad):,} of {len(outcomes):,} rows have problems "
+                f"(the first: row {bad[0].row}, {bad[0].message}); fix them and import again",
+                [_outcome(o) for o in outcomes],
+            )
+        changed = {o.row for o in outcomes if o.status is not RowStatus.UNCHANGED}
+        repos.taxa.store(
+            taxa_list.id, parents_first([e for e in entries if e.row in changed]), existing
+        )
+        for using in repos.taxa.projects_using(taxa_list.id):
+            refresh_taxa(repos, using)
+        return outcomes
+
+
+def _require_keeper(repos: Repos, caller: User, taxa_list: TaxaList) -> None:
+    """Only managers of the project that keeps a shared list edit it."""
+    keeper = taxa_list.owner_project_id
+    role = repos.projects.role_of(keeper, caller.id) if keeper is not None else None
+    if keeper is None or not (caller.is_admin or role in (Role.MANAGER, Role.OWNER)):
+        raise PermissionDenied(
+            f"this project shares taxa list {taxa_list.id} ({taxa_list.name}); only managers of "
+            "the project that keeps it edit it"
+        )
+
+
+def _outcome(outcome: RowOutcome) -> dict[str, object]:
+    found = asdict(outcome)
+    found["status"] = outcome.status.value
+    return found
+
+
+def export_taxa(db: Database, caller: User, project_id: int) -> tuple[str, str]:
+    """The project's list as CSV (viewers), as it imports again: (file name, text)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        taxa = repos.taxa.all_of(taxa_list.id) if taxa_list else []
+    names = {t.id: (t.scientific_name, t.rank) for t in taxa}
+    out = io.StringIO()
+    write_taxa_csv(taxa, names, out)
+    return f"project-{project_id}-taxa.csv", out.getvalue()
+
+
+def share_list(db: Database, caller: User, project_id: int, list_id: int) -> TaxaList:
+    """The project counts under another project's list from now on (managers of the project
+    who may see the list's keeper). Occurrences are counted under it at once."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        taxa_list = repos.taxa.get_list(list_id)
+        keeper = taxa_list.owner_project_id if taxa_list else None
+        if taxa_list is None or keeper is None:
+            raise NotFound(f"taxa list {list_id} not found")
+        try:
+            project_for(repos, caller, keeper, Role.VIEWER)
+        except NotFound:
+            raise NotFound(f"taxa list {list_id} not found") from None
+        repos.taxa.use_list(project_id, list_id)
+        refresh_taxa(repos, project_id)
+        return taxa_list
+
+
+def search(
+    db: Database, caller: User, project_id: int, text: str, *, limit: int = 20
+) -> list[Taxon]:
+    """Type-ahead over the project's list (viewers): taxa whose scientific or vernacular name
+    starts with ``text``, shortest names first."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            return []
+        return repos.taxa.search(taxa_list.id, text, min(limit, MAX_SUGGESTIONS))
+
+
+def page(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int
+) -> tuple[int, list[Taxon]]:
+    """The project's taxa by name (viewers)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            return 0, []
+        return repos.taxa.page(taxa_list.id, limit=limit, offset=offset)
+
+
+def get_taxon(db: Database, caller: User, project_id: int, taxon_id: int) -> Taxon:
+    """A taxon of the project's list (viewers); one of another list is not found."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return taxon_of_project(repos, project_id, taxon_id, "taxon")
+
+
+def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -> Taxon:
+    """A taxon of the project's list; NotFound (or, for a body's ``field``, InvalidInput)
+    for any other."""
+    taxa_list = repos.taxa.list_of(project_id)
+    taxon = repos.taxa.get(taxon_id)
+    if taxon is None or taxa_list is None or taxon.list_id != taxa_list.id:
+        if field == "taxon":
+            require(None, "taxon", taxon_id)
+        raise InvalidInput(f"{field}: {taxon_id} is not a taxon of the project's taxa list")
+    return taxon
+
+
+# -- labels -------------------------------------------------------------------------------
+
+
+def label_mappings(db: Database, caller: User, project_id: int) -> list[LabelMapping]:
+    """Every label of the project's occurrences with what it stands for and how many
+    occurrences carry it (viewers): unmapped ones are for a person to map."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.taxa.mappings(project_id)
+
+
+def map_label(
+    db: Database,
+    caller: User,
+    project_id: int,
+    label: str,
+    *,
+    taxon_id: int | None = None,
+    non_object: bool = False,
+) -> LabelMapping:
+    """Say what a label stands for (members): a taxon of the project's list, or no object
+    (``non_object``); neither forgets a person's word, and the label is worked out again.
+    Occurrences determined by the label are counted under its taxon at once."""
+    if not label.strip() or len(label) > MAX_LABEL:
+        raise InvalidInput(f"label: give the label as results name it (1-{MAX_LABEL} characters)")
+    if non_object and taxon_id is not None:
+        raise InvalidInput("taxon_id: a label is either a taxon or no object, not both")
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        if taxon_id is not None:
+            taxon_of_project(repos, project_id, taxon_id, "taxon_id")
+        kind = LabelKind.TAXON if taxon_id is not None else None
+        repos.taxa.set_mapping(
+            project_id, label, LabelKind.NON_OBJECT if non_object else kind, taxon_id, caller.id
+        )
+        mapping = repos.taxa.resolver(project_id, [label]).mapping(label)
+        _retaxon(repos, project_id, [(label, mapping.taxon_id)])
+        return mapping
+
+
+def refresh_taxa(repos: Repos, project_id: int) -> None:
+    """Every label of the project's occurrences names its taxon again (after its list
+    changed): occurrences whose taxon changed are counted again."""
+    labels = [label for label, _ in repos.taxa.labels(project_id) if label]
+    resolver = repos.taxa.resolver(project_id, labels)
+    _retaxon(repos, project_id, [(label, resolver.taxon_of(label)) for label in labels])
+
+
+def _retaxon(repos: Repos, project_id: int, named: Sequence[tuple[str, int | None]]) -> None:
+    events: set[int] = set()
+    for label, taxon_id in named:
+        events.update(repos.taxa.retaxon(project_id, label, taxon_id))
+    for event_id in sorted(events):
+        repos.occurrences.tally(event_id)

@@ -1,0 +1,342 @@
+"""Taxa through the API: a list imported from CSV (bad files refused whole, with every row's
+outcome), labels mapped onto it, occurrences identified by people (agreeing and disagreeing),
+the species view and a taxon's page, the type-ahead, the export read back, a shared list, and
+a foreign caller answered as for a missing object."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.app.events.scenes import API, heron, occurrences_of
+from tests.app.protocol.conftest import Protocol
+from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.conftest import Account
+
+TAXA_CSV = """scientific_name,rank,parent,gbif_key,vernacular_name:en
+Animalia,kingdom,,1,Animals
+Chordata,phylum,Animalia,44,
+Aves,class,Chordata,212,Birds
+Pelecaniformes,order,Aves,1446,
+Ardeidae,family,Pelecaniformes,5272,Herons
+Ardea,genus,Ardeidae,2480813,
+Ardea cinerea,species,Ardea,2480830,Grey Heron
+Ardea alba,species,Ardea,2480816,Great Egret
+"""
+
+
+def _import(proto: Protocol, text: str | bytes, name: str = "taxa.csv") -> Any:
+    data = text.encode() if isinstance(text, str) else text
+    return proto.client.post(
+        f"{API}/projects/{proto.project_id}/taxa/import",
+        files={"file": (name, io.BytesIO(data), "text/csv")},
+        headers=proto.headers,
+    )
+
+
+def _get(proto: Protocol, path: str, **params: Any) -> Any:
+    answer = proto.client.get(f"{API}{path}", params=params, headers=proto.headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def _taxon(proto: Protocol, name: str) -> int:
+    (found,) = [t for t in _get(proto, f"/projects/{proto.project_id}/taxa/search", q=name)
+                if t["scientific_name"] == name]  # fmt: skip
+    return int(found["id"])
+
+
+def _species(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
+    rows = _get(proto, f"/projects/{proto.project_id}/species", **params)
+    return [
+        (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
+        for r in rows
+    ]
+
+
+@pytest.fixture
+def herons(proto: Protocol) -> tuple[Protocol, dict[str, Any]]:
+    """The heron scene tracked, with the taxa list imported: the bird's occurrence."""
+    heron(proto)
+    imported = _import(proto, TAXA_CSV)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["added"] == 8
+    (_, event) = heron_event(proto)
+    bird = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 10)
+    return proto, bird
+
+
+def heron_event(proto: Protocol) -> tuple[int, int]:
+    (deployment,) = _get(proto, f"/projects/{proto.project_id}/deployments")["results"]
+    events = _get(proto, f"/deployments/{deployment['id']}/events")["results"]
+    return deployment["id"], events[0]["id"]
+
+
+def test_labels_map_onto_taxa_and_the_species_view_counts_occurrences(
+    herons: tuple[Protocol, dict[str, Any]],
+) -> None:
+    proto, bird = herons
+    labels = _get(proto, f"/projects/{proto.project_id}/labels")
+    assert [(m["label"], m["kind"], m["occurrences"]) for m in labels] == [
+        ("animal", None, 1),
+        ("person", None, 1),
+    ]
+    assert _species(proto) == [(None, 2, 11)]  # nothing maps yet
+    aves = _taxon(proto, "Aves")
+    mapped = _post(
+        proto, f"/projects/{proto.project_id}/labels", {"label": "animal", "taxon_id": aves}
+    )
+    assert (mapped["kind"], mapped["taxon_id"], mapped["how"]) == ("taxon", aves, "person")
+    _post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
+    assert _species(proto) == [("Aves", 1, 10)]  # the person is no object: not counted
+    (row,) = _get(proto, f"/projects/{proto.project_id}/species")
+    assert row["best_detection_id"] == bird["best_detection_id"]
+    assert (row["first_night"], row["last_night"], row["deployments"]) == (
+        "2024-03-01",
+        "2024-03-01",
+        1,
+    )
+    page = _get(proto, f"/projects/{proto.project_id}/taxa/{aves}")
+    assert page["occurrences"] == 1
+    assert page["per_night"] == [{"night": "2024-03-01", "occurrences": 1}]
+    assert page["per_hour"][21] == 1
+    assert sum(page["per_hour"]) == 1
+    assert page["recent_occurrence_ids"] == [bird["id"]]
+
+
+def test_people_identify_agree_and_disagree_and_the_latest_word_determines(
+    herons: tuple[Protocol, dict[str, Any]], make_account: Callable[..., Account]
+) -> None:
+    proto, bird = herons
+    grey, egret = _taxon(proto, "Ardea cinerea"), _taxon(proto, "Ardea alba")
+    mine = _post(
+        proto, f"/occurrences/{bird['id']}/identifications",
+        {"taxon_id": grey, "comment": "grey neck"}, 201,
+    )  # fmt: skip
+    assert mine["taxon"]["scientific_name"] == "Ardea cinerea"
+    occurrence = _get(proto, f"/occurrences/{bird['id']}")
+    assert occurrence["determination"] == {"label": "Ardea cinerea", "score": None, "by": "person"}
+    assert _species(proto)[0] == ("Ardea cinerea", 1, 10)
+    assert _species(proto, rank="family")[0] == ("Ardeidae", 1, 10)
+
+    ann, bob = make_account("ann"), make_account("bob")
+    proto.add_member(ann, "member")
+    proto.add_member(bob, "member")
+    agreed = _post(
+        proto.as_(ann),
+        f"/occurrences/{bird['id']}/identifications",
+        {"agree_with": mine["id"]},
+        201,
+    )
+    assert (agreed["taxon"]["id"], agreed["agreed_with"]) == (grey, str(mine["id"]))
+    queue = _get(proto, f"/projects/{proto.project_id}/identification-queue")
+    assert bird["id"] not in [o["id"] for o in queue["results"]]  # identified, agreed
+    _post(proto.as_(bob), f"/occurrences/{bird['id']}/identifications", {"taxon_id": egret}, 201)
+    queue = _get(proto, f"/projects/{proto.project_id}/identification-queue")
+    assert queue["results"][0]["id"] == bird["id"]  # people disagree: first in line
+    assert _species(proto)[0] == ("Ardea alba", 1, 10)  # the latest word determines
+    history = _get(proto, f"/occurrences/{bird['id']}/identifications")
+    assert [(i["user"], i["taxon"]["scientific_name"]) for i in history] == [
+        ("Olive", "Ardea cinerea"),
+        ("Ann", "Ardea cinerea"),
+        ("Bob", "Ardea alba"),
+    ]
+    withdrawn = _post(proto.as_(bob), f"/identifications/{history[2]['id']}/withdraw", {})
+    assert withdrawn["determination"]["label"] == "Ardea cinerea"
+    # Agreeing with the model needs the model's label mapped.
+    refused = proto.client.post(
+        f"{API}/occurrences/{bird['id']}/identifications",
+        json={"agree_with": "model"},
+        headers=proto.headers,
+    )
+    assert refused.status_code == 400
+    assert "agree_with" in refused.json()["detail"]
+    aves = _taxon(proto, "Aves")
+    _post(proto, f"/projects/{proto.project_id}/labels", {"label": "animal", "taxon_id": aves})
+    model = _post(proto, f"/occurrences/{bird['id']}/identifications", {"agree_with": "model"}, 201)
+    assert (model["taxon"]["id"], model["agreed_with"]) == (aves, "model")
+
+
+def test_identifications_survive_a_new_tracking(herons: tuple[Protocol, dict[str, Any]]) -> None:
+    from tests.app.events.scenes import track_all
+    from trapline.db.repositories.tracking import project_events_due
+
+    proto, bird = herons
+    grey = _taxon(proto, "Ardea cinerea")
+    _post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
+    with proto.platform.db.write() as repos:
+        project_events_due(repos.session, proto.project_id)
+    assert track_all(proto) == 1
+    _, event = heron_event(proto)
+    again = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 10)
+    assert again["determination"]["label"] == "Ardea cinerea"
+    assert _species(proto)[0] == ("Ardea cinerea", 1, 10)
+
+
+def test_a_foreign_caller_is_answered_as_for_a_missing_object(
+    herons: tuple[Protocol, dict[str, Any]], make_account: Callable[..., Account]
+) -> None:
+    proto, bird = herons
+    stranger = proto.as_(make_account("eve"))
+    grey = _taxon(proto, "Ardea cinerea")
+    for path, body in (
+        ("/occurrences/{}/identifications", {"taxon_id": grey}),
+        ("/annotations/{}/identifications", {"taxon_id": grey}),
+    ):
+        target = bird["id"] if "occurrences" in path else bird["best_detection_id"]
+        foreign = stranger.client.post(
+            f"{API}{path.format(target)}", json=body, headers=stranger.headers
+        )
+        missing = stranger.client.post(
+            f"{API}{path.format(10**12)}", json=body, headers=stranger.headers
+        )
+        assert foreign.status_code == missing.status_code == 404
+        assert foreign.json()["detail"].replace(str(target), "N") == missing.json()[
+            "detail"
+        ].replace(str(10**12), "N")
+    for path in ("species", "labels", f"taxa/{grey}", "taxa/search?q=ard", "taxa-list"):
+        answer = stranger.client.get(
+            f"{API}/projects/{proto.project_id}/{path}", headers=stranger.headers
+        )
+        assert answer.status_code == 404, path
+    # A taxon of another project's list is not one of this project's.
+    other = proto.client.post(f"{API}/projects/", json={"name": "Elsewhere"}, headers=proto.headers)
+    elsewhere = proto.in_project(int(other.json()["id"]))
+    assert _import(elsewhere, "scientific_name,rank\nVespa crabro,species\n").status_code == 200
+    hornet = _taxon(elsewhere, "Vespa crabro")
+    refused = proto.client.post(
+        f"{API}/occurrences/{bird['id']}/identifications",
+        json={"taxon_id": hornet},
+        headers=proto.headers,
+    )
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("taxon_id:")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("scientific_name,rank,parent\nA,genus,B\nB,genus,A\n", "cycle"),
+        ("scientific_name,rank\nAves,clade\n", "rank"),
+        ("scientific_name,rank,parent\nArdea,genus,Ardeidaee\n", "parent missing"),
+        ("scientific_name,rank\nAves,class\naves,class\n", "duplicate"),
+        ('scientific_name,rank\n=HYPERLINK("x"),species\n', "formula"),
+    ],
+)
+def test_a_bad_taxa_file_is_refused_whole_with_every_rows_outcome(
+    proto: Protocol, text: str, problem: str
+) -> None:
+    assert _import(proto, "scientific_name,rank\nInsecta,class\n").status_code == 200
+    header, rest = text.split("\n", 1)
+    good = "Lepidoptera,order" + "," * (header.count(",") - 1)
+    answer = _import(proto, f"{header}\n{good}\n{rest}")
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert "nothing imported" in body["detail"]
+    assert any(problem in (r["message"] or "") for r in body["rows"]), body["rows"]
+    assert {r["status"] for r in body["rows"]} >= {"error"}
+    listed = _get(proto, f"/projects/{proto.project_id}/taxa")
+    assert [t["scientific_name"] for t in listed["results"]] == ["Insecta"]  # no half import
+
+
+def test_a_50_mb_taxa_file_is_refused_before_it_is_read(proto: Protocol) -> None:
+    big = b"scientific_name,rank\n" + b"Aves,class\n" * (50 * 2**20 // 11)
+    answer = _import(proto, big)
+    assert answer.status_code == 413, answer.text
+    assert "limit" in answer.json()["detail"]
+    assert _get(proto, f"/projects/{proto.project_id}/taxa-list") is None
+
+
+def test_type_ahead_export_round_trip_and_a_shared_list(
+    herons: tuple[Protocol, dict[str, Any]], make_account: Callable[..., Account]
+) -> None:
+    proto, _ = herons
+    found = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="ARD")
+    assert [t["scientific_name"] for t in found] == [
+        "Ardea", "Ardeidae", "Ardea alba", "Ardea cinerea",
+    ]  # fmt: skip
+    by_vernacular = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="grey h")
+    assert [t["scientific_name"] for t in by_vernacular] == ["Ardea cinerea"]
+    assert by_vernacular[0]["taxon_id"] == "https://www.gbif.org/species/2480830"
+    exported = proto.client.get(
+        f"{API}/projects/{proto.project_id}/taxa/export", headers=proto.headers
+    )
+    assert exported.status_code == 200
+    again = _import(proto, exported.text)
+    assert again.status_code == 200, again.text
+    assert (again.json()["added"], again.json()["updated"], again.json()["unchanged"]) == (0, 0, 8)
+    # Ann views this project and owns another: hers counts under this list, which only
+    # this project's managers edit.
+    ann = make_account("ann")
+    proto.add_member(ann, "viewer")
+    other = proto.client.post(f"{API}/projects/", json={"name": "Pond 2"}, headers=ann.headers)
+    second = proto.as_(ann).in_project(int(other.json()["id"]))
+    taxa_list = _get(proto, f"/projects/{proto.project_id}/taxa-list")
+    shared = second.client.put(
+        f"{API}/projects/{second.project_id}/taxa-list",
+        json={"taxa_list_id": taxa_list["id"]},
+        headers=second.headers,
+    )
+    assert shared.status_code == 200, shared.text
+    assert _taxon(second, "Ardea alba") == _taxon(proto, "Ardea alba")
+    refused = _import(second, "scientific_name,rank\nAnas,genus\n")
+    assert refused.status_code == 403, refused.text
+    # A list of a project she cannot see is not found for her.
+    hidden = proto.client.post(f"{API}/projects/", json={"name": "Private"}, headers=proto.headers)
+    private = proto.in_project(int(hidden.json()["id"]))
+    assert _import(private, "scientific_name,rank\nAnas,genus\n").status_code == 200
+    private_list = _get(private, f"/projects/{private.project_id}/taxa-list")
+    foreign = second.client.put(
+        f"{API}/projects/{second.project_id}/taxa-list",
+        json={"taxa_list_id": private_list["id"]},
+        headers=second.headers,
+    )
+    missing = second.client.put(
+        f"{API}/projects/{second.project_id}/taxa-list",
+        json={"taxa_list_id": 10**12},
+        headers=second.headers,
+    )
+    assert foreign.status_code == missing.status_code == 404
+
+
+def test_a_second_import_changes_only_what_it_gives_and_moves_subtrees(proto: Protocol) -> None:
+    assert _import(proto, TAXA_CSV).status_code == 200
+    moved = _import(
+        proto,
+        "scientific_name,rank,parent,vernacular_name:fr\n"
+        "Egretta,genus,Ardeidae,\n"
+        "Ardea alba,species,Egretta,Grande Aigrette\n"
+        "Ardea cinerea,species,,Héron cendré\n",
+    )
+    assert moved.status_code == 200, moved.text
+    assert [(r["name"], r["status"]) for r in moved.json()["rows"]] == [
+        ("Egretta", "added"),
+        ("Ardea alba", "updated"),
+        ("Ardea cinerea", "updated"),
+    ]
+    egret = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="grande")
+    assert egret[0]["vernacular_names"] == {"en": "Great Egret", "fr": "Grande Aigrette"}
+    assert egret[0]["gbif_key"] == 2480816  # kept: the file gave none
+    egretta = _taxon(proto, "Egretta")
+    assert egret[0]["parent_id"] == egretta
+    assert egret[0]["lineage"][-1] == egretta
+    grey = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
+    assert grey[0]["parent_id"] == _taxon(proto, "Ardea")  # no parent given: kept
+    # Moving a genus moves what is under it.
+    regrouped = _import(
+        proto,
+        "scientific_name,rank,parent\nEgrettidae,family,Pelecaniformes\nArdea,genus,Egrettidae\n",
+    )
+    assert regrouped.status_code == 200, regrouped.text
+    grey = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
+    assert _taxon(proto, "Egrettidae") in grey[0]["lineage"]
+    assert _taxon(proto, "Ardeidae") not in grey[0]["lineage"]
