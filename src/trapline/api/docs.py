@@ -35,6 +35,11 @@ TAGS = [
         "time) or sequences (a new event after a gap longer than gap_seconds); the rules and "
         "the regroupings a rule change starts.",
     },
+    {
+        "name": "taxa",
+        "description": "A project's taxa list (imported, exported, shared), its labels mapped "
+        "onto taxa, people's identifications of occurrences, and the species view.",
+    },
     {"name": "sources", "description": "Scheduled pulls of images from HTTP, S3, FTP, folders."},
     {"name": "collections", "description": "Named sets of images."},
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},
@@ -45,7 +50,10 @@ TAGS = [
         "name": "exports",
         "description": "Camtrap DP, MegaDetector, COCO and CSV files of a project.",
     },
-    {"name": "imports", "description": "Results computed elsewhere (MegaDetector batch output)."},
+    {
+        "name": "imports",
+        "description": "Results computed elsewhere (MegaDetector batch output), and taxa lists.",
+    },
     {"name": "pipelines", "description": "Pipelines registered with a project; service tokens."},
     {"name": "processing services", "description": "Synchronous services (push mode)."},
     {"name": "users", "description": "Accounts."},

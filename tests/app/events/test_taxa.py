@@ -203,11 +203,41 @@ def test_a_foreign_caller_is_answered_as_for_a_missing_object(
         assert foreign.json()["detail"].replace(str(target), "N") == missing.json()[
             "detail"
         ].replace(str(10**12), "N")
-    for path in ("species", "labels", f"taxa/{grey}", "taxa/search?q=ard", "taxa-list"):
+    for path in (
+        "species", "labels", f"taxa/{grey}", "taxa/search?q=ard", "taxa-list", "taxa",
+        "taxa/export", "identification-queue",
+    ):  # fmt: skip
         answer = stranger.client.get(
             f"{API}/projects/{proto.project_id}/{path}", headers=stranger.headers
         )
         assert answer.status_code == 404, path
+    history = stranger.client.get(
+        f"{API}/occurrences/{bird['id']}/identifications", headers=stranger.headers
+    )
+    assert history.status_code == 404
+    mine = _post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
+    for method, path, body in (
+        ("post", f"/projects/{proto.project_id}/labels", {"label": "animal", "non_object": True}),
+        ("put", f"/projects/{proto.project_id}/taxa-list", {"taxa_list_id": 1}),
+        ("post", f"/identifications/{mine['id']}/withdraw", {}),
+    ):
+        answer = stranger.client.request(
+            method, f"{API}{path}", json=body, headers=stranger.headers
+        )
+        assert answer.status_code == 404, path
+    assert _import(stranger, "scientific_name,rank\nAnas,genus\n").status_code == 404
+    # A viewer sees, and changes nothing.
+    viewer = proto.as_(make_account("vic"))
+    proto.add_member(viewer.account, "viewer")
+    assert _species(viewer)
+    for path, body in (
+        (f"/projects/{proto.project_id}/labels", {"label": "animal", "non_object": True}),
+        (f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}),
+        (f"/identifications/{mine['id']}/withdraw", {}),
+    ):
+        answer = viewer.client.post(f"{API}{path}", json=body, headers=viewer.headers)
+        assert answer.status_code == 403, path
+    assert _import(viewer, "scientific_name,rank\nAnas,genus\n").status_code == 403
     # A taxon of another project's list is not one of this project's.
     other = proto.client.post(f"{API}/projects/", json={"name": "Elsewhere"}, headers=proto.headers)
     elsewhere = proto.in_project(int(other.json()["id"]))
@@ -340,3 +370,23 @@ def test_a_second_import_changes_only_what_it_gives_and_moves_subtrees(proto: Pr
     grey = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
     assert _taxon(proto, "Egrettidae") in grey[0]["lineage"]
     assert _taxon(proto, "Ardeidae") not in grey[0]["lineage"]
+
+
+def test_the_best_crop_is_served_through_the_api(
+    herons: tuple[Protocol, dict[str, Any]], make_account: Callable[..., Account]
+) -> None:
+    proto, bird = herons
+    crop = proto.client.get(
+        f"{API}/annotations/{bird['best_detection_id']}/crop",
+        headers=proto.headers,
+        follow_redirects=False,
+    )
+    assert crop.status_code == 307
+    image = proto.client.get(crop.headers["location"])
+    assert image.status_code == 200
+    assert image.content[:2] == b"\xff\xd8"  # a JPEG
+    stranger = make_account("eve")
+    foreign = proto.client.get(
+        f"{API}/annotations/{bird['best_detection_id']}/crop", headers=stranger.headers
+    )
+    assert foreign.status_code == 404

@@ -28,7 +28,7 @@ from trapline.http.urls import absolute_url
 from trapline.imaging.limits import DecodeLimits
 from trapline.schemas.images import ImageOut, UploadedOut, UploadOut, captured_at_of
 from trapline.schemas.results import AnalysisOut, ImageDetailOut
-from trapline.services import analyses, images
+from trapline.services import analyses, crops, images
 from trapline.services.images import ImagePage, IncomingFile
 from trapline.settings import Settings
 
@@ -200,6 +200,27 @@ def thumbnail(
         caller,
         image_id,
         size,
+        expires_in=settings.storage.signed_url_ttl,
+        limits=_decode_limits(settings),
+    )
+    return RedirectResponse(absolute_url(settings, url), status_code=307)
+
+
+@router.get("/annotations/{annotation_id}/crop", status_code=307)
+def crop(
+    annotation_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> RedirectResponse:
+    """Redirect to a signed URL of a detection's crop (JPEG): what an occurrence's or a
+    taxon's best detection shows."""
+    url = crops.crop_url(
+        db,
+        store,
+        caller,
+        annotation_id,
         expires_in=settings.storage.signed_url_ttl,
         limits=_decode_limits(settings),
     )
