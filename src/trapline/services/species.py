@@ -42,26 +42,19 @@ def taxon_profile(
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
-        under = repos.species.descendants(taxon.list_id, taxon.id)
-        tallies = [t for t in repos.species.tallies(scope) if t.taxon_id in set(under)]
-        counted = count_species(tallies, {i: taxon for i in under}, None)
-        total = sum(r.occurrences for r in counted)
-        count = SpeciesCount(
-            taxon=taxon,
-            occurrences=total,
-            detections=sum(r.detections for r in counted),
-            deployments=len({t.deployment_id for t in tallies}),
-            first_night=min((r.first_night for r in counted if r.first_night), default=None),
-            last_night=max((r.last_night for r in counted if r.last_night), default=None),
-            members=tuple(under),
-        )
+        tallies = repos.species.tallies(scope, repos.species.under(taxon))
+        seen = sorted({t.taxon_id for t in tallies if t.taxon_id is not None})
+        (counted,) = count_species(tallies, {i: taxon for i in seen}, None) or [
+            SpeciesCount(taxon, 0, 0, 0, None, None, ())
+        ]
+        count = replace(counted, taxon=taxon, members=tuple(seen))
         profile = TaxonProfile(
-            count=_with_best(repos, scope, count) if total else count,
-            per_night=repos.species.per_night(scope, under),
-            per_hour=repos.species.per_hour(scope, under),
-            per_deployment=repos.species.per_deployment(scope, under),
+            count=_with_best(repos, scope, count),
+            per_night=repos.species.per_night(scope, seen),
+            per_hour=repos.species.per_hour(scope, seen),
+            per_deployment=repos.species.per_deployment(scope, seen),
         )
-        return profile, repos.species.recent(scope, under, RECENT_CROPS)
+        return profile, repos.species.recent(scope, seen, RECENT_CROPS)
 
 
 def _viewable(repos: Repos, caller: User, scope: Scope) -> Scope:

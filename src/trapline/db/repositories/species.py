@@ -8,14 +8,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.nights import night_of
-from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.species import Scope, TaxonTally
+from trapline.domain.taxa import Taxon
 
 
 class SpeciesRepo:
@@ -24,10 +25,13 @@ class SpeciesRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def tallies(self, scope: Scope) -> list[TaxonTally]:
+    def tallies(self, scope: Scope, under: Select[Any] | None = None) -> list[TaxonTally]:
         """Per taxon (None: no taxon) and deployment: occurrences, detections, and the first
-        and last night."""
+        and last night (``under``: of these taxa only, a query of their ids)."""
         t = OccurrenceTallyRow
+        terms = _tally_terms(scope)
+        if under is not None:
+            terms.append(t.taxon_id.in_(under))
         rows = self.session.execute(
             select(
                 t.taxon_id,
@@ -37,7 +41,7 @@ class SpeciesRepo:
                 func.min(t.night),
                 func.max(t.night),
             )
-            .where(*_tally_terms(scope))
+            .where(*terms)
             .group_by(t.taxon_id, t.deployment_id)
         )
         return [
@@ -53,21 +57,29 @@ class SpeciesRepo:
         ]
 
     def best(self, scope: Scope, taxon_ids: Sequence[int]) -> Occurrence | None:
-        """The most confident occurrence of these taxa (its crop shows the taxon)."""
+        """The most confident occurrence of these taxa (its crop shows the taxon); a person's
+        (which has no score) where none has one. One index lookup per taxon."""
         terms = [OccurrenceRow.project_id == scope.project_id]
         if scope.deployment_id is not None:
             terms.append(OccurrenceRow.deployment_id == scope.deployment_id)
-        found: Occurrence | None = None
-        for chunk in chunks(taxon_ids):
+        found: OccurrenceRow | None = None
+        for taxon_id in taxon_ids:
             row = self.session.scalar(
                 select(OccurrenceRow)
-                .where(*terms, OccurrenceRow.taxon_id.in_(chunk))
-                .order_by(OccurrenceRow.score.desc().nulls_last(), OccurrenceRow.id)
+                .where(*terms, OccurrenceRow.taxon_id == taxon_id, OccurrenceRow.score.is_not(None))
+                .order_by(OccurrenceRow.score.desc())
                 .limit(1)
             )
             if row is not None and (found is None or (row.score or 0) > (found.score or 0)):
-                found = to_occurrence(row)
-        return found
+                found = row
+        if found is None and taxon_ids:
+            found = self.session.scalar(
+                select(OccurrenceRow)
+                .where(*terms, OccurrenceRow.taxon_id == taxon_ids[0])
+                .order_by(OccurrenceRow.id)
+                .limit(1)
+            )
+        return to_occurrence(found) if found is not None else None
 
     def per_night(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[date, int]]:
         """Occurrences of these taxa per night first seen, in night order (from tallies)."""
@@ -104,25 +116,29 @@ class SpeciesRepo:
         return {int(h): int(n) for h, n in rows}
 
     def recent(self, scope: Scope, taxon_ids: Sequence[int], limit: int) -> list[Occurrence]:
-        """The latest occurrences of these taxa, the latest first."""
+        """The latest occurrences of these taxa, the latest first (the latest of each taxon
+        from its index, then merged)."""
         o = OccurrenceRow
-        rows = self.session.scalars(
-            select(o)
-            .where(*_occurrence_terms(self.session, scope), o.taxon_id.in_(list(taxon_ids)))
-            .order_by(o.first_seen_at.desc(), o.id.desc())
-            .limit(limit)
-        )
-        return [to_occurrence(r) for r in rows]
-
-    def descendants(self, list_id: int, taxon_id: int) -> list[int]:
-        """A taxon and every taxon under it in its list."""
-        rows = self.session.scalars(
-            select(TaxonRow.id).where(
-                TaxonRow.list_id == list_id,
-                (TaxonRow.id == taxon_id) | TaxonRow.lineage.contains(f"/{taxon_id}/"),
+        found: list[OccurrenceRow] = []
+        for taxon_id in taxon_ids:
+            found += self.session.scalars(
+                select(o)
+                .where(*_occurrence_terms(self.session, scope), o.taxon_id == taxon_id)
+                .order_by(o.first_seen_at.desc(), o.id.desc())
+                .limit(limit)
             )
+        found.sort(key=lambda r: (r.first_seen_at, r.id), reverse=True)
+        return [to_occurrence(r) for r in found[:limit]]
+
+    def under(self, taxon: Taxon) -> Select[Any]:
+        """The ids of a taxon and of every taxon under it in its list: a range of the
+        lineages' index."""
+        prefix = "/" + "".join(f"{i}/" for i in (*taxon.lineage, taxon.id))
+        return select(TaxonRow.id).where(
+            TaxonRow.list_id == taxon.list_id,
+            (TaxonRow.id == taxon.id)
+            | ((TaxonRow.lineage >= prefix) & (TaxonRow.lineage < prefix + "\uffff")),
         )
-        return [int(i) for i in rows]
 
 
 def _tally_terms(scope: Scope) -> list[ColumnElement[bool]]:

@@ -133,6 +133,7 @@ class OccurrenceRow(Base):
     __table_args__ = (
         CheckConstraint("determined_by IN ('model', 'person')", name="determined_by"),
         Index("ix_occurrences_project_taxon", "project_id", "taxon_id", "score"),
+        Index("ix_occurrences_project_taxon_seen", "project_id", "taxon_id", "first_seen_at"),
     )
 
 

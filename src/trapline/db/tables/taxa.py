@@ -27,6 +27,8 @@ from trapline.db.types import IdType, UTCDateTime, utcnow
 #: A name folded to lower case, compared byte by byte on PostgreSQL too (``COLLATE "C"``), so
 #: that a prefix is a range of the index whatever the database's locale.
 NAME_KEY = String(255).with_variant(String(255, collation="C"), "postgresql")
+#: A lineage, compared byte by byte too: everything under a taxon is a range of the index.
+LINEAGE = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class TaxaListRow(Base):
@@ -74,7 +76,7 @@ class TaxonRow(Base):
         ForeignKey("taxa.id", ondelete="SET NULL"), nullable=True
     )
     #: The ancestors' ids from the root down to the parent, as "/1/5/20/" ("/" for a root).
-    lineage: Mapped[str] = mapped_column(Text, default="/")
+    lineage: Mapped[str] = mapped_column(LINEAGE, default="/")
     gbif_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     lsid: Mapped[str | None] = mapped_column(String(255), nullable=True)
     source_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -84,6 +86,7 @@ class TaxonRow(Base):
     __table_args__ = (
         UniqueConstraint("list_id", "name_key", "rank", name="uq_taxa_list_name_rank"),
         Index("ix_taxa_parent", "parent_id"),
+        Index("ix_taxa_lineage", "list_id", "lineage"),
     )
 
 

@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _NAME_KEY = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
+_LINEAGE = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 
 def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyConstraint:
@@ -60,7 +61,7 @@ def upgrade() -> None:
         sa.Column("rank", sa.String(16), nullable=False),
         sa.Column("rank_level", sa.SmallInteger(), nullable=False),
         sa.Column("parent_id", _ID, nullable=True),
-        sa.Column("lineage", sa.Text(), nullable=False),
+        sa.Column("lineage", _LINEAGE, nullable=False),
         sa.Column("gbif_key", sa.BigInteger(), nullable=True),
         sa.Column("lsid", sa.String(255), nullable=True),
         sa.Column("source_id", sa.String(255), nullable=True),
@@ -72,6 +73,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_taxa_parent", "taxa", ["parent_id"])
+    op.create_index("ix_taxa_lineage", "taxa", ["list_id", "lineage"])
     op.create_table(
         "taxon_names",
         sa.Column("id", _ID, nullable=False),
@@ -143,6 +145,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_occurrences_project_taxon", "occurrences", ["project_id", "taxon_id", "score"]
     )
+    op.create_index(
+        "ix_occurrences_project_taxon_seen",
+        "occurrences",
+        ["project_id", "taxon_id", "first_seen_at"],
+    )
     op.add_column("occurrence_tallies", sa.Column("taxon_id", _ID, nullable=True))
     op.add_column(
         "occurrence_tallies",
@@ -172,6 +179,7 @@ def downgrade() -> None:
     op.drop_index("ix_occurrence_tallies_project_taxon", table_name="occurrence_tallies")
     op.execute("ALTER TABLE occurrence_tallies DROP COLUMN detections")
     op.execute("ALTER TABLE occurrence_tallies DROP COLUMN taxon_id")
+    op.drop_index("ix_occurrences_project_taxon_seen", table_name="occurrences")
     op.drop_index("ix_occurrences_project_taxon", table_name="occurrences")
     op.execute("ALTER TABLE occurrences DROP COLUMN disputed")
     op.execute("ALTER TABLE occurrences DROP COLUMN identified_by")
