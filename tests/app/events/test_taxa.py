@@ -390,3 +390,59 @@ def test_the_best_crop_is_served_through_the_api(
         f"{API}/annotations/{bird['best_detection_id']}/crop", headers=stranger.headers
     )
     assert foreign.status_code == 404
+
+
+def test_a_category_maps_gbif_keys_and_ranks_map_labels_without_a_person(
+    proto: Protocol,
+) -> None:
+    from datetime import timedelta
+
+    from tests.app.events.scenes import add_frames, event_of, new_deployment, track_all
+    from tests.support.protocol import LABELS, detection, pipeline_config, success
+
+    config = pipeline_config()
+    config["algorithms"][1]["category_map"]["data"] = [
+        {"label": "moth", "index": 0, "gbif_key": 797},
+        {"label": "beetle", "index": 1, "taxon_rank": "ORDER", "scientific_name": "Coleoptera"},
+        {"label": "fly", "index": 2},
+    ]
+    assert proto.register(config).status_code in (200, 201)
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(minutes=1), size=(160, 120))
+    job = proto.job_that_runs(params={"max_attempts": 1})
+    tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
+    items = [
+        success(
+            tasks[i],
+            detection(tasks[i], bbox=(10, 12, 60, 70), label="moth", scores=[0.9, 0.05, 0.05]),
+            detection(tasks[i], bbox=(80, 20, 120, 90), label="beetle", scores=[0.1, 0.8, 0.1]),
+            detection(tasks[i], bbox=(20, 80, 40, 110), label="fly", scores=[0.1, 0.1, 0.8]),
+        )
+        for i in photos
+    ]
+    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
+    assert LABELS == ["moth", "beetle", "fly"]
+    assert track_all(proto) == 1
+    assert len(occurrences_of(proto, event_of(proto, trap))) == 3
+    imported = _import(
+        proto,
+        "scientific_name,rank,parent,gbif_key\n"
+        "Insecta,class,,216\nLepidoptera,order,Insecta,797\nColeoptera,order,Insecta,\n"
+        "Coleoptera,family,Insecta,\n",
+    )
+    assert imported.status_code == 200, imported.text
+    labels = {m["label"]: m for m in _get(proto, f"/projects/{proto.project_id}/labels")}
+    assert (labels["moth"]["taxon_id"], labels["moth"]["how"]) == (
+        _taxon_at(proto, "Lepidoptera", "order"), "category_map",
+    )  # fmt: skip
+    assert (labels["beetle"]["taxon_id"], labels["beetle"]["how"]) == (
+        _taxon_at(proto, "Coleoptera", "order"), "category_map",
+    )  # fmt: skip
+    assert labels["fly"]["kind"] is None
+    assert _species(proto) == [("Coleoptera", 1, 2), ("Lepidoptera", 1, 2), (None, 1, 2)]
+
+
+def _taxon_at(proto: Protocol, name: str, rank: str) -> int:
+    found = _get(proto, f"/projects/{proto.project_id}/taxa/search", q=name)
+    (taxon,) = [t for t in found if t["scientific_name"] == name and t["rank"] == rank]
+    return int(taxon["id"])
