@@ -81,6 +81,8 @@ class Event:
     image_count: int
     #: The earliest photo (ties: the lowest id).
     first_image_id: int
+    #: Its occurrences are due to be tracked again (its results or reviews changed since).
+    tracking_due: bool = False
 
 
 class RegroupingStatus(StrEnum):

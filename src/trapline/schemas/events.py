@@ -99,6 +99,10 @@ class EventOut(BaseModel):
     end: WallClock = Field(description="the last photo's capture time")
     image_count: int
     first_image_id: int
+    occurrences_pending: bool = Field(
+        description="its results or reviews changed since its occurrences were last tracked: "
+        "they (and the counts) are about to change"
+    )
 
     @classmethod
     def of(cls, e: Event) -> EventOut:
@@ -110,6 +114,7 @@ class EventOut(BaseModel):
             end=with_offset(e.ends_at, e.end_offset_minutes),
             image_count=e.image_count,
             first_image_id=e.first_image_id,
+            occurrences_pending=e.tracking_due,
         )
 
 

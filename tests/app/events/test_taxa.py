@@ -173,9 +173,14 @@ def test_identifications_survive_a_new_tracking(herons: tuple[Protocol, dict[str
     proto, bird = herons
     grey = _taxon(proto, "Ardea cinerea")
     _post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
+    deployment, event = heron_event(proto)
+    events = f"/deployments/{deployment}/events"
+    assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [False]
     with proto.platform.db.write() as repos:
         project_events_due(repos.session, proto.project_id)
+    assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [True]
     assert track_all(proto) == 1
+    assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [False]
     _, event = heron_event(proto)
     again = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 10)
     assert again["determination"]["label"] == "Ardea cinerea"

@@ -163,6 +163,7 @@ def _to_event(row: EventRow) -> Event:
         end_offset_minutes=row.end_offset_minutes,
         image_count=row.image_count,
         first_image_id=row.first_image_id,
+        tracking_due=row.tracking_version > row.tracked_version,
     )
 
 
