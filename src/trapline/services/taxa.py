@@ -9,7 +9,7 @@ manager may see the keeping project can use it.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
 from trapline.db.engine import Database
@@ -156,6 +156,19 @@ def get_taxon(db: Database, caller: User, project_id: int, taxon_id: int) -> Tax
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         return taxon_of_project(repos, project_id, taxon_id, "taxon")
+
+
+def taxa_by_ids(
+    db: Database, caller: User, project_id: int, taxon_ids: Iterable[int]
+) -> dict[int, Taxon]:
+    """Taxa of the project's list by id (viewers); ids of no taxon of it are left out."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            return {}
+        found = repos.taxa.by_ids(taxon_ids)
+        return {i: t for i, t in found.items() if t.list_id == taxa_list.id}
 
 
 def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -> Taxon:

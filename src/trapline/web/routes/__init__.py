@@ -25,6 +25,12 @@ PAGES = (
     "analyses",
     "jobs",
     "review",
+    "taxa",
+    "taxa_import",
+    "labels",
+    "species",
+    # Before "events": it serves the occurrence's page, with its identifications.
+    "identify",
     "deployments",
     "events",
     "sources",

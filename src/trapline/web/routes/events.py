@@ -65,24 +65,6 @@ def merge_occurrences(page: SignedIn, event_id: Id, form: PostedForm) -> Respons
     return page.redirect(f"/events/{event_id}")
 
 
-@router.get("/occurrences/{occurrence_id}")
-def occurrence_page(page: SignedIn, occurrence_id: Id) -> Response:
-    """An occurrence: its determination and its detections in photo order, as crops."""
-    found, sightings = occurrences.get_occurrence(page.db, page.me, occurrence_id)
-    project, role = projects.get_project(page.db, page.me, found.project_id)
-    deployment = deployments.get_deployment(page.db, page.me, found.deployment_id)
-    return page.render(
-        "occurrence.html",
-        project=project,
-        role=role,
-        deployment=deployment,
-        occurrence=found,
-        sightings=sightings,
-        local_time=local_time,
-        can_edit=role.allows(Role.MEMBER),
-    )
-
-
 @router.post("/occurrences/{occurrence_id}/split")
 def split_occurrence(page: SignedIn, occurrence_id: Id, form: PostedForm) -> Response:
     """Move the detections ticked on an occurrence's page into a new occurrence (members)."""

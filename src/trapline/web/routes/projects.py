@@ -1,15 +1,19 @@
-"""The projects a person belongs to, a new project, and a project's home page."""
+"""The projects a person belongs to, a new project, and a project's home page with its
+settings: its default time zone, and the licence and contacts publishing its data names."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Query
 from starlette.responses import Response
 
+from trapline.domain.records import Contact
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
-from trapline.schemas.projects import ProjectPatch
+from trapline.schemas.projects import ContactIn, ProjectPatch
 from trapline.services import deployments, jobs, projects, reviews
 from trapline.web.forms import one_line, text_block, validate
 from trapline.web.pages import Page, PostedForm, SignedIn
@@ -89,6 +93,7 @@ def _home(
     status: int = 200,
     errors: dict[str, str] | None = None,
     zone: str | None = None,
+    publishing: dict[str, str] | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
     deployment_count, found_deployments = deployments.list_deployments(
@@ -114,6 +119,8 @@ def _home(
         occurrence_labels=reviews.occurrence_labels(page.db, page.me, project_id),
         errors=errors or {},
         zone=zone if zone is not None else project.time_zone,
+        publishing=publishing
+        or {"licence": project.licence, "contacts": contact_lines(project.contacts)},
     )
 
 
@@ -129,3 +136,69 @@ def set_time_zone(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     if reread is not None:
         page.platform.rereads.submit(reread.id)
     return page.redirect(f"/projects/{project_id}")
+
+
+@router.post("/projects/{project_id}/publishing")
+def set_publishing(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Change what publishing the project's data names: its licence and contacts (managers)."""
+    values = {
+        "licence": str(form.get("licence") or ""),
+        "contacts": str(form.get("contacts") or ""),
+    }
+    licence = values["licence"].strip()
+    _, errors = validate(ProjectPatch, {"licence": licence})
+    try:
+        contacts = read_contacts(values["contacts"])
+    except InvalidInput as exc:
+        errors["contacts"] = exc.detail
+    if errors:
+        return _home(page, project_id, status=400, errors=errors, publishing=values)
+    projects.update_project(
+        page.db, page.me, project_id, licence=licence, contacts=tuple(c.record() for c in contacts)
+    )
+    return page.redirect(f"/projects/{project_id}#publishing")
+
+
+#: The most contacts a project names (as the API takes them).
+MAX_CONTACTS = 20
+#: A contact's first part: a name, then an email in angle brackets.
+_NAMED = re.compile(r"^(?P<name>[^<>]*?)\s*(?:<(?P<email>[^<>]*)>)?$")
+
+
+def contact_lines(contacts: Sequence[Contact]) -> str:
+    """Contacts as the form shows them, one a line: ``name <email>; organisation; role``."""
+    lines = []
+    for c in contacts:
+        first = f"{c.name} <{c.email}>" if c.email else c.name
+        lines.append("; ".join([first, c.organisation, c.role]))
+    return "\n".join(lines)
+
+
+def read_contacts(text: str) -> list[ContactIn]:
+    """The contacts of the form's lines, checked as the API checks them; InvalidInput saying
+    what is wrong with each bad line."""
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(lines) > MAX_CONTACTS:
+        raise InvalidInput(f"contacts: at most {MAX_CONTACTS}, one a line (got {len(lines)})")
+    found: list[ContactIn] = []
+    problems: list[str] = []
+    for n, line in lines:
+        parts = [part.strip() for part in line.split(";")]
+        named = _NAMED.match(parts[0])
+        if len(parts) > 3 or named is None:
+            problems.append(f"line {n}: write name <email>; organisation; role")
+            continue
+        email = (named["email"] or "").strip()
+        if "@" in named["name"] or (email and "@" not in email):
+            problems.append(f"line {n}: put the email in angle brackets: Ann Lee <ann@example.org>")
+            continue
+        values = {"name": named["name"], "email": email, "organisation": "", "role": ""}
+        values.update(zip(("organisation", "role"), parts[1:], strict=False))
+        checked, errors = validate(ContactIn, values)
+        if checked is None:
+            problems.append(f"line {n}: " + "; ".join(errors.values()))
+            continue
+        found.append(checked)
+    if problems:
+        raise InvalidInput("contacts: " + " · ".join(problems))
+    return found

@@ -1,0 +1,177 @@
+"""The species view of a project, and a taxon's page (its lineage, counts, phenology,
+activity by hour, deployments and latest crops), both filtered by deployment and by nights;
+the species view also rolls its counts up to a rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Query
+from starlette.responses import Response
+
+from trapline.domain.occurrences import Occurrence
+from trapline.domain.records import Deployment
+from trapline.domain.species import Scope, TaxonProfile
+from trapline.domain.taxa import ROLL_UP_RANKS, Rank
+from trapline.errors import InvalidInput
+from trapline.http.params import MAX_ID, Id
+from trapline.services import deployments, projects, species, taxa
+from trapline.web.pages import Page, SignedIn
+from trapline.web.routes import page_router
+from trapline.web.routes.species_charts import hours_chart, nights_chart
+from trapline.web.routes.taxa import taxon_names, vernacular_line
+from trapline.web.timeline import local_time
+
+router = page_router()
+
+#: A filter as its field sends it (read and checked here, so a mistake is shown by the field).
+FilterText = Annotated[str, Query(max_length=40)]
+#: Deployments the filter offers.
+DEPLOYMENT_CHOICES = 500
+_FIELDS = ("deployment", "since", "until", "rank")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which occurrences the pages count."""
+
+    deployment: int | None = None
+    since: date | None = None
+    until: date | None = None
+    rank: Rank | None = None
+
+    def scope(self, project_id: int) -> Scope:
+        return Scope(project_id, self.deployment, self.since, self.until)
+
+    def query(self, *, with_rank: bool = True) -> str:
+        """The filters given, as a query string for links that keep them."""
+        given = {
+            "deployment": self.deployment,
+            "since": self.since,
+            "until": self.until,
+            "rank": self.rank.value if self.rank and with_rank else None,
+        }
+        return urlencode({k: v for k, v in given.items() if v is not None})
+
+
+def read_filters(
+    deployment: str, since: str, until: str, rank: str
+) -> tuple[Filters, dict[str, str]]:
+    """The filters the form sent, and a message for each field that is wrong."""
+    errors: dict[str, str] = {}
+    deployment_id = None
+    if deployment.strip():
+        text = deployment.strip()
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID:
+            deployment_id = int(text)
+        else:
+            errors["deployment"] = f"deployment: pick one of the list (got {text[:20]!r})"
+    nights = {}
+    for field, value in (("since", since), ("until", until)):
+        try:
+            nights[field] = date.fromisoformat(value.strip()) if value.strip() else None
+        except ValueError:
+            errors[field] = f"{field}: a date like 2024-06-21 (got {value.strip()[:20]!r})"
+            nights[field] = None
+    rolled = None
+    if rank.strip():
+        rolled = next((r for r in ROLL_UP_RANKS if r.value == rank.strip().lower()), None)
+        if rolled is None:
+            names = ", ".join(r.value for r in ROLL_UP_RANKS)
+            errors["rank"] = f"rank: one of {names} (got {rank.strip()[:20]!r})"
+    return Filters(deployment_id, nights["since"], nights["until"], rolled), errors
+
+
+def _field_error(exc: InvalidInput) -> dict[str, str]:
+    """A service's refusal of the filters, shown by the field it names."""
+    field = exc.detail.split(":", 1)[0]
+    return {field if field in _FIELDS else "form": exc.detail}
+
+
+def _deployments(page: Page, project_id: int) -> list[Deployment]:
+    _, found = deployments.list_deployments(
+        page.db, page.me, project_id, limit=DEPLOYMENT_CHOICES, offset=0
+    )
+    return found
+
+
+@router.get("/projects/{project_id}/species")
+def species_page(
+    page: SignedIn,
+    project_id: Id,
+    deployment: FilterText = "",
+    since: FilterText = "",
+    until: FilterText = "",
+    rank: FilterText = "",
+) -> Response:
+    """Every taxon of the project's occurrences with its counts and best crop."""
+    project, role = projects.get_project(page.db, page.me, project_id)
+    filters, errors = read_filters(deployment, since, until, rank)
+    rows = []
+    if not errors:
+        try:
+            rows = species.species(page.db, page.me, filters.scope(project_id), rank=filters.rank)
+        except InvalidInput as exc:
+            errors = _field_error(exc)
+    return page.render(
+        "species.html",
+        status=400 if errors else 200,
+        project=project,
+        role=role,
+        rows=rows,
+        deployments=_deployments(page, project_id),
+        ranks=ROLL_UP_RANKS,
+        values={"deployment": deployment, "since": since, "until": until, "rank": rank},
+        errors=errors,
+        taxon_query=filters.query(with_rank=False),
+    )
+
+
+@router.get("/projects/{project_id}/taxa/{taxon_id}")
+def taxon_page(
+    page: SignedIn,
+    project_id: Id,
+    taxon_id: Id,
+    deployment: FilterText = "",
+    since: FilterText = "",
+    until: FilterText = "",
+) -> Response:
+    """A taxon with everything under it: counts, phenology, activity, deployments, crops."""
+    project, role = projects.get_project(page.db, page.me, project_id)
+    taxon = taxa.get_taxon(page.db, page.me, project_id, taxon_id)
+    filters, errors = read_filters(deployment, since, until, "")
+    profile: TaxonProfile | None = None
+    recent: list[Occurrence] = []
+    if not errors:
+        try:
+            profile, recent = species.taxon_profile(
+                page.db, page.me, filters.scope(project_id), taxon_id
+            )
+        except InvalidInput as exc:
+            errors = _field_error(exc)
+    ancestors = taxon_names(page, project_id, taxon.lineage)
+    found = _deployments(page, project_id)
+    names = {d.id: d.name for d in found}
+    return page.render(
+        "taxon.html",
+        status=400 if errors else 200,
+        project=project,
+        role=role,
+        taxon=taxon,
+        lineage=[ancestors[i] for i in taxon.lineage],
+        profile=profile,
+        nights=nights_chart(profile.per_night) if profile else None,
+        hours=hours_chart(profile.per_hour) if profile else None,
+        per_deployment=[(d, names.get(d, f"deployment {d}"), n) for d, n in profile.per_deployment]
+        if profile
+        else [],
+        recent=recent,
+        local_time=local_time,
+        deployments=found,
+        values={"deployment": deployment, "since": since, "until": until},
+        errors=errors,
+        vernacular=vernacular_line(taxon),
+    )
