@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from common import (
@@ -49,8 +51,12 @@ FROM images WHERE event_id IS NOT NULL AND id % 4 = 0
 """
 
 
-def _load(platform: Platform, images: int) -> tuple[int, int, dict[str, float]]:
-    """The project, one of its deployments, and how long each step of loading took."""
+def load_nights(
+    platform: Platform, images: int, occurrences: str, **params: object
+) -> tuple[int, list[int], int, dict[str, float]]:
+    """A project of ``images`` photos over DEPLOYMENTS deployments grouped into nights, with
+    occurrences made by the SQL ``occurrences`` and tallied: the project, its deployments,
+    its owner, and how long each step of loading took."""
     db, steps = platform.db, {}
     with db.write() as repos:
         owner = repos.users.create("bench@example.org", "Bench", is_admin=True)
@@ -68,15 +74,40 @@ def _load(platform: Platform, images: int) -> tuple[int, int, dict[str, float]]:
     steps["events"] = time.perf_counter() - started
     started = time.perf_counter()
     with db.write() as repos:
-        repos.session.execute(text(_OCCURRENCES), {"species": SPECIES, "no": False})
+        repos.session.execute(text(occurrences), params)
         events = [int(e) for e in repos.session.scalars(text("SELECT id FROM events"))]
     for start in range(0, len(events), 1000):
         with db.write() as repos:
             for event in events[start : start + 1000]:
                 repos.occurrences.tally(event)
     steps["occurrences"] = time.perf_counter() - started
-    accounts.set_password(db, None, owner.id, PASSWORD)
-    return project.id, deployments[0], steps
+    return project.id, deployments, owner.id, steps
+
+
+@contextmanager
+def bench_platform(backend: str) -> Iterator[Platform]:
+    """A migrated platform on a new SQLite file or PostgreSQL database, dropped afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        name = None
+        if backend == "postgres":
+            name = f"trapline_bench_{int(time.time())}"
+            url = _sqlalchemy_url(_create_postgres_database(name))
+        settings = Settings(
+            data_dir=Path(folder) / "data",
+            database_url=url,
+            secret_key="benchmark-secret-key",
+            duties_enabled=False,
+            _env_file=None,
+        )
+        platform = Platform.from_settings(settings)
+        try:
+            upgrade(platform.db.engine)
+            yield platform
+        finally:
+            platform.close()
+            if name is not None:
+                _drop_postgres_database(name)
 
 
 def _signed_in(platform: Platform) -> TestClient:
@@ -94,40 +125,24 @@ def _signed_in(platform: Platform) -> TestClient:
 
 
 def run(images: int, backend: str, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/bench.db"
-        name = None
-        if backend == "postgres":
-            name = f"trapline_bench_{int(time.time())}"
-            url = _sqlalchemy_url(_create_postgres_database(name))
-        settings = Settings(
-            data_dir=Path(folder) / "data",
-            database_url=url,
-            secret_key="benchmark-secret-key",
-            duties_enabled=False,
-            _env_file=None,
+    with bench_platform(backend) as platform:
+        project, deployments, owner, steps = load_nights(
+            platform, images, _OCCURRENCES, species=SPECIES, no=False
         )
-        platform = Platform.from_settings(settings)
-        try:
-            upgrade(platform.db.engine)
-            project, deployment, steps = _load(platform, images)
-            with platform.db.read() as repos:
-                counted = repos.session.scalar(text("SELECT count(*) FROM occurrences"))
-            client = _signed_in(platform)
-            pages = {
-                "project page": f"/projects/{project}",
-                "deployment page": f"/deployments/{deployment}",
-            }
-            rows = []
-            for label, path in pages.items():
-                assert client.get(path).status_code == 200
-                timing = timed(lambda p=path: client.get(p), warmups=2, repeats=repeats)
-                rows.append((label, round(timing.median_ms, 1), round(timing.p95_ms, 1), 100.0))
-            client.__exit__(None, None, None)
-        finally:
-            platform.close()
-            if name is not None:
-                _drop_postgres_database(name)
+        accounts.set_password(platform.db, None, owner, PASSWORD)
+        with platform.db.read() as repos:
+            counted = repos.session.scalar(text("SELECT count(*) FROM occurrences"))
+        client = _signed_in(platform)
+        pages = {
+            "project page": f"/projects/{project}",
+            "deployment page": f"/deployments/{deployments[0]}",
+        }
+        rows = []
+        for label, path in pages.items():
+            assert client.get(path).status_code == 200
+            timing = timed(lambda p=path: client.get(p), warmups=2, repeats=repeats)
+            rows.append((label, round(timing.median_ms, 1), round(timing.p95_ms, 1), 100.0))
+        client.__exit__(None, None, None)
     print(f"{backend}: {images:,} images, {counted:,} occurrences; loading took "
           + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))  # fmt: skip
     print_table(

@@ -1,7 +1,7 @@
 """The species view, a taxon's page and the taxon type-ahead, in a project of N images.
 
-Images are bulk-loaded (no files behind them) over 20 deployments and grouped into nights;
-each fourth photo gets an occurrence of eight detections (2,000,000 detections at 1,000,000
+Images are bulk-loaded as ``occurrence_counts.py`` loads them (20 deployments, nights); each
+fourth photo gets an occurrence of eight detections (2,000,000 detections at 1,000,000
 images) labelled from 40 species, tallied as tracking tallies them. A taxa list of 100,000
 taxa (kingdom, 10 orders, 100 families, 1,000 genera, the rest species) is stored, the 40
 labels among its species, and the labels are mapped onto it as an import maps them. The API
@@ -13,30 +13,18 @@ Run ``python benchmarks/species.py --help``.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
-from common import (
-    _create_postgres_database,
-    _drop_postgres_database,
-    _sqlalchemy_url,
-    machine_speed_ms,
-    print_table,
-    timed,
-)
+from common import machine_speed_ms, print_table, timed
 from fastapi.testclient import TestClient
-from listing import bulk_load
+from occurrence_counts import bench_platform, load_nights
 from sqlalchemy import text
 
 from trapline.app import create_app
-from trapline.db.migrate import upgrade
-from trapline.domain.events import EventRule, Grouping
 from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
 from trapline.services import users
 from trapline.services.taxa import refresh_taxa
-from trapline.settings import Settings
 
 DEPLOYMENTS = 20
 SPECIES = 40
@@ -79,108 +67,60 @@ def taxa_entries(count: int) -> list[TaxonEntry]:
 
 
 def _load(platform: Platform, images: int) -> tuple[int, int, str, dict[str, float]]:
-    """The project, a taxon, an API token, and how long each step of loading took."""
-    db, steps = platform.db, {}
-    with db.write() as repos:
-        owner = repos.users.create("bench@example.org", "Bench", is_admin=True)
-        project = repos.projects.create("Species", "", owner.id)
-        repos.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
-        deployments = [
-            repos.deployments.create(project.id, name=f"trap {n}", time_zone="UTC").id
-            for n in range(DEPLOYMENTS)
-        ]
-    steps["images"] = bulk_load(db, project.id, images, deployments, owner.id)
-    started = time.perf_counter()
-    for deployment in deployments:
-        with db.write() as repos:
-            repos.events.regroup(deployment)
-    steps["events"] = time.perf_counter() - started
+    """The project, a genus, an API token, and how long each step of loading took."""
+    db = platform.db
+    project, _, _, steps = load_nights(platform, images, _OCCURRENCES, species=SPECIES, no=False)
     started = time.perf_counter()
     with db.write() as repos:
-        repos.session.execute(text(_OCCURRENCES), {"species": SPECIES, "no": False})
-    steps["occurrences"] = time.perf_counter() - started
-    started = time.perf_counter()
-    with db.write() as repos:
-        taxa_list = repos.taxa.create_list("Bench list", project.id)
-        repos.taxa.use_list(project.id, taxa_list.id)
+        taxa_list = repos.taxa.create_list("Bench list", project)
+        repos.taxa.use_list(project, taxa_list.id)
         repos.taxa.store(taxa_list.id, taxa_entries(TAXA), [])
     steps["taxa"] = time.perf_counter() - started
     started = time.perf_counter()
     with db.write() as repos:
-        events = [int(e) for e in repos.session.scalars(text("SELECT id FROM events"))]
-    for start in range(0, len(events), 1000):
-        with db.write() as repos:
-            for event in events[start : start + 1000]:
-                repos.occurrences.tally(event)
-    with db.write() as repos:
-        refresh_taxa(repos, project.id)
-        taxon = int(
-            repos.session.scalar(text("SELECT id FROM taxa WHERE scientific_name = 'Genus 0'"))  # type: ignore[arg-type]
-        )
-    steps["tallies and mapping"] = time.perf_counter() - started
+        refresh_taxa(repos, project)
+        genus = repos.session.scalar(text("SELECT id FROM taxa WHERE scientific_name = 'Genus 0'"))
+    steps["mapping"] = time.perf_counter() - started
     token = users.create_token_for_email(db, "bench@example.org", "bench").secret
-    return project.id, taxon, token, steps
+    return project, int(genus or 0), token, steps
 
 
 def run(images: int, backend: str, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/bench.db"
-        name = None
-        if backend == "postgres":
-            name = f"trapline_bench_{int(time.time())}"
-            url = _sqlalchemy_url(_create_postgres_database(name))
-        settings = Settings(
-            data_dir=Path(folder) / "data",
-            database_url=url,
-            secret_key="benchmark-secret-key",
-            duties_enabled=False,
-            _env_file=None,
-        )
-        platform = Platform.from_settings(settings)
-        try:
-            upgrade(platform.db.engine)
-            project, taxon, token, steps = _load(platform, images)
-            with platform.db.read() as repos:
-                counted = repos.session.scalar(text("SELECT count(*) FROM occurrences"))
-                detections = repos.session.scalar(
-                    text("SELECT sum(detection_count) FROM occurrences")
-                )
-            headers = {"Authorization": f"Token {token}"}
-            client = TestClient(create_app(platform))
-            client.__enter__()
-            calls = {
-                "species view": (f"/projects/{project}/species", {}, 150.0),
-                "species view, rolled up to family": (
-                    f"/projects/{project}/species", {"rank": "family"}, 150.0,
-                ),
-                "species view, one deployment": (
-                    f"/projects/{project}/species", {"deployment_id": 1}, 150.0,
-                ),
-                "a genus's page": (f"/projects/{project}/taxa/{taxon}", {}, None),
-                "type-ahead 'genus 4'": (
-                    f"/projects/{project}/taxa/search", {"q": "genus 4"}, 30.0,
-                ),
-                "type-ahead 'common 9'": (
-                    f"/projects/{project}/taxa/search", {"q": "common 9"}, 30.0,
-                ),
-            }  # fmt: skip
-            rows = []
-            for label, (path, params, budget) in calls.items():
-                first = client.get(f"{API}{path}", params=params, headers=headers)
-                assert first.status_code == 200, first.text
-                timing = timed(
-                    lambda p=path, q=params: client.get(f"{API}{p}", params=q, headers=headers),
-                    warmups=2,
-                    repeats=repeats,
-                )
-                rows.append(
-                    (label, round(timing.median_ms, 1), round(timing.p95_ms, 1), budget or "")
-                )
-            client.__exit__(None, None, None)
-        finally:
-            platform.close()
-            if name is not None:
-                _drop_postgres_database(name)
+    with bench_platform(backend) as platform:
+        project, taxon, token, steps = _load(platform, images)
+        with platform.db.read() as repos:
+            counted = repos.session.scalar(text("SELECT count(*) FROM occurrences"))
+            detections = repos.session.scalar(text("SELECT sum(detection_count) FROM occurrences"))
+        headers = {"Authorization": f"Token {token}"}
+        client = TestClient(create_app(platform))
+        client.__enter__()
+        calls = {
+            "species view": (f"/projects/{project}/species", {}, 150.0),
+            "species view, rolled up to family": (
+                f"/projects/{project}/species", {"rank": "family"}, 150.0,
+            ),
+            "species view, one deployment": (
+                f"/projects/{project}/species", {"deployment_id": 1}, 150.0,
+            ),
+            "a genus's page": (f"/projects/{project}/taxa/{taxon}", {}, None),
+            "type-ahead 'genus 4'": (
+                f"/projects/{project}/taxa/search", {"q": "genus 4"}, 30.0,
+            ),
+            "type-ahead 'common 9'": (
+                f"/projects/{project}/taxa/search", {"q": "common 9"}, 30.0,
+            ),
+        }  # fmt: skip
+        rows = []
+        for label, (path, params, budget) in calls.items():
+            first = client.get(f"{API}{path}", params=params, headers=headers)
+            assert first.status_code == 200, first.text
+            timing = timed(
+                lambda p=path, q=params: client.get(f"{API}{p}", params=q, headers=headers),
+                warmups=2,
+                repeats=repeats,
+            )
+            rows.append((label, round(timing.median_ms, 1), round(timing.p95_ms, 1), budget or ""))
+        client.__exit__(None, None, None)
     print(f"{backend}: {images:,} images, {counted:,} occurrences, {detections:,} detections, "
           f"{TAXA:,} taxa; loading took "
           + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))  # fmt: skip
