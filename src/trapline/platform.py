@@ -201,6 +201,7 @@ class Platform:
             ttl=timedelta(seconds=settings.exports.ttl),
             workers=settings.exports.workers,
             clock=clock,
+            base_url=settings.web.public_url,
         )
         sources = open_source_runner(settings, database, store, secret, starter, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)

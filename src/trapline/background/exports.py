@@ -10,6 +10,7 @@ duty of any replica and run from the start, a few times at most.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -52,23 +53,23 @@ class Released(Exception):
     """This server is stopping: the export goes back to the queue for another run."""
 
 
+#: The writer of each format: module and class, imported when first used.
+WRITERS = {
+    ExportFormat.CSV: ("trapline.exports.csv", "CsvWriter"),
+    ExportFormat.COCO: ("trapline.exports.coco", "CocoWriter"),
+    ExportFormat.MEGADETECTOR: ("trapline.exports.megadetector", "MegaDetectorWriter"),
+    ExportFormat.CAMTRAP_DP: ("trapline.exports.camtrap_dp", "CamtrapDpWriter"),
+    ExportFormat.DWCA: ("trapline.exports.dwca", "DwcaWriter"),
+    ExportFormat.OCCURRENCES_CSV: ("trapline.exports.antenna", "OccurrencesCsvWriter"),
+    ExportFormat.OCCURRENCES_JSON: ("trapline.exports.antenna", "OccurrencesJsonWriter"),
+}
+
+
 def writer_for(fmt: ExportFormat) -> Callable[[BinaryIO, ExportContext], ExportWriter]:
     """The writer class of a format (imported here so each format loads when used)."""
-    if fmt is ExportFormat.CSV:
-        from trapline.exports.csv import CsvWriter
-
-        return CsvWriter
-    if fmt is ExportFormat.COCO:
-        from trapline.exports.coco import CocoWriter
-
-        return CocoWriter
-    if fmt is ExportFormat.MEGADETECTOR:
-        from trapline.exports.megadetector import MegaDetectorWriter
-
-        return MegaDetectorWriter
-    from trapline.exports.camtrap_dp import CamtrapDpWriter
-
-    return CamtrapDpWriter
+    module, name = WRITERS[fmt]
+    writer: type[ExportWriter] = getattr(importlib.import_module(module), name)
+    return writer
 
 
 def export_key(export: Export) -> str:
@@ -124,11 +125,15 @@ class ExportRunner:
         workers: int = 1,
         batch_size: int = BATCH_SIZE,
         clock: Clock | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.name = name
         self.ttl = ttl
+        #: The server's public URL (``TRAPLINE_PUBLIC_URL``): links to photos and crops in
+        #: the occurrence formats start with it. None: they are paths, and the export says so.
+        self.base_url = base_url
         self.batch_size = batch_size
         self.clock = clock or SystemClock()
         self.keeper = LeaseKeeper(db, holder=name, clock=self.clock)
@@ -221,7 +226,8 @@ class ExportRunner:
         with tempfile.TemporaryFile(prefix="trapline-export-") as out:
             writer = writer_for(export.format)(out, context)
             done, reported = 0, self.clock.monotonic()
-            batches = read_batches(self.db, scope, batch_size=self.batch_size)
+            reads = export.format.reads(export.filters)
+            batches = read_batches(self.db, scope, reads=reads, batch_size=self.batch_size)
             for batch in prefetched(batches):
                 writer.write(results(batch, context))
                 done += len(batch.images)
@@ -308,6 +314,7 @@ class ExportRunner:
                 algorithms=repos.export_reads.algorithms(export.project_id),
                 pipelines=pipelines,
                 created_at=export.created_at,
+                base_url=self.base_url,
             )
         return context, scope, total
 

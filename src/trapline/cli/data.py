@@ -79,7 +79,13 @@ def upload(
 
 def export(
     project: ProjectId,
-    fmt: Annotated[str, typer.Option("--format", help="csv, coco, megadetector or camtrap-dp")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv, coco, megadetector, camtrap-dp, dwca, occurrences-csv or occurrences-json",
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file to write (default: its own name)")
     ] = None,

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from trapline.domain.reviews import Review
+from trapline.domain.taxa import Taxon
 
 
 class ExportFormat(StrEnum):
@@ -18,18 +19,61 @@ class ExportFormat(StrEnum):
     COCO = "coco"
     MEGADETECTOR = "megadetector"
     CAMTRAP_DP = "camtrap-dp"
+    #: Darwin Core Archive: an occurrence per row, for GBIF's IPT.
+    DWCA = "dwca"
+    #: Antenna's simple occurrence table, as CSV and as JSON.
+    OCCURRENCES_CSV = "occurrences-csv"
+    OCCURRENCES_JSON = "occurrences-json"
 
     @property
     def extension(self) -> str:
         """The file name ending of an export in this format."""
-        return {"csv": "csv", "coco": "json", "megadetector": "json", "camtrap-dp": "zip"}[
-            self.value
-        ]
+        return _EXTENSIONS[self.value]
+
+    @property
+    def per_occurrence(self) -> bool:
+        """Whether the format writes a row per occurrence (not per detection)."""
+        return self in (
+            ExportFormat.DWCA,
+            ExportFormat.OCCURRENCES_CSV,
+            ExportFormat.OCCURRENCES_JSON,
+        )
+
+    def reads(self, filters: ExportFilters) -> OccurrenceReads:
+        """What an export in this format reads of occurrences besides images and results."""
+        if self.per_occurrence:
+            return OccurrenceReads(shown=True)
+        if self is ExportFormat.CAMTRAP_DP:
+            if filters.observation_level == "event":
+                return OccurrenceReads(by_event=True)
+            return OccurrenceReads(of_detections=True)
+        return OccurrenceReads()
 
     @property
     def content_type(self) -> str:
         """The media type of an export in this format."""
         return {"csv": "text/csv", "zip": "application/zip"}.get(self.extension, "application/json")
+
+
+_EXTENSIONS = {
+    "csv": "csv", "coco": "json", "megadetector": "json", "camtrap-dp": "zip", "dwca": "zip",
+    "occurrences-csv": "csv", "occurrences-json": "json",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OccurrenceReads:
+    """What an export reads of occurrences, a batch of images at a time. Occurrences come
+    with their taxa (and the taxa's ancestors) and the identifications that determine them."""
+
+    #: Each event's occurrences, the first time one of the event's images is read.
+    by_event: bool = False
+    #: The occurrences the batch's detections are in, by id.
+    of_detections: bool = False
+    #: The occurrences whose best detection is in the batch's images, by image, with those
+    #: detections: each occurrence once, with its best photo, and never more than the
+    #: batch's detections.
+    shown: bool = False
 
 
 class ExportStatus(StrEnum):
@@ -193,14 +237,62 @@ class EventFacts(NamedTuple):
 
 
 class OccurrenceFacts(NamedTuple):
-    """An occurrence of an event, as an event-level export counts it."""
+    """An occurrence of an event, as exports write it."""
 
     id: int
     event_id: int
     pipeline: str
     label: str | None
     score: float | None
+    #: ``model`` or ``person``.
     determined_by: str
+    #: The taxon its determination names (None: its label is mapped to none).
+    taxon_id: int | None = None
+    #: The person whose identification determines it.
+    identified_by: str | None = None
+    disputed: bool = False
+    deployment_id: int = 0
+    #: Wall clocks of its first and last photo, with their UTC offsets.
+    first_seen_at: datetime | None = None
+    first_offset_minutes: int = 0
+    last_seen_at: datetime | None = None
+    last_offset_minutes: int = 0
+    detection_count: int = 0
+    best_annotation_id: int = 0
+
+
+class IdentificationFacts(NamedTuple):
+    """A person's word that determines an occurrence: the latest identification of it (not
+    withdrawn), else the latest review of one of its detections."""
+
+    occurrence_id: int
+    #: ``identification`` or ``review``.
+    kind: str
+    made_at: datetime
+    #: The person's name (their email when they gave none); None once their account is gone.
+    person: str | None
+    #: An identification's ``agreed_with``: ``model``, or the id of the one agreed with.
+    agreed_with: str | None = None
+    #: The email of the person whose identification it agreed with.
+    agreed_with_email: str | None = None
+    #: People whose identifications of it (not withdrawn) count.
+    participants: int = 0
+
+
+class BestDetectionFacts(NamedTuple):
+    """An occurrence's best detection (its most confident): its box and photo, and the
+    models' label of it (the box's own, else its most confident classification's)."""
+
+    annotation_id: int
+    image_id: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    label: str | None
+    score: float | None
+    #: The algorithm that gave the label.
+    algorithm_id: int | None
 
 
 class AnalysisFacts(NamedTuple):
@@ -270,5 +362,20 @@ class Batch(NamedTuple):
     events: dict[int, EventFacts]
     #: The occurrence of each detection of the batch that is in one.
     occurrence_of: dict[int, int]
-    #: The occurrences of the batch's events (event-level exports only), by event.
+    #: The occurrences of the batch's events not read before (``OccurrenceReads.by_event``),
+    #: by event.
     occurrences: dict[int, list[OccurrenceFacts]]
+    #: The occurrences of the batch's detections (``OccurrenceReads.of_detections``), by id.
+    linked: dict[int, OccurrenceFacts]
+    #: The occurrences whose best detection is in the batch (``OccurrenceReads.shown``), by
+    #: the image it is in.
+    shown: dict[int, list[OccurrenceFacts]]
+    #: Taxa the batch's occurrences name, and their ancestors, not read before.
+    taxa: dict[int, Taxon]
+    #: The person's word that determines each occurrence a person determined, by occurrence.
+    identified: dict[int, IdentificationFacts]
+    #: The best detection of each occurrence shown (``OccurrenceReads.shown``), by occurrence.
+    best: dict[int, BestDetectionFacts]
+    #: The taxon each of the best detections' labels names (None: none), the labels of
+    #: earlier batches too.
+    label_taxa: dict[str, int | None]

@@ -7,8 +7,6 @@ and ``datapackage.json``, whose coverage (space, time, taxa) is gathered on the 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import shutil
 import tempfile
@@ -16,13 +14,13 @@ import zipfile
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
-from trapline import __version__
 from trapline.domain.exports import (
     AlgorithmFacts,
     EventFacts,
     ExportFormat,
+    IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
 )
@@ -36,23 +34,29 @@ from trapline.exports.base import (
     iso,
     wall_iso,
 )
+from trapline.exports.camtrap_package import (
+    BASE_URL,
+    PROFILE_URL,
+    SCHEMA_URLS,
+    VERSION,
+    category_entry,
+    descriptor,
+    number,
+    taxon_entry,
+    write_deployments,
+)
 from trapline.exports.csv import cell
-from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
+from trapline.exports.reader import (
+    Detection,
+    Determinations,
+    ExportContext,
+    ImageResult,
+    ImageState,
+)
+from trapline.exports.taxonomy import TaxonTerms, taxon_terms
 
-VERSION = "1.0.2"
-BASE_URL = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}/"
-PROFILE_URL = BASE_URL + "camtrap-dp-profile.json"
-SCHEMA_URLS = {
-    name: f"{BASE_URL}{name}-table-schema.json" for name in ("deployments", "media", "observations")
-}
+__all__ = ["BASE_URL", "PROFILE_URL", "SCHEMA_URLS", "VERSION", "CamtrapDpWriter", "event_counts"]
 
-DEPLOYMENT_FIELDS = (
-    "deploymentID", "locationID", "locationName", "latitude", "longitude",
-    "coordinateUncertainty", "deploymentStart", "deploymentEnd", "setupBy", "cameraID",
-    "cameraModel", "cameraDelay", "cameraHeight", "cameraDepth", "cameraTilt", "cameraHeading",
-    "detectionDistance", "timestampIssues", "baitUse", "featureType", "habitat",
-    "deploymentGroups", "deploymentTags", "deploymentComments",
-)  # fmt: skip
 MEDIA_FIELDS = (
     "mediaID", "deploymentID", "captureMethod", "timestamp", "filePath", "filePublic",
     "fileName", "fileMediatype", "exifData", "favorite", "mediaComments",
@@ -82,7 +86,12 @@ class CamtrapDpWriter(ExportWriter):
     """One media row per image. At media level (the default): one observation per detection,
     or one per image where nothing was found (``blank``) or nothing was run
     (``unclassified``), each naming the image's event. At event level: one observation per
-    event and label, counting the event's occurrences (``event_counts``)."""
+    event and taxon (or label, for occurrences that name no taxon), counting the event's
+    occurrences (``event_counts``).
+
+    A detection in an occurrence whose determination names a taxon of the project's list
+    is that taxon; one in an occurrence a person determined is that person's classification.
+    """
 
     format = ExportFormat.CAMTRAP_DP
 
@@ -97,6 +106,8 @@ class CamtrapDpWriter(ExportWriter):
         self._unusable: set[int] = set()
         #: ``_meaning`` by algorithm id, label and category.
         self._meanings: dict[tuple[int | None, str | None, str | None], tuple[str, str, str]] = {}
+        #: The scientific name of each taxon of the list written, by id.
+        self._names: dict[int, str] = {}
         self.by_event = context.filters.observation_level == "event"
         #: Events whose observations are written (event level).
         self._events_done: set[int] = set()
@@ -128,7 +139,9 @@ class CamtrapDpWriter(ExportWriter):
             event = _event_columns(result.event, stamp)
             rows = 0
             for d in result.detections:
-                self._observations.add(self._observation(d, image, deployment_id, event))
+                self._observations.add(
+                    self._observation(d, image, deployment_id, event, result.determinations)
+                )
                 rows += 1
             if rows == 0:
                 kind = "blank" if result.state is ImageState.PROCESSED else "unclassified"
@@ -149,7 +162,7 @@ class CamtrapDpWriter(ExportWriter):
             self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
         ) as package:
             with package.open("deployments.csv", "w") as target:
-                self._deployments(target, used)
+                write_deployments(target, used, self.spans)
             for name, table in (
                 ("media.csv", self._media),
                 ("observations.csv", self._observations),
@@ -160,7 +173,8 @@ class CamtrapDpWriter(ExportWriter):
                 with package.open(name, "w", force_zip64=True) as target:
                     shutil.copyfileobj(file, target, 1024 * 1024)
                 file.close()
-            package.writestr("datapackage.json", json.dumps(self._descriptor(used), indent=2))
+            found = descriptor(self.context, used, self.spans, self.taxa, by_event=self.by_event)
+            package.writestr("datapackage.json", json.dumps(found, indent=2))
 
     def _deployment(self, image: ImageFacts) -> Deployment | None:
         deployment = self.context.deployments.get(image.deployment_id or 0)
@@ -189,7 +203,7 @@ class CamtrapDpWriter(ExportWriter):
 
     def _event_rows(self, result: ImageResult, deployment_id: str) -> int:
         """The observations of the image's event, the first time one of its images goes by:
-        one per label, counting the event's occurrences of it."""
+        one per taxon (or label), counting the event's occurrences of it."""
         event = result.event
         if event is None:
             self.context.problem(
@@ -202,37 +216,70 @@ class CamtrapDpWriter(ExportWriter):
         self._events_done.add(event.id)
         rows = 0
         columns = _event_columns(event, "")
-        for label, method, probability, count in event_counts(result.occurrences):
-            name, kind, tags = self._label_meaning(label)
-            by = "person" if method == "human" else ""
+        said = result.determinations.identified
+        for counted in event_counts(result.occurrences, said):
+            name = self._taxon_name(counted.taxon_id)
+            if name:
+                kind, tags = "animal", ""
+            else:
+                name, kind, tags = self._label_meaning(counted.label)
             self._observations.add(
                 [f"e{event.id}-{rows + 1}", deployment_id, "", *columns, "event", kind, "",
-                 cell(name), str(count), "", "", "", "", "", "", "", "", "", "", "", method,
-                 by, "", _num(probability), cell(tags), ""]
+                 cell(name), str(counted.occurrences), "", "", "", "", "", "", "", "", "", "", "",
+                 counted.method, cell(counted.people), "", number(counted.probability),
+                 cell(tags), ""]
             )  # fmt: skip
             rows += 1
         return rows
 
     def _observation(
-        self, d: Detection, image: ImageFacts, deployment_id: str, event: tuple[str, str, str]
+        self,
+        d: Detection,
+        image: ImageFacts,
+        deployment_id: str,
+        event: tuple[str, str, str],
+        known: Determinations,
     ) -> list[str]:
-        name, kind, tags = self._meaning(d)
+        occurrence = known.linked.get(d.occurrence_id) if d.occurrence_id else None
+        name = self._taxon_name(occurrence.taxon_id) if occurrence else ""
+        if name:
+            kind, tags = "animal", ""
+        else:
+            name, kind, tags = self._meaning(d)
         box = fractions(d.box, image.width, image.height) if d.box else None
-        bbox = (  # _num rounds to the 6 decimals written
-            [_num(box[0]), _num(box[1]), _num(max(box[2], _MIN_SIDE)), _num(max(box[3], _MIN_SIDE))]
+        bbox = (  # number rounds to the 6 decimals written
+            [number(box[0]), number(box[1]), number(max(box[2], _MIN_SIDE)),
+             number(max(box[3], _MIN_SIDE))]
             if box
             else ["", "", "", ""]
-        )
-        if d.human is not None:
+        )  # fmt: skip
+        said = known.identified.get(occurrence.id) if occurrence else None
+        when: datetime | None
+        if said is not None:
+            method, by, when, probability = "human", said.person or "person", said.made_at, ""
+        elif d.human is not None:
             method, by, when, probability = "human", d.human.reviewer, d.human.reviewed_at, ""
         else:
             method, by, when = "machine", _classified_by(d), d.completed_at
-            probability = _num(d.label_confidence)
+            probability = number(d.label_confidence)
         return [
             f"{image.id}-{d.key}", deployment_id, str(image.id), *event,
             "media", kind, "", cell(name), "1" if kind == "animal" else "", "", "", "", "", "", "",
             "", *bbox, method, cell(by), _iso_repeated(when), probability, cell(tags), "",
         ]  # fmt: skip
+
+    def _taxon_name(self, taxon_id: int | None) -> str:
+        """The scientific name of a taxon of the project's list ("" for none); the first time,
+        the taxon joins the taxonomic coverage."""
+        if taxon_id is None:
+            return ""
+        name = self._names.get(taxon_id)
+        if name is None:
+            terms = _terms(self.context, taxon_id)
+            name = self._names[taxon_id] = terms.scientific_name if terms else ""
+            if terms is not None:
+                self.taxa.setdefault(name, taxon_entry(terms))
+        return name
 
     def _meaning(self, d: Detection) -> tuple[str, str, str]:
         """What a detection's label says: its scientificName, observationType and
@@ -259,111 +306,61 @@ class CamtrapDpWriter(ExportWriter):
         taxon = self.context.taxon(algorithm, label) if label else None
         name = _scientific_name(taxon, label) if taxon else ""
         if name:
-            self._taxon(name, taxon or {})
+            self.taxa.setdefault(name, category_entry(name, taxon or {}))
         kind = _TYPES.get((label or category or "").lower()) or ("animal" if name else "")
         if not kind:
             kind = _TYPES.get((category or "").lower(), "unknown")
         tags = f"label:{label}" if label and not name else ""
         return name, kind, tags
 
-    def _taxon(self, name: str, entry: dict[str, Any]) -> None:
-        if name in self.taxa:
-            return
-        taxon: dict[str, Any] = {"scientificName": name}
-        key = entry.get("gbif_key") or entry.get("gbif_id")
-        if entry.get("taxonID"):
-            taxon["taxonID"] = str(entry["taxonID"])
-        elif key:
-            taxon["taxonID"] = f"https://www.gbif.org/species/{key}"
-        rank = entry.get("taxon_rank") or entry.get("rank") or entry.get("taxonRank")
-        if rank:
-            taxon["taxonRank"] = str(rank).lower()
-        for field in ("kingdom", "phylum", "class", "order", "family", "genus"):
-            if entry.get(field):
-                taxon[field] = str(entry[field])
-        self.taxa[name] = taxon
 
-    def _deployments(self, target: IO[bytes], used: list[Deployment]) -> None:
-        text = io.TextIOWrapper(target, encoding="utf-8", newline="")
-        table = csv.writer(text)
-        table.writerow(DEPLOYMENT_FIELDS)
-        for d in used:
-            first, last = self.spans[d.id]
-            start = _wall(d.started_at, first) if d.started_at else first
-            end = _wall(d.ended_at, last) if d.ended_at else last
-            table.writerow(
-                [str(d.id), str(d.id), cell(d.name), _num(d.latitude), _num(d.longitude), "",
-                 iso(min(start, first)), iso(max(end, last))]
-                + [""] * 15
-                + [cell(d.description.replace("\n", " "))]
-            )  # fmt: skip
-        text.flush()
-        text.detach()
+class EventCount(NamedTuple):
+    """An event's occurrences of one taxon (or, naming none, of one label)."""
 
-    def _descriptor(self, used: list[Deployment]) -> dict[str, Any]:
-        project = self.context.project
-        resources = [
-            {
-                "name": name,
-                "path": f"{name}.csv",
-                "profile": "tabular-data-resource",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "schema": SCHEMA_URLS[name],
-            }
-            for name in ("deployments", "media", "observations")
-        ]
-        lats = [d.latitude for d in used if d.latitude is not None]
-        lons = [d.longitude for d in used if d.longitude is not None]
-        starts = [s for s, _ in self.spans.values()]
-        ends = [e for _, e in self.spans.values()]
-        when = self.context.created_at
-        return {
-            "resources": resources,
-            "profile": PROFILE_URL,
-            "name": f"trapline-project-{project.id}",
-            "created": iso(when),
-            "title": project.name,
-            "description": project.description or f"Camera trap data of {project.name}",
-            "contributors": [{"title": project.name, "role": "contributor"}],
-            "sources": [{"title": "trapline", "version": __version__}],
-            "project": {
-                "id": str(project.id),
-                "title": project.name,
-                "description": project.description,
-                "samplingDesign": "opportunistic",
-                "captureMethod": ["activityDetection", "timeLapse"],
-                "individualAnimals": False,
-                "observationLevel": ["event" if self.by_event else "media"],
-            },
-            "spatial": _bbox_polygon(lats, lons),
-            "temporal": {
-                "start": (min(starts) if starts else when).date().isoformat(),
-                "end": (max(ends) if ends else when).date().isoformat(),
-            },
-            "taxonomic": [self.taxa[k] for k in sorted(self.taxa)],
-        }
+    taxon_id: int | None
+    label: str | None
+    #: ``human`` when a person determined every one of them, else ``machine``.
+    method: str
+    #: Who determined them, when people did all (``person`` for one unnamed).
+    people: str
+    #: The highest model score among them.
+    probability: float | None
+    occurrences: int
 
 
 def event_counts(
     occurrences: Iterable[OccurrenceFacts],
-) -> list[tuple[str | None, str, float | None, int]]:
-    """An event's occurrences counted by label: (label, classificationMethod, the highest
-    model score, count), by label. A label is ``human`` when a person determined every one of
-    its occurrences."""
-    by_label: dict[str | None, list[OccurrenceFacts]] = {}
-    for occurrence in occurrences:
-        by_label.setdefault(occurrence.label, []).append(occurrence)
+    identified: dict[int, IdentificationFacts] | None = None,
+) -> list[EventCount]:
+    """An event's occurrences counted by the taxon their determination names, or by label
+    for those that name none; taxa first (by id), then labels."""
+    groups: dict[tuple[int, str], list[OccurrenceFacts]] = {}
+    for o in occurrences:
+        key = (0, str(o.taxon_id)) if o.taxon_id is not None else (1, o.label or "")
+        groups.setdefault(key, []).append(o)
     counted = []
-    for label in sorted(by_label, key=lambda name: name or ""):
-        found = by_label[label]
+    for key in sorted(groups, key=lambda k: (k[0], int(k[1]) if k[0] == 0 else 0, k[1])):
+        found = groups[key]
         human = all(o.determined_by == "person" for o in found)
         scores = [o.score for o in found if o.score is not None]
+        people = sorted({_person(o, identified or {}) for o in found}) if human else []
+        method = "human" if human else "machine"
+        best = max(scores, default=None)
+        first = found[0]
         counted.append(
-            (label, "human" if human else "machine", max(scores, default=None), len(found))
+            EventCount(first.taxon_id, first.label, method, "; ".join(people), best, len(found))
         )
     return counted
+
+
+def _person(o: OccurrenceFacts, identified: dict[int, IdentificationFacts]) -> str:
+    said = identified.get(o.id)
+    return (said.person if said else None) or o.identified_by or "person"
+
+
+def _terms(context: ExportContext, taxon_id: int) -> TaxonTerms | None:
+    taxon = context.taxa.get(taxon_id)
+    return taxon_terms(taxon, context.taxa) if taxon else None
 
 
 def _event_columns(event: EventFacts | None, stamp: str) -> tuple[str, str, str]:
@@ -401,28 +398,6 @@ def _classified_by(d: Detection) -> str:
     return " + ".join(parts)
 
 
-def _wall(value: datetime, like: datetime) -> datetime:
-    """A deployment's wall-clock time in the zone of its media."""
-    return value.replace(tzinfo=like.tzinfo)
-
-
 #: ``iso`` of classification times, which repeat: an analysis's detections share one, and
 #: results stored together share theirs.
 _iso_repeated = lru_cache(maxsize=64)(iso)
-
-
-def _num(value: float | None) -> str:
-    """A number with 6 decimals at most, without trailing zeros ("" for None); formatting
-    rounds correctly, as ``round`` does."""
-    if value is None:
-        return ""
-    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
-
-
-def _bbox_polygon(lats: list[float], lons: list[float]) -> dict[str, Any]:
-    if not lats:
-        return {"type": "Polygon", "coordinates": []}
-    s, n, w, e = min(lats), max(lats), min(lons), max(lons)
-    if s == n and w == e:
-        return {"type": "Point", "coordinates": [w, s]}
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}

@@ -24,14 +24,17 @@ from trapline.domain.exports import (
     AnalysisFacts,
     AnnotationFacts,
     Batch,
+    BestDetectionFacts,
     EventFacts,
     ExportFilters,
+    IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
     PipelineFacts,
 )
 from trapline.domain.records import Deployment, Project
 from trapline.domain.reviews import Review
+from trapline.domain.taxa import Taxon
 from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label
 
 #: What a lookup of nothing answers (one shared empty list, never changed).
@@ -96,6 +99,24 @@ class Detection(NamedTuple):
         return str(self.annotation_id) if self.review_id is None else f"review-{self.review_id}"
 
 
+class Determinations(NamedTuple):
+    """What a batch read about its occurrences besides their facts (``OccurrenceReads``),
+    shared by the batch's images."""
+
+    #: The occurrences of the batch's detections, by id.
+    linked: dict[int, OccurrenceFacts]
+    #: The person's word that determines an occurrence a person determined, by occurrence.
+    identified: dict[int, IdentificationFacts]
+    #: Each occurrence's best detection, by occurrence.
+    best: dict[int, BestDetectionFacts]
+    #: The taxon each of the best detections' labels names (None: none).
+    label_taxa: dict[str, int | None]
+
+
+#: What a batch that read nothing about occurrences knows (never changed).
+_NO_DETERMINATIONS = Determinations({}, {}, {}, {})
+
+
 class ImageResult(NamedTuple):
     """One image and what the export takes of its results."""
 
@@ -106,8 +127,12 @@ class ImageResult(NamedTuple):
     failure: str | None
     #: The image's event, if it is in one.
     event: EventFacts | None = None
-    #: The occurrences of the image's event (event-level exports only).
+    #: The occurrences of the image's event, with the first image of the event read
+    #: (``OccurrenceReads.by_event``).
     occurrences: list[OccurrenceFacts] = _NONE
+    determinations: Determinations = _NO_DETERMINATIONS
+    #: The occurrences whose best detection is in this image (``OccurrenceReads.shown``).
+    shown: list[OccurrenceFacts] = _NONE
 
 
 @dataclass
@@ -120,6 +145,11 @@ class ExportContext:
     algorithms: dict[int, AlgorithmFacts]
     pipelines: dict[int, PipelineFacts]
     created_at: datetime
+    #: The server's public address (``TRAPLINE_PUBLIC_URL``) links to media start with; None
+    #: when none is set.
+    base_url: str | None = None
+    #: The taxa the occurrences read so far name, and their ancestors, by id.
+    taxa: dict[int, Taxon] = field(default_factory=dict)
     #: Problems met while writing (an image the format cannot hold...); the first few kept.
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
@@ -205,6 +235,14 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
     reviews = batch_reviews(batch.reviews)
     failures, drawn = batch.failures, reviews.drawn
     link, events, occurrences = batch.occurrence_of, batch.events, batch.occurrences
+    shown = batch.shown
+    if batch.taxa:
+        context.taxa.update(batch.taxa)
+    known = (
+        Determinations(batch.linked, batch.identified, batch.best, batch.label_taxa)
+        if batch.linked or batch.identified or batch.best
+        else _NO_DETERMINATIONS
+    )
     for image in batch.images:
         found = analyses.take(image.id)
         done = [a for a in found if a.status == "completed"]
@@ -239,6 +277,8 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
             failure,
             event,
             occurrences.get(event.id, _NONE) if event is not None else _NONE,
+            known,
+            shown.get(image.id, _NONE) if shown else _NONE,
         )
 
 

@@ -16,7 +16,9 @@ PipelineVersion = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class ExportIn(Input):
-    format: ExportFormat = Field(description="csv, coco, megadetector or camtrap-dp")
+    format: ExportFormat = Field(
+        description="csv, coco, megadetector, camtrap-dp, dwca, occurrences-csv or occurrences-json"
+    )
     deployment_id: BodyId | None = None
     date_from: date | None = Field(None, description="first capture date (inclusive)")
     date_to: date | None = Field(None, description="last capture date (inclusive)")
@@ -37,7 +39,7 @@ class ExportIn(Input):
     observation_level: Literal["media", "event"] = Field(
         "media",
         description="Camtrap DP: media (an observation per detection) or event (an "
-        "observation per event and label, counting its occurrences)",
+        "observation per event and taxon, counting its occurrences)",
     )
 
     @model_validator(mode="after")

@@ -11,24 +11,31 @@ from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import (
     AlgorithmRow,
     AnalysisRow,
     CategoryMapRow,
     CollectionImageRow,
     EventRow,
+    IdentificationRow,
     ImageRow,
     JobRow,
+    OccurrenceDetectionRow,
     OccurrenceRow,
     PipelineRow,
+    ReviewRow,
     TaskRow,
+    UserRow,
 )
 from trapline.domain.exports import (
     AlgorithmFacts,
     AnalysisFacts,
     AnnotationFacts,
+    BestDetectionFacts,
     EventFacts,
     ExportFilters,
+    IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
     PipelineFacts,
@@ -41,17 +48,35 @@ _COMPLETED = AnalysisStatus.COMPLETED.value
 
 #: Columns of the image facts, in ``ImageFacts`` order.
 _IMAGE_COLUMNS = (
-    ImageRow.id,
-    ImageRow.deployment_id,
-    ImageRow.filename,
-    ImageRow.sha256,
-    ImageRow.width,
-    ImageRow.height,
-    ImageRow.content_type,
-    ImageRow.captured_at,
-    ImageRow.captured_offset_minutes,
-    ImageRow.event_id,
+    ImageRow.id, ImageRow.deployment_id, ImageRow.filename, ImageRow.sha256, ImageRow.width,
+    ImageRow.height, ImageRow.content_type, ImageRow.captured_at,
+    ImageRow.captured_offset_minutes, ImageRow.event_id,
+)  # fmt: skip
+
+#: Columns of the occurrence facts, in ``OccurrenceFacts`` order.
+_OCCURRENCE_COLUMNS = (
+    OccurrenceRow.id, OccurrenceRow.event_id, OccurrenceRow.pipeline, OccurrenceRow.label,
+    OccurrenceRow.score, OccurrenceRow.determined_by, OccurrenceRow.taxon_id,
+    OccurrenceRow.identified_by, OccurrenceRow.disputed, OccurrenceRow.deployment_id,
+    OccurrenceRow.first_seen_at, OccurrenceRow.first_offset_minutes, OccurrenceRow.last_seen_at,
+    OccurrenceRow.last_offset_minutes, OccurrenceRow.detection_count,
+    OccurrenceRow.best_annotation_id,
+)  # fmt: skip
+#: Occurrences with their best detection and its photo (``_shown`` reads a row).
+_SHOWN = (
+    "SELECT o.id, o.event_id, o.pipeline, o.label, o.score, o.determined_by, o.taxon_id, "
+    "o.identified_by, o.disputed, o.deployment_id, o.first_seen_at, o.first_offset_minutes, "
+    "o.last_seen_at, o.last_offset_minutes, o.detection_count, o.best_annotation_id, "
+    "a.image_id, a.x1, a.y1, a.x2, a.y2, a.label, a.confidence, a.algorithm_id, "
+    "c.id, c.label, c.confidence, c.algorithm_id "
+    "FROM annotations a JOIN occurrence_detections od ON od.annotation_id = a.id "
+    "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = a.id "
+    "LEFT JOIN annotations c ON c.parent_id = a.id AND c.parent_id IS NOT NULL "
+    "AND c.type = 'classification' "
+    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) ORDER BY o.id, c.id"
 )
+#: How identifications and reviews name their author: the user's name, else their email.
+_PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
 class ExportScope:
@@ -138,6 +163,24 @@ class ExportScope:
         if self.pipeline_ids is not None:
             terms.append(AnalysisRow.pipeline_id.in_(self.pipeline_ids or [-1]))
         return terms
+
+
+def _shown(row: Sequence[Any]) -> tuple[OccurrenceFacts, int, BestDetectionFacts]:
+    """A row of ``_SHOWN``: the occurrence, the image of its best detection, and that."""
+    when = (_wall(row[10]), row[11], _wall(row[12]))
+    o = OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:16]))
+    best = BestDetectionFacts._make(row[15:24])
+    return o, row[16], best
+
+
+def _wall(value: Any) -> datetime | None:
+    """A wall-clock column's value as the driver answers it (SQLite: text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _agreed_id(agreed_with: str | None) -> int | None:
+    """The identification an identification's ``agreed_with`` names, if it names one."""
+    return int(agreed_with) if agreed_with and agreed_with.isdigit() else None
 
 
 def _start_of(day: date) -> datetime:
@@ -276,8 +319,9 @@ class ExportReadRepo:
         if not image_ids:
             return {}
         rows = Plain(self.session).rows(
-            "SELECT annotation_id, occurrence_id FROM occurrence_detections "
-            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})",
+            "SELECT od.annotation_id, od.occurrence_id FROM annotations a "
+            "JOIN occurrence_detections od ON od.annotation_id = a.id "
+            "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among})",
             _span(image_ids),
             among=image_ids,
         )
@@ -286,23 +330,91 @@ class ExportReadRepo:
     def occurrences_of(self, event_ids: Sequence[int]) -> dict[int, list[OccurrenceFacts]]:
         """The occurrences of these events, by event, in order of id."""
         found: dict[int, list[OccurrenceFacts]] = {}
-        if not event_ids:
-            return found
-        rows = self.session.execute(
-            select(
-                OccurrenceRow.id,
-                OccurrenceRow.event_id,
-                OccurrenceRow.pipeline,
-                OccurrenceRow.label,
-                OccurrenceRow.score,
-                OccurrenceRow.determined_by,
-            )
-            .where(OccurrenceRow.event_id.in_(list(event_ids)))
-            .order_by(OccurrenceRow.id)
-        )
-        for row in rows:
-            found.setdefault(row[1], []).append(OccurrenceFacts._make(row))
+        for o in self._occurrences(OccurrenceRow.event_id, event_ids):
+            found.setdefault(o.event_id, []).append(o)
         return found
+
+    def occurrences_by_id(self, occurrence_ids: Sequence[int]) -> dict[int, OccurrenceFacts]:
+        """These occurrences, by id."""
+        return {o.id: o for o in self._occurrences(OccurrenceRow.id, occurrence_ids)}
+
+    def _occurrences(self, column: Any, values: Sequence[int]) -> list[OccurrenceFacts]:
+        found: list[OccurrenceFacts] = []
+        for chunk in chunks(sorted(set(values))):
+            rows = self.session.connection().execute(
+                select(*_OCCURRENCE_COLUMNS).where(column.in_(chunk)).order_by(OccurrenceRow.id)
+            )
+            found += map(OccurrenceFacts._make, rows)
+        return found
+
+    def occurrences_shown(
+        self, image_ids: Sequence[int]
+    ) -> tuple[dict[int, list[OccurrenceFacts]], dict[int, BestDetectionFacts]]:
+        """The occurrences whose best detection is in these images, by image (each is read
+        with one image only), and those detections, by occurrence: a box's label (and score)
+        is its own, else its most confident classification's, as tracking reads them."""
+        shown: dict[int, list[OccurrenceFacts]] = {}
+        boxes: dict[int, BestDetectionFacts] = {}
+        #: The most confident classification of each box, by occurrence.
+        kids: dict[int, tuple[str | None, float | None, int | None]] = {}
+        for row in Plain(self.session).rows(_SHOWN, _span(image_ids), among=image_ids):
+            if row[0] not in boxes:  # a row per classification of the box (or one without)
+                o, image, boxes[row[0]] = _shown(row)
+                shown.setdefault(image, []).append(o)
+            held = kids.get(row[0])
+            if row[24] is not None and (held is None or (row[26] or 0.0) > (held[1] or 0.0)):
+                kids[row[0]] = (row[25], row[26], row[27])
+        best: dict[int, BestDetectionFacts] = {}
+        for key, box in boxes.items():
+            child = kids.get(key)
+            if child is not None and box.label is None:
+                box = box._replace(label=child[0], algorithm_id=child[2])
+            if child is not None and box.score is None:
+                box = box._replace(score=child[1])
+            best[key] = box
+        return shown, best
+
+    def identified(self, occurrence_ids: Sequence[int]) -> dict[int, IdentificationFacts]:
+        """The person's word that determines each of these occurrences (those a person
+        determined): the latest identification of its detections not withdrawn, with how
+        many people identified it, else the latest review of one of them."""
+        found: dict[int, IdentificationFacts] = {}
+        people: dict[int, set[int]] = {}
+        i, od, r = IdentificationRow, OccurrenceDetectionRow, ReviewRow
+        for chunk in chunks(sorted(set(occurrence_ids))):
+            for occurrence, made_at, person, agreed, user in self.session.execute(
+                select(od.occurrence_id, i.created_at, _PERSON, i.agreed_with, i.user_id)
+                .join(od, and_(od.annotation_id == i.annotation_id, od.occurrence_id.in_(chunk)))
+                .outerjoin(UserRow, UserRow.id == i.user_id)
+                .where(i.withdrawn.is_(False))
+                .order_by(i.id)
+            ):
+                people.setdefault(occurrence, set()).add(user)
+                found[occurrence] = IdentificationFacts(
+                    occurrence, "identification", made_at, person, agreed
+                )
+            rest = [o for o in chunk if o not in found]
+            for occurrence, made_at, person in self.session.execute(
+                select(od.occurrence_id, r.created_at, _PERSON)
+                .join(od, and_(od.annotation_id == r.annotation_id, od.occurrence_id.in_(rest)))
+                .outerjoin(UserRow, UserRow.id == r.created_by)
+                .order_by(r.id)
+            ):
+                found[occurrence] = IdentificationFacts(occurrence, "review", made_at, person)
+        wanted = sorted({a for f in found.values() if (a := _agreed_id(f.agreed_with))})
+        emails = dict(
+            self.session.execute(
+                select(i.id, UserRow.email).join(UserRow, UserRow.id == i.user_id)
+                .where(i.id.in_(wanted))
+            ).tuples()
+        ) if wanted else {}  # fmt: skip
+        return {
+            key: f._replace(
+                agreed_with_email=emails.get(_agreed_id(f.agreed_with) or 0),
+                participants=len(people.get(key, set()) - {None}),
+            )
+            for key, f in found.items()
+        }
 
     def algorithms(self, project_id: int) -> dict[int, AlgorithmFacts]:
         """The project's algorithms with their category maps."""

@@ -41,6 +41,9 @@ FORMATS = {
     ExportFormat.CAMTRAP_DP: "Camtrap DP: a data package for GBIF and camtraptor",
     ExportFormat.MEGADETECTOR: "MegaDetector batch output: for Timelapse and AddaxAI",
     ExportFormat.COCO: "COCO: for training and evaluation",
+    ExportFormat.DWCA: "Darwin Core Archive: one record per occurrence, for GBIF",
+    ExportFormat.OCCURRENCES_CSV: "Occurrences (CSV): one row per occurrence, as Antenna's",
+    ExportFormat.OCCURRENCES_JSON: "Occurrences (JSON): the same rows as JSON",
 }
 #: Where the service's complaints about filters belong on the form, by their first words.
 _PREFIXES = (

@@ -1,0 +1,271 @@
+"""Darwin Core Archive: an occurrence core with a Simple Multimedia extension, ``meta.xml``
+and ``eml.xml`` in a zip, as GBIF's IPT takes it.
+
+One core row per occurrence that names a taxon (the others are left out and counted: GBIF
+needs a scientific name); per occurrence two media rows, its best photo and its best
+detection's crop. Both tables stream to temporary files as the images go by; the zip is put
+together at the end with the metadata, whose coverage is gathered on the way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from datetime import date
+from typing import IO, BinaryIO
+
+from trapline.domain.exports import ExportFormat, OccurrenceFacts
+from trapline.domain.records import Deployment
+from trapline.exports.base import capture_iso, iso
+from trapline.exports.camtrap_dp import COMPRESS_LEVEL
+from trapline.exports.eml import Coverage, eml_document, licence_url
+from trapline.exports.occurrences import (
+    OccurrenceWriter,
+    crop_path,
+    occurrence_page,
+    photo_page,
+    photo_path,
+    seen_at,
+)
+from trapline.exports.reader import ExportContext, ImageResult
+from trapline.exports.taxonomy import HIGHER_RANKS
+
+DWC = "http://rs.tdwg.org/dwc/terms/"
+DC = "http://purl.org/dc/terms/"
+TEXT_NS = "http://rs.tdwg.org/dwc/text/"
+OCCURRENCE_ROW = DWC + "Occurrence"
+MULTIMEDIA_ROW = "http://rs.gbif.org/terms/1.0/Multimedia"
+#: The core's columns, in order (the first is the row's id too).
+CORE_TERMS = (*(DWC + t for t in (
+    "occurrenceID", "basisOfRecord", "occurrenceStatus", "individualCount", "eventID",
+    "eventDate", "scientificName", "taxonID", "taxonRank", "kingdom", "phylum", "class",
+    "order", "family", "genus", "vernacularName", "verbatimIdentification", "identifiedBy",
+    "dateIdentified", "identificationVerificationStatus", "identificationRemarks",
+    "locationID", "locality", "decimalLatitude", "decimalLongitude", "geodeticDatum",
+    "occurrenceRemarks",
+)), DC + "license")  # fmt: skip
+#: The extension's columns after ``coreid`` (the occurrenceID), in order.
+MEDIA_TERMS = tuple(
+    DC + t for t in ("type", "format", "identifier", "references", "title", "created", "license")
+)
+#: identificationVerificationStatus, by how the occurrence was determined.
+VERIFIED, DISPUTED, UNVERIFIED = "verified by a person", "disputed", "unverified (machine)"
+#: What separates fields and rows; neither may be inside a value.
+_UNSAFE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+
+
+class DwcaWriter(OccurrenceWriter):
+    """``occurrence.txt`` and ``multimedia.txt`` (tab-separated, UTF-8, a header row),
+    ``meta.xml`` and ``eml.xml``."""
+
+    format = ExportFormat.DWCA
+
+    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+        super().__init__(out, context)
+        self._core = TabTable(CORE_TERMS)
+        self._media = TabTable(("coreid", *MEDIA_TERMS))
+        self._licence = licence_url(context.project.licence)
+        #: Deployments with occurrences written, with their columns (locationID, locality,
+        #: decimalLatitude, decimalLongitude, geodeticDatum).
+        self._places: dict[int, Deployment] = {}
+        self._place_columns: dict[int, list[str]] = {}
+        self._days: tuple[date, date] | None = None
+        self._nameless = 0
+        self._nameless_labels: set[str] = set()
+
+    def occurrence(self, o: OccurrenceFacts, result: ImageResult) -> bool:
+        terms = self.terms(o.taxon_id)
+        if terms is None:
+            self._nameless += 1
+            if len(self._nameless_labels) < 10:
+                self._nameless_labels.add(o.label or "no label")
+            return False
+        project = self.context.project.id
+        occurrence_id = f"urn:trapline:{project}:occurrence:{o.id}"
+        person = o.determined_by == "person"
+        said = result.determinations.identified.get(o.id)
+        if person:
+            by, when = (said.person or "", iso(said.made_at)) if said else ("", "")
+            status = DISPUTED if o.disputed else VERIFIED
+            how = said.kind if said else "review"
+            remarks = f"determined by a person's {how}"
+        else:
+            by, when, status = o.pipeline, "", UNVERIFIED
+            remarks = f"model score {o.score:.4f}" if o.score is not None else ""
+        place = self._place_columns.get(o.deployment_id) or self._place(o.deployment_id)
+        first = seen_at(o.first_seen_at, o.first_offset_minutes)
+        last = seen_at(o.last_seen_at, o.last_offset_minutes)
+        self._when(o)
+        self._core.add([
+            occurrence_id, "HumanObservation" if person else "MachineObservation", "present",
+            "1", f"urn:trapline:{project}:event:{o.event_id}",
+            first if last in ("", first) else f"{first}/{last}",
+            terms.scientific_name, terms.taxon_id, terms.rank.value,
+            *(terms.higher.get(rank, "") for rank in HIGHER_RANKS), terms.english_name,
+            o.label or "", by, when, status, remarks, *place,
+            f"seen in {o.detection_count} photo{'' if o.detection_count == 1 else 's'}, "
+            f"tracked in {o.pipeline}'s results",
+            self._licence,
+        ])  # fmt: skip
+        self._photos(occurrence_id, o, result)
+        return True
+
+    def _photos(self, occurrence_id: str, o: OccurrenceFacts, result: ImageResult) -> None:
+        """The occurrence's best photo and its crop, as media rows."""
+        best = result.determinations.best.get(o.id)
+        if best is None:
+            return
+        photo = result.image  # the best detection's
+        created = capture_iso(photo)
+        self._media.add([
+            occurrence_id, "StillImage", photo.content_type,
+            self.link(photo_path(best.image_id)), self.link(photo_page(best.image_id)),
+            f"photo {best.image_id}, the occurrence's best", created, self._licence,
+        ])  # fmt: skip
+        self._media.add([
+            occurrence_id, "StillImage", "image/jpeg",
+            self.link(crop_path(best.annotation_id)), self.link(occurrence_page(o.id)),
+            f"crop of detection {best.annotation_id} in photo {best.image_id}", created,
+            self._licence,
+        ])  # fmt: skip
+
+    def _place(self, deployment_id: int) -> list[str]:
+        """A deployment's columns, the first time (a deployment without coordinates is
+        written without them, and noted)."""
+        place = self.context.deployments.get(deployment_id)
+        if place is None:
+            return [str(deployment_id), "", "", "", ""]
+        self._places[deployment_id] = place
+        columns = [str(place.id), place.name, "", "", ""]
+        if place.latitude is None or place.longitude is None:
+            self.context.problem(
+                f"deployment {place.id} ({place.name}) has no latitude and longitude: its "
+                "occurrences are written without coordinates; set them and export again"
+            )
+        else:
+            columns[2:] = [_degrees(place.latitude), _degrees(place.longitude), "WGS84"]
+        self._place_columns[deployment_id] = columns
+        return columns
+
+    def _when(self, o: OccurrenceFacts) -> None:
+        if o.first_seen_at is None or o.last_seen_at is None:
+            return
+        first, last = o.first_seen_at.date(), o.last_seen_at.date()
+        days = self._days
+        self._days = (min(days[0], first), max(days[1], last)) if days else (first, last)
+
+    def flush(self) -> None:
+        self._core.flush()
+        self._media.flush()
+
+    def finish(self) -> None:
+        if self._nameless:
+            labels = ", ".join(sorted(self._nameless_labels))
+            self.context.problem(
+                f"{_occurrences(self._nameless)} left out: their labels ({labels}) name no "
+                "taxon of the project's taxa list, and GBIF needs a scientific name; map the "
+                "labels on the project's labels page and export again"
+            )
+        if not self.context.project.licence.strip():
+            self.context.problem(
+                "the project names no licence: set one (GBIF takes CC0-1.0, CC-BY-4.0 or "
+                "CC-BY-NC-4.0) and export again"
+            )
+        roles = {c.role for c in self.context.project.contacts}
+        if not roles & {"creator", "contact"}:
+            self.context.problem(
+                "the project names no creator or contact: eml.xml names the project instead; "
+                "add people to the project and export again"
+            )
+        metadata = eml_document(self.context.project, self.context.created_at, self._coverage())
+        with zipfile.ZipFile(
+            self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+        ) as archive:
+            archive.writestr("meta.xml", meta_xml())
+            archive.writestr("eml.xml", metadata)
+            for name, table in (("occurrence.txt", self._core), ("multimedia.txt", self._media)):
+                table.copy_to(archive, name)
+
+    def _coverage(self) -> Coverage:
+        placed = [
+            (d.latitude, d.longitude)
+            for d in self._places.values()
+            if d.latitude is not None and d.longitude is not None
+        ]
+        box = None
+        if placed:
+            lats, lons = [p[0] for p in placed], [p[1] for p in placed]
+            box = (min(lons), max(lons), max(lats), min(lats))
+        taxa = sorted(
+            {(t.rank.value, t.scientific_name, t.english_name) for t in self._terms.values() if t}
+        )
+        first, last = self._days or (None, None)
+        return Coverage(box, first, last, taxa)
+
+
+def meta_xml() -> bytes:
+    """The archive's descriptor: which file holds which terms."""
+    ET.register_namespace("", TEXT_NS)
+    root = ET.Element(f"{{{TEXT_NS}}}archive", {"metadata": "eml.xml"})
+    for tag, row_type, location, key, terms in (
+        ("core", OCCURRENCE_ROW, "occurrence.txt", "id", CORE_TERMS),
+        ("extension", MULTIMEDIA_ROW, "multimedia.txt", "coreid", ("", *MEDIA_TERMS)),
+    ):
+        section = ET.SubElement(
+            root,
+            f"{{{TEXT_NS}}}{tag}",
+            {
+                "encoding": "UTF-8", "fieldsTerminatedBy": "\\t", "linesTerminatedBy": "\\n",
+                "fieldsEnclosedBy": "", "ignoreHeaderLines": "1", "rowType": row_type,
+            },
+        )  # fmt: skip
+        files = ET.SubElement(section, f"{{{TEXT_NS}}}files")
+        ET.SubElement(files, f"{{{TEXT_NS}}}location").text = location
+        ET.SubElement(section, f"{{{TEXT_NS}}}{key}", {"index": "0"})
+        for index, term in enumerate(terms):
+            if term:
+                ET.SubElement(section, f"{{{TEXT_NS}}}field", {"index": str(index), "term": term})
+    ET.indent(root)
+    text: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return text
+
+
+class TabTable:
+    """A tab-separated table in a temporary file, its header written: tabs and line breaks
+    inside values become spaces (the archive's text format has no quoting)."""
+
+    def __init__(self, terms: tuple[str, ...]) -> None:
+        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="trapline-dwca-")  # noqa: SIM115
+        self._lines = ["\t".join(t.rsplit("/", 1)[-1] for t in terms)]
+
+    def add(self, values: list[str]) -> None:
+        line = "\t".join(values)
+        if line.count("\t") != len(values) - 1 or "\n" in line or "\r" in line:
+            line = "\t".join(v.translate(_UNSAFE) for v in values)  # the rare unsafe value
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        if self._lines:
+            self._lines.append("")
+            self.file.write("\n".join(self._lines).encode())
+            self._lines.clear()
+
+    def copy_to(self, archive: zipfile.ZipFile, name: str) -> None:
+        self.flush()
+        self.file.seek(0)
+        with archive.open(name, "w", force_zip64=True) as target:
+            shutil.copyfileobj(self.file, target, 1024 * 1024)
+        self.file.close()
+
+
+def _occurrences(count: int) -> str:
+    return f"{count:,} occurrence" + ("" if count == 1 else "s")
+
+
+def _degrees(value: float | None) -> str:
+    """Decimal degrees with 6 decimals at most (about 0.1 m)."""
+    if value is None:
+        return ""
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
