@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator
@@ -46,6 +46,22 @@ BlobKey = Annotated[
 ]
 #: A date-time in a query string: ISO 8601 (not a Unix time).
 QueryTime = Annotated[datetime | None, Query(), BeforeValidator(iso_text_only)]
+
+
+def _iso_date_only(value: Any) -> Any:
+    """``value`` unless it is a number (pydantic would read a Unix time): dates in query
+    strings are ISO 8601."""
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        raise ValueError("Input should be an ISO 8601 date, such as 2024-06-21")
+    return value
+
+
+#: A date in a query string: ISO 8601 (not a Unix time).
+QueryDate = Annotated[
+    date | None,
+    Query(description="an ISO 8601 date, such as 2024-06-21"),
+    BeforeValidator(_iso_date_only),
+]
 #: Sizes of thumbnails, long side in pixels.
 THUMBNAIL_SIZES = (256, 1024)
 

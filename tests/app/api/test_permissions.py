@@ -49,7 +49,9 @@ ERROR_CODES = {
     404: "not_found",
 }
 #: The routers (OpenAPI tags) whose every endpoint is in the matrix.
-MATRIX_TAGS = {"users", "tokens", "projects", "deployments", "images", "collections", "events"}
+MATRIX_TAGS = {
+    "users", "tokens", "projects", "deployments", "images", "collections", "events", "taxa",
+}  # fmt: skip
 
 _jpeg_seeds = itertools.count(1)
 _world_serials = itertools.count(1)
@@ -181,6 +183,12 @@ class World:
     #: The image's file name, and the occurrence tracked from its one imported detection.
     filename: str = ""
     occurrence: int = 0
+    #: The occurrence's one detection, a taxon of the project's list, and the owner's
+    #: identification of the occurrence.
+    detection: int = 0
+    taxon: int = 0
+    taxa_list: int = 0
+    identification: int = 0
 
     @property
     def accounts(self) -> dict[str, Account]:
@@ -197,6 +205,9 @@ class World:
             "event": self.event,
             "regrouping": self.regrouping,
             "occurrence": self.occurrence,
+            "detection": self.detection,
+            "taxon": self.taxon,
+            "identification": self.identification,
         }
 
 
@@ -271,7 +282,34 @@ def with_occurrence(world: World) -> World:
     track_due(platform.db, platform.store)
     found = site.request("GET", f"/events/{event}/occurrences", owner).json()
     assert found["count"] == 1, found
-    return replace(world, occurrence=int(found["results"][0]["id"]))
+    occurrence = found["results"][0]
+    return with_taxa(
+        replace(world, occurrence=occurrence["id"], detection=occurrence["best_detection_id"])
+    )
+
+
+def with_taxa(world: World) -> World:
+    """The world with a taxa list of one taxon, and the owner's identification of its
+    occurrence as that taxon."""
+    site, owner = world.site, world.site.accounts["owner"]
+    taxa = io.BytesIO(b"scientific_name,rank\nAnimalia,kingdom\n")
+    imported = site.request(
+        "POST", f"/projects/{world.project}/taxa", owner, files={"file": ("t.csv", taxa)}
+    )
+    assert imported.status_code == 200, imported.text
+    listed = site.request("GET", f"/projects/{world.project}/taxa", owner).json()
+    taxon = int(listed["results"][0]["id"])
+    taxa_list = site.request("GET", f"/projects/{world.project}/taxa-list", owner).json()["id"]
+    made = site.request(
+        "POST",
+        f"/occurrences/{world.occurrence}/identifications",
+        owner,
+        json={"taxon_id": taxon},
+    )
+    assert made.status_code == 201, made.text
+    return replace(
+        world, taxon=taxon, taxa_list=int(taxa_list), identification=int(made.json()["id"])
+    )
 
 
 @pytest.fixture
@@ -400,6 +438,57 @@ ENDPOINTS = [
         "member",
         lambda w: {"json": {"occurrence_ids": [w.occurrence, w.occurrence]}},
     ),
+    # Taxa, labels, identifications and the species view.
+    Endpoint(
+        "POST",
+        "/projects/{project}/taxa",
+        200,
+        "manager",
+        lambda _: {
+            "files": {"file": ("t.csv", io.BytesIO(b"scientific_name,rank\nPlantae,kingdom\n"))}
+        },
+    ),
+    Endpoint("GET", "/projects/{project}/taxa", 200, "viewer"),
+    Endpoint(
+        "GET", "/projects/{project}/taxa/search", 200, "viewer", lambda _: {"params": {"q": "an"}}
+    ),
+    Endpoint("GET", "/projects/{project}/taxa/export", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/taxa/{taxon}", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/taxa-list", 200, "viewer"),
+    Endpoint(
+        "PUT",
+        "/projects/{project}/taxa-list",
+        200,
+        "manager",
+        lambda w: {"json": {"taxa_list_id": w.taxa_list}},
+    ),
+    Endpoint("GET", "/projects/{project}/labels", 200, "viewer"),
+    Endpoint(
+        "POST",
+        "/projects/{project}/labels",
+        200,
+        "member",
+        lambda w: {"json": {"label": "animal", "taxon_id": w.taxon}},
+    ),
+    Endpoint("GET", "/projects/{project}/species", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/identification-queue", 200, "viewer"),
+    Endpoint("GET", "/occurrences/{occurrence}/identifications", 200, "viewer"),
+    Endpoint(
+        "POST",
+        "/occurrences/{occurrence}/identifications",
+        201,
+        "member",
+        lambda w: {"json": {"taxon_id": w.taxon, "comment": "a bird"}},
+    ),
+    Endpoint(
+        "POST",
+        "/annotations/{detection}/identifications",
+        201,
+        "member",
+        lambda w: {"json": {"taxon_id": w.taxon}},
+    ),
+    # The owner's identification: its author, or a manager, withdraws it.
+    Endpoint("POST", "/identifications/{identification}/withdraw", 200, "manager"),
     # Images.
     Endpoint(
         "POST",
@@ -413,6 +502,7 @@ ENDPOINTS = [
     Endpoint("DELETE", "/images/{image}", 204, "manager"),
     Endpoint("GET", "/images/{image}/download", 307, "viewer"),
     Endpoint("GET", "/images/{image}/thumbnail", 307, "viewer"),
+    Endpoint("GET", "/annotations/{detection}/crop", 307, "viewer"),
     # Collections.
     Endpoint(
         "POST",

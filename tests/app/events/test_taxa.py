@@ -31,7 +31,7 @@ Ardea alba,species,Ardea,2480816,Great Egret
 def _import(proto: Protocol, text: str | bytes, name: str = "taxa.csv") -> Any:
     data = text.encode() if isinstance(text, str) else text
     return proto.client.post(
-        f"{API}/projects/{proto.project_id}/taxa/import",
+        f"{API}/projects/{proto.project_id}/taxa",
         files={"file": (name, io.BytesIO(data), "text/csv")},
         headers=proto.headers,
     )
@@ -183,6 +183,7 @@ def test_identifications_survive_a_new_tracking(herons: tuple[Protocol, dict[str
     assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [False]
     _, event = heron_event(proto)
     again = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 10)
+    assert again["id"] == bird["id"]  # the same detections: the same occurrence
     assert again["determination"]["label"] == "Ardea cinerea"
     assert _species(proto)[0] == ("Ardea cinerea", 1, 10)
 

@@ -97,7 +97,7 @@ def birds(proto: Protocol) -> Birds:
     assert track_all(proto) == 1
     marsh_event = event_of(proto, marsh)
     pid = proto.project_id
-    _call(proto, "POST", f"/projects/{pid}/taxa/import",
+    _call(proto, "POST", f"/projects/{pid}/taxa",
           files={"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")})  # fmt: skip
     taxa = {t["scientific_name"]: t["id"] for t in _call(proto, "GET", f"/projects/{pid}/taxa")[
         "results"]}  # fmt: skip

@@ -37,7 +37,7 @@ def scene(proto: Protocol, sign_in: Callable[[Account], Browser]) -> Scene:
     in; the bird's occurrence (the person far off is the other)."""
     heron(proto)
     imported = proto.client.post(
-        f"{API}/projects/{proto.project_id}/taxa/import",
+        f"{API}/projects/{proto.project_id}/taxa",
         files={"file": ("taxa.csv", TAXA_CSV.encode(), "text/csv")},
         headers=proto.headers,
     )

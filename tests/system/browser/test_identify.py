@@ -40,7 +40,7 @@ def _heron_project(app: App, name: str) -> tuple[int, int]:
     the project and the heron's occurrence."""
     project = _ok(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
-    _ok(app.api("POST", f"/projects/{project}/taxa/import", files=taxa))
+    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
     pond = _ok(
         app.api(
             "POST",

@@ -152,7 +152,7 @@ def test_light_trap_occurrences_are_identified_counted_and_published(
 
         imported = _ok(
             client.post(
-                f"/api/v2/projects/{project}/taxa/import",
+                f"/api/v2/projects/{project}/taxa",
                 files={"file": ("taxa.csv", io.BytesIO(TAXA.encode()), "text/csv")},
             )
         )

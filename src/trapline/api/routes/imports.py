@@ -35,7 +35,7 @@ def import_megadetector(
     return ImportOut.model_validate(asdict(report))
 
 
-@router.post("/projects/{project_id}/taxa/import")
+@router.post("/projects/{project_id}/taxa", tags=["taxa"])
 def import_taxa(
     project_id: Id,
     caller: CurrentUser,

@@ -1,9 +1,9 @@
-"""Taxa: a project's taxa list (its import is in ``imports.py``), the mapping of labels onto
+"""Taxa: a project's taxa list (its import, ``POST /projects/{id}/taxa``, is in
+``imports.py``), the mapping of labels onto
 it, people's identifications, and the species view."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,7 +12,7 @@ from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.domain.species import Scope
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.http.pagination import offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryId
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId
 from trapline.schemas.occurrences import OccurrenceOut
 from trapline.schemas.taxa import (
     DetectionIdentificationIn,
@@ -39,7 +39,8 @@ RollUp = Annotated[
     Rank | None,
     Query(description="roll counts up to this rank: " + ", ".join(r.value for r in ROLL_UP_RANKS)),
 ]
-Night = Annotated[date | None, Query(description="a night, named by its evening's date")]
+#: A night, named by its evening's date.
+Night = QueryDate
 
 
 @router.get("/projects/{project_id}/taxa-list")
@@ -79,7 +80,11 @@ def search_taxa(
     return [TaxonOut.of(t) for t in taxa.search(db, caller, project_id, q, limit=limit)]
 
 
-@router.get("/projects/{project_id}/taxa/export")
+@router.get(
+    "/projects/{project_id}/taxa/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the taxa list as CSV"}},
+)
 def export_taxa(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> Response:
     """The project's taxa list as CSV, in the form the import reads."""
     name, text = taxa.export_taxa(db, caller, project_id)

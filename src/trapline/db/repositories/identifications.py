@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.repositories.occurrences import BIGINT_MAX, chunks, to_occurrence
 from trapline.db.tables import (
     IdentificationRow,
     OccurrenceDetectionRow,
@@ -53,6 +53,9 @@ class IdentificationRepo:
         )
 
     def get(self, identification_id: int) -> Identification | None:
+        """One identification (None for an id no row can have, as for one no row has)."""
+        if not 1 <= identification_id <= BIGINT_MAX:
+            return None
         found = self._read(IdentificationRow.id == identification_id)
         return found[0] if found else None
 

@@ -5,7 +5,7 @@ reading them. What tracking reads of an event, and which events are due, is ``tr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -68,10 +68,24 @@ class OccurrenceRepo:
         return held is not None
 
     def replace(self, event: Event, made: Sequence[NewOccurrence], version: int) -> bool:
-        """Store an event's occurrences in place of all it had (those that name a stored one
-        rewrite it), made from tracking ``version``; False when the event went meanwhile."""
+        """Store an event's occurrences in place of all it had, made from tracking
+        ``version``; False when the event went meanwhile. An occurrence keeps its id when it
+        names a stored one (a reviewer's edit) or holds the same detections as one: links to
+        it, and what was published of it, stay good. A version already stored by another
+        tracking is left as it is."""
         if not self.hold(event.id):
             return False
+        tracked = self.session.scalar(
+            select(EventRow.tracked_version).where(EventRow.id == event.id)
+        )
+        if tracked is not None and tracked >= version:
+            return True
+        stored = self.groups(event.id, edited=False)
+        same = {frozenset(ids): o for o, ids in stored.items()}
+        made = [
+            o if o.occurrence_id is not None else replace(o, occurrence_id=same.get(_members(o)))
+            for o in made
+        ]
         kept = [o.occurrence_id for o in made if o.occurrence_id is not None]
         self.session.execute(
             delete(OccurrenceRow).where(
@@ -356,6 +370,10 @@ def _fields(made: NewOccurrence, times: dict[int, tuple[Any, int]]) -> dict[str,
         "disputed": made.disputed,
         "edited": made.edited,
     }
+
+
+def _members(made: NewOccurrence) -> frozenset[int]:
+    return frozenset(d.annotation_id for d, _ in made.detections)
 
 
 def to_occurrence(row: OccurrenceRow) -> Occurrence:
