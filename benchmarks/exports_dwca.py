@@ -18,31 +18,25 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from common import (
-    _create_postgres_database,
-    _drop_postgres_database,
-    _sqlalchemy_url,
     machine_speed_ms,
     print_table,
 )
 from exports import LABELS, PeakRss, load_results, process_cpu_seconds
 from listing import bulk_load
+from occurrence_counts import bench_platform
 from sqlalchemy import text
 
 from trapline.background.exports import ExportRunner
-from trapline.db.migrate import upgrade
 from trapline.domain.events import EventRule, Grouping
 from trapline.domain.exports import ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.records import Contact
 from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
 from trapline.protocol.pipelines import PipelineConfig
-from trapline.settings import Settings
 
 #: Goal for 1,000,000 occurrences: seconds and RSS growth (MB).
 TARGET_SECONDS = 90.0
@@ -185,39 +179,24 @@ def export_once(platform: Platform, project_id: int, fmt: str) -> tuple[float, f
 
 
 def run(images: int, backend: str, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url, name = f"sqlite:///{folder}/bench.db", None
-        if backend == "postgres":
-            name = f"trapline_bench_{int(time.time())}"
-            url = _sqlalchemy_url(_create_postgres_database(name))
-        settings = Settings(
-            data_dir=Path(folder) / "data", database_url=url, secret_key="benchmark-secret-key",
-            duties_enabled=False, _env_file=None,
-        )  # fmt: skip
-        platform = Platform.from_settings(settings)
-        try:
-            upgrade(platform.db.engine)
-            project_id, occurrences, steps = load(platform, images)
-            print(f"{backend}: {images:,} images, {occurrences:,} occurrences; loading took "
-                  + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items()),
-                  file=sys.stderr, flush=True)  # fmt: skip
-            rows = []
-            for fmt in FORMATS:
-                runs = [export_once(platform, project_id, fmt) for _ in range(repeats)]
-                median_s = statistics.median(r[0] for r in runs)
-                growth = max(r[1] for r in runs)
-                projected = median_s * 1_000_000 / occurrences
-                met = projected <= TARGET_SECONDS and growth <= TARGET_RSS_MB
-                rows.append(
-                    [fmt, median_s, max(r[0] for r in runs), projected,
-                     statistics.median(r[3] for r in runs) / occurrences * 1e6, growth,
-                     runs[0][2] / 1e6, "met" if met else "MISSED"]
-                )  # fmt: skip
-                print(f"  {fmt}: {[round(r[0], 1) for r in runs]} s", file=sys.stderr, flush=True)
-        finally:
-            platform.close()
-            if name is not None:
-                _drop_postgres_database(name)
+    with bench_platform(backend) as platform:
+        project_id, occurrences, steps = load(platform, images)
+        print(f"{backend}: {images:,} images, {occurrences:,} occurrences; loading took "
+              + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items()),
+              file=sys.stderr, flush=True)  # fmt: skip
+        rows = []
+        for fmt in FORMATS:
+            runs = [export_once(platform, project_id, fmt) for _ in range(repeats)]
+            median_s = statistics.median(r[0] for r in runs)
+            growth = max(r[1] for r in runs)
+            projected = median_s * 1_000_000 / occurrences
+            met = projected <= TARGET_SECONDS and growth <= TARGET_RSS_MB
+            rows.append(
+                [fmt, median_s, max(r[0] for r in runs), projected,
+                 statistics.median(r[3] for r in runs) / occurrences * 1e6, growth,
+                 runs[0][2] / 1e6, "met" if met else "MISSED"]
+            )  # fmt: skip
+            print(f"  {fmt}: {[round(r[0], 1) for r in runs]} s", file=sys.stderr, flush=True)
     print_table(
         f"occurrence exports (machine speed {machine_speed_ms():.0f} ms): {occurrences:,} "
         f"occurrences in {images:,} images, {backend}, in process; {repeats} runs per format "

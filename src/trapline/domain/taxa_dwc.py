@@ -252,6 +252,8 @@ def read_archive(data: bytes, filename: str) -> tuple[list[TaxonEntry], list[Row
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return _read_archive(_Unpacker(archive))
+    # zipfile's own failures: NotImplementedError is its word for a compression method it does
+    # not know, RuntimeError for an encrypted member.
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
         raise TaxaFileInvalid(
             f"{filename} cannot be unpacked ({exc}): upload a zip archive"
