@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
+from tests.support.app_client import AppClient
 from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
 from tests.support.moto import moto_s3_server
 from trapline.app import create_app
@@ -185,8 +185,8 @@ def platform(settings: Settings, app_db: Database, platform_clock: Clock) -> Ite
 
 
 @pytest.fixture
-def client(platform: Platform) -> Iterator[TestClient]:
-    with TestClient(create_app(platform)) as test_client:
+def client(platform: Platform) -> Iterator[AppClient]:
+    with AppClient(create_app(platform)) as test_client:
         yield test_client
 
 
@@ -226,7 +226,7 @@ def owner(make_account: Callable[..., Account]) -> Account:
 
 
 @pytest.fixture
-def project_id(client: TestClient, owner: Account) -> int:
+def project_id(client: AppClient, owner: Account) -> int:
     response = client.post("/api/v2/projects/", json={"name": "Moths"}, headers=owner.headers)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -245,7 +245,7 @@ def jpeg() -> Callable[..., bytes]:
 
 
 def upload(
-    client: TestClient, account: Account, project: int, *files: tuple[str, bytes], **form: str
+    client: AppClient, account: Account, project: int, *files: tuple[str, bytes], **form: str
 ) -> dict:
     """POST files to a project's images; returns the JSON body (asserting nothing)."""
     response = client.post(

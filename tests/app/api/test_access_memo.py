@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config, registration, wait_for_status
 from trapline.app import create_app
 from trapline.clock import FakeClock
@@ -28,15 +28,15 @@ TTL = 2.5
 @pytest.fixture
 def replicas(
     settings: Settings, app_db: Database, fake_clock: FakeClock
-) -> Iterator[tuple[TestClient, TestClient]]:
+) -> Iterator[tuple[AppClient, AppClient]]:
     remembering = settings.updated(access_cache_seconds=TTL)
     # Each replica is a process of its own: its own connections, its own memory.
     first_platform = Platform.from_settings(remembering, db=app_db, clock=fake_clock)
     second_platform = Platform.from_settings(remembering, clock=fake_clock)
     try:
         with (
-            TestClient(create_app(first_platform)) as first,
-            TestClient(create_app(second_platform)) as second,
+            AppClient(create_app(first_platform)) as first,
+            AppClient(create_app(second_platform)) as second,
         ):
             yield first, second
     finally:
@@ -44,18 +44,18 @@ def replicas(
         second_platform.close()
 
 
-def _spare_token(client: TestClient, account: Account) -> tuple[int, Account]:
+def _spare_token(client: AppClient, account: Account) -> tuple[int, Account]:
     made = client.post(f"{API}/tokens/", json={"name": "spare"}, headers=account.headers)
     assert made.status_code == 201, made.text
     return made.json()["id"], Account(account.id, account.email, made.json()["token"])
 
 
-def _me(client: TestClient, account: Account) -> int:
+def _me(client: AppClient, account: Account) -> int:
     return client.get(f"{API}/users/me", headers=account.headers).status_code
 
 
 def test_revoked_token_stops_at_once_here_and_within_the_ttl_elsewhere(
-    replicas: tuple[TestClient, TestClient], owner: Account, fake_clock: FakeClock
+    replicas: tuple[AppClient, AppClient], owner: Account, fake_clock: FakeClock
 ) -> None:
     here, elsewhere = replicas
     token_id, spare = _spare_token(here, owner)
@@ -72,12 +72,12 @@ def test_revoked_token_stops_at_once_here_and_within_the_ttl_elsewhere(
 
 
 def test_nothing_is_remembered_with_a_ttl_of_zero(
-    settings: Settings, app_db: Database, client: TestClient, owner: Account
+    settings: Settings, app_db: Database, client: AppClient, owner: Account
 ) -> None:
     forgetful = settings.updated(access_cache_seconds=0)
     platform = Platform.from_settings(forgetful, db=app_db)
     try:
-        with TestClient(create_app(platform)) as elsewhere:
+        with AppClient(create_app(platform)) as elsewhere:
             token_id, spare = _spare_token(client, owner)
             assert _me(elsewhere, spare) == 200
             deleted = client.delete(f"{API}/tokens/{token_id}", headers=owner.headers)
@@ -88,7 +88,7 @@ def test_nothing_is_remembered_with_a_ttl_of_zero(
 
 
 def test_a_removed_member_stops_claiming_at_once_here_and_within_the_ttl_elsewhere(
-    replicas: tuple[TestClient, TestClient],
+    replicas: tuple[AppClient, AppClient],
     owner: Account,
     make_account: Callable[..., Account],
     jpeg: Callable[..., bytes],
@@ -118,7 +118,7 @@ def test_a_removed_member_stops_claiming_at_once_here_and_within_the_ttl_elsewhe
     job_id = made.json()["id"]
     wait_for_status(here.get, job_id, {"running"}, owner.headers)
 
-    def claim(client: TestClient) -> int:
+    def claim(client: AppClient) -> int:
         answer = client.post(
             f"{API}/jobs/{job_id}/tasks/", json={"batch_size": 1}, headers=worker.headers
         )

@@ -6,16 +6,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.db.engine import Database
 from trapline.errors import InvalidInput, NotAuthenticated
 from trapline.services import accounts
 from trapline.services.passwords import hash_password, verify_password
 
 
-def test_admin_lists_and_reads_users(client: TestClient, admin: Account, owner: Account) -> None:
+def test_admin_lists_and_reads_users(client: AppClient, admin: Account, owner: Account) -> None:
     listed = client.get("/api/v2/users/", headers=admin.headers)
     assert listed.status_code == 200, listed.text
     emails = [u["email"] for u in listed.json()["results"]]
@@ -38,7 +38,7 @@ def test_admin_lists_and_reads_users(client: TestClient, admin: Account, owner: 
     ],
 )
 def test_only_admins_may(
-    client: TestClient, owner: Account, make_account: Callable[..., Account], method: str, path: str
+    client: AppClient, owner: Account, make_account: Callable[..., Account], method: str, path: str
 ) -> None:
     other = make_account("bob")
     kwargs = {"json": {"name": "x"}} if method == "post" else {}
@@ -52,14 +52,14 @@ def test_only_admins_may(
     assert "only admins" in answer.json()["detail"]
 
 
-def test_missing_user_is_404(client: TestClient, admin: Account) -> None:
+def test_missing_user_is_404(client: AppClient, admin: Account) -> None:
     answer = client.get("/api/v2/users/999999", headers=admin.headers)
     assert answer.status_code == 404
     assert answer.json()["detail"] == "user 999999 not found"
 
 
 def test_token_for_a_user_is_shown_once_and_works(
-    client: TestClient, admin: Account, make_account: Callable[..., Account]
+    client: AppClient, admin: Account, make_account: Callable[..., Account]
 ) -> None:
     ann = make_account("ann")
     made = client.post(
@@ -75,7 +75,7 @@ def test_token_for_a_user_is_shown_once_and_works(
 
 
 def test_deactivated_user_tokens_and_sessions_stop_working(
-    client: TestClient, admin: Account, make_account: Callable[..., Account], app_db: Database
+    client: AppClient, admin: Account, make_account: Callable[..., Account], app_db: Database
 ) -> None:
     ann = make_account("ann")
     accounts.set_password(app_db, None, ann.id, "correct horse battery")
@@ -104,14 +104,14 @@ def test_deactivated_user_tokens_and_sessions_stop_working(
         accounts.session_user(app_db, signed.secret)
 
 
-def test_admin_cannot_deactivate_themselves(client: TestClient, admin: Account) -> None:
+def test_admin_cannot_deactivate_themselves(client: AppClient, admin: Account) -> None:
     answer = client.post(f"/api/v2/users/{admin.id}/deactivate", headers=admin.headers)
     assert answer.status_code == 400
     assert client.get("/api/v2/users/me", headers=admin.headers).status_code == 200
 
 
 def test_reset_password_is_shown_once_and_signs_in(
-    client: TestClient, admin: Account, make_account: Callable[..., Account], app_db: Database
+    client: AppClient, admin: Account, make_account: Callable[..., Account], app_db: Database
 ) -> None:
     ann = make_account("ann")
     answer = client.post(f"/api/v2/users/{ann.id}/password", headers=admin.headers)

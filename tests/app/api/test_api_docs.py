@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 
 API = "/api/v2"
 
 
 @pytest.mark.parametrize("page", ["docs", "redoc"])
-def test_docs_pages_load_only_assets_the_server_serves(client: TestClient, page: str) -> None:
+def test_docs_pages_load_only_assets_the_server_serves(client: AppClient, page: str) -> None:
     html = client.get(f"{API}/{page}").text
     links = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
     assert links
@@ -28,7 +28,7 @@ def test_docs_pages_load_only_assets_the_server_serves(client: TestClient, page:
 
 
 def test_the_token_scheme_takes_a_bare_token(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     document = client.get(f"{API}/openapi.json").json()
     scheme = document["components"]["securitySchemes"]["Token"]
@@ -41,7 +41,7 @@ def test_the_token_scheme_takes_a_bare_token(
     assert client.get(f"{API}/projects/{project_id}").status_code == 401
 
 
-def test_tags_list_a_users_resources_before_the_worker_protocol(client: TestClient) -> None:
+def test_tags_list_a_users_resources_before_the_worker_protocol(client: AppClient) -> None:
     document = client.get(f"{API}/openapi.json").json()
     order = [tag["name"] for tag in document["tags"]]
     used = {t for item in document["paths"].values() for op in item.values() for t in op["tags"]}
@@ -51,7 +51,7 @@ def test_tags_list_a_users_resources_before_the_worker_protocol(client: TestClie
         assert order.index(resource) < order.index("worker protocol")
 
 
-def test_summaries_are_plain_text(client: TestClient) -> None:
+def test_summaries_are_plain_text(client: AppClient) -> None:
     document = client.get(f"{API}/openapi.json").json()
     summaries = [
         op.get("summary", "") for item in document["paths"].values() for op in item.values()

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.storage.local import LocalBlobStore
 
 API = "/api/v2"
@@ -53,15 +53,15 @@ def refused(response: httpx.Response, status: int, *words: str) -> str:
 
 
 @pytest.fixture
-def lenient(client: TestClient) -> Iterator[TestClient]:
+def lenient(client: AppClient) -> Iterator[AppClient]:
     """The same app answering 500 instead of raising, so one crash doesn't hide later cases."""
-    answering = TestClient(client.app, raise_server_exceptions=False)
+    answering = AppClient(client.app, raise_server_exceptions=False)
     yield answering
     answering.close()
 
 
 def all_refused(
-    client: TestClient,
+    client: AppClient,
     account: Account | None,
     calls: list[tuple[str, str]],
     status: int | tuple[int, ...],
@@ -87,7 +87,7 @@ def assert_no_problems(problems: dict[str, str]) -> None:
 
 
 def post_files(
-    client: TestClient, account: Account, project: int, *files: tuple[str, bytes], **form: str
+    client: AppClient, account: Account, project: int, *files: tuple[str, bytes], **form: str
 ) -> httpx.Response:
     return client.post(
         f"{API}/projects/{project}/images",
@@ -99,21 +99,21 @@ def post_files(
     )
 
 
-def count(client: TestClient, account: Account, path: str) -> int:
+def count(client: AppClient, account: Account, path: str) -> int:
     """The ``count`` of a listing."""
     response = client.get(f"{API}{path}", headers=account.headers)
     assert response.status_code == 200, response.text
     return int(response.json()["count"])
 
 
-def stored_files(client: TestClient) -> list[Path]:
+def stored_files(client: AppClient) -> list[Path]:
     """Every file in the local blob store, temporary ones included."""
     root: Path = client.app.state.platform.store.root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 @pytest.fixture
-def images_of(client: TestClient, owner: Account) -> Callable[[int], int]:
+def images_of(client: AppClient, owner: Account) -> Callable[[int], int]:
     """How many images a project holds."""
     return lambda project: count(client, owner, f"/projects/{project}/images")
 
@@ -336,7 +336,7 @@ def test_user_with_a_bad_email(client, admin) -> None:
 
 
 @pytest.fixture
-def deployment(client: TestClient, owner: Account, project_id: int) -> dict[str, Any]:
+def deployment(client: AppClient, owner: Account, project_id: int) -> dict[str, Any]:
     response = client.post(
         f"{API}/projects/{project_id}/deployments",
         json={
@@ -486,7 +486,7 @@ def test_bad_query_values(lenient, owner, project_id, jpeg) -> None:
 
 
 @pytest.fixture
-def download(client: TestClient, owner: Account, project_id: int, jpeg) -> dict[str, Any]:
+def download(client: AppClient, owner: Account, project_id: int, jpeg) -> dict[str, Any]:
     """A real image's download link, its key and its query."""
     image = post_files(client, owner, project_id, ("d.jpg", jpeg(9))).json()["results"][0]
     location = client.get(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-
 from tests.conftest import upload
+from tests.support.app_client import AppClient
 
 
 def _images(client, owner, project_id, jpeg, names, **form):
@@ -14,7 +13,7 @@ def _images(client, owner, project_id, jpeg, names, **form):
     return [r["id"] for r in body["results"]]
 
 
-def test_explicit_collection(client: TestClient, owner, project_id, jpeg) -> None:
+def test_explicit_collection(client: AppClient, owner, project_id, jpeg) -> None:
     ids = _images(client, owner, project_id, jpeg, [f"c-2024010{d}000000.jpg" for d in range(1, 6)])
     made = client.post(
         f"/api/v2/projects/{project_id}/collections",

@@ -5,21 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from tests.support.app_client import AppClient
 from trapline.db.engine import Database
 from trapline.storage.local import LocalBlobStore
 
 
-def test_livez_and_readyz(client: TestClient) -> None:
+def test_livez_and_readyz(client: AppClient) -> None:
     assert client.get("/livez").json() == {"status": "ok"}
     ready = client.get("/readyz/")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "storage": "ok"}
 
 
-def test_readyz_reports_broken_storage(client: TestClient, tmp_path: Path) -> None:
+def test_readyz_reports_broken_storage(client: AppClient, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the storage folder should be")
     platform = client.app.state.platform  # type: ignore[attr-defined]
@@ -33,7 +33,7 @@ def test_readyz_reports_broken_storage(client: TestClient, tmp_path: Path) -> No
 
 
 def test_readyz_answers_503_when_every_database_connection_is_in_use(
-    client: TestClient, tmp_path: Path
+    client: AppClient, tmp_path: Path
 ) -> None:
     engine = create_engine(
         f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=0.1
@@ -48,7 +48,7 @@ def test_readyz_answers_503_when_every_database_connection_is_in_use(
     engine.dispose()
 
 
-def test_openapi_docs(client: TestClient) -> None:
+def test_openapi_docs(client: AppClient) -> None:
     assert client.get("/api/v2/docs").status_code == 200
     paths = client.get("/api/v2/openapi.json").json()["paths"]
     assert "/api/v2/projects/{project_id}/images" in paths
@@ -56,7 +56,7 @@ def test_openapi_docs(client: TestClient) -> None:
     assert summary.startswith("Upload images")
 
 
-def test_method_not_allowed_is_json(client: TestClient, owner) -> None:
+def test_method_not_allowed_is_json(client: AppClient, owner) -> None:
     response = client.put("/api/v2/projects", headers=owner.headers)
     assert response.status_code == 405
     assert set(response.json()) == {"detail", "code"}

@@ -8,16 +8,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from trapline.platform import Platform
 
 API = "/api/v2"
 T0 = datetime(2024, 6, 21, 22, 0, 0)
 
 
-def _deployment(client: TestClient, owner: Account, project_id: int, **body: Any) -> int:
+def _deployment(client: AppClient, owner: Account, project_id: int, **body: Any) -> int:
     made = client.post(
         f"{API}/projects/{project_id}/deployments",
         json={"name": "Trap", **body},
@@ -28,7 +27,7 @@ def _deployment(client: TestClient, owner: Account, project_id: int, **body: Any
 
 
 def _photos(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
@@ -51,7 +50,7 @@ def _photos(
     return ids
 
 
-def _events(client: TestClient, owner: Account, deployment: int) -> list[list[int]]:
+def _events(client: AppClient, owner: Account, deployment: int) -> list[list[int]]:
     """The deployment's events, each as its photos' ids in time order."""
     listed = client.get(f"{API}/deployments/{deployment}/events", headers=owner.headers)
     assert listed.status_code == 200, listed.text
@@ -64,7 +63,7 @@ def _events(client: TestClient, owner: Account, deployment: int) -> list[list[in
 
 
 def test_events_of_a_deployment_and_their_photos_in_time_order(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> None:
     trap = _deployment(client, owner, project_id, time_zone="Africa/Dar_es_Salaam")
     late, early, apart = _photos(
@@ -96,7 +95,7 @@ def test_events_of_a_deployment_and_their_photos_in_time_order(
 
 
 def test_events_follow_deletes_and_moves(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> None:
     trap = _deployment(client, owner, project_id)
     other = _deployment(client, owner, project_id)
@@ -134,7 +133,7 @@ def test_events_follow_deletes_and_moves(
 
 
 def test_a_rule_change_regroups_in_the_background_with_progress(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
@@ -166,7 +165,7 @@ def test_a_rule_change_regroups_in_the_background_with_progress(
 
 
 def test_re_read_capture_times_regroup_sequences(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
@@ -190,7 +189,7 @@ def test_re_read_capture_times_regroup_sequences(
 
 
 def test_bad_rules_are_refused_naming_the_field(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     trap = _deployment(client, owner, project_id)
     for path in (f"/projects/{project_id}/event-rule", f"/deployments/{trap}/event-rule"):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import upload
+from tests.support.app_client import AppClient
 
 
-def test_upload_reports_each_file_and_dedups(client: TestClient, owner, project_id, jpeg) -> None:
+def test_upload_reports_each_file_and_dedups(client: AppClient, owner, project_id, jpeg) -> None:
     first, second = jpeg(1), jpeg(2)
     body = upload(client, owner, project_id, ("a.jpg", first), ("b.jpg", second))
     assert body["status"] == 201
@@ -32,7 +32,7 @@ def test_upload_reports_each_file_and_dedups(client: TestClient, owner, project_
     assert listed["count"] == 2
 
 
-def test_same_bytes_twice_in_one_request(client: TestClient, owner, project_id, jpeg) -> None:
+def test_same_bytes_twice_in_one_request(client: AppClient, owner, project_id, jpeg) -> None:
     data = jpeg(3)
     body = upload(client, owner, project_id, ("x.jpg", data), ("y.jpg", data))
     assert [r["duplicate"] for r in body["results"]] == [False, True]

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.api.test_bad_input import refused
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config, registration
 
 API = "/api/v2"
@@ -34,7 +34,7 @@ def nested(depth: int) -> Any:
 
 
 @pytest.fixture
-def listing(client: TestClient, owner: Account) -> Callable[[str], int]:
+def listing(client: AppClient, owner: Account) -> Callable[[str], int]:
     """The ``count`` of a listing, as the owner sees it."""
 
     def count(path: str) -> int:
@@ -83,7 +83,7 @@ PROJECTS, DEPLOYMENTS, COLLECTIONS = (
     ],
 )
 def test_bad_strings_in_bodies_are_refused_naming_the_field(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     listing: Callable[[str], int],
@@ -98,7 +98,7 @@ def test_bad_strings_in_bodies_are_refused_naming_the_field(
 
 
 def test_a_nul_in_a_patch_changes_nothing(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     response = client.patch(
         f"{API}/projects/{project_id}", json={"name": f"a{NUL}b"}, headers=owner.headers
@@ -109,7 +109,7 @@ def test_a_nul_in_a_patch_changes_nothing(
 
 
 def test_emails_with_nul_or_control_characters_are_refused(
-    client: TestClient, admin: Account, owner: Account, project_id: int
+    client: AppClient, admin: Account, owner: Account, project_id: int
 ) -> None:
     for email in (f"ann{NUL}@example.org", "ann@exa\x07mple.org", "a" * 300 + "@example.org"):
         refused(
@@ -144,7 +144,7 @@ def test_emails_with_nul_or_control_characters_are_refused(
     ],
 )
 def test_bad_strings_in_query_strings_are_refused(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     path: str,
@@ -159,7 +159,7 @@ def test_bad_strings_in_query_strings_are_refused(
 
 
 def test_a_nul_in_a_path_string_is_refused(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     response = client.patch(
         f"{API}/projects/{project_id}/pipelines/moth%00test",
@@ -182,7 +182,7 @@ def test_a_nul_in_a_path_string_is_refused(
     ],
 )
 def test_ids_past_bigint_are_refused(
-    client: TestClient, owner: Account, method: str, path: str
+    client: AppClient, owner: Account, method: str, path: str
 ) -> None:
     response = client.request(method, API + path, headers=owner.headers)
     assert response.status_code in (400, 404), response.text
@@ -190,7 +190,7 @@ def test_ids_past_bigint_are_refused(
 
 
 def test_versions_past_a_32_bit_column_are_refused(
-    client: TestClient, owner: Account, project_id: int, listing: Callable[[str], int]
+    client: AppClient, owner: Account, project_id: int, listing: Callable[[str], int]
 ) -> None:
     where = f"/projects/{project_id}/pipelines"
     too_big = pipeline_config(version=2**31)
@@ -225,7 +225,7 @@ def test_versions_past_a_32_bit_column_are_refused(
     ],
 )
 def test_registration_strings_are_bounded(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     listing: Callable[[str], int],
@@ -241,7 +241,7 @@ def test_registration_strings_are_bounded(
 
 
 def test_a_processing_service_name_with_nul_is_refused(
-    client: TestClient, owner: Account, project_id: int, listing: Callable[[str], int]
+    client: AppClient, owner: Account, project_id: int, listing: Callable[[str], int]
 ) -> None:
     body = registration(name=f"svc{NUL}")
     where = f"/projects/{project_id}/pipelines"
@@ -255,7 +255,7 @@ def test_a_processing_service_name_with_nul_is_refused(
 
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
 def test_category_map_data_that_is_not_finite_is_refused(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     listing: Callable[[str], int],
@@ -270,7 +270,7 @@ def test_category_map_data_that_is_not_finite_is_refused(
 
 
 def test_category_map_data_nested_too_deep_is_refused(
-    client: TestClient, owner: Account, project_id: int, listing: Callable[[str], int]
+    client: AppClient, owner: Account, project_id: int, listing: Callable[[str], int]
 ) -> None:
     config = pipeline_config()
     config["algorithms"][1]["category_map"]["data"][0]["tree"] = nested(40)
@@ -288,7 +288,7 @@ def test_category_map_data_nested_too_deep_is_refused(
     ["/projects", "/jobs/1/tasks", "/tasks/next", "/jobs/1/result", "/projects/{p}/pipelines"],
 )
 def test_bodies_nested_too_deep_are_refused(
-    client: TestClient, owner: Account, project_id: int, path: str
+    client: AppClient, owner: Account, project_id: int, path: str
 ) -> None:
     body = '{"a": ' + "[" * 10_000 + "]" * 10_000 + "}"
     response = client.post(
@@ -312,7 +312,7 @@ def test_bodies_nested_too_deep_are_refused(
     ],
 )
 def test_bodies_over_their_routes_limit_are_refused(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     path: str,
     limit: int,
@@ -339,7 +339,7 @@ def test_bodies_over_their_routes_limit_are_refused(
     ],
 )
 def test_bad_client_info_is_refused(
-    client: TestClient, owner: Account, client_info: dict[str, Any], field: str
+    client: AppClient, owner: Account, client_info: dict[str, Any], field: str
 ) -> None:
     body = {"pipelines": ["moth-test"], "batch_size": 1, "client_info": client_info}
     response = client.post(f"{API}/tasks/next", **raw_json(body, owner))
@@ -347,7 +347,7 @@ def test_bad_client_info_is_refused(
 
 
 def test_a_service_named_after_a_long_hostname_gets_a_name_that_fits(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     # Found by the fuzz run: "software (hostname)" was longer than the name column (a 500 on
     # PostgreSQL) when both parts were as long as a name may be.
@@ -364,14 +364,14 @@ def test_a_service_named_after_a_long_hostname_gets_a_name_that_fits(
     assert len(service["name"]) == 255
 
 
-def test_too_many_pipelines_in_a_claim_are_refused(client: TestClient, owner: Account) -> None:
+def test_too_many_pipelines_in_a_claim_are_refused(client: AppClient, owner: Account) -> None:
     body = {"pipelines": [f"p{n}" for n in range(1001)], "batch_size": 1}
     response = client.post(f"{API}/tasks/next", json=body, headers=owner.headers)
     refused(response, 400, "pipelines", "1000")
 
 
 def test_too_many_reply_subjects_in_an_extension_are_refused(
-    client: TestClient, owner: Account
+    client: AppClient, owner: Account
 ) -> None:
     body = {"reply_subjects": ["x"] * 1001, "seconds": 60}
     response = client.post(f"{API}/tasks/extend", json=body, headers=owner.headers)
@@ -397,7 +397,7 @@ def test_too_many_reply_subjects_in_an_extension_are_refused(
     ],
 )
 def test_bad_numbers_in_bodies_are_refused(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     listing: Callable[[str], int],

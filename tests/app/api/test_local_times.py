@@ -7,9 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 
 API = "/api/v2"
 DAR = "Africa/Dar_es_Salaam"
@@ -17,7 +16,7 @@ DAR = "Africa/Dar_es_Salaam"
 NAIVE = datetime(2024, 6, 21, 22, 0, 0)
 
 
-def _deployment(client: TestClient, owner: Account, project_id: int, **body: Any) -> Any:
+def _deployment(client: AppClient, owner: Account, project_id: int, **body: Any) -> Any:
     return client.post(
         f"{API}/projects/{project_id}/deployments",
         json={"name": "Trap", **body},
@@ -26,7 +25,7 @@ def _deployment(client: TestClient, owner: Account, project_id: int, **body: Any
 
 
 def _upload(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
@@ -47,7 +46,7 @@ def _upload(
     return int(body["results"][0]["id"])
 
 
-def _captured(client: TestClient, owner: Account, image_id: int) -> str:
+def _captured(client: AppClient, owner: Account, image_id: int) -> str:
     answer = client.get(f"{API}/images/{image_id}", headers=owner.headers)
     assert answer.status_code == 200, answer.text
     return str(answer.json()["captured_at"])

@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import jsonschema
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 
 API = "/api/v2"
 ROUTE = "/projects/{project_id}/members"
@@ -22,7 +22,7 @@ def _request_schema(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_valid_bodies_refused_for_what_the_database_holds_are_404_or_409(
-    client: TestClient,
+    client: AppClient,
     admin: Account,
     owner: Account,
     project_id: int,
@@ -64,7 +64,7 @@ def test_valid_bodies_refused_for_what_the_database_holds_are_404_or_409(
 
 
 def test_the_documented_email_pattern_means_what_the_server_does_in_any_regex_engine(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     document = client.get(f"{API}/openapi.json").json()
     ref = _request_schema(document)["$ref"].rsplit("/", 1)[-1]

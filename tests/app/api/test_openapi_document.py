@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 
 API = "/api/v2"
 
@@ -19,7 +18,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
     ]
 
 
-def test_validation_errors_are_documented_as_the_400s_they_are(client: TestClient) -> None:
+def test_validation_errors_are_documented_as_the_400s_they_are(client: AppClient) -> None:
     document = client.get(f"{API}/openapi.json").json()
     assert "HTTPValidationError" not in document["components"]["schemas"]
     for method, path, operation in _operations(document):
@@ -33,7 +32,7 @@ def test_validation_errors_are_documented_as_the_400s_they_are(client: TestClien
     assert answer.status_code in (400, 401)
 
 
-def test_errors_each_operation_can_answer_are_documented(client: TestClient) -> None:
+def test_errors_each_operation_can_answer_are_documented(client: AppClient) -> None:
     document = client.get(f"{API}/openapi.json").json()
     operations = {(m, p): op for m, p, op in _operations(document)}
     create_job = operations["POST", f"{API}/jobs"]["responses"]
@@ -48,7 +47,7 @@ def test_errors_each_operation_can_answer_are_documented(client: TestClient) -> 
     assert "security" not in operations["GET", "/livez"]
 
 
-def test_redirects_are_documented_as_redirects(client: TestClient) -> None:
+def test_redirects_are_documented_as_redirects(client: AppClient) -> None:
     document = client.get(f"{API}/openapi.json").json()
     for name in ("download", "thumbnail"):
         answer = document["paths"][f"{API}/images/{{image_id}}/{name}"]["get"]["responses"]["307"]
@@ -57,7 +56,7 @@ def test_redirects_are_documented_as_redirects(client: TestClient) -> None:
 
 
 def test_instants_in_answers_carry_their_offset(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     document = client.get(f"{API}/openapi.json").json()
     created = document["components"]["schemas"]["ProjectOut"]["properties"]["created_at"]
@@ -75,7 +74,7 @@ def test_instants_in_answers_carry_their_offset(
     assert "date-time" not in str(started)
 
 
-def test_a_405_allows_every_method_of_its_path(client: TestClient, owner: Account) -> None:
+def test_a_405_allows_every_method_of_its_path(client: AppClient, owner: Account) -> None:
     answer = client.put(f"{API}/jobs", headers=owner.headers)
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"
@@ -83,7 +82,7 @@ def test_a_405_allows_every_method_of_its_path(client: TestClient, owner: Accoun
 
 
 def test_numbers_and_booleans_are_not_taken_from_strings(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     for body, field in (
         ({"name": "x", "latitude": "45.5"}, "latitude"),

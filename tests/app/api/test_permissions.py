@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import BACKENDS, Account
+from tests.support.app_client import AppClient
 from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
 from trapline.app import create_app
 from trapline.db.engine import Database
@@ -66,7 +66,7 @@ def _small_jpeg() -> bytes:
 class Site:
     """One backend's database and app, with an account for every kind of caller."""
 
-    client: TestClient
+    client: AppClient
     accounts: dict[str, Account]
     shared: World | None = None
 
@@ -116,7 +116,7 @@ class Sites:
         self.cleanups.append(db.dispose)
         platform = Platform.from_settings(settings, db=db)
         self.cleanups.append(platform.close)
-        client = TestClient(create_app(platform))
+        client = AppClient(create_app(platform))
         client.__enter__()
         self.cleanups.append(lambda: client.__exit__(None, None, None))
 

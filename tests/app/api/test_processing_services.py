@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.api import test_permissions as permissions
 from tests.app.api.test_permissions import _generic
@@ -31,6 +30,7 @@ from tests.app.api.test_permissions_jobs import (
     build_job_world,
     sites,
 )
+from tests.support.app_client import AppClient
 
 # The job matrix's fixtures, shared: a world per backend, built once per module.
 __all__ = ["backend", "sites"]
@@ -158,7 +158,7 @@ def service() -> Iterator[FakeService]:
 
 
 def register(
-    client: TestClient, account: Account, project: int, url: str, name: str = "GPU box"
+    client: AppClient, account: Account, project: int, url: str, name: str = "GPU box"
 ) -> httpx.Response:
     return client.post(
         f"{API}/projects/{project}/processing-services/",
@@ -167,14 +167,14 @@ def register(
     )
 
 
-def listed(client: TestClient, account: Account, project: int) -> list[dict[str, Any]]:
+def listed(client: AppClient, account: Account, project: int) -> list[dict[str, Any]]:
     answer = client.get(f"{API}/projects/{project}/processing-services/", headers=account.headers)
     assert answer.status_code == 200, answer.text
     return list(answer.json()["results"])
 
 
 def test_registering_a_service_registers_the_pipelines_of_its_info(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     answer = register(client, owner, project_id, service.url + "/")
 
@@ -208,7 +208,7 @@ def test_registering_a_service_registers_the_pipelines_of_its_info(
 
 
 def test_registering_again_updates_the_same_service(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     first = register(client, owner, project_id, service.url).json()
 
@@ -221,7 +221,7 @@ def test_registering_again_updates_the_same_service(
 
 
 def test_pipelines_the_service_no_longer_offers_are_dropped_from_it(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     register(client, owner, project_id, service.url)
     service.slug = "quarter-two"
@@ -268,7 +268,7 @@ def test_pipelines_the_service_no_longer_offers_are_dropped_from_it(
     ],
 )
 def test_a_url_that_is_no_service_gets_a_502_and_registers_nothing(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     service: FakeService,
@@ -291,7 +291,7 @@ def test_a_url_that_is_no_service_gets_a_502_and_registers_nothing(
 
 
 def test_an_unreachable_url_gets_a_502_naming_it(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -324,7 +324,7 @@ def test_an_unreachable_url_gets_a_502_naming_it(
     ],
 )
 def test_bad_bodies_get_a_400_before_any_call(
-    client: TestClient, owner: Account, project_id: int, body: dict[str, Any], says: str
+    client: AppClient, owner: Account, project_id: int, body: dict[str, Any], says: str
 ) -> None:
     answer = client.post(
         f"{API}/projects/{project_id}/processing-services", json=body, headers=owner.headers
@@ -356,7 +356,7 @@ NO_ALLOW_LIST = pytest.mark.parametrize("allow_networks", [pytest.param([], id="
     ],
 )
 def test_an_ordinary_account_cannot_make_the_platform_call_loopback(
-    client: TestClient, owner: Account, project_id: int, spelling: str
+    client: AppClient, owner: Account, project_id: int, spelling: str
 ) -> None:
     with listener() as local:
         url = spelling.format(port=httpx.URL(local.url).port)
@@ -385,7 +385,7 @@ def test_an_ordinary_account_cannot_make_the_platform_call_loopback(
     ],
 )
 def test_addresses_outside_the_allow_list_stay_refused(
-    client: TestClient, owner: Account, project_id: int, url: str, says: str
+    client: AppClient, owner: Account, project_id: int, url: str, says: str
 ) -> None:
     """Refused before anything is connected to: these addresses are never dialled in tests."""
     answer = register(client, owner, project_id, url)
@@ -398,7 +398,7 @@ def test_addresses_outside_the_allow_list_stay_refused(
 
 @NO_ALLOW_LIST
 def test_an_admin_may_register_a_loopback_service(
-    client: TestClient, owner: Account, admin: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, admin: Account, project_id: int, service: FakeService
 ) -> None:
     answer = register(client, admin, project_id, service.url)
 
@@ -412,7 +412,7 @@ def test_an_admin_may_register_a_loopback_service(
 
 @pytest.mark.parametrize("allow_networks", [["127.0.0.1/32"]])
 def test_the_allow_list_lets_a_manager_register_a_service_in_it(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     answer = register(client, owner, project_id, service.url)
 
@@ -424,7 +424,7 @@ def test_the_allow_list_lets_a_manager_register_a_service_in_it(
 
 @pytest.mark.parametrize("allow_networks", [["127.0.0.1/32"]])
 def test_a_redirect_to_a_blocked_address_is_not_followed(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     with (
         listener("127.0.0.2") as blocked,  # outside the allow-list
@@ -443,7 +443,7 @@ def test_a_redirect_to_a_blocked_address_is_not_followed(
 
 
 def test_what_a_service_says_with_an_error_is_not_kept_as_its_last_error(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     register(client, owner, project_id, service.url)
     service.ready_answer = (503, {"detail": "connected to postgres://admin:hunter2@10.0.0.7"})
@@ -458,7 +458,7 @@ def test_what_a_service_says_with_an_error_is_not_kept_as_its_last_error(
 
 
 def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     pulled = client.post(
         f"{API}/projects/{project_id}/pipelines/",
@@ -487,14 +487,14 @@ def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
 # -- status checks --
 
 
-def _check_now(client: TestClient) -> None:
+def _check_now(client: AppClient) -> None:
     runner: DutyRunner = client.app.state.platform.duties  # type: ignore[attr-defined]
     (duty,) = [d for d in runner.duties if d.name == "service-status"]
     duty.run()
 
 
 def test_status_checks_take_a_service_offline_and_back(
-    client: TestClient, owner: Account, project_id: int, service: FakeService
+    client: AppClient, owner: Account, project_id: int, service: FakeService
 ) -> None:
     register(client, owner, project_id, service.url)
 
@@ -514,7 +514,7 @@ def test_status_checks_take_a_service_offline_and_back(
 
 
 def test_a_service_that_went_away_is_shown_offline_with_the_reason(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     with fake_service() as gone:
         register(client, owner, project_id, gone.url)
@@ -527,7 +527,7 @@ def test_a_service_that_went_away_is_shown_offline_with_the_reason(
 
 
 def test_the_server_runs_the_status_checks_and_the_dispatcher_as_duties(
-    client: TestClient, settings: Settings
+    client: AppClient, settings: Settings
 ) -> None:
     runner: DutyRunner = client.app.state.platform.duties  # type: ignore[attr-defined]
     intervals = {d.name: d.interval for d in runner.duties}
@@ -551,7 +551,7 @@ def test_a_push_service_is_online_while_its_last_check_passed_recently() -> None
 
 @NO_ALLOW_LIST
 def test_an_info_answer_trickled_slowly_is_cut_off_at_the_deadline_of_the_whole_call(
-    client: TestClient, admin: Account, project_id: int, service: FakeService
+    client: AppClient, admin: Account, project_id: int, service: FakeService
 ) -> None:
     # Every byte arrives well within a read's timeout; the whole answer would take 6 s.
     service.info_answer = (200, {"name": "slow", "pipelines": []})
@@ -568,7 +568,7 @@ def test_an_info_answer_trickled_slowly_is_cut_off_at_the_deadline_of_the_whole_
 
 @NO_ALLOW_LIST
 def test_an_info_answer_larger_than_a_registration_is_refused_unread(
-    client: TestClient, admin: Account, project_id: int, service: FakeService
+    client: AppClient, admin: Account, project_id: int, service: FakeService
 ) -> None:
     service.info_length = MAX_INFO_BYTES + 1  # declared; the few bytes sent are never read
 
@@ -581,7 +581,7 @@ def test_an_info_answer_larger_than_a_registration_is_refused_unread(
 
 @NO_ALLOW_LIST
 def test_an_info_answer_has_the_item_caps_of_a_pull_registration(
-    client: TestClient, admin: Account, project_id: int, service: FakeService
+    client: AppClient, admin: Account, project_id: int, service: FakeService
 ) -> None:
     many = [pipeline_config(f"p{n}") for n in range(MAX_PIPELINES + 1)]
     service.info_answer = (200, {"name": "many", "pipelines": many})
@@ -595,7 +595,7 @@ def test_an_info_answer_has_the_item_caps_of_a_pull_registration(
 
 @NO_ALLOW_LIST
 def test_an_info_answer_of_too_many_json_objects_is_refused_before_it_is_parsed(
-    client: TestClient, admin: Account, project_id: int, service: FakeService
+    client: AppClient, admin: Account, project_id: int, service: FakeService
 ) -> None:
     # Small in bytes, huge once parsed: each {} costs ~70 bytes of memory.
     config = pipeline_config("many")

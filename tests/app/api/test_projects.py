@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from tests.support.app_client import AppClient
 
 
-def test_admin_creates_users_and_users_make_tokens(client: TestClient, admin) -> None:
+def test_admin_creates_users_and_users_make_tokens(client: AppClient, admin) -> None:
     made = client.post(
         "/api/v2/users/", json={"email": "Ann@Example.org", "name": "Ann"}, headers=admin.headers
     )
@@ -15,7 +15,7 @@ def test_admin_creates_users_and_users_make_tokens(client: TestClient, admin) ->
     assert again.status_code == 409
 
 
-def test_token_life_cycle(client: TestClient, owner) -> None:
+def test_token_life_cycle(client: AppClient, owner) -> None:
     made = client.post("/api/v2/tokens/", json={"name": "laptop"}, headers=owner.headers)
     assert made.status_code == 201
     body = made.json()

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.pipelines import QuarterPipeline
 from tests.support.protocol import registration
 from tests.support.push_services import BOX, FakeService, fake_service, found_one_moth
@@ -66,7 +66,7 @@ def service() -> Iterator[FakeService]:
 
 
 @pytest.fixture
-def dispatcher(client: TestClient) -> PushDispatcher:
+def dispatcher(client: AppClient) -> PushDispatcher:
     push: PushDispatcher = client.app.state.platform.push  # type: ignore[attr-defined]
     push.retry = QUICK
     return push
@@ -75,7 +75,7 @@ def dispatcher(client: TestClient) -> PushDispatcher:
 class Project:
     """The owner's project, with images and a registered push service."""
 
-    def __init__(self, client: TestClient, owner: Account, project_id: int, jpeg: Any) -> None:
+    def __init__(self, client: AppClient, owner: Account, project_id: int, jpeg: Any) -> None:
         self.client, self.owner, self.id, self.jpeg = client, owner, project_id, jpeg
 
     def images(self, count: int, first_seed: int = 0) -> list[int]:
@@ -154,7 +154,7 @@ class Project:
 
 
 @pytest.fixture
-def project(client: TestClient, owner: Account, project_id: int, jpeg: Any) -> Project:
+def project(client: AppClient, owner: Account, project_id: int, jpeg: Any) -> Project:
     return Project(client, owner, project_id, jpeg)
 
 
@@ -358,7 +358,7 @@ def test_an_owner_cannot_register_again_an_admins_loopback_service(
     project: Project,
     service: FakeService,
     dispatcher: PushDispatcher,
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     admin: Account,
 ) -> None:
@@ -520,7 +520,7 @@ def test_closing_the_platform_stops_the_dispatchers_threads(
     from trapline.platform import Platform
 
     platform = Platform.from_settings(settings, db=app_db)
-    with TestClient(create_app(platform)) as own:
+    with AppClient(create_app(platform)) as own:
         made = own.post(f"{API}/projects/", json={"name": "Short"}, headers=owner.headers)
         project = Project(own, owner, int(made.json()["id"]), jpeg)
         project.images(3)

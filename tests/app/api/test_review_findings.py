@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.processes import clean_env, running, trapline_command
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration
 from trapline.http.limits import JSON_CONTAINERS, REGISTRATION_CONTAINERS, RESULTS_CONTAINERS
@@ -36,7 +36,7 @@ def empties(count: int) -> bytes:
 
 
 def post_raw(
-    client: TestClient,
+    client: AppClient,
     path: str,
     body: bytes,
     account: Account,
@@ -54,7 +54,7 @@ MULTIPART = "multipart/form-data; boundary=zz"
 
 
 def test_results_for_a_job_the_caller_may_not_work_on_are_answered_before_the_body_is_read(
-    client: TestClient, owner: Account, make_account: Any, project_id: int
+    client: AppClient, owner: Account, make_account: Any, project_id: int
 ) -> None:
     # Not JSON at all: a 404 (not a 400) shows the body was never parsed.
     missing = post_raw(client, "/jobs/987654/result/", b"{not json", owner)
@@ -66,7 +66,7 @@ def test_results_for_a_job_the_caller_may_not_work_on_are_answered_before_the_bo
 
 
 def test_a_registration_for_a_project_the_caller_may_not_use_is_answered_before_the_body(
-    client: TestClient, owner: Account, make_account: Any, project_id: int
+    client: AppClient, owner: Account, make_account: Any, project_id: int
 ) -> None:
     stranger = make_account("stranger@example.org")
     theirs = post_raw(client, f"/projects/{project_id}/pipelines/", b"{not json", stranger)
@@ -77,7 +77,7 @@ def test_a_registration_for_a_project_the_caller_may_not_use_is_answered_before_
 
 
 def test_a_registration_over_its_container_budget_is_refused_before_it_is_parsed(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     body = (
         b'{"processing_service_name":"evil","pipelines":[{"name":"q","slug":"qs","algorithms":'
@@ -95,7 +95,7 @@ def test_a_registration_over_its_container_budget_is_refused_before_it_is_parsed
 
 
 def test_a_body_the_framework_parses_has_a_container_budget_too(
-    client: TestClient, owner: Account
+    client: AppClient, owner: Account
 ) -> None:
     # Unknown keys are ignored once parsed, but parsing them was the cost.
     body = b'{"name":"many","ignored":' + empties(JSON_CONTAINERS) + b"}"
@@ -107,7 +107,7 @@ def test_a_body_the_framework_parses_has_a_container_budget_too(
 
 
 def test_results_over_their_container_budget_are_refused(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> None:
     # The caller may work on the job (it exists in their project) but sends too much.
     registered = client.post(
@@ -202,7 +202,7 @@ def _pipelines(count: int, algorithms: int) -> list[dict[str, Any]]:
     ids=["pipelines", "algorithms-of-one", "algorithms-in-all"],
 )
 def test_registrations_past_the_item_caps_are_refused(
-    client: TestClient, owner: Account, project_id: int, count: int, algorithms: int, says: str
+    client: AppClient, owner: Account, project_id: int, count: int, algorithms: int, says: str
 ) -> None:
     body = registration(*_pipelines(count, algorithms))
     answer = client.post(
@@ -215,7 +215,7 @@ def test_registrations_past_the_item_caps_are_refused(
 
 
 def test_a_registration_at_the_caps_is_accepted(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     body = registration(*_pipelines(MAX_REGISTERED_ALGORITHMS // MAX_ALGORITHMS, MAX_ALGORITHMS))
     answer = client.post(
@@ -244,7 +244,7 @@ SURROGATE_VALUE = (
     ids=["value", "key", "nested"],
 )
 def test_lone_surrogates_in_free_form_json_are_refused_before_anything_is_stored(
-    client: TestClient, owner: Account, project_id: int, body: str
+    client: AppClient, owner: Account, project_id: int, body: str
 ) -> None:
     answer = post_raw(client, f"/projects/{project_id}/pipelines/", body.encode(), owner)
     assert answer.status_code == 400, answer.text
@@ -279,7 +279,7 @@ def test_free_form_json_parsed_elsewhere_refuses_lone_surrogates_too(data: Any) 
     ],
 )
 def test_one_line_names_refuse_invisible_controls(
-    client: TestClient, owner: Account, project_id: int, name: str
+    client: AppClient, owner: Account, project_id: int, name: str
 ) -> None:
     service = client.post(
         f"{API}/projects/{project_id}/pipelines/",
@@ -294,7 +294,7 @@ def test_one_line_names_refuse_invisible_controls(
 
 
 def test_uploaded_filenames_lose_invisible_controls(
-    client: TestClient, owner: Account, project_id: int, jpeg: Any
+    client: AppClient, owner: Account, project_id: int, jpeg: Any
 ) -> None:
     made = upload(client, owner, project_id, ("\u202egpj\u2028.exe\x85", jpeg()))
     assert made["status"] == 201, made

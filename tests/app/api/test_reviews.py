@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi.testclient import TestClient
-
 from tests.app.protocol.conftest import Protocol
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 
 
 def _detection_id(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> tuple[Protocol, int, int]:
     proto = Protocol(client, owner, project_id, jpeg)
     assert proto.register(pipeline_config()).status_code == 201
@@ -30,7 +29,7 @@ def _detection_id(
 
 
 def test_member_reviews_and_everyone_in_the_project_sees_it(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
@@ -59,7 +58,7 @@ def test_member_reviews_and_everyone_in_the_project_sees_it(
 
 
 def test_foreign_annotation_is_404_and_relabel_needs_a_label(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],

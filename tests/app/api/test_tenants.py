@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.protocol.conftest import Protocol
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from trapline.db.engine import Database
 from trapline.db.ids import reserve_ids
@@ -34,7 +34,7 @@ def settings(settings: Settings) -> Settings:
     return settings.updated(access_cache_seconds=600.0)
 
 
-def _project(client: TestClient, account: Account, name: str) -> Protocol:
+def _project(client: AppClient, account: Account, name: str) -> Protocol:
     made = client.post(f"{API}/projects/", json={"name": name}, headers=account.headers)
     assert made.status_code == 201, made.text
     return Protocol(client, account, int(made.json()["id"]), _jpeg)
@@ -46,7 +46,7 @@ def _jpeg(seed: int = 0, **kwargs: Any) -> bytes:
     return light_trap_jpeg(seed, **kwargs)
 
 
-def _registered(client: TestClient, account: Account, name: str) -> Protocol:
+def _registered(client: AppClient, account: Account, name: str) -> Protocol:
     proto = _project(client, account, name)
     response = proto.register(pipeline_config())
     assert response.status_code == 201, response.text
@@ -57,7 +57,7 @@ def _registered(client: TestClient, account: Account, name: str) -> Protocol:
 
 
 def test_a_deleted_objects_id_is_never_handed_out_again(
-    client: TestClient, owner: Account, make_account: Callable[..., Account]
+    client: AppClient, owner: Account, make_account: Callable[..., Account]
 ) -> None:
     other = make_account("oscar")
     first = _registered(client, owner, "A")
@@ -105,7 +105,7 @@ def test_reserved_ids_are_never_handed_out_again(app_db: Database) -> None:
 
 
 def test_a_deleted_job_is_not_served_to_its_old_workers_even_remembered(
-    client: TestClient, owner: Account, make_account: Callable[..., Account]
+    client: AppClient, owner: Account, make_account: Callable[..., Account]
 ) -> None:
     """The issue's scenario: project A's worker was serving job J when J was deleted; a job
     then made in project B must never reach A's worker, under J's id or any other."""
@@ -130,7 +130,7 @@ def test_a_deleted_job_is_not_served_to_its_old_workers_even_remembered(
 
 @pytest.mark.parametrize("change", ["delete project", "remove member", "lower role", "cancel"])
 def test_a_change_of_access_applies_at_once_to_a_remembered_worker(
-    client: TestClient, owner: Account, make_account: Callable[..., Account], change: str
+    client: AppClient, owner: Account, make_account: Callable[..., Account], change: str
 ) -> None:
     worker = make_account("walter")
     ours = _registered(client, owner, "A")
@@ -166,7 +166,7 @@ def test_a_change_of_access_applies_at_once_to_a_remembered_worker(
 
 
 def test_a_lease_token_of_another_projects_task_is_rejected_on_any_job_path(
-    client: TestClient, owner: Account, make_account: Callable[..., Account]
+    client: AppClient, owner: Account, make_account: Callable[..., Account]
 ) -> None:
     """A's worker holds a valid lease token of B's task (a B member handed it over): posted
     to A's job or to B's job, the result is rejected and stored nowhere."""
@@ -193,7 +193,7 @@ def test_a_lease_token_of_another_projects_task_is_rejected_on_any_job_path(
 # Membership: managers add people; service accounts work only for their own projects.
 
 
-def _service_token(client: TestClient, manager: Account, project_id: int) -> Account:
+def _service_token(client: AppClient, manager: Account, project_id: int) -> Account:
     made = client.post(
         f"{API}/projects/{project_id}/service-tokens",
         json={"name": "farm"},
@@ -207,7 +207,7 @@ def _service_token(client: TestClient, manager: Account, project_id: int) -> Acc
 
 
 def test_a_manager_cannot_add_another_projects_service_account_nor_tell_it_from_nobody(
-    client: TestClient, owner: Account, make_account: Callable[..., Account]
+    client: AppClient, owner: Account, make_account: Callable[..., Account]
 ) -> None:
     stranger = make_account("mallory")
     theirs = _registered(client, stranger, "B")
@@ -239,7 +239,7 @@ def test_a_manager_cannot_add_another_projects_service_account_nor_tell_it_from_
 
 
 def test_a_manager_granting_owner_learns_nothing_of_who_exists(
-    client: TestClient, owner: Account, make_account: Callable[..., Account]
+    client: AppClient, owner: Account, make_account: Callable[..., Account]
 ) -> None:
     """A manager may not make owners: the refusal is the same for a person and for nobody,
     and it adds nobody."""
@@ -263,7 +263,7 @@ def test_a_manager_granting_owner_learns_nothing_of_who_exists(
 
 
 def test_an_admin_may_add_a_service_account_as_a_viewer_only(
-    client: TestClient, owner: Account, admin: Account
+    client: AppClient, owner: Account, admin: Account
 ) -> None:
     theirs = _project(client, owner, "B")
     service = _service_token(client, owner, theirs.project_id)
@@ -296,7 +296,7 @@ def test_an_admin_may_add_a_service_account_as_a_viewer_only(
     ],
 )
 def test_a_service_token_does_nothing_but_work(
-    client: TestClient, owner: Account, method: str, path: str, body: dict[str, Any] | None
+    client: AppClient, owner: Account, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     ours = _project(client, owner, "A")
     service = _service_token(client, owner, ours.project_id)
@@ -317,7 +317,7 @@ def test_a_service_token_does_nothing_but_work(
 
 
 def test_adding_a_person_gives_the_adder_no_power_over_them(
-    client: TestClient, owner: Account, make_account: Callable[..., Account]
+    client: AppClient, owner: Account, make_account: Callable[..., Account]
 ) -> None:
     """A manager who adds someone cannot act as them or reach what else is theirs."""
     person = make_account("petra")
@@ -343,7 +343,7 @@ def test_adding_a_person_gives_the_adder_no_power_over_them(
 # Smaller leaks.
 
 
-def test_links_are_never_built_from_the_host_header(client: TestClient, owner: Account) -> None:
+def test_links_are_never_built_from_the_host_header(client: AppClient, owner: Account) -> None:
     """With no public URL set, task image links and download redirects name the server's own
     address, whatever Host a caller sends."""
     ours = _registered(client, owner, "A")
@@ -362,9 +362,7 @@ def test_links_are_never_built_from_the_host_header(client: TestClient, owner: A
     assert download.headers["location"].startswith("http://127.0.0.1:8000/")
 
 
-def test_list_links_are_never_built_from_the_host_header(
-    client: TestClient, owner: Account
-) -> None:
+def test_list_links_are_never_built_from_the_host_header(client: AppClient, owner: Account) -> None:
     """``next``/``previous`` of offset and cursor listings name the server's own address: a
     client following them sends its token there."""
     ours = _project(client, owner, "A")
@@ -381,7 +379,7 @@ def test_list_links_are_never_built_from_the_host_header(
     assert "evil.example" not in projects.text
 
 
-def test_a_made_up_cursor_is_refused_not_a_crash(client: TestClient, owner: Account) -> None:
+def test_a_made_up_cursor_is_refused_not_a_crash(client: AppClient, owner: Account) -> None:
     """A cursor whose id is ``true`` (an int to Python) or whose sort key is no date-time."""
     ours = _project(client, owner, "A")
     ours.images(1)
@@ -398,7 +396,7 @@ def test_a_made_up_cursor_is_refused_not_a_crash(client: TestClient, owner: Acco
 
 
 def test_a_path_with_encoded_line_breaks_writes_one_log_line(
-    client: TestClient, owner: Account
+    client: AppClient, owner: Account
 ) -> None:
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)

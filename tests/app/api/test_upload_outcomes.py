@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-
 from tests.app.api.test_uploads_hardening import blob_files, flat_png
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from trapline.settings import Settings
 
 
 def test_each_file_gets_its_outcome_and_the_good_ones_are_stored(
-    client: TestClient, settings: Settings, owner: Account, project_id: int, jpeg
+    client: AppClient, settings: Settings, owner: Account, project_id: int, jpeg
 ) -> None:
     known = upload(client, owner, project_id, ("old.jpg", jpeg(1)))["results"][0]
     body = upload(
@@ -47,7 +46,7 @@ def test_each_file_gets_its_outcome_and_the_good_ones_are_stored(
 
 
 def test_when_every_file_is_refused_the_answer_is_the_error(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     body = upload(client, owner, project_id, ("notes.txt", b"x"), ("more.txt", b"y"))
     assert body["status"] == 415

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging import limits as decode_limits
@@ -40,14 +40,14 @@ def blob_files(settings: Settings) -> list[str]:
 
 
 @pytest.fixture
-def client_with(settings: Settings, app_db: Database) -> Iterator[Callable[..., TestClient]]:
+def client_with(settings: Settings, app_db: Database) -> Iterator[Callable[..., AppClient]]:
     """``client_with(max_decode_bytes=...)``: another app on the same database and files."""
-    clients: list[TestClient] = []
+    clients: list[AppClient] = []
     platforms: list[Platform] = []
 
-    def make(**changes: object) -> TestClient:
+    def make(**changes: object) -> AppClient:
         platforms.append(Platform.from_settings(settings.updated(**changes), db=app_db))
-        test_client = TestClient(create_app(platforms[-1]))
+        test_client = AppClient(create_app(platforms[-1]))
         clients.append(test_client.__enter__())
         return test_client
 
@@ -62,7 +62,7 @@ def client_with(settings: Settings, app_db: Database) -> Iterator[Callable[..., 
 
 
 def test_small_pngs_of_huge_pixels_are_refused_unread(
-    client: TestClient, settings: Settings, owner: Account, project_id: int
+    client: AppClient, settings: Settings, owner: Account, project_id: int
 ) -> None:
     # The issue's example: ~1 MB files of 9,400 x 9,400 RGBA, 353 MB each once decoded.
     files = [(f"huge-{n}.png", flat_png(9400, 9400, (n, 90, 160, 255))) for n in range(4)]
@@ -75,8 +75,8 @@ def test_small_pngs_of_huge_pixels_are_refused_unread(
 
 
 def test_a_large_thumbnail_made_on_demand_is_bounded_too(
-    client: TestClient,
-    client_with: Callable[..., TestClient],
+    client: AppClient,
+    client_with: Callable[..., AppClient],
     owner: Account,
     project_id: int,
 ) -> None:
@@ -94,7 +94,7 @@ def test_a_large_thumbnail_made_on_demand_is_bounded_too(
 
 
 def test_decodes_share_the_process_slots(
-    client_with: Callable[..., TestClient],
+    client_with: Callable[..., AppClient],
     owner: Account,
     project_id: int,
     monkeypatch: pytest.MonkeyPatch,
@@ -129,7 +129,7 @@ def noisy_png(seed: int, width: int = 1200, height: int = 900) -> bytes:
 
 
 def test_concurrent_identical_uploads_keep_one_copy(
-    client: TestClient, settings: Settings, owner: Account, project_id: int
+    client: AppClient, settings: Settings, owner: Account, project_id: int
 ) -> None:
     data = noisy_png(1)
     uploads = 6
@@ -180,7 +180,7 @@ _REFUSE_IMAGES = {
 
 @pytest.mark.parametrize(("fault", "status"), [("integrity", 409), ("failure", 503)])
 def test_a_failed_insert_leaves_no_file(
-    client: TestClient,
+    client: AppClient,
     app_db: Database,
     settings: Settings,
     owner: Account,
@@ -206,14 +206,14 @@ def test_a_failed_insert_leaves_no_file(
 # Blob answers
 
 
-def signed_location(client: TestClient, account: Account, path: str) -> str:
+def signed_location(client: AppClient, account: Account, path: str) -> str:
     response = client.get(path, headers=account.headers, follow_redirects=False)
     assert response.status_code == 307, response.text
     return str(response.headers["location"])
 
 
 def test_blobs_are_served_as_their_checked_type_and_never_sniffed(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     image_id = upload(client, owner, project_id, ("a.png", flat_png(300, 200, (1, 2, 3))))[
         "results"
@@ -229,7 +229,7 @@ def test_blobs_are_served_as_their_checked_type_and_never_sniffed(
     assert thumbnail.headers["x-content-type-options"] == "nosniff"
 
 
-def test_other_blobs_are_only_downloaded(client: TestClient) -> None:
+def test_other_blobs_are_only_downloaded(client: AppClient) -> None:
     store = client.app.state.platform.store  # type: ignore[attr-defined]
     store.put_bytes("artifacts/1/report.html", b"<script>alert(document.cookie)</script>")
     response = client.get(store.signed_url("artifacts/1/report.html"))
@@ -239,7 +239,7 @@ def test_other_blobs_are_only_downloaded(client: TestClient) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_every_answer_says_nosniff(client: TestClient, owner: Account) -> None:
+def test_every_answer_says_nosniff(client: AppClient, owner: Account) -> None:
     answers = [
         client.get("/"),
         client.get("/api/v2/projects"),  # 401
@@ -251,7 +251,7 @@ def test_every_answer_says_nosniff(client: TestClient, owner: Account) -> None:
 
 
 def test_a_signed_link_cannot_overwrite_an_original(
-    client: TestClient, settings: Settings, owner: Account, project_id: int
+    client: AppClient, settings: Settings, owner: Account, project_id: int
 ) -> None:
     data = flat_png(300, 200, (9, 8, 7))
     image_id = upload(client, owner, project_id, ("a.png", data))["results"][0]["id"]
@@ -284,7 +284,7 @@ def mode(path: Path) -> int:
 
 
 def test_blobs_are_private_to_the_server_user(
-    open_umask: None, client: TestClient, settings: Settings, owner: Account, project_id: int
+    open_umask: None, client: AppClient, settings: Settings, owner: Account, project_id: int
 ) -> None:
     image_id = upload(client, owner, project_id, ("a.png", flat_png(300, 200, (1, 1, 1))))[
         "results"

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account, make_settings, upload
+from tests.support.app_client import AppClient
 from trapline.domain.callbacks import sign
 from trapline.settings import Settings
 
@@ -45,7 +45,7 @@ def signed_headers(
 class Pipeline:
     """Signs and sends callback calls through a test client."""
 
-    client: TestClient
+    client: AppClient
     secret: str = SECRET
     key_id: str | None = None
     prefix: str = "/api"
@@ -57,14 +57,12 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(client: TestClient) -> Pipeline:
+def pipeline(client: AppClient) -> Pipeline:
     return Pipeline(client)
 
 
 @pytest.fixture
-def image_id(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
-) -> int:
+def image_id(client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]) -> int:
     """One 320 x 240 image in the owner's project."""
     answer = upload(client, owner, project_id, ("a.jpg", jpeg(1)))
     assert answer["status"] == 201, answer
@@ -72,7 +70,7 @@ def image_id(
 
 
 def create_analysis(
-    client: TestClient, account: Account, image: int, prefix: str = "/api", **extra: Any
+    client: AppClient, account: Account, image: int, prefix: str = "/api", **extra: Any
 ) -> httpx.Response:
     body = {
         "image_id": image,

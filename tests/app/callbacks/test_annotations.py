@@ -8,28 +8,31 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis
 from tests.app.callbacks.test_lifecycle import box, png
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.types import utcnow
 from trapline.platform import Platform
 from trapline.protocol.callbacks import BulkIn
 from trapline.services.duties import fail_stuck_analyses
 
-_stamps = iter(range(10_000))
+_used: set[int] = set()
 
 
 def _fresh() -> int:
-    """A timestamp no other call of the test used (the same body and time is
-    the same call again, answered as the first was)."""
-    return int(time.time()) - next(_stamps) % 250
+    """A timestamp no other call of this process used (the same body and time is the same
+    call again, answered as the first was), within the server's skew of 300 s either way."""
+    now = int(time.time())
+    stamp = next(s for s in range(now + 290, now - 290, -1) if s not in _used)
+    _used.add(stamp)
+    return stamp
 
 
 @pytest.fixture
-def analysis(client: TestClient, owner: Account, image_id: int) -> int:
+def analysis(client: AppClient, owner: Account, image_id: int) -> int:
     created = create_analysis(client, owner, image_id)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
@@ -44,7 +47,7 @@ def bulk(pipeline: Pipeline, aid: int, items: list[Any], mode: str = "append") -
     )
 
 
-def uploaded(pipeline: Pipeline, client: TestClient, aid: int, kind: str = "heatmap") -> str:
+def uploaded(pipeline: Pipeline, client: AppClient, aid: int, kind: str = "heatmap") -> str:
     link = pipeline.call(
         "POST",
         f"/analyses/{aid}/artifacts/presign",
@@ -77,7 +80,7 @@ def valid_items(heat: str, mask: str) -> list[dict[str, Any]]:
 
 
 def test_every_type_is_stored_and_listed_by_type_class_confidence_and_model(
-    client: TestClient, owner: Account, project_id: int, analysis: int, pipeline: Pipeline
+    client: AppClient, owner: Account, project_id: int, analysis: int, pipeline: Pipeline
 ) -> None:
     items = valid_items(
         uploaded(pipeline, client, analysis), uploaded(pipeline, client, analysis, "mask")
@@ -154,7 +157,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_bad_item_is_named_by_index_and_field(
-    client: TestClient, analysis: int, pipeline: Pipeline
+    client: AppClient, analysis: int, pipeline: Pipeline
 ) -> None:
     for item, where in BAD:
         answer = bulk(pipeline, analysis, [box(1, 1, 2, 2), item])
@@ -166,7 +169,7 @@ def test_a_bad_item_is_named_by_index_and_field(
 
 
 def test_storage_paths_must_be_uploaded_artifacts_of_the_same_analysis(
-    client: TestClient, owner: Account, image_id: int, analysis: int, pipeline: Pipeline
+    client: AppClient, owner: Account, image_id: int, analysis: int, pipeline: Pipeline
 ) -> None:
     heat = {"width": 32, "height": 24, "color_map": "jet"}
     link = pipeline.call(
@@ -199,7 +202,7 @@ def test_storage_paths_must_be_uploaded_artifacts_of_the_same_analysis(
 
 
 def test_every_illegal_transition_is_409(
-    client: TestClient, owner: Account, image_id: int, pipeline: Pipeline
+    client: AppClient, owner: Account, image_id: int, pipeline: Pipeline
 ) -> None:
     def fresh(status_path: list[str]) -> int:
         aid = int(create_analysis(client, owner, image_id).json()["id"])
@@ -259,7 +262,7 @@ def test_every_illegal_transition_is_409(
 
 
 def test_limits_models_and_access(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     image_id: int,
     platform: Platform,
@@ -273,7 +276,7 @@ def test_limits_models_and_access(
     )
     limited = Platform.from_settings(strict, db=platform.db)
     try:
-        with TestClient(create_app(limited)) as server:
+        with AppClient(create_app(limited)) as server:
             other = create_analysis(server, owner, image_id, model_name="other-model")
             assert other.status_code == 400
             assert "allowed models: moth-detector" in other.json()["detail"]
@@ -315,7 +318,7 @@ def test_limits_models_and_access(
 
 
 def test_replace_mode_and_concurrent_identical_posts_store_one_copy(
-    client: TestClient, analysis: int, pipeline: Pipeline, platform: Platform
+    client: AppClient, analysis: int, pipeline: Pipeline, platform: Platform
 ) -> None:
     items = [box(1, 1, 2 + n, 3) for n in range(50)]
     with platform.db.read() as repos:
@@ -345,7 +348,7 @@ def test_replace_mode_and_concurrent_identical_posts_store_one_copy(
 
 
 def test_stuck_analyses_are_failed_with_a_reason(
-    client: TestClient, owner: Account, image_id: int, platform: Platform, pipeline: Pipeline
+    client: AppClient, owner: Account, image_id: int, platform: Platform, pipeline: Pipeline
 ) -> None:
     old = int(create_analysis(client, owner, image_id).json()["id"])
     moving = int(create_analysis(client, owner, image_id).json()["id"])

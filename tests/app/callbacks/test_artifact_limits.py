@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis
 from tests.app.callbacks.test_lifecycle import png
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from tests.support.moto import new_bucket
 from trapline.app import create_app
 from trapline.db.engine import Database
@@ -71,7 +71,7 @@ def settings(tmp_path: Path, database_url: str, storage: dict[str, Any]) -> Sett
 
 
 @pytest.fixture
-def analysis(client: TestClient, owner: Account, image_id: int) -> int:
+def analysis(client: AppClient, owner: Account, image_id: int) -> int:
     created = create_analysis(client, owner, image_id)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
@@ -88,7 +88,7 @@ def presign(pipeline: Pipeline, aid: int) -> dict[str, str]:
     return dict(answer.json())
 
 
-def put(client: TestClient, url: str, data: bytes, content_type: str) -> httpx.Response:
+def put(client: AppClient, url: str, data: bytes, content_type: str) -> httpx.Response:
     """PUT through an upload link: to the app (local store) or to the moto server (S3)."""
     headers = {"Content-Type": content_type}
     if "/api/v2/blobs/" in url:
@@ -106,14 +106,14 @@ def bulk_heatmap(pipeline: Pipeline, aid: int, path: str) -> httpx.Response:
     )
 
 
-def artifacts(client: TestClient, owner: Account, aid: int) -> list[dict[str, Any]]:
+def artifacts(client: AppClient, owner: Account, aid: int) -> list[dict[str, Any]]:
     read = client.get(f"/api/analyses/{aid}", headers=owner.headers)
     assert read.status_code == 200, read.text
     return list(read.json()["artifacts"])
 
 
 def test_an_oversized_upload_is_refused_and_leaves_nothing_stored(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     analysis: int,
     pipeline: Pipeline,
@@ -160,7 +160,7 @@ def test_an_oversized_upload_is_refused_and_leaves_nothing_stored(
 # The local store refuses another content type at the PUT itself (415, test_annotations.py).
 @pytest.mark.parametrize("storage", [pytest.param("s3", marks=pytest.mark.s3)], indirect=True)
 def test_an_upload_of_another_content_type_is_refused_and_deleted(
-    client: TestClient, owner: Account, analysis: int, pipeline: Pipeline, platform: Platform
+    client: AppClient, owner: Account, analysis: int, pipeline: Pipeline, platform: Platform
 ) -> None:
     link = presign(pipeline, analysis)
     path = link["storage_path"]
@@ -179,7 +179,7 @@ def test_an_upload_of_another_content_type_is_refused_and_deleted(
 
 
 def test_an_artifact_over_a_lowered_limit_is_refused_and_deleted(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     analysis: int,
     pipeline: Pipeline,
@@ -207,7 +207,7 @@ def test_an_artifact_over_a_lowered_limit_is_refused_and_deleted(
 
 @pytest.mark.parametrize("storage", [pytest.param("s3", marks=pytest.mark.s3)], indirect=True)
 def test_an_oversized_upload_no_annotation_names_is_deleted_at_finalize(
-    client: TestClient, owner: Account, analysis: int, pipeline: Pipeline, platform: Platform
+    client: AppClient, owner: Account, analysis: int, pipeline: Pipeline, platform: Platform
 ) -> None:
     oversized_link, fine_link = presign(pipeline, analysis), presign(pipeline, analysis)
     sent = put(client, oversized_link["upload_url"], png() + b"\0" * LIMIT, "image/png")
@@ -228,11 +228,11 @@ def test_an_oversized_upload_no_annotation_names_is_deleted_at_finalize(
 
 
 @contextmanager
-def _served(settings: Settings, db: Database) -> Iterator[tuple[TestClient, Platform]]:
+def _served(settings: Settings, db: Database) -> Iterator[tuple[AppClient, Platform]]:
     """A second app over the same database and storage, with other settings."""
     platform = Platform.from_settings(settings, db=db)
     try:
-        with TestClient(create_app(platform)) as client:
+        with AppClient(create_app(platform)) as client:
             yield client, platform
     finally:
         platform.close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import time
 
-from fastapi.testclient import TestClient
 from PIL import Image as PILImage
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 
 CONTRACT_KEYS = {
     "id", "image_id", "model_name", "model_version", "status", "parameters", "provenance",
@@ -31,7 +31,7 @@ def box(x1: float = 10, y1: float = 20, x2: float = 50, y2: float = 60, **extra:
 
 
 def test_whole_life_cycle_on_both_path_prefixes(
-    client: TestClient, owner: Account, image_id: int, pipeline: Pipeline
+    client: AppClient, owner: Account, image_id: int, pipeline: Pipeline
 ) -> None:
     for n, prefix in enumerate(("/api", "/api/v2")):
         pipeline.prefix = prefix

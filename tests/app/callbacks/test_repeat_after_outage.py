@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.callbacks.conftest import SECRET, create_analysis, signed_headers
 from tests.app.callbacks.test_lifecycle import png
 from tests.conftest import Account, make_settings
+from tests.support.app_client import AppClient
 from tests.support.moto import new_bucket
 from tests.support.proxy import TcpProxy
 from trapline.settings import Settings
@@ -52,14 +52,14 @@ def settings(
 
 
 @pytest.fixture
-def analysis(client: TestClient, owner: Account, image_id: int) -> int:
+def analysis(client: AppClient, owner: Account, image_id: int) -> int:
     created = create_analysis(client, owner, image_id)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
 
 
 def test_a_repeat_of_a_call_the_store_failed_runs_again(
-    client: TestClient, analysis: int, proxy: TcpProxy
+    client: AppClient, analysis: int, proxy: TcpProxy
 ) -> None:
     link = json.dumps({"artifact_type": "heatmap", "filename": "heat.png"}).encode()
     linked = client.post(f"/api/analyses/{analysis}/artifacts/presign", content=link,

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis, signed_headers
 from tests.app.callbacks.test_lifecycle import box, png
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.clock import FakeClock
 from trapline.db.tables import AnalysisRow, CallbackSignatureRow
 from trapline.domain.callbacks import SignedRequest
@@ -38,7 +38,7 @@ def _fresh() -> int:
     return _last_stamp
 
 
-def _new_analysis(client: TestClient, owner: Account, image_id: int, pipeline: Pipeline) -> int:
+def _new_analysis(client: AppClient, owner: Account, image_id: int, pipeline: Pipeline) -> int:
     """A processing analysis holding three boxes."""
     created = create_analysis(client, owner, image_id)
     assert created.status_code == 201, created.text
@@ -55,7 +55,7 @@ def _new_analysis(client: TestClient, owner: Account, image_id: int, pipeline: P
 
 
 @pytest.fixture
-def two(client: TestClient, owner: Account, image_id: int, pipeline: Pipeline) -> tuple[int, int]:
+def two(client: AppClient, owner: Account, image_id: int, pipeline: Pipeline) -> tuple[int, int]:
     """Two processing analyses of one project, three boxes each."""
     return (
         _new_analysis(client, owner, image_id, pipeline),
@@ -63,7 +63,7 @@ def two(client: TestClient, owner: Account, image_id: int, pipeline: Pipeline) -
     )
 
 
-def _send(client: TestClient, method: str, path: str, body: bytes, headers: Any) -> httpx.Response:
+def _send(client: AppClient, method: str, path: str, body: bytes, headers: Any) -> httpx.Response:
     return client.request(method, path, content=body, headers=headers)
 
 
@@ -77,7 +77,7 @@ def _state(platform: Platform, aid: int) -> tuple[str, str | None, int, Any]:
 
 
 def test_a_replace_with_nothing_replayed_on_another_analysis_is_refused(
-    client: TestClient, two: tuple[int, int], platform: Platform
+    client: AppClient, two: tuple[int, int], platform: Platform
 ) -> None:
     mine, theirs = two
     before = _state(platform, theirs)
@@ -103,7 +103,7 @@ def test_a_replace_with_nothing_replayed_on_another_analysis_is_refused(
 
 
 def test_a_finalize_failed_replayed_on_another_analysis_or_call_is_refused(
-    client: TestClient, two: tuple[int, int], platform: Platform
+    client: AppClient, two: tuple[int, int], platform: Platform
 ) -> None:
     mine, theirs = two
     before = _state(platform, theirs)
@@ -126,7 +126,7 @@ def test_a_finalize_failed_replayed_on_another_analysis_or_call_is_refused(
 
 
 def test_a_repeated_status_change_gets_its_first_answer_and_does_not_run_again(
-    client: TestClient, owner: Account, image_id: int, pipeline: Pipeline, platform: Platform
+    client: AppClient, owner: Account, image_id: int, pipeline: Pipeline, platform: Platform
 ) -> None:
     aid = int(create_analysis(client, owner, image_id).json()["id"])
     body = json.dumps({"status": "processing"}).encode()
@@ -147,7 +147,7 @@ def test_a_repeated_status_change_gets_its_first_answer_and_does_not_run_again(
 
 
 def test_a_repeated_presign_gets_the_same_link_and_asks_for_no_second_artifact(
-    client: TestClient, two: tuple[int, int], platform: Platform
+    client: AppClient, two: tuple[int, int], platform: Platform
 ) -> None:
     aid, _ = two
     body = json.dumps({"artifact_type": "heatmap", "filename": "heat.png"}).encode()
@@ -163,7 +163,7 @@ def test_a_repeated_presign_gets_the_same_link_and_asks_for_no_second_artifact(
 
 
 def test_a_repeated_bulk_replace_gets_its_first_answer_and_does_not_replace_again(
-    client: TestClient, two: tuple[int, int], pipeline: Pipeline, platform: Platform
+    client: AppClient, two: tuple[int, int], pipeline: Pipeline, platform: Platform
 ) -> None:
     aid, _ = two
     items = [box(1, 1, 2 + n, 3) for n in range(50)]
@@ -194,7 +194,7 @@ def test_a_repeated_bulk_replace_gets_its_first_answer_and_does_not_replace_agai
 
 
 def test_a_repeated_finalize_gets_its_first_answer_and_does_not_run_again(
-    client: TestClient, two: tuple[int, int], platform: Platform
+    client: AppClient, two: tuple[int, int], platform: Platform
 ) -> None:
     aid, _ = two
     body = json.dumps({"status": "completed"}).encode()
@@ -216,7 +216,7 @@ def test_a_repeated_finalize_gets_its_first_answer_and_does_not_run_again(
 
 
 def test_a_repeat_of_a_refused_call_gets_the_same_refusal(
-    client: TestClient, two: tuple[int, int], platform: Platform
+    client: AppClient, two: tuple[int, int], platform: Platform
 ) -> None:
     aid, _ = two
     link = json.dumps({"artifact_type": "mask", "filename": "mask.png"}).encode()
@@ -253,7 +253,7 @@ def test_a_repeat_of_a_refused_call_gets_the_same_refusal(
 
 
 def test_a_repeat_during_the_first_call_is_told_when_to_retry_and_a_failed_call_is_not_kept(
-    client: TestClient, two: tuple[int, int], platform: Platform
+    client: AppClient, two: tuple[int, int], platform: Platform
 ) -> None:
     aid, _ = two
     body = json.dumps({"annotations": [], "mode": "replace"}).encode()
@@ -278,7 +278,7 @@ def test_a_repeat_during_the_first_call_is_told_when_to_retry_and_a_failed_call_
 
 
 def test_kept_answers_are_forgotten_when_their_signatures_expire(
-    client: TestClient, two: tuple[int, int], platform: Platform, fake_clock: FakeClock
+    client: AppClient, two: tuple[int, int], platform: Platform, fake_clock: FakeClock
 ) -> None:
     row = CallbackSignatureRow
     with platform.db.read() as repos:

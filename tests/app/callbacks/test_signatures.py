@@ -9,11 +9,11 @@ import time
 from collections import Counter
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis, signed_headers
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.domain.callbacks import PROBLEM_MESSAGES, SignatureProblem
 from trapline.platform import Platform
@@ -22,19 +22,19 @@ STATUS = json.dumps({"status": "processing"}).encode()
 
 
 @pytest.fixture
-def analysis(client: TestClient, owner: Account, image_id: int) -> int:
+def analysis(client: AppClient, owner: Account, image_id: int) -> int:
     created = create_analysis(client, owner, image_id)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
 
 
-def _patch(client: TestClient, aid: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+def _patch(client: AppClient, aid: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
     answer = client.patch(f"/api/analyses/{aid}/status", content=body, headers=headers)
     return answer.status_code, answer.json()
 
 
 def test_each_failed_check_is_named_and_never_shows_the_expected_signature(
-    client: TestClient, analysis: int, platform: Platform, caplog: pytest.LogCaptureFixture
+    client: AppClient, analysis: int, platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
     good = signed_headers(STATUS)
     now = int(time.time())
@@ -81,7 +81,7 @@ def test_each_failed_check_is_named_and_never_shows_the_expected_signature(
         assert status == 200, body
 
 
-def test_the_raw_body_is_signed_not_its_meaning(client: TestClient, analysis: int) -> None:
+def test_the_raw_body_is_signed_not_its_meaning(client: AppClient, analysis: int) -> None:
     headers = signed_headers(STATUS)
     reformatted = json.dumps({"status": "processing"}, indent=2).encode()
     status, body = _patch(client, analysis, reformatted, headers)
@@ -91,7 +91,7 @@ def test_the_raw_body_is_signed_not_its_meaning(client: TestClient, analysis: in
 
 
 def test_a_signature_is_bound_to_its_call_on_every_replica(
-    client: TestClient, analysis: int, platform: Platform
+    client: AppClient, analysis: int, platform: Platform
 ) -> None:
     failed = json.dumps({"status": "failed", "error_message": "out of memory"}).encode()
     headers = signed_headers(failed)
@@ -100,7 +100,7 @@ def test_a_signature_is_bound_to_its_call_on_every_replica(
     # Another server process on the same database: it has never seen the request.
     other = Platform.from_settings(platform.settings, db=platform.db)
     try:
-        with TestClient(create_app(other)) as second:
+        with AppClient(create_app(other)) as second:
             repeat = second.patch(
                 f"/api/v2/analyses/{analysis}/status", content=failed, headers=headers
             )
@@ -116,7 +116,7 @@ def test_a_signature_is_bound_to_its_call_on_every_replica(
     assert elsewhere.json()["code"] == "signature_used_elsewhere"
 
 
-def test_unknown_analysis_is_404_only_for_a_valid_signature(client: TestClient) -> None:
+def test_unknown_analysis_is_404_only_for_a_valid_signature(client: AppClient) -> None:
     status, body = _patch(client, 999_999, STATUS, signed_headers(STATUS))
     assert (status, body["detail"]) == (404, "analysis 999999 not found")
     status, _ = _patch(client, 999_998, STATUS, signed_headers(STATUS, "wrong"))
@@ -124,10 +124,10 @@ def test_unknown_analysis_is_404_only_for_a_valid_signature(client: TestClient) 
 
 
 def test_rotation_global_list_and_project_secrets(
-    client: TestClient, owner: Account, project_id: int, analysis: int, platform: Platform
+    client: AppClient, owner: Account, project_id: int, analysis: int, platform: Platform
 ) -> None:
     rotated = replace_settings(platform, ml_callback_hmac_secret=SecretStr(f"new-secret,{SECRET}"))
-    with TestClient(create_app(rotated)) as server:
+    with AppClient(create_app(rotated)) as server:
         for secret in ("new-secret", SECRET):
             headers = signed_headers(STATUS, secret, timestamp=int(time.time()) - len(secret))
             assert _patch(server, analysis, STATUS, headers)[0] == 200
@@ -190,11 +190,11 @@ def test_rotation_global_list_and_project_secrets(
 
 
 def test_the_feature_flag_turns_the_whole_api_off(
-    client: TestClient, owner: Account, image_id: int, analysis: int, platform: Platform
+    client: AppClient, owner: Account, image_id: int, analysis: int, platform: Platform
 ) -> None:
     off = replace_settings(platform, ml_analysis_enabled=False)
     try:
-        with TestClient(create_app(off)) as server:
+        with AppClient(create_app(off)) as server:
             unknown = server.get("/api/v2/no-such-thing", headers=owner.headers).json()
             answers = [
                 create_analysis(server, owner, image_id),
@@ -219,12 +219,12 @@ def replace_settings(platform: Platform, **changes: object) -> Platform:
 
 
 def test_unsigned_calls_with_a_member_token_when_hmac_is_not_required(
-    client: TestClient, owner: Account, analysis: int, platform: Platform, make_account
+    client: AppClient, owner: Account, analysis: int, platform: Platform, make_account
 ) -> None:
     relaxed = replace_settings(platform, ml_pipeline_require_hmac=False)
     stranger = make_account("stranger")
     try:
-        with TestClient(create_app(relaxed)) as server:
+        with AppClient(create_app(relaxed)) as server:
             mine = server.patch(
                 f"/api/analyses/{analysis}/status",
                 json={"status": "processing"},

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.protocol.conftest import HEIGHT, WIDTH, Protocol
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from tests.support.protocol import LABELS, detection, failure, pipeline_config, success
 from trapline.background.exports import ExportRunner
 
@@ -43,7 +43,7 @@ class Seeded:
     job_id: int = 0
 
     @property
-    def client(self) -> TestClient:
+    def client(self) -> AppClient:
         return self.proto.client
 
     def export(self, account: Account | None = None, **body: Any) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def seed_project(
 
 @pytest.fixture
 def proto(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> Protocol:
     """The owner's project, nothing in it yet."""
     return Protocol(client, owner, project_id, jpeg)
@@ -155,7 +155,7 @@ def seeded(proto: Protocol) -> Seeded:
 
 
 @pytest.fixture
-def make_seeded(client: TestClient, jpeg: Callable[..., bytes]) -> Callable[[Account], Seeded]:
+def make_seeded(client: AppClient, jpeg: Callable[..., bytes]) -> Callable[[Account], Seeded]:
     """A seeded project of another owner."""
 
     def make(account: Account) -> Seeded:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration, wait_for_status
 from trapline.platform import Platform
 from trapline.services.duties import reap_expired_leases
@@ -33,7 +33,7 @@ _seeds = itertools.count(1000)
 class Protocol:
     """One project seen by one account: uploads, registration, jobs, claims and results."""
 
-    client: TestClient
+    client: AppClient
     account: Account
     project_id: int
     jpeg: Callable[..., bytes]
@@ -159,7 +159,7 @@ class Protocol:
 
 @pytest.fixture
 def proto(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> Protocol:
     """The owner's project, nothing registered or uploaded yet."""
     return Protocol(client, owner, project_id, jpeg)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fastapi.testclient import TestClient
-
 from tests.app.protocol.conftest import API, Protocol, statuses
+from tests.support.app_client import AppClient
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
 from trapline.clock import FakeClock
 from trapline.services.admission import ClaimGate
@@ -196,7 +195,7 @@ def test_extending_a_lease_keeps_the_task_and_forged_tokens_are_lost(
 def test_malformed_claim_bodies_are_400(registered: Protocol) -> None:
     registered.images(1)
     job_id = registered.job_that_runs()["id"]
-    client = TestClient(registered.client.app, raise_server_exceptions=False)
+    client = AppClient(registered.client.app, raise_server_exceptions=False)
     calls = {
         "claim: client_info not an object": (
             f"{API}/jobs/{job_id}/tasks/",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from tests.app.protocol.conftest import API, Protocol, statuses
+from tests.support.app_client import AppClient
 from tests.support.protocol import (
     LABELS,
     PIPELINE_SLUG,
@@ -315,7 +314,7 @@ def test_a_malformed_item_is_rejected_alone(registered: Protocol) -> None:
     registered.images(2)
     job_id = registered.job_that_runs()["id"]
     good, bad = registered.claim(job_id, 2)
-    client = TestClient(registered.client.app, raise_server_exceptions=False)
+    client = AppClient(registered.client.app, raise_server_exceptions=False)
     response = client.post(
         f"{API}/jobs/{job_id}/result/",
         json={
@@ -334,7 +333,7 @@ def test_malformed_result_bodies_are_400(registered: Protocol) -> None:
     registered.images(1)
     job_id = registered.job_that_runs()["id"]
     (task,) = registered.claim(job_id, 1)
-    client = TestClient(registered.client.app, raise_server_exceptions=False)
+    client = AppClient(registered.client.app, raise_server_exceptions=False)
     bodies: dict[str, Any] = {
         "results missing": {},
         "results not a list": {"results": "many"},

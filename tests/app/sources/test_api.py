@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -29,11 +29,11 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def create(client: TestClient, account: Account, project: int, **body: Any) -> Any:
+def create(client: AppClient, account: Account, project: int, **body: Any) -> Any:
     return client.post(f"/api/v2/projects/{project}/sources", json=body, headers=account.headers)
 
 
-def wait_run(client: TestClient, account: Account, source: int, run: int) -> dict[str, Any]:
+def wait_run(client: AppClient, account: Account, source: int, run: int) -> dict[str, Any]:
     """The run once the source runner has nothing going."""
     runner = client.app.state.platform.sources  # type: ignore[attr-defined]
     assert runner.wait_idle(RUN_WAIT), f"run {run} went on past {RUN_WAIT}s"
@@ -43,7 +43,7 @@ def wait_run(client: TestClient, account: Account, source: int, run: int) -> dic
 
 
 def test_a_local_source_runs_now_and_its_run_is_listed(
-    client: TestClient, owner: Account, project_id: int, folder: Path
+    client: AppClient, owner: Account, project_id: int, folder: Path
 ) -> None:
     made = create(client, owner, project_id, name="trap 1", kind="local", url=str(folder))
     assert made.status_code == 201, made.text
@@ -78,7 +78,7 @@ def test_a_local_source_runs_now_and_its_run_is_listed(
 
 
 def test_credentials_are_sealed_and_never_returned(
-    client: TestClient, owner: Account, project_id: int, app_db: Database
+    client: AppClient, owner: Account, project_id: int, app_db: Database
 ) -> None:
     secret = "pa55-w0rd-only-here"
     made = create(
@@ -125,7 +125,7 @@ def test_credentials_are_sealed_and_never_returned(
     ],
 )
 def test_stored_credentials_never_follow_the_url_to_another_host(
-    client: TestClient, owner: Account, project_id: int, moved: str, keeps: bool
+    client: AppClient, owner: Account, project_id: int, moved: str, keeps: bool
 ) -> None:
     """A manager who points another's source elsewhere must give credentials again: the
     stored ones are only for the host they were given for."""
@@ -162,7 +162,7 @@ def test_stored_credentials_never_follow_the_url_to_another_host(
 
 
 def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
-    client: TestClient, owner: Account, project_id: int
+    client: AppClient, owner: Account, project_id: int
 ) -> None:
     made = create(
         client, owner, project_id, name="bucket", kind="s3", url="s3://cams/trap-a/",
@@ -289,7 +289,7 @@ def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
     ],
 )
 def test_bad_sources_get_a_400_that_says_what_to_fix(
-    client: TestClient, owner: Account, project_id: int, body: dict[str, Any], words: str
+    client: AppClient, owner: Account, project_id: int, body: dict[str, Any], words: str
 ) -> None:
     answer = create(client, owner, project_id, name="station", **body)
     assert answer.status_code == 400, answer.text
@@ -302,7 +302,7 @@ def test_the_server_itself_is_refused_when_no_network_is_allowed(
     closed = settings.updated(outbound_allow_networks=[])
     platform = Platform.from_settings(closed, db=app_db)
     try:
-        with TestClient(create_app(platform)) as client:
+        with AppClient(create_app(platform)) as client:
             owner = make_account("ola")
             project = client.post("/api/v2/projects/", json={"name": "p"}, headers=owner.headers)
             for url in ("http://127.0.0.1:8000/api/v2/", "http://localhost:8000/", "http://[::1]/"):
@@ -325,7 +325,7 @@ def test_a_loopback_source_refused_names_the_setting_that_allows_it(
             settings.updated(outbound_allow_networks=allowed), db=app_db
         )
         try:
-            with TestClient(create_app(platform)) as client:
+            with AppClient(create_app(platform)) as client:
                 account = make_account(f"{'ada' if admin else 'mo'}{len(allowed)}", admin=admin)
                 made = client.post("/api/v2/projects/", json={"name": "p"}, headers=account.headers)
                 answer = create(client, account, made.json()["id"], **body)
@@ -344,7 +344,7 @@ def test_a_loopback_source_refused_names_the_setting_that_allows_it(
 
 
 def test_members_see_sources_managers_manage_them_outsiders_see_nothing(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     folder: Path,
@@ -394,7 +394,7 @@ def test_members_see_sources_managers_manage_them_outsiders_see_nothing(
 
 
 def test_patch_changes_the_schedule_and_the_enabled_flag(
-    client: TestClient, owner: Account, project_id: int, folder: Path
+    client: AppClient, owner: Account, project_id: int, folder: Path
 ) -> None:
     source = create(client, owner, project_id, name="t", kind="local", url=str(folder)).json()
     changed = client.patch(

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.platform import Platform
@@ -31,7 +31,7 @@ def csrf_of(html: str) -> str:
 class Browser:
     """A person's own cookie jar on the app, signed in through the form."""
 
-    client: TestClient
+    client: AppClient
     account: Account
 
     @property
@@ -57,11 +57,11 @@ class Browser:
 @pytest.fixture
 def sign_in(platform: Platform, app_db: Database) -> Callable[[Account], Browser]:
     """``sign_in(account)``: a new client for the account, signed in through the form."""
-    clients: list[TestClient] = []
+    clients: list[AppClient] = []
 
     def make(account: Account) -> Browser:
         accounts.set_password(app_db, None, account.id, PASSWORD)
-        client = TestClient(create_app(platform))
+        client = AppClient(create_app(platform))
         client.__enter__()
         clients.append(client)
         token = csrf_of(client.get("/signin").text)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.web.conftest import Browser
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 
 #: Seconds an export of a few images may take before a test gives up waiting for it.
 EXPORT_WAIT = 60.0
@@ -23,7 +23,7 @@ EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>"'
 
 @pytest.fixture
 def project(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> dict[str, int]:
     """The owner's project: a deployment with a name full of markup and two of its images."""
     deployment = client.post(
@@ -42,7 +42,7 @@ def _start(browser: Browser, project_id: int, **fields: str) -> Any:
     return browser.post(page, form, csrf_from=page)
 
 
-def _newest_export(client: TestClient, account: Account, project_id: int) -> dict[str, Any]:
+def _newest_export(client: AppClient, account: Account, project_id: int) -> dict[str, Any]:
     """The project's newest export, as the API gives it."""
     listed = client.get(f"/api/v2/projects/{project_id}/exports", headers=account.headers).json()
     assert listed["count"] >= 1
@@ -63,7 +63,7 @@ def test_an_export_started_on_the_page_completes_and_downloads(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project: dict[str, int],
-    client: TestClient,
+    client: AppClient,
 ) -> None:
     browser = sign_in(owner)
     listing = browser.page("/projects/{p}/exports".format(**project))
@@ -100,11 +100,11 @@ def test_an_export_started_on_the_page_completes_and_downloads(
     )
     target = redirect.headers["location"]
     assert target.split("?")[0] == api.headers["location"].split("?")[0]  # the same signed link
-    blob = TestClient(client.app).get(target)  # no session, no token: the link is signed
+    blob = AppClient(client.app).get(target)  # no session, no token: the link is signed
     assert blob.status_code == 200, blob.text
     rows = list(csv.DictReader(io.StringIO(blob.content.decode("utf-8-sig"))))
     assert sorted(r["file_name"] for r in rows) == ["20240620220000.jpg", "20240621220000.jpg"]
-    tampered = TestClient(client.app).get(target.replace("sig=", "sig=0"))
+    tampered = AppClient(client.app).get(target.replace("sig=", "sig=0"))
     assert tampered.status_code == 403
 
     # Delete asks first; the confirmation posts the delete.
@@ -124,7 +124,7 @@ def test_form_errors_are_shown_next_to_their_fields(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project: dict[str, int],
-    client: TestClient,
+    client: AppClient,
 ) -> None:
     browser = sign_in(owner)
     other = client.post("/api/v2/projects/", json={"name": "Other"}, headers=owner.headers)
@@ -164,7 +164,7 @@ def test_viewers_export_but_only_creators_and_managers_delete(
     owner: Account,
     make_account: Callable[..., Account],
     project: dict[str, int],
-    client: TestClient,
+    client: AppClient,
 ) -> None:
     viewer = make_account("vic")
     added = client.post(
@@ -207,7 +207,7 @@ def test_a_finished_export_cannot_be_canceled(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project: dict[str, int],
-    client: TestClient,
+    client: AppClient,
 ) -> None:
     browser = sign_in(owner)
     assert _start(browser, project["p"]).status_code == 303  # type: ignore[attr-defined]
@@ -224,7 +224,7 @@ def test_foreign_export_pages_answer_like_missing_ones(
     owner: Account,
     make_account: Callable[..., Account],
     project: dict[str, int],
-    client: TestClient,
+    client: AppClient,
 ) -> None:
     owners = sign_in(owner)
     assert _start(owners, project["p"]).status_code == 303  # type: ignore[attr-defined]
@@ -256,7 +256,7 @@ def test_csrf_is_required_and_names_are_inert(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project: dict[str, int],
-    client: TestClient,
+    client: AppClient,
 ) -> None:
     browser = sign_in(owner)
     forged = browser.client.post(

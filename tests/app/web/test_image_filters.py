@@ -7,18 +7,18 @@ import re
 from collections.abc import Callable
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.exports.conftest import API, Seeded, seed_project
 from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import Browser
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from tests.support.protocol import LABELS
 
 
 @pytest.fixture
 def seeded(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> Seeded:
     """Nine images: 0-5 with boxes (labels and scores in ``boxes``), 6-7 empty, 8 failed."""
     return seed_project(Protocol(client, owner, project_id, jpeg))

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import Browser
 from tests.conftest import Account, make_settings
+from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 from trapline.pipelines.simple import ConstantPipeline, RandomPipeline
@@ -29,7 +29,7 @@ def _options(html: str, select: str) -> tuple[list[str], str | None]:
 
 @pytest.fixture
 def proto(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> Protocol:
     """The owner's project with two images and four pipelines: two of them test pipelines."""
     proto = Protocol(client, owner, project_id, jpeg)

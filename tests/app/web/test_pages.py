@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import PASSWORD, Browser, csrf_of
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from trapline.app import create_app
 from trapline.db.engine import Database
@@ -43,7 +43,7 @@ PAGES = (
 
 
 @pytest.fixture
-def analysed(client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]):
+def analysed(client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]):
     """The owner's project: a deployment, two images, a finished job with one box on each."""
     proto = Protocol(client, owner, project_id, jpeg)
     assert proto.register(pipeline_config()).status_code == 201
@@ -64,7 +64,7 @@ def analysed(client: TestClient, owner: Account, project_id: int, jpeg: Callable
     }  # fmt: skip
 
 
-def test_signed_out_pages_go_to_sign_in(client: TestClient) -> None:
+def test_signed_out_pages_go_to_sign_in(client: AppClient) -> None:
     answer = client.get("/projects/1/images?deployment=2", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/signin?next=%2Fprojects%2F1%2Fimages%3Fdeployment%3D2"
@@ -97,7 +97,7 @@ def test_session_cookie_is_httponly_and_lax(
     assert "tls_" not in accounts_page  # the secret is never shown
 
 
-def test_sign_in_cookie_flags(client: TestClient, owner: Account, app_db) -> None:
+def test_sign_in_cookie_flags(client: AppClient, owner: Account, app_db) -> None:
     from trapline.services import accounts
 
     accounts.set_password(app_db, None, owner.id, PASSWORD)
@@ -115,13 +115,13 @@ def test_sign_in_cookie_flags(client: TestClient, owner: Account, app_db) -> Non
     assert "Secure" not in cookie  # plain HTTP here; behind HTTPS it is Secure
 
 
-def _signin_from(app: Any, address: str) -> TestClient:
+def _signin_from(app: Any, address: str) -> AppClient:
     """A browser at ``address`` (the address that connects) on ``app``: browsers of one app
     share its sign-in limits, as the browsers of one server do."""
-    return TestClient(app, client=(address, 50000))
+    return AppClient(app, client=(address, 50000))
 
 
-def _try(browser: TestClient, email: str, password: str) -> Any:
+def _try(browser: AppClient, email: str, password: str) -> Any:
     token = csrf_of(browser.get("/signin").text)
     return browser.post(
         "/signin",
@@ -188,7 +188,7 @@ def test_csrf_is_required_on_every_form(
     )
     assert foreign.status_code == 403
     # The sign-in form too (login CSRF).
-    fresh = TestClient(browser.client.app)
+    fresh = AppClient(browser.client.app)
     refused = fresh.post("/signin", data={"email": owner.email, "password": PASSWORD})
     assert refused.status_code == 403
     made = browser.post("/projects", {"name": "With token"})
@@ -261,7 +261,7 @@ def test_viewer_role_sees_no_edit_controls_and_cannot_review(
 
 
 def test_review_is_kept_beside_the_machine_annotation(
-    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict, client: TestClient
+    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict, client: AppClient
 ) -> None:
     browser = sign_in(owner)
     image_path = "/images/{i}".format(**analysed)
@@ -384,7 +384,7 @@ def test_sign_in_never_sends_people_to_another_site(target: str) -> None:
 
 
 def test_the_viewer_shows_the_files_exif_tags(
-    sign_in: Callable[[Account], Browser], client: TestClient, owner: Account, project_id: int
+    sign_in: Callable[[Account], Browser], client: AppClient, owner: Account, project_id: int
 ) -> None:
     taken = datetime(2024, 6, 21, 22, 5, 9)
     files = [
@@ -401,7 +401,7 @@ def test_the_viewer_shows_the_files_exif_tags(
 
 
 def test_detections_under_the_pipelines_threshold_are_hidden_until_asked(
-    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict, client: TestClient
+    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict, client: AppClient
 ) -> None:
     image_path = "/images/{i}".format(**analysed)
     browser = sign_in(owner)

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image, ImageChops, ImageStat
 from sqlalchemy import event
 
 from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import Browser
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
@@ -48,7 +48,7 @@ def _run(proto: Protocol, found: dict[int, list[dict[str, Any]]], **job: Any) ->
 
 @pytest.fixture
 def cropped(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
 ) -> dict[str, Any]:
     """A project with one 800x600 photo and two boxes on it, a small one and a large one."""
     proto = Protocol(client, owner, project_id, jpeg)
@@ -122,7 +122,7 @@ def test_a_crop_is_made_once_and_kept(
 def test_the_blob_clean_up_keeps_a_crop_while_its_image_lives(
     sign_in: Callable[[Account], Browser],
     owner: Account,
-    client: TestClient,
+    client: AppClient,
     cropped: dict[str, Any],
     app_db: Database,
 ) -> None:
@@ -147,7 +147,7 @@ def test_the_blob_clean_up_keeps_a_crop_while_its_image_lives(
 def test_crops_of_other_projects_answer_exactly_like_missing_ones(
     sign_in: Callable[[Account], Browser],
     make_account: Callable[..., Account],
-    client: TestClient,
+    client: AppClient,
     cropped: dict[str, Any],
 ) -> None:
     # A viewer of another project, and of no project of the crop's.
@@ -226,7 +226,7 @@ def _tiles(page: str) -> dict[int, tuple[str, str]]:
 def test_grid_tiles_count_the_current_detections_and_their_reviews(
     sign_in: Callable[[Account], Browser],
     owner: Account,
-    client: TestClient,
+    client: AppClient,
     project_id: int,
     jpeg: Callable[..., bytes],
     app_db: Database,

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.app.web.conftest import Browser
 from tests.conftest import Account, make_settings
+from tests.support.app_client import AppClient
 from tests.support.source_servers import Station, http_serving
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.settings import Settings
@@ -111,7 +111,7 @@ def test_a_manager_adds_a_source_runs_it_and_reads_its_failures(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project_id: int,
-    client: TestClient,
+    client: AppClient,
     station: str,
 ) -> None:
     browser = sign_in(owner)
@@ -171,7 +171,7 @@ def test_form_errors_are_shown_next_to_their_fields(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project_id: int,
-    client: TestClient,
+    client: AppClient,
     tmp_path: Path,
 ) -> None:
     browser = sign_in(owner)
@@ -223,7 +223,7 @@ def test_form_errors_are_shown_next_to_their_fields(
 
 
 def test_credentials_are_never_shown_only_whether_they_are_set(
-    sign_in: Callable[[Account], Browser], owner: Account, project_id: int, client: TestClient
+    sign_in: Callable[[Account], Browser], owner: Account, project_id: int, client: AppClient
 ) -> None:
     browser = sign_in(owner)
     secret = "s3cret-only-typed-once"
@@ -273,7 +273,7 @@ def test_pause_resume_and_delete_after_confirming(
     sign_in: Callable[[Account], Browser],
     owner: Account,
     project_id: int,
-    client: TestClient,
+    client: AppClient,
     tmp_path: Path,
 ) -> None:
     browser = sign_in(owner)
@@ -306,7 +306,7 @@ def test_members_see_sources_but_no_controls_and_are_refused(
     owner: Account,
     make_account: Callable[..., Account],
     project_id: int,
-    client: TestClient,
+    client: AppClient,
     station: str,
 ) -> None:
     source_id = _made(_add(sign_in(owner), project_id, url=station))
@@ -351,7 +351,7 @@ def test_foreign_source_pages_answer_like_missing_ones(
     owner: Account,
     make_account: Callable[..., Account],
     project_id: int,
-    client: TestClient,
+    client: AppClient,
     station: str,
 ) -> None:
     source_id = _made(_add(sign_in(owner), project_id, url=station))
@@ -382,7 +382,7 @@ def test_foreign_source_pages_answer_like_missing_ones(
 
 
 def test_csrf_is_required_and_names_are_inert(
-    sign_in: Callable[[Account], Browser], owner: Account, project_id: int, client: TestClient
+    sign_in: Callable[[Account], Browser], owner: Account, project_id: int, client: AppClient
 ) -> None:
     browser = sign_in(owner)
     evil = '<script>alert(1)</script><img src=x onerror=alert(2)>"'

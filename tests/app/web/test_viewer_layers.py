@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from pycocotools import mask as coco_mask
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis, image_id, pipeline, settings
 from tests.app.web.conftest import Browser
 from tests.conftest import Account
+from tests.support.app_client import AppClient
 from trapline.client.simulation import gray_png
 from trapline.domain.rle import MAX_GROUPS, iter_counts
 from trapline.web.layers import HEAT_RAMPS, MAX_RUNS, heat_tables, rle_path
@@ -111,7 +111,7 @@ def test_heat_tables_run_from_the_first_colour_to_the_last() -> None:
     assert all(len(t.split()) == len(HEAT_RAMPS["viridis"]) for t in (red, green, blue))
 
 
-def _artifact(pipeline: Pipeline, client: TestClient, aid: int, kind: str, data: bytes) -> str:
+def _artifact(pipeline: Pipeline, client: AppClient, aid: int, kind: str, data: bytes) -> str:
     link = pipeline.call(
         "POST", f"/analyses/{aid}/artifacts/presign", {"artifact_type": kind, "filename": "x.png"}
     ).json()
@@ -121,9 +121,7 @@ def _artifact(pipeline: Pipeline, client: TestClient, aid: int, kind: str, data:
 
 
 @pytest.fixture
-def layered(
-    client: TestClient, owner: Account, image_id: int, pipeline: Pipeline
-) -> dict[str, Any]:
+def layered(client: AppClient, owner: Account, image_id: int, pipeline: Pipeline) -> dict[str, Any]:
     """An external pipeline's finished analysis of the 320 x 240 image, one item of each
     type."""
     created = create_analysis(client, owner, image_id)

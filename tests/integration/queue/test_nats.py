@@ -17,10 +17,10 @@ from typing import Any
 
 import nats
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.integration.queue.conftest import QueueBench, claims_of, make_bench
 from tests.integration.queue.test_contract import claim_until, complete, fail, failing_writes
+from tests.support.app_client import AppClient
 from tests.support.databases import SqliteDatabases
 from tests.support.moto import free_port
 from tests.support.nats import NatsServer, nats_server
@@ -543,7 +543,7 @@ def test_the_platform_reconciles_only_on_nats_and_closes_the_queue(
     nats = Platform.from_settings(settings(server.url, "app-nats"))
     queue = nats.queue
     assert isinstance(queue, JetStreamTaskQueue)
-    with TestClient(create_app(nats)):
+    with AppClient(create_app(nats)):
         assert "dispatch-reconciler" in nats.duties.run_once()
         assert queue.channel_jobs() == set()
     nats.close()  # as ``trapline serve`` does once the server has stopped

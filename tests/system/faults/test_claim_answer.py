@@ -16,9 +16,9 @@ import hashlib
 from collections.abc import Callable
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.conftest import Account, upload
+from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config, registration, wait_for_status
 from trapline.db.engine import Database
 from trapline.errors import Unavailable
@@ -28,7 +28,7 @@ SLUG = "claim-answer"
 
 
 def _running_jobs(
-    client: TestClient, owner: Account, project_id: int, jpeg: Callable[..., bytes], count: int
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes], count: int
 ) -> list[int]:
     """``count`` running jobs of three images each."""
     files = [(f"img-{n}.jpg", jpeg(n, width=160, height=120)) for n in range(3 * count)]
@@ -56,7 +56,7 @@ def _running_jobs(
 
 
 def test_claim_answer_needs_no_database_after_leasing(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
@@ -90,7 +90,7 @@ def test_claim_answer_needs_no_database_after_leasing(
 
 
 def test_claim_across_jobs_keeps_the_leases_it_took(
-    client: TestClient,
+    client: AppClient,
     owner: Account,
     project_id: int,
     jpeg: Callable[..., bytes],
