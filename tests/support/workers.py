@@ -95,10 +95,7 @@ def live_platform(
         url = postgres_databases.new()
         env["TRAPLINE_DATABASE_URL"] = url
     try:
-        email = "worker@example.org"
-        _cli(env, folder, "migrate")
-        _cli(env, folder, "admin", "create-user", "--email", email)
-        token = _cli(env, folder, "admin", "create-token", "--email", email).strip()
+        token = prepared_account(env, "worker@example.org")
         with running(
             ["serve"], cwd=folder, env=env, port=port, command=command or trapline_command
         ) as server:
@@ -108,14 +105,22 @@ def live_platform(
             postgres_databases.drop(url)
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    from tests.support.processes import trapline_command
+def prepared_account(env: dict[str, str], email: str) -> str:
+    """Migrate the database a server of ``env`` will use and make a user with a token there;
+    the token. What ``trapline migrate`` and ``admin create-user``/``create-token`` do, in
+    this process: the commands themselves are tested in test_up and test_first_hour, and
+    three interpreters starting cost a server 7-8 s of CPU."""
+    from trapline.cli import platform_commands
+    from trapline.settings import Settings
 
-    done = subprocess.run(
-        trapline_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    fields = {"data_dir": env["TRAPLINE_DATA_DIR"]}
+    for field, name in (("database_url", "DATABASE_URL"), ("secret_key", "SECRET_KEY")):
+        if f"TRAPLINE_{name}" in env:
+            fields[field] = env[f"TRAPLINE_{name}"]
+    settings = Settings(**fields, _env_file=None)  # type: ignore[arg-type, call-arg]
+    platform_commands.run_migrate(settings)
+    platform_commands.admin_create_user(settings, email=email, name="", is_admin=False)
+    return platform_commands.admin_create_token(settings, email=email, name="cli")
 
 
 def project_with_images(

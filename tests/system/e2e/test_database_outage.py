@@ -4,7 +4,6 @@ Retry-After (never a hang or a 500), and the server carries on when the database
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,30 +12,16 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import PostgresDatabases, require_postgres
-from tests.support.processes import clean_env, running, trapline_command
+from tests.support.processes import clean_env, running
 from tests.support.protocol import http_client, wait_for_status
 from tests.support.proxy import TcpProxy
-from tests.support.workers import project_with_images, start_job
+from tests.support.workers import prepared_account, project_with_images, start_job
 
 pytestmark = pytest.mark.slow
 
 SLUG = "outage-pipeline"
 #: Longest a refused claim may take: the connect timeout of a dead database and a little.
 ANSWER_WITHIN = 12.0
-
-
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        trapline_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def _token(env: dict[str, str], cwd: Path) -> str:
-    _cli(env, cwd, "migrate")
-    _cli(env, cwd, "admin", "create-user", "--email", "outage@example.org")
-    return _cli(env, cwd, "admin", "create-token", "--email", "outage@example.org").strip()
 
 
 def _running_job(client: httpx.Client) -> int:
@@ -75,7 +60,7 @@ def test_postgres_cut_off_then_back(tmp_path: Path, postgres_databases: Postgres
         TRAPLINE_DATABASE_POOL_TIMEOUT="2",
     )
     try:
-        token = _token(env, tmp_path)
+        token = prepared_account(env, "outage@example.org")
         with running(["serve"], cwd=tmp_path, env=env) as server:
             client = http_client(server.url, token)
             job_id = _running_job(client)
@@ -105,7 +90,7 @@ def test_postgres_cut_off_then_back(tmp_path: Path, postgres_databases: Postgres
 def test_sqlite_locked_then_released(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = clean_env(TRAPLINE_DATA_DIR=str(data), TRAPLINE_SQLITE_BUSY_TIMEOUT="1")
-    token = _token(env, tmp_path)
+    token = prepared_account(env, "outage@example.org")
     with running(["serve"], cwd=tmp_path, env=env) as server:
         client = http_client(server.url, token)
         job_id = _running_job(client)
