@@ -114,9 +114,9 @@ def prepared_account(env: dict[str, str], email: str) -> str:
     from trapline.settings import Settings
 
     fields = {"data_dir": env["TRAPLINE_DATA_DIR"]}
-    for field, name in (("database_url", "DATABASE_URL"), ("secret_key", "SECRET_KEY")):
+    for key, name in (("database_url", "DATABASE_URL"), ("secret_key", "SECRET_KEY")):
         if f"TRAPLINE_{name}" in env:
-            fields[field] = env[f"TRAPLINE_{name}"]
+            fields[key] = env[f"TRAPLINE_{name}"]
     settings = Settings(**fields, _env_file=None)  # type: ignore[arg-type, call-arg]
     platform_commands.run_migrate(settings)
     platform_commands.admin_create_user(settings, email=email, name="", is_admin=False)

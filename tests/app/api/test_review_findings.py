@@ -5,7 +5,6 @@ lone surrogates and invisible controls."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,9 @@ from pydantic import ValidationError
 
 from tests.conftest import Account, upload
 from tests.support.app_client import AppClient
-from tests.support.processes import clean_env, running, trapline_command
+from tests.support.processes import clean_env, running
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration
+from tests.support.workers import prepared_account
 from trapline.http.limits import JSON_CONTAINERS, REGISTRATION_CONTAINERS, RESULTS_CONTAINERS
 from trapline.protocol.base import (
     MAX_ALGORITHMS,
@@ -144,13 +144,8 @@ def _peak_rss(pid: int) -> int:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
 def test_ten_mebibytes_of_empty_objects_cost_a_real_server_little_memory(tmp_path: Path) -> None:
     env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
-    subprocess.run(trapline_command("migrate"), env=env, cwd=tmp_path, check=True)
-    for command in (("create-user",), ("create-token",)):
-        made = subprocess.run(
-            trapline_command("admin", *command, "--email", "ops@example.org"),
-            env=env, cwd=tmp_path, check=True, capture_output=True, text=True,
-        )  # fmt: skip
-    headers = {"Authorization": f"Token {made.stdout.strip()}", "Content-Type": "application/json"}
+    token = prepared_account(env, "ops@example.org")
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     many = empties(3_500_000)  # the review's ~10 MiB
     results = b'{"results":[{"reply_subject":"x","result":' + many + b"}]}"
     registration = (

@@ -4,12 +4,12 @@ token pasted into "Authorize" makes "Try it out" work."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import clean_env, running, trapline_command
+from tests.support.processes import clean_env, running
+from tests.support.workers import prepared_account
 
 pytestmark = pytest.mark.slow
 
@@ -20,16 +20,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_swagger_ui_works_offline_with_a_pasted_token(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
     env = clean_env(TRAPLINE_DATA_DIR=str(tmp_path / "d"))
-    subprocess.run(trapline_command("migrate"), env=env, cwd=tmp_path, check=True)
-    for args in (
-        ["create-user", "--email", "ann@example.org"],
-        ["create-token", "--email", "ann@example.org"],
-    ):
-        made = subprocess.run(
-            trapline_command("admin", *args), env=env, cwd=tmp_path, check=True,
-            capture_output=True, text=True,
-        )  # fmt: skip
-    token = made.stdout.strip()
+    token = prepared_account(env, "ann@example.org")
     with running(["serve"], cwd=tmp_path, env=env) as server, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
