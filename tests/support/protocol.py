@@ -106,7 +106,7 @@ def failure(task: dict[str, Any], message: str = "failed to load image") -> dict
 def wait_for_status(
     get: Any, job_id: int, statuses: set[str], headers: dict[str, str], timeout: float = 20.0
 ) -> dict[str, Any]:
-    """Poll GET /jobs/{id} (``get`` is a AppClient's or httpx's ``get``) until in ``statuses``."""
+    """Poll GET /jobs/{id} (``get`` is an AppClient's or httpx's ``get``) until in ``statuses``."""
     deadline = time.monotonic() + timeout
     while True:
         job = get(f"/api/v2/jobs/{job_id}", headers=headers).json()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.pipelines import QuarterPipeline
+from tests.support.protocol import wait_for_status
 from tests.support.workers import live_platform, project_with_images
 from trapline.pipelines.base import SourceImage
 from trapline.protocol.results import PipelineResultsResponse
@@ -65,6 +66,8 @@ def test_a_canceled_jobs_tasks_in_hand_are_dropped_not_posted(
         made = api.post("/api/v2/jobs/", json={"project_id": project_id, "pipeline": "gated"})
         assert made.status_code == 201, made.text
         job_id = made.json()["id"]
+        # A burst runner stops at the first claim that finds nothing: the tasks first.
+        wait_for_status(api.get, job_id, {"running"}, {}, timeout=WAIT)
         options = RunnerOptions(batch_size=4, burst=True, idle_min=0.05, lease_probe=0.5)
         runner = Runner(client, [pipeline], images, options)
         worker = threading.Thread(target=runner.run)
