@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import UTC, datetime
 from typing import Any
 
-from tests.app.exports.conftest import Seeded
+from tests.app.exports.conftest import Seeded, seed_project
 from tests.app.protocol.conftest import Protocol
 from tests.support.protocol import LABELS, detection, pipeline_config, success
 from trapline.domain.records import ImageFilter, User
@@ -108,3 +109,25 @@ def test_a_pinned_version_is_current(proto: Protocol) -> None:
     assert _counts(proto, images)["labels"] == [(LABELS[1], 4)]
     assert proto.client.delete(f"{pins}/{slug}", headers=proto.headers).status_code == 204
     assert _counts(proto, images)["labels"] == [(LABELS[2], 4)]
+
+
+def test_an_open_analysis_elsewhere_changes_no_export(proto: Protocol) -> None:
+    """An analysis that is not completed (an external pipeline's, queued) is read with its own
+    image's batch only: one of another project's, at a lower image id, once made every image
+    of this project's batches read as unprocessed."""
+    made = proto.client.post(f"{API}/projects/", json={"name": "Other"}, headers=proto.headers)
+    assert made.status_code == 201, made.text
+    other = proto.in_project(made.json()["id"])
+    (foreign_image,) = other.images(1)
+    with proto.platform.db.write() as repos:
+        repos.analyses.create(
+            project_id=other.project_id, image_id=foreign_image, model_name="external",
+            model_version="1", parameters={}, provenance={}, requested_by_id=proto.account.id,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    seeded = seed_project(proto)
+    done = seeded.export(format="csv")
+    assert done["status"] == "succeeded", done
+    counts = done["counts"]
+    assert (counts["images"], counts["detections"]) == (9, len(seeded.boxes)), counts
+    assert (counts["empty"], counts["failed"], counts["unprocessed"]) == (2, 1, 0), counts

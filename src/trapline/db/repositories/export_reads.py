@@ -199,12 +199,13 @@ def _inline(terms: list[Any], plain: Plain) -> str:
 
     The scope's conditions on analyses and tasks compare integer ids only (a job's, a
     pipeline's versions'), so their values are written into the text; one definition of the
-    scope serves both the expression statements and the plain ones.
+    scope serves both the expression statements and the plain ones. The text is bracketed:
+    a term that is an ``OR`` must not take the statement's other conditions as its own.
     """
     if not terms:
         return ""
     compiled = and_(*terms).compile(dialect=plain.dialect, compile_kwargs={"literal_binds": True})
-    return f" AND {compiled}"
+    return f" AND ({compiled})"
 
 
 class ExportReadRepo:
