@@ -16,17 +16,25 @@ T = TypeVar("T")
 
 #: Seconds between two looks: short against the waits, long against a look's cost.
 EVERY = 0.05
+#: The longest a test waits by default for something another process does.
+WAIT = 40.0
 
 
 def wait_until(
-    check: Callable[[], T | None], *, timeout: float = 30.0, what: str = "the condition"
+    check: Callable[[], T | None],
+    what: str | Callable[[], str] = "the condition",
+    *,
+    timeout: float = WAIT,
 ) -> T:
     """Call ``check`` until it answers something truthy and return that; fail after
-    ``timeout`` seconds, naming ``what`` did not come."""
+    ``timeout`` seconds, saying that ``what`` did not come (a callable ``what`` makes the whole
+    message when it fails: the logs of the processes waited on, say)."""
     deadline = time.monotonic() + timeout
     while True:
         found = check()
         if found:
             return found
-        assert time.monotonic() < deadline, f"{what} did not come within {timeout:g}s"
+        if time.monotonic() >= deadline:
+            said = what() if callable(what) else f"{what} did not come"
+            raise AssertionError(f"{said} (waited {timeout:g}s)")
         time.sleep(EVERY)

@@ -24,6 +24,7 @@ from tests.support.app_client import AppClient
 from tests.support.databases import SqliteDatabases
 from tests.support.moto import free_port
 from tests.support.nats import NatsServer, nats_server
+from tests.support.waiting import wait_until
 from trapline.app import create_app
 from trapline.clock import FakeClock, SystemClock
 from trapline.db.engine import Database
@@ -245,10 +246,7 @@ def test_tasks_finished_while_the_reconciler_counts_are_not_taken_for_missing(
     def held_count_as_workers_finish(job_id: int) -> int:
         # Workers finish five tasks, acknowledged, right as the stream is counted.
         complete(bench, bench.claim(job, 5))
-        deadline = time.monotonic() + 5
-        while len(list_held(job.id)) != 15:
-            assert time.monotonic() < deadline, "the acknowledgements did not arrive"
-            time.sleep(0.05)
+        wait_until(lambda: len(list_held(job.id)) == 15, "the acknowledgements", timeout=5)
         return count_held(job_id)
 
     def held_tasks(job_id: int) -> set[int]:
@@ -297,11 +295,12 @@ async def pull_and_die(url: str, queue: JetStreamTaskQueue, job_id: int) -> int:
 
 def wait_stuck(bench: QueueBench) -> Reconciled:
     """Reconcile until a max-deliveries advisory has been dealt with."""
-    deadline = time.monotonic() + 15
-    while not (done := reconcile_dispatch(bench.db, channel(bench))).stuck:
-        assert time.monotonic() < deadline, "no max-deliveries advisory was noted"
-        time.sleep(0.2)
-    return done
+
+    def stuck() -> Reconciled | None:
+        done = reconcile_dispatch(bench.db, channel(bench))
+        return done if done.stuck else None
+
+    return wait_until(stuck, "a max-deliveries advisory", timeout=15)
 
 
 def test_a_message_whose_last_claim_died_is_offered_again(
@@ -390,10 +389,11 @@ def test_a_claim_racing_a_jobs_end_answers_empty_and_makes_no_consumer(
 
 def _held_soon(bench: QueueBench, job: Job, expected: set[int]) -> None:
     """The job's messages come to be exactly ``expected`` (claims settle them after answering)."""
-    deadline = time.monotonic() + 5
-    while bench.held(job) != expected:
-        assert time.monotonic() < deadline, f"held {bench.held(job)}, expected {expected}"
-        time.sleep(0.05)
+    wait_until(
+        lambda: bench.held(job) == expected,
+        lambda: f"held {bench.held(job)}, expected {expected}",
+        timeout=5,
+    )
 
 
 def test_leases_committed_before_a_failed_read_are_still_handed_out(
@@ -416,11 +416,12 @@ def test_leases_committed_before_a_failed_read_are_still_handed_out(
         assert [lease.task_id for lease in bench.claim(job, 5)] == [second]
     assert bench.tasks(job)[second].status is TaskStatus.LEASED
     _held_soon(bench, job, {first})  # handed back to be judged again
-    deadline = time.monotonic() + 5
-    while bench.held(job):  # back after a second: judged stale and terminated
+
+    def terminated() -> bool:  # back after a second: judged stale and terminated
         assert bench.claim(job, 5) == []
-        assert time.monotonic() < deadline, "the stale message was not terminated"
-        time.sleep(0.2)
+        return not bench.held(job)
+
+    wait_until(terminated, "the stale message's end", timeout=5)
 
 
 def test_a_message_offering_another_jobs_task_is_terminated(
@@ -630,10 +631,11 @@ def test_messages_of_an_enqueue_that_rolled_back_are_never_handed_out(
         bench.queue.enqueue(job, ImageFilter(), image_ids=images)
     assert bench.tasks(job) == {}
     # The crash cut the enqueue short of waiting for its last plain publish to be flushed.
-    deadline = time.monotonic() + 5
-    while len(raw(server.url, lambda js: _held_subjects(js, channel(bench), job.id))) != 7:
-        assert time.monotonic() < deadline, "the messages published before the crash are missing"
-        time.sleep(0.05)
+    wait_until(
+        lambda: len(raw(server.url, lambda js: _held_subjects(js, channel(bench), job.id))) == 7,
+        "the messages published before the crash",
+        timeout=5,
+    )
 
     monkeypatch.setattr(TaskRepo, "recount_open", recount)
     start_job(bench.db, bench.queue, job.id)

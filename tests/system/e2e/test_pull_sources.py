@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 import signal
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from sqlalchemy import create_engine, text
 from tests.app.sources.slow_site import slow_site
 from tests.support.databases import PostgresDatabases
 from tests.support.processes import running
+from tests.support.waiting import wait_until
 from tests.support.workers import live_platform
 from trapline.imaging.synthetic import light_trap_jpeg
 
@@ -25,16 +24,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 #: Seconds a test waits for what a server does in the background.
 WAIT = 90.0
-
-
-def wait_until(check: Callable[[], Any], what: Callable[[], str], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(what())
 
 
 def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -80,6 +69,7 @@ def test_a_replica_killed_mid_run_leaves_nothing_imported_twice(
         wait_until(
             lambda: rows(db, "SELECT count(*) FROM images")[0][0] >= 4,
             lambda: f"no images came in: {first.server.log()}",
+            timeout=WAIT,
         )
         first.server.process.send_signal(signal.SIGKILL)
         assert first.server.process.wait(20) == -signal.SIGKILL
@@ -97,7 +87,7 @@ def test_a_replica_killed_mid_run_leaves_nothing_imported_twice(
                 ended = [r for r in runs if r["id"] != doomed and r["status"] == "succeeded"]
                 return runs if ended else None
 
-            runs = wait_until(finished, lambda: f"no run took over: {second.log()}")
+            runs = wait_until(finished, lambda: f"no run took over: {second.log()}", timeout=WAIT)
         by_id = {r["id"]: r for r in runs}
         assert by_id[doomed]["status"] == "interrupted"
         images, distinct = rows(db, "SELECT count(*), count(DISTINCT filename) FROM images")[0]
@@ -131,6 +121,7 @@ def test_new_images_of_a_source_with_a_pipeline_are_processed(tmp_path: Path) ->
                     for p in api.get(f"/api/v2/projects/{project}/pipelines").json()["results"]
                 ),
                 lambda: f"the embedded worker registered no pipeline: {server.log()}",
+                timeout=WAIT,
             )
             made = api.post(
                 f"/api/v2/projects/{project}/sources",
@@ -145,7 +136,7 @@ def test_new_images_of_a_source_with_a_pipeline_are_processed(tmp_path: Path) ->
                 run = api.get(f"/api/v2/sources/{source}/runs/{run_id}").json()
                 return run if run["status"] not in ("queued", "running") else None
 
-            run = wait_until(ended, lambda: f"the run did not end: {server.log()}")
+            run = wait_until(ended, lambda: f"the run did not end: {server.log()}", timeout=WAIT)
             assert run["status"] == "succeeded", run
             assert run["imported"] == 4
             assert run["job_id"] is not None
@@ -158,7 +149,7 @@ def test_new_images_of_a_source_with_a_pipeline_are_processed(tmp_path: Path) ->
                     else None
                 )
 
-            job = wait_until(job_done, lambda: f"the job did not end: {server.log()}")
+            job = wait_until(job_done, lambda: f"the job did not end: {server.log()}", timeout=WAIT)
             assert job["status"] == "succeeded", job
             assert job["counts"]["succeeded"] == 4
             found = api.get(
@@ -201,7 +192,7 @@ def test_the_sources_command_adds_lists_and_runs_a_source(
             [latest] = trapline("runs", str(made["id"]))
             return latest if latest["status"] not in ("queued", "running") else None
 
-        latest = wait_until(ended, lambda: "the run did not end")
+        latest = wait_until(ended, "the run", timeout=WAIT)
         assert latest["id"] == run["id"]
         assert latest["imported"] == 3
         bad = subprocess.run(trapline_command("sources", "run", "999999"), env=env, cwd=tmp_path,

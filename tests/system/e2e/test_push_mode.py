@@ -11,7 +11,6 @@ refuses (and records) any request carrying credentials.
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.support.image_server import ImageServer, image_server
 from tests.support.moto import free_port
 from tests.support.processes import Server, clean_env, running
 from tests.support.protocol import wait_for_status
+from tests.support.waiting import wait_until
 from tests.support.workers import (
     IMAGE_SIZE,
     Platform,
@@ -178,26 +178,19 @@ def test_a_push_job_waits_while_its_service_is_down_and_finishes_once_it_is_back
         assert job["counts"]["succeeded"] == 4
 
 
-def _wait_offline(client: httpx.Client, project_id: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        (shown,) = client.get(f"/api/v2/projects/{project_id}/processing-services/").json()[
-            "results"
-        ]
-        if not shown["online"]:
-            assert shown["last_error"].startswith("could not reach"), shown
-            return
-        assert time.monotonic() < deadline, shown
-        time.sleep(0.1)
+def _wait_offline(client: httpx.Client, project_id: int) -> None:
+    def offline() -> dict[str, Any] | None:
+        path = f"/api/v2/projects/{project_id}/processing-services/"
+        (shown,) = client.get(path).json()["results"]
+        return None if shown["online"] else dict(shown)
+
+    shown = wait_until(offline, "the service's going offline", timeout=30)
+    assert shown["last_error"].startswith("could not reach"), shown
 
 
-def _wait_for_event(
-    client: httpx.Client, job_id: int, starts: str, timeout: float = 30
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/api/v2/jobs/{job_id}").json()
-        if any(e["message"].startswith(starts) for e in job["events"]):
-            return dict(job)
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
+def _wait_for_event(client: httpx.Client, job_id: int, starts: str) -> dict[str, Any]:
+    def job() -> dict[str, Any] | None:
+        found = dict(client.get(f"/api/v2/jobs/{job_id}").json())
+        return found if any(e["message"].startswith(starts) for e in found["events"]) else None
+
+    return wait_until(job, f"the job's event {starts!r}", timeout=30)

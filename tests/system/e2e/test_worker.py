@@ -11,7 +11,7 @@ import hashlib
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pytest
 from tests.support.image_server import ImageServer, image_server
 from tests.support.moto import free_port
 from tests.support.processes import clean_env, running, trapline_command
+from tests.support.waiting import wait_until
 from tests.support.worker_process import Worker
 from tests.support.workers import Platform, live_platform, project_with_images
 
@@ -86,14 +87,6 @@ def job(client: httpx.Client, job_id: int) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def wait_for(what: Callable[[], bool], timeout: float, message: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while not what():
-        if time.monotonic() > deadline:
-            raise AssertionError(message())
-        time.sleep(0.1)
-
-
 def tasks(client: httpx.Client, job_id: int, status: str) -> list[dict[str, Any]]:
     answer = client.get(f"/api/v2/jobs/{job_id}/tasks/", params={"status": status, "limit": 1000})
     assert answer.status_code == 200, answer.text
@@ -128,17 +121,17 @@ def test_two_workers_finish_a_job_and_one_killed_midway_changes_nothing(
         # Not --burst: while w1's leases run out there is briefly nothing to claim.
         second = Worker(platform.url, platform.token, tmp_path, "w2", "--batch-size", "4")
         try:
-            wait_for(
+            wait_until(
                 lambda: job(client, job_id)["counts"]["succeeded"] >= 12,
-                60,
                 lambda: f"no progress:\n{first.log()}\n{second.log()}",
+                timeout=60,
             )
             first.process.send_signal(signal.SIGKILL)
             assert first.wait() == -signal.SIGKILL
-            wait_for(
+            wait_until(
                 lambda: job(client, job_id)["status"] == "succeeded",
-                90,
                 lambda: f"job not done: {job(client, job_id)}\n{second.log()}",
+                timeout=90,
             )
             second.process.send_signal(signal.SIGTERM)
             assert second.wait() == 0, second.log()
@@ -166,10 +159,10 @@ def test_sigterm_drains_the_batch_in_hand_and_exits_zero(
         job_id = new_job(client, project_id, lease_seconds=300)
         worker = Worker(platform.url, platform.token, tmp_path, "drainer", "--batch-size", "8")
         try:
-            wait_for(
+            wait_until(
                 lambda: job(client, job_id)["counts"]["succeeded"] >= 8,
-                60,
                 lambda: f"no progress:\n{worker.log()}",
+                timeout=60,
             )
             worker.process.send_signal(signal.SIGTERM)
             assert worker.wait(30) == 0, worker.log()
@@ -204,10 +197,10 @@ def test_corrupt_and_missing_images_fail_after_max_attempts_with_clear_errors(
         job_id = new_job(client, project_id, max_attempts=2, lease_seconds=30)
         worker = Worker(platform.url, platform.token, tmp_path, "bad", "--burst")
         assert worker.wait(90) == 0, worker.log()
-        wait_for(
+        wait_until(
             lambda: job(client, job_id)["status"] == "completed_with_errors",
-            30,
             lambda: f"{job(client, job_id)}\n{worker.log()}",
+            timeout=30,
         )
         failed = {t["image_id"]: t for t in tasks(client, job_id, "failed")}
         assert set(failed) == {corrupt, missing}
@@ -229,24 +222,24 @@ def test_workers_ride_out_a_platform_restart(tmp_path: Path, postgres_databases:
         job_id = new_job(client, project_id, lease_seconds=10)
         worker = Worker(platform.url, platform.token, tmp_path, "patient", "--batch-size", "4")
         try:
-            wait_for(
+            wait_until(
                 lambda: job(client, job_id)["counts"]["succeeded"] >= 8,
-                60,
                 lambda: f"no progress:\n{worker.log()}",
+                timeout=60,
             )
             retries = worker.log().count("; retry ")
             assert platform.server.stop(signal.SIGINT) == 0
             # The worker's calls fail meanwhile and are retried.
-            wait_for(
+            wait_until(
                 lambda: worker.log().count("; retry ") > retries,
-                60,
                 lambda: f"the worker retried nothing:\n{worker.log()}",
+                timeout=60,
             )
             with running(["serve"], cwd=tmp_path, env=platform.env, port=port):
-                wait_for(
+                wait_until(
                     lambda: job(client, job_id)["status"] == "succeeded",
-                    120,
                     lambda: f"{job(client, job_id)}\n{worker.log()}",
+                    timeout=120,
                 )
                 assert worker.process.poll() is None, worker.log()
                 worker.process.send_signal(signal.SIGTERM)
@@ -266,13 +259,13 @@ def test_a_second_signal_exits_at_once(tmp_path: Path, postgres_databases: Any) 
         job_id = new_job(client, project_id, lease_seconds=300)
         worker = Worker(platform.url, platform.token, tmp_path, "impatient", "--batch-size", "8")
         try:
-            wait_for(
+            wait_until(
                 lambda: job(client, job_id)["counts"]["leased"] > 0,
-                60,
                 lambda: f"nothing claimed:\n{worker.log()}",
+                timeout=60,
             )
             worker.process.send_signal(signal.SIGTERM)
-            time.sleep(0.2)
+            wait_until(lambda: "finishing the work in hand" in worker.log(), "the first SIGTERM")
             started = time.monotonic()
             worker.process.send_signal(signal.SIGTERM)
             assert worker.wait(10) == 128 + signal.SIGTERM, worker.log()

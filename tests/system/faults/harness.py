@@ -8,8 +8,7 @@ control over what is sent when.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy import create_engine, text
 from tests.support.databases import PostgresDatabases, in_ci
 from tests.support.image_server import ImageServer, image_server
 from tests.support.protocol import pipeline_config, registration
+from tests.support.waiting import wait_until
 from tests.support.worker_process import Worker
 from tests.support.workers import Platform, live_platform, project_with_images
 from trapline.pipelines.simple import ConstantPipeline
@@ -34,8 +34,6 @@ except ImportError:  # pragma: no cover - depends on the checkout
 
 #: The built-in pipeline the workers run: one detection per image, no model.
 PIPELINE = "constant"
-#: Seconds any single wait of a scenario may take; scenarios stay well under a minute.
-WAIT = 40.0
 
 QUEUES = [
     pytest.param("sql", id="sql"),
@@ -166,18 +164,6 @@ def job_of(api: httpx.Client, job_id: int) -> dict[str, Any]:
     answer = api.get(f"/api/v2/jobs/{job_id}")
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
-
-
-def wait_until(
-    what: Callable[[], bool], message: Callable[[], str], timeout: float = WAIT
-) -> float:
-    """Poll ``what`` until true; returns the seconds it took."""
-    started = time.monotonic()
-    while not what():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(message())
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def running_job(api: httpx.Client, job_id: int) -> None:

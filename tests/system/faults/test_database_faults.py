@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 
 from tests.support.databases import POSTGRES_ADMIN_URL, PostgresDatabases
 from tests.support.faults import check_job_integrity, wait_for_final
+from tests.support.waiting import WAIT
 from tests.system.faults.harness import (
     QUEUES,
-    WAIT,
     Worker,
     new_job,
     new_project,

@@ -15,8 +15,8 @@ import pytest
 
 from tests.support.databases import PostgresDatabases
 from tests.support.faults import check_job_integrity, wait_for_final
+from tests.support.waiting import WAIT, wait_until
 from tests.system.faults.harness import (
-    WAIT,
     Worker,
     job_of,
     new_job,
@@ -25,7 +25,6 @@ from tests.system.faults.harness import (
     report,
     select,
     site,
-    wait_until,
     workers,
 )
 

@@ -18,11 +18,11 @@ from tests.support.databases import PostgresDatabases
 from tests.support.faults import check_job_integrity, wait_for_final
 from tests.support.processes import Server, running
 from tests.support.protocol import http_client
+from tests.support.waiting import WAIT, wait_until
 from tests.support.workers import drain
 from tests.system.faults.harness import (
     PIPELINE,
     QUEUES,
-    WAIT,
     Worker,
     job_of,
     leased_by,
@@ -33,7 +33,6 @@ from tests.system.faults.harness import (
     running_job,
     select,
     site,
-    wait_until,
     workers,
 )
 
@@ -150,11 +149,12 @@ def test_duties_run_on_one_replica_and_move_within_their_lease(
             assert doomed.process.wait(WAIT) == -signal.SIGKILL
             killed_at = time.monotonic()
             reaper_lease = float(remaining["lease-reaper"])
-            moved_in = wait_until(
+            wait_until(
                 lambda: _holders(db).get("lease-reaper") == second.process.pid,
                 lambda: f"the reaper did not move: {_holders(db)}",
                 timeout=reaper_lease + 10,
             )
+            moved_in = time.monotonic() - killed_at
             _abandon_and_wait_for_reaper(via_second, db, job_id)
             _wait_for_reaper_line(second)
             # Every duty whose lease ran out by now moved too (job recovery's lease is longer).

@@ -23,12 +23,12 @@ import pytest
 from tests.support.databases import PostgresDatabases
 from tests.support.faults import check_job_integrity, wait_for_final
 from tests.support.protocol import http_client
+from tests.support.waiting import WAIT, wait_until
 from tests.support.workers import WorkLog, drain, patient_claim, result_for, start_worker
 from tests.system.faults.cutter import ResponseCutter
 from tests.system.faults.harness import (
     PIPELINE,
     QUEUES,
-    WAIT,
     Site,
     Worker,
     attempts,
@@ -41,7 +41,6 @@ from tests.system.faults.harness import (
     running_job,
     select,
     site,
-    wait_until,
     workers,
 )
 
