@@ -15,12 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.app.events.test_events_grouping import T0, _add, _project
 from tests.app.protocol.conftest import API, Protocol, statuses
+from tests.conftest import Account
 from tests.support.protocol import detection, pipeline_config, success
+from trapline.background.events import STALE_AFTER
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.tables import Base
 from trapline.db.types import utcnow
+from trapline.domain.events import EventRule, Grouping
 from trapline.domain.jobs import Job
 from trapline.domain.records import Image, ImageFilter
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
@@ -450,3 +454,27 @@ def test_a_result_whose_task_is_deleted_while_it_is_stored_is_rejected(
     assert not deleting.errors, deleting.errors
     ((answer,),) = answers
     assert (answer["status"], answer["detail"]) == ("rejected", "this task no longer exists")
+
+
+def test_a_regrouping_step_during_a_project_delete_waits_and_finds_it_gone(
+    postgres_db: Database, owner: Account, held: list[Held]
+) -> None:
+    """A step takes the project's row before its regrouping's: it waits for the delete, then
+    ends as no longer its runner's. It used to read its regrouping first and fail to save it
+    once the delete had taken it (the server logged a traceback)."""
+    project_id, deployment_id = _project(postgres_db, owner, Grouping(EventRule.NIGHT))
+    _add(postgres_db, project_id, deployment_id, T0)
+    now = utcnow()
+    with postgres_db.write() as repos:
+        regrouping = repos.regroupings.start(project_id, None, now)
+        assert repos.regroupings.claim(regrouping.id, "here", now, now - STALE_AFTER)
+
+    deleting = Held(postgres_db, lambda repos: repos.projects.delete(project_id))
+    held.append(deleting)
+    stepped: list[bool | None] = []
+    step, errors = _in_thread(
+        postgres_db,
+        lambda repos: stepped.append(repos.regroupings.step(regrouping.id, "here", now)),
+    )
+    _finish(deleting, step, errors)
+    assert stepped == [None]

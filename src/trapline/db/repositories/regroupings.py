@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.events import EventRepo
+from trapline.db.repositories.projects import ProjectRepo
 from trapline.db.tables import DeploymentRow, RegroupingRow
 from trapline.db.types import affected
 from trapline.domain.events import Regrouping, RegroupingStatus
@@ -136,6 +137,14 @@ class RegroupingRepo:
     def step(self, regrouping_id: int, holder: str, now: datetime) -> bool | None:
         """Regroup the next deployment; True when none was left (it succeeded), None when the
         regrouping is no longer ``holder``'s."""
+        project_id = self.session.scalar(
+            select(RegroupingRow.project_id).where(RegroupingRow.id == regrouping_id)
+        )
+        if project_id is None:
+            return None
+        # The project's row before the regrouping's, as a delete takes them: a step waits for
+        # a delete of the project under way, then finds its regrouping gone with it.
+        ProjectRepo(self.session).lock(project_id)
         row = self.session.get(RegroupingRow, regrouping_id)
         if row is None or row.status != RegroupingStatus.RUNNING.value or row.runner != holder:
             return None
