@@ -39,8 +39,8 @@ up: $(SERVER_STAMP)  ## install into .venv and run trapline on embedded defaults
 deps:  ## the system packages the tests use, installed with apt-get when missing (PostgreSQL, nginx, Chromium, curl, openssl), and PostgreSQL started
 	bash scripts/test-services.sh
 
-test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), two processes at once
-	$(BIN)/pytest -n 2 --dist loadgroup --db all $(PYTEST_ARGS)
+test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), three processes at once
+	$(BIN)/pytest -n 3 --dist loadgroup --db all $(PYTEST_ARGS)
 
 test-busy: $(STAMP) deps  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
 	bash scripts/test-busy.sh
