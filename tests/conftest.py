@@ -22,8 +22,8 @@ from trapline.settings import Settings
 
 #: Suites that start servers, workers and NATS as processes, inject faults or fuzz a server:
 #: each of their modules is a group that one pytest-xdist worker runs in turn (its module-wide
-#: servers start once), and they run first, spread over both workers, while the in-process
-#: tests fill in around them (decisions 015 and 032).
+#: servers start once), and they run first, spread over the workers, while the in-process
+#: tests fill in around them (decisions 015, 032 and 044).
 PROCESS_SUITES = ("e2e", "faults", "queue", "browser", "fuzz")
 #: Process suites whose modules share their servers (fixtures of the package's scope): the
 #: whole suite is one group, so that one worker starts them once.
@@ -74,7 +74,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     # The long modules (and those grouped on one worker for a costly module fixture) first,
-    # so that neither worker ends on one alone.
+    # so that no worker ends on one alone.
     items[:] = sorted(kept, key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
