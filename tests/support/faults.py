@@ -15,7 +15,6 @@ or through the API, and fails with every broken promise it finds:
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from tests.support.waiting import wait_until
 from tests.support.workers import WorkLog
 
 #: Statuses a job ends in, and those of its tasks that are final.
@@ -276,14 +276,15 @@ def read_api_facts(client: httpx.Client, job_id: int, image_ids: list[int]) -> J
 
 def wait_for_final(client: httpx.Client, job_id: int, timeout: float) -> dict[str, Any]:
     """Poll the job until it ends; fails with its last state after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
+    seen: list[str] = []
+
+    def ended() -> dict[str, Any] | None:
         answer = client.get(f"/api/v2/jobs/{job_id}")
-        if answer.status_code == 200 and answer.json()["status"] in FINAL_JOB:
-            return dict(answer.json())
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} did not end within {timeout}s: {answer.text}")
-        time.sleep(0.1)
+        seen[:] = [answer.text]
+        final = answer.status_code == 200 and answer.json()["status"] in FINAL_JOB
+        return dict(answer.json()) if final else None
+
+    return wait_until(ended, lambda: f"job {job_id} did not end: {seen}", timeout=timeout)
 
 
 def _api_counters(client: httpx.Client, job_id: int) -> tuple[dict[str, int], str]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
+
+from tests.support.waiting import wait_until
 
 #: The test pipeline: a detector and a 3-class classifier.
 PIPELINE_SLUG = "moth-test"
@@ -107,14 +108,13 @@ def wait_for_status(
     get: Any, job_id: int, statuses: set[str], headers: dict[str, str], timeout: float = 20.0
 ) -> dict[str, Any]:
     """Poll GET /jobs/{id} (``get`` is an AppClient's or httpx's ``get``) until in ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = get(f"/api/v2/jobs/{job_id}", headers=headers).json()
-        if job["status"] in statuses:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} not in {statuses} after {timeout}s: {job}")
-        time.sleep(0.05)
+    seen: list[dict[str, Any]] = []
+
+    def arrived() -> dict[str, Any] | None:
+        seen[:] = [get(f"/api/v2/jobs/{job_id}", headers=headers).json()]
+        return seen[0] if seen[0]["status"] in statuses else None
+
+    return wait_until(arrived, lambda: f"job {job_id} not in {statuses}: {seen}", timeout=timeout)
 
 
 def http_client(base_url: str, token: str) -> httpx.Client:
