@@ -39,8 +39,10 @@ up: $(SERVER_STAMP)  ## install into .venv and run trapline on embedded defaults
 deps:  ## the system packages the tests use, installed with apt-get when missing (PostgreSQL, nginx, Chromium, curl, openssl), and PostgreSQL started
 	bash scripts/test-services.sh
 
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
+# suite starts hundreds of Python processes, each of which would compile trapline again.
 test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), three processes at once
-	$(BIN)/pytest -n 3 --dist loadgroup --db all $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 3 --dist loadgroup --db all $(PYTEST_ARGS)
 
 test-busy: $(STAMP) deps  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
 	bash scripts/test-busy.sh

@@ -18,7 +18,9 @@ from tests.app.api.test_permissions import (
     World,
     _assert_error_body,
     _generic,
+    _snapshot,
     build_world,
+    refusals_world,
 )
 from tests.app.api.test_permissions import site as site_fixture
 from tests.app.api.test_permissions import sites as sites_fixture
@@ -69,9 +71,26 @@ def _extra_ids(world: World) -> dict[str, Any]:
     [pytest.param(c, e, id=f"{c}-{e}") for e in ENDPOINTS for c in CALLERS],
 )
 def test_calls_of_people(site: Site, caller: str, endpoint: Endpoint) -> None:
-    world = build_world(site)
-    ids = _extra_ids(world)
     expected = endpoint.expected(caller)
+    if endpoint.method != "GET" and expected < 400:
+        _call_of_people(site, caller, endpoint, _world_with_ids(site))
+        return
+    # Reads and refusals change nothing: they share a world.
+    with refusals_world(site, "callbacks", lambda: _world_with_ids(site)) as made:
+        _call_of_people(site, caller, endpoint, made)
+
+
+def _world_with_ids(site: Site) -> tuple[World, dict[str, Any]]:
+    world = build_world(site)
+    return world, _extra_ids(world)
+
+
+def _call_of_people(
+    site: Site, caller: str, endpoint: Endpoint, made: tuple[World, dict[str, Any]]
+) -> None:
+    world, ids = made
+    expected = endpoint.expected(caller)
+    before = _callbacks_snapshot(world) if endpoint.method != "GET" and expected >= 400 else None
     response = site.request(
         endpoint.method,
         endpoint.path.format(**ids),
@@ -79,6 +98,8 @@ def test_calls_of_people(site: Site, caller: str, endpoint: Endpoint) -> None:
         **(endpoint.body(world) if endpoint.body else {}),
     )
     assert response.status_code == expected, response.text
+    if before is not None:
+        assert _callbacks_snapshot(world) == before, "a refused request changed the project"
     if expected >= 400:
         _assert_error_body(response, expected)
     if caller in ("anonymous", "non-member"):
@@ -86,14 +107,22 @@ def test_calls_of_people(site: Site, caller: str, endpoint: Endpoint) -> None:
             assert secret not in response.text
 
 
+def _callbacks_snapshot(world: World) -> list[Any]:
+    """The project, its image's analyses and its callback secrets, read by the admin."""
+    admin = world.accounts["admin"]
+    paths = [f"/images/{world.image}/analyses", f"/projects/{world.project}/callback-secrets"]
+    answers = [world.site.request("GET", path, admin) for path in paths]
+    assert [a.status_code for a in answers] == [200] * len(paths)
+    return [*_snapshot(world), *(a.json() for a in answers)]
+
+
 @pytest.mark.parametrize("caller", CALLERS)
 def test_signed_calls_take_no_token(site: Site, caller: str) -> None:
-    world = build_world(site)
-    ids = _extra_ids(world)
-    for method, path, body in SIGNED:
-        mine = site.request(method, path.format(**ids), world.accounts.get(caller), json=body)
-        assert mine.status_code == 401, mine.text
-        assert mine.json()["code"] == "bad_signature"
+    with refusals_world(site, "callbacks", lambda: _world_with_ids(site)) as (world, ids):
+        for method, path, body in SIGNED:
+            mine = site.request(method, path.format(**ids), world.accounts.get(caller), json=body)
+            assert mine.status_code == 401, mine.text
+            assert mine.json()["code"] == "bad_signature"
 
 
 def test_a_foreign_analysis_answers_as_a_missing_one(site: Site) -> None:
