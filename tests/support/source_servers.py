@@ -223,7 +223,8 @@ def ftp_server(root: Path, *, mlsd: bool = True, certfile: Path | None = None) -
     base: type[FTPHandler] = TLS_FTPHandler if certfile else FTPHandler
 
     class Handler(base):  # type: ignore[valid-type,misc]
-        pass
+        # A wrong password is answered at once, not after pyftpdlib's 3 s delay against guessing.
+        auth_failed_timeout = 0
 
     if not mlsd:
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from trapline.errors import InvalidInput, MissingDependency, NotFound, StorageError
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
+_SESSION_LOCK = threading.Lock()
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
 
 #: Error codes S3 answers when the key (not the bucket) is missing; HEAD answers a bare 404.
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -73,11 +83,13 @@ class S3BlobStore(BlobStore):
             # MinIO and other self-hosted services rarely have a DNS name per bucket.
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
-        # A session of our own: boto3's default session is shared and not thread-safe,
-        # while the client made from it is.
-        self._client: S3Client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, region_name=region, config=config
-        )
+        # Clients come from one session of this module's, one at a time: a session is not
+        # thread-safe, the clients it makes are, and it keeps the service's description it
+        # loaded (~55 ms a client without it).
+        with _SESSION_LOCK:
+            self._client: S3Client = _session().client(
+                "s3", endpoint_url=endpoint_url, region_name=region, config=config
+            )
         self._transfer = TransferConfig(
             multipart_threshold=_PART_SIZE,
             multipart_chunksize=_PART_SIZE,

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.conftest import make_settings
-from tests.support.moto import new_bucket
+from tests.support.moto import new_bucket, s3_client
 from tests.support.source_servers import (
     LOOPBACK,
     PASSWORD,
@@ -58,20 +57,13 @@ class BucketSite:
     def credentials(self) -> dict[str, str]:
         return {"access_key_id": "testing", "secret_access_key": "testing"}
 
-    def _client(self) -> Any:
-        return boto3.session.Session().client(
-            "s3", endpoint_url=self.endpoint, region_name="us-east-1"
+    def put(self, key: str, data: bytes) -> None:
+        s3_client(self.endpoint).put_object(
+            Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data
         )
 
-    def put(self, key: str, data: bytes) -> None:
-        client = self._client()
-        client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
-        client.close()
-
     def remove(self, key: str) -> None:
-        client = self._client()
-        client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
-        client.close()
+        s3_client(self.endpoint).delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
 
     def config(self, **options: Any) -> GatewayConfig:
         options.setdefault("credentials", self.credentials)

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import BinaryIO, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import boto3
 import httpx
 import pytest
 
+from tests.support.moto import s3_client
 from trapline.errors import (
     InvalidInput,
     MissingDependency,
@@ -452,11 +452,7 @@ def test_s3_objects_live_under_the_prefix(s3_backend: Backend, s3_endpoint: str)
     assert isinstance(store, S3BlobStore)
     store.put_bytes(KEY, b"bytes", content_type="image/jpeg")
 
-    client = boto3.session.Session().client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    try:
-        head = client.head_object(Bucket=store.bucket, Key=f"trapline/blobs/{KEY}")
-    finally:
-        client.close()
+    head = s3_client(s3_endpoint).head_object(Bucket=store.bucket, Key=f"trapline/blobs/{KEY}")
 
     assert head["ContentLength"] == 5
     assert head["ContentType"] == "image/jpeg"
