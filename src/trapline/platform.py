@@ -248,6 +248,7 @@ class Platform:
                 *queue.background_duties(settings.queue),
             ],
             clock=clock,
+            min_lease=settings.server.duty_min_lease,
         )
         return cls(
             settings=settings,

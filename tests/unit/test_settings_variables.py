@@ -77,6 +77,7 @@ ROWS: list[tuple[str, str, str, object, object]] = [
         [],
     ),
     ("duties_enabled", "TRAPLINE_DUTIES_ENABLED", "false", False, True),
+    ("duty_min_lease", "TRAPLINE_DUTY_MIN_LEASE", "4", 4.0, 15.0),
     ("reaper_interval", "TRAPLINE_REAPER_INTERVAL", "2", 2.0, 5.0),
     ("push_concurrency", "TRAPLINE_PUSH_CONCURRENCY", "3", 3, 4),
     ("push_batch_size", "TRAPLINE_PUSH_BATCH_SIZE", "2", 2, 8),
@@ -175,6 +176,7 @@ ROWS: list[tuple[str, str, str, object, object]] = [
 SECTION_PATHS = {
     "data_dir": "server.data_dir",
     "duties_enabled": "server.duties_enabled",
+    "duty_min_lease": "server.duty_min_lease",
     "embedded_worker": "server.embedded_worker",
     "gc_freeze": "server.gc_freeze",
     "switch_interval": "server.switch_interval",
@@ -282,7 +284,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_the_rows_cover_every_field() -> None:
     fields = {field for field, *_ in ROWS}
-    assert len(fields) == 73
+    assert len(fields) == 74
     assert set(SECTION_PATHS) == fields
     defaults = Settings(_env_file=None)
     for field, _, _, _, default in ROWS:

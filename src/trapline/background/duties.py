@@ -24,7 +24,8 @@ from trapline.errors import TraplineError
 
 log = logging.getLogger(__name__)
 
-#: Shortest lease on a duty (a duty's lease is three of its intervals, or this).
+#: Shortest lease on a duty by default (a duty's lease is three of its intervals, or this);
+#: ``TRAPLINE_DUTY_MIN_LEASE`` sets another.
 MIN_LEASE_SECONDS = 15.0
 #: Seconds a stopping server waits for a duty's run to end.
 STOP_WAIT = 5.0
@@ -38,15 +39,16 @@ def server_identity() -> str:
 class DutyLease(Leased):
     """A duty's row in ``duty_leases``."""
 
-    def __init__(self, duty: Duty) -> None:
+    def __init__(self, duty: Duty, min_lease: float = MIN_LEASE_SECONDS) -> None:
         self.duty = duty
         self.name = f"duty {duty.name}"
+        self.min_lease = min_lease
 
     @property
     def seconds(self) -> float:  # type: ignore[override]
         """How long the lease lasts from its last renewal: when the replica holding it dies,
         another takes the duty over after at most this long."""
-        return max(3 * self.duty.interval, MIN_LEASE_SECONDS)
+        return max(3 * self.duty.interval, self.min_lease)
 
     def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
         return repos.duty_leases.acquire(self.duty.name, holder, until, now)
@@ -65,13 +67,14 @@ class DutyRunner:
         holder: str | None = None,
         *,
         clock: Clock | None = None,
+        min_lease: float = MIN_LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.duties = duties
         self.holder = holder or server_identity()
         self.clock = clock or SystemClock()
         self.keeper = LeaseKeeper(db, holder=self.holder, clock=self.clock)
-        self._leases = {d.name: DutyLease(d) for d in duties}
+        self._leases = {d.name: DutyLease(d, min_lease) for d in duties}
         self._due = dict.fromkeys((d.name for d in duties), 0.0)
         self._stop = threading.Event()
         self._running = threading.Lock()

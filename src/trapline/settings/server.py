@@ -33,6 +33,9 @@ class ServerSettings(Section):
     #: Run background duties (lease reaper, job recovery) in this server process; each duty
     #: still runs on one replica at a time.
     duties_enabled: bool = True
+    #: Shortest lease on a duty, in seconds (a duty's lease is three of its intervals, or
+    #: this): the longest a duty goes without a runner after its replica dies.
+    duty_min_lease: float = Field(15.0, ge=1.0, le=3600)
     #: Run a worker for the built-in pipelines inside ``trapline up``.
     embedded_worker: bool = True
     #: Process-wide tuning that ``trapline serve`` and ``up`` apply once at start-up (never

@@ -38,6 +38,10 @@ from tests.system.faults.harness import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(60)]
 
+#: Shortest lease of a duty in the test of duties moving: long enough that a loaded machine
+#: never lets a live replica's lease lapse between its renewals (a second apart).
+DUTY_LEASE = 8
+
 
 @pytest.mark.parametrize("queue", QUEUES)
 def test_replica_killed_while_workers_use_it(
@@ -106,13 +110,15 @@ def test_duties_run_on_one_replica_and_move_within_their_lease(
 ) -> None:
     with (
         queue_for(queue, tmp_path / "nats") as (queue_url, _),
-        # Short intervals, so that every duty but job recovery has the shortest lease (15 s).
+        # Short intervals and leases: the duties run every second (the reaper every half) and
+        # the reaper's lease, which the survivor waits out, is 8 s (15 s by default).
         site(
             tmp_path,
             postgres_databases,
             queue_url,
             STATUS_INTERVAL="1",
             NATS_RECONCILE_INTERVAL="1",
+            DUTY_MIN_LEASE=str(DUTY_LEASE),
         ) as first,
     ):
         db = first.database_url
