@@ -72,8 +72,9 @@ class Site:
     client: AppClient
     accounts: dict[str, Account]
     shared: World | None = None
-    #: Worlds the refused writes share, by the name of their kind (see ``refusals_world``).
-    refusals: dict[str, Any] = field(default_factory=dict)
+    #: Worlds the refused writes share, with the cases that used them, by the name of their
+    #: kind (see ``refusals_world``).
+    refusals: dict[str, tuple[Any, int]] = field(default_factory=dict)
 
     def request(
         self, method: str, path: str, account: Account | None, **kwargs: Any
@@ -324,17 +325,21 @@ def world(site: Site) -> World:
 
 
 @contextmanager
-def refusals_world(site: Site, kind: str, make: Callable[[], T]) -> Iterator[T]:
+def refusals_world(
+    site: Site, kind: str, make: Callable[[], T], *, uses: int | None = None
+) -> Iterator[T]:
     """The world of ``kind`` that the site's cases which change nothing (refused writes) share,
-    made on first use.
+    made on first use (and again after ``uses`` cases, for cases that add to it first).
 
     A refusal changes nothing, which each such case checks against a snapshot; a case that
     fails (a write let through, say) drops the world, so the next case gets a new one and no
     failure spreads to the cases after it."""
-    if kind not in site.refusals:
-        site.refusals[kind] = make()
+    world, used = site.refusals.get(kind) or (make(), 0)
+    site.refusals[kind] = (world, used + 1)
+    if uses is not None and used + 1 >= uses:
+        del site.refusals[kind]
     try:
-        yield site.refusals[kind]
+        yield world
     except BaseException:
         site.refusals.pop(kind, None)
         raise
