@@ -86,15 +86,35 @@ SELECT :project, :deployment, MIN(CASE WHEN s = 1 THEN id END), MIN(t),
        MAX(CASE WHEN s = 1 THEN off END), MAX(t), MAX(CASE WHEN e = 1 THEN off END), COUNT(*)
 FROM flagged GROUP BY grp
 """
-_POINT = """
+#: Each photo with the first photo of its event.
+_FIRSTS = """
 , firsts AS (
     SELECT id, MIN(CASE WHEN s = 1 THEN id END) OVER (PARTITION BY grp) AS first_id FROM flagged
 )
+"""
+#: Each photo pointed at its event, found by the event's first photo (SQLite).
+_POINT = (
+    _FIRSTS
+    + """
 UPDATE images SET event_id = events.id
 FROM firsts JOIN events ON events.first_image_id = firsts.first_id
     AND events.deployment_id = :deployment
 WHERE images.id = firsts.id
 """
+)
+#: PostgreSQL writes the events and points the photos at them in one statement (the windows
+#: run once), beside the events it replaces.
+_INSERT_AND_POINT = (
+    ", made AS ("
+    + _INSERT
+    + " RETURNING id, first_image_id)"
+    + _FIRSTS
+    + """
+UPDATE images SET event_id = made.id
+FROM firsts JOIN made ON made.first_image_id = firsts.first_id
+WHERE images.id = firsts.id
+"""
+)
 
 
 #: Placing one photo runs on every upload: its statements are built once, here.
@@ -238,7 +258,7 @@ class EventRepo:
         grouping = self.grouping_of(deployment_id, lock=True)
         if grouping is None:
             return
-        old = delete(EventRow).where(EventRow.deployment_id == deployment_id)
+        old = [EventRow.deployment_id == deployment_id]
         span = ""
         params: dict[str, Any] = {
             "project": project_id,
@@ -246,10 +266,9 @@ class EventRepo:
             "gap_ms": grouping.gap_seconds * 1000,
         }
         if lo is not None and hi is not None:
-            old = old.where(EventRow.starts_at <= hi, EventRow.ends_at >= lo)
+            old += [EventRow.starts_at <= hi, EventRow.ends_at >= lo]
             span = "AND captured_sort >= :lo AND captured_sort <= :hi"
             params |= {"lo": lo, "hi": hi}
-        self.session.execute(old)
         dialect = self.session.get_bind().dialect.name
         flagged = _FLAGGED.format(
             span=span,
@@ -258,6 +277,16 @@ class EventRepo:
         )
         # Bound as the column's type, so SQLite compares the same text it stores.
         times = (bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)) if span else ()
+        if dialect == "postgresql":
+            # The old events go once their photos point at the new ones: deleted first, their
+            # key would set every photo's event to null, a second rewrite of every row.
+            # (New events take higher ids, and no one else adds to a deployment held here.)
+            newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old))
+            self.session.execute(text(flagged + _INSERT_AND_POINT).bindparams(*times), params)
+            if newest_old is not None:
+                self.session.execute(delete(EventRow).where(*old, EventRow.id <= newest_old))
+            return
+        self.session.execute(delete(EventRow).where(*old))
         self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
         self.session.execute(text(flagged + _POINT).bindparams(*times), params)
 
