@@ -35,6 +35,8 @@ pytestmark = [
     pytest.mark.timeout(60),
 ]
 
+#: Tasks the claims of the two workers (batches of 4) may hold between NATS and the database.
+IN_FLIGHT = 2 * 4
 #: The reconciler's line for tasks it published again.
 REPUBLISHED = re.compile(r"had (\d+) queued tasks missing from the stream; republished")
 
@@ -88,9 +90,14 @@ def test_nats_dies_mid_job(
             return sum(int(n) for n in REPUBLISHED.findall(live.platform.server.log()))
 
         if wipe:
-            # Nothing else knew of the tasks that were only queued: the reconciler did it.
-            assert queued > 0
-            wait_until(lambda: republished() >= queued, lambda: f"{republished()} < {queued}")
+            # Nothing else knew of the tasks that were only queued: the reconciler did it. A
+            # claim under way at the kill (a batch per worker) may still turn tasks counted
+            # as queued into leased ones, which need no republishing.
+            assert queued > IN_FLIGHT
+            wait_until(
+                lambda: republished() >= queued - IN_FLIGHT,
+                lambda: f"{republished()} < {queued} - {IN_FLIGHT}",
+            )
         integrity = check_job_integrity(
             live.database_url,
             job_id,
