@@ -40,7 +40,7 @@ deps:  ## the system packages the tests use, installed with apt-get when missing
 	bash scripts/test-services.sh
 
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
-# suite starts hundreds of Python processes, each of which would compile trapline again.
+# suite starts about two hundred Python processes, each of which would compile trapline again.
 test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), three processes at once
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 3 --dist loadgroup --db all $(PYTEST_ARGS)
 
