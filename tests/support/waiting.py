@@ -8,9 +8,12 @@ clock, never slept.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+import httpx
 
 T = TypeVar("T")
 
@@ -38,3 +41,19 @@ def wait_until(
             said = what() if callable(what) else f"{what} did not come"
             raise AssertionError(f"{said} (waited {timeout:g}s)")
         time.sleep(EVERY)
+
+
+def wait_process_ready(
+    process: subprocess.Popen[str], client: httpx.Client, timeout: float = WAIT
+) -> None:
+    """Wait until the service ``process`` runs answers 200 on ``/readyz``; fail at once with its
+    output when it exits first."""
+
+    def ready() -> bool:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            return client.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False  # not listening yet
+
+    wait_until(ready, "the service's readiness", timeout=timeout)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.integration.queue.conftest import QueueBench, claims_of
+from tests.support.waiting import wait_until
 from trapline.db.engine import Database
 from trapline.domain.jobs import JobStatus, Lease, RetryPolicy, TaskStatus
 from trapline.domain.records import ImageFilter
@@ -25,13 +26,11 @@ WAIT = 15.0
 
 def claim_until(bench: QueueBench, jobs: dict[int, int], batch: int) -> list[Lease]:
     """Claim until something is handed out (a retry's backoff, a message coming back)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        leases = bench.queue.claim(jobs, batch, "patient worker")
-        if leases:
-            return leases
-        time.sleep(0.05)
-    raise AssertionError(f"nothing handed out within {WAIT}s")
+    return wait_until(
+        lambda: bench.queue.claim(jobs, batch, "patient worker"),
+        "a claim handing something out",
+        timeout=WAIT,
+    )
 
 
 def fail(bench: QueueBench, lease: Lease, policy: RetryPolicy, *, retry: bool = True) -> TaskStatus:

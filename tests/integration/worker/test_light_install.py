@@ -17,12 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.waiting import wait_process_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 #: Modules of the platform's packages (the ``server`` extra) that a worker install must not have.
@@ -175,16 +176,7 @@ def service(venv: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
 def test_the_processing_service_runs_from_the_worker_install(service) -> None:
     process, url = service
     with httpx.Client(base_url=url, timeout=10) as client:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                if client.get("/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass  # not listening yet
-            assert time.monotonic() < deadline, "the service never became ready"
-            time.sleep(0.05)
+        wait_process_ready(process, client, timeout=60)
         assert client.get("/livez").json() == {"status": True}
         assert client.get("/readyz").json() == {"status": ["constant"]}
         empty = client.post("/process", json={"pipeline": "constant", "source_images": []})

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ import pytest
 
 from tests.integration.worker.scripted import Script, scripted_server
 from tests.support.pipelines import LABELS, QuarterPipeline
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_process_ready, wait_until
 from trapline.errors import TraplineError
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.pipelines.base import Pipeline
@@ -343,16 +342,7 @@ def test_serve_runs_until_a_signal_then_exits_cleanly(images, sig: signal.Signal
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, process.communicate()[0]
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the service never became ready"
-                time.sleep(0.05)
+            wait_process_ready(process, client, timeout=30)
             answer = client.post("/process", json=_request(base, "/a.jpg"))
             assert answer.status_code == 200, answer.text
 
