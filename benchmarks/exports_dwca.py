@@ -64,10 +64,11 @@ _OCCURRENCES = """
 INSERT INTO occurrences (project_id, deployment_id, event_id, pipeline, first_seen_at,
     first_offset_minutes, last_seen_at, last_offset_minutes, detection_count,
     best_annotation_id, label, score, determined_by, disputed, edited)
-SELECT i.project_id, i.deployment_id, i.event_id, 'bench', i.captured_at, 120, i.captured_at,
+SELECT i.project_id, i.deployment_id, ie.event_id, 'bench', i.captured_at, 120, i.captured_at,
     120, 1, a.id, c.label, c.confidence, 'model', :no, :no
-FROM annotations a JOIN images i ON i.id = a.image_id JOIN annotations c ON c.parent_id = a.id
-WHERE a.parent_id IS NULL AND i.event_id IS NOT NULL
+FROM annotations a JOIN images i ON i.id = a.image_id JOIN image_events ie ON ie.image_id = i.id
+    JOIN annotations c ON c.parent_id = a.id
+WHERE a.parent_id IS NULL
 """
 _LINKS = """
 INSERT INTO occurrence_detections (annotation_id, occurrence_id, image_id)

@@ -37,9 +37,9 @@ _OCCURRENCES = """
 INSERT INTO occurrences (project_id, deployment_id, event_id, pipeline, first_seen_at,
     first_offset_minutes, last_seen_at, last_offset_minutes, detection_count,
     best_annotation_id, label, score, determined_by, edited, disputed)
-SELECT project_id, deployment_id, event_id, 'bench', captured_at, 120, captured_at, 120, 8,
+SELECT project_id, deployment_id, ie.event_id, 'bench', captured_at, 120, captured_at, 120, 8,
     id, 'Genus 0 species ' || (id % :species), 0.5 + (id % 50) / 100.0, 'model', :no, :no
-FROM images WHERE event_id IS NOT NULL AND id % 4 = 0
+FROM images JOIN image_events ie ON ie.image_id = images.id WHERE id % 4 = 0
 """
 
 

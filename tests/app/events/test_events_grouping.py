@@ -8,6 +8,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Account
 from trapline.db.engine import Database
@@ -199,3 +200,40 @@ def test_many_photos_at_once_group_like_one_by_one(
             ids.append(image.id)
         events.photos_added(repos, ids)
     assert _groups(app_db, deployment_id) == [ids[: count // 2], ids[count // 2 :]]
+
+
+def _links(db: Database) -> list[tuple[int, int]]:
+    """Every row of ``image_events``: (photo, event)."""
+    with db.read() as repos:
+        rows = repos.session.execute(
+            text("SELECT image_id, event_id FROM image_events ORDER BY image_id")
+        )
+        return [(int(i), int(e)) for i, e in rows]
+
+
+def test_deleting_photos_and_projects_leaves_no_event_link_behind(
+    app_db: Database, owner: Account
+) -> None:
+    """A photo's link to its event has no key to the photo (decision 045): the delete takes
+    it, and a project's delete takes its links with its events."""
+    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
+    first, second, apart = _add(
+        app_db, project_id, deployment_id, T0, T0 + timedelta(seconds=5), T0 + timedelta(hours=1)
+    )
+    assert [i for i, _ in _links(app_db)] == [first, second, apart]
+    with app_db.write() as repos:
+        image = repos.images.get(second)
+        assert image is not None
+        spans = events.photos_leaving(repos, [second])
+        repos.images.delete(image)
+        # Gone with the photo, before its event is regrouped.
+        gone = text("SELECT count(*) FROM image_events WHERE image_id = :i")
+        assert repos.session.scalar(gone, {"i": second}) == 0
+        events.photos_left(repos, spans)
+    assert [i for i, _ in _links(app_db)] == [first, apart]
+    assert _groups(app_db, deployment_id) == [[first], [apart]]
+    other_project, other_deployment = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
+    (kept,) = _add(app_db, other_project, other_deployment, T0)
+    with app_db.write() as repos:
+        repos.projects.delete(project_id)
+    assert [i for i, _ in _links(app_db)] == [kept]

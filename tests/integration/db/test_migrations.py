@@ -482,3 +482,81 @@ def test_migration_0016_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
 def test_migration_0016_goes_down_and_up_on_postgres() -> None:
     with _scratch_postgres() as url:
         _round_trip_0016(url)
+
+
+def _round_trip_0025(url: str) -> None:
+    """0025 moves each photo's event into ``image_events`` and back, link for link, and going
+    down and up again leaves the schema as it was."""
+    from datetime import datetime, timedelta
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from trapline.db.engine import Database
+
+    db = Database.from_url(url)
+    try:
+        migrate.upgrade(db.engine)
+        after = _schema(db.engine)
+        with db.write() as repos:
+            user = repos.users.create(email="m@example.org", name="M")
+            project = repos.projects.create("Links", "", user.id)
+            deployment = repos.deployments.create(project.id, name="Trap")
+            start = datetime(2024, 5, 1, 21, 0)
+            for n, minutes in enumerate((0, 0, 30)):  # two photos of one sequence, one apart
+                repos.images.insert(
+                    project_id=project.id,
+                    deployment_id=deployment.id,
+                    storage_key=f"k{n}",
+                    filename=f"{n}.jpg",
+                    sha256=f"{n:064d}",
+                    size_bytes=1,
+                    width=1,
+                    height=1,
+                    content_type="image/jpeg",
+                    captured_at=start + timedelta(minutes=minutes, seconds=n),
+                    captured_offset_minutes=0,
+                )
+            repos.images.insert(  # undated: in no event
+                project_id=project.id,
+                storage_key="k9",
+                filename="9.jpg",
+                sha256=f"{9:064d}",
+                size_bytes=1,
+                width=1,
+                height=1,
+                content_type="image/jpeg",
+            )
+            repos.events.regroup(deployment.id)
+        links = "SELECT image_id, event_id FROM image_events ORDER BY image_id"
+        with db.engine.connect() as connection:
+            linked = [tuple(r) for r in connection.execute(text(links))]
+        assert len(linked) == 3
+        assert len({e for _, e in linked}) == 2
+        config, connection = migrate.alembic_config(db.engine)
+        try:
+            command.downgrade(config, "0024")
+        finally:
+            connection.close()  # type: ignore[attr-defined]
+        assert "image_events" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, event_id FROM images ORDER BY id"))
+            assert [tuple(r) for r in rows if r[1] is not None] == linked
+        migrate.upgrade(db.engine)
+        migrate.check(db.engine)
+        assert _schema(db.engine) == after
+        assert "event_id" not in {c["name"] for c in inspect(db.engine).get_columns("images")}
+        with db.engine.connect() as connection:
+            assert [tuple(r) for r in connection.execute(text(links))] == linked
+    finally:
+        db.dispose()
+
+
+def test_migration_0025_moves_event_links_down_and_up_on_sqlite(tmp_path: Path) -> None:
+    _round_trip_0025(f"sqlite:///{tmp_path / 'trip25.db'}")
+
+
+@pytest.mark.postgres
+def test_migration_0025_moves_event_links_down_and_up_on_postgres() -> None:
+    with _scratch_postgres() as url:
+        _round_trip_0025(url)

@@ -19,6 +19,7 @@ import pytest
 from tests.support.databases import PostgresDatabases
 from tests.support.nats import NatsServer, nats_server
 from tests.support.protocol import wait_for_status
+from tests.support.waiting import wait_until
 from tests.support.workers import (
     Platform,
     WorkLog,
@@ -82,6 +83,11 @@ def post(api: httpx.Client, job_id: int, tasks: list[dict[str, Any]], slug: str)
     return [item["status"] for item in answer.json()["tasks"]]
 
 
+def queued(api: httpx.Client, job_id: int) -> int:
+    """How many of the job's tasks wait to be claimed."""
+    return int(api.get(f"/api/v2/jobs/{job_id}").json()["counts"]["queued"])
+
+
 def assert_done_once_each(
     api: httpx.Client, platform: Platform, job_id: int, images: dict[int, str]
 ) -> None:
@@ -127,12 +133,21 @@ def test_jobs_run_to_completion_over_nats(
     def next_worker() -> None:  # POST /tasks/next/: claims across both jobs
         try:
             with platform.client() as client:
-                while True:
+
+                def next_batch() -> tuple[list[dict[str, Any]]] | None:
+                    """A claim's tasks; none only once no task of either job is queued (a
+                    running job's messages may reach NATS a moment after its commit)."""
                     body = {"pipelines": [slug], "batch_size": 4}
                     give_up = time.monotonic() + WAIT
                     answer = patient_claim(client, "/api/v2/tasks/next/", body, give_up)
                     assert answer.status_code == 200, answer.text
                     tasks = answer.json()["tasks"]
+                    if tasks or not any(queued(client, job) for job in (big, small)):
+                        return (tasks,)
+                    return None
+
+                while True:
+                    (tasks,) = wait_until(next_batch, "a claim of the queued tasks", timeout=WAIT)
                     if not tasks:
                         return
                     across.append(tasks)

@@ -3,7 +3,8 @@ and go, and reading them.
 
 A whole deployment (or a span of it) is grouped by one pass of window functions over its
 photos in time order: ``LAG``/``LEAD`` mark where an event starts and ends, a running ``SUM``
-numbers the events, and two statements write them (the events, then each photo's event).
+numbers the events, and two statements write them (the events, then each photo's link to its
+event in ``image_events``).
 One new photo only looks at its two neighbours and touches their events.
 
 Whoever changes a deployment's events holds its row first, so two uploads into one
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.images import to_image
-from trapline.db.tables import DeploymentRow, EventRow, ImageRow, ProjectRow
+from trapline.db.tables import DeploymentRow, EventRow, ImageEventRow, ImageRow, ProjectRow
 from trapline.domain.events import Event, EventRule, Grouping, Moment, together
 from trapline.domain.records import Image
 
@@ -92,15 +93,19 @@ _FIRSTS = """
     SELECT id, MIN(CASE WHEN s = 1 THEN id END) OVER (PARTITION BY grp) AS first_id FROM flagged
 )
 """
-#: Each photo pointed at its event, found by the event's first photo (SQLite).
+#: Pointing a photo at an event, replacing the event it was in.
+_REPOINT = " ON CONFLICT (image_id) DO UPDATE SET event_id = excluded.event_id"
+#: Each photo pointed at its event, found by the event's first photo (SQLite; ``WHERE true``
+#: tells its parser that ``ON CONFLICT`` is not the join's).
 _POINT = (
     _FIRSTS
     + """
-UPDATE images SET event_id = events.id
+INSERT INTO image_events (image_id, event_id)
+SELECT firsts.id, events.id
 FROM firsts JOIN events ON events.first_image_id = firsts.first_id
     AND events.deployment_id = :deployment
-WHERE images.id = firsts.id
-"""
+WHERE true"""
+    + _REPOINT
 )
 #: PostgreSQL writes the events and points the photos at them in one statement (the windows
 #: run once), beside the events it replaces.
@@ -110,10 +115,9 @@ _INSERT_AND_POINT = (
     + " RETURNING id, first_image_id)"
     + _FIRSTS
     + """
-UPDATE images SET event_id = made.id
-FROM firsts JOIN made ON made.first_image_id = firsts.first_id
-WHERE images.id = firsts.id
-"""
+INSERT INTO image_events (image_id, event_id)
+SELECT firsts.id, made.id FROM firsts JOIN made ON made.first_image_id = firsts.first_id"""
+    + _REPOINT
 )
 
 
@@ -166,8 +170,9 @@ _NEIGHBOURS = union_all(
     select(_neighbour_query(before=True).subquery()),
     select(_neighbour_query(before=False).subquery()),
 )
-_POINT_ONE = (
-    update(ImageRow).where(ImageRow.id == bindparam("image")).values(event_id=bindparam("event"))
+_POINT_ONE = text(
+    "INSERT INTO image_events (image_id, event_id) VALUES (:image, :event)"  # noqa: S608
+    + _REPOINT
 )
 _NEW_EVENT = insert(EventRow).returning(EventRow.id)
 
@@ -279,7 +284,7 @@ class EventRepo:
         times = (bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)) if span else ()
         if dialect == "postgresql":
             # The old events go once their photos point at the new ones: deleted first, their
-            # key would set every photo's event to null, a second rewrite of every row.
+            # key would delete every photo's link only for it to be written again.
             # (New events take higher ids, and no one else adds to a deployment held here.)
             newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old))
             self.session.execute(text(flagged + _INSERT_AND_POINT).bindparams(*times), params)
@@ -334,7 +339,11 @@ class EventRepo:
         rows = self.session.execute(
             select(EventRow.deployment_id, EventRow.starts_at, EventRow.ends_at)
             .where(
-                EventRow.id.in_(select(ImageRow.event_id).where(ImageRow.id.in_(list(image_ids))))
+                EventRow.id.in_(
+                    select(ImageEventRow.event_id).where(
+                        ImageEventRow.image_id.in_(list(image_ids))
+                    )
+                )
             )
             .distinct()
         )
@@ -440,7 +449,8 @@ class EventRepo:
         """An event's photos in time order."""
         rows = self.session.scalars(
             select(ImageRow)
-            .where(ImageRow.event_id == event_id)
+            .join(ImageEventRow, ImageEventRow.image_id == ImageRow.id)
+            .where(ImageEventRow.event_id == event_id)
             .order_by(ImageRow.captured_sort, ImageRow.id)
             .limit(limit)
             .offset(offset)

@@ -25,6 +25,7 @@ from trapline.db.repositories.tasks import OPEN
 from trapline.db.tables import (
     AnnotationRow,
     CollectionImageRow,
+    ImageEventRow,
     ImageRow,
     JobRow,
     ProjectRow,
@@ -68,8 +69,9 @@ def _after_capture(
     return select(both).order_by(*ordering).offset(offset).limit(limit)
 
 
-def to_image(row: ImageRow | Row[Any]) -> Image:
-    """Record from an ORM row or a plain row of the images table."""
+def to_image(row: ImageRow | Row[Any], *, new: bool = False) -> Image:
+    """Record from an ORM row or a plain row of the images table; ``new``: just inserted, so
+    in no event yet (its event, kept in another table, is not read back)."""
     return Image(
         id=row.id,
         project_id=row.project_id,
@@ -86,7 +88,7 @@ def to_image(row: ImageRow | Row[Any]) -> Image:
         source=row.source,
         created_at=row.created_at,
         file_offset_minutes=row.file_offset_minutes,
-        event_id=getattr(row, "event_id", None),
+        event_id=None if new else getattr(row, "event_id", None),
     )
 
 
@@ -125,7 +127,7 @@ class ImageRepo:
         except IntegrityError:
             return None
         self._count_in_project(row.project_id, 1)
-        return to_image(row)
+        return to_image(row, new=True)
 
     def bulk_insert(self, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many images at once (imports, benchmarks); hashes must be new."""
@@ -162,6 +164,8 @@ class ImageRepo:
                     .where(JobRow.id == job_id)
                     .values(open_tasks=JobRow.open_tasks - 1)
                 )
+        # Its event link has no key to the image to take it by cascade (decision 045).
+        self.session.execute(delete(ImageEventRow).where(ImageEventRow.image_id == image.id))
         if affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
             self._count_in_project(image.project_id, -1)
 
@@ -210,7 +214,9 @@ class ImageRepo:
         """
         backwards = cursor is not None and cursor.backwards
         descending = order.descending != backwards
-        base = self._filtered(select(*_IMAGES.c), project_id, flt, collection_id)
+        base = self._filtered(
+            select(*_IMAGES.c, ImageRow.event_id.label("event_id")), project_id, flt, collection_id
+        )
         if cursor is None:
             columns = (
                 (_IMAGES.c.captured_sort, _IMAGES.c.id) if order.by_capture else (_IMAGES.c.id,)

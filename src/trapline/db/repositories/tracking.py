@@ -23,6 +23,7 @@ from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
     EventRow,
+    ImageEventRow,
     ImageRow,
     PipelineRow,
     ReviewRow,
@@ -53,9 +54,7 @@ def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None
         if image_ids:
             Plain(session).rows(_MARK_PHOTOS, among=list(image_ids))
         return
-    events = select(ImageRow.event_id).where(
-        ImageRow.id.in_(image_ids), ImageRow.event_id.is_not(None)
-    )
+    events = select(ImageEventRow.event_id).where(ImageEventRow.image_id.in_(image_ids))
     session.execute(
         update(EventRow)
         .where(EventRow.id.in_(events))
@@ -66,7 +65,7 @@ def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None
 #: ``events_due`` of a list of photos.
 _MARK_PHOTOS = (
     "UPDATE events SET tracking_version = tracking_version + 1 WHERE id IN ("
-    "SELECT event_id FROM images WHERE id IN ({among}) AND event_id IS NOT NULL)"
+    "SELECT event_id FROM image_events WHERE image_id IN ({among}))"
 )
 
 
@@ -89,10 +88,10 @@ class TrackingRepo:
         """Up to ``limit`` events due for tracking whose photos no job is still working on:
         (event id, the tracking version read)."""
         open_task = exists().where(
-            TaskRow.image_id == ImageRow.id,
+            TaskRow.image_id == ImageEventRow.image_id,
             TaskRow.status.in_([TaskStatus.QUEUED.value, TaskStatus.LEASED.value]),
         )
-        busy = exists().where(ImageRow.event_id == EventRow.id, open_task)
+        busy = exists().where(ImageEventRow.event_id == EventRow.id, open_task)
         rows = self.session.execute(
             select(EventRow.id, EventRow.tracking_version)
             .where(EventRow.tracking_version > EventRow.tracked_version, ~busy)
@@ -107,7 +106,8 @@ class TrackingRepo:
         """The event's photos in capture order."""
         rows = self.session.execute(
             select(ImageRow.id, ImageRow.width, ImageRow.height, ImageRow.storage_key)
-            .where(ImageRow.event_id == event_id)
+            .join(ImageEventRow, ImageEventRow.image_id == ImageRow.id)
+            .where(ImageEventRow.event_id == event_id)
             .order_by(ImageRow.captured_sort, ImageRow.id)
         )
         return [Photo(int(i), int(w), int(h), key) for i, w, h, key in rows]
@@ -115,7 +115,7 @@ class TrackingRepo:
     def detections(self, event: Event) -> list[Detection]:
         """The boxes of the current results of the event's photos, with their best
         classification, pipeline, threshold and latest review."""
-        photos = select(ImageRow.id).where(ImageRow.event_id == event.id)
+        photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
         current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
         rows = self.session.execute(
             select(

@@ -26,7 +26,7 @@ from trapline.db.types import IdType, UTCDateTime, utcnow
 
 
 class EventRow(Base):
-    """An event: its photos point at it (``images.event_id``); its span and count are kept."""
+    """An event: its photos point at it (``image_events``); its span and count are kept."""
 
     __tablename__ = "events"
 

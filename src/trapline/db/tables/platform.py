@@ -17,8 +17,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from trapline.db.tables.base import Base
 from trapline.db.types import IdType, UTCDateTime, utcnow
@@ -127,6 +128,21 @@ class DeploymentRow(Base):
     )
 
 
+class ImageEventRow(Base):
+    """Which event a photo falls in: a narrow row of its own, so that grouping a deployment
+    writes two ids per photo instead of rewriting the photo's row and its every index
+    (decision 045). A photo in no event (no time, no deployment, not grouped yet) has none.
+    It goes with its event; it has no key to its image (checking one would lock, and so
+    rewrite, the image's row), so ``ImageRepo.delete`` deletes it."""
+
+    __tablename__ = "image_events"
+
+    image_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_image_events_event_image", "event_id", "image_id"),)
+
+
 class ImageRow(Base):
     __tablename__ = "images"
 
@@ -157,9 +173,13 @@ class ImageRow(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: The event the image falls in (domain/events.py); None without a time or a deployment.
-    event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("events.id", ondelete="SET NULL"), nullable=True
+    #: The event the image falls in (domain/events.py), kept in ``image_events``; None without a
+    #: time or a deployment. Read like a column; filter by event through ``ImageEventRow``.
+    event_id: Mapped[int | None] = column_property(
+        select(ImageEventRow.event_id)
+        .where(ImageEventRow.image_id == id)
+        .correlate_except(ImageEventRow)
+        .scalar_subquery()
     )
 
     __table_args__ = (
@@ -175,7 +195,6 @@ class ImageRow(Base):
             "id",
         ),
         Index("ix_images_deployment_id", "deployment_id"),
-        Index("ix_images_event_captured", "event_id", "captured_sort", "id"),
     )
 
 
