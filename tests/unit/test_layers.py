@@ -3,7 +3,7 @@
 Every module under src/trapline is parsed (not imported) and every import in it counts, those
 inside functions and under ``TYPE_CHECKING`` too: a lazy import is still a dependency. The
 worker's own boundary (it loads nothing of the platform) is
-tests/integration/worker/test_isolation.py.
+tests/integration/worker/test_isolation.py. And no module grows past ``LONGEST`` lines.
 """
 
 from __future__ import annotations
@@ -80,3 +80,18 @@ def test_layers_import_only_inward(rule: Rule) -> None:
         if _under(imported, rule.forbidden) and not (rule.but and _under(imported, rule.but))
     ]
     assert not broken, "\n".join(broken)
+
+
+#: The most lines a module may have: a longer one does more than one thing. Migrations are
+#: history, kept as they were written.
+LONGEST = 450
+
+
+def test_no_module_is_longer_than_the_house_allows() -> None:
+    lengths = {
+        name: len(path.read_text().splitlines())
+        for name, path in MODULES.items()
+        if ".migrations.versions." not in name
+    }
+    assert len(lengths) > 100, "the modules were not found"
+    assert {name: n for name, n in lengths.items() if n > LONGEST} == {}

@@ -4,8 +4,7 @@ and go, and reading them.
 A whole deployment (or a span of it) is grouped by one pass of window functions over its
 photos in time order: ``LAG``/``LEAD`` mark where an event starts and ends, a running ``SUM``
 numbers the events, and two statements write them (the events, then each photo's link to its
-event in ``image_events``).
-One new photo only looks at its two neighbours and touches their events.
+event in ``image_events``). One new photo only looks at its two neighbours and their events.
 
 Whoever changes a deployment's events holds its row first, so two uploads into one
 deployment never extend the same event side by side.
@@ -97,16 +96,12 @@ _FIRSTS = """
 _REPOINT = " ON CONFLICT (image_id) DO UPDATE SET event_id = excluded.event_id"
 #: Each photo pointed at its event, found by the event's first photo (SQLite; ``WHERE true``
 #: tells its parser that ``ON CONFLICT`` is not the join's).
-_POINT = (
-    _FIRSTS
-    + """
+_POINT = f"""{_FIRSTS}
 INSERT INTO image_events (image_id, event_id)
 SELECT firsts.id, events.id
 FROM firsts JOIN events ON events.first_image_id = firsts.first_id
     AND events.deployment_id = :deployment
-WHERE true"""
-    + _REPOINT
-)
+WHERE true{_REPOINT}"""  # noqa: S608
 #: PostgreSQL writes the events and points the photos at them in one statement (the windows
 #: run once), beside the events it replaces.
 _INSERT_AND_POINT = (
@@ -336,15 +331,10 @@ class EventRepo:
         """The spans of the events these photos are in (taken before they go or move)."""
         if not image_ids:
             return []
+        theirs = select(ImageEventRow.event_id).where(ImageEventRow.image_id.in_(list(image_ids)))
         rows = self.session.execute(
             select(EventRow.deployment_id, EventRow.starts_at, EventRow.ends_at)
-            .where(
-                EventRow.id.in_(
-                    select(ImageEventRow.event_id).where(
-                        ImageEventRow.image_id.in_(list(image_ids))
-                    )
-                )
-            )
+            .where(EventRow.id.in_(theirs))
             .distinct()
         )
         return [(d, lo, hi) for d, lo, hi in rows]
