@@ -288,7 +288,7 @@ async def pull_and_die(url: str, queue: JetStreamTaskQueue, job_id: int) -> int:
         subscription = await client.jetstream().pull_subscribe_bind(
             f"job-{job_id}", stream=queue.stream.stream
         )
-        return len(await subscription.fetch(10, timeout=2))
+        return len(await subscription.fetch(10, timeout=10))  # room for a loaded machine
     finally:
         await client.close()
 

@@ -24,6 +24,8 @@ nats_bench = test_nats.nats_bench
 
 ADVISORIES = "ADVISORIES"
 FOREIGN_JOB = "job_42"
+#: Seconds the neighbour works through its messages at most.
+WAIT = 30.0
 
 
 async def neighbour_moves_in(url: str, tasks: int) -> None:
@@ -49,18 +51,20 @@ async def neighbour_moves_in(url: str, tasks: int) -> None:
         await client.close()
 
 
-async def neighbour_works(url: str) -> tuple[int, int]:
-    """The other application drains its work stream; (messages done, advisories it kept)."""
+async def neighbour_works(url: str, tasks: int) -> tuple[int, int]:
+    """The other application works through its ``tasks`` messages (for at most ``WAIT``
+    seconds); (messages done, advisories it kept)."""
     client = await nats.connect(url)
     try:
         js = client.jetstream()
         subscription = await js.pull_subscribe_bind("job-42-consumer", stream=FOREIGN_JOB)
         done = 0
-        while True:
+        give_up = time.monotonic() + WAIT
+        while done < tasks and time.monotonic() < give_up:
             try:
-                messages = await subscription.fetch(10, timeout=1)
-            except nats.errors.TimeoutError:
-                break
+                messages = await subscription.fetch(tasks - done, timeout=1)
+            except TimeoutError:  # none within the second (nats-py raises its own or asyncio's)
+                continue
             for message in messages:
                 await message.ack()
                 done += 1
@@ -82,7 +86,7 @@ def test_trapline_and_a_neighbour_with_an_advisory_stream_both_dispatch(
         complete(bench, leases)
         handed += [lease.task_id for lease in leases]
     assert sorted(handed) == sorted(bench.tasks(job))
-    done, kept = asyncio.run(neighbour_works(server.url))
+    done, kept = asyncio.run(neighbour_works(server.url, tasks=5))
     assert done == 5
     assert kept > 0  # its stream still captures advisories, trapline's among them
 
