@@ -503,7 +503,8 @@ def _round_trip_0025(url: str) -> None:
             project = repos.projects.create("Links", "", user.id)
             deployment = repos.deployments.create(project.id, name="Trap")
             start = datetime(2024, 5, 1, 21, 0)
-            for n, minutes in enumerate((0, 0, 30)):  # two photos of one sequence, one apart
+            # Two photos of one sequence, one apart, and one undated (in no event).
+            for n, minutes in enumerate((0, 0, 30, None)):
                 repos.images.insert(
                     project_id=project.id,
                     deployment_id=deployment.id,
@@ -514,19 +515,9 @@ def _round_trip_0025(url: str) -> None:
                     width=1,
                     height=1,
                     content_type="image/jpeg",
-                    captured_at=start + timedelta(minutes=minutes, seconds=n),
+                    captured_at=None if minutes is None else start + timedelta(minutes=minutes),
                     captured_offset_minutes=0,
                 )
-            repos.images.insert(  # undated: in no event
-                project_id=project.id,
-                storage_key="k9",
-                filename="9.jpg",
-                sha256=f"{9:064d}",
-                size_bytes=1,
-                width=1,
-                height=1,
-                content_type="image/jpeg",
-            )
             repos.events.regroup(deployment.id)
         links = "SELECT image_id, event_id FROM image_events ORDER BY image_id"
         with db.engine.connect() as connection:
