@@ -2,11 +2,14 @@
 
 No model: a blob's shape and colour features (``blob_features``) decide.
 
-1. **Is it an insect?** A logistic function of the blob's darkness and size gives the chance
-   that a blob is an insect. Its weights were fitted (logistic regression, light ridge penalty)
-   on the blobs found on the seven light-trap photos of ``data/ground-truth``, labelled by
-   whether they match a drawn insect, so the score is calibrated: of blobs scored about 0.7,
-   about 70% are insects. Faint specks and stains score low; insects, dark or not, score high.
+1. **Is it an insect?** A logistic function of the blob's darkness, its size and how far it
+   stands out of the sheet's own texture around it gives the chance that a blob is an
+   insect. Its weights were fitted (logistic regression, light ridge penalty) on the blobs
+   found on the seven light-trap photos of ``data/ground-truth``, labelled by whether they
+   match a drawn insect, so the score is calibrated: of blobs scored about 0.7, about 70% are
+   insects (``benchmarks/blob_calibration.py`` prints the fit and each photo scored by weights
+   fitted on the others). Faint specks, stains and the weave of a coarse sheet score
+   low; insects, dark or pale, large or small, score high.
 2. **Things that are surely not insects**, whatever their score: the sheet's fasteners (round,
    regular, mostly black, grey, with a pale eyelet in the middle) and scale bars or printed
    labels (grey, and long and thin or rectangular). They are reported as ``not an insect``
@@ -38,10 +41,12 @@ class ClassSettings:
     #: would be, but not counted. At 0.5 about nine blobs in ten that pass are insects.
     threshold: float = 0.5
     #: Logistic weights of the insect score: intercept, darkness, natural log of the blob's
-    #: size over 1% of the image. Fitted on the shared photos (see the module docstring).
-    bias: float = -0.66
-    darkness_weight: float = 6.38
-    size_weight: float = 4.27
+    #: size over 1% of the image, standout over the sheet's texture. Fitted on the shared
+    #: photos (see the module docstring).
+    bias: float = -2.24
+    darkness_weight: float = 3.50
+    size_weight: float = 3.14
+    standout_weight: float = 6.95
     #: Score given to fasteners, scale bars and labels.
     ruled_out_score: float = 0.05
     #: Fastener: at least this share of its box filled (a disc fills 0.79, a moth about 0.6)...
@@ -87,9 +92,11 @@ def insect_score(features: BlobFeatures, settings: ClassSettings = ClassSettings
     """The calibrated chance that a blob with ``features`` is an insect."""
     if is_ruled_out(features, settings):
         return settings.ruled_out_score
-    size = math.log(max(features.size, 1e-6) / 0.01)
     return _sigmoid(
-        settings.bias + settings.darkness_weight * features.darkness + settings.size_weight * size
+        settings.bias
+        + settings.darkness_weight * features.darkness
+        + settings.size_weight * math.log(max(features.size, 1e-6) / 0.01)
+        + settings.standout_weight * features.standout
     )
 
 

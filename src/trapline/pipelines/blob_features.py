@@ -35,6 +35,10 @@ class BlobFeatures:
         saturation: mean colour saturation of the blob, 0 (grey, black) to 1.
         hue: mean hue angle of the blob's colour, in degrees (0 red, 30 orange-brown, 60 yellow,
             120 green, 240 blue); meaningful only when ``saturation`` is not tiny.
+        standout: how far the blob's darkest pixel is above the sheet's own texture around it
+            (the 90th percentile of the contrast in a ring about the blob, ``sheet_texture``):
+            a small insect stands out of a smooth or a coarse sheet alike, a fold or a smudge
+            of a coarse sheet's weave does not.
     """
 
     size: float
@@ -46,6 +50,7 @@ class BlobFeatures:
     at_border: bool
     saturation: float
     hue: float
+    standout: float
 
 
 def blob_features(
@@ -55,6 +60,7 @@ def blob_features(
     *,
     image_long_side: int,
     at_border: bool,
+    texture: float,
 ) -> BlobFeatures:
     """Features of one blob, given as the crops of its box.
 
@@ -64,12 +70,13 @@ def blob_features(
         colour: the RGB image (floats 0-255), cropped to the box.
         image_long_side: the long side of the whole image, in the same pixels.
         at_border: whether the box touches the image's edge.
+        texture: the sheet's texture around the blob (``sheet_texture``).
     """
     box_h, box_w = mask.shape
     rows, cols = np.nonzero(mask)
     area = rows.size
     if area == 0:
-        return BlobFeatures(0, 1, 0, 0, 0, 0, at_border, 0, 0)
+        return BlobFeatures(0, 1, 0, 0, 0, 0, at_border, 0, 0, -texture)
     inside = contrast[mask]
     # Spread along the blob's long and short axes: eigenvalues of its pixels' covariance.
     spread = np.cov(np.stack([rows, cols]).astype(np.float64)) if area > 1 else np.eye(2)
@@ -96,4 +103,25 @@ def blob_features(
         at_border=at_border,
         saturation=saturation,
         hue=hue % 360,
+        standout=float(inside.max()) - texture,
     )
+
+
+#: Side of the square around a blob whose ring (the square without the blob's box) gives the
+#: sheet's texture, as a multiple of the box's long side; never under ``TEXTURE_LEAST`` pixels.
+TEXTURE_REACH = 3.0
+TEXTURE_LEAST = 24
+
+
+def sheet_texture(contrast: FloatArray, rows: slice, cols: slice) -> float:
+    """The 90th percentile of the contrast around a blob's box ``rows`` x ``cols``: how dark
+    the sheet's own weave, folds and grain get there, so how much darker an insect must be."""
+    height, width = contrast.shape
+    reach = max(TEXTURE_REACH * max(rows.stop - rows.start, cols.stop - cols.start), TEXTURE_LEAST)
+    middle_row, middle_col = (rows.start + rows.stop) / 2, (cols.start + cols.stop) / 2
+    top, left = max(0, int(middle_row - reach / 2)), max(0, int(middle_col - reach / 2))
+    window = contrast[top : min(height, int(middle_row + reach / 2)),
+                      left : min(width, int(middle_col + reach / 2))]  # fmt: skip
+    ring = np.ones(window.shape, dtype=bool)
+    ring[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = False
+    return float(np.percentile(window[ring], 90)) if ring.any() else 0.0

@@ -31,7 +31,7 @@ from scipy import ndimage
 
 from trapline.pipelines.base import Box
 from trapline.pipelines.blob_classes import ClassSettings
-from trapline.pipelines.blob_features import BlobFeatures, blob_features
+from trapline.pipelines.blob_features import BlobFeatures, blob_features, sheet_texture
 
 FloatArray = NDArray[np.float32]
 
@@ -275,6 +275,7 @@ def _candidates(
             colour[place],
             image_long_side=max(height, width),
             at_border=_at_border(rows, cols, (height, width)),
+            texture=sheet_texture(contrast, rows, cols),
         )
         pad = settings.margin * long_side
         box = Box(

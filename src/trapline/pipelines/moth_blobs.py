@@ -32,6 +32,8 @@ __all__ = [
     "BlobSettings",
     "MothBlobsPipeline",
     "blob_candidates",
+    "classified",
+    "counted",
     "detect_blobs",
     "find_blobs",
 ]
@@ -51,12 +53,13 @@ def detect_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) ->
     Boxes are in pixels of ``image``; a box's score is the chance of an insect, its label the
     classifier's verdict.
     """
-    return _classified(scan(image, settings).candidates, settings)
+    return classified(scan(image, settings).candidates, settings)
 
 
-def _classified(
-    candidates: Sequence[tuple[Box, BlobFeatures]], settings: BlobSettings
+def classified(
+    candidates: Sequence[tuple[Box, BlobFeatures]], settings: BlobSettings = BlobSettings()
 ) -> list[Blob]:
+    """The candidates of ``scan`` worth reporting, classified, most likely insect first."""
     blobs = []
     for box, features in candidates:
         verdict = classify(features, settings.classes)
@@ -70,9 +73,14 @@ def _classified(
 def find_blobs(image: Image.Image, settings: BlobSettings = BlobSettings()) -> list[Box]:
     """The insects on a light-trap photo (at the default threshold), as boxes in pixels of
     ``image``, best first."""
+    return counted(detect_blobs(image, settings), settings)
+
+
+def counted(blobs: Sequence[Blob], settings: BlobSettings = BlobSettings()) -> list[Box]:
+    """The boxes of ``blobs`` counted as insects at the default threshold."""
     return [
         blob.box
-        for blob in detect_blobs(image, settings)
+        for blob in blobs
         if blob.verdict.label != NOT_AN_INSECT and blob.box.score >= settings.classes.threshold
     ]
 
@@ -98,7 +106,7 @@ class MothBlobsPipeline(Pipeline):
         return PipelineConfig(
             name="Moth blobs",
             slug=self.slug,
-            version=4,
+            version=5,
             default_threshold=self.default_threshold,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
@@ -118,10 +126,11 @@ class MothBlobsPipeline(Pipeline):
                     name=self.classifier.name,
                     key=self.classifier.key,
                     task_type="classification",
-                    version=1,
+                    version=2,
                     description=(
                         "Size, elongation, fill, darkness and colour of each blob; insect "
-                        f"score calibrated on light-trap photos, threshold "
+                        "score from darkness, size and standout over the sheet's texture, "
+                        f"calibrated on light-trap photos, threshold "
                         f"{self.default_threshold:g}."
                     ),
                     category_map=CategoryMap.of_labels(list(LABELS)),
@@ -135,7 +144,7 @@ class MothBlobsPipeline(Pipeline):
         for image in batch:
             started = time.perf_counter()
             scanned = scan(image.image, self.settings)
-            blobs = _classified(scanned.candidates, self.settings)
+            blobs = classified(scanned.candidates, self.settings)
             elapsed = time.perf_counter() - started
             detections = [
                 detection(

@@ -85,17 +85,23 @@ def features(**changes: float) -> BlobFeatures:
         "at_border": False,
         "saturation": 0.35,
         "hue": 25.0,
+        "standout": 0.5,
     }
     base.update(changes)
     return BlobFeatures(**base)  # type: ignore[arg-type]
 
 
-def test_scores_rise_with_darkness_and_size_and_add_up() -> None:
-    faint = insect_score(features(darkness=0.05, size=0.01))
-    dark = insect_score(features(darkness=0.5, size=0.01))
+def test_scores_rise_with_darkness_size_and_standout_and_add_up() -> None:
+    faint = insect_score(features(darkness=0.05, size=0.01, standout=0.1))
+    dark = insect_score(features(darkness=0.5, size=0.01, standout=0.5))
     small, large = insect_score(features(size=0.006)), insect_score(features(size=0.05))
     assert faint < 0.5 < dark
     assert small < large
+    # A small insect that stands out of its sheet counts; a smudge of the sheet's weave as dark
+    # and as large does not.
+    speck = {"size": 0.006, "darkness": 0.3, "elongation": 2.0}
+    assert insect_score(features(**speck, standout=0.1)) < 0.5
+    assert insect_score(features(**speck, standout=0.6)) > 0.5
     verdict = classify(features())
     assert verdict.label == MOTH
     assert sum(verdict.scores) == pytest.approx(1.0)
