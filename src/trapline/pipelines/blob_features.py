@@ -32,7 +32,8 @@ class BlobFeatures:
             middle fifth of its radius around its centroid): the bright eyelet of a fastener
             gives about 0.3; the body of an insect, darker than its wings, less than 0.
         at_border: whether the blob touches the edge of the image (cut off by it).
-        saturation: mean colour saturation of the blob, 0 (grey, black) to 1.
+        saturation: mean colour saturation of the blob, 0 (grey, black) to 1, with its colour
+            white-balanced against the sheet behind it (so under the photo's own light).
         hue: mean hue angle of the blob's colour, in degrees (0 red, 30 orange-brown, 60 yellow,
             120 green, 240 blue); meaningful only when ``saturation`` is not tiny.
         standout: how far the blob's darkest pixel is above the sheet's own texture around it
@@ -67,7 +68,8 @@ def blob_features(
     Args:
         mask: the blob's pixels within its box.
         contrast: the contrast image the blob was cut from, cropped to the box.
-        colour: the RGB image (floats 0-255), cropped to the box.
+        colour: the RGB image (floats 0-255), white-balanced against the sheet (the sheet
+            255, 255, 255), cropped to the box.
         image_long_side: the long side of the whole image, in the same pixels.
         at_border: whether the box touches the image's edge.
         texture: the sheet's texture around the blob (``sheet_texture``).

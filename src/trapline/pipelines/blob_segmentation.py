@@ -155,7 +155,7 @@ def scan(image: Image.Image, settings: BlobSettings = BlobSettings()) -> Scan:
             ),
             features,
         )
-        for box, features in _candidates(contrast, colour, settings)
+        for box, features in _candidates(contrast, _balanced(colour, background), settings)
     ]
     return Scan(candidates, sheet, None)
 
@@ -224,6 +224,13 @@ def _masked_blur(colour: FloatArray, weights: NDArray[np.bool_], sigma: float) -
             fallback if width > sigma else blurred,
         ).astype(np.float32)
     return blurred
+
+
+def _balanced(colour: FloatArray, sheet: FloatArray) -> FloatArray:
+    """``colour`` white-balanced against the sheet behind it (the sheet comes out white), so a
+    blob's colour is measured against its own photo's light: a grey scale bar stays grey under
+    a warm lamp, a brown moth stays brown under a cold one."""
+    return np.asarray(np.clip(colour / np.maximum(sheet, 8.0) * 255.0, 0.0, 255.0), np.float32)
 
 
 def _contrast(colour: FloatArray, sheet: FloatArray, *, smooth: bool = True) -> FloatArray:

@@ -116,3 +116,17 @@ def test_a_dark_round_blob_without_an_eyelet_is_not_a_fastener() -> None:
     assert classify(features(**cut)).label == NOT_AN_INSECT
     # The threshold decides what is counted, not the label: a faint blob stays an insect.
     assert classify(stud, ClassSettings(threshold=1.0)).label == MOTH
+
+
+@pytest.mark.parametrize("light", [(1.0, 1.0, 1.0), (1.0, 0.86, 0.64)], ids=["white", "warm"])
+def test_a_grey_ruler_is_not_an_insect_under_any_lamp(light: tuple[float, float, float]) -> None:
+    image = grainy_sheet()
+    pen = ImageDraw.Draw(image)
+    pen.rectangle((300, 400, 530, 448), fill=(150, 150, 152))  # a printed ruler
+    moth(pen, (1000, 400, 1090, 480), (120, 85, 50))
+    # The lamp's colour falls on everything, the sheet and the ruler alike.
+    lit = Image.fromarray((np.asarray(image, dtype=np.float32) * light).astype(np.uint8))
+    blobs = detect_blobs(lit)
+    ruler = [b for b in blobs if b.box.x1 < 700]
+    assert [b.verdict.label for b in ruler] == [NOT_AN_INSECT]
+    assert [(round(b.x1, -1), b.label) for b in find_blobs(lit)] == [(1000, MOTH)]
