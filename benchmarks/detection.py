@@ -1,4 +1,5 @@
-"""Detection benchmark: ``moth-blobs`` speed per photo, and its quality against drawn boxes.
+"""Detection benchmark: ``moth-blobs`` speed per photo, and its quality against drawn boxes;
+MegaDetector's speed per photo when its file is in place.
 
 - speed: the pipeline's ``process`` on one decoded photo at a time, on one core (numpy's
   thread pools are held to one thread), median wall time and median CPU time of ``--runs``
@@ -6,8 +7,11 @@
   (``--images``), else generated 4096 x 2160 light-trap photos.
 - quality: ``trapline eval``'s table for the shared photos against the repository's ground
   truth, when the photos are there.
+- MegaDetector: the ``megadetector`` pipeline timed the same way, on one core, on the shared
+  camera-trap photos (or generated photos), when ``md_v5a.0.0.onnx`` is in the weights folder
+  (``--weights DIR``, default the worker's); else the table says where the file goes.
 
-    python benchmarks/detection.py [--runs 5] [--images DIR] [--truth FILE]
+    python benchmarks/detection.py [--runs 5] [--images DIR] [--truth FILE] [--weights DIR]
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from common import machine_speed_ms, print_table  # noqa: E402
 from trapline.evaluation.run import evaluate, format_report  # noqa: E402
 from trapline.evaluation.truth import load_truth  # noqa: E402
 from trapline.imaging.synthetic import light_trap_image  # noqa: E402
-from trapline.pipelines import SourceImage  # noqa: E402
+from trapline.pipelines import Pipeline, SourceImage  # noqa: E402
+from trapline.pipelines.megadetector import MegaDetectorPipeline, weights_path  # noqa: E402
 from trapline.pipelines.moth_blobs import MothBlobsPipeline  # noqa: E402
+from trapline.pipelines.weights import DEFAULT_CACHE_DIR  # noqa: E402
 from trapline.worker.images import decode  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,9 +64,8 @@ def photos(folder: Path | None) -> list[SourceImage]:
     ]
 
 
-def speed(images: list[SourceImage], runs: int) -> list[list[object]]:
-    """Per photo: size, blobs reported, median wall and CPU milliseconds of ``process``."""
-    pipeline = MothBlobsPipeline()
+def speed(images: list[SourceImage], runs: int, pipeline: Pipeline) -> list[list[object]]:
+    """Per photo: size, boxes reported, median wall and CPU milliseconds of ``process``."""
     rows: list[list[object]] = []
     for image in images:
         (answer,) = pipeline.process([image])  # warm-up
@@ -89,10 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per photo")
     parser.add_argument("--images", type=Path, default=SHARED, help="folder of photos")
     parser.add_argument("--truth", type=Path, default=TRUTH, help="ground truth for them")
+    parser.add_argument(
+        "--weights", type=Path, default=DEFAULT_CACHE_DIR, help="folder of md_v5a.0.0.onnx"
+    )
     args = parser.parse_args(argv)
     print(f"machine speed: {machine_speed_ms():.0f} ms for the reference loop")
     images = photos(args.images)
-    rows = speed(images, args.runs)
+    rows = speed(images, args.runs, MothBlobsPipeline())
     print_table(
         f"moth-blobs, one photo at a time on one core (median of {args.runs} runs)",
         ["photo", "size", "blobs", "wall ms", "cpu ms"],
@@ -104,6 +112,22 @@ def main(argv: list[str] | None = None) -> None:
         print(format_report(report))
     else:
         print(f"\nno shared photos at {args.images}: quality not measured")
+    megadetector(args.images.parent / "camera-trap-images", args.weights, args.runs)
+
+
+def megadetector(folder: Path, weights: Path, runs: int) -> None:
+    """MegaDetector's speed per camera-trap photo, or where its file goes."""
+    if not weights_path(weights).is_file():
+        print(f"\nMegaDetector not timed: no {weights_path(weights)} (docs/pipelines.md)")
+        return
+    pipeline = MegaDetectorPipeline(weights)
+    pipeline.load()
+    print()
+    print_table(
+        f"megadetector, one photo at a time on one core (median of {runs} runs)",
+        ["photo", "size", "boxes", "wall ms", "cpu ms"],
+        speed(photos(folder), runs, pipeline),
+    )
 
 
 if __name__ == "__main__":
