@@ -7,9 +7,9 @@ MegaDetector's speed per photo when its file is in place.
   (``--images``), else generated 4096 x 2160 light-trap photos.
 - quality: ``trapline eval``'s table for the shared photos against the repository's ground
   truth, when the photos are there.
-- MegaDetector: the ``megadetector`` pipeline timed the same way, on one core, on the shared
-  camera-trap photos (or generated photos), when ``md_v5a.0.0.onnx`` is in the weights folder
-  (``--weights DIR``, default the worker's); else the table says where the file goes.
+- MegaDetector: the ``megadetector`` pipeline timed the same way (ONNX Runtime on every core)
+  on the shared camera-trap photos (or generated photos), when ``md_v5a.0.0.onnx`` is in the
+  weights folder (``--weights DIR``, default the worker's); else it says where the file goes.
 
     python benchmarks/detection.py [--runs 5] [--images DIR] [--truth FILE] [--weights DIR]
 """
@@ -124,7 +124,7 @@ def megadetector(folder: Path, weights: Path, runs: int) -> None:
     pipeline.load()
     print()
     print_table(
-        f"megadetector, one photo at a time on one core (median of {runs} runs)",
+        f"megadetector, one photo at a time, ONNX Runtime on every core (median of {runs} runs)",
         ["photo", "size", "boxes", "wall ms", "cpu ms"],
         speed(photos(folder), runs, pipeline),
     )

@@ -43,9 +43,11 @@ class _Candidate:
 
     origin: str
     build: Callable[[], Pipeline]
-    #: Why it cannot run here (weights put in place by hand are missing), or None: served
-    #: only when named, and naming it then fails with the reason.
+    #: Why it is not served unasked (its weights are not in place), or None.
     missing: Callable[[], str | None] = lambda: None
+    #: Whether it fetches its missing weights itself when named (else naming it fails with the
+    #: reason it gives).
+    fetches: bool = False
 
 
 def available_pipelines(
@@ -90,7 +92,7 @@ def resolve_pipelines(
             code="unknown_pipeline",
         )
     for slug in slugs:
-        if (problem := candidates[slug].missing()) is not None:
+        if not candidates[slug].fetches and (problem := candidates[slug].missing()) is not None:
             raise InvalidInput(problem, code="pipeline_not_ready")
     return [_built(slug, candidates[slug]) for slug in dict.fromkeys(slugs)]
 
@@ -114,6 +116,7 @@ def _candidates(spec_files: Sequence[Path], cache_dir: Path | None) -> dict[str,
             "trapline (built in)",
             partial(MegaDetectorPipeline, cache_dir),
             partial(missing_weights, cache_dir),
+            fetches=True,
         ),
     )
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):

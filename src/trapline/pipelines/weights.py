@@ -58,17 +58,36 @@ def weights_file(location: str, sha256: str | None, cache_dir: Path | None = Non
     if target.is_file():
         return target
     cache.mkdir(parents=True, exist_ok=True)
-    _download(location, sha256.lower(), target)
+    _download(location, "sha256", sha256.lower(), target)
     return target
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of the file at ``path``, in lowercase hex."""
-    digest = hashlib.sha256()
+def download_checked(url: str, target: Path, *, algorithm: str, digest: str) -> Path:
+    """``target``, downloaded from ``url`` first unless it is there; a download is kept only
+    when its ``algorithm`` digest (``hashlib``'s name, e.g. ``md5``) is ``digest``.
+
+    Raises:
+        InvalidInput: the URL answers with a client error, or the file has another digest.
+        Unavailable: the download failed for a reason that may pass (network, server error).
+    """
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _download(url, algorithm, digest.lower(), target)
+    return target
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    """The ``algorithm`` digest of the file at ``path``, in lowercase hex."""
+    digest = hashlib.new(algorithm)
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file at ``path``, in lowercase hex."""
+    return file_digest(path, "sha256")
 
 
 def _local_file(location: str, sha256: str | None) -> Path:
@@ -89,25 +108,27 @@ def _file_name(url: str) -> str:
     return name or "weights"
 
 
-def _download(url: str, sha256: str, target: Path) -> None:
+def _download(url: str, algorithm: str, expected: str, target: Path) -> None:
     log.info("downloading weights %s to %s", url, target)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".download-", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as stream:
-            actual = _fetch(url, stream)
-        if actual != sha256:
+            actual = _fetch(url, stream, algorithm)
+        if actual != expected:
+            name = algorithm.upper().replace("SHA", "SHA-")
             raise InvalidInput(
-                f"weights downloaded from {url} have SHA-256 {actual} but the spec expects "
-                f"{sha256}; the file was not kept. Check the URL and the sha256"
+                f"weights downloaded from {url} have {name} {actual} but {expected} is "
+                f"expected; the file was not kept. Check the URL and the {algorithm}"
             )
         os.replace(temporary, target)
     finally:
         Path(temporary).unlink(missing_ok=True)
 
 
-def _fetch(url: str, stream: BinaryIO) -> str:
-    """Write the body at ``url`` to ``stream``; return its SHA-256."""
-    digest = hashlib.sha256()
+def _fetch(url: str, stream: BinaryIO, algorithm: str) -> str:
+    """Write the body at ``url`` to ``stream``, logging progress; return its digest."""
+    digest = hashlib.new(algorithm)
+    written, reported = 0, 0
     try:
         with (
             httpx.Client(follow_redirects=True, timeout=DOWNLOAD_TIMEOUT) as client,
@@ -118,9 +139,14 @@ def _fetch(url: str, stream: BinaryIO) -> str:
                 if response.status_code >= 500:
                     raise Unavailable(problem)
                 raise InvalidInput(problem)
+            size = int(response.headers.get("content-length") or 0)
             for chunk in response.iter_bytes(_CHUNK):
                 digest.update(chunk)
                 stream.write(chunk)
+                written += len(chunk)
+                if size and written * 10 // size > reported:
+                    reported = written * 10 // size
+                    log.info("downloaded %d of %d MB of %s", written >> 20, size >> 20, url)
     except httpx.HTTPError as exc:
         raise Unavailable(
             f"could not download weights from {url}: {type(exc).__name__}: {exc}"

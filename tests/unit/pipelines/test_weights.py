@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.support.onnx_models import constant_model, sha256, write_spec
+from tests.support.weights_server import WeightsServer, weights_server
 from trapline.errors import InvalidInput, Unavailable
 from trapline.pipelines import resolve_pipelines
 from trapline.pipelines.weights import file_sha256, weights_file
@@ -21,42 +19,10 @@ BODY = b"pretend these are weights" * 1000
 BODY_SHA = hashlib.sha256(BODY).hexdigest()
 
 
-@dataclass
-class WeightsServer:
-    """A loopback HTTP server with files by path, counting the requests for each."""
-
-    files: dict[str, bytes]
-    requests: list[str] = field(default_factory=list)
-    url: str = ""
-
-
 @pytest.fixture
 def server() -> Iterator[WeightsServer]:
-    state = WeightsServer(files={"/models/detector.onnx": BODY})
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            body = state.files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with weights_server({"/models/detector.onnx": BODY}) as state:
+        yield state
 
 
 def test_a_url_is_downloaded_once_into_the_cache(server: WeightsServer, tmp_path: Path) -> None:
