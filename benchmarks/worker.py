@@ -1,6 +1,7 @@
 """Worker benchmarks: how busy it keeps the model, and how much memory it takes.
 
-- efficiency: a pipeline costing ``--cost-ms`` per image (default 50) over generated 1-2 MB
+- efficiency: a pipeline costing ``--cost-ms`` per image (default 50), or ``megadetector``
+  (``--megadetector DIR``, its weights folder), over generated 1-2 MB
   light-trap photos that a real ``trapline serve`` hands out over loopback HTTP; the worker's
   images/s end to end divided by the same pipeline's images/s on the same images already
   decoded in memory. ``sleep`` cost stands for a model on an accelerator (the CPU is free
@@ -37,6 +38,7 @@ from common import Server, print_table, running_server
 
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, result
+from trapline.pipelines.megadetector import MegaDetectorPipeline
 from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
 from trapline.protocol.results import AlgorithmReference
 from trapline.worker.client import PlatformClient, client_info, image_client
@@ -133,18 +135,23 @@ def in_memory_rate(pipeline: Pipeline, photos: list[bytes], batch_size: int) -> 
 
 
 def end_to_end_rate(
-    server: Server, client: httpx.Client, project: int, pipeline: Pipeline, batch_size: int
+    server: Server,
+    client: httpx.Client,
+    project: int,
+    pipeline: Pipeline,
+    batch_size: int,
+    poll: float,
 ) -> float:
     job_id = start_job(client, project, pipeline.slug)
     wait_running(client, job_id)
-    api = PlatformClient(server.base_url, server.token, info=client_info("bench", [SLUG]))
+    api = PlatformClient(server.base_url, server.token, info=client_info("bench", [pipeline.slug]))
     images = image_client(60, 8)
     runner = Runner(api, [pipeline], images, RunnerOptions(batch_size=batch_size, burst=True))
     worker = threading.Thread(target=runner.run)
     started = time.perf_counter()
     worker.start()
     # Until the job is done, not until the burst worker noticed and exited.
-    job = wait_done(client, job_id, poll=0.01)
+    job = wait_done(client, job_id, poll=poll)
     elapsed = time.perf_counter() - started
     worker.join()
     runner.finish(60)
@@ -160,16 +167,27 @@ def wait_running(client: httpx.Client, job_id: int) -> None:
 
 
 def efficiency(
-    server: Server, client: httpx.Client, count: int, runs: int, cost: float, batch_size: int
+    server: Server,
+    client: httpx.Client,
+    count: int,
+    runs: int,
+    pipelines: dict[str, Pipeline],
+    batch_size: int,
+    poll: float = 0.01,
 ) -> list[list[object]]:
+    """Per pipeline: images/s in memory and end to end, and their ratio. ``poll`` is how
+    often the end of a job is looked for: the server the polls load shares the cores, so a
+    slow pipeline is polled less often (its runs are long, the error as small)."""
     photos = [light_trap_jpeg(seed=n, width=1600, height=1200) for n in range(count)]
     rows = []
-    for mode in ("sleep", "cpu"):
-        pipeline = Costly(cost, mode)
+    for mode, pipeline in pipelines.items():
         project = new_project(client, f"efficiency {mode}", pipeline)
         upload(client, project, photos)
         memory = [in_memory_rate(pipeline, photos, batch_size) for _ in range(runs)]
-        e2e = [end_to_end_rate(server, client, project, pipeline, batch_size) for _ in range(runs)]
+        e2e = [
+            end_to_end_rate(server, client, project, pipeline, batch_size, poll)
+            for _ in range(runs)
+        ]
         ratios = [e / m for e, m in zip(e2e, memory, strict=True)]
         rows.append(
             [
@@ -272,15 +290,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cost-ms", type=float, default=50.0, help="pipeline cost per image")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-memory", default="512M", help="the memory run's --max-memory")
+    parser.add_argument(
+        "--megadetector",
+        type=Path,
+        metavar="DIR",
+        help="measure efficiency with the megadetector pipeline whose weights are in DIR "
+        "(24 photos, batches of 1), instead of a pipeline of --cost-ms",
+    )
     options = parser.parse_args(argv)
     runs = 1 if options.quick else options.runs
     with running_server("sqlite") as server, server.client() as client:
+        if options.megadetector is not None:
+            detector = MegaDetectorPipeline(options.megadetector)
+            detector.load()
+            rows = efficiency(server, client, 24, runs, {"megadetector": detector}, 1, poll=0.25)
+            print_table(
+                f"worker efficiency, megadetector on CPU, batches of 1, median of {runs} runs",
+                ["pipeline", "in memory img/s", "end to end img/s", "ratio", "worst ratio"],
+                rows,
+            )
+            return
+        cost = options.cost_ms / 1000
         rows = efficiency(
             server,
             client,
             40 if options.quick else 200,
             runs,
-            options.cost_ms / 1000,
+            {mode: Costly(cost, mode) for mode in ("sleep", "cpu")},
             options.batch_size,
         )
         print_table(

@@ -143,6 +143,7 @@ class MegaDetectorPipeline(OnnxPipeline):
         )
         super().__init__(spec, cache_dir)
         self.cache_dir, self.release = cache_dir, release
+        self._loaded = False
 
     @property
     def default_threshold(self) -> float:
@@ -151,7 +152,10 @@ class MegaDetectorPipeline(OnnxPipeline):
 
     def load(self) -> None:
         """Open the model, made first from the released checkpoint if need be
-        (``ensure_weights``), logging its file's SHA-256."""
+        (``ensure_weights``), logging its file's SHA-256; once."""
+        if self._loaded:
+            return
         path = ensure_weights(self.cache_dir, self.release)
         log.info("MegaDetector weights %s, SHA-256 %s", path, file_sha256(path))
         super().load()
+        self._loaded = True
