@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.source_servers import http_serving
 
 
 @dataclass
@@ -38,13 +39,6 @@ def weights_server(files: dict[str, bytes]) -> Iterator[WeightsServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_serving(Handler) as url:
+        state.url = url.rstrip("/")
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
