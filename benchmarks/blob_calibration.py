@@ -8,6 +8,8 @@ penalty) gives the weights of ``ClassSettings``. The script prints the weights, 
 per score band with the weights in use, and leave-one-photo-out figures: each photo run through
 the pipeline's own classification and counting with weights fitted on the other photos only,
 matched to its drawn boxes at IoU 0.3 (precision, recall, and recall of insects under 30 px).
+The outline cut-off (``BlobSettings.min_edge``, under which a blob is a shadow) is fitted the
+same way: half the softest outline of an insect on the other photos.
 
     python benchmarks/blob_calibration.py [--images DIR] [--truth FILE] [--ridge 0.1]
 """
@@ -41,6 +43,8 @@ from trapline.pipelines.moth_blobs import classified, counted
 BANDS = ((0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0))
 #: Long side, in the photo's pixels, under which a drawn insect counts as small.
 SMALL = 30
+#: The outline cut-off is this share of the softest outline of an insect it is fitted on.
+EDGE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def photos(images: Path, truth: Path) -> list[Photo]:
     for photo in load_truth(truth):
         with Image.open(images / photo.file_name) as opened:
             image = opened.convert("RGB")
-        found.append(Photo(photo, blob_candidates(image, BlobSettings())))
+        found.append(Photo(photo, blob_candidates(image, BlobSettings(min_edge=0.0))))
     return found
 
 
@@ -85,8 +89,14 @@ def samples(chosen: list[Photo]) -> list[Sample]:
     return found
 
 
-def settings_of(weights: NDArray[np.float64]) -> BlobSettings:
-    """The pipeline's settings with the insect score's weights ``weights``."""
+def edge_cut_off(chosen: list[Sample]) -> float:
+    """The outline cut-off fitted on ``chosen``: a share of its softest insect's outline."""
+    return EDGE_SHARE * min(s.features.edge for s in chosen if s.insect)
+
+
+def settings_of(weights: NDArray[np.float64], min_edge: float) -> BlobSettings:
+    """The pipeline's settings with the insect score's weights ``weights`` and the outline
+    cut-off ``min_edge``."""
     bias, darkness, size, standout = (float(w) for w in weights)
     classes = replace(
         ClassSettings(),
@@ -95,7 +105,7 @@ def settings_of(weights: NDArray[np.float64]) -> BlobSettings:
         size_weight=size,
         standout_weight=standout,
     )
-    return BlobSettings(classes=classes)
+    return BlobSettings(classes=classes, min_edge=min_edge)
 
 
 def held_out(chosen: list[Photo], ridge: float) -> list[list[object]]:
@@ -105,24 +115,26 @@ def held_out(chosen: list[Photo], ridge: float) -> list[list[object]]:
     pooled, small, small_found = Counts(), 0, 0
     for photo in chosen:
         others = [s for s in samples(chosen) if s.photo != photo.truth.file_name]
-        settings = settings_of(fit(others, ridge))
-        boxes = counted(classified(photo.candidates, settings), settings)
+        settings = settings_of(fit(others, ridge), edge_cut_off(others))
+        kept = [(box, f) for box, f in photo.candidates if f.edge >= settings.min_edge]
+        boxes = counted(classified(kept, settings), settings)
         matching = match([Prediction((b.x1, b.y1, b.x2, b.y2)) for b in boxes],
                          photo.truth.objects, 0.3)  # fmt: skip
         little = [long_side(rect) < SMALL for rect in photo.truth.objects]
         found = sum(hit and tiny for hit, tiny in zip(matching.found, little, strict=True))
         counts = matching.counts
         pooled, small, small_found = pooled + counts, small + sum(little), small_found + found
-        rows.append(_held_out_row(photo.truth.file_name, counts, sum(little), found))
-    rows.append(_held_out_row("all photos", pooled, small, small_found))
+        cut = f"{settings.min_edge:.3f}"
+        rows.append(_held_out_row(photo.truth.file_name, counts, sum(little), found, cut))
+    rows.append(_held_out_row("all photos", pooled, small, small_found, ""))
     return rows
 
 
-def _held_out_row(name: str, counts: Counts, small: int, found: int) -> list[object]:
+def _held_out_row(name: str, counts: Counts, small: int, found: int, cut: str) -> list[object]:
     truth = counts.true_positives + counts.misses
     return [
         name, truth, counts.true_positives + counts.false_positives,
-        f"{counts.precision:.2f}", f"{counts.recall:.2f}", f"{found} of {small}",
+        f"{counts.precision:.2f}", f"{counts.recall:.2f}", f"{found} of {small}", cut,
     ]  # fmt: skip
 
 
@@ -186,6 +198,23 @@ def main(argv: list[str] | None = None) -> None:
             ],
         ],
     )
+    softest = {
+        insect: min(s.features.edge for s in chosen if s.insect == insect)
+        for insect in (True, False)
+    }
+    print_table(
+        "outline cut-off (least contrast per working pixel across a blob's outline)",
+        ["", "cut-off", "softest insect", "softest other blob"],
+        [
+            [
+                "fitted",
+                f"{edge_cut_off(chosen):.3f}",
+                f"{softest[True]:.3f}",
+                f"{softest[False]:.3f}",
+            ],
+            ["in use", f"{BlobSettings().min_edge:.3f}", "", ""],
+        ],
+    )
     scores = [(insect_score(s.features, in_use), s.insect) for s in chosen]
     rows = []
     for low, high in BANDS:
@@ -196,7 +225,15 @@ def main(argv: list[str] | None = None) -> None:
     print_table(
         f"each photo scored by weights fitted on the others (IoU 0.3, threshold "
         f"{in_use.threshold})",
-        ["photo", "insects", "found", "precision", "recall", f"under {SMALL} px found"],
+        [
+            "photo",
+            "insects",
+            "found",
+            "precision",
+            "recall",
+            f"under {SMALL} px found",
+            "outline cut-off",
+        ],
         held_out(shot, args.ridge),
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 
 FloatArray = NDArray[np.float32]
 
@@ -40,6 +41,9 @@ class BlobFeatures:
             (the 90th percentile of the contrast in a ring about the blob, ``sheet_texture``):
             a small insect stands out of a smooth or a coarse sheet alike, a fold or a smudge
             of a coarse sheet's weave does not.
+        edge: how steeply the blob rises out of the sheet along its outline (median contrast
+            gained per working pixel across it): a thing lying on the sheet has a sharp
+            outline, a shadow or the light's fall-off into a corner a soft one.
     """
 
     size: float
@@ -52,6 +56,7 @@ class BlobFeatures:
     saturation: float
     hue: float
     standout: float
+    edge: float
 
 
 def blob_features(
@@ -78,7 +83,7 @@ def blob_features(
     rows, cols = np.nonzero(mask)
     area = rows.size
     if area == 0:
-        return BlobFeatures(0, 1, 0, 0, 0, 0, at_border, 0, 0, -texture)
+        return BlobFeatures(0, 1, 0, 0, 0, 0, at_border, 0, 0, -texture, 0)
     inside = contrast[mask]
     # Spread along the blob's long and short axes: eigenvalues of its pixels' covariance.
     spread = np.cov(np.stack([rows, cols]).astype(np.float64)) if area > 1 else np.eye(2)
@@ -95,6 +100,8 @@ def blob_features(
     # Mean hue: the angle of the mean colour in the colour-opponent plane.
     red, green, blue = pixels.mean(axis=0)
     hue = float(np.degrees(np.arctan2((green - blue) * np.sqrt(3) / 2, red - (green + blue) / 2)))
+    outline = mask & ~ndimage.binary_erosion(mask)
+    slope = np.hypot(*np.gradient(contrast)) if min(box_h, box_w) > 1 else np.zeros_like(contrast)
     return BlobFeatures(
         size=max(box_h, box_w) / image_long_side,
         elongation=elongation,
@@ -106,6 +113,7 @@ def blob_features(
         saturation=saturation,
         hue=hue % 360,
         standout=float(inside.max()) - texture,
+        edge=float(np.median(slope[outline])) if outline.any() else 0.0,
     )
 
 

@@ -57,6 +57,11 @@ class BlobSettings:
     max_aspect: float = 5.0
     #: Least share of its box a blob must fill; thin curves and outlines fill less.
     min_fill: float = 0.2
+    #: Least ``edge`` (contrast gained per working pixel across the outline): softer blobs are
+    #: shadows and the light's fall-off, not things on the sheet. Half the softest insect's on
+    #: the shared photos (0.038; a shadow falling into a corner rises at 0.005), fitted leaving
+    #: one photo out by ``benchmarks/blob_calibration.py``.
+    min_edge: float = 0.02
     #: Radius, in working pixels, of the disc that cuts the necks between touching insects.
     neck_radius: int = 3
     #: Least size of each part a blob is cut into, as the side of a square of the same area
@@ -284,6 +289,8 @@ def _candidates(
             at_border=_at_border(rows, cols, (height, width)),
             texture=sheet_texture(contrast, rows, cols),
         )
+        if features.edge < settings.min_edge:
+            continue
         pad = settings.margin * long_side
         box = Box(
             x1=max(0.0, cols.start - pad),

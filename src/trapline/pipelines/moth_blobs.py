@@ -106,7 +106,7 @@ class MothBlobsPipeline(Pipeline):
         return PipelineConfig(
             name="Moth blobs",
             slug=self.slug,
-            version=5,
+            version=6,
             default_threshold=self.default_threshold,
             description=(
                 "Classical detector for light-trap photos: dark or colourful blobs on the lit "
@@ -118,7 +118,7 @@ class MothBlobsPipeline(Pipeline):
                     name=self.detector.name,
                     key=self.detector.key,
                     task_type="detection",
-                    version=4,
+                    version=5,
                     description="Sheet estimate, contrast threshold, connected components.",
                     category_map=CategoryMap.of_labels(["insect"]),
                 ),

@@ -86,6 +86,7 @@ def features(**changes: float) -> BlobFeatures:
         "saturation": 0.35,
         "hue": 25.0,
         "standout": 0.5,
+        "edge": 0.2,
     }
     base.update(changes)
     return BlobFeatures(**base)  # type: ignore[arg-type]
@@ -130,3 +131,21 @@ def test_a_grey_ruler_is_not_an_insect_under_any_lamp(light: tuple[float, float,
     ruler = [b for b in blobs if b.box.x1 < 700]
     assert [b.verdict.label for b in ruler] == [NOT_AN_INSECT]
     assert [(round(b.x1, -1), b.label) for b in find_blobs(lit)] == [(1000, MOTH)]
+
+
+def test_a_shadowed_corner_is_no_insect_and_a_slender_moth_is_one() -> None:
+    """A corner falling into shadow (the light's fall-off, or a fold's shade) with a fastener
+    in it, and a slender moth (27 x 81 px on a 4K photo) as grey-brown as a printed label."""
+    image = grainy_sheet((4096, 2160))
+    pen = ImageDraw.Draw(image)
+    fastener(pen, (3900, 2000))
+    pen.ellipse((2000, 1000, 2027, 1081), fill=(120, 95, 70))
+    pen.ellipse((2008, 1005, 2019, 1076), fill=(90, 70, 50))
+    rows, cols = np.mgrid[0:2160, 0:4096]
+    shade = np.clip(0.25 + np.hypot(cols - 4096, rows - 2160) / 500, 0.25, 1.0)
+    shaded = np.asarray(image, dtype=np.float32) * shade[..., None] + 6
+    blobs = detect_blobs(Image.fromarray(np.clip(shaded, 0, 255).astype(np.uint8)))
+    assert [(round(b.box.x1, -2), b.verdict.label) for b in blobs] == [
+        (2000, OTHER_INSECT),
+        (3900, NOT_AN_INSECT),
+    ]
