@@ -7,6 +7,7 @@ loopback: tests never download."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,15 @@ def test_without_its_weights_it_is_not_served_and_where_it_cannot_download_says_
 
 
 def test_the_released_checkpoint_is_downloaded_once_checked_and_converted(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with weights_server({"/v5.0/md_v5a.0.0.pt": CHECKPOINT.read_bytes()}) as server:
         release = Release(f"{server.url}/v5.0/md_v5a.0.0.pt", UNREACHABLE.md5)
         pipeline = MegaDetectorPipeline(tmp_path, release=release)
-        pipeline.load()
+        with caplog.at_level(logging.INFO, logger="trapline.pipelines.megadetector"):
+            pipeline.load()
+            pipeline.load()  # a worker's runner loads again: the model is opened and hashed once
+        assert sum("MegaDetector weights" in r.getMessage() for r in caplog.records) == 1
         assert sorted(p.name for p in tmp_path.iterdir()) == ["md_v5a.0.0.onnx", "md_v5a.0.0.pt"]
         (result,) = pipeline.process([SourceImage("frame", Image.new("RGB", (2048, 1440), "grey"))])
         assert all(0 <= d.bbox.x1 <= d.bbox.x2 <= 2048 for d in result.detections if d.bbox)
