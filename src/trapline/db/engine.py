@@ -201,10 +201,10 @@ class Database:
             else:
                 session.rollback()
         except (OperationalError, PoolTimeout) as exc:
-            session.rollback()
+            _roll_back(session, exc)
             raise _unavailable(exc) from exc
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            _roll_back(session, exc)
             raise
         finally:
             session.close()
@@ -234,6 +234,16 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _roll_back(session: Session, cause: BaseException) -> None:
+    """Roll ``session`` back after ``cause``. Where the connection was lost meanwhile the
+    rollback fails too: whatever the block found, the database is what failed (Unavailable),
+    not a driver error escaping as a server error."""
+    try:
+        session.rollback()
+    except (OperationalError, PoolTimeout) as lost:
+        raise _unavailable(lost) from cause
 
 
 def _unavailable(exc: Exception) -> Unavailable:

@@ -15,6 +15,7 @@ from tests.support.databases import admin_execute
 from trapline.db.engine import Database
 from trapline.db.plain import Plain, SecondChange
 from trapline.db.tables import UserRow
+from trapline.errors import Conflict, Unavailable
 
 COLUMNS = ("id", "email", "name", "is_admin", "is_service", "is_active", "created_at")
 
@@ -168,3 +169,26 @@ def test_a_statement_block_refuses_a_second_change(app_db: Database) -> None:
     with app_db.write() as repos:
         Plain(repos.session).rows("UPDATE users SET name = ? WHERE id = ?", ("w1", 1000))
         Plain(repos.session).rows("UPDATE users SET name = ? WHERE id = ?", ("w2", 1001))
+
+
+@pytest.mark.postgres
+def test_an_error_in_a_transaction_whose_connection_died_reads_as_unavailable(
+    app_db: Database,
+) -> None:
+    """The block fails (a conflict, say) after the backend was terminated: rolling back on the
+    dead connection fails too, and the caller hears that the database is unavailable (503),
+    not the rollback's own driver error (500)."""
+    if app_db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
+    _users(app_db, 1)
+
+    def conflict_after_the_backend_ended() -> None:
+        with app_db.write() as repos:
+            (pid,) = Plain(repos.session).rows("SELECT pg_backend_pid()")[0]
+            admin_execute(f"SELECT pg_terminate_backend({int(pid)}, 5000)")
+            raise Conflict("found while the connection was going")
+
+    with pytest.raises(Unavailable):
+        conflict_after_the_backend_ended()
+    with app_db.read() as repos:
+        assert Plain(repos.session).rows("SELECT id FROM users") == [(1000,)]
