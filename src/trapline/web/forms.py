@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
+import types
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID
@@ -66,20 +70,6 @@ def optional_number(value: str, field: str, low: float, high: float) -> float | 
     return number
 
 
-def optional_int(value: str, field: str, low: int, high: int) -> int | None:
-    """A whole number in [low, high], or None for an empty field."""
-    value = value.strip()
-    if not value:
-        return None
-    message = f"{field}: a whole number from {low:,} to {high:,} (got {value!r})"
-    if not (value.isascii() and value.isdigit()) or len(value) > 20:
-        raise InvalidInput(message)
-    number = int(value)
-    if not low <= number <= high:
-        raise InvalidInput(message)
-    return number
-
-
 def optional_time(value: str, field: str) -> datetime | None:
     """A date or date-time (``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``), or None when empty."""
     value = value.strip()
@@ -92,17 +82,87 @@ def optional_time(value: str, field: str) -> datetime | None:
     return parsed.replace(tzinfo=None)
 
 
+def _number_field(info: FieldInfo) -> tuple[type, Any, Any] | None:
+    """``(int or float, lower bound, upper bound)`` when the field holds a number, optional or
+    not; else None."""
+    kind: Any = info.annotation
+    rules: list[Any] = list(info.metadata)
+    while True:
+        origin = get_origin(kind)
+        if origin is Annotated:
+            kind, *extra = get_args(kind)
+            for rule in extra:
+                rules.extend(rule.metadata if isinstance(rule, FieldInfo) else [rule])
+        elif origin in (Union, types.UnionType):
+            kept = [a for a in get_args(kind) if a is not type(None)]
+            if len(kept) != 1:
+                return None
+            kind = kept[0]
+        else:
+            break
+    if kind not in (int, float):
+        return None
+    low = next((r.ge for r in rules if isinstance(r, Ge)), None)
+    high = next((r.le for r in rules if isinstance(r, Le)), None)
+    return kind, low, high
+
+
+def _shown(bound: float) -> str:
+    return f"{bound:,}" if isinstance(bound, int) else f"{bound:,g}"
+
+
+def _typed_number(text: str, field: str, kind: type, low: Any, high: Any) -> int | float:
+    """A number a person typed, read as the model's field wants it.
+
+    A decimal comma is read as a point (``44,4759``), since many people write it so.
+    """
+    whole = kind is int
+    what = "a whole number" if whole else "a number"
+    if low is not None and high is not None:
+        what += f" from {_shown(low)} to {_shown(high)}"
+    candidate = text.strip().replace("\u2212", "-")  # a typographic minus
+    if not whole and candidate.count(",") == 1 and "." not in candidate:
+        candidate = candidate.replace(",", ".")
+    try:
+        if len(candidate) > 40 or not candidate.isascii():
+            raise ValueError(candidate)
+        number = int(candidate) if whole else float(candidate)
+    except ValueError:
+        raise InvalidInput(f"{field}: {what} (got {text.strip()[:40]!r})") from None
+    if (
+        (not whole and not math.isfinite(number))
+        or (low is not None and number < low)
+        or (high is not None and number > high)
+    ):
+        raise InvalidInput(f"{field}: {what} (got {text.strip()[:40]!r})")
+    return number
+
+
 def validate(model: type[M], values: dict[str, object]) -> tuple[M | None, dict[str, str]]:
     """``values`` checked by the API's own input model: the object, or messages by field.
 
-    Empty fields are left out, so they take the model's defaults.
+    Empty fields are left out, so they take the model's defaults. Text typed into a field the
+    model holds a number in is read as a number first (the API takes only JSON numbers there).
     """
-    given = {k: v for k, v in values.items() if v not in ("", None)}
+    given: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        if value in ("", None):
+            continue
+        info = model.model_fields.get(name)
+        number = _number_field(info) if info is not None else None
+        if isinstance(value, str) and number is not None:
+            try:
+                value = _typed_number(value, name, *number)
+            except InvalidInput as exc:
+                errors[name] = exc.detail
+                continue
+        given[name] = value
     try:
-        return model.model_validate(given), {}
+        checked = model.model_validate(given)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for problem in exc.errors():
             field = str(problem["loc"][0]) if problem["loc"] else "form"
             errors.setdefault(field, describe_problem(problem))
         return None, errors
+    return (None, errors) if errors else (checked, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import Response
@@ -28,14 +29,17 @@ def _values(deployment: Deployment | None) -> dict[str, str]:
     if deployment is None:
         return dict.fromkeys(FIELDS, "")
     values: dict[str, Any] = {k: getattr(deployment, k) for k in FIELDS}
-    return {
-        k: (
-            v.strftime("%Y-%m-%dT%H:%M")
-            if hasattr(v, "strftime")
-            else ("" if v is None else str(v))
-        )
-        for k, v in values.items()
-    }
+    return {k: _shown(v) for k, v in values.items()}
+
+
+def _shown(value: Any) -> str:
+    """A stored value as the form shows it, so that saving the form unchanged keeps it
+    (seconds too, when it has them; a datetime-local field with step 1 takes them)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds" if value.second else "minutes")
+    return str(value)
 
 
 def _list(page: Page, project_id: int, *, status: int = 200, **extra: Any) -> Response:
@@ -114,9 +118,11 @@ def edit_deployment(page: SignedIn, deployment_id: Id, form: PostedForm) -> Resp
     checked, errors = validate(DeploymentIn, dict(values))
     if checked is None:
         return _detail(page, current, status=400, errors=errors, values=values)
-    _, reread = deployments.update_deployment(
-        page.db, page.me, deployment_id, **checked.model_dump()
-    )
+    # Only what the person changed is saved: a field left as the form showed it keeps the
+    # stored value exactly, whatever the form's rendering of it dropped.
+    shown = _values(current)
+    changed = {k: v for k, v in checked.model_dump().items() if values[k].strip() != shown[k]}
+    _, reread = deployments.update_deployment(page.db, page.me, deployment_id, **changed)
     if reread is not None:  # its progress shows on the deployment's page
         page.platform.rereads.submit(reread.id)
     return page.redirect(f"/deployments/{deployment_id}")

@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
-from trapline.http.params import MAX_ID, Id
+from trapline.http.params import Id
 from trapline.http.urls import absolute_url
 from trapline.schemas.exports import ExportIn
 from trapline.services import collections, deployments, exports, jobs, pipelines, projects
-from trapline.web.forms import optional_int, optional_number, validate
+from trapline.web.forms import validate
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 
@@ -65,23 +65,7 @@ def _typed(form: FormData) -> dict[str, Any]:
 
 def _checked(values: dict[str, Any]) -> tuple[ExportIn | None, dict[str, str]]:
     """The form checked by the API's own input model: the export asked for, or messages."""
-    errors: dict[str, str] = {}
-    given: dict[str, object] = {k: values[k] for k in ("format", "date_from", "date_to")}
-    given["pipeline"] = values["pipeline"]
-    given.update({k: values[k] for k in BOXES})
-    numbers = [(f, 1, MAX_ID) for f in ("deployment_id", "collection_id", "job_id")]
-    for field, low, high in [*numbers, ("pipeline_version", 0, 2**31 - 1)]:
-        try:
-            given[field] = optional_int(values[field], field, low, high)
-        except InvalidInput as exc:
-            errors[field] = exc.detail
-    try:
-        given["min_confidence"] = optional_number(values["min_confidence"], "min_confidence", 0, 1)
-    except InvalidInput as exc:
-        errors["min_confidence"] = exc.detail
-    checked, problems = validate(ExportIn, given)
-    errors = {**problems, **errors}
-    return (checked if not errors else None), errors
+    return validate(ExportIn, values)
 
 
 def _field_of(detail: str) -> str:

@@ -15,14 +15,14 @@ from starlette.responses import JSONResponse, Response
 from trapline.domain.roles import Role
 from trapline.domain.sources import PullSource
 from trapline.errors import InvalidInput
-from trapline.http.params import MAX_ID, Id
+from trapline.http.params import Id
 from trapline.outbound import OutboundBlocked
 from trapline.schemas.sources import SourceIn
 from trapline.services import deployments, pipelines, projects, sources
-from trapline.services.sources import DEFAULT_MAX_FILES, DEFAULT_SCHEDULE, MAX_FILES
+from trapline.services.sources import DEFAULT_MAX_FILES, DEFAULT_SCHEDULE
 from trapline.sources import KINDS
-from trapline.sources.base import DEFAULT_INCLUDE, MAX_DEPTH
-from trapline.web.forms import optional_int, validate
+from trapline.sources.base import DEFAULT_INCLUDE
+from trapline.web.forms import validate
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 
@@ -108,29 +108,16 @@ def _checked(
     values: dict[str, Any], credentials: dict[str, str]
 ) -> tuple[SourceIn | None, dict[str, str]]:
     """The form checked by the API's own input model: the source, or messages by field."""
-    errors: dict[str, str] = {}
-    numbers: dict[str, int | None] = {}
-    for field, low, high in (
-        ("depth", 0, MAX_DEPTH),
-        ("max_files", 1, MAX_FILES),
-        ("deployment_id", 1, MAX_ID),
-    ):
-        try:
-            numbers[field] = optional_int(values[field], field, low, high)
-        except InvalidInput as exc:
-            errors[field] = exc.detail
     given: dict[str, object] = {
         **{k: values[k].strip() for k in ("name", "kind", "url", "endpoint_url", "schedule")},
-        **numbers,
+        **{k: values[k] for k in ("depth", "max_files", "deployment_id")},
         "pipeline": values["pipeline"].strip(),
         "include": values["include"].split() or None,
         "exclude": values["exclude"].split(),
         "credentials": credentials or None,
         "enabled": values["enabled"],
     }
-    checked, problems = validate(SourceIn, given)
-    errors = {**problems, **errors}
-    return (checked if not errors else None), errors
+    return validate(SourceIn, given)
 
 
 def _field_of(exc: InvalidInput, values: dict[str, Any]) -> str:

@@ -1,0 +1,165 @@
+"""The deployment form takes numbers and times as people type them, says per field what is
+wrong, gives back what was typed, and never changes a field the person did not touch."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+
+API = "/api/v2"
+
+#: What a person types into the form to add a deployment.
+TYPED = {
+    "name": "Moth trap at the lake",
+    "description": "Sheet and mercury lamp",
+    "latitude": "44.4759",
+    "longitude": "-73.2121",
+    "started_at": "2024-06-21T20:00",
+    "ended_at": "2024-06-22T06:30",
+    "time_zone": "America/New_York",
+}
+
+
+def _api(client: Any, owner: Any, deployment_id: int) -> dict[str, Any]:
+    answer = client.get(f"{API}/deployments/{deployment_id}", headers=owner.headers)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def _add(browser: Any, project_id: int, values: dict[str, str]) -> Any:
+    return browser.post(f"/projects/{project_id}/deployments", values)
+
+
+def test_coordinates_typed_in_the_form_are_saved(client, owner, project_id, sign_in) -> None:
+    browser = sign_in(owner)
+    made = _add(browser, project_id, TYPED)
+    assert made.status_code == 303, made.text
+    deployment_id = int(made.headers["location"].rsplit("/", 1)[1])
+    got = _api(client, owner, deployment_id)
+    assert (got["latitude"], got["longitude"]) == (44.4759, -73.2121)
+    assert (got["started_at"], got["ended_at"]) == ("2024-06-21T20:00:00", "2024-06-22T06:30:00")
+    assert got["time_zone"] == "America/New_York"
+    page = browser.page(f"/deployments/{deployment_id}")
+    assert 'value="44.4759"' in page
+    assert 'value="-73.2121"' in page
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "stored"),
+    [
+        ("44,4759", "7,25", (44.4759, 7.25)),  # a decimal comma
+        (" -12.5 ", "\u2212" + "45", (-12.5, -45.0)),  # spaces, a typographic minus
+        ("90", "-180", (90.0, -180.0)),  # the bounds themselves
+        ("0", "0", (0.0, 0.0)),
+    ],
+)
+def test_numbers_as_people_write_them(
+    client, owner, project_id, sign_in, latitude, longitude, stored
+) -> None:
+    browser = sign_in(owner)
+    made = _add(browser, project_id, {"name": "Trap", "latitude": latitude, "longitude": longitude})
+    assert made.status_code == 303, made.text
+    got = _api(client, owner, int(made.headers["location"].rsplit("/", 1)[1]))
+    assert (got["latitude"], got["longitude"]) == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("latitude", "91", "latitude: a number from -90 to 90"),
+        ("latitude", "north", "latitude: a number from -90 to 90 (got 'north')"),
+        ("longitude", "nan", "longitude: a number from -180 to 180 (got 'nan')"),
+        ("longitude", "1e999", "longitude: a number from -180 to 180"),
+        ("longitude", "1.2.3", "longitude: a number from -180 to 180 (got '1.2.3')"),
+        ("started_at", "yesterday", "started_at"),
+    ],
+)
+def test_a_wrong_field_is_named_and_what_was_typed_comes_back(
+    client, owner, project_id, sign_in, field, typed, message
+) -> None:
+    browser = sign_in(owner)
+    refused = _add(browser, project_id, {**TYPED, field: typed})
+    assert refused.status_code == 400
+    assert f'id="{field}-error"' in refused.text
+    assert message in refused.text.replace("&#39;", "'")
+    for other, value in TYPED.items():
+        if other != field and other != "description":
+            assert f'value="{value}"' in refused.text, other
+    assert "Sheet and mercury lamp</textarea>" in refused.text
+    listed = client.get(f"{API}/projects/{project_id}/deployments", headers=owner.headers)
+    assert listed.json()["count"] == 0
+
+
+def test_two_wrong_fields_are_both_named(client, owner, project_id, sign_in) -> None:
+    browser = sign_in(owner)
+    refused = _add(browser, project_id, {**TYPED, "latitude": "x", "longitude": "200"})
+    assert refused.status_code == 400
+    assert 'id="latitude-error"' in refused.text
+    assert 'id="longitude-error"' in refused.text
+
+
+def test_saving_the_form_unchanged_keeps_every_field(client, owner, project_id, sign_in) -> None:
+    # Made through the API with what the form cannot show as typed (seconds, many decimals).
+    made = client.post(
+        f"{API}/projects/{project_id}/deployments",
+        json={
+            "name": "Heron pond",
+            "description": "Two lines\nof notes",
+            "latitude": 51.123456789,
+            "longitude": -0.5,
+            "started_at": "2024-06-21T20:00:17.250",
+            "ended_at": "2024-07-01T08:00:00",
+            "time_zone": "Europe/London",
+        },
+        headers=owner.headers,
+    )
+    assert made.status_code == 201, made.text
+    deployment_id = made.json()["id"]
+    before = _api(client, owner, deployment_id)
+    browser = sign_in(owner)
+    page = browser.page(f"/deployments/{deployment_id}")
+    shown = _form_values(page)
+    saved = browser.post(f"/deployments/{deployment_id}", shown)
+    assert saved.status_code == 303, saved.text
+    assert _api(client, owner, deployment_id) == before
+    # One field changed: only that one changes.
+    saved = browser.post(f"/deployments/{deployment_id}", {**shown, "longitude": "-0,75"})
+    assert saved.status_code == 303, saved.text
+    assert _api(client, owner, deployment_id) == {**before, "longitude": -0.75}
+    # A field the person empties is emptied.
+    saved = browser.post(
+        f"/deployments/{deployment_id}", {**shown, "latitude": "", "longitude": ""}
+    )
+    assert saved.status_code == 303, saved.text
+    after = _api(client, owner, deployment_id)
+    assert (after["latitude"], after["longitude"]) == (None, None)
+    assert after["started_at"] == before["started_at"]
+
+
+def test_a_refused_edit_changes_nothing(client, owner, project_id, sign_in) -> None:
+    browser = sign_in(owner)
+    made = _add(browser, project_id, TYPED)
+    deployment_id = int(made.headers["location"].rsplit("/", 1)[1])
+    before = _api(client, owner, deployment_id)
+    refused = browser.post(f"/deployments/{deployment_id}", {**TYPED, "latitude": "444.759"})
+    assert refused.status_code == 400
+    assert 'value="444.759"' in refused.text
+    assert _api(client, owner, deployment_id) == before
+
+
+def _form_values(page: str) -> dict[str, str]:
+    """The deployment form's fields as the page fills them in."""
+    values = {
+        name: html.unescape(value)
+        for name, value in re.findall(
+            r'<input id="d-[a-z]+" name="([a-z_]+)"[^>]*value="([^"]*)"', page
+        )
+    }
+    description = re.search(r'name="description"[^>]*>([^<]*)</textarea>', page)
+    assert description is not None
+    values["description"] = html.unescape(description.group(1))
+    assert set(values) == set(TYPED), values
+    return values
