@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,30 @@ def test_replicas_share_what_they_must() -> None:
     assert "TRAPLINE_SECRET_KEY" in api
     caddy = (DEPLOY / "Caddyfile").read_text()
     assert f"dynamic a api {api['TRAPLINE_PORT']}" in caddy
+
+
+def test_the_replicas_tell_browsers_behind_the_proxy_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind Caddy every browser connects from Caddy's address: the replicas believe its
+    X-Forwarded-For (and no other container's), so the sign-in limits count each browser."""
+    data = compose()
+    caddy = ip_address(data["services"]["caddy"]["networks"]["default"]["ipv4_address"])
+    (pool,) = data["networks"]["default"]["ipam"]["config"]
+    assert caddy in ip_network(pool["subnet"])
+    assert caddy not in ip_network(pool["ip_range"]), "another container could get its address"
+    for name, value in environment(data["services"]["api"]).items():
+        monkeypatch.setenv(name, value)
+    trusted = Settings(_env_file=None).security.trusted_proxies  # type: ignore[call-arg]
+    assert [n.num_addresses for n in trusted] == [1]
+    assert caddy in trusted[0]
+    # systemd: the replicas listen on loopback, behind a proxy on the same host.
+    unit = (DEPLOY / "trapline-serve@.service").read_text()
+    found = re.search(r"^Environment=TRAPLINE_TRUSTED_PROXIES=(\S+)$", unit, re.M)
+    assert found is not None, "trapline-serve@.service names no trusted proxy"
+    monkeypatch.setenv("TRAPLINE_TRUSTED_PROXIES", found.group(1))
+    trusted = Settings(_env_file=None).security.trusted_proxies  # type: ignore[call-arg]
+    assert {str(n) for n in trusted} == {"127.0.0.1/32", "::1/128"}
 
 
 def test_workers_get_time_to_drain() -> None:

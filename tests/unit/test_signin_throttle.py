@@ -51,12 +51,27 @@ def test_another_client_is_not_slowed_and_its_success_clears_the_account() -> No
     assert throttle.retry_after("ann", "attacker") == 0
 
 
-def test_one_client_guessing_across_accounts_slows_down() -> None:
+def test_one_client_guessing_across_accounts_slows_down_on_the_accounts_it_guessed() -> None:
     throttle = SignInThrottle(free=5, client_free=10, clock=Hands())
     for n in range(10):
         throttle.failed(f"person-{n}", "sprayer")
-    assert throttle.retry_after("person-99", "sprayer") > 0  # a new account, same client
-    assert throttle.retry_after("person-99", "elsewhere") == 0
+    # One failure each: the pairs are free, the client's count over all accounts is not.
+    assert throttle.retry_after("person-3", "sprayer") > 0
+    assert throttle.retry_after("person-3", "elsewhere") == 0
+
+
+def test_a_client_past_its_count_still_signs_in_accounts_it_never_failed_on() -> None:
+    """Everyone behind one address (a proxy nobody listed, an office's NAT) shares its count
+    over all accounts: one guesser there must not keep the others from signing in."""
+    throttle = SignInThrottle(free=5, client_free=10, clock=Hands())
+    for n in range(40):
+        throttle.failed(f"person-{n % 8}", "shared")
+    assert throttle.retry_after("person-0", "shared") > 0  # guessed at from there
+    assert throttle.retry_after("colleague", "shared") == 0  # never failed from there
+    throttle.failed("colleague", "shared")  # a typo: now it waits with the guesser
+    assert throttle.retry_after("colleague", "shared") > 0
+    throttle.succeeded("colleague")  # signed in from elsewhere: its count is gone
+    assert throttle.retry_after("colleague", "shared") == 0
 
 
 def test_memory_stays_bounded_without_forgetting_everything() -> None:

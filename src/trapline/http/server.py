@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from trapline.http.forwarded import ForwardedHeaders
 from trapline.settings import WebSettings
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Server(uvicorn.Server):
         stopping: Callable[[], None] | None = None,
     ) -> Server:
         """A server for ``app`` on the settings' host and port, believing forwarded headers
-        only from ``trusted_proxies``."""
+        only from ``trusted_proxies`` and warning when others send them."""
         if not settings.public_url and settings.host in ("", "0.0.0.0", "::"):  # noqa: S104
             # Links are never built from a request's Host header (a caller writes it).
             log.warning(
@@ -47,17 +48,17 @@ class Server(uvicorn.Server):
                 "TRAPLINE_PUBLIC_URL to the address they use"
             )
         config = uvicorn.Config(
-            app,
+            ForwardedHeaders(app, trusted_proxies),
             host=settings.host,
             port=settings.port,
             loop=settings.event_loop,
             log_config=None,
             timeout_keep_alive=30,
             timeout_graceful_shutdown=10,
-            # uvicorn believes X-Forwarded-For from loopback unless told otherwise: a made-up
-            # header would then choose the client address the sign-in limits count by.
-            proxy_headers=bool(trusted_proxies),
-            forwarded_allow_ips=[str(n) for n in trusted_proxies] or "",
+            # Forwarded headers are read by ForwardedHeaders, from the trusted proxies only
+            # (uvicorn's own reading believes loopback by default: a made-up header would then
+            # choose the client address the sign-in limits count by).
+            proxy_headers=False,
         )
         return cls(config, stopping)
 

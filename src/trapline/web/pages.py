@@ -71,7 +71,9 @@ class Web:
             origins = f"{parts.scheme}://{parts.netloc}"
         elif (platform.settings.storage.url or "").startswith("s3://"):
             origins = "https://*.amazonaws.com"
-        return cls(templates=env, image_origins=origins)
+        # The platform's clock: tests move it instead of waiting out the sign-in waits.
+        throttle = security.SignInThrottle(clock=platform.clock.monotonic)
+        return cls(templates=env, throttle=throttle, image_origins=origins)
 
 
 def _when(value: datetime | None) -> str:

@@ -86,10 +86,13 @@ class SignInThrottle:
     waits twice as long as the one before (1 s, 2 s, 4 s, ... up to ``longest``), so guessing
     one password from one place is slow, while its owner signs in from any other client as
     usual. Counted per client as well, over every account, with ``client_free`` failures free:
-    one address guessing across many accounts slows down too. An account's counts go when it
-    signs in from any client, and with its password (a reset changes the key the counts are
-    kept under). At most ``max_keys`` counts are kept, the least recently failed forgotten
-    first; a count idle for 4 ``longest`` is forgotten.
+    past them, one address guessing across many accounts waits the same way on every account
+    it has failed on. An account this client has not failed on is never slowed by the
+    client's count, so the people behind one address (a proxy nobody listed in
+    ``TRAPLINE_TRUSTED_PROXIES``, an office's NAT) still sign in while one of them guesses. An
+    account's counts go when it signs in from any client, and with its password (a reset
+    changes the key the counts are kept under). At most ``max_keys`` counts are kept, the
+    least recently failed forgotten first; a count idle for 4 ``longest`` is forgotten.
 
     Kept in the process: behind several replicas each counts its own, so a guesser meets
     the limits times the replicas, still far below what guessing needs.
@@ -99,7 +102,7 @@ class SignInThrottle:
         self,
         *,
         free: int = 5,
-        client_free: int = 50,
+        client_free: int = 100,
         longest: float = 900.0,
         max_keys: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
@@ -116,11 +119,9 @@ class SignInThrottle:
         """Seconds to wait before this client tries this account again (0: go ahead)."""
         now = self._clock()
         with self._lock:
-            waits = [
-                self._wait((account, client), self.free, now),
-                self._wait(("", client), self.client_free, now),
-            ]
-        wait = max(waits)
+            wait = self._wait((account, client), self.free, now)
+            if (account, client) in self._counts:  # an account this client has failed on
+                wait = max(wait, self._wait(("", client), self.client_free, now))
         return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, account: str, client: str) -> None:

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from tests.app.protocol.conftest import Protocol
-from tests.app.web.conftest import PASSWORD, Browser, csrf_of
+from tests.app.web.conftest import CHEAP_HASH, PASSWORD, Browser, csrf_of
 from tests.conftest import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from trapline.app import create_app
+from trapline.clock import FakeClock
 from trapline.db.engine import Database
 from trapline.domain.reviews import Verdict
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -131,8 +132,10 @@ def _try(browser: AppClient, email: str, password: str) -> Any:
 
 
 def test_failed_sign_ins_slow_the_guesser_not_the_owner(
-    platform: Platform, owner: Account, app_db: Database
+    platform: Platform, owner: Account, app_db: Database, fake_clock: FakeClock
 ) -> None:
+    """The waits go by the platform's clock, which stands still here: a slow password check
+    (an unknown email's, on a loaded machine) does not let the guesser's wait run out."""
     accounts.set_password(app_db, None, owner.id, PASSWORD)
     app = create_app(platform)
     with (
@@ -159,8 +162,33 @@ def test_failed_sign_ins_slow_the_guesser_not_the_owner(
         assert _try(guesser, owner.email, PASSWORD).status_code == 429
 
 
+def test_a_guesser_behind_a_shared_address_does_not_keep_the_others_out(
+    platform: Platform,
+    make_account: Callable[..., Account],
+    app_db: Database,
+    fake_clock: FakeClock,
+) -> None:
+    """Behind a proxy nobody listed (or an office's NAT) every browser has one address: a
+    guesser there over many accounts slows down on those, and the others still sign in."""
+    guessed = [make_account(f"guessed{n}") for n in range(21)]
+    colleague = make_account("colleague")
+    with app_db.write() as repos:
+        for account in [*guessed, colleague]:
+            repos.users.set_password_hash(account.id, CHEAP_HASH)
+    with _signin_from(create_app(platform), "192.0.2.50") as shared:
+        for account in guessed[:20]:  # five each: as many as the pairs let through at once
+            for n in range(5):
+                assert _try(shared, account.email, f"guess {n}!!").status_code == 400
+        # 100 failures from the address: past them, an account guessed at from there waits,
+        # even with its right password, though its own pair is far from its five.
+        assert _try(shared, guessed[20].email, "one guess!!").status_code == 400
+        assert _try(shared, guessed[20].email, PASSWORD).status_code == 429
+        # An account nobody failed on from there signs in at once.
+        assert _try(shared, colleague.email, PASSWORD).status_code == 303
+
+
 def test_a_password_reset_clears_the_failures_of_the_account(
-    platform: Platform, owner: Account, admin: Account, app_db: Database
+    platform: Platform, owner: Account, admin: Account, app_db: Database, fake_clock: FakeClock
 ) -> None:
     accounts.set_password(app_db, None, owner.id, PASSWORD)
     with _signin_from(create_app(platform), "203.0.113.8") as browser:
