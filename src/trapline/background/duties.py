@@ -144,7 +144,8 @@ class DutyRunner:
 
 def _lost(duty: Duty) -> None:
     log.warning(
-        "duty %s: could not renew its lease during a long run; another replica may take the "
-        "duty over once it expires",
+        "duty %s: lost its lease during a long run (another replica took it, or it ran out "
+        "while the database refused renewals); another replica may run the duty before this "
+        "run ends",
         duty.name,
     )

@@ -6,9 +6,11 @@ keeper does the rest, the same for all of them: take it, renew it on a thread ev
 its length (or its own ``every``) while the work lasts, tell the work when another holder
 has it (an Event the work checks, and an optional callback), and give it back.
 
-A renewal the database refuses for a moment (``TraplineError``) is tried again at the next
-turn, as the lease has room for two more; a renewal that finds another holder ends the
-renewing and sets ``lost``.
+A renewal the database refuses (``TraplineError``) is tried again three times as often while
+the lease lasts; a renewal that finds another holder ends the renewing and sets ``lost``, and
+so does the lease's expiry passing without a renewal going through (the database away until
+the lease ran out): by then another holder may have taken it, so the work stops rather than
+run beside it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Leased(ABC):
     name: str
     #: Seconds the lease lasts from its last renewal.
     seconds: float
+    #: When the lease runs out, as of the keeper's last take or renewal that went through.
+    until: datetime | None = None
 
     @property
     def every(self) -> float:
@@ -70,24 +74,35 @@ class LeaseKeeper:
         """Take (or renew) the lease now; False while another holder has it. Database errors
         are the caller's to judge."""
         now = self.clock.now()
+        until = now + timedelta(seconds=lease.seconds)
         with self.db.write() as repos:
-            return lease.take(repos, self.holder, now, now + timedelta(seconds=lease.seconds))
+            taken = lease.take(repos, self.holder, now, until)
+        if taken:
+            lease.until = until
+        return taken
 
     @contextmanager
     def kept(
         self, lease: Leased, on_lost: Callable[[], None] | None = None
     ) -> Iterator[threading.Event]:
-        """Renew the lease while the block runs; yields the Event set once it is lost (the
-        work checks it, and stops), and calls ``on_lost`` then."""
+        """Renew the lease (taken by ``acquire``) while the block runs; yields the Event set
+        once it is lost, to another holder or by running out (the work checks it, and
+        stops), and calls ``on_lost`` then."""
         lost, done = threading.Event(), threading.Event()
+        if lease.until is None:
+            lease.until = self.clock.now() + timedelta(seconds=lease.seconds)
 
         def renew() -> None:
-            while not self.clock.wait(lease.every, done):
-                if not self._renew(lease):
+            turn = lease.every
+            while not self.clock.wait(self._next_turn(lease, turn), done):
+                renewed = self._renew(lease)
+                if renewed is False:
                     lost.set()
                     if on_lost is not None:
                         on_lost()
                     return
+                # Refused (None): sooner again, for the lease has less time left.
+                turn = lease.every if renewed else lease.every / 3
 
         keeper = threading.Thread(target=renew, name=f"lease {lease.name}", daemon=True)
         keeper.start()
@@ -108,12 +123,32 @@ class LeaseKeeper:
             return False
         return True
 
-    def _renew(self, lease: Leased) -> bool:
-        """One renewal: False only when another holder has the lease."""
+    def _next_turn(self, lease: Leased, turn: float) -> float:
+        """Seconds to the next renewal: ``turn``, or less when the lease runs out sooner."""
+        assert lease.until is not None
+        left = (lease.until - self.clock.now()).total_seconds()
+        return max(0.0, min(turn, left))
+
+    def _renew(self, lease: Leased) -> bool | None:
+        """One renewal: True when it went through; None when the database refused it; False
+        when another holder has the lease, or when it ran out before a renewal went through."""
         now = self.clock.now()
+        assert lease.until is not None
+        if now >= lease.until:
+            log.warning(
+                "%s: its lease ran out at %s without a renewal going through; the work stops, "
+                "as another holder may have taken it",
+                lease.name,
+                lease.until.isoformat(),
+            )
+            return False
+        until = now + timedelta(seconds=lease.seconds)
         try:
             with self.db.write() as repos:
-                return lease.renew(repos, self.holder, now, now + timedelta(seconds=lease.seconds))
-        except TraplineError as exc:  # the database is away: the lease has room, try again
+                renewed = lease.renew(repos, self.holder, now, until)
+        except TraplineError as exc:  # the database is away: try again while the lease lasts
             log.warning("%s: could not renew its lease: %s", lease.name, exc.detail)
-            return True
+            return None
+        if renewed:
+            lease.until = until
+        return renewed
