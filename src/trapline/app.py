@@ -18,6 +18,7 @@ from trapline.api import API_PREFIX, api_routes, install_api
 from trapline.api.docs import TAGS
 from trapline.http.errors import JsonTooLarge, install_error_handlers
 from trapline.http.middleware import BodyLimit, RequestContext, StripTrailingSlash
+from trapline.http.time_limit import RequestTimeLimit
 from trapline.platform import Platform
 from trapline.web import install_web, web_routes
 
@@ -65,7 +66,8 @@ def create_app(platform: Platform) -> FastAPI:
     install_api(app)
     install_web(app)
 
-    # Added innermost first: requests pass RequestContext, then slashes, then the body limit.
+    # Added innermost first: requests pass RequestContext, then slashes, then the body limit,
+    # then the time limit of their queries.
     if settings.security.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -74,6 +76,7 @@ def create_app(platform: Platform) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
+    app.add_middleware(RequestTimeLimit, seconds=settings.db.statement_timeout)
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_request_bytes)
     app.add_middleware(JsonTooLarge)
     app.add_middleware(StripTrailingSlash)

@@ -87,6 +87,13 @@ class Unavailable(TraplineError):
         self.retry_after = retry_after
 
 
+class QueryTooLong(Unavailable):
+    """A query of a web or API request ran past the time a request's query may take (the
+    ``database_statement_timeout`` setting) and was stopped; the request should ask for less."""
+
+    code = "query_too_long"
+
+
 class StorageError(Unavailable):
     """The blob store failed."""
 

@@ -30,6 +30,13 @@ ROWS: list[tuple[str, str, str, object, object]] = [
     ("database_max_overflow", "TRAPLINE_DATABASE_MAX_OVERFLOW", "3", 3, 20),
     ("database_pool_timeout", "TRAPLINE_DATABASE_POOL_TIMEOUT", "2.5", 2.5, 10.0),
     ("sqlite_busy_timeout", "TRAPLINE_SQLITE_BUSY_TIMEOUT", "7", 7.0, 30.0),
+    (
+        "database_statement_timeout",
+        "TRAPLINE_DATABASE_STATEMENT_TIMEOUT",
+        "2.5",
+        2.5,
+        10.0,
+    ),
     ("storage_url", "TRAPLINE_STORAGE_URL", "s3://bucket/prefix", "s3://bucket/prefix", None),
     (
         "s3_endpoint_url",
@@ -202,6 +209,7 @@ SECTION_PATHS = {
     "database_pool_size": "db.pool_size",
     "database_max_overflow": "db.max_overflow",
     "database_pool_timeout": "db.pool_timeout",
+    "database_statement_timeout": "db.statement_timeout",
     "sqlite_busy_timeout": "db.sqlite_busy_timeout",
     "storage_url": "storage.url",
     "s3_endpoint_url": "storage.s3_endpoint_url",
@@ -284,7 +292,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_the_rows_cover_every_field() -> None:
     fields = {field for field, *_ in ROWS}
-    assert len(fields) == 74
+    assert len(fields) == 75
     assert set(SECTION_PATHS) == fields
     defaults = Settings(_env_file=None)
     for field, _, _, _, default in ROWS:

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trapline.db.plain import CHANGES, count_change
 from trapline.db.repositories import Repos
+from trapline.db.time_limit import current_limit, limit_statements, timed_out
 from trapline.db.types import ACCESS_CHANGED
-from trapline.errors import Unavailable
+from trapline.errors import QueryTooLong, Unavailable
 from trapline.files import private_file
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def make_engine(
         )
         _tune_sqlite(engine, sqlite_busy_timeout)
         event.listen(engine, "before_cursor_execute", _count_change)
+        limit_statements(engine)
         return engine
     engine = create_engine(
         url,
@@ -54,6 +56,7 @@ def make_engine(
     )
     event.listen(engine, "checkout", _hung_up)
     event.listen(engine, "before_cursor_execute", _count_change)
+    limit_statements(engine)  # after _hung_up: only a live connection is given its limit
     return engine
 
 
@@ -247,6 +250,17 @@ def _roll_back(session: Session, cause: BaseException) -> None:
 
 
 def _unavailable(exc: Exception) -> Unavailable:
+    if timed_out(exc):
+        # A request asked for more than its time limit allows: what to narrow is its to say.
+        limit = current_limit()
+        statement = " ".join(str(getattr(exc, "statement", "")).split())[:300]
+        log.warning("a query ran past the %s s a request may take: %s", limit, statement)
+        return QueryTooLong(
+            f"this request's query took longer than the {limit or 0:g} s a request may take "
+            "and was stopped; ask for less at a time (a shorter date range, one deployment, "
+            "fewer items per page) and try again",
+            retry_after=10,
+        )
     log.warning("database unavailable: %s", exc)
     return Unavailable(
         "the database is unavailable or busy; retry in a moment", code="database_unavailable"

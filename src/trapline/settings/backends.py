@@ -23,6 +23,11 @@ class DatabaseSettings(Section):
     pool_timeout: float = Field(10.0, gt=0, validation_alias="TRAPLINE_DATABASE_POOL_TIMEOUT")
     #: Seconds SQLite waits for the write lock before giving up.
     sqlite_busy_timeout: float = Field(30.0, gt=0)
+    #: Seconds one query of a web or API request may run before it is stopped and the request
+    #: answered 503 asking for less (0: no limit). Background work and migrations have none.
+    statement_timeout: float = Field(
+        10.0, ge=0, validation_alias="TRAPLINE_DATABASE_STATEMENT_TIMEOUT"
+    )
 
     @field_validator("url")
     @classmethod
