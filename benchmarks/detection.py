@@ -8,7 +8,7 @@ MegaDetector's speed per photo when its file is in place.
 - quality: ``trapline eval``'s table for the shared photos against the repository's ground
   truth, when the photos are there.
 - MegaDetector: the ``megadetector`` pipeline timed the same way (ONNX Runtime on every core)
-  on the shared camera-trap photos (or generated photos), when ``md_v5a.0.0.onnx`` is in the
+  on the shared camera-trap photos (or generated photos), when ``md_v5a.onnx`` is in the
   weights folder (``--weights DIR``, default the worker's); else it says where the file goes.
 
     python benchmarks/detection.py [--runs 5] [--images DIR] [--truth FILE] [--weights DIR]
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=Path, default=SHARED, help="folder of photos")
     parser.add_argument("--truth", type=Path, default=TRUTH, help="ground truth for them")
     parser.add_argument(
-        "--weights", type=Path, default=DEFAULT_CACHE_DIR, help="folder of md_v5a.0.0.onnx"
+        "--weights", type=Path, default=DEFAULT_CACHE_DIR, help="folder of md_v5a.onnx"
     )
     args = parser.parse_args(argv)
     print(f"machine speed: {machine_speed_ms():.0f} ms for the reference loop")

@@ -1,8 +1,10 @@
 """A YOLO-style ONNX object detector: MegaDetector v5/v6 and other YOLOv5/YOLOv8 exports.
 
-Each image is letterboxed (scaled to fit the model's input, keeping its aspect, padded with grey
-114) and the batch runs through the model in one call. The raw output holds a row per candidate
-box, centre x, centre y, width and height in input pixels, then scores:
+Each image is letterboxed as YOLOv5 does it (``letterbox``: scaled to fit the model's input
+keeping its aspect, with OpenCV, padded with grey 114; with a ``stride`` only to the next
+multiple of it, for models that take any input size) and the images of a batch that share an
+input shape run through the model in one call. The raw output holds a row per candidate box,
+centre x, centre y, width and height in input pixels, then scores:
 
 - ``yolov5``: ``(N, boxes, 5 + classes)``; an objectness score, then class scores; a box's score
   is objectness times its best class score;
@@ -15,15 +17,14 @@ and the rest are mapped back from the letterbox to original-image pixels.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from trapline.errors import InvalidInput
 from trapline.pipelines.base import Box, SourceImage
+from trapline.pipelines.letterbox import Letterbox, letterbox
 from trapline.pipelines.nms import non_max_suppression
 from trapline.pipelines.onnx_session import OnnxSession, open_session
 from trapline.pipelines.spec import DetectorSpec
@@ -31,41 +32,8 @@ from trapline.pipelines.weights import weights_file
 
 FloatArray = NDArray[np.float32]
 
-#: Grey the letterbox is padded with, as in YOLO training.
-PAD_GREY = 114
-#: Most candidate boxes per image that go into suppression, best first.
-MAX_CANDIDATES = 10_000
-
-
-@dataclass(frozen=True)
-class Letterbox:
-    """Where an image sits in the model's input: its top-left corner and its scale per axis."""
-
-    left: int
-    top: int
-    scale_x: float
-    scale_y: float
-
-    def to_image(self, boxes: FloatArray) -> FloatArray:
-        """``(x1, y1, x2, y2)`` rows in input pixels as pixels of the letterboxed image."""
-        offset = np.array([self.left, self.top, self.left, self.top], dtype=np.float32)
-        scale = np.array([self.scale_x, self.scale_y, self.scale_x, self.scale_y])
-        return np.asarray((boxes - offset) / scale, dtype=np.float32)
-
-
-def letterbox(image: Image.Image, size: tuple[int, int]) -> tuple[NDArray[np.uint8], Letterbox]:
-    """``image`` scaled to fit ``size`` (width, height) keeping its aspect, centred on grey.
-
-    Returns the ``(height, width, 3)`` RGB array and where the image sits in it.
-    """
-    width, height = size
-    ratio = min(width / image.width, height / image.height)
-    fitted = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
-    left, top = (width - fitted[0]) // 2, (height - fitted[1]) // 2
-    canvas = Image.new("RGB", size, (PAD_GREY,) * 3)
-    canvas.paste(image.convert("RGB").resize(fitted, Image.Resampling.BILINEAR), (left, top))
-    placement = Letterbox(left, top, fitted[0] / image.width, fitted[1] / image.height)
-    return np.asarray(canvas, dtype=np.uint8), placement
+#: Most candidate boxes per image that go into suppression, best first (YOLOv5's ``max_nms``).
+MAX_CANDIDATES = 30_000
 
 
 def decode(
@@ -117,22 +85,36 @@ class OnnxDetector:
     def detect(self, batch: Sequence[SourceImage]) -> list[list[Box]]:
         """Boxes found in each image, in original-image pixels, best first."""
         session = self._ready()
+        size, stride = self.geometry()
         found: list[list[Box]] = []
         for start in range(0, len(batch), self.spec.batch_size):
             chunk = batch[start : start + self.spec.batch_size]
-            arrays, placements = zip(
-                *(letterbox(image.image, self.spec.input_size) for image in chunk), strict=True
-            )
-            tensor = np.stack(arrays).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-            outputs = session.run(tensor)
-            if outputs.shape[0] != len(chunk):
-                raise InvalidInput(
-                    f"detector {session.path.name} gave {outputs.shape[0]} outputs for a "
-                    f"batch of {len(chunk)} images"
-                )
-            for image, output, placement in zip(chunk, outputs, placements, strict=True):
+            fitted = [letterbox(image.image, size, stride) for image in chunk]
+            outputs: list[FloatArray | None] = [None] * len(chunk)
+            for shape in dict.fromkeys(array.shape for array, _ in fitted):
+                members = [n for n, (array, _) in enumerate(fitted) if array.shape == shape]
+                tensor = np.stack([fitted[n][0] for n in members]).transpose(0, 3, 1, 2)
+                rows = session.run(tensor.astype(np.float32) / 255.0)
+                if rows.shape[0] != len(members):
+                    raise InvalidInput(
+                        f"detector {session.path.name} gave {rows.shape[0]} outputs for a "
+                        f"batch of {len(members)} images"
+                    )
+                for n, output in zip(members, rows, strict=True):
+                    outputs[n] = output
+            for image, output, (_, placement) in zip(chunk, outputs, fitted, strict=True):
+                assert output is not None  # every shape's members were run
                 found.append(self._boxes(image, output, placement))
         return found
+
+    def geometry(self) -> tuple[tuple[int, int], int | None]:
+        """The size photos are fitted into and the stride they are padded to: the model's own
+        height and width when it was exported with them fixed, else the spec's."""
+        session = self._ready()
+        fixed = session.input_shape[2:4] if len(session.input_shape) == 4 else ()
+        if len(fixed) == 2 and fixed[0] is not None and fixed[1] is not None:
+            return (fixed[1], fixed[0]), None
+        return self.spec.input_size, self.spec.stride
 
     def _ready(self) -> OnnxSession:
         if self._session is None:

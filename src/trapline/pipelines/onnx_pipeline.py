@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trapline.errors import MissingDependency
 from trapline.pipelines.base import (
     Box,
     Pipeline,
@@ -24,6 +25,7 @@ from trapline.pipelines.base import (
 )
 from trapline.pipelines.onnx_classifier import OnnxClassifier
 from trapline.pipelines.onnx_detector import OnnxDetector
+from trapline.pipelines.readiness import ONNX_RUNTIME_MODULES, extra_needed, missing_modules
 from trapline.pipelines.spec import PipelineSpec, StageSpec
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig, PipelineStage
 from trapline.protocol.results import (
@@ -79,7 +81,10 @@ class OnnxPipeline(Pipeline):
         )
 
     def load(self) -> None:
-        """Fetch every stage's weights and open its inference session."""
+        """Fetch every stage's weights and open its inference session; first, refuse at once
+        (before any download) when ONNX support is not installed."""
+        if missing := missing_modules(ONNX_RUNTIME_MODULES):
+            raise MissingDependency(extra_needed(self.slug, self.spec.name, missing).how)
         self.detector.load()
         for classifier in self.classifiers:
             classifier.load()

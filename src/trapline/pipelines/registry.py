@@ -13,6 +13,7 @@ and no pipeline loads its models until ``Pipeline.load``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -20,12 +21,21 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from trapline.errors import InvalidInput
+from trapline.pipelines import megadetector
 from trapline.pipelines.base import Pipeline
-from trapline.pipelines.megadetector import MegaDetectorPipeline, missing_weights
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 from trapline.pipelines.onnx_pipeline import OnnxPipeline
+from trapline.pipelines.readiness import (
+    ONNX_RUNTIME_MODULES,
+    Readiness,
+    State,
+    extra_needed,
+    missing_modules,
+)
 from trapline.pipelines.simple import ConstantPipeline, RandomPipeline
-from trapline.pipelines.spec import load_spec_file
+from trapline.pipelines.spec import PipelineSpec, load_spec_file
+
+log = logging.getLogger(__name__)
 
 #: Pipelines that come with trapline, by slug.
 BUILTIN_PIPELINES: dict[str, Callable[[], Pipeline]] = {
@@ -43,11 +53,11 @@ class _Candidate:
 
     origin: str
     build: Callable[[], Pipeline]
-    #: Why it is not served unasked (its weights are not in place), or None.
-    missing: Callable[[], str | None] = lambda: None
-    #: Whether it fetches its missing weights itself when named (else naming it fails with the
-    #: reason it gives).
-    fetches: bool = False
+    #: Where it stands in this install; None: nothing to check.
+    readiness: Callable[[], Readiness | None] = lambda: None
+    #: Whether, not ready, it is left out of "every pipeline" (and fetches its weights itself
+    #: when named) rather than refused.
+    optional: bool = False
 
 
 def available_pipelines(
@@ -61,14 +71,10 @@ def available_pipelines(
             ``~/.cache/trapline/weights``.
 
     Raises:
-        InvalidInput: a spec file is wrong, an installed pipeline cannot be loaded, or two
-            sources offer the same slug.
+        InvalidInput: a spec file is wrong or needs what is not installed, an installed
+            pipeline cannot be loaded, or two sources offer the same slug.
     """
-    return {
-        slug: _built(slug, candidate)
-        for slug, candidate in _candidates(spec_files, cache_dir).items()
-        if candidate.missing() is None
-    }
+    return {p.slug: p for p in resolve_pipelines([], spec_files, cache_dir)}
 
 
 def resolve_pipelines(
@@ -76,13 +82,18 @@ def resolve_pipelines(
 ) -> list[Pipeline]:
     """The pipelines named by ``slugs``, in that order; all available ones when it is empty.
 
+    A pipeline that needs the ``[onnx]`` extra is refused here, before anything downloads;
+    a built-in whose weights are not in place is left out unless named (then it fetches them
+    when loaded).
+
     Raises:
         InvalidInput: a slug names no available pipeline (the message lists those there are),
-            or as ``available_pipelines``.
+            a pipeline cannot run in this install (the message says what to install), or as
+            ``available_pipelines``.
     """
     candidates = _candidates(spec_files, cache_dir)
     if not slugs:
-        return [_built(slug, c) for slug, c in candidates.items() if c.missing() is None]
+        return [_built(slug, c) for slug, c in candidates.items() if _served(slug, c, False)]
     unknown = [slug for slug in slugs if slug not in candidates]
     if unknown:
         names = ", ".join(repr(slug) for slug in unknown)
@@ -91,10 +102,29 @@ def resolve_pipelines(
             "(add more with --pipeline-file or by installing a package that provides them)",
             code="unknown_pipeline",
         )
-    for slug in slugs:
-        if not candidates[slug].fetches and (problem := candidates[slug].missing()) is not None:
-            raise InvalidInput(problem, code="pipeline_not_ready")
-    return [_built(slug, candidates[slug]) for slug in dict.fromkeys(slugs)]
+    return [
+        _built(slug, candidates[slug])
+        for slug in dict.fromkeys(slugs)
+        if _served(slug, candidates[slug], True)
+    ]
+
+
+def _served(slug: str, candidate: _Candidate, named: bool) -> bool:
+    """Whether to build the candidate; raises when it cannot run and must."""
+    state = candidate.readiness()
+    if state is None or state.ready:
+        return True
+    if candidate.optional and not named:
+        log.info("pipeline %s is not served: %s", slug, state.how)
+        return False
+    if candidate.optional and state.state is not State.NEEDS_EXTRA:
+        return True  # named: it fetches its weights when it loads
+    raise InvalidInput(state.how, code="pipeline_not_ready")
+
+
+def _onnx_readiness(spec: PipelineSpec) -> Readiness | None:
+    missing = missing_modules(ONNX_RUNTIME_MODULES)
+    return extra_needed(spec.slug, spec.name, missing) if missing else None
 
 
 def _candidates(spec_files: Sequence[Path], cache_dir: Path | None) -> dict[str, _Candidate]:
@@ -111,12 +141,12 @@ def _candidates(spec_files: Sequence[Path], cache_dir: Path | None) -> dict[str,
     for slug, factory in BUILTIN_PIPELINES.items():
         offer(slug, _Candidate("trapline (built in)", factory))
     offer(
-        "megadetector",
+        megadetector.SLUG,
         _Candidate(
             "trapline (built in)",
-            partial(MegaDetectorPipeline, cache_dir),
-            partial(missing_weights, cache_dir),
-            fetches=True,
+            partial(megadetector.MegaDetectorPipeline, cache_dir),
+            partial(megadetector.readiness, cache_dir),
+            optional=True,
         ),
     )
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
@@ -128,7 +158,11 @@ def _candidates(spec_files: Sequence[Path], cache_dir: Path | None) -> dict[str,
         for spec in load_spec_file(path):
             offer(
                 spec.slug,
-                _Candidate(f"pipeline file {path}", partial(OnnxPipeline, spec, cache_dir)),
+                _Candidate(
+                    f"pipeline file {path}",
+                    partial(OnnxPipeline, spec, cache_dir),
+                    partial(_onnx_readiness, spec),
+                ),
             )
     return candidates
 

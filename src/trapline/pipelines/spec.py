@@ -149,6 +149,10 @@ class DetectorSpec(StageSpec):
     iou: Fraction = 0.45
     #: Most boxes kept per image, best first.
     max_detections: int = Field(300, ge=1, le=10000)
+    #: Pad each photo only to the next multiple of this many pixels instead of the whole
+    #: ``input_size`` (YOLOv5's ``auto`` letterbox; MegaDetector's runner uses 64): the model
+    #: must take any height and width. Ignored for a model exported with a fixed size.
+    stride: int | None = Field(None, ge=1, le=1024)
 
 
 class ClassifierSpec(StageSpec):

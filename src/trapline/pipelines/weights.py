@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 DEFAULT_CACHE_DIR = Path("~/.cache/trapline/weights")
 #: Seconds a download may wait to connect or for the next bytes before it gives up.
 DOWNLOAD_TIMEOUT = 60.0
+#: How the file a download or a conversion is writing ends, until it is renamed into place.
+PARTIAL_SUFFIX = ".part"
 _CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -108,9 +110,21 @@ def _file_name(url: str) -> str:
     return name or "weights"
 
 
+def temporary_beside(target: Path) -> tuple[int, Path]:
+    """A new, empty file in ``target``'s folder, named after it (``.NAME.RANDOM.part``), open
+    for writing: its handle and path.
+
+    Weights are made under such a name and renamed into place when whole. The file's mode
+    follows the umask, as any file a program writes (``-rw-r--r--`` under the usual 022), so a
+    weights folder shared by a group stays readable to it.
+    """
+    path = target.with_name(f".{target.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
+
+
 def _download(url: str, algorithm: str, expected: str, target: Path) -> None:
     log.info("downloading weights %s to %s", url, target)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".download-", suffix=".part")
+    handle, temporary = temporary_beside(target)
     try:
         with os.fdopen(handle, "wb") as stream:
             actual = _fetch(url, stream, algorithm)
@@ -122,7 +136,7 @@ def _download(url: str, algorithm: str, expected: str, target: Path) -> None:
             )
         os.replace(temporary, target)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def _fetch(url: str, stream: BinaryIO, algorithm: str) -> str:

@@ -1,8 +1,10 @@
-"""What a worker says when the platform refuses it, and only then."""
+"""What a worker says when the platform refuses it, and only then; what it says when it cannot
+run the pipeline it was asked for, before it downloads anything."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.integration.worker.scripted import Script, scripted_server
@@ -39,3 +41,31 @@ def test_a_refused_token_with_nothing_in_hand_says_only_that(tmp_path: Path) -> 
     assert "did not take this worker's token" in done.stderr
     assert "A worker needs a service token" in done.stderr
     assert "stopped before every result was posted" not in done.stderr
+
+
+#: The one line a worker without the ``[onnx]`` extra says for MegaDetector.
+EXTRA_LINE = (
+    "pipeline 'megadetector' needs ONNX support (onnxruntime not installed): "
+    "pip install 'trapline[onnx]'"
+)
+
+
+def test_the_worker_says_what_to_install_in_one_line_and_downloads_nothing(tmp_path: Path) -> None:
+    weights = tmp_path / "weights"
+    # The worker as installed without the extra: onnxruntime cannot be imported.
+    code = (
+        "import runpy, sys; sys.modules['onnxruntime'] = None; "
+        "sys.argv = ['trapline', 'worker', '--pipeline', 'megadetector']; "
+        "runpy.run_module('trapline.cli', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean_env(TRAPLINE_WEIGHTS_CACHE_DIR=str(weights), TRAPLINE_TOKEN="tl_x"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {EXTRA_LINE}"]
+    assert not weights.exists()

@@ -29,6 +29,8 @@ class App:
     password: str
     token: str
     demo_project: int
+    #: The folder its built-in worker keeps model weights in.
+    weights: Path
 
     @property
     def url(self) -> str:
@@ -81,7 +83,9 @@ def app(
     try:
         # Loopback allowed: the source run test's station listens there. Small upload limits,
         # so the drop test can send a file over them.
+        # A weights folder of its own: the Processing page tells what is in it.
         env = clean_env(
+            TRAPLINE_WEIGHTS_CACHE_DIR=str(tmp / "weights"),
             TRAPLINE_OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8",
             TRAPLINE_MAX_UPLOAD_BYTES=str(UPLOAD_LIMIT),
             TRAPLINE_MAX_REQUEST_BYTES=str(REQUEST_LIMIT),
@@ -93,6 +97,7 @@ def app(
                 (data / "admin-password").read_text().strip(),
                 (data / "admin-token").read_text().strip(),
                 project,
+                tmp / "weights",
             )
     finally:
         if url:

@@ -12,8 +12,9 @@ from PIL import Image
 from tests.support.onnx_models import channel_mean_model, constant_model
 from trapline.errors import InvalidInput, MissingDependency
 from trapline.pipelines import SourceImage
+from trapline.pipelines.letterbox import PAD_GREY, Letterbox, letterbox
 from trapline.pipelines.nms import iou, non_max_suppression
-from trapline.pipelines.onnx_detector import PAD_GREY, OnnxDetector, letterbox
+from trapline.pipelines.onnx_detector import OnnxDetector
 from trapline.pipelines.onnx_session import open_session
 from trapline.pipelines.spec import DetectorSpec
 
@@ -80,8 +81,8 @@ def test_boxes_are_clipped_to_the_image_and_boxes_on_the_padding_dropped(tmp_pat
     tall = SourceImage("tall", Image.new("RGB", (100, 200)))  # sits from x=16 to x=48
     (boxes,) = detector(model).detect([tall])
     # The first box reaches from x=-4 to 12 in the input: all of it on the left padding; the
-    # second from y=-2 to 6, partly above the image.
-    assert found(boxes) == [("person", 1.0, (25.0, 0.0, 75.0, 18.75))]
+    # second from y=-2 to 6, partly above the image (18.75 rounded to a whole pixel).
+    assert found(boxes) == [("person", 1.0, (25.0, 0.0, 75.0, 19.0))]
 
 
 def test_a_model_with_a_fixed_batch_runs_in_chunks(tmp_path: Path) -> None:
@@ -108,8 +109,7 @@ def test_an_output_that_does_not_fit_the_layout_is_explained(tmp_path: Path) -> 
 def test_letterbox_pads_with_grey_and_keeps_the_aspect() -> None:
     pixels, placement = letterbox(Image.new("RGB", (100, 50), (255, 0, 0)), (64, 64))
     assert pixels.shape == (64, 64, 3)
-    assert (placement.left, placement.top) == (0, 16)
-    assert (placement.scale_x, placement.scale_y) == (0.64, 0.64)
+    assert placement == Letterbox(input_size=(64, 64), image_size=(100, 50))
     assert (pixels[:16] == PAD_GREY).all()
     assert (pixels[48:] == PAD_GREY).all()
     assert (pixels[16:48] == (255, 0, 0)).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import subprocess
 import sys
 import types
 import zipfile
@@ -16,7 +17,7 @@ import onnxruntime
 import pytest
 
 from trapline.errors import InvalidInput
-from trapline.pipelines.torch_checkpoint import read_checkpoint
+from trapline.pipelines.torch_checkpoint import Record, read_checkpoint
 from trapline.pipelines.yolov5_onnx import convert
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "yolov5"
@@ -25,7 +26,7 @@ SIZE = 128
 
 
 def test_the_onnx_model_gives_pytorchs_output(tmp_path: Path) -> None:
-    onnx_file = convert(DATA / "tiny-p6.pt", tmp_path / "tiny.onnx", SIZE)
+    onnx_file = convert(DATA / "tiny-p6.pt", tmp_path / "tiny.onnx")
     session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
     image = np.random.default_rng(1).random((2, 3, SIZE, SIZE), np.float32)
     (output,) = session.run(None, {"images": image})
@@ -106,7 +107,7 @@ def test_files_that_are_no_checkpoint_say_so(
 def test_a_checkpoint_without_a_model_is_refused(tmp_path: Path) -> None:
     path = _archive(tmp_path / "empty.pt", pickle.dumps({"epoch": 3}, 2))
     with pytest.raises(InvalidInput, match="holds no YOLOv5 model"):
-        convert(path, tmp_path / "empty.onnx", SIZE)
+        convert(path, tmp_path / "empty.onnx")
     assert not (tmp_path / "empty.onnx").exists()
 
 
@@ -163,3 +164,96 @@ def _named(monkeypatch: pytest.MonkeyPatch, module: str, name: str) -> object:
         monkeypatch.setitem(sys.modules, parent, types.ModuleType(parent))
     monkeypatch.setitem(sys.modules, module, home)
     return stand_in
+
+
+def test_the_input_takes_any_height_and_width_and_each_levels_grid_follows_it(
+    tmp_path: Path,
+) -> None:
+    onnx_file = convert(DATA / "tiny-p6.pt", tmp_path / "tiny.onnx")
+    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == ["N", 3, "height", "width"]
+    # Each row's centre is (2 * sigmoid - 0.5 + its cell's column or row) * stride: within
+    # -0.5 to 1.5 strides of its cell's corner, only if rows and cells line up (ny != nx here).
+    height, width = 192, 320
+    image = np.random.default_rng(2).random((1, 3, height, width), np.float32)
+    (output,) = session.run(None, {"images": image})
+    start = 0
+    for stride in (8, 16, 32, 64):
+        ny, nx = height // stride, width // stride
+        level = output[0, start : start + 3 * ny * nx].reshape(3, ny, nx, 8)
+        start += 3 * ny * nx
+        cx = level[..., 0] / stride - np.arange(nx)[None, None, :]
+        cy = level[..., 1] / stride - np.arange(ny)[None, :, None]
+        assert ((cx >= -0.5) & (cx <= 1.5) & (cy >= -0.5) & (cy <= 1.5)).all(), stride
+    assert output.shape == (1, start, 8) == (1, 3 * (24 * 40 + 12 * 20 + 6 * 10 + 3 * 5), 8)
+
+
+def test_numpy_scalars_of_an_unstripped_checkpoint_are_read_and_nothing_else_numpy(
+    tmp_path: Path,
+) -> None:
+    # YOLOv5's training checkpoints keep their best score as a numpy float: protocol 2 pickles
+    # it as numpy's scalar() of a dtype and bytes spelt _codecs.encode(text, "latin1").
+    scored = _archive(
+        tmp_path / "scored.pt", pickle.dumps({"best_fitness": np.float64(0.625), "epoch": 3}, 2)
+    )
+    assert read_checkpoint(scored) == {"best_fitness": 0.625, "epoch": 3}
+    array = _archive(tmp_path / "array.pt", pickle.dumps({"results": np.zeros(3)}, 2))
+    with pytest.raises(InvalidInput, match=r"names numpy\._?core\.multiarray\._reconstruct"):
+        read_checkpoint(array)
+    objects = _archive(tmp_path / "objects.pt", pickle.dumps({"x": np.dtype("O")}, 2))
+    with pytest.raises(InvalidInput, match="numpy dtype 'O8', not a number's"):
+        read_checkpoint(objects)
+
+
+def test_the_stand_in_writer_makes_the_checkpoint_yolov5s_code_makes(tmp_path: Path) -> None:
+    from tests.support.yolov5_checkpoint import write
+
+    made = write(tmp_path / "made.pt", depth=0.33, width=0.0625)
+
+    def tensors(path: Path) -> list[tuple[str, str, tuple[int, ...]]]:
+        found = []
+
+        def walk(record: Record, where: str) -> None:
+            for place in ("_parameters", "_buffers"):
+                for name, value in record.__dict__.get(place, {}).items():
+                    if value is not None:
+                        found.append((f"{where}.{name}", record.kind, value.shape))
+            for name, child in record.__dict__.get("_modules", {}).items():
+                walk(child, f"{where}.{name}")
+
+        walk(read_checkpoint(path)["model"], "")
+        return found
+
+    # Every parameter and buffer of tiny-p6.pt (made by YOLOv5 7.0 and PyTorch): same place,
+    # same module class, same shape.
+    assert tensors(made) == tensors(DATA / "tiny-p6.pt")
+    session = onnxruntime.InferenceSession(
+        str(convert(made, tmp_path / "made.onnx")), providers=["CPUExecutionProvider"]
+    )
+    (output,) = session.run(None, {"images": np.zeros((1, 3, 128, 128), np.float32)})
+    assert output.shape == (1, 1020, 8)
+
+
+@pytest.mark.slow
+def test_converting_holds_a_layer_at_a_time_not_the_model(tmp_path: Path) -> None:
+    from tests.support.yolov5_checkpoint import write
+
+    # Half MegaDetector's width: a 70 MB checkpoint, a 140 MB ONNX file.
+    checkpoint = write(tmp_path / "half.pt", depth=1.33, width=0.625)
+    child = (
+        "import sys; from pathlib import Path; import onnx, numpy;"
+        "from trapline.pipelines.yolov5_onnx import convert;"
+        "status = lambda f: [int(l.split()[1]) for l in open('/proc/self/status')"
+        " if l.startswith(f + ':')][0];"
+        "before = status('VmRSS'); convert(Path(sys.argv[1]), Path(sys.argv[2]));"
+        "print(status('VmHWM') - before)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(checkpoint), str(tmp_path / "half.onnx")],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    rise_mb = int(done.stdout.strip()) / 1000
+    onnx_mb = (tmp_path / "half.onnx").stat().st_size / 1e6
+    assert onnx_mb > 130
+    # Building the whole model in memory rose by about five times the ONNX file's size.
+    assert rise_mb < onnx_mb / 2, (rise_mb, onnx_mb)

@@ -1,4 +1,5 @@
-"""Processing: a project's pipelines, its processing services and their workers."""
+"""Processing: a project's pipelines, its processing services and their workers, and whether
+each built-in pipeline can run on this server."""
 
 from __future__ import annotations
 
@@ -15,11 +16,18 @@ router = page_router()
 @router.get("/projects/{project_id}/processing")
 def processing(page: SignedIn, project_id: Id) -> Response:
     """Pipelines, services with online status and last seen, and their workers."""
+    # The pipelines' side is imported only when this page is asked for (it brings numpy,
+    # scipy and the models' code; the server has no other use for them).
+    from trapline.pipelines.readiness import builtin_readiness
+
     project, role = projects.get_project(page.db, page.me, project_id)
+    settings, clock = page.platform.settings, page.platform.clock
     return page.render(
         "processing.html",
         project=project,
         role=role,
         pipelines=pipelines.list_pipelines(page.db, page.me, project_id),
         services=pipelines.list_services(page.db, page.me, project_id),
+        builtins=builtin_readiness(settings.worker.weights_cache_dir, clock.now()),
+        weights_folder=settings.worker.weights_cache_dir,
     )
