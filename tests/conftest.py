@@ -227,7 +227,11 @@ def owner(make_account: Callable[..., Account]) -> Account:
 
 @pytest.fixture
 def project_id(client: AppClient, owner: Account) -> int:
-    response = client.post("/api/v2/projects/", json={"name": "Moths"}, headers=owner.headers)
+    """The owner's project, grouping photos into 60 s sequences (a camera-trap project: the
+    tests' bursts and frames are seconds apart)."""
+    response = client.post(
+        "/api/v2/projects/", json={"name": "Moths", "kind": "camera_trap"}, headers=owner.headers
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 

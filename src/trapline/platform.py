@@ -238,7 +238,7 @@ class Platform:
                 Duty(
                     "occurrences",
                     TRACKING_INTERVAL,
-                    lambda: track_due(database, store, limits=decode),
+                    lambda: track_due(database, store, limits=decode, now=clock.now()),
                 ),
                 Duty(
                     "stuck-analyses",

@@ -18,6 +18,7 @@ from trapline.api.routes import (
     callbacks,
     capture_times,
     collections,
+    counts,
     deployments,
     events,
     exports,
@@ -52,7 +53,7 @@ def api_routes(table: APIRouter) -> None:
     """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
         users, tokens, projects, deployments, images, capture_times, events, occurrences, taxa,
-        collections, blobs, exports, imports,
+        counts, collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (

@@ -70,9 +70,14 @@ class Client:
         """The projects you are a member of."""
         return list(self.pages("/projects/"))
 
-    def create_project(self, name: str, description: str = "") -> dict[str, Any]:
-        """A new project; you become its owner."""
-        answer: dict[str, Any] = self.post("/projects/", {"name": name, "description": description})
+    def create_project(
+        self, name: str, description: str = "", kind: str = "other"
+    ) -> dict[str, Any]:
+        """A new project; you become its owner. ``kind``: ``light_trap`` (counted by night),
+        ``camera_trap`` (by 60 s sequences) or ``other`` (by night)."""
+        answer: dict[str, Any] = self.post(
+            "/projects/", {"name": name, "description": description, "kind": kind}
+        )
         return answer
 
     def create_deployment(self, project_id: int, name: str, **fields: Any) -> dict[str, Any]:

@@ -30,8 +30,9 @@ class EventRule(StrEnum):
 DEFAULT_GAP_SECONDS = 60
 #: The longest gap a ``sequence`` rule takes: a week (longer ones make no events).
 MAX_GAP_SECONDS = 7 * 24 * 3600
-#: A night runs from local noon to local noon.
-_NOON = timedelta(hours=12)
+#: A night runs from local noon to local noon: it is named by the date of the wall-clock time
+#: this much earlier. The one definition of a night (SQL: ``db/repositories/nights.py``).
+NIGHT_SHIFT = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,25 @@ class Grouping:
     gap_seconds: int = DEFAULT_GAP_SECONDS
 
 
+class ProjectKind(StrEnum):
+    """What a project records: its kind sets a new project's event rule."""
+
+    LIGHT_TRAP = "light_trap"
+    CAMERA_TRAP = "camera_trap"
+    OTHER = "other"
+
+    @property
+    def grouping(self) -> Grouping:
+        """The event rule a new project of this kind starts with: a light trap counts by
+        night (its frames come minutes apart all night), a camera trap by 60 s sequences."""
+        if self is ProjectKind.CAMERA_TRAP:
+            return Grouping(EventRule.SEQUENCE, DEFAULT_GAP_SECONDS)
+        return Grouping(EventRule.NIGHT)
+
+
 def night_of(local: datetime) -> date:
     """The night a wall-clock time falls in, named by the date of its evening."""
-    return (local - _NOON).date()
+    return (local - NIGHT_SHIFT).date()
 
 
 @dataclass(frozen=True)

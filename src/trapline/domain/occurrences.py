@@ -2,8 +2,8 @@
 
 Within an event, the detections of one pipeline's current results are tracked from photo to
 photo (``tracking.py``); each chain of linked detections is an occurrence. Detections under
-their pipeline's threshold, labelled as no object (``NOT_AN_OBJECT``) or called a false
-detection by a reviewer take no part.
+their pipeline's threshold, labelled as no object (``NOT_AN_OBJECT``, or a label a person
+mapped as no object) or called a false detection by a reviewer take no part.
 
 An occurrence's *determination* (``determine``) is, first to last:
 
@@ -12,8 +12,10 @@ An occurrence's *determination* (``determine``) is, first to last:
    individual through later trackings). It names a taxon.
 2. a person's review: the latest review of any of its detections (a confirmation keeps the
    model's label, a relabel gives its own).
-3. the models: the label of the single most confident detection, with that score (ties: the
-   earliest photo).
+3. the models: a detection's own label is its most confident *terminal* classification's (a
+   classifier's species beats the detector's category), else the box's label; the occurrence
+   takes the label of the detection whose label is surest, preferring those a terminal
+   classification names (ties: the earliest photo).
 
 A label (2, 3) names a taxon through the project's label mappings (``taxa.LabelResolver``).
 People *disagree* about an occurrence when the latest identifications of two people name
@@ -60,6 +62,18 @@ class Detection:
     below_threshold: bool
     #: People's identifications of it, not withdrawn, oldest first.
     identifications: tuple[IdentificationMark, ...] = ()
+    #: How sure the label is: its classification's score when a classification names it,
+    #: else the box's confidence.
+    label_score: float | None = None
+    #: Whether a terminal classification names the label (a classifier's answer).
+    classified: bool = False
+    #: Labels a person of the project mapped as no object.
+    hidden_labels: frozenset[str] = frozenset()
+
+    @property
+    def label_confidence(self) -> float | None:
+        """How sure the models are of its label."""
+        return self.label_score if self.label_score is not None else self.confidence
 
     @property
     def takes_part(self) -> bool:
@@ -69,13 +83,16 @@ class Detection:
             _, verdict, label = self.review
             if verdict is Verdict.FALSE_DETECTION:
                 return False
-            return not no_object(label if verdict is Verdict.RELABEL else self.label)
-        return not self.below_threshold and not no_object(self.label)
+            chosen = label if verdict is Verdict.RELABEL else self.label
+            return not no_object(chosen, self.hidden_labels)
+        return not self.below_threshold and not no_object(self.label, self.hidden_labels)
 
 
-def no_object(label: str | None) -> bool:
-    """Whether a label says there is nothing of interest."""
-    return (label or "").strip().lower() in NOT_AN_OBJECT
+def no_object(label: str | None, hidden: frozenset[str] = frozenset()) -> bool:
+    """Whether a label says there is nothing of interest: one of the no-object words, or a
+    label a person mapped as no object (``hidden``)."""
+    text = (label or "").strip()
+    return text.lower() in NOT_AN_OBJECT or text in hidden
 
 
 @dataclass(frozen=True)
@@ -122,10 +139,24 @@ def determine(
         _, verdict, label = latest_review.review
         chosen = label if verdict is Verdict.RELABEL else latest_review.label
         return Determination(chosen, None, DeterminedBy.PERSON, taxon_id=taxon_of(chosen))
-    best = best_detection(detections)
+    named = surest_label(detections)
     return Determination(
-        best.label, best.confidence, DeterminedBy.MODEL, taxon_id=taxon_of(best.label)
+        named.label, named.label_confidence, DeterminedBy.MODEL, taxon_id=taxon_of(named.label)
     )
+
+
+def surest_label(detections: Sequence[Detection]) -> Detection:
+    """The detection whose label the models are surest of: among those a terminal
+    classification names, if any (a species beats a category), the highest label score;
+    ties: the earliest."""
+    candidates = [d for d in detections if d.classified] or list(detections)
+    return max(
+        enumerate(candidates),
+        key=lambda pair: (
+            pair[1].label_confidence if pair[1].label_confidence is not None else -1,
+            -pair[0],
+        ),
+    )[1]
 
 
 def best_detection(detections: Sequence[Detection]) -> Detection:

@@ -67,6 +67,14 @@ class Project:
     #: What publishing says of the data: its licence (a URL or SPDX id) and its contacts.
     licence: str = ""
     contacts: tuple[Contact, ...] = ()
+    #: ``light_trap``, ``camera_trap`` or ``other`` (``domain/events.ProjectKind``).
+    kind: str = "other"
+    #: The pipeline the project counts by; None: the one with the most tracked detections.
+    counting_pipeline: str | None = None
+    #: How deployments that name no rule group their photos (``night`` or ``sequence``) and
+    #: the gap of ``sequence``, in seconds.
+    event_rule: str = "night"
+    event_gap_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,8 @@ class Deployment:
     created_at: datetime
     #: The IANA time zone capture times without an offset are read in; None: the project's.
     time_zone: str | None = None
+    #: Its own event rule (``night`` or ``sequence``); None: its project's.
+    event_rule: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ class Scope:
     until: date | None = None
     #: Labels mapped as no object: their occurrences are not counted.
     hidden_labels: tuple[str, ...] = ()
+    #: The pipeline whose occurrences are counted (None: nothing is tracked yet, so there is
+    #: nothing to count): counts never add two pipelines.
+    pipeline: str | None = None
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,18 @@ ThumbnailSize = Annotated[
 QueryText = Annotated[
     str | None, Query(max_length=MAX_NAME, pattern=ONE_LINE, description="text to match")
 ]
+#: A pipeline named in a query (its slug, or the name an import gave it); none: the one the
+#: project counts by.
+QueryPipeline = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=255,
+        pattern=ONE_LINE,
+        description="the pipeline whose occurrences are counted; none: the project's counting "
+        "pipeline",
+    ),
+]
 #: A comma-separated list in a query string.
 QueryList = Annotated[
     str | None,

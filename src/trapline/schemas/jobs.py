@@ -114,6 +114,11 @@ class JobDetailOut(JobOut):
     throughput_per_minute: float
     eta_seconds: float | None
     events: list[EventOut]
+    waiting_for_worker: bool = Field(
+        False,
+        description="running with tasks queued but none taken, and no worker that runs its "
+        "pipeline seen in the last 5 minutes: start one (docs/worker.md)",
+    )
 
 
 def job_out(job: Job, counts: TaskCounts) -> dict[str, Any]:
@@ -144,6 +149,7 @@ def job_detail_out(detail: JobDetail) -> JobDetailOut:
         **job_out(detail.job, detail.counts),
         throughput_per_minute=round(detail.per_minute, 2),
         eta_seconds=round(detail.eta_seconds, 1) if detail.eta_seconds is not None else None,
+        waiting_for_worker=detail.waiting_for_worker,
         events=[
             EventOut(created_at=e.created_at, status=e.status, message=e.message)
             for e in detail.events

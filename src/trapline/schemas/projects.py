@@ -18,7 +18,7 @@ from pydantic import (
 from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
 from trapline.domain.records import Contact, Deployment, Membership, Project
 from trapline.domain.roles import Role
-from trapline.protocol.base import NOT_TEXT
+from trapline.protocol.base import NOT_TEXT, ONE_LINE
 from trapline.schemas.accounts import Email, clean_email
 from trapline.schemas.common import (
     BodyId,
@@ -53,9 +53,31 @@ TimeZone = Annotated[
 ]
 
 
+#: What a project records; it sets a new project's event rule.
+Kind = Annotated[
+    Literal["light_trap", "camera_trap", "other"],
+    Field(
+        description="light_trap: events are nights (noon to noon); camera_trap: events are "
+        "sequences split by gaps over 60 s; other: nights. Set at creation; the rule can be "
+        "changed afterwards (PUT /projects/{id}/event-rule)"
+    ),
+]
+
+#: A pipeline a project counts by: one of its pipelines (a slug, or the name an import gave).
+CountingPipeline = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=ONE_LINE),
+    Field(
+        description="the pipeline whose occurrences every count is of; null: the one with "
+        "the most tracked detections"
+    ),
+]
+
+
 class ProjectIn(Input):
     name: Name
     description: Description = ""
+    kind: Kind = "other"
 
 
 class ContactIn(Input):
@@ -88,6 +110,7 @@ class ProjectPatch(Patch):
         "time_zone",
         "licence",
         "contacts",
+        "kind",
     )
 
     name: Name | None = None
@@ -105,6 +128,8 @@ class ProjectPatch(Patch):
         | None
     ) = None
     contacts: Annotated[list[ContactIn], Field(max_length=20)] | None = None
+    kind: Kind | None = None
+    counting_pipeline: CountingPipeline | None = None
 
     def changes(self) -> dict[str, object]:
         found = super().changes()
@@ -157,6 +182,18 @@ class ProjectOut(BaseModel):
     time_zone: str = Field(description="the IANA time zone of deployments that name none")
     licence: str = Field("", description="the data's licence, as publishing names it")
     contacts: list[ContactOut] = Field(default_factory=list)
+    kind: str = Field("other", description="light_trap, camera_trap or other")
+    counting_pipeline: str | None = Field(
+        None,
+        description="the pipeline the project counts by, as named; null: the one with the most "
+        "tracked detections (GET /projects/{id}/counting says which that is)",
+    )
+    event_rule: str = Field(
+        "night",
+        description="how deployments that name no rule group their photos: night or sequence "
+        "(PUT /projects/{id}/event-rule changes it)",
+    )
+    event_gap_seconds: int = Field(60, description="the gap that starts a new sequence")
     role: Role | None = None
     reread: RereadOut | None = Field(
         None, description="the re-reading of capture times this change started (PATCH only)"
@@ -177,6 +214,10 @@ class ProjectOut(BaseModel):
             time_zone=project.time_zone,
             licence=project.licence,
             contacts=[ContactOut(**asdict(c)) for c in project.contacts],
+            kind=project.kind,
+            counting_pipeline=project.counting_pipeline,
+            event_rule=project.event_rule,
+            event_gap_seconds=project.event_gap_seconds,
             role=role,
             reread=RereadOut.of(reread) if reread else None,
         )

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from trapline.db.engine import Database
+from trapline.domain.events import ProjectKind
 from trapline.domain.records import Project, User
 from trapline.files import private_dir
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -93,7 +94,11 @@ def ensure_demo_project(db: Database, store: BlobStore, admin: User) -> tuple[Pr
         if project.name == DEMO_PROJECT_NAME:
             return project, False
     project = create_project(
-        db, admin, DEMO_PROJECT_NAME, "Generated photos of a lit sheet with moths on it."
+        db,
+        admin,
+        DEMO_PROJECT_NAME,
+        "Generated photos of a lit sheet with moths on it.",
+        kind=ProjectKind.LIGHT_TRAP,
     )
     deployment = create_deployment(
         db,

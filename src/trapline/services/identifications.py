@@ -18,6 +18,7 @@ from trapline.domain.roles import Role
 from trapline.domain.taxa import Identification
 from trapline.errors import InvalidInput, PermissionDenied
 from trapline.services.access import project_for, require, require_person
+from trapline.services.counting import counting_scope
 from trapline.services.occurrences import model_choice, redetermine
 from trapline.services.taxa import taxon_of_project
 
@@ -118,14 +119,24 @@ def history(db: Database, caller: User, occurrence_id: int) -> list[Identificati
         return repos.identifications.of_occurrence(occurrence_id)
 
 
+def unplaced(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int
+) -> tuple[int, list[Identification]]:
+    """People's identifications no occurrence holds now (viewers): new results had no
+    detection where theirs was. Kept, for a person to look at again."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.identifications.unplaced(project_id, limit=limit, offset=offset)
+
+
 def queue(
     db: Database, caller: User, project_id: int, *, limit: int, offset: int
 ) -> tuple[int, list[Occurrence]]:
     """The project's occurrences that need a person's look, most needed first (viewers):
     people disagreeing, then no species-level taxon, then the least sure."""
     with db.read() as repos:
-        project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.identifications.queue(project_id, limit=limit, offset=offset)
+        scope = counting_scope(repos, caller, project_id)
+        return repos.identifications.queue(scope, limit=limit, offset=offset)
 
 
 def _check(taxon_id: int | None, agree_with: str | int | None, comment: str) -> None:

@@ -39,6 +39,8 @@ START_FAILED = "could not start: "
 #: and databases take at most some tens of thousands of parameters in one. Larger selections
 #: are a collection, a deployment or the whole project, which need no list of ids.
 MAX_JOB_IMAGES = 10_000
+#: A worker seen this recently (its claims, results and lease renewals) counts as online.
+WORKER_SEEN_WITHIN = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class JobDetail:
     per_minute: float
     eta_seconds: float | None
     events: list[JobEvent]
+    #: Running with tasks queued, none taken, and no worker that runs its pipeline seen
+    #: lately: it waits for one to start.
+    waiting_for_worker: bool = False
 
 
 def create_job(
@@ -310,6 +315,13 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
         project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
         counts = repos.tasks.counts(job_id)
         events = repos.jobs.events(job_id)
+        waiting = (
+            job.status is JobStatus.RUNNING
+            and job.dispatch_mode is DispatchMode.ASYNC_API
+            and counts.queued > 0
+            and counts.leased == 0
+            and not repos.workers.serving(job.pipeline_slug, now - WORKER_SEEN_WITHIN)
+        )
     per_minute = 0.0
     if job.started_at is not None:
         running = max((job.finished_at or now) - job.started_at, timedelta(seconds=1))
@@ -317,7 +329,7 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     eta = None
     if counts.open and per_minute > 0 and not job.status.is_final:
         eta = counts.open / per_minute * 60
-    return JobDetail(job, counts, per_minute, eta, events)
+    return JobDetail(job, counts, per_minute, eta, events, waiting_for_worker=waiting)
 
 
 def list_tasks(

@@ -14,11 +14,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.occurrences import NewOccurrence
-from trapline.db.repositories.tracking import Photo
+from trapline.db.repositories.tracking import Earlier, Photo
+from trapline.db.types import utcnow
 from trapline.domain.events import Event
 from trapline.domain.occurrences import (
     Detection,
@@ -26,16 +28,21 @@ from trapline.domain.occurrences import (
     OccurrenceDetection,
     best_detection,
     determine,
+    surest_label,
 )
 from trapline.domain.records import User
 from trapline.domain.results import Box
+from trapline.domain.reviews import Verdict
 from trapline.domain.roles import Role
+from trapline.domain.succession import Placed, inherited_ids, successors
+from trapline.domain.taxa import IdentificationMark
 from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, track
 from trapline.errors import InvalidInput, TraplineError
 from trapline.imaging.descriptors import box_descriptors
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import DEFAULT_LIMITS
 from trapline.services.access import project_for, require
+from trapline.services.counting import counting_scope
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,10 @@ TaxonOf = Callable[[str | None], int | None]
 TRACKING_INTERVAL = 5.0
 #: Events tracked in one run of the duty (the next run takes the rest).
 EVENTS_PER_RUN = 20
+#: How long a queued task of an event's photos holds back its tracking: longer than a worker
+#: polling for work takes to claim it, short enough that a job no worker can run (its
+#: pipeline served by none) does not freeze the counts of photos other results are in.
+QUEUED_TASKS_HOLD = timedelta(minutes=10)
 
 
 def track_due(
@@ -55,10 +66,14 @@ def track_due(
     *,
     limit: int = EVENTS_PER_RUN,
     limits: DecodeLimits = DEFAULT_LIMITS,
+    now: datetime | None = None,
 ) -> int:
-    """Track up to ``limit`` events that are due; how many were tracked."""
+    """Track up to ``limit`` events that are due; how many were tracked. An event waits
+    while a worker holds a task of its photos, or a task of them was queued less than
+    ``QUEUED_TASKS_HOLD`` before ``now``: a task no worker takes by then (no worker serves
+    its pipeline) no longer holds its photos' counts back."""
     with db.read() as repos:
-        due = repos.tracking.due(limit)
+        due = repos.tracking.due(limit, (now or utcnow()) - QUEUED_TASKS_HOLD)
     for event_id, version in due:
         track_event(db, store, event_id, version, limits=limits)
     return len(due)
@@ -75,7 +90,10 @@ def track_event(
 ) -> bool:
     """Track one event (as it stood at tracking ``version``); False when it went meanwhile.
 
-    An occurrence a reviewer split or merged stays as they left it while all its detections
+    Detections that are no longer current results (a re-run, a new version) hand what people
+    did with them to their successors (``domain/succession.py``): identifications move, a
+    split or merge stays when all its detections continue, an occurrence keeps its id. An
+    occurrence a reviewer split or merged stays as they left it while all its detections
     still take part (its determination is made again); otherwise its detections are tracked
     afresh with the rest."""
     with db.read() as repos:
@@ -83,25 +101,68 @@ def track_event(
         if event is None:
             return False
         photos = repos.tracking.photos(event_id)
-        detections = [d for d in repos.tracking.detections(event) if d.takes_part]
-        edited = repos.occurrences.groups(event_id, edited=True)
+        current = repos.tracking.detections(event)
+        earlier = repos.tracking.earlier(event, {d.annotation_id for d in current})
+        succession = successors(earlier.gone, [_placed(d) for d in current])
+        detections = [d for d in _carried(current, earlier, succession) if d.takes_part]
         taxon_of = _resolver(repos, event.project_id, detections)
     by_id = {d.annotation_id: d for d in detections}
-    kept = {o: group for o, group in edited.items() if all(i in by_id for i in group)}
+    kept = {}
+    for occurrence_id in earlier.edited:
+        group = [succession.get(i, i) for i in earlier.stored[occurrence_id]]
+        if all(i in by_id for i in group) and len(set(group)) == len(group):
+            kept[occurrence_id] = group
     fixed = {i for group in kept.values() for i in group}
     free = [d for d in detections if d.annotation_id not in fixed]
     made = [
         replace(_made([by_id[i] for i in group], photos, taxon_of, edited=True), occurrence_id=o)
-        for o, group in kept.items()
+        for o, group in sorted(kept.items())
     ]
     looks = _appearances(store, photos, free, limits)
     by_pipeline: dict[str, list[Detection]] = defaultdict(list)
     for detection in free:
         by_pipeline[detection.pipeline].append(detection)
+    tracked: list[NewOccurrence] = []
     for _, found in sorted(by_pipeline.items()):
-        made.extend(_tracked(photos, found, looks, threshold, taxon_of))
+        tracked.extend(_tracked(photos, found, looks, threshold, taxon_of))
+    others = {o: m for o, m in earlier.stored.items() if o not in kept}
+    inherited = inherited_ids([_detection_ids(o) for o in tracked], others, succession)
+    made += [replace(o, occurrence_id=inherited.get(n)) for n, o in enumerate(tracked)]
+    moves = {old: new for old, new in succession.items() if old in earlier.marks}
     with db.write() as repos:
+        repos.tracking.move_identifications(moves)
         return repos.occurrences.replace(event, made, version)
+
+
+def _placed(detection: Detection) -> Placed:
+    return Placed(detection.annotation_id, detection.image_id, detection.pipeline, detection.box)
+
+
+def _detection_ids(made: NewOccurrence) -> frozenset[int]:
+    return frozenset(d.annotation_id for d, _ in made.detections)
+
+
+def _carried(
+    current: Sequence[Detection], earlier: Earlier, succession: dict[int, int]
+) -> list[Detection]:
+    """The current detections, each with the identifications of the earlier detections it
+    succeeds, and their latest review where it has none of its own."""
+    marks: dict[int, list[IdentificationMark]] = defaultdict(list)
+    reviews: dict[int, tuple[int, Verdict, str | None]] = {}
+    for old, new in succession.items():
+        marks[new] += earlier.marks.get(old, [])
+        review = earlier.reviews.get(old)
+        if review is not None and (new not in reviews or review[0] > reviews[new][0]):
+            reviews[new] = review
+    found = []
+    for d in current:
+        extra = marks.get(d.annotation_id)
+        review = d.review or reviews.get(d.annotation_id)
+        if extra or review is not d.review:
+            ordered = tuple(sorted((*d.identifications, *(extra or ())), key=lambda m: m.id))
+            d = replace(d, identifications=ordered, review=review)
+        found.append(d)
+    return found
 
 
 def _tracked(
@@ -201,13 +262,21 @@ def _appearances(
 
 
 def event_occurrences(
-    db: Database, caller: User, event_id: int, *, limit: int, offset: int
+    db: Database,
+    caller: User,
+    event_id: int,
+    *,
+    limit: int,
+    offset: int,
+    pipeline: str | None = None,
 ) -> tuple[int, list[Occurrence]]:
-    """An event's occurrences (viewers of its project), and how many it has."""
+    """An event's occurrences (viewers of its project) of ``pipeline``, else of the pipeline
+    its project counts by, and how many it has."""
     with db.read() as repos:
         event = require(repos.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
-        return repos.occurrences.of_event(event_id, limit=limit, offset=offset)
+        scope = counting_scope(repos, caller, event.project_id, pipeline=pipeline)
+        return repos.occurrences.of_event(event_id, scope.pipeline, limit=limit, offset=offset)
 
 
 def event_boxes(
@@ -263,7 +332,6 @@ def split(
         repos.occurrences.rewrite(occurrence_id, _made(staying, photos, taxon_of, edited=True))
         made = _made([by_id[i] for i in members if i in leaving], photos, taxon_of, edited=True)
         new_id = repos.occurrences.insert(event, made)
-        repos.occurrences.tally(event.id)
         old, new = repos.occurrences.get(occurrence_id), repos.occurrences.get(new_id)
         assert old is not None
         assert new is not None
@@ -302,7 +370,6 @@ def merge(db: Database, caller: User, event_id: int, occurrence_ids: Sequence[in
         taxon_of = _resolver(repos, event.project_id, members)
         repos.occurrences.remove(ids[1:])
         repos.occurrences.rewrite(ids[0], _made(members, photos, taxon_of, edited=True))
-        repos.occurrences.tally(event.id)
         merged = repos.occurrences.get(ids[0])
         assert merged is not None
         return merged
@@ -323,19 +390,18 @@ def model_choice(repos: Repos, occurrence: Occurrence) -> tuple[str | None, int 
     event, members = _members(repos, occurrence)
     if not members:
         return None, None
-    label = best_detection(members).label
+    label = surest_label(members).label
     return label, _resolver(repos, event.project_id, members)(label)
 
 
 def redetermine(repos: Repos, occurrence: Occurrence) -> Occurrence:
-    """Work out an occurrence's determination again (after an identification) and count its
-    event again; the occurrence as it is now."""
+    """Work out an occurrence's determination again (after an identification); the
+    occurrence as it is now."""
     event, members = _members(repos, occurrence)
     if members:
         taxon_of = _resolver(repos, event.project_id, members)
         made = _made(members, repos.tracking.photos(event.id), taxon_of, edited=occurrence.edited)
         repos.occurrences.determine(occurrence.id, made)
-        repos.occurrences.tally(event.id)
     now = repos.occurrences.get(occurrence.id)
     assert now is not None
     return now

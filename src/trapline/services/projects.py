@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
+from trapline.domain.events import ProjectKind
 from trapline.domain.local_times import Reread
 from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role
@@ -13,6 +14,7 @@ from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trapline.services.access import project_for, require_person
 from trapline.services.blob_keys import project_blob_prefixes
 from trapline.services.capture_times import start_reread
+from trapline.services.counting import check_pipeline
 from trapline.services.deployments import check_zone
 from trapline.storage.base import BlobStore
 
@@ -30,13 +32,14 @@ def create_project(
     name: str,
     description: str,
     *,
+    kind: ProjectKind = ProjectKind.OTHER,
     welcome: Sequence[Callable[[int], None]] = (),
 ) -> Project:
-    """Add a project owned by the caller (people only); then call each of ``welcome`` with
-    its id (``Platform.project_created``)."""
+    """Add a project owned by the caller (people only), grouping its photos as its kind
+    does; then call each of ``welcome`` with its id (``Platform.project_created``)."""
     require_person(caller)
     with db.write() as repos:
-        project = repos.projects.create(name, description, caller.id)
+        project = repos.projects.create(name, description, caller.id, kind)
     for hook in welcome:
         hook(project.id)
     return project
@@ -70,6 +73,8 @@ def update_project(
         check_zone(str(zone))
     with db.write() as repos:
         current, _ = project_for(repos, caller, project_id, Role.MANAGER)
+        if values.get("counting_pipeline") is not None:
+            check_pipeline(repos, project_id, str(values["counting_pipeline"]), "counting_pipeline")
         reread = None
         if zone is not None and zone != current.time_zone:
             repos.capture_times.zone_for(project_id, None)  # the project's row, held

@@ -13,6 +13,7 @@ from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
+from trapline.services.counting import counting_scope
 
 #: Labels a project summary shows at most.
 TOP_LABELS = 20
@@ -112,34 +113,41 @@ def image_counts(
 
 
 def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, int]]:
-    """The labels the models gave most often in a project."""
+    """The labels of the most tracked detections in a project (of its counting pipeline)."""
     with db.read() as repos:
-        project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.reviews.top_labels(project_id, TOP_LABELS)
+        scope = counting_scope(repos, caller, project_id)
+        found = repos.counts.per_label(scope, TOP_LABELS, detections=True)
+        return [(label, n) for label, n in found if label is not None]
 
 
 def occurrence_labels(
     db: Database, caller: User, project_id: int, deployment_id: int | None = None
 ) -> list[tuple[str | None, int]]:
     """The determinations of a project's (or one of its deployments') occurrences, most
-    first, with how many occurrences have each."""
+    first, with how many occurrences have each (of the project's counting pipeline)."""
     with db.read() as repos:
-        project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.occurrences.per_label(project_id, deployment_id, TOP_LABELS)
+        scope = counting_scope(repos, caller, project_id, deployment_id=deployment_id)
+        return repos.counts.per_label(scope, TOP_LABELS)
 
 
 def deployment_activity(
     db: Database, caller: User, deployment_id: int, since: datetime | None = None
 ) -> list[tuple[Any, int, int, int]]:
-    """(night, images, detections, occurrences first seen that night) of a deployment."""
+    """(night, images, tracked detections, occurrences) of a deployment, oldest first: the
+    detections and occurrences of its project's counting pipeline, by the night the
+    occurrences were first seen."""
     with db.read() as repos:
         deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )
-        nights = repos.reviews.activity(deployment.project_id, deployment_id, since)
-        seen = repos.occurrences.per_night(deployment.project_id, deployment_id)
-        return [(night, n, k, seen.get(night, 0)) for night, n, k in nights]
+        nights = repos.counts.images_per_night(deployment.project_id, deployment_id, since)
+        scope = counting_scope(repos, caller, deployment.project_id, deployment_id=deployment_id)
+        seen = repos.counts.per_night(scope)
+        return [
+            (night, n, seen.get(night, (0, 0))[1], seen.get(night, (0, 0))[0])
+            for night, n in nights
+        ]
 
 
 def _label(label: str | None, *, required: bool) -> str | None:

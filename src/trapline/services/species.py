@@ -8,11 +8,10 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.records import User
-from trapline.domain.roles import Role
 from trapline.domain.species import Scope, SpeciesCount, TaxonProfile, count_species
 from trapline.domain.taxa import Rank, Taxon
 from trapline.errors import InvalidInput
-from trapline.services.access import project_for, require
+from trapline.services.counting import counting_scope
 from trapline.services.taxa import taxon_of_project
 
 #: The most occurrences a taxon's page shows the crops of.
@@ -58,13 +57,17 @@ def taxon_profile(
 
 
 def _viewable(repos: Repos, caller: User, scope: Scope) -> Scope:
-    """The scope, once the caller may view it, without the labels mapped as no object."""
-    project_for(repos, caller, scope.project_id, Role.VIEWER)
-    if scope.deployment_id is not None:
-        deployment = repos.deployments.get(scope.deployment_id)
-        if deployment is None or deployment.project_id != scope.project_id:
-            require(None, "deployment", scope.deployment_id)
-    return replace(scope, hidden_labels=tuple(repos.taxa.hidden_labels(scope.project_id)))
+    """The scope, once the caller may view it, counted as every count is (its pipeline, else
+    the project's counting pipeline; without the labels mapped as no object)."""
+    return counting_scope(
+        repos,
+        caller,
+        scope.project_id,
+        pipeline=scope.pipeline,
+        deployment_id=scope.deployment_id,
+        since=scope.since,
+        until=scope.until,
+    )
 
 
 def _check(scope: Scope) -> None:

@@ -191,7 +191,7 @@ def label_mappings(db: Database, caller: User, project_id: int) -> list[LabelMap
     occurrences carry it (viewers): unmapped ones are for a person to map."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.taxa.mappings(project_id)
+        return repos.taxa.mappings(project_id, repos.counts.counting_pipeline(project_id))
 
 
 def map_label(
@@ -226,14 +226,11 @@ def map_label(
 def refresh_taxa(repos: Repos, project_id: int) -> None:
     """Every label of the project's occurrences names its taxon again (after its list
     changed): occurrences whose taxon changed are counted again."""
-    labels = [label for label, _ in repos.taxa.labels(project_id) if label]
+    labels = [label for label, _ in repos.counts.labels(project_id, None) if label]
     resolver = repos.taxa.resolver(project_id, labels)
     _retaxon(repos, project_id, [(label, resolver.taxon_of(label)) for label in labels])
 
 
 def _retaxon(repos: Repos, project_id: int, named: Sequence[tuple[str, int | None]]) -> None:
-    events: set[int] = set()
     for label, taxon_id in named:
-        events.update(repos.taxa.retaxon(project_id, label, taxon_id))
-    for event_id in sorted(events):
-        repos.occurrences.tally(event_id)
+        repos.taxa.retaxon(project_id, label, taxon_id)

@@ -56,12 +56,23 @@ def add_frames(
     return [r["id"] for r in body["results"]]
 
 
-def import_md(proto: Protocol, per_file: dict[str, list[dict[str, Any]]]) -> None:
-    data = {
-        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+def import_md(
+    proto: Protocol,
+    per_file: dict[str, list[dict[str, Any]]],
+    *,
+    detector: str = "md_v5a.0.0.pt",
+    classes: dict[str, str] | None = None,
+) -> None:
+    """MegaDetector output imported (``classes``: its classification categories, for boxes
+    that carry ``classifications``)."""
+    data: dict[str, Any] = {
+        "info": {"format_version": "1.4", "detector": detector},
         "detection_categories": {"1": "animal", "2": "person"},
         "images": [{"file": name, "detections": found} for name, found in per_file.items()],
     }
+    if classes:
+        data["classification_categories"] = classes
+        data["info"]["classifier"] = "species classifier"
     answer = proto.client.post(
         f"{API}/projects/{proto.project_id}/imports/megadetector",
         files={"file": ("md.json", io.BytesIO(json.dumps(data).encode()), "application/json")},

@@ -493,6 +493,7 @@ def _round_trip_0025(url: str) -> None:
     from sqlalchemy import text
 
     from trapline.db.engine import Database
+    from trapline.domain.events import ProjectKind
 
     db = Database.from_url(url)
     try:
@@ -500,7 +501,7 @@ def _round_trip_0025(url: str) -> None:
         after = _schema(db.engine)
         with db.write() as repos:
             user = repos.users.create(email="m@example.org", name="M")
-            project = repos.projects.create("Links", "", user.id)
+            project = repos.projects.create("Links", "", user.id, ProjectKind.CAMERA_TRAP)
             deployment = repos.deployments.create(project.id, name="Trap")
             start = datetime(2024, 5, 1, 21, 0)
             # Two photos of one sequence, one apart, and one undated (in no event).

@@ -59,9 +59,10 @@ def _annotated_image(app: App) -> tuple[int, list[list[float]], int, int]:
     return best
 
 
-def _create_project(page: Any, app: App, name: str) -> int:
+def _create_project(page: Any, app: App, name: str, kind: str = "light_trap") -> int:
     page.goto(f"{app.url}/projects")
     page.fill("#name", name)
+    page.select_option("#kind", kind)
     page.click("text=Create project")
     page.wait_for_url(re.compile(r".*/projects/\d+$"))
     return int(page.url.rsplit("/", 1)[1])

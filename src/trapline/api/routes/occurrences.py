@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.pagination import offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryPipeline
 from trapline.schemas.occurrences import (
     MergeIn,
     OccurrenceOut,
@@ -30,9 +30,13 @@ def list_occurrences(
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    pipeline: QueryPipeline = None,
 ) -> dict[str, Any]:
-    """An event's occurrences in order of first sighting, each with its determination."""
-    total, found = occurrences.event_occurrences(db, caller, event_id, limit=limit, offset=offset)
+    """An event's occurrences of one pipeline in order of first sighting, each with its
+    determination."""
+    total, found = occurrences.event_occurrences(
+        db, caller, event_id, limit=limit, offset=offset, pipeline=pipeline
+    )
     return offset_page(request, total, [OccurrenceOut.of(o) for o in found], limit, offset)
 
 

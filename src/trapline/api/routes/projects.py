@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep
+from trapline.domain.events import ProjectKind
 from trapline.domain.roles import Role
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
@@ -24,7 +25,9 @@ def create_project(
 ) -> ProjectOut:
     """Create a project; you become its owner."""
     welcome = platform_of(request).project_created
-    project = projects.create_project(db, caller, body.name, body.description, welcome=welcome)
+    project = projects.create_project(
+        db, caller, body.name, body.description, kind=ProjectKind(body.kind), welcome=welcome
+    )
     return ProjectOut.of(project, Role.OWNER)
 
 

@@ -12,7 +12,7 @@ from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.domain.species import Scope
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.http.pagination import offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId, QueryPipeline
 from trapline.schemas.occurrences import OccurrenceOut
 from trapline.schemas.taxa import (
     DetectionIdentificationIn,
@@ -104,10 +104,11 @@ def get_taxon(
     deployment_id: QueryId = None,
     since: Night = None,
     until: Night = None,
+    pipeline: QueryPipeline = None,
 ) -> TaxonProfileOut:
     """A taxon with everything under it: counts, occurrences per night, per hour of the
     night and per deployment, and its latest occurrences."""
-    scope = Scope(project_id, deployment_id, since, until)
+    scope = Scope(project_id, deployment_id, since, until, pipeline=pipeline)
     profile, recent = species.taxon_profile(db, caller, scope, taxon_id)
     return TaxonProfileOut.of_profile(profile, [o.id for o in recent])
 
@@ -139,10 +140,11 @@ def list_species(
     since: Night = None,
     until: Night = None,
     rank: RollUp = None,
+    pipeline: QueryPipeline = None,
 ) -> list[SpeciesOut]:
     """Every taxon of the project's occurrences with its counts, deployments, first and last
     night and best crop; the occurrences that name no taxon last, as one row."""
-    scope = Scope(project_id, deployment_id, since, until)
+    scope = Scope(project_id, deployment_id, since, until, pipeline=pipeline)
     return [SpeciesOut.of(c) for c in species.species(db, caller, scope, rank=rank)]
 
 
@@ -159,6 +161,21 @@ def identification_queue(
     species-level taxon, then the least sure."""
     total, found = identifications.queue(db, caller, project_id, limit=limit, offset=offset)
     return offset_page(request, total, [OccurrenceOut.of(o) for o in found], limit, offset)
+
+
+@router.get("/projects/{project_id}/identifications/unplaced")
+def unplaced_identifications(
+    request: Request,
+    project_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """People's identifications no occurrence holds now: new results (a re-run, a new
+    version) had no detection where theirs was. Kept; identify the occurrence again."""
+    total, found = identifications.unplaced(db, caller, project_id, limit=limit, offset=offset)
+    return offset_page(request, total, [IdentificationOut.of(i) for i in found], limit, offset)
 
 
 @router.get("/occurrences/{occurrence_id}/identifications")

@@ -8,6 +8,7 @@ from trapline.db.repositories.analyses import AnalysisRepo
 from trapline.db.repositories.callbacks import CallbackRepo
 from trapline.db.repositories.capture_times import CaptureTimeRepo
 from trapline.db.repositories.collections import CollectionRepo
+from trapline.db.repositories.counts import CountRepo
 from trapline.db.repositories.deployments import DeploymentRepo
 from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.duties import DutyLeaseRepo
@@ -45,6 +46,7 @@ class Repos:
         self.events = EventRepo(session)
         self.regroupings = RegroupingRepo(session)
         self.occurrences = OccurrenceRepo(session)
+        self.counts = CountRepo(session)
         self.tracking = TrackingRepo(session)
         self.taxa = TaxaRepo(session)
         self.species = SpeciesRepo(session)

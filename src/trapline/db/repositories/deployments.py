@@ -22,6 +22,7 @@ def to_deployment(row: DeploymentRow) -> Deployment:
         ended_at=row.ended_at,
         created_at=row.created_at,
         time_zone=row.time_zone,
+        event_rule=row.event_rule,
     )
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.images import to_image
+from trapline.db.repositories.nights import NIGHT_SQL
 from trapline.db.tables import DeploymentRow, EventRow, ImageEventRow, ImageRow, ProjectRow
 from trapline.domain.events import Event, EventRule, Grouping, Moment, together
 from trapline.domain.records import Image
@@ -42,11 +43,8 @@ Span = tuple[int, datetime, datetime]
 #: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over
 #: their wall clocks and, for gaps, offsets ``{a}off`` and ``{b}off``).
 _NEW_NIGHT = {
-    # SQLite's date functions round to the millisecond: whole seconds keep 11:59:59.9999
-    # before noon.
-    "sqlite": "date(substr({b}, 1, 19), '-12 hours') <> date(substr({a}, 1, 19), '-12 hours')",
-    "postgresql": "CAST({b} - INTERVAL '12 hours' AS DATE)"
-    " <> CAST({a} - INTERVAL '12 hours' AS DATE)",
+    dialect: night.format(x="{b}") + " <> " + night.format(x="{a}")
+    for dialect, night in NIGHT_SQL.items()
 }
 #: Milliseconds between two instants (wall clocks less their offsets), more than the gap.
 _NEW_SEQUENCE = {

@@ -18,6 +18,7 @@ from trapline.db.tables import (
     UserRow,
 )
 from trapline.domain.occurrences import Occurrence
+from trapline.domain.species import Scope
 from trapline.domain.taxa import Identification, IdentificationMark, Rank
 
 #: How an identification names its author: the user's name, else their email.
@@ -72,16 +73,40 @@ class IdentificationRepo:
             )
         )
 
+    def unplaced(
+        self, project_id: int, *, limit: int, offset: int
+    ) -> tuple[int, list[Identification]]:
+        """The project's identifications (not withdrawn) whose detection no occurrence
+        holds now: new results had no successor for it (``domain/succession.py``), or it no
+        longer takes part. Oldest first, with how many there are."""
+        held = select(OccurrenceDetectionRow.annotation_id).where(
+            OccurrenceDetectionRow.annotation_id == IdentificationRow.annotation_id
+        )
+        where = (
+            (IdentificationRow.project_id == project_id)
+            & IdentificationRow.withdrawn.is_(False)
+            & ~held.exists()
+        )
+        total = self.session.scalar(
+            select(func.count()).select_from(IdentificationRow).where(where)
+        )
+        found = self._read(where, limit=limit, offset=offset)
+        return int(total or 0), found
+
     def of_annotation(self, annotation_id: int) -> list[Identification]:
         return self._read(IdentificationRow.annotation_id == annotation_id)
 
-    def _read(self, where: object) -> list[Identification]:
+    def _read(
+        self, where: object, *, limit: int | None = None, offset: int = 0
+    ) -> list[Identification]:
         rows = self.session.execute(
             select(IdentificationRow, TaxonRow.scientific_name, TaxonRow.rank, _USER_NAME)
             .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
             .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
             .where(where)  # type: ignore[arg-type]
             .order_by(IdentificationRow.id)
+            .limit(limit)
+            .offset(offset)
         )
         return [
             Identification(
@@ -102,13 +127,15 @@ class IdentificationRepo:
             for row, name, rank, user in rows
         ]
 
-    def queue(self, project_id: int, *, limit: int, offset: int) -> tuple[int, list[Occurrence]]:
-        """The project's occurrences that need a person's look, most needed first: people
-        disagreeing; then no taxon, or one above species rank; then the least sure. An
-        occurrence a person identified, undisputed, needs none."""
-        needs = (OccurrenceRow.project_id == project_id) & (
+    def queue(self, scope: Scope, *, limit: int, offset: int) -> tuple[int, list[Occurrence]]:
+        """The occurrences of a scope's project and pipeline that need a person's look, most
+        needed first: people disagreeing; then no taxon, or one above species rank; then the
+        least sure. An occurrence a person identified, undisputed, needs none."""
+        needs = (OccurrenceRow.project_id == scope.project_id) & (
             OccurrenceRow.disputed | OccurrenceRow.identified_by.is_(None)
         )
+        if scope.pipeline is not None:
+            needs = needs & (OccurrenceRow.pipeline == scope.pipeline)
         total = self.session.scalar(select(func.count()).select_from(OccurrenceRow).where(needs))
         vague = case(
             (OccurrenceRow.taxon_id.is_(None), 0),

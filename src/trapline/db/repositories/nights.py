@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Date, cast, func
 from sqlalchemy.orm import Session
 
-#: A night is named by the date of its evening: the date twelve hours earlier.
-NIGHT_SHIFT = timedelta(hours=12)
+from trapline.domain.events import NIGHT_SHIFT
+
+_HOURS = int(NIGHT_SHIFT.total_seconds() // 3600)
+#: The night of wall-clock time ``{x}`` as SQL text, per dialect. SQLite's date functions
+#: round to the millisecond: whole seconds keep 11:59:59.9999 before noon.
+NIGHT_SQL = {
+    "sqlite": f"date(substr({{x}}, 1, 19), '-{_HOURS} hours')",
+    "postgresql": f"CAST({{x}} - INTERVAL '{_HOURS} hours' AS DATE)",
+}
 
 
 def night_of(session: Session, wall_clock: Any) -> Any:
     """SQL of the night a wall-clock time falls in, named by the date of its evening (22:00
     and 03:00 are one night)."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.date(wall_clock, "-12 hours")
+        return func.date(func.substr(wall_clock, 1, 19), f"-{_HOURS} hours")
     return cast(wall_clock - NIGHT_SHIFT, Date)

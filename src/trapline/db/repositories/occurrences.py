@@ -1,5 +1,6 @@
-"""Occurrences: what tracking and reviewers write (with the tallies the pages count), and
-reading them. What tracking reads of an event, and which events are due, is ``tracking.py``'s.
+"""Occurrences: what tracking and reviewers write, and reading them. Every write has its
+event's tallies counted again before the transaction commits (``counts.py``). What tracking
+reads of an event, and which events are due, is ``tracking.py``'s.
 """
 
 from __future__ import annotations
@@ -8,17 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.nights import night_of
+from trapline.db.repositories.counts import untallied
 from trapline.db.tables import (
     AnnotationRow,
     EventRow,
     ImageRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
-    OccurrenceTallyRow,
 )
 from trapline.domain.events import Event
 from trapline.domain.occurrences import (
@@ -103,51 +103,28 @@ class OccurrenceRepo:
             .where(EventRow.id == event.id, EventRow.tracked_version < version)
             .values(tracked_version=version)
         )
-        self.tally(event.id)
+        untallied(self.session, [event.id])
         return True
-
-    def tally(self, event_id: int) -> None:
-        """Count the event's occurrences (and their detections) again, by night first seen,
-        label and taxon (after any change to them: the pages and the species view read these
-        counts, never the occurrences)."""
-        self.session.execute(
-            delete(OccurrenceTallyRow).where(OccurrenceTallyRow.event_id == event_id)
-        )
-        night = night_of(self.session, OccurrenceRow.first_seen_at)
-        counted = (
-            select(
-                OccurrenceRow.event_id,
-                OccurrenceRow.project_id,
-                OccurrenceRow.deployment_id,
-                night,
-                OccurrenceRow.label,
-                OccurrenceRow.taxon_id,
-                func.count(),
-                func.sum(OccurrenceRow.detection_count),
-            )
-            .where(OccurrenceRow.event_id == event_id)
-            .group_by(
-                OccurrenceRow.event_id,
-                OccurrenceRow.project_id,
-                OccurrenceRow.deployment_id,
-                night,
-                OccurrenceRow.label,
-                OccurrenceRow.taxon_id,
-            )
-        )
-        columns = (
-            "event_id", "project_id", "deployment_id", "night", "label", "taxon_id",
-            "occurrences", "detections",
-        )  # fmt: skip
-        self.session.execute(insert(OccurrenceTallyRow).from_select(columns, counted))
 
     def insert(self, event: Event, made: NewOccurrence) -> int:
         """Store one more occurrence of the event (a reviewer's split); its id."""
+        untallied(self.session, [event.id])
         return self._insert(event, made, self._times([d.image_id for d, _ in made.detections]))
 
     def rewrite(self, occurrence_id: int, made: NewOccurrence) -> None:
         """Give an occurrence other detections (a reviewer's split or merge)."""
+        untallied(self.session, self._events_of([occurrence_id]))
         self._rewrite(occurrence_id, made, self._times([d.image_id for d, _ in made.detections]))
+
+    def _events_of(self, occurrence_ids: Sequence[int]) -> list[int]:
+        return [
+            int(e)
+            for e in self.session.scalars(
+                select(OccurrenceRow.event_id)
+                .where(OccurrenceRow.id.in_(list(occurrence_ids)))
+                .distinct()
+            )
+        ]
 
     def _rewrite(
         self, occurrence_id: int, made: NewOccurrence, times: dict[int, tuple[Any, int]]
@@ -166,6 +143,7 @@ class OccurrenceRepo:
 
     def determine(self, occurrence_id: int, made: NewOccurrence) -> None:
         """Write an occurrence's determination again (after an identification)."""
+        untallied(self.session, self._events_of([occurrence_id]))
         self.session.execute(
             update(OccurrenceRow)
             .where(OccurrenceRow.id == occurrence_id)
@@ -190,6 +168,7 @@ class OccurrenceRepo:
 
     def remove(self, occurrence_ids: Sequence[int]) -> None:
         """Delete occurrences (merged into another)."""
+        untallied(self.session, self._events_of(occurrence_ids))
         self.session.execute(
             delete(OccurrenceRow).where(OccurrenceRow.id.in_(list(occurrence_ids)))
         )
@@ -248,9 +227,14 @@ class OccurrenceRepo:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def of_event(self, event_id: int, *, limit: int, offset: int) -> tuple[int, list[Occurrence]]:
-        """An event's occurrences in order of first sighting, and how many it has."""
+    def of_event(
+        self, event_id: int, pipeline: str | None, *, limit: int, offset: int
+    ) -> tuple[int, list[Occurrence]]:
+        """An event's occurrences (of ``pipeline``; None: of any) in order of first sighting,
+        and how many it has."""
         where = OccurrenceRow.event_id == event_id
+        if pipeline is not None:
+            where = where & (OccurrenceRow.pipeline == pipeline)
         total = self.session.scalar(select(func.count()).where(where)) or 0
         rows = self.session.scalars(
             select(OccurrenceRow)
@@ -289,37 +273,6 @@ class OccurrenceRepo:
                 box = Box(float(x1 or 0), float(y1 or 0), float(x2 or 0), float(y2 or 0))
                 found.setdefault(int(image_id), []).append((int(occurrence_id), box))
         return found
-
-    def per_label(
-        self, project_id: int, deployment_id: int | None, limit: int
-    ) -> list[tuple[str | None, int]]:
-        """The labels of a project's (or a deployment's) occurrences, most first, with how
-        many occurrences have each (from the tallies)."""
-        terms = [OccurrenceTallyRow.project_id == project_id]
-        if deployment_id is not None:
-            terms.append(OccurrenceTallyRow.deployment_id == deployment_id)
-        total = func.sum(OccurrenceTallyRow.occurrences)
-        rows = self.session.execute(
-            select(OccurrenceTallyRow.label, total)
-            .where(*terms)
-            .group_by(OccurrenceTallyRow.label)
-            .order_by(total.desc(), OccurrenceTallyRow.label)
-            .limit(limit)
-        )
-        return [(label, int(n)) for label, n in rows]
-
-    def per_night(self, project_id: int, deployment_id: int) -> dict[Any, int]:
-        """A deployment's occurrences per night they were first seen in (from the tallies),
-        by the night as the images' nights name it."""
-        rows = self.session.execute(
-            select(OccurrenceTallyRow.night, func.sum(OccurrenceTallyRow.occurrences))
-            .where(
-                OccurrenceTallyRow.project_id == project_id,
-                OccurrenceTallyRow.deployment_id == deployment_id,
-            )
-            .group_by(OccurrenceTallyRow.night)
-        )
-        return {_night_key(self.session, day): int(n) for day, n in rows}
 
     def sightings(self, occurrence_id: int) -> list[OccurrenceDetection]:
         """An occurrence's detections in photo order."""
@@ -397,13 +350,6 @@ def to_occurrence(row: OccurrenceRow) -> Occurrence:
         identified_by=row.identified_by,
         disputed=row.disputed,
     )
-
-
-def _night_key(session: Session, day: Any) -> Any:
-    """A night as ``night_of`` names it in this dialect (SQLite's ``date()`` gives text)."""
-    if session.get_bind().dialect.name == "sqlite" and not isinstance(day, str):
-        return day.isoformat()
-    return day
 
 
 #: The largest id a row can have (a 64-bit key).

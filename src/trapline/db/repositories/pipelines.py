@@ -122,6 +122,17 @@ class PipelineRepo:
             for row, enabled in rows
         ]
 
+    def enabled_slugs(self, project_id: int) -> list[str]:
+        """The slugs of the pipelines enabled in a project."""
+        rows = self.session.scalars(
+            select(PipelineRow.slug)
+            .join(ProjectPipelineRow, ProjectPipelineRow.pipeline_id == PipelineRow.id)
+            .where(ProjectPipelineRow.project_id == project_id, ProjectPipelineRow.enabled)
+            .distinct()
+            .order_by(PipelineRow.slug)
+        )
+        return [str(s) for s in rows]
+
     def default_thresholds(self, pipeline_ids: Sequence[int]) -> dict[int, float]:
         """The default thresholds of those of the pipelines that have one."""
         rows = self.session.execute(

@@ -18,6 +18,7 @@ from trapline.db.tables import (
     UserRow,
 )
 from trapline.db.types import access_changed, affected
+from trapline.domain.events import ProjectKind
 from trapline.domain.records import Contact, Membership, Project
 from trapline.domain.roles import Role
 
@@ -35,6 +36,10 @@ def to_project(row: ProjectRow) -> Project:
         time_zone=row.time_zone,
         licence=row.licence or "",
         contacts=tuple(Contact(**c) for c in row.contacts or ()),
+        kind=row.kind,
+        counting_pipeline=row.counting_pipeline,
+        event_rule=row.event_rule,
+        event_gap_seconds=row.event_gap_seconds,
     )
 
 
@@ -44,9 +49,19 @@ class ProjectRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, name: str, description: str, owner_id: int) -> Project:
-        """Add a project with its creator as owner."""
-        row = ProjectRow(name=name, description=description, created_by=owner_id, image_count=0)
+    def create(
+        self, name: str, description: str, owner_id: int, kind: ProjectKind = ProjectKind.OTHER
+    ) -> Project:
+        """Add a project with its creator as owner; its kind sets its event rule."""
+        row = ProjectRow(
+            name=name,
+            description=description,
+            created_by=owner_id,
+            image_count=0,
+            kind=kind.value,
+            event_rule=kind.grouping.rule.value,
+            event_gap_seconds=kind.grouping.gap_seconds,
+        )
         self.session.add(row)
         self.session.flush()
         self.session.add(MembershipRow(project_id=row.id, user_id=owner_id, role=Role.OWNER))

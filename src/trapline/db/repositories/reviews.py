@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.current import current_analyses
-from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.tracking import events_due
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
-    ImageRow,
     PipelineRow,
     ReviewRow,
     UserRow,
@@ -188,55 +184,3 @@ class ReviewRepo:
             int(image_id): ImageCounts(int(detections), int(reviewed))
             for image_id, detections, reviewed in self.session.execute(query)
         }
-
-    def top_labels(self, project_id: int, limit: int) -> list[tuple[str, int]]:
-        """The labels models gave most often in a project's current results, with their
-        counts."""
-        rows = self.session.execute(
-            select(AnnotationRow.label, func.count())
-            .where(
-                AnnotationRow.project_id == project_id,
-                AnnotationRow.analysis_id.in_(current_analyses(project_id)),
-                AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
-                AnnotationRow.label.is_not(None),
-            )
-            .group_by(AnnotationRow.label)
-            .order_by(func.count().desc(), AnnotationRow.label)
-            .limit(limit)
-        )
-        return [(str(label), int(n)) for label, n in rows]
-
-    def activity(
-        self, project_id: int, deployment_id: int, since: datetime | None
-    ) -> list[tuple[Any, int, int]]:
-        """(night, images, detections of the current results) of a deployment, oldest first.
-
-        A night is named by the evening it starts: captures are counted on the date twelve
-        hours earlier, so 22:00 and 03:00 fall in the same night.
-        """
-        day = night_of(self.session, ImageRow.captured_at)
-        deployed = select(ImageRow.id).where(ImageRow.deployment_id == deployment_id)
-        current = current_analyses(project_id, AnalysisRow.image_id.in_(deployed))
-        detections = (
-            select(func.count())
-            .where(
-                AnnotationRow.image_id == ImageRow.id,
-                AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
-                AnnotationRow.analysis_id.in_(current),
-            )
-            .correlate(ImageRow)
-            .scalar_subquery()
-        )
-        query = (
-            select(day, func.count(), func.sum(detections))
-            .where(
-                ImageRow.project_id == project_id,
-                ImageRow.deployment_id == deployment_id,
-                ImageRow.captured_at.is_not(None),
-            )
-            .group_by(day)
-            .order_by(day)
-        )
-        if since is not None:
-            query = query.where(ImageRow.captured_at >= since)
-        return [(d, int(n), int(k or 0)) for d, n, k in self.session.execute(query)]

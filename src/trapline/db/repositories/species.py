@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.counts import tally_terms
 from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
@@ -29,7 +30,7 @@ class SpeciesRepo:
         """Per taxon (None: no taxon) and deployment: occurrences, detections, and the first
         and last night (``under``: of these taxa only, a query of their ids)."""
         t = OccurrenceTallyRow
-        terms = _tally_terms(scope)
+        terms = tally_terms(scope)
         if under is not None:
             terms.append(t.taxon_id.in_(under))
         rows = self.session.execute(
@@ -60,6 +61,8 @@ class SpeciesRepo:
         """The most confident occurrence of these taxa (its crop shows the taxon); a person's
         (which has no score) where none has one. One index lookup per taxon."""
         terms = [OccurrenceRow.project_id == scope.project_id]
+        if scope.pipeline is not None:
+            terms.append(OccurrenceRow.pipeline == scope.pipeline)
         if scope.deployment_id is not None:
             terms.append(OccurrenceRow.deployment_id == scope.deployment_id)
         found: OccurrenceRow | None = None
@@ -86,7 +89,7 @@ class SpeciesRepo:
         t = OccurrenceTallyRow
         rows = self.session.execute(
             select(t.night, func.sum(t.occurrences))
-            .where(*_tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
+            .where(*tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
             .group_by(t.night)
             .order_by(t.night)
         )
@@ -98,7 +101,7 @@ class SpeciesRepo:
         total = func.sum(t.occurrences)
         rows = self.session.execute(
             select(t.deployment_id, total)
-            .where(*_tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
+            .where(*tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
             .group_by(t.deployment_id)
             .order_by(total.desc(), t.deployment_id)
         )
@@ -141,23 +144,11 @@ class SpeciesRepo:
         )
 
 
-def _tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
-    t = OccurrenceTallyRow
-    terms = [t.project_id == scope.project_id]
-    if scope.deployment_id is not None:
-        terms.append(t.deployment_id == scope.deployment_id)
-    if scope.since is not None:
-        terms.append(t.night >= scope.since)
-    if scope.until is not None:
-        terms.append(t.night <= scope.until)
-    if scope.hidden_labels:
-        terms.append(t.label.is_(None) | t.label.not_in(scope.hidden_labels))
-    return terms
-
-
 def _occurrence_terms(session: Session, scope: Scope) -> list[ColumnElement[bool]]:
     o = OccurrenceRow
     terms = [o.project_id == scope.project_id]
+    if scope.pipeline is not None:
+        terms.append(o.pipeline == scope.pipeline)
     if scope.deployment_id is not None:
         terms.append(o.deployment_id == scope.deployment_id)
     night = night_of(session, o.first_seen_at)

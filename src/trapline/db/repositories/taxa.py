@@ -3,19 +3,19 @@ mapping of labels onto taxa."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.counts import CountRepo, untallied
 from trapline.db.repositories.occurrences import BIGINT_MAX, chunks
 from trapline.db.tables import (
     AlgorithmRow,
     CategoryMapRow,
     LabelMappingRow,
     OccurrenceRow,
-    OccurrenceTallyRow,
     ProjectTaxaListRow,
     TaxaListRow,
     TaxonNameRow,
@@ -31,6 +31,9 @@ from trapline.domain.taxa import (
     Taxon,
     TaxonEntry,
 )
+
+#: Taxa written per statement: a generation of a large import is written a batch at a time.
+STORE_BATCH = 2_000
 
 
 class TaxaRepo:
@@ -156,7 +159,9 @@ class TaxaRepo:
         for t in existing:
             by_name.setdefault(t.scientific_name.casefold(), []).append(t.id)
         moved = False
-        for generation in _generations(entries):
+        # A generation a batch at a time: the values and names of a large import are held
+        # for one batch only.
+        for generation in _batches(_generations(entries)):
             new: list[tuple[TaxonEntry, dict[str, Any]]] = []
             names: list[dict[str, Any]] = []
             for entry in generation:
@@ -313,21 +318,10 @@ class TaxaRepo:
                     hints[name] = entry
         return hints
 
-    def labels(self, project_id: int) -> list[tuple[str | None, int]]:
-        """The labels of the project's occurrences' determinations, most first, with how many
-        occurrences carry each (from the tallies)."""
-        total = func.sum(OccurrenceTallyRow.occurrences)
-        rows = self.session.execute(
-            select(OccurrenceTallyRow.label, total)
-            .where(OccurrenceTallyRow.project_id == project_id)
-            .group_by(OccurrenceTallyRow.label)
-            .order_by(total.desc(), OccurrenceTallyRow.label)
-        )
-        return [(label, int(n)) for label, n in rows]
-
-    def mappings(self, project_id: int) -> list[LabelMapping]:
-        """Every label of the project's occurrences with what it stands for and its count."""
-        counted = self.labels(project_id)
+    def mappings(self, project_id: int, pipeline: str | None) -> list[LabelMapping]:
+        """Every label of the project's occurrences with what it stands for and how many
+        occurrences of ``pipeline`` (the one the project counts by) carry it."""
+        counted = CountRepo(self.session).labels(project_id, pipeline)
         resolver = self.resolver(project_id, [label for label, _ in counted])
         return [
             LabelMapping(m.label, m.kind, m.taxon_id, m.how, n)
@@ -345,9 +339,20 @@ class TaxaRepo:
             OccurrenceRow.identified_by.is_(None),
             OccurrenceRow.taxon_id.is_distinct_from(taxon_id),
         )
-        events = list(self.session.scalars(select(OccurrenceRow.event_id).where(*where).distinct()))
+        events = [
+            int(e)
+            for e in self.session.scalars(select(OccurrenceRow.event_id).where(*where).distinct())
+        ]
         self.session.execute(update(OccurrenceRow).where(*where).values(taxon_id=taxon_id))
-        return [int(e) for e in events]
+        untallied(self.session, events)
+        return events
+
+
+def _batches(generations: list[list[TaxonEntry]]) -> Iterator[list[TaxonEntry]]:
+    """Each generation in lists of at most ``STORE_BATCH`` entries, in order."""
+    for generation in generations:
+        for start in range(0, len(generation), STORE_BATCH):
+            yield generation[start : start + STORE_BATCH]
 
 
 def _generations(entries: Sequence[TaxonEntry]) -> list[list[TaxonEntry]]:

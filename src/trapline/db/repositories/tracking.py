@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select, update
@@ -19,12 +20,16 @@ from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.identifications import marks
 from trapline.db.repositories.occurrences import BOX_COLUMNS, chunks
+from trapline.db.repositories.taxa import TaxaRepo
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
     EventRow,
+    IdentificationRow,
     ImageEventRow,
     ImageRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
     PipelineRow,
     ReviewRow,
     TaskRow,
@@ -34,6 +39,8 @@ from trapline.domain.jobs import TaskStatus
 from trapline.domain.occurrences import Detection
 from trapline.domain.results import AnnotationType
 from trapline.domain.reviews import Verdict
+from trapline.domain.succession import Placed
+from trapline.domain.taxa import IdentificationMark
 
 
 @dataclass(frozen=True)
@@ -84,12 +91,14 @@ class TrackingRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def due(self, limit: int) -> list[tuple[int, int]]:
-        """Up to ``limit`` events due for tracking whose photos no job is still working on:
-        (event id, the tracking version read)."""
+    def due(self, limit: int, queued_since: datetime) -> list[tuple[int, int]]:
+        """Up to ``limit`` events due for tracking whose photos no job is still working on
+        (a task of them leased, or queued since ``queued_since``): (event id, the tracking
+        version read)."""
         open_task = exists().where(
             TaskRow.image_id == ImageEventRow.image_id,
-            TaskRow.status.in_([TaskStatus.QUEUED.value, TaskStatus.LEASED.value]),
+            (TaskRow.status == TaskStatus.LEASED.value)
+            | ((TaskRow.status == TaskStatus.QUEUED.value) & (TaskRow.updated_at >= queued_since)),
         )
         busy = exists().where(ImageEventRow.event_id == EventRow.id, open_task)
         rows = self.session.execute(
@@ -121,7 +130,7 @@ class TrackingRepo:
             select(
                 *BOX_COLUMNS,
                 AnnotationRow.data,
-                func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source),
+                _PIPELINE,
                 PipelineRow.default_threshold,
             )
             .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
@@ -134,17 +143,18 @@ class TrackingRepo:
             .order_by(AnnotationRow.id)
         ).all()
         ids = [int(r[0]) for r in rows]
-        best = self._best_classifications(ids)
+        named = self._classifications(ids)
         reviews = self._latest_reviews(ids)
         identified = marks(self.session, ids)
+        hidden = frozenset(TaxaRepo(self.session).hidden_labels(event.project_id))
         found = []
         for aid, image_id, x1, y1, x2, y2, label, confidence, data, pipeline, threshold in rows:
-            child = best.get(aid)
-            if label is None and child is not None:
-                label, confidence = child[0], child[1] if confidence is None else confidence
-            elif confidence is None and child is not None:
-                confidence = child[1]
-            features = _features(data) or (child[2] if child else None)
+            child = named.get(aid)
+            if confidence is None and child is not None:
+                confidence = child.score
+            # A terminal classification names the object; otherwise the box's own label,
+            # else its surest classification's.
+            use_child = child is not None and (child.terminal or label is None)
             below = threshold is not None and confidence is not None and confidence < threshold
             found.append(
                 Detection(
@@ -152,20 +162,23 @@ class TrackingRepo:
                     image_id=int(image_id),
                     pipeline=str(pipeline),
                     box=(float(x1), float(y1), float(x2), float(y2)),
-                    label=label,
+                    label=child.label if use_child and child else label,
                     confidence=confidence,
-                    features=features,
+                    features=_features(data) or (child.features if child else None),
                     review=reviews.get(aid),
                     below_threshold=below,
                     identifications=tuple(identified.get(aid, ())),
+                    label_score=child.score if use_child and child else confidence,
+                    classified=bool(use_child and child and child.terminal),
+                    hidden_labels=hidden,
                 )
             )
         return found
 
-    def _best_classifications(
-        self, box_ids: Sequence[int]
-    ) -> dict[int, tuple[str | None, float | None, tuple[float, ...] | None]]:
-        best: dict[int, tuple[str | None, float | None, tuple[float, ...] | None]] = {}
+    def _classifications(self, box_ids: Sequence[int]) -> dict[int, _Named]:
+        """Per box, the classification that names it: its most confident terminal one, else
+        its most confident one (ties: the first stored)."""
+        best: dict[int, _Named] = {}
         for chunk in chunks(box_ids):
             rows = self.session.execute(
                 select(
@@ -181,9 +194,13 @@ class TrackingRepo:
                 .order_by(AnnotationRow.id)
             )
             for parent, label, confidence, data in rows:
+                terminal = (data or {}).get("terminal") is True
                 held = best.get(parent)
-                if held is None or (confidence or 0.0) > (held[1] or 0.0):
-                    best[parent] = (label, confidence, _features(data))
+                if held is None or (terminal, confidence or 0.0) > (
+                    held.terminal,
+                    held.score or 0.0,
+                ):
+                    best[parent] = _Named(label, confidence, terminal, _features(data))
         return best
 
     def _latest_reviews(self, box_ids: Sequence[int]) -> dict[int, tuple[int, Verdict, str | None]]:
@@ -199,7 +216,104 @@ class TrackingRepo:
                     latest[int(annotation_id)] = (int(review_id), Verdict(verdict), label)
         return latest
 
+    def earlier(self, event: Event, current: set[int]) -> Earlier:
+        """What people did with detections of the event's photos that are no longer current
+        results: the stored occurrences (their detections, and whether a reviewer made
+        them), and every detection outside the current results that an occurrence holds or
+        a person identified, with its box, identifications and latest review."""
+        rows = self.session.execute(
+            select(
+                OccurrenceDetectionRow.occurrence_id,
+                OccurrenceDetectionRow.annotation_id,
+                OccurrenceRow.edited,
+            )
+            .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
+            .where(OccurrenceRow.event_id == event.id)
+            .order_by(OccurrenceDetectionRow.occurrence_id, OccurrenceDetectionRow.annotation_id)
+        )
+        stored: dict[int, list[int]] = {}
+        edited: set[int] = set()
+        for occurrence_id, annotation_id, was_edited in rows:
+            stored.setdefault(int(occurrence_id), []).append(int(annotation_id))
+            if was_edited:
+                edited.add(int(occurrence_id))
+        photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
+        identified = self.session.scalars(
+            select(IdentificationRow.annotation_id)
+            .join(AnnotationRow, AnnotationRow.id == IdentificationRow.annotation_id)
+            .where(AnnotationRow.image_id.in_(photos))
+            .distinct()
+        )
+        gone = sorted(
+            ({a for members in stored.values() for a in members} | {int(i) for i in identified})
+            - current
+        )
+        placed = []
+        for chunk in chunks(gone):
+            for aid, image_id, x1, y1, x2, y2, pipeline in self.session.execute(
+                select(
+                    AnnotationRow.id,
+                    AnnotationRow.image_id,
+                    AnnotationRow.x1,
+                    AnnotationRow.y1,
+                    AnnotationRow.x2,
+                    AnnotationRow.y2,
+                    _PIPELINE,
+                )
+                .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
+                .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
+                .where(AnnotationRow.id.in_(chunk), AnnotationRow.x1.is_not(None))
+            ):
+                box = (float(x1 or 0), float(y1 or 0), float(x2 or 0), float(y2 or 0))
+                placed.append(Placed(int(aid), int(image_id), str(pipeline), box))
+        return Earlier(
+            stored=stored,
+            edited=edited,
+            gone=placed,
+            marks=marks(self.session, gone),
+            reviews=self._latest_reviews(gone),
+        )
+
     # -- what tracking writes ---------------------------------------------------------------
+
+    def move_identifications(self, moves: dict[int, int]) -> None:
+        """Identifications of earlier detections go to their successors (``succession``)."""
+        for old, new in sorted(moves.items()):
+            self.session.execute(
+                update(IdentificationRow)
+                .where(IdentificationRow.annotation_id == old)
+                .values(annotation_id=new)
+            )
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What ``TrackingRepo.earlier`` reads."""
+
+    #: Each stored occurrence of the event with its detections.
+    stored: dict[int, list[int]]
+    #: The stored occurrences a reviewer split or merged.
+    edited: set[int]
+    #: Detections outside the current results that an occurrence holds or a person
+    #: identified.
+    gone: list[Placed]
+    #: Their identifications and latest reviews, by detection.
+    marks: dict[int, list[IdentificationMark]]
+    reviews: dict[int, tuple[int, Verdict, str | None]]
+
+
+#: The pipeline a detection's analysis is of: its slug, else the name an import gave it.
+_PIPELINE = func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source)
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A box's classification as tracking reads it."""
+
+    label: str | None
+    score: float | None
+    terminal: bool
+    features: tuple[float, ...] | None
 
 
 def _features(data: dict[str, Any] | None) -> tuple[float, ...] | None:

@@ -68,6 +68,13 @@ class WorkerRepo:
         row.last_seen_at = now
         self.session.flush()
 
+    def serving(self, slug: str, since: datetime) -> bool:
+        """Whether a worker that runs pipeline ``slug`` was seen since ``since``."""
+        rows = self.session.scalars(
+            select(WorkerRow.pipelines).where(WorkerRow.last_seen_at >= since).limit(1000)
+        )
+        return any(slug in (pipelines or ()) for pipelines in rows)
+
     def of_service(self, service_id: int) -> list[WorkerInfo]:
         """A service's workers, most recently seen first."""
         rows = self.session.scalars(

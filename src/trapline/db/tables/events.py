@@ -132,8 +132,16 @@ class OccurrenceRow(Base):
 
     __table_args__ = (
         CheckConstraint("determined_by IN ('model', 'person')", name="determined_by"),
-        Index("ix_occurrences_project_taxon", "project_id", "taxon_id", "score"),
-        Index("ix_occurrences_project_taxon_seen", "project_id", "taxon_id", "first_seen_at"),
+        Index(
+            "ix_occurrences_project_pipeline_taxon", "project_id", "pipeline", "taxon_id", "score"
+        ),
+        Index(
+            "ix_occurrences_project_pipeline_taxon_seen",
+            "project_id",
+            "pipeline",
+            "taxon_id",
+            "first_seen_at",
+        ),
     )
 
 
@@ -154,8 +162,8 @@ class OccurrenceDetectionRow(Base):
 
 
 class OccurrenceTallyRow(Base):
-    """How many occurrences of an event have a label, by the night they were first seen:
-    what the project and deployment pages count, kept with the occurrences."""
+    """How many occurrences of an event one pipeline tracked have a label, by the night they
+    were first seen: what every page and export counts, kept with the occurrences."""
 
     __tablename__ = "occurrence_tallies"
 
@@ -163,6 +171,8 @@ class OccurrenceTallyRow(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(IdType, index=True)
     deployment_id: Mapped[int] = mapped_column(IdType, index=True)
+    #: The pipeline whose occurrences these are: counts never add two pipelines.
+    pipeline: Mapped[str] = mapped_column(String(255), default="", server_default="")
     #: The evening's date of the night (noon to noon on the camera's clock).
     night: Mapped[date] = mapped_column(Date)
     label: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -170,4 +180,6 @@ class OccurrenceTallyRow(Base):
     occurrences: Mapped[int] = mapped_column(Integer)
     detections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_occurrence_tallies_project_taxon", "project_id", "taxon_id"),)
+    __table_args__ = (
+        Index("ix_occurrence_tallies_project_pipeline_taxon", "project_id", "pipeline", "taxon_id"),
+    )

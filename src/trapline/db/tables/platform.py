@@ -25,6 +25,15 @@ from trapline.db.tables.base import Base
 from trapline.db.types import IdType, UTCDateTime, utcnow
 
 
+class InstallationRow(Base):
+    """This installation: the one row whose UUID makes published ids globally unique."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+
+
 class UserRow(Base):
     __tablename__ = "users"
 
@@ -74,6 +83,11 @@ class ProjectRow(Base):
     )
     #: The gap, in seconds, that starts a new event under the ``sequence`` rule.
     event_gap_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    #: ``light_trap``, ``camera_trap`` or ``other``: what a new project's defaults follow.
+    kind: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    #: The pipeline whose occurrences the project's counts are of; None: the one with the
+    #: most tracked detections (``db/repositories/counts.py``).
+    counting_pipeline: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: What publishing needs: the data's licence (a URL or SPDX id) and its contacts.
     licence: Mapped[str] = mapped_column(String(255), default="", server_default="")
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")

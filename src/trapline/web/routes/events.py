@@ -76,11 +76,7 @@ def split_occurrence(page: SignedIn, occurrence_id: Id, form: PostedForm) -> Res
 @router.post("/deployments/{deployment_id}/event-rule")
 def set_deployment_rule(page: SignedIn, deployment_id: Id, form: PostedForm) -> Response:
     """Set a deployment's own event rule, or follow its project's; regrouped in the background."""
-    gap = str(form.get("gap_seconds") or "").strip()
-    values: dict[str, object] = {
-        "rule": str(form.get("rule") or ""),
-        "gap_seconds": int(gap) if gap.lstrip("-").isdigit() else gap,
-    }
+    values: dict[str, object] = {k: str(form.get(k) or "") for k in ("rule", "gap_seconds")}
     checked, errors = validate(DeploymentRuleIn, values)
     if checked is None:
         problem = "; ".join(f"{field}: {message}" for field, message in errors.items())

@@ -10,11 +10,13 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
+from trapline.domain.events import EventRule, Grouping, ProjectKind
 from trapline.domain.records import Contact
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
+from trapline.schemas.events import RuleIn
 from trapline.schemas.projects import ContactIn, ProjectPatch
-from trapline.services import deployments, jobs, projects, reviews
+from trapline.services import counting, deployments, events, jobs, projects, reviews
 from trapline.web.forms import one_line, text_block, validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -24,6 +26,12 @@ router = page_router()
 
 #: Projects per page of the list.
 PER_PAGE = 50
+#: What the new-project form offers as a project's kind, and what each means.
+KINDS = {
+    ProjectKind.LIGHT_TRAP: "Light trap: insects at a lit sheet, counted by night",
+    ProjectKind.CAMERA_TRAP: "Camera trap: animals in bursts, counted by sequences (60 s gaps)",
+    ProjectKind.OTHER: "Other: counted by night",
+}
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
@@ -45,6 +53,7 @@ def project_list(page: SignedIn, offset: Offset = 0) -> Response:
         per_page=PER_PAGE,
         errors={},
         values={},
+        kinds=KINDS,
     )
 
 
@@ -54,8 +63,12 @@ def create_project(page: SignedIn, form: PostedForm) -> Response:
     values = {
         "name": str(form.get("name") or ""),
         "description": str(form.get("description") or ""),
+        "kind": str(form.get("kind") or "other"),
     }
     errors = {}
+    if values["kind"] not in set(ProjectKind):
+        kinds = ", ".join(k.value for k in ProjectKind)
+        errors["kind"] = f"kind: one of {kinds} (got {values['kind'][:40]!r})"
     try:
         name = one_line(values["name"], "name")
     except InvalidInput as exc:
@@ -75,8 +88,10 @@ def create_project(page: SignedIn, form: PostedForm) -> Response:
             per_page=PER_PAGE,
             errors=errors,
             values=values,
+            kinds=KINDS,
         )
-    project = projects.create_project(page.db, page.me, name, description)
+    kind = ProjectKind(values["kind"])
+    project = projects.create_project(page.db, page.me, name, description, kind=kind)
     return page.redirect(f"/projects/{project.id}")
 
 
@@ -94,6 +109,7 @@ def _home(
     errors: dict[str, str] | None = None,
     zone: str | None = None,
     publishing: dict[str, str] | None = None,
+    rule: dict[str, str] | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
     deployment_count, found_deployments = deployments.list_deployments(
@@ -116,6 +132,8 @@ def _home(
         jobs=[job_row(j, counts[j.id]) for j in recent],
         job_count=job_count,
         labels=reviews.top_labels(page.db, page.me, project_id),
+        counting=counting.counting_summary(page.db, page.me, project_id),
+        rule=rule or {"rule": project.event_rule, "gap_seconds": str(project.event_gap_seconds)},
         occurrence_labels=reviews.occurrence_labels(page.db, page.me, project_id),
         errors=errors or {},
         zone=zone if zone is not None else project.time_zone,
@@ -136,6 +154,35 @@ def set_time_zone(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     if reread is not None:
         page.platform.rereads.submit(reread.id)
     return page.redirect(f"/projects/{project_id}")
+
+
+@router.post("/projects/{project_id}/counting")
+def set_counting(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Name the pipeline the project's counts are of, or let the most tracked one be
+    (managers)."""
+    chosen = str(form.get("counting_pipeline") or "").strip()
+    checked, errors = validate(ProjectPatch, {"counting_pipeline": chosen})
+    if checked is None:
+        return _home(page, project_id, status=400, errors=errors)
+    try:
+        projects.update_project(page.db, page.me, project_id, counting_pipeline=chosen or None)
+    except InvalidInput as exc:
+        return _home(page, project_id, status=400, errors={"counting_pipeline": exc.detail})
+    return page.redirect(f"/projects/{project_id}#counting")
+
+
+@router.post("/projects/{project_id}/event-rule")
+def set_event_rule(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Set how the project's deployments that name no rule group their photos (managers);
+    they are regrouped in the background."""
+    values = {k: str(form.get(k) or "").strip() for k in ("rule", "gap_seconds")}
+    checked, errors = validate(RuleIn, dict[str, object](values))
+    if checked is None:
+        return _home(page, project_id, status=400, errors=errors, rule=values)
+    grouping = Grouping(EventRule(checked.rule), checked.gap_seconds)
+    regrouping = events.set_project_rule(page.db, page.me, project_id, grouping)
+    page.platform.regroupings.submit(regrouping.id)
+    return page.redirect(f"/projects/{project_id}#counting")
 
 
 @router.post("/projects/{project_id}/publishing")

@@ -1,0 +1,195 @@
+"""Counting's repository: the tallies every page, count and export reads, kept by the
+repository whenever occurrences change, and the pipeline a project counts by.
+
+A tally is per event, pipeline, night first seen, label and taxon: counts never add two
+pipelines' individuals. Whatever changes occurrences calls ``untallied`` with their events;
+the events are counted again just before the transaction commits, once each however many
+changes it made, so no caller has to remember to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, event, func, insert, select
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.nights import night_of
+from trapline.db.tables import ImageRow, OccurrenceRow, OccurrenceTallyRow, ProjectRow
+from trapline.domain.species import Scope
+
+#: Where a transaction keeps the events whose tallies are to be counted again.
+_UNTALLIED = "trapline.untallied_events"
+
+_TALLY_COLUMNS = (
+    "event_id", "project_id", "deployment_id", "pipeline", "night", "label", "taxon_id",
+    "occurrences", "detections",
+)  # fmt: skip
+
+
+def untallied(session: Session, event_ids: Iterable[int]) -> None:
+    """These events' occurrences changed: count them again before the transaction commits."""
+    pending: set[int] | None = session.info.get(_UNTALLIED)
+    if pending is None:
+        pending = session.info[_UNTALLIED] = set()
+        if not event.contains(session, "before_commit", _count_pending):
+            event.listen(session, "before_commit", _count_pending)
+    pending.update(event_ids)
+
+
+def _count_pending(session: Session) -> None:
+    for event_id in sorted(session.info.pop(_UNTALLIED, ())):
+        tally(session, event_id)
+
+
+def tally(session: Session, event_id: int) -> None:
+    """Count an event's occurrences (and their detections) again, by pipeline, night first
+    seen, label and taxon."""
+    session.execute(delete(OccurrenceTallyRow).where(OccurrenceTallyRow.event_id == event_id))
+    night = night_of(session, OccurrenceRow.first_seen_at)
+    keys = (
+        OccurrenceRow.event_id,
+        OccurrenceRow.project_id,
+        OccurrenceRow.deployment_id,
+        OccurrenceRow.pipeline,
+        night,
+        OccurrenceRow.label,
+        OccurrenceRow.taxon_id,
+    )
+    counted = (
+        select(*keys, func.count(), func.sum(OccurrenceRow.detection_count))
+        .where(OccurrenceRow.event_id == event_id)
+        .group_by(*keys)
+    )
+    session.execute(insert(OccurrenceTallyRow).from_select(_TALLY_COLUMNS, counted))
+
+
+def tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
+    """The tallies a scope counts: its project's, of its pipeline, deployment and nights,
+    without the labels mapped as no object."""
+    t = OccurrenceTallyRow
+    terms = [t.project_id == scope.project_id]
+    if scope.pipeline is not None:
+        terms.append(t.pipeline == scope.pipeline)
+    if scope.deployment_id is not None:
+        terms.append(t.deployment_id == scope.deployment_id)
+    if scope.since is not None:
+        terms.append(t.night >= scope.since)
+    if scope.until is not None:
+        terms.append(t.night <= scope.until)
+    if scope.hidden_labels:
+        terms.append(t.label.is_(None) | t.label.not_in(scope.hidden_labels))
+    return terms
+
+
+class CountRepo:
+    """Which pipeline a project counts by, and counts read from the tallies."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def pipelines(self, project_id: int) -> list[tuple[str, int, int]]:
+        """The pipelines with occurrences in the project: (pipeline, occurrences,
+        detections), most detections first."""
+        t = OccurrenceTallyRow
+        detections = func.sum(t.detections)
+        rows = self.session.execute(
+            select(t.pipeline, func.sum(t.occurrences), detections)
+            .where(t.project_id == project_id)
+            .group_by(t.pipeline)
+            .order_by(detections.desc(), t.pipeline)
+        )
+        return [(str(p), int(n), int(d or 0)) for p, n, d in rows]
+
+    def counting_pipeline(self, project_id: int) -> str | None:
+        """The pipeline the project counts by: the one it names, else the one with the most
+        tracked detections (None: nothing is tracked yet)."""
+        named = self.session.scalar(
+            select(ProjectRow.counting_pipeline).where(ProjectRow.id == project_id)
+        )
+        if named:
+            return str(named)
+        found = self.pipelines(project_id)
+        return found[0][0] if found else None
+
+    def per_label(
+        self, scope: Scope, limit: int | None = None, *, detections: bool = False
+    ) -> list[tuple[str | None, int]]:
+        """The determinations' labels in the scope, most occurrences first (``detections``:
+        counting their tracked detections instead)."""
+        t = OccurrenceTallyRow
+        total = func.sum(t.detections if detections else t.occurrences)
+        query = (
+            select(t.label, total)
+            .where(*tally_terms(scope))
+            .group_by(t.label)
+            .order_by(total.desc(), t.label)
+        )
+        rows = self.session.execute(query if limit is None else query.limit(limit))
+        return [(label, int(n)) for label, n in rows]
+
+    def labels(self, project_id: int, pipeline: str | None) -> list[tuple[str | None, int]]:
+        """Every label of the project's occurrences, whichever pipeline gave it, with how many
+        occurrences of ``pipeline`` carry it (most first): what the labels page maps."""
+        t = OccurrenceTallyRow
+        counted: Any = (
+            t.occurrences
+            if pipeline is None
+            else case((t.pipeline == pipeline, t.occurrences), else_=0)
+        )
+        total = func.sum(counted)
+        rows = self.session.execute(
+            select(t.label, total)
+            .where(t.project_id == project_id)
+            .group_by(t.label)
+            .order_by(total.desc(), t.label)
+        )
+        return [(label, int(n)) for label, n in rows]
+
+    def per_night(self, scope: Scope) -> dict[Any, tuple[int, int]]:
+        """Occurrences and their detections in the scope per night the occurrences were
+        first seen in, by the night as ``images_per_night`` names it in this dialect."""
+        t = OccurrenceTallyRow
+        rows = self.session.execute(
+            select(t.night, func.sum(t.occurrences), func.sum(t.detections))
+            .where(*tally_terms(scope))
+            .group_by(t.night)
+        )
+        return {_night_key(self.session, day): (int(n), int(d or 0)) for day, n, d in rows}
+
+    def images_per_night(
+        self, project_id: int, deployment_id: int, since: datetime | None
+    ) -> list[tuple[Any, int]]:
+        """A deployment's dated photos per night, oldest first (one grouped read of its
+        photos' capture times)."""
+        day = night_of(self.session, ImageRow.captured_at)
+        query = (
+            select(day, func.count())
+            .where(
+                ImageRow.project_id == project_id,
+                ImageRow.deployment_id == deployment_id,
+                ImageRow.captured_at.is_not(None),
+            )
+            .group_by(day)
+            .order_by(day)
+        )
+        if since is not None:
+            query = query.where(ImageRow.captured_at >= since)
+        return [(d, int(n)) for d, n in self.session.execute(query)]
+
+    def total(self, scope: Scope) -> tuple[int, int]:
+        """Occurrences and their detections in the scope."""
+        t = OccurrenceTallyRow
+        found = self.session.execute(
+            select(func.sum(t.occurrences), func.sum(t.detections)).where(*tally_terms(scope))
+        ).one()
+        return int(found[0] or 0), int(found[1] or 0)
+
+
+def _night_key(session: Session, day: Any) -> Any:
+    """A night as ``night_of`` names it in this dialect (SQLite's ``date()`` gives text)."""
+    if session.get_bind().dialect.name == "sqlite" and not isinstance(day, str):
+        return day.isoformat()
+    return day

@@ -1,0 +1,103 @@
+"""What a count is of: every page, API count and export builds its scope here, so they count
+the same occurrences (docs/counting.md): the project's counting pipeline (or one asked for),
+without the labels a person mapped as no object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.domain.records import User
+from trapline.domain.roles import Role
+from trapline.domain.species import Scope
+from trapline.errors import InvalidInput
+from trapline.services.access import project_for, require
+
+
+def counting_scope(
+    repos: Repos,
+    caller: User,
+    project_id: int,
+    *,
+    pipeline: str | None = None,
+    deployment_id: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Scope:
+    """The scope of a count the caller may see (viewers): ``pipeline``'s occurrences when
+    given (one of the project's), else those of the pipeline the project counts by."""
+    project_for(repos, caller, project_id, Role.VIEWER)
+    if deployment_id is not None:
+        deployment = repos.deployments.get(deployment_id)
+        if deployment is None or deployment.project_id != project_id:
+            require(None, "deployment", deployment_id)
+    if pipeline is not None:
+        check_pipeline(repos, project_id, pipeline, "pipeline")
+    scope = Scope(
+        project_id,
+        deployment_id,
+        since,
+        until,
+        hidden_labels=tuple(repos.taxa.hidden_labels(project_id)),
+        pipeline=pipeline or repos.counts.counting_pipeline(project_id),
+    )
+    return scope
+
+
+def with_pipeline(repos: Repos, scope: Scope) -> Scope:
+    """A scope made elsewhere (a page's filters), counted as ``counting_scope`` counts."""
+    if scope.pipeline is not None:
+        check_pipeline(repos, scope.project_id, scope.pipeline, "pipeline")
+    return replace(
+        scope,
+        hidden_labels=tuple(repos.taxa.hidden_labels(scope.project_id)),
+        pipeline=scope.pipeline or repos.counts.counting_pipeline(scope.project_id),
+    )
+
+
+def project_pipelines(repos: Repos, project_id: int) -> list[str]:
+    """The pipelines a project can count by: those its occurrences were tracked from, and
+    those enabled for it."""
+    tracked = [name for name, _, _ in repos.counts.pipelines(project_id)]
+    enabled = repos.pipelines.enabled_slugs(project_id)
+    return list(dict.fromkeys([*tracked, *enabled]))
+
+
+def check_pipeline(repos: Repos, project_id: int, pipeline: str, field: str) -> None:
+    """Refuse a pipeline that is not one of the project's, naming it."""
+    known = project_pipelines(repos, project_id)
+    if pipeline not in known:
+        offered = ", ".join(known[:20]) or "none yet"
+        raise InvalidInput(
+            f"{field}: {pipeline[:100]!r} is not a pipeline of project {project_id} "
+            f"(its pipelines: {offered})"
+        )
+
+
+@dataclass(frozen=True)
+class Counting:
+    """What a project's counts are of."""
+
+    #: The pipeline counted by now (None: nothing tracked yet).
+    pipeline: str | None
+    #: The pipeline the project names (None: the one with the most tracked detections).
+    named: str | None
+    #: (pipeline, occurrences, detections) of each tracked pipeline, most detections first.
+    counted: list[tuple[str, int, int]]
+    #: The pipelines the project may count by.
+    choices: list[str]
+
+
+def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
+    """The pipeline a project counts by and those it could count by (viewers)."""
+    with db.read() as repos:
+        project, _ = project_for(repos, caller, project_id, Role.VIEWER)
+        return Counting(
+            pipeline=repos.counts.counting_pipeline(project_id),
+            named=project.counting_pipeline,
+            counted=repos.counts.pipelines(project_id),
+            choices=project_pipelines(repos, project_id),
+        )

@@ -1,0 +1,253 @@
+"""Counts an ecologist can publish: people's identifications, splits and occurrence ids survive
+new results on the same photos; two pipelines are never added up; a classifier's species
+beats the detector's category; a project's kind sets its event rule."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from tests.app.events.scenes import (
+    API,
+    DAR,
+    add_frames,
+    detail_of,
+    event_of,
+    import_md,
+    occurrences_of,
+    track_all,
+)
+from tests.app.protocol.conftest import Protocol
+from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.conftest import Account
+from tests.support.protocol import detection, pipeline_config, success
+
+TAXA = """scientific_name,rank,parent
+Aves,class,
+Ardeidae,family,Aves
+Ardea cinerea,species,Ardeidae
+Ardea alba,species,Ardeidae
+"""
+#: The classifier's categories the imports below use.
+CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
+
+
+def _get(proto: Protocol, path: str, **params: Any) -> Any:
+    answer = proto.client.get(f"{API}{path}", params=params, headers=proto.headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def _taxa(proto: Protocol) -> dict[str, int]:
+    answer = proto.client.post(
+        f"{API}/projects/{proto.project_id}/taxa",
+        files={"file": ("taxa.csv", io.BytesIO(TAXA.encode()), "text/csv")},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    found = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="a")
+    return {t["scientific_name"]: t["id"] for t in found}
+
+
+def _pond(proto: Protocol) -> int:
+    made = _post(
+        proto,
+        f"/projects/{proto.project_id}/deployments",
+        {"name": "Pond", "time_zone": DAR, "latitude": -6.8, "longitude": 39.28},
+        201,
+    )
+    add_frames(proto, made["id"], 10, timedelta(seconds=1), size=(640, 480))
+    return int(made["id"])
+
+
+def _bird(shift: float = 0.0, conf: float = 0.8, species: str | None = None) -> Any:
+    """The heron's box in each of the ten frames (``shift``: moved right by that share of
+    the width, as another run of a detector might draw it)."""
+    return {
+        f"Pond/frame-{i:02d}.jpg": [
+            {
+                "category": "1",
+                "conf": conf,
+                "bbox": [0.2 + i * 0.01 + shift, 0.3, 0.2, 0.3],
+                **({"classifications": [[species, 0.81]]} if species else {}),
+            }
+        ]
+        for i in range(10)
+    }
+
+
+def _run(proto: Protocol, shift: float = 0.0, *, reprocess: bool = False) -> None:
+    """The test pipeline run over the project's photos as a job: one box a frame where the
+    heron is, ``shift`` pixels further right than the first run drew it."""
+    job = proto.job_that_runs(params={"reprocess": reprocess})["id"]
+    tasks = proto.claim(job, 100)
+    names = {
+        i["id"]: i["filename"]
+        for i in _get(proto, f"/projects/{proto.project_id}/images/", limit=100)["results"]
+    }
+    items = []
+    for task in tasks:
+        frame = int(names[int(task["image_id"])][6:8])
+        x1 = 128 + frame * 6.4 + shift
+        items.append(success(task, detection(task, bbox=(x1, 144, x1 + 128, 288))))
+    proto.post(job, *items)
+    proto.wait(job, {"succeeded"})
+
+
+def _species(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
+    rows = _get(proto, f"/projects/{proto.project_id}/species", **params)
+    return [
+        (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
+        for r in rows
+    ]
+
+
+def test_a_rerun_keeps_ids_identifications_and_splits(
+    proto: Protocol, make_account: Callable[..., Account]
+) -> None:
+    taxa = _taxa(proto)
+    pond = _pond(proto)
+    assert proto.register(pipeline_config()).status_code == 201
+    _run(proto)
+    assert track_all(proto) == 1
+    event = event_of(proto, pond)
+    (bird,) = occurrences_of(proto, event)
+    boxes = [d["annotation_id"] for d in detail_of(proto, bird["id"])["detections"]]
+    # A reviewer splits the burst in two, and two people identify the halves.
+    split = _post(proto, f"/occurrences/{bird['id']}/split", {"detection_ids": boxes[5:]})
+    first, second = split["kept"]["id"], split["new"]["id"]
+    _post(proto, f"/occurrences/{first}/identifications", {"taxon_id": taxa["Ardea cinerea"]}, 201)
+    ann = make_account("ann")
+    proto.add_member(ann, "member")
+    _post(
+        proto.as_(ann),
+        f"/occurrences/{second}/identifications",
+        {"taxon_id": taxa["Ardea alba"]},
+        201,
+    )
+    labels = {o["determination"]["label"] for o in occurrences_of(proto, event)}
+    assert labels == {"Ardea cinerea", "Ardea alba"}
+
+    # The pipeline run again draws the boxes a few pixels off: new detections.
+    _run(proto, shift=3, reprocess=True)
+    assert track_all(proto) == 1
+    after = {o["id"]: o for o in occurrences_of(proto, event)}
+    assert {i: o["determination"]["label"] for i, o in after.items()} == {
+        first: "Ardea cinerea",
+        second: "Ardea alba",
+    }
+    new_boxes = {d["annotation_id"] for d in detail_of(proto, first)["detections"]}
+    assert new_boxes.isdisjoint(boxes)  # the new run's detections carry them now
+    assert sorted(_species(proto)) == [("Ardea alba", 1, 5), ("Ardea cinerea", 1, 5)]
+    history = _get(proto, f"/occurrences/{second}/identifications")
+    assert [h["taxon"]["scientific_name"] for h in history] == ["Ardea alba"]
+    assert _get(proto, f"/projects/{proto.project_id}/identifications/unplaced")["count"] == 0
+
+    # A run that finds the bird elsewhere has no successor for it: the identifications are
+    # listed, not lost.
+    _run(proto, shift=200, reprocess=True)
+    assert track_all(proto) == 1
+    unplaced = _get(proto, f"/projects/{proto.project_id}/identifications/unplaced")
+    assert unplaced["count"] == 2
+    names = {u["taxon"]["scientific_name"] for u in unplaced["results"]}
+    assert names == {"Ardea cinerea", "Ardea alba"}
+
+
+def test_two_pipelines_are_never_added_up(proto: Protocol) -> None:
+    _taxa(proto)
+    pond = _pond(proto)
+    import_md(proto, _bird(species="1"), detector="md_v5a.0.0.pt", classes=CLASSES)
+    import_md(proto, _bird(shift=0.002, species="1"), detector="md_v5b.0.0.pt", classes=CLASSES)
+    assert track_all(proto) == 1
+    counting = _get(proto, f"/projects/{proto.project_id}/counting")
+    assert [p["occurrences"] for p in counting["pipelines"]] == [1, 1]
+    # The classifier's species, not the detector's "animal", names the heron.
+    assert _species(proto) == [("Ardea cinerea", 1, 10)]
+    event = event_of(proto, pond)
+    (heron,) = occurrences_of(proto, event)
+    assert heron["pipeline"] == counting["pipeline"]
+    other = next(p["pipeline"] for p in counting["pipelines"] if p["pipeline"] != heron["pipeline"])
+    assert _species(proto, pipeline=other) == [("Ardea cinerea", 1, 10)]
+    # The project names the other one: every count follows.
+    answer = proto.client.patch(
+        f"{API}/projects/{proto.project_id}",
+        json={"counting_pipeline": other},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["counting_pipeline"] == other
+    assert [o["pipeline"] for o in occurrences_of(proto, event)] == [other]
+    refused = proto.client.patch(
+        f"{API}/projects/{proto.project_id}",
+        json={"counting_pipeline": "moth-blobs-x"},
+        headers=proto.headers,
+    )
+    assert refused.status_code == 400
+    assert (
+        "counting_pipeline: 'moth-blobs-x' is not a pipeline of project" in refused.json()["detail"]
+    )
+    unknown = proto.client.get(
+        f"{API}/projects/{proto.project_id}/species",
+        params={"pipeline": "nothing"},
+        headers=proto.headers,
+    )
+    assert unknown.status_code == 400
+    assert "pipeline: 'nothing'" in unknown.json()["detail"]
+
+
+def test_a_projects_kind_sets_its_event_rule(proto: Protocol) -> None:
+    kinds = {}
+    for kind in ("light_trap", "camera_trap", "other"):
+        made = _post(proto, "/projects", {"name": f"A {kind}", "kind": kind}, 201)
+        assert made["kind"] == kind
+        kinds[kind] = made["id"]
+    rules = {
+        kind: (
+            _get(proto, f"/projects/{i}")["event_rule"],
+            _get(proto, f"/projects/{i}")["event_gap_seconds"],
+        )
+        for kind, i in kinds.items()
+    }
+    assert rules == {
+        "light_trap": ("night", 60),
+        "camera_trap": ("sequence", 60),
+        "other": ("night", 60),
+    }
+    refused = proto.client.post(
+        f"{API}/projects", json={"name": "X", "kind": "pitfall"}, headers=proto.headers
+    )
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("kind:")
+
+
+def test_a_job_no_worker_takes_does_not_freeze_counting(proto: Protocol) -> None:
+    from datetime import UTC, datetime
+
+    from trapline.services.occurrences import QUEUED_TASKS_HOLD, track_due
+
+    pond = _pond(proto)
+    import_md(proto, _bird())
+    # A job of a pipeline no worker runs: its tasks stay queued.
+    assert proto.register(pipeline_config(slug="nobody-runs-this")).status_code == 201
+    job = proto.job_that_runs(pipeline="nobody-runs-this")
+    detail = _get(proto, f"/jobs/{job['id']}/")
+    assert detail["waiting_for_worker"] is True
+
+    platform = proto.platform
+    soon = datetime.now(UTC)
+    assert track_due(platform.db, platform.store, now=soon) == 0  # it may still be taken
+    later = soon + QUEUED_TASKS_HOLD + timedelta(seconds=1)
+    assert track_due(platform.db, platform.store, now=later) == 1
+    (heron,) = occurrences_of(proto, event_of(proto, pond))
+    assert heron["detection_count"] == 10
+    # A worker that claims a task of it: the job no longer waits for one.
+    proto.claim(job["id"], 1)
+    assert _get(proto, f"/jobs/{job['id']}/")["waiting_for_worker"] is False
