@@ -90,7 +90,8 @@ class OnnxDetector:
         for start in range(0, len(batch), self.spec.batch_size):
             chunk = batch[start : start + self.spec.batch_size]
             fitted = [letterbox(image.image, size, stride) for image in chunk]
-            outputs: list[FloatArray | None] = [None] * len(chunk)
+            # Photos of other aspects are fitted to other shapes: one model call per shape.
+            rows_of: dict[int, FloatArray] = {}
             for shape in dict.fromkeys(array.shape for array, _ in fitted):
                 members = [n for n, (array, _) in enumerate(fitted) if array.shape == shape]
                 tensor = np.stack([fitted[n][0] for n in members]).transpose(0, 3, 1, 2)
@@ -100,11 +101,9 @@ class OnnxDetector:
                         f"detector {session.path.name} gave {rows.shape[0]} outputs for a "
                         f"batch of {len(members)} images"
                     )
-                for n, output in zip(members, rows, strict=True):
-                    outputs[n] = output
-            for image, output, (_, placement) in zip(chunk, outputs, fitted, strict=True):
-                assert output is not None  # every shape's members were run
-                found.append(self._boxes(image, output, placement))
+                rows_of.update(zip(members, rows, strict=True))
+            for n, (image, (_, placement)) in enumerate(zip(chunk, fitted, strict=True)):
+                found.append(self._boxes(image, rows_of[n], placement))
         return found
 
     def geometry(self) -> tuple[tuple[int, int], int | None]:

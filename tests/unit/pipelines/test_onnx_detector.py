@@ -160,3 +160,18 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(InvalidInput, match="is not a model onnxruntime can run"):
         detector(tmp_path / "junk.onnx").load()
+
+
+def test_with_a_stride_photos_of_other_aspects_run_at_their_own_shapes(tmp_path: Path) -> None:
+    # The same box, (24, 24)-(40, 40), in whatever input the model gets: 64 x 48 for a
+    # landscape photo (scale 0.32, no padding needed at stride 16), 48 x 64 for a portrait one.
+    row = [32, 32, 16, 16, 1.0, 1.0, 0.0]
+    model = constant_model(
+        tmp_path / "any.onnx", np.array([[row]]), input_shape=["N", 3, "height", "width"]
+    )
+    wide = SourceImage("wide", Image.new("RGB", (200, 150)))
+    tall = SourceImage("tall", Image.new("RGB", (150, 200)))
+    wide_boxes, tall_boxes = detector(model, stride=16).detect([wide, tall])
+    # Padded to the full 64 x 64 square, the photos would sit 8 pixels lower or further right.
+    assert found(wide_boxes) == [("animal", 1.0, (75.0, 75.0, 125.0, 125.0))]
+    assert found(tall_boxes) == [("animal", 1.0, (75.0, 75.0, 125.0, 125.0))]
