@@ -111,7 +111,7 @@ def readiness(
     if path.is_file():
         return Readiness(SLUG, NAME, State.READY, folder=path.parent, files=files)
     if under_way(path, now):
-        how = "a worker is converting its checkpoint to ONNX (about 10 s); it is ready then"
+        how = "a worker is converting its checkpoint to ONNX (seconds); it is ready then"
         return Readiness(SLUG, NAME, State.CONVERTING, how, path.parent, files)
     if checkpoint is not None:
         how = f"{checkpoint.name} is converted to ONNX when a worker first loads it"
