@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.leased_rows import LeasedRows
 from trapline.db.tables import DeploymentRow, ImageRow, ProjectRow, RereadRow
 from trapline.db.types import affected
 from trapline.domain.local_times import Reread, RereadStatus, offset_minutes
@@ -25,6 +26,14 @@ from trapline.domain.local_times import Reread, RereadStatus, offset_minutes
 _READ_FROM_ZONE = (ImageRow.captured_at.is_not(None), ImageRow.file_offset_minutes.is_(None))
 _ZONE = func.coalesce(DeploymentRow.time_zone, ProjectRow.time_zone)
 _OPEN = (RereadStatus.QUEUED.value, RereadStatus.RUNNING.value)
+#: Re-readings are runs: claimed by a server, kept by its heartbeat, handed back or failed.
+_RUNS = LeasedRows(
+    RereadRow.id,
+    RereadRow.runner,
+    RereadRow.heartbeat_at,
+    status=RereadRow.status,
+    attempts=RereadRow.attempts,
+)
 
 
 def _to_reread(row: RereadRow) -> Reread:
@@ -137,39 +146,11 @@ class CaptureTimeRepo:
 
     def claimable(self, stale: datetime) -> list[int]:
         """Re-readings waiting, or running under a runner gone silent since ``stale``."""
-        return list(
-            self.session.scalars(
-                select(RereadRow.id)
-                .where(
-                    (RereadRow.status == RereadStatus.QUEUED.value)
-                    | (
-                        (RereadRow.status == RereadStatus.RUNNING.value)
-                        & (RereadRow.heartbeat_at < stale)
-                    )
-                )
-                .order_by(RereadRow.id)
-            )
-        )
+        return _RUNS.claimable(self.session, stale)
 
     def claim(self, reread_id: int, holder: str, now: datetime, stale: datetime) -> bool:
         """Take a waiting re-reading (or one whose runner went silent) for ``holder``."""
-        waiting = RereadRow.status == RereadStatus.QUEUED.value
-        abandoned = (RereadRow.status == RereadStatus.RUNNING.value) & (
-            (RereadRow.heartbeat_at < stale) | (RereadRow.runner == holder)
-        )
-        taken = affected(
-            self.session.execute(
-                update(RereadRow)
-                .where(RereadRow.id == reread_id, waiting | abandoned)
-                .values(
-                    status=RereadStatus.RUNNING.value,
-                    runner=holder,
-                    heartbeat_at=now,
-                    attempts=RereadRow.attempts + 1,
-                )
-            )
-        )
-        if not taken:
+        if not _RUNS.claim(self.session, reread_id, holder, now, stale):
             return False
         row = self.session.get(RereadRow, reread_id)
         if row is not None and row.images_total is None:
@@ -178,21 +159,11 @@ class CaptureTimeRepo:
 
     def heartbeat(self, reread_id: int, holder: str, now: datetime) -> bool:
         """Renew ``holder``'s claim; False when the re-reading is no longer its own."""
-        return bool(
-            affected(
-                self.session.execute(
-                    update(RereadRow).where(*self._mine(reread_id, holder)).values(heartbeat_at=now)
-                )
-            )
-        )
+        return _RUNS.renew(self.session, reread_id, holder, now)
 
     def release(self, reread_id: int, holder: str) -> None:
         """Hand a running re-reading back to the queue (this server is stopping)."""
-        self.session.execute(
-            update(RereadRow)
-            .where(*self._mine(reread_id, holder))
-            .values(status=RereadStatus.QUEUED.value, runner=None)
-        )
+        _RUNS.release(self.session, reread_id, holder)
 
     def step(self, reread_id: int, holder: str, now: datetime, limit: int) -> bool | None:
         """Re-read the next ``limit`` images; True when none were left (it succeeded), None
@@ -220,18 +191,7 @@ class CaptureTimeRepo:
 
     def fail(self, reread_id: int, holder: str, reason: str, now: datetime) -> None:
         """Record that ``holder``'s run failed for good."""
-        self.session.execute(
-            update(RereadRow)
-            .where(*self._mine(reread_id, holder))
-            .values(status=RereadStatus.FAILED.value, error=reason, finished_at=now, runner=None)
-        )
-
-    def _mine(self, reread_id: int, holder: str) -> tuple[ColumnElement[bool], ...]:
-        return (
-            RereadRow.id == reread_id,
-            RereadRow.status == RereadStatus.RUNNING.value,
-            RereadRow.runner == holder,
-        )
+        _RUNS.fail(self.session, reread_id, holder, reason, now)
 
     def _count(self, project_id: int, deployment_id: int | None) -> int:
         query = (

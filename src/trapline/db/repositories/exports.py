@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.leased_rows import LeasedRows
 from trapline.db.tables import (
     ExportRow,
 )
@@ -20,6 +21,16 @@ from trapline.domain.exports import (
 )
 
 _RUNNING = ExportStatus.RUNNING.value
+#: Exports are runs: claimed by a server, kept by its heartbeat, handed back or failed. A
+#: runner never claims its own running export again (that would start it over).
+_RUNS = LeasedRows(
+    ExportRow.id,
+    ExportRow.runner,
+    ExportRow.heartbeat_at,
+    status=ExportRow.status,
+    attempts=ExportRow.attempts,
+    claimed_again=False,
+)
 
 
 def to_export(row: ExportRow) -> Export:
@@ -102,53 +113,33 @@ class ExportRepo:
 
     def claimable(self, stale_before: datetime, *, limit: int = 10) -> list[int]:
         """Queued exports, and running ones whose runner has gone silent, oldest first."""
-        return list(
-            self.session.scalars(
-                select(ExportRow.id)
-                .where(
-                    (ExportRow.status == ExportStatus.QUEUED.value)
-                    | ((ExportRow.status == _RUNNING) & (ExportRow.heartbeat_at < stale_before))
-                )
-                .order_by(ExportRow.id)
-                .limit(limit)
-            )
-        )
+        return _RUNS.claimable(self.session, stale_before, limit=limit)
 
     def claim(
         self, export_id: int, runner: str, now: datetime, stale_before: datetime, max_attempts: int
     ) -> bool:
         """Take the export to run it: queued, or running under a silent runner; one try more."""
-        result = self.session.execute(
-            update(ExportRow)
-            .where(
-                ExportRow.id == export_id,
-                (ExportRow.status == ExportStatus.QUEUED.value)
-                | ((ExportRow.status == _RUNNING) & (ExportRow.heartbeat_at < stale_before)),
-                ExportRow.attempts < max_attempts,
-            )
-            .values(
-                status=_RUNNING,
-                runner=runner,
-                heartbeat_at=now,
-                attempts=ExportRow.attempts + 1,
-                started_at=func.coalesce(ExportRow.started_at, now),
-                images_done=0,
-                images_total=None,
-                counts={},
-                errors=[],
-            )
+        return _RUNS.claim(
+            self.session,
+            export_id,
+            runner,
+            now,
+            stale_before,
+            where=(ExportRow.attempts < max_attempts,),
+            values={
+                "started_at": func.coalesce(ExportRow.started_at, now),
+                "images_done": 0,
+                "images_total": None,
+                "counts": {},
+                "errors": [],
+            },
         )
-        return affected(result) == 1
 
     def fail_exhausted(self, stale_before: datetime, max_attempts: int, now: datetime) -> int:
         """Fail exports whose runners died ``max_attempts`` times (the export may be the cause)."""
         result = self.session.execute(
             update(ExportRow)
-            .where(
-                ExportRow.status == _RUNNING,
-                ExportRow.heartbeat_at < stale_before,
-                ExportRow.attempts >= max_attempts,
-            )
+            .where(_RUNS.silent(stale_before), ExportRow.attempts >= max_attempts)
             .values(
                 status=ExportStatus.FAILED.value,
                 finished_at=now,
@@ -183,7 +174,7 @@ class ExportRepo:
 
     def heartbeat(self, export_id: int, runner: str, now: datetime) -> bool:
         """Say the runner is alive; False when the export is no longer its."""
-        return self._own(export_id, runner, {"heartbeat_at": now})
+        return _RUNS.renew(self.session, export_id, runner, now)
 
     def finish(
         self,
@@ -219,15 +210,11 @@ class ExportRepo:
 
     def fail(self, export_id: int, runner: str, now: datetime, error: str) -> bool:
         """Mark the export failed, saying why."""
-        return self._own(
-            export_id,
-            runner,
-            {"status": ExportStatus.FAILED.value, "finished_at": now, "error": error[:2000]},
-        )
+        return _RUNS.fail(self.session, export_id, runner, error[:2000], now)
 
     def release(self, export_id: int, runner: str) -> bool:
         """Hand a running export back to the queue (its server is stopping)."""
-        return self._own(export_id, runner, {"status": ExportStatus.QUEUED.value, "runner": None})
+        return _RUNS.release(self.session, export_id, runner)
 
     def cancel(self, export_id: int, now: datetime) -> bool:
         """Cancel a queued or running export; False when it had finished already."""
@@ -264,13 +251,4 @@ class ExportRepo:
         )
 
     def _own(self, export_id: int, runner: str, values: dict[str, Any]) -> bool:
-        result = self.session.execute(
-            update(ExportRow)
-            .where(
-                ExportRow.id == export_id,
-                ExportRow.status == _RUNNING,
-                ExportRow.runner == runner,
-            )
-            .values(**values)
-        )
-        return affected(result) == 1
+        return _RUNS.change(self.session, export_id, runner, values)

@@ -8,13 +8,21 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.leased_rows import LeasedRows
 from trapline.db.repositories.events import EventRepo
 from trapline.db.repositories.projects import ProjectRepo
 from trapline.db.tables import DeploymentRow, RegroupingRow
-from trapline.db.types import affected
 from trapline.domain.events import Regrouping, RegroupingStatus
 
 _OPEN = (RegroupingStatus.QUEUED.value, RegroupingStatus.RUNNING.value)
+#: Regroupings are runs: claimed by a server, kept by its heartbeat, handed back or failed.
+_RUNS = LeasedRows(
+    RegroupingRow.id,
+    RegroupingRow.runner,
+    RegroupingRow.heartbeat_at,
+    status=RegroupingRow.status,
+    attempts=RegroupingRow.attempts,
+)
 
 
 def _to_regrouping(row: RegroupingRow) -> Regrouping:
@@ -84,35 +92,11 @@ class RegroupingRepo:
 
     def claimable(self, stale: datetime) -> list[int]:
         """Regroupings waiting, or running under a runner gone silent since ``stale``."""
-        waiting = RegroupingRow.status == RegroupingStatus.QUEUED.value
-        silent = (RegroupingRow.status == RegroupingStatus.RUNNING.value) & (
-            RegroupingRow.heartbeat_at < stale
-        )
-        return list(
-            self.session.scalars(
-                select(RegroupingRow.id).where(waiting | silent).order_by(RegroupingRow.id)
-            )
-        )
+        return _RUNS.claimable(self.session, stale)
 
     def claim(self, regrouping_id: int, holder: str, now: datetime, stale: datetime) -> bool:
         """Take a waiting regrouping (or one whose runner went silent) for ``holder``."""
-        waiting = RegroupingRow.status == RegroupingStatus.QUEUED.value
-        abandoned = (RegroupingRow.status == RegroupingStatus.RUNNING.value) & (
-            (RegroupingRow.heartbeat_at < stale) | (RegroupingRow.runner == holder)
-        )
-        taken = affected(
-            self.session.execute(
-                update(RegroupingRow)
-                .where(RegroupingRow.id == regrouping_id, waiting | abandoned)
-                .values(
-                    status=RegroupingStatus.RUNNING.value,
-                    runner=holder,
-                    heartbeat_at=now,
-                    attempts=RegroupingRow.attempts + 1,
-                )
-            )
-        )
-        if not taken:
+        if not _RUNS.claim(self.session, regrouping_id, holder, now, stale):
             return False
         row = self.session.get(RegroupingRow, regrouping_id)
         if row is not None and row.deployments_total is None:
@@ -123,16 +107,11 @@ class RegroupingRepo:
 
     def heartbeat(self, regrouping_id: int, holder: str, now: datetime) -> bool:
         """Renew ``holder``'s claim; False when the regrouping is no longer its own."""
-        mine = update(RegroupingRow).where(*self._mine(regrouping_id, holder))
-        return bool(affected(self.session.execute(mine.values(heartbeat_at=now))))
+        return _RUNS.renew(self.session, regrouping_id, holder, now)
 
     def release(self, regrouping_id: int, holder: str) -> None:
         """Hand a running regrouping back to the queue (this server is stopping)."""
-        self.session.execute(
-            update(RegroupingRow)
-            .where(*self._mine(regrouping_id, holder))
-            .values(status=RegroupingStatus.QUEUED.value, runner=None)
-        )
+        _RUNS.release(self.session, regrouping_id, holder)
 
     def step(self, regrouping_id: int, holder: str, now: datetime) -> bool | None:
         """Regroup the next deployment; True when none was left (it succeeded), None when the
@@ -168,23 +147,10 @@ class RegroupingRepo:
 
     def fail(self, regrouping_id: int, holder: str, reason: str, now: datetime) -> None:
         """Record that ``holder``'s run failed for good."""
-        self.session.execute(
-            update(RegroupingRow)
-            .where(*self._mine(regrouping_id, holder))
-            .values(
-                status=RegroupingStatus.FAILED.value, error=reason, finished_at=now, runner=None
-            )
-        )
+        _RUNS.fail(self.session, regrouping_id, holder, reason, now)
 
     def _scope(self, row: RegroupingRow) -> list[ColumnElement[bool]]:
         terms = [DeploymentRow.project_id == row.project_id]
         if row.deployment_id is not None:
             terms.append(DeploymentRow.id == row.deployment_id)
         return terms
-
-    def _mine(self, regrouping_id: int, holder: str) -> tuple[ColumnElement[bool], ...]:
-        return (
-            RegroupingRow.id == regrouping_id,
-            RegroupingRow.status == RegroupingStatus.RUNNING.value,
-            RegroupingRow.runner == holder,
-        )

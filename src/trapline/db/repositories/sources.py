@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from trapline.db.leased_rows import LeasedRows
 from trapline.db.tables import PullSourceItemRow, PullSourceRow, PullSourceRunRow
 from trapline.db.types import affected
 from trapline.domain.sources import (
@@ -29,6 +30,10 @@ ITEM_OUTCOME = (
     "run_id",
 )  # fmt: skip
 _UPSERTS: dict[str, Any] = {}
+#: A source's run lease: the server running it, and when its lease runs out.
+_RUN_LEASE = LeasedRows(
+    PullSourceRow.id, PullSourceRow.lease_holder, PullSourceRow.lease_expires_at
+)
 
 
 def _outcome_upsert(dialect: str) -> Any:
@@ -169,7 +174,7 @@ class SourceRepo:
         """Sources to run now whose lease is free: enabled and due, or with a run that is
         queued, or still marked running although its lease ran out (its server died)."""
         queued = select(PullSourceRunRow.source_id).where(PullSourceRunRow.status.in_(OPEN_RUNS))
-        free = or_(PullSourceRow.lease_expires_at.is_(None), PullSourceRow.lease_expires_at < now)
+        free = _RUN_LEASE.free(now)
         wanted = or_(
             (PullSourceRow.enabled.is_(True)) & (PullSourceRow.next_run_at <= now),
             PullSourceRow.id.in_(queued),
@@ -185,36 +190,15 @@ class SourceRepo:
 
     def acquire(self, source_id: int, holder: str, until: datetime, now: datetime) -> bool:
         """Take the source's run lease; False while another live holder has it."""
-        taken = self.session.execute(
-            update(PullSourceRow)
-            .where(
-                PullSourceRow.id == source_id,
-                or_(
-                    PullSourceRow.lease_expires_at.is_(None),
-                    PullSourceRow.lease_expires_at < now,
-                    PullSourceRow.lease_holder == holder,
-                ),
-            )
-            .values(lease_holder=holder, lease_expires_at=until)
-        )
-        return affected(taken) == 1
+        return _RUN_LEASE.claim(self.session, source_id, holder, until, now)
 
     def renew(self, source_id: int, holder: str, until: datetime) -> bool:
         """Extend the lease this holder has; False when it has lost it."""
-        renewed = self.session.execute(
-            update(PullSourceRow)
-            .where(PullSourceRow.id == source_id, PullSourceRow.lease_holder == holder)
-            .values(lease_expires_at=until)
-        )
-        return affected(renewed) == 1
+        return _RUN_LEASE.renew(self.session, source_id, holder, until)
 
     def release(self, source_id: int, holder: str, next_run_at: datetime | None) -> None:
         """Hand the lease back and set when the schedule next asks for a run."""
-        self.session.execute(
-            update(PullSourceRow)
-            .where(PullSourceRow.id == source_id, PullSourceRow.lease_holder == holder)
-            .values(lease_holder=None, lease_expires_at=None, next_run_at=next_run_at)
-        )
+        _RUN_LEASE.release(self.session, source_id, holder, {"next_run_at": next_run_at})
 
     # Runs
 

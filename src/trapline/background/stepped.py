@@ -1,0 +1,134 @@
+"""Runs done step by step in the background, under a lease: what regrouping events and
+re-reading capture times are built on.
+
+A run is a row of its own table (``db/leased_rows.py``), claimed under a lease (the row names
+this server as its runner, renewed by a heartbeat) and advanced one step per transaction,
+each recording how far it got. A server that stops hands its run back at the next step; one
+whose runner went silent (or lost its lease) is taken over by the duty of any replica, which
+goes on from the last step. A kind of run says what its rows are and what one step does.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from trapline.background.lease import Leased, LeaseKeeper
+from trapline.background.runner import Runner
+from trapline.clock import Clock
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.errors import TraplineError
+
+log = logging.getLogger(__name__)
+
+
+class Runs(Protocol):
+    """The repository of a kind of run: its rows' claim, heartbeat, hand-back and failure."""
+
+    def claimable(self, stale: datetime, /) -> list[int]: ...
+    def claim(self, run_id: int, holder: str, now: datetime, stale: datetime, /) -> bool: ...
+    def heartbeat(self, run_id: int, holder: str, now: datetime, /) -> bool: ...
+    def release(self, run_id: int, holder: str, /) -> None: ...
+    def fail(self, run_id: int, holder: str, reason: str, now: datetime, /) -> None: ...
+
+
+class RunLease(Leased):
+    """A run's row: its runner and heartbeat."""
+
+    def __init__(self, runner: SteppedRunner, run_id: int) -> None:
+        self.runner = runner
+        self.run_id = run_id
+        self.name = f"{runner.what} {run_id}"
+        self.seconds = runner.stale_after.total_seconds()
+
+    def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
+        stale = now - self.runner.stale_after
+        return self.runner.runs(repos).claim(self.run_id, holder, now, stale)
+
+    def renew(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
+        return self.runner.runs(repos).heartbeat(self.run_id, holder, now)
+
+    def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
+        self.runner.runs(repos).release(self.run_id, holder)
+
+
+class SteppedRunner(ABC):
+    """Runs one kind of run on one thread of this process, step by step."""
+
+    #: What the logs call one run (``event regrouping``).
+    what: str
+    #: The name of the thread it runs on.
+    thread: str
+    #: A running run whose runner has been silent this long is taken over.
+    stale_after: timedelta
+
+    def __init__(self, db: Database, *, name: str, clock: Clock) -> None:
+        self.db = db
+        self.name = name
+        self.clock = clock
+        self.keeper = LeaseKeeper(db, holder=name, clock=clock)
+        self._runner: Runner[int] = Runner(self._run_logged, workers=1, name=self.thread)
+
+    @abstractmethod
+    def runs(self, repos: Repos) -> Runs:
+        """The repository of these runs."""
+
+    @abstractmethod
+    def step(self, run_id: int, now: datetime) -> bool | None:
+        """One step in a transaction of its own: True when the run is done, False when there
+        are more, None when the run is no longer this runner's."""
+
+    def submit(self, run_id: int) -> None:
+        """Do the run soon (once, however often asked)."""
+        self._runner.submit(run_id)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the runs submitted here have ended; False on timeout."""
+        return self._runner.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop: a run going on goes back to the queue at its next step."""
+        self._runner.close()
+
+    def resume(self) -> None:
+        """The duty: do runs waiting and those whose runner went silent."""
+        with self.db.read() as repos:
+            found = self.runs(repos).claimable(self.clock.now() - self.stale_after)
+        for run_id in found:
+            self.submit(run_id)
+
+    def run(self, run_id: int) -> bool:
+        """Claim the run and do it to its end here; False when it was not to claim."""
+        lease = RunLease(self, run_id)
+        if not self.keeper.acquire(lease):
+            return False
+        try:
+            with self.keeper.kept(lease) as lost:
+                while not lost.is_set():
+                    if self._runner.closing.is_set():
+                        self.keeper.release(lease)
+                        return True
+                    step = self.step(run_id, self.clock.now())
+                    if step is None or step:  # no longer ours, or done
+                        break
+        except TraplineError as exc:
+            log.warning("%s %s failed: %s", self.what, run_id, exc.detail)
+            self._fail(run_id, exc.detail)
+        return True
+
+    def _run_logged(self, run_id: int) -> None:
+        try:
+            self.run(run_id)
+        except Exception:
+            log.exception("%s %s failed", self.what, run_id)
+            self._fail(run_id, "internal error; see the server log")
+
+    def _fail(self, run_id: int, reason: str) -> None:
+        try:
+            with self.db.write() as repos:
+                self.runs(repos).fail(run_id, self.name, reason, self.clock.now())
+        except TraplineError as exc:
+            log.warning("could not record that %s %s failed: %s", self.what, run_id, exc.detail)

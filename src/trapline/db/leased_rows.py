@@ -1,0 +1,137 @@
+"""Rows one server process at a time works on, under a lease: the one claim, renewal, hand-back
+and failure of every table that has such rows.
+
+A leased row names its holder and a time, and comes in two kinds:
+
+- a *run* (an export, a regrouping of events, a re-reading of capture times) also has a status
+  (``queued``, ``running``, then finished), an ``attempts`` count, an ``error`` and a
+  ``finished_at``; its time is the runner's last heartbeat, and it is free to claim when
+  queued, or running under a runner silent since the cutoff the caller names;
+- a *lease* alone (a pull source's run lease) has only the holder and the time the lease runs
+  out; it is free when it has no holder's time, or one before the cutoff (now).
+
+A change only the holder may make names the holder, so a holder that lost its row (taken over
+after it went silent, canceled, deleted) changes nothing and learns so: False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from trapline.db.types import affected
+
+#: The statuses of a run this module sets or looks for (each kind of run has more).
+QUEUED, RUNNING, FAILED = "queued", "running", "failed"
+
+
+@dataclass(frozen=True)
+class LeasedRows:
+    """A table's leased rows: the columns that say who holds a row, and since or until when."""
+
+    #: The row's key.
+    key: Any
+    #: The holder's name (a server process's), None while nobody holds the row.
+    holder: Any
+    #: A run's last heartbeat, or when a lease alone runs out.
+    time: Any
+    #: A run's status (None: a lease alone).
+    status: Any = None
+    #: Counted up by every claim (None: claims are not counted).
+    attempts: Any = None
+    #: Whether the holder of a running row may claim it again (a renewal by claiming).
+    claimed_again: bool = True
+
+    @property
+    def table(self) -> Any:
+        """The mapped class the columns belong to."""
+        return self.key.class_
+
+    def free(self, cutoff: datetime) -> ColumnElement[bool]:
+        """Rows nobody holds: queued (no time, for a lease alone), or held by a holder
+        silent since ``cutoff``."""
+        waiting: ColumnElement[bool] = (
+            self.time.is_(None) if self.status is None else self.status == QUEUED
+        )
+        return or_(waiting, self.silent(cutoff))
+
+    def silent(self, cutoff: datetime) -> ColumnElement[bool]:
+        """Rows held by a holder silent since ``cutoff`` (a lease alone: run out by then)."""
+        expired: ColumnElement[bool] = self.time < cutoff
+        return expired if self.status is None else and_(self.status == RUNNING, expired)
+
+    def held_by(self, holder: str) -> tuple[ColumnElement[bool], ...]:
+        """Rows ``holder`` holds now."""
+        if self.status is None:
+            return (self.holder == holder,)
+        return (self.status == RUNNING, self.holder == holder)
+
+    def claimable(
+        self, session: Session, cutoff: datetime, *, limit: int | None = None
+    ) -> list[int]:
+        """The keys of free rows, oldest first."""
+        query = select(self.key).where(self.free(cutoff)).order_by(self.key)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(session.scalars(query))
+
+    def claim(
+        self,
+        session: Session,
+        row_id: int,
+        holder: str,
+        time: datetime,
+        cutoff: datetime,
+        *,
+        where: Iterable[ColumnElement[bool]] = (),
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Take a free row for ``holder`` (with ``where`` besides, and ``values`` set too);
+        False when another holds it or it is not there."""
+        free = self.free(cutoff)
+        if self.claimed_again:
+            free = or_(free, and_(*self.held_by(holder)))
+        changes: dict[str, Any] = {self.holder.key: holder, self.time.key: time}
+        if self.status is not None:
+            changes[self.status.key] = RUNNING
+        if self.attempts is not None:
+            changes[self.attempts.key] = self.attempts + 1
+        changes.update(values or {})
+        statement = update(self.table).where(self.key == row_id, free, *where)
+        return affected(session.execute(statement.values(changes))) == 1
+
+    def renew(self, session: Session, row_id: int, holder: str, time: datetime) -> bool:
+        """Set the time of a row ``holder`` holds (a heartbeat, a later expiry); False when
+        it holds it no longer."""
+        return self.change(session, row_id, holder, {self.time.key: time})
+
+    def release(
+        self, session: Session, row_id: int, holder: str, values: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Hand a row ``holder`` holds back (a run goes back to the queue), with ``values``."""
+        changes: dict[str, Any] = {self.holder.key: None}
+        if self.status is not None:
+            changes[self.status.key] = QUEUED
+        else:
+            changes[self.time.key] = None
+        return self.change(session, row_id, holder, {**changes, **(values or {})})
+
+    def fail(self, session: Session, row_id: int, holder: str, reason: str, now: datetime) -> bool:
+        """Record that ``holder``'s run of the row failed for good, and why."""
+        changes = {
+            self.status.key: FAILED,
+            "error": reason,
+            "finished_at": now,
+            self.holder.key: None,
+        }
+        return self.change(session, row_id, holder, changes)
+
+    def change(self, session: Session, row_id: int, holder: str, values: Mapping[str, Any]) -> bool:
+        """Set ``values`` on a row ``holder`` holds; False when it holds it no longer."""
+        statement = update(self.table).where(self.key == row_id, *self.held_by(holder))
+        return affected(session.execute(statement.values(dict(values)))) == 1

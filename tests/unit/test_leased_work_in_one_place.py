@@ -1,0 +1,84 @@
+"""Leased background work is written once (decision 031): who holds a leased row, and whether
+it is free, is judged in ``db/leased_rows.py`` only, and no background module repeats
+another's code (a new kind of run is declared on the primitives, not copied from a sibling).
+
+Read from the source: a copy that behaves the same passes every other test.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "trapline"
+#: Tables whose rows background work leases, and the columns that say who holds one.
+LEASED = {
+    "ExportRow": {"runner", "heartbeat_at"},
+    "RegroupingRow": {"runner", "heartbeat_at"},
+    "RereadRow": {"runner", "heartbeat_at"},
+    "PullSourceRow": {"lease_holder", "lease_expires_at"},
+}
+#: The longest run of identical lines two background modules may share.
+MOST_SHARED_LINES = 5
+
+
+def lease_conditions(path: Path) -> list[str]:
+    """SQL conditions on a leased row's holder or time in ``path`` (``Row.runner == x``,
+    ``Row.heartbeat_at < t``, ``Row.lease_expires_at.is_(None)``), as ``line: text``."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        operands: list[ast.expr] = []
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("is_", "is_not", "isnot")
+        ):
+            operands = [node.func.value]
+        for operand in operands:
+            if (
+                isinstance(operand, ast.Attribute)
+                and isinstance(operand.value, ast.Name)
+                and operand.attr in LEASED.get(operand.value.id, ())
+            ):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted((SRC / "db" / "repositories").glob("*.py")), ids=lambda p: p.name
+)
+def test_leased_rows_are_claimed_kept_and_released_in_one_place(path: Path) -> None:
+    found = lease_conditions(path)
+    assert not found, (
+        f"{path.name} judges who holds a leased row itself; use db/leased_rows.py: {found}"
+    )
+
+
+def test_the_check_sees_such_conditions(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("cond = (ExportRow.runner == holder) & RereadRow.heartbeat_at.is_(None)\n")
+    assert len(lease_conditions(sample)) == 2
+
+
+def _code_lines(path: Path) -> list[str]:
+    """The module's lines that do something: no blanks, comments or imports."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "from ", "import "))]
+
+
+def test_no_background_module_copies_another() -> None:
+    modules = {p.name: _code_lines(p) for p in sorted((SRC / "background").glob("*.py"))}
+    copies = []
+    for (a, lines_a), (b, lines_b) in itertools.combinations(modules.items(), 2):
+        matcher = SequenceMatcher(None, lines_a, lines_b, autojunk=False)
+        block = max(matcher.get_matching_blocks(), key=lambda m: m.size)
+        if block.size > MOST_SHARED_LINES:
+            copies.append(f"{a} and {b}: {lines_a[block.a : block.a + block.size]}")
+    assert not copies, "background modules repeat each other's code:\n" + "\n".join(copies)
