@@ -105,11 +105,17 @@ def review_queue(
 def image_counts(
     db: Database, caller: User, project_id: int, image_ids: Sequence[int]
 ) -> dict[int, ImageCounts]:
-    """Detections (of the current results, as the viewer shows them) and reviewed detections
-    of these images of a project, by image id; images no analysis completed on are left out."""
+    """Detections and reviewed detections of these images of a project, by image id, of the
+    project's counting pipeline: on a photo whose event is tracked, the detections its
+    occurrences hold (what every other count counts); on one not tracked (yet), the boxes
+    of its current results the viewer shows. Images no analysis completed on are left out."""
     with db.read() as repos:
-        project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.reviews.image_counts(project_id, image_ids)
+        scope = counting_scope(repos, caller, project_id)
+        shown = repos.reviews.image_counts(project_id, image_ids, scope.pipeline)
+        if scope.pipeline is None:
+            return shown
+        tracked = repos.counts.tracked_per_image(list(shown), scope.pipeline)
+        return shown | tracked
 
 
 def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, int]]:

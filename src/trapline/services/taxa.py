@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
+from trapline.db.repositories.tracking import label_events_due
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.domain.taxa import (
@@ -215,9 +216,12 @@ def map_label(
         if taxon_id is not None:
             taxon_of_project(repos, project_id, taxon_id, "taxon_id")
         kind = LabelKind.TAXON if taxon_id is not None else None
+        was_hidden = label in repos.taxa.hidden_labels(project_id)
         repos.taxa.set_mapping(
             project_id, label, LabelKind.NON_OBJECT if non_object else kind, taxon_id, caller.id
         )
+        if was_hidden != non_object:  # which detections take part changed: track again
+            label_events_due(repos.session, project_id, label)
         mapping = repos.taxa.resolver(project_id, [label]).mapping(label)
         _retaxon(repos, project_id, [(label, mapping.taxon_id)])
         return mapping
@@ -233,4 +237,4 @@ def refresh_taxa(repos: Repos, project_id: int) -> None:
 
 def _retaxon(repos: Repos, project_id: int, named: Sequence[tuple[str, int | None]]) -> None:
     for label, taxon_id in named:
-        repos.taxa.retaxon(project_id, label, taxon_id)
+        repos.occurrences.retaxon(project_id, label, taxon_id)

@@ -251,3 +251,64 @@ def test_a_job_no_worker_takes_does_not_freeze_counting(proto: Protocol) -> None
     # A worker that claims a task of it: the job no longer waits for one.
     proto.claim(job["id"], 1)
     assert _get(proto, f"/jobs/{job['id']}/")["waiting_for_worker"] is False
+
+
+def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> None:
+    """The grid, the project page, the deployment chart, the species view, the CSV and the
+    event-level Camtrap DP of one deployment: two pipelines, a box a person maps as no
+    object, a person's false detection."""
+    import csv
+    import zipfile
+
+    from tests.app.exports.conftest import Seeded
+    from trapline.domain.records import User
+    from trapline.services import reviews
+
+    _taxa(proto)
+    pond = _pond(proto)
+    boxes = _bird(species="1")
+    boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
+    boxes["Pond/frame-06.jpg"].append({"category": "1", "conf": 0.6, "bbox": [0.0, 0.0, 0.1, 0.1]})
+    import_md(proto, boxes, classes=CLASSES)
+    import_md(proto, _bird(shift=0.3), detector="md_v5b.0.0.pt")
+    _post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
+    track_all(proto)
+    counting = _get(proto, f"/projects/{proto.project_id}/counting")["pipeline"]
+    # A person calls the speck in frame 6 a false detection.
+    event = event_of(proto, pond)
+    speck = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 1)
+    box = detail_of(proto, speck["id"])["detections"][0]["annotation_id"]
+    _post(proto, f"/annotations/{box}/reviews", {"verdict": "false_detection"}, 201)
+    assert track_all(proto) == 1
+
+    with proto.platform.db.read() as repos:
+        me = repos.users.get(proto.account.id)
+    assert isinstance(me, User)
+    db, pid = proto.platform.db, proto.project_id
+    images = [i["id"] for i in _get(proto, f"/projects/{pid}/images/", limit=100)["results"]]
+    grid = sum(c.detections for c in reviews.image_counts(db, me, pid, images).values())
+    project_page = sum(n for _, n in reviews.occurrence_labels(db, me, pid))
+    chart = reviews.deployment_activity(db, me, pond)
+    species = _get(proto, f"/projects/{pid}/species")
+    seeded = Seeded(proto, pid, {"Pond": pond}, {}, {})
+    table = seeded.download(seeded.export(format="csv", pipeline=counting)["id"])
+    rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig"))))
+    package = seeded.download(seeded.export(format="camtrap-dp", observation_level="event")["id"])
+    observed = zipfile.ZipFile(io.BytesIO(package)).read("observations.csv").decode()
+    events = list(csv.DictReader(io.StringIO(observed)))
+
+    occurrences = {
+        "project page": project_page,
+        "deployment chart": sum(night[3] for night in chart),
+        "species view": sum(r["occurrences"] for r in species),
+        "CSV": len({r["occurrence_id"] for r in rows if r["occurrence_id"]}),
+        "Camtrap DP": sum(int(r["count"] or 0) for r in events if r["observationType"] == "animal"),
+    }
+    detections = {
+        "grid": grid,
+        "deployment chart": sum(night[2] for night in chart),
+        "species view": sum(r["detections"] for r in species),
+        "CSV": sum(1 for r in rows if r["occurrence_id"]),
+    }
+    assert occurrences == dict.fromkeys(occurrences, 1), occurrences
+    assert detections == dict.fromkeys(detections, 10), detections

@@ -9,7 +9,7 @@ changes it made, so no caller has to remember to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,17 @@ from sqlalchemy import ColumnElement, case, delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.nights import night_of
-from trapline.db.tables import ImageRow, OccurrenceRow, OccurrenceTallyRow, ProjectRow
+from trapline.db.tables import (
+    EventRow,
+    ImageEventRow,
+    ImageRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    OccurrenceTallyRow,
+    ProjectRow,
+    ReviewRow,
+)
+from trapline.domain.reviews import ImageCounts
 from trapline.domain.species import Scope
 
 #: Where a transaction keeps the events whose tallies are to be counted again.
@@ -158,6 +168,38 @@ class CountRepo:
             .group_by(t.night)
         )
         return {_night_key(self.session, day): (int(n), int(d or 0)) for day, n, d in rows}
+
+    def tracked_per_image(self, image_ids: Sequence[int], pipeline: str) -> dict[int, ImageCounts]:
+        """For those of these photos whose event is tracked up to date: the detections of
+        ``pipeline`` its occurrences hold on each, and how many of them a person reviewed
+        (photos with none are 0)."""
+        tracked = select(ImageEventRow.image_id).where(
+            ImageEventRow.image_id.in_(list(image_ids)),
+            ImageEventRow.event_id == EventRow.id,
+            EventRow.tracked_version >= EventRow.tracking_version,
+        )
+        found = {int(i): ImageCounts(0, 0) for i in self.session.scalars(tracked)}
+        if not found:
+            return {}
+        reviewed = select(ReviewRow.id).where(
+            ReviewRow.annotation_id == OccurrenceDetectionRow.annotation_id
+        )
+        rows = self.session.execute(
+            select(
+                OccurrenceDetectionRow.image_id,
+                func.count(),
+                func.sum(case((reviewed.exists(), 1), else_=0)),
+            )
+            .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
+            .where(
+                OccurrenceDetectionRow.image_id.in_(list(found)),
+                OccurrenceRow.pipeline == pipeline,
+            )
+            .group_by(OccurrenceDetectionRow.image_id)
+        )
+        for image_id, n, k in rows:
+            found[int(image_id)] = ImageCounts(int(n), int(k or 0))
+        return found
 
     def images_per_night(
         self, project_id: int, deployment_id: int, since: datetime | None

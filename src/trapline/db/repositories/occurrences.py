@@ -157,6 +157,19 @@ class OccurrenceRepo:
             )
         )
 
+    def retaxon(self, project_id: int, label: str, taxon_id: int | None) -> None:
+        """Occurrences determined by ``label`` (not by an identification) name ``taxon_id``
+        now (a label mapping changed); their events are counted again."""
+        where = (
+            OccurrenceRow.project_id == project_id,
+            OccurrenceRow.label == label,
+            OccurrenceRow.identified_by.is_(None),
+            OccurrenceRow.taxon_id.is_distinct_from(taxon_id),
+        )
+        events = self.session.scalars(select(OccurrenceRow.event_id).where(*where).distinct())
+        untallied(self.session, [int(e) for e in events])
+        self.session.execute(update(OccurrenceRow).where(*where).values(taxon_id=taxon_id))
+
     def of_annotation(self, annotation_id: int) -> int | None:
         """The occurrence a detection is in, if any."""
         found = self.session.scalar(

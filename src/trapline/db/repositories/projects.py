@@ -7,6 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.installation import installation_uuid
 from trapline.db.repositories.tracking import project_events_due
 from trapline.db.tables import (
     JobRow,
@@ -67,6 +68,10 @@ class ProjectRepo:
         self.session.add(MembershipRow(project_id=row.id, user_id=owner_id, role=Role.OWNER))
         self.session.flush()
         return to_project(row)
+
+    def installation(self) -> str:
+        """This installation's UUID (``installation.py``)."""
+        return installation_uuid(self.session)
 
     def get(self, project_id: int) -> Project | None:
         """The project with this id."""

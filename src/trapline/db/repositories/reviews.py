@@ -137,9 +137,12 @@ class ReviewRepo:
             query = query.where(box.analysis_id.in_(current_analyses(project_id)))
         return [QueueItem(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
 
-    def image_counts(self, project_id: int, image_ids: Sequence[int]) -> dict[int, ImageCounts]:
-        """Per image, in one query: the boxes of its current results the viewer shows (those
-        not under their pipeline's default threshold) and how many of them were reviewed.
+    def image_counts(
+        self, project_id: int, image_ids: Sequence[int], pipeline: str | None
+    ) -> dict[int, ImageCounts]:
+        """Per image, in one query: the boxes of its current results of ``pipeline`` (None:
+        of every pipeline) the viewer shows (those not under their pipeline's default
+        threshold) and how many of them were reviewed.
 
         Only current results count (``current.py``); images with none are left out.
         """
@@ -161,6 +164,9 @@ class ReviewRepo:
             confidence.is_(None),
             confidence >= PipelineRow.default_threshold,
         )
+        if pipeline is not None:
+            named = func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source)
+            shown = and_(shown, named == pipeline)
         query = (
             select(
                 AnalysisRow.image_id,

@@ -9,13 +9,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.counts import CountRepo, untallied
+from trapline.db.repositories.counts import CountRepo
 from trapline.db.repositories.occurrences import BIGINT_MAX, chunks
 from trapline.db.tables import (
     AlgorithmRow,
     CategoryMapRow,
     LabelMappingRow,
-    OccurrenceRow,
     ProjectTaxaListRow,
     TaxaListRow,
     TaxonNameRow,
@@ -329,23 +328,6 @@ class TaxaRepo:
             if label
             for m in [resolver.mapping(label)]
         ]
-
-    def retaxon(self, project_id: int, label: str, taxon_id: int | None) -> list[int]:
-        """Occurrences determined by ``label`` (not by an identification) name ``taxon_id``
-        now; the events whose tallies must be counted again (those where any changed)."""
-        where = (
-            OccurrenceRow.project_id == project_id,
-            OccurrenceRow.label == label,
-            OccurrenceRow.identified_by.is_(None),
-            OccurrenceRow.taxon_id.is_distinct_from(taxon_id),
-        )
-        events = [
-            int(e)
-            for e in self.session.scalars(select(OccurrenceRow.event_id).where(*where).distinct())
-        ]
-        self.session.execute(update(OccurrenceRow).where(*where).values(taxon_id=taxon_id))
-        untallied(self.session, events)
-        return events
 
 
 def _batches(generations: list[list[TaxonEntry]]) -> Iterator[list[TaxonEntry]]:

@@ -76,6 +76,15 @@ _MARK_PHOTOS = (
 )
 
 
+def label_events_due(session: Session, project_id: int, label: str) -> None:
+    """The events of the project's photos with a result labelled ``label`` are due (whether
+    that label names no object changed, so which detections take part did)."""
+    photos = select(AnnotationRow.image_id).where(
+        AnnotationRow.project_id == project_id, AnnotationRow.label == label
+    )
+    events_due(session, photos)
+
+
 def project_events_due(session: Session, project_id: int) -> None:
     """Every event of the project is due (which of its results are current changed)."""
     session.execute(

@@ -1,0 +1,140 @@
+"""Counting on real photos (``tests/data/photos``): two frames of an AMI light trap's night,
+``moth-blobs`` run through the job queue, two people's identifications and a split, then the
+same pipeline run again with ``reprocess``: the same occurrences, identifications and Darwin
+Core ``occurrenceID``s."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from tests.app.events.scenes import API, detail_of, event_of, occurrences_of, track_all
+from tests.app.exports.conftest import Seeded
+from tests.app.protocol.conftest import Protocol
+from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.conftest import Account, upload
+from trapline.pipelines.base import SourceImage
+from trapline.pipelines.moth_blobs import MothBlobsPipeline
+
+PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos" / "light-trap"
+TAXA = "scientific_name,rank,parent\nLepidoptera,order,\nNoctuidae,family,Lepidoptera\n"
+
+
+def _post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def _run(proto: Protocol, pipeline: MothBlobsPipeline, *, reprocess: bool) -> None:
+    """``moth-blobs`` over the project's photos, as a worker runs it: tasks claimed, each photo
+    processed by the pipeline itself, its results posted."""
+    job = proto.job_that_runs(pipeline="moth-blobs", params={"reprocess": reprocess})["id"]
+    tasks = proto.claim(job, 10)
+    names = {
+        i["id"]: i["filename"]
+        for i in proto.client.get(
+            f"{API}/projects/{proto.project_id}/images/", headers=proto.headers
+        ).json()["results"]
+    }
+    items = []
+    for task in tasks:
+        with Image.open(PHOTOS / names[int(task["image_id"])]) as photo:
+            source = SourceImage(str(task["image_id"]), photo.convert("RGB"))
+            (result,) = pipeline.process([source])
+        body = result.model_dump(mode="json")
+        items.append({"reply_subject": task["reply_subject"], "result": body})
+    assert {a["status"] for a in proto.post(job, *items)} == {"saved"}
+    proto.wait(job, {"succeeded"})
+
+
+def _dwca_ids(proto: Protocol, deployment: int) -> set[str]:
+    seeded = Seeded(proto, proto.project_id, {"Sheet": deployment}, {}, {})
+    done = seeded.export(format="dwca")
+    assert done["status"] == "succeeded", done
+    archive = zipfile.ZipFile(io.BytesIO(seeded.download(done["id"])))
+    rows = csv.DictReader(io.StringIO(archive.read("occurrence.txt").decode()), delimiter="\t")
+    return {r["occurrenceID"] for r in rows}
+
+
+def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
+    proto: Protocol, make_account: Callable[..., Account]
+) -> None:
+    made = _post(proto, "/projects", {"name": "AMI night", "kind": "light_trap"}, 201)
+    night = proto.in_project(made["id"])
+    assert made["event_rule"] == "night"
+    taxa = night.client.post(
+        f"{API}/projects/{made['id']}/taxa",
+        files={"file": ("taxa.csv", io.BytesIO(TAXA.encode()), "text/csv")},
+        headers=night.headers,
+    )
+    assert taxa.status_code == 200, taxa.text
+    sheet = _post(
+        night,
+        f"/projects/{made['id']}/deployments",
+        {"name": "Sheet", "time_zone": "UTC", "latitude": 45.5, "longitude": -73.6},
+        201,
+    )["id"]
+    files = [(p.name, p.read_bytes()) for p in sorted(PHOTOS.glob("*.jpg"))]
+    assert upload(night.client, night.account, made["id"], *files, deployment_id=str(sheet))
+    pipeline = MothBlobsPipeline()
+    body = {
+        "processing_service_name": "in-process",
+        "pipelines": [pipeline.config.model_dump(mode="json")],
+    }
+    _post(night, f"/projects/{made['id']}/pipelines/", body, 201)
+    _run(night, pipeline, reprocess=False)
+    assert track_all(night) == 1
+    event = event_of(night, sheet)  # a light trap's frames of one night: one event
+    first = occurrences_of(night, event)
+    assert len(first) >= 5
+    twice = [o for o in first if o["detection_count"] == 2]
+    assert twice, "no insect sat still on both frames"
+
+    # Two people identify; a reviewer splits one insect's two sightings apart.
+    taxon = {
+        t["scientific_name"]: t["id"]
+        for q in ("noc", "lep")
+        for t in night.client.get(
+            f"{API}/projects/{made['id']}/taxa/search", params={"q": q}, headers=night.headers
+        ).json()
+    }
+    _post(
+        night,
+        f"/occurrences/{first[0]['id']}/identifications",
+        {"taxon_id": taxon["Noctuidae"]},
+        201,
+    )
+    ann = make_account("ann")
+    night.add_member(ann, "member")
+    other = next(o for o in first if o["id"] != first[0]["id"] and o["id"] != twice[0]["id"])
+    _post(
+        night.as_(ann),
+        f"/occurrences/{other['id']}/identifications",
+        {"taxon_id": taxon["Lepidoptera"]},
+        201,
+    )
+    boxes = [d["annotation_id"] for d in detail_of(night, twice[0]["id"])["detections"]]
+    split = _post(night, f"/occurrences/{twice[0]['id']}/split", {"detection_ids": boxes[1:]})
+    before = {o["id"]: o["determination"]["label"] for o in occurrences_of(night, event)}
+    ids_before = _dwca_ids(night, sheet)
+
+    _run(night, pipeline, reprocess=True)
+    assert track_all(night) == 1
+    after = {o["id"]: o["determination"]["label"] for o in occurrences_of(night, event)}
+    assert after == before
+    assert after[first[0]["id"]] == "Noctuidae"
+    assert after[other["id"]] == "Lepidoptera"
+    assert split["new"]["id"] in after
+    unplaced = night.client.get(
+        f"{API}/projects/{made['id']}/identifications/unplaced", headers=night.headers
+    ).json()
+    assert unplaced["count"] == 0
+    ids_after = _dwca_ids(night, sheet)
+    assert len(ids_before & ids_after) >= 0.95 * len(ids_before)
