@@ -4,7 +4,9 @@ beats the detector's category; a project's kind sets its event rule."""
 
 from __future__ import annotations
 
+import csv
 import io
+import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
+from tests.app.exports.conftest import Seeded
 from tests.app.protocol.conftest import Protocol
 from tests.app.protocol.conftest import proto as proto  # the fixture, shared
 from tests.conftest import Account
@@ -176,6 +179,15 @@ def test_two_pipelines_are_never_added_up(proto: Protocol) -> None:
     assert heron["pipeline"] == counting["pipeline"]
     other = next(p["pipeline"] for p in counting["pipelines"] if p["pipeline"] != heron["pipeline"])
     assert _species(proto, pipeline=other) == [("Ardea cinerea", 1, 10)]
+    # The Darwin Core archive publishes it once, as the machine's observation.
+    seeded = Seeded(proto, proto.project_id, {"Pond": pond}, {}, {})
+    archive = zipfile.ZipFile(io.BytesIO(seeded.download(seeded.export(format="dwca")["id"])))
+    rows = list(
+        csv.DictReader(io.StringIO(archive.read("occurrence.txt").decode()), delimiter="\t")
+    )
+    assert [(r["scientificName"], r["basisOfRecord"]) for r in rows] == [
+        ("Ardea cinerea", "MachineObservation")
+    ]
     # The project names the other one: every count follows.
     answer = proto.client.patch(
         f"{API}/projects/{proto.project_id}",
@@ -257,10 +269,6 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     """The grid, the project page, the deployment chart, the species view, the CSV and the
     event-level Camtrap DP of one deployment: two pipelines, a box a person maps as no
     object, a person's false detection."""
-    import csv
-    import zipfile
-
-    from tests.app.exports.conftest import Seeded
     from trapline.domain.records import User
     from trapline.services import reviews
 
