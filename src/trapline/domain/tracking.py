@@ -16,6 +16,14 @@ caller names another: 1.5, fitted on hand-labelled scenes by leaving one scene o
 folding its wings, 1.3, and a moth that turned a quarter, 0.94 with a tight box beside it). A
 still insect costs close to 0 (same box, same look); two different insects side by side cost
 1.5 and more once the descriptor looks past the sheet they share.
+
+Photos of a few hundred boxes have every pair costed in one matrix and assigned at once.
+Past that, memory and time follow the pairs that could be linked (``tracking_links``): two
+boxes that do not overlap cost at least 1 plus their distance term, so they are only costed
+when that leaves them under the threshold (their centres sorted along x, the pairs outside
+reach never formed), a few later boxes at a time, and the assignment is made over each
+connected group of possible links apart. At most ``MAX_BOXES`` boxes of a photo take part:
+the others are left out of every occurrence and counted (``Tracks.left_out``).
 """
 
 from __future__ import annotations
@@ -26,10 +34,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trapline.domain.tracking_links import (
+    DENSE_PAIRS,
+    Boxes,
+    assign,
+    assign_dense,
+    dense_costs,
+    possible_links,
+)
+
 #: The highest cost at which two detections are taken for one individual.
 COST_THRESHOLD = 1.5
-#: Costs above this are never chosen; an assignment to one is no link.
-_NO_LINK = 1e6
+#: Boxes of one photo that take part in tracking: the first ones in the order given (a
+#: detector lists its surest first). A light-trap sheet on its busiest night holds a few
+#: hundred insects; a photo past this (a detector gone wrong: two of 8,000 boxes took a
+#: server from 812 MiB to 6.2 GB) has the rest left out, counted in ``Tracks.left_out``. At
+#: this many, linking two photos of lookalikes (every pair within reach a possible link, the
+#: worst case) adds well under 200 MB (``tests/unit/test_tracking_bounds.py``).
+MAX_BOXES = 1_000
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,15 @@ class Frame:
         return math.hypot(self.width, self.height) or 1.0
 
 
+class Tracks(list[list[tuple[int, float | None]]]):
+    """The occurrences of an event's photos (each a chain of detections, as ``track`` says),
+    and the sightings left out of them: by photo, how many were past ``MAX_BOXES``."""
+
+    def __init__(self, left_out: dict[int, int] | None = None) -> None:
+        super().__init__()
+        self.left_out: dict[int, int] = left_out or {}
+
+
 def overlap(a: Sighting, b: Sighting) -> float:
     """Intersection over union of two boxes."""
     width = min(a.x2, b.x2) - max(a.x1, b.x1)
@@ -89,10 +120,10 @@ def size_ratio(a: Sighting, b: Sighting) -> float:
 def similarity(a: Sighting, b: Sighting) -> float:
     """Cosine similarity of two appearance vectors, clipped to [0, 1]; the pipeline's features
     when both have them, else the crops' descriptors, else 0 (nothing says they look alike)."""
-    pair = (a.features, b.features)
-    if pair[0] is None or pair[1] is None or len(pair[0]) != len(pair[1]):
-        pair = (a.descriptor, b.descriptor)
-    first, second = pair
+    pair_ = (a.features, b.features)
+    if pair_[0] is None or pair_[1] is None or len(pair_[0]) != len(pair_[1]):
+        pair_ = (a.descriptor, b.descriptor)
+    first, second = pair_
     if first is None or second is None or len(first) != len(second):
         return 0.0
     u, v = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
@@ -113,106 +144,60 @@ def cost(a: Sighting, b: Sighting, diagonal: float) -> float:
 
 def costs(earlier: Frame, later: Frame) -> np.ndarray:
     """``cost`` of every pair of the two photos' sightings (rows: the earlier photo's), all at
-    once: the same four terms over arrays."""
-    a, b = _boxes(earlier.sightings), _boxes(later.sightings)
-    width = np.clip(
-        np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
-    )
-    height = np.clip(
-        np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None
-    )
-    inter = width * height
-    area_a = (np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None))[:, None]
-    area_b = (np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None))[None, :]
-    union = area_a + area_b - inter
-    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    larger = np.maximum(area_a, area_b)
-    ratio = np.divide(np.minimum(area_a, area_b), larger, out=np.ones_like(inter), where=larger > 0)
-    centres_a = (a[:, :2] + a[:, 2:]) / 2
-    centres_b = (b[:, :2] + b[:, 2:]) / 2
-    distance = np.hypot(*(centres_b[None, :, :] - centres_a[:, None, :]).transpose(2, 0, 1))
-    diagonal = max(earlier.diagonal, later.diagonal)
-    alike = _similarities(earlier.sightings, later.sightings)
-    total: np.ndarray = (1 - iou) + (1 - ratio) + np.minimum(distance / diagonal, 1.0) + (1 - alike)
-    return total
-
-
-def _boxes(sightings: Sequence[Sighting]) -> np.ndarray:
-    return np.array([(s.x1, s.y1, s.x2, s.y2) for s in sightings], dtype=float).reshape(-1, 4)
-
-
-def _similarities(earlier: Sequence[Sighting], later: Sequence[Sighting]) -> np.ndarray:
-    """``similarity`` of every pair: by the pipeline's features where both have them (of one
-    length), else by descriptors, else 0."""
-    found = np.zeros((len(earlier), len(later)))
-    done = np.zeros_like(found, dtype=bool)
-    for kind in ("features", "descriptor"):
-        left, right = _unit(earlier, kind), _unit(later, kind)
-        for length in set(left) & set(right):
-            rows, a = left[length]
-            columns, b = right[length]
-            block = np.ix_(rows, columns)
-            fresh = ~done[block]
-            found[block] = np.where(fresh, np.clip(a @ b.T, 0.0, 1.0), found[block])
-            done[block] = True
-    return found
-
-
-def _unit(sightings: Sequence[Sighting], kind: str) -> dict[int, tuple[list[int], np.ndarray]]:
-    """The sightings' vectors of one kind, scaled to unit length (zero vectors stay zero),
-    grouped by length: (their positions, the vectors)."""
-    groups: dict[int, tuple[list[int], list[tuple[float, ...]]]] = {}
-    for n, s in enumerate(sightings):
-        vector = getattr(s, kind)
-        if vector is not None:
-            positions, vectors = groups.setdefault(len(vector), ([], []))
-            positions.append(n)
-            vectors.append(vector)
-    out = {}
-    for length, (positions, vectors) in groups.items():
-        matrix = np.asarray(vectors, dtype=float)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        out[length] = (
-            positions,
-            np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0),
-        )
-    return out
+    once: the same four terms over arrays. For small photos and checks: it holds every pair."""
+    return dense_costs(_boxes(earlier), _boxes(later), max(earlier.diagonal, later.diagonal))
 
 
 def pair(
     earlier: Frame, later: Frame, threshold: float = COST_THRESHOLD
 ) -> list[tuple[int, int, float]]:
     """The links between two consecutive photos: (earlier id, later id, cost), each detection
-    in at most one, chosen to minimise the total cost."""
+    in at most one, chosen to minimise the total cost (the most links first, as pairs over the
+    threshold are priced out of the assignment)."""
     if not earlier.sightings or not later.sightings:
         return []
-    # Imported here: SciPy's optimiser takes a good part of a second to import, which every
-    # server start would pay for a duty that may never run.
-    from scipy.optimize import linear_sum_assignment
-
-    found = costs(earlier, later)
-    # Pairs over the threshold may not be linked: priced out of the assignment, so that a
-    # cheap link is never given up for a total that counts a forbidden one.
-    priced = np.where(found <= threshold, found, _NO_LINK)
-    rows, columns = linear_sum_assignment(priced)
+    a, b = _boxes(earlier), _boxes(later)
+    diagonal = max(earlier.diagonal, later.diagonal)
+    ids, later_ids = [s.id for s in earlier.sightings], [s.id for s in later.sightings]
+    if len(a) * len(b) <= DENSE_PAIRS:  # a few hundred boxes: every pair, in one matrix
+        matrix = dense_costs(a, b, diagonal)
+        return [
+            (ids[r], later_ids[c], float(matrix[r, c])) for r, c in assign_dense(matrix, threshold)
+        ]
+    rows, columns, found = possible_links(a, b, diagonal, threshold)
     return [
-        (earlier.sightings[r].id, later.sightings[c].id, float(found[r, c]))
-        for r, c in zip(rows, columns, strict=True)
-        if found[r, c] <= threshold
+        (ids[r], later_ids[c], float(found[k]))
+        for r, c, k in assign(rows, columns, found, len(a), len(b))
     ]
 
 
+def _boxes(frame: Frame) -> Boxes:
+    s = frame.sightings
+    return Boxes(
+        np.array([(x.x1, x.y1, x.x2, x.y2) for x in s], dtype=float).reshape(-1, 4),
+        [x.features for x in s],
+        [x.descriptor for x in s],
+    )
+
+
 def track(
-    frames: Sequence[Frame], threshold: float = COST_THRESHOLD
-) -> list[list[tuple[int, float | None]]]:
+    frames: Sequence[Frame], threshold: float = COST_THRESHOLD, *, max_boxes: int = MAX_BOXES
+) -> Tracks:
     """The occurrences of an event's photos (in capture order): each a list of (detection id,
-    the cost of its link to the one before, None for the first), in photo order; every
-    sighting is in exactly one."""
+    the cost of its link to the one before, None for the first), in photo order. Every
+    sighting of the first ``max_boxes`` of each photo is in exactly one; the others in none,
+    counted by photo in ``left_out``."""
     chain_of: dict[int, list[tuple[int, float | None]]] = {}
-    chains: list[list[tuple[int, float | None]]] = []
-    for index, frame in enumerate(frames):
-        links = pair(frames[index - 1], frame, threshold) if index else []
-        linked = {later: (earlier, cost) for earlier, later, cost in links}
+    chains = Tracks()
+    taking_part = []
+    for frame in frames:
+        if len(frame.sightings) > max_boxes:
+            chains.left_out[frame.image_id] = len(frame.sightings) - max_boxes
+            frame = Frame(frame.image_id, frame.width, frame.height, frame.sightings[:max_boxes])
+        taking_part.append(frame)
+    for index, frame in enumerate(taking_part):
+        links = pair(taking_part[index - 1], frame, threshold) if index else []
+        linked = {later: (earlier, cost_) for earlier, later, cost_ in links}
         for sighting in frame.sightings:
             link = linked.get(sighting.id)
             if link is None:
