@@ -118,6 +118,13 @@ def image_counts(
         return shown | tracked
 
 
+def result_labels(db: Database, caller: User, project_id: int) -> list[str]:
+    """The labels the models gave most often in a project's current results."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.reviews.result_labels(project_id, TOP_LABELS)
+
+
 def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, int]]:
     """The labels of the most tracked detections in a project (of its counting pipeline)."""
     with db.read() as repos:

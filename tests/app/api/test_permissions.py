@@ -499,6 +499,8 @@ ENDPOINTS = [
     ),
     Endpoint("GET", "/projects/{project}/species", 200, "viewer"),
     Endpoint("GET", "/projects/{project}/identification-queue", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/identifications/unplaced", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/counting", 200, "viewer"),
     Endpoint("GET", "/occurrences/{occurrence}/identifications", 200, "viewer"),
     Endpoint(
         "POST",

@@ -9,7 +9,7 @@ from trapline.http.params import Id
 from trapline.schemas.counts import CountingOut
 from trapline.services import counting
 
-router = APIRouter(tags=["species"])
+router = APIRouter(tags=["taxa"])
 
 
 @router.get("/projects/{project_id}/counting")

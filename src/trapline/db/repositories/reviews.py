@@ -190,3 +190,20 @@ class ReviewRepo:
             int(image_id): ImageCounts(int(detections), int(reviewed))
             for image_id, detections, reviewed in self.session.execute(query)
         }
+
+    def result_labels(self, project_id: int, limit: int) -> list[str]:
+        """The labels models gave most often in a project's current results (what the grid's
+        label filter offers: it filters by them)."""
+        rows = self.session.execute(
+            select(AnnotationRow.label, func.count())
+            .where(
+                AnnotationRow.project_id == project_id,
+                AnnotationRow.analysis_id.in_(current_analyses(project_id)),
+                AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
+                AnnotationRow.label.is_not(None),
+            )
+            .group_by(AnnotationRow.label)
+            .order_by(func.count().desc(), AnnotationRow.label)
+            .limit(limit)
+        )
+        return [str(label) for label, _ in rows]
