@@ -143,7 +143,8 @@ def update_source(
 
 def _origin(fields: dict[str, Any]) -> tuple[object, ...]:
     """Where a source's requests go: kind, and scheme, host (an S3 bucket) and port of its URL
-    and of its endpoint. Stored credentials follow none of these changing."""
+    and of its endpoint, and an S3 source's region (it names AWS's host, and what requests
+    are signed for). Stored credentials follow none of these changing."""
     where: list[object] = [str(fields["kind"])]
     for url in (fields["url"], fields["endpoint_url"] or ""):
         try:
@@ -151,6 +152,10 @@ def _origin(fields: dict[str, Any]) -> tuple[object, ...]:
             where += [parts.scheme.lower(), (parts.hostname or "").lower(), parts.port]
         except ValueError:  # malformed (refused by the checks after): compared as written
             where += [url]
+    if where[0] == "s3":
+        from trapline.sources.s3 import bucket_of
+
+        where.append(bucket_of(fields["url"])[2])  # InvalidInput names what is wrong
     return tuple(where)
 
 

@@ -1,7 +1,8 @@
 """``s3``: objects of an S3 or S3-compatible (MinIO) bucket under a prefix.
 
-The source's URL is ``s3://bucket/prefix`` (``?region=eu-west-1`` when not us-east-1); an
-``endpoint_url`` points at MinIO or another S3-compatible service. Listing is
+The source's URL is ``s3://bucket/prefix`` (``?region=eu-west-1`` when not us-east-1: the
+region names AWS's host, ``bucket.s3.<region>.amazonaws.com``, so it must be one of AWS's
+region names); an ``endpoint_url`` points at MinIO or another S3-compatible service. Listing is
 ``ListObjectsV2`` page by page, each page starting after the last key of the one before
 (``StartAfter``), so a listing of any size is never held whole. Requests are signed with
 Signature V4 (botocore's signer, the ``s3`` extra) and sent through the outbound guard like
@@ -10,6 +11,7 @@ every other request the server makes, so an endpoint is resolved, checked and pi
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -27,6 +29,8 @@ PAGE_KEYS = 1000
 #: take ~1.5 MB. The page is parsed as it arrives, each object dropped once read.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_REGION = "us-east-1"
+#: What an AWS region's name looks like: ``eu-west-1``, ``us-gov-west-1``, ``cn-north-1``.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
 
 
 def bucket_of(url: str) -> tuple[str, str, str]:
@@ -40,8 +44,14 @@ def bucket_of(url: str) -> tuple[str, str, str]:
     prefix = parts.path.lstrip("/")
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    region = parse_qs(parts.query).get("region", [DEFAULT_REGION])[0]
-    return parts.netloc, prefix, region
+    regions = parse_qs(parts.query, keep_blank_values=True).get("region", [DEFAULT_REGION])
+    if len(regions) != 1 or not _REGION.fullmatch(regions[0]):
+        got = ", ".join(repr(region[:60]) for region in regions)
+        raise InvalidInput(
+            f"region must be one AWS region's name, such as eu-west-1, us-gov-west-1 or "
+            f"cn-north-1 (got {got}): s3://bucket/prefix?region=eu-west-1"
+        )
+    return parts.netloc, prefix, regions[0]
 
 
 def _signer() -> Any:
