@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.export_reads import ExportScope
-from trapline.domain.exports import Batch, OccurrenceFacts, OccurrenceReads
+from trapline.db.repositories.occurrences import chunks
+from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
+from trapline.domain.exports import Batch, ImageFacts, OccurrenceFacts, OccurrenceReads
 from trapline.domain.taxa import Taxon
 
 #: Images read per batch: memory stays flat whatever the project's size.
@@ -53,11 +58,7 @@ def read_batches(
                 new = sorted(set(events) - events_read)
                 events_read.update(new)
                 by_event = export_reads.occurrences_of(new)
-            linked = (
-                export_reads.occurrences_by_id(list(occurrence_of.values()))
-                if reads.of_detections and occurrence_of
-                else {}
-            )
+            linked = _linked(repos, reads, list(occurrence_of.values()))
             shown, best = export_reads.occurrences_shown(image_ids) if reads.shown else ({}, {})
             named = [o for found in (*by_event.values(), *shown.values()) for o in found]
             named += linked.values()
@@ -72,9 +73,10 @@ def read_batches(
             }
             taxa = _taxa(repos, {t for t in wanted if t is not None} - taxa_read)
             taxa_read.update(taxa)
+            frames = _frames(repos.session, images) if reads.frames else {}
         yield Batch(
             images, analyses, annotations, failures, reviews, events, occurrence_of, by_event,
-            linked, shown, taxa, identified, best, label_taxa,
+            linked, shown, taxa, identified, best, label_taxa, frames,
         )  # fmt: skip
         after_id = image_ids[-1]
 
@@ -86,3 +88,49 @@ def _taxa(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
     found = repos.taxa.by_ids(taxon_ids)
     above = {a for t in found.values() for a in t.lineage} - set(found)
     return found | (repos.taxa.by_ids(above) if above else {})
+
+
+def _linked(repos: Repos, reads: OccurrenceReads, ids: list[int]) -> dict[int, OccurrenceFacts]:
+    """The occurrences of a batch's detections the format reads (``ids``), by id: all of them
+    (``of_detections``), or those a person determined (``determined``): the models determine
+    most, and a format that writes only a person's word need not read the others."""
+    if not ids or not (reads.of_detections or reads.determined):
+        return {}
+    if not reads.of_detections:
+        person = OccurrenceRow.determined_by == "person"
+        ids = [
+            found
+            for chunk in chunks(sorted(set(ids)))
+            for found in repos.session.scalars(
+                select(OccurrenceRow.id).where(OccurrenceRow.id.in_(chunk), person)
+            )
+        ]
+    return repos.export_reads.occurrences_by_id(ids) if ids else {}
+
+
+def _frames(session: Session, images: Sequence[ImageFacts]) -> dict[int, tuple[int, int]]:
+    """Each image's frame in its event (from 0, in the order the event's photos are grouped:
+    by wall clock, then id) and the event's photos, by image; all of the event's photos
+    count, those the export leaves out too."""
+    events = sorted({i.event_id for i in images if i.event_id is not None})
+    if not events:
+        return {}
+    link, image = ImageEventRow, ImageRow
+    ordered = (
+        select(
+            link.image_id,
+            func.row_number().over(
+                partition_by=link.event_id, order_by=(image.captured_sort, image.id)
+            ),
+            func.count().over(partition_by=link.event_id),
+        )
+        .join(image, image.id == link.image_id)
+        .where(link.event_id.in_(events))
+        .subquery()
+    )
+    wanted = {i.id for i in images}
+    return {
+        image_id: (frame - 1, count)
+        for image_id, frame, count in session.execute(select(ordered))
+        if image_id in wanted
+    }

@@ -40,14 +40,16 @@ class ExportFormat(StrEnum):
         )
 
     def reads(self, filters: ExportFilters) -> OccurrenceReads:
-        """What an export in this format reads of occurrences besides images and results."""
+        """What an export in this format reads of occurrences besides images and results:
+        the formats with a row per detection write a person's determination of each
+        detection's occurrence; Camtrap DP counts each event's occurrences too, unless it is
+        of the event level only."""
         if self.per_occurrence:
             return OccurrenceReads(shown=True)
         if self is ExportFormat.CAMTRAP_DP:
-            if filters.observation_level == "event":
-                return OccurrenceReads(by_event=True)
-            return OccurrenceReads(of_detections=True)
-        return OccurrenceReads()
+            media = filters.observation_level != "event"
+            return OccurrenceReads(by_event=True, of_detections=media)
+        return OccurrenceReads(determined=True, frames=self is ExportFormat.COCO)
 
     @property
     def content_type(self) -> str:
@@ -70,10 +72,16 @@ class OccurrenceReads:
     by_event: bool = False
     #: The occurrences the batch's detections are in, by id.
     of_detections: bool = False
+    #: Of those, the ones a person determined (the formats with a row per detection write
+    #: the person's word on each of its detections).
+    determined: bool = False
     #: The occurrences whose best detection is in the batch's images, by image, with those
     #: detections: each occurrence once, with its best photo, and never more than the
     #: batch's detections.
     shown: bool = False
+    #: Each image's place in its event (frame and the event's photos): COCO Camera Traps'
+    #: sequences.
+    frames: bool = False
 
 
 class ExportStatus(StrEnum):
@@ -222,6 +230,8 @@ class ImageFacts(NamedTuple):
     captured_at: datetime | None
     captured_offset_minutes: int | None
     event_id: int | None = None
+    #: The UTC offset the file itself gave (None: read in the deployment's time zone).
+    file_offset_minutes: int | None = None
 
 
 class EventFacts(NamedTuple):
@@ -365,7 +375,8 @@ class Batch(NamedTuple):
     #: The occurrences of the batch's events not read before (``OccurrenceReads.by_event``),
     #: by event.
     occurrences: dict[int, list[OccurrenceFacts]]
-    #: The occurrences of the batch's detections (``OccurrenceReads.of_detections``), by id.
+    #: The occurrences of the batch's detections (``OccurrenceReads.of_detections``; with
+    #: ``determined``, those a person determined), by id.
     linked: dict[int, OccurrenceFacts]
     #: The occurrences whose best detection is in the batch (``OccurrenceReads.shown``), by
     #: the image it is in.
@@ -379,3 +390,6 @@ class Batch(NamedTuple):
     #: The taxon each of the best detections' labels names (None: none), the labels of
     #: earlier batches too.
     label_taxa: dict[str, int | None]
+    #: Each image's frame in its event (from 0, in time order) and the event's photos
+    #: (``OccurrenceReads.frames``), by image.
+    frames: dict[int, tuple[int, int]] = {}  # one shared empty dict, never changed

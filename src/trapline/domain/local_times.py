@@ -8,7 +8,7 @@ image without a deployment). A time the file gave an offset for keeps that offse
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -62,6 +62,37 @@ def capture_offset(local: datetime | None, file_offset: int | None, zone: str) -
     if local is None or file_offset is not None:
         return file_offset
     return offset_minutes(local, zone)
+
+
+def unclear_in_zone(local: datetime, zone: str) -> bool:
+    """Whether a clock change of ``zone`` skips or repeats the wall-clock time ``local``
+    (naive): such a time is no instant, or two (it is read with ``fold=0``)."""
+    key = (zone, local.toordinal())
+    near = _CHANGES_NEAR.get(key)
+    if near is None:
+        if len(_CHANGES_NEAR) >= _MAX_DAYS:
+            _CHANGES_NEAR.clear()
+        near = _CHANGES_NEAR[key] = _changes_near(zone, local.date())
+    if not near:
+        return False
+    tz = _zone(zone)
+    return local.replace(tzinfo=tz).utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset()
+
+
+#: Whether a clock change is on or next to a day, by zone and day (``toordinal``): most photos'
+#: days have none, and a look-up here is all they cost (a tenth of working it out each time).
+_CHANGES_NEAR: dict[tuple[str, int], bool] = {}
+_MAX_DAYS = 100_000
+
+
+def _changes_near(zone: str, day: date) -> bool:
+    """Whether ``zone``'s offset on the noon before ``day`` differs from the noon after."""
+    try:
+        tz = _zone(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    before = datetime.combine(day - timedelta(days=1), time(12), tz).utcoffset()
+    return before != datetime.combine(day + timedelta(days=1), time(12), tz).utcoffset()
 
 
 class RereadStatus(StrEnum):

@@ -8,15 +8,12 @@ no equivalent for and what each holds.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, BinaryIO
 
 from trapline.domain.exports import BestDetectionFacts, ExportFormat, OccurrenceFacts
-from trapline.exports.base import json_bytes
-from trapline.exports.csv import cell
+from trapline.exports.base import CsvFile, json_bytes
 from trapline.exports.occurrences import OccurrenceWriter, crop_path, photo_path
 from trapline.exports.reader import ExportContext, ImageResult
 
@@ -31,12 +28,13 @@ COLUMNS = (
     "best_detection_url", "best_detection_bbox", "best_detection_width",
     "best_detection_height", "best_detection_capture_url",
 )  # fmt: skip
-#: Columns of people's words, made safe for spreadsheets in the CSV.
-_TEXT = frozenset({
-    "event_name", "deployment_name", "project_name", "determination_name",
-    "best_machine_prediction_name", "best_machine_prediction_algorithm", "verified_by",
-    "agreed_with_algorithm", "agreed_with_user",
-})  # fmt: skip
+#: The columns of numbers, written as they are in the CSV; every other cell is text, escaped
+#: (``cells.py``).
+NUMBERS = (
+    "id", "event_id", "deployment_id", "project_id", "determination_id", "determination_score",
+    "best_machine_prediction_score", "participant_count", "detections_count",
+    "best_detection_width", "best_detection_height",
+)  # fmt: skip
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -108,28 +106,20 @@ class OccurrencesCsvWriter(AntennaRows):
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-        self._table = csv.writer(self._text)
-        self._table.writerow(COLUMNS)
-        self._rows: list[list[str]] = []
+        self._table = CsvFile(out, COLUMNS, numbers=NUMBERS)
 
     def occurrence(self, o: OccurrenceFacts, result: ImageResult) -> bool:
         row = ["" if v is None else str(v) for v in self.record(o, result)]
-        for i in _TEXT_AT:
-            row[i] = cell(row[i])
         for i in _TIMES_AT:
             row[i] = row[i].replace("T", " ", 1)
-        self._rows.append(row)
+        self._table.add(row)
         return True
 
     def flush(self) -> None:
-        self._table.writerows(self._rows)
-        self._rows.clear()
+        self._table.flush()
 
     def finish(self) -> None:
         self.flush()
-        self._text.flush()
-        self._text.detach()
 
 
 class OccurrencesJsonWriter(AntennaRows):
@@ -162,9 +152,7 @@ class OccurrencesJsonWriter(AntennaRows):
         self.out.write(b"]\n")
 
 
-#: Where the columns of people's words and of times are (made safe for spreadsheets, and
-#: written with a space, in the CSV).
-_TEXT_AT = tuple(COLUMNS.index(c) for c in sorted(_TEXT))
+#: Where the columns of times are (written with a space in the CSV).
 _TIMES_AT = (
     COLUMNS.index("first_appearance_timestamp"),
     COLUMNS.index("last_appearance_timestamp"),

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -16,6 +16,7 @@ from typing import IO, Any, BinaryIO, ClassVar
 from pydantic_core import to_json
 
 from trapline.domain.exports import ExportCounts, ExportFormat, ImageFacts
+from trapline.exports.cells import Cells
 from trapline.exports.reader import ExportContext, ImageResult, ImageState
 
 #: Folder name of images without a deployment, in file paths.
@@ -117,7 +118,9 @@ def json_bytes(value: Any) -> bytes:
 
 
 class CsvFile:
-    """A CSV file written a batch of rows at a time, as UTF-8, to a binary file.
+    """A CSV file written a batch of rows at a time, as UTF-8, to a binary file, its header
+    first; every text cell escaped by the one rule of ``cells.py`` (``numbers`` names the
+    columns written as they are).
 
     Rows come out exactly as ``csv.writer`` (its default, excel dialect) writes them. A row
     with no comma, quote or line break in its fields needs no quoting, so it is joined with
@@ -125,18 +128,30 @@ class CsvFile:
     export); the rare row that needs quoting goes through ``csv.writer``.
     """
 
-    def __init__(self, out: IO[bytes], *, bom: bool = False) -> None:
+    def __init__(
+        self,
+        out: IO[bytes],
+        columns: Sequence[str],
+        *,
+        numbers: Collection[str] = (),
+        bom: bool = False,
+    ) -> None:
         self.out = out
+        self._cells = Cells(columns, numbers=numbers)
         #: Lines added since the last ``flush``, without their line endings.
         self._lines: list[str] = []
         self._quoted = io.StringIO()
         self._quoting = csv.writer(self._quoted)
         if bom:  # so spreadsheets read the file as UTF-8
             out.write(codecs.BOM_UTF8)
+        self.add(columns)
 
     def add(self, row: Sequence[str]) -> None:
-        """Add a row of text fields (written at the next ``flush``)."""
+        """Add a row of fields, in the order of the columns (written at the next ``flush``)."""
         line = ",".join(row)
+        safe = self._cells.safe(row, line)
+        if safe is not None:
+            row, line = safe, ",".join(safe)
         # csv.writer quotes a field with a comma, a quote or a line break, and a lone empty one.
         special = '"' in line or "\n" in line or "\r" in line
         if special or line.count(",") != len(row) - 1 or not line:

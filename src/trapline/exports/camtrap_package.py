@@ -1,18 +1,19 @@
 """What a Camtrap DP package says besides its media and observations: ``deployments.csv``
-and ``datapackage.json`` with the package's coverage in space, time and taxa."""
+and ``datapackage.json`` with the package's coverage in space, time and taxa, its licences
+and the people the project names."""
 
 from __future__ import annotations
 
-import csv
-import io
+import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import IO, Any
 
 from trapline import __version__
-from trapline.domain.records import Deployment
+from trapline.domain.records import Contact, Deployment
 from trapline.domain.taxa import Rank
-from trapline.exports.base import iso
-from trapline.exports.csv import cell
+from trapline.exports.base import CsvFile, iso
+from trapline.exports.eml import LICENCES
 from trapline.exports.reader import ExportContext
 from trapline.exports.taxonomy import HIGHER_RANKS, TaxonTerms
 
@@ -29,6 +30,18 @@ DEPLOYMENT_FIELDS = (
     "detectionDistance", "timestampIssues", "baitUse", "featureType", "habitat",
     "deploymentGroups", "deploymentTags", "deploymentComments",
 )  # fmt: skip
+#: The deployment columns of numbers, written as they are (``cells.py``).
+DEPLOYMENT_NUMBERS = (
+    "latitude", "longitude", "coordinateUncertainty", "cameraDelay", "cameraHeight",
+    "cameraDepth", "cameraTilt", "cameraHeading", "detectionDistance",
+)  # fmt: skip
+#: Camtrap DP's contributor roles, by the role a project's contact has (it has no creator).
+CONTRIBUTOR_ROLES = {
+    "contact": "contact", "principalInvestigator": "principalInvestigator",
+    "rightsHolder": "rightsHolder", "publisher": "publisher", "creator": "contributor",
+}  # fmt: skip
+#: A licence ``name`` the Data Package standard takes (an Open Definition or SPDX id).
+_LICENCE_ID = re.compile(r"[-a-zA-Z0-9._]+")
 #: The ranks Camtrap DP's ``taxonRank`` takes (a taxon at another is written without one).
 TAXON_RANKS = frozenset({*HIGHER_RANKS, Rank.SPECIES, Rank.SUBSPECIES})
 
@@ -68,24 +81,26 @@ def category_entry(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     return taxon
 
 
-def write_deployments(target: IO[bytes], used: list[Deployment], spans: Spans) -> None:
+def write_deployments(
+    target: IO[bytes], used: list[Deployment], spans: Spans, unclear: Collection[int] = ()
+) -> None:
     """``deployments.csv``: the deployments with media in the package, each spanning its
-    media at least."""
-    text = io.TextIOWrapper(target, encoding="utf-8", newline="")
-    table = csv.writer(text)
-    table.writerow(DEPLOYMENT_FIELDS)
+    media at least; ``timestampIssues`` true for those in ``unclear`` (a photo's local time
+    that a clock change skips or repeats), else left empty (not known)."""
+    table = CsvFile(target, DEPLOYMENT_FIELDS, numbers=DEPLOYMENT_NUMBERS)
     for d in used:
         first, last = spans[d.id]
         start = _wall(d.started_at, first) if d.started_at else first
         end = _wall(d.ended_at, last) if d.ended_at else last
-        table.writerow(
-            [str(d.id), str(d.id), cell(d.name), number(d.latitude), number(d.longitude), "",
+        table.add(
+            [str(d.id), str(d.id), d.name, number(d.latitude), number(d.longitude), "",
              iso(min(start, first)), iso(max(end, last))]
-            + [""] * 15
-            + [cell(d.description.replace("\n", " "))]
+            + [""] * 9
+            + ["true" if d.id in unclear else ""]
+            + [""] * 5
+            + [d.description.replace("\n", " ")]
         )  # fmt: skip
-    text.flush()
-    text.detach()
+    table.flush()
 
 
 def descriptor(
@@ -122,7 +137,8 @@ def descriptor(
         "created": iso(when),
         "title": project.name,
         "description": project.description or f"Camera trap data of {project.name}",
-        "contributors": [{"title": project.name, "role": "contributor"}],
+        "contributors": contributors(context),
+        **licences(context),
         "sources": [{"title": "trapline", "version": __version__}],
         "project": {
             "id": str(project.id),
@@ -131,7 +147,7 @@ def descriptor(
             "samplingDesign": "opportunistic",
             "captureMethod": ["activityDetection", "timeLapse"],
             "individualAnimals": False,
-            "observationLevel": ["event" if by_event else "media"],
+            "observationLevel": ["event"] if by_event else ["media", "event"],
         },
         "spatial": _bbox_polygon(lats, lons),
         "temporal": {
@@ -140,6 +156,59 @@ def descriptor(
         },
         "taxonomic": [taxa[k] for k in sorted(taxa)],
     }
+
+
+def contributors(context: ExportContext) -> list[dict[str, str]]:
+    """The project's contacts as the package's contributors (each role as Camtrap DP names
+    it); without any, the project itself, noted as a problem."""
+    project = context.project
+    if not project.contacts:
+        context.problem(
+            "the project names no contacts: datapackage.json names the project as its "
+            "contributor; add people to the project and export again"
+        )
+        return [{"title": project.name, "role": "contributor"}]
+    return [_contributor(c) for c in project.contacts]
+
+
+def _contributor(contact: Contact) -> dict[str, str]:
+    entry = {"title": contact.name}
+    if contact.email:
+        entry["email"] = contact.email
+    if contact.organisation:
+        entry["organization"] = contact.organisation
+    entry["role"] = CONTRIBUTOR_ROLES.get(contact.role, "contributor")
+    return entry
+
+
+def licences(context: ExportContext) -> dict[str, Any]:
+    """``licenses``: the project's licence for the data and for the media (the photos are the
+    project's too); none when the project names none, or names it neither by an id (such as
+    ``CC-BY-4.0``) nor by a URL, each noted as a problem."""
+    given = context.project.licence.strip()
+    if not given:
+        context.problem(
+            "the project names no licence: datapackage.json has none (GBIF takes CC0-1.0, "
+            "CC-BY-4.0 or CC-BY-NC-4.0); set one and export again"
+        )
+        return {}
+    entry = _licence(given)
+    if entry is None:
+        context.problem(
+            f"the project's licence ({given}) is neither an id such as CC-BY-4.0 nor a URL: "
+            "datapackage.json names none; set one and export again"
+        )
+        return {}
+    return {"licenses": [{**entry, "scope": "data"}, {**entry, "scope": "media"}]}
+
+
+def _licence(given: str) -> dict[str, str] | None:
+    if given.startswith(("http://", "https://")):
+        return {"path": given}
+    if not _LICENCE_ID.fullmatch(given):
+        return None
+    known = LICENCES.get(given.lower())
+    return {"name": given, "path": known[0], "title": known[1]} if known else {"name": given}
 
 
 def number(value: float | None) -> str:

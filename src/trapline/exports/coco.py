@@ -1,5 +1,7 @@
-"""COCO: images, annotations with pixel boxes and scores, categories; for training and
-evaluation tools (pycocotools)."""
+"""COCO in its COCO Camera Traps form: images (with their location, time and place in their
+event's sequence), annotations with pixel boxes and scores, categories; for training and
+evaluation tools (pycocotools) and MegaDetector's own (which check it with
+``integrity_check_json_db``)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import IO, Any, BinaryIO
 
 from trapline import __version__
 from trapline.domain.exports import ExportFormat
-from trapline.exports.base import ExportWriter, capture_iso, iso, json_bytes
+from trapline.exports.base import NO_DEPLOYMENT, ExportWriter, capture_iso, iso, json_bytes
 from trapline.exports.megadetector import UNNAMED_CATEGORY
 from trapline.exports.reader import Detection, ExportContext, ImageResult
 
@@ -46,17 +48,23 @@ class CocoWriter(ExportWriter):
         for result in batch:
             self.tally.seen(result)
             image = result.image
+            key = str(image.id)  # COCO Camera Traps' ids are text
             entry: dict[str, Any] = {
-                "id": image.id,
+                "id": key,
                 "file_name": self.relative_path(image),
                 "width": image.width,
                 "height": image.height,
+                "location": str(image.deployment_id or NO_DEPLOYMENT),
             }
             if image.captured_at is not None:
-                entry["date_captured"] = capture_iso(image)
+                entry["datetime"] = entry["date_captured"] = capture_iso(image)
+            if result.event is not None:
+                entry["seq_id"] = str(result.event.id)
+                if result.frame is not None:
+                    entry["frame_num"], entry["seq_num_frames"] = result.frame
             images.append(json_bytes(entry))
             annotations += [
-                json_bytes(self._annotation(d, image.id)) for d in result.detections if d.box
+                json_bytes(self._annotation(d, key)) for d in result.detections if d.box
             ]
         self._add(self.out, images, first=self._first_image)
         self._add(self._annotations, annotations, first=self._first_annotation)
@@ -65,15 +73,17 @@ class CocoWriter(ExportWriter):
         self.tally.detections += len(annotations)
         self.tally.rows += len(annotations)
 
-    def _annotation(self, d: Detection, image_id: int) -> dict[str, Any]:
-        """A detection with a box (COCO has no place for image-level labels)."""
+    def _annotation(self, d: Detection, image_id: str) -> dict[str, Any]:
+        """A detection with a box (COCO has no place for image-level labels); its category is
+        the taxon a person determined its occurrence as, else its label."""
         assert d.box is not None
-        name = d.label or d.category or UNNAMED_CATEGORY
+        said = d.determined
+        name = said.taxon if said else d.label or d.category or UNNAMED_CATEGORY
         category = self.categories.setdefault(name, len(self.categories) + 1)
         x1, y1, x2, y2 = d.box
         w, h = x2 - x1, y2 - y1
         annotation: dict[str, Any] = {
-            "id": self._next_id,
+            "id": str(self._next_id),
             "image_id": image_id,
             "category_id": category,
             "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],

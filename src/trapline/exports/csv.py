@@ -15,18 +15,15 @@ COLUMNS = (
     "image_width", "image_height", "status", "detection_id", "x_min", "y_min", "x_max", "y_max",
     "label", "label_confidence", "detection_confidence", "category", "classification_method",
     "pipeline", "pipeline_version", "detector", "classifier", "reviewer", "reviewed_at",
-    "event_id", "occurrence_id",
+    "event_id", "occurrence_id", "determined_by", "identified_taxon",
 )  # fmt: skip
-
-#: First characters that make a spreadsheet read a cell as a formula.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(text: str | None) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets a quote before it."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(_FORMULA) else text
+#: The columns of numbers, written as they are; every other cell is text, escaped
+#: (``cells.py``).
+NUMBERS = (
+    "image_id", "deployment_id", "image_width", "image_height", "x_min", "y_min", "x_max",
+    "y_max", "label_confidence", "detection_confidence", "pipeline_version", "event_id",
+    "occurrence_id",
+)  # fmt: skip
 
 
 def number(value: float | None) -> str:
@@ -52,8 +49,7 @@ class CsvWriter(ExportWriter):
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self._file = CsvFile(out, bom=True)
-        self._file.add(COLUMNS)
+        self._file = CsvFile(out, COLUMNS, numbers=NUMBERS, bom=True)
 
     def write(self, batch: Iterable[ImageResult]) -> None:
         for row in self._rows(batch):
@@ -70,11 +66,16 @@ class CsvWriter(ExportWriter):
             if result.detections:
                 head = self._image(result, "detection")
                 for d in result.detections:
-                    yield head + self._detection(d) + [event, str(d.occurrence_id or "")]
+                    said = d.determined
+                    yield [
+                        *head, *self._detection(d), event, str(d.occurrence_id or ""),
+                        said.person if said else "", said.taxon if said else "",
+                    ]  # fmt: skip
                 tally.detections += len(result.detections)
                 tally.rows += len(result.detections)
             elif include_empty:
-                yield self._image(result, _EMPTY[result.state]) + _NO_DETECTION + [event, ""]
+                image = self._image(result, _EMPTY[result.state])
+                yield [*image, *_NO_DETECTION, event, *_NO_OCCURRENCE]
                 tally.rows += 1
 
     def close(self) -> None:
@@ -85,8 +86,8 @@ class CsvWriter(ExportWriter):
         image = result.image
         deployment = self.context.deployments.get(image.deployment_id or 0)
         return [
-            str(image.id), cell(image.filename), image.sha256,
-            str(image.deployment_id or ""), cell(deployment.name if deployment else ""),
+            str(image.id), image.filename, image.sha256,
+            str(image.deployment_id or ""), deployment.name if deployment else "",
             capture_iso(image), str(image.width), str(image.height), status,
         ]  # fmt: skip
 
@@ -96,12 +97,11 @@ class CsvWriter(ExportWriter):
         human, pipeline = d.human, d.pipeline
         return [
             d.key, number(box[0]), number(box[1]), number(box[2]), number(box[3]),
-            cell(d.label), number(d.label_confidence), number(d.confidence), cell(d.category),
+            d.label or "", number(d.label_confidence), number(d.confidence), d.category or "",
             "human" if human else "machine",
-            cell(pipeline.slug) if pipeline else "", str(pipeline.version) if pipeline else "",
-            cell(d.detector.key) if d.detector else "",
-            cell(d.classifier.key) if d.classifier else "",
-            cell(human.reviewer) if human else "", iso(human.reviewed_at) if human else "",
+            pipeline.slug if pipeline else "", str(pipeline.version) if pipeline else "",
+            d.detector.key if d.detector else "", d.classifier.key if d.classifier else "",
+            human.reviewer if human else "", iso(human.reviewed_at) if human else "",
         ]  # fmt: skip
 
 
@@ -112,6 +112,8 @@ _EMPTY = {
     ImageState.UNPROCESSED: "unprocessed",
 }
 #: The detection columns of an image without detections (all but the image's nine and the
-#: event and occurrence at the end).
-_NO_DETECTION = [""] * (len(COLUMNS) - 11)
+#: event, occurrence and determination at the end).
+_NO_DETECTION = [""] * (len(COLUMNS) - 13)
+#: The occurrence and determination columns of an image without detections.
+_NO_OCCURRENCE = ("", "", "")
 _NO_BOX = (None, None, None, None)

@@ -20,6 +20,7 @@ from trapline.domain.exports import ExportFormat, OccurrenceFacts
 from trapline.domain.records import Deployment
 from trapline.exports.base import capture_iso, iso
 from trapline.exports.camtrap_dp import COMPRESS_LEVEL
+from trapline.exports.cells import Cells
 from trapline.exports.eml import Coverage, eml_document, licence_url
 from trapline.exports.occurrences import (
     OccurrenceWriter,
@@ -50,6 +51,8 @@ CORE_TERMS = (*(DWC + t for t in (
 MEDIA_TERMS = tuple(
     DC + t for t in ("type", "format", "identifier", "references", "title", "created", "license")
 )
+#: The core's columns of numbers, written as they are (``cells.py``).
+CORE_NUMBERS = tuple(DWC + t for t in ("individualCount", "decimalLatitude", "decimalLongitude"))
 #: identificationVerificationStatus, by how the occurrence was determined.
 VERIFIED, DISPUTED, UNVERIFIED = "verified by a person", "disputed", "unverified (machine)"
 #: What separates fields and rows; neither may be inside a value.
@@ -64,7 +67,7 @@ class DwcaWriter(OccurrenceWriter):
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        self._core = TabTable(CORE_TERMS)
+        self._core = TabTable(CORE_TERMS, CORE_NUMBERS)
         self._media = TabTable(("coreid", *MEDIA_TERMS))
         self._licence = licence_url(context.project.licence)
         #: Deployments with occurrences written, with their columns (locationID, locality,
@@ -234,16 +237,23 @@ def meta_xml() -> bytes:
 
 class TabTable:
     """A tab-separated table in a temporary file, its header written: tabs and line breaks
-    inside values become spaces (the archive's text format has no quoting)."""
+    inside values become spaces (the archive's text format has no quoting), and every text
+    cell is escaped by the one rule of ``cells.py`` (``numbers``: the terms written as they
+    are)."""
 
-    def __init__(self, terms: tuple[str, ...]) -> None:
+    def __init__(self, terms: tuple[str, ...], numbers: tuple[str, ...] = ()) -> None:
         self.file: IO[bytes] = tempfile.TemporaryFile(prefix="trapline-dwca-")  # noqa: SIM115
+        self._cells = Cells(terms, numbers=numbers, separator="\t")
         self._lines = ["\t".join(t.rsplit("/", 1)[-1] for t in terms)]
 
     def add(self, values: list[str]) -> None:
         line = "\t".join(values)
         if line.count("\t") != len(values) - 1 or "\n" in line or "\r" in line:
-            line = "\t".join(v.translate(_UNSAFE) for v in values)  # the rare unsafe value
+            values = [v.translate(_UNSAFE) for v in values]  # the rare unsafe value
+            line = "\t".join(values)
+        safe = self._cells.safe(values, line)
+        if safe is not None:
+            line = "\t".join(safe)
         self._lines.append(line)
 
     def flush(self) -> None:

@@ -93,8 +93,11 @@ class MegaDetectorWriter(ExportWriter):
         # A detector's verdict on its own box is its category, not a classification.
         own_verdict = d.classifier is not None and d.classifier == d.detector
         ranked = () if own_verdict else ranked_of(d)  # best first
-        human = d.human.label if d.human is not None else None
-        if human:  # a person's label comes first, for sure
+        # A person's word comes first, for sure: their determination of the detection's
+        # occurrence, else their label of the detection itself.
+        said = d.determined
+        human = said.taxon if said else d.human.label if d.human is not None else None
+        if human:
             ranked = (Ranked(human, 1.0), *(r for r in ranked if r.label != human))
         if ranked:
             pairs = self._classifications(ranked)

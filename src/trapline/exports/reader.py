@@ -1,7 +1,8 @@
 """What an export writes, read a batch of images at a time: each image with its results.
 
 Every format takes the same ``ImageResult`` stream, so filters, the choice of label and
-confidence, and human labels (``review.py``) are decided here once.
+confidence, and people's words (a review of a detection: ``review.py``; a person's
+determination of its occurrence: ``determination.py``) are decided here once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
@@ -32,10 +32,15 @@ from trapline.domain.exports import (
     OccurrenceFacts,
     PipelineFacts,
 )
-from trapline.domain.records import Deployment, Project
 from trapline.domain.reviews import Review
-from trapline.domain.taxa import Taxon
+from trapline.exports.context import ExportContext
+from trapline.exports.determination import Determined, determined
 from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label
+
+__all__ = [
+    "Detection", "Determinations", "Determined", "ExportContext", "ImageResult", "ImageState",
+    "Ranked", "prefetched", "ranked", "results",
+]  # fmt: skip
 
 #: What a lookup of nothing answers (one shared empty list, never changed).
 _NONE: list[Any] = []
@@ -43,8 +48,6 @@ _NONE: list[Any] = []
 _IMAGE_ID = attrgetter("image_id")
 #: A ``Ranked``'s score (never None where sorted).
 _SCORE = itemgetter(1)
-#: Keys of a category map entry that mark it as a taxon.
-_TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
 
 
 class ImageState(StrEnum):
@@ -92,6 +95,8 @@ class Detection(NamedTuple):
     review_id: int | None = None
     #: The occurrence tracking put the detection in, if any.
     occurrence_id: int | None = None
+    #: A person's determination of that occurrence, when a person made it.
+    determined: Determined | None = None
 
     @property
     def key(self) -> str:
@@ -133,62 +138,9 @@ class ImageResult(NamedTuple):
     determinations: Determinations = _NO_DETERMINATIONS
     #: The occurrences whose best detection is in this image (``OccurrenceReads.shown``).
     shown: list[OccurrenceFacts] = _NONE
-
-
-@dataclass
-class ExportContext:
-    """What every writer needs besides the rows: the project and the names results use."""
-
-    project: Project
-    filters: ExportFilters
-    deployments: dict[int, Deployment]
-    algorithms: dict[int, AlgorithmFacts]
-    pipelines: dict[int, PipelineFacts]
-    created_at: datetime
-    #: The server's public address (``TRAPLINE_PUBLIC_URL``) links to media start with; None
-    #: when none is set.
-    base_url: str | None = None
-    #: The taxa the occurrences read so far name, and their ancestors, by id.
-    taxa: dict[int, Taxon] = field(default_factory=dict)
-    #: Problems met while writing (an image the format cannot hold...); the first few kept.
-    problems: list[str] = field(default_factory=list)
-    problem_count: int = 0
-    #: Category-map entries by algorithm and label, made when first asked for (a species
-    #: classifier's map has thousands of labels).
-    _entries: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
-
-    def problem(self, message: str) -> None:
-        """Note a problem; the export keeps the first 100."""
-        self.problem_count += 1
-        if len(self.problems) < 100:
-            self.problems.append(message)
-
-    def taxon(self, algorithm: AlgorithmFacts | None, label: str) -> dict[str, Any] | None:
-        """The category-map entry of ``label`` when it describes a taxon."""
-        if algorithm is None or not algorithm.data:
-            return None
-        entries = self._entries.get(algorithm.id)
-        if entries is None:
-            entries = self._entries[algorithm.id] = _entries_by_label(algorithm)
-        entry = entries.get(label)
-        if entry is None or not any(k in entry for k in _TAXON_KEYS):
-            return None
-        return entry
-
-
-def _entries_by_label(algorithm: AlgorithmFacts) -> dict[str, dict[str, Any]]:
-    """An algorithm's category-map entries by label (an entry without one is its index's
-    label's); the first entry of a label counts."""
-    found: dict[str, dict[str, Any]] = {}
-    for n, item in enumerate(algorithm.data):
-        if not isinstance(item, dict):
-            continue
-        if "label" in item:
-            if isinstance(item["label"], str):  # a label of another type names nothing
-                found.setdefault(item["label"], item)
-        elif n < len(algorithm.labels):
-            found.setdefault(algorithm.labels[n], item)
-    return found
+    #: The image's place in its event: its frame (from 0, in time order) and the event's
+    #: photos (``OccurrenceReads.frames``).
+    frame: tuple[int, int] | None = None
 
 
 def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
@@ -235,9 +187,10 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
     reviews = batch_reviews(batch.reviews)
     failures, drawn = batch.failures, reviews.drawn
     link, events, occurrences = batch.occurrence_of, batch.events, batch.occurrences
-    shown = batch.shown
+    shown, frames = batch.shown, batch.frames
     if batch.taxa:
         context.taxa.update(batch.taxa)
+    said = determined(batch.linked, batch.identified, context.taxa) if batch.identified else {}
     known = (
         Determinations(batch.linked, batch.identified, batch.best, batch.label_taxa)
         if batch.linked or batch.identified or batch.best
@@ -252,7 +205,7 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
             state = ImageState.FAILED
         else:
             state = ImageState.UNPROCESSED
-        detections = _detections(done, annotations.take(image.id), reviews, context)
+        detections = _detections(done, annotations.take(image.id), reviews, context, link, said)
         if drawn and image.id in drawn:
             detections += [_drawn(r) for r in drawn[image.id]]
             if state is ImageState.UNPROCESSED:
@@ -264,11 +217,6 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
                 or next((a.error for a in found if a.error), None)
                 or "analysis failed"
             )
-        if link:
-            detections = [
-                d._replace(occurrence_id=link[d.annotation_id]) if d.annotation_id in link else d
-                for d in detections
-            ]
         event = events.get(image.event_id) if image.event_id is not None else None
         yield ImageResult(
             image,
@@ -279,6 +227,7 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
             occurrences.get(event.id, _NONE) if event is not None else _NONE,
             known,
             shown.get(image.id, _NONE) if shown else _NONE,
+            frames.get(image.id) if frames else None,
         )
 
 
@@ -287,8 +236,11 @@ def _detections(
     notes: list[AnnotationFacts],
     reviews: BatchReviews,
     context: ExportContext,
+    link: dict[int, int],
+    said: dict[int, Determined],
 ) -> list[Detection]:
-    """The detections of an image's completed analyses (``notes``: the image's annotations)."""
+    """The detections of an image's completed analyses (``notes``: the image's annotations),
+    each with its occurrence (``link``) and a person's determination of that (``said``)."""
     if not done or not notes:
         return []
     children: dict[int, list[AnnotationFacts]] = {}
@@ -303,9 +255,13 @@ def _detections(
         for top in notes:
             if top.parent_id is not None or top.analysis_id != analysis.id:
                 continue
+            occurrence = link.get(top.id) if link else None
+            word = said.get(occurrence) if said and occurrence is not None else None
             made = _detection(
                 top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans
             )
+            if made is not None and occurrence is not None:
+                made = made._replace(occurrence_id=occurrence, determined=word)
             if made is not None and (not narrow or _kept(made, filters)):
                 found.append(made)
     return found
@@ -354,9 +310,12 @@ def _drawn(review: Review) -> Detection:
 
 
 def _kept(d: Detection, filters: ExportFilters) -> bool:
-    if filters.reviewed_only and d.human is None:
+    """Whether the filters on results keep a detection: a person's word on it (a review) or
+    on its occurrence (a determination) keeps it whatever its score."""
+    person = d.human is not None or d.determined is not None
+    if filters.reviewed_only and not person:
         return False
-    if filters.min_confidence is not None and d.human is None:
+    if filters.min_confidence is not None and not person:
         return d.confidence is not None and d.confidence >= filters.min_confidence
     return True
 

@@ -30,7 +30,7 @@ def test_coco_loads_with_pycocotools_and_round_trips(seeded: Seeded, tmp_path: P
     path = tmp_path / "export.json"
     path.write_bytes(seeded.download(done["id"]))
     coco = COCO(str(path))
-    assert sorted(coco.getImgIds()) == sorted(seeded.images)
+    assert sorted(coco.getImgIds()) == sorted(str(i) for i in seeded.images)
     names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
     got = []
     for a in coco.loadAnns(coco.getAnnIds()):
@@ -38,9 +38,9 @@ def test_coco_loads_with_pycocotools_and_round_trips(seeded: Seeded, tmp_path: P
         assert a["iscrowd"] == 0
         assert a["area"] == pytest.approx(w * h, rel=1e-3)
         box = (round(x, 3), round(y, 3), round(x + w, 3), round(y + h, 3))
-        got.append((a["image_id"], box, names[a["category_id"]], round(a["score"], 6)))
+        got.append((int(a["image_id"]), box, names[a["category_id"]], round(a["score"], 6)))
     assert sorted(got) == _want(seeded)
-    image = coco.loadImgs(seeded.empty[0])[0]
+    image = coco.loadImgs(str(seeded.empty[0]))[0]
     assert (image["width"], image["height"]) == (WIDTH, HEIGHT)
     assert image["file_name"].endswith(seeded.images[seeded.empty[0]])
 

@@ -69,7 +69,8 @@ def test_api_and_every_export_carry_the_offsets(dated: tuple[Seeded, dict[int, s
     rows = csv.DictReader(io.StringIO(_file(seeded, "csv").decode("utf-8-sig")))
     assert {int(r["image_id"]): r["captured_at"] for r in rows} == expected
     coco = json.loads(_file(seeded, "coco"))
-    assert {i["id"]: i["date_captured"] for i in coco["images"]} == expected
+    assert {int(i["id"]): i["date_captured"] for i in coco["images"]} == expected
+    assert {int(i["id"]): i["datetime"] for i in coco["images"]} == expected
     md = json.loads(_file(seeded, "megadetector"))
     assert sorted(i["datetime"] for i in md["images"]) == sorted(expected.values())
     archive = zipfile.ZipFile(io.BytesIO(_file(seeded, "camtrap-dp")))

@@ -1,6 +1,7 @@
 """The text writers make by hand is the text the standard library would make: CSV rows as
 ``csv.writer`` writes them, numbers as ``repr(round(x, 6))``, times as ``isoformat`` of the
-zone-aware time."""
+zone-aware time; and every text cell of a CSV is escaped by the one formula rule, no
+number cell is."""
 
 from __future__ import annotations
 
@@ -8,38 +9,78 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from trapline.domain.exports import ImageFacts
 from trapline.exports.base import CsvFile, capture_iso, capture_time, iso, json_bytes
+from trapline.exports.cells import FORMULA_STARTS, cell
 from trapline.exports.csv import number
 
-#: Characters csv.writer treats specially, and some it does not.
-_TRICKY = st.text(alphabet=st.sampled_from(list("a é,\"\r\n\t'=;\x0b\x1f\u2028\x85😀")))
+#: Characters csv.writer treats specially, some it does not, and formula starts.
+_TRICKY = st.text(alphabet=st.sampled_from(list("a é,\"\r\n\t'=+-@;\x0b\x1f\u2028\x85😀")))
+#: The tables' width in these tests.
+_WIDTH = 4
+_COLUMNS = [f"c{i}" for i in range(_WIDTH)]
+_ROWS = st.lists(st.lists(_TRICKY, min_size=_WIDTH, max_size=_WIDTH), max_size=20)
 
 
-@given(st.lists(st.lists(_TRICKY, max_size=6), max_size=20), st.integers(1, 5))
-def test_csv_rows_read_as_csv_writer_writes_them(rows: list[list[str]], every: int) -> None:
-    want = io.StringIO()
-    csv.writer(want).writerows(rows)
+def _written(rows: list[list[str]], every: int, **options: Any) -> str:
     got = io.BytesIO()
-    table = CsvFile(got)
+    table = CsvFile(got, _COLUMNS, **options)
     for n, row in enumerate(rows):
         table.add(row)
         if n % every == 0:
             table.flush()
     table.flush()
-    assert got.getvalue().decode() == want.getvalue()
+    return got.getvalue().decode("utf-8")
+
+
+@given(_ROWS, st.integers(1, 5))
+def test_csv_rows_read_as_csv_writer_writes_them(rows: list[list[str]], every: int) -> None:
+    """With every column one of numbers (nothing escaped), the text is csv.writer's."""
+    want = io.StringIO()
+    csv.writer(want).writerows([_COLUMNS, *rows])
+    assert _written(rows, every, numbers=_COLUMNS) == want.getvalue()
+
+
+@given(_ROWS, st.integers(1, 5), st.sets(st.sampled_from(_COLUMNS)))
+def test_every_text_cell_is_escaped_and_no_number(
+    rows: list[list[str]], every: int, numbers: set[str]
+) -> None:
+    text = _written(rows, every, numbers=numbers)
+    header, *back = csv.reader(io.StringIO(text, newline=""))
+    assert header == _COLUMNS
+    want = [
+        [v if c in numbers else cell(v) for c, v in zip(_COLUMNS, r, strict=True)] for r in rows
+    ]
+    assert back == want
+    for row in back:
+        for column, value in zip(_COLUMNS, row, strict=True):
+            assert column in numbers or not value.startswith(FORMULA_STARTS), (column, value)
+
+
+def test_the_escape_is_a_quote_before_a_formula_character() -> None:
+    assert [cell(v) for v in ("=1+1", "+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\t=x")] == [
+        "'=1+1", "'+1", "'-2+3+cmd|' /C calc'!A0", "'@SUM(A1)", "'\t=x",
+    ]  # fmt: skip
+    assert [cell(v) for v in ("", None, "a=b", "'=x", " =x")] == ["", "", "a=b", "'=x", " =x"]
+
+
+def test_number_columns_must_be_columns() -> None:
+    with pytest.raises(ValueError, match="not columns"):
+        CsvFile(io.BytesIO(), ["a"], numbers=["b"])
 
 
 def test_csv_file_can_start_with_a_byte_order_mark() -> None:
     got = io.BytesIO()
-    table = CsvFile(got, bom=True)
-    table.add(["a", "b"])
+    table = CsvFile(got, ["a", "b"], bom=True)
+    table.add(["1", "-2"])
     table.flush()
-    assert got.getvalue() == b"\xef\xbb\xbfa,b\r\n"
+    assert got.getvalue() == b"\xef\xbb\xbfa,b\r\n1,'-2\r\n"
 
 
 _EDGES = [

@@ -50,7 +50,7 @@ _COMPLETED = AnalysisStatus.COMPLETED.value
 _IMAGE_COLUMNS = (
     ImageRow.id, ImageRow.deployment_id, ImageRow.filename, ImageRow.sha256, ImageRow.width,
     ImageRow.height, ImageRow.content_type, ImageRow.captured_at,
-    ImageRow.captured_offset_minutes, ImageRow.event_id,
+    ImageRow.captured_offset_minutes, ImageRow.event_id, ImageRow.file_offset_minutes,
 )  # fmt: skip
 
 #: Columns of the occurrence facts, in ``OccurrenceFacts`` order.

@@ -1,0 +1,56 @@
+"""The one escaping rule of every CSV-like export: a text cell a spreadsheet would run as a
+formula gets a ``'`` before it.
+
+Spreadsheets (Excel, LibreOffice, Google Sheets) run a cell that starts with ``=``, ``+``,
+``-`` or ``@`` as a formula (``=HYPERLINK(…)``, ``-2+3+cmd|…``), and a leading tab or carriage
+return can hide one. Names people give (deployments, files, labels, their own) reach every
+table, so every table of every CSV-like format (CSV, Camtrap DP, the Darwin Core Archive,
+Antenna's occurrences) is written through ``Cells``: each table names the columns that hold
+numbers, written as they are (a negative number starts with ``-`` and must stay a number), and
+every other cell is text and follows the rule. docs/security.md lists the number columns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str | None) -> str:
+    """Text a spreadsheet shows as text: a leading formula character gets a quote before it."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class Cells:
+    """A table's columns: which hold numbers (written as they are) and which hold text
+    (escaped by ``cell``)."""
+
+    def __init__(
+        self, columns: Sequence[str], *, numbers: Collection[str] = (), separator: str = ","
+    ) -> None:
+        unknown = set(numbers) - set(columns)
+        if unknown:
+            raise ValueError(f"number columns that are not columns: {sorted(unknown)}")
+        self.columns = tuple(columns)
+        #: Where the text columns are.
+        self._text = tuple(i for i, name in enumerate(columns) if name not in numbers)
+        #: A cell that starts with a formula character, seen in the joined row: at its start
+        #: or after a separator (a quoted cell with ``,=`` inside only costs a closer look).
+        self._risky = re.compile(f"(?:^|{re.escape(separator)})[=+\\-@\\t\\r]")
+
+    def safe(self, row: Sequence[str], line: str) -> list[str] | None:
+        """The row with its text cells escaped; None when no cell needs it, as ``line`` (the
+        row joined with the separator) shows at once for nearly every row."""
+        if self._risky.search(line) is None:
+            return None
+        if len(row) != len(self.columns):
+            raise ValueError(f"a row of {len(row)} cells in a table of {len(self.columns)}")
+        out = list(row)
+        for i in self._text:
+            out[i] = cell(out[i])
+        return out

@@ -1,0 +1,71 @@
+"""What every writer needs besides the rows: the project, the names its results use, and the
+problems met on the way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from trapline.domain.exports import AlgorithmFacts, ExportFilters, PipelineFacts
+from trapline.domain.records import Deployment, Project
+from trapline.domain.taxa import Taxon
+
+#: Keys of a category map entry that mark it as a taxon.
+_TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
+
+
+@dataclass
+class ExportContext:
+    """What every writer needs besides the rows: the project and the names results use."""
+
+    project: Project
+    filters: ExportFilters
+    deployments: dict[int, Deployment]
+    algorithms: dict[int, AlgorithmFacts]
+    pipelines: dict[int, PipelineFacts]
+    created_at: datetime
+    #: The server's public address (``TRAPLINE_PUBLIC_URL``) links to media start with; None
+    #: when none is set.
+    base_url: str | None = None
+    #: The taxa the occurrences read so far name, and their ancestors, by id.
+    taxa: dict[int, Taxon] = field(default_factory=dict)
+    #: Problems met while writing (an image the format cannot hold...); the first few kept.
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+    #: Category-map entries by algorithm and label, made when first asked for (a species
+    #: classifier's map has thousands of labels).
+    _entries: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def problem(self, message: str) -> None:
+        """Note a problem; the export keeps the first 100."""
+        self.problem_count += 1
+        if len(self.problems) < 100:
+            self.problems.append(message)
+
+    def taxon(self, algorithm: AlgorithmFacts | None, label: str) -> dict[str, Any] | None:
+        """The category-map entry of ``label`` when it describes a taxon."""
+        if algorithm is None or not algorithm.data:
+            return None
+        entries = self._entries.get(algorithm.id)
+        if entries is None:
+            entries = self._entries[algorithm.id] = _entries_by_label(algorithm)
+        entry = entries.get(label)
+        if entry is None or not any(k in entry for k in _TAXON_KEYS):
+            return None
+        return entry
+
+
+def _entries_by_label(algorithm: AlgorithmFacts) -> dict[str, dict[str, Any]]:
+    """An algorithm's category-map entries by label (an entry without one is its index's
+    label's); the first entry of a label counts."""
+    found: dict[str, dict[str, Any]] = {}
+    for n, item in enumerate(algorithm.data):
+        if not isinstance(item, dict):
+            continue
+        if "label" in item:
+            if isinstance(item["label"], str):  # a label of another type names nothing
+                found.setdefault(item["label"], item)
+        elif n < len(algorithm.labels):
+            found.setdefault(algorithm.labels[n], item)
+    return found
