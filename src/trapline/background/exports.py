@@ -315,6 +315,7 @@ class ExportRunner:
                 pipelines=pipelines,
                 created_at=export.created_at,
                 base_url=self.base_url,
+                installation=repos.projects.installation(),
             )
         return context, scope, total
 

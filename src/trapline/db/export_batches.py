@@ -40,6 +40,10 @@ def read_batches(
     taxa_read: set[int] = set()
     #: The taxon each label of a best detection names, worked out once per label.
     label_taxa: dict[str, int | None] = {}
+    #: Occurrences are those of one pipeline, as every count's: the export's, else the one
+    #: its project counts by (``db/repositories/counts.py``).
+    with db.read() as repos:
+        counted = scope.filters.pipeline or repos.counts.counting_pipeline(scope.project_id)
     while True:
         with db.read() as repos:
             export_reads = repos.export_reads
@@ -57,9 +61,13 @@ def read_batches(
             if reads.by_event:
                 new = sorted(set(events) - events_read)
                 events_read.update(new)
-                by_event = export_reads.occurrences_of(new)
+                by_event = {
+                    event: [o for o in found if o.pipeline == counted]
+                    for event, found in export_reads.occurrences_of(new).items()
+                }
             linked = _linked(repos, reads, list(occurrence_of.values()))
             shown, best = export_reads.occurrences_shown(image_ids) if reads.shown else ({}, {})
+            shown = {i: [o for o in found if o.pipeline == counted] for i, found in shown.items()}
             named = [o for found in (*by_event.values(), *shown.values()) for o in found]
             named += linked.values()
             person = [o.id for o in named if o.determined_by == "person"]

@@ -28,6 +28,8 @@ class ExportContext:
     #: The server's public address (``TRAPLINE_PUBLIC_URL``) links to media start with; None
     #: when none is set.
     base_url: str | None = None
+    #: This installation's UUID: what makes the ids the export publishes globally unique.
+    installation: str = "local"
     #: The taxa the occurrences read so far name, and their ancestors, by id.
     taxa: dict[int, Taxon] = field(default_factory=dict)
     #: Problems met while writing (an image the format cannot hold...); the first few kept.
@@ -69,3 +71,10 @@ def _entries_by_label(algorithm: AlgorithmFacts) -> dict[str, dict[str, Any]]:
         elif n < len(algorithm.labels):
             found.setdefault(algorithm.labels[n], item)
     return found
+
+
+def published_id(installation: str, kind: str, object_id: int) -> str:
+    """The id an export publishes for an occurrence or event (``urn:trapline:<installation
+    UUID>:<kind>:<id>``): unique across installations, and the same in every export, re-run
+    and regrouping that keeps the object's id (docs/counting.md)."""
+    return f"urn:trapline:{installation}:{kind}:{object_id}"

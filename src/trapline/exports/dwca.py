@@ -21,6 +21,7 @@ from trapline.domain.records import Deployment
 from trapline.exports.base import capture_iso, iso
 from trapline.exports.camtrap_dp import COMPRESS_LEVEL
 from trapline.exports.cells import Cells
+from trapline.exports.context import published_id
 from trapline.exports.eml import Coverage, eml_document, licence_url
 from trapline.exports.occurrences import (
     OccurrenceWriter,
@@ -85,8 +86,7 @@ class DwcaWriter(OccurrenceWriter):
             if len(self._nameless_labels) < 10:
                 self._nameless_labels.add(o.label or "no label")
             return False
-        project = self.context.project.id
-        occurrence_id = f"urn:trapline:{project}:occurrence:{o.id}"
+        occurrence_id = published_id(self.context.installation, "occurrence", o.id)
         person = o.determined_by == "person"
         said = result.determinations.identified.get(o.id)
         if person:
@@ -103,7 +103,7 @@ class DwcaWriter(OccurrenceWriter):
         self._when(o)
         self._core.add([
             occurrence_id, "HumanObservation" if person else "MachineObservation", "present",
-            "1", f"urn:trapline:{project}:event:{o.event_id}",
+            "1", published_id(self.context.installation, "event", o.event_id),
             first if last in ("", first) else f"{first}/{last}",
             terms.scientific_name, terms.taxon_id, terms.rank.value,
             *(terms.higher.get(rank, "") for rank in HIGHER_RANKS), terms.english_name,

@@ -69,8 +69,12 @@ class Birds:
     def seeded(self) -> Seeded:
         return Seeded(self.proto, self.proto.project_id, {}, {}, {})
 
-    def urn(self, occurrence: dict[str, Any]) -> str:
-        return f"urn:trapline:{self.proto.project_id}:occurrence:{occurrence['id']}"
+    def urn(self, occurrence: dict[str, Any], kind: str = "occurrence") -> str:
+        """The id the archive publishes: the installation's UUID makes it unique anywhere."""
+        with self.proto.platform.db.read() as repos:
+            installation = repos.projects.installation()
+        assert len(installation) == 36
+        return f"urn:trapline:{installation}:{kind}:{occurrence['id']}"
 
 
 def _call(proto: Protocol, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
@@ -159,7 +163,7 @@ def test_the_archive_reads_back_with_python_dwca_reader(proto: Protocol, tmp_pat
         "basisOfRecord": "MachineObservation",
         "occurrenceStatus": "present",
         "individualCount": "1",
-        "eventID": f"urn:trapline:{proto.project_id}:event:{scene.pond_event}",
+        "eventID": scene.urn({"id": scene.pond_event}, "event"),
         "eventDate": "2024-03-01T21:30:00+03:00/2024-03-01T21:30:09+03:00",
         "scientificName": "Ardea cinerea",
         "taxonID": "https://www.gbif.org/species/2480830",
