@@ -68,7 +68,9 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_invalid_values_are_refused() -> None:
-    with pytest.raises(ValueError, match="port"):
+    with pytest.raises(
+        ValueError, match="TRAPLINE_PORT: Input should be less than or equal to 65535"
+    ):
         Settings(port=70000, _env_file=None)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from trapline.cli.base import load_settings
 from trapline.settings import Settings
 
 sources_app = typer.Typer(
@@ -37,7 +38,7 @@ def _client(settings: Settings) -> httpx.Client:
 
 
 def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    settings = Settings()
+    settings = load_settings()
     with _client(settings) as client:
         try:
             answer = client.request(method, path, json=body)

@@ -13,6 +13,7 @@ converting a checkpoint holds one layer's weights at a time, not the whole file
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import zipfile
 from collections import OrderedDict
@@ -147,6 +148,13 @@ def _rebuild_tensor(
     last = offset + sum((n - 1) * step for n, step in zip(size, stride, strict=True))
     if 0 not in size and last >= storage.length:
         raise InvalidInput("checkpoint: a tensor reaches past its storage")
+    # A stride of 0 (or windows that overlap) repeats numbers: read, such a tensor could take
+    # any memory. YOLOv5 saves none; it is refused before anything is read.
+    if (numbers := math.prod(size)) > storage.length:
+        raise InvalidInput(
+            f"checkpoint: a tensor of shape {tuple(size)} has {numbers:,} numbers, more than "
+            f"its storage's {storage.length:,}: not read"
+        )
     return Tensor(storage, int(offset), tuple(int(n) for n in size), tuple(stride))
 
 
@@ -266,6 +274,8 @@ def _unpickled(path: Path, archive: zipfile.ZipFile) -> Any:
     folder = pickles[0].rsplit("/", 1)[0]
     try:
         return _Unpickler(archive.read(pickles[0]), archive, folder).load()
+    except InvalidInput as exc:  # said of "checkpoint" where it was found; named here
+        raise InvalidInput(f"{path}: {exc.detail.removeprefix('checkpoint: ')}") from None
     except (zipfile.BadZipFile, pickle.UnpicklingError, EOFError) as exc:
         raise InvalidInput(f"{path} is not a readable PyTorch checkpoint: {exc}") from exc
     except (TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:

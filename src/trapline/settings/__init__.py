@@ -8,6 +8,7 @@ from trapline.settings.backends import DatabaseSettings, QueueSettings, StorageS
 from trapline.settings.base import Section, parse_network, parse_size, variable_names
 from trapline.settings.callbacks import CallbackSettings
 from trapline.settings.combined import KEYWORDS, Settings, sections
+from trapline.settings.problems import InvalidSettings
 from trapline.settings.runners import ExportSettings, PushSettings, SourceSettings
 from trapline.settings.server import (
     DEFAULT_MAX_CONCURRENT_DECODES,
@@ -28,6 +29,7 @@ __all__ = [
     "CallbackSettings",
     "DatabaseSettings",
     "ExportSettings",
+    "InvalidSettings",
     "LogSettings",
     "PushSettings",
     "QueueSettings",

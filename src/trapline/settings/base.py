@@ -7,6 +7,7 @@ A section reads its own variables, ``TRAPLINE_<FIELD>`` unless a field names its
 from __future__ import annotations
 
 import json
+import math
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
@@ -63,8 +64,13 @@ def parse_networks(value: object) -> object:
 
 
 def parse_size_or_none(value: object) -> object:
-    """A size given as text (``4G``) in bytes; any other value as it is."""
-    return parse_size(value) if isinstance(value, str) else value
+    """A size given as text (``4G``) in bytes; a number of bytes checked; any other value as
+    it is."""
+    if isinstance(value, str):
+        return parse_size(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+        raise ValueError(f"a size must be at least 1 byte (got {value})")
+    return value
 
 
 #: Names given comma-separated (or as a list).
@@ -91,9 +97,11 @@ def parse_size(text: str) -> int | None:
     try:
         size = float(number) * _UNITS[unit]
     except ValueError:
-        raise ValueError(f"not a size: {text!r} (use e.g. 512M or 4G)") from None
-    if size <= 0:
-        raise ValueError(f"a size must be positive (got {text!r})")
+        size = math.nan
+    if not math.isfinite(size):  # "lots", "inf", "nan", "1e999"
+        raise ValueError(f"not a size: {text!r} (use e.g. 512M or 4G)")
+    if size < 1:  # "0.5" is half a byte, not 0
+        raise ValueError(f"a size must be at least 1 byte (got {text!r})")
     return int(size)
 
 
@@ -103,6 +111,6 @@ def parse_network(text: str) -> IPv4Network | IPv6Network:
         return ip_network(text.strip())
     except ValueError as exc:
         raise ValueError(
-            f"outbound_allow_networks: {text.strip()!r} is not a network in CIDR notation such "
-            f"as 10.0.0.0/8 or fd00::/8 ({exc})"
+            f"{text.strip()!r} is not a network in CIDR notation such as 10.0.0.0/8 or fd00::/8 "
+            f"({exc})"
         ) from None

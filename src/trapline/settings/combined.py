@@ -2,18 +2,20 @@
 
 Each section reads its own ``TRAPLINE_*`` variables (and ``.env``). In code, a setting is also
 given by the keyword its variable names (``Settings(database_url=…, duties_enabled=False)``,
-as the CLI's flags and the tests do): the keyword is routed to its section.
+as the CLI's flags and the tests do): the keyword is routed to its section. Values that cannot
+be used raise ``InvalidSettings``, one line naming each variable and what is wrong.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trapline.settings.backends import DatabaseSettings, QueueSettings, StorageSettings
 from trapline.settings.base import PREFIX, Section, variable_names
 from trapline.settings.callbacks import CallbackSettings
+from trapline.settings.problems import InvalidSettings, section_problems, unknown_setting
 from trapline.settings.runners import ExportSettings, PushSettings, SourceSettings
 from trapline.settings.server import LogSettings, SecuritySettings, ServerSettings, WebSettings
 from trapline.settings.worker import WorkerSettings
@@ -43,6 +45,12 @@ class Settings(BaseModel):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
+    def __init__(self, **keywords: Any) -> None:
+        try:
+            super().__init__(**keywords)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
     @model_validator(mode="before")
     @classmethod
     def _build_sections(cls, data: Any) -> Any:
@@ -59,21 +67,49 @@ class Settings(BaseModel):
             current = values.get(name)
             if not isinstance(current, Section):
                 section_type = sections()[name]
-                values[name] = section_type(**options, **(current or {}), **fields)
+                try:
+                    values[name] = section_type(**options, **(current or {}), **fields)
+                except ValidationError as exc:
+                    raise section_problems(section_type, exc) from None
         return values
 
     def updated(self, **changes: Any) -> Settings:
-        """A copy with the settings named by keyword changed (not validated, as ``model_copy``)."""
+        """A copy with the settings named by keyword changed, each checked as its variable is.
+
+        Raises:
+            InvalidSettings: a keyword names no setting, or a value is not one it takes.
+        """
         by_section: dict[str, dict[str, Any]] = {}
         for keyword, value in changes.items():
+            if keyword not in KEYWORDS:
+                raise unknown_setting(keyword)
             section, field = KEYWORDS[keyword]
             by_section.setdefault(section, {})[field] = value
-        return self.model_copy(
-            update={
-                name: getattr(self, name).model_copy(update=fields)
-                for name, fields in by_section.items()
-            }
-        )
+        update: dict[str, Section] = {}
+        for name, fields in by_section.items():
+            current = getattr(self, name)
+            section_type = type(current)
+            try:
+                # Every field given: nothing is read from the environment or .env again.
+                update[name] = section_type(_env_file=None, **{**dict(current), **fields})
+            except ValidationError as exc:
+                raise section_problems(section_type, exc) from None
+        return self.model_copy(update=update)
+
+
+def _invalid(exc: ValidationError) -> InvalidSettings:
+    """Settings' own validation errors as one line: a section's problems as it named them, a
+    keyword that names no setting as such."""
+    problems: list[str] = []
+    for error in exc.errors():
+        found = (error.get("ctx") or {}).get("error")
+        if isinstance(found, InvalidSettings):
+            problems.append(str(found))
+        elif error.get("type") == "extra_forbidden":
+            problems.append(str(unknown_setting(str(error["loc"][0]))))
+        else:
+            problems.append(f"{'.'.join(map(str, error['loc']))}: {error['msg']}")
+    return InvalidSettings("; ".join(problems))
 
 
 def sections() -> dict[str, type[Section]]:

@@ -30,8 +30,8 @@ API = "/api/v2"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Workers' access remembered for a long while, as a busy server does."""
-    return settings.updated(access_cache_seconds=600.0)
+    """Workers' access remembered for as long as the setting allows, as a busy server does."""
+    return settings.updated(access_cache_seconds=300.0)
 
 
 def _project(client: AppClient, account: Account, name: str) -> Protocol:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.integration.worker.scripted import Script, scripted_server
 from tests.support.processes import clean_env, trapline_command
 from trapline.worker.client import ApiError, PlatformClient, client_info
@@ -45,16 +47,20 @@ def test_a_refused_token_with_nothing_in_hand_says_only_that(tmp_path: Path) -> 
 
 #: The one line a worker without the ``[onnx]`` extra says for MegaDetector.
 EXTRA_LINE = (
-    "pipeline 'megadetector' needs ONNX support (onnxruntime not installed): "
-    "pip install 'trapline[onnx]'"
+    "pipeline 'megadetector' needs ONNX support ({} not installed): pip install 'trapline[onnx]'"
 )
 
 
-def test_the_worker_says_what_to_install_in_one_line_and_downloads_nothing(tmp_path: Path) -> None:
+# Without onnxruntime it cannot run a model; without onnx (issue 51: ModuleNotFoundError) it
+# cannot convert MegaDetector's checkpoint.
+@pytest.mark.parametrize("missing", ["onnxruntime", "onnx"])
+def test_the_worker_says_what_to_install_in_one_line_and_downloads_nothing(
+    tmp_path: Path, missing: str
+) -> None:
     weights = tmp_path / "weights"
-    # The worker as installed without the extra: onnxruntime cannot be imported.
+    # The worker as installed without the extra: the module cannot be imported.
     code = (
-        "import runpy, sys; sys.modules['onnxruntime'] = None; "
+        f"import runpy, sys; sys.modules[{missing!r}] = None; "
         "sys.argv = ['trapline', 'worker', '--pipeline', 'megadetector']; "
         "runpy.run_module('trapline.cli', run_name='__main__')"
     )
@@ -67,5 +73,5 @@ def test_the_worker_says_what_to_install_in_one_line_and_downloads_nothing(tmp_p
         timeout=120,
     )
     assert done.returncode == 1, done.stderr
-    assert done.stderr.strip().splitlines() == [f"error: {EXTRA_LINE}"]
+    assert done.stderr.strip().splitlines() == [f"error: {EXTRA_LINE.format(missing)}"]
     assert not weights.exists()

@@ -113,8 +113,18 @@ def test_a_checkpoint_without_a_model_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("size", "stride", "problem"),
-    [((3, 3), (3, 1), "reaches past its storage"), ((2,), (-1,), "negative size, stride")],
-    ids=["past-the-end", "backwards"],
+    [
+        ((3, 3), (3, 1), "reaches past its storage"),
+        ((2,), (-1,), "negative size, stride"),
+        # A stride of 0 repeats one number: 10^12 of them would be 4 TB once read.
+        (
+            (1_000_000, 1_000_000),
+            (0, 0),
+            r"long\.pt: a tensor of shape \(1000000, 1000000\) has 1,000,000,000,000 numbers, "
+            r"more than its storage's 4: not read",
+        ),
+    ],
+    ids=["past-the-end", "backwards", "zero-stride"],
 )
 def test_a_tensor_outside_its_storage_is_refused(
     tmp_path: Path,
