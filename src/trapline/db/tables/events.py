@@ -156,7 +156,8 @@ class OccurrenceDetectionRow(Base):
     occurrence_id: Mapped[int] = mapped_column(
         ForeignKey("occurrences.id", ondelete="CASCADE"), index=True
     )
-    image_id: Mapped[int] = mapped_column(IdType)
+    #: Indexed: the event page reads the tracked detections of the photos it shows.
+    image_id: Mapped[int] = mapped_column(IdType, index=True)
     #: What the link cost (``domain/tracking.py``); None for the first of an occurrence.
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
 
