@@ -115,7 +115,7 @@ class Taxon:
         return self.lsid or self.source_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParentRef:
     """How an import row names its parent: a scientific name, with the rank when the name
     alone is ambiguous."""
@@ -124,7 +124,7 @@ class ParentRef:
     rank: Rank | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaxonEntry:
     """One row of a taxa file, read and checked on its own (not yet against the others)."""
 
@@ -151,7 +151,7 @@ class RowStatus(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowOutcome:
     """What an import did with one row, or why it could not."""
 

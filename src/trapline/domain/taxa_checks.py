@@ -32,7 +32,9 @@ class _Tree:
 
     names: dict[Key, str]
     parent_of: dict[Key, Key | None]
-    ranks_by_name: dict[str, set[Rank]]
+    #: The ranks of each name: a tuple, not a set (most names have one rank, and a file may
+    #: name 250,000).
+    ranks_by_name: dict[str, tuple[Rank, ...]]
 
 
 def check_entries(
@@ -127,9 +129,9 @@ def _tree(
     for key, i in first.items():
         names[key] = entries[i].scientific_name
         parent_of.setdefault(key, None)
-    ranks_by_name: dict[str, set[Rank]] = {}
+    ranks_by_name: dict[str, tuple[Rank, ...]] = {}
     for name, rank in names:
-        ranks_by_name.setdefault(name, set()).add(rank)
+        ranks_by_name[name] = (*ranks_by_name.get(name, ()), rank)
     return _Tree(names, parent_of, ranks_by_name)
 
 
@@ -139,17 +141,17 @@ def _parent_key(taxon: Taxon, by_id: Mapping[int, Taxon]) -> Key | None:
     return taxon_key(parent) if parent is not None else None
 
 
-def _resolve(ref: ParentRef, ranks_by_name: Mapping[str, set[Rank]]) -> Key | str:
+def _resolve(ref: ParentRef, ranks_by_name: Mapping[str, tuple[Rank, ...]]) -> Key | str:
     """The key of the taxon a parent reference names, or why there is none."""
     name = ref.name.casefold()
-    ranks = ranks_by_name.get(name, set())
+    ranks = ranks_by_name.get(name, ())
     if ref.rank is not None:
         return (name, ref.rank) if ref.rank in ranks else f"parent missing: {ref.name} ({ref.rank})"
     if not ranks:
         return f"parent missing: {ref.name}"
     if len(ranks) > 1:
         return f"parent {ref.name} is ambiguous: give parent_rank"
-    return (name, next(iter(ranks)))
+    return (name, ranks[0])
 
 
 def _has_error(name: str, row: int) -> str:

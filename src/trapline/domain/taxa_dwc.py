@@ -22,7 +22,14 @@ from dataclasses import dataclass, field, replace
 
 from trapline.domain import taxa_rows as cells
 from trapline.domain.taxa import ParentRef, RowOutcome, RowStatus, TaxonEntry
-from trapline.domain.taxa_rows import MAX_TAXA_BYTES, RowProblem, TaxaFileInvalid
+from trapline.domain.taxa_rows import (
+    MAX_COLUMNS,
+    MAX_TAXA_BYTES,
+    MAX_TAXA_ROWS,
+    RowProblem,
+    TaxaFileInvalid,
+)
+from trapline.domain.taxa_text import TaxaText, character_set, decode_text, shown
 
 #: The row type of an archive's core file that holds taxa.
 TAXON = "http://rs.tdwg.org/dwc/terms/Taxon"
@@ -30,6 +37,20 @@ TAXON = "http://rs.tdwg.org/dwc/terms/Taxon"
 VERNACULAR_NAMES = "http://rs.gbif.org/terms/1.0/VernacularName"
 #: The largest ``meta.xml`` read.
 MAX_META_BYTES = 1024 * 1024
+#: The terms read of a checklist's rows; other columns are not kept.
+CORE_TERMS = frozenset(
+    {
+        "taxonID",
+        "parentNameUsageID",
+        "acceptedNameUsageID",
+        "scientificName",
+        "taxonRank",
+        "taxonomicStatus",
+        "vernacularName",
+    }
+)
+#: The terms read of the vernacular names extension's rows.
+NAME_TERMS = frozenset({"coreid", "vernacularName", "language"})
 
 #: Values of ``taxonomicStatus`` whose rows are imported (any case, "_" read as a space).
 _ACCEPTED = frozenset({"accepted", "valid", "doubtful", "provisionally accepted"})
@@ -52,8 +73,10 @@ def read_dwc_rows(
     """The entries of a checklist as text, after its header row."""
     terms = [term(name) for name in header]
     _require_terms(terms, "the header")
-    # Split first, so that a file of too many rows is refused before any is read.
-    split = [(n, dict(zip(terms, row, strict=False))) for n, row in cells.numbered(rows)]
+    read = [(i, name) for i, name in enumerate(terms) if name in CORE_TERMS]
+    split = (
+        (n, {name: row[i] for i, name in read if i < len(row)}) for n, row in cells.numbered(rows)
+    )
     return checklist(split)
 
 
@@ -68,7 +91,7 @@ def _require_terms(terms: Iterable[str], where: str) -> None:
         raise TaxaFileInvalid(f"{where} names no taxonRank: every taxon needs a rank")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Read:
     """A checklist row as read: its entry (its parent not yet known) or why it is left out."""
 
@@ -197,8 +220,8 @@ class _TextFile:
 
     def rows(self, archive: _Unpacker) -> Iterator[Row]:
         """The file's data rows, numbered, by term."""
-        text = cells.decode_text(archive.read(self.location), self.location, self.encoding)
-        rows = cells.split_rows(text, self.delimiter, self.quotechar)
+        text = TaxaText(archive.read(self.location), self.location, self.encoding)
+        rows = text.rows(self.delimiter, self.quotechar)
         for _ in range(self.header_lines):
             if next(rows, None) is None:
                 break
@@ -229,11 +252,15 @@ class _Unpacker:
         self.folder = min(metas, key=lambda name: name.count("/"))[: -len("meta.xml")]
         self.left = MAX_TAXA_BYTES
 
-    def read(self, location: str, limit: int = MAX_TAXA_BYTES) -> bytes:
+    def require(self, location: str) -> zipfile.ZipInfo:
+        """The member at ``location``; TaxaFileInvalid when the archive has none."""
         try:
-            info = self.archive.getinfo(self.folder + location)
+            return self.archive.getinfo(self.folder + location)
         except KeyError:
             raise TaxaFileInvalid(f"the archive has no {location}, which meta.xml names") from None
+
+    def read(self, location: str, limit: int = MAX_TAXA_BYTES) -> bytes:
+        info = self.require(location)
         with self.archive.open(info) as member:
             data = member.read(min(limit, self.left) + 1)
         if len(data) > limit:
@@ -269,21 +296,20 @@ def _read_archive(archive: _Unpacker) -> tuple[list[TaxonEntry], list[RowOutcome
             f"the archive's core holds {term(row_type) or 'no'} rows, not taxa: upload a "
             f"checklist (a core of rowType {TAXON})"
         )
-    core = _text_file(cores[0], "id", "taxonID")
+    core = _text_file(cores[0], "id", "taxonID", CORE_TERMS)
     _require_terms([*core.columns.values(), *core.defaults], "the archive's meta.xml")
-    # Read first: a file the core lacks, or too many rows, is told before the extension's.
-    rows = list(core.rows(archive))
+    archive.require(core.location)  # a file the core lacks is told before the extension's
     names: dict[str, list[Row]] = {}
     for element in meta:
         if _local(element.tag) == "extension" and element.get("rowType") == VERNACULAR_NAMES:
-            for number, row in _text_file(element, "coreid", "coreid").rows(archive):
+            for number, row in _text_file(element, "coreid", "coreid", NAME_TERMS).rows(archive):
                 names.setdefault(row.get("coreid", "").strip(), []).append((number, row))
-    return checklist(rows, names)
+    return checklist(core.rows(archive), names)
 
 
 def _meta(data: bytes) -> ET.Element:
     """meta.xml parsed, refused when it declares a DOCTYPE or entities (an XML bomb)."""
-    text = cells.decode_text(data, "meta.xml")
+    text = decode_text(data, "meta.xml")
     if _DECLARATION.search(text):
         raise TaxaFileInvalid("meta.xml has a DOCTYPE or ENTITY declaration: remove it")
     try:
@@ -298,8 +324,9 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _text_file(element: ET.Element, id_tag: str, id_term: str) -> _TextFile:
-    """What meta.xml says of a core or extension file; its ``id_tag`` column is ``id_term``."""
+def _text_file(element: ET.Element, id_tag: str, id_term: str, terms: frozenset[str]) -> _TextFile:
+    """What meta.xml says of a core or extension file, its columns of ``terms`` only; its
+    ``id_tag`` column is ``id_term``."""
     locations = [(e.text or "").strip() for e in element.iter() if _local(e.tag) == "location"]
     if len(locations) != 1:
         raise TaxaFileInvalid(f"meta.xml names {len(locations)} files for one table; give one")
@@ -307,12 +334,16 @@ def _text_file(element: ET.Element, id_tag: str, id_term: str) -> _TextFile:
     defaults: dict[str, str] = {}
     for child in element:
         if _local(child.tag) == id_tag:
-            columns.setdefault(_index(child.get("index")), id_term)
+            index = _number(child.get("index"), f"the index of <{id_tag}>", MAX_COLUMNS - 1)
+            columns.setdefault(index, id_term)
         elif _local(child.tag) == "field":
             name = term(child.get("term", ""))
+            where = f"the index of the field {shown(name)}"
             if child.get("index") is not None:
-                columns[_index(child.get("index"))] = name
-            if child.get("default") is not None:
+                index = _number(child.get("index"), where, MAX_COLUMNS - 1)
+                if name in terms:
+                    columns[index] = name
+            if child.get("default") is not None and name in terms:
                 defaults[name] = child.get("default", "")
     delimiter = element.get("fieldsTerminatedBy", ",").replace("\\t", "\t")
     quotechar = element.get("fieldsEnclosedBy", '"')
@@ -320,14 +351,29 @@ def _text_file(element: ET.Element, id_tag: str, id_term: str) -> _TextFile:
         raise TaxaFileInvalid(
             "meta.xml: fieldsTerminatedBy and fieldsEnclosedBy must be one character"
         )
-    header_lines = _index(element.get("ignoreHeaderLines", "0"))
+    header_lines = _number(
+        element.get("ignoreHeaderLines", "0"), "ignoreHeaderLines", MAX_TAXA_ROWS
+    )
     encoding = element.get("encoding", "utf-8")
+    if character_set(encoding) is None:
+        raise TaxaFileInvalid(
+            f"meta.xml: the encoding of {locations[0]} is {shown(encoding)}, which is no "
+            "character set: give one such as UTF-8 or ISO-8859-1"
+        )
     return _TextFile(
         locations[0], delimiter, quotechar or None, header_lines, encoding, columns, defaults
     )
 
 
-def _index(value: str | None) -> int:
-    if value is None or not (value.strip().isascii() and value.strip().isdigit()):
-        raise TaxaFileInvalid(f"meta.xml: {value!r} is not a column index (0, 1, 2 and so on)")
-    return int(value)
+def _number(value: str | None, attribute: str, most: int) -> int:
+    """A whole number meta.xml gives, from 0 to ``most``."""
+    text = (value or "").strip()
+    digits = text.lstrip("0") or "0"  # int() of 5,000 digits is itself refused: none reach it
+    if not (text.isascii() and text.isdigit() and len(digits) <= len(str(most))) or (
+        int(digits) > most
+    ):
+        raise TaxaFileInvalid(
+            f"meta.xml: {attribute} must be a whole number from 0 to {most:,} (got "
+            f"{'nothing' if value is None else shown(value)})"
+        )
+    return int(digits)

@@ -33,14 +33,18 @@ from trapline.domain.taxa import (
 )
 from trapline.domain.taxa_dwc import read_archive, read_dwc_rows
 from trapline.domain.taxa_rows import (
+    MAX_COLUMNS,
     MAX_TAXA_BYTES,
     MAX_TAXA_ROWS,
+    MAX_VERNACULAR_NAMES,
     RowProblem,
     TaxaFileInvalid,
     check_size,
 )
+from trapline.domain.taxa_text import TaxaText, sniff_delimiter
 
 __all__ = [
+    "MAX_COLUMNS",
     "MAX_TAXA_BYTES",
     "MAX_TAXA_ROWS",
     "TaxaFileInvalid",
@@ -61,17 +65,17 @@ def read_taxa(data: bytes, filename: str) -> tuple[list[TaxonEntry], list[RowOut
     or UNCHANGED for a checklist's synonyms).
 
     Raises:
-        TaxaFileInvalid: the file is too large, has too many rows, is no kind read here, or
-            its header or archive is wrong.
+        TaxaFileInvalid: the file is too large, has too many rows, a row too long or of too
+            many columns, or too many vernacular names, is no kind read here, or its header
+            or archive is wrong.
     """
     check_size(len(data))
     if data.startswith(_ZIP_MAGIC):
         return read_archive(data, filename)
     if filename.lower().endswith((".zip", ".xlsx")):
         raise TaxaFileInvalid(f"{filename} is not a zip archive: upload a CSV or a DwC archive")
-    text = cells.decode_text(data)
-    delimiter = cells.sniff_delimiter(text.partition("\n")[0], filename)
-    rows = cells.split_rows(text, delimiter)
+    text = TaxaText(data)
+    rows = text.rows(sniff_delimiter(text.first_line(), filename))
     header = _header(rows)
     if "scientific_name" in (column.strip().lower() for column in header):
         return _read_trapline(header, rows)
@@ -93,16 +97,25 @@ def _read_trapline(
     languages = {c: language for c in columns if (language := _language(c)) is not None}
     entries: list[TaxonEntry] = []
     problems: list[RowOutcome] = []
-    # Split first, so that a file of too many rows is refused before any is read.
-    for number, row in list(cells.numbered(rows)):
+    names = 0
+    for number, row in cells.numbered(rows):
         values = dict(zip(columns, row, strict=False))
         try:
             if len(row) > len(columns) and not cells.is_blank(row[len(columns) :]):
                 raise RowProblem(f"the row has {len(row)} cells; the header has {len(columns)}")
-            entries.append(_trapline_entry(number, values, languages))
+            entry = _trapline_entry(number, values, languages)
         except RowProblem as problem:
             name = cells.shown_name(values.get("scientific_name", ""))
             problems.append(RowOutcome(number, name, RowStatus.ERROR, str(problem)))
+            continue
+        names += len(entry.vernacular)
+        if names > MAX_VERNACULAR_NAMES:
+            raise TaxaFileInvalid(
+                f"the file gives more than {MAX_VERNACULAR_NAMES:,} vernacular names (row "
+                f"{number} passes that); a taxa file may give at most {MAX_VERNACULAR_NAMES:,}: "
+                "split it"
+            )
+        entries.append(entry)
     return entries, problems
 
 

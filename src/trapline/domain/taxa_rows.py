@@ -1,5 +1,5 @@
-"""What every taxa file obeys, whatever its format: its limits, how its text is split into
-rows, and the rules a row's cells must follow to be imported.
+"""What every taxa file obeys, whatever its format: its limits, and the rules a row's cells
+must follow to be imported (``taxa_text`` splits its text into rows).
 
 A file that breaks a limit or cannot be read at all raises ``TaxaFileInvalid``; a row that
 breaks a rule raises ``RowProblem``, which its reader turns into the row's ERROR outcome.
@@ -7,9 +7,6 @@ breaks a rule raises ``RowProblem``, which its reader turns into the row's ERROR
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 from collections.abc import Iterable, Iterator
 
 from trapline.domain.taxa import MAX_LANGUAGE, MAX_NAME, Rank, parse_rank
@@ -18,6 +15,14 @@ from trapline.domain.taxa import MAX_LANGUAGE, MAX_NAME, Rank, parse_rank
 MAX_TAXA_BYTES = 32 * 1024 * 1024
 #: The most rows a taxa file may have (blank rows aside).
 MAX_TAXA_ROWS = 250_000
+#: The most columns a taxa file may have (cells in its header or in any row): trapline's
+#: CSV has 7 and one per language of vernacular names, a Darwin Core checklist a few dozen.
+MAX_COLUMNS = 300
+#: The most characters one row may have, its quotes and line ends included.
+MAX_ROW_CHARS = 128 * 1024
+#: The most vernacular names trapline's CSV may give, all rows and languages together: as
+#: many as a Darwin Core Archive may (one a row in its core, and its extension's rows).
+MAX_VERNACULAR_NAMES = 2 * MAX_TAXA_ROWS
 #: The largest GBIF key kept: the database keeps it as a signed 64-bit integer.
 MAX_GBIF_KEY = 2**63 - 1
 
@@ -39,45 +44,6 @@ def check_size(size: int, what: str = "the file is") -> None:
             f"{what} {size / _MB:.1f} MB; a taxa file may be at most "
             f"{MAX_TAXA_BYTES // _MB} MB: split it"
         )
-
-
-def decode_text(data: bytes, what: str = "the file", encoding: str = "utf-8") -> str:
-    """The text of ``data`` in ``encoding`` (a UTF-8 byte order mark is allowed)."""
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise TaxaFileInvalid(f"{what} declares an unknown encoding {encoding!r}") from None
-    try:
-        return data.decode("utf-8-sig" if codec == "utf-8" else codec)
-    except UnicodeDecodeError as exc:
-        raise TaxaFileInvalid(
-            f"{what} is not {encoding} text (byte {exc.start} cannot be read): save it as "
-            "UTF-8 (in a spreadsheet, CSV UTF-8)"
-        ) from None
-
-
-def split_rows(text: str, delimiter: str, quotechar: str | None = '"') -> Iterator[list[str]]:
-    """The text's rows, split into cells."""
-    if quotechar:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar)
-    else:
-        reader = csv.reader(
-            io.StringIO(text, newline=""), delimiter=delimiter, quoting=csv.QUOTE_NONE
-        )
-    try:
-        yield from reader
-    except csv.Error as exc:
-        raise TaxaFileInvalid(f"line {reader.line_num} of the file cannot be read: {exc}") from None
-
-
-def sniff_delimiter(first_line: str, filename: str) -> str:
-    """The delimiter a header line uses: the most frequent of tab, semicolon and comma; a
-    header of one column is taken as tab-separated when the file is named .tsv or .txt."""
-    counts = {delimiter: first_line.count(delimiter) for delimiter in ("\t", ";", ",")}
-    best = max(counts, key=lambda delimiter: counts[delimiter])
-    if counts[best]:
-        return best
-    return "\t" if filename.lower().endswith((".tsv", ".txt")) else ","
 
 
 def is_blank(cells: list[str]) -> bool:
