@@ -239,10 +239,11 @@ def test_images_ticked_on_the_grid_move_into_another_deployment(page: Any, app: 
         moved = [app.api("GET", f"/images/{i['id']}/").json() for i in ticked]
         assert {m["deployment_id"] for m in moved} == {tokyo}
         # The photos carry no UTC offset: their times are read again in Tokyo's zone, and
-        # each (twenty minutes apart: two sequences) is an event of the new deployment.
+        # both (twenty minutes apart: one night of the demo's light trap) are one event of the
+        # new deployment.
         assert all(m["captured_at"].endswith("+09:00") for m in moved), moved
         events = [app.api("GET", f"/events/{m['event_id']}/").json() for m in moved]
-        assert [(e["deployment_id"], e["image_count"]) for e in events] == [(tokyo, 1)] * 2
+        assert [(e["deployment_id"], e["image_count"]) for e in events] == [(tokyo, 2)] * 2
     finally:
         back = app.api(
             "POST",
