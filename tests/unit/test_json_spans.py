@@ -54,3 +54,17 @@ def test_broken_structure_is_refused_not_misread(data: bytes) -> None:
         elements(data, Span(0, len(data))) if data[:1] == b"[" else members(
             data, Span(0, len(data)), frozenset({"a"})
         )
+
+
+@pytest.mark.parametrize("depth", [1, 11, 12, 13, 40])
+def test_values_nested_past_one_match_are_walked_to_their_end(depth: int) -> None:
+    # Values up to _MATCHED_DEPTH deep are matched whole; deeper ones bracket by bracket.
+    value: object = ["] {", {"k": TRICKY}]
+    for n in range(depth):
+        value = {"n": n, "inner": [value, "}"]} if n % 2 else [value, {"s": '"['}]
+    values = [value, 1, value]
+    data = json.dumps(values).encode()
+
+    spans = elements(data, Span(0, len(data)))
+
+    assert [json.loads(data[s.start : s.end]) for s in spans] == values

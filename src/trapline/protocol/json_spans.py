@@ -7,7 +7,8 @@ is looked at here (brackets, strings, separators); each part's own syntax is che
 parsed, so every byte of a body is checked once its parts are.
 
 The scans run in C (regular expressions with possessive quantifiers, which never backtrack):
-the Python loop turns once per bracket, not per byte or per string.
+a value up to ``_MATCHED_DEPTH`` deep is matched whole in one step; a deeper one is walked by
+a Python loop that turns once per bracket, not per byte or per string.
 """
 
 from __future__ import annotations
@@ -20,10 +21,31 @@ from typing import NamedTuple
 _SKIP = re.compile(rb'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.DOTALL)
 _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
 _SPACE = re.compile(rb"[ \t\n\r]*+")
+#: An object key, its colon and the space around it: the value starts at the match's end.
+_KEY = re.compile(rb'("[^"\\]*+(?:\\.[^"\\]*+)*+")[ \t\n\r]*+:[ \t\n\r]*+', re.DOTALL)
+#: What follows a value in an object or array: space, a separator, space.
+_AFTER = re.compile(rb"[ \t\n\r]*+([,\]}])[ \t\n\r]*+")
 #: A number or a literal (true, false, null; NaN and Infinity, which the parser takes too).
 _SCALAR = re.compile(rb"[^\s,\]}\[{\"]++")
 #: Longest object key read as a name; longer ones are never a key the readers look for.
 _LONGEST_KEY = 256
+#: Nesting a whole value is matched to in one step (deeper values are walked bracket by
+#: bracket): a result item is ~8 deep, its free-form ``errors`` may go deeper.
+_MATCHED_DEPTH = 12
+
+
+def _nested(depth: int) -> re.Pattern[bytes]:
+    """An object or array nested at most ``depth`` deep, whole, in one match. Its brackets
+    are only counted, not paired by kind: a ``{`` closed by ``]`` is not JSON, and the part
+    holding it is refused when it is parsed."""
+    flat, string = rb'[^"\[\]{}]++', rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+    inner = rb"(?!)"  # nothing: no container below the deepest level
+    for _ in range(depth):
+        inner = rb"[\[{](?:" + flat + rb"|" + string + rb"|" + inner + rb")*+[\]}]"
+    return re.compile(inner, re.DOTALL)
+
+
+_CONTAINER = _nested(_MATCHED_DEPTH)
 
 
 class Span(NamedTuple):
@@ -50,6 +72,8 @@ def where(data: bytes | bytearray, position: int) -> str:
 
 def skip_space(data: bytes | bytearray, position: int) -> int:
     """The first position from ``position`` that is not JSON whitespace."""
+    if position < len(data) and data[position] > 32:  # no space: the common case, no match
+        return position
     match = _SPACE.match(data, position)
     return match.end() if match else position
 
@@ -67,6 +91,10 @@ def value_end(data: bytes | bytearray, start: int) -> int:
         if scalar is None:
             raise Malformed("expected value", start)
         return scalar.end()
+    whole = _CONTAINER.match(data, start)
+    if whole is not None:
+        return whole.end()
+    # Deeper than one match goes, or not well formed (the walk says where it broke).
     depth, position = 0, start
     while True:
         skipped = _SKIP.match(data, position)
@@ -101,13 +129,12 @@ def iter_elements(data: bytes | bytearray, array: Span, limit: int | None = None
         count += 1
         if limit is not None and count > limit:
             return
-        position = skip_space(data, end)
-        separator = data[position : position + 1]
-        if separator == b"]":
+        after = _AFTER.match(data, end)
+        if after is not None and after.group(1) == b"]":
             return
-        if separator != b",":
-            raise Malformed("expected `,` or `]` after an array element", position)
-        position = skip_space(data, position + 1)
+        if after is None or after.group(1) != b",":
+            raise Malformed("expected `,` or `]` after an array element", skip_space(data, end))
+        position = after.end()
 
 
 def members(data: bytes | bytearray, obj: Span, wanted: frozenset[str]) -> dict[str, Span]:
@@ -118,24 +145,23 @@ def members(data: bytes | bytearray, obj: Span, wanted: frozenset[str]) -> dict[
     if data[position : position + 1] == b"}":
         return found
     while True:
-        key = _STRING.match(data, position)
+        key = _KEY.match(data, position)
         if key is None:
-            raise Malformed("key must be a string", position)
-        name = _key(data, key.start(), key.end())
-        position = skip_space(data, key.end())
-        if data[position : position + 1] != b":":
-            raise Malformed("expected `:` after an object key", position)
-        start = skip_space(data, position + 1)
+            string = _STRING.match(data, position)
+            if string is None:
+                raise Malformed("key must be a string", position)
+            raise Malformed("expected `:` after an object key", skip_space(data, string.end()))
+        name = _key(data, key.start(1), key.end(1))
+        start = key.end()
         end = value_end(data, start)
         if name in wanted:
             found[name] = Span(start, end)
-        position = skip_space(data, end)
-        separator = data[position : position + 1]
-        if separator == b"}":
+        after = _AFTER.match(data, end)
+        if after is not None and after.group(1) == b"}":
             return found
-        if separator != b",":
-            raise Malformed("expected `,` or `}` after an object value", position)
-        position = skip_space(data, position + 1)
+        if after is None or after.group(1) != b",":
+            raise Malformed("expected `,` or `}` after an object value", skip_space(data, end))
+        position = after.end()
 
 
 def _key(data: bytes | bytearray, start: int, end: int) -> str | None:
