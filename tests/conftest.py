@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import ImageFile
 
 from tests.support.app_client import AppClient
 from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
@@ -19,6 +20,14 @@ from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import users
 from trapline.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _truncated_images_refused() -> None:
+    """MegaDetector's visualisation module, which some tests read with, sets Pillow's
+    LOAD_TRUNCATED_IMAGES on import; trapline never does, so every test starts without it."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
 
 #: Suites that start servers, workers and NATS as processes, inject faults or fuzz a server:
 #: each of their modules is a group that one pytest-xdist worker runs in turn (its module-wide

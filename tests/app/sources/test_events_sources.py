@@ -8,6 +8,7 @@ import pytest
 
 from tests.app.sources.test_runs import photo
 from trapline.db.engine import Database
+from trapline.domain.events import ProjectKind
 from trapline.platform import Platform
 from trapline.services import deployments, projects, sources, users
 
@@ -15,9 +16,12 @@ from trapline.services import deployments, projects, sources, users
 @pytest.mark.parametrize("site", ["local"], indirect=True)
 def test_pulled_photos_fall_into_events(site: Any, platform: Platform, app_db: Database) -> None:
     manager = users.create_user(app_db, None, "mia@example.org", "Mia", is_admin=False)
-    project = projects.create_project(app_db, manager, "Garden moths", "").id
+    project = projects.create_project(
+        app_db, manager, "Garden camera", "", kind=ProjectKind.CAMERA_TRAP
+    ).id
     trap = deployments.create_deployment(app_db, manager, project, name="Trap").id
-    # Times from the file names: two photos 30 s apart, a third an hour later.
+    # A camera trap groups by sequence. Times from the file names: two photos 30 s apart, a
+    # third an hour later.
     site.put("20240621220000.jpg", photo(1))
     site.put("20240621220030.jpg", photo(2))
     site.put("20240621230000.jpg", photo(3))

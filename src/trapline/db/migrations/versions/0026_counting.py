@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("uuid", sa.String(36), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_installation"),
         sa.UniqueConstraint("uuid", name="uq_installation_uuid"),
+        sqlite_autoincrement=True,
     )
     installation = sa.table("installation", sa.column("id"), sa.column("uuid"))
     op.bulk_insert(installation, [{"id": 1, "uuid": str(uuid.uuid4())}])
