@@ -17,6 +17,8 @@ from trapline.domain.taxa import (
 )
 from trapline.protocol.base import ONE_LINE
 from trapline.schemas.common import BodyId, Input, Instant, Name
+from trapline.schemas.occurrences import EditedId, OccurrenceOut
+from trapline.services.identifications import MAX_BULK
 
 #: A label as results name it.
 MappedLabel = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=ONE_LINE)]
@@ -136,6 +138,37 @@ class IdentificationIn(Input):
         if "\x00" in value:
             raise ValueError("comment: no NUL characters")
         return value
+
+
+class BulkIdentificationIn(Input):
+    """Identify many occurrences of the project at once: as one taxon of its list, or each as
+    its model's label names (``agree_with: "model"``); exactly one of the two."""
+
+    occurrence_ids: list[EditedId] = Field(
+        min_length=1,
+        max_length=MAX_BULK,
+        json_schema_extra={"uniqueItems": True},
+        description=f"1 to {MAX_BULK} occurrences of the project, each once",
+    )
+    taxon_id: BodyId | None = None
+    agree_with: Literal["model"] | None = None
+    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+    @field_validator("comment")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("comment: no NUL characters")
+        return value
+
+
+class BulkIdentificationOut(BaseModel):
+    """What a bulk identification made: one identification per occurrence, in the order
+    given, and each occurrence as now determined."""
+
+    count: int
+    identifications: list[IdentificationOut]
+    occurrences: list[OccurrenceOut]
 
 
 class DetectionIdentificationIn(Input):

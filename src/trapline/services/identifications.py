@@ -8,6 +8,9 @@ the detection is determined again at once (``domain/occurrences.py`` says how).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -16,10 +19,10 @@ from trapline.domain.records import User
 from trapline.domain.results import AnnotationType
 from trapline.domain.roles import Role
 from trapline.domain.taxa import Identification
-from trapline.errors import InvalidInput, PermissionDenied
+from trapline.errors import InvalidInput, NotFound, PermissionDenied
 from trapline.services.access import project_for, require, require_person
 from trapline.services.counting import counting_scope
-from trapline.services.occurrences import model_choice, redetermine
+from trapline.services.occurrences import model_choice, model_choices, redetermine, redetermine_all
 from trapline.services.taxa import taxon_of_project
 
 #: The longest comment kept with an identification.
@@ -27,6 +30,8 @@ MAX_COMMENT = 2000
 SYSTEM_CLOCK = SystemClock()
 #: ``agree_with`` naming the models' determination.
 MODEL = "model"
+#: The most occurrences one bulk identification names.
+MAX_BULK = 500
 
 
 def identify_occurrence(
@@ -56,6 +61,82 @@ def identify_occurrence(
         found = repos.identifications.get(made)
         assert found is not None
         return found, redetermine(repos, occurrence)
+
+
+def identify_occurrences(
+    db: Database,
+    caller: User,
+    project_id: int,
+    occurrence_ids: Sequence[int],
+    *,
+    taxon_id: int | None = None,
+    agree_with: str | None = None,
+    comment: str = "",
+    clock: Clock = SYSTEM_CLOCK,
+) -> list[tuple[Identification, Occurrence]]:
+    """Identify many occurrences of a project at once (members), all or none: as the taxon
+    named, or each as its model's label names (``agree_with="model"``). Each identification
+    with its occurrence as now determined, in the order given.
+
+    An occurrence of another project, or one the caller may not see, is refused as a missing
+    one is: the whole request, naming them."""
+    _check(taxon_id, agree_with, comment)
+    if agree_with is not None and agree_with != MODEL:
+        raise InvalidInput(f"agree_with: only {MODEL!r} (the model) for many occurrences")
+    ids = _bulk_ids(occurrence_ids)
+    with db.write() as repos:
+        project_for(repos, require_person(caller), project_id, Role.MEMBER)
+        found = repos.identifications.occurrences_of(project_id, ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(f"occurrences {_listed(missing)} not found in project {project_id}")
+        chosen = [found[i] for i in ids]
+        if taxon_id is not None:
+            named = taxon_of_project(repos, project_id, taxon_id, "taxon_id").id
+            taxa = dict.fromkeys(ids, named)
+        else:
+            choices = model_choices(repos, chosen)
+            unmapped = [f"{i} ({choices[i][0]!r})" for i in ids if choices[i][1] is None]
+            if unmapped:
+                raise InvalidInput(
+                    f"agree_with: the model's label names no taxon of the project's list for "
+                    f"occurrences {_listed(unmapped)}; map the labels to taxa first, or name "
+                    "the taxon"
+                )
+            taxa = {i: t for i, (_, t) in choices.items() if t is not None}
+        at = clock.now()
+        made = [
+            repos.identifications.add(
+                project_id=project_id,
+                occurrence_id=o.id,
+                annotation_id=o.best_annotation_id,
+                taxon_id=taxa[o.id],
+                agreed_with=agree_with,
+                comment=comment.strip(),
+                user_id=caller.id,
+                at=at,
+            )
+            for o in chosen
+        ]
+        kept = repos.identifications.many(made)
+        return list(zip([kept[i] for i in made], redetermine_all(repos, chosen), strict=True))
+
+
+def _bulk_ids(occurrence_ids: Sequence[int]) -> list[int]:
+    """The occurrences of a bulk identification: 1 to ``MAX_BULK``, each named once."""
+    ids = list(occurrence_ids)
+    if not 1 <= len(ids) <= MAX_BULK:
+        raise InvalidInput(f"occurrence_ids: name 1 to {MAX_BULK} occurrences (got {len(ids):,})")
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if repeated:
+        raise InvalidInput(f"occurrence_ids: each occurrence once ({_listed(repeated)} repeated)")
+    return ids
+
+
+def _listed(items: Sequence[object], most: int = 20) -> str:
+    """Items named in a message: the first ``most``, and how many more."""
+    shown = ", ".join(str(i) for i in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def identify_detection(

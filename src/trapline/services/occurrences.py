@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -375,33 +375,57 @@ def merge(db: Database, caller: User, event_id: int, occurrence_ids: Sequence[in
         return merged
 
 
-def _members(repos: Repos, occurrence: Occurrence) -> tuple[Event, list[Detection]]:
-    """An occurrence's event (held until the transaction ends) and its detections."""
-    event = require(repos.events.get(occurrence.event_id), "occurrence", occurrence.id)
-    repos.occurrences.hold(event.id)
-    members_ids = repos.occurrences.groups(event.id).get(occurrence.id, [])
-    by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
-    return event, [by_id[i] for i in members_ids if i in by_id]
+def _members(
+    repos: Repos, found: Sequence[Occurrence]
+) -> Iterator[tuple[Event, dict[int, list[Detection]]]]:
+    """These occurrences' events (each held until the transaction ends, in id order) with
+    the detections of each occurrence: one read of an event's detections for all of its."""
+    by_event: dict[int, list[Occurrence]] = defaultdict(list)
+    for occurrence in found:
+        by_event[occurrence.event_id].append(occurrence)
+    for event_id, group in sorted(by_event.items()):
+        event = require(repos.events.get(event_id), "occurrence", group[0].id)
+        repos.occurrences.hold(event.id)
+        groups = repos.occurrences.groups(event.id)
+        by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
+        yield event, {o.id: [by_id[i] for i in groups.get(o.id, []) if i in by_id] for o in group}
 
 
 def model_choice(repos: Repos, occurrence: Occurrence) -> tuple[str | None, int | None]:
     """The models' label for an occurrence (its most confident detection's) and the taxon
     that label names: what agreeing with the model identifies it as."""
-    event, members = _members(repos, occurrence)
-    if not members:
-        return None, None
-    label = surest_label(members).label
-    return label, _resolver(repos, event.project_id, members)(label)
+    return model_choices(repos, [occurrence])[occurrence.id]
+
+
+def model_choices(
+    repos: Repos, found: Sequence[Occurrence]
+) -> dict[int, tuple[str | None, int | None]]:
+    """``model_choice`` of each of these occurrences, by occurrence id."""
+    chosen: dict[int, tuple[str | None, int | None]] = {}
+    for event, members in _members(repos, found):
+        taxon_of = _resolver(repos, event.project_id, [d for m in members.values() for d in m])
+        for occurrence_id, detections in members.items():
+            label = surest_label(detections).label if detections else None
+            chosen[occurrence_id] = (label, taxon_of(label) if detections else None)
+    return chosen
 
 
 def redetermine(repos: Repos, occurrence: Occurrence) -> Occurrence:
     """Work out an occurrence's determination again (after an identification); the
     occurrence as it is now."""
-    event, members = _members(repos, occurrence)
-    if members:
-        taxon_of = _resolver(repos, event.project_id, members)
-        made = _made(members, repos.tracking.photos(event.id), taxon_of, edited=occurrence.edited)
-        repos.occurrences.determine(occurrence.id, made)
-    now = repos.occurrences.get(occurrence.id)
-    assert now is not None
-    return now
+    return redetermine_all(repos, [occurrence])[0]
+
+
+def redetermine_all(repos: Repos, found: Sequence[Occurrence]) -> list[Occurrence]:
+    """``redetermine`` these occurrences, reading each event once; in the order given."""
+    edited = {o.id: o.edited for o in found}
+    for event, members in _members(repos, found):
+        taxon_of = _resolver(repos, event.project_id, [d for m in members.values() for d in m])
+        photos = repos.tracking.photos(event.id)
+        for occurrence_id, detections in members.items():
+            if detections:
+                made = _made(detections, photos, taxon_of, edited=edited[occurrence_id])
+                repos.occurrences.determine(occurrence_id, made)
+    now = [repos.occurrences.get(o.id) for o in found]
+    assert all(o is not None for o in now)
+    return [o for o in now if o is not None]

@@ -511,6 +511,13 @@ ENDPOINTS = [
     ),
     Endpoint(
         "POST",
+        "/projects/{project}/identifications",
+        201,
+        "member",
+        lambda w: {"json": {"occurrence_ids": [w.occurrence], "taxon_id": w.taxon}},
+    ),
+    Endpoint(
+        "POST",
         "/annotations/{detection}/identifications",
         201,
         "member",

@@ -13,8 +13,11 @@ from trapline.domain.species import Scope
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId, QueryPipeline
+from trapline.schemas.common import ErrorOut
 from trapline.schemas.occurrences import OccurrenceOut
 from trapline.schemas.taxa import (
+    BulkIdentificationIn,
+    BulkIdentificationOut,
     DetectionIdentificationIn,
     IdentificationIn,
     IdentificationOut,
@@ -196,6 +199,39 @@ def identify_occurrence(
         comment=body.comment,
     )  # fmt: skip
     return IdentificationOut.of(made)
+
+
+@router.post(
+    "/projects/{project_id}/identifications",
+    status_code=201,
+    responses={
+        400: {
+            "model": ErrorOut,
+            "description": "Not 1 to 500 occurrences each named once, neither or both of "
+            "`taxon_id` and `agree_with`, a taxon not of the project's list, or (agreeing with "
+            "the model) occurrences whose model label names no taxon: the detail names them.",
+        },
+        404: {
+            "model": ErrorOut,
+            "description": "No such project you may see, or occurrences that are not the "
+            "project's (missing, or another project's): the detail names them; nothing is "
+            "identified.",
+        },
+    },
+)
+def identify_occurrences(
+    project_id: Id, body: BulkIdentificationIn, caller: CurrentUser, db: DatabaseDep
+) -> BulkIdentificationOut:
+    """Identify many occurrences of the project at once (members), all or none."""
+    made = identifications.identify_occurrences(
+        db, caller, project_id, body.occurrence_ids, taxon_id=body.taxon_id,
+        agree_with=body.agree_with, comment=body.comment,
+    )  # fmt: skip
+    return BulkIdentificationOut(
+        count=len(made),
+        identifications=[IdentificationOut.of(i) for i, _ in made],
+        occurrences=[OccurrenceOut.of(o) for _, o in made],
+    )
 
 
 @router.post("/annotations/{annotation_id}/identifications", status_code=201)

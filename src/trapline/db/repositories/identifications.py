@@ -60,6 +60,29 @@ class IdentificationRepo:
         found = self._read(IdentificationRow.id == identification_id)
         return found[0] if found else None
 
+    def many(self, identification_ids: Sequence[int]) -> dict[int, Identification]:
+        """These identifications, by id."""
+        found: dict[int, Identification] = {}
+        for chunk in chunks(identification_ids):
+            found.update((i.id, i) for i in self._read(IdentificationRow.id.in_(chunk)))
+        return found
+
+    def occurrences_of(
+        self, project_id: int, occurrence_ids: Sequence[int]
+    ) -> dict[int, Occurrence]:
+        """Those of these occurrences that are the project's, by id (ids no row can have are
+        left out, as ids no row has are)."""
+        valid = [i for i in occurrence_ids if 1 <= i <= BIGINT_MAX]
+        found: dict[int, Occurrence] = {}
+        for chunk in chunks(valid):
+            rows = self.session.scalars(
+                select(OccurrenceRow).where(
+                    OccurrenceRow.id.in_(chunk), OccurrenceRow.project_id == project_id
+                )
+            )
+            found.update((r.id, to_occurrence(r)) for r in rows)
+        return found
+
     def of_occurrence(self, occurrence_id: int) -> list[Identification]:
         """Every identification of an occurrence, oldest first: those of its detections and
         those made on it."""
