@@ -115,7 +115,9 @@ def export(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Export a project's images and results to a file, showing progress."""
+    """Export a project's images and results to a file, showing progress and its warnings.
+
+    Exits with 1 when the export has no rows (the file is written all the same)."""
     from datetime import date
 
     from pydantic import ValidationError
@@ -161,6 +163,11 @@ def export(
         filters=filters, output=target, as_email=as_email, progress=progress,
     )  # fmt: skip
     typer.echo(f"\nwrote {target} ({done.size_bytes:,} bytes): {done.counts}", err=True)
+    for problem in done.errors:
+        typer.echo(f"warning: {problem}", err=True)
+    if not done.counts.get("rows"):
+        typer.echo(f"error: export {done.id} has no rows: nothing was written", err=True)
+        raise typer.Exit(1)
 
 
 def import_megadetector(

@@ -79,3 +79,35 @@ def test_export_and_import_from_the_command_line(
     )  # fmt: skip
     assert stranger.returncode == 1
     assert "no account nobody@example.org" in stranger.stderr
+
+
+def test_export_prints_its_warnings_and_fails_when_nothing_was_written(
+    seeded: Seeded, settings: Settings, tmp_path: Path
+) -> None:
+    email = seeded.proto.account.email
+    package = tmp_path / "package.zip"
+    warned = _trapline(
+        settings, "export", "--project", str(seeded.project_id), "--format", "camtrap-dp",
+        "-o", str(package), "--as", email, cwd=tmp_path,
+    )  # fmt: skip
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: " in warned.stderr
+    assert "names no licence" in warned.stderr
+    assert package.stat().st_size > 0
+
+    empty = tmp_path / "empty.csv"
+    nothing = _trapline(
+        settings, "export", "--project", str(seeded.project_id), "--format", "csv",
+        "--from", "2030-01-01", "-o", str(empty), "--as", email, cwd=tmp_path,
+    )  # fmt: skip
+    assert nothing.returncode == 1, nothing.stderr
+    assert (
+        "warning: no results in the file: no image matched the export's filters" in nothing.stderr
+    )
+    assert "has no rows: nothing was written" in nothing.stderr
+    kept = _trapline(
+        settings, "export", "--project", str(seeded.project_id), "--format", "csv",
+        "-o", str(tmp_path / "kept.csv"), "--as", email, cwd=tmp_path,
+    )  # fmt: skip
+    assert kept.returncode == 0, kept.stderr
+    assert "\nwarning: " not in kept.stderr
