@@ -5,6 +5,8 @@ without the labels a person mapped as no object.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -101,3 +103,47 @@ def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
             counted=repos.counts.pipelines(project_id),
             choices=project_pipelines(repos, project_id),
         )
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """An event's individuals, as the species view counts them, and what they are."""
+
+    #: Occurrences of the counting pipeline, without the labels mapped as no object.
+    individuals: int
+    #: (name, taxon id or None, occurrences), most first: a taxon by its scientific name, or
+    #: an unmapped label (None: undetermined) by itself.
+    taxa: list[tuple[str | None, int | None, int]]
+
+
+def event_counts(
+    db: Database, caller: User, deployment_id: int, event_ids: Sequence[int]
+) -> tuple[str | None, dict[int, EventCount]]:
+    """The pipeline counted by, and what these events of a deployment hold (viewers), by
+    event; an event with nothing counted is left out. One grouped read of the tallies for
+    all of them."""
+    with db.read() as repos:
+        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        asked = ("deployment", deployment_id)
+        project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
+        scope = counting_scope(repos, caller, deployment.project_id, deployment_id=deployment_id)
+        rows = repos.counts.per_event(scope, event_ids)
+        names = repos.taxa.by_ids({t for _, t, _, _ in rows if t is not None})
+    per_event: dict[int, Counter[tuple[str | None, int | None]]] = defaultdict(Counter)
+    for event_id, taxon_id, label, n in rows:
+        taxon = names.get(taxon_id) if taxon_id is not None else None
+        key = (taxon.scientific_name, taxon_id) if taxon else (label, None)
+        per_event[event_id][key] += n
+    return scope.pipeline, {
+        event_id: EventCount(
+            individuals=sum(counted.values()),
+            taxa=[
+                (name, taxon_id, n)
+                for (name, taxon_id), n in sorted(
+                    counted.items(), key=lambda item: (-item[1], item[0][0] or "")
+                )
+            ],
+        )
+        for event_id, counted in per_event.items()
+        if sum(counted.values())
+    }

@@ -30,6 +30,8 @@ from trapline.db.tables import (
 from trapline.domain.reviews import ImageCounts
 from trapline.domain.species import Scope
 
+#: Ids in one ``IN`` (under SQLite's bound parameter limit).
+_IN_SIZE = 900
 #: Where a transaction keeps the events whose tallies are to be counted again.
 _UNTALLIED = "trapline.untallied_events"
 
@@ -157,6 +159,23 @@ class CountRepo:
             .order_by(total.desc(), t.label)
         )
         return [(label, int(n)) for label, n in rows]
+
+    def per_event(
+        self, scope: Scope, event_ids: Sequence[int]
+    ) -> list[tuple[int, int | None, str | None, int]]:
+        """The occurrences in the scope of these events per event, taxon and label: (event,
+        taxon, label, occurrences), one grouped read of their tallies."""
+        t = OccurrenceTallyRow
+        ids, found = list(event_ids), []
+        for start in range(0, len(ids), _IN_SIZE):
+            chunk = ids[start : start + _IN_SIZE]
+            rows = self.session.execute(
+                select(t.event_id, t.taxon_id, t.label, func.sum(t.occurrences))
+                .where(*tally_terms(scope), t.event_id.in_(chunk))
+                .group_by(t.event_id, t.taxon_id, t.label)
+            )
+            found += [(int(e), taxon, label, int(n)) for e, taxon, label, n in rows]
+        return found
 
     def per_night(self, scope: Scope) -> dict[Any, tuple[int, int]]:
         """Occurrences and their detections in the scope per night the occurrences were

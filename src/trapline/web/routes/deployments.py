@@ -11,7 +11,7 @@ from trapline.domain.records import Deployment
 from trapline.domain.roles import Role
 from trapline.http.params import Id
 from trapline.schemas.projects import DeploymentIn
-from trapline.services import capture_times, deployments, events, projects, reviews
+from trapline.services import capture_times, counting, deployments, events, projects, reviews
 from trapline.web.charts import bar_chart
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn
@@ -95,6 +95,7 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
         reread=next((r for r in rereads if r.deployment_id == deployment.id), None),
         grouping=grouping,
         events=found,
+        counted=counting.event_counts(page.db, page.me, deployment.id, [e.id for e in found]),
         event_total=event_total,
         timeline=event_timeline(found),
         regrouping=events.latest_regrouping(page.db, page.me, deployment),
