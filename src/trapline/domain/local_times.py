@@ -3,6 +3,10 @@
 A camera's clock shows the local wall-clock time and most cameras write no UTC offset, so a
 capture time without one is read in its deployment's time zone (the project's default for an
 image without a deployment). A time the file gave an offset for keeps that offset.
+
+Some cameras keep standard time all year: their clock never follows daylight saving. A
+deployment that says so (``standard_time``) has its times read at the zone's standard offset,
+its winter time, all year; a clock change then skips or repeats none of them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from trapline.domain.zone_names import not_canonical, offset_name
 
 #: The zone of a project that names none.
 DEFAULT_ZONE = "UTC"
@@ -30,10 +36,14 @@ def is_time_zone(name: str) -> bool:
 
 
 def zone_error(name: str) -> str | None:
-    """What is wrong with a time zone name a person gave, or None when it is one."""
+    """What is wrong with a time zone name a person gave, or None when it is a canonical IANA
+    name (an old alias or a name that is no place is refused with the name to use)."""
     if is_time_zone(name):
-        return None
+        problem = not_canonical(name)
+        return None if problem is None else f"an IANA time zone name in canonical form: {problem}"
     shown = name if len(name) <= 40 else name[:39] + "…"
+    if (offset := offset_name(shown)) is not None:
+        return f"an IANA time zone name: {offset}"
     return f"an IANA time zone name such as Africa/Dar_es_Salaam or UTC (got {shown!r})"
 
 
@@ -42,8 +52,9 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def offset_minutes(local: datetime, zone: str) -> int:
-    """The UTC offset, in minutes, of the wall-clock time ``local`` (naive) in ``zone``.
+def offset_minutes(local: datetime, zone: str, *, standard_time: bool = False) -> int:
+    """The UTC offset, in minutes, of the wall-clock time ``local`` (naive) in ``zone``; with
+    ``standard_time``, of a clock that keeps the zone's standard time all year.
 
     A time a clock change skips or repeats is read as the clocks showed it before the change
     (``fold=0``). An unknown zone reads as UTC (the names stored were checked when set).
@@ -52,21 +63,47 @@ def offset_minutes(local: datetime, zone: str) -> int:
         tz = _zone(zone)
     except (ZoneInfoNotFoundError, ValueError):
         return 0
-    delta = local.replace(tzinfo=tz).utcoffset()
+    moment = local.replace(tzinfo=tz)
+    delta = _standard_offset(moment) if standard_time else moment.utcoffset()
     return int(delta.total_seconds() // 60) if delta is not None else 0
 
 
-def capture_offset(local: datetime | None, file_offset: int | None, zone: str) -> int | None:
+def _standard_offset(moment: datetime) -> timedelta:
+    """The offset of the zone's standard time (its winter time) at ``moment`` (aware).
+
+    tzdata gives a few zones daylight saving below their standard time (Europe/Dublin: Irish
+    Standard Time in summer, winter's GMT as negative saving); there winter time is the one a
+    camera without daylight saving keeps, as it is everywhere else.
+    """
+    offset, saving = moment.utcoffset() or _NONE, moment.dst() or _NONE
+    if saving > _NONE:
+        return offset - saving
+    if saving < _NONE:
+        return offset
+    winter_saving = (moment + _HALF_YEAR).dst() or _NONE
+    return offset + winter_saving if winter_saving < _NONE else offset
+
+
+_NONE = timedelta(0)
+_HALF_YEAR = timedelta(days=182)
+
+
+def capture_offset(
+    local: datetime | None, file_offset: int | None, zone: str, *, standard_time: bool = False
+) -> int | None:
     """The UTC offset a capture time is read with: the file's own, else ``zone``'s at that
-    time; None for an image with no capture time."""
+    time (its standard time's with ``standard_time``); None for an image with no capture time."""
     if local is None or file_offset is not None:
         return file_offset
-    return offset_minutes(local, zone)
+    return offset_minutes(local, zone, standard_time=standard_time)
 
 
-def unclear_in_zone(local: datetime, zone: str) -> bool:
+def unclear_in_zone(local: datetime, zone: str, *, standard_time: bool = False) -> bool:
     """Whether a clock change of ``zone`` skips or repeats the wall-clock time ``local``
-    (naive): such a time is no instant, or two (it is read with ``fold=0``)."""
+    (naive): such a time is no instant, or two (it is read with ``fold=0``). A clock on
+    standard time all year (``standard_time``) changes never."""
+    if standard_time:
+        return False
     key = (zone, local.toordinal())
     near = _CHANGES_NEAR.get(key)
     if near is None:

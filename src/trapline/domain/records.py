@@ -117,6 +117,8 @@ class Deployment:
     time_zone: str | None = None
     #: Its own event rule (``night`` or ``sequence``); None: its project's.
     event_rule: str | None = None
+    #: The camera's clock keeps the zone's standard time all year (no daylight saving).
+    standard_time: bool = False
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ class CamtrapDpWriter(ExportWriter):
             and deployment.id not in self.unclear
         ):
             zone = deployment.time_zone or self.context.project.time_zone
-            if unclear_in_zone(image.captured_at, zone):
+            if unclear_in_zone(image.captured_at, zone, standard_time=deployment.standard_time):
                 self.unclear.add(deployment.id)
                 self.context.problem(
                     f"deployment {deployment.id} ({deployment.name}): photo {image.id} "

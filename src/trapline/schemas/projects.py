@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
 from trapline.domain.records import Contact, Deployment, Membership, Project
@@ -36,7 +37,7 @@ from trapline.schemas.common import (
 
 def _iana(name: str) -> str:
     if (problem := zone_error(name)) is not None:
-        raise ValueError(problem)
+        raise PydanticCustomError("time_zone", "{problem}", {"problem": problem})
     return name
 
 
@@ -253,6 +254,13 @@ def _wall_clock_period(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=None) if value is not None else None
 
 
+#: What a deployment's ``standard_time`` means.
+STANDARD_TIME = (
+    "the camera's clock keeps the zone's standard (winter) time all year, never daylight "
+    "saving: capture times without an offset are read at the zone's standard offset"
+)
+
+
 class DeploymentIn(Input):
     name: Name
     description: Description = ""
@@ -262,6 +270,7 @@ class DeploymentIn(Input):
     ended_at: Moment | None = None
     #: None: the project's default zone.
     time_zone: TimeZone | None = None
+    standard_time: StrictBool = Field(False, description=STANDARD_TIME)
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -275,6 +284,10 @@ class DeploymentPatch(Patch):
     ended_at: Moment | None = None
     #: null: follow the project's default zone. A change re-reads the images' capture times.
     time_zone: TimeZone | None = None
+    #: A change re-reads the images' capture times.
+    standard_time: StrictBool | None = Field(None, description=STANDARD_TIME)
+
+    required_fields: ClassVar[tuple[str, ...]] = ("name", "description", "standard_time")
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
 
@@ -293,6 +306,7 @@ class DeploymentOut(BaseModel):
         description="the IANA time zone capture times without an offset are read in; null: "
         "the project's default"
     )
+    standard_time: bool = Field(description=STANDARD_TIME)
     reread: RereadOut | None = Field(
         None, description="the re-reading of capture times this change started (PATCH only)"
     )
@@ -310,6 +324,7 @@ class DeploymentOut(BaseModel):
             ended_at=d.ended_at,
             created_at=d.created_at,
             time_zone=d.time_zone,
+            standard_time=d.standard_time,
             reread=RereadOut.of(reread) if reread else None,
         )
 

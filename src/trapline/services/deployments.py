@@ -48,8 +48,9 @@ def get_deployment(
 def update_deployment(
     db: Database, caller: User, deployment_id: int, **values: Any
 ) -> tuple[Deployment, Reread | None]:
-    """Change a deployment (members). A new time zone queues a re-reading of its images'
-    capture times (returned; run it with ``Platform.rereads``), committed with the change."""
+    """Change a deployment (members). A new time zone, or a change of whether its camera keeps
+    standard time all year, queues a re-reading of its images' capture times (returned; run it
+    with ``Platform.rereads``), committed with the change."""
     check_zone(values.get("time_zone"))
     with db.write() as repos:
         current = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
@@ -60,10 +61,12 @@ def update_deployment(
             values.get("started_at", current.started_at), values.get("ended_at", current.ended_at)
         )
         reread = None
-        if "time_zone" in values and values["time_zone"] != current.time_zone:
+        new_zone = "time_zone" in values and values["time_zone"] != current.time_zone
+        new_clock = values.get("standard_time", current.standard_time) != current.standard_time
+        if new_zone or new_clock:
             # The project's row first, as every writer of offsets takes it (capture_times.py).
             default = repos.capture_times.zone_for(current.project_id, None)
-            zone = values["time_zone"] or default or "UTC"
+            zone = values.get("time_zone", current.time_zone) or default or "UTC"
             reread = start_reread(repos, current.project_id, deployment_id, zone, utcnow())
         updated = repos.deployments.update(deployment_id, **values)
     assert updated is not None

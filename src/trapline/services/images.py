@@ -243,7 +243,8 @@ def _insert_rows(
     with db.write() as repos:
         # Read with the project's row held: a zone change waits for these rows, so the
         # re-reading it starts finds them (repositories/capture_times.py).
-        zone = repos.capture_times.zone_for(project_id, target.deployment_id) or DEFAULT_ZONE
+        clock = repos.capture_times.clock_for(project_id, target.deployment_id)
+        zone, standard_time = clock if clock is not None else (DEFAULT_ZONE, False)
         for filename, sha, refusal in named:
             if refusal is not None or sha is None:
                 results.append(UploadResult(filename, None, duplicate=False, refusal=refusal))
@@ -265,7 +266,10 @@ def _insert_rows(
                 content_type=new.facts.content_type,
                 captured_at=new.facts.captured_at,
                 captured_offset_minutes=capture_offset(
-                    new.facts.captured_at, new.facts.captured_offset_minutes, zone
+                    new.facts.captured_at,
+                    new.facts.captured_offset_minutes,
+                    zone,
+                    standard_time=standard_time,
                 ),
                 file_offset_minutes=new.facts.captured_offset_minutes,
                 source=target.source,

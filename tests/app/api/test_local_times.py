@@ -78,6 +78,33 @@ def test_a_time_zone_must_be_an_iana_name(client, owner, project_id) -> None:
     )
 
 
+def test_a_zone_must_be_in_canonical_form_and_the_answer_names_it(
+    client, owner, project_id
+) -> None:
+    alias = _deployment(client, owner, project_id, time_zone="US/Eastern")
+    assert alias.status_code == 400, alias.text
+    assert "US/Eastern is an old alias; use America/New_York" in alias.text
+    est = _deployment(client, owner, project_id, time_zone="EST")
+    assert est.status_code == 400, est.text
+    assert "Etc/GMT+5" in est.text
+    good = _deployment(client, owner, project_id, time_zone="America/New_York")
+    assert good.status_code == 201, good.text
+    patched = client.patch(
+        f"{API}/deployments/{good.json()['id']}",
+        json={"time_zone": "Asia/Calcutta"},
+        headers=owner.headers,
+    )
+    assert patched.status_code == 400
+    assert "use Asia/Kolkata" in patched.text
+    project = client.patch(
+        f"{API}/projects/{project_id}", json={"time_zone": "GMT+5"}, headers=owner.headers
+    )
+    assert project.status_code == 400
+    assert "Etc/GMT-5" in project.text
+    listed = client.get(f"{API}/projects/{project_id}/deployments", headers=owner.headers)
+    assert [d["time_zone"] for d in listed.json()["results"]] == ["America/New_York"]
+
+
 def test_a_naive_time_is_read_in_the_zone_and_an_offset_in_the_file_kept(
     client, owner, project_id, jpeg
 ) -> None:
@@ -220,3 +247,60 @@ def test_images_move_between_deployments_and_are_re_read(
     )
     assert out.status_code == 200
     assert _captured(client, owner, images[0]) == "2024-06-21T22:00:00Z"
+
+
+def test_a_camera_on_standard_time_all_year_is_read_at_the_standard_offset(
+    client, owner, project_id, jpeg, platform
+) -> None:
+    made = _deployment(
+        client, owner, project_id, time_zone="Europe/Berlin", standard_time=True
+    ).json()
+    assert made["standard_time"] is True
+    trap = made["id"]
+    # 21:00 on a camera that keeps winter time is 22:00 summer time there: 20:00 UTC.
+    summer = _upload(
+        client, owner, project_id, jpeg, seed=70, deployment=trap,
+        captured_at=datetime(2024, 6, 21, 21, 0),
+    )  # fmt: skip
+    winter = _upload(
+        client, owner, project_id, jpeg, seed=71, deployment=trap,
+        captured_at=datetime(2024, 1, 10, 21, 0),
+    )  # fmt: skip
+    told = _upload(
+        client, owner, project_id, jpeg, seed=72, deployment=trap,
+        captured_at=datetime(2024, 6, 21, 21, 0, tzinfo=timezone(timedelta(hours=2))),
+    )  # fmt: skip
+    assert _captured(client, owner, summer) == "2024-06-21T21:00:00+01:00"
+    assert datetime.fromisoformat(_captured(client, owner, summer)).astimezone(UTC) == datetime(
+        2024, 6, 21, 20, 0, tzinfo=UTC
+    )
+    assert _captured(client, owner, winter) == "2024-01-10T21:00:00+01:00"
+    assert _captured(client, owner, told) == "2024-06-21T21:00:00+02:00"  # the file's own
+
+    # Saying the clock follows daylight saving after all re-reads the photos.
+    patched = client.patch(
+        f"{API}/deployments/{trap}", json={"standard_time": False}, headers=owner.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["standard_time"] is False
+    assert patched.json()["reread"] is not None
+    assert platform.rereads.wait_idle(30)
+    assert _captured(client, owner, summer) == "2024-06-21T21:00:00+02:00"
+    assert _captured(client, owner, winter) == "2024-01-10T21:00:00+01:00"
+    # A PATCH without it leaves it as it is and re-reads nothing; null and text are refused.
+    kept = client.patch(f"{API}/deployments/{trap}", json={"name": "Pond"}, headers=owner.headers)
+    assert (kept.json()["standard_time"], kept.json()["reread"]) == (False, None)
+    for bad in (None, "yes"):
+        refused = client.patch(
+            f"{API}/deployments/{trap}", json={"standard_time": bad}, headers=owner.headers
+        )
+        assert refused.status_code == 400, refused.text
+        assert "standard_time" in refused.text
+    # Back on standard time; a zone change later keeps reading it so (Dublin's winter is GMT).
+    client.patch(f"{API}/deployments/{trap}", json={"standard_time": True}, headers=owner.headers)
+    client.patch(
+        f"{API}/deployments/{trap}", json={"time_zone": "Europe/Dublin"}, headers=owner.headers
+    )
+    assert platform.rereads.wait_idle(30)
+    assert _captured(client, owner, summer) == "2024-06-21T21:00:00Z"
+    assert _captured(client, owner, winter) == "2024-01-10T21:00:00Z"

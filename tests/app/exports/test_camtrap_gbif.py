@@ -8,6 +8,7 @@ Python package and every package validates against the 1.0.2 schemas offline."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -130,10 +131,16 @@ def test_a_project_without_licence_or_people_says_so(proto: Protocol, tmp_path: 
     assert any("names no contacts" in e for e in done["errors"]), done["errors"]
 
 
-def _deployment(proto: Protocol, name: str, zone: str) -> int:
+def _deployment(proto: Protocol, name: str, zone: str, *, standard_time: bool = False) -> int:
     made = proto.client.post(
         f"{API}/projects/{proto.project_id}/deployments",
-        json={"name": name, "time_zone": zone, "latitude": 48.0, "longitude": 7.0},
+        json={
+            "name": name,
+            "time_zone": zone,
+            "latitude": 48.0,
+            "longitude": 7.0,
+            "standard_time": standard_time,
+        },
         headers=proto.headers,
     )
     assert made.status_code == 201, made.text
@@ -161,13 +168,20 @@ def test_a_local_time_a_clock_change_skips_or_repeats_is_a_timestamp_issue(
     # The file says which 02:30 it was; a summer's day is plain.
     _photo(proto, oslo, 4, datetime(2024, 10, 27, 2, 30, tzinfo=timezone(timedelta(hours=2))))
     _photo(proto, oslo, 5, datetime(2024, 6, 1, 2, 30))
+    # A camera on standard time all year: its 02:30 of that night was once, at +01:00.
+    berlin = _deployment(proto, "Berlin", "Europe/Berlin", standard_time=True)
+    _photo(proto, berlin, 6, datetime(2024, 10, 27, 2, 30))
+    _photo(proto, berlin, 7, datetime(2024, 6, 21, 21, 0))
     seeded = Seeded(proto, proto.project_id, {}, {}, {})
     done = _package(seeded, tmp_path)
     issues = {
         int(d.deploymentID): d.timestampIssues
         for d in Deployment.from_csv(str(tmp_path / "deployments.csv"))
     }
-    assert issues == {paris: "true", rome: "true", oslo: ""}
+    assert issues == {paris: "true", rome: "true", oslo: "", berlin: ""}
     said = [e for e in done["errors"] if "skips or repeats" in e]
     assert len(said) == 2, done["errors"]
     assert any("Paris" in e and "2024-03-31 02:30:00" in e for e in said), said
+    with (tmp_path / "media.csv").open(newline="") as media:
+        stamps = {r["timestamp"] for r in csv.DictReader(media) if r["deploymentID"] == str(berlin)}
+    assert stamps == {"2024-10-27T02:30:00+01:00", "2024-06-21T21:00:00+01:00"}

@@ -75,6 +75,8 @@ def test_numbers_as_people_write_them(
         ("longitude", "1e999", "longitude: a number from -180 to 180"),
         ("longitude", "1.2.3", "longitude: a number from -180 to 180 (got '1.2.3')"),
         ("started_at", "yesterday", "started_at"),
+        ("time_zone", "US/Eastern", "US/Eastern is an old alias; use America/New_York"),
+        ("time_zone", "EST", "time_zone: an IANA time zone name in canonical form: EST is"),
     ],
 )
 def test_a_wrong_field_is_named_and_what_was_typed_comes_back(
@@ -150,6 +152,44 @@ def test_a_refused_edit_changes_nothing(client, owner, project_id, sign_in) -> N
     assert _api(client, owner, deployment_id) == before
 
 
+def test_the_standard_time_box_sets_and_clears_and_an_edit_without_it_keeps_it(
+    client, owner, project_id, sign_in
+) -> None:
+    browser = sign_in(owner)
+    # The form sends a hidden "off" before the box; a ticked box adds "on".
+    ticked: Any = ["off", "on"]
+    made = _add(browser, project_id, {**TYPED, "standard_time": ticked})
+    assert made.status_code == 303, made.text
+    deployment_id = int(made.headers["location"].rsplit("/", 1)[1])
+    before = _api(client, owner, deployment_id)
+    assert before["standard_time"] is True
+    page = browser.page(f"/deployments/{deployment_id}")
+    assert re.search(r'id="d-standard-time" name="standard_time" checked', page), page
+    assert "at its standard time all year" in page
+    shown = _form_values(page)
+    # Saved as shown (the box still ticked), or by a form without the box: nothing changes.
+    for sent in ({**shown, "standard_time": ticked}, shown):
+        saved = browser.post(f"/deployments/{deployment_id}", sent)
+        assert saved.status_code == 303, saved.text
+        assert _api(client, owner, deployment_id) == before
+    # Another field changed with the box untouched: the box keeps its value.
+    saved = browser.post(
+        f"/deployments/{deployment_id}", {**shown, "standard_time": ticked, "name": "Lakeside"}
+    )
+    assert saved.status_code == 303, saved.text
+    assert _api(client, owner, deployment_id) == {**before, "name": "Lakeside"}
+    # Unticked: only the hidden "off" comes.
+    saved = browser.post(f"/deployments/{deployment_id}", {**shown, "standard_time": "off"})
+    assert saved.status_code == 303, saved.text
+    assert _api(client, owner, deployment_id)["standard_time"] is False
+    page = browser.page(f"/deployments/{deployment_id}")
+    assert re.search(r'id="d-standard-time" name="standard_time">', page), page
+    # A new deployment whose box is left alone follows daylight saving.
+    plain = _add(browser, project_id, {**TYPED, "standard_time": "off"})
+    plain_id = int(plain.headers["location"].rsplit("/", 1)[1])
+    assert _api(client, owner, plain_id)["standard_time"] is False
+
+
 def _form_values(page: str) -> dict[str, str]:
     """The deployment form's fields as the page fills them in."""
     values = {
@@ -163,3 +203,20 @@ def _form_values(page: str) -> dict[str, str]:
     values["description"] = html.unescape(description.group(1))
     assert set(values) == set(TYPED), values
     return values
+
+
+def test_the_project_zone_form_refuses_an_alias_and_keeps_what_was_typed(
+    client, owner, project_id, sign_in
+) -> None:
+    browser = sign_in(owner)
+    refused = browser.post(f"/projects/{project_id}/time-zone", {"time_zone": "US/Eastern"})
+    assert refused.status_code == 400
+    assert 'id="time_zone-error"' in refused.text
+    assert "US/Eastern is an old alias; use America/New_York" in refused.text
+    assert 'value="US/Eastern"' in refused.text
+    project = client.get(f"{API}/projects/{project_id}", headers=owner.headers).json()
+    assert project["time_zone"] == "UTC"
+    taken = browser.post(f"/projects/{project_id}/time-zone", {"time_zone": "America/New_York"})
+    assert taken.status_code == 303, taken.text
+    project = client.get(f"{API}/projects/{project_id}", headers=owner.headers).json()
+    assert project["time_zone"] == "America/New_York"

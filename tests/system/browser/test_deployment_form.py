@@ -65,3 +65,33 @@ def test_a_person_adds_and_edits_a_deployment_with_its_place(page: Any, app: App
         "latitude": 44.48,
         "longitude": -73.25,
     }
+
+
+def test_a_person_says_the_camera_keeps_standard_time_and_takes_it_back(
+    page: Any, app: App
+) -> None:
+    sign_in(page, app)
+    project = app.api("POST", "/projects/", json={"name": "Pond herons"}).json()["id"]
+    page.goto(f"{app.url}/projects/{project}/deployments")
+    page.fill("#d-name", "Heron pond")
+    page.fill("#d-zone", "Europe/Berlin")
+    page.check("#d-standard-time")
+    page.click("text=Add deployment")
+    page.wait_for_url(re.compile(r".*/deployments/\d+$"))
+    deployment_id = int(page.url.rsplit("/", 1)[1])
+    made = _deployment(app, deployment_id)
+    assert (made["time_zone"], made["standard_time"]) == ("Europe/Berlin", True)
+    assert page.is_checked("#d-standard-time")
+
+    # Editing another field leaves the box as it is, and so the stored value.
+    page.fill("#d-description", "Camera on the alder")
+    with page.expect_navigation(url=f"{app.url}/deployments/{deployment_id}"):
+        page.click("button:text('Save')")  # the same address: wait for the new page
+    assert _deployment(app, deployment_id) == {**made, "description": "Camera on the alder"}
+    assert page.is_checked("#d-standard-time")
+
+    page.uncheck("#d-standard-time")
+    with page.expect_navigation(url=f"{app.url}/deployments/{deployment_id}"):
+        page.click("button:text('Save')")  # the same address: wait for the new page
+    assert _deployment(app, deployment_id)["standard_time"] is False
+    assert not page.is_checked("#d-standard-time")

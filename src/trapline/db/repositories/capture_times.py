@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.leased_rows import LeasedRows
@@ -25,6 +25,10 @@ from trapline.domain.local_times import Reread, RereadStatus, offset_minutes
 #: Images whose time is read from a zone: dated, with no offset of their own.
 _READ_FROM_ZONE = (ImageRow.captured_at.is_not(None), ImageRow.file_offset_minutes.is_(None))
 _ZONE = func.coalesce(DeploymentRow.time_zone, ProjectRow.time_zone)
+#: Whether the image's camera keeps standard time all year (false without a deployment).
+_STANDARD = func.coalesce(DeploymentRow.standard_time, false())
+#: An image read from a zone: id, capture time, zone, standard time all year.
+_Dated = tuple[int, datetime, str, bool]
 _OPEN = (RereadStatus.QUEUED.value, RereadStatus.RUNNING.value)
 #: Re-readings are runs: claimed by a server, kept by its heartbeat, handed back or failed.
 _RUNS = LeasedRows(
@@ -70,15 +74,23 @@ class CaptureTimeRepo:
     def zone_for(self, project_id: int, deployment_id: int | None) -> str | None:
         """The zone new images of the project (in the deployment) are read in, holding the
         project's row until the transaction ends; None when the project is gone."""
+        clock = self.clock_for(project_id, deployment_id)
+        return clock[0] if clock is not None else None
+
+    def clock_for(self, project_id: int, deployment_id: int | None) -> tuple[str, bool] | None:
+        """The zone new images of the project (in the deployment) are read in and whether
+        their camera keeps standard time all year, holding the project's row until the
+        transaction ends; None when the project is gone."""
         self.session.execute(
             select(ProjectRow.id).where(ProjectRow.id == project_id).with_for_update(key_share=True)
         )
-        query = select(_ZONE).select_from(ProjectRow).where(ProjectRow.id == project_id)
+        query = select(_ZONE, _STANDARD).select_from(ProjectRow).where(ProjectRow.id == project_id)
         query = query.outerjoin(
             DeploymentRow,
             (DeploymentRow.id == deployment_id) & (DeploymentRow.project_id == ProjectRow.id),
         )
-        return self.session.scalar(query)
+        found = self.session.execute(query).first()
+        return (str(found[0]), bool(found[1])) if found is not None else None
 
     def reread_images(self, project_id: int, image_ids: Sequence[int]) -> int:
         """Read these images' times again in their deployments' zones now; how many changed."""
@@ -202,10 +214,11 @@ class CaptureTimeRepo:
         )
         return self.session.scalar(query) or 0
 
-    def _dated(self, *terms: Any, limit: int | None = None) -> list[tuple[int, datetime, str]]:
-        """(id, capture time, zone) of the images matching ``terms`` read from a zone, by id."""
+    def _dated(self, *terms: Any, limit: int | None = None) -> list[_Dated]:
+        """(id, capture time, zone, standard time all year) of the images matching ``terms``
+        read from a zone, by id."""
         query = (
-            select(ImageRow.id, ImageRow.captured_at, _ZONE)
+            select(ImageRow.id, ImageRow.captured_at, _ZONE, _STANDARD)
             .join(ProjectRow, ProjectRow.id == ImageRow.project_id)
             .outerjoin(DeploymentRow, DeploymentRow.id == ImageRow.deployment_id)
             .where(*_READ_FROM_ZONE, *terms)
@@ -214,14 +227,18 @@ class CaptureTimeRepo:
         if limit is not None:
             query = query.limit(limit)
         rows = self.session.execute(query)
-        return [(int(i), at, str(zone)) for i, at, zone in rows if at is not None]
+        return [
+            (int(i), at, str(zone), bool(standard))
+            for i, at, zone, standard in rows
+            if at is not None
+        ]
 
-    def _set_offsets(self, rows: Sequence[tuple[int, datetime, str]]) -> int:
+    def _set_offsets(self, rows: Sequence[_Dated]) -> int:
         """Write each image's offset in its zone: one statement per distinct offset (a batch
         has one or two: a zone's standard and summer time)."""
         by_offset: dict[int, list[int]] = defaultdict(list)
-        for image_id, captured_at, zone in rows:
-            by_offset[offset_minutes(captured_at, zone)].append(image_id)
+        for image_id, captured_at, zone, standard in rows:
+            by_offset[offset_minutes(captured_at, zone, standard_time=standard)].append(image_id)
         for minutes, ids in by_offset.items():
             self.session.execute(
                 update(ImageRow).where(ImageRow.id.in_(ids)).values(captured_offset_minutes=minutes)

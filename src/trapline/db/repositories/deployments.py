@@ -23,6 +23,7 @@ def to_deployment(row: DeploymentRow) -> Deployment:
         created_at=row.created_at,
         time_zone=row.time_zone,
         event_rule=row.event_rule,
+        standard_time=row.standard_time,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
@@ -130,6 +131,8 @@ class DeploymentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The IANA time zone capture times without an offset are read in; None: the project's.
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The camera's clock keeps the zone's standard time all year (no daylight saving).
+    standard_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The deployment's own event rule and gap; None: the project's.
     event_rule: Mapped[str | None] = mapped_column(String(16), nullable=True)
     event_gap_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)

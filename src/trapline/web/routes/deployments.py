@@ -23,13 +23,24 @@ router = page_router()
 #: Events the deployment's page lists (the API pages through all of them).
 EVENTS_SHOWN = 500
 FIELDS = ("name", "description", "latitude", "longitude", "started_at", "ended_at", "time_zone")
+#: The checkbox "the camera keeps standard time all year". The form sends a hidden ``off``
+#: before it, so a form that has the box says ``off`` or ``on``; one that has not (an older
+#: page, another client) says nothing, and an edit then keeps what is stored.
+STANDARD_TIME = "standard_time"
 
 
-def _values(deployment: Deployment | None) -> dict[str, str]:
+def _values(deployment: Deployment | None) -> dict[str, Any]:
     if deployment is None:
-        return dict.fromkeys(FIELDS, "")
+        return {**dict.fromkeys(FIELDS, ""), STANDARD_TIME: False}
     values: dict[str, Any] = {k: getattr(deployment, k) for k in FIELDS}
-    return {k: _shown(v) for k, v in values.items()}
+    return {**{k: _shown(v) for k, v in values.items()}, STANDARD_TIME: deployment.standard_time}
+
+
+def _posted(form: PostedForm) -> tuple[dict[str, Any], bool | None]:
+    """The typed fields as sent, and the standard-time box (None: the form had none)."""
+    values: dict[str, Any] = {k: str(form.get(k) or "") for k in FIELDS}
+    box = form.getlist(STANDARD_TIME)
+    return values, ("on" in box) if box else None
 
 
 def _shown(value: Any) -> str:
@@ -67,7 +78,8 @@ def deployment_list(page: SignedIn, project_id: Id) -> Response:
 @router.post("/projects/{project_id}/deployments")
 def add_deployment(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Add a deployment."""
-    values = {k: str(form.get(k) or "") for k in FIELDS}
+    values, standard_time = _posted(form)
+    values[STANDARD_TIME] = bool(standard_time)
     checked, errors = validate(DeploymentIn, dict(values))
     if checked is None:
         return _list(page, project_id, status=400, errors=errors, values=values)
@@ -115,14 +127,19 @@ def deployment_page(page: SignedIn, deployment_id: Id) -> Response:
 def edit_deployment(page: SignedIn, deployment_id: Id, form: PostedForm) -> Response:
     """Change a deployment."""
     current = deployments.get_deployment(page.db, page.me, deployment_id, Role.MEMBER)
-    values = {k: str(form.get(k) or "") for k in FIELDS}
+    values, standard_time = _posted(form)
+    values[STANDARD_TIME] = current.standard_time if standard_time is None else standard_time
     checked, errors = validate(DeploymentIn, dict(values))
     if checked is None:
         return _detail(page, current, status=400, errors=errors, values=values)
     # Only what the person changed is saved: a field left as the form showed it keeps the
     # stored value exactly, whatever the form's rendering of it dropped.
     shown = _values(current)
-    changed = {k: v for k, v in checked.model_dump().items() if values[k].strip() != shown[k]}
+    changed = {
+        k: v
+        for k, v in checked.model_dump().items()
+        if (values[k].strip() if isinstance(values[k], str) else values[k]) != shown[k]
+    }
     _, reread = deployments.update_deployment(page.db, page.me, deployment_id, **changed)
     if reread is not None:  # its progress shows on the deployment's page
         page.platform.rereads.submit(reread.id)
