@@ -14,7 +14,6 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
 from trapline.domain.records import Contact, Deployment, Membership, Project
@@ -37,7 +36,7 @@ from trapline.schemas.common import (
 
 def _iana(name: str) -> str:
     if (problem := zone_error(name)) is not None:
-        raise PydanticCustomError("time_zone", "{problem}", {"problem": problem})
+        raise ValueError(problem)
     return name
 
 
