@@ -14,6 +14,7 @@ from typing import Any
 from tests.app.events.scenes import (
     API,
     DAR,
+    T0,
     add_frames,
     detail_of,
     event_of,
@@ -24,8 +25,9 @@ from tests.app.events.scenes import (
 from tests.app.exports.conftest import Seeded
 from tests.app.protocol.conftest import Protocol
 from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import Account
+from tests.conftest import Account, upload
 from tests.support.protocol import detection, pipeline_config, success
+from trapline.imaging.synthetic import light_trap_jpeg
 
 TAXA = """scientific_name,rank,parent
 Aves,class,
@@ -320,3 +322,92 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     }
     assert occurrences == dict.fromkeys(occurrences, 1), occurrences
     assert detections == dict.fromkeys(detections, 10), detections
+
+
+def _regroup(proto: Protocol, rule: str, gap_seconds: int | None = None) -> list[int]:
+    """The project's rule changed, its regrouping and tracking run: the Pond's events."""
+    body: dict[str, Any] = {"rule": rule}
+    if gap_seconds is not None:
+        body["gap_seconds"] = gap_seconds
+    answer = proto.client.put(
+        f"{API}/projects/{proto.project_id}/event-rule", json=body, headers=proto.headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert proto.platform.regroupings.wait_idle(30)
+    track_all(proto)
+    pond = _get(proto, f"/projects/{proto.project_id}/deployments")["results"][0]["id"]
+    return [e["id"] for e in _get(proto, f"/deployments/{pond}/events")["results"]]
+
+
+def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_events(
+    proto: Protocol,
+) -> None:
+    """Two bursts two minutes apart, one night: a heron (split by a reviewer, identified) in
+    the first, an egret in the second. Grouped as sequences, then as a night again, and as
+    sequences an hour long: the occurrences keep their ids, splits and identifications; an
+    event made again photo for photo keeps its id."""
+    taxa = _taxa(proto)
+    pond = _post(
+        proto, f"/projects/{proto.project_id}/deployments", {"name": "Pond", "time_zone": DAR}, 201
+    )["id"]
+    frames = [
+        (
+            f"frame-{i:02d}.jpg",
+            light_trap_jpeg(7, width=640, height=480, captured_at=at, quality=80 + i),
+        )
+        for i, at in enumerate(
+            [T0 + timedelta(seconds=s) for s in range(5)]
+            + [T0 + timedelta(seconds=120 + s) for s in range(5)]
+        )
+    ]
+    assert (
+        upload(proto.client, proto.account, proto.project_id, *frames, deployment_id=str(pond))[
+            "status"
+        ]
+        == 201
+    )
+    heron = {
+        f"Pond/frame-{i:02d}.jpg": [{"category": "1", "conf": 0.8, "bbox": [0.1, 0.1, 0.2, 0.3]}]
+        for i in range(5)
+    }
+    egret = {
+        f"Pond/frame-{i:02d}.jpg": [{"category": "1", "conf": 0.8, "bbox": [0.7, 0.6, 0.2, 0.3]}]
+        for i in range(5, 10)
+    }
+    import_md(proto, heron | egret)
+    (night,) = _regroup(proto, "night")
+    found = occurrences_of(proto, night)  # in order of first sighting
+    assert [o["detection_count"] for o in found] == [5, 5]
+    heron_id, egret_id = found[0]["id"], found[1]["id"]
+    boxes = [d["annotation_id"] for d in detail_of(proto, heron_id)["detections"]]
+    split = _post(proto, f"/occurrences/{heron_id}/split", {"detection_ids": boxes[3:]})
+    tail = split["new"]["id"]
+    _post(
+        proto, f"/occurrences/{heron_id}/identifications", {"taxon_id": taxa["Ardea cinerea"]}, 201
+    )
+    _post(proto, f"/occurrences/{egret_id}/identifications", {"taxon_id": taxa["Ardea alba"]}, 201)
+    track_all(proto)
+
+    def seen(event: int) -> dict[int, tuple[int, str | None]]:
+        return {
+            o["id"]: (o["detection_count"], o["determination"]["label"])
+            for o in occurrences_of(proto, event)
+        }
+
+    first, second = _regroup(proto, "sequence", 60)
+    assert seen(first) == {heron_id: (3, "Ardea cinerea"), tail: (2, "animal")}
+    assert seen(second) == {egret_id: (5, "Ardea alba")}
+    (night,) = _regroup(proto, "night")
+    assert seen(night) == {
+        heron_id: (3, "Ardea cinerea"),
+        tail: (2, "animal"),
+        egret_id: (5, "Ardea alba"),
+    }
+    # The same ten photos as one hour-long sequence: the night's event itself stays.
+    assert _regroup(proto, "sequence", 3600) == [night]
+    assert len(seen(night)) == 3
+    assert sorted(_species(proto), key=str) == [
+        ("Ardea alba", 1, 5),
+        ("Ardea cinerea", 1, 3),
+        (None, 1, 2),
+    ]

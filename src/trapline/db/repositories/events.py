@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
+    Table,
     bindparam,
     delete,
     func,
@@ -25,17 +26,30 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     tuple_,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.images import to_image
 from trapline.db.repositories.nights import NIGHT_SQL
-from trapline.db.tables import DeploymentRow, EventRow, ImageEventRow, ImageRow, ProjectRow
+from trapline.db.repositories.occurrences import chunks
+from trapline.db.tables import (
+    AnnotationRow,
+    DeploymentRow,
+    EventRow,
+    ImageEventRow,
+    ImageRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    ProjectRow,
+)
 from trapline.domain.events import Event, EventRule, Grouping, Moment, together
 from trapline.domain.records import Image
+
+_IMAGE_EVENTS = cast(Table, ImageEventRow.__table__)
 
 #: A span of a deployment's photos: its id and the first and last wall-clock time.
 Span = tuple[int, datetime, datetime]
@@ -98,7 +112,7 @@ _POINT = f"""{_FIRSTS}
 INSERT INTO image_events (image_id, event_id)
 SELECT firsts.id, events.id
 FROM firsts JOIN events ON events.first_image_id = firsts.first_id
-    AND events.deployment_id = :deployment
+    AND events.deployment_id = :deployment AND events.id > :newest
 WHERE true{_REPOINT}"""  # noqa: S608
 #: PostgreSQL writes the events and points the photos at them in one statement (the windows
 #: run once), beside the events it replaces.
@@ -275,18 +289,71 @@ class EventRepo:
         )
         # Bound as the column's type, so SQLite compares the same text it stores.
         times = (bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)) if span else ()
+        # The old events go once their photos point at the new ones: deleted first, their
+        # key would delete every photo's link only for it to be written again, and their
+        # occurrences with them. (New events take higher ids, and no one else adds to a
+        # deployment held here.)
+        newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old)) or 0
         if dialect == "postgresql":
-            # The old events go once their photos point at the new ones: deleted first, their
-            # key would delete every photo's link only for it to be written again.
-            # (New events take higher ids, and no one else adds to a deployment held here.)
-            newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old))
             self.session.execute(text(flagged + _INSERT_AND_POINT).bindparams(*times), params)
-            if newest_old is not None:
-                self.session.execute(delete(EventRow).where(*old, EventRow.id <= newest_old))
-            return
-        self.session.execute(delete(EventRow).where(*old))
-        self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
-        self.session.execute(text(flagged + _POINT).bindparams(*times), params)
+        else:
+            self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
+            self.session.execute(
+                text(flagged + _POINT).bindparams(*times), params | {"newest": newest_old}
+            )
+        if newest_old:
+            self._hand_over(deployment_id, [*old, EventRow.id <= newest_old], newest_old)
+
+    def _hand_over(self, deployment_id: int, old: list[Any], newest_old: int) -> None:
+        """Replace the old events of a regrouping by the new ones, keeping what people and
+        links rely on: an old event the regrouping made again photo for photo stays (its id,
+        occurrences and tracking; the copy goes), and the other old events' occurrences move
+        to the new event holding most of their detections, where tracking finds them and
+        hands their ids and a reviewer's splits on (``track_event``). Then the rest go."""
+        again = aliased(EventRow)
+        same = self.session.execute(
+            select(EventRow.id, again.id)
+            .join(
+                again,
+                (again.deployment_id == deployment_id)
+                & (again.id > newest_old)
+                & (again.first_image_id == EventRow.first_image_id)
+                & (again.image_count == EventRow.image_count)
+                & (again.starts_at == EventRow.starts_at)
+                & (again.ends_at == EventRow.ends_at),
+            )
+            .where(*old)
+        ).all()
+        kept = [int(o) for o, _ in same]
+        if same:
+            self.session.execute(
+                # The table, not the mapped class: an ORM update of many rows needs their keys.
+                update(_IMAGE_EVENTS)
+                .where(_IMAGE_EVENTS.c.event_id == bindparam("copy"))
+                .values(event_id=bindparam("kept")),
+                [{"copy": int(c), "kept": int(o)} for o, c in same],
+            )
+            for part in chunks([int(c) for _, c in same]):
+                self.session.execute(delete(EventRow).where(EventRow.id.in_(part)))
+        gone = select(EventRow.id).where(*old, EventRow.id.not_in(kept) if kept else true())
+        holder = (
+            select(ImageEventRow.event_id)
+            .select_from(OccurrenceDetectionRow)
+            .join(AnnotationRow, AnnotationRow.id == OccurrenceDetectionRow.annotation_id)
+            .join(ImageEventRow, ImageEventRow.image_id == AnnotationRow.image_id)
+            .where(OccurrenceDetectionRow.occurrence_id == OccurrenceRow.id)
+            .group_by(ImageEventRow.event_id)
+            .order_by(func.count().desc(), ImageEventRow.event_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        self.session.execute(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.event_id.in_(gone), holder.is_not(None))
+            .values(event_id=holder)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(delete(EventRow).where(EventRow.id.in_(gone)))
 
     def add(self, image_id: int) -> None:
         """Put a new (or newly dated, or moved) photo into its event, touching only its
