@@ -17,6 +17,8 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from trapline.domain.zone_names import not_canonical, offset_name
+
 #: The zone of a project that names none.
 DEFAULT_ZONE = "UTC"
 #: Longest zone name stored (the longest IANA name is 32 characters).
@@ -34,10 +36,14 @@ def is_time_zone(name: str) -> bool:
 
 
 def zone_error(name: str) -> str | None:
-    """What is wrong with a time zone name a person gave, or None when it is one."""
+    """What is wrong with a time zone name a person gave, or None when it is a canonical IANA
+    name (an old alias or a name that is no place is refused with the name to use)."""
     if is_time_zone(name):
-        return None
+        problem = not_canonical(name)
+        return None if problem is None else f"an IANA time zone name in canonical form: {problem}"
     shown = name if len(name) <= 40 else name[:39] + "…"
+    if (offset := offset_name(shown)) is not None:
+        return f"an IANA time zone name: {offset}"
     return f"an IANA time zone name such as Africa/Dar_es_Salaam or UTC (got {shown!r})"
 
 

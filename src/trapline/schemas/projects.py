@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
 from trapline.domain.records import Contact, Deployment, Membership, Project
@@ -36,7 +37,7 @@ from trapline.schemas.common import (
 
 def _iana(name: str) -> str:
     if (problem := zone_error(name)) is not None:
-        raise ValueError(problem)
+        raise PydanticCustomError("time_zone", "{problem}", {"problem": problem})
     return name
 
 

@@ -78,6 +78,33 @@ def test_a_time_zone_must_be_an_iana_name(client, owner, project_id) -> None:
     )
 
 
+def test_a_zone_must_be_in_canonical_form_and_the_answer_names_it(
+    client, owner, project_id
+) -> None:
+    alias = _deployment(client, owner, project_id, time_zone="US/Eastern")
+    assert alias.status_code == 400, alias.text
+    assert "US/Eastern is an old alias; use America/New_York" in alias.text
+    est = _deployment(client, owner, project_id, time_zone="EST")
+    assert est.status_code == 400, est.text
+    assert "Etc/GMT+5" in est.text
+    good = _deployment(client, owner, project_id, time_zone="America/New_York")
+    assert good.status_code == 201, good.text
+    patched = client.patch(
+        f"{API}/deployments/{good.json()['id']}",
+        json={"time_zone": "Asia/Calcutta"},
+        headers=owner.headers,
+    )
+    assert patched.status_code == 400
+    assert "use Asia/Kolkata" in patched.text
+    project = client.patch(
+        f"{API}/projects/{project_id}", json={"time_zone": "GMT+5"}, headers=owner.headers
+    )
+    assert project.status_code == 400
+    assert "Etc/GMT-5" in project.text
+    listed = client.get(f"{API}/projects/{project_id}/deployments", headers=owner.headers)
+    assert [d["time_zone"] for d in listed.json()["results"]] == ["America/New_York"]
+
+
 def test_a_naive_time_is_read_in_the_zone_and_an_offset_in_the_file_kept(
     client, owner, project_id, jpeg
 ) -> None:

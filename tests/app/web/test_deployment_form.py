@@ -75,6 +75,8 @@ def test_numbers_as_people_write_them(
         ("longitude", "1e999", "longitude: a number from -180 to 180"),
         ("longitude", "1.2.3", "longitude: a number from -180 to 180 (got '1.2.3')"),
         ("started_at", "yesterday", "started_at"),
+        ("time_zone", "US/Eastern", "US/Eastern is an old alias; use America/New_York"),
+        ("time_zone", "EST", "time_zone: an IANA time zone name in canonical form: EST is"),
     ],
 )
 def test_a_wrong_field_is_named_and_what_was_typed_comes_back(
@@ -201,3 +203,20 @@ def _form_values(page: str) -> dict[str, str]:
     values["description"] = html.unescape(description.group(1))
     assert set(values) == set(TYPED), values
     return values
+
+
+def test_the_project_zone_form_refuses_an_alias_and_keeps_what_was_typed(
+    client, owner, project_id, sign_in
+) -> None:
+    browser = sign_in(owner)
+    refused = browser.post(f"/projects/{project_id}/time-zone", {"time_zone": "US/Eastern"})
+    assert refused.status_code == 400
+    assert 'id="time_zone-error"' in refused.text
+    assert "US/Eastern is an old alias; use America/New_York" in refused.text
+    assert 'value="US/Eastern"' in refused.text
+    project = client.get(f"{API}/projects/{project_id}", headers=owner.headers).json()
+    assert project["time_zone"] == "UTC"
+    taken = browser.post(f"/projects/{project_id}/time-zone", {"time_zone": "America/New_York"})
+    assert taken.status_code == 303, taken.text
+    project = client.get(f"{API}/projects/{project_id}", headers=owner.headers).json()
+    assert project["time_zone"] == "America/New_York"
