@@ -7,22 +7,41 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
+from trapline.domain.events import ProjectKind
+
 #: A service is online when one of its workers (or the service itself) was seen this recently.
 ONLINE_WINDOW = timedelta(seconds=60)
 #: Pipelines for tests and trials (a fixed box, random boxes): the API takes them, the web
 #: app offers them only when ``TRAPLINE_SHOW_TEST_PIPELINES`` is on.
 TEST_PIPELINES = frozenset({"constant", "random"})
-#: The built-in pipelines that find real things, the first registered one offered to a
-#: project that has run none yet.
-BUILT_IN_PIPELINES = ("moth-blobs",)
+#: The built-in pipelines that find real things, in the order a project of each kind is
+#: offered them when it has run none yet: a camera trap's MegaDetector first, a light trap's
+#: (or any other project's) moth-blobs.
+BUILT_IN_PIPELINES = ("moth-blobs", "megadetector")
+CAMERA_TRAP_PIPELINES = ("megadetector", "moth-blobs")
+#: Built-in pipelines a camera-trap project's job form offers even when no worker registered
+#: them in the project (the form says why they cannot run yet and how to make them ready).
+CAMERA_TRAP_ALWAYS_OFFERED = ("megadetector",)
 
 
-def preselected(offered: Sequence[str], last_used: str | None) -> str | None:
-    """The pipeline a job form starts on: the project's last one, else a built-in real one,
-    else the first offered."""
+def first_pipelines(kind: ProjectKind) -> tuple[str, ...]:
+    """The built-in real pipelines in the order a project of ``kind`` prefers them."""
+    return CAMERA_TRAP_PIPELINES if kind is ProjectKind.CAMERA_TRAP else BUILT_IN_PIPELINES
+
+
+def always_offered(kind: ProjectKind) -> tuple[str, ...]:
+    """Built-in pipelines a project of ``kind`` is offered, registered in it or not."""
+    return CAMERA_TRAP_ALWAYS_OFFERED if kind is ProjectKind.CAMERA_TRAP else ()
+
+
+def preselected(
+    offered: Sequence[str], last_used: str | None, kind: ProjectKind = ProjectKind.OTHER
+) -> str | None:
+    """The pipeline a job form starts on: the project's last one, else the built-in real one
+    its kind prefers, else the first offered."""
     if last_used in offered:
         return last_used
-    return next((slug for slug in BUILT_IN_PIPELINES if slug in offered), None) or next(
+    return next((slug for slug in first_pipelines(kind) if slug in offered), None) or next(
         iter(offered), None
     )
 

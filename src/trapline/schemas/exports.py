@@ -118,3 +118,7 @@ class ImportOut(BaseModel):
     empty_boxes: int
     unmatched: int
     unmatched_files: list[UnmatchedOut] = Field(description="the first 100 unmatched entries")
+    events: int = Field(
+        description="events (nights or sequences) holding the matched images; their "
+        "occurrences are tracked again in the background"
+    )

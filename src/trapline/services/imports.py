@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
@@ -20,6 +21,7 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.export_reads import ExportScope
 from trapline.db.types import utcnow
+from trapline.domain.events import Event
 from trapline.domain.exports import ExportFilters, ImageFacts
 from trapline.domain.pipelines import Pipeline
 from trapline.domain.records import User
@@ -43,6 +45,8 @@ IMPORT_SERVICE = "megadetector-import"
 STORE_BATCH = 500
 #: Unmatched files listed in the report (all are counted).
 MAX_LISTED = 100
+#: Events of the matched photos named in the report (all are counted).
+MAX_LISTED_EVENTS = 20
 
 
 @dataclass
@@ -63,6 +67,10 @@ class ImportReport:
     empty_boxes: int = 0
     unmatched: int = 0
     unmatched_files: list[dict[str, str]] = field(default_factory=list)
+    #: The events (nights or sequences) that hold the matched photos: their occurrences are
+    #: tracked again in the background. The first ``MAX_LISTED_EVENTS`` by the photos' time.
+    events: int = 0
+    event_ids: list[int] = field(default_factory=list)
 
     def miss(self, path: str, reason: str) -> None:
         self.unmatched += 1
@@ -99,6 +107,7 @@ def import_megadetector(
         pipeline = _import_pipeline(repos, project_id, batch)
     report.pipeline = pipeline.slug
     matches = _match(db, project_id, batch.images, deployment_id, report)
+    _events(matches, report)
     drafts: list[AnalysisDraft] = []
     for image, entry in matches:
         if entry.failure is not None or entry.detections is None:
@@ -110,6 +119,28 @@ def import_megadetector(
             drafts = []
     _store_new(db, project_id, pipeline, drafts, report)
     return report
+
+
+def _events(matches: list[tuple[ImageFacts, MdImage]], report: ImportReport) -> None:
+    """Count the matched photos' events, and name the first ones by the photos' time."""
+    dated = sorted(
+        (image for image, _ in matches if image.event_id is not None),
+        key=lambda i: (i.captured_at or datetime.max, i.id),
+    )
+    report.events = len({image.event_id for image in dated})
+    report.event_ids = list(dict.fromkeys(i.event_id for i in dated if i.event_id))[
+        :MAX_LISTED_EVENTS
+    ]
+
+
+def imported_events(
+    db: Database, caller: User, project_id: int, event_ids: list[int]
+) -> list[Event]:
+    """The events a report names (``event_ids``), those of the project the caller sees."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        found = [repos.events.get(i) for i in event_ids[:MAX_LISTED_EVENTS]]
+    return [e for e in found if e is not None and e.project_id == project_id]
 
 
 def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch) -> Pipeline:

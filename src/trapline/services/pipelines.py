@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
+from trapline.domain.events import ProjectKind
 from trapline.domain.pipelines import (
     ONLINE_WINDOW,
     TEST_PIPELINES,
@@ -20,6 +21,7 @@ from trapline.domain.pipelines import (
     Registration,
     ServiceStatus,
     WorkerInfo,
+    always_offered,
     preselected,
 )
 from trapline.domain.records import User
@@ -104,20 +106,37 @@ class Offered(NamedTuple):
 
     pipelines: list[ProjectPipeline]
     preselected: str | None
+    #: Built-in pipelines the project's kind is offered that no worker registered in it (a
+    #: camera trap's MegaDetector): a job for one is refused until a worker serves it.
+    unregistered: tuple[str, ...] = ()
 
 
-def offered_pipelines(db: Database, caller: User, project_id: int, *, with_tests: bool) -> Offered:
+def offered_pipelines(
+    db: Database,
+    caller: User,
+    project_id: int,
+    *,
+    with_tests: bool,
+    with_unregistered: bool = False,
+) -> Offered:
     """The project's enabled pipelines (the test ones only ``with_tests``), starting on the
-    pipeline of its last job when offered, else a built-in real one (``preselected``)."""
+    pipeline of its last job when offered, else on the built-in real one its kind prefers
+    (``preselected``). ``with_unregistered``: also the built-ins its kind is always offered
+    that no worker registered in it, which may be the one preselected."""
     with db.read() as repos:
-        project_for(repos, caller, project_id, Role.VIEWER)
+        project, _ = project_for(repos, caller, project_id, Role.VIEWER)
         found = repos.pipelines.for_project(project_id, utcnow(), push_window=ONLINE_WINDOW)
         _, last = repos.jobs.page(project_ids=[project_id], limit=1, offset=0)
+    kind = ProjectKind(project.kind)
     offered = [
         p for p in found if p.enabled and (with_tests or p.pipeline.slug not in TEST_PIPELINES)
     ]
-    slugs = [p.pipeline.slug for p in offered]
-    return Offered(offered, preselected(slugs, last[0].pipeline_slug if last else None))
+    registered = {p.pipeline.slug for p in found}
+    missing = tuple(s for s in always_offered(kind) if with_unregistered and s not in registered)
+    slugs = [p.pipeline.slug for p in offered] + list(missing)
+    return Offered(
+        offered, preselected(slugs, last[0].pipeline_slug if last else None, kind), missing
+    )
 
 
 def set_pipeline_enabled(

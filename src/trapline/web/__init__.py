@@ -18,7 +18,7 @@ from trapline.web.pages import HERE, Web
 from trapline.web.routes import PAGES
 
 #: Modules whose routes take files: bounded by the request and upload limits instead.
-FILE_PAGES = ("images", "taxa_import")
+FILE_PAGES = ("images", "taxa_import", "imports")
 
 
 def web_routes(table: APIRouter) -> None:

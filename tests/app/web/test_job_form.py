@@ -1,10 +1,17 @@
-"""The job form's pipelines: test pipelines hidden unless a setting shows them, and the form
-starts on the project's last pipeline, else on a built-in real one."""
+"""The job form's pipelines: test pipelines hidden unless a setting shows them; the form
+starts on the project's last pipeline, else on the built-in real one its kind prefers (a
+camera trap's MegaDetector, offered even before a worker serves it, a light trap's
+moth-blobs); a pipeline that cannot run yet says why (from the Processing page's readiness),
+and a job of it is refused as the API refuses it; a registered one with no worker online is
+taken with a warning."""
 
 from __future__ import annotations
 
+import html
 import re
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,14 +21,25 @@ from tests.app.web.conftest import Browser
 from tests.conftest import Account, make_settings
 from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config
+from trapline.db.engine import Database
+from trapline.db.tables import ProcessingServiceRow, WorkerRow
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 from trapline.pipelines.simple import ConstantPipeline, RandomPipeline
 from trapline.settings import Settings
 
+CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "yolov5" / "tiny-p6.pt"
 
-def _options(html: str, select: str) -> tuple[list[str], str | None]:
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+    """Test settings with a weights folder of the test's own (empty: MegaDetector needs its
+    weights)."""
+    return make_settings(request, tmp_path, database_url, weights_cache_dir=tmp_path / "weights")
+
+
+def _options(page: str, select: str) -> tuple[list[str], str | None]:
     """The values a select offers, and the selected one."""
-    body = html.split(f'id="{select}"', 1)[1].split("</select>", 1)[0]
+    body = page.split(f'id="{select}"', 1)[1].split("</select>", 1)[0]
     values = re.findall(r'<option value="([^"]*)"', body)
     chosen = re.findall(r'<option value="([^"]*)" selected', body)
     return values, chosen[0] if chosen else None
@@ -42,22 +60,133 @@ def proto(
     return proto
 
 
+def _notes(page: str) -> dict[str, str]:
+    """The job form's notes by pipeline, as text."""
+    found = re.findall(
+        r'<p class="hint pipeline-note[^"]*" id="[^"]+" data-pipeline="([^"]+)">(.*?)</p>', page
+    )
+    return {slug: html.unescape(re.sub(r"<[^>]+>", "", text)) for slug, text in found}
+
+
+def _job_count(proto: Protocol) -> int:
+    answer = proto.client.get(f"/api/v2/jobs/?project_id={proto.project_id}", headers=proto.headers)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["count"])
+
+
 def test_the_form_hides_test_pipelines_and_starts_on_a_real_one(
     sign_in: Callable[[Account], Browser], owner: Account, proto: Protocol
 ) -> None:
+    # A camera-trap project (the fixture's): MegaDetector is offered, and chosen, before any
+    # worker serves it; the image grid's form offers what workers registered.
     browser = sign_in(owner)
     jobs = browser.page(f"/projects/{proto.project_id}/jobs")
-    assert _options(jobs, "pipeline") == (["moth-blobs", "their-model"], "moth-blobs")
+    offered = ["moth-blobs", "their-model", "megadetector"]
+    assert _options(jobs, "pipeline") == (offered, "megadetector")
     grid = browser.page(f"/projects/{proto.project_id}/images")
     assert _options(grid, "run-pipeline") == (["moth-blobs", "their-model"], "moth-blobs")
     # The API still runs a test pipeline; the form then starts on the last one used that it
     # offers.
     assert proto.create_job(pipeline="constant").status_code == 201
     jobs = browser.page(f"/projects/{proto.project_id}/jobs")
-    assert _options(jobs, "pipeline")[1] == "moth-blobs"
+    assert _options(jobs, "pipeline")[1] == "megadetector"
     assert proto.create_job(pipeline="their-model").status_code == 201
     jobs = browser.page(f"/projects/{proto.project_id}/jobs")
-    assert _options(jobs, "pipeline") == (["moth-blobs", "their-model"], "their-model")
+    assert _options(jobs, "pipeline") == (offered, "their-model")
+
+
+def test_a_light_trap_project_starts_on_moth_blobs_without_megadetector(
+    sign_in: Callable[[Account], Browser], owner: Account, client: AppClient,
+    jpeg: Callable[..., bytes],
+) -> None:  # fmt: skip
+    made = client.post(
+        "/api/v2/projects/", json={"name": "Sheet", "kind": "light_trap"}, headers=owner.headers
+    )
+    assert made.status_code == 201, made.text
+    proto = Protocol(client, owner, int(made.json()["id"]), jpeg)
+    configs = [p.config.model_dump(mode="json") for p in (MothBlobsPipeline(), RandomPipeline())]
+    assert proto.register(*configs, pipeline_config("their-model")).status_code == 201
+    jobs = sign_in(owner).page(f"/projects/{proto.project_id}/jobs")
+    assert _options(jobs, "pipeline") == (["moth-blobs", "their-model"], "moth-blobs")
+    assert _notes(jobs) == {}
+    # A worker that serves MegaDetector offers it there too, after moth-blobs.
+    assert proto.register(pipeline_config("megadetector"), name="GPU box").status_code == 201
+    jobs = sign_in(owner).page(f"/projects/{proto.project_id}/jobs")
+    assert _options(jobs, "pipeline") == (
+        ["megadetector", "moth-blobs", "their-model"],
+        "moth-blobs",
+    )
+
+
+def test_megadetector_not_served_says_why_and_a_job_of_it_is_refused(
+    sign_in: Callable[[Account], Browser],
+    owner: Account,
+    proto: Protocol,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    browser = sign_in(owner)
+    path = f"/projects/{proto.project_id}/jobs"
+    jobs = browser.page(path)
+    note = _notes(jobs)["megadetector"]
+    folder = settings.worker.weights_cache_dir
+    assert note.startswith("megadetector: MegaDetector v5a needs its weights: a worker with")
+    assert "trapline worker --pipeline megadetector" in note
+    assert f"put them in {folder}" in note
+    assert f'<a href="/projects/{proto.project_id}/processing">how to make it ready' in jobs
+    assert 'aria-describedby="pipeline-note-1 "' in jobs
+    assert ">MegaDetector v5a (megadetector) — not ready</option>" in jobs
+
+    # Submitted as it stands, it is refused in words, with what the person chose kept.
+    answer = browser.post(
+        path, {"pipeline": "megadetector", "scope": "project", "name": "Burst"}, csrf_from=path
+    )
+    assert answer.status_code == 400  # type: ignore[attr-defined]
+    page = answer.text  # type: ignore[attr-defined]
+    error = html.unescape(page.split('id="pipeline-error"', 1)[1].split("</p>", 1)[0])
+    assert "pipeline: not started. MegaDetector v5a needs its weights" in error
+    assert _options(page, "pipeline")[1] == "megadetector"
+    assert 'value="Burst"' in page
+    assert _job_count(proto) == 0
+
+    # Its weights in place, it still waits for a worker to serve it here.
+    folder.mkdir(parents=True)
+    (folder / "md_v5a.0.0.pt").write_bytes(CHECKPOINT.read_bytes())
+    note = _notes(browser.page(path))["megadetector"]
+    assert "has its weights, but no worker serves it in this project yet" in note
+    assert "restart trapline up, or start trapline worker --pipeline megadetector" in note
+
+    # Without ONNX Runtime it cannot run whatever the folder holds.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    note = _notes(browser.page(path))["megadetector"]
+    assert "MegaDetector v5a needs the [onnx] extra" in note
+    assert "pip install 'trapline[onnx]'" in note
+
+
+def test_a_registered_pipeline_with_no_worker_online_is_taken_with_a_warning(
+    sign_in: Callable[[Account], Browser], owner: Account, proto: Protocol, app_db: Database
+) -> None:
+    assert proto.register(pipeline_config("megadetector"), name="GPU box").status_code == 201
+    browser = sign_in(owner)
+    path = f"/projects/{proto.project_id}/jobs"
+    jobs = browser.page(path)
+    assert _options(jobs, "pipeline")[1] == "megadetector"
+    assert "not ready" not in jobs
+    assert _notes(jobs) == {}
+
+    with app_db.write() as repos:  # every worker last seen long ago
+        long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+        repos.session.execute(ProcessingServiceRow.__table__.update().values(last_seen_at=long_ago))
+        repos.session.execute(WorkerRow.__table__.update().values(last_seen_at=long_ago))
+    jobs = browser.page(path)
+    notes = _notes(jobs)
+    assert notes["megadetector"] == (
+        "megadetector: no worker that serves it is online now: a job of it waits until one is. "
+        "Processing lists the workers."
+    )
+    answer = browser.post(path, {"pipeline": "megadetector", "scope": "project"}, csrf_from=path)
+    assert answer.status_code == 303, answer.text  # type: ignore[attr-defined]
+    assert _job_count(proto) == 1
 
 
 class TestShown:
@@ -65,12 +194,24 @@ class TestShown:
     def settings(
         self, request: pytest.FixtureRequest, tmp_path: Path, database_url: str
     ) -> Settings:
-        return make_settings(request, tmp_path, database_url, show_test_pipelines=True)
+        return make_settings(
+            request,
+            tmp_path,
+            database_url,
+            show_test_pipelines=True,
+            weights_cache_dir=tmp_path / "weights",
+        )
 
     def test_a_setting_offers_the_test_pipelines(
         self, sign_in: Callable[[Account], Browser], owner: Account, proto: Protocol
     ) -> None:
         jobs = sign_in(owner).page(f"/projects/{proto.project_id}/jobs")
         offered, chosen = _options(jobs, "pipeline")
-        assert sorted(offered) == ["constant", "moth-blobs", "random", "their-model"]
-        assert chosen == "moth-blobs"
+        assert sorted(offered) == [
+            "constant",
+            "megadetector",
+            "moth-blobs",
+            "random",
+            "their-model",
+        ]
+        assert chosen == "megadetector"

@@ -36,6 +36,7 @@ PAGES = (
     "sources",
     "exports",
     "processing",
+    "imports",
     "members",
     "admin",
 )

@@ -11,6 +11,7 @@ from trapline.http.params import MAX_ID, Id
 from trapline.services import collections, deployments, jobs, pipelines, projects
 from trapline.web.forms import one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
+from trapline.web.pipeline_choices import job_choices
 from trapline.web.routes import page_router
 from trapline.web.routes.images import GridQuery
 from trapline.web.views import job_row
@@ -21,24 +22,14 @@ router = page_router()
 PER_PAGE = 25
 
 
-def _form_choices(page: Page, project_id: int) -> dict[str, object]:
-    _, found_deployments = deployments.list_deployments(
-        page.db, page.me, project_id, limit=500, offset=0
-    )
-    _, found_collections = collections.list_collections(
-        page.db, page.me, project_id, limit=500, offset=0
-    )
-    return {
-        **pipelines.offered_pipelines(
-            page.db, page.me, project_id, with_tests=page.platform.settings.web.show_test_pipelines
-        )._asdict(),
-        "deployments": found_deployments,
-        "collections": found_collections,
-    }
-
-
 def _job_list(
-    page: Page, project_id: int, offset: int, *, status: int = 200, **extra: object
+    page: Page,
+    project_id: int,
+    offset: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
     total, found, counts = jobs.list_jobs(
@@ -48,7 +39,26 @@ def _job_list(
         limit=PER_PAGE,
         offset=offset,
     )
-    context: dict[str, object] = {"errors": {}, "values": {}, **extra}
+    settings = page.platform.settings
+    offered = pipelines.offered_pipelines(
+        page.db,
+        page.me,
+        project_id,
+        with_tests=settings.web.show_test_pipelines,
+        with_unregistered=True,
+    )
+    choices = job_choices(offered, settings.worker.weights_cache_dir, page.platform.clock)
+    errors, values = errors or {}, values or {}
+    refused = {c.slug: c for c in choices if c.refused}
+    if "pipeline" in errors and values.get("pipeline") in refused:
+        # No worker serves it in the project: say why in the person's words, not the API's.
+        errors["pipeline"] = f"pipeline: not started. {refused[values['pipeline']].note}"
+    _, found_deployments = deployments.list_deployments(
+        page.db, page.me, project_id, limit=500, offset=0
+    )
+    _, found_collections = collections.list_collections(
+        page.db, page.me, project_id, limit=500, offset=0
+    )
     return page.render(
         "jobs.html",
         status=status,
@@ -59,8 +69,12 @@ def _job_list(
         offset=offset,
         per_page=PER_PAGE,
         can_start=role.allows(Role.MEMBER),
-        **_form_choices(page, project_id),
-        **context,
+        choices=choices,
+        preselected=offered.preselected,
+        deployments=found_deployments,
+        collections=found_collections,
+        errors=errors,
+        values=values,
     )
 
 
