@@ -11,6 +11,7 @@ from trapline.errors import InvalidInput
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
 from trapline.services import deployments, events, occurrences, projects
+from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.forms import form_id, validate
 from trapline.web.pages import PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -27,11 +28,15 @@ PALETTE = ("#e8590c", "#1c7ed6", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c
 
 
 @router.get("/events/{event_id}")
-def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
-    """An event's photos in time order, each linking to the viewer, and its occurrences."""
+def event_page(
+    page: SignedIn, event_id: Id, offset: Offset = 0, pipeline: PipelineText = ""
+) -> Response:
+    """An event's photos in time order, each linking to the viewer, and its occurrences (of
+    the project's counting pipeline, or of ``pipeline``)."""
     event, photos = events.get_event(page.db, page.me, event_id, limit=PER_PAGE, offset=offset)
+    choice = pipeline_choice(page, event.project_id, pipeline)
     tracked, found = occurrences.event_occurrences(
-        page.db, page.me, event_id, limit=OCCURRENCES_SHOWN, offset=0
+        page.db, page.me, event_id, limit=OCCURRENCES_SHOWN, offset=0, pipeline=choice.pipeline
     )
     boxes = occurrences.event_boxes(page.db, page.me, event_id, [p.id for p in photos])
     # One colour per occurrence, so that an individual can be followed along the strip.
@@ -54,6 +59,7 @@ def event_page(page: SignedIn, event_id: Id, offset: Offset = 0) -> Response:
         colours=colours,
         palette=PALETTE,
         can_edit=role.allows(Role.MEMBER),
+        choice=choice,
     )
 
 

@@ -1,6 +1,7 @@
 """The species view of a project, and a taxon's page (its lineage, counts, phenology,
-activity by hour, deployments and latest crops), both filtered by deployment and by nights;
-the species view also rolls its counts up to a rank."""
+activity by hour, deployments and latest crops), both filtered by deployment and by nights
+and counted by the project's counting pipeline or another it has; the species view also
+rolls its counts up to a rank."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.services import deployments, projects, species, taxa
+from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.pages import Page, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.species_charts import hours_chart, nights_chart
@@ -31,7 +33,7 @@ router = page_router()
 FilterText = Annotated[str, Query(max_length=40)]
 #: Deployments the filter offers.
 DEPLOYMENT_CHOICES = 500
-_FIELDS = ("deployment", "since", "until", "rank")
+_FIELDS = ("deployment", "since", "until", "rank", "pipeline")
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,11 @@ class Filters:
     since: date | None = None
     until: date | None = None
     rank: Rank | None = None
+    #: The pipeline asked for (None: the project's counting pipeline).
+    pipeline: str | None = None
 
     def scope(self, project_id: int) -> Scope:
-        return Scope(project_id, self.deployment, self.since, self.until)
+        return Scope(project_id, self.deployment, self.since, self.until, pipeline=self.pipeline)
 
     def query(self, *, with_rank: bool = True) -> str:
         """The filters given, as a query string for links that keep them."""
@@ -53,12 +57,13 @@ class Filters:
             "since": self.since,
             "until": self.until,
             "rank": self.rank.value if self.rank and with_rank else None,
+            "pipeline": self.pipeline,
         }
         return urlencode({k: v for k, v in given.items() if v is not None})
 
 
 def read_filters(
-    deployment: str, since: str, until: str, rank: str
+    deployment: str, since: str, until: str, rank: str, pipeline: str | None = None
 ) -> tuple[Filters, dict[str, str]]:
     """The filters the form sent, and a message for each field that is wrong."""
     errors: dict[str, str] = {}
@@ -82,7 +87,7 @@ def read_filters(
         if rolled is None:
             names = ", ".join(r.value for r in ROLL_UP_RANKS)
             errors["rank"] = f"rank: one of {names} (got {rank.strip()[:20]!r})"
-    return Filters(deployment_id, nights["since"], nights["until"], rolled), errors
+    return Filters(deployment_id, nights["since"], nights["until"], rolled, pipeline), errors
 
 
 def _field_error(exc: InvalidInput) -> dict[str, str]:
@@ -106,10 +111,12 @@ def species_page(
     since: FilterText = "",
     until: FilterText = "",
     rank: FilterText = "",
+    pipeline: PipelineText = "",
 ) -> Response:
     """Every taxon of the project's occurrences with its counts and best crop."""
     project, role = projects.get_project(page.db, page.me, project_id)
-    filters, errors = read_filters(deployment, since, until, rank)
+    choice = pipeline_choice(page, project_id, pipeline)
+    filters, errors = read_filters(deployment, since, until, rank, choice.pipeline)
     rows = []
     if not errors:
         try:
@@ -124,9 +131,16 @@ def species_page(
         rows=rows,
         deployments=_deployments(page, project_id),
         ranks=ROLL_UP_RANKS,
-        values={"deployment": deployment, "since": since, "until": until, "rank": rank},
+        values={
+            "deployment": deployment,
+            "since": since,
+            "until": until,
+            "rank": rank,
+            "pipeline": choice.asked,
+        },
         errors=errors,
         taxon_query=filters.query(with_rank=False),
+        choice=choice,
     )
 
 
@@ -138,11 +152,13 @@ def taxon_page(
     deployment: FilterText = "",
     since: FilterText = "",
     until: FilterText = "",
+    pipeline: PipelineText = "",
 ) -> Response:
     """A taxon with everything under it: counts, phenology, activity, deployments, crops."""
     project, role = projects.get_project(page.db, page.me, project_id)
     taxon = taxa.get_taxon(page.db, page.me, project_id, taxon_id)
-    filters, errors = read_filters(deployment, since, until, "")
+    choice = pipeline_choice(page, project_id, pipeline)
+    filters, errors = read_filters(deployment, since, until, "", choice.pipeline)
     profile: TaxonProfile | None = None
     recent: list[Occurrence] = []
     if not errors:
@@ -171,7 +187,8 @@ def taxon_page(
         recent=recent,
         local_time=local_time,
         deployments=found,
-        values={"deployment": deployment, "since": since, "until": until},
+        values={"deployment": deployment, "since": since, "until": until, "pipeline": choice.asked},
         errors=errors,
         vernacular=vernacular_line(taxon),
+        choice=choice,
     )
