@@ -24,13 +24,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from trapline.domain.records import Image, User
+from trapline.domain.records import User
 from trapline.errors import InvalidInput, NotAuthenticated, PermissionDenied, TraplineError
 from trapline.http.errors import describe_validation_errors, error_response
 from trapline.http.state import platform_of
 from trapline.platform import Platform
 from trapline.services import accounts
-from trapline.web import security
+from trapline.web import captions, security
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ class Web:
             lstrip_blocks=True,
         )
         env.filters["when"] = _when
-        env.filters["captured"] = _captured
+        env.filters["captured"] = captions.captured
+        env.filters["shared_minutes"] = captions.shared_minutes
         env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else n
         env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
         origins = ""
@@ -78,17 +79,6 @@ class Web:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-def _captured(image: Image) -> str:
-    """An image's capture time as its local wall clock with its UTC offset."""
-    at, offset = image.captured_at, image.captured_offset_minutes
-    if at is None:
-        return "—"
-    if offset is None:
-        return at.strftime("%Y-%m-%d %H:%M")
-    sign, minutes = ("-" if offset < 0 else "+"), abs(offset)
-    return f"{at:%Y-%m-%d %H:%M} {sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def web_of(request: Request) -> Web:
