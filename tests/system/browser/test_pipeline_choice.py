@@ -1,0 +1,128 @@
+"""Choosing which pipeline's counts the species page shows, in Chromium against a real
+server: a heron seen by two MegaDetector versions whose classifiers disagree, counted by the
+project's pipeline, then by the other one a person picks."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.waiting import wait_until
+from tests.system.browser.conftest import App, sign_in
+from trapline.imaging.synthetic import light_trap_jpeg
+
+pytestmark = pytest.mark.slow
+
+#: Seconds the occurrences duty (every 5 s) may take to track the frames on a loaded machine.
+TRACKING_TIMEOUT = 90.0
+T0 = datetime(2024, 3, 1, 21, 30)
+TAXA = "scientific_name,rank,parent\nAves,class,\nArdea cinerea,species,Aves\n" + (
+    "Ardea alba,species,Aves\n"
+)
+
+
+def _ok(answer: Any, status: int = 200) -> Any:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def _import(app: App, project: int, detector: str, category: str) -> None:
+    results = {
+        "info": {"format_version": "1.4", "detector": detector, "classifier": "species"},
+        "detection_categories": {"1": "animal"},
+        "classification_categories": {"1": "Ardea cinerea", "2": "Ardea alba"},
+        "images": [
+            {"file": f"Pond/frame-{n}.jpg",
+             "detections": [{"category": "1", "conf": 0.9, "bbox": [0.2 + n / 100, 0.3, 0.2, 0.3],
+                             "classifications": [[category, 0.8]]}]}
+            for n in range(3)
+        ],
+    }  # fmt: skip
+    md = {"file": ("md.json", io.BytesIO(json.dumps(results).encode()), "application/json")}
+    _ok(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
+
+
+def _two_pipelines(app: App) -> tuple[int, str, str]:
+    """A project whose heron two pipelines saw: it, its counting pipeline and the other."""
+    project = _ok(app.api("POST", "/projects/", json={"name": "Heron pond"}), 201)["id"]
+    taxa = {"file": ("taxa.csv", io.BytesIO(TAXA.encode()), "text/csv")}
+    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    pond = _ok(app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201)
+    frames = [
+        ("files", (f"frame-{n}.jpg",
+                   light_trap_jpeg(7, captured_at=T0 + timedelta(seconds=n), quality=80 + n),
+                   "image/jpeg"))
+        for n in range(3)
+    ]  # fmt: skip
+    _ok(
+        app.api(
+            "POST",
+            f"/projects/{project}/images/",
+            files=frames,
+            data={"deployment_id": str(pond["id"])},
+        ),
+        201,
+    )
+    _import(app, project, "md_v5a.0.0.pt", "1")
+    _import(app, project, "md_v5b.0.0.pt", "2")
+    counting = wait_until(
+        lambda: _both_tracked(app, project, pond["id"]),
+        timeout=TRACKING_TIMEOUT,
+        what="both pipelines' tracking",
+    )
+    other = next(
+        p["pipeline"] for p in counting["pipelines"] if p["pipeline"] != counting["pipeline"]
+    )
+    return project, counting["pipeline"], other
+
+
+def _both_tracked(app: App, project: int, pond: int) -> dict[str, Any] | None:
+    events = _ok(app.api("GET", f"/deployments/{pond}/events"))["results"]
+    if not events or any(e["occurrences_pending"] for e in events):
+        return None
+    counting = _ok(app.api("GET", f"/projects/{project}/counting"))
+    if [p["occurrences"] for p in counting["pipelines"]] != [1, 1]:
+        return None
+    return dict(counting)
+
+
+def _species(app: App, project: int, pipeline: str) -> str:
+    rows = _ok(app.api("GET", f"/projects/{project}/species", params={"pipeline": pipeline}))
+    (row,) = rows
+    return str(row["taxon"]["scientific_name"])
+
+
+def test_a_person_shows_another_pipelines_counts_on_the_species_page(page: Any, app: App) -> None:
+    project, counting, other = _two_pipelines(app)
+    seen = {p: _species(app, project, p) for p in (counting, other)}
+    assert set(seen.values()) == {"Ardea cinerea", "Ardea alba"}
+    sign_in(page, app)
+    page.goto(f"{app.url}/projects/{project}/species?since=2024-01-01")
+    assert page.inner_text("#species tbody").count("Ardea") == 1
+    assert seen[counting] in page.inner_text("#species tbody")
+    assert page.inner_text("#counted-by") == (
+        f"Counted by {counting} (the project's counting pipeline)."
+    )
+
+    page.select_option("#pipeline", other)
+    page.click("#pipeline-choice button")
+    page.wait_for_url(re.compile(rf".*pipeline={re.escape(other)}"))
+    assert seen[other] in page.inner_text("#species tbody")
+    assert seen[counting] not in page.inner_text("#species tbody")
+    assert page.inner_text("#counted-by") == (
+        f"Counted by {other}, not the project's counting pipeline, {counting}."
+    )
+    assert page.input_value("#f-since") == "2024-01-01"  # the filter was kept
+    assert page.input_value("#pipeline") == other
+
+    # Filtering again keeps the pipeline picked.
+    page.fill("#f-since", "2024-02-01")
+    page.click("#filters button")
+    page.wait_for_url(re.compile(r".*since=2024-02-01"))
+    assert seen[other] in page.inner_text("#species tbody")
+    assert page.input_value("#pipeline") == other
