@@ -166,3 +166,15 @@ def test_a_taxons_page_and_an_events_page_count_by_the_pipeline_picked(
     refused = two.browser.client.get(f"/events/{two.event}?pipeline=nothing-here")
     assert refused.status_code == 400
     assert "pipeline: &#39;nothing-here&#39; is not a pipeline of project" in refused.text
+
+
+def test_a_project_without_pipelines_refuses_one_in_words(
+    proto: Protocol, sign_in: Callable[[Account], Browser]
+) -> None:
+    browser = sign_in(proto.account)
+    page = browser.page(f"/projects/{proto.project_id}/species")
+    assert 'id="pipeline-choice"' not in page  # nothing counted, nothing to choose
+    refused = browser.client.get(f"/projects/{proto.project_id}/species?pipeline=moth-blobs")
+    assert refused.status_code == 400
+    assert "pipeline: &#39;moth-blobs&#39; is not a pipeline of project" in refused.text
+    assert "(its pipelines: none yet)" in refused.text
