@@ -192,6 +192,17 @@ class Occurrence:
 
 
 @dataclass(frozen=True)
+class LabelGroup:
+    """Occurrences the models determine with one label (and its taxon, if it names one)."""
+
+    label: str | None
+    taxon_id: int | None
+    #: How many occurrences the group has; ``occurrences`` holds the first of them.
+    count: int
+    occurrences: list[Occurrence]
+
+
+@dataclass(frozen=True)
 class OccurrenceDetection:
     """One detection of an occurrence, with the photo it is in and what its link cost."""
 

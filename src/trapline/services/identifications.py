@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.domain.occurrences import Occurrence
+from trapline.domain.occurrences import LabelGroup, Occurrence
 from trapline.domain.records import User
 from trapline.domain.results import AnnotationType
 from trapline.domain.roles import Role
@@ -218,6 +218,22 @@ def queue(
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
         return repos.identifications.queue(scope, limit=limit, offset=offset)
+
+
+def queue_by_label(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int, per_label: int
+) -> tuple[int, list[LabelGroup]]:
+    """The queue's occurrences that the models determine, grouped by the models' label, most
+    occurrences first (viewers): how many groups, and a page of them with their first
+    ``per_label`` occurrences (at most ``MAX_BULK``, what one confirmation takes), the least
+    sure first."""
+    if not 1 <= per_label <= MAX_BULK:
+        raise InvalidInput(f"per_label: 1 to {MAX_BULK} (got {per_label})")
+    with db.read() as repos:
+        scope = counting_scope(repos, caller, project_id)
+        return repos.identifications.queue_labels(
+            scope, limit=limit, offset=offset, per_label=per_label
+        )
 
 
 def _check(taxon_id: int | None, agree_with: str | int | None, comment: str) -> None:

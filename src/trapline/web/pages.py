@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 #: How long a sign-in lasts.
 SESSION_LIFETIME = timedelta(days=14)
-#: Fields a submitted form may hold at most (the body's bytes are bounded by the route).
-MAX_FORM_FIELDS = 200
+#: Fields a submitted form may hold at most (the body's bytes are bounded by the route): the
+#: 500 occurrences one bulk identification ticks, and the form's own few.
+MAX_FORM_FIELDS = 520
 
 
 @dataclass

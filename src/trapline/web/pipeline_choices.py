@@ -51,9 +51,7 @@ def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Ch
         states = {r.slug: r for r in builtin_readiness(weights_folder, clock.now())}
         for slug in offered.unregistered:
             state = states[slug]
-            choices.append(
-                Choice(slug, f"{state.name} ({slug}) — not ready", _why(state), refused=True)
-            )
+            choices.append(Choice(slug, f"{state.name} — not ready", _why(state), refused=True))
     return choices
 
 

@@ -135,7 +135,7 @@ def test_megadetector_not_served_says_why_and_a_job_of_it_is_refused(
     assert f"put them in {folder}" in note
     assert f'<a href="/projects/{proto.project_id}/processing">how to make it ready' in jobs
     assert 'aria-describedby="pipeline-note-1 "' in jobs
-    assert ">MegaDetector v5a (megadetector) — not ready</option>" in jobs
+    assert ">MegaDetector v5a — not ready</option>" in jobs
 
     # Submitted as it stands, it is refused in words, with what the person chose kept.
     answer = browser.post(

@@ -3,18 +3,23 @@ occurrence's detections; a reviewer's merge and split; a deployment's own rule."
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from fastapi import Query
 from starlette.responses import Response
 
 from trapline.domain.events import EventRule, Grouping
 from trapline.domain.roles import Role
-from trapline.errors import InvalidInput
+from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
 from trapline.services import deployments, events, occurrences, projects
+from trapline.services.identifications import MAX_BULK
 from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.forms import form_id, validate
-from trapline.web.pages import PostedForm, SignedIn
+from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
+from trapline.web.routes.identify import Bulk, form_offset, identify_ticked, links
 from trapline.web.timeline import local_time
 
 router = page_router()
@@ -23,16 +28,39 @@ router = page_router()
 PER_PAGE = 200
 #: Occurrences the event's page lists (the API pages through all of them).
 OCCURRENCES_SHOWN = 500
+#: The longest pipeline a bulk form carries back (a slug).
+MAX_PIPELINE_TEXT = 255
 #: Colours of the occurrences' boxes on the filmstrip (and their keys in the list).
 PALETTE = ("#e8590c", "#1c7ed6", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c")
 
 
 @router.get("/events/{event_id}")
 def event_page(
-    page: SignedIn, event_id: Id, offset: Offset = 0, pipeline: PipelineText = ""
+    page: SignedIn,
+    event_id: Id,
+    offset: Offset = 0,
+    select: Annotated[Literal["all"] | None, Query()] = None,
+    identified: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
+    pipeline: PipelineText = "",
 ) -> Response:
     """An event's photos in time order, each linking to the viewer, and its occurrences (of
     the project's counting pipeline, or of ``pipeline``)."""
+    return _event(
+        page, event_id, offset, everything=select == "all", done=identified, pipeline=pipeline
+    )
+
+
+def _event(
+    page: Page,
+    event_id: int,
+    offset: int,
+    *,
+    status: int = 200,
+    everything: bool = False,
+    done: int | None = None,
+    bulk: Bulk | None = None,
+    pipeline: str = "",
+) -> Response:
     event, photos = events.get_event(page.db, page.me, event_id, limit=PER_PAGE, offset=offset)
     choice = pipeline_choice(page, event.project_id, pipeline)
     tracked, found = occurrences.event_occurrences(
@@ -45,6 +73,7 @@ def event_page(
     project, role = projects.get_project(page.db, page.me, event.project_id)
     return page.render(
         "event.html",
+        status=status,
         project=project,
         role=role,
         deployment=deployment,
@@ -59,8 +88,27 @@ def event_page(
         colours=colours,
         palette=PALETTE,
         can_edit=role.allows(Role.MEMBER),
+        bulk=bulk or Bulk(selected={o.id for o in found} if everything else set()),
+        everything=everything,
+        here=links(f"/events/{event_id}", offset=offset or None, pipeline=pipeline or None),
+        done=done,
         choice=choice,
     )
+
+
+@router.post("/events/{event_id}/identify")
+def identify_ticked_occurrences(page: SignedIn, event_id: Id, form: PostedForm) -> Response:
+    """Identify the occurrences ticked on an event's page at once (members)."""
+    event, _ = events.get_event(page.db, page.me, event_id, limit=1, offset=0)
+    offset = form_offset(form.get("offset"))
+    pipeline = str(form.get("pipeline") or "")[:MAX_PIPELINE_TEXT]
+    try:
+        made = identify_ticked(page, event.project_id, form)
+    except (InvalidInput, NotFound) as exc:
+        bulk = Bulk.of(form, error=exc.detail)
+        return _event(page, event_id, offset, status=exc.status_code, bulk=bulk, pipeline=pipeline)
+    back = links(f"/events/{event_id}", offset=offset or None, pipeline=pipeline or None)["none"]
+    return page.redirect(f"{back}{'&' if '?' in back else '?'}identified={made}#occurrences")
 
 
 @router.post("/events/{event_id}/merge")

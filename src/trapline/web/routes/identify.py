@@ -8,14 +8,20 @@ needs the history this module reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import Query
 from starlette.responses import Response
 
+from trapline.domain.occurrences import LabelGroup, Occurrence
 from trapline.domain.roles import Role
 from trapline.domain.taxa import Taxon
-from trapline.errors import InvalidInput
+from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id
 from trapline.services import deployments, identifications, occurrences, projects, taxa
-from trapline.services.identifications import MODEL
+from trapline.services.identifications import MAX_BULK, MODEL
 from trapline.web.forms import form_id, text_block
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -26,6 +32,11 @@ router = page_router()
 
 #: Occurrences per page of the queue.
 PER_PAGE = 50
+#: Labels per page of the queue grouped by label, and the crops shown of each.
+GROUPS_PER_PAGE = 10
+GROUP_SHOWN = 24
+#: Digits of the longest id (longer text is no id, and never read as a number).
+MAX_ID_DIGITS = 19
 
 
 @router.get("/occurrences/{occurrence_id}")
@@ -108,19 +119,136 @@ def withdraw(page: SignedIn, identification_id: Id, form: PostedForm) -> Respons
 
 
 @router.get("/projects/{project_id}/identify")
-def identification_queue(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
-    """Occurrences that need a person's look: people disagreeing, no species, least sure."""
+def identification_queue(
+    page: SignedIn,
+    project_id: Id,
+    offset: Offset = 0,
+    by: Annotated[Literal["label"] | None, Query()] = None,
+    select: Annotated[Literal["all"] | None, Query()] = None,
+    identified: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
+) -> Response:
+    """Occurrences that need a person's look: people disagreeing, no species, least sure;
+    or those the models determine, grouped by the models' label."""
+    return _queue(page, project_id, offset, by, everything=select == "all", done=identified)
+
+
+def _queue(
+    page: Page,
+    project_id: int,
+    offset: int,
+    by: str | None,
+    *,
+    status: int = 200,
+    everything: bool = False,
+    done: int | None = None,
+    bulk: Bulk | None = None,
+) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
-    total, found = identifications.queue(
-        page.db, page.me, project_id, limit=PER_PAGE, offset=offset
-    )
+    groups: list[LabelGroup] = []
+    found: list[Occurrence] = []
+    if by == "label":
+        total, groups = identifications.queue_by_label(
+            page.db, page.me, project_id, limit=GROUPS_PER_PAGE, offset=offset, per_label=MAX_BULK
+        )
+        shown = [o for g in groups for o in g.occurrences[:GROUP_SHOWN]]
+    else:
+        total, found = identifications.queue(
+            page.db, page.me, project_id, limit=PER_PAGE, offset=offset
+        )
+        shown = found
+    taxa_named = _taxa(page, project_id, {g.taxon_id for g in groups if g.taxon_id})
+    bulk = bulk or Bulk(selected={o.id for o in shown} if everything else set())
     return page.render(
         "identify_queue.html",
+        status=status,
         project=project,
         role=role,
+        can_edit=role.allows(Role.MEMBER),
         occurrences=found,
+        groups=groups,
+        group_shown=GROUP_SHOWN,
+        taxa_named=taxa_named,
+        by=by,
         total=total,
         offset=offset,
-        per_page=PER_PAGE,
+        per_page=GROUPS_PER_PAGE if by == "label" else PER_PAGE,
         local_time=local_time,
+        bulk=bulk,
+        everything=everything,
+        here=links(f"/projects/{project_id}/identify", by=by, offset=offset or None),
+        done=done,
     )
+
+
+def links(path: str, **params: object) -> dict[str, str]:
+    """A page's address as shown (``none``) and with every box ticked (``all``)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return {
+        "none": f"{path}?{query}" if query else path,
+        "all": f"{path}?{query}{'&' if query else ''}select=all",
+    }
+
+
+def _taxa(page: Page, project_id: int, taxon_ids: set[int | None]) -> dict[int, Taxon]:
+    wanted = {i for i in taxon_ids if i is not None}
+    return taxa.taxa_by_ids(page.db, page.me, project_id, wanted) if wanted else {}
+
+
+@router.post("/projects/{project_id}/identify")
+def identify_queued(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Identify the occurrences ticked on the identify page, or confirm a label's group."""
+    by = "label" if form.get("by") == "label" else None
+    offset = form_offset(form.get("offset"))
+    try:
+        made = identify_ticked(page, project_id, form)
+    except (InvalidInput, NotFound) as exc:
+        bulk = Bulk.of(form, error=exc.detail)
+        return _queue(page, project_id, offset, by, status=exc.status_code, bulk=bulk)
+    back = links(f"/projects/{project_id}/identify", by=by, offset=offset or None)["none"]
+    return page.redirect(f"{back}{'&' if '?' in back else '?'}identified={made}")
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A bulk identification form as the person left it: what they ticked and typed."""
+
+    selected: set[int] = field(default_factory=set)
+    taxon: str = ""
+    comment: str = ""
+    error: str | None = None
+
+    @classmethod
+    def of(cls, form: PostedForm, *, error: str | None = None) -> Bulk:
+        values = [str(v) for v in form.getlist("occurrence_ids")[:MAX_BULK]]
+        ticked = {int(v) for v in values if v.isdigit() and len(v) <= MAX_ID_DIGITS}
+        return cls(ticked, str(form.get("taxon") or ""), str(form.get("comment") or ""), error)
+
+
+def identify_ticked(page: Page, project_id: int, form: PostedForm) -> int:
+    """Identify the occurrences a bulk form ticked (or a group's confirmation names) as the
+    taxon picked, or each as its model's label: how many. InvalidInput or NotFound as the
+    service says, naming the field."""
+    projects.get_project(page.db, page.me, project_id)  # an outsider's 404, before anything
+    values = form.getlist("occurrence_ids")
+    if not values:
+        raise InvalidInput("occurrence_ids: tick the occurrences to identify first")
+    if len(values) > MAX_BULK:
+        raise InvalidInput(f"occurrence_ids: at most {MAX_BULK} at once (got {len(values)})")
+    ids = [form_id(v, "occurrence_ids") for v in values]
+    comment = text_block(str(form.get("comment") or ""), "comment")
+    if str(form.get("agree_with") or "") == MODEL:
+        made = identifications.identify_occurrences(
+            page.db, page.me, project_id, ids, agree_with=MODEL, comment=comment
+        )
+    else:
+        taxon = pick_taxon(page, project_id, str(form.get("taxon") or ""), "taxon")
+        made = identifications.identify_occurrences(
+            page.db, page.me, project_id, ids, taxon_id=taxon.id, comment=comment
+        )
+    return len(made)
+
+
+def form_offset(value: object) -> int:
+    """The page's offset a form carried back (0 when it is no number)."""
+    text = str(value or "0")
+    return min(int(text), 10**9) if text.isdigit() else 0

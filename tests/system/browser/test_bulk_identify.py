@@ -1,0 +1,168 @@
+"""Bulk identification in Chromium against a real ``trapline up --demo``: six individuals on
+one photo of a project of their own; five ticked on the identify page (the fourth by a
+shift-click's range), named with the taxon picker and identified at once, then seen on the
+event's page and counted on the species page; and a whole label group confirmed in one action
+on the identify page grouped by the models' label."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.app.events.test_taxa import TAXA_CSV
+from tests.support.waiting import wait_until
+from tests.system.browser.conftest import App, sign_in
+from trapline.imaging.synthetic import light_trap_jpeg
+
+pytestmark = pytest.mark.slow
+
+#: Seconds the occurrences duty (every 5 s) may take to track the photo on a loaded machine.
+TRACKING_TIMEOUT = 90.0
+#: Milliseconds a picker's suggestions may take to come on a loaded machine.
+SUGGESTION_MS = 15_000
+#: Six boxes far apart on the photo (relative x, y, w, h), four animals then two people, each
+#: surer than the one before (the identify page lists the least sure first).
+BOXES = [
+    {"category": "1" if n < 4 else "2", "conf": 0.6 + n / 20,
+     "bbox": [0.05 + 0.3 * (n % 3), 0.1 + 0.5 * (n // 3), 0.1, 0.1]}
+    for n in range(6)
+]  # fmt: skip
+
+
+def _ok(answer: Any, status: int = 200) -> Any:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def _six(app: App, name: str) -> tuple[int, int, list[int]]:
+    """A project with the taxa list and one photo of six individuals as MegaDetector boxes,
+    tracked: the project, its event and the occurrences."""
+    project = _ok(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
+    taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
+    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    pond = _ok(app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201)[
+        "id"
+    ]
+    photo = light_trap_jpeg(11, captured_at=datetime(2024, 3, 1, 21, 30))
+    _ok(
+        app.api(
+            "POST",
+            f"/projects/{project}/images/",
+            files=[("files", ("night.jpg", photo, "image/jpeg"))],
+            data={"deployment_id": str(pond)},
+        ),
+        201,
+    )
+    results = {
+        "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt"},
+        "detection_categories": {"1": "animal", "2": "person"},
+        "images": [{"file": "Pond/night.jpg", "detections": BOXES}],
+    }
+    md = {"file": ("md.json", io.BytesIO(json.dumps(results).encode()), "application/json")}
+    _ok(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
+    event, found = wait_until(
+        lambda: _tracked(app, pond), timeout=TRACKING_TIMEOUT, what="the photo's tracking"
+    )
+    return project, event, found
+
+
+def _tracked(app: App, pond: int) -> tuple[int, list[int]] | None:
+    events = _ok(app.api("GET", f"/deployments/{pond}/events"))["results"]
+    if not events or events[0]["occurrences_pending"]:
+        return None
+    found = _ok(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"]
+    return (events[0]["id"], [o["id"] for o in found]) if len(found) == 6 else None
+
+
+def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
+    page: Any, app: App, request: Any
+) -> None:
+    run = request.node.callspec.id
+    project, event, _ = _six(app, f"Bulk herons {run}")
+    # A script the Content-Security-Policy refused, or one that failed, says so here.
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    sign_in(page, app)
+    page.goto(f"{app.url}/projects/{project}/identify")
+    boxes = page.locator("#identify-queue input.tick")
+    expect(boxes).to_have_count(6)
+    count = page.locator("output[data-ticked-count]")
+    # "Tick all on this page" ticks and unticks without a reload.
+    tick_all = page.get_by_role("button", name="Tick all on this page")
+    tick_all.click()
+    expect(count).to_have_text("6 ticked")
+    page.get_by_role("button", name="Untick all on this page").click()
+    expect(count).to_have_text("")
+    boxes.nth(0).click()
+    boxes.nth(1).click()
+    boxes.nth(2).click()
+    boxes.nth(4).click(modifiers=["Shift"])  # ticks the fourth too
+    expect(count).to_have_text("5 ticked")
+    ticked = [int(boxes.nth(n).get_attribute("value") or 0) for n in range(6)
+              if boxes.nth(n).is_checked()]  # fmt: skip
+    assert len(ticked) == 5
+    assert not boxes.nth(5).is_checked()
+    picker = page.get_by_role("combobox", name=re.compile("Taxon for all the ticked"))
+    picker.press_sequentially("ardea c", delay=30)
+    option = page.get_by_role("option", name=re.compile(r"^Ardea cinerea \(species\)"))
+    expect(page.get_by_role("option")).to_have_count(1, timeout=SUGGESTION_MS)
+    option.click()
+    expect(picker).to_have_value("Ardea cinerea (species)")
+    page.fill("#bulk-identify-comment", "five herons in a row")
+    page.get_by_role("button", name="Identify the ticked").click()
+    page.wait_for_url(re.compile(rf"/projects/{project}/identify\?identified=5$"))
+    expect(page.locator("#bulk-done")).to_have_text("5 occurrences identified.")
+    expect(page.locator("#identify-queue input.tick")).to_have_count(1)
+
+    # The event's page shows the five as identified by a person.
+    page.goto(f"{app.url}/events/{event}")
+    rows = page.locator("#event-occurrences tbody tr")
+    expect(rows).to_have_count(6)
+    named = rows.filter(has_text="Ardea cinerea")
+    expect(named).to_have_count(5)
+    for n in range(5):
+        expect(named.nth(n).locator("td").nth(3)).not_to_have_text("model")
+    for occurrence in ticked:
+        history = _ok(app.api("GET", f"/occurrences/{occurrence}/identifications"))
+        assert [(i["taxon"]["scientific_name"], i["comment"]) for i in history] == [
+            ("Ardea cinerea", "five herons in a row")
+        ]
+    page.goto(f"{app.url}/projects/{project}/species")
+    row = page.locator("#species tbody tr").first
+    expect(row.locator("td").nth(1)).to_have_text("Ardea cinerea")
+    assert row.locator("td.num").all_inner_texts()[0] == "5"  # occurrences
+    assert problems == []
+
+
+def test_a_label_group_is_confirmed_in_one_action(page: Any, app: App, request: Any) -> None:
+    run = request.node.callspec.id
+    project, event, _ = _six(app, f"Bulk groups {run}")
+    search = _ok(app.api("GET", f"/projects/{project}/taxa/search", params={"q": "Aves"}))
+    (aves,) = [t["id"] for t in search if t["scientific_name"] == "Aves"]
+    _ok(app.api("POST", f"/projects/{project}/labels", json={"label": "animal", "taxon_id": aves}))
+    sign_in(page, app)
+    page.goto(f"{app.url}/projects/{project}/identify")
+    page.get_by_role("link", name="By the model's label").click()
+    groups = page.locator("section.label-group")
+    expect(groups).to_have_count(2)
+    animals = groups.filter(has_text="“animal”")
+    expect(animals.locator("h2")).to_contain_text("4 occurrences")
+    expect(animals.locator("img.thumb")).to_have_count(4)
+    expect(groups.filter(has_text="“person”").get_by_role("button")).to_have_count(0)
+    animals.get_by_role("button", name="Confirm all 4 as Aves").click()
+    page.wait_for_url(re.compile(rf"/projects/{project}/identify\?by=label&identified=4$"))
+    expect(page.locator("#bulk-done")).to_have_text("4 occurrences identified.")
+    expect(groups).to_have_count(1)
+    expect(groups.first.locator("h2")).to_contain_text("“person”")
+    species = _ok(app.api("GET", f"/projects/{project}/species"))
+    assert [(r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"])
+            for r in species] == [("Aves", 4), (None, 2)]  # fmt: skip
+    occurrences = _ok(app.api("GET", f"/events/{event}/occurrences"))["results"]
+    assert sorted(o["determination"]["by"] for o in occurrences) == ["model"] * 2 + ["person"] * 4
