@@ -32,6 +32,8 @@ FRAMING = 64 * 1024
 _MB = 1024 * 1024
 #: The form's fields besides the file.
 FIELDS = ("deployment", "threshold")
+#: Longest threshold the form takes (its field's ``maxlength``).
+MAX_NUMBER = 20
 
 
 def _render(
@@ -61,6 +63,7 @@ def _render(
         report=report,
         events=events,
         max_mb=MAX_IMPORT_BYTES // _MB,
+        max_number=MAX_NUMBER,
         local_time=local_time,
     )
 
@@ -112,9 +115,15 @@ def _checked(values: dict[str, str]) -> tuple[dict[str, str], int | None, float]
             deployment_id = form_id(values["deployment"], "deployment")
         except InvalidInput as exc:
             errors["deployment"] = exc.detail
+    typed = values["threshold"]
+    if len(typed) > MAX_NUMBER:
+        # What comes back in the field is cut to what the field takes.
+        values["threshold"] = typed[:MAX_NUMBER]
+        errors["threshold"] = f"threshold: a number from 0 to 1 (got {len(typed)} characters)"
+        return errors, deployment_id, threshold
     try:
         # A decimal comma, as many people write it, is read as a point.
-        number = optional_number(values["threshold"].replace(",", "."), "threshold", 0, 1)
+        number = optional_number(typed.replace(",", "."), "threshold", 0, 1)
         threshold = 0.0 if number is None else number
     except InvalidInput as exc:
         errors["threshold"] = exc.detail
