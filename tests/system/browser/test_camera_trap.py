@@ -49,6 +49,18 @@ def _camera_trap(app: App, name: str) -> tuple[int, int]:
     return project, _ok(stream, 201)["id"]
 
 
+def _serious_problems(page: Any) -> list[tuple[str, list[Any]]]:
+    """What axe-core finds serious or critical on the page as it stands."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_load_state("networkidle")
+    return [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def _screenshot(page: Any, folder: Path, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 768})
@@ -82,6 +94,7 @@ def test_the_job_form_offers_megadetector_and_says_it_needs_its_weights(
     expect(error).to_contain_text("pipeline: not started. MegaDetector v5a needs its weights")
     expect(page.locator("#job-name")).to_have_value("Heron burst")
     assert _ok(app.api("GET", "/jobs/", params={"project_id": project}))["count"] == 0
+    assert _serious_problems(page) == []
 
     # The way to make it ready is one click away.
     page.locator('.pipeline-note[data-pipeline="megadetector"]').get_by_role(
@@ -157,6 +170,7 @@ def test_a_person_imports_megadetector_results_and_finds_the_heron(
     expect(events.first.locator("td.num")).to_have_text("10")
     if run == "sqlite":
         _screenshot(page, shots, "megadetector-import-report")
+    assert _serious_problems(page) == []
 
     # The event's page shows the heron once the occurrences duty has tracked it.
     events.first.get_by_role("link").first.click()
