@@ -95,3 +95,29 @@ def test_a_person_says_the_camera_keeps_standard_time_and_takes_it_back(
         page.click("button:text('Save')")  # the same address: wait for the new page
     assert _deployment(app, deployment_id)["standard_time"] is False
     assert not page.is_checked("#d-standard-time")
+
+
+def test_the_deployment_form_fits_a_1366_pixel_screen(chromium: Any, app: App) -> None:
+    project = app.api("POST", "/projects/", json={"name": "Narrow screens"}).json()["id"]
+    made = app.api(
+        "POST",
+        f"/projects/{project}/deployments/",
+        json={"name": "Heron pond", "latitude": 50.85, "longitude": 4.35},
+    )
+    assert made.status_code == 201, made.text
+    context = chromium.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        sign_in(page, app)
+        for path in (f"/projects/{project}/deployments", f"/deployments/{made.json()['id']}"):
+            page.goto(f"{app.url}{path}")
+            form = page.locator("form:has(#d-zone)")
+            box = form.bounding_box()
+            assert box["x"] >= 0, (path, box)
+            assert box["x"] + box["width"] <= 1366, (path, box)
+            widths = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= widths[1], (path, widths)
+    finally:
+        context.close()
