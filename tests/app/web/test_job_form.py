@@ -149,8 +149,16 @@ def test_megadetector_not_served_says_why_and_a_job_of_it_is_refused(
     assert 'value="Burst"' in page
     assert _job_count(proto) == 0
 
-    # Its weights in place, it still waits for a worker to serve it here.
+    # A worker converting its checkpoint (its partial file is being written).
     folder.mkdir(parents=True)
+    partial = folder / ".md_v5a.onnx.1a2b3c4d.part"
+    partial.write_bytes(b"")
+    note = _notes(browser.page(path))["megadetector"]
+    assert "MegaDetector v5a is converting its weights: a worker is converting" in note
+    assert "no worker serves it yet" in note
+    partial.unlink()
+
+    # Its weights in place, it still waits for a worker to serve it here.
     (folder / "md_v5a.0.0.pt").write_bytes(CHECKPOINT.read_bytes())
     note = _notes(browser.page(path))["megadetector"]
     assert "has its weights, but no worker serves it in this project yet" in note
