@@ -3,6 +3,8 @@
 FastAPI documents a 422 for validation errors, which trapline never sends (they are 400s in the
 one error shape), and nothing of the errors every route can answer. One pass over the
 generated document fixes both, by rules that hold for every route, rather than per route.
+The rules a request its schema allows may break are listed in its operation's 400, from
+``api/business_rules.py``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from trapline.api.business_rules import RULES
 from trapline.schemas.common import ErrorOut
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -56,11 +59,22 @@ def truthful(document: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["ErrorOut"] = ErrorOut.model_json_schema()
-    for item in document.get("paths", {}).values():
+    for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in _WRITES | {"get", "head", "options"}:
                 _document_answers(method, operation)
+                rules = RULES.get(f"{method.upper()} {path}")
+                if rules:
+                    _document_rules(operation["responses"]["400"], rules)
     return document
+
+
+def _document_rules(answer: dict[str, Any], rules: tuple[str, ...]) -> None:
+    """List ``rules`` in the description of an operation's 400 ``answer``."""
+    listed = "\n".join(f"- {rule}" for rule in rules)
+    answer["description"] += (
+        f"\n\nAlso answered to a request the schema allows, when it breaks a rule:\n\n{listed}"
+    )
 
 
 def _document_answers(method: str, operation: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.conftest import Account
 from tests.support.app_client import AppClient
+from trapline.api.business_rules import RULES
 
 API = "/api/v2"
 
@@ -98,3 +99,28 @@ def test_numbers_and_booleans_are_not_taken_from_strings(
     )
     assert answer.status_code == 400, answer.text
     assert "keep_full_scores" in answer.json()["detail"]
+
+
+def test_rules_a_valid_request_may_break_are_listed_in_its_400(client: AppClient) -> None:
+    document = client.get(f"{API}/openapi.json").json()
+    operations = {f"{m} {p}": op for m, p, op in _operations(document)}
+    # A rule of an operation the document does not have (renamed, removed) is found here.
+    assert set(RULES) <= set(operations), set(RULES) - set(operations)
+    for label, rules in RULES.items():
+        description = operations[label]["responses"]["400"]["description"]
+        for rule in rules:
+            assert f"\n- {rule}" in description, label
+    # The rules schemathesis found undocumented (issue 51) are among them.
+    for label, words in (
+        (f"GET {API}/projects/{{project_id}}/species", "since may not be after until"),
+        (f"GET {API}/projects/{{project_id}}/taxa/{{taxon_id}}", "since may not be after until"),
+        (f"GET {API}/annotations/{{annotation_id}}/crop", "a classification"),
+        (f"POST {API}/events/{{event_id}}/occurrences/merge", "a repeated id"),
+        (f"POST {API}/occurrences/{{occurrence_id}}/split", "the occurrence's own"),
+        (f"POST {API}/users/{{user_id}}/deactivate", "deactivate yourself"),
+        (f"POST {API}/users/{{user_id}}/tokens", "activate a deactivated one"),
+    ):
+        assert words in operations[label]["responses"]["400"]["description"], label
+    # An operation with no such rule keeps the plain 400.
+    plain = operations[f"GET {API}/projects/{{project_id}}"]["responses"]["400"]
+    assert "rule" not in plain["description"]

@@ -1,7 +1,10 @@
-"""Schemathesis hooks of the fuzz run: aim about half the requests at real objects.
+"""Schemathesis hooks of the fuzz run: aim about half the requests at real objects, keep the
+run's own token, and note every answer to it.
 
 Loaded by the schemathesis process through ``SCHEMATHESIS_HOOKS``; the ids of the objects the
-test made are in ``FUZZ_REAL_OBJECTS`` (JSON, by parameter name).
+test made are in ``FUZZ_REAL_OBJECTS`` (JSON, by parameter name), the token the run sends in
+``FUZZ_TOKEN``, and the file that gets one line (``METHOD path status``) per answer to a
+request carrying that token in ``FUZZ_ANSWERS``.
 """
 
 from __future__ import annotations
@@ -11,11 +14,27 @@ import os
 from typing import Any
 
 import schemathesis
+from pydantic import TypeAdapter, ValidationError
 
 #: Largest id an object can have.
 MAX_ID = 2**63 - 1
 #: Ids of real objects by the name of the path or query parameter that takes them.
 REAL: dict[str, Any] = json.loads(os.environ.get("FUZZ_REAL_OBJECTS", "{}"))
+#: The header the run authenticates with.
+AUTHORIZATION = f"Token {os.environ.get('FUZZ_TOKEN', '')}"
+#: Where the answers to the run's token are noted.
+ANSWERS = os.environ.get("FUZZ_ANSWERS", "")
+#: How the server reads an id in a path (leniently, from text: " 01", "+1" and "1.0" are 1).
+_PATH_ID = TypeAdapter(int)
+
+
+def _names(value: Any, wanted: Any) -> bool:
+    """Whether the server reads path value ``value`` as the id ``wanted``."""
+    try:
+        # As text, as it is sent: a generated True is "true" to the server, not 1.
+        return _PATH_ID.validate_python(str(value)) == wanted
+    except ValidationError:
+        return False
 
 
 @schemathesis.hook
@@ -23,12 +42,12 @@ def map_case(context: Any, case: Any) -> Any:
     """Point a request at real objects where its generated id is valid and even.
 
     Deletions are aimed away from them instead, so a fuzzed DELETE never removes the objects
-    (or revokes the token) the rest of the run relies on.
+    the rest of the run relies on, nor revokes its token (``token_id``: a DELETE of
+    /tokens/{id} naming it in any spelling the server reads as that id).
     """
     if case.method.upper() == "DELETE":
-        # Path values may come as text ("1") as well as numbers.
         for name, value in list((case.path_parameters or {}).items()):
-            if name in REAL and str(value) == str(REAL[name]):
+            if name in REAL and _names(value, REAL[name]):
                 case.path_parameters[name] = REAL[name] + 1_000_000
         return case
     if case.query and "cursor" in case.query:
@@ -45,3 +64,12 @@ def map_case(context: Any, case: Any) -> Any:
             if isinstance(real, int) and 1 <= value <= MAX_ID and value % 2 == 0:
                 parameters[name] = real
     return case
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    """Note the answer to a request that carried the run's token (not the checks' requests
+    without it, or with another)."""
+    if ANSWERS and response.request.headers.get("Authorization") == AUTHORIZATION:
+        with open(ANSWERS, "a", encoding="utf-8") as answers:
+            answers.write(f"{case.method.upper()} {case.path} {response.status_code}\n")
