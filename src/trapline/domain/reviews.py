@@ -46,6 +46,8 @@ class QueueItem:
     image_id: int
     label: str | None
     confidence: float | None
+    #: Under its pipeline's default threshold: a speck that counts nowhere unless confirmed.
+    under_threshold: bool = False
 
 
 @dataclass(frozen=True)

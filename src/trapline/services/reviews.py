@@ -92,7 +92,8 @@ def image_reviews(db: Database, caller: User, image_id: int) -> list[Review]:
 def review_queue(
     db: Database, caller: User, project_id: int, *, job_id: int | None, limit: int
 ) -> list[QueueItem]:
-    """Detections of a project (or one of its jobs) not yet reviewed, least confident first."""
+    """Detections of a project (or one of its jobs) not yet reviewed: those not under their
+    pipeline's threshold first, the surest first; those under it last."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         if job_id is not None:

@@ -310,14 +310,42 @@ def test_review_is_kept_beside_the_machine_annotation(
     assert f"#a{annotation}" not in queue  # reviewed: out of the queue
 
 
-def test_review_queue_is_lowest_confidence_first(
-    sign_in: Callable[[Account], Browser], owner: Account, analysed: dict
+def test_review_queue_starts_with_what_counts_and_ends_with_the_specks(
+    sign_in: Callable[[Account], Browser],
+    client: AppClient,
+    owner: Account,
+    project_id: int,
+    jpeg: Callable[..., bytes],
 ) -> None:
+    proto = Protocol(client, owner, project_id, jpeg)
+    assert proto.register(pipeline_config(default_threshold=0.5)).status_code == 201
+    proto.images(5)
+    job = proto.job_that_runs()
+    tasks = proto.claim(job["id"], 10)
+    # One box a photo, its classification's score as sure as the models are.
+    sure = [0.3, 0.9, 0.2, 0.6, 0.75]
+    proto.post(
+        job["id"],
+        *[
+            success(t, detection(t, scores=[top, (1 - top) / 2, (1 - top) / 2]))
+            for t, top in zip(tasks, sure, strict=True)
+        ],
+    )
+    proto.wait(job["id"], {"succeeded"})
     browser = sign_in(owner)
-    queue = browser.page("/projects/{p}/review".format(**analysed))
-    confidences = [float(c) for c in re.findall(r'<td class="num">(\d\.\d\d)</td>', queue)]
-    assert len(confidences) == 2
-    assert confidences == sorted(confidences)
+    for path in (
+        f"/projects/{project_id}/review",
+        f"/projects/{project_id}/review?job={job['id']}",
+    ):
+        queue = browser.page(path)
+        rows = re.findall(r'<tr( class="under-threshold")?>\s*<td><img class="crop"', queue)
+        confidences = [float(c) for c in re.findall(r'<td class="num">(\d\.\d\d)', queue)]
+        assert confidences == [0.9, 0.75, 0.6, 0.3, 0.2], path
+        assert [bool(marked) for marked in rows] == [False] * 3 + [True] * 2, path
+    # The viewer's walk through the queue starts with the surest that counts.
+    listed = re.findall(r"#a(\d+)", browser.page(f"/projects/{project_id}/review"))
+    first = browser.client.get(f"/projects/{project_id}/review/next", follow_redirects=False)
+    assert first.headers["location"].rsplit("#a", 1)[1] == listed[0]
 
 
 def test_viewer_boxes_are_in_image_pixels(

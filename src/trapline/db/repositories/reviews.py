@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.current import current_analyses
@@ -108,13 +108,22 @@ class ReviewRepo:
         return (found[0], found[1], found[2]) if found else None
 
     def queue(self, project_id: int, job_id: int | None, limit: int) -> list[QueueItem]:
-        """Detections nobody reviewed yet, lowest model confidence first: of the current
-        results, or of a job's when ``job_id`` is given."""
+        """Detections nobody reviewed yet: of the current results, or of a job's when
+        ``job_id`` is given. Those that count come first (not under their pipeline's default
+        threshold, the one tracking and the grid apply), the models' surest first; the specks
+        under it come last, surest first too."""
         box = aliased(AnnotationRow)
         child = aliased(AnnotationRow)
         confidence = func.coalesce(func.max(child.confidence), func.max(box.confidence))
+        # What the threshold is held against: the box's own confidence, else its best
+        # classification's (as tracking reads it).
+        detected = func.coalesce(func.max(box.confidence), func.max(child.confidence))
+        threshold = func.max(PipelineRow.default_threshold)
+        under = case((and_(threshold.is_not(None), detected < threshold), 1), else_=0)
         query = (
-            select(box.id, box.image_id, func.max(child.label), confidence)
+            select(box.id, box.image_id, func.max(child.label), confidence, under)
+            .join(AnalysisRow, AnalysisRow.id == box.analysis_id)
+            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
             .outerjoin(
                 child,
                 (child.parent_id == box.id) & (child.type == AnnotationType.CLASSIFICATION.value),
@@ -126,16 +135,17 @@ class ReviewRepo:
                 ReviewRow.id.is_(None),
             )
             .group_by(box.id, box.image_id)
-            .order_by(confidence.asc(), box.id)
+            .order_by(under.asc(), confidence.desc().nulls_last(), box.id)
             .limit(limit)
         )
         if job_id is not None:
-            query = query.join(AnalysisRow, AnalysisRow.id == box.analysis_id).where(
-                AnalysisRow.job_id == job_id
-            )
+            query = query.where(AnalysisRow.job_id == job_id)
         else:
             query = query.where(box.analysis_id.in_(current_analyses(project_id)))
-        return [QueueItem(r[0], r[1], r[2], r[3]) for r in self.session.execute(query)]
+        return [
+            QueueItem(r[0], r[1], r[2], r[3], under_threshold=bool(r[4]))
+            for r in self.session.execute(query)
+        ]
 
     def image_counts(
         self, project_id: int, image_ids: Sequence[int], pipeline: str | None

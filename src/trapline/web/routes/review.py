@@ -1,5 +1,5 @@
-"""The review queue: a project's (or job's) detections, least confident first, shown as the
-crops of their boxes."""
+"""The review queue: a project's (or job's) detections, those that count first (not under their
+pipeline's threshold), the surest first, shown as the crops of their boxes."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def review_queue(
     project_id: Id,
     job: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    """Detections nobody reviewed yet, lowest confidence first; each opens in the viewer."""
+    """Detections nobody reviewed yet, those that count first; each opens in the viewer."""
     project, role = projects.get_project(page.db, page.me, project_id)
     items = reviews.review_queue(page.db, page.me, project_id, job_id=job, limit=QUEUE_LENGTH)
     return page.render(
