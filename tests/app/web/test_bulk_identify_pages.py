@@ -140,6 +140,17 @@ def test_an_events_ticked_occurrences_are_identified_and_merged_from_one_form(
     assert "2 occurrences identified." in page
     rows = re.findall(r"<td>(Ardea alba)</td>\s*<td>(\w+)</td>", page)
     assert rows == [("Ardea alba", "Olive")] * 2
+    # A pipeline picked from the page's menu stays picked after the form.
+    counted = proto.client.get(
+        f"{API}/projects/{proto.project_id}/counting", headers=proto.headers
+    ).json()["pipeline"]
+    page = olive.page(f"{path}?pipeline={counted}")
+    assert f'<input type="hidden" name="pipeline" value="{counted}">' in page
+    done = _post(
+        olive, f"{path}/identify",
+        {"occurrence_ids": ids[2:3], "taxon": "Aves (class)", "pipeline": counted},
+    )  # fmt: skip
+    assert done.headers["location"] == f"{path}?pipeline={counted}&identified=1#occurrences"
     # The same boxes merge, with the form's other button.
     merged = _post(olive, f"{path}/merge", {"occurrence_ids": ids[4:]})
     assert merged.status_code == 303
