@@ -209,8 +209,13 @@ class OccurrenceDetection:
     annotation_id: int
     image_id: int
     box: tuple[float, float, float, float]
+    #: What names it (a terminal classification, else its own label, else its surest
+    #: classification's: as tracking reads it).
     label: str | None
+    #: The box's own confidence.
     confidence: float | None
     cost: float | None
     captured_at: datetime | None
     captured_offset_minutes: int | None
+    #: How sure its label is.
+    label_score: float | None = None

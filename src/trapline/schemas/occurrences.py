@@ -64,8 +64,11 @@ class SightingOut(BaseModel):
     image_id: int
     captured_at: WallClock | None
     bbox: list[float] = Field(description="x1, y1, x2, y2 in pixels of the upright photo")
-    label: str | None
-    confidence: float | None
+    label: str | None = Field(
+        description="what names it: a terminal classification's label, else its own, else its "
+        "surest classification's"
+    )
+    confidence: float | None = Field(description="the detection's own confidence")
     link_cost: float | None = Field(
         description="the tracking cost of its link to the detection before (0 alike, 4 "
         "unlike); null for the first"

@@ -292,12 +292,19 @@ def event_boxes(
 def get_occurrence(
     db: Database, caller: User, occurrence_id: int
 ) -> tuple[Occurrence, list[OccurrenceDetection]]:
-    """An occurrence the caller may see, with its detections in photo order."""
+    """An occurrence the caller may see, with its detections in photo order, each with the
+    label that names it."""
     with db.read() as repos:
         found = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
         asked = ("occurrence", occurrence_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
-        return found, repos.occurrences.sightings(occurrence_id)
+        sightings = repos.occurrences.sightings(occurrence_id)
+        names = repos.tracking.names([(s.annotation_id, s.label, s.confidence) for s in sightings])
+        named = [
+            replace(s, label=names[s.annotation_id][0], label_score=names[s.annotation_id][1])
+            for s in sightings
+        ]
+        return found, named
 
 
 # -- a reviewer's edits -------------------------------------------------------------------

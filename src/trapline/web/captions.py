@@ -6,11 +6,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-
-from trapline.domain.records import Image
+from typing import Protocol
 
 #: A minute of a local wall clock and its UTC offset.
 Minute = tuple[datetime, int | None]
+
+
+class Image(Protocol):
+    """What has a capture time: a photo, or a detection in it."""
+
+    @property
+    def captured_at(self) -> datetime | None: ...
+
+    @property
+    def captured_offset_minutes(self) -> int | None: ...
 
 
 def _minute(image: Image) -> Minute | None:

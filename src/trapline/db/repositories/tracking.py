@@ -161,9 +161,7 @@ class TrackingRepo:
             child = named.get(aid)
             if confidence is None and child is not None:
                 confidence = child.score
-            # A terminal classification names the object; otherwise the box's own label,
-            # else its surest classification's.
-            use_child = child is not None and (child.terminal or label is None)
+            name, name_score, classified = _naming(label, confidence, child)
             below = threshold is not None and confidence is not None and confidence < threshold
             found.append(
                 Detection(
@@ -171,17 +169,32 @@ class TrackingRepo:
                     image_id=int(image_id),
                     pipeline=str(pipeline),
                     box=(float(x1), float(y1), float(x2), float(y2)),
-                    label=child.label if use_child and child else label,
+                    label=name,
                     confidence=confidence,
                     features=_features(data) or (child.features if child else None),
                     review=reviews.get(aid),
                     below_threshold=below,
                     identifications=tuple(identified.get(aid, ())),
-                    label_score=child.score if use_child and child else confidence,
-                    classified=bool(use_child and child and child.terminal),
+                    label_score=name_score,
+                    classified=classified,
                     hidden_labels=hidden,
                 )
             )
+        return found
+
+    def names(
+        self, boxes: Sequence[tuple[int, str | None, float | None]]
+    ) -> dict[int, tuple[str | None, float | None]]:
+        """Per box (id, its own label and confidence), the label that names it as tracking
+        reads it and how sure that label is."""
+        named = self._classifications([aid for aid, _, _ in boxes])
+        found = {}
+        for aid, label, confidence in boxes:
+            child = named.get(aid)
+            if confidence is None and child is not None:
+                confidence = child.score
+            name, score, _ = _naming(label, confidence, child)
+            found[aid] = (name, score)
         return found
 
     def _classifications(self, box_ids: Sequence[int]) -> dict[int, _Named]:
@@ -323,6 +336,16 @@ class _Named:
     score: float | None
     terminal: bool
     features: tuple[float, ...] | None
+
+
+def _naming(
+    label: str | None, confidence: float | None, child: _Named | None
+) -> tuple[str | None, float | None, bool]:
+    """What names a box: a terminal classification; otherwise the box's own label, else its
+    surest classification's. The label, how sure it is, and whether a classifier gave it."""
+    if child is not None and (child.terminal or label is None):
+        return child.label, child.score, child.terminal
+    return label, confidence, False
 
 
 def _features(data: dict[str, Any] | None) -> tuple[float, ...] | None:
