@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
-    Table,
     bindparam,
     delete,
     func,
@@ -26,15 +25,20 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    true,
     tuple_,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from trapline.db.repositories.grouping_sql import (
+    INSERT,
+    INSERT_AND_POINT,
+    POINT,
+    REPOINT,
+    flagged_sql,
+)
 from trapline.db.repositories.images import to_image
-from trapline.db.repositories.nights import NIGHT_SQL
 from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import (
     AnnotationRow,
@@ -49,84 +53,8 @@ from trapline.db.tables import (
 from trapline.domain.events import Event, EventRule, Grouping, Moment, together
 from trapline.domain.records import Image
 
-_IMAGE_EVENTS = cast(Table, ImageEventRow.__table__)
-
 #: A span of a deployment's photos: its id and the first and last wall-clock time.
 Span = tuple[int, datetime, datetime]
-
-#: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over
-#: their wall clocks and, for gaps, offsets ``{a}off`` and ``{b}off``).
-_NEW_NIGHT = {
-    dialect: night.format(x="{b}") + " <> " + night.format(x="{a}")
-    for dialect, night in NIGHT_SQL.items()
-}
-#: Milliseconds between two instants (wall clocks less their offsets), more than the gap.
-_NEW_SEQUENCE = {
-    "sqlite": "ROUND((julianday({b}) - julianday({a})) * 86400000.0) - ({b}off - {a}off) * 60000"
-    " > :gap_ms",
-    "postgresql": "ROUND(EXTRACT(EPOCH FROM ({b} - {a})) * 1000) - ({b}off - {a}off) * 60000"
-    " > :gap_ms",
-}
-
-#: The photos of a scope in time order, each marked where an event starts (s) and ends (e),
-#: and numbered by event (grp). ``{new}`` and ``{new_next}`` say where a new event starts.
-_FLAGGED = """
-WITH ordered AS (
-    SELECT id, captured_at AS t, COALESCE(captured_offset_minutes, 0) AS toff,
-           LAG(captured_at) OVER w AS p,
-           LAG(COALESCE(captured_offset_minutes, 0)) OVER w AS poff,
-           LEAD(captured_at) OVER w AS n,
-           LEAD(COALESCE(captured_offset_minutes, 0)) OVER w AS noff
-    FROM images
-    WHERE project_id = :project AND deployment_id = :deployment AND captured_at IS NOT NULL
-          {span}
-    WINDOW w AS (ORDER BY captured_sort, id)
-), marked AS (
-    SELECT id, t, toff AS off,
-           CASE WHEN p IS NULL OR ({new}) THEN 1 ELSE 0 END AS s,
-           CASE WHEN n IS NULL OR ({new_next}) THEN 1 ELSE 0 END AS e
-    FROM ordered
-), flagged AS (
-    SELECT id, t, off, s, e, SUM(s) OVER (ORDER BY t, id ROWS UNBOUNDED PRECEDING) AS grp
-    FROM marked
-)
-"""
-_INSERT = """
-INSERT INTO events (project_id, deployment_id, first_image_id, starts_at,
-                    start_offset_minutes, ends_at, end_offset_minutes, image_count)
-SELECT :project, :deployment, MIN(CASE WHEN s = 1 THEN id END), MIN(t),
-       MAX(CASE WHEN s = 1 THEN off END), MAX(t), MAX(CASE WHEN e = 1 THEN off END), COUNT(*)
-FROM flagged GROUP BY grp
-"""
-#: Each photo with the first photo of its event.
-_FIRSTS = """
-, firsts AS (
-    SELECT id, MIN(CASE WHEN s = 1 THEN id END) OVER (PARTITION BY grp) AS first_id FROM flagged
-)
-"""
-#: Pointing a photo at an event, replacing the event it was in.
-_REPOINT = " ON CONFLICT (image_id) DO UPDATE SET event_id = excluded.event_id"
-#: Each photo pointed at its event, found by the event's first photo (SQLite; ``WHERE true``
-#: tells its parser that ``ON CONFLICT`` is not the join's).
-_POINT = f"""{_FIRSTS}
-INSERT INTO image_events (image_id, event_id)
-SELECT firsts.id, events.id
-FROM firsts JOIN events ON events.first_image_id = firsts.first_id
-    AND events.deployment_id = :deployment AND events.id > :newest
-WHERE true{_REPOINT}"""  # noqa: S608
-#: PostgreSQL writes the events and points the photos at them in one statement (the windows
-#: run once), beside the events it replaces.
-_INSERT_AND_POINT = (
-    ", made AS ("
-    + _INSERT
-    + " RETURNING id, first_image_id)"
-    + _FIRSTS
-    + """
-INSERT INTO image_events (image_id, event_id)
-SELECT firsts.id, made.id FROM firsts JOIN made ON made.first_image_id = firsts.first_id"""
-    + _REPOINT
-)
-
 
 #: Placing one photo runs on every upload: its statements are built once, here.
 #: The new photo and the rule of its deployment, whose row it holds (see ``grouping_of``).
@@ -179,7 +107,7 @@ _NEIGHBOURS = union_all(
 )
 _POINT_ONE = text(
     "INSERT INTO image_events (image_id, event_id) VALUES (:image, :event)"  # noqa: S608
-    + _REPOINT
+    + REPOINT
 )
 _NEW_EVENT = insert(EventRow).returning(EventRow.id)
 
@@ -197,12 +125,6 @@ def _to_event(row: EventRow) -> Event:
         first_image_id=row.first_image_id,
         tracking_due=row.tracking_version > row.tracked_version,
     )
-
-
-def _new_event_sql(dialect: str, grouping: Grouping, earlier: str, later: str) -> str:
-    """Where photo ``later`` starts a new event after photo ``earlier`` (column names)."""
-    rules = _NEW_NIGHT if grouping.rule is EventRule.NIGHT else _NEW_SEQUENCE
-    return rules[dialect].format(a=earlier, b=later)
 
 
 class EventRepo:
@@ -282,11 +204,7 @@ class EventRepo:
             span = "AND captured_sort >= :lo AND captured_sort <= :hi"
             params |= {"lo": lo, "hi": hi}
         dialect = self.session.get_bind().dialect.name
-        flagged = _FLAGGED.format(
-            span=span,
-            new=_new_event_sql(dialect, grouping, "p", "t"),
-            new_next=_new_event_sql(dialect, grouping, "t", "n"),
-        )
+        flagged = flagged_sql(dialect, grouping, span)
         # Bound as the column's type, so SQLite compares the same text it stores.
         times = (bindparam("lo", type_=DateTime), bindparam("hi", type_=DateTime)) if span else ()
         # The old events go once their photos point at the new ones: deleted first, their
@@ -295,47 +213,38 @@ class EventRepo:
         # deployment held here.)
         newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old)) or 0
         if dialect == "postgresql":
-            self.session.execute(text(flagged + _INSERT_AND_POINT).bindparams(*times), params)
+            self.session.execute(text(flagged + INSERT_AND_POINT).bindparams(*times), params)
         else:
-            self.session.execute(text(flagged + _INSERT).bindparams(*times), params)
-            self.session.execute(
-                text(flagged + _POINT).bindparams(*times), params | {"newest": newest_old}
-            )
+            self.session.execute(text(flagged + INSERT).bindparams(*times), params)
+            # (The driver's rowcount is -1 for a statement that starts with WITH.)
+            if self.session.scalar(text("SELECT changes()")):  # new events: photos to point
+                self.session.execute(
+                    text(flagged + POINT).bindparams(*times), params | {"newest": newest_old}
+                )
         if newest_old:
-            self._hand_over(deployment_id, [*old, EventRow.id <= newest_old], newest_old)
+            self._hand_over(deployment_id, [*old, EventRow.id <= newest_old])
 
-    def _hand_over(self, deployment_id: int, old: list[Any], newest_old: int) -> None:
-        """Replace the old events of a regrouping by the new ones, keeping what people and
-        links rely on: an old event the regrouping made again photo for photo stays (its id,
-        occurrences and tracking; the copy goes), and the other old events' occurrences move
-        to the new event holding most of their detections, where tracking finds them and
-        hands their ids and a reviewer's splits on (``track_event``). Then the rest go."""
-        again = aliased(EventRow)
-        same = self.session.execute(
-            select(EventRow.id, again.id)
-            .join(
-                again,
-                (again.deployment_id == deployment_id)
-                & (again.id > newest_old)
-                & (again.first_image_id == EventRow.first_image_id)
-                & (again.image_count == EventRow.image_count)
-                & (again.starts_at == EventRow.starts_at)
-                & (again.ends_at == EventRow.ends_at),
+    def _hand_over(self, deployment_id: int, old: list[Any]) -> None:
+        """The old events of a regrouping go once their photos point at the new ones, keeping
+        what people rely on: their occurrences first move to the new event holding most of
+        their detections, where tracking finds them and hands their ids and a reviewer's
+        splits on (``track_event``). (An old event that holds the same photos stayed.)"""
+        old_ids = list(self.session.scalars(select(EventRow.id).where(*old)))
+        # A photo moved away or no longer dated still points at its old event until then.
+        kept: set[int] = set()
+        for part in chunks(old_ids):
+            kept.update(
+                self.session.scalars(
+                    select(ImageEventRow.event_id)
+                    .join(ImageRow, ImageRow.id == ImageEventRow.image_id)
+                    .where(
+                        ImageEventRow.event_id.in_(part),
+                        ImageRow.deployment_id == deployment_id,
+                        ImageRow.captured_at.is_not(None),
+                    )
+                    .distinct()
+                )
             )
-            .where(*old)
-        ).all()
-        kept = [int(o) for o, _ in same]
-        if same:
-            self.session.execute(
-                # The table, not the mapped class: an ORM update of many rows needs their keys.
-                update(_IMAGE_EVENTS)
-                .where(_IMAGE_EVENTS.c.event_id == bindparam("copy"))
-                .values(event_id=bindparam("kept")),
-                [{"copy": int(c), "kept": int(o)} for o, c in same],
-            )
-            for part in chunks([int(c) for _, c in same]):
-                self.session.execute(delete(EventRow).where(EventRow.id.in_(part)))
-        gone = select(EventRow.id).where(*old, EventRow.id.not_in(kept) if kept else true())
         holder = (
             select(ImageEventRow.event_id)
             .select_from(OccurrenceDetectionRow)
@@ -347,13 +256,14 @@ class EventRepo:
             .limit(1)
             .scalar_subquery()
         )
-        self.session.execute(
-            update(OccurrenceRow)
-            .where(OccurrenceRow.event_id.in_(gone), holder.is_not(None))
-            .values(event_id=holder)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.execute(delete(EventRow).where(EventRow.id.in_(gone)))
+        for part in chunks([i for i in old_ids if i not in kept]):
+            self.session.execute(
+                update(OccurrenceRow)
+                .where(OccurrenceRow.event_id.in_(part), holder.is_not(None))
+                .values(event_id=holder)
+                .execution_options(synchronize_session=False)
+            )
+            self.session.execute(delete(EventRow).where(EventRow.id.in_(part)))
 
     def add(self, image_id: int) -> None:
         """Put a new (or newly dated, or moved) photo into its event, touching only its
