@@ -72,6 +72,17 @@ def _six(app: App, name: str) -> tuple[int, int, list[int]]:
     return project, event, found
 
 
+def _serious(page: Any) -> list[Any]:
+    """What axe-core finds serious or critical on the page as it stands."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def _tracked(app: App, pond: int) -> tuple[int, list[int]] | None:
     events = _ok(app.api("GET", f"/deployments/{pond}/events"))["results"]
     if not events or events[0]["occurrences_pending"]:
@@ -93,6 +104,7 @@ def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
     page.goto(f"{app.url}/projects/{project}/identify")
     boxes = page.locator("#identify-queue input.tick")
     expect(boxes).to_have_count(6)
+    assert _serious(page) == []
     count = page.locator("output[data-ticked-count]")
     # "Tick all on this page" ticks and unticks without a reload.
     tick_all = page.get_by_role("button", name="Tick all on this page")
@@ -127,6 +139,7 @@ def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
     expect(rows).to_have_count(6)
     named = rows.filter(has_text="Ardea cinerea")
     expect(named).to_have_count(5)
+    assert _serious(page) == []
     for n in range(5):
         expect(named.nth(n).locator("td").nth(3)).not_to_have_text("model")
     for occurrence in ticked:
@@ -156,6 +169,7 @@ def test_a_label_group_is_confirmed_in_one_action(page: Any, app: App, request: 
     expect(animals.locator("h2")).to_contain_text("4 occurrences")
     expect(animals.locator("img.thumb")).to_have_count(4)
     expect(groups.filter(has_text="“person”").get_by_role("button")).to_have_count(0)
+    assert _serious(page) == []
     animals.get_by_role("button", name="Confirm all 4 as Aves").click()
     page.wait_for_url(re.compile(rf"/projects/{project}/identify\?by=label&identified=4$"))
     expect(page.locator("#bulk-done")).to_have_text("4 occurrences identified.")
