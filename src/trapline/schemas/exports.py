@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictFloat, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.protocol.base import Slug
@@ -42,11 +43,15 @@ class ExportIn(Input):
         "observation per event and taxon, counting its occurrences)",
     )
 
-    @model_validator(mode="after")
-    def _level_of_camtrap_dp(self) -> ExportIn:
-        if self.observation_level == "event" and self.format is not ExportFormat.CAMTRAP_DP:
-            raise ValueError("observation_level: only a camtrap-dp export has an event level")
-        return self
+    @field_validator("observation_level")
+    @classmethod
+    def _level_of_camtrap_dp(cls, level: str, info: ValidationInfo) -> str:
+        chosen = info.data.get("format")
+        if level == "event" and chosen is not None and chosen is not ExportFormat.CAMTRAP_DP:
+            raise PydanticCustomError(
+                "observation_level", "only a camtrap-dp export has an event level"
+            )
+        return level
 
     def filters(self) -> ExportFilters:
         values = self.model_dump(exclude={"format", "observation_level"})

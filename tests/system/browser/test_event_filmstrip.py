@@ -33,13 +33,14 @@ def _ok(answer: Any, status: int = 200) -> Any:
     return answer.json()
 
 
-def _heron_event(app: App, name: str) -> int:
-    """A camera-trap project with the burst and its boxes, tracked: the event's id."""
+def heron_event(app: App, name: str, **place: float) -> tuple[int, int]:
+    """A camera-trap project with the burst and its boxes, tracked, its deployment at
+    ``place`` (latitude, longitude) if given: the project's and the event's ids."""
     project = _ok(app.api("POST", "/projects/", json={"name": name, "kind": "camera_trap"}), 201)
     stream = app.api(
         "POST",
         f"/projects/{project['id']}/deployments/",
-        json={"name": "Stream", "time_zone": "Europe/Brussels"},
+        json={"name": "Stream", "time_zone": "Europe/Brussels", **place},
     )
     deployment = _ok(stream, 201)["id"]
     for photo in sorted(PHOTOS.iterdir()):  # one a request: the test server's limits are small
@@ -72,13 +73,13 @@ def _heron_event(app: App, name: str) -> int:
         return bool(found["results"])
 
     wait_until(tracked, "the heron's tracking", timeout=TRACKING_TIMEOUT)
-    return int(event["id"])
+    return int(project["id"]), int(event["id"])
 
 
 def test_the_filmstrip_fits_the_page_and_draws_each_box_on_the_heron(
     chromium: Any, app: App, request: Any
 ) -> None:
-    event = _heron_event(app, f"Filmstrip herons {request.node.callspec.id}")
+    _, event = heron_event(app, f"Filmstrip herons {request.node.callspec.id}")
     context = chromium.new_context(viewport={"width": 1366, "height": 768})
     try:
         page = context.new_page()

@@ -32,7 +32,7 @@ JOBS_OFFERED = 100
 #: The form's fields as typed, besides its boxes.
 FIELDS = (
     "format", "deployment_id", "date_from", "date_to", "collection_id", "job_id", "pipeline",
-    "pipeline_version", "min_confidence",
+    "pipeline_version", "min_confidence", "observation_level",
 )  # fmt: skip
 BOXES = ("reviewed_only", "include_empty", "all_runs")
 #: What each format is for, as the form offers it.
@@ -44,6 +44,11 @@ FORMATS = {
     ExportFormat.DWCA: "Darwin Core Archive: one record per occurrence, for GBIF",
     ExportFormat.OCCURRENCES_CSV: "Occurrences (CSV): one row per occurrence, as Antenna's",
     ExportFormat.OCCURRENCES_JSON: "Occurrences (JSON): the same rows as JSON",
+}
+#: The observation levels of a Camtrap DP package, as the form offers them.
+LEVELS = {
+    "media": "per detection, and per event beside them",
+    "event": "per event and taxon only, counting individuals",
 }
 #: Where the service's complaints about filters belong on the form, by their first words.
 _PREFIXES = (
@@ -141,6 +146,7 @@ def _export_list(
         offset=offset,
         per_page=PER_PAGE,
         formats=FORMATS,
+        levels=LEVELS,
         **names,
         **context,
     )
