@@ -22,7 +22,7 @@ def test_ticked_images_move_and_are_re_read(client, owner, project_id, jpeg, sig
     browser = sign_in(owner)
     grid = browser.page(f"/projects/{project_id}/images")
     assert f'action="/projects/{project_id}/images/move"' in grid
-    assert "2024-06-21 22:00 +00:00" in grid
+    assert "2024-06-21 22:00:00 +00:00" in grid  # three photos in one minute: seconds
     answer = browser.client.post(
         f"/projects/{project_id}/images/move",
         data={
