@@ -90,9 +90,11 @@ def open_source_runner(
     store: BlobStore,
     secret: bytes,
     starter: JobStarter,
+    decode: DecodeLimits,
     clock: Clock | None = None,
 ) -> SourceRunner:
-    """The runner of pull sources, with the limits and rules the settings give."""
+    """The runner of pull sources, with the limits and rules the settings give; ``decode``
+    is the process's (``Platform.decode``)."""
     rules = SourceRules(
         policy=OutboundPolicy.from_settings(settings.security),
         local_roots=tuple(settings.sources.local_roots),
@@ -105,7 +107,7 @@ def open_source_runner(
         max_listing=settings.sources.max_listing,
         lease_seconds=settings.sources.lease_seconds,
         max_file_bytes=settings.web.max_upload_bytes,
-        decode=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
+        decode=decode,
     )
     return SourceRunner(
         db,
@@ -143,6 +145,9 @@ class Platform:
     #: Where every result is stored (workers, push services).
     results: ResultStore
     claims: ClaimGate
+    #: The memory bounds of decoding images, built once: uploads, thumbnails and crops made
+    #: on demand, pull-source runs and tracking all decode within them.
+    decode: DecodeLimits
     #: Runs exports in the background (its duty takes over those of crashed servers).
     exports: ExportRunner
     #: Runs pull sources (the scheduler duty and run-now requests).
@@ -203,10 +208,10 @@ class Platform:
             clock=clock,
             base_url=settings.web.public_url,
         )
-        sources = open_source_runner(settings, database, store, secret, starter, clock)
+        decode = DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes)
+        sources = open_source_runner(settings, database, store, secret, starter, decode, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
-        decode = DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes)
         duties = DutyRunner(
             database,
             [
@@ -264,6 +269,7 @@ class Platform:
             access=access,
             results=results,
             claims=ClaimGate(settings.web.max_claims_in_flight),
+            decode=decode,
             exports=exports,
             sources=sources,
             rereads=rereads,

@@ -16,6 +16,7 @@ from trapline.domain.records import User
 from trapline.errors import NotAuthenticated
 from trapline.http.state import platform_of
 from trapline.http.urls import with_base
+from trapline.imaging.limits import DecodeLimits
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require_person
 from trapline.services.admission import ClaimGate
@@ -113,6 +114,13 @@ async def _exports(request: Request) -> ExportRunner:
 
 
 ExportRunnerDep = Annotated[ExportRunner, Depends(_exports)]
+
+
+async def _decode(request: Request) -> DecodeLimits:
+    return platform_of(request).decode
+
+
+DecodeDep = Annotated[DecodeLimits, Depends(_decode)]
 
 
 #: The Authorization header, declared as a security scheme so the OpenAPI document says

@@ -37,7 +37,9 @@ def manager(app_db: Database) -> User:
 @pytest.fixture
 def other_replica(platform: Platform, settings: Settings) -> SourceRunner:
     db = Database.from_url(settings.db.resolved_url(settings.server.data_dir))
-    runner = open_source_runner(settings, db, platform.store, platform.secret, platform.starter)
+    runner = open_source_runner(
+        settings, db, platform.store, platform.secret, platform.starter, platform.decode
+    )
     yield runner  # type: ignore[misc]
     runner.close()
     db.dispose()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
-from trapline.api.deps import CurrentUser, DatabaseDep, SettingsDep, StoreDep
+from trapline.api.deps import CurrentUser, DatabaseDep, DecodeDep, SettingsDep, StoreDep
 from trapline.domain.paging import ImageOrder
 from trapline.domain.records import ImageFilter
 from trapline.http.filenames import clean_filename
@@ -25,12 +25,10 @@ from trapline.http.params import (
     ThumbnailSize,
 )
 from trapline.http.urls import absolute_url
-from trapline.imaging.limits import DecodeLimits
 from trapline.schemas.images import ImageOut, UploadedOut, UploadOut, captured_at_of
 from trapline.schemas.results import AnalysisOut, ImageDetailOut
 from trapline.services import analyses, crops, images
 from trapline.services.images import ImagePage, IncomingFile
-from trapline.settings import Settings
 
 router = APIRouter(tags=["images"])
 
@@ -42,6 +40,7 @@ def upload_images(
     db: DatabaseDep,
     store: StoreDep,
     settings: SettingsDep,
+    decode: DecodeDep,
     files: Annotated[list[UploadFile], File(min_length=1, description="one or more images")],
     deployment_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> UploadOut:
@@ -60,7 +59,7 @@ def upload_images(
         incoming,
         deployment_id=deployment_id,
         max_file_bytes=settings.web.max_upload_bytes,
-        limits=_decode_limits(settings),
+        limits=decode,
     )
     out = [_uploaded(r) for r in results]
     return UploadOut(
@@ -191,6 +190,7 @@ def thumbnail(
     db: DatabaseDep,
     store: StoreDep,
     settings: SettingsDep,
+    decode: DecodeDep,
     size: ThumbnailSize = 256,
 ) -> RedirectResponse:
     """Redirect to a signed URL of a JPEG thumbnail (``size`` 256 or 1024, long side)."""
@@ -201,7 +201,7 @@ def thumbnail(
         image_id,
         size,
         expires_in=settings.storage.signed_url_ttl,
-        limits=_decode_limits(settings),
+        limits=decode,
     )
     return RedirectResponse(absolute_url(settings, url), status_code=307)
 
@@ -213,6 +213,7 @@ def crop(
     db: DatabaseDep,
     store: StoreDep,
     settings: SettingsDep,
+    decode: DecodeDep,
 ) -> RedirectResponse:
     """Redirect to a signed URL of a detection's crop (JPEG): what an occurrence's or a
     taxon's best detection shows."""
@@ -222,10 +223,6 @@ def crop(
         caller,
         annotation_id,
         expires_in=settings.storage.signed_url_ttl,
-        limits=_decode_limits(settings),
+        limits=decode,
     )
     return RedirectResponse(absolute_url(settings, url), status_code=307)
-
-
-def _decode_limits(settings: Settings) -> DecodeLimits:
-    return DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import Depends, Query
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from trapline.domain.paging import ImageOrder
@@ -20,7 +20,6 @@ from trapline.http.filenames import clean_filename
 from trapline.http.pagination import decode_cursor, encode_cursor
 from trapline.http.params import MAX_ID, Id, QueryCursor, QueryId, QueryText
 from trapline.http.urls import absolute_url
-from trapline.imaging.limits import DecodeLimits
 from trapline.services import (
     capture_times,
     deployments,
@@ -32,7 +31,7 @@ from trapline.services import (
 )
 from trapline.services.images import IncomingFile
 from trapline.web.forms import form_id, optional_time
-from trapline.web.pages import PostedForm, SignedIn
+from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 
 router = page_router()
@@ -170,7 +169,12 @@ def move(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
 async def upload(page: SignedIn, project_id: Id) -> Response:
     """Files dropped on the grid (a script's request: CSRF token in a header; JSON answer)."""
     page.check_csrf_header()
-    form = await page.request.form(max_files=MAX_FILES, max_fields=10)
+    # Starlette closes no form a route parsed itself: its spooled files go with the block.
+    async with page.request.form(max_files=MAX_FILES, max_fields=10) as form:
+        return await _store_dropped(page, project_id, form)
+
+
+async def _store_dropped(page: Page, project_id: int, form: FormData) -> Response:
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
     if not files:
         raise InvalidInput("files: drop at least one image")
@@ -191,7 +195,7 @@ async def upload(page: SignedIn, project_id: Id) -> Response:
         incoming,
         deployment_id=deployment_id,
         max_file_bytes=settings.web.max_upload_bytes,
-        limits=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
+        limits=page.platform.decode,
     )
     body = {
         "results": [
@@ -220,7 +224,7 @@ def thumbnail(page: SignedIn, image_id: Id, size: ThumbSize = 256) -> Response:
         image_id,
         size,
         expires_in=settings.storage.signed_url_ttl,
-        limits=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
+        limits=page.platform.decode,
     )
     return to_blob(page, url)
 

@@ -10,7 +10,6 @@ from starlette.responses import Response
 
 from trapline.domain.roles import Role
 from trapline.http.params import MAX_ID, Id
-from trapline.imaging.limits import DecodeLimits
 from trapline.services import crops, projects, reviews
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
@@ -70,6 +69,6 @@ def crop(page: SignedIn, annotation_id: Id) -> Response:
         page.me,
         annotation_id,
         expires_in=settings.storage.signed_url_ttl,
-        limits=DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes),
+        limits=page.platform.decode,
     )
     return to_blob(page, url)
