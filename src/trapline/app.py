@@ -56,9 +56,9 @@ def create_app(platform: Platform) -> FastAPI:
         # Looking for OpenTelemetry providers costs ~65 µs of every request (~10% of a
         # health check's); only done when asked for.
         telemetry={
-            "tracing": settings.web.opentelemetry,
-            "metrics": settings.web.opentelemetry,
-            "logs": settings.web.opentelemetry,
+            "tracing": settings.http.opentelemetry,
+            "metrics": settings.http.opentelemetry,
+            "logs": settings.http.opentelemetry,
         },
     )
     app.state.platform = platform
@@ -77,7 +77,7 @@ def create_app(platform: Platform) -> FastAPI:
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(RequestTimeLimit, seconds=settings.db.statement_timeout)
-    app.add_middleware(BodyLimit, max_bytes=settings.web.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.http.max_request_bytes)
     app.add_middleware(JsonTooLarge)
     app.add_middleware(StripTrailingSlash)
     app.add_middleware(RequestContext)

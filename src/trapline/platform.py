@@ -106,7 +106,7 @@ def open_source_runner(
         run_limit=settings.sources.run_limit,
         max_listing=settings.sources.max_listing,
         lease_seconds=settings.sources.lease_seconds,
-        max_file_bytes=settings.web.max_upload_bytes,
+        max_file_bytes=settings.http.max_upload_bytes,
         decode=decode,
     )
     return SourceRunner(
@@ -196,7 +196,7 @@ class Platform:
             results,
             settings=settings.push,
             url_ttl=settings.storage.signed_url_ttl,
-            base_url=settings.web.public_base_url,
+            base_url=settings.http.public_base_url,
             clock=clock,
         )
         exports = ExportRunner(
@@ -206,9 +206,9 @@ class Platform:
             ttl=timedelta(seconds=settings.exports.ttl),
             workers=settings.exports.workers,
             clock=clock,
-            base_url=settings.web.public_url,
+            base_url=settings.http.public_url,
         )
-        decode = DecodeLimits(settings.web.max_decode_bytes, settings.web.max_concurrent_decodes)
+        decode = DecodeLimits(settings.http.max_decode_bytes, settings.http.max_concurrent_decodes)
         sources = open_source_runner(settings, database, store, secret, starter, decode, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
@@ -268,7 +268,7 @@ class Platform:
             tracker=tracker,
             access=access,
             results=results,
-            claims=ClaimGate(settings.web.max_claims_in_flight),
+            claims=ClaimGate(settings.http.max_claims_in_flight),
             decode=decode,
             exports=exports,
             sources=sources,

@@ -118,7 +118,7 @@ def test_compose_settings_are_valid(service: str, monkeypatch: pytest.MonkeyPatc
     assert (settings.storage.url or "").startswith("s3://")
     assert settings.db.resolved_url(settings.server.data_dir).startswith("postgresql+psycopg://")
     assert settings.security.secret_key is not None
-    assert settings.web.public_url is not None
+    assert settings.http.public_url is not None
 
 
 def test_replicas_share_what_they_must() -> None:

@@ -34,7 +34,7 @@ def test_variables_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("TRAPLINE_PORT", "9200")
     monkeypatch.setenv("TRAPLINE_CORS_ORIGINS", "https://a.example, https://b.example")
     settings = Settings()
-    assert settings.web.port == 9200  # the variable beats .env
+    assert settings.http.port == 9200  # the variable beats .env
     assert settings.logs.format == "json"
     assert settings.security.cors_origins == ["https://a.example", "https://b.example"]
 

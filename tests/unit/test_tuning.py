@@ -59,4 +59,4 @@ def test_the_event_loop_is_the_one_the_settings_name() -> None:
     from trapline.http.server import Server
 
     settings = Settings(event_loop="asyncio", _env_file=None)
-    assert Server.for_app(object(), settings.web).config.loop == "asyncio"
+    assert Server.for_app(object(), settings.http).config.loop == "asyncio"

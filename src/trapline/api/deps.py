@@ -72,7 +72,7 @@ async def _dispatch(request: Request) -> Dispatch:
         tracker=platform.tracker,
         access=platform.access,
         url_ttl=platform.settings.storage.signed_url_ttl,
-        absolute=partial(with_base, platform.settings.web.public_base_url),
+        absolute=partial(with_base, platform.settings.http.public_base_url),
     )
 
 

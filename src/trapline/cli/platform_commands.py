@@ -62,7 +62,7 @@ def run_migrate(settings: Settings) -> None:
 
 def run_serve(settings: Settings) -> None:
     """Migrate, then serve the API until interrupted."""
-    sock = listen_socket(settings.web.host, settings.web.port)
+    sock = listen_socket(settings.http.host, settings.http.port)
     configure_logging(settings.logs.level, settings.logs.format)
     run_migrate(settings)
     platform = Platform.from_settings(settings)
@@ -75,7 +75,7 @@ def run_serve(settings: Settings) -> None:
 def run_up(settings: Settings, *, demo: bool) -> None:
     """Everything in one process, with an admin (and a demo project) made on first run."""
     # Bound first: a busy port fails before anything is made or printed.
-    sock = listen_socket(settings.web.host, settings.web.port)
+    sock = listen_socket(settings.http.host, settings.http.port)
     configure_logging(settings.logs.level, settings.logs.format)
     private_dir(settings.server.data_dir)
     run_migrate(settings)
@@ -204,7 +204,7 @@ def _serve(
 
     server = Server.for_app(
         create_app(platform),
-        platform.settings.web,
+        platform.settings.http,
         trusted_proxies=platform.settings.security.trusted_proxies,
         stopping=stopping,
     )

@@ -64,7 +64,7 @@ def cursor_page(
 
 def own_url(request: Request) -> URL:
     """The request's URL on the server's public base URL, never on the Host header it sent."""
-    base: str = request.app.state.platform.settings.web.public_base_url
+    base: str = request.app.state.platform.settings.http.public_base_url
     query = request.url.query
     return URL(base + request.url.path + (f"?{query}" if query else ""))
 

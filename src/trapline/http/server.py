@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 
 from trapline.http.forwarded import ForwardedHeaders
-from trapline.settings import WebSettings
+from trapline.settings import HttpSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Server(uvicorn.Server):
     def for_app(
         cls,
         app: Any,
-        settings: WebSettings,
+        settings: HttpSettings,
         *,
         trusted_proxies: Sequence[IPv4Network | IPv6Network] = (),
         stopping: Callable[[], None] | None = None,

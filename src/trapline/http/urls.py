@@ -7,7 +7,7 @@ from trapline.settings import Settings
 
 def absolute_url(settings: Settings, url: str) -> str:
     """Make a server-relative URL (the local blob store's) absolute."""
-    return with_base(settings.web.public_base_url, url)
+    return with_base(settings.http.public_base_url, url)
 
 
 def with_base(base: str, url: str) -> str:

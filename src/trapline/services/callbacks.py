@@ -188,7 +188,7 @@ class Callbacks:
         # An S3 upload link cannot cap a file's size, and a file no annotation names is never
         # checked by a bulk post: what breaks the limits goes now that no more may be named.
         for artifact in uploads:
-            check_upload(self.store, artifact, self.settings.web.max_upload_bytes)
+            check_upload(self.store, artifact, self.settings.http.max_upload_bytes)
         return finished
 
     def _move(self, analysis_id: int, wanted: AnalysisStatus, error: str | None) -> Analysis:
@@ -287,7 +287,7 @@ class Callbacks:
                 f"is not an artifact of analysis {analysis_id}; ask for an upload link with "
                 "POST …/artifacts/presign and use the storage_path it answers"
             )
-        return check_upload(self.store, artifact, self.settings.web.max_upload_bytes)
+        return check_upload(self.store, artifact, self.settings.http.max_upload_bytes)
 
     # Calls of people
 
@@ -342,7 +342,7 @@ class Callbacks:
             project_for(repos, caller, analysis.project_id, Role.VIEWER, asked=asked)
             artifacts = repos.callbacks.artifacts(analysis_id)
         ttl = self.settings.callbacks.presigned_url_expiry_seconds
-        limit = self.settings.web.max_upload_bytes
+        limit = self.settings.http.max_upload_bytes
         # Only files that pass the bulk post's check get a link. Reading deletes nothing: the
         # pipeline may be uploading a good file over a refused one right now.
         links = [

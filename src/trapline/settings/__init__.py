@@ -14,10 +14,10 @@ from trapline.settings.server import (
     DEFAULT_MAX_CONCURRENT_DECODES,
     DEFAULT_MAX_DECODE_BYTES,
     SECRET_KEY_FILE,
+    HttpSettings,
     LogSettings,
     SecuritySettings,
     ServerSettings,
-    WebSettings,
 )
 from trapline.settings.worker import WorkerSettings
 
@@ -29,6 +29,7 @@ __all__ = [
     "CallbackSettings",
     "DatabaseSettings",
     "ExportSettings",
+    "HttpSettings",
     "InvalidSettings",
     "LogSettings",
     "PushSettings",
@@ -39,7 +40,6 @@ __all__ = [
     "Settings",
     "SourceSettings",
     "StorageSettings",
-    "WebSettings",
     "WorkerSettings",
     "parse_network",
     "parse_size",

@@ -17,7 +17,7 @@ from trapline.settings.base import PREFIX, Section, variable_names
 from trapline.settings.callbacks import CallbackSettings
 from trapline.settings.problems import InvalidSettings, section_problems, unknown_setting
 from trapline.settings.runners import ExportSettings, PushSettings, SourceSettings
-from trapline.settings.server import LogSettings, SecuritySettings, ServerSettings, WebSettings
+from trapline.settings.server import HttpSettings, LogSettings, SecuritySettings, ServerSettings
 from trapline.settings.worker import WorkerSettings
 
 
@@ -34,7 +34,7 @@ class Settings(BaseModel):
     # A section not given reads its variables (see ``_build_sections``).
     server: ServerSettings = Field(default_factory=ServerSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
-    web: WebSettings = Field(default_factory=WebSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)

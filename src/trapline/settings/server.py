@@ -62,7 +62,7 @@ class LogSettings(Section):
     format: Literal["text", "json"] = Field("text", validation_alias="TRAPLINE_LOG_FORMAT")
 
 
-class WebSettings(Section):
+class HttpSettings(Section):
     """The server's HTTP side: where it listens and is reached, and what requests it takes."""
 
     #: Address the server binds to.

@@ -140,7 +140,7 @@ class Page:
             security.set_cookie(
                 response,
                 self.request,
-                self.platform.settings.web.public_url,
+                self.platform.settings.http.public_url,
                 security.ANONYMOUS_COOKIE,
                 self.new_anonymous,
             )

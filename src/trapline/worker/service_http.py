@@ -98,14 +98,14 @@ class ServiceServer(ThreadingHTTPServer):
 
 
 def serve(pipelines: list[Pipeline], settings: Settings) -> None:
-    """Serve ``pipelines`` on ``settings.web.host:settings.web.port`` until SIGTERM or SIGINT.
+    """Serve ``pipelines`` on ``settings.http.host:settings.http.port`` until SIGTERM or SIGINT.
 
     Raises:
         TraplineError: when the port cannot be bound or a pipeline fails to load.
     """
     service = ProcessingService(pipelines, settings.worker)
     try:
-        server = ServiceServer(service, settings.web.host, settings.web.port)
+        server = ServiceServer(service, settings.http.host, settings.http.port)
     except TraplineError:
         service.close(drain_timeout=0)
         raise
@@ -123,7 +123,7 @@ def serve(pipelines: list[Pipeline], settings: Settings) -> None:
         log.info(
             "processing service %r on http://%s:%d serving %s",
             service.info.name,
-            settings.web.host,
+            settings.http.host,
             server.port,
             ", ".join(service.pipelines),
         )

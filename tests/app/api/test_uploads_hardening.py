@@ -410,7 +410,7 @@ def test_a_body_over_the_request_limit_is_refused_unread(
     assert answer.json()["detail"].startswith("request body is larger than the 20971520 byte")
     assert answer.headers["connection"] == "close"
     assert not body.finished
-    assert body.sent < settings.web.max_request_bytes + 2 * MIB
+    assert body.sent < settings.http.max_request_bytes + 2 * MIB
 
 
 def test_one_file_over_the_file_limit_is_refused_by_name_and_the_others_are_kept(

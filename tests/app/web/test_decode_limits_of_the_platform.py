@@ -30,7 +30,7 @@ BIG = flat_png(2100, 2100, (200, 10, 10, 255))
 @pytest.fixture
 def platform(platform: Platform) -> Platform:
     """The test's platform with decode limits other than its settings give."""
-    assert platform.settings.web.max_decode_bytes > STRICT.max_bytes
+    assert platform.settings.http.max_decode_bytes > STRICT.max_bytes
     return replace(platform, decode=STRICT)
 
 
@@ -95,6 +95,6 @@ def built(settings: Settings, app_db: Database) -> Iterator[Platform]:
 
 def test_pull_sources_decode_within_the_platforms_limits(built: Platform) -> None:
     assert built.decode == DecodeLimits(
-        built.settings.web.max_decode_bytes, built.settings.web.max_concurrent_decodes
+        built.settings.http.max_decode_bytes, built.settings.http.max_concurrent_decodes
     )
     assert built.sources.limits.decode is built.decode

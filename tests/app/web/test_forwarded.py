@@ -34,7 +34,7 @@ def serving(platform: Platform, trusted: Sequence[IPv4Network | IPv6Network]) ->
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    server = Server.for_app(create_app(platform), platform.settings.web, trusted_proxies=trusted)
+    server = Server.for_app(create_app(platform), platform.settings.http, trusted_proxies=trusted)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

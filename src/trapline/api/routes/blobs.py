@@ -88,6 +88,6 @@ async def put_blob(
         request.stream(),
         signed_type=type or "",
         sent_type=request.headers.get("content-type"),
-        max_bytes=settings.web.max_upload_bytes,
+        max_bytes=settings.http.max_upload_bytes,
     )
     return Response(status_code=201)

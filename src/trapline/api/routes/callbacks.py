@@ -101,7 +101,7 @@ def get_analysis(
     """An analysis with its annotations and artifacts (download links)."""
     analysis, artifacts = callbacks.read(caller, analysis_id)
     out = CallbackAnalysisOut.of(analysis)
-    base = callbacks.settings.web.public_base_url
+    base = callbacks.settings.http.public_base_url
     links = [ArtifactOut.of(a, with_base(base, url)) for a, url in artifacts]
     return AnalysisDetailOut(**out.model_dump(), artifacts=links)
 
@@ -131,7 +131,7 @@ async def presign_artifact(
     body = PresignIn.model_validate_json(raw)
     url, path = await run_in_threadpool(callbacks.presign, analysis, body)
     settings = platform_of(request).settings
-    return PresignOut(upload_url=with_base(settings.web.public_base_url, url), storage_path=path)
+    return PresignOut(upload_url=with_base(settings.http.public_base_url, url), storage_path=path)
 
 
 @router.post(

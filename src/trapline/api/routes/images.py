@@ -58,7 +58,7 @@ def upload_images(
         project_id,
         incoming,
         deployment_id=deployment_id,
-        max_file_bytes=settings.web.max_upload_bytes,
+        max_file_bytes=settings.http.max_upload_bytes,
         limits=decode,
     )
     out = [_uploaded(r) for r in results]

@@ -67,7 +67,7 @@ async def sign_in(page: AnyPage) -> Response:
     security.set_cookie(
         signed_in,
         page.request,
-        page.platform.settings.web.public_url,
+        page.platform.settings.http.public_url,
         security.SESSION_COOKIE,
         signed.secret,
         max_age=int(SESSION_LIFETIME.total_seconds()),

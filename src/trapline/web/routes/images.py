@@ -143,9 +143,9 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         jobs=recent_jobs,
         labels=reviews.result_labels(page.db, page.me, project_id),
         can_upload=role.allows(role.MEMBER),
-        max_request_bytes=page.platform.settings.web.max_request_bytes,
+        max_request_bytes=page.platform.settings.http.max_request_bytes,
         form=pipelines.offered_pipelines(
-            page.db, page.me, project_id, with_tests=page.platform.settings.web.show_test_pipelines
+            page.db, page.me, project_id, with_tests=page.platform.settings.http.show_test_pipelines
         )
         if role.allows(role.MEMBER)
         else pipelines.Offered([], None),
@@ -194,7 +194,7 @@ async def _store_dropped(page: Page, project_id: int, form: FormData) -> Respons
         project_id,
         incoming,
         deployment_id=deployment_id,
-        max_file_bytes=settings.web.max_upload_bytes,
+        max_file_bytes=settings.http.max_upload_bytes,
         limits=page.platform.decode,
     )
     body = {

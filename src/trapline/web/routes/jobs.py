@@ -44,7 +44,7 @@ def _job_list(
         page.db,
         page.me,
         project_id,
-        with_tests=settings.web.show_test_pipelines,
+        with_tests=settings.http.show_test_pipelines,
         with_unregistered=True,
     )
     choices = job_choices(offered, settings.worker.weights_cache_dir, page.platform.clock)

@@ -133,7 +133,7 @@ def _choices(page: Page, project_id: int, current: PullSource | None) -> dict[st
     """What the form's selects offer: the project's deployments and enabled pipelines."""
     _, found = deployments.list_deployments(page.db, page.me, project_id, limit=500, offset=0)
     offered = pipelines.offered_pipelines(
-        page.db, page.me, project_id, with_tests=page.platform.settings.web.show_test_pipelines
+        page.db, page.me, project_id, with_tests=page.platform.settings.http.show_test_pipelines
     )
     slugs = {p.pipeline.slug for p in offered.pipelines}
     if current is not None and current.pipeline:
