@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import ImageFile
 
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+from tests.support.databases import (
+    BACKENDS,
+    PostgresDatabases,
+    SqliteDatabases,
+    require_postgres,
+)
 from tests.support.moto import moto_s3_server
+from tests.support.settings import make_settings
 from trapline.app import create_app
 from trapline.clock import Clock, FakeClock, SystemClock
 from trapline.db.engine import Database
@@ -20,6 +25,9 @@ from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import users
 from trapline.settings import Settings
+
+#: Fixtures every folder shares, registered here instead of imported by the tests.
+pytest_plugins = ("tests.support.fixtures",)
 
 
 @pytest.fixture(autouse=True)
@@ -98,12 +106,6 @@ def _on_both(item: pytest.Item) -> bool:
     return any(f"/{place}" in path or path.endswith(f"/{place}") for place in BOTH_BACKENDS)
 
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """URL of a moto S3 server shared by the session; fake AWS credentials are set meanwhile."""
@@ -139,22 +141,6 @@ def database_url(
         return
     require_postgres()
     yield postgres_databases.emptied()
-
-
-def make_settings(
-    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, **fields: object
-) -> Settings:
-    """Test settings on the test's database, with ``fields`` on top. The background duties are
-    off (a test calls what it needs itself) unless the test is marked ``duties``."""
-    defaults: dict[str, object] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "secret_key": "test-secret-key",
-        "max_upload_bytes": 5 * 1024 * 1024,
-        "max_request_bytes": 20 * 1024 * 1024,
-        "duties_enabled": request.node.get_closest_marker("duties") is not None,
-    }
-    return Settings(**{**defaults, **fields}, _env_file=None)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -197,19 +183,6 @@ def platform(settings: Settings, app_db: Database, platform_clock: Clock) -> Ite
 def client(platform: Platform) -> Iterator[AppClient]:
     with AppClient(create_app(platform)) as test_client:
         yield test_client
-
-
-@dataclass(frozen=True)
-class Account:
-    """A user the tests act as."""
-
-    id: int
-    email: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Token {self.token}"}
 
 
 @pytest.fixture
@@ -255,18 +228,3 @@ def jpeg() -> Callable[..., bytes]:
         return light_trap_jpeg(seed, **kwargs)  # type: ignore[arg-type]
 
     return make
-
-
-def upload(
-    client: AppClient, account: Account, project: int, *files: tuple[str, bytes], **form: str
-) -> dict:
-    """POST files to a project's images; returns the JSON body (asserting nothing)."""
-    response = client.post(
-        f"/api/v2/projects/{project}/images/",
-        files=[
-            ("files", (name, io.BytesIO(data), "application/octet-stream")) for name, data in files
-        ],
-        data=form,
-        headers=account.headers,
-    )
-    return {"status": response.status_code, **response.json()}

@@ -24,6 +24,13 @@ TEMPLATE_NAME = f"trapline_tpl_{os.getpid()}"
 SHARED_NAME = f"trapline_w_{os.getpid()}"
 
 
+#: The two database backends, as parameters: a test taking them runs once on each.
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
 def in_ci() -> bool:
     """Whether missing services must fail the run instead of skipping."""
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

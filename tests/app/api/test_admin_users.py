@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.db.engine import Database
 from trapline.errors import InvalidInput, NotAuthenticated

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 
 API = "/api/v2"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import upload
+from tests.support.accounts import upload
 from tests.support.app_client import AppClient
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from PIL import Image
 
-from tests.conftest import upload
+from tests.support.accounts import upload
 from tests.support.app_client import AppClient
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.app.api.test_bad_input import refused
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config, registration
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 
 API = "/api/v2"

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 
 API = "/api/v2"

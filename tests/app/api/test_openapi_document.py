@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.api.business_rules import RULES
 

@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+from tests.support.databases import BACKENDS, PostgresDatabases, SqliteDatabases, require_postgres
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg

@@ -34,8 +34,8 @@ from tests.app.api.test_permissions import (
     build_world,
     refusals_world,
 )
-from tests.conftest import BACKENDS, Account
-from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+from tests.support.accounts import Account
+from tests.support.databases import BACKENDS, PostgresDatabases, SqliteDatabases, require_postgres
 from tests.support.protocol import (
     detection,
     failure,

@@ -34,7 +34,7 @@ from tests.support.app_client import AppClient
 
 # The job matrix's fixtures, shared: a world per backend, built once per module.
 __all__ = ["backend", "sites"]
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service, listener
 from trapline.background.duties import DutyRunner

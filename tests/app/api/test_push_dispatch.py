@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.pipelines import QuarterPipeline
 from tests.support.protocol import registration

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.processes import clean_env, running
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config, registration

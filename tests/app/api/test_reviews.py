@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.app.protocol.conftest import Protocol
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol_client import Protocol
 
 
 def _detection_id(

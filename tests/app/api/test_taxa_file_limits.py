@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.unit.domain.test_taxa_files import META, NAMES_TXT, TAXON_TXT, _zip
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.app.protocol.conftest import Protocol
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol_client import Protocol
 from trapline.db.engine import Database
 from trapline.db.ids import reserve_ids
 from trapline.db.tables import AnalysisRow, AnnotationRow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.app.api.test_uploads_hardening import blob_files, flat_png
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from trapline.settings import Settings
 

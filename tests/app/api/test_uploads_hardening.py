@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.engine import Database

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, make_settings, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
+from tests.support.settings import make_settings
 from trapline.domain.callbacks import sign
 from trapline.settings import Settings
 

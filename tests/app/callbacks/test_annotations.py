@@ -11,7 +11,7 @@ import pytest
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis
 from tests.app.callbacks.test_lifecycle import box, png
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.types import utcnow

@@ -15,7 +15,7 @@ import pytest
 
 from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis
 from tests.app.callbacks.test_lifecycle import png
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.moto import new_bucket
 from trapline.app import create_app

@@ -8,7 +8,7 @@ import time
 from PIL import Image as PILImage
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 
 CONTRACT_KEYS = {

@@ -13,10 +13,11 @@ import pytest
 
 from tests.app.callbacks.conftest import SECRET, create_analysis, signed_headers
 from tests.app.callbacks.test_lifecycle import png
-from tests.conftest import Account, make_settings
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.moto import new_bucket
 from tests.support.proxy import TcpProxy
+from tests.support.settings import make_settings
 from trapline.settings import Settings
 
 pytestmark = pytest.mark.s3

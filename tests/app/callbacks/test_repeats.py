@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis, signed_headers
 from tests.app.callbacks.test_lifecycle import box, png
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.clock import FakeClock
 from trapline.db.tables import AnalysisRow, CallbackSignatureRow

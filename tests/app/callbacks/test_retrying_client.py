@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from tests.app.callbacks.conftest import SECRET
 from tests.app.callbacks.test_lifecycle import box, png
-from tests.conftest import Account
+from tests.support.accounts import Account
 from trapline.app import create_app
 from trapline.platform import Platform
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis, signed_headers
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.domain.callbacks import PROBLEM_MESSAGES, SignatureProblem

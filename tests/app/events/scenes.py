@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.app.protocol.conftest import Protocol
-from tests.conftest import upload
+from tests.support.accounts import upload
+from tests.support.protocol_client import Protocol
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services.occurrences import track_due
 

@@ -21,9 +21,8 @@ from tests.app.events.scenes import (
     track_all,
 )
 from tests.app.events.test_taxa import TAXA_CSV, _import, _species, _taxon
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
 
 #: Where the six boxes of the scene's photo are (MegaDetector's relative x, y, w, h), and their
 #: categories: four animals, two people.

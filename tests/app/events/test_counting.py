@@ -23,10 +23,9 @@ from tests.app.events.scenes import (
     track_all,
 )
 from tests.app.exports.conftest import Seeded
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol_client import Protocol
 from trapline.imaging.synthetic import light_trap_jpeg
 
 TAXA = """scientific_name,rank,parent

@@ -16,9 +16,8 @@ from PIL import Image
 
 from tests.app.events.scenes import API, detail_of, event_of, occurrences_of, track_all
 from tests.app.exports.conftest import Seeded
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
+from tests.support.protocol_client import Protocol
 from trapline.pipelines.base import SourceImage
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 

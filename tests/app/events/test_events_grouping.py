@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from trapline.db.engine import Database
 from trapline.domain.events import EventRule, Grouping
 from trapline.domain.local_times import offset_minutes

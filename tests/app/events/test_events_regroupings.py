@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 from tests.app.events.test_events_grouping import T0, _add, _groups, _project
-from tests.conftest import Account
+from tests.support.accounts import Account
 from trapline.background.events import STALE_AFTER, RegroupingRunner
 from trapline.clock import FakeClock
 from trapline.db.engine import Database

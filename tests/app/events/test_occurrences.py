@@ -17,9 +17,8 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
 from tests.support.protocol import LABELS, detection, pipeline_config, success
+from tests.support.protocol_client import Protocol
 
 
 def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) -> None:

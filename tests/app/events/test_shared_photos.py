@@ -25,9 +25,8 @@ from tests.app.events.scenes import (
 )
 from tests.app.exports.conftest import Seeded
 from tests.app.exports.test_formats import validate_camtrap_dp
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import upload
+from tests.support.accounts import upload
+from tests.support.protocol_client import Protocol
 
 ROOT = Path(__file__).resolve().parents[3]
 CANDIDATES = [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]

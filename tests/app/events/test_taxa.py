@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from tests.app.events.scenes import API, heron, occurrences_of
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
 
 TAXA_CSV = """scientific_name,rank,parent,gbif_key,vernacular_name:en
 Animalia,kingdom,,1,Animals

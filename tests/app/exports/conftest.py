@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.app.protocol.conftest import HEIGHT, WIDTH, Protocol
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import LABELS, detection, failure, pipeline_config, success
+from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 from trapline.background.exports import ExportRunner
 
 API = "/api/v2"

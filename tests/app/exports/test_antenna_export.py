@@ -11,8 +11,7 @@ import json
 from typing import Any
 
 from tests.app.exports.test_dwca import API, Birds, best_image, birds
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.support.protocol_client import Protocol
 
 #: Antenna's ``OccurrenceTabularSerializer.Meta.fields`` (RolnickLab/antenna,
 #: ami/exports/format_types.py at 731cc2a2), the columns of its occurrences_simple_csv.

@@ -24,10 +24,9 @@ from tests.app.events.scenes import API, occurrences_of, track_all
 from tests.app.exports.conftest import Seeded, seed_project
 from tests.app.exports.test_camtrap_taxa import _placed
 from tests.app.exports.test_formats import validate_camtrap_dp
-from tests.app.protocol.conftest import HEIGHT, WIDTH, Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
-from tests.conftest import upload
 from tests.support import protocol
+from tests.support.accounts import upload
+from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 
 #: The moth scene's labels as its classifier's category map describes them.
 ORDERS = {"moth": "Lepidoptera", "beetle": "Coleoptera", "fly": "Diptera"}

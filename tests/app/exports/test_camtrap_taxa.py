@@ -15,8 +15,7 @@ from typing import Any
 
 from tests.app.exports.test_dwca import API, Birds, birds
 from tests.app.exports.test_formats import validate_camtrap_dp
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.support.protocol_client import Protocol
 from trapline.domain.taxa import Rank
 from trapline.exports.camtrap_package import taxon_entry
 from trapline.exports.taxonomy import TaxonTerms, vernacular_names

@@ -15,7 +15,7 @@ import pytest
 
 from tests.app.events.scenes import heron
 from tests.app.exports.conftest import Seeded
-from tests.app.protocol.conftest import Protocol
+from tests.support.protocol_client import Protocol
 
 
 def _coco(proto: Protocol) -> tuple[int, int, dict[str, Any]]:

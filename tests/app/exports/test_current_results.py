@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.app.exports.conftest import Seeded, seed_project
-from tests.app.protocol.conftest import Protocol
 from tests.support.protocol import LABELS, detection, pipeline_config, success
+from tests.support.protocol_client import Protocol
 from trapline.domain.records import ImageFilter, User
 from trapline.services import reviews
 

@@ -23,8 +23,7 @@ from tests.app.events.scenes import (
     track_all,
 )
 from tests.app.exports.conftest import Seeded
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.support.protocol_client import Protocol
 from trapline.background.exports import ExportRunner
 from trapline.domain.exports import ExportFilters, ExportFormat
 

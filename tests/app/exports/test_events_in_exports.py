@@ -14,8 +14,7 @@ from pathlib import Path
 from tests.app.events.scenes import API, heron, occurrences_of
 from tests.app.exports.conftest import Seeded
 from tests.app.exports.test_formats import validate_camtrap_dp
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.support.protocol_client import Protocol
 
 DAR = "Africa/Dar_es_Salaam"
 

@@ -14,8 +14,7 @@ import pytest
 
 from tests.app.exports.test_camtrap_taxa import _placed
 from tests.app.exports.test_dwca import API, Birds
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.support.protocol_client import Protocol
 
 NAME = '=HYPERLINK("http://x","y")'
 #: What a spreadsheet reads as the start of a formula.

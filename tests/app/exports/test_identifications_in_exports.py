@@ -12,8 +12,7 @@ import json
 from typing import Any
 
 from tests.app.exports.test_dwca import Birds, birds
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
+from tests.support.protocol_client import Protocol
 
 
 def _file(scene: Birds, fmt: str, **filters: Any) -> bytes:

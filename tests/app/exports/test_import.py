@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from tests.app.exports.conftest import API, Seeded
 from tests.app.exports.test_formats import megadetector_schema
-from tests.app.protocol.conftest import Protocol
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
 from trapline.platform import Platform
 
 

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.app.exports.conftest import Seeded
-from tests.app.protocol.conftest import HEIGHT, WIDTH, Protocol
-from tests.conftest import upload
+from tests.support.accounts import upload
 from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 
 API = "/api/v2"
 NAIVE = datetime(2024, 6, 21, 22, 0, 0)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.app.protocol.conftest import API, Protocol, statuses
 from tests.support.app_client import AppClient
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
+from tests.support.protocol_client import API, Protocol, statuses
 from trapline.clock import FakeClock
 from trapline.services.admission import ClaimGate
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.app.events.test_events_grouping import T0, _add, _project
-from tests.app.protocol.conftest import API, Protocol, statuses
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol_client import API, Protocol, statuses
 from trapline.background.events import STALE_AFTER
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos

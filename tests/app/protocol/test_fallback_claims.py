@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.app.protocol.conftest import API, Protocol
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config
+from tests.support.protocol_client import API, Protocol
 from trapline.clock import FakeClock
 from trapline.services.workers import SERVING_WINDOW
 

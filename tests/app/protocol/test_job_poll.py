@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.app.protocol.conftest import API, Protocol
+from tests.support.protocol_client import API, Protocol
 from trapline.db.engine import Database
 
 #: What the per-job task count statement says (TasksRepository.counts).

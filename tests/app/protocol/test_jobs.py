@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from tests.app.protocol.conftest import API, PAST_LEASE, Protocol, statuses
 from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
+from tests.support.protocol_client import API, PAST_LEASE, Protocol, statuses
 from tests.support.waiting import wait_until
 from trapline.background.jobs import JobStarter
 from trapline.clock import FakeClock

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.protocol.conftest import API, Protocol, statuses
-from tests.conftest import make_settings
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
+from tests.support.protocol_client import API, Protocol, statuses
+from tests.support.settings import make_settings
 from trapline.http.limits import RESULTS_BODY_BYTES
 from trapline.settings import Settings
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.app.protocol.conftest import PAST_LEASE, Protocol, statuses
 from tests.support.protocol import detection, success
+from tests.support.protocol_client import PAST_LEASE, Protocol, statuses
 from trapline.clock import FakeClock
 
 

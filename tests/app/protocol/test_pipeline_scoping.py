@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.app.protocol.conftest import API, Protocol, statuses
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.protocol import LABELS, detection, pipeline_config, success
+from tests.support.protocol_client import API, Protocol, statuses
 from trapline.db.engine import Database
 from trapline.db.tables import AlgorithmRow, CategoryMapRow
 

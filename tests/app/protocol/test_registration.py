@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-from tests.app.protocol.conftest import API, Protocol, statuses
 from tests.support.protocol import (
     PIPELINE_SLUG,
     detection,
@@ -12,6 +11,7 @@ from tests.support.protocol import (
     registration,
     success,
 )
+from tests.support.protocol_client import API, Protocol, statuses
 from trapline.db.engine import Database
 from trapline.protocol.pipelines import PipelineRegistration, PipelineRegistrationResponse
 from trapline.services.pipelines import register_pipelines

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.app.protocol.conftest import API, Protocol, statuses
 from tests.support.app_client import AppClient
 from tests.support.protocol import (
     LABELS,
@@ -15,6 +14,7 @@ from tests.support.protocol import (
     pipeline_config,
     success,
 )
+from tests.support.protocol_client import API, Protocol, statuses
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 TASK_STATUSES = ("queued", "leased", "succeeded", "failed", "canceled")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings
 from tests.support.moto import new_bucket, s3_client
+from tests.support.settings import make_settings
 from tests.support.source_servers import (
     LOOPBACK,
     PASSWORD,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.engine import Database

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app.sources.test_api import create, wait_run
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.moto import new_bucket, s3_client
 from trapline.imaging.synthetic import light_trap_jpeg

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from argon2 import PasswordHasher
 
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.app import create_app
 from trapline.db.engine import Database

@@ -14,10 +14,9 @@ import pytest
 from tests.app.events.scenes import API, event_of
 from tests.app.events.test_bulk_identification import six_occurrences
 from tests.app.events.test_taxa import TAXA_CSV, _import, _species, _taxon
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
 from tests.app.web.conftest import Browser
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
 
 Scene = tuple[Protocol, Browser, list[int]]
 _TICKED = re.compile(

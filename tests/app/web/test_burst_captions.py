@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from tests.conftest import upload
+from tests.support.accounts import upload
 
 API = "/api/v2"
 T0 = datetime(2024, 6, 21, 22, 0, 0)

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from tests.app.web.conftest import Browser
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from trapline.db.engine import Database
 from trapline.imaging.limits import DecodeLimits

@@ -14,11 +14,10 @@ from sqlalchemy import event as sa_event
 from tests.app.events.scenes import API, add_frames, import_md, new_deployment, track_all
 from tests.app.events.test_bulk_identification import BOXES
 from tests.app.events.test_taxa import TAXA_CSV, _import, _taxon
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
 from tests.app.web.conftest import Browser
 from tests.app.web.test_taxa_pages import table
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
 
 
 def _get(proto: Protocol, path: str, **params: Any) -> Any:

@@ -7,7 +7,7 @@ import json
 import re
 from datetime import datetime, timedelta
 
-from tests.conftest import upload
+from tests.support.accounts import upload
 from trapline.services.occurrences import track_due
 
 API = "/api/v2"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.app.web.conftest import Browser
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 
 #: Seconds an export of a few images may take before a test gives up waiting for it.

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.app.web.conftest import CHEAP_HASH, PASSWORD, csrf_of
-from tests.conftest import Account
+from tests.support.accounts import Account
 from trapline.app import create_app
 from trapline.clock import FakeClock
 from trapline.db.engine import Database

@@ -9,11 +9,11 @@ from collections.abc import Callable
 import pytest
 
 from tests.app.exports.conftest import API, Seeded, seed_project
-from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import Browser
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import LABELS
+from tests.support.protocol_client import Protocol
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from tests.app.events.scenes import API, add_frames, new_deployment, track_all
-from tests.app.protocol.conftest import Protocol
 from tests.app.web.conftest import Browser
-from tests.conftest import Account, make_settings
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.protocol_client import Protocol
+from tests.support.settings import make_settings
 from trapline.exports.megadetector_import import MAX_IMPORT_BYTES, MAX_IMPORT_VALUES
 from trapline.settings import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.conftest import upload
+from tests.support.accounts import upload
 
 API = "/api/v2"
 

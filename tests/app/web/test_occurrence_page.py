@@ -15,7 +15,7 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.app.protocol.conftest import Protocol
+from tests.support.protocol_client import Protocol
 
 
 def _captions(page: str) -> list[str]:

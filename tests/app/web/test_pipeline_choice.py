@@ -14,10 +14,9 @@ from datetime import timedelta
 import pytest
 
 from tests.app.events.scenes import API, add_frames, event_of, import_md, track_all
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
 from tests.app.web.conftest import Browser
-from tests.conftest import Account
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
 
 TAXA = """scientific_name,rank,parent
 Aves,class,

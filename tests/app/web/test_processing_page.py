@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.app.web.conftest import Browser
-from tests.conftest import Account, make_settings
+from tests.support.accounts import Account
+from tests.support.settings import make_settings
 from trapline.pipelines.megadetector import RELEASES
 from trapline.settings import Settings
 

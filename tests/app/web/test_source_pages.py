@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from tests.app.web.conftest import Browser
-from tests.conftest import Account, make_settings
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.settings import make_settings
 from tests.support.source_servers import Station, http_serving
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.settings import Settings

@@ -15,10 +15,10 @@ import pytest
 
 from tests.app.events.scenes import API, heron, occurrences_of
 from tests.app.events.test_taxa import TAXA_CSV, heron_event
-from tests.app.protocol.conftest import Protocol
-from tests.app.protocol.conftest import proto as proto  # the fixture, shared
 from tests.app.web.conftest import Browser
-from tests.conftest import Account, make_settings
+from tests.support.accounts import Account
+from tests.support.protocol_client import Protocol
+from tests.support.settings import make_settings
 from trapline.domain.taxa_rows import MAX_TAXA_BYTES
 from trapline.settings import Settings
 

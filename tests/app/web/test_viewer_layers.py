@@ -13,7 +13,7 @@ from pycocotools import mask as coco_mask
 
 from tests.app.callbacks.conftest import Pipeline, create_analysis, image_id, pipeline, settings
 from tests.app.web.conftest import Browser
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.client.simulation import gray_png
 from trapline.domain.rle import MAX_GROUPS, iter_counts

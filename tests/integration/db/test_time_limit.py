@@ -12,8 +12,8 @@ import pytest
 from fastapi import Request
 from sqlalchemy import text
 
-from tests.conftest import make_settings
 from tests.support.app_client import AppClient
+from tests.support.settings import make_settings
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.db.time_limit import request_time_limit

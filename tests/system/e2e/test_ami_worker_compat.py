@@ -19,8 +19,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, StrictInt, StrictStr, ValidationError
 
-from tests.conftest import BACKENDS
-from tests.support.databases import PostgresDatabases
+from tests.support.databases import BACKENDS, PostgresDatabases
 from tests.support.protocol import wait_for_status
 from tests.support.workers import Platform, live_platform, project_with_images
 

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import BACKENDS
-from tests.support.databases import PostgresDatabases
+from tests.support.databases import BACKENDS, PostgresDatabases
 from tests.support.moto import new_bucket
 from tests.support.processes import clean_env
 from tests.support.workers import live_platform

@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.support.databases import PostgresDatabases
+from tests.support.databases import BACKENDS, PostgresDatabases
 from tests.support.protocol import wait_for_status
 from tests.support.workers import (
     Platform,

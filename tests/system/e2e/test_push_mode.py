@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.support.databases import BACKENDS
 from tests.support.image_server import ImageServer, image_server
 from tests.support.moto import free_port
 from tests.support.processes import Server, clean_env, running

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import Account, upload
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config, registration, wait_for_status
 from trapline.db.engine import Database

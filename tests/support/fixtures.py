@@ -1,0 +1,29 @@
+"""Fixtures shared across test folders, registered for the whole suite by the root conftest
+(``pytest_plugins``): a test names them as arguments and imports nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.support.accounts import Account
+from tests.support.app_client import AppClient
+from tests.support.protocol import pipeline_config
+from tests.support.protocol_client import Protocol
+
+
+@pytest.fixture
+def proto(
+    client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]
+) -> Protocol:
+    """The owner's project, nothing registered or uploaded yet."""
+    return Protocol(client, owner, project_id, jpeg)
+
+
+@pytest.fixture
+def registered(proto: Protocol) -> Protocol:
+    """The owner's project with the test pipeline registered."""
+    response = proto.register(pipeline_config())
+    assert response.status_code == 201, response.text
+    return proto
