@@ -154,3 +154,18 @@ class Protocol:
 def statuses(answers: list[dict[str, Any]]) -> list[str]:
     """The per-item statuses of a results answer, in order."""
     return [a["status"] for a in answers]
+
+
+def api_get(proto: Protocol, path: str, **params: Any) -> Any:
+    """GET an API path (under ``/api/v2``) as the project's account; the JSON of its 200."""
+    answer = proto.client.get(f"{API}{path}", params=params, headers=proto.headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def api_post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    """POST JSON to an API path as the project's account; the JSON of its answer, which must
+    have ``status``."""
+    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
+    assert answer.status_code == status, answer.text
+    return answer.json()

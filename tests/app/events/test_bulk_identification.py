@@ -11,18 +11,21 @@ from typing import Any
 
 import pytest
 
-from tests.app.events.scenes import (
-    API,
-    add_frames,
-    event_of,
-    import_md,
-    new_deployment,
-    occurrences_of,
-    track_all,
-)
-from tests.app.events.test_taxa import TAXA_CSV, _import, _species, _taxon
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import (
+    API,
+    TAXA_CSV,
+    add_frames,
+    event_of,
+    find_taxon,
+    import_md,
+    import_taxa,
+    new_deployment,
+    occurrences_of,
+    species_rows,
+    track_all,
+)
 
 #: Where the six boxes of the scene's photo are (MegaDetector's relative x, y, w, h), and their
 #: categories: four animals, two people.
@@ -58,7 +61,7 @@ def _bulk(proto: Protocol, body: dict[str, Any], status: int = 201) -> Any:
 @pytest.fixture
 def scene(proto: Protocol) -> tuple[Protocol, list[dict[str, Any]]]:
     found = six_occurrences(proto)
-    assert _import(proto, TAXA_CSV).status_code == 200
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
     return proto, found
 
 
@@ -66,7 +69,7 @@ def test_many_occurrences_are_identified_as_one_taxon_in_one_request(
     scene: tuple[Protocol, list[dict[str, Any]]],
 ) -> None:
     proto, found = scene
-    grey = _taxon(proto, "Ardea cinerea")
+    grey = find_taxon(proto, "Ardea cinerea")
     chosen = [o["id"] for o in found[:5]][::-1]  # any order: the answer keeps it
     made = _bulk(proto, {"occurrence_ids": chosen, "taxon_id": grey, "comment": " a flock "})
     assert made["count"] == 5
@@ -77,7 +80,7 @@ def test_many_occurrences_are_identified_as_one_taxon_in_one_request(
     }
     assert [o["id"] for o in made["occurrences"]] == chosen
     assert {o["determination"]["by"] for o in made["occurrences"]} == {"person"}
-    assert _species(proto) == [("Ardea cinerea", 5, 5), (None, 1, 1)]
+    assert species_rows(proto) == [("Ardea cinerea", 5, 5), (None, 1, 1)]
     for occurrence in chosen:
         history = proto.client.get(
             f"{API}/occurrences/{occurrence}/identifications", headers=proto.headers
@@ -100,7 +103,7 @@ def test_agreeing_with_the_model_names_each_ones_label_and_needs_every_label_map
     assert "map the labels to taxa first" in refused["detail"]
     for o in found:  # every one is named, with its label
         assert f"{o['id']} ('{o['determination']['label']}')" in refused["detail"]
-    aves, animalia = _taxon(proto, "Aves"), _taxon(proto, "Animalia")
+    aves, animalia = find_taxon(proto, "Aves"), find_taxon(proto, "Animalia")
     for label, taxon in (("animal", aves), ("person", animalia)):
         mapped = proto.client.post(
             f"{API}/projects/{proto.project_id}/labels",
@@ -112,14 +115,14 @@ def test_agreeing_with_the_model_names_each_ones_label_and_needs_every_label_map
     assert [(i["taxon"]["id"], i["agreed_with"]) for i in made["identifications"]] == [
         (aves, "model")
     ] * 4 + [(animalia, "model")] * 2
-    assert sorted(_species(proto)) == [("Animalia", 2, 2), ("Aves", 4, 4)]
+    assert sorted(species_rows(proto)) == [("Animalia", 2, 2), ("Aves", 4, 4)]
 
 
 def test_the_whole_request_is_refused_naming_what_is_wrong(
     scene: tuple[Protocol, list[dict[str, Any]]], make_account: Callable[..., Account]
 ) -> None:
     proto, found = scene
-    grey = _taxon(proto, "Ardea cinerea")
+    grey = find_taxon(proto, "Ardea cinerea")
     ids = [o["id"] for o in found]
     # An occurrence of another project of the same owner is answered as a missing one.
     other = proto.client.post(f"{API}/projects", json={"name": "Elsewhere"}, headers=proto.headers)
@@ -144,7 +147,7 @@ def test_the_whole_request_is_refused_naming_what_is_wrong(
         ({"occurrence_ids": ids, "taxon_id": 10**12}, "taxon_id"),
     ):
         assert words in _bulk(proto, body, 400)["detail"], body
-    assert _species(proto) == [(None, 6, 6)]  # nothing was identified
+    assert species_rows(proto) == [(None, 6, 6)]  # nothing was identified
     # Outsiders learn nothing; viewers and service accounts change nothing.
     eve = proto.as_(make_account("eve"))
     answer = _bulk(eve, {"occurrence_ids": ids, "taxon_id": grey}, 404)
@@ -152,7 +155,7 @@ def test_the_whole_request_is_refused_naming_what_is_wrong(
     viewer = proto.as_(make_account("vic"))
     proto.add_member(viewer.account, "viewer")
     _bulk(viewer, {"occurrence_ids": ids, "taxon_id": grey}, 403)
-    assert _species(proto) == [(None, 6, 6)]
+    assert species_rows(proto) == [(None, 6, 6)]
 
 
 def test_the_document_describes_the_endpoint(proto: Protocol) -> None:

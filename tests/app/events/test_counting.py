@@ -11,7 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from tests.app.events.scenes import (
+from tests.app.exports.conftest import Seeded
+from tests.support.accounts import Account, upload
+from tests.support.protocol import detection, pipeline_config, success
+from tests.support.protocol_client import Protocol, api_get, api_post
+from tests.support.scenes import (
     API,
     DAR,
     T0,
@@ -22,10 +26,6 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.app.exports.conftest import Seeded
-from tests.support.accounts import Account, upload
-from tests.support.protocol import detection, pipeline_config, success
-from tests.support.protocol_client import Protocol
 from trapline.imaging.synthetic import light_trap_jpeg
 
 TAXA = """scientific_name,rank,parent
@@ -38,18 +38,6 @@ Ardea alba,species,Ardeidae
 CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
 
 
-def _get(proto: Protocol, path: str, **params: Any) -> Any:
-    answer = proto.client.get(f"{API}{path}", params=params, headers=proto.headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def _post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
-    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
 def _taxa(proto: Protocol) -> dict[str, int]:
     answer = proto.client.post(
         f"{API}/projects/{proto.project_id}/taxa",
@@ -57,12 +45,12 @@ def _taxa(proto: Protocol) -> dict[str, int]:
         headers=proto.headers,
     )
     assert answer.status_code == 200, answer.text
-    found = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="a")
+    found = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="a")
     return {t["scientific_name"]: t["id"] for t in found}
 
 
 def _pond(proto: Protocol) -> int:
-    made = _post(
+    made = api_post(
         proto,
         f"/projects/{proto.project_id}/deployments",
         {"name": "Pond", "time_zone": DAR, "latitude": -6.8, "longitude": 39.28},
@@ -95,7 +83,7 @@ def _run(proto: Protocol, shift: float = 0.0, *, reprocess: bool = False) -> Non
     tasks = proto.claim(job, 100)
     names = {
         i["id"]: i["filename"]
-        for i in _get(proto, f"/projects/{proto.project_id}/images/", limit=100)["results"]
+        for i in api_get(proto, f"/projects/{proto.project_id}/images/", limit=100)["results"]
     }
     items = []
     for task in tasks:
@@ -107,7 +95,7 @@ def _run(proto: Protocol, shift: float = 0.0, *, reprocess: bool = False) -> Non
 
 
 def _species(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
-    rows = _get(proto, f"/projects/{proto.project_id}/species", **params)
+    rows = api_get(proto, f"/projects/{proto.project_id}/species", **params)
     return [
         (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
         for r in rows
@@ -126,12 +114,14 @@ def test_a_rerun_keeps_ids_identifications_and_splits(
     (bird,) = occurrences_of(proto, event)
     boxes = [d["annotation_id"] for d in detail_of(proto, bird["id"])["detections"]]
     # A reviewer splits the burst in two, and two people identify the halves.
-    split = _post(proto, f"/occurrences/{bird['id']}/split", {"detection_ids": boxes[5:]})
+    split = api_post(proto, f"/occurrences/{bird['id']}/split", {"detection_ids": boxes[5:]})
     first, second = split["kept"]["id"], split["new"]["id"]
-    _post(proto, f"/occurrences/{first}/identifications", {"taxon_id": taxa["Ardea cinerea"]}, 201)
+    api_post(
+        proto, f"/occurrences/{first}/identifications", {"taxon_id": taxa["Ardea cinerea"]}, 201
+    )
     ann = make_account("ann")
     proto.add_member(ann, "member")
-    _post(
+    api_post(
         proto.as_(ann),
         f"/occurrences/{second}/identifications",
         {"taxon_id": taxa["Ardea alba"]},
@@ -151,15 +141,15 @@ def test_a_rerun_keeps_ids_identifications_and_splits(
     new_boxes = {d["annotation_id"] for d in detail_of(proto, first)["detections"]}
     assert new_boxes.isdisjoint(boxes)  # the new run's detections carry them now
     assert sorted(_species(proto)) == [("Ardea alba", 1, 5), ("Ardea cinerea", 1, 5)]
-    history = _get(proto, f"/occurrences/{second}/identifications")
+    history = api_get(proto, f"/occurrences/{second}/identifications")
     assert [h["taxon"]["scientific_name"] for h in history] == ["Ardea alba"]
-    assert _get(proto, f"/projects/{proto.project_id}/identifications/unplaced")["count"] == 0
+    assert api_get(proto, f"/projects/{proto.project_id}/identifications/unplaced")["count"] == 0
 
     # A run that finds the bird elsewhere has no successor for it: the identifications are
     # listed, not lost.
     _run(proto, shift=200, reprocess=True)
     assert track_all(proto) == 1
-    unplaced = _get(proto, f"/projects/{proto.project_id}/identifications/unplaced")
+    unplaced = api_get(proto, f"/projects/{proto.project_id}/identifications/unplaced")
     assert unplaced["count"] == 2
     names = {u["taxon"]["scientific_name"] for u in unplaced["results"]}
     assert names == {"Ardea cinerea", "Ardea alba"}
@@ -171,7 +161,7 @@ def test_two_pipelines_are_never_added_up(proto: Protocol) -> None:
     import_md(proto, _bird(species="1"), detector="md_v5a.0.0.pt", classes=CLASSES)
     import_md(proto, _bird(shift=0.002, species="1"), detector="md_v5b.0.0.pt", classes=CLASSES)
     assert track_all(proto) == 1
-    counting = _get(proto, f"/projects/{proto.project_id}/counting")
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
     assert [p["occurrences"] for p in counting["pipelines"]] == [1, 1]
     # The classifier's species, not the detector's "animal", names the heron.
     assert _species(proto) == [("Ardea cinerea", 1, 10)]
@@ -219,13 +209,13 @@ def test_two_pipelines_are_never_added_up(proto: Protocol) -> None:
 def test_a_projects_kind_sets_its_event_rule(proto: Protocol) -> None:
     kinds = {}
     for kind in ("light_trap", "camera_trap", "other"):
-        made = _post(proto, "/projects", {"name": f"A {kind}", "kind": kind}, 201)
+        made = api_post(proto, "/projects", {"name": f"A {kind}", "kind": kind}, 201)
         assert made["kind"] == kind
         kinds[kind] = made["id"]
     rules = {
         kind: (
-            _get(proto, f"/projects/{i}")["event_rule"],
-            _get(proto, f"/projects/{i}")["event_gap_seconds"],
+            api_get(proto, f"/projects/{i}")["event_rule"],
+            api_get(proto, f"/projects/{i}")["event_gap_seconds"],
         )
         for kind, i in kinds.items()
     }
@@ -251,7 +241,7 @@ def test_a_job_no_worker_takes_does_not_freeze_counting(proto: Protocol) -> None
     # A job of a pipeline no worker runs: its tasks stay queued.
     assert proto.register(pipeline_config(slug="nobody-runs-this")).status_code == 201
     job = proto.job_that_runs(pipeline="nobody-runs-this")
-    detail = _get(proto, f"/jobs/{job['id']}/")
+    detail = api_get(proto, f"/jobs/{job['id']}/")
     assert detail["waiting_for_worker"] is True
 
     platform = proto.platform
@@ -263,7 +253,7 @@ def test_a_job_no_worker_takes_does_not_freeze_counting(proto: Protocol) -> None
     assert heron["detection_count"] == 10
     # A worker that claims a task of it: the job no longer waits for one.
     proto.claim(job["id"], 1)
-    assert _get(proto, f"/jobs/{job['id']}/")["waiting_for_worker"] is False
+    assert api_get(proto, f"/jobs/{job['id']}/")["waiting_for_worker"] is False
 
 
 def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> None:
@@ -280,25 +270,25 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     boxes["Pond/frame-06.jpg"].append({"category": "1", "conf": 0.6, "bbox": [0.0, 0.0, 0.1, 0.1]})
     import_md(proto, boxes, classes=CLASSES)
     import_md(proto, _bird(shift=0.3), detector="md_v5b.0.0.pt")
-    _post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
+    api_post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
     track_all(proto)
-    counting = _get(proto, f"/projects/{proto.project_id}/counting")["pipeline"]
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")["pipeline"]
     # A person calls the speck in frame 6 a false detection.
     event = event_of(proto, pond)
     speck = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 1)
     box = detail_of(proto, speck["id"])["detections"][0]["annotation_id"]
-    _post(proto, f"/annotations/{box}/reviews", {"verdict": "false_detection"}, 201)
+    api_post(proto, f"/annotations/{box}/reviews", {"verdict": "false_detection"}, 201)
     assert track_all(proto) == 1
 
     with proto.platform.db.read() as repos:
         me = repos.users.get(proto.account.id)
     assert isinstance(me, User)
     db, pid = proto.platform.db, proto.project_id
-    images = [i["id"] for i in _get(proto, f"/projects/{pid}/images/", limit=100)["results"]]
+    images = [i["id"] for i in api_get(proto, f"/projects/{pid}/images/", limit=100)["results"]]
     grid = sum(c.detections for c in reviews.image_counts(db, me, pid, images).values())
     project_page = sum(n for _, n in reviews.occurrence_labels(db, me, pid))
     chart = reviews.deployment_activity(db, me, pond)
-    species = _get(proto, f"/projects/{pid}/species")
+    species = api_get(proto, f"/projects/{pid}/species")
     seeded = Seeded(proto, pid, {"Pond": pond}, {}, {})
     table = seeded.download(seeded.export(format="csv", pipeline=counting)["id"])
     rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig"))))
@@ -334,8 +324,8 @@ def _regroup(proto: Protocol, rule: str, gap_seconds: int | None = None) -> list
     assert answer.status_code == 200, answer.text
     assert proto.platform.regroupings.wait_idle(30)
     track_all(proto)
-    pond = _get(proto, f"/projects/{proto.project_id}/deployments")["results"][0]["id"]
-    return [e["id"] for e in _get(proto, f"/deployments/{pond}/events")["results"]]
+    pond = api_get(proto, f"/projects/{proto.project_id}/deployments")["results"][0]["id"]
+    return [e["id"] for e in api_get(proto, f"/deployments/{pond}/events")["results"]]
 
 
 def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_events(
@@ -346,7 +336,7 @@ def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_
     sequences an hour long: the occurrences keep their ids, splits and identifications; an
     event made again photo for photo keeps its id."""
     taxa = _taxa(proto)
-    pond = _post(
+    pond = api_post(
         proto, f"/projects/{proto.project_id}/deployments", {"name": "Pond", "time_zone": DAR}, 201
     )["id"]
     frames = [
@@ -379,12 +369,14 @@ def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_
     assert [o["detection_count"] for o in found] == [5, 5]
     heron_id, egret_id = found[0]["id"], found[1]["id"]
     boxes = [d["annotation_id"] for d in detail_of(proto, heron_id)["detections"]]
-    split = _post(proto, f"/occurrences/{heron_id}/split", {"detection_ids": boxes[3:]})
+    split = api_post(proto, f"/occurrences/{heron_id}/split", {"detection_ids": boxes[3:]})
     tail = split["new"]["id"]
-    _post(
+    api_post(
         proto, f"/occurrences/{heron_id}/identifications", {"taxon_id": taxa["Ardea cinerea"]}, 201
     )
-    _post(proto, f"/occurrences/{egret_id}/identifications", {"taxon_id": taxa["Ardea alba"]}, 201)
+    api_post(
+        proto, f"/occurrences/{egret_id}/identifications", {"taxon_id": taxa["Ardea alba"]}, 201
+    )
     track_all(proto)
 
     def seen(event: int) -> dict[int, tuple[int, str | None]]:

@@ -10,25 +10,18 @@ import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
-from tests.app.events.scenes import API, detail_of, event_of, occurrences_of, track_all
 from tests.app.exports.conftest import Seeded
 from tests.support.accounts import Account, upload
-from tests.support.protocol_client import Protocol
+from tests.support.protocol_client import Protocol, api_post
+from tests.support.scenes import API, detail_of, event_of, occurrences_of, track_all
 from trapline.pipelines.base import SourceImage
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 
 PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos" / "light-trap"
 TAXA = "scientific_name,rank,parent\nLepidoptera,order,\nNoctuidae,family,Lepidoptera\n"
-
-
-def _post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
-    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
-    assert answer.status_code == status, answer.text
-    return answer.json()
 
 
 def _run(proto: Protocol, pipeline: MothBlobsPipeline, *, reprocess: bool) -> None:
@@ -65,7 +58,7 @@ def _dwca_ids(proto: Protocol, deployment: int) -> set[str]:
 def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
     proto: Protocol, make_account: Callable[..., Account]
 ) -> None:
-    made = _post(proto, "/projects", {"name": "AMI night", "kind": "light_trap"}, 201)
+    made = api_post(proto, "/projects", {"name": "AMI night", "kind": "light_trap"}, 201)
     night = proto.in_project(made["id"])
     assert made["event_rule"] == "night"
     taxa = night.client.post(
@@ -74,7 +67,7 @@ def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
         headers=night.headers,
     )
     assert taxa.status_code == 200, taxa.text
-    sheet = _post(
+    sheet = api_post(
         night,
         f"/projects/{made['id']}/deployments",
         {"name": "Sheet", "time_zone": "UTC", "latitude": 45.5, "longitude": -73.6},
@@ -87,7 +80,7 @@ def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
         "processing_service_name": "in-process",
         "pipelines": [pipeline.config.model_dump(mode="json")],
     }
-    _post(night, f"/projects/{made['id']}/pipelines/", body, 201)
+    api_post(night, f"/projects/{made['id']}/pipelines/", body, 201)
     _run(night, pipeline, reprocess=False)
     assert track_all(night) == 1
     event = event_of(night, sheet)  # a light trap's frames of one night: one event
@@ -104,7 +97,7 @@ def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
             f"{API}/projects/{made['id']}/taxa/search", params={"q": q}, headers=night.headers
         ).json()
     }
-    _post(
+    api_post(
         night,
         f"/occurrences/{first[0]['id']}/identifications",
         {"taxon_id": taxon["Noctuidae"]},
@@ -113,14 +106,14 @@ def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
     ann = make_account("ann")
     night.add_member(ann, "member")
     other = next(o for o in first if o["id"] != first[0]["id"] and o["id"] != twice[0]["id"])
-    _post(
+    api_post(
         night.as_(ann),
         f"/occurrences/{other['id']}/identifications",
         {"taxon_id": taxon["Lepidoptera"]},
         201,
     )
     boxes = [d["annotation_id"] for d in detail_of(night, twice[0]["id"])["detections"]]
-    split = _post(night, f"/occurrences/{twice[0]['id']}/split", {"detection_ids": boxes[1:]})
+    split = api_post(night, f"/occurrences/{twice[0]['id']}/split", {"detection_ids": boxes[1:]})
     before = {o["id"]: o["determination"]["label"] for o in occurrences_of(night, event)}
     ids_before = _dwca_ids(night, sheet)
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.app.events.scenes import (
+from tests.support.protocol import LABELS, detection, pipeline_config, success
+from tests.support.protocol_client import Protocol
+from tests.support.scenes import (
     API,
     add_frames,
     detail_of,
@@ -17,8 +19,6 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.support.protocol import LABELS, detection, pipeline_config, success
-from tests.support.protocol_client import Protocol
 
 
 def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) -> None:

@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.app.events.scenes import (
+from tests.app.exports.conftest import Seeded
+from tests.app.exports.test_formats import validate_camtrap_dp
+from tests.support.accounts import upload
+from tests.support.protocol_client import Protocol
+from tests.support.scenes import (
     API,
     detail_of,
     event_of,
@@ -23,10 +27,6 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.app.exports.conftest import Seeded
-from tests.app.exports.test_formats import validate_camtrap_dp
-from tests.support.accounts import upload
-from tests.support.protocol_client import Protocol
 
 ROOT = Path(__file__).resolve().parents[3]
 CANDIDATES = [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]

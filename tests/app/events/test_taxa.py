@@ -5,68 +5,30 @@ a foreign caller answered as for a missing object."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.app.events.scenes import API, heron, occurrences_of
 from tests.support.accounts import Account
-from tests.support.protocol_client import Protocol
-
-TAXA_CSV = """scientific_name,rank,parent,gbif_key,vernacular_name:en
-Animalia,kingdom,,1,Animals
-Chordata,phylum,Animalia,44,
-Aves,class,Chordata,212,Birds
-Pelecaniformes,order,Aves,1446,
-Ardeidae,family,Pelecaniformes,5272,Herons
-Ardea,genus,Ardeidae,2480813,
-Ardea cinerea,species,Ardea,2480830,Grey Heron
-Ardea alba,species,Ardea,2480816,Great Egret
-"""
-
-
-def _import(proto: Protocol, text: str | bytes, name: str = "taxa.csv") -> Any:
-    data = text.encode() if isinstance(text, str) else text
-    return proto.client.post(
-        f"{API}/projects/{proto.project_id}/taxa",
-        files={"file": (name, io.BytesIO(data), "text/csv")},
-        headers=proto.headers,
-    )
-
-
-def _get(proto: Protocol, path: str, **params: Any) -> Any:
-    answer = proto.client.get(f"{API}{path}", params=params, headers=proto.headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def _post(proto: Protocol, path: str, body: dict[str, Any], status: int = 200) -> Any:
-    answer = proto.client.post(f"{API}{path}", json=body, headers=proto.headers)
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
-def _taxon(proto: Protocol, name: str) -> int:
-    (found,) = [t for t in _get(proto, f"/projects/{proto.project_id}/taxa/search", q=name)
-                if t["scientific_name"] == name]  # fmt: skip
-    return int(found["id"])
-
-
-def _species(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
-    rows = _get(proto, f"/projects/{proto.project_id}/species", **params)
-    return [
-        (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
-        for r in rows
-    ]
+from tests.support.protocol_client import Protocol, api_get, api_post
+from tests.support.scenes import (
+    API,
+    TAXA_CSV,
+    find_taxon,
+    heron,
+    heron_event,
+    import_taxa,
+    occurrences_of,
+    species_rows,
+)
 
 
 @pytest.fixture
 def herons(proto: Protocol) -> tuple[Protocol, dict[str, Any]]:
     """The heron scene tracked, with the taxa list imported: the bird's occurrence."""
     heron(proto)
-    imported = _import(proto, TAXA_CSV)
+    imported = import_taxa(proto, TAXA_CSV)
     assert imported.status_code == 200, imported.text
     assert imported.json()["added"] == 8
     (_, event) = heron_event(proto)
@@ -74,37 +36,31 @@ def herons(proto: Protocol) -> tuple[Protocol, dict[str, Any]]:
     return proto, bird
 
 
-def heron_event(proto: Protocol) -> tuple[int, int]:
-    (deployment,) = _get(proto, f"/projects/{proto.project_id}/deployments")["results"]
-    events = _get(proto, f"/deployments/{deployment['id']}/events")["results"]
-    return deployment["id"], events[0]["id"]
-
-
 def test_labels_map_onto_taxa_and_the_species_view_counts_occurrences(
     herons: tuple[Protocol, dict[str, Any]],
 ) -> None:
     proto, bird = herons
-    labels = _get(proto, f"/projects/{proto.project_id}/labels")
+    labels = api_get(proto, f"/projects/{proto.project_id}/labels")
     assert [(m["label"], m["kind"], m["occurrences"]) for m in labels] == [
         ("animal", None, 1),
         ("person", None, 1),
     ]
-    assert _species(proto) == [(None, 2, 11)]  # nothing maps yet
-    aves = _taxon(proto, "Aves")
-    mapped = _post(
+    assert species_rows(proto) == [(None, 2, 11)]  # nothing maps yet
+    aves = find_taxon(proto, "Aves")
+    mapped = api_post(
         proto, f"/projects/{proto.project_id}/labels", {"label": "animal", "taxon_id": aves}
     )
     assert (mapped["kind"], mapped["taxon_id"], mapped["how"]) == ("taxon", aves, "person")
-    _post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
-    assert _species(proto) == [("Aves", 1, 10)]  # the person is no object: not counted
-    (row,) = _get(proto, f"/projects/{proto.project_id}/species")
+    api_post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
+    assert species_rows(proto) == [("Aves", 1, 10)]  # the person is no object: not counted
+    (row,) = api_get(proto, f"/projects/{proto.project_id}/species")
     assert row["best_detection_id"] == bird["best_detection_id"]
     assert (row["first_night"], row["last_night"], row["deployments"]) == (
         "2024-03-01",
         "2024-03-01",
         1,
     )
-    page = _get(proto, f"/projects/{proto.project_id}/taxa/{aves}")
+    page = api_get(proto, f"/projects/{proto.project_id}/taxa/{aves}")
     assert page["occurrences"] == 1
     assert page["per_night"] == [{"night": "2024-03-01", "occurrences": 1}]
     assert page["per_hour"][21] == 1
@@ -116,40 +72,40 @@ def test_people_identify_agree_and_disagree_and_the_latest_word_determines(
     herons: tuple[Protocol, dict[str, Any]], make_account: Callable[..., Account]
 ) -> None:
     proto, bird = herons
-    grey, egret = _taxon(proto, "Ardea cinerea"), _taxon(proto, "Ardea alba")
-    mine = _post(
+    grey, egret = find_taxon(proto, "Ardea cinerea"), find_taxon(proto, "Ardea alba")
+    mine = api_post(
         proto, f"/occurrences/{bird['id']}/identifications",
         {"taxon_id": grey, "comment": "grey neck"}, 201,
     )  # fmt: skip
     assert mine["taxon"]["scientific_name"] == "Ardea cinerea"
-    occurrence = _get(proto, f"/occurrences/{bird['id']}")
+    occurrence = api_get(proto, f"/occurrences/{bird['id']}")
     assert occurrence["determination"] == {"label": "Ardea cinerea", "score": None, "by": "person"}
-    assert _species(proto)[0] == ("Ardea cinerea", 1, 10)
-    assert _species(proto, rank="family")[0] == ("Ardeidae", 1, 10)
+    assert species_rows(proto)[0] == ("Ardea cinerea", 1, 10)
+    assert species_rows(proto, rank="family")[0] == ("Ardeidae", 1, 10)
 
     ann, bob = make_account("ann"), make_account("bob")
     proto.add_member(ann, "member")
     proto.add_member(bob, "member")
-    agreed = _post(
+    agreed = api_post(
         proto.as_(ann),
         f"/occurrences/{bird['id']}/identifications",
         {"agree_with": mine["id"]},
         201,
     )
     assert (agreed["taxon"]["id"], agreed["agreed_with"]) == (grey, str(mine["id"]))
-    queue = _get(proto, f"/projects/{proto.project_id}/identification-queue")
+    queue = api_get(proto, f"/projects/{proto.project_id}/identification-queue")
     assert bird["id"] not in [o["id"] for o in queue["results"]]  # identified, agreed
-    _post(proto.as_(bob), f"/occurrences/{bird['id']}/identifications", {"taxon_id": egret}, 201)
-    queue = _get(proto, f"/projects/{proto.project_id}/identification-queue")
+    api_post(proto.as_(bob), f"/occurrences/{bird['id']}/identifications", {"taxon_id": egret}, 201)
+    queue = api_get(proto, f"/projects/{proto.project_id}/identification-queue")
     assert queue["results"][0]["id"] == bird["id"]  # people disagree: first in line
-    assert _species(proto)[0] == ("Ardea alba", 1, 10)  # the latest word determines
-    history = _get(proto, f"/occurrences/{bird['id']}/identifications")
+    assert species_rows(proto)[0] == ("Ardea alba", 1, 10)  # the latest word determines
+    history = api_get(proto, f"/occurrences/{bird['id']}/identifications")
     assert [(i["user"], i["taxon"]["scientific_name"]) for i in history] == [
         ("Olive", "Ardea cinerea"),
         ("Ann", "Ardea cinerea"),
         ("Bob", "Ardea alba"),
     ]
-    withdrawn = _post(proto.as_(bob), f"/identifications/{history[2]['id']}/withdraw", {})
+    withdrawn = api_post(proto.as_(bob), f"/identifications/{history[2]['id']}/withdraw", {})
     assert withdrawn["determination"]["label"] == "Ardea cinerea"
     # Agreeing with the model needs the model's label mapped.
     refused = proto.client.post(
@@ -159,32 +115,34 @@ def test_people_identify_agree_and_disagree_and_the_latest_word_determines(
     )
     assert refused.status_code == 400
     assert "agree_with" in refused.json()["detail"]
-    aves = _taxon(proto, "Aves")
-    _post(proto, f"/projects/{proto.project_id}/labels", {"label": "animal", "taxon_id": aves})
-    model = _post(proto, f"/occurrences/{bird['id']}/identifications", {"agree_with": "model"}, 201)
+    aves = find_taxon(proto, "Aves")
+    api_post(proto, f"/projects/{proto.project_id}/labels", {"label": "animal", "taxon_id": aves})
+    model = api_post(
+        proto, f"/occurrences/{bird['id']}/identifications", {"agree_with": "model"}, 201
+    )
     assert (model["taxon"]["id"], model["agreed_with"]) == (aves, "model")
 
 
 def test_identifications_survive_a_new_tracking(herons: tuple[Protocol, dict[str, Any]]) -> None:
-    from tests.app.events.scenes import track_all
+    from tests.support.scenes import track_all
     from trapline.db.repositories.tracking import project_events_due
 
     proto, bird = herons
-    grey = _taxon(proto, "Ardea cinerea")
-    _post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
+    grey = find_taxon(proto, "Ardea cinerea")
+    api_post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
     deployment, event = heron_event(proto)
     events = f"/deployments/{deployment}/events"
-    assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [False]
+    assert [e["occurrences_pending"] for e in api_get(proto, events)["results"]] == [False]
     with proto.platform.db.write() as repos:
         project_events_due(repos.session, proto.project_id)
-    assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [True]
+    assert [e["occurrences_pending"] for e in api_get(proto, events)["results"]] == [True]
     assert track_all(proto) == 1
-    assert [e["occurrences_pending"] for e in _get(proto, events)["results"]] == [False]
+    assert [e["occurrences_pending"] for e in api_get(proto, events)["results"]] == [False]
     _, event = heron_event(proto)
     again = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 10)
     assert again["id"] == bird["id"]  # the same detections: the same occurrence
     assert again["determination"]["label"] == "Ardea cinerea"
-    assert _species(proto)[0] == ("Ardea cinerea", 1, 10)
+    assert species_rows(proto)[0] == ("Ardea cinerea", 1, 10)
 
 
 def test_a_foreign_caller_is_answered_as_for_a_missing_object(
@@ -192,7 +150,7 @@ def test_a_foreign_caller_is_answered_as_for_a_missing_object(
 ) -> None:
     proto, bird = herons
     stranger = proto.as_(make_account("eve"))
-    grey = _taxon(proto, "Ardea cinerea")
+    grey = find_taxon(proto, "Ardea cinerea")
     for path, body in (
         ("/occurrences/{}/identifications", {"taxon_id": grey}),
         ("/annotations/{}/identifications", {"taxon_id": grey}),
@@ -220,7 +178,7 @@ def test_a_foreign_caller_is_answered_as_for_a_missing_object(
         f"{API}/occurrences/{bird['id']}/identifications", headers=stranger.headers
     )
     assert history.status_code == 404
-    mine = _post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
+    mine = api_post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
     for method, path, body in (
         ("post", f"/projects/{proto.project_id}/labels", {"label": "animal", "non_object": True}),
         ("put", f"/projects/{proto.project_id}/taxa-list", {"taxa_list_id": 1}),
@@ -230,11 +188,11 @@ def test_a_foreign_caller_is_answered_as_for_a_missing_object(
             method, f"{API}{path}", json=body, headers=stranger.headers
         )
         assert answer.status_code == 404, path
-    assert _import(stranger, "scientific_name,rank\nAnas,genus\n").status_code == 404
+    assert import_taxa(stranger, "scientific_name,rank\nAnas,genus\n").status_code == 404
     # A viewer sees, and changes nothing.
     viewer = proto.as_(make_account("vic"))
     proto.add_member(viewer.account, "viewer")
-    assert _species(viewer)
+    assert species_rows(viewer)
     for path, body in (
         (f"/projects/{proto.project_id}/labels", {"label": "animal", "non_object": True}),
         (f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}),
@@ -242,12 +200,12 @@ def test_a_foreign_caller_is_answered_as_for_a_missing_object(
     ):
         answer = viewer.client.post(f"{API}{path}", json=body, headers=viewer.headers)
         assert answer.status_code == 403, path
-    assert _import(viewer, "scientific_name,rank\nAnas,genus\n").status_code == 403
+    assert import_taxa(viewer, "scientific_name,rank\nAnas,genus\n").status_code == 403
     # A taxon of another project's list is not one of this project's.
     other = proto.client.post(f"{API}/projects/", json={"name": "Elsewhere"}, headers=proto.headers)
     elsewhere = proto.in_project(int(other.json()["id"]))
-    assert _import(elsewhere, "scientific_name,rank\nVespa crabro,species\n").status_code == 200
-    hornet = _taxon(elsewhere, "Vespa crabro")
+    assert import_taxa(elsewhere, "scientific_name,rank\nVespa crabro,species\n").status_code == 200
+    hornet = find_taxon(elsewhere, "Vespa crabro")
     refused = proto.client.post(
         f"{API}/occurrences/{bird['id']}/identifications",
         json={"taxon_id": hornet},
@@ -270,43 +228,43 @@ def test_a_foreign_caller_is_answered_as_for_a_missing_object(
 def test_a_bad_taxa_file_is_refused_whole_with_every_rows_outcome(
     proto: Protocol, text: str, problem: str
 ) -> None:
-    assert _import(proto, "scientific_name,rank\nInsecta,class\n").status_code == 200
+    assert import_taxa(proto, "scientific_name,rank\nInsecta,class\n").status_code == 200
     header, rest = text.split("\n", 1)
     good = "Lepidoptera,order" + "," * (header.count(",") - 1)
-    answer = _import(proto, f"{header}\n{good}\n{rest}")
+    answer = import_taxa(proto, f"{header}\n{good}\n{rest}")
     assert answer.status_code == 400, answer.text
     body = answer.json()
     assert "nothing imported" in body["detail"]
     assert any(problem in (r["message"] or "") for r in body["rows"]), body["rows"]
     assert {r["status"] for r in body["rows"]} >= {"error"}
-    listed = _get(proto, f"/projects/{proto.project_id}/taxa")
+    listed = api_get(proto, f"/projects/{proto.project_id}/taxa")
     assert [t["scientific_name"] for t in listed["results"]] == ["Insecta"]  # no half import
 
 
 def test_a_50_mb_taxa_file_is_refused_before_it_is_read(proto: Protocol) -> None:
     big = b"scientific_name,rank\n" + b"Aves,class\n" * (50 * 2**20 // 11)
-    answer = _import(proto, big)
+    answer = import_taxa(proto, big)
     assert answer.status_code == 413, answer.text
     assert "limit" in answer.json()["detail"]
-    assert _get(proto, f"/projects/{proto.project_id}/taxa-list") is None
+    assert api_get(proto, f"/projects/{proto.project_id}/taxa-list") is None
 
 
 def test_type_ahead_export_round_trip_and_a_shared_list(
     herons: tuple[Protocol, dict[str, Any]], make_account: Callable[..., Account]
 ) -> None:
     proto, _ = herons
-    found = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="ARD")
+    found = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="ARD")
     assert [t["scientific_name"] for t in found] == [
         "Ardea", "Ardeidae", "Ardea alba", "Ardea cinerea",
     ]  # fmt: skip
-    by_vernacular = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="grey h")
+    by_vernacular = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="grey h")
     assert [t["scientific_name"] for t in by_vernacular] == ["Ardea cinerea"]
     assert by_vernacular[0]["taxon_id"] == "https://www.gbif.org/species/2480830"
     exported = proto.client.get(
         f"{API}/projects/{proto.project_id}/taxa/export", headers=proto.headers
     )
     assert exported.status_code == 200
-    again = _import(proto, exported.text)
+    again = import_taxa(proto, exported.text)
     assert again.status_code == 200, again.text
     assert (again.json()["added"], again.json()["updated"], again.json()["unchanged"]) == (0, 0, 8)
     # Ann views this project and owns another: hers counts under this list, which only
@@ -315,21 +273,21 @@ def test_type_ahead_export_round_trip_and_a_shared_list(
     proto.add_member(ann, "viewer")
     other = proto.client.post(f"{API}/projects/", json={"name": "Pond 2"}, headers=ann.headers)
     second = proto.as_(ann).in_project(int(other.json()["id"]))
-    taxa_list = _get(proto, f"/projects/{proto.project_id}/taxa-list")
+    taxa_list = api_get(proto, f"/projects/{proto.project_id}/taxa-list")
     shared = second.client.put(
         f"{API}/projects/{second.project_id}/taxa-list",
         json={"taxa_list_id": taxa_list["id"]},
         headers=second.headers,
     )
     assert shared.status_code == 200, shared.text
-    assert _taxon(second, "Ardea alba") == _taxon(proto, "Ardea alba")
-    refused = _import(second, "scientific_name,rank\nAnas,genus\n")
+    assert find_taxon(second, "Ardea alba") == find_taxon(proto, "Ardea alba")
+    refused = import_taxa(second, "scientific_name,rank\nAnas,genus\n")
     assert refused.status_code == 403, refused.text
     # A list of a project she cannot see is not found for her.
     hidden = proto.client.post(f"{API}/projects/", json={"name": "Private"}, headers=proto.headers)
     private = proto.in_project(int(hidden.json()["id"]))
-    assert _import(private, "scientific_name,rank\nAnas,genus\n").status_code == 200
-    private_list = _get(private, f"/projects/{private.project_id}/taxa-list")
+    assert import_taxa(private, "scientific_name,rank\nAnas,genus\n").status_code == 200
+    private_list = api_get(private, f"/projects/{private.project_id}/taxa-list")
     foreign = second.client.put(
         f"{API}/projects/{second.project_id}/taxa-list",
         json={"taxa_list_id": private_list["id"]},
@@ -344,8 +302,8 @@ def test_type_ahead_export_round_trip_and_a_shared_list(
 
 
 def test_a_second_import_changes_only_what_it_gives_and_moves_subtrees(proto: Protocol) -> None:
-    assert _import(proto, TAXA_CSV).status_code == 200
-    moved = _import(
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    moved = import_taxa(
         proto,
         "scientific_name,rank,parent,vernacular_name:fr\n"
         "Egretta,genus,Ardeidae,\n"
@@ -358,23 +316,23 @@ def test_a_second_import_changes_only_what_it_gives_and_moves_subtrees(proto: Pr
         ("Ardea alba", "updated"),
         ("Ardea cinerea", "updated"),
     ]
-    egret = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="grande")
+    egret = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="grande")
     assert egret[0]["vernacular_names"] == {"en": "Great Egret", "fr": "Grande Aigrette"}
     assert egret[0]["gbif_key"] == 2480816  # kept: the file gave none
-    egretta = _taxon(proto, "Egretta")
+    egretta = find_taxon(proto, "Egretta")
     assert egret[0]["parent_id"] == egretta
     assert egret[0]["lineage"][-1] == egretta
-    grey = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
-    assert grey[0]["parent_id"] == _taxon(proto, "Ardea")  # no parent given: kept
+    grey = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
+    assert grey[0]["parent_id"] == find_taxon(proto, "Ardea")  # no parent given: kept
     # Moving a genus moves what is under it.
-    regrouped = _import(
+    regrouped = import_taxa(
         proto,
         "scientific_name,rank,parent\nEgrettidae,family,Pelecaniformes\nArdea,genus,Egrettidae\n",
     )
     assert regrouped.status_code == 200, regrouped.text
-    grey = _get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
-    assert _taxon(proto, "Egrettidae") in grey[0]["lineage"]
-    assert _taxon(proto, "Ardeidae") not in grey[0]["lineage"]
+    grey = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
+    assert find_taxon(proto, "Egrettidae") in grey[0]["lineage"]
+    assert find_taxon(proto, "Ardeidae") not in grey[0]["lineage"]
 
 
 def test_the_best_crop_is_served_through_the_api(
@@ -402,8 +360,8 @@ def test_a_category_maps_gbif_keys_and_ranks_map_labels_without_a_person(
 ) -> None:
     from datetime import timedelta
 
-    from tests.app.events.scenes import add_frames, event_of, new_deployment, track_all
     from tests.support.protocol import LABELS, detection, pipeline_config, success
+    from tests.support.scenes import add_frames, event_of, new_deployment, track_all
 
     config = pipeline_config()
     config["algorithms"][1]["category_map"]["data"] = [
@@ -429,14 +387,14 @@ def test_a_category_maps_gbif_keys_and_ranks_map_labels_without_a_person(
     assert LABELS == ["moth", "beetle", "fly"]
     assert track_all(proto) == 1
     assert len(occurrences_of(proto, event_of(proto, trap))) == 3
-    imported = _import(
+    imported = import_taxa(
         proto,
         "scientific_name,rank,parent,gbif_key\n"
         "Insecta,class,,216\nLepidoptera,order,Insecta,797\nColeoptera,order,Insecta,\n"
         "Coleoptera,family,Insecta,\n",
     )
     assert imported.status_code == 200, imported.text
-    labels = {m["label"]: m for m in _get(proto, f"/projects/{proto.project_id}/labels")}
+    labels = {m["label"]: m for m in api_get(proto, f"/projects/{proto.project_id}/labels")}
     assert (labels["moth"]["taxon_id"], labels["moth"]["how"]) == (
         _taxon_at(proto, "Lepidoptera", "order"), "category_map",
     )  # fmt: skip
@@ -444,10 +402,10 @@ def test_a_category_maps_gbif_keys_and_ranks_map_labels_without_a_person(
         _taxon_at(proto, "Coleoptera", "order"), "category_map",
     )  # fmt: skip
     assert labels["fly"]["kind"] is None
-    assert _species(proto) == [("Coleoptera", 1, 2), ("Lepidoptera", 1, 2), (None, 1, 2)]
+    assert species_rows(proto) == [("Coleoptera", 1, 2), ("Lepidoptera", 1, 2), (None, 1, 2)]
 
 
 def _taxon_at(proto: Protocol, name: str, rank: str) -> int:
-    found = _get(proto, f"/projects/{proto.project_id}/taxa/search", q=name)
+    found = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q=name)
     (taxon,) = [t for t in found if t["scientific_name"] == name and t["rank"] == rank]
     return int(taxon["id"])

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.events.scenes import heron
 from tests.app.exports.conftest import Seeded
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import heron
 
 
 def _coco(proto: Protocol) -> tuple[int, int, dict[str, Any]]:

@@ -12,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.app.events.scenes import (
+from tests.app.exports.conftest import Seeded
+from tests.support.protocol_client import Protocol
+from tests.support.scenes import (
     API,
     add_frames,
     event_of,
@@ -22,8 +24,6 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.app.exports.conftest import Seeded
-from tests.support.protocol_client import Protocol
 from trapline.background.exports import ExportRunner
 from trapline.domain.exports import ExportFilters, ExportFormat
 

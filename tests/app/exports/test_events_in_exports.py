@@ -11,10 +11,10 @@ import json
 import zipfile
 from pathlib import Path
 
-from tests.app.events.scenes import API, heron, occurrences_of
 from tests.app.exports.conftest import Seeded
 from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import API, heron, occurrences_of
 
 DAR = "Africa/Dar_es_Salaam"
 

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.app.events.scenes import API, event_of
 from tests.app.events.test_bulk_identification import six_occurrences
-from tests.app.events.test_taxa import TAXA_CSV, _import, _species, _taxon
 from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import API, TAXA_CSV, event_of, find_taxon, import_taxa, species_rows
 
 Scene = tuple[Protocol, Browser, list[int]]
 _TICKED = re.compile(
@@ -38,7 +37,7 @@ def scene(proto: Protocol, sign_in: Callable[[Account], Browser]) -> Scene:
     """Six occurrences of one photo (four animals, two people), the taxa list imported; the
     owner signed in."""
     found = [o["id"] for o in six_occurrences(proto)]
-    assert _import(proto, TAXA_CSV).status_code == 200
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
     return proto, sign_in(proto.account), found
 
 
@@ -59,7 +58,7 @@ def test_ticked_occurrences_are_identified_at_once_on_the_identify_page(scene: S
     assert ticks(refused.text) == {i: i in ids[:3] for i in ids}
     assert 'value="Dodo"' in refused.text
     assert ">three herons</textarea>" in refused.text
-    assert _species(proto) == [(None, 6, 6)]
+    assert species_rows(proto) == [(None, 6, 6)]
 
     done = _post(olive, queue, {**sent, "taxon": "Ardea cinerea (species)"})
     assert done.status_code == 303
@@ -67,7 +66,7 @@ def test_ticked_occurrences_are_identified_at_once_on_the_identify_page(scene: S
     page = olive.page(done.headers["location"])
     assert '<p class="notice" role="status" id="bulk-done">3 occurrences identified.</p>' in page
     assert set(ticks(page)) == set(ids[3:])  # the identified need no look now
-    assert _species(proto) == [("Ardea cinerea", 3, 3), (None, 3, 3)]
+    assert species_rows(proto) == [("Ardea cinerea", 3, 3), (None, 3, 3)]
     for occurrence in ids[:3]:
         history = proto.client.get(
             f"{API}/occurrences/{occurrence}/identifications", headers=proto.headers
@@ -91,7 +90,7 @@ def test_the_identify_page_grouped_by_label_confirms_a_group_in_one_action(
     assert page.count(f'href="/projects/{proto.project_id}/labels">map it</a>') == 2
     mapped = proto.client.post(
         f"{API}/projects/{proto.project_id}/labels",
-        json={"label": "animal", "taxon_id": _taxon(proto, "Aves")},
+        json={"label": "animal", "taxon_id": find_taxon(proto, "Aves")},
         headers=proto.headers,
     )
     assert mapped.status_code == 200, mapped.text
@@ -106,7 +105,7 @@ def test_the_identify_page_grouped_by_label_confirms_a_group_in_one_action(
     done = _post(olive, queue, {"occurrence_ids": confirmed, "agree_with": "model", "by": "label"})
     assert done.status_code == 303
     assert done.headers["location"] == f"{queue}?by=label&identified=4"
-    assert sorted(_species(proto), key=str) == [("Aves", 4, 4), (None, 2, 2)]
+    assert sorted(species_rows(proto), key=str) == [("Aves", 4, 4), (None, 2, 2)]
     history = proto.client.get(
         f"{API}/occurrences/{ids[0]}/identifications", headers=proto.headers
     ).json()
@@ -186,4 +185,4 @@ def test_a_stranger_finds_nothing_and_a_viewer_ticks_nothing(
     })  # fmt: skip
     assert refused.status_code == 404
     assert f"occurrences {10**12} not found in project {proto.project_id}" in refused.text
-    assert _species(proto) == [(None, 6, 6)]
+    assert species_rows(proto) == [(None, 6, 6)]

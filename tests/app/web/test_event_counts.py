@@ -11,19 +11,21 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 
-from tests.app.events.scenes import API, add_frames, import_md, new_deployment, track_all
 from tests.app.events.test_bulk_identification import BOXES
-from tests.app.events.test_taxa import TAXA_CSV, _import, _taxon
 from tests.app.web.conftest import Browser
 from tests.app.web.test_taxa_pages import table
 from tests.support.accounts import Account
-from tests.support.protocol_client import Protocol
-
-
-def _get(proto: Protocol, path: str, **params: Any) -> Any:
-    answer = proto.client.get(f"{API}{path}", params=params, headers=proto.headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+from tests.support.protocol_client import Protocol, api_get
+from tests.support.scenes import (
+    API,
+    TAXA_CSV,
+    add_frames,
+    find_taxon,
+    import_md,
+    import_taxa,
+    new_deployment,
+    track_all,
+)
 
 
 def _events(browser: Browser, deployment: int) -> list[tuple[int, str]]:
@@ -33,7 +35,7 @@ def _events(browser: Browser, deployment: int) -> list[tuple[int, str]]:
 
 
 def _species(proto: Protocol, deployment: int) -> Counter[str | None]:
-    rows = _get(proto, f"/projects/{proto.project_id}/species", deployment_id=deployment)
+    rows = api_get(proto, f"/projects/{proto.project_id}/species", deployment_id=deployment)
     return Counter({r["taxon"]["scientific_name"] if r["taxon"] else None: r["occurrences"]
                     for r in rows})  # fmt: skip
 
@@ -56,7 +58,7 @@ def test_events_list_individuals_and_taxa_as_the_species_view_counts_them(
     import_md(proto, {"Pond/frame-00.jpg": detections[:3]}, detector="md_v5b.0.0.pt")
     assert track_all(proto) == 3
     olive = sign_in(proto.account)
-    counting = _get(proto, f"/projects/{proto.project_id}/counting")
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
     (counted,) = [p for p in counting["pipelines"] if p["pipeline"] == counting["pipeline"]]
     assert len(counting["pipelines"]) == 2
     assert counted["occurrences"] == 9
@@ -70,16 +72,16 @@ def test_events_list_individuals_and_taxa_as_the_species_view_counts_them(
     assert f"tracked by {counted['pipeline']}, the pipeline the project counts by" in page
 
     # Labels mapped (people as no object), and two animals of the first night named.
-    assert _import(proto, TAXA_CSV).status_code == 200
-    aves, grey = _taxon(proto, "Aves"), _taxon(proto, "Ardea cinerea")
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    aves, grey = find_taxon(proto, "Aves"), find_taxon(proto, "Ardea cinerea")
     for body in ({"label": "animal", "taxon_id": aves}, {"label": "person", "non_object": True}):
         mapped = proto.client.post(
             f"{API}/projects/{proto.project_id}/labels", json=body, headers=proto.headers
         )
         assert mapped.status_code == 200, mapped.text
     track_all(proto)  # a label mapped as no object has its events tracked again
-    (first, *_) = _get(proto, f"/deployments/{pond}/events")["results"]
-    found = _get(proto, f"/events/{first['id']}/occurrences")["results"]
+    (first, *_) = api_get(proto, f"/deployments/{pond}/events")["results"]
+    found = api_get(proto, f"/events/{first['id']}/occurrences")["results"]
     animals = [o["id"] for o in found if o["determination"]["label"] == "animal"][:2]
     made = proto.client.post(
         f"{API}/projects/{proto.project_id}/identifications",

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.app.events.scenes import API, add_frames, new_deployment, track_all
 from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import API, add_frames, new_deployment, track_all
 from tests.support.settings import make_settings
 from trapline.exports.megadetector_import import MAX_IMPORT_BYTES, MAX_IMPORT_VALUES
 from trapline.settings import Settings

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from tests.app.events.scenes import (
+from tests.support.protocol_client import Protocol
+from tests.support.scenes import (
     add_frames,
     event_of,
     heron,
@@ -15,7 +16,6 @@ from tests.app.events.scenes import (
     occurrences_of,
     track_all,
 )
-from tests.support.protocol_client import Protocol
 
 
 def _captions(page: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""Scenes the occurrence and export tests build through the API: a deployment in a zone,
-frames of one scene, MegaDetector boxes imported, tracking run, and what the API answers."""
+"""Scenes the occurrence, taxa, export, web and browser tests build through the API: a
+deployment in a zone, frames of one scene, MegaDetector boxes imported, tracking run, what the
+API answers; the heron burst and the taxa list that names it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.support.accounts import upload
-from tests.support.protocol_client import Protocol
+from tests.support.protocol_client import Protocol, api_get
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services.occurrences import track_due
 
@@ -128,3 +129,49 @@ def heron(proto: Protocol) -> tuple[int, int]:
     import_md(proto, boxes)
     assert track_all(proto) == 1
     return pond, event_of(proto, pond)
+
+
+def heron_event(proto: Protocol) -> tuple[int, int]:
+    """The project's one deployment and its first event (the heron's)."""
+    (deployment,) = api_get(proto, f"/projects/{proto.project_id}/deployments")["results"]
+    events = api_get(proto, f"/deployments/{deployment['id']}/events")["results"]
+    return deployment["id"], events[0]["id"]
+
+
+#: A taxa list from the kingdom down to the heron and the egret, with GBIF keys and English names.
+TAXA_CSV = """scientific_name,rank,parent,gbif_key,vernacular_name:en
+Animalia,kingdom,,1,Animals
+Chordata,phylum,Animalia,44,
+Aves,class,Chordata,212,Birds
+Pelecaniformes,order,Aves,1446,
+Ardeidae,family,Pelecaniformes,5272,Herons
+Ardea,genus,Ardeidae,2480813,
+Ardea cinerea,species,Ardea,2480830,Grey Heron
+Ardea alba,species,Ardea,2480816,Great Egret
+"""
+
+
+def import_taxa(proto: Protocol, text: str | bytes, name: str = "taxa.csv") -> Any:
+    """POST a taxa file to the project; the response."""
+    data = text.encode() if isinstance(text, str) else text
+    return proto.client.post(
+        f"{API}/projects/{proto.project_id}/taxa",
+        files={"file": (name, io.BytesIO(data), "text/csv")},
+        headers=proto.headers,
+    )
+
+
+def find_taxon(proto: Protocol, name: str) -> int:
+    """The id of the project's taxon of that scientific name."""
+    (found,) = [t for t in api_get(proto, f"/projects/{proto.project_id}/taxa/search", q=name)
+                if t["scientific_name"] == name]  # fmt: skip
+    return int(found["id"])
+
+
+def species_rows(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
+    """The species view: (taxon's name or None, occurrences, detections) per row."""
+    rows = api_get(proto, f"/projects/{proto.project_id}/species", **params)
+    return [
+        (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
+        for r in rows
+    ]
