@@ -160,10 +160,10 @@ def _download(page: Any, app: App, project: int, kind: str) -> zipfile.ZipFile:
 def test_a_moth_trap_person_names_a_nights_moths_and_exports_them(
     screen: Any, app: App, request: Any, tmp_path: Path
 ) -> None:
-    page, run = screen, request.node.callspec.id
+    page = screen
     step = Steps(page, _folder(request, tmp_path), "moths")
     sign_in(page, app)
-    project = _new_project(page, app, f"Vermont moths {run}", "light_trap")
+    project = _new_project(page, app, "Vermont moths", "light_trap")
     step("project")
     taxa = tmp_path / "moths.csv"
     taxa.write_text(MOTH_TAXA)
@@ -282,10 +282,10 @@ def _megadetector_results(folder: Path) -> Path:
 def test_a_camera_trap_person_imports_megadetector_results_and_exports_the_heron(
     screen: Any, app: App, request: Any, tmp_path: Path
 ) -> None:
-    page, run = screen, request.node.callspec.id
+    page = screen
     step = Steps(page, _folder(request, tmp_path), "camera")
     sign_in(page, app)
-    project = _new_project(page, app, f"Heron stream {run}", "camera_trap")
+    project = _new_project(page, app, "Stream herons", "camera_trap")
     step("project")
     taxa = tmp_path / "birds.csv"
     taxa.write_text(TAXA_CSV)
