@@ -69,6 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): tests one xdist worker runs in turn")
     config.addinivalue_line("markers", "duties: the app's background duties run during the test")
+    config.addinivalue_line("markers", "settings(**fields): settings the test's app is made with")
 
 
 @pytest.hookimpl(tryfirst=True)

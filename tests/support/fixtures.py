@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support.accounts import Account
+from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
+from tests.support.callbacks import Pipeline
 from tests.support.protocol import pipeline_config
 from tests.support.protocol_client import Protocol
 
@@ -27,3 +28,18 @@ def registered(proto: Protocol) -> Protocol:
     response = proto.register(pipeline_config())
     assert response.status_code == 201, response.text
     return proto
+
+
+@pytest.fixture
+def pipeline(client: AppClient) -> Pipeline:
+    """An external pipeline calling the callback API with the global secret
+    (``tests.support.callbacks.SECRET``, which the server must hold)."""
+    return Pipeline(client)
+
+
+@pytest.fixture
+def image_id(client: AppClient, owner: Account, project_id: int, jpeg: Callable[..., bytes]) -> int:
+    """One 320 x 240 image in the owner's project."""
+    answer = upload(client, owner, project_id, ("a.jpg", jpeg(1)))
+    assert answer["status"] == 201, answer
+    return int(answer["results"][0]["id"])

@@ -12,8 +12,9 @@ from trapline.settings import Settings
 def make_settings(
     request: pytest.FixtureRequest, tmp_path: Path, database_url: str, **fields: object
 ) -> Settings:
-    """Test settings on the test's database, with ``fields`` on top. The background duties are
-    off (a test calls what it needs itself) unless the test is marked ``duties``."""
+    """Test settings on the test's database, with ``fields`` on top, and on top of them those a
+    ``settings(**fields)`` mark of the test or its module gives. The background duties are off
+    (a test calls what it needs itself) unless the test is marked ``duties``."""
     defaults: dict[str, object] = {
         "data_dir": tmp_path / "data",
         "database_url": database_url,
@@ -22,4 +23,6 @@ def make_settings(
         "max_request_bytes": 20 * 1024 * 1024,
         "duties_enabled": request.node.get_closest_marker("duties") is not None,
     }
-    return Settings(**{**defaults, **fields}, _env_file=None)  # type: ignore[arg-type]
+    marked = request.node.get_closest_marker("settings")
+    given = {**defaults, **fields, **(marked.kwargs if marked else {})}
+    return Settings(**given, _env_file=None)  # type: ignore[arg-type]

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.callbacks.conftest import Pipeline, create_analysis
-from tests.app.callbacks.test_lifecycle import box, png
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import Pipeline, box, create_analysis, png
 from trapline.app import create_app
 from trapline.db.types import utcnow
 from trapline.platform import Platform

@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis
-from tests.app.callbacks.test_lifecycle import png
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import SECRET, Pipeline, create_analysis, png
 from tests.support.moto import new_bucket
 from trapline.app import create_app
 from trapline.db.engine import Database

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import time
 
-from PIL import Image as PILImage
-
-from tests.app.callbacks.conftest import Pipeline, create_analysis
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import Pipeline, box, create_analysis, png
 
 CONTRACT_KEYS = {
     "id", "image_id", "model_name", "model_version", "status", "parameters", "provenance",
     "requested_by_id", "created_at", "annotations",
 }  # fmt: skip
-
-
-def png(width: int = 32, height: int = 24) -> bytes:
-    out = io.BytesIO()
-    PILImage.new("L", (width, height), 128).save(out, "PNG")
-    return out.getvalue()
-
-
-def box(x1: float = 10, y1: float = 20, x2: float = 50, y2: float = 60, **extra: object) -> dict:
-    data = {"x_min": x1, "y_min": y1, "x_max": x2, "y_max": y2,
-            "image_width": 320, "image_height": 240}  # fmt: skip
-    return {"annotation_type": "bounding_box", "class_name": "moth", "confidence": 0.9,
-            "data": data, **extra}  # fmt: skip
 
 
 def test_whole_life_cycle_on_both_path_prefixes(

@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app.callbacks.conftest import SECRET, create_analysis, signed_headers
-from tests.app.callbacks.test_lifecycle import png
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import SECRET, create_analysis, png, signed_headers
 from tests.support.moto import new_bucket
 from tests.support.proxy import TcpProxy
 from tests.support.settings import make_settings

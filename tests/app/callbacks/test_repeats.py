@@ -11,10 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.app.callbacks.conftest import Pipeline, create_analysis, signed_headers
-from tests.app.callbacks.test_lifecycle import box, png
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import Pipeline, box, create_analysis, png, signed_headers
 from trapline.clock import FakeClock
 from trapline.db.tables import AnalysisRow, CallbackSignatureRow
 from trapline.domain.callbacks import SignedRequest

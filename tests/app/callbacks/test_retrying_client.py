@@ -20,9 +20,8 @@ import uvicorn
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from tests.app.callbacks.conftest import SECRET
-from tests.app.callbacks.test_lifecycle import box, png
 from tests.support.accounts import Account
+from tests.support.callbacks import SECRET, box, png
 from trapline.app import create_app
 from trapline.platform import Platform
 

@@ -11,9 +11,9 @@ from collections import Counter
 import pytest
 from pydantic import SecretStr
 
-from tests.app.callbacks.conftest import SECRET, Pipeline, create_analysis, signed_headers
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import SECRET, Pipeline, create_analysis, signed_headers
 from trapline.app import create_app
 from trapline.domain.callbacks import PROBLEM_MESSAGES, SignatureProblem
 from trapline.platform import Platform

@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from tests.app.callbacks.conftest import Pipeline, create_analysis, image_id, pipeline, settings
 from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.callbacks import SECRET, Pipeline, create_analysis
 from trapline.client.simulation import gray_png
 from trapline.domain.rle import MAX_GROUPS, iter_counts
 from trapline.web.layers import HEAT_RAMPS, MAX_RUNS, heat_tables, rle_path
 
-__all__ = ["image_id", "pipeline", "settings"]  # fixtures of the callback tests, used here
+#: The server holds the callback API's global secret, as the callback tests' servers do.
+pytestmark = pytest.mark.settings(ml_callback_hmac_secret=SECRET)
 
 HEAT = gray_png(32, 24, lambda x, y: 8 * x)
 MASK = gray_png(32, 24, lambda x, y: 255 if 8 <= x < 24 and 6 <= y < 18 else 0)
