@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from tests.app.exports.conftest import Seeded
 from tests.support.accounts import Account, upload
+from tests.support.exports import Seeded
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import (

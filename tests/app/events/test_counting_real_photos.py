@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.app.exports.conftest import Seeded
 from tests.support.accounts import Account, upload
+from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol, api_post
 from tests.support.scenes import API, detail_of, event_of, occurrences_of, track_all
 from trapline.pipelines.base import SourceImage

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.exports.conftest import Seeded
 from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support.accounts import upload
+from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import (
     API,

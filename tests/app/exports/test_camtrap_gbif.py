@@ -20,11 +20,11 @@ from typing import Any
 from camtrapdp.deployments import Deployment
 from camtrapdp.observations import Observation
 
-from tests.app.exports.conftest import Seeded, seed_project
 from tests.app.exports.test_camtrap_taxa import _placed
 from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support import protocol
 from tests.support.accounts import upload
+from tests.support.exports import Seeded, seed_project
 from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 from tests.support.scenes import API, occurrences_of, track_all
 

@@ -9,7 +9,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.app.exports.conftest import API, Seeded
+from tests.support.exports import API, Seeded
 from tests.support.processes import clean_env, trapline_command
 from trapline.settings import Settings
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.exports.conftest import Seeded
+from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import heron
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.app.exports.conftest import Seeded
+from tests.support.exports import Seeded
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:

@@ -9,7 +9,7 @@ import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.app.exports.conftest import Seeded, seed_project
+from tests.support.exports import Seeded, seed_project
 from tests.support.protocol import LABELS, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
 from trapline.domain.records import ImageFilter, User

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.app.exports.conftest import Seeded
+from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import (
     API,

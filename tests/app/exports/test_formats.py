@@ -13,7 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.app.exports.conftest import HEIGHT, WIDTH, Seeded
+from tests.support.exports import Seeded
+from tests.support.protocol_client import HEIGHT, WIDTH
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 from sqlalchemy import text
 
-from tests.app.exports.conftest import API, Seeded
 from tests.app.exports.test_formats import megadetector_schema
 from tests.support.accounts import Account
+from tests.support.exports import API, Seeded
 from tests.support.protocol_client import Protocol
 from trapline.platform import Platform
 

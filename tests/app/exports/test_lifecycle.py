@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from tests.app.exports.conftest import API, Seeded
 from tests.support.accounts import Account
+from tests.support.exports import API, Seeded
 from tests.support.protocol import detection, success
 from trapline.background.exports import MAX_ATTEMPTS, STALE_AFTER, ExportRunner, export_key
 from trapline.clock import FakeClock

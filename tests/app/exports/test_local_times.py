@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.app.exports.conftest import Seeded
 from tests.support.accounts import upload
+from tests.support.exports import Seeded
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
+from tests.support.web import Browser
 from trapline.db.engine import Database
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.synthetic import flat_png

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
+from tests.support.web import Browser
 
 #: Seconds an export of a few images may take before a test gives up waiting for it.
 EXPORT_WAIT = 60.0

@@ -17,8 +17,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 import httpx
 import pytest
 
-from tests.app.web.conftest import CHEAP_HASH, PASSWORD, csrf_of
 from tests.support.accounts import Account
+from tests.support.web import CHEAP_HASH, PASSWORD, csrf_of
 from trapline.app import create_app
 from trapline.clock import FakeClock
 from trapline.db.engine import Database

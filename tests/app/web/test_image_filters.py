@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.app.exports.conftest import API, Seeded, seed_project
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.exports import API, Seeded, seed_project
 from tests.support.protocol import LABELS
 from tests.support.protocol_client import Protocol
+from tests.support.web import Browser
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config
 from tests.support.protocol_client import Protocol
 from tests.support.settings import make_settings
+from tests.support.web import Browser
 from trapline.db.engine import Database
 from trapline.db.tables import ProcessingServiceRow, WorkerRow
 from trapline.pipelines.moth_blobs import MothBlobsPipeline

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import API, add_frames, new_deployment, track_all
 from tests.support.settings import make_settings
+from tests.support.web import Browser
 from trapline.exports.megadetector_import import MAX_IMPORT_BYTES, MAX_IMPORT_VALUES
 from trapline.settings import Settings
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.app.web.conftest import CHEAP_HASH, PASSWORD, Browser, csrf_of
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
+from tests.support.web import CHEAP_HASH, PASSWORD, Browser, csrf_of
 from trapline.app import create_app
 from trapline.clock import FakeClock
 from trapline.db.engine import Database

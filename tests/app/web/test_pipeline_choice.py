@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import API, add_frames, event_of, import_md, track_all
+from tests.support.web import Browser
 
 TAXA = """scientific_name,rank,parent
 Aves,class,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.settings import make_settings
+from tests.support.web import Browser
 from trapline.pipelines.megadetector import RELEASES
 from trapline.settings import Settings
 

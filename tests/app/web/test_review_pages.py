@@ -13,11 +13,11 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from sqlalchemy import event
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
+from tests.support.web import Browser
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.services.blob_cleanup import remove_unreferenced_blobs

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.settings import make_settings
 from tests.support.source_servers import Station, http_serving
+from tests.support.web import Browser
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.settings import Settings
 

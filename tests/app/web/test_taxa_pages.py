@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import API, TAXA_CSV, heron, heron_event, occurrences_of
 from tests.support.settings import make_settings
+from tests.support.web import Browser
 from trapline.domain.taxa_rows import MAX_TAXA_BYTES
 from trapline.settings import Settings
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from tests.app.web.conftest import Browser
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.callbacks import SECRET, Pipeline, create_analysis
+from tests.support.web import Browser
 from trapline.client.simulation import gray_png
 from trapline.domain.rle import MAX_GROUPS, iter_counts
 from trapline.web.layers import HEAT_RAMPS, MAX_RUNS, heat_tables, rle_path

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.support.browser import REQUEST_LIMIT, UPLOAD_LIMIT, App
 from tests.support.databases import PostgresDatabases, require_postgres
 from tests.support.processes import Server, clean_env, running
 
@@ -19,29 +18,6 @@ from tests.support.processes import Server, clean_env, running
 CHROMIUM = Path(os.environ.get("TRAPLINE_TEST_CHROMIUM", "/usr/bin/chromium"))
 #: Seconds the demo job may take on a loaded machine (within the per-test time limit).
 DEMO_TIMEOUT = 110.0
-
-
-@dataclass
-class App:
-    """A running server with the demo project, its admin's password and token."""
-
-    server: Server
-    password: str
-    token: str
-    demo_project: int
-    #: The folder its built-in worker keeps model weights in.
-    weights: Path
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A call to the API as the admin."""
-        headers = {"Authorization": f"Token {self.token}"}
-        return httpx.request(
-            method, f"{self.url}/api/v2{path}", headers=headers, timeout=60, **kwargs
-        )
 
 
 def _wait_for_demo(server: Server) -> int:
@@ -53,11 +29,6 @@ def _wait_for_demo(server: Server) -> int:
                 return int(line.split()[2].rstrip(":"))
         time.sleep(0.2)
     raise AssertionError(f"the demo job did not finish:\n{server.log()}")
-
-
-#: The server's limits for one uploaded file and for one request, in bytes.
-UPLOAD_LIMIT = 2 * 1024 * 1024
-REQUEST_LIMIT = 3 * 1024 * 1024
 
 
 @pytest.fixture(
@@ -127,14 +98,3 @@ def page(chromium: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def sign_in(
-    page: Any, app: App, email: str = "admin@localhost", password: str | None = None
-) -> None:
-    """Sign in through the form."""
-    page.goto(f"{app.url}/signin")
-    page.fill("#email", email)
-    page.fill("#password", password or app.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{app.url}/projects")

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import App, sign_in
 from tests.support.scenes import TAXA_CSV
 from tests.support.waiting import wait_until
-from tests.system.browser.conftest import App, sign_in
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.system.browser.conftest import App, sign_in
+from tests.support.browser import App, sign_in
 
 pytestmark = pytest.mark.slow
 

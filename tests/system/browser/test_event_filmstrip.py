@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import App, sign_in
 from tests.support.waiting import wait_until
-from tests.system.browser.conftest import App, sign_in
 
 pytestmark = pytest.mark.slow
 

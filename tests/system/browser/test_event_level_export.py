@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.system.browser.conftest import App, sign_in
+from tests.support.browser import App, sign_in
 from tests.system.browser.test_event_filmstrip import heron_event
 
 pytestmark = pytest.mark.slow

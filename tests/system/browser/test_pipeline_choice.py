@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import App, sign_in
 from tests.support.waiting import wait_until
-from tests.system.browser.conftest import App, sign_in
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tests.system.browser.conftest import App, sign_in
+from tests.support.browser import App, sign_in
 from trapline.pipelines.megadetector import RELEASES
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "yolov5" / "tiny-p6.pt"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import App, sign_in
 from tests.support.protocol import pipeline_config, registration
-from tests.system.browser.conftest import App, sign_in
 
 pytestmark = pytest.mark.slow
 

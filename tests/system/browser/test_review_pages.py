@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.system.browser.conftest import App, sign_in
+from tests.support.browser import App, sign_in
 
 pytestmark = pytest.mark.slow
 

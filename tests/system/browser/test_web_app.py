@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import UPLOAD_LIMIT, App, sign_in
 from tests.support.protocol import pipeline_config, registration
 from tests.support.source_servers import Station, http_serving
-from tests.system.browser.conftest import UPLOAD_LIMIT, App, sign_in
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.slow
