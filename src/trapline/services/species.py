@@ -29,7 +29,8 @@ def species(
         tallies = repos.species.tallies(scope)
         taxa = _taxa_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
         rows = count_species(tallies, taxa, rank)
-        return [_with_best(repos, scope, row) for row in rows]
+        best = repos.species.best(scope, sorted({m for row in rows for m in row.members}))
+        return [_with_best(row, best) for row in rows]
 
 
 def taxon_profile(
@@ -48,7 +49,7 @@ def taxon_profile(
         ]
         count = replace(counted, taxon=taxon, members=tuple(seen))
         profile = TaxonProfile(
-            count=_with_best(repos, scope, count),
+            count=_with_best(count, repos.species.best(scope, seen)),
             per_night=repos.species.per_night(scope, seen),
             per_hour=repos.species.per_hour(scope, seen),
             per_deployment=repos.species.per_deployment(scope, seen),
@@ -82,8 +83,12 @@ def _taxa_of(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
     return taxa | repos.taxa.by_ids(ancestors)
 
 
-def _with_best(repos: Repos, scope: Scope, row: SpeciesCount) -> SpeciesCount:
-    best = repos.species.best(scope, row.members) if row.members else None
-    if best is None:
+def _with_best(row: SpeciesCount, best: dict[int, tuple[int, int, float | None]]) -> SpeciesCount:
+    """The row with the crop of its members' most confident occurrence, else of its first
+    member's first."""
+    found = [best[m] for m in row.members if m in best]
+    if not found:
         return row
-    return replace(row, best_annotation_id=best.best_annotation_id, best_occurrence_id=best.id)
+    scored = [f for f in found if f[2] is not None]
+    occurrence_id, annotation_id, _ = max(scored, key=lambda f: f[2] or 0) if scored else found[0]
+    return replace(row, best_annotation_id=annotation_id, best_occurrence_id=occurrence_id)

@@ -402,3 +402,43 @@ def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_
         ("Ardea cinerea", 1, 3),
         (None, 1, 2),
     ]
+
+
+def test_the_species_view_shows_each_taxons_surest_occurrence(proto: Protocol) -> None:
+    """Two grey herons (the classifier 0.6 and 0.9 sure) and an egret (0.7) in one burst: a
+    species' crop is its surest occurrence, and so is the family's when rolled up."""
+    _taxa(proto)
+    pond = _pond(proto)
+
+    def box(x: float, species: str, score: float) -> dict[str, Any]:
+        return {
+            "category": "1",
+            "conf": 0.8,
+            "bbox": [x, 0.3, 0.15, 0.2],
+            "classifications": [[species, score]],
+        }
+
+    import_md(
+        proto,
+        {
+            f"Pond/frame-{i:02d}.jpg": [
+                box(0.05, "1", 0.6),
+                box(0.4, "1", 0.9),
+                box(0.75, "2", 0.7),
+            ]
+            for i in range(10)
+        },
+        classes=CLASSES,
+    )
+    track_all(proto)
+    found = {
+        o["determination"]["score"]: o["id"] for o in occurrences_of(proto, event_of(proto, pond))
+    }
+    assert sorted(found) == [0.6, 0.7, 0.9]
+    rows = api_get(proto, f"/projects/{proto.project_id}/species")
+    best = {
+        r["taxon"]["scientific_name"]: (r["occurrences"], r["best_occurrence_id"]) for r in rows
+    }
+    assert best == {"Ardea cinerea": (2, found[0.9]), "Ardea alba": (1, found[0.7])}
+    (family,) = api_get(proto, f"/projects/{proto.project_id}/species", rank="family")
+    assert (family["occurrences"], family["best_occurrence_id"]) == (3, found[0.9])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import tally_terms
 from trapline.db.repositories.nights import night_of
-from trapline.db.repositories.occurrences import to_occurrence
+from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.species import Scope, TaxonTally
@@ -57,32 +57,39 @@ class SpeciesRepo:
             for taxon, deployment, n, d, first, last in rows
         ]
 
-    def best(self, scope: Scope, taxon_ids: Sequence[int]) -> Occurrence | None:
-        """The most confident occurrence of these taxa (its crop shows the taxon); a person's
-        (which has no score) where none has one. One index lookup per taxon."""
-        terms = [OccurrenceRow.project_id == scope.project_id]
+    def best(
+        self, scope: Scope, taxon_ids: Sequence[int]
+    ) -> dict[int, tuple[int, int, float | None]]:
+        """Per taxon of these that has occurrences: its most confident one (its crop shows the
+        taxon), else its first (a person's, which has no score), as (occurrence id, best
+        annotation id, score). One index lookup per taxon, all in one statement."""
+        o = OccurrenceRow
+        terms = [o.project_id == scope.project_id, o.taxon_id == TaxonRow.id]
         if scope.pipeline is not None:
-            terms.append(OccurrenceRow.pipeline == scope.pipeline)
+            terms.append(o.pipeline == scope.pipeline)
         if scope.deployment_id is not None:
-            terms.append(OccurrenceRow.deployment_id == scope.deployment_id)
-        found: OccurrenceRow | None = None
-        for taxon_id in taxon_ids:
-            row = self.session.scalar(
-                select(OccurrenceRow)
-                .where(*terms, OccurrenceRow.taxon_id == taxon_id, OccurrenceRow.score.is_not(None))
-                .order_by(OccurrenceRow.score.desc())
-                .limit(1)
+            terms.append(o.deployment_id == scope.deployment_id)
+        surest = (
+            select(o.id)
+            .where(*terms, o.score.is_not(None))
+            .order_by(o.score.desc(), o.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        first = select(o.id).where(*terms).order_by(o.id).limit(1).scalar_subquery()
+        chosen: dict[int, int] = {}
+        for part in chunks(list(taxon_ids)):
+            rows = self.session.execute(
+                select(TaxonRow.id, func.coalesce(surest, first)).where(TaxonRow.id.in_(part))
             )
-            if row is not None and (found is None or (row.score or 0) > (found.score or 0)):
-                found = row
-        if found is None and taxon_ids:
-            found = self.session.scalar(
-                select(OccurrenceRow)
-                .where(*terms, OccurrenceRow.taxon_id == taxon_ids[0])
-                .order_by(OccurrenceRow.id)
-                .limit(1)
-            )
-        return to_occurrence(found) if found is not None else None
+            chosen.update({int(t): int(found) for t, found in rows if found is not None})
+        found_by_id: dict[int, tuple[int, int, float | None]] = {}
+        for part in chunks(sorted(set(chosen.values()))):
+            for oid, annotation, score in self.session.execute(
+                select(o.id, o.best_annotation_id, o.score).where(o.id.in_(part))
+            ):
+                found_by_id[int(oid)] = (int(oid), int(annotation), score)
+        return {t: found_by_id[oid] for t, oid in chosen.items() if oid in found_by_id}
 
     def per_night(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[date, int]]:
         """Occurrences of these taxa per night first seen, in night order (from tallies)."""
