@@ -11,23 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.app.api.test_permissions import (
+from tests.support.permissions import (
     CALLERS,
     Endpoint,
     Site,
     World,
-    _assert_error_body,
-    _generic,
-    _snapshot,
+    assert_error_body,
     build_world,
+    generic_path,
     refusals_world,
+    snapshot,
 )
-from tests.app.api.test_permissions import site as site_fixture
-from tests.app.api.test_permissions import sites as sites_fixture
-
-#: The matrix's fixtures: one site per backend for the whole module.
-sites = sites_fixture
-site = site_fixture
 
 API = "/api/v2"
 MATRIX_TAGS = {"callbacks"}
@@ -101,7 +95,7 @@ def _call_of_people(
     if before is not None:
         assert _callbacks_snapshot(world) == before, "a refused request changed the project"
     if expected >= 400:
-        _assert_error_body(response, expected)
+        assert_error_body(response, expected)
     if caller in ("anonymous", "non-member"):
         for secret in world.secrets:
             assert secret not in response.text
@@ -113,7 +107,7 @@ def _callbacks_snapshot(world: World) -> list[Any]:
     paths = [f"/images/{world.image}/analyses", f"/projects/{world.project}/callback-secrets"]
     answers = [world.site.request("GET", path, admin) for path in paths]
     assert [a.status_code for a in answers] == [200] * len(paths)
-    return [*_snapshot(world), *(a.json() for a in answers)]
+    return [*snapshot(world), *(a.json() for a in answers)]
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -141,11 +135,11 @@ def test_a_foreign_analysis_answers_as_a_missing_one(site: Site) -> None:
 def test_matrix_covers_every_endpoint_of_its_router(site: Site) -> None:
     paths = site.client.get(f"{API}/openapi.json").json()["paths"]
     served = {
-        (method.upper(), _generic(path.removeprefix(API)))
+        (method.upper(), generic_path(path.removeprefix(API)))
         for path, operations in paths.items()
         for method, operation in operations.items()
         if set(operation.get("tags", ())) & MATRIX_TAGS
     }
-    listed = {(e.method, _generic(e.path)) for e in ENDPOINTS}
-    listed |= {(m, _generic(p)) for m, p, _ in SIGNED}
+    listed = {(e.method, generic_path(e.path)) for e in ENDPOINTS}
+    listed |= {(m, generic_path(p)) for m, p, _ in SIGNED}
     assert served == listed

@@ -1,8 +1,9 @@
 """Push-mode processing services: registration by URL, listing, status checks, permissions.
 
-The permission matrix reuses the sites and worlds of ``test_permissions_jobs`` (every world has
-a pull-mode service, "farm", and a service account) and covers every endpoint of the
-"processing services" router; refused calls must change nothing and never reach the service.
+The permission matrix reuses the job matrix's sites and worlds
+(``tests.support.permissions_jobs``: every world has a pull-mode service, "farm", and a service
+account) and covers every endpoint of the "processing services" router; refused calls must
+change nothing and never reach the service.
 """
 
 from __future__ import annotations
@@ -16,25 +17,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.app.api import test_permissions as permissions
-from tests.app.api.test_permissions import _generic
-from tests.app.api.test_permissions_jobs import (
+from tests.support import permissions
+from tests.support.accounts import Account
+from tests.support.app_client import AppClient
+from tests.support.permissions import generic_path
+from tests.support.permissions_jobs import (
     CALLERS,
     OUTSIDERS,
     JobEndpoint,
     JobSites,
     JobWorld,
     Scene,
-    _check,
-    backend,
     build_job_world,
-    sites,
+    check_case,
 )
-from tests.support.app_client import AppClient
-
-# The job matrix's fixtures, shared: a world per backend, built once per module.
-__all__ = ["backend", "sites"]
-from tests.support.accounts import Account
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service, listener
 from trapline.background.duties import DutyRunner
@@ -103,34 +99,34 @@ ENDPOINTS = [
     ],
 )
 def test_permissions(
-    sites: JobSites,
+    job_sites: JobSites,
     backend: str,
     matrix_service: FakeService,
     caller: str,
     endpoint: JobEndpoint,
 ) -> None:
-    world = build_job_world(sites.get(backend))
+    world = build_job_world(job_sites.get(backend))
     world = replace(
         world, base=replace(world.base, secrets=(*world.base.secrets, _push_name(world)))
     )
     calls_before = len(matrix_service.calls)
 
-    _check(world, caller, endpoint, writes=endpoint.method != "GET")
+    check_case(world, caller, endpoint, writes=endpoint.method != "GET")
 
     if endpoint.expected(caller) >= 400:
         assert len(matrix_service.calls) == calls_before, "a refused call reached the service"
 
 
-def test_matrix_covers_every_endpoint_of_its_router(sites: JobSites, backend: str) -> None:
-    client = sites.get(backend).client
+def test_matrix_covers_every_endpoint_of_its_router(job_sites: JobSites, backend: str) -> None:
+    client = job_sites.get(backend).client
     paths = client.get(f"{permissions.API}/openapi.json").json()["paths"]
     served = {
-        (method.upper(), _generic(path.removeprefix(permissions.API)))
+        (method.upper(), generic_path(path.removeprefix(permissions.API)))
         for path, operations in paths.items()
         for method, operation in operations.items()
         if set(operation.get("tags", ())) & MATRIX_TAGS
     }
-    assert served == {(e.method, _generic(e.path)) for e in ENDPOINTS}
+    assert served == {(e.method, generic_path(e.path)) for e in ENDPOINTS}
     assert set(CALLERS) >= OUTSIDERS
 
 
