@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support.accounts import upload
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
@@ -27,6 +26,7 @@ from tests.support.scenes import (
     occurrences_of,
     track_all,
 )
+from tests.support.standards import validate_camtrap_dp
 
 ROOT = Path(__file__).resolve().parents[3]
 CANDIDATES = [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]

@@ -10,8 +10,9 @@ import io
 import json
 from typing import Any
 
-from tests.app.exports.test_dwca import API, Birds, best_image, birds
+from tests.support.birds import Birds, best_image, birds
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import API
 
 #: Antenna's ``OccurrenceTabularSerializer.Meta.fields`` (RolnickLab/antenna,
 #: ami/exports/format_types.py at 731cc2a2), the columns of its occurrences_simple_csv.

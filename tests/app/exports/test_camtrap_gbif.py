@@ -20,13 +20,13 @@ from typing import Any
 from camtrapdp.deployments import Deployment
 from camtrapdp.observations import Observation
 
-from tests.app.exports.test_camtrap_taxa import _placed
-from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support import protocol
 from tests.support.accounts import upload
+from tests.support.birds import placed_birds
 from tests.support.exports import Seeded, seed_project
 from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 from tests.support.scenes import API, occurrences_of, track_all
+from tests.support.standards import validate_camtrap_dp
 
 #: The moth scene's labels as its classifier's category map describes them.
 ORDERS = {"moth": "Lepidoptera", "beetle": "Coleoptera", "fly": "Diptera"}
@@ -57,7 +57,7 @@ def _package(seeded: Seeded, root: Path, **options: Any) -> dict[str, Any]:
 
 
 def test_gbif_finds_the_heron_and_the_egret_once_each(proto: Protocol, tmp_path: Path) -> None:
-    scene = _placed(proto)
+    scene = placed_birds(proto)
     _package(scene.seeded, tmp_path)
     found = gbif_occurrences(tmp_path)
     got = sorted(
@@ -104,7 +104,7 @@ def test_gbif_finds_the_moths_tracked_at_a_light_trap(proto: Protocol, tmp_path:
 def test_the_projects_licence_and_people_are_in_the_descriptor(
     proto: Protocol, tmp_path: Path
 ) -> None:
-    scene = _placed(proto)
+    scene = placed_birds(proto)
     _package(scene.seeded, tmp_path)
     descriptor = json.loads((tmp_path / "datapackage.json").read_text())
     legal = "http://creativecommons.org/licenses/by/4.0/legalcode"

@@ -13,24 +13,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.app.exports.test_dwca import API, Birds, birds
-from tests.app.exports.test_formats import validate_camtrap_dp
+from tests.support.birds import Birds, placed_birds
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import API
+from tests.support.standards import validate_camtrap_dp
 from trapline.domain.taxa import Rank
 from trapline.exports.camtrap_package import taxon_entry
 from trapline.exports.taxonomy import TaxonTerms, vernacular_names
-
-
-def _placed(proto: Protocol) -> Birds:
-    """The birds scene with the marsh given coordinates (Camtrap DP needs them)."""
-    scene = birds(proto)
-    answer = proto.client.patch(
-        f"{API}/deployments/{scene.marsh}",
-        json={"latitude": 48.85, "longitude": 2.35},
-        headers=proto.headers,
-    )
-    assert answer.status_code == 200, answer.text
-    return scene
 
 
 def _package(
@@ -46,7 +35,7 @@ def _package(
 
 
 def test_observations_name_their_occurrences_taxon(proto: Protocol, tmp_path: Path) -> None:
-    scene = _placed(proto)
+    scene = placed_birds(proto)
     descriptor, observations = _package(scene, tmp_path)
     assert descriptor["taxonomic"] == [
         {
@@ -87,7 +76,7 @@ def test_observations_name_their_occurrences_taxon(proto: Protocol, tmp_path: Pa
 
 
 def test_the_event_level_counts_occurrences_per_taxon(proto: Protocol, tmp_path: Path) -> None:
-    scene = _placed(proto)
+    scene = placed_birds(proto)
     descriptor, observations = _package(scene, tmp_path, observation_level="event")
     got = sorted(
         (o["eventID"], o["observationType"], o["scientificName"], o["count"],

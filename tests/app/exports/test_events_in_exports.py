@@ -11,10 +11,10 @@ import json
 import zipfile
 from pathlib import Path
 
-from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import API, heron, occurrences_of
+from tests.support.standards import validate_camtrap_dp
 
 DAR = "Africa/Dar_es_Salaam"
 

@@ -15,8 +15,7 @@ import pytest
 
 from tests.support.exports import Seeded
 from tests.support.protocol_client import HEIGHT, WIDTH
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.support.standards import CAMTRAP, megadetector_schema, validate_camtrap_dp
 
 
 def _want(seeded: Seeded) -> list[tuple[int, tuple[float, ...], str, float]]:
@@ -44,10 +43,6 @@ def test_coco_loads_with_pycocotools_and_round_trips(seeded: Seeded, tmp_path: P
     image = coco.loadImgs(str(seeded.empty[0]))[0]
     assert (image["width"], image["height"]) == (WIDTH, HEIGHT)
     assert image["file_name"].endswith(seeded.images[seeded.empty[0]])
-
-
-def megadetector_schema() -> dict:
-    return json.loads((FIXTURES / "megadetector-batch-output-1.4.schema.json").read_text())
 
 
 def test_megadetector_output_follows_the_format_and_round_trips(seeded: Seeded) -> None:
@@ -130,67 +125,6 @@ def test_megadetector_schema_fixture_can_fail() -> None:
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(broken, schema)
-
-
-def _standards() -> Path:
-    """The standards kept with the tests (fixtures/standards), or where
-    ``TRAPLINE_STANDARDS_DIR`` says."""
-    import os
-
-    if os.environ.get("TRAPLINE_STANDARDS_DIR"):
-        return Path(os.environ["TRAPLINE_STANDARDS_DIR"])
-    return Path(__file__).with_name("fixtures") / "standards"
-
-
-STANDARDS = _standards()
-CAMTRAP = STANDARDS / "camtrap-dp-1.0.2"
-
-
-def validate_camtrap_dp(root: Path) -> list[str]:
-    """Errors of a Camtrap DP package (a folder) against the official 1.0.2 profile and table
-    schemas, kept offline: the published URLs are mapped to the local copies."""
-    import frictionless
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT7
-
-    from trapline.exports.camtrap_dp import PROFILE_URL, SCHEMA_URLS
-
-    local = {
-        PROFILE_URL: CAMTRAP / "camtrap-dp-profile.json",
-        "https://specs.frictionlessdata.io/schemas/data-package.json": STANDARDS
-        / "frictionless-data-package-1.0"
-        / "data-package.json",
-        "http://json.schemastore.org/geojson.json": Path(frictionless.__file__).parent
-        / "assets"
-        / "profiles"
-        / "geojson.json",
-    }
-    descriptor = json.loads((root / "datapackage.json").read_text())
-    errors: list[str] = []
-    assert descriptor["profile"] == PROFILE_URL
-    registry = Registry().with_resources(
-        (url, Resource.from_contents(json.loads(path.read_text()), default_specification=DRAFT7))
-        for url, path in local.items()
-    )
-    profile = json.loads(local[PROFILE_URL].read_text())
-    validator = jsonschema.Draft7Validator(profile, registry=registry)
-    errors += [
-        f"datapackage.json {list(e.absolute_path)}: {e.message}"
-        for e in validator.iter_errors(descriptor)
-    ]
-    tables = json.loads(json.dumps(descriptor))
-    tables.pop("profile")
-    for resource in tables["resources"]:
-        name = resource["name"]
-        if name in SCHEMA_URLS:
-            assert resource["schema"] == SCHEMA_URLS[name]
-            resource["schema"] = json.loads((CAMTRAP / f"{name}-table-schema.json").read_text())
-    package = frictionless.Package.from_descriptor(tables, basepath=str(root))
-    report = package.validate()
-    for task in report.tasks:
-        errors += [f"{task.name}: {e.type} {e.note}" for e in task.errors]
-    errors += [f"package: {e.type} {e.note}" for e in report.errors]
-    return errors
 
 
 def test_the_standards_own_example_validates() -> None:

@@ -12,9 +12,9 @@ import zipfile
 
 import pytest
 
-from tests.app.exports.test_camtrap_taxa import _placed
-from tests.app.exports.test_dwca import API, Birds
+from tests.support.birds import Birds, placed_birds
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import API
 
 NAME = '=HYPERLINK("http://x","y")'
 #: What a spreadsheet reads as the start of a formula.
@@ -52,7 +52,7 @@ def _is_number(value: str) -> bool:
 @pytest.fixture
 def scene(proto: Protocol) -> Birds:
     """The birds scene, the pond renamed to a formula, the marsh described by one."""
-    scene = _placed(proto)
+    scene = placed_birds(proto)
     for deployment, body in (
         (scene.pond, {"name": NAME}),
         (scene.marsh, {"description": "+cmd|' /C calc'!A0"}),

@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any
 
-from tests.app.exports.test_dwca import Birds, birds
+from tests.support.birds import Birds, birds
 from tests.support.protocol_client import Protocol
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import jsonschema
 from sqlalchemy import text
 
-from tests.app.exports.test_formats import megadetector_schema
 from tests.support.accounts import Account
 from tests.support.exports import API, Seeded
 from tests.support.protocol_client import Protocol
+from tests.support.standards import megadetector_schema
 from trapline.platform import Platform
 
 

@@ -9,8 +9,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support.exports import API, Seeded
+from tests.support.standards import validate_camtrap_dp
 from trapline.db.engine import Database
 from trapline.domain.results import Box
 from trapline.services import reviews

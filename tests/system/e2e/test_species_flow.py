@@ -22,8 +22,8 @@ import httpx
 import pytest
 from dwca.read import DwCAReader
 
-from tests.app.exports.test_formats import validate_camtrap_dp
 from tests.support.processes import clean_env, trapline_command
+from tests.support.standards import validate_camtrap_dp
 from tests.support.waiting import wait_until
 from tests.support.workers import live_platform
 from trapline.imaging.synthetic import light_trap_jpeg
