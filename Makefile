@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test test-busy fuzz lint format bench clean deps scale-trial wheel
+.PHONY: help demo up test test-busy fuzz lint format bench bench-pages clean deps scale-trial wheel
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -65,6 +65,11 @@ scale-trial: $(STAMP) deps  ## the scaled set-up on this machine: PostgreSQL, NA
 
 bench: $(STAMP)  ## run the benchmarks and print their tables
 	$(BIN)/python benchmarks/run_all.py
+
+# The data set is made once (~10 min of CPU at 100,000 photos) and kept in ~/.cache/trapline/bench-data.
+BENCH_PAGES_IMAGES ?= 100k
+bench-pages: $(STAMP)  ## time every daily page and API listing on the realistic data set (SQLite, 100,000 photos)
+	$(BIN)/python benchmarks/pages.py --images $(BENCH_PAGES_IMAGES)
 
 wheel:  ## build dist/trapline-<version>-py3-none-any.whl, what a worker machine installs (docs/worker.md)
 	$(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet --wheel-dir dist .

@@ -1,0 +1,202 @@
+"""One realistic data set for every benchmark: a light-trap project of N photos, loaded through
+the repositories and services the product uses, and saved so that later benchmarks reuse it.
+
+The project (``dataset_scene.py`` says what is in it): ``DEPLOYMENTS`` deployments photographing
+``PHOTOS_PER_NIGHT`` photos a night, grouped into nights; pipelines registered as a worker
+registers them (``ami-moths`` v1 and v2, ``ami-global`` v1: a detector, a binary and a species
+classifier each); a job per pipeline version (v2 of ``ami-moths`` over half the deployments,
+so the current results are a mix of versions), each storing its results batch by batch as the
+result path stores them (tasks completed, analyses stored, the job finished); a taxa list of a
+few thousand names the labels map onto; reviews of one box in 200; every event tracked into
+occurrences by the tracking duty's own function; identifications of one occurrence in 100 (some
+agreeing with the model, some naming another taxon, some disputed by a second person).
+
+Saved as ``$TRAPLINE_BENCH_DATA/sqlite-<N>.db`` (default folder ``~/.cache/trapline/bench-data``)
+or as the PostgreSQL database ``trapline_bench_data_<N>``, with a manifest beside it
+(``<backend>-<N>.json``) naming the project, its people and what loading took. A saved set is
+reused while its generator version is this one's; its schema is brought to the newest
+migration when it is opened. Run ``python benchmarks/dataset.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from common import (
+    POSTGRES_ADMIN_URL,
+    _create_postgres_database,
+    _drop_postgres_database,
+    _sqlalchemy_url,
+    machine_speed_ms,
+)
+from dataset_load import Loader
+
+from trapline.db.migrate import upgrade
+from trapline.platform import Platform
+from trapline.settings import Settings
+
+#: Raised whenever the generator makes different data: saved sets of another version are made
+#: again.
+GENERATOR_VERSION = 1
+#: Where saved SQLite sets and every manifest live.
+DATA_DIR = Path(
+    os.environ.get("TRAPLINE_BENCH_DATA", Path.home() / ".cache" / "trapline" / "bench-data")
+)
+#: The people of the project and their password (sign-in through the form).
+OWNER = "bench@example.org"
+IDENTIFIER = "identifier@example.org"
+PASSWORD = "benchmark password"
+SEED = 2024
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A saved data set: where it is and what it holds."""
+
+    backend: str
+    images: int
+    url: str
+    project_id: int
+    deployment_ids: list[int]
+    version: int = GENERATOR_VERSION
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    made_at: str = ""
+    machine_speed_ms: float = 0.0
+
+    @property
+    def manifest(self) -> Path:
+        return manifest_path(self.backend, self.images)
+
+
+def manifest_path(backend: str, images: int) -> Path:
+    return DATA_DIR / f"{backend}-{images}.json"
+
+
+def _location(backend: str, images: int) -> tuple[str, str | None]:
+    """The set's SQLAlchemy URL, and its PostgreSQL database name (None for SQLite)."""
+    if backend == "sqlite":
+        return f"sqlite:///{DATA_DIR / f'sqlite-{images}.db'}", None
+    name = f"trapline_bench_data_{images}"
+    return _sqlalchemy_url(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"), name
+
+
+def settings_for(url: str, data_dir: Path) -> Settings:
+    """Settings of a platform over a saved set: no background duties (nothing changes it)."""
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        secret_key="benchmark-secret-key",
+        duties_enabled=False,
+        _env_file=None,
+    )
+
+
+@contextmanager
+def opened(dataset: Dataset) -> Iterator[Platform]:
+    """A platform over a saved set, its schema brought to the newest migration."""
+    folder = DATA_DIR / "files"
+    platform = Platform.from_settings(settings_for(dataset.url, folder))
+    try:
+        upgrade(platform.db.engine)
+        yield platform
+    finally:
+        platform.close()
+
+
+def saved(backend: str, images: int) -> Dataset | None:
+    """The saved set of this size, if there is one of this generator version."""
+    path = manifest_path(backend, images)
+    if not path.is_file():
+        return None
+    found = Dataset(**json.loads(path.read_text()))
+    if found.version != GENERATOR_VERSION:
+        return None
+    if backend == "sqlite" and not Path(found.url.removeprefix("sqlite:///")).is_file():
+        return None
+    return found
+
+
+def ensure(backend: str, images: int, *, fresh: bool = False) -> Dataset:
+    """The saved set of this size, made first when there is none (or ``fresh``)."""
+    found = None if fresh else saved(backend, images)
+    return found if found is not None else generate(backend, images)
+
+
+def generate(backend: str, images: int, seed: int = SEED) -> Dataset:
+    """Make the set of ``images`` photos on ``backend`` (replacing a saved one) and save it."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = manifest_path(backend, images)
+    path.unlink(missing_ok=True)
+    url, name = _location(backend, images)
+    if name is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    else:
+        _drop_postgres_database(name)
+        _create_postgres_database(name)
+    speed = machine_speed_ms()
+    platform = Platform.from_settings(settings_for(url, DATA_DIR / "files"))
+    try:
+        upgrade(platform.db.engine)
+        loader = Loader(platform, seed, owner=OWNER, identifier=IDENTIFIER, password=PASSWORD)
+        loader.load(images)
+    finally:
+        platform.close()
+    dataset = Dataset(
+        backend=backend,
+        images=images,
+        url=url,
+        project_id=loader.project_id,
+        deployment_ids=loader.deployment_ids,
+        counts=loader.counts,
+        seconds={k: round(v, 1) for k, v in loader.seconds.items()},
+        made_at=time.strftime("%Y-%m-%d %H:%M"),
+        machine_speed_ms=round(speed, 1),
+    )
+    path.write_text(json.dumps(asdict(dataset), indent=2))
+    return dataset
+
+
+def describe(dataset: Dataset) -> str:
+    counts = ", ".join(f"{v:,} {k}" for k, v in dataset.counts.items())
+    took = ", ".join(f"{k} {v:.0f} s" for k, v in dataset.seconds.items())
+    total = sum(dataset.seconds.values())
+    return (
+        f"{dataset.backend}, {dataset.images:,} photos: {counts}\n"
+        f"  loaded {dataset.made_at} in {total:.0f} s ({took}); machine speed "
+        f"{dataset.machine_speed_ms:.0f} ms"
+    )
+
+
+def photo_count(text: str) -> int:
+    """A count of photos as given on the command line: 100000, 100_000, 100k, 1m."""
+    text = text.strip().lower().replace(",", "").replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=photo_count, default=100_000, help="10k, 100k, 1m…")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument("--fresh", action="store_true", help="make it again even if saved")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        started = time.perf_counter()
+        dataset = ensure(backend, args.images, fresh=args.fresh)
+        print(describe(dataset))
+        print(f"  ready in {time.perf_counter() - started:.0f} s: {dataset.url}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
