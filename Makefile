@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test test-busy fuzz lint format bench bench-pages clean deps scale-trial wheel
+.PHONY: help demo up test test-busy fuzz lint format bench bench-pages clean deps scale-trial wheel screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -46,6 +46,10 @@ test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), three 
 
 test-busy: $(STAMP) deps  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)
 	bash scripts/test-busy.sh
+
+# Only on request: a plain test run writes its screenshots into pytest's temporary folders.
+screenshots: $(STAMP) deps  ## the first-hour browser test (SQLite), writing its screenshots into docs/images: look at them before committing
+	env TRAPLINE_SCREENSHOTS=docs/images $(BIN)/pytest -q -p no:randomly tests/system/browser/test_first_hour.py
 
 fuzz: $(STAMP) deps  ## a long schemathesis run against real servers (FUZZ_EXAMPLES per operation)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=7200 $(BIN)/pytest tests/system/fuzz $(PYTEST_ARGS)
