@@ -126,12 +126,18 @@ def result_labels(db: Database, caller: User, project_id: int) -> list[str]:
         return repos.reviews.result_labels(project_id, TOP_LABELS)
 
 
-def top_labels(db: Database, caller: User, project_id: int) -> list[tuple[str, int]]:
-    """The labels of the most tracked detections in a project (of its counting pipeline)."""
+def project_labels(
+    db: Database, caller: User, project_id: int
+) -> tuple[list[tuple[str, int]], list[tuple[str | None, int]]]:
+    """A project's labels of the most tracked detections, and the determinations of its
+    occurrences with how many have each, most first (both of its counting pipeline)."""
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
-        found = repos.counts.per_label(scope, TOP_LABELS, detections=True)
-        return [(label, n) for label, n in found if label is not None]
+        tracked = repos.counts.per_label(scope, TOP_LABELS, detections=True)
+        return (
+            [(label, n) for label, n in tracked if label is not None],
+            repos.counts.per_label(scope, TOP_LABELS),
+        )
 
 
 def occurrence_labels(

@@ -101,10 +101,18 @@ class CountRepo:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: ``pipelines`` by project, read once a transaction (tallies change only as it
+        #: commits).
+        self._pipelines: dict[int, list[tuple[str, int, int]]] = {}
 
     def pipelines(self, project_id: int) -> list[tuple[str, int, int]]:
         """The pipelines with occurrences in the project: (pipeline, occurrences,
         detections), most detections first."""
+        if project_id not in self._pipelines:
+            self._pipelines[project_id] = self._read_pipelines(project_id)
+        return self._pipelines[project_id]
+
+    def _read_pipelines(self, project_id: int) -> list[tuple[str, int, int]]:
         t = OccurrenceTallyRow
         detections = func.sum(t.detections)
         rows = self.session.execute(

@@ -122,6 +122,7 @@ def _home(
         limit=10,
         offset=0,
     )
+    labels, occurrence_labels = reviews.project_labels(page.db, page.me, project_id)
     return page.render(
         "project.html",
         status=status,
@@ -131,10 +132,10 @@ def _home(
         deployment_count=deployment_count,
         jobs=[job_row(j, counts[j.id]) for j in recent],
         job_count=job_count,
-        labels=reviews.top_labels(page.db, page.me, project_id),
+        labels=labels,
         counting=counting.counting_summary(page.db, page.me, project_id),
         rule=rule or {"rule": project.event_rule, "gap_seconds": str(project.event_gap_seconds)},
-        occurrence_labels=reviews.occurrence_labels(page.db, page.me, project_id),
+        occurrence_labels=occurrence_labels,
         errors=errors or {},
         zone=zone if zone is not None else project.time_zone,
         publishing=publishing
