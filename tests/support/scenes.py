@@ -175,3 +175,26 @@ def species_rows(proto: Protocol, **params: Any) -> list[tuple[str | None, int, 
         (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
         for r in rows
     ]
+
+
+#: Where the six boxes of the scene's photo are (MegaDetector's relative x, y, w, h), and their
+#: categories: four animals, two people.
+BOXES = [
+    ([0.05 + 0.3 * (n % 3), 0.1 + 0.5 * (n // 3), 0.1, 0.1], "1" if n < 4 else "2")
+    for n in range(6)
+]
+
+
+def six_occurrences(proto: Protocol, name: str = "Pond") -> list[dict[str, Any]]:
+    """One photo of six individuals far apart (four animals, two people) as MegaDetector
+    output, tracked: its occurrences, in order of their ids."""
+    deployment = new_deployment(proto, name)
+    add_frames(proto, deployment, 1, timedelta(seconds=1), size=(640, 480))
+    detections = [
+        {"category": c, "conf": 0.6 + n / 20, "bbox": b} for n, (b, c) in enumerate(BOXES)
+    ]
+    import_md(proto, {f"{name}/frame-00.jpg": detections})
+    assert track_all(proto) == 1
+    found = occurrences_of(proto, event_of(proto, deployment))
+    assert len(found) == 6
+    return sorted(found, key=lambda o: o["id"])

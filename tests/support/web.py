@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 from argon2 import PasswordHasher
 
@@ -55,3 +56,38 @@ class Browser:
         return self.client.post(
             path, data={"csrf": self.csrf(csrf_from), **data}, follow_redirects=False
         )
+
+
+def table(html: str, table_id: str) -> list[list[str]]:
+    parser = _Tables(table_id)
+    parser.feed(html)
+    return [row for row in parser.rows if row]
+
+
+class _Tables(HTMLParser):
+    """The cells' text of every row of one table, by its id."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.inside = table_id, False
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and ("id", self.table_id) in attrs:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag == "td" and self.cell is not None:
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.app.api.test_bad_input import refused
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config, registration
+from tests.support.refusals import refused
 
 API = "/api/v2"
 NUL = "\x00"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.unit.domain.test_taxa_files import META, NAMES_TXT, TAXON_TXT, _zip
+from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
 
 
 def _import(client: AppClient, owner: Account, project_id: int, data: bytes, name: str) -> object:
@@ -61,7 +61,7 @@ def test_a_meta_xml_past_what_trapline_reads_is_a_400_naming_the_attribute(
     client: AppClient, owner: Account, project_id: int, old: str, new: str, words: str
 ) -> None:
     meta = META.replace(old, new, 1)
-    data = _zip({"meta.xml": meta, "taxon.txt": TAXON_TXT, "vernacularname.txt": NAMES_TXT})
+    data = zip_of({"meta.xml": meta, "taxon.txt": TAXON_TXT, "vernacularname.txt": NAMES_TXT})
     detail = _import(client, owner, project_id, data, "dwca.zip")
     assert isinstance(detail, str)
     assert detail.startswith("meta.xml: "), detail

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.app.api.test_uploads_hardening import blob_files, flat_png
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
+from tests.support.blobs import blob_files
+from trapline.imaging.synthetic import flat_png
 from trapline.settings import Settings
 
 

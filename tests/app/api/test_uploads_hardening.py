@@ -22,6 +22,7 @@ from PIL import Image
 
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
+from tests.support.blobs import blob_files
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging import limits as decode_limits
@@ -31,12 +32,6 @@ from trapline.platform import Platform
 from trapline.settings import Settings
 
 MIB = 1024 * 1024
-
-
-def blob_files(settings: Settings) -> list[str]:
-    """Every file in the local blob store, as keys."""
-    root = settings.server.data_dir / "blobs"
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 @pytest.fixture

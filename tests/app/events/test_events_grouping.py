@@ -11,80 +11,23 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.accounts import Account
+from tests.support.grouping import T0, add_photos, grouping_project, groups_of
 from trapline.db.engine import Database
 from trapline.domain.events import EventRule, Grouping
-from trapline.domain.local_times import offset_minutes
 from trapline.services import events
 
 LONDON = "Europe/London"
-T0 = datetime(2024, 6, 21, 22, 0, 0)
-
-
-def _project(
-    db: Database, owner: Account, grouping: Grouping, zone: str = "UTC"
-) -> tuple[int, int]:
-    with db.write() as repos:
-        project = repos.projects.create("P", "", owner.id)
-        repos.events.set_project_rule(project.id, grouping)
-        deployment = repos.deployments.create(project.id, name="Trap", time_zone=zone)
-    return project.id, deployment.id
-
-
-def _add(
-    db: Database, project_id: int, deployment_id: int | None, *times: datetime, zone: str = "UTC"
-) -> list[int]:
-    """Insert photos taken at these wall-clock times, each as one upload would."""
-    ids = []
-    with db.write() as repos:
-        for moment in times:
-            sha = hashlib.sha256(
-                f"{project_id}-{moment.isoformat()}-{len(ids)}".encode()
-            ).hexdigest()
-            image = repos.images.insert(
-                project_id=project_id,
-                deployment_id=deployment_id,
-                storage_key=sha,
-                filename=f"{moment:%H%M%S}.jpg",
-                sha256=sha,
-                size_bytes=1,
-                width=1,
-                height=1,
-                content_type="image/jpeg",
-                captured_at=moment,
-                captured_offset_minutes=offset_minutes(moment, zone),
-            )
-            assert image is not None
-            ids.append(image.id)
-            events.photos_added(repos, [image.id])
-    return ids
-
-
-def _groups(db: Database, deployment_id: int) -> list[list[int]]:
-    """The deployment's events as lists of their photos' ids, checking each event's count."""
-    with db.read() as repos:
-        _, found = repos.events.page(deployment_id, limit=1000, offset=0)
-        out = []
-        for event in found:
-            photos = repos.events.images(event.id, limit=1000, offset=0)
-            assert event.image_count == len(photos)
-            assert event.first_image_id == photos[0].id
-            assert (event.starts_at, event.ends_at) == (
-                photos[0].captured_at,
-                photos[-1].captured_at,
-            )
-            out.append([p.id for p in photos])
-        return out
 
 
 def _regrouped(db: Database, deployment_id: int) -> list[list[int]]:
     with db.write() as repos:
         repos.events.regroup(deployment_id)
-    return _groups(db, deployment_id)
+    return groups_of(db, deployment_id)
 
 
 def test_a_gap_of_exactly_the_limit_stays_in_the_event(app_db: Database, owner: Account) -> None:
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
-    a, b, c, d = _add(
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
+    a, b, c, d = add_photos(
         app_db,
         project_id,
         deployment_id,
@@ -93,14 +36,14 @@ def test_a_gap_of_exactly_the_limit_stays_in_the_event(app_db: Database, owner: 
         T0 + timedelta(seconds=120, milliseconds=1),
         T0 + timedelta(seconds=180, milliseconds=1),
     )
-    assert _groups(app_db, deployment_id) == [[a, b], [c, d]]
+    assert groups_of(app_db, deployment_id) == [[a, b], [c, d]]
     assert _regrouped(app_db, deployment_id) == [[a, b], [c, d]]
 
 
 def test_night_runs_from_local_noon_to_noon(app_db: Database, owner: Account) -> None:
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.NIGHT))
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.NIGHT))
     noon = datetime(2024, 6, 21, 12, 0, 0)
-    a, b, c, d = _add(
+    a, b, c, d = add_photos(
         app_db,
         project_id,
         deployment_id,
@@ -109,18 +52,18 @@ def test_night_runs_from_local_noon_to_noon(app_db: Database, owner: Account) ->
         noon + timedelta(hours=23, minutes=59),
         noon + timedelta(hours=24),
     )
-    assert _groups(app_db, deployment_id) == [[a], [b, c], [d]]
+    assert groups_of(app_db, deployment_id) == [[a], [b, c], [d]]
     assert _regrouped(app_db, deployment_id) == [[a], [b, c], [d]]
 
 
 def test_the_night_the_clocks_go_forward_is_one_event(app_db: Database, owner: Account) -> None:
     """Europe/London skips 01:00-02:00 on 31 March 2024: the night is 23 hours long."""
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.NIGHT), LONDON)
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.NIGHT), LONDON)
     times = [datetime(2024, 3, 30, 20), datetime(2024, 3, 31, 0, 30), datetime(2024, 3, 31, 3)]
     times.append(datetime(2024, 3, 31, 11, 59))
     times.append(datetime(2024, 3, 31, 12, 0))
-    ids = _add(app_db, project_id, deployment_id, *times, zone=LONDON)
-    assert _groups(app_db, deployment_id) == [ids[:4], ids[4:]]
+    ids = add_photos(app_db, project_id, deployment_id, *times, zone=LONDON)
+    assert groups_of(app_db, deployment_id) == [ids[:4], ids[4:]]
     assert _regrouped(app_db, deployment_id) == [ids[:4], ids[4:]]
 
 
@@ -128,29 +71,31 @@ def test_sequence_gaps_are_between_instants_across_a_clock_change(
     app_db: Database, owner: Account
 ) -> None:
     """00:59:30 GMT and 02:00:10 BST are 40 s apart: one sequence."""
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 60), LONDON)
+    project_id, deployment_id = grouping_project(
+        app_db, owner, Grouping(EventRule.SEQUENCE, 60), LONDON
+    )
     times = (datetime(2024, 3, 31, 0, 59, 30), datetime(2024, 3, 31, 2, 0, 10))
-    ids = _add(app_db, project_id, deployment_id, *times, zone=LONDON)
-    assert _groups(app_db, deployment_id) == [ids]
+    ids = add_photos(app_db, project_id, deployment_id, *times, zone=LONDON)
+    assert groups_of(app_db, deployment_id) == [ids]
     assert _regrouped(app_db, deployment_id) == [ids]
 
 
 def test_photos_in_any_order_join_split_and_merge_events(app_db: Database, owner: Account) -> None:
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
-    late, early = _add(app_db, project_id, deployment_id, T0 + timedelta(seconds=20), T0)
-    assert _groups(app_db, deployment_id) == [[early], [late]]
-    (middle,) = _add(app_db, project_id, deployment_id, T0 + timedelta(seconds=10))
-    assert _groups(app_db, deployment_id) == [[early, middle, late]]
-    (before,) = _add(app_db, project_id, deployment_id, T0 - timedelta(seconds=5))
-    (after,) = _add(app_db, project_id, deployment_id, T0 + timedelta(seconds=100))
-    assert _groups(app_db, deployment_id) == [[before, early, middle, late], [after]]
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
+    late, early = add_photos(app_db, project_id, deployment_id, T0 + timedelta(seconds=20), T0)
+    assert groups_of(app_db, deployment_id) == [[early], [late]]
+    (middle,) = add_photos(app_db, project_id, deployment_id, T0 + timedelta(seconds=10))
+    assert groups_of(app_db, deployment_id) == [[early, middle, late]]
+    (before,) = add_photos(app_db, project_id, deployment_id, T0 - timedelta(seconds=5))
+    (after,) = add_photos(app_db, project_id, deployment_id, T0 + timedelta(seconds=100))
+    assert groups_of(app_db, deployment_id) == [[before, early, middle, late], [after]]
 
 
 def test_photos_without_a_time_or_a_deployment_belong_to_no_event(
     app_db: Database, owner: Account
 ) -> None:
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE))
-    (loose,) = _add(app_db, project_id, None, T0)
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE))
+    (loose,) = add_photos(app_db, project_id, None, T0)
     with app_db.write() as repos:
         undated = repos.images.insert(
             project_id=project_id,
@@ -170,14 +115,14 @@ def test_photos_without_a_time_or_a_deployment_belong_to_no_event(
         assert repos.images.get(loose) is not None
         assert repos.images.get(loose).event_id is None  # type: ignore[union-attr]
         assert repos.images.get(undated.id).event_id is None  # type: ignore[union-attr]
-    assert _groups(app_db, deployment_id) == []
+    assert groups_of(app_db, deployment_id) == []
 
 
 @pytest.mark.parametrize("count", [3, events.WHOLE_AFTER + 1])
 def test_many_photos_at_once_group_like_one_by_one(
     app_db: Database, owner: Account, count: int
 ) -> None:
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 30))
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 30))
     times = [T0 + timedelta(seconds=20 * i + (100 if i >= count // 2 else 0)) for i in range(count)]
     with app_db.write() as repos:
         ids = []
@@ -199,7 +144,7 @@ def test_many_photos_at_once_group_like_one_by_one(
             assert image is not None
             ids.append(image.id)
         events.photos_added(repos, ids)
-    assert _groups(app_db, deployment_id) == [ids[: count // 2], ids[count // 2 :]]
+    assert groups_of(app_db, deployment_id) == [ids[: count // 2], ids[count // 2 :]]
 
 
 def _links(db: Database) -> list[tuple[int, int]]:
@@ -216,8 +161,8 @@ def test_deleting_photos_and_projects_leaves_no_event_link_behind(
 ) -> None:
     """A photo's link to its event has no key to the photo (decision 045): the delete takes
     it, and a project's delete takes its links with its events."""
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
-    first, second, apart = _add(
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
+    first, second, apart = add_photos(
         app_db, project_id, deployment_id, T0, T0 + timedelta(seconds=5), T0 + timedelta(hours=1)
     )
     assert [i for i, _ in _links(app_db)] == [first, second, apart]
@@ -231,9 +176,11 @@ def test_deleting_photos_and_projects_leaves_no_event_link_behind(
         assert repos.session.scalar(gone, {"i": second}) == 0
         events.photos_left(repos, spans)
     assert [i for i, _ in _links(app_db)] == [first, apart]
-    assert _groups(app_db, deployment_id) == [[first], [apart]]
-    other_project, other_deployment = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 10))
-    (kept,) = _add(app_db, other_project, other_deployment, T0)
+    assert groups_of(app_db, deployment_id) == [[first], [apart]]
+    other_project, other_deployment = grouping_project(
+        app_db, owner, Grouping(EventRule.SEQUENCE, 10)
+    )
+    (kept,) = add_photos(app_db, other_project, other_deployment, T0)
     with app_db.write() as repos:
         repos.projects.delete(project_id)
     assert [i for i, _ in _links(app_db)] == [kept]

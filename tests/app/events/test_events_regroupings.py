@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from tests.app.events.test_events_grouping import T0, _add, _groups, _project
 from tests.support.accounts import Account
+from tests.support.grouping import T0, add_photos, grouping_project, groups_of
 from trapline.background.events import STALE_AFTER, RegroupingRunner
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
@@ -16,9 +16,9 @@ from trapline.domain.events import EventRule, Grouping, RegroupingStatus
 def test_a_silent_runners_regrouping_is_taken_over_and_finished(
     app_db: Database, owner: Account, fake_clock: FakeClock
 ) -> None:
-    project_id, deployment_id = _project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
-    ids = _add(app_db, project_id, deployment_id, T0, T0 + timedelta(hours=3))
-    assert _groups(app_db, deployment_id) == [[ids[0]], [ids[1]]]
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
+    ids = add_photos(app_db, project_id, deployment_id, T0, T0 + timedelta(hours=3))
+    assert groups_of(app_db, deployment_id) == [[ids[0]], [ids[1]]]
     now = fake_clock.now()
     with app_db.write() as repos:
         repos.events.set_project_rule(project_id, Grouping(EventRule.NIGHT))
@@ -37,13 +37,13 @@ def test_a_silent_runners_regrouping_is_taken_over_and_finished(
     assert done is not None
     assert done.status is RegroupingStatus.SUCCEEDED
     assert (done.deployments_done, done.deployments_total) == (1, 1)
-    assert _groups(app_db, deployment_id) == [ids]
+    assert groups_of(app_db, deployment_id) == [ids]
 
 
 def test_a_later_rule_change_supersedes_an_unfinished_regrouping(
     app_db: Database, owner: Account
 ) -> None:
-    project_id, _ = _project(app_db, owner, Grouping(EventRule.SEQUENCE))
+    project_id, _ = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE))
     now = T0.replace(tzinfo=UTC)
     with app_db.write() as repos:
         first = repos.regroupings.start(project_id, None, now)

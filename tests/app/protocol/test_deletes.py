@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.app.events.test_events_grouping import T0, _add, _project
 from tests.support.accounts import Account
+from tests.support.grouping import T0, add_photos, grouping_project
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import API, Protocol, statuses
 from trapline.background.events import STALE_AFTER
@@ -462,8 +462,8 @@ def test_a_regrouping_step_during_a_project_delete_waits_and_finds_it_gone(
     """A step takes the project's row before its regrouping's: it waits for the delete, then
     ends as no longer its runner's. It used to read its regrouping first and fail to save it
     once the delete had taken it (the server logged a traceback)."""
-    project_id, deployment_id = _project(postgres_db, owner, Grouping(EventRule.NIGHT))
-    _add(postgres_db, project_id, deployment_id, T0)
+    project_id, deployment_id = grouping_project(postgres_db, owner, Grouping(EventRule.NIGHT))
+    add_photos(postgres_db, project_id, deployment_id, T0)
     now = utcnow()
     with postgres_db.write() as repos:
         regrouping = repos.regroupings.start(project_id, None, now)

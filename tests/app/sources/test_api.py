@@ -10,14 +10,12 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from tests.support.sources import create_source, wait_run
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.settings import Settings
-
-#: Seconds a run may take before a test gives up waiting for it.
-RUN_WAIT = 60.0
 
 
 @pytest.fixture
@@ -29,23 +27,10 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def create(client: AppClient, account: Account, project: int, **body: Any) -> Any:
-    return client.post(f"/api/v2/projects/{project}/sources", json=body, headers=account.headers)
-
-
-def wait_run(client: AppClient, account: Account, source: int, run: int) -> dict[str, Any]:
-    """The run once the source runner has nothing going."""
-    runner = client.app.state.platform.sources  # type: ignore[attr-defined]
-    assert runner.wait_idle(RUN_WAIT), f"run {run} went on past {RUN_WAIT}s"
-    found = client.get(f"/api/v2/sources/{source}/runs/{run}", headers=account.headers).json()
-    assert found["status"] not in ("queued", "running"), found
-    return dict(found)
-
-
 def test_a_local_source_runs_now_and_its_run_is_listed(
     client: AppClient, owner: Account, project_id: int, folder: Path
 ) -> None:
-    made = create(client, owner, project_id, name="trap 1", kind="local", url=str(folder))
+    made = create_source(client, owner, project_id, name="trap 1", kind="local", url=str(folder))
     assert made.status_code == 201, made.text
     source = made.json()
     assert source["include"][:2] == ["*.jpg", "*.jpeg"]
@@ -81,7 +66,7 @@ def test_credentials_are_sealed_and_never_returned(
     client: AppClient, owner: Account, project_id: int, app_db: Database
 ) -> None:
     secret = "pa55-w0rd-only-here"
-    made = create(
+    made = create_source(
         client, owner, project_id, name="station", kind="http_directory",
         url="http://127.0.0.1:9/photos/", credentials={"username": "cam", "password": secret},
     )  # fmt: skip
@@ -129,7 +114,7 @@ def test_stored_credentials_never_follow_the_url_to_another_host(
 ) -> None:
     """A manager who points another's source elsewhere must give credentials again: the
     stored ones are only for the host they were given for."""
-    made = create(
+    made = create_source(
         client, owner, project_id, name="station", kind="http_directory",
         url="http://127.0.0.1:9/photos/", credentials={"username": "cam", "password": "pw"},
     )  # fmt: skip
@@ -164,7 +149,7 @@ def test_stored_credentials_never_follow_the_url_to_another_host(
 def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
     client: AppClient, owner: Account, project_id: int
 ) -> None:
-    made = create(
+    made = create_source(
         client, owner, project_id, name="bucket", kind="s3", url="s3://cams/trap-a/",
         endpoint_url="http://127.0.0.1:9",
         credentials={"access_key_id": "a", "secret_access_key": "b"},
@@ -291,7 +276,7 @@ def test_an_s3_sources_credentials_stay_with_its_bucket_and_endpoint(
 def test_bad_sources_get_a_400_that_says_what_to_fix(
     client: AppClient, owner: Account, project_id: int, body: dict[str, Any], words: str
 ) -> None:
-    answer = create(client, owner, project_id, name="station", **body)
+    answer = create_source(client, owner, project_id, name="station", **body)
     assert answer.status_code == 400, answer.text
     assert words in answer.json()["detail"]
 
@@ -306,7 +291,7 @@ def test_the_server_itself_is_refused_when_no_network_is_allowed(
             owner = make_account("ola")
             project = client.post("/api/v2/projects/", json={"name": "p"}, headers=owner.headers)
             for url in ("http://127.0.0.1:8000/api/v2/", "http://localhost:8000/", "http://[::1]/"):
-                answer = create(client, owner, project.json()["id"], name="self",
+                answer = create_source(client, owner, project.json()["id"], name="self",
                                 kind="http_directory", url=url)  # fmt: skip
                 assert answer.status_code == 400, answer.text
                 assert answer.json()["code"] == "address_not_allowed"
@@ -328,7 +313,7 @@ def test_a_loopback_source_refused_names_the_setting_that_allows_it(
             with AppClient(create_app(platform)) as client:
                 account = make_account(f"{'ada' if admin else 'mo'}{len(allowed)}", admin=admin)
                 made = client.post("/api/v2/projects/", json={"name": "p"}, headers=account.headers)
-                answer = create(client, account, made.json()["id"], **body)
+                answer = create_source(client, account, made.json()["id"], **body)
         finally:
             platform.close()
         if allowed:  # the setting named is the one that lets the source in
@@ -356,7 +341,9 @@ def test_members_see_sources_managers_manage_them_outsiders_see_nothing(
         json={"email": member.email, "role": "member"},
         headers=owner.headers,
     )
-    source = create(client, owner, project_id, name="t", kind="local", url=str(folder)).json()
+    source = create_source(
+        client, owner, project_id, name="t", kind="local", url=str(folder)
+    ).json()
     sid = source["id"]
     assert client.get(f"/api/v2/sources/{sid}", headers=member.headers).status_code == 200
     listed = client.get(f"/api/v2/projects/{project_id}/sources", headers=member.headers)
@@ -396,7 +383,9 @@ def test_members_see_sources_managers_manage_them_outsiders_see_nothing(
 def test_patch_changes_the_schedule_and_the_enabled_flag(
     client: AppClient, owner: Account, project_id: int, folder: Path
 ) -> None:
-    source = create(client, owner, project_id, name="t", kind="local", url=str(folder)).json()
+    source = create_source(
+        client, owner, project_id, name="t", kind="local", url=str(folder)
+    ).json()
     changed = client.patch(
         f"/api/v2/sources/{source['id']}",
         json={"schedule": "*/5 * * * *", "enabled": False, "exclude": ["thumb_*"]},

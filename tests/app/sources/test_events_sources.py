@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.sources.test_runs import photo
+from tests.support.photos import photo
 from trapline.db.engine import Database
 from trapline.domain.events import ProjectKind
 from trapline.platform import Platform

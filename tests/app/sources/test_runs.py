@@ -15,11 +15,11 @@ from unittest.mock import patch
 
 import pytest
 
+from tests.support.photos import photo
 from trapline.background.sources import SourceRunner
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.domain.sources import ItemStatus, RetryPolicy, RunStatus, SourceRun
-from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import projects, sources, users
 from trapline.services.source_ingest import SourceIngest
@@ -27,10 +27,6 @@ from trapline.services.source_ingest import SourceIngest
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 NO_WAIT = RetryPolicy(max_attempts=3, first_delay=timedelta(0), max_delay=timedelta(0))
-
-
-def photo(seed: int) -> bytes:
-    return light_trap_jpeg(seed, width=96, height=64, insects=2)
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.sources.test_api import create, wait_run
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.moto import new_bucket, s3_client
+from tests.support.sources import create_source, wait_run
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.s3
@@ -33,7 +33,7 @@ def test_a_region_change_needs_the_credentials_again_and_a_region_is_a_regions_n
     bucket = new_bucket(s3_endpoint)
     photo = light_trap_jpeg(1, width=96, height=64)
     s3_client(s3_endpoint).put_object(Bucket=bucket, Key="cams/20240621220000.jpg", Body=photo)
-    made = create(
+    made = create_source(
         client, owner, project_id, name="bucket", kind="s3", url=f"s3://{bucket}/cams",
         endpoint_url=s3_endpoint, credentials=KEYS,
     )  # fmt: skip
@@ -84,7 +84,7 @@ def test_a_region_change_needs_the_credentials_again_and_a_region_is_a_regions_n
 def test_aws_region_names_are_taken(
     client: AppClient, owner: Account, project_id: int, region: str
 ) -> None:
-    made = create(
+    made = create_source(
         client, owner, project_id, name="bucket", kind="s3",
         url=f"s3://cams/trap-a?region={region}", credentials=KEYS,
     )  # fmt: skip
@@ -94,7 +94,7 @@ def test_aws_region_names_are_taken(
 def test_a_new_source_with_a_host_for_a_region_is_refused(
     client: AppClient, owner: Account, project_id: int
 ) -> None:
-    made = create(
+    made = create_source(
         client, owner, project_id, name="bucket", kind="s3",
         url="s3://cams/trap-a?region=evil.example.net%23", credentials=KEYS,
     )  # fmt: skip

@@ -11,10 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.app.events.test_bulk_identification import six_occurrences
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol
-from tests.support.scenes import API, TAXA_CSV, event_of, find_taxon, import_taxa, species_rows
+from tests.support.scenes import (
+    API,
+    TAXA_CSV,
+    event_of,
+    find_taxon,
+    import_taxa,
+    six_occurrences,
+    species_rows,
+)
 from tests.support.web import Browser
 
 Scene = tuple[Protocol, Browser, list[int]]

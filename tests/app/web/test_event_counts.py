@@ -11,12 +11,11 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 
-from tests.app.events.test_bulk_identification import BOXES
-from tests.app.web.test_taxa_pages import table
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol, api_get
 from tests.support.scenes import (
     API,
+    BOXES,
     TAXA_CSV,
     add_frames,
     find_taxon,
@@ -25,7 +24,7 @@ from tests.support.scenes import (
     new_deployment,
     track_all,
 )
-from tests.support.web import Browser
+from tests.support.web import Browser, table
 
 
 def _events(browser: Browser, deployment: int) -> list[tuple[int, str]]:

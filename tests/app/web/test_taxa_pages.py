@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import API, TAXA_CSV, heron, heron_event, occurrences_of
 from tests.support.settings import make_settings
-from tests.support.web import Browser
+from tests.support.web import Browser, table
 from trapline.domain.taxa_rows import MAX_TAXA_BYTES
 from trapline.settings import Settings
 
@@ -44,41 +43,6 @@ def scene(proto: Protocol, sign_in: Callable[[Account], Browser]) -> Scene:
     _, event = heron_event(proto)
     bird = next(o for o in occurrences_of(proto, event) if o["detection_count"] == 10)
     return proto, sign_in(proto.account), bird
-
-
-class _Tables(HTMLParser):
-    """The cells' text of every row of one table, by its id."""
-
-    def __init__(self, table_id: str) -> None:
-        super().__init__()
-        self.table_id, self.inside = table_id, False
-        self.rows: list[list[str]] = []
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table" and ("id", self.table_id) in attrs:
-            self.inside = True
-        elif self.inside and tag == "tr":
-            self.rows.append([])
-        elif self.inside and tag == "td":
-            self.cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table":
-            self.inside = False
-        elif self.inside and tag == "td" and self.cell is not None:
-            self.rows[-1].append(" ".join("".join(self.cell).split()))
-            self.cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell.append(data)
-
-
-def table(html: str, table_id: str) -> list[list[str]]:
-    parser = _Tables(table_id)
-    parser.feed(html)
-    return [row for row in parser.rows if row]
 
 
 def bars(html: str, svg_id: str) -> list[tuple[int, float]]:

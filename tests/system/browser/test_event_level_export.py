@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import App, sign_in
-from tests.system.browser.test_event_filmstrip import heron_event
+from tests.support.browser import App, heron_event, sign_in
 
 pytestmark = pytest.mark.slow
 

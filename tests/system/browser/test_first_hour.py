@@ -132,6 +132,9 @@ def _upload(page: Any, app: App, project: int, deployment: str, photos: list[Pat
     expect(page.locator("#dropzone")).to_have_attribute("data-done", str(len(photos)))
     expect(page.locator("#upload-status")).to_contain_text(f"Uploaded {len(photos)} new images")
     expect(page.locator(".grid img")).to_have_count(len(photos))
+    # The next batch would go into the same deployment: the choice survives the reload.
+    chosen = page.locator("#upload-deployment option:checked")
+    expect(chosen).to_have_text(deployment)
 
 
 def _reload_until(page: Any, ready: Any, what: str) -> None:

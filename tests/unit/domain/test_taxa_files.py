@@ -5,10 +5,10 @@ writing a list back out."""
 from __future__ import annotations
 
 import io
-import zipfile
 
 import pytest
 
+from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
 from trapline.domain import taxa_rows
 from trapline.domain.taxa import ParentRef, Rank, RowOutcome, RowStatus, Taxon, TaxonEntry
 from trapline.domain.taxa_checks import check_entries, parents_first
@@ -24,14 +24,6 @@ DWC = "http://rs.tdwg.org/dwc/terms/"
 
 def _read(text: str, filename: str = "taxa.csv") -> tuple[list[TaxonEntry], list[RowOutcome]]:
     return read_taxa(text.encode(), filename)
-
-
-def _zip(files: dict[str, str | bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def _taxon(
@@ -282,48 +274,12 @@ def test_a_checklist_row_under_a_synonym_an_error_or_a_repeated_taxon_id_is_an_e
 
 # Darwin Core Archives
 
-META = r"""<?xml version="1.0" encoding="UTF-8"?>
-<archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="eml.xml">
-  <core encoding="UTF-8" fieldsTerminatedBy="\t" linesTerminatedBy="\n" fieldsEnclosedBy=""
-        ignoreHeaderLines="1" rowType="http://rs.tdwg.org/dwc/terms/Taxon">
-    <files><location>taxon.txt</location></files>
-    <id index="0"/>
-    <field index="1" term="http://rs.tdwg.org/dwc/terms/parentNameUsageID"/>
-    <field index="2" term="http://rs.tdwg.org/dwc/terms/scientificName"/>
-    <field index="3" term="http://rs.tdwg.org/dwc/terms/taxonRank" default="species"/>
-    <field term="http://rs.tdwg.org/dwc/terms/kingdom" default="Animalia"/>
-  </core>
-  <extension encoding="UTF-8" fieldsTerminatedBy="\t" ignoreHeaderLines="1"
-             rowType="http://rs.gbif.org/terms/1.0/VernacularName">
-    <files><location>vernacularname.txt</location></files>
-    <coreid index="0"/>
-    <field index="1" term="http://rs.tdwg.org/dwc/terms/vernacularName"/>
-    <field index="2" term="http://purl.org/dc/terms/language"/>
-  </extension>
-</archive>
-"""
-#: The core file: no quoting, and the species' rank is left to meta.xml's default.
-TAXON_TXT = (
-    "id\tparent\tname\trank\n"
-    "7015\t\tNoctuidae\tfamily\n"
-    "1\t7015\tAgrotis\tgenus\n"
-    '2\t1\t"Agrotis" ipsilon\t\n'
-)
-#: Vernacular names: the first of a language is kept.
-NAMES_TXT = (
-    "id\tname\tlanguage\n"
-    "7015\tOwlet moths\ten\n"
-    "7015\tNoctuelles\tfr\n"
-    "7015\tCutworm moths\ten\n"
-    "2\tDark sword-grass\t\n"
-)
-
 
 @pytest.mark.parametrize("folder", ["", "checklist/"])
 def test_a_darwin_core_archive_gives_its_taxa_with_the_vernacular_names_of_its_extension(
     folder: str,
 ) -> None:
-    data = _zip({
+    data = zip_of({
         f"{folder}meta.xml": META,
         f"{folder}taxon.txt": TAXON_TXT,
         f"{folder}vernacularname.txt": NAMES_TXT,
@@ -346,7 +302,7 @@ def test_a_darwin_core_archive_gives_its_taxa_with_the_vernacular_names_of_its_e
 
 def test_a_bad_vernacular_name_in_the_extension_is_an_error_of_its_taxon() -> None:
     names = "id\tname\tlanguage\n1\t=cmd|' /C calc'!A0\ten\n2\tNoctuelle\t" + "x" * 17 + "\n"
-    data = _zip({"meta.xml": META, "taxon.txt": TAXON_TXT, "vernacularname.txt": names})
+    data = zip_of({"meta.xml": META, "taxon.txt": TAXON_TXT, "vernacularname.txt": names})
     entries, outcomes = read_taxa(data, "dwca.zip")
     assert [entry.scientific_name for entry in entries] == ["Noctuidae"]
     assert [(o.row, o.status) for o in outcomes] == [(2, RowStatus.ERROR), (3, RowStatus.ERROR)]
@@ -382,11 +338,11 @@ def test_a_bad_vernacular_name_in_the_extension_is_an_error_of_its_taxon() -> No
 )
 def test_an_archive_that_is_no_checklist_is_refused(files: dict[str, str], message: str) -> None:
     with pytest.raises(TaxaFileInvalid, match=message):
-        read_taxa(_zip(dict(files)), "dwca.zip")
+        read_taxa(zip_of(dict(files)), "dwca.zip")
 
 
 def test_an_archive_that_unpacks_to_over_32_mb_is_refused_though_it_is_small() -> None:
-    data = _zip({"meta.xml": META, "taxon.txt": b"\n" * (33 * 1024 * 1024)})
+    data = zip_of({"meta.xml": META, "taxon.txt": b"\n" * (33 * 1024 * 1024)})
     assert len(data) < 1024 * 1024
     with pytest.raises(TaxaFileInvalid, match=r"the archive unpacks to 33\.0 MB; a taxa file may"):
         read_taxa(data, "dwca.zip")

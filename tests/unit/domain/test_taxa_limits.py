@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.domain.test_taxa_files import META, NAMES_TXT, TAXON_TXT, _zip
+from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
 from trapline.domain.taxa_files import TaxaFileInvalid, read_taxa
 
 HEADER = "scientific_name,rank"
@@ -76,7 +76,7 @@ def test_more_vernacular_names_than_a_file_may_give_are_refused() -> None:
 
 
 def _archive(meta: str) -> bytes:
-    return _zip({"meta.xml": meta, "taxon.txt": TAXON_TXT, "vernacularname.txt": NAMES_TXT})
+    return zip_of({"meta.xml": meta, "taxon.txt": TAXON_TXT, "vernacularname.txt": NAMES_TXT})
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_an_encoding_that_is_no_character_set_is_refused_naming_the_attribute(
 def test_files_in_other_character_sets_are_read(encoding: str) -> None:
     meta = META.replace('<core encoding="UTF-8"', f'<core encoding="{encoding}"')
     taxa = TAXON_TXT.replace("Noctuidae", "Noctuidæ").encode(encoding)
-    data = _zip({"meta.xml": meta, "taxon.txt": taxa, "vernacularname.txt": NAMES_TXT})
+    data = zip_of({"meta.xml": meta, "taxon.txt": taxa, "vernacularname.txt": NAMES_TXT})
     entries, _ = read_taxa(data, "dwca.zip")
     assert entries[0].scientific_name == "Noctuidæ"
 
