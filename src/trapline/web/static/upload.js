@@ -77,8 +77,11 @@ async function upload(files) {
     const text = `Uploaded ${created} new image${created === 1 ? "" : "s"}` +
       (duplicates ? `, ${duplicates} already there` : "") +
       (refused.length ? `; ${refused.length} refused (${refused.join("; ")})` : "") + ".";
-    // The grid reloads to show them; the outcome is shown again once it has.
-    sessionStorage.setItem(DONE_KEY, JSON.stringify({ text, count: created + duplicates }));
+    // The grid reloads to show them; the outcome is shown again once it has, and the next
+    // batch goes into the same deployment unless the person picks another.
+    sessionStorage.setItem(
+      DONE_KEY, JSON.stringify({ text, count: created + duplicates, into: deployment.value }),
+    );
     window.location.reload();
   } catch (error) {
     status.textContent = error.message;
@@ -89,8 +92,11 @@ async function upload(files) {
 const done = sessionStorage.getItem(DONE_KEY);
 if (done) {
   sessionStorage.removeItem(DONE_KEY);
-  const { text, count } = JSON.parse(done);
+  const { text, count, into } = JSON.parse(done);
   status.textContent = text;
+  if (into && [...deployment.options].some((option) => option.value === into)) {
+    deployment.value = into;
+  }
   zone.dataset.done = String(count);
 }
 
