@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from trapline.domain.species import SpeciesCount, TaxonProfile
 from trapline.domain.taxa import (
@@ -125,19 +125,22 @@ class LabelMappingOut(BaseModel):
         )
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("comment: no NUL characters")
+    return value
+
+
+#: A person's comment on an identification.
+Comment = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+
+
 class IdentificationIn(Input):
     """Name a taxon, or agree with the model (``"model"``) or an identification (its id)."""
 
     taxon_id: BodyId | None = None
     agree_with: Literal["model"] | BodyId | None = None
-    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
-
-    @field_validator("comment")
-    @classmethod
-    def _plain(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("comment: no NUL characters")
-        return value
+    comment: Comment = ""
 
 
 class BulkIdentificationIn(Input):
@@ -152,14 +155,7 @@ class BulkIdentificationIn(Input):
     )
     taxon_id: BodyId | None = None
     agree_with: Literal["model"] | None = None
-    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
-
-    @field_validator("comment")
-    @classmethod
-    def _plain(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("comment: no NUL characters")
-        return value
+    comment: Comment = ""
 
 
 class BulkIdentificationOut(BaseModel):
@@ -173,7 +169,7 @@ class BulkIdentificationOut(BaseModel):
 
 class DetectionIdentificationIn(Input):
     taxon_id: BodyId
-    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+    comment: Comment = ""
 
 
 class IdentificationOut(BaseModel):
