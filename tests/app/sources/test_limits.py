@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.sources.slow_site import slow_site
+from tests.support.slow_site import slow_site
 from tests.support.waiting import wait_until
 from trapline.clock import FakeClock
 from trapline.db.engine import Database

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.sources.slow_site import slow_site
+from tests.support.slow_site import slow_site
 from trapline.background.sources import SourceRunner, start_due_sources
 from trapline.db.engine import Database
 from trapline.db.types import utcnow

@@ -6,52 +6,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.queue.conftest import QueueBench, claims_of
-from tests.support.waiting import wait_until
-from trapline.db.engine import Database
+from tests.support.queue_bench import (
+    QueueBench,
+    claim_until,
+    claims_of,
+    complete,
+    fail,
+    failing_writes,
+)
 from trapline.domain.jobs import JobStatus, Lease, RetryPolicy, TaskStatus
 from trapline.domain.records import ImageFilter
 from trapline.errors import Unavailable
 from trapline.queue.channel import DispatchChannel
 from trapline.services.jobs import finish_if_done
-
-#: Seconds any wait for a redelivery may take.
-WAIT = 15.0
-
-
-def claim_until(bench: QueueBench, jobs: dict[int, int], batch: int) -> list[Lease]:
-    """Claim until something is handed out (a retry's backoff, a message coming back)."""
-    return wait_until(
-        lambda: bench.queue.claim(jobs, batch, "patient worker"),
-        "a claim handing something out",
-        timeout=WAIT,
-    )
-
-
-def fail(bench: QueueBench, lease: Lease, policy: RetryPolicy, *, retry: bool = True) -> TaskStatus:
-    """Record an error result for a lease, as the results service does."""
-    (claim,) = claims_of([lease])
-    with bench.db.write() as repos:
-        status = repos.tasks.fail(claim, "boom", policy, now=bench.queue.clock.now(), retry=retry)
-    assert status is not None
-    if status is TaskStatus.QUEUED:
-        bench.queue.notify_queued(lease.job_id)
-    return status
-
-
-def complete(bench: QueueBench, leases: list[Lease]) -> None:
-    """Store results for these leases, as the results service does."""
-    job_id = leases[0].job_id
-    with bench.db.write() as repos:
-        done = repos.tasks.complete(
-            job_id, [x.task_id for x in leases], now=bench.queue.clock.now()
-        )
-    assert done == {x.task_id for x in leases}
 
 
 def test_enqueue_is_idempotent(queue_bench: QueueBench) -> None:
@@ -279,20 +249,3 @@ def test_a_finished_job_is_cleaned_up(queue_bench: QueueBench) -> None:
     assert queue_bench.claim(job, 3) == []
     assert len(queue_bench.claim(other, 5)) == 2  # other jobs are not touched
     queue_bench.assert_channel_follows_database(other)
-
-
-@contextmanager
-def failing_writes(db: Database) -> Iterator[None]:
-    """Every write raises Unavailable, as when the database is cut off."""
-    originals = db.write, db.statement
-
-    @contextmanager
-    def broken() -> Iterator[None]:
-        raise Unavailable("the database is unavailable (test)")
-        yield
-
-    db.write = db.statement = broken  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        db.write, db.statement = originals  # type: ignore[method-assign]

@@ -10,20 +10,29 @@ import asyncio
 import json
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
 
-from tests.integration.queue.conftest import QueueBench, claims_of, make_bench
-from tests.integration.queue.test_contract import claim_until, complete, fail, failing_writes
 from tests.support.app_client import AppClient
 from tests.support.databases import SqliteDatabases
 from tests.support.moto import free_port
-from tests.support.nats import NatsServer, nats_server
+from tests.support.nats import NatsServer
+from tests.support.queue_bench import (
+    Factory,
+    QueueBench,
+    channel,
+    claim_until,
+    claims_of,
+    complete,
+    fail,
+    failing_writes,
+    pull_and_die,
+    wait_stuck,
+)
 from tests.support.waiting import wait_until
 from trapline.app import create_app
 from trapline.clock import FakeClock, SystemClock
@@ -56,39 +65,6 @@ pytestmark = pytest.mark.nats
 UNAVAILABLE_WITHIN = 2.0
 #: Seconds to wait for the queue to find a restarted server again.
 RECOVERY = 20.0
-
-Factory = Callable[..., QueueBench]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A NATS server of this test's own, to kill, restart and wipe."""
-    with nats_server(tmp_path / "nats") as running:
-        yield running
-
-
-@pytest.fixture
-def nats_bench(tmp_path: Path, sqlite_databases: SqliteDatabases) -> Iterator[Factory]:
-    """``nats_bench(url, **queue_options)``: a JetStream queue over a fresh SQLite database."""
-    made: list[QueueBench] = []
-
-    def make(url: str, **options: Any) -> QueueBench:
-        folder = tmp_path / f"db{len(made)}"
-        folder.mkdir()
-        db = Database.from_url(sqlite_databases.new(folder))
-        queue = JetStreamTaskQueue(db, [url], prefix=f"t{uuid.uuid4().hex[:12]}", **options)
-        made.append(make_bench("nats", db, queue))
-        return made[-1]
-
-    yield make
-    for bench in made:
-        bench.queue.close()
-        bench.db.dispose()
-
-
-def channel(bench: QueueBench) -> JetStreamTaskQueue:
-    assert isinstance(bench.queue, JetStreamTaskQueue)
-    return bench.queue
 
 
 def timed_unavailable(call: Callable[[], object]) -> float:
@@ -279,28 +255,6 @@ def test_a_message_handed_back_at_its_last_delivery_is_published_afresh(
     (lease,) = claim_until(bench, {job.id: 60}, 1)
     assert lease.attempt == 2  # pulls without a lease were no tries: the database counts
     assert reconcile_dispatch(bench.db, channel(bench)) == Reconciled()
-
-
-async def pull_and_die(url: str, queue: JetStreamTaskQueue, job_id: int) -> int:
-    """Pull the job's messages as a claim that dies before settling them; how many."""
-    client = await nats.connect(url)
-    try:
-        subscription = await client.jetstream().pull_subscribe_bind(
-            f"job-{job_id}", stream=queue.stream.stream
-        )
-        return len(await subscription.fetch(10, timeout=10))  # room for a loaded machine
-    finally:
-        await client.close()
-
-
-def wait_stuck(bench: QueueBench) -> Reconciled:
-    """Reconcile until a max-deliveries advisory has been dealt with."""
-
-    def stuck() -> Reconciled | None:
-        done = reconcile_dispatch(bench.db, channel(bench))
-        return done if done.stuck else None
-
-    return wait_until(stuck, "a max-deliveries advisory", timeout=15)
 
 
 def test_a_message_whose_last_claim_died_is_offered_again(

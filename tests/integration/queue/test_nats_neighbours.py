@@ -13,14 +13,15 @@ import nats
 import nats.js.errors
 from nats.js import api
 
-from tests.integration.queue import test_nats
-from tests.integration.queue.test_contract import claim_until, complete
-from tests.integration.queue.test_nats import Factory, channel, pull_and_die, wait_stuck
 from tests.support.nats import NatsServer
-
-#: The NATS server and queue fixtures of the JetStream queue's own tests.
-server = test_nats.server
-nats_bench = test_nats.nats_bench
+from tests.support.queue_bench import (
+    Factory,
+    channel,
+    claim_until,
+    complete,
+    pull_and_die,
+    wait_stuck,
+)
 
 ADVISORIES = "ADVISORIES"
 FOREIGN_JOB = "job_42"

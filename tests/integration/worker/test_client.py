@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.integration.worker.scripted import Script, scripted_server
+from tests.support.scripted import Script, scripted_server
 from trapline.worker.client import ApiError, Backoff, PlatformClient, Stopped, api_base, client_info
 
 FAST = Backoff(first=0.01, cap=0.05)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.integration.worker.scripted import Script, scripted_server
+from tests.support.scripted import Script, scripted_server
 from trapline.worker.images import ImageError, decode, fetch_bytes
 
 

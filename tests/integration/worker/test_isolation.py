@@ -6,25 +6,8 @@ import json
 import subprocess
 import sys
 
-#: Third-party packages only the platform needs.
-PLATFORM_PACKAGES = ("sqlalchemy", "fastapi", "starlette", "alembic", "psycopg", "uvicorn")
-#: trapline modules the worker must never import.
-PLATFORM_MODULES = (
-    "trapline.api",
-    "trapline.db",
-    "trapline.services",
-    "trapline.queue",
-    "trapline.storage",
-    "trapline.domain",
-    "trapline.imaging",
-    "trapline.cli.platform_commands",
-    "trapline.cli.export_commands",
-    "trapline.app",
-    "trapline.http",
-    "trapline.web",
-    "trapline.platform",
-    "trapline.schemas",
-)
+from tests.support.worker_isolation import PLATFORM_MODULES, PLATFORM_PACKAGES
+
 #: What the worker may import of trapline (DESIGN §6, and the stdlib-only log and file helpers).
 # cli: the ``trapline`` command, whose platform commands load the platform only when they run;
 # its ``trapline sources`` is an HTTP client of the API like the worker's.

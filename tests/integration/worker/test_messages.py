@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.worker.scripted import Script, scripted_server
 from tests.support.processes import clean_env, trapline_command
+from tests.support.scripted import Script, scripted_server
 from trapline.worker.client import ApiError, PlatformClient, client_info
 from trapline.worker.main import refusal_message
 

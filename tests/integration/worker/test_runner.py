@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from tests.integration.worker.scripted import Script, scripted_server
+from tests.support.scripted import Script, scripted_server
 from tests.support.waiting import wait_until
 from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, result
 from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.worker.scripted import Script, scripted_server
 from tests.support.pipelines import LABELS, QuarterPipeline
+from tests.support.scripted import Script, scripted_server
 from tests.support.waiting import wait_process_ready, wait_until
 from trapline.errors import TraplineError
 from trapline.imaging.synthetic import light_trap_jpeg

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.app.sources.slow_site import slow_site
 from tests.support.databases import PostgresDatabases
 from tests.support.processes import running
+from tests.support.slow_site import slow_site
 from tests.support.waiting import wait_until
 from tests.support.workers import live_platform
 from trapline.imaging.synthetic import light_trap_jpeg

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.integration.worker.test_isolation import PLATFORM_MODULES, PLATFORM_PACKAGES
+from tests.support.worker_isolation import PLATFORM_MODULES, PLATFORM_PACKAGES
 
 PROBE = """
 import json, sys

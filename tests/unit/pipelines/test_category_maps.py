@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.worker.scripted import Script, scripted_server
 from tests.support.onnx_models import write_spec
+from tests.support.scripted import Script, scripted_server
 from trapline.errors import InvalidInput
 from trapline.pipelines.registry import BUILTIN_PIPELINES
 from trapline.pipelines.spec import load_spec_file
