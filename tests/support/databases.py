@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,15 @@ class SqliteDatabases:
         target = folder / "trapline.db"
         shutil.copyfile(self.template, target)
         return f"sqlite:///{target}"
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    require_postgres()
+    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
+    admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url_for(name)
+    finally:
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

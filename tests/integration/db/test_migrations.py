@@ -6,16 +6,15 @@ import json
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Engine
 
-from tests.support.databases import admin_execute, database_url_for, require_postgres
+from tests.support.databases import (
+    scratch_postgres,
+)
 from trapline.db import migrate
 from trapline.db.tables import Base
 
@@ -37,28 +36,16 @@ def test_upgrade_head_on_empty_sqlite(tmp_path: Path) -> None:
     _check_fresh(f"sqlite:///{tmp_path / 'empty.db'}")
 
 
-@contextmanager
-def _scratch_postgres() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    require_postgres()
-    name = f"trapline_mig_{uuid.uuid4().hex[:10]}"
-    admin_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url_for(name)
-    finally:
-        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.mark.postgres
 def test_upgrade_head_on_empty_postgres() -> None:
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         _check_fresh(url)
 
 
 @pytest.mark.postgres
 def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path) -> None:
     """Three `trapline migrate` processes at once: the advisory lock serialises them."""
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         processes = [
             subprocess.Popen(
                 [sys.executable, "-m", "trapline.cli", "migrate", "--database-url", url],
@@ -157,7 +144,7 @@ def test_migration_0008_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_migration_0008_goes_down_and_up_on_postgres() -> None:
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         _round_trip_0008(url)
 
 
@@ -445,7 +432,7 @@ def test_migration_0012_removes_orphans_and_adds_the_keys_on_sqlite(tmp_path: Pa
 
 @pytest.mark.postgres
 def test_migration_0012_removes_orphans_and_adds_the_keys_on_postgres() -> None:
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         _migrate_0012(url)
 
 
@@ -480,7 +467,7 @@ def test_migration_0016_goes_down_and_up_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_migration_0016_goes_down_and_up_on_postgres() -> None:
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         _round_trip_0016(url)
 
 
@@ -550,5 +537,5 @@ def test_migration_0025_moves_event_links_down_and_up_on_sqlite(tmp_path: Path) 
 
 @pytest.mark.postgres
 def test_migration_0025_moves_event_links_down_and_up_on_postgres() -> None:
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         _round_trip_0025(url)

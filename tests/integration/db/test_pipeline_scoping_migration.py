@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
-from tests.integration.db.test_migrations import _scratch_postgres
+from tests.support.databases import scratch_postgres
 from trapline.db import migrate
 from trapline.db.engine import Database
 from trapline.db.repositories.registrations import category_map_digest
@@ -245,5 +245,5 @@ def test_shared_pipelines_are_split_per_project_on_sqlite(tmp_path: Path) -> Non
 
 @pytest.mark.postgres
 def test_shared_pipelines_are_split_per_project_on_postgres() -> None:
-    with _scratch_postgres() as url:
+    with scratch_postgres() as url:
         _run(url)
