@@ -27,6 +27,23 @@ _NOT_ONE_LINE = re.compile(
 MAX_TEXT = 10_000
 
 
+#: Room for a file form's framing and fields around its file.
+FILE_FORM_FRAMING = 64 * 1024
+MB = 1024 * 1024
+
+
+def file_over_limit(headers: Any, what: str, limit: int, advice: str) -> str | None:
+    """The problem with a file form whose declared length is over ``limit`` bytes and its
+    framing (refused before the body is read; a smaller file is measured as it is read)."""
+    declared = str(headers.get("content-length", ""))
+    if not declared.isdigit() or int(declared) <= limit + FILE_FORM_FRAMING:
+        return None
+    return (
+        f"file: {what} may be at most {limit // MB} MB (this upload is "
+        f"{int(declared) / MB:.1f} MB): {advice}"
+    )
+
+
 def form_id(value: object, field: str) -> int:
     """An object's id sent in a form field (InvalidInput naming ``field`` otherwise)."""
     text = str(value).strip()

@@ -20,16 +20,13 @@ from trapline.exports.megadetector_import import MAX_IMPORT_BYTES
 from trapline.http.params import Id
 from trapline.services import deployments, imports, projects
 from trapline.services.imports import ImportReport
-from trapline.web.forms import form_id, optional_number
+from trapline.web.forms import MB, file_over_limit, form_id, optional_number
 from trapline.web.pages import Page, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.timeline import local_time
 
 router = page_router()
 
-#: Room for the form's framing and fields around the file.
-FRAMING = 64 * 1024
-_MB = 1024 * 1024
 #: The form's fields besides the file.
 FIELDS = ("deployment", "threshold")
 #: Longest threshold the form takes (its field's ``maxlength``).
@@ -62,7 +59,7 @@ def _render(
         values=values or {},
         report=report,
         events=events,
-        max_mb=MAX_IMPORT_BYTES // _MB,
+        max_mb=MAX_IMPORT_BYTES // MB,
         max_number=MAX_NUMBER,
         local_time=local_time,
     )
@@ -77,13 +74,13 @@ def import_form(page: SignedIn, project_id: Id) -> Response:
 @router.post("/projects/{project_id}/imports/megadetector")
 async def import_file(page: SignedIn, project_id: Id) -> Response:
     """Import a MegaDetector results file: the page shows what matched and what did not."""
-    declared = page.request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES + FRAMING:
-        # Refused before the body is read.
-        problem = (
-            f"file: a MegaDetector file may be at most {MAX_IMPORT_BYTES // _MB} MB (this "
-            f"upload is {int(declared) / _MB:.1f} MB): split it by folder and import the parts"
-        )
+    problem = file_over_limit(
+        page.request.headers,
+        "a MegaDetector file",
+        MAX_IMPORT_BYTES,
+        "split it by folder and import the parts",
+    )
+    if problem:
         return await run_in_threadpool(
             _render, page, project_id, status=413, errors={"file": problem}
         )

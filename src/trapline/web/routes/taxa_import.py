@@ -17,27 +17,19 @@ from trapline.errors import InvalidInput, RejectedRows
 from trapline.http.filenames import clean_filename
 from trapline.http.params import Id
 from trapline.services import taxa
+from trapline.web.forms import file_over_limit
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.taxa import render_taxa
 
 router = page_router()
 
-#: Room for the form's framing and fields around the file.
-FRAMING = 64 * 1024
-_MB = 1024 * 1024
-
 
 @router.post("/projects/{project_id}/taxa/import")
 async def import_file(page: SignedIn, project_id: Id) -> Response:
     """Add or update the project's taxa from a file (CSV, Darwin Core checklist or archive)."""
-    declared = page.request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_TAXA_BYTES + FRAMING:
-        # Refused before the body is read; a smaller file is measured again as it is read.
-        problem = (
-            f"file: a taxa file may be at most {MAX_TAXA_BYTES // _MB} MB (this upload is "
-            f"{int(declared) / _MB:.1f} MB): split it"
-        )
+    problem = file_over_limit(page.request.headers, "a taxa file", MAX_TAXA_BYTES, "split it")
+    if problem:
         return await run_in_threadpool(
             render_taxa, page, project_id, status=413, import_error=problem
         )
