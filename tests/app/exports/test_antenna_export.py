@@ -140,7 +140,7 @@ def test_a_formula_in_a_name_is_neutralised_in_the_csv(proto: Protocol) -> None:
 def test_the_models_prediction_is_the_best_boxs_classification(proto: Protocol) -> None:
     """Boxes a worker posts carry no label of their own: the best box's most confident
     classification names the occurrence, as tracking reads it."""
-    from tests.app.exports.conftest import seed_project
+    from tests.support.exports import seed_project
     from tests.support.scenes import track_all
 
     seeded = seed_project(proto)

@@ -62,7 +62,7 @@ def test_csv_with_empty_images_and_filters(seeded: Seeded) -> None:
 
 
 def test_csv_cells_never_read_as_formulas(proto) -> None:  # type: ignore[no-untyped-def]
-    from tests.app.exports.conftest import seed_project
+    from tests.support.exports import seed_project
 
     seeded = seed_project(proto, names=[f"=cmd{n}.jpg" for n in range(9)])
     rows = _rows(seeded.download(seeded.export(format="csv")["id"]))

@@ -182,8 +182,8 @@ def test_camtrap_dp_validates_and_round_trips(seeded: Seeded, tmp_path: Path) ->
 
 def test_camtrap_dp_names_taxa_from_category_maps(proto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Labels whose category-map entry is a taxon give scientificName and the taxonomic list."""
-    from tests.app.exports.conftest import seed_project
     from tests.support import protocol
+    from tests.support.exports import seed_project
 
     taxa = {
         "moth": {
@@ -226,7 +226,7 @@ def test_camtrap_dp_names_taxa_from_category_maps(proto, tmp_path: Path) -> None
 
 def test_camtrap_dp_cells_never_read_as_formulas(proto) -> None:  # type: ignore[no-untyped-def]
     """The package's CSVs escape a leading formula character as the plain CSV does."""
-    from tests.app.exports.conftest import seed_project
+    from tests.support.exports import seed_project
 
     seeded = seed_project(proto, names=[f"=HYPERLINK(x{n})-2024062{n}220000.jpg" for n in range(9)])
     done = seeded.export(format="camtrap-dp")
