@@ -67,6 +67,7 @@ TRACKING_TIMEOUT = 90.0
 
 
 def ok_json(answer: Any, status: int = 200) -> Any:
+    """The JSON of an answer that must have ``status``."""
     assert answer.status_code == status, answer.text
     return answer.json()
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import App, sign_in
+from tests.support.browser import App, ok_json, sign_in
 from tests.support.scenes import TAXA_CSV
 from tests.support.waiting import wait_until
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -35,22 +35,17 @@ BOXES = [
 ]  # fmt: skip
 
 
-def _ok(answer: Any, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
 def _six(app: App, name: str) -> tuple[int, int, list[int]]:
     """A project with the taxa list and one photo of six individuals as MegaDetector boxes,
     tracked: the project, its event and the occurrences."""
-    project = _ok(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
+    project = ok_json(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
-    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
-    pond = _ok(app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201)[
-        "id"
-    ]
+    ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    pond = ok_json(
+        app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201
+    )["id"]
     photo = light_trap_jpeg(11, captured_at=datetime(2024, 3, 1, 21, 30))
-    _ok(
+    ok_json(
         app.api(
             "POST",
             f"/projects/{project}/images/",
@@ -65,7 +60,7 @@ def _six(app: App, name: str) -> tuple[int, int, list[int]]:
         "images": [{"file": "Pond/night.jpg", "detections": BOXES}],
     }
     md = {"file": ("md.json", io.BytesIO(json.dumps(results).encode()), "application/json")}
-    _ok(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
+    ok_json(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
     event, found = wait_until(
         lambda: _tracked(app, pond), timeout=TRACKING_TIMEOUT, what="the photo's tracking"
     )
@@ -84,10 +79,10 @@ def _serious(page: Any) -> list[Any]:
 
 
 def _tracked(app: App, pond: int) -> tuple[int, list[int]] | None:
-    events = _ok(app.api("GET", f"/deployments/{pond}/events"))["results"]
+    events = ok_json(app.api("GET", f"/deployments/{pond}/events"))["results"]
     if not events or events[0]["occurrences_pending"]:
         return None
-    found = _ok(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"]
+    found = ok_json(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"]
     return (events[0]["id"], [o["id"] for o in found]) if len(found) == 6 else None
 
 
@@ -143,7 +138,7 @@ def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
     for n in range(5):
         expect(named.nth(n).locator("td").nth(3)).not_to_have_text("model")
     for occurrence in ticked:
-        history = _ok(app.api("GET", f"/occurrences/{occurrence}/identifications"))
+        history = ok_json(app.api("GET", f"/occurrences/{occurrence}/identifications"))
         assert [(i["taxon"]["scientific_name"], i["comment"]) for i in history] == [
             ("Ardea cinerea", "five herons in a row")
         ]
@@ -157,9 +152,11 @@ def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
 def test_a_label_group_is_confirmed_in_one_action(page: Any, app: App, request: Any) -> None:
     run = request.node.callspec.id
     project, event, _ = _six(app, f"Bulk groups {run}")
-    search = _ok(app.api("GET", f"/projects/{project}/taxa/search", params={"q": "Aves"}))
+    search = ok_json(app.api("GET", f"/projects/{project}/taxa/search", params={"q": "Aves"}))
     (aves,) = [t["id"] for t in search if t["scientific_name"] == "Aves"]
-    _ok(app.api("POST", f"/projects/{project}/labels", json={"label": "animal", "taxon_id": aves}))
+    ok_json(
+        app.api("POST", f"/projects/{project}/labels", json={"label": "animal", "taxon_id": aves})
+    )
     sign_in(page, app)
     page.goto(f"{app.url}/projects/{project}/identify")
     page.get_by_role("link", name="By the model's label").click()
@@ -175,8 +172,8 @@ def test_a_label_group_is_confirmed_in_one_action(page: Any, app: App, request: 
     expect(page.locator("#bulk-done")).to_have_text("4 occurrences identified.")
     expect(groups).to_have_count(1)
     expect(groups.first.locator("h2")).to_contain_text("“person”")
-    species = _ok(app.api("GET", f"/projects/{project}/species"))
+    species = ok_json(app.api("GET", f"/projects/{project}/species"))
     assert [(r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"])
             for r in species] == [("Aves", 4), (None, 2)]  # fmt: skip
-    occurrences = _ok(app.api("GET", f"/events/{event}/occurrences"))["results"]
+    occurrences = ok_json(app.api("GET", f"/events/{event}/occurrences"))["results"]
     assert sorted(o["determination"]["by"] for o in occurrences) == ["model"] * 2 + ["person"] * 4

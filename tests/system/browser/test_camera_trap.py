@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import App, sign_in
+from tests.support.browser import App, ok_json, sign_in
 from tests.support.scenes import TAXA_CSV
 from tests.support.waiting import wait_until
 
@@ -30,23 +30,18 @@ BOXES = json.loads((ROOT / "data" / "ground-truth" / "tracking.json").read_text(
 TRACKING_TIMEOUT = 90.0
 
 
-def _ok(answer: Any, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
 def _camera_trap(app: App, name: str) -> tuple[int, int]:
     """A camera-trap project with the taxa list and a deployment: the project and deployment."""
     made = app.api("POST", "/projects/", json={"name": name, "kind": "camera_trap"})
-    project = _ok(made, 201)["id"]
+    project = ok_json(made, 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
-    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
     stream = app.api(
         "POST",
         f"/projects/{project}/deployments/",
         json={"name": "Stream", "time_zone": "Europe/Brussels"},
     )
-    return project, _ok(stream, 201)["id"]
+    return project, ok_json(stream, 201)["id"]
 
 
 def _serious_problems(page: Any) -> list[tuple[str, list[Any]]]:
@@ -93,7 +88,7 @@ def test_the_job_form_offers_megadetector_and_says_it_needs_its_weights(
     error = page.locator("#pipeline-error")
     expect(error).to_contain_text("pipeline: not started. MegaDetector v5a needs its weights")
     expect(page.locator("#job-name")).to_have_value("Heron burst")
-    assert _ok(app.api("GET", "/jobs/", params={"project_id": project}))["count"] == 0
+    assert ok_json(app.api("GET", "/jobs/", params={"project_id": project}))["count"] == 0
     assert _serious_problems(page) == []
 
     # The way to make it ready is one click away.
@@ -115,7 +110,7 @@ def test_a_person_imports_megadetector_results_and_finds_the_heron(
     for photo in sorted(PHOTOS.iterdir()):  # one a request: the test server's limits are small
         files = {"files": (photo.name, photo.read_bytes(), "image/jpeg")}
         data = {"deployment_id": str(stream)}
-        _ok(app.api("POST", f"/projects/{project}/images/", files=files, data=data), 201)
+        ok_json(app.api("POST", f"/projects/{project}/images/", files=files, data=data), 201)
     results = {
         "info": {
             "format_version": "1.4",

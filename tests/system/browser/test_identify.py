@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import App, sign_in
+from tests.support.browser import App, ok_json, sign_in
 from tests.support.scenes import TAXA_CSV
 from tests.support.waiting import wait_until
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -30,18 +30,13 @@ T0 = datetime(2024, 3, 1, 21, 30)
 SUGGESTION_MS = 15_000
 
 
-def _ok(answer: Any, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
 def _heron_project(app: App, name: str) -> tuple[int, int]:
     """A project with the taxa list, three frames of one heron as MegaDetector boxes, tracked:
     the project and the heron's occurrence."""
-    project = _ok(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
+    project = ok_json(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
-    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
-    pond = _ok(
+    ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    pond = ok_json(
         app.api(
             "POST",
             f"/projects/{project}/deployments/",
@@ -60,7 +55,7 @@ def _heron_project(app: App, name: str) -> tuple[int, int]:
         )
         for n in range(3)
     ]
-    _ok(
+    ok_json(
         app.api(
             "POST", f"/projects/{project}/images/", files=frames, data={"deployment_id": str(pond)}
         ),
@@ -76,7 +71,7 @@ def _heron_project(app: App, name: str) -> tuple[int, int]:
         ],
     }  # fmt: skip
     md = {"file": ("md.json", io.BytesIO(json.dumps(results).encode()), "application/json")}
-    _ok(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
+    ok_json(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
     occurrence = wait_until(
         lambda: _tracked(app, pond), timeout=TRACKING_TIMEOUT, what="the frames' tracking"
     )
@@ -85,10 +80,10 @@ def _heron_project(app: App, name: str) -> tuple[int, int]:
 
 def _tracked(app: App, pond: int) -> int | None:
     """The pond's one occurrence, once its event's tracking is done."""
-    events = _ok(app.api("GET", f"/deployments/{pond}/events"))["results"]
+    events = ok_json(app.api("GET", f"/deployments/{pond}/events"))["results"]
     if not events or events[0]["occurrences_pending"]:
         return None
-    found = _ok(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"]
+    found = ok_json(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"]
     if not found:
         return None
     (occurrence,) = found
@@ -97,8 +92,8 @@ def _tracked(app: App, pond: int) -> int | None:
 
 def _member(app: App, project: int, email: str) -> str:
     """A new person, a member of ``project``: their password."""
-    made = _ok(app.api("POST", "/users/", json={"email": email, "name": "Ann"}), 201)
-    password = _ok(app.api("POST", f"/users/{made['id']}/password"), 201)["password"]
+    made = ok_json(app.api("POST", "/users/", json={"email": email, "name": "Ann"}), 201)
+    password = ok_json(app.api("POST", f"/users/{made['id']}/password"), 201)["password"]
     added = app.api(
         "POST", f"/projects/{project}/members/", json={"email": email, "role": "member"}
     )
@@ -184,7 +179,7 @@ def test_a_heron_is_identified_with_the_picker_and_agreed_with(
         expect(other.locator("#disputed")).to_have_count(0)
     finally:
         context.close()
-    history = _ok(app.api("GET", f"/occurrences/{occurrence}/identifications"))
+    history = ok_json(app.api("GET", f"/occurrences/{occurrence}/identifications"))
     assert [(i["user"], i["taxon"]["scientific_name"]) for i in history][1][1] == "Ardea cinerea"
     assert history[1]["agreed_with"] == str(history[0]["id"])
 

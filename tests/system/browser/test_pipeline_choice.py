@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import App, sign_in
+from tests.support.browser import App, ok_json, sign_in
 from tests.support.waiting import wait_until
 from trapline.imaging.synthetic import light_trap_jpeg
 
@@ -24,11 +24,6 @@ T0 = datetime(2024, 3, 1, 21, 30)
 TAXA = "scientific_name,rank,parent\nAves,class,\nArdea cinerea,species,Aves\n" + (
     "Ardea alba,species,Aves\n"
 )
-
-
-def _ok(answer: Any, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
 
 
 def _import(app: App, project: int, detector: str, category: str) -> None:
@@ -44,22 +39,22 @@ def _import(app: App, project: int, detector: str, category: str) -> None:
         ],
     }  # fmt: skip
     md = {"file": ("md.json", io.BytesIO(json.dumps(results).encode()), "application/json")}
-    _ok(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
+    ok_json(app.api("POST", f"/projects/{project}/imports/megadetector", files=md))
 
 
 def _two_pipelines(app: App) -> tuple[int, str, str]:
     """A project whose heron two pipelines saw: it, its counting pipeline and the other."""
-    project = _ok(app.api("POST", "/projects/", json={"name": "Heron pond"}), 201)["id"]
+    project = ok_json(app.api("POST", "/projects/", json={"name": "Heron pond"}), 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(TAXA.encode()), "text/csv")}
-    _ok(app.api("POST", f"/projects/{project}/taxa", files=taxa))
-    pond = _ok(app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201)
+    ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    pond = ok_json(app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201)
     frames = [
         ("files", (f"frame-{n}.jpg",
                    light_trap_jpeg(7, captured_at=T0 + timedelta(seconds=n), quality=80 + n),
                    "image/jpeg"))
         for n in range(3)
     ]  # fmt: skip
-    _ok(
+    ok_json(
         app.api(
             "POST",
             f"/projects/{project}/images/",
@@ -82,17 +77,17 @@ def _two_pipelines(app: App) -> tuple[int, str, str]:
 
 
 def _both_tracked(app: App, project: int, pond: int) -> dict[str, Any] | None:
-    events = _ok(app.api("GET", f"/deployments/{pond}/events"))["results"]
+    events = ok_json(app.api("GET", f"/deployments/{pond}/events"))["results"]
     if not events or any(e["occurrences_pending"] for e in events):
         return None
-    counting = _ok(app.api("GET", f"/projects/{project}/counting"))
+    counting = ok_json(app.api("GET", f"/projects/{project}/counting"))
     if [p["occurrences"] for p in counting["pipelines"]] != [1, 1]:
         return None
     return dict(counting)
 
 
 def _species(app: App, project: int, pipeline: str) -> str:
-    rows = _ok(app.api("GET", f"/projects/{project}/species", params={"pipeline": pipeline}))
+    rows = ok_json(app.api("GET", f"/projects/{project}/species", params={"pipeline": pipeline}))
     (row,) = rows
     return str(row["taxon"]["scientific_name"])
 
