@@ -44,7 +44,23 @@ def zone_error(name: str) -> str | None:
     shown = name if len(name) <= 40 else name[:39] + "…"
     if (offset := offset_name(shown)) is not None:
         return f"an IANA time zone name: {offset}"
+    if (spelled := _spelled_zones().get(_folded(name))) is not None:
+        # Typed in other letters or with spaces: the name as the database spells it.
+        said = zone_error(spelled)
+        use = f"use {spelled}, as the zone database spells it"
+        return said or f"an IANA time zone name: {use} (got {shown!r})"
     return f"an IANA time zone name such as Africa/Dar_es_Salaam or UTC (got {shown!r})"
+
+
+def _folded(name: str) -> str:
+    """A zone name as people may type it, folded: any case, spaces for underscores."""
+    return "_".join(name[:MAX_ZONE_LENGTH].lower().split())
+
+
+@lru_cache(maxsize=1)
+def _spelled_zones() -> dict[str, str]:
+    """Each known zone by its folded name (no two known zones fold alike)."""
+    return {_folded(zone): zone for zone in _known_zones()}
 
 
 @lru_cache(maxsize=256)

@@ -105,6 +105,14 @@ def test_a_person_types_the_project_time_zone_and_a_wrong_one_is_named(page: Any
     assert set_licence.status_code == 200, set_licence.text
     home = f"{app.url}/projects/{project_id}"
     page.goto(home)
+    # Typed in small letters, the zone is refused with its name as the database spells it.
+    page.fill("#p-zone", "europe/berlin")
+    _save(page, f"{home}/time-zone", "Save and re-read capture times")
+    assert "use Europe/Berlin, as the zone database spells it" in page.inner_text(
+        "#time_zone-error"
+    )
+    assert page.input_value("#p-zone") == "europe/berlin"
+    assert _project(app, project_id)["time_zone"] == "UTC"
     page.fill("#p-zone", "Europe/Berlin")
     _save(page, home, "Save and re-read capture times")
     made = _project(app, project_id)

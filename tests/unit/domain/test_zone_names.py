@@ -53,6 +53,14 @@ def test_a_country_zone_is_canonical_where_the_database_makes_it_an_alias() -> N
         ("GMT+5", "or Etc/GMT-5 for a clock kept at UTC+05:00 all year"),
         ("+03:00", "or Etc/GMT-3 for a clock kept at UTC+03:00 all year"),
         ("Mars/Olympus_Mons", "such as Africa/Dar_es_Salaam or UTC (got 'Mars/Olympus_Mons')"),
+        # Typed in other letters or with spaces: the name as the database spells it.
+        (
+            "europe/berlin",
+            "use Europe/Berlin, as the zone database spells it (got 'europe/berlin')",
+        ),
+        ("America/New York", "use America/New_York, as the zone database spells it"),
+        ("utc", "use UTC, as the zone database spells it"),
+        ("us/eastern", "US/Eastern is an old alias; use America/New_York"),
     ],
 )
 def test_a_name_that_is_not_canonical_is_refused_with_the_one_to_use(name: str, said: str) -> None:
