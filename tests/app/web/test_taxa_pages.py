@@ -387,7 +387,8 @@ def test_managers_set_the_licence_and_contacts(
         ("Ann <ann@example.org>\nBob; Pond; boss", "line 2: role: Input should be"),
         ("ann@example.org Ann", "line 1: put the email in angle brackets"),
         ("Ann <ann>", "line 1: put the email in angle brackets"),
-        ("Ann; a; contact; extra", "line 1: write name &lt;email&gt;; organisation; role"),
+        ("Ann; a; contact; extra", "line 1: role: Input should be"),
+        ("Ann <ann@example.org; Pond", "line 1: write name &lt;email&gt;; organisation; role"),
         ("A" * 201, "line 1: name: String should have at most 200 characters"),
         ("\n".join(f"P{n}" for n in range(21)), "contacts: at most 20, one a line (got 21)"),
     ):
@@ -408,3 +409,33 @@ def test_managers_set_the_licence_and_contacts(
     assert "Ann Lee (Moth Society), principalInvestigator" in page
     refused = seen.post(f"/projects/{p}/publishing", {"licence": "", "contacts": ""})
     assert refused.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_saving_the_licence_keeps_contacts_whose_organisation_holds_semicolons(
+    proto: Protocol, sign_in: Callable[[Account], Browser]
+) -> None:
+    p = proto.project_id
+    contacts = [
+        {
+            "name": "Ann Lee",
+            "email": "ann@example.org",
+            "organisation": "Natural History Museum; Entomology",
+            "role": "rightsHolder",
+        },
+        {"name": "Bob Roe", "email": "", "organisation": "Pond; Lab; B", "role": "contact"},
+    ]
+    set_by_api = proto.client.patch(
+        f"{API}/projects/{p}", headers=proto.headers, json={"contacts": contacts}
+    )
+    assert set_by_api.status_code == 200, set_by_api.text
+    browser = sign_in(proto.account)
+    home = browser.page(f"/projects/{p}")
+    shown = re.search(r'<textarea id="p-contacts"[^>]*>([^<]*)</textarea>', home)
+    assert shown is not None
+    lines = shown[1].replace("&lt;", "<").replace("&gt;", ">")
+    # The form sends back what it showed, with only the licence typed.
+    saved = browser.post(f"/projects/{p}/publishing", {"licence": "CC0-1.0", "contacts": lines})
+    assert saved.status_code == 303, saved.text  # type: ignore[attr-defined]
+    project = proto.client.get(f"{API}/projects/{p}", headers=proto.headers).json()
+    assert project["licence"] == "CC0-1.0"
+    assert project["contacts"] == contacts

@@ -231,9 +231,12 @@ def read_contacts(text: str) -> list[ContactIn]:
     found: list[ContactIn] = []
     problems: list[str] = []
     for n, line in lines:
-        parts = [part.strip() for part in line.split(";")]
+        # The organisation is all between the first and the last semicolon: its own semicolons
+        # ("Museum; Entomology") come back as they were shown.
+        first, _, rest = line.partition(";")
+        parts = [first.strip(), *(part.strip() for part in _after_name(rest))]
         named = _NAMED.match(parts[0])
-        if len(parts) > 3 or named is None:
+        if named is None:
             problems.append(f"line {n}: write name <email>; organisation; role")
             continue
         email = (named["email"] or "").strip()
@@ -250,3 +253,11 @@ def read_contacts(text: str) -> list[ContactIn]:
     if problems:
         raise InvalidInput("contacts: " + " · ".join(problems))
     return found
+
+
+def _after_name(rest: str) -> list[str]:
+    """The organisation and the role of what follows a contact's name (none, one or both)."""
+    if not rest:
+        return []
+    organisation, semicolon, role = rest.rpartition(";")
+    return [organisation, role] if semicolon else [rest]
