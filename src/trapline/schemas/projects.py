@@ -81,12 +81,52 @@ class ProjectIn(Input):
     kind: Kind = "other"
 
 
+#: The marks the web form's contact lines are made of (``name <email>; organisation; role``):
+#: no name or email holds them, so every stored contact comes back from the form as it was.
+_LINE_MARKS = frozenset("<>;")
+
+
+def _contact_name(name: str) -> str:
+    if found := sorted((_LINE_MARKS | {"@"}) & set(name)):
+        raise PydanticCustomError(
+            "contact_name",
+            "a name only, without {marks}: the email, organisation and role have their own fields",
+            {"marks": " ".join(found)},
+        )
+    return name
+
+
+def _contact_email(email: str) -> str:
+    if email and (_LINE_MARKS & set(email) or not _is_email(email)):
+        raise PydanticCustomError("email", "an email such as ann@example.org, or nothing")
+    return email
+
+
+def _is_email(value: str) -> bool:
+    """Whether ``value`` is an address as accounts take them (kept as written, not lowered)."""
+    try:
+        clean_email(value)
+    except ValueError:
+        return False
+    return True
+
+
 class ContactIn(Input):
     """A person or organisation named when the project's data are published."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] = ""
-    organisation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE),
+        AfterValidator(_contact_name),
+    ]
+    email: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=254, pattern=ONE_LINE),
+        AfterValidator(_contact_email),
+    ] = ""
+    organisation: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=200, pattern=ONE_LINE)
+    ] = ""
     role: Literal["contact", "principalInvestigator", "rightsHolder", "publisher", "creator"] = (
         "contact"
     )

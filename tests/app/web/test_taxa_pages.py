@@ -439,3 +439,25 @@ def test_saving_the_licence_keeps_contacts_whose_organisation_holds_semicolons(
     project = proto.client.get(f"{API}/projects/{p}", headers=proto.headers).json()
     assert project["licence"] == "CC0-1.0"
     assert project["contacts"] == contacts
+
+
+@pytest.mark.parametrize(
+    ("contact", "words"),
+    [
+        ({"name": "ann@example.org"}, "name: a name only, without @"),
+        ({"name": "Lee; Ann"}, "name: a name only, without ;"),
+        ({"name": "Ann", "email": "ann"}, "email: an email such as ann@example.org, or nothing"),
+        ({"name": "Ann", "email": "ann@example.org>"}, "email: an email such as"),
+        ({"name": "Ann", "organisation": "Pond\nLab"}, "organisation: "),
+    ],
+)
+def test_contacts_the_form_could_not_show_back_are_refused_by_the_api(
+    proto: Protocol, contact: dict[str, str], words: str
+) -> None:
+    refused = proto.client.patch(
+        f"{API}/projects/{proto.project_id}", headers=proto.headers, json={"contacts": [contact]}
+    )
+    assert refused.status_code == 400, refused.text
+    assert words in refused.text
+    project = proto.client.get(f"{API}/projects/{proto.project_id}", headers=proto.headers)
+    assert project.json()["contacts"] == []
