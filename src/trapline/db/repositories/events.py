@@ -257,6 +257,14 @@ class EventRepo:
             .scalar_subquery()
         )
         for part in chunks([i for i in old_ids if i not in kept]):
+            # The events first, as a tracking holds its event before it writes occurrences
+            # (``OccurrenceRepo.hold``): the other order deadlocks with one.
+            self.session.execute(
+                select(EventRow.id)
+                .where(EventRow.id.in_(part))
+                .order_by(EventRow.id)
+                .with_for_update()
+            ).all()
             self.session.execute(
                 update(OccurrenceRow)
                 .where(OccurrenceRow.event_id.in_(part), holder.is_not(None))
