@@ -170,7 +170,7 @@ def find_taxon(proto: Protocol, name: str) -> int:
 
 def species_rows(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
     """The species view: (taxon's name or None, occurrences, detections) per row."""
-    rows = api_get(proto, f"/projects/{proto.project_id}/species", **params)
+    rows = api_get(proto, f"/projects/{proto.project_id}/species", **params)["results"]
     return [
         (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
         for r in rows

@@ -19,18 +19,29 @@ RECENT_CROPS = 24
 
 
 def species(
-    db: Database, caller: User, scope: Scope, *, rank: Rank | None = None
-) -> list[SpeciesCount]:
-    """Every taxon of the project's occurrences in the scope, rolled up to ``rank`` when
-    given, each with its best crop (viewers)."""
+    db: Database,
+    caller: User,
+    scope: Scope,
+    *,
+    rank: Rank | None = None,
+    limit: int,
+    offset: int = 0,
+) -> tuple[int, list[SpeciesCount]]:
+    """The taxa of the project's occurrences in the scope, rolled up to ``rank`` when given,
+    in the species view's order (viewers): how many there are, and those from ``offset`` on,
+    at most ``limit``, each with its best crop.
+
+    The rows are counted from one grouped read of the tallies (a row per taxon and
+    deployment); only the page's taxa are looked up for their best crop."""
     _check(scope)
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         tallies = repos.species.tallies(scope)
         taxa = _taxa_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
         rows = count_species(tallies, taxa, rank)
-        best = repos.species.best(scope, sorted({m for row in rows for m in row.members}))
-        return [_with_best(row, best) for row in rows]
+        shown = rows[offset : offset + limit]
+        best = repos.species.best(scope, sorted({m for row in shown for m in row.members}))
+        return len(rows), [_with_best(row, best) for row in shown]
 
 
 def taxon_profile(

@@ -187,12 +187,16 @@ def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -
 # -- labels -------------------------------------------------------------------------------
 
 
-def label_mappings(db: Database, caller: User, project_id: int) -> list[LabelMapping]:
-    """Every label of the project's occurrences with what it stands for and how many
-    occurrences carry it (viewers): unmapped ones are for a person to map."""
+def label_mappings(
+    db: Database, caller: User, project_id: int, *, limit: int | None = None, offset: int = 0
+) -> tuple[int, list[LabelMapping]]:
+    """The labels of the project's occurrences, most used first, with what each stands for
+    and how many occurrences carry it (viewers): how many there are, and those from
+    ``offset`` on (at most ``limit``; None: all). Unmapped ones are for a person to map."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.taxa.mappings(project_id, repos.counts.counting_pipeline(project_id))
+        pipeline = repos.counts.counting_pipeline(project_id)
+        return repos.taxa.mappings(project_id, pipeline, limit, offset)
 
 
 def map_label(

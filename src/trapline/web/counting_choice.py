@@ -55,7 +55,8 @@ def pipeline_choice(page: Page, project_id: int, asked: str) -> PipelineChoice:
     """The selector of a page of the project's counts (viewers), for ``asked`` as sent."""
     summary = counting.counting_summary(page.db, page.me, project_id)
     query = page.request.query_params.multi_items()
-    kept = tuple((k, v) for k, v in query if k != PARAMETER)[:MAX_KEPT]
+    # A page of a paged list is of the list counted by the pipeline it replaces.
+    kept = tuple((k, v) for k, v in query if k not in (PARAMETER, "offset"))[:MAX_KEPT]
     return PipelineChoice(
         asked=asked.strip(),
         counting=summary.pipeline,

@@ -53,7 +53,7 @@ def test_labels_map_onto_taxa_and_the_species_view_counts_occurrences(
     assert (mapped["kind"], mapped["taxon_id"], mapped["how"]) == ("taxon", aves, "person")
     api_post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
     assert species_rows(proto) == [("Aves", 1, 10)]  # the person is no object: not counted
-    (row,) = api_get(proto, f"/projects/{proto.project_id}/species")
+    (row,) = api_get(proto, f"/projects/{proto.project_id}/species")["results"]
     assert row["best_detection_id"] == bird["best_detection_id"]
     assert (row["first_night"], row["last_night"], row["deployments"]) == (
         "2024-03-01",

@@ -34,7 +34,9 @@ def _events(browser: Browser, deployment: int) -> list[tuple[int, str]]:
 
 
 def _species(proto: Protocol, deployment: int) -> Counter[str | None]:
-    rows = api_get(proto, f"/projects/{proto.project_id}/species", deployment_id=deployment)
+    rows = api_get(proto, f"/projects/{proto.project_id}/species", deployment_id=deployment)[
+        "results"
+    ]
     return Counter({r["taxon"]["scientific_name"] if r["taxon"] else None: r["occurrences"]
                     for r in rows})  # fmt: skip
 

@@ -90,7 +90,7 @@ def two(proto: Protocol, sign_in: Callable[[Account], Browser]) -> TwoPipelines:
             f"{API}/projects/{proto.project_id}/species",
             params={"pipeline": pipeline},
             headers=proto.headers,
-        ).json()
+        ).json()["results"]
         (row,) = rows
         seen[pipeline] = row["taxon"]["scientific_name"]
     assert set(seen.values()) == {"Ardea cinerea", "Ardea alba"}

@@ -172,7 +172,7 @@ def test_a_label_group_is_confirmed_in_one_action(page: Any, app: App, request: 
     expect(page.locator("#bulk-done")).to_have_text("4 occurrences identified.")
     expect(groups).to_have_count(1)
     expect(groups.first.locator("h2")).to_contain_text("“person”")
-    species = ok_json(app.api("GET", f"/projects/{project}/species"))
+    species = ok_json(app.api("GET", f"/projects/{project}/species"))["results"]
     assert [(r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"])
             for r in species] == [("Aves", 4), (None, 2)]  # fmt: skip
     occurrences = ok_json(app.api("GET", f"/events/{event}/occurrences"))["results"]

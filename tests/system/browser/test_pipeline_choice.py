@@ -88,7 +88,7 @@ def _both_tracked(app: App, project: int, pond: int) -> dict[str, Any] | None:
 
 def _species(app: App, project: int, pipeline: str) -> str:
     rows = ok_json(app.api("GET", f"/projects/{project}/species", params={"pipeline": pipeline}))
-    (row,) = rows
+    (row,) = rows["results"]
     return str(row["taxon"]["scientific_name"])
 
 

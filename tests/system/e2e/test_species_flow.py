@@ -185,12 +185,14 @@ def test_light_trap_occurrences_are_identified_counted_and_published(
         assert _ok(agreed, 201)["taxon"]["scientific_name"] == "Lepidoptera"
 
         total = len(_occurrences(client, events))
-        rows = _ok(client.get(f"/api/v2/projects/{project}/species"))
+        rows = _ok(client.get(f"/api/v2/projects/{project}/species"))["results"]
         counted = {r["taxon"]["scientific_name"]: r["occurrences"] for r in rows if r["taxon"]}
         assert {name: counted.get(name) for name in SPECIES} == dict.fromkeys(SPECIES, 1)
         assert counted["Lepidoptera"] == len(moths) - 3
         assert sum(r["occurrences"] for r in rows) == total
-        family = _ok(client.get(f"/api/v2/projects/{project}/species", params={"rank": "family"}))
+        family = _ok(client.get(f"/api/v2/projects/{project}/species", params={"rank": "family"}))[
+            "results"
+        ]
         assert {r["taxon"]["scientific_name"] for r in family if r["taxon"]} >= {
             "Noctuidae", "Erebidae", "Geometridae",
         }  # fmt: skip

@@ -120,7 +120,8 @@ def get_taxon(
 def list_labels(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> list[LabelMappingOut]:
     """The labels of the project's occurrences, most used first, each with what it stands
     for (``kind`` null: unmapped) and how many occurrences carry it."""
-    return [LabelMappingOut.of(m) for m in taxa.label_mappings(db, caller, project_id)]
+    _, found = taxa.label_mappings(db, caller, project_id)
+    return [LabelMappingOut.of(m) for m in found]
 
 
 @router.post("/projects/{project_id}/labels")
@@ -136,6 +137,7 @@ def map_label(
 
 @router.get("/projects/{project_id}/species")
 def list_species(
+    request: Request,
     project_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
@@ -144,11 +146,14 @@ def list_species(
     until: Night = None,
     rank: RollUp = None,
     pipeline: QueryPipeline = None,
-) -> list[SpeciesOut]:
-    """Every taxon of the project's occurrences with its counts, deployments, first and last
-    night and best crop; the occurrences that name no taxon last, as one row."""
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """The taxa of the project's occurrences with their counts, deployments, first and last
+    night and best crop, most occurrences first; those that name no taxon last, as one row."""
     scope = Scope(project_id, deployment_id, since, until, pipeline=pipeline)
-    return [SpeciesOut.of(c) for c in species.species(db, caller, scope, rank=rank)]
+    total, rows = species.species(db, caller, scope, rank=rank, limit=limit, offset=offset)
+    return offset_page(request, total, [SpeciesOut.of(c) for c in rows], limit, offset)
 
 
 @router.get("/projects/{project_id}/identification-queue")

@@ -317,15 +317,20 @@ class TaxaRepo:
                     hints[name] = entry
         return hints
 
-    def mappings(self, project_id: int, pipeline: str | None) -> list[LabelMapping]:
-        """Every label of the project's occurrences with what it stands for and how many
-        occurrences of ``pipeline`` (the one the project counts by) carry it."""
+    def mappings(
+        self, project_id: int, pipeline: str | None, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[LabelMapping]]:
+        """The labels of the project's occurrences, most occurrences of ``pipeline`` (the one
+        the project counts by) first: how many there are, and those from ``offset`` on (at
+        most ``limit``; None: all) with what each stands for and how many carry it. Only
+        these are worked out (the counts are one grouped read of the tallies)."""
         counted = CountRepo(self.session).labels(project_id, pipeline)
-        resolver = self.resolver(project_id, [label for label, _ in counted])
-        return [
+        named = [(label, n) for label, n in counted if label]
+        shown = named[offset:] if limit is None else named[offset : offset + limit]
+        resolver = self.resolver(project_id, [label for label, _ in shown])
+        return len(named), [
             LabelMapping(m.label, m.kind, m.taxon_id, m.how, n)
-            for label, n in counted
-            if label
+            for label, n in shown
             for m in [resolver.mapping(label)]
         ]
 

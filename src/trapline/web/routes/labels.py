@@ -1,5 +1,6 @@
-"""A project's labels: every label of its occurrences with how many carry it and the taxon it
-stands for; members map a label to a taxon, mark it as no object, or clear a person's word."""
+"""A project's labels: the labels of its occurrences, most used first and a page at a time,
+with how many carry each and the taxon it stands for; members map a label to a taxon, mark it
+as no object, or clear a person's word."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.services import projects, taxa
-from trapline.web.pages import Page, PostedForm, SignedIn
+from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
+from trapline.web.routes.identify import form_offset
 from trapline.web.routes.taxa import pick_taxon, taxon_names
 
 router = page_router()
@@ -24,24 +26,29 @@ HOW = {
 }
 #: What a label form's buttons ask for.
 ACTIONS = ("taxon", "no_object", "clear")
+#: Labels a page shows.
+PER_PAGE = 100
 
 
 @router.get("/projects/{project_id}/labels")
-def labels_page(page: SignedIn, project_id: Id) -> Response:
-    """The labels of the project's occurrences and what each stands for."""
-    return _render(page, project_id)
+def labels_page(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
+    """The labels of the project's occurrences and what each stands for, a page at a time."""
+    return _render(page, project_id, offset)
 
 
 def _render(
     page: Page,
     project_id: int,
+    offset: int,
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
-    mappings = taxa.label_mappings(page.db, page.me, project_id)
+    total, mappings = taxa.label_mappings(
+        page.db, page.me, project_id, limit=PER_PAGE, offset=offset
+    )
     named = taxon_names(page, project_id, {m.taxon_id for m in mappings if m.taxon_id})
     return page.render(
         "labels.html",
@@ -55,6 +62,10 @@ def _render(
         can_map=role.allows(Role.MEMBER),
         errors=errors or {},
         values=values or {},
+        total=total,
+        offset=offset,
+        per_page=PER_PAGE,
+        base=f"/projects/{project_id}/labels",
     )
 
 
@@ -63,6 +74,7 @@ def map_label(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Map a label to the taxon picked, mark it as no object, or clear a person's mapping."""
     label = str(form.get("label") or "")
     action = str(form.get("action") or "taxon")
+    offset = form_offset(form.get("offset"))
     text = str(form.get("taxon") or "")
     try:
         if action not in ACTIONS:
@@ -78,6 +90,6 @@ def map_label(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
         )
     except InvalidInput as exc:
         return _render(
-            page, project_id, status=400, errors={label: exc.detail}, values={label: text}
+            page, project_id, offset, status=400, errors={label: exc.detail}, values={label: text}
         )
-    return page.redirect(f"/projects/{project_id}/labels")
+    return page.redirect(f"/projects/{project_id}/labels" + (f"?offset={offset}" if offset else ""))

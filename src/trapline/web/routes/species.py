@@ -15,13 +15,13 @@ from starlette.responses import Response
 
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.records import Deployment
-from trapline.domain.species import Scope, TaxonProfile
+from trapline.domain.species import Scope, SpeciesCount, TaxonProfile
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.services import deployments, projects, species, taxa
 from trapline.web.counting_choice import PipelineText, pipeline_choice
-from trapline.web.pages import Page, SignedIn
+from trapline.web.pages import Offset, Page, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.species_charts import hours_chart, nights_chart
 from trapline.web.routes.taxa import taxon_names, vernacular_line
@@ -33,6 +33,8 @@ router = page_router()
 FilterText = Annotated[str, Query(max_length=40)]
 #: Deployments the filter offers.
 DEPLOYMENT_CHOICES = 500
+#: Taxa the species view shows a page.
+PER_PAGE = 100
 _FIELDS = ("deployment", "since", "until", "rank", "pipeline")
 
 
@@ -112,17 +114,28 @@ def species_page(
     until: FilterText = "",
     rank: FilterText = "",
     pipeline: PipelineText = "",
+    offset: Offset = 0,
 ) -> Response:
-    """Every taxon of the project's occurrences with its counts and best crop."""
+    """The taxa of the project's occurrences with their counts and best crops, a page at a
+    time."""
     project, role = projects.get_project(page.db, page.me, project_id)
     choice = pipeline_choice(page, project_id, pipeline)
     filters, errors = read_filters(deployment, since, until, rank, choice.pipeline)
-    rows = []
+    total = 0
+    rows: list[SpeciesCount] = []
     if not errors:
         try:
-            rows = species.species(page.db, page.me, filters.scope(project_id), rank=filters.rank)
+            total, rows = species.species(
+                page.db,
+                page.me,
+                filters.scope(project_id),
+                rank=filters.rank,
+                limit=PER_PAGE,
+                offset=offset,
+            )
         except InvalidInput as exc:
             errors = _field_error(exc)
+    query = filters.query()
     return page.render(
         "species.html",
         status=400 if errors else 200,
@@ -141,6 +154,10 @@ def species_page(
         errors=errors,
         taxon_query=filters.query(with_rank=False),
         choice=choice,
+        total=total,
+        offset=offset,
+        per_page=PER_PAGE,
+        base=f"/projects/{project_id}/species" + (f"?{query}" if query else ""),
     )
 
 
