@@ -18,6 +18,7 @@ from trapline.api.routes import (
     callbacks,
     capture_times,
     collections,
+    count_tables,
     counts,
     deployments,
     events,
@@ -26,6 +27,7 @@ from trapline.api.routes import (
     images,
     imports,
     jobs,
+    listings,
     occurrences,
     pipelines,
     processing_services,
@@ -52,8 +54,8 @@ def install_api(app: FastAPI) -> None:
 def api_routes(table: APIRouter) -> None:
     """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
-        users, tokens, projects, deployments, images, capture_times, events, occurrences, taxa,
-        counts, collections, blobs, exports, imports,
+        users, tokens, projects, deployments, images, capture_times, events, occurrences,
+        listings, taxa, counts, count_tables, collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (

@@ -1,10 +1,12 @@
-"""List envelopes ``{count, next, previous, results}``: limit/offset, and cursors for images."""
+"""List envelopes ``{count, next, previous, results}``: limit/offset, and cursors (images,
+occurrences, events)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,15 +52,31 @@ def cursor_page(
 
     Any page then costs one index seek, however deep in the list it is.
     """
+    keys = [(i.captured_at, i.id) for i in images]
+    return keyed_page(request, count, keys, results, more=more, cursor=cursor, offset=offset)
+
+
+def keyed_page(
+    request: Request,
+    count: int,
+    keys: Sequence[tuple[datetime | None, int]],
+    results: list[Any],
+    *,
+    more: bool,
+    cursor: Cursor | None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """An envelope whose links are cursors next to the first and last item of the page, each
+    item's position given as its (sort time, id) in ``keys``."""
     url = own_url(request).remove_query_params(["cursor", "offset"])
     backwards = cursor is not None and cursor.backwards
-    has_next = bool(images) and (more if not backwards else True)
-    has_previous = bool(images) and (more if backwards else (cursor is not None or offset > 0))
+    has_next = bool(keys) and (more if not backwards else True)
+    has_previous = bool(keys) and (more if backwards else (cursor is not None or offset > 0))
     following = preceding = None
     if has_next:
-        following = str(url.include_query_params(cursor=encode_cursor(images[-1], backwards=False)))
+        following = str(url.include_query_params(cursor=encode_position(*keys[-1])))
     if has_previous:
-        preceding = str(url.include_query_params(cursor=encode_cursor(images[0], backwards=True)))
+        preceding = str(url.include_query_params(cursor=encode_position(*keys[0], backwards=True)))
     return {"count": count, "next": following, "previous": preceding, "results": results}
 
 
@@ -71,8 +89,14 @@ def own_url(request: Request) -> URL:
 
 def encode_cursor(image: Image, *, backwards: bool) -> str:
     """An opaque cursor next to ``image``."""
-    sort = image.captured_at.isoformat() if image.captured_at else None
-    raw = json.dumps([sort, image.id, 1 if backwards else 0], separators=(",", ":"))
+    return encode_position(image.captured_at, image.id, backwards=backwards)
+
+
+def encode_position(sort: datetime | None, item_id: int, *, backwards: bool = False) -> str:
+    """An opaque cursor next to the item of this sort time and id."""
+    raw = json.dumps(
+        [sort.isoformat() if sort else None, item_id, 1 if backwards else 0], separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -127,14 +127,20 @@ def event_counts(
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         scope = counting_scope(repos, caller, deployment.project_id, deployment_id=deployment_id)
-        rows = repos.counts.per_event(scope, event_ids)
-        names = repos.taxa.by_ids({t for _, t, _, _ in rows if t is not None})
+        return scope.pipeline, counted_events(repos, scope, event_ids)
+
+
+def counted_events(repos: Repos, scope: Scope, event_ids: Sequence[int]) -> dict[int, EventCount]:
+    """What these events hold in a counting scope, by event (an event with nothing counted is
+    left out): one grouped read of their tallies."""
+    rows = repos.counts.per_event(scope, event_ids)
+    names = repos.taxa.by_ids({t for _, t, _, _ in rows if t is not None})
     per_event: dict[int, Counter[tuple[str | None, int | None]]] = defaultdict(Counter)
     for event_id, taxon_id, label, n in rows:
         taxon = names.get(taxon_id) if taxon_id is not None else None
         key = (taxon.scientific_name, taxon_id) if taxon else (label, None)
         per_event[event_id][key] += n
-    return scope.pipeline, {
+    return {
         event_id: EventCount(
             individuals=sum(counted.values()),
             taxa=[

@@ -120,6 +120,10 @@ ENDPOINTS = [
     Endpoint("GET", "/event-regroupings/{regrouping}", 200, "viewer"),
     Endpoint("GET", "/events/{event}/occurrences", 200, "viewer"),
     Endpoint("GET", "/occurrences/{occurrence}", 200, "viewer"),
+    # A project's listings and its counts as rows.
+    Endpoint("GET", "/projects/{project}/occurrences", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/events", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/counts", 200, "viewer"),
     # The world's occurrence has one detection: a member's split or merge gets as far as the
     # 400 that says so, past every right.
     Endpoint(

@@ -18,6 +18,7 @@ from trapline.db.repositories.exports import ExportRepo
 from trapline.db.repositories.identifications import IdentificationRepo
 from trapline.db.repositories.images import ImageRepo
 from trapline.db.repositories.jobs import JobRepo
+from trapline.db.repositories.listings import ListingRepo
 from trapline.db.repositories.occurrences import OccurrenceRepo
 from trapline.db.repositories.pipelines import PipelineRepo
 from trapline.db.repositories.projects import ProjectRepo
@@ -50,6 +51,7 @@ class Repos:
         self.tracking = TrackingRepo(session)
         self.taxa = TaxaRepo(session)
         self.species = SpeciesRepo(session)
+        self.listings = ListingRepo(session)
         self.identifications = IdentificationRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)

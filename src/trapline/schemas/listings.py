@@ -1,0 +1,126 @@
+"""Bodies of a project's listings of occurrences and events, and of its counts as rows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from trapline.domain.events import Event, night_of
+from trapline.domain.listings import CountRow
+from trapline.domain.occurrences import Occurrence
+from trapline.domain.taxa import Taxon
+from trapline.schemas.events import EventOut
+from trapline.schemas.occurrences import OccurrenceOut
+
+
+class TaxonNameOut(BaseModel):
+    """The taxon a determination names."""
+
+    id: int
+    scientific_name: str
+    rank: str
+
+    @classmethod
+    def of(cls, t: Taxon) -> TaxonNameOut:
+        return cls(id=t.id, scientific_name=t.scientific_name, rank=t.rank.value)
+
+
+class ListedOccurrenceOut(OccurrenceOut):
+    """An occurrence of a project's listing: where and when, what it is, on whose word."""
+
+    night: date = Field(description="the night it was first seen in, named by its evening")
+    taxon: TaxonNameOut | None = Field(
+        description="the taxon its determination names; null: its label names none"
+    )
+    identified_by: str | None = Field(description="the person whose identification names it")
+    disputed: bool = Field(description="people's latest identifications name different taxa")
+
+    @classmethod
+    def listed(cls, o: Occurrence, taxa: dict[int, Taxon]) -> ListedOccurrenceOut:
+        taxon = taxa.get(o.taxon_id) if o.taxon_id is not None else None
+        return cls(
+            **OccurrenceOut.of(o).model_dump(),
+            night=night_of(o.first_seen_at),
+            taxon=TaxonNameOut.of(taxon) if taxon else None,
+            identified_by=o.identified_by,
+            disputed=o.disputed,
+        )
+
+
+class EventTaxonOut(BaseModel):
+    """A taxon (or an unmapped label) of an event, with its individuals."""
+
+    name: str | None = Field(
+        description="the taxon's scientific name, else the label; null: undetermined"
+    )
+    taxon_id: int | None
+    individuals: int
+
+
+class ListedEventOut(EventOut):
+    """An event of a project's listing, with what it holds as the project counts it."""
+
+    night: date = Field(description="the night it starts in, named by its evening")
+    individuals: int = Field(description="its occurrences of the pipeline counted by")
+    taxa: list[EventTaxonOut] = Field(description="most individuals first")
+    pipeline: str | None = Field(description="the pipeline counted by")
+
+    @classmethod
+    def listed(
+        cls,
+        e: Event,
+        individuals: int,
+        taxa: list[tuple[str | None, int | None, int]],
+        pipeline: str | None,
+    ) -> ListedEventOut:
+        return cls(
+            **EventOut.of(e).model_dump(),
+            night=night_of(e.starts_at),
+            individuals=individuals,
+            taxa=[EventTaxonOut(name=n, taxon_id=t, individuals=k) for n, t, k in taxa],
+            pipeline=pipeline,
+        )
+
+
+class CountRowOut(BaseModel):
+    """Individuals of a taxon (or of an unmapped label) in one cell of a count table; the
+    dimensions the table is not split by are null."""
+
+    deployment_id: int | None
+    deployment: str | None = Field(description="the deployment's name")
+    event_id: int | None
+    night: date | None = Field(description="named by its evening's date")
+    hour: int | None = Field(description="of the camera's clock it was first seen, 0 to 23")
+    taxon_id: int | None
+    scientific_name: str | None
+    rank: str | None
+    label: str | None = Field(
+        description="for occurrences whose label names no taxon of the list: that label"
+    )
+    individuals: int
+
+    @classmethod
+    def of(cls, row: CountRow, deployments: dict[int, str]) -> CountRowOut:
+        taxon = row.taxon
+        return cls(
+            deployment_id=row.deployment_id,
+            deployment=deployments.get(row.deployment_id) if row.deployment_id else None,
+            event_id=row.event_id,
+            night=row.night,
+            hour=row.hour,
+            taxon_id=taxon.id if taxon else None,
+            scientific_name=taxon.scientific_name if taxon else None,
+            rank=taxon.rank.value if taxon else None,
+            label=row.label,
+            individuals=row.individuals,
+        )
+
+
+class CountTableOut(BaseModel):
+    """A project's counts as rows: individuals per taxon and cell, cells with none left out."""
+
+    pipeline: str | None = Field(description="the pipeline counted by")
+    by: list[str] = Field(description="the dimensions each row's cell is of")
+    rank: str | None = Field(description="the rank taxa are rolled up to")
+    rows: list[CountRowOut]
