@@ -31,7 +31,7 @@ from sqlalchemy import text
 
 from trapline.app import create_app
 from trapline.db.migrate import upgrade
-from trapline.db.repositories.counts import tally
+from trapline.db.repositories.counts import tally_events
 from trapline.domain.events import EventRule, Grouping
 from trapline.platform import Platform
 from trapline.services import accounts
@@ -79,8 +79,7 @@ def load_nights(
         events = [int(e) for e in repos.session.scalars(text("SELECT id FROM events"))]
     for start in range(0, len(events), 1000):
         with db.write() as repos:
-            for event in events[start : start + 1000]:
-                tally(repos.session, event)
+            tally_events(repos.session, events[start : start + 1000])
     steps["occurrences"] = time.perf_counter() - started
     return project.id, deployments, owner.id, steps
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
+
+import pytest
+from sqlalchemy import text
 
 from tests.support.accounts import Account, upload
 from tests.support.exports import Seeded
@@ -36,6 +39,20 @@ Ardea alba,species,Ardeidae
 """
 #: The classifier's categories the imports below use.
 CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
+
+
+@pytest.fixture(autouse=True)
+def _kept_sums_agree(proto: Protocol) -> Iterator[None]:
+    """After each scene, each pipeline's kept sums are its tallies' sums."""
+    yield
+    grouped = (
+        "SELECT project_id, pipeline, sum(occurrences), sum(detections) FROM occurrence_tallies"
+        " GROUP BY project_id, pipeline"
+    )
+    kept = "SELECT * FROM pipeline_tallies WHERE occurrences > 0 OR detections > 0"
+    with proto.platform.db.read() as repos:
+        summed = {tuple(r) for r in repos.session.execute(text(grouped))}
+        assert {tuple(r) for r in repos.session.execute(text(kept))} == summed
 
 
 def _taxa(proto: Protocol) -> dict[str, int]:
@@ -95,7 +112,7 @@ def _run(proto: Protocol, shift: float = 0.0, *, reprocess: bool = False) -> Non
 
 
 def _species(proto: Protocol, **params: Any) -> list[tuple[str | None, int, int]]:
-    rows = api_get(proto, f"/projects/{proto.project_id}/species", **params)
+    rows = api_get(proto, f"/projects/{proto.project_id}/species", **params)["results"]
     return [
         (r["taxon"]["scientific_name"] if r["taxon"] else None, r["occurrences"], r["detections"])
         for r in rows
@@ -206,6 +223,31 @@ def test_two_pipelines_are_never_added_up(proto: Protocol) -> None:
     assert "pipeline: 'nothing'" in unknown.json()["detail"]
 
 
+def test_the_pipeline_with_most_detections_counts_until_its_photos_go(proto: Protocol) -> None:
+    pond = _pond(proto)
+    import_md(proto, _bird(), detector="md_v5a.0.0.pt")
+    two = {
+        name: [*boxes, {**boxes[0], "bbox": [0.6, 0.1, 0.1, 0.1]}]
+        for name, boxes in _bird().items()
+    }
+    import_md(proto, two, detector="md_v5b.0.0.pt")
+    track_all(proto)
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
+    assert [(p["occurrences"], p["detections"]) for p in counting["pipelines"]] == [
+        (2, 20),
+        (1, 10),
+    ]
+    assert counting["pipeline"] == counting["pipelines"][0]["pipeline"]
+    # A regrouping into sequences of a second and back keeps the sums.
+    _regroup(proto, "sequence", 1)
+    _regroup(proto, "night")
+    assert api_get(proto, f"/projects/{proto.project_id}/counting") == counting
+    deleted = proto.client.delete(f"{API}/deployments/{pond}", headers=proto.headers)
+    assert deleted.status_code == 204, deleted.text
+    after = api_get(proto, f"/projects/{proto.project_id}/counting")
+    assert (after["pipeline"], after["pipelines"]) == (None, [])
+
+
 def test_a_projects_kind_sets_its_event_rule(proto: Protocol) -> None:
     kinds = {}
     for kind in ("light_trap", "camera_trap", "other"):
@@ -288,7 +330,7 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     grid = sum(c.detections for c in reviews.image_counts(db, me, pid, images).values())
     project_page = sum(n for _, n in reviews.occurrence_labels(db, me, pid))
     chart = reviews.deployment_activity(db, me, pond)
-    species = api_get(proto, f"/projects/{pid}/species")
+    species = api_get(proto, f"/projects/{pid}/species")["results"]
     seeded = Seeded(proto, pid, {"Pond": pond}, {}, {})
     table = seeded.download(seeded.export(format="csv", pipeline=counting)["id"])
     rows = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig"))))
@@ -435,10 +477,10 @@ def test_the_species_view_shows_each_taxons_surest_occurrence(proto: Protocol) -
         o["determination"]["score"]: o["id"] for o in occurrences_of(proto, event_of(proto, pond))
     }
     assert sorted(found) == [0.6, 0.7, 0.9]
-    rows = api_get(proto, f"/projects/{proto.project_id}/species")
+    rows = api_get(proto, f"/projects/{proto.project_id}/species")["results"]
     best = {
         r["taxon"]["scientific_name"]: (r["occurrences"], r["best_occurrence_id"]) for r in rows
     }
     assert best == {"Ardea cinerea": (2, found[0.9]), "Ardea alba": (1, found[0.7])}
-    (family,) = api_get(proto, f"/projects/{proto.project_id}/species", rank="family")
+    (family,) = api_get(proto, f"/projects/{proto.project_id}/species", rank="family")["results"]
     assert (family["occurrences"], family["best_occurrence_id"]) == (3, found[0.9])

@@ -4,7 +4,10 @@ repository whenever occurrences change, and the pipeline a project counts by.
 A tally is per event, pipeline, night first seen, label and taxon: counts never add two
 pipelines' individuals. Whatever changes occurrences calls ``untallied`` with their events;
 the events are counted again just before the transaction commits, once each however many
-changes it made, so no caller has to remember to.
+changes it made, so no caller has to remember to. Each pipeline's sums over a project's tallies
+are kept beside them (``pipeline_tallies``), changed by what the tallies changed by, so that
+choosing the pipeline a project counts by reads a few rows; whatever deletes events calls
+``forget_events`` first, as their tallies go with them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, event, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.nights import night_of
@@ -24,6 +28,7 @@ from trapline.db.tables import (
     OccurrenceDetectionRow,
     OccurrenceRow,
     OccurrenceTallyRow,
+    PipelineTallyRow,
     ProjectRow,
     ReviewRow,
 )
@@ -34,6 +39,8 @@ from trapline.domain.species import Scope
 _IN_SIZE = 900
 #: Where a transaction keeps the events whose tallies are to be counted again.
 _UNTALLIED = "trapline.untallied_events"
+#: Where it keeps how much each (project, pipeline)'s sums change by.
+_CHANGES = "trapline.pipeline_tally_changes"
 
 _TALLY_COLUMNS = (
     "event_id", "project_id", "deployment_id", "pipeline", "night", "label", "taxon_id",
@@ -51,9 +58,70 @@ def untallied(session: Session, event_ids: Iterable[int]) -> None:
     pending.update(event_ids)
 
 
+def forget_events(session: Session, *terms: ColumnElement[bool]) -> None:
+    """The events whose tallies match ``terms`` are about to be deleted (their tallies with
+    them): take their sums off their pipelines' before the transaction commits."""
+    untallied(session, ())
+    changes = session.info.setdefault(_CHANGES, {})
+    for key, (occurrences, detections) in _sums(session, *terms).items():
+        before = changes.get(key, (0, 0))
+        changes[key] = (before[0] - occurrences, before[1] - detections)
+
+
+def tally_events(session: Session, event_ids: Iterable[int]) -> None:
+    """Count these events again (``tally``) and change their pipelines' sums by as much."""
+    ids = sorted(set(event_ids))
+    changes: dict[tuple[int, str], tuple[int, int]] = session.info.pop(_CHANGES, {})
+    for part in (ids[i : i + _IN_SIZE] for i in range(0, len(ids), _IN_SIZE)):
+        before = _sums(session, OccurrenceTallyRow.event_id.in_(part))
+        for event_id in part:
+            tally(session, event_id)
+        after = _sums(session, OccurrenceTallyRow.event_id.in_(part))
+        for key in before.keys() | after.keys():
+            old, new = before.get(key, (0, 0)), after.get(key, (0, 0))
+            was = changes.get(key, (0, 0))
+            changes[key] = (was[0] + new[0] - old[0], was[1] + new[1] - old[1])
+    # In key order, last in the transaction: two transactions take the rows in one order and
+    # hold them only until they commit.
+    for (project_id, pipeline), (occurrences, detections) in sorted(changes.items()):
+        if occurrences or detections:
+            _add_to_pipeline(session, project_id, pipeline, occurrences, detections)
+
+
 def _count_pending(session: Session) -> None:
-    for event_id in sorted(session.info.pop(_UNTALLIED, ())):
-        tally(session, event_id)
+    tally_events(session, session.info.pop(_UNTALLIED, ()))
+
+
+def _sums(session: Session, *terms: ColumnElement[bool]) -> dict[tuple[int, str], tuple[int, int]]:
+    t = OccurrenceTallyRow
+    rows = session.execute(
+        select(t.project_id, t.pipeline, func.sum(t.occurrences), func.sum(t.detections))
+        .where(*terms)
+        .group_by(t.project_id, t.pipeline)
+    )
+    return {(int(p), str(n)): (int(o or 0), int(d or 0)) for p, n, o, d in rows}
+
+
+def _add_to_pipeline(
+    session: Session, project_id: int, pipeline: str, occurrences: int, detections: int
+) -> None:
+    p = PipelineTallyRow
+    factory = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    added = factory(p).values(
+        project_id=project_id, pipeline=pipeline, occurrences=occurrences, detections=detections
+    )
+    # One statement: two first tallies of a pipeline at once add up instead of colliding.
+    session.execute(
+        added.on_conflict_do_update(
+            index_elements=["project_id", "pipeline"],
+            set_={
+                "occurrences": p.occurrences + added.excluded.occurrences,
+                "detections": p.detections + added.excluded.detections,
+            },
+        )
+    )
 
 
 def tally(session: Session, event_id: int) -> None:
@@ -113,15 +181,13 @@ class CountRepo:
         return self._pipelines[project_id]
 
     def _read_pipelines(self, project_id: int) -> list[tuple[str, int, int]]:
-        t = OccurrenceTallyRow
-        detections = func.sum(t.detections)
+        p = PipelineTallyRow
         rows = self.session.execute(
-            select(t.pipeline, func.sum(t.occurrences), detections)
-            .where(t.project_id == project_id)
-            .group_by(t.pipeline)
-            .order_by(detections.desc(), t.pipeline)
+            select(p.pipeline, p.occurrences, p.detections)
+            .where(p.project_id == project_id, p.occurrences > 0)
+            .order_by(p.detections.desc(), p.pipeline)
         )
-        return [(str(p), int(n), int(d or 0)) for p, n, d in rows]
+        return [(str(name), int(n), int(d)) for name, n, d in rows]
 
     def counting_pipeline(self, project_id: int) -> str | None:
         """The pipeline the project counts by: the one it names, else the one with the most

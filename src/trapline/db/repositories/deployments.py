@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.tables import DeploymentRow
+from trapline.db.repositories.counts import forget_events
+from trapline.db.tables import DeploymentRow, OccurrenceTallyRow
 from trapline.domain.records import Deployment
 
 
@@ -69,5 +70,7 @@ class DeploymentRepo:
         return to_deployment(row)
 
     def delete(self, deployment_id: int) -> None:
-        """Remove a deployment; its images stay, without a deployment."""
+        """Remove a deployment; its images stay, without a deployment (its events and their
+        counts go)."""
+        forget_events(self.session, OccurrenceTallyRow.deployment_id == deployment_id)
         self.session.execute(delete(DeploymentRow).where(DeploymentRow.id == deployment_id))

@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.counts import forget_events
 from trapline.db.repositories.grouping_sql import (
     INSERT,
     INSERT_AND_POINT,
@@ -48,6 +49,7 @@ from trapline.db.tables import (
     ImageRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
+    OccurrenceTallyRow,
     ProjectRow,
 )
 from trapline.domain.events import Event, EventRule, Grouping, Moment, together
@@ -271,6 +273,7 @@ class EventRepo:
                 .values(event_id=holder)
                 .execution_options(synchronize_session=False)
             )
+            forget_events(self.session, OccurrenceTallyRow.event_id.in_(part))
             self.session.execute(delete(EventRow).where(EventRow.id.in_(part)))
 
     def add(self, image_id: int) -> None:

@@ -8,6 +8,7 @@ from trapline.db.tables.events import (
     OccurrenceDetectionRow,
     OccurrenceRow,
     OccurrenceTallyRow,
+    PipelineTallyRow,
     RegroupingRow,
 )
 from trapline.db.tables.exports import ExportRow
@@ -85,6 +86,7 @@ __all__ = [
     "PipelineAlgorithmRow",
     "PipelinePinRow",
     "PipelineRow",
+    "PipelineTallyRow",
     "ProcessingServiceRow",
     "ProjectPipelineRow",
     "ProjectRow",

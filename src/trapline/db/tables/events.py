@@ -184,3 +184,18 @@ class OccurrenceTallyRow(Base):
     __table_args__ = (
         Index("ix_occurrence_tallies_project_pipeline_taxon", "project_id", "pipeline", "taxon_id"),
     )
+
+
+class PipelineTallyRow(Base):
+    """How many occurrences (and tracked detections) one pipeline has in a project: the sum of
+    its tallies, kept with them, so that choosing the project's counting pipeline reads a few
+    rows however large the project grows."""
+
+    __tablename__ = "pipeline_tallies"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    pipeline: Mapped[str] = mapped_column(String(255), primary_key=True)
+    occurrences: Mapped[int] = mapped_column(Integer)
+    detections: Mapped[int] = mapped_column(Integer)
