@@ -1,12 +1,14 @@
 """Counting on real photos (``tests/data/photos``): two frames of an AMI light trap's night,
 ``moth-blobs`` run through the job queue, two people's identifications and a split, then the
 same pipeline run again with ``reprocess``: the same occurrences, identifications and Darwin
-Core ``occurrenceID``s."""
+Core ``occurrenceID``s. And the camera trap's heron burst, imported as MegaDetector results of
+two detector versions with a species classifier's name: one grey heron everywhere."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +18,26 @@ from PIL import Image
 from tests.support.accounts import Account, upload
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol, api_post
-from tests.support.scenes import API, detail_of, event_of, occurrences_of, track_all
+from tests.support.scenes import (
+    API,
+    TAXA_CSV,
+    detail_of,
+    event_of,
+    import_md,
+    import_taxa,
+    occurrences_of,
+    track_all,
+)
 from trapline.pipelines.base import SourceImage
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 
-PHOTOS = Path(__file__).resolve().parents[2] / "data" / "photos" / "light-trap"
+ROOT = Path(__file__).resolve().parents[3]
+PHOTOS = ROOT / "tests" / "data" / "photos" / "light-trap"
+HERONS = ROOT / "tests" / "data" / "photos" / "camera-trap"
+#: The heron's hand-checked box in each camera-trap photo (fractions: x1, y1, x2, y2).
+HERON: dict[str, list[float]] = json.loads(
+    (ROOT / "data" / "ground-truth" / "tracking.json").read_text()
+)["heron"]["boxes"]
 TAXA = "scientific_name,rank,parent\nLepidoptera,order,\nNoctuidae,family,Lepidoptera\n"
 
 
@@ -130,3 +147,61 @@ def test_a_reprocessed_night_keeps_its_occurrences_and_identifications(
     assert unplaced["count"] == 0
     ids_after = _dwca_ids(night, sheet)
     assert len(ids_before & ids_after) >= 0.95 * len(ids_before)
+
+
+def _heron_results(shift: float, conf: float) -> dict[str, list[dict[str, object]]]:
+    """A detector's boxes on the heron (``shift``: drawn that share of the width further
+    right), each named ``Ardea cinerea`` (0.81) by a species classifier."""
+    return {
+        f"Stream/{name}": [
+            {
+                "category": "1",
+                "conf": conf,
+                "bbox": [x1 + shift, y1, round(x2 - x1, 4), round(y2 - y1, 4)],
+                "classifications": [["1", 0.81]],
+            }
+        ]
+        for name, (x1, y1, x2, y2) in sorted(HERON.items())
+    }
+
+
+def test_the_heron_burst_seen_by_two_detector_versions_is_one_grey_heron(proto: Protocol) -> None:
+    made = api_post(proto, "/projects", {"name": "Stream", "kind": "camera_trap"}, 201)
+    stream = proto.in_project(made["id"])
+    import_taxa(stream, TAXA_CSV)
+    deployment = api_post(
+        stream,
+        f"/projects/{made['id']}/deployments",
+        {"name": "Stream", "time_zone": "Europe/Brussels", "latitude": 51.2, "longitude": 4.4},
+        201,
+    )["id"]
+    files = [(p.name, p.read_bytes()) for p in sorted(HERONS.glob("*.JPG"))]
+    assert len(files) == 10
+    assert upload(stream.client, stream.account, made["id"], *files, deployment_id=str(deployment))
+    classes = {"1": "Ardea cinerea"}
+    import_md(stream, _heron_results(0.0, 0.93), detector="md_v5a.0.0.pt", classes=classes)
+    import_md(stream, _heron_results(0.01, 0.9), detector="md_v5b.0.0.pt", classes=classes)
+    assert track_all(stream) == 1
+    counting = stream.client.get(f"{API}/projects/{made['id']}/counting", headers=stream.headers)
+    assert [p["occurrences"] for p in counting.json()["pipelines"]] == [1, 1]
+
+    (heron,) = occurrences_of(stream, event_of(stream, deployment))
+    assert heron["determination"]["label"] == "Ardea cinerea"
+    species = stream.client.get(f"{API}/projects/{made['id']}/species", headers=stream.headers)
+    assert [
+        (r["taxon"]["scientific_name"], r["occurrences"], r["detections"])
+        for r in species.json()["results"]
+    ] == [("Ardea cinerea", 1, 10)]
+    seeded = Seeded(stream, made["id"], {"Stream": deployment}, {}, {})
+    archive = zipfile.ZipFile(io.BytesIO(seeded.download(seeded.export(format="dwca")["id"])))
+    rows = csv.DictReader(io.StringIO(archive.read("occurrence.txt").decode()), delimiter="\t")
+    assert [(r["scientificName"], r["basisOfRecord"], r["individualCount"]) for r in rows] == [
+        ("Ardea cinerea", "MachineObservation", "1")
+    ]
+    package = seeded.export(format="camtrap-dp", observation_level="event")
+    tables = zipfile.ZipFile(io.BytesIO(seeded.download(package["id"])))
+    observed = csv.DictReader(io.StringIO(tables.read("observations.csv").decode()))
+    assert [
+        (o["observationLevel"], o["observationType"], o["scientificName"], o["count"])
+        for o in observed
+    ] == [("event", "animal", "Ardea cinerea", "1")]
