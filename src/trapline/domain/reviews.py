@@ -51,6 +51,25 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class QueuePosition:
+    """A place in the review queue's walk: just after the annotation of this confidence
+    (None: among the detections without any score, which come after every scored one) and
+    id."""
+
+    confidence: float | None
+    annotation_id: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the review queue: its detections, those that count first, and where the
+    next page starts (None: the queue ends with this page)."""
+
+    items: list[QueueItem]
+    following: QueuePosition | None = None
+
+
+@dataclass(frozen=True)
 class ImageCounts:
     """What a photo's tile in the grid says: the detections of its current results that the
     viewer shows, and how many of those people reviewed."""

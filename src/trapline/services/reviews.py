@@ -9,7 +9,7 @@ from typing import Any
 from trapline.db.engine import Database
 from trapline.domain.records import User
 from trapline.domain.results import AnnotationType, Box
-from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
+from trapline.domain.reviews import ImageCounts, QueuePage, QueuePosition, Review, Verdict
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
@@ -90,17 +90,24 @@ def image_reviews(db: Database, caller: User, image_id: int) -> list[Review]:
 
 
 def review_queue(
-    db: Database, caller: User, project_id: int, *, job_id: int | None, limit: int
-) -> list[QueueItem]:
-    """Detections of a project (or one of its jobs) not yet reviewed: those not under their
-    pipeline's threshold first, the surest first; those under it last."""
+    db: Database,
+    caller: User,
+    project_id: int,
+    *,
+    job_id: int | None,
+    limit: int,
+    start: QueuePosition | None = None,
+) -> QueuePage:
+    """A page of the detections of a project (from ``start``), or of one of its jobs, not yet
+    reviewed: the surest first, those not under their pipeline's threshold before those
+    under it (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         if job_id is not None:
             job = repos.jobs.get(job_id)
             if job is None or job.project_id != project_id:
                 raise InvalidInput(f"job {job_id} is not a job of project {project_id}")
-        return repos.reviews.queue(project_id, job_id, limit)
+        return repos.reviews.queue(project_id, job_id, limit, start)
 
 
 def image_counts(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from trapline.db.repositories import review_queue
 from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.tracking import events_due
 from trapline.db.tables import (
@@ -17,7 +18,14 @@ from trapline.db.tables import (
     UserRow,
 )
 from trapline.domain.results import AnnotationType, Box
-from trapline.domain.reviews import ImageCounts, QueueItem, Review, Verdict
+from trapline.domain.reviews import (
+    ImageCounts,
+    QueueItem,
+    QueuePage,
+    QueuePosition,
+    Review,
+    Verdict,
+)
 
 
 def _to_review(row: ReviewRow, reviewer: str | None) -> Review:
@@ -111,11 +119,20 @@ class ReviewRepo:
         ).first()
         return (found[0], found[1], found[2]) if found else None
 
-    def queue(self, project_id: int, job_id: int | None, limit: int) -> list[QueueItem]:
-        """Detections nobody reviewed yet: of the current results, or of a job's when
-        ``job_id`` is given. Those that count come first (not under their pipeline's default
-        threshold, the one tracking and the grid apply), the models' surest first; the specks
-        under it come last, surest first too."""
+    def queue(
+        self,
+        project_id: int,
+        job_id: int | None,
+        limit: int,
+        start: QueuePosition | None = None,
+    ) -> QueuePage:
+        """Detections nobody reviewed yet, the models' surest first: of the current results a
+        page at a time from ``start`` (``review_queue.py``), or a job's (all sorted: a job's
+        queue costs what the job holds). Those that count come first (not under their
+        pipeline's default threshold, the one tracking and the grid apply); the specks under
+        it last."""
+        if job_id is None:
+            return review_queue.walk(self.session, project_id, limit, start)
         box = aliased(AnnotationRow)
         child = aliased(AnnotationRow)
         confidence = func.coalesce(func.max(child.confidence), func.max(box.confidence))
@@ -138,18 +155,17 @@ class ReviewRepo:
                 box.type == AnnotationType.BOUNDING_BOX.value,
                 ReviewRow.id.is_(None),
             )
+            .where(AnalysisRow.job_id == job_id)
             .group_by(box.id, box.image_id)
             .order_by(under.asc(), confidence.desc().nulls_last(), box.id)
             .limit(limit)
         )
-        if job_id is not None:
-            query = query.where(AnalysisRow.job_id == job_id)
-        else:
-            query = query.where(box.analysis_id.in_(current_analyses(project_id)))
-        return [
-            QueueItem(r[0], r[1], r[2], r[3], under_threshold=bool(r[4]))
-            for r in self.session.execute(query)
-        ]
+        return QueuePage(
+            [
+                QueueItem(r[0], r[1], r[2], r[3], under_threshold=bool(r[4]))
+                for r in self.session.execute(query)
+            ]
+        )
 
     def image_counts(
         self, project_id: int, image_ids: Sequence[int], pipeline: str | None

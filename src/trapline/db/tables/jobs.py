@@ -208,6 +208,8 @@ class AnnotationRow(Base):
     __table_args__ = (
         Index("ix_annotations_project_type_label", "project_id", "type", "label"),
         Index("ix_annotations_project_id_id", "project_id", "id"),
+        # The review queue walks a project's annotations down it, surest first.
+        Index("ix_annotations_project_id_confidence", "project_id", "confidence", "id"),
         # Partial: only callback annotations have a digest; a worker's would each cost an entry.
         Index(
             "uq_annotations_analysis_id_digest",
