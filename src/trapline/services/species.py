@@ -37,11 +37,12 @@ def species(
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         tallies = repos.species.tallies(scope)
-        taxa = _taxa_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
-        rows = count_species(tallies, taxa, rank)
+        outlines = _outlines_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
+        rows = count_species(tallies, outlines, rank)
         shown = rows[offset : offset + limit]
+        taxa = repos.taxa.by_ids({row.taxon.id for row in shown if row.taxon is not None})
         best = repos.species.best(scope, sorted({m for row in shown for m in row.members}))
-        return len(rows), [_with_best(row, best) for row in shown]
+        return len(rows), [_with_best(_in_full(row, taxa), best) for row in shown]
 
 
 def taxon_profile(
@@ -87,11 +88,18 @@ def _check(scope: Scope) -> None:
         raise InvalidInput("since: the first night comes after the last (until)")
 
 
-def _taxa_of(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
-    """These taxa and their ancestors (what rolling up walks)."""
-    taxa = repos.taxa.by_ids(taxon_ids)
+def _outlines_of(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
+    """These taxa and their ancestors in outline (what ordering and rolling up read)."""
+    taxa = repos.species.outlines(taxon_ids)
     ancestors = {a for t in taxa.values() for a in t.lineage} - set(taxa)
-    return taxa | repos.taxa.by_ids(ancestors)
+    return taxa | repos.species.outlines(ancestors)
+
+
+def _in_full(row: SpeciesCount, taxa: dict[int, Taxon]) -> SpeciesCount:
+    """The row with its taxon in full (its vernacular names, its ids elsewhere)."""
+    if row.taxon is None or row.taxon.id not in taxa:
+        return row
+    return replace(row, taxon=taxa[row.taxon.id])
 
 
 def _with_best(row: SpeciesCount, best: dict[int, tuple[int, int, float | None]]) -> SpeciesCount:

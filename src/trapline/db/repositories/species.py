@@ -4,7 +4,7 @@ over its tallies, not its detections), and a taxon's occurrences over nights and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -17,7 +17,7 @@ from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.species import Scope, TaxonTally
-from trapline.domain.taxa import Taxon
+from trapline.domain.taxa import Rank, Taxon
 
 
 class SpeciesRepo:
@@ -139,6 +139,24 @@ class SpeciesRepo:
             )
         found.sort(key=lambda r: (r.first_seen_at, r.id), reverse=True)
         return [to_occurrence(r) for r in found[:limit]]
+
+    def outlines(self, taxon_ids: Iterable[int]) -> dict[int, Taxon]:
+        """These taxa with what ordering and rolling up read (names, ranks, lineages), not
+        their vernacular names or ids elsewhere: one column read, no objects per row."""
+        t = TaxonRow
+        found: dict[int, Taxon] = {}
+        for part in chunks(sorted(set(taxon_ids))):
+            rows = self.session.execute(
+                select(t.id, t.list_id, t.scientific_name, t.rank, t.parent_id, t.lineage).where(
+                    t.id.in_(part)
+                )
+            )
+            for taxon_id, list_id, name, rank, parent_id, lineage in rows:
+                path = tuple(int(i) for i in str(lineage or "").strip("/").split("/") if i)
+                found[int(taxon_id)] = Taxon(
+                    int(taxon_id), int(list_id), name, Rank(rank), parent_id, path
+                )
+        return found
 
     def under(self, taxon: Taxon) -> Select[Any]:
         """The ids of a taxon and of every taxon under it in its list: a range of the
