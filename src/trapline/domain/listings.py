@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from trapline.domain.events import NIGHT_SHIFT
 from trapline.domain.occurrences import DeterminedBy
@@ -105,20 +106,12 @@ def count_dimensions(text: str) -> tuple[CountBy, ...]:
 #: A cell's place in a count table: deployment, event, night and hour (None where the table
 #: is not split by it).
 CellKey = tuple[int | None, int | None, date | None, int | None]
+#: Occurrences of one taxon (or, naming none, one label) in one cell, as read: deployment,
+#: event, night, hour (None where the table is not split by it), taxon id, label, occurrences.
+Tallied = tuple[int | None, int | None, date | None, int | None, int | None, str | None, int]
 
 
-@dataclass(frozen=True)
-class Tallied:
-    """Occurrences of one taxon (or, naming none, one label) in one cell, as read."""
-
-    key: CellKey
-    taxon_id: int | None
-    label: str | None
-    occurrences: int
-
-
-@dataclass(frozen=True)
-class CountRow:
+class CountRow(NamedTuple):
     """A row of a count table: a taxon (or, for occurrences whose label names no taxon of the
     list, that label) in one cell, with its individuals."""
 
@@ -132,30 +125,91 @@ class CountRow:
     individuals: int
 
 
+#: Every column a count table can have, in order: a table has those of its dimensions
+#: (``count_columns``).
+COUNT_COLUMNS = (
+    "deployment_id", "deployment", "event_id", "night", "hour",
+    "taxon_id", "scientific_name", "rank", "label", "individuals",
+)  # fmt: skip
+#: Each dimension's columns.
+_DIMENSION_COLUMNS = {
+    CountBy.DEPLOYMENT: ("deployment_id", "deployment"),
+    CountBy.EVENT: ("event_id",),
+    CountBy.NIGHT: ("night",),
+    CountBy.HOUR: ("hour",),
+}
+
+
+def count_columns(by: Iterable[CountBy]) -> tuple[str, ...]:
+    """The columns of a table split by ``by``, in order: its dimensions', then the taxon's
+    and the individuals."""
+    dimensions = {c for d in by for c in _DIMENSION_COLUMNS[d]}
+    every_table = COUNT_COLUMNS[5:]
+    return tuple(c for c in COUNT_COLUMNS if c in dimensions or c in every_table)
+
+
+def row_values(row: CountRow, deployments: Mapping[int, str]) -> tuple[object, ...]:
+    """A row's value in each of ``COUNT_COLUMNS`` (a deployment by its id and its name)."""
+    taxon = row.taxon
+    return (
+        row.deployment_id,
+        deployments.get(row.deployment_id) if row.deployment_id is not None else None,
+        row.event_id,
+        row.night,
+        row.hour,
+        taxon.id if taxon else None,
+        taxon.scientific_name if taxon else None,
+        taxon.rank.value if taxon else None,
+        row.label,
+        row.individuals,
+    )
+
+
 def count_rows(
     tallied: Iterable[Tallied], taxa: Mapping[int, Taxon], rank: Rank | None
 ) -> list[CountRow]:
-    """The rows of a count table: each taxon rolled up to ``rank`` (a taxon ranked higher, or
-    without an ancestor of that rank, stays as itself), summed per cell; in cell order, then
-    most individuals first, then by name."""
-    sums: dict[tuple[CellKey, int | None, str | None], int] = {}
-    for t in tallied:
-        taxon = taxa.get(t.taxon_id) if t.taxon_id is not None else None
-        group = (
-            (t.key, rolled_up(taxon, rank, taxa).id, None)
-            if taxon is not None
-            else (t.key, None, t.label)
-        )
-        sums[group] = sums.get(group, 0) + t.occurrences
-    rows = [
-        CountRow(*key, taxa[taxon_id] if taxon_id is not None else None, label, n)
-        for (key, taxon_id, label), n in sums.items()
-        if n
-    ]
-    return sorted(rows, key=_row_order)
+    """The rows of a count table from ``tallied`` in cell order: each taxon rolled up to
+    ``rank`` (a taxon ranked higher, or without an ancestor of that rank, stays as itself),
+    summed per cell; within a cell, taxa before labels, most individuals first, then by name.
+
+    A table of a large project has hundreds of thousands of rows: each taxon is rolled up and
+    named once, and only the few rows of one cell are sorted at a time."""
+    #: Per taxon id read: the group it counts in (its rolled-up taxon's), as in a cell's sums.
+    groups: dict[int, tuple[bool, str, int | None, None]] = {}
+    rows: list[CountRow] = []
+    cell: CellKey | None = None
+    sums: dict[tuple[bool, str, int | None, str | None], int] = {}
+    for deployment, event, night, hour, taxon_id, label, n in tallied:
+        key = (deployment, event, night, hour)
+        if key != cell:
+            _add_cell(rows, cell, sums, taxa)
+            cell, sums = key, {}
+        group: tuple[bool, str, int | None, str | None]
+        if taxon_id is not None and (found := groups.get(taxon_id)) is not None:
+            group = found
+        elif taxon_id is not None and taxon_id in taxa:
+            taxon = rolled_up(taxa[taxon_id], rank, taxa)
+            group = groups[taxon_id] = (False, taxon.scientific_name, taxon.id, None)
+        else:
+            group = (True, label or "", None, label)
+        sums[group] = sums.get(group, 0) + n
+    _add_cell(rows, cell, sums, taxa)
+    return rows
 
 
-def _row_order(row: CountRow) -> tuple[object, ...]:
-    cell = (row.deployment_id, row.event_id, row.night, row.hour)
-    name = row.taxon.scientific_name if row.taxon else (row.label or "")
-    return (*((v is None, v or 0) for v in cell), row.taxon is None, -row.individuals, name)
+def _add_cell(
+    rows: list[CountRow],
+    cell: CellKey | None,
+    sums: dict[tuple[bool, str, int | None, str | None], int],
+    taxa: Mapping[int, Taxon],
+) -> None:
+    """A cell's rows: taxa before labels, most individuals first, then by name. A group is
+    (a label's, its name, taxon id, label), so the sort compares plain values."""
+    if cell is None:
+        return
+    ordered = sorted((unnamed, -n, name, taxon_id, label) for (unnamed, name, taxon_id, label), n
+                     in sums.items() if n)  # fmt: skip
+    rows.extend(
+        CountRow(*cell, taxa[t] if t is not None else None, label, -k)
+        for _, k, _, t, label in ordered
+    )

@@ -152,7 +152,7 @@ def count_table(
             tallied = listings.per_hour(scope, by)
         else:
             tallied = listings.tallied(scope, by)
-        taxa = _with_ancestors(repos, {t.taxon_id for t in tallied if t.taxon_id is not None})
+        taxa = _with_ancestors(repos, {t[4] for t in tallied if t[4] is not None})
         rows = count_rows(tallied, taxa, rank)
         deployments = {}
         if CountBy.DEPLOYMENT in by:

@@ -13,7 +13,7 @@ from trapline.domain.species import Scope
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
 from trapline.http.params import Id, QueryDate, QueryId, QueryPipeline
-from trapline.schemas.listings import CountRowOut, CountTableOut
+from trapline.schemas.listings import CountTableOut, count_table_json
 from trapline.services import listings
 
 router = APIRouter(tags=["taxa"])
@@ -50,7 +50,7 @@ def count_table(
     until: QueryDate = None,
     pipeline: QueryPipeline = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
-) -> CountTableOut | Response:
+) -> Response:
     """Individuals per taxon in each cell of ``by`` (a night, event, deployment or hour of
     the camera's clock), cells with none left out; ``format=csv`` for a spreadsheet.
 
@@ -70,9 +70,5 @@ def count_table(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     table = listings.count_table(db, caller, scope, dimensions, rank)
-    return CountTableOut(
-        pipeline=table.pipeline,
-        by=[d.value for d in table.by],
-        rank=table.rank.value if table.rank else None,
-        rows=[CountRowOut.of(r, table.deployments) for r in table.rows],
-    )
+    body = count_table_json(table.pipeline, table.by, table.rank, table.rows, table.deployments)
+    return Response(body, media_type="application/json")

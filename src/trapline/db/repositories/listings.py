@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, String, cast, func, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import tally_terms
@@ -23,6 +23,7 @@ from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow
 from trapline.domain.events import Event
 from trapline.domain.listings import (
+    COUNT_DIMENSIONS,
     CountBy,
     EventOrder,
     OccurrenceFilter,
@@ -127,28 +128,32 @@ class ListingRepo:
         total: Any,
         terms: list[ColumnElement[bool]],
     ) -> list[Tallied]:
-        keys = [columns[d] for d in by]
-        rows = self.session.execute(
-            select(*keys, taxon, label, total).where(*terms).group_by(*keys, taxon, label)
+        # The dimensions not asked for are NULL columns, so that every row comes as a cell
+        # already; ordered by the whole group, the cells come one after another.
+        cell = [type_coerce(columns[d], String) if d is CountBy.NIGHT else columns[d]
+                for d in by]  # fmt: skip
+        keys = [c if c is not None else null() for c in _padded(by, cell)]
+        rows: Any = self.session.execute(
+            select(*keys, taxon, label, total)
+            .where(*terms)
+            .group_by(*cell, taxon, label)
+            .order_by(*cell, taxon, label)
         )
-        found = []
-        for row in rows:
-            cell = dict(zip(by, row[: len(by)], strict=True))
-            taxon_id, text, n = row[len(by) :]
-            found.append(
-                Tallied(
-                    (
-                        _int(cell.get(CountBy.DEPLOYMENT)),
-                        _int(cell.get(CountBy.EVENT)),
-                        _day(cell.get(CountBy.NIGHT)),
-                        _int(cell.get(CountBy.HOUR)),
-                    ),
-                    _int(taxon_id),
-                    text,
-                    int(n),
-                )
-            )
+        days: dict[Any, date | None] = {None: None}
+        found: list[Tallied] = []
+        for deployment, event, night, hour, taxon_id, text, n in rows:
+            day = days.get(night)
+            if day is None and night is not None:
+                day = days[night] = _day(night)
+            found.append((deployment, event, day, hour, taxon_id, text, int(n)))
         return found
+
+
+def _padded(by: Sequence[CountBy], columns: list[Any]) -> list[Any]:
+    """``columns`` (one per dimension of ``by``) in the place of each dimension, None where
+    ``by`` has none."""
+    given = dict(zip(by, columns, strict=True))
+    return [given.get(d) for d in COUNT_DIMENSIONS]
 
 
 def _occurrence_terms(
@@ -226,14 +231,10 @@ def _walk(
 
 
 def _hour(session: Session, column: Any) -> Any:
-    """SQL of the hour (0-23) of a wall-clock time."""
+    """SQL of the hour (0-23) of a wall-clock time, as an integer."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.cast(func.strftime("%H", column), OccurrenceRow.detection_count.type)
-    return func.extract("hour", column)
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if value is not None else None
+        return cast(func.strftime("%H", column), Integer)
+    return cast(func.extract("hour", column), Integer)
 
 
 def _day(value: Any) -> date | None:

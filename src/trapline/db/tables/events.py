@@ -142,6 +142,10 @@ class OccurrenceRow(Base):
             "taxon_id",
             "first_seen_at",
         ),
+        # The project's listing of occurrences, in order of first sighting at any depth.
+        Index(
+            "ix_occurrences_project_pipeline_seen", "project_id", "pipeline", "first_seen_at", "id"
+        ),
     )
 
 
@@ -183,6 +187,19 @@ class OccurrenceTallyRow(Base):
 
     __table_args__ = (
         Index("ix_occurrence_tallies_project_pipeline_taxon", "project_id", "pipeline", "taxon_id"),
+        # The count tables: a pipeline's tallies night by night, every column a table reads in
+        # the index, so a table of a large project reads no row of the table itself.
+        Index(
+            "ix_occurrence_tallies_project_pipeline_night",
+            "project_id",
+            "pipeline",
+            "night",
+            "taxon_id",
+            "label",
+            "deployment_id",
+            "event_id",
+            "occurrences",
+        ),
     )
 
 
