@@ -386,7 +386,7 @@ def _members(
     repos: Repos, found: Sequence[Occurrence]
 ) -> Iterator[tuple[Event, dict[int, list[Detection]]]]:
     """These occurrences' events (each held until the transaction ends, in id order) with
-    the detections of each occurrence: one read of an event's detections for all of its."""
+    the detections of each occurrence: one read of their detections per event."""
     by_event: dict[int, list[Occurrence]] = defaultdict(list)
     for occurrence in found:
         by_event[occurrence.event_id].append(occurrence)
@@ -394,7 +394,8 @@ def _members(
         event = require(repos.events.get(event_id), "occurrence", group[0].id)
         repos.occurrences.hold(event.id)
         groups = repos.occurrences.groups(event.id)
-        by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
+        wanted = {i for o in group for i in groups.get(o.id, [])}
+        by_id = {d.annotation_id: d for d in repos.tracking.detections(event, among=wanted)}
         yield event, {o.id: [by_id[i] for i in groups.get(o.id, []) if i in by_id] for o in group}
 
 

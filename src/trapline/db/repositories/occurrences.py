@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
 from trapline.db.repositories.counts import untallied
 from trapline.db.tables import (
     AnnotationRow,
@@ -93,11 +94,8 @@ class OccurrenceRepo:
             )
         )
         times = self._times([d.image_id for o in made for d, _ in o.detections])
-        for occurrence in made:
-            if occurrence.occurrence_id is None:
-                self._insert(event, occurrence, times)
-            else:
-                self._rewrite(occurrence.occurrence_id, occurrence, times)
+        self._rewrite_all([o for o in made if o.occurrence_id is not None], times)
+        self._insert_all(event, [o for o in made if o.occurrence_id is None], times)
         self.session.execute(
             update(EventRow)
             .where(EventRow.id == event.id, EventRow.tracked_version < version)
@@ -129,17 +127,7 @@ class OccurrenceRepo:
     def _rewrite(
         self, occurrence_id: int, made: NewOccurrence, times: dict[int, tuple[Any, int]]
     ) -> None:
-        self.session.execute(
-            delete(OccurrenceDetectionRow).where(
-                OccurrenceDetectionRow.occurrence_id == occurrence_id
-            )
-        )
-        self.session.execute(
-            update(OccurrenceRow)
-            .where(OccurrenceRow.id == occurrence_id)
-            .values(**_fields(made, times))
-        )
-        self._link(occurrence_id, made)
+        self._rewrite_all([replace(made, occurrence_id=occurrence_id)], times)
 
     def determine(self, occurrence_id: int, made: NewOccurrence) -> None:
         """Write an occurrence's determination again (after an identification)."""
@@ -187,28 +175,58 @@ class OccurrenceRepo:
         )
 
     def _insert(self, event: Event, made: NewOccurrence, times: dict[int, tuple[Any, int]]) -> int:
-        row = OccurrenceRow(
-            project_id=event.project_id,
-            deployment_id=event.deployment_id,
-            event_id=event.id,
-            **_fields(made, times),
-        )
-        self.session.add(row)
-        self.session.flush()
-        self._link(row.id, made)
-        return row.id
+        return self._insert_all(event, [made], times)[0]
 
-    def _link(self, occurrence_id: int, made: NewOccurrence) -> None:
-        self.session.add_all(
-            OccurrenceDetectionRow(
-                annotation_id=d.annotation_id,
-                occurrence_id=occurrence_id,
-                image_id=d.image_id,
-                cost=cost,
+    def _insert_all(
+        self, event: Event, made: Sequence[NewOccurrence], times: dict[int, tuple[Any, int]]
+    ) -> list[int]:
+        """Store new occurrences of the event and their detections: a statement for all the
+        occurrences (their ids in order) and one for all the links, not one per row."""
+        if not made:
+            return []
+        owner = {
+            "project_id": event.project_id,
+            "deployment_id": event.deployment_id,
+            "event_id": event.id,
+        }
+        ids = [
+            int(i)
+            for i in self.session.execute(
+                insert(OccurrenceRow).returning(OccurrenceRow.id, sort_by_parameter_order=True),
+                [owner | _fields(o, times) for o in made],
+            ).scalars()
+        ]
+        self._link(list(zip(ids, made, strict=True)))
+        return ids
+
+    def _rewrite_all(
+        self, made: Sequence[NewOccurrence], times: dict[int, tuple[Any, int]]
+    ) -> None:
+        """Give stored occurrences (each ``made`` names its own) these detections and
+        columns: their links go and come again, their rows change in one statement."""
+        ids = [o.occurrence_id for o in made if o.occurrence_id is not None]
+        if not ids:
+            return
+        for chunk in chunks(ids):
+            self.session.execute(
+                delete(OccurrenceDetectionRow).where(
+                    OccurrenceDetectionRow.occurrence_id.in_(chunk)
+                )
             )
-            for d, cost in made.detections
+        self.session.execute(
+            update(OccurrenceRow),
+            [{"id": i} | _fields(o, times) for i, o in zip(ids, made, strict=True)],
         )
-        self.session.flush()
+        self._link(list(zip(ids, made, strict=True)))
+
+    def _link(self, made: Sequence[tuple[int, NewOccurrence]]) -> None:
+        """The detections of these occurrences (each with its id), in one statement."""
+        rows = [
+            (d.annotation_id, occurrence_id, d.image_id, cost)
+            for occurrence_id, occurrence in made
+            for d, cost in occurrence.detections
+        ]
+        Plain(self.session).insert(_LINKS, _LINK_COLUMNS, rows)
 
     def groups(self, event_id: int, *, edited: bool | None = None) -> dict[int, list[int]]:
         """Each occurrence of the event (``edited``: only those a reviewer split or merged, or
@@ -365,6 +383,9 @@ def to_occurrence(row: OccurrenceRow) -> Occurrence:
     )
 
 
+#: The table of an occurrence's detections, and the columns of its bulk insert's rows.
+_LINKS = cast(Table, OccurrenceDetectionRow.__table__)
+_LINK_COLUMNS = ("annotation_id", "occurrence_id", "image_id", "cost")
 #: The largest id a row can have (a 64-bit key).
 BIGINT_MAX = 2**63 - 1
 #: A detection's id, photo, box, label and confidence, as the occurrences' reads take them.

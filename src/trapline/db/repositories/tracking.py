@@ -8,7 +8,7 @@ second (``OccurrenceRepo.replace``), so a change made while it ran leaves the ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -130,12 +130,13 @@ class TrackingRepo:
         )
         return [Photo(int(i), int(w), int(h), key) for i, w, h, key in rows]
 
-    def detections(self, event: Event) -> list[Detection]:
-        """The boxes of the current results of the event's photos, with their best
-        classification, pipeline, threshold and latest review."""
+    def detections(self, event: Event, among: Collection[int] | None = None) -> list[Detection]:
+        """The boxes of the current results of the event's photos (of them, only those
+        ``among`` these ids when given: an occurrence's), with their best classification,
+        pipeline, threshold and latest review."""
         photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
         current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
-        rows = self.session.execute(
+        query = (
             select(
                 *BOX_COLUMNS,
                 AnnotationRow.data,
@@ -150,7 +151,15 @@ class TrackingRepo:
                 AnnotationRow.x1.is_not(None),
             )
             .order_by(AnnotationRow.id)
-        ).all()
+        )
+        if among is None:
+            rows = self.session.execute(query).all()
+        else:
+            rows = [
+                row
+                for chunk in chunks(sorted(among))
+                for row in self.session.execute(query.where(AnnotationRow.id.in_(chunk)))
+            ]
         ids = [int(r[0]) for r in rows]
         named = self._classifications(ids)
         reviews = self._latest_reviews(ids)
