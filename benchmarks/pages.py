@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 from typing import Any
 
 from common import machine_speed_ms, print_table
@@ -28,6 +29,7 @@ from sqlalchemy import text
 
 from trapline.app import create_app
 from trapline.domain.paging import ImageOrder
+from trapline.http.pagination import encode_position
 from trapline.platform import Platform
 from trapline.services import users
 
@@ -81,11 +83,21 @@ def _ids(platform: Platform, dataset: Dataset) -> dict[str, Any]:
             "SELECT t.parent_id FROM occurrences o JOIN taxa t ON t.id = o.taxon_id"
             " WHERE o.project_id = :p AND t.rank = 'species' GROUP BY t.parent_id"
             " ORDER BY count(*) DESC LIMIT 1"), {"p": p}).scalar_one()  # fmt: skip
+        # The project's listing of occurrences, 90% deep into its counting pipeline's.
+        counted = {"p": p, "pl": repos.counts.counting_pipeline(p)}
+        deep_occurrence = one(text(
+            "SELECT first_seen_at, id FROM occurrences WHERE project_id = :p AND pipeline = :pl"
+            " ORDER BY first_seen_at, id LIMIT 1 OFFSET (SELECT count(*) * 9 / 10"
+            " FROM occurrences WHERE project_id = :p AND pipeline = :pl)"),
+            counted).one()  # fmt: skip
+    seen = deep_occurrence[0]
+    seen = datetime.fromisoformat(seen) if isinstance(seen, str) else seen
     position = int(dataset.images * DEEP_SHARE)
     cursor, _ = deep_cursor(platform.db, p, ImageOrder.CAPTURED_DESC, position)
     api_cursor, _ = deep_cursor(platform.db, p, ImageOrder.CAPTURED, position)
     return {"p": p, "d": dataset.deployment_ids[0], "e": event, "i": image, "o": occurrence,
-            "t": genus, "cursor": cursor, "api_cursor": api_cursor, "deep": position}  # fmt: skip
+            "t": genus, "cursor": cursor, "api_cursor": api_cursor, "deep": position,
+            "o_cursor": encode_position(seen, int(deep_occurrence[1]))}  # fmt: skip
 
 
 def pages(ids: dict[str, Any]) -> list[tuple[str, str]]:
@@ -124,6 +136,30 @@ def api_listings(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("taxa, first page", f"{API}/projects/{p}/taxa?limit=50"),
         ("jobs", f"{API}/jobs?project_id={p}"),
         ("an occurrence", f"{API}/occurrences/{ids['o']}"),
+        ("occurrences, first page", f"{API}/projects/{p}/occurrences"),
+        ("occurrences, 90% deep", f"{API}/projects/{p}/occurrences?cursor={ids['o_cursor']}"),
+        ("occurrences of a genus", f"{API}/projects/{p}/occurrences?taxon={ids['t']}"),
+        ("occurrences a person determined", f"{API}/projects/{p}/occurrences?determined_by=person"),
+        (
+            "occurrences of a deployment, sure ones",
+            f"{API}/projects/{p}/occurrences?deployment={ids['d']}&min_score=0.9",
+        ),
+        (
+            "occurrences, needing identification",
+            f"{API}/projects/{p}/occurrences?needs_identification=true",
+        ),
+        ("occurrences of an event", f"{API}/projects/{p}/occurrences?event={ids['e']}"),
+        ("events, first page", f"{API}/projects/{p}/events"),
+        ("counts: species x night", f"{API}/projects/{p}/counts?by=night&rank=species"),
+        (
+            "counts: species x night x deployment",
+            f"{API}/projects/{p}/counts?by=night,deployment&rank=species",
+        ),
+        (
+            "counts: species x night x deployment, CSV",
+            f"{API}/projects/{p}/counts?by=night,deployment&rank=species&format=csv",
+        ),
+        ("counts: species x hour", f"{API}/projects/{p}/counts?by=hour&rank=species"),
     ]
 
 

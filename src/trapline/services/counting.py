@@ -134,11 +134,11 @@ def counted_events(repos: Repos, scope: Scope, event_ids: Sequence[int]) -> dict
     """What these events hold in a counting scope, by event (an event with nothing counted is
     left out): one grouped read of their tallies."""
     rows = repos.counts.per_event(scope, event_ids)
-    names = repos.taxa.by_ids({t for _, t, _, _ in rows if t is not None})
+    names = repos.listings.taxon_names(t for _, t, _, _ in rows if t is not None)
     per_event: dict[int, Counter[tuple[str | None, int | None]]] = defaultdict(Counter)
     for event_id, taxon_id, label, n in rows:
-        taxon = names.get(taxon_id) if taxon_id is not None else None
-        key = (taxon.scientific_name, taxon_id) if taxon else (label, None)
+        name = names.get(taxon_id) if taxon_id is not None else None
+        key = (name, taxon_id) if name is not None else (label, None)
         per_event[event_id][key] += n
     return {
         event_id: EventCount(

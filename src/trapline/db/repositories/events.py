@@ -114,7 +114,8 @@ _POINT_ONE = text(
 _NEW_EVENT = insert(EventRow).returning(EventRow.id)
 
 
-def _to_event(row: EventRow) -> Event:
+def to_event(row: EventRow) -> Event:
+    """The record of an event's row."""
     return Event(
         id=row.id,
         project_id=row.project_id,
@@ -406,7 +407,7 @@ class EventRepo:
     def get(self, event_id: int) -> Event | None:
         """One event."""
         row = self.session.get(EventRow, event_id)
-        return _to_event(row) if row else None
+        return to_event(row) if row else None
 
     def page(self, deployment_id: int, *, limit: int, offset: int) -> tuple[int, list[Event]]:
         """A deployment's events in time order."""
@@ -419,7 +420,7 @@ class EventRepo:
             .limit(limit)
             .offset(offset)
         )
-        return total, [_to_event(r) for r in rows]
+        return total, [to_event(r) for r in rows]
 
     def images(self, event_id: int, *, limit: int, offset: int) -> list[Image]:
         """An event's photos in time order."""

@@ -9,7 +9,7 @@ noon), which the indexes of first sightings and event starts can narrow.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -17,10 +17,10 @@ from sqlalchemy import ColumnElement, Integer, Select, String, cast, func, null,
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import tally_terms
-from trapline.db.repositories.events import _to_event
+from trapline.db.repositories.events import to_event
 from trapline.db.repositories.nights import night_of
-from trapline.db.repositories.occurrences import to_occurrence
-from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow
+from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.events import Event
 from trapline.domain.listings import (
     COUNT_DIMENSIONS,
@@ -88,12 +88,22 @@ class ListingRepo:
         e = EventRow
         query = select(e).where(*_event_terms(scope))
         rows, more = _walk(self.session, query, e.starts_at, e.id, order.descending, limit, cursor)
-        return [_to_event(r) for r in rows], more
+        return [to_event(r) for r in rows], more
 
     def count_events(self, scope: Scope) -> int:
         """How many events the scope holds."""
         counted = select(func.count()).select_from(EventRow).where(*_event_terms(scope))
         return int(self.session.scalar(counted) or 0)
+
+    def taxon_names(self, taxon_ids: Iterable[int]) -> dict[int, str]:
+        """The scientific names of these taxa (a page names hundreds: their names only, not
+        their records)."""
+        t = TaxonRow
+        found: dict[int, str] = {}
+        for part in chunks(sorted(set(taxon_ids))):
+            rows = self.session.execute(select(t.id, t.scientific_name).where(t.id.in_(part)))
+            found.update({int(i): str(name) for i, name in rows})
+        return found
 
     # -- count tables ------------------------------------------------------------------------
 
