@@ -139,12 +139,13 @@ def project_labels(
     """A project's labels of the most tracked detections, and the determinations of its
     occurrences with how many have each, most first (both of its counting pipeline)."""
     with db.read() as repos:
-        scope = counting_scope(repos, caller, project_id)
-        tracked = repos.counts.per_label(scope, TOP_LABELS, detections=True)
-        return (
-            [(label, n) for label, n in tracked if label is not None],
-            repos.counts.per_label(scope, TOP_LABELS),
-        )
+        sums = repos.counts.label_sums(counting_scope(repos, caller, project_id))
+    by_detections = sorted(sums, key=lambda s: (-s[2], s[0] or ""))
+    by_occurrences = sorted(sums, key=lambda s: (-s[1], s[0] is None, s[0] or ""))
+    return (
+        [(label, d) for label, _, d in by_detections if label is not None][:TOP_LABELS],
+        [(label, n) for label, n, _ in by_occurrences[:TOP_LABELS]],
+    )
 
 
 def occurrence_labels(

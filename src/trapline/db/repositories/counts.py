@@ -192,21 +192,17 @@ class CountRepo:
     def counting_pipeline(self, project_id: int) -> str | None:
         """The pipeline the project counts by: the one it names, else the one with the most
         tracked detections (None: nothing is tracked yet)."""
-        named = self.session.scalar(
-            select(ProjectRow.counting_pipeline).where(ProjectRow.id == project_id)
-        )
-        if named:
-            return str(named)
+        # The project's row as the transaction has it (its access check read it already).
+        project = self.session.get(ProjectRow, project_id)
+        if project is not None and project.counting_pipeline:
+            return str(project.counting_pipeline)
         found = self.pipelines(project_id)
         return found[0][0] if found else None
 
-    def per_label(
-        self, scope: Scope, limit: int | None = None, *, detections: bool = False
-    ) -> list[tuple[str | None, int]]:
-        """The determinations' labels in the scope, most occurrences first (``detections``:
-        counting their tracked detections instead)."""
+    def per_label(self, scope: Scope, limit: int | None = None) -> list[tuple[str | None, int]]:
+        """The determinations' labels in the scope, most occurrences first."""
         t = OccurrenceTallyRow
-        total = func.sum(t.detections if detections else t.occurrences)
+        total = func.sum(t.occurrences)
         query = (
             select(t.label, total)
             .where(*tally_terms(scope))
@@ -215,6 +211,17 @@ class CountRepo:
         )
         rows = self.session.execute(query if limit is None else query.limit(limit))
         return [(label, int(n)) for label, n in rows]
+
+    def label_sums(self, scope: Scope) -> list[tuple[str | None, int, int]]:
+        """Every determination's label in the scope with its occurrences and their tracked
+        detections (one grouped read, in label order)."""
+        t = OccurrenceTallyRow
+        rows = self.session.execute(
+            select(t.label, func.sum(t.occurrences), func.sum(t.detections))
+            .where(*tally_terms(scope))
+            .group_by(t.label)
+        )
+        return [(label, int(n), int(d or 0)) for label, n, d in rows]
 
     def labels(self, project_id: int, pipeline: str | None) -> list[tuple[str | None, int]]:
         """Every label of the project's occurrences, whichever pipeline gave it, with how many
