@@ -31,11 +31,17 @@ def species(
     in the species view's order (viewers): how many there are, and those from ``offset`` on,
     at most ``limit``, each with its best crop.
 
-    The rows are counted from one grouped read of the tallies (a row per taxon and
-    deployment); only the page's taxa are looked up for their best crop."""
+    Without rolling up, the database counts and orders the rows (one grouped read of the
+    tallies) and answers the page's; rolled up, the rows are counted here from the tallies
+    per taxon and deployment and the taxa's lineages. Either way only the page's taxa are
+    looked up for their best crop."""
     _check(scope)
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
+        if rank is None:
+            total, page = repos.species.counted(scope, limit, offset)
+            best = repos.species.best(scope, sorted({m for row in page for m in row.members}))
+            return total, [_with_best(row, best) for row in page]
         tallies = repos.species.tallies(scope)
         outlines = _outlines_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
         rows = count_species(tallies, outlines, rank)

@@ -8,15 +8,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, distinct, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import tally_terms
 from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.repositories.taxa import to_taxon
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.occurrences import Occurrence
-from trapline.domain.species import Scope, TaxonTally
+from trapline.domain.species import Scope, SpeciesCount, TaxonTally
 from trapline.domain.taxa import Rank, Taxon
 
 
@@ -55,6 +56,54 @@ class SpeciesRepo:
                 _day(last),
             )
             for taxon, deployment, n, d, first, last in rows
+        ]
+
+    def counted(self, scope: Scope, limit: int, offset: int) -> tuple[int, list[SpeciesCount]]:
+        """The species view's rows without rolling up, counted and ordered by the database
+        (most occurrences first, then by name; the occurrences that name no taxon of the
+        list last, in one row): how many rows there are, and those from ``offset`` on, at
+        most ``limit``, without their best crop."""
+        t = OccurrenceTallyRow
+        key = TaxonRow.id
+        occurrences = func.sum(t.occurrences)
+        grouped = (
+            select(
+                key,
+                occurrences,
+                func.sum(t.detections),
+                func.count(distinct(t.deployment_id)),
+                func.min(t.night),
+                func.max(t.night),
+            )
+            .select_from(t)
+            .outerjoin(TaxonRow, TaxonRow.id == t.taxon_id)
+            .where(*tally_terms(scope))
+            .group_by(key, TaxonRow.scientific_name)
+        )
+        total = self.session.scalar(select(func.count()).select_from(grouped.subquery()))
+        rows = list(
+            self.session.execute(
+                grouped.order_by(key.is_(None), occurrences.desc(), TaxonRow.scientific_name, key)
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+        wanted = [int(r[0]) for r in rows if r[0] is not None]
+        taxa = {
+            r.id: to_taxon(r)
+            for r in self.session.scalars(select(TaxonRow).where(TaxonRow.id.in_(wanted)))
+        }
+        return int(total or 0), [
+            SpeciesCount(
+                taxon=taxa[int(taxon)] if taxon is not None else None,
+                occurrences=int(n),
+                detections=int(d or 0),
+                deployments=int(deployments),
+                first_night=_day(first),
+                last_night=_day(last),
+                members=(int(taxon),) if taxon is not None else (),
+            )
+            for taxon, n, d, deployments, first, last in rows
         ]
 
     def best(
