@@ -146,6 +146,18 @@ class OccurrenceRow(Base):
         Index(
             "ix_occurrences_project_pipeline_seen", "project_id", "pipeline", "first_seen_at", "id"
         ),
+        # How many a listing filtered by determination holds (by whom, how sure, whether it
+        # needs identifying): counted in the index, without reading a row.
+        Index(
+            "ix_occurrences_project_pipeline_determination",
+            "project_id",
+            "pipeline",
+            "determined_by",
+            "score",
+            "disputed",
+            "identified_by",
+            "label",
+        ),
     )
 
 
