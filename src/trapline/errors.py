@@ -26,12 +26,13 @@ class InvalidInput(TraplineError):
 
 
 class RejectedRows(InvalidInput):
-    """A file of rows was refused as a whole: ``rows`` says what was wrong with each (and
-    what would have been done with the others)."""
+    """A file of rows was refused as a whole: ``rows`` says what was wrong with its rows (and
+    what would have been done with the others); ``not_listed`` rows more are not in it."""
 
-    def __init__(self, detail: str, rows: list[dict[str, object]]) -> None:
+    def __init__(self, detail: str, rows: list[dict[str, object]], not_listed: int = 0) -> None:
         super().__init__(detail)
         self.rows = rows
+        self.not_listed = not_listed
 
 
 class NotAuthenticated(TraplineError):

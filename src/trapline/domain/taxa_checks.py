@@ -241,7 +241,7 @@ def parents_first(entries: list[TaxonEntry]) -> list[TaxonEntry]:
     and otherwise in the order given."""
     by_name: dict[str, list[int]] = {}
     for i, entry in enumerate(entries):
-        by_name.setdefault(entry.scientific_name.casefold(), []).append(i)
+        by_name.setdefault(entry.key[0], []).append(i)
 
     def parents(i: int) -> list[int]:
         ref = entries[i].parent
@@ -251,16 +251,16 @@ def parents_first(entries: list[TaxonEntry]) -> list[TaxonEntry]:
         return [j for j in named if j != i and ref.rank in (None, entries[j].rank)]
 
     order: list[TaxonEntry] = []
-    # 1 while an entry waits for its parents, 2 once it is placed.
-    state: dict[int, int] = {}
+    # By place: 0 until an entry is met, 1 while it waits for its parents, 2 once it is placed.
+    state = bytearray(len(entries))
     for start in range(len(entries)):
         stack = [start]
         while stack:
             i = stack[-1]
-            if state.get(i) == 2:
+            if state[i] == 2:
                 stack.pop()
                 continue
-            waiting = [j for j in parents(i) if j not in state] if i not in state else []
+            waiting = [j for j in parents(i) if not state[j]] if not state[i] else []
             state[i] = 1
             if waiting:
                 stack.extend(reversed(waiting))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -59,6 +60,9 @@ _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 #: A data row: its number and its cells by term.
 Row = tuple[int, dict[str, str]]
+#: The vernacular names an archive's extension gives a taxon, as (language, name) in the
+#: extension's order, or why one of its rows cannot be read.
+Names = tuple[tuple[str, str], ...] | str
 
 
 def term(name: str) -> str:
@@ -105,13 +109,13 @@ class _Read:
 
 
 def checklist(
-    rows: Iterable[Row], names: Mapping[str, list[Row]] | None = None
+    rows: Iterable[Row], names: Mapping[str, Names] | None = None
 ) -> tuple[list[TaxonEntry], list[RowOutcome]]:
     """The entries of a checklist's rows, each parent found by its ``taxonID``.
 
     Args:
         rows: The rows, numbered.
-        names: Vernacular names (an archive's extension rows) by the taxonID they belong to.
+        names: Vernacular names (from an archive's extension) by the taxonID they belong to.
     """
     read = [_read_row(number, row, names or {}) for number, row in rows]
     by_id: dict[str, _Read] = {}
@@ -120,10 +124,14 @@ def checklist(
         if first is not row and row.entry is not None:
             row.problem = f"duplicate taxonID {row.taxon_id}: row {first.number} has it too"
     parents = {i: _parent(row, by_id) for i, row in enumerate(read) if row.parent_id}
+    del by_id
     entries: list[TaxonEntry] = []
     outcomes: list[RowOutcome] = []
-    for i, row in enumerate(read):
-        parent = parents.get(i)
+    # From the last row back, each let go once its entry is made: the rows read and the
+    # entries are not held both at once.
+    while read:
+        row = read.pop()
+        parent = parents.pop(len(read), None)
         if isinstance(parent, str) and row.problem is None:
             row.problem = parent
         if row.synonym is not None:
@@ -131,13 +139,14 @@ def checklist(
         elif row.problem is not None or row.entry is None:
             outcomes.append(RowOutcome(row.number, row.name, RowStatus.ERROR, row.problem))
         else:
-            entries.append(
-                replace(row.entry, parent=parent if isinstance(parent, ParentRef) else None)
-            )
+            ref = parent if isinstance(parent, ParentRef) else None
+            entries.append(replace(row.entry, parent=ref) if ref else row.entry)
+    entries.reverse()
+    outcomes.reverse()
     return entries, outcomes
 
 
-def _read_row(number: int, row: dict[str, str], names: Mapping[str, list[Row]]) -> _Read:
+def _read_row(number: int, row: dict[str, str], names: Mapping[str, Names]) -> _Read:
     taxon_id = row.get("taxonID", "").strip()
     name = cells.shown_name(row.get("scientificName", ""))
     read = _Read(number, name, taxon_id, row.get("parentNameUsageID", "").strip())
@@ -153,13 +162,13 @@ def _read_row(number: int, row: dict[str, str], names: Mapping[str, list[Row]]) 
         read.synonym = f"a synonym (of taxonID {accepted_id}): not imported"
     else:
         try:
-            read.entry = _entry(number, row, names.get(taxon_id, []))
+            read.entry = _entry(number, row, names.get(taxon_id, ()))
         except RowProblem as problem:
             read.problem = str(problem)
     return read
 
 
-def _entry(number: int, row: dict[str, str], names: list[Row]) -> TaxonEntry:
+def _entry(number: int, row: dict[str, str], names: Names) -> TaxonEntry:
     name = cells.scientific_name(row.get("scientificName", ""), "scientificName")
     rank = cells.rank(row.get("taxonRank", ""), "taxonRank")
     taxon_id = cells.optional_text(row.get("taxonID", ""), "taxonID")
@@ -167,14 +176,10 @@ def _entry(number: int, row: dict[str, str], names: list[Row]) -> TaxonEntry:
     own = cells.optional_text(row.get("vernacularName", ""), "vernacularName")
     if own is not None:
         vernacular[""] = own
-    for line, extension_row in names:
-        where = f"(vernacular names, row {line})"
-        text = cells.optional_text(
-            extension_row.get("vernacularName", ""), f"vernacularName {where}"
-        )
-        language = cells.language(extension_row.get("language", ""), f"language {where}")
-        if text is not None:
-            vernacular.setdefault(language, text)
+    if isinstance(names, str):
+        raise RowProblem(names)
+    for language, text in names:
+        vernacular.setdefault(language, text)
     gbif_key, lsid = _ids(taxon_id)
     return TaxonEntry(number, name, rank, None, gbif_key, lsid, taxon_id, vernacular)
 
@@ -299,12 +304,31 @@ def _read_archive(archive: _Unpacker) -> tuple[list[TaxonEntry], list[RowOutcome
     core = _text_file(cores[0], "id", "taxonID", CORE_TERMS)
     _require_terms([*core.columns.values(), *core.defaults], "the archive's meta.xml")
     archive.require(core.location)  # a file the core lacks is told before the extension's
-    names: dict[str, list[Row]] = {}
+    names: dict[str, Names] = {}
     for element in meta:
         if _local(element.tag) == "extension" and element.get("rowType") == VERNACULAR_NAMES:
             for number, row in _text_file(element, "coreid", "coreid", NAME_TERMS).rows(archive):
-                names.setdefault(row.get("coreid", "").strip(), []).append((number, row))
+                _add_name(names, number, row)
     return checklist(core.rows(archive), names)
+
+
+def _add_name(names: dict[str, Names], number: int, row: dict[str, str]) -> None:
+    """Add a row of the vernacular names extension to the names of its taxon, checked as it
+    is read: only the name and its language are kept, not the row (an archive may give
+    250,000)."""
+    core_id = row.get("coreid", "").strip()
+    found = names.get(core_id, ())
+    if isinstance(found, str):
+        return  # the taxon is refused for an earlier row of its names
+    where = f"(vernacular names, row {number})"
+    try:
+        text = cells.optional_text(row.get("vernacularName", ""), f"vernacularName {where}")
+        language = sys.intern(cells.language(row.get("language", ""), f"language {where}"))
+    except RowProblem as problem:
+        names[core_id] = str(problem)
+        return
+    if text is not None and all(language != known for known, _ in found):
+        names[core_id] = (*found, (language, text))
 
 
 def _meta(data: bytes) -> ET.Element:

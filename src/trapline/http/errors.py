@@ -36,12 +36,14 @@ def error_response(
     code: str,
     headers: dict[str, str] | None = None,
     rows: list[dict[str, object]] | None = None,
+    rows_not_listed: int = 0,
 ) -> JSONResponse:
     """The JSON error every failure answers with (``rows``: a refused file's per-row
-    outcomes)."""
+    outcomes, ``rows_not_listed`` more left out)."""
     body: dict[str, object] = {"detail": detail, "code": code}
     if rows is not None:
         body["rows"] = rows
+        body["rows_not_listed"] = rows_not_listed
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -94,8 +96,11 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
         if exc.status_code == 401:
             headers = {"WWW-Authenticate": 'Token realm="trapline"'}
-        rows = exc.rows if isinstance(exc, RejectedRows) else None
-        return error_response(exc.status_code, exc.detail, exc.code, headers, rows)
+        if isinstance(exc, RejectedRows):
+            return error_response(
+                exc.status_code, exc.detail, exc.code, headers, exc.rows, exc.not_listed
+            )
+        return error_response(exc.status_code, exc.detail, exc.code, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

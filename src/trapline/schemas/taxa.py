@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Literal
 
@@ -12,6 +14,7 @@ from trapline.domain.taxa import (
     Identification,
     LabelMapping,
     RowOutcome,
+    RowStatus,
     TaxaList,
     Taxon,
 )
@@ -90,6 +93,20 @@ class TaxaImportOut(BaseModel):
     updated: int
     unchanged: int
     rows: list[RowOutcomeOut]
+
+    @staticmethod
+    def json_of(outcomes: Sequence[RowOutcome]) -> bytes:
+        """The answer to an import as this model writes it, written a row at a time: a model
+        and a dict per row of a 250,000-row file held ~190 MB more than its JSON."""
+        counted = {s.value: 0 for s in RowStatus if s is not RowStatus.ERROR}
+        for o in outcomes:
+            counted[o.status.value] += 1
+        body = bytearray(json.dumps(counted).encode()[:-1] + b', "rows": [')
+        for i, o in enumerate(outcomes):
+            row = {"row": o.row, "name": o.name, "status": o.status.value, "message": o.message}
+            body += (b"," if i else b"") + json.dumps(row, ensure_ascii=False).encode()
+        body += b"]}"
+        return bytes(body)
 
 
 class ShareIn(Input):

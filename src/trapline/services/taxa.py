@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
+from itertools import islice
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -34,6 +35,9 @@ from trapline.services.access import project_for, require
 MAX_SUGGESTIONS = 50
 #: The longest label a mapping names (as results store them).
 MAX_LABEL = 255
+#: The most row outcomes a refused import's answer lists: a file of 250,000 refused rows
+#: answered each (~200 bytes a row as JSON, several times that while it is built).
+REFUSAL_ROWS = 1_000
 
 
 def project_list(db: Database, caller: User, project_id: int) -> TaxaList | None:
@@ -48,7 +52,8 @@ def import_taxa(
 ) -> list[RowOutcome]:
     """Add or update the project's list from a taxa file (managers of the project that keeps
     the list; a project without one gets its own). Every row is checked first: one bad row
-    and nothing is imported (RejectedRows with every row's outcome)."""
+    and nothing is imported (RejectedRows listing the outcomes of up to ``REFUSAL_ROWS`` rows,
+    those with a problem first)."""
     try:
         entries, unread = read_taxa(data, filename)
     except TaxaFileInvalid as exc:
@@ -62,22 +67,37 @@ def import_taxa(
         elif taxa_list.owner_project_id != project_id:
             _require_keeper(repos, caller, taxa_list)
         existing = repos.taxa.all_of(taxa_list.id)
-        checked = check_entries(entries, existing, unread)
-        outcomes = sorted([*unread, *checked], key=lambda o: o.row)
-        bad = [o for o in outcomes if o.status is RowStatus.ERROR]
-        if bad:
-            raise RejectedRows(
-                f"nothing imported: {len(bad):,} of {len(outcomes):,} rows have problems "
-                f"(the first: row {bad[0].row}, {bad[0].message}); fix them and import again",
-                [_outcome(o) for o in outcomes],
-            )
+        # What is done with is let go at once: a file's 250,000 rows hold ~100 MB.
+        outcomes = check_entries(entries, existing, unread)
+        outcomes.extend(unread)
+        del unread
+        outcomes.sort(key=lambda o: o.row)
+        _refuse_bad_rows(outcomes)
         changed = {o.row for o in outcomes if o.status is not RowStatus.UNCHANGED}
-        repos.taxa.store(
-            taxa_list.id, parents_first([e for e in entries if e.row in changed]), existing
-        )
+        entries = parents_first([e for e in entries if e.row in changed])
+        del changed
+        repos.taxa.store(taxa_list.id, entries, existing)
+        del entries, existing
         for using in repos.taxa.projects_using(taxa_list.id):
             refresh_taxa(repos, using)
         return outcomes
+
+
+def _refuse_bad_rows(outcomes: list[RowOutcome]) -> None:
+    """RejectedRows when any row has a problem, listing the outcomes of at most
+    ``REFUSAL_ROWS`` rows in file order: the first rows with a problem, then the others."""
+    bad = sum(o.status is RowStatus.ERROR for o in outcomes)
+    if not bad:
+        return
+    errors = list(islice((o for o in outcomes if o.status is RowStatus.ERROR), REFUSAL_ROWS))
+    others = (o for o in outcomes if o.status is not RowStatus.ERROR)
+    listed = sorted([*errors, *islice(others, REFUSAL_ROWS - len(errors))], key=lambda o: o.row)
+    raise RejectedRows(
+        f"nothing imported: {bad:,} of {len(outcomes):,} rows have problems (the first: row "
+        f"{errors[0].row}, {errors[0].message}); fix them and import again",
+        [_outcome(o) for o in listed],
+        not_listed=len(outcomes) - len(listed),
+    )
 
 
 def _require_keeper(repos: Repos, caller: User, taxa_list: TaxaList) -> None:

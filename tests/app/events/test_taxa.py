@@ -1,7 +1,7 @@
-"""Taxa through the API: a list imported from CSV (bad files refused whole, with every row's
-outcome), labels mapped onto it, occurrences identified by people (agreeing and disagreeing),
-the species view and a taxon's page, the type-ahead, the export read back, a shared list, and
-a foreign caller answered as for a missing object."""
+"""Taxa through the API: a list imported from CSV (bad files refused whole, with the rows'
+outcomes, those with a problem first), labels mapped onto it, occurrences identified by people
+(agreeing and disagreeing), the species view and a taxon's page, the type-ahead, the export read
+back, a shared list, and a foreign caller answered as for a missing object."""
 
 from __future__ import annotations
 
@@ -237,8 +237,25 @@ def test_a_bad_taxa_file_is_refused_whole_with_every_rows_outcome(
     assert "nothing imported" in body["detail"]
     assert any(problem in (r["message"] or "") for r in body["rows"]), body["rows"]
     assert {r["status"] for r in body["rows"]} >= {"error"}
+    assert body["rows_not_listed"] == 0
     listed = api_get(proto, f"/projects/{proto.project_id}/taxa")
     assert [t["scientific_name"] for t in listed["results"]] == ["Insecta"]  # no half import
+
+
+def test_a_refusal_lists_the_first_1000_rows_with_a_problem_and_counts_the_rest(
+    proto: Protocol,
+) -> None:
+    rows = [f"Genus{n:04d},{'genus' if n % 3 == 0 else 'kind'}" for n in range(1, 1801)]
+    answer = import_taxa(proto, "scientific_name,rank\n" + "\n".join(rows) + "\n")
+    assert answer.status_code == 400, answer.text[:300]
+    body = answer.json()
+    assert body["detail"].startswith("nothing imported: 1,200 of 1,800 rows have problems")
+    assert len(body["rows"]) == 1_000
+    assert {r["status"] for r in body["rows"]} == {"error"}
+    assert [r["row"] for r in body["rows"][:3]] == [1, 2, 4]  # in file order
+    assert body["rows"][-1]["row"] == 1_499  # the 1,000th refused row
+    assert body["rows_not_listed"] == 800  # 200 refused and 600 good rows left out
+    assert api_get(proto, f"/projects/{proto.project_id}/taxa-list") is None
 
 
 def test_a_50_mb_taxa_file_is_refused_before_it_is_read(proto: Protocol) -> None:

@@ -120,6 +120,20 @@ def test_a_taxa_file_imports_through_the_form_and_a_bad_one_is_refused_whole(
     assert len(exported.text.strip().splitlines()) == 9
 
 
+def test_a_refused_file_of_many_bad_rows_shows_the_first_1000_and_counts_the_rest(
+    proto: Protocol, sign_in: Callable[[Account], Browser]
+) -> None:
+    browser = sign_in(proto.account)
+    rows = "".join(f"Genus{n:04d},kind\n" for n in range(1, 1201))
+    refused = _import(browser, proto.project_id, f"scientific_name,rank\n{rows}".encode())
+    assert refused.status_code == 400
+    assert "1,200 of 1,200 rows have problems" in refused.text
+    outcomes = table(refused.text, "outcomes")
+    assert len(outcomes) == 1_000
+    assert outcomes[-1][:3] == ["1000", "Genus1000", "error"]
+    assert "200 more rows are not listed." in refused.text
+
+
 def test_labels_are_mapped_on_the_labels_page(scene: Scene) -> None:
     proto, browser, _ = scene
     p = proto.project_id

@@ -1,7 +1,8 @@
 """Taxa files shaped to cost the most memory per byte raise a real server's peak RSS by at most
 150 MB (issue 51): a header of millions of columns (the review's file: +1.37 GB before), rows
-of as many distinct cells as a file may have, and a vernacular name in every column. The
-server's peak comes from its kernel high-water mark, reset before each file."""
+of as many distinct cells as a file may have, a vernacular name in every column, and the most
+rows a file may have, each refused (+302 MB while the 400 listed every row). The server's peak
+comes from its kernel high-water mark, reset before each file."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ pytestmark = pytest.mark.slow
 
 #: Most MB importing one taxa file may raise the server's peak RSS by.
 MAX_RISE_MB = 150.0
-#: Largest taxa file, and the most columns one may have (docs/taxa.md).
+#: Largest taxa file, the most columns and the most rows one may have (docs/taxa.md).
 FILE_BYTES = 32 * 1024 * 1024
 COLUMNS = 300
+ROWS = 250_000
 TRAPLINE = "scientific_name,rank,parent,parent_rank,gbif_key,lsid,taxon_id"
 
 
@@ -32,6 +34,13 @@ def _filled(head: str, row: Callable[[int], str]) -> bytes:
         out.append(row(n))
         size, n = size + len(out[-1]), n + 1
     return "".join(out).encode()
+
+
+def rows_of_errors() -> bytes:
+    """The most rows a taxa file may have, each refused (an unknown rank)."""
+    return "".join(
+        ["scientific_name,rank\n", *(f"Genus{n:07d},kind\n" for n in range(ROWS))]
+    ).encode()
 
 
 def header_of_columns() -> bytes:
@@ -62,6 +71,7 @@ FILES = {
     "header of columns": (header_of_columns, 400),
     "rows of cells": (rows_of_cells, 200),
     "names in every column": (names_in_every_column, 400),
+    "rows of errors": (rows_of_errors, 400),
 }
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.taxa import RowStatus
 from trapline.domain.taxa_rows import MAX_TAXA_BYTES
 from trapline.http.filenames import clean_filename
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.exports import ImportOut
-from trapline.schemas.taxa import RowOutcomeOut, TaxaImportOut
+from trapline.schemas.taxa import TaxaImportOut
 from trapline.services import imports, taxa
 
 router = APIRouter(tags=["imports"])
@@ -35,7 +34,7 @@ def import_megadetector(
     return ImportOut.model_validate(asdict(report))
 
 
-@router.post("/projects/{project_id}/taxa", tags=["taxa"])
+@router.post("/projects/{project_id}/taxa", tags=["taxa"], response_model=TaxaImportOut)
 def import_taxa(
     project_id: Id,
     caller: CurrentUser,
@@ -47,15 +46,10 @@ def import_taxa(
             "text, or a Darwin Core Archive (zip)"
         ),
     ],
-) -> TaxaImportOut:
+) -> Response:
     """Add or update the project's taxa list (managers). Every row is checked first: with any
-    bad row nothing is imported, and the 400 lists every row's outcome (``rows``)."""
+    bad row nothing is imported, and the 400 lists the rows' outcomes (``rows``)."""
     data = file.file.read(MAX_TAXA_BYTES + 1)
     outcomes = taxa.import_taxa(db, caller, project_id, data, clean_filename(file.filename))
-    counted = {s: sum(o.status is s for o in outcomes) for s in RowStatus}
-    return TaxaImportOut(
-        added=counted[RowStatus.ADDED],
-        updated=counted[RowStatus.UPDATED],
-        unchanged=counted[RowStatus.UNCHANGED],
-        rows=[RowOutcomeOut.of(o) for o in outcomes],
-    )
+    del data
+    return Response(TaxaImportOut.json_of(outcomes), media_type="application/json")

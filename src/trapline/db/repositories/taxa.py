@@ -152,6 +152,8 @@ class TaxaRepo:
         only what it gives: a blank cell keeps the list's value, a vernacular name replaces
         only its own language's."""
         ids = {(t.scientific_name.casefold(), t.rank): t.id for t in existing}
+        # Of the new taxa, only those that are some entry's parent are remembered.
+        parents = {e.parent.name.casefold() for e in entries if e.parent is not None}
         known = {t.id: t for t in existing}
         lineage = {t.id: t.lineage for t in existing}
         by_name: dict[str, list[int]] = {}
@@ -189,10 +191,12 @@ class TaxaRepo:
                 [values for _, values in new],
             ).scalars().all() if new else []  # fmt: skip
             for (entry, values), taxon_id in zip(new, made, strict=True):
+                names += _names(list_id, int(taxon_id), values)
+                if entry.key[0] not in parents:
+                    continue
                 ids[entry.key] = int(taxon_id)
                 by_name.setdefault(entry.key[0], []).append(int(taxon_id))
                 lineage[int(taxon_id)] = _path(values["lineage"])
-                names += _names(list_id, int(taxon_id), values)
             if names:
                 self.session.execute(insert(TaxonNameRow), names)
         if moved:

@@ -49,10 +49,12 @@ def render_taxa(
     offset: int = 0,
     status: int = 200,
     outcomes: Sequence[RowOutcome] = (),
+    not_listed: int = 0,
     refused: str | None = None,
     import_error: str | None = None,
 ) -> Response:
-    """The taxa page, with an import's outcomes (``refused``: why nothing was imported)."""
+    """The taxa page, with an import's outcomes (``not_listed``: rows more the outcomes leave
+    out; ``refused``: why nothing was imported)."""
     project, role = projects.get_project(page.db, page.me, project_id)
     taxa_list = taxa.project_list(page.db, page.me, project_id)
     total, found = taxa.page(page.db, page.me, project_id, limit=PER_PAGE, offset=offset)
@@ -77,7 +79,7 @@ def render_taxa(
         may_import=role.allows(Role.MANAGER) and keeps,
         may_share=role.allows(Role.MANAGER),
         outcomes=_shown(outcomes),
-        hidden_outcomes=max(len(outcomes) - OUTCOMES_SHOWN, 0),
+        hidden_outcomes=max(len(outcomes) - OUTCOMES_SHOWN, 0) + not_listed,
         counts=counts,
         refused=refused,
         import_error=import_error,

@@ -1,5 +1,5 @@
-"""Importing a taxa file on the taxa page (managers): every row's outcome is shown, and a file
-with any bad row is refused whole with the outcome of each row.
+"""Importing a taxa file on the taxa page (managers): the rows' outcomes are shown, and a file
+with any bad row is refused whole with the outcomes of its rows (those with a problem first).
 
 The file is bounded here, not by a JSON route's body limit: an upload declaring more than a
 taxa file may hold is refused before it is read.
@@ -41,8 +41,9 @@ async def import_file(page: SignedIn, project_id: Id) -> Response:
     except RejectedRows as exc:
         rows = [_outcome(row) for row in exc.rows]
         return await run_in_threadpool(
-            render_taxa, page, project_id, status=400, outcomes=rows, refused=exc.detail
-        )
+            render_taxa, page, project_id, status=400, outcomes=rows,
+            not_listed=exc.not_listed, refused=exc.detail,
+        )  # fmt: skip
     except InvalidInput as exc:
         return await run_in_threadpool(
             render_taxa, page, project_id, status=400, import_error=exc.detail
