@@ -69,6 +69,8 @@ class Dataset:
     version: int = GENERATOR_VERSION
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: CPU time of each step (the loading process and the ones it started).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     made_at: str = ""
     machine_speed_ms: float = 0.0
 
@@ -159,6 +161,7 @@ def generate(backend: str, images: int, seed: int = SEED) -> Dataset:
         deployment_ids=loader.deployment_ids,
         counts=loader.counts,
         seconds={k: round(v, 1) for k, v in loader.seconds.items()},
+        cpu_seconds={k: round(v, 1) for k, v in loader.cpu_seconds.items()},
         made_at=time.strftime("%Y-%m-%d %H:%M"),
         machine_speed_ms=round(speed, 1),
     )
@@ -170,9 +173,10 @@ def describe(dataset: Dataset) -> str:
     counts = ", ".join(f"{v:,} {k}" for k, v in dataset.counts.items())
     took = ", ".join(f"{k} {v:.0f} s" for k, v in dataset.seconds.items())
     total = sum(dataset.seconds.values())
+    cpu = f", CPU {sum(dataset.cpu_seconds.values()):.0f} s" if dataset.cpu_seconds else ""
     return (
         f"{dataset.backend}, {dataset.images:,} photos: {counts}\n"
-        f"  loaded {dataset.made_at} in {total:.0f} s ({took}); machine speed "
+        f"  loaded {dataset.made_at} in {total:.0f} s{cpu} ({took}); machine speed "
         f"{dataset.machine_speed_ms:.0f} ms"
     )
 

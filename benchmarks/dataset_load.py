@@ -1,13 +1,25 @@
 """Loading the benchmark data set (``dataset.py``) step by step through the product's own
-repositories and services, each step in batches the way the product batches it."""
+repositories and services, each step in batches the way the product batches it.
+
+What can run beside the product's writes does: another process makes the next batch of
+results while the product stores the last one. On PostgreSQL, events are tracked and
+occurrences identified in ``PROCESSES`` processes, each a share of them; on SQLite, where
+writers take turns (and a writer of another process polls for the lock with sleeps), in this
+process one after another: two processes took longer there, in wall and CPU time alike
+(``docs/benchmarks.md``). Each step's wall time and CPU time (this process and the ones it
+started) are kept.
+"""
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -28,6 +40,7 @@ from sqlalchemy import text
 from trapline.domain.events import EventRule, Grouping
 from trapline.domain.jobs import JobParams, TaskStatus
 from trapline.domain.records import User
+from trapline.domain.results import AnalysisDraft
 from trapline.domain.reviews import Verdict
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
@@ -51,7 +64,10 @@ RESULT_BATCH = 2_000
 #: One box in REVIEW_EVERY is reviewed; one occurrence in IDENTIFY_EVERY identified.
 REVIEW_EVERY = 200
 IDENTIFY_EVERY = 100
-#: Processes tracking events (and identifying occurrences) at once, each a share of them.
+#: Batches of results made ahead of the one being stored.
+BATCHES_AHEAD = 2
+#: Processes tracking events (and identifying occurrences) at once on PostgreSQL, each a
+#: share of them.
 PROCESSES = 2
 
 #: The pipelines, each version as it is registered: (slug, version, detector version,
@@ -99,6 +115,7 @@ class Loader:
         self.keys: dict[int, tuple[int, int, int]] = {}
         self.counts: dict[str, int] = {}
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
 
     def load(self, images: int) -> None:
         self._step("project", self._project)
@@ -106,7 +123,7 @@ class Loader:
         self._step("events", self._events)
         self._step("taxa", self._taxa)
         for slug, version, *rest in PIPELINES:
-            self._step(f"{slug} v{version}", lambda s=slug, v=version, r=rest: self._run(s, v, *r))
+            self._step(f"{slug} v{version}", partial(self._run, slug, version, *rest))
         self._step("reviews", self._reviews)
         self._step("tracking", self._track)
         self._step("identifications", self._identify)
@@ -114,10 +131,15 @@ class Loader:
         self._count()
 
     def _step(self, name: str, step: Callable[[], object]) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         step()
         self.seconds[name] = time.perf_counter() - started
-        print(f"  {name}: {self.seconds[name]:.1f} s", file=sys.stderr, flush=True)
+        self.cpu_seconds[name] = _cpu_seconds() - cpu
+        print(
+            f"  {name}: {self.seconds[name]:.1f} s (CPU {self.cpu_seconds[name]:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _people(self) -> tuple[User, User]:
         with self.db.read() as repos:
@@ -180,7 +202,8 @@ class Loader:
     def _run(self, slug: str, version: int, detector: int, species: int,
              threshold: float | None, jitter: float, wrong: float) -> None:  # fmt: skip
         """Register a pipeline version and run it as jobs: over every photo, or (a second
-        version) over half the deployments, one job each."""
+        version) over half the deployments, one job each. Another process makes the results
+        (ending with the step, so that its CPU time is the step's)."""
         owner, _ = self._people()
         config = _pipeline(slug, version, detector, species, threshold)
         registration = PipelineRegistration(
@@ -196,29 +219,30 @@ class Loader:
         selections: list[dict[str, Any]] = [{}]
         if version > 1:
             selections = [{"deployment_id": d} for d in self.deployment_ids[: DEPLOYMENTS // 2]]
-        for selection in selections:
-            job = create_job(
-                self.db, owner, project_id=self.project_id, pipeline_slug=slug,
-                selection=selection, name=None, start_now=True, params=JobParams(),
-            )  # fmt: skip
-            start_job(self.db, self.platform.queue, job.id)
-            self._answer(job.id, pipeline.id, variant)
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as maker:
+            for selection in selections:
+                job = create_job(
+                    self.db, owner, project_id=self.project_id, pipeline_slug=slug,
+                    selection=selection, name=None, start_now=True, params=JobParams(),
+                )  # fmt: skip
+                start_job(self.db, self.platform.queue, job.id)
+                self._answer(maker, job.id, pipeline.id, variant)
         self.db.refresh_statistics("annotations")
 
-    def _answer(self, job_id: int, pipeline_id: int, variant: Variant) -> None:
+    def _answer(
+        self, maker: ProcessPoolExecutor, job_id: int, pipeline_id: int, variant: Variant
+    ) -> None:
         """Every task of the job answered with its result, a batch per transaction, as the
-        result path stores a worker's posts (tasks completed, analyses stored, job finished)."""
-        while True:
-            with self.db.read() as repos:
-                _, tasks = repos.tasks.page(job_id, TaskStatus.QUEUED, limit=RESULT_BATCH, offset=0)
-            if not tasks:
-                break
-            drafts = [
-                analysis(self.seed, variant, t.id, t.image_id, self.keys[t.image_id]) for t in tasks
-            ]
+        result path stores a worker's posts (tasks completed, analyses stored, job finished).
+        ``maker`` makes each batch's results while the one before is stored."""
+        batches = [
+            [(t.id, t.image_id, self.keys[t.image_id]) for t in tasks]
+            for tasks in self._queued(job_id)
+        ]
+        for drafts in _made_ahead(maker, self.seed, variant, batches):
             now = datetime.now(UTC)
             with self.db.write() as repos:
-                done = repos.tasks.complete(job_id, [t.id for t in tasks], now=now)
+                done = repos.tasks.complete(job_id, [d.task_id for d in drafts], now=now)
                 repos.analyses.store(
                     [d for d in drafts if d.task_id in done], project_id=self.project_id,
                     job_id=job_id, pipeline_id=pipeline_id, source="job", now=now,
@@ -226,6 +250,16 @@ class Loader:
                 finished = finish_if_done(repos, job_id, settled=len(done))
             if finished:
                 self.platform.queue.finished(job_id)
+
+    def _queued(self, job_id: int) -> Iterator[Sequence[Any]]:
+        """The job's queued tasks, a batch at a time, read before any is answered."""
+        with self.db.read() as repos:
+            offset = 0
+            while tasks := repos.tasks.page(
+                job_id, TaskStatus.QUEUED, limit=RESULT_BATCH, offset=offset
+            )[1]:
+                yield tasks
+                offset += RESULT_BATCH
 
     def _reviews(self) -> None:
         owner, _ = self._people()
@@ -253,7 +287,7 @@ class Loader:
         """Every event tracked by the tracking duty's own function, shared out by event."""
         with self.db.read() as repos:
             due = repos.tracking.due(len(self.keys), datetime.now(UTC))
-        _shared_out(_track_events, self.platform.settings, due)
+        _shared_out(_track_events, self.platform.settings, due, self._processes())
         self.db.refresh_statistics("occurrences")
         self.db.refresh_statistics("occurrence_detections")
 
@@ -267,7 +301,11 @@ class Loader:
             ))]  # fmt: skip
         work = [(n, o, species[n % len(species)], species[(n + 1) % len(species)], self.emails)
                 for n, o in enumerate(chosen)]  # fmt: skip
-        _shared_out(_identify_occurrences, self.platform.settings, work)
+        _shared_out(_identify_occurrences, self.platform.settings, work, self._processes())
+
+    def _processes(self) -> int:
+        """Processes sharing out the tracking and identifying (one on SQLite)."""
+        return 1 if self.db.is_sqlite else PROCESSES
 
     def _statistics(self) -> None:
         if not self.db.is_sqlite:
@@ -287,12 +325,42 @@ class Loader:
                 self.counts[table] = int(found or 0)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the processes it started that have ended."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                         resource.RUSAGE_CHILDREN))  # fmt: skip
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _made_ahead(maker: ProcessPoolExecutor, seed: int, variant: Variant,
+                batches: Sequence[Sequence[Any]]) -> Iterator[list[AnalysisDraft]]:  # fmt: skip
+    """The results of each batch in turn, ``maker`` making the next ones meanwhile (at most
+    ``BATCHES_AHEAD``, so that memory stays a few batches' worth)."""
+    ahead: deque[Future[list[AnalysisDraft]]] = deque()
+    for batch in batches:
+        ahead.append(maker.submit(_drafts, seed, variant, batch))
+        if len(ahead) > BATCHES_AHEAD:
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
+
+
+def _drafts(seed: int, variant: Variant, tasks: Sequence[tuple[int, int, tuple[int, int, int]]]
+            ) -> list[AnalysisDraft]:  # fmt: skip
+    """The results of a batch of tasks (id, photo, the photo's scene key)."""
+    return [analysis(seed, variant, task_id, image_id, key) for task_id, image_id, key in tasks]
+
+
 def _shared_out(work: Callable[[Settings, Sequence[Any]], None], settings: Settings,
-                items: Sequence[Any]) -> None:  # fmt: skip
-    """``work`` over ``items``, shared out among PROCESSES processes (each its own platform)."""
-    shares = [items[k::PROCESSES] for k in range(PROCESSES)]
-    with ProcessPoolExecutor(PROCESSES, mp_context=get_context("spawn")) as pool:
-        list(pool.map(work, [settings] * PROCESSES, shares))
+                items: Sequence[Any], processes: int) -> None:  # fmt: skip
+    """``work`` over ``items``, shared out among ``processes`` processes (each its own
+    platform); with one, in this process."""
+    if processes == 1:
+        work(settings, items)
+        return
+    shares = [items[k::processes] for k in range(processes)]
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        list(pool.map(work, [settings] * processes, shares))
 
 
 def _track_events(settings: Settings, events: Sequence[tuple[int, int]]) -> None:
