@@ -199,10 +199,11 @@ def _check_cursor(cursor: Cursor | None) -> None:
 
 
 def _with_ancestors(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
-    """These taxa and their ancestors (what rolling up walks)."""
-    taxa = repos.taxa.by_ids(taxon_ids)
+    """These taxa and their ancestors in outline (names, ranks, lineages: what a table's rows
+    and rolling up read)."""
+    taxa = repos.species.outlines(taxon_ids)
     ancestors = {a for t in taxa.values() for a in t.lineage} - set(taxa)
-    return taxa | repos.taxa.by_ids(ancestors)
+    return taxa | repos.species.outlines(ancestors)
 
 
 def _deployment_names(repos: Repos, deployment_ids: set[int | None]) -> dict[int, str]:
