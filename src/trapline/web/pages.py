@@ -105,6 +105,15 @@ class Page:
     csrf: str
     #: Set when the anonymous CSRF cookie must be (re)sent with the answer.
     new_anonymous: str | None = None
+    #: The database as this request reads it: the services it calls share one read session
+    #: until a write (ended when the page is answered, ``PageRoute``).
+    reads: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One a request, an error page's included.
+        reads = getattr(self.request.state, "page_reads", None)
+        self.reads = reads or self.platform.db.for_request()
+        self.request.state.page_reads = self.reads
 
     @property
     def me(self) -> User:
@@ -115,8 +124,9 @@ class Page:
 
     @property
     def db(self) -> Any:
-        """The platform's database (handed to services, never queried here)."""
-        return self.platform.db
+        """The platform's database as this request reads it (handed to services, never
+        queried here)."""
+        return self.reads
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         """The page's HTML with the headers every page carries."""
@@ -220,6 +230,10 @@ class PageRoute(APIRoute):
                 )
             except TraplineError as exc:
                 return await error_page(request, exc)
+            finally:
+                reads = getattr(request.state, "page_reads", None)
+                if reads is not None:
+                    await run_in_threadpool(reads.close)
 
         return page_handler
 

@@ -1,0 +1,71 @@
+"""One web page's reads in one session: a page calls several services, each reading in a
+block of its own; sharing the session between them saves a connection checkout and a
+transaction a block, and rows one block loaded (the project its access check read, say) are
+found again without a query. A write ends the shared session, so reads after it see it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from trapline.db.repositories import Repos
+
+if TYPE_CHECKING:
+    from trapline.db.engine import Database
+
+
+class RequestReads:
+    """A ``Database`` for one request (same methods): ``read`` blocks share a session until
+    ``write``, ``statement`` or ``close``; after ``close`` (the request answered) each block
+    has its own again, as for a response streamed later."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._shared: ExitStack | None = None
+        self._repos: Repos | None = None
+        self._closed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    @contextmanager
+    def read(self) -> Iterator[Repos]:
+        """The request's read session (opened by its first read)."""
+        if self._closed:
+            with self._db.read() as repos:
+                yield repos
+            return
+        if self._repos is None:
+            opened = ExitStack()
+            self._repos = opened.enter_context(self._db.read())
+            self._shared = opened
+        try:
+            yield self._repos
+        except BaseException:
+            # The session ends as a block of its own would, with what went wrong (a lost
+            # connection answers Unavailable); the next read opens another.
+            shared, self._shared, self._repos = self._shared, None, None
+            if shared is None or not shared.__exit__(*sys.exc_info()):
+                raise
+
+    def write(self) -> AbstractContextManager[Repos]:
+        """A writing transaction of its own; the reads after it start afresh."""
+        self._end()
+        return self._db.write()
+
+    def statement(self) -> AbstractContextManager[Repos]:
+        """As ``Database.statement``; the reads after it start afresh."""
+        self._end()
+        return self._db.statement()
+
+    def close(self) -> None:
+        """The request is answered: end the shared session."""
+        self._closed = True
+        self._end()
+
+    def _end(self) -> None:
+        shared, self._shared, self._repos = self._shared, None, None
+        if shared is not None:
+            shared.close()

@@ -1,0 +1,59 @@
+"""A web request's reads share one session until a write, which later reads see; an error
+inside a read ends the shared session; once the request is answered, nothing stays open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event
+
+from trapline.db.engine import Database
+from trapline.errors import NotFound
+
+
+@pytest.fixture
+def checkouts(app_db: Database) -> Iterator[list[int]]:
+    """One entry each time a connection is taken from the pool."""
+    taken: list[int] = []
+
+    def took(*_: object) -> None:
+        taken.append(1)
+
+    event.listen(app_db.engine, "checkout", took)
+    yield taken
+    event.remove(app_db.engine, "checkout", took)
+
+
+def test_reads_share_a_session_until_a_write(app_db: Database, checkouts: list[int]) -> None:
+    reads = app_db.for_request()
+    with reads.read() as first:
+        assert first.users.by_email("ann@example.org") is None
+    with reads.read() as second:
+        assert second is first
+    assert len(checkouts) == 1
+    with reads.write() as repos:
+        repos.users.create("ann@example.org", "Ann")
+    with reads.read() as third:
+        assert third is not first
+        found = third.users.by_email("ann@example.org")
+        assert found is not None
+        assert found.name == "Ann"
+    reads.close()
+    assert app_db.engine.pool.checkedout() == 0
+    # Answered: each read has a session of its own again.
+    with reads.read() as later, reads.read() as other:
+        assert later is not other
+
+
+def test_an_error_in_a_read_ends_the_shared_session(app_db: Database) -> None:
+    reads = app_db.for_request()
+    with reads.read() as first:
+        pass
+    with pytest.raises(NotFound), reads.read():
+        raise NotFound("no such thing")
+    assert app_db.engine.pool.checkedout() == 0
+    with reads.read() as after:
+        assert after is not first
+    reads.close()
+    assert app_db.engine.pool.checkedout() == 0
