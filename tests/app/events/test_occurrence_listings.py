@@ -212,3 +212,14 @@ def test_another_projects_objects_answer_as_missing_ones(proto: Protocol, scene:
                 str(missing), "#"
             )
             assert foreign_answer.json()["detail"] == f"{field} {foreign} not found"
+
+
+def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
+    deployment = new_deployment(proto, "Empty")
+    base = f"/projects/{proto.project_id}"
+    assert api_get(proto, f"{base}/occurrences", deployment=deployment) == {
+        "count": 0, "next": None, "previous": None, "results": [],
+    }  # fmt: skip
+    assert api_get(proto, f"{base}/events")["count"] == 0
+    table = api_get(proto, f"{base}/counts", by="night,hour")
+    assert table == {"pipeline": None, "by": ["night", "hour"], "rank": None, "rows": []}
