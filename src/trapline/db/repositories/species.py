@@ -80,14 +80,23 @@ class SpeciesRepo:
             .where(*tally_terms(scope))
             .group_by(key, TaxonRow.scientific_name)
         )
-        total = self.session.scalar(select(func.count()).select_from(grouped.subquery()))
-        rows = list(
+        # The number of rows comes with each row (a window over the grouped rows, counted
+        # before the page is cut): one grouped read, not two, but past the end.
+        found = list(
             self.session.execute(
-                grouped.order_by(key.is_(None), occurrences.desc(), TaxonRow.scientific_name, key)
+                grouped.add_columns(func.count().over())
+                .order_by(key.is_(None), occurrences.desc(), TaxonRow.scientific_name, key)
                 .offset(offset)
                 .limit(limit)
             )
         )
+        rows = [r[:-1] for r in found]
+        if found:
+            total = found[0][-1]
+        elif offset:
+            total = self.session.scalar(select(func.count()).select_from(grouped.subquery()))
+        else:
+            total = 0
         wanted = [int(r[0]) for r in rows if r[0] is not None]
         taxa = {
             r.id: to_taxon(r)
