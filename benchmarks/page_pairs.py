@@ -117,7 +117,7 @@ def main() -> None:
     for page, (before, after) in times.items():
         ratios = [a / b for b, a in zip(before, after, strict=True)]
         middle = [round(statistics.median(t), 1) for t in (before, after)]
-        rows.append([page, *middle, round(statistics.median(ratios), 3)])
+        rows.append([page, *middle, f"{statistics.median(ratios):.3f}"])
     print_table(
         f"counting pages, {args.backend}, {args.images:,} images, {args.rounds} alternating pairs",
         ["page", "before ms", "this tree ms", "median ratio"],
