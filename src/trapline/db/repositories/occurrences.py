@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.ids import reserve_ids
 from trapline.db.plain import Plain
 from trapline.db.repositories.counts import untallied
 from trapline.db.tables import (
@@ -180,22 +181,20 @@ class OccurrenceRepo:
     def _insert_all(
         self, event: Event, made: Sequence[NewOccurrence], times: dict[int, tuple[Any, int]]
     ) -> list[int]:
-        """Store new occurrences of the event and their detections: a statement for all the
-        occurrences (their ids in order) and one for all the links, not one per row."""
+        """Store new occurrences of the event and their detections: their ids drawn at once,
+        one statement for all the occurrences and one for all the links, not one per row."""
         if not made:
             return []
+        (ids,) = reserve_ids(self.session, (_OCCURRENCES, len(made)))
         owner = {
             "project_id": event.project_id,
             "deployment_id": event.deployment_id,
             "event_id": event.id,
         }
-        ids = [
-            int(i)
-            for i in self.session.execute(
-                insert(OccurrenceRow).returning(OccurrenceRow.id, sort_by_parameter_order=True),
-                [owner | _fields(o, times) for o in made],
-            ).scalars()
-        ]
+        self.session.execute(
+            insert(OccurrenceRow),
+            [{"id": i} | owner | _fields(o, times) for i, o in zip(ids, made, strict=True)],
+        )
         self._link(list(zip(ids, made, strict=True)))
         return ids
 
@@ -383,6 +382,7 @@ def to_occurrence(row: OccurrenceRow) -> Occurrence:
     )
 
 
+_OCCURRENCES = cast(Table, OccurrenceRow.__table__)
 #: The table of an occurrence's detections, and the columns of its bulk insert's rows.
 _LINKS = cast(Table, OccurrenceDetectionRow.__table__)
 _LINK_COLUMNS = ("annotation_id", "occurrence_id", "image_id", "cost")
