@@ -32,9 +32,10 @@ class _Tree:
 
     names: dict[Key, str]
     parent_of: dict[Key, Key | None]
-    #: The ranks of each name: a tuple, not a set (most names have one rank, and a file may
-    #: name 250,000).
-    ranks_by_name: dict[str, tuple[Rank, ...]]
+    #: The keys of each name, one a rank: a tuple, not a set (most names have one rank, and a
+    #: file may name 250,000); the keys of ``names`` themselves, so that a parent found shares
+    #: its key rather than making another.
+    keys_by_name: dict[str, tuple[Key, ...]]
 
 
 def check_entries(
@@ -91,7 +92,7 @@ def _find_parents(
     for i, entry in enumerate(entries):
         if i in problems or entry.parent is None:
             continue
-        found = _resolve(entry.parent, tree.ranks_by_name)
+        found = _resolve(entry.parent, tree.keys_by_name)
         if isinstance(found, str):
             row = unread.get(entry.parent.name.casefold())
             problems[i] = found if row is None else _has_error(entry.parent.name, row)
@@ -129,10 +130,10 @@ def _tree(
     for key, i in first.items():
         names[key] = entries[i].scientific_name
         parent_of.setdefault(key, None)
-    ranks_by_name: dict[str, tuple[Rank, ...]] = {}
-    for name, rank in names:
-        ranks_by_name[name] = (*ranks_by_name.get(name, ()), rank)
-    return _Tree(names, parent_of, ranks_by_name)
+    keys_by_name: dict[str, tuple[Key, ...]] = {}
+    for key in names:
+        keys_by_name[key[0]] = (*keys_by_name.get(key[0], ()), key)
+    return _Tree(names, parent_of, keys_by_name)
 
 
 def _parent_key(taxon: Taxon, by_id: Mapping[int, Taxon]) -> Key | None:
@@ -141,17 +142,17 @@ def _parent_key(taxon: Taxon, by_id: Mapping[int, Taxon]) -> Key | None:
     return taxon_key(parent) if parent is not None else None
 
 
-def _resolve(ref: ParentRef, ranks_by_name: Mapping[str, tuple[Rank, ...]]) -> Key | str:
+def _resolve(ref: ParentRef, keys_by_name: Mapping[str, tuple[Key, ...]]) -> Key | str:
     """The key of the taxon a parent reference names, or why there is none."""
-    name = ref.name.casefold()
-    ranks = ranks_by_name.get(name, ())
+    keys = keys_by_name.get(ref.name.casefold(), ())
     if ref.rank is not None:
-        return (name, ref.rank) if ref.rank in ranks else f"parent missing: {ref.name} ({ref.rank})"
-    if not ranks:
+        ranked = [key for key in keys if key[1] is ref.rank]
+        return ranked[0] if ranked else f"parent missing: {ref.name} ({ref.rank})"
+    if not keys:
         return f"parent missing: {ref.name}"
-    if len(ranks) > 1:
+    if len(keys) > 1:
         return f"parent {ref.name} is ambiguous: give parent_rank"
-    return (name, ranks[0])
+    return keys[0]
 
 
 def _has_error(name: str, row: int) -> str:

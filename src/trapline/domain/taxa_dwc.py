@@ -123,8 +123,9 @@ def checklist(
         first = by_id.setdefault(row.taxon_id, row) if row.taxon_id else row
         if first is not row and row.entry is not None:
             row.problem = f"duplicate taxonID {row.taxon_id}: row {first.number} has it too"
-    parents = {i: _parent(row, by_id) for i, row in enumerate(read) if row.parent_id}
-    del by_id
+    refs: dict[int, ParentRef] = {}  # one a parent, by its row: its children share it
+    parents = {i: _parent(row, by_id, refs) for i, row in enumerate(read) if row.parent_id}
+    del by_id, refs
     entries: list[TaxonEntry] = []
     outcomes: list[RowOutcome] = []
     # From the last row back, each let go once its entry is made: the rows read and the
@@ -197,8 +198,9 @@ def _ids(taxon_id: str | None) -> tuple[int | None, str | None]:
     return None, None
 
 
-def _parent(row: _Read, by_id: Mapping[str, _Read]) -> ParentRef | str:
-    """The parent a row's parentNameUsageID names, or why it cannot be its parent."""
+def _parent(row: _Read, by_id: Mapping[str, _Read], refs: dict[int, ParentRef]) -> ParentRef | str:
+    """The parent a row's parentNameUsageID names (from ``refs`` when another row named it),
+    or why it cannot be its parent."""
     parent = by_id.get(row.parent_id)
     if parent is None:
         return f"parent missing: no row has taxonID {row.parent_id}"
@@ -206,7 +208,9 @@ def _parent(row: _Read, by_id: Mapping[str, _Read]) -> ParentRef | str:
         return f"parent {parent.name} (row {parent.number}) is not an accepted name"
     if parent.problem is not None or parent.entry is None:
         return f"parent {parent.name} has an error (row {parent.number})"
-    return ParentRef(parent.entry.scientific_name, parent.entry.rank)
+    if parent.number not in refs:
+        refs[parent.number] = ParentRef(parent.entry.scientific_name, parent.entry.rank)
+    return refs[parent.number]
 
 
 @dataclass(frozen=True)
