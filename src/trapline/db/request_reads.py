@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event
+
 from trapline.db.repositories import Repos
 
 if TYPE_CHECKING:
@@ -41,6 +43,13 @@ class RequestReads:
             opened = ExitStack()
             self._repos = opened.enter_context(self._db.read())
             self._shared = opened
+            # A session holds the rows it loaded weakly: once a block has turned them into
+            # records they would be gone, and the next block's ``get`` would ask again.
+            # Nothing writes in this session, so keeping them keeps nothing stale.
+            kept: list[object] = []
+            event.listen(
+                self._repos.session, "loaded_as_persistent", lambda _, row: kept.append(row)
+            )
         try:
             yield self._repos
         except BaseException:

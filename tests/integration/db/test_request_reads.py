@@ -3,6 +3,7 @@ inside a read ends the shared session; once the request is answered, nothing sta
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from trapline.db.engine import Database
+from trapline.db.tables import UserRow
 from trapline.errors import NotFound
 
 
@@ -63,3 +65,28 @@ def test_an_error_in_a_read_ends_the_shared_session(app_db: Database) -> None:
         assert after is not first
     reads.close()
     assert _checked_out(app_db) == 0
+
+
+def test_a_row_one_read_loaded_is_found_by_the_next_without_a_query(app_db: Database) -> None:
+    with app_db.write() as repos:
+        made = repos.users.create("bo@example.org", "Bo")
+    statements: list[str] = []
+
+    def sent(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    reads = app_db.for_request()
+    event.listen(app_db.engine, "before_cursor_execute", sent)
+    try:
+        with reads.read() as repos:
+            assert repos.session.get(UserRow, made.id) is not None
+        gc.collect()  # the record made of it is all that is left of the first block
+        asked = len(statements)
+        with reads.read() as repos:
+            row = repos.session.get(UserRow, made.id)
+            assert row is not None
+            assert row.email == "bo@example.org"
+        assert len(statements) == asked
+    finally:
+        event.remove(app_db.engine, "before_cursor_execute", sent)
+        reads.close()
