@@ -88,7 +88,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         trees = [(args.before.resolve(), 8711), (HERE.parent, 8712)]
-        servers = [_start(tree, args, port, folder) for tree, port in trees]
+        servers = []
+        for tree, port in trees:
+            servers.append(_start(tree, args, port, folder))
+            # Each loader names its PostgreSQL database by the second it starts in.
+            time.sleep(1.5)
         try:
             while not all((folder / f"paths-{p}.json").exists() for _, p in trees):
                 if any(s.poll() is not None for s in servers):
