@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import tally_terms
@@ -64,28 +64,35 @@ class SpeciesRepo:
         list last, in one row): how many rows there are, and those from ``offset`` on, at
         most ``limit``, without their best crop."""
         t = OccurrenceTallyRow
-        key = TaxonRow.id
-        occurrences = func.sum(t.occurrences)
-        grouped = (
+        # By taxon and deployment first (a hash grouping), then by taxon: a deployment is
+        # counted once per taxon without a DISTINCT, which PostgreSQL sorts for.
+        by_deployment = (
             select(
-                key,
-                occurrences,
-                func.sum(t.detections),
-                func.count(distinct(t.deployment_id)),
-                func.min(t.night),
-                func.max(t.night),
+                TaxonRow.id.label("taxon"),
+                TaxonRow.scientific_name.label("name"),
+                func.sum(t.occurrences).label("n"),
+                func.sum(t.detections).label("d"),
+                func.min(t.night).label("first"),
+                func.max(t.night).label("last"),
             )
             .select_from(t)
             .outerjoin(TaxonRow, TaxonRow.id == t.taxon_id)
             .where(*tally_terms(scope))
-            .group_by(key, TaxonRow.scientific_name)
+            .group_by(TaxonRow.id, TaxonRow.scientific_name, t.deployment_id)
+            .subquery()
         )
+        c = by_deployment.c
+        key = c.taxon
+        occurrences = func.sum(c.n)
+        grouped = select(
+            key, occurrences, func.sum(c.d), func.count(), func.min(c.first), func.max(c.last)
+        ).group_by(key, c.name)
         # The number of rows comes with each row (a window over the grouped rows, counted
         # before the page is cut): one grouped read, not two, but past the end.
         found = list(
             self.session.execute(
                 grouped.add_columns(func.count().over())
-                .order_by(key.is_(None), occurrences.desc(), TaxonRow.scientific_name, key)
+                .order_by(key.is_(None), occurrences.desc(), c.name, key)
                 .offset(offset)
                 .limit(limit)
             )
