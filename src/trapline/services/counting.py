@@ -49,6 +49,21 @@ def counting_scope(
     return scope
 
 
+def viewable_scope(repos: Repos, caller: User, scope: Scope) -> Scope:
+    """A scope a page's or listing's filters made, once the caller may view its project,
+    counted as ``counting_scope`` counts (its pipeline, else the project's counting pipeline;
+    without the labels mapped as no object)."""
+    return counting_scope(
+        repos,
+        caller,
+        scope.project_id,
+        pipeline=scope.pipeline,
+        deployment_id=scope.deployment_id,
+        since=scope.since,
+        until=scope.until,
+    )
+
+
 def with_pipeline(repos: Repos, scope: Scope) -> Scope:
     """A scope made elsewhere (a page's filters), counted as ``counting_scope`` counts."""
     if scope.pipeline is not None:

@@ -29,7 +29,7 @@ from trapline.domain.taxa import Rank, Taxon
 from trapline.errors import InvalidInput
 from trapline.exports.count_table import write_count_table
 from trapline.services.access import require
-from trapline.services.counting import EventCount, counted_events, counting_scope
+from trapline.services.counting import EventCount, counted_events, viewable_scope
 from trapline.services.taxa import taxon_of_project
 
 
@@ -90,7 +90,7 @@ def list_occurrences(
         since, until = scope.since, scope.until
         scope = replace(scope, since=max(since or night, night), until=min(until or night, night))
     with db.read() as repos:
-        scope = _scope(repos, caller, scope)
+        scope = viewable_scope(repos, caller, scope)
         if flt.event_id is not None:
             event = repos.events.get(flt.event_id)
             if event is None or event.project_id != scope.project_id:
@@ -126,7 +126,7 @@ def list_events(
     _check_nights(scope.since, scope.until)
     _check_cursor(cursor)
     with db.read() as repos:
-        scope = _scope(repos, caller, scope)
+        scope = viewable_scope(repos, caller, scope)
         listings = repos.listings
         found, more = listings.events(scope, order=order, limit=limit, cursor=cursor)
         # The nights bound which events are listed, not what each of them holds.
@@ -144,7 +144,7 @@ def count_table(
     if not by:
         raise InvalidInput("by: name one or more of deployment, event, night, hour")
     with db.read() as repos:
-        scope = _scope(repos, caller, scope)
+        scope = viewable_scope(repos, caller, scope)
         listings = repos.listings
         if scope.pipeline is None:
             tallied = []
@@ -169,19 +169,6 @@ def count_table_csv(
     write_count_table(table.rows, table.by, table.deployments, out)
     name = "-".join(d.value for d in table.by)
     return f"project-{scope.project_id}-counts-by-{name}.csv", out.getvalue()
-
-
-def _scope(repos: Repos, caller: User, scope: Scope) -> Scope:
-    """The scope, once the caller may view its project, counted as every count is."""
-    return counting_scope(
-        repos,
-        caller,
-        scope.project_id,
-        pipeline=scope.pipeline,
-        deployment_id=scope.deployment_id,
-        since=scope.since,
-        until=scope.until,
-    )
 
 
 def _check_nights(since: date | None, until: date | None) -> None:

@@ -11,7 +11,7 @@ from trapline.domain.records import User
 from trapline.domain.species import Scope, SpeciesCount, TaxonProfile, count_species
 from trapline.domain.taxa import Rank, Taxon
 from trapline.errors import InvalidInput
-from trapline.services.counting import counting_scope
+from trapline.services.counting import viewable_scope
 from trapline.services.taxa import taxon_of_project
 
 #: The most occurrences a taxon's page shows the crops of.
@@ -37,7 +37,7 @@ def species(
     looked up for their best crop."""
     _check(scope)
     with db.read() as repos:
-        scope = _viewable(repos, caller, scope)
+        scope = viewable_scope(repos, caller, scope)
         if rank is None:
             total, page = repos.species.counted(scope, limit, offset)
             best = repos.species.best(scope, sorted({m for row in page for m in row.members}))
@@ -58,7 +58,7 @@ def taxon_profile(
     activity by hour and deployments, and its latest occurrences (viewers)."""
     _check(scope)
     with db.read() as repos:
-        scope = _viewable(repos, caller, scope)
+        scope = viewable_scope(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
         tallies = repos.species.tallies(scope, repos.species.under(taxon))
         seen = sorted({t.taxon_id for t in tallies if t.taxon_id is not None})
@@ -73,20 +73,6 @@ def taxon_profile(
             per_deployment=repos.species.per_deployment(scope, seen),
         )
         return profile, repos.species.recent(scope, seen, RECENT_CROPS)
-
-
-def _viewable(repos: Repos, caller: User, scope: Scope) -> Scope:
-    """The scope, once the caller may view it, counted as every count is (its pipeline, else
-    the project's counting pipeline; without the labels mapped as no object)."""
-    return counting_scope(
-        repos,
-        caller,
-        scope.project_id,
-        pipeline=scope.pipeline,
-        deployment_id=scope.deployment_id,
-        since=scope.since,
-        until=scope.until,
-    )
 
 
 def _check(scope: Scope) -> None:
