@@ -102,6 +102,13 @@ RULES: Mapping[str, tuple[str, ...]] = {
     f"GET {_API}/projects/{{project_id}}/species": (_NIGHTS, _COUNTED_PIPELINE),
     f"GET {_API}/projects/{{project_id}}/taxa/{{taxon_id}}": (_NIGHTS, _COUNTED_PIPELINE),
     f"GET {_API}/events/{{event_id}}/occurrences": (_COUNTED_PIPELINE,),
+    f"GET {_API}/projects/{{project_id}}/occurrences": (_NIGHTS, _COUNTED_PIPELINE),
+    f"GET {_API}/projects/{{project_id}}/events": (_NIGHTS, _COUNTED_PIPELINE),
+    f"GET {_API}/projects/{{project_id}}/counts": (
+        _NIGHTS,
+        _COUNTED_PIPELINE,
+        "by names one or more of deployment, event, night and hour, each once.",
+    ),
     f"POST {_API}/occurrences/{{occurrence_id}}/identifications": _IDENTIFICATION,
     f"POST {_API}/annotations/{{annotation_id}}/identifications": (
         *_IDENTIFICATION,
