@@ -14,6 +14,7 @@ from trapline.domain.events import (
     Regrouping,
     RegroupingStatus,
 )
+from trapline.domain.tracking import MAX_BOXES
 from trapline.protocol.base import NOT_TEXT
 from trapline.schemas.common import Input, Instant, WallClock, with_offset
 from trapline.schemas.images import ImageOut
@@ -103,6 +104,10 @@ class EventOut(BaseModel):
         description="its results or reviews changed since its occurrences were last tracked: "
         "they (and the counts) are about to change"
     )
+    untracked_boxes: int = Field(
+        description="boxes its last tracking left out: a pipeline's boxes on a photo past the "
+        f"first {MAX_BOXES:,} (stored and shown on the photo, in no occurrence and no count)"
+    )
 
     @classmethod
     def of(cls, e: Event) -> EventOut:
@@ -115,6 +120,7 @@ class EventOut(BaseModel):
             image_count=e.image_count,
             first_image_id=e.first_image_id,
             occurrences_pending=e.tracking_due,
+            untracked_boxes=e.untracked_boxes,
         )
 
 

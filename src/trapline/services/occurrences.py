@@ -123,15 +123,18 @@ def track_event(
     for detection in free:
         by_pipeline[detection.pipeline].append(detection)
     tracked: list[NewOccurrence] = []
+    untracked = 0
     for _, found in sorted(by_pipeline.items()):
-        tracked.extend(_tracked(photos, found, looks, threshold, taxon_of))
+        chains, left_out = _tracked(photos, found, looks, threshold, taxon_of)
+        tracked += chains
+        untracked += left_out
     others = {o: m for o, m in earlier.stored.items() if o not in kept}
     inherited = inherited_ids([_detection_ids(o) for o in tracked], others, succession)
     made += [replace(o, occurrence_id=inherited.get(n)) for n, o in enumerate(tracked)]
     moves = {old: new for old, new in succession.items() if old in earlier.marks}
     with db.write() as repos:
         repos.tracking.move_identifications(moves)
-        return repos.occurrences.replace(event, made, version)
+        return repos.occurrences.replace(event, made, version, untracked=untracked)
 
 
 def _placed(detection: Detection) -> Placed:
@@ -171,8 +174,9 @@ def _tracked(
     looks: dict[int, tuple[float, ...]],
     threshold: float,
     taxon_of: TaxonOf,
-) -> list[NewOccurrence]:
-    """The occurrences of one pipeline's detections of an event."""
+) -> tuple[list[NewOccurrence], int]:
+    """The occurrences of one pipeline's detections of an event, and how many of them were
+    left out (past ``MAX_BOXES`` on a photo)."""
     of_photo: dict[int, list[Detection]] = defaultdict(list)
     for detection in detections:
         of_photo[detection.image_id].append(detection)
@@ -190,10 +194,11 @@ def _tracked(
         if of_photo.get(photo.id)
     ]
     by_id = {d.annotation_id: d for d in detections}
+    chains = track(frames, threshold)
     return [
         _made([by_id[i] for i, _ in chain], photos, taxon_of, costs=[cost for _, cost in chain])
-        for chain in track(frames, threshold)
-    ]
+        for chain in chains
+    ], sum(chains.left_out.values())
 
 
 def _resolver(repos: Repos, project_id: int, detections: Sequence[Detection]) -> TaxonOf:
@@ -269,14 +274,17 @@ def event_occurrences(
     limit: int,
     offset: int,
     pipeline: str | None = None,
-) -> tuple[int, list[Occurrence]]:
+) -> tuple[int, list[Occurrence], int]:
     """An event's occurrences (viewers of its project) of ``pipeline``, else of the pipeline
-    its project counts by, and how many it has."""
+    its project counts by, how many it has, and how many boxes its tracking left out."""
     with db.read() as repos:
         event = require(repos.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
         scope = counting_scope(repos, caller, event.project_id, pipeline=pipeline)
-        return repos.occurrences.of_event(event_id, scope.pipeline, limit=limit, offset=offset)
+        total, found = repos.occurrences.of_event(
+            event_id, scope.pipeline, limit=limit, offset=offset
+        )
+        return total, found, event.untracked_boxes
 
 
 def event_boxes(

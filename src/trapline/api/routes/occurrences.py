@@ -33,11 +33,12 @@ def list_occurrences(
     pipeline: QueryPipeline = None,
 ) -> dict[str, Any]:
     """An event's occurrences of one pipeline in order of first sighting, each with its
-    determination."""
-    total, found = occurrences.event_occurrences(
+    determination, and how many boxes tracking left out (``untracked_boxes``)."""
+    total, found, untracked = occurrences.event_occurrences(
         db, caller, event_id, limit=limit, offset=offset, pipeline=pipeline
     )
-    return offset_page(request, total, [OccurrenceOut.of(o) for o in found], limit, offset)
+    page = offset_page(request, total, [OccurrenceOut.of(o) for o in found], limit, offset)
+    return {**page, "untracked_boxes": untracked}
 
 
 @router.get("/occurrences/{occurrence_id}")

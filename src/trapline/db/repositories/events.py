@@ -29,6 +29,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import forget_events
@@ -114,8 +115,18 @@ _POINT_ONE = text(
 _NEW_EVENT = insert(EventRow).returning(EventRow.id)
 
 
-def to_event(row: EventRow) -> Event:
-    """The record of an event's row."""
+#: What an event's record is made of: a page of events reads these columns, not whole rows
+#: (no ORM instances for a deployment's hundreds of nights).
+EVENT_COLUMNS = (
+    *(EventRow.id, EventRow.project_id, EventRow.deployment_id, EventRow.image_count),
+    *(EventRow.starts_at, EventRow.start_offset_minutes, EventRow.ends_at),
+    *(EventRow.end_offset_minutes, EventRow.first_image_id),
+    *(EventRow.tracking_version, EventRow.tracked_version, EventRow.untracked_boxes),
+)
+
+
+def to_event(row: EventRow | Row[*tuple[Any, ...]]) -> Event:
+    """The record of an event's row (or of its ``EVENT_COLUMNS``)."""
     return Event(
         id=row.id,
         project_id=row.project_id,
@@ -127,6 +138,7 @@ def to_event(row: EventRow) -> Event:
         image_count=row.image_count,
         first_image_id=row.first_image_id,
         tracking_due=row.tracking_version > row.tracked_version,
+        untracked_boxes=row.untracked_boxes,
     )
 
 
@@ -413,8 +425,8 @@ class EventRepo:
         """A deployment's events in time order."""
         where = EventRow.deployment_id == deployment_id
         total = self.session.scalar(select(func.count()).where(where)) or 0
-        rows = self.session.scalars(
-            select(EventRow)
+        rows = self.session.execute(
+            select(*EVENT_COLUMNS)
             .where(where)
             .order_by(EventRow.starts_at, EventRow.id)
             .limit(limit)

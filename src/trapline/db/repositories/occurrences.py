@@ -69,12 +69,14 @@ class OccurrenceRepo:
         ).first()
         return held is not None
 
-    def replace(self, event: Event, made: Sequence[NewOccurrence], version: int) -> bool:
+    def replace(
+        self, event: Event, made: Sequence[NewOccurrence], version: int, *, untracked: int = 0
+    ) -> bool:
         """Store an event's occurrences in place of all it had, made from tracking
-        ``version``; False when the event went meanwhile. An occurrence keeps its id when it
-        names a stored one (a reviewer's edit) or holds the same detections as one: links to
-        it, and what was published of it, stay good. A version already stored by another
-        tracking is left as it is."""
+        ``version`` (which left ``untracked`` boxes out); False when the event went
+        meanwhile. An occurrence keeps its id when it names a stored one (a reviewer's edit)
+        or holds the same detections as one: links to it, and what was published of it, stay
+        good. A version already stored by another tracking is left as it is."""
         if not self.hold(event.id):
             return False
         tracked = self.session.scalar(
@@ -100,7 +102,7 @@ class OccurrenceRepo:
         self.session.execute(
             update(EventRow)
             .where(EventRow.id == event.id, EventRow.tracked_version < version)
-            .values(tracked_version=version)
+            .values(tracked_version=version, untracked_boxes=untracked)
         )
         untallied(self.session, [event.id])
         return True

@@ -47,6 +47,8 @@ class EventRow(Base):
     #: it is ahead of ``tracked_version`` (the value the last tracking read).
     tracking_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     tracked_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Boxes the last tracking left out (past the cap on boxes a photo, per pipeline).
+    untracked_boxes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_events_deployment_starts", "deployment_id", "starts_at"),

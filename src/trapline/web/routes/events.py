@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from trapline.domain.events import EventRule, Grouping
 from trapline.domain.roles import Role
+from trapline.domain.tracking import MAX_BOXES
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
@@ -63,7 +64,7 @@ def _event(
 ) -> Response:
     event, photos = events.get_event(page.db, page.me, event_id, limit=PER_PAGE, offset=offset)
     choice = pipeline_choice(page, event.project_id, pipeline)
-    tracked, found = occurrences.event_occurrences(
+    tracked, found, _ = occurrences.event_occurrences(
         page.db, page.me, event_id, limit=OCCURRENCES_SHOWN, offset=0, pipeline=choice.pipeline
     )
     boxes = occurrences.event_boxes(page.db, page.me, event_id, [p.id for p in photos])
@@ -84,6 +85,7 @@ def _event(
         local_time=local_time,
         occurrences=found,
         occurrence_count=tracked,
+        tracking_cap=MAX_BOXES,
         boxes=boxes,
         colours=colours,
         palette=PALETTE,
