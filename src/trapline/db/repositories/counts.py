@@ -32,6 +32,7 @@ from trapline.db.tables import (
     ProjectRow,
     ReviewRow,
 )
+from trapline.domain.paging import UNKNOWN_CAPTURE_SORT
 from trapline.domain.reviews import ImageCounts
 from trapline.domain.species import Scope
 
@@ -305,20 +306,21 @@ class CountRepo:
         self, project_id: int, deployment_id: int, since: datetime | None
     ) -> list[tuple[Any, int]]:
         """A deployment's dated photos per night, oldest first (one grouped read of its
-        photos' capture times)."""
-        day = night_of(self.session, ImageRow.captured_at)
+        photos' capture times, from the index of their sort keys: ``captured_sort`` is the
+        capture time where there is one, so no photo's row is read)."""
+        day = night_of(self.session, ImageRow.captured_sort)
         query = (
             select(day, func.count())
             .where(
                 ImageRow.project_id == project_id,
                 ImageRow.deployment_id == deployment_id,
-                ImageRow.captured_at.is_not(None),
+                ImageRow.captured_sort < UNKNOWN_CAPTURE_SORT,
             )
             .group_by(day)
             .order_by(day)
         )
         if since is not None:
-            query = query.where(ImageRow.captured_at >= since)
+            query = query.where(ImageRow.captured_sort >= since)
         return [(d, int(n)) for d, n in self.session.execute(query)]
 
     def total(self, scope: Scope) -> tuple[int, int]:

@@ -64,35 +64,46 @@ class SpeciesRepo:
         list last, in one row): how many rows there are, and those from ``offset`` on, at
         most ``limit``, without their best crop."""
         t = OccurrenceTallyRow
-        # By taxon and deployment first (a hash grouping), then by taxon: a deployment is
-        # counted once per taxon without a DISTINCT, which PostgreSQL sorts for.
+        # By taxon and deployment first, then by taxon: the taxa's names are joined to the
+        # (taxon, deployment) rows, not to every tally, and a deployment counted once per
+        # taxon over those few rows. A taxon gone from the list joins no name and falls in
+        # the row of occurrences that name no taxon, as a tally without one does.
         by_deployment = (
             select(
-                TaxonRow.id.label("taxon"),
-                TaxonRow.scientific_name.label("name"),
+                t.taxon_id.label("taxon"),
+                t.deployment_id.label("deployment"),
                 func.sum(t.occurrences).label("n"),
                 func.sum(t.detections).label("d"),
                 func.min(t.night).label("first"),
                 func.max(t.night).label("last"),
             )
-            .select_from(t)
-            .outerjoin(TaxonRow, TaxonRow.id == t.taxon_id)
             .where(*tally_terms(scope))
-            .group_by(TaxonRow.id, TaxonRow.scientific_name, t.deployment_id)
+            .group_by(t.taxon_id, t.deployment_id)
             .subquery()
         )
         c = by_deployment.c
-        key = c.taxon
-        occurrences = func.sum(c.n)
-        grouped = select(
-            key, occurrences, func.sum(c.d), func.count(), func.min(c.first), func.max(c.last)
-        ).group_by(key, c.name)
+        grouped = (
+            select(
+                TaxonRow.id.label("taxon"),
+                TaxonRow.scientific_name.label("name"),
+                func.sum(c.n).label("n"),
+                func.sum(c.d).label("d"),
+                func.count(c.deployment.distinct()).label("deployments"),
+                func.min(c.first).label("first"),
+                func.max(c.last).label("last"),
+            )
+            .select_from(by_deployment)
+            .outerjoin(TaxonRow, TaxonRow.id == c.taxon)
+            .group_by(TaxonRow.id, TaxonRow.scientific_name)
+            .subquery()
+        )
+        g = grouped.c
         # The number of rows comes with each row (a window over the grouped rows, counted
         # before the page is cut): one grouped read, not two, but past the end.
         found = list(
             self.session.execute(
-                grouped.add_columns(func.count().over())
-                .order_by(key.is_(None), occurrences.desc(), c.name, key)
+                select(g.taxon, g.n, g.d, g.deployments, g.first, g.last, func.count().over())
+                .order_by(g.taxon.is_(None), g.n.desc(), g.name, g.taxon)
                 .offset(offset)
                 .limit(limit)
             )
@@ -101,7 +112,7 @@ class SpeciesRepo:
         if found:
             total = found[0][-1]
         elif offset:
-            total = self.session.scalar(select(func.count()).select_from(grouped.subquery()))
+            total = self.session.scalar(select(func.count()).select_from(grouped))
         else:
             total = 0
         wanted = [int(r[0]) for r in rows if r[0] is not None]
