@@ -218,37 +218,41 @@ class Platform:
                 Duty(
                     "lease-reaper",
                     settings.queue.reaper_interval,
-                    lambda: reap_expired_leases(database, queue),
+                    lambda stop: reap_expired_leases(database, queue, stop),
                 ),
                 Duty(
                     "job-recovery",
                     JOB_RECOVERY_INTERVAL,
-                    lambda: restart_stuck_jobs(database, starter.submit, clock),
+                    lambda stop: restart_stuck_jobs(database, starter.submit, clock, stop),
                 ),
                 Duty(
                     "service-status",
                     settings.push.status_interval,
-                    lambda: check_push_services(database, service_client, clock),
+                    lambda _: check_push_services(database, service_client, clock),
                 ),
-                Duty("push-dispatcher", DISPATCH_INTERVAL, lambda: dispatch_push_tasks(push)),
-                Duty("exports", EXPORTS_INTERVAL, exports.resume),
+                Duty("push-dispatcher", DISPATCH_INTERVAL, lambda _: dispatch_push_tasks(push)),
+                Duty("exports", EXPORTS_INTERVAL, lambda _: exports.resume()),
                 Duty(
                     "blob-cleanup",
                     CLEANUP_INTERVAL,
-                    lambda: run_blob_cleanup(database, store, clock),
+                    lambda stop: run_blob_cleanup(database, store, clock, stop),
                 ),
-                Duty("pull-sources", settings.sources.interval, lambda: start_due_sources(sources)),
-                Duty("capture-times", REREADS_INTERVAL, rereads.resume),
-                Duty("events", REGROUPINGS_INTERVAL, regroupings.resume),
+                Duty(
+                    "pull-sources", settings.sources.interval, lambda _: start_due_sources(sources)
+                ),
+                Duty("capture-times", REREADS_INTERVAL, lambda _: rereads.resume()),
+                Duty("events", REGROUPINGS_INTERVAL, lambda _: regroupings.resume()),
                 Duty(
                     "occurrences",
                     TRACKING_INTERVAL,
-                    lambda: track_due(database, store, limits=decode, now=clock.now()),
+                    lambda stop: track_due(
+                        database, store, limits=decode, now=clock.now(), stop=stop
+                    ),
                 ),
                 Duty(
                     "stuck-analyses",
                     STUCK_ANALYSIS_INTERVAL,
-                    lambda: fail_stuck_analyses(database, settings.callbacks, clock),
+                    lambda _: fail_stuck_analyses(database, settings.callbacks, clock),
                 ),
                 *queue.background_duties(settings.queue),
             ],

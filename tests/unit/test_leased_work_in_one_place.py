@@ -1,6 +1,8 @@
 """Leased background work is written once (decision 031): who holds a leased row, and whether
-it is free, is judged in ``db/leased_rows.py`` only, and no background module repeats
-another's code (a new kind of run is declared on the primitives, not copied from a sibling).
+it is free, is judged in ``db/leased_rows.py`` only (in SQL, or on a row read: ``row.runner !=
+holder``), a row's holder and time are written there only (``row.heartbeat_at = now``), and no
+background module repeats another's code (a new kind of run is declared on the primitives,
+not copied from a sibling).
 
 Read from the source: a copy that behaves the same passes every other test.
 """
@@ -21,14 +23,32 @@ LEASED = {
     "RegroupingRow": {"runner", "heartbeat_at"},
     "RereadRow": {"runner", "heartbeat_at"},
     "PullSourceRow": {"lease_holder", "lease_expires_at"},
+    "DutyLeaseRow": {"holder", "expires_at"},
 }
+#: Those columns as attributes of a row read (``row.runner``): every name above but
+#: ``expires_at``, which other rows have too (an export's download, a session).
+ROW_ATTRIBUTES = set().union(*LEASED.values()) - {"expires_at"}
 #: The longest run of identical lines two background modules may share.
 MOST_SHARED_LINES = 5
 
 
+def _leased_column(node: ast.expr) -> bool:
+    """``ExportRow.runner`` (a leased table's column), or ``row.runner`` (that of a row
+    read; ``self.holder`` is the repository's own, ``TaskRow`` a worker's lease)."""
+    if not isinstance(node, ast.Attribute):
+        return False
+    owner = node.value
+    if isinstance(owner, ast.Name) and owner.id[:1].isupper():  # a table
+        return node.attr in LEASED.get(owner.id, ())
+    if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+        return False
+    return node.attr in ROW_ATTRIBUTES
+
+
 def lease_conditions(path: Path) -> list[str]:
-    """SQL conditions on a leased row's holder or time in ``path`` (``Row.runner == x``,
-    ``Row.heartbeat_at < t``, ``Row.lease_expires_at.is_(None)``), as ``line: text``."""
+    """Conditions on a leased row's holder or time in ``path`` (``Row.runner == x``,
+    ``Row.heartbeat_at < t``, ``Row.lease_expires_at.is_(None)``, ``row.runner != holder``)
+    and writes of them to a row read (``row.heartbeat_at = now``), as ``line: text``."""
     tree = ast.parse(path.read_text())
     found = []
     for node in ast.walk(tree):
@@ -41,13 +61,12 @@ def lease_conditions(path: Path) -> list[str]:
             and node.func.attr in ("is_", "is_not", "isnot")
         ):
             operands = [node.func.value]
-        for operand in operands:
-            if (
-                isinstance(operand, ast.Attribute)
-                and isinstance(operand.value, ast.Name)
-                and operand.attr in LEASED.get(operand.value.id, ())
-            ):
-                found.append(f"{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Assign):
+            operands = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            operands = [node.target]
+        if any(_leased_column(operand) for operand in operands):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
     return found
 
 
@@ -63,8 +82,17 @@ def test_leased_rows_are_claimed_kept_and_released_in_one_place(path: Path) -> N
 
 def test_the_check_sees_such_conditions(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("cond = (ExportRow.runner == holder) & RereadRow.heartbeat_at.is_(None)\n")
-    assert len(lease_conditions(sample)) == 2
+    sample.write_text(
+        "cond = (ExportRow.runner == holder) & RereadRow.heartbeat_at.is_(None)\n"
+        "if row is None or row.status != 'running' or row.runner != holder:\n"
+        "    row.heartbeat_at = now\n"
+        "row.runner = None\n"
+        "lease = DutyLeaseRow.holder == holder\n"
+        "self.holder = holder\n"
+        "kept = row.expires_at < now\n"
+    )
+    lines = sorted(int(line.split(":")[0]) for line in lease_conditions(sample))
+    assert lines == [1, 1, 2, 3, 4, 5]
 
 
 def _code_lines(path: Path) -> list[str]:

@@ -1,9 +1,10 @@
-"""The sign-in throttle: backoff per (account, client) and per client, bounded memory, and the
-owner never locked out from elsewhere; time moved by hand."""
+"""The sign-in throttle: backoff per (account, client) and per client over every account
+(spraying), bounded memory, the owner never locked out from elsewhere nor from a browser that
+signed in before; time moved by hand."""
 
 from __future__ import annotations
 
-from trapline.web.security import SignInThrottle
+from trapline.web.security import SignInThrottle, is_known, known_after_sign_in
 
 
 class Hands:
@@ -60,18 +61,33 @@ def test_one_client_guessing_across_accounts_slows_down_on_the_accounts_it_guess
     assert throttle.retry_after("person-3", "elsewhere") == 0
 
 
-def test_a_client_past_its_count_still_signs_in_accounts_it_never_failed_on() -> None:
+def test_spraying_one_password_over_many_accounts_is_slowed_on_the_next_account_too() -> None:
+    """Password spraying: one try on each of many accounts, never the same account twice."""
+    clock = Hands()
+    throttle = SignInThrottle(free=5, client_free=10, longest=900, clock=clock)
+    allowed = 0
+    for n in range(5000):
+        if throttle.retry_after(f"person-{n}", "sprayer") == 0:
+            allowed += 1
+            throttle.failed(f"person-{n}", "sprayer")
+        clock.now += 0.01  # a hundred tries a second
+    assert allowed < 20  # ten free, then a doubling wait: 1 + 2 + 4 + 8 + 16 ... s
+    assert throttle.retry_after("never-tried", "sprayer") > 0
+    assert throttle.retry_after("never-tried", "elsewhere") == 0
+
+
+def test_a_browser_that_signed_in_before_is_spared_the_address_count() -> None:
     """Everyone behind one address (a proxy nobody listed, an office's NAT) shares its count
-    over all accounts: one guesser there must not keep the others from signing in."""
+    over all accounts: one guesser there must not keep out those who signed in from their
+    browsers before, whatever the guesser does."""
     throttle = SignInThrottle(free=5, client_free=10, clock=Hands())
     for n in range(40):
         throttle.failed(f"person-{n % 8}", "shared")
-    assert throttle.retry_after("person-0", "shared") > 0  # guessed at from there
-    assert throttle.retry_after("colleague", "shared") == 0  # never failed from there
-    throttle.failed("colleague", "shared")  # a typo: now it waits with the guesser
-    assert throttle.retry_after("colleague", "shared") > 0
-    throttle.succeeded("colleague")  # signed in from elsewhere: its count is gone
-    assert throttle.retry_after("colleague", "shared") == 0
+    assert throttle.retry_after("colleague", "shared") > 0  # a first sign-in from there waits
+    assert throttle.retry_after("colleague", "shared", known=True) == 0
+    assert throttle.retry_after("person-0", "shared", known=True) > 0  # its own pair still counts
+    throttle.failed("colleague", "shared")  # a typo: one of the pair's five
+    assert throttle.retry_after("colleague", "shared", known=True) == 0
 
 
 def test_memory_stays_bounded_without_forgetting_everything() -> None:
@@ -92,3 +108,19 @@ def test_a_count_idle_long_enough_is_forgotten() -> None:
     clock.now += 41
     assert throttle.retry_after("ann", "c") == 0
     assert ("ann", "c") not in throttle._counts
+
+
+def test_the_known_cookie_names_the_last_accounts_signed_in_and_goes_stale_with_the_password() -> (
+    None
+):
+    secret = b"k" * 32
+    cookie = None
+    for n in range(7):
+        cookie = known_after_sign_in(secret, f"person-{n}#digest", cookie)
+    assert is_known(secret, "person-6#digest", cookie)
+    assert is_known(secret, "person-2#digest", cookie)
+    assert not is_known(secret, "person-1#digest", cookie)  # only the last five
+    assert not is_known(secret, "person-6#another", cookie)  # a new password, a new key
+    assert not is_known(b"x" * 32, "person-6#digest", cookie)  # another server's secret
+    assert not is_known(secret, "person-6#digest", None)
+    assert not is_known(secret, "person-6#digest", "made.up")

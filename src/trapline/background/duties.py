@@ -2,7 +2,10 @@
 
 Before each run the runner takes (or renews) the duty's row in ``duty_leases``; while the run
 lasts the lease keeper renews it, so a run longer than the lease (a reconciler pass over many
-jobs, a slow NATS) does not let another replica run the same duty beside it.
+jobs, a slow NATS) does not let another replica run the same duty beside it. A run that loses
+its lease all the same (another replica took it, or it ran out while the database refused
+renewals) is told through the ``Stop`` it was handed, and ends at its next step, as exports,
+pull sources and stepped runs do.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.domain.duties import Duty as Duty  # the duties' type, for those who build the list
+from trapline.domain.duties import Stop as Stop
 from trapline.errors import TraplineError
 
 log = logging.getLogger(__name__)
@@ -101,7 +105,8 @@ class DutyRunner:
             log.warning("stopping in the middle of duty %s; its lease expires on its own", running)
 
     def run_once(self, now: float | None = None) -> list[str]:
-        """Run every duty that is due and whose lease this runner gets; returns their names.
+        """Run every duty that is due and whose lease this runner gets; returns the names of
+        those that ran to their end (not those stopped early by losing their lease).
         ``now`` is a reading of the clock's ``monotonic`` (the clock's own by default)."""
         with self._running:  # the background loop and a caller (tests, admin) take turns
             return self._run_due(self.clock.monotonic() if now is None else now)
@@ -119,9 +124,12 @@ class DutyRunner:
                 continue
             self._current = duty.name
             try:
-                with self.keeper.kept(lease, on_lost=partial(_lost, duty)):
-                    duty.run()
-                ran.append(duty.name)
+                with self.keeper.kept(lease, on_lost=partial(_lost, duty)) as lost:
+                    duty.run(lost)
+                if lost.is_set():
+                    log.warning("duty %s: stopped early, its lease lost", duty.name)
+                else:
+                    ran.append(duty.name)
             except TraplineError as exc:
                 log.warning("duty %s failed: %s", duty.name, exc.detail)
             except Exception:
@@ -145,7 +153,6 @@ class DutyRunner:
 def _lost(duty: Duty) -> None:
     log.warning(
         "duty %s: lost its lease during a long run (another replica took it, or it ran out "
-        "while the database refused renewals); another replica may run the duty before this "
-        "run ends",
+        "while the database refused renewals); the run stops at its next step",
         duty.name,
     )

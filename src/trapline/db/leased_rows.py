@@ -11,7 +11,10 @@ A leased row names its holder and a time, and comes in two kinds:
   out; it is free when it has no holder's time, or one before the cutoff (now).
 
 A change only the holder may make names the holder, so a holder that lost its row (taken over
-after it went silent, canceled, deleted) changes nothing and learns so: False.
+after it went silent, canceled, deleted) changes nothing and learns so: False. A run advanced
+step by step reads its row through ``held`` (None when no longer its holder's), which renews
+its heartbeat too, and ends it with ``finish``; no repository compares or writes a row's
+holder or time itself.
 """
 
 from __future__ import annotations
@@ -80,10 +83,23 @@ class LeasedRows:
             query = query.limit(limit)
         return list(session.scalars(query))
 
+    def held(
+        self, session: Session, row_id: Any, holder: str, time: datetime | None = None
+    ) -> Any | None:
+        """The row when ``holder`` holds it now, else None. With ``time``, the row's time is
+        set to it first (a run's heartbeat at each step), which also holds the row until the
+        transaction ends."""
+        if time is not None:
+            if not self.renew(session, row_id, holder, time):
+                return None
+            return session.get(self.table, row_id)
+        query = select(self.table).where(self.key == row_id, *self.held_by(holder))
+        return session.scalars(query).first()
+
     def claim(
         self,
         session: Session,
-        row_id: int,
+        row_id: Any,
         holder: str,
         time: datetime,
         cutoff: datetime,
@@ -105,13 +121,13 @@ class LeasedRows:
         statement = update(self.table).where(self.key == row_id, free, *where)
         return affected(session.execute(statement.values(changes))) == 1
 
-    def renew(self, session: Session, row_id: int, holder: str, time: datetime) -> bool:
+    def renew(self, session: Session, row_id: Any, holder: str, time: datetime) -> bool:
         """Set the time of a row ``holder`` holds (a heartbeat, a later expiry); False when
         it holds it no longer."""
         return self.change(session, row_id, holder, {self.time.key: time})
 
     def release(
-        self, session: Session, row_id: int, holder: str, values: Mapping[str, Any] | None = None
+        self, session: Session, row_id: Any, holder: str, values: Mapping[str, Any] | None = None
     ) -> bool:
         """Hand a row ``holder`` holds back (a run goes back to the queue), with ``values``."""
         changes: dict[str, Any] = {self.holder.key: None}
@@ -121,17 +137,24 @@ class LeasedRows:
             changes[self.time.key] = None
         return self.change(session, row_id, holder, {**changes, **(values or {})})
 
-    def fail(self, session: Session, row_id: int, holder: str, reason: str, now: datetime) -> bool:
-        """Record that ``holder``'s run of the row failed for good, and why."""
-        changes = {
-            self.status.key: FAILED,
-            "error": reason,
-            "finished_at": now,
-            self.holder.key: None,
-        }
-        return self.change(session, row_id, holder, changes)
+    def finish(
+        self,
+        session: Session,
+        row_id: Any,
+        holder: str,
+        status: str,
+        now: datetime,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Record that ``holder``'s run of the row ended with ``status`` (and ``values``)."""
+        changes = {self.status.key: status, "finished_at": now, self.holder.key: None}
+        return self.change(session, row_id, holder, {**changes, **(values or {})})
 
-    def change(self, session: Session, row_id: int, holder: str, values: Mapping[str, Any]) -> bool:
+    def fail(self, session: Session, row_id: Any, holder: str, reason: str, now: datetime) -> bool:
+        """Record that ``holder``'s run of the row failed for good, and why."""
+        return self.finish(session, row_id, holder, FAILED, now, {"error": reason})
+
+    def change(self, session: Session, row_id: Any, holder: str, values: Mapping[str, Any]) -> bool:
         """Set ``values`` on a row ``holder`` holds; False when it holds it no longer."""
         statement = update(self.table).where(self.key == row_id, *self.held_by(holder))
         return affected(session.execute(statement.values(dict(values)))) == 1

@@ -30,7 +30,13 @@ from trapline.domain.taxa_rows import (
     RowProblem,
     TaxaFileInvalid,
 )
-from trapline.domain.taxa_text import TaxaText, character_set, decode_text, shown
+from trapline.domain.taxa_text import (
+    TaxaText,
+    character_set,
+    check_dialect,
+    decode_text,
+    shown,
+)
 
 #: The row type of an archive's core file that holds taxa.
 TAXON = "http://rs.tdwg.org/dwc/terms/Taxon"
@@ -379,6 +385,7 @@ def _text_file(element: ET.Element, id_tag: str, id_term: str, terms: frozenset[
         raise TaxaFileInvalid(
             "meta.xml: fieldsTerminatedBy and fieldsEnclosedBy must be one character"
         )
+    check_dialect(delimiter, quotechar, ("fieldsTerminatedBy", "fieldsEnclosedBy"), "meta.xml: ")
     header_lines = _number(
         element.get("ignoreHeaderLines", "0"), "ignoreHeaderLines", MAX_TAXA_ROWS
     )

@@ -85,6 +85,7 @@ class TaxaText:
             TaxaFileInvalid: a row is longer than ``MAX_ROW_CHARS`` (before it is built) or
                 has more than ``MAX_COLUMNS`` cells, or the text cannot be decoded or split.
         """
+        check_dialect(delimiter, quotechar)
         lines = _Lines(self._stream, delimiter, self.what)
         if quotechar:
             reader = csv.reader(lines, delimiter=delimiter, quotechar=quotechar)
@@ -112,6 +113,32 @@ class TaxaText:
             given, start = getattr(exc, "object", b""), getattr(exc, "start", 0)
             byte = self._stream.buffer.tell() - len(given) + start
             raise _not_text(self.what, self.encoding, max(byte, 0)) from None
+
+
+def check_dialect(
+    delimiter: str,
+    quotechar: str | None,
+    names: tuple[str, str] = ("the delimiter", "the quote character"),
+    where: str = "",
+) -> None:
+    """Refuse a delimiter and quote character that cannot split rows, naming them by
+    ``names`` after ``where``: a line break, or one character for both. Python 3.13's csv
+    refuses them with a ValueError when the reader is built, earlier ones split rows wrongly.
+
+    Raises:
+        TaxaFileInvalid: naming which of the two is wrong.
+    """
+    for name, char in zip(names, (delimiter, quotechar or ""), strict=True):
+        if char in ("\r", "\n"):
+            raise TaxaFileInvalid(
+                f"{where}{name} is a line break ({shown(char)}): rows end at line breaks, so give "
+                "another character"
+            )
+    if delimiter == quotechar:
+        raise TaxaFileInvalid(
+            f"{where}{names[0]} and {names[1]} are both {shown(delimiter)}: the character between "
+            "cells and the one around them must differ"
+        )
 
 
 def _too_many(line: int, what: str, columns: int) -> str:

@@ -31,7 +31,7 @@ from nats.aio.msg import Msg
 from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.repositories.dispatch import TaskState
-from trapline.domain.duties import Duty
+from trapline.domain.duties import Duty, Stop
 from trapline.domain.jobs import JobStatus, Lease
 from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
@@ -137,8 +137,8 @@ class JetStreamTaskQueue(TaskQueue):
         """Close the NATS connection."""
         self.link.close()
 
-    def _reconcile(self) -> None:
-        done = reconcile_dispatch(self.db, self, now=self.clock.now())
+    def _reconcile(self, stop: Stop) -> None:
+        done = reconcile_dispatch(self.db, self, now=self.clock.now(), stop=stop)
         if done.stuck or done.republished:
             log.info(
                 "dispatch reconciler: %d stuck messages resolved, %d tasks republished",

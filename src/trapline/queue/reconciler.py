@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
+from trapline.domain.duties import NEVER, Stop
 from trapline.queue.channel import DispatchChannel
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,14 @@ def reconcile_dispatch(
     *,
     limit: int = RUN_LIMIT,
     now: datetime | None = None,
+    stop: Stop = NEVER,
 ) -> Reconciled:
     """One bounded run of the three repairs (``now``: the queue's clock; the system's when
-    not given)."""
-    return Reconciled(
-        stuck=_resolve_stuck(db, channel, limit),
-        republished=_republish_missing(db, channel, limit),
-        cleaned=_clean_up_ended(db, channel, limit, now or utcnow()),
-    )
+    not given), each begun only while ``stop`` is not set."""
+    stuck = 0 if stop.is_set() else _resolve_stuck(db, channel, limit)
+    republished = 0 if stop.is_set() else _republish_missing(db, channel, limit, stop)
+    cleaned = 0 if stop.is_set() else _clean_up_ended(db, channel, limit, now or utcnow())
+    return Reconciled(stuck=stuck, republished=republished, cleaned=cleaned)
 
 
 def _resolve_stuck(db: Database, channel: DispatchChannel, limit: int) -> int:
@@ -80,12 +81,12 @@ def _resolve_stuck(db: Database, channel: DispatchChannel, limit: int) -> int:
     return len(stuck)
 
 
-def _republish_missing(db: Database, channel: DispatchChannel, limit: int) -> int:
+def _republish_missing(db: Database, channel: DispatchChannel, limit: int, stop: Stop) -> int:
     with db.read() as repos:
         jobs = repos.dispatch.dispatching_jobs(limit=JOB_LIMIT)
     budget = limit
     for job_id in jobs:
-        if budget <= 0:
+        if budget <= 0 or stop.is_set():
             break
         # The cheap counts first: only a job whose stream holds fewer messages than it has
         # queued tasks is compared task by task. The stream is counted first: a task queued

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
+from trapline.domain.duties import NEVER, Stop
 from trapline.services.blob_keys import project_blob_prefixes, thumbnail_key
 from trapline.storage.base import BlobStore, StoredBlob
 
@@ -37,9 +38,15 @@ _KEY = re.compile(r"(images|thumbnails)/(\d+)/(?:[^/]+/)*([0-9a-f]{64})-[^/]+")
 
 
 def remove_unreferenced_blobs(
-    db: Database, store: BlobStore, *, grace: timedelta = GRACE, now: datetime | None = None
+    db: Database,
+    store: BlobStore,
+    *,
+    grace: timedelta = GRACE,
+    now: datetime | None = None,
+    stop: Stop = NEVER,
 ) -> int:
-    """Remove the blobs no row names that are older than ``grace``; returns how many."""
+    """Remove the blobs no row names that are older than ``grace``, a project at a time
+    until ``stop`` is set; returns how many."""
     cutoff = (now or utcnow()) - grace
     found: dict[int, list[tuple[StoredBlob, str]]] = defaultdict(list)
     for top in ("images/", "thumbnails/"):
@@ -49,6 +56,8 @@ def remove_unreferenced_blobs(
                 found[int(parsed[2])].append((blob, parsed[3]))
     removed = 0
     for project_id, blobs in sorted(found.items()):
+        if stop.is_set():
+            break
         with db.read() as repos:
             gone = repos.projects.get(project_id) is None
         if gone:
@@ -79,6 +88,6 @@ def _named_by_rows(db: Database, project_id: int, sha256s: Iterable[str]) -> set
     return keys
 
 
-def run_blob_cleanup(db: Database, store: BlobStore, clock: Clock) -> None:
+def run_blob_cleanup(db: Database, store: BlobStore, clock: Clock, stop: Stop = NEVER) -> None:
     """One run of the duty."""
-    remove_unreferenced_blobs(db, store, now=clock.now())
+    remove_unreferenced_blobs(db, store, now=clock.now(), stop=stop)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from trapline.clock import Clock
 from trapline.db.engine import Database
+from trapline.domain.duties import NEVER, Stop
 from trapline.queue.base import TaskQueue
 from trapline.services.jobs import finish_if_done
 from trapline.services.service_client import ServiceClient
@@ -36,8 +37,9 @@ def fail_stuck_analyses(db: Database, settings: CallbackSettings, clock: Clock) 
         log.warning("failed %d stuck callback analyses: %s", len(failed), failed[:20])
 
 
-def reap_expired_leases(db: Database, queue: TaskQueue) -> None:
-    """Requeue tasks whose lease ran out (dead-letter those out of tries); end finished jobs."""
+def reap_expired_leases(db: Database, queue: TaskQueue, stop: Stop = NEVER) -> None:
+    """Requeue tasks whose lease ran out (dead-letter those out of tries); end finished jobs
+    (until ``stop`` is set)."""
     requeued, dead, jobs = queue.reap()
     if requeued or dead:
         log.info("lease reaper: %d tasks requeued, %d dead-lettered", requeued, dead)
@@ -45,17 +47,24 @@ def reap_expired_leases(db: Database, queue: TaskQueue) -> None:
         # A safety net: a job whose last task settled without ending it is ended here.
         jobs |= set(repos.jobs.running_without_open_tasks())
     for job_id in jobs:
+        if stop.is_set():
+            return
         with db.write() as repos:
             finished = finish_if_done(repos, job_id)
         if finished:
             queue.finished(job_id)
 
 
-def restart_stuck_jobs(db: Database, start: Callable[[int], object], clock: Clock) -> None:
-    """Start again (``start``: ``JobStarter.submit``) jobs a crashed server left half-started."""
+def restart_stuck_jobs(
+    db: Database, start: Callable[[int], object], clock: Clock, stop: Stop = NEVER
+) -> None:
+    """Start again (``start``: ``JobStarter.submit``) jobs a crashed server left half-started
+    (until ``stop`` is set)."""
     with db.read() as repos:
         stuck = repos.jobs.pending_dispatch(clock.now() - STUCK_JOB_AGE)
     for job_id in stuck:
+        if stop.is_set():
+            return
         log.info("restarting job %s left half-started", job_id)
         start(job_id)
 

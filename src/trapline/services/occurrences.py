@@ -21,6 +21,7 @@ from trapline.db.repositories import Repos
 from trapline.db.repositories.occurrences import NewOccurrence
 from trapline.db.repositories.tracking import Earlier, Photo
 from trapline.db.types import utcnow
+from trapline.domain.duties import NEVER, Stop
 from trapline.domain.events import Event
 from trapline.domain.occurrences import (
     Detection,
@@ -67,16 +68,21 @@ def track_due(
     limit: int = EVENTS_PER_RUN,
     limits: DecodeLimits = DEFAULT_LIMITS,
     now: datetime | None = None,
+    stop: Stop = NEVER,
 ) -> int:
-    """Track up to ``limit`` events that are due; how many were tracked. An event waits
-    while a worker holds a task of its photos, or a task of them was queued less than
-    ``QUEUED_TASKS_HOLD`` before ``now``: a task no worker takes by then (no worker serves
-    its pipeline) no longer holds its photos' counts back."""
+    """Track up to ``limit`` events that are due, until ``stop`` is set; how many were
+    tracked. An event waits while a worker holds a task of its photos, or a task of them was
+    queued less than ``QUEUED_TASKS_HOLD`` before ``now``: a task no worker takes by then (no
+    worker serves its pipeline) no longer holds its photos' counts back."""
     with db.read() as repos:
         due = repos.tracking.due(limit, (now or utcnow()) - QUEUED_TASKS_HOLD)
+    tracked = 0
     for event_id, version in due:
+        if stop.is_set():
+            break
         track_event(db, store, event_id, version, limits=limits)
-    return len(due)
+        tracked += 1
+    return tracked
 
 
 def track_event(

@@ -19,6 +19,12 @@ SESSION_COOKIE = "trapline_session"
 #: Before sign-in there is no session to bind a CSRF token to: a random cookie stands in.
 ANONYMOUS_COOKIE = "trapline_csrf"
 #: Form field and header a state-changing request carries its CSRF token in.
+#: Proof that this browser has signed in to an account before: it is spared the sign-in
+#: throttle's count per address (``SignInThrottle``). Tags of the last few accounts.
+KNOWN_COOKIE = "trapline_known"
+#: How many accounts' tags the cookie keeps, and how long it lasts.
+KNOWN_ACCOUNTS = 5
+KNOWN_LIFETIME = 365 * 24 * 3600
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
@@ -40,6 +46,25 @@ def csrf_matches(secret_key: bytes, binding: str | None, submitted: str | None) 
     if not binding or not submitted:
         return False
     return hmac.compare_digest(csrf_token(secret_key, binding), submitted)
+
+
+def _known_tag(secret_key: bytes, account: str) -> str:
+    return hmac.new(secret_key, b"known:" + account.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def is_known(secret_key: bytes, account: str, cookie: str | None) -> bool:
+    """Whether the ``KNOWN_COOKIE`` value shows this browser signed in to ``account`` (its
+    sign-in key: a new password makes the tag stale)."""
+    tag = _known_tag(secret_key, account)
+    tags = (cookie or "").split(".")[:KNOWN_ACCOUNTS]
+    return any(hmac.compare_digest(tag, seen) for seen in tags)
+
+
+def known_after_sign_in(secret_key: bytes, account: str, cookie: str | None) -> str:
+    """The ``KNOWN_COOKIE`` value after ``account`` signed in: its tag first, then the others."""
+    tag = _known_tag(secret_key, account)
+    others = [seen for seen in (cookie or "").split(".") if seen and seen != tag]
+    return ".".join([tag, *others][:KNOWN_ACCOUNTS])
 
 
 def new_anonymous_binding() -> str:
@@ -86,13 +111,16 @@ class SignInThrottle:
     waits twice as long as the one before (1 s, 2 s, 4 s, ... up to ``longest``), so guessing
     one password from one place is slow, while its owner signs in from any other client as
     usual. Counted per client as well, over every account, with ``client_free`` failures free:
-    past them, one address guessing across many accounts waits the same way on every account
-    it has failed on. An account this client has not failed on is never slowed by the
-    client's count, so the people behind one address (a proxy nobody listed in
-    ``TRAPLINE_TRUSTED_PROXIES``, an office's NAT) still sign in while one of them guesses. An
-    account's counts go when it signs in from any client, and with its password (a reset
-    changes the key the counts are kept under). At most ``max_keys`` counts are kept, the
-    least recently failed forgotten first; a count idle for 4 ``longest`` is forgotten.
+    past them, that client waits the same way before any sign-in, on any account, so one
+    address trying a password or two on each of thousands of accounts (spraying) is slowed
+    as much as one guessing a single account. Only a browser that has signed in to the
+    account before (``known``: it shows the ``KNOWN_COOKIE`` that sign-in gave it) is spared
+    the client's count, so the people behind one address (a proxy nobody listed in
+    ``TRAPLINE_TRUSTED_PROXIES``, an office's NAT) still sign in with their right password
+    while one of them guesses or sprays. An account's counts go when it signs in from any
+    client, and with its password (a reset changes the key the counts are kept under). At
+    most ``max_keys`` counts are kept, the least recently failed forgotten first; a count
+    idle for 4 ``longest`` is forgotten.
 
     Kept in the process: behind several replicas each counts its own, so a guesser meets
     the limits times the replicas, still far below what guessing needs.
@@ -115,12 +143,13 @@ class SignInThrottle:
         self._clients_of: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
-    def retry_after(self, account: str, client: str) -> int:
-        """Seconds to wait before this client tries this account again (0: go ahead)."""
+    def retry_after(self, account: str, client: str, *, known: bool = False) -> int:
+        """Seconds to wait before this client tries this account again (0: go ahead);
+        ``known``: the browser has signed in to this account before."""
         now = self._clock()
         with self._lock:
             wait = self._wait((account, client), self.free, now)
-            if (account, client) in self._counts:  # an account this client has failed on
+            if not known:
                 wait = max(wait, self._wait(("", client), self.client_free, now))
         return math.ceil(wait) if wait > 0 else 0
 

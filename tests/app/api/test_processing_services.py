@@ -34,6 +34,7 @@ from tests.support.permissions_jobs import (
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service, listener
 from trapline.background.duties import DutyRunner
+from trapline.domain.duties import NEVER
 from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
 from trapline.protocol.base import MAX_PIPELINES, MAX_REGISTRATION_CONTAINERS
 from trapline.services.service_client import MAX_INFO_BYTES
@@ -486,7 +487,7 @@ def test_a_name_taken_by_a_pull_service_is_a_conflict_both_ways(
 def _check_now(client: AppClient) -> None:
     runner: DutyRunner = client.app.state.platform.duties  # type: ignore[attr-defined]
     (duty,) = [d for d in runner.duties if d.name == "service-status"]
-    duty.run()
+    duty.run(NEVER)
 
 
 def test_status_checks_take_a_service_offline_and_back(

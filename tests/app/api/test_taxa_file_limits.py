@@ -54,8 +54,14 @@ def test_a_header_past_the_column_cap_is_a_400_naming_the_cap_and_the_count(
         ('<id index="0"/>', f'<id index="{"9" * 5000}"/>', "the index of <id> must be"),
         ('ignoreHeaderLines="1" rowType', f'ignoreHeaderLines="{"1" * 5000}" rowType',
          "ignoreHeaderLines must be a whole number from 0 to 250,000"),
+        # Python 3.13's csv.reader raises ValueError for these two (once a 500).
+        ('fieldsEnclosedBy=""', 'fieldsEnclosedBy="&#9;"',
+         "fieldsTerminatedBy and fieldsEnclosedBy are both '\\t'"),
+        ('<core encoding="UTF-8" fieldsTerminatedBy="\\t"',
+         '<core encoding="UTF-8" fieldsTerminatedBy="&#10;"',
+         "fieldsTerminatedBy is a line break ('\\n')"),
     ],
-    ids=["rot13", "base64", "punycode", "index", "ignoreHeaderLines"],
+    ids=["rot13", "base64", "punycode", "index", "ignoreHeaderLines", "tab-both", "newline"],
 )  # fmt: skip
 def test_a_meta_xml_past_what_trapline_reads_is_a_400_naming_the_attribute(
     client: AppClient, owner: Account, project_id: int, old: str, new: str, words: str

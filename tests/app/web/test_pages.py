@@ -169,22 +169,36 @@ def test_a_guesser_behind_a_shared_address_does_not_keep_the_others_out(
     fake_clock: FakeClock,
 ) -> None:
     """Behind a proxy nobody listed (or an office's NAT) every browser has one address: a
-    guesser there over many accounts slows down on those, and the others still sign in."""
+    guesser there over many accounts (spraying) slows down on every account, and those who
+    signed in from their browsers before still sign in at once."""
     guessed = [make_account(f"guessed{n}") for n in range(21)]
-    colleague = make_account("colleague")
+    colleague, newcomer = make_account("colleague"), make_account("newcomer")
     with app_db.write() as repos:
-        for account in [*guessed, colleague]:
+        for account in [*guessed, colleague, newcomer]:
             repos.users.set_password_hash(account.id, CHEAP_HASH)
-    with _signin_from(create_app(platform), "192.0.2.50") as shared:
+    app = create_app(platform)
+    with (
+        _signin_from(app, "192.0.2.50") as shared,
+        _signin_from(app, "192.0.2.50") as colleagues_browser,
+        _signin_from(app, "192.0.2.50") as newcomers_browser,
+    ):
+        assert _try(colleagues_browser, colleague.email, PASSWORD).status_code == 303
         for account in guessed[:20]:  # five each: as many as the pairs let through at once
             for n in range(5):
                 assert _try(shared, account.email, f"guess {n}!!").status_code == 400
-        # 100 failures from the address: past them, an account guessed at from there waits,
-        # even with its right password, though its own pair is far from its five.
-        assert _try(shared, guessed[20].email, "one guess!!").status_code == 400
+        # 100 failures from the address: past them, any account waits, one never tried
+        # from there too, so spraying one password over thousands of accounts is slowed.
+        assert _try(shared, guessed[20].email, "one guess!!").status_code == 429
         assert _try(shared, guessed[20].email, PASSWORD).status_code == 429
-        # An account nobody failed on from there signs in at once.
-        assert _try(shared, colleague.email, PASSWORD).status_code == 303
+        assert _try(newcomers_browser, newcomer.email, PASSWORD).status_code == 429
+        # A browser that signed in to its account before is spared the address's count.
+        colleagues_browser.cookies.delete("trapline_session")  # signed out, its session gone
+        assert _try(colleagues_browser, colleague.email, PASSWORD).status_code == 303
+        assert _try(colleagues_browser, newcomer.email, PASSWORD).status_code == 429
+        # Its wait over, the address gets one more try, and waits longer after a wrong one.
+        fake_clock.advance(1)
+        assert _try(shared, guessed[20].email, "two guesses!!").status_code == 400
+        assert _try(shared, guessed[20].email, PASSWORD).status_code == 429
 
 
 def test_a_password_reset_clears_the_failures_of_the_account(

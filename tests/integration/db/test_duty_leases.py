@@ -8,11 +8,13 @@ and a loaded machine that stalls between two steps cannot let one run out early.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
+from tests.support.waiting import wait_until
 from trapline.background import duties
-from trapline.background.duties import Duty, DutyRunner
+from trapline.background.duties import Duty, DutyRunner, Stop
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
 
@@ -26,7 +28,7 @@ def clock() -> FakeClock:
 
 
 def _recording(name: str, runs: list[str]) -> Duty:
-    return Duty(name, 0.01, lambda: runs.append(name))
+    return Duty(name, 0.01, lambda _: runs.append(name))
 
 
 def test_a_duty_runs_on_one_runner_until_its_lease_runs_out(
@@ -52,7 +54,7 @@ def test_a_run_longer_than_the_lease_keeps_it(app_db: Database, clock: FakeClock
     runs: list[str] = []
     started, finish = threading.Event(), threading.Event()
 
-    def long() -> None:
+    def long(_: Stop) -> None:
         runs.append("reconcile")
         started.set()
         assert finish.wait(60)
@@ -74,6 +76,34 @@ def test_a_run_longer_than_the_lease_keeps_it(app_db: Database, clock: FakeClock
     assert runs == ["reconcile"]
 
 
+def test_a_run_that_loses_its_lease_stops_at_its_next_step(
+    app_db: Database, clock: FakeClock
+) -> None:
+    """Another runner takes the duty (its clock a lease ahead, so that it found the lease run
+    out): the lease keeper finds it so at its next renewal, and the run, which checks the
+    ``Stop`` it was handed between its steps, ends there rather than run beside the other."""
+    runs: list[str] = []
+    steps = 0
+    ahead = FakeClock(clock.now() + timedelta(seconds=LEASE + 1))
+    second = DutyRunner(app_db, [_recording("reconcile", runs)], holder="b", clock=ahead)
+
+    def long(stop: Stop) -> None:
+        nonlocal steps
+        clock.until_waiting(1)  # the lease keeper waits for its first renewal
+        while not stop.is_set() and steps < 100:  # a step a second
+            steps += 1
+            if steps == 2:
+                assert second.run_once(now=1.0) == ["reconcile"]
+            clock.advance(1)
+            wait_until(lambda: stop.is_set() or clock.waiting() >= 1, "the keeper's turn")
+
+    first = DutyRunner(app_db, [Duty("reconcile", 0.01, long)], holder="a", clock=clock)
+    assert first.run_once(now=1.0) == []  # not run to its end
+    assert steps == LEASE / 3  # stopped at the renewal a third of the lease in
+    assert runs == ["reconcile"]
+    assert first.run_once(now=2.0) == []  # the other runner has it now
+
+
 def test_a_stopped_runner_hands_its_leases_over_at_once(app_db: Database, clock: FakeClock) -> None:
     runs: list[str] = []
     first = DutyRunner(app_db, [_recording("reap", runs)], holder="a", clock=clock)
@@ -90,7 +120,7 @@ def test_a_runner_stopped_mid_run_keeps_only_that_duty_until_the_run_ends(
     runs: list[str] = []
     started, finish = threading.Event(), threading.Event()
 
-    def long() -> None:
+    def long(_: Stop) -> None:
         started.set()
         finish.wait(10)
 

@@ -213,3 +213,32 @@ def test_a_source_run_lease_has_one_holder_until_it_runs_out(
         assert repos.sources.get(source).next_run_at == at(500)  # type: ignore[union-attr]
     assert holder() == (None, None)
     assert acquire("c", 62, 92)
+
+
+#: One step of a run advanced step by step, by its repository.
+STEPS: dict[str, Callable[[Repos, int, str, datetime], bool | None]] = {
+    "regroupings": lambda r, i, holder, now: r.regroupings.step(i, holder, now),
+    "capture_times": lambda r, i, holder, now: r.capture_times.step(i, holder, now, 100),
+}
+
+
+@pytest.mark.parametrize("stepped", sorted(STEPS))
+def test_only_its_runner_steps_a_run_and_its_last_step_ends_it(
+    app_db: Database, project_id: int, stepped: str
+) -> None:
+    runs, run = KINDS[stepped], _start(app_db, stepped, project_id)
+
+    def step(holder: str, now: datetime) -> bool | None:
+        with app_db.write() as repos:
+            return STEPS[stepped](repos, run, holder, now)
+
+    assert step("a", T) is None  # queued: nobody's to step
+    assert runs.claim(app_db, run, "a", T)
+    assert step("b", at(1)) is None  # not its runner
+    assert runs.claim(app_db, run, "b", at(2) + STALE)  # a fell silent: taken over
+    assert step("a", at(3) + STALE) is None  # the old runner learns so, and changes nothing
+    assert runs.state(app_db, run) == "running"
+    assert step("b", at(4) + STALE) is True  # nothing to do in an empty project: done
+    assert runs.state(app_db, run) == "succeeded"
+    assert not runs.heartbeat(app_db, run, "b", at(5) + STALE)  # nobody holds it now
+    assert runs.claimable(app_db, at(100) + STALE) == []

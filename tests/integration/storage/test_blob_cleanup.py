@@ -91,3 +91,29 @@ def test_deleting_an_image_or_a_project_leaves_no_blob(app_db: Database, store: 
     assert not [k for k in _keys(store) if stored[0].sha256 in k]
     projects.delete_project(app_db, store, owner, project.id)
     assert _keys(store) == []
+
+
+class _StopAfter:
+    """A duty's ``Stop`` set after ``looks`` looks: its lease lost mid-run."""
+
+    def __init__(self, looks: int) -> None:
+        self.looks = looks
+
+    def is_set(self) -> bool:
+        self.looks -= 1
+        return self.looks < 0
+
+
+def test_a_run_whose_lease_is_lost_stops_before_the_next_project(
+    app_db: Database, store: BlobStore
+) -> None:
+    owner = users.create_user(app_db, None, "o@example.org", "O", is_admin=False)
+    first, _ = _project_with_images(app_db, store, owner, "first", range(2))
+    second, _ = _project_with_images(app_db, store, owner, "second", range(2, 4))
+    with app_db.write() as repos:
+        repos.projects.delete(first.id)
+        repos.projects.delete(second.id)
+    assert remove_unreferenced_blobs(app_db, store, grace=NOW, stop=_StopAfter(1)) == 4
+    assert [k for k in _keys(store) if f"/{second.id}/" in k]  # left for the next run
+    assert remove_unreferenced_blobs(app_db, store, grace=NOW) == 4
+    assert _keys(store) == []

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
 from trapline.domain.taxa_files import TaxaFileInvalid, read_taxa
+from trapline.domain.taxa_text import TaxaText
 
 HEADER = "scientific_name,rank"
 #: The limits as docs/taxa.md gives them (``taxa_rows``).
@@ -142,3 +143,51 @@ def test_numbers_within_bounds_are_read() -> None:
     meta = META.replace('<field index="1"', '<field index="0299"', 1)
     entries, _ = read_taxa(_archive(meta), "dwca.zip")
     assert [e.scientific_name for e in entries] == ["Noctuidae", "Agrotis", '"Agrotis" ipsilon']
+
+
+@pytest.mark.parametrize(
+    ("attributes", "refusal"),
+    [
+        (
+            'fieldsTerminatedBy="&#10;" linesTerminatedBy="\\n" fieldsEnclosedBy=""',
+            "meta.xml: fieldsTerminatedBy is a line break ('\\n')",
+        ),
+        (
+            'fieldsTerminatedBy="&#13;" linesTerminatedBy="\\n" fieldsEnclosedBy=""',
+            "meta.xml: fieldsTerminatedBy is a line break ('\\r')",
+        ),
+        (
+            'fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="&#10;"',
+            "meta.xml: fieldsEnclosedBy is a line break ('\\n')",
+        ),
+        (
+            'fieldsTerminatedBy="," linesTerminatedBy="\\n" fieldsEnclosedBy=","',
+            "meta.xml: fieldsTerminatedBy and fieldsEnclosedBy are both ','",
+        ),
+        (
+            'fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="&#9;"',
+            "meta.xml: fieldsTerminatedBy and fieldsEnclosedBy are both '\\t'",
+        ),
+    ],
+    ids=["newline-between", "return-between", "newline-around", "comma-both", "tab-both"],
+)
+def test_a_delimiter_the_csv_reader_cannot_use_is_refused_naming_the_attribute(
+    attributes: str, refusal: str
+) -> None:
+    """Python 3.13's csv raises ValueError (not csv.Error) for these when the reader is built;
+    they are refused before, on any Python."""
+    old = 'fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy=""'
+    assert old in META
+    meta = META.replace(old, attributes, 1)
+    with pytest.raises(TaxaFileInvalid) as refused:
+        read_taxa(_archive(meta), "dwca.zip")
+    assert str(refused.value).startswith(refusal + ":"), str(refused.value)
+
+
+@pytest.mark.parametrize(("delimiter", "quotechar"), [("\n", '"'), (",", "\r"), (";", ";")])
+def test_the_text_refuses_such_a_delimiter_before_building_a_reader(
+    delimiter: str, quotechar: str
+) -> None:
+    rows = TaxaText(b"a,b\nc,d\n").rows(delimiter, quotechar)
+    with pytest.raises(TaxaFileInvalid, match=r"^the (delimiter|quote character)"):
+        next(rows)

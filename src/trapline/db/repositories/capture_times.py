@@ -180,22 +180,26 @@ class CaptureTimeRepo:
     def step(self, reread_id: int, holder: str, now: datetime, limit: int) -> bool | None:
         """Re-read the next ``limit`` images; True when none were left (it succeeded), None
         when the re-reading is no longer ``holder``'s (superseded, deleted, taken over)."""
-        row = self.session.get(RereadRow, reread_id)
-        if row is None or row.status != RereadStatus.RUNNING.value or row.runner != holder:
+        project_id = self.session.scalar(
+            select(RereadRow.project_id).where(RereadRow.id == reread_id)
+        )
+        if project_id is None:
             return None
-        self.zone_for(row.project_id, None)  # the project's row, as every offset writer takes
+        # The project's row before the re-reading's, as every offset writer and a project's
+        # delete take them.
+        self.zone_for(project_id, None)
+        row: RereadRow | None = _RUNS.held(self.session, reread_id, holder, now)
+        if row is None:
+            return None
         rows = self._dated(
             *_scope(row.project_id, row.deployment_id),
             ImageRow.id > row.after_image_id,
             limit=limit,
         )
         self._set_offsets(rows)
-        row.heartbeat_at = now
         if not rows:
-            row.status = RereadStatus.SUCCEEDED.value
-            row.finished_at = now
-            row.runner = None
-            row.images_total = row.images_done
+            done = {"images_total": row.images_done}
+            _RUNS.finish(self.session, reread_id, holder, RereadStatus.SUCCEEDED.value, now, done)
             return True
         row.after_image_id = rows[-1][0]
         row.images_done += len(rows)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trapline.db.leased_rows import LeasedRows
 from trapline.db.tables import DutyLeaseRow
-from trapline.db.types import affected
+
+#: A duty's row is a lease alone: its holder and when the lease runs out. It is made by the
+#: first replica to take the duty and deleted when its holder hands it back.
+_LEASES = LeasedRows(DutyLeaseRow.name, DutyLeaseRow.holder, DutyLeaseRow.expires_at)
 
 
 class DutyLeaseRepo:
@@ -20,15 +24,7 @@ class DutyLeaseRepo:
 
     def acquire(self, name: str, holder: str, until: datetime, now: datetime) -> bool:
         """Take or renew the lease on a duty; False while another live holder has it."""
-        renewed = self.session.execute(
-            update(DutyLeaseRow)
-            .where(
-                DutyLeaseRow.name == name,
-                (DutyLeaseRow.holder == holder) | (DutyLeaseRow.expires_at < now),
-            )
-            .values(holder=holder, expires_at=until)
-        )
-        if affected(renewed):
+        if _LEASES.claim(self.session, name, holder, until, now):
             return True
         try:
             with self.session.begin_nested():
@@ -41,5 +37,5 @@ class DutyLeaseRepo:
     def release(self, name: str, holder: str) -> None:
         """Give a duty up (on shutdown) so another replica takes it at once."""
         self.session.execute(
-            delete(DutyLeaseRow).where(DutyLeaseRow.name == name, DutyLeaseRow.holder == holder)
+            delete(DutyLeaseRow).where(DutyLeaseRow.name == name, *_LEASES.held_by(holder))
         )

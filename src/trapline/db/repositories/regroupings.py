@@ -124,10 +124,9 @@ class RegroupingRepo:
         # The project's row before the regrouping's, as a delete takes them: a step waits for
         # a delete of the project under way, then finds its regrouping gone with it.
         ProjectRepo(self.session).lock(project_id)
-        row = self.session.get(RegroupingRow, regrouping_id)
-        if row is None or row.status != RegroupingStatus.RUNNING.value or row.runner != holder:
+        row: RegroupingRow | None = _RUNS.held(self.session, regrouping_id, holder, now)
+        if row is None:
             return None
-        row.heartbeat_at = now
         following = self.session.scalar(
             select(DeploymentRow.id)
             .where(*self._scope(row), DeploymentRow.id > row.after_deployment_id)
@@ -135,10 +134,9 @@ class RegroupingRepo:
             .limit(1)
         )
         if following is None:
-            row.status = RegroupingStatus.SUCCEEDED.value
-            row.finished_at = now
-            row.runner = None
-            row.deployments_total = row.deployments_done
+            done = {"deployments_total": row.deployments_done}
+            succeeded = RegroupingStatus.SUCCEEDED.value
+            _RUNS.finish(self.session, regrouping_id, holder, succeeded, now, done)
             return True
         EventRepo(self.session).regroup(following)
         row.after_deployment_id = following

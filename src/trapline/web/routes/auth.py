@@ -39,7 +39,10 @@ async def sign_in(page: AnyPage) -> Response:
     client = page.request.client.host if page.request.client else "unknown"
     account = await run_in_threadpool(accounts.sign_in_key, page.db, email)
     throttle = page.web.throttle
-    wait = throttle.retry_after(account, client)
+    # A browser that signed in to this account before is spared the address's count.
+    seen = page.request.cookies.get(security.KNOWN_COOKIE)
+    known = security.is_known(page.platform.secret, account, seen)
+    wait = throttle.retry_after(account, client, known=known)
     if wait:
         response = page.render(
             "signin.html",
@@ -71,6 +74,14 @@ async def sign_in(page: AnyPage) -> Response:
         security.SESSION_COOKIE,
         signed.secret,
         max_age=int(SESSION_LIFETIME.total_seconds()),
+    )
+    security.set_cookie(
+        signed_in,
+        page.request,
+        page.platform.settings.http.public_url,
+        security.KNOWN_COOKIE,
+        security.known_after_sign_in(page.platform.secret, account, seen),
+        max_age=security.KNOWN_LIFETIME,
     )
     signed_in.delete_cookie(security.ANONYMOUS_COOKIE, path="/")
     return signed_in
