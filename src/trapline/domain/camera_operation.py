@@ -201,8 +201,8 @@ def detection_history(
     starts: dict[int, int | None] = {}
     for row in operation.rows:
         active = [n for n, c in enumerate(row.cells) if c is not None]
-        first = 0 if occasions.day1 is Day1.SURVEY else (active[0] if active else None)
-        starts[row.deployment_id] = first if active else None
+        begin = 0 if occasions.day1 is Day1.SURVEY else (active[0] if active else None)
+        starts[row.deployment_id] = begin if active else None
     spans = [len(days) - s for s in starts.values() if s is not None]
     total = max(((span + length - 1) // length for span in spans), default=0)
     rows = []
