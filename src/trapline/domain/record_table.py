@@ -108,12 +108,12 @@ RECORD_COLUMNS = (
     "delta.time.secs", "delta.time.mins", "delta.time.hours", "delta.time.days",
     "Directory", "FileName",
     # trapline's own, after camtrapR's.
-    "deployment_id", "taxon_id", "occurrence_id", "utc_offset",
+    "deployment_id", "taxon_id", "occurrence_id", "utc_offset_minutes",
 )  # fmt: skip
 #: The columns that hold numbers.
 RECORD_NUMBERS = (
     "delta.time.secs", "delta.time.mins", "delta.time.hours", "delta.time.days",
-    "deployment_id", "taxon_id", "occurrence_id",
+    "deployment_id", "taxon_id", "occurrence_id", "utc_offset_minutes",
 )  # fmt: skip
 
 
@@ -122,8 +122,6 @@ def record_values(record: Record) -> tuple[object, ...]:
     (``2024-03-01 21:30:00``), deltas in seconds, minutes, hours and days (rounded as
     camtrapR rounds: minutes and hours to 1 decimal, days to 2)."""
     s, secs = record.sighting, record.delta_seconds
-    offset = s.offset_minutes
-    sign = "-" if offset < 0 else "+"
     return (
         s.station,
         s.species,
@@ -139,7 +137,7 @@ def record_values(record: Record) -> tuple[object, ...]:
         s.deployment_id,
         s.taxon_id,
         s.occurrence_id,
-        f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}",
+        s.offset_minutes,
     )
 
 
