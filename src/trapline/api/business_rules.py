@@ -83,6 +83,10 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "pipeline_version one of that pipeline's.",
         "pipeline_version needs pipeline.",
         "date_from may not be after date_to.",
+        "record-table and camera-operation take only the filters of a count (deployment_id, "
+        "date_from, date_to; record-table also pipeline, which must be one the project has "
+        "results or a registration of, min_delta_minutes and delta_compared_to), and "
+        "min_delta_minutes and delta_compared_to go only with record-table.",
     ),
     f"POST {_API}/projects/{{project_id}}/imports/megadetector": (
         "The file must be MegaDetector batch output (JSON) whose images are the project's.",

@@ -24,6 +24,15 @@ class ExportFormat(StrEnum):
     #: Antenna's simple occurrence table, as CSV and as JSON.
     OCCURRENCES_CSV = "occurrences-csv"
     OCCURRENCES_JSON = "occurrences-json"
+    #: camtrapR's record table and camera operation, as CSV (docs/analysis.md).
+    RECORD_TABLE = "record-table"
+    CAMERA_OPERATION = "camera-operation"
+
+    @property
+    def tabled(self) -> bool:
+        """Whether the file is a table of the project's counts (its occurrences and the days
+        its cameras ran), not a walk over its images and results."""
+        return self in (ExportFormat.RECORD_TABLE, ExportFormat.CAMERA_OPERATION)
 
     @property
     def extension(self) -> str:
@@ -59,7 +68,8 @@ class ExportFormat(StrEnum):
 
 _EXTENSIONS = {
     "csv": "csv", "coco": "json", "megadetector": "json", "camtrap-dp": "zip", "dwca": "zip",
-    "occurrences-csv": "csv", "occurrences-json": "json",
+    "occurrences-csv": "csv", "occurrences-json": "json", "record-table": "csv",
+    "camera-operation": "csv",
 }  # fmt: skip
 
 
@@ -129,6 +139,9 @@ class ExportFilters:
     #: Camtrap DP: ``event`` for one observation per event and label counting its
     #: occurrences; None for one per detection (``media``).
     observation_level: str | None = None
+    #: The record table: camtrapR's ``minDeltaTime`` (minutes) and ``deltaTimeComparedTo``.
+    min_delta_minutes: float | None = None
+    delta_compared_to: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The filters as stored (only those set)."""

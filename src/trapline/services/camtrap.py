@@ -75,7 +75,7 @@ def record_table(
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon") if taxon_id else None
-    kept = records(_sightings(db, scope, taxon), rule) if scope.pipeline else iter(())
+    kept = records(sightings(db, scope, taxon), rule) if scope.pipeline else iter(())
     return RecordTable(scope.pipeline, rule, kept)
 
 
@@ -85,7 +85,7 @@ def operation(db: Database, caller: User, scope: Scope, empty_days: EmptyDays) -
     _check_days(scope)
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
-        return _operation(repos, scope, empty_days)
+        return operation_matrix(repos, scope, empty_days)
 
 
 def history(
@@ -104,10 +104,10 @@ def history(
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
-        matrix = _operation(repos, scope, empty_days)
+        matrix = operation_matrix(repos, scope, empty_days)
     days: dict[int, list[date]] = defaultdict(list)
     if scope.pipeline is not None:
-        for r in records(_sightings(db, scope, taxon), rule):
+        for r in records(sightings(db, scope, taxon), rule):
             days[r.sighting.deployment_id].append(r.sighting.seen_at.date())
     warnings = []
     if not days:
@@ -133,7 +133,7 @@ def _viewable(repos: Repos, caller: User, scope: Scope) -> Scope:
     return replace(counted, since=scope.since, until=scope.until)
 
 
-def _operation(repos: Repos, scope: Scope, empty_days: EmptyDays) -> Operation:
+def operation_matrix(repos: Repos, scope: Scope, empty_days: EmptyDays) -> Operation:
     deployments = _deployments(repos, scope)
     photo_days = repos.camtrap.photo_days(scope.project_id, scope.deployment_id)
     stations = [
@@ -164,7 +164,7 @@ def _deployments(repos: Repos, scope: Scope) -> list[Deployment]:
             return found
 
 
-def _sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sighting]:
+def sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sighting]:
     """The scope's sightings in the record table's order, streamed from one read."""
     stack = ExitStack()
     try:

@@ -6,6 +6,7 @@ delete it. The file is written in the background (``background/exports.py``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from trapline.db.engine import Database
@@ -16,6 +17,7 @@ from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, PermissionDenied
 from trapline.services.access import project_for, require
+from trapline.services.counting import check_pipeline
 from trapline.storage.base import BlobStore
 
 
@@ -36,7 +38,14 @@ def create_export(
     """Queue an export of the project (viewers too); it runs in the background."""
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        check_filters(repos, project_id, filters)
+        if fmt.tabled:
+            check_table_filters(repos, project_id, fmt, filters)
+        else:
+            check_filters(repos, project_id, filters)
+            if filters.min_delta_minutes is not None or filters.delta_compared_to is not None:
+                raise InvalidInput(
+                    "min_delta_minutes and delta_compared_to go only with a record-table export"
+                )
         made = repos.exports.create(project_id, fmt, filters, caller.id)
     runner.submit(made.id)
     return made
@@ -75,6 +84,27 @@ def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
         raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
     if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
         raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
+
+
+#: The filters a table of counts takes (the others are of images and results).
+_TABLE_FILTERS = {
+    ExportFormat.RECORD_TABLE: {
+        "deployment_id", "date_from", "date_to", "pipeline", "min_delta_minutes",
+        "delta_compared_to",
+    },
+    ExportFormat.CAMERA_OPERATION: {"deployment_id", "date_from", "date_to"},
+}  # fmt: skip
+
+
+def check_table_filters(repos: Repos, project_id: int, fmt: ExportFormat, f: ExportFilters) -> None:
+    """InvalidInput naming a filter a table export does not take, or a pipeline the project
+    cannot count by (its tables count one pipeline's occurrences)."""
+    for name in f.as_json():
+        if name not in _TABLE_FILTERS[fmt]:
+            raise InvalidInput(f"{name} does not apply to a {fmt.value} export")
+    check_filters(repos, project_id, replace(f, pipeline=None))
+    if f.pipeline is not None:
+        check_pipeline(repos, project_id, f.pipeline, "pipeline")
 
 
 def list_exports(

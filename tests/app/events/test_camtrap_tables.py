@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene
+from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import API, TAXA_CSV, find_taxon, import_taxa
 
@@ -273,3 +274,55 @@ def test_another_projects_objects_answer_as_missing_ones(
                 str(missing), "#"
             )
             assert foreign_answer.json()["detail"] == f"{field} {foreign} not found"
+
+
+def _csv_of(proto: Protocol, path: str, **params: Any) -> bytes:
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/{path}",
+        params={**params, "format": "csv"},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.content
+
+
+def test_record_table_and_camera_operation_as_exports(proto: Protocol, scene: CamtrapScene) -> None:
+    exports = Seeded(proto, proto.project_id, {"A": scene.a, "B": scene.b}, {}, {})
+    done = exports.export(
+        format="record-table", min_delta_minutes=30, delta_compared_to="lastIndependentRecord"
+    )
+    assert done["status"] == "succeeded", done
+    assert done["counts"]["rows"] == 7
+    assert done["file_name"].endswith(".csv")
+    expected = _csv_of(
+        proto, "record-table", min_delta_minutes=30, delta_compared_to="lastIndependentRecord"
+    )
+    assert exports.download(done["id"]) == expected
+    only_b = exports.export(format="record-table", deployment_id=scene.b, date_from="2024-03-03")
+    assert exports.download(only_b["id"]) == _csv_of(
+        proto, "record-table", deployment=scene.b, since="2024-03-03"
+    )
+    operation = exports.export(format="camera-operation")
+    assert operation["status"] == "succeeded", operation
+    assert exports.download(operation["id"]) == _csv_of(proto, "camera-operation")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"format": "record-table", "include_empty": True}, "include_empty"),
+        ({"format": "camera-operation", "min_delta_minutes": 5}, "min_delta_minutes"),
+        ({"format": "record-table", "pipeline": "nothing-here"}, "pipeline"),
+        ({"format": "record-table", "date_from": "2024-03-04", "date_to": "2024-03-01"},
+         "date_from"),
+        ({"format": "csv", "min_delta_minutes": 5}, "min_delta_minutes"),
+        ({"format": "record-table", "min_delta_minutes": -5}, "min_delta_minutes"),
+    ],
+)  # fmt: skip
+def test_table_exports_refuse_filters_they_do_not_take(
+    proto: Protocol, scene: CamtrapScene, body: dict[str, Any], field: str
+) -> None:
+    exports = Seeded(proto, proto.project_id, {"A": scene.a, "B": scene.b}, {}, {})
+    answer = exports.create(**body)
+    assert answer.status_code == 400, answer.text
+    assert field in answer.text
