@@ -122,12 +122,13 @@ def record_values(record: Record) -> tuple[object, ...]:
     (``2024-03-01 21:30:00``), deltas in seconds, minutes, hours and days (rounded as
     camtrapR rounds: minutes and hours to 1 decimal, days to 2)."""
     s, secs = record.sighting, record.delta_seconds
+    stamp = s.seen_at.isoformat(sep=" ")[:19]  # to the second; a fifth of strftime's time
     return (
         s.station,
         s.species,
-        s.seen_at.strftime("%Y-%m-%d %H:%M:%S"),
-        s.seen_at.date().isoformat(),
-        s.seen_at.strftime("%H:%M:%S"),
+        stamp,
+        stamp[:10],
+        stamp[11:],
         _whole(secs),
         _whole(round(secs / 60, 1)),
         _whole(round(secs / 3600, 1)),

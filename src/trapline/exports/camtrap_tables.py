@@ -84,6 +84,8 @@ def _cell(value: int | None) -> str:
 
 
 def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
     if value is None:
         return ""
     isoformat = getattr(value, "isoformat", None)
