@@ -83,10 +83,14 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "pipeline_version one of that pipeline's.",
         "pipeline_version needs pipeline.",
         "date_from may not be after date_to.",
-        "record-table and camera-operation take only the filters of a count (deployment_id, "
-        "date_from, date_to; record-table also pipeline, which must be one the project has "
-        "results or a registration of, min_delta_minutes and delta_compared_to), and "
-        "min_delta_minutes and delta_compared_to go only with record-table.",
+        "record-table, camera-operation and detection-hist take only the filters of a "
+        "count (deployment_id, date_from, date_to; pipeline, which must be one the project "
+        "has results or a registration of; min_delta_minutes, delta_compared_to, empty_days "
+        "and the detection history's taxon_id, occasion_length, day1, output, "
+        "min_active_days and include_effort, each where it applies), and those filters go "
+        "with no other format.",
+        "A detection-hist export needs taxon_id, a taxon of the project's list, and "
+        "min_active_days may not be more than occasion_length.",
     ),
     f"POST {_API}/projects/{{project_id}}/imports/megadetector": (
         "The file must be MegaDetector batch output (JSON) whose images are the project's.",

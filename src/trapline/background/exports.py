@@ -273,8 +273,8 @@ class ExportRunner:
             out.seek(0)
             self._check_mine(export.id)
             self.store.put(key, out, content_type=export.format.content_type)
-        empty = [] if rows.count else ["no rows in the file: nothing counted matched the filters"]
-        self._finish(export, key, size, 0, ExportCounts(rows=rows.count).as_json(), empty)
+        said = rows.warnings or ([] if rows.count else ["no rows: nothing counted matched"])
+        self._finish(export, key, size, 0, ExportCounts(rows=rows.count).as_json(), said)
 
     def _finish(
         self,

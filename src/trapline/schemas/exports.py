@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from trapline.domain.camera_operation import MAX_OCCASION_DAYS
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.record_table import MAX_DELTA_MINUTES, DeltaReference
 from trapline.protocol.base import Slug
@@ -20,7 +21,7 @@ PipelineVersion = Annotated[int, Field(ge=0, le=2**31 - 1)]
 class ExportIn(Input):
     format: ExportFormat = Field(
         description="csv, coco, megadetector, camtrap-dp, dwca, occurrences-csv, "
-        "occurrences-json, record-table or camera-operation"
+        "occurrences-json, record-table, camera-operation or detection-hist"
     )
     deployment_id: BodyId | None = None
     date_from: date | None = Field(None, description="first capture date (inclusive)")
@@ -54,6 +55,31 @@ class ExportIn(Input):
         None,
         description="record-table: camtrapR's deltaTimeComparedTo, lastRecord (default) or "
         "lastIndependentRecord",
+    )
+
+    empty_days: Literal["off", "operating"] | None = Field(
+        None,
+        description="camera-operation, detection-hist: a day without a photo between setup "
+        "and retrieval is off (0, the default) or operating (1)",
+    )
+    taxon_id: BodyId | None = Field(
+        None, description="detection-hist (required): a taxon, with every taxon under it"
+    )
+    occasion_length: Annotated[int, Field(ge=1, le=MAX_OCCASION_DAYS)] | None = Field(
+        None, description="detection-hist: days per occasion (default 1)"
+    )
+    day1: Literal["station", "survey"] | None = Field(
+        None, description="detection-hist: occasions start at each station's setup or the "
+        "survey's first day (default station)",
+    )  # fmt: skip
+    output: Literal["binary", "count"] | None = Field(
+        None, description="detection-hist: binary (default) or count"
+    )
+    min_active_days: Annotated[int, Field(ge=1, le=MAX_OCCASION_DAYS)] | None = Field(
+        None, description="detection-hist: cells with fewer operating days are NA"
+    )
+    include_effort: StrictBool = Field(
+        False, description="detection-hist: each occasion's operating days too"
     )
 
     @field_validator("observation_level")

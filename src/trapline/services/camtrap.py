@@ -105,6 +105,19 @@ def history(
         scope = _viewable(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
         matrix = operation_matrix(repos, scope, empty_days)
+    return cut_history(db, scope, taxon, matrix, occasions, rule)
+
+
+def cut_history(
+    db: Database,
+    scope: Scope,
+    taxon: Taxon,
+    matrix: Operation,
+    occasions: Occasions,
+    rule: Independence,
+) -> DetectionHistory:
+    """The taxon's history cut from ``matrix`` and the records of a counting scope (one
+    streamed read of them; only their days are kept)."""
     days: dict[int, list[date]] = defaultdict(list)
     if scope.pipeline is not None:
         for r in records(sightings(db, scope, taxon), rule):
