@@ -358,3 +358,10 @@ def test_every_export_format_fits_its_column() -> None:
     # The formats' names are stored in exports.format; "detection-history" would not fit.
     length = ExportRow.__table__.c.format.type.length
     assert all(len(f.value) <= length for f in ExportFormat), length
+
+
+def test_the_last_day_there_is(proto: Protocol, scene: CamtrapScene) -> None:
+    found = _records(proto, since="2024-03-04", until="9999-12-31")
+    assert [r[2] for r in found] == ["2024-03-04 09:00:00"]
+    days, _ = _operation(proto, since="2024-03-04", until="9999-12-31")
+    assert days == ["2024-03-04"]

@@ -112,7 +112,7 @@ def _terms(scope: Scope, since: date | None, until: date | None) -> list[ColumnE
         terms.append(o.deployment_id == scope.deployment_id)
     if since is not None:
         terms.append(o.first_seen_at >= datetime.combine(since, time()))
-    if until is not None:
+    if until is not None and until < date.max:  # the day after the last would overflow
         terms.append(o.first_seen_at < datetime.combine(until, time()) + timedelta(days=1))
     if scope.hidden_labels:
         terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
