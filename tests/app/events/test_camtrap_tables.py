@@ -365,3 +365,25 @@ def test_the_last_day_there_is(proto: Protocol, scene: CamtrapScene) -> None:
     assert [r[2] for r in found] == ["2024-03-04 09:00:00"]
     days, _ = _operation(proto, since="2024-03-04", until="9999-12-31")
     assert days == ["2024-03-04"]
+
+
+def test_a_name_a_spreadsheet_would_run_is_text_in_every_table(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    renamed = proto.client.patch(
+        f"{API}/deployments/{scene.a}", json={"name": "=1+2"}, headers=proto.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    alba = scene.taxa["Ardea alba"]
+    for path, params in (
+        ("record-table", {}),
+        ("camera-operation", {}),
+        ("detection-history", {"taxon": alba}),
+    ):
+        rows = list(csv.reader(io.StringIO(_csv_of(proto, path, **params).decode())))
+        stations = {r[0] for r in rows[1:]}
+        assert stations == {"'=1+2", "B"}, (path, stations)
+    records = list(csv.DictReader(io.StringIO(_csv_of(proto, "record-table").decode())))
+    assert {r["Directory"] for r in records} == {"'=1+2", "B"}
+    # JSON carries the name as it is.
+    assert _records(proto)[0][0] == "=1+2"
