@@ -312,3 +312,29 @@ def test_a_name_a_spreadsheet_would_run_is_text_in_every_table(
     assert {r["Directory"] for r in records} == {"'=1+2", "B"}
     # JSON carries the name as it is.
     assert _records(proto)[0][0] == "=1+2"
+
+
+def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
+    made = proto.client.post(
+        f"{API}/projects/{proto.project_id}/deployments",
+        json={
+            "name": "Idle",
+            "started_at": "2024-05-01T00:00:00",
+            "ended_at": "2024-05-02T00:00:00",
+        },
+        headers=proto.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    base = f"/projects/{proto.project_id}"
+    table = api_get(proto, f"{base}/record-table")
+    assert (table["pipeline"], table["results"], table["count"]) == (None, [], 0)
+    days, rows = _operation(proto)
+    assert (days, rows) == (["2024-05-01", "2024-05-02"], [("Idle", 0, 0)])
+    # No photo: never operating, so every occasion is NA; with camtrapR's rule, zeros.
+    egret = find_taxon(proto, "Ardea alba")
+    found = _history(proto, egret)
+    assert [r["detections"] for r in found["rows"]] == [[None, None]]
+    assert found["warnings"]
+    found = _history(proto, egret, empty_days="operating")
+    assert [r["detections"] for r in found["rows"]] == [[0, 0]]
