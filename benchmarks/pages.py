@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any
 
+import record_table
 from common import machine_speed_ms, print_table
 from dataset import OWNER, PASSWORD, Dataset, describe, ensure, opened, photo_count
 from fastapi.testclient import TestClient
@@ -243,12 +244,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--fresh", action="store_true", help="make the data set again")
     parser.add_argument("--only", default="", help="only what is named so ('page: event', 'API:')")
+    parser.add_argument(
+        "--record-table",
+        action="store_true",
+        help="instead: stream the record table as CSV, time and RSS growth (record_table.py)",
+    )
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         dataset = ensure(backend, args.images, fresh=args.fresh)
         print(describe(dataset))
         print(f"machine speed now: {machine_speed_ms():.0f} ms", flush=True)
+        if args.record_table:
+            row = record_table.measure(dataset, repeats=min(args.repeats, 3))
+            print_table("record table streamed as CSV", list(record_table.HEADERS), [row])
+            continue
         rows = run(dataset, Plan(args.warmups, args.repeats, args.budget), args.only)
         print_table(
             f"pages and API listings ({backend}, {args.images:,} photos; server ms over "

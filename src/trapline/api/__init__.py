@@ -16,6 +16,7 @@ from trapline.api.routes import annotations as annotation_routes
 from trapline.api.routes import (
     blobs,
     callbacks,
+    camtrap_tables,
     capture_times,
     collections,
     count_tables,
@@ -55,7 +56,7 @@ def api_routes(table: APIRouter) -> None:
     """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
         users, tokens, projects, deployments, images, capture_times, events, occurrences,
-        listings, taxa, counts, count_tables, collections, blobs, exports, imports,
+        listings, taxa, counts, count_tables, camtrap_tables, collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (

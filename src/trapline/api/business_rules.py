@@ -17,6 +17,11 @@ _NIGHTS = "since may not be after until."
 _COUNTED_PIPELINE = (
     "A pipeline named in ?pipeline= must be one the project has results or a registration of."
 )
+_DAYS = "since may not be after until (days of the cameras' clocks)."
+_SURVEY = (
+    "The survey (the earliest setup to the latest retrieval, within since and until) spans "
+    "at most 3,660 days."
+)
 _DEPLOYMENT_TIMES = "ended_at may not be before started_at."
 _SOURCE = (
     "The URL takes the form of the source's kind (s3://bucket/prefix, ftp://, http(s)://, a "
@@ -78,6 +83,14 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "pipeline_version one of that pipeline's.",
         "pipeline_version needs pipeline.",
         "date_from may not be after date_to.",
+        "record-table, camera-operation and detection-hist take only the filters of a "
+        "count (deployment_id, date_from, date_to; pipeline, which must be one the project "
+        "has results or a registration of; min_delta_minutes, delta_compared_to, empty_days "
+        "and the detection history's taxon_id, occasion_length, day1, output, "
+        "min_active_days and include_effort, each where it applies), and those filters go "
+        "with no other format.",
+        "A detection-hist export needs taxon_id, a taxon of the project's list, and "
+        "min_active_days may not be more than occasion_length.",
     ),
     f"POST {_API}/projects/{{project_id}}/imports/megadetector": (
         "The file must be MegaDetector batch output (JSON) whose images are the project's.",
@@ -108,6 +121,14 @@ RULES: Mapping[str, tuple[str, ...]] = {
         _NIGHTS,
         _COUNTED_PIPELINE,
         "by names one or more of deployment, event, night and hour, each once.",
+    ),
+    f"GET {_API}/projects/{{project_id}}/record-table": (_DAYS, _COUNTED_PIPELINE),
+    f"GET {_API}/projects/{{project_id}}/camera-operation": (_DAYS, _SURVEY),
+    f"GET {_API}/projects/{{project_id}}/detection-history": (
+        _DAYS,
+        _SURVEY,
+        _COUNTED_PIPELINE,
+        "min_active_days may not be more than occasion_length.",
     ),
     f"POST {_API}/occurrences/{{occurrence_id}}/identifications": _IDENTIFICATION,
     f"POST {_API}/annotations/{{annotation_id}}/identifications": (

@@ -8,12 +8,14 @@
     job = api.start_job(project["id"], "moth-blobs")
     api.wait(job["id"])
     rows = api.results(job["id"])
+    counts = api.counts(project["id"], by="night").to_pandas()   # with trapline[analysis]
 
 It needs only what the worker install has (httpx): no web framework or database driver.
 """
 
 from trapline.client.api import Client
 from trapline.client.errors import ApiError
+from trapline.client.rows import Rows
 from trapline.client.uploads import UploadSummary
 
-__all__ = ["ApiError", "Client", "UploadSummary"]
+__all__ = ["ApiError", "Client", "Rows", "UploadSummary"]

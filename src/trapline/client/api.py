@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from trapline.client import tables
 from trapline.client.errors import ApiError
 from trapline.client.progress import Progress
+from trapline.client.rows import Rows
 from trapline.client.uploads import UploadSummary, upload_folder
 
 #: Job statuses after which nothing changes.
@@ -26,13 +28,22 @@ class Client:
     Use it as a context manager, or call ``close`` when done.
     """
 
-    def __init__(self, url: str, token: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         base = url.rstrip("/").removesuffix("/api/v2")
         self.url = base
+        #: ``transport``: httpx's, for a proxy of your own or an app in the same process.
         self.http = httpx.Client(
             base_url=f"{base}/api/v2",
             headers={"Authorization": f"Token {token}"},
             timeout=timeout,
+            transport=transport,
         )
 
     def __enter__(self) -> Client:
@@ -54,6 +65,16 @@ class Client:
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         """POST to ``path`` (under /api/v2) and return its JSON (None for an empty answer)."""
         return _answer(self.http.post(path, json=json, **kwargs))
+
+    @contextlib.contextmanager
+    def stream(self, path: str, **params: Any) -> Iterator[Iterator[str]]:
+        """GET ``path`` (under /api/v2) and read its text as it comes, a line at a time (each
+        with its line ending)."""
+        with self.http.stream("GET", path, params=_params(params)) as response:
+            if response.status_code >= 400:
+                response.read()
+                _answer(response)
+            yield (line + "\n" for line in response.iter_lines())
 
     def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a listing, following its ``next`` links."""
@@ -133,6 +154,50 @@ class Client:
             progress=progress,
         )
 
+    # Results as tables (docs/analysis.md): each returns Rows, dicts with ``to_pandas()``.
+
+    def occurrences(self, project_id: int, **filters: Any) -> Rows:
+        """The project's occurrences (individuals), first seen first (filters as the API's:
+        ``deployment``, ``taxon``, ``since``, ``until``, ``min_score``...)."""
+        path = f"/projects/{project_id}/occurrences"
+        return tables.listing(self, path, filters, ["id", "deployment_id", "first_seen"])
+
+    def events(self, project_id: int, **filters: Any) -> Rows:
+        """The project's events (nights or sequences), each with its individuals and taxa."""
+        path = f"/projects/{project_id}/events"
+        return tables.listing(self, path, filters, ["id", "deployment_id", "start"])
+
+    def counts(self, project_id: int, by: str = "night", **filters: Any) -> Rows:
+        """Individuals per taxon in each cell of ``by`` (``night``, ``event``,
+        ``deployment``, ``hour``, comma-separated); ``rank`` rolls taxa up."""
+        return tables.counts(self, project_id, {"by": by, **filters})
+
+    def record_table(
+        self,
+        project_id: int,
+        min_delta_minutes: float = 0,
+        delta_compared_to: str = "lastRecord",
+        **filters: Any,
+    ) -> Rows:
+        """camtrapR's record table: a record per station, species and independent sighting
+        (``deployment``, ``taxon``, ``since`` and ``until`` days...), streamed."""
+        params = {"min_delta_minutes": min_delta_minutes,
+                  "delta_compared_to": delta_compared_to, **filters}  # fmt: skip
+        return tables.record_table(self, project_id, params)
+
+    def camera_operation(self, project_id: int, **params: Any) -> Rows:
+        """camtrapR's camera operation: a row per station, a column per day (1, 0, None)."""
+        return tables.camera_operation(self, project_id, params)
+
+    def detection_history(
+        self, project_id: int, taxon: int, occasion_length: int = 1, **params: Any
+    ) -> Rows:
+        """camtrapR's detection history of a taxon: a row per station, a column per
+        occasion (``day1``, ``output``, ``include_effort``, ``min_delta_minutes``...). A
+        taxon never recorded gives zeros and a warning (``rows.warnings``, once read)."""
+        params = {"taxon": taxon, "occasion_length": occasion_length, **params}
+        return tables.detection_history(self, project_id, params)
+
     # Jobs
 
     def start_job(self, project_id: int, pipeline: str, **selection: Any) -> dict[str, Any]:
@@ -209,7 +274,11 @@ def _row(
 
 
 def _params(params: dict[str, Any]) -> dict[str, str]:
-    return {k: str(v) for k, v in params.items() if v is not None}
+    return {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in params.items()
+        if v is not None
+    }
 
 
 def _answer(response: httpx.Response) -> Any:

@@ -150,6 +150,14 @@ class Database:
             yield repos
 
     @contextmanager
+    def streaming_read(self) -> Iterator[Repos]:
+        """A read-only transaction whose statements may stream their rows (``yield_per``):
+        on PostgreSQL a transaction block (not ``read``'s autocommit), which server-side
+        cursors need."""
+        with self._session(write=False) as repos:
+            yield repos
+
+    @contextmanager
     def write(self) -> Iterator[Repos]:
         """A writing transaction, committed when the block ends without an error."""
         with self._transaction(write=True) as repos:

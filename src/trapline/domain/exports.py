@@ -24,6 +24,21 @@ class ExportFormat(StrEnum):
     #: Antenna's simple occurrence table, as CSV and as JSON.
     OCCURRENCES_CSV = "occurrences-csv"
     OCCURRENCES_JSON = "occurrences-json"
+    #: camtrapR's record table and camera operation, as CSV (docs/analysis.md).
+    RECORD_TABLE = "record-table"
+    CAMERA_OPERATION = "camera-operation"
+    #: Named to fit the 16 characters an export's format is stored in.
+    DETECTION_HISTORY = "detection-hist"
+
+    @property
+    def tabled(self) -> bool:
+        """Whether the file is a table of the project's counts (its occurrences and the days
+        its cameras ran), not a walk over its images and results."""
+        return self in (
+            ExportFormat.RECORD_TABLE,
+            ExportFormat.CAMERA_OPERATION,
+            ExportFormat.DETECTION_HISTORY,
+        )
 
     @property
     def extension(self) -> str:
@@ -59,7 +74,8 @@ class ExportFormat(StrEnum):
 
 _EXTENSIONS = {
     "csv": "csv", "coco": "json", "megadetector": "json", "camtrap-dp": "zip", "dwca": "zip",
-    "occurrences-csv": "csv", "occurrences-json": "json",
+    "occurrences-csv": "csv", "occurrences-json": "json", "record-table": "csv",
+    "camera-operation": "csv", "detection-hist": "csv",
 }  # fmt: skip
 
 
@@ -129,6 +145,19 @@ class ExportFilters:
     #: Camtrap DP: ``event`` for one observation per event and label counting its
     #: occurrences; None for one per detection (``media``).
     observation_level: str | None = None
+    #: The record table: camtrapR's ``minDeltaTime`` (minutes) and ``deltaTimeComparedTo``.
+    min_delta_minutes: float | None = None
+    delta_compared_to: str | None = None
+    #: The camera operation and detection history: what a day without photos means.
+    empty_days: str | None = None
+    #: The detection history: its taxon and camtrapR's ``occasionLength``, ``day1``,
+    #: ``output``, ``minActiveDaysPerOccasion`` and ``includeEffort``.
+    taxon_id: int | None = None
+    occasion_length: int | None = None
+    day1: str | None = None
+    output: str | None = None
+    min_active_days: int | None = None
+    include_effort: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The filters as stored (only those set)."""

@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from trapline.domain.camera_operation import MAX_OCCASION_DAYS
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
+from trapline.domain.record_table import MAX_DELTA_MINUTES, DeltaReference
 from trapline.protocol.base import Slug
 from trapline.schemas.common import BodyId, Input, Instant
 
@@ -18,7 +20,8 @@ PipelineVersion = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 class ExportIn(Input):
     format: ExportFormat = Field(
-        description="csv, coco, megadetector, camtrap-dp, dwca, occurrences-csv or occurrences-json"
+        description="csv, coco, megadetector, camtrap-dp, dwca, occurrences-csv, "
+        "occurrences-json, record-table, camera-operation or detection-hist"
     )
     deployment_id: BodyId | None = None
     date_from: date | None = Field(None, description="first capture date (inclusive)")
@@ -43,6 +46,42 @@ class ExportIn(Input):
         "observation per event and taxon, counting its occurrences)",
     )
 
+    min_delta_minutes: Annotated[float, Field(ge=0, le=MAX_DELTA_MINUTES)] | None = Field(
+        None,
+        description="record-table: camtrapR's minDeltaTime, minutes a record of a species at a "
+        "station must follow the reference by (default 0: every sighting is a record)",
+    )
+    delta_compared_to: DeltaReference | None = Field(
+        None,
+        description="record-table: camtrapR's deltaTimeComparedTo, lastRecord (default) or "
+        "lastIndependentRecord",
+    )
+
+    empty_days: Literal["off", "operating"] | None = Field(
+        None,
+        description="camera-operation, detection-hist: a day without a photo between setup "
+        "and retrieval is off (0, the default) or operating (1)",
+    )
+    taxon_id: BodyId | None = Field(
+        None, description="detection-hist (required): a taxon, with every taxon under it"
+    )
+    occasion_length: Annotated[int, Field(ge=1, le=MAX_OCCASION_DAYS)] | None = Field(
+        None, description="detection-hist: days per occasion (default 1)"
+    )
+    day1: Literal["station", "survey"] | None = Field(
+        None, description="detection-hist: occasions start at each station's setup or the "
+        "survey's first day (default station)",
+    )  # fmt: skip
+    output: Literal["binary", "count"] | None = Field(
+        None, description="detection-hist: binary (default) or count"
+    )
+    min_active_days: Annotated[int, Field(ge=1, le=MAX_OCCASION_DAYS)] | None = Field(
+        None, description="detection-hist: cells with fewer operating days are NA"
+    )
+    include_effort: StrictBool = Field(
+        False, description="detection-hist: each occasion's operating days too"
+    )
+
     @field_validator("observation_level")
     @classmethod
     def _level_of_camtrap_dp(cls, level: str, info: ValidationInfo) -> str:
@@ -56,6 +95,8 @@ class ExportIn(Input):
     def filters(self) -> ExportFilters:
         values = self.model_dump(exclude={"format", "observation_level"})
         level = None if self.observation_level == "media" else self.observation_level
+        compared = self.delta_compared_to.value if self.delta_compared_to else None
+        values["delta_compared_to"] = compared
         return ExportFilters(**values, observation_level=level)
 
 

@@ -6,16 +6,20 @@ delete it. The file is written in the background (``background/exports.py``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
+from trapline.domain.camera_operation import Day1, HistoryOutput, Occasions
 from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput, PermissionDenied
 from trapline.services.access import project_for, require
+from trapline.services.counting import check_pipeline
+from trapline.services.taxa import taxon_of_project
 from trapline.storage.base import BlobStore
 
 
@@ -36,7 +40,11 @@ def create_export(
     """Queue an export of the project (viewers too); it runs in the background."""
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        check_filters(repos, project_id, filters)
+        if fmt.tabled:
+            check_table_filters(repos, project_id, fmt, filters)
+        else:
+            check_filters(repos, project_id, filters)
+            check_not_table_filters(filters)
         made = repos.exports.create(project_id, fmt, filters, caller.id)
     runner.submit(made.id)
     return made
@@ -75,6 +83,59 @@ def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
         raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
     if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
         raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
+
+
+#: The filters a table of counts takes (the others are of images and results).
+_COUNTED = {"deployment_id", "date_from", "date_to", "pipeline"}
+_RECORDS = {"min_delta_minutes", "delta_compared_to"}
+_HISTORY = {"taxon_id", "occasion_length", "day1", "output", "min_active_days", "include_effort"}
+_TABLE_FILTERS = {
+    ExportFormat.RECORD_TABLE: _COUNTED | _RECORDS,
+    ExportFormat.CAMERA_OPERATION: {"deployment_id", "date_from", "date_to", "empty_days"},
+    ExportFormat.DETECTION_HISTORY: _COUNTED | _RECORDS | _HISTORY | {"empty_days"},
+}
+#: Filters only the tables take.
+_TABLE_ONLY = _RECORDS | _HISTORY | {"empty_days"}
+
+
+def check_table_filters(repos: Repos, project_id: int, fmt: ExportFormat, f: ExportFilters) -> None:
+    """InvalidInput naming a filter a table export does not take or gets wrong: a pipeline
+    the project cannot count by (its tables count one pipeline's occurrences), a detection
+    history without a taxon of the project's list, occasions that do not fit."""
+    for name in f.as_json():
+        if name not in _TABLE_FILTERS[fmt]:
+            raise InvalidInput(f"{name} does not apply to a {fmt.value} export")
+    check_filters(repos, project_id, replace(f, pipeline=None))
+    if f.pipeline is not None:
+        check_pipeline(repos, project_id, f.pipeline, "pipeline")
+    if fmt is ExportFormat.DETECTION_HISTORY:
+        if f.taxon_id is None:
+            raise InvalidInput("taxon_id: a detection-hist export needs a taxon")
+        taxon_of_project(repos, project_id, f.taxon_id, "taxon_id")
+        try:
+            occasions_of(f)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+
+
+def occasions_of(f: ExportFilters) -> Occasions:
+    """A detection-hist export's occasions; ValueError names what does not fit."""
+    return Occasions(
+        f.occasion_length or 1,
+        Day1(f.day1 or Day1.STATION.value),
+        HistoryOutput(f.output or HistoryOutput.BINARY.value),
+        f.min_active_days,
+    )
+
+
+def check_not_table_filters(f: ExportFilters) -> None:
+    """InvalidInput naming a filter only the tables take, given to another format."""
+    for name in f.as_json():
+        if name in _TABLE_ONLY:
+            raise InvalidInput(
+                f"{name} goes only with the record-table, camera-operation and "
+                "detection-hist exports"
+            )
 
 
 def list_exports(

@@ -124,6 +124,16 @@ ENDPOINTS = [
     Endpoint("GET", "/projects/{project}/occurrences", 200, "viewer"),
     Endpoint("GET", "/projects/{project}/events", 200, "viewer"),
     Endpoint("GET", "/projects/{project}/counts", 200, "viewer"),
+    # camtrapR's tables.
+    Endpoint("GET", "/projects/{project}/record-table", 200, "viewer"),
+    Endpoint("GET", "/projects/{project}/camera-operation", 200, "viewer"),
+    Endpoint(
+        "GET",
+        "/projects/{project}/detection-history",
+        200,
+        "viewer",
+        lambda w: {"params": {"taxon": w.taxon}},
+    ),
     # The world's occurrence has one detection: a member's split or merge gets as far as the
     # 400 that says so, past every right.
     Endpoint(

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.analyses import AnalysisRepo
 from trapline.db.repositories.callbacks import CallbackRepo
+from trapline.db.repositories.camtrap import CamtrapRepo
 from trapline.db.repositories.capture_times import CaptureTimeRepo
 from trapline.db.repositories.collections import CollectionRepo
 from trapline.db.repositories.counts import CountRepo
@@ -52,6 +53,7 @@ class Repos:
         self.taxa = TaxaRepo(session)
         self.species = SpeciesRepo(session)
         self.listings = ListingRepo(session)
+        self.camtrap = CamtrapRepo(session)
         self.identifications = IdentificationRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)

@@ -1,0 +1,237 @@
+"""When each camera worked, and where one taxon was recorded, as camtrapR's
+``cameraOperation`` and ``detectionHistory`` make them (docs/analysis.md).
+
+A camera-operation matrix has a row per station (deployment) and a column per day of the
+survey, on the camera's clock: 1 (operating), 0 (not) or None (NA: before its setup or after
+its retrieval). Setup and retrieval are the days of the deployment's start and end, else of
+its first and last photo. Between them, a day without a photo is 0 (``EmptyDays.OFF``, the
+default: a trap that photographs every night it runs was off) or 1, as camtrapR counts every
+day between setup and retrieval unless a problem is recorded (``EmptyDays.OPERATING``).
+
+A detection history cuts each row into occasions of ``occasionLength`` days, starting at the
+station's setup (``day1="station"``) or the survey's first day (``"survey"``). An occasion's
+effort is its operating days; its cell is NA when the effort is 0 or below
+``minActiveDaysPerOccasion``, else the records of the taxon on its days (``count``) or whether
+there was one (``binary``). The last occasion, when shorter than the others, is kept (its
+effort says how many days it had).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+#: The longest survey a matrix spans, in days (ten years): a typo in a date is refused rather
+#: than made into a matrix of millions of cells.
+MAX_SURVEY_DAYS = 3_660
+#: The longest occasion, in days.
+MAX_OCCASION_DAYS = 366
+
+#: A cell: 1 operating, 0 not, None outside setup..retrieval (NA).
+Cell = int | None
+
+
+class EmptyDays(StrEnum):
+    """What a day without a photo between setup and retrieval means."""
+
+    #: The camera was not operating (0): a trap that photographs every night it runs.
+    OFF = "off"
+    #: The camera was operating (1), as camtrapR counts days unless a problem is recorded.
+    OPERATING = "operating"
+
+
+@dataclass(frozen=True)
+class StationDays:
+    """What the matrix is made from for one station."""
+
+    deployment_id: int
+    station: str
+    #: The days of the deployment's start and end (None: not set; its photos' days count).
+    started: date | None
+    ended: date | None
+    #: The days (camera's clock) it has photos on.
+    photo_days: frozenset[date]
+
+    @property
+    def setup(self) -> date | None:
+        """Its first day: the deployment's start, else its first photo's day."""
+        return self.started or (min(self.photo_days) if self.photo_days else None)
+
+    @property
+    def retrieval(self) -> date | None:
+        """Its last day: the deployment's end, else its last photo's day."""
+        return self.ended or (max(self.photo_days) if self.photo_days else None)
+
+
+@dataclass(frozen=True)
+class OperationRow:
+    """A station's row of the matrix."""
+
+    deployment_id: int
+    station: str
+    setup: date | None
+    retrieval: date | None
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A camera-operation matrix: a column per day, a row per station."""
+
+    days: tuple[date, ...]
+    rows: tuple[OperationRow, ...]
+    empty_days: EmptyDays
+
+
+def check_days(since: date | None, until: date | None) -> None:
+    """ValueError naming the field when the days are reversed."""
+    if since is not None and until is not None and since > until:
+        raise ValueError(f"since: the first day ({since}) comes after the last (until, {until})")
+
+
+def camera_operation(
+    stations: Iterable[StationDays],
+    empty_days: EmptyDays = EmptyDays.OFF,
+    since: date | None = None,
+    until: date | None = None,
+) -> Operation:
+    """The matrix of ``stations`` (in the order given) over the survey's days: from the
+    earliest setup to the latest retrieval, within ``since`` and ``until`` when given."""
+    check_days(since, until)
+    stations = list(stations)
+    setups = [s.setup for s in stations if s.setup is not None]
+    retrievals = [s.retrieval for s in stations if s.retrieval is not None]
+    first = max(min(setups), since) if setups and since else (min(setups) if setups else None)
+    last = min(max(retrievals), until) if retrievals and until else max(retrievals, default=None)
+    days: tuple[date, ...] = ()
+    if first is not None and last is not None and first <= last:
+        span = (last - first).days + 1
+        if span > MAX_SURVEY_DAYS:
+            raise ValueError(
+                f"since: the survey spans {span} days, more than {MAX_SURVEY_DAYS}; "
+                "give since and until (or fix the deployments' start and end)"
+            )
+        days = tuple(first + timedelta(days=n) for n in range(span))
+    operating = empty_days is EmptyDays.OPERATING
+    rows = []
+    for s in stations:
+        setup, retrieval = s.setup, s.retrieval
+        cells: list[Cell] = []
+        for day in days:
+            if setup is None or retrieval is None or not setup <= day <= retrieval:
+                cells.append(None)
+            else:
+                cells.append(1 if operating or day in s.photo_days else 0)
+        rows.append(OperationRow(s.deployment_id, s.station, setup, retrieval, tuple(cells)))
+    return Operation(days, tuple(rows), empty_days)
+
+
+class Day1(StrEnum):
+    """Where the occasions start (camtrapR's ``day1``)."""
+
+    #: Each station's setup day.
+    STATION = "station"
+    #: The survey's first day.
+    SURVEY = "survey"
+
+
+class HistoryOutput(StrEnum):
+    """What a cell of a detection history holds (camtrapR's ``output``)."""
+
+    BINARY = "binary"
+    COUNT = "count"
+
+
+@dataclass(frozen=True)
+class Occasions:
+    """How a detection history cuts the days (camtrapR's ``occasionLength``, ``day1``,
+    ``output`` and ``minActiveDaysPerOccasion``)."""
+
+    length: int = 1
+    day1: Day1 = Day1.STATION
+    output: HistoryOutput = HistoryOutput.BINARY
+    #: Cells with fewer operating days are NA (None: one day is enough).
+    min_active_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.length <= MAX_OCCASION_DAYS:
+            raise ValueError(
+                f"occasion_length must be from 1 to {MAX_OCCASION_DAYS} days (got {self.length})"
+            )
+        least = self.min_active_days
+        if least is not None and not 1 <= least <= self.length:
+            raise ValueError(
+                f"min_active_days must be from 1 to occasion_length ({self.length}) (got {least})"
+            )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """A station's detection history: a cell and an effort per occasion (None: NA)."""
+
+    deployment_id: int
+    station: str
+    #: The day its first occasion starts (None: a station that never operated).
+    start: date | None
+    cells: tuple[int | None, ...]
+    effort: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class History:
+    """A detection history: ``occasions`` columns (o1, o2, ...), a row per station."""
+
+    occasions: int
+    rows: tuple[HistoryRow, ...]
+    #: The first day of each occasion when they start on the survey's first day (else each
+    #: row has its own ``start``).
+    occasion_starts: tuple[date, ...]
+
+
+def detection_history(
+    operation: Operation, record_days: Mapping[int, Iterable[date]], occasions: Occasions
+) -> History:
+    """The history of one taxon from the camera operation and the days of its records, by
+    deployment (a record on a day the matrix has as NA, or outside it, is not counted)."""
+    days = operation.days
+    index = {day: n for n, day in enumerate(days)}
+    length = occasions.length
+    starts: dict[int, int | None] = {}
+    for row in operation.rows:
+        active = [n for n, c in enumerate(row.cells) if c is not None]
+        begin = 0 if occasions.day1 is Day1.SURVEY else (active[0] if active else None)
+        starts[row.deployment_id] = begin if active else None
+    spans = [len(days) - s for s in starts.values() if s is not None]
+    total = max(((span + length - 1) // length for span in spans), default=0)
+    rows = []
+    for row in operation.rows:
+        start = starts[row.deployment_id]
+        per_day = [0] * len(days)
+        for day in record_days.get(row.deployment_id, ()):
+            n = index.get(day)
+            if n is not None and row.cells[n] is not None:
+                per_day[n] += 1
+        cells: list[int | None] = []
+        effort: list[int | None] = []
+        for k in range(total):
+            if start is None:
+                cells.append(None)
+                effort.append(None)
+                continue
+            span = range(start + k * length, min(start + (k + 1) * length, len(days)))
+            worked = sum(1 for n in span if row.cells[n] == 1)
+            if worked == 0 or worked < (occasions.min_active_days or 1):
+                cells.append(None)
+                effort.append(None)
+                continue
+            found = sum(per_day[n] for n in span)
+            binary = occasions.output is HistoryOutput.BINARY
+            cells.append(min(found, 1) if binary else found)
+            effort.append(worked)
+        first = days[start] if start is not None else None
+        rows.append(HistoryRow(row.deployment_id, row.station, first, tuple(cells), tuple(effort)))
+    survey = occasions.day1 is Day1.SURVEY
+    occasion_starts = tuple(days[k * length] for k in range(total)) if survey else ()
+    return History(total, tuple(rows), occasion_starts)

@@ -1,0 +1,340 @@
+"""camtrapR's tables from the API (record table, camera operation, detection history; JSON
+and CSV), on the scene of tests/support/camtrap_scene.py: each compared with the table worked
+out by hand from camtrapR's definitions (docs/analysis.md); bad input answered 400 naming the
+field; a taxon never recorded answered with zeros and a warning."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+
+from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene
+from tests.support.protocol_client import Protocol, api_get, api_post
+from tests.support.scenes import API, TAXA_CSV, find_taxon, import_taxa
+
+
+@pytest.fixture
+def scene(proto: Protocol) -> CamtrapScene:
+    return build_camtrap_scene(proto)
+
+
+def _records(proto: Protocol, **params: Any) -> list[tuple[Any, ...]]:
+    """The record table as (station, species, date-time, delta seconds, file)."""
+    table = api_get(proto, f"/projects/{proto.project_id}/record-table", **params)
+    assert table["count"] == len(table["results"])
+    return [
+        (r["Station"], r["Species"], r["DateTimeOriginal"], r["delta.time.secs"], r["FileName"])
+        for r in table["results"]
+    ]
+
+
+def test_record_table_with_every_sighting(proto: Protocol, scene: CamtrapScene) -> None:
+    assert _records(proto) == [
+        ("A", "Ardea alba", "2024-03-01 20:50:00", 0, "a-0301-2050.jpg"),
+        ("A", "Ardea alba", "2024-03-04 09:00:00", 216600, "a-0304-0900.jpg"),
+        ("A", "Ardea cinerea", "2024-03-01 20:00:00", 0, "a-0301-2000.jpg"),
+        ("A", "Ardea cinerea", "2024-03-01 20:20:00", 1200, "a-0301-2020.jpg"),
+        ("A", "Ardea cinerea", "2024-03-01 20:40:00", 1200, "a-0301-2040.jpg"),
+        ("A", "Ardea cinerea", "2024-03-02 06:00:00", 33600, "a-0302-0600.jpg"),
+        ("B", "Ardea alba", "2024-03-02 21:00:00", 0, "b-0302-2100.jpg"),
+        ("B", "Ardea alba", "2024-03-02 21:10:00", 600, "b-0302-2110.jpg"),
+        ("B", "Ardea cinerea", "2024-03-03 22:00:00", 0, "b-0303-2200.jpg"),
+    ]
+
+
+def test_record_table_30_minutes_after_the_last_record(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    # a2 is 20 min after a1 and a3 20 after a2: neither is a record; b2 is 10 after b1.
+    assert _records(proto, min_delta_minutes=30) == [
+        ("A", "Ardea alba", "2024-03-01 20:50:00", 0, "a-0301-2050.jpg"),
+        ("A", "Ardea alba", "2024-03-04 09:00:00", 216600, "a-0304-0900.jpg"),
+        ("A", "Ardea cinerea", "2024-03-01 20:00:00", 0, "a-0301-2000.jpg"),
+        ("A", "Ardea cinerea", "2024-03-02 06:00:00", 36000, "a-0302-0600.jpg"),
+        ("B", "Ardea alba", "2024-03-02 21:00:00", 0, "b-0302-2100.jpg"),
+        ("B", "Ardea cinerea", "2024-03-03 22:00:00", 0, "b-0303-2200.jpg"),
+    ]
+
+
+def test_record_table_30_minutes_after_the_last_independent_record(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    # a3 is 40 min after a1, the last record kept: a record of its own.
+    found = _records(proto, min_delta_minutes=30, delta_compared_to="lastIndependentRecord")
+    grey_at_a = [r[2:4] for r in found if r[:2] == ("A", "Ardea cinerea")]
+    assert grey_at_a == [
+        ("2024-03-01 20:00:00", 0),
+        ("2024-03-01 20:40:00", 2400),
+        ("2024-03-02 06:00:00", 33600),
+    ]
+    assert len(found) == 7
+
+
+def test_record_table_row_and_csv(proto: Protocol, scene: CamtrapScene) -> None:
+    first = api_get(proto, f"/projects/{proto.project_id}/record-table", min_delta_minutes=30)
+    assert first["pipeline"]
+    assert first["delta_compared_to"] == "lastRecord"
+    assert first["results"][3] == {
+        "Station": "A", "Species": "Ardea cinerea", "DateTimeOriginal": "2024-03-02 06:00:00",
+        "Date": "2024-03-02", "Time": "06:00:00", "delta.time.secs": 36000,
+        "delta.time.mins": 600, "delta.time.hours": 10, "delta.time.days": 0.42,
+        "Directory": "A", "FileName": "a-0302-0600.jpg", "deployment_id": scene.a,
+        "taxon_id": scene.taxa["Ardea cinerea"], "occurrence_id": scene.occurrences["a5"],
+        "utc_offset_minutes": 180,
+    }  # fmt: skip
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/record-table",
+        params={"min_delta_minutes": 30, "format": "csv"},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [dict(r) for r in rows] == [
+        {k: "" if v is None else str(v) for k, v in r.items()} for r in first["results"]
+    ]
+
+
+def test_record_table_filters(proto: Protocol, scene: CamtrapScene) -> None:
+    only_b = _records(proto, deployment=scene.b, min_delta_minutes=30)
+    assert [r[:3] for r in only_b] == [
+        ("B", "Ardea alba", "2024-03-02 21:00:00"),
+        ("B", "Ardea cinerea", "2024-03-03 22:00:00"),
+    ]
+    alba = _records(proto, taxon=scene.taxa["Ardea alba"], since="2024-03-02")
+    assert [r[2] for r in alba] == ["2024-03-04 09:00:00", "2024-03-02 21:00:00",
+                                    "2024-03-02 21:10:00"]  # fmt: skip
+    # The genus takes both species.
+    assert len(_records(proto, taxon=scene.taxa["Ardea"])) == 9
+
+
+def _operation(proto: Protocol, **params: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    found = api_get(proto, f"/projects/{proto.project_id}/camera-operation", **params)
+    return found["days"], [(r["station"], *r["operation"]) for r in found["rows"]]
+
+
+def test_camera_operation_from_photos_and_deployment_dates(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    days, rows = _operation(proto)
+    assert days == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
+    # A: set 1 to 4 March, no photo on the 3rd; B: no dates, photos on the 2nd and 3rd.
+    assert rows == [("A", 1, 1, 0, 1), ("B", None, 1, 1, None)]
+    assert _operation(proto, empty_days="operating")[1] == [("A", 1, 1, 1, 1),
+                                                            ("B", None, 1, 1, None)]  # fmt: skip
+    assert _operation(proto, since="2024-03-03") == (
+        ["2024-03-03", "2024-03-04"],
+        [("A", 0, 1), ("B", 1, None)],
+    )
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/camera-operation",
+        params={"format": "csv"},
+        headers=proto.headers,
+    )
+    assert answer.text.splitlines() == [
+        "Station,deployment_id,setup,retrieval,2024-03-01,2024-03-02,2024-03-03,2024-03-04",
+        f"A,{scene.a},2024-03-01,2024-03-04,1,1,0,1",
+        f"B,{scene.b},2024-03-02,2024-03-03,NA,1,1,NA",
+    ]
+
+
+def _history(proto: Protocol, taxon: int, **params: Any) -> dict[str, Any]:
+    return dict(
+        api_get(proto, f"/projects/{proto.project_id}/detection-history", taxon=taxon, **params)
+    )
+
+
+def test_detection_history_by_station(proto: Protocol, scene: CamtrapScene) -> None:
+    alba = scene.taxa["Ardea alba"]
+    # Two-day occasions from each setup: A 1-2, 3-4 March (one operating day: the 4th);
+    # B 2-3 March, then the 4th, outside its operation (NA).
+    found = _history(proto, alba, occasion_length=2, min_delta_minutes=30, include_effort=True)
+    assert found["occasions"] == 2
+    assert found["warnings"] == []
+    assert [(r["station"], r["start"], r["detections"], r["effort"]) for r in found["rows"]] == [
+        ("A", "2024-03-01", [1, 1], [2, 1]),
+        ("B", "2024-03-02", [1, None], [2, None]),
+    ]
+    # Counts of records: with every sighting a record, B's first occasion has two.
+    counted = _history(proto, alba, occasion_length=2, output="count")
+    assert [r["detections"] for r in counted["rows"]] == [[1, 1], [2, None]]
+    with_30 = _history(proto, alba, occasion_length=2, output="count", min_delta_minutes=30)
+    assert [r["detections"] for r in with_30["rows"]] == [[1, 1], [1, None]]
+
+
+def test_detection_history_by_survey(proto: Protocol, scene: CamtrapScene) -> None:
+    grey = scene.taxa["Ardea cinerea"]
+    found = _history(proto, grey, occasion_length=2, day1="survey", output="count",
+                     min_delta_minutes=30)  # fmt: skip
+    assert found["occasion_starts"] == ["2024-03-01", "2024-03-03"]
+    # A: a1 and a5 in 1-2 March; B: b3 on the 3rd (its one operating day of 3-4 March).
+    assert [r["detections"] for r in found["rows"]] == [[2, 0], [0, 1]]
+    strict = _history(proto, grey, occasion_length=2, day1="survey", min_active_days=2)
+    assert [r["detections"] for r in strict["rows"]] == [[1, None], [None, None]]
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/detection-history",
+        params={"taxon": grey, "occasion_length": 2, "day1": "survey", "format": "csv",
+                "include_effort": "true"},
+        headers=proto.headers,
+    )  # fmt: skip
+    assert answer.text.splitlines() == [
+        "Station,deployment_id,start,o1,o2,effort_o1,effort_o2",
+        f"A,{scene.a},2024-03-01,1,0,2,1",
+        f"B,{scene.b},2024-03-01,0,1,1,1",
+    ]
+
+
+def test_a_taxon_never_recorded_gives_zeros_and_a_warning(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    never = scene.taxa["Egretta garzetta"]
+    found = _history(proto, never)
+    assert [r["detections"] for r in found["rows"]] == [[0, 0, None, 0], [0, 0, None, None]]
+    (warning,) = found["warnings"]
+    assert "Egretta garzetta" in warning
+    assert "no records" in warning
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/detection-history",
+        params={"taxon": never, "format": "csv"},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200
+    assert "no records" in answer.headers["x-trapline-warning"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("record-table", {"min_delta_minutes": -1}, "min_delta_minutes"),
+        ("record-table", {"since": "2024-03-04", "until": "2024-03-01"}, "since"),
+        ("record-table", {"delta_compared_to": "lastPhoto"}, "delta_compared_to"),
+        ("camera-operation", {"since": "2024-03-04", "until": "2024-03-01"}, "since"),
+        ("camera-operation", {"empty_days": "maybe"}, "empty_days"),
+        ("detection-history", {"occasion_length": 0}, "occasion_length"),
+        ("detection-history", {"occasion_length": -3}, "occasion_length"),
+        ("detection-history", {"occasion_length": 2, "min_active_days": 3}, "min_active_days"),
+        ("detection-history", {"min_delta_minutes": -5}, "min_delta_minutes"),
+        ("detection-history", {"since": "2024-03-04", "until": "2024-03-01"}, "since"),
+        ("detection-history", {"output": "presence"}, "output"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(
+    proto: Protocol, scene: CamtrapScene, path: str, params: dict[str, Any], field: str
+) -> None:
+    if path == "detection-history":
+        params = {"taxon": scene.taxa["Ardea alba"], **params}
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/{path}", params=params, headers=proto.headers
+    )
+    assert answer.status_code == 400, answer.text
+    assert field in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["record-table", "detection-history"])
+def test_a_missing_taxon_or_deployment_is_a_404(
+    proto: Protocol, scene: CamtrapScene, path: str
+) -> None:
+    for params in ({"taxon": 10**9}, {"taxon": scene.taxa["Ardea alba"], "deployment": 10**9}):
+        answer = proto.client.get(
+            f"{API}/projects/{proto.project_id}/{path}", params=params, headers=proto.headers
+        )
+        assert answer.status_code == 404, answer.text
+
+
+def test_another_projects_objects_answer_as_missing_ones(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    made = api_post(proto, "/projects", {"name": "Elsewhere", "kind": "camera_trap"}, 201)
+    elsewhere = proto.in_project(int(made["id"]))
+    assert import_taxa(elsewhere, TAXA_CSV).status_code == 200
+    theirs_taxon = find_taxon(elsewhere, "Ardea alba")
+    # The scene's deployment and taxon, asked for in the other project (its owner's too).
+    for field, foreign in (("deployment", scene.a), ("taxon", scene.taxa["Ardea alba"])):
+        missing = foreign + 10**9
+        for path in ("record-table", "camera-operation", "detection-history"):
+            if path == "camera-operation" and field == "taxon":
+                continue
+            base = {} if field == "taxon" or path != "detection-history" else {
+                "taxon": theirs_taxon
+            }  # fmt: skip
+            foreign_answer, missing_answer = (
+                elsewhere.client.get(
+                    f"{API}/projects/{elsewhere.project_id}/{path}",
+                    params={**base, field: value},
+                    headers=proto.headers,
+                )
+                for value in (foreign, missing)
+            )
+            assert foreign_answer.status_code == missing_answer.status_code == 404
+            assert foreign_answer.text.replace(str(foreign), "#") == missing_answer.text.replace(
+                str(missing), "#"
+            )
+            assert foreign_answer.json()["detail"] == f"{field} {foreign} not found"
+
+
+def _csv_of(proto: Protocol, path: str, **params: Any) -> bytes:
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/{path}",
+        params={**params, "format": "csv"},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.content
+
+
+def test_the_last_day_there_is(proto: Protocol, scene: CamtrapScene) -> None:
+    found = _records(proto, since="2024-03-04", until="9999-12-31")
+    assert [r[2] for r in found] == ["2024-03-04 09:00:00"]
+    days, _ = _operation(proto, since="2024-03-04", until="9999-12-31")
+    assert days == ["2024-03-04"]
+
+
+def test_a_name_a_spreadsheet_would_run_is_text_in_every_table(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    renamed = proto.client.patch(
+        f"{API}/deployments/{scene.a}", json={"name": "=1+2"}, headers=proto.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    alba = scene.taxa["Ardea alba"]
+    for path, params in (
+        ("record-table", {}),
+        ("camera-operation", {}),
+        ("detection-history", {"taxon": alba}),
+    ):
+        rows = list(csv.reader(io.StringIO(_csv_of(proto, path, **params).decode())))
+        stations = {r[0] for r in rows[1:]}
+        assert stations == {"'=1+2", "B"}, (path, stations)
+    records = list(csv.DictReader(io.StringIO(_csv_of(proto, "record-table").decode())))
+    assert {r["Directory"] for r in records} == {"'=1+2", "B"}
+    # JSON carries the name as it is.
+    assert _records(proto)[0][0] == "=1+2"
+
+
+def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
+    made = proto.client.post(
+        f"{API}/projects/{proto.project_id}/deployments",
+        json={
+            "name": "Idle",
+            "started_at": "2024-05-01T00:00:00",
+            "ended_at": "2024-05-02T00:00:00",
+        },
+        headers=proto.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    base = f"/projects/{proto.project_id}"
+    table = api_get(proto, f"{base}/record-table")
+    assert (table["pipeline"], table["results"], table["count"]) == (None, [], 0)
+    days, rows = _operation(proto)
+    assert (days, rows) == (["2024-05-01", "2024-05-02"], [("Idle", 0, 0)])
+    # No photo: never operating, so every occasion is NA; with camtrapR's rule, zeros.
+    egret = find_taxon(proto, "Ardea alba")
+    found = _history(proto, egret)
+    assert [r["detections"] for r in found["rows"]] == [[None, None]]
+    assert found["warnings"]
+    found = _history(proto, egret, empty_days="operating")
+    assert [r["detections"] for r in found["rows"]] == [[0, 0]]
