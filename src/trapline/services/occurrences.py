@@ -10,7 +10,6 @@ earlier occurrences, in one transaction.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -38,15 +37,13 @@ from trapline.domain.roles import Role
 from trapline.domain.succession import Placed, inherited_ids, successors
 from trapline.domain.taxa import IdentificationMark
 from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, track
-from trapline.errors import InvalidInput, TraplineError
-from trapline.imaging.descriptors import box_descriptors
+from trapline.errors import InvalidInput
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import DEFAULT_LIMITS
 from trapline.services.access import project_for, require
+from trapline.services.appearances import appearances
 from trapline.services.counting import counting_scope
 from trapline.storage.base import BlobStore
-
-log = logging.getLogger(__name__)
 
 #: What taxon a label names (None: none).
 TaxonOf = Callable[[str | None], int | None]
@@ -124,7 +121,7 @@ def track_event(
         replace(_made([by_id[i] for i in group], photos, taxon_of, edited=True), occurrence_id=o)
         for o, group in sorted(kept.items())
     ]
-    looks = _appearances(store, photos, free, limits)
+    looks = appearances(store, photos, free, limits)
     by_pipeline: dict[str, list[Detection]] = defaultdict(list)
     for detection in free:
         by_pipeline[detection.pipeline].append(detection)
@@ -240,33 +237,6 @@ def _made(
         disputed=determination.disputed,
         edited=edited,
     )
-
-
-def _appearances(
-    store: BlobStore,
-    photos: Sequence[Photo],
-    detections: Sequence[Detection],
-    limits: DecodeLimits,
-) -> dict[int, tuple[float, ...]]:
-    """Colour descriptors of the detections that have no features, one decode per photo.
-
-    A photo that cannot be read leaves its detections without one: they are tracked on their
-    boxes alone."""
-    wanting: dict[int, list[Detection]] = defaultdict(list)
-    for detection in detections:
-        if detection.features is None:
-            wanting[detection.image_id].append(detection)
-    keys = {photo.id: photo.storage_key for photo in photos}
-    looks: dict[int, tuple[float, ...]] = {}
-    for image_id, found in wanting.items():
-        try:
-            with store.opened(keys[image_id]) as stream:
-                vectors = box_descriptors(stream, [d.box for d in found], limits=limits)
-        except (TraplineError, OSError) as exc:
-            log.warning("tracking: photo %s unreadable, boxes only: %s", image_id, exc)
-            continue
-        looks |= {d.annotation_id: v for d, v in zip(found, vectors, strict=True)}
-    return looks
 
 
 # -- reading ----------------------------------------------------------------------------
