@@ -33,6 +33,15 @@ def list_deployments(
         return repos.deployments.page(project_id, limit=limit, offset=offset)
 
 
+def deployment_names(
+    db: Database, caller: User, project_id: int, *, limit: int
+) -> list[tuple[int, str]]:
+    """A project's first ``limit`` deployments as (id, name), for a menu of them."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.deployments.names(project_id, limit=limit)
+
+
 def get_deployment(
     db: Database, caller: User, deployment_id: int, needed: Role = Role.VIEWER
 ) -> Deployment:

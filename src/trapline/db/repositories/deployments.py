@@ -59,6 +59,17 @@ class DeploymentRepo:
         )
         return total, [to_deployment(r) for r in rows]
 
+    def names(self, project_id: int, *, limit: int) -> list[tuple[int, str]]:
+        """A project's first ``limit`` deployments by id, as (id, name): what a menu of them
+        shows, read as two columns."""
+        rows = self.session.execute(
+            select(DeploymentRow.id, DeploymentRow.name)
+            .where(DeploymentRow.project_id == project_id)
+            .order_by(DeploymentRow.id)
+            .limit(limit)
+        )
+        return [(int(i), str(name)) for i, name in rows]
+
     def update(self, deployment_id: int, **values: object) -> Deployment | None:
         """Change some fields."""
         row = self.session.get(DeploymentRow, deployment_id)

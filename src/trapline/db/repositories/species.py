@@ -118,7 +118,11 @@ class SpeciesRepo:
         wanted = [int(r[0]) for r in rows if r[0] is not None]
         taxa = {
             r.id: to_taxon(r)
-            for r in self.session.scalars(select(TaxonRow).where(TaxonRow.id.in_(wanted)))
+            for r in (
+                self.session.scalars(select(TaxonRow).where(TaxonRow.id.in_(wanted)))
+                if wanted
+                else ()
+            )
         }
         return int(total or 0), [
             SpeciesCount(

@@ -14,7 +14,6 @@ from fastapi import Query
 from starlette.responses import Response
 
 from trapline.domain.occurrences import Occurrence
-from trapline.domain.records import Deployment
 from trapline.domain.species import Scope, SpeciesCount, TaxonProfile
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
@@ -98,11 +97,8 @@ def _field_error(exc: InvalidInput) -> dict[str, str]:
     return {field if field in _FIELDS else "form": exc.detail}
 
 
-def _deployments(page: Page, project_id: int) -> list[Deployment]:
-    _, found = deployments.list_deployments(
-        page.db, page.me, project_id, limit=DEPLOYMENT_CHOICES, offset=0
-    )
-    return found
+def _deployments(page: Page, project_id: int) -> list[tuple[int, str]]:
+    return deployments.deployment_names(page.db, page.me, project_id, limit=DEPLOYMENT_CHOICES)
 
 
 @router.get("/projects/{project_id}/species")
@@ -187,7 +183,7 @@ def taxon_page(
             errors = _field_error(exc)
     ancestors = taxon_names(page, project_id, taxon.lineage)
     found = _deployments(page, project_id)
-    names = {d.id: d.name for d in found}
+    names = dict(found)
     return page.render(
         "taxon.html",
         status=400 if errors else 200,
