@@ -17,7 +17,7 @@ never dropped.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,8 +26,13 @@ import numpy as np
 #: The least overlap (intersection over union) at which a new detection continues an
 #: earlier one on the same photo.
 SUCCESSION_IOU = 0.5
-#: Earlier boxes compared at once (bounds the memory of a photo with thousands of boxes).
+#: Earlier boxes compared at once, at most.
 _BLOCK = 512
+#: Overlaps worked out at once, at most (8 MB an array).
+_CELLS = 1 << 20
+#: Overlaps kept per earlier box: more than one good successor is rare (a re-run gives the
+#: same box again); a photo of thousands of boxes stacked on one another keeps its memory.
+_BEST = 8
 
 
 @dataclass(frozen=True)
@@ -59,21 +64,53 @@ def successors(
 
 
 def _pair(old: Sequence[Placed], new: Sequence[Placed], threshold: float) -> dict[int, int]:
-    """Greedy one-to-one pairing of two sets of boxes on one photo, best overlaps first."""
-    b = np.array([p.box for p in new], dtype=float).reshape(-1, 4)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    """Greedy one-to-one pairing of two sets of boxes on one photo, best overlaps first.
+
+    Only boxes that share some width can overlap: both sets are sorted by their left edges,
+    and a block of earlier boxes is compared with the new boxes reaching into its span alone
+    (a block small enough that at most ``_CELLS`` overlaps are worked out at once). Each
+    earlier box keeps its ``_BEST`` best overlaps, so memory stays bounded however many boxes
+    a photo has, even stacked on one another."""
+    if not old or not new:
+        return {}
+    a_all = np.array([p.box for p in old], dtype=float).reshape(-1, 4)
+    by_left = np.argsort(a_all[:, 0], kind="stable")
+    new_order = np.argsort(np.array([p.box[0] for p in new], dtype=float), kind="stable")
+    b_all = np.array([new[i].box for i in new_order], dtype=float).reshape(-1, 4)
+    area_all = np.clip(b_all[:, 2] - b_all[:, 0], 0, None) * np.clip(
+        b_all[:, 3] - b_all[:, 1], 0, None
+    )
     pairs: list[tuple[float, int, int]] = []
-    for start in range(0, len(old), _BLOCK):
-        a = np.array([p.box for p in old[start : start + _BLOCK]], dtype=float).reshape(-1, 4)
+    start = 0
+    while start < len(by_left):
+        size = min(_BLOCK, len(by_left) - start)
+        while True:
+            rows = by_left[start : start + size]
+            a = a_all[rows]
+            reach = int(np.searchsorted(b_all[:, 0], a[:, 2].max(), side="left"))
+            near = np.nonzero(b_all[:reach, 2] > a[:, 0].min())[0]
+            if size == 1 or size * len(near) <= _CELLS:
+                break
+            size //= 2
+        start += size
+        if not len(near):
+            continue
+        b, area_b = b_all[near], area_all[near]
         width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
         height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
         inter = np.clip(width, 0, None) * np.clip(height, 0, None)
         area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
         union = area_a[:, None] + area_b[None, :] - inter
         iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        rows, columns = np.nonzero(iou >= threshold)
+        if len(near) > _BEST:  # the best overlaps of each earlier box, the rest forgotten
+            best = np.argpartition(-iou, _BEST - 1, axis=1)[:, :_BEST]
+            kept = np.zeros_like(iou, dtype=bool)
+            np.put_along_axis(kept, best, True, axis=1)
+            iou = np.where(kept, iou, 0.0)
+        found_rows, columns = np.nonzero(iou >= threshold)
         pairs += [
-            (float(iou[r, c]), start + int(r), int(c)) for r, c in zip(rows, columns, strict=True)
+            (float(iou[r, c]), int(rows[r]), int(new_order[near[c]]))
+            for r, c in zip(found_rows, columns, strict=True)
         ]
     found: dict[int, int] = {}
     taken: set[int] = set()
@@ -93,13 +130,12 @@ def inherited_ids(
     the stored occurrence whose detections, followed to their successors (a detection still
     current is its own), it holds most of; largest shares first, one to one (ties: the
     older occurrence)."""
+    position_of = {d: position for position, detections in enumerate(made) for d in detections}
     shares: list[tuple[int, int, int]] = []
     for occurrence_id, members in stored.items():
         continued = {succession.get(m, m) for m in members}
-        for position, detections in enumerate(made):
-            shared = len(continued & detections)
-            if shared:
-                shares.append((shared, occurrence_id, position))
+        held = Counter(position_of[d] for d in continued if d in position_of)
+        shares += [(shared, occurrence_id, position) for position, shared in held.items()]
     found: dict[int, int] = {}
     used: set[int] = set()
     for _, occurrence_id, position in sorted(shares, key=lambda s: (-s[0], s[1], s[2])):
