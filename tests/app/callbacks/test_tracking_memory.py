@@ -19,7 +19,7 @@ from tests.support.protocol_client import Protocol, api_get
 from tests.support.scenes import add_frames, event_of, new_deployment, track_all
 from trapline.domain.tracking import MAX_BOXES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 #: Boxes on each photo, and the most MB tracking them may add to the process's peak.
 BOXES = 20_000
