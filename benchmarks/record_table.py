@@ -11,15 +11,15 @@ most 150 MB; smaller data sets are projected linearly to a million photos. Run
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
-import threading
 import time
 from typing import Any
 
-import psutil
 from common import machine_speed_ms, print_table
 from dataset import OWNER, Dataset, describe, ensure, opened, photo_count
+from exports import PeakRss
 from fastapi.testclient import TestClient
 
 from trapline.app import create_app
@@ -30,32 +30,6 @@ TARGET_SECONDS = 60.0
 TARGET_RSS_MB = 150.0
 HEADERS = ("backend", "photos", "records", "median s", "s per 1M photos", "max RSS +MB",
            "CSV MB", "goal")  # fmt: skip
-
-
-class PeakRss:
-    """The process's largest RSS while the block runs, sampled every 20 ms."""
-
-    def __init__(self) -> None:
-        self.process = psutil.Process()
-        self.start = self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak - self.start) / 1e6
 
 
 def measure(dataset: Dataset, *, repeats: int = 3, minutes: float = 30) -> list[object]:
@@ -70,7 +44,7 @@ def measure(dataset: Dataset, *, repeats: int = 3, minutes: float = 30) -> list[
             for _ in range(repeats):
                 size = lines = 0
                 began = time.perf_counter()
-                with PeakRss() as rss, client.stream("GET", path, params=params,
+                with PeakRss(os.getpid()) as rss, client.stream("GET", path, params=params,
                                                      headers=headers) as answer:  # fmt: skip
                     assert answer.status_code == 200, answer.read()
                     for piece in answer.iter_bytes():

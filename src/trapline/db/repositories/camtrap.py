@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Select, cast, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.counts import occurrence_terms
 from trapline.db.tables import (
     DeploymentRow,
     ImageRow,
@@ -105,15 +106,9 @@ class CamtrapRepo:
 def _terms(scope: Scope, since: date | None, until: date | None) -> list[ColumnElement[bool]]:
     """The counting scope (as the listings count it), by days rather than nights."""
     o = OccurrenceRow
-    terms = [o.project_id == scope.project_id]
-    if scope.pipeline is not None:
-        terms.append(o.pipeline == scope.pipeline)
-    if scope.deployment_id is not None:
-        terms.append(o.deployment_id == scope.deployment_id)
+    terms = occurrence_terms(scope)
     if since is not None:
         terms.append(o.first_seen_at >= datetime.combine(since, time()))
     if until is not None and until < date.max:  # the day after the last would overflow
         terms.append(o.first_seen_at < datetime.combine(until, time()) + timedelta(days=1))
-    if scope.hidden_labels:
-        terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
     return terms

@@ -165,6 +165,21 @@ def tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
     return terms
 
 
+def occurrence_terms(scope: Scope) -> list[ColumnElement[bool]]:
+    """The occurrences a scope counts, but for its nights (which its readers bound each in
+    their own way): its project's, of its pipeline and deployment, without the labels mapped
+    as no object."""
+    o = OccurrenceRow
+    terms = [o.project_id == scope.project_id]
+    if scope.pipeline is not None:
+        terms.append(o.pipeline == scope.pipeline)
+    if scope.deployment_id is not None:
+        terms.append(o.deployment_id == scope.deployment_id)
+    if scope.hidden_labels:
+        terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
+    return terms
+
+
 class CountRepo:
     """Which pipeline a project counts by, and counts read from the tallies."""
 

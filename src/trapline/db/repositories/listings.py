@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, String, cast, func, null, select, type_coerce
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.counts import tally_terms
+from trapline.db.repositories.counts import occurrence_terms, tally_terms
 from trapline.db.repositories.events import to_event
 from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.occurrences import chunks, to_occurrence
@@ -172,18 +172,12 @@ def _occurrence_terms(
     """What keeps an occurrence in a listing: the counting scope (as its tallies count it),
     then the filter."""
     o = OccurrenceRow
-    terms = [o.project_id == scope.project_id]
-    if scope.pipeline is not None:
-        terms.append(o.pipeline == scope.pipeline)
-    if scope.deployment_id is not None:
-        terms.append(o.deployment_id == scope.deployment_id)
+    terms = occurrence_terms(scope)
     start, end = night_bounds(scope.since, scope.until)
     if start is not None:
         terms.append(o.first_seen_at >= start)
     if end is not None:
         terms.append(o.first_seen_at < end)
-    if scope.hidden_labels:
-        terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
     if flt.event_id is not None:
         terms.append(o.event_id == flt.event_id)
     if under is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.counts import tally_terms
+from trapline.db.repositories.counts import occurrence_terms, tally_terms
 from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.repositories.taxa import to_taxon
@@ -251,18 +251,12 @@ class SpeciesRepo:
 
 def _occurrence_terms(session: Session, scope: Scope) -> list[ColumnElement[bool]]:
     o = OccurrenceRow
-    terms = [o.project_id == scope.project_id]
-    if scope.pipeline is not None:
-        terms.append(o.pipeline == scope.pipeline)
-    if scope.deployment_id is not None:
-        terms.append(o.deployment_id == scope.deployment_id)
+    terms = occurrence_terms(scope)
     night = night_of(session, o.first_seen_at)
     if scope.since is not None:
         terms.append(night >= _night_value(session, scope.since))
     if scope.until is not None:
         terms.append(night <= _night_value(session, scope.until))
-    if scope.hidden_labels:
-        terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
     return terms
 
 
