@@ -108,3 +108,14 @@ def _deployment(proto: Protocol, name: str, **period: str) -> int:
     )
     assert made.status_code == 201, made.text
     return int(made.json()["id"])
+
+
+def csv_of(proto: Protocol, path: str, **params: Any) -> bytes:
+    """One of the project's camtrapR tables (``path``) as CSV."""
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/{path}",
+        params={**params, "format": "csv"},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.content

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene
+from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene, csv_of
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import API, TAXA_CSV, find_taxon, import_taxa
 
@@ -275,16 +275,6 @@ def test_another_projects_objects_answer_as_missing_ones(
             assert foreign_answer.json()["detail"] == f"{field} {foreign} not found"
 
 
-def _csv_of(proto: Protocol, path: str, **params: Any) -> bytes:
-    answer = proto.client.get(
-        f"{API}/projects/{proto.project_id}/{path}",
-        params={**params, "format": "csv"},
-        headers=proto.headers,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.content
-
-
 def test_the_last_day_there_is(proto: Protocol, scene: CamtrapScene) -> None:
     found = _records(proto, since="2024-03-04", until="9999-12-31")
     assert [r[2] for r in found] == ["2024-03-04 09:00:00"]
@@ -305,10 +295,10 @@ def test_a_name_a_spreadsheet_would_run_is_text_in_every_table(
         ("camera-operation", {}),
         ("detection-history", {"taxon": alba}),
     ):
-        rows = list(csv.reader(io.StringIO(_csv_of(proto, path, **params).decode())))
+        rows = list(csv.reader(io.StringIO(csv_of(proto, path, **params).decode())))
         stations = {r[0] for r in rows[1:]}
         assert stations == {"'=1+2", "B"}, (path, stations)
-    records = list(csv.DictReader(io.StringIO(_csv_of(proto, "record-table").decode())))
+    records = list(csv.DictReader(io.StringIO(csv_of(proto, "record-table").decode())))
     assert {r["Directory"] for r in records} == {"'=1+2", "B"}
     # JSON carries the name as it is.
     assert _records(proto)[0][0] == "=1+2"

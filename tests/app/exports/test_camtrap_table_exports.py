@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene
+from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene, csv_of
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
-from tests.support.scenes import API
 from trapline.db.tables import ExportRow
 from trapline.domain.exports import ExportFormat
 
@@ -20,16 +19,6 @@ from trapline.domain.exports import ExportFormat
 @pytest.fixture
 def scene(proto: Protocol) -> CamtrapScene:
     return build_camtrap_scene(proto)
-
-
-def _csv_of(proto: Protocol, path: str, **params: Any) -> bytes:
-    answer = proto.client.get(
-        f"{API}/projects/{proto.project_id}/{path}",
-        params={**params, "format": "csv"},
-        headers=proto.headers,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.content
 
 
 def test_camtrapr_tables_as_exports(proto: Protocol, scene: CamtrapScene) -> None:
@@ -40,17 +29,17 @@ def test_camtrapr_tables_as_exports(proto: Protocol, scene: CamtrapScene) -> Non
     assert done["status"] == "succeeded", done
     assert done["counts"]["rows"] == 7
     assert done["file_name"].endswith(".csv")
-    expected = _csv_of(
+    expected = csv_of(
         proto, "record-table", min_delta_minutes=30, delta_compared_to="lastIndependentRecord"
     )
     assert exports.download(done["id"]) == expected
     only_b = exports.export(format="record-table", deployment_id=scene.b, date_from="2024-03-03")
-    assert exports.download(only_b["id"]) == _csv_of(
+    assert exports.download(only_b["id"]) == csv_of(
         proto, "record-table", deployment=scene.b, since="2024-03-03"
     )
     operation = exports.export(format="camera-operation", empty_days="operating")
     assert operation["status"] == "succeeded", operation
-    assert exports.download(operation["id"]) == _csv_of(
+    assert exports.download(operation["id"]) == csv_of(
         proto, "camera-operation", empty_days="operating"
     )
     history = {"occasion_length": 2, "day1": "survey", "output": "count",
@@ -59,7 +48,7 @@ def test_camtrapr_tables_as_exports(proto: Protocol, scene: CamtrapScene) -> Non
                           **history)  # fmt: skip
     assert made["status"] == "succeeded", made
     assert made["errors"] == []
-    assert exports.download(made["id"]) == _csv_of(
+    assert exports.download(made["id"]) == csv_of(
         proto, "detection-history", taxon=scene.taxa["Ardea cinerea"], **history
     )
     never = exports.export(format="detection-hist", taxon_id=scene.taxa["Egretta garzetta"])
