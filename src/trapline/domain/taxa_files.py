@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TextIO
 
 from trapline.domain import taxa_rows as cells
+from trapline.domain.formulas import as_text
 from trapline.domain.taxa import (
     MAX_LANGUAGE,
     ParentRef,
@@ -202,24 +203,22 @@ def write_taxa_csv(
         parent_name, parent_rank = (
             names[taxon.parent_id] if taxon.parent_id is not None else ("", "")
         )
-        row = [
-            taxon.scientific_name,
-            taxon.rank.value,
-            parent_name,
-            parent_rank,
-            "" if taxon.gbif_key is None else str(taxon.gbif_key),
-            taxon.lsid or "",
-            taxon.source_id or "",
-            *(taxon.vernacular.get(language, "") for language in languages),
-        ]
-        writer.writerow([_neutralised(value) for value in row])
+        # Every text cell follows the one rule (``domain/formulas.py``); only gbif_key, written
+        # from a number, is exempt.
+        writer.writerow(
+            [
+                as_text(taxon.scientific_name),
+                as_text(taxon.rank.value),
+                as_text(parent_name),
+                as_text(parent_rank),
+                "" if taxon.gbif_key is None else str(taxon.gbif_key),
+                as_text(taxon.lsid),
+                as_text(taxon.source_id),
+                *(as_text(taxon.vernacular.get(language)) for language in languages),
+            ]
+        )
     return len(taxa)
 
 
 def _vernacular_column(language: str) -> str:
     return f"{VERNACULAR}:{language}" if language else VERNACULAR
-
-
-def _neutralised(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if cells.is_formula(value) else value

@@ -539,7 +539,20 @@ def test_what_is_written_reads_back_as_the_same_entries() -> None:
 
 
 def test_a_written_cell_a_spreadsheet_would_run_is_written_as_text() -> None:
-    taxa = [_taxon(1, "Agrotis", Rank.GENUS, vernacular={"en": "=1+1", "fr": "-x", "de": "-5"})]
+    # One rule for every text cell: a name that starts like a negative number is text too.
+    vernacular = {"en": "=1+1", "fr": "-x", "de": "-5", "nl": "-1+cmd|' /C calc'!A0"}
+    taxa = [_taxon(1, "Agrotis", Rank.GENUS, source_id="-2+3", vernacular=vernacular)]
     out = io.StringIO(newline="")
     write_taxa_csv(taxa, {}, out)
-    assert out.getvalue().splitlines()[1] == "Agrotis,genus,,,,,,-5,'=1+1,'-x"
+    assert out.getvalue().splitlines()[1] == (
+        "Agrotis,genus,,,,,'-2+3,'-5,'=1+1,'-x,'-1+cmd|' /C calc'!A0"
+    )
+
+
+def test_a_name_written_as_text_reads_back_as_it_was() -> None:
+    taxa = [_taxon(1, "Agrotis", Rank.GENUS, source_id="-2", vernacular={"": "-5 degrees"})]
+    out = io.StringIO(newline="")
+    write_taxa_csv(taxa, {}, out)
+    entries, problems = read_taxa(out.getvalue().encode(), "taxa.csv")
+    assert problems == []
+    assert [(e.source_id, e.vernacular) for e in entries] == [("-2", {"": "-5 degrees"})]
