@@ -11,7 +11,7 @@ import pytest
 from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
 from trapline.domain import taxa_rows
 from trapline.domain.taxa import ParentRef, Rank, RowOutcome, RowStatus, Taxon, TaxonEntry
-from trapline.domain.taxa_checks import check_entries, parents_first
+from trapline.domain.taxa_checks import check_entries
 from trapline.domain.taxa_files import (
     MAX_TAXA_ROWS,
     TaxaFileInvalid,
@@ -478,23 +478,6 @@ def test_a_parent_whose_row_could_not_be_read_is_said_to_have_an_error() -> None
     assert _messages(entries) == ["parent missing: Agrotis"]
     outcomes = check_entries(entries, [], unreadable)
     assert [outcome.message for outcome in outcomes] == ["parent Agrotis has an error (row 1)"]
-
-
-def test_parents_come_first_and_the_rest_keeps_its_order() -> None:
-    entries = [
-        _entry(1, "Agrotis ipsilon", Rank.SPECIES, ParentRef("Agrotis", Rank.GENUS)),
-        _entry(2, "Euxoa", Rank.GENUS, ParentRef("Noctuinae")),
-        _entry(3, "Xestia", Rank.GENUS, ParentRef("Lepidoptera")),
-        _entry(4, "Agrotis", Rank.GENUS, ParentRef("Noctuinae", Rank.SUBFAMILY)),
-        _entry(5, "Noctuinae", Rank.SUBFAMILY),
-        _entry(6, "Agrotis", Rank.SUBGENUS, ParentRef("Agrotis", Rank.GENUS)),
-    ]
-    assert [entry.row for entry in parents_first(entries)] == [5, 4, 1, 2, 3, 6]
-    cycle = [
-        _entry(1, "Aus", Rank.GENUS, ParentRef("Bus")),
-        _entry(2, "Bus", Rank.GENUS, ParentRef("Aus")),
-    ]
-    assert [entry.row for entry in parents_first(cycle)] == [2, 1]
 
 
 # writing
