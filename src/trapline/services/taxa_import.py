@@ -17,7 +17,7 @@ from itertools import islice
 from trapline.db.repositories import Repos
 from trapline.db.repositories.taxa_store import STORE_BATCH, Stored
 from trapline.domain.taxa import RowOutcome, RowStatus, TaxonEntry
-from trapline.domain.taxa_checks import Checked, changes, check
+from trapline.domain.taxa_checks import Checked, Tree, changes, check
 from trapline.domain.taxa_files import TaxaFile
 from trapline.domain.taxa_outline import FileOutline
 
@@ -54,24 +54,21 @@ def check_file(
 
 def store_checked(repos: Repos, list_id: int, checked: Checked, entries: Entries) -> bytearray:
     """The second reading: store every entry (none may have a problem), each after its parent,
-    a batch at a time; an entry that changes nothing of the list's taxon is left. Returns each
-    entry's outcome as its number in ``STATUSES``."""
+    a batch at a time; an entry that changes nothing of the list's taxon is left. An entry
+    whose parent comes later in the file waits for another reading. Returns each entry's
+    outcome as its number in ``STATUSES``."""
     writer = _Writer(repos, list_id, checked)
-    left = len(checked.file)
-    while left:
+    tree, count = checked.tree, len(checked.file)
+    while writer.finished < count:
+        before = writer.finished
         for i, entry in _placed(entries(), checked.file):
-            if writer.done[i]:
-                continue
-            parent = checked.tree.parents[checked.nodes[i]]
-            if parent >= 0 and not checked.tree.taxon_ids[parent]:
-                if parent not in writer.pending_nodes:
-                    continue  # its parent comes later in the file: stored on a later reading
-                writer.flush()
-            writer.add(i, entry)
+            parent = tree.parents[checked.nodes[i]]
+            waits = parent >= 0 and not tree.taxon_ids[parent] and parent not in writer.nodes
+            if not writer.done[i] and not waits:
+                writer.add(i, entry)
         writer.flush()
-        if writer.finished == len(checked.file) - left:
+        if writer.finished == before:
             raise RuntimeError("taxa import: entries whose parents are never stored")
-        left = len(checked.file) - writer.finished
     repos.taxa_store.finish(list_id, writer.moved)
     return writer.statuses
 
@@ -85,30 +82,38 @@ class _Writer:
         self.done = bytearray(len(checked.file))
         self.finished = 0
         self.moved = False
-        self.pending: list[tuple[int, TaxonEntry]] = []
-        self.pending_nodes: set[int] = set()
+        self.batch: list[tuple[int, TaxonEntry]] = []
+        #: The nodes of the batch's entries.
+        self.nodes: set[int] = set()
 
     def add(self, i: int, entry: TaxonEntry) -> None:
-        self.pending.append((i, entry))
-        self.pending_nodes.add(self.checked.nodes[i])
-        if len(self.pending) >= STORE_BATCH:
+        self.batch.append((i, entry))
+        self.nodes.add(self.checked.nodes[i])
+        if len(self.batch) >= STORE_BATCH:
             self.flush()
 
     def flush(self) -> None:
-        if not self.pending:
-            return
+        """Store the batch a generation at a time: the entries whose parents have ids, then
+        those under them, ..."""
+        tree, nodes = self.checked.tree, self.checked.nodes
+        waiting = self.batch
+        while waiting:
+            ready = [(i, e) for i, e in waiting if _has_parent_id(tree, nodes[i])]
+            if not ready:
+                raise RuntimeError("taxa import: a batch whose parents are never stored")
+            self._write(ready)
+            waiting = [(i, e) for i, e in waiting if not self.done[i]]
+        self.batch, self.nodes = [], set()
+
+    def _write(self, generation: list[tuple[int, TaxonEntry]]) -> None:
         checked, tree = self.checked, self.checked.tree
-        known = [
-            tree.taxon_ids[checked.nodes[i]]
-            for i, _ in self.pending
-            if checked.nodes[i] < tree.known
-        ]
+        known = [tree.taxon_ids[checked.nodes[i]] for i, _ in generation if _known(checked, i)]
         current = self.repos.taxa.by_ids(known)
         stored: list[Stored] = []
         places: list[int] = []
-        for i, entry in self.pending:
+        for i, entry in generation:
             node = checked.nodes[i]
-            taxon = current.get(tree.taxon_ids[node]) if node < tree.known else None
+            taxon = current.get(tree.taxon_ids[node]) if _known(checked, i) else None
             parent = tree.parents[node]
             parent_id = tree.taxon_ids[parent] if parent >= 0 else None
             status = RowStatus.ADDED
@@ -123,10 +128,19 @@ class _Writer:
         ids = self.repos.taxa_store.write(self.list_id, stored)
         for i, taxon_id in zip(places, ids, strict=True):
             tree.taxon_ids[checked.nodes[i]] = taxon_id
-        for i, _ in self.pending:
+        for i, _ in generation:
             self.done[i] = 1
-        self.finished += len(self.pending)
-        self.pending, self.pending_nodes = [], set()
+        self.finished += len(generation)
+
+
+def _known(checked: Checked, i: int) -> bool:
+    """Whether entry ``i`` is of a taxon the list had."""
+    return checked.nodes[i] < checked.tree.known
+
+
+def _has_parent_id(tree: Tree, node: int) -> bool:
+    parent = tree.parents[node]
+    return parent < 0 or tree.taxon_ids[parent] != 0
 
 
 def _path(checked: Checked, node: int) -> tuple[int, ...]:

@@ -73,3 +73,23 @@ def test_a_refusal_tells_updated_and_unchanged_of_the_lists_taxa(proto: Protocol
         (3, "error", "parent missing: Noctuinae"),
     ]
     assert _taxa(proto)["Agrotis"]["vernacular_names"] == {}  # nothing imported
+
+
+def test_a_file_in_taxonomic_order_is_stored_a_generation_at_a_time_within_a_batch(
+    proto: Protocol,
+) -> None:
+    # Each family followed by its genera, each genus by its species: parent and child share a
+    # batch, written a generation after the other.
+    rows = []
+    for f in range(30):
+        rows.append(f"Family{f},family,")
+        for g in range(3):
+            rows.append(f"Genus{f}x{g},genus,Family{f}")
+            rows += [f"Genus{f}x{g} s{s},species,Genus{f}x{g}" for s in range(2)]
+    answer = import_taxa(proto, "scientific_name,rank,parent\n" + "\n".join(rows) + "\n")
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["added"] == 30 * (1 + 3 * 3)
+    taxa = _taxa(proto)
+    species = taxa["Genus29x2 s1"]
+    family, genus = taxa["Family29"]["id"], taxa["Genus29x2"]["id"]
+    assert (species["parent_id"], species["lineage"]) == (genus, [family, genus])
