@@ -9,6 +9,7 @@ entries themselves are read again from the file when they are stored.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -74,9 +75,10 @@ class FileOutline:
         number = self.parent_ranks[i]
         return ParentRef(name, RANKS[number - 1] if number else None)
 
-    def place_of_rows(self) -> dict[int, int]:
-        """Each entry's place by its row (for the few rows an answer lists)."""
-        return {row: i for i, row in enumerate(self.rows)}
+    def place_of(self, row: int) -> int | None:
+        """The place of the entry of a row, None when no entry has it (rows are in order)."""
+        place = bisect_left(self.rows, row)
+        return place if place < len(self.rows) and self.rows[place] == row else None
 
 
 @dataclass

@@ -194,14 +194,20 @@ def listed_when_refused(
     errors = list(islice((o for o in outcomes(checked, unread, status) if _bad(o)), most))
     others = outcomes(checked, unread, status)
     listed = [*errors, *islice((o for o in others if not _bad(o)), most - len(errors))]
-    places = checked.file.place_of_rows() if len(listed) > len(errors) else {}
-    asked = {places[o.row] for o in listed[len(errors) :] if o.row in places}
-    told = _told(repos, checked, entries, {i for i in asked if checked.status(i) is None})
+    places = {o.row: checked.file.place_of(o.row) for o in listed[len(errors) :]}
+    asked = {i for i in places.values() if i is not None and checked.status(i) is None}
+    told = _told(repos, checked, entries, asked)
     listed = [
-        RowOutcome(o.row, o.name, told.get(places.get(o.row, -1), o.status), o.message)
+        RowOutcome(o.row, o.name, told.get(_place(places, o.row), o.status), o.message)
         for o in listed
     ]
     return sorted(listed, key=lambda o: o.row)
+
+
+def _place(places: dict[int, int | None], row: int) -> int:
+    """The place of a row's entry, -1 for none."""
+    place = places.get(row)
+    return -1 if place is None else place
 
 
 def _bad(outcome: RowOutcome) -> bool:
