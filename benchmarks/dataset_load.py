@@ -56,6 +56,7 @@ from trapline.services.identifications import identify_occurrence
 from trapline.services.jobs import create_job, finish_if_done, start_job
 from trapline.services.occurrences import track_event
 from trapline.services.pipelines import register_pipelines
+from trapline.services.taxa_import import store_entries
 from trapline.settings import Settings
 
 #: Images inserted, and tasks answered, per transaction.
@@ -197,7 +198,7 @@ class Loader:
         with self.db.write() as repos:
             taxa_list = repos.taxa.create_list("European moths", self.project_id)
             repos.taxa.use_list(self.project_id, taxa_list.id)
-            repos.taxa.store(taxa_list.id, taxa_entries(), [])
+            store_entries(repos, taxa_list.id, taxa_entries())
 
     def _run(self, slug: str, version: int, detector: int, species: int,
              threshold: float | None, jitter: float, wrong: float) -> None:  # fmt: skip

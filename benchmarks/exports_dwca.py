@@ -37,6 +37,7 @@ from trapline.domain.records import Contact
 from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
 from trapline.protocol.pipelines import PipelineConfig
+from trapline.services.taxa_import import store_entries
 
 #: Goal for 1,000,000 occurrences: seconds and RSS growth (MB).
 TARGET_SECONDS = 90.0
@@ -123,7 +124,7 @@ def load(platform: Platform, images: int) -> tuple[int, int, dict[str, float]]:
     with db.write() as repos:
         taxa_list = repos.taxa.create_list("Insect orders", project.id)
         repos.taxa.use_list(project.id, taxa_list.id)
-        repos.taxa.store(taxa_list.id, TAXA, [])
+        store_entries(repos, taxa_list.id, TAXA)
         session = repos.session
         session.execute(text(_OCCURRENCES), {"no": False})
         session.execute(text(_LINKS))

@@ -25,6 +25,7 @@ from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
 from trapline.services import users
 from trapline.services.taxa import refresh_taxa
+from trapline.services.taxa_import import store_entries
 
 DEPLOYMENTS = 20
 SPECIES = 40
@@ -74,7 +75,7 @@ def _load(platform: Platform, images: int) -> tuple[int, int, str, dict[str, flo
     with db.write() as repos:
         taxa_list = repos.taxa.create_list("Bench list", project)
         repos.taxa.use_list(project, taxa_list.id)
-        repos.taxa.store(taxa_list.id, taxa_entries(TAXA), [])
+        store_entries(repos, taxa_list.id, taxa_entries(TAXA))
     steps["taxa"] = time.perf_counter() - started
     started = time.perf_counter()
     with db.write() as repos:

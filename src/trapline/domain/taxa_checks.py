@@ -1,182 +1,227 @@
-"""Checking a taxa file's entries against each other and against the list they go into, and
-the order to insert them in.
+"""Checking a taxa file's entries against each other and against the list they go into.
 
 A taxon is known by its key, its name (any case) at its rank. An entry adds the taxon of its
 key, or updates the list's taxon of that key. A blank cell leaves the list's value as it is:
 an entry without a parent keeps the taxon's parent, without an id keeps its id, and its
 vernacular names replace those of their languages only. So an import adds and changes, and
 never removes.
+
+The check works on outlines (``taxa_outline``): names, ranks and parents, each taxon a node
+of a tree (the list's taxa first, then those the entries add), nodes and entries numbers in
+arrays. Whether an entry changes the list's taxon of its key (``changes``) is told when the
+entry is read again to be stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from trapline.domain.taxa import ParentRef, Rank, RowOutcome, RowStatus, Taxon, TaxonEntry
-
-#: A taxon's key: its name folded to lower case, and its rank.
-Key = tuple[str, Rank]
+from trapline.domain.taxa import RowOutcome, RowStatus, Taxon, TaxonEntry
+from trapline.domain.taxa_outline import RANKS, FileOutline, ListOutline, folded
 
 #: The most names a cycle's message shows.
 _CYCLE_SHOWN = 8
 
 
-def taxon_key(taxon: Taxon) -> Key:
-    return (taxon.scientific_name.casefold(), taxon.rank)
+@dataclass
+class Tree:
+    """The list's taxa with the entries laid over them, as nodes: the list's taxa first (as
+    many as ``known``), then the taxa the entries add."""
+
+    names: list[str]
+    ranks: bytearray
+    #: Each node's parent node, -1 for none.
+    parents: array[int]
+    #: Each node's taxon id, 0 while it has none (a taxon the import adds).
+    taxon_ids: array[int]
+    #: The place of the first entry of each node's key, -1 for none.
+    first: array[int]
+    #: The nodes of each folded name, one a rank (most names have one: a node, not a tuple).
+    by_name: dict[str, int | tuple[int, ...]]
+    #: How many nodes are the list's taxa.
+    known: int
+
+    @classmethod
+    def of(cls, taxa: ListOutline) -> Tree:
+        count = len(taxa)
+        tree = cls(
+            list(taxa.names), bytearray(taxa.ranks), array("i", [-1]) * count,
+            array("q", taxa.ids), array("i", [-1]) * count, {}, count,
+        )  # fmt: skip
+        node_of = {taxon_id: node for node, taxon_id in enumerate(taxa.ids)}
+        for node, name in enumerate(taxa.names):
+            tree._name(folded(name), node)
+            tree.parents[node] = node_of.get(taxa.parent_ids[node], -1)
+        return tree
+
+    def nodes_named(self, key: str) -> tuple[int, ...]:
+        found = self.by_name.get(key, ())
+        return (found,) if isinstance(found, int) else found
+
+    def find(self, key: str, rank: int) -> int:
+        """The node of a folded name at a rank's number, -1 for none."""
+        return next((n for n in self.nodes_named(key) if self.ranks[n] == rank), -1)
+
+    def add(self, name: str, key: str, rank: int) -> int:
+        node = len(self.names)
+        self.names.append(name)
+        self.ranks.append(rank)
+        self.parents.append(-1)
+        self.taxon_ids.append(0)
+        self.first.append(-1)
+        self._name(key, node)
+        return node
+
+    def _name(self, key: str, node: int) -> None:
+        found = self.by_name.get(key)
+        self.by_name[key] = node if found is None else (*self.nodes_named(key), node)
 
 
 @dataclass
-class _Tree:
-    """The taxa of the list with the entries laid over them: names, and parents by key."""
+class Checked:
+    """What the check found: each entry's node and parent node, and the entries' problems."""
 
-    names: dict[Key, str]
-    parent_of: dict[Key, Key | None]
-    #: The keys of each name, one a rank: a tuple, not a set (most names have one rank, and a
-    #: file may name 250,000); the keys of ``names`` themselves, so that a parent found shares
-    #: its key rather than making another.
-    keys_by_name: dict[str, tuple[Key, ...]]
+    file: FileOutline
+    tree: Tree
+    #: Each entry's node.
+    nodes: array[int]
+    #: The node of the parent each entry names, -1 when it names none or it was not found.
+    parents: array[int]
+    #: Why an entry cannot be imported, by its place.
+    problems: dict[int, str]
+
+    def status(self, i: int) -> RowStatus | None:
+        """ERROR or ADDED; None for an entry of a taxon of the list (UPDATED or UNCHANGED, as
+        ``changes`` tells)."""
+        if i in self.problems:
+            return RowStatus.ERROR
+        return RowStatus.ADDED if self.nodes[i] >= self.tree.known else None
+
+    def parent_id(self, i: int) -> int | None:
+        """The taxon id of the parent entry ``i`` names (0 while it has none), None when it
+        names none."""
+        parent = self.parents[i]
+        return None if parent < 0 else self.tree.taxon_ids[parent]
 
 
-def check_entries(
-    entries: list[TaxonEntry], existing: list[Taxon], unreadable: Iterable[RowOutcome] = ()
-) -> list[RowOutcome]:
-    """What importing each entry would do: ADDED, UPDATED, UNCHANGED, or ERROR and why.
+def check(file: FileOutline, taxa: ListOutline, unreadable: Sequence[RowOutcome] = ()) -> Checked:
+    """Check a file's entries against each other and against the list's taxa.
 
     Args:
-        entries: The entries a taxa file gave, in its order.
-        existing: The taxa of the list now.
+        file: The entries a taxa file gave, in its order.
+        taxa: The taxa of the list now.
         unreadable: The outcomes of the file's rows that could not be read: an entry whose
             parent is one of them is told so, rather than that its parent is missing.
-
-    Returns:
-        One outcome per entry, in the entries' order.
     """
-    first, problems = _duplicates(entries)
-    by_id = {taxon.id: taxon for taxon in existing}
-    tree = _tree(entries, first, existing, by_id)
-    parents = _find_parents(entries, tree, problems, unreadable)
-    _check_parents(entries, parents, tree, problems)
-    _inherit_problems(entries, first, parents, problems)
-    by_key = {taxon_key(taxon): taxon for taxon in existing}
-    return [
-        _outcome(entry, problems.get(i), parents.get(i), by_key, by_id)
-        for i, entry in enumerate(entries)
-    ]
+    tree = Tree.of(taxa)
+    count = len(file)
+    checked = Checked(file, tree, array("i", [0]) * count, array("i", [-1]) * count, {})
+    for i in range(count):
+        checked.nodes[i] = _node(checked, i)
+    _find_parents(checked, unreadable)
+    _check_parents(checked)
+    if checked.problems:
+        _inherit_problems(checked)
+    return checked
 
 
-def _duplicates(entries: list[TaxonEntry]) -> tuple[dict[Key, int], dict[int, str]]:
-    """The first entry of each key, and the problems of the later ones, by place."""
-    first: dict[Key, int] = {}
-    problems: dict[int, str] = {}
-    for i, entry in enumerate(entries):
-        earlier = entries[first.setdefault(entry.key, i)]
-        if earlier is not entry:
-            problems[i] = (
-                f"duplicate: row {earlier.row} already names {earlier.scientific_name} at rank "
-                f"{entry.rank}"
-            )
-    return first, problems
+def _node(checked: Checked, i: int) -> int:
+    """The node of an entry's key (added when the list has none), a problem when an earlier
+    entry has the key."""
+    file, tree = checked.file, checked.tree
+    key = folded(file.names[i])
+    node = tree.find(key, file.ranks[i])
+    if node < 0:
+        node = tree.add(file.names[i], key, file.ranks[i])
+    earlier = tree.first[node]
+    if earlier >= 0:
+        checked.problems[i] = (
+            f"duplicate: row {file.rows[earlier]} already names {file.names[earlier]} at rank "
+            f"{file.rank(i)}"
+        )
+    else:
+        tree.first[node] = i
+        tree.names[node] = file.names[i]
+    return node
 
 
-def _find_parents(
-    entries: list[TaxonEntry],
-    tree: _Tree,
-    problems: dict[int, str],
-    unreadable: Iterable[RowOutcome],
-) -> dict[int, Key]:
-    """The key of each entry's parent, by the entry's place; laid over the tree. An entry
-    whose parent cannot be found gets a problem instead."""
-    unread = {o.name.casefold(): o.row for o in unreadable if o.status is RowStatus.ERROR}
-    parents: dict[int, Key] = {}
-    for i, entry in enumerate(entries):
-        if i in problems or entry.parent is None:
+def _find_parents(checked: Checked, unreadable: Sequence[RowOutcome]) -> None:
+    """Find each entry's parent, laid over the tree; an entry whose parent cannot be found
+    gets a problem instead."""
+    file, tree, problems = checked.file, checked.tree, checked.problems
+    unread: dict[str, int] | None = None
+    for i in range(len(file)):
+        name = file.parent_names[i]
+        if name is None or i in problems:
             continue
-        found = _resolve(entry.parent, tree.keys_by_name)
-        if isinstance(found, str):
-            row = unread.get(entry.parent.name.casefold())
-            problems[i] = found if row is None else _has_error(entry.parent.name, row)
-        else:
-            parents[i] = found
-            tree.parent_of[entry.key] = found
-    return parents
+        found = _resolve(tree, name, file.parent_ranks[i])
+        if isinstance(found, int):
+            checked.parents[i] = found
+            tree.parents[checked.nodes[i]] = found
+            continue
+        if unread is None:
+            unread = {o.name.casefold(): o.row for o in unreadable if o.status is RowStatus.ERROR}
+        row = unread.get(name.casefold())
+        problems[i] = found if row is None else _has_error(name, row)
 
 
-def _check_parents(
-    entries: list[TaxonEntry], parents: Mapping[int, Key], tree: _Tree, problems: dict[int, str]
-) -> None:
-    """A problem for each entry on a cycle of parents, else whose parent does not rank above
-    it: a cycle breaks the rank rule too, and is the problem to tell."""
-    cycles = _cycles(tree.parent_of)
-    for i, parent in parents.items():
-        entry = entries[i]
-        if entry.key in cycles:
-            problems[i] = _cycle_message(cycles[entry.key], tree.names)
-        elif parent[1].level >= entry.rank.level:
-            problems[i] = (
-                f"parent {tree.names[parent]} ({parent[1]}) does not rank above "
-                f"{entry.scientific_name} ({entry.rank})"
-            )
-
-
-def _tree(
-    entries: list[TaxonEntry],
-    first: Mapping[Key, int],
-    existing: list[Taxon],
-    by_id: Mapping[int, Taxon],
-) -> _Tree:
-    names = {taxon_key(taxon): taxon.scientific_name for taxon in existing}
-    parent_of = {taxon_key(taxon): _parent_key(taxon, by_id) for taxon in existing}
-    for key, i in first.items():
-        names[key] = entries[i].scientific_name
-        parent_of.setdefault(key, None)
-    keys_by_name: dict[str, tuple[Key, ...]] = {}
-    for key in names:
-        keys_by_name[key[0]] = (*keys_by_name.get(key[0], ()), key)
-    return _Tree(names, parent_of, keys_by_name)
-
-
-def _parent_key(taxon: Taxon, by_id: Mapping[int, Taxon]) -> Key | None:
-    """The key of a taxon's parent in the list, None for a root."""
-    parent = by_id.get(taxon.parent_id) if taxon.parent_id is not None else None
-    return taxon_key(parent) if parent is not None else None
-
-
-def _resolve(ref: ParentRef, keys_by_name: Mapping[str, tuple[Key, ...]]) -> Key | str:
-    """The key of the taxon a parent reference names, or why there is none."""
-    keys = keys_by_name.get(ref.name.casefold(), ())
-    if ref.rank is not None:
-        ranked = [key for key in keys if key[1] is ref.rank]
-        return ranked[0] if ranked else f"parent missing: {ref.name} ({ref.rank})"
-    if not keys:
-        return f"parent missing: {ref.name}"
-    if len(keys) > 1:
-        return f"parent {ref.name} is ambiguous: give parent_rank"
-    return keys[0]
+def _resolve(tree: Tree, name: str, rank: int) -> int | str:
+    """The node a parent reference names (``rank``: its rank's number plus one, 0 for none),
+    or why there is none."""
+    nodes = tree.nodes_named(folded(name))
+    if rank:
+        ranked = [node for node in nodes if tree.ranks[node] == rank - 1]
+        return ranked[0] if ranked else f"parent missing: {name} ({RANKS[rank - 1]})"
+    if not nodes:
+        return f"parent missing: {name}"
+    if len(nodes) > 1:
+        return f"parent {name} is ambiguous: give parent_rank"
+    return nodes[0]
 
 
 def _has_error(name: str, row: int) -> str:
     return f"parent {name} has an error (row {row})"
 
 
-def _cycles(parent_of: Mapping[Key, Key | None]) -> dict[Key, tuple[list[Key], int]]:
-    """Each key that lies on a cycle of parents: the cycle, and the key's place in it."""
-    done: set[Key] = set()
-    found: dict[Key, tuple[list[Key], int]] = {}
-    for start in parent_of:
-        path: dict[Key, int] = {}
-        node: Key | None = start
-        while node is not None and node not in done and node not in path:
+def _check_parents(checked: Checked) -> None:
+    """A problem for each entry on a cycle of parents, else whose parent does not rank above
+    it: a cycle breaks the rank rule too, and is the problem to tell."""
+    file, tree = checked.file, checked.tree
+    cycles = _cycles(tree.parents)
+    for i, parent in enumerate(checked.parents):
+        if parent < 0:
+            continue
+        rank, parent_rank = file.rank(i), RANKS[tree.ranks[parent]]
+        if checked.nodes[i] in cycles:
+            checked.problems[i] = _cycle_message(cycles[checked.nodes[i]], tree.names)
+        elif parent_rank.level >= rank.level:
+            checked.problems[i] = (
+                f"parent {tree.names[parent]} ({parent_rank}) does not rank above "
+                f"{file.names[i]} ({rank})"
+            )
+
+
+def _cycles(parents: array[int]) -> dict[int, tuple[list[int], int]]:
+    """Each node that lies on a cycle of parents: the cycle, and the node's place in it."""
+    done = bytearray(len(parents))
+    found: dict[int, tuple[list[int], int]] = {}
+    for start in range(len(parents)):
+        path: dict[int, int] = {}
+        node = start
+        while node >= 0 and not done[node] and node not in path:
             path[node] = len(path)
-            node = parent_of.get(node)
-        if node is not None and node in path:
+            node = parents[node]
+        if node >= 0 and node in path:
             loop = list(path)[path[node] :]
-            found.update({key: (loop, place) for place, key in enumerate(loop)})
-        done.update(path)
+            found.update({n: (loop, place) for place, n in enumerate(loop)})
+        for n in path:
+            done[n] = 1
     return found
 
 
-def _cycle_message(cycle: tuple[list[Key], int], names: Mapping[Key, str]) -> str:
+def _cycle_message(cycle: tuple[list[int], int], names: list[str]) -> str:
     """The message of a cycle ("cycle: A → B → A"), from the entry's own name; a long
     cycle is cut short."""
     loop, place = cycle
@@ -187,86 +232,49 @@ def _cycle_message(cycle: tuple[list[Key], int], names: Mapping[Key, str]) -> st
     return "cycle: " + " → ".join([*shown, names[loop[place]]])
 
 
-def _inherit_problems(
-    entries: list[TaxonEntry],
-    first: Mapping[Key, int],
-    parents: Mapping[int, Key],
-    problems: dict[int, str],
-) -> None:
+def _inherit_problems(checked: Checked) -> None:
     """Mark each entry whose parent entry has a problem, down to the leaves."""
+    file, first, problems = checked.file, checked.tree.first, checked.problems
     changed = True
     while changed:
         changed = False
-        for i, parent in parents.items():
-            j = first.get(parent)
-            if i not in problems and j is not None and j in problems:
-                problems[i] = _has_error(entries[j].scientific_name, entries[j].row)
+        for i, parent in enumerate(checked.parents):
+            if parent < 0 or i in problems:
+                continue
+            j = first[parent]
+            if j >= 0 and j in problems:
+                problems[i] = _has_error(file.names[j], file.rows[j])
                 changed = True
 
 
-def _outcome(
-    entry: TaxonEntry,
-    problem: str | None,
-    parent: Key | None,
-    by_key: Mapping[Key, Taxon],
-    by_id: Mapping[int, Taxon],
-) -> RowOutcome:
-    taxon = by_key.get(entry.key)
-    if problem is not None:
-        status = RowStatus.ERROR
-    elif taxon is None:
-        status = RowStatus.ADDED
-    elif _changes(entry, parent, taxon, by_id):
-        status = RowStatus.UPDATED
-    else:
-        status = RowStatus.UNCHANGED
-    return RowOutcome(entry.row, entry.scientific_name, status, problem)
-
-
-def _changes(
-    entry: TaxonEntry, parent: Key | None, taxon: Taxon, by_id: Mapping[int, Taxon]
-) -> bool:
+def changes(entry: TaxonEntry, parent_id: int | None, taxon: Taxon) -> bool:
     """Whether the entry changes the list's taxon: something it gives differs (what it
-    leaves blank is kept)."""
+    leaves blank is kept). ``parent_id``: the id of the parent it names (0 for a taxon not
+    yet stored), None when it names none."""
     ids = ((entry.gbif_key, taxon.gbif_key), (entry.lsid, taxon.lsid))
     return (
-        (parent is not None and parent != _parent_key(taxon, by_id))
+        (parent_id is not None and parent_id != taxon.parent_id)
         or any(new is not None and new != old for new, old in ids)
         or (entry.source_id is not None and entry.source_id != taxon.source_id)
         or any(taxon.vernacular.get(lang) != name for lang, name in entry.vernacular.items())
     )
 
 
-def parents_first(entries: list[TaxonEntry]) -> list[TaxonEntry]:
-    """The entries in an order where each comes after its parent (when that is an entry too),
-    and otherwise in the order given."""
-    by_name: dict[str, list[int]] = {}
+def check_entries(
+    entries: list[TaxonEntry], existing: list[Taxon], unreadable: Sequence[RowOutcome] = ()
+) -> list[RowOutcome]:
+    """What importing each entry would do: ADDED, UPDATED, UNCHANGED, or ERROR and why, in
+    the entries' order (``check`` on entries held whole, as the tests and small lists have
+    them)."""
+    checked = check(FileOutline.of(entries), ListOutline.of(existing), unreadable)
+    by_id = {taxon.id: taxon for taxon in existing}
+    outcomes = []
     for i, entry in enumerate(entries):
-        by_name.setdefault(entry.key[0], []).append(i)
-
-    def parents(i: int) -> list[int]:
-        ref = entries[i].parent
-        if ref is None:
-            return []
-        named = by_name.get(ref.name.casefold(), [])
-        return [j for j in named if j != i and ref.rank in (None, entries[j].rank)]
-
-    order: list[TaxonEntry] = []
-    # By place: 0 until an entry is met, 1 while it waits for its parents, 2 once it is placed.
-    state = bytearray(len(entries))
-    for start in range(len(entries)):
-        stack = [start]
-        while stack:
-            i = stack[-1]
-            if state[i] == 2:
-                stack.pop()
-                continue
-            waiting = [j for j in parents(i) if not state[j]] if not state[i] else []
-            state[i] = 1
-            if waiting:
-                stack.extend(reversed(waiting))
-                continue
-            state[i] = 2
-            order.append(entries[i])
-            stack.pop()
-    return order
+        status = checked.status(i)
+        if status is None:
+            taxon = by_id[checked.tree.taxon_ids[checked.nodes[i]]]
+            changed = changes(entry, checked.parent_id(i), taxon)
+            status = RowStatus.UPDATED if changed else RowStatus.UNCHANGED
+        problem = checked.problems.get(i)
+        outcomes.append(RowOutcome(entry.row, entry.scientific_name, status, problem))
+    return outcomes

@@ -18,10 +18,12 @@ against the list (``taxa_checks``) takes it to leave the list's value as it is.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TextIO
 
 from trapline.domain import taxa_rows as cells
+from trapline.domain.formulas import as_text
 from trapline.domain.taxa import (
     MAX_LANGUAGE,
     ParentRef,
@@ -31,7 +33,8 @@ from trapline.domain.taxa import (
     Taxon,
     TaxonEntry,
 )
-from trapline.domain.taxa_dwc import read_archive, read_dwc_rows
+from trapline.domain.taxa_archive import read_archive
+from trapline.domain.taxa_dwc import read_dwc_rows
 from trapline.domain.taxa_rows import (
     MAX_COLUMNS,
     MAX_TAXA_BYTES,
@@ -47,7 +50,9 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_TAXA_BYTES",
     "MAX_TAXA_ROWS",
+    "TaxaFile",
     "TaxaFileInvalid",
+    "open_taxa",
     "read_taxa",
     "write_taxa_csv",
 ]
@@ -60,26 +65,85 @@ VERNACULAR = "vernacular_name"
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def read_taxa(data: bytes, filename: str) -> tuple[list[TaxonEntry], list[RowOutcome]]:
-    """The entries of a taxa file, and the outcomes of the rows that were not imported (ERROR,
-    or UNCHANGED for a checklist's synonyms).
+#: Reads a file's rows from the top: (parents, names) say whether a checklist's parents are
+#: found and whether an archive's entries have the vernacular names of its extension.
+Reader = Callable[[bool, bool], Iterator[TaxonEntry | RowOutcome]]
+
+
+@dataclass(frozen=True)
+class TaxaFile:
+    """A taxa file, read from its bytes as often as an import needs: to check its rows, then
+    again to store them. Reading raises ``TaxaFileInvalid`` when the file is too large, has too
+    many rows, a row too long or of too many columns, or too many vernacular names, is no kind
+    read here, or its header or archive is wrong."""
+
+    read: Reader
+
+    def rows(self) -> Iterator[TaxonEntry | RowOutcome]:
+        """Every row in the file's order: its entry, or its outcome when it is not imported
+        (ERROR, or UNCHANGED for a checklist's synonyms). An archive's extension's vernacular
+        names are checked but left out of the entries."""
+        return self.read(True, False)
+
+    def entries(self) -> Iterator[TaxonEntry]:
+        """The entries again, in the file's order, with every vernacular name but without
+        their parents; rows ``rows`` refused only for their parent or taxonID may be among
+        them."""
+        for found in self.read(False, True):
+            if isinstance(found, TaxonEntry):
+                yield found
+
+
+def open_taxa(data: bytes, filename: str) -> TaxaFile:
+    """A taxa file of one of the kinds read here, told apart by its content.
 
     Raises:
-        TaxaFileInvalid: the file is too large, has too many rows, a row too long or of too
-            many columns, or too many vernacular names, is no kind read here, or its header
-            or archive is wrong.
+        TaxaFileInvalid: the file is too large, or a zip file by its name but not its bytes.
     """
     check_size(len(data))
     if data.startswith(_ZIP_MAGIC):
-        return read_archive(data, filename)
+        return TaxaFile(
+            lambda parents, names: read_archive(data, filename, parents=parents, names=names)
+        )
     if filename.lower().endswith((".zip", ".xlsx")):
         raise TaxaFileInvalid(f"{filename} is not a zip archive: upload a CSV or a DwC archive")
-    text = TaxaText(data)
-    rows = text.rows(sniff_delimiter(text.first_line(), filename))
-    header = _header(rows)
-    if "scientific_name" in (column.strip().lower() for column in header):
-        return _read_trapline(header, rows)
-    return read_dwc_rows(header, rows)
+
+    def rows() -> Iterator[list[str]]:
+        text = TaxaText(data)
+        return text.rows(sniff_delimiter(text.first_line(), filename))
+
+    def read(parents: bool, names: bool) -> Iterator[TaxonEntry | RowOutcome]:
+        found = rows()
+        header = _header(found)
+        if "scientific_name" in (column.strip().lower() for column in header):
+            return _read_trapline(header, found)
+
+        def after_header() -> Iterator[list[str]]:
+            again = rows()
+            _header(again)
+            return again
+
+        return read_dwc_rows(header, after_header, parents=parents)
+
+    return TaxaFile(read)
+
+
+def read_taxa(data: bytes, filename: str) -> tuple[list[TaxonEntry], list[RowOutcome]]:
+    """The entries of a taxa file, and the outcomes of the rows that were not imported (ERROR,
+    or UNCHANGED for a checklist's synonyms): all of them at once, as tests and small files
+    have them.
+
+    Raises:
+        TaxaFileInvalid: as ``TaxaFile`` says.
+    """
+    entries: list[TaxonEntry] = []
+    outcomes: list[RowOutcome] = []
+    for found in open_taxa(data, filename).read(True, True):
+        if isinstance(found, TaxonEntry):
+            entries.append(found)
+        else:
+            outcomes.append(found)
+    return entries, outcomes
 
 
 def _header(rows: Iterator[list[str]]) -> list[str]:
@@ -92,11 +156,9 @@ def _header(rows: Iterator[list[str]]) -> list[str]:
 
 def _read_trapline(
     header: list[str], rows: Iterator[list[str]]
-) -> tuple[list[TaxonEntry], list[RowOutcome]]:
+) -> Iterator[TaxonEntry | RowOutcome]:
     columns = _trapline_columns(header)
     languages = {c: language for c in columns if (language := _language(c)) is not None}
-    entries: list[TaxonEntry] = []
-    problems: list[RowOutcome] = []
     names = 0
     for number, row in cells.numbered(rows):
         values = dict(zip(columns, row, strict=False))
@@ -106,7 +168,7 @@ def _read_trapline(
             entry = _trapline_entry(number, values, languages)
         except RowProblem as problem:
             name = cells.shown_name(values.get("scientific_name", ""))
-            problems.append(RowOutcome(number, name, RowStatus.ERROR, str(problem)))
+            yield RowOutcome(number, name, RowStatus.ERROR, str(problem))
             continue
         names += len(entry.vernacular)
         if names > MAX_VERNACULAR_NAMES:
@@ -115,8 +177,7 @@ def _read_trapline(
                 f"{number} passes that); a taxa file may give at most {MAX_VERNACULAR_NAMES:,}: "
                 "split it"
             )
-        entries.append(entry)
-    return entries, problems
+        yield entry
 
 
 def _trapline_columns(header: list[str]) -> list[str]:
@@ -202,24 +263,22 @@ def write_taxa_csv(
         parent_name, parent_rank = (
             names[taxon.parent_id] if taxon.parent_id is not None else ("", "")
         )
-        row = [
-            taxon.scientific_name,
-            taxon.rank.value,
-            parent_name,
-            parent_rank,
-            "" if taxon.gbif_key is None else str(taxon.gbif_key),
-            taxon.lsid or "",
-            taxon.source_id or "",
-            *(taxon.vernacular.get(language, "") for language in languages),
-        ]
-        writer.writerow([_neutralised(value) for value in row])
+        # Every text cell follows the one rule (``domain/formulas.py``); only gbif_key, written
+        # from a number, is exempt.
+        writer.writerow(
+            [
+                as_text(taxon.scientific_name),
+                as_text(taxon.rank.value),
+                as_text(parent_name),
+                as_text(parent_rank),
+                "" if taxon.gbif_key is None else str(taxon.gbif_key),
+                as_text(taxon.lsid),
+                as_text(taxon.source_id),
+                *(as_text(taxon.vernacular.get(language)) for language in languages),
+            ]
+        )
     return len(taxa)
 
 
 def _vernacular_column(language: str) -> str:
     return f"{VERNACULAR}:{language}" if language else VERNACULAR
-
-
-def _neutralised(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if cells.is_formula(value) else value

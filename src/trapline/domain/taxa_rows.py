@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from trapline.domain.formulas import unmarked
 from trapline.domain.taxa import MAX_LANGUAGE, MAX_NAME, Rank, parse_rank
 
 #: The largest taxa file read (and, for an archive, the most its members may hold together).
@@ -68,7 +69,8 @@ def numbered(rows: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 
 def is_formula(value: str) -> bool:
-    """Whether a spreadsheet would take the cell for a formula (negative numbers aside)."""
+    """Whether a cell is refused as a formula on import (negative numbers aside: a
+    vernacular name such as "-5 degrees" is read; written out, it is escaped like any text)."""
     if not value:
         return False
     if value[0] in "=+@\t\r":
@@ -77,8 +79,9 @@ def is_formula(value: str) -> bool:
 
 
 def cell(value: str, column: str) -> str:
-    """A cell stripped, refused when it holds a formula or a tab or line break."""
-    value = value.strip()
+    """A cell stripped, refused when it holds a formula or a tab or line break. A quote before
+    a formula character, as trapline's export writes one, is taken away again."""
+    value = unmarked(value.strip())
     if is_formula(value):
         raise RowProblem(f"formula cell in column {column}: not imported")
     if "\t" in value or "\r" in value or "\n" in value:

@@ -7,7 +7,8 @@ return can hide one. Names people give (deployments, files, labels, their own) r
 table, so every table of every CSV-like format (CSV, Camtrap DP, the Darwin Core Archive,
 Antenna's occurrences) is written through ``Cells``: each table names the columns that hold
 numbers, written as they are (a negative number starts with ``-`` and must stay a number), and
-every other cell is text and follows the rule. docs/security.md lists the number columns.
+every other cell is text and follows the rule (``domain/formulas.py``, which the taxa list's
+CSV follows too). docs/security.md lists the number columns.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from trapline.domain.formulas import FORMULA_STARTS, as_text
 
+__all__ = ["FORMULA_STARTS", "Cells", "cell"]
 
-def cell(text: str | None) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets a quote before it."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+#: Text a spreadsheet shows as text (the one rule, ``domain/formulas.py``).
+cell = as_text
 
 
 class Cells:

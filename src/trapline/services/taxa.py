@@ -9,9 +9,8 @@ manager may see the keeping project can use it.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
-from itertools import islice
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -26,10 +25,18 @@ from trapline.domain.taxa import (
     TaxaList,
     Taxon,
 )
-from trapline.domain.taxa_checks import check_entries, parents_first
-from trapline.domain.taxa_files import TaxaFileInvalid, read_taxa, write_taxa_csv
+from trapline.domain.taxa_checks import Checked
+from trapline.domain.taxa_files import TaxaFile, TaxaFileInvalid, open_taxa, write_taxa_csv
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, RejectedRows
 from trapline.services.access import project_for, require
+from trapline.services.taxa_import import (
+    STATUSES,
+    check_file,
+    listed_when_refused,
+    outcomes,
+    outline_of,
+    store_checked,
+)
 
 #: The most taxa one type-ahead answer names.
 MAX_SUGGESTIONS = 50
@@ -53,9 +60,11 @@ def import_taxa(
     """Add or update the project's list from a taxa file (managers of the project that keeps
     the list; a project without one gets its own). Every row is checked first: one bad row
     and nothing is imported (RejectedRows listing the outcomes of up to ``REFUSAL_ROWS`` rows,
-    those with a problem first)."""
+    those with a problem first). The file is read twice (``taxa_import``): to check an outline
+    of its rows, then to store them."""
     try:
-        entries, unread = read_taxa(data, filename)
+        taxa_file = open_taxa(data, filename)
+        outline, unread = outline_of(taxa_file)
     except TaxaFileInvalid as exc:
         raise InvalidInput(str(exc)) from None
     with db.write() as repos:
@@ -66,38 +75,44 @@ def import_taxa(
             repos.taxa.use_list(project_id, taxa_list.id)
         elif taxa_list.owner_project_id != project_id:
             _require_keeper(repos, caller, taxa_list)
-        existing = repos.taxa.all_of(taxa_list.id)
-        # What is done with is let go at once: a file's 250,000 rows hold ~100 MB.
-        outcomes = check_entries(entries, existing, unread)
-        outcomes.extend(unread)
-        del unread
-        outcomes.sort(key=lambda o: o.row)
-        _refuse_bad_rows(outcomes)
-        changed = {o.row for o in outcomes if o.status is not RowStatus.UNCHANGED}
-        entries = parents_first([e for e in entries if e.row in changed])
-        del changed
-        repos.taxa.store(taxa_list.id, entries, existing)
-        del entries, existing
+        checked = check_file(repos, taxa_list.id, outline, unread)
+        _refuse_bad_rows(repos, checked, unread, taxa_file)
+        # Names are no longer looked up: a file's 250,000 hold ~30 MB while it is stored.
+        checked.tree.by_name.clear()
+        try:
+            statuses = store_checked(repos, taxa_list.id, checked, taxa_file.entries)
+        except TaxaFileInvalid as exc:  # read once already: only if its bytes changed
+            raise InvalidInput(str(exc)) from None
         for using in repos.taxa.projects_using(taxa_list.id):
             refresh_taxa(repos, using)
-        return outcomes
+        return list(outcomes(checked, unread, lambda i: STATUSES[statuses[i]]))
 
 
-def _refuse_bad_rows(outcomes: list[RowOutcome]) -> None:
+def _refuse_bad_rows(
+    repos: Repos, checked: Checked, unread: Sequence[RowOutcome], taxa_file: TaxaFile
+) -> None:
     """RejectedRows when any row has a problem, listing the outcomes of at most
     ``REFUSAL_ROWS`` rows in file order: the first rows with a problem, then the others."""
-    bad = sum(o.status is RowStatus.ERROR for o in outcomes)
+    bad = len(checked.problems) + sum(o.status is RowStatus.ERROR for o in unread)
     if not bad:
         return
-    errors = list(islice((o for o in outcomes if o.status is RowStatus.ERROR), REFUSAL_ROWS))
-    others = (o for o in outcomes if o.status is not RowStatus.ERROR)
-    listed = sorted([*errors, *islice(others, REFUSAL_ROWS - len(errors))], key=lambda o: o.row)
+    first = next(o for o in outcomes(checked, unread, _as_checked(checked)) if _is_bad(o))
+    listed = listed_when_refused(repos, checked, unread, taxa_file.entries, REFUSAL_ROWS)
+    total = len(checked.file) + len(unread)
     raise RejectedRows(
-        f"nothing imported: {bad:,} of {len(outcomes):,} rows have problems (the first: row "
-        f"{errors[0].row}, {errors[0].message}); fix them and import again",
+        f"nothing imported: {bad:,} of {total:,} rows have problems (the first: row "
+        f"{first.row}, {first.message}); fix them and import again",
         [_outcome(o) for o in listed],
-        not_listed=len(outcomes) - len(listed),
+        not_listed=total - len(listed),
     )
+
+
+def _as_checked(checked: Checked) -> Callable[[int], RowStatus]:
+    return lambda i: checked.status(i) or RowStatus.UNCHANGED
+
+
+def _is_bad(outcome: RowOutcome) -> bool:
+    return outcome.status is RowStatus.ERROR
 
 
 def _require_keeper(repos: Repos, caller: User, taxa_list: TaxaList) -> None:

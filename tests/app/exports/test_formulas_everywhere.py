@@ -1,8 +1,9 @@
 """One escaping rule for every text cell of every CSV-like export: with a deployment named
 ``=HYPERLINK("http://x","y")`` (and a description that starts with ``+``), every cell of the
-CSV, of each Camtrap DP table, of the Darwin Core Archive's two tables and of the occurrence
-CSV either does not start with a formula character or is a number (a negative coordinate);
-the name itself arrives with a ``'`` before it wherever it is written."""
+CSV, of each Camtrap DP table, of the Darwin Core Archive's two tables, of the occurrence CSV
+and of the taxa list's CSV either does not start with a formula character or is a number (a
+negative coordinate); the name itself arrives with a ``'`` before it wherever it is written,
+as does a vernacular name that starts like a negative number (which an import reads)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import pytest
 
 from tests.support.birds import Birds, placed_birds
 from tests.support.protocol_client import Protocol
-from tests.support.scenes import API
+from tests.support.scenes import API, import_taxa
 
 NAME = '=HYPERLINK("http://x","y")'
+#: A vernacular name and a source id an import reads (they start like a negative number).
+VERNACULAR = "-1+cmd|' /C calc'!A0"
+SOURCE_ID = "-2+3+cmd|' /C calc'!A0"
 #: What a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,19 +65,33 @@ def scene(proto: Protocol) -> Birds:
             f"{API}/deployments/{deployment}", json=body, headers=proto.headers
         )
         assert answer.status_code == 200, answer.text
+    names = f"scientific_name,rank,vernacular_name,taxon_id\nArdea,genus,{VERNACULAR},{SOURCE_ID}\n"
+    answer = import_taxa(proto, names)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["updated"] == 1
     return scene
 
 
-def test_no_cell_of_any_csv_like_export_starts_a_formula(scene: Birds) -> None:
+def _taxa_table(proto: Protocol) -> dict[str, list[dict[str, str]]]:
+    """The project's taxa list as its CSV export writes it."""
+    answer = proto.client.get(
+        f"{API}/projects/{proto.project_id}/taxa/export", headers=proto.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return {"taxa.csv": list(csv.DictReader(io.StringIO(answer.text, newline="")))}
+
+
+def test_no_cell_of_any_csv_like_export_starts_a_formula(scene: Birds, proto: Protocol) -> None:
     tables = {
         **_tables(scene, "csv", include_empty=True),
         **_tables(scene, "camtrap-dp"),
         **_tables(scene, "dwca"),
         **_tables(scene, "occurrences-csv"),
+        **_taxa_table(proto),
     }
     assert sorted(tables) == [
         "csv", "deployments.csv", "media.csv", "multimedia.txt", "observations.csv",
-        "occurrence.txt", "occurrences-csv",
+        "occurrence.txt", "occurrences-csv", "taxa.csv",
     ]  # fmt: skip
     cells = 0
     for table, rows in tables.items():
@@ -97,6 +115,11 @@ def test_no_cell_of_any_csv_like_export_starts_a_formula(scene: Birds) -> None:
     assert all(p.startswith("'=HYPERLINK(") for p in pond_files)
     assert {r["locality"] for r in tables["occurrence.txt"]} == {escaped, "Marsh"}
     assert escaped in {r["deployment_name"] for r in tables["occurrences-csv"]}
+    ardea = [r for r in tables["taxa.csv"] if r["scientific_name"] == "Ardea"]
+    assert [(r["vernacular_name"], r["taxon_id"]) for r in ardea] == [
+        ("'" + VERNACULAR, "'" + SOURCE_ID)
+    ]
+    assert {r["gbif_key"] for r in tables["taxa.csv"]} >= {"2480816"}
     # Numbers stay numbers: the pond lies south of the equator.
     assert {r["latitude"] for r in tables["deployments.csv"]} == {"-6.8", "48.85"}
     assert {r["decimalLatitude"] for r in tables["occurrence.txt"]} == {"-6.8", "48.85"}

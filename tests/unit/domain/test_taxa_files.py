@@ -11,7 +11,7 @@ import pytest
 from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
 from trapline.domain import taxa_rows
 from trapline.domain.taxa import ParentRef, Rank, RowOutcome, RowStatus, Taxon, TaxonEntry
-from trapline.domain.taxa_checks import check_entries, parents_first
+from trapline.domain.taxa_checks import check_entries
 from trapline.domain.taxa_files import (
     MAX_TAXA_ROWS,
     TaxaFileInvalid,
@@ -480,23 +480,6 @@ def test_a_parent_whose_row_could_not_be_read_is_said_to_have_an_error() -> None
     assert [outcome.message for outcome in outcomes] == ["parent Agrotis has an error (row 1)"]
 
 
-def test_parents_come_first_and_the_rest_keeps_its_order() -> None:
-    entries = [
-        _entry(1, "Agrotis ipsilon", Rank.SPECIES, ParentRef("Agrotis", Rank.GENUS)),
-        _entry(2, "Euxoa", Rank.GENUS, ParentRef("Noctuinae")),
-        _entry(3, "Xestia", Rank.GENUS, ParentRef("Lepidoptera")),
-        _entry(4, "Agrotis", Rank.GENUS, ParentRef("Noctuinae", Rank.SUBFAMILY)),
-        _entry(5, "Noctuinae", Rank.SUBFAMILY),
-        _entry(6, "Agrotis", Rank.SUBGENUS, ParentRef("Agrotis", Rank.GENUS)),
-    ]
-    assert [entry.row for entry in parents_first(entries)] == [5, 4, 1, 2, 3, 6]
-    cycle = [
-        _entry(1, "Aus", Rank.GENUS, ParentRef("Bus")),
-        _entry(2, "Bus", Rank.GENUS, ParentRef("Aus")),
-    ]
-    assert [entry.row for entry in parents_first(cycle)] == [2, 1]
-
-
 # writing
 
 
@@ -539,7 +522,20 @@ def test_what_is_written_reads_back_as_the_same_entries() -> None:
 
 
 def test_a_written_cell_a_spreadsheet_would_run_is_written_as_text() -> None:
-    taxa = [_taxon(1, "Agrotis", Rank.GENUS, vernacular={"en": "=1+1", "fr": "-x", "de": "-5"})]
+    # One rule for every text cell: a name that starts like a negative number is text too.
+    vernacular = {"en": "=1+1", "fr": "-x", "de": "-5", "nl": "-1+cmd|' /C calc'!A0"}
+    taxa = [_taxon(1, "Agrotis", Rank.GENUS, source_id="-2+3", vernacular=vernacular)]
     out = io.StringIO(newline="")
     write_taxa_csv(taxa, {}, out)
-    assert out.getvalue().splitlines()[1] == "Agrotis,genus,,,,,,-5,'=1+1,'-x"
+    assert out.getvalue().splitlines()[1] == (
+        "Agrotis,genus,,,,,'-2+3,'-5,'=1+1,'-x,'-1+cmd|' /C calc'!A0"
+    )
+
+
+def test_a_name_written_as_text_reads_back_as_it_was() -> None:
+    taxa = [_taxon(1, "Agrotis", Rank.GENUS, source_id="-2", vernacular={"": "-5 degrees"})]
+    out = io.StringIO(newline="")
+    write_taxa_csv(taxa, {}, out)
+    entries, problems = read_taxa(out.getvalue().encode(), "taxa.csv")
+    assert problems == []
+    assert [(e.source_id, e.vernacular) for e in entries] == [("-2", {"": "-5 degrees"})]

@@ -30,6 +30,7 @@ from trapline.db.repositories.sources import SourceRepo
 from trapline.db.repositories.species import SpeciesRepo
 from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.repositories.taxa import TaxaRepo
+from trapline.db.repositories.taxa_store import TaxaStore
 from trapline.db.repositories.tracking import TrackingRepo
 from trapline.db.repositories.users import UserRepo
 from trapline.db.repositories.workers import WorkerRepo
@@ -51,6 +52,7 @@ class Repos:
         self.counts = CountRepo(session)
         self.tracking = TrackingRepo(session)
         self.taxa = TaxaRepo(session)
+        self.taxa_store = TaxaStore(session)
         self.species = SpeciesRepo(session)
         self.listings = ListingRepo(session)
         self.camtrap = CamtrapRepo(session)

@@ -3,10 +3,10 @@ mapping of labels onto taxa."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import CountRepo
@@ -28,11 +28,7 @@ from trapline.domain.taxa import (
     Rank,
     TaxaList,
     Taxon,
-    TaxonEntry,
 )
-
-#: Taxa written per statement: a generation of a large import is written a batch at a time.
-STORE_BATCH = 2_000
 
 
 class TaxaRepo:
@@ -146,96 +142,6 @@ class TaxaRepo:
         )
         return [to_taxon(r) for r in rows]
 
-    def store(self, list_id: int, entries: Sequence[TaxonEntry], existing: Sequence[Taxon]) -> None:
-        """Add or update a list's taxa from checked entries (parents before children): new
-        taxa are inserted a generation at a time, many rows per statement. An entry changes
-        only what it gives: a blank cell keeps the list's value, a vernacular name replaces
-        only its own language's."""
-        ids = {(t.scientific_name.casefold(), t.rank): t.id for t in existing}
-        # Of the new taxa, only those that are some entry's parent are remembered.
-        parents = {e.parent.name.casefold() for e in entries if e.parent is not None}
-        known = {t.id: t for t in existing}
-        lineage = {t.id: t.lineage for t in existing}
-        by_name: dict[str, list[int]] = {}
-        for t in existing:
-            by_name.setdefault(t.scientific_name.casefold(), []).append(t.id)
-        moved = False
-        # A generation a batch at a time: the values and names of a large import are held
-        # for one batch only.
-        for generation in _batches(_generations(entries)):
-            new: list[tuple[TaxonEntry, dict[str, Any]]] = []
-            names: list[dict[str, Any]] = []
-            for entry in generation:
-                taxon_id = ids.get(entry.key)
-                current = known.get(taxon_id) if taxon_id is not None else None
-                parent_id = (
-                    _parent_id(entry, ids, by_name)
-                    if entry.parent is not None or current is None
-                    else current.parent_id
-                )
-                path = (*lineage[parent_id], parent_id) if parent_id is not None else ()
-                values = _values(entry, parent_id, path, current)
-                if taxon_id is None:
-                    new.append((entry, values | {"list_id": list_id}))
-                    continue
-                assert current is not None
-                moved = moved or parent_id != current.parent_id
-                self.session.execute(
-                    update(TaxonRow).where(TaxonRow.id == taxon_id).values(**values)
-                )
-                self.session.execute(delete(TaxonNameRow).where(TaxonNameRow.taxon_id == taxon_id))
-                lineage[taxon_id] = path
-                names += _names(list_id, taxon_id, values)
-            made = self.session.execute(
-                insert(TaxonRow).returning(TaxonRow.id, sort_by_parameter_order=True),
-                [values for _, values in new],
-            ).scalars().all() if new else []  # fmt: skip
-            for (entry, values), taxon_id in zip(new, made, strict=True):
-                names += _names(list_id, int(taxon_id), values)
-                if entry.key[0] not in parents:
-                    continue
-                ids[entry.key] = int(taxon_id)
-                by_name.setdefault(entry.key[0], []).append(int(taxon_id))
-                lineage[int(taxon_id)] = _path(values["lineage"])
-            if names:
-                self.session.execute(insert(TaxonNameRow), names)
-        if moved:
-            self._relineage(list_id)
-        count = select(func.count()).where(TaxonRow.list_id == list_id).scalar_subquery()
-        self.session.execute(
-            update(TaxaListRow).where(TaxaListRow.id == list_id).values(taxon_count=count)
-        )
-
-    def _relineage(self, list_id: int) -> None:
-        """Write every taxon's lineage again from the parents (after a taxon moved: the
-        lineages of everything under it change)."""
-        rows = self.session.execute(
-            select(TaxonRow.id, TaxonRow.parent_id, TaxonRow.lineage).where(
-                TaxonRow.list_id == list_id
-            )
-        ).all()
-        parent = {int(i): p for i, p, _ in rows}
-        stored = {int(i): text for i, _, text in rows}
-        done: dict[int, str] = {}
-
-        def lineage_of(taxon_id: int) -> str:
-            chain: list[int] = []
-            node = parent.get(taxon_id)
-            while node is not None and node not in done:
-                chain.append(node)
-                node = parent.get(node)
-            text = done[node] + f"{node}/" if node is not None else "/"
-            for ancestor in reversed(chain):
-                done[ancestor] = text
-                text += f"{ancestor}/"
-            return text
-
-        for taxon_id in parent:
-            done[taxon_id] = lineage_of(taxon_id)
-        changed = [{"id": i, "lineage": text} for i, text in done.items() if stored[i] != text]
-        if changed:
-            self.session.execute(update(TaxonRow), changed)
-
     # -- labels -----------------------------------------------------------------------------
 
     def set_mapping(
@@ -337,79 +243,6 @@ class TaxaRepo:
             for label, n in shown
             for m in [resolver.mapping(label)]
         ]
-
-
-def _batches(generations: list[list[TaxonEntry]]) -> Iterator[list[TaxonEntry]]:
-    """Each generation in lists of at most ``STORE_BATCH`` entries, in order."""
-    for generation in generations:
-        for start in range(0, len(generation), STORE_BATCH):
-            yield generation[start : start + STORE_BATCH]
-
-
-def _generations(entries: Sequence[TaxonEntry]) -> list[list[TaxonEntry]]:
-    """The entries by generation: those whose parent is already in the list (or who have
-    none) first, then their children..."""
-    depth: dict[tuple[str, Rank], int] = {}
-    in_file: dict[str, list[TaxonEntry]] = {}
-    for entry in entries:
-        in_file.setdefault(entry.key[0], []).append(entry)
-    found: list[list[TaxonEntry]] = []
-    for entry in entries:
-        level = 0
-        parent = entry.parent
-        if parent is not None:
-            name = parent.name.casefold()
-            above = [
-                e for e in in_file.get(name, [])
-                if e.key in depth and (parent.rank is None or e.rank is parent.rank)
-            ]  # fmt: skip
-            if above:
-                level = depth[above[0].key] + 1
-        depth[entry.key] = level
-        while len(found) <= level:
-            found.append([])
-        found[level].append(entry)
-    return found
-
-
-def _parent_id(
-    entry: TaxonEntry, ids: dict[tuple[str, Rank], int], by_name: dict[str, list[int]]
-) -> int | None:
-    """The id of the entry's parent (checked beforehand to be there, and to be the only
-    taxon of its name when no rank is given)."""
-    if entry.parent is None:
-        return None
-    name = entry.parent.name.casefold()
-    if entry.parent.rank is not None:
-        return ids[(name, entry.parent.rank)]
-    return by_name[name][0]
-
-
-def _values(
-    entry: TaxonEntry, parent_id: int | None, path: tuple[int, ...], current: Taxon | None
-) -> dict[str, Any]:
-    """A taxon's columns from an entry, the list's values kept where the entry gives none."""
-    return {
-        "scientific_name": entry.scientific_name,
-        "name_key": entry.scientific_name.casefold(),
-        "rank": entry.rank.value,
-        "rank_level": entry.rank.level,
-        "parent_id": parent_id,
-        "lineage": "/" + "".join(f"{i}/" for i in path),
-        "gbif_key": entry.gbif_key
-        if entry.gbif_key is not None or not current
-        else current.gbif_key,
-        "lsid": entry.lsid or (current.lsid if current else None),
-        "source_id": entry.source_id or (current.source_id if current else None),
-        "vernacular": {**(current.vernacular if current else {}), **entry.vernacular},
-    }
-
-
-def _names(list_id: int, taxon_id: int, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of the names a taxon is found by: its scientific and vernacular names."""
-    names = {values["name_key"]}
-    names |= {v.strip().casefold()[:255] for v in values["vernacular"].values() if v.strip()}
-    return [{"list_id": list_id, "taxon_id": taxon_id, "name_key": n} for n in sorted(names)]
 
 
 def _path(lineage: str) -> tuple[int, ...]:
