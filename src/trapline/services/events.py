@@ -110,6 +110,9 @@ def set_deployment_rule(
         project_for(
             repos, caller, deployment.project_id, Role.MEMBER, asked=("deployment", deployment_id)
         )
+        # The project's row first, as a regrouping's step takes it before its run's row and
+        # the deployment's: the other order deadlocked with a step on PostgreSQL.
+        repos.projects.lock(deployment.project_id)
         repos.events.set_deployment_rule(deployment_id, grouping)
         return repos.regroupings.start(deployment.project_id, deployment_id, utcnow())
 

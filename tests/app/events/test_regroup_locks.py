@@ -1,18 +1,21 @@
-"""A regrouping and a tracking of the same event take turns on PostgreSQL, never deadlock: both
-hold the event's row before they write its occurrences."""
+"""Writers of a deployment's events take turns on PostgreSQL, never deadlock: a regrouping and a
+tracking of the same event both hold the event's row before they write its occurrences; a
+rule change and a regrouping's step both hold the project's row first."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, text, update
 
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import heron
 from tests.support.waiting import wait_until
-from trapline.db.tables import OccurrenceRow
+from trapline.db.tables import OccurrenceRow, RegroupingRow
+from trapline.db.types import utcnow
 from trapline.domain.events import EventRule, Grouping
+from trapline.services import events
 
 
 def test_a_regrouping_waits_for_a_tracking_of_the_event_it_replaces(proto: Protocol) -> None:
@@ -54,3 +57,51 @@ def test_a_regrouping_waits_for_a_tracking_of_the_event_it_replaces(proto: Proto
     assert failed == []
     events = proto.client.get(f"/api/v2/deployments/{pond}/events", headers=proto.headers)
     assert events.json()["count"] == 10
+
+
+def test_a_deployments_rule_change_waits_for_a_regrouping_step(proto: Protocol) -> None:
+    """A regrouping's step holds the project's row, its run's row, then the deployment's (to
+    regroup it); a rule change that held the deployment's row first and then waited for the
+    run's (to supersede it) deadlocked with it, and answered 503."""
+    db = proto.platform.db
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: nothing to interleave")
+    pond, _ = heron(proto)
+    with db.write() as repos:
+        run = repos.regroupings.start(proto.project_id, pond, utcnow())
+    failed: list[BaseException] = []
+
+    def change_rule() -> None:
+        assert owner is not None
+        try:
+            events.set_deployment_rule(db, owner, pond, Grouping(EventRule.SEQUENCE, 5))
+        except BaseException as error:  # reported by the test's thread
+            failed.append(error)
+
+    with db.read() as repos:
+        owner = repos.users.get(proto.account.id)
+    changing = threading.Thread(target=change_rule)
+    with db.write() as repos:
+        # The step's order (``RegroupingRepo.step``): the project's row, then its run's.
+        repos.projects.lock(proto.project_id)
+        repos.session.execute(
+            update(RegroupingRow).where(RegroupingRow.id == run.id).values(heartbeat_at=utcnow())
+        )
+        changing.start()
+        with db.engine.connect() as look:
+            wait_until(
+                lambda: look.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                ),
+                "the rule change waiting on a lock",
+            )
+        # Then the deployment's row, as regrouping it holds it.
+        repos.events.grouping_of(pond, lock=True)
+    changing.join(60)
+    assert not changing.is_alive()
+    assert failed == []
+    with db.read() as repos:
+        assert repos.events.grouping_of(pond) == Grouping(EventRule.SEQUENCE, 5)
