@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
+from tests.support.waiting import wait_until
 from trapline.db import migrate
 
 #: Server the PostgreSQL tests use; override to point at another one.
@@ -225,3 +226,21 @@ def scratch_postgres() -> Iterator[str]:
         yield database_url_for(name)
     finally:
         admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+#: Sessions of the engine's database waiting for a lock now. Its own transaction each time:
+#: PostgreSQL keeps one snapshot of pg_stat_activity for a whole transaction.
+_WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND datname = current_database()"
+)
+
+
+def wait_for_a_lock_wait(engine: Engine, what: str) -> None:
+    """Wait until some session of ``engine``'s PostgreSQL database waits for a lock."""
+
+    def waiting() -> int:
+        with engine.connect() as look:
+            return int(look.scalar(_WAITING) or 0)
+
+    wait_until(waiting, what)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, update
 
+from tests.support.databases import wait_for_a_lock_wait
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import heron
-from tests.support.waiting import wait_until
 from trapline.db.tables import OccurrenceRow, RegroupingRow
 from trapline.db.types import utcnow
 from trapline.domain.events import EventRule, Grouping
@@ -41,16 +41,7 @@ def test_a_regrouping_waits_for_a_tracking_of_the_event_it_replaces(proto: Proto
         # (``OccurrenceRepo.replace``) while the regrouping waits.
         assert repos.occurrences.hold(event)
         regrouping.start()
-        with db.engine.connect() as look:
-            wait_until(
-                lambda: look.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"
-                    )
-                ),
-                "the regrouping waiting on a lock",
-            )
+        wait_for_a_lock_wait(db.engine, "the regrouping waiting on a lock")
         repos.session.execute(delete(OccurrenceRow).where(OccurrenceRow.event_id == event))
     regrouping.join(60)
     assert not regrouping.is_alive()
@@ -88,16 +79,7 @@ def test_a_deployments_rule_change_waits_for_a_regrouping_step(proto: Protocol) 
             update(RegroupingRow).where(RegroupingRow.id == run.id).values(heartbeat_at=utcnow())
         )
         changing.start()
-        with db.engine.connect() as look:
-            wait_until(
-                lambda: look.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"
-                    )
-                ),
-                "the rule change waiting on a lock",
-            )
+        wait_for_a_lock_wait(db.engine, "the rule change waiting on a lock")
         # Then the deployment's row, as regrouping it holds it.
         repos.events.grouping_of(pond, lock=True)
     changing.join(60)
