@@ -1,10 +1,15 @@
 """The counting pages of this tree against another checkout's, request by request: each tree
 loads ``occurrence_counts.py``'s project (its own loader, on its own schema) and serves it on
-a port of its own; requests then alternate between the two, in turns that swap which goes
-first, so that whatever else the machine does falls on both alike. Prints each page's median
-server-and-network time and the median of the per-pair ratios (this tree / the other).
+a port of its own; or, with ``--dataset``, both serve the saved realistic data set of that size
+(``dataset.py``: results of several pipelines and versions, classifications, tracked
+occurrences and identifications), as this tree's migrations left its schema, the other tree's
+code reading the columns it knows. Requests then alternate between the two, in turns that
+swap which goes first, so that whatever else the machine does falls on both alike. Prints each
+page's median server-and-network time and the median of the per-pair ratios (this tree / the
+other).
 
     python benchmarks/page_pairs.py --before /path/to/checkout --images 100000
+    python benchmarks/page_pairs.py --before /path/to/checkout --dataset 10k
 """
 
 from __future__ import annotations
@@ -52,6 +57,37 @@ def serve(tree: Path, images: int, backend: str, port: int, paths: Path) -> None
         uvicorn.run(oc.create_app(platform), host="127.0.0.1", port=port, log_level="warning")
 
 
+def serve_saved(url: str, files: Path, port: int, paths: Path) -> None:
+    """Serve a saved data set with the code on ``PYTHONPATH``, its schema as it is (run in a
+    child)."""
+    import uvicorn
+    from sqlalchemy import text
+
+    from trapline.app import create_app
+    from trapline.platform import Platform
+    from trapline.settings import Settings
+
+    settings = Settings(
+        data_dir=files, database_url=url, secret_key="benchmark-secret-key",
+        duties_enabled=False, _env_file=None,
+    )  # fmt: skip
+    platform = Platform.from_settings(settings)
+    with platform.db.read() as repos:
+        project, deployment, event = repos.session.execute(
+            text("SELECT min(project_id), min(id), (SELECT min(id) FROM events) FROM deployments")
+        ).one()
+    found = dict(
+        zip(
+            PAGES,
+            (f"/projects/{project}", f"/deployments/{deployment}",
+             f"/projects/{project}/species", f"/projects/{project}/labels", f"/events/{event}"),
+            strict=True,
+        )
+    )  # fmt: skip
+    paths.write_text(json.dumps(found))
+    uvicorn.run(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+
+
 def _signed_in(port: int) -> httpx.Client:
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
     page = client.get("/signin").text
@@ -67,6 +103,8 @@ def _start(tree: Path, args: argparse.Namespace, port: int, folder: Path) -> sub
     command = [sys.executable, __file__, "--serve", str(tree), "--port", str(port),
                "--paths", str(paths), "--images", str(args.images),
                "--backend", args.backend]  # fmt: skip
+    if args.saved:
+        command += ["--saved", args.saved]
     return subprocess.Popen(command, env=env)
 
 
@@ -76,13 +114,22 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--dataset", help="serve the saved realistic data set of this size")
+    parser.add_argument("--saved", help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--paths", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve and args.saved:
+        serve_saved(args.saved, args.paths.parent / "files", args.port, args.paths)
+        return
     if args.serve:
         serve(args.serve, args.images, args.backend, args.port, args.paths)
         return
+    if args.dataset:
+        from dataset import ensure, photo_count
+
+        args.saved = ensure(args.backend, photo_count(args.dataset)).url
     if args.before is None:
         parser.error("--before: the checkout to compare with is required")
     with tempfile.TemporaryDirectory() as name:
@@ -123,7 +170,9 @@ def main() -> None:
         middle = [round(statistics.median(t), 1) for t in (before, after)]
         rows.append([page, *middle, f"{statistics.median(ratios):.3f}"])
     print_table(
-        f"counting pages, {args.backend}, {args.images:,} images, {args.rounds} alternating pairs",
+        f"counting pages, {args.backend}, "
+        + (f"the saved set of {args.dataset}" if args.dataset else f"{args.images:,} images")
+        + f", {args.rounds} alternating pairs",
         ["page", "before ms", "this tree ms", "median ratio"],
         rows,
     )
