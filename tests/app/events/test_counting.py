@@ -43,16 +43,24 @@ CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
 
 @pytest.fixture(autouse=True)
 def _kept_sums_agree(proto: Protocol) -> Iterator[None]:
-    """After each scene, each pipeline's kept sums are its tallies' sums."""
+    """After each scene, each pipeline's kept sums, and its sums by deployment, label and
+    taxon, are its tallies' sums."""
     yield
     grouped = (
         "SELECT project_id, pipeline, sum(occurrences), sum(detections) FROM occurrence_tallies"
         " GROUP BY project_id, pipeline"
     )
     kept = "SELECT * FROM pipeline_tallies WHERE occurrences > 0 OR detections > 0"
+    keys = "project_id, pipeline, deployment_id, coalesce(label, ''), coalesce(taxon_id, 0)"
+    by_label = (
+        f"SELECT {keys}, sum(occurrences), sum(detections) FROM occurrence_tallies"
+        f" GROUP BY {keys}"
+    )
+    kept_by_label = "SELECT * FROM label_tallies WHERE occurrences > 0 OR detections > 0"
     with proto.platform.db.read() as repos:
-        summed = {tuple(r) for r in repos.session.execute(text(grouped))}
-        assert {tuple(r) for r in repos.session.execute(text(kept))} == summed
+        for summed, kept_sums in ((grouped, kept), (by_label, kept_by_label)):
+            expected = {tuple(r) for r in repos.session.execute(text(summed))}
+            assert {tuple(r) for r in repos.session.execute(text(kept_sums))} == expected
 
 
 def _taxa(proto: Protocol) -> dict[str, int]:

@@ -5,18 +5,31 @@ A tally is per event, pipeline, night first seen, label and taxon: counts never 
 pipelines' individuals. Whatever changes occurrences calls ``untallied`` with their events;
 the events are counted again just before the transaction commits, once each however many
 changes it made, so no caller has to remember to. Each pipeline's sums over a project's tallies
-are kept beside them (``pipeline_tallies``), changed by what the tallies changed by, so that
-choosing the pipeline a project counts by reads a few rows; whatever deletes events calls
+are kept beside them (``pipeline_tallies``), and so are the sums over events and nights of
+each pipeline's tallies by deployment, label and taxon (``label_tallies``), changed by what the
+tallies changed by: choosing the pipeline a project counts by reads a few rows, and a count by
+label or taxon over all nights (``sums_of``) a row per label. Whatever deletes events calls
 ``forget_events`` first, as their tallies go with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, event, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +38,7 @@ from trapline.db.tables import (
     EventRow,
     ImageEventRow,
     ImageRow,
+    LabelTallyRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
     OccurrenceTallyRow,
@@ -61,7 +75,7 @@ def untallied(session: Session, event_ids: Iterable[int]) -> None:
 
 def forget_events(session: Session, *terms: ColumnElement[bool]) -> None:
     """The events whose tallies match ``terms`` are about to be deleted (their tallies with
-    them): take their sums off their pipelines' before the transaction commits."""
+    them): take their sums off their pipelines' and labels' before the transaction commits."""
     untallied(session, ())
     changes = session.info.setdefault(_CHANGES, {})
     for key, (occurrences, detections) in _sums(session, *terms).items():
@@ -70,9 +84,10 @@ def forget_events(session: Session, *terms: ColumnElement[bool]) -> None:
 
 
 def tally_events(session: Session, event_ids: Iterable[int]) -> None:
-    """Count these events again (``tally``) and change their pipelines' sums by as much."""
+    """Count these events again (``tally``) and change their pipelines' and labels' sums by
+    as much."""
     ids = sorted(set(event_ids))
-    changes: dict[tuple[int, str], tuple[int, int]] = session.info.pop(_CHANGES, {})
+    changes: dict[_Key, tuple[int, int]] = session.info.pop(_CHANGES, {})
     for part in (ids[i : i + _IN_SIZE] for i in range(0, len(ids), _IN_SIZE)):
         before = _sums(session, OccurrenceTallyRow.event_id.in_(part))
         for event_id in part:
@@ -82,46 +97,73 @@ def tally_events(session: Session, event_ids: Iterable[int]) -> None:
             old, new = before.get(key, (0, 0)), after.get(key, (0, 0))
             was = changes.get(key, (0, 0))
             changes[key] = (was[0] + new[0] - old[0], was[1] + new[1] - old[1])
-    # In key order, last in the transaction: two transactions take the rows in one order and
-    # hold them only until they commit.
-    for (project_id, pipeline), (occurrences, detections) in sorted(changes.items()):
-        if occurrences or detections:
-            _add_to_pipeline(session, project_id, pipeline, occurrences, detections)
+    _add_to_sums(session, changes)
 
 
 def _count_pending(session: Session) -> None:
     tally_events(session, session.info.pop(_UNTALLIED, ()))
 
 
-def _sums(session: Session, *terms: ColumnElement[bool]) -> dict[tuple[int, str], tuple[int, int]]:
+#: What the kept sums are by: (project, pipeline, deployment, label or "", taxon or 0).
+_Key = tuple[int, str, int, str, int]
+
+
+def _sums(session: Session, *terms: ColumnElement[bool]) -> dict[_Key, tuple[int, int]]:
     t = OccurrenceTallyRow
+    keys = (t.project_id, t.pipeline, t.deployment_id, t.label, t.taxon_id)
     rows = session.execute(
-        select(t.project_id, t.pipeline, func.sum(t.occurrences), func.sum(t.detections))
-        .where(*terms)
-        .group_by(t.project_id, t.pipeline)
+        select(*keys, func.sum(t.occurrences), func.sum(t.detections)).where(*terms).group_by(*keys)
     )
-    return {(int(p), str(n)): (int(o or 0), int(d or 0)) for p, n, o, d in rows}
+    found: dict[_Key, tuple[int, int]] = {}
+    for project, pipeline, deployment, label, taxon, occurrences, detections in rows:
+        key = (int(project), str(pipeline), int(deployment), label or "", int(taxon or 0))
+        was = found.get(key, (0, 0))  # a label of None and one of "" are one key
+        found[key] = (was[0] + int(occurrences or 0), was[1] + int(detections or 0))
+    return found
 
 
-def _add_to_pipeline(
-    session: Session, project_id: int, pipeline: str, occurrences: int, detections: int
+def _add_to_sums(session: Session, changes: dict[_Key, tuple[int, int]]) -> None:
+    """Add the changes to the sums by label and, summed, to the pipelines' sums, each in one
+    statement that adds to a row or makes it (two first tallies of a key at once add up
+    instead of colliding). In key order, last in the transaction: two transactions take the
+    rows in one order and hold them only until they commit."""
+    by_pipeline: dict[tuple[int, str], tuple[int, int]] = {}
+    for (project, pipeline, *_), (occurrences, detections) in changes.items():
+        was = by_pipeline.get((project, pipeline), (0, 0))
+        by_pipeline[(project, pipeline)] = (was[0] + occurrences, was[1] + detections)
+    _upsert(session, PipelineTallyRow, ("project_id", "pipeline"), sorted(by_pipeline.items()))
+    _upsert(session, LabelTallyRow, _KEY_COLUMNS, sorted(changes.items()))
+
+
+_KEY_COLUMNS = ("project_id", "pipeline", "deployment_id", "label", "taxon_id")
+
+
+def _upsert(
+    session: Session,
+    table: type[PipelineTallyRow] | type[LabelTallyRow],
+    keys: Sequence[str],
+    changes: Sequence[tuple[Sequence[Any], tuple[int, int]]],
 ) -> None:
-    p = PipelineTallyRow
+    rows = [
+        dict(zip(keys, key, strict=True), occurrences=occurrences, detections=detections)
+        for key, (occurrences, detections) in changes
+        if occurrences or detections
+    ]
+    if not rows:
+        return
     factory = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
-    added = factory(p).values(
-        project_id=project_id, pipeline=pipeline, occurrences=occurrences, detections=detections
-    )
-    # One statement: two first tallies of a pipeline at once add up instead of colliding.
+    added = factory(table)
     session.execute(
         added.on_conflict_do_update(
-            index_elements=["project_id", "pipeline"],
+            index_elements=list(keys),
             set_={
-                "occurrences": p.occurrences + added.excluded.occurrences,
-                "detections": p.detections + added.excluded.detections,
+                "occurrences": table.occurrences + added.excluded.occurrences,
+                "detections": table.detections + added.excluded.detections,
             },
-        )
+        ),
+        rows,
     )
 
 
@@ -163,6 +205,40 @@ def tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
     if scope.hidden_labels:
         terms.append(t.label.is_(None) | t.label.not_in(scope.hidden_labels))
     return terms
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Where a scope's counts by deployment, label and taxon are read, column by column, and
+    the terms that pick its rows: the kept sums when the scope spans every night, else the
+    tallies (no label and no taxon are None in both)."""
+
+    deployment_id: SQLColumnExpression[int]
+    label: SQLColumnExpression[str | None]
+    taxon_id: SQLColumnExpression[int | None]
+    occurrences: SQLColumnExpression[int]
+    detections: SQLColumnExpression[int]
+    terms: list[ColumnElement[bool]]
+
+
+def sums_of(scope: Scope) -> Sums:
+    """The rows to count a scope's occurrences by deployment, label or taxon from."""
+    if scope.since is not None or scope.until is not None:
+        t = OccurrenceTallyRow
+        return Sums(t.deployment_id, t.label, t.taxon_id, t.occurrences, t.detections,
+                    tally_terms(scope))  # fmt: skip
+    k = LabelTallyRow
+    terms = [k.project_id == scope.project_id, k.occurrences > 0]
+    if scope.pipeline is not None:
+        terms.append(k.pipeline == scope.pipeline)
+    if scope.deployment_id is not None:
+        terms.append(k.deployment_id == scope.deployment_id)
+    if scope.hidden_labels:
+        terms.append(k.label.not_in(scope.hidden_labels))
+    # Literals, not parameters: PostgreSQL groups by an expression only when it is the same.
+    label = func.nullif(k.label, literal_column("''"))
+    taxon = func.nullif(k.taxon_id, literal_column("0"))
+    return Sums(k.deployment_id, label, taxon, k.occurrences, k.detections, terms)
 
 
 def occurrence_terms(scope: Scope) -> list[ColumnElement[bool]]:
@@ -217,13 +293,10 @@ class CountRepo:
 
     def per_label(self, scope: Scope, limit: int | None = None) -> list[tuple[str | None, int]]:
         """The determinations' labels in the scope, most occurrences first."""
-        t = OccurrenceTallyRow
-        total = func.sum(t.occurrences)
+        s = sums_of(scope)
+        total = func.sum(s.occurrences)
         query = (
-            select(t.label, total)
-            .where(*tally_terms(scope))
-            .group_by(t.label)
-            .order_by(total.desc(), t.label)
+            select(s.label, total).where(*s.terms).group_by(s.label).order_by(total.desc(), s.label)
         )
         rows = self.session.execute(query if limit is None else query.limit(limit))
         return [(label, int(n)) for label, n in rows]
@@ -231,29 +304,26 @@ class CountRepo:
     def label_sums(self, scope: Scope) -> list[tuple[str | None, int, int]]:
         """Every determination's label in the scope with its occurrences and their tracked
         detections (one grouped read, in label order)."""
-        t = OccurrenceTallyRow
+        s = sums_of(scope)
         rows = self.session.execute(
-            select(t.label, func.sum(t.occurrences), func.sum(t.detections))
-            .where(*tally_terms(scope))
-            .group_by(t.label)
+            select(s.label, func.sum(s.occurrences), func.sum(s.detections))
+            .where(*s.terms)
+            .group_by(s.label)
         )
         return [(label, int(n), int(d or 0)) for label, n, d in rows]
 
     def labels(self, project_id: int, pipeline: str | None) -> list[tuple[str | None, int]]:
         """Every label of the project's occurrences, whichever pipeline gave it, with how many
         occurrences of ``pipeline`` carry it (most first): what the labels page maps."""
-        t = OccurrenceTallyRow
+        s, k = sums_of(Scope(project_id)), LabelTallyRow
         counted: Any = (
-            t.occurrences
+            k.occurrences
             if pipeline is None
-            else case((t.pipeline == pipeline, t.occurrences), else_=0)
+            else case((k.pipeline == pipeline, k.occurrences), else_=0)
         )
         total = func.sum(counted)
         rows = self.session.execute(
-            select(t.label, total)
-            .where(t.project_id == project_id)
-            .group_by(t.label)
-            .order_by(total.desc(), t.label)
+            select(s.label, total).where(*s.terms).group_by(s.label).order_by(total.desc(), s.label)
         )
         return [(label, int(n)) for label, n in rows]
 
@@ -340,9 +410,9 @@ class CountRepo:
 
     def total(self, scope: Scope) -> tuple[int, int]:
         """Occurrences and their detections in the scope."""
-        t = OccurrenceTallyRow
+        s = sums_of(scope)
         found = self.session.execute(
-            select(func.sum(t.occurrences), func.sum(t.detections)).where(*tally_terms(scope))
+            select(func.sum(s.occurrences), func.sum(s.detections)).where(*s.terms)
         ).one()
         return int(found[0] or 0), int(found[1] or 0)
 

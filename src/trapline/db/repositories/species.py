@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.counts import occurrence_terms, tally_terms
+from trapline.db.repositories.counts import occurrence_terms, sums_of, tally_terms
 from trapline.db.repositories.nights import night_of
 from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.repositories.taxa import to_taxon
@@ -63,22 +63,21 @@ class SpeciesRepo:
         (most occurrences first, then by name; the occurrences that name no taxon of the
         list last, in one row): how many rows there are, and those from ``offset`` on, at
         most ``limit``, without their best crop."""
-        t = OccurrenceTallyRow
-        # By taxon and deployment first, then by taxon: the taxa's names are joined to the
-        # (taxon, deployment) rows, not to every tally, and a deployment counted once per
-        # taxon over those few rows. A taxon gone from the list joins no name and falls in
-        # the row of occurrences that name no taxon, as a tally without one does.
+        s = sums_of(scope)
+        # By taxon and deployment first (a row per label and deployment over all nights),
+        # then by taxon: the taxa's names are joined to the (taxon, deployment) rows, and a
+        # deployment counted once per taxon over those few rows. A taxon gone from the list
+        # joins no name and falls in the row of occurrences that name no taxon, as a tally
+        # without one does. The first and last nights are read for the page's rows only.
         by_deployment = (
             select(
-                t.taxon_id.label("taxon"),
-                t.deployment_id.label("deployment"),
-                func.sum(t.occurrences).label("n"),
-                func.sum(t.detections).label("d"),
-                func.min(t.night).label("first"),
-                func.max(t.night).label("last"),
+                s.taxon_id.label("taxon"),
+                s.deployment_id.label("deployment"),
+                func.sum(s.occurrences).label("n"),
+                func.sum(s.detections).label("d"),
             )
-            .where(*tally_terms(scope))
-            .group_by(t.taxon_id, t.deployment_id)
+            .where(*s.terms)
+            .group_by(s.taxon_id, s.deployment_id)
             .subquery()
         )
         c = by_deployment.c
@@ -89,8 +88,6 @@ class SpeciesRepo:
                 func.sum(c.n).label("n"),
                 func.sum(c.d).label("d"),
                 func.count(c.deployment.distinct()).label("deployments"),
-                func.min(c.first).label("first"),
-                func.max(c.last).label("last"),
             )
             .select_from(by_deployment)
             .outerjoin(TaxonRow, TaxonRow.id == c.taxon)
@@ -102,7 +99,7 @@ class SpeciesRepo:
         # before the page is cut): one grouped read, not two, but past the end.
         found = list(
             self.session.execute(
-                select(g.taxon, g.n, g.d, g.deployments, g.first, g.last, func.count().over())
+                select(g.taxon, g.n, g.d, g.deployments, func.count().over())
                 .order_by(g.taxon.is_(None), g.n.desc(), g.name, g.taxon)
                 .offset(offset)
                 .limit(limit)
@@ -124,18 +121,58 @@ class SpeciesRepo:
                 else ()
             )
         }
+        nights = self._nights(scope, wanted, any(r[0] is None for r in rows))
         return int(total or 0), [
             SpeciesCount(
                 taxon=taxa[int(taxon)] if taxon is not None else None,
                 occurrences=int(n),
                 detections=int(d or 0),
                 deployments=int(deployments),
-                first_night=_day(first),
-                last_night=_day(last),
+                first_night=nights.get(taxon, (None, None))[0],
+                last_night=nights.get(taxon, (None, None))[1],
                 members=(int(taxon),) if taxon is not None else (),
             )
-            for taxon, n, d, deployments, first, last in rows
+            for taxon, n, d, deployments in rows
         ]
+
+    def _nights(
+        self, scope: Scope, taxon_ids: Sequence[int], nameless: bool
+    ) -> dict[int | None, tuple[date, date]]:
+        """The first and last night of each of these taxa in the scope (None, when
+        ``nameless``: of the occurrences that name no taxon of the list): each the end of a
+        range of the tallies' index by taxon and night, not a read of the taxon's tallies."""
+        t = OccurrenceTallyRow
+        terms = tally_terms(scope)
+        found: dict[int | None, tuple[date, date]] = {}
+        for part in chunks(list(taxon_ids)):
+
+            def edge(end: Any) -> Any:
+                return select(end(t.night)).where(*terms, t.taxon_id == TaxonRow.id)
+
+            rows = self.session.execute(
+                select(TaxonRow.id, edge(func.min).scalar_subquery(),
+                       edge(func.max).scalar_subquery()).where(TaxonRow.id.in_(part))
+            )  # fmt: skip
+            found.update({int(i): (_day(a), _day(b)) for i, a, b in rows if a is not None})
+        if nameless:
+            # No taxon, or one gone from the list (a few, found among the scope's sums).
+            sums = sums_of(scope)
+            named = select(TaxonRow.id).where(TaxonRow.id == sums.taxon_id).exists()
+            gone = self.session.scalars(
+                select(sums.taxon_id).distinct().where(
+                    *sums.terms, sums.taxon_id.is_not(None), ~named
+                )
+            )
+            ends = [
+                self.session.execute(
+                    select(func.min(t.night), func.max(t.night)).where(*terms, matches)
+                ).one()
+                for matches in [t.taxon_id.is_(None), *(t.taxon_id == i for i in gone)]
+            ]
+            firsts = [_day(a) for a, _ in ends if a is not None]
+            if firsts:
+                found[None] = (min(firsts), max(_day(b) for _, b in ends if b is not None))
+        return found
 
     def best(
         self, scope: Scope, taxon_ids: Sequence[int]

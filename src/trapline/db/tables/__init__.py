@@ -5,6 +5,7 @@ from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
 from trapline.db.tables.events import (
     EventRow,
+    LabelTallyRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
     OccurrenceTallyRow,
@@ -79,6 +80,7 @@ __all__ = [
     "JobEventRow",
     "JobRow",
     "LabelMappingRow",
+    "LabelTallyRow",
     "MembershipRow",
     "OccurrenceDetectionRow",
     "OccurrenceRow",

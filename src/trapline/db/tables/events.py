@@ -200,7 +200,14 @@ class OccurrenceTallyRow(Base):
     detections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
-        Index("ix_occurrence_tallies_project_pipeline_taxon", "project_id", "pipeline", "taxon_id"),
+        # A taxon's tallies night by night: its first and last night are the ends of a range.
+        Index(
+            "ix_occurrence_tallies_project_pipeline_taxon",
+            "project_id",
+            "pipeline",
+            "taxon_id",
+            "night",
+        ),
         # The count tables: a pipeline's tallies night by night, every column a table reads in
         # the index, so a table of a large project reads no row of the table itself.
         Index(
@@ -228,5 +235,25 @@ class PipelineTallyRow(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
     pipeline: Mapped[str] = mapped_column(String(255), primary_key=True)
+    occurrences: Mapped[int] = mapped_column(Integer)
+    detections: Mapped[int] = mapped_column(Integer)
+
+
+class LabelTallyRow(Base):
+    """How many occurrences (and tracked detections) one pipeline has in a deployment with a
+    label and taxon: the tallies summed over events and nights, kept with them, so that the
+    pages counting by label or taxon over a whole project or deployment read a row per label,
+    not a row per event. No label is ``""`` and no taxon ``0`` (key columns); a key whose
+    occurrences are all gone stays at zero."""
+
+    __tablename__ = "label_tallies"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    pipeline: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    label: Mapped[str] = mapped_column(String(255), primary_key=True)
+    taxon_id: Mapped[int] = mapped_column(IdType, primary_key=True)
     occurrences: Mapped[int] = mapped_column(Integer)
     detections: Mapped[int] = mapped_column(Integer)
