@@ -51,10 +51,10 @@ def _kept_sums_agree(proto: Protocol) -> Iterator[None]:
         " GROUP BY project_id, pipeline"
     )
     kept = "SELECT * FROM pipeline_tallies WHERE occurrences > 0 OR detections > 0"
-    keys = "project_id, pipeline, deployment_id, coalesce(label, ''), coalesce(taxon_id, 0)"
     by_label = (
-        f"SELECT {keys}, sum(occurrences), sum(detections) FROM occurrence_tallies"
-        f" GROUP BY {keys}"
+        "SELECT project_id, pipeline, deployment_id, coalesce(label, ''), coalesce(taxon_id, 0),"
+        " sum(occurrences), sum(detections) FROM occurrence_tallies GROUP BY project_id,"
+        " pipeline, deployment_id, coalesce(label, ''), coalesce(taxon_id, 0)"
     )
     kept_by_label = "SELECT * FROM label_tallies WHERE occurrences > 0 OR detections > 0"
     with proto.platform.db.read() as repos:

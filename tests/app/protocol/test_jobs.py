@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -573,3 +574,52 @@ def test_a_job_whose_start_keeps_failing_fails_after_its_tries(registered: Proto
         "could not start: the queue is away (try 2 of 3; trying again)",
         "could not start: the queue is away",
     ]
+
+
+def _kept_counts(proto: Protocol, job_id: int) -> dict[str, int] | None:
+    with proto.platform.db.read() as repos:
+        row = repos.session.execute(
+            text("SELECT status, task_counts FROM jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+    kept = row[1]
+    return json.loads(kept) if isinstance(kept, str) else kept
+
+
+def test_a_finished_jobs_task_counts_are_kept_until_it_runs_again(registered: Protocol) -> None:
+    """A job keeps its tasks' counts when it finishes (its pages read them, not its tasks),
+    forgets them when a retry runs it again, and keeps the new ones when it ends again; a
+    canceled job keeps the tasks its cancel closed."""
+    registered.images(2)
+    job_id = registered.job_that_runs(params={"max_attempts": 1})["id"]
+    first, second = registered.claim(job_id, 2)
+    assert _kept_counts(registered, job_id) is None
+    registered.post(job_id, failure(first, "CUDA out of memory"), success(second))
+    assert registered.wait(job_id, FINAL)["status"] == "completed_with_errors"
+    kept = _kept_counts(registered, job_id)
+    assert kept == {"queued": 0, "leased": 0, "succeeded": 1, "failed": 1, "canceled": 0}
+    assert {k: registered.job(job_id)["counts"][k] for k in kept} == kept
+
+    retried = registered.client.post(f"{API}/jobs/{job_id}/retry/", headers=registered.headers)
+    assert retried.status_code == 200, retried.text
+    assert _kept_counts(registered, job_id) is None
+    assert registered.job(job_id)["counts"]["queued"] == 1
+    (again,) = registered.claim(job_id, 1)
+    registered.post(job_id, success(again, detection(again)))
+    assert registered.wait(job_id, FINAL)["status"] == "succeeded"
+    assert _kept_counts(registered, job_id) == {
+        "queued": 0, "leased": 0, "succeeded": 2, "failed": 0, "canceled": 0,
+    }  # fmt: skip
+
+    registered.images(3)
+    canceled = registered.job_that_runs()["id"]
+    registered.claim(canceled, 1)
+    answer = registered.client.post(f"{API}/jobs/{canceled}/cancel/", headers=registered.headers)
+    assert answer.status_code == 200, answer.text
+    with registered.platform.db.read() as repos:
+        tasks = repos.session.scalar(
+            text("SELECT count(*) FROM tasks WHERE job_id = :id"), {"id": canceled}
+        )
+    assert tasks == 3
+    assert _kept_counts(registered, canceled) == {
+        "queued": 0, "leased": 0, "succeeded": 0, "failed": 0, "canceled": 3,
+    }  # fmt: skip

@@ -539,3 +539,78 @@ def test_migration_0025_moves_event_links_down_and_up_on_sqlite(tmp_path: Path) 
 def test_migration_0025_moves_event_links_down_and_up_on_postgres() -> None:
     with scratch_postgres() as url:
         _round_trip_0025(url)
+
+
+def _round_trip_0034_0035(url: str) -> None:
+    """0034 and 0035 fill what they keep from what is there: the sums of the tallies by
+    pipeline, deployment, label and taxon, and a finished job's tasks by state."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from tests.support.queue_bench import make_bench
+    from trapline.db.engine import Database
+    from trapline.domain.jobs import JobStatus
+    from trapline.queue.sql import SqlTaskQueue
+
+    db = Database.from_url(url)
+    queue = SqlTaskQueue(db)
+    try:
+        migrate.upgrade(db.engine)
+        bench = make_bench("sql", db, queue)
+        job = bench.job(3)
+        with db.write() as repos:
+            deployment = repos.deployments.create(bench.project_id, name="Trap")
+            repos.images.insert(
+                project_id=bench.project_id, deployment_id=deployment.id, storage_key="k",
+                filename="a.jpg", sha256="a" * 64, size_bytes=1, width=1, height=1,
+                content_type="image/jpeg", captured_at=datetime(2024, 5, 1, 21),
+                captured_offset_minutes=0,
+            )  # fmt: skip
+            repos.events.regroup(deployment.id)
+            assert repos.jobs.transition(job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "x")
+            repos.tasks.cancel_job(job.id, now=datetime.now(UTC))
+        tally = (
+            "INSERT INTO occurrence_tallies (event_id, project_id, deployment_id, pipeline, night,"
+            " label, taxon_id, occurrences, detections) SELECT id, project_id, deployment_id,"
+            " :pipeline, :night, :label, :taxon, :n, :d FROM events"
+        )
+        rows = [("a", "moth", None, 2, 5), ("a", "moth", None, 1, 1), ("a", None, None, 4, 4),
+                ("b", "Ardea", 7, 3, 9)]  # fmt: skip
+        with db.engine.begin() as connection:
+            for pipeline, label, taxon, n, d in rows:
+                values = {"pipeline": pipeline, "label": label, "taxon": taxon, "n": n, "d": d}
+                connection.execute(text(tally), values | {"night": "2024-05-01"})
+        config, connection = migrate.alembic_config(db.engine)
+        try:
+            command.downgrade(config, "0033")
+        finally:
+            connection.close()  # type: ignore[attr-defined]
+        assert "label_tallies" not in inspect(db.engine).get_table_names()
+        migrate.upgrade(db.engine)
+        migrate.check(db.engine)
+        kept = "SELECT pipeline, label, taxon_id, occurrences, detections FROM label_tallies"
+        with db.engine.connect() as connection:
+            assert sorted(tuple(r) for r in connection.execute(text(kept))) == [
+                ("a", "", 0, 4, 4), ("a", "moth", 0, 3, 6), ("b", "Ardea", 7, 3, 9),
+            ]  # fmt: skip
+        with db.read() as repos:
+            counts = repos.tasks.counts(job.id)
+            assert (counts.canceled, counts.total) == (3, 3)
+            assert repos.session.scalar(
+                text("SELECT task_counts IS NOT NULL FROM jobs WHERE id = :id"), {"id": job.id}
+            )
+    finally:
+        queue.close()
+        db.dispose()
+
+
+def test_migrations_0034_and_0035_fill_what_they_keep_on_sqlite(tmp_path: Path) -> None:
+    _round_trip_0034_0035(f"sqlite:///{tmp_path / 'trip34.db'}")
+
+
+@pytest.mark.postgres
+def test_migrations_0034_and_0035_fill_what_they_keep_on_postgres() -> None:
+    with scratch_postgres() as url:
+        _round_trip_0034_0035(url)

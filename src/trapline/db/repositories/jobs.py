@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.tasks import OPEN
+from trapline.db.repositories.tasks import OPEN, keep_counts
 from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import access_changed, affected
 from trapline.domain.jobs import (
@@ -176,15 +176,19 @@ class JobRepo:
     ) -> bool:
         """Move a job to ``to`` if it is in one of ``allowed_from``; logs an event when it did.
 
-        One guarded UPDATE, so a late or concurrent writer can never revive a finished job.
+        One guarded UPDATE, so a late or concurrent writer can never revive a finished job. A
+        job that finishes keeps its tasks' counts as the transaction commits; one that runs
+        again forgets them.
         """
         result = self.session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.status.in_([s.value for s in allowed_from]))
-            .values(status=to.value, **timestamps)
+            .values(status=to.value, task_counts=None, **timestamps)
         )
         if not affected(result):
             return False
+        if to.is_final:
+            keep_counts(self.session, job_id)
         self.add_event(job_id, to, message)
         return True
 

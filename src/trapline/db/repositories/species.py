@@ -159,9 +159,9 @@ class SpeciesRepo:
             sums = sums_of(scope)
             named = select(TaxonRow.id).where(TaxonRow.id == sums.taxon_id).exists()
             gone = self.session.scalars(
-                select(sums.taxon_id).distinct().where(
-                    *sums.terms, sums.taxon_id.is_not(None), ~named
-                )
+                select(sums.taxon_id)
+                .distinct()
+                .where(*sums.terms, sums.taxon_id.is_not(None), ~named)
             )
             ends = [
                 self.session.execute(

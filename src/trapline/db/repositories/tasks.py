@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, exists, func, literal, select, text, update
+from sqlalchemy import Row, Select, and_, event, exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,27 @@ from trapline.domain.results import AnalysisStatus, ResultTarget
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
 #: Images whose tasks one INSERT makes when the caller delivers new tasks as they are made.
 ENQUEUE_CHUNK = 10_000
+#: Where a transaction keeps the jobs it finished.
+_FINISHED = "trapline.finished_jobs"
+
+
+def keep_counts(session: Session, job_id: int) -> None:
+    """The job has finished: keep how many of its tasks are in each state as the transaction
+    commits (after whatever else it does to them, such as canceling the open ones)."""
+    finished: set[int] | None = session.info.get(_FINISHED)
+    if finished is None:
+        finished = session.info[_FINISHED] = set()
+        if not event.contains(session, "before_commit", _keep_finished):
+            event.listen(session, "before_commit", _keep_finished)
+    finished.add(job_id)
+
+
+def _keep_finished(session: Session) -> None:
+    for job_id in sorted(session.info.pop(_FINISHED, ())):
+        counts = TaskRepo(session).count_now(job_id)
+        session.execute(
+            update(JobRow).where(JobRow.id == job_id).values(task_counts=asdict(counts))
+        )
 
 
 def to_task_info(row: TaskRow | Row[Any]) -> TaskInfo:
@@ -293,7 +315,13 @@ class TaskRepo:
         return requeued, dead_by_job.total(), jobs
 
     def counts(self, job_id: int) -> TaskCounts:
-        """How many of the job's tasks are in each state."""
+        """How many of the job's tasks are in each state: as kept when it finished, else
+        counted."""
+        kept = self.session.scalar(select(JobRow.task_counts).where(JobRow.id == job_id))
+        return TaskCounts(**kept) if kept is not None else self.count_now(job_id)
+
+    def count_now(self, job_id: int) -> TaskCounts:
+        """How many of the job's tasks are in each state, counted."""
         rows = self.session.execute(
             select(TaskRow.status, func.count())
             .where(TaskRow.job_id == job_id)

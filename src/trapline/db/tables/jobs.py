@@ -49,6 +49,12 @@ class JobRow(Base):
     #: How many of the job's tasks are queued or leased: every change of a task's state in or
     #: out of those keeps it (TaskRepo). It tells a result whether its job may be done.
     open_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: How many of a finished job's tasks ended in each state, counted as the transaction that
+    #: finished it commits (None while it runs, or from before they were kept): its pages do
+    #: not count its tasks again each time.
+    task_counts: Mapped[dict[str, int] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
