@@ -20,12 +20,19 @@ from trapline.http.params import MAX_ID
 
 
 def offset_page(
-    request: Request, count: int, results: list[Any], limit: int, offset: int
+    request: Request,
+    count: int | None,
+    results: list[Any],
+    limit: int,
+    offset: int,
+    *,
+    more: bool | None = None,
 ) -> dict[str, Any]:
-    """An envelope whose links move by ``limit`` items."""
+    """An envelope whose links move by ``limit`` items (``count`` None: not counted, and
+    ``more`` says whether items follow the page)."""
     url = own_url(request)
     following = None
-    if offset + limit < count:
+    if more if count is None else offset + limit < count:
         following = str(url.include_query_params(limit=limit, offset=offset + limit))
     preceding = None
     if offset > 0:

@@ -31,8 +31,9 @@ def default_thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:
 
 def list_annotations(
     db: Database, caller: User, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
-) -> tuple[int, list[Annotation]]:
-    """A project's annotations matching the filter."""
+) -> tuple[int | None, list[Annotation], bool]:
+    """A project's annotations matching the filter: how many (None: too many to count), the
+    page, and whether more follow."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         return repos.analyses.list_annotations(project_id, flt, limit=limit, offset=offset)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.support.app_client import AppClient
 from tests.support.protocol import (
     LABELS,
@@ -15,6 +17,7 @@ from tests.support.protocol import (
     success,
 )
 from tests.support.protocol_client import API, Protocol, statuses
+from trapline.db.repositories import analyses as analyses_repository
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 TASK_STATUSES = ("queued", "leased", "succeeded", "failed", "canceled")
@@ -248,7 +251,9 @@ def test_a_job_ends_by_its_failure_ratio(registered: Protocol) -> None:
     _counters_match_task_lists(registered, job_id)
 
 
-def test_annotations_are_listed_with_filters(registered: Protocol) -> None:
+def test_annotations_are_listed_with_filters(
+    registered: Protocol, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deployment = registered.deployment()
     (at_trap,) = registered.images(1, names=["a-20240601220000.jpg"], deployment_id=str(deployment))
     (later,) = registered.images(1, names=["b-20240603220000.jpg"])
@@ -293,6 +298,24 @@ def test_annotations_are_listed_with_filters(registered: Protocol) -> None:
     assert page["count"] == 4
     assert len(page["results"]) == 3
     assert page["next"]
+
+    # Past the cap the matches are not counted (a project holds millions); the links still
+    # say whether more follow.
+    monkeypatch.setattr(analyses_repository, "COUNTED_UP_TO", 2)
+
+    def capped(**params: Any) -> dict[str, Any]:
+        return dict(
+            registered.client.get(
+                f"{API}/projects/{registered.project_id}/annotations",
+                params=params,
+                headers=registered.headers,
+            ).json()
+        )
+
+    first, last = capped(limit=3), capped(limit=3, offset=3)
+    assert (first["count"], len(first["results"]), bool(first["next"])) == (None, 3, True)
+    assert (last["count"], len(last["results"]), last["next"]) == (None, 1, None)
+    assert capped(type="bounding_box")["count"] == 2
 
 
 def test_a_corrected_result_after_a_rejected_one_in_the_same_request_is_saved(

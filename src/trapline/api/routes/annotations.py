@@ -34,7 +34,8 @@ def list_annotations(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Annotations of a project, filtered by type, label, confidence, job, deployment, time,
-    model (of callback analyses)."""
+    model (of callback analyses). ``count`` is null past 10,000 matches (they are not counted);
+    ``next`` says whether more follow."""
     flt = AnnotationFilter(
         type=type,
         label=label,
@@ -45,7 +46,8 @@ def list_annotations(
         captured_before=captured_before.replace(tzinfo=None) if captured_before else None,
         model_name=model,
     )
-    total, found = analyses.list_annotations(
+    total, found, more = analyses.list_annotations(
         db, caller, project_id, flt, limit=limit, offset=offset
     )
-    return offset_page(request, total, [AnnotationOut.of(a) for a in found], limit, offset)
+    results = [AnnotationOut.of(a) for a in found]
+    return offset_page(request, total, results, limit, offset, more=more)

@@ -309,8 +309,9 @@ class AnalysisRepo:
 
     def list_annotations(
         self, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
-    ) -> tuple[int, list[Annotation]]:
-        """A project's annotations matching the filter, by id."""
+    ) -> tuple[int | None, list[Annotation], bool]:
+        """A project's annotations matching the filter, by id: how many match (None: more
+        than ``COUNTED_UP_TO``, which are not counted), the page, and whether more follow."""
         query = select(AnnotationRow).where(AnnotationRow.project_id == project_id)
         if flt.type is not None:
             query = query.where(AnnotationRow.type == flt.type.value)
@@ -342,9 +343,19 @@ class AnalysisRepo:
             if flt.captured_before is not None:
                 images = images.where(ImageRow.captured_at < flt.captured_before)
             query = query.where(AnnotationRow.image_id.in_(images))
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = self.session.scalars(query.order_by(AnnotationRow.id).limit(limit).offset(offset))
-        return total, [to_annotation(r) for r in rows]
+        # Counted as far as the cap: a project holds millions, and counting them all is a read
+        # of every one.
+        capped = query.with_only_columns(AnnotationRow.id).limit(COUNTED_UP_TO + 1).subquery()
+        total = self.session.scalar(select(func.count()).select_from(capped)) or 0
+        rows = list(
+            self.session.scalars(query.order_by(AnnotationRow.id).limit(limit + 1).offset(offset))
+        )
+        found = [to_annotation(r) for r in rows[:limit]]
+        return (total if total <= COUNTED_UP_TO else None), found, len(rows) > limit
+
+
+#: The most annotations a listing counts; past it the count is left out (None).
+COUNTED_UP_TO = 10_000
 
 
 def _analysis(a: AnalysisRow, slug: str | None, version: int | None) -> Analysis:
