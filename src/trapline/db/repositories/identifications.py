@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.identification_queue import needs_look, read_queue
 from trapline.db.repositories.occurrences import BIGINT_MAX, chunks, to_occurrence
 from trapline.db.tables import (
     IdentificationRow,
@@ -23,8 +24,6 @@ from trapline.domain.taxa import Identification, IdentificationMark, Rank
 
 #: How an identification names its author: the user's name, else their email.
 _USER_NAME = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
-#: The rank level of a species: an occurrence determined above it still needs a look.
-_SPECIES_LEVEL = Rank.SPECIES.level
 
 
 class IdentificationRepo:
@@ -154,27 +153,7 @@ class IdentificationRepo:
         """The occurrences of a scope's project and pipeline that need a person's look, most
         needed first: people disagreeing; then no taxon, or one above species rank; then the
         least sure. An occurrence a person identified, undisputed, needs none."""
-        needs = _needs(scope)
-        total = self.session.scalar(select(func.count()).select_from(OccurrenceRow).where(needs))
-        vague = case(
-            (OccurrenceRow.taxon_id.is_(None), 0),
-            (TaxonRow.rank_level < _SPECIES_LEVEL, 0),
-            else_=1,
-        )
-        rows = self.session.scalars(
-            select(OccurrenceRow)
-            .outerjoin(TaxonRow, TaxonRow.id == OccurrenceRow.taxon_id)
-            .where(needs)
-            .order_by(
-                OccurrenceRow.disputed.desc(),
-                vague,
-                func.coalesce(OccurrenceRow.score, 0.0),
-                OccurrenceRow.id,
-            )
-            .limit(limit)
-            .offset(offset)
-        )
-        return int(total or 0), [to_occurrence(r) for r in rows]
+        return read_queue(self.session, scope, limit=limit, offset=offset)
 
     def queue_labels(
         self, scope: Scope, *, limit: int, offset: int, per_label: int
@@ -182,7 +161,7 @@ class IdentificationRepo:
         """The occurrences of the queue that the models determine, by their label and its
         taxon, most occurrences first: how many groups, and a page of them with up to
         ``per_label`` occurrences each, the least sure first."""
-        needs = _needs(scope) & (OccurrenceRow.determined_by == DeterminedBy.MODEL.value)
+        needs = needs_look(scope) & (OccurrenceRow.determined_by == DeterminedBy.MODEL.value)
         keys = (OccurrenceRow.label, OccurrenceRow.taxon_id)
         grouped = select(*keys, func.count().label("n")).where(needs).group_by(*keys).subquery()
         total = self.session.scalar(select(func.count()).select_from(grouped))
@@ -230,16 +209,6 @@ class IdentificationRepo:
             for label, taxon, n in page
         ]
         return int(total or 0), groups
-
-
-def _needs(scope: Scope) -> ColumnElement[bool]:
-    """The occurrences of a scope's project and pipeline that need a person's look."""
-    needs = (OccurrenceRow.project_id == scope.project_id) & (
-        OccurrenceRow.disputed | OccurrenceRow.identified_by.is_(None)
-    )
-    if scope.pipeline is not None:
-        needs = needs & (OccurrenceRow.pipeline == scope.pipeline)
-    return needs
 
 
 def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[IdentificationMark]]:

@@ -1,0 +1,134 @@
+"""The queue of occurrences that need a person's look, read in pieces that each follow an
+index, so that a page costs what it shows and not what the project holds.
+
+The queue's order: people disagreeing first; then no taxon, or one above species rank
+("vague"); then the least sure (no score counts as 0); then by id. An occurrence a person
+identified, undisputed, needs no look. Its pieces: the occurrences a person determined (few:
+reviewed or identified ones), and the models' ones of each vague taxon and of every other
+taxon, each the first ``offset + limit`` in score order. Merged, their first ``offset +
+limit`` are the queue's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.occurrences import to_occurrence
+from trapline.db.tables import LabelTallyRow, OccurrenceRow, PipelineTallyRow, TaxonRow
+from trapline.domain.occurrences import DeterminedBy, Occurrence
+from trapline.domain.species import Scope
+from trapline.domain.taxa import Rank
+
+#: The rank level of a species: an occurrence determined above it still needs a look.
+SPECIES_LEVEL = Rank.SPECIES.level
+#: The share of the models' occurrences under which the precise ones are read by taxon
+#: rather than found walking every one in score order.
+_SPARSE = 0.1
+
+
+def needs_look(scope: Scope) -> ColumnElement[bool]:
+    """The occurrences of a scope's project and pipeline that need a person's look."""
+    o = OccurrenceRow
+    needs = (o.project_id == scope.project_id) & (o.disputed | o.identified_by.is_(None))
+    if scope.pipeline is not None:
+        needs = needs & (o.pipeline == scope.pipeline)
+    return needs
+
+
+def read_queue(
+    session: Session, scope: Scope, *, limit: int, offset: int
+) -> tuple[int, list[Occurrence]]:
+    """How many occurrences of the scope need a look, and those from ``offset`` on, at most
+    ``limit``, in the queue's order."""
+    if scope.pipeline is None:
+        return 0, []
+    o = OccurrenceRow
+    mine = (o.project_id == scope.project_id) & (o.pipeline == scope.pipeline)
+    model = mine & (o.determined_by == DeterminedBy.MODEL.value)
+    people = mine & (o.determined_by == DeterminedBy.PERSON.value)
+    # Every occurrence the models determine needs a look (no one identified it); of those a
+    # person determined, the disputed and the reviewed but unidentified ones do.
+    settled = session.scalar(
+        select(func.count()).where(people, o.identified_by.is_not(None), ~o.disputed)
+    )
+    kept = session.scalar(
+        select(PipelineTallyRow.occurrences).where(
+            PipelineTallyRow.project_id == scope.project_id,
+            PipelineTallyRow.pipeline == scope.pipeline,
+        )
+    )
+    total = int(kept or 0) - int(settled or 0)
+    wanted = offset + limit
+    if total <= 0 or offset >= total:
+        return max(total, 0), []
+    vague_taxa = _vague_taxa(session, scope)
+    vague = case((o.taxon_id.is_(None), 0), (TaxonRow.rank_level < SPECIES_LEVEL, 0), else_=1)
+    found: list[OccurrenceRow] = list(
+        session.scalars(
+            select(o)
+            .outerjoin(TaxonRow, TaxonRow.id == o.taxon_id)
+            .where(people, o.disputed | o.identified_by.is_(None))
+            .order_by(o.disputed.desc(), vague, func.coalesce(o.score, 0.0), o.id)
+            .limit(wanted)
+        )
+    )
+    for taxon in (None, *vague_taxa):
+        of_taxon = o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
+        found += _surest_last(session, model & of_taxon, wanted)
+    found += _precise(session, scope, model, vague_taxa, wanted)
+    precise = {t for t in found if t.taxon_id is not None and t.taxon_id not in vague_taxa}
+    found.sort(key=lambda r: (not r.disputed, r in precise, r.score or 0.0, r.id))
+    return total, [to_occurrence(r) for r in found[offset:wanted]]
+
+
+def _vague_taxa(session: Session, scope: Scope) -> set[int]:
+    """The taxa above species rank the scope's occurrences name (from the kept sums)."""
+    k = LabelTallyRow
+    named = select(k.taxon_id).where(
+        k.project_id == scope.project_id, k.pipeline == scope.pipeline, k.occurrences > 0
+    )
+    return set(
+        session.scalars(
+            select(TaxonRow.id).where(TaxonRow.id.in_(named), TaxonRow.rank_level < SPECIES_LEVEL)
+        )
+    )
+
+
+def _surest_last(session: Session, terms: ColumnElement[bool], wanted: int) -> list[Any]:
+    """The first ``wanted`` of these occurrences, least sure first: those without a score
+    (as 0), then the scored ones in score order (each a range of an index by score)."""
+    o = OccurrenceRow
+    unscored = list(
+        session.scalars(select(o).where(terms, o.score.is_(None)).order_by(o.id).limit(wanted))
+    )
+    scored = session.scalars(
+        select(o).where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted)
+    )
+    return unscored + list(scored)
+
+
+def _precise(
+    session: Session,
+    scope: Scope,
+    model: ColumnElement[bool],
+    vague_taxa: set[int],
+    wanted: int,
+) -> list[Any]:
+    """The first ``wanted`` of the models' occurrences that name a taxon of species rank or
+    below, least sure first: found walking the models' occurrences in score order, or, when
+    they are a small share of those (a walk would pass over many), among their taxa's."""
+    o, k = OccurrenceRow, LabelTallyRow
+    kept = (k.project_id == scope.project_id) & (k.pipeline == scope.pipeline)
+    named = kept & (k.taxon_id != 0) & k.taxon_id.not_in(sorted(vague_taxa))
+    everyone = session.scalar(select(func.sum(k.occurrences)).where(kept)) or 0
+    precise = session.scalar(select(func.sum(k.occurrences)).where(named)) or 0
+    if not precise:
+        return []
+    if precise >= _SPARSE * everyone:
+        named_taxon = o.taxon_id.is_not(None) & o.taxon_id.not_in(sorted(vague_taxa))
+        return _surest_last(session, model & named_taxon, wanted)
+    of_taxa = select(k.taxon_id).where(named, k.occurrences > 0)
+    return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted)

@@ -1,0 +1,113 @@
+"""The identification queue read in pieces along indexes gives, page for page, what one sort
+of every occurrence that needs a look gives: people disagreeing first, then no taxon or one
+above species rank, then the least sure (no score as 0), then by id."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import case, func, select
+
+from trapline.db.engine import Database
+from trapline.db.repositories.counts import untallied
+from trapline.db.tables import EventRow, OccurrenceRow, TaxaListRow, TaxonRow
+from trapline.domain.species import Scope
+from trapline.domain.taxa import Rank
+
+START = datetime(2024, 6, 1, 21, 0)
+
+
+def _scene(db: Database, seed: int, precise_share: float) -> Scope:
+    """A project whose pipeline ``p`` has 300 occurrences over a few taxa (a species-rich
+    share ``precise_share``; the rest a genus or no taxon), some without a score, some
+    reviewed by a person, identified, or disputed; and occurrences of another pipeline."""
+    rng = random.Random(seed)
+    with db.write() as repos:
+        owner = repos.users.create(f"o{seed}@example.org", "Owner")
+        project = repos.projects.create("Queue", "", owner.id)
+        deployment = repos.deployments.create(project.id, name="Trap")
+        for n in range(3):
+            repos.images.insert(
+                project_id=project.id, deployment_id=deployment.id, storage_key=f"k{n}",
+                filename=f"{n}.jpg", sha256=f"{seed:032d}{n:032d}", size_bytes=1, width=1,
+                height=1, content_type="image/jpeg", captured_at=START + timedelta(hours=n * 30),
+                captured_offset_minutes=0,
+            )  # fmt: skip
+        repos.events.regroup(deployment.id)
+        events = [int(e) for e in repos.session.scalars(
+            select(EventRow.id).where(EventRow.deployment_id == deployment.id))]  # fmt: skip
+        assert len(events) == 3
+        taxa_list = TaxaListRow(name="Moths", owner_project_id=project.id)
+        repos.session.add(taxa_list)
+        repos.session.flush()
+        ranks = [
+            (Rank.GENUS, "Ardea"),
+            (Rank.SPECIES, "Ardea alba"),
+            (Rank.SPECIES, "Ardea cinerea"),
+            (Rank.SUBSPECIES, "Ardea alba modesta"),
+        ]
+        taxa = []
+        for rank, name in ranks:
+            row = TaxonRow(list_id=taxa_list.id, scientific_name=name, name_key=name.lower(),
+                           rank=rank.value, rank_level=rank.level)  # fmt: skip
+            repos.session.add(row)
+            repos.session.flush()
+            taxa.append(int(row.id))
+        genus, precise = taxa[0], taxa[1:]
+        for n in range(360):
+            pipeline = "p" if n < 300 else "other"
+            person = rng.random() < 0.2
+            identified = person and rng.random() < 0.6
+            taxon = (rng.choice(precise) if rng.random() < precise_share
+                     else rng.choice([genus, None]))  # fmt: skip
+            score = None if person or rng.random() < 0.1 else rng.choice([0.0, 0.3, 0.5, 0.9])
+            seen = START + timedelta(minutes=n)
+            repos.session.add(OccurrenceRow(
+                project_id=project.id, deployment_id=deployment.id,
+                event_id=rng.choice(events), pipeline=pipeline, first_seen_at=seen,
+                first_offset_minutes=0, last_seen_at=seen, last_offset_minutes=0,
+                detection_count=1, best_annotation_id=n + 1, label=f"l{taxon}", score=score,
+                determined_by="person" if person else "model", taxon_id=taxon,
+                identified_by="Ann" if identified else None,
+                disputed=identified and rng.random() < 0.3,
+            ))  # fmt: skip
+        repos.session.flush()
+        untallied(repos.session, events)
+    return Scope(project.id, pipeline="p")
+
+
+def _sorted_whole(db: Database, scope: Scope) -> list[int]:
+    """Every occurrence that needs a look in the queue's order, by one sort."""
+    o = OccurrenceRow
+    vague = case((o.taxon_id.is_(None), 0), (TaxonRow.rank_level < Rank.SPECIES.level, 0),
+                 else_=1)  # fmt: skip
+    with db.read() as repos:
+        return list(
+            repos.session.scalars(
+                select(o.id)
+                .outerjoin(TaxonRow, TaxonRow.id == o.taxon_id)
+                .where(
+                    o.project_id == scope.project_id,
+                    o.pipeline == scope.pipeline,
+                    o.disputed | o.identified_by.is_(None),
+                )
+                .order_by(o.disputed.desc(), vague, func.coalesce(o.score, 0.0), o.id)
+            )
+        )
+
+
+@pytest.mark.parametrize(("seed", "precise_share"), [(1, 0.7), (2, 0.04), (3, 0.0)])
+def test_every_page_of_the_queue_is_that_of_the_whole_sort(
+    app_db: Database, seed: int, precise_share: float
+) -> None:
+    scope = _scene(app_db, seed, precise_share)
+    whole = _sorted_whole(app_db, scope)
+    assert len(whole) > 150
+    for limit, offset in [(50, 0), (50, 50), (7, 13), (100, 200), (50, len(whole) - 10),
+                          (50, len(whole))]:  # fmt: skip
+        with app_db.read() as repos:
+            total, page = repos.identifications.queue(scope, limit=limit, offset=offset)
+        assert total == len(whole)
+        assert [o.id for o in page] == whole[offset : offset + limit], (limit, offset)
