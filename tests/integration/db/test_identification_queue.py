@@ -64,11 +64,12 @@ def _scene(db: Database, seed: int, precise_share: float) -> Scope:
                      else rng.choice([genus, None]))  # fmt: skip
             score = None if person or rng.random() < 0.1 else rng.choice([0.0, 0.3, 0.5, 0.9])
             seen = START + timedelta(minutes=n)
+            label = None if taxon is None and n % 2 else f"l{taxon}"
             repos.session.add(OccurrenceRow(
                 project_id=project.id, deployment_id=deployment.id,
                 event_id=rng.choice(events), pipeline=pipeline, first_seen_at=seen,
                 first_offset_minutes=0, last_seen_at=seen, last_offset_minutes=0,
-                detection_count=1, best_annotation_id=n + 1, label=f"l{taxon}", score=score,
+                detection_count=1, best_annotation_id=n + 1, label=label, score=score,
                 determined_by="person" if person else "model", taxon_id=taxon,
                 identified_by="Ann" if identified else None,
                 disputed=identified and rng.random() < 0.3,
@@ -111,3 +112,37 @@ def test_every_page_of_the_queue_is_that_of_the_whole_sort(
             total, page = repos.identifications.queue(scope, limit=limit, offset=offset)
         assert total == len(whole)
         assert [o.id for o in page] == whole[offset : offset + limit], (limit, offset)
+
+
+@pytest.mark.parametrize(("seed", "precise_share"), [(4, 0.7), (5, 0.0)])
+def test_the_queue_by_label_counts_and_orders_as_one_grouped_sort(
+    app_db: Database, seed: int, precise_share: float
+) -> None:
+    scope = _scene(app_db, seed, precise_share)
+    o = OccurrenceRow
+    model = (
+        (o.project_id == scope.project_id)
+        & (o.pipeline == scope.pipeline)
+        & (o.determined_by == "model")
+    )
+    with app_db.read() as repos:
+        rows = repos.session.execute(
+            select(o.label, o.taxon_id, o.id).where(model)
+            .order_by(func.coalesce(o.score, 0.0), o.id)
+        ).all()  # fmt: skip
+    groups: dict[tuple[str | None, int | None], list[int]] = {}
+    for label, taxon, oid in rows:
+        groups.setdefault((label, taxon), []).append(oid)
+    expected = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0][0] is None, g[0][0] or "",
+                                                     g[0][1] is None, g[0][1] or 0))  # fmt: skip
+    assert len(expected) >= 3 if precise_share else len(expected) >= 2
+    for limit, offset, per_label in [(2, 0, 5), (10, 1, 500), (1, len(expected) - 1, 3)]:
+        with app_db.read() as repos:
+            total, page = repos.identifications.queue_labels(
+                scope, limit=limit, offset=offset, per_label=per_label
+            )
+        assert total == len(expected)
+        assert [(g.label, g.taxon_id, g.count, [m.id for m in g.occurrences]) for g in page] == [
+            (label, taxon, len(ids), ids[:per_label])
+            for (label, taxon), ids in expected[offset : offset + limit]
+        ]

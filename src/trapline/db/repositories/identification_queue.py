@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.counts import sums_of
 from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.tables import LabelTallyRow, OccurrenceRow, PipelineTallyRow, TaxonRow
-from trapline.domain.occurrences import DeterminedBy, Occurrence
+from trapline.domain.occurrences import DeterminedBy, LabelGroup, Occurrence
 from trapline.domain.species import Scope
 from trapline.domain.taxa import Rank
 
@@ -27,15 +28,6 @@ SPECIES_LEVEL = Rank.SPECIES.level
 #: The share of the models' occurrences under which the precise ones are read by taxon
 #: rather than found walking every one in score order.
 _SPARSE = 0.1
-
-
-def needs_look(scope: Scope) -> ColumnElement[bool]:
-    """The occurrences of a scope's project and pipeline that need a person's look."""
-    o = OccurrenceRow
-    needs = (o.project_id == scope.project_id) & (o.disputed | o.identified_by.is_(None))
-    if scope.pipeline is not None:
-        needs = needs & (o.pipeline == scope.pipeline)
-    return needs
 
 
 def read_queue(
@@ -82,6 +74,50 @@ def read_queue(
     precise = {t for t in found if t.taxon_id is not None and t.taxon_id not in vague_taxa}
     found.sort(key=lambda r: (not r.disputed, r in precise, r.score or 0.0, r.id))
     return total, [to_occurrence(r) for r in found[offset:wanted]]
+
+
+def read_label_groups(
+    session: Session, scope: Scope, *, limit: int, offset: int, per_label: int
+) -> tuple[int, list[LabelGroup]]:
+    """The occurrences of the queue the models determine (all of theirs: no one identified
+    them), by label and taxon, most first: how many groups, and those from ``offset`` on, at
+    most ``limit``, each with its first ``per_label`` occurrences in the queue's order.
+
+    A group's count is its label's kept sum less the occurrences a person determined (few),
+    so no occurrence is read to count."""
+    if scope.pipeline is None:
+        return 0, []
+    o = OccurrenceRow
+    sums = sums_of(Scope(scope.project_id, pipeline=scope.pipeline))
+    counted: dict[tuple[str | None, int | None], int] = {
+        (label, taxon): int(n)
+        for label, taxon, n in session.execute(
+            select(sums.label, sums.taxon_id, func.sum(sums.occurrences))
+            .where(*sums.terms)
+            .group_by(sums.label, sums.taxon_id)
+        )
+    }
+    mine = (o.project_id == scope.project_id) & (o.pipeline == scope.pipeline)
+    people = mine & (o.determined_by == DeterminedBy.PERSON.value)
+    for label, taxon, n in session.execute(
+        select(o.label, o.taxon_id, func.count()).where(people).group_by(o.label, o.taxon_id)
+    ):
+        counted[(label, taxon)] = counted.get((label, taxon), 0) - int(n)
+    groups = sorted(
+        ((key, n) for key, n in counted.items() if n > 0),
+        key=lambda g: (-g[1], g[0][0] is None, g[0][0] or "", g[0][1] is None, g[0][1] or 0),
+    )
+    model = mine & (o.determined_by == DeterminedBy.MODEL.value)
+    page = []
+    for (label, taxon), n in groups[offset : offset + limit]:
+        # "is", not "is not distinct from", which PostgreSQL's indexes do not serve.
+        of_group = (o.label.is_(None) if label is None else o.label == label) & (
+            o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
+        )
+        members = _surest_last(session, model & of_group, per_label)
+        members.sort(key=lambda r: (r.score or 0.0, r.id))
+        page.append(LabelGroup(label, taxon, n, [to_occurrence(r) for r in members[:per_label]]))
+    return len(groups), page
 
 
 def _vague_taxa(session: Session, scope: Scope) -> set[int]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.identification_queue import needs_look, read_queue
+from trapline.db.repositories.identification_queue import read_label_groups, read_queue
 from trapline.db.repositories.occurrences import BIGINT_MAX, chunks, to_occurrence
 from trapline.db.tables import (
     IdentificationRow,
@@ -18,7 +18,7 @@ from trapline.db.tables import (
     TaxonRow,
     UserRow,
 )
-from trapline.domain.occurrences import DeterminedBy, LabelGroup, Occurrence
+from trapline.domain.occurrences import LabelGroup, Occurrence
 from trapline.domain.species import Scope
 from trapline.domain.taxa import Identification, IdentificationMark, Rank
 
@@ -161,54 +161,9 @@ class IdentificationRepo:
         """The occurrences of the queue that the models determine, by their label and its
         taxon, most occurrences first: how many groups, and a page of them with up to
         ``per_label`` occurrences each, the least sure first."""
-        needs = needs_look(scope) & (OccurrenceRow.determined_by == DeterminedBy.MODEL.value)
-        keys = (OccurrenceRow.label, OccurrenceRow.taxon_id)
-        grouped = select(*keys, func.count().label("n")).where(needs).group_by(*keys).subquery()
-        total = self.session.scalar(select(func.count()).select_from(grouped))
-        page = self.session.execute(
-            select(grouped.c.label, grouped.c.taxon_id, grouped.c.n)
-            .order_by(
-                grouped.c.n.desc(),
-                grouped.c.label.is_(None),
-                grouped.c.label,
-                grouped.c.taxon_id.is_(None),
-                grouped.c.taxon_id,
-            )
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        if not page:
-            return int(total or 0), []
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=keys,
-                order_by=(func.coalesce(OccurrenceRow.score, 0.0), OccurrenceRow.id),
-            )
-            .label("rank")
+        return read_label_groups(
+            self.session, scope, limit=limit, offset=offset, per_label=per_label
         )
-        chosen = or_(
-            *(
-                OccurrenceRow.label.is_not_distinct_from(label)
-                & OccurrenceRow.taxon_id.is_not_distinct_from(taxon)
-                for label, taxon, _ in page
-            )
-        )
-        ranked = select(OccurrenceRow.id, rank).where(needs, chosen).subquery()
-        rows = self.session.scalars(
-            select(OccurrenceRow)
-            .join(ranked, ranked.c.id == OccurrenceRow.id)
-            .where(ranked.c.rank <= per_label)
-            .order_by(ranked.c.rank)
-        )
-        members: dict[tuple[str | None, int | None], list[Occurrence]] = {}
-        for row in rows:
-            members.setdefault((row.label, row.taxon_id), []).append(to_occurrence(row))
-        groups = [
-            LabelGroup(label, taxon, int(n), members.get((label, taxon), []))
-            for label, taxon, n in page
-        ]
-        return int(total or 0), groups
 
 
 def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[IdentificationMark]]:
