@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from trapline.domain.events import NIGHT_SHIFT
@@ -177,39 +179,40 @@ def count_rows(
     #: Per taxon id read: the group it counts in (its rolled-up taxon's), as in a cell's sums.
     groups: dict[int, tuple[bool, str, int | None, None]] = {}
     rows: list[CountRow] = []
-    cell: CellKey | None = None
-    sums: dict[tuple[bool, str, int | None, str | None], int] = {}
-    for deployment, event, night, hour, taxon_id, label, n in tallied:
-        key = (deployment, event, night, hour)
-        if key != cell:
-            _add_cell(rows, cell, sums, taxa)
-            cell, sums = key, {}
-        group: tuple[bool, str, int | None, str | None]
-        if taxon_id is not None and (found := groups.get(taxon_id)) is not None:
-            group = found
-        elif taxon_id is not None and taxon_id in taxa:
-            taxon = rolled_up(taxa[taxon_id], rank, taxa)
-            group = groups[taxon_id] = (False, taxon.scientific_name, taxon.id, None)
-        else:
-            group = (True, label or "", None, label)
-        sums[group] = sums.get(group, 0) + n
-    _add_cell(rows, cell, sums, taxa)
+    for cell, members in groupby(tallied, _CELL_OF):
+        sums: dict[tuple[bool, str, int | None, str | None], int] = {}
+        for _, _, _, _, taxon_id, label, n in members:
+            group: tuple[bool, str, int | None, str | None]
+            if taxon_id is not None and (found := groups.get(taxon_id)) is not None:
+                group = found
+            elif taxon_id is not None and taxon_id in taxa:
+                taxon = rolled_up(taxa[taxon_id], rank, taxa)
+                group = groups[taxon_id] = (False, taxon.scientific_name, taxon.id, None)
+            else:
+                group = (True, label or "", None, label)
+            sums[group] = sums.get(group, 0) + n
+        _add_cell(rows, cell, sums, taxa)
     return rows
+
+
+#: A tallied row's cell.
+_CELL_OF = itemgetter(0, 1, 2, 3)
+_make_row = CountRow._make
 
 
 def _add_cell(
     rows: list[CountRow],
-    cell: CellKey | None,
+    cell: CellKey,
     sums: dict[tuple[bool, str, int | None, str | None], int],
     taxa: Mapping[int, Taxon],
 ) -> None:
     """A cell's rows: taxa before labels, most individuals first, then by name. A group is
     (a label's, its name, taxon id, label), so the sort compares plain values."""
-    if cell is None:
-        return
     ordered = sorted((unnamed, -n, name, taxon_id, label) for (unnamed, name, taxon_id, label), n
                      in sums.items() if n)  # fmt: skip
+    deployment, event, night, hour = cell
+    # ``_make``: tuple's own constructor, without the keyword handling of ``CountRow(...)``.
     rows.extend(
-        CountRow(*cell, taxa[t] if t is not None else None, label, -k)
+        _make_row((deployment, event, night, hour, taxa[t] if t is not None else None, label, -k))
         for _, k, _, t, label in ordered
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from operator import itemgetter
+from typing import Any
 
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
@@ -129,13 +130,40 @@ def count_table_json(
     deployments: Mapping[int, str],
 ) -> bytes:
     """A ``CountTableOut`` as JSON, written from plain data: a table can have hundreds of
-    thousands of rows, which models would take seconds to build and check."""
+    thousands of rows, which models would take seconds to build and check. A row is its
+    cell's columns, its taxon's (or label's) and its individuals: each cell and each taxon is
+    written once and its text reused for every row of it."""
     columns = count_columns(by)
-    taken = itemgetter(*(COUNT_COLUMNS.index(c) for c in columns))
-    table = {
-        "pipeline": pipeline,
-        "by": [d.value for d in by],
-        "rank": rank.value if rank else None,
-        "rows": [dict(zip(columns, taken(row_values(r, deployments)), strict=True)) for r in rows],
-    }
-    return to_json(table)
+    cell_columns = [c for c in columns if c in _CELL_COLUMNS]
+    what_columns = [c for c in columns if c in _WHAT_COLUMNS]
+    cell_values = itemgetter(*(COUNT_COLUMNS.index(c) for c in cell_columns))
+    what_values = itemgetter(*(COUNT_COLUMNS.index(c) for c in what_columns))
+    cells: dict[tuple[object, ...], str] = {}
+    whats: dict[tuple[object, ...], str] = {}
+    written = []
+    for row in rows:
+        cell = (row.deployment_id, row.event_id, row.night, row.hour)
+        if (cell_text := cells.get(cell)) is None:
+            values = cell_values(row_values(row, deployments))
+            cell_text = cells[cell] = _members(cell_columns, values)
+        what = (row.taxon.id if row.taxon else None, row.label)
+        if (what_text := whats.get(what)) is None:
+            values = what_values(row_values(row, deployments))
+            what_text = whats[what] = _members(what_columns, values)
+        written.append(f'{{{cell_text},{what_text},"individuals":{row.individuals}}}')
+    head = to_json(
+        {"pipeline": pipeline, "by": [d.value for d in by], "rank": rank.value if rank else None}
+    )
+    return head[:-1] + b',"rows":[' + ",".join(written).encode() + b"]}"
+
+
+#: The columns of a count table's cell, and of what is counted in it.
+_CELL_COLUMNS = frozenset(COUNT_COLUMNS[:5])
+_WHAT_COLUMNS = frozenset(COUNT_COLUMNS[5:9])
+
+
+def _members(names: Sequence[str], values: Any) -> str:
+    """``"name":value`` for each column, comma-separated (an object's text without braces):
+    ``values`` as ``itemgetter`` gives them, one value alone for one column."""
+    given = (values,) if len(names) == 1 else tuple(values)
+    return to_json(dict(zip(names, given, strict=True))).decode()[1:-1]

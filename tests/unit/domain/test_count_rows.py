@@ -95,3 +95,43 @@ def test_nights_run_from_noon_to_noon() -> None:
     assert str(start) == "2024-03-01 12:00:00"
     assert str(end) == "2024-03-03 12:00:00"
     assert night_bounds(None, None) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "by",
+    [(CountBy.NIGHT,), (CountBy.DEPLOYMENT, CountBy.NIGHT), (CountBy.EVENT,), (CountBy.HOUR,),
+     (CountBy.DEPLOYMENT, CountBy.EVENT, CountBy.NIGHT, CountBy.HOUR)],
+)  # fmt: skip
+def test_a_table_written_cell_by_cell_is_the_tables_model_as_json(by: tuple[CountBy, ...]) -> None:
+    """The count table's JSON, written from each cell's and taxon's text reused row after
+    row, is what its model gives: the same keys in the same order and the same values,
+    names with quotes and other scripts escaped."""
+    import json
+
+    from trapline.domain.listings import row_values
+    from trapline.schemas.listings import CountTableOut, count_table_json
+
+    odd = _taxon(5, 'Ardea "grey" \u00e9gr\u00e9tte \u2603', Rank.SPECIES, 1)
+    rows = [
+        CountRow(1, 10, date(2024, 3, 1), 21, GREY, None, 3),
+        CountRow(1, 10, date(2024, 3, 1), 21, odd, None, 2),
+        CountRow(1, 10, date(2024, 3, 1), 21, None, 'an "animal"\n', 1),
+        CountRow(2, 11, date(2024, 3, 2), 4, GREY, None, 5),
+        CountRow(2, 11, date(2024, 3, 2), 4, None, None, 1),
+    ]
+    deployments = {1: 'North "pond"', 2: "S\u00fcd"}
+    columns = count_columns(by)
+    every = (
+        "deployment_id", "deployment", "event_id", "night", "hour",
+        "taxon_id", "scientific_name", "rank", "label", "individuals",
+    )  # fmt: skip
+    expected = CountTableOut(
+        pipeline="ami",
+        by=[d.value for d in by],
+        rank=None,
+        rows=[dict(zip(every, row_values(r, deployments), strict=True)) for r in rows],  # type: ignore[arg-type]
+    ).model_dump(mode="json")
+    expected["rows"] = [{c: r[c] for c in columns} for r in expected["rows"]]
+    written = json.loads(count_table_json("ami", by, None, rows, deployments))
+    assert written == expected
+    assert [list(r) for r in written["rows"]] == [list(columns)] * len(rows)
