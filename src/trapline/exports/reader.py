@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -386,9 +387,14 @@ def _final(classes: list[AnnotationFacts]) -> AnnotationFacts | None:
     if len(classes) < 2:
         return classes[0] if classes else None
     for c in classes:
-        if _data(c.data).get("terminal") is True:
+        # Parsed only when its text can say so: the data holds features and scores besides.
+        if c.data and _TERMINAL.search(c.data) and _data(c.data).get("terminal") is True:
             return c
     return max(classes, key=lambda c: (c.ordering, c.id))
+
+
+#: What a classification's data says when it is the terminal one, as JSON writes it.
+_TERMINAL = re.compile(r'"terminal"\s*:\s*true')
 
 
 def _data(text: str | None) -> dict[str, Any]:
