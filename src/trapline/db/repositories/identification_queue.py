@@ -137,8 +137,11 @@ def _surest_last(session: Session, terms: ColumnElement[bool], wanted: int) -> l
     """The first ``wanted`` of these occurrences, least sure first: those without a score
     (as 0), then the scored ones in score order (each a range of an index by score)."""
     o = OccurrenceRow
+    # By "id + 0": ordered by the id itself, the planners walk the primary key (or an index
+    # of the project, rowid last) past every occurrence of the project to find a few unscored
+    # ones; this way they find them by the index of their terms and sort those.
     unscored = list(
-        session.scalars(select(o).where(terms, o.score.is_(None)).order_by(o.id).limit(wanted))
+        session.scalars(select(o).where(terms, o.score.is_(None)).order_by(o.id + 0).limit(wanted))
     )
     scored = session.scalars(
         select(o).where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted)
@@ -158,13 +161,15 @@ def _precise(
     they are a small share of those (a walk would pass over many), among their taxa's."""
     o, k = OccurrenceRow, LabelTallyRow
     kept = (k.project_id == scope.project_id) & (k.pipeline == scope.pipeline)
-    named = kept & (k.taxon_id != 0) & k.taxon_id.not_in(sorted(vague_taxa))
+    named, named_taxon = kept & (k.taxon_id != 0), o.taxon_id.is_not(None)
+    if vague_taxa:  # an empty NOT IN is written as a subquery the planners do not see through
+        named = named & k.taxon_id.not_in(sorted(vague_taxa))
+        named_taxon = named_taxon & o.taxon_id.not_in(sorted(vague_taxa))
     everyone = session.scalar(select(func.sum(k.occurrences)).where(kept)) or 0
     precise = session.scalar(select(func.sum(k.occurrences)).where(named)) or 0
     if not precise:
         return []
     if precise >= _SPARSE * everyone:
-        named_taxon = o.taxon_id.is_not(None) & o.taxon_id.not_in(sorted(vague_taxa))
         return _surest_last(session, model & named_taxon, wanted)
     of_taxa = select(k.taxon_id).where(named, k.occurrences > 0)
     return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted)
