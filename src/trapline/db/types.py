@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, select
+from sqlalchemy import BigInteger, DateTime, Integer, event, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
@@ -72,3 +73,14 @@ def lock_row(
     query = select(key).where(key == row_id)
     query = query.with_for_update(read=not exclusive, key_share=not exclusive)
     return session.scalar(query) is not None
+
+
+def before_commit(session: Session, key: str, handler: Callable[[Session], None]) -> set[int]:
+    """The set of ids this transaction keeps under ``key`` for ``handler``, which runs just
+    before it commits (and pops the set): made, and the handler listened for, the first time."""
+    pending: set[int] | None = session.info.get(key)
+    if pending is None:
+        pending = session.info[key] = set()
+        if not event.contains(session, "before_commit", handler):
+            event.listen(session, "before_commit", handler)
+    return pending

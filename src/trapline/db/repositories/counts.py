@@ -24,7 +24,6 @@ from sqlalchemy import (
     SQLColumnExpression,
     case,
     delete,
-    event,
     func,
     insert,
     literal_column,
@@ -46,6 +45,7 @@ from trapline.db.tables import (
     ProjectRow,
     ReviewRow,
 )
+from trapline.db.types import before_commit
 from trapline.domain.paging import UNKNOWN_CAPTURE_SORT
 from trapline.domain.reviews import ImageCounts
 from trapline.domain.species import Scope
@@ -65,12 +65,7 @@ _TALLY_COLUMNS = (
 
 def untallied(session: Session, event_ids: Iterable[int]) -> None:
     """These events' occurrences changed: count them again before the transaction commits."""
-    pending: set[int] | None = session.info.get(_UNTALLIED)
-    if pending is None:
-        pending = session.info[_UNTALLIED] = set()
-        if not event.contains(session, "before_commit", _count_pending):
-            event.listen(session, "before_commit", _count_pending)
-    pending.update(event_ids)
+    before_commit(session, _UNTALLIED, _count_pending).update(event_ids)
 
 
 def forget_events(session: Session, *terms: ColumnElement[bool]) -> None:

@@ -161,7 +161,8 @@ def _precise(
     they are a small share of those (a walk would pass over many), among their taxa's."""
     o, k = OccurrenceRow, LabelTallyRow
     kept = (k.project_id == scope.project_id) & (k.pipeline == scope.pipeline)
-    named, named_taxon = kept & (k.taxon_id != 0), o.taxon_id.is_not(None)
+    named: ColumnElement[bool] = kept & (k.taxon_id != 0)
+    named_taxon: ColumnElement[bool] = o.taxon_id.is_not(None)
     if vague_taxa:  # an empty NOT IN is written as a subquery the planners do not see through
         named = named & k.taxon_id.not_in(sorted(vague_taxa))
         named_taxon = named_taxon & o.taxon_id.not_in(sorted(vague_taxa))

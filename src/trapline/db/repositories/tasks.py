@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, event, exists, func, literal, select, text, update
+from sqlalchemy import Row, Select, and_, exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from trapline.db.tables import (
     TaskRow,
 )
 from trapline.db.tables.jobs import LEASED
-from trapline.db.types import access_changed, affected, lock_row
+from trapline.db.types import access_changed, affected, before_commit, lock_row
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
@@ -40,12 +40,7 @@ _FINISHED = "trapline.finished_jobs"
 def keep_counts(session: Session, job_id: int) -> None:
     """The job has finished: keep how many of its tasks are in each state as the transaction
     commits (after whatever else it does to them, such as canceling the open ones)."""
-    finished: set[int] | None = session.info.get(_FINISHED)
-    if finished is None:
-        finished = session.info[_FINISHED] = set()
-        if not event.contains(session, "before_commit", _keep_finished):
-            event.listen(session, "before_commit", _keep_finished)
-    finished.add(job_id)
+    before_commit(session, _FINISHED, _keep_finished).add(job_id)
 
 
 def _keep_finished(session: Session) -> None:
