@@ -213,7 +213,8 @@ def _row(what: str, samples: list[float], size: int) -> list[object]:
 
 
 def run(dataset: Dataset, plan: Plan, only: str = "") -> list[list[object]]:
-    """Time every page and listing on the data set; the table's rows."""
+    """Time every page and listing on the data set; the table's rows (a page that answered
+    other than 200 has its answer in place of its times, and the run goes on)."""
     rows: list[list[object]] = []
     with opened(dataset) as platform:
         ids = _ids(platform, dataset)
@@ -222,15 +223,24 @@ def run(dataset: Dataset, plan: Plan, only: str = "") -> list[list[object]]:
         with TestClient(timer) as client:
             _signed_in(client)
             for what, path in [p for p in pages(ids) if only in f"page: {p[0]}"]:
-                rows.append(_row(f"page: {what}", *_time(client, timer, path, plan)))
-                print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+                rows.append(_timed_row(f"page: {what}", client, timer, path, plan))
             client.cookies.clear()
             headers = {"Authorization": f"Token {token}"}
             for what, path in [p for p in api_listings(ids) if only in f"API: {p[0]}"]:
-                timing = _time(client, timer, path, plan, headers)
-                rows.append(_row(f"API: {what}", *timing))
-                print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+                rows.append(_timed_row(f"API: {what}", client, timer, path, plan, headers))
     return rows
+
+
+def _timed_row(
+    what: str, client: TestClient, timer: ServerTime, path: str, plan: Plan,
+    headers: dict[str, str] | None = None,
+) -> list[object]:  # fmt: skip
+    try:
+        row = _row(what, *_time(client, timer, path, plan, headers))
+    except RuntimeError as exc:
+        row = [what, "FAILED", str(exc)[:60], 0, 0]
+    print(f"  {row}", file=sys.stderr, flush=True)
+    return row
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -266,6 +276,9 @@ def main(argv: list[str] | None = None) -> None:
             ["what", "p50 ms", "p95 ms", "n", "KiB"],
             rows,
         )
+        failed = [row[0] for row in rows if row[1] == "FAILED"]
+        if failed:
+            sys.exit(f"not answered 200: {', '.join(map(str, failed))}")
 
 
 if __name__ == "__main__":
