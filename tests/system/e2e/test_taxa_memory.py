@@ -136,6 +136,8 @@ def platform(
         yield p
 
 
+# About a minute each on a quiet machine (an import at its caps); a busy one takes several.
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("shape", list(FILES))
 def test_a_taxa_file_at_its_caps_raises_the_servers_memory_by_at_most_150_mb(
     platform: Platform, shape: str
