@@ -15,7 +15,7 @@ no event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -62,6 +62,30 @@ class ProjectKind(StrEnum):
 def night_of(local: datetime) -> date:
     """The night a wall-clock time falls in, named by the date of its evening."""
     return (local - NIGHT_SHIFT).date()
+
+
+@dataclass(frozen=True)
+class Nights:
+    """A run of nights, the first to the last (both included)."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def ending(cls, last: date, count: int) -> Nights:
+        """``count`` nights up to ``last`` (fewer when the calendar starts sooner)."""
+        return cls(last - timedelta(days=min(count - 1, (last - date.min).days)), last)
+
+    @classmethod
+    def starting(cls, first: date, count: int) -> Nights:
+        """``count`` nights from ``first`` (fewer when the calendar ends sooner)."""
+        return cls(first, first + timedelta(days=min(count - 1, (date.max - first).days)))
+
+    def wall_clock(self) -> tuple[datetime, datetime]:
+        """The wall-clock times they span: noon of the first night's date to noon after the
+        last (the end excluded)."""
+        start = datetime.combine(self.first, time()) + NIGHT_SHIFT
+        return start, datetime.combine(self.last, time()) + timedelta(days=1) + NIGHT_SHIFT
 
 
 @dataclass(frozen=True)
@@ -130,3 +154,17 @@ class Regrouping:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A deployment's nights as its page shows them, a run at a time."""
+
+    #: (night, photos, tracked detections, occurrences first seen) of each night of ``shown``
+    #: with a photo, oldest first.
+    nights: list[tuple[date, int, int, int]]
+    #: The nights shown (None: the deployment has no dated photo).
+    shown: Nights | None
+    #: The last night of the run before and of the run after (None: no photo there).
+    earlier: date | None
+    later: date | None

@@ -11,7 +11,7 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.events import Span
 from trapline.db.types import utcnow
-from trapline.domain.events import Event, Grouping, Regrouping
+from trapline.domain.events import Event, Grouping, Nights, Regrouping
 from trapline.domain.records import Deployment, Image, User
 from trapline.domain.roles import Role
 from trapline.services.access import project_for, require
@@ -54,9 +54,16 @@ def times_reread(repos: Repos, project_id: int, deployment_id: int | None) -> Re
 
 
 def list_events(
-    db: Database, caller: User, deployment_id: int, *, limit: int, offset: int
+    db: Database,
+    caller: User,
+    deployment_id: int,
+    *,
+    limit: int,
+    offset: int,
+    nights: Nights | None = None,
 ) -> tuple[Deployment, Grouping, int, list[Event]]:
-    """A deployment's events in time order, with the rule that made them."""
+    """A deployment's events (those starting in ``nights``) in time order, with the rule that
+    made them and how many events the deployment has."""
     with db.read() as repos:
         deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
@@ -64,7 +71,7 @@ def list_events(
         )
         grouping = repos.events.grouping_of(deployment_id)
         assert grouping is not None
-        total, events = repos.events.page(deployment_id, limit=limit, offset=offset)
+        total, events = repos.events.page(deployment_id, limit=limit, offset=offset, nights=nights)
         return deployment, grouping, total, events
 
 

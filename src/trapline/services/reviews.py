@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date
 
 from trapline.db.engine import Database
+from trapline.domain.events import Activity, Nights, night_of
 from trapline.domain.records import User
 from trapline.domain.results import AnnotationType, Box
 from trapline.domain.reviews import ImageCounts, QueuePage, QueuePosition, Review, Verdict
@@ -159,23 +159,49 @@ def occurrence_labels(
 
 
 def deployment_activity(
-    db: Database, caller: User, deployment_id: int, since: datetime | None = None
-) -> list[tuple[Any, int, int, int]]:
-    """(night, images, tracked detections, occurrences) of a deployment, oldest first: the
-    detections and occurrences of its project's counting pipeline, by the night the
-    occurrences were first seen."""
+    db: Database, caller: User, deployment_id: int, until: date | None, count: int
+) -> Activity:
+    """A run of ``count`` nights of a deployment up to ``until`` (None: its latest night with
+    a dated photo): each night's photos, and the detections and occurrences of its project's
+    counting pipeline by the night the occurrences were first seen."""
     with db.read() as repos:
         deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )
-        nights = repos.counts.images_per_night(deployment.project_id, deployment_id, since)
-        scope = counting_scope(repos, caller, deployment.project_id, deployment_id=deployment_id)
+        latest = repos.counts.dated(deployment.project_id, deployment_id)
+        if latest is None:
+            return Activity([], None, None, None)
+        last = night_of(latest)
+        shown = Nights.ending(min(until or last, last), count)
+        span = shown.wall_clock()
+        nights = repos.counts.images_per_night(deployment.project_id, deployment_id, span)
+        scope = counting_scope(
+            repos,
+            caller,
+            deployment.project_id,
+            deployment_id=deployment_id,
+            since=shown.first,
+            until=shown.last,
+        )
         seen = repos.counts.per_night(scope)
-        return [
-            (night, n, seen.get(night, (0, 0))[1], seen.get(night, (0, 0))[0])
-            for night, n in nights
-        ]
+        counted = []
+        for night, n in nights:
+            occurrences, detections = seen.get(night, (0, 0))
+            counted.append((night, n, detections, occurrences))
+        # The runs before and after end at the nearest photo's night, or start at it.
+        before = repos.counts.dated(deployment.project_id, deployment_id, before=span[0])
+        after = repos.counts.dated(deployment.project_id, deployment_id, after=span[1])
+        return Activity(
+            counted,
+            shown,
+            earlier=night_of(before) if before is not None else None,
+            later=(
+                min(Nights.starting(night_of(after), count).last, last)
+                if after is not None
+                else None
+            ),
+        )
 
 
 def _label(label: str | None, *, required: bool) -> str | None:

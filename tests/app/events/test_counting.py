@@ -337,7 +337,7 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     images = [i["id"] for i in api_get(proto, f"/projects/{pid}/images/", limit=100)["results"]]
     grid = sum(c.detections for c in reviews.image_counts(db, me, pid, images).values())
     project_page = sum(n for _, n in reviews.occurrence_labels(db, me, pid))
-    chart = reviews.deployment_activity(db, me, pond)
+    chart = reviews.deployment_activity(db, me, pond, None, 90).nights
     species = api_get(proto, f"/projects/{pid}/species")["results"]
     seeded = Seeded(proto, pid, {"Pond": pond}, {}, {})
     table = seeded.download(seeded.export(format="csv", pipeline=counting)["id"])

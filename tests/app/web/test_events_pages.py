@@ -212,3 +212,55 @@ def test_a_member_merges_on_the_event_page_and_splits_on_the_occurrences(
     seen = sign_in(viewer).page(f"/occurrences/{kept}")
     assert 'name="detection_ids"' not in seen
     sign_in(make_account("stranger")).page(f"/occurrences/{kept}", status=404)
+
+
+def test_a_deployments_page_shows_ninety_nights_at_a_time_with_links_to_the_others(
+    client, owner, project_id, jpeg, sign_in
+) -> None:
+    trap = client.post(
+        f"{API}/projects/{project_id}/deployments", json={"name": "Long"}, headers=owner.headers
+    ).json()["id"]
+    taken = [
+        datetime(2024, 1, 1, 22),
+        datetime(2024, 3, 15, 23),
+        datetime(2024, 3, 24, 11, 59, 59),  # the night of 23 March
+        datetime(2024, 3, 24, 12),  # the night of 24 March: the first of the latest ninety
+        datetime(2024, 6, 20, 22),
+        datetime(2024, 6, 21, 3),  # still the night of 20 June
+        datetime(2024, 6, 21, 22),
+    ]
+    for n, moment in enumerate(taken):
+        upload(
+            client, owner, project_id, (f"n{n}.jpg", jpeg(n, captured_at=moment)),
+            deployment_id=str(trap),
+        )  # fmt: skip
+    browser = sign_in(owner)
+
+    def nights(page: str) -> list[tuple[str, str]]:
+        return re.findall(r'<tr><td>(\d{4}-\d\d-\d\d)</td><td class="num">(\d+)</td>', page)
+
+    def links(page: str) -> dict[str, str]:
+        found = re.findall(rf'<a href="/deployments/{trap}\?until=([\d-]+)" rel="(\w+)">', page)
+        return {rel: until for until, rel in found}
+
+    latest = browser.page(f"/deployments/{trap}")
+    assert "Nights 2024-03-24 to 2024-06-21." in latest
+    assert nights(latest) == [("2024-03-24", "1"), ("2024-06-20", "2"), ("2024-06-21", "1")]
+    assert links(latest) == {"prev": "2024-03-23"}
+    # The events listed (one a night here) are those starting in the nights shown.
+    assert len(re.findall(r'<td><a href="/events/\d+">', latest)) == 3
+    assert "3 of the deployment's 6;" in latest
+
+    earlier = browser.page(f"/deployments/{trap}?until=2024-03-23")
+    assert "Nights 2023-12-25 to 2024-03-23." in earlier
+    assert nights(earlier) == [("2024-01-01", "1"), ("2024-03-15", "1"), ("2024-03-23", "1")]
+    assert links(earlier) == {"next": "2024-06-21"}  # the next photo's night, 90 nights on
+    # Nights with no photo: the page says so and links on to the nearest.
+    empty = browser.page(f"/deployments/{trap}?until=2000-01-01")
+    assert "No photo in these nights." in empty
+    assert links(empty) == {"next": "2024-03-30"}
+    far = browser.page(f"/deployments/{trap}?until=9999-12-31")
+    assert "Nights 2024-03-24 to 2024-06-21." in far
+    wrong = browser.client.get(f"/deployments/{trap}?until=yesterday")
+    assert wrong.status_code == 400
+    assert "until" in wrong.text

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Date, Select, cast, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import occurrence_terms
+from trapline.db.repositories.nights import sql_date
 from trapline.db.tables import (
     DeploymentRow,
     ImageRow,
@@ -97,9 +98,7 @@ class CamtrapRepo:
         for deployment, value in self.session.execute(
             select(i.deployment_id, day).where(*terms).group_by(i.deployment_id, day)
         ):
-            found[int(deployment)].add(
-                date.fromisoformat(value) if isinstance(value, str) else value
-            )
+            found[int(deployment)].add(sql_date(value))
         return found
 
 

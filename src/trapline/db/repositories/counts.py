@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.nights import night_of
+from trapline.db.repositories.nights import night_of, sql_date
 from trapline.db.tables import (
     EventRow,
     ImageEventRow,
@@ -339,16 +339,16 @@ class CountRepo:
             found += [(int(e), taxon, label, int(n)) for e, taxon, label, n in rows]
         return found
 
-    def per_night(self, scope: Scope) -> dict[Any, tuple[int, int]]:
+    def per_night(self, scope: Scope) -> dict[date, tuple[int, int]]:
         """Occurrences and their detections in the scope per night the occurrences were
-        first seen in, by the night as ``images_per_night`` names it in this dialect."""
+        first seen in."""
         t = OccurrenceTallyRow
         rows = self.session.execute(
             select(t.night, func.sum(t.occurrences), func.sum(t.detections))
             .where(*tally_terms(scope))
             .group_by(t.night)
         )
-        return {_night_key(self.session, day): (int(n), int(d or 0)) for day, n, d in rows}
+        return {sql_date(day): (int(n), int(d or 0)) for day, n, d in rows}
 
     def tracked_per_image(self, image_ids: Sequence[int], pipeline: str) -> dict[int, ImageCounts]:
         """For those of these photos whose event is tracked up to date: the detections of
@@ -383,25 +383,46 @@ class CountRepo:
         return found
 
     def images_per_night(
-        self, project_id: int, deployment_id: int, since: datetime | None
-    ) -> list[tuple[Any, int]]:
-        """A deployment's dated photos per night, oldest first (one grouped read of its
-        photos' capture times, from the index of their sort keys: ``captured_sort`` is the
-        capture time where there is one, so no photo's row is read)."""
+        self, project_id: int, deployment_id: int, span: tuple[datetime, datetime]
+    ) -> list[tuple[date, int]]:
+        """A deployment's photos taken within a wall-clock span (its end excluded) per night,
+        oldest first (one grouped read of their capture times from the index of their sort
+        keys: ``captured_sort`` is the capture time where there is one, so no photo's row is
+        read)."""
         day = night_of(self.session, ImageRow.captured_sort)
         query = (
             select(day, func.count())
             .where(
                 ImageRow.project_id == project_id,
                 ImageRow.deployment_id == deployment_id,
-                ImageRow.captured_sort < UNKNOWN_CAPTURE_SORT,
+                ImageRow.captured_sort >= span[0],
+                ImageRow.captured_sort < min(span[1], UNKNOWN_CAPTURE_SORT),
             )
             .group_by(day)
             .order_by(day)
         )
-        if since is not None:
-            query = query.where(ImageRow.captured_sort >= since)
-        return [(d, int(n)) for d, n in self.session.execute(query)]
+        return [(sql_date(d), int(n)) for d, n in self.session.execute(query)]
+
+    def dated(
+        self,
+        project_id: int,
+        deployment_id: int,
+        *,
+        before: datetime = UNKNOWN_CAPTURE_SORT,
+        after: datetime | None = None,
+    ) -> datetime | None:
+        """The wall-clock time of a deployment's latest dated photo taken before ``before``
+        or, given ``after``, of its earliest from then on (one probe of the index of capture
+        times)."""
+        taken = ImageRow.captured_sort
+        query = select(taken).where(
+            ImageRow.project_id == project_id,
+            ImageRow.deployment_id == deployment_id,
+            taken < before,
+        )
+        if after is not None:
+            return self.session.scalar(query.where(taken >= after).order_by(taken).limit(1))
+        return self.session.scalar(query.order_by(taken.desc()).limit(1))
 
     def total(self, scope: Scope) -> tuple[int, int]:
         """Occurrences and their detections in the scope."""
@@ -410,10 +431,3 @@ class CountRepo:
             select(func.sum(s.occurrences), func.sum(s.detections)).where(*s.terms)
         ).one()
         return int(found[0] or 0), int(found[1] or 0)
-
-
-def _night_key(session: Session, day: Any) -> Any:
-    """A night as ``night_of`` names it in this dialect (SQLite's ``date()`` gives text)."""
-    if session.get_bind().dialect.name == "sqlite" and not isinstance(day, str):
-        return day.isoformat()
-    return day

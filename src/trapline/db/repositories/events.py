@@ -53,7 +53,7 @@ from trapline.db.tables import (
     OccurrenceTallyRow,
     ProjectRow,
 )
-from trapline.domain.events import Event, EventRule, Grouping, Moment, together
+from trapline.domain.events import Event, EventRule, Grouping, Moment, Nights, together
 from trapline.domain.records import Image
 
 #: A span of a deployment's photos: its id and the first and last wall-clock time.
@@ -340,14 +340,9 @@ class EventRepo:
 
     def deployments_of(self, image_ids: Sequence[int]) -> list[int]:
         """The deployments these photos are in."""
-        return list(
-            self.session.scalars(
-                select(ImageRow.deployment_id)
-                .where(ImageRow.id.in_(list(image_ids)), ImageRow.deployment_id.is_not(None))
-                .distinct()
-                .order_by(ImageRow.deployment_id)
-            )
-        )
+        query = select(ImageRow.deployment_id).where(ImageRow.id.in_(list(image_ids)))
+        placed = query.where(ImageRow.deployment_id.is_not(None)).distinct()
+        return list(self.session.scalars(placed.order_by(ImageRow.deployment_id)))
 
     def regroup_spans(self, spans: Iterable[Span]) -> None:
         """Group the photos left in these spans again (after some left them)."""
@@ -421,13 +416,19 @@ class EventRepo:
         row = self.session.get(EventRow, event_id)
         return to_event(row) if row else None
 
-    def page(self, deployment_id: int, *, limit: int, offset: int) -> tuple[int, list[Event]]:
-        """A deployment's events in time order."""
-        where = EventRow.deployment_id == deployment_id
-        total = self.session.scalar(select(func.count()).where(where)) or 0
+    def page(
+        self, deployment_id: int, *, limit: int, offset: int, nights: Nights | None = None
+    ) -> tuple[int, list[Event]]:
+        """How many events a deployment has, and a page of them (of those starting in these
+        nights) in time order."""
+        where = [EventRow.deployment_id == deployment_id]
+        total = self.session.scalar(select(func.count()).where(*where)) or 0
+        if nights is not None:
+            start, end = nights.wall_clock()
+            where += [EventRow.starts_at >= start, EventRow.starts_at < end]
         rows = self.session.execute(
             select(*EVENT_COLUMNS)
-            .where(where)
+            .where(*where)
             .order_by(EventRow.starts_at, EventRow.id)
             .limit(limit)
             .offset(offset)

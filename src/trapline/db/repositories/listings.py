@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import occurrence_terms, tally_terms
 from trapline.db.repositories.events import to_event
-from trapline.db.repositories.nights import night_of
+from trapline.db.repositories.nights import night_of, sql_date
 from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.events import Event
@@ -154,7 +154,7 @@ class ListingRepo:
         for deployment, event, night, hour, taxon_id, text, n in rows:
             day = days.get(night)
             if day is None and night is not None:
-                day = days[night] = _day(night)
+                day = days[night] = sql_date(night)
             found.append((deployment, event, day, hour, taxon_id, text, int(n)))
         return found
 
@@ -239,8 +239,3 @@ def _hour(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return cast(func.strftime("%H", column), Integer)
     return cast(func.extract("hour", column), Integer)
-
-
-def _day(value: Any) -> date | None:
-    """A night as read: SQLite answers text."""
-    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, cast, func
@@ -24,3 +25,8 @@ def night_of(session: Session, wall_clock: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return func.date(func.substr(wall_clock, 1, 19), f"-{_HOURS} hours")
     return cast(wall_clock - NIGHT_SHIFT, Date)
+
+
+def sql_date(value: Any) -> date:
+    """A date (a night of ``night_of``, a day) as SQL answers it: SQLite as text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value

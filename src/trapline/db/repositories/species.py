@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import occurrence_terms, sums_of, tally_terms
-from trapline.db.repositories.nights import night_of
+from trapline.db.repositories.nights import night_of, sql_date
 from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.repositories.taxa import to_taxon
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
@@ -52,8 +52,8 @@ class SpeciesRepo:
                 int(deployment),
                 int(n),
                 int(d or 0),
-                _day(first),
-                _day(last),
+                sql_date(first),
+                sql_date(last),
             )
             for taxon, deployment, n, d, first, last in rows
         ]
@@ -153,7 +153,7 @@ class SpeciesRepo:
                 select(TaxonRow.id, edge(func.min).scalar_subquery(),
                        edge(func.max).scalar_subquery()).where(TaxonRow.id.in_(part))
             )  # fmt: skip
-            found.update({int(i): (_day(a), _day(b)) for i, a, b in rows if a is not None})
+            found.update({int(i): (sql_date(a), sql_date(b)) for i, a, b in rows if a is not None})
         if nameless:
             # No taxon, or one gone from the list (a few, found among the scope's sums).
             sums = sums_of(scope)
@@ -169,9 +169,9 @@ class SpeciesRepo:
                 ).one()
                 for matches in [t.taxon_id.is_(None), *(t.taxon_id == i for i in gone)]
             ]
-            firsts = [_day(a) for a, _ in ends if a is not None]
+            firsts = [sql_date(a) for a, _ in ends if a is not None]
             if firsts:
-                found[None] = (min(firsts), max(_day(b) for _, b in ends if b is not None))
+                found[None] = (min(firsts), max(sql_date(b) for _, b in ends if b is not None))
         return found
 
     def best(
@@ -217,7 +217,7 @@ class SpeciesRepo:
             .group_by(t.night)
             .order_by(t.night)
         )
-        return [(_day(night), int(n)) for night, n in rows]
+        return [(sql_date(night), int(n)) for night, n in rows]
 
     def per_deployment(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[int, int]]:
         """Occurrences of these taxa per deployment (from tallies), most first."""
@@ -291,13 +291,13 @@ def _occurrence_terms(session: Session, scope: Scope) -> list[ColumnElement[bool
     terms = occurrence_terms(scope)
     night = night_of(session, o.first_seen_at)
     if scope.since is not None:
-        terms.append(night >= _night_value(session, scope.since))
+        terms.append(night >= _sql_date(session, scope.since))
     if scope.until is not None:
-        terms.append(night <= _night_value(session, scope.until))
+        terms.append(night <= _sql_date(session, scope.until))
     return terms
 
 
-def _night_value(session: Session, day: date) -> Any:
+def _sql_date(session: Session, day: date) -> Any:
     """A night as ``night_of`` gives it in this dialect (SQLite's ``date()`` is text)."""
     return day.isoformat() if session.get_bind().dialect.name == "sqlite" else day
 
@@ -306,8 +306,3 @@ def _hour(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite":
         return func.cast(func.strftime("%H", column), OccurrenceRow.detection_count.type)
     return func.extract("hour", column)
-
-
-def _day(value: Any) -> date:
-    """A night as stored: SQLite answers text."""
-    return date.fromisoformat(value) if isinstance(value, str) else value

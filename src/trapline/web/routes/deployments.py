@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from starlette.responses import Response
@@ -20,7 +20,9 @@ from trapline.web.timeline import event_timeline, local_time
 
 router = page_router()
 
-#: Events the deployment's page lists (the API pages through all of them).
+#: Nights the deployment's page shows at once (links go to the nights before and after).
+NIGHTS_SHOWN = 90
+#: Events of those nights the page lists at most (the API pages through all of them).
 EVENTS_SHOWN = 500
 FIELDS = ("name", "description", "latitude", "longitude", "started_at", "ended_at", "time_zone")
 #: The checkbox "the camera keeps standard time all year". The form sends a hidden ``off``
@@ -87,12 +89,19 @@ def add_deployment(page: SignedIn, project_id: Id, form: PostedForm) -> Response
     return page.redirect(f"/deployments/{made.id}")
 
 
-def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: Any) -> Response:
+def _detail(
+    page: Page,
+    deployment: Deployment,
+    *,
+    status: int = 200,
+    until: date | None = None,
+    **extra: Any,
+) -> Response:
     project, role = projects.get_project(page.db, page.me, deployment.project_id)
-    nights = reviews.deployment_activity(page.db, page.me, deployment.id)
+    activity = reviews.deployment_activity(page.db, page.me, deployment.id, until, NIGHTS_SHOWN)
     _, rereads = capture_times.list_rereads(page.db, page.me, project.id, limit=20, offset=0)
     _, grouping, event_total, found = events.list_events(
-        page.db, page.me, deployment.id, limit=EVENTS_SHOWN, offset=0
+        page.db, page.me, deployment.id, limit=EVENTS_SHOWN, offset=0, nights=activity.shown
     )
     context = {"errors": {}, "values": _values(deployment), **extra}
     return page.render(
@@ -101,12 +110,13 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
         project=project,
         role=role,
         deployment=deployment,
-        chart=bar_chart([(night, n, seen) for night, n, _, seen in nights]),
-        nights=nights,
+        chart=bar_chart([(night, n, seen) for night, n, _, seen in activity.nights]),
+        activity=activity,
         labels=reviews.occurrence_labels(page.db, page.me, project.id, deployment.id),
         reread=next((r for r in rereads if r.deployment_id == deployment.id), None),
         grouping=grouping,
         events=found,
+        events_shown=EVENTS_SHOWN,
         counted=counting.event_counts(page.db, page.me, deployment.id, [e.id for e in found]),
         event_total=event_total,
         timeline=event_timeline(found),
@@ -118,9 +128,11 @@ def _detail(page: Page, deployment: Deployment, *, status: int = 200, **extra: A
 
 
 @router.get("/deployments/{deployment_id}")
-def deployment_page(page: SignedIn, deployment_id: Id) -> Response:
-    """A deployment with its images and detections per night."""
-    return _detail(page, deployments.get_deployment(page.db, page.me, deployment_id))
+def deployment_page(page: SignedIn, deployment_id: Id, until: date | None = None) -> Response:
+    """A deployment with its images and detections per night, and its events, of the nights
+    up to ``until`` (its latest night when not given)."""
+    found = deployments.get_deployment(page.db, page.me, deployment_id)
+    return _detail(page, found, until=until)
 
 
 @router.post("/deployments/{deployment_id}")
