@@ -41,10 +41,15 @@ def test_labels_map_onto_taxa_and_the_species_view_counts_occurrences(
 ) -> None:
     proto, bird = herons
     labels = api_get(proto, f"/projects/{proto.project_id}/labels")
-    assert [(m["label"], m["kind"], m["occurrences"]) for m in labels] == [
+    assert [(m["label"], m["kind"], m["occurrences"]) for m in labels["results"]] == [
         ("animal", None, 1),
         ("person", None, 1),
     ]
+    assert (labels["count"], labels["next"]) == (2, None)
+    first = api_get(proto, f"/projects/{proto.project_id}/labels", limit=1)
+    assert [m["label"] for m in first["results"]] == ["animal"]
+    second = proto.client.get(first["next"], headers=proto.headers).json()
+    assert ([m["label"] for m in second["results"]], second["next"]) == (["person"], None)
     assert species_rows(proto) == [(None, 2, 11)]  # nothing maps yet
     aves = find_taxon(proto, "Aves")
     mapped = api_post(
@@ -411,7 +416,8 @@ def test_a_category_maps_gbif_keys_and_ranks_map_labels_without_a_person(
         "Coleoptera,family,Insecta,\n",
     )
     assert imported.status_code == 200, imported.text
-    labels = {m["label"]: m for m in api_get(proto, f"/projects/{proto.project_id}/labels")}
+    listed = api_get(proto, f"/projects/{proto.project_id}/labels")["results"]
+    labels = {m["label"]: m for m in listed}
     assert (labels["moth"]["taxon_id"], labels["moth"]["how"]) == (
         _taxon_at(proto, "Lepidoptera", "order"), "category_map",
     )  # fmt: skip

@@ -117,11 +117,18 @@ def get_taxon(
 
 
 @router.get("/projects/{project_id}/labels")
-def list_labels(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> list[LabelMappingOut]:
+def list_labels(
+    request: Request,
+    project_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """The labels of the project's occurrences, most used first, each with what it stands
     for (``kind`` null: unmapped) and how many occurrences carry it."""
-    _, found = taxa.label_mappings(db, caller, project_id)
-    return [LabelMappingOut.of(m) for m in found]
+    total, found = taxa.label_mappings(db, caller, project_id, limit=limit, offset=offset)
+    return offset_page(request, total, [LabelMappingOut.of(m) for m in found], limit, offset)
 
 
 @router.post("/projects/{project_id}/labels")
