@@ -233,7 +233,7 @@ class ExportRunner:
             reads = export.format.reads(export.filters)
             batches = read_batches(self.db, scope, reads=reads, batch_size=self.batch_size)
             for batch in prefetched(batches):
-                writer.write(results(batch, context))
+                writer.write(results(batch, context, detections=reads.detections))
                 done += len(batch.images)
                 if lost():  # the heartbeat found the export no longer this runner's
                     raise Stopped

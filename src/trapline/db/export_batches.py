@@ -53,7 +53,7 @@ def read_batches(
             image_ids = [i.id for i in images]
             analyses = export_reads.analyses_of(scope, image_ids)
             failures = export_reads.failures_of(scope, image_ids)
-            annotations = export_reads.annotations_of(image_ids)
+            annotations = export_reads.annotations_of(image_ids, tops=not reads.detections)
             reviews = repos.reviews.of_image_span(after_id, image_ids[-1])
             events = export_reads.events_of(images)
             occurrence_of = export_reads.occurrence_of(image_ids)

@@ -60,7 +60,7 @@ class ExportFormat(StrEnum):
         detection's occurrence; Camtrap DP counts each event's occurrences too, unless it is
         of the event level only."""
         if self.per_occurrence:
-            return OccurrenceReads(shown=True)
+            return OccurrenceReads(shown=True, detections=filters.judges_detections)
         if self is ExportFormat.CAMTRAP_DP:
             media = filters.observation_level != "event"
             return OccurrenceReads(by_event=True, of_detections=media)
@@ -98,6 +98,9 @@ class OccurrenceReads:
     #: Each image's place in its event (frame and the event's photos): COCO Camera Traps'
     #: sequences.
     frames: bool = False
+    #: Each image's detections made in full; without, only counted (``ImageResult.counted``:
+    #: the formats with a row per occurrence write none, unless a filter judges them).
+    detections: bool = True
 
 
 class ExportStatus(StrEnum):
@@ -158,6 +161,11 @@ class ExportFilters:
     output: str | None = None
     min_active_days: int | None = None
     include_effort: bool = False
+
+    @property
+    def judges_detections(self) -> bool:
+        """Whether the filters keep a detection by what it is (its score, a review)."""
+        return self.reviewed_only or self.min_confidence is not None
 
     def as_json(self) -> dict[str, Any]:
         """The filters as stored (only those set)."""

@@ -43,7 +43,7 @@ class Tally:
             self.unprocessed += 1
         elif result.state is ImageState.FAILED:
             self.failed += 1
-        elif not result.detections:
+        elif not result.detection_count:
             self.empty += 1
 
     def frozen(self) -> ExportCounts:

@@ -50,11 +50,11 @@ class OccurrenceWriter(ExportWriter):
         tally, filters = self.tally, self.context.filters
         for result in batch:
             tally.seen(result)
-            if result.detections:
-                tally.detections += len(result.detections)
+            if detections := result.detection_count:
+                tally.detections += detections
                 if result.event is None:
                     self._ungrouped += 1
-                self._loose += sum(d.occurrence_id is None for d in result.detections)
+                self._loose += result.loose_count
             for o in result.shown:
                 if kept(o, filters) and self.occurrence(o, result):
                     tally.rows += 1

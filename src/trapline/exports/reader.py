@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
 from operator import attrgetter, itemgetter
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from pydantic_core import from_json
 
@@ -47,6 +47,8 @@ __all__ = [
 _NONE: list[Any] = []
 #: A record's image id.
 _IMAGE_ID = attrgetter("image_id")
+#: A detection's box: x1, y1, x2, y2.
+_Box = tuple[float, float, float, float]
 #: A ``Ranked``'s score (never None where sorted).
 _SCORE = itemgetter(1)
 
@@ -142,6 +144,21 @@ class ImageResult(NamedTuple):
     #: The image's place in its event: its frame (from 0, in time order) and the event's
     #: photos (``OccurrenceReads.frames``).
     frame: tuple[int, int] | None = None
+    #: Where the detections are only counted (``OccurrenceReads.detections`` off, and
+    #: ``detections`` empty): how many there are, and how many of them are in no occurrence.
+    counted: tuple[int, int] | None = None
+
+    @property
+    def detection_count(self) -> int:
+        """The image's detections: those made, or those counted."""
+        return len(self.detections) if self.counted is None else self.counted[0]
+
+    @property
+    def loose_count(self) -> int:
+        """Its detections in no occurrence."""
+        if self.counted is None:
+            return sum(d.occurrence_id is None for d in self.detections)
+        return self.counted[1]
 
 
 def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
@@ -180,10 +197,14 @@ def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
         reader.join()
 
 
-def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
+def results(
+    batch: Batch, context: ExportContext, *, detections: bool = True
+) -> Iterator[ImageResult]:
     """Each image of a batch with what the export takes of its results, made as the writer
     takes it: a writer's records die young, where a batch of them would outlive the garbage
-    collector's young generations (its full collections were a fifth of an export)."""
+    collector's young generations (its full collections were a fifth of an export). Without
+    ``detections`` (the batch read only annotations without a parent), an image's detections
+    are counted (``ImageResult.counted``), not made."""
     analyses, annotations = _ByImage(batch.analyses), _ByImage(batch.annotations)
     reviews = batch_reviews(batch.reviews)
     failures, drawn = batch.failures, reviews.drawn
@@ -206,11 +227,18 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
             state = ImageState.FAILED
         else:
             state = ImageState.UNPROCESSED
-        detections = _detections(done, annotations.take(image.id), reviews, context, link, said)
-        if drawn and image.id in drawn:
-            detections += [_drawn(r) for r in drawn[image.id]]
-            if state is ImageState.UNPROCESSED:
-                state = ImageState.PROCESSED  # a person looked at it
+        made: list[Detection] = _NONE
+        counted = None
+        notes = annotations.take(image.id)
+        boxes = drawn.get(image.id, _NONE) if drawn else _NONE
+        if detections:
+            made = _detections(done, notes, reviews, context, link, said)
+            if boxes:
+                made += [_drawn(r) for r in boxes]
+        else:
+            counted = _counted(done, notes, reviews, link, len(boxes))
+        if boxes and state is ImageState.UNPROCESSED:
+            state = ImageState.PROCESSED  # a person looked at it
         failure = None
         if state is ImageState.FAILED:
             failure = (
@@ -222,13 +250,14 @@ def results(batch: Batch, context: ExportContext) -> Iterator[ImageResult]:
         yield ImageResult(
             image,
             state,
-            detections,
+            made,
             failure,
             event,
             occurrences.get(event.id, _NONE) if event is not None else _NONE,
             known,
             shown.get(image.id, _NONE) if shown else _NONE,
             frames.get(image.id) if frames else None,
+            counted,
         )
 
 
@@ -266,6 +295,35 @@ def _detections(
             if made is not None and (not narrow or _kept(made, filters)):
                 found.append(made)
     return found
+
+
+def _counted(
+    done: list[AnalysisFacts],
+    tops: list[AnnotationFacts],
+    reviews: BatchReviews,
+    link: dict[int, int],
+    drawn: int,
+) -> tuple[int, int]:
+    """How many detections ``_detections`` would make of an image's annotations without a
+    parent (``tops``), with the boxes a person drew on it, and how many of them are in no
+    occurrence."""
+    if not done or not tops:
+        return drawn, drawn
+    analyses, humans = {a.id for a in done}, reviews.labels
+    made = loose = 0
+    for top in tops:
+        if top.analysis_id in analyses and _stands(top, humans.get(top.id) if humans else None):
+            made += 1
+            loose += top.id not in link
+    return made + drawn, loose + drawn
+
+
+def _stands(top: AnnotationFacts, human: HumanLabel | None) -> bool:
+    """Whether an annotation without a parent is a detection an export writes: one a person
+    did not reject, a box or a label of the whole image."""
+    if human is not None and human.rejected:
+        return False
+    return top.type == "classification" or None not in (top.x1, top.y1, top.x2, top.y2)
 
 
 class _OfImage(Protocol):
@@ -329,19 +387,17 @@ def _detection(
     algorithms: dict[int, AlgorithmFacts],
     humans: dict[int, HumanLabel],
 ) -> Detection | None:
-    algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
     human = humans.get(top.id) if humans else None
-    if human is not None and human.rejected:
+    if not _stands(top, human):
         return None
+    algorithm = algorithms.get(top.algorithm_id) if top.algorithm_id else None
     if top.type == "classification":  # an image-level label
         label = human.label if human and human.label else top.label
         return Detection(
             top.id, analysis.id, None, None, top.confidence, label, top.confidence, top,
             None, algorithm, pipeline, analysis.completed_at, None, human,
         )  # fmt: skip
-    if top.x1 is None or top.y1 is None or top.x2 is None or top.y2 is None:
-        return None
-    box = (top.x1, top.y1, top.x2, top.y2)
+    box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
     classes = (
         kids
         if len(kids) == 1 and kids[0].type == "classification"

@@ -107,6 +107,13 @@ def test_reviews_reach_every_export(seeded: Seeded, tmp_path: Path, app_db: Data
         done = seeded.export(format=fmt)
         assert done["status"] == "succeeded", done
         assert done["counts"]["detections"] == len(before) - 1 + len(drawn), (fmt, done)
+    # The formats with a row per occurrence only count detections (they read no
+    # classifications): the same counts as the formats that make each one.
+    made = seeded.export(format="csv")["counts"]
+    for fmt in ("dwca", "occurrences-csv", "occurrences-json"):
+        counted = seeded.export(format=fmt)["counts"]
+        assert (counted["images"], counted["empty"]) == (made["images"], made["empty"]), fmt
+        assert counted["detections"] == made["detections"] == len(before) - 1 + len(drawn), fmt
     md = json.loads(seeded.download(seeded.export(format="megadetector")["id"]))
     entry = next(e for e in md["images"] if e["file"].endswith(seeded.images[on_empty]))
     (box,) = entry["detections"]

@@ -79,6 +79,16 @@ _SHOWN = (
 _PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
+#: An export's annotations of a batch's images (``annotations_of``).
+_ANNOTATIONS = (
+    "SELECT id, analysis_id, image_id, type, label, confidence, x1, y1, x2, y2, "
+    "CAST(data AS TEXT), parent_id, algorithm_id, ordering FROM annotations "
+    "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) ORDER BY image_id, id"
+)
+#: The same, of the annotations without a parent only.
+_TOP_ANNOTATIONS = _ANNOTATIONS.replace(" ORDER BY", " AND parent_id IS NULL ORDER BY")
+
+
 class ExportScope:
     """Which images and analyses of a project an export reads, as SQL conditions.
 
@@ -281,18 +291,17 @@ class ExportReadRepo:
         )
         return {image_id: error or "failed" for image_id, error in rows}
 
-    def annotations_of(self, image_ids: Sequence[int]) -> Iterator[AnnotationFacts]:
-        """The annotations of these images, by image and id (parents before children), of
-        every analysis (the caller takes those of the analyses it takes); ``data`` as JSON
-        text (most writers never read it: decoding it for every row was a third of an
-        export)."""
+    def annotations_of(
+        self, image_ids: Sequence[int], *, tops: bool = False
+    ) -> Iterator[AnnotationFacts]:
+        """The annotations of these images (``tops``: only those without a parent), by image
+        and id (parents before children), of every analysis (the caller takes those of the
+        analyses it takes); ``data`` as JSON text (most writers never read it: decoding it
+        for every row was a third of an export)."""
         if not image_ids:
             return iter(())
         rows = Plain(self.session).rows(
-            "SELECT id, analysis_id, image_id, type, label, confidence, x1, y1, x2, y2, "
-            "CAST(data AS TEXT), parent_id, algorithm_id, ordering FROM annotations "
-            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) "
-            "ORDER BY image_id, id",
+            _TOP_ANNOTATIONS if tops else _ANNOTATIONS,
             _span(image_ids),
             among=image_ids,
         )
