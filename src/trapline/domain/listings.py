@@ -4,11 +4,11 @@ table (taxa rolled up to a rank, a row per taxon and cell, individuals in each).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -170,15 +170,24 @@ def row_values(row: CountRow, deployments: Mapping[int, str]) -> tuple[object, .
 def count_rows(
     tallied: Iterable[Tallied], taxa: Mapping[int, Taxon], rank: Rank | None
 ) -> list[CountRow]:
-    """The rows of a count table from ``tallied`` in cell order: each taxon rolled up to
-    ``rank`` (a taxon ranked higher, or without an ancestor of that rank, stays as itself),
-    summed per cell; within a cell, taxa before labels, most individuals first, then by name.
+    """The rows of a count table (``count_cells``) in one list."""
+    return list(chain.from_iterable(count_cells(tallied, taxa, rank)))
+
+
+def count_cells(
+    tallied: Iterable[Tallied], taxa: Mapping[int, Taxon], rank: Rank | None
+) -> Iterator[list[CountRow]]:
+    """The rows of a count table from ``tallied`` in cell order, a cell at a time: each taxon
+    rolled up to ``rank`` (a taxon ranked higher, or without an ancestor of that rank, stays
+    as itself), summed per cell; within a cell, taxa before labels, most individuals first,
+    then by name.
 
     A table of a large project has hundreds of thousands of rows: each taxon is rolled up and
-    named once, and only the few rows of one cell are sorted at a time."""
+    named once, only the few rows of one cell are sorted at a time, and a writer that takes
+    the cells as they come holds none of them for long (hundreds of thousands of rows held at
+    once made the garbage collector's full passes a third of the work)."""
     #: Per taxon id read: the group it counts in (its rolled-up taxon's), as in a cell's sums.
     groups: dict[int, tuple[bool, str, int | None, None]] = {}
-    rows: list[CountRow] = []
     for cell, members in groupby(tallied, _CELL_OF):
         sums: dict[tuple[bool, str, int | None, str | None], int] = {}
         for _, _, _, _, taxon_id, label, n in members:
@@ -191,8 +200,7 @@ def count_rows(
             else:
                 group = (True, label or "", None, label)
             sums[group] = sums.get(group, 0) + n
-        _add_cell(rows, cell, sums, taxa)
-    return rows
+        yield _cell_rows(cell, sums, taxa)
 
 
 #: A tallied row's cell.
@@ -200,19 +208,18 @@ _CELL_OF = itemgetter(0, 1, 2, 3)
 _make_row = CountRow._make
 
 
-def _add_cell(
-    rows: list[CountRow],
+def _cell_rows(
     cell: CellKey,
     sums: dict[tuple[bool, str, int | None, str | None], int],
     taxa: Mapping[int, Taxon],
-) -> None:
+) -> list[CountRow]:
     """A cell's rows: taxa before labels, most individuals first, then by name. A group is
     (a label's, its name, taxon id, label), so the sort compares plain values."""
     ordered = sorted((unnamed, -n, name, taxon_id, label) for (unnamed, name, taxon_id, label), n
                      in sums.items() if n)  # fmt: skip
     deployment, event, night, hour = cell
     # ``_make``: tuple's own constructor, without the keyword handling of ``CountRow(...)``.
-    rows.extend(
+    return [
         _make_row((deployment, event, night, hour, taxa[t] if t is not None else None, label, -k))
         for _, k, _, t, label in ordered
-    )
+    ]

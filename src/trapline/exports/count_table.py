@@ -3,7 +3,7 @@ dimensions the table is split by, then the taxon and its individuals (docs/analy
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
 from typing import IO
@@ -18,7 +18,7 @@ _BATCH = 5_000
 
 
 def write_count_table(
-    rows: Sequence[CountRow],
+    rows: Iterable[CountRow],
     by: Sequence[CountBy],
     deployments: Mapping[int, str],
     out: IO[bytes],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -126,7 +126,7 @@ def count_table_json(
     pipeline: str | None,
     by: Sequence[CountBy],
     rank: Rank | None,
-    rows: Sequence[CountRow],
+    rows: Iterable[CountRow],
     deployments: Mapping[int, str],
 ) -> bytes:
     """A ``CountTableOut`` as JSON, written from plain data: a table can have hundreds of

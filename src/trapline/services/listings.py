@@ -6,9 +6,10 @@ mapped as no object), so a listing's total, its events' individuals and a count 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from itertools import chain
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
@@ -19,7 +20,7 @@ from trapline.domain.listings import (
     EventOrder,
     OccurrenceFilter,
     OccurrenceOrder,
-    count_rows,
+    count_cells,
 )
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.paging import Cursor
@@ -64,7 +65,8 @@ class CountTable:
     pipeline: str | None
     by: tuple[CountBy, ...]
     rank: Rank | None
-    rows: list[CountRow]
+    #: Made as they are taken (once): a table can have hundreds of thousands.
+    rows: Iterator[CountRow]
     #: The names of the deployments the rows name.
     deployments: dict[int, str]
 
@@ -153,11 +155,11 @@ def count_table(
         else:
             tallied = listings.tallied(scope, by)
         taxa = _with_ancestors(repos, {t[4] for t in tallied if t[4] is not None})
-        rows = count_rows(tallied, taxa, rank)
         deployments = {}
         if CountBy.DEPLOYMENT in by:
-            deployments = _deployment_names(repos, {r.deployment_id for r in rows})
-        return CountTable(scope.pipeline, tuple(by), rank, rows, deployments)
+            deployments = _deployment_names(repos, {t[0] for t in tallied})
+    rows = chain.from_iterable(count_cells(tallied, taxa, rank))
+    return CountTable(scope.pipeline, tuple(by), rank, rows, deployments)
 
 
 def count_table_csv(
