@@ -163,7 +163,8 @@ def test_light_trap_occurrences_are_identified_counted_and_published(
                 "results"
             ]
         }
-        labels = {m["label"] for m in _ok(client.get(f"/api/v2/projects/{project}/labels"))}
+        listed = _ok(client.get(f"/api/v2/projects/{project}/labels", params={"limit": 1000}))
+        labels = {m["label"] for m in listed["results"]}
         assert "moth" in labels
         mapping = {"moth": taxa["Lepidoptera"], "other insect": taxa["Insecta"]}
         for label in labels:
