@@ -4,6 +4,7 @@ over its tallies, not its detections), and a taxon's occurrences over nights and
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -209,15 +210,19 @@ class SpeciesRepo:
         return {t: found_by_id[oid] for t, oid in chosen.items() if oid in found_by_id}
 
     def per_night(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[date, int]]:
-        """Occurrences of these taxa per night first seen, in night order (from tallies)."""
+        """Occurrences of these taxa per night first seen, in night order (from tallies).
+        Summed here: grouped by night, the database read the night index, every tally of the
+        pipeline, rather than the taxa's in the index by taxon."""
         t = OccurrenceTallyRow
         rows = self.session.execute(
-            select(t.night, func.sum(t.occurrences))
-            .where(*tally_terms(scope), t.taxon_id.in_(list(taxon_ids)))
-            .group_by(t.night)
-            .order_by(t.night)
+            select(t.night, t.occurrences).where(
+                *tally_terms(scope), t.taxon_id.in_(list(taxon_ids))
+            )
         )
-        return [(sql_date(night), int(n)) for night, n in rows]
+        found: dict[Any, int] = defaultdict(int)
+        for night, n in rows:
+            found[night] += n
+        return [(sql_date(night), n) for night, n in sorted(found.items())]
 
     def per_deployment(self, scope: Scope, taxon_ids: Sequence[int]) -> list[tuple[int, int]]:
         """Occurrences of these taxa per deployment (from tallies), most first."""

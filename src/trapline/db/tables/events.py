@@ -200,13 +200,18 @@ class OccurrenceTallyRow(Base):
     detections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
-        # A taxon's tallies night by night: its first and last night are the ends of a range.
+        # A taxon's tallies night by night: its first and last night are the ends of a range,
+        # and a taxon's page reads its sums by night and deployment in the index alone.
         Index(
             "ix_occurrence_tallies_project_pipeline_taxon",
             "project_id",
             "pipeline",
             "taxon_id",
             "night",
+            "deployment_id",
+            "label",
+            "occurrences",
+            "detections",
         ),
         # The count tables: a pipeline's tallies night by night, every column a table reads in
         # the index, so a table of a large project reads no row of the table itself.
