@@ -13,12 +13,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, cast, func, null, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, func, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import occurrence_terms, tally_terms
 from trapline.db.repositories.events import to_event
-from trapline.db.repositories.nights import night_of, sql_date
+from trapline.db.repositories.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.domain.events import Event
@@ -124,7 +124,7 @@ class ListingRepo:
             CountBy.DEPLOYMENT: o.deployment_id,
             CountBy.EVENT: o.event_id,
             CountBy.NIGHT: night_of(self.session, o.first_seen_at),
-            CountBy.HOUR: _hour(self.session, o.first_seen_at),
+            CountBy.HOUR: hour_of(self.session, o.first_seen_at),
         }
         terms = _occurrence_terms(scope, OccurrenceFilter(), None)
         return self._grouped(by, columns, o.taxon_id, o.label, func.count(), terms)
@@ -232,10 +232,3 @@ def _walk(
     if backwards:
         rows.reverse()
     return rows, more
-
-
-def _hour(session: Session, column: Any) -> Any:
-    """SQL of the hour (0-23) of a wall-clock time, as an integer."""
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(func.strftime("%H", column), Integer)
-    return cast(func.extract("hour", column), Integer)

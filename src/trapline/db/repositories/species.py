@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import occurrence_terms, sums_of, tally_terms
-from trapline.db.repositories.nights import night_of, sql_date
+from trapline.db.repositories.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.occurrences import chunks, to_occurrence
 from trapline.db.repositories.taxa import to_taxon
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
@@ -239,7 +239,7 @@ class SpeciesRepo:
     def per_hour(self, scope: Scope, taxon_ids: Sequence[int]) -> dict[int, int]:
         """Occurrences of these taxa by the hour (local wall clock) they were first seen."""
         o = OccurrenceRow
-        hour = _hour(self.session, o.first_seen_at)
+        hour = hour_of(self.session, o.first_seen_at)
         rows = self.session.execute(
             select(hour, func.count())
             .where(*_occurrence_terms(self.session, scope), o.taxon_id.in_(list(taxon_ids)))
@@ -305,9 +305,3 @@ def _occurrence_terms(session: Session, scope: Scope) -> list[ColumnElement[bool
 def _sql_date(session: Session, day: date) -> Any:
     """A night as ``night_of`` gives it in this dialect (SQLite's ``date()`` is text)."""
     return day.isoformat() if session.get_bind().dialect.name == "sqlite" else day
-
-
-def _hour(session: Session, column: Any) -> Any:
-    if session.get_bind().dialect.name == "sqlite":
-        return func.cast(func.strftime("%H", column), OccurrenceRow.detection_count.type)
-    return func.extract("hour", column)
