@@ -4,8 +4,8 @@ loaded once (through the product, on SQLite) and measured on both databases.
 The PostgreSQL schema is made by the product's migrations, as for a set loaded there; then
 each table's rows are read from SQLite and written with ``COPY`` (foreign keys are not checked
 row by row: the rows come from a database that kept them), each identity sequence is moved
-past the largest id, and the tables are vacuumed and analysed (as autovacuum would leave them). What is copied is the same data: the same
-ids, times, results, occurrences and kept counts.
+past the largest id, and the tables are vacuumed and analysed, as autovacuum would leave them.
+What is copied is the same data: the same ids, times, results, occurrences and kept counts.
 """
 
 from __future__ import annotations
