@@ -27,7 +27,8 @@ from trapline.db.repositories.export_reads import ExportScope
 from trapline.domain.exports import Export, ExportCounts, ExportFormat
 from trapline.errors import TraplineError
 from trapline.exports.base import ExportWriter
-from trapline.exports.reader import ExportContext, prefetched, results
+from trapline.exports.read_ahead import prefetched
+from trapline.exports.reader import ExportContext, results
 from trapline.services.camtrap_exports import Rows, table_file
 from trapline.storage.base import BlobStore
 

@@ -7,10 +7,7 @@ determination of its occurrence: ``determination.py``) are decided here once.
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import re
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
@@ -40,7 +37,7 @@ from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, hum
 
 __all__ = [
     "Detection", "Determinations", "Determined", "ExportContext", "ImageResult", "ImageState",
-    "Ranked", "prefetched", "ranked", "results",
+    "Ranked", "ranked", "results",
 ]  # fmt: skip
 
 #: What a lookup of nothing answers (one shared empty list, never changed).
@@ -159,42 +156,6 @@ class ImageResult(NamedTuple):
         if self.counted is None:
             return sum(d.occurrence_id is None for d in self.detections)
         return self.counted[1]
-
-
-def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
-    """The same batches, read ahead on a thread: the database reads the next batch while the
-    writer formats this one (SQLite and psycopg let go of the GIL while they wait)."""
-    ahead: queue.Queue[Batch | BaseException | None] = queue.Queue(depth)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        ahead.put(batch, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ahead.put(None)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            ahead.put(exc)
-
-    reader = threading.Thread(target=read, name="export-read", daemon=True)
-    reader.start()
-    try:
-        while (item := ahead.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():  # let a blocked put go through
-            with contextlib.suppress(queue.Empty):
-                ahead.get(timeout=0.1)
-        reader.join()
 
 
 def results(

@@ -1,0 +1,46 @@
+"""An export's batches read ahead on a thread while the writer formats the one before."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+
+from trapline.domain.exports import Batch
+
+
+def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """The same batches, read ahead on a thread: the database reads the next batch while the
+    writer formats this one (SQLite and psycopg let go of the GIL while they wait)."""
+    ahead: queue.Queue[Batch | BaseException | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ahead.put(batch, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ahead.put(exc)
+
+    reader = threading.Thread(target=read, name="export-read", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a blocked put go through
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.1)
+        reader.join()
