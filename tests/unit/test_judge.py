@@ -127,7 +127,7 @@ def test_reading_items_checks_leases_and_types_each_result() -> None:
     token = sign_lease(SECRET, LeaseClaim(JOB, 1, 1, "lease-1"))
     other_job = sign_lease(SECRET, LeaseClaim(JOB + 1, 2, 1, "lease-2"))
     items = [
-        TypedResultItem(reply_subject=token, result=result(1)),
+        TypedResultItem.model_validate({"reply_subject": token, "result": result(1).model_dump()}),
         ResultItem(reply_subject=token, result={"error": "disk full", "image_id": "101"}),
         ResultItem(reply_subject=None, result={}),
         ResultItem(reply_subject="forged", result={}),

@@ -63,7 +63,34 @@ def test_a_valid_post_is_typed_whole_as_part_by_part_types_it() -> None:
     assert post.client_info is not None
     assert post.client_info.hostname == "h"
     assert all(isinstance(i.result, PipelineResultsResponse | ResultError) for i in post.items)
-    assert [(i.reply_subject, i.result) for i in post.items] == _typed_part_by_part(body)
+    assert [_seen(i.reply_subject, i.result) for i in post.items] == [
+        _seen(*item) for item in _typed_part_by_part(body)
+    ]
+
+
+def _seen(reply_subject: str | None, result: Any) -> tuple[Any, ...]:
+    """What the rest of the result path reads of an item: its kind and every field."""
+    kind = "result" if isinstance(result, PipelineResultsResponse) else type(result).__name__
+    return reply_subject, kind, result.model_dump()
+
+
+def test_an_error_key_makes_an_error_report_or_a_refusal_never_a_pipeline_result() -> None:
+    items = [
+        _item(0, error="disk full"),  # a report that also sent a pipeline's fields
+        _item(1),
+    ]
+    post = read_post(json.dumps({"results": items}).encode())
+    assert post.items[0].result == ResultError(error="disk full")
+    assert isinstance(post.items[1].result, PipelineResultsResponse)
+
+    for error in (None, 5):  # not a message: the item is refused, as part by part
+        items = [_item(0, error=error), _item(1)]
+        post = read_post(json.dumps({"results": items}).encode())
+        pending = post.items[0].result
+        assert isinstance(pending, PendingResult)
+        read = pending.read()
+        assert isinstance(read, Refusal)
+        assert read.reason.startswith("result is not valid: error")
 
 
 def test_a_post_with_an_item_not_valid_is_read_part_by_part() -> None:

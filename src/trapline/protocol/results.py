@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, StrictBool, StrictFloat, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    Tag,
+)
+from pydantic_core import PydanticCustomError
 
 from trapline.protocol.base import (
     MAX_CLASSIFICATIONS,
@@ -138,11 +147,30 @@ ResultOutcome = Annotated[
 ]
 
 
+def _not_sent(_value: Any) -> None:
+    raise PydanticCustomError("error_sent", "a pipeline result has no error")
+
+
+class _PipelineResultWithoutError(PipelineResultsResponse):
+    """A pipeline result with no ``error`` key: what ``ResultOutcome`` tags "result"."""
+
+    error: Annotated[None, AfterValidator(_not_sent), Field(exclude=True)] = None
+
+
+#: ``ResultOutcome`` for a post typed whole: the same choice without the callable
+#: discriminator, which hands it each result converted to Python objects first (a tenth of
+#: the post's typing). A result with ``error`` is not a pipeline result, so it is an error
+#: report or nothing, as the discriminator decides.
+_WholeOutcome = Annotated[
+    _PipelineResultWithoutError | ResultError, Field(union_mode="left_to_right")
+]
+
+
 class TypedResultItem(WireModel):
     """A result item whose result is fully typed: the common, all-valid case."""
 
     reply_subject: ReplySubject
-    result: ResultOutcome
+    result: _WholeOutcome
 
 
 class TypedResultsRequest(WireModel):
