@@ -102,14 +102,18 @@ class Nats:
 
 @contextmanager
 def running_server(
-    backend: str = "sqlite", queue: str = "sql", settings: dict[str, str] | None = None
+    backend: str = "sqlite",
+    queue: str = "sql",
+    settings: dict[str, str] | None = None,
+    source: Path | None = None,
 ) -> Iterator[Server]:
     """Start ``trapline serve`` on a free loopback port with its own data dir, then clean up.
 
     With ``backend="postgres"`` the server gets a fresh database on POSTGRES_ADMIN_URL,
     dropped afterwards; otherwise SQLite in the data dir. With ``queue="nats"`` it dispatches
     through a private JetStream server started for it. ``settings`` are extra ``TRAPLINE_*``
-    variables, named without the prefix.
+    variables, named without the prefix. ``source``: a checkout's ``src`` folder whose code
+    the server runs instead of the installed one.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
@@ -125,6 +129,8 @@ def running_server(
             database_url = _create_postgres_database(database)
         env = _server_env(data_dir, database_url if database else None)
         env.update({f"TRAPLINE_{k}": v for k, v in (settings or {}).items()})
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         if nats is not None:
             nats.start()
             env["TRAPLINE_QUEUE_URL"] = nats.url

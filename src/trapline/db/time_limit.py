@@ -38,9 +38,9 @@ _APPLIED = "trapline.statement_timeout_ms"
 #: Key, in a SQLite connection's info, of the one-item list holding its statement's deadline.
 _DEADLINE = "trapline.deadline"
 #: SQLite virtual-machine steps between two looks at the clock: about 10 ms of a statement's
-#: work. A look is Python code, so the statement's thread must get the GIL back in the middle
-#: of the statement, holding SQLite's write lock while it waits its turn; at every 10,000
-#: steps a results post waited so a dozen times and dispatch lost ~5% of its rate.
+#: work. A look is Python code: the statement's thread takes the GIL back in the middle of the
+#: statement, and a writer waits its turn for it holding SQLite's write lock (every 10,000
+#: steps, a results post's inserts did so several times).
 _PROGRESS_STEPS = 1_000_000
 #: PostgreSQL's code for a statement cancelled (by its timeout, or by a person).
 _QUERY_CANCELED = "57014"

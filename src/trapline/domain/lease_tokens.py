@@ -6,6 +6,8 @@ import base64
 import hmac
 from dataclasses import dataclass
 
+from trapline.domain.tokens import hmac_sha256
+
 #: Marks trapline's tokens (and their format version).
 PREFIX = "tl1"
 
@@ -45,5 +47,5 @@ def read_lease(secret: bytes, token: str) -> LeaseClaim:
 
 
 def _mac(secret: bytes, body: str) -> str:
-    digest = hmac.digest(secret, b"lease:" + body.encode(), "sha256")[:18]
+    digest = hmac_sha256(secret, b"lease:" + body.encode())[:18]
     return base64.urlsafe_b64encode(digest).decode()

@@ -1,9 +1,12 @@
-"""API tokens: high-entropy secrets shown once and stored only as a SHA-256 hash."""
+"""API tokens: high-entropy secrets shown once and stored only as a SHA-256 hash; and the
+HMAC that signs what the server hands out (lease tokens, blob links)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from functools import lru_cache
 
 #: Every user token starts with this, so leaked tokens are easy to recognise in logs and scans.
 USER_TOKEN_PREFIX = "tl_"  # noqa: S105 - a prefix, not a secret
@@ -25,3 +28,21 @@ def visible_prefix(token: str) -> str:
     """The part of a token shown in listings (``tl_AbCdEfGh``)."""
     head, _, rest = token.partition("_")
     return f"{head}_{rest[:VISIBLE_CHARS]}" if rest else token[:VISIBLE_CHARS]
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 of ``message``, from the key's state made once per key.
+
+    ``hmac.digest`` lets go of the GIL for its one call into OpenSSL; on a busy server the
+    thread then waits its turn to get it back (up to a switch interval), once per lease token
+    signed or read and per link signed, several hundred times a worker batch. This neither lets
+    go of it for a short message nor hashes the key again.
+    """
+    mac = _keyed(key).copy()
+    mac.update(message)
+    return mac.digest()
+
+
+@lru_cache(maxsize=16)
+def _keyed(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, digestmod=hashlib.sha256)

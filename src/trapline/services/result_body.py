@@ -191,7 +191,9 @@ def read_post(data: Data) -> ReadPost:
         PayloadTooLarge: a part holds more than the part caps allow (the answer names it).
         ValidationError: the body besides its results is not valid (``client_info``).
     """
-    if len(data) <= MAX_PART_BYTES and json_values(data) <= MAX_PART_VALUES:
+    # A value takes a byte at least: a post no longer than the values cap is within it.
+    size = len(data)
+    if size <= MAX_PART_VALUES or (size <= MAX_PART_BYTES and json_values(data) <= MAX_PART_VALUES):
         whole = _read_whole(data)
         if whole is not None:
             return whole

@@ -15,6 +15,7 @@ from stat import S_ISREG
 from typing import BinaryIO
 from urllib.parse import urlencode
 
+from trapline.domain.tokens import hmac_sha256
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageError
 from trapline.files import private_dir
 from trapline.storage.base import (
@@ -226,12 +227,12 @@ class LocalBlobStore(BlobStore):
         # "GET" first, as when links could also upload: a link signed for another use some
         # day cannot be mistaken for a download, and links already handed out stay valid.
         message = f"GET\n{key}\n{expires}".encode()
-        return hmac.digest(self._secret_key, message, "sha256").hex()
+        return hmac_sha256(self._secret_key, message).hex()
 
     def _sign_upload(self, key: str, expires: str, content_type: str) -> str:
         # "PUT" first: an upload signature can never pass as a download's, nor the reverse.
         message = f"PUT\n{key}\n{expires}\n{content_type}".encode("utf-8", "replace")
-        return hmac.digest(self._secret_key, message, "sha256").hex()
+        return hmac_sha256(self._secret_key, message).hex()
 
 
 @contextmanager
