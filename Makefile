@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test test-busy fuzz lint format bench bench-pages clean deps scale-trial wheel screenshots
+.PHONY: help demo up test test-both test-busy fuzz lint format bench bench-pages clean deps scale-trial wheel screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -41,7 +41,10 @@ deps:  ## the system packages the tests use, installed with apt-get when missing
 
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
 # suite starts about two hundred Python processes, each of which would compile trapline again.
-test: $(STAMP) deps  ## run the whole test suite (SQLite and PostgreSQL), three processes at once
+test: $(STAMP) deps  ## run the whole test suite, each test on SQLite or PostgreSQL (half on each), three processes at once
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 3 --dist loadgroup --db split $(PYTEST_ARGS)
+
+test-both: $(STAMP) deps  ## the whole test suite with every application test on both databases (twice as long)
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 3 --dist loadgroup --db all $(PYTEST_ARGS)
 
 test-busy: $(STAMP) deps  ## the whole suite beside two CPU hogs (stress-ng, installed if missing)

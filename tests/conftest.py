@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,8 +50,15 @@ SHARED_SUITES = ("browser",)
 
 
 #: Which database backends a run tests on (``--db``): the application tests run on the
-#: backends named here; the suites in BOTH_BACKENDS run on both whatever is chosen.
-DB_CHOICES = {"sqlite": ("sqlite",), "postgres": ("postgres",), "all": ("sqlite", "postgres")}
+#: backends named here; the suites in BOTH_BACKENDS run on both whatever is chosen. ``split``
+#: (``make test``) runs each application test on one of the two, chosen by its name, so that
+#: half run on each (decision 054).
+DB_CHOICES = {
+    "sqlite": ("sqlite",),
+    "postgres": ("postgres",),
+    "all": ("sqlite", "postgres"),
+    "split": ("sqlite", "postgres"),
+}
 #: The SQL layer and the tenant matrix: what differs between the two databases is tested on both
 #: even in a quick SQLite run (the queue suite has its own backends, sql on each and NATS).
 BOTH_BACKENDS = ("tests/integration/db/", "tests/app/api/test_tenants.py")
@@ -60,9 +69,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--db",
         choices=sorted(DB_CHOICES),
         default="sqlite",
-        help="database the application tests run on: sqlite (default, quick), postgres, or all"
-        " (both, as `make test` and CI run them); tests/integration/db and the tenant matrix"
-        " always run on both",
+        help="database the application tests run on: sqlite (default, quick), postgres, all"
+        " (each test on both: `make test-both`), or split (each test on one of the two, chosen"
+        " by its name: `make test` and CI); tests/integration/db and the tenant matrix always"
+        " run on both",
     )
 
 
@@ -70,20 +80,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): tests one xdist worker runs in turn")
     config.addinivalue_line("markers", "duties: the app's background duties run during the test")
     config.addinivalue_line("markers", "settings(**fields): settings the test's app is made with")
+    config.addinivalue_line(
+        "markers", "backend(name): the test is about this database and runs on it alone"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # First: pytest-xdist's own hook, which runs after this one only when this one is marked so,
     # turns each test's xdist_group mark into the ``@group`` suffix its scheduler groups by.
-    chosen = DB_CHOICES[config.getoption("--db")]
+    choice = config.getoption("--db")
     kept, dropped = [], []
     for item in items:
-        backend = backend_of(item)
-        if backend is None or backend in chosen or _on_both(item):
-            kept.append(item)
-        else:
-            dropped.append(item)
+        (kept if _runs(item, choice) else dropped).append(item)
         suite = item.path.parent.name
         if suite in SHARED_SUITES:
             item.add_marker(pytest.mark.xdist_group(suite))
@@ -94,6 +103,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The long modules (and those grouped on one worker for a costly module fixture) first,
     # so that no worker ends on one alone.
     items[:] = sorted(kept, key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+def _runs(item: pytest.Item, choice: str) -> bool:
+    """Whether the run ``--db choice`` keeps ``item``."""
+    backend = backend_of(item)
+    if backend is None:
+        return True
+    only = item.get_closest_marker("backend")
+    if only is not None:
+        return backend == only.args[0] and (backend in DB_CHOICES[choice] or _on_both(item))
+    if _on_both(item):
+        return True
+    if choice == "split":
+        return backend == split_backend(item.nodeid)
+    return backend in DB_CHOICES[choice]
+
+
+def split_backend(nodeid: str) -> str:
+    """The one backend ``--db split`` runs a test on: the same for every run, by a hash of
+    its id without the backend, so that about half the tests of each module go to each."""
+    name = _BACKEND_IN_ID.sub("", nodeid)
+    return ("sqlite", "postgres")[zlib.crc32(name.encode()) % 2]
+
+
+#: A backend among a test id's parameters (``[sqlite]``, ``[postgres-local]``).
+_BACKEND_IN_ID = re.compile(r"(?<=[\[-])(?:sqlite|postgres)(?=[\]-])")
 
 
 def backend_of(item: pytest.Item) -> str | None:

@@ -17,11 +17,12 @@ from trapline.db.types import utcnow
 from trapline.domain.events import EventRule, Grouping
 from trapline.services import events
 
+#: SQLite lets one writer in at a time: nothing to interleave.
+pytestmark = pytest.mark.backend("postgres")
+
 
 def test_a_regrouping_waits_for_a_tracking_of_the_event_it_replaces(proto: Protocol) -> None:
     db = proto.platform.db
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite lets one writer in at a time: nothing to interleave")
     pond, event = heron(proto)
     # Every frame its own event: the heron's event is replaced, its occurrences handed over.
     with db.write() as repos:
@@ -55,8 +56,6 @@ def test_a_deployments_rule_change_waits_for_a_regrouping_step(proto: Protocol) 
     regroup it); a rule change that held the deployment's row first and then waited for the
     run's (to supersede it) deadlocked with it, and answered 503."""
     db = proto.platform.db
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite lets one writer in at a time: nothing to interleave")
     pond, _ = heron(proto)
     with db.write() as repos:
         run = repos.regroupings.start(proto.project_id, pond, utcnow())

@@ -210,8 +210,9 @@ def test_deleting_a_project_leaves_none_of_its_rows_or_blobs(
 
 @pytest.fixture
 def postgres_db(app_db: Database) -> Database:
-    if app_db.is_sqlite:
-        pytest.skip("PostgreSQL only: on SQLite a writing transaction excludes every other")
+    """The app's database, for tests marked to run on PostgreSQL only: on SQLite a writing
+    transaction excludes every other, so there is nothing to race."""
+    assert not app_db.is_sqlite, 'mark the test @pytest.mark.backend("postgres")'
     return app_db
 
 
@@ -301,6 +302,7 @@ def _enqueue(job: Job) -> Callable[[Repos], int]:
     )
 
 
+@pytest.mark.backend("postgres")
 def test_an_image_deleted_during_an_enqueue_leaves_no_task_for_it(
     registered: Protocol, postgres_db: Database, held: list[Held]
 ) -> None:
@@ -320,6 +322,7 @@ def test_an_image_deleted_during_an_enqueue_leaves_no_task_for_it(
     assert _count(postgres_db, "jobs WHERE id = :j AND open_tasks = 1", j=job.id) == 1
 
 
+@pytest.mark.backend("postgres")
 def test_an_enqueue_during_an_image_delete_waits_and_skips_the_image(
     registered: Protocol, postgres_db: Database, held: list[Held]
 ) -> None:
@@ -338,6 +341,7 @@ def test_an_enqueue_during_an_image_delete_waits_and_skips_the_image(
     assert _count(postgres_db, "jobs WHERE id = :j AND open_tasks = 1", j=job.id) == 1
 
 
+@pytest.mark.backend("postgres")
 @pytest.mark.parametrize("parent", ["job", "project"])
 def test_an_enqueue_during_a_delete_of_its_job_makes_nothing(
     registered: Protocol, postgres_db: Database, held: list[Held], parent: str
@@ -364,6 +368,7 @@ def test_an_enqueue_during_a_delete_of_its_job_makes_nothing(
     assert _orphans(postgres_db) == {}
 
 
+@pytest.mark.backend("postgres")
 def test_an_image_deleted_while_its_result_is_stored_leaves_no_result(
     registered: Protocol, postgres_db: Database, held: list[Held]
 ) -> None:
@@ -399,6 +404,7 @@ def test_an_image_deleted_while_its_result_is_stored_leaves_no_result(
     assert _orphans(postgres_db) == {}
 
 
+@pytest.mark.backend("postgres")
 @pytest.mark.parametrize("parent", ["job", "project"])
 def test_a_job_deleted_while_a_result_is_stored_waits_for_it_without_deadlock(
     registered: Protocol, postgres_db: Database, held: list[Held], parent: str
@@ -432,6 +438,7 @@ def test_a_job_deleted_while_a_result_is_stored_waits_for_it_without_deadlock(
     assert _orphans(postgres_db) == {}
 
 
+@pytest.mark.backend("postgres")
 def test_a_result_whose_task_is_deleted_while_it_is_stored_is_rejected(
     registered: Protocol, postgres_db: Database, held: list[Held]
 ) -> None:
@@ -456,6 +463,7 @@ def test_a_result_whose_task_is_deleted_while_it_is_stored_is_rejected(
     assert (answer["status"], answer["detail"]) == ("rejected", "this task no longer exists")
 
 
+@pytest.mark.backend("postgres")
 def test_a_regrouping_step_during_a_project_delete_waits_and_finds_it_gone(
     postgres_db: Database, owner: Account, held: list[Held]
 ) -> None:

@@ -400,13 +400,12 @@ def _task_analyses(db: Database) -> int:
     return int(count or 0)
 
 
+@pytest.mark.backend("postgres")  # SQLite plans without statistics
 def test_a_large_job_has_its_tasks_sampled_for_the_planner(
     registered: Protocol, app_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without fresh statistics PostgreSQL takes a new job for a few rows and stores its
     results by scanning the whole job; a large job's start samples the tasks at once."""
-    if app_db.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite plans without statistics")
     monkeypatch.setattr(job_service, "FRESH_STATISTICS_AT", 3)
     registered.images(3)
     before = _task_analyses(app_db)
