@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from tests.support.databases import (
     PostgresDatabases,
     SqliteDatabases,
     require_postgres,
+    split_backend,
 )
 from tests.support.moto import moto_s3_server
 from tests.support.settings import make_settings
@@ -118,17 +117,6 @@ def _runs(item: pytest.Item, choice: str) -> bool:
     if choice == "split":
         return backend == split_backend(item.nodeid)
     return backend in DB_CHOICES[choice]
-
-
-def split_backend(nodeid: str) -> str:
-    """The one backend ``--db split`` runs a test on: the same for every run, by a hash of
-    its id without the backend, so that about half the tests of each module go to each."""
-    name = _BACKEND_IN_ID.sub("", nodeid)
-    return ("sqlite", "postgres")[zlib.crc32(name.encode()) % 2]
-
-
-#: A backend among a test id's parameters (``[sqlite]``, ``[postgres-local]``).
-_BACKEND_IN_ID = re.compile(r"(?<=[\[-])(?:sqlite|postgres)(?=[\]-])")
 
 
 def backend_of(item: pytest.Item) -> str | None:

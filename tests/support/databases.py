@@ -5,8 +5,10 @@ a copy of a migrated template file per test."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -244,3 +246,14 @@ def wait_for_a_lock_wait(engine: Engine, what: str) -> None:
             return int(look.scalar(_WAITING) or 0)
 
     wait_until(waiting, what)
+
+
+def split_backend(nodeid: str) -> str:
+    """The one backend ``--db split`` runs a test on: the same for every run, by a hash of
+    its id without the backend, so that about half the tests of each module go to each."""
+    name = _BACKEND_IN_ID.sub("", nodeid)
+    return ("sqlite", "postgres")[zlib.crc32(name.encode()) % 2]
+
+
+#: A backend among a test id's parameters (``[sqlite]``, ``[postgres-local]``).
+_BACKEND_IN_ID = re.compile(r"(?<=[\[-])(?:sqlite|postgres)(?=[\]-])")

@@ -3,7 +3,7 @@ every run, and about half of them on each (decision 054)."""
 
 from __future__ import annotations
 
-from tests.conftest import split_backend
+from tests.support.databases import split_backend
 
 
 def test_both_variants_of_a_test_go_to_one_database_the_same_every_time() -> None:

@@ -66,7 +66,7 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
         # would carry on): the README's commands must all succeed, not merely run.
         prelude = (
             "set -euo pipefail\n"
-            'curl() { command curl --fail-with-body --max-time 60 "$@"; echo; }\n'
+            'curl() { command curl --show-error --fail-with-body --max-time 60 "$@"; echo; }\n'
         )
         done = subprocess.run(
             ["bash", "-c", prelude + script + '\necho "JOB=$JOB IMAGE=$IMAGE"\n'],
