@@ -30,3 +30,17 @@ def refused(response: httpx.Response, status: int, *words: str) -> str:
     problem = refusal_problem(response, status, *words)
     assert problem is None, problem
     return str(response.json()["detail"])
+
+
+def answered_as_missing(
+    foreign: httpx.Response, absent: httpx.Response, real: int, missing: int
+) -> bool:
+    """Whether the answer about an object the caller may not see (``real``) is, byte for byte, the
+    answer about an id that names nothing (``missing``), with that one id put back.
+
+    The missing id must be long enough to occur nowhere else in its answer (10**9 and up, or an
+    offset of the real id by as much); masking the real id instead would also mask any other number
+    that happens to be the same, such as a project id of 1 beside an image id of 1."""
+    assert missing >= 100_000, "a missing id this short could occur in the answer by chance"
+    assert absent.content.count(str(missing).encode()) >= 1, absent.text
+    return foreign.content == absent.content.replace(str(missing).encode(), str(real).encode())

@@ -100,15 +100,9 @@ def test_the_whole_request_is_refused_naming_what_is_wrong(
     other = proto.client.post(f"{API}/projects", json={"name": "Elsewhere"}, headers=proto.headers)
     assert other.status_code == 201, other.text
     foreign = six_occurrences(proto.in_project(other.json()["id"]), "Far")[0]["id"]
-    answers = {}
     for stranger in (foreign, 10**12):
         answer = _bulk(proto, {"occurrence_ids": [*ids[:2], stranger], "taxon_id": grey}, 404)
-        answers[stranger] = answer["detail"].replace(str(stranger), "N")
-    assert (
-        answers[foreign]
-        == answers[10**12]
-        == (f"occurrences N not found in project {proto.project_id}")
-    )
+        assert answer["detail"] == f"occurrences {stranger} not found in project {proto.project_id}"
     for body, words in (
         ({"occurrence_ids": [ids[0], ids[1], ids[0]], "taxon_id": grey}, f"({ids[0]} repeated)"),
         ({"occurrence_ids": [], "taxon_id": grey}, "occurrence_ids"),

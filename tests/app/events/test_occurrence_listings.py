@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.analysis_scene import Scene, build_scene
 from tests.support.protocol_client import Protocol, api_get, api_post
+from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, import_taxa, new_deployment
 
 #: Each occurrence's local time first seen, from the scene's table.
@@ -208,9 +209,7 @@ def test_another_projects_objects_answer_as_missing_ones(proto: Protocol, scene:
         ]
         for foreign_answer, missing_answer in zip(asked[::2], asked[1::2], strict=True):
             assert foreign_answer.status_code == missing_answer.status_code == 404
-            assert foreign_answer.text.replace(str(foreign), "#") == missing_answer.text.replace(
-                str(missing), "#"
-            )
+            assert answered_as_missing(foreign_answer, missing_answer, foreign, missing)
             assert foreign_answer.json()["detail"] == f"{field} {foreign} not found"
 
 
