@@ -12,7 +12,14 @@ from trapline.db.repositories import Repos
 from trapline.db.repositories.export_reads import ExportScope
 from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
-from trapline.domain.exports import Batch, ImageFacts, OccurrenceFacts, OccurrenceReads
+from trapline.domain.exports import (
+    AnnotationFacts,
+    Batch,
+    ImageFacts,
+    OccurrenceFacts,
+    OccurrenceReads,
+    TopFacts,
+)
 from trapline.domain.taxa import Taxon
 
 #: Images read per batch: memory stays flat whatever the project's size.
@@ -44,6 +51,8 @@ def read_batches(
     #: its project counts by (``db/repositories/counts.py``).
     with db.read() as repos:
         counted = scope.filters.pipeline or repos.counts.counting_pipeline(scope.project_id)
+        # The category maps' entries, read once: a batch's new labels are resolved with them.
+        hints = repos.taxa.category_hints(scope.project_id) if reads.shown else {}
     while True:
         with db.read() as repos:
             export_reads = repos.export_reads
@@ -53,10 +62,17 @@ def read_batches(
             image_ids = [i.id for i in images]
             analyses = export_reads.analyses_of(scope, image_ids)
             failures = export_reads.failures_of(scope, image_ids)
-            annotations = export_reads.annotations_of(image_ids, tops=not reads.detections)
+            tops: Iterator[TopFacts] = iter(())
+            annotations: Iterator[AnnotationFacts] = iter(())
+            if reads.detections:
+                annotations = export_reads.annotations_of(image_ids)
+            else:
+                tops = export_reads.tops_of(image_ids)
             reviews = repos.reviews.of_image_span(after_id, image_ids[-1])
             events = export_reads.events_of(images)
-            occurrence_of = export_reads.occurrence_of(image_ids)
+            # Counted detections come with their occurrences (``tops``).
+            linking = reads.detections or reads.of_detections or reads.determined
+            occurrence_of = export_reads.occurrence_of(image_ids) if linking else {}
             by_event: dict[int, list[OccurrenceFacts]] = {}
             if reads.by_event:
                 new = sorted(set(events) - events_read)
@@ -74,7 +90,7 @@ def read_batches(
             identified = export_reads.identified(person) if person else {}
             labels = {b.label for b in best.values() if b.label is not None} - set(label_taxa)
             if labels:  # a new dict: the writer's thread reads the last batch's meanwhile
-                resolver = repos.taxa.resolver(scope.project_id, labels)
+                resolver = repos.taxa.resolver(scope.project_id, labels, hints)
                 label_taxa = label_taxa | {label: resolver.taxon_of(label) for label in labels}
             wanted = {o.taxon_id for o in named} | {
                 label_taxa.get(b.label or "") for b in best.values()
@@ -84,7 +100,7 @@ def read_batches(
             frames = _frames(repos.session, images) if reads.frames else {}
         yield Batch(
             images, analyses, annotations, failures, reviews, events, occurrence_of, by_event,
-            linked, shown, taxa, identified, best, label_taxa, frames,
+            linked, shown, taxa, identified, best, label_taxa, frames, tops,
         )  # fmt: skip
         after_id = image_ids[-1]
 

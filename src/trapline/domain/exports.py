@@ -374,6 +374,21 @@ class AnnotationFacts(NamedTuple):
     ordering: int
 
 
+class TopFacts(NamedTuple):
+    """An annotation without a parent as an export that only counts detections reads it
+    (``OccurrenceReads.detections`` off): whether it is a detection, and its occurrence."""
+
+    id: int
+    analysis_id: int
+    image_id: int
+    type: str
+    x1: float | None
+    y1: float | None
+    x2: float | None
+    y2: float | None
+    occurrence_id: int | None
+
+
 class AlgorithmFacts(NamedTuple):
     """An algorithm results name, with its category map."""
 
@@ -430,3 +445,6 @@ class Batch(NamedTuple):
     #: Each image's frame in its event (from 0, in time order) and the event's photos
     #: (``OccurrenceReads.frames``), by image.
     frames: dict[int, tuple[int, int]] = {}  # one shared empty dict, never changed
+    #: Without ``OccurrenceReads.detections``, in place of ``annotations`` and ``occurrence_of``
+    #: (sorted as those are): the annotations without a parent, with their occurrences.
+    tops: Iterator[TopFacts] = iter(())  # one shared empty iterator, never anything in it

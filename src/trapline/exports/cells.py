@@ -37,14 +37,19 @@ class Cells:
         self.columns = tuple(columns)
         #: Where the text columns are.
         self._text = tuple(i for i, name in enumerate(columns) if name not in numbers)
-        #: A cell that starts with a formula character, seen in the joined row: at its start
-        #: or after a separator (a quoted cell with ``,=`` inside only costs a closer look).
-        self._risky = re.compile(f"(?:^|{re.escape(separator)})[=+\\-@\\t\\r]")
+        #: A cell that starts with a formula character, seen in the joined row after a
+        #: separator (a quoted cell with ``,=`` inside only costs a closer look); the first
+        #: cell is looked at on its own. The separator itself is left out: a cell never starts
+        #: with it (the tab-separated tables change tabs in values to spaces), and two in a
+        #: row are an empty cell.
+        starts = "".join(c for c in FORMULA_STARTS if c != separator)
+        self._risky = re.compile(re.escape(separator) + "[" + re.escape(starts) + "]")
+        self._starts = tuple(starts)
 
     def safe(self, row: Sequence[str], line: str) -> list[str] | None:
         """The row with its text cells escaped; None when no cell needs it, as ``line`` (the
         row joined with the separator) shows at once for nearly every row."""
-        if self._risky.search(line) is None:
+        if not line.startswith(self._starts) and self._risky.search(line) is None:
             return None
         if len(row) != len(self.columns):
             raise ValueError(f"a row of {len(row)} cells in a table of {len(self.columns)}")

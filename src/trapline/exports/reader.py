@@ -29,6 +29,7 @@ from trapline.domain.exports import (
     ImageFacts,
     OccurrenceFacts,
     PipelineFacts,
+    TopFacts,
 )
 from trapline.domain.reviews import Review
 from trapline.exports.context import ExportContext
@@ -167,6 +168,7 @@ def results(
     ``detections`` (the batch read only annotations without a parent), an image's detections
     are counted (``ImageResult.counted``), not made."""
     analyses, annotations = _ByImage(batch.analyses), _ByImage(batch.annotations)
+    tops = _ByImage(batch.tops)
     reviews = batch_reviews(batch.reviews)
     failures, drawn = batch.failures, reviews.drawn
     link, events, occurrences = batch.occurrence_of, batch.events, batch.occurrences
@@ -190,14 +192,13 @@ def results(
             state = ImageState.UNPROCESSED
         made: list[Detection] = _NONE
         counted = None
-        notes = annotations.take(image.id)
         boxes = drawn.get(image.id, _NONE) if drawn else _NONE
         if detections:
-            made = _detections(done, notes, reviews, context, link, said)
+            made = _detections(done, annotations.take(image.id), reviews, context, link, said)
             if boxes:
                 made += [_drawn(r) for r in boxes]
         else:
-            counted = _counted(done, notes, reviews, link, len(boxes))
+            counted = _counted(done, tops.take(image.id), reviews, len(boxes))
         if boxes and state is ImageState.UNPROCESSED:
             state = ImageState.PROCESSED  # a person looked at it
         failure = None
@@ -259,11 +260,7 @@ def _detections(
 
 
 def _counted(
-    done: list[AnalysisFacts],
-    tops: list[AnnotationFacts],
-    reviews: BatchReviews,
-    link: dict[int, int],
-    drawn: int,
+    done: list[AnalysisFacts], tops: list[TopFacts], reviews: BatchReviews, drawn: int
 ) -> tuple[int, int]:
     """How many detections ``_detections`` would make of an image's annotations without a
     parent (``tops``), with the boxes a person drew on it, and how many of them are in no
@@ -275,11 +272,11 @@ def _counted(
     for top in tops:
         if top.analysis_id in analyses and _stands(top, humans.get(top.id) if humans else None):
             made += 1
-            loose += top.id not in link
+            loose += top.occurrence_id is None
     return made + drawn, loose + drawn
 
 
-def _stands(top: AnnotationFacts, human: HumanLabel | None) -> bool:
+def _stands(top: AnnotationFacts | TopFacts, human: HumanLabel | None) -> bool:
     """Whether an annotation without a parent is a detection an export writes: one a person
     did not reject, a box or a label of the whole image."""
     if human is not None and human.rejected:

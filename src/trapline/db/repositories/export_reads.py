@@ -39,6 +39,7 @@ from trapline.domain.exports import (
     ImageFacts,
     OccurrenceFacts,
     PipelineFacts,
+    TopFacts,
 )
 from trapline.domain.records import ImageFilter
 from trapline.domain.results import AnalysisStatus
@@ -62,18 +63,21 @@ _OCCURRENCE_COLUMNS = (
     OccurrenceRow.last_offset_minutes, OccurrenceRow.detection_count,
     OccurrenceRow.best_annotation_id,
 )  # fmt: skip
-#: Occurrences with their best detection and its photo (``_shown`` reads a row).
+#: Occurrences with their best detection and its photo (``_shown`` reads a row): the box's label
+#: and score are its own, else those of its most confident classification (the first of equals),
+#: as tracking reads them.
 _SHOWN = (
     "SELECT o.id, o.event_id, o.pipeline, o.label, o.score, o.determined_by, o.taxon_id, "
     "o.identified_by, o.disputed, o.deployment_id, o.first_seen_at, o.first_offset_minutes, "
     "o.last_seen_at, o.last_offset_minutes, o.detection_count, o.best_annotation_id, "
-    "a.image_id, a.x1, a.y1, a.x2, a.y2, a.label, a.confidence, a.algorithm_id, "
-    "c.id, c.label, c.confidence, c.algorithm_id "
+    "a.image_id, a.x1, a.y1, a.x2, a.y2, COALESCE(a.label, c.label), "
+    "COALESCE(a.confidence, c.confidence), "
+    "CASE WHEN a.label IS NULL AND c.id IS NOT NULL THEN c.algorithm_id ELSE a.algorithm_id END "
     "FROM annotations a JOIN occurrence_detections od ON od.annotation_id = a.id "
     "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = a.id "
-    "LEFT JOIN annotations c ON c.parent_id = a.id AND c.parent_id IS NOT NULL "
-    "AND c.type = 'classification' "
-    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) ORDER BY o.id, c.id"
+    "LEFT JOIN annotations c ON c.id = (SELECT k.id FROM annotations k WHERE k.parent_id = a.id "
+    "AND k.type = 'classification' ORDER BY COALESCE(k.confidence, 0) DESC, k.id LIMIT 1) "
+    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) ORDER BY o.id"
 )
 #: How identifications and reviews name their author: the user's name, else their email.
 _PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
@@ -85,8 +89,13 @@ _ANNOTATIONS = (
     "CAST(data AS TEXT), parent_id, algorithm_id, ordering FROM annotations "
     "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) ORDER BY image_id, id"
 )
-#: The same, of the annotations without a parent only.
-_TOP_ANNOTATIONS = _ANNOTATIONS.replace(" ORDER BY", " AND parent_id IS NULL ORDER BY")
+#: The annotations without a parent of a batch's images, with their occurrences (``tops_of``).
+_TOPS = (
+    "SELECT a.id, a.analysis_id, a.image_id, a.type, a.x1, a.y1, a.x2, a.y2, od.occurrence_id "
+    "FROM annotations a LEFT JOIN occurrence_detections od ON od.annotation_id = a.id "
+    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
+    "AND a.parent_id IS NULL ORDER BY a.image_id, a.id"
+)
 
 
 class ExportScope:
@@ -291,21 +300,24 @@ class ExportReadRepo:
         )
         return {image_id: error or "failed" for image_id, error in rows}
 
-    def annotations_of(
-        self, image_ids: Sequence[int], *, tops: bool = False
-    ) -> Iterator[AnnotationFacts]:
-        """The annotations of these images (``tops``: only those without a parent), by image
-        and id (parents before children), of every analysis (the caller takes those of the
-        analyses it takes); ``data`` as JSON text (most writers never read it: decoding it
-        for every row was a third of an export)."""
+    def annotations_of(self, image_ids: Sequence[int]) -> Iterator[AnnotationFacts]:
+        """The annotations of these images, by image and id (parents before children), of
+        every analysis (the caller takes those of the analyses it takes); ``data`` as JSON
+        text (most writers never read it: decoding it for every row was a third of an
+        export)."""
         if not image_ids:
             return iter(())
-        rows = Plain(self.session).rows(
-            _TOP_ANNOTATIONS if tops else _ANNOTATIONS,
-            _span(image_ids),
-            among=image_ids,
-        )
+        rows = Plain(self.session).rows(_ANNOTATIONS, _span(image_ids), among=image_ids)
         return map(AnnotationFacts._make, rows)
+
+    def tops_of(self, image_ids: Sequence[int]) -> Iterator[TopFacts]:
+        """The annotations without a parent of these images, by image and id, each with its
+        occurrence: what an export that only counts detections reads (one statement, where
+        the annotations and their occurrences took two and thrice the rows)."""
+        if not image_ids:
+            return iter(())
+        rows = Plain(self.session).rows(_TOPS, _span(image_ids), among=image_ids)
+        return map(TopFacts._make, rows)
 
     def events_of(self, images: Sequence[ImageFacts]) -> dict[int, EventFacts]:
         """The events of these images, by id."""
@@ -361,27 +373,12 @@ class ExportReadRepo:
         self, image_ids: Sequence[int]
     ) -> tuple[dict[int, list[OccurrenceFacts]], dict[int, BestDetectionFacts]]:
         """The occurrences whose best detection is in these images, by image (each is read
-        with one image only), and those detections, by occurrence: a box's label (and score)
-        is its own, else its most confident classification's, as tracking reads them."""
+        with one image only), and those detections, by occurrence."""
         shown: dict[int, list[OccurrenceFacts]] = {}
-        boxes: dict[int, BestDetectionFacts] = {}
-        #: The most confident classification of each box, by occurrence.
-        kids: dict[int, tuple[str | None, float | None, int | None]] = {}
-        for row in Plain(self.session).rows(_SHOWN, _span(image_ids), among=image_ids):
-            if row[0] not in boxes:  # a row per classification of the box (or one without)
-                o, image, boxes[row[0]] = _shown(row)
-                shown.setdefault(image, []).append(o)
-            held = kids.get(row[0])
-            if row[24] is not None and (held is None or (row[26] or 0.0) > (held[1] or 0.0)):
-                kids[row[0]] = (row[25], row[26], row[27])
         best: dict[int, BestDetectionFacts] = {}
-        for key, box in boxes.items():
-            child = kids.get(key)
-            if child is not None and box.label is None:
-                box = box._replace(label=child[0], algorithm_id=child[2])
-            if child is not None and box.score is None:
-                box = box._replace(score=child[1])
-            best[key] = box
+        for row in Plain(self.session).rows(_SHOWN, _span(image_ids), among=image_ids):
+            o, image, best[row[0]] = _shown(row)
+            shown.setdefault(image, []).append(o)
         return shown, best
 
     def identified(self, occurrence_ids: Sequence[int]) -> dict[int, IdentificationFacts]:

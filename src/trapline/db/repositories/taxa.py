@@ -3,7 +3,7 @@ mapping of labels onto taxa."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -174,8 +174,14 @@ class TaxaRepo:
             )
         )
 
-    def resolver(self, project_id: int, labels: Iterable[str | None]) -> LabelResolver:
-        """What these labels of the project name, with what their mapping needs loaded."""
+    def resolver(
+        self,
+        project_id: int,
+        labels: Iterable[str | None],
+        hints: Mapping[str, dict[str, Any]] | None = None,
+    ) -> LabelResolver:
+        """What these labels of the project name, with what their mapping needs loaded
+        (``hints``: the project's ``category_hints``, where the caller holds them already)."""
         wanted = sorted({label for label in labels if label})
         mapped = {
             label: taxon
@@ -186,7 +192,10 @@ class TaxaRepo:
             )
         }
         taxa_list = self.list_of(project_id)
-        hints = self._hints(project_id, wanted)
+        if hints is None:
+            hints = self.category_hints(project_id, wanted)
+        else:
+            hints = {w: hints[w] for w in wanted if w in hints}
         by_name: dict[str, list[tuple[int, Rank]]] = {}
         by_gbif: dict[int, int] = {}
         if taxa_list is not None and wanted:
@@ -209,11 +218,14 @@ class TaxaRepo:
                 by_gbif |= {int(k or 0): int(i) for k, i in keyed}
         return LabelResolver(mapped, by_name, by_gbif, hints, NOT_AN_OBJECT)
 
-    def _hints(self, project_id: int, labels: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Category-map entries of the project's algorithms for these labels."""
-        if not labels:
+    def category_hints(
+        self, project_id: int, labels: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Category-map entries of the project's algorithms for these labels (None: all of
+        them), the first map's where several have one."""
+        if labels is not None and not labels:
             return {}
-        wanted = set(labels)
+        wanted = set(labels) if labels is not None else None
         hints: dict[str, dict[str, Any]] = {}
         maps = select(AlgorithmRow.category_map_id).where(AlgorithmRow.project_id == project_id)
         rows = self.session.execute(
@@ -223,7 +235,8 @@ class TaxaRepo:
         )
         for names, data in rows:
             for name, entry in zip(names or [], data or [], strict=False):
-                if name in wanted and isinstance(entry, dict) and name not in hints:
+                named = wanted is None or name in wanted
+                if named and isinstance(entry, dict) and name not in hints:
                     hints[name] = entry
         return hints
 
