@@ -77,7 +77,8 @@ _SHOWN = (
     "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = a.id "
     "LEFT JOIN annotations c ON c.id = (SELECT k.id FROM annotations k WHERE k.parent_id = a.id "
     "AND k.type = 'classification' ORDER BY COALESCE(k.confidence, 0) DESC, k.id LIMIT 1) "
-    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) ORDER BY o.id"
+    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
+    "AND a.type = 'bounding_box' ORDER BY o.id"  # tracking links boxes only: the rest is skipped
 )
 #: How identifications and reviews name their author: the user's name, else their email.
 _PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
