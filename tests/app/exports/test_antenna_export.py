@@ -158,3 +158,50 @@ def test_the_models_prediction_is_the_best_boxs_classification(proto: Protocol) 
         assert predicted in boxes, row
         assert row["best_machine_prediction_algorithm"] == "Order classifier"
         assert row["determination_name"] == row["best_machine_prediction_name"]
+
+
+def test_the_prediction_is_the_classification_tracking_names_the_box_by(proto: Protocol) -> None:
+    """A surer moth-or-not verdict stored before a terminal species classification: the species
+    names the occurrence, and is the export's best machine prediction too, with its own score
+    and classifier (the box's most confident classification made "moth" the prediction of most
+    occurrences of the realistic benchmark set)."""
+    from tests.support.exports import Seeded
+    from tests.support.protocol import detection, pipeline_config, success
+    from tests.support.scenes import track_all
+
+    config = pipeline_config()
+    kinds = ["moth", "nonmoth"]
+    entries = [{"label": x, "index": i} for i, x in enumerate(kinds)]
+    config["algorithms"].append({
+        "name": "Moth or not", "key": "moth-or-not", "task_type": "classification", "version": 1,
+        "category_map": {"labels": kinds, "data": entries},
+    })  # fmt: skip
+    trap = proto.client.post(
+        f"{API}/projects/{proto.project_id}/deployments",
+        json={"name": "Trap"},
+        headers=proto.headers,
+    )
+    assert trap.status_code == 201, trap.text
+    (image_id,) = proto.images(
+        1, names=["20240621-220000.jpg"], deployment_id=str(trap.json()["id"])
+    )
+    registered = proto.register(config)
+    assert registered.status_code in (200, 201), registered.text
+    job = proto.job_that_runs(params={"max_attempts": 1})
+    (task,) = proto.claim(job["id"], 10)
+    box = detection(task, label="beetle", scores=[0.2, 0.6, 0.2])
+    species = box["classifications"][0]
+    verdict = {**species, "classification": "moth", "labels": kinds, "scores": [0.97, 0.03]}
+    verdict |= {"logits": [3.0, -3.0], "terminal": False}
+    verdict["algorithm"] = {"name": "Moth or not", "key": "moth-or-not"}
+    box["classifications"].insert(0, verdict)
+    assert [a["status"] for a in proto.post(job["id"], success(task, box))] == ["saved"]
+    assert track_all(proto) == 1
+    seeded = Seeded(proto, proto.project_id, {}, {image_id: "20240621-220000.jpg"}, {})
+    done = seeded.export(format="occurrences-csv")
+    assert done["status"] == "succeeded", done
+    _, rows = _rows(seeded.download(done["id"]))
+    (row,) = rows.values()
+    assert row["determination_name"] == row["best_machine_prediction_name"] == "beetle", row
+    assert float(row["best_machine_prediction_score"]) == 0.6, row
+    assert row["best_machine_prediction_algorithm"] == "Order classifier", row

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.export_statements import ANNOTATIONS, SHOWN, TERMINAL, TOPS
 from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import (
     AlgorithmRow,
@@ -63,40 +64,8 @@ _OCCURRENCE_COLUMNS = (
     OccurrenceRow.last_offset_minutes, OccurrenceRow.detection_count,
     OccurrenceRow.best_annotation_id,
 )  # fmt: skip
-#: Occurrences with their best detection and its photo (``_shown`` reads a row): the box's label
-#: and score are its own, else those of its most confident classification (the first of equals),
-#: as tracking reads them.
-_SHOWN = (
-    "SELECT o.id, o.event_id, o.pipeline, o.label, o.score, o.determined_by, o.taxon_id, "
-    "o.identified_by, o.disputed, o.deployment_id, o.first_seen_at, o.first_offset_minutes, "
-    "o.last_seen_at, o.last_offset_minutes, o.detection_count, o.best_annotation_id, "
-    "a.image_id, a.x1, a.y1, a.x2, a.y2, COALESCE(a.label, c.label), "
-    "COALESCE(a.confidence, c.confidence), "
-    "CASE WHEN a.label IS NULL AND c.id IS NOT NULL THEN c.algorithm_id ELSE a.algorithm_id END "
-    "FROM annotations a JOIN occurrence_detections od ON od.annotation_id = a.id "
-    "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = a.id "
-    "LEFT JOIN annotations c ON c.id = (SELECT k.id FROM annotations k WHERE k.parent_id = a.id "
-    "AND k.type = 'classification' ORDER BY COALESCE(k.confidence, 0) DESC, k.id LIMIT 1) "
-    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
-    "AND a.type = 'bounding_box' ORDER BY o.id"  # tracking links boxes only: the rest is skipped
-)
 #: How identifications and reviews name their author: the user's name, else their email.
 _PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
-
-
-#: An export's annotations of a batch's images (``annotations_of``).
-_ANNOTATIONS = (
-    "SELECT id, analysis_id, image_id, type, label, confidence, x1, y1, x2, y2, "
-    "CAST(data AS TEXT), parent_id, algorithm_id, ordering FROM annotations "
-    "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) ORDER BY image_id, id"
-)
-#: The annotations without a parent of a batch's images, with their occurrences (``tops_of``).
-_TOPS = (
-    "SELECT a.id, a.analysis_id, a.image_id, a.type, a.x1, a.y1, a.x2, a.y2, od.occurrence_id "
-    "FROM annotations a LEFT JOIN occurrence_detections od ON od.annotation_id = a.id "
-    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
-    "AND a.parent_id IS NULL ORDER BY a.image_id, a.id"
-)
 
 
 class ExportScope:
@@ -186,7 +155,7 @@ class ExportScope:
 
 
 def _shown(row: Sequence[Any]) -> tuple[OccurrenceFacts, int, BestDetectionFacts]:
-    """A row of ``_SHOWN``: the occurrence, the image of its best detection, and that."""
+    """A row of ``SHOWN``: the occurrence, the image of its best detection, and that."""
     when = (_wall(row[10]), row[11], _wall(row[12]))
     o = OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:16]))
     best = BestDetectionFacts._make(row[15:24])
@@ -308,7 +277,7 @@ class ExportReadRepo:
         export)."""
         if not image_ids:
             return iter(())
-        rows = Plain(self.session).rows(_ANNOTATIONS, _span(image_ids), among=image_ids)
+        rows = Plain(self.session).rows(ANNOTATIONS, _span(image_ids), among=image_ids)
         return map(AnnotationFacts._make, rows)
 
     def tops_of(self, image_ids: Sequence[int]) -> Iterator[TopFacts]:
@@ -317,7 +286,7 @@ class ExportReadRepo:
         the annotations and their occurrences took two and thrice the rows)."""
         if not image_ids:
             return iter(())
-        rows = Plain(self.session).rows(_TOPS, _span(image_ids), among=image_ids)
+        rows = Plain(self.session).rows(TOPS, _span(image_ids), among=image_ids)
         return map(TopFacts._make, rows)
 
     def events_of(self, images: Sequence[ImageFacts]) -> dict[int, EventFacts]:
@@ -377,7 +346,9 @@ class ExportReadRepo:
         with one image only), and those detections, by occurrence."""
         shown: dict[int, list[OccurrenceFacts]] = {}
         best: dict[int, BestDetectionFacts] = {}
-        for row in Plain(self.session).rows(_SHOWN, _span(image_ids), among=image_ids):
+        plain = Plain(self.session)
+        shown_sql = SHOWN.format(terminal=TERMINAL[plain.postgres])
+        for row in plain.rows(shown_sql, _span(image_ids), among=image_ids):
             o, image, best[row[0]] = _shown(row)
             shown.setdefault(image, []).append(o)
         return shown, best
