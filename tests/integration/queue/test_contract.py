@@ -17,10 +17,12 @@ from tests.support.queue_bench import (
     fail,
     failing_writes,
 )
+from tests.support.waiting import wait_until
 from trapline.domain.jobs import JobStatus, Lease, RetryPolicy, TaskStatus
 from trapline.domain.records import ImageFilter
 from trapline.errors import Unavailable
 from trapline.queue.channel import DispatchChannel
+from trapline.queue.nats import ACK_WAIT
 from trapline.services.jobs import finish_if_done
 
 
@@ -238,11 +240,20 @@ def test_concurrent_claims_never_hand_out_a_task_twice(queue_bench: QueueBench) 
     for thread in threads:
         thread.join(60)
     assert not errors, errors
-    leftovers = queue_bench.queue.claim(jobs, 100, "sweeper")
+    everything = set(queue_bench.tasks(job)) | set(queue_bench.tasks(other))
+    leftovers: list[Lease] = []
+
+    def all_handed_out() -> bool:
+        # A claim that gave up waiting for NATS (Unavailable) leaves the messages its pull
+        # brought in flight until the ack wait hands them back (ACK_WAIT): late, never lost.
+        leftovers.extend(queue_bench.queue.claim(jobs, 100, "sweeper"))
+        return {x.task_id for leases in [*handed, leftovers] for x in leases} >= everything
+
+    wait_until(all_handed_out, "every task handed out", timeout=ACK_WAIT + 20)
     counted = Counter(x.task_id for leases in [*handed, leftovers] for x in leases)
     twice = {task: n for task, n in counted.items() if n > 1}
     assert not twice, f"handed out more than once: {twice}"
-    assert set(counted) == set(queue_bench.tasks(job)) | set(queue_bench.tasks(other))
+    assert set(counted) == everything
     assert len({x.lease_id for leases in handed for x in leases}) == len(handed)
 
 
