@@ -127,6 +127,10 @@ class Event:
     #: Boxes its last tracking left out: those of a pipeline past ``tracking.MAX_BOXES`` on
     #: one photo (stored and shown on the photo, in no occurrence and no count).
     untracked_boxes: int = 0
+    #: Why its last tracking failed, while it has not been tracked since (None: it did not).
+    tracking_error: str | None = None
+    #: When its tracking is tried again after one that did not finish (None: when due).
+    tracking_retry_at: datetime | None = None
 
 
 class RegroupingStatus(StrEnum):
@@ -152,6 +156,9 @@ class Regrouping:
     deployments_total: int | None
     deployments_done: int
     error: str | None
+    #: What of the occurrences could not be kept as they were: a line for each occurrence
+    #: it parted across events (the first hundred).
+    not_kept: tuple[str, ...]
     created_at: datetime
     finished_at: datetime | None
 

@@ -56,6 +56,11 @@ class RegroupingOut(BaseModel):
     )
     deployments_done: int
     error: str | None
+    not_kept: list[str] = Field(
+        description="what of the occurrences could not be kept as they were: a line for each "
+        "occurrence it parted across events (kept where most of its detections are, the rest "
+        "an occurrence of their own with its identifications), the first hundred"
+    )
     created_at: Instant
     finished_at: Instant | None
 
@@ -69,6 +74,7 @@ class RegroupingOut(BaseModel):
             deployments_total=r.deployments_total,
             deployments_done=r.deployments_done,
             error=r.error,
+            not_kept=list(r.not_kept),
             created_at=r.created_at,
             finished_at=r.finished_at,
         )
@@ -108,6 +114,14 @@ class EventOut(BaseModel):
         description="boxes its last tracking left out: a pipeline's boxes on a photo past the "
         f"first {MAX_BOXES:,} (stored and shown on the photo, in no occurrence and no count)"
     )
+    tracking_error: str | None = Field(
+        description="why its last tracking failed, while it has not been tracked since (its "
+        "occurrences and counts are those of the tracking before); null: it did not"
+    )
+    tracking_retry_at: Instant | None = Field(
+        description="when its tracking is tried again after one that failed (or whose server "
+        "stopped in it); null: as soon as it is due"
+    )
 
     @classmethod
     def of(cls, e: Event) -> EventOut:
@@ -121,6 +135,8 @@ class EventOut(BaseModel):
             first_image_id=e.first_image_id,
             occurrences_pending=e.tracking_due,
             untracked_boxes=e.untracked_boxes,
+            tracking_error=e.tracking_error,
+            tracking_retry_at=e.tracking_retry_at,
         )
 
 

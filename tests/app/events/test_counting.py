@@ -29,6 +29,7 @@ from tests.support.scenes import (
     occurrences_of,
     track_all,
 )
+from trapline.db.types import utcnow
 from trapline.imaging.synthetic import light_trap_jpeg
 
 TAXA = """scientific_name,rank,parent
@@ -492,3 +493,76 @@ def test_the_species_view_shows_each_taxons_surest_occurrence(proto: Protocol) -
     assert best == {"Ardea cinerea": (2, found[0.9]), "Ardea alba": (1, found[0.7])}
     (family,) = api_get(proto, f"/projects/{proto.project_id}/species", rank="family")["results"]
     assert (family["occurrences"], family["best_occurrence_id"]) == (3, found[0.9])
+
+
+def test_a_regrouping_that_parts_an_individual_keeps_it_counted_and_named(
+    proto: Protocol,
+) -> None:
+    """A heron seen in two bursts two minutes apart is one individual of the night, named by a
+    person. Grouped as sequences of a minute, its detections fall into two events: the
+    occurrence keeps its id and name in the second (most of them), the first holds the rest as one
+    of its own with the same name, both are tracked (nothing stalls), the species counts both,
+    and the regrouping lists the parting."""
+    taxa = _taxa(proto)
+    pond = api_post(
+        proto, f"/projects/{proto.project_id}/deployments", {"name": "Pond", "time_zone": DAR}, 201
+    )["id"]
+    times = [T0 + timedelta(seconds=s) for s in range(4)]
+    times += [T0 + timedelta(seconds=120 + s) for s in range(5)]
+    frames = [
+        (f"frame-{i:02d}.jpg", light_trap_jpeg(7, width=640, height=480, captured_at=at))
+        for i, at in enumerate(times)
+    ]
+    assert (
+        upload(proto.client, proto.account, proto.project_id, *frames, deployment_id=str(pond))[
+            "status"
+        ]
+        == 201
+    )
+    import_md(
+        proto,
+        {
+            f"Pond/frame-{i:02d}.jpg": [
+                {"category": "1", "conf": 0.8, "bbox": [0.1 + i * 0.005, 0.1, 0.2, 0.3]}
+            ]
+            for i in range(9)
+        },
+    )
+    (night,) = _regroup(proto, "night")
+    (heron,) = occurrences_of(proto, night)
+    assert heron["detection_count"] == 9
+    api_post(
+        proto,
+        f"/occurrences/{heron['id']}/identifications",
+        {"taxon_id": taxa["Ardea cinerea"]},
+        201,
+    )
+    track_all(proto)
+
+    answer = proto.client.put(
+        f"{API}/projects/{proto.project_id}/event-rule",
+        json={"rule": "sequence", "gap_seconds": 60},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    regrouping = answer.json()["regrouping"]["id"]
+    assert proto.platform.regroupings.wait_idle(30)
+    track_all(proto)
+    first, second = (e["id"] for e in api_get(proto, f"/deployments/{pond}/events")["results"])
+    with proto.platform.db.read() as repos:
+        assert repos.tracking.due(100, utcnow()) == []  # every event tracked, none failing
+    seen = {
+        event: [
+            (o["id"], o["detection_count"], o["determination"]["label"])
+            for o in occurrences_of(proto, event)
+        ]
+        for event in (first, second)
+    }
+    assert seen[second] == [(heron["id"], 5, "Ardea cinerea")]
+    ((other, count, label),) = seen[first]
+    assert (other != heron["id"], count, label) == (True, 4, "Ardea cinerea")
+    assert _species(proto) == [("Ardea cinerea", 2, 9)]
+    parted = api_get(proto, f"/event-regroupings/{regrouping}")["not_kept"]
+    assert len(parted) == 1, parted
+    assert f"occurrence {heron['id']} was parted" in parted[0], parted
+    assert f"4 in event {first}" in parted[0], parted

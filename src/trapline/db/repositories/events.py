@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     DateTime,
     bindparam,
-    delete,
     func,
     insert,
     literal,
@@ -32,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.counts import forget_events
 from trapline.db.repositories.grouping_sql import (
     INSERT,
     INSERT_AND_POINT,
@@ -40,17 +38,13 @@ from trapline.db.repositories.grouping_sql import (
     REPOINT,
     flagged_sql,
 )
+from trapline.db.repositories.handover import hand_over
 from trapline.db.repositories.images import to_image
-from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import (
-    AnnotationRow,
     DeploymentRow,
     EventRow,
     ImageEventRow,
     ImageRow,
-    OccurrenceDetectionRow,
-    OccurrenceRow,
-    OccurrenceTallyRow,
     ProjectRow,
 )
 from trapline.domain.events import Event, EventRule, Grouping, Moment, Nights, together
@@ -122,6 +116,7 @@ EVENT_COLUMNS = (
     *(EventRow.starts_at, EventRow.start_offset_minutes, EventRow.ends_at),
     *(EventRow.end_offset_minutes, EventRow.first_image_id),
     *(EventRow.tracking_version, EventRow.tracked_version, EventRow.untracked_boxes),
+    *(EventRow.tracking_error, EventRow.tracking_retry_at),
 )
 
 
@@ -139,6 +134,8 @@ def to_event(row: EventRow | Row[*tuple[Any, ...]]) -> Event:
         first_image_id=row.first_image_id,
         tracking_due=row.tracking_version > row.tracked_version,
         untracked_boxes=row.untracked_boxes,
+        tracking_error=row.tracking_error,
+        tracking_retry_at=row.tracking_retry_at,
     )
 
 
@@ -190,14 +187,15 @@ class EventRepo:
 
     def regroup(
         self, deployment_id: int, lo: datetime | None = None, hi: datetime | None = None
-    ) -> None:
+    ) -> list[str]:
         """Group a deployment's photos into events again (only those from ``lo`` to ``hi``,
-        which must be a union of whole events)."""
+        which must be a union of whole events); what of its occurrences could not be kept
+        (``handover.py``)."""
         project_id = self.session.scalar(
             select(DeploymentRow.project_id).where(DeploymentRow.id == deployment_id)
         )
         if project_id is None:
-            return
+            return []
         # The project's row before the deployment's, in the order uploads, moves and deletes
         # take them: a delete (which holds the project's row) never waits on a regrouping
         # that waits on the photo it deletes.
@@ -206,7 +204,7 @@ class EventRepo:
         )
         grouping = self.grouping_of(deployment_id, lock=True)
         if grouping is None:
-            return
+            return []
         old = [EventRow.deployment_id == deployment_id]
         span = ""
         params: dict[str, Any] = {
@@ -236,58 +234,9 @@ class EventRepo:
                 self.session.execute(
                     text(flagged + POINT).bindparams(*times), params | {"newest": newest_old}
                 )
-        if newest_old:
-            self._hand_over(deployment_id, [*old, EventRow.id <= newest_old])
-
-    def _hand_over(self, deployment_id: int, old: list[Any]) -> None:
-        """The old events of a regrouping go once their photos point at the new ones, keeping
-        what people rely on: their occurrences first move to the new event holding most of
-        their detections, where tracking finds them and hands their ids and a reviewer's
-        splits on (``track_event``). (An old event that holds the same photos stayed.)"""
-        old_ids = list(self.session.scalars(select(EventRow.id).where(*old)))
-        # A photo moved away or no longer dated still points at its old event until then.
-        kept: set[int] = set()
-        for part in chunks(old_ids):
-            kept.update(
-                self.session.scalars(
-                    select(ImageEventRow.event_id)
-                    .join(ImageRow, ImageRow.id == ImageEventRow.image_id)
-                    .where(
-                        ImageEventRow.event_id.in_(part),
-                        ImageRow.deployment_id == deployment_id,
-                        ImageRow.captured_at.is_not(None),
-                    )
-                    .distinct()
-                )
-            )
-        holder = (
-            select(ImageEventRow.event_id)
-            .select_from(OccurrenceDetectionRow)
-            .join(AnnotationRow, AnnotationRow.id == OccurrenceDetectionRow.annotation_id)
-            .join(ImageEventRow, ImageEventRow.image_id == AnnotationRow.image_id)
-            .where(OccurrenceDetectionRow.occurrence_id == OccurrenceRow.id)
-            .group_by(ImageEventRow.event_id)
-            .order_by(func.count().desc(), ImageEventRow.event_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        for part in chunks([i for i in old_ids if i not in kept]):
-            # The events first, as a tracking holds its event before it writes occurrences
-            # (``OccurrenceRepo.hold``): the other order deadlocks with one.
-            self.session.execute(
-                select(EventRow.id)
-                .where(EventRow.id.in_(part))
-                .order_by(EventRow.id)
-                .with_for_update()
-            ).all()
-            self.session.execute(
-                update(OccurrenceRow)
-                .where(OccurrenceRow.event_id.in_(part), holder.is_not(None))
-                .values(event_id=holder)
-                .execution_options(synchronize_session=False)
-            )
-            forget_events(self.session, OccurrenceTallyRow.event_id.in_(part))
-            self.session.execute(delete(EventRow).where(EventRow.id.in_(part)))
+        if not newest_old:
+            return []
+        return hand_over(self.session, deployment_id, [*old, EventRow.id <= newest_old])
 
     def add(self, image_id: int) -> None:
         """Put a new (or newly dated, or moved) photo into its event, touching only its

@@ -83,6 +83,7 @@ class OccurrenceRepo:
             select(EventRow.tracked_version).where(EventRow.id == event.id)
         )
         if tracked is not None and tracked >= version:
+            self.session.execute(update(EventRow).where(EventRow.id == event.id).values(**_TRACKED))
             return True
         stored = self.groups(event.id, edited=False)
         same = {frozenset(ids): o for o, ids in stored.items()}
@@ -102,7 +103,7 @@ class OccurrenceRepo:
         self.session.execute(
             update(EventRow)
             .where(EventRow.id == event.id, EventRow.tracked_version < version)
-            .values(tracked_version=version, untracked_boxes=untracked)
+            .values(tracked_version=version, untracked_boxes=untracked, **_TRACKED)
         )
         untallied(self.session, [event.id])
         return True
@@ -390,6 +391,12 @@ _LINKS = cast(Table, OccurrenceDetectionRow.__table__)
 _LINK_COLUMNS = ("annotation_id", "occurrence_id", "image_id", "cost")
 #: The largest id a row can have (a 64-bit key).
 BIGINT_MAX = 2**63 - 1
+#: An event whose tracking stored its occurrences: no backoff, no error (``TrackingRepo.begin``).
+_TRACKED: dict[str, Any] = {
+    "tracking_attempts": 0,
+    "tracking_retry_at": None,
+    "tracking_error": None,
+}
 #: A detection's id, photo, box, label and confidence, as the occurrences' reads take them.
 BOX_COLUMNS = (
     AnnotationRow.id,

@@ -14,6 +14,8 @@ from trapline.db.repositories.projects import ProjectRepo
 from trapline.db.tables import DeploymentRow, RegroupingRow
 from trapline.domain.events import Regrouping, RegroupingStatus
 
+#: Lines a regrouping keeps of what it could not keep (one an occurrence it parted).
+NOT_KEPT_LINES = 100
 _OPEN = (RegroupingStatus.QUEUED.value, RegroupingStatus.RUNNING.value)
 #: Regroupings are runs: claimed by a server, kept by its heartbeat, handed back or failed.
 _RUNS = LeasedRows(
@@ -34,6 +36,7 @@ def _to_regrouping(row: RegroupingRow) -> Regrouping:
         deployments_total=row.deployments_total,
         deployments_done=row.deployments_done,
         error=row.error,
+        not_kept=tuple(row.not_kept.splitlines()) if row.not_kept else (),
         created_at=row.created_at,
         finished_at=row.finished_at,
     )
@@ -138,7 +141,10 @@ class RegroupingRepo:
             succeeded = RegroupingStatus.SUCCEEDED.value
             _RUNS.finish(self.session, regrouping_id, holder, succeeded, now, done)
             return True
-        EventRepo(self.session).regroup(following)
+        not_kept = EventRepo(self.session).regroup(following)
+        if not_kept:
+            lines = [*(row.not_kept or "").splitlines(), *not_kept][:NOT_KEPT_LINES]
+            row.not_kept = "\n".join(lines)
         row.after_deployment_id = following
         row.deployments_done += 1
         return False

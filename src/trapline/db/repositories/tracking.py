@@ -35,12 +35,15 @@ from trapline.db.tables import (
     TaskRow,
 )
 from trapline.domain.events import Event
-from trapline.domain.jobs import TaskStatus
+from trapline.domain.jobs import RetryPolicy, TaskStatus
 from trapline.domain.occurrences import Detection
 from trapline.domain.results import AnnotationType
 from trapline.domain.reviews import Verdict
 from trapline.domain.succession import Placed
 from trapline.domain.taxa import IdentificationMark
+
+#: Characters of a tracking's error kept on its event.
+ERROR_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -100,23 +103,56 @@ class TrackingRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def due(self, limit: int, queued_since: datetime) -> list[tuple[int, int]]:
+    def due(
+        self, limit: int, queued_since: datetime, now: datetime | None = None
+    ) -> list[tuple[int, int]]:
         """Up to ``limit`` events due for tracking whose photos no job is still working on
-        (a task of them leased, or queued since ``queued_since``): (event id, the tracking
-        version read)."""
+        (a task of them leased, or queued since ``queued_since``) and that wait out no backoff
+        at ``now`` (by default: whatever their backoff): (event id, the tracking version
+        read)."""
         open_task = exists().where(
             TaskRow.image_id == ImageEventRow.image_id,
             (TaskRow.status == TaskStatus.LEASED.value)
             | ((TaskRow.status == TaskStatus.QUEUED.value) & (TaskRow.updated_at >= queued_since)),
         )
         busy = exists().where(ImageEventRow.event_id == EventRow.id, open_task)
+        where = [EventRow.tracking_version > EventRow.tracked_version, ~busy]
+        if now is not None:
+            retry_at = EventRow.tracking_retry_at
+            where.append(retry_at.is_(None) | (retry_at <= now))
         rows = self.session.execute(
             select(EventRow.id, EventRow.tracking_version)
-            .where(EventRow.tracking_version > EventRow.tracked_version, ~busy)
+            .where(*where)
             .order_by(EventRow.id)
             .limit(limit)
         )
         return [(int(event_id), int(version)) for event_id, version in rows]
+
+    def begin(self, event_id: int, now: datetime, retry: RetryPolicy) -> None:
+        """A tracking of the event begins: until one stores its occurrences, the event waits
+        out a backoff, so one that fails, or whose server dies in it, is not taken again at
+        once (by this server, or by another on its restart)."""
+        attempts = self.session.scalar(
+            select(EventRow.tracking_attempts).where(EventRow.id == event_id)
+        )
+        if attempts is None:
+            return
+        self.session.execute(
+            update(EventRow)
+            .where(EventRow.id == event_id)
+            .values(
+                tracking_attempts=attempts + 1, tracking_retry_at=now + retry.delay(attempts + 1)
+            )
+        )
+
+    def failed(self, event_id: int, error: str) -> None:
+        """The event's tracking failed with ``error`` (shown on the event until one
+        succeeds)."""
+        self.session.execute(
+            update(EventRow)
+            .where(EventRow.id == event_id)
+            .values(tracking_error=error[:ERROR_CHARS])
+        )
 
     # -- what tracking reads ----------------------------------------------------------------
 

@@ -49,6 +49,13 @@ class EventRow(Base):
     tracked_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Boxes the last tracking left out (past the cap on boxes a photo, per pipeline).
     untracked_boxes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Trackings begun in a row that did not store their occurrences (they failed, or their
+    #: server died in them); 0 once one does.
+    tracking_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Not tracked again before this (the backoff after a tracking that did not finish).
+    tracking_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Why the last tracking failed (None: it did not, or its server died in it).
+    tracking_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         Index("ix_events_deployment_starts", "deployment_id", "starts_at"),
@@ -80,6 +87,9 @@ class RegroupingRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: What of the occurrences could not be kept as they were: a line for each it parted
+    #: across events (``db/repositories/handover.py``), the first ``NOT_KEPT_LINES`` of them.
+    not_kept: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
