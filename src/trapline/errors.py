@@ -112,3 +112,17 @@ class TooManyRequests(TraplineError):
 
     status_code = 429
     code = "too_many"
+
+
+#: Characters of an unexpected failure's first line kept in the text of ``failure_text``.
+FAILURE_CHARS = 300
+
+
+def failure_text(exc: BaseException) -> str:
+    """One line for people saying why background work on an item failed: a TraplineError's
+    detail, else the kind of error and the first line of its message (the rest, with the
+    traceback, goes to the server log)."""
+    if isinstance(exc, TraplineError):
+        return exc.detail
+    first = (str(exc).strip().splitlines() or [""])[0][:FAILURE_CHARS]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -21,6 +21,7 @@ from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.domain.jobs import DispatchMode, Job, JobStatus
 from trapline.domain.pipelines import ServiceStatus
+from trapline.errors import failure_text
 from trapline.queue.base import TaskQueue
 from trapline.services.push import (
     Batch,
@@ -199,9 +200,10 @@ class PushDispatcher:
         """One batch on a runner thread; then more batches while this replica has the duty."""
         try:
             self._send(batch)
-        except Exception:  # the leases expire and the reaper puts the tasks back
+        except Exception as exc:
             if not self._closing.is_set():
                 log.exception("push batch of job %s failed", batch.job.id)
+                self._fail(batch, exc)
         finally:
             with self._lock:
                 self._busy[batch.service.id] -= 1
@@ -211,17 +213,32 @@ class PushDispatcher:
             except Exception:
                 log.exception("push dispatcher could not claim more tasks")
 
+    def _fail(self, batch: Batch, exc: Exception) -> None:
+        """A batch that failed here fails its tasks with the reason, as a worker's error does
+        (tried again after a backoff, the reason on the job's page); if even that cannot be
+        stored, their leases run out and the reaper puts them back."""
+        leases = {str(lease.image_id): lease for lease in batch.leases}
+        reason = f"calling processing service {batch.service.name!r} failed: {failure_text(exc)}"
+        try:
+            store_outcomes(self.results, batch, leases, failed_outcomes(reason, list(leases)))
+        except Exception:
+            log.exception("could not record that push batch of job %s failed", batch.job.id)
+
     def _send(self, batch: Batch) -> None:
         if self._closing.is_set():
             return
         job, service = batch.job, batch.service
         assert service.endpoint_url is not None
-        request, leases = request_for(
+        request, leases, unsent = request_for(
             batch, self.store, url_ttl=self.url_ttl, base_url=self.base_url
         )
         if not leases:
             return
+        sent = [image_id for image_id in leases if image_id not in unsent]
         self._announce(batch)
+        if not sent:
+            store_outcomes(self.results, batch, leases, unsent)
+            return
         try:
             answer = self.client.process(
                 service.endpoint_url, request, self.retry, trusted=service.trusted
@@ -233,10 +250,10 @@ class PushDispatcher:
             if exc.transient:  # not reachable or failing: offline until a check passes
                 record_check(self.db, service.id, exc.detail, self.clock.now())
             reason = f"processing service {service.name!r}: {exc.detail}"
-            outcomes = failed_outcomes(reason, list(leases))
+            outcomes = failed_outcomes(reason, sent)
         else:
-            outcomes = split_answer(answer, list(leases))
-        store_outcomes(self.results, batch, leases, outcomes)
+            outcomes = split_answer(answer, sent)
+        store_outcomes(self.results, batch, leases, unsent | outcomes)
 
     def _announce(self, batch: Batch) -> None:
         key = (batch.job.id, batch.service.id)

@@ -155,6 +155,8 @@ class Regrouping:
     status: RegroupingStatus
     deployments_total: int | None
     deployments_done: int
+    #: Deployments that could not be regrouped: each keeps its events, ``error`` says why.
+    deployments_failed: int
     error: str | None
     #: What of the occurrences could not be kept as they were: a line for each occurrence
     #: it parted across events (the first hundred).

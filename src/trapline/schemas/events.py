@@ -55,6 +55,11 @@ class RegroupingOut(BaseModel):
         description="deployments to regroup (null until it starts)"
     )
     deployments_done: int
+    deployments_failed: int = Field(
+        description="deployments that could not be regrouped: each keeps its events, and "
+        "``error`` names them with the reason (the regrouping goes on with the others and ends "
+        "failed)"
+    )
     error: str | None
     not_kept: list[str] = Field(
         description="what of the occurrences could not be kept as they were: a line for each "
@@ -73,6 +78,7 @@ class RegroupingOut(BaseModel):
             status=r.status,
             deployments_total=r.deployments_total,
             deployments_done=r.deployments_done,
+            deployments_failed=r.deployments_failed,
             error=r.error,
             not_kept=list(r.not_kept),
             created_at=r.created_at,

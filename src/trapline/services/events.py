@@ -4,6 +4,7 @@ photos arrive, go, move or are dated again."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -14,7 +15,10 @@ from trapline.db.types import utcnow
 from trapline.domain.events import Event, Grouping, Nights, Regrouping
 from trapline.domain.records import Deployment, Image, User
 from trapline.domain.roles import Role
+from trapline.errors import TraplineError, failure_text
 from trapline.services.access import project_for, require
+
+log = logging.getLogger(__name__)
 
 #: More photos than this at once (a bulk move) regroup their deployments whole, in one pass of
 #: SQL, instead of being placed one by one (about a millisecond or two each): an upload's
@@ -136,6 +140,18 @@ def get_regrouping(db: Database, caller: User, regrouping_id: int) -> Regrouping
 
 def regroup_step(db: Database, regrouping_id: int, holder: str, now: datetime) -> bool | None:
     """Regroup the next deployment of a running regrouping ``holder`` holds; True once it is
-    done, None when it is no longer ``holder``'s."""
-    with db.write() as repos:
-        return repos.regroupings.step(regrouping_id, holder, now)
+    done, None when it is no longer ``holder``'s.
+
+    A deployment that cannot be regrouped (anything but the database going away) keeps its
+    events: the regrouping notes why and goes on with the next one."""
+    try:
+        with db.write() as repos:
+            return repos.regroupings.step(regrouping_id, holder, now)
+    except TraplineError:
+        raise  # the database went away: the run stops, and is taken again (``stepped.py``)
+    except Exception as exc:  # one deployment's failure must not stop the others
+        log.exception("regrouping %s: a deployment could not be regrouped", regrouping_id)
+        with db.write() as repos:
+            if not repos.regroupings.skip(regrouping_id, holder, now, failure_text(exc)):
+                return None
+        return False

@@ -39,7 +39,7 @@ from trapline.domain.roles import Role
 from trapline.domain.succession import Placed, inherited_ids, successors
 from trapline.domain.taxa import IdentificationMark
 from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, track
-from trapline.errors import InvalidInput, TraplineError
+from trapline.errors import InvalidInput, TraplineError, failure_text
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import DEFAULT_LIMITS
 from trapline.services.access import project_for, require
@@ -104,15 +104,12 @@ def track_due(
 def _tracking_failed(db: Database, event_id: int, exc: Exception) -> None:
     """Record on the event why its tracking failed (the backoff is already set)."""
     if isinstance(exc, TraplineError):
-        reason = exc.detail
-        log.warning("tracking event %s failed: %s", event_id, reason)
+        log.warning("tracking event %s failed: %s", event_id, exc.detail)
     else:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-        log.exception("tracking event %s failed", event_id)
+        log.error("tracking event %s failed", event_id, exc_info=exc)
     try:
         with db.write() as repos:
-            repos.tracking.failed(event_id, reason)
+            repos.tracking.failed(event_id, failure_text(exc))
     except TraplineError as again:
         log.warning("could not record that tracking event %s failed: %s", event_id, again.detail)
 

@@ -19,6 +19,7 @@ from trapline.domain.jobs import Job, Lease
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.pipelines import ServiceStatus
 from trapline.domain.records import User
+from trapline.errors import failure_text
 from trapline.protocol.results import DetectionResponse, PipelineResultsResponse, ResultError
 from trapline.protocol.service import PipelineRequest, SourceImageRequest
 from trapline.services.process_answer import ProcessAnswer
@@ -110,18 +111,26 @@ def failed_outcomes(reason: str, image_ids: list[str]) -> dict[str, Outcome]:
 
 def request_for(
     batch: Batch, store: BlobStore, *, url_ttl: int, base_url: str
-) -> tuple[PipelineRequest, dict[str, Lease]]:
-    """The ``/process`` request of a batch (signed image URLs), and its leases by image id."""
+) -> tuple[PipelineRequest, dict[str, Lease], dict[str, Outcome]]:
+    """The ``/process`` request of a batch (signed image URLs), its leases by image id, and
+    the images left out of it, failed: those whose link could not be signed (each fails
+    alone; the rest are sent)."""
     leases = {str(lease.image_id): lease for lease in batch.leases}
     source_images = []
+    unsent: dict[str, Outcome] = {}
     for image_id, lease in leases.items():
-        url = store.signed_url(lease.storage_key, expires_in=url_ttl)
+        try:
+            url = store.signed_url(lease.storage_key, expires_in=url_ttl)
+        except Exception as exc:  # one image's failure must not fail the others
+            reason = f"its link could not be made for the processing service: {failure_text(exc)}"
+            unsent[image_id] = ResultError(error=reason, image_id=image_id)
+            continue
         absolute = base_url + url if url.startswith("/") else url
         source_images.append(SourceImageRequest(id=image_id, url=absolute))
     request = PipelineRequest(
         pipeline=batch.job.pipeline_slug, source_images=source_images, config={}
     )
-    return request, leases
+    return request, leases, unsent
 
 
 def store_outcomes(

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
@@ -530,3 +531,33 @@ def test_closing_the_platform_stops_the_dispatchers_threads(
     platform.close()  # as ``trapline serve`` does once the server has stopped
 
     assert [t for t in threading.enumerate() if t.name.startswith("push-")] == []
+
+
+def test_an_image_whose_link_cannot_be_made_fails_alone_with_the_reason(
+    project: Project, service: FakeService, dispatcher: PushDispatcher
+) -> None:
+    """One photo's stored key is one the store refuses to sign (planted in the database): its
+    task fails at once with the reason on the job's page, and the other photos of its batch
+    are sent and stored."""
+    first, second, third = project.images(3)
+    with project.client.app.state.platform.db.write() as repos:  # type: ignore[attr-defined]
+        repos.session.execute(
+            text("UPDATE images SET storage_key = '../outside.jpg' WHERE id = :i"), {"i": second}
+        )
+    project.register(service.url)
+    job_id = project.job(max_attempts=1)
+
+    job = project.finish(dispatcher, job_id)
+
+    assert job["status"] == "completed_with_errors", job
+    tasks = {t["image_id"]: t for t in project.tasks(job_id)}
+    assert {i: t["status"] for i, t in tasks.items()} == {
+        first: "succeeded",
+        second: "failed",
+        third: "succeeded",
+    }
+    assert tasks[second]["last_error"].startswith(
+        "its link could not be made for the processing service: "
+    )
+    sent = sorted(int(i) for batch in service.processed() for i in batch)
+    assert sent == [first, third]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
+from sqlalchemy import text
+
 from tests.support.accounts import Account
 from tests.support.grouping import T0, add_photos, grouping_project, groups_of
 from trapline.background.events import STALE_AFTER, RegroupingRunner
@@ -51,3 +53,68 @@ def test_a_later_rule_change_supersedes_an_unfinished_regrouping(
     with app_db.read() as repos:
         assert repos.regroupings.get(first.id).status is RegroupingStatus.SUPERSEDED  # type: ignore[union-attr]
         assert repos.regroupings.claimable(now) == [second.id]
+
+
+def _fail_new_events_of(db: Database, deployment_id: int) -> None:
+    """A trigger in the database refuses new events of the deployment: its regrouping fails
+    there, as a deployment whose data trips a fault would."""
+    with db.write() as repos:
+        session = repos.session
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(
+                text(
+                    "CREATE TRIGGER planted BEFORE INSERT ON events"
+                    f" WHEN NEW.deployment_id = {deployment_id}"
+                    " BEGIN SELECT RAISE(ABORT, 'planted fault'); END"
+                )
+            )
+            return
+        session.execute(
+            text(
+                "CREATE FUNCTION planted() RETURNS trigger AS $$ BEGIN"
+                f" IF NEW.deployment_id = {deployment_id} THEN RAISE EXCEPTION 'planted fault';"
+                " END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        session.execute(
+            text(
+                "CREATE TRIGGER planted BEFORE INSERT ON events"
+                " FOR EACH ROW EXECUTE FUNCTION planted()"
+            )
+        )
+
+
+def test_a_deployment_that_cannot_be_regrouped_stops_no_other(
+    app_db: Database, owner: Account, fake_clock: FakeClock
+) -> None:
+    """A project's rule changes; its first deployment cannot be regrouped: it keeps its events,
+    the regrouping names it and why, goes on with the second, and ends failed."""
+    project_id, first = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
+    with app_db.write() as repos:
+        second = repos.deployments.create(project_id, name="Second", time_zone="UTC").id
+    day = timedelta(days=1)
+    ids = {
+        d: add_photos(app_db, project_id, d, T0 + n * day, T0 + n * day + timedelta(hours=3))
+        for n, d in enumerate((first, second))
+    }
+    assert groups_of(app_db, first) == [[ids[first][0]], [ids[first][1]]]
+    _fail_new_events_of(app_db, first)
+    with app_db.write() as repos:
+        repos.events.set_project_rule(project_id, Grouping(EventRule.NIGHT))
+        regrouping = repos.regroupings.start(project_id, None, fake_clock.now())
+    runner = RegroupingRunner(app_db, name="here", clock=fake_clock)
+    try:
+        runner.submit(regrouping.id)
+        assert runner.wait_idle(30)
+    finally:
+        runner.close()
+    with app_db.read() as repos:
+        done = repos.regroupings.get(regrouping.id)
+    assert done is not None
+    assert done.status is RegroupingStatus.FAILED
+    assert (done.deployments_done, done.deployments_failed, done.deployments_total) == (1, 1, 2)
+    assert done.error is not None
+    assert done.error.startswith(f"deployment {first}: ")
+    assert "planted fault" in done.error
+    assert groups_of(app_db, first) == [[ids[first][0]], [ids[first][1]]]  # as it was
+    assert groups_of(app_db, second) == [ids[second]]  # one night now

@@ -16,6 +16,8 @@ from trapline.domain.events import Regrouping, RegroupingStatus
 
 #: Lines a regrouping keeps of what it could not keep (one an occurrence it parted).
 NOT_KEPT_LINES = 100
+#: Deployments a regrouping names in its error, at most (it counts them all).
+ERROR_LINES = 20
 _OPEN = (RegroupingStatus.QUEUED.value, RegroupingStatus.RUNNING.value)
 #: Regroupings are runs: claimed by a server, kept by its heartbeat, handed back or failed.
 _RUNS = LeasedRows(
@@ -35,6 +37,7 @@ def _to_regrouping(row: RegroupingRow) -> Regrouping:
         status=RegroupingStatus(row.status),
         deployments_total=row.deployments_total,
         deployments_done=row.deployments_done,
+        deployments_failed=row.deployments_failed,
         error=row.error,
         not_kept=tuple(row.not_kept.splitlines()) if row.not_kept else (),
         created_at=row.created_at,
@@ -130,16 +133,11 @@ class RegroupingRepo:
         row: RegroupingRow | None = _RUNS.held(self.session, regrouping_id, holder, now)
         if row is None:
             return None
-        following = self.session.scalar(
-            select(DeploymentRow.id)
-            .where(*self._scope(row), DeploymentRow.id > row.after_deployment_id)
-            .order_by(DeploymentRow.id)
-            .limit(1)
-        )
+        following = self._following(row)
         if following is None:
-            done = {"deployments_total": row.deployments_done}
-            succeeded = RegroupingStatus.SUCCEEDED.value
-            _RUNS.finish(self.session, regrouping_id, holder, succeeded, now, done)
+            done = {"deployments_total": row.deployments_done + row.deployments_failed}
+            ended = RegroupingStatus.FAILED if row.error else RegroupingStatus.SUCCEEDED
+            _RUNS.finish(self.session, regrouping_id, holder, ended.value, now, done)
             return True
         not_kept = EventRepo(self.session).regroup(following)
         if not_kept:
@@ -148,6 +146,32 @@ class RegroupingRepo:
         row.after_deployment_id = following
         row.deployments_done += 1
         return False
+
+    def skip(self, regrouping_id: int, holder: str, now: datetime, reason: str) -> bool:
+        """The next deployment could not be regrouped (it keeps its events): note why on the
+        regrouping, which goes on with the others and ends failed, naming it; False when the
+        regrouping is no longer ``holder``'s."""
+        row: RegroupingRow | None = _RUNS.held(self.session, regrouping_id, holder, now)
+        if row is None:
+            return False
+        following = self._following(row)
+        if following is None:
+            return True
+        line = f"deployment {following}: {reason}"
+        if row.deployments_failed < ERROR_LINES:
+            row.error = f"{row.error}\n{line}" if row.error else line
+        row.deployments_failed += 1
+        row.after_deployment_id = following
+        return True
+
+    def _following(self, row: RegroupingRow) -> int | None:
+        """The deployment the regrouping takes next."""
+        return self.session.scalar(
+            select(DeploymentRow.id)
+            .where(*self._scope(row), DeploymentRow.id > row.after_deployment_id)
+            .order_by(DeploymentRow.id)
+            .limit(1)
+        )
 
     def fail(self, regrouping_id: int, holder: str, reason: str, now: datetime) -> None:
         """Record that ``holder``'s run failed for good."""

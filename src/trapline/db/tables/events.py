@@ -80,6 +80,8 @@ class RegroupingRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     deployments_total: Mapped[int | None] = mapped_column(IdType, nullable=True)
     deployments_done: Mapped[int] = mapped_column(IdType, default=0)
+    #: Deployments that could not be regrouped (each keeps its events; ``error`` says why).
+    deployments_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: The last deployment regrouped: a run taken over goes on from there.
     after_deployment_id: Mapped[int] = mapped_column(IdType, default=0)
     #: The server running it and its last heartbeat (its lease).

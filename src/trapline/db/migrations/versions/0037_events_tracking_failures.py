@@ -3,7 +3,8 @@
 A tracking that failed (or whose server died in it) is recorded on its event: how many tries
 in a row did not finish, when it may be tried again, and the last error. Tracking goes on with
 the other events meanwhile. A regrouping keeps a line for each occurrence it parted across
-events (``not_kept``).
+events (``not_kept``), and goes on past a deployment it could not regroup, counting it
+(``deployments_failed``) and saying why in its error.
 
 Earlier regroupings left an occurrence linked to its detections in other events, and tracking
 those events failed for ever on the unique link of a detection. The links that cross events
@@ -50,6 +51,10 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("tracking_retry_at", sa.DateTime(timezone=True)))
     op.add_column("events", sa.Column("tracking_error", sa.Text()))
     op.add_column("event_regroupings", sa.Column("not_kept", sa.Text()))
+    op.add_column(
+        "event_regroupings",
+        sa.Column("deployments_failed", sa.Integer(), nullable=False, server_default="0"),
+    )
     # Constant statements: nothing of a user's is in them.
     op.execute(
         f"UPDATE events SET tracking_version = tracking_version + 1 WHERE id IN ({_CROSSED})"  # noqa: S608
@@ -61,4 +66,5 @@ def downgrade() -> None:
     # In place on SQLite too (3.35+): a rebuilt table would lose its AUTOINCREMENT.
     for column in ("tracking_attempts", "tracking_retry_at", "tracking_error"):
         op.execute(f"ALTER TABLE events DROP COLUMN {column}")
-    op.execute("ALTER TABLE event_regroupings DROP COLUMN not_kept")
+    for column in ("not_kept", "deployments_failed"):
+        op.execute(f"ALTER TABLE event_regroupings DROP COLUMN {column}")
