@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 class Runs(Protocol):
     """The repository of a kind of run: its rows' claim, heartbeat, hand-back and failure."""
 
+    def fail_exhausted(self, stale: datetime, now: datetime, /) -> int: ...
     def claimable(self, stale: datetime, /) -> list[int]: ...
     def claim(self, run_id: int, holder: str, now: datetime, stale: datetime, /) -> bool: ...
     def heartbeat(self, run_id: int, holder: str, now: datetime, /) -> bool: ...
@@ -94,9 +95,17 @@ class SteppedRunner(ABC):
         self._runner.close()
 
     def resume(self) -> None:
-        """The duty: do runs waiting and those whose runner went silent."""
+        """The duty: fail runs whose servers died in them too often, do runs waiting and
+        those whose runner went silent."""
+        now = self.clock.now()
+        stale = now - self.stale_after
         with self.db.read() as repos:
-            found = self.runs(repos).claimable(self.clock.now() - self.stale_after)
+            found = self.runs(repos).claimable(stale)
+        if not found:
+            return
+        with self.db.write() as repos:
+            if self.runs(repos).fail_exhausted(stale, now):
+                found = self.runs(repos).claimable(stale)
         for run_id in found:
             self.submit(run_id)
 

@@ -31,6 +31,8 @@ from trapline.db.types import affected
 
 #: The statuses of a run this module sets or looks for (each kind of run has more).
 QUEUED, RUNNING, FAILED = "queued", "running", "failed"
+#: Claims a stepped run (a regrouping, a re-reading of capture times) gets at most.
+STEPPED_RUN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class LeasedRows:
     attempts: Any = None
     #: Whether the holder of a running row may claim it again (a renewal by claiming).
     claimed_again: bool = True
+    #: Claims a run gets, at most (None: no cap): one whose server died this often in it is
+    #: failed (``fail_exhausted``), as the run itself may be what kills it.
+    max_attempts: int | None = None
 
     @property
     def table(self) -> Any:
@@ -112,6 +117,8 @@ class LeasedRows:
         free = self.free(cutoff)
         if self.claimed_again:
             free = or_(free, and_(*self.held_by(holder)))
+        if self.max_attempts is not None:
+            where = (*where, self.attempts < self.max_attempts)
         changes: dict[str, Any] = {self.holder.key: holder, self.time.key: time}
         if self.status is not None:
             changes[self.status.key] = RUNNING
@@ -129,12 +136,15 @@ class LeasedRows:
     def release(
         self, session: Session, row_id: Any, holder: str, values: Mapping[str, Any] | None = None
     ) -> bool:
-        """Hand a row ``holder`` holds back (a run goes back to the queue), with ``values``."""
+        """Hand a row ``holder`` holds back (a run goes back to the queue), with ``values``.
+        A run handed back (its server stopping) was no try: its claim is not counted."""
         changes: dict[str, Any] = {self.holder.key: None}
         if self.status is not None:
             changes[self.status.key] = QUEUED
         else:
             changes[self.time.key] = None
+        if self.attempts is not None:
+            changes[self.attempts.key] = self.attempts - 1
         return self.change(session, row_id, holder, {**changes, **(values or {})})
 
     def finish(
@@ -153,6 +163,33 @@ class LeasedRows:
     def fail(self, session: Session, row_id: Any, holder: str, reason: str, now: datetime) -> bool:
         """Record that ``holder``'s run of the row failed for good, and why."""
         return self.finish(session, row_id, holder, FAILED, now, {"error": reason})
+
+    def fail_exhausted(
+        self,
+        session: Session,
+        cutoff: datetime,
+        now: datetime,
+        reason: str,
+        max_attempts: int | None = None,
+    ) -> int:
+        """Fail the free runs claimed ``max_attempts`` times (by default the cap the rows
+        have) whose servers died in them each time: the run may be what kills them. How many."""
+        most = max_attempts if max_attempts is not None else self.max_attempts
+        if most is None:
+            return 0
+        statement = (
+            update(self.table)
+            .where(self.free(cutoff), self.attempts >= most)
+            .values(
+                {
+                    self.status.key: FAILED,
+                    "finished_at": now,
+                    self.holder.key: None,
+                    "error": reason,
+                }
+            )
+        )
+        return affected(session.execute(statement))
 
     def change(self, session: Session, row_id: Any, holder: str, values: Mapping[str, Any]) -> bool:
         """Set ``values`` on a row ``holder`` holds; False when it holds it no longer."""

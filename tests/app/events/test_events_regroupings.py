@@ -14,6 +14,9 @@ from trapline.clock import FakeClock
 from trapline.db.engine import Database
 from trapline.domain.events import EventRule, Grouping, RegroupingStatus
 
+#: A time before every heartbeat of these tests: nothing is stale since then.
+T0_UTC = T0.replace(tzinfo=UTC)
+
 
 def test_a_silent_runners_regrouping_is_taken_over_and_finished(
     app_db: Database, owner: Account, fake_clock: FakeClock
@@ -118,3 +121,37 @@ def test_a_deployment_that_cannot_be_regrouped_stops_no_other(
     assert "planted fault" in done.error
     assert groups_of(app_db, first) == [[ids[first][0]], [ids[first][1]]]  # as it was
     assert groups_of(app_db, second) == [ids[second]]  # one night now
+
+
+def test_a_regrouping_its_servers_died_in_three_times_fails_instead_of_looping(
+    app_db: Database, owner: Account, fake_clock: FakeClock
+) -> None:
+    """Each claim counts; a server that hands its run back as it stops takes no try. After a
+    third server died in it, the regrouping fails, saying so, rather than kill a fourth."""
+    project_id, _ = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
+    stale = STALE_AFTER.total_seconds() + 1
+    with app_db.write() as repos:
+        regrouping = repos.regroupings.start(project_id, None, fake_clock.now())
+    with app_db.write() as repos:  # a server stopping hands it back: no try
+        assert repos.regroupings.claim(regrouping.id, "stopping", fake_clock.now(), T0_UTC)
+        repos.regroupings.release(regrouping.id, "stopping")
+    for n in range(3):  # three servers die in it
+        now = fake_clock.now()
+        with app_db.write() as repos:
+            assert repos.regroupings.claim(regrouping.id, f"dies-{n}", now, now - STALE_AFTER)
+        fake_clock.advance(stale)
+    runner = RegroupingRunner(app_db, name="here", clock=fake_clock)
+    try:
+        runner.resume()
+        assert runner.wait_idle(30)
+    finally:
+        runner.close()
+    with app_db.read() as repos:
+        done = repos.regroupings.get(regrouping.id)
+        assert repos.regroupings.claimable(fake_clock.now()) == []
+    assert done is not None
+    assert done.status is RegroupingStatus.FAILED
+    assert (
+        done.error
+        == "the server running this regrouping stopped 3 times in it; the server log says why"
+    )

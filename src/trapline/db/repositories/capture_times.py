@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.leased_rows import LeasedRows
+from trapline.db.leased_rows import STEPPED_RUN_ATTEMPTS, LeasedRows
 from trapline.db.tables import DeploymentRow, ImageRow, ProjectRow, RereadRow
 from trapline.db.types import affected
 from trapline.domain.local_times import Reread, RereadStatus, offset_minutes
@@ -37,6 +37,7 @@ _RUNS = LeasedRows(
     RereadRow.heartbeat_at,
     status=RereadRow.status,
     attempts=RereadRow.attempts,
+    max_attempts=STEPPED_RUN_ATTEMPTS,
 )
 
 
@@ -155,6 +156,14 @@ class CaptureTimeRepo:
             select(RereadRow).where(where).order_by(RereadRow.id.desc()).limit(limit).offset(offset)
         )
         return total, [_to_reread(r) for r in rows]
+
+    def fail_exhausted(self, stale: datetime, now: datetime) -> int:
+        """Fail the re-readings whose servers died in them ``STEPPED_RUN_ATTEMPTS`` times."""
+        reason = (
+            f"the server running this re-reading stopped {STEPPED_RUN_ATTEMPTS} times in it; "
+            "the server log says why"
+        )
+        return _RUNS.fail_exhausted(self.session, stale, now, reason)
 
     def claimable(self, stale: datetime) -> list[int]:
         """Re-readings waiting, or running under a runner gone silent since ``stale``."""

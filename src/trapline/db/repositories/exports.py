@@ -137,17 +137,11 @@ class ExportRepo:
 
     def fail_exhausted(self, stale_before: datetime, max_attempts: int, now: datetime) -> int:
         """Fail exports whose runners died ``max_attempts`` times (the export may be the cause)."""
-        result = self.session.execute(
-            update(ExportRow)
-            .where(_RUNS.silent(stale_before), ExportRow.attempts >= max_attempts)
-            .values(
-                status=ExportStatus.FAILED.value,
-                finished_at=now,
-                error=f"the server running this export stopped {max_attempts} times; "
-                "create the export again, with narrower filters if it is large",
-            )
+        reason = (
+            f"the server running this export stopped {max_attempts} times; "
+            "create the export again, with narrower filters if it is large"
         )
-        return affected(result)
+        return _RUNS.fail_exhausted(self.session, stale_before, now, reason, max_attempts)
 
     def progress(
         self,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.leased_rows import LeasedRows
+from trapline.db.leased_rows import STEPPED_RUN_ATTEMPTS, LeasedRows
 from trapline.db.repositories.events import EventRepo
 from trapline.db.repositories.projects import ProjectRepo
 from trapline.db.tables import DeploymentRow, RegroupingRow
@@ -26,6 +26,7 @@ _RUNS = LeasedRows(
     RegroupingRow.heartbeat_at,
     status=RegroupingRow.status,
     attempts=RegroupingRow.attempts,
+    max_attempts=STEPPED_RUN_ATTEMPTS,
 )
 
 
@@ -95,6 +96,14 @@ class RegroupingRepo:
             .limit(1)
         ).first()
         return _to_regrouping(row) if row else None
+
+    def fail_exhausted(self, stale: datetime, now: datetime) -> int:
+        """Fail the regroupings whose servers died in them ``STEPPED_RUN_ATTEMPTS`` times."""
+        reason = (
+            f"the server running this regrouping stopped {STEPPED_RUN_ATTEMPTS} times in it; "
+            "the server log says why"
+        )
+        return _RUNS.fail_exhausted(self.session, stale, now, reason)
 
     def claimable(self, stale: datetime) -> list[int]:
         """Regroupings waiting, or running under a runner gone silent since ``stale``."""
