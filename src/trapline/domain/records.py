@@ -120,6 +120,28 @@ class Deployment:
     #: The camera's clock keeps the zone's standard time all year (no daylight saving).
     standard_time: bool = False
 
+    @property
+    def place(self) -> tuple[float, float] | None:
+        """Its latitude and longitude; None without both (a record stored before both were
+        required may hold one alone)."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return self.latitude, self.longitude
+
+
+def half_place(latitude: float | None, longitude: float | None) -> tuple[str, str] | None:
+    """A place has both coordinates or neither: for one alone, (the one missing, the one
+    given); None when whole or absent."""
+    if latitude is not None and longitude is None:
+        return "longitude", "latitude"
+    if longitude is not None and latitude is None:
+        return "latitude", "longitude"
+    return None
+
+
+#: Why half a place is refused, with the field missing and the one given.
+HALF_PLACE = "{missing} is needed with the {given}: a place has both coordinates, or neither"
+
 
 @dataclass(frozen=True)
 class Image:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -12,12 +12,14 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationError,
     field_validator,
+    model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
-from trapline.domain.records import Contact, Deployment, Membership, Project
+from trapline.domain.records import HALF_PLACE, Contact, Deployment, Membership, Project, half_place
 from trapline.domain.roles import Role
 from trapline.protocol.base import NOT_TEXT, ONE_LINE
 from trapline.schemas.accounts import Email, clean_email
@@ -301,6 +303,21 @@ STANDARD_TIME = (
 )
 
 
+def _whole_place(model: Any) -> Any:
+    """Refuse one coordinate without the other, naming the missing one."""
+    half = half_place(model.latitude, model.longitude)
+    if half is not None:
+        missing, given = half
+        problem = PydanticCustomError(
+            "half_place", HALF_PLACE, {"missing": missing, "given": given}
+        )
+        raise ValidationError.from_exception_data(
+            type(model).__name__,
+            [InitErrorDetails(type=problem, loc=(missing,), input=None)],
+        )
+    return model
+
+
 class DeploymentIn(Input):
     name: Name
     description: Description = ""
@@ -313,6 +330,7 @@ class DeploymentIn(Input):
     standard_time: StrictBool = Field(False, description=STANDARD_TIME)
 
     _wall_clock = field_validator("started_at", "ended_at")(_wall_clock_period)
+    _place = model_validator(mode="after")(_whole_place)
 
 
 class DeploymentPatch(Patch):

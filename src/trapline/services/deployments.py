@@ -8,7 +8,7 @@ from typing import Any
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.local_times import Reread, zone_error
-from trapline.domain.records import Deployment, User
+from trapline.domain.records import HALF_PLACE, Deployment, User, half_place
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
@@ -69,6 +69,13 @@ def update_deployment(
         _check_period(
             values.get("started_at", current.started_at), values.get("ended_at", current.ended_at)
         )
+        half = half_place(
+            values.get("latitude", current.latitude), values.get("longitude", current.longitude)
+        )
+        if half is not None:
+            missing, given = half
+            message = HALF_PLACE.format(missing=missing, given=given)
+            raise InvalidInput(f"{missing}: {message}")
         reread = None
         new_zone = "time_zone" in values and values["time_zone"] != current.time_zone
         new_clock = values.get("standard_time", current.standard_time) != current.standard_time

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 API = "/api/v2"
 
@@ -220,3 +221,56 @@ def test_the_project_zone_form_refuses_an_alias_and_keeps_what_was_typed(
     assert taken.status_code == 303, taken.text
     project = client.get(f"{API}/projects/{project_id}", headers=owner.headers).json()
     assert project["time_zone"] == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"), [("latitude", "longitude"), ("longitude", "latitude")]
+)
+def test_half_a_coordinate_is_refused_by_the_form_and_the_api(
+    client, owner, project_id, sign_in, given, missing
+) -> None:
+    """A latitude without a longitude (or the other way round) places nothing: the form and
+    the API both refuse it, naming the missing one, and the list of deployments still shows."""
+    browser = sign_in(owner)
+    typed = {**TYPED, missing: ""}
+    refused = _add(browser, project_id, typed)
+    assert refused.status_code == 400, refused.text
+    assert f"{missing} is needed with the {given}" in html.unescape(refused.text)
+    assert f'value="{TYPED[given]}"' in refused.text  # what was typed comes back
+    body = {"name": "Half", given: 12.5}
+    answer = client.post(
+        f"{API}/projects/{project_id}/deployments", json=body, headers=owner.headers
+    )
+    assert answer.status_code == 400, answer.text
+    assert f"{missing} is needed with the {given}" in answer.text
+    # An edit that would leave one alone is refused too.
+    made = client.post(
+        f"{API}/projects/{project_id}/deployments",
+        json={"name": "Whole", "latitude": 1.0, "longitude": 2.0},
+        headers=owner.headers,
+    ).json()
+    patched = client.patch(
+        f"{API}/deployments/{made['id']}", json={missing: None}, headers=owner.headers
+    )
+    assert patched.status_code == 400, patched.text
+    assert f"{missing} is needed with the {given}" in patched.text
+    assert browser.page(f"/projects/{project_id}/deployments")
+
+
+def test_a_deployment_stored_with_half_a_coordinate_still_shows(
+    client, owner, project_id, sign_in, app_db
+) -> None:
+    """Data stored before the check (a latitude alone) never makes a page answer 500: the
+    deployments page and the deployment's page show it, without a place."""
+    made = client.post(
+        f"{API}/projects/{project_id}/deployments", json={"name": "Old"}, headers=owner.headers
+    ).json()
+    with app_db.write() as repos:
+        repos.session.execute(
+            text("UPDATE deployments SET latitude = 12.5 WHERE id = :d"), {"d": made["id"]}
+        )
+    browser = sign_in(owner)
+    assert "Old" in browser.page(f"/projects/{project_id}/deployments")
+    assert "Old" in browser.page(f"/deployments/{made['id']}")
+    refused = _add(browser, project_id, {**TYPED, "name": ""})
+    assert refused.status_code == 400, refused.text
