@@ -35,21 +35,32 @@ MB = 1024 * 1024
 def file_over_limit(headers: Any, what: str, limit: int, advice: str) -> str | None:
     """The problem with a file form whose declared length is over ``limit`` bytes and its
     framing (refused before the body is read; a smaller file is measured as it is read)."""
-    declared = str(headers.get("content-length", ""))
-    if not declared.isdigit() or int(declared) <= limit + FILE_FORM_FRAMING:
+    declared = whole_number(headers.get("content-length", ""), 10**18)
+    if declared is None or declared <= limit + FILE_FORM_FRAMING:
         return None
     return (
         f"file: {what} may be at most {limit // MB} MB (this upload is "
-        f"{int(declared) / MB:.1f} MB): {advice}"
+        f"{declared / MB:.1f} MB): {advice}"
     )
+
+
+def whole_number(value: object, most: int) -> int | None:
+    """``value`` as a whole number from 0 to ``most`` in ASCII digits; None for anything else
+    (``isdigit`` alone passes a superscript ``²``, which ``int`` refuses, and thousands of
+    digits, which ``int`` refuses past 4,300)."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+        return None
+    number = int(text)
+    return number if number <= most else None
 
 
 def form_id(value: object, field: str) -> int:
     """An object's id sent in a form field (InvalidInput naming ``field`` otherwise)."""
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise InvalidInput(f"{field}: an id (got {text[:20]!r})")
-    return int(text)
+    number = whole_number(value, MAX_ID)
+    if number is None or number < 1:
+        raise InvalidInput(f"{field}: an id (got {str(value).strip()[:20]!r})")
+    return number
 
 
 def one_line(value: str, field: str, *, required: bool = True, limit: int = MAX_NAME) -> str:

@@ -19,10 +19,10 @@ from trapline.domain.occurrences import LabelGroup, Occurrence
 from trapline.domain.roles import Role
 from trapline.domain.taxa import Taxon
 from trapline.errors import InvalidInput, NotFound
-from trapline.http.params import Id
+from trapline.http.params import MAX_ID, Id
 from trapline.services import deployments, identifications, occurrences, projects, taxa
 from trapline.services.identifications import MAX_BULK, MODEL
-from trapline.web.forms import form_id, text_block
+from trapline.web.forms import form_id, text_block, whole_number
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.taxa import pick_taxon
@@ -35,8 +35,6 @@ PER_PAGE = 50
 #: Labels per page of the queue grouped by label, and the crops shown of each.
 GROUPS_PER_PAGE = 10
 GROUP_SHOWN = 24
-#: Digits of the longest id (longer text is no id, and never read as a number).
-MAX_ID_DIGITS = 19
 
 
 @router.get("/occurrences/{occurrence_id}")
@@ -220,7 +218,7 @@ class Bulk:
     @classmethod
     def of(cls, form: PostedForm, *, error: str | None = None) -> Bulk:
         values = [str(v) for v in form.getlist("occurrence_ids")[:MAX_BULK]]
-        ticked = {int(v) for v in values if v.isdigit() and len(v) <= MAX_ID_DIGITS}
+        ticked = {n for n in (whole_number(v, MAX_ID) for v in values) if n}
         return cls(ticked, str(form.get("taxon") or ""), str(form.get("comment") or ""), error)
 
 
@@ -250,5 +248,4 @@ def identify_ticked(page: Page, project_id: int, form: PostedForm) -> int:
 
 def form_offset(value: object) -> int:
     """The page's offset a form carried back (0 when it is no number)."""
-    text = str(value or "0")
-    return min(int(text), 10**9) if text.isdigit() else 0
+    return whole_number(value or "0", 10**9) or 0

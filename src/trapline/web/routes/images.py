@@ -181,9 +181,7 @@ async def _store_dropped(page: Page, project_id: int, form: FormData) -> Respons
     raw_deployment = str(form.get("deployment") or "").strip()
     deployment_id = None
     if raw_deployment:
-        if not raw_deployment.isdigit() or not 1 <= int(raw_deployment) <= MAX_ID:
-            raise InvalidInput(f"deployment: an id (got {raw_deployment[:20]!r})")
-        deployment_id = int(raw_deployment)
+        deployment_id = form_id(raw_deployment, "deployment")
     settings = page.platform.settings
     incoming = [IncomingFile(_clean(f.filename), f.file) for f in files]
     results = await run_in_threadpool(

@@ -7,9 +7,9 @@ from starlette.responses import JSONResponse, Response
 from trapline.domain.jobs import JobParams, TaskStatus
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
-from trapline.http.params import MAX_ID, Id
+from trapline.http.params import Id
 from trapline.services import collections, deployments, jobs, pipelines, projects
-from trapline.web.forms import one_line
+from trapline.web.forms import form_id, one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.pipeline_choices import job_choices
 from trapline.web.routes import page_router
@@ -94,10 +94,10 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     scope = values["scope"]
     if scope.startswith(("deployment:", "collection:")):
         kind, _, number = scope.partition(":")
-        if not number.isdigit() or not 1 <= int(number) <= MAX_ID:
+        try:
+            selection[f"{kind}_id"] = form_id(number, "scope")
+        except InvalidInput:
             errors["scope"] = "scope: pick one of the listed image sets"
-        else:
-            selection[f"{kind}_id"] = int(number)
     elif scope == "filter":  # the image grid's filter, posted beside the scope
         try:
             selection["filter"] = GridQuery.from_form(form).image_filter().as_json()
