@@ -4,6 +4,8 @@ signed in before; time moved by hand."""
 
 from __future__ import annotations
 
+import threading
+
 from trapline.web.security import SignInThrottle, is_known, known_after_sign_in
 
 
@@ -124,3 +126,34 @@ def test_the_known_cookie_names_the_last_accounts_signed_in_and_goes_stale_with_
     assert not is_known(b"x" * 32, "person-6#digest", cookie)  # another server's secret
     assert not is_known(secret, "person-6#digest", None)
     assert not is_known(secret, "person-6#digest", "made.up")
+
+
+def test_tries_sent_side_by_side_meet_the_limit_one_by_one() -> None:
+    """Fifty tries of one account from one client at once: the throttle checks and counts
+    each in one step, so only the free five reach the password check."""
+    throttle = SignInThrottle(free=5, clock=Hands())
+    start = threading.Barrier(50)
+    admitted: list[int] = []
+
+    def one_try() -> None:
+        start.wait()
+        if throttle.admit("ann", "guesser") == 0:
+            admitted.append(1)
+
+    threads = [threading.Thread(target=one_try) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(admitted) == 5
+
+
+def test_a_try_that_succeeds_is_taken_back_from_the_clients_count() -> None:
+    throttle = SignInThrottle(free=5, client_free=3, clock=Hands())
+    for n in range(10):  # colleagues behind one address sign in with their right passwords
+        assert throttle.admit(f"person-{n}", "office") == 0
+        throttle.succeeded(f"person-{n}", "office")
+    assert throttle.retry_after("someone", "office") == 0
+    for n in range(3):  # three wrong ones, counted as they are admitted
+        assert throttle.admit(f"other-{n}", "office") == 0
+    assert throttle.admit("next", "office") > 0

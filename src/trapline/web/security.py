@@ -153,22 +153,47 @@ class SignInThrottle:
                 wait = max(wait, self._wait(("", client), self.client_free, now))
         return math.ceil(wait) if wait > 0 else 0
 
+    def admit(self, account: str, client: str, *, known: bool = False) -> int:
+        """Let this client try this account now, counting the try as failed before its
+        password is checked, or say how many seconds it must wait first (and count nothing).
+        Checked and counted at once: tries sent side by side meet the limit one by one, where
+        checking first and counting after the password let each through that started before
+        the first failure was counted. A try that succeeds is taken back (``succeeded``)."""
+        now = self._clock()
+        with self._lock:
+            wait = self._wait((account, client), self.free, now)
+            if not known:
+                wait = max(wait, self._wait(("", client), self.client_free, now))
+            if wait <= 0:
+                self._count(account, client, now)
+        return math.ceil(wait) if wait > 0 else 0
+
     def failed(self, account: str, client: str) -> None:
         """Count a failed attempt of this client on this account."""
         now = self._clock()
         with self._lock:
-            for key in ((account, client), ("", client)):
-                count, _ = self._counts.pop(key, (0, now))
-                self._counts[key] = (count + 1, now)
-            self._clients_of.setdefault(account, set()).add(client)
-            while len(self._counts) > self.max_keys:
-                self._forget(next(iter(self._counts)))
+            self._count(account, client, now)
 
-    def succeeded(self, account: str) -> None:
-        """The account signed in: forget its failures, from every client."""
+    def succeeded(self, account: str, client: str | None = None) -> None:
+        """The account signed in (from ``client``, whose admitted try is taken back from its
+        count over every account): forget its failures, from every client."""
         with self._lock:
-            for client in self._clients_of.pop(account, set()):
-                self._counts.pop((account, client), None)
+            for known_client in self._clients_of.pop(account, set()):
+                self._counts.pop((account, known_client), None)
+            if client is not None and ("", client) in self._counts:
+                count, last = self._counts[("", client)]
+                if count > 1:
+                    self._counts[("", client)] = (count - 1, last)
+                else:
+                    del self._counts[("", client)]
+
+    def _count(self, account: str, client: str, now: float) -> None:
+        for key in ((account, client), ("", client)):
+            count, _ = self._counts.pop(key, (0, now))
+            self._counts[key] = (count + 1, now)
+        self._clients_of.setdefault(account, set()).add(client)
+        while len(self._counts) > self.max_keys:
+            self._forget(next(iter(self._counts)))
 
     def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
         count, last = self._counts.get(key, (0, now))

@@ -42,7 +42,7 @@ async def sign_in(page: AnyPage) -> Response:
     # A browser that signed in to this account before is spared the address's count.
     seen = page.request.cookies.get(security.KNOWN_COOKIE)
     known = security.is_known(page.platform.secret, account, seen)
-    wait = throttle.retry_after(account, client, known=known)
+    wait = throttle.admit(account, client, known=known)  # counted as failed until it succeeds
     if wait:
         response = page.render(
             "signin.html",
@@ -63,9 +63,8 @@ async def sign_in(page: AnyPage) -> Response:
             user_agent=page.request.headers.get("user-agent", ""),
         )
     except NotAuthenticated as exc:
-        throttle.failed(account, client)
         return page.render("signin.html", status=400, next=target, email=email, error=exc.detail)
-    throttle.succeeded(account)
+    throttle.succeeded(account, client)
     signed_in = page.redirect(target)
     security.set_cookie(
         signed_in,
