@@ -64,6 +64,19 @@ def night_of(local: datetime) -> date:
     return (local - NIGHT_SHIFT).date()
 
 
+def night_start(night: date) -> datetime:
+    """The wall-clock time a night starts at (noon of its evening's date)."""
+    return datetime.combine(night, time()) + NIGHT_SHIFT
+
+
+def night_end(night: date) -> datetime:
+    """The wall-clock time a night ends before (noon the next day); the calendar's last
+    night ends at its last moment."""
+    if night == date.max:
+        return datetime.max
+    return night_start(night + timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class Nights:
     """A run of nights, the first to the last (both included)."""
@@ -84,8 +97,7 @@ class Nights:
     def wall_clock(self) -> tuple[datetime, datetime]:
         """The wall-clock times they span: noon of the first night's date to noon after the
         last (the end excluded)."""
-        start = datetime.combine(self.first, time()) + NIGHT_SHIFT
-        return start, datetime.combine(self.last, time()) + timedelta(days=1) + NIGHT_SHIFT
+        return night_start(self.first), night_end(self.last)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import NamedTuple
 
-from trapline.domain.events import NIGHT_SHIFT
+from trapline.domain.events import night_end, night_start
 from trapline.domain.occurrences import DeterminedBy
 from trapline.domain.species import rolled_up
 from trapline.domain.taxa import Rank, Taxon
@@ -71,9 +71,7 @@ class OccurrenceFilter:
 def night_bounds(since: date | None, until: date | None) -> tuple[datetime | None, ...]:
     """The wall-clock times the nights ``since`` to ``until`` (both included) start at and
     end before: a night runs from noon on its evening's date to noon the next day."""
-    start = datetime.combine(since, time()) + NIGHT_SHIFT if since else None
-    end = datetime.combine(until, time()) + timedelta(days=1) + NIGHT_SHIFT if until else None
-    return start, end
+    return night_start(since) if since else None, night_end(until) if until else None
 
 
 class CountBy(StrEnum):

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from trapline.protocol.base import ONE_LINE
 from trapline.services import counting
 from trapline.web.pages import Page
 
@@ -18,7 +19,7 @@ PARAMETER = "pipeline"
 #: Other query parameters the form carries over, at most (a page takes a few).
 MAX_KEPT = 20
 #: The pipeline as the selector sends it (a slug: up to 255 characters).
-PipelineText = Annotated[str, Query(max_length=255)]
+PipelineText = Annotated[str, Query(max_length=255, pattern=ONE_LINE)]
 
 
 @dataclass(frozen=True)

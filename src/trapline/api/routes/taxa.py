@@ -13,6 +13,7 @@ from trapline.domain.species import Scope
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId, QueryPipeline
+from trapline.protocol.base import ONE_LINE
 from trapline.schemas.common import ErrorOut
 from trapline.schemas.occurrences import OccurrenceOut
 from trapline.schemas.taxa import (
@@ -34,7 +35,9 @@ from trapline.services import identifications, species, taxa
 router = APIRouter(tags=["taxa"])
 
 #: A type-ahead's text.
-SearchText = Annotated[str, Query(min_length=1, max_length=255, description="a name's start")]
+SearchText = Annotated[
+    str, Query(min_length=1, max_length=255, pattern=ONE_LINE, description="a name's start")
+]
 #: How many suggestions a type-ahead answers.
 Suggestions = Annotated[int, Query(ge=1, le=taxa.MAX_SUGGESTIONS)]
 #: The rank the species view rolls its counts up to.

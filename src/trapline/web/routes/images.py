@@ -20,6 +20,7 @@ from trapline.http.filenames import clean_filename
 from trapline.http.pagination import decode_cursor, encode_cursor
 from trapline.http.params import MAX_ID, Id, QueryCursor, QueryId, QueryText
 from trapline.http.urls import absolute_url
+from trapline.protocol.base import ONE_LINE
 from trapline.services import (
     capture_times,
     deployments,
@@ -40,7 +41,7 @@ router = page_router()
 PER_PAGE = 60
 #: Files one upload request of the page may carry (the page sends them in small batches).
 MAX_FILES = 50
-DateText = Annotated[str | None, Query(max_length=40)]
+DateText = Annotated[str | None, Query(max_length=40, pattern=ONE_LINE)]
 DeploymentId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 ThumbSize = Annotated[int, Query()]
 #: Jobs the grid's job filter offers (the newest).

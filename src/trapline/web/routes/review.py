@@ -15,6 +15,7 @@ from trapline.domain.reviews import QueuePosition
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
+from trapline.protocol.base import ONE_LINE
 from trapline.services import crops, projects, reviews
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
@@ -26,7 +27,7 @@ router = page_router()
 QUEUE_LENGTH = 100
 #: Where a page of the queue starts, as its link gives it: the confidence (``none``: the
 #: detections without a score) and the annotation id it follows.
-QueueCursor = Annotated[str, Query(max_length=60)]
+QueueCursor = Annotated[str, Query(max_length=60, pattern=ONE_LINE)]
 _CURSOR = re.compile(r"^(none|[0-9.e+-]{1,40}):([0-9]{1,19})$")
 
 

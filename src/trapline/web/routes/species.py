@@ -18,6 +18,7 @@ from trapline.domain.species import Scope, SpeciesCount, TaxonProfile
 from trapline.domain.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
+from trapline.protocol.base import ONE_LINE
 from trapline.services import deployments, projects, species, taxa
 from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.pages import Offset, Page, SignedIn
@@ -29,7 +30,7 @@ from trapline.web.timeline import local_time
 router = page_router()
 
 #: A filter as its field sends it (read and checked here, so a mistake is shown by the field).
-FilterText = Annotated[str, Query(max_length=40)]
+FilterText = Annotated[str, Query(max_length=40, pattern=ONE_LINE)]
 #: Deployments the filter offers.
 DEPLOYMENT_CHOICES = 500
 #: Taxa the species view shows a page.

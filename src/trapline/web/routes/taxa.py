@@ -19,6 +19,7 @@ from trapline.domain.roles import Role
 from trapline.domain.taxa import RowOutcome, RowStatus, TaxaList, Taxon, parse_rank
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id
+from trapline.protocol.base import ONE_LINE
 from trapline.services import projects, taxa
 from trapline.web.forms import form_id, one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
@@ -129,7 +130,9 @@ def share(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
 
 @router.get("/projects/{project_id}/taxa/suggest")
 def suggest(
-    page: SignedIn, project_id: Id, q: Annotated[str, Query(min_length=2, max_length=255)]
+    page: SignedIn,
+    project_id: Id,
+    q: Annotated[str, Query(min_length=2, max_length=255, pattern=ONE_LINE)],
 ) -> Response:
     """A picker's suggestions (JSON): taxa whose scientific or vernacular name starts with q."""
     found = taxa.search(page.db, page.me, project_id, q, limit=SUGGESTIONS)
