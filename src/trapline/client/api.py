@@ -83,7 +83,24 @@ class Client:
             yield from page["results"]
             if not page.get("next"):
                 return
-            page = _answer(self.http.get(page["next"]))
+            page = _answer(self.http.get(self._same_origin(str(page["next"]))))
+
+    def _same_origin(self, link: str) -> str:
+        """A link the API gave, when it is on this client's server: the token goes nowhere
+        else (a listing's ``next`` naming another host is refused, not followed)."""
+        target = self.http.base_url.join(link)
+        if (target.scheme, target.host, target.port) != (
+            self.http.base_url.scheme,
+            self.http.base_url.host,
+            self.http.base_url.port,
+        ):
+            raise ApiError(
+                0,
+                f"the server's link {link[:200]!r} leads to another server than {self.url}; "
+                "it was not followed, so your token stayed here",
+                "foreign_link",
+            )
+        return str(target)
 
     # Projects
 
@@ -282,6 +299,14 @@ def _params(params: dict[str, Any]) -> dict[str, str]:
 
 
 def _answer(response: httpx.Response) -> Any:
+    if 300 <= response.status_code < 400:
+        where = response.headers.get("location", "")[:200]
+        raise ApiError(
+            response.status_code,
+            f"the server answered with a redirect to {where!r}, which the trapline API never "
+            "does: check the URL the client was given (its scheme, host and path)",
+            "redirect",
+        )
     if response.status_code >= 400:
         try:
             body = response.json()
