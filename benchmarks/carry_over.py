@@ -32,8 +32,8 @@ from trapline.domain.events import ProjectKind
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.services.imports import store_imported
-from trapline.services.occurrences import track_due
 from trapline.services.taxa import import_taxa
+from trapline.services.tracking import track_due
 from trapline.storage.local import LocalBlobStore
 
 START = datetime(2024, 6, 1, 22, 0)

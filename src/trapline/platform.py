@@ -45,12 +45,12 @@ from trapline.services.duties import (
     reap_expired_leases,
     restart_stuck_jobs,
 )
-from trapline.services.occurrences import TRACKING_INTERVAL, track_due
 from trapline.services.results import ResultStore
 from trapline.services.sealed import Sealer
 from trapline.services.service_client import ServiceClient
 from trapline.services.source_files import RunLimits
 from trapline.services.sources import SourceRules
+from trapline.services.tracking import TRACKING_INTERVAL, track_due
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings, StorageSettings
 from trapline.storage import open_blob_store

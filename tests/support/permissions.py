@@ -24,7 +24,7 @@ from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services import users
-from trapline.services.occurrences import track_due
+from trapline.services.tracking import track_due
 from trapline.settings import Settings
 
 API = "/api/v2"

@@ -14,15 +14,14 @@ from trapline.protocol.results import (
     ResultItem,
     TypedResultItem,
 )
+from trapline.services.result_body import Refusal
+from trapline.services.result_items import Posted, read_items
 from trapline.services.results import (
     Fail,
-    Posted,
-    Refusal,
     Settled,
     Store,
     Verdict,
     judge,
-    read_items,
 )
 
 SECRET = b"k" * 32
@@ -87,8 +86,14 @@ def test_an_error_report_fails_its_task() -> None:
     assert judged == Fail(LeaseClaim(JOB, 2, 1, "lease-2"), "out of memory")
 
 
-def test_an_unreadable_item_is_rejected_with_its_reason() -> None:
+def test_an_unreadable_item_fails_its_task_with_its_reason() -> None:
     [judged] = run(posted(3, Refusal("result is not valid: pipeline is missing")))
+    assert isinstance(judged, Fail)
+    assert (judged.error, judged.refused) == ("result is not valid: pipeline is missing", True)
+
+
+def test_an_unreadable_item_of_no_task_of_the_job_is_rejected_with_its_reason() -> None:
+    [judged] = run(posted(3, Refusal("result is not valid: pipeline is missing")), targets={})
     assert judged == Settled(Verdict.REJECTED, "result is not valid: pipeline is missing")
 
 
@@ -106,10 +111,12 @@ def test_the_second_item_for_one_task_is_a_duplicate() -> None:
 
 
 def test_a_refused_item_does_not_speak_for_its_task() -> None:
+    """A refused result fails its task (``refused``), unless a later item of the same post
+    is right: that one is stored, and the store answers the refused one ``rejected``."""
     bad, good = run(posted(6, result(6, x2=5000.0)), posted(6, result(6)))
-    assert isinstance(bad, Settled)
-    assert bad.verdict is Verdict.REJECTED
-    assert "lies outside the 640x480 image" in (bad.detail or "")
+    assert isinstance(bad, Fail)
+    assert bad.refused
+    assert "lies outside the 640x480 image" in bad.error
     assert isinstance(good, Store)
 
 
@@ -117,9 +124,10 @@ def test_a_label_outside_the_category_map_is_rejected() -> None:
     wrong = result(1)
     wrong.detections[0].classifications[0].classification = "wasp"
     [judged] = run(posted(1, wrong))
-    assert judged == Settled(
-        Verdict.REJECTED,
-        "detections[0].classifications[0]: label 'wasp' is not in the category map of species",
+    assert isinstance(judged, Fail)
+    assert judged.refused
+    assert judged.error == (
+        "detections[0].classifications[0]: label 'wasp' is not in the category map of species"
     )
 
 

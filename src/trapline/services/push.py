@@ -24,7 +24,8 @@ from trapline.protocol.results import DetectionResponse, PipelineResultsResponse
 from trapline.protocol.service import PipelineRequest, SourceImageRequest
 from trapline.services.process_answer import ProcessAnswer
 from trapline.services.result_body import StreamedResult
-from trapline.services.results import Posted, ResultStore, Settled, Verdict
+from trapline.services.result_items import Posted
+from trapline.services.results import ResultStore
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -136,26 +137,12 @@ def request_for(
 def store_outcomes(
     results: ResultStore, batch: Batch, leases: dict[str, Lease], outcomes: dict[str, Outcome]
 ) -> None:
-    """Store a call's outcomes as a worker's results; a result that is refused fails its task."""
+    """Store a call's outcomes as a worker's results (a result that is refused fails its task
+    for good, with the reason: ``results.judge_item``)."""
     job, service = batch.job, batch.service.name
     _, project = results.access.worker_job(PLATFORM, job.id)
-    worker = f"push:{service}"
-
-    def store(items: dict[str, Outcome]) -> list[Settled]:
-        posted = [Posted(None, _claim(leases[image_id]), o) for image_id, o in items.items()]
-        return results.store(job, project, worker, posted)
-
-    verdicts = store(outcomes)
-    refused = {
-        image_id: ResultError(
-            error=f"the result of processing service {service!r} was refused: {v.detail}",
-            image_id=image_id,
-        )
-        for (image_id, outcome), v in zip(outcomes.items(), verdicts, strict=True)
-        if v.verdict is Verdict.REJECTED and not isinstance(outcome, ResultError)
-    }
-    if refused:
-        store(dict(refused))
+    posted = [Posted(None, _claim(leases[image_id]), o) for image_id, o in outcomes.items()]
+    results.store(job, project, f"push:{service}", posted)
 
 
 def _claim(lease: Lease) -> LeaseClaim:

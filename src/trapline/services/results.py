@@ -1,10 +1,10 @@
 """Storing what workers found, in three steps: parse, judge, store.
 
-1. ``posted_items`` turns what a worker posted (``result_body.read_post``) into ``Posted``
-   items: a lease (or none) and one of three outcomes — a pipeline result, an error report,
-   or a ``Refusal`` saying why the item cannot be read. A posted result stays in the body
-   until it is judged, and its detections are typed one at a time, so a post is never held
-   parsed whole.
+1. ``result_items.posted_items`` turns what a worker posted (``result_body.read_post``) into
+   ``Posted`` items: a lease (or none) and one of three outcomes — a pipeline result, an error
+   report, or a ``Refusal`` saying why the item cannot be read. A posted result stays in the
+   body until it is judged, and its detections are typed one at a time, so a post is never
+   held parsed whole.
 2. ``judge`` (pure) decides each item from what the database said before any write: ``Store``
    a result, ``Fail`` a task, or ``Settled`` with a verdict (rejected, duplicate) at once.
 3. ``ResultStore.store`` applies the judgements in one short transaction; a task that is no
@@ -19,29 +19,23 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
-
-from pydantic import ValidationError
+from typing import NamedTuple
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.domain.jobs import Job, TaskStatus
-from trapline.domain.lease_tokens import InvalidLeaseToken, LeaseClaim, read_lease
+from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.pipelines import Pipeline
 from trapline.domain.records import Project, User
 from trapline.domain.results import AnalysisDraft, ResultTarget
-from trapline.protocol.base import describe_problem
 from trapline.protocol.results import (
     ItemStatus,
     PipelineResultsResponse,
     ResultError,
-    ResultItem,
     ResultItemStatus,
     ResultsResponse,
-    TypedResultItem,
 )
 from trapline.queue.base import TaskQueue
 from trapline.services.access import AccessMemo, require
@@ -54,6 +48,7 @@ from trapline.services.result_body import (
     ResultInvalid,
     StreamedResult,
 )
+from trapline.services.result_items import Posted, posted_items
 from trapline.services.workers import WorkerTracker
 
 log = logging.getLogger(__name__)
@@ -81,20 +76,6 @@ _ON_THE_WIRE: dict[Verdict, ItemStatus] = {
 }
 
 
-#: What an item says of its task: a result (maybe still in the body), an error report, or why
-#: it cannot be read.
-Outcome = PipelineResultsResponse | ResultError | Refusal | PendingResult | StreamedResult
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """One result item as read: whose task it is (its lease) and what the worker says of it."""
-
-    reply_subject: str | None
-    claim: LeaseClaim | None
-    outcome: Outcome
-
-
 class Store(NamedTuple):
     """Judged: complete the task and store this analysis."""
 
@@ -103,10 +84,13 @@ class Store(NamedTuple):
 
 
 class Fail(NamedTuple):
-    """Judged: the worker could not process the image; fail (or retry) the task."""
+    """Judged: the worker could not process the image; fail (or retry) the task. ``refused``:
+    the worker's result was refused (its content breaks the rules); the task fails for good at
+    once with the reason, and the item is answered ``rejected``."""
 
     claim: LeaseClaim
     error: str
+    refused: bool = False
 
 
 class Settled(NamedTuple):
@@ -117,65 +101,6 @@ class Settled(NamedTuple):
 
 
 Judgement = Store | Fail | Settled
-
-
-def posted_items(post: ReadPost, secret: bytes, job_id: int) -> list[Posted]:
-    """Step 1 for a post as read from its body: each item's lease checked; its result stays in
-    the body until it is judged."""
-    posted = []
-    for item in post.items:
-        lease = _lease(item.reply_subject, secret, job_id)
-        if isinstance(lease, Posted):
-            posted.append(lease)
-            continue
-        token, claim = lease
-        if item.result is None:
-            why = "result must be an object: a pipeline result or {error, image_id}"
-            posted.append(Posted(token, claim, Refusal(why)))
-        else:
-            posted.append(Posted(token, claim, item.result))
-    return posted
-
-
-def read_items(
-    items: Sequence[TypedResultItem | ResultItem], secret: bytes, job_id: int
-) -> list[Posted]:
-    """Step 1 for items already parsed: each item's lease checked and its result typed."""
-    return [_read_item(item, secret, job_id) for item in items]
-
-
-def _lease(reply_subject: Any, secret: bytes, job_id: int) -> tuple[str, LeaseClaim] | Posted:
-    """The lease an item names, or the item refused for it."""
-    token = reply_subject if isinstance(reply_subject, str) else None
-    if not token:
-        why = "reply_subject is missing; send back the one the task came with"
-        return Posted(None, None, Refusal(why))
-    try:
-        claim = read_lease(secret, token)
-    except InvalidLeaseToken as exc:
-        return Posted(token, None, Refusal(f"reply_subject is not valid: {exc}"))
-    if claim.job_id != job_id:
-        why = f"this reply_subject belongs to job {claim.job_id}, not {job_id}"
-        return Posted(token, claim, Refusal(why))
-    return token, claim
-
-
-def _read_item(item: TypedResultItem | ResultItem, secret: bytes, job_id: int) -> Posted:
-    lease = _lease(item.reply_subject, secret, job_id)
-    if isinstance(lease, Posted):
-        return lease
-    token, claim = lease
-    if isinstance(item, TypedResultItem):
-        return Posted(token, claim, item.result)
-    if not isinstance(item.result, dict):
-        why = "result must be an object: a pipeline result or {error, image_id}"
-        return Posted(token, claim, Refusal(why))
-    kind = ResultError if "error" in item.result else PipelineResultsResponse
-    try:
-        return Posted(token, claim, kind.model_validate(item.result))
-    except ValidationError as exc:
-        why = f"result is not valid: {describe_problem(exc.errors()[0])}"
-        return Posted(token, claim, Refusal(why))
 
 
 def judge(
@@ -214,12 +139,15 @@ def judge_item(
         streamed, outcome = read, read.head
     else:
         streamed, outcome = None, read
-    if isinstance(outcome, Refusal) or claim is None:
-        reason = outcome.reason if isinstance(outcome, Refusal) else _GONE
-        return Settled(Verdict.REJECTED, reason)
+    if claim is None:
+        return Settled(Verdict.REJECTED, outcome.reason if isinstance(outcome, Refusal) else _GONE)
     target = targets.get(claim.task_id)
     if target is None or target.job_id != job_id:
+        if isinstance(outcome, Refusal):
+            return Settled(Verdict.REJECTED, outcome.reason)
         return _unless_invalid(streamed, Settled(Verdict.REJECTED, _GONE))
+    if isinstance(outcome, Refusal):  # the job's own task: it fails, unless a later item is right
+        return Fail(claim, outcome.reason, refused=True)
     if claim.task_id in seen_tasks:
         why = "the same task appears earlier in this request"
         return _unless_invalid(streamed, Settled(Verdict.DUPLICATE, why))
@@ -231,12 +159,16 @@ def judge_item(
         try:
             draft = drafts_from_result(outcome, pipeline, target, project, worker, detections)
         except ResultInvalid as exc:
-            return Settled(Verdict.REJECTED, str(exc))
+            judged = Fail(claim, str(exc), refused=True)
         except ResultRejected as exc:
-            return _unless_invalid(streamed, Settled(Verdict.REJECTED, str(exc)))
-        judged = Store(claim, draft)
-    # Only an item that passed its checks speaks for the task within this request.
-    seen_tasks.add(claim.task_id)
+            problem = streamed.problem() if streamed is not None else None
+            judged = Fail(claim, problem or str(exc), refused=True)
+        else:
+            judged = Store(claim, draft)
+    # Only an item that passed its checks speaks for the task within this request (a refused
+    # result fails its task unless a later item of the request is right).
+    if not (isinstance(judged, Fail) and judged.refused):
+        seen_tasks.add(claim.task_id)
     return judged
 
 
@@ -319,7 +251,7 @@ class ResultStore:
         waiting to be written would hold more than ``FLUSH_WEIGHT`` values (full score vectors
         a project keeps), so memory stays bounded by that, not by the post.
         """
-        wanted = {p.claim.task_id for p in posted if p.claim and not isinstance(p.outcome, Refusal)}
+        wanted = {p.claim.task_id for p in posted if p.claim and p.claim.job_id == job.id}
         with self.db.read() as repos:
             known = repos.pipelines.get_cached(job.pipeline_id)
             pipeline = require(known, "pipeline", job.pipeline_id)
@@ -335,18 +267,18 @@ class ResultStore:
             pending.append(judged)
             weight += _weight(judged)
             if weight > FLUSH_WEIGHT:
-                settled += self._apply(job, project.id, pipeline.id, pending)
+                settled += self._apply(job, project.id, pipeline.id, pending, worker)
                 pending, weight = [], 0
         if pending or not posted:
-            settled += self._apply(job, project.id, pipeline.id, pending)
+            settled += self._apply(job, project.id, pipeline.id, pending, worker)
         return settled
 
     def _apply(
-        self, job: Job, project_id: int, pipeline_id: int, judged: list[Judgement]
+        self, job: Job, project_id: int, pipeline_id: int, judged: list[Judgement], worker: str
     ) -> list[Settled]:
         with self.db.write() as repos:
             settled, finished, requeued = _write(
-                repos, job, project_id, pipeline_id, judged, self.queue.clock.now()
+                repos, job, project_id, pipeline_id, judged, self.queue.clock.now(), worker
             )
         if requeued:
             self.queue.notify_queued(job.id)
@@ -362,6 +294,7 @@ def _write(
     pipeline_id: int,
     judged: list[Judgement],
     now: datetime,
+    worker: str,
 ) -> tuple[list[Settled], bool, bool]:
     """Apply the judgements in the caller's transaction (``now`` by the queue's clock, which
     times the tasks): (verdicts, job finished, requeued)."""
@@ -376,6 +309,7 @@ def _write(
         now=now,
     )
     verdicts: dict[int, Settled] = {}  # by position in ``judged``
+    refused: list[str] = []  # why each refused result was refused
     unsettled: dict[int, tuple[LeaseClaim, bool]] = {}  # position -> (claim, was an error)
     closed = 0  # tasks this transaction took out of the open states
     requeued = False
@@ -389,14 +323,34 @@ def _write(
             else:
                 unsettled[n] = (j.claim, False)
         else:
-            new_status = repos.tasks.fail(j.claim, j.error, job.params.retry, now=now)
+            if j.refused and j.claim.task_id in completed:  # a later item of this post was right
+                verdicts[n] = Settled(Verdict.REJECTED, j.error)
+                continue
+            error = f"the result from {worker} was refused: {j.error}" if j.refused else j.error
+            retry = job.params.retry
+            new_status = repos.tasks.fail(j.claim, error, retry, now=now, retry=not j.refused)
+            if new_status is None and j.refused:
+                verdicts[n] = Settled(Verdict.REJECTED, j.error)
+                continue
             if new_status is None:
                 unsettled[n] = (j.claim, True)
                 continue
             retried = new_status is TaskStatus.QUEUED
-            verdicts[n] = Settled(Verdict.FAILED, "will be retried" if retried else "out of tries")
+            if j.refused:
+                verdicts[n] = Settled(Verdict.REJECTED, j.error)
+                refused.append(j.error)
+            else:
+                why = "will be retried" if retried else "out of tries"
+                verdicts[n] = Settled(Verdict.FAILED, why)
             requeued = requeued or retried
             closed += new_status is TaskStatus.FAILED
+    if refused:
+        repos.jobs.add_event(
+            job.id,
+            None,
+            f"{len(refused)} result{'s' if len(refused) > 1 else ''} from {worker} refused, "
+            f"{'their tasks' if len(refused) > 1 else 'its task'} failed: {refused[0][:500]}",
+        )
     # Why a task could not be settled is read now, inside the writing transaction.
     current = repos.tasks.infos(claim.task_id for claim, _ in unsettled.values())
     for n, (claim, was_error) in unsettled.items():

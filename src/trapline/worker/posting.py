@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 #: Largest encoded body of one result post; bigger batches are split.
 MAX_POST_BYTES = 8 * 1024 * 1024
+#: Distinct reasons for rejected results logged per post, the commonest first.
+MAX_REASONS_LOGGED = 3
 
 
 class ResultPoster:
@@ -99,6 +101,11 @@ class ResultPoster:
             self.statuses.update(counts)
         if set(counts) - DELIVERED:
             log.info("job %d: %s", job_id, counts)
+        reasons = Counter(
+            t.detail or "no reason given" for t in answer.tasks if t.status == "rejected"
+        )
+        for reason, n in reasons.most_common(MAX_REASONS_LOGGED):
+            log.warning("job %d: %d result%s rejected: %s", job_id, n, "s" * (n > 1), reason)
         self._posted([task for task, _ in chunk])
 
 

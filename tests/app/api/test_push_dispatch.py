@@ -394,9 +394,7 @@ def test_a_result_the_platform_refuses_fails_its_task_at_once(
 
     assert job["status"] == "failed", job
     (task,) = project.tasks(job_id)
-    assert task["last_error"].startswith(
-        "the result of processing service 'Fake moth service' was refused: "
-    )
+    assert task["last_error"].startswith("the result from push:Fake moth service was refused: ")
     assert "'never-registered' is not registered" in task["last_error"]
 
 

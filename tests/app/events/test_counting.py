@@ -285,7 +285,7 @@ def test_a_projects_kind_sets_its_event_rule(proto: Protocol) -> None:
 def test_a_job_no_worker_takes_does_not_freeze_counting(proto: Protocol) -> None:
     from datetime import UTC, datetime
 
-    from trapline.services.occurrences import QUEUED_TASKS_HOLD, track_due
+    from trapline.services.tracking import QUEUED_TASKS_HOLD, track_due
 
     pond = _pond(proto)
     import_md(proto, _bird())

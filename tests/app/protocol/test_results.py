@@ -142,9 +142,12 @@ def test_a_first_error_with_tries_left_puts_the_task_back_in_the_queue(
     assert again["status"] == "rejected"
 
 
-def test_each_bad_item_is_rejected_with_a_reason_and_spoils_nothing(
+def test_each_bad_item_is_rejected_with_a_reason_and_a_refused_result_fails_its_task(
     registered: Protocol,
 ) -> None:
+    """Items that name no task of the job are rejected and change nothing; a result whose
+    content breaks the rules is rejected too, and its task fails at once with the reason (on
+    the task and in the job's history) instead of staying leased until its lease runs out."""
     registered.images(9)
     job_id = registered.job_that_runs()["id"]
     other_job = registered.job_that_runs(params={"reprocess": True})["id"]
@@ -185,10 +188,16 @@ def test_each_bad_item_is_rejected_with_a_reason_and_spoils_nothing(
         assert len(registered.image(int(task["image_id"]))["analyses"]) == 1
     for task in t[2:]:
         assert registered.image(int(task["image_id"]))["analyses"] == []
-    counts = registered.job(job_id)["counts"]
-    assert counts["succeeded"] == 2
-    assert counts["failed"] == 0
+    job = registered.job(job_id)
+    assert (job["counts"]["succeeded"], job["counts"]["failed"]) == (2, 7)
+    failed = {t["id"]: t["last_error"] for t in registered.tasks(job_id, "failed")["results"]}
+    for task, (_, _, reason) in zip(t[2:], items[4:11], strict=True):
+        assert reason in failed[int(task["id"])], failed
+        assert failed[int(task["id"])].startswith("the result from "), failed
+    history = [e["message"] for e in job["events"]]
+    assert any(m.startswith("7 results from ") and " refused" in m for m in history), history
     assert registered.job(other_job)["counts"]["succeeded"] == 0
+    assert registered.job(other_job)["counts"]["failed"] == 0
 
 
 def test_a_bare_list_body_is_400(registered: Protocol) -> None:
@@ -460,7 +469,9 @@ def test_each_bad_item_of_a_batch_is_rejected_alone_and_the_good_ones_are_stored
         assert [a["label"] for a in analysis["annotations"]] == [None, "moth"]
     for task in tasks[1:7]:
         assert proto.image(int(task["image_id"]))["analyses"] == []
-    assert proto.job(job_id)["counts"]["leased"] == 6
+    # Each refused item's task failed at once, its reason kept; none is left leased.
+    counts = proto.job(job_id)["counts"]
+    assert (counts["leased"], counts["failed"]) == (0, 6)
 
 
 def test_too_many_items_in_one_post_are_refused_whole(registered: Protocol) -> None:

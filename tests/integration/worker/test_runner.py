@@ -206,3 +206,26 @@ def test_drain_finishes_what_is_in_hand_and_claims_no_more() -> None:
     claims = [s for s in script.seen if s.path == "/api/v2/tasks/next/"]
     assert len(posted_items(script, "/api/v2/jobs/5/result/")) == 4 * len(claims)
     assert runner.leases.count == 0
+
+
+def test_a_rejected_result_is_logged_with_the_servers_reason(caplog: Any) -> None:
+    """The worker says why the server refused a result, not only how many were refused."""
+    reason = "detections[0].classifications[0]: label 'wasp' is not in the category map"
+    answer = {
+        "status": "accepted",
+        "job_id": 5,
+        "results_queued": 0,
+        "tasks": [
+            {"reply_subject": "lease-1", "status": "rejected", "task_id": "1", "detail": reason}
+        ],
+    }
+    script = Script()
+    with scripted_server(script) as url:
+        script.add("/images/1.jpg", 200, jpeg(), {"Content-Type": "image/jpeg"})
+        script.add("/api/v2/tasks/next/", 200, {"tasks": [task(1, url, job_id=5)]})
+        script.add("/api/v2/tasks/next/", 200, {"tasks": []})
+        script.add("/api/v2/jobs/", 200, {"results": []})
+        script.add("/api/v2/jobs/5/result/", 200, answer)
+        with caplog.at_level("WARNING", logger="trapline.worker.posting"):
+            run(url, Fixed())
+    assert f"job 5: 1 result rejected: {reason}" in caplog.text
