@@ -82,12 +82,8 @@ def claim_next(
         if jobs and client_info is not None and client_info.fallback:
             covered = dispatch.tracker.coverage(repos)
             jobs = [j for j in jobs if not covered.covers(j.pipeline_slug, j.project_id)]
-    identity = dispatch.tracker.seen(
-        caller,
-        client_info,
-        list(pipelines),
-        sorted({j.project_id for j in jobs}) or (projects or []),
-    )
+    # A worker claiming across jobs serves every project its account reaches.
+    identity = dispatch.tracker.seen(caller, client_info, list(pipelines), projects)
     if not jobs:
         return []
     leases = dispatch.queue.claim(

@@ -79,9 +79,10 @@ class WorkerTracker:
         caller: User,
         info: ClientInfo | None,
         pipelines: Sequence[str],
-        project_ids: Sequence[int],
+        project_ids: Sequence[int] | None,
     ) -> WorkerIdentity:
-        """Record a protocol call by a worker; returns its identity."""
+        """Record a protocol call by a worker serving these projects (None: every project,
+        an admin's worker); returns its identity."""
         identity = identity_of(caller, info)
         key = (caller.id, identity.name)
         now = self.clock.monotonic()
@@ -99,9 +100,8 @@ class WorkerTracker:
                 cutoff = now - 10 * TOUCH_INTERVAL
                 self._last = {k: v for k, v in self._last.items() if v >= cutoff}
         with self.db.write() as repos:
-            service_id = (
-                repos.pipelines.service_for_pipelines(offered, project_ids) if offered else None
-            )
+            now_at = utcnow()
+            service_id = repos.pipelines.serving(offered, project_ids, now_at) if offered else None
             repos.workers.touch(
                 caller.id,
                 identity.name,
@@ -111,7 +111,7 @@ class WorkerTracker:
                 pid=info.pid if info else None,
                 pipelines=offered,
                 service_id=service_id,
-                now=utcnow(),
+                now=now_at,
             )
         return identity
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+
+from sqlalchemy import text
 
 from tests.support.protocol import (
     PIPELINE_SLUG,
@@ -15,6 +18,9 @@ from tests.support.protocol_client import API, Protocol, statuses
 from trapline.db.engine import Database
 from trapline.protocol.pipelines import PipelineRegistration, PipelineRegistrationResponse
 from trapline.services.pipelines import register_pipelines
+
+#: A moment long before any test ran.
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def test_registration_creates_once_and_repeating_it_creates_nothing(proto: Protocol) -> None:
@@ -266,3 +272,39 @@ def test_two_registrations_of_new_pipelines_at_once_both_succeed(
             f"{API}/projects/{proto.project_id}/pipelines/", headers=proto.headers
         ).json()["results"]
         assert [p["slug"] for p in listed].count(f"race-{round_}") == 1
+
+
+def test_a_worker_serving_several_projects_is_online_in_each(registered: Protocol) -> None:
+    """One worker (an admin's, as ``trapline up``'s embedded one) registered in two projects
+    shows online in both as soon as it asks for work, whichever project its jobs are in, and
+    with no job at all (a server just restarted)."""
+    other = registered.in_project(
+        registered.client.post(
+            f"{API}/projects", json={"name": "Second"}, headers=registered.headers
+        ).json()["id"]
+    )
+    assert other.register(pipeline_config()).status_code in (200, 201)
+
+    def online(proto: Protocol) -> bool:
+        listed = proto.client.get(
+            f"{API}/projects/{proto.project_id}/pipelines", headers=proto.headers
+        ).json()["results"]
+        return all(s["online"] for p in listed for s in p["services"]) and bool(listed)
+
+    with registered.platform.db.write() as repos:  # last seen long ago: a server restarted
+        repos.session.execute(
+            text("UPDATE processing_services SET last_seen_at = :t"), {"t": LONG_AGO}
+        )
+    assert (online(registered), online(other)) == (False, False)
+    asked = registered.client.post(
+        f"{API}/tasks/next/",
+        json={
+            "pipelines": [PIPELINE_SLUG],
+            "batch_size": 1,
+            "client_info": {"hostname": "here", "pid": 1},
+        },
+        headers=registered.headers,
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["tasks"] == []
+    assert (online(registered), online(other)) == (True, True)

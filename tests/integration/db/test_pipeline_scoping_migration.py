@@ -184,14 +184,14 @@ def _check_registration_after(db: Database) -> None:
         repos.pipelines.register(2, "shared", [extra], _now())
         repos.pipelines.register(2, "pusher", [extra], _now(), endpoint_url=PUSH_URL)
         repos.pipelines.record_check(3, _now(), None)
-    with db.read() as repos:
+    with db.write() as repos:
         assert repos.pipelines.pipeline_slugs(1, [1, 3]) == {1: ["moth-blobs"], 3: ["moth-blobs"]}
         assert repos.pipelines.pipeline_slugs(2, [1, 3]) == {
             1: ["extra", "moth-blobs"],
             3: ["extra"],
         }
-        assert repos.pipelines.service_for_pipelines(["extra"], [1]) is None
-        assert repos.pipelines.service_for_pipelines(["extra"], [2]) == 1
+        assert repos.pipelines.serving(["extra"], [1], _now()) is None
+        assert repos.pipelines.serving(["extra"], [2], _now()) == 1
         pushing = [s.id for s in repos.pipelines.push_services_for(1, "moth-blobs", _now(), WINDOW)]
         assert pushing == [3]
         assert repos.pipelines.push_services_for(1, "extra", _now(), WINDOW) == []

@@ -245,22 +245,37 @@ class PipelineRepo:
         found = [_push_status(row, now, window) for row in rows]
         return [status for status in found if status.online]
 
-    def service_for_pipelines(self, slugs: Sequence[str], project_ids: Sequence[int]) -> int | None:
-        """The most recently seen pull-mode service in these projects offering one of these."""
-        return self.session.scalar(
+    def serving(
+        self, slugs: Sequence[str], project_ids: Sequence[int] | None, now: datetime
+    ) -> int | None:
+        """A worker offering these pipelines was seen now serving these projects (None: every
+        project): each pull-mode service there that offers one of them is seen now, so it is
+        online in every project the worker serves, not only the one its row names. The most
+        recently seen of them before (the worker's own service), if any."""
+        offering = (
             select(ProcessingServiceRow.id)
             .join(ServicePipelineRow, ServicePipelineRow.service_id == ProcessingServiceRow.id)
             .join(PipelineRow, PipelineRow.id == ServicePipelineRow.pipeline_id)
             .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
             .where(
                 PipelineRow.slug.in_(list(slugs)),
-                ProjectServiceRow.project_id.in_(list(project_ids)),
                 PipelineRow.project_id == ProjectServiceRow.project_id,
                 ProcessingServiceRow.endpoint_url.is_(None),  # workers pull; push services don't
             )
-            .order_by(ProcessingServiceRow.last_seen_at.desc())
-            .limit(1)
         )
+        if project_ids is not None:
+            offering = offering.where(ProjectServiceRow.project_id.in_(list(project_ids)))
+        own = self.session.scalar(
+            offering.order_by(ProcessingServiceRow.last_seen_at.desc()).limit(1)
+        )
+        if own is not None:
+            self.session.execute(
+                update(ProcessingServiceRow)
+                .where(ProcessingServiceRow.id.in_(offering.scalar_subquery()))
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        return own
 
     def _pipeline_record(self, row: PipelineRow) -> Pipeline:
         algorithms = self.session.execute(
