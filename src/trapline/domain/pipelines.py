@@ -14,6 +14,10 @@ ONLINE_WINDOW = timedelta(seconds=60)
 #: Pipelines for tests and trials (a fixed box, random boxes): the API takes them, the web
 #: app offers them only when ``TRAPLINE_SHOW_TEST_PIPELINES`` is on.
 TEST_PIPELINES = frozenset({"constant", "random"})
+#: The processing service import pipelines are registered under, in each project: it holds
+#: results made elsewhere, and nothing runs its pipelines (no job is offered or taken for one
+#: it alone offers).
+IMPORT_SERVICE = "megadetector-import"
 #: The built-in pipelines that find real things, in the order a project of each kind is
 #: offered them when it has run none yet: a camera trap's MegaDetector first, a light trap's
 #: (or any other project's) moth-blobs.

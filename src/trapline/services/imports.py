@@ -23,7 +23,7 @@ from trapline.db.repositories.export_reads import ExportScope
 from trapline.db.types import utcnow
 from trapline.domain.events import Event
 from trapline.domain.exports import ExportFilters, ImageFacts
-from trapline.domain.pipelines import Pipeline
+from trapline.domain.pipelines import IMPORT_SERVICE, Pipeline
 from trapline.domain.records import User
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.domain.roles import Role
@@ -39,8 +39,6 @@ from trapline.exports.megadetector_import import (
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.services.access import project_for
 
-#: The processing service import pipelines are registered under, in each project.
-IMPORT_SERVICE = "megadetector-import"
 #: Analyses stored per transaction.
 STORE_BATCH = 500
 #: Unmatched files listed in the report (all are counted).

@@ -23,6 +23,7 @@ from trapline.domain.jobs import (
     TaskStatus,
     outcome,
 )
+from trapline.domain.pipelines import IMPORT_SERVICE
 from trapline.domain.records import ImageFilter, User
 from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput
@@ -115,6 +116,11 @@ def add_job(
         raise InvalidInput(
             f"pipeline {pipeline_slug!r} is not registered and enabled in project "
             f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/"
+        )
+    if not repos.pipelines.runnable(pipeline.id):
+        raise InvalidInput(
+            f"pipeline: {pipeline_slug!r} holds imported results ({IMPORT_SERVICE}); nothing "
+            "runs it here: pick a pipeline a worker or a processing service offers"
         )
     _check_selection(repos, project_id, selection)
     if not _selected(repos, project_id, selection):

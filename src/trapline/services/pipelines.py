@@ -15,6 +15,7 @@ from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
 from trapline.domain.events import ProjectKind
 from trapline.domain.pipelines import (
+    IMPORT_SERVICE,
     ONLINE_WINDOW,
     TEST_PIPELINES,
     ProjectPipeline,
@@ -129,7 +130,11 @@ def offered_pipelines(
         _, last = repos.jobs.page(project_ids=[project_id], limit=1, offset=0)
     kind = ProjectKind(project.kind)
     offered = [
-        p for p in found if p.enabled and (with_tests or p.pipeline.slug not in TEST_PIPELINES)
+        p
+        for p in found
+        if p.enabled
+        and (with_tests or p.pipeline.slug not in TEST_PIPELINES)
+        and {s.name for s in p.services} != {IMPORT_SERVICE}  # imported results: nothing runs it
     ]
     registered = {p.pipeline.slug for p in found}
     missing = tuple(s for s in always_offered(kind) if with_unregistered and s not in registered)

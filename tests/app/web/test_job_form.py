@@ -20,6 +20,7 @@ from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.protocol import pipeline_config
 from tests.support.protocol_client import Protocol
+from tests.support.scenes import import_md
 from tests.support.settings import make_settings
 from tests.support.web import Browser
 from trapline.db.engine import Database
@@ -224,3 +225,38 @@ class TestShown:
             "their-model",
         ]
         assert chosen == "megadetector"
+
+
+def test_an_imported_model_is_no_job_pipeline(
+    sign_in: Callable[[Account], Browser], owner: Account, proto: Protocol
+) -> None:
+    """MegaDetector results imported into the project make a pipeline of their own, which
+    nothing runs: the job forms do not offer it and the API refuses a job of it, saying why,
+    instead of a job that waits for a worker that cannot exist."""
+    names = [
+        i["filename"]
+        for i in proto.client.get(
+            f"/api/v2/projects/{proto.project_id}/images/", headers=proto.headers
+        ).json()["results"]
+    ]
+    import_md(proto, {names[0]: [{"category": "1", "conf": 0.9, "bbox": [0.1, 0.1, 0.2, 0.2]}]})
+    listed = proto.client.get(
+        f"/api/v2/projects/{proto.project_id}/pipelines", headers=proto.headers
+    ).json()["results"]
+    (imported,) = [p["slug"] for p in listed if p["slug"].startswith("megadetector-import-")]
+    browser = sign_in(owner)
+    assert (
+        imported not in _options(browser.page(f"/projects/{proto.project_id}/jobs"), "pipeline")[0]
+    )
+    grid = browser.page(f"/projects/{proto.project_id}/images")
+    assert imported not in _options(grid, "run-pipeline")[0]
+    refused = proto.create_job(pipeline=imported)
+    assert refused.status_code == 400, refused.text
+    assert "holds imported results" in refused.json()["detail"]
+    before = _job_count(proto)
+    answer = browser.post(
+        f"/projects/{proto.project_id}/jobs", {"pipeline": imported, "scope": "project"}
+    )
+    assert answer.status_code == 400  # type: ignore[attr-defined]
+    assert "holds imported results" in html.unescape(answer.text)  # type: ignore[attr-defined]
+    assert _job_count(proto) == before

@@ -24,6 +24,7 @@ from trapline.db.tables import (
 )
 from trapline.db.types import affected
 from trapline.domain.pipelines import (
+    IMPORT_SERVICE,
     ONLINE_WINDOW,
     Algorithm,
     Pipeline,
@@ -96,6 +97,18 @@ class PipelineRepo:
             .limit(1)
         )
         return self._pipeline_record(row) if row else None
+
+    def runnable(self, pipeline_id: int) -> bool:
+        """Whether anything may run the pipeline: a service besides the import one offers it
+        (or none yet: a worker may register it later)."""
+        names = set(
+            self.session.scalars(
+                select(ProcessingServiceRow.name)
+                .join(ServicePipelineRow, ServicePipelineRow.service_id == ProcessingServiceRow.id)
+                .where(ServicePipelineRow.pipeline_id == pipeline_id)
+            )
+        )
+        return names != {IMPORT_SERVICE}
 
     def for_project(
         self, project_id: int, now: datetime, *, push_window: timedelta = ONLINE_WINDOW
