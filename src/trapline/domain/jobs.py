@@ -184,6 +184,17 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class Holding:
+    """The tasks of a job one worker holds now: how many, when the first of them goes back
+    to the queue if it says nothing (its lease runs out), and when it was last heard from."""
+
+    worker: str
+    tasks: int
+    free_at: datetime
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
 class TaskInfo:
     """A task as listed for users (failed tasks with their errors, say)."""
 

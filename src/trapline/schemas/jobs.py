@@ -110,6 +110,18 @@ class EventOut(BaseModel):
     message: str
 
 
+class HoldingOut(BaseModel):
+    """The job's tasks one worker holds now."""
+
+    worker: str = Field(description="the worker's name, as its leases carry it")
+    tasks: int
+    last_seen_at: Instant | None = Field(description="when the worker was last heard from")
+    free_again_at: Instant = Field(
+        description="when the first of these tasks goes back to the queue if the worker says "
+        "nothing before (its lease runs out)"
+    )
+
+
 class JobDetailOut(JobOut):
     throughput_per_minute: float
     eta_seconds: float | None
@@ -118,6 +130,12 @@ class JobDetailOut(JobOut):
         False,
         description="running with tasks queued but none taken, and no worker that runs its "
         "pipeline seen in the last 5 minutes: start one (docs/worker.md)",
+    )
+    leased_by: list[HoldingOut] = Field(
+        default_factory=list,
+        description="who holds the job's leased tasks now (the 20 holding most), each with "
+        "when it was last heard from and when its tasks go back to the queue: a worker that "
+        "vanished shows here until then",
     )
 
 
@@ -150,6 +168,15 @@ def job_detail_out(detail: JobDetail) -> JobDetailOut:
         throughput_per_minute=round(detail.per_minute, 2),
         eta_seconds=round(detail.eta_seconds, 1) if detail.eta_seconds is not None else None,
         waiting_for_worker=detail.waiting_for_worker,
+        leased_by=[
+            HoldingOut(
+                worker=h.worker,
+                tasks=h.tasks,
+                last_seen_at=h.last_seen_at,
+                free_again_at=h.free_at,
+            )
+            for h in detail.holdings
+        ],
         events=[
             EventOut(created_at=e.created_at, status=e.status, message=e.message)
             for e in detail.events

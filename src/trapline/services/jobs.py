@@ -14,6 +14,7 @@ from trapline.db.types import utcnow
 from trapline.domain.jobs import (
     CANCELABLE_JOB_STATUSES,
     DispatchMode,
+    Holding,
     Job,
     JobEvent,
     JobParams,
@@ -56,6 +57,8 @@ class JobDetail:
     #: Running with tasks queued, none taken, and no worker that runs its pipeline seen
     #: lately: it waits for one to start.
     waiting_for_worker: bool = False
+    #: Who holds its leased tasks now, and when each was last heard from.
+    holdings: tuple[Holding, ...] = ()
 
 
 def create_job(
@@ -328,6 +331,9 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
             and counts.leased == 0
             and not repos.workers.serving(job.pipeline_slug, now - WORKER_SEEN_WITHIN)
         )
+        held = repos.tasks.holdings(job_id) if counts.leased else []
+        seen = repos.workers.last_seen([worker for worker, _, _ in held])
+    holdings = tuple(Holding(w, n, free_at, seen.get(w)) for w, n, free_at in held)
     per_minute = 0.0
     if job.started_at is not None:
         running = max((job.finished_at or now) - job.started_at, timedelta(seconds=1))
@@ -335,7 +341,9 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     eta = None
     if counts.open and per_minute > 0 and not job.status.is_final:
         eta = counts.open / per_minute * 60
-    return JobDetail(job, counts, per_minute, eta, events, waiting_for_worker=waiting)
+    return JobDetail(
+        job, counts, per_minute, eta, events, waiting_for_worker=waiting, holdings=holdings
+    )
 
 
 def list_tasks(

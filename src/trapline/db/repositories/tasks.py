@@ -8,7 +8,18 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, exists, func, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,12 +29,13 @@ from trapline.db.tables import (
     AnalysisRow,
     CollectionImageRow,
     ImageRow,
+    JobEventRow,
     JobRow,
     ProjectRow,
     TaskRow,
 )
 from trapline.db.tables.jobs import LEASED
-from trapline.db.types import access_changed, affected, before_commit, lock_row
+from trapline.db.types import access_changed, affected, before_commit, in_utc, lock_row
 from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
@@ -64,6 +76,10 @@ def to_task_info(row: TaskRow | Row[Any]) -> TaskInfo:
         lease_holder=row.lease_holder,
         updated_at=row.updated_at,
     )
+
+
+#: Workers a job's page names among those holding its tasks, at most.
+MAX_HOLDERS = 20
 
 
 class TaskRepo:
@@ -274,9 +290,7 @@ class TaskRepo:
         """
         # Spelled as ix_tasks_leased's condition, so SQLite uses that index.
         expired = and_(text(LEASED), TaskRow.lease_expires_at < now)
-        jobs = set(
-            self.session.scalars(select(TaskRow.job_id).where(expired).distinct().limit(limit))
-        )
+        jobs = self._note_expired(expired, now, limit)
         dead_by_job = Counter(
             self.session.scalars(
                 update(TaskRow)
@@ -308,6 +322,44 @@ class TaskRepo:
             )
         )
         return requeued, dead_by_job.total(), jobs
+
+    def holdings(self, job_id: int, *, limit: int = MAX_HOLDERS) -> list[tuple[str, int, datetime]]:
+        """Who holds the job's leased tasks: (worker, tasks, the first lease's end), those
+        holding most first."""
+        rows = self.session.execute(
+            select(TaskRow.lease_holder, func.count(), func.min(TaskRow.lease_expires_at))
+            .where(TaskRow.job_id == job_id, text(LEASED))
+            .group_by(TaskRow.lease_holder)
+            .order_by(func.count().desc(), TaskRow.lease_holder)
+            .limit(limit)
+        )
+        return [
+            (str(holder or "?"), int(n), in_utc(first))
+            for holder, n, first in rows
+            if first is not None
+        ]
+
+    def _note_expired(self, expired: ColumnElement[bool], now: datetime, limit: int) -> set[int]:
+        """Say in each job's history whose leases ran out, on how many of its tasks; the jobs
+        (up to ``limit`` workers' leases at once)."""
+        rows = self.session.execute(
+            select(TaskRow.job_id, TaskRow.lease_holder, func.count())
+            .where(expired)
+            .group_by(TaskRow.job_id, TaskRow.lease_holder)
+            .order_by(TaskRow.job_id, TaskRow.lease_holder)
+            .limit(limit)
+        ).all()
+        for job_id, holder, n in rows:
+            self.session.add(
+                JobEventRow(
+                    job_id=job_id,
+                    status=None,
+                    created_at=now,
+                    message=f"{n} task{'s' if n > 1 else ''} held by {holder or 'a worker'} went "
+                    "back to the queue: the worker said nothing before its lease ran out",
+                )
+            )
+        return {int(job_id) for job_id, _, _ in rows}
 
     def counts(self, job_id: int) -> TaskCounts:
         """How many of the job's tasks are in each state: as kept when it finished, else

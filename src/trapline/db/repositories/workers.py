@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import WorkerRow
+from trapline.db.types import in_utc
 from trapline.domain.pipelines import WorkerInfo
 
 
@@ -74,6 +76,15 @@ class WorkerRepo:
             select(WorkerRow.pipelines).where(WorkerRow.last_seen_at >= since).limit(1000)
         )
         return any(slug in (pipelines or ()) for pipelines in rows)
+
+    def last_seen(self, identities: Sequence[str]) -> dict[str, datetime]:
+        """When each of these workers (by the name its leases carry) was last heard from."""
+        rows = self.session.execute(
+            select(WorkerRow.identity, func.max(WorkerRow.last_seen_at))
+            .where(WorkerRow.identity.in_(list(identities)))
+            .group_by(WorkerRow.identity)
+        )
+        return {str(identity): in_utc(seen) for identity, seen in rows if seen is not None}
 
     def of_service(self, service_id: int) -> list[WorkerInfo]:
         """A service's workers, most recently seen first."""
