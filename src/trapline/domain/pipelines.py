@@ -126,12 +126,15 @@ class ProjectPipeline:
 
 @dataclass(frozen=True)
 class Registration:
-    """What registering a service's pipelines created."""
+    """What registering a service's pipelines created, and the pipelines it refused."""
 
     service_id: int
     pipelines_created: list[str]
     pipelines_updated: list[str]
     algorithms_created: list[str]
+    #: (slug, version, why) of each pipeline that conflicts with what the project has: the
+    #: others were registered all the same.
+    pipelines_refused: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

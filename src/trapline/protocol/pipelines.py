@@ -156,6 +156,14 @@ class PipelineRegistration(WireModel):
     client_info: ClientInfo | None = None
 
 
+class RefusedPipeline(BaseModel):
+    """A pipeline a registration left out, and why."""
+
+    slug: str
+    version: int
+    reason: str
+
+
 class PipelineRegistrationResponse(BaseModel):
     """What registration created."""
 
@@ -167,3 +175,8 @@ class PipelineRegistrationResponse(BaseModel):
     pipelines_created: list[str] = Field(default_factory=list)
     pipelines_updated: list[str] = Field(default_factory=list)
     algorithms_created: list[str] = Field(default_factory=list)
+    pipelines_refused: list[RefusedPipeline] = Field(
+        default_factory=list,
+        description="pipelines not registered because they conflict with what the project "
+        "has (each with why); the others were registered",
+    )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from trapline.protocol.base import WireName, WireUri
+from trapline.protocol.pipelines import RefusedPipeline
 from trapline.schemas.common import Input, Instant
 from trapline.services.pipelines import PushRegistration, ServiceListing
 
@@ -52,6 +53,10 @@ class PushRegistrationOut(ProcessingServiceOut):
     pipelines_created: list[str]
     pipelines_updated: list[str]
     algorithms_created: list[str]
+    pipelines_refused: list[RefusedPipeline] = Field(
+        description="pipelines of its /info not registered because they conflict with what "
+        "the project has (each with why); the others were registered"
+    )
 
     @classmethod
     def of_registration(cls, made: PushRegistration) -> PushRegistrationOut:
@@ -61,4 +66,8 @@ class PushRegistrationOut(ProcessingServiceOut):
             pipelines_created=made.registration.pipelines_created,
             pipelines_updated=made.registration.pipelines_updated,
             algorithms_created=made.registration.algorithms_created,
+            pipelines_refused=[
+                RefusedPipeline(slug=slug, version=version, reason=why)
+                for slug, version, why in made.registration.pipelines_refused
+            ],
         )

@@ -30,6 +30,7 @@ from trapline.domain.roles import Role
 from trapline.errors import Conflict, InvalidInput
 from trapline.queue.base import TaskQueue
 from trapline.services.access import project_for, require, require_person
+from trapline.services.job_selection import check_selection, selected_count, selection_filter
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,8 @@ def add_job(
             f"pipeline: {pipeline_slug!r} holds imported results ({IMPORT_SERVICE}); nothing "
             "runs it here: pick a pipeline a worker or a processing service offers"
         )
-    _check_selection(repos, project_id, selection)
-    if not _selected(repos, project_id, selection):
+    check_selection(repos, project_id, selection)
+    if not selected_count(repos, project_id, selection):
         raise InvalidInput(
             "the selection has no images: upload some to the project first, or choose "
             "another deployment or collection"
@@ -150,7 +151,7 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
     with db.read() as repos:
         job = repos.jobs.get(job_id)
         flt, collection_id = (
-            _selection_filter(repos, job.selection) if job else (ImageFilter(), None)
+            selection_filter(repos, job.selection) if job else (ImageFilter(), None)
         )
     if job is None or job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
         return
@@ -169,7 +170,7 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         message = f"{count} tasks queued"
         if not job.params.reprocess:
             with db.read() as repos:
-                skipped = _selected(repos, job.project_id, job.selection) - count
+                skipped = selected_count(repos, job.project_id, job.selection) - count
             if skipped > 0:
                 message += (
                     f"; {skipped} images skipped: already analysed by {job.pipeline_slug} "
@@ -409,47 +410,3 @@ def delete_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Non
         project_for(repos, caller, job.project_id, Role.MANAGER, asked=("job", job_id))
         repos.jobs.delete(job_id)
     queue.finished(job_id)
-
-
-def _check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) -> None:
-    if "collection_id" in selection:
-        collection = repos.collections.get(selection["collection_id"])
-        if collection is None or collection.project_id != project_id:
-            raise InvalidInput(
-                f"collection {selection['collection_id']} is not in project {project_id}"
-            )
-    deployment_id = selection.get("deployment_id") or selection.get("filter", {}).get(
-        "deployment_id"
-    )
-    if deployment_id is not None:
-        deployment = repos.deployments.get(deployment_id)
-        if deployment is None or deployment.project_id != project_id:
-            raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
-    if "image_ids" in selection:
-        ids = selection["image_ids"]
-        missing = sorted(set(ids) - repos.images.existing_ids(project_id, ids))
-        if missing:
-            shown = ", ".join(str(i) for i in missing[:10])
-            raise InvalidInput(f"images not in project {project_id}: {shown}")
-
-
-def _selected(repos: Repos, project_id: int, selection: dict[str, Any]) -> int:
-    """How many images a job's selection names (before any are skipped)."""
-    if "image_ids" in selection:
-        return len(selection["image_ids"])
-    flt, collection_id = _selection_filter(repos, selection)
-    return repos.images.count(project_id, flt, collection_id=collection_id)
-
-
-def _selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilter, int | None]:
-    """The image filter and explicit collection a job's selection stands for."""
-    if "filter" in selection:
-        return ImageFilter.from_json(selection["filter"]), None
-    if "deployment_id" in selection:
-        return ImageFilter(deployment_id=selection["deployment_id"]), None
-    if "collection_id" in selection:
-        collection = repos.collections.get(selection["collection_id"])
-        if collection is not None and collection.kind == "filter" and collection.filter:
-            return collection.filter, None
-        return ImageFilter(), selection["collection_id"]
-    return ImageFilter(), None

@@ -33,6 +33,7 @@ from trapline.protocol.pipelines import (
     PipelineConfig,
     PipelineRegistration,
     PipelineRegistrationResponse,
+    RefusedPipeline,
 )
 from trapline.services.access import project_for, worker_project
 from trapline.services.service_client import ServiceClient, ServiceError, endpoint
@@ -76,6 +77,10 @@ def register_pipelines(
         pipelines_created=made.pipelines_created,
         pipelines_updated=made.pipelines_updated,
         algorithms_created=made.algorithms_created,
+        pipelines_refused=[
+            RefusedPipeline(slug=slug, version=version, reason=why)
+            for slug, version, why in made.pipelines_refused
+        ],
     )
 
 

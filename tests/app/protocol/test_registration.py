@@ -308,3 +308,38 @@ def test_a_worker_serving_several_projects_is_online_in_each(registered: Protoco
     assert asked.status_code == 200, asked.text
     assert asked.json()["tasks"] == []
     assert (online(registered), online(other)) == (True, True)
+
+
+def test_one_conflicting_pipeline_leaves_the_rest_of_a_registration_registered(
+    proto: Protocol,
+) -> None:
+    """A second service registers a pipeline whose slug and version the project holds with
+    other algorithms, beside two new ones: the two are registered and the answer names the
+    one refused and why; a registration of nothing but conflicts is still refused whole."""
+    assert proto.register(pipeline_config("shared")).status_code in (200, 201)
+    changed = pipeline_config("shared")
+    changed["algorithms"][1]["category_map"] = {"labels": ["moth", "nonmoth"]}
+    answer = proto.register(
+        changed,
+        pipeline_config("theirs-a"),
+        pipeline_config("theirs-b"),
+        name="Another service",
+    )
+    assert answer.status_code in (200, 201), answer.text
+    body = answer.json()
+    assert sorted(body["pipelines_created"]) == ["theirs-a", "theirs-b"]
+    ((refused),) = body["pipelines_refused"]
+    assert (refused["slug"], refused["version"]) == ("shared", 1)
+    assert "another category map" in refused["reason"]
+    listed = proto.client.get(
+        f"{API}/projects/{proto.project_id}/pipelines", headers=proto.headers
+    ).json()["results"]
+    services = {p["slug"]: sorted(s["name"] for s in p["services"]) for p in listed}
+    assert services == {
+        "shared": ["Test service (testhost)"],  # the refused one is not offered by the other
+        "theirs-a": ["Another service"],
+        "theirs-b": ["Another service"],
+    }
+    whole = proto.register(changed, name="Another service")
+    assert whole.status_code == 409, whole.text
+    assert "another category map" in whole.json()["detail"]

@@ -98,11 +98,19 @@ class Registrar:
         updated: list[str] = []
         algorithms_created: list[str] = []
         offered: list[int] = []
+        refused: list[tuple[str, int, str]] = []
         for config in configs:
-            algorithm_ids = [
-                self._algorithm(project_id, a, algorithms_created) for a in config.algorithms
-            ]
-            pipeline, is_new = self._pipeline(project_id, config, algorithm_ids)
+            try:
+                with self.session.begin_nested():  # a pipeline that conflicts leaves nothing
+                    new_keys: list[str] = []
+                    algorithm_ids = [
+                        self._algorithm(project_id, a, new_keys) for a in config.algorithms
+                    ]
+                    pipeline, is_new = self._pipeline(project_id, config, algorithm_ids)
+            except Conflict as exc:
+                refused.append((config.slug, config.version, exc.detail))
+                continue
+            algorithms_created += new_keys
             offers = self._link(ServicePipelineRow, service_id=service.id, pipeline_id=pipeline.id)
             self._link(ProjectPipelineRow, project_id=project_id, pipeline_id=pipeline.id)
             if is_new:
@@ -118,8 +126,10 @@ class Registrar:
                     ServicePipelineRow.pipeline_id.not_in(offered),
                 )
             )
+        if refused and len(refused) == len(configs):  # nothing registered: say why, refused
+            raise Conflict("; ".join(why for _, _, why in refused))
         self.session.flush()
-        return Registration(service.id, created, updated, algorithms_created)
+        return Registration(service.id, created, updated, algorithms_created, refused)
 
     def _algorithm(self, project_id: int, config: AlgorithmConfig, created: list[str]) -> int:
         map_id = self._category_map(config.category_map) if config.category_map else None
