@@ -59,6 +59,8 @@ class ImageFacts:
     format: str
     content_type: str
     extension: str
+    #: The upright size (EXIF orientation applied), the frame pipelines' boxes are in: a
+    #: phone photo stored 4032x3024 with orientation 6 is 3024 wide and 4032 high.
     width: int
     height: int
     captured_at: datetime | None
@@ -95,6 +97,9 @@ def inspect_image(
     finally:
         stream.seek(0)
     image_format = ACCEPTED_FORMATS[decoded.format]
+    width, height = decoded.size
+    if _orientation(decoded.exif) >= 5:  # a quarter turn: its upright width is its stored height
+        width, height = height, width
     captured_at, offset = exif_timestamp(decoded.exif) or (
         parse_filename_timestamp(filename),
         None,
@@ -103,8 +108,8 @@ def inspect_image(
         format=decoded.format,
         content_type=image_format.content_type,
         extension=image_format.extension,
-        width=decoded.size[0],
-        height=decoded.size[1],
+        width=width,
+        height=height,
         captured_at=captured_at,
         captured_offset_minutes=offset,
         thumbnails=_thumbnails(decoded, sizes),
