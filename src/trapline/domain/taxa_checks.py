@@ -23,6 +23,8 @@ from trapline.domain.taxa_outline import RANKS, FileOutline, ListOutline, folded
 
 #: The most names a cycle's message shows.
 _CYCLE_SHOWN = 8
+#: The problem of an entry on a cycle of parents, until its message is asked for.
+ON_CYCLE = "on a cycle of parents"
 
 
 @dataclass
@@ -89,8 +91,18 @@ class Checked:
     nodes: array[int]
     #: The node of the parent each entry names, -1 when it names none or it was not found.
     parents: array[int]
-    #: Why an entry cannot be imported, by its place.
+    #: Why an entry cannot be imported, by its place (``ON_CYCLE`` for an entry on a cycle of
+    #: parents: its message is made when asked for, ``problem``).
     problems: dict[int, str]
+    #: The cycles of parents the check found.
+    cycles: Cycles | None = None
+
+    def problem(self, i: int) -> str | None:
+        """Why entry ``i`` cannot be imported; None when it can."""
+        found = self.problems.get(i)
+        if found is ON_CYCLE and self.cycles is not None:
+            return self.cycles.message(self.nodes[i], self.tree.names)
+        return found
 
     def status(self, i: int) -> RowStatus | None:
         """ERROR or ADDED; None for an entry of a taxon of the list (UPDATED or UNCHANGED, as
@@ -189,13 +201,15 @@ def _check_parents(checked: Checked) -> None:
     """A problem for each entry on a cycle of parents, else whose parent does not rank above
     it: a cycle breaks the rank rule too, and is the problem to tell."""
     file, tree = checked.file, checked.tree
-    cycles = _cycles(tree.parents)
+    cycles = checked.cycles = Cycles.of(tree.parents)
     for i, parent in enumerate(checked.parents):
         if parent < 0:
             continue
         rank, parent_rank = file.rank(i), RANKS[tree.ranks[parent]]
-        if checked.nodes[i] in cycles:
-            checked.problems[i] = _cycle_message(cycles[checked.nodes[i]], tree.names)
+        if cycles.on(checked.nodes[i]):
+            # One string for them all: a file may be 250,000 taxa on cycles, and only the
+            # messages a refusal lists are made (``Checked.problem``).
+            checked.problems[i] = ON_CYCLE
         elif parent_rank.level >= rank.level:
             checked.problems[i] = (
                 f"parent {tree.names[parent]} ({parent_rank}) does not rank above "
@@ -203,33 +217,58 @@ def _check_parents(checked: Checked) -> None:
             )
 
 
-def _cycles(parents: array[int]) -> dict[int, tuple[list[int], int]]:
-    """Each node that lies on a cycle of parents: the cycle, and the node's place in it."""
-    done = bytearray(len(parents))
-    found: dict[int, tuple[list[int], int]] = {}
-    for start in range(len(parents)):
-        path: dict[int, int] = {}
-        node = start
-        while node >= 0 and not done[node] and node not in path:
-            path[node] = len(path)
-            node = parents[node]
-        if node >= 0 and node in path:
-            loop = list(path)[path[node] :]
-            found.update({n: (loop, place) for place, n in enumerate(loop)})
-        for n in path:
-            done[n] = 1
-    return found
+@dataclass(frozen=True)
+class Cycles:
+    """The cycles of a tree's parents, in arrays (a file of 250,000 rows may be one cycle, or
+    250,000 taxa each its own parent): each cycle's nodes one after another in ``members``,
+    and for each node on one, where its cycle starts there, how long it is and its place."""
 
+    members: array[int]
+    #: Per node: the start of its cycle in ``members``, -1 for a node on none.
+    start: array[int]
+    length: array[int]
+    place: array[int]
 
-def _cycle_message(cycle: tuple[list[int], int], names: list[str]) -> str:
-    """The message of a cycle ("cycle: A → B → A"), from the entry's own name; a long
-    cycle is cut short."""
-    loop, place = cycle
-    steps = min(len(loop), _CYCLE_SHOWN)
-    shown = [names[loop[(place + step) % len(loop)]] for step in range(steps)]
-    if len(loop) > _CYCLE_SHOWN:
-        shown.append("…")
-    return "cycle: " + " → ".join([*shown, names[loop[place]]])
+    @classmethod
+    def of(cls, parents: array[int]) -> Cycles:
+        count = len(parents)
+        cycles = cls(
+            array("i"), array("i", [-1]) * count, array("i", [0]) * count, array("i", [0]) * count
+        )
+        #: The walk that reached each node (its start node), -1 for none yet.
+        walked = array("i", [-1]) * count
+        path = array("i")
+        for first in range(count):
+            if walked[first] >= 0:
+                continue
+            del path[:]
+            node = first
+            while node >= 0 and walked[node] < 0:
+                walked[node] = first
+                path.append(node)
+                node = parents[node]
+            if node >= 0 and walked[node] == first:  # this walk closed on itself
+                loop = path[path.index(node) :]
+                at = len(cycles.members)
+                cycles.members.extend(loop)
+                for place, member in enumerate(loop):
+                    cycles.start[member], cycles.length[member] = at, len(loop)
+                    cycles.place[member] = place
+        return cycles
+
+    def on(self, node: int) -> bool:
+        """Whether the node lies on a cycle."""
+        return self.start[node] >= 0
+
+    def message(self, node: int, names: list[str]) -> str:
+        """The message of the node's cycle ("cycle: A → B → A"), from the node's own name; a
+        long cycle is cut short."""
+        at, length, place = self.start[node], self.length[node], self.place[node]
+        steps = min(length, _CYCLE_SHOWN)
+        shown = [names[self.members[at + (place + step) % length]] for step in range(steps)]
+        if length > _CYCLE_SHOWN:
+            shown.append("…")
+        return "cycle: " + " → ".join([*shown, names[node]])
 
 
 def _inherit_problems(checked: Checked) -> None:
@@ -275,6 +314,5 @@ def check_entries(
             taxon = by_id[checked.tree.taxon_ids[checked.nodes[i]]]
             changed = changes(entry, checked.parent_id(i), taxon)
             status = RowStatus.UPDATED if changed else RowStatus.UNCHANGED
-        problem = checked.problems.get(i)
-        outcomes.append(RowOutcome(entry.row, entry.scientific_name, status, problem))
+        outcomes.append(RowOutcome(entry.row, entry.scientific_name, status, checked.problem(i)))
     return outcomes

@@ -14,7 +14,7 @@ from typing import BinaryIO, NamedTuple, cast
 from PIL import Image, UnidentifiedImageError
 
 from trapline.errors import PayloadTooLarge, UnsupportedMediaType
-from trapline.imaging.limits import DecodeLimits
+from trapline.imaging.limits import DecodeLimits, decode_bytes
 from trapline.imaging.timestamps import exif_timestamp, parse_filename_timestamp
 
 # Pillow's block size (whether decoded pixels go back to the system) is set by
@@ -59,8 +59,7 @@ class ImageFacts:
     format: str
     content_type: str
     extension: str
-    #: The upright size (EXIF orientation applied), the frame pipelines' boxes are in: a
-    #: phone photo stored 4032x3024 with orientation 6 is 3024 wide and 4032 high.
+    #: The upright size (EXIF orientation applied), the frame pipelines' boxes are in.
     width: int
     height: int
     captured_at: datetime | None
@@ -97,9 +96,7 @@ def inspect_image(
     finally:
         stream.seek(0)
     image_format = ACCEPTED_FORMATS[decoded.format]
-    width, height = decoded.size
-    if _orientation(decoded.exif) >= 5:  # a quarter turn: its upright width is its stored height
-        width, height = height, width
+    width, height = _upright(decoded.size, _orientation(decoded.exif))
     captured_at, offset = exif_timestamp(decoded.exif) or (
         parse_filename_timestamp(filename),
         None,
@@ -169,8 +166,12 @@ def upright_pixels(
     decoded = _decode(stream, "The stored file", side(max(width, height)), limits)
     orientation = _orientation(decoded.exif)
     pixels = decoded.pixels.transpose(_UPRIGHT[orientation]) if orientation > 1 else decoded.pixels
-    # Orientations 5 to 8 turn it a quarter: its upright width is its stored height.
-    return pixels, ((height, width) if orientation >= 5 else (width, height))
+    return pixels, _upright((width, height), orientation)
+
+
+def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The size of an image upright: orientations 5 to 8 turn it a quarter."""
+    return (size[1], size[0]) if orientation >= 5 else size
 
 
 #: How to turn pixels upright for each EXIF orientation (as the worker does before it detects).
@@ -232,66 +233,6 @@ def _open(stream: BinaryIO, label: str) -> tuple[Image.Image, str]:
     if limit is not None and image.size[0] * image.size[1] > limit:
         raise _unreadable(label, _too_many_pixels(image.size))
     return image, image_format
-
-
-def decode_bytes(image: Image.Image, image_format: str, stored_size: tuple[int, int]) -> int:
-    """Bytes that loading the opened ``image`` takes: its pixels as Pillow keeps them, and
-    what the format's decoder holds besides (measured for each format with Pillow 13).
-
-    ``image`` is opened, not loaded; for a JPEG, after ``draft`` (its size is then the
-    reduced one, ``stored_size`` the file's).
-    """
-    width, height = image.size
-    pixels = width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
-    if image_format == "WEBP":
-        # libwebp's animation decoder keeps two RGBA canvases and hands Pillow a copy,
-        # which Pillow unpacks into its own image: four canvases in all.
-        return width * height * 4 * 4
-    if image_format == "TIFF":
-        return pixels + _tiff_strip_bytes(image)
-    if image_format == "JPEG" and image.info.get("progressive"):
-        # A progressive JPEG is refined scan by scan, so libjpeg holds every DCT coefficient
-        # of the full-size image (2 bytes a sample), however small the scale it outputs.
-        return pixels + _coefficient_bytes(image, stored_size)
-    return pixels
-
-
-#: Bytes a pixel takes in Pillow's memory, by mode; every other mode takes 4.
-_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
-
-
-def _tiff_strip_bytes(image: Image.Image) -> int:
-    """libtiff's buffer of one raw strip or tile; a file written as one strip has them all."""
-    width, height = image.size
-    tags = getattr(image, "tag_v2", {})
-    try:
-        samples = int(tags.get(277, 1))
-        bits = tags.get(258, (8,))
-        bits = bits if isinstance(bits, tuple) else (bits,)
-        bits_per_pixel = (
-            sum(int(b) for b in bits) if len(bits) == samples else int(bits[0]) * samples
-        )
-        if 322 in tags and 323 in tags:
-            tile_width, tile_height = int(tags[322]), int(tags[323])
-            return math.ceil(tile_width * bits_per_pixel / 8) * tile_height
-        rows = min(height, int(tags.get(278, height)))
-        return math.ceil(width * bits_per_pixel / 8) * rows
-    except (TypeError, ValueError, IndexError):
-        # Tags too odd to size the buffer by: assume the largest raw image (8 bytes a pixel).
-        return width * height * 8
-
-
-def _coefficient_bytes(image: Image.Image, stored_size: tuple[int, int]) -> int:
-    width, height = stored_size
-    layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * 3
-    h_max = max(max(1, int(layer[1])) for layer in layers)
-    v_max = max(max(1, int(layer[2])) for layer in layers)
-    total = 0
-    for _id, h, v, _table in layers:
-        columns = math.ceil(math.ceil(width * max(1, h) / h_max) / 8) * 8
-        rows = math.ceil(math.ceil(height * max(1, v) / v_max) / 8) * 8
-        total += columns * rows * 2
-    return total
 
 
 def _load_preview(

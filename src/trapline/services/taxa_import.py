@@ -176,7 +176,7 @@ def outcomes(
         while waiting is not None and waiting.row < row:
             yield waiting
             waiting = next(others, None)
-        yield RowOutcome(row, file.names[i], status(i), checked.problems.get(i))
+        yield RowOutcome(row, file.names[i], status(i), checked.problem(i))
     if waiting is not None:
         yield waiting
     yield from others
@@ -241,5 +241,5 @@ def store_entries(repos: Repos, list_id: int, entries: Sequence[TaxonEntry]) -> 
     checked = check_file(repos, list_id, FileOutline.of(entries), ())
     if checked.problems:
         i = min(checked.problems)
-        raise ValueError(f"row {entries[i].row}: {checked.problems[i]}")
+        raise ValueError(f"row {entries[i].row}: {checked.problem(i)}")
     store_checked(repos, list_id, checked, lambda: entries)

@@ -13,8 +13,8 @@ from PIL import Image, ImageChops, TiffImagePlugin
 
 from trapline.errors import PayloadTooLarge, Unavailable
 from trapline.imaging import limits as decode_limits
-from trapline.imaging.limits import DEFAULT_MAX_DECODE_BYTES, DecodeLimits
-from trapline.imaging.probe import _fit, _preview, decode_bytes, inspect_image, make_thumbnail
+from trapline.imaging.limits import DEFAULT_MAX_DECODE_BYTES, DecodeLimits, decode_bytes
+from trapline.imaging.probe import _fit, _preview, inspect_image, make_thumbnail
 from trapline.imaging.synthetic import flat_png
 
 MIB = 1024 * 1024

@@ -84,11 +84,13 @@ def test_a_multi_picture_jpeg_counts_as_jpeg() -> None:
     )
 
 
-def test_width_and_height_ignore_exif_orientation() -> None:
+def test_width_and_height_are_the_upright_photos() -> None:
+    """A photo stored 640x480 that its EXIF orientation turns a quarter (a phone held upright)
+    is 480 wide and 640 high: the frame workers detect in, as they turn it upright."""
     exif = Image.Exif()
     exif[ORIENTATION] = 6
     facts = inspect_image(encoded(sheet(640, 480), "JPEG", exif=exif.tobytes()), "turned.jpg")
-    assert (facts.width, facts.height) == (640, 480)
+    assert (facts.width, facts.height) == (480, 640)
     # The thumbnail keeps the tag, so a browser turns it the way it turns the original.
     with Image.open(io.BytesIO(facts.thumbnails[256])) as thumbnail:
         assert thumbnail.size == (256, 192)
