@@ -256,7 +256,9 @@ def with_occurrence(world: World) -> World:
     imported = site.request("POST", f"/projects/{project}/imports/megadetector", owner, files=files)
     assert imported.status_code == 200, imported.text
     platform: Platform = site.client.app.state.platform  # type: ignore[attr-defined]
-    track_due(platform.db, platform.store)
+    # The world's rule change regroups in the background: tracked after it, not beside it.
+    assert platform.regroupings.wait_idle(30)
+    assert track_due(platform.db, platform.store) >= 1
     found = site.request("GET", f"/events/{event}/occurrences", owner).json()
     assert found["count"] == 1, found
     occurrence = found["results"][0]

@@ -131,9 +131,11 @@ def test_deployments(client, owner, project_id) -> None:
     deployment = made.json()
     assert deployment["latitude"] == -33.9
     patched = client.patch(
-        f"/api/v2/deployments/{deployment['id']}/", json={"latitude": None}, headers=owner.headers
+        f"/api/v2/deployments/{deployment['id']}/",
+        json={"latitude": None, "longitude": None},  # a place has both or neither
+        headers=owner.headers,
     ).json()
-    assert patched["latitude"] is None
+    assert (patched["latitude"], patched["longitude"]) == (None, None)
     assert patched["name"] == "Trap A"
     backwards = client.patch(
         f"/api/v2/deployments/{deployment['id']}",
