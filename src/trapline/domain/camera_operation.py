@@ -28,6 +28,9 @@ from enum import StrEnum
 MAX_SURVEY_DAYS = 3_660
 #: The longest occasion, in days.
 MAX_OCCASION_DAYS = 366
+#: The most cells (stations x days) one matrix may hold: a request or an export of more is
+#: refused, saying how to narrow it, so that none takes more than about 150 MB.
+MAX_CELLS = 2_000_000
 
 #: A cell: 1 operating, 0 not, None outside setup..retrieval (NA).
 Cell = int | None
@@ -112,6 +115,12 @@ def camera_operation(
             raise ValueError(
                 f"since: the survey spans {span} days, more than {MAX_SURVEY_DAYS}; "
                 "give since and until (or fix the deployments' start and end)"
+            )
+        if span * len(stations) > MAX_CELLS:
+            raise ValueError(
+                f"since: the table would hold {span * len(stations):,} cells ({len(stations):,} "
+                f"stations x {span:,} days), more than the {MAX_CELLS:,} one may hold; give "
+                "since and until, or a deployment, and ask for the rest in parts"
             )
         days = tuple(first + timedelta(days=n) for n in range(span))
     operating = empty_days is EmptyDays.OPERATING

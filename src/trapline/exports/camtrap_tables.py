@@ -1,5 +1,6 @@
 """camtrapR's tables as CSV (docs/analysis.md): the record table, streamed a few thousand rows
-at a time; the camera-operation matrix and a detection history, a row per station. Cells
+at a time; the camera-operation matrix and a detection history, a row per station, a few
+stations at a time. Cells
 outside a camera's operation are ``NA``, as R writes them; every text cell follows the
 formula rule of ``cells.py``."""
 
@@ -19,6 +20,8 @@ from trapline.exports.base import CsvFile
 
 #: Rows written at a time.
 _BATCH = 5_000
+#: Cells of a matrix written at a time.
+_CELLS = 200_000
 #: What R writes for a missing value.
 NA = "NA"
 
@@ -34,40 +37,52 @@ def record_table_csv(records: Iterable[Record]) -> Iterator[bytes]:
     yield _taken(writer, out)
 
 
-def operation_csv(operation: Operation) -> bytes:
-    """The camera-operation matrix: a row per station, a column per day (1, 0 or NA)."""
+def operation_csv(operation: Operation) -> Iterator[bytes]:
+    """The camera-operation matrix: a row per station, a column per day (1, 0 or NA), made a
+    few stations at a time."""
     days = [d.isoformat() for d in operation.days]
     columns = ["Station", "deployment_id", "setup", "retrieval", *days]
-    rows = [
+    rows = (
         [r.station, str(r.deployment_id), _text(r.setup), _text(r.retrieval),
          *(_cell(c) for c in r.cells)]
         for r in operation.rows
-    ]  # fmt: skip
+    )  # fmt: skip
     return _table(columns, ["deployment_id", *days], rows)
 
 
-def history_csv(history: History, *, effort: bool) -> bytes:
+def history_csv(history: History, *, effort: bool) -> Iterator[bytes]:
     """A detection history: a row per station, a column per occasion (o1, o2, ...), then,
-    with ``effort``, each occasion's operating days (effort_o1, ...)."""
+    with ``effort``, each occasion's operating days (effort_o1, ...); made a few stations at
+    a time."""
     occasions = [f"o{k}" for k in range(1, history.occasions + 1)]
     efforts = [f"effort_{o}" for o in occasions] if effort else []
     columns = ["Station", "deployment_id", "start", *occasions, *efforts]
-    rows = []
-    for r in history.rows:
-        row = [r.station, str(r.deployment_id), _text(r.start), *(_cell(c) for c in r.cells)]
-        if effort:
-            row += [_cell(e) for e in r.effort]
-        rows.append(row)
-    return _table(columns, ["deployment_id", *occasions, *efforts], rows)
+
+    def rows() -> Iterator[list[str]]:
+        for r in history.rows:
+            row = [r.station, str(r.deployment_id), _text(r.start), *(_cell(c) for c in r.cells)]
+            if effort:
+                row += [_cell(e) for e in r.effort]
+            yield row
+
+    return _table(columns, ["deployment_id", *occasions, *efforts], rows())
 
 
-def _table(columns: Sequence[str], numbers: Sequence[str], rows: list[list[str]]) -> bytes:
+def _table(
+    columns: Sequence[str], numbers: Sequence[str], rows: Iterable[list[str]]
+) -> Iterator[bytes]:
+    """The rows as CSV, in pieces of about ``_CELLS`` cells: a matrix of millions of cells is
+    never held as text whole."""
     out = io.BytesIO()
     writer = CsvFile(out, columns, numbers=numbers)
+    cells = 0
     for row in rows:
         writer.add(row)
-    writer.flush()
-    return out.getvalue()
+        cells += len(row)
+        if cells >= _CELLS:
+            yield _taken(writer, out)
+            cells = 0
+    yield _taken(writer, out)
 
 
 def _taken(writer: CsvFile, out: io.BytesIO) -> bytes:
@@ -79,8 +94,13 @@ def _taken(writer: CsvFile, out: io.BytesIO) -> bytes:
     return data
 
 
+#: The text of the cells most tables hold (one string each, not one per cell).
+_CELL_TEXT: dict[int | None, str] = {None: NA, **{n: str(n) for n in range(32)}}
+
+
 def _cell(value: int | None) -> str:
-    return NA if value is None else str(value)
+    text = _CELL_TEXT.get(value)
+    return text if text is not None else str(value)
 
 
 def _text(value: object) -> str:

@@ -53,11 +53,11 @@ def table_file(db: Database, export: Export, rows: Rows) -> Iterator[bytes]:
         yield from pieces
     elif fmt is ExportFormat.CAMERA_OPERATION:
         rows.count = len(matrix.rows)
-        yield operation_csv(matrix)
+        yield from operation_csv(matrix)
     else:
         if taxon is None:
             raise TraplineError(f"taxon {f.taxon_id} was deleted")
         made = cut_history(db, scope, taxon, matrix, occasions_of(f), rule)
         rows.count = len(made.history.rows)
         rows.warnings = made.warnings
-        yield history_csv(made.history, effort=f.include_effort)
+        yield from history_csv(made.history, effort=f.include_effort)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -327,3 +328,40 @@ def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
     assert found["warnings"]
     found = _history(proto, egret, empty_days="operating")
     assert [r["detections"] for r in found["rows"]] == [[0, 0]]
+
+
+def test_a_table_past_its_cells_is_refused_saying_how_to_narrow_it(proto: Protocol) -> None:
+    """Six hundred stations over 3,400 days would be 2,040,000 cells: the camera operation
+    (JSON and CSV) and the detection history answer 400 naming since and until; a third of
+    the days is a table like any other, its CSV streamed a few stations at a time."""
+    first = datetime(2020, 1, 1)
+    with proto.platform.db.write() as repos:
+        for n in range(600):
+            repos.deployments.create(
+                proto.project_id,
+                name=f"S{n:03d}",
+                started_at=first,
+                ended_at=first + timedelta(days=3_399),
+            )
+    import_taxa(proto, TAXA_CSV)
+    heron = find_taxon(proto, "Ardea alba")
+    base = f"{API}/projects/{proto.project_id}"
+    for path, extra in (
+        ("camera-operation", {}),
+        ("camera-operation", {"format": "csv"}),
+        ("detection-history", {"taxon": heron, "include_effort": "true", "format": "csv"}),
+    ):
+        refused = proto.client.get(f"{base}/{path}", params=extra, headers=proto.headers)
+        assert refused.status_code == 400, refused.text
+        detail = refused.json()["detail"]
+        assert detail.startswith("since: the table would hold 2,040,000 cells"), detail
+        assert "give since and until" in detail
+    narrowed = proto.client.get(
+        f"{base}/camera-operation",
+        params={"since": "2020-01-01", "until": "2023-02-05", "format": "csv"},
+        headers=proto.headers,
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    rows = list(csv.reader(io.StringIO(narrowed.text.lstrip("\ufeff"))))
+    assert len(rows) == 601
+    assert len(rows[1]) == 4 + 1_132

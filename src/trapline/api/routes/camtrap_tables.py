@@ -3,6 +3,7 @@ matrix and one taxon's detection history, as JSON or CSV."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -168,8 +169,8 @@ def _independence(minutes: float, compared_to: DeltaReference) -> Independence:
         raise InvalidInput(str(exc)) from None
 
 
-def _csv(data: bytes, name: str) -> Response:
-    return Response(
+def _csv(data: Iterator[bytes], name: str) -> Response:
+    return StreamingResponse(
         data,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
