@@ -163,7 +163,7 @@ ROWS: list[tuple[str, str, str, object, object]] = [
     ("burst", "TRAPLINE_BURST", "true", True, False),
     ("max_memory", "TRAPLINE_MAX_MEMORY", "4G", 4294967296, None),
     ("max_image_bytes", "TRAPLINE_MAX_IMAGE_BYTES", "123", 123, 209715200),
-    ("max_decode_pixels", "TRAPLINE_MAX_DECODE_PIXELS", "2000000", 2000000, 24000000),
+    ("max_decode_pixels", "TRAPLINE_MAX_DECODE_PIXELS", "2000000", 2000000, 100000000),
     ("download_threads", "TRAPLINE_DOWNLOAD_THREADS", "3", 3, 8),
     ("drain_timeout", "TRAPLINE_DRAIN_TIMEOUT", "5", 5.0, 60.0),
     ("register_every", "TRAPLINE_REGISTER_EVERY", "30", 30.0, 10.0),

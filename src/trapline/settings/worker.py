@@ -46,9 +46,10 @@ class WorkerSettings(Section):
     max_memory: Size = None
     #: Worker: largest image it downloads, in bytes; larger ones fail their task.
     max_image_bytes: int = Field(200 * 1024 * 1024, gt=0)
-    #: Worker: images with more pixels than this are decoded at a reduced size (JPEG draft
-    #: mode) to bound memory; boxes are still reported in original pixels.
-    max_decode_pixels: int = Field(24_000_000, ge=1_000_000)
+    #: Worker: images with more pixels than this (or than a third of the memory budget) are
+    #: decoded at a reduced size (JPEG draft mode) to bound memory; boxes stay in original
+    #: pixels. Up to it, a photo reaches its pipeline whole, as MegaDetector's runner has it.
+    max_decode_pixels: int = Field(100_000_000, ge=1_000_000)
     #: Worker: parallel image downloads.
     download_threads: int = Field(8, ge=1, le=128)
     #: Worker: seconds to finish the batch in hand and post its results after SIGTERM.

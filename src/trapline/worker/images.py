@@ -1,8 +1,9 @@
 """Fetching and decoding task images, with limits that turn bad images into per-image errors.
 
 Images are fetched with a client that carries no platform credentials: ``image_url`` is a
-signed or public URL. Very large photos are decoded at a reduced size (JPEG draft mode) so a
-batch of them fits in memory; ``SourceImage.original_size`` keeps the true size for boxes.
+signed or public URL. A photo past the decode limit (100 MP by default, less for a worker with
+little memory) is decoded at a reduced size (JPEG draft mode) so that it fits in memory;
+``SourceImage.original_size`` keeps the true size for boxes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from PIL import Image, ImageOps
 
 from trapline.pipelines.base import SourceImage
 
-#: Pixels a decoded image may have (width times height) before it is decoded at a reduced size.
-DEFAULT_MAX_DECODE_PIXELS = 24_000_000
+#: Pixels a decoded image may have (width times height) before it is decoded at a reduced size:
+#: 100 MP (300 MB of RGB), so that every camera trap's and nearly every phone's photo reaches a
+#: pipeline whole, as MegaDetector's runner decodes it, within the worker's default budget. A
+#: worker whose memory budget is smaller decodes at a reduced size past a third of it.
+DEFAULT_MAX_DECODE_PIXELS = 100_000_000
 #: Refuse images whose header claims more pixels than this (decompression bombs).
 MAX_HEADER_PIXELS = 400_000_000
 _CHUNK = 256 * 1024
+
+
+def decode_limit(max_pixels: int, budget: int) -> int:
+    """Pixels a photo is decoded whole up to: ``max_pixels``, within a third of the worker's
+    image budget in bytes (three bytes a pixel), so one photo never holds more than it."""
+    return max(1, min(max_pixels, budget // 3))
 
 
 class ImageError(Exception):

@@ -34,6 +34,7 @@ from trapline.worker.images import (
     DEFAULT_MAX_DECODE_PIXELS,
     ImageError,
     decode,
+    decode_limit,
     decoded_bytes,
     fetch_bytes,
 )
@@ -110,6 +111,7 @@ class Runner:
         self._room = threading.Condition(self._lock)
         self._memory = MemoryGuard(options.max_memory)
         self._budget = ByteBudget(self._memory.budget())
+        self._max_pixels = decode_limit(options.max_decode_pixels, self._budget.limit)
         self._guess = 0
         self._measured = False
         self._downloads = ThreadPoolExecutor(options.download_threads, thread_name_prefix="fetch")
@@ -323,9 +325,7 @@ class Runner:
             return
         try:
             data = fetch_bytes(self._images, task.image_url, max_bytes=self.options.max_image_bytes)
-            image = decode(
-                data, task.image_id, url=task.image_url, max_pixels=self.options.max_decode_pixels
-            )
+            image = decode(data, task.image_id, url=task.image_url, max_pixels=self._max_pixels)
         except ImageError as exc:
             self._budget.release(guess)
             self._ready.put(Ready(task, None, str(exc), 0))

@@ -35,7 +35,8 @@ from trapline.protocol.service import (
 )
 from trapline.settings import WorkerSettings
 from trapline.worker.client import image_client
-from trapline.worker.images import ImageError, decode, fetch_bytes
+from trapline.worker.images import ImageError, decode, decode_limit, fetch_bytes
+from trapline.worker.memory import MemoryGuard
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,10 @@ class ProcessingService:
         self._downloads = ThreadPoolExecutor(
             settings.download_threads, thread_name_prefix="service-fetch"
         )
+        # The images of a request are held at once, as many decoding side by side as there
+        # are download threads: each gets its share of the memory budget.
+        share = MemoryGuard(settings.max_memory).budget() // max(1, settings.download_threads)
+        self._max_pixels = decode_limit(settings.max_decode_pixels, share)
 
     @property
     def ready(self) -> bool:
@@ -203,7 +208,7 @@ class ProcessingService:
             )
         try:
             data = fetch_bytes(self._images, image.url, max_bytes=self.settings.max_image_bytes)
-            return decode(data, image.id, url=image.url)
+            return decode(data, image.id, url=image.url, max_pixels=self._max_pixels)
         except ImageError as exc:
             return ResultError(error=str(exc), image_id=image.id)
         except httpx.InvalidURL as exc:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.support.scripted import Script, scripted_server
-from trapline.worker.images import ImageError, decode, fetch_bytes
+from trapline.worker.images import ImageError, decode, decode_limit, fetch_bytes
 
 
 def jpeg(width: int, height: int, orientation: int | None = None) -> bytes:
@@ -58,6 +58,27 @@ def test_huge_photos_are_decoded_at_a_reduced_size_with_the_true_size_kept() -> 
     sx, sy = image.scale
     assert sx == pytest.approx(4000 / image.image.width)
     assert sy == pytest.approx(3000 / image.image.height)
+
+
+def test_a_27_megapixel_photo_reaches_its_pipeline_whole_as_megadetectors_runner_has_it() -> None:
+    """6000 x 4500 (27 MP, a large camera trap's): decoded whole at the defaults, pixel for
+    pixel what PIL gives MegaDetector's runner, where the old 24 MP limit halved it."""
+    data = jpeg(6000, 4500)
+    image = decode(data, "1")
+    assert image.image.size == image.size == (6000, 4500)
+    with Image.open(io.BytesIO(data)) as whole:
+        assert image.image.tobytes() == whole.convert("RGB").tobytes()
+
+
+def test_a_worker_with_little_memory_decodes_past_a_third_of_its_budget_reduced() -> None:
+    """A budget of 64 MiB of images decodes at most 22 MP whole: a 27 MP photo comes reduced,
+    its true size kept for the boxes; the default budget (512 MiB) leaves the setting."""
+    assert decode_limit(100_000_000, 512 * 1024 * 1024) == 100_000_000
+    limit = decode_limit(100_000_000, 64 * 1024 * 1024)
+    assert limit == 64 * 1024 * 1024 // 3
+    image = decode(jpeg(6000, 4500), "1", max_pixels=limit)
+    assert image.size == (6000, 4500)
+    assert image.image.width * image.image.height <= limit
 
 
 @pytest.mark.parametrize(
