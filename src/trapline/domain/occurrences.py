@@ -54,8 +54,9 @@ class Detection:
     box: tuple[float, float, float, float]
     label: str | None
     confidence: float | None
-    #: The pipeline's feature vector, when it posted one.
-    features: tuple[float, ...] | None
+    #: The pipeline's feature vector, when it posted one (and it was read: tracking reads
+    #: those of the detections that take part).
+    features: Sequence[float] | None
     #: The latest review of it: (review id, verdict, label), if any.
     review: tuple[int, Verdict, str | None] | None
     #: Under its pipeline's default threshold.
@@ -69,6 +70,8 @@ class Detection:
     classified: bool = False
     #: Labels a person of the project mapped as no object.
     hidden_labels: frozenset[str] = frozenset()
+    #: The classification that names it (where its features may be), if any.
+    classification_id: int | None = None
 
     @property
     def label_confidence(self) -> float | None:

@@ -64,7 +64,7 @@ class Sighting:
     x2: float
     y2: float
     #: The pipeline's feature vector, or None when it posted none.
-    features: tuple[float, ...] | None = None
+    features: Sequence[float] | None = None
     #: A colour descriptor of the crop (``imaging``), used when features are missing.
     descriptor: tuple[float, ...] | None = None
 

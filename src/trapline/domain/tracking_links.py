@@ -30,7 +30,7 @@ _PAIRS_PER_STEP = 65_536
 #: are costed), every pair is costed at once and assigned in one matrix, as it always was.
 DENSE_PAIRS = 262_144
 
-Vectors = Sequence[tuple[float, ...] | None]
+Vectors = Sequence[Sequence[float] | None]
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ Units = dict[int, tuple[list[int], np.ndarray]]
 
 def _units(vectors: Vectors) -> Units:
     """The vectors scaled to unit length (zero vectors stay zero), grouped by length."""
-    groups: dict[int, tuple[list[int], list[tuple[float, ...]]]] = {}
+    groups: dict[int, tuple[list[int], list[Sequence[float]]]] = {}
     for n, vector in enumerate(vectors):
         if vector is not None:
             positions, found = groups.setdefault(len(vector), ([], []))

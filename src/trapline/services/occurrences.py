@@ -74,7 +74,8 @@ def track_event(
         current = repos.tracking.detections(event)
         earlier = repos.tracking.earlier(event, {d.annotation_id for d in current})
         succession = successors(earlier.gone, [_placed(d) for d in current])
-        detections = [d for d in _carried(current, earlier, succession) if d.takes_part]
+        taking_part = [d for d in _carried(current, earlier, succession) if d.takes_part]
+        detections = repos.tracking.with_features(taking_part)
         taxon_of = _resolver(repos, event.project_id, detections)
     by_id = {d.annotation_id: d for d in detections}
     kept = {}

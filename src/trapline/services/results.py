@@ -6,7 +6,8 @@
    body until it is judged, and its detections are typed one at a time, so a post is never
    held parsed whole.
 2. ``judge`` (pure) decides each item from what the database said before any write: ``Store``
-   a result, ``Fail`` a task, or ``Settled`` with a verdict (rejected, duplicate) at once.
+   a result, ``Fail`` a task (the worker's error, or its result refused for what it holds:
+   then at once and for good), or ``Settled`` with a verdict (rejected, duplicate) at once.
 3. ``ResultStore.store`` applies the judgements in one short transaction; a task that is no
    longer open turns its item into a duplicate or a rejection there.
 

@@ -8,10 +8,11 @@ second (``OccurrenceRepo.replace``), so a change made while it ran leaves the ev
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -44,6 +45,8 @@ from trapline.domain.taxa import IdentificationMark
 
 #: Characters of a tracking's error kept on its event.
 ERROR_CHARS = 500
+#: Annotations whose JSON is read at once where it may hold feature vectors.
+FEATURE_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -169,16 +172,11 @@ class TrackingRepo:
     def detections(self, event: Event, among: Collection[int] | None = None) -> list[Detection]:
         """The boxes of the current results of the event's photos (of them, only those
         ``among`` these ids when given: an occurrence's), with their best classification,
-        pipeline, threshold and latest review."""
+        pipeline, threshold and latest review; without their features (``with_features``)."""
         photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
         current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
         query = (
-            select(
-                *BOX_COLUMNS,
-                AnnotationRow.data,
-                _PIPELINE,
-                PipelineRow.default_threshold,
-            )
+            select(*BOX_COLUMNS, _PIPELINE, PipelineRow.default_threshold)
             .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
             .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
             .where(
@@ -188,8 +186,10 @@ class TrackingRepo:
             )
             .order_by(AnnotationRow.id)
         )
+        # Typed loosely: every row has its box (the query asks for x1), which mypy cannot see.
+        rows: Sequence[Any]
         if among is None:
-            rows = self.session.execute(query).all()
+            rows = cast(Sequence[Any], self.session.execute(query).all())
         else:
             rows = [
                 row
@@ -202,7 +202,7 @@ class TrackingRepo:
         identified = marks(self.session, ids)
         hidden = frozenset(TaxaRepo(self.session).hidden_labels(event.project_id))
         found = []
-        for aid, image_id, x1, y1, x2, y2, label, confidence, data, pipeline, threshold in rows:
+        for aid, image_id, x1, y1, x2, y2, label, confidence, pipeline, threshold in rows:
             child = named.get(aid)
             if confidence is None and child is not None:
                 confidence = child.score
@@ -216,7 +216,8 @@ class TrackingRepo:
                     box=(float(x1), float(y1), float(x2), float(y2)),
                     label=name,
                     confidence=confidence,
-                    features=_features(data) or (child.features if child else None),
+                    features=None,
+                    classification_id=child.id if child is not None else None,
                     review=reviews.get(aid),
                     below_threshold=below,
                     identifications=tuple(identified.get(aid, ())),
@@ -226,6 +227,29 @@ class TrackingRepo:
                 )
             )
         return found
+
+    def with_features(self, found: Sequence[Detection]) -> list[Detection]:
+        """The detections with the features their pipeline posted (the box's own, else its
+        naming classification's), as 4-byte floats, read a few boxes at a time: a box may
+        carry thousands of numbers, each a Python float while its JSON is read. Tracking asks
+        for those that take part alone."""
+        sources = {d.annotation_id: d.annotation_id for d in found}
+        for d in found:
+            if d.classification_id is not None:
+                sources[d.classification_id] = d.annotation_id
+        vectors: dict[int, array[float]] = {}
+        for chunk in chunks(sorted(sources), FEATURE_ROWS):
+            for aid, data in self.session.execute(
+                select(AnnotationRow.id, AnnotationRow.data).where(AnnotationRow.id.in_(chunk))
+            ):
+                vector = _features(data)
+                box = sources[int(aid)]
+                if vector is not None and (box not in vectors or int(aid) == box):
+                    vectors[box] = vector
+        return [
+            replace(d, features=vectors[d.annotation_id]) if d.annotation_id in vectors else d
+            for d in found
+        ]
 
     def names(
         self, boxes: Sequence[tuple[int, str | None, float | None]]
@@ -246,10 +270,12 @@ class TrackingRepo:
         """Per box, the classification that names it: its most confident terminal one, else
         its most confident one (ties: the first stored)."""
         best: dict[int, _Named] = {}
-        for chunk in chunks(box_ids):
+        # A few at a time: each one's JSON (scores, logits, features) is read whole.
+        for chunk in chunks(box_ids, FEATURE_ROWS):
             rows = self.session.execute(
                 select(
                     AnnotationRow.parent_id,
+                    AnnotationRow.id,
                     AnnotationRow.label,
                     AnnotationRow.confidence,
                     AnnotationRow.data,
@@ -260,14 +286,14 @@ class TrackingRepo:
                 )
                 .order_by(AnnotationRow.id)
             )
-            for parent, label, confidence, data in rows:
+            for parent, child_id, label, confidence, data in rows:
                 terminal = (data or {}).get("terminal") is True
                 held = best.get(parent)
                 if held is None or (terminal, confidence or 0.0) > (
                     held.terminal,
                     held.score or 0.0,
                 ):
-                    best[parent] = _Named(label, confidence, terminal, _features(data))
+                    best[parent] = _Named(label, confidence, terminal, int(child_id))
         return best
 
     def _latest_reviews(self, box_ids: Sequence[int]) -> dict[int, tuple[int, Verdict, str | None]]:
@@ -380,7 +406,8 @@ class _Named:
     label: str | None
     score: float | None
     terminal: bool
-    features: tuple[float, ...] | None
+    #: The classification's own id.
+    id: int
 
 
 def _naming(
@@ -393,9 +420,15 @@ def _naming(
     return label, confidence, False
 
 
-def _features(data: dict[str, Any] | None) -> tuple[float, ...] | None:
-    """A feature vector a pipeline posted with a detection or classification."""
+def _features(data: dict[str, Any] | None) -> array[float] | None:
+    """A feature vector a pipeline posted with a detection or classification, as 4-byte
+    floats (8 KB for AMI Data Companion's 2,048 numbers, not 64 KB of Python floats)."""
     vector = (data or {}).get("features")
-    if isinstance(vector, list) and vector and all(isinstance(v, int | float) for v in vector):
-        return tuple(float(v) for v in vector)
-    return None
+    if not isinstance(vector, list) or not vector:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in vector):
+        return None
+    try:
+        return array("f", vector)
+    except OverflowError:  # a number past a 4-byte float's range
+        return None
