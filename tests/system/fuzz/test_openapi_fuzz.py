@@ -85,13 +85,27 @@ def _admin_token(env: dict[str, str]) -> str:
 
 def _config(folder: Path, document: dict[str, Any]) -> Path:
     """The run's settings and, for every operation of ``RULES``, a 400 allowed to a request
-    its schema allows (with 413 and 415 where it takes files); the file written."""
+    its schema allows (with 413 and 415 where it takes files), and a 429 for every operation
+    whose document lists one; the file written."""
     entries = [SETTINGS.read_text(encoding="utf-8")]
-    for label in sorted(RULES):
+    # A 429 the document lists is a cap the run itself may reach (an image's most analyses,
+    # after a long run's many): an answer to valid data, for those operations.
+    capped = {
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "429" in operation.get("responses", {})
+    }
+    for label in sorted(set(RULES) | capped):
         method, path = label.split(" ", 1)
-        statuses = [*VALID_REQUEST_ANSWERS, "400"]
-        if "415" in document["paths"][path][method.lower()]["responses"]:
+        statuses = [*VALID_REQUEST_ANSWERS]
+        if label in RULES:
+            statuses.append("400")
+        responses = document["paths"][path][method.lower()]["responses"]
+        if label in RULES and "415" in responses:
             statuses += ["413", "415"]
+        if label in capped:
+            statuses.append("429")
         entries.append(
             f"[[operations]]\ninclude-name = {json.dumps(label)}\n"
             f"checks.positive_data_acceptance.expected-statuses = {json.dumps(statuses)}\n"
