@@ -15,6 +15,7 @@ from tests.support.analysis_scene import LEFT
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import (
     add_frames,
+    event_of,
     heron,
     import_md,
     new_deployment,
@@ -59,12 +60,14 @@ def _plant_a_crossing_link(proto: Protocol, event: int) -> tuple[int, int, int]:
     return int(detection), int(home), int(elsewhere)
 
 
-def _marsh(proto: Protocol) -> None:
-    """A second deployment of the project, one frame with one box, tracked: another event."""
+def _marsh(proto: Protocol) -> int:
+    """A second deployment of the project, one frame with one box, tracked: another event
+    (its id)."""
     marsh = new_deployment(proto, "Marsh")
     add_frames(proto, marsh, 1, timedelta(seconds=1), size=(640, 480), seed=8)
     import_md(proto, {"Marsh/frame-00.jpg": [{"category": "1", "conf": 0.9, "bbox": LEFT}]})
     assert track_all(proto) == 1
+    return event_of(proto, marsh)
 
 
 def test_a_failing_event_is_recorded_backed_off_and_stops_no_other_project(
@@ -123,6 +126,27 @@ def test_a_failing_event_is_recorded_backed_off_and_stops_no_other_project(
     assert (shown["tracking_error"], shown["tracking_retry_at"]) == (None, None)
     assert shown["occurrences_pending"] is False
     assert sorted(o["detection_count"] for o in occurrences_of(proto, failing)) == [1, 10]
+
+
+def test_events_that_failed_come_after_the_others(proto: Protocol) -> None:
+    """A run takes the events tried least first: events that keep failing, however early
+    their ids, never take every place of a run while others wait."""
+    db, store = proto.platform.db, proto.platform.store
+    _, failing = heron(proto)
+    marsh = _marsh(proto)
+    _plant_a_crossing_link(proto, failing)
+    now = utcnow()
+    assert track_due(db, store, now=now) == 0  # the planted event fails
+    with db.write() as repos:  # both due, the failing one's backoff past
+        repos.session.execute(
+            text("UPDATE events SET tracking_version = tracking_version + 1 WHERE id = :e"),
+            {"e": marsh},
+        )
+    later = now + TRACKING_RETRY.delay(1) + timedelta(seconds=5)
+    assert failing < marsh
+    with db.read() as repos:
+        assert [e for e, _ in repos.tracking.due(1, later, later)] == [marsh]
+    assert track_due(db, store, limit=1, now=later) == 1
 
 
 def test_a_tracking_its_server_died_in_is_not_taken_again_at_once(proto: Protocol) -> None:

@@ -111,8 +111,8 @@ class TrackingRepo:
     ) -> list[tuple[int, int]]:
         """Up to ``limit`` events due for tracking whose photos no job is still working on
         (a task of them leased, or queued since ``queued_since``) and that wait out no backoff
-        at ``now`` (by default: whatever their backoff): (event id, the tracking version
-        read)."""
+        at ``now`` (by default: whatever their backoff), those tried least first: (event id,
+        the tracking version read)."""
         open_task = exists().where(
             TaskRow.image_id == ImageEventRow.image_id,
             (TaskRow.status == TaskStatus.LEASED.value)
@@ -126,7 +126,9 @@ class TrackingRepo:
         rows = self.session.execute(
             select(EventRow.id, EventRow.tracking_version)
             .where(*where)
-            .order_by(EventRow.id)
+            # Events whose tracking failed come after the others: they never take a run's
+            # every place while events that can be tracked wait.
+            .order_by(EventRow.tracking_attempts, EventRow.id)
             .limit(limit)
         )
         return [(int(event_id), int(version)) for event_id, version in rows]
