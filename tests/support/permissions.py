@@ -274,12 +274,13 @@ def with_occurrence(world: World) -> World:
 def _tracking_state(platform: Platform, event: int) -> dict[str, Any]:
     """What says why an event was not tracked: its tracking columns, and the open tasks of
     its photos."""
-    columns = (
-        "tracking_version, tracked_version, tracking_attempts, tracking_retry_at, tracking_error"
-    )
     with platform.db.read() as repos:
         row = repos.session.execute(
-            text(f"SELECT {columns} FROM events WHERE id = :id"), {"id": event}
+            text(
+                "SELECT tracking_version, tracked_version, tracking_attempts,"
+                " tracking_retry_at, tracking_error FROM events WHERE id = :id"
+            ),
+            {"id": event},
         ).one()
         tasks = repos.session.execute(
             text(
