@@ -28,7 +28,7 @@ from common import _create_postgres_database, _drop_postgres_database, machine_s
 
 from trapline.db.engine import Database
 from trapline.db.migrate import upgrade
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.services.imports import store_imported

@@ -37,7 +37,7 @@ from dataset_scene import (
 )
 from sqlalchemy import text
 
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 from trapline.domain.jobs import JobParams, TaskStatus
 from trapline.domain.records import User
 from trapline.domain.results import AnalysisDraft

@@ -31,7 +31,7 @@ from occurrence_counts import bench_platform
 from sqlalchemy import text
 
 from trapline.background.exports import ExportRunner
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 from trapline.domain.exports import ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.records import Contact
 from trapline.domain.taxa import ParentRef, Rank, TaxonEntry

@@ -32,7 +32,7 @@ from sqlalchemy import text
 from trapline.app import create_app
 from trapline.db.migrate import upgrade
 from trapline.db.repositories.counts import tally_events
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 from trapline.platform import Platform
 from trapline.services import accounts
 from trapline.settings import Settings

@@ -33,7 +33,6 @@ from trapline.imaging.limits import DecodeLimits
 from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo
 from trapline.services.admission import ClaimGate
 from trapline.services.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
 from trapline.services.callback_secrets import SecretBox
@@ -51,6 +50,7 @@ from trapline.services.service_client import ServiceClient
 from trapline.services.source_files import RunLimits
 from trapline.services.sources import SourceRules
 from trapline.services.tracking import TRACKING_INTERVAL, track_due
+from trapline.services.worker_access import WorkerAccess
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings, StorageSettings
 from trapline.storage import open_blob_store
@@ -141,7 +141,7 @@ class Platform:
     #: Background duties (lease reaper, job recovery, ...); started by the API's lifespan.
     duties: DutyRunner
     tracker: WorkerTracker
-    access: AccessMemo
+    access: WorkerAccess
     #: Where every result is stored (workers, push services).
     results: ResultStore
     claims: ClaimGate
@@ -185,7 +185,7 @@ class Platform:
             policy=OutboundPolicy.from_settings(settings.security),
             clock=clock,
         )
-        access = AccessMemo(database, settings.security.access_cache_seconds, clock)
+        access = WorkerAccess(database, settings.security.access_cache_seconds, clock)
         tracker = WorkerTracker(database, clock)
         results = ResultStore(database, queue, access, tracker, secret)
         push = PushDispatcher(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from tests.support.accounts import Account
 from trapline.db.engine import Database
-from trapline.domain.events import Grouping
+from trapline.domain.event_rules import Grouping
 from trapline.domain.local_times import offset_minutes
 from trapline.services import events
 

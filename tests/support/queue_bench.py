@@ -22,11 +22,11 @@ from trapline.domain.jobs import (
     JobParams,
     JobStatus,
     Lease,
-    RetryPolicy,
     TaskInfo,
     TaskStatus,
 )
 from trapline.domain.lease_tokens import LeaseClaim
+from trapline.domain.retry import RetryPolicy
 from trapline.errors import Unavailable
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.queue.base import TaskQueue

@@ -18,11 +18,12 @@ from trapline.http.state import platform_of
 from trapline.http.urls import with_base
 from trapline.imaging.limits import DecodeLimits
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo, require_person
+from trapline.services.access import require_person
 from trapline.services.admission import ClaimGate
 from trapline.services.results import ResultStore
 from trapline.services.service_client import ServiceClient
 from trapline.services.tasks import Dispatch
+from trapline.services.worker_access import WorkerAccess
 from trapline.services.workers import WorkerTracker
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
@@ -88,11 +89,11 @@ StoreDep = Annotated[BlobStore, Depends(_store)]
 ServiceClientDep = Annotated[ServiceClient, Depends(_service_client)]
 
 
-async def _access(request: Request) -> AccessMemo:
+async def _access(request: Request) -> WorkerAccess:
     return platform_of(request).access
 
 
-AccessDep = Annotated[AccessMemo, Depends(_access)]
+AccessDep = Annotated[WorkerAccess, Depends(_access)]
 
 
 async def _claims(request: Request) -> ClaimGate:

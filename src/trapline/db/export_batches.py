@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.export_reads import ExportScope
-from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
+from trapline.db.types import chunks
 from trapline.domain.exports import (
     AnnotationFacts,
     Batch,

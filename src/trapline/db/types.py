@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,3 +84,13 @@ def before_commit(session: Session, key: str, handler: Callable[[Session], None]
         if not event.contains(session, "before_commit", handler):
             event.listen(session, "before_commit", handler)
     return pending
+
+
+#: The largest id a row can have (a 64-bit key).
+BIGINT_MAX = 2**63 - 1
+
+
+def chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
+    """Ids in lists short enough for one ``IN`` (SQLite's bound parameter limit)."""
+    values = list(ids)
+    return [values[i : i + size] for i in range(0, len(values), size)]

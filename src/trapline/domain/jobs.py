@@ -1,11 +1,13 @@
-"""Jobs and tasks: their states, parameters, retry policy and how a job's outcome is decided."""
+"""Jobs and tasks: their states, parameters and how a job's outcome is decided."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from trapline.domain.retry import RetryPolicy
 
 
 class JobStatus(StrEnum):
@@ -52,19 +54,6 @@ class DispatchMode(StrEnum):
 
     ASYNC_API = "async_api"
     SYNC_API = "sync_api"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often a task is tried and how long it waits between tries."""
-
-    max_attempts: int = 3
-    base_delay: float = 5.0
-    max_delay: float = 300.0
-
-    def delay(self, attempt: int) -> timedelta:
-        """Backoff before the try after ``attempt`` (1-based): doubling, capped."""
-        return timedelta(seconds=min(self.base_delay * 2 ** max(attempt - 1, 0), self.max_delay))
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from trapline.domain.reviews import Verdict
-from trapline.domain.taxa import IdentificationMark
-
-#: Labels that say a detection is no object of interest: they take no part in occurrences.
-NOT_AN_OBJECT = frozenset({"not an insect", "not-insect", "not_insect", "nonmoth", "background"})
+from trapline.domain.taxa import NOT_AN_OBJECT, IdentificationMark
 
 
 class DeterminedBy(StrEnum):

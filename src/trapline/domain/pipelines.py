@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 
 #: A service is online when one of its workers (or the service itself) was seen this recently.
 ONLINE_WINDOW = timedelta(seconds=60)

@@ -13,6 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+#: Labels that say a detection is no object of interest: they take no part in occurrences.
+NOT_AN_OBJECT = frozenset({"not an insect", "not-insect", "not_insect", "nonmoth", "background"})
+
 
 class Rank(StrEnum):
     """A taxon's rank, highest first. ``morphospecies`` is a name people make up for a kind

@@ -6,14 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from trapline.domain.events import (
-    DEFAULT_GAP_SECONDS,
-    MAX_GAP_SECONDS,
-    Event,
-    Grouping,
-    Regrouping,
-    RegroupingStatus,
-)
+from trapline.domain.event_rules import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Grouping
+from trapline.domain.events import Event, Regrouping, RegroupingStatus
 from trapline.domain.tracking import MAX_BOXES
 from trapline.protocol.base import NOT_TEXT
 from trapline.schemas.common import Input, Instant, WallClock, with_offset

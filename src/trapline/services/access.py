@@ -8,7 +8,6 @@ from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
-from trapline.domain.jobs import Job, JobStatus
 from trapline.domain.records import Project, User
 from trapline.domain.roles import Role
 from trapline.domain.tokens import hash_token
@@ -105,7 +104,7 @@ def authenticate(db: Database, secret: str) -> User:
     return user
 
 
-class _Kept(NamedTuple, Generic[T]):
+class Kept(NamedTuple, Generic[T]):
     """A remembered answer: valid until ``until`` while access stays at ``version``."""
 
     value: T
@@ -114,7 +113,8 @@ class _Kept(NamedTuple, Generic[T]):
 
 
 class AccessMemo:
-    """Who a token belongs to and which running jobs a worker may serve, remembered briefly.
+    """Who a token belongs to (and, ``WorkerAccess``, which running jobs a worker may serve),
+    remembered briefly.
 
     A worker calls several times a second with the same token about the same job; reading
     the token, the job, the project and the membership for every call was a third of a
@@ -135,12 +135,11 @@ class AccessMemo:
         self.db = db
         self.ttl = ttl
         self.clock = clock or SystemClock()
-        self._users: dict[str, _Kept[User]] = {}
-        self._jobs: dict[tuple[int, int], _Kept[tuple[Job, Project]]] = {}
+        self._users: dict[str, Kept[User]] = {}
 
     def remembered_user(self, secret: str) -> User | None:
         """The token's user if it was authenticated less than ``ttl`` seconds ago."""
-        return self._recall(self._users, hash_token(secret))
+        return self.recall(self._users, hash_token(secret))
 
     def user(self, secret: str) -> User:
         """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
@@ -149,23 +148,10 @@ class AccessMemo:
             return found
         version = self.db.access_version  # before reading: a change meanwhile voids the answer
         user = authenticate(self.db, secret)
-        self._keep(self._users, hash_token(secret), user, version)
+        self.keep(self._users, hash_token(secret), user, version)
         return user
 
-    def worker_job(self, caller: User, job_id: int) -> tuple[Job, Project]:
-        """A job the caller may work on and its project; NotFound as for any foreign job."""
-        hit = self._recall(self._jobs, (caller.id, job_id))
-        if hit is not None:
-            return hit
-        version = self.db.access_version
-        with self.db.read() as repos:
-            job = require(repos.jobs.get(job_id), "job", job_id)
-            project = worker_project(repos, caller, job.project_id, asked=("job", job_id))
-        if job.status is JobStatus.RUNNING:
-            self._keep(self._jobs, (caller.id, job_id), (job, project), version)
-        return job, project
-
-    def _recall(self, memory: dict[Any, _Kept[T]], key: Any) -> T | None:
+    def recall(self, memory: dict[Any, Kept[T]], key: Any) -> T | None:
         hit = memory.get(key)
         if (
             hit is None
@@ -175,9 +161,9 @@ class AccessMemo:
             return None
         return hit.value
 
-    def _keep(self, memory: dict[Any, _Kept[T]], key: Any, value: T, version: int) -> None:
+    def keep(self, memory: dict[Any, Kept[T]], key: Any, value: T, version: int) -> None:
         if self.ttl <= 0:
             return
         if len(memory) >= self.MAX_REMEMBERED:
             memory.clear()
-        memory[key] = _Kept(value, self.clock.monotonic() + self.ttl, version)
+        memory[key] = Kept(value, self.clock.monotonic() + self.ttl, version)

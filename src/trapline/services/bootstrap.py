@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from trapline.db.engine import Database
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.domain.records import Project, User
 from trapline.files import private_dir
 from trapline.imaging.synthetic import light_trap_jpeg

@@ -15,6 +15,7 @@ from trapline.db.repositories import Repos
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.domain.species import Scope
+from trapline.domain.taxa import LabelMapping
 from trapline.errors import InvalidInput
 from trapline.services.access import project_for, require
 
@@ -168,3 +169,24 @@ def counted_events(repos: Repos, scope: Scope, event_ids: Sequence[int]) -> dict
         for event_id, counted in per_event.items()
         if sum(counted.values())
     }
+
+
+def label_mappings(
+    db: Database, caller: User, project_id: int, *, limit: int | None = None, offset: int = 0
+) -> tuple[int, list[LabelMapping]]:
+    """The labels of the project's occurrences, most occurrences of the counting pipeline
+    first, with what each stands for and how many of its occurrences carry it (viewers): how
+    many there are, and those from ``offset`` on (at most ``limit``; None: all). Unmapped ones
+    are for a person to map. Only those shown are resolved (the counts are one grouped read
+    of the tallies)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        pipeline = repos.counts.counting_pipeline(project_id)
+        named = [(label, n) for label, n in repos.counts.labels(project_id, pipeline) if label]
+        shown = named[offset:] if limit is None else named[offset : offset + limit]
+        resolver = repos.taxa.resolver(project_id, [label for label, _ in shown])
+    return len(named), [
+        LabelMapping(m.label, m.kind, m.taxon_id, m.how, n)
+        for label, n in shown
+        for m in [resolver.mapping(label)]
+    ]

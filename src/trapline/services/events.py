@@ -12,7 +12,8 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.events import Span
 from trapline.db.types import utcnow
-from trapline.domain.events import Event, Grouping, Nights, Regrouping
+from trapline.domain.event_rules import Grouping
+from trapline.domain.events import Event, Nights, Regrouping
 from trapline.domain.records import Deployment, Image, User
 from trapline.domain.roles import Role
 from trapline.errors import TraplineError, failure_text

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.domain.pipelines import (
     IMPORT_SERVICE,
     ONLINE_WINDOW,

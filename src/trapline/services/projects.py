@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.domain.local_times import Reread
 from trapline.domain.records import Membership, Project, User
 from trapline.domain.roles import Role

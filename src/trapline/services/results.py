@@ -39,7 +39,7 @@ from trapline.protocol.results import (
     ResultsResponse,
 )
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo, require
+from trapline.services.access import require
 from trapline.services.annotations import ResultRejected, drafts_from_result
 from trapline.services.jobs import finish_if_done
 from trapline.services.result_body import (
@@ -50,6 +50,7 @@ from trapline.services.result_body import (
     StreamedResult,
 )
 from trapline.services.result_items import Posted, posted_items
+from trapline.services.worker_access import WorkerAccess
 from trapline.services.workers import WorkerTracker
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ class ResultStore:
         self,
         db: Database,
         queue: TaskQueue,
-        access: AccessMemo,
+        access: WorkerAccess,
         tracker: WorkerTracker,
         secret: bytes,
     ) -> None:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from trapline.clock import Clock, SystemClock
-from trapline.domain.jobs import RetryPolicy
+from trapline.domain.retry import RetryPolicy
 from trapline.errors import TraplineError
 from trapline.outbound import OutboundBlocked, OutboundPolicy, refusal
 from trapline.protocol.base import (

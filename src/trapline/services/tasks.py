@@ -15,7 +15,8 @@ from trapline.errors import InvalidInput, TraplineError
 from trapline.protocol.pipelines import ClientInfo
 from trapline.protocol.tasks import TaskOut
 from trapline.queue.base import TaskQueue
-from trapline.services.access import AccessMemo, worker_project
+from trapline.services.access import worker_project
+from trapline.services.worker_access import WorkerAccess
 from trapline.services.workers import WorkerTracker, reach
 from trapline.storage.base import BlobStore
 
@@ -33,7 +34,7 @@ class Dispatch:
     store: BlobStore
     secret: bytes
     tracker: WorkerTracker
-    access: AccessMemo
+    access: WorkerAccess
     url_ttl: int
     #: Makes a server-relative URL (the local store's) absolute for the calling client.
     absolute: Callable[[str], str]

@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.db.repositories.tracking import label_events_due
+from trapline.db.tracking_due import label_events_due
 from trapline.domain.records import User
 from trapline.domain.roles import Role
 from trapline.domain.taxa import (
@@ -220,18 +220,6 @@ def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -
 
 
 # -- labels -------------------------------------------------------------------------------
-
-
-def label_mappings(
-    db: Database, caller: User, project_id: int, *, limit: int | None = None, offset: int = 0
-) -> tuple[int, list[LabelMapping]]:
-    """The labels of the project's occurrences, most used first, with what each stands for
-    and how many occurrences carry it (viewers): how many there are, and those from
-    ``offset`` on (at most ``limit``; None: all). Unmapped ones are for a person to map."""
-    with db.read() as repos:
-        project_for(repos, caller, project_id, Role.VIEWER)
-        pipeline = repos.counts.counting_pipeline(project_id)
-        return repos.taxa.mappings(project_id, pipeline, limit, offset)
 
 
 def map_label(

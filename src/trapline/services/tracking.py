@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
 from trapline.domain.duties import NEVER, Stop
-from trapline.domain.jobs import RetryPolicy
+from trapline.domain.retry import RetryPolicy
 from trapline.errors import TraplineError, failure_text
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.probe import DEFAULT_LIMITS

@@ -23,7 +23,7 @@ from tests.support.push_services import BOX, FakeService, fake_service, found_on
 from tests.support.waiting import wait_until
 from trapline.background.push import PushDispatcher
 from trapline.clock import FakeClock
-from trapline.domain.jobs import RetryPolicy
+from trapline.domain.retry import RetryPolicy
 from trapline.platform import Platform
 from trapline.protocol.results import (
     AlgorithmReference,

@@ -131,7 +131,7 @@ def test_people_identify_agree_and_disagree_and_the_latest_word_determines(
 
 def test_identifications_survive_a_new_tracking(herons: tuple[Protocol, dict[str, Any]]) -> None:
     from tests.support.scenes import track_all
-    from trapline.db.repositories.tracking import project_events_due
+    from trapline.db.tracking_due import project_events_due
 
     proto, bird = herons
     grey = find_taxon(proto, "Ardea cinerea")

@@ -24,7 +24,7 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.tables import Base
 from trapline.db.types import utcnow
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 from trapline.domain.jobs import Job
 from trapline.domain.records import Image, ImageFilter
 from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box

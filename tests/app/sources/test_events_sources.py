@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.photos import photo
 from trapline.db.engine import Database
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.platform import Platform
 from trapline.services import deployments, projects, sources, users
 

@@ -480,7 +480,7 @@ def _round_trip_0025(url: str) -> None:
     from sqlalchemy import text
 
     from trapline.db.engine import Database
-    from trapline.domain.events import ProjectKind
+    from trapline.domain.event_rules import ProjectKind
 
     db = Database.from_url(url)
     try:

@@ -18,8 +18,9 @@ from tests.support.queue_bench import (
     failing_writes,
 )
 from tests.support.waiting import wait_until
-from trapline.domain.jobs import JobStatus, Lease, RetryPolicy, TaskStatus
+from trapline.domain.jobs import JobStatus, Lease, TaskStatus
 from trapline.domain.records import ImageFilter
+from trapline.domain.retry import RetryPolicy
 from trapline.errors import Unavailable
 from trapline.queue.channel import DispatchChannel
 from trapline.queue.nats import ACK_WAIT

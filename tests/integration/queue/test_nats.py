@@ -40,16 +40,9 @@ from trapline.db.engine import Database
 from trapline.db.repositories.dispatch import DispatchRepo
 from trapline.db.repositories.tasks import TaskRepo
 from trapline.db.types import utcnow
-from trapline.domain.jobs import (
-    DispatchMode,
-    Job,
-    JobParams,
-    JobStatus,
-    Lease,
-    RetryPolicy,
-    TaskStatus,
-)
+from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, Lease, TaskStatus
 from trapline.domain.records import ImageFilter
+from trapline.domain.retry import RetryPolicy
 from trapline.errors import InvalidInput, MissingDependency, Unavailable
 from trapline.platform import Platform
 from trapline.queue import open_task_queue

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.state import platform_of

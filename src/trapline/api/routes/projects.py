@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.domain.roles import Role
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset

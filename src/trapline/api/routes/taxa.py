@@ -30,7 +30,7 @@ from trapline.schemas.taxa import (
     TaxonOut,
     TaxonProfileOut,
 )
-from trapline.services import identifications, species, taxa
+from trapline.services import counting, identifications, species, taxa
 
 router = APIRouter(tags=["taxa"])
 
@@ -130,7 +130,7 @@ def list_labels(
 ) -> dict[str, Any]:
     """The labels of the project's occurrences, most used first, each with what it stands
     for (``kind`` null: unmapped) and how many occurrences carry it."""
-    total, found = taxa.label_mappings(db, caller, project_id, limit=limit, offset=offset)
+    total, found = counting.label_mappings(db, caller, project_id, limit=limit, offset=offset)
     return offset_page(request, total, [LabelMappingOut.of(m) for m in found], limit, offset)
 
 

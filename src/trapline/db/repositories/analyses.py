@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from trapline.db.ids import reserve_ids
 from trapline.db.plain import Plain
-from trapline.db.repositories.tracking import events_due
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
+from trapline.db.tracking_due import events_due
 from trapline.db.types import affected
 from trapline.domain.results import (
     Analysis,

@@ -39,7 +39,7 @@ from trapline.db.repositories.grouping_sql import (
     flagged_sql,
 )
 from trapline.db.repositories.handover import hand_over
-from trapline.db.repositories.images import to_image
+from trapline.db.repositories.rows import to_image
 from trapline.db.tables import (
     DeploymentRow,
     EventRow,
@@ -47,7 +47,8 @@ from trapline.db.tables import (
     ImageRow,
     ProjectRow,
 )
-from trapline.domain.events import Event, EventRule, Grouping, Moment, Nights, together
+from trapline.domain.event_rules import EventRule, Grouping
+from trapline.domain.events import Event, Moment, Nights, together
 from trapline.domain.records import Image
 
 #: A span of a deployment's photos: its id and the first and last wall-clock time.

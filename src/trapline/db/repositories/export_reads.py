@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
 from trapline.db.repositories.export_statements import ANNOTATIONS, SHOWN, TERMINAL, TOPS
-from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import (
     AlgorithmRow,
     AnalysisRow,
@@ -29,6 +28,7 @@ from trapline.db.tables import (
     TaskRow,
     UserRow,
 )
+from trapline.db.types import chunks
 from trapline.domain.exports import (
     AlgorithmFacts,
     AnalysisFacts,

@@ -5,7 +5,7 @@ events are written and each photo pointed at its own."""
 from __future__ import annotations
 
 from trapline.db.repositories.nights import NIGHT_SQL
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 
 #: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over
 #: their wall clocks and, for gaps, offsets ``{a}off`` and ``{b}off``).

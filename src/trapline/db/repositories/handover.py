@@ -20,7 +20,6 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import forget_events
-from trapline.db.repositories.occurrences import chunks
 from trapline.db.tables import (
     EventRow,
     IdentificationRow,
@@ -30,6 +29,7 @@ from trapline.db.tables import (
     OccurrenceRow,
     OccurrenceTallyRow,
 )
+from trapline.db.types import chunks
 
 #: The columns of an identification its copy repeats (all but its id, detection and occurrence).
 _COPIED = (

@@ -10,7 +10,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.identification_queue import read_label_groups, read_queue
-from trapline.db.repositories.occurrences import BIGINT_MAX, chunks, to_occurrence
+from trapline.db.repositories.names import USER_NAME
+from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.tables import (
     IdentificationRow,
     OccurrenceDetectionRow,
@@ -18,12 +19,12 @@ from trapline.db.tables import (
     TaxonRow,
     UserRow,
 )
+from trapline.db.types import BIGINT_MAX, chunks
 from trapline.domain.occurrences import LabelGroup, Occurrence
 from trapline.domain.species import Scope
-from trapline.domain.taxa import Identification, IdentificationMark, Rank
+from trapline.domain.taxa import Identification, Rank
 
 #: How an identification names its author: the user's name, else their email.
-_USER_NAME = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
 class IdentificationRepo:
@@ -122,7 +123,7 @@ class IdentificationRepo:
         self, where: object, *, limit: int | None = None, offset: int = 0
     ) -> list[Identification]:
         rows = self.session.execute(
-            select(IdentificationRow, TaxonRow.scientific_name, TaxonRow.rank, _USER_NAME)
+            select(IdentificationRow, TaxonRow.scientific_name, TaxonRow.rank, USER_NAME)
             .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
             .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
             .where(where)  # type: ignore[arg-type]
@@ -164,29 +165,3 @@ class IdentificationRepo:
         return read_label_groups(
             self.session, scope, limit=limit, offset=offset, per_label=per_label
         )
-
-
-def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[IdentificationMark]]:
-    """The identifications (not withdrawn) of these detections, oldest first, by detection."""
-    found: dict[int, list[IdentificationMark]] = {}
-    for chunk in chunks(annotation_ids):
-        rows = session.execute(
-            select(
-                IdentificationRow.annotation_id,
-                IdentificationRow.id,
-                IdentificationRow.taxon_id,
-                TaxonRow.scientific_name,
-                IdentificationRow.user_id,
-                _USER_NAME,
-            )
-            .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
-            .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
-            .where(
-                IdentificationRow.annotation_id.in_(chunk),
-                IdentificationRow.withdrawn.is_(False),
-            )
-            .order_by(IdentificationRow.id)
-        )
-        for annotation_id, *mark in rows:
-            found.setdefault(int(annotation_id), []).append(IdentificationMark(*mark))
-    return found

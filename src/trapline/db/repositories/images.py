@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
-    Row,
     Select,
     Table,
     delete,
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.current import current_analyses
+from trapline.db.repositories.rows import to_image
 from trapline.db.repositories.tasks import OPEN
 from trapline.db.tables import (
     AnnotationRow,
@@ -67,29 +67,6 @@ def _after_capture(
         else (both.c.captured_sort.asc(), both.c.id.asc())
     )
     return select(both).order_by(*ordering).offset(offset).limit(limit)
-
-
-def to_image(row: ImageRow | Row[Any], *, new: bool = False) -> Image:
-    """Record from an ORM row or a plain row of the images table; ``new``: just inserted, so
-    in no event yet (its event, kept in another table, is not read back)."""
-    return Image(
-        id=row.id,
-        project_id=row.project_id,
-        deployment_id=row.deployment_id,
-        storage_key=row.storage_key,
-        filename=row.filename,
-        sha256=row.sha256,
-        size_bytes=row.size_bytes,
-        width=row.width,
-        height=row.height,
-        content_type=row.content_type,
-        captured_at=row.captured_at,
-        captured_offset_minutes=row.captured_offset_minutes,
-        source=row.source,
-        created_at=row.created_at,
-        file_offset_minutes=row.file_offset_minutes,
-        event_id=None if new else getattr(row, "event_id", None),
-    )
 
 
 class ImageRepo:

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from trapline.db.repositories.counts import occurrence_terms, tally_terms
 from trapline.db.repositories.events import to_event
 from trapline.db.repositories.nights import hour_of, night_of, sql_date
-from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
+from trapline.db.types import chunks
 from trapline.domain.events import Event
 from trapline.domain.listings import (
     COUNT_DIMENSIONS,

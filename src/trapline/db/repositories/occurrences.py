@@ -22,6 +22,7 @@ from trapline.db.tables import (
     OccurrenceDetectionRow,
     OccurrenceRow,
 )
+from trapline.db.types import BIGINT_MAX, chunks
 from trapline.domain.events import Event
 from trapline.domain.occurrences import (
     Detection,
@@ -389,8 +390,6 @@ _OCCURRENCES = cast(Table, OccurrenceRow.__table__)
 #: The table of an occurrence's detections, and the columns of its bulk insert's rows.
 _LINKS = cast(Table, OccurrenceDetectionRow.__table__)
 _LINK_COLUMNS = ("annotation_id", "occurrence_id", "image_id", "cost")
-#: The largest id a row can have (a 64-bit key).
-BIGINT_MAX = 2**63 - 1
 #: An event whose tracking stored its occurrences: no backoff, no error (``TrackingRepo.begin``).
 _TRACKED: dict[str, Any] = {
     "tracking_attempts": 0,
@@ -408,9 +407,3 @@ BOX_COLUMNS = (
     AnnotationRow.label,
     AnnotationRow.confidence,
 )
-
-
-def chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
-    """Ids in lists short enough for one ``IN`` (SQLite's bound parameter limit)."""
-    values = list(ids)
-    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -8,7 +8,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.installation import installation_uuid
-from trapline.db.repositories.tracking import project_events_due
 from trapline.db.tables import (
     JobRow,
     MembershipRow,
@@ -18,8 +17,9 @@ from trapline.db.tables import (
     TaskRow,
     UserRow,
 )
+from trapline.db.tracking_due import project_events_due
 from trapline.db.types import access_changed, affected
-from trapline.domain.events import ProjectKind
+from trapline.domain.event_rules import ProjectKind
 from trapline.domain.records import Contact, Membership, Project
 from trapline.domain.roles import Role
 

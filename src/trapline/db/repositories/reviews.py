@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories import review_queue
 from trapline.db.repositories.current import current_analyses
-from trapline.db.repositories.tracking import events_due
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -17,6 +16,7 @@ from trapline.db.tables import (
     ReviewRow,
     UserRow,
 )
+from trapline.db.tracking_due import events_due
 from trapline.domain.results import AnnotationType, Box
 from trapline.domain.reviews import (
     ImageCounts,

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.counts import occurrence_terms, sums_of, tally_terms
 from trapline.db.repositories.nights import hour_of, night_of, sql_date
-from trapline.db.repositories.occurrences import chunks, to_occurrence
+from trapline.db.repositories.occurrences import to_occurrence
 from trapline.db.repositories.taxa import to_taxon
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow
+from trapline.db.types import chunks
 from trapline.domain.occurrences import Occurrence
 from trapline.domain.species import Scope, SpeciesCount, TaxonTally
 from trapline.domain.taxa import Rank, Taxon

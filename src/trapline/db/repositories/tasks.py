@@ -36,10 +36,11 @@ from trapline.db.tables import (
 )
 from trapline.db.tables.jobs import LEASED
 from trapline.db.types import access_changed, affected, before_commit, in_utc, lock_row
-from trapline.domain.jobs import Job, RetryPolicy, TaskCounts, TaskInfo, TaskStatus
+from trapline.domain.jobs import Job, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.lease_tokens import LeaseClaim
 from trapline.domain.records import ImageFilter
 from trapline.domain.results import AnalysisStatus, ResultTarget
+from trapline.domain.retry import RetryPolicy
 
 #: Task states that may still change.
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)

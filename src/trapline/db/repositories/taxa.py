@@ -9,8 +9,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.counts import CountRepo
-from trapline.db.repositories.occurrences import BIGINT_MAX, chunks
 from trapline.db.tables import (
     AlgorithmRow,
     CategoryMapRow,
@@ -20,10 +18,10 @@ from trapline.db.tables import (
     TaxonNameRow,
     TaxonRow,
 )
-from trapline.domain.occurrences import NOT_AN_OBJECT
+from trapline.db.types import BIGINT_MAX, chunks
 from trapline.domain.taxa import (
+    NOT_AN_OBJECT,
     LabelKind,
-    LabelMapping,
     LabelResolver,
     Rank,
     TaxaList,
@@ -239,23 +237,6 @@ class TaxaRepo:
                 if named and isinstance(entry, dict) and name not in hints:
                     hints[name] = entry
         return hints
-
-    def mappings(
-        self, project_id: int, pipeline: str | None, limit: int | None = None, offset: int = 0
-    ) -> tuple[int, list[LabelMapping]]:
-        """The labels of the project's occurrences, most occurrences of ``pipeline`` (the one
-        the project counts by) first: how many there are, and those from ``offset`` on (at
-        most ``limit``; None: all) with what each stands for and how many carry it. Only
-        these are worked out (the counts are one grouped read of the tallies)."""
-        counted = CountRepo(self.session).labels(project_id, pipeline)
-        named = [(label, n) for label, n in counted if label]
-        shown = named[offset:] if limit is None else named[offset : offset + limit]
-        resolver = self.resolver(project_id, [label for label, _ in shown])
-        return len(named), [
-            LabelMapping(m.label, m.kind, m.taxon_id, m.how, n)
-            for label, n in shown
-            for m in [resolver.mapping(label)]
-        ]
 
 
 def _path(lineage: str) -> tuple[int, ...]:

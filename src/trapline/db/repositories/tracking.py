@@ -1,9 +1,10 @@
 """What tracking reads: which events are due, and an event's photos and detections.
 
 An event is due while its ``tracking_version`` is ahead of its ``tracked_version``: every
-change to its photos' current results or reviews raises the first (``events_due``, called by
-the repositories that make those changes), and a tracking writes the version it read into the
-second (``OccurrenceRepo.replace``), so a change made while it ran leaves the event due again.
+change to its photos' current results or reviews raises the first (``db/tracking_due.py``,
+called by the repositories that make those changes), and a tracking writes the version it read
+into the second (``OccurrenceRepo.replace``), so a change made while it ran leaves the event
+due again.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.plain import Plain
 from trapline.db.repositories.current import current_analyses
-from trapline.db.repositories.identifications import marks
-from trapline.db.repositories.occurrences import BOX_COLUMNS, chunks
+from trapline.db.repositories.names import marks
+from trapline.db.repositories.occurrences import BOX_COLUMNS
 from trapline.db.repositories.taxa import TaxaRepo
 from trapline.db.tables import (
     AnalysisRow,
@@ -35,10 +35,12 @@ from trapline.db.tables import (
     ReviewRow,
     TaskRow,
 )
+from trapline.db.types import chunks
 from trapline.domain.events import Event
-from trapline.domain.jobs import RetryPolicy, TaskStatus
+from trapline.domain.jobs import TaskStatus
 from trapline.domain.occurrences import Detection
 from trapline.domain.results import AnnotationType
+from trapline.domain.retry import RetryPolicy
 from trapline.domain.reviews import Verdict
 from trapline.domain.succession import Placed
 from trapline.domain.taxa import IdentificationMark
@@ -57,47 +59,6 @@ class Photo:
     width: int
     height: int
     storage_key: str
-
-
-def events_due(session: Session, image_ids: Sequence[int] | Select[Any]) -> None:
-    """The events of these photos (ids, or a query of them) are due for tracking: their
-    current results or reviews changed. Ids take one plain statement: every results post
-    marks its photos."""
-    if isinstance(image_ids, Sequence):
-        if image_ids:
-            Plain(session).rows(_MARK_PHOTOS, among=list(image_ids))
-        return
-    events = select(ImageEventRow.event_id).where(ImageEventRow.image_id.in_(image_ids))
-    session.execute(
-        update(EventRow)
-        .where(EventRow.id.in_(events))
-        .values(tracking_version=EventRow.tracking_version + 1)
-    )
-
-
-#: ``events_due`` of a list of photos.
-_MARK_PHOTOS = (
-    "UPDATE events SET tracking_version = tracking_version + 1 WHERE id IN ("
-    "SELECT event_id FROM image_events WHERE image_id IN ({among}))"
-)
-
-
-def label_events_due(session: Session, project_id: int, label: str) -> None:
-    """The events of the project's photos with a result labelled ``label`` are due (whether
-    that label names no object changed, so which detections take part did)."""
-    photos = select(AnnotationRow.image_id).where(
-        AnnotationRow.project_id == project_id, AnnotationRow.label == label
-    )
-    events_due(session, photos)
-
-
-def project_events_due(session: Session, project_id: int) -> None:
-    """Every event of the project is due (which of its results are current changed)."""
-    session.execute(
-        update(EventRow)
-        .where(EventRow.project_id == project_id)
-        .values(tracking_version=EventRow.tracking_version + 1)
-    )
 
 
 class TrackingRepo:

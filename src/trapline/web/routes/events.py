@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.events import EventRule, Grouping
+from trapline.domain.event_rules import EventRule, Grouping
 from trapline.domain.roles import Role
 from trapline.domain.tracking import MAX_BOXES
 from trapline.errors import InvalidInput, NotFound

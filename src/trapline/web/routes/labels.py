@@ -9,7 +9,7 @@ from starlette.responses import Response
 from trapline.domain.roles import Role
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
-from trapline.services import projects, taxa
+from trapline.services import counting, projects, taxa
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.identify import form_offset
@@ -46,7 +46,7 @@ def _render(
     values: dict[str, str] | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
-    total, mappings = taxa.label_mappings(
+    total, mappings = counting.label_mappings(
         page.db, page.me, project_id, limit=PER_PAGE, offset=offset
     )
     named = taxon_names(page, project_id, {m.taxon_id for m in mappings if m.taxon_id})

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.events import EventRule, Grouping, ProjectKind
+from trapline.domain.event_rules import EventRule, Grouping, ProjectKind
 from trapline.domain.records import Contact
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
