@@ -318,7 +318,7 @@ def remote_body(kind: str, shape: str, cap: int) -> tuple[bytes, str]:
 
 def remote_caps() -> dict[str, int]:
     """Each remote answer's current cap."""
-    from trapline.services.service_client import MAX_PROCESS_BYTES
+    from trapline.services.pipelines.service_client import MAX_PROCESS_BYTES
     from trapline.sources import http_directory, s3
 
     return {
@@ -337,7 +337,7 @@ def read_remote(kind: str, url: str) -> str:
     try:
         if kind == "push /process answer":
             from trapline.protocol.service import PipelineRequest
-            from trapline.services.service_client import ServiceClient
+            from trapline.services.pipelines.service_client import ServiceClient
 
             client = ServiceClient(process_timeout=60, policy=policy)
             client.process(url, PipelineRequest(pipeline="p", source_images=[]), trusted=True)
@@ -360,7 +360,7 @@ def child(kind: str, shape: str, cap: int) -> None:
     """In a child process: serve the answer, read it, print the peak rise as JSON."""
     body, content_type = remote_body(kind, shape, cap)
     # What a server has loaded long before: the rise measured is reading, not importing.
-    import trapline.services.service_client
+    import trapline.services.pipelines.service_client
     import trapline.sources.http_directory
     import trapline.sources.s3  # noqa: F401
 

@@ -28,12 +28,12 @@ from common import _create_postgres_database, _drop_postgres_database, machine_s
 
 from trapline.db.engine import Database
 from trapline.db.migrate import upgrade
-from trapline.domain.event_rules import ProjectKind
-from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.domain.core.event_rules import ProjectKind
+from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.protocol.pipelines import PipelineConfig
-from trapline.services.imports import store_imported
-from trapline.services.taxa import import_taxa
-from trapline.services.tracking import track_due
+from trapline.services.ecology.tracking import track_due
+from trapline.services.exports.imports import store_imported
+from trapline.services.taxa.taxa import import_taxa
 from trapline.storage.local import LocalBlobStore
 
 START = datetime(2024, 6, 1, 22, 0)

@@ -37,12 +37,12 @@ from dataset_scene import (
 )
 from sqlalchemy import text
 
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.domain.jobs import JobParams, TaskStatus
-from trapline.domain.records import User
-from trapline.domain.results import AnalysisDraft
-from trapline.domain.reviews import Verdict
-from trapline.domain.roles import Role
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.domain.core.records import User
+from trapline.domain.core.roles import Role
+from trapline.domain.ecology.reviews import Verdict
+from trapline.domain.processing.jobs import JobParams, TaskStatus
+from trapline.domain.processing.results import AnalysisDraft
 from trapline.errors import InvalidInput
 from trapline.platform import Platform
 from trapline.protocol.pipelines import (
@@ -51,12 +51,12 @@ from trapline.protocol.pipelines import (
     PipelineConfig,
     PipelineRegistration,
 )
-from trapline.services import accounts
-from trapline.services.identifications import identify_occurrence
-from trapline.services.jobs import create_job, finish_if_done, start_job
-from trapline.services.occurrences import track_event
-from trapline.services.pipelines import register_pipelines
-from trapline.services.taxa_import import store_entries
+from trapline.services.core import accounts
+from trapline.services.ecology.occurrences import track_event
+from trapline.services.pipelines.pipelines import register_pipelines
+from trapline.services.processing.jobs import create_job, finish_if_done, start_job
+from trapline.services.review.identifications import identify_occurrence
+from trapline.services.taxa.taxa_import import store_entries
 from trapline.settings import Settings
 
 #: Images inserted, and tasks answered, per transaction.

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
-from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
+from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.domain.taxa.taxa import ParentRef, Rank, TaxonEntry
 
 #: Camera stations of the project.
 DEPLOYMENTS = 10

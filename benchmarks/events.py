@@ -34,7 +34,7 @@ from sqlalchemy import text
 
 from trapline.db.engine import Database
 from trapline.db.migrate import upgrade
-from trapline.domain.event_rules import EventRule, Grouping
+from trapline.domain.core.event_rules import EventRule, Grouping
 
 #: Rows per bulk insert transaction.
 BATCH_SIZE = 20_000

@@ -27,9 +27,9 @@ from listing import bulk_load
 
 from trapline.background.exports import ExportRunner
 from trapline.db.engine import Database
-from trapline.db.repositories.export_reads import ExportScope
-from trapline.domain.exports import ExportFilters, ExportFormat, ExportStatus
-from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.db.repositories.exports.export_reads import ExportScope
+from trapline.domain.exports.exports import ExportFilters, ExportFormat, ExportStatus
+from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.storage.base import BlobStore
 from trapline.storage.local import LocalBlobStore
 

@@ -31,13 +31,13 @@ from occurrence_counts import bench_platform
 from sqlalchemy import text
 
 from trapline.background.exports import ExportRunner
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.domain.exports import ExportFilters, ExportFormat, ExportStatus
-from trapline.domain.records import Contact
-from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.domain.core.records import Contact
+from trapline.domain.exports.exports import ExportFilters, ExportFormat, ExportStatus
+from trapline.domain.taxa.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
 from trapline.protocol.pipelines import PipelineConfig
-from trapline.services.taxa_import import store_entries
+from trapline.services.taxa.taxa_import import store_entries
 
 #: Goal for 1,000,000 occurrences: seconds and RSS growth (MB).
 TARGET_SECONDS = 90.0

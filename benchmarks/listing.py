@@ -22,8 +22,8 @@ from plans import explain
 from sqlalchemy import text
 
 from trapline.db.engine import Database
-from trapline.domain.paging import ImageOrder
-from trapline.domain.records import ImageFilter
+from trapline.domain.core.paging import ImageOrder
+from trapline.domain.core.records import ImageFilter
 from trapline.http.pagination import decode_cursor, encode_cursor
 
 #: Median a first or deep page should stay under.

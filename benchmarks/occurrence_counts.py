@@ -31,10 +31,10 @@ from sqlalchemy import text
 
 from trapline.app import create_app
 from trapline.db.migrate import upgrade
-from trapline.db.repositories.counts import tally_events
-from trapline.domain.event_rules import EventRule, Grouping
+from trapline.db.repositories.ecology.counts import tally_events
+from trapline.domain.core.event_rules import EventRule, Grouping
 from trapline.platform import Platform
-from trapline.services import accounts
+from trapline.services.core import accounts
 from trapline.settings import Settings
 
 DEPLOYMENTS = 20

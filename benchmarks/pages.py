@@ -29,10 +29,10 @@ from listing import deep_cursor
 from sqlalchemy import text
 
 from trapline.app import create_app
-from trapline.domain.paging import ImageOrder
+from trapline.domain.core.paging import ImageOrder
 from trapline.http.pagination import encode_position
 from trapline.platform import Platform
-from trapline.services import users
+from trapline.services.core import users
 
 API = "/api/v2"
 #: How deep into the grid (a share of the project's photos) the deep page starts.

@@ -23,7 +23,7 @@ from exports import PeakRss
 from fastapi.testclient import TestClient
 
 from trapline.app import create_app
-from trapline.services import users
+from trapline.services.core import users
 
 #: The goal: seconds per 1,000,000 photos and RSS growth (MB).
 TARGET_SECONDS = 60.0

@@ -29,7 +29,7 @@ from pydantic_core import to_json
 
 from trapline.protocol.base import json_values
 from trapline.protocol.results import TypedResultsRequest
-from trapline.services.result_body import PendingResult, StreamedResult, _read_post
+from trapline.services.processing.result_body import PendingResult, StreamedResult, _read_post
 
 LABELS = ["moth", "beetle", "fly", "wasp", "other"]
 

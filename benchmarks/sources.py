@@ -181,10 +181,12 @@ def import_rates(files: int, folders: int, runs: int) -> None:
 
 def listing_costs(entries: int, runs: int) -> None:
     """Listing ``entries`` files, and a run over them all known: seconds and peak memory."""
-    from trapline.domain.records import User
+    from trapline.domain.core.records import User
     from trapline.outbound import OutboundPolicy
     from trapline.platform import Platform
-    from trapline.services import projects, sources, users
+    from trapline.services.core import users
+    from trapline.services.photos import projects
+    from trapline.services.sources import sources
     from trapline.settings import Settings, parse_network
     from trapline.sources import open_gateway
     from trapline.sources.base import GatewayConfig

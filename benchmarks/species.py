@@ -21,11 +21,11 @@ from occurrence_counts import bench_platform, load_nights
 from sqlalchemy import text
 
 from trapline.app import create_app
-from trapline.domain.taxa import ParentRef, Rank, TaxonEntry
+from trapline.domain.taxa.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
-from trapline.services import users
-from trapline.services.taxa import refresh_taxa
-from trapline.services.taxa_import import store_entries
+from trapline.services.core import users
+from trapline.services.taxa.taxa import refresh_taxa
+from trapline.services.taxa.taxa_import import store_entries
 
 DEPLOYMENTS = 20
 SPECIES = 40

@@ -9,7 +9,7 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator
 
-from trapline.domain.taxa_rows import MAX_TAXA_BYTES, MAX_TAXA_ROWS
+from trapline.domain.taxa.taxa_rows import MAX_TAXA_BYTES, MAX_TAXA_ROWS
 
 #: The most columns a file may have (``taxa_rows.MAX_COLUMNS``), written out so that the same
 #: files can be posted to a server from before the cap, to compare.

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from common import machine_speed_ms, print_table
 
-from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, pair, track
+from trapline.domain.ecology.tracking import COST_THRESHOLD, Frame, Sighting, pair, track
 from trapline.imaging.descriptors import box_descriptors
 from trapline.imaging.synthetic import light_trap_jpeg
 
@@ -188,7 +188,7 @@ def retrack_dataset(size: str, backend: str, events: int) -> None:
     from dataset import ensure, opened, photo_count
     from sqlalchemy import text
 
-    from trapline.services.occurrences import track_event
+    from trapline.services.ecology.occurrences import track_event
 
     dataset = ensure(backend, photo_count(size))
     with opened(dataset) as platform:

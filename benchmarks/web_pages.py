@@ -21,8 +21,8 @@ from common import BACKENDS, Server, print_table, running_server, timed
 from listing import DEEP_SHARE, bulk_load, deep_cursor, setup_project
 
 from trapline.db.engine import Database
-from trapline.domain.paging import ImageOrder
-from trapline.services import accounts
+from trapline.domain.core.paging import ImageOrder
+from trapline.services.core import accounts
 
 #: Median server time a grid page or the viewer should stay under.
 TARGET_MS = 100.0

@@ -24,7 +24,7 @@ from trapline.clock import Clock, FakeClock, SystemClock
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
-from trapline.services import users
+from trapline.services.core import users
 from trapline.settings import Settings
 
 #: Fixtures every folder shares, registered here instead of imported by the tests.

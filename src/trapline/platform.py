@@ -33,25 +33,25 @@ from trapline.imaging.limits import DecodeLimits
 from trapline.outbound import OutboundPolicy
 from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
-from trapline.services.admission import ClaimGate
-from trapline.services.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
-from trapline.services.callback_secrets import SecretBox
-from trapline.services.callbacks import Callbacks, SignatureMonitor
-from trapline.services.duties import (
+from trapline.services.callbacks.callback_secrets import SecretBox
+from trapline.services.callbacks.callbacks import Callbacks, SignatureMonitor
+from trapline.services.core.admission import ClaimGate
+from trapline.services.core.sealed import Sealer
+from trapline.services.ecology.tracking import TRACKING_INTERVAL, track_due
+from trapline.services.photos.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
+from trapline.services.pipelines.service_client import ServiceClient
+from trapline.services.pipelines.workers import WorkerTracker
+from trapline.services.processing.duties import (
     STUCK_ANALYSIS_INTERVAL,
     check_push_services,
     fail_stuck_analyses,
     reap_expired_leases,
     restart_stuck_jobs,
 )
-from trapline.services.results import ResultStore
-from trapline.services.sealed import Sealer
-from trapline.services.service_client import ServiceClient
-from trapline.services.source_files import RunLimits
-from trapline.services.sources import SourceRules
-from trapline.services.tracking import TRACKING_INTERVAL, track_due
-from trapline.services.worker_access import WorkerAccess
-from trapline.services.workers import WorkerTracker
+from trapline.services.processing.results import ResultStore
+from trapline.services.processing.worker_access import WorkerAccess
+from trapline.services.sources.source_files import RunLimits
+from trapline.services.sources.sources import SourceRules
 from trapline.settings import Settings, StorageSettings
 from trapline.storage import open_blob_store
 from trapline.storage.base import BlobStore

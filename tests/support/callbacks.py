@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from trapline.domain.callbacks import sign
+from trapline.domain.callbacks.callbacks import sign
 
 #: The global callback secret the test servers hold (``ml_callback_hmac_secret``).
 SECRET = "guide-secret-1"

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from tests.support.accounts import Account
 from trapline.db.engine import Database
-from trapline.domain.event_rules import Grouping
-from trapline.domain.local_times import offset_minutes
-from trapline.services import events
+from trapline.domain.core.event_rules import Grouping
+from trapline.domain.photos.local_times import offset_minutes
+from trapline.services.ecology import events
 
 T0 = datetime(2024, 6, 21, 22, 0, 0)
 

@@ -121,7 +121,7 @@ def read_remote(kind: str, url: str) -> str:
     try:
         if kind == "process":
             from trapline.protocol.service import PipelineRequest
-            from trapline.services.service_client import ServiceClient
+            from trapline.services.pipelines.service_client import ServiceClient
 
             client = ServiceClient(process_timeout=60, policy=policy)
             client.process(url, PipelineRequest(pipeline="p", source_images=[]), trusted=True)
@@ -158,7 +158,7 @@ def measure_reading(kind: str, body: bytes, content_type: str) -> tuple[str, flo
 def _child(kind: str, content_type: str) -> None:
     body = sys.stdin.buffer.read()
     # What a server has loaded long before: the rise measured is reading, not importing.
-    import trapline.services.service_client
+    import trapline.services.pipelines.service_client
     import trapline.sources.http_directory
     import trapline.sources.s3  # noqa: F401
 

@@ -24,8 +24,8 @@ from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
-from trapline.services import users
-from trapline.services.tracking import track_due
+from trapline.services.core import users
+from trapline.services.ecology.tracking import track_due
 from trapline.settings import Settings
 
 API = "/api/v2"

@@ -12,7 +12,7 @@ from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.protocol import PIPELINE_SLUG, registration, wait_for_status
 from trapline.platform import Platform
-from trapline.services.duties import reap_expired_leases
+from trapline.services.processing.duties import reap_expired_leases
 
 API = "/api/v2"
 #: Longer than the one-second leases tests take.

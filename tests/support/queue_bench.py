@@ -16,7 +16,8 @@ from tests.support.protocol import pipeline_config
 from tests.support.waiting import wait_until
 from trapline.clock import Clock, FakeClock
 from trapline.db.engine import Database
-from trapline.domain.jobs import (
+from trapline.domain.core.retry import RetryPolicy
+from trapline.domain.processing.jobs import (
     DispatchMode,
     Job,
     JobParams,
@@ -25,15 +26,14 @@ from trapline.domain.jobs import (
     TaskInfo,
     TaskStatus,
 )
-from trapline.domain.lease_tokens import LeaseClaim
-from trapline.domain.retry import RetryPolicy
+from trapline.domain.processing.lease_tokens import LeaseClaim
 from trapline.errors import Unavailable
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.queue.base import TaskQueue
 from trapline.queue.channel import DispatchChannel
 from trapline.queue.reconciler import Reconciled, reconcile_dispatch
 from trapline.queue.sql import SqlTaskQueue
-from trapline.services.jobs import start_job
+from trapline.services.processing.jobs import start_job
 
 if TYPE_CHECKING:  # the JetStream queue loads nats-py: only the NATS tests import it
     from trapline.queue.nats import JetStreamTaskQueue

@@ -12,7 +12,7 @@ from typing import Any
 from tests.support.accounts import upload
 from tests.support.protocol_client import Protocol, api_get
 from trapline.imaging.synthetic import light_trap_jpeg
-from trapline.services.tracking import track_due
+from trapline.services.ecology.tracking import track_due
 
 API = "/api/v2"
 DAR = "Africa/Dar_es_Salaam"

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from trapline.domain.lease_tokens import LeaseClaim, sign_lease
-from trapline.domain.pipelines import Algorithm, Pipeline
-from trapline.domain.records import Project
-from trapline.domain.results import AnnotationType, Box, ResultTarget
+from trapline.domain.core.records import Project
+from trapline.domain.pipelines.pipelines import Algorithm, Pipeline
+from trapline.domain.processing.lease_tokens import LeaseClaim, sign_lease
+from trapline.domain.processing.results import AnnotationType, Box, ResultTarget
 from trapline.protocol.results import (
     PipelineResultsResponse,
     ResultError,
     ResultItem,
     TypedResultItem,
 )
-from trapline.services.result_body import Refusal
-from trapline.services.result_items import Posted, read_items
-from trapline.services.results import (
+from trapline.services.processing.result_body import Refusal
+from trapline.services.processing.result_items import Posted, read_items
+from trapline.services.processing.results import (
     Fail,
     Settled,
     Store,

@@ -1,4 +1,5 @@
-"""Dependencies point inward (STYLE.md): each layer imports only what the rule table allows.
+"""Dependencies point inward: each layer imports only what the rule table allows (the floors
+and capabilities themselves are import contracts in pyproject.toml, decisions 030 and 055).
 
 Every module under src/trapline is parsed (not imported) and every import in it counts, those
 inside functions and under ``TYPE_CHECKING`` too: a lazy import is still a dependency. The

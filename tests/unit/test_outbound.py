@@ -30,7 +30,7 @@ from trapline.outbound import (
     system_resolver,
 )
 from trapline.protocol.service import PipelineRequest
-from trapline.services.service_client import ServiceClient, ServiceError, _first_problem
+from trapline.services.pipelines.service_client import ServiceClient, ServiceError, _first_problem
 from trapline.settings import Settings
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from trapline.protocol.base import MAX_PART_VALUES
 from trapline.protocol.results import PipelineResultsResponse, ResultError
-from trapline.services.result_body import (
+from trapline.services.processing.result_body import (
     PendingResult,
     Refusal,
     StreamedResult,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from trapline.errors import InvalidInput
-from trapline.services.callback_secrets import SecretBox
-from trapline.services.sealed import SealedBox, Sealer
+from trapline.services.callbacks.callback_secrets import SecretBox
+from trapline.services.core.sealed import SealedBox, Sealer
 
 KEY = b"k" * 32
 

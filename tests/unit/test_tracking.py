@@ -7,9 +7,17 @@ import random
 
 import pytest
 
-from trapline.domain.occurrences import Detection, DeterminedBy, best_detection, determine
-from trapline.domain.reviews import Verdict
-from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting, cost, costs, pair, track
+from trapline.domain.ecology.occurrences import Detection, DeterminedBy, best_detection, determine
+from trapline.domain.ecology.reviews import Verdict
+from trapline.domain.ecology.tracking import (
+    COST_THRESHOLD,
+    Frame,
+    Sighting,
+    cost,
+    costs,
+    pair,
+    track,
+)
 
 RED = (1.0, 0.0, 0.0)
 BLUE = (0.0, 0.0, 1.0)

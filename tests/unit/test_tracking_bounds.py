@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.peak_memory import peak_rise
 from tests.unit import tracking_reference as before
-from trapline.domain.tracking import MAX_BOXES, Frame, Sighting, pair, track
+from trapline.domain.ecology.tracking import MAX_BOXES, Frame, Sighting, pair, track
 
 #: Most MB tracking two photos of 20,000 boxes may add to the process's peak (issue 50).
 MAX_TRACKING_RISE_MB = 200.0

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trapline.domain.tracking import COST_THRESHOLD, Frame, Sighting
+from trapline.domain.ecology.tracking import COST_THRESHOLD, Frame, Sighting
 
 _NO_LINK = 1e6
 

@@ -12,19 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from trapline.background.exports import ExportRunner
 from trapline.background.jobs import JobStarter
 from trapline.db.engine import Database
-from trapline.domain.records import User
+from trapline.domain.core.records import User
 from trapline.errors import NotAuthenticated
 from trapline.http.state import platform_of
 from trapline.http.urls import with_base
 from trapline.imaging.limits import DecodeLimits
 from trapline.queue.base import TaskQueue
-from trapline.services.access import require_person
-from trapline.services.admission import ClaimGate
-from trapline.services.results import ResultStore
-from trapline.services.service_client import ServiceClient
-from trapline.services.tasks import Dispatch
-from trapline.services.worker_access import WorkerAccess
-from trapline.services.workers import WorkerTracker
+from trapline.services.core.access import require_person
+from trapline.services.core.admission import ClaimGate
+from trapline.services.pipelines.service_client import ServiceClient
+from trapline.services.pipelines.workers import WorkerTracker
+from trapline.services.processing.results import ResultStore
+from trapline.services.processing.tasks import Dispatch
+from trapline.services.processing.worker_access import WorkerAccess
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
 

@@ -20,20 +20,20 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from trapline.api.deps import AUTH_SCHEMES
-from trapline.domain.callbacks import (
+from trapline.domain.callbacks.callbacks import (
     KEY_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     CallAnswer,
     SignedRequest,
 )
-from trapline.domain.records import User
-from trapline.domain.results import Analysis
+from trapline.domain.core.records import User
+from trapline.domain.processing.results import Analysis
 from trapline.errors import NotAuthenticated
 from trapline.http.state import platform_of
-from trapline.services import signed_calls
-from trapline.services.access import AccessMemo
-from trapline.services.callbacks import Callbacks
+from trapline.services.callbacks import signed_calls
+from trapline.services.callbacks.callbacks import Callbacks
+from trapline.services.core.access import AccessMemo
 
 #: Header on a repeat's answer: it is the first call's answer, given again.
 REPLAYED_HEADER = "Idempotent-Replayed"

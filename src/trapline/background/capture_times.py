@@ -13,7 +13,7 @@ from trapline.background.stepped import Runs, SteppedRunner
 from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.services.capture_times import BATCH_SIZE, reread_batch
+from trapline.services.photos.capture_times import BATCH_SIZE, reread_batch
 
 #: A running re-reading whose runner has been silent this long is taken over.
 STALE_AFTER = timedelta(seconds=60)

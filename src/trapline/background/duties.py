@@ -22,8 +22,10 @@ from trapline.background.lease import Leased, LeaseKeeper
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.domain.duties import Duty as Duty  # the duties' type, for those who build the list
-from trapline.domain.duties import Stop as Stop
+from trapline.domain.core.duties import (
+    Duty as Duty,  # the duties' type, for those who build the list
+)
+from trapline.domain.core.duties import Stop as Stop
 from trapline.errors import TraplineError
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from trapline.background.stepped import Runs, SteppedRunner
 from trapline.db.repositories import Repos
-from trapline.services.events import regroup_step
+from trapline.services.ecology.events import regroup_step
 
 #: A running regrouping whose runner has been silent this long is taken over.
 STALE_AFTER = timedelta(seconds=60)

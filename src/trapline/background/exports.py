@@ -23,13 +23,13 @@ from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.export_batches import BATCH_SIZE, read_batches
 from trapline.db.repositories import Repos
-from trapline.db.repositories.export_reads import ExportScope
-from trapline.domain.exports import Export, ExportCounts, ExportFormat
+from trapline.db.repositories.exports.export_reads import ExportScope
+from trapline.domain.exports.exports import Export, ExportCounts, ExportFormat
 from trapline.errors import TraplineError
 from trapline.exports.base import ExportWriter
 from trapline.exports.read_ahead import prefetched
 from trapline.exports.reader import ExportContext, results
-from trapline.services.camtrap_exports import Rows, table_file
+from trapline.services.exports.camtrap_exports import Rows, table_file
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)

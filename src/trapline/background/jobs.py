@@ -8,7 +8,7 @@ from trapline.background.runner import Runner
 from trapline.db.engine import Database
 from trapline.errors import TraplineError, Unavailable
 from trapline.queue.base import TaskQueue
-from trapline.services.jobs import record_start_failure, start_job
+from trapline.services.processing.jobs import record_start_failure, start_job
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,11 @@
 """The push dispatcher: tasks of push-mode (``sync_api``) jobs sent to processing services.
 
-A duty run fills free slots: it claims batches of running push-mode jobs (one batch per job
-per round, so big jobs share) and hands each to a runner of ``push_concurrency`` threads that
-calls the service and stores the answer (``services/push.py``). A call that fails (after its
-own retries of connection errors and 5xx answers) fails its tasks like a worker's error result:
-they are retried with backoff, then dead-lettered. A service that could not be reached counts
-as offline until its next good status check; tasks of a job with no online service wait in the
-queue.
+A duty run fills free slots: it claims batches of running push-mode jobs (one batch per job per
+round, so big jobs share) and hands each to a runner of ``push_concurrency`` threads that calls the
+service and stores the answer (``services/processing/push.py``). A call that fails (after its own
+retries of connection errors and 5xx answers) fails its tasks like a worker's error result: they are
+retried with backoff, then dead-lettered. A service that could not be reached counts as offline
+until its next good status check; tasks of a job with no online service wait in the queue.
 """
 
 from __future__ import annotations
@@ -19,20 +18,20 @@ from collections.abc import Hashable
 from trapline.background.runner import Runner
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
-from trapline.domain.jobs import DispatchMode, Job, JobStatus
-from trapline.domain.pipelines import ServiceStatus
+from trapline.domain.pipelines.pipelines import ServiceStatus
+from trapline.domain.processing.jobs import DispatchMode, Job, JobStatus
 from trapline.errors import failure_text
 from trapline.queue.base import TaskQueue
-from trapline.services.push import (
+from trapline.services.pipelines.service_client import PROCESS_RETRY, ServiceClient, ServiceError
+from trapline.services.pipelines.service_status import online_window, record_check
+from trapline.services.processing.push import (
     Batch,
     failed_outcomes,
     request_for,
     split_answer,
     store_outcomes,
 )
-from trapline.services.results import ResultStore
-from trapline.services.service_client import PROCESS_RETRY, ServiceClient, ServiceError
-from trapline.services.service_status import online_window, record_check
+from trapline.services.processing.results import ResultStore
 from trapline.settings import PushSettings
 from trapline.storage.base import BlobStore
 

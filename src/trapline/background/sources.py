@@ -3,7 +3,7 @@
 A run holds the source's *run lease* (``pull_sources.lease_holder``/``lease_expires_at``),
 taken with one guarded UPDATE and renewed while the run lasts, so no two server processes
 ever run one source at once; a lease whose holder died expires and the source runs elsewhere.
-What a run does under its lease is ``services/source_ingest.py``.
+What a run does under its lease is ``services/sources/source_ingest.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from trapline.background.runner import Runner
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.domain.sources import PullSource, SourceRun
-from trapline.services.source_files import RunLimits
-from trapline.services.source_ingest import SourceIngest
-from trapline.services.sources import SourceRules, next_run
+from trapline.domain.sources.sources import PullSource, SourceRun
+from trapline.services.sources.source_files import RunLimits
+from trapline.services.sources.source_ingest import SourceIngest
+from trapline.services.sources.sources import SourceRules, next_run
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)

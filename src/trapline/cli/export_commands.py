@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trapline.cli.platform_commands import run_migrate
-from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
-from trapline.domain.records import User
+from trapline.domain.core.records import User
+from trapline.domain.exports.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.errors import InvalidInput, NotFound, TraplineError
 from trapline.platform import Platform
-from trapline.services import exports, imports
-from trapline.services.bootstrap import LOCAL_ADMIN_EMAIL
-from trapline.services.imports import ImportReport
+from trapline.services.exports import exports, imports
+from trapline.services.exports.imports import ImportReport
+from trapline.services.photos.bootstrap import LOCAL_ADMIN_EMAIL
 from trapline.settings import Settings
 
 #: Seconds between looks at a running export's progress.

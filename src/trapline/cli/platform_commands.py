@@ -20,15 +20,16 @@ from trapline.cli.banner import boxed
 from trapline.cli.demo import run_demo_job
 from trapline.db import migrate, presence
 from trapline.db.engine import Database
-from trapline.domain.records import Project, User
+from trapline.domain.core.records import Project, User
 from trapline.errors import NotFound, TraplineError, Unavailable
 from trapline.files import private_dir
 from trapline.http.listening import listen_socket
 from trapline.logs import configure_logging
 from trapline.platform import Platform, open_database
 from trapline.protocol.pipelines import PipelineRegistration
-from trapline.services import accounts, bootstrap, users
-from trapline.services.pipelines import register_pipelines
+from trapline.services.core import accounts, users
+from trapline.services.photos import bootstrap
+from trapline.services.pipelines.pipelines import register_pipelines
 from trapline.settings import Settings
 
 if TYPE_CHECKING:

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from trapline.client.rows import Rows
 
-if TYPE_CHECKING:
-    from trapline.client.api import Client
+
+class Reader(Protocol):
+    """What the tables read the API with (``Client``'s calls)."""
+
+    def get(self, path: str, **params: Any) -> Any: ...
+    def stream(self, path: str, **params: Any) -> AbstractContextManager[Iterator[str]]: ...
+    def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]: ...
+
 
 #: The record table's columns (camtrapR's, then trapline's), and those holding numbers.
 RECORD_COLUMNS = [
@@ -26,7 +33,7 @@ COUNT_COLUMNS = [
 ]  # fmt: skip
 
 
-def listing(client: Client, path: str, params: dict[str, Any], columns: list[str]) -> Rows:
+def listing(client: Reader, path: str, params: dict[str, Any], columns: list[str]) -> Rows:
     """Every result of a listing, page after page."""
 
     def read(_: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -35,7 +42,7 @@ def listing(client: Client, path: str, params: dict[str, Any], columns: list[str
     return Rows(read, columns=columns)
 
 
-def counts(client: Client, project_id: int, params: dict[str, Any]) -> Rows:
+def counts(client: Reader, project_id: int, params: dict[str, Any]) -> Rows:
     """A count table's rows (one request)."""
 
     def read(meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -46,7 +53,7 @@ def counts(client: Client, project_id: int, params: dict[str, Any]) -> Rows:
     return Rows(read, columns=COUNT_COLUMNS)
 
 
-def record_table(client: Client, project_id: int, params: dict[str, Any]) -> Rows:
+def record_table(client: Reader, project_id: int, params: dict[str, Any]) -> Rows:
     """The record table, streamed as CSV and read a row at a time (a million photos' table
     is never held whole), numbers as numbers."""
 
@@ -59,7 +66,7 @@ def record_table(client: Client, project_id: int, params: dict[str, Any]) -> Row
     return Rows(read, columns=RECORD_COLUMNS)
 
 
-def camera_operation(client: Client, project_id: int, params: dict[str, Any]) -> Rows:
+def camera_operation(client: Reader, project_id: int, params: dict[str, Any]) -> Rows:
     """The camera-operation matrix: a row per station, a column per day (1, 0, None: NA)."""
 
     def read(meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -72,7 +79,7 @@ def camera_operation(client: Client, project_id: int, params: dict[str, Any]) ->
     return Rows(read, columns=["station", "deployment_id", "setup", "retrieval"])
 
 
-def detection_history(client: Client, project_id: int, params: dict[str, Any]) -> Rows:
+def detection_history(client: Reader, project_id: int, params: dict[str, Any]) -> Rows:
     """A detection history: a row per station, a column per occasion (o1, o2, ...; None:
     NA), then with ``include_effort`` each occasion's operating days (effort_o1, ...)."""
 

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.db.repositories.export_reads import ExportScope
+from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
 from trapline.db.types import chunks
-from trapline.domain.exports import (
+from trapline.domain.exports.exports import (
     AnnotationFacts,
     Batch,
     ImageFacts,
@@ -20,7 +20,7 @@ from trapline.domain.exports import (
     OccurrenceReads,
     TopFacts,
 )
-from trapline.domain.taxa import Taxon
+from trapline.domain.taxa.taxa import Taxon
 
 #: Images read per batch: memory stays flat whatever the project's size.
 BATCH_SIZE = 1000
@@ -48,7 +48,7 @@ def read_batches(
     #: The taxon each label of a best detection names, worked out once per label.
     label_taxa: dict[str, int | None] = {}
     #: Occurrences are those of one pipeline, as every count's: the export's, else the one
-    #: its project counts by (``db/repositories/counts.py``).
+    #: its project counts by (``db/repositories/ecology/counts.py``).
     with db.read() as repos:
         counted = scope.filters.pipeline or repos.counts.counting_pipeline(scope.project_id)
         # The category maps' entries, read once: a batch's new labels are resolved with them.

@@ -12,7 +12,7 @@ SQL is written with ``?`` placeholders (``Plain`` turns them into the driver's).
 
 from __future__ import annotations
 
-from trapline.domain.jobs import TaskStatus
+from trapline.domain.processing.jobs import TaskStatus
 
 _QUEUED = TaskStatus.QUEUED.value
 _LEASED = TaskStatus.LEASED.value

@@ -16,9 +16,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import BinaryIO
 
-from trapline.domain.exports import ExportFormat, ImageFacts
-from trapline.domain.local_times import unclear_in_zone
-from trapline.domain.records import Deployment
+from trapline.domain.core.records import Deployment
+from trapline.domain.exports.exports import ExportFormat, ImageFacts
+from trapline.domain.photos.local_times import unclear_in_zone
 from trapline.exports.base import (
     CsvFile,
     ExportWriter,

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import IO, Any
 
 from trapline import __version__
-from trapline.domain.records import Contact, Deployment
-from trapline.domain.taxa import Rank
+from trapline.domain.core.records import Contact, Deployment
+from trapline.domain.taxa.taxa import Rank
 from trapline.exports.base import CsvFile, iso
 from trapline.exports.eml import LICENCES
 from trapline.exports.reader import ExportContext

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator, Sequence
 
-from trapline.domain.camera_operation import History, Operation
-from trapline.domain.record_table import (
+from trapline.domain.exports.camera_operation import History, Operation
+from trapline.domain.exports.record_table import (
     RECORD_COLUMNS,
     RECORD_NUMBERS,
     Record,

@@ -7,7 +7,7 @@ return can hide one. Names people give (deployments, files, labels, their own) r
 table, so every table of every CSV-like format (CSV, Camtrap DP, the Darwin Core Archive,
 Antenna's occurrences) is written through ``Cells``: each table names the columns that hold
 numbers, written as they are (a negative number starts with ``-`` and must stay a number), and
-every other cell is text and follows the rule (``domain/formulas.py``, which the taxa list's
+every other cell is text and follows the rule (``domain/core/formulas.py``, which the taxa list's
 CSV follows too). docs/security.md lists the number columns.
 """
 
@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from trapline.domain.formulas import FORMULA_STARTS, as_text
+from trapline.domain.core.formulas import FORMULA_STARTS, as_text
 
 __all__ = ["FORMULA_STARTS", "Cells", "cell"]
 
-#: Text a spreadsheet shows as text (the one rule, ``domain/formulas.py``).
+#: Text a spreadsheet shows as text (the one rule, ``domain/core/formulas.py``).
 cell = as_text
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import IO, Any, BinaryIO
 
 from trapline import __version__
-from trapline.domain.exports import ExportFormat
+from trapline.domain.exports.exports import ExportFormat
 from trapline.exports.base import NO_DEPLOYMENT, ExportWriter, capture_iso, iso, json_bytes
 from trapline.exports.megadetector import UNNAMED_CATEGORY
 from trapline.exports.reader import Detection, ExportContext, ImageResult

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from trapline.domain.exports import AlgorithmFacts, ExportFilters, PipelineFacts
-from trapline.domain.records import Deployment, Project
-from trapline.domain.taxa import Taxon
+from trapline.domain.core.records import Deployment, Project
+from trapline.domain.exports.exports import AlgorithmFacts, ExportFilters, PipelineFacts
+from trapline.domain.taxa.taxa import Taxon
 
 #: Keys of a category map entry that mark it as a taxon.
 _TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")

@@ -8,7 +8,13 @@ from datetime import date
 from operator import itemgetter
 from typing import IO
 
-from trapline.domain.listings import COUNT_COLUMNS, CountBy, CountRow, count_columns, row_values
+from trapline.domain.ecology.listings import (
+    COUNT_COLUMNS,
+    CountBy,
+    CountRow,
+    count_columns,
+    row_values,
+)
 from trapline.exports.base import CsvFile
 
 #: The columns that hold numbers (written as they are; the others are text, made safe).

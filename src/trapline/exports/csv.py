@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from trapline.domain.exports import ExportFormat
+from trapline.domain.exports.exports import ExportFormat
 from trapline.exports.base import CsvFile, ExportWriter, capture_iso, iso
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState
 

@@ -3,7 +3,7 @@ occurrence a detection is in, as ``review.py`` is for a person's word on the det
 
 An occurrence's determination is a person's when the latest identification of it (not
 withdrawn) or, without one, the latest review of one of its detections decided it
-(``domain/occurrences.py``). Every detection of such an occurrence carries a ``Determined``:
+(``domain/ecology/occurrences.py``). Every detection of such an occurrence carries a ``Determined``:
 the person, the taxon they named (its scientific name, else the determination's label) and
 when. The CSV writes it in ``determined_by`` and ``identified_taxon``; COCO makes it the
 detection's category, MegaDetector output its first classification, Camtrap DP a human
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple
 
-from trapline.domain.exports import IdentificationFacts, OccurrenceFacts
-from trapline.domain.taxa import Taxon
+from trapline.domain.exports.exports import IdentificationFacts, OccurrenceFacts
+from trapline.domain.taxa.taxa import Taxon
 
 
 class Determined(NamedTuple):

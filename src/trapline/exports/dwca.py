@@ -16,8 +16,8 @@ import zipfile
 from datetime import date
 from typing import IO, BinaryIO
 
-from trapline.domain.exports import ExportFormat, OccurrenceFacts
-from trapline.domain.records import Deployment
+from trapline.domain.core.records import Deployment
+from trapline.domain.exports.exports import ExportFormat, OccurrenceFacts
 from trapline.exports.base import capture_iso, iso
 from trapline.exports.camtrap_dp import COMPRESS_LEVEL
 from trapline.exports.cells import Cells

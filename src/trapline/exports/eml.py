@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from trapline.domain.records import Contact, Project
+from trapline.domain.core.records import Contact, Project
 
 EML_NS = "eml://ecoinformatics.org/eml-2.1.1"
 DC_NS = "http://purl.org/dc/terms/"

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
-from trapline.domain.exports import ExportFilters, OccurrenceFacts
-from trapline.domain.taxa import Taxon
+from trapline.domain.exports.exports import ExportFilters, OccurrenceFacts
+from trapline.domain.taxa.taxa import Taxon
 from trapline.exports.base import ExportWriter, wall_iso
 from trapline.exports.reader import ExportContext, ImageResult
 from trapline.exports.taxonomy import TaxonTerms, taxon_terms

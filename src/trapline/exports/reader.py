@@ -17,7 +17,8 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from pydantic_core import from_json
 
-from trapline.domain.exports import (
+from trapline.domain.ecology.reviews import Review
+from trapline.domain.exports.exports import (
     AlgorithmFacts,
     AnalysisFacts,
     AnnotationFacts,
@@ -31,7 +32,6 @@ from trapline.domain.exports import (
     PipelineFacts,
     TopFacts,
 )
-from trapline.domain.reviews import Review
 from trapline.exports.context import ExportContext
 from trapline.exports.determination import Determined, determined
 from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label

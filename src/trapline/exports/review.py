@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from trapline.domain.reviews import Review, Verdict
+from trapline.domain.ecology.reviews import Review, Verdict
 
 
 class HumanLabel(NamedTuple):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from trapline.domain.taxa import Rank, Taxon
+from trapline.domain.taxa.taxa import Rank, Taxon
 
 #: The higher ranks Darwin Core and Camtrap DP name a taxon's classification by.
 HIGHER_RANKS = (Rank.KINGDOM, Rank.PHYLUM, Rank.CLASS, Rank.ORDER, Rank.FAMILY, Rank.GENUS)

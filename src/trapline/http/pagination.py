@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import URL
 
-from trapline.domain.paging import Cursor
-from trapline.domain.records import Image
+from trapline.domain.core.paging import Cursor
+from trapline.domain.core.records import Image
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID
 

@@ -1,5 +1,5 @@
 """Appearance descriptors of detections: what tracking compares when a pipeline posts no
-feature vector of its own (``domain/tracking.py``).
+feature vector of its own (``domain/ecology/tracking.py``).
 
 A descriptor is the colour histogram of the box's foreground pixels (those unlike its
 border), 4 levels per channel (64 bins), scaled to unit length: cheap (one reduced decode of

@@ -3,7 +3,7 @@
 One answer for the worker and the web app: the worker refuses to start a pipeline that needs
 the ``[onnx]`` extra before it downloads anything, and leaves unasked-for pipelines out until
 they are ready; the Processing page lists every built-in pipeline with its state and what to
-do (``builtin_readiness``).
+do (``registry.builtin_readiness``).
 """
 
 from __future__ import annotations
@@ -87,18 +87,3 @@ def under_way(target: Path, now: datetime | None = None) -> bool:
     moment = now.timestamp() if now is not None else time.time()
     pattern = f".{target.name}.*{PARTIAL_SUFFIX}"
     return any(moment - part.stat().st_mtime < STALE_AFTER for part in target.parent.glob(pattern))
-
-
-def builtin_readiness(
-    cache_dir: Path | None = None, now: datetime | None = None
-) -> list[Readiness]:
-    """Every built-in pipeline's state in this install (weights in ``cache_dir``, default the
-    worker's weights folder), in the registry's order."""
-    from trapline.pipelines import megadetector
-    from trapline.pipelines.registry import BUILTIN_PIPELINES
-
-    simple = [
-        Readiness(slug, factory().config.name, State.READY)
-        for slug, factory in BUILTIN_PIPELINES.items()
-    ]
-    return [*simple, megadetector.readiness(cache_dir, now=now)]

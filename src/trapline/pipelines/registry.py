@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -196,3 +197,15 @@ def _from_entry_point(entry_point: EntryPoint) -> Pipeline:
 def _origin(entry_point: EntryPoint) -> str:
     package = f" of package {entry_point.dist.name}" if entry_point.dist is not None else ""
     return f"entry point {entry_point.name} = {entry_point.value}{package}"
+
+
+def builtin_readiness(
+    cache_dir: Path | None = None, now: datetime | None = None
+) -> list[Readiness]:
+    """Every built-in pipeline's state in this install (weights in ``cache_dir``, default the
+    worker's weights folder), in the registry's order."""
+    simple = [
+        Readiness(slug, factory().config.name, State.READY)
+        for slug, factory in BUILTIN_PIPELINES.items()
+    ]
+    return [*simple, megadetector.readiness(cache_dir, now=now)]

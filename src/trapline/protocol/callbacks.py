@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
-from trapline.domain.callbacks import ArtifactType
+from trapline.domain.callbacks.callbacks import ArtifactType
 from trapline.protocol.base import (
     FREE_TEXT,
     MAX_NAME,

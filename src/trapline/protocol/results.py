@@ -60,7 +60,7 @@ class ClassificationResponse(WireModel):
     scores: list[Finite] = Field(default_factory=list, max_length=MAX_LABELS, fail_fast=True)
     logits: list[Finite] | None = Field(None, max_length=MAX_LABELS, fail_fast=True)
     #: The classifier's feature vector of the crop (AMI sends 2,048 values): kept with the
-    #: classification, and what tracking compares detections by (``domain/tracking.py``).
+    #: classification, and what tracking compares detections by (``domain/ecology/tracking.py``).
     features: list[Finite] | None = Field(None, max_length=MAX_FEATURES, fail_fast=True)
     #: Seconds; a time that is not finite is stored as unknown.
     inference_time: StrictFloat | None = None

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
-from trapline.domain.duties import Duty
-from trapline.domain.jobs import Job, Lease
-from trapline.domain.lease_tokens import LeaseClaim
-from trapline.domain.records import ImageFilter
+from trapline.domain.core.duties import Duty
+from trapline.domain.core.records import ImageFilter
+from trapline.domain.processing.jobs import Job, Lease
+from trapline.domain.processing.lease_tokens import LeaseClaim
 from trapline.errors import Unavailable
 from trapline.settings import QueueSettings
 

@@ -30,9 +30,9 @@ from nats.aio.msg import Msg
 
 from trapline.clock import Clock
 from trapline.db.engine import Database
-from trapline.db.repositories.dispatch import TaskState
-from trapline.domain.duties import Duty, Stop
-from trapline.domain.jobs import JobStatus, Lease
+from trapline.db.repositories.processing.dispatch import TaskState
+from trapline.domain.core.duties import Duty, Stop
+from trapline.domain.processing.jobs import JobStatus, Lease
 from trapline.errors import InvalidInput, TraplineError, Unavailable
 from trapline.queue.base import NewTasks, TaskQueue, lease_expiry
 from trapline.queue.channel import StuckMessage

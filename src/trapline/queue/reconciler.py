@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.duties import NEVER, Stop
+from trapline.domain.core.duties import NEVER, Stop
 from trapline.queue.channel import DispatchChannel
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ Claims use SKIP LOCKED on PostgreSQL and BEGIN IMMEDIATE on SQLite.
 
 from __future__ import annotations
 
-from trapline.domain.jobs import Lease
+from trapline.domain.processing.jobs import Lease
 from trapline.queue.base import TaskQueue, lease_expiry
 
 

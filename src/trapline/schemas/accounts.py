@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints, field_validator
 
-from trapline.domain.records import ApiToken, User
+from trapline.domain.core.records import ApiToken, User
 from trapline.schemas.common import Input, Instant, Label
 
 #: What ``str.strip`` takes off: the blanks an address may come with around it. Spelled out, as

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from trapline.domain.callbacks import Artifact, CallbackSecret
-from trapline.domain.results import Analysis, Annotation
+from trapline.domain.callbacks.callbacks import Artifact, CallbackSecret
+from trapline.domain.processing.results import Analysis, Annotation
 from trapline.schemas.common import Instant
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from trapline.domain.camera_operation import Operation
-from trapline.domain.record_table import RECORD_COLUMNS, record_values
-from trapline.services.camtrap import DetectionHistory, RecordTable
+from trapline.domain.exports.camera_operation import Operation
+from trapline.domain.exports.record_table import RECORD_COLUMNS, record_values
+from trapline.services.exports.camtrap import DetectionHistory, RecordTable
 
 #: Records joined into one piece of the streamed answer.
 _PIECE = 1_000

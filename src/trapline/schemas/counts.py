@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from trapline.services.counting import Counting
+from trapline.services.ecology.counting import Counting
 
 
 class PipelineCountOut(BaseModel):

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from trapline.domain.event_rules import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Grouping
-from trapline.domain.events import Event, Regrouping, RegroupingStatus
-from trapline.domain.tracking import MAX_BOXES
+from trapline.domain.core.event_rules import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Grouping
+from trapline.domain.ecology.events import Event, Regrouping, RegroupingStatus
+from trapline.domain.ecology.tracking import MAX_BOXES
 from trapline.protocol.base import NOT_TEXT
 from trapline.schemas.common import Input, Instant, WallClock, with_offset
 from trapline.schemas.images import ImageOut

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from trapline.domain.camera_operation import MAX_OCCASION_DAYS
-from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
-from trapline.domain.record_table import MAX_DELTA_MINUTES, DeltaReference
+from trapline.domain.exports.camera_operation import MAX_OCCASION_DAYS
+from trapline.domain.exports.exports import Export, ExportFilters, ExportFormat, ExportStatus
+from trapline.domain.exports.record_table import MAX_DELTA_MINUTES, DeltaReference
 from trapline.protocol.base import Slug
 from trapline.schemas.common import BodyId, Input, Instant
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from trapline.domain.records import Collection, Image, ImageFilter
+from trapline.domain.core.records import Collection, Image, ImageFilter
 from trapline.schemas.common import BodyId, Description, Input, Instant, Moment, Name, WallClock
 
 #: Most images named in one request body (a collection's ``image_ids``).

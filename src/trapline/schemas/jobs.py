@@ -7,10 +7,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, TaskCounts, TaskInfo
+from trapline.domain.processing.jobs import (
+    DispatchMode,
+    Job,
+    JobParams,
+    JobStatus,
+    TaskCounts,
+    TaskInfo,
+)
 from trapline.protocol.base import NOT_TEXT, ONE_LINE, Slug
 from trapline.schemas.common import BodyId, Input, Instant
-from trapline.services.jobs import MAX_JOB_IMAGES, JobDetail
+from trapline.services.processing.jobs import MAX_JOB_IMAGES, JobDetail
 
 #: Most image ids one job request may list, repeats included: repeats are merged before
 #: MAX_JOB_IMAGES applies, and a list this long is still cheap to refuse.

@@ -10,16 +10,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
-from trapline.domain.events import Event, night_of
-from trapline.domain.listings import (
+from trapline.domain.ecology.events import Event, night_of
+from trapline.domain.ecology.listings import (
     COUNT_COLUMNS,
     CountBy,
     CountRow,
     count_columns,
     row_values,
 )
-from trapline.domain.occurrences import Occurrence
-from trapline.domain.taxa import Rank, Taxon
+from trapline.domain.ecology.occurrences import Occurrence
+from trapline.domain.taxa.taxa import Rank, Taxon
 from trapline.schemas.events import EventOut
 from trapline.schemas.occurrences import OccurrenceOut
 

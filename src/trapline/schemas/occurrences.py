@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from trapline.domain.occurrences import Occurrence, OccurrenceDetection
+from trapline.domain.ecology.occurrences import Occurrence, OccurrenceDetection
 from trapline.protocol.base import NOT_TEXT
 from trapline.schemas.common import Input, WallClock, with_offset
 

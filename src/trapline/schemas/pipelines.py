@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
-from trapline.domain.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
+from trapline.domain.pipelines.pipelines import ProjectPipeline, ServiceStatus, WorkerInfo
 from trapline.protocol.base import ONE_LINE
 from trapline.schemas.common import Input, Instant
 

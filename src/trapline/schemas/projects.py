@@ -18,9 +18,16 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from trapline.domain.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
-from trapline.domain.records import HALF_PLACE, Contact, Deployment, Membership, Project, half_place
-from trapline.domain.roles import Role
+from trapline.domain.core.records import (
+    HALF_PLACE,
+    Contact,
+    Deployment,
+    Membership,
+    Project,
+    half_place,
+)
+from trapline.domain.core.roles import Role
+from trapline.domain.photos.local_times import MAX_ZONE_LENGTH, Reread, RereadStatus, zone_error
 from trapline.protocol.base import NOT_TEXT, ONE_LINE
 from trapline.schemas.accounts import Email, clean_email
 from trapline.schemas.common import (

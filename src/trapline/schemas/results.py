@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from trapline.domain.results import Analysis, Annotation
+from trapline.domain.processing.results import Analysis, Annotation
 from trapline.schemas.common import Instant
 from trapline.schemas.images import ImageOut
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from trapline.protocol.base import WireName, WireUri
 from trapline.protocol.pipelines import RefusedPipeline
 from trapline.schemas.common import Input, Instant
-from trapline.services.pipelines import PushRegistration, ServiceListing
+from trapline.services.pipelines.pipelines import PushRegistration, ServiceListing
 
 
 class PushServiceIn(Input):

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
-from trapline.domain.sources import PullSource, SourceItem, SourceRun
+from trapline.domain.sources.sources import PullSource, SourceItem, SourceRun
 from trapline.protocol.base import NOT_TEXT, ONE_LINE, Slug
 from trapline.schemas.common import BodyId, Input, Instant, Name, Patch
 from trapline.sources import KINDS

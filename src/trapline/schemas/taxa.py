@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from trapline.domain.species import SpeciesCount, TaxonProfile
-from trapline.domain.taxa import (
+from trapline.domain.ecology.species import SpeciesCount, TaxonProfile
+from trapline.domain.taxa.taxa import (
     Identification,
     LabelMapping,
     RowOutcome,
@@ -21,7 +21,7 @@ from trapline.domain.taxa import (
 from trapline.protocol.base import ONE_LINE
 from trapline.schemas.common import BodyId, Input, Instant, Name
 from trapline.schemas.occurrences import EditedId, OccurrenceOut
-from trapline.services.identifications import MAX_BULK
+from trapline.services.review.identifications import MAX_BULK
 
 #: A label as results name it.
 MappedLabel = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=ONE_LINE)]

@@ -1,7 +1,7 @@
 """Pull sources: gateways that list and read the places stations put their photos.
 
 ``open_gateway(kind, config)`` picks a gateway by a source's kind from ``KINDS``; each kind's
-module is imported only when used. ``services/sources.py`` keeps the records and runs.
+module is imported only when used. ``services/sources/sources.py`` keeps the records and runs.
 """
 
 from __future__ import annotations

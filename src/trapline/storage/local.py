@@ -15,7 +15,7 @@ from stat import S_ISREG
 from typing import BinaryIO
 from urllib.parse import urlencode
 
-from trapline.domain.tokens import hmac_sha256
+from trapline.domain.core.tokens import hmac_sha256
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, StorageError
 from trapline.files import private_dir
 from trapline.storage.base import (

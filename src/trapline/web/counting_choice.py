@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Query
 
 from trapline.protocol.base import ONE_LINE
-from trapline.services import counting
+from trapline.services.ecology import counting
 from trapline.web.pages import Page
 
 #: The query parameter that names the pipeline.

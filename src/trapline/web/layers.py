@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from trapline.domain.results import Analysis, Annotation, AnnotationType
-from trapline.domain.rle import column_runs
+from trapline.domain.processing.results import Analysis, Annotation, AnnotationType
+from trapline.domain.processing.rle import column_runs
 
 #: A segmentation with more column runs than this is drawn as its bounding box.
 MAX_RUNS = 20_000

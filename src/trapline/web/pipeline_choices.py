@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trapline.clock import Clock
-from trapline.services.pipelines import Offered
+from trapline.services.pipelines.pipelines import Offered
 
 if TYPE_CHECKING:
     # The pipelines' side is imported only when a form needs it (numpy and the models' code).
@@ -46,7 +46,7 @@ def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Ch
         for p in offered.pipelines
     ]
     if offered.unregistered:
-        from trapline.pipelines.readiness import builtin_readiness
+        from trapline.pipelines.registry import builtin_readiness
 
         states = {r.slug: r for r in builtin_readiness(weights_folder, clock.now())}
         for slug in offered.unregistered:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from trapline.domain.events import Event
+from trapline.domain.ecology.events import Event
 
 #: Drawing size in SVG units (the page scales it to its width).
 WIDTH = 600

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trapline.domain.jobs import Job, TaskCounts
+from trapline.domain.processing.jobs import Job, TaskCounts
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from trapline.db.engine import Database
 from trapline.errors import InvalidInput, NotAuthenticated
-from trapline.services import accounts
-from trapline.services.passwords import hash_password, verify_password
+from trapline.services.core import accounts
+from trapline.services.core.passwords import hash_password, verify_password
 
 
 def test_admin_lists_and_reads_users(client: AppClient, admin: Account, owner: Account) -> None:

@@ -34,11 +34,11 @@ from tests.support.permissions_jobs import (
 from tests.support.protocol import pipeline_config, registration
 from tests.support.push_services import FakeService, fake_service, listener
 from trapline.background.duties import DutyRunner
-from trapline.domain.duties import NEVER
-from trapline.domain.pipelines import ONLINE_WINDOW, push_service_online
+from trapline.domain.core.duties import NEVER
+from trapline.domain.pipelines.pipelines import ONLINE_WINDOW, push_service_online
 from trapline.protocol.base import MAX_PIPELINES, MAX_REGISTRATION_CONTAINERS
-from trapline.services.service_client import MAX_INFO_BYTES
-from trapline.services.service_status import online_window
+from trapline.services.pipelines.service_client import MAX_INFO_BYTES
+from trapline.services.pipelines.service_status import online_window
 from trapline.settings import Settings, parse_network
 
 API = "/api/v2"

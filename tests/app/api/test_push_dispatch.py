@@ -23,7 +23,7 @@ from tests.support.push_services import BOX, FakeService, fake_service, found_on
 from tests.support.waiting import wait_until
 from trapline.background.push import PushDispatcher
 from trapline.clock import FakeClock
-from trapline.domain.retry import RetryPolicy
+from trapline.domain.core.retry import RetryPolicy
 from trapline.platform import Platform
 from trapline.protocol.results import (
     AlgorithmReference,
@@ -33,8 +33,8 @@ from trapline.protocol.results import (
     ResultError,
     SourceImageResponse,
 )
-from trapline.services.push import split_answer
-from trapline.services.service_status import check_services
+from trapline.services.pipelines.service_status import check_services
+from trapline.services.processing.push import split_answer
 from trapline.settings import Settings, parse_network
 
 API = "/api/v2"

@@ -16,10 +16,10 @@ from tests.support.app_client import AppClient
 from tests.support.callbacks import Pipeline, box, create_analysis, png, signed_headers
 from trapline.clock import FakeClock
 from trapline.db.tables import AnalysisRow, CallbackSignatureRow
-from trapline.domain.callbacks import SignedRequest
+from trapline.domain.callbacks.callbacks import SignedRequest
 from trapline.platform import Platform
-from trapline.services import signed_calls
-from trapline.services.duties import fail_stuck_analyses
+from trapline.services.callbacks import signed_calls
+from trapline.services.processing.duties import fail_stuck_analyses
 
 _last_stamp = 2**62  # the last stamp _fresh gave
 

@@ -15,7 +15,7 @@ from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.callbacks import SECRET, Pipeline, create_analysis, signed_headers
 from trapline.app import create_app
-from trapline.domain.callbacks import PROBLEM_MESSAGES, SignatureProblem
+from trapline.domain.callbacks.callbacks import PROBLEM_MESSAGES, SignatureProblem
 from trapline.platform import Platform
 
 STATUS = json.dumps({"status": "processing"}).encode()
@@ -52,7 +52,7 @@ def test_each_failed_check_is_named_and_never_shows_the_expected_signature(
         "skew_future": "too far from the server's clock",
         "mismatch": "does not match",
     }
-    caplog.set_level(logging.WARNING, "trapline.services.callbacks")
+    caplog.set_level(logging.WARNING, "trapline.services.callbacks.callbacks")
     exported: list[tuple[int, dict[str, str]]] = []
 
     class Recorder:  # stands in for the OpenTelemetry counter, which needs an SDK to read

@@ -17,7 +17,7 @@ from tests.support.callbacks import Pipeline, create_analysis
 from tests.support.peak_memory import peak_rise
 from tests.support.protocol_client import Protocol, api_get
 from tests.support.scenes import add_frames, event_of, new_deployment, track_all
-from trapline.domain.tracking import MAX_BOXES
+from trapline.domain.ecology.tracking import MAX_BOXES
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

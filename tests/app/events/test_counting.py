@@ -285,7 +285,7 @@ def test_a_projects_kind_sets_its_event_rule(proto: Protocol) -> None:
 def test_a_job_no_worker_takes_does_not_freeze_counting(proto: Protocol) -> None:
     from datetime import UTC, datetime
 
-    from trapline.services.tracking import QUEUED_TASKS_HOLD, track_due
+    from trapline.services.ecology.tracking import QUEUED_TASKS_HOLD, track_due
 
     pond = _pond(proto)
     import_md(proto, _bird())
@@ -311,8 +311,8 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     """The grid, the project page, the deployment chart, the species view, the CSV and the
     event-level Camtrap DP of one deployment: two pipelines, a box a person maps as no
     object, a person's false detection."""
-    from trapline.domain.records import User
-    from trapline.services import reviews
+    from trapline.domain.core.records import User
+    from trapline.services.review import reviews
 
     _taxa(proto)
     pond = _pond(proto)

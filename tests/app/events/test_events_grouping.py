@@ -13,8 +13,8 @@ from sqlalchemy import text
 from tests.support.accounts import Account
 from tests.support.grouping import T0, add_photos, grouping_project, groups_of
 from trapline.db.engine import Database
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.services import events
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.services.ecology import events
 
 LONDON = "Europe/London"
 

@@ -12,8 +12,8 @@ from tests.support.grouping import T0, add_photos, grouping_project, groups_of
 from trapline.background.events import STALE_AFTER, RegroupingRunner
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.domain.events import RegroupingStatus
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.domain.ecology.events import RegroupingStatus
 
 #: A time before every heartbeat of these tests: nothing is stale since then.
 T0_UTC = T0.replace(tzinfo=UTC)

@@ -14,8 +14,8 @@ from tests.support.protocol_client import Protocol
 from tests.support.scenes import heron
 from trapline.db.tables import OccurrenceRow, RegroupingRow
 from trapline.db.types import utcnow
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.services import events
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.services.ecology import events
 
 #: SQLite lets one writer in at a time: nothing to interleave.
 pytestmark = pytest.mark.backend("postgres")

@@ -13,7 +13,7 @@ from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene, csv_o
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from trapline.db.tables import ExportRow
-from trapline.domain.exports import ExportFormat
+from trapline.domain.exports.exports import ExportFormat
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.support.birds import Birds, placed_birds
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import API
 from tests.support.standards import validate_camtrap_dp
-from trapline.domain.taxa import Rank
+from trapline.domain.taxa.taxa import Rank
 from trapline.exports.camtrap_package import taxon_entry
 from trapline.exports.taxonomy import TaxonTerms, vernacular_names
 

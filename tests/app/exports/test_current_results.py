@@ -12,8 +12,8 @@ from typing import Any
 from tests.support.exports import Seeded, seed_project
 from tests.support.protocol import LABELS, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
-from trapline.domain.records import ImageFilter, User
-from trapline.services import reviews
+from trapline.domain.core.records import ImageFilter, User
+from trapline.services.review import reviews
 
 API = "/api/v2"
 

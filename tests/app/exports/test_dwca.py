@@ -15,7 +15,7 @@ from tests.support.birds import Birds, api_call, best_image, birds
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from trapline.background.exports import ExportRunner
-from trapline.domain.exports import ExportFilters, ExportFormat
+from trapline.domain.exports.exports import ExportFilters, ExportFormat
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DC = "http://purl.org/dc/terms/"

@@ -17,7 +17,7 @@ from trapline.background.exports import MAX_ATTEMPTS, STALE_AFTER, ExportRunner,
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
 from trapline.db.tables import ExportRow
-from trapline.domain.exports import ExportFilters, ExportFormat
+from trapline.domain.exports.exports import ExportFilters, ExportFormat
 
 
 def _member(seeded: Seeded, account: Account, role: str) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 from tests.support.exports import API, Seeded
 from tests.support.standards import validate_camtrap_dp
 from trapline.db.engine import Database
-from trapline.domain.results import Box
-from trapline.services import reviews
+from trapline.domain.processing.results import Box
+from trapline.services.review import reviews
 
 
 def _csv(seeded: Seeded, **filters: object) -> dict[int | str, dict[str, str]]:

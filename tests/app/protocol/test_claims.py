@@ -8,7 +8,7 @@ from tests.support.app_client import AppClient
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
 from tests.support.protocol_client import API, Protocol, statuses
 from trapline.clock import FakeClock
-from trapline.services.admission import ClaimGate
+from trapline.services.core.admission import ClaimGate
 
 #: Bodies whose batch_size is missing or not an integer from 1 to 1000.
 BAD_BATCH_SIZES = {

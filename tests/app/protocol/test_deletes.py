@@ -24,13 +24,13 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.tables import Base
 from trapline.db.types import utcnow
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.domain.jobs import Job
-from trapline.domain.records import Image, ImageFilter
-from trapline.domain.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.domain.core.records import Image, ImageFilter
+from trapline.domain.processing.jobs import Job
+from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.imaging.probe import THUMBNAIL_SIZES
-from trapline.services.blob_keys import project_blob_prefixes, thumbnail_key
-from trapline.services.jobs import finish_if_done
+from trapline.services.photos.blob_keys import project_blob_prefixes, thumbnail_key
+from trapline.services.processing.jobs import finish_if_done
 from trapline.storage.local import LocalBlobStore
 
 #: Seconds a delete is given to show it waits for the write it races.

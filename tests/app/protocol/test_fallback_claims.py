@@ -9,7 +9,7 @@ from tests.support.accounts import Account
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config
 from tests.support.protocol_client import API, Protocol
 from trapline.clock import FakeClock
-from trapline.services.workers import SERVING_WINDOW
+from trapline.services.pipelines.workers import SERVING_WINDOW
 
 FALLBACK = {"name": "embedded worker (here)", "fallback": True}
 

@@ -16,8 +16,8 @@ from trapline.background.jobs import JobStarter
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.jobs import DispatchMode, JobParams
-from trapline.services import jobs as job_service
+from trapline.domain.processing.jobs import DispatchMode, JobParams
+from trapline.services.processing import jobs as job_service
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 

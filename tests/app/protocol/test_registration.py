@@ -17,7 +17,7 @@ from tests.support.protocol import (
 from tests.support.protocol_client import API, Protocol, statuses
 from trapline.db.engine import Database
 from trapline.protocol.pipelines import PipelineRegistration, PipelineRegistrationResponse
-from trapline.services.pipelines import register_pipelines
+from trapline.services.pipelines.pipelines import register_pipelines
 
 #: A moment long before any test ran.
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)

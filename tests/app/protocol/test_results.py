@@ -17,7 +17,7 @@ from tests.support.protocol import (
     success,
 )
 from tests.support.protocol_client import API, Protocol, statuses
-from trapline.db.repositories import analyses as analyses_repository
+from trapline.db.repositories.processing import analyses as analyses_repository
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 TASK_STATUSES = ("queued", "leased", "succeeded", "failed", "canceled")

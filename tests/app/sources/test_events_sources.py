@@ -8,9 +8,11 @@ import pytest
 
 from tests.support.photos import photo
 from trapline.db.engine import Database
-from trapline.domain.event_rules import ProjectKind
+from trapline.domain.core.event_rules import ProjectKind
 from trapline.platform import Platform
-from trapline.services import deployments, projects, sources, users
+from trapline.services.core import users
+from trapline.services.photos import deployments, projects
+from trapline.services.sources import sources
 
 
 @pytest.mark.parametrize("site", ["local"], indirect=True)

@@ -12,10 +12,12 @@ from tests.support.slow_site import slow_site
 from tests.support.waiting import wait_until
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
-from trapline.domain.records import User
-from trapline.domain.sources import RetryPolicy, RunStatus, SourceRun
+from trapline.domain.core.records import User
+from trapline.domain.sources.sources import RetryPolicy, RunStatus, SourceRun
 from trapline.platform import Platform
-from trapline.services import projects, sources, users
+from trapline.services.core import users
+from trapline.services.photos import projects
+from trapline.services.sources import sources
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

@@ -22,7 +22,7 @@ from trapline.protocol.base import (
     MAX_RESULTS_CONTAINERS,
     MAX_RESULTS_VALUES,
 )
-from trapline.services.service_client import MAX_PROCESS_BYTES
+from trapline.services.pipelines.service_client import MAX_PROCESS_BYTES
 from trapline.sources import http_directory, s3
 
 

@@ -10,11 +10,13 @@ import pytest
 
 from tests.support.source_servers import nginx_server
 from trapline.db.engine import Database
-from trapline.domain.paging import ImageOrder
-from trapline.domain.records import ImageFilter
-from trapline.domain.sources import RunStatus
+from trapline.domain.core.paging import ImageOrder
+from trapline.domain.core.records import ImageFilter
+from trapline.domain.sources.sources import RunStatus
 from trapline.platform import Platform
-from trapline.services import projects, sources, users
+from trapline.services.core import users
+from trapline.services.photos import projects
+from trapline.services.sources import sources
 
 ROOT = Path(__file__).resolve().parents[3]
 CANDIDATES = [ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data"]

@@ -18,11 +18,13 @@ import pytest
 from tests.support.photos import photo
 from trapline.background.sources import SourceRunner
 from trapline.db.engine import Database
-from trapline.domain.records import User
-from trapline.domain.sources import ItemStatus, RetryPolicy, RunStatus, SourceRun
+from trapline.domain.core.records import User
+from trapline.domain.sources.sources import ItemStatus, RetryPolicy, RunStatus, SourceRun
 from trapline.platform import Platform
-from trapline.services import projects, sources, users
-from trapline.services.source_ingest import SourceIngest
+from trapline.services.core import users
+from trapline.services.photos import projects
+from trapline.services.sources import sources
+from trapline.services.sources.source_ingest import SourceIngest
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -80,13 +82,13 @@ def image_names(platform: Platform, project: int) -> list[str]:
 
 
 def _filter() -> Any:
-    from trapline.domain.records import ImageFilter
+    from trapline.domain.core.records import ImageFilter
 
     return ImageFilter()
 
 
 def _order() -> Any:
-    from trapline.domain.paging import ImageOrder
+    from trapline.domain.core.paging import ImageOrder
 
     return ImageOrder.ID
 

@@ -17,10 +17,12 @@ from tests.support.slow_site import slow_site
 from trapline.background.sources import SourceRunner, start_due_sources
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.domain.records import User
-from trapline.domain.sources import RunStatus, SourceRun
+from trapline.domain.core.records import User
+from trapline.domain.sources.sources import RunStatus, SourceRun
 from trapline.platform import Platform, open_source_runner
-from trapline.services import projects, sources, users
+from trapline.services.core import users
+from trapline.services.photos import projects
+from trapline.services.sources import sources
 from trapline.settings import Settings
 
 pytestmark = [

@@ -16,8 +16,8 @@ from trapline.db.engine import Database
 from trapline.imaging.limits import DecodeLimits
 from trapline.imaging.synthetic import flat_png
 from trapline.platform import Platform
-from trapline.services import images
-from trapline.services.images import IncomingFile
+from trapline.services.photos import images
+from trapline.services.photos.images import IncomingFile
 from trapline.settings import Settings
 
 MIB = 1024 * 1024

@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from tests.support.accounts import upload
-from trapline.services.tracking import track_due
+from trapline.services.ecology.tracking import track_due
 
 API = "/api/v2"
 T0 = datetime(2024, 6, 21, 22, 0, 0)

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from trapline.cli import app
 from trapline.db.engine import Database
-from trapline.services import accounts, bootstrap
+from trapline.services.core import accounts
+from trapline.services.photos import bootstrap
 
 
 def test_first_admin_password_is_made_once_and_saved_private(

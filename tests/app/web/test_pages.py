@@ -20,10 +20,10 @@ from tests.support.web import CHEAP_HASH, PASSWORD, Browser, csrf_of
 from trapline.app import create_app
 from trapline.clock import FakeClock
 from trapline.db.engine import Database
-from trapline.domain.reviews import Verdict
+from trapline.domain.ecology.reviews import Verdict
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
-from trapline.services import accounts
+from trapline.services.core import accounts
 
 PAGES = (
     "/projects",
@@ -99,7 +99,7 @@ def test_session_cookie_is_httponly_and_lax(
 
 
 def test_sign_in_cookie_flags(client: AppClient, owner: Account, app_db) -> None:
-    from trapline.services import accounts
+    from trapline.services.core import accounts
 
     accounts.set_password(app_db, None, owner.id, PASSWORD)
     token = csrf_of(client.get("/signin").text)

@@ -20,8 +20,8 @@ from tests.support.protocol_client import Protocol
 from tests.support.web import Browser
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
-from trapline.services.blob_cleanup import remove_unreferenced_blobs
-from trapline.services.crops import CROP_SIZE, crop_key
+from trapline.services.photos.blob_cleanup import remove_unreferenced_blobs
+from trapline.services.photos.crops import CROP_SIZE, crop_key
 
 #: The photo the crops are cut from, and its boxes: one smaller than a crop, one larger.
 WIDTH, HEIGHT = 800, 600

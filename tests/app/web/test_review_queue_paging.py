@@ -14,7 +14,7 @@ from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
 from tests.support.web import Browser
-from trapline.db.repositories import review_queue
+from trapline.db.repositories.review import review_queue
 from trapline.web.routes import review as review_route
 
 #: One box a photo, its classification's score as sure as the models are (threshold 0.5).

@@ -17,7 +17,7 @@ from tests.support.protocol_client import Protocol
 from tests.support.scenes import API, TAXA_CSV, heron, heron_event, occurrences_of
 from tests.support.settings import make_settings
 from tests.support.web import Browser, table
-from trapline.domain.taxa_rows import MAX_TAXA_BYTES
+from trapline.domain.taxa.taxa_rows import MAX_TAXA_BYTES
 from trapline.settings import Settings
 
 Scene = tuple[Protocol, Browser, dict[str, Any]]

@@ -13,7 +13,7 @@ from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol, api_get
 from tests.support.scenes import add_frames, event_of, import_md, new_deployment, track_all
 from tests.support.web import Browser
-from trapline.domain.tracking import MAX_BOXES
+from trapline.domain.ecology.tracking import MAX_BOXES
 
 #: A pipeline's boxes on the busy photo: the cap and three more.
 BUSY = MAX_BOXES + 3

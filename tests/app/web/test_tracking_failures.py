@@ -24,7 +24,7 @@ from tests.support.scenes import (
 )
 from trapline.db import migrate
 from trapline.db.types import utcnow
-from trapline.services.tracking import TRACKING_RETRY, track_due
+from trapline.services.ecology.tracking import TRACKING_RETRY, track_due
 
 
 def _plant_a_crossing_link(proto: Protocol, event: int) -> tuple[int, int, int]:

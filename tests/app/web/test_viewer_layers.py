@@ -16,7 +16,7 @@ from tests.support.app_client import AppClient
 from tests.support.callbacks import SECRET, Pipeline, create_analysis
 from tests.support.web import Browser
 from trapline.client.simulation import gray_png
-from trapline.domain.rle import MAX_GROUPS, iter_counts
+from trapline.domain.processing.rle import MAX_GROUPS, iter_counts
 from trapline.web.layers import HEAT_RAMPS, MAX_RUNS, heat_tables, rle_path
 
 #: The server holds the callback API's global secret, as the callback tests' servers do.

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import case, func, select
 
 from trapline.db.engine import Database
-from trapline.db.repositories.counts import untallied
+from trapline.db.repositories.ecology.counts import untallied
 from trapline.db.tables import EventRow, OccurrenceRow, TaxaListRow, TaxonRow
-from trapline.domain.species import Scope
-from trapline.domain.taxa import Rank
+from trapline.domain.ecology.species import Scope
+from trapline.domain.taxa.taxa import Rank
 
 START = datetime(2024, 6, 1, 21, 0)
 

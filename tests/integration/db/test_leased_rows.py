@@ -19,8 +19,9 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.tables import PullSourceRow
 from trapline.db.types import in_utc
-from trapline.domain.exports import ExportFilters, ExportFormat
-from trapline.services import projects, users
+from trapline.domain.exports.exports import ExportFilters, ExportFormat
+from trapline.services.core import users
+from trapline.services.photos import projects
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 #: A runner silent this long is taken over.

@@ -65,8 +65,8 @@ def test_replicas_migrating_at_once_do_not_collide(tmp_path: Path) -> None:
 def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
     """Concurrent writing transactions on SQLite wait for the lock (BEGIN IMMEDIATE)."""
     from trapline.db.engine import Database
-    from trapline.services.projects import create_project
-    from trapline.services.users import create_user
+    from trapline.services.core.users import create_user
+    from trapline.services.photos.projects import create_project
 
     url = f"sqlite:///{tmp_path / 'busy.db'}"
     db = Database.from_url(url)
@@ -480,7 +480,7 @@ def _round_trip_0025(url: str) -> None:
     from sqlalchemy import text
 
     from trapline.db.engine import Database
-    from trapline.domain.event_rules import ProjectKind
+    from trapline.domain.core.event_rules import ProjectKind
 
     db = Database.from_url(url)
     try:
@@ -551,7 +551,7 @@ def _round_trip_0034_0035(url: str) -> None:
 
     from tests.support.queue_bench import make_bench
     from trapline.db.engine import Database
-    from trapline.domain.jobs import JobStatus
+    from trapline.domain.processing.jobs import JobStatus
     from trapline.queue.sql import SqlTaskQueue
 
     db = Database.from_url(url)

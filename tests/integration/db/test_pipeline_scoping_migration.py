@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from tests.support.databases import scratch_postgres
 from trapline.db import migrate
 from trapline.db.engine import Database
-from trapline.db.repositories.registrations import category_map_digest
+from trapline.db.repositories.pipelines.registrations import category_map_digest
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 
 LABELS = ["moth", "beetle"]

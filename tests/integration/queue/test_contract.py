@@ -18,13 +18,13 @@ from tests.support.queue_bench import (
     failing_writes,
 )
 from tests.support.waiting import wait_until
-from trapline.domain.jobs import JobStatus, Lease, TaskStatus
-from trapline.domain.records import ImageFilter
-from trapline.domain.retry import RetryPolicy
+from trapline.domain.core.records import ImageFilter
+from trapline.domain.core.retry import RetryPolicy
+from trapline.domain.processing.jobs import JobStatus, Lease, TaskStatus
 from trapline.errors import Unavailable
 from trapline.queue.channel import DispatchChannel
 from trapline.queue.nats import ACK_WAIT
-from trapline.services.jobs import finish_if_done
+from trapline.services.processing.jobs import finish_if_done
 
 
 def test_enqueue_is_idempotent(queue_bench: QueueBench) -> None:

@@ -37,19 +37,26 @@ from tests.support.waiting import wait_until
 from trapline.app import create_app
 from trapline.clock import FakeClock, SystemClock
 from trapline.db.engine import Database
-from trapline.db.repositories.dispatch import DispatchRepo
-from trapline.db.repositories.tasks import TaskRepo
+from trapline.db.repositories.processing.dispatch import DispatchRepo
+from trapline.db.repositories.processing.tasks import TaskRepo
 from trapline.db.types import utcnow
-from trapline.domain.jobs import DispatchMode, Job, JobParams, JobStatus, Lease, TaskStatus
-from trapline.domain.records import ImageFilter
-from trapline.domain.retry import RetryPolicy
+from trapline.domain.core.records import ImageFilter
+from trapline.domain.core.retry import RetryPolicy
+from trapline.domain.processing.jobs import (
+    DispatchMode,
+    Job,
+    JobParams,
+    JobStatus,
+    Lease,
+    TaskStatus,
+)
 from trapline.errors import InvalidInput, MissingDependency, Unavailable
 from trapline.platform import Platform
 from trapline.queue import open_task_queue
 from trapline.queue.nats import ACK_WAIT, JetStreamTaskQueue
 from trapline.queue.reconciler import Reconciled, reconcile_dispatch
 from trapline.queue.sql import SqlTaskQueue
-from trapline.services.jobs import start_job
+from trapline.services.processing.jobs import start_job
 from trapline.settings import Settings
 
 pytestmark = pytest.mark.nats
@@ -537,7 +544,7 @@ def test_a_job_of_many_chunks_is_published_whole_as_it_is_inserted(
 ) -> None:
     """Each chunk of new tasks is published while the next is inserted: every task of every
     chunk reaches the stream, once, without the acknowledged fallback."""
-    monkeypatch.setattr("trapline.db.repositories.tasks.ENQUEUE_CHUNK", 4)
+    monkeypatch.setattr("trapline.db.repositories.processing.tasks.ENQUEUE_CHUNK", 4)
     bench = nats_bench(server.url)
     fallback = _spy_fallback(bench, monkeypatch)
     job = bench.job(11)
@@ -554,7 +561,7 @@ def test_messages_of_an_enqueue_that_rolled_back_are_never_handed_out(
 ) -> None:
     """Tasks are published before their insert commits; when it rolls back, the messages
     offer tasks that do not exist, and the job started again hands out only its own."""
-    monkeypatch.setattr("trapline.db.repositories.tasks.ENQUEUE_CHUNK", 3)
+    monkeypatch.setattr("trapline.db.repositories.processing.tasks.ENQUEUE_CHUNK", 3)
     bench = nats_bench(server.url)
     images = bench.images(7)
     with bench.db.write() as repos:

@@ -12,10 +12,11 @@ import pytest
 
 from tests.support.moto import new_bucket
 from trapline.db.engine import Database
-from trapline.domain.records import User
+from trapline.domain.core.records import User
 from trapline.imaging.synthetic import light_trap_jpeg
-from trapline.services import images, projects, users
-from trapline.services.blob_cleanup import remove_unreferenced_blobs
+from trapline.services.core import users
+from trapline.services.photos import images, projects
+from trapline.services.photos.blob_cleanup import remove_unreferenced_blobs
 from trapline.storage import open_blob_store
 from trapline.storage.base import BlobStore
 from trapline.storage.local import LocalBlobStore

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from trapline.domain.camera_operation import (
+from trapline.domain.exports.camera_operation import (
     Day1,
     EmptyDays,
     HistoryOutput,
@@ -16,7 +16,7 @@ from trapline.domain.camera_operation import (
     camera_operation,
     detection_history,
 )
-from trapline.domain.record_table import (
+from trapline.domain.exports.record_table import (
     DeltaReference,
     Independence,
     Sighting,

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from trapline.domain.listings import (
+from trapline.domain.ecology.listings import (
     CountBy,
     CountRow,
     count_columns,
@@ -16,7 +16,7 @@ from trapline.domain.listings import (
     count_rows,
     night_bounds,
 )
-from trapline.domain.taxa import Rank, Taxon
+from trapline.domain.taxa.taxa import Rank, Taxon
 
 
 def _taxon(taxon_id: int, name: str, rank: Rank, *lineage: int) -> Taxon:
@@ -108,7 +108,7 @@ def test_a_table_written_cell_by_cell_is_the_tables_model_as_json(by: tuple[Coun
     names with quotes and other scripts escaped."""
     import json
 
-    from trapline.domain.listings import row_values
+    from trapline.domain.ecology.listings import row_values
     from trapline.schemas.listings import CountTableOut, count_table_json
 
     odd = _taxon(5, 'Ardea "grey" \u00e9gr\u00e9tte \u2603', Rank.SPECIES, 1)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from trapline.domain.occurrences import Detection, DeterminedBy, determine
-from trapline.domain.reviews import Verdict
-from trapline.domain.species import TaxonTally, count_species, rolled_up
-from trapline.domain.taxa import (
+from trapline.domain.ecology.occurrences import Detection, DeterminedBy, determine
+from trapline.domain.ecology.reviews import Verdict
+from trapline.domain.ecology.species import TaxonTally, count_species, rolled_up
+from trapline.domain.taxa.taxa import (
     IdentificationMark,
     LabelKind,
     LabelResolver,

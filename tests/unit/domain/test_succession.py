@@ -10,7 +10,7 @@ import random
 import pytest
 
 from tests.support.peak_memory import peak_rise
-from trapline.domain.succession import SUCCESSION_IOU, Placed, inherited_ids, successors
+from trapline.domain.ecology.succession import SUCCESSION_IOU, Placed, inherited_ids, successors
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

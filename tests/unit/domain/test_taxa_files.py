@@ -9,10 +9,10 @@ import io
 import pytest
 
 from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
-from trapline.domain import taxa_rows
-from trapline.domain.taxa import ParentRef, Rank, RowOutcome, RowStatus, Taxon, TaxonEntry
-from trapline.domain.taxa_checks import check_entries
-from trapline.domain.taxa_files import (
+from trapline.domain.taxa import taxa_rows
+from trapline.domain.taxa.taxa import ParentRef, Rank, RowOutcome, RowStatus, Taxon, TaxonEntry
+from trapline.domain.taxa.taxa_checks import check_entries
+from trapline.domain.taxa.taxa_files import (
     MAX_TAXA_ROWS,
     TaxaFileInvalid,
     read_taxa,

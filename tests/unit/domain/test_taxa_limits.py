@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.taxa_files import META, NAMES_TXT, TAXON_TXT, zip_of
-from trapline.domain.taxa_files import TaxaFileInvalid, read_taxa
-from trapline.domain.taxa_text import TaxaText
+from trapline.domain.taxa.taxa_files import TaxaFileInvalid, read_taxa
+from trapline.domain.taxa.taxa_text import TaxaText
 
 HEADER = "scientific_name,rank"
 #: The limits as docs/taxa.md gives them (``taxa_rows``).

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from trapline.domain.local_times import zone_error
-from trapline.domain.zone_names import not_canonical, parse
+from trapline.domain.photos.local_times import zone_error
+from trapline.domain.photos.zone_names import not_canonical, parse
 
 #: A few lines of a tzdata.zi built without backzone: Amsterdam an alias of Brussels.
 ZI = """# version 2026f

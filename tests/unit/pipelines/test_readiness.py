@@ -17,7 +17,8 @@ from tests.support.weights_server import weights_server
 from trapline.errors import InvalidInput, MissingDependency
 from trapline.pipelines import resolve_pipelines
 from trapline.pipelines.megadetector import MegaDetectorPipeline, Release, readiness
-from trapline.pipelines.readiness import State, builtin_readiness
+from trapline.pipelines.readiness import State
+from trapline.pipelines.registry import builtin_readiness
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "yolov5" / "tiny-p6.pt"
 EXTRA_LINE = (

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.results import AnnotationFilter, AnnotationType
+from trapline.domain.processing.results import AnnotationFilter, AnnotationType
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, QueryText, QueryTime
 from trapline.schemas.results import AnnotationOut
-from trapline.services import analyses
+from trapline.services.callbacks import analyses
 
 router = APIRouter(tags=["annotations"])
 

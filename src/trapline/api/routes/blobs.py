@@ -13,7 +13,7 @@ from trapline.errors import NotFound
 from trapline.http.params import BlobKey
 from trapline.imaging.probe import ACCEPTED_FORMATS
 from trapline.schemas.common import ErrorOut
-from trapline.services.artifacts import receive_upload
+from trapline.services.callbacks.artifacts import receive_upload
 from trapline.storage.local import LocalBlobStore
 
 router = APIRouter(tags=["blobs"])

@@ -42,8 +42,8 @@ from trapline.schemas.callbacks import (
     annotation_dict,
 )
 from trapline.schemas.common import ErrorOut
-from trapline.services import callback_secrets
-from trapline.services.callbacks import Callbacks, check_enabled
+from trapline.services.callbacks import callback_secrets
+from trapline.services.callbacks.callbacks import Callbacks, check_enabled
 
 #: Every callback route is a ``SignedCallRoute``: a signed call's answer is kept for repeats.
 router = APIRouter(tags=["callbacks"], route_class=SignedCallRoute)

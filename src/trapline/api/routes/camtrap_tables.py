@@ -10,20 +10,20 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.camera_operation import (
+from trapline.domain.ecology.species import Scope
+from trapline.domain.exports.camera_operation import (
     MAX_OCCASION_DAYS,
     Day1,
     EmptyDays,
     HistoryOutput,
     Occasions,
 )
-from trapline.domain.record_table import MAX_DELTA_MINUTES, DeltaReference, Independence
-from trapline.domain.species import Scope
+from trapline.domain.exports.record_table import MAX_DELTA_MINUTES, DeltaReference, Independence
 from trapline.errors import InvalidInput
 from trapline.exports.camtrap_tables import history_csv, operation_csv, record_table_csv
 from trapline.http.params import MAX_ID, Id, QueryDate, QueryId, QueryPipeline
 from trapline.schemas.camtrap import history_json, operation_json, record_table_json
-from trapline.services import camtrap
+from trapline.services.exports import camtrap
 
 router = APIRouter(tags=["events"])
 

@@ -11,7 +11,7 @@ from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, PathSlug
 from trapline.schemas.projects import MoveIn, PinIn, RereadOut
-from trapline.services import capture_times, projects
+from trapline.services.photos import capture_times, projects
 
 router = APIRouter(tags=["local times and current results"])
 

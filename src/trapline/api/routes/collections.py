@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.api.routes.images import image_page
-from trapline.domain.paging import ImageOrder
+from trapline.domain.core.paging import ImageOrder
 from trapline.http.limits import COLLECTION_BODY_BYTES
 from trapline.http.pagination import decode_cursor, offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryCursor
 from trapline.schemas.images import CollectionIn, CollectionOut
-from trapline.services import collections
+from trapline.services.photos import collections
 
 router = APIRouter(tags=["collections"])
 

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.listings import CountBy, count_dimensions
-from trapline.domain.species import Scope
-from trapline.domain.taxa import ROLL_UP_RANKS, Rank
+from trapline.domain.ecology.listings import CountBy, count_dimensions
+from trapline.domain.ecology.species import Scope
+from trapline.domain.taxa.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
 from trapline.http.params import Id, QueryDate, QueryId, QueryPipeline
 from trapline.schemas.listings import CountTableOut, count_table_json
-from trapline.services import listings
+from trapline.services.ecology import listings
 
 router = APIRouter(tags=["taxa"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.params import Id
 from trapline.schemas.counts import CountingOut
-from trapline.services import counting
+from trapline.services.ecology import counting
 
 router = APIRouter(tags=["taxa"])
 

@@ -11,7 +11,7 @@ from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.state import platform_of
 from trapline.schemas.projects import DeploymentIn, DeploymentOut, DeploymentPatch
-from trapline.services import deployments
+from trapline.services.photos import deployments
 
 router = APIRouter(tags=["deployments"])
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.event_rules import EventRule, Grouping
+from trapline.domain.core.event_rules import EventRule, Grouping
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.state import platform_of
@@ -21,7 +21,7 @@ from trapline.schemas.events import (
     RuleOut,
 )
 from trapline.schemas.images import ImageOut
-from trapline.services import events
+from trapline.services.ecology import events
 
 router = APIRouter(tags=["events"])
 

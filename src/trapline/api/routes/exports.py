@@ -13,7 +13,7 @@ from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.urls import absolute_url
 from trapline.schemas.common import ErrorOut
 from trapline.schemas.exports import ExportIn, ExportOut
-from trapline.services import exports
+from trapline.services.exports import exports
 
 router = APIRouter(tags=["exports"])
 

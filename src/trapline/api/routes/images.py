@@ -8,8 +8,8 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from trapline.api.deps import CurrentUser, DatabaseDep, DecodeDep, SettingsDep, StoreDep
-from trapline.domain.paging import ImageOrder
-from trapline.domain.records import ImageFilter
+from trapline.domain.core.paging import ImageOrder
+from trapline.domain.core.records import ImageFilter
 from trapline.http.filenames import clean_filename
 from trapline.http.pagination import cursor_page, decode_cursor, offset_page
 from trapline.http.params import (
@@ -27,8 +27,9 @@ from trapline.http.params import (
 from trapline.http.urls import absolute_url
 from trapline.schemas.images import ImageOut, UploadedOut, UploadOut, captured_at_of
 from trapline.schemas.results import AnalysisOut, ImageDetailOut
-from trapline.services import analyses, crops, images
-from trapline.services.images import ImagePage, IncomingFile
+from trapline.services.callbacks import analyses
+from trapline.services.photos import crops, images
+from trapline.services.photos.images import ImagePage, IncomingFile
 
 router = APIRouter(tags=["images"])
 

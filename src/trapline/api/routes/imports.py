@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.taxa_rows import MAX_TAXA_BYTES
+from trapline.domain.taxa.taxa_rows import MAX_TAXA_BYTES
 from trapline.http.filenames import clean_filename
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.exports import ImportOut
 from trapline.schemas.taxa import TaxaImportOut
-from trapline.services import imports, taxa
+from trapline.services.exports import imports
+from trapline.services.taxa import taxa
 
 router = APIRouter(tags=["imports"])
 

@@ -15,7 +15,7 @@ from trapline.api.deps import (
     QueueDep,
     StarterDep,
 )
-from trapline.domain.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
+from trapline.domain.processing.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
 from trapline.errors import InvalidInput
 from trapline.http.pagination import offset_page
 from trapline.http.params import (
@@ -30,8 +30,8 @@ from trapline.http.params import (
 from trapline.protocol.base import ONE_LINE
 from trapline.protocol.tasks import TasksResponse
 from trapline.schemas.jobs import JobDetailOut, JobIn, JobOut, TaskInfoOut, job_detail_out, job_out
-from trapline.services import jobs, tasks
-from trapline.services.tasks import MAX_BATCH
+from trapline.services.processing import jobs, tasks
+from trapline.services.processing.tasks import MAX_BATCH
 
 router = APIRouter(tags=["jobs"])
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.listings import EventOrder, OccurrenceFilter, OccurrenceOrder
-from trapline.domain.occurrences import DeterminedBy
-from trapline.domain.species import Scope
+from trapline.domain.ecology.listings import EventOrder, OccurrenceFilter, OccurrenceOrder
+from trapline.domain.ecology.occurrences import DeterminedBy
+from trapline.domain.ecology.species import Scope
 from trapline.http.pagination import decode_cursor, keyed_page
 from trapline.http.params import (
     DEFAULT_LIMIT,
@@ -21,7 +21,7 @@ from trapline.http.params import (
     QueryPipeline,
 )
 from trapline.schemas.listings import ListedEventOut, ListedOccurrenceOut
-from trapline.services import listings
+from trapline.services.ecology import listings
 
 router = APIRouter(tags=["events"])
 

@@ -17,7 +17,7 @@ from trapline.schemas.occurrences import (
     SplitIn,
     SplitOut,
 )
-from trapline.services import occurrences
+from trapline.services.ecology import occurrences
 
 router = APIRouter(tags=["events"])
 

@@ -21,8 +21,9 @@ from trapline.schemas.pipelines import (
     ServiceWithWorkersOut,
     WorkerOut,
 )
-from trapline.services import pipelines, users
-from trapline.services.service_status import online_window
+from trapline.services.core import users
+from trapline.services.pipelines import pipelines
+from trapline.services.pipelines.service_status import online_window
 
 router = APIRouter(tags=["pipelines"])
 

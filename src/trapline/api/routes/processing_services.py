@@ -10,8 +10,8 @@ from trapline.api.deps import CurrentUser, DatabaseDep, ServiceClientDep, Settin
 from trapline.http.params import Id
 from trapline.schemas.common import ErrorOut
 from trapline.schemas.services import ProcessingServiceOut, PushRegistrationOut, PushServiceIn
-from trapline.services import pipelines
-from trapline.services.service_status import online_window
+from trapline.services.pipelines import pipelines
+from trapline.services.pipelines.service_status import online_window
 
 router = APIRouter(tags=["processing services"])
 

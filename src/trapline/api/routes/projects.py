@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep, StoreDep
-from trapline.domain.event_rules import ProjectKind
-from trapline.domain.roles import Role
+from trapline.domain.core.event_rules import ProjectKind
+from trapline.domain.core.roles import Role
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.state import platform_of
 from trapline.schemas.common import ErrorOut
 from trapline.schemas.projects import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
-from trapline.services import projects
+from trapline.services.photos import projects
 
 router = APIRouter(tags=["projects"])
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.reviews import Review, Verdict
+from trapline.domain.ecology.reviews import Review, Verdict
 from trapline.http.params import Id
 from trapline.schemas.common import Input
-from trapline.services import reviews
+from trapline.services.review import reviews
 
 router = APIRouter(tags=["reviews"])
 

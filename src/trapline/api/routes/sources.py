@@ -12,7 +12,7 @@ from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.http.state import platform_of
 from trapline.schemas.sources import RunOut, SourceFileOut, SourceIn, SourceOut, SourcePatch
-from trapline.services import sources
+from trapline.services.sources import sources
 
 router = APIRouter(tags=["sources"])
 

@@ -25,7 +25,7 @@ from trapline.http.limits import RESULTS_BODY_BYTES
 from trapline.http.params import Id
 from trapline.protocol.results import ResultsRequest, ResultsResponse
 from trapline.protocol.tasks import ExtendRequest, NextTasksRequest, TasksRequest, TasksResponse
-from trapline.services import result_body, tasks
+from trapline.services.processing import result_body, tasks
 
 router = APIRouter(tags=["worker protocol"])
 

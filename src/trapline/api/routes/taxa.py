@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
-from trapline.domain.species import Scope
-from trapline.domain.taxa import ROLL_UP_RANKS, Rank
+from trapline.domain.ecology.species import Scope
+from trapline.domain.taxa.taxa import ROLL_UP_RANKS, Rank
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId, QueryPipeline
 from trapline.protocol.base import ONE_LINE
@@ -30,7 +30,9 @@ from trapline.schemas.taxa import (
     TaxonOut,
     TaxonProfileOut,
 )
-from trapline.services import counting, identifications, species, taxa
+from trapline.services.ecology import counting, species
+from trapline.services.review import identifications
+from trapline.services.taxa import taxa
 
 router = APIRouter(tags=["taxa"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.params import Id
 from trapline.schemas.accounts import NewTokenOut, TokenIn, TokenOut
-from trapline.services import users
+from trapline.services.core import users
 
 router = APIRouter(tags=["tokens"])
 

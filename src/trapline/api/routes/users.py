@@ -10,7 +10,7 @@ from trapline.api.deps import CurrentUser, CurrentWorker, DatabaseDep
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
 from trapline.schemas.accounts import NewTokenOut, PasswordOut, TokenIn, TokenOut, UserIn, UserOut
-from trapline.services import accounts, users
+from trapline.services.core import accounts, users
 
 router = APIRouter(tags=["users"])
 

@@ -4,36 +4,36 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.analyses import AnalysisRepo
-from trapline.db.repositories.callbacks import CallbackRepo
-from trapline.db.repositories.camtrap import CamtrapRepo
-from trapline.db.repositories.capture_times import CaptureTimeRepo
-from trapline.db.repositories.collections import CollectionRepo
-from trapline.db.repositories.counts import CountRepo
-from trapline.db.repositories.deployments import DeploymentRepo
-from trapline.db.repositories.dispatch import DispatchRepo
-from trapline.db.repositories.duties import DutyLeaseRepo
-from trapline.db.repositories.events import EventRepo
-from trapline.db.repositories.export_reads import ExportReadRepo
-from trapline.db.repositories.exports import ExportRepo
-from trapline.db.repositories.identifications import IdentificationRepo
-from trapline.db.repositories.images import ImageRepo
-from trapline.db.repositories.jobs import JobRepo
-from trapline.db.repositories.listings import ListingRepo
-from trapline.db.repositories.occurrences import OccurrenceRepo
-from trapline.db.repositories.pipelines import PipelineRepo
-from trapline.db.repositories.projects import ProjectRepo
-from trapline.db.repositories.regroupings import RegroupingRepo
-from trapline.db.repositories.reviews import ReviewRepo
-from trapline.db.repositories.sessions import SessionRepo
-from trapline.db.repositories.sources import SourceRepo
-from trapline.db.repositories.species import SpeciesRepo
-from trapline.db.repositories.tasks import TaskRepo
-from trapline.db.repositories.taxa import TaxaRepo
-from trapline.db.repositories.taxa_store import TaxaStore
-from trapline.db.repositories.tracking import TrackingRepo
-from trapline.db.repositories.users import UserRepo
-from trapline.db.repositories.workers import WorkerRepo
+from trapline.db.repositories.callbacks.callbacks import CallbackRepo
+from trapline.db.repositories.core.duties import DutyLeaseRepo
+from trapline.db.repositories.core.projects import ProjectRepo
+from trapline.db.repositories.core.sessions import SessionRepo
+from trapline.db.repositories.core.users import UserRepo
+from trapline.db.repositories.ecology.counts import CountRepo
+from trapline.db.repositories.ecology.events import EventRepo
+from trapline.db.repositories.ecology.listings import ListingRepo
+from trapline.db.repositories.ecology.occurrences import OccurrenceRepo
+from trapline.db.repositories.ecology.regroupings import RegroupingRepo
+from trapline.db.repositories.ecology.species import SpeciesRepo
+from trapline.db.repositories.ecology.tracking import TrackingRepo
+from trapline.db.repositories.exports.camtrap import CamtrapRepo
+from trapline.db.repositories.exports.export_reads import ExportReadRepo
+from trapline.db.repositories.exports.exports import ExportRepo
+from trapline.db.repositories.photos.capture_times import CaptureTimeRepo
+from trapline.db.repositories.photos.collections import CollectionRepo
+from trapline.db.repositories.photos.deployments import DeploymentRepo
+from trapline.db.repositories.photos.images import ImageRepo
+from trapline.db.repositories.pipelines.pipelines import PipelineRepo
+from trapline.db.repositories.pipelines.workers import WorkerRepo
+from trapline.db.repositories.processing.analyses import AnalysisRepo
+from trapline.db.repositories.processing.dispatch import DispatchRepo
+from trapline.db.repositories.processing.jobs import JobRepo
+from trapline.db.repositories.processing.tasks import TaskRepo
+from trapline.db.repositories.review.identifications import IdentificationRepo
+from trapline.db.repositories.review.reviews import ReviewRepo
+from trapline.db.repositories.sources.sources import SourceRepo
+from trapline.db.repositories.taxa.taxa import TaxaRepo
+from trapline.db.repositories.taxa.taxa_store import TaxaStore
 
 
 class Repos:

@@ -90,7 +90,8 @@ class RegroupingRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: What of the occurrences could not be kept as they were: a line for each it parted
-    #: across events (``db/repositories/handover.py``), the first ``NOT_KEPT_LINES`` of them.
+    #: across events (``db/repositories/ecology/handover.py``), the first ``NOT_KEPT_LINES``
+    #: of them.
     not_kept: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -188,7 +189,7 @@ class OccurrenceDetectionRow(Base):
     )
     #: Indexed: the event page reads the tracked detections of the photos it shows.
     image_id: Mapped[int] = mapped_column(IdType, index=True)
-    #: What the link cost (``domain/tracking.py``); None for the first of an occurrence.
+    #: What the link cost (``domain/ecology/tracking.py``); None for the first of an occurrence.
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 

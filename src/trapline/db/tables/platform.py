@@ -78,7 +78,7 @@ class ProjectRow(Base):
     keep_full_scores: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The IANA time zone of deployments that name none and of images without a deployment.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
-    #: How deployments that name no rule group their photos into events (domain/events.py).
+    #: How deployments that name no rule group their photos into events (domain/ecology/events.py).
     event_rule: Mapped[str] = mapped_column(
         String(16), default="sequence", server_default="sequence"
     )
@@ -87,7 +87,7 @@ class ProjectRow(Base):
     #: ``light_trap``, ``camera_trap`` or ``other``: what a new project's defaults follow.
     kind: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
     #: The pipeline whose occurrences the project's counts are of; None: the one with the
-    #: most tracked detections (``db/repositories/counts.py``).
+    #: most tracked detections (``db/repositories/ecology/counts.py``).
     counting_pipeline: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: What publishing needs: the data's licence (a URL or SPDX id) and its contacts.
     licence: Mapped[str] = mapped_column(String(255), default="", server_default="")
@@ -190,8 +190,9 @@ class ImageRow(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: The event the image falls in (domain/events.py), kept in ``image_events``; None without a
-    #: time or a deployment. Read like a column; filter by event through ``ImageEventRow``.
+    #: The event the image falls in (domain/ecology/events.py), kept in ``image_events``; None
+    #: without a time or a deployment. Read like a column; filter by event through
+    #: ``ImageEventRow``.
     event_id: Mapped[int | None] = column_property(
         select(ImageEventRow.event_id)
         .where(ImageEventRow.image_id == id)

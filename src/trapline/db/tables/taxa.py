@@ -70,7 +70,7 @@ class TaxonRow(Base):
     #: The name folded to lower case: what lookups and the type-ahead compare.
     name_key: Mapped[str] = mapped_column(String(255))
     rank: Mapped[str] = mapped_column(String(16))
-    #: ``domain/taxa.py`` Rank.level: the species view rolls up and filters by it.
+    #: ``domain/taxa/taxa.py`` Rank.level: the species view rolls up and filters by it.
     rank_level: Mapped[int] = mapped_column(SmallInteger)
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("taxa.id", ondelete="SET NULL"), nullable=True

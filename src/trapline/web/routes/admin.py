@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from trapline.errors import Conflict, InvalidInput
 from trapline.http.params import Id
-from trapline.services import accounts, users
+from trapline.services.core import accounts, users
 from trapline.web.forms import one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

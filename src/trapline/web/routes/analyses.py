@@ -7,7 +7,8 @@ from collections import Counter
 from starlette.responses import Response
 
 from trapline.http.params import Id
-from trapline.services import analyses, images, projects
+from trapline.services.callbacks import analyses
+from trapline.services.photos import images, projects
 from trapline.web.pages import Offset, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.images import to_blob

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from trapline.errors import NotAuthenticated
-from trapline.services import accounts
+from trapline.services.core import accounts
 from trapline.web import security
 from trapline.web.pages import SESSION_LIFETIME, AnyPage, safe_next
 from trapline.web.routes import page_router

@@ -7,11 +7,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from trapline.domain.records import Deployment
-from trapline.domain.roles import Role
+from trapline.domain.core.records import Deployment
+from trapline.domain.core.roles import Role
 from trapline.http.params import Id
 from trapline.schemas.projects import DeploymentIn
-from trapline.services import capture_times, counting, deployments, events, projects, reviews
+from trapline.services.ecology import counting, events
+from trapline.services.photos import capture_times, deployments, projects
+from trapline.services.review import reviews
 from trapline.web.charts import bar_chart
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn

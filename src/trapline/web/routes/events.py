@@ -8,14 +8,15 @@ from typing import Annotated, Literal
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.event_rules import EventRule, Grouping
-from trapline.domain.roles import Role
-from trapline.domain.tracking import MAX_BOXES
+from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.domain.core.roles import Role
+from trapline.domain.ecology.tracking import MAX_BOXES
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
-from trapline.services import deployments, events, occurrences, projects
-from trapline.services.identifications import MAX_BULK
+from trapline.services.ecology import events, occurrences
+from trapline.services.photos import deployments, projects
+from trapline.services.review.identifications import MAX_BULK
 from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.forms import form_id, validate
 from trapline.web.pages import Page, PostedForm, SignedIn

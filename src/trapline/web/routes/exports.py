@@ -11,13 +11,16 @@ from typing import Any
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from trapline.domain.exports import Export, ExportFilters, ExportFormat, ExportStatus
-from trapline.domain.roles import Role
+from trapline.domain.core.roles import Role
+from trapline.domain.exports.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.http.urls import absolute_url
 from trapline.schemas.exports import ExportIn
-from trapline.services import collections, deployments, exports, jobs, pipelines, projects
+from trapline.services.exports import exports
+from trapline.services.photos import collections, deployments, projects
+from trapline.services.pipelines import pipelines
+from trapline.services.processing import jobs
 from trapline.web.forms import validate
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

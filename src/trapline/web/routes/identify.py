@@ -15,13 +15,16 @@ from urllib.parse import urlencode
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.occurrences import LabelGroup, Occurrence
-from trapline.domain.roles import Role
-from trapline.domain.taxa import Taxon
+from trapline.domain.core.roles import Role
+from trapline.domain.ecology.occurrences import LabelGroup, Occurrence
+from trapline.domain.taxa.taxa import Taxon
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import MAX_ID, Id
-from trapline.services import deployments, identifications, occurrences, projects, taxa
-from trapline.services.identifications import MAX_BULK, MODEL
+from trapline.services.ecology import occurrences
+from trapline.services.photos import deployments, projects
+from trapline.services.review import identifications
+from trapline.services.review.identifications import MAX_BULK, MODEL
+from trapline.services.taxa import taxa
 from trapline.web.forms import form_id, text_block, whole_number
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

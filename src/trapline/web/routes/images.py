@@ -13,24 +13,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from trapline.domain.paging import ImageOrder
-from trapline.domain.records import ImageFilter
+from trapline.domain.core.paging import ImageOrder
+from trapline.domain.core.records import ImageFilter
 from trapline.errors import InvalidInput
 from trapline.http.filenames import clean_filename
 from trapline.http.pagination import decode_cursor, encode_cursor
 from trapline.http.params import MAX_ID, Id, QueryCursor, QueryId, QueryText
 from trapline.http.urls import absolute_url
 from trapline.protocol.base import ONE_LINE
-from trapline.services import (
-    capture_times,
-    deployments,
-    images,
-    jobs,
-    pipelines,
-    projects,
-    reviews,
-)
-from trapline.services.images import IncomingFile
+from trapline.services.photos import capture_times, deployments, images, projects
+from trapline.services.photos.images import IncomingFile
+from trapline.services.pipelines import pipelines
+from trapline.services.processing import jobs
+from trapline.services.review import reviews
 from trapline.web.forms import form_id, optional_time
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

@@ -14,12 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from trapline.domain.roles import Role
+from trapline.domain.core.roles import Role
 from trapline.errors import InvalidInput, PayloadTooLarge
 from trapline.exports.megadetector_import import MAX_IMPORT_BYTES
 from trapline.http.params import Id
-from trapline.services import deployments, imports, projects
-from trapline.services.imports import ImportReport
+from trapline.services.exports import imports
+from trapline.services.exports.imports import ImportReport
+from trapline.services.photos import deployments, projects
 from trapline.web.forms import MB, file_over_limit, form_id, optional_number
 from trapline.web.pages import Page, SignedIn
 from trapline.web.routes import page_router

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse, Response
 
-from trapline.domain.jobs import JobParams, TaskStatus
-from trapline.domain.roles import Role
+from trapline.domain.core.roles import Role
+from trapline.domain.processing.jobs import JobParams, TaskStatus
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
-from trapline.services import collections, deployments, jobs, pipelines, projects
+from trapline.services.photos import collections, deployments, projects
+from trapline.services.pipelines import pipelines
+from trapline.services.processing import jobs
 from trapline.web.forms import form_id, one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.pipeline_choices import job_choices

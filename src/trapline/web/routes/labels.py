@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from trapline.domain.roles import Role
+from trapline.domain.core.roles import Role
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
-from trapline.services import counting, projects, taxa
+from trapline.services.ecology import counting
+from trapline.services.photos import projects
+from trapline.services.taxa import taxa
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.identify import form_offset

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from trapline.domain.roles import Role
+from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from trapline.http.params import Id
-from trapline.services import accounts, projects, users
+from trapline.services.core import accounts, users
+from trapline.services.photos import projects
 from trapline.web.forms import one_line
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

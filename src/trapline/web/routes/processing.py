@@ -6,7 +6,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from trapline.http.params import Id
-from trapline.services import pipelines, projects
+from trapline.services.photos import projects
+from trapline.services.pipelines import pipelines
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
 
@@ -18,7 +19,7 @@ def processing(page: SignedIn, project_id: Id) -> Response:
     """Pipelines, services with online status and last seen, and their workers."""
     # The pipelines' side is imported only when this page is asked for (it brings numpy,
     # scipy and the models' code; the server has no other use for them).
-    from trapline.pipelines.readiness import builtin_readiness
+    from trapline.pipelines.registry import builtin_readiness
 
     project, role = projects.get_project(page.db, page.me, project_id)
     settings, clock = page.platform.settings, page.platform.clock

@@ -10,13 +10,16 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.event_rules import EventRule, Grouping, ProjectKind
-from trapline.domain.records import Contact
+from trapline.domain.core.event_rules import EventRule, Grouping, ProjectKind
+from trapline.domain.core.records import Contact
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.schemas.events import RuleIn
 from trapline.schemas.projects import ContactIn, ProjectPatch
-from trapline.services import counting, deployments, events, jobs, projects, reviews
+from trapline.services.ecology import counting, events
+from trapline.services.photos import deployments, projects
+from trapline.services.processing import jobs
+from trapline.services.review import reviews
 from trapline.web.forms import one_line, text_block, validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

@@ -11,12 +11,13 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.reviews import QueuePosition
-from trapline.domain.roles import Role
+from trapline.domain.core.roles import Role
+from trapline.domain.ecology.reviews import QueuePosition
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.protocol.base import ONE_LINE
-from trapline.services import crops, projects, reviews
+from trapline.services.photos import crops, projects
+from trapline.services.review import reviews
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.images import to_blob

@@ -12,14 +12,16 @@ from typing import Any
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
-from trapline.domain.roles import Role
-from trapline.domain.sources import PullSource
+from trapline.domain.core.roles import Role
+from trapline.domain.sources.sources import PullSource
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.outbound import OutboundBlocked
 from trapline.schemas.sources import SourceIn
-from trapline.services import deployments, pipelines, projects, sources
-from trapline.services.sources import DEFAULT_MAX_FILES, DEFAULT_SCHEDULE
+from trapline.services.photos import deployments, projects
+from trapline.services.pipelines import pipelines
+from trapline.services.sources import sources
+from trapline.services.sources.sources import DEFAULT_MAX_FILES, DEFAULT_SCHEDULE
 from trapline.sources import KINDS
 from trapline.sources.base import DEFAULT_INCLUDE
 from trapline.web.forms import validate

@@ -13,13 +13,15 @@ from urllib.parse import urlencode
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.occurrences import Occurrence
-from trapline.domain.species import Scope, SpeciesCount, TaxonProfile
-from trapline.domain.taxa import ROLL_UP_RANKS, Rank
+from trapline.domain.ecology.occurrences import Occurrence
+from trapline.domain.ecology.species import Scope, SpeciesCount, TaxonProfile
+from trapline.domain.taxa.taxa import ROLL_UP_RANKS, Rank
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.protocol.base import ONE_LINE
-from trapline.services import deployments, projects, species, taxa
+from trapline.services.ecology import species
+from trapline.services.photos import deployments, projects
+from trapline.services.taxa import taxa
 from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.pages import Offset, Page, SignedIn
 from trapline.web.routes import page_router

@@ -15,12 +15,13 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import JSONResponse, Response
 
-from trapline.domain.roles import Role
-from trapline.domain.taxa import RowOutcome, RowStatus, TaxaList, Taxon, parse_rank
+from trapline.domain.core.roles import Role
+from trapline.domain.taxa.taxa import RowOutcome, RowStatus, TaxaList, Taxon, parse_rank
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id
 from trapline.protocol.base import ONE_LINE
-from trapline.services import projects, taxa
+from trapline.services.photos import projects
+from trapline.services.taxa import taxa
 from trapline.web.forms import form_id, one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router

@@ -11,12 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from trapline.domain.taxa import RowOutcome, RowStatus
-from trapline.domain.taxa_rows import MAX_TAXA_BYTES
+from trapline.domain.taxa.taxa import RowOutcome, RowStatus
+from trapline.domain.taxa.taxa_rows import MAX_TAXA_BYTES
 from trapline.errors import InvalidInput, RejectedRows
 from trapline.http.filenames import clean_filename
 from trapline.http.params import Id
-from trapline.services import taxa
+from trapline.services.taxa import taxa
 from trapline.web.forms import file_over_limit
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router

@@ -8,13 +8,16 @@ from typing import Annotated
 from fastapi import Query
 from starlette.responses import Response
 
-from trapline.domain.paging import ImageOrder
-from trapline.domain.results import Analysis, Annotation, AnnotationType, Box
-from trapline.domain.reviews import Review, Verdict
-from trapline.domain.roles import Role
+from trapline.domain.core.paging import ImageOrder
+from trapline.domain.core.roles import Role
+from trapline.domain.ecology.reviews import Review, Verdict
+from trapline.domain.processing.results import Analysis, Annotation, AnnotationType, Box
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
-from trapline.services import analyses, browse, deployments, images, projects, reviews
+from trapline.services.callbacks import analyses
+from trapline.services.core import browse
+from trapline.services.photos import deployments, images, projects
+from trapline.services.review import reviews
 from trapline.web.forms import one_line, optional_number
 from trapline.web.layers import kinds_of, layers_of, ramps_of
 from trapline.web.pages import PostedForm, SignedIn

@@ -3,7 +3,7 @@
 The review queue showed the surest detections of a project by sorting every unreviewed box of
 its current results on each load, a cost that grew with the project. It now walks the
 project's annotations down this index, surest first, and stops once its page is full
-(``db/repositories/review_queue.py``; issue 50).
+(``db/repositories/review/review_queue.py``; issue 50).
 
 Revision ID: 0030
 Revises: 0029

@@ -1,0 +1,1 @@
+"""Callbacks (SQL): analyses a caller asks for and receives back (the callback API)."""

@@ -1,0 +1,3 @@
+"""Core (SQL): accounts, tokens, projects and who may do what in them; the records every
+capability shares.
+"""

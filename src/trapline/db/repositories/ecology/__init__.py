@@ -1,0 +1,1 @@
+"""Ecology (SQL): events, the occurrences tracked in them, and the counts of both."""

@@ -1,0 +1,115 @@
+"""The SQL that groups a scope of a deployment's photos into events in one pass (see
+``EventRepo.regroup``): window functions mark where each event starts and ends, then the
+events are written and each photo pointed at its own."""
+
+from __future__ import annotations
+
+from trapline.db.repositories.ecology.nights import NIGHT_SQL
+from trapline.domain.core.event_rules import EventRule, Grouping
+
+#: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over
+#: their wall clocks and, for gaps, offsets ``{a}off`` and ``{b}off``).
+_NEW_NIGHT = {
+    dialect: night.format(x="{b}") + " <> " + night.format(x="{a}")
+    for dialect, night in NIGHT_SQL.items()
+}
+#: Milliseconds between two instants (wall clocks less their offsets), more than the gap.
+_NEW_SEQUENCE = {
+    "sqlite": "ROUND((julianday({b}) - julianday({a})) * 86400000.0) - ({b}off - {a}off) * 60000"
+    " > :gap_ms",
+    "postgresql": "ROUND(EXTRACT(EPOCH FROM ({b} - {a})) * 1000) - ({b}off - {a}off) * 60000"
+    " > :gap_ms",
+}
+
+#: The photos of a scope in time order, each marked where an event starts (s) and ends (e),
+#: and numbered by event (grp). ``{new}`` and ``{new_next}`` say where a new event starts.
+_FLAGGED = """
+WITH ordered AS (
+    SELECT id, captured_at AS t, COALESCE(captured_offset_minutes, 0) AS toff,
+           LAG(captured_at) OVER w AS p,
+           LAG(COALESCE(captured_offset_minutes, 0)) OVER w AS poff,
+           LEAD(captured_at) OVER w AS n,
+           LEAD(COALESCE(captured_offset_minutes, 0)) OVER w AS noff
+    FROM images
+    WHERE project_id = :project AND deployment_id = :deployment AND captured_at IS NOT NULL
+          {span}
+    WINDOW w AS (ORDER BY captured_sort, id)
+), marked AS (
+    SELECT id, t, toff AS off,
+           CASE WHEN p IS NULL OR ({new}) THEN 1 ELSE 0 END AS s,
+           CASE WHEN n IS NULL OR ({new_next}) THEN 1 ELSE 0 END AS e
+    FROM ordered
+), flagged AS (
+    SELECT id, t, off, s, e, SUM(s) OVER (ORDER BY t, id ROWS UNBOUNDED PRECEDING) AS grp
+    FROM marked
+)
+"""
+#: The events of a scope's photos, written unless an old event holds exactly the same photos
+#: at the same times (it stays, with its id, occurrences and tracking, and its photos keep
+#: pointing at it).
+INSERT = """
+INSERT INTO events (project_id, deployment_id, first_image_id, starts_at,
+                    start_offset_minutes, ends_at, end_offset_minutes, image_count)
+SELECT :project, :deployment, first_id, starts, soff, ends, eoff, n
+FROM (
+    SELECT MIN(CASE WHEN s = 1 THEN f.id END) AS first_id, MIN(t) AS starts,
+           MAX(CASE WHEN s = 1 THEN off END) AS soff, MAX(t) AS ends,
+           MAX(CASE WHEN e = 1 THEN off END) AS eoff, COUNT(*) AS n,
+           MIN(was.event_id) AS was_lo, MAX(was.event_id) AS was_hi, COUNT(was.event_id) AS pointed
+    FROM flagged f LEFT JOIN image_events was ON was.image_id = f.id
+    GROUP BY grp
+) g
+WHERE NOT COALESCE(
+    was_lo = was_hi AND pointed = n AND EXISTS (
+        SELECT 1 FROM events o
+        WHERE o.id = g.was_lo AND o.first_image_id = g.first_id AND o.image_count = g.n
+              AND o.starts_at = g.starts AND o.ends_at = g.ends
+              AND o.start_offset_minutes = g.soff AND o.end_offset_minutes = g.eoff
+              AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = o.id) = g.n
+    ),
+    FALSE
+)
+"""
+#: Each photo with the first photo of its event.
+_FIRSTS = """
+, firsts AS (
+    SELECT id, MIN(CASE WHEN s = 1 THEN id END) OVER (PARTITION BY grp) AS first_id FROM flagged
+)
+"""
+#: Pointing a photo at an event, replacing the event it was in.
+REPOINT = " ON CONFLICT (image_id) DO UPDATE SET event_id = excluded.event_id"
+#: Each photo pointed at its event, found by the event's first photo (SQLite; ``WHERE true``
+#: tells its parser that ``ON CONFLICT`` is not the join's).
+POINT = f"""{_FIRSTS}
+INSERT INTO image_events (image_id, event_id)
+SELECT firsts.id, events.id
+FROM firsts JOIN events ON events.first_image_id = firsts.first_id
+    AND events.deployment_id = :deployment AND events.id > :newest
+WHERE true{REPOINT}"""  # noqa: S608
+#: PostgreSQL writes the events and points the photos at them in one statement (the windows
+#: run once), beside the events it replaces.
+INSERT_AND_POINT = (
+    ", made AS ("
+    + INSERT
+    + " RETURNING id, first_image_id)"
+    + _FIRSTS
+    + """
+INSERT INTO image_events (image_id, event_id)
+SELECT firsts.id, made.id FROM firsts JOIN made ON made.first_image_id = firsts.first_id"""
+    + REPOINT
+)
+
+
+def flagged_sql(dialect: str, grouping: Grouping, span: str) -> str:
+    """The photos of a scope (``span``: more conditions on them, or "") flagged by event."""
+    return _FLAGGED.format(
+        span=span,
+        new=_new_event_sql(dialect, grouping, "p", "t"),
+        new_next=_new_event_sql(dialect, grouping, "t", "n"),
+    )
+
+
+def _new_event_sql(dialect: str, grouping: Grouping, earlier: str, later: str) -> str:
+    """Where photo ``later`` starts a new event after photo ``earlier`` (column names)."""
+    rules = _NEW_NIGHT if grouping.rule is EventRule.NIGHT else _NEW_SEQUENCE
+    return rules[dialect].format(a=earlier, b=later)

@@ -1,0 +1,1 @@
+"""Exports (SQL): exports and imports of the field's formats."""

@@ -1,0 +1,419 @@
+"""The batched reads an export streams its rows from: a scope's images with their results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from trapline.db.plain import Plain
+from trapline.db.repositories.exports.export_statements import ANNOTATIONS, SHOWN, TERMINAL, TOPS
+from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.tables import (
+    AlgorithmRow,
+    AnalysisRow,
+    CategoryMapRow,
+    CollectionImageRow,
+    EventRow,
+    IdentificationRow,
+    ImageRow,
+    JobRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    PipelineRow,
+    ReviewRow,
+    TaskRow,
+    UserRow,
+)
+from trapline.db.types import chunks
+from trapline.domain.core.records import ImageFilter
+from trapline.domain.exports.exports import (
+    AlgorithmFacts,
+    AnalysisFacts,
+    AnnotationFacts,
+    BestDetectionFacts,
+    EventFacts,
+    ExportFilters,
+    IdentificationFacts,
+    ImageFacts,
+    OccurrenceFacts,
+    PipelineFacts,
+    TopFacts,
+)
+from trapline.domain.processing.results import AnalysisStatus
+
+#: A completed analysis's status: the others (failed, open) are no results to choose among.
+_COMPLETED = AnalysisStatus.COMPLETED.value
+
+#: Columns of the image facts, in ``ImageFacts`` order.
+_IMAGE_COLUMNS = (
+    ImageRow.id, ImageRow.deployment_id, ImageRow.filename, ImageRow.sha256, ImageRow.width,
+    ImageRow.height, ImageRow.content_type, ImageRow.captured_at,
+    ImageRow.captured_offset_minutes, ImageRow.event_id, ImageRow.file_offset_minutes,
+)  # fmt: skip
+
+#: Columns of the occurrence facts, in ``OccurrenceFacts`` order.
+_OCCURRENCE_COLUMNS = (
+    OccurrenceRow.id, OccurrenceRow.event_id, OccurrenceRow.pipeline, OccurrenceRow.label,
+    OccurrenceRow.score, OccurrenceRow.determined_by, OccurrenceRow.taxon_id,
+    OccurrenceRow.identified_by, OccurrenceRow.disputed, OccurrenceRow.deployment_id,
+    OccurrenceRow.first_seen_at, OccurrenceRow.first_offset_minutes, OccurrenceRow.last_seen_at,
+    OccurrenceRow.last_offset_minutes, OccurrenceRow.detection_count,
+    OccurrenceRow.best_annotation_id,
+)  # fmt: skip
+#: How identifications and reviews name their author: the user's name, else their email.
+_PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
+
+
+class ExportScope:
+    """Which images and analyses of a project an export reads, as SQL conditions.
+
+    ``collection_id`` is an explicit collection's; a saved-filter collection arrives as
+    ``collection_filter``. ``pipeline_ids`` are the versions the pipeline filter names.
+    """
+
+    def __init__(
+        self,
+        project_id: int,
+        filters: ExportFilters,
+        *,
+        pipeline_ids: Sequence[int] | None,
+        collection_id: int | None,
+        collection_filter: ImageFilter | None,
+        max_image_id: int,
+    ) -> None:
+        self.project_id = project_id
+        self.filters = filters
+        self.pipeline_ids = list(pipeline_ids) if pipeline_ids is not None else None
+        self.collection_id = collection_id
+        self.collection_filter = collection_filter
+        #: Images added after the export started are left out: it describes one moment.
+        self.max_image_id = max_image_id
+
+    def image_conditions(self) -> list[Any]:
+        """The WHERE terms on the images table."""
+        f = self.filters
+        terms: list[Any] = [
+            ImageRow.project_id == self.project_id,
+            ImageRow.id <= self.max_image_id,
+        ]
+        if f.deployment_id is not None:
+            terms.append(ImageRow.deployment_id == f.deployment_id)
+        if f.date_from is not None:
+            terms.append(ImageRow.captured_at >= _start_of(f.date_from))
+        if f.date_to is not None and f.date_to < date.max:
+            terms.append(ImageRow.captured_at < _start_of(f.date_to + timedelta(days=1)))
+        if self.collection_id is not None:
+            terms.append(
+                exists().where(
+                    CollectionImageRow.collection_id == self.collection_id,
+                    CollectionImageRow.image_id == ImageRow.id,
+                )
+            )
+        saved = self.collection_filter
+        if saved is not None:
+            if saved.deployment_id is not None:
+                terms.append(ImageRow.deployment_id == saved.deployment_id)
+            if saved.captured_after is not None:
+                terms.append(ImageRow.captured_at >= saved.captured_after)
+            if saved.captured_before is not None:
+                terms.append(ImageRow.captured_at < saved.captured_before)
+            if saved.filename_contains:
+                terms.append(ImageRow.filename.contains(saved.filename_contains, autoescape=True))
+        if f.narrows_analyses:  # the images the job (or the pipeline's jobs) took
+            terms.append(
+                exists().where(AnalysisRow.image_id == ImageRow.id, *self.analysis_conditions())
+                | exists().where(TaskRow.image_id == ImageRow.id, *self.task_conditions())
+            )
+        return terms
+
+    def task_conditions(self) -> list[Any]:
+        """The WHERE terms on the tasks table: those of the scope's jobs."""
+        terms: list[Any] = []
+        if self.filters.job_id is not None:
+            terms.append(TaskRow.job_id == self.filters.job_id)
+        if self.pipeline_ids is not None:
+            terms.append(
+                TaskRow.job_id.in_(
+                    select(JobRow.id).where(JobRow.pipeline_id.in_(self.pipeline_ids or [-1]))
+                )
+            )
+        return terms
+
+    def analysis_conditions(self) -> list[Any]:
+        """The WHERE terms on the analyses table: the job's, the pipeline's (for the images
+        the scope takes, their current results unless the export asks for every run)."""
+        terms: list[Any] = []
+        if self.filters.job_id is not None:
+            terms.append(AnalysisRow.job_id == self.filters.job_id)
+        if self.pipeline_ids is not None:
+            terms.append(AnalysisRow.pipeline_id.in_(self.pipeline_ids or [-1]))
+        return terms
+
+
+def _shown(row: Sequence[Any]) -> tuple[OccurrenceFacts, int, BestDetectionFacts]:
+    """A row of ``SHOWN``: the occurrence, the image of its best detection, and that."""
+    when = (_wall(row[10]), row[11], _wall(row[12]))
+    o = OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:16]))
+    best = BestDetectionFacts._make(row[15:24])
+    return o, row[16], best
+
+
+def _wall(value: Any) -> datetime | None:
+    """A wall-clock column's value as the driver answers it (SQLite: text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _agreed_id(agreed_with: str | None) -> int | None:
+    """The identification an identification's ``agreed_with`` names, if it names one."""
+    return int(agreed_with) if agreed_with and agreed_with.isdigit() else None
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def _span(ids: Sequence[int]) -> tuple[int, int]:
+    """The lowest and highest of some ids: the rows of a batch's images are read with both
+    (``image_id >= ? AND image_id <= ? AND image_id IN (...)``), as the span bounds the index
+    scan; given only a thousand ids, PostgreSQL reads a small project's whole table."""
+    return min(ids), max(ids)
+
+
+def _inline(terms: list[Any], plain: Plain) -> str:
+    """Conditions as SQL text for a plain statement, each after an ``AND`` ("" for none).
+
+    The scope's conditions on analyses and tasks compare integer ids only (a job's, a
+    pipeline's versions'), so their values are written into the text; one definition of the
+    scope serves both the expression statements and the plain ones. The text is bracketed:
+    a term that is an ``OR`` must not take the statement's other conditions as its own.
+    """
+    if not terms:
+        return ""
+    compiled = and_(*terms).compile(dialect=plain.dialect, compile_kwargs={"literal_binds": True})
+    return f" AND ({compiled})"
+
+
+class ExportReadRepo:
+    """The reads of a running export: each a short statement over one batch of images."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def max_image_id(self, project_id: int) -> int:
+        """The project's newest image id (0 when it has none)."""
+        found = self.session.scalar(
+            select(func.max(ImageRow.id)).where(ImageRow.project_id == project_id)
+        )
+        return int(found or 0)
+
+    def count_images(self, scope: ExportScope) -> int:
+        """How many images the export takes."""
+        return self.session.scalar(select(func.count()).where(*scope.image_conditions())) or 0
+
+    def images_after(self, scope: ExportScope, after_id: int, limit: int) -> list[ImageFacts]:
+        """The next images of the scope by id (on the session's connection: an ORM session's
+        own execution of a statement of columns costs a third more)."""
+        rows = self.session.connection().execute(
+            select(*_IMAGE_COLUMNS)
+            .where(*scope.image_conditions(), ImageRow.id > after_id)
+            .order_by(ImageRow.id)
+            .limit(limit)
+        )
+        return list(map(ImageFacts._make, rows))
+
+    def analyses_of(self, scope: ExportScope, image_ids: Sequence[int]) -> Iterator[AnalysisFacts]:
+        """The analyses of these images the scope takes, by image and id.
+
+        Each record is made as the caller takes it (so are annotations'): records of a whole
+        batch, made at once, would outlive the garbage collector's young generations, and its
+        full collections over them cost a fifth of an export.
+        """
+        if not image_ids:
+            return iter(())
+        plain = Plain(self.session)
+        terms = scope.analysis_conditions()
+        if not scope.filters.all_runs:
+            # Current results only (``current.py``), ranked among the batch's span of images.
+            low, high = _span(image_ids)
+            span = (AnalysisRow.image_id >= low, AnalysisRow.image_id <= high)
+            current = current_analyses(scope.project_id, *span)
+            terms.append(AnalysisRow.id.in_(current) | (AnalysisRow.status != _COMPLETED))
+        rows = plain.rows(  # the scope's conditions written in: see _inline
+            "SELECT id, image_id, pipeline_id, job_id, status, error, completed_at "
+            "FROM analyses WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})"
+            + _inline(terms, plain)
+            + " ORDER BY image_id, id",
+            _span(image_ids),
+            among=image_ids,
+        )
+        instant = plain.instant
+        return (
+            AnalysisFacts(id, image, pipeline, job, status, error, instant(completed))
+            for id, image, pipeline, job, status, error, completed in rows
+        )
+
+    def failures_of(self, scope: ExportScope, image_ids: Sequence[int]) -> dict[int, str]:
+        """Why tasks of these images failed for good, by image (the scope's jobs only)."""
+        if not image_ids:
+            return {}
+        plain = Plain(self.session)
+        rows = plain.rows(
+            "SELECT image_id, last_error FROM tasks "  # noqa: S608
+            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) "
+            "AND status = 'failed'" + _inline(scope.task_conditions(), plain),
+            _span(image_ids),
+            among=image_ids,
+        )
+        return {image_id: error or "failed" for image_id, error in rows}
+
+    def annotations_of(self, image_ids: Sequence[int]) -> Iterator[AnnotationFacts]:
+        """The annotations of these images, by image and id (parents before children), of
+        every analysis (the caller takes those of the analyses it takes); ``data`` as JSON
+        text (most writers never read it: decoding it for every row was a third of an
+        export)."""
+        if not image_ids:
+            return iter(())
+        rows = Plain(self.session).rows(ANNOTATIONS, _span(image_ids), among=image_ids)
+        return map(AnnotationFacts._make, rows)
+
+    def tops_of(self, image_ids: Sequence[int]) -> Iterator[TopFacts]:
+        """The annotations without a parent of these images, by image and id, each with its
+        occurrence: what an export that only counts detections reads (one statement, where
+        the annotations and their occurrences took two and thrice the rows)."""
+        if not image_ids:
+            return iter(())
+        rows = Plain(self.session).rows(TOPS, _span(image_ids), among=image_ids)
+        return map(TopFacts._make, rows)
+
+    def events_of(self, images: Sequence[ImageFacts]) -> dict[int, EventFacts]:
+        """The events of these images, by id."""
+        ids = sorted({i.event_id for i in images if i.event_id is not None})
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(
+                EventRow.id,
+                EventRow.deployment_id,
+                EventRow.starts_at,
+                EventRow.start_offset_minutes,
+                EventRow.ends_at,
+                EventRow.end_offset_minutes,
+            ).where(EventRow.id.in_(ids))
+        )
+        return {row[0]: EventFacts._make(row) for row in rows}
+
+    def occurrence_of(self, image_ids: Sequence[int]) -> dict[int, int]:
+        """The occurrence of each detection of these images that is in one."""
+        if not image_ids:
+            return {}
+        rows = Plain(self.session).rows(
+            "SELECT od.annotation_id, od.occurrence_id FROM annotations a "
+            "JOIN occurrence_detections od ON od.annotation_id = a.id "
+            "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among})",
+            _span(image_ids),
+            among=image_ids,
+        )
+        return dict(rows)
+
+    def occurrences_of(self, event_ids: Sequence[int]) -> dict[int, list[OccurrenceFacts]]:
+        """The occurrences of these events, by event, in order of id."""
+        found: dict[int, list[OccurrenceFacts]] = {}
+        for o in self._occurrences(OccurrenceRow.event_id, event_ids):
+            found.setdefault(o.event_id, []).append(o)
+        return found
+
+    def occurrences_by_id(self, occurrence_ids: Sequence[int]) -> dict[int, OccurrenceFacts]:
+        """These occurrences, by id."""
+        return {o.id: o for o in self._occurrences(OccurrenceRow.id, occurrence_ids)}
+
+    def _occurrences(self, column: Any, values: Sequence[int]) -> list[OccurrenceFacts]:
+        found: list[OccurrenceFacts] = []
+        for chunk in chunks(sorted(set(values))):
+            rows = self.session.connection().execute(
+                select(*_OCCURRENCE_COLUMNS).where(column.in_(chunk)).order_by(OccurrenceRow.id)
+            )
+            found += map(OccurrenceFacts._make, rows)
+        return found
+
+    def occurrences_shown(
+        self, image_ids: Sequence[int]
+    ) -> tuple[dict[int, list[OccurrenceFacts]], dict[int, BestDetectionFacts]]:
+        """The occurrences whose best detection is in these images, by image (each is read
+        with one image only), and those detections, by occurrence."""
+        shown: dict[int, list[OccurrenceFacts]] = {}
+        best: dict[int, BestDetectionFacts] = {}
+        plain = Plain(self.session)
+        shown_sql = SHOWN.format(terminal=TERMINAL[plain.postgres])
+        for row in plain.rows(shown_sql, _span(image_ids), among=image_ids):
+            o, image, best[row[0]] = _shown(row)
+            shown.setdefault(image, []).append(o)
+        return shown, best
+
+    def identified(self, occurrence_ids: Sequence[int]) -> dict[int, IdentificationFacts]:
+        """The person's word that determines each of these occurrences (those a person
+        determined): the latest identification of its detections not withdrawn, with how
+        many people identified it, else the latest review of one of them."""
+        found: dict[int, IdentificationFacts] = {}
+        people: dict[int, set[int]] = {}
+        i, od, r = IdentificationRow, OccurrenceDetectionRow, ReviewRow
+        for chunk in chunks(sorted(set(occurrence_ids))):
+            for occurrence, made_at, person, agreed, user in self.session.execute(
+                select(od.occurrence_id, i.created_at, _PERSON, i.agreed_with, i.user_id)
+                .join(od, and_(od.annotation_id == i.annotation_id, od.occurrence_id.in_(chunk)))
+                .outerjoin(UserRow, UserRow.id == i.user_id)
+                .where(i.withdrawn.is_(False))
+                .order_by(i.id)
+            ):
+                people.setdefault(occurrence, set()).add(user)
+                found[occurrence] = IdentificationFacts(
+                    occurrence, "identification", made_at, person, agreed
+                )
+            rest = [o for o in chunk if o not in found]
+            for occurrence, made_at, person in self.session.execute(
+                select(od.occurrence_id, r.created_at, _PERSON)
+                .join(od, and_(od.annotation_id == r.annotation_id, od.occurrence_id.in_(rest)))
+                .outerjoin(UserRow, UserRow.id == r.created_by)
+                .order_by(r.id)
+            ):
+                found[occurrence] = IdentificationFacts(occurrence, "review", made_at, person)
+        wanted = sorted({a for f in found.values() if (a := _agreed_id(f.agreed_with))})
+        emails = dict(
+            self.session.execute(
+                select(i.id, UserRow.email).join(UserRow, UserRow.id == i.user_id)
+                .where(i.id.in_(wanted))
+            ).tuples()
+        ) if wanted else {}  # fmt: skip
+        return {
+            key: f._replace(
+                agreed_with_email=emails.get(_agreed_id(f.agreed_with) or 0),
+                participants=len(people.get(key, set()) - {None}),
+            )
+            for key, f in found.items()
+        }
+
+    def algorithms(self, project_id: int) -> dict[int, AlgorithmFacts]:
+        """The project's algorithms with their category maps."""
+        rows = self.session.execute(
+            select(AlgorithmRow, CategoryMapRow.labels, CategoryMapRow.data)
+            .outerjoin(CategoryMapRow, CategoryMapRow.id == AlgorithmRow.category_map_id)
+            .where(AlgorithmRow.project_id == project_id)
+        )
+        return {
+            a.id: AlgorithmFacts(
+                a.id, a.key, a.name, a.version, tuple(labels or ()), tuple(data or ())
+            )
+            for a, labels, data in rows
+        }
+
+    def pipelines(self, project_id: int) -> dict[int, PipelineFacts]:
+        """The project's pipeline versions."""
+        rows = self.session.execute(
+            select(PipelineRow.id, PipelineRow.slug, PipelineRow.version, PipelineRow.name).where(
+                PipelineRow.project_id == project_id
+            )
+        )
+        return {r.id: PipelineFacts(r.id, r.slug, r.version, r.name) for r in rows}

@@ -1,0 +1,1 @@
+"""Photos (SQL): projects' deployments, their photos, collections, capture times and blobs."""

@@ -1,0 +1,281 @@
+"""Images: storage facts, lookups by hash, filtered and keyset-paginated listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import (
+    Select,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.core.rows import to_image
+from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.repositories.processing.tasks import OPEN
+from trapline.db.tables import (
+    AnnotationRow,
+    CollectionImageRow,
+    ImageEventRow,
+    ImageRow,
+    JobRow,
+    ProjectRow,
+    TaskRow,
+)
+from trapline.db.types import affected, lock_row
+from trapline.domain.core.paging import Cursor, ImageOrder, capture_sort_key
+from trapline.domain.core.records import Image, ImageFilter
+from trapline.domain.processing.results import AnnotationType
+
+#: The images table, for plain-row queries on hot paths.
+_IMAGES = cast(Table, ImageRow.__table__)
+
+
+def _after_capture(
+    base: Select[Any], cursor: Cursor, descending: bool, offset: int, limit: int
+) -> Select[Any]:
+    """Images beyond a cursor in capture order, as two index seeks.
+
+    ``(captured_sort, id) > (s, i)`` would be one seek, but SQLite seeks on ``captured_sort``
+    alone when ``id`` is the rowid and then scans every tie, and all undated images tie. So:
+    the rest of the cursor's tie (``captured_sort = s AND id > i``), then everything after it.
+    """
+    sort = capture_sort_key(cursor.captured_sort)
+    column, key = _IMAGES.c.captured_sort, _IMAGES.c.id
+    if descending:
+        tie = base.where(column == sort, key < cursor.id).order_by(key.desc())
+        rest = base.where(column < sort).order_by(column.desc(), key.desc())
+    else:
+        tie = base.where(column == sort, key > cursor.id).order_by(key.asc())
+        rest = base.where(column > sort).order_by(column.asc(), key.asc())
+    wanted = offset + limit
+    both = union_all(
+        select(tie.limit(wanted).subquery()), select(rest.limit(wanted).subquery())
+    ).subquery()
+    ordering = (
+        (both.c.captured_sort.desc(), both.c.id.desc())
+        if descending
+        else (both.c.captured_sort.asc(), both.c.id.asc())
+    )
+    return select(both).order_by(*ordering).offset(offset).limit(limit)
+
+
+class ImageRepo:
+    """Images of projects."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def storage_keys_of(self, project_id: int, sha256s: Iterable[str]) -> set[str]:
+        """The storage keys of the project's images with these hashes (the blob clean-up's
+        question: which of the blobs it found does a row still name?)."""
+        return set(
+            self.session.scalars(
+                select(ImageRow.storage_key).where(
+                    ImageRow.project_id == project_id, ImageRow.sha256.in_(list(sha256s))
+                )
+            )
+        )
+
+    def by_sha256(self, project_id: int, sha256: str) -> Image | None:
+        """The project's image with these bytes, if it has one."""
+        row = self.session.scalar(
+            select(ImageRow).where(ImageRow.project_id == project_id, ImageRow.sha256 == sha256)
+        )
+        return to_image(row) if row else None
+
+    def insert(self, **values: Any) -> Image | None:
+        """Add an image and count it in its project; None when the project already has its hash."""
+        values["captured_sort"] = capture_sort_key(values.get("captured_at"))
+        row = ImageRow(**values)
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return None
+        self._count_in_project(row.project_id, 1)
+        return to_image(row, new=True)
+
+    def bulk_insert(self, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert many images at once (imports, benchmarks); hashes must be new."""
+        for values in rows:
+            values["project_id"] = project_id
+            values["captured_sort"] = capture_sort_key(values.get("captured_at"))
+        self.session.execute(insert(ImageRow), list(rows))
+        self._count_in_project(project_id, len(rows))
+
+    def get(self, image_id: int) -> Image | None:
+        """The image with this id."""
+        row = self.session.get(ImageRow, image_id)
+        return to_image(row) if row else None
+
+    def delete(self, image: Image) -> None:
+        """Remove an image, its tasks and results (by cascade), and uncount it and its open
+        tasks."""
+        # The project's row first: an enqueue in the project holds a key-share lock on it
+        # until it commits, so the tasks read below include any it makes for this image (the
+        # cascade would take them uncounted), and one that starts later does not see it.
+        lock_row(self.session, ProjectRow.id, image.project_id, exclusive=True)
+        # The image's tasks before its row, as a result being stored takes them (its tasks,
+        # then the image by the key of its analyses): each waits for such a result to commit
+        # instead of deadlocking with it. Open ones are uncounted from their jobs.
+        gone = self.session.execute(
+            delete(TaskRow)
+            .where(TaskRow.image_id == image.id)
+            .returning(TaskRow.job_id, TaskRow.status)
+        ).all()
+        for job_id, status in gone:
+            if status in OPEN:
+                self.session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id)
+                    .values(open_tasks=JobRow.open_tasks - 1)
+                )
+        # Its event link has no key to the image to take it by cascade (decision 045).
+        self.session.execute(delete(ImageEventRow).where(ImageEventRow.image_id == image.id))
+        if affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
+            self._count_in_project(image.project_id, -1)
+
+    def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` are images of the project."""
+        wanted = list(set(ids))
+        found: set[int] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found.update(
+                self.session.scalars(
+                    select(ImageRow.id).where(
+                        ImageRow.project_id == project_id, ImageRow.id.in_(chunk)
+                    )
+                )
+            )
+        return found
+
+    def count(self, project_id: int, flt: ImageFilter, *, collection_id: int | None = None) -> int:
+        """How many images match; an unfiltered count reads the project's counter."""
+        if flt == ImageFilter() and collection_id is None:
+            return (
+                self.session.scalar(
+                    select(ProjectRow.image_count).where(ProjectRow.id == project_id)
+                )
+                or 0
+            )
+        query = self._filtered(select(func.count()), project_id, flt, collection_id)
+        return self.session.scalar(query) or 0
+
+    def page(
+        self,
+        project_id: int,
+        flt: ImageFilter,
+        *,
+        order: ImageOrder,
+        limit: int,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+        collection_id: int | None = None,
+    ) -> tuple[list[Image], bool]:
+        """One page of matching images and whether more lie beyond it in the walking direction.
+
+        With a cursor the page starts next to the cursor's item (before it, for a backwards
+        cursor) using the sort index, so any page costs the same as the first.
+        """
+        backwards = cursor is not None and cursor.backwards
+        descending = order.descending != backwards
+        base = self._filtered(
+            select(*_IMAGES.c, ImageRow.event_id.label("event_id")), project_id, flt, collection_id
+        )
+        if cursor is None:
+            columns = (
+                (_IMAGES.c.captured_sort, _IMAGES.c.id) if order.by_capture else (_IMAGES.c.id,)
+            )
+            query = base.order_by(*(c.desc() if descending else c.asc() for c in columns))
+            query = query.offset(offset).limit(limit + 1)
+        elif order.by_capture:
+            query = _after_capture(base, cursor, descending, offset, limit + 1)
+        else:
+            beyond = _IMAGES.c.id < cursor.id if descending else _IMAGES.c.id > cursor.id
+            ordered = _IMAGES.c.id.desc() if descending else _IMAGES.c.id.asc()
+            query = base.where(beyond).order_by(ordered).offset(offset).limit(limit + 1)
+        rows = list(self.session.execute(query))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        return [to_image(r) for r in rows], more
+
+    def _filtered(
+        self, query: Select[Any], project_id: int, flt: ImageFilter, collection_id: int | None
+    ) -> Select[Any]:
+        query = query.select_from(ImageRow).where(ImageRow.project_id == project_id)
+        if flt.deployment_id is not None:
+            query = query.where(ImageRow.deployment_id == flt.deployment_id)
+        # The captured_sort bounds let the sort index narrow the range; the captured_at ones
+        # keep out images with no capture time (whose sort key is a far-future stand-in).
+        if flt.captured_after is not None:
+            query = query.where(
+                ImageRow.captured_at >= flt.captured_after,
+                ImageRow.captured_sort >= flt.captured_after,
+            )
+        if flt.captured_before is not None:
+            query = query.where(
+                ImageRow.captured_at < flt.captured_before,
+                ImageRow.captured_sort < flt.captured_before,
+            )
+        if flt.filename_contains:
+            needle = flt.filename_contains.lower()
+            for char in ("\\", "%", "_"):
+                needle = needle.replace(char, "\\" + char)
+            query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
+        query = _with_results(query, project_id, flt)
+        if collection_id is not None:
+            query = query.where(
+                ImageRow.id.in_(
+                    select(CollectionImageRow.image_id).where(
+                        CollectionImageRow.collection_id == collection_id
+                    )
+                )
+            )
+        return query
+
+    def _count_in_project(self, project_id: int, delta: int) -> None:
+        self.session.execute(
+            update(ProjectRow)
+            .where(ProjectRow.id == project_id)
+            .values(image_count=ProjectRow.image_count + delta)
+        )
+
+
+def _with_results(query: Select[Any], project_id: int, flt: ImageFilter) -> Select[Any]:
+    """Narrow to images by what their current results found (``current.py``) or the job that
+    took them: each condition is a probe of the image's annotations (or the job's tasks) by
+    index, image by image."""
+    current = AnnotationRow.analysis_id.in_(current_analyses(project_id))
+    if flt.has_detections is not None:
+        boxes = exists().where(
+            AnnotationRow.image_id == ImageRow.id,
+            AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+            current,
+        )
+        query = query.where(boxes if flt.has_detections else ~boxes)
+    if flt.label is not None or flt.min_confidence is not None:
+        found = [AnnotationRow.image_id == ImageRow.id, current]
+        if flt.label is not None:
+            found.append(AnnotationRow.label == flt.label)
+        if flt.min_confidence is not None:
+            found.append(AnnotationRow.confidence >= flt.min_confidence)
+        query = query.where(exists().where(*found))
+    if flt.job_id is not None:
+        query = query.where(
+            exists().where(TaskRow.job_id == flt.job_id, TaskRow.image_id == ImageRow.id)
+        )
+    return query

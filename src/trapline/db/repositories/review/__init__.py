@@ -1,0 +1,1 @@
+"""Review (SQL): what people say of occurrences and detections: identifications and reviews."""

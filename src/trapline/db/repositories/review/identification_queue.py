@@ -1,0 +1,176 @@
+"""The queue of occurrences that need a person's look, read in pieces that each follow an
+index, so that a page costs what it shows and not what the project holds.
+
+The queue's order: people disagreeing first; then no taxon, or one above species rank
+("vague"); then the least sure (no score counts as 0); then by id. An occurrence a person
+identified, undisputed, needs no look. Its pieces: the occurrences a person determined (few:
+reviewed or identified ones), and the models' ones of each vague taxon and of every other
+taxon, each the first ``offset + limit`` in score order. Merged, their first ``offset +
+limit`` are the queue's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.ecology.counts import sums_of
+from trapline.db.repositories.ecology.occurrences import to_occurrence
+from trapline.db.tables import LabelTallyRow, OccurrenceRow, PipelineTallyRow, TaxonRow
+from trapline.domain.ecology.occurrences import DeterminedBy, LabelGroup, Occurrence
+from trapline.domain.ecology.species import Scope
+from trapline.domain.taxa.taxa import Rank
+
+#: The rank level of a species: an occurrence determined above it still needs a look.
+SPECIES_LEVEL = Rank.SPECIES.level
+#: The share of the models' occurrences under which the precise ones are read by taxon
+#: rather than found walking every one in score order.
+_SPARSE = 0.1
+
+
+def read_queue(
+    session: Session, scope: Scope, *, limit: int, offset: int
+) -> tuple[int, list[Occurrence]]:
+    """How many occurrences of the scope need a look, and those from ``offset`` on, at most
+    ``limit``, in the queue's order."""
+    if scope.pipeline is None:
+        return 0, []
+    o = OccurrenceRow
+    mine = (o.project_id == scope.project_id) & (o.pipeline == scope.pipeline)
+    model = mine & (o.determined_by == DeterminedBy.MODEL.value)
+    people = mine & (o.determined_by == DeterminedBy.PERSON.value)
+    # Every occurrence the models determine needs a look (no one identified it); of those a
+    # person determined, the disputed and the reviewed but unidentified ones do.
+    settled = session.scalar(
+        select(func.count()).where(people, o.identified_by.is_not(None), ~o.disputed)
+    )
+    kept = session.scalar(
+        select(PipelineTallyRow.occurrences).where(
+            PipelineTallyRow.project_id == scope.project_id,
+            PipelineTallyRow.pipeline == scope.pipeline,
+        )
+    )
+    total = int(kept or 0) - int(settled or 0)
+    wanted = offset + limit
+    if total <= 0 or offset >= total:
+        return max(total, 0), []
+    vague_taxa = _vague_taxa(session, scope)
+    vague = case((o.taxon_id.is_(None), 0), (TaxonRow.rank_level < SPECIES_LEVEL, 0), else_=1)
+    found: list[OccurrenceRow] = list(
+        session.scalars(
+            select(o)
+            .outerjoin(TaxonRow, TaxonRow.id == o.taxon_id)
+            .where(people, o.disputed | o.identified_by.is_(None))
+            .order_by(o.disputed.desc(), vague, func.coalesce(o.score, 0.0), o.id)
+            .limit(wanted)
+        )
+    )
+    for taxon in (None, *vague_taxa):
+        of_taxon = o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
+        found += _surest_last(session, model & of_taxon, wanted)
+    found += _precise(session, scope, model, vague_taxa, wanted)
+    precise = {t for t in found if t.taxon_id is not None and t.taxon_id not in vague_taxa}
+    found.sort(key=lambda r: (not r.disputed, r in precise, r.score or 0.0, r.id))
+    return total, [to_occurrence(r) for r in found[offset:wanted]]
+
+
+def read_label_groups(
+    session: Session, scope: Scope, *, limit: int, offset: int, per_label: int
+) -> tuple[int, list[LabelGroup]]:
+    """The occurrences of the queue the models determine (all of theirs: no one identified
+    them), by label and taxon, most first: how many groups, and those from ``offset`` on, at
+    most ``limit``, each with its first ``per_label`` occurrences in the queue's order.
+
+    A group's count is its label's kept sum less the occurrences a person determined (few),
+    so no occurrence is read to count."""
+    if scope.pipeline is None:
+        return 0, []
+    o = OccurrenceRow
+    sums = sums_of(Scope(scope.project_id, pipeline=scope.pipeline))
+    counted: dict[tuple[str | None, int | None], int] = {
+        (label, taxon): int(n)
+        for label, taxon, n in session.execute(
+            select(sums.label, sums.taxon_id, func.sum(sums.occurrences))
+            .where(*sums.terms)
+            .group_by(sums.label, sums.taxon_id)
+        )
+    }
+    mine = (o.project_id == scope.project_id) & (o.pipeline == scope.pipeline)
+    people = mine & (o.determined_by == DeterminedBy.PERSON.value)
+    for label, taxon, n in session.execute(
+        select(o.label, o.taxon_id, func.count()).where(people).group_by(o.label, o.taxon_id)
+    ):
+        counted[(label, taxon)] = counted.get((label, taxon), 0) - int(n)
+    groups = sorted(
+        ((key, n) for key, n in counted.items() if n > 0),
+        key=lambda g: (-g[1], g[0][0] is None, g[0][0] or "", g[0][1] is None, g[0][1] or 0),
+    )
+    model = mine & (o.determined_by == DeterminedBy.MODEL.value)
+    page = []
+    for (label, taxon), n in groups[offset : offset + limit]:
+        # "is", not "is not distinct from", which PostgreSQL's indexes do not serve.
+        of_group = (o.label.is_(None) if label is None else o.label == label) & (
+            o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
+        )
+        members = _surest_last(session, model & of_group, per_label)
+        members.sort(key=lambda r: (r.score or 0.0, r.id))
+        page.append(LabelGroup(label, taxon, n, [to_occurrence(r) for r in members[:per_label]]))
+    return len(groups), page
+
+
+def _vague_taxa(session: Session, scope: Scope) -> set[int]:
+    """The taxa above species rank the scope's occurrences name (from the kept sums)."""
+    k = LabelTallyRow
+    named = select(k.taxon_id).where(
+        k.project_id == scope.project_id, k.pipeline == scope.pipeline, k.occurrences > 0
+    )
+    return set(
+        session.scalars(
+            select(TaxonRow.id).where(TaxonRow.id.in_(named), TaxonRow.rank_level < SPECIES_LEVEL)
+        )
+    )
+
+
+def _surest_last(session: Session, terms: ColumnElement[bool], wanted: int) -> list[Any]:
+    """The first ``wanted`` of these occurrences, least sure first: those without a score
+    (as 0), then the scored ones in score order (each a range of an index by score)."""
+    o = OccurrenceRow
+    # By "id + 0": ordered by the id itself, the planners walk the primary key (or an index
+    # of the project, rowid last) past every occurrence of the project to find a few unscored
+    # ones; this way they find them by the index of their terms and sort those.
+    unscored = list(
+        session.scalars(select(o).where(terms, o.score.is_(None)).order_by(o.id + 0).limit(wanted))
+    )
+    scored = session.scalars(
+        select(o).where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted)
+    )
+    return unscored + list(scored)
+
+
+def _precise(
+    session: Session,
+    scope: Scope,
+    model: ColumnElement[bool],
+    vague_taxa: set[int],
+    wanted: int,
+) -> list[Any]:
+    """The first ``wanted`` of the models' occurrences that name a taxon of species rank or
+    below, least sure first: found walking the models' occurrences in score order, or, when
+    they are a small share of those (a walk would pass over many), among their taxa's."""
+    o, k = OccurrenceRow, LabelTallyRow
+    kept = (k.project_id == scope.project_id) & (k.pipeline == scope.pipeline)
+    named: ColumnElement[bool] = kept & (k.taxon_id != 0)
+    named_taxon: ColumnElement[bool] = o.taxon_id.is_not(None)
+    if vague_taxa:  # an empty NOT IN is written as a subquery the planners do not see through
+        named = named & k.taxon_id.not_in(sorted(vague_taxa))
+        named_taxon = named_taxon & o.taxon_id.not_in(sorted(vague_taxa))
+    everyone = session.scalar(select(func.sum(k.occurrences)).where(kept)) or 0
+    precise = session.scalar(select(func.sum(k.occurrences)).where(named)) or 0
+    if not precise:
+        return []
+    if precise >= _SPARSE * everyone:
+        return _surest_last(session, model & named_taxon, wanted)
+    of_taxa = select(k.taxon_id).where(named, k.occurrences > 0)
+    return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted)

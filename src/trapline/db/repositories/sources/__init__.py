@@ -1,0 +1,1 @@
+"""Sources (SQL): pull sources: folders and buckets photos are taken in from."""

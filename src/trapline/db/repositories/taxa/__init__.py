@@ -1,0 +1,1 @@
+"""Taxa (SQL): taxa lists, a project's taxa and what its labels stand for."""

@@ -1,0 +1,1 @@
+"""Callbacks (rules): analyses a caller asks for and receives back (the callback API)."""

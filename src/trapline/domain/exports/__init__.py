@@ -1,0 +1,1 @@
+"""Exports (rules): exports and imports of the field's formats."""

@@ -1,0 +1,1 @@
+"""Photos (rules): projects' deployments, their photos, collections, capture times and blobs."""

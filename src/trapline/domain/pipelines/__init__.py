@@ -1,0 +1,3 @@
+"""Pipelines (rules): pipelines and their versions, the processing services and workers that
+serve them.
+"""

@@ -1,0 +1,1 @@
+"""Sources (rules): pull sources: folders and buckets photos are taken in from."""

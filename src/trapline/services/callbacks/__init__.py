@@ -1,0 +1,1 @@
+"""Callbacks (use cases): analyses a caller asks for and receives back (the callback API)."""

@@ -1,0 +1,81 @@
+"""Reading what models found."""
+
+from __future__ import annotations
+
+from trapline.db.engine import Database
+from trapline.domain.callbacks.callbacks import Artifact
+from trapline.domain.core.records import Image, User
+from trapline.domain.core.roles import Role
+from trapline.domain.processing.results import Analysis, Annotation, AnnotationFilter
+from trapline.errors import NotFound
+from trapline.services.core.access import project_for, require
+from trapline.storage.base import BlobStore
+
+
+def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Image, list[Analysis]]:
+    """An image with its analyses and their annotations."""
+    with db.read() as repos:
+        image = require(repos.images.get(image_id), "image", image_id)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
+        return image, repos.analyses.for_image(image_id)
+
+
+def default_thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:
+    """The default thresholds of the pipelines that made the analyses (those that have one)."""
+    ids = {a.pipeline_id for a in found if a.pipeline_id is not None}
+    if not ids:
+        return {}
+    with db.read() as repos:
+        return repos.pipelines.default_thresholds(sorted(ids))
+
+
+def list_annotations(
+    db: Database, caller: User, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
+) -> tuple[int | None, list[Annotation], bool]:
+    """A project's annotations matching the filter: how many (None: too many to count), the
+    page, and whether more follow."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.analyses.list_annotations(project_id, flt, limit=limit, offset=offset)
+
+
+def get_analysis(db: Database, caller: User, analysis_id: int) -> tuple[Analysis, list[Artifact]]:
+    """An analysis with its annotations and the artifacts uploaded for it (viewers of its
+    project), whatever made it: a worker, an import or an external pipeline."""
+    with db.read() as repos:
+        analysis = require(repos.analyses.with_annotations(analysis_id), "analysis", analysis_id)
+        image = require(repos.images.get(analysis.image_id), "analysis", analysis_id)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("analysis", analysis_id))
+        return analysis, repos.callbacks.artifacts(analysis_id)
+
+
+def layer_url(
+    db: Database, store: BlobStore, caller: User, annotation_id: int, *, expires_in: int
+) -> str:
+    """A signed, expiring URL of the PNG a mask or heatmap annotation points at."""
+    with db.read() as repos:
+        found = repos.analyses.annotations_by_id([annotation_id])
+        annotation = require(found[0] if found else None, "annotation", annotation_id)
+        image = require(repos.images.get(annotation.image_id), "annotation", annotation_id)
+        asked = ("annotation", annotation_id)
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=asked)
+    if annotation.storage_key is None or not store.exists(annotation.storage_key):
+        raise NotFound(f"annotation {annotation_id} has no uploaded file to show")
+    return store.signed_url(annotation.storage_key, expires_in=expires_in)
+
+
+def artifact_url(
+    db: Database,
+    store: BlobStore,
+    caller: User,
+    analysis_id: int,
+    artifact_id: int,
+    *,
+    expires_in: int,
+) -> str:
+    """A signed, expiring URL of one of an analysis's uploaded artifacts."""
+    _, artifacts = get_analysis(db, caller, analysis_id)
+    found = next((a for a in artifacts if a.id == artifact_id), None)
+    if found is None or not store.exists(found.storage_key):
+        raise NotFound(f"artifact {artifact_id} not found")
+    return store.signed_url(found.storage_key, expires_in=expires_in)

@@ -1,0 +1,1 @@
+"""Ecology (use cases): events, the occurrences tracked in them, and the counts of both."""

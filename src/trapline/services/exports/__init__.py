@@ -1,0 +1,1 @@
+"""Exports (use cases): exports and imports of the field's formats."""

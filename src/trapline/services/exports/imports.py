@@ -1,0 +1,382 @@
+"""Importing results computed elsewhere: MegaDetector batch output.
+
+Each ``file`` entry is matched to one of the project's images: by ``sha256`` when the entry
+has one; else by file name within the deployment the caller names, or the deployment the
+path's first folder is named after, or the whole project when the name is unique there. Each
+matched image gets one completed analysis of an import pipeline named after the file's
+detector and classifier (registered in the project like any pipeline). Importing the same
+results again stores nothing: an image that has an analysis of that pipeline is skipped, also
+when two imports of the file run at once (they take turns on a lock of the project's row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.repositories.exports.export_reads import ExportScope
+from trapline.db.types import utcnow
+from trapline.domain.core.records import User
+from trapline.domain.core.roles import Role
+from trapline.domain.ecology.events import Event
+from trapline.domain.exports.exports import ExportFilters, ImageFacts
+from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, Pipeline
+from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.errors import InvalidInput
+from trapline.exports.base import NO_DEPLOYMENT, safe_folder
+from trapline.exports.megadetector_import import (
+    MAX_IMPORT_BYTES,
+    MdBatch,
+    MdImage,
+    parse_batch,
+    pixel_box,
+)
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
+from trapline.services.core.access import project_for
+
+#: Analyses stored per transaction.
+STORE_BATCH = 500
+#: Unmatched files listed in the report (all are counted).
+MAX_LISTED = 100
+#: Events of the matched photos named in the report (all are counted).
+MAX_LISTED_EVENTS = 20
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    pipeline: str = ""
+    images_in_file: int = 0
+    matched: int = 0
+    analyses_stored: int = 0
+    detections_stored: int = 0
+    #: Matched images that had this import's results already (nothing stored again).
+    already_imported: int = 0
+    #: Entries the file marks as failed (nothing to store).
+    failures: int = 0
+    below_threshold: int = 0
+    #: Detections whose box lies outside the image or has no area.
+    empty_boxes: int = 0
+    unmatched: int = 0
+    unmatched_files: list[dict[str, str]] = field(default_factory=list)
+    #: The events (nights or sequences) that hold the matched photos: their occurrences are
+    #: tracked again in the background. The first ``MAX_LISTED_EVENTS`` by the photos' time.
+    events: int = 0
+    event_ids: list[int] = field(default_factory=list)
+
+    def miss(self, path: str, reason: str) -> None:
+        self.unmatched += 1
+        if len(self.unmatched_files) < MAX_LISTED:
+            self.unmatched_files.append({"file": path, "reason": reason})
+
+
+def import_megadetector(
+    db: Database,
+    caller: User,
+    project_id: int,
+    source: BinaryIO,
+    *,
+    deployment_id: int | None = None,
+    threshold: float = 0.0,
+) -> ImportReport:
+    """Import a MegaDetector batch output file into the project (members); the file is read
+    only once the caller's access is checked."""
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidInput(f"threshold must be from 0 to 1 (got {threshold})")
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        if deployment_id is not None:
+            deployment = repos.deployments.get(deployment_id)
+            if deployment is None or deployment.project_id != project_id:
+                raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+    data = source.read(MAX_IMPORT_BYTES + 1)
+    batch = parse_batch(data)
+    report = ImportReport(images_in_file=len(batch.images))
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        # Registration looks before it adds, too: the same lock as for storing (below).
+        repos.projects.lock(project_id)
+        pipeline = _import_pipeline(repos, project_id, batch)
+    report.pipeline = pipeline.slug
+    matches = _match(db, project_id, batch.images, deployment_id, report)
+    _events(matches, report)
+    drafts: list[AnalysisDraft] = []
+    for image, entry in matches:
+        if entry.failure is not None or entry.detections is None:
+            report.failures += 1
+            continue
+        drafts.append(_draft(image, entry, batch, pipeline, threshold, report))
+        if len(drafts) >= STORE_BATCH:
+            _store_new(db, project_id, pipeline, drafts, report)
+            drafts = []
+    _store_new(db, project_id, pipeline, drafts, report)
+    return report
+
+
+def _events(matches: list[tuple[ImageFacts, MdImage]], report: ImportReport) -> None:
+    """Count the matched photos' events, and name the first ones by the photos' time."""
+    dated = sorted(
+        (image for image, _ in matches if image.event_id is not None),
+        key=lambda i: (i.captured_at or datetime.max, i.id),
+    )
+    report.events = len({image.event_id for image in dated})
+    report.event_ids = list(dict.fromkeys(i.event_id for i in dated if i.event_id))[
+        :MAX_LISTED_EVENTS
+    ]
+
+
+def imported_events(
+    db: Database, caller: User, project_id: int, event_ids: list[int]
+) -> list[Event]:
+    """The events a report names (``event_ids``), those of the project the caller sees."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        found = [repos.events.get(i) for i in event_ids[:MAX_LISTED_EVENTS]]
+    return [e for e in found if e is not None and e.project_id == project_id]
+
+
+def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch) -> Pipeline:
+    """The project's pipeline for these models and categories, registered on first use."""
+    slug = f"megadetector-import-{batch.digest()[:12]}"
+    detector = batch.info.detector or "unknown detector"
+    detections = [
+        batch.detection_categories[k] for k in sorted(batch.detection_categories, key=int)
+    ]
+    algorithms = [
+        AlgorithmConfig(
+            name=detector,
+            key=f"{slug}-detector",
+            task_type="detection",
+            category_map=CategoryMap(labels=detections),
+        )
+    ]
+    if batch.classification_categories or batch.info.classifier:
+        classes = batch.classification_categories
+        algorithms.append(
+            AlgorithmConfig(
+                name=batch.info.classifier or "unknown classifier",
+                key=f"{slug}-classifier",
+                task_type="classification",
+                category_map=CategoryMap(labels=[classes[k] for k in sorted(classes, key=int)]),
+            )
+        )
+    name = detector + (f" + {batch.info.classifier}" if batch.info.classifier else "")
+    config = PipelineConfig(
+        name=f"Imported: {name}"[:255],
+        slug=slug,
+        version=1,
+        description=f"Results imported from MegaDetector batch output (format "
+        f"{batch.info.format_version})",
+        algorithms=algorithms,
+    )
+    repos.pipelines.register(project_id, IMPORT_SERVICE, [config], utcnow())
+    found = next(
+        p.id
+        for p in repos.export_reads.pipelines(project_id).values()
+        if p.slug == slug and p.version == 1
+    )
+    pipeline = repos.pipelines.get(found)
+    assert pipeline is not None
+    return pipeline
+
+
+def _match(
+    db: Database,
+    project_id: int,
+    entries: list[MdImage],
+    deployment_id: int | None,
+    report: ImportReport,
+) -> list[tuple[ImageFacts, MdImage]]:
+    """Each entry with the image it names; the others reported."""
+    wanted = {_name(e.file) for e in entries}
+    by_name: dict[str, list[ImageFacts]] = {}
+    by_sha: dict[str, ImageFacts] = {}
+    shas = {e.sha256.lower() for e in entries if e.sha256}
+    folders: dict[int, str] = {}
+    with db.read() as repos:
+        max_id = repos.export_reads.max_image_id(project_id)
+        _, deployments = repos.deployments.page(project_id, limit=100_000, offset=0)
+        folders = {d.id: safe_folder(d.name, d.id) for d in deployments}
+    scope = ExportScope(
+        project_id,
+        ExportFilters(deployment_id=deployment_id),
+        pipeline_ids=None,
+        collection_id=None,
+        collection_filter=None,
+        max_image_id=max_id,
+    )
+    after = 0
+    while True:  # one pass over the project's images, keeping those the file names
+        with db.read() as repos:
+            images = repos.export_reads.images_after(scope, after, 5000)
+        if not images:
+            break
+        for image in images:
+            if image.filename in wanted:
+                by_name.setdefault(image.filename, []).append(image)
+            if image.sha256 in shas:
+                by_sha[image.sha256] = image
+        after = images[-1].id
+    matched: list[tuple[ImageFacts, MdImage]] = []
+    seen: set[int] = set()
+    for entry in entries:
+        one = _one(entry, by_name, by_sha, folders, deployment_id, report)
+        if one is None:
+            continue
+        if one.id in seen:
+            report.miss(entry.file, f"image {one.id} is named by an earlier entry too")
+            continue
+        seen.add(one.id)
+        matched.append((one, entry))
+    report.matched = len(matched)
+    return matched
+
+
+def _one(
+    entry: MdImage,
+    by_name: dict[str, list[ImageFacts]],
+    by_sha: dict[str, ImageFacts],
+    folders: dict[int, str],
+    deployment_id: int | None,
+    report: ImportReport,
+) -> ImageFacts | None:
+    if entry.sha256:
+        found = by_sha.get(entry.sha256.lower())
+        if found is None:
+            report.miss(entry.file, "no image of the project has this sha256")
+        return found
+    candidates = by_name.get(_name(entry.file), [])
+    if deployment_id is None and len(candidates) > 1:
+        folder = _folder(entry.file)
+        if folder is not None:
+            candidates = [
+                c for c in candidates
+                if folders.get(c.deployment_id or 0, NO_DEPLOYMENT) == folder
+            ]  # fmt: skip
+    if not candidates:
+        where = f"deployment {deployment_id}" if deployment_id else "the project"
+        report.miss(entry.file, f"no image of {where} has this file name")
+        return None
+    if len(candidates) > 1:
+        report.miss(
+            entry.file,
+            f"{len(candidates)} images have this file name; give the deployment (deployment_id) "
+            "or paths whose first folder is the deployment's name",
+        )
+        return None
+    return candidates[0]
+
+
+def _name(path: str) -> str:
+    return PureWindowsPath(PurePosixPath(path).name).name
+
+
+def _folder(path: str) -> str | None:
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def _draft(
+    image: ImageFacts,
+    entry: MdImage,
+    batch: MdBatch,
+    pipeline: Pipeline,
+    threshold: float,
+    report: ImportReport,
+) -> AnalysisDraft:
+    detector = pipeline.algorithm(f"{pipeline.slug}-detector")
+    classifier = pipeline.algorithm(f"{pipeline.slug}-classifier")
+    annotations = []
+    for d in entry.detections or ():
+        if d.conf < threshold:
+            report.below_threshold += 1
+            continue
+        box = pixel_box(d.bbox, image.width, image.height)
+        if box is None:
+            report.empty_boxes += 1
+            continue
+        children: tuple[AnnotationDraft, ...] = ()
+        if d.classifications:
+            ranked = sorted(d.classifications, key=lambda c: c[1], reverse=True)
+            names = [batch.classification_categories[c] for c, _ in ranked]
+            children = (
+                AnnotationDraft(
+                    type=AnnotationType.CLASSIFICATION,
+                    label=names[0],
+                    confidence=ranked[0][1],
+                    box=None,
+                    algorithm_id=classifier.id if classifier else None,
+                    data={
+                        "labels": names,
+                        "scores": [score for _, score in ranked],
+                        "terminal": True,
+                    },
+                ),
+            )
+        annotations.append(
+            AnnotationDraft(
+                type=AnnotationType.BOUNDING_BOX,
+                label=batch.detection_categories[d.category],
+                confidence=d.conf,
+                box=Box(*box),
+                algorithm_id=detector.id if detector else None,
+                children=children,
+            )
+        )
+    return AnalysisDraft(None, image.id, None, IMPORT_SERVICE, tuple(annotations))
+
+
+def _store_new(
+    db: Database,
+    project_id: int,
+    pipeline: Pipeline,
+    drafts: list[AnalysisDraft],
+    report: ImportReport,
+) -> None:
+    """Store the drafts of images that have no analysis of this pipeline yet."""
+    if not drafts:
+        return
+    scope = ExportScope(
+        project_id,
+        ExportFilters(pipeline=pipeline.slug),
+        pipeline_ids=[pipeline.id],
+        collection_id=None,
+        collection_filter=None,
+        max_image_id=0,
+    )
+    with db.write() as repos:
+        # Two imports of one file at once (two requests, two replicas) would each find no
+        # analysis here and both store. The project's row is locked first, so a second import
+        # waits for the first to commit and then finds its analyses: under READ COMMITTED each
+        # statement sees what was committed before it began. A lock, not a unique key:
+        # analyses of one pipeline may repeat on an image (a job run twice), so a key would be
+        # a partial index plus conflict handling in the store path every result shares, and
+        # registering the import's pipeline, just before, races the same way.
+        repos.projects.lock(project_id)
+        have = {a.image_id for a in repos.export_reads.analyses_of(scope, _ids(drafts))}
+        new = [d for d in drafts if d.image_id not in have]
+        store_imported(repos, project_id, pipeline.id, new)
+    report.already_imported += len(drafts) - len(new)
+    report.analyses_stored += len(new)
+    report.detections_stored += sum(len(d.annotations) for d in new)
+
+
+def store_imported(
+    repos: Repos, project_id: int, pipeline_id: int, drafts: list[AnalysisDraft]
+) -> None:
+    """The one place imported results are stored: completed analyses with their annotations,
+    through the same repository as a worker's results."""
+    repos.analyses.store(
+        drafts, project_id=project_id, job_id=None, pipeline_id=pipeline_id, source="import",
+        now=utcnow(),
+    )  # fmt: skip
+
+
+def _ids(drafts: Iterable[AnalysisDraft]) -> list[int]:
+    return [d.image_id for d in drafts]

@@ -1,0 +1,3 @@
+"""Photos (use cases): projects' deployments, their photos, collections, capture times and
+blobs.
+"""

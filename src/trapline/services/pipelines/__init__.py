@@ -1,0 +1,3 @@
+"""Pipelines (use cases): pipelines and their versions, the processing services and workers that
+serve them.
+"""

@@ -1,0 +1,3 @@
+"""Processing (use cases): jobs, tasks, the results workers and services post, and what is
+current of them.
+"""

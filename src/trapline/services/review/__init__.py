@@ -1,0 +1,3 @@
+"""Review (use cases): what people say of occurrences and detections: identifications and
+reviews.
+"""

@@ -1,0 +1,1 @@
+"""Sources (use cases): pull sources: folders and buckets photos are taken in from."""

@@ -1,0 +1,267 @@
+"""Taxa lists: a project's list, importing and exporting it, sharing it, searching it, and
+mapping the pipelines' labels onto it.
+
+A project counts under one list: its own, made by its first import, or one it shares with
+other projects. The managers of the project that keeps a list edit it; any project whose
+manager may see the keeping project can use it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
+
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.tracking_due import label_events_due
+from trapline.domain.core.records import User
+from trapline.domain.core.roles import Role
+from trapline.domain.taxa.taxa import (
+    LabelKind,
+    LabelMapping,
+    RowOutcome,
+    RowStatus,
+    TaxaList,
+    Taxon,
+)
+from trapline.domain.taxa.taxa_checks import Checked
+from trapline.domain.taxa.taxa_files import TaxaFile, TaxaFileInvalid, open_taxa, write_taxa_csv
+from trapline.errors import InvalidInput, NotFound, PermissionDenied, RejectedRows
+from trapline.services.core.access import project_for, require
+from trapline.services.taxa.taxa_import import (
+    STATUSES,
+    check_file,
+    listed_when_refused,
+    outcomes,
+    outline_of,
+    store_checked,
+)
+
+#: The most taxa one type-ahead answer names.
+MAX_SUGGESTIONS = 50
+#: The longest label a mapping names (as results store them).
+MAX_LABEL = 255
+#: The most row outcomes a refused import's answer lists: a file of 250,000 refused rows
+#: answered each (~200 bytes a row as JSON, several times that while it is built).
+REFUSAL_ROWS = 1_000
+
+
+def project_list(db: Database, caller: User, project_id: int) -> TaxaList | None:
+    """The list the project counts under (viewers), None when it has none yet."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.taxa.list_of(project_id)
+
+
+def import_taxa(
+    db: Database, caller: User, project_id: int, data: bytes, filename: str
+) -> list[RowOutcome]:
+    """Add or update the project's list from a taxa file (managers of the project that keeps
+    the list; a project without one gets its own). Every row is checked first: one bad row
+    and nothing is imported (RejectedRows listing the outcomes of up to ``REFUSAL_ROWS`` rows,
+    those with a problem first). The file is read twice (``taxa_import``): to check an outline
+    of its rows, then to store them."""
+    try:
+        taxa_file = open_taxa(data, filename)
+        outline, unread = outline_of(taxa_file)
+    except TaxaFileInvalid as exc:
+        raise InvalidInput(str(exc)) from None
+    with db.write() as repos:
+        project, _ = project_for(repos, caller, project_id, Role.MANAGER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            taxa_list = repos.taxa.create_list(project.name[:200], project_id)
+            repos.taxa.use_list(project_id, taxa_list.id)
+        elif taxa_list.owner_project_id != project_id:
+            _require_keeper(repos, caller, taxa_list)
+        checked = check_file(repos, taxa_list.id, outline, unread)
+        _refuse_bad_rows(repos, checked, unread, taxa_file)
+        # Names are no longer looked up: a file's 250,000 hold ~30 MB while it is stored.
+        checked.tree.by_name.clear()
+        try:
+            statuses = store_checked(repos, taxa_list.id, checked, taxa_file.entries)
+        except TaxaFileInvalid as exc:  # read once already: only if its bytes changed
+            raise InvalidInput(str(exc)) from None
+        for using in repos.taxa.projects_using(taxa_list.id):
+            refresh_taxa(repos, using)
+        return list(outcomes(checked, unread, lambda i: STATUSES[statuses[i]]))
+
+
+def _refuse_bad_rows(
+    repos: Repos, checked: Checked, unread: Sequence[RowOutcome], taxa_file: TaxaFile
+) -> None:
+    """RejectedRows when any row has a problem, listing the outcomes of at most
+    ``REFUSAL_ROWS`` rows in file order: the first rows with a problem, then the others."""
+    bad = len(checked.problems) + sum(o.status is RowStatus.ERROR for o in unread)
+    if not bad:
+        return
+    first = next(o for o in outcomes(checked, unread, _as_checked(checked)) if _is_bad(o))
+    listed = listed_when_refused(repos, checked, unread, taxa_file.entries, REFUSAL_ROWS)
+    total = len(checked.file) + len(unread)
+    raise RejectedRows(
+        f"nothing imported: {bad:,} of {total:,} rows have problems (the first: row "
+        f"{first.row}, {first.message}); fix them and import again",
+        [_outcome(o) for o in listed],
+        not_listed=total - len(listed),
+    )
+
+
+def _as_checked(checked: Checked) -> Callable[[int], RowStatus]:
+    return lambda i: checked.status(i) or RowStatus.UNCHANGED
+
+
+def _is_bad(outcome: RowOutcome) -> bool:
+    return outcome.status is RowStatus.ERROR
+
+
+def _require_keeper(repos: Repos, caller: User, taxa_list: TaxaList) -> None:
+    """Only managers of the project that keeps a shared list edit it."""
+    keeper = taxa_list.owner_project_id
+    role = repos.projects.role_of(keeper, caller.id) if keeper is not None else None
+    if keeper is None or not (caller.is_admin or role in (Role.MANAGER, Role.OWNER)):
+        raise PermissionDenied(
+            f"this project shares taxa list {taxa_list.id} ({taxa_list.name}); only managers of "
+            "the project that keeps it edit it"
+        )
+
+
+def _outcome(outcome: RowOutcome) -> dict[str, object]:
+    found = asdict(outcome)
+    found["status"] = outcome.status.value
+    return found
+
+
+def export_taxa(db: Database, caller: User, project_id: int) -> tuple[str, str]:
+    """The project's list as CSV (viewers), as it imports again: (file name, text)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        taxa = repos.taxa.all_of(taxa_list.id) if taxa_list else []
+    names = {t.id: (t.scientific_name, t.rank) for t in taxa}
+    out = io.StringIO()
+    write_taxa_csv(taxa, names, out)
+    return f"project-{project_id}-taxa.csv", out.getvalue()
+
+
+def share_list(db: Database, caller: User, project_id: int, list_id: int) -> TaxaList:
+    """The project counts under another project's list from now on (managers of the project
+    who may see the list's keeper). Occurrences are counted under it at once."""
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MANAGER)
+        taxa_list = repos.taxa.get_list(list_id)
+        keeper = taxa_list.owner_project_id if taxa_list else None
+        if taxa_list is None or keeper is None:
+            raise NotFound(f"taxa list {list_id} not found")
+        try:
+            project_for(repos, caller, keeper, Role.VIEWER)
+        except NotFound:
+            raise NotFound(f"taxa list {list_id} not found") from None
+        repos.taxa.use_list(project_id, list_id)
+        refresh_taxa(repos, project_id)
+        return taxa_list
+
+
+def search(
+    db: Database, caller: User, project_id: int, text: str, *, limit: int = 20
+) -> list[Taxon]:
+    """Type-ahead over the project's list (viewers): taxa whose scientific or vernacular name
+    starts with ``text``, shortest names first."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            return []
+        return repos.taxa.search(taxa_list.id, text, min(limit, MAX_SUGGESTIONS))
+
+
+def page(
+    db: Database, caller: User, project_id: int, *, limit: int, offset: int
+) -> tuple[int, list[Taxon]]:
+    """The project's taxa by name (viewers)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            return 0, []
+        return repos.taxa.page(taxa_list.id, limit=limit, offset=offset)
+
+
+def get_taxon(db: Database, caller: User, project_id: int, taxon_id: int) -> Taxon:
+    """A taxon of the project's list (viewers); one of another list is not found."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return taxon_of_project(repos, project_id, taxon_id, "taxon")
+
+
+def taxa_by_ids(
+    db: Database, caller: User, project_id: int, taxon_ids: Iterable[int]
+) -> dict[int, Taxon]:
+    """Taxa of the project's list by id (viewers); ids of no taxon of it are left out."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None:
+            return {}
+        found = repos.taxa.by_ids(taxon_ids)
+        return {i: t for i, t in found.items() if t.list_id == taxa_list.id}
+
+
+def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -> Taxon:
+    """A taxon of the project's list; NotFound (or, for a body's ``field``, InvalidInput)
+    for any other."""
+    taxa_list = repos.taxa.list_of(project_id)
+    taxon = repos.taxa.get(taxon_id)
+    if taxon is None or taxa_list is None or taxon.list_id != taxa_list.id:
+        if field == "taxon":
+            require(None, "taxon", taxon_id)
+        raise InvalidInput(f"{field}: {taxon_id} is not a taxon of the project's taxa list")
+    return taxon
+
+
+# -- labels -------------------------------------------------------------------------------
+
+
+def map_label(
+    db: Database,
+    caller: User,
+    project_id: int,
+    label: str,
+    *,
+    taxon_id: int | None = None,
+    non_object: bool = False,
+) -> LabelMapping:
+    """Say what a label stands for (members): a taxon of the project's list, or no object
+    (``non_object``); neither forgets a person's word, and the label is worked out again.
+    Occurrences determined by the label are counted under its taxon at once."""
+    if not label.strip() or len(label) > MAX_LABEL:
+        raise InvalidInput(f"label: give the label as results name it (1-{MAX_LABEL} characters)")
+    if non_object and taxon_id is not None:
+        raise InvalidInput("taxon_id: a label is either a taxon or no object, not both")
+    with db.write() as repos:
+        project_for(repos, caller, project_id, Role.MEMBER)
+        if taxon_id is not None:
+            taxon_of_project(repos, project_id, taxon_id, "taxon_id")
+        kind = LabelKind.TAXON if taxon_id is not None else None
+        was_hidden = label in repos.taxa.hidden_labels(project_id)
+        repos.taxa.set_mapping(
+            project_id, label, LabelKind.NON_OBJECT if non_object else kind, taxon_id, caller.id
+        )
+        if was_hidden != non_object:  # which detections take part changed: track again
+            label_events_due(repos.session, project_id, label)
+        mapping = repos.taxa.resolver(project_id, [label]).mapping(label)
+        _retaxon(repos, project_id, [(label, mapping.taxon_id)])
+        return mapping
+
+
+def refresh_taxa(repos: Repos, project_id: int) -> None:
+    """Every label of the project's occurrences names its taxon again (after its list
+    changed): occurrences whose taxon changed are counted again."""
+    labels = [label for label, _ in repos.counts.labels(project_id, None) if label]
+    resolver = repos.taxa.resolver(project_id, labels)
+    _retaxon(repos, project_id, [(label, resolver.taxon_of(label)) for label in labels])
+
+
+def _retaxon(repos: Repos, project_id: int, named: Sequence[tuple[str, int | None]]) -> None:
+    for label, taxon_id in named:
+        repos.occurrences.retaxon(project_id, label, taxon_id)
