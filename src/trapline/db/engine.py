@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trapline.db.plain import CHANGES, count_change
 from trapline.db.repositories import Repos
+from trapline.db.request_reads import RequestReads
 from trapline.db.time_limit import current_limit, limit_statements, timed_out
 from trapline.db.types import ACCESS_CHANGED
 from trapline.errors import QueryTooLong, Unavailable
@@ -137,6 +138,10 @@ class Database:
     def from_url(cls, url: str, **options: Any) -> Database:
         """A Database over a new engine for ``url``."""
         return cls(make_engine(url, **options))
+
+    def for_request(self) -> RequestReads:
+        """This database as one web request reads it (``RequestReads``)."""
+        return RequestReads(self)
 
     @contextmanager
     def read(self) -> Iterator[Repos]:

@@ -8,14 +8,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 
 from trapline.db.repositories import Repos
 
-if TYPE_CHECKING:
-    from trapline.db.engine import Database
+
+class Transactions(Protocol):
+    """What a request's reads are made of: ``Database``'s transactions."""
+
+    def read(self) -> AbstractContextManager[Repos]: ...
+    def write(self) -> AbstractContextManager[Repos]: ...
+    def statement(self) -> AbstractContextManager[Repos]: ...
 
 
 class RequestReads:
@@ -23,7 +28,7 @@ class RequestReads:
     ``write``, ``statement`` or ``close``; after ``close`` (the request answered) each block
     has its own again, as for a response streamed later."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
         self._shared: ExitStack | None = None
         self._repos: Repos | None = None

@@ -24,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from trapline.db.request_reads import RequestReads
 from trapline.domain.core.records import User
 from trapline.errors import InvalidInput, NotAuthenticated, PermissionDenied, TraplineError
 from trapline.http.errors import describe_validation_errors, error_response
@@ -113,7 +112,7 @@ class Page:
     def __post_init__(self) -> None:
         # One a request, an error page's included.
         reads = getattr(self.request.state, "page_reads", None)
-        self.reads = reads or RequestReads(self.platform.db)
+        self.reads = reads or self.platform.db.for_request()
         self.request.state.page_reads = self.reads
 
     @property

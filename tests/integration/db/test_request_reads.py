@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import event
 
 from trapline.db.engine import Database
-from trapline.db.request_reads import RequestReads
 from trapline.db.tables import UserRow
 from trapline.errors import NotFound
 
@@ -35,7 +34,7 @@ def _checked_out(db: Database) -> int:
 
 
 def test_reads_share_a_session_until_a_write(app_db: Database, checkouts: list[int]) -> None:
-    reads = RequestReads(app_db)
+    reads = app_db.for_request()
     with reads.read() as first:
         assert first.users.by_email("ann@example.org") is None
     with reads.read() as second:
@@ -56,7 +55,7 @@ def test_reads_share_a_session_until_a_write(app_db: Database, checkouts: list[i
 
 
 def test_an_error_in_a_read_ends_the_shared_session(app_db: Database) -> None:
-    reads = RequestReads(app_db)
+    reads = app_db.for_request()
     with reads.read() as first:
         pass
     with pytest.raises(NotFound), reads.read():
@@ -76,7 +75,7 @@ def test_a_row_one_read_loaded_is_found_by_the_next_without_a_query(app_db: Data
     def sent(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
-    reads = RequestReads(app_db)
+    reads = app_db.for_request()
     event.listen(app_db.engine, "before_cursor_execute", sent)
     try:
         with reads.read() as repos:
