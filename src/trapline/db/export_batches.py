@@ -15,6 +15,8 @@ from trapline.db.types import chunks
 from trapline.domain.exports.exports import (
     AnnotationFacts,
     Batch,
+    BestDetectionFacts,
+    EventFacts,
     ImageFacts,
     OccurrenceFacts,
     OccurrenceReads,
@@ -43,66 +45,115 @@ def read_batches(
     """
     if reads is None:
         reads = OccurrenceReads(by_event=scope.filters.observation_level == "event")
-    events_read: set[int] = set()
-    taxa_read: set[int] = set()
-    #: The taxon each label of a best detection names, worked out once per label.
-    label_taxa: dict[str, int | None] = {}
-    #: Occurrences are those of one pipeline, as every count's: the export's, else the one
-    #: its project counts by (``db/repositories/ecology/counts.py``).
     with db.read() as repos:
-        counted = scope.filters.pipeline or repos.counts.counting_pipeline(scope.project_id)
-        # The category maps' entries, read once: a batch's new labels are resolved with them.
-        hints = repos.taxa.category_hints(scope.project_id) if reads.shown else {}
+        reader = _BatchReader(repos, scope, reads)
     while True:
         with db.read() as repos:
-            export_reads = repos.export_reads
-            images = export_reads.images_after(scope, after_id, batch_size)
-            if not images:
-                return
-            image_ids = [i.id for i in images]
-            analyses = export_reads.analyses_of(scope, image_ids)
-            failures = export_reads.failures_of(scope, image_ids)
-            tops: Iterator[TopFacts] = iter(())
-            annotations: Iterator[AnnotationFacts] = iter(())
-            if reads.detections:
-                annotations = export_reads.annotations_of(image_ids)
-            else:
-                tops = export_reads.tops_of(image_ids)
-            reviews = repos.reviews.of_image_span(after_id, image_ids[-1])
-            events = export_reads.events_of(images)
-            # Counted detections come with their occurrences (``tops``).
-            linking = reads.detections or reads.of_detections or reads.determined
-            occurrence_of = export_reads.occurrence_of(image_ids) if linking else {}
-            by_event: dict[int, list[OccurrenceFacts]] = {}
-            if reads.by_event:
-                new = sorted(set(events) - events_read)
-                events_read.update(new)
-                by_event = {
-                    event: [o for o in found if o.pipeline == counted]
-                    for event, found in export_reads.occurrences_of(new).items()
-                }
-            linked = _linked(repos, reads, list(occurrence_of.values()))
-            shown, best = export_reads.occurrences_shown(image_ids) if reads.shown else ({}, {})
-            shown = {i: [o for o in found if o.pipeline == counted] for i, found in shown.items()}
-            named = [o for found in (*by_event.values(), *shown.values()) for o in found]
-            named += linked.values()
-            person = [o.id for o in named if o.determined_by == "person"]
-            identified = export_reads.identified(person) if person else {}
-            labels = {b.label for b in best.values() if b.label is not None} - set(label_taxa)
-            if labels:  # a new dict: the writer's thread reads the last batch's meanwhile
-                resolver = repos.taxa.resolver(scope.project_id, labels, hints)
-                label_taxa = label_taxa | {label: resolver.taxon_of(label) for label in labels}
-            wanted = {o.taxon_id for o in named} | {
-                label_taxa.get(b.label or "") for b in best.values()
-            }
-            taxa = _taxa(repos, {t for t in wanted if t is not None} - taxa_read)
-            taxa_read.update(taxa)
-            frames = _frames(repos.session, images) if reads.frames else {}
-        yield Batch(
-            images, analyses, annotations, failures, reviews, events, occurrence_of, by_event,
-            linked, shown, taxa, identified, best, label_taxa, frames, tops,
+            batch = reader.read(repos, after_id, batch_size)
+        if batch is None:
+            return
+        yield batch
+        after_id = batch.images[-1].id
+
+
+class _BatchReader:
+    """Reads an export's batches, one after another: what the format reads (``reads``) is
+    read, and what earlier batches read (events' occurrences, taxa, labels' taxa) is not read
+    again."""
+
+    def __init__(self, repos: Repos, scope: ExportScope, reads: OccurrenceReads) -> None:
+        self.scope = scope
+        self.reads = reads
+        #: Occurrences are those of one pipeline, as every count's: the export's, else the
+        #: one its project counts by (``db/repositories/ecology/counts.py``).
+        self.counted = scope.filters.pipeline or repos.counts.counting_pipeline(scope.project_id)
+        #: The category maps' entries, read once: a batch's new labels are resolved with them.
+        self.hints = repos.taxa.category_hints(scope.project_id) if reads.shown else {}
+        self.events_read: set[int] = set()
+        self.taxa_read: set[int] = set()
+        #: The taxon each label of a best detection names, worked out once per label.
+        self.label_taxa: dict[str, int | None] = {}
+
+    def read(self, repos: Repos, after_id: int, batch_size: int) -> Batch | None:
+        """The batch of images after ``after_id``; None when there are no more."""
+        scope, reads, export_reads = self.scope, self.reads, repos.export_reads
+        images = export_reads.images_after(scope, after_id, batch_size)
+        if not images:
+            return None
+        image_ids = [i.id for i in images]
+        tops: Iterator[TopFacts] = iter(())
+        annotations: Iterator[AnnotationFacts] = iter(())
+        if reads.detections:
+            annotations = export_reads.annotations_of(image_ids)
+        else:
+            tops = export_reads.tops_of(image_ids)
+        events = export_reads.events_of(images)
+        # Counted detections come with their occurrences (``tops``).
+        linking = reads.detections or reads.of_detections or reads.determined
+        occurrence_of = export_reads.occurrence_of(image_ids) if linking else {}
+        by_event = self._by_event(repos, events)
+        linked = _linked(repos, reads, list(occurrence_of.values()))
+        shown, best = self._shown(repos, image_ids)
+        named = [o for found in (*by_event.values(), *shown.values()) for o in found]
+        named += linked.values()
+        person = [o.id for o in named if o.determined_by == "person"]
+        identified = export_reads.identified(person) if person else {}
+        self._name_labels(repos, best)
+        taxa = self._taxa(repos, named, best)
+        return Batch(
+            images, export_reads.analyses_of(scope, image_ids), annotations,
+            export_reads.failures_of(scope, image_ids),
+            repos.reviews.of_image_span(after_id, image_ids[-1]), events, occurrence_of,
+            by_event, linked, shown, taxa, identified, best, self.label_taxa,
+            _frames(repos.session, images) if reads.frames else {}, tops,
         )  # fmt: skip
-        after_id = image_ids[-1]
+
+    def _by_event(
+        self, repos: Repos, events: dict[int, EventFacts]
+    ) -> dict[int, list[OccurrenceFacts]]:
+        """The counted occurrences of the batch's events not read before
+        (``OccurrenceReads.by_event``)."""
+        if not self.reads.by_event:
+            return {}
+        new = sorted(set(events) - self.events_read)
+        self.events_read.update(new)
+        return {
+            event: [o for o in found if o.pipeline == self.counted]
+            for event, found in repos.export_reads.occurrences_of(new).items()
+        }
+
+    def _shown(
+        self, repos: Repos, image_ids: list[int]
+    ) -> tuple[dict[int, list[OccurrenceFacts]], dict[int, BestDetectionFacts]]:
+        """The counted occurrences whose best detection is in these images, by image, and
+        those detections (``OccurrenceReads.shown``)."""
+        if not self.reads.shown:
+            return {}, {}
+        shown, best = repos.export_reads.occurrences_shown(image_ids)
+        counted = {
+            i: [o for o in found if o.pipeline == self.counted] for i, found in shown.items()
+        }
+        return counted, best
+
+    def _name_labels(self, repos: Repos, best: dict[int, BestDetectionFacts]) -> None:
+        """Work out the taxon each new label of the best detections names."""
+        labels = {b.label for b in best.values() if b.label is not None} - set(self.label_taxa)
+        if labels:  # a new dict: the writer's thread reads the last batch's meanwhile
+            resolver = repos.taxa.resolver(self.scope.project_id, labels, self.hints)
+            self.label_taxa = self.label_taxa | {
+                label: resolver.taxon_of(label) for label in labels
+            }
+
+    def _taxa(
+        self, repos: Repos, named: list[OccurrenceFacts], best: dict[int, BestDetectionFacts]
+    ) -> dict[int, Taxon]:
+        """The taxa the batch names not read before, with their ancestors."""
+        wanted = {o.taxon_id for o in named} | {
+            self.label_taxa.get(b.label or "") for b in best.values()
+        }
+        taxa = _taxa(repos, {t for t in wanted if t is not None} - self.taxa_read)
+        self.taxa_read.update(taxa)
+        return taxa
 
 
 def _taxa(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:

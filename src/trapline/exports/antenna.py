@@ -54,29 +54,36 @@ class AntennaRows(OccurrenceWriter):
         deployment = context.deployments.get(o.deployment_id)
         terms = self.terms(o.taxon_id) if o.taxon_id is not None else None
         said = result.determinations.identified.get(o.id) if o.determined_by == "person" else None
-        known = result.determinations
-        best = known.best.get(o.id)
-        algorithm = context.algorithms.get(best.algorithm_id or 0) if best else None
-        model_taxon = known.label_taxa.get(best.label) if best and best.label else None
-        predicted = self.terms(model_taxon)
-        matches = None
-        if o.taxon_id is not None and model_taxon is not None:
-            matches = o.taxon_id == model_taxon
         agreed = said is not None and said.agreed_with == "model"
+        best = result.determinations.best.get(o.id)
+        algorithm = context.algorithms.get(best.algorithm_id or 0) if best else None
         return (
             o.id, o.event_id, self._event_name(result), o.deployment_id,
             deployment.name if deployment else None, context.project.id, context.project.name,
             o.taxon_id, terms.scientific_name if terms else o.label, o.score,
-            o.determined_by == "person",
-            predicted.scientific_name if predicted else best.label if best else None,
+            o.determined_by == "person", self._predicted(result, best),
             algorithm.name if algorithm else None, best.score if best else None,
             said.person if said else None, (said.participants or 1) if said else 0,
             (algorithm.name if algorithm else o.pipeline) if agreed else None,
-            said.agreed_with_email if said else None, matches, o.detection_count,
-            _stamp(o.first_seen_at, o.first_offset_minutes),
-            _stamp(o.last_seen_at, o.last_offset_minutes), _duration(o),
-            *self._best(best),
+            said.agreed_with_email if said else None, self._matches(o, result, best),
+            o.detection_count, _stamp(o.first_seen_at, o.first_offset_minutes),
+            _stamp(o.last_seen_at, o.last_offset_minutes), _duration(o), *self._best(best),
         )  # fmt: skip
+
+    def _predicted(self, result: ImageResult, best: BestDetectionFacts | None) -> str | None:
+        """What the model named the occurrence's best detection: the name of the taxon its
+        label names, else the label."""
+        predicted = self.terms(_model_taxon(result, best))
+        return predicted.scientific_name if predicted else best.label if best else None
+
+    def _matches(
+        self, o: OccurrenceFacts, result: ImageResult, best: BestDetectionFacts | None
+    ) -> bool | None:
+        """Whether the occurrence's taxon is the one the model named (None: either is none)."""
+        model_taxon = _model_taxon(result, best)
+        if o.taxon_id is None or model_taxon is None:
+            return None
+        return o.taxon_id == model_taxon
 
     def _best(self, best: BestDetectionFacts | None) -> tuple[Any, ...]:
         if best is None:
@@ -199,3 +206,10 @@ def event_name(starts_at: datetime, ends_at: datetime) -> str:
     else:
         label += f" {starts_at.year}"
     return f"{_DAYS[starts_at.weekday()]}, {label}"
+
+
+def _model_taxon(result: ImageResult, best: BestDetectionFacts | None) -> int | None:
+    """The taxon the label of an occurrence's best detection names."""
+    if best is None or not best.label:
+        return None
+    return result.determinations.label_taxa.get(best.label)

@@ -184,36 +184,22 @@ def results(
     for image in batch.images:
         found = analyses.take(image.id)
         done = [a for a in found if a.status == "completed"]
-        if done:
-            state = ImageState.PROCESSED
-        elif found or image.id in failures:
-            state = ImageState.FAILED
-        else:
-            state = ImageState.UNPROCESSED
+        boxes = drawn.get(image.id, _NONE) if drawn else _NONE
+        state = _state(found, done, image.id in failures, bool(boxes))
         made: list[Detection] = _NONE
         counted = None
-        boxes = drawn.get(image.id, _NONE) if drawn else _NONE
         if detections:
             made = _detections(done, annotations.take(image.id), reviews, context, link, said)
             if boxes:
                 made += [_drawn(r) for r in boxes]
         else:
             counted = _counted(done, tops.take(image.id), reviews, len(boxes))
-        if boxes and state is ImageState.UNPROCESSED:
-            state = ImageState.PROCESSED  # a person looked at it
-        failure = None
-        if state is ImageState.FAILED:
-            failure = (
-                failures.get(image.id)
-                or next((a.error for a in found if a.error), None)
-                or "analysis failed"
-            )
         event = events.get(image.event_id) if image.event_id is not None else None
         yield ImageResult(
             image,
             state,
             made,
-            failure,
+            _failure(found, failures.get(image.id)) if state is ImageState.FAILED else None,
             event,
             occurrences.get(event.id, _NONE) if event is not None else _NONE,
             known,
@@ -221,6 +207,23 @@ def results(
             frames.get(image.id) if frames else None,
             counted,
         )
+
+
+def _state(
+    found: list[AnalysisFacts], done: list[AnalysisFacts], failed: bool, drawn: bool
+) -> ImageState:
+    """What an image's analyses (``found``, ``done`` of them completed) say of it; ``failed``:
+    a failure is recorded for it; ``drawn``: a person drew a box on it (so looked at it)."""
+    if done:
+        return ImageState.PROCESSED
+    if found or failed:
+        return ImageState.FAILED
+    return ImageState.PROCESSED if drawn else ImageState.UNPROCESSED
+
+
+def _failure(found: list[AnalysisFacts], recorded: str | None) -> str:
+    """Why a failed image's analysis failed."""
+    return recorded or next((a.error for a in found if a.error), None) or "analysis failed"
 
 
 def _detections(
@@ -356,19 +359,8 @@ def _detection(
             None, algorithm, pipeline, analysis.completed_at, None, human,
         )  # fmt: skip
     box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
-    classes = (
-        kids
-        if len(kids) == 1 and kids[0].type == "classification"
-        else [k for k in kids if k.type == "classification"]
-    )
-    # A detector that names its boxes (MegaDetector's animal, person, vehicle) posts its
-    # verdict as a classification of its own: that is the box's category and score.
-    own = next(
-        (k for k in classes if top.algorithm_id and k.algorithm_id == top.algorithm_id), None
-    )
+    own, chosen = _naming(top, kids)
     category = top.label if top.label is not None or own is None else own.label
-    others = [k for k in classes if k is not own]
-    chosen = _final(others) or own
     label = chosen.label if chosen else top.label
     label_confidence = chosen.confidence if chosen else top.confidence
     if human is not None and human.label:
@@ -381,6 +373,24 @@ def _detection(
         top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human,
     )  # fmt: skip
+
+
+def _naming(
+    top: AnnotationFacts, kids: list[AnnotationFacts]
+) -> tuple[AnnotationFacts | None, AnnotationFacts | None]:
+    """Of a box's classifications (``kids``): its detector's own verdict, and the one that
+    names the object (the final of the others, else that verdict). A detector that names its
+    boxes (MegaDetector's animal, person, vehicle) posts its verdict as a classification of
+    its own: that is the box's category and score."""
+    classes = (
+        kids
+        if len(kids) == 1 and kids[0].type == "classification"
+        else [k for k in kids if k.type == "classification"]
+    )
+    own = next(
+        (k for k in classes if top.algorithm_id and k.algorithm_id == top.algorithm_id), None
+    )
+    return own, _final([k for k in classes if k is not own]) or own
 
 
 def ranked(d: Detection) -> tuple[Ranked, ...]:

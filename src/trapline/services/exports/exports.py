@@ -52,37 +52,41 @@ def create_export(
 
 def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
     """InvalidInput naming the first filter that does not fit the project."""
-    if f.deployment_id is not None:
-        deployment = repos.deployments.get(f.deployment_id)
-        if deployment is None or deployment.project_id != project_id:
-            raise InvalidInput(f"deployment {f.deployment_id} is not in project {project_id}")
-    if f.collection_id is not None:
-        collection = repos.collections.get(f.collection_id)
-        if collection is None or collection.project_id != project_id:
-            raise InvalidInput(f"collection {f.collection_id} is not in project {project_id}")
-    if f.job_id is not None:
-        job = repos.jobs.get(f.job_id)
-        if job is None or job.project_id != project_id:
-            raise InvalidInput(f"job {f.job_id} is not in project {project_id}")
-    if f.pipeline_version is not None and f.pipeline is None:
-        raise InvalidInput("pipeline_version needs pipeline (the slug it is a version of)")
-    if f.pipeline is not None:
-        versions = [
-            p.version for p in repos.export_reads.pipelines(project_id).values()
-            if p.slug == f.pipeline
-        ]  # fmt: skip
-        if not versions:
-            raise InvalidInput(f"project {project_id} has no pipeline {f.pipeline!r}")
-        if f.pipeline_version is not None and f.pipeline_version not in versions:
-            known = ", ".join(str(v) for v in sorted(versions))
-            raise InvalidInput(
-                f"pipeline {f.pipeline!r} has no version {f.pipeline_version} in project "
-                f"{project_id} (versions: {known})"
-            )
+    owned = (
+        ("deployment", f.deployment_id, repos.deployments.get),
+        ("collection", f.collection_id, repos.collections.get),
+        ("job", f.job_id, repos.jobs.get),
+    )
+    for kind, wanted, get in owned:
+        if wanted is not None:
+            found = get(wanted)
+            if found is None or found.project_id != project_id:
+                raise InvalidInput(f"{kind} {wanted} is not in project {project_id}")
+    _check_pipeline(repos, project_id, f)
     if f.min_confidence is not None and not 0.0 <= f.min_confidence <= 1.0:
         raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
     if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
         raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
+
+
+def _check_pipeline(repos: Repos, project_id: int, f: ExportFilters) -> None:
+    """InvalidInput when the pipeline (and version) filter names none of the project's."""
+    if f.pipeline_version is not None and f.pipeline is None:
+        raise InvalidInput("pipeline_version needs pipeline (the slug it is a version of)")
+    if f.pipeline is None:
+        return
+    versions = [
+        p.version for p in repos.export_reads.pipelines(project_id).values()
+        if p.slug == f.pipeline
+    ]  # fmt: skip
+    if not versions:
+        raise InvalidInput(f"project {project_id} has no pipeline {f.pipeline!r}")
+    if f.pipeline_version is not None and f.pipeline_version not in versions:
+        known = ", ".join(str(v) for v in sorted(versions))
+        raise InvalidInput(
+            f"pipeline {f.pipeline!r} has no version {f.pipeline_version} in project "
+            f"{project_id} (versions: {known})"
+        )
 
 
 #: The filters a table of counts takes (the others are of images and results).
