@@ -278,7 +278,14 @@ class Platform:
             sources=sources,
             rereads=rereads,
             regroupings=regroupings,
-            callbacks=Callbacks(database, store, settings, SecretBox(secret), SignatureMonitor()),
+            callbacks=Callbacks(
+                database,
+                store,
+                settings.callbacks,
+                settings.http.max_upload_bytes,
+                SecretBox(secret),
+                SignatureMonitor(),
+            ),
             owns_db=db is None,
             clock=clock,
         )

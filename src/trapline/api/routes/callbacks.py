@@ -96,12 +96,12 @@ def list_analyses(
 
 @router.get("/analyses/{analysis_id}")
 def get_analysis(
-    analysis_id: Id, caller: CurrentUser, callbacks: CallbacksDep
+    request: Request, analysis_id: Id, caller: CurrentUser, callbacks: CallbacksDep
 ) -> AnalysisDetailOut:
     """An analysis with its annotations and artifacts (download links)."""
     analysis, artifacts = callbacks.read(caller, analysis_id)
     out = CallbackAnalysisOut.of(analysis)
-    base = callbacks.settings.http.public_base_url
+    base = platform_of(request).settings.http.public_base_url
     links = [ArtifactOut.of(a, with_base(base, url)) for a, url in artifacts]
     return AnalysisDetailOut(**out.model_dump(), artifacts=links)
 

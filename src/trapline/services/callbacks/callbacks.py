@@ -51,7 +51,7 @@ from trapline.services.callbacks.callback_annotations import drafts_from_items
 from trapline.services.callbacks.callback_secrets import SecretBox
 from trapline.services.callbacks.signed_calls import SignedCall
 from trapline.services.core.access import project_for, require
-from trapline.settings import Settings
+from trapline.settings import CallbackSettings
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,9 @@ log = logging.getLogger(__name__)
 DISABLED = "no such endpoint; see /api/v2/docs for the API"
 
 
-def check_enabled(settings: Settings) -> None:
+def check_enabled(settings: CallbackSettings) -> None:
     """NotFound, as for an unknown path, while the callback API is off."""
-    if not settings.callbacks.enabled:
+    if not settings.enabled:
         raise NotFound(DISABLED)
 
 
@@ -97,7 +97,9 @@ class Callbacks:
 
     db: Database
     store: BlobStore
-    settings: Settings
+    settings: CallbackSettings
+    #: The largest upload the server takes (an artifact is one).
+    max_upload_bytes: int
     box: SecretBox
     monitor: SignatureMonitor
     #: Seconds since the epoch; a parameter so tests can move the clock.
@@ -131,9 +133,9 @@ class Callbacks:
                 if analysis is not None and analysis.project_id is not None
                 else []
             )
-        if request.signature is None and not settings.callbacks.require_hmac and token_user:
+        if request.signature is None and not settings.require_hmac and token_user:
             return SignedCall(self._by_token(analysis, analysis_id, token_user()))
-        keys = [] if request.key_id else list(settings.callbacks.hmac_secrets())
+        keys = [] if request.key_id else list(settings.hmac_secrets())
         keys += [s for s in (self.box.open(k, v) for k, v in sealed) if s is not None]
         unknown_key = bool(request.key_id) and not keys
         try:
@@ -145,7 +147,7 @@ class Callbacks:
                     # so that neither the answer nor its time tells it apart.
                     keys or [secrets.token_bytes(32)],
                     now=self.clock(),
-                    max_skew=settings.callbacks.max_skew_seconds,
+                    max_skew=settings.max_skew_seconds,
                 )
             except BadSignature as exc:
                 if unknown_key and exc.problem is SignatureProblem.MISMATCH:
@@ -162,7 +164,7 @@ class Callbacks:
             raise NotAuthenticated(str(exc), code="bad_signature") from None
         analysis = require(analysis, "analysis", analysis_id)
         # Kept until its timestamp is out of the window on either side: no replay can pass.
-        expires = utcnow() + timedelta(seconds=2 * settings.callbacks.max_skew_seconds + 60)
+        expires = utcnow() + timedelta(seconds=2 * settings.max_skew_seconds + 60)
         return signed_calls.claim(self.db, analysis, accepted, action, expires)
 
     def _by_token(self, analysis: Analysis | None, analysis_id: int, caller: User) -> Analysis:
@@ -188,7 +190,7 @@ class Callbacks:
         # An S3 upload link cannot cap a file's size, and a file no annotation names is never
         # checked by a bulk post: what breaks the limits goes now that no more may be named.
         for artifact in uploads:
-            check_upload(self.store, artifact, self.settings.http.max_upload_bytes)
+            check_upload(self.store, artifact, self.max_upload_bytes)
         return finished
 
     def _move(self, analysis_id: int, wanted: AnalysisStatus, error: str | None) -> Analysis:
@@ -228,14 +230,14 @@ class Callbacks:
         url = self.store.signed_upload_url(
             key,
             content_type=content_type,
-            expires_in=self.settings.callbacks.presigned_url_expiry_seconds,
+            expires_in=self.settings.presigned_url_expiry_seconds,
         )
         return url, key
 
     def bulk(self, analysis: Analysis, body: BulkIn) -> tuple[list[Annotation], int]:
         """Store a bulk post's annotations (each once, whoever posts it again); the post's
         annotations as stored and how many the analysis holds."""
-        limit = self.settings.callbacks.max_bulk_annotations
+        limit = self.settings.max_bulk_annotations
         if len(body.annotations) > limit:
             raise PayloadTooLarge(
                 f"at most {limit} annotations per request (got {len(body.annotations)}); "
@@ -287,7 +289,7 @@ class Callbacks:
                 f"is not an artifact of analysis {analysis_id}; ask for an upload link with "
                 "POST …/artifacts/presign and use the storage_path it answers"
             )
-        return check_upload(self.store, artifact, self.settings.http.max_upload_bytes)
+        return check_upload(self.store, artifact, self.max_upload_bytes)
 
     # Calls of people
 
@@ -300,7 +302,7 @@ class Callbacks:
                 "leave it out or make them the same",
                 code="image_mismatch",
             )
-        allowed = self.settings.callbacks.allowed_models
+        allowed = self.settings.allowed_models
         if allowed and body.model_name not in allowed:
             raise InvalidInput(
                 f"model_name {body.model_name!r} is not allowed here; allowed models: "
@@ -310,7 +312,7 @@ class Callbacks:
         with self.db.write() as repos:
             image = require(repos.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
-            limit = self.settings.callbacks.max_analyses_per_image
+            limit = self.settings.max_analyses_per_image
             if repos.analyses.count_for_image(image_id, CALLBACK_SOURCE) >= limit:
                 raise TooManyRequests(
                     f"image {image_id} already has {limit} analyses, the most one image may "
@@ -341,8 +343,8 @@ class Callbacks:
             asked = ("analysis", analysis_id)
             project_for(repos, caller, analysis.project_id, Role.VIEWER, asked=asked)
             artifacts = repos.callbacks.artifacts(analysis_id)
-        ttl = self.settings.callbacks.presigned_url_expiry_seconds
-        limit = self.settings.http.max_upload_bytes
+        ttl = self.settings.presigned_url_expiry_seconds
+        limit = self.max_upload_bytes
         # Only files that pass the bulk post's check get a link. Reading deletes nothing: the
         # pipeline may be uploading a good file over a refused one right now.
         links = [
