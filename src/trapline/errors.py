@@ -19,10 +19,15 @@ class TraplineError(Exception):
 
 
 class InvalidInput(TraplineError):
-    """The request was understood but its content is wrong."""
+    """The request was understood but its content is wrong; ``field``, when one field is,
+    names it (a page shows the error beside that field)."""
 
     status_code = 400
     code = "invalid"
+
+    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.field = field
 
 
 class RejectedRows(InvalidInput):

@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from trapline.http.limits import JSON_BODY_BYTES
 from trapline.web.pages import HERE, Web
-from trapline.web.routes import PAGES
+from trapline.web.routes import page_modules
 
 #: Modules whose routes take files: bounded by the request and upload limits instead.
 FILE_PAGES = ("images", "taxa_import", "imports")
@@ -23,7 +23,7 @@ FILE_PAGES = ("images", "taxa_import", "imports")
 
 def web_routes(table: APIRouter) -> None:
     """Add the web app's pages to ``table``."""
-    for name in PAGES:
+    for name in page_modules():
         module = importlib.import_module(f"trapline.web.routes.{name}")
         limit = None if name in FILE_PAGES else JSON_BODY_BYTES
         table.include_router(module.router, max_body_size=limit)

@@ -59,7 +59,7 @@ def form_id(value: object, field: str) -> int:
     """An object's id sent in a form field (InvalidInput naming ``field`` otherwise)."""
     number = whole_number(value, MAX_ID)
     if number is None or number < 1:
-        raise InvalidInput(f"{field}: an id (got {str(value).strip()[:20]!r})")
+        raise InvalidInput(f"{field}: an id (got {str(value).strip()[:20]!r})", field=field)
     return number
 
 
@@ -67,20 +67,22 @@ def one_line(value: str, field: str, *, required: bool = True, limit: int = MAX_
     """A trimmed one-line name, or InvalidInput naming the field and what to fix."""
     value = value.strip()
     if required and not value:
-        raise InvalidInput(f"{field}: required")
+        raise InvalidInput(f"{field}: required", field=field)
     if len(value) > limit:
-        raise InvalidInput(f"{field}: at most {limit} characters (got {len(value)})")
+        raise InvalidInput(f"{field}: at most {limit} characters (got {len(value)})", field=field)
     if _NOT_ONE_LINE.search(value):
-        raise InvalidInput(f"{field}: one line of visible characters")
+        raise InvalidInput(f"{field}: one line of visible characters", field=field)
     return value
 
 
 def text_block(value: str, field: str) -> str:
     """Free text of a few lines (a description)."""
     if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{field}: at most {MAX_TEXT} characters (got {len(value)})")
+        raise InvalidInput(
+            f"{field}: at most {MAX_TEXT} characters (got {len(value)})", field=field
+        )
     if "\x00" in value:
-        raise InvalidInput(f"{field}: must not contain NUL characters")
+        raise InvalidInput(f"{field}: must not contain NUL characters", field=field)
     return value.strip()
 
 
@@ -92,9 +94,11 @@ def optional_number(value: str, field: str, low: float, high: float) -> float | 
     try:
         number = float(value)
     except ValueError:
-        raise InvalidInput(f"{field}: a number from {low:g} to {high:g} (got {value!r})") from None
+        raise InvalidInput(
+            f"{field}: a number from {low:g} to {high:g} (got {value!r})", field=field
+        ) from None
     if not low <= number <= high:
-        raise InvalidInput(f"{field}: a number from {low:g} to {high:g} (got {value})")
+        raise InvalidInput(f"{field}: a number from {low:g} to {high:g} (got {value})", field=field)
     return number
 
 
@@ -106,7 +110,9 @@ def optional_time(value: str, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{field}: a date like 2024-06-21 or 2024-06-21T22:00") from None
+        raise InvalidInput(
+            f"{field}: a date like 2024-06-21 or 2024-06-21T22:00", field=field
+        ) from None
     return parsed.replace(tzinfo=None)
 
 
@@ -156,13 +162,13 @@ def _typed_number(text: str, field: str, kind: type, low: Any, high: Any) -> int
             raise ValueError(candidate)
         number = int(candidate) if whole else float(candidate)
     except ValueError:
-        raise InvalidInput(f"{field}: {what} (got {text.strip()[:40]!r})") from None
+        raise InvalidInput(f"{field}: {what} (got {text.strip()[:40]!r})", field=field) from None
     if (
         (not whole and not math.isfinite(number))
         or (low is not None and number < low)
         or (high is not None and number > high)
     ):
-        raise InvalidInput(f"{field}: {what} (got {text.strip()[:40]!r})")
+        raise InvalidInput(f"{field}: {what} (got {text.strip()[:40]!r})", field=field)
     return number
 
 

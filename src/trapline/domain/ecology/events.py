@@ -111,6 +111,50 @@ class Event:
     tracking_retry_at: datetime | None = None
 
 
+class Placement(StrEnum):
+    """Where a new photo goes among its neighbours' events."""
+
+    #: Between two photos of one event, joining both.
+    INSIDE = "inside"
+    #: After the last photo of the event before it.
+    LAST = "last"
+    #: Before the first photo of the event after it.
+    FIRST = "first"
+    #: In an event of its own.
+    ALONE = "alone"
+    #: It joins two events into one, or splits one: their span is grouped again.
+    REGROUP = "regroup"
+
+
+#: A neighbouring photo: when it was taken, and its event (None: it was never grouped).
+Neighbour = tuple[Moment, int | None]
+
+
+def placement(
+    grouping: Grouping, here: Moment, before: Neighbour | None, after: Neighbour | None
+) -> tuple[Placement, int]:
+    """Where a photo taken at ``here`` goes between the dated photos just ``before`` and
+    just ``after`` it (grouped ones), and the event it joins (0 for none)."""
+    joins = (
+        before is not None and together(grouping, before[0], here),
+        after is not None and together(grouping, here, after[0]),
+    )
+    first, second = _event_of(before), _event_of(after)
+    if first and first == second:  # it falls inside one event
+        return (Placement.INSIDE, first) if all(joins) else (Placement.REGROUP, 0)
+    beside = {
+        (True, False): (Placement.LAST, first),
+        (False, True): (Placement.FIRST, second),
+        (False, False): (Placement.ALONE, 0),
+    }
+    return beside.get(joins, (Placement.REGROUP, 0))
+
+
+def _event_of(neighbour: Neighbour | None) -> int:
+    """A neighbour's event (0: no neighbour, or one never grouped)."""
+    return (neighbour[1] if neighbour else None) or 0
+
+
 class RegroupingStatus(StrEnum):
     """Where a regrouping of events stands."""
 

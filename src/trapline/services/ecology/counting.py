@@ -91,7 +91,8 @@ def check_pipeline(repos: Repos, project_id: int, pipeline: str, field: str) -> 
         offered = ", ".join(known[:20]) or "none yet"
         raise InvalidInput(
             f"{field}: {pipeline[:100]!r} is not a pipeline of project {project_id} "
-            f"(its pipelines: {offered})"
+            f"(its pipelines: {offered})",
+            field=field,
         )
 
 

@@ -53,26 +53,33 @@ def create_export(
 def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
     """InvalidInput naming the first filter that does not fit the project."""
     owned = (
-        ("deployment", f.deployment_id, repos.deployments.get),
-        ("collection", f.collection_id, repos.collections.get),
-        ("job", f.job_id, repos.jobs.get),
+        ("deployment", "deployment_id", f.deployment_id, repos.deployments.get),
+        ("collection", "collection_id", f.collection_id, repos.collections.get),
+        ("job", "job_id", f.job_id, repos.jobs.get),
     )
-    for kind, wanted, get in owned:
+    for kind, field, wanted, get in owned:
         if wanted is not None:
             found = get(wanted)
             if found is None or found.project_id != project_id:
-                raise InvalidInput(f"{kind} {wanted} is not in project {project_id}")
+                raise InvalidInput(f"{kind} {wanted} is not in project {project_id}", field=field)
     _check_pipeline(repos, project_id, f)
     if f.min_confidence is not None and not 0.0 <= f.min_confidence <= 1.0:
-        raise InvalidInput(f"min_confidence must be from 0 to 1 (got {f.min_confidence})")
+        raise InvalidInput(
+            f"min_confidence must be from 0 to 1 (got {f.min_confidence})", field="min_confidence"
+        )
     if f.date_from is not None and f.date_to is not None and f.date_from > f.date_to:
-        raise InvalidInput(f"date_from ({f.date_from}) is after date_to ({f.date_to})")
+        raise InvalidInput(
+            f"date_from ({f.date_from}) is after date_to ({f.date_to})", field="date_to"
+        )
 
 
 def _check_pipeline(repos: Repos, project_id: int, f: ExportFilters) -> None:
     """InvalidInput when the pipeline (and version) filter names none of the project's."""
     if f.pipeline_version is not None and f.pipeline is None:
-        raise InvalidInput("pipeline_version needs pipeline (the slug it is a version of)")
+        raise InvalidInput(
+            "pipeline_version needs pipeline (the slug it is a version of)",
+            field="pipeline_version",
+        )
     if f.pipeline is None:
         return
     versions = [
@@ -80,12 +87,13 @@ def _check_pipeline(repos: Repos, project_id: int, f: ExportFilters) -> None:
         if p.slug == f.pipeline
     ]  # fmt: skip
     if not versions:
-        raise InvalidInput(f"project {project_id} has no pipeline {f.pipeline!r}")
+        raise InvalidInput(f"project {project_id} has no pipeline {f.pipeline!r}", field="pipeline")
     if f.pipeline_version is not None and f.pipeline_version not in versions:
         known = ", ".join(str(v) for v in sorted(versions))
         raise InvalidInput(
             f"pipeline {f.pipeline!r} has no version {f.pipeline_version} in project "
-            f"{project_id} (versions: {known})"
+            f"{project_id} (versions: {known})",
+            field="pipeline_version",
         )
 
 
@@ -108,13 +116,13 @@ def check_table_filters(repos: Repos, project_id: int, fmt: ExportFormat, f: Exp
     history without a taxon of the project's list, occasions that do not fit."""
     for name in f.as_json():
         if name not in _TABLE_FILTERS[fmt]:
-            raise InvalidInput(f"{name} does not apply to a {fmt.value} export")
+            raise InvalidInput(f"{name} does not apply to a {fmt.value} export", field=name)
     check_filters(repos, project_id, replace(f, pipeline=None))
     if f.pipeline is not None:
         check_pipeline(repos, project_id, f.pipeline, "pipeline")
     if fmt is ExportFormat.DETECTION_HISTORY:
         if f.taxon_id is None:
-            raise InvalidInput("taxon_id: a detection-hist export needs a taxon")
+            raise InvalidInput("taxon_id: a detection-hist export needs a taxon", field="taxon_id")
         taxon_of_project(repos, project_id, f.taxon_id, "taxon_id")
         try:
             occasions_of(f)

@@ -123,12 +123,14 @@ def add_job(
     if pipeline is None:
         raise InvalidInput(
             f"pipeline {pipeline_slug!r} is not registered and enabled in project "
-            f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/"
+            f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/",
+            field="pipeline",
         )
     if not repos.pipelines.runnable(pipeline.id):
         raise InvalidInput(
             f"pipeline: {pipeline_slug!r} holds imported results ({IMPORT_SERVICE}); nothing "
-            "runs it here: pick a pipeline a worker or a processing service offers"
+            "runs it here: pick a pipeline a worker or a processing service offers",
+            field="pipeline",
         )
     check_selection(repos, project_id, selection)
     if not selected_count(repos, project_id, selection):

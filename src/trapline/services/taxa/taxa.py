@@ -215,7 +215,9 @@ def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -
     if taxon is None or taxa_list is None or taxon.list_id != taxa_list.id:
         if field == "taxon":
             require(None, "taxon", taxon_id)
-        raise InvalidInput(f"{field}: {taxon_id} is not a taxon of the project's taxa list")
+        raise InvalidInput(
+            f"{field}: {taxon_id} is not a taxon of the project's taxa list", field=field
+        )
     return taxon
 
 

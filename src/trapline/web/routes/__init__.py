@@ -1,10 +1,12 @@
 """The web app's pages, one module per group; each has a ``router`` of ``PageRoute`` routes.
 
-Adding a page: a module here with ``router = page_router()`` and its routes, a template in
-``web/templates/``, and the module's name in ``PAGES`` below.
+Adding a page: a module here with ``router = page_router()`` and its routes, and a template in
+``web/templates/``; every module here is a page module (``page_modules``).
 """
 
 from __future__ import annotations
+
+import pkgutil
 
 from fastapi import APIRouter
 
@@ -16,27 +18,7 @@ def page_router() -> APIRouter:
     return APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-#: The page modules, in the order their routes are matched.
-PAGES = (
-    "auth",
-    "projects",
-    "images",
-    "viewer",
-    "analyses",
-    "jobs",
-    "review",
-    "taxa",
-    "taxa_import",
-    "labels",
-    "species",
-    # Before "events": it serves the occurrence's page, with its identifications.
-    "identify",
-    "deployments",
-    "events",
-    "sources",
-    "exports",
-    "processing",
-    "imports",
-    "members",
-    "admin",
-)
+def page_modules() -> list[str]:
+    """The page modules' names (every module here: no two of their routes match one path,
+    ``tests/unit/test_page_routes.py``, so the order they are added in does not matter)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))

@@ -53,17 +53,9 @@ LEVELS = {
     "media": "per detection, and per event beside them",
     "event": "per event and taxon only, counting individuals",
 }
+
+
 #: Where the service's complaints about filters belong on the form, by their first words.
-_PREFIXES = (
-    ("deployment ", "deployment_id"),
-    ("collection ", "collection_id"),
-    ("job ", "job_id"),
-    ("pipeline_version", "pipeline_version"),
-    ("min_confidence", "min_confidence"),
-    ("date_from", "date_to"),
-)
-
-
 def _typed(form: FormData) -> dict[str, Any]:
     """The form's fields as typed, and its boxes as ticked or not."""
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FIELDS}
@@ -74,15 +66,6 @@ def _typed(form: FormData) -> dict[str, Any]:
 def _checked(values: dict[str, Any]) -> tuple[ExportIn | None, dict[str, str]]:
     """The form checked by the API's own input model: the export asked for, or messages."""
     return validate(ExportIn, values)
-
-
-def _field_of(detail: str) -> str:
-    """The form field a service's complaint about the filters is about."""
-    if "has no version" in detail:
-        return "pipeline_version"
-    if "has no pipeline" in detail:
-        return "pipeline"
-    return next((f for prefix, f in _PREFIXES if detail.startswith(prefix)), "format")
 
 
 def _names(page: Page, project_id: int) -> dict[str, Any]:
@@ -173,7 +156,7 @@ def start_export(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 page.db, runner, page.me, project_id, checked.format, checked.filters()
             )
         except InvalidInput as exc:
-            errors = {_field_of(exc.detail): exc.detail}
+            errors = {exc.field if exc.field in FIELDS else "format": exc.detail}
         else:
             return page.redirect(f"/projects/{project_id}/exports")
     return _export_list(page, project_id, 0, status=400, errors=errors, values=values)

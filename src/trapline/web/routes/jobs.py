@@ -127,7 +127,7 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 params=JobParams(),
             )
         except InvalidInput as exc:
-            errors["pipeline" if "pipeline" in exc.detail else "scope"] = exc.detail
+            errors["pipeline" if exc.field == "pipeline" else "scope"] = exc.detail
         else:
             page.platform.starter.submit(job.id)
             return page.redirect(f"/jobs/{job.id}")

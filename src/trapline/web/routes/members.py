@@ -41,7 +41,7 @@ def _role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise InvalidInput("role: one of viewer, member, manager, owner") from None
+        raise InvalidInput("role: one of viewer, member, manager, owner", field="role") from None
 
 
 @router.post("/projects/{project_id}/members")
@@ -54,7 +54,7 @@ def set_member(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     except (InvalidInput, Conflict, NotFound) as exc:
         if isinstance(exc, NotFound) and exc.code != "no_such_person":
             raise  # the project itself: the page's own 404
-        field = "role" if exc.detail.startswith("role") else "email"
+        field = "role" if isinstance(exc, InvalidInput) and exc.field == "role" else "email"
         return _members(page, project_id, status=400, errors={field: exc.detail}, values=values)
     return page.redirect(f"/projects/{project_id}/members")
 

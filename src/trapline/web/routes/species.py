@@ -25,8 +25,8 @@ from trapline.services.taxa import taxa
 from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.pages import Offset, Page, SignedIn
 from trapline.web.routes import page_router
-from trapline.web.routes.species_charts import hours_chart, nights_chart
 from trapline.web.routes.taxa import taxon_names, vernacular_line
+from trapline.web.species_charts import hours_chart, nights_chart
 from trapline.web.timeline import local_time
 
 router = page_router()
@@ -96,8 +96,7 @@ def read_filters(
 
 def _field_error(exc: InvalidInput) -> dict[str, str]:
     """A service's refusal of the filters, shown by the field it names."""
-    field = exc.detail.split(":", 1)[0]
-    return {field if field in _FIELDS else "form": exc.detail}
+    return {exc.field if exc.field in _FIELDS else "form": exc.detail}
 
 
 def _deployments(page: Page, project_id: int) -> list[tuple[int, str]]:
@@ -160,7 +159,7 @@ def species_page(
     )
 
 
-@router.get("/projects/{project_id}/taxa/{taxon_id}")
+@router.get("/projects/{project_id}/taxa/{taxon_id:int}")
 def taxon_page(
     page: SignedIn,
     project_id: Id,

@@ -49,7 +49,14 @@ from trapline.db.tables import (
 )
 from trapline.domain.core.event_rules import EventRule, Grouping
 from trapline.domain.core.records import Image
-from trapline.domain.ecology.events import Event, Moment, Nights, together
+from trapline.domain.ecology.events import (
+    Event,
+    Moment,
+    Neighbour,
+    Nights,
+    Placement,
+    placement,
+)
 
 #: A span of a deployment's photos: its id and the first and last wall-clock time.
 Span = tuple[int, datetime, datetime]
@@ -65,8 +72,8 @@ _PLACED = (
         ImageRow.captured_offset_minutes,
         ImageRow.captured_sort,
         ImageRow.event_id,
-        func.coalesce(DeploymentRow.event_rule, ProjectRow.event_rule),
-        func.coalesce(DeploymentRow.event_gap_seconds, ProjectRow.event_gap_seconds),
+        func.coalesce(DeploymentRow.event_rule, ProjectRow.event_rule).label("rule"),
+        func.coalesce(DeploymentRow.event_gap_seconds, ProjectRow.event_gap_seconds).label("gap"),
     )
     .join(DeploymentRow, DeploymentRow.id == ImageRow.deployment_id)
     .join(ProjectRow, ProjectRow.id == DeploymentRow.project_id)
@@ -248,7 +255,7 @@ class EventRepo:
         if image.event_id is not None:
             return  # in an event already (its span was just regrouped)
         deployment_id = image.deployment_id
-        grouping = Grouping(EventRule(image[7]), int(image[8]))
+        grouping = Grouping(EventRule(image.rule), int(image.gap))
         here = Moment(image.captured_at, image.captured_offset_minutes or 0)
         around = {
             "project": image.project_id,
@@ -257,24 +264,21 @@ class EventRepo:
             "image": image.id,
         }
         prev, after = self._neighbours(around)
-        join_prev = prev is not None and together(grouping, prev[0], here)
-        join_next = after is not None and together(grouping, here, after[0])
-        prev_event = prev[1] if prev else None
-        next_event = after[1] if after else None
-        if (prev and prev_event is None) or (after and next_event is None):
+        if (prev and prev[1] is None) or (after and after[1] is None):
             self.regroup(deployment_id)  # its neighbours were never grouped
             return
-        inside = prev_event is not None and prev_event == next_event
-        if join_prev and join_next and inside and prev_event:
-            self._extend(prev_event, image.id)
-        elif join_prev and not join_next and not inside and prev_event:
-            self._extend(prev_event, image.id, ends=here)
-        elif join_next and not join_prev and not inside and next_event:
-            self._extend(next_event, image.id, starts=here)
-        elif not join_prev and not join_next and not inside:
+        place, event_id = placement(grouping, here, prev, after)
+        if place is Placement.INSIDE:
+            self._extend(event_id, image.id)
+        elif place is Placement.LAST:
+            self._extend(event_id, image.id, ends=here)
+        elif place is Placement.FIRST:
+            self._extend(event_id, image.id, starts=here)
+        elif place is Placement.ALONE:
             self._new_event(image, here)
         else:  # it joins two events into one, or splits one
-            self._regroup_events(deployment_id, [e for e in (prev_event, next_event) if e], here)
+            events = [n[1] for n in (prev, after) if n is not None and n[1] is not None]
+            self._regroup_events(deployment_id, events, here)
 
     def spans(self, image_ids: Sequence[int]) -> list[Span]:
         """The spans of the events these photos are in (taken before they go or move)."""
@@ -299,11 +303,9 @@ class EventRepo:
         for deployment_id, lo, hi in sorted(set(spans)):
             self.regroup(deployment_id, lo, hi)
 
-    def _neighbours(
-        self, around: dict[str, Any]
-    ) -> tuple[tuple[Moment, int | None] | None, tuple[Moment, int | None] | None]:
+    def _neighbours(self, around: dict[str, Any]) -> tuple[Neighbour | None, Neighbour | None]:
         """The dated photos just before and just after a photo, each with its event."""
-        found: dict[bool, tuple[Moment, int | None]] = {}
+        found: dict[bool, Neighbour] = {}
         for before, local, offset, event_id in self.session.execute(_NEIGHBOURS, around):
             assert local is not None  # only dated photos are neighbours
             found[bool(before)] = (Moment(local, offset or 0), event_id)

@@ -1,5 +1,5 @@
 """The taxon page's charts, drawn on the server as SVG geometry: occurrences per night
-(phenology) and per hour of the local clock (activity). No routes here.
+(phenology) and per hour of the local clock (activity).
 
 Each bar carries its value and words for its tooltip; each chart a sentence that says what it
 shows, for those who do not see it.
