@@ -43,7 +43,7 @@ from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
 from trapline.protocol.results import AlgorithmReference
 from trapline.worker.client import PlatformClient, client_info, image_client
 from trapline.worker.images import decode
-from trapline.worker.runner import Runner, RunnerOptions
+from trapline.worker.runner import RunnerOptions, WorkLoop
 
 SLUG = "bench-costly"
 ALGORITHM = AlgorithmReference(name="Costly detector", key="bench-costly-det")
@@ -146,7 +146,7 @@ def end_to_end_rate(
     wait_running(client, job_id)
     api = PlatformClient(server.base_url, server.token, info=client_info("bench", [pipeline.slug]))
     images = image_client(60, 8)
-    runner = Runner(api, [pipeline], images, RunnerOptions(batch_size=batch_size, burst=True))
+    runner = WorkLoop(api, [pipeline], images, RunnerOptions(batch_size=batch_size, burst=True))
     worker = threading.Thread(target=runner.run)
     started = time.perf_counter()
     worker.start()

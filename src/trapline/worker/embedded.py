@@ -15,7 +15,7 @@ import threading
 from trapline.pipelines import Pipeline
 from trapline.worker.client import PlatformClient, client_info, image_client
 from trapline.worker.offering import PipelineOffer
-from trapline.worker.runner import Runner, RunnerOptions
+from trapline.worker.runner import RunnerOptions, WorkLoop
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class EmbeddedWorker:
         )
         self._images = image_client(60.0, options.download_threads)
         self.pipelines = pipelines
-        self.runner = Runner(self.client, pipelines, self._images, options)
+        self.runner = WorkLoop(self.client, pipelines, self._images, options)
         self.offering = PipelineOffer(
             self.client, name, [p.config for p in pipelines], register_every
         )

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 PROBE_EVERY = 5.0
 
 
-class LeaseKeeper:
+class TaskLeases:
     """Tracks the tasks this worker holds and extends their leases from a background thread.
 
     A task is held from its claim until its result is posted. Platforms that don't say how

@@ -23,7 +23,7 @@ from trapline.settings import Settings, WorkerSettings
 from trapline.worker.client import ApiError, PlatformClient, Stopped, client_info, image_client
 from trapline.worker.memory import tune_allocator
 from trapline.worker.offering import PipelineOffer
-from trapline.worker.runner import Runner, RunnerOptions
+from trapline.worker.runner import RunnerOptions, WorkLoop
 
 log = logging.getLogger("trapline.worker")
 
@@ -65,7 +65,7 @@ def run_worker(settings: Settings) -> int:
     aborted = threading.Event()
     client = platform_client(settings.worker, pipelines, aborted)
     images = image_client(settings.worker.request_timeout, settings.worker.download_threads)
-    runner = Runner(
+    runner = WorkLoop(
         client,
         pipelines,
         images,
@@ -149,7 +149,7 @@ def refusal_message(refusal: ApiError, client: PlatformClient) -> str:
     return f"{client.base} refused to hand out work: {refusal}"
 
 
-def _abort_after(runner: Runner, aborted: threading.Event, settings: Settings) -> None:
+def _abort_after(runner: WorkLoop, aborted: threading.Event, settings: Settings) -> None:
     time.sleep(settings.worker.drain_timeout)
     log.error("drain timeout of %.0fs passed; giving up", settings.worker.drain_timeout)
     aborted.set()

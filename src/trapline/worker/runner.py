@@ -38,7 +38,7 @@ from trapline.worker.images import (
     decoded_bytes,
     fetch_bytes,
 )
-from trapline.worker.leases import PROBE_EVERY, LeaseKeeper
+from trapline.worker.leases import PROBE_EVERY, TaskLeases
 from trapline.worker.memory import ByteBudget, MemoryGuard
 from trapline.worker.posting import ResultPoster
 
@@ -88,7 +88,7 @@ class Ready:
     dropped: bool = False
 
 
-class Runner:
+class WorkLoop:
     """Runs pipelines for the tasks a platform hands out until drained or out of work."""
 
     def __init__(
@@ -117,7 +117,7 @@ class Runner:
         self._downloads = ThreadPoolExecutor(options.download_threads, thread_name_prefix="fetch")
         #: Reply subjects of tasks the platform no longer holds for this worker.
         self._dropped: set[str] = set()
-        self.leases = LeaseKeeper(client, probe_every=options.lease_probe, lost=self._drop)
+        self.leases = TaskLeases(client, probe_every=options.lease_probe, lost=self._drop)
         self.poster = ResultPoster(
             client, in_flight=options.posts_in_flight, posted=self.leases.release
         )

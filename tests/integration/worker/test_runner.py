@@ -18,7 +18,7 @@ from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, resul
 from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
 from trapline.protocol.results import AlgorithmReference
 from trapline.worker.client import Backoff, PlatformClient, client_info
-from trapline.worker.runner import Runner, RunnerOptions
+from trapline.worker.runner import RunnerOptions, WorkLoop
 
 ALGORITHM = AlgorithmReference(name="Test detector", key="test-det")
 ACCEPTED = {"status": "accepted", "job_id": 5, "results_queued": 1, "tasks": []}
@@ -70,11 +70,11 @@ def task(n: int, url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def run(url: str, pipeline: Pipeline, **options: Any) -> Runner:
+def run(url: str, pipeline: Pipeline, **options: Any) -> WorkLoop:
     client = PlatformClient(
         url, "tl_x", info=client_info("t", [pipeline.slug]), backoff=Backoff(first=0.01, cap=0.05)
     )
-    runner = Runner(
+    runner = WorkLoop(
         client,
         [pipeline],
         httpx.Client(),
@@ -194,7 +194,9 @@ def test_drain_finishes_what_is_in_hand_and_claims_no_more() -> None:
         # The model holds its batch until the runner is told to drain.
         drained = threading.Event()
         model = Fixed(hold=lambda: drained.wait(10))
-        runner = Runner(client, [model], httpx.Client(), RunnerOptions(batch_size=4, idle_min=0.01))
+        runner = WorkLoop(
+            client, [model], httpx.Client(), RunnerOptions(batch_size=4, idle_min=0.01)
+        )
         worker = threading.Thread(target=runner.run)
         worker.start()
         wait_until(lambda: runner.leases.count, timeout=10, what="the first leases")

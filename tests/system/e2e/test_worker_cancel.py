@@ -18,7 +18,7 @@ from tests.support.workers import live_platform, project_with_images
 from trapline.pipelines.base import SourceImage
 from trapline.protocol.results import PipelineResultsResponse
 from trapline.worker.client import PlatformClient, client_info
-from trapline.worker.runner import Runner, RunnerOptions
+from trapline.worker.runner import RunnerOptions, WorkLoop
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +69,7 @@ def test_a_canceled_jobs_tasks_in_hand_are_dropped_not_posted(
         # A burst runner stops at the first claim that finds nothing: the tasks first.
         wait_for_status(api.get, job_id, {"running"}, {}, timeout=WAIT)
         options = RunnerOptions(batch_size=4, burst=True, idle_min=0.05, lease_probe=0.5)
-        runner = Runner(client, [pipeline], images, options)
+        runner = WorkLoop(client, [pipeline], images, options)
         worker = threading.Thread(target=runner.run)
         worker.start()
         try:
