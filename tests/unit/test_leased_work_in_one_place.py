@@ -70,8 +70,13 @@ def lease_conditions(path: Path) -> list[str]:
     return found
 
 
+REPOSITORIES = SRC / "db" / "repositories"
+
+
 @pytest.mark.parametrize(
-    "path", sorted((SRC / "db" / "repositories").glob("*.py")), ids=lambda p: p.name
+    "path",
+    sorted(REPOSITORIES.rglob("*.py")),
+    ids=lambda p: str(p.relative_to(REPOSITORIES)),
 )
 def test_leased_rows_are_claimed_kept_and_released_in_one_place(path: Path) -> None:
     found = lease_conditions(path)
