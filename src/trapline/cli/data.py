@@ -174,7 +174,14 @@ def import_megadetector(
     path: Annotated[Path, typer.Argument(help="MegaDetector batch output (JSON)")],
     project: ProjectId,
     deployment: Annotated[int | None, typer.Option("--deployment", help="deployment id")] = None,
-    threshold: Annotated[float, typer.Option("--threshold", help="lowest conf kept")] = 0.0,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="score the model counts boxes from (every box is stored); default: the "
+            "file's typical_detection_threshold, else 0.2",
+        ),
+    ] = None,
     as_email: AsEmail = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,

@@ -62,7 +62,7 @@ def run_import_megadetector(
     project_id: int,
     path: Path,
     deployment_id: int | None,
-    threshold: float,
+    threshold: float | None,
     as_email: str | None,
 ) -> ImportReport:
     """Import a MegaDetector batch output file into a project."""

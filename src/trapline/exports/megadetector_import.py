@@ -64,10 +64,22 @@ class MdImage(_Model):
     sha256: Sha256 | None = None
 
 
+class MdDetectorMetadata(_Model):
+    #: The score above which the detector's authors count a box (format 1.3+).
+    typical_detection_threshold: Unit | None = None
+
+
 class MdInfo(_Model):
     format_version: Annotated[str, StringConstraints(max_length=16, pattern=ONE_LINE)] = "1.0"
     detector: ModelName | None = None
     classifier: ModelName | None = None
+    detector_metadata: MdDetectorMetadata | None = None
+
+    @property
+    def typical_threshold(self) -> float | None:
+        """The file's own ``typical_detection_threshold``, when it gives one."""
+        meta = self.detector_metadata
+        return meta.typical_detection_threshold if meta is not None else None
 
 
 class MdBatch(_Model):

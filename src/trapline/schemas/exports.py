@@ -160,7 +160,14 @@ class ImportOut(BaseModel):
     detections_stored: int
     already_imported: int = Field(description="matched images whose results were there already")
     failures: int = Field(description="entries the file marks as failed")
-    below_threshold: int
+    threshold: float = Field(
+        description="the score the imported model counts a box from: the one given, else the "
+        "file's info.detector_metadata.typical_detection_threshold, else 0.2"
+    )
+    threshold_from: Literal["given", "file", "default"]
+    below_threshold: int = Field(
+        description="detections stored under the threshold: shown faint, counted nowhere"
+    )
     empty_boxes: int
     unmatched: int
     unmatched_files: list[UnmatchedOut] = Field(description="the first 100 unmatched entries")

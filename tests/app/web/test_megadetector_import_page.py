@@ -111,11 +111,12 @@ def test_a_member_imports_a_file_and_sees_what_matched_and_what_did_not(
         "images_in_file": 5,
         "matched": 3,
         "analyses_stored": 3,
-        "detections_stored": 3,
+        "detections_stored": 6,  # the three under the threshold too: shown faint
         "below_threshold": 3,
         "unmatched": 2,
     }
     assert "3 of 5 images in the file matched a photo of the project" in page
+    assert 'data-threshold="0.1">0.1 (as given)' in page
     rows = re.findall(r"<tr><td><code>(.*?)</code></td><td>(.*?)</td></tr>", page)
     assert rows == [(name, "no image of the project has this file name") for name in unmatched]
     # The event the photos are in, linked, and its occurrences still to be tracked.

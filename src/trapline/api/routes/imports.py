@@ -26,7 +26,16 @@ def import_megadetector(
     db: DatabaseDep,
     file: Annotated[UploadFile, File(description="MegaDetector batch output (JSON)")],
     deployment_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
-    threshold: Annotated[float, Form(ge=0, le=1, allow_inf_nan=False)] = 0.0,
+    threshold: Annotated[
+        float | None,
+        Form(
+            ge=0,
+            le=1,
+            allow_inf_nan=False,
+            description="the score the imported model counts a box from (every box is stored); "
+            "default: the file's typical_detection_threshold, else 0.2",
+        ),
+    ] = None,
 ) -> ImportOut:
     """Import MegaDetector results (members): one analysis per matched image; idempotent."""
     report = imports.import_megadetector(

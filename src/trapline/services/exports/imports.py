@@ -45,6 +45,10 @@ STORE_BATCH = 500
 MAX_LISTED = 100
 #: Events of the matched photos named in the report (all are counted).
 MAX_LISTED_EVENTS = 20
+#: The score MegaDetector's documentation counts a box from, for a file that names none
+#: (``info.detector_metadata.typical_detection_threshold``): an imported model counts no box
+#: under its threshold, so a real file's specks (scores down to 0.005) are no animals.
+MEGADETECTOR_THRESHOLD = 0.2
 
 
 @dataclass
@@ -60,6 +64,11 @@ class ImportReport:
     already_imported: int = 0
     #: Entries the file marks as failed (nothing to store).
     failures: int = 0
+    #: The threshold the imported model counts from (``import_threshold``), and where it came
+    #: from: ``given`` (the caller's), ``file`` (the file's own) or ``default`` (MegaDetector's).
+    threshold: float = 0.0
+    threshold_from: str = "default"
+    #: Detections stored under the threshold: drawn faint, counted nowhere.
     below_threshold: int = 0
     #: Detections whose box lies outside the image or has no area.
     empty_boxes: int = 0
@@ -83,12 +92,13 @@ def import_megadetector(
     source: BinaryIO,
     *,
     deployment_id: int | None = None,
-    threshold: float = 0.0,
+    threshold: float | None = None,
 ) -> ImportReport:
     """Import a MegaDetector batch output file into the project (members); the file is read
-    only once the caller's access is checked."""
-    if not 0.0 <= threshold <= 1.0:
-        raise InvalidInput(f"threshold must be from 0 to 1 (got {threshold})")
+    only once the caller's access is checked. Every detection is stored; the imported model
+    counts those from ``threshold`` on (``import_threshold``: None takes the file's own)."""
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise InvalidInput(f"threshold must be from 0 to 1 (got {threshold})", field="threshold")
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if deployment_id is not None:
@@ -98,11 +108,12 @@ def import_megadetector(
     data = source.read(MAX_IMPORT_BYTES + 1)
     batch = parse_batch(data)
     report = ImportReport(images_in_file=len(batch.images))
+    report.threshold, report.threshold_from = import_threshold(batch, threshold)
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         # Registration looks before it adds, too: the same lock as for storing (below).
         repos.projects.lock(project_id)
-        pipeline = _import_pipeline(repos, project_id, batch)
+        pipeline = _import_pipeline(repos, project_id, batch, report.threshold)
     report.pipeline = pipeline.slug
     matches = _match(db, project_id, batch.images, deployment_id, report)
     _events(matches, report)
@@ -111,7 +122,7 @@ def import_megadetector(
         if entry.failure is not None or entry.detections is None:
             report.failures += 1
             continue
-        drafts.append(_draft(image, entry, batch, pipeline, threshold, report))
+        drafts.append(_draft(image, entry, batch, pipeline, report))
         if len(drafts) >= STORE_BATCH:
             _store_new(db, project_id, pipeline, drafts, report)
             drafts = []
@@ -141,8 +152,19 @@ def imported_events(
     return [e for e in found if e is not None and e.project_id == project_id]
 
 
-def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch) -> Pipeline:
-    """The project's pipeline for these models and categories, registered on first use."""
+def import_threshold(batch: MdBatch, given: float | None) -> tuple[float, str]:
+    """The score an imported model counts a box from, and where it came from: the one given,
+    else the file's ``typical_detection_threshold``, else MegaDetector's documented 0.2."""
+    if given is not None:
+        return given, "given"
+    if batch.info.typical_threshold is not None:
+        return batch.info.typical_threshold, "file"
+    return MEGADETECTOR_THRESHOLD, "default"
+
+
+def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: float) -> Pipeline:
+    """The project's pipeline for these models and categories, registered on first use, with
+    ``threshold`` as the score its boxes count from (a later import may move it)."""
     slug = f"megadetector-import-{batch.digest()[:12]}"
     detector = batch.info.detector or "unknown detector"
     detections = [
@@ -174,6 +196,7 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch) -> Pipeline:
         description=f"Results imported from MegaDetector batch output (format "
         f"{batch.info.format_version})",
         algorithms=algorithms,
+        default_threshold=threshold,
     )
     repos.pipelines.register(project_id, IMPORT_SERVICE, [config], utcnow())
     found = next(
@@ -287,20 +310,18 @@ def _draft(
     entry: MdImage,
     batch: MdBatch,
     pipeline: Pipeline,
-    threshold: float,
     report: ImportReport,
 ) -> AnalysisDraft:
     detector = pipeline.algorithm(f"{pipeline.slug}-detector")
     classifier = pipeline.algorithm(f"{pipeline.slug}-classifier")
     annotations = []
     for d in entry.detections or ():
-        if d.conf < threshold:
-            report.below_threshold += 1
-            continue
         box = pixel_box(d.bbox, image.width, image.height)
         if box is None:
             report.empty_boxes += 1
             continue
+        if d.conf < report.threshold:
+            report.below_threshold += 1  # stored, and counted nowhere (the model's threshold)
         children: tuple[AnnotationDraft, ...] = ()
         if d.classifications:
             ranked = sorted(d.classifications, key=lambda c: c[1], reverse=True)

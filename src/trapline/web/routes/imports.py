@@ -104,10 +104,11 @@ async def import_file(page: SignedIn, project_id: Id) -> Response:
     )
 
 
-def _checked(values: dict[str, str]) -> tuple[dict[str, str], int | None, float]:
+def _checked(values: dict[str, str]) -> tuple[dict[str, str], int | None, float | None]:
     """The form's fields checked: errors by field, the deployment and the threshold."""
     errors: dict[str, str] = {}
-    deployment_id, threshold = None, 0.0
+    deployment_id: int | None = None
+    threshold: float | None = None
     if values["deployment"]:
         try:
             deployment_id = form_id(values["deployment"], "deployment")
@@ -121,8 +122,7 @@ def _checked(values: dict[str, str]) -> tuple[dict[str, str], int | None, float]
         return errors, deployment_id, threshold
     try:
         # A decimal comma, as many people write it, is read as a point.
-        number = optional_number(typed.replace(",", "."), "threshold", 0, 1)
-        threshold = 0.0 if number is None else number
+        threshold = optional_number(typed.replace(",", "."), "threshold", 0, 1)
     except InvalidInput as exc:
         errors["threshold"] = exc.detail
     return errors, deployment_id, threshold
@@ -133,7 +133,7 @@ def _imported(
     project_id: int,
     data: bytes,
     deployment_id: int | None,
-    threshold: float,
+    threshold: float | None,
     values: dict[str, str],
 ) -> Response:
     try:

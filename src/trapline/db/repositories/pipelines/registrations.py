@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.tables import (
     AlgorithmRow,
+    AnalysisRow,
     CategoryMapRow,
     PipelineAlgorithmRow,
     PipelineRow,
@@ -24,6 +25,7 @@ from trapline.db.tables import (
     ProjectServiceRow,
     ServicePipelineRow,
 )
+from trapline.db.tracking_due import events_due
 from trapline.domain.pipelines.pipelines import Registration
 from trapline.errors import Conflict
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
@@ -232,7 +234,13 @@ class Registrar:
                     f"pipeline {config.slug} version {config.version} is already registered in "
                     "this project with other algorithms; give the changed pipeline a new version"
                 )
-            row.default_threshold = config.default_threshold
+            if row.default_threshold != config.default_threshold:
+                # Which of its boxes count changed: the events of its photos track again.
+                row.default_threshold = config.default_threshold
+                events_due(
+                    self.session,
+                    select(AnalysisRow.image_id).where(AnalysisRow.pipeline_id == row.id),
+                )
             return row, False
         row = PipelineRow(
             project_id=project_id,
