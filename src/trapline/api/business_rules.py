@@ -40,7 +40,8 @@ _IDENTIFICATION = (
 RULES: Mapping[str, tuple[str, ...]] = {
     f"POST {_API}/jobs": (
         "At most one of collection_id, image_ids and deployment_id.",
-        "The pipeline must be registered and enabled in the project.",
+        "The pipeline must be registered and enabled in the project; pipeline_version, when "
+        "given, one of its versions enabled there.",
         "The images, collection or deployment named must be the project's, and the selection "
         "must hold at least one image.",
     ),

@@ -15,7 +15,7 @@ from trapline.domain.processing.jobs import (
     TaskCounts,
     TaskInfo,
 )
-from trapline.protocol.base import NOT_TEXT, ONE_LINE, Slug
+from trapline.protocol.base import NOT_TEXT, ONE_LINE, Slug, Version
 from trapline.schemas.common import BodyId, Input, Instant
 from trapline.services.processing.jobs import MAX_JOB_IMAGES, JobDetail
 
@@ -42,6 +42,9 @@ class JobParamsIn(Input):
 class JobIn(Input):
     project_id: BodyId
     pipeline: Slug = Field(description="pipeline slug")
+    pipeline_version: Version | None = Field(
+        None, description="the version to run (default: the newest enabled in the project)"
+    )
     collection_id: BodyId | None = None
     image_ids: list[BodyId] | None = Field(
         None,

@@ -9,6 +9,7 @@ pipeline whose workers are all offline is taken with a warning.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,10 +32,33 @@ class Choice:
     note: str = ""
     #: A job of it is refused (no worker serves it in the project), not only delayed.
     refused: bool = False
+    #: The version a job of it runs, where the form offers several of its pipeline (None: the
+    #: only one offered, or a built-in no worker registered yet).
+    version: int | None = None
+    #: It is the newest version of its pipeline: chosen where the slug alone is.
+    newest: bool = True
+
+    @property
+    def value(self) -> str:
+        """What the form posts: ``slug@version``, or the slug of an unregistered built-in."""
+        return self.slug if self.version is None else f"{self.slug}@{self.version}"
+
+
+def chosen_pipeline(value: str) -> tuple[str, int | None]:
+    """The slug and version a job form posted (``Choice.value``)."""
+    slug, at, version = value.partition("@")
+    if at and version.isdigit() and len(version) <= 10:
+        return slug, int(version)
+    return value, None
 
 
 def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Choice]:
     """The registered pipelines, then the unregistered built-ins the project is offered."""
+    newest: dict[str, int] = {}
+    versions: Counter[str] = Counter()
+    for p in offered.pipelines:
+        newest[p.pipeline.slug] = max(newest.get(p.pipeline.slug, 0), p.pipeline.version)
+        versions[p.pipeline.slug] += 1
     choices = [
         Choice(
             p.pipeline.slug,
@@ -42,6 +66,8 @@ def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Ch
             ""
             if any(s.online for s in p.services)
             else "no worker that serves it is online now: a job of it waits until one is",
+            version=p.pipeline.version if versions[p.pipeline.slug] > 1 else None,
+            newest=p.pipeline.version == newest[p.pipeline.slug],
         )
         for p in offered.pipelines
     ]

@@ -260,3 +260,39 @@ def test_an_imported_model_is_no_job_pipeline(
     assert answer.status_code == 400  # type: ignore[attr-defined]
     assert "holds imported results" in html.unescape(answer.text)  # type: ignore[attr-defined]
     assert _job_count(proto) == before
+
+
+def test_a_job_runs_the_version_it_names(
+    sign_in: Callable[[Account], Browser], owner: Account, proto: Protocol
+) -> None:
+    """Two versions of a pipeline registered: the API runs the one a job names (the newest by
+    default, a 400 naming those there are for another) and the form offers each by its
+    version, starting on the newest (issue 59, item 4)."""
+    assert proto.register(pipeline_config("their-model", version=2)).status_code == 201
+    newest = proto.create_job(pipeline="their-model")
+    assert (newest.status_code, newest.json()["pipeline_version"]) == (201, 2)
+    older = proto.create_job(pipeline="their-model", pipeline_version=1)
+    assert (older.status_code, older.json()["pipeline_version"]) == (201, 1)
+    missing = proto.create_job(pipeline="their-model", pipeline_version=3)
+    assert missing.status_code == 400, missing.text
+    assert "has no version 3 enabled" in missing.json()["detail"]
+    assert "(its versions: 1, 2)" in missing.json()["detail"]
+
+    browser = sign_in(owner)
+    jobs = browser.page(f"/projects/{proto.project_id}/jobs")
+    values, _ = _options(jobs, "pipeline")
+    assert [v for v in values if v.startswith("their-model")] == ["their-model@1", "their-model@2"]
+    assert "(their-model v1)" in jobs
+    assert "(their-model v2)" in jobs
+    chosen = re.findall(r'<option value="(their-model[^"]*)" selected', jobs)
+    assert chosen in ([], ["their-model@2"])  # another pipeline may be preselected
+    before = _job_count(proto)
+    answer = browser.post(
+        f"/projects/{proto.project_id}/jobs", {"pipeline": "their-model@1", "scope": "project"}
+    )
+    assert answer.status_code == 303, answer.text  # type: ignore[attr-defined]
+    assert _job_count(proto) == before + 1
+    made = proto.client.get(
+        f"/api/v2/jobs/?project_id={proto.project_id}&limit=1", headers=proto.headers
+    ).json()["results"][0]
+    assert (made["pipeline_slug"], made["pipeline_version"]) == ("their-model", 1)

@@ -53,6 +53,7 @@ def create_job(body: JobIn, caller: CurrentUser, db: DatabaseDep, starter: Start
         caller,
         project_id=body.project_id,
         pipeline_slug=body.pipeline,
+        pipeline_version=body.pipeline_version,
         selection=selection,
         name=body.name,
         start_now=body.start_now,

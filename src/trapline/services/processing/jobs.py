@@ -77,8 +77,10 @@ def create_job(
     start_now: bool,
     params: JobParams,
     dispatch_mode: DispatchMode = DispatchMode.ASYNC_API,
+    pipeline_version: int | None = None,
 ) -> Job:
-    """Create a job (members). Its tasks are enqueued afterwards by ``start_job``."""
+    """Create a job (members) of a pipeline's ``pipeline_version`` (None: its newest). Its
+    tasks are enqueued afterwards by ``start_job``."""
     # "filter" (an ImageFilter as JSON) comes from the web app's image grid.
     chosen = [
         k
@@ -102,6 +104,7 @@ def create_job(
             params=params,
             dispatch_mode=dispatch_mode,
             created_by=caller.id,
+            pipeline_version=pipeline_version,
         )
 
 
@@ -116,10 +119,20 @@ def add_job(
     params: JobParams,
     dispatch_mode: DispatchMode,
     created_by: int | None,
+    pipeline_version: int | None = None,
 ) -> Job:
     """Create a job in the caller's transaction, access already checked (``create_job``, or
     a pull source's run for its own project)."""
-    pipeline = repos.pipelines.resolve(project_id, pipeline_slug)
+    pipeline = repos.pipelines.resolve(project_id, pipeline_slug, pipeline_version)
+    if pipeline is None and pipeline_version is not None:
+        versions = repos.pipelines.versions(project_id, pipeline_slug)
+        if versions:
+            known = ", ".join(str(v) for v in versions)
+            raise InvalidInput(
+                f"pipeline_version: {pipeline_slug!r} has no version {pipeline_version} enabled "
+                f"in project {project_id} (its versions: {known})",
+                field="pipeline_version",
+            )
     if pipeline is None:
         raise InvalidInput(
             f"pipeline {pipeline_slug!r} is not registered and enabled in project "

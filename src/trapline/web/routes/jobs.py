@@ -13,7 +13,7 @@ from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs
 from trapline.web.forms import form_id, one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
-from trapline.web.pipeline_choices import job_choices
+from trapline.web.pipeline_choices import chosen_pipeline, job_choices
 from trapline.web.routes import page_router
 from trapline.web.routes.images import GridQuery
 from trapline.web.views import job_row
@@ -115,19 +115,22 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     if not values["pipeline"]:
         errors["pipeline"] = "pipeline: pick one"
     if not errors:
+        slug, version = chosen_pipeline(values["pipeline"])
         try:
             job = jobs.create_job(
                 page.db,
                 page.me,
                 project_id=project_id,
-                pipeline_slug=values["pipeline"],
+                pipeline_slug=slug,
+                pipeline_version=version,
                 selection=selection,
                 name=name,
                 start_now=True,
                 params=JobParams(),
             )
         except InvalidInput as exc:
-            errors["pipeline" if exc.field == "pipeline" else "scope"] = exc.detail
+            mine = exc.field in ("pipeline", "pipeline_version")
+            errors["pipeline" if mine else "scope"] = exc.detail
         else:
             page.platform.starter.submit(job.id)
             return page.redirect(f"/jobs/{job.id}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.pipelines.registrations import Registrar, pipeline_ids, service_row
@@ -82,9 +82,22 @@ class PipelineRepo:
                 known[pipeline_id] = pipeline
         return pipeline
 
-    def resolve(self, project_id: int, slug: str) -> Pipeline | None:
-        """The newest enabled version of a pipeline in a project."""
-        row = self.session.scalar(
+    def resolve(self, project_id: int, slug: str, version: int | None = None) -> Pipeline | None:
+        """A pipeline's ``version`` enabled in a project (None: its newest)."""
+        query = self._enabled(project_id, slug)
+        if version is not None:
+            query = query.where(PipelineRow.version == version)
+        row = self.session.scalar(query.order_by(PipelineRow.version.desc()).limit(1))
+        return self._pipeline_record(row) if row else None
+
+    def versions(self, project_id: int, slug: str) -> list[int]:
+        """The versions of a pipeline enabled in a project, oldest first."""
+        rows = self.session.scalars(self._enabled(project_id, slug).order_by(PipelineRow.version))
+        return [row.version for row in rows]
+
+    @staticmethod
+    def _enabled(project_id: int, slug: str) -> Select[PipelineRow]:
+        return (
             select(PipelineRow)
             .join(ProjectPipelineRow, ProjectPipelineRow.pipeline_id == PipelineRow.id)
             .where(
@@ -93,10 +106,7 @@ class PipelineRepo:
                 ProjectPipelineRow.enabled,
                 PipelineRow.slug == slug,
             )
-            .order_by(PipelineRow.version.desc())
-            .limit(1)
         )
-        return self._pipeline_record(row) if row else None
 
     def runnable(self, pipeline_id: int) -> bool:
         """Whether anything may run the pipeline: a service besides the import one offers it
