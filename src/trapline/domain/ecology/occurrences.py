@@ -67,6 +67,9 @@ class Detection:
     classified: bool = False
     #: Labels a person of the project mapped as no object.
     hidden_labels: frozenset[str] = frozenset()
+    #: A classification of it says there is no object (a moth filter's ``nonmoth``, a label
+    #: mapped as no object): it counts nowhere, whatever the detector scored.
+    rejected: bool = False
     #: The classification that names it (where its features may be), if any.
     classification_id: int | None = None
 
@@ -78,13 +81,16 @@ class Detection:
     @property
     def takes_part(self) -> bool:
         """Whether it is tracked into an occurrence: a person's word first (a confirmed
-        detection counts even under the threshold), else its threshold and label."""
+        detection counts even under the threshold), else a stage's verdict that there is
+        nothing (``rejected``), its threshold and its label."""
         if self.review is not None:
             _, verdict, label = self.review
             if verdict is Verdict.FALSE_DETECTION:
                 return False
             chosen = label if verdict is Verdict.RELABEL else self.label
             return not no_object(chosen, self.hidden_labels)
+        if self.rejected:
+            return False
         return not self.below_threshold and not no_object(self.label, self.hidden_labels)
 
 

@@ -38,7 +38,7 @@ from trapline.db.tables import (
 from trapline.db.types import chunks
 from trapline.domain.core.retry import RetryPolicy
 from trapline.domain.ecology.events import Event
-from trapline.domain.ecology.occurrences import Detection
+from trapline.domain.ecology.occurrences import Detection, no_object
 from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed
 from trapline.domain.processing.jobs import TaskStatus
@@ -160,7 +160,7 @@ class TrackingRepo:
                 for row in self.session.execute(query.where(AnnotationRow.id.in_(chunk)))
             ]
         ids = [int(r[0]) for r in rows]
-        named = self._classifications(ids)
+        named, verdicts = self._classifications(ids)
         reviews = self._latest_reviews(ids)
         identified = marks(self.session, ids)
         hidden = frozenset(TaxaRepo(self.session).hidden_labels(event.project_id))
@@ -187,6 +187,9 @@ class TrackingRepo:
                     label_score=name_score,
                     classified=classified,
                     hidden_labels=hidden,
+                    # A stage that said there is nothing (a moth filter's "nonmoth") keeps the
+                    # box out, however sure the detector was.
+                    rejected=any(no_object(v, hidden) for v in verdicts.get(aid, ())),
                 )
             )
         return found
@@ -219,7 +222,7 @@ class TrackingRepo:
     ) -> dict[int, tuple[str | None, float | None]]:
         """Per box (id, its own label and confidence), the label that names it as tracking
         reads it and how sure that label is."""
-        named = self._classifications([aid for aid, _, _ in boxes])
+        named, _ = self._classifications([aid for aid, _, _ in boxes])
         found = {}
         for aid, label, confidence in boxes:
             child = named.get(aid)
@@ -229,10 +232,13 @@ class TrackingRepo:
             found[aid] = (name, score)
         return found
 
-    def _classifications(self, box_ids: Sequence[int]) -> dict[int, _Named]:
-        """Per box, the classification that names it: its most confident terminal one, else
-        its most confident one (ties: the first stored)."""
+    def _classifications(
+        self, box_ids: Sequence[int]
+    ) -> tuple[dict[int, _Named], dict[int, set[str]]]:
+        """Per box, the classification that names it (its most confident terminal one, else
+        its most confident one; ties: the first stored), and the labels of all of them."""
         best: dict[int, _Named] = {}
+        labels: dict[int, set[str]] = {}
         # A few at a time: each one's JSON (scores, logits, features) is read whole.
         for chunk in chunks(box_ids, FEATURE_ROWS):
             rows = self.session.execute(
@@ -250,6 +256,8 @@ class TrackingRepo:
                 .order_by(AnnotationRow.id)
             )
             for parent, child_id, label, confidence, data in rows:
+                if label is not None:
+                    labels.setdefault(parent, set()).add(label)
                 terminal = (data or {}).get("terminal") is True
                 held = best.get(parent)
                 if held is None or (terminal, confidence or 0.0) > (
@@ -257,7 +265,7 @@ class TrackingRepo:
                     held.score or 0.0,
                 ):
                     best[parent] = _Named(label, confidence, terminal, int(child_id))
-        return best
+        return best, labels
 
     def _latest_reviews(self, box_ids: Sequence[int]) -> dict[int, tuple[int, Verdict, str | None]]:
         latest: dict[int, tuple[int, Verdict, str | None]] = {}
