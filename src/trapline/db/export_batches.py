@@ -12,6 +12,7 @@ from trapline.db.repositories import Repos
 from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
 from trapline.db.types import chunks
+from trapline.domain.ecology.species import Scope
 from trapline.domain.exports.exports import (
     AnnotationFacts,
     Batch,
@@ -65,8 +66,10 @@ class _BatchReader:
         self.scope = scope
         self.reads = reads
         #: Occurrences are those of one pipeline, as every count's: the export's, else the
-        #: one its project counts by (``db/repositories/ecology/counts.py``).
-        self.counted = scope.filters.pipeline or repos.counts.counting_pipeline(scope.project_id)
+        #: one each deployment counts by (``db/repositories/ecology/choices.py``).
+        self.counted = repos.choices.counted(
+            Scope(scope.project_id, scope.filters.deployment_id, pipeline=scope.filters.pipeline)
+        )
         #: The category maps' entries, read once: a batch's new labels are resolved with them.
         self.hints = repos.taxa.category_hints(scope.project_id) if reads.shown else {}
         self.events_read: set[int] = set()
@@ -118,7 +121,7 @@ class _BatchReader:
         new = sorted(set(events) - self.events_read)
         self.events_read.update(new)
         return {
-            event: [o for o in found if o.pipeline == self.counted]
+            event: [o for o in found if self.counted.counts(o.pipeline, o.deployment_id)]
             for event, found in repos.export_reads.occurrences_of(new).items()
         }
 
@@ -131,7 +134,8 @@ class _BatchReader:
             return {}, {}
         shown, best = repos.export_reads.occurrences_shown(image_ids)
         counted = {
-            i: [o for o in found if o.pipeline == self.counted] for i, found in shown.items()
+            i: [o for o in found if self.counted.counts(o.pipeline, o.deployment_id)]
+            for i, found in shown.items()
         }
         return counted, best
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from trapline.schemas.common import Input
+from trapline.schemas.projects import CountingPipeline
 from trapline.services.ecology.counting import Counting
 
 
@@ -13,30 +15,72 @@ class PipelineCountOut(BaseModel):
     detections: int
 
 
+class DeploymentCountingOut(BaseModel):
+    """What one deployment counts by."""
+
+    deployment_id: int
+    name: str
+    pipeline: str | None = Field(
+        description="the pipeline its counts are of (null: nothing tracked on it yet)"
+    )
+    chosen: str | None = Field(
+        description="who chose it: results (the first tracked on it), project (a person, for "
+        "the project) or person (a person, for this deployment); nothing else changes it"
+    )
+    pipelines: list[PipelineCountOut] = Field(
+        description="each pipeline tracked on it, most detections first"
+    )
+
+
+class CountingIn(Input):
+    """The pipeline a deployment counts by."""
+
+    pipeline: CountingPipeline
+
+
 class CountingOut(BaseModel):
     """What a project's counts are of."""
 
     pipeline: str | None = Field(
-        description="the pipeline every count of the project is of now (null: nothing tracked)"
+        description="the pipeline every deployment counts by now (null: nothing tracked, or "
+        "the deployments count by different pipelines: mixed)"
     )
+    mixed: bool = Field(description="the deployments count by different pipelines")
     named: str | None = Field(
-        description="the pipeline the project names (PATCH /projects/{id} counting_pipeline); "
-        "null: the one with the most tracked detections"
+        description="the pipeline a person chose for the project (PATCH /projects/{id} "
+        "counting_pipeline); null: none chosen"
     )
     pipelines: list[PipelineCountOut] = Field(
         description="each pipeline with tracked occurrences, most detections first: counts "
         "are never added up across them"
     )
     choices: list[str] = Field(description="the pipelines the project can count by")
+    deployments: list[DeploymentCountingOut] = Field(
+        description="what each deployment counts by (the first 1,000)"
+    )
 
     @classmethod
     def of(cls, found: Counting) -> CountingOut:
         return cls(
             pipeline=found.pipeline,
+            mixed=found.mixed,
             named=found.named,
             pipelines=[
                 PipelineCountOut(pipeline=p, occurrences=n, detections=d)
                 for p, n, d in found.counted
             ],
             choices=found.choices,
+            deployments=[
+                DeploymentCountingOut(
+                    deployment_id=d.deployment_id,
+                    name=d.name,
+                    pipeline=d.pipeline,
+                    chosen=d.chosen.value if d.chosen else None,
+                    pipelines=[
+                        PipelineCountOut(pipeline=p, occurrences=n, detections=m)
+                        for p, n, m in d.tracked
+                    ],
+                )
+                for d in found.deployments
+            ],
         )

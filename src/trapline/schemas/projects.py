@@ -78,8 +78,9 @@ CountingPipeline = Annotated[
     str,
     StringConstraints(min_length=1, max_length=255, pattern=ONE_LINE),
     Field(
-        description="the pipeline whose occurrences every count is of; null: the one with "
-        "the most tracked detections"
+        description="the pipeline a person chose for the project: every deployment it has "
+        "results on counts by it, but those a person chose another for "
+        "(PUT /deployments/{id}/counting)"
     ),
 ]
 
@@ -235,8 +236,9 @@ class ProjectOut(BaseModel):
     kind: str = Field("other", description="light_trap, camera_trap or other")
     counting_pipeline: str | None = Field(
         None,
-        description="the pipeline the project counts by, as named; null: the one with the most "
-        "tracked detections (GET /projects/{id}/counting says which that is)",
+        description="the pipeline a person chose for the project's counts; null: none chosen, "
+        "each deployment counts by the first results tracked on it "
+        "(GET /projects/{id}/counting says what each counts by)",
     )
     event_rule: str = Field(
         "night",
@@ -372,6 +374,14 @@ class DeploymentOut(BaseModel):
         "the project's default"
     )
     standard_time: bool = Field(description=STANDARD_TIME)
+    counting_pipeline: str | None = Field(
+        None,
+        description="the pipeline the deployment's counts are of (null: nothing tracked on it "
+        "yet); set by the first results tracked on it, then only by a person",
+    )
+    counting_chosen: str | None = Field(
+        None, description="who chose it: results (the first tracked), project or person"
+    )
     reread: RereadOut | None = Field(
         None, description="the re-reading of capture times this change started (PATCH only)"
     )
@@ -390,6 +400,8 @@ class DeploymentOut(BaseModel):
             created_at=d.created_at,
             time_zone=d.time_zone,
             standard_time=d.standard_time,
+            counting_pipeline=d.counting_pipeline,
+            counting_chosen=d.counting_chosen,
             reread=RereadOut.of(reread) if reread else None,
         )
 

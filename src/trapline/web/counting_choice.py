@@ -28,13 +28,15 @@ class PipelineChoice:
 
     #: The pipeline asked for, as sent ("" when none was).
     asked: str
-    #: The pipeline the project counts by (None: nothing tracked yet).
+    #: The pipeline every deployment counts by (None: nothing tracked yet, or ``mixed``).
     counting: str | None
     #: The project's pipelines, to choose from.
     choices: tuple[str, ...]
     #: The page's address, and its other query parameters, kept by the form.
     action: str
     kept: tuple[tuple[str, str], ...]
+    #: When the deployments count by different pipelines: (deployment, pipeline) of each.
+    mixed: tuple[tuple[str, str], ...] = ()
 
     @property
     def shown(self) -> str | None:
@@ -45,6 +47,11 @@ class PipelineChoice:
     def known(self) -> bool:
         """Whether the pipeline shown is one of the project's (else the page refuses it)."""
         return self.shown is not None and self.shown in self.choices
+
+    @property
+    def each_own(self) -> bool:
+        """The page counts each deployment by its own pipeline (none was asked for)."""
+        return not self.asked and bool(self.mixed)
 
     @property
     def pipeline(self) -> str | None:
@@ -64,4 +71,7 @@ def pipeline_choice(page: Page, project_id: int, asked: str) -> PipelineChoice:
         choices=tuple(summary.choices),
         action=page.request.url.path,
         kept=kept,
+        mixed=tuple(
+            (d.name, d.pipeline) for d in summary.deployments if d.pipeline and summary.mixed
+        ),
     )

@@ -614,3 +614,68 @@ def test_migrations_0034_and_0035_fill_what_they_keep_on_sqlite(tmp_path: Path) 
 def test_migrations_0034_and_0035_fill_what_they_keep_on_postgres() -> None:
     with scratch_postgres() as url:
         _round_trip_0034_0035(url)
+
+
+def _round_trip_0038(url: str) -> None:
+    """0038 gives each deployment with occurrences the pipeline it counted by: the project's
+    named one where it has occurrences there, else the project's pipeline with the most
+    tracked detections where it has, else the deployment's own with the most."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from trapline.db.engine import Database
+
+    db = Database.from_url(url)
+    try:
+        migrate.upgrade(db.engine)
+        with db.write() as repos:
+            owner = repos.users.create(email="o@example.org", name="O")
+            project = repos.projects.create("Mixed", "", owner.id).id
+            both = repos.deployments.create(project, name="Both").id
+            alone = repos.deployments.create(project, name="Alone").id
+        kept = (
+            "INSERT INTO label_tallies (project_id, pipeline, deployment_id, label, taxon_id,"
+            " occurrences, detections) VALUES (:p, :pipeline, :d, 'x', 0, :n, :m)"
+        )
+        summed = (
+            "INSERT INTO pipeline_tallies (project_id, pipeline, occurrences, detections)"
+            " VALUES (:p, :pipeline, :n, :m)"
+        )
+        with db.engine.begin() as connection:
+            for pipeline, deployment, n, m in (("a", both, 2, 2), ("b", both, 3, 9),
+                                               ("a", alone, 3, 4)):  # fmt: skip
+                values = {"p": project, "pipeline": pipeline, "d": deployment, "n": n, "m": m}
+                connection.execute(text(kept), values)
+            for pipeline, n, m in (("a", 5, 6), ("b", 3, 9)):
+                connection.execute(
+                    text(summed), {"p": project, "pipeline": pipeline, "n": n, "m": m}
+                )
+        chosen = "SELECT id, counting_pipeline, counting_chosen FROM deployments ORDER BY id"
+
+        def again(named: str | None) -> list[tuple[object, ...]]:
+            config, connection = migrate.alembic_config(db.engine)
+            try:
+                command.downgrade(config, "0037")
+            finally:
+                connection.close()  # type: ignore[attr-defined]
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE projects SET counting_pipeline = :n"), {"n": named})
+            migrate.upgrade(db.engine)
+            migrate.check(db.engine)
+            with db.engine.connect() as connection:
+                return [tuple(r) for r in connection.execute(text(chosen))]
+
+        assert again(None) == [(both, "b", "results"), (alone, "a", "results")]
+        assert again("a") == [(both, "a", "project"), (alone, "a", "project")]
+    finally:
+        db.dispose()
+
+
+def test_migration_0038_keeps_what_each_deployment_counted_on_sqlite(tmp_path: Path) -> None:
+    _round_trip_0038(f"sqlite:///{tmp_path / 'trip38.db'}")
+
+
+@pytest.mark.postgres
+def test_migration_0038_keeps_what_each_deployment_counted_on_postgres() -> None:
+    with scratch_postgres() as url:
+        _round_trip_0038(url)

@@ -121,3 +121,26 @@ def test_a_person_shows_another_pipelines_counts_on_the_species_page(page: Any, 
     page.wait_for_url(re.compile(r".*since=2024-02-01"))
     assert seen[other] in page.inner_text("#species tbody")
     assert page.input_value("#pipeline") == other
+
+
+def test_a_manager_chooses_what_a_deployment_counts_by_on_the_project_page(
+    page: Any, app: App
+) -> None:
+    project, counting, other = _two_pipelines(app)
+    (pond,) = ok_json(app.api("GET", f"/projects/{project}/counting"))["deployments"]
+    sign_in(page, app)
+    page.goto(f"{app.url}/projects/{project}")
+    select = f"#d-counting-{pond['deployment_id']}"
+    assert page.input_value(select) == counting
+    assert "its first results" in page.inner_text("#deployment-counting")
+    page.select_option(select, other)
+    page.click("#deployment-counting button")
+    page.wait_for_url(re.compile(rf".*/projects/{project}#counting$"))
+    chosen = ok_json(app.api("GET", f"/deployments/{pond['deployment_id']}"))
+    assert (chosen["counting_pipeline"], chosen["counting_chosen"]) == (other, "person")
+    assert page.input_value(select) == other
+    assert "a person, for this deployment" in page.inner_text("#deployment-counting")
+    page.goto(f"{app.url}/projects/{project}/species")
+    assert (
+        page.inner_text("#counted-by") == f"Counted by {other} (the project's counting pipeline)."
+    )

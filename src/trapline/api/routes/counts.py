@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.params import Id
-from trapline.schemas.counts import CountingOut
+from trapline.schemas.counts import CountingIn, CountingOut
+from trapline.schemas.projects import DeploymentOut
 from trapline.services.ecology import counting
 
 router = APIRouter(tags=["taxa"])
@@ -16,3 +17,12 @@ router = APIRouter(tags=["taxa"])
 def get_counting(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> CountingOut:
     """The pipeline a project counts by, and each pipeline's occurrences."""
     return CountingOut.of(counting.counting_summary(db, caller, project_id))
+
+
+@router.put("/deployments/{deployment_id}/counting")
+def choose_counting(
+    deployment_id: Id, body: CountingIn, caller: CurrentUser, db: DatabaseDep
+) -> DeploymentOut:
+    """Choose the pipeline a deployment counts by (managers): one with results tracked on it.
+    Nothing but a person changes it after; a choice for the project leaves it be."""
+    return DeploymentOut.of(counting.choose_counting(db, caller, deployment_id, body.pipeline))

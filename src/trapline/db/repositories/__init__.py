@@ -9,6 +9,7 @@ from trapline.db.repositories.core.duties import DutyLeaseRepo
 from trapline.db.repositories.core.projects import ProjectRepo
 from trapline.db.repositories.core.sessions import SessionRepo
 from trapline.db.repositories.core.users import UserRepo
+from trapline.db.repositories.ecology.choices import ChoiceRepo
 from trapline.db.repositories.ecology.counts import CountRepo
 from trapline.db.repositories.ecology.events import EventRepo
 from trapline.db.repositories.ecology.listings import ListingRepo
@@ -50,6 +51,7 @@ class Repos:
         self.regroupings = RegroupingRepo(session)
         self.occurrences = OccurrenceRepo(session)
         self.counts = CountRepo(session)
+        self.choices = ChoiceRepo(session)
         self.tracking = TrackingRepo(session)
         self.taxa = TaxaRepo(session)
         self.taxa_store = TaxaStore(session)

@@ -86,8 +86,8 @@ class ProjectRow(Base):
     event_gap_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     #: ``light_trap``, ``camera_trap`` or ``other``: what a new project's defaults follow.
     kind: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
-    #: The pipeline whose occurrences the project's counts are of; None: the one with the
-    #: most tracked detections (``db/repositories/ecology/counts.py``).
+    #: The pipeline a person chose for the project's counts: every deployment it has results
+    #: on counts by it, but one a person chose another for (``DeploymentRow``).
     counting_pipeline: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: What publishing needs: the data's licence (a URL or SPDX id) and its contacts.
     licence: Mapped[str] = mapped_column(String(255), default="", server_default="")
@@ -136,6 +136,11 @@ class DeploymentRow(Base):
     #: The deployment's own event rule and gap; None: the project's.
     event_rule: Mapped[str | None] = mapped_column(String(16), nullable=True)
     event_gap_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The pipeline the deployment's counts are of (None: nothing tracked on it yet) and who
+    #: chose it: ``results`` (the first tracked on it), ``project`` (the project's choice) or
+    #: ``person`` (for this deployment). Nothing but a person changes it once set.
+    counting_pipeline: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    counting_chosen: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),

@@ -119,6 +119,10 @@ class Deployment:
     event_rule: str | None = None
     #: The camera's clock keeps the zone's standard time all year (no daylight saving).
     standard_time: bool = False
+    #: The pipeline its counts are of (None: nothing tracked on it yet), and who chose it
+    #: (``domain/ecology/choices.Chosen``).
+    counting_pipeline: str | None = None
+    counting_chosen: str | None = None
 
     @property
     def place(self) -> tuple[float, float] | None:

@@ -26,9 +26,31 @@ class Scope:
     until: date | None = None
     #: Labels mapped as no object: their occurrences are not counted.
     hidden_labels: tuple[str, ...] = ()
-    #: The pipeline whose occurrences are counted (None: nothing is tracked yet, so there is
-    #: nothing to count): counts never add two pipelines.
+    #: The pipeline whose occurrences are counted, on every deployment: counts never add two
+    #: pipelines. None: each deployment's own (``chosen``), else nothing is tracked yet.
     pipeline: str | None = None
+    #: When the deployments count by different pipelines, each one's: (deployment, pipeline)
+    #: in deployment order (``domain/ecology/choices.py``).
+    chosen: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def counts_nothing(self) -> bool:
+        """Nothing is tracked yet in the scope, so nothing is counted."""
+        return self.pipeline is None and not self.chosen
+
+    @property
+    def counted_by(self) -> str | None:
+        """What the scope counts, to name it: its pipeline, else its deployments' pipelines
+        (comma-separated), else None (nothing tracked)."""
+        if self.pipeline is not None:
+            return self.pipeline
+        return ", ".join(sorted({p for _, p in self.chosen})) or None
+
+    def counts(self, pipeline: str, deployment_id: int | None) -> bool:
+        """Whether the scope counts ``pipeline``'s occurrences on this deployment."""
+        if self.pipeline is not None:
+            return pipeline == self.pipeline
+        return (deployment_id, pipeline) in self.chosen
 
 
 @dataclass(frozen=True)

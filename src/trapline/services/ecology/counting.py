@@ -12,8 +12,9 @@ from datetime import date
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.domain.core.records import User
+from trapline.domain.core.records import Deployment, User
 from trapline.domain.core.roles import Role
+from trapline.domain.ecology.choices import DeploymentCounting
 from trapline.domain.ecology.species import Scope
 from trapline.domain.taxa.taxa import LabelMapping
 from trapline.errors import InvalidInput
@@ -31,7 +32,7 @@ def counting_scope(
     until: date | None = None,
 ) -> Scope:
     """The scope of a count the caller may see (viewers): ``pipeline``'s occurrences when
-    given (one of the project's), else those of the pipeline the project counts by."""
+    given (one of the project's), else those of the pipeline each deployment counts by."""
     project_for(repos, caller, project_id, Role.VIEWER)
     if deployment_id is not None:
         deployment = repos.deployments.get(deployment_id)
@@ -39,21 +40,15 @@ def counting_scope(
             require(None, "deployment", deployment_id)
     if pipeline is not None:
         check_pipeline(repos, project_id, pipeline, "pipeline")
-    scope = Scope(
-        project_id,
-        deployment_id,
-        since,
-        until,
-        hidden_labels=tuple(repos.taxa.hidden_labels(project_id)),
-        pipeline=pipeline or repos.counts.counting_pipeline(project_id),
-    )
-    return scope
+    hidden = tuple(repos.taxa.hidden_labels(project_id))
+    scope = Scope(project_id, deployment_id, since, until, hidden, pipeline=pipeline or None)
+    return repos.choices.counted(scope)
 
 
 def viewable_scope(repos: Repos, caller: User, scope: Scope) -> Scope:
     """A scope a page's or listing's filters made, once the caller may view its project,
-    counted as ``counting_scope`` counts (its pipeline, else the project's counting pipeline;
-    without the labels mapped as no object)."""
+    counted as ``counting_scope`` counts (its pipeline, else each deployment's counting
+    pipeline; without the labels mapped as no object)."""
     return counting_scope(
         repos,
         caller,
@@ -69,11 +64,8 @@ def with_pipeline(repos: Repos, scope: Scope) -> Scope:
     """A scope made elsewhere (a page's filters), counted as ``counting_scope`` counts."""
     if scope.pipeline is not None:
         check_pipeline(repos, scope.project_id, scope.pipeline, "pipeline")
-    return replace(
-        scope,
-        hidden_labels=tuple(repos.taxa.hidden_labels(scope.project_id)),
-        pipeline=scope.pipeline or repos.counts.counting_pipeline(scope.project_id),
-    )
+    hidden = tuple(repos.taxa.hidden_labels(scope.project_id))
+    return repos.choices.counted(replace(scope, hidden_labels=hidden, chosen=()))
 
 
 def project_pipelines(repos: Repos, project_id: int) -> list[str]:
@@ -100,14 +92,22 @@ def check_pipeline(repos: Repos, project_id: int, pipeline: str, field: str) -> 
 class Counting:
     """What a project's counts are of."""
 
-    #: The pipeline counted by now (None: nothing tracked yet).
+    #: The pipeline every deployment counts by now (None: nothing tracked yet, or the
+    #: deployments count by different ones: ``deployments``).
     pipeline: str | None
-    #: The pipeline the project names (None: the one with the most tracked detections).
+    #: The pipeline a person chose for the project (None: none chosen).
     named: str | None
     #: (pipeline, occurrences, detections) of each tracked pipeline, most detections first.
     counted: list[tuple[str, int, int]]
     #: The pipelines the project may count by.
     choices: list[str]
+    #: What each deployment counts by (the first ``MAX_LISTED``).
+    deployments: list[DeploymentCounting]
+
+    @property
+    def mixed(self) -> bool:
+        """The deployments count by different pipelines."""
+        return len({d.pipeline for d in self.deployments if d.pipeline is not None}) > 1
 
 
 def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
@@ -115,11 +115,43 @@ def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
     with db.read() as repos:
         project, _ = project_for(repos, caller, project_id, Role.VIEWER)
         return Counting(
-            pipeline=repos.counts.counting_pipeline(project_id),
+            pipeline=repos.choices.counted(Scope(project_id)).pipeline,
             named=project.counting_pipeline,
             counted=repos.counts.pipelines(project_id),
             choices=project_pipelines(repos, project_id),
+            deployments=repos.choices.listed(project_id),
         )
+
+
+def choose_counting(
+    db: Database, caller: User, deployment_id: int, pipeline: str, project_id: int | None = None
+) -> Deployment:
+    """A person chooses the pipeline a deployment (of ``project_id``, when given) counts by
+    (managers): one tracked on it; nothing but a person changes it after."""
+    with db.write() as repos:
+        deployment = repos.deployments.get(deployment_id)
+        if deployment is None or project_id not in (None, deployment.project_id):
+            require(None, "deployment", deployment_id)
+        assert deployment is not None
+        asked = ("deployment", deployment_id)
+        project_for(repos, caller, deployment.project_id, Role.MANAGER, asked=asked)
+        tracked = [
+            p
+            for p, _, _ in repos.choices.tracked(deployment.project_id, deployment_id).get(
+                deployment_id, []
+            )
+        ]
+        if pipeline not in tracked:
+            offered = ", ".join(tracked[:20]) or "none yet"
+            raise InvalidInput(
+                f"pipeline: {pipeline[:100]!r} has no results tracked on deployment "
+                f"{deployment_id} (its pipelines: {offered})",
+                field="pipeline",
+            )
+        repos.choices.choose(deployment_id, pipeline)
+        chosen = repos.deployments.get(deployment_id)
+    assert chosen is not None
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -182,8 +214,8 @@ def label_mappings(
     of the tallies)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        pipeline = repos.counts.counting_pipeline(project_id)
-        named = [(label, n) for label, n in repos.counts.labels(project_id, pipeline) if label]
+        counted = repos.choices.counted(Scope(project_id))
+        named = [(label, n) for label, n in repos.counts.labels(project_id, counted) if label]
         shown = named[offset:] if limit is None else named[offset : offset + limit]
         resolver = repos.taxa.resolver(project_id, [label for label, _ in shown])
     return len(named), [

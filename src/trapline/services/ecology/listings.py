@@ -102,7 +102,7 @@ def list_occurrences(
             taxon = taxon_of_project(repos, scope.project_id, flt.taxon_id, "taxon")
             under = repos.species.under(taxon)
         empty = scope.since and scope.until and scope.since > scope.until
-        if scope.pipeline is None or empty:
+        if scope.counts_nothing or empty:
             return OccurrencePage(0, [], False, {})
         listings = repos.listings
         found, more = listings.occurrences(
@@ -134,7 +134,7 @@ def list_events(
         # The nights bound which events are listed, not what each of them holds.
         whole = replace(scope, since=None, until=None)
         counts = counted_events(repos, whole, [e.id for e in found]) if found else {}
-        return EventPage(listings.count_events(scope), found, more, counts, scope.pipeline)
+        return EventPage(listings.count_events(scope), found, more, counts, scope.counted_by)
 
 
 def count_table(
@@ -148,7 +148,7 @@ def count_table(
     with db.read() as repos:
         scope = viewable_scope(repos, caller, scope)
         listings = repos.listings
-        if scope.pipeline is None:
+        if scope.counts_nothing:
             tallied = []
         elif CountBy.HOUR in by:
             tallied = listings.per_hour(scope, by)
@@ -159,7 +159,7 @@ def count_table(
         if CountBy.DEPLOYMENT in by:
             deployments = _deployment_names(repos, {t[0] for t in tallied})
     rows = chain.from_iterable(count_cells(tallied, taxa, rank))
-    return CountTable(scope.pipeline, tuple(by), rank, rows, deployments)
+    return CountTable(scope.counted_by, tuple(by), rank, rows, deployments)
 
 
 def count_table_csv(

@@ -220,11 +220,13 @@ def event_occurrences(
     pipeline: str | None = None,
 ) -> tuple[int, list[Occurrence], int]:
     """An event's occurrences (viewers of its project) of ``pipeline``, else of the pipeline
-    its project counts by, how many it has, and how many boxes its tracking left out."""
+    its deployment counts by, how many it has, and how many boxes its tracking left out."""
     with db.read() as repos:
         event = require(repos.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
-        scope = counting_scope(repos, caller, event.project_id, pipeline=pipeline)
+        scope = counting_scope(
+            repos, caller, event.project_id, pipeline=pipeline, deployment_id=event.deployment_id
+        )
         total, found = repos.occurrences.of_event(
             event_id, scope.pipeline, limit=limit, offset=offset
         )

@@ -75,8 +75,8 @@ def record_table(
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon") if taxon_id else None
-    kept = records(sightings(db, scope, taxon), rule) if scope.pipeline else iter(())
-    return RecordTable(scope.pipeline, rule, kept)
+    kept = records(sightings(db, scope, taxon), rule) if not scope.counts_nothing else iter(())
+    return RecordTable(scope.counted_by, rule, kept)
 
 
 def operation(db: Database, caller: User, scope: Scope, empty_days: EmptyDays) -> Operation:
@@ -119,7 +119,7 @@ def cut_history(
     """The taxon's history cut from ``matrix`` and the records of a counting scope (one
     streamed read of them; only their days are kept)."""
     days: dict[int, list[date]] = defaultdict(list)
-    if scope.pipeline is not None:
+    if not scope.counts_nothing:
         for r in records(sightings(db, scope, taxon), rule):
             days[r.sighting.deployment_id].append(r.sighting.seen_at.date())
     warnings = []
@@ -129,7 +129,7 @@ def cut_history(
             f"{scope.project_id} for these filters: every cell is 0 where a camera operated"
         )
     made = detection_history(matrix, days, occasions)
-    return DetectionHistory(scope.pipeline, taxon, occasions, rule, matrix, made, warnings)
+    return DetectionHistory(scope.counted_by, taxon, occasions, rule, matrix, made, warnings)
 
 
 def _check_days(scope: Scope) -> None:

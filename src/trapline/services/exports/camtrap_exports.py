@@ -44,7 +44,9 @@ def table_file(db: Database, export: Export, rows: Rows) -> Iterator[bytes]:
         counted = with_pipeline(repos, replace(scope, since=None, until=None))
         scope = replace(counted, since=scope.since, until=scope.until)
         if fmt is ExportFormat.RECORD_TABLE:
-            found = records(sightings(db, scope, None), rule) if scope.pipeline else iter(())
+            found = (
+                records(sightings(db, scope, None), rule) if not scope.counts_nothing else iter(())
+            )
             pieces = record_table_csv(rows.counted(found))
         else:
             matrix = operation_matrix(repos, scope, empty_days)

@@ -80,6 +80,8 @@ def update_project(
             repos.capture_times.zone_for(project_id, None)  # the project's row, held
             reread = start_reread(repos, project_id, None, str(zone), utcnow())
         updated = repos.projects.update(project_id, **values)
+        if values.get("counting_pipeline") is not None:
+            repos.choices.choose_for_project(project_id, str(values["counting_pipeline"]))
     assert updated is not None
     return updated, reread
 

@@ -114,15 +114,16 @@ def image_counts(
     db: Database, caller: User, project_id: int, image_ids: Sequence[int]
 ) -> dict[int, ImageCounts]:
     """Detections and reviewed detections of these images of a project, by image id, of the
-    project's counting pipeline: on a photo whose event is tracked, the detections its
-    occurrences hold (what every other count counts); on one not tracked (yet), the boxes
-    of its current results the viewer shows. Images no analysis completed on are left out."""
+    pipeline each photo's deployment counts by: on a photo whose event is tracked, the
+    detections its occurrences hold (what every other count counts); on one not tracked
+    (yet), the boxes of its current results the viewer shows. Images no analysis completed
+    on are left out."""
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
-        shown = repos.reviews.image_counts(project_id, image_ids, scope.pipeline)
-        if scope.pipeline is None:
+        shown = repos.reviews.image_counts(project_id, image_ids, scope)
+        if scope.counts_nothing:
             return shown
-        tracked = repos.counts.tracked_per_image(list(shown), scope.pipeline)
+        tracked = repos.counts.tracked_per_image(list(shown), scope)
         return shown | tracked
 
 

@@ -259,7 +259,7 @@ def map_label(
 def refresh_taxa(repos: Repos, project_id: int) -> None:
     """Every label of the project's occurrences names its taxon again (after its list
     changed): occurrences whose taxon changed are counted again."""
-    labels = [label for label, _ in repos.counts.labels(project_id, None) if label]
+    labels = [label for label, _ in repos.counts.labels(project_id) if label]
     resolver = repos.taxa.resolver(project_id, labels)
     _retaxon(repos, project_id, [(label, resolver.taxon_of(label)) for label in labels])
 

@@ -14,6 +14,7 @@ from trapline.domain.core.event_rules import EventRule, Grouping, ProjectKind
 from trapline.domain.core.records import Contact
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
+from trapline.schemas.counts import CountingIn
 from trapline.schemas.events import RuleIn
 from trapline.schemas.projects import ContactIn, ProjectPatch
 from trapline.services.ecology import counting, events
@@ -162,8 +163,8 @@ def set_time_zone(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
 
 @router.post("/projects/{project_id}/counting")
 def set_counting(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
-    """Name the pipeline the project's counts are of, or let the most tracked one be
-    (managers)."""
+    """Choose the pipeline every deployment with its results counts by, but those a person
+    chose for on their own; none leaves each as it is (managers)."""
     chosen = str(form.get("counting_pipeline") or "").strip()
     checked, errors = validate(ProjectPatch, {"counting_pipeline": chosen})
     if checked is None:
@@ -172,6 +173,24 @@ def set_counting(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
         projects.update_project(page.db, page.me, project_id, counting_pipeline=chosen or None)
     except InvalidInput as exc:
         return _home(page, project_id, status=400, errors={"counting_pipeline": exc.detail})
+    return page.redirect(f"/projects/{project_id}#counting")
+
+
+@router.post("/projects/{project_id}/deployments/{deployment_id}/counting")
+def set_deployment_counting(
+    page: SignedIn, project_id: Id, deployment_id: Id, form: PostedForm
+) -> Response:
+    """Choose the pipeline one deployment counts by (managers)."""
+    field = f"pipeline-{deployment_id}"
+    checked, errors = validate(CountingIn, {"pipeline": str(form.get("pipeline") or "").strip()})
+    if checked is None:
+        return _home(page, project_id, status=400, errors={field: " ".join(errors.values())})
+    try:
+        counting.choose_counting(
+            page.db, page.me, deployment_id, checked.pipeline, project_id=project_id
+        )
+    except InvalidInput as exc:
+        return _home(page, project_id, status=400, errors={field: exc.detail})
     return page.redirect(f"/projects/{project_id}#counting")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     SQLColumnExpression,
+    and_,
     case,
     delete,
     func,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.ecology.choices import choose_first, pipeline_terms
 from trapline.db.repositories.ecology.nights import night_of, sql_date
 from trapline.db.tables import (
     EventRow,
@@ -42,7 +44,6 @@ from trapline.db.tables import (
     OccurrenceRow,
     OccurrenceTallyRow,
     PipelineTallyRow,
-    ProjectRow,
     ReviewRow,
 )
 from trapline.db.types import before_commit
@@ -128,6 +129,12 @@ def _add_to_sums(session: Session, changes: dict[_Key, tuple[int, int]]) -> None
         by_pipeline[(project, pipeline)] = (was[0] + occurrences, was[1] + detections)
     _upsert(session, PipelineTallyRow, ("project_id", "pipeline"), sorted(by_pipeline.items()))
     _upsert(session, LabelTallyRow, _KEY_COLUMNS, sorted(changes.items()))
+    arrived: dict[int, dict[str, int]] = {}
+    for (_, pipeline, deployment, *_), (occurrences, detections) in changes.items():
+        if occurrences > 0:
+            found = arrived.setdefault(deployment, {})
+            found[pipeline] = found.get(pipeline, 0) + detections
+    choose_first(session, arrived)
 
 
 _KEY_COLUMNS = ("project_id", "pipeline", "deployment_id", "label", "taxon_id")
@@ -188,9 +195,7 @@ def tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
     """The tallies a scope counts: its project's, of its pipeline, deployment and nights,
     without the labels mapped as no object."""
     t = OccurrenceTallyRow
-    terms = [t.project_id == scope.project_id]
-    if scope.pipeline is not None:
-        terms.append(t.pipeline == scope.pipeline)
+    terms = [t.project_id == scope.project_id, *pipeline_terms(scope, t.pipeline, t.deployment_id)]
     if scope.deployment_id is not None:
         terms.append(t.deployment_id == scope.deployment_id)
     if scope.since is not None:
@@ -223,9 +228,11 @@ def sums_of(scope: Scope) -> Sums:
         return Sums(t.deployment_id, t.label, t.taxon_id, t.occurrences, t.detections,
                     tally_terms(scope))  # fmt: skip
     k = LabelTallyRow
-    terms = [k.project_id == scope.project_id, k.occurrences > 0]
-    if scope.pipeline is not None:
-        terms.append(k.pipeline == scope.pipeline)
+    terms = [
+        k.project_id == scope.project_id,
+        k.occurrences > 0,
+        *pipeline_terms(scope, k.pipeline, k.deployment_id),
+    ]
     if scope.deployment_id is not None:
         terms.append(k.deployment_id == scope.deployment_id)
     if scope.hidden_labels:
@@ -241,9 +248,7 @@ def occurrence_terms(scope: Scope) -> list[ColumnElement[bool]]:
     their own way): its project's, of its pipeline and deployment, without the labels mapped
     as no object."""
     o = OccurrenceRow
-    terms = [o.project_id == scope.project_id]
-    if scope.pipeline is not None:
-        terms.append(o.pipeline == scope.pipeline)
+    terms = [o.project_id == scope.project_id, *pipeline_terms(scope, o.pipeline, o.deployment_id)]
     if scope.deployment_id is not None:
         terms.append(o.deployment_id == scope.deployment_id)
     if scope.hidden_labels:
@@ -252,7 +257,7 @@ def occurrence_terms(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 class CountRepo:
-    """Which pipeline a project counts by, and counts read from the tallies."""
+    """Counts read from the tallies, and the pipelines tracked in a project."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -276,16 +281,6 @@ class CountRepo:
         )
         return [(str(name), int(n), int(d)) for name, n, d in rows]
 
-    def counting_pipeline(self, project_id: int) -> str | None:
-        """The pipeline the project counts by: the one it names, else the one with the most
-        tracked detections (None: nothing is tracked yet)."""
-        # The project's row as the transaction has it (its access check read it already).
-        project = self.session.get(ProjectRow, project_id)
-        if project is not None and project.counting_pipeline:
-            return str(project.counting_pipeline)
-        found = self.pipelines(project_id)
-        return found[0][0] if found else None
-
     def per_label(self, scope: Scope, limit: int | None = None) -> list[tuple[str | None, int]]:
         """The determinations' labels in the scope, most occurrences first."""
         s = sums_of(scope)
@@ -307,15 +302,15 @@ class CountRepo:
         )
         return [(label, int(n), int(d or 0)) for label, n, d in rows]
 
-    def labels(self, project_id: int, pipeline: str | None) -> list[tuple[str | None, int]]:
+    def labels(
+        self, project_id: int, counting: Scope | None = None
+    ) -> list[tuple[str | None, int]]:
         """Every label of the project's occurrences, whichever pipeline gave it, with how many
-        occurrences of ``pipeline`` carry it (most first): what the labels page maps."""
+        occurrences of those ``counting`` counts (None: of every pipeline) carry it (most
+        first): what the labels page maps."""
         s, k = sums_of(Scope(project_id)), LabelTallyRow
-        counted: Any = (
-            k.occurrences
-            if pipeline is None
-            else case((k.pipeline == pipeline, k.occurrences), else_=0)
-        )
+        kept = [] if counting is None else pipeline_terms(counting, k.pipeline, k.deployment_id)
+        counted: Any = case((and_(*kept), k.occurrences), else_=0) if kept else k.occurrences
         total = func.sum(counted)
         rows = self.session.execute(
             select(s.label, total).where(*s.terms).group_by(s.label).order_by(total.desc(), s.label)
@@ -350,10 +345,12 @@ class CountRepo:
         )
         return {sql_date(day): (int(n), int(d or 0)) for day, n, d in rows}
 
-    def tracked_per_image(self, image_ids: Sequence[int], pipeline: str) -> dict[int, ImageCounts]:
+    def tracked_per_image(
+        self, image_ids: Sequence[int], counting: Scope
+    ) -> dict[int, ImageCounts]:
         """For those of these photos whose event is tracked up to date: the detections of
-        ``pipeline`` its occurrences hold on each, and how many of them a person reviewed
-        (photos with none are 0)."""
+        the pipeline ``counting`` counts that its occurrences hold on each, and how many of
+        them a person reviewed (photos with none are 0)."""
         tracked = select(ImageEventRow.image_id).where(
             ImageEventRow.image_id.in_(list(image_ids)),
             ImageEventRow.event_id == EventRow.id,
@@ -374,7 +371,7 @@ class CountRepo:
             .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
             .where(
                 OccurrenceDetectionRow.image_id.in_(list(found)),
-                OccurrenceRow.pipeline == pipeline,
+                *pipeline_terms(counting, OccurrenceRow.pipeline, OccurrenceRow.deployment_id),
             )
             .group_by(OccurrenceDetectionRow.image_id)
         )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.ecology.choices import pipeline_terms
 from trapline.db.repositories.ecology.counts import occurrence_terms, sums_of, tally_terms
 from trapline.db.repositories.ecology.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.ecology.occurrences import to_occurrence
@@ -183,9 +184,11 @@ class SpeciesRepo:
         taxon), else its first (a person's, which has no score), as (occurrence id, best
         annotation id, score). One index lookup per taxon, all in one statement."""
         o = OccurrenceRow
-        terms = [o.project_id == scope.project_id, o.taxon_id == TaxonRow.id]
-        if scope.pipeline is not None:
-            terms.append(o.pipeline == scope.pipeline)
+        terms = [
+            o.project_id == scope.project_id,
+            o.taxon_id == TaxonRow.id,
+            *pipeline_terms(scope, o.pipeline, o.deployment_id),
+        ]
         if scope.deployment_id is not None:
             terms.append(o.deployment_id == scope.deployment_id)
         surest = (

@@ -25,6 +25,8 @@ def to_deployment(row: DeploymentRow) -> Deployment:
         time_zone=row.time_zone,
         event_rule=row.event_rule,
         standard_time=row.standard_time,
+        counting_pipeline=row.counting_pipeline,
+        counting_chosen=row.counting_chosen,
     )
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.ecology.choices import pipeline_terms
 from trapline.db.repositories.ecology.counts import sums_of
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.tables import LabelTallyRow, OccurrenceRow, PipelineTallyRow, TaxonRow
@@ -35,10 +36,12 @@ def read_queue(
 ) -> tuple[int, list[Occurrence]]:
     """How many occurrences of the scope need a look, and those from ``offset`` on, at most
     ``limit``, in the queue's order."""
-    if scope.pipeline is None:
+    if scope.counts_nothing:
         return 0, []
     o = OccurrenceRow
-    mine = (o.project_id == scope.project_id) & (o.pipeline == scope.pipeline)
+    mine = and_(
+        o.project_id == scope.project_id, *pipeline_terms(scope, o.pipeline, o.deployment_id)
+    )
     model = mine & (o.determined_by == DeterminedBy.MODEL.value)
     people = mine & (o.determined_by == DeterminedBy.PERSON.value)
     # Every occurrence the models determine needs a look (no one identified it); of those a
@@ -46,12 +49,7 @@ def read_queue(
     settled = session.scalar(
         select(func.count()).where(people, o.identified_by.is_not(None), ~o.disputed)
     )
-    kept = session.scalar(
-        select(PipelineTallyRow.occurrences).where(
-            PipelineTallyRow.project_id == scope.project_id,
-            PipelineTallyRow.pipeline == scope.pipeline,
-        )
-    )
+    kept = session.scalar(_occurrences(scope))
     total = int(kept or 0) - int(settled or 0)
     wanted = offset + limit
     if total <= 0 or offset >= total:
@@ -85,10 +83,10 @@ def read_label_groups(
 
     A group's count is its label's kept sum less the occurrences a person determined (few),
     so no occurrence is read to count."""
-    if scope.pipeline is None:
+    if scope.counts_nothing:
         return 0, []
     o = OccurrenceRow
-    sums = sums_of(Scope(scope.project_id, pipeline=scope.pipeline))
+    sums = sums_of(Scope(scope.project_id, pipeline=scope.pipeline, chosen=scope.chosen))
     counted: dict[tuple[str | None, int | None], int] = {
         (label, taxon): int(n)
         for label, taxon, n in session.execute(
@@ -97,7 +95,9 @@ def read_label_groups(
             .group_by(sums.label, sums.taxon_id)
         )
     }
-    mine = (o.project_id == scope.project_id) & (o.pipeline == scope.pipeline)
+    mine = and_(
+        o.project_id == scope.project_id, *pipeline_terms(scope, o.pipeline, o.deployment_id)
+    )
     people = mine & (o.determined_by == DeterminedBy.PERSON.value)
     for label, taxon, n in session.execute(
         select(o.label, o.taxon_id, func.count()).where(people).group_by(o.label, o.taxon_id)
@@ -120,11 +120,27 @@ def read_label_groups(
     return len(groups), page
 
 
+def _occurrences(scope: Scope) -> Select[Any]:
+    """How many occurrences the scope counts over the whole project, from the kept sums: its
+    pipeline's, else each deployment's own pipeline's."""
+    if scope.pipeline is not None:
+        p = PipelineTallyRow
+        return select(p.occurrences).where(
+            p.project_id == scope.project_id, p.pipeline == scope.pipeline
+        )
+    k = LabelTallyRow
+    return select(func.sum(k.occurrences)).where(
+        k.project_id == scope.project_id, *pipeline_terms(scope, k.pipeline, k.deployment_id)
+    )
+
+
 def _vague_taxa(session: Session, scope: Scope) -> set[int]:
     """The taxa above species rank the scope's occurrences name (from the kept sums)."""
     k = LabelTallyRow
     named = select(k.taxon_id).where(
-        k.project_id == scope.project_id, k.pipeline == scope.pipeline, k.occurrences > 0
+        k.project_id == scope.project_id,
+        k.occurrences > 0,
+        *pipeline_terms(scope, k.pipeline, k.deployment_id),
     )
     return set(
         session.scalars(
@@ -160,7 +176,9 @@ def _precise(
     below, least sure first: found walking the models' occurrences in score order, or, when
     they are a small share of those (a walk would pass over many), among their taxa's."""
     o, k = OccurrenceRow, LabelTallyRow
-    kept = (k.project_id == scope.project_id) & (k.pipeline == scope.pipeline)
+    kept = and_(
+        k.project_id == scope.project_id, *pipeline_terms(scope, k.pipeline, k.deployment_id)
+    )
     named: ColumnElement[bool] = kept & (k.taxon_id != 0)
     named_taxon: ColumnElement[bool] = o.taxon_id.is_not(None)
     if vague_taxa:  # an empty NOT IN is written as a subquery the planners do not see through

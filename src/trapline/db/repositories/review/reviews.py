@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from trapline.db.repositories.ecology.choices import pipeline_terms
 from trapline.db.repositories.processing.current import current_analyses
 from trapline.db.repositories.review import review_queue
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
+    ImageRow,
     PipelineRow,
     ReviewRow,
     UserRow,
@@ -25,6 +27,7 @@ from trapline.domain.ecology.reviews import (
     Review,
     Verdict,
 )
+from trapline.domain.ecology.species import Scope
 from trapline.domain.processing.results import AnnotationType, Box
 
 
@@ -168,10 +171,11 @@ class ReviewRepo:
         )
 
     def image_counts(
-        self, project_id: int, image_ids: Sequence[int], pipeline: str | None
+        self, project_id: int, image_ids: Sequence[int], counting: Scope
     ) -> dict[int, ImageCounts]:
-        """Per image, in one query: the boxes of its current results of ``pipeline`` (None:
-        of every pipeline) the viewer shows (those not under their pipeline's default
+        """Per image, in one query: the boxes of its current results of the pipeline
+        ``counting`` counts on its deployment (nothing tracked: of every pipeline) the viewer
+        shows (those not under their pipeline's default
         threshold) and how many of them were reviewed.
 
         Only current results count (``current.py``); images with none are left out.
@@ -194,9 +198,14 @@ class ReviewRepo:
             confidence.is_(None),
             confidence >= PipelineRow.default_threshold,
         )
-        if pipeline is not None:
-            named = func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source)
-            shown = and_(shown, named == pipeline)
+        named = func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source)
+        deployment = (
+            select(ImageRow.deployment_id)
+            .where(ImageRow.id == AnalysisRow.image_id)
+            .correlate(AnalysisRow)
+            .scalar_subquery()
+        )
+        shown = and_(shown, *pipeline_terms(counting, named, deployment))
         query = (
             select(
                 AnalysisRow.image_id,

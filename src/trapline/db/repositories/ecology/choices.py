@@ -1,0 +1,168 @@
+"""Which pipeline each deployment counts by (``domain/ecology/choices.py``): set when its
+first results are tallied, then changed only by a person, for the deployment or the project."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
+from sqlalchemy.orm import Session
+
+from trapline.db.tables import DeploymentRow, LabelTallyRow, ProjectRow
+from trapline.domain.ecology.choices import Chosen, DeploymentCounting, first_choice
+from trapline.domain.ecology.species import Scope
+
+#: Deployments listed on one page of counting choices, at most.
+MAX_LISTED = 1000
+
+
+def choose_first(session: Session, arrived: Mapping[int, Mapping[str, int]]) -> None:
+    """Deployments that counted by nothing and now have occurrences (``arrived``: each
+    pipeline's tracked detections, by deployment) count by their first results."""
+    if not arrived:
+        return
+    d = DeploymentRow
+    unset = session.execute(
+        select(d.id, ProjectRow.counting_pipeline)
+        .join(ProjectRow, ProjectRow.id == d.project_id)
+        .where(d.id.in_(sorted(arrived)), d.counting_pipeline.is_(None))
+        .order_by(d.id)
+    )
+    for deployment_id, project_choice in unset.all():
+        session.execute(
+            update(d)
+            .where(d.id == deployment_id, d.counting_pipeline.is_(None))
+            .values(
+                counting_pipeline=first_choice(arrived[deployment_id], project_choice),
+                counting_chosen=Chosen.RESULTS.value,
+            )
+        )
+
+
+def pipeline_terms(
+    scope: Scope,
+    pipeline: SQLColumnExpression[str],
+    deployment_id: SQLColumnExpression[int],
+) -> list[ColumnElement[bool]]:
+    """The terms that keep a scope's pipeline of rows with these columns: its one pipeline,
+    else each deployment's own (none when the scope names neither: every pipeline)."""
+    if scope.pipeline is not None:
+        return [pipeline == scope.pipeline]
+    if scope.chosen:
+        own = select(DeploymentRow.counting_pipeline).where(DeploymentRow.id == deployment_id)
+        return [pipeline == own.scalar_subquery()]
+    return []
+
+
+class ChoiceRepo:
+    """The pipelines deployments count by."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def of_project(self, project_id: int) -> dict[int, str]:
+        """Each deployment of the project that counts by a pipeline, with it."""
+        d = DeploymentRow
+        rows = self.session.execute(
+            select(d.id, d.counting_pipeline)
+            .where(d.project_id == project_id, d.counting_pipeline.is_not(None))
+            .order_by(d.id)
+        )
+        return {int(i): str(p) for i, p in rows}
+
+    def counted(self, scope: Scope) -> Scope:
+        """The scope with what it counts filled in, unless it names a pipeline: a
+        deployment's own pipeline; over the project, the one every deployment counts by,
+        else each deployment's own."""
+        if scope.pipeline is not None:
+            return scope
+        if scope.deployment_id is not None:
+            own = self.session.scalar(
+                select(DeploymentRow.counting_pipeline).where(
+                    DeploymentRow.id == scope.deployment_id
+                )
+            )
+            return replace(scope, pipeline=own, chosen=())
+        chosen = self.of_project(scope.project_id)
+        if len(set(chosen.values())) == 1:
+            return replace(scope, pipeline=next(iter(chosen.values())), chosen=())
+        return replace(scope, chosen=tuple(chosen.items()))
+
+    def tracked(
+        self, project_id: int, deployment_id: int | None = None
+    ) -> dict[int, list[tuple[str, int, int]]]:
+        """(pipeline, occurrences, detections) of every pipeline tracked on each deployment
+        of the project (or the one), most detections first."""
+        k = LabelTallyRow
+        terms = [k.project_id == project_id]
+        if deployment_id is not None:
+            terms.append(k.deployment_id == deployment_id)
+        occurrences, detections = func.sum(k.occurrences), func.sum(k.detections)
+        rows = self.session.execute(
+            select(k.deployment_id, k.pipeline, occurrences, detections)
+            .where(*terms)
+            .group_by(k.deployment_id, k.pipeline)
+            .having(occurrences > 0)
+            .order_by(k.deployment_id, detections.desc(), k.pipeline)
+        )
+        found: dict[int, list[tuple[str, int, int]]] = {}
+        for deployment, pipeline, n, m in rows:
+            found.setdefault(int(deployment), []).append((str(pipeline), int(n), int(m or 0)))
+        return found
+
+    def listed(self, project_id: int) -> list[DeploymentCounting]:
+        """What each of the project's deployments counts by (the first ``MAX_LISTED``)."""
+        d = DeploymentRow
+        rows = self.session.execute(
+            select(d.id, d.name, d.counting_pipeline, d.counting_chosen)
+            .where(d.project_id == project_id)
+            .order_by(d.id)
+            .limit(MAX_LISTED)
+        ).all()
+        tracked = self.tracked(project_id) if rows else {}
+        return [
+            DeploymentCounting(
+                int(i),
+                str(name),
+                pipeline,
+                Chosen(chosen) if chosen else None,
+                tuple(tracked.get(int(i), ())),
+            )
+            for i, name, pipeline, chosen in rows
+        ]
+
+    def choose(self, deployment_id: int, pipeline: str) -> None:
+        """A person chose what one deployment counts by."""
+        self.session.execute(
+            update(DeploymentRow)
+            .where(DeploymentRow.id == deployment_id)
+            .values(counting_pipeline=pipeline, counting_chosen=Chosen.PERSON.value)
+        )
+
+    def choose_for_project(self, project_id: int, pipeline: str) -> list[int]:
+        """A person chose what the project counts by: every deployment with occurrences of
+        ``pipeline`` counts by it, but those a person chose for on their own. The
+        deployments whose pipeline changed."""
+        d, k = DeploymentRow, LabelTallyRow
+        ran = select(k.deployment_id).where(
+            k.project_id == project_id, k.pipeline == pipeline, k.occurrences > 0
+        )
+        changed = self.session.scalars(
+            select(d.id).where(
+                d.project_id == project_id,
+                d.id.in_(ran),
+                d.counting_chosen.is_distinct_from(Chosen.PERSON.value),
+                d.counting_pipeline.is_distinct_from(pipeline),
+            )
+        ).all()
+        self.session.execute(
+            update(d)
+            .where(
+                d.project_id == project_id,
+                d.id.in_(ran),
+                d.counting_chosen.is_distinct_from(Chosen.PERSON.value),
+            )
+            .values(counting_pipeline=pipeline, counting_chosen=Chosen.PROJECT.value)
+        )
+        return [int(i) for i in changed]

@@ -1,0 +1,49 @@
+"""What a deployment counts by: one pipeline, chosen once by the first results tracked on it,
+and after that only by a person (docs/counting.md). A new version, an import, a callback test or
+a member's pipeline arriving on a deployment changes nothing it counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Chosen(StrEnum):
+    """Who chose the pipeline a deployment counts by."""
+
+    #: The first results tracked on it (the project's choice among them, if it was there).
+    RESULTS = "results"
+    #: A person, for the whole project.
+    PROJECT = "project"
+    #: A person, for this deployment: a choice for the project leaves it be.
+    PERSON = "person"
+
+
+def first_choice(arrived: Mapping[str, int], project_choice: str | None) -> str:
+    """The pipeline a deployment counts by when its first results arrive (``arrived``: each
+    pipeline's tracked detections): the project's choice among them, else the one with the
+    most detections (then by name)."""
+    if project_choice in arrived:
+        return str(project_choice)
+    return min(arrived, key=lambda p: (-arrived[p], p))
+
+
+@dataclass(frozen=True)
+class DeploymentCounting:
+    """What one deployment counts by, and what else it could."""
+
+    deployment_id: int
+    name: str
+    #: None: nothing tracked on it yet.
+    pipeline: str | None
+    chosen: Chosen | None
+    #: (pipeline, occurrences, detections) of every pipeline tracked on it, most detections
+    #: first.
+    tracked: tuple[tuple[str, int, int], ...]
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The pipelines tracked on it that it does not count by."""
+        return tuple(p for p, _, _ in self.tracked if p != self.pipeline)

@@ -1,0 +1,212 @@
+"""What a deployment counts by is a person's choice, never an arrival (issue 59, scenarios 1-3):
+the first results tracked on a deployment choose its pipeline; a newer MegaDetector import, a
+member's callback test or a second pipeline leaves every count as it was; a project of a
+camera trap and a light trap counts each by its own; a person chooses another pipeline for a
+deployment or the project, and nothing else does."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.callbacks import SECRET, Pipeline, create_analysis
+from tests.support.exports import Seeded
+from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
+from tests.support.protocol_client import Protocol, api_get, api_post
+from tests.support.scenes import (
+    API,
+    TAXA_CSV,
+    add_frames,
+    find_taxon,
+    heron,
+    import_md,
+    import_taxa,
+    new_deployment,
+    occurrences_of,
+    species_rows,
+    track_all,
+)
+from tests.support.settings import make_settings
+from trapline.settings import Settings
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+    """A server that takes the callback API's calls (scenario 2)."""
+    return make_settings(request, tmp_path, database_url, ml_callback_hmac_secret=SECRET)
+
+
+def _named_heron(proto: Protocol) -> tuple[int, int, str]:
+    """The heron burst imported from MegaDetector v5a and named *Ardea cinerea* by a person:
+    its deployment, its occurrence and the pipeline the project counts by."""
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    pond, event = heron(proto)
+    bird = max(occurrences_of(proto, event), key=lambda o: o["detection_count"])
+    grey = find_taxon(proto, "Ardea cinerea")
+    api_post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
+    assert track_all(proto) >= 0
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
+    assert counting["pipeline"] == bird["pipeline"]
+    return pond, int(bird["id"]), str(bird["pipeline"])
+
+
+def _v5b(extra: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """MegaDetector v5b's boxes on the same ten frames: the heron where v5a drew it, and one
+    more box on frames 3 and 7 (so v5b has more tracked detections than v5a)."""
+    found = {
+        f"Pond/frame-{i:02d}.jpg": [
+            {"category": "1", "conf": 0.85, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
+        ]
+        for i in range(10)
+    }
+    for frame in ("03", "07") if extra else ():
+        speck = {"category": "1", "conf": 0.7, "bbox": [0.7, 0.7, 0.1, 0.1]}
+        found[f"Pond/frame-{frame}.jpg"].append(speck)
+    return found
+
+
+def _published(proto: Protocol, pond: int) -> tuple[list[str], list[str]]:
+    """The Darwin Core archive's scientific names and the event-level Camtrap DP's."""
+    seeded = Seeded(proto, proto.project_id, {"Pond": pond}, {}, {})
+    archive = zipfile.ZipFile(io.BytesIO(seeded.download(seeded.export(format="dwca")["id"])))
+    rows = csv.DictReader(io.StringIO(archive.read("occurrence.txt").decode()), delimiter="\t")
+    dwca = sorted(r["scientificName"] for r in rows)
+    package = seeded.download(seeded.export(format="camtrap-dp", observation_level="event")["id"])
+    observed = zipfile.ZipFile(io.BytesIO(package)).read("observations.csv").decode()
+    camtrap = sorted(
+        r["scientificName"] for r in csv.DictReader(io.StringIO(observed)) if r["scientificName"]
+    )
+    return dwca, camtrap
+
+
+def test_a_newer_megadetector_import_takes_neither_the_counts_nor_the_name(
+    proto: Protocol,
+) -> None:
+    """Scenario 1: v5a imported, the heron named, then v5b imported with one more detection."""
+    pond, bird, v5a = _named_heron(proto)
+    before = species_rows(proto)
+    assert ("Ardea cinerea", 1, 10) in before
+    import_md(proto, _v5b(), detector="md_v5b.0.0.pt")
+    assert track_all(proto) == 1
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
+    assert len(counting["pipelines"]) == 2
+    v5b = next(p for p in counting["pipelines"] if p["pipeline"] != v5a)
+    assert (
+        v5b["detections"]
+        > next(p for p in counting["pipelines"] if p["pipeline"] == v5a)["detections"]
+    )
+    assert counting["pipeline"] == v5a
+    (listed,) = counting["deployments"]
+    assert (listed["deployment_id"], listed["pipeline"], listed["chosen"]) == (pond, v5a, "results")
+    assert species_rows(proto) == before
+    determination = api_get(proto, f"/occurrences/{bird}")["determination"]
+    assert (determination["label"], determination["by"]) == ("Ardea cinerea", "person")
+    assert _published(proto, pond) == (["Ardea cinerea"], ["Ardea cinerea"])
+
+
+def test_a_members_callback_test_changes_no_count(proto: Protocol, pipeline: Pipeline) -> None:
+    """Scenario 2: a member posts 1,200 boxes on one photo through the callback API."""
+    _, _, v5a = _named_heron(proto)
+    before = species_rows(proto)
+    image = api_get(proto, f"/projects/{proto.project_id}/images/", limit=1)["results"][0]["id"]
+    made = create_analysis(proto.client, proto.account, image, model_name="many-boxes")
+    assert made.status_code == 201, made.text
+    analysis = made.json()["id"]
+    boxes = [
+        {
+            "annotation_type": "bounding_box",
+            "class_name": "animal",
+            "confidence": 0.99,
+            "data": {
+                "x_min": 10 + (n % 40) * 15,
+                "y_min": 10 + (n // 40) * 15,
+                "x_max": 20 + (n % 40) * 15,
+                "y_max": 20 + (n // 40) * 15,
+                "image_width": 640,
+                "image_height": 480,
+            },
+        }
+        for n in range(1_200)
+    ]
+    for start in range(0, len(boxes), 600):
+        body = {"annotations": boxes[start : start + 600]}
+        posted = pipeline.call("POST", f"/analyses/{analysis}/annotations:bulk", body)
+        assert posted.status_code == 200, posted.text[:300]
+    done = pipeline.call("POST", f"/analyses/{analysis}/finalize", {"status": "completed"})
+    assert done.status_code == 200, done.text
+    assert track_all(proto) == 1
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
+    assert counting["pipelines"][0]["detections"] == 1_000  # the test's, tracked to the cap
+    assert counting["pipeline"] == v5a
+    assert species_rows(proto) == before
+
+
+def test_a_camera_trap_and_a_light_trap_are_each_counted_by_their_own(proto: Protocol) -> None:
+    """Scenario 3: a MegaDetector pond and a light-trap sheet a worker pipeline analyses."""
+    pond, _, v5a = _named_heron(proto)
+    sheet = new_deployment(proto, "Sheet")
+    add_frames(proto, sheet, 3, timedelta(minutes=5), size=(640, 480), seed=11)
+    assert proto.register(pipeline_config()).status_code == 201
+    job = proto.job_that_runs()["id"]
+    tasks = proto.claim(job, 100)
+    listed = api_get(proto, f"/projects/{proto.project_id}/images", deployment=sheet, limit=100)
+    at_sheet = {i["id"] for i in listed["results"]}
+    # Many boxes a photo on the sheet, so that the worker's pipeline has the most detections.
+    proto.post(job, *[
+        success(t, *[detection(t, bbox=(10 + 60 * n, 12, 50 + 60 * n, 52)) for n in range(8)])
+        if int(t["image_id"]) in at_sheet else success(t)
+        for t in tasks
+    ])  # fmt: skip
+    proto.wait(job, {"succeeded"})
+    track_all(proto)
+    rows = species_rows(proto)
+    assert ("Ardea cinerea", 1, 10) in rows
+    at_pond = species_rows(proto, deployment_id=pond)
+    assert sum(n for _, n, _ in at_pond) == 2  # the heron and the person
+    moths = sum(n for _, n, _ in species_rows(proto, deployment_id=sheet))
+    assert moths >= 8
+    assert sum(n for _, n, _ in rows) == 2 + moths
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
+    by_deployment = {d["deployment_id"]: d["pipeline"] for d in counting["deployments"]}
+    assert by_deployment == {pond: v5a, sheet: PIPELINE_SLUG}
+    assert (counting["mixed"], counting["pipeline"]) == (True, None)
+
+
+def test_a_person_chooses_what_a_deployment_counts_by(proto: Protocol) -> None:
+    """Choosing v5b for the pond by hand counts v5b there; choosing v5a for the project then
+    leaves the person's choice be; a pipeline that never ran on it is refused."""
+    pond, _, v5a = _named_heron(proto)
+    import_md(proto, _v5b(extra=False), detector="md_v5b.0.0.pt")
+    track_all(proto)
+    v5b = next(
+        p["pipeline"]
+        for p in api_get(proto, f"/projects/{proto.project_id}/counting")["pipelines"]
+        if p["pipeline"] != v5a
+    )
+    chosen = proto.client.put(
+        f"{API}/deployments/{pond}/counting", json={"pipeline": v5b}, headers=proto.headers
+    )
+    assert chosen.status_code == 200, chosen.text
+    assert (chosen.json()["counting_pipeline"], chosen.json()["counting_chosen"]) == (v5b, "person")
+    counting = api_get(proto, f"/projects/{proto.project_id}/counting")
+    assert counting["pipeline"] == v5b
+    patched = proto.client.patch(
+        f"{API}/projects/{proto.project_id}", json={"counting_pipeline": v5a}, headers=proto.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert api_get(proto, f"/deployments/{pond}")["counting_pipeline"] == v5b
+    refused = proto.client.put(
+        f"{API}/deployments/{pond}/counting", json={"pipeline": "moth-blobs"}, headers=proto.headers
+    )
+    assert refused.status_code == 400
+    assert "'moth-blobs' has no results tracked on deployment" in refused.json()["detail"]
+    missing = proto.client.put(
+        f"{API}/deployments/{pond + 1000}/counting", json={"pipeline": v5a}, headers=proto.headers
+    )
+    assert missing.status_code == 404
