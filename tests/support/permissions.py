@@ -164,6 +164,8 @@ class World:
     #: The image's file name, and the occurrence tracked from its one imported detection.
     filename: str = ""
     occurrence: int = 0
+    #: The pipeline the occurrence was tracked from (what its deployment counts by).
+    pipeline: str = ""
     #: The occurrence's one detection, a taxon of the project's list, and the owner's
     #: identification of the occurrence.
     detection: int = 0
@@ -268,7 +270,12 @@ def with_occurrence(world: World) -> World:
     assert found["count"] == 1, found
     occurrence = found["results"][0]
     return with_taxa(
-        replace(world, occurrence=occurrence["id"], detection=occurrence["best_detection_id"])
+        replace(
+            world,
+            occurrence=occurrence["id"],
+            detection=occurrence["best_detection_id"],
+            pipeline=occurrence["pipeline"],
+        )
     )
 
 

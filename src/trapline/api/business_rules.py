@@ -54,6 +54,9 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "to use).",
         "counting_pipeline must be a pipeline the project has results or a registration of.",
     ),
+    f"PUT {_API}/deployments/{{deployment_id}}/counting": (
+        "pipeline must be one with results tracked on the deployment.",
+    ),
     f"POST {_API}/projects/{{project_id}}/collections": (
         "Exactly one of image_ids and filter.",
         "The images (and a filter's deployment) must be the project's.",

@@ -113,6 +113,13 @@ ENDPOINTS = [
     ),
     Endpoint(
         "PUT",
+        "/deployments/{deployment}/counting",
+        200,
+        "manager",
+        lambda w: {"json": {"pipeline": w.pipeline}},
+    ),
+    Endpoint(
+        "PUT",
         "/projects/{project}/event-rule",
         200,
         "manager",
