@@ -210,3 +210,17 @@ def test_a_person_chooses_what_a_deployment_counts_by(proto: Protocol) -> None:
         f"{API}/deployments/{pond + 1000}/counting", json={"pipeline": v5a}, headers=proto.headers
     )
     assert missing.status_code == 404
+
+
+def test_a_callback_model_may_not_take_a_pipelines_name(proto: Protocol) -> None:
+    """Results are tracked by the name of what made them, so a callback model named like one
+    of the project's pipelines would add to that pipeline's counts: it is refused."""
+    assert proto.register(pipeline_config()).status_code == 201
+    pond = new_deployment(proto, "Pond")
+    (image,) = add_frames(proto, pond, 1, timedelta(seconds=1), size=(320, 240))
+    taken = create_analysis(proto.client, proto.account, image, model_name=PIPELINE_SLUG)
+    assert taken.status_code == 400, taken.text
+    assert taken.json()["code"] == "model_name_taken"
+    assert f"model_name: {PIPELINE_SLUG!r} is the name of a pipeline" in taken.json()["detail"]
+    apart = create_analysis(proto.client, proto.account, image, model_name=f"{PIPELINE_SLUG}-x")
+    assert apart.status_code == 201, apart.text

@@ -312,6 +312,15 @@ class Callbacks:
         with self.db.write() as repos:
             image = require(repos.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
+            if repos.pipelines.named(image.project_id, body.model_name):
+                # Results are tracked by the name of what made them: the two would be one.
+                raise InvalidInput(
+                    f"model_name: {body.model_name[:100]!r} is the name of a pipeline of "
+                    "the project; name the model apart, so that its results are never "
+                    "taken for that pipeline's",
+                    field="model_name",
+                    code="model_name_taken",
+                )
             limit = self.settings.max_analyses_per_image
             if repos.analyses.count_for_image(image_id, CALLBACK_SOURCE) >= limit:
                 raise TooManyRequests(

@@ -95,6 +95,13 @@ class PipelineRepo:
         rows = self.session.scalars(self._enabled(project_id, slug).order_by(PipelineRow.version))
         return [row.version for row in rows]
 
+    def named(self, project_id: int, slug: str) -> bool:
+        """Whether the project has a pipeline of this slug, enabled or not."""
+        found = select(PipelineRow.id).where(
+            PipelineRow.project_id == project_id, PipelineRow.slug == slug
+        )
+        return self.session.scalar(found.limit(1)) is not None
+
     @staticmethod
     def _enabled(project_id: int, slug: str) -> Select[PipelineRow]:
         return (
