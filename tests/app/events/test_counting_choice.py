@@ -44,7 +44,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) 
 
 def _named_heron(proto: Protocol) -> tuple[int, int, str]:
     """The heron burst imported from MegaDetector v5a and named *Ardea cinerea* by a person:
-    its deployment, its occurrence and the pipeline the project counts by."""
+    its deployment, its occurrence and the pipeline the deployment counts by."""
     assert import_taxa(proto, TAXA_CSV).status_code == 200
     pond, event = heron(proto)
     bird = max(occurrences_of(proto, event), key=lambda o: o["detection_count"])

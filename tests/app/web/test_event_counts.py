@@ -70,7 +70,8 @@ def test_events_list_individuals_and_taxa_as_the_species_view_counts_them(
     ]
     assert sum(n for n, _ in _events(olive, pond)) == sum(_species(proto, pond).values()) == 9
     page = olive.page(f"/deployments/{pond}")
-    assert f"tracked by {counted['pipeline']}, the pipeline the project counts by" in page
+    said = f"tracked by <strong>{counted['pipeline']}</strong>, the pipeline this deployment"
+    assert said in page
 
     # Labels mapped (people as no object), and two animals of the first night named.
     assert import_taxa(proto, TAXA_CSV).status_code == 200
