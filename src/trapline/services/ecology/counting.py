@@ -135,12 +135,8 @@ def choose_counting(
         assert deployment is not None
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.MANAGER, asked=asked)
-        tracked = [
-            p
-            for p, _, _ in repos.choices.tracked(deployment.project_id, deployment_id).get(
-                deployment_id, []
-            )
-        ]
+        found = repos.choices.tracked(deployment.project_id, deployment_id)
+        tracked = [p for p, _, _ in found.get(deployment_id, [])]
         if pipeline not in tracked:
             offered = ", ".join(tracked[:20]) or "none yet"
             raise InvalidInput(

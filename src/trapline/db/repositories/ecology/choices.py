@@ -140,22 +140,13 @@ class ChoiceRepo:
             .values(counting_pipeline=pipeline, counting_chosen=Chosen.PERSON.value)
         )
 
-    def choose_for_project(self, project_id: int, pipeline: str) -> list[int]:
+    def choose_for_project(self, project_id: int, pipeline: str) -> None:
         """A person chose what the project counts by: every deployment with occurrences of
-        ``pipeline`` counts by it, but those a person chose for on their own. The
-        deployments whose pipeline changed."""
+        ``pipeline`` counts by it, but those a person chose for on their own."""
         d, k = DeploymentRow, LabelTallyRow
         ran = select(k.deployment_id).where(
             k.project_id == project_id, k.pipeline == pipeline, k.occurrences > 0
         )
-        changed = self.session.scalars(
-            select(d.id).where(
-                d.project_id == project_id,
-                d.id.in_(ran),
-                d.counting_chosen.is_distinct_from(Chosen.PERSON.value),
-                d.counting_pipeline.is_distinct_from(pipeline),
-            )
-        ).all()
         self.session.execute(
             update(d)
             .where(
@@ -165,4 +156,3 @@ class ChoiceRepo:
             )
             .values(counting_pipeline=pipeline, counting_chosen=Chosen.PROJECT.value)
         )
-        return [int(i) for i in changed]
