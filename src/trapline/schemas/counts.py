@@ -30,6 +30,10 @@ class DeploymentCountingOut(BaseModel):
     pipelines: list[PipelineCountOut] = Field(
         description="each pipeline tracked on it, most detections first"
     )
+    not_carried: list[str] = Field(
+        description="people's work the last change of its pipeline could not carry to the "
+        "new pipeline's individuals, a line each"
+    )
 
 
 class CountingIn(Input):
@@ -80,6 +84,7 @@ class CountingOut(BaseModel):
                         PipelineCountOut(pipeline=p, occurrences=n, detections=m)
                         for p, n, m in d.tracked
                     ],
+                    not_carried=list(d.not_carried),
                 )
                 for d in found.deployments
             ],

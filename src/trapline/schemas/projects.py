@@ -382,6 +382,11 @@ class DeploymentOut(BaseModel):
     counting_chosen: str | None = Field(
         None, description="who chose it: results (the first tracked), project or person"
     )
+    counting_not_carried: list[str] = Field(
+        default_factory=list,
+        description="people's identifications and reviews the last change of it could not "
+        "carry to the new pipeline's individuals (they stay on their own boxes), a line each",
+    )
     reread: RereadOut | None = Field(
         None, description="the re-reading of capture times this change started (PATCH only)"
     )
@@ -402,6 +407,7 @@ class DeploymentOut(BaseModel):
             standard_time=d.standard_time,
             counting_pipeline=d.counting_pipeline,
             counting_chosen=d.counting_chosen,
+            counting_not_carried=list(d.counting_not_carried),
             reread=RereadOut.of(reread) if reread else None,
         )
 

@@ -23,6 +23,7 @@ from tests.support.scenes import (
     API,
     TAXA_CSV,
     add_frames,
+    detail_of,
     find_taxon,
     heron,
     import_md,
@@ -224,3 +225,58 @@ def test_a_callback_model_may_not_take_a_pipelines_name(proto: Protocol) -> None
     assert f"model_name: {PIPELINE_SLUG!r} is the name of a pipeline" in taken.json()["detail"]
     apart = create_analysis(proto.client, proto.account, image, model_name=f"{PIPELINE_SLUG}-x")
     assert apart.status_code == 201, apart.text
+
+
+def test_switching_by_hand_and_back_carries_names_and_keeps_ids(proto: Protocol) -> None:
+    """The pond counts by v5a, whose heron a person named and whose far-off person a reviewer
+    called a false detection; v5b drew the heron alone. Switching to v5b carries the name to
+    v5b's heron and lists the review it could not place; a name given under v5b is carried
+    back; switching back keeps v5a's occurrence ids and adds no copy twice."""
+    pond, bird, v5a = _named_heron(proto)
+    event = api_get(proto, f"/deployments/{pond}/events")["results"][0]["id"]
+    (person,) = [o for o in occurrences_of(proto, event) if o["id"] != bird]
+    box = detail_of(proto, person["id"])["detections"][0]["annotation_id"]
+    api_post(proto, f"/annotations/{box}/reviews", {"verdict": "false_detection"}, 201)
+    track_all(proto)
+    before = species_rows(proto)
+    assert before == [("Ardea cinerea", 1, 10)]
+    import_md(proto, _v5b(extra=False), detector="md_v5b.0.0.pt")
+    track_all(proto)
+    v5b = next(d["pipeline"] for d in _counting(proto)["pipelines"] if d["pipeline"] != v5a)
+
+    chosen = _choose(proto, pond, v5b)
+    (review,) = chosen["counting_not_carried"]
+    assert f"(false_detection) of detection {box}: no box of {v5b}" in review
+    assert species_rows(proto) == before  # the name went with the heron
+    (heron_b,) = occurrences_of(proto, event)
+    assert heron_b["pipeline"] == v5b
+    assert heron_b["determination"]["by"] == "person"
+
+    # A person names v5b's heron anew; switching back carries that name to v5a's.
+    alba = find_taxon(proto, "Ardea alba")
+    api_post(proto, f"/occurrences/{heron_b['id']}/identifications", {"taxon_id": alba}, 201)
+    assert _choose(proto, pond, v5a)["counting_not_carried"] == []
+    assert species_rows(proto) == [("Ardea alba", 1, 10)]
+    assert {o["id"] for o in occurrences_of(proto, event)} == {bird}  # ids kept
+    history = api_get(proto, f"/occurrences/{bird}/identifications")
+    assert [i["taxon"]["scientific_name"] for i in history] == ["Ardea cinerea", "Ardea alba"]
+    # Back and forth again: nothing is copied twice.
+    _choose(proto, pond, v5b)
+    _choose(proto, pond, v5a)
+    assert len(api_get(proto, f"/occurrences/{bird}/identifications")) == 2
+    assert species_rows(proto) == [("Ardea alba", 1, 10)]
+
+
+def _counting(proto: Protocol) -> dict[str, Any]:
+    return dict(api_get(proto, f"/projects/{proto.project_id}/counting"))
+
+
+def _choose(proto: Protocol, deployment: int, pipeline: str) -> dict[str, Any]:
+    chosen = proto.client.put(
+        f"{API}/deployments/{deployment}/counting",
+        json={"pipeline": pipeline},
+        headers=proto.headers,
+    )
+    assert chosen.status_code == 200, chosen.text
+    track_all(proto)
+    return dict(chosen.json())

@@ -128,6 +128,17 @@ def test_a_manager_chooses_what_a_deployment_counts_by_on_the_project_page(
 ) -> None:
     project, counting, other = _two_pipelines(app)
     (pond,) = ok_json(app.api("GET", f"/projects/{project}/counting"))["deployments"]
+    # A person names the heron as its counting pipeline's classifier does; the other
+    # pipeline's classifier calls it the other species.
+    named = _species(app, project, counting)
+    taxa = ok_json(app.api("GET", f"/projects/{project}/taxa/search", params={"q": "Ardea"}))
+    taxon = next(t["id"] for t in taxa if t["scientific_name"] == named)
+    events = ok_json(app.api("GET", f"/deployments/{pond['deployment_id']}/events"))["results"]
+    heron = ok_json(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"][0]
+    ok_json(
+        app.api("POST", f"/occurrences/{heron['id']}/identifications", json={"taxon_id": taxon}),
+        201,
+    )
     sign_in(page, app)
     page.goto(f"{app.url}/projects/{project}")
     select = f"#d-counting-{pond['deployment_id']}"
@@ -144,3 +155,5 @@ def test_a_manager_chooses_what_a_deployment_counts_by_on_the_project_page(
     assert (
         page.inner_text("#counted-by") == f"Counted by {other} (the project's counting pipeline)."
     )
+    # The person's name went with the heron to the other pipeline's individual.
+    assert named in page.inner_text("#species tbody")

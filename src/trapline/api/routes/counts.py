@@ -8,7 +8,7 @@ from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.params import Id
 from trapline.schemas.counts import CountingIn, CountingOut
 from trapline.schemas.projects import DeploymentOut
-from trapline.services.ecology import counting
+from trapline.services.ecology import carrying, counting
 
 router = APIRouter(tags=["taxa"])
 
@@ -25,4 +25,4 @@ def choose_counting(
 ) -> DeploymentOut:
     """Choose the pipeline a deployment counts by (managers): one with results tracked on it.
     Nothing but a person changes it after; a choice for the project leaves it be."""
-    return DeploymentOut.of(counting.choose_counting(db, caller, deployment_id, body.pipeline))
+    return DeploymentOut.of(carrying.choose_counting(db, caller, deployment_id, body.pipeline))

@@ -9,6 +9,7 @@ from trapline.db.repositories.core.duties import DutyLeaseRepo
 from trapline.db.repositories.core.projects import ProjectRepo
 from trapline.db.repositories.core.sessions import SessionRepo
 from trapline.db.repositories.core.users import UserRepo
+from trapline.db.repositories.ecology.carrying import CarryRepo
 from trapline.db.repositories.ecology.choices import ChoiceRepo
 from trapline.db.repositories.ecology.counts import CountRepo
 from trapline.db.repositories.ecology.events import EventRepo
@@ -52,6 +53,7 @@ class Repos:
         self.occurrences = OccurrenceRepo(session)
         self.counts = CountRepo(session)
         self.choices = ChoiceRepo(session)
+        self.carrying = CarryRepo(session)
         self.tracking = TrackingRepo(session)
         self.taxa = TaxaRepo(session)
         self.taxa_store = TaxaStore(session)

@@ -141,6 +141,9 @@ class DeploymentRow(Base):
     #: ``person`` (for this deployment). Nothing but a person changes it once set.
     counting_pipeline: Mapped[str | None] = mapped_column(String(255), nullable=True)
     counting_chosen: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: What the last change of it could not carry to the new pipeline's individuals, a line
+    #: an identification or review (``services/ecology/carrying.py``).
+    counting_not_carried: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),

@@ -123,6 +123,8 @@ class Deployment:
     #: (``domain/ecology/choices.Chosen``).
     counting_pipeline: str | None = None
     counting_chosen: str | None = None
+    #: What the last change of it could not carry to the new pipeline's individuals.
+    counting_not_carried: tuple[str, ...] = ()
 
     @property
     def place(self) -> tuple[float, float] | None:

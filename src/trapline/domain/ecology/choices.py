@@ -42,6 +42,8 @@ class DeploymentCounting:
     #: (pipeline, occurrences, detections) of every pipeline tracked on it, most detections
     #: first.
     tracked: tuple[tuple[str, int, int], ...]
+    #: What the last change of its pipeline could not carry to the new one's individuals.
+    not_carried: tuple[str, ...] = ()
 
     @property
     def others(self) -> tuple[str, ...]:

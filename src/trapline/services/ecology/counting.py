@@ -12,7 +12,7 @@ from datetime import date
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
-from trapline.domain.core.records import Deployment, User
+from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.choices import DeploymentCounting
 from trapline.domain.ecology.species import Scope
@@ -121,33 +121,6 @@ def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
             choices=project_pipelines(repos, project_id),
             deployments=repos.choices.listed(project_id),
         )
-
-
-def choose_counting(
-    db: Database, caller: User, deployment_id: int, pipeline: str, project_id: int | None = None
-) -> Deployment:
-    """A person chooses the pipeline a deployment (of ``project_id``, when given) counts by
-    (managers): one tracked on it; nothing but a person changes it after."""
-    with db.write() as repos:
-        deployment = repos.deployments.get(deployment_id)
-        if deployment is None or project_id not in (None, deployment.project_id):
-            require(None, "deployment", deployment_id)
-        assert deployment is not None
-        asked = ("deployment", deployment_id)
-        project_for(repos, caller, deployment.project_id, Role.MANAGER, asked=asked)
-        found = repos.choices.tracked(deployment.project_id, deployment_id)
-        tracked = [p for p, _, _ in found.get(deployment_id, [])]
-        if pipeline not in tracked:
-            offered = ", ".join(tracked[:20]) or "none yet"
-            raise InvalidInput(
-                f"pipeline: {pipeline[:100]!r} has no results tracked on deployment "
-                f"{deployment_id} (its pipelines: {offered})",
-                field="pipeline",
-            )
-        repos.choices.choose(deployment_id, pipeline)
-        chosen = repos.deployments.get(deployment_id)
-    assert chosen is not None
-    return chosen
 
 
 @dataclass(frozen=True)

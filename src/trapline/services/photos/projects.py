@@ -12,6 +12,7 @@ from trapline.domain.core.roles import Role
 from trapline.domain.photos.local_times import Reread
 from trapline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trapline.services.core.access import project_for, require_person
+from trapline.services.ecology.carrying import count_project_by
 from trapline.services.ecology.counting import check_pipeline
 from trapline.services.photos.blob_keys import project_blob_prefixes
 from trapline.services.photos.capture_times import start_reread
@@ -81,7 +82,7 @@ def update_project(
             reread = start_reread(repos, project_id, None, str(zone), utcnow())
         updated = repos.projects.update(project_id, **values)
         if values.get("counting_pipeline") is not None:
-            repos.choices.choose_for_project(project_id, str(values["counting_pipeline"]))
+            count_project_by(repos, project_id, str(values["counting_pipeline"]))
     assert updated is not None
     return updated, reread
 

@@ -17,7 +17,7 @@ from trapline.http.params import Id
 from trapline.schemas.counts import CountingIn
 from trapline.schemas.events import RuleIn
 from trapline.schemas.projects import ContactIn, ProjectPatch
-from trapline.services.ecology import counting, events
+from trapline.services.ecology import carrying, counting, events
 from trapline.services.photos import deployments, projects
 from trapline.services.processing import jobs
 from trapline.services.review import reviews
@@ -186,7 +186,7 @@ def set_deployment_counting(
     if checked is None:
         return _home(page, project_id, status=400, errors={field: " ".join(errors.values())})
     try:
-        counting.choose_counting(
+        carrying.choose_counting(
             page.db, page.me, deployment_id, checked.pipeline, project_id=project_id
         )
     except InvalidInput as exc:

@@ -4,7 +4,8 @@ A project counted by one pipeline: the one it named, else whichever had the most
 detections, so a new import or a member's test took a project's counts by arriving, and a
 project of camera traps and light traps counted only one of them. Each deployment now keeps
 the pipeline it counts by and who chose it (``results``: the first results tracked on it;
-``project``: the project's choice; ``person``: a person, for this deployment). Existing
+``project``: the project's choice; ``person``: a person, for this deployment), and what a
+person's last change could not carry to the new pipeline's individuals. Existing
 deployments keep what they counted by: the project's pipeline where it has occurrences there,
 else the deployment's own pipeline with the most tracked detections.
 
@@ -27,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("deployments", sa.Column("counting_pipeline", sa.String(255), nullable=True))
     op.add_column("deployments", sa.Column("counting_chosen", sa.String(16), nullable=True))
+    op.add_column("deployments", sa.Column("counting_not_carried", sa.Text(), nullable=True))
     bind = op.get_bind()
     named: dict[int, str | None] = dict(
         bind.execute(sa.text("SELECT id, counting_pipeline FROM projects")).all()
@@ -67,3 +69,4 @@ def downgrade() -> None:
     # In place on SQLite too (3.35+): a rebuilt table would lose its AUTOINCREMENT.
     op.execute("ALTER TABLE deployments DROP COLUMN counting_pipeline")
     op.execute("ALTER TABLE deployments DROP COLUMN counting_chosen")
+    op.execute("ALTER TABLE deployments DROP COLUMN counting_not_carried")

@@ -115,7 +115,7 @@ class ChoiceRepo:
         """What each of the project's deployments counts by (the first ``MAX_LISTED``)."""
         d = DeploymentRow
         rows = self.session.execute(
-            select(d.id, d.name, d.counting_pipeline, d.counting_chosen)
+            select(d.id, d.name, d.counting_pipeline, d.counting_chosen, d.counting_not_carried)
             .where(d.project_id == project_id)
             .order_by(d.id)
             .limit(MAX_LISTED)
@@ -128,31 +128,42 @@ class ChoiceRepo:
                 pipeline,
                 Chosen(chosen) if chosen else None,
                 tuple(tracked.get(int(i), ())),
+                tuple(not_carried.splitlines()) if not_carried else (),
             )
-            for i, name, pipeline, chosen in rows
+            for i, name, pipeline, chosen, not_carried in rows
         ]
 
-    def choose(self, deployment_id: int, pipeline: str) -> None:
+    def choose(self, deployment_id: int, pipeline: str, chosen: Chosen) -> None:
         """A person chose what one deployment counts by."""
         self.session.execute(
             update(DeploymentRow)
             .where(DeploymentRow.id == deployment_id)
-            .values(counting_pipeline=pipeline, counting_chosen=Chosen.PERSON.value)
+            .values(counting_pipeline=pipeline, counting_chosen=chosen.value)
         )
 
-    def choose_for_project(self, project_id: int, pipeline: str) -> None:
-        """A person chose what the project counts by: every deployment with occurrences of
-        ``pipeline`` counts by it, but those a person chose for on their own."""
+    def not_carried(self, deployment_id: int, said: str | None) -> None:
+        """Keep what the change of a deployment's pipeline could not carry (None: nothing)."""
+        self.session.execute(
+            update(DeploymentRow)
+            .where(DeploymentRow.id == deployment_id)
+            .values(counting_not_carried=said)
+        )
+
+    def project_choice(self, project_id: int, pipeline: str) -> list[tuple[int, str | None]]:
+        """The deployments a choice of ``pipeline`` for the project applies to: those with
+        its occurrences, but those a person chose for on their own; each with the pipeline
+        it counts by now."""
         d, k = DeploymentRow, LabelTallyRow
         ran = select(k.deployment_id).where(
             k.project_id == project_id, k.pipeline == pipeline, k.occurrences > 0
         )
-        self.session.execute(
-            update(d)
+        rows = self.session.execute(
+            select(d.id, d.counting_pipeline)
             .where(
                 d.project_id == project_id,
                 d.id.in_(ran),
                 d.counting_chosen.is_distinct_from(Chosen.PERSON.value),
             )
-            .values(counting_pipeline=pipeline, counting_chosen=Chosen.PROJECT.value)
+            .order_by(d.id)
         )
+        return [(int(i), before) for i, before in rows]

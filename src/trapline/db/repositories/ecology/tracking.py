@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.ecology.names import marks
 from trapline.db.repositories.ecology.occurrences import BOX_COLUMNS
-from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.repositories.processing.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.taxa.taxa import TaxaRepo
 from trapline.db.tables import (
     AnalysisRow,
@@ -139,7 +139,7 @@ class TrackingRepo:
         photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
         current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
         query = (
-            select(*BOX_COLUMNS, _PIPELINE, PipelineRow.default_threshold)
+            select(*BOX_COLUMNS, RESULTS_OF, PipelineRow.default_threshold)
             .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
             .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
             .where(
@@ -322,7 +322,7 @@ class TrackingRepo:
                     AnnotationRow.y1,
                     AnnotationRow.x2,
                     AnnotationRow.y2,
-                    _PIPELINE,
+                    RESULTS_OF,
                 )
                 .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
                 .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
@@ -364,10 +364,6 @@ class Earlier:
     #: Their identifications and latest reviews, by detection.
     marks: dict[int, list[IdentificationMark]]
     reviews: dict[int, tuple[int, Verdict, str | None]]
-
-
-#: The pipeline a detection's analysis is of: its slug, else the name an import gave it.
-_PIPELINE = func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source)
 
 
 @dataclass(frozen=True)

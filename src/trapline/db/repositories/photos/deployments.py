@@ -27,6 +27,7 @@ def to_deployment(row: DeploymentRow) -> Deployment:
         standard_time=row.standard_time,
         counting_pipeline=row.counting_pipeline,
         counting_chosen=row.counting_chosen,
+        counting_not_carried=tuple((row.counting_not_carried or "").splitlines()),
     )
 
 

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from trapline.db.tables import AnalysisRow, PipelinePinRow, PipelineRow
 from trapline.domain.processing.results import AnalysisStatus
+
+#: The pipeline an analysis's results are counted as: its pipeline's slug, else (an external
+#: pipeline's, through the callback API) its model's name.
+RESULTS_OF: ColumnElement[str] = func.coalesce(
+    PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source
+)
 
 
 def current_analyses(project_id: int, *image_terms: Any) -> Select[tuple[int]]:

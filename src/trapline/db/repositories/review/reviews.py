@@ -8,7 +8,7 @@ from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.ecology.choices import pipeline_terms
-from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.repositories.processing.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.review import review_queue
 from trapline.db.tables import (
     AnalysisRow,
@@ -198,14 +198,13 @@ class ReviewRepo:
             confidence.is_(None),
             confidence >= PipelineRow.default_threshold,
         )
-        named = func.coalesce(PipelineRow.slug, AnalysisRow.model_name, AnalysisRow.source)
         deployment = (
             select(ImageRow.deployment_id)
             .where(ImageRow.id == AnalysisRow.image_id)
             .correlate(AnalysisRow)
             .scalar_subquery()
         )
-        shown = and_(shown, *pipeline_terms(counting, named, deployment))
+        shown = and_(shown, *pipeline_terms(counting, RESULTS_OF, deployment))
         query = (
             select(
                 AnalysisRow.image_id,
