@@ -16,7 +16,7 @@ Both deployments are in Dar es Salaam (UTC+3). Seven occurrences of the counting
 | s3 | South | 03-02 23:05 | 03-02 | Ardea (genus; a person) | person | none |
 
 The project groups photos into 60 s sequences, so each photo is an event of its own: five
-events, North's at 03-02 01:30 in the night of 03-01. The second pipeline (``md_v5b``) saw one
+events, North's at 03-02 01:30 in the night of 03-01. The second pipeline (``heron-net``) saw one
 heron in North's first photo.
 """
 
@@ -90,7 +90,7 @@ def build_scene(proto: Protocol) -> Scene:
     import_md(
         proto,
         {"North/n-0301-2130.jpg": [_heron("1", 0.9, LEFT)]},
-        detector="md_v5b.0.0.pt",
+        detector="heron-net.pt",
         classes=CLASSES,
     )
     track_all(proto)

@@ -63,9 +63,9 @@ def import_md(
     *,
     detector: str = "md_v5a.0.0.pt",
     classes: dict[str, str] | None = None,
-) -> None:
+) -> dict[str, Any]:
     """MegaDetector output imported (``classes``: its classification categories, for boxes
-    that carry ``classifications``)."""
+    that carry ``classifications``); the import's report."""
     data: dict[str, Any] = {
         "info": {"format_version": "1.4", "detector": detector},
         "detection_categories": {"1": "animal", "2": "person"},
@@ -80,6 +80,7 @@ def import_md(
         headers=proto.headers,
     )
     assert answer.status_code == 200, answer.text
+    return dict(answer.json())
 
 
 def track_all(proto: Protocol) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -40,6 +42,9 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 #: Box coordinates may stray a little outside the image (rounding), never far.
 Coordinate = Annotated[float, Field(ge=-0.01, le=1.01, allow_inf_nan=False)]
+#: How MegaDetector's releases name their weights ("md_v5a.0.0.pt", "md_v4.1.0.pb",
+#: "MDV5A", "md_v1000.0.0-redwood.pt"): each is a version of one model, MegaDetector.
+MEGADETECTOR_RELEASE = re.compile(r"^md_?v\d", re.IGNORECASE)
 
 
 class _Model(BaseModel):
@@ -67,6 +72,8 @@ class MdImage(_Model):
 class MdDetectorMetadata(_Model):
     #: The score above which the detector's authors count a box (format 1.3+).
     typical_detection_threshold: Unit | None = None
+    #: The release, when MegaDetector wrote the file ("v5a.0.0").
+    megadetector_version: ModelName | None = None
 
 
 class MdInfo(_Model):
@@ -81,6 +88,16 @@ class MdInfo(_Model):
         meta = self.detector_metadata
         return meta.typical_detection_threshold if meta is not None else None
 
+    @property
+    def megadetector(self) -> bool:
+        """Whether a release of MegaDetector made the file (by its metadata, or by the name of
+        the detector's weights, however its path is written)."""
+        meta = self.detector_metadata
+        if meta is not None and meta.megadetector_version:
+            return True
+        name = PurePosixPath((self.detector or "").replace("\\", "/")).name
+        return bool(MEGADETECTOR_RELEASE.match(name))
+
 
 class MdBatch(_Model):
     info: MdInfo = Field(default_factory=MdInfo)
@@ -90,10 +107,12 @@ class MdBatch(_Model):
     )
     images: list[MdImage]
 
-    def digest(self) -> str:
-        """What names the models: detector, classifier and both category tables."""
+    def digest(self, *, by_model: bool = False) -> str:
+        """What names the models: detector, classifier and both category tables; with
+        ``by_model``, a release of MegaDetector as MegaDetector (its releases are versions)."""
+        detector = "MegaDetector" if by_model and self.info.megadetector else self.info.detector
         named = [
-            self.info.detector,
+            detector,
             self.info.classifier,
             sorted(self.detection_categories.items()),
             sorted(self.classification_categories.items()),

@@ -154,6 +154,11 @@ class UnmatchedOut(BaseModel):
 
 class ImportOut(BaseModel):
     pipeline: str = Field(description="slug of the import pipeline the results are stored under")
+    pipeline_version: int = Field(
+        description="the version of it: each release of MegaDetector is a version of one "
+        "pipeline (in the order imported); any other detector a pipeline of its own"
+    )
+    model: str = Field(description="what the file's detector was taken for, in words")
     images_in_file: int
     matched: int
     analyses_stored: int

@@ -185,7 +185,7 @@ def test_two_pipelines_are_never_added_up(proto: Protocol) -> None:
     _taxa(proto)
     pond = _pond(proto)
     import_md(proto, _bird(species="1"), detector="md_v5a.0.0.pt", classes=CLASSES)
-    import_md(proto, _bird(shift=0.002, species="1"), detector="md_v5b.0.0.pt", classes=CLASSES)
+    import_md(proto, _bird(shift=0.002, species="1"), detector="heron-net.pt", classes=CLASSES)
     assert track_all(proto) == 1
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")
     assert [p["occurrences"] for p in counting["pipelines"]] == [1, 1]
@@ -239,7 +239,7 @@ def test_the_pipeline_with_most_detections_counts_until_its_photos_go(proto: Pro
         name: [*boxes, {**boxes[0], "bbox": [0.6, 0.1, 0.1, 0.1]}]
         for name, boxes in _bird().items()
     }
-    import_md(proto, two, detector="md_v5b.0.0.pt")
+    import_md(proto, two, detector="heron-net.pt")
     track_all(proto)
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")
     assert [(p["occurrences"], p["detections"]) for p in counting["pipelines"]] == [
@@ -320,7 +320,7 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     boxes["Pond/frame-04.jpg"].append({"category": "2", "conf": 0.7, "bbox": [0.8, 0.8, 0.1, 0.1]})
     boxes["Pond/frame-06.jpg"].append({"category": "1", "conf": 0.6, "bbox": [0.0, 0.0, 0.1, 0.1]})
     import_md(proto, boxes, classes=CLASSES)
-    import_md(proto, _bird(shift=0.3), detector="md_v5b.0.0.pt")
+    import_md(proto, _bird(shift=0.3), detector="heron-net.pt")
     api_post(proto, f"/projects/{proto.project_id}/labels", {"label": "person", "non_object": True})
     track_all(proto)
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")["pipeline"]

@@ -180,7 +180,7 @@ def test_the_heron_burst_seen_by_two_detector_versions_is_one_grey_heron(proto: 
     assert upload(stream.client, stream.account, made["id"], *files, deployment_id=str(deployment))
     classes = {"1": "Ardea cinerea"}
     import_md(stream, _heron_results(0.0, 0.93), detector="md_v5a.0.0.pt", classes=classes)
-    import_md(stream, _heron_results(0.01, 0.9), detector="md_v5b.0.0.pt", classes=classes)
+    import_md(stream, _heron_results(0.01, 0.9), detector="heron-net.pt", classes=classes)
     assert track_all(stream) == 1
     counting = stream.client.get(f"{API}/projects/{made['id']}/counting", headers=stream.headers)
     assert [p["occurrences"] for p in counting.json()["pipelines"]] == [1, 1]

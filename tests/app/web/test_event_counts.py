@@ -56,7 +56,7 @@ def test_events_list_individuals_and_taxa_as_the_species_view_counts_them(
     })  # fmt: skip
     # A second pipeline's boxes on the first night: the project counts by the first (more
     # tracked detections), and its occurrences are never added.
-    import_md(proto, {"Pond/frame-00.jpg": detections[:3]}, detector="md_v5b.0.0.pt")
+    import_md(proto, {"Pond/frame-00.jpg": detections[:3]}, detector="heron-net.pt")
     assert track_all(proto) == 3
     olive = sign_in(proto.account)
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")

@@ -76,7 +76,7 @@ def two(proto: Protocol, sign_in: Callable[[Account], Browser]) -> TwoPipelines:
     classes = {"1": "Ardea cinerea", "2": "Ardea alba"}
     # Two detector versions: one's classifier says grey heron, the other's great egret.
     import_md(proto, _heron("1"), detector="md_v5a.0.0.pt", classes=classes)
-    import_md(proto, _heron("2", 0.002), detector="md_v5b.0.0.pt", classes=classes)
+    import_md(proto, _heron("2", 0.002), detector="heron-net.pt", classes=classes)
     assert track_all(proto) == 1
     counting = proto.client.get(
         f"{API}/projects/{proto.project_id}/counting", headers=proto.headers

@@ -60,7 +60,7 @@ def test_boxes_past_the_cap_are_stored_and_the_lists_say_how_many_were_left_out(
     assert f"more than {MAX_BOXES:,} of one pipeline" in page
 
     # The cap is per pipeline: a second detector's few boxes on the busy photo all take part.
-    import_md(proto, {"Pond/frame-00.jpg": _grid(5)}, detector="md_v5b.0.0.pt")
+    import_md(proto, {"Pond/frame-00.jpg": _grid(5)}, detector="heron-net.pt")
     assert track_all(proto) == 1
     assert api_get(proto, f"/events/{event}/occurrences")["untracked_boxes"] == 3
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")

@@ -64,7 +64,7 @@ def _two_pipelines(app: App) -> tuple[int, str, str]:
         201,
     )
     _import(app, project, "md_v5a.0.0.pt", "1")
-    _import(app, project, "md_v5b.0.0.pt", "2")
+    _import(app, project, "heron-net.pt", "2")
     counting = wait_until(
         lambda: _both_tracked(app, project, pond["id"]),
         timeout=TRACKING_TIMEOUT,

@@ -56,6 +56,10 @@ class ImportReport:
     """What an import did."""
 
     pipeline: str = ""
+    #: The version of it this import's results are, and what the file's detector was taken
+    #: for: a release of MegaDetector (a version of one model) or a model of its own.
+    pipeline_version: int = 1
+    model: str = ""
     images_in_file: int = 0
     matched: int = 0
     analyses_stored: int = 0
@@ -114,7 +118,8 @@ def import_megadetector(
         # Registration looks before it adds, too: the same lock as for storing (below).
         repos.projects.lock(project_id)
         pipeline = _import_pipeline(repos, project_id, batch, report.threshold)
-    report.pipeline = pipeline.slug
+    report.pipeline, report.pipeline_version = pipeline.slug, pipeline.version
+    report.model = _model(batch, pipeline)
     matches = _match(db, project_id, batch.images, deployment_id, report)
     _events(matches, report)
     drafts: list[AnalysisDraft] = []
@@ -164,9 +169,21 @@ def import_threshold(batch: MdBatch, given: float | None) -> tuple[float, str]:
 
 def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: float) -> Pipeline:
     """The project's pipeline for these models and categories, registered on first use, with
-    ``threshold`` as the score its boxes count from (a later import may move it)."""
+    ``threshold`` as the score its boxes count from (a later import may move it). A release
+    of MegaDetector is a version of one pipeline, MegaDetector's (with these categories and
+    classifier): its first import is the next version, in the order they were imported; any
+    other detector is a pipeline of its own."""
+    known = list(repos.export_reads.pipelines(project_id).values())
     slug = f"megadetector-import-{batch.digest()[:12]}"
+    if not any(p.slug == slug for p in known):  # imported before releases were versions
+        slug = f"megadetector-import-{batch.digest(by_model=True)[:12]}"
     detector = batch.info.detector or "unknown detector"
+    name = detector + (f" + {batch.info.classifier}" if batch.info.classifier else "")
+    versions = {p.version: p.name for p in known if p.slug == slug}
+    version = next(
+        (v for v, named in versions.items() if named == f"Imported: {name}"[:255]),
+        max(versions, default=0) + 1,
+    )
     detections = [
         batch.detection_categories[k] for k in sorted(batch.detection_categories, key=int)
     ]
@@ -174,6 +191,7 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
         AlgorithmConfig(
             name=detector,
             key=f"{slug}-detector",
+            version=version,
             task_type="detection",
             category_map=CategoryMap(labels=detections),
         )
@@ -184,15 +202,15 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
             AlgorithmConfig(
                 name=batch.info.classifier or "unknown classifier",
                 key=f"{slug}-classifier",
+                version=version,
                 task_type="classification",
                 category_map=CategoryMap(labels=[classes[k] for k in sorted(classes, key=int)]),
             )
         )
-    name = detector + (f" + {batch.info.classifier}" if batch.info.classifier else "")
     config = PipelineConfig(
         name=f"Imported: {name}"[:255],
         slug=slug,
-        version=1,
+        version=version,
         description=f"Results imported from MegaDetector batch output (format "
         f"{batch.info.format_version})",
         algorithms=algorithms,
@@ -202,11 +220,22 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
     found = next(
         p.id
         for p in repos.export_reads.pipelines(project_id).values()
-        if p.slug == slug and p.version == 1
+        if p.slug == slug and p.version == version
     )
     pipeline = repos.pipelines.get(found)
     assert pipeline is not None
     return pipeline
+
+
+def _model(batch: MdBatch, pipeline: Pipeline) -> str:
+    """What the import report says the file's detector was taken for."""
+    detector = batch.info.detector or "no detector named"
+    if batch.info.megadetector:
+        return (
+            f"{detector} is a release of MegaDetector: version {pipeline.version} of "
+            f"{pipeline.slug} (the newest version on a photo is its current result)"
+        )
+    return f"{detector} is not a MegaDetector release: kept as a model of its own"
 
 
 def _match(
