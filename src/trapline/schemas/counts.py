@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from trapline.domain.ecology.choices import VersionShare
 from trapline.schemas.common import Input
 from trapline.schemas.projects import CountingPipeline
 from trapline.services.ecology.counting import Counting
@@ -34,6 +35,35 @@ class DeploymentCountingOut(BaseModel):
         description="people's work the last change of its pipeline could not carry to the "
         "new pipeline's individuals, a line each"
     )
+
+
+class VersionPhotosOut(BaseModel):
+    version: int
+    photos: int = Field(description="photos whose current result is of this version")
+
+
+class VersionShareOut(BaseModel):
+    """Which versions of the pipeline a deployment counts by its photos' results are of."""
+
+    pipeline: str | None = Field(description="the pipeline it counts by (null: none yet)")
+    versions: list[VersionPhotosOut] = Field(
+        description="newest first; empty for a pipeline no registration numbers (callback)"
+    )
+    photos: int = Field(description="the deployment's photos")
+    without: int = Field(description="photos with no result of the pipeline")
+    mixed: bool = Field(description="the counts mix versions")
+    said: str = Field(description='in words: "version 2 on 5 of 20 photos, version 1 on 15"')
+
+    @classmethod
+    def of(cls, share: VersionShare) -> VersionShareOut:
+        return cls(
+            pipeline=share.pipeline,
+            versions=[VersionPhotosOut(version=v, photos=n) for v, n in share.versions],
+            photos=share.photos,
+            without=share.without,
+            mixed=share.mixed,
+            said=share.said(),
+        )
 
 
 class CountingIn(Input):

@@ -111,6 +111,7 @@ ENDPOINTS = [
     Endpoint(
         "PUT", "/deployments/{deployment}/event-rule", 200, "member", _json({"rule": "night"})
     ),
+    Endpoint("GET", "/deployments/{deployment}/counting", 200, "viewer"),
     Endpoint(
         "PUT",
         "/deployments/{deployment}/counting",

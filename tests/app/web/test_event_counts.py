@@ -19,6 +19,7 @@ from tests.support.scenes import (
     TAXA_CSV,
     add_frames,
     find_taxon,
+    heron,
     import_md,
     import_taxa,
     new_deployment,
@@ -125,3 +126,30 @@ def test_the_events_are_counted_in_one_read(
     finally:
         sa_event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 1, statements
+
+
+def test_a_newer_version_on_some_photos_is_named_where_the_deployment_counts(
+    proto: Protocol, sign_in: Callable[[Account], Browser]
+) -> None:
+    """MegaDetector v5a on ten photos, then v5b (version 2 of the same pipeline) on five: the
+    deployment's counts are of both versions, and its page and the API say so."""
+    pond, _ = heron(proto)
+    slug = api_get(proto, f"/deployments/{pond}")["counting_pipeline"]
+    five = {
+        f"Pond/frame-{i:02d}.jpg": [
+            {"category": "1", "conf": 0.9, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
+        ]
+        for i in range(5)
+    }
+    assert import_md(proto, five, detector="md_v5b.0.0.pt")["pipeline_version"] == 2
+    track_all(proto)
+    share = api_get(proto, f"/deployments/{pond}/counting")
+    assert (share["pipeline"], share["photos"], share["mixed"]) == (slug, 10, True)
+    assert [(v["version"], v["photos"]) for v in share["versions"]] == [(2, 5), (1, 5)]
+    said = "version 2 on 5 of 10 photos, version 1 on 5"
+    assert share["said"] == said
+    page = sign_in(proto.account).page(f"/deployments/{pond}")
+    assert f'<span id="version-share">: {said}</span>' in page
+    assert "run its newest version on the rest" in page
+    refused = proto.client.get(f"{API}/deployments/{pond + 99}/counting", headers=proto.headers)
+    assert refused.status_code == 404

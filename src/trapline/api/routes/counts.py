@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.params import Id
-from trapline.schemas.counts import CountingIn, CountingOut
+from trapline.schemas.counts import CountingIn, CountingOut, VersionShareOut
 from trapline.schemas.projects import DeploymentOut
 from trapline.services.ecology import carrying, counting
 
@@ -26,3 +26,12 @@ def choose_counting(
     """Choose the pipeline a deployment counts by (managers): one with results tracked on it.
     Nothing but a person changes it after; a choice for the project leaves it be."""
     return DeploymentOut.of(carrying.choose_counting(db, caller, deployment_id, body.pipeline))
+
+
+@router.get("/deployments/{deployment_id}/counting")
+def get_deployment_counting(
+    deployment_id: Id, caller: CurrentUser, db: DatabaseDep
+) -> VersionShareOut:
+    """The pipeline a deployment counts by, and which of its versions its photos' current
+    results are of (a count of versions 2 and 3 says so)."""
+    return VersionShareOut.of(counting.version_share(db, caller, deployment_id))

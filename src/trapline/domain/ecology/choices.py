@@ -49,3 +49,40 @@ class DeploymentCounting:
     def others(self) -> tuple[str, ...]:
         """The pipelines tracked on it that it does not count by."""
         return tuple(p for p, _, _ in self.tracked if p != self.pipeline)
+
+
+@dataclass(frozen=True)
+class VersionShare:
+    """Which versions of the pipeline a deployment counts by its photos' current results are
+    of: a count of versions 2 and 3 is said to be one."""
+
+    pipeline: str | None
+    #: (version, photos whose current result is of it), newest first; empty for a pipeline
+    #: no registration numbers (an external one's, through the callback API).
+    versions: tuple[tuple[int, int], ...]
+    #: The deployment's photos.
+    photos: int
+
+    @property
+    def mixed(self) -> bool:
+        """Its photos' current results are of more than one version."""
+        return len(self.versions) > 1
+
+    @property
+    def without(self) -> int:
+        """Photos with no result of the pipeline."""
+        return max(self.photos - sum(n for _, n in self.versions), 0)
+
+    def said(self) -> str:
+        """In words: "version 2 on 5 of 20 photos, version 1 on 15"."""
+        if not self.versions:
+            return ""
+        parts = [
+            f"version {v} on {n:,}" + (f" of {self.photos:,} photos" if i == 0 else "")
+            for i, (v, n) in enumerate(self.versions)
+        ]
+        if len(parts) == 1 and self.without == 0:
+            parts = [f"version {self.versions[0][0]} on all {self.photos:,} photos"]
+        if self.without:
+            parts.append(f"{self.without:,} without its results")
+        return ", ".join(parts)

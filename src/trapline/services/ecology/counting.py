@@ -14,7 +14,7 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
-from trapline.domain.ecology.choices import DeploymentCounting
+from trapline.domain.ecology.choices import DeploymentCounting, VersionShare
 from trapline.domain.ecology.species import Scope
 from trapline.domain.taxa.taxa import LabelMapping
 from trapline.errors import InvalidInput
@@ -121,6 +121,16 @@ def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
             choices=project_pipelines(repos, project_id),
             deployments=repos.choices.listed(project_id),
         )
+
+
+def version_share(db: Database, caller: User, deployment_id: int) -> VersionShare:
+    """Which versions of the pipeline a deployment counts by its photos' results are of
+    (viewers)."""
+    with db.read() as repos:
+        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        asked = ("deployment", deployment_id)
+        project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
+        return repos.choices.versions(deployment)
 
 
 @dataclass(frozen=True)

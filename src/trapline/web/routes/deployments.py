@@ -120,6 +120,7 @@ def _detail(
         events=found,
         events_shown=EVENTS_SHOWN,
         counted=counting.event_counts(page.db, page.me, deployment.id, [e.id for e in found]),
+        share=counting.version_share(page.db, page.me, deployment.id),
         event_total=event_total,
         timeline=event_timeline(found),
         regrouping=events.latest_regrouping(page.db, page.me, deployment),

@@ -9,9 +9,24 @@ from dataclasses import replace
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.tables import DeploymentRow, LabelTallyRow, ProjectRow
-from trapline.domain.ecology.choices import Chosen, DeploymentCounting, first_choice
+from trapline.db.tables import (
+    AnalysisRow,
+    DeploymentRow,
+    ImageRow,
+    LabelTallyRow,
+    PipelinePinRow,
+    PipelineRow,
+    ProjectRow,
+)
+from trapline.domain.core.records import Deployment
+from trapline.domain.ecology.choices import (
+    Chosen,
+    DeploymentCounting,
+    VersionShare,
+    first_choice,
+)
 from trapline.domain.ecology.species import Scope
+from trapline.domain.processing.results import AnalysisStatus
 
 #: Deployments listed on one page of counting choices, at most.
 MAX_LISTED = 1000
@@ -88,6 +103,43 @@ class ChoiceRepo:
         if len(set(chosen.values())) == 1:
             return replace(scope, pipeline=next(iter(chosen.values())), chosen=())
         return replace(scope, chosen=tuple(chosen.items()))
+
+    def versions(self, deployment: Deployment) -> VersionShare:
+        """Which versions of the pipeline the deployment counts by its photos' current results
+        are of: each photo's newest completed one, or the project's pinned one."""
+        pipeline = deployment.counting_pipeline
+        photos = self.session.scalar(
+            select(func.count()).where(ImageRow.deployment_id == deployment.id)
+        )
+        if pipeline is None:
+            return VersionShare(None, (), int(photos or 0))
+        a, p = AnalysisRow, PipelineRow
+        pinned = self.session.scalar(
+            select(PipelinePinRow.version).where(
+                PipelinePinRow.project_id == deployment.project_id, PipelinePinRow.slug == pipeline
+            )
+        )
+        newest = (
+            select(a.image_id, func.max(p.version).label("version"))
+            .join(p, p.id == a.pipeline_id)
+            .join(ImageRow, ImageRow.id == a.image_id)
+            .where(
+                ImageRow.deployment_id == deployment.id,
+                a.project_id == deployment.project_id,
+                p.slug == pipeline,
+                a.status == AnalysisStatus.COMPLETED.value,
+                *([p.version == pinned] if pinned is not None else []),
+            )
+            .group_by(a.image_id)
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(newest.c.version, func.count())
+            .group_by(newest.c.version)
+            .order_by(newest.c.version.desc())
+        )
+        found = tuple((int(v), int(n)) for v, n in rows)
+        return VersionShare(pipeline, found, int(photos or 0))
 
     def tracked(
         self, project_id: int, deployment_id: int | None = None
