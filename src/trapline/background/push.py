@@ -133,7 +133,7 @@ class PushDispatcher:
                 )
                 targets = {
                     job.id: repos.pipelines.push_services_for(
-                        job.project_id, job.pipeline_slug, now, self.window
+                        job.project_id, job.pipeline_id, now, self.window
                     )
                     for job in jobs
                 }
@@ -189,7 +189,7 @@ class PushDispatcher:
                     job.id,
                     None,
                     f"waiting for an online push-mode processing service offering pipeline "
-                    f"{job.pipeline_slug!r}; register one with POST "
+                    f"{job.pipeline_slug!r} version {job.pipeline_version}; register one with POST "
                     f"/api/v2/projects/{job.project_id}/processing-services/",
                 )
 

@@ -559,3 +559,36 @@ def test_an_image_whose_link_cannot_be_made_fails_alone_with_the_reason(
     )
     sent = sorted(int(i) for batch in service.processed() for i in batch)
     assert sent == [first, third]
+
+
+def test_a_push_service_of_version_1_is_never_sent_a_version_2_job(
+    project: Project, service: FakeService, dispatcher: PushDispatcher
+) -> None:
+    """The service offers version 1 of its pipeline; a worker registered version 2. A job of
+    version 2 waits (and says for which version) instead of going to the service."""
+    project.images(2)
+    newer = QuarterPipeline().config.model_copy(update={"version": 2})
+    pulled = project.client.post(
+        f"{API}/projects/{project.id}/pipelines/",
+        json=registration(newer.model_dump(mode="json"), name="Pull farm"),
+        headers=project.owner.headers,
+    )
+    assert pulled.status_code == 201, pulled.text
+    project.register(service.url)
+    answer = project.client.post(
+        f"{API}/jobs/",
+        json={"project_id": project.id, "pipeline": "quarter", "pipeline_version": 2,
+              "dispatch_mode": "sync_api"},
+        headers=project.owner.headers,
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    job_id = int(answer.json()["id"])
+    project.run(dispatcher, job_id, lambda job: job["status"] == "running")
+    for _ in range(3):
+        dispatcher.run()
+    assert dispatcher.wait_idle(30)
+    assert service.processed() == []
+    job = project.get(f"/jobs/{job_id}")
+    waiting = [e["message"] for e in job["events"] if e["message"].startswith("waiting for")]
+    assert len(waiting) == 1, job["events"]
+    assert "pipeline 'quarter' version 2" in waiting[0]

@@ -192,10 +192,16 @@ def _check_registration_after(db: Database) -> None:
         }
         assert repos.pipelines.serving(["extra"], [1], _now()) is None
         assert repos.pipelines.serving(["extra"], [2], _now()) == 1
-        pushing = [s.id for s in repos.pipelines.push_services_for(1, "moth-blobs", _now(), WINDOW)]
-        assert pushing == [3]
-        assert repos.pipelines.push_services_for(1, "extra", _now(), WINDOW) == []
-        assert repos.pipelines.push_services_for(2, "moth-blobs", _now(), WINDOW) == []
+        ids = {
+            (int(p), str(slug)): int(i)
+            for i, p, slug in repos.session.execute(
+                text("SELECT id, project_id, slug FROM pipelines WHERE project_id IS NOT NULL")
+            )
+        }
+        pushed = repos.pipelines.push_services_for(1, ids[1, "moth-blobs"], _now(), WINDOW)
+        assert [s.id for s in pushed] == [3]
+        assert repos.pipelines.push_services_for(1, ids[2, "extra"], _now(), WINDOW) == []
+        assert repos.pipelines.push_services_for(2, ids[2, "moth-blobs"], _now(), WINDOW) == []
 
 
 def _now() -> Any:

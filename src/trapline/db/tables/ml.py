@@ -40,6 +40,9 @@ class ProcessingServiceRow(Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Push mode: why the last check failed; None when it succeeded.
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Pull mode: the account whose token last registered it (a record, so no key): a worker
+    #: claiming with that token is given only the tasks of the versions it offers.
+    registered_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
 
 
 class ProjectServiceRow(Base):

@@ -63,7 +63,9 @@ def register_pipelines(
             with db.write() as repos:
                 _may_register(repos, caller, project_id)
                 now = utcnow()
-                made = repos.pipelines.register(project_id, name, registration.pipelines, now)
+                made = repos.pipelines.register(
+                    project_id, name, registration.pipelines, now, registered_by=caller.id
+                )
             break
         except IntegrityError:
             # Another registration (workers starting together) inserted the same new service,

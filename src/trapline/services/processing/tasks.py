@@ -59,14 +59,15 @@ def claim_for_job(
     batch_size: int,
     client_info: ClientInfo | None,
 ) -> list[TaskOut]:
-    """Lease tasks of one job; an empty list when the job is not running."""
+    """Lease tasks of one job; an empty list when the job is not running, or is of a version
+    of its pipeline the caller's worker did not register."""
     job, _ = dispatch.access.worker_job(caller, job_id)
     if job.dispatch_mode is not DispatchMode.ASYNC_API:
         raise InvalidInput(
             f"job {job_id} is a {job.dispatch_mode.value} (push) job; its tasks are not pulled"
         )
     identity = dispatch.tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id])
-    if job.status is not JobStatus.RUNNING:
+    if job.status is not JobStatus.RUNNING or not dispatch.access.serves(caller, job):
         return []
     leases = dispatch.queue.claim({job.id: job.params.lease_seconds}, batch_size, identity.name)
     return _hand_out(dispatch, leases, identity.name, with_job=False)
@@ -85,6 +86,7 @@ def claim_next(
     with db.read() as repos:
         projects = reach(repos, caller)
         jobs = repos.jobs.running_for_pipelines(pipelines, projects)
+        jobs = [j for j in jobs if dispatch.access.serves(caller, j)]
         if jobs and client_info is not None and client_info.fallback:
             covered = dispatch.tracker.coverage(repos)
             jobs = [j for j in jobs if not covered.covers(j.pipeline_slug, j.project_id)]

@@ -16,6 +16,7 @@ class WorkerAccess(AccessMemo):
     def __init__(self, db: Database, ttl: float, clock: Clock | None = None) -> None:
         super().__init__(db, ttl, clock)
         self._jobs: dict[tuple[int, int], Kept[tuple[Job, Project]]] = {}
+        self._offered: dict[int, Kept[dict[tuple[int, str], frozenset[int]]]] = {}
 
     def worker_job(self, caller: User, job_id: int) -> tuple[Job, Project]:
         """A job the caller may work on and its project; NotFound as for any foreign job."""
@@ -29,3 +30,16 @@ class WorkerAccess(AccessMemo):
         if job.status is JobStatus.RUNNING:
             self.keep(self._jobs, (caller.id, job_id), (job, project), version)
         return job, project
+
+    def serves(self, caller: User, job: Job) -> bool:
+        """Whether the caller's worker serves the job's pipeline version: a worker whose
+        token registered the pipeline is given only the versions it registered (a worker
+        that never registered it is held to none)."""
+        offered = self.recall(self._offered, caller.id)
+        if offered is None:
+            version = self.db.access_version
+            with self.db.read() as repos:
+                offered = repos.pipelines.registered_by(caller.id)
+            self.keep(self._offered, caller.id, offered, version)
+        versions = offered.get((job.project_id, job.pipeline_slug))
+        return versions is None or job.pipeline_version in versions

@@ -54,12 +54,14 @@ class PipelineRepo:
         *,
         endpoint_url: str | None = None,
         trusted: bool = False,
+        registered_by: int | None = None,
     ) -> Registration:
         """Record a service and its pipelines for a project; safe to repeat
         (``registrations.py``)."""
         return Registrar(self.session).register(
-            project_id, service_name, configs, now, endpoint_url=endpoint_url, trusted=trusted
-        )
+            project_id, service_name, configs, now,
+            endpoint_url=endpoint_url, trusted=trusted, registered_by=registered_by,
+        )  # fmt: skip
 
     def service_named(self, project_id: int, name: str) -> int | None:
         """The id of the project's processing service with this name."""
@@ -254,10 +256,29 @@ class PipelineRepo:
             .values(**values)
         )
 
+    def registered_by(self, user_id: int) -> dict[tuple[int, str], frozenset[int]]:
+        """The pipeline versions the pull-mode services this account registered offer, by
+        project and slug."""
+        rows = self.session.execute(
+            select(PipelineRow.project_id, PipelineRow.slug, PipelineRow.version)
+            .join(ServicePipelineRow, ServicePipelineRow.pipeline_id == PipelineRow.id)
+            .join(ProcessingServiceRow, ProcessingServiceRow.id == ServicePipelineRow.service_id)
+            .where(
+                ProcessingServiceRow.registered_by_id == user_id,
+                ProcessingServiceRow.endpoint_url.is_(None),
+            )
+        )
+        found: dict[tuple[int, str], set[int]] = {}
+        for project_id, slug, version in rows:  # pipelines of no project are never offered
+            if project_id is not None:
+                found.setdefault((int(project_id), str(slug)), set()).add(int(version))
+        return {key: frozenset(versions) for key, versions in found.items()}
+
     def push_services_for(
-        self, project_id: int, slug: str, now: datetime, window: timedelta
+        self, project_id: int, pipeline_id: int, now: datetime, window: timedelta
     ) -> list[ServiceStatus]:
-        """The project's online push-mode services that offer a pipeline with this slug."""
+        """The project's online push-mode services that offer this pipeline version (a
+        service of version 1 is never sent the tasks of version 2)."""
         rows = self.session.scalars(
             select(ProcessingServiceRow)
             .join(ProjectServiceRow, ProjectServiceRow.service_id == ProcessingServiceRow.id)
@@ -267,7 +288,7 @@ class PipelineRepo:
                 ProjectServiceRow.project_id == project_id,
                 ProcessingServiceRow.endpoint_url.is_not(None),
                 PipelineRow.project_id == project_id,
-                PipelineRow.slug == slug,
+                PipelineRow.id == pipeline_id,
             )
             .order_by(ProcessingServiceRow.id)
             .distinct()

@@ -76,6 +76,7 @@ class Registrar:
         *,
         endpoint_url: str | None = None,
         trusted: bool = False,
+        registered_by: int | None = None,
     ) -> Registration:
         """Record a service and its pipelines for a project; safe to repeat.
 
@@ -83,7 +84,8 @@ class Registrar:
         project is another row, never read, changed or conflicted with here. A pull-mode
         service has no ``endpoint_url`` (its workers call the platform); a push-mode service
         has one, and its pipelines in this project become exactly ``configs``. ``trusted``:
-        whether the latest registration of a push-mode service was an admin's.
+        whether the latest registration of a push-mode service was an admin's;
+        ``registered_by``: the account whose token registers a pull-mode service.
         """
         service = service_row(self.session, project_id, service_name)
         if service is None:
@@ -95,6 +97,8 @@ class Registrar:
         service.endpoint_url = endpoint_url
         service.trusted = trusted
         service.last_seen_at = now
+        if registered_by is not None:
+            service.registered_by_id = registered_by
         self._link(ProjectServiceRow, project_id=project_id, service_id=service.id)
         created: list[str] = []
         updated: list[str] = []
