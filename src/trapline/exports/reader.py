@@ -17,6 +17,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from pydantic_core import from_json
 
+from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.reviews import Review
 from trapline.domain.exports.exports import (
     AlgorithmFacts,
@@ -379,7 +380,8 @@ def _naming(
     top: AnnotationFacts, kids: list[AnnotationFacts]
 ) -> tuple[AnnotationFacts | None, AnnotationFacts | None]:
     """Of a box's classifications (``kids``): its detector's own verdict, and the one that
-    names the object (the final of the others, else that verdict). A detector that names its
+    names the object as every count names it (``domain/ecology/naming.py``: the surest
+    terminal one, else the box's own verdict, else the surest). A detector that names its
     boxes (MegaDetector's animal, person, vehicle) posts its verdict as a classification of
     its own: that is the box's category and score."""
     classes = (
@@ -390,7 +392,11 @@ def _naming(
     own = next(
         (k for k in classes if top.algorithm_id and k.algorithm_id == top.algorithm_id), None
     )
-    return own, _final([k for k in classes if k is not own]) or own
+    others = [k for k in classes if k is not own]
+    label = top.label if top.label is not None or own is None else own.label
+    said = [Said(k.label, k.confidence, _terminal(k)) for k in others]
+    named = name_box(Said(label, top.confidence), said)
+    return own, others[named.chosen] if named.chosen is not None else own
 
 
 def ranked(d: Detection) -> tuple[Ranked, ...]:
@@ -406,15 +412,10 @@ def ranked(d: Detection) -> tuple[Ranked, ...]:
     return (Ranked(c.label, c.confidence),) if c.label is not None else ()
 
 
-def _final(classes: list[AnnotationFacts]) -> AnnotationFacts | None:
-    """The classification that names the object: the terminal one, else the last."""
-    if len(classes) < 2:
-        return classes[0] if classes else None
-    for c in classes:
-        # Parsed only when its text can say so: the data holds features and scores besides.
-        if c.data and _TERMINAL.search(c.data) and _data(c.data).get("terminal") is True:
-            return c
-    return max(classes, key=lambda c: (c.ordering, c.id))
+def _terminal(c: AnnotationFacts) -> bool:
+    """Whether a classification is the terminal one (the species classifier's)."""
+    # Parsed only when its text can say so: the data holds features and scores besides.
+    return bool(c.data and _TERMINAL.search(c.data) and _data(c.data).get("terminal") is True)
 
 
 #: What a classification's data says when it is the terminal one, as JSON writes it.

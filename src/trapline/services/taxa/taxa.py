@@ -256,6 +256,13 @@ def map_label(
         return mapping
 
 
+def no_object_labels(db: Database, caller: User, project_id: int) -> frozenset[str]:
+    """The labels a person mapped as no object in the project (viewers)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return frozenset(repos.taxa.hidden_labels(project_id))
+
+
 def refresh_taxa(repos: Repos, project_id: int) -> None:
     """Every label of the project's occurrences names its taxon again (after its list
     changed): occurrences whose taxon changed are counted again."""

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from trapline.domain.core.paging import ImageOrder
 from trapline.domain.core.roles import Role
+from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.reviews import Review, Verdict
 from trapline.domain.processing.results import Analysis, Annotation, AnnotationType, Box
 from trapline.errors import InvalidInput
@@ -18,6 +19,7 @@ from trapline.services.callbacks import analyses
 from trapline.services.core import browse
 from trapline.services.photos import deployments, images, projects
 from trapline.services.review import reviews
+from trapline.services.taxa import taxa
 from trapline.web.forms import one_line, optional_number
 from trapline.web.layers import kinds_of, layers_of, ramps_of
 from trapline.web.pages import PostedForm, SignedIn
@@ -33,7 +35,8 @@ class Detection:
 
     annotation: Annotation
     analysis: Analysis
-    #: The model's label and confidence (the box's, else its best classification's).
+    #: What names the box, as every count names it (``domain/ecology/naming.py``), and
+    #: the model's confidence in the box (its own, else its best classification's).
     label: str | None
     confidence: float | None
     #: Top labels with scores, from the classifications of the box.
@@ -42,6 +45,10 @@ class Detection:
     review: Review | None
     #: The default threshold of the pipeline that found it, if it has one.
     threshold: float | None = None
+    #: How sure the model is of the label (a classifier's score, when one named the box).
+    label_score: float | None = None
+    #: A stage said there is nothing there (a moth filter's ``nonmoth``): counted nowhere.
+    rejected: bool = False
 
     @property
     def below(self) -> bool:
@@ -65,10 +72,11 @@ class Detection:
 
     @property
     def caption(self) -> str:
-        """What is written on the box."""
-        if self.confidence is None:
+        """What is written on the box: what names it and how sure."""
+        score = self.label_score if self.label_score is not None else self.confidence
+        if score is None or self.review is not None or self.rejected:
             return self.shown_label
-        return f"{self.shown_label} {self.confidence:.2f}"
+        return f"{self.shown_label} {score:.2f}"
 
     @property
     def top_text(self) -> str:
@@ -83,6 +91,8 @@ class Detection:
                 return "not an object"
             if self.review.verdict is Verdict.RELABEL and self.review.label:
                 return self.review.label
+        elif self.rejected:
+            return "no object (counted nowhere)"
         return self.label or "object"
 
 
@@ -101,10 +111,14 @@ def image_level(found: list[Analysis]) -> list[tuple[Analysis, Annotation]]:
 
 
 def detections_of(
-    found: list[Analysis], reviewed: list[Review], thresholds: dict[int, float] | None = None
+    found: list[Analysis],
+    reviewed: list[Review],
+    thresholds: dict[int, float] | None = None,
+    hidden: frozenset[str] = frozenset(),
 ) -> list[Detection]:
-    """Every box of an image, with its classifications, its latest review and its pipeline's
-    default threshold (``thresholds`` by pipeline id)."""
+    """Every box of an image, named as every count names it, with its classifications, its
+    latest review and its pipeline's default threshold (``thresholds`` by pipeline id;
+    ``hidden``: the labels a person mapped as no object)."""
     thresholds = thresholds or {}
     last = {r.annotation_id: r for r in reviewed if r.annotation_id is not None}
     result = []
@@ -118,6 +132,10 @@ def detections_of(
                 continue
             kids = [c for c in children.get(a.id, []) if c.type is AnnotationType.CLASSIFICATION]
             best = max(kids, key=lambda c: c.confidence or 0.0, default=None)
+            said = [
+                Said(c.label, c.confidence, (c.data or {}).get("terminal") is True) for c in kids
+            ]
+            named = name_box(Said(a.label, a.confidence), said, hidden)
             top: list[tuple[str, float]] = []
             for c in kids:
                 data = c.data or {}
@@ -127,13 +145,15 @@ def detections_of(
                 Detection(
                     annotation=a,
                     analysis=analysis,
-                    label=a.label or (best.label if best else None),
+                    label=named.label,
                     confidence=a.confidence
                     if a.confidence is not None
                     else (best.confidence if best else None),
                     top=top[:5],
                     review=last.get(a.id),
                     threshold=thresholds.get(analysis.pipeline_id or 0),
+                    label_score=named.score,
+                    rejected=named.rejected,
                 )
             )
     return result
@@ -150,7 +170,9 @@ def viewer(
     image, found = analyses.image_with_analyses(page.db, page.me, image_id)
     project, role = projects.get_project(page.db, page.me, image.project_id)
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
-    detections = detections_of(found, reviewed, analyses.default_thresholds(page.db, found))
+    hidden = taxa.no_object_labels(page.db, page.me, image.project_id)
+    thresholds = analyses.default_thresholds(page.db, found)
+    detections = detections_of(found, reviewed, thresholds, hidden)
     layers = layers_of(found, image.width, image.height)
     newer, older = browse.neighbours(
         page.db, page.me, image, grid.image_filter(), ImageOrder.CAPTURED_DESC

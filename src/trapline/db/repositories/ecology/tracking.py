@@ -38,7 +38,8 @@ from trapline.db.tables import (
 from trapline.db.types import chunks
 from trapline.domain.core.retry import RetryPolicy
 from trapline.domain.ecology.events import Event
-from trapline.domain.ecology.occurrences import Detection, no_object
+from trapline.domain.ecology.naming import Said, name_box
+from trapline.domain.ecology.occurrences import Detection
 from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed
 from trapline.domain.processing.jobs import TaskStatus
@@ -169,7 +170,10 @@ class TrackingRepo:
             child = named.get(aid)
             if confidence is None and child is not None:
                 confidence = child.score
-            name, name_score, classified = _naming(label, confidence, child)
+            said = [Said(v) for v in verdicts.get(aid, ())]
+            if child is not None:
+                said.append(Said(child.label, child.score, child.terminal))
+            named_as = name_box(Said(label, confidence), said, hidden)
             below = threshold is not None and confidence is not None and confidence < threshold
             found.append(
                 Detection(
@@ -177,19 +181,19 @@ class TrackingRepo:
                     image_id=int(image_id),
                     pipeline=str(pipeline),
                     box=(float(x1), float(y1), float(x2), float(y2)),
-                    label=name,
+                    label=named_as.label,
                     confidence=confidence,
                     features=None,
                     classification_id=child.id if child is not None else None,
                     review=reviews.get(aid),
                     below_threshold=below,
                     identifications=tuple(identified.get(aid, ())),
-                    label_score=name_score,
-                    classified=classified,
+                    label_score=named_as.score,
+                    classified=named_as.by_classifier,
                     hidden_labels=hidden,
                     # A stage that said there is nothing (a moth filter's "nonmoth") keeps the
                     # box out, however sure the detector was.
-                    rejected=any(no_object(v, hidden) for v in verdicts.get(aid, ())),
+                    rejected=named_as.rejected,
                 )
             )
         return found
@@ -228,8 +232,9 @@ class TrackingRepo:
             child = named.get(aid)
             if confidence is None and child is not None:
                 confidence = child.score
-            name, score, _ = _naming(label, confidence, child)
-            found[aid] = (name, score)
+            said = [Said(child.label, child.score, child.terminal)] if child else []
+            named_as = name_box(Said(label, confidence), said)
+            found[aid] = (named_as.label, named_as.score)
         return found
 
     def _classifications(
@@ -375,16 +380,6 @@ class _Named:
     terminal: bool
     #: The classification's own id.
     id: int
-
-
-def _naming(
-    label: str | None, confidence: float | None, child: _Named | None
-) -> tuple[str | None, float | None, bool]:
-    """What names a box: a terminal classification; otherwise the box's own label, else its
-    surest classification's. The label, how sure it is, and whether a classifier gave it."""
-    if child is not None and (child.terminal or label is None):
-        return child.label, child.score, child.terminal
-    return label, confidence, False
 
 
 def _features(data: dict[str, Any] | None) -> array[float] | None:

@@ -26,6 +26,7 @@ from trapline.db.tables import (
     ServicePipelineRow,
 )
 from trapline.db.tracking_due import events_due
+from trapline.db.types import access_changed
 from trapline.domain.pipelines.pipelines import Registration
 from trapline.errors import Conflict
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
@@ -97,6 +98,9 @@ class Registrar:
         service.endpoint_url = endpoint_url
         service.trusted = trusted
         service.last_seen_at = now
+        # What a worker's token serves is remembered briefly (``WorkerAccess.serves``): a new
+        # registrant or a newly offered version voids what this process remembers.
+        changed = registered_by is not None and service.registered_by_id != registered_by
         if registered_by is not None:
             service.registered_by_id = registered_by
         self._link(ProjectServiceRow, project_id=project_id, service_id=service.id)
@@ -118,6 +122,7 @@ class Registrar:
                 continue
             algorithms_created += new_keys
             offers = self._link(ServicePipelineRow, service_id=service.id, pipeline_id=pipeline.id)
+            changed = changed or (offers and registered_by is not None)
             self._link(ProjectPipelineRow, project_id=project_id, pipeline_id=pipeline.id)
             if is_new:
                 created.append(config.slug)
@@ -132,6 +137,8 @@ class Registrar:
                     ServicePipelineRow.pipeline_id.not_in(offered),
                 )
             )
+        if changed:
+            access_changed(self.session)
         if refused and len(refused) == len(configs):  # nothing registered: say why, refused
             raise Conflict("; ".join(why for _, _, why in refused))
         self.session.flush()

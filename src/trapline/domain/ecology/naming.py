@@ -1,0 +1,57 @@
+"""What names a box, and whether any stage said there is nothing there: one rule for tracking
+and every count, the detection exports and the photo viewer (docs/counting.md).
+
+A box's name is its most confident *terminal* classification's (a species classifier's), else
+the box's own label (a detector's category such as ``animal``), else its most confident
+classification's. A no-object word from any stage (a moth filter's ``nonmoth``, a label a person
+mapped as no object) rejects the box whatever names it and whatever its detector scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trapline.domain.ecology.occurrences import no_object
+
+
+@dataclass(frozen=True)
+class Said:
+    """One stage's word on a box: its label, how sure, and whether a terminal classifier (the
+    one that names the species) said it."""
+
+    label: str | None
+    score: float | None = None
+    terminal: bool = False
+
+
+@dataclass(frozen=True)
+class Named:
+    """What names a box, how sure, whether a classifier gave it, and whether a stage said
+    there is nothing there."""
+
+    label: str | None
+    score: float | None
+    by_classifier: bool
+    rejected: bool
+    #: Which classification names it (its place among those given); None: the box itself.
+    chosen: int | None = None
+
+
+def _sure(said: Said) -> float:
+    return said.score if said.score is not None else -1.0
+
+
+def name_box(own: Said, classes: Sequence[Said], hidden: frozenset[str] = frozenset()) -> Named:
+    """Name a box from its own label (``own``) and its classifications (``hidden``: labels a
+    person mapped as no object)."""
+    rejected = any(no_object(c.label, hidden) for c in classes)
+    ranked = sorted(range(len(classes)), key=lambda i: -_sure(classes[i]))  # stable: ties first
+    terminal = next((i for i in ranked if classes[i].terminal), None)
+    if terminal is not None:
+        c = classes[terminal]
+        return Named(c.label, c.score, True, rejected, terminal)
+    if own.label is not None or not classes:
+        return Named(own.label, own.score, False, rejected)
+    c = classes[ranked[0]]
+    return Named(c.label, c.score, False, rejected, ranked[0])
