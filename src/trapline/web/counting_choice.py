@@ -61,7 +61,7 @@ class PipelineChoice:
 
 def pipeline_choice(page: Page, project_id: int, asked: str) -> PipelineChoice:
     """The selector of a page of the project's counts (viewers), for ``asked`` as sent."""
-    summary = counting.counting_summary(page.db, page.me, project_id)
+    summary = counting.counting_summary(page.db, page.me, project_id, tracked=False)
     query = page.request.query_params.multi_items()
     # A page of a paged list is of the list counted by the pipeline it replaces.
     kept = tuple((k, v) for k, v in query if k not in (PARAMETER, "offset"))[:MAX_KEPT]

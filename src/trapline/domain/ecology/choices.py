@@ -57,10 +57,11 @@ class VersionShare:
     of: a count of versions 2 and 3 is said to be one."""
 
     pipeline: str | None
-    #: (version, photos whose current result is of it), newest first; empty for a pipeline
-    #: no registration numbers (an external one's, through the callback API).
+    #: (version, photos whose current result is of it), newest first; empty when one version
+    #: alone can be current (the project has one, or pins one) or none is numbered (an
+    #: external pipeline's, through the callback API).
     versions: tuple[tuple[int, int], ...]
-    #: The deployment's photos.
+    #: The deployment's photos (0 when ``versions`` is empty: not read).
     photos: int
 
     @property

@@ -110,8 +110,11 @@ class Counting:
         return len({d.pipeline for d in self.deployments if d.pipeline is not None}) > 1
 
 
-def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
-    """The pipeline a project counts by and those it could count by (viewers)."""
+def counting_summary(
+    db: Database, caller: User, project_id: int, *, tracked: bool = True
+) -> Counting:
+    """The pipeline a project counts by and those it could count by (viewers); with
+    ``tracked``, the pipelines tracked on each deployment too."""
     with db.read() as repos:
         project, _ = project_for(repos, caller, project_id, Role.VIEWER)
         return Counting(
@@ -119,7 +122,7 @@ def counting_summary(db: Database, caller: User, project_id: int) -> Counting:
             named=project.counting_pipeline,
             counted=repos.counts.pipelines(project_id),
             choices=project_pipelines(repos, project_id),
-            deployments=repos.choices.listed(project_id),
+            deployments=repos.choices.listed(project_id, tracked=tracked),
         )
 
 

@@ -75,9 +75,17 @@ class ChoiceRepo:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: ``of_project`` by project, read once a transaction (only a person's choice in it,
+        #: below, changes it).
+        self._chosen: dict[int, dict[int, str]] = {}
 
     def of_project(self, project_id: int) -> dict[int, str]:
         """Each deployment of the project that counts by a pipeline, with it."""
+        if project_id not in self._chosen:
+            self._chosen[project_id] = self._of_project(project_id)
+        return self._chosen[project_id]
+
+    def _of_project(self, project_id: int) -> dict[int, str]:
         d = DeploymentRow
         rows = self.session.execute(
             select(d.id, d.counting_pipeline)
@@ -92,13 +100,9 @@ class ChoiceRepo:
         else each deployment's own."""
         if scope.pipeline is not None:
             return scope
-        if scope.deployment_id is not None:
-            own = self.session.scalar(
-                select(DeploymentRow.counting_pipeline).where(
-                    DeploymentRow.id == scope.deployment_id
-                )
-            )
-            return replace(scope, pipeline=own, chosen=())
+        if scope.deployment_id is not None:  # its row, as the access check read it
+            row = self.session.get(DeploymentRow, scope.deployment_id)
+            return replace(scope, pipeline=row.counting_pipeline if row else None, chosen=())
         chosen = self.of_project(scope.project_id)
         if len(set(chosen.values())) == 1:
             return replace(scope, pipeline=next(iter(chosen.values())), chosen=())
@@ -106,18 +110,26 @@ class ChoiceRepo:
 
     def versions(self, deployment: Deployment) -> VersionShare:
         """Which versions of the pipeline the deployment counts by its photos' current results
-        are of: each photo's newest completed one, or the project's pinned one."""
+        are of (each photo's newest completed one): read photo by photo only when the project
+        has several versions of it and pins none (else one version is current, and nothing
+        is listed)."""
         pipeline = deployment.counting_pipeline
-        photos = self.session.scalar(
-            select(func.count()).where(ImageRow.deployment_id == deployment.id)
-        )
         if pipeline is None:
-            return VersionShare(None, (), int(photos or 0))
+            return VersionShare(None, (), 0)
         a, p = AnalysisRow, PipelineRow
         pinned = self.session.scalar(
             select(PipelinePinRow.version).where(
                 PipelinePinRow.project_id == deployment.project_id, PipelinePinRow.slug == pipeline
             )
+        )
+        numbered = self.session.scalar(
+            select(func.count()).where(p.project_id == deployment.project_id, p.slug == pipeline)
+        )
+        if pinned is not None or (numbered or 0) < 2:
+            # One version can be current: nothing to read photo by photo.
+            return VersionShare(pipeline, (), 0)
+        photos = self.session.scalar(
+            select(func.count()).where(ImageRow.deployment_id == deployment.id)
         )
         newest = (
             select(a.image_id, func.max(p.version).label("version"))
@@ -128,7 +140,6 @@ class ChoiceRepo:
                 a.project_id == deployment.project_id,
                 p.slug == pipeline,
                 a.status == AnalysisStatus.COMPLETED.value,
-                *([p.version == pinned] if pinned is not None else []),
             )
             .group_by(a.image_id)
             .subquery()
@@ -163,8 +174,10 @@ class ChoiceRepo:
             found.setdefault(int(deployment), []).append((str(pipeline), int(n), int(m or 0)))
         return found
 
-    def listed(self, project_id: int) -> list[DeploymentCounting]:
-        """What each of the project's deployments counts by (the first ``MAX_LISTED``)."""
+    def listed(self, project_id: int, *, tracked: bool = True) -> list[DeploymentCounting]:
+        """What each of the project's deployments counts by (the first ``MAX_LISTED``), with
+        the pipelines tracked on each unless ``tracked`` is false (one read of the kept sums
+        by label saved)."""
         d = DeploymentRow
         rows = self.session.execute(
             select(d.id, d.name, d.counting_pipeline, d.counting_chosen, d.counting_not_carried)
@@ -172,14 +185,14 @@ class ChoiceRepo:
             .order_by(d.id)
             .limit(MAX_LISTED)
         ).all()
-        tracked = self.tracked(project_id) if rows else {}
+        found = self.tracked(project_id) if rows and tracked else {}
         return [
             DeploymentCounting(
                 int(i),
                 str(name),
                 pipeline,
                 Chosen(chosen) if chosen else None,
-                tuple(tracked.get(int(i), ())),
+                tuple(found.get(int(i), ())),
                 tuple(not_carried.splitlines()) if not_carried else (),
             )
             for i, name, pipeline, chosen, not_carried in rows
@@ -187,6 +200,7 @@ class ChoiceRepo:
 
     def choose(self, deployment_id: int, pipeline: str, chosen: Chosen) -> None:
         """A person chose what one deployment counts by."""
+        self._chosen.clear()
         self.session.execute(
             update(DeploymentRow)
             .where(DeploymentRow.id == deployment_id)
