@@ -54,6 +54,10 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "to use).",
         "counting_pipeline must be a pipeline the project has results or a registration of.",
     ),
+    f"GET {_API}/deployments/{{deployment_id}}/compare": (
+        "a and b name pipelines of the project (slug), or versions of one (slug@version) "
+        "it has.",
+    ),
     f"PUT {_API}/deployments/{{deployment_id}}/counting": (
         "pipeline must be one with results tracked on the deployment.",
     ),

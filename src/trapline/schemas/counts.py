@@ -5,8 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from trapline.domain.ecology.choices import VersionShare
+from trapline.domain.ecology.compare import Boxed
 from trapline.schemas.common import Input
 from trapline.schemas.projects import CountingPipeline
+from trapline.services.ecology.compare import Compared
 from trapline.services.ecology.counting import Counting
 
 
@@ -118,4 +120,79 @@ class CountingOut(BaseModel):
                 )
                 for d in found.deployments
             ],
+        )
+
+
+class BoxOut(BaseModel):
+    annotation_id: int
+    image_id: int
+    box: list[float] = Field(description="x1, y1, x2, y2 in pixels")
+    label: str | None = Field(description="what names it, as counting names it")
+    score: float | None
+
+
+class PairOut(BaseModel):
+    a: BoxOut | None
+    b: BoxOut | None
+
+
+class LabelCountOut(BaseModel):
+    label: str | None
+    count: int
+
+
+class CompareOut(BaseModel):
+    """Two pipelines (or versions) on a deployment's photos that both ran on."""
+
+    deployment_id: int
+    a: str
+    b: str
+    photos: int = Field(description="photos both ran on that were compared")
+    capped: bool = Field(description="more photos than 5,000 both ran on: the first were compared")
+    only_a: int
+    only_b: int
+    same: int = Field(description="boxes both drew (IoU >= 0.75 of each other) and name alike")
+    moved: int = Field(description="boxes both drew (IoU 0.5-0.75) and name alike")
+    relabelled: int = Field(description="boxes both drew (IoU >= 0.5) and name otherwise")
+    examples: dict[str, list[PairOut]] = Field(description="up to 24 of each kind")
+    boxes_a: list[LabelCountOut] = Field(description="A's boxes by label on those photos")
+    boxes_b: list[LabelCountOut]
+    individuals_a: list[LabelCountOut] | None = Field(
+        description="A's occurrences by label on the deployment (null: a version is named; "
+        "occurrences are tracked from current results only)"
+    )
+    individuals_b: list[LabelCountOut] | None
+
+    @classmethod
+    def of(cls, found: Compared) -> CompareOut:
+        c = found.comparison
+
+        def box(x: Boxed | None) -> BoxOut | None:
+            if x is None:
+                return None
+            return BoxOut(annotation_id=x.id, image_id=x.image_id, box=list(x.box),
+                          label=x.label, score=x.score)  # fmt: skip
+
+        def counted(rows: list[tuple[str | None, int]] | None) -> list[LabelCountOut] | None:
+            return None if rows is None else [LabelCountOut(label=k, count=n) for k, n in rows]
+
+        return cls(
+            deployment_id=found.deployment.id,
+            a=found.a.name,
+            b=found.b.name,
+            photos=c.photos,
+            capped=found.capped,
+            only_a=c.only_a,
+            only_b=c.only_b,
+            same=c.same,
+            moved=c.moved,
+            relabelled=c.relabelled,
+            examples={
+                kind: [PairOut(a=box(x), b=box(y)) for x, y in pairs]
+                for kind, pairs in c.examples.items()
+            },
+            boxes_a=[LabelCountOut(label=k, count=n) for k, n in c.labels_a.most_common()],
+            boxes_b=[LabelCountOut(label=k, count=n) for k, n in c.labels_b.most_common()],
+            individuals_a=counted(found.individuals_a),
+            individuals_b=counted(found.individuals_b),
         )

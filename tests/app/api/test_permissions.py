@@ -113,6 +113,13 @@ ENDPOINTS = [
     ),
     Endpoint("GET", "/deployments/{deployment}/counting", 200, "viewer"),
     Endpoint(
+        "GET",
+        "/deployments/{deployment}/compare",
+        200,
+        "viewer",
+        lambda w: {"params": {"a": w.pipeline, "b": w.pipeline}},
+    ),
+    Endpoint(
         "PUT",
         "/deployments/{deployment}/counting",
         200,

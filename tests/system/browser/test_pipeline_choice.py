@@ -157,3 +157,27 @@ def test_a_manager_chooses_what_a_deployment_counts_by_on_the_project_page(
     )
     # The person's name went with the heron to the other pipeline's individual.
     assert named in page.inner_text("#species tbody")
+
+
+def test_a_manager_compares_two_pipelines_and_chooses_from_the_comparison(
+    page: Any, app: App
+) -> None:
+    project, counting, other = _two_pipelines(app)
+    (pond,) = ok_json(app.api("GET", f"/projects/{project}/counting"))["deployments"]
+    deployment = pond["deployment_id"]
+    sign_in(page, app)
+    page.goto(f"{app.url}/projects/{project}")
+    page.click(f"#deployment-counting a[href='/deployments/{deployment}/compare']")
+    page.wait_for_url(re.compile(rf".*/deployments/{deployment}/compare$"))
+    # It opens on what the deployment counts by against the other pipeline.
+    assert (page.input_value("#c-a"), page.input_value("#c-b")) == (counting, other)
+    assert page.inner_text("#compare-counts td[data-kind='same']") == "0"
+    assert page.inner_text("#compare-counts td[data-kind='relabelled']") == "3"
+    page.select_option("#c-a", other)
+    page.select_option("#c-b", counting)
+    page.click("#compare-form button")
+    page.wait_for_url(re.compile(r".*/compare\?a=.*&b=.*"))
+    page.click(f"text=Count Pond by {other}")
+    page.wait_for_url(re.compile(rf".*/projects/{project}#counting$"))
+    chosen = ok_json(app.api("GET", f"/deployments/{deployment}"))
+    assert (chosen["counting_pipeline"], chosen["counting_chosen"]) == (other, "person")

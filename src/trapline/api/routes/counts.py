@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.params import Id
-from trapline.schemas.counts import CountingIn, CountingOut, VersionShareOut
+from trapline.schemas.counts import CompareOut, CountingIn, CountingOut, VersionShareOut
 from trapline.schemas.projects import DeploymentOut
-from trapline.services.ecology import carrying, counting
+from trapline.services.ecology import carrying, compare, counting
 
 router = APIRouter(tags=["taxa"])
 
@@ -35,3 +37,16 @@ def get_deployment_counting(
     """The pipeline a deployment counts by, and which of its versions its photos' current
     results are of (a count of versions 2 and 3 says so)."""
     return VersionShareOut.of(counting.version_share(db, caller, deployment_id))
+
+
+@router.get("/deployments/{deployment_id}/compare")
+def compare_on_deployment(
+    deployment_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    a: Annotated[str, Query(min_length=1, max_length=266, description="slug or slug@version")],
+    b: Annotated[str, Query(min_length=1, max_length=266, description="slug or slug@version")],
+) -> CompareOut:
+    """Two pipelines, or two versions of one, on the deployment's photos both ran on: the
+    boxes only one drew, those both drew (moved or named otherwise), and what each counts."""
+    return CompareOut.of(compare.compare_deployment(db, caller, deployment_id, a, b))

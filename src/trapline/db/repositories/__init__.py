@@ -11,6 +11,7 @@ from trapline.db.repositories.core.sessions import SessionRepo
 from trapline.db.repositories.core.users import UserRepo
 from trapline.db.repositories.ecology.carrying import CarryRepo
 from trapline.db.repositories.ecology.choices import ChoiceRepo
+from trapline.db.repositories.ecology.compare import CompareRepo
 from trapline.db.repositories.ecology.counts import CountRepo
 from trapline.db.repositories.ecology.events import EventRepo
 from trapline.db.repositories.ecology.listings import ListingRepo
@@ -54,6 +55,7 @@ class Repos:
         self.counts = CountRepo(session)
         self.choices = ChoiceRepo(session)
         self.carrying = CarryRepo(session)
+        self.compare = CompareRepo(session)
         self.tracking = TrackingRepo(session)
         self.taxa = TaxaRepo(session)
         self.taxa_store = TaxaStore(session)

@@ -1,0 +1,55 @@
+"""Comparing two pipelines, or two versions of one, on a deployment (docs/counting.md): the
+boxes each drew on the photos both ran on, with crops, and what each counts there; a manager
+chooses from it what the deployment counts by."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from starlette.responses import Response
+
+from trapline.errors import InvalidInput
+from trapline.http.params import Id
+from trapline.protocol.base import ONE_LINE
+from trapline.services.ecology import compare, counting
+from trapline.services.photos import deployments, projects
+from trapline.web.pages import SignedIn
+from trapline.web.routes import page_router
+
+router = page_router()
+
+#: A side as the form sends it: a slug, or slug@version.
+SideText = Annotated[str, Query(max_length=266, pattern=ONE_LINE)]
+
+
+@router.get("/deployments/{deployment_id}/compare")
+def compare_page(page: SignedIn, deployment_id: Id, a: SideText = "", b: SideText = "") -> Response:
+    """Pick two sides, and see what each drew and counts on the deployment."""
+    deployment = deployments.get_deployment(page.db, page.me, deployment_id)
+    project, role = projects.get_project(page.db, page.me, deployment.project_id)
+    sides = compare.sides_of(page.db, page.me, deployment_id)
+    a, b = a.strip(), b.strip()
+    if not a and not b:  # what it counts by, against the next pipeline
+        whole = [s for s in sides if "@" not in s]
+        a = deployment.counting_pipeline or (whole[0] if whole else "")
+        b = next((s for s in whole if s != a), "")
+    found, errors = None, {}
+    if a and b:
+        try:
+            found = compare.compare_deployment(page.db, page.me, deployment_id, a, b)
+        except InvalidInput as exc:
+            errors = {exc.field or "a": exc.detail}
+    share = counting.version_share(page.db, page.me, deployment_id)
+    return page.render(
+        "compare.html",
+        status=400 if errors else 200,
+        project=project,
+        role=role,
+        deployment=deployment,
+        sides=sides,
+        chosen={"a": a, "b": b},
+        found=found,
+        errors=errors,
+        share=share,
+    )
