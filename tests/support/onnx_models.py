@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import yaml
 from onnx import TensorProto, helper, numpy_helper
+from PIL import Image, ImageDraw
 
 OPSET = 17
 IR_VERSION = 8
@@ -45,6 +46,47 @@ def channel_mean_model(path: Path, *, input_shape: Shape, layout: str = "nchw") 
     axes = [2, 3] if layout == "nchw" else [1, 2]
     nodes = [helper.make_node("ReduceMean", ["images"], ["output"], axes=axes, keepdims=0)]
     return _save(path, nodes, [], input_shape, ["N", 3])
+
+
+def moth_and_leaf() -> Image.Image:
+    """A 64x64 photo, the detector's input size (boxes need no mapping): a red "moth" at
+    (8, 8)-(23, 23) and a blue patch that is not one at (40, 40)-(55, 55)."""
+    image = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(image).rectangle((8, 8, 23, 23), fill=(230, 20, 20))
+    ImageDraw.Draw(image).rectangle((40, 40, 55, 55), fill=(20, 20, 230))
+    return image
+
+
+def moth_chain(folder: Path, slug: str = "chain") -> dict[str, Any]:
+    """The spec of the documented moth pipeline's three stages, as tiny models in ``folder``:
+    a detector that finds both patches of ``moth_and_leaf`` as ``insect`` (0.9 and 0.8), a
+    moth filter (``keep: [moth]``) that calls the red one ``moth`` and the blue one
+    ``nonmoth``, and a species classifier that names what it is given *Agrotis
+    exclamationis*."""
+    rows = [[16, 16, 16, 16, 0.9, 1.0], [48, 48, 16, 16, 0.8, 1.0]]  # cx, cy, w, h, obj, insect
+    detector = constant_model(folder / "det.onnx", np.array([rows]), input_shape=["N", 3, 64, 64])
+    species = constant_model(
+        folder / "species.onnx", np.array([[0.0, 2.0]]), input_shape=["N", 3, 8, 8]
+    )
+    mean = channel_mean_model(folder / "mean.onnx", input_shape=["N", 3, 8, 8])
+    return {
+        "slug": slug,
+        "name": "Chain",
+        "detector": {
+            "weights": str(detector), "input_size": 64, "layout": "yolov5", "labels": ["insect"],
+        },
+        "classifiers": [
+            {
+                "key": "moth-filter", "weights": str(mean), "input_size": 8,
+                "labels": ["moth", "grass", "nonmoth"], "mean": [0, 0, 0], "std": [1, 1, 1],
+                "output": "probabilities", "keep": ["moth"],
+            },
+            {
+                "key": "species", "weights": str(species), "input_size": 8,
+                "labels": ["Noctua pronuba", "Agrotis exclamationis"], "top_k": 1,
+            },
+        ],
+    }  # fmt: skip
 
 
 def sha256(path: Path) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.support.onnx_models import channel_mean_model, constant_model
+from tests.support.onnx_models import channel_mean_model, constant_model, moth_and_leaf, moth_chain
 from trapline.errors import InvalidInput
 from trapline.pipelines import Box, SourceImage
 from trapline.pipelines.onnx_classifier import OnnxClassifier, crop, softmax
@@ -131,46 +131,8 @@ def test_an_output_that_does_not_match_the_labels_is_explained(tmp_path: Path) -
 
 
 def test_detector_then_filter_then_species_classifier(tmp_path: Path) -> None:
-    # A 64x64 image fills the detector's 64x64 input, so boxes need no mapping.
-    image = Image.new("RGB", (64, 64), "white")
-    ImageDraw.Draw(image).rectangle((8, 8, 23, 23), fill=(230, 20, 20))  # a "moth"
-    ImageDraw.Draw(image).rectangle((40, 40, 55, 55), fill=(20, 20, 230))  # not one
-    rows = [[16, 16, 16, 16, 0.9, 1.0], [48, 48, 16, 16, 0.8, 1.0]]  # cx, cy, w, h, obj, insect
-    detector = constant_model(tmp_path / "det.onnx", np.array([rows]), input_shape=["N", 3, 64, 64])
-    species = constant_model(
-        tmp_path / "species.onnx", np.array([[0.0, 2.0]]), input_shape=["N", 3, 8, 8]
-    )
-    spec = PipelineSpec.model_validate(
-        {
-            "slug": "chain",
-            "name": "Chain",
-            "detector": {
-                "weights": str(detector),
-                "input_size": 64,
-                "layout": "yolov5",
-                "labels": ["insect"],
-            },
-            "classifiers": [
-                {
-                    "key": "moth-filter",
-                    "weights": str(mean_of_channels(tmp_path)),
-                    "input_size": 8,
-                    "labels": ["moth", "grass", "nonmoth"],
-                    "mean": [0, 0, 0],
-                    "std": [1, 1, 1],
-                    "output": "probabilities",
-                    "keep": ["moth"],
-                },
-                {
-                    "key": "species",
-                    "weights": str(species),
-                    "input_size": 8,
-                    "labels": ["Noctua pronuba", "Agrotis exclamationis"],
-                    "top_k": 1,
-                },
-            ],
-        }
-    )
+    image = moth_and_leaf()
+    spec = PipelineSpec.model_validate(moth_chain(tmp_path))
     pipeline = OnnxPipeline(spec)
     pipeline.load()
     (result,) = pipeline.process([SourceImage("img-1", image)])
