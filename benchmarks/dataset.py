@@ -43,6 +43,8 @@ from dataset_copy import copy_tables
 from dataset_load import Loader
 
 from trapline.db.migrate import upgrade
+from trapline.db.repositories import Repos
+from trapline.domain.ecology.species import Scope
 from trapline.platform import Platform
 from trapline.settings import Settings
 
@@ -80,6 +82,13 @@ class Dataset:
     @property
     def manifest(self) -> Path:
         return manifest_path(self.backend, self.images)
+
+
+def counted_by(repos: Repos, project_id: int) -> str | None:
+    """The pipeline the project's deployments count by (the first deployment's, when they
+    count by different ones)."""
+    scope = repos.choices.counted(Scope(project_id))
+    return scope.pipeline or (scope.chosen[0][1] if scope.chosen else None)
 
 
 def manifest_path(backend: str, images: int) -> Path:

@@ -193,12 +193,12 @@ def run_on_dataset(size: str, backend: str, repeats: int) -> None:
     """The formats exported from the saved realistic set (``dataset.py``): the counting
     pipeline's tracked occurrences of three pipeline versions' results, identifications and
     a taxa list."""
-    from dataset import ensure, opened, photo_count
+    from dataset import counted_by, ensure, opened, photo_count
 
     dataset = ensure(backend, photo_count(size))
     with opened(dataset) as platform:
         with platform.db.read() as repos:
-            pipeline = repos.counts.counting_pipeline(dataset.project_id)
+            pipeline = counted_by(repos, dataset.project_id)
             occurrences = next(
                 n for name, n, _ in repos.counts.pipelines(dataset.project_id) if name == pipeline
             )

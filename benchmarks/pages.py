@@ -23,7 +23,16 @@ from typing import Any
 
 import record_table
 from common import machine_speed_ms, print_table
-from dataset import OWNER, PASSWORD, Dataset, describe, ensure, opened, photo_count
+from dataset import (
+    OWNER,
+    PASSWORD,
+    Dataset,
+    counted_by,
+    describe,
+    ensure,
+    opened,
+    photo_count,
+)
 from fastapi.testclient import TestClient
 from listing import deep_cursor
 from sqlalchemy import text
@@ -85,7 +94,7 @@ def _ids(platform: Platform, dataset: Dataset) -> dict[str, Any]:
             " WHERE o.project_id = :p AND t.rank = 'species' GROUP BY t.parent_id"
             " ORDER BY count(*) DESC LIMIT 1"), {"p": p}).scalar_one()  # fmt: skip
         # The project's listing of occurrences, 90% deep into its counting pipeline's.
-        counted = {"p": p, "pl": repos.counts.counting_pipeline(p)}
+        counted = {"p": p, "pl": counted_by(repos, p)}
         deep_occurrence = one(text(
             "SELECT first_seen_at, id FROM occurrences WHERE project_id = :p AND pipeline = :pl"
             " ORDER BY first_seen_at, id LIMIT 1 OFFSET (SELECT count(*) * 9 / 10"
