@@ -55,8 +55,7 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "counting_pipeline must be a pipeline the project has results or a registration of.",
     ),
     f"GET {_API}/deployments/{{deployment_id}}/compare": (
-        "a and b name pipelines of the project (slug), or versions of one (slug@version) "
-        "it has.",
+        "a and b name pipelines of the project (slug), or versions of one (slug@version) it has.",
     ),
     f"PUT {_API}/deployments/{{deployment_id}}/counting": (
         "pipeline must be one with results tracked on the deployment.",

@@ -86,7 +86,9 @@ class DwcaWriter(OccurrenceWriter):
             if len(self._nameless_labels) < 10:
                 self._nameless_labels.add(o.label or "no label")
             return False
-        occurrence_id = published_id(self.context.installation, "occurrence", o.id)
+        occurrence_id = published_id(
+            self.context.installation, "occurrence", o.published_id or o.id
+        )
         person = o.determined_by == "person"
         said = result.determinations.identified.get(o.id)
         if person:

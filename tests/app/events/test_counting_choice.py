@@ -86,6 +86,14 @@ def _published(proto: Protocol, pond: int) -> tuple[list[str], list[str]]:
     return dwca, camtrap
 
 
+def _published_ids(proto: Protocol, pond: int) -> list[str]:
+    """The occurrence ids the Darwin Core archive publishes, by their last part."""
+    seeded = Seeded(proto, proto.project_id, {"Pond": pond}, {}, {})
+    archive = zipfile.ZipFile(io.BytesIO(seeded.download(seeded.export(format="dwca")["id"])))
+    rows = csv.DictReader(io.StringIO(archive.read("occurrence.txt").decode()), delimiter="\t")
+    return sorted(r["occurrenceID"].rsplit(":", 1)[1] for r in rows)
+
+
 def test_a_newer_megadetector_import_takes_neither_the_counts_nor_the_name(
     proto: Protocol,
 ) -> None:
@@ -255,6 +263,7 @@ def test_switching_by_hand_and_back_carries_names_and_keeps_ids(proto: Protocol)
     (review,) = chosen["counting_not_carried"]
     assert f"(false_detection) of detection {box}: no box of {v5b}" in review
     assert species_rows(proto) == before  # the name went with the heron
+    assert _published_ids(proto, pond) == [str(bird)]  # and so did the id GBIF knows
     (heron_b,) = occurrences_of(proto, event)
     assert heron_b["pipeline"] == v5b
     assert heron_b["determination"]["by"] == "person"
@@ -265,6 +274,7 @@ def test_switching_by_hand_and_back_carries_names_and_keeps_ids(proto: Protocol)
     assert _choose(proto, pond, v5a)["counting_not_carried"] == []
     assert species_rows(proto) == [("Ardea alba", 1, 10)]
     assert {o["id"] for o in occurrences_of(proto, event)} == {bird}  # ids kept
+    assert _published_ids(proto, pond) == [str(bird)]
     history = api_get(proto, f"/occurrences/{bird}/identifications")
     assert [i["taxon"]["scientific_name"] for i in history] == ["Ardea cinerea", "Ardea alba"]
     # Back and forth again: nothing is copied twice.
@@ -272,6 +282,8 @@ def test_switching_by_hand_and_back_carries_names_and_keeps_ids(proto: Protocol)
     _choose(proto, pond, v5a)
     assert len(api_get(proto, f"/occurrences/{bird}/identifications")) == 2
     assert species_rows(proto) == [("Ardea alba", 1, 10)]
+    _choose(proto, pond, v5b)
+    assert _published_ids(proto, pond) == [str(bird)]
 
 
 def _counting(proto: Protocol) -> dict[str, Any]:

@@ -144,6 +144,10 @@ class OccurrenceRow(Base):
     disputed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Made by a reviewer's split or merge: kept as it is when the event is tracked again.
     edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The id the exports publish for it when not its own: the id of the individual it holds
+    #: of the pipeline its deployment counted by before a person switched
+    #: (``services/ecology/carrying.py``), so that the published id does not change.
+    published_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
 
     __table_args__ = (
         CheckConstraint("determined_by IN ('model', 'person')", name="determined_by"),

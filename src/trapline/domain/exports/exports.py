@@ -306,6 +306,9 @@ class OccurrenceFacts(NamedTuple):
     last_offset_minutes: int = 0
     detection_count: int = 0
     best_annotation_id: int = 0
+    #: The id exports publish for it: its own, or the one the individual it continues had
+    #: (``OccurrenceRow.published_id``).
+    published_id: int = 0
 
 
 class IdentificationFacts(NamedTuple):

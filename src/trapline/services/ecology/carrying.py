@@ -16,6 +16,7 @@ the new individual afterwards outranks an older one carried to it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from trapline.db.engine import Database
@@ -79,50 +80,65 @@ def _count_by(
 
 
 def carry(repos: Repos, deployment_id: int, before: str, after: str) -> list[str]:
-    """Carry the identifications and reviews of ``before``'s individuals in a deployment to
-    ``after``'s; a line for each that could not be carried."""
+    """Carry the identifications, reviews and published ids of ``before``'s individuals in a
+    deployment to ``after``'s; a line for each identification or review not carried."""
     carrying = repos.carrying
     old = carrying.tracked(deployment_id, before)
+    new = carrying.tracked(deployment_id, after)
+    heirs = _heirs(old, new, successors(old.placed, new.placed))
+    carrying.publish(deployment_id, after, _published(heirs))
     named = carrying.identifications([p.id for p in old.placed])
-    individuals = {old.occurrence_of[row.annotation_id] for row in named}
-    of_named = [p for p in old.placed if old.occurrence_of[p.id] in individuals]
-    judged, reviewed = carrying.reviewed(deployment_id, before)
-    if not of_named and not reviewed:
-        return []
-    photos = [p.image_id for p in (*of_named, *reviewed)]
-    new = carrying.tracked(deployment_id, after, photos)
-    heirs = _heirs(old, new, successors(of_named, new.placed), individuals)
     lines = _carry_names(repos, named, old, heirs, after)
+    judged, reviewed = carrying.reviewed(deployment_id, before)
     lines += _carry_reviews(repos, judged, successors(reviewed, new.placed), after)
     return lines
 
 
-def _heirs(
-    old: Tracked, new: Tracked, pairs: dict[int, int], individuals: set[int]
-) -> dict[int, tuple[int, int]]:
-    """Each of these old individuals' heir: the new occurrence holding most of its
-    detections' successors (then the lowest id), with the first of them there."""
+@dataclass(frozen=True)
+class _Heir:
+    """The new individual holding most of an old one's detections' counterparts."""
+
+    occurrence_id: int
+    #: Its first detection among them (a copied identification goes on it).
+    anchor: int
+    #: How many of the old one's detections it holds counterparts of.
+    votes: int
+
+
+def _heirs(old: Tracked, new: Tracked, pairs: dict[int, int]) -> dict[int, _Heir]:
+    """Each old individual's heir (most counterparts, then the lowest id); those without a
+    counterpart anywhere are left out."""
     votes: dict[int, Counter[int]] = defaultdict(Counter)
     first: dict[tuple[int, int], int] = {}
     for was, now in sorted(pairs.items()):
         individual, heir = old.occurrence_of[was], new.occurrence_of[now]
-        if individual in individuals:
-            votes[individual][heir] += 1
-            first.setdefault((individual, heir), now)
+        votes[individual][heir] += 1
+        first.setdefault((individual, heir), now)
     found = {}
     for individual, counted in votes.items():
         heir = min(counted, key=lambda o: (-counted[o], o))
-        found[individual] = (heir, first[individual, heir])
+        found[individual] = _Heir(heir, first[individual, heir], counted[heir])
     return found
 
 
+def _published(heirs: dict[int, _Heir]) -> dict[int, int]:
+    """Which old individual each heir publishes the id of: of several, the one it holds most
+    of (then the lowest id)."""
+    chosen: dict[int, tuple[int, int]] = {}
+    for individual, heir in sorted(heirs.items()):
+        best = chosen.get(heir.occurrence_id)
+        if best is None or heir.votes > best[0]:
+            chosen[heir.occurrence_id] = (heir.votes, individual)
+    return {heir: individual for heir, (_, individual) in chosen.items()}
+
+
 def _carry_names(
-    repos: Repos, named: list[Any], old: Tracked, heirs: dict[int, tuple[int, int]], after: str
+    repos: Repos, named: list[Any], old: Tracked, heirs: dict[int, _Heir], after: str
 ) -> list[str]:
     """Copy each identification to its individual's heir, unless the heir was named as
     recently (a copy carried before, or a person's own since)."""
     carrying, lines = repos.carrying, []
-    newest = carrying.newest_named(sorted({heir for heir, _ in heirs.values()}))
+    newest = carrying.newest_named(sorted({h.occurrence_id for h in heirs.values()}))
     anew: set[int] = set()
     for row in named:  # oldest first, so the heir ranks them as the individual did
         individual = old.occurrence_of[row.annotation_id]
@@ -132,7 +148,7 @@ def _carry_names(
                 "overlaps one of the occurrence's by half"
             )
             continue
-        heir, anchor = heirs[individual]
+        heir, anchor = heirs[individual].occurrence_id, heirs[individual].anchor
         last = newest.get(heir)
         if last is None or row.created_at > last:
             carrying.name(row, anchor)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.processing.current import RESULTS_OF
@@ -123,6 +123,37 @@ class CarryRepo:
                 **values, annotation_id=annotation_id, occurrence_id=None
             )
         )
+
+    def publish(self, deployment_id: int, pipeline: str, heirs: dict[int, int]) -> None:
+        """The pipeline's individuals in the deployment publish their own ids, but each heir
+        (its id -> the old individual it continues) the id that individual published. An id
+        that one of them publishes as its own is left to it."""
+        o = OccurrenceRow
+        published = func.coalesce(o.published_id, o.id)
+        was: dict[int, int] = {}
+        for part in chunks(sorted(set(heirs.values()))):
+            was |= {int(i): int(p) for i, p in self.session.execute(
+                select(o.id, published).where(o.id.in_(part))
+            )}  # fmt: skip
+        mine = select(o.id).where(o.deployment_id == deployment_id, o.pipeline == pipeline)
+        self.session.execute(
+            update(o).where(o.id.in_(mine), o.published_id.is_not(None)).values(published_id=None)
+        )
+        own = set(self.session.scalars(mine))
+        taken = {heir: was[old] for heir, old in heirs.items() if old in was}
+        rows = [
+            {"heir": heir, "published": p}
+            for heir, p in sorted(taken.items())
+            if p != heir and (p not in own or p in heirs)
+        ]
+        if rows:
+            table = cast(Table, OccurrenceRow.__table__)  # by id, many rows: Core's executemany
+            self.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("heir"))
+                .values(published_id=bindparam("published")),
+                rows,
+            )
 
     def reviews(self, annotation_ids: Sequence[int]) -> dict[int, Any]:
         """The latest review of each of these detections (those never reviewed are left

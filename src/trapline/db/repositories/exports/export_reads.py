@@ -63,6 +63,7 @@ _OCCURRENCE_COLUMNS = (
     OccurrenceRow.first_seen_at, OccurrenceRow.first_offset_minutes, OccurrenceRow.last_seen_at,
     OccurrenceRow.last_offset_minutes, OccurrenceRow.detection_count,
     OccurrenceRow.best_annotation_id,
+    func.coalesce(OccurrenceRow.published_id, OccurrenceRow.id),
 )  # fmt: skip
 #: How identifications and reviews name their author: the user's name, else their email.
 _PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
@@ -157,7 +158,7 @@ class ExportScope:
 def _shown(row: Sequence[Any]) -> tuple[OccurrenceFacts, int, BestDetectionFacts]:
     """A row of ``SHOWN``: the occurrence, the image of its best detection, and that."""
     when = (_wall(row[10]), row[11], _wall(row[12]))
-    o = OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:16]))
+    o = OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:16], row[24]))
     best = BestDetectionFacts._make(row[15:24])
     return o, row[16], best
 
