@@ -55,3 +55,5 @@ def test_the_viewer_captions_a_classified_heron_by_its_species(
     page = sign_in(proto.account).page(f"/images/{image}")
     assert "Ardea cinerea 0.81" in page
     assert "animal 0.90" not in page
+    slug = bird["pipeline"]
+    assert f'<span class="muted">{slug} v1</span>' in page  # the version of each result

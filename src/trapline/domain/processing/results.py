@@ -132,6 +132,17 @@ class Analysis:
     project_id: int | None = None
     updated_at: datetime | None = None
 
+    @property
+    def made_by(self) -> str:
+        """What made it, with its version: "moth-blobs v2", an external model's name and
+        version, else its source."""
+        if self.pipeline_slug is not None:
+            version = f" v{self.pipeline_version}" if self.pipeline_version is not None else ""
+            return self.pipeline_slug + version
+        if self.model_name is not None:
+            return f"{self.model_name} {self.model_version or ''}".strip()
+        return self.source
+
 
 @dataclass(frozen=True)
 class AnnotationFilter:
