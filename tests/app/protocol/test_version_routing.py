@@ -59,3 +59,13 @@ def test_a_version_2_job_goes_only_to_workers_of_version_2(proto: Protocol) -> N
     first = proto.job_that_runs(pipeline_version=1)["id"]
     assert len(_claimed(proto, first, old)) == 1
     assert _claimed(proto, first, new) == []
+
+
+def test_a_job_whose_version_no_online_worker_serves_says_so(proto: Protocol) -> None:
+    proto.images(2)
+    old = _worker(proto, "Old farm", 1)
+    _worker(proto, "New farm", 2)  # registered, but never asks for work
+    job = proto.job_that_runs(pipeline_version=2)["id"]
+    assert _claimed(proto, job, old) == []  # the version-1 worker is online
+    detail = proto.client.get(f"{API}/jobs/{job}/", headers=proto.headers).json()
+    assert detail["waiting_for_worker"] is True

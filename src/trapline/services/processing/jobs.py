@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from trapline.db.engine import Database
@@ -332,6 +332,16 @@ def list_jobs(
         return total, jobs, counts
 
 
+def _served(repos: Repos, job: Job, since: datetime) -> bool:
+    """Whether a worker seen since ``since`` serves the job's pipeline version: one whose token
+    registered that version, or never registered the pipeline (``WorkerAccess.serves``)."""
+    for user_id in sorted(repos.workers.serving(job.pipeline_slug, since)):
+        offered = repos.pipelines.registered_by(user_id).get((job.project_id, job.pipeline_slug))
+        if offered is None or job.pipeline_version in offered:
+            return True
+    return False
+
+
 def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     """A job with counters, throughput, ETA and history.
 
@@ -349,7 +359,7 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
             and job.dispatch_mode is DispatchMode.ASYNC_API
             and counts.queued > 0
             and counts.leased == 0
-            and not repos.workers.serving(job.pipeline_slug, now - WORKER_SEEN_WITHIN)
+            and not _served(repos, job, now - WORKER_SEEN_WITHIN)
         )
         held = repos.tasks.holdings(job_id) if counts.leased else []
         seen = repos.workers.last_seen([worker for worker, _, _ in held])

@@ -70,12 +70,14 @@ class WorkerRepo:
         row.last_seen_at = now
         self.session.flush()
 
-    def serving(self, slug: str, since: datetime) -> bool:
-        """Whether a worker that runs pipeline ``slug`` was seen since ``since``."""
-        rows = self.session.scalars(
-            select(WorkerRow.pipelines).where(WorkerRow.last_seen_at >= since).limit(1000)
+    def serving(self, slug: str, since: datetime) -> set[int]:
+        """The accounts of the workers that run pipeline ``slug`` seen since ``since``."""
+        rows = self.session.execute(
+            select(WorkerRow.user_id, WorkerRow.pipelines)
+            .where(WorkerRow.last_seen_at >= since)
+            .limit(1000)
         )
-        return any(slug in (pipelines or ()) for pipelines in rows)
+        return {int(user) for user, pipelines in rows if slug in (pipelines or ())}
 
     def last_seen(self, identities: Sequence[str]) -> dict[str, datetime]:
         """When each of these workers (by the name its leases carry) was last heard from."""
