@@ -15,7 +15,7 @@ from trapline.domain.ecology.compare import Comparison, Side, compare
 from trapline.domain.ecology.species import Scope
 from trapline.errors import InvalidInput
 from trapline.services.core.access import project_for, require
-from trapline.services.ecology.counting import project_pipelines
+from trapline.services.ecology.counting import check_pipeline, project_pipelines
 
 #: Photos compared per request, at most (the first by id that both ran on), and per read.
 MAX_PHOTOS = 5_000
@@ -79,14 +79,7 @@ def _side(repos: Repos, project_id: int, text: str, field: str) -> Side:
             field=field,
         )
     slug, version = matched["slug"], matched["version"]
-    known = project_pipelines(repos, project_id)
-    if slug not in known:
-        offered = ", ".join(known[:20]) or "none yet"
-        raise InvalidInput(
-            f"{field}: {slug[:100]!r} is not a pipeline of project {project_id} "
-            f"(its pipelines: {offered})",
-            field=field,
-        )
+    check_pipeline(repos, project_id, slug, field)
     if version is None:
         return Side(project_id, slug)
     versions = sorted(
