@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from trapline.domain.ecology.succession import Placed, successors
+from trapline.domain.ecology.succession import Placed, iou, successors
 
 #: A pair overlapping less than this moved: the two drew the same animal in other places.
 MOVED_IOU = 0.75
@@ -63,15 +63,6 @@ class Comparison:
         kept = self.examples.setdefault(kind, [])
         if len(kept) < MAX_EXAMPLES:
             kept.append((a, b))
-
-
-def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """The intersection over union of two boxes (x1, y1, x2, y2)."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def compare(a: Sequence[Boxed], b: Sequence[Boxed], found: Comparison | None = None) -> Comparison:

@@ -45,6 +45,18 @@ class Placed:
     box: tuple[float, float, float, float]
 
 
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two boxes (x1, y1, x2, y2); 0 for boxes that do not
+    overlap."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    overlap = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
+    return overlap / union if union > 0 else 0.0
+
+
 def successors(
     earlier: Sequence[Placed], current: Sequence[Placed], threshold: float = SUCCESSION_IOU
 ) -> dict[int, int]:
