@@ -92,11 +92,9 @@ class OccurrenceReads:
     #: the person's word on each of its detections).
     determined: bool = False
     #: The occurrences whose best detection is in the batch's images, by image, with those
-    #: detections: each occurrence once, with its best photo, and never more than the
-    #: batch's detections.
+    #: detections: each once, with its best photo, never more than the batch's detections.
     shown: bool = False
-    #: Each image's place in its event (frame and the event's photos): COCO Camera Traps'
-    #: sequences.
+    #: Each image's place in its event (frame, the event's photos): COCO Camera Traps' sequences.
     frames: bool = False
     #: Each image's detections made in full; without, only counted (``ImageResult.counted``:
     #: the formats with a row per occurrence write none, unless a filter judges them).
@@ -306,8 +304,7 @@ class OccurrenceFacts(NamedTuple):
     last_offset_minutes: int = 0
     detection_count: int = 0
     best_annotation_id: int = 0
-    #: The id exports publish for it: its own, or the one the individual it continues had
-    #: (``OccurrenceRow.published_id``).
+    #: The id exports publish for it (``OccurrenceRow.published_id``, else its own).
     published_id: int = 0
 
 
