@@ -10,7 +10,8 @@ counts it again.
 
 A copy keeps the person, taxon, comment and time; it is made only where the new individual has
 no identification as recent, so carrying back and forth adds nothing, and a name a person gave
-the new individual afterwards outranks an older one carried to it.
+the new individual afterwards outranks an older one carried to it. The ids exports publish go
+the same way: the new individual holding most of an old one's boxes publishes its id.
 """
 
 from __future__ import annotations
