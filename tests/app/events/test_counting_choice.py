@@ -51,7 +51,7 @@ def _named_heron(proto: Protocol) -> tuple[int, int, str]:
     bird = max(occurrences_of(proto, event), key=lambda o: o["detection_count"])
     grey = find_taxon(proto, "Ardea cinerea")
     api_post(proto, f"/occurrences/{bird['id']}/identifications", {"taxon_id": grey}, 201)
-    assert track_all(proto) >= 0
+    track_all(proto)
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")
     assert counting["pipeline"] == bird["pipeline"]
     return pond, int(bird["id"]), str(bird["pipeline"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from trapline.domain.taxa.taxa import Rank, Taxon
 
@@ -46,11 +47,18 @@ class Scope:
             return self.pipeline
         return ", ".join(sorted({p for _, p in self.chosen})) or None
 
+    @cached_property
+    def _chosen_by_deployment(self) -> dict[int, str]:
+        return dict(self.chosen)
+
     def counts(self, pipeline: str, deployment_id: int | None) -> bool:
-        """Whether the scope counts ``pipeline``'s occurrences on this deployment."""
+        """Whether the scope counts ``pipeline``'s occurrences on this deployment (a lookup:
+        an export asks it of every occurrence)."""
         if self.pipeline is not None:
             return pipeline == self.pipeline
-        return (deployment_id, pipeline) in self.chosen
+        if deployment_id is None:
+            return False
+        return self._chosen_by_deployment.get(deployment_id) == pipeline
 
 
 @dataclass(frozen=True)

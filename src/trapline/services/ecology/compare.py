@@ -122,3 +122,11 @@ def sides_of(db: Database, caller: User, deployment_id: int) -> list[str]:
             if len(versions) > 1:
                 found += [f"{slug}@{v}" for v in versions]
         return found
+
+
+def first_sides(deployment: Deployment, sides: list[str]) -> tuple[str, str]:
+    """The sides a comparison opens on: what the deployment counts by, against the next of
+    the project's pipelines ("" where there is none)."""
+    whole = [s for s in sides if "@" not in s]
+    a = deployment.counting_pipeline or (whole[0] if whole else "")
+    return a, next((s for s in whole if s != a), "")

@@ -30,10 +30,8 @@ def compare_page(page: SignedIn, deployment_id: Id, a: SideText = "", b: SideTex
     project, role = projects.get_project(page.db, page.me, deployment.project_id)
     sides = compare.sides_of(page.db, page.me, deployment_id)
     a, b = a.strip(), b.strip()
-    if not a and not b:  # what it counts by, against the next pipeline
-        whole = [s for s in sides if "@" not in s]
-        a = deployment.counting_pipeline or (whole[0] if whole else "")
-        b = next((s for s in whole if s != a), "")
+    if not a and not b:
+        a, b = compare.first_sides(deployment, sides)
     found, errors = None, {}
     if a and b:
         try:
