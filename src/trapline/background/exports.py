@@ -222,10 +222,12 @@ class ExportRunner:
             log.warning("could not record that export %s failed: %s", export_id, exc.detail)
 
     def _execute(self, export: Export, lost: Callable[[], bool]) -> None:
+        counted = self._state_counted(export)
         if export.format.tabled:
             self._execute_table(export, lost)
             return
         context, scope, total = self._prepare(export)
+        context.counted = counted
         self._progress(export.id, 0, context, None, total=total)
         key = export_key(export)
         with tempfile.TemporaryFile(prefix="trapline-export-") as out:
@@ -256,6 +258,22 @@ class ExportRunner:
             self.store.put(key, out, content_type=export.format.content_type)
         counts = writer.tally.frozen().as_json()
         self._finish(export, key, size, done, counts, _errors(context))
+
+    def _state_counted(self, export: Export) -> tuple[str, ...]:
+        """What a counting export counts (``ExportFormat.counts``), recorded on it: the
+        pipeline its filters name, else each deployment's own, with the versions of it its
+        photos' results are of."""
+        if not export.format.counts:
+            return ()
+        f = export.filters
+        with self.db.write() as repos:
+            if f.pipeline is not None:
+                counted: tuple[str, ...] = (f"every deployment: {f.pipeline}, as filtered",)
+            else:
+                counted = repos.choices.stated(export.project_id, f.deployment_id)
+            if not repos.exports.state_counted(export.id, self.name, list(counted)):
+                raise Stopped
+        return counted
 
     def _execute_table(self, export: Export, lost: Callable[[], bool]) -> None:
         """Write a table of the project's counts (``ExportFormat.tabled``): the record table

@@ -13,14 +13,14 @@ from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
 from trapline.db.types import chunks
 from trapline.domain.ecology.species import Scope
-from trapline.domain.exports.exports import (
+from trapline.domain.exports.exports import OccurrenceReads
+from trapline.domain.exports.facts import (
     AnnotationFacts,
     Batch,
     BestDetectionFacts,
     EventFacts,
     ImageFacts,
     OccurrenceFacts,
-    OccurrenceReads,
     TopFacts,
 )
 from trapline.domain.taxa.taxa import Taxon

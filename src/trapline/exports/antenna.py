@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from trapline.domain.exports.exports import BestDetectionFacts, ExportFormat, OccurrenceFacts
+from trapline.domain.exports.exports import ExportFormat
+from trapline.domain.exports.facts import BestDetectionFacts, OccurrenceFacts
 from trapline.exports.base import CsvFile, json_bytes
 from trapline.exports.occurrences import OccurrenceWriter, crop_path, photo_path
 from trapline.exports.reader import ExportContext, ImageResult

@@ -15,7 +15,8 @@ from typing import IO, Any, BinaryIO, ClassVar
 
 from pydantic_core import to_json
 
-from trapline.domain.exports.exports import ExportCounts, ExportFormat, ImageFacts
+from trapline.domain.exports.exports import ExportCounts, ExportFormat
+from trapline.domain.exports.facts import ImageFacts
 from trapline.exports.cells import Cells
 from trapline.exports.reader import ExportContext, ImageResult, ImageState
 

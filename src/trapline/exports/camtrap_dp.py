@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from trapline.domain.core.records import Deployment
-from trapline.domain.exports.exports import ExportFormat, ImageFacts
+from trapline.domain.exports.exports import ExportFormat
+from trapline.domain.exports.facts import ImageFacts
 from trapline.domain.photos.local_times import unclear_in_zone
 from trapline.exports.base import (
     CsvFile,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from trapline.domain.exports.exports import EventFacts, IdentificationFacts, OccurrenceFacts
+from trapline.domain.exports.facts import EventFacts, IdentificationFacts, OccurrenceFacts
 from trapline.exports.base import CsvFile, wall_iso
 from trapline.exports.camtrap_meaning import Meanings
 from trapline.exports.camtrap_package import number

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trapline.domain.exports.exports import AlgorithmFacts
+from trapline.domain.exports.facts import AlgorithmFacts
 from trapline.exports.camtrap_package import category_entry, taxon_entry
 from trapline.exports.reader import Detection, ExportContext
 from trapline.exports.taxonomy import TaxonTerms, taxon_terms

@@ -5,12 +5,13 @@ and the people the project names."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import IO, Any
 
 from trapline import __version__
-from trapline.domain.core.records import Contact, Deployment
+from trapline.domain.core.records import Contact, Deployment, Project
+from trapline.domain.ecology.choices import STATED
 from trapline.domain.taxa.taxa import Rank
 from trapline.exports.base import CsvFile, iso
 from trapline.exports.eml import LICENCES
@@ -136,7 +137,7 @@ def descriptor(
         "name": f"trapline-project-{project.id}",
         "created": iso(when),
         "title": project.name,
-        "description": project.description or f"Camera trap data of {project.name}",
+        "description": _described(project, context.counted),
         "contributors": contributors(context),
         **licences(context),
         "sources": [{"title": "trapline", "version": __version__}],
@@ -156,6 +157,14 @@ def descriptor(
         },
         "taxonomic": [taxa[k] for k in sorted(taxa)],
     }
+
+
+def _described(project: Project, counted: Sequence[str]) -> str:
+    """The package's description (Markdown): the project's, then what it counts."""
+    text = project.description or f"Camera trap data of {project.name}"
+    if not counted:
+        return text
+    return "\n\n".join([text, STATED, "\n".join(f"- {line}" for line in counted)])
 
 
 def contributors(context: ExportContext) -> list[dict[str, str]]:

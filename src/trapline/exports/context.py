@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from trapline.domain.core.records import Deployment, Project
-from trapline.domain.exports.exports import AlgorithmFacts, ExportFilters, PipelineFacts
+from trapline.domain.exports.exports import ExportFilters
+from trapline.domain.exports.facts import AlgorithmFacts, PipelineFacts
 from trapline.domain.taxa.taxa import Taxon
 
 #: Keys of a category map entry that mark it as a taxon.
@@ -32,6 +33,8 @@ class ExportContext:
     installation: str = "local"
     #: The taxa the occurrences read so far name, and their ancestors, by id.
     taxa: dict[int, Taxon] = field(default_factory=dict)
+    #: What the export counts, a line per deployment (``Export.counted``).
+    counted: tuple[str, ...] = ()
     #: Problems met while writing (an image the format cannot hold...); the first few kept.
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple
 
-from trapline.domain.exports.exports import IdentificationFacts, OccurrenceFacts
+from trapline.domain.exports.facts import IdentificationFacts, OccurrenceFacts
 from trapline.domain.taxa.taxa import Taxon
 
 

@@ -17,7 +17,8 @@ from datetime import date
 from typing import IO, BinaryIO
 
 from trapline.domain.core.records import Deployment
-from trapline.domain.exports.exports import ExportFormat, OccurrenceFacts
+from trapline.domain.exports.exports import ExportFormat
+from trapline.domain.exports.facts import OccurrenceFacts
 from trapline.exports.base import capture_iso, iso
 from trapline.exports.camtrap_dp import COMPRESS_LEVEL
 from trapline.exports.cells import Cells
@@ -184,7 +185,10 @@ class DwcaWriter(OccurrenceWriter):
                 "the project names no creator or contact: eml.xml names the project instead; "
                 "add people to the project and export again"
             )
-        metadata = eml_document(self.context.project, self.context.created_at, self._coverage())
+        context = self.context
+        metadata = eml_document(
+            context.project, context.created_at, self._coverage(), context.counted
+        )
         with zipfile.ZipFile(
             self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
         ) as archive:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from trapline.domain.core.records import Contact, Project
+from trapline.domain.ecology.choices import STATED
 
 EML_NS = "eml://ecoinformatics.org/eml-2.1.1"
 DC_NS = "http://purl.org/dc/terms/"
@@ -59,8 +60,11 @@ def licence_url(licence: str) -> str:
     return known[0] if known else licence.strip()
 
 
-def eml_document(project: Project, created: datetime, coverage: Coverage) -> bytes:
-    """``eml.xml`` of a dataset of the project, made at ``created``."""
+def eml_document(
+    project: Project, created: datetime, coverage: Coverage, counted: Sequence[str] = ()
+) -> bytes:
+    """``eml.xml`` of a dataset of the project, made at ``created``; ``counted`` (what it
+    counts, a line per deployment) is its method."""
     for prefix, uri in (("eml", EML_NS), ("dc", DC_NS), ("xsi", XSI_NS)):
         ET.register_namespace(prefix, uri)
     root = ET.Element(
@@ -93,6 +97,12 @@ def eml_document(project: Project, created: datetime, coverage: Coverage) -> byt
     _coverage(dataset, coverage)
     for person in contacts or [Contact(name="", organisation=project.name)]:
         _party(dataset, "contact", person)
+    if counted:
+        step = ET.SubElement(ET.SubElement(dataset, "methods"), "methodStep")
+        described = ET.SubElement(step, "description")
+        _text(described, "para", STATED)
+        for line in counted:
+            _text(described, "para", line)
     ET.indent(root)
     for link in root.iter("ulink"):  # inside a paragraph's text: no indentation
         link.text = None

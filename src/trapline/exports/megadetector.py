@@ -8,7 +8,8 @@ from operator import itemgetter
 from typing import Any, BinaryIO
 
 from trapline import __version__
-from trapline.domain.exports.exports import ExportFormat, ImageFacts
+from trapline.domain.exports.exports import ExportFormat
+from trapline.domain.exports.facts import ImageFacts
 from trapline.exports.base import ExportWriter, capture_iso, json_bytes, normalised
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState, Ranked
 from trapline.exports.reader import ranked as ranked_of

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
-from trapline.domain.exports.exports import ExportFilters, OccurrenceFacts
+from trapline.domain.exports.exports import ExportFilters
+from trapline.domain.exports.facts import OccurrenceFacts
 from trapline.domain.taxa.taxa import Taxon
 from trapline.exports.base import ExportWriter, wall_iso
 from trapline.exports.reader import ExportContext, ImageResult

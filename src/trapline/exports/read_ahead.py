@@ -7,7 +7,7 @@ import queue
 import threading
 from collections.abc import Iterator
 
-from trapline.domain.exports.exports import Batch
+from trapline.domain.exports.facts import Batch
 
 
 def prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:

@@ -19,14 +19,14 @@ from pydantic_core import from_json
 
 from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.reviews import Review
-from trapline.domain.exports.exports import (
+from trapline.domain.exports.exports import ExportFilters
+from trapline.domain.exports.facts import (
     AlgorithmFacts,
     AnalysisFacts,
     AnnotationFacts,
     Batch,
     BestDetectionFacts,
     EventFacts,
-    ExportFilters,
     IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,

@@ -18,27 +18,6 @@ class PipelineCountOut(BaseModel):
     detections: int
 
 
-class DeploymentCountingOut(BaseModel):
-    """What one deployment counts by."""
-
-    deployment_id: int
-    name: str
-    pipeline: str | None = Field(
-        description="the pipeline its counts are of (null: nothing tracked on it yet)"
-    )
-    chosen: str | None = Field(
-        description="who chose it: results (the first tracked on it), project (a person, for "
-        "the project) or person (a person, for this deployment); nothing else changes it"
-    )
-    pipelines: list[PipelineCountOut] = Field(
-        description="each pipeline tracked on it, most detections first"
-    )
-    not_carried: list[str] = Field(
-        description="people's work the last change of its pipeline could not carry to the "
-        "new pipeline's individuals, a line each"
-    )
-
-
 class VersionPhotosOut(BaseModel):
     version: int
     photos: int = Field(description="photos whose current result is of this version")
@@ -68,6 +47,30 @@ class VersionShareOut(BaseModel):
         )
 
 
+class DeploymentCountingOut(BaseModel):
+    """What one deployment counts by."""
+
+    deployment_id: int
+    name: str
+    pipeline: str | None = Field(
+        description="the pipeline its counts are of (null: nothing tracked on it yet)"
+    )
+    chosen: str | None = Field(
+        description="who chose it: results (the first tracked on it), project (a person, for "
+        "the project) or person (a person, for this deployment); nothing else changes it"
+    )
+    pipelines: list[PipelineCountOut] = Field(
+        description="each pipeline tracked on it, most detections first"
+    )
+    not_carried: list[str] = Field(
+        description="people's work the last change of its pipeline could not carry to the "
+        "new pipeline's individuals, a line each"
+    )
+    versions: VersionShareOut | None = Field(
+        description="which versions of its pipeline its photos' results are of"
+    )
+
+
 class CountingIn(Input):
     """The pipeline a deployment counts by."""
 
@@ -94,12 +97,16 @@ class CountingOut(BaseModel):
     deployments: list[DeploymentCountingOut] = Field(
         description="what each deployment counts by (the first 1,000)"
     )
+    mixed_versions: list[str] = Field(
+        description="the deployments whose counts mix versions of their pipeline, a line each"
+    )
 
     @classmethod
     def of(cls, found: Counting) -> CountingOut:
         return cls(
             pipeline=found.pipeline,
             mixed=found.mixed,
+            mixed_versions=list(found.mixed_versions),
             named=found.named,
             pipelines=[
                 PipelineCountOut(pipeline=p, occurrences=n, detections=d)
@@ -117,6 +124,9 @@ class CountingOut(BaseModel):
                         for p, n, m in d.tracked
                     ],
                     not_carried=list(d.not_carried),
+                    versions=VersionShareOut.of(s)
+                    if (s := found.shares.get(d.deployment_id))
+                    else None,
                 )
                 for d in found.deployments
             ],

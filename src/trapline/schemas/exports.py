@@ -111,6 +111,10 @@ class ExportOut(BaseModel):
     images_done: int
     counts: dict[str, int]
     errors: list[str]
+    counted: list[str] = Field(
+        description="what a counting export counts, a line per deployment: its pipeline and, "
+        "when its photos' results are of several versions, the photos each version holds"
+    )
     error: str | None
     file_name: str | None
     size_bytes: int | None
@@ -135,6 +139,7 @@ class ExportOut(BaseModel):
             images_done=e.images_done,
             counts=e.counts,
             errors=e.errors,
+            counted=e.counted,
             error=e.error,
             file_name=e.file_name,
             size_bytes=e.size_bytes,

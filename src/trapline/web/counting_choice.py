@@ -37,6 +37,9 @@ class PipelineChoice:
     kept: tuple[tuple[str, str], ...]
     #: When the deployments count by different pipelines: (deployment, pipeline) of each.
     mixed: tuple[tuple[str, str], ...] = ()
+    #: The deployments whose counts mix versions of their pipeline, a line each.
+    mixed_versions: tuple[str, ...] = ()
+    project_id: int = 0
 
     @property
     def shown(self) -> str | None:
@@ -74,4 +77,6 @@ def pipeline_choice(page: Page, project_id: int, asked: str) -> PipelineChoice:
         mixed=tuple(
             (d.name, d.pipeline) for d in summary.deployments if d.pipeline and summary.mixed
         ),
+        mixed_versions=summary.mixed_versions,
+        project_id=project_id,
     )

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trapline.domain.exports.exports import ImageFacts
+from trapline.domain.exports.facts import ImageFacts
 from trapline.exports.base import CsvFile, capture_iso, capture_time, iso, json_bytes
 from trapline.exports.cells import FORMULA_STARTS, cell
 from trapline.exports.csv import number

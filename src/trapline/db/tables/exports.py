@@ -43,6 +43,8 @@ class ExportRow(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The first problems met (images the format could not hold...).
     errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: What a counting export counts, a line per deployment (``VersionShare.line``).
+    counted: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     blob_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)

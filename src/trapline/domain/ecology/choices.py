@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+#: What introduces the lines of ``VersionShare.line`` in an export's metadata.
+STATED = "Each deployment's individuals are those tracked in the results of one pipeline:"
+
 
 class Chosen(StrEnum):
     """Who chose the pipeline a deployment counts by."""
@@ -87,3 +90,11 @@ class VersionShare:
         if self.without:
             parts.append(f"{self.without:,} without its results")
         return ", ".join(parts)
+
+    def line(self, deployment: str) -> str:
+        """What one deployment counts, as exports and pages state it: "Pond: megadetector
+        (version 5 on 15 of 20 photos, version 4 on 5)"."""
+        if self.pipeline is None:
+            return f"{deployment}: nothing tracked yet"
+        said = self.said()
+        return f"{deployment}: {self.pipeline}" + (f" ({said})" if said else "")

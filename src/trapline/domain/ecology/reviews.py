@@ -76,3 +76,6 @@ class ImageCounts:
 
     detections: int
     reviewed: int
+    #: The pipeline and version of the counted result ("megadetector v5"); None when its
+    #: deployment counts by nothing yet.
+    made_by: str | None = None

@@ -137,8 +137,7 @@ class Analysis:
         """What made it, with its version: "moth-blobs v2", an external model's name and
         version, else its source."""
         if self.pipeline_slug is not None:
-            version = f" v{self.pipeline_version}" if self.pipeline_version is not None else ""
-            return self.pipeline_slug + version
+            return made(self.pipeline_slug, self.pipeline_version)
         if self.model_name is not None:
             return f"{self.model_name} {self.model_version or ''}".strip()
         return self.source
@@ -157,3 +156,8 @@ class AnnotationFilter:
     captured_before: datetime | None = None
     #: Model name of the annotations' analyses (callback analyses).
     model_name: str | None = None
+
+
+def made(pipeline: str, version: int | None) -> str:
+    """A pipeline with its version, as pages name what made a result: "moth-blobs v2"."""
+    return pipeline if version is None else f"{pipeline} v{version}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from trapline.db.engine import Database
@@ -103,11 +103,22 @@ class Counting:
     choices: list[str]
     #: What each deployment counts by (the first ``MAX_LISTED``).
     deployments: list[DeploymentCounting]
+    #: Which versions of its pipeline each deployment's photos' results are of, by id.
+    shares: dict[int, VersionShare] = field(default_factory=dict)
 
     @property
     def mixed(self) -> bool:
         """The deployments count by different pipelines."""
         return len({d.pipeline for d in self.deployments if d.pipeline is not None}) > 1
+
+    @property
+    def mixed_versions(self) -> tuple[str, ...]:
+        """The deployments whose counts mix versions of their pipeline, a line each."""
+        return tuple(
+            share.line(d.name)
+            for d in self.deployments
+            if (share := self.shares.get(d.deployment_id)) is not None and share.mixed
+        )
 
 
 def counting_summary(
@@ -123,6 +134,7 @@ def counting_summary(
             counted=repos.counts.pipelines(project_id),
             choices=project_pipelines(repos, project_id),
             deployments=repos.choices.listed(project_id, tracked=tracked),
+            shares=repos.choices.shares(project_id),
         )
 
 

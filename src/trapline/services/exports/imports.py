@@ -24,7 +24,8 @@ from trapline.db.types import utcnow
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.events import Event
-from trapline.domain.exports.exports import ExportFilters, ImageFacts
+from trapline.domain.exports.exports import ExportFilters
+from trapline.domain.exports.facts import ImageFacts
 from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, Pipeline
 from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.errors import InvalidInput

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from trapline.db.engine import Database
@@ -124,7 +125,8 @@ def image_counts(
         if scope.counts_nothing:
             return shown
         tracked = repos.counts.tracked_per_image(list(shown), scope)
-        return shown | tracked
+        made = {i: replace(c, made_by=shown[i].made_by) for i, c in tracked.items()}
+        return shown | made
 
 
 def result_labels(db: Database, caller: User, project_id: int) -> list[str]:

@@ -3,7 +3,7 @@ first results are tallied, then changed only by a person, for the deployment or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
@@ -110,47 +110,88 @@ class ChoiceRepo:
 
     def versions(self, deployment: Deployment) -> VersionShare:
         """Which versions of the pipeline the deployment counts by its photos' current results
-        are of (each photo's newest completed one): read photo by photo only when the project
-        has several versions of it and pins none (else one version is current, and nothing
-        is listed)."""
-        pipeline = deployment.counting_pipeline
-        if pipeline is None:
-            return VersionShare(None, (), 0)
-        a, p = AnalysisRow, PipelineRow
-        pinned = self.session.scalar(
-            select(PipelinePinRow.version).where(
-                PipelinePinRow.project_id == deployment.project_id, PipelinePinRow.slug == pipeline
+        are of (``shares``)."""
+        found = self.shares(deployment.project_id, [deployment.id])
+        return found.get(deployment.id, VersionShare(deployment.counting_pipeline, (), 0))
+
+    def shares(
+        self, project_id: int, deployment_ids: Sequence[int] | None = None
+    ) -> dict[int, VersionShare]:
+        """Per deployment of the project (or these of it) that counts by a pipeline: which
+        versions of it its photos' current results are of (each photo's newest completed
+        one). Read photo by photo, in one grouped read, only for the deployments whose
+        pipeline has several versions in the project and none pinned (else one version is
+        current, and nothing is listed)."""
+        d, a, p = DeploymentRow, AnalysisRow, PipelineRow
+        wanted = select(d.id, d.counting_pipeline).where(
+            d.project_id == project_id, d.counting_pipeline.is_not(None)
+        )
+        if deployment_ids is not None:
+            wanted = wanted.where(d.id.in_(list(deployment_ids)))
+        counting = {int(i): str(s) for i, s in self.session.execute(wanted)}
+        found = {i: VersionShare(s, (), 0) for i, s in counting.items()}
+        several = set(
+            self.session.scalars(
+                select(p.slug)
+                .where(p.project_id == project_id, p.slug.in_(set(counting.values())))
+                .group_by(p.slug)
+                .having(func.count() > 1)
+            )
+        ) - set(
+            self.session.scalars(
+                select(PipelinePinRow.slug).where(PipelinePinRow.project_id == project_id)
             )
         )
-        numbered = self.session.scalar(
-            select(func.count()).where(p.project_id == deployment.project_id, p.slug == pipeline)
-        )
-        if pinned is not None or (numbered or 0) < 2:
-            # One version can be current: nothing to read photo by photo.
-            return VersionShare(pipeline, (), 0)
-        photos = self.session.scalar(
-            select(func.count()).where(ImageRow.deployment_id == deployment.id)
-        )
+        read = sorted(i for i, s in counting.items() if s in several)
+        if not read:
+            return found
+        photos = {
+            int(i): int(n)
+            for i, n in self.session.execute(
+                select(ImageRow.deployment_id, func.count())
+                .where(ImageRow.deployment_id.in_(read))
+                .group_by(ImageRow.deployment_id)
+            )
+        }
         newest = (
-            select(a.image_id, func.max(p.version).label("version"))
+            select(
+                ImageRow.deployment_id.label("deployment"),
+                func.max(p.version).label("version"),
+            )
+            .select_from(a)
             .join(p, p.id == a.pipeline_id)
             .join(ImageRow, ImageRow.id == a.image_id)
+            .join(d, d.id == ImageRow.deployment_id)
             .where(
-                ImageRow.deployment_id == deployment.id,
-                a.project_id == deployment.project_id,
-                p.slug == pipeline,
+                ImageRow.deployment_id.in_(read),
+                a.project_id == project_id,
+                p.slug == d.counting_pipeline,
                 a.status == AnalysisStatus.COMPLETED.value,
             )
-            .group_by(a.image_id)
+            .group_by(ImageRow.deployment_id, a.image_id)
             .subquery()
         )
-        rows = self.session.execute(
-            select(newest.c.version, func.count())
-            .group_by(newest.c.version)
-            .order_by(newest.c.version.desc())
-        )
-        found = tuple((int(v), int(n)) for v, n in rows)
-        return VersionShare(pipeline, found, int(photos or 0))
+        shares: dict[int, list[tuple[int, int]]] = {i: [] for i in read}
+        for deployment, version, n in self.session.execute(
+            select(newest.c.deployment, newest.c.version, func.count())
+            .group_by(newest.c.deployment, newest.c.version)
+            .order_by(newest.c.deployment, newest.c.version.desc())
+        ):
+            shares[int(deployment)].append((int(version), int(n)))
+        for i in read:
+            found[i] = VersionShare(counting[i], tuple(shares[i]), int(photos.get(i, 0)))
+        return found
+
+    def stated(self, project_id: int, deployment_id: int | None = None) -> tuple[str, ...]:
+        """What the project's deployments (or the one) count, a line each in order of name
+        (``VersionShare.line``): what exports state they count."""
+        d = DeploymentRow
+        named = select(d.id, d.name).where(d.project_id == project_id).order_by(d.name, d.id)
+        if deployment_id is not None:
+            named = named.where(d.id == deployment_id)
+        names = [(int(i), str(n)) for i, n in self.session.execute(named.limit(MAX_LISTED))]
+        shares = self.shares(project_id, [i for i, _ in names])
+        return tuple(shares.get(i, VersionShare(None, (), 0)).line(str(name)) for i, name in names)
 
     def tracked(
         self, project_id: int, deployment_id: int | None = None

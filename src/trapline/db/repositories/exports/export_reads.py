@@ -30,13 +30,13 @@ from trapline.db.tables import (
 )
 from trapline.db.types import chunks
 from trapline.domain.core.records import ImageFilter
-from trapline.domain.exports.exports import (
+from trapline.domain.exports.exports import ExportFilters
+from trapline.domain.exports.facts import (
     AlgorithmFacts,
     AnalysisFacts,
     AnnotationFacts,
     BestDetectionFacts,
     EventFacts,
-    ExportFilters,
     IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
@@ -382,12 +382,12 @@ class ExportReadRepo:
             ):
                 found[occurrence] = IdentificationFacts(occurrence, "review", made_at, person)
         wanted = sorted({a for f in found.values() if (a := _agreed_id(f.agreed_with))})
-        emails = dict(
-            self.session.execute(
+        emails = {
+            k: email for k, email in self.session.execute(
                 select(i.id, UserRow.email).join(UserRow, UserRow.id == i.user_id)
                 .where(i.id.in_(wanted))
-            ).tuples()
-        ) if wanted else {}  # fmt: skip
+            )
+        } if wanted else {}  # fmt: skip
         return {
             key: f._replace(
                 agreed_with_email=emails.get(_agreed_id(f.agreed_with) or 0),

@@ -13,12 +13,7 @@ from trapline.db.tables import (
     ExportRow,
 )
 from trapline.db.types import affected
-from trapline.domain.exports.exports import (
-    Export,
-    ExportFilters,
-    ExportFormat,
-    ExportStatus,
-)
+from trapline.domain.exports.exports import Export, ExportFilters, ExportFormat, ExportStatus
 
 _RUNNING = ExportStatus.RUNNING.value
 #: Exports are runs: claimed by a server, kept by its heartbeat, handed back or failed. A
@@ -50,6 +45,7 @@ def to_export(row: ExportRow) -> Export:
         images_done=row.images_done,
         counts=dict(row.counts or {}),
         errors=list(row.errors or []),
+        counted=list(row.counted or []),
         error=row.error,
         blob_key=row.blob_key,
         file_name=row.file_name,
@@ -77,6 +73,7 @@ class ExportRepo:
             images_done=0,
             counts={},
             errors=[],
+            counted=[],
         )
         self.session.add(row)
         self.session.flush()
@@ -132,6 +129,7 @@ class ExportRepo:
                 "images_total": None,
                 "counts": {},
                 "errors": [],
+                "counted": [],
             },
         )
 
@@ -165,6 +163,10 @@ class ExportRepo:
         if images_total is not None:
             values["images_total"] = images_total
         return self._own(export_id, runner, values)
+
+    def state_counted(self, export_id: int, runner: str, counted: list[str]) -> bool:
+        """Record what the export counts; False when it is no longer this runner's."""
+        return self._own(export_id, runner, {"counted": counted})
 
     def heartbeat(self, export_id: int, runner: str, now: datetime) -> bool:
         """Say the runner is alive; False when the export is no longer its."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.repositories.ecology.choices import pipeline_terms
@@ -28,7 +28,7 @@ from trapline.domain.ecology.reviews import (
     Verdict,
 )
 from trapline.domain.ecology.species import Scope
-from trapline.domain.processing.results import AnnotationType, Box
+from trapline.domain.processing.results import AnnotationType, Box, made
 
 
 def _to_review(row: ReviewRow, reviewer: str | None) -> Review:
@@ -204,12 +204,21 @@ class ReviewRepo:
             .correlate(AnalysisRow)
             .scalar_subquery()
         )
-        shown = and_(shown, *pipeline_terms(counting, RESULTS_OF, deployment))
+        counted = pipeline_terms(counting, RESULTS_OF, deployment)
+        shown = and_(shown, *counted)
+        # What made the counted result: the pipeline and version of the photo's current one.
+        maker, version = (
+            (func.max(case((and_(*counted), c))) for c in (RESULTS_OF, PipelineRow.version))
+            if counted
+            else (null(), null())
+        )
         query = (
             select(
                 AnalysisRow.image_id,
                 func.count(distinct(box.id)),
                 func.count(distinct(ReviewRow.annotation_id)),
+                maker,
+                version,
             )
             .where(AnalysisRow.id.in_(current))
             .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
@@ -225,8 +234,10 @@ class ReviewRepo:
             .group_by(AnalysisRow.image_id)
         )
         return {
-            int(image_id): ImageCounts(int(detections), int(reviewed))
-            for image_id, detections, reviewed in self.session.execute(query)
+            int(image_id): ImageCounts(
+                int(detections), int(reviewed), made(pipeline, version) if pipeline else None
+            )
+            for image_id, detections, reviewed, pipeline, version in self.session.execute(query)
         }
 
     def result_labels(self, project_id: int, limit: int) -> list[str]:
