@@ -84,6 +84,11 @@ class AppClient(httpx.Client):
         kwargs.setdefault("follow_redirects", True)
         super().__init__(transport=self._on_loop, **kwargs)
 
+    @property
+    def transport(self) -> httpx.BaseTransport:
+        """What carries this client's calls into the app: for another client to call it."""
+        return self._on_loop
+
     def __enter__(self) -> AppClient:
         super().__enter__()
         loop = self._on_loop.loop

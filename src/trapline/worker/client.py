@@ -137,7 +137,9 @@ class PlatformClient:
         timeout: float = 60.0,
         backoff: Backoff = Backoff(),
         stopping: Callable[[], bool] = lambda: False,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``transport``: how calls travel (default: HTTP; a test passes an app's own)."""
         self.base = api_base(api_url)
         self.info = info
         self.backoff = backoff
@@ -147,6 +149,7 @@ class PlatformClient:
             headers={"Authorization": f"Token {token}", "User-Agent": f"trapline/{__version__}"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            transport=transport,
         )
         self._lock = threading.Lock()
         #: ``False`` once the server answered that it lacks ``/tasks/next/``: then it is

@@ -179,6 +179,13 @@ def run_register(settings: Settings, *, projects: list[int]) -> int:
             updated = _named(configs, answer.get("pipelines_updated"))
             there = [c.slug for c in configs if c.slug not in created and c.slug not in updated]
             service_id = answer.get("processing_service_id")
+            for refused in answer.get("pipelines_refused") or []:
+                failures += 1
+                print(
+                    f"project {project}: pipeline {refused.get('slug')} version "
+                    f"{refused.get('version')} refused: {refused.get('reason')}",
+                    file=sys.stderr,
+                )
             print(
                 f"project {project}: service {name!r}"
                 + (f" (id {service_id})" if service_id is not None else "")

@@ -51,13 +51,22 @@ class PipelineOffer:
                 if project_id in self._offered or project_id in self._refused:
                     continue
                 try:
-                    self.client.register(project_id, self.service_name, self.pipelines)
+                    answer = self.client.register(project_id, self.service_name, self.pipelines)
                 except ApiError as exc:
-                    if exc.status not in (403, 404):
+                    if exc.status not in (403, 404, 409):
                         raise
                     self._refused.add(project_id)
-                    log.info("project %d takes no pipelines from this token: %s", project_id, exc)
+                    log.warning("project %d took none of these pipelines: %s", project_id, exc)
                     continue
+                for refused in answer.get("pipelines_refused") or []:
+                    log.warning(
+                        "project %d refused pipeline %s version %s (its jobs are not served "
+                        "by this worker there): %s",
+                        project_id,
+                        refused.get("slug"),
+                        refused.get("version"),
+                        refused.get("reason"),
+                    )
                 self._offered.add(project_id)
                 done.append(project_id)
         except (ApiError, Stopped, httpx.HTTPError) as exc:

@@ -136,6 +136,33 @@ class Registration:
     #: others were registered all the same.
     pipelines_refused: list[tuple[str, int, str]] = field(default_factory=list)
 
+    @property
+    def refused_whole(self) -> bool:
+        """Every pipeline offered was refused: the service is recorded, offering nothing."""
+        return bool(self.pipelines_refused) and not self.registered
+
+    #: Pipeline versions it offers now (``pipelines_created`` and ``_updated`` and those it
+    #: offered already).
+    registered: int = 0
+
+
+@dataclass(frozen=True)
+class Offered:
+    """What the pull-mode services one account's token registered offer."""
+
+    #: The projects it registered a service in, whatever was refused there.
+    projects: frozenset[int]
+    #: The versions of each pipeline its services offer, by project and slug.
+    versions: dict[tuple[int, str], frozenset[int]]
+
+    def serves(self, project_id: int, slug: str, version: int) -> bool:
+        """Whether its workers serve a pipeline version of a project: where the token
+        registered, only the versions it registered (none of a pipeline refused there);
+        where it never did, any (the pipelines came from another token's registration)."""
+        if project_id not in self.projects:
+            return True
+        return version in self.versions.get((project_id, slug), frozenset())
+
 
 @dataclass(frozen=True)
 class WorkerInfo:

@@ -27,7 +27,7 @@ from trapline.domain.pipelines.pipelines import (
     always_offered,
     preselected,
 )
-from trapline.errors import InvalidInput, NotFound
+from trapline.errors import Conflict, InvalidInput, NotFound
 from trapline.protocol.base import MAX_NAME
 from trapline.protocol.pipelines import (
     PipelineConfig,
@@ -72,6 +72,8 @@ def register_pipelines(
             # pipeline, algorithm or category map first: this one finds them on another try.
             if attempt == REGISTRATION_ATTEMPTS:
                 raise
+    if made.refused_whole:  # recorded all the same: its workers claim nothing here
+        raise Conflict("; ".join(why for _, _, why in made.pipelines_refused))
     return PipelineRegistrationResponse(
         timestamp=now,
         processing_service_id=made.service_id,

@@ -333,13 +333,14 @@ def list_jobs(
 
 
 def _served(repos: Repos, job: Job, since: datetime) -> bool:
-    """Whether a worker seen since ``since`` serves the job's pipeline version: one whose token
-    registered that version, or never registered the pipeline (``WorkerAccess.serves``)."""
-    for user_id in sorted(repos.workers.serving(job.pipeline_slug, since)):
-        offered = repos.pipelines.registered_by(user_id).get((job.project_id, job.pipeline_slug))
-        if offered is None or job.pipeline_version in offered:
-            return True
-    return False
+    """Whether a worker seen since ``since`` serves the job's pipeline version
+    (``WorkerAccess.serves``)."""
+    return any(
+        repos.pipelines.registered_by(user_id).serves(
+            job.project_id, job.pipeline_slug, job.pipeline_version
+        )
+        for user_id in sorted(repos.workers.serving(job.pipeline_slug, since))
+    )
 
 
 def get_job(db: Database, caller: User, job_id: int) -> JobDetail:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from trapline.clock import Clock
 from trapline.db.engine import Database
 from trapline.domain.core.records import Project, User
+from trapline.domain.pipelines.pipelines import Offered
 from trapline.domain.processing.jobs import Job, JobStatus
 from trapline.services.core.access import AccessMemo, Kept, require, worker_project
 
@@ -16,7 +17,7 @@ class WorkerAccess(AccessMemo):
     def __init__(self, db: Database, ttl: float, clock: Clock | None = None) -> None:
         super().__init__(db, ttl, clock)
         self._jobs: dict[tuple[int, int], Kept[tuple[Job, Project]]] = {}
-        self._offered: dict[int, Kept[dict[tuple[int, str], frozenset[int]]]] = {}
+        self._offered: dict[int, Kept[Offered]] = {}
 
     def worker_job(self, caller: User, job_id: int) -> tuple[Job, Project]:
         """A job the caller may work on and its project; NotFound as for any foreign job."""
@@ -32,14 +33,13 @@ class WorkerAccess(AccessMemo):
         return job, project
 
     def serves(self, caller: User, job: Job) -> bool:
-        """Whether the caller's worker serves the job's pipeline version: a worker whose
-        token registered the pipeline is given only the versions it registered (a worker
-        that never registered it is held to none)."""
+        """Whether the caller's worker serves the job's pipeline version (``Offered.serves``):
+        a worker whose token registered in the project is given only the versions it
+        registered there, none of a pipeline refused there."""
         offered = self.recall(self._offered, caller.id)
         if offered is None:
             version = self.db.access_version
             with self.db.read() as repos:
                 offered = repos.pipelines.registered_by(caller.id)
             self.keep(self._offered, caller.id, offered, version)
-        versions = offered.get((job.project_id, job.pipeline_slug))
-        return versions is None or job.pipeline_version in versions
+        return offered.serves(job.project_id, job.pipeline_slug, job.pipeline_version)

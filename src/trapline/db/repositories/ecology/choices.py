@@ -145,8 +145,8 @@ class ChoiceRepo:
         read = sorted(i for i, s in counting.items() if s in several)
         if not read:
             return found
-        photos = {
-            int(i): int(n)
+        photos: dict[int | None, int] = {
+            i: int(n)
             for i, n in self.session.execute(
                 select(ImageRow.deployment_id, func.count())
                 .where(ImageRow.deployment_id.in_(read))

@@ -27,6 +27,7 @@ from trapline.domain.pipelines.pipelines import (
     IMPORT_SERVICE,
     ONLINE_WINDOW,
     Algorithm,
+    Offered,
     Pipeline,
     ProjectPipeline,
     Registration,
@@ -256,9 +257,15 @@ class PipelineRepo:
             .values(**values)
         )
 
-    def registered_by(self, user_id: int) -> dict[tuple[int, str], frozenset[int]]:
-        """The pipeline versions the pull-mode services this account registered offer, by
-        project and slug."""
+    def registered_by(self, user_id: int) -> Offered:
+        """What the pull-mode services this account registered offer: the projects it
+        registered in, and the pipeline versions offered there."""
+        s = ProcessingServiceRow
+        projects = self.session.scalars(
+            select(ProjectServiceRow.project_id)
+            .join(s, s.id == ProjectServiceRow.service_id)
+            .where(s.registered_by_id == user_id, s.endpoint_url.is_(None))
+        )
         rows = self.session.execute(
             select(PipelineRow.project_id, PipelineRow.slug, PipelineRow.version)
             .join(ServicePipelineRow, ServicePipelineRow.pipeline_id == PipelineRow.id)
@@ -272,7 +279,10 @@ class PipelineRepo:
         for project_id, slug, version in rows:  # pipelines of no project are never offered
             if project_id is not None:
                 found.setdefault((int(project_id), str(slug)), set()).add(int(version))
-        return {key: frozenset(versions) for key, versions in found.items()}
+        return Offered(
+            frozenset(int(p) for p in projects),
+            {key: frozenset(versions) for key, versions in found.items()},
+        )
 
     def push_services_for(
         self, project_id: int, pipeline_id: int, now: datetime, window: timedelta

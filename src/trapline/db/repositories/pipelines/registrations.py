@@ -139,10 +139,14 @@ class Registrar:
             )
         if changed:
             access_changed(self.session)
-        if refused and len(refused) == len(configs):  # nothing registered: say why, refused
+        if refused and not offered and endpoint_url is not None:  # nothing of it is kept
             raise Conflict("; ".join(why for _, _, why in refused))
         self.session.flush()
-        return Registration(service.id, created, updated, algorithms_created, refused)
+        # A pull-mode service refused whole is kept, offering nothing: its token is held to
+        # nothing in the project (``Offered.serves``); the caller answers the refusal.
+        return Registration(
+            service.id, created, updated, algorithms_created, refused, registered=len(offered)
+        )
 
     def _algorithm(self, project_id: int, config: AlgorithmConfig, created: list[str]) -> int:
         map_id = self._category_map(config.category_map) if config.category_map else None
