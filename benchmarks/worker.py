@@ -229,7 +229,7 @@ def memory(
         "TRAPLINE_TOKEN": server.token,
     }
     command = [
-        sys.executable, "-m", "trapline.cli", "worker", "--pipeline", "constant",
+        sys.executable, "-m", "trapline.cli", "worker", "--pipeline", "trapline-constant",
         "--batch-size", str(batch_size), "--max-memory", max_memory, "--name", "bench-memory",
     ]  # fmt: skip
     log = server.data_dir / "memory-worker.log"
@@ -254,7 +254,7 @@ def memory(
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         started = time.perf_counter()
-        job = wait_done(client, start_job(client, project, "constant"))
+        job = wait_done(client, start_job(client, project, "trapline-constant"))
         elapsed = time.perf_counter() - started
         stop.set()
         sampler.join()
@@ -279,7 +279,7 @@ def memory(
 def _constant_config() -> dict[str, Any]:
     from trapline.pipelines import resolve_pipelines
 
-    return resolve_pipelines(["constant"])[0].config.model_dump(mode="json")
+    return resolve_pipelines(["trapline-constant"])[0].config.model_dump(mode="json")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,13 +9,14 @@ from pathlib import Path
 from tests.support.processes import clean_env, trapline_command
 
 #: The built-in pipeline test workers serve.
-PIPELINE = "constant"
+PIPELINE = "trapline-constant"
 #: Seconds a test waits for a worker to exit.
 WAIT = 60.0
 
 
 class Worker:
-    """A ``trapline worker --pipeline constant`` process talking to ``url`` with ``token``."""
+    """A ``trapline worker --pipeline trapline-constant`` process talking to ``url`` with
+    ``token``."""
 
     def __init__(self, url: str, token: str, folder: Path, name: str, *args: str) -> None:
         self.name = name

@@ -1,8 +1,9 @@
-"""``constant`` and ``random``: cheap pipelines without models, for tests and demos.
+"""``trapline-constant`` and ``trapline-random``: cheap pipelines without models, for tests
+and demos.
 
 Both report a detector and a classifier so the platform stores detections with classifications,
-as it would from a real pipeline. ``constant`` always says the same; ``random`` makes up boxes
-and labels, but the same for the same image id every time.
+as it would from a real pipeline. ``trapline-constant`` always says the same;
+``trapline-random`` makes up boxes and labels, but the same for the same image id every time.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ class _TwoStagePipeline(Pipeline):
     labels: Sequence[str]
 
     def __init__(self) -> None:
-        title = self.slug.capitalize()
-        self.detector = AlgorithmReference(name=f"{title} detector", key=f"{self.slug}-detector")
+        # Keys of their own (the slug's): other services' test pipelines, Antenna's minimal
+        # one among them, use "constant-classifier" and the like, and a project holds a key
+        # to one category map.
+        self.detector = AlgorithmReference(
+            name=f"{self.name} detector", key=f"{self.slug}-detector"
+        )
         self.classifier = AlgorithmReference(
-            name=f"{title} classifier", key=f"{self.slug}-classifier"
+            name=f"{self.name} classifier", key=f"{self.slug}-classifier"
         )
 
     @property
@@ -65,7 +70,7 @@ class _TwoStagePipeline(Pipeline):
 class ConstantPipeline(_TwoStagePipeline):
     """One detection per image, the centre quarter, classified ``moth`` at 0.9."""
 
-    slug = "constant"
+    slug = "trapline-constant"
     name = "Constant"
     description = "One fixed detection (the centre of the image) classified as moth; no model."
     labels = CONSTANT_LABELS
@@ -88,7 +93,7 @@ class ConstantPipeline(_TwoStagePipeline):
 class RandomPipeline(_TwoStagePipeline):
     """Up to ``max_boxes`` made-up boxes per image with made-up labels, repeatable per image id."""
 
-    slug = "random"
+    slug = "trapline-random"
     name = "Random"
     description = "Made-up boxes and labels, the same for the same image; no model."
     labels = RANDOM_LABELS
@@ -102,8 +107,9 @@ class RandomPipeline(_TwoStagePipeline):
         results = []
         for image in batch:
             started = time.perf_counter()
-            # A string seed is hashed with SHA-512, so it gives the same numbers in any process.
-            rng = random.Random(f"{self.slug}:{image.id}")
+            # A string seed is hashed with SHA-512, so it gives the same numbers in any process
+            # (its prefix the pipeline's first slug: an image's boxes are what they were).
+            rng = random.Random(f"random:{image.id}")
             detections = [self._made_up(image, rng) for _ in range(rng.randint(0, self.max_boxes))]
             results.append(result(self.slug, image, detections, started=started))
         return results

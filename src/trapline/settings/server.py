@@ -92,8 +92,8 @@ class HttpSettings(Section):
     #: more are answered 503 with Retry-After at once instead of queueing (results are never
     #: refused). Each claim in flight holds a thread and, briefly, a database connection.
     max_claims_in_flight: int = Field(64, ge=1, le=10_000)
-    #: Offer the test pipelines (``constant``, ``random``) on the web app's job form; the API
-    #: takes them either way.
+    #: Offer the test pipelines (``trapline-constant``, ``trapline-random``) on the web app's
+    #: job form; the API takes them either way.
     show_test_pipelines: bool = False
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import text
 
@@ -16,6 +17,7 @@ from tests.support.protocol import (
 )
 from tests.support.protocol_client import API, Protocol, statuses
 from trapline.db.engine import Database
+from trapline.pipelines.registry import BUILTIN_PIPELINES
 from trapline.protocol.pipelines import PipelineRegistration, PipelineRegistrationResponse
 from trapline.services.pipelines.pipelines import register_pipelines
 
@@ -343,3 +345,54 @@ def test_one_conflicting_pipeline_leaves_the_rest_of_a_registration_registered(
     whole = proto.register(changed, name="Another service")
     assert whole.status_code == 409, whole.text
     assert "another category map" in whole.json()["detail"]
+
+
+def _antenna_minimal() -> list[dict[str, Any]]:
+    """The pipelines Antenna's minimal processing service (``processing_services/minimal`` of
+    RolnickLab/antenna) offers, by their slugs and algorithm keys: a fixed box classified by a
+    constant classifier, and random boxes under a binary and a species classifier."""
+
+    def algorithm(key: str, task: str, labels: list[str] | None = None) -> dict[str, Any]:
+        made: dict[str, Any] = {"name": key, "key": key, "task_type": task, "version": 1}
+        if labels:
+            made["category_map"] = {"labels": labels}
+        return made
+
+    return [
+        {
+            "name": "Constant Pipeline",
+            "slug": "constant",
+            "version": 1,
+            "algorithms": [
+                algorithm("constant-detector", "localization"),
+                algorithm("constant-classifier", "classification", ["Moth", "Not a moth"]),
+            ],
+        },
+        {
+            "name": "Random Detection Random Species Pipeline",
+            "slug": "random-detection-random-species",
+            "version": 1,
+            "algorithms": [
+                algorithm("random-detector", "localization"),
+                algorithm("random-binary-classifier", "classification", ["Moth", "Not a moth"]),
+                algorithm("random-species-classifier", "classification", ["Vanessa", "Other"]),
+            ],
+        },
+    ]
+
+
+def test_antennas_minimal_service_registers_beside_the_built_ins(proto: Protocol) -> None:
+    """Issue 62 item 7: trapline's embedded worker offers its built-ins, then Antenna's minimal
+    service registers with the same project: every one of its pipelines is taken, none
+    refused (the built-ins' slugs and algorithm keys are trapline's own)."""
+    built_ins = [
+        BUILTIN_PIPELINES[slug]().config.model_dump(mode="json")
+        for slug in ("trapline-constant", "trapline-random")
+    ]
+    first = proto.register(*built_ins, name="trapline worker (here)")
+    assert first.status_code == 201, first.text
+    minimal = proto.register(*_antenna_minimal(), name="Antenna minimal")
+    assert minimal.status_code == 201, minimal.text
+    body = minimal.json()
+    assert body["pipelines_refused"] == []
+    assert sorted(body["pipelines_created"]) == ["constant", "random-detection-random-species"]

@@ -35,7 +35,7 @@ def test_a_form_refuses_what_is_no_id_naming_its_field(
         (f"/occurrences/{bird['id']}/identify", {"agree_with": typed}, "agree_with"),
         (
             f"/projects/{pid}/jobs",
-            {"pipeline": "constant", "scope": f"deployment:{typed}"},
+            {"pipeline": "trapline-constant", "scope": f"deployment:{typed}"},
             "scope",
         ),
         (f"/projects/{pid}/images/move", {"image": typed, "deployment": str(pond)}, "image"),

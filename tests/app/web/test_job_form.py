@@ -89,7 +89,7 @@ def test_the_form_hides_test_pipelines_and_starts_on_a_real_one(
     assert _options(grid, "run-pipeline") == (["moth-blobs", "their-model"], "moth-blobs")
     # The API still runs a test pipeline; the form then starts on the last one used that it
     # offers.
-    assert proto.create_job(pipeline="constant").status_code == 201
+    assert proto.create_job(pipeline="trapline-constant").status_code == 201
     jobs = browser.page(f"/projects/{proto.project_id}/jobs")
     assert _options(jobs, "pipeline")[1] == "megadetector"
     assert proto.create_job(pipeline="their-model").status_code == 201
@@ -218,10 +218,10 @@ class TestShown:
         jobs = sign_in(owner).page(f"/projects/{proto.project_id}/jobs")
         offered, chosen = _options(jobs, "pipeline")
         assert sorted(offered) == [
-            "constant",
+            "trapline-constant",
             "megadetector",
             "moth-blobs",
-            "random",
+            "trapline-random",
             "their-model",
         ]
         assert chosen == "megadetector"

@@ -44,7 +44,7 @@ def test_each_built_in_pipeline_is_listed_with_its_state_and_what_to_do(
     path = f"/projects/{project_id}/processing"
     folder = settings.worker.weights_cache_dir
     page = browser.page(path)
-    for slug in ("constant", "random", "moth-blobs"):
+    for slug in ("trapline-constant", "trapline-random", "moth-blobs"):
         assert 'data-state="ready"' in _row(page, slug)
     row = _row(page, "megadetector")
     assert 'data-state="needs_weights"' in row

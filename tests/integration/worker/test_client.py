@@ -18,7 +18,12 @@ TASK = {"id": "7", "image_id": "3", "image_url": "http://images/3.jpg", "reply_s
 
 def client_for(url: str, **kwargs: object) -> PlatformClient:
     return PlatformClient(
-        url, "tl_secret", info=client_info("w1", ["constant"]), backoff=FAST, timeout=5, **kwargs
+        url,
+        "tl_secret",
+        info=client_info("w1", ["trapline-constant"]),
+        backoff=FAST,
+        timeout=5,
+        **kwargs,
     )
 
 
@@ -42,13 +47,13 @@ def test_server_errors_and_429_are_retried_until_success() -> None:
     script.add("/api/v2/tasks/next/", 500, {"detail": "boom"})
     script.add("/api/v2/tasks/next/", 200, {"tasks": [{**TASK, "job_id": 4, "lease_seconds": 60}]})
     with scripted_server(script) as url:
-        tasks = client_for(url).next_tasks("constant", 8)
+        tasks = client_for(url).next_tasks("trapline-constant", 8)
     assert [(t.id, t.job_id, t.pipeline, t.lease_seconds) for t in tasks] == [
-        ("7", 4, "constant", 60)
+        ("7", 4, "trapline-constant", 60)
     ]
     assert len(script.seen) == 4
     sent = json.loads(script.seen[-1].body)
-    assert sent["pipelines"] == ["constant"]
+    assert sent["pipelines"] == ["trapline-constant"]
     assert sent["batch_size"] == 8
     assert sent["client_info"]["name"] == "w1"
     assert all(s.headers["Authorization"] == "Token tl_secret" for s in script.seen)
@@ -73,7 +78,7 @@ def test_other_client_errors_are_final_and_carry_the_servers_message() -> None:
     script = Script()
     script.add("/api/v2/jobs/9/tasks/", 400, {"detail": "job 9 is a sync_api (push) job"})
     with scripted_server(script) as url, pytest.raises(ApiError) as caught:
-        client_for(url).claim(9, "constant", 4)
+        client_for(url).claim(9, "trapline-constant", 4)
     assert caught.value.status == 400
     assert "push" in caught.value.detail
     assert len(script.seen) == 1
@@ -103,7 +108,7 @@ def test_stopping_interrupts_retries() -> None:
         threading.Timer(0.5, stop.set).start()
         started = time.monotonic()
         with pytest.raises(Stopped):
-            client.incomplete_jobs(["constant"])
+            client.incomplete_jobs(["trapline-constant"])
     assert time.monotonic() - started < 5
     assert len(script.seen) == 1
 

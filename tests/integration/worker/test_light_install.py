@@ -152,11 +152,12 @@ def test_the_worker_commands_run_and_the_platforms_name_its_extra(venv: Path) ->
 
 @pytest.fixture
 def service(venv: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``trapline worker serve --pipeline constant`` from the light install, on a free port."""
+    """``trapline worker serve --pipeline trapline-constant`` from the light install, on a
+    free port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = ["worker", "serve", "--pipeline", "constant", "--host", "127.0.0.1"]
+    command = ["worker", "serve", "--pipeline", "trapline-constant", "--host", "127.0.0.1"]
     process = subprocess.Popen(
         [venv / "bin/trapline", *command, "--port", str(port)],
         env=_environment(),
@@ -178,8 +179,8 @@ def test_the_processing_service_runs_from_the_worker_install(service) -> None:
     with httpx.Client(base_url=url, timeout=10) as client:
         wait_process_ready(process, client, timeout=60)
         assert client.get("/livez").json() == {"status": True}
-        assert client.get("/readyz").json() == {"status": ["constant"]}
-        empty = client.post("/process", json={"pipeline": "constant", "source_images": []})
+        assert client.get("/readyz").json() == {"status": ["trapline-constant"]}
+        empty = client.post("/process", json={"pipeline": "trapline-constant", "source_images": []})
         assert empty.status_code == 200, empty.text
 
     process.send_signal(signal.SIGTERM)

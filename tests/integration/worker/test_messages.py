@@ -32,7 +32,7 @@ def test_a_refused_token_with_nothing_in_hand_says_only_that(tmp_path: Path) -> 
     script.add("/api/v2/tasks/next/", 401, {"detail": "invalid token", "code": "unauthorized"})
     with scripted_server(script) as url:
         done = subprocess.run(
-            trapline_command("worker", "--pipeline", "constant"),
+            trapline_command("worker", "--pipeline", "trapline-constant"),
             env=clean_env(TRAPLINE_API_URL=url, TRAPLINE_TOKEN="tl_wrong"),
             cwd=tmp_path,
             capture_output=True,

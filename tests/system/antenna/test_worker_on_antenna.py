@@ -57,8 +57,8 @@ def trapline(antenna: Antenna, folder: Path, *args: str, token: str = TOKEN) -> 
 
 
 def test_the_stand_in_refuses_what_antenna_refuses(antenna: Antenna) -> None:
-    job = antenna.add_job(PROJECT, "constant", {1: photo(10), 2: photo(20)})
-    antenna.add_job(PROJECT, "constant", {3: photo(30)})
+    job = antenna.add_job(PROJECT, "trapline-constant", {1: photo(10), 2: photo(20)})
+    antenna.add_job(PROJECT, "trapline-constant", {3: photo(30)})
     with api(antenna) as client:
         listing = client.get("/api/v2/jobs/", params={"status": "queued,running"})
         assert (listing.status_code, listing.json()) == (
@@ -94,7 +94,7 @@ def test_a_result_posted_after_the_job_ended_is_dropped_as_antenna_drops_it(
 ) -> None:
     """Antenna accepts the post but ignores a result whose job has ended (canceled): what a
     worker finishes after a cancel is lost there, so docs/antenna.md says so."""
-    job = antenna.add_job(PROJECT, "constant", {1: photo(10), 2: photo(20)})
+    job = antenna.add_job(PROJECT, "trapline-constant", {1: photo(10), 2: photo(20)})
     with api(antenna) as client:
         (task,) = client.post(f"/api/v2/jobs/{job.id}/tasks/", json={"batch_size": 1}).json()[
             "tasks"
@@ -151,27 +151,31 @@ def test_a_category_map_without_data_cannot_be_stored_on_antenna(antenna: Antenn
 
 def test_a_burst_worker_completes_an_antenna_job(antenna: Antenna, tmp_path: Path) -> None:
     registered = trapline(
-        antenna, tmp_path, "register", "--project", str(PROJECT), "--pipeline", "constant"
+        antenna, tmp_path, "register", "--project", str(PROJECT), "--pipeline", "trapline-constant"
     )
     assert f"project {PROJECT}" in registered
     assert "(id None)" not in registered  # Antenna's answer names no service id
     # Antenna lists the new algorithms' keys among the created pipelines: only pipelines named.
-    assert "; created: constant; updated: none; already there: none" in registered, registered
-    again = trapline(
-        antenna, tmp_path, "register", "--project", str(PROJECT), "--pipeline", "constant"
+    assert "; created: trapline-constant; updated: none; already there: none" in registered, (
+        registered
     )
-    assert "; created: none; updated: none; already there: constant" in again, again
-    classifier = antenna.algorithms["constant"]["constant-classifier"]
+    again = trapline(
+        antenna, tmp_path, "register", "--project", str(PROJECT), "--pipeline", "trapline-constant"
+    )
+    assert "; created: none; updated: none; already there: trapline-constant" in again, again
+    classifier = antenna.algorithms["trapline-constant"]["trapline-constant-classifier"]
     assert classifier.category_map is not None
     assert classifier.category_map.data == [
         {"index": 0, "label": "moth"},
         {"index": 1, "label": "nonmoth"},
     ]
     images = {n: photo(10 * n) for n in range(1, 13)}
-    job = antenna.add_job(PROJECT, "constant", images)
-    waiting = antenna.add_job(PROJECT, "constant", {99: photo(99)}, status="PENDING")
+    job = antenna.add_job(PROJECT, "trapline-constant", images)
+    waiting = antenna.add_job(PROJECT, "trapline-constant", {99: photo(99)}, status="PENDING")
 
-    log = trapline(antenna, tmp_path, "--pipeline", "constant", "--burst", "--batch-size", "5")
+    log = trapline(
+        antenna, tmp_path, "--pipeline", "trapline-constant", "--burst", "--batch-size", "5"
+    )
 
     assert antenna.wait(lambda: job.status == "SUCCESS", 30), antenna.stored.errors
     assert waiting.status == "PENDING"  # listed, claimed empty, left: as ADC does
@@ -189,9 +193,9 @@ def test_a_burst_worker_completes_an_antenna_job(antenna: Antenna, tmp_path: Pat
 def test_a_token_antenna_does_not_know_stops_the_worker_with_what_to_do(
     antenna: Antenna, tmp_path: Path
 ) -> None:
-    antenna.add_job(PROJECT, "constant", {1: photo(10)})
+    antenna.add_job(PROJECT, "trapline-constant", {1: photo(10)})
     done = subprocess.run(
-        trapline_command("worker", "--pipeline", "constant", "--burst"),
+        trapline_command("worker", "--pipeline", "trapline-constant", "--burst"),
         env=clean_env(TRAPLINE_API_URL=f"{antenna.url}/api/v2", TRAPLINE_TOKEN="wrong"),
         cwd=tmp_path,
         capture_output=True,

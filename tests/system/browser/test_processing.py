@@ -23,8 +23,8 @@ def test_the_processing_page_says_which_built_in_pipelines_are_ready(page: Any, 
         for row in table.locator("tbody tr").all()
     }
     assert states == {
-        "constant": "ready",
-        "random": "ready",
+        "trapline-constant": "ready",
+        "trapline-random": "ready",
         "moth-blobs": "ready",
         "megadetector": "needs_weights",
     }

@@ -36,7 +36,7 @@ from tests.support.workers import (
 pytestmark = pytest.mark.slow
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
-#: Where the ``constant`` pipeline puts its one box: the centre quarter of the image.
+#: Where the ``trapline-constant`` pipeline puts its one box: the centre quarter of the image.
 WIDTH, HEIGHT = IMAGE_SIZE
 CENTRE = {"x1": WIDTH / 4, "y1": HEIGHT / 4, "x2": WIDTH * 3 / 4, "y2": HEIGHT * 3 / 4}
 
@@ -65,10 +65,11 @@ def push_platform(
 
 @contextmanager
 def processing_service(folder: Path, port: int | None = None, **settings: str) -> Iterator[Server]:
-    """``trapline worker serve --pipeline constant``, ready (its ``/readyz`` answers 200)."""
+    """``trapline worker serve --pipeline trapline-constant``, ready (its ``/readyz`` answers
+    200)."""
     env = clean_env(**{f"TRAPLINE_{k}": v for k, v in settings.items()})
     with running(
-        ["worker", "serve", "--pipeline", "constant"], cwd=folder, env=env, port=port
+        ["worker", "serve", "--pipeline", "trapline-constant"], cwd=folder, env=env, port=port
     ) as service:
         yield service
 
@@ -87,7 +88,7 @@ def push_job(client: httpx.Client, project_id: int, **params: Any) -> int:
         "/api/v2/jobs/",
         json={
             "project_id": project_id,
-            "pipeline": "constant",
+            "pipeline": "trapline-constant",
             "dispatch_mode": "sync_api",
             "params": params,
         },
@@ -112,7 +113,7 @@ def test_a_push_job_runs_through_a_processing_service(
     ):
         project_id, uploaded = project_with_images(client, 7, name="Push night")
         made = register(client, project_id, service.url)
-        assert (made["online"], made["pipelines"]) == (True, ["constant"])
+        assert (made["online"], made["pipelines"]) == (True, ["trapline-constant"])
 
         job_id = push_job(client, project_id)
         job = wait_for_status(client.get, job_id, FINAL, {}, timeout=90)
@@ -121,7 +122,7 @@ def test_a_push_job_runs_through_a_processing_service(
         assert (job["counts"]["succeeded"], job["counts"]["total"]) == (7, 7)
         for image_id, analyses in analyses_per_image(client, sorted(uploaded)).items():
             (analysis,) = analyses
-            assert (analysis["job_id"], analysis["pipeline_slug"]) == (job_id, "constant")
+            assert (analysis["job_id"], analysis["pipeline_slug"]) == (job_id, "trapline-constant")
             boxes = [a for a in analysis["annotations"] if a["type"] == "bounding_box"]
             labels = [a for a in analysis["annotations"] if a["type"] == "classification"]
             assert [b["bbox"] for b in boxes] == [CENTRE], image_id

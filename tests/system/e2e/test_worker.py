@@ -28,7 +28,7 @@ from tests.support.workers import Platform, live_platform, project_with_images
 
 pytestmark = pytest.mark.slow
 
-PIPELINE = "constant"
+PIPELINE = "trapline-constant"
 
 
 @contextmanager
@@ -114,8 +114,8 @@ def test_two_workers_finish_a_job_and_one_killed_midway_changes_nothing(
         project_id, uploaded = project_with_images(client, 80, name="two workers")
         printed = register(platform, tmp_path, project_id)
         assert f"project {project_id}" in printed
-        assert "created: constant" in printed
-        assert "already there: constant" in register(platform, tmp_path, project_id)
+        assert "created: trapline-constant" in printed
+        assert "already there: trapline-constant" in register(platform, tmp_path, project_id)
         job_id = new_job(client, project_id, lease_seconds=4, max_attempts=3)
         first = Worker(platform.url, platform.token, tmp_path, "w1", "--batch-size", "4")
         # Not --burst: while w1's leases run out there is briefly nothing to claim.

@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the checkout
     NatsServer = None  # type: ignore[assignment,misc]
 
 #: The built-in pipeline the workers run: one detection per image, no model.
-PIPELINE = "constant"
+PIPELINE = "trapline-constant"
 
 QUEUES = [
     pytest.param("sql", id="sql"),

@@ -17,7 +17,7 @@ from trapline.evaluation.truth import TruthBox, TruthImage, load_truth
 from trapline.pipelines import resolve_pipelines
 
 SIZE = (400, 200)
-#: What the ``constant`` pipeline finds on every photo: the centre quarter.
+#: What the ``trapline-constant`` pipeline finds on every photo: the centre quarter.
 CENTRE = (100.0, 50.0, 300.0, 150.0)
 
 
@@ -56,7 +56,7 @@ def test_coco_truth_gives_a_perfect_and_a_missed_photo(tmp_path: Path, photos: P
             "b.png": [([0, 0, 40, 40], 1)],
         },
     )
-    (pipeline,) = resolve_pipelines(["constant"])
+    (pipeline,) = resolve_pipelines(["trapline-constant"])
     report = evaluate(pipeline, photos, load_truth(truth))
     first, second = report.images
     assert (first.counts(0.5).precision, first.counts(0.5).recall) == (1.0, 1.0)
@@ -84,7 +84,7 @@ def test_megadetector_truth_in_fractions(tmp_path: Path, photos: Path) -> None:
             }
         )
     )
-    (pipeline,) = resolve_pipelines(["constant"])
+    (pipeline,) = resolve_pipelines(["trapline-constant"])
     report = evaluate(pipeline, photos, load_truth(truth))
     assert report.images[0].truth.objects == [CENTRE]
     assert report.overall(0.5).true_positives == 1
@@ -103,7 +103,7 @@ def test_the_command_prints_the_tables_and_draws(tmp_path: Path, photos: Path) -
         [
             "eval",
             "--pipeline",
-            "constant",
+            "trapline-constant",
             "--images",
             str(photos),
             "--truth",
@@ -164,11 +164,20 @@ def test_bad_truth_files_say_what_is_wrong(tmp_path: Path, content: str, says: s
 
 
 def test_a_photo_outside_the_folder_or_missing_is_refused(tmp_path: Path, photos: Path) -> None:
-    (pipeline,) = resolve_pipelines(["constant"])
+    (pipeline,) = resolve_pipelines(["trapline-constant"])
     for name, says in (("../x.jpg", "outside"), ("c.jpg", "not in")):
         truth = coco(tmp_path, {name: []})
         answer = CliRunner().invoke(
-            app, ["eval", "--pipeline", "constant", "--images", str(photos), "--truth", str(truth)]
+            app,
+            [
+                "eval",
+                "--pipeline",
+                "trapline-constant",
+                "--images",
+                str(photos),
+                "--truth",
+                str(truth),
+            ],
         )
         assert answer.exit_code == 1
         assert says in answer.output

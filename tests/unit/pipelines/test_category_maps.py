@@ -88,10 +88,10 @@ def test_a_labels_file_of_objects_needs_a_label_in_each(tmp_path: Path) -> None:
 
 def test_registration_sends_the_data_entries() -> None:
     script = Script()
-    script.add("/api/v2/projects/3/pipelines/", 201, {"pipelines_created": ["constant"]})
-    config = BUILTIN_PIPELINES["constant"]().config
+    script.add("/api/v2/projects/3/pipelines/", 201, {"pipelines_created": ["trapline-constant"]})
+    config = BUILTIN_PIPELINES["trapline-constant"]().config
     with scripted_server(script) as url:
-        client = PlatformClient(url, "t", info=client_info(None, ["constant"]))
+        client = PlatformClient(url, "t", info=client_info(None, ["trapline-constant"]))
         client.register(3, "gpu box", [config])
         client.close()
     (sent,) = json.loads(script.seen[0].body)["pipelines"]

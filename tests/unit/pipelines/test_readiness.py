@@ -35,8 +35,8 @@ def test_without_weights_it_needs_them_and_says_where_from_and_where_to(tmp_path
     assert [f.name for f in state.files] == ["md_v5a.0.1.pt", "md_v5a.0.0.pt"]
     assert "md5sum md_v5a.0.1.pt` (it must print 60f8e7ec1308554df258ed1f4040bc4f)" in state.how
     assert [(b.slug, b.state) for b in builtin_readiness(tmp_path)] == [
-        ("constant", State.READY),
-        ("random", State.READY),
+        ("trapline-constant", State.READY),
+        ("trapline-random", State.READY),
         ("moth-blobs", State.READY),
         ("megadetector", State.NEEDS_WEIGHTS),
     ]

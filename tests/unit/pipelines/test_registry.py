@@ -21,7 +21,7 @@ from trapline.pipelines.onnx_pipeline import OnnxPipeline
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.protocol.results import PipelineResultsResponse
 
-BUILT_IN = ["constant", "random", "moth-blobs"]
+BUILT_IN = ["trapline-constant", "trapline-random", "moth-blobs"]
 HERE = __name__
 
 
@@ -84,15 +84,16 @@ def test_the_built_ins_are_available() -> None:
 
 
 def test_resolve_keeps_the_order_asked_for_and_drops_repeats() -> None:
-    pipelines = resolve_pipelines(["moth-blobs", "constant", "moth-blobs"])
-    assert [pipeline.slug for pipeline in pipelines] == ["moth-blobs", "constant"]
+    pipelines = resolve_pipelines(["moth-blobs", "trapline-constant", "moth-blobs"])
+    assert [pipeline.slug for pipeline in pipelines] == ["moth-blobs", "trapline-constant"]
 
 
 def test_an_unknown_slug_is_named_with_what_is_available() -> None:
     with pytest.raises(InvalidInput) as caught:
-        resolve_pipelines(["constant", "mothz"])
+        resolve_pipelines(["trapline-constant", "mothz"])
     assert caught.value.detail.startswith(
-        "unknown pipeline 'mothz'; available pipelines: constant, megadetector, moth-blobs, random"
+        "unknown pipeline 'mothz'; available pipelines: megadetector, moth-blobs, "
+        "trapline-constant, trapline-random"
     )
     assert caught.value.code == "unknown_pipeline"
 
@@ -109,12 +110,12 @@ def test_a_bad_spec_file_is_reported_not_raised_as_a_traceback(tmp_path: Path) -
     path = tmp_path / "broken.yaml"
     path.write_text("pipelines: [{slug: x}]")
     with pytest.raises(InvalidInput, match=r"pipeline file .*broken\.yaml: pipelines\[0\]\.name"):
-        resolve_pipelines(["constant"], [path])
+        resolve_pipelines(["trapline-constant"], [path])
 
 
 def test_a_slug_offered_twice_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="'constant' is offered twice: by trapline"):
-        available_pipelines([spec_file(tmp_path, "constant")])
+    with pytest.raises(InvalidInput, match="'trapline-constant' is offered twice: by trapline"):
+        available_pipelines([spec_file(tmp_path, "trapline-constant")])
 
 
 @pytest.mark.parametrize("target", ["PluginPipeline", "make_plugin"])
@@ -127,7 +128,9 @@ def test_entry_points_add_pipelines(monkeypatch: pytest.MonkeyPatch, target: str
 
 def test_a_broken_entry_point_fails_only_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     use_entry_points(monkeypatch, broken="no_such_package.pipelines:Thing")
-    assert [pipeline.slug for pipeline in resolve_pipelines(["constant"])] == ["constant"]
+    assert [pipeline.slug for pipeline in resolve_pipelines(["trapline-constant"])] == [
+        "trapline-constant"
+    ]
     with pytest.raises(InvalidInput) as caught:
         resolve_pipelines(["broken"])
     assert caught.value.detail.startswith(

@@ -1,4 +1,5 @@
-"""The ``constant`` and ``random`` pipelines: what they say, and that they say it again."""
+"""The ``trapline-constant`` and ``trapline-random`` pipelines: what they say, and that they
+say it again."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_constant_finds_the_centre_quarter_as_a_moth() -> None:
     assert summary(second) == summary(first)
     (found,) = first.detections
     assert (first.pipeline, first.source_images[0].id, found.source_image_id) == (
-        "constant",
+        "trapline-constant",
         "a",
         "a",
     )

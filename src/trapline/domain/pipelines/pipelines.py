@@ -12,8 +12,9 @@ from trapline.domain.core.event_rules import ProjectKind
 #: A service is online when one of its workers (or the service itself) was seen this recently.
 ONLINE_WINDOW = timedelta(seconds=60)
 #: Pipelines for tests and trials (a fixed box, random boxes): the API takes them, the web
-#: app offers them only when ``TRAPLINE_SHOW_TEST_PIPELINES`` is on.
-TEST_PIPELINES = frozenset({"constant", "random"})
+#: app offers them only when ``TRAPLINE_SHOW_TEST_PIPELINES`` is on. Their slugs were
+#: once Antenna's test pipelines' ("constant", "random"), which projects may still hold.
+TEST_PIPELINES = frozenset({"trapline-constant", "trapline-random", "constant", "random"})
 #: The processing service import pipelines are registered under, in each project: it holds
 #: results made elsewhere, and nothing runs its pipelines (no job is offered or taken for one
 #: it alone offers).
