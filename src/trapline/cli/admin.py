@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from trapline.cli.base import (
     load_settings,
     run_command,
 )
+
+if TYPE_CHECKING:  # the platform is imported only by the commands that run it
+    from trapline.services.photos.sizes import SizesReread
 
 admin_app = typer.Typer(
     help="Administration on the database the settings point to.", no_args_is_help=True
@@ -91,3 +94,40 @@ def set_password(
     typer.echo(f"password set for user {user.id} <{user.email}>; their sessions ended", err=True)
     if given is None:
         typer.echo(password)
+
+
+@admin_app.command("reread-sizes")
+def reread_sizes(
+    project: Annotated[
+        int | None, typer.Option("--project", help="only this project's photos")
+    ] = None,
+    after: Annotated[
+        int, typer.Option("--after", help="start after this image id (to go on from a stop)")
+    ] = 0,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record the upright size of photos stored before trapline turned them by their EXIF
+    orientation (phone photos whose boxes were refused); safe to run again."""
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+
+    def progress(found: SizesReread) -> None:
+        typer.echo(
+            f"read {found.checked:,} photos, corrected {found.corrected:,} "
+            f"(up to image {found.last_id})",
+            err=True,
+        )
+
+    found = run_command(
+        load_platform_commands().admin_reread_sizes,
+        settings,
+        project_id=project,
+        after_id=after,
+        progress=progress,
+    )
+    typer.echo(
+        f"{found.checked:,} photos read; {found.corrected:,} had their upright size recorded; "
+        f"{found.unreadable:,} unreadable, left as they were"
+    )
+    for line in found.named:
+        typer.echo(f"  {line}")

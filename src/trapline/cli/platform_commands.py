@@ -25,10 +25,10 @@ from trapline.errors import NotFound, TraplineError, Unavailable
 from trapline.files import private_dir
 from trapline.http.listening import listen_socket
 from trapline.logs import configure_logging
-from trapline.platform import Platform, open_database
+from trapline.platform import Platform, open_database, open_store
 from trapline.protocol.pipelines import PipelineRegistration
 from trapline.services.core import accounts, users
-from trapline.services.photos import bootstrap
+from trapline.services.photos import bootstrap, sizes
 from trapline.services.pipelines.pipelines import register_pipelines
 from trapline.settings import Settings
 
@@ -244,6 +244,22 @@ def admin_create_token(settings: Settings, *, email: str, name: str) -> str:
     """Create a token from the command line and return its secret."""
     with _existing_database(settings) as db:
         return users.create_token_for_email(db, email, name).secret
+
+
+def admin_reread_sizes(
+    settings: Settings,
+    *,
+    project_id: int | None,
+    after_id: int,
+    progress: Callable[[sizes.SizesReread], None],
+) -> sizes.SizesReread:
+    """Record the upright size of every stored photo (``services/photos/sizes.py``)."""
+    with _existing_database(settings) as db:
+        secret = settings.security.resolved_secret_key(settings.server.data_dir)
+        store = open_store(settings.storage, settings.server.data_dir, secret)
+        return sizes.reread_sizes(
+            db, store, project_id=project_id, after_id=after_id, progress=progress
+        )
 
 
 def database_name(settings: Settings) -> str:

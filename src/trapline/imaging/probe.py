@@ -169,6 +169,13 @@ def upright_pixels(
     return pixels, _upright((width, height), orientation)
 
 
+def upright_size(stream: BinaryIO) -> tuple[int, int]:
+    """The upright size of a stored image (EXIF orientation applied) from its header alone:
+    no pixel is decoded."""
+    image, _ = _open(stream, "The stored file")
+    return _upright(image.size, _orientation(image.getexif()))
+
+
 def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     """The size of an image upright: orientations 5 to 8 turn it a quarter."""
     return (size[1], size[0]) if orientation >= 5 else size

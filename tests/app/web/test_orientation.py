@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from tests.support.accounts import Account
 from tests.support.protocol import detection, success
 from tests.support.protocol_client import API, Protocol, statuses
 from tests.support.web import Browser
+from trapline.cli import app
+from trapline.services.photos.sizes import reread_sizes
 
 #: The photo as it is meant to be seen: 300 wide, 200 high, a red square top left.
 UPRIGHT = (300, 200)
@@ -83,3 +87,49 @@ def test_a_turned_photo_keeps_its_results_in_its_upright_frame(
 
     viewer = sign_in(registered.account).page(f"/images/{image['id']}")
     assert f'viewBox="0 0 {width} {height}"' in viewer
+
+
+def test_sizes_stored_before_photos_were_turned_are_read_again(
+    registered: Protocol, database_url: str, tmp_path: Path
+) -> None:
+    """Photos stored before trapline turned them by their orientation carry their raw size
+    (a worker's boxes past the raw width were refused): ``trapline admin reread-sizes`` reads
+    each stored file's header and records the upright size; a second run changes nothing; a
+    photo whose file is gone is named and left as it was."""
+    files = [("files", (f"phone-{o}.jpg", phone_photo(o), "image/jpeg")) for o in (1, 6, 8, 3)]
+    answer = registered.client.post(
+        f"{API}/projects/{registered.project_id}/images", files=files, headers=registered.headers
+    )
+    assert answer.status_code == 201, answer.text
+    ids = [int(i["id"]) for i in answer.json()["results"]]
+    gone = registered.client.post(
+        f"{API}/projects/{registered.project_id}/images",
+        files=[("files", ("gone.jpg", phone_photo(5), "image/jpeg"))],
+        headers=registered.headers,
+    ).json()["results"][0]
+    platform = registered.platform
+    with platform.db.write() as repos:  # what the code before stored: the raw size
+        for image_id in [*ids, int(gone["id"])]:
+            repos.images.set_size(image_id, *reversed(UPRIGHT))
+        repos.images.set_size(ids[0], *UPRIGHT)  # orientation 1 was right
+        repos.images.set_size(ids[3], *UPRIGHT)  # and 3 turns it half round
+        key = repos.images.get(int(gone["id"])).storage_key
+    platform.store.delete(key)
+    # The command, on the settings' database and store.
+    runner = CliRunner()
+    args = ["admin", "reread-sizes", "--database-url", database_url]
+    printed = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data")])
+    assert printed.exit_code == 0, printed.output
+    assert "5 photos read; 2 had their upright size recorded; 1 unreadable" in printed.stdout
+    assert f"image {gone['id']}: no blob is stored" in printed.stdout
+    for image_id in ids:
+        shown = registered.client.get(f"{API}/images/{image_id}", headers=registered.headers)
+        assert (shown.json()["width"], shown.json()["height"]) == UPRIGHT
+    again = reread_sizes(platform.db, platform.store, project_id=registered.project_id)
+    assert (again.checked, again.corrected, again.unreadable) == (5, 0, 1)
+    # A worker's box to the upright corner of a turned photo is taken now.
+    job = registered.job_that_runs()["id"]
+    tasks = {int(t["image_id"]): t for t in registered.claim(job, 10)}
+    turned = tasks[ids[1]]
+    corner = detection(turned, bbox=(UPRIGHT[0] - 40.0, UPRIGHT[1] - 40.0, *map(float, UPRIGHT)))
+    assert statuses(registered.post(job, success(turned, corner))) == ["saved"]

@@ -146,6 +146,24 @@ class ImageRepo:
         if affected(self.session.execute(delete(ImageRow).where(ImageRow.id == image.id))):
             self._count_in_project(image.project_id, -1)
 
+    def sizes_after(
+        self, after_id: int, limit: int, project_id: int | None = None
+    ) -> list[tuple[int, str, int, int]]:
+        """(id, storage key, width, height) of the images after ``after_id`` (of a project,
+        or all), in order of id, at most ``limit``."""
+        i = ImageRow
+        query = select(i.id, i.storage_key, i.width, i.height).where(i.id > after_id)
+        if project_id is not None:
+            query = query.where(i.project_id == project_id)
+        rows = self.session.execute(query.order_by(i.id).limit(limit))
+        return [(int(a), str(k), int(w), int(h)) for a, k, w, h in rows]
+
+    def set_size(self, image_id: int, width: int, height: int) -> None:
+        """Record an image's upright size."""
+        self.session.execute(
+            update(ImageRow).where(ImageRow.id == image_id).values(width=width, height=height)
+        )
+
     def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
         """Which of ``ids`` are images of the project."""
         wanted = list(set(ids))
