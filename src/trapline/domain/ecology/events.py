@@ -102,8 +102,9 @@ class Event:
     first_image_id: int
     #: Its occurrences are due to be tracked again (its results or reviews changed since).
     tracking_due: bool = False
-    #: Boxes its last tracking left out: those of a pipeline past ``tracking.MAX_BOXES`` on
-    #: one photo (stored and shown on the photo, in no occurrence and no count).
+    #: Boxes its last tracking left out: those past ``tracking.MAX_BOXES`` on one photo,
+    #: whatever pipelines posted them (``occurrences.within_cap``; stored and shown on the
+    #: photo, in no occurrence and no count).
     untracked_boxes: int = 0
     #: Why its last tracking failed, while it has not been tracked since (None: it did not).
     tracking_error: str | None = None

@@ -225,3 +225,22 @@ class OccurrenceDetection:
     captured_offset_minutes: int | None
     #: How sure its label is.
     label_score: float | None = None
+
+
+def within_cap(
+    detections: Sequence[Detection], first: str | None, max_boxes: int
+) -> tuple[list[Detection], int]:
+    """The detections that take part in tracking, at most ``max_boxes`` of a photo whatever
+    the pipelines that posted them (twenty models of a thousand boxes each are one photo's
+    thousand): those of ``first`` (what the deployment counts by) first, then each pipeline's
+    by name, each in its own order; and how many were left out."""
+    ranked = sorted(
+        enumerate(detections), key=lambda n_d: (n_d[1].pipeline != first, n_d[1].pipeline, n_d[0])
+    )
+    taken: dict[int, int] = {}
+    kept: list[Detection] = []
+    for _, d in ranked:
+        if taken.get(d.image_id, 0) < max_boxes:
+            taken[d.image_id] = taken.get(d.image_id, 0) + 1
+            kept.append(d)
+    return kept, len(detections) - len(kept)

@@ -58,6 +58,8 @@ class AnnotationDraft(NamedTuple):
     ordering: int | None = None
     #: Canonical digest, unique per analysis (callback annotations); None: not deduplicated.
     digest: str | None = None
+    #: A classification's feature vector, packed (``features.packed``).
+    features: bytes | None = None
 
 
 class ResultTarget(NamedTuple):

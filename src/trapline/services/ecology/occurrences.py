@@ -29,10 +29,11 @@ from trapline.domain.ecology.occurrences import (
     best_detection,
     determine,
     surest_label,
+    within_cap,
 )
 from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed, inherited_ids, successors
-from trapline.domain.ecology.tracking import COST_THRESHOLD, Frame, Sighting, track
+from trapline.domain.ecology.tracking import COST_THRESHOLD, MAX_BOXES, Frame, Sighting, track
 from trapline.domain.processing.results import Box
 from trapline.domain.taxa.taxa import IdentificationMark
 from trapline.errors import InvalidInput
@@ -74,7 +75,11 @@ def track_event(
         current = repos.tracking.detections(event)
         earlier = repos.tracking.earlier(event, {d.annotation_id for d in current})
         succession = successors(earlier.gone, [_placed(d) for d in current])
-        taking_part = [d for d in _carried(current, earlier, succession) if d.takes_part]
+        taking_part, capped = within_cap(
+            [d for d in _carried(current, earlier, succession) if d.takes_part],
+            repos.choices.counting_of(event.deployment_id),
+            MAX_BOXES,
+        )
         detections = repos.tracking.with_features(taking_part)
         taxon_of = _resolver(repos, event.project_id, detections)
     by_id = {d.annotation_id: d for d in detections}
@@ -94,7 +99,7 @@ def track_event(
     for detection in free:
         by_pipeline[detection.pipeline].append(detection)
     tracked: list[NewOccurrence] = []
-    untracked = 0
+    untracked = capped
     for _, found in sorted(by_pipeline.items()):
         chains, left_out = _tracked(photos, found, looks, threshold, taxon_of)
         tracked += chains

@@ -8,6 +8,7 @@ from operator import itemgetter
 
 from trapline.domain.core.records import Project
 from trapline.domain.pipelines.pipelines import Algorithm, Pipeline
+from trapline.domain.processing.features import packed
 from trapline.domain.processing.results import (
     MAX_NOTE,
     AnalysisDraft,
@@ -165,8 +166,6 @@ def _classification(
     if project.keep_full_scores:
         data["all_scores"] = list(scores)
         data["logits"] = list(c.logits or [])
-    if c.features:
-        data["features"] = list(c.features)
     return AnnotationDraft(
         type=AnnotationType.CLASSIFICATION,
         label=label,
@@ -174,6 +173,7 @@ def _classification(
         box=None,
         algorithm_id=algorithm.id,
         data=data,
+        features=packed(c.features) if c.features else None,
     )
 
 

@@ -190,6 +190,7 @@ def _weight(judged: Judgement) -> int:
         for child in (annotation, *annotation.children):
             data = child.data or {}
             weight += 10 + sum(len(data.get(k, ())) for k in ("all_scores", "logits", "features"))
+            weight += len(child.features or b"") // 4
     return weight
 
 

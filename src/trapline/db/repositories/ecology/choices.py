@@ -94,6 +94,12 @@ class ChoiceRepo:
         )
         return {int(i): str(p) for i, p in rows}
 
+    def counting_of(self, deployment_id: int) -> str | None:
+        """The pipeline a deployment counts by (None: nothing tracked on it yet)."""
+        return self.session.scalar(
+            select(DeploymentRow.counting_pipeline).where(DeploymentRow.id == deployment_id)
+        )
+
     def counted(self, scope: Scope) -> Scope:
         """The scope with what it counts filled in, unless it names a pipeline: a
         deployment's own pipeline; over the project, the one every deployment counts by,

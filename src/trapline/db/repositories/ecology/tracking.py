@@ -42,6 +42,7 @@ from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.occurrences import Detection
 from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed
+from trapline.domain.processing.features import unpacked
 from trapline.domain.processing.jobs import TaskStatus
 from trapline.domain.processing.results import AnnotationType
 from trapline.domain.taxa.taxa import IdentificationMark
@@ -208,11 +209,23 @@ class TrackingRepo:
             if d.classification_id is not None:
                 sources[d.classification_id] = d.annotation_id
         vectors: dict[int, array[float]] = {}
+        a = AnnotationRow
         for chunk in chunks(sorted(sources), FEATURE_ROWS):
-            for aid, data in self.session.execute(
-                select(AnnotationRow.id, AnnotationRow.data).where(AnnotationRow.id.in_(chunk))
-            ):
-                vector = _features(data)
+            # Packed where stored so; the JSON of rows stored before (and of callback boxes,
+            # whose data may carry them) is read only where nothing is packed.
+            packed = {
+                int(i): b for i, b in self.session.execute(
+                    select(a.id, a.features).where(a.id.in_(chunk))
+                )
+            }  # fmt: skip
+            unpacked_rows = [i for i in chunk if packed.get(i) is None]
+            read = {i: unpacked(b) for i, b in packed.items() if b is not None}
+            if unpacked_rows:
+                for aid, data in self.session.execute(
+                    select(a.id, a.data).where(a.id.in_(unpacked_rows))
+                ):
+                    read[int(aid)] = _features(data)
+            for aid, vector in read.items():
                 box = sources[int(aid)]
                 if vector is not None and (box not in vectors or int(aid) == box):
                     vectors[box] = vector

@@ -39,7 +39,7 @@ _ANALYSIS_COLUMNS = (
 _ANNOTATION_COLUMNS = (
     "id", "analysis_id", "project_id", "image_id", "type", "label", "confidence",
     "x1", "y1", "x2", "y2", "data", "parent_id", "algorithm_id", "ordering", "storage_key",
-    "digest",
+    "digest", "features",
 )  # fmt: skip
 
 
@@ -402,7 +402,7 @@ def _insert_annotations(
         rows.append(
             (new_id, aid, project_id, iid, a.type.value, a.label, a.confidence,
              x1, y1, x2, y2, plain.json(a.data), parent, a.algorithm_id, order, a.storage_key,
-             a.digest)
+             a.digest, a.features)
         )  # fmt: skip
         for k, child in enumerate(a.children):
             add(child, aid, iid, new_id, k)
