@@ -4,8 +4,11 @@ nothing; tracking waits for a job's open tasks; a person's review determines; th
 
 from __future__ import annotations
 
+from array import array
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import select, update
 
 from tests.support.protocol import LABELS, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
@@ -19,6 +22,8 @@ from tests.support.scenes import (
     occurrences_of,
     track_all,
 )
+from trapline.db.tables import AnnotationRow, EventRow
+from trapline.domain.processing.features import unpacked
 
 
 def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) -> None:
@@ -273,3 +278,37 @@ def test_bad_splits_and_merges_are_400s_naming_the_field(proto: Protocol) -> Non
     )
     assert stranger.status_code == 400, stranger.text
     assert "are not detections of occurrence" in stranger.json()["detail"]
+
+
+def test_feature_vectors_are_stored_packed_and_those_stored_as_json_still_read(
+    proto: Protocol,
+) -> None:
+    """Issue 62 item 3: a classification's vector is stored as 4-byte floats in a column of its
+    own, not as JSON numbers in its data; a row stored before, its vector in its JSON, is
+    still compared by it."""
+    trap = new_deployment(proto, "Sheet", "UTC")
+    photos = add_frames(proto, trap, 2, timedelta(seconds=10), size=(160, 120))
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    event = event_of(proto, trap)
+    _features_run(proto, photos, [[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]])
+    track_all(proto)
+    assert [o["detection_count"] for o in occurrences_of(proto, event)] == [2]
+    a = AnnotationRow
+    with proto.platform.db.write() as repos:
+        rows = repos.session.scalars(
+            select(a).where(a.type == "classification").order_by(a.id)
+        ).all()
+        assert [unpacked(r.features or b"") for r in rows] == [array("f", [0.6, 0.8, 0.0])] * 2
+        assert all("features" not in (r.data or {}) for r in rows)
+        # As rows were stored before: the vectors in the JSON, nothing packed; these say the
+        # two boxes look nothing alike.
+        for row, vector in zip(rows, ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0]), strict=True):
+            row.data = {**(row.data or {}), "features": vector}
+            row.features = None
+        repos.session.execute(
+            update(EventRow)
+            .where(EventRow.id == event)
+            .values(tracking_version=EventRow.tracking_version + 1)
+        )
+    track_all(proto)
+    assert [o["detection_count"] for o in occurrences_of(proto, event)] == [1, 1]

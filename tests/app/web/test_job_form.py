@@ -218,11 +218,11 @@ class TestShown:
         jobs = sign_in(owner).page(f"/projects/{proto.project_id}/jobs")
         offered, chosen = _options(jobs, "pipeline")
         assert sorted(offered) == [
-            "trapline-constant",
             "megadetector",
             "moth-blobs",
-            "trapline-random",
             "their-model",
+            "trapline-constant",
+            "trapline-random",
         ]
         assert chosen == "megadetector"
 
