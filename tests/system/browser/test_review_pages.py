@@ -214,7 +214,9 @@ def test_grid_tiles_show_detection_and_review_counts(page: Any, app: App) -> Non
     assert {href: (d, r) for href, d, r, _ in tiles} == expected
     for href, detections, reviewed, text in tiles:
         assert text.startswith(f"{detections} detection"), (href, text)
-        assert detections == "0" or text.endswith(f"· {reviewed} reviewed"), (href, text)
+        assert detections == "0" or f"· {reviewed} reviewed" in text, (href, text)
+        # What made the counted result, with its version.
+        assert re.search(r"· [a-z0-9-]+ v\d+$", text), (href, text)
 
 
 def test_images_ticked_on_the_grid_move_into_another_deployment(page: Any, app: App) -> None:

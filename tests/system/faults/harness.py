@@ -132,20 +132,24 @@ def new_project(api: httpx.Client, count: int, name: str, *, seed: int = 0) -> P
     another scenario sharing the platform.
     """
     project_id, images = project_with_images(api, count, name=name, seed=seed)
+    made = api.post(
+        f"/api/v2/projects/{project_id}/service-tokens/", json={"name": f"{name} workers"}
+    )
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
     # The built-in constant pipeline, plus the algorithms the scripted worker loops report
-    # (tests/support/workers.py), so both kinds of worker can serve the same job.
+    # (tests/support/workers.py), so both kinds of worker can serve the same job: registered
+    # with the workers' own token, which is then given that version's tasks (a real worker's
+    # offering of the bare built-in is refused, as it conflicts, and changes nothing).
     config = ConstantPipeline().config.model_dump(mode="json")
     config["algorithms"] += pipeline_config(PIPELINE)["algorithms"]
     done = api.post(
         f"/api/v2/projects/{project_id}/pipelines/",
         json=registration(config, name=f"{name} workers"),
+        headers={"Authorization": f"Token {token}"},
     )
     assert done.status_code == 201, done.text
-    made = api.post(
-        f"/api/v2/projects/{project_id}/service-tokens/", json={"name": f"{name} workers"}
-    )
-    assert made.status_code == 201, made.text
-    return Project(project_id, images, made.json()["token"])
+    return Project(project_id, images, token)
 
 
 def new_job(
