@@ -98,7 +98,7 @@ def kind_of(name: str) -> Kind:
         return KINDS[name]
     except KeyError:
         known = ", ".join(sorted(KINDS))
-        raise InvalidInput(f"kind must be one of {known} (got {name!r})") from None
+        raise InvalidInput(f"kind must be one of {known} (got {name!r})", field="kind") from None
 
 
 def open_gateway(kind: str, config: GatewayConfig) -> Gateway:

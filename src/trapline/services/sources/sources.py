@@ -125,7 +125,8 @@ def update_source(
         ):
             raise InvalidInput(
                 "give the credentials again (or clear them): the source now points at another "
-                "host, and stored credentials are only ever sent to the one they were given for"
+                "host, and stored credentials are only ever sent to the one they were given for",
+                field="credentials",
             )
         credentials = rules.sealer.open(current.sealed_credentials)
     else:
@@ -227,12 +228,16 @@ def _check_links(repos: Repos, project_id: int, columns: Mapping[str, Any]) -> N
     if deployment_id is not None:
         deployment = repos.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
-            raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+            raise InvalidInput(
+                f"deployment {deployment_id} is not in project {project_id}",
+                field="deployment_id",
+            )
     slug = columns.get("pipeline")
     if slug is not None and repos.pipelines.resolve(project_id, slug) is None:
         raise InvalidInput(
             f"pipeline {slug!r} is not registered and enabled in project {project_id}; see "
-            f"GET /api/v2/projects/{project_id}/pipelines/"
+            f"GET /api/v2/projects/{project_id}/pipelines/",
+            field="pipeline",
         )
 
 
@@ -253,15 +258,22 @@ def _checked(
         raise InvalidInput(f"url {url!r} is malformed ({exc}); e.g. {kind.example}") from None
     endpoint = values.get("endpoint_url")
     if endpoint is not None and kind.name != "s3":
-        raise InvalidInput("endpoint_url is for s3 sources only (MinIO and the like)")
+        raise InvalidInput(
+            "endpoint_url is for s3 sources only (MinIO and the like)", field="endpoint_url"
+        )
     _check_credentials(kind, credentials)
     _check_reachable(rules, kind, url, endpoint, admin=admin)
     for field in ("include", "exclude"):
         _check_globs(field, values[field])
     if not 0 <= values["depth"] <= MAX_DEPTH:
-        raise InvalidInput(f"depth must be from 0 to {MAX_DEPTH} (got {values['depth']})")
+        raise InvalidInput(
+            f"depth must be from 0 to {MAX_DEPTH} (got {values['depth']})", field="depth"
+        )
     if not 1 <= values["max_files"] <= MAX_FILES:
-        raise InvalidInput(f"max_files must be from 1 to {MAX_FILES} (got {values['max_files']})")
+        raise InvalidInput(
+            f"max_files must be from 1 to {MAX_FILES} (got {values['max_files']})",
+            field="max_files",
+        )
     schedule = " ".join(str(values["schedule"]).split())
     try:
         if len(schedule.split()) != 5:
@@ -270,7 +282,8 @@ def _checked(
     except (CronSimError, StopIteration, ValueError) as exc:
         raise InvalidInput(
             f"schedule must be a cron expression of five fields, such as '0 * * * *' (hourly) "
-            f"or '*/15 * * * *' (got {values['schedule']!r}: {exc})"
+            f"or '*/15 * * * *' (got {values['schedule']!r}: {exc})",
+            field="schedule",
         ) from None
     sealed = rules.sealer.seal(credentials) if credentials else None
     return {
@@ -295,26 +308,34 @@ def _check_credentials(kind: Kind, credentials: Mapping[str, str]) -> None:
     if unknown:
         takes = ", ".join(sorted(kind.credentials)) or "none"
         got = ", ".join(sorted(unknown))
-        raise InvalidInput(f"{kind.name} sources take these credentials: {takes} (got {got})")
+        raise InvalidInput(
+            f"{kind.name} sources take these credentials: {takes} (got {got})",
+            field="credentials",
+        )
     if not any(needed <= names for needed in kind.required):
         needed = " and ".join(sorted(kind.required[0]))
-        raise InvalidInput(f"{kind.name} sources need credentials: {needed}")
+        raise InvalidInput(f"{kind.name} sources need credentials: {needed}", field="credentials")
     if kind.name == "http_directory":
         if "authorization" in names and names & {"username", "password"}:
             raise InvalidInput(
                 "give either username and password (HTTP Basic) or an authorization header "
-                "value, not both"
+                "value, not both",
+                field="credentials",
             )
         if len(names & {"username", "password"}) == 1:
-            raise InvalidInput("HTTP Basic needs both username and password")
+            raise InvalidInput("HTTP Basic needs both username and password", field="credentials")
 
 
 def _check_globs(field: str, globs: Sequence[str]) -> None:
     if len(globs) > MAX_GLOBS:
-        raise InvalidInput(f"{field} holds at most {MAX_GLOBS} patterns (got {len(globs)})")
+        raise InvalidInput(
+            f"{field} holds at most {MAX_GLOBS} patterns (got {len(globs)})", field=field
+        )
     for glob in globs:
         if not glob or len(glob) > 200:
-            raise InvalidInput(f"each pattern in {field} is 1 to 200 characters (got {glob!r})")
+            raise InvalidInput(
+                f"each pattern in {field} is 1 to 200 characters (got {glob!r})", field=field
+            )
 
 
 def _check_reachable(
@@ -331,7 +352,12 @@ def _check_reachable(
 
         _, host, port, _ = server_of(url)
     elif kind.name == "http_directory" or (kind.name == "s3" and endpoint is not None):
-        called = check_form(endpoint if kind.name == "s3" and endpoint is not None else url)
+        about, address = ("endpoint_url", endpoint) if endpoint is not None else ("url", url)
+        try:
+            called = check_form(address)
+        except InvalidInput as exc:
+            exc.field = exc.field or about
+            raise
         host, port = called.host, called.port or (443 if called.scheme == "https" else 80)
     else:
         return  # AWS's own S3 endpoints
@@ -339,7 +365,8 @@ def _check_reachable(
         rules.policy.check_host(host, port)
     except (OutboundBlocked, OSError):
         # An unresolvable name gets the same words as one resolving inside (security.md).
-        raise OutboundBlocked(source_refusal(host, admin=admin)) from None
+        field = "endpoint_url" if kind.name == "s3" else "url"
+        raise OutboundBlocked(source_refusal(host, admin=admin), field=field) from None
 
 
 def source_refusal(host: str, *, admin: bool) -> str:

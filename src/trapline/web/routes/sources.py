@@ -6,7 +6,6 @@ never shown, only whether each is set.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -16,7 +15,6 @@ from trapline.domain.core.roles import Role
 from trapline.domain.sources.sources import PullSource
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
-from trapline.outbound import OutboundBlocked
 from trapline.schemas.sources import SourceIn
 from trapline.services.photos import deployments, projects
 from trapline.services.pipelines import pipelines
@@ -52,22 +50,6 @@ CREDENTIALS = {
 SECRET_CREDENTIALS = frozenset({"password", "authorization", "secret_access_key"})
 
 #: Where the service's complaints about a source belong on the form, by their first words.
-_PREFIXES = (
-    ("kind ", "kind"),
-    ("endpoint_url", "endpoint_url"),
-    ("include", "include"),
-    ("each pattern in include", "include"),
-    ("exclude", "exclude"),
-    ("each pattern in exclude", "exclude"),
-    ("depth", "depth"),
-    ("max_files", "max_files"),
-    ("schedule", "schedule"),
-    ("deployment ", "deployment_id"),
-    ("pipeline ", "pipeline"),
-)
-_CREDENTIAL_WORDS = re.compile(
-    r"sources (take these|need) credentials|^give either|^give the credentials again|^HTTP Basic"
-)
 
 
 def _values(source: PullSource | None) -> dict[str, Any]:
@@ -122,13 +104,9 @@ def _checked(
     return validate(SourceIn, given)
 
 
-def _field_of(exc: InvalidInput, values: dict[str, Any]) -> str:
-    """The form field a service's complaint is about (the URL unless it says otherwise)."""
-    if isinstance(exc, OutboundBlocked) and values["kind"] == "s3" and values["endpoint_url"]:
-        return "endpoint_url"
-    if _CREDENTIAL_WORDS.search(exc.detail):
-        return "credentials"
-    return next((f for prefix, f in _PREFIXES if exc.detail.startswith(prefix)), "url")
+def _field_of(exc: InvalidInput) -> str:
+    """The form field a service's complaint is about (the URL unless it names another)."""
+    return exc.field or "url"
 
 
 def _choices(page: Page, project_id: int, current: PullSource | None) -> dict[str, object]:
@@ -194,7 +172,7 @@ def add_source(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 page.db, rules, page.me, project_id, **checked.model_dump(exclude_none=True)
             )
         except InvalidInput as exc:
-            errors = {_field_of(exc, values): exc.detail}
+            errors = {_field_of(exc): exc.detail}
         else:
             return page.redirect(f"/sources/{made.id}")
     return _source_list(page, project_id, 0, status=400, errors=errors, values=values)
@@ -254,7 +232,7 @@ def edit_source(page: SignedIn, source_id: Id, form: PostedForm) -> Response:
         try:
             sources.update_source(page.db, rules, page.me, source_id, **changes)
         except InvalidInput as exc:
-            errors = {_field_of(exc, values): exc.detail}
+            errors = {_field_of(exc): exc.detail}
         else:
             return page.redirect(f"/sources/{source_id}")
     return _detail(page, current, 0, status=400, errors=errors, values=values)
