@@ -56,13 +56,20 @@ def _photo(n: int) -> bytes:
     return light_trap_jpeg(n, width=640, height=480, captured_at=datetime(2024, 6, 21, 22, 0, n))
 
 
+def _box(n: int, boxes: int) -> dict[str, int]:
+    """The ``n``-th of ``boxes`` boxes in rows across the 640 x 480 photo (20 a row of 20 x 14
+    pixels up to 480 boxes, else 40 a row of 12 x 14, up to 1,000)."""
+    across, step, width = (20, 30, 20) if boxes <= 480 else (40, 15, 12)
+    x, y = 10 + n % across * step, 10 + n // across * 18
+    return {"x1": x, "y1": y, "x2": x + width, "y2": y + 14}
+
+
 def _result(task: dict[str, str], slug: str, boxes: int, features: int) -> bytes:
     vector = [0.5] * features
     detections = [
         {
             "source_image_id": task["image_id"],
-            "bbox": {"x1": 10 + n % 20 * 30, "y1": 10 + n // 20 * 18, "x2": 30 + n % 20 * 30,
-                     "y2": 24 + n // 20 * 18},
+            "bbox": _box(n, boxes),
             "algorithm": {"name": f"{slug}-d", "key": f"{slug}-d"},
             "classifications": [
                 {"classification": "moth", "labels": ["moth", "other"], "scores": [0.9, 0.1],

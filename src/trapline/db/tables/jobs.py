@@ -199,7 +199,7 @@ class AnnotationRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: A classification's feature vector, packed (``domain/processing/features.py``); rows
     #: stored before it came have theirs in ``data["features"]``.
-    features: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    features: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     storage_key: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     #: SHA-256 of the annotation's canonical JSON (callback annotations): unique per
     #: analysis, so the same annotation posted twice, by any replica, is stored once.
