@@ -89,6 +89,26 @@ def checklist_rows() -> bytes:
     )
 
 
+def one_parent_cycle() -> bytes:
+    """A checklist of the most rows a file may have, each genus under the next and the last
+    under the first: one cycle through every row (refused, listing it)."""
+    made = _filled(
+        b"taxonID,parentNameUsageID,scientificName,taxonRank\n",
+        lambda n: b"%d,%d,Genus%07d,genus\n" % (n, n + 1, n),
+    )
+    head, _, last = made.rstrip(b"\n").rpartition(b"\n")
+    taxon, _, rest = last.split(b",", 2)
+    return head + b"\n" + b"%s,0,%s\n" % (taxon, rest)  # the last row's parent: the first
+
+
+def self_parents() -> bytes:
+    """A checklist of the most rows a file may have, each genus its own parent (refused)."""
+    return _filled(
+        b"taxonID,parentNameUsageID,scientificName,taxonRank\n",
+        lambda n: b"%d,%d,Genus%07d,genus\n" % (n, n, n),
+    )
+
+
 def rows_of_errors() -> bytes:
     """trapline's CSV of the most rows a file may have, each refused (an unknown rank), so the
     400 lists every row's outcome."""
@@ -130,11 +150,14 @@ SHAPES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "trapline rows": ("taxa.csv", trapline_rows),
     "checklist rows": ("taxa.csv", checklist_rows),
     "rows of errors": ("taxa.csv", rows_of_errors),
+    "one parent cycle": ("taxa.csv", one_parent_cycle),
+    "self-parents": ("taxa.csv", self_parents),
     "archive of names": ("taxa.zip", archive_of_names),
 }
 
 
-def taxa_files() -> Iterator[tuple[str, str, bytes]]:
-    """(shape, file name, file) for every shape, made one at a time."""
+def taxa_files(shapes: list[str] | None = None) -> Iterator[tuple[str, str, bytes]]:
+    """(shape, file name, file) for every shape (or these), made one at a time."""
     for shape, (filename, make) in SHAPES.items():
-        yield shape, filename, make()
+        if shapes is None or shape in shapes:
+            yield shape, filename, make()
