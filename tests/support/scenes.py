@@ -132,6 +132,22 @@ def heron(proto: Protocol) -> tuple[int, int]:
     return pond, event_of(proto, pond)
 
 
+def heron_in_two_versions(proto: Protocol) -> tuple[int, str]:
+    """The heron's ten frames from MegaDetector v5a, then five of them again from v5b (version
+    2 of the same import pipeline), tracked: the deployment and the pipeline it counts by."""
+    pond, _ = heron(proto)
+    slug = str(api_get(proto, f"/deployments/{pond}")["counting_pipeline"])
+    five = {
+        f"Pond/frame-{i:02d}.jpg": [
+            {"category": "1", "conf": 0.9, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
+        ]
+        for i in range(5)
+    }
+    assert import_md(proto, five, detector="md_v5b.0.0.pt")["pipeline_version"] == 2
+    track_all(proto)
+    return pond, slug
+
+
 def heron_event(proto: Protocol) -> tuple[int, int]:
     """The project's one deployment and its first event (the heron's)."""
     (deployment,) = api_get(proto, f"/projects/{proto.project_id}/deployments")["results"]

@@ -19,7 +19,7 @@ from tests.support.scenes import (
     TAXA_CSV,
     add_frames,
     find_taxon,
-    heron,
+    heron_in_two_versions,
     import_md,
     import_taxa,
     new_deployment,
@@ -133,16 +133,7 @@ def test_a_newer_version_on_some_photos_is_named_where_the_deployment_counts(
 ) -> None:
     """MegaDetector v5a on ten photos, then v5b (version 2 of the same pipeline) on five: the
     deployment's counts are of both versions, and its page and the API say so."""
-    pond, _ = heron(proto)
-    slug = api_get(proto, f"/deployments/{pond}")["counting_pipeline"]
-    five = {
-        f"Pond/frame-{i:02d}.jpg": [
-            {"category": "1", "conf": 0.9, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
-        ]
-        for i in range(5)
-    }
-    assert import_md(proto, five, detector="md_v5b.0.0.pt")["pipeline_version"] == 2
-    track_all(proto)
+    pond, slug = heron_in_two_versions(proto)
     share = api_get(proto, f"/deployments/{pond}/counting")
     assert (share["pipeline"], share["photos"], share["mixed"]) == (slug, 10, True)
     assert [(v["version"], v["photos"]) for v in share["versions"]] == [(2, 5), (1, 5)]

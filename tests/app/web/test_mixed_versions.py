@@ -16,7 +16,7 @@ from typing import Any
 from tests.support.accounts import Account
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol, api_get
-from tests.support.scenes import API, event_of, heron, import_md, track_all
+from tests.support.scenes import API, event_of, heron_in_two_versions
 from tests.support.web import Browser
 
 SAID = "version 2 on 5 of 10 photos, version 1 on 5"
@@ -25,16 +25,7 @@ SAID = "version 2 on 5 of 10 photos, version 1 on 5"
 def _five_of_v5b(proto: Protocol) -> tuple[int, str, str]:
     """The heron's ten frames from v5a, five of them again from v5b, tracked: the deployment,
     the pipeline it counts by and the line that states what it counts."""
-    pond, _ = heron(proto)
-    slug = api_get(proto, f"/deployments/{pond}")["counting_pipeline"]
-    five = {
-        f"Pond/frame-{i:02d}.jpg": [
-            {"category": "1", "conf": 0.9, "bbox": [0.2 + i * 0.01, 0.3, 0.2, 0.3]}
-        ]
-        for i in range(5)
-    }
-    assert import_md(proto, five, detector="md_v5b.0.0.pt")["pipeline_version"] == 2
-    track_all(proto)
+    pond, slug = heron_in_two_versions(proto)
     return pond, slug, f"Pond: {slug} ({SAID})"
 
 
