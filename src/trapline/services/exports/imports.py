@@ -28,7 +28,7 @@ from trapline.domain.exports.exports import ExportFilters
 from trapline.domain.exports.facts import ImageFacts
 from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, Pipeline
 from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
-from trapline.errors import InvalidInput
+from trapline.errors import Conflict, InvalidInput
 from trapline.exports.base import NO_DEPLOYMENT, safe_folder
 from trapline.exports.megadetector_import import (
     MAX_IMPORT_BYTES,
@@ -217,7 +217,9 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
         algorithms=algorithms,
         default_threshold=threshold,
     )
-    repos.pipelines.register(project_id, IMPORT_SERVICE, [config], utcnow())
+    made = repos.pipelines.register(project_id, IMPORT_SERVICE, [config], utcnow())
+    if made.refused_whole:
+        raise Conflict("; ".join(why for _, _, why in made.pipelines_refused))
     found = next(
         p.id
         for p in repos.export_reads.pipelines(project_id).values()
