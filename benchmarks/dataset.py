@@ -1,23 +1,43 @@
-"""One realistic data set for every benchmark: a light-trap project of N photos, loaded through
-the repositories and services the product uses, and saved so that later benchmarks reuse it.
+"""One realistic data set for every benchmark: three light-trap projects on one server, the
+measured one of N photos, loaded through the repositories and services the product uses, and
+saved so that later benchmarks reuse it.
 
-The project (``dataset_scene.py`` says what is in it): ``DEPLOYMENTS`` deployments photographing
-``PHOTOS_PER_NIGHT`` photos a night, grouped into nights; pipelines registered as a worker
-registers them (``ami-moths`` v1 and v2, ``ami-global`` v1: a detector, a binary and a species
-classifier each); a job per pipeline version (v2 of ``ami-moths`` over half the deployments,
-so the current results are a mix of versions), each storing its results batch by batch as the
-result path stores them (tasks completed, analyses stored, the job finished); a taxa list of a
-few thousand names the labels map onto; reviews of one box in 200; every event tracked into
-occurrences by the tracking duty's own function; identifications of one occurrence in 100 (some
-agreeing with the model, some naming another taxon, some disputed by a second person).
+What is in it: ``dataset_layout.py`` says which projects, deployments and nights there are,
+``dataset_scene.py`` what is on each night's sheet and what each pipeline posts of it,
+``dataset_pipelines.py`` which pipelines run over which photos. ``dataset_load.py`` loads it:
+the photos with their cameras' wall-clock times and their zones' UTC offsets, as uploads store
+them; their nights grouped into events; the pipelines registered as a worker registers them
+and run as jobs, each storing its results batch by batch as the result path stores them (tasks
+completed, analyses stored, the job finished), the species classifications' feature vectors
+packed as the product packs a posted vector; a taxa list of a few thousand names the labels
+map onto, which every project uses; reviews of one box in 200 and identifications of one
+occurrence in 100 of the measured project (some agreeing with the model, some naming another
+taxon, some disputed by a second person); every event of every project tracked into
+occurrences by the tracking duty's own function.
+
+Its shape (the 10,000-photo set; ``dataset_layout.py`` gives the rules):
+
+- projects: the measured one (N photos, 12 deployments), "Garden moths" (N/5, 5) and
+  "Tropical traps" (N/10, 4);
+- deployments: from 1.5% to 29.5% of the measured project's photos, in 10 zones (UTC-6 to
+  UTC+10); Rothamsted's first night is the one the clocks go back in, its photos' offsets
+  +60 then 0; runs of nights with gaps of two to nine weeks;
+- photos a night: 3 to 878 (median 122; 5,000 on the swarm night from 100,000 photos on);
+- boxes a photo (current ``ami-moths`` results): none on 15% of photos, one on 17%, two on
+  16%, three to five on 35%, six to ten on 15%, 11 to 30 on 1%, and 201 to 296 on the crowded
+  night's 60 photos (mean 4.7; 3.4 on the 100,000-photo set);
+- 2,048-number feature vectors (8 KiB) on every moth's species classification: 1.1 GB at
+  10,000 photos, 7.5 GB at 100,000; past ``FEATURE_BUDGET`` (the 1,000,000-photo set, about
+  75 GB) on every tenth insect's only (``feature_every``).
 
 Saved as ``$TRAPLINE_BENCH_DATA/sqlite-<N>.db`` (default folder ``~/.cache/trapline/bench-data``)
 or as the PostgreSQL database ``trapline_bench_data_<N>``, with a manifest beside it
-(``<backend>-<N>.json``) naming the project, its people and what loading took. A saved set is
+(``<backend>-<N>.json``) naming the measured project and its deployments, what each project
+holds, the busiest night (its deployment, evening and event), the biggest deployment, a common
+and a rare species label among the current results, and what loading took. A saved set is
 reused while its generator version is this one's; its schema is brought to the newest
 migration when it is opened. ``--from-sqlite`` makes the PostgreSQL set of a size by copying
-the saved SQLite one (``dataset_copy.py``): the 1,000,000-photo set loads in about 85 minutes on
-SQLite, and some 2.5 hours on PostgreSQL. Run ``python benchmarks/dataset.py --help``.
+the saved SQLite one (``dataset_copy.py``). Run ``python benchmarks/dataset.py --help``.
 """
 
 from __future__ import annotations
@@ -31,6 +51,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from common import (
     POSTGRES_ADMIN_URL,
@@ -40,8 +61,13 @@ from common import (
     machine_speed_ms,
 )
 from dataset_copy import copy_tables
+from dataset_facts import biggest_deployment, busiest_night, labels, project_counts, taxa_count
+from dataset_layout import PROJECTS, layout
 from dataset_load import Loader
+from dataset_pipelines import vectors_expected
+from dataset_scene import FEATURES
 
+from trapline.db.engine import Database
 from trapline.db.migrate import upgrade
 from trapline.db.repositories import Repos
 from trapline.domain.ecology.species import Scope
@@ -50,7 +76,7 @@ from trapline.settings import Settings
 
 #: Raised whenever the generator makes different data: saved sets of another version are made
 #: again.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: Where saved SQLite sets and every manifest live.
 DATA_DIR = Path(
     os.environ.get("TRAPLINE_BENCH_DATA", Path.home() / ".cache" / "trapline" / "bench-data")
@@ -60,6 +86,8 @@ OWNER = "bench@example.org"
 IDENTIFIER = "identifier@example.org"
 PASSWORD = "benchmark password"
 SEED = 2024
+#: Bytes the set's feature vectors may take before only every tenth insect's boxes carry one.
+FEATURE_BUDGET = 20 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -67,12 +95,26 @@ class Dataset:
     """A saved data set: where it is and what it holds."""
 
     backend: str
+    #: Photos of the measured project (the other two hold a fifth and a tenth as many).
     images: int
     url: str
+    #: The measured project and its deployments (in the order of ``dataset_layout.PROJECTS``).
     project_id: int
     deployment_ids: list[int]
     version: int = GENERATOR_VERSION
+    #: What the measured project holds (and the server's taxa).
     counts: dict[str, int] = field(default_factory=dict)
+    #: What each project holds, by name (with its id).
+    project_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The measured project's night of the most photos: deployment_id, night (the evening's
+    #: date), event_id, images.
+    busiest_night: dict[str, Any] = field(default_factory=dict)
+    biggest_deployment_id: int = 0
+    #: A common and a rare species label among the measured project's current results.
+    common_label: str = ""
+    rare_label: str = ""
+    #: Every ``feature_every``-th insect's boxes carry a feature vector (1: every moth's box).
+    feature_every: int = 1
     seconds: dict[str, float] = field(default_factory=dict)
     #: CPU time of each step (the loading process and the ones it started).
     cpu_seconds: dict[str, float] = field(default_factory=dict)
@@ -158,11 +200,16 @@ def generate(backend: str, images: int, seed: int = SEED) -> Dataset:
         _drop_postgres_database(name)
         _create_postgres_database(name)
     speed = machine_speed_ms()
+    every = feature_every(images, seed)
     platform = Platform.from_settings(settings_for(url, DATA_DIR / "files"))
     try:
         upgrade(platform.db.engine)
-        loader = Loader(platform, seed, owner=OWNER, identifier=IDENTIFIER, password=PASSWORD)
-        loader.load(images)
+        loader = Loader(
+            platform, seed, images, owner=OWNER, identifier=IDENTIFIER, password=PASSWORD,
+            feature_every=every,
+        )  # fmt: skip
+        loader.load()
+        facts = _facts(platform.db, loader.project_ids)
     finally:
         platform.close()
     dataset = Dataset(
@@ -171,14 +218,49 @@ def generate(backend: str, images: int, seed: int = SEED) -> Dataset:
         url=url,
         project_id=loader.project_id,
         deployment_ids=loader.deployment_ids,
-        counts=loader.counts,
         seconds={k: round(v, 1) for k, v in loader.seconds.items()},
         cpu_seconds={k: round(v, 1) for k, v in loader.cpu_seconds.items()},
         made_at=time.strftime("%Y-%m-%d %H:%M"),
         machine_speed_ms=round(speed, 1),
+        feature_every=every,
+        **facts,
     )
     path.write_text(json.dumps(asdict(dataset), indent=2))
     return dataset
+
+
+def feature_every(images: int, seed: int = SEED) -> int:
+    """1 when a vector for every moth's box fits ``FEATURE_BUDGET``, else 10; says which."""
+    vectors = vectors_expected(layout(seed, images))
+    size = vectors * FEATURES * 4
+    every = 1 if size <= FEATURE_BUDGET else 10
+    print(
+        f"feature vectors: about {vectors:,.0f} of {FEATURES * 4 // 1024} KiB, {size / 1e9:.1f} GB;"
+        f" {'every moth box carries one' if every == 1 else 'every tenth insect carries one'}"
+        f" ({size / every / 1e9:.1f} GB)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return every
+
+
+def _facts(db: Database, project_ids: list[int]) -> dict[str, Any]:
+    """The manifest's facts of the loaded set."""
+    main = project_ids[0]
+    per_project = {
+        plan.name: {"id": p} | project_counts(db, p)
+        for plan, p in zip(PROJECTS, project_ids, strict=True)
+    }
+    common, rare = labels(db, main)
+    counts = {k: v for k, v in per_project[PROJECTS[0].name].items() if k != "id"}
+    return {
+        "counts": counts | {"taxa": taxa_count(db)},
+        "project_counts": per_project,
+        "busiest_night": busiest_night(db, main),
+        "biggest_deployment_id": biggest_deployment(db, main),
+        "common_label": common,
+        "rare_label": rare,
+    }
 
 
 def copied(images: int) -> Dataset:
@@ -220,8 +302,19 @@ def describe(dataset: Dataset) -> str:
     took = ", ".join(f"{k} {v:.0f} s" for k, v in dataset.seconds.items())
     total = sum(dataset.seconds.values())
     cpu = f", CPU {sum(dataset.cpu_seconds.values()):.0f} s" if dataset.cpu_seconds else ""
+    others = "; ".join(
+        f"{name} ({c.get('id')}): {c.get('images', 0):,} photos, {c.get('annotations', 0):,}"
+        " annotations"
+        for name, c in list(dataset.project_counts.items())[1:]
+    )
+    night = dataset.busiest_night
     return (
         f"{dataset.backend}, {dataset.images:,} photos: {counts}\n"
+        f"  other projects: {others or 'none'}\n"
+        f"  busiest night {night.get('night')} of deployment {night.get('deployment_id')}"
+        f" (event {night.get('event_id')}, {night.get('images', 0):,} photos); biggest deployment"
+        f" {dataset.biggest_deployment_id}; labels {dataset.common_label!r} (common),"
+        f" {dataset.rare_label!r} (rare)\n"
         f"  loaded {dataset.made_at} in {total:.0f} s{cpu} ({took}); machine speed "
         f"{dataset.machine_speed_ms:.0f} ms"
     )

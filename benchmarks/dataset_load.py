@@ -1,5 +1,7 @@
 """Loading the benchmark data set (``dataset.py``) step by step through the product's own
-repositories and services, each step in batches the way the product batches it.
+repositories and services, each step in batches the way the product batches it: the three
+projects and their deployments, the photos, their events, the taxa list, each pipeline run
+(``dataset_pipelines.py``), the reviews, the tracking and the identifications.
 
 What can run beside the product's writes does: another process makes the next batch of
 results while the product stores the last one. On PostgreSQL, events are tracked and
@@ -12,9 +14,11 @@ started) are kept.
 
 from __future__ import annotations
 
+import logging
 import resource
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,21 +27,12 @@ from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
-from dataset_scene import (
-    BINARY,
-    DEPLOYMENTS,
-    PHOTOS_PER_NIGHT,
-    SPECIES,
-    Variant,
-    analysis,
-    image_rows,
-    scene_key,
-    species_labels,
-    taxa_entries,
-)
+from dataset_layout import PROJECTS, Layout, layout
+from dataset_pipelines import PIPELINES, Run, pipeline_config
+from dataset_scene import Variant, analysis, image_rows, scene_key, species_labels, taxa_entries
 from sqlalchemy import text
 
-from trapline.domain.core.event_rules import EventRule, Grouping
+from trapline.domain.core.event_rules import ProjectKind
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.reviews import Verdict
@@ -45,12 +40,7 @@ from trapline.domain.processing.jobs import JobParams, TaskStatus
 from trapline.domain.processing.results import AnalysisDraft
 from trapline.errors import InvalidInput
 from trapline.platform import Platform
-from trapline.protocol.pipelines import (
-    AlgorithmConfig,
-    CategoryMap,
-    PipelineConfig,
-    PipelineRegistration,
-)
+from trapline.protocol.pipelines import PipelineRegistration
 from trapline.services.core import accounts
 from trapline.services.ecology.occurrences import track_event
 from trapline.services.pipelines.pipelines import register_pipelines
@@ -71,65 +61,48 @@ BATCHES_AHEAD = 2
 #: share of them.
 PROCESSES = 2
 
-#: The pipelines, each version as it is registered: (slug, version, detector version,
-#: species classifier version, default threshold, variant's box jitter and error rate).
-PIPELINES = (
-    ("ami-moths", 1, 1, 1, 0.4, 6.0, 0.25),
-    ("ami-global", 1, 1, 1, None, 10.0, 0.4),
-    ("ami-moths", 2, 2, 2, 0.4, 3.0, 0.15),
-)
-
-
-def _pipeline(
-    slug: str, version: int, detector: int, species: int, threshold: float | None
-) -> PipelineConfig:
-    labels = species_labels()
-    return PipelineConfig(
-        name=f"AMI {slug.split('-')[1]} v{version}",
-        slug=slug,
-        version=version,
-        default_threshold=threshold,
-        algorithms=[
-            AlgorithmConfig(name="Moth detector", key=f"{slug}-detector", task_type="detection",
-                            version=detector),
-            AlgorithmConfig(name="Moth / non-moth", key=f"{slug}-binary",
-                            task_type="classification", category_map=CategoryMap.of_labels(BINARY)),
-            AlgorithmConfig(
-                name="Species classifier", key=f"{slug}-species", task_type="classification",
-                version=species,
-                category_map=CategoryMap.of_labels(labels, [{"taxon_rank": "SPECIES"}] * SPECIES),
-            ),
-        ],
-    )  # fmt: skip
-
 
 class Loader:
-    """Loads one project; ``counts`` and ``seconds`` say what it holds and what each step took."""
+    """Loads the three projects of the set of ``images`` measured photos; ``seconds`` says what
+    each step took."""
 
     def __init__(
-        self, platform: Platform, seed: int, *, owner: str, identifier: str, password: str
-    ) -> None:
-        self.platform, self.db, self.seed = platform, platform.db, seed
+        self, platform: Platform, seed: int, images: int, *, owner: str, identifier: str,
+        password: str, feature_every: int = 1,
+    ) -> None:  # fmt: skip
+        self.platform, self.db, self.seed, self.images = platform, platform.db, seed, images
+        self.layout: Layout = layout(seed, images)
         self.emails, self.password = (owner, identifier), password
-        self.project_id = 0
-        self.deployment_ids: list[int] = []
+        self.feature_every = feature_every
+        #: The projects' ids (in the order of ``PROJECTS``) and each deployment's, by number.
+        self.project_ids: list[int] = []
+        self.deployment_of: dict[int, int] = {}
         self.keys: dict[int, tuple[int, int, int]] = {}
-        self.counts: dict[str, int] = {}
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
 
-    def load(self, images: int) -> None:
-        self._step("project", self._project)
-        self._step("images", lambda: self._images(images))
+    @property
+    def project_id(self) -> int:
+        """The measured project's id."""
+        return self.project_ids[0]
+
+    @property
+    def deployment_ids(self) -> list[int]:
+        """The measured project's deployments' ids, in the order of their sites."""
+        return [self.deployment_of[s.number] for s in self.layout.of_project(0)]
+
+    def load(self) -> None:
+        self._step("projects", self._projects)
+        self._step("images", self._images)
         self._step("events", self._events)
         self._step("taxa", self._taxa)
-        for slug, version, *rest in PIPELINES:
-            self._step(f"{slug} v{version}", partial(self._run, slug, version, *rest))
+        for run in PIPELINES:
+            where = "" if run.project == 0 else f"{PROJECTS[run.project].name}: "
+            self._step(f"{where}{run.slug} v{run.version}", partial(self._run, run))
         self._step("reviews", self._reviews)
         self._step("tracking", self._track)
         self._step("identifications", self._identify)
         self._step("statistics", self._statistics)
-        self._count()
 
     def _step(self, name: str, step: Callable[[], object]) -> None:
         started, cpu = time.perf_counter(), _cpu_seconds()
@@ -150,89 +123,99 @@ class Loader:
         assert other is not None
         return owner, other
 
-    def _project(self) -> None:
+    def _projects(self) -> None:
+        """The people, the three projects (light traps: photos grouped by night) and their
+        deployments, each in its zone; the identifier is a member of the measured one."""
         with self.db.write() as repos:
             owner = repos.users.create(self.emails[0], "Bench Owner", is_admin=True)
             other = repos.users.create(self.emails[1], "Ida Identifier")
-            project = repos.projects.create("Moth traps", "Light-trap benchmark project", owner.id)
-            repos.projects.set_role(project.id, other.id, Role.MEMBER)
-            repos.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
-            self.deployment_ids = [
-                repos.deployments.create(
-                    project.id, name=f"Trap {n:02d}", time_zone="UTC",
-                    latitude=51.5 + n / 100, longitude=-0.1 - n / 100,
-                ).id
-                for n in range(DEPLOYMENTS)
-            ]  # fmt: skip
-            self.project_id = project.id
+            for plan in PROJECTS:
+                project = repos.projects.create(
+                    plan.name, plan.description, owner.id, ProjectKind.LIGHT_TRAP
+                )
+                repos.projects.update(project.id, time_zone=plan.time_zone)
+                self.project_ids.append(project.id)
+            repos.projects.set_role(self.project_id, other.id, Role.MEMBER)
+            for station in self.layout.stations:
+                site = station.site
+                self.deployment_of[station.number] = repos.deployments.create(
+                    self.project_ids[station.project], name=site.name, time_zone=site.zone,
+                    latitude=site.latitude, longitude=site.longitude,
+                ).id  # fmt: skip
         for user in (owner, other):
             accounts.set_password(self.db, None, user.id, self.password)
 
-    def _images(self, images: int) -> None:
-        nights = max(1, images // (DEPLOYMENTS * PHOTOS_PER_NIGHT))
-        pending: list[dict[str, Any]] = []
+    def _images(self) -> None:
+        """Every night's photos, deployment by deployment, ``IMAGE_BATCH`` rows an insert."""
         owner, _ = self._people()
-        for n, deployment_id in enumerate(self.deployment_ids):
-            for first in range(0, nights, IMAGE_BATCH // PHOTOS_PER_NIGHT):
-                span = range(first, min(nights, first + IMAGE_BATCH // PHOTOS_PER_NIGHT))
-                pending = image_rows(self.seed, n, deployment_id, span)
-                for row in pending:
-                    row["uploaded_by"] = owner.id
-                with self.db.write() as repos:
-                    repos.images.bulk_insert(self.project_id, pending)
+        for station in self.layout.stations:
+            project_id = self.project_ids[station.project]
+            pending: list[dict[str, Any]] = []
+            for n, night in enumerate(station.nights):
+                pending += image_rows(self.seed, night, self.deployment_of[station.number])
+                if len(pending) >= IMAGE_BATCH or n == len(station.nights) - 1:
+                    for row in pending:
+                        row["uploaded_by"] = owner.id
+                    with self.db.write() as repos:
+                        repos.images.bulk_insert(project_id, pending)
+                    pending = []
         with self.db.read() as repos:
-            rows = repos.session.execute(
-                text("SELECT id, filename FROM images WHERE project_id = :p"),
-                {"p": self.project_id},
-            )
-            self.keys = {int(i): scene_key(name) for i, name in rows}
+            rows = repos.session.execute(text("SELECT id, sha256 FROM images"))
+            self.keys = {int(i): scene_key(sha) for i, sha in rows}
         self.db.refresh_statistics("images")
 
     def _events(self) -> None:
-        for deployment_id in self.deployment_ids:
+        for deployment_id in self.deployment_of.values():
             with self.db.write() as repos:
                 repos.events.regroup(deployment_id)
         self.db.refresh_statistics("image_events")
 
     def _taxa(self) -> None:
+        """One taxa list, the measured project's, that every project counts under."""
         with self.db.write() as repos:
             taxa_list = repos.taxa.create_list("European moths", self.project_id)
-            repos.taxa.use_list(self.project_id, taxa_list.id)
+            for project_id in self.project_ids:
+                repos.taxa.use_list(project_id, taxa_list.id)
             store_entries(repos, taxa_list.id, taxa_entries())
 
-    def _run(self, slug: str, version: int, detector: int, species: int,
-             threshold: float | None, jitter: float, wrong: float) -> None:  # fmt: skip
-        """Register a pipeline version and run it as jobs: over every photo, or (a second
-        version) over half the deployments, one job each. Another process makes the results
-        (ending with the step, so that its CPU time is the step's)."""
+    def _run(self, run: Run) -> None:
+        """Register a pipeline version in a project and run it as jobs: over all its photos, or
+        over every ``run.every``-th deployment, one job each. Another process makes the
+        results (ending with the step, so that its CPU time is the step's)."""
         owner, _ = self._people()
-        config = _pipeline(slug, version, detector, species, threshold)
+        project_id = self.project_ids[run.project]
+        config = pipeline_config(run)
         registration = PipelineRegistration(
             processing_service_name="AMI worker", pipelines=[config]
         )
-        register_pipelines(self.db, owner, self.project_id, registration)
+        register_pipelines(self.db, owner, project_id, registration)
         with self.db.read() as repos:
-            pipeline = repos.pipelines.resolve(self.project_id, slug)
+            pipeline = repos.pipelines.resolve(project_id, run.slug)
         assert pipeline is not None
-        assert pipeline.version == version
-        ids = [pipeline.algorithm(f"{slug}-{k}") for k in ("detector", "binary", "species")]
-        variant = Variant(*(a.id for a in ids if a), jitter, wrong, hash((slug, version)) % 997)
+        assert pipeline.version == run.version
+        ids = [pipeline.algorithm(f"{run.slug}-{k}") for k in ("detector", "binary", "species")]
+        salt = zlib.crc32(f"{run.slug}-{run.version}".encode()) % 997  # the same every load
+        variant = Variant(
+            *(a.id for a in ids if a), run.jitter, run.wrong, salt, self.feature_every
+        )  # fmt: skip
         selections: list[dict[str, Any]] = [{}]
-        if version > 1:
-            selections = [{"deployment_id": d} for d in self.deployment_ids[: DEPLOYMENTS // 2]]
+        if run.every > 1:
+            stations = self.layout.of_project(run.project)[:: run.every]
+            selections = [{"deployment_id": self.deployment_of[s.number]} for s in stations]
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as maker:
             for selection in selections:
                 job = create_job(
-                    self.db, owner, project_id=self.project_id, pipeline_slug=slug,
+                    self.db, owner, project_id=project_id, pipeline_slug=run.slug,
                     selection=selection, name=None, start_now=True, params=JobParams(),
                 )  # fmt: skip
                 start_job(self.db, self.platform.queue, job.id)
-                self._answer(maker, job.id, pipeline.id, variant)
+                self._answer(maker, project_id, job.id, pipeline.id, variant)
         self.db.refresh_statistics("annotations")
 
     def _answer(
-        self, maker: ProcessPoolExecutor, job_id: int, pipeline_id: int, variant: Variant
-    ) -> None:
+        self, maker: ProcessPoolExecutor, project_id: int, job_id: int, pipeline_id: int,
+        variant: Variant,
+    ) -> None:  # fmt: skip
         """Every task of the job answered with its result, a batch per transaction, as the
         result path stores a worker's posts (tasks completed, analyses stored, job finished).
         ``maker`` makes each batch's results while the one before is stored."""
@@ -240,12 +223,13 @@ class Loader:
             [(t.id, t.image_id, self.keys[t.image_id]) for t in tasks]
             for tasks in self._queued(job_id)
         ]
-        for drafts in _made_ahead(maker, self.seed, variant, batches):
+        made = _made_ahead(maker, (self.seed, self.images, variant), batches)
+        for drafts in made:
             now = datetime.now(UTC)
             with self.db.write() as repos:
                 done = repos.tasks.complete(job_id, [d.task_id for d in drafts], now=now)
                 repos.analyses.store(
-                    [d for d in drafts if d.task_id in done], project_id=self.project_id,
+                    [d for d in drafts if d.task_id in done], project_id=project_id,
                     job_id=job_id, pipeline_id=pipeline_id, source="job", now=now,
                 )  # fmt: skip
                 finished = finish_if_done(repos, job_id, settled=len(done))
@@ -263,6 +247,7 @@ class Loader:
                 offset += RESULT_BATCH
 
     def _reviews(self) -> None:
+        """One box in ``REVIEW_EVERY`` of the measured project reviewed."""
         owner, _ = self._people()
         labels = species_labels()
         with self.db.read() as repos:
@@ -285,7 +270,8 @@ class Loader:
                     )  # fmt: skip
 
     def _track(self) -> None:
-        """Every event tracked by the tracking duty's own function, shared out by event."""
+        """Every event of every project tracked by the tracking duty's own function, shared
+        out by event."""
         with self.db.read() as repos:
             due = repos.tracking.due(len(self.keys), datetime.now(UTC))
         _shared_out(_track_events, self.platform.settings, due, self._processes())
@@ -293,6 +279,7 @@ class Loader:
         self.db.refresh_statistics("occurrence_detections")
 
     def _identify(self) -> None:
+        """One occurrence in ``IDENTIFY_EVERY`` of the measured project identified."""
         with self.db.read() as repos:
             chosen = [int(i) for i in repos.session.scalars(text(
                 "SELECT id FROM occurrences WHERE project_id = :p AND id % :every = 0 ORDER BY id"
@@ -317,14 +304,6 @@ class Loader:
                     text("VACUUM ANALYZE")
                 )
 
-    def _count(self) -> None:
-        tables = ("images", "events", "jobs", "analyses", "annotations", "reviews",
-                  "occurrences", "identifications", "taxa")  # fmt: skip
-        with self.db.read() as repos:
-            for table in tables:
-                found = repos.session.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
-                self.counts[table] = int(found or 0)
-
 
 def _cpu_seconds() -> float:
     """CPU time of this process and of the processes it started that have ended."""
@@ -333,23 +312,26 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _made_ahead(maker: ProcessPoolExecutor, seed: int, variant: Variant,
+def _made_ahead(maker: ProcessPoolExecutor, made_by: tuple[int, int, Variant],
                 batches: Sequence[Sequence[Any]]) -> Iterator[list[AnalysisDraft]]:  # fmt: skip
     """The results of each batch in turn, ``maker`` making the next ones meanwhile (at most
-    ``BATCHES_AHEAD``, so that memory stays a few batches' worth)."""
+    ``BATCHES_AHEAD``, so that memory stays a few batches' worth); ``made_by`` is the set's
+    seed and size and the pipeline's variant."""
     ahead: deque[Future[list[AnalysisDraft]]] = deque()
     for batch in batches:
-        ahead.append(maker.submit(_drafts, seed, variant, batch))
+        ahead.append(maker.submit(_drafts, *made_by, batch))
         if len(ahead) > BATCHES_AHEAD:
             yield ahead.popleft().result()
     while ahead:
         yield ahead.popleft().result()
 
 
-def _drafts(seed: int, variant: Variant, tasks: Sequence[tuple[int, int, tuple[int, int, int]]]
-            ) -> list[AnalysisDraft]:  # fmt: skip
+def _drafts(
+    seed: int, images: int, variant: Variant, tasks: Sequence[tuple[int, int, tuple[int, int, int]]]
+) -> list[AnalysisDraft]:
     """The results of a batch of tasks (id, photo, the photo's scene key)."""
-    return [analysis(seed, variant, task_id, image_id, key) for task_id, image_id, key in tasks]
+    return [analysis(seed, images, variant, task_id, image_id, key)
+            for task_id, image_id, key in tasks]  # fmt: skip
 
 
 def _shared_out(work: Callable[[Settings, Sequence[Any]], None], settings: Settings,
@@ -365,6 +347,9 @@ def _shared_out(work: Callable[[Settings, Sequence[Any]], None], settings: Setti
 
 
 def _track_events(settings: Settings, events: Sequence[tuple[int, int]]) -> None:
+    # The set stores no photo files: a box without a vector (of a set too big for every
+    # insect's) is tracked on its box alone, after a warning per photo that it cannot be read.
+    logging.getLogger("trapline.services.ecology.appearances").setLevel(logging.ERROR)
     platform = Platform.from_settings(settings)
     try:
         for event_id, version in events:

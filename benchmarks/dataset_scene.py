@@ -1,18 +1,20 @@
-"""What the benchmark data set holds, made up deterministically: light-trap nights, the insects
-on the sheet, the boxes and classifications each pipeline posts of them, and the taxa list.
+"""What the benchmark data set holds, made up deterministically: the insects on each night's
+sheet (``dataset_layout.py`` says which nights there are), the photos' rows, the boxes and
+classifications each pipeline posts of them, and the taxa list.
 
-A deployment photographs its sheet ``PHOTOS_PER_NIGHT`` times a night, every five minutes from
-20:00. ``BOXES_PER_PHOTO`` insects sit on the sheet at any time; each stays a few photos (one
-to twelve, four on average), moving a few pixels, then flies off and another lands elsewhere.
-An insect is of one species (drawn from a skewed, Zipf-like choice over the list's species, as
-a few species make most of a night's catch) or, one in twelve, not a moth at all.
+Insects land on the sheet and stay a while (twenty minutes on average), moving a little, then
+fly off; a place on the sheet stays empty between them for as long as the night's crowd
+(``dataset_layout.crowd``) says, so that many photos hold nothing and a crowded night's hold
+up to 300. An insect is of one species (drawn from a skewed, Zipf-like choice over the list's
+species, as a few species make most of a night's catch) or, one in twelve, not a moth at all.
 
 Every pipeline posts, for each photo, a box for each insect (its own few pixels of error) with
 two classifications, as the AMI pipelines do: a binary one (``moth`` / ``nonmoth``) and, for
-moths, a species one (the top five of its category map, terminal). Both carry the insect's feature
-vector (``FEATURES`` numbers: real pipelines post 2,048, which would make the data set mostly
-JSON; tracking reads them the same way), so tracking links an insect's boxes by their looks
-as it does on real results, without decoding a photo.
+moths, a species one (the top five of its category map, terminal) with the insect's feature
+vector: ``FEATURES`` numbers, the insect's own plus a little noise of the pipeline's, packed
+as the product packs a posted vector (4-byte floats, 8 KiB). So tracking links an insect's
+boxes by their looks as it does on real results, without decoding a photo. A set too big for
+every vector (``Variant.feature_every``) gives them to every tenth insect's boxes.
 """
 
 from __future__ import annotations
@@ -20,21 +22,19 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
+from dataset_layout import Night, layout
 
 from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.domain.taxa.taxa import ParentRef, Rank, TaxonEntry
 
-#: Camera stations of the project.
-DEPLOYMENTS = 10
-#: Photos each deployment takes a night.
-PHOTOS_PER_NIGHT = 100
-#: Insects on the sheet in every photo (boxes per photo and pipeline).
-BOXES_PER_PHOTO = 2
-#: Numbers in a posted feature vector.
-FEATURES = 16
+#: Numbers in a posted feature vector (a real classifier's), and their noise between two
+#: boxes of one insect.
+FEATURES = 2_048
+LOOKS_NOISE = 0.05
 #: Species in the taxa list (with their genera, families, an order and a kingdom above them).
 SPECIES = 3_000
 GENERA = 300
@@ -43,9 +43,10 @@ FAMILIES = 25
 BINARY = ("moth", "nonmoth")
 #: Labels a species classification keeps (the project's top-k).
 TOP_K = 5
-#: The first night, and the photos' size (a 4K light-trap camera).
-FIRST_NIGHT = datetime(2023, 4, 1, 20, 0)
+#: The photos' size (a 4K light-trap camera).
 WIDTH, HEIGHT = 4096, 2160
+#: Seconds an insect stays on the sheet, on average.
+STAY_SECONDS = 20 * 60
 
 _SYLLABLES = ("ar", "bo", "ce", "di", "fu", "ga", "hi", "lo", "mu", "ne", "or", "pa", "ri",
               "sa", "te", "ul", "va", "xe", "yo", "zi")  # fmt: skip
@@ -105,38 +106,47 @@ def _fields(entry: TaxonEntry) -> tuple[Any, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Insect:
-    """One individual on the sheet: where it sits, what it is, what it looks like."""
+    """One individual on the sheet in one photo: where it sits, what it is, which it is."""
 
     x: float
     y: float
     size: float
     species: int  #: index into ``species_labels``; -1: not a moth
-    looks: tuple[float, ...]
-
-
-def photo_time(night: int, photo: int) -> datetime:
-    return FIRST_NIGHT + timedelta(days=night, minutes=5 * photo)
+    number: int  #: its number among the night's insects (what its looks are drawn from)
 
 
 @lru_cache(maxsize=64)
-def night_scene(seed: int, deployment: int, night: int) -> tuple[tuple[Insect, ...], ...]:
-    """The insects of each photo of one deployment's night: ``BOXES_PER_PHOTO`` per photo."""
-    rng = random.Random(f"{seed}-{deployment}-{night}")
-    photos: list[list[Insect]] = [[] for _ in range(PHOTOS_PER_NIGHT)]
-    for _slot in range(BOXES_PER_PHOTO):
-        p = 0
-        while p < PHOTOS_PER_NIGHT:
-            stay = min(1 + int(rng.expovariate(1 / 3)), 12)
-            size = rng.uniform(60, 320)
-            x, y = rng.uniform(0, WIDTH - size), rng.uniform(0, HEIGHT - size)
-            moth = rng.random() >= 1 / 12
-            species = _zipf(rng) if moth else -1
-            looks = _unit([rng.gauss(0, 1) for _ in range(FEATURES)])
-            for k in range(p, min(p + stay, PHOTOS_PER_NIGHT)):
-                dx, dy = rng.uniform(-4, 4), rng.uniform(-4, 4)
-                photos[k].append(Insect(x + dx * (k - p), y + dy * (k - p), size, species, looks))
-            p += stay
+def night_scene(seed: int, night: Night) -> tuple[tuple[Insect, ...], ...]:
+    """The insects in each photo of a night."""
+    rng = random.Random(f"{seed}-{night.station}-{night.index}")
+    photos: list[list[Insect]] = [[] for _ in range(night.photos)]
+    step = night.seconds / max(night.photos - 1, 1)
+    empty = STAY_SECONDS * (1 - night.occupancy) / max(night.occupancy, 0.01)
+    number = 0
+    for _place in range(night.slots):
+        t = 0.0 if rng.random() < night.occupancy else rng.expovariate(1 / empty)
+        while t <= night.seconds:
+            stay = rng.expovariate(1 / STAY_SECONDS)
+            first, last = math.ceil(t / step), min(math.floor((t + stay) / step), night.photos - 1)
+            if first <= last:
+                _land(rng, photos, number, night.fauna, first, last, step)
+                number += 1
+            t += stay + rng.expovariate(1 / empty)
     return tuple(tuple(insects) for insects in photos)
+
+
+def _land(rng: random.Random, photos: list[list[Insect]], number: int, fauna: int, first: int,
+          last: int, step: float) -> None:  # fmt: skip
+    """An insect on the photos ``first`` to ``last``, creeping a little (pixels a second)."""
+    size = rng.uniform(60, 320)
+    x, y = rng.uniform(0, WIDTH - size), rng.uniform(0, HEIGHT - size)
+    vx, vy = rng.uniform(-0.02, 0.02), rng.uniform(-0.02, 0.02)
+    species = (_zipf(rng) + fauna) % SPECIES if rng.random() >= 1 / 12 else -1
+    for k in range(first, last + 1):
+        s = (k - first) * step
+        at_x = min(max(x + vx * s + rng.uniform(-2, 2), 0.0), WIDTH - size)
+        at_y = min(max(y + vy * s + rng.uniform(-2, 2), 0.0), HEIGHT - size)
+        photos[k].append(Insect(at_x, at_y, size, species, number))
 
 
 def _zipf(rng: random.Random) -> int:
@@ -145,46 +155,47 @@ def _zipf(rng: random.Random) -> int:
     return min(int(math.exp(rng.random() * math.log(SPECIES + 1))) - 1, SPECIES - 1)
 
 
-def _unit(vector: list[float]) -> tuple[float, ...]:
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return tuple(round(v / norm, 4) for v in vector)
+@lru_cache(maxsize=4096)
+def looks(seed: int, station: int, night: int, number: int) -> np.ndarray:
+    """An insect's own feature vector (a box's is it plus a pipeline's noise)."""
+    return np.random.default_rng([seed, station, night, number]).standard_normal(
+        FEATURES, dtype=np.float32
+    )
 
 
-def image_rows(
-    seed: int, deployment: int, deployment_id: int, nights: range
-) -> list[dict[str, Any]]:
-    """Image rows (``ImageRepo.bulk_insert``) of one deployment's nights."""
+def sha_of(seed: int, station: int, night: int, photo: int) -> str:
+    """A photo's made-up SHA-256, from which ``scene_key`` reads where it is in the set."""
+    return f"{seed:08x}{station:04x}{night:06x}{photo:05x}".ljust(64, "0")
+
+
+def scene_key(sha: str) -> tuple[int, int, int]:
+    """(deployment number, night, photo) of an image from its SHA-256 (``sha_of``)."""
+    return int(sha[8:12], 16), int(sha[12:18], 16), int(sha[18:23], 16)
+
+
+def image_rows(seed: int, night: Night, deployment_id: int) -> list[dict[str, Any]]:
+    """Image rows (``ImageRepo.bulk_insert``) of one night, times and offsets as an upload
+    stores them: the camera's wall-clock time, and its zone's offset then."""
     rows = []
-    for night in nights:
-        for photo in range(PHOTOS_PER_NIGHT):
-            taken = photo_time(night, photo)
-            name = f"trap{deployment:02d}-{taken:%Y%m%d%H%M%S}.jpg"
-            sha = f"{seed:08x}{deployment:04x}{night:06x}{photo:04x}".ljust(64, "0")
-            rows.append(
-                {
-                    "deployment_id": deployment_id,
-                    "storage_key": f"bench/{sha[:2]}/{sha}.jpg",
-                    "filename": name,
-                    "sha256": sha,
-                    "size_bytes": 2_400_000 + (photo * 7919) % 400_000,
-                    "width": WIDTH,
-                    "height": HEIGHT,
-                    "content_type": "image/jpeg",
-                    "captured_at": taken,
-                    "captured_offset_minutes": 0,
-                    "source": "import",
-                }
-            )
+    for photo in range(night.photos):
+        taken = night.taken(photo)
+        sha = sha_of(seed, night.station, night.index, photo)
+        rows.append(
+            {
+                "deployment_id": deployment_id,
+                "storage_key": f"bench/{night.station:03d}/{taken:%Y-%m-%d}/{sha}.jpg",
+                "filename": f"{taken:%Y%m%d%H%M%S}-snapshot.jpg",
+                "sha256": sha,
+                "size_bytes": 2_400_000 + (photo * 7919) % 400_000,
+                "width": WIDTH,
+                "height": HEIGHT,
+                "content_type": "image/jpeg",
+                "captured_at": taken,
+                "captured_offset_minutes": night.offset(taken),
+                "source": "import",
+            }
+        )
     return rows
-
-
-def scene_key(filename: str) -> tuple[int, int, int]:
-    """(deployment, night, photo) of an image from its name (``image_rows``)."""
-    deployment = int(filename[4:6])
-    taken = datetime.strptime(filename[7:21], "%Y%m%d%H%M%S")
-    night = (taken - FIRST_NIGHT).days
-    photo = round((taken - photo_time(night, 0)).total_seconds() / 300)
-    return deployment, night, photo
 
 
 # -- what a pipeline posts ------------------------------------------------------------------
@@ -201,33 +212,38 @@ class Variant:
     jitter: float
     wrong: float
     salt: int
+    #: Boxes of every ``feature_every``-th insect of a night carry a feature vector.
+    feature_every: int = 1
 
 
 def analysis(
-    seed: int, variant: Variant, task_id: int, image_id: int, key: tuple[int, int, int]
-) -> AnalysisDraft:
-    """The analysis ``variant`` posts of the photo ``key`` (deployment, night, photo)."""
-    deployment, night, photo = key
-    insects = night_scene(seed, deployment, night)[photo]
+    seed: int, images: int, variant: Variant, task_id: int, image_id: int,
+    key: tuple[int, int, int],
+) -> AnalysisDraft:  # fmt: skip
+    """The analysis ``variant`` posts of the photo ``key`` (deployment number, night, photo)
+    of the set of ``images`` photos."""
+    station, index, photo = key
+    night = layout(seed, images).night(station, index)
+    insects = night_scene(seed, night)[photo]
     rng = random.Random(image_id * 1009 + variant.salt)
-    boxes = tuple(_box(rng, variant, insect) for insect in insects)
+    noise = np.random.default_rng([image_id, variant.salt])
+    boxes = tuple(_box(rng, noise, variant, seed, night, insect) for insect in insects)
     return AnalysisDraft(task_id, image_id, round(rng.uniform(0.3, 1.2), 3), "bench-worker", boxes)
 
 
-def _box(rng: random.Random, variant: Variant, insect: Insect) -> AnnotationDraft:
+def _box(rng: random.Random, noise: np.random.Generator, variant: Variant, seed: int,
+         night: Night, insect: Insect) -> AnnotationDraft:  # fmt: skip
     j = variant.jitter
     x1, y1 = insect.x + rng.uniform(-j, j), insect.y + rng.uniform(-j, j)
     x2, y2 = x1 + insect.size * rng.uniform(0.95, 1.05), y1 + insect.size * rng.uniform(0.9, 1.1)
     box = Box(max(x1, 0.0), max(y1, 0.0), min(x2, float(WIDTH)), min(y2, float(HEIGHT)))
-    looks = [round(v + (rng.random() - 0.5) * 0.04, 4) for v in insect.looks]
     moth = insect.species >= 0
     binary_score = round(rng.uniform(0.75, 0.99) if moth else rng.uniform(0.55, 0.95), 4)
     binary = AnnotationDraft(
         AnnotationType.CLASSIFICATION, BINARY[0] if moth else BINARY[1], binary_score, None,
         variant.binary,
         {"labels": list(BINARY if moth else BINARY[::-1]),
-         "scores": [binary_score, round(1 - binary_score, 4)], "terminal": False,
-         "features": looks},
+         "scores": [binary_score, round(1 - binary_score, 4)], "terminal": False},
     )  # fmt: skip
     if not moth:  # the species classifier runs on moths only
         return AnnotationDraft(
@@ -244,10 +260,15 @@ def _box(rng: random.Random, variant: Variant, insect: Insect) -> AnnotationDraf
         first,
         *sorted((round(rng.uniform(0, 1 - first) / 2, 4) for _ in top[1:]), reverse=True),
     ]
+    features = None
+    if insect.number % variant.feature_every == 0:
+        own = looks(seed, night.station, night.index, insect.number)
+        vector = own + noise.standard_normal(FEATURES, dtype=np.float32) * np.float32(LOOKS_NOISE)
+        features = vector.astype("<f4").tobytes()  # as ``features.packed`` packs a vector
     species = AnnotationDraft(
         AnnotationType.CLASSIFICATION, labels[guess], first, None, variant.species,
-        {"labels": [labels[t] for t in top], "scores": scores, "terminal": True,
-         "features": looks},
+        {"labels": [labels[t] for t in top], "scores": scores, "terminal": True},
+        features=features,
     )  # fmt: skip
     return AnnotationDraft(
         AnnotationType.BOUNDING_BOX, None, None, box, variant.detector,
