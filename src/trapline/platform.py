@@ -39,6 +39,7 @@ from trapline.services.core.admission import ClaimGate
 from trapline.services.core.sealed import Sealer
 from trapline.services.ecology.tracking import TRACKING_INTERVAL, track_due
 from trapline.services.photos.blob_cleanup import CLEANUP_INTERVAL, run_blob_cleanup
+from trapline.services.photos.findings import FINDINGS_INTERVAL, rebuild_findings
 from trapline.services.pipelines.service_client import ServiceClient
 from trapline.services.pipelines.workers import WorkerTracker
 from trapline.services.processing.duties import (
@@ -248,6 +249,11 @@ class Platform:
                     lambda stop: track_due(
                         database, store, limits=decode, now=clock.now(), stop=stop
                     ),
+                ),
+                Duty(
+                    "findings",
+                    FINDINGS_INTERVAL,
+                    lambda stop: rebuild_findings(database, stop=stop),
                 ),
                 Duty(
                     "stuck-analyses",

@@ -15,6 +15,7 @@ from trapline.cli.base import (
 )
 
 if TYPE_CHECKING:  # the platform is imported only by the commands that run it
+    from trapline.services.photos.findings import Rebuilt
     from trapline.services.photos.sizes import SizesReread
 
 admin_app = typer.Typer(
@@ -131,3 +132,29 @@ def reread_sizes(
     )
     for line in found.named:
         typer.echo(f"  {line}")
+
+
+@admin_app.command("rebuild-findings")
+def rebuild_findings(
+    project: Annotated[int | None, typer.Option("--project", help="only this project")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Work out now what photos' current results found, for the projects the server would
+    do it for in the background (after an upgrade, or a version pinned); safe to run again."""
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+
+    def progress(step: Rebuilt) -> None:
+        where = "done" if step.reached is None else f"photos up to id {step.reached:,} done"
+        typer.echo(f"project {step.project_id}: {where}", err=True)
+
+    finished = run_command(
+        load_platform_commands().admin_rebuild_findings,
+        settings,
+        project_id=project,
+        progress=progress,
+    )
+    if finished:
+        typer.echo(f"findings worked out again for projects {', '.join(map(str, finished))}")
+    else:
+        typer.echo("no project needed its findings worked out again")

@@ -28,7 +28,7 @@ from trapline.logs import configure_logging
 from trapline.platform import Platform, open_database, open_store
 from trapline.protocol.pipelines import PipelineRegistration
 from trapline.services.core import accounts, users
-from trapline.services.photos import bootstrap, sizes
+from trapline.services.photos import bootstrap, findings, sizes
 from trapline.services.pipelines.pipelines import register_pipelines
 from trapline.settings import Settings
 
@@ -260,6 +260,14 @@ def admin_reread_sizes(
         return sizes.reread_sizes(
             db, store, project_id=project_id, after_id=after_id, progress=progress
         )
+
+
+def admin_rebuild_findings(
+    settings: Settings, *, project_id: int | None, progress: Callable[[findings.Rebuilt], None]
+) -> list[int]:
+    """Work out again what photos' current results found (``services/photos/findings.py``)."""
+    with _existing_database(settings) as db:
+        return findings.rebuild_findings(db, project_id=project_id, progress=progress)
 
 
 def database_name(settings: Settings) -> str:

@@ -65,7 +65,7 @@ def cursor_page(
 
 def keyed_page(
     request: Request,
-    count: int,
+    count: int | None,
     keys: Sequence[tuple[datetime | None, int]],
     results: list[Any],
     *,

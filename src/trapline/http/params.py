@@ -25,6 +25,18 @@ QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="object id")]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, 1 to 1000")]
 Offset = Annotated[int, Query(ge=0, le=10**12, description="items to skip")]
+#: The deepest offset of a listing that pages by cursor (a database walks past every item it
+#: skips): deeper pages follow the ``next`` link.
+MAX_OFFSET = 10_000
+#: ``offset`` of a listing that pages by cursor.
+ListingOffset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_OFFSET,
+        description="items to skip, at most 10,000; follow the next link's cursor to go deeper",
+    ),
+]
 
 #: Longest comma-separated list in a query string (statuses, pipeline slugs).
 MAX_QUERY_LIST = 10_000

@@ -410,6 +410,9 @@ def test_bad_limit_and_offset(lenient, owner, project_id) -> None:
     all_refused(lenient, owner, [("GET", path) for path in limits], 400, "limit")
     offsets = [f"{path}?offset={value}" for path in lists for value in ("-1", "x")]
     all_refused(lenient, owner, [("GET", path) for path in offsets], 400, "offset")
+    # Listings that page by cursor skip at most 10,000 by offset (a database walks past each).
+    deep = [f"/projects/{project_id}/{kind}?offset=10001" for kind in ("images", "annotations")]
+    all_refused(lenient, owner, [("GET", path) for path in deep], 400, "offset")
 
 
 def _cursor(raw: str) -> str:

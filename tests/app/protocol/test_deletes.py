@@ -133,7 +133,8 @@ def test_the_orphan_check_sees_every_reference(registered: Protocol, app_db: Dat
     finally:
         engine.dispose()
     assert _orphans(app_db) == {"tasks.image_id": 1, "analyses.image_id": 1,
-                                "annotations.image_id": 2}  # fmt: skip
+                                "annotations.image_id": 2, "photo_findings.image_id": 1,
+                                "photo_labels.image_id": 1}  # fmt: skip
 
 
 def test_deleting_an_image_takes_its_tasks_results_and_blobs_along(

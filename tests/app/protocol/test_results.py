@@ -327,6 +327,38 @@ def test_annotations_are_listed_with_filters(
     assert capped(type="bounding_box")["count"] == 2
 
 
+def test_annotations_page_by_cursor_both_ways(registered: Protocol) -> None:
+    registered.images(3)
+    job_id = registered.job_that_runs()["id"]
+    tasks = registered.claim(job_id, 3)
+    answers = registered.post(job_id, *(success(t, detection(t), detection(t)) for t in tasks))
+    assert statuses(answers) == ["saved"] * 3
+    url = f"{API}/projects/{registered.project_id}/annotations"
+
+    def page(link: str | None = None, **params: Any) -> dict[str, Any]:
+        query = params or None  # a link carries its own
+        answer = registered.client.get(link or url, params=query, headers=registered.headers)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    everything = [a["id"] for a in page(limit=100)["results"]]
+    assert len(everything) == 12  # a box and its classification, twice a photo
+    walked, first = [], page(limit=5)
+    assert first["previous"] is None
+    current = first
+    while True:
+        walked.append([a["id"] for a in current["results"]])
+        if not current["next"]:
+            break
+        assert "cursor=" in current["next"]
+        current = page(current["next"])
+    assert [i for p in walked for i in p] == everything
+    assert [len(p) for p in walked] == [5, 5, 2]
+    back = page(current["previous"])
+    assert [a["id"] for a in back["results"]] == walked[1]
+    assert page(limit=5, offset=5)["results"] == page(limit=100)["results"][5:10]
+
+
 def test_a_corrected_result_after_a_rejected_one_in_the_same_request_is_saved(
     registered: Protocol,
 ) -> None:

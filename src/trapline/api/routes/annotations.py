@@ -8,8 +8,17 @@ from fastapi import APIRouter, Query, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.domain.processing.results import AnnotationFilter, AnnotationType
-from trapline.http.pagination import offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryId, QueryText, QueryTime
+from trapline.http.pagination import decode_cursor, keyed_page, offset_page
+from trapline.http.params import (
+    DEFAULT_LIMIT,
+    Id,
+    Limit,
+    ListingOffset,
+    QueryCursor,
+    QueryId,
+    QueryText,
+    QueryTime,
+)
 from trapline.schemas.results import AnnotationOut
 from trapline.services.callbacks import analyses
 
@@ -31,11 +40,12 @@ def list_annotations(
     captured_before: QueryTime = None,
     model: QueryText = None,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: ListingOffset = 0,
+    cursor: QueryCursor = None,
 ) -> dict[str, Any]:
     """Annotations of a project, filtered by type, label, confidence, job, deployment, time,
-    model (of callback analyses). ``count`` is null past 10,000 matches (they are not counted);
-    ``next`` says whether more follow."""
+    model (of callback analyses); follow ``next``/``previous`` to page at any depth. ``count``
+    is null past 10,000 matches (they are not counted)."""
     flt = AnnotationFilter(
         type=type,
         label=label,
@@ -46,8 +56,12 @@ def list_annotations(
         captured_before=captured_before.replace(tzinfo=None) if captured_before else None,
         model_name=model,
     )
+    position = decode_cursor(cursor)
     total, found, more = analyses.list_annotations(
-        db, caller, project_id, flt, limit=limit, offset=offset
+        db, caller, project_id, flt, limit=limit, offset=offset, cursor=position
     )
     results = [AnnotationOut.of(a) for a in found]
-    return offset_page(request, total, results, limit, offset, more=more)
+    if "offset" in request.query_params and position is None:
+        return offset_page(request, total, results, limit, offset, more=more)
+    keys = [(None, a.id) for a in found]
+    return keyed_page(request, total, keys, results, more=more, cursor=position, offset=offset)

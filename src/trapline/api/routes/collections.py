@@ -11,7 +11,7 @@ from trapline.api.routes.images import image_page
 from trapline.domain.core.paging import ImageOrder
 from trapline.http.limits import COLLECTION_BODY_BYTES
 from trapline.http.pagination import decode_cursor, offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryCursor
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, ListingOffset, Offset, QueryCursor
 from trapline.schemas.images import CollectionIn, CollectionOut
 from trapline.services.photos import collections
 
@@ -72,7 +72,7 @@ def collection_images(
     db: DatabaseDep,
     ordering: ImageOrder = ImageOrder.CAPTURED,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: ListingOffset = 0,
     cursor: QueryCursor = None,
 ) -> dict[str, Any]:
     """The images in a collection."""

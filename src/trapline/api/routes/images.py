@@ -17,7 +17,7 @@ from trapline.http.params import (
     MAX_ID,
     Id,
     Limit,
-    Offset,
+    ListingOffset,
     QueryCursor,
     QueryId,
     QueryText,
@@ -120,7 +120,7 @@ def list_images(
     job: QueryId = None,
     ordering: ImageOrder = ImageOrder.CAPTURED,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: ListingOffset = 0,
     cursor: QueryCursor = None,
 ) -> dict[str, Any]:
     """A project's images, filtered; follow ``next``/``previous`` to page at any depth."""

@@ -89,6 +89,10 @@ class ProjectRow(Base):
     #: The pipeline a person chose for the project's counts: every deployment it has results
     #: on counts by it, but one a person chose another for (``DeploymentRow``).
     counting_pipeline: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: None while ``photo_findings`` hold every photo's current results; else they are being
+    #: worked out again (what is current changed for the whole project), and photos up to this
+    #: id are done.
+    findings_rebuilt_to: Mapped[int | None] = mapped_column(IdType, nullable=True)
     #: What publishing needs: the data's licence (a URL or SPDX id) and its contacts.
     licence: Mapped[str] = mapped_column(String(255), default="", server_default="")
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
@@ -166,6 +170,68 @@ class ImageEventRow(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
 
     __table_args__ = (Index("ix_image_events_event_image", "event_id", "image_id"),)
+
+
+class PhotoFindingRow(Base):
+    """What a photo's current results found, kept for the grid's filters (``db/photo_findings.py``
+    keeps it as results arrive and as what is current changes): whether any current result has a
+    box, and the best confidence of any current annotation. A photo with no current annotation
+    has no row. Its time and deployment are the photo's, so a filtered page walks this table's
+    index in the grid's order. Its only key is to the photo (whose row the keeping locks
+    anyway): a key to the project or deployment would lock their rows as results are stored,
+    against a delete that holds them and waits for the results' tasks."""
+
+    __tablename__ = "photo_findings"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(IdType)
+    deployment_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    captured_sort: Mapped[datetime] = mapped_column(DateTime)
+    detected: Mapped[bool] = mapped_column(Boolean)
+    best_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (
+        Index("ix_photo_findings_detected", "project_id", "detected", "captured_sort", "image_id"),
+        Index(
+            "ix_photo_findings_deployment_detected",
+            "project_id",
+            "deployment_id",
+            "detected",
+            "captured_sort",
+            "image_id",
+        ),
+        Index("ix_photo_findings_confidence", "project_id", "best_confidence"),
+    )
+
+
+class PhotoLabelRow(Base):
+    """A label some current result of a photo gives, with the best confidence it is given at
+    (kept with ``PhotoFindingRow``): the grid's label filter walks these in the grid's order."""
+
+    __tablename__ = "photo_labels"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(255), primary_key=True)
+    project_id: Mapped[int] = mapped_column(IdType)
+    deployment_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    captured_sort: Mapped[datetime] = mapped_column(DateTime)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (
+        Index("ix_photo_labels_label", "project_id", "label", "captured_sort", "image_id"),
+        Index(
+            "ix_photo_labels_deployment_label",
+            "project_id",
+            "deployment_id",
+            "label",
+            "captured_sort",
+            "image_id",
+        ),
+    )
 
 
 class ImageRow(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trapline.db.engine import Database
 from trapline.domain.callbacks.callbacks import Artifact
+from trapline.domain.core.paging import Cursor
 from trapline.domain.core.records import Image, User
 from trapline.domain.core.roles import Role
 from trapline.domain.processing.results import Analysis, Annotation, AnnotationFilter
@@ -30,13 +31,22 @@ def default_thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:
 
 
 def list_annotations(
-    db: Database, caller: User, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
+    db: Database,
+    caller: User,
+    project_id: int,
+    flt: AnnotationFilter,
+    *,
+    limit: int,
+    offset: int,
+    cursor: Cursor | None = None,
 ) -> tuple[int | None, list[Annotation], bool]:
     """A project's annotations matching the filter: how many (None: too many to count), the
     page, and whether more follow."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.analyses.list_annotations(project_id, flt, limit=limit, offset=offset)
+        return repos.analyses.list_annotations(
+            project_id, flt, limit=limit, offset=offset, cursor=cursor
+        )
 
 
 def get_analysis(db: Database, caller: User, analysis_id: int) -> tuple[Analysis, list[Artifact]]:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.photo_findings import project_findings_due
 from trapline.db.repositories.core.installation import installation_uuid
 from trapline.db.tables import (
     JobRow,
@@ -206,6 +207,7 @@ class ProjectRepo:
             row.version = version
         self.session.flush()
         project_events_due(self.session, project_id)
+        project_findings_due(self.session, project_id)
 
     def unpin(self, project_id: int, slug: str) -> None:
         """Let the newest version's results be current again."""
@@ -215,6 +217,7 @@ class ProjectRepo:
             )
         )
         project_events_due(self.session, project_id)
+        project_findings_due(self.session, project_id)
 
     def pins(self, project_id: int) -> dict[str, int]:
         """The pinned version of each pipeline that has one."""

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.leased_rows import STEPPED_RUN_ATTEMPTS, LeasedRows
+from trapline.db.photo_findings import moved_photos
 from trapline.db.tables import DeploymentRow, ImageRow, ProjectRow, RereadRow
 from trapline.db.types import affected
 from trapline.domain.photos.local_times import Reread, RereadStatus, offset_minutes
@@ -110,6 +111,7 @@ class CaptureTimeRepo:
                 .values(deployment_id=deployment_id)
             )
         )
+        moved_photos(self.session, project_id, image_ids, deployment_id)
         self.reread_images(project_id, image_ids)
         return moved
 

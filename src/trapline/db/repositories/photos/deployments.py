@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.photo_findings import deployment_deleted
 from trapline.db.repositories.ecology.counts import forget_events
 from trapline.db.tables import DeploymentRow, OccurrenceTallyRow
 from trapline.domain.core.records import Deployment
@@ -87,4 +88,5 @@ class DeploymentRepo:
         """Remove a deployment; its images stay, without a deployment (its events and their
         counts go)."""
         forget_events(self.session, OccurrenceTallyRow.deployment_id == deployment_id)
+        deployment_deleted(self.session, deployment_id)
         self.session.execute(delete(DeploymentRow).where(DeploymentRow.id == deployment_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -19,11 +20,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trapline.db.photo_findings import findings_kept
 from trapline.db.repositories.core.rows import to_image
-from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.repositories.photos.result_filters import (
+    PHOTOS,
+    Walk,
+    by_results,
+    walk,
+    without_detections_alone,
+)
 from trapline.db.repositories.processing.tasks import OPEN
 from trapline.db.tables import (
-    AnnotationRow,
     CollectionImageRow,
     ImageEventRow,
     ImageRow,
@@ -34,14 +41,13 @@ from trapline.db.tables import (
 from trapline.db.types import affected, lock_row
 from trapline.domain.core.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.core.records import Image, ImageFilter
-from trapline.domain.processing.results import AnnotationType
 
 #: The images table, for plain-row queries on hot paths.
 _IMAGES = cast(Table, ImageRow.__table__)
 
 
 def _after_capture(
-    base: Select[Any], cursor: Cursor, descending: bool, offset: int, limit: int
+    base: Select[Any], cursor: Cursor, descending: bool, offset: int, limit: int, walked: Walk
 ) -> Select[Any]:
     """Images beyond a cursor in capture order, as two index seeks.
 
@@ -50,7 +56,7 @@ def _after_capture(
     the rest of the cursor's tie (``captured_sort = s AND id > i``), then everything after it.
     """
     sort = capture_sort_key(cursor.captured_sort)
-    column, key = _IMAGES.c.captured_sort, _IMAGES.c.id
+    column, key = walked.sort, walked.key
     if descending:
         tie = base.where(column == sort, key < cursor.id).order_by(key.desc())
         rest = base.where(column < sort).order_by(column.desc(), key.desc())
@@ -188,7 +194,13 @@ class ImageRepo:
                 )
                 or 0
             )
-        query = self._filtered(select(func.count()), project_id, flt, collection_id)
+        walked = self._walk(project_id, flt)
+        if collection_id is None and without_detections_alone(flt) and walked.terms:
+            # The photos in the deployment and time, less those with detections there.
+            photos = replace(flt, has_detections=None)
+            detected = replace(flt, has_detections=True)
+            return self.count(project_id, photos) - self.count(project_id, detected)
+        query = self._filtered(select(func.count()), project_id, flt, collection_id, walked)
         return self.session.scalar(query) or 0
 
     def page(
@@ -209,20 +221,23 @@ class ImageRepo:
         """
         backwards = cursor is not None and cursor.backwards
         descending = order.descending != backwards
+        walked = self._walk(project_id, flt)
         base = self._filtered(
-            select(*_IMAGES.c, ImageRow.event_id.label("event_id")), project_id, flt, collection_id
+            select(*_IMAGES.c, ImageRow.event_id.label("event_id")),
+            project_id,
+            flt,
+            collection_id,
+            walked,
         )
         if cursor is None:
-            columns = (
-                (_IMAGES.c.captured_sort, _IMAGES.c.id) if order.by_capture else (_IMAGES.c.id,)
-            )
+            columns = (walked.sort, walked.key) if order.by_capture else (walked.key,)
             query = base.order_by(*(c.desc() if descending else c.asc() for c in columns))
             query = query.offset(offset).limit(limit + 1)
         elif order.by_capture:
-            query = _after_capture(base, cursor, descending, offset, limit + 1)
+            query = _after_capture(base, cursor, descending, offset, limit + 1, walked)
         else:
-            beyond = _IMAGES.c.id < cursor.id if descending else _IMAGES.c.id > cursor.id
-            ordered = _IMAGES.c.id.desc() if descending else _IMAGES.c.id.asc()
+            beyond = walked.key < cursor.id if descending else walked.key > cursor.id
+            ordered = walked.key.desc() if descending else walked.key.asc()
             query = base.where(beyond).order_by(ordered).offset(offset).limit(limit + 1)
         rows = list(self.session.execute(query))
         more = len(rows) > limit
@@ -231,10 +246,21 @@ class ImageRepo:
             rows.reverse()
         return [to_image(r) for r in rows], more
 
+    def _walk(self, project_id: int, flt: ImageFilter) -> Walk:
+        if not by_results(flt):
+            return PHOTOS
+        return walk(project_id, flt, kept=findings_kept(self.session, project_id))
+
     def _filtered(
-        self, query: Select[Any], project_id: int, flt: ImageFilter, collection_id: int | None
+        self,
+        query: Select[Any],
+        project_id: int,
+        flt: ImageFilter,
+        collection_id: int | None,
+        walked: Walk,
     ) -> Select[Any]:
-        query = query.select_from(ImageRow).where(ImageRow.project_id == project_id)
+        query = query.select_from(walked.source).where(ImageRow.project_id == project_id)
+        query = query.where(*walked.terms)
         if flt.deployment_id is not None:
             query = query.where(ImageRow.deployment_id == flt.deployment_id)
         # The captured_sort bounds let the sort index narrow the range; the captured_at ones
@@ -254,7 +280,10 @@ class ImageRepo:
             for char in ("\\", "%", "_"):
                 needle = needle.replace(char, "\\" + char)
             query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
-        query = _with_results(query, project_id, flt)
+        if flt.job_id is not None:
+            query = query.where(
+                exists().where(TaskRow.job_id == flt.job_id, TaskRow.image_id == ImageRow.id)
+            )
         if collection_id is not None:
             query = query.where(
                 ImageRow.id.in_(
@@ -271,29 +300,3 @@ class ImageRepo:
             .where(ProjectRow.id == project_id)
             .values(image_count=ProjectRow.image_count + delta)
         )
-
-
-def _with_results(query: Select[Any], project_id: int, flt: ImageFilter) -> Select[Any]:
-    """Narrow to images by what their current results found (``current.py``) or the job that
-    took them: each condition is a probe of the image's annotations (or the job's tasks) by
-    index, image by image."""
-    current = AnnotationRow.analysis_id.in_(current_analyses(project_id))
-    if flt.has_detections is not None:
-        boxes = exists().where(
-            AnnotationRow.image_id == ImageRow.id,
-            AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
-            current,
-        )
-        query = query.where(boxes if flt.has_detections else ~boxes)
-    if flt.label is not None or flt.min_confidence is not None:
-        found = [AnnotationRow.image_id == ImageRow.id, current]
-        if flt.label is not None:
-            found.append(AnnotationRow.label == flt.label)
-        if flt.min_confidence is not None:
-            found.append(AnnotationRow.confidence >= flt.min_confidence)
-        query = query.where(exists().where(*found))
-    if flt.job_id is not None:
-        query = query.where(
-            exists().where(TaskRow.job_id == flt.job_id, TaskRow.image_id == ImageRow.id)
-        )
-    return query

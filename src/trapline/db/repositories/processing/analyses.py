@@ -11,10 +11,12 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.ids import reserve_ids
+from trapline.db.photo_findings import findings_due
 from trapline.db.plain import Plain
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.db.tracking_due import events_due
 from trapline.db.types import affected
+from trapline.domain.core.paging import Cursor
 from trapline.domain.processing.results import (
     Analysis,
     AnalysisDraft,
@@ -106,7 +108,9 @@ class AnalysisRepo:
             [(aid, d.image_id, d.annotations) for d, aid in zip(drafts, analysis_ids, strict=True)],
             annotation_ids,
         )
-        events_due(self.session, [d.image_id for d in drafts])
+        photos = [d.image_id for d in drafts]
+        events_due(self.session, photos)
+        findings_due(self.session, photos)
         return analysis_ids
 
     def create(
@@ -199,8 +203,7 @@ class AnalysisRepo:
         )
         changed = affected(result) == 1
         if changed and status is AnalysisStatus.COMPLETED:
-            image = select(AnalysisRow.image_id).where(AnalysisRow.id == analysis_id)
-            events_due(self.session, image)
+            self._results_changed(analysis_id)
         return changed
 
     def digests(self, analysis_id: int) -> set[str]:
@@ -213,7 +216,15 @@ class AnalysisRepo:
     def clear_annotations(self, analysis_id: int) -> None:
         """Remove every annotation of the analysis."""
         self.session.execute(delete(AnnotationRow).where(AnnotationRow.analysis_id == analysis_id))
-        events_due(self.session, select(AnalysisRow.image_id).where(AnalysisRow.id == analysis_id))
+        self._results_changed(analysis_id)
+
+    def _results_changed(self, analysis_id: int) -> None:
+        """What the analysis's photo's current results hold may have changed."""
+        photo = self.session.scalars(
+            select(AnalysisRow.image_id).where(AnalysisRow.id == analysis_id)
+        ).all()
+        events_due(self.session, photo)
+        findings_due(self.session, photo)
 
     def add_annotations(self, analysis: Analysis, drafts: Sequence[AnnotationDraft]) -> list[int]:
         """Add top-level annotations (with their children) to a stored analysis; the ids of
@@ -226,6 +237,7 @@ class AnalysisRepo:
             plain, analysis.project_id, [(analysis.id, analysis.image_id, drafts)], ids
         )
         events_due(self.session, [analysis.image_id])
+        findings_due(self.session, [analysis.image_id])
         tops, n = [], 0
         for draft in drafts:
             tops.append(ids[n])
@@ -308,10 +320,18 @@ class AnalysisRepo:
         ]
 
     def list_annotations(
-        self, project_id: int, flt: AnnotationFilter, *, limit: int, offset: int
+        self,
+        project_id: int,
+        flt: AnnotationFilter,
+        *,
+        limit: int,
+        offset: int,
+        cursor: Cursor | None = None,
     ) -> tuple[int | None, list[Annotation], bool]:
         """A project's annotations matching the filter, by id: how many match (None: more
-        than ``COUNTED_UP_TO``, which are not counted), the page, and whether more follow."""
+        than ``COUNTED_UP_TO``, which are not counted), the page, and whether more follow in
+        the walking direction. With a cursor the page starts next to its annotation (before
+        it, for a backwards one), one index seek at any depth."""
         query = select(AnnotationRow).where(AnnotationRow.project_id == project_id)
         if flt.type is not None:
             query = query.where(AnnotationRow.type == flt.type.value)
@@ -347,10 +367,15 @@ class AnalysisRepo:
         # of every one.
         capped = query.with_only_columns(AnnotationRow.id).limit(COUNTED_UP_TO + 1).subquery()
         total = self.session.scalar(select(func.count()).select_from(capped)) or 0
-        rows = list(
-            self.session.scalars(query.order_by(AnnotationRow.id).limit(limit + 1).offset(offset))
-        )
+        key = AnnotationRow.id
+        backwards = cursor is not None and cursor.backwards
+        if cursor is not None:
+            query = query.where(key < cursor.id if backwards else key > cursor.id)
+        ordered = query.order_by(key.desc() if backwards else key)
+        rows = list(self.session.scalars(ordered.limit(limit + 1).offset(offset)))
         found = [to_annotation(r) for r in rows[:limit]]
+        if backwards:
+            found.reverse()
         return (total if total <= COUNTED_UP_TO else None), found, len(rows) > limit
 
 
