@@ -14,15 +14,14 @@ of one photo take turns, and the second reads what the first stored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.plain import Plain
 from trapline.db.repositories.processing.current import current_analyses
 from trapline.db.tables import (
     AnalysisRow,
-    AnnotationRow,
     ImageRow,
     PhotoFindingRow,
     PhotoLabelRow,
@@ -124,61 +123,48 @@ def _work_out_due(session: Session) -> None:
 
 
 def _work_out(session: Session, ids: list[int]) -> None:
+    plain = Plain(session)
     # The photos' rows first, in id order: a second transaction storing results of one of them
     # waits here until this one commits, and then reads what it stored.
-    photos = {
-        int(i): (int(p), d, s)
-        for i, p, d, s in session.execute(
-            select(ImageRow.id, ImageRow.project_id, ImageRow.deployment_id, ImageRow.captured_sort)
-            .where(ImageRow.id.in_(ids))
-            .order_by(ImageRow.id)
-            .with_for_update(key_share=True)
+    projects: dict[int, list[int]] = {}
+    lock = " FOR NO KEY UPDATE" if plain.postgres else ""
+    for image_id, project_id in plain.rows(_PHOTOS + lock, among=ids):
+        projects.setdefault(int(project_id), []).append(int(image_id))
+    current = [
+        analysis_id
+        for project_id, mine in sorted(projects.items())
+        for analysis_id in session.scalars(
+            current_analyses(project_id, AnalysisRow.image_id.in_(mine))
         )
-    }
-    for table in (PhotoFindingRow, PhotoLabelRow):
-        session.execute(delete(table).where(table.image_id.in_(ids)))
-    findings: list[dict[str, Any]] = []
-    labels: list[dict[str, Any]] = []
-    for project_id in sorted({p for p, _, _ in photos.values()}):
-        mine = [i for i, (p, _, _) in photos.items() if p == project_id]
-        found = _found(session, project_id, mine)
-        for image_id in sorted(found):
-            _, deployment_id, sort = photos[image_id]
-            where = {
-                "image_id": image_id,
-                "project_id": project_id,
-                "deployment_id": deployment_id,
-                "captured_sort": sort,
-            }
-            boxes, best, by_label = found[image_id]
-            findings.append({**where, "detected": boxes, "best_confidence": best})
-            labels.extend({**where, "label": k, "confidence": v} for k, v in by_label.items())
-    if findings:
-        session.execute(insert(PhotoFindingRow), findings)
-    if labels:
-        session.execute(insert(PhotoLabelRow), labels)
+    ]
+    for statement in _FORGET:
+        plain.rows(statement, among=ids)
+    if current:
+        plain.rows(_FINDINGS, (AnnotationType.BOUNDING_BOX.value,), among=current)
+        plain.rows(_LABELS, among=current)
 
 
-#: A photo's findings: whether a current result has a box, the best confidence of any current
-#: annotation, and the best confidence of each label (None: the label's annotations have none).
-_Found = tuple[bool, float | None, dict[str, float | None]]
-
-
-def _found(session: Session, project_id: int, image_ids: list[int]) -> dict[int, _Found]:
-    a = AnnotationRow
-    current = current_analyses(project_id, AnalysisRow.image_id.in_(image_ids))
-    is_box = case((a.type == AnnotationType.BOUNDING_BOX.value, 1), else_=0)
-    rows = session.execute(
-        select(a.image_id, a.label, func.max(a.confidence), func.max(is_box))
-        .where(a.analysis_id.in_(current))
-        .group_by(a.image_id, a.label)
-    )
-    found: dict[int, _Found] = {}
-    for image_id, label, confidence, box in rows:
-        boxes, best, by_label = found.get(int(image_id), (False, None, {}))
-        if confidence is not None and (best is None or confidence > best):
-            best = float(confidence)
-        if label is not None:
-            by_label[label] = None if confidence is None else float(confidence)
-        found[int(image_id)] = (boxes or bool(box), best, by_label)
-    return found
+#: The photos to work out, with their projects.
+_PHOTOS = "SELECT id, project_id FROM images WHERE id IN ({among}) ORDER BY id"
+_FORGET = (
+    "DELETE FROM photo_findings WHERE image_id IN ({among})",
+    "DELETE FROM photo_labels WHERE image_id IN ({among})",
+)
+#: Worked out and written by the database from the current analyses, one statement a table.
+_FINDINGS = (
+    "INSERT INTO photo_findings (image_id, project_id, deployment_id, captured_sort, detected, "
+    "best_confidence) "
+    "SELECT a.image_id, i.project_id, i.deployment_id, i.captured_sort, "
+    "max(CASE WHEN a.type = ? THEN 1 ELSE 0 END) > 0, max(a.confidence) "
+    "FROM annotations a JOIN images i ON i.id = a.image_id WHERE a.analysis_id IN ({among}) "
+    "GROUP BY a.image_id, i.project_id, i.deployment_id, i.captured_sort"
+)
+_LABELS = (
+    "INSERT INTO photo_labels (image_id, label, project_id, deployment_id, captured_sort, "
+    "confidence) "
+    "SELECT a.image_id, a.label, i.project_id, i.deployment_id, i.captured_sort, "
+    "max(a.confidence) "
+    "FROM annotations a JOIN images i ON i.id = a.image_id "
+    "WHERE a.analysis_id IN ({among}) AND a.label IS NOT NULL "
+    "GROUP BY a.image_id, a.label, i.project_id, i.deployment_id, i.captured_sort"
+)

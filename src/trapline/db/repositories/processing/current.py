@@ -24,7 +24,7 @@ RESULTS_OF: ColumnElement[str] = func.coalesce(
 )
 
 
-def current_analyses(project_id: int, *image_terms: Any) -> Select[tuple[int]]:
+def current_analyses(project_id: int, *image_terms: Any) -> Select[int]:
     """The ids of the project's current analyses, of the images ``image_terms`` (conditions
     on ``AnalysisRow.image_id`` only: a condition on the analyses themselves would pick the
     current one among some runs) narrow them to.
