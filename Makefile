@@ -75,8 +75,9 @@ bench: $(STAMP)  ## run the benchmarks and print their tables
 
 # The data set is made once (~10 min of CPU at 100,000 photos) and kept in ~/.cache/trapline/bench-data.
 BENCH_PAGES_IMAGES ?= 100k
-bench-pages: $(STAMP)  ## time every daily page and API listing on the realistic data set (SQLite, 100,000 photos)
+bench-pages: $(STAMP)  ## time every daily page, API listing and grid filter on the real-shaped data set (SQLite, 100,000 photos)
 	$(BIN)/python benchmarks/pages.py --images $(BENCH_PAGES_IMAGES)
+	$(BIN)/python benchmarks/filters.py --images $(BENCH_PAGES_IMAGES)
 
 wheel:  ## build dist/trapline-<version>-py3-none-any.whl, what a worker machine installs (docs/worker.md)
 	$(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet --wheel-dir dist .

@@ -142,6 +142,7 @@ def _work_out(session: Session, ids: list[int]) -> None:
     if current:
         plain.rows(_FINDINGS, (AnnotationType.BOUNDING_BOX.value,), among=current)
         plain.rows(_LABELS, among=current)
+    plain.rows(_NOTHING_FOUND, (False,), among=ids)
 
 
 #: The photos to work out, with their projects.
@@ -158,6 +159,14 @@ _FINDINGS = (
     "max(CASE WHEN a.type = ? THEN 1 ELSE 0 END) > 0, max(a.confidence) "
     "FROM annotations a JOIN images i ON i.id = a.image_id WHERE a.analysis_id IN ({among}) "
     "GROUP BY a.image_id, i.project_id, i.deployment_id, i.captured_sort"
+)
+#: The photos with no current annotation: found without detections.
+_NOTHING_FOUND = (
+    "INSERT INTO photo_findings (image_id, project_id, deployment_id, captured_sort, detected, "
+    "best_confidence) "
+    "SELECT i.id, i.project_id, i.deployment_id, i.captured_sort, ?, NULL FROM images i "
+    "WHERE i.id IN ({among}) "
+    "AND NOT EXISTS (SELECT 1 FROM photo_findings f WHERE f.image_id = i.id)"
 )
 _LABELS = (
     "INSERT INTO photo_labels (image_id, label, project_id, deployment_id, captured_sort, "

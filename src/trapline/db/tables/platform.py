@@ -175,11 +175,12 @@ class ImageEventRow(Base):
 class PhotoFindingRow(Base):
     """What a photo's current results found, kept for the grid's filters (``db/photo_findings.py``
     keeps it as results arrive and as what is current changes): whether any current result has a
-    box, and the best confidence of any current annotation. A photo with no current annotation
-    has no row. Its time and deployment are the photo's, so a filtered page walks this table's
-    index in the grid's order. Its only key is to the photo (whose row the keeping locks
-    anyway): a key to the project or deployment would lock their rows as results are stored,
-    against a delete that holds them and waits for the results' tasks."""
+    box, and the best confidence of any current annotation. Every photo has one, made with it
+    (found without detections, no confidence, until results come). Its time and deployment are
+    the photo's, so a filtered page walks this table's index in the grid's order. Its only key
+    is to the photo (whose row the keeping locks anyway): a key to the project or deployment
+    would lock their rows as results are stored, against a delete that holds them and waits for
+    the results' tasks."""
 
     __tablename__ = "photo_findings"
 

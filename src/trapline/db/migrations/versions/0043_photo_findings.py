@@ -2,7 +2,7 @@
 
 The grid's result filters (label, minimum confidence, with or without detections) worked out
 every photo's current results on every request. What they ask is now kept per photo as results
-arrive. Projects that already hold results are marked for working it out again
+arrive, a row per photo. Projects that already hold photos are marked for working it out
 (``projects.findings_rebuilt_to``), which the server's findings duty does in the background;
 until it is done their filters read the results themselves, as before.
 
@@ -79,7 +79,7 @@ def upgrade() -> None:
     op.add_column("projects", sa.Column("findings_rebuilt_to", _ID, nullable=True))
     op.execute(
         "UPDATE projects SET findings_rebuilt_to = 0 "
-        "WHERE id IN (SELECT DISTINCT project_id FROM analyses)"
+        "WHERE id IN (SELECT DISTINCT project_id FROM images)"
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -20,14 +19,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trapline.db.photo_findings import findings_kept
+from trapline.db.photo_findings import findings_due, findings_kept
 from trapline.db.repositories.core.rows import to_image
 from trapline.db.repositories.photos.result_filters import (
     PHOTOS,
     Walk,
     by_results,
+    counted_alone,
+    few_sure,
+    sure_alone,
     walk,
-    without_detections_alone,
 )
 from trapline.db.repositories.processing.tasks import OPEN
 from trapline.db.tables import (
@@ -110,6 +111,7 @@ class ImageRepo:
         except IntegrityError:
             return None
         self._count_in_project(row.project_id, 1)
+        findings_due(self.session, [row.id])  # no results yet: found without detections
         return to_image(row, new=True)
 
     def bulk_insert(self, project_id: int, rows: Sequence[dict[str, Any]]) -> None:
@@ -117,8 +119,9 @@ class ImageRepo:
         for values in rows:
             values["project_id"] = project_id
             values["captured_sort"] = capture_sort_key(values.get("captured_at"))
-        self.session.execute(insert(ImageRow), list(rows))
+        ids = self.session.scalars(insert(ImageRow).returning(ImageRow.id), list(rows)).all()
         self._count_in_project(project_id, len(rows))
+        findings_due(self.session, ids)
 
     def get(self, image_id: int) -> Image | None:
         """The image with this id."""
@@ -194,12 +197,10 @@ class ImageRepo:
                 )
                 or 0
             )
-        walked = self._walk(project_id, flt)
-        if collection_id is None and without_detections_alone(flt) and walked.terms:
-            # The photos in the deployment and time, less those with detections there.
-            photos = replace(flt, has_detections=None)
-            detected = replace(flt, has_detections=True)
-            return self.count(project_id, photos) - self.count(project_id, detected)
+        walked = self._walk(project_id, flt, counting=True)
+        if counted_alone(walked, flt, collection_id):
+            alone = select(func.count()).select_from(walked.table).where(*walked.terms)
+            return self.session.scalar(alone) or 0
         query = self._filtered(select(func.count()), project_id, flt, collection_id, walked)
         return self.session.scalar(query) or 0
 
@@ -246,10 +247,14 @@ class ImageRepo:
             rows.reverse()
         return [to_image(r) for r in rows], more
 
-    def _walk(self, project_id: int, flt: ImageFilter) -> Walk:
+    def _walk(self, project_id: int, flt: ImageFilter, *, counting: bool = False) -> Walk:
         if not by_results(flt):
             return PHOTOS
-        return walk(project_id, flt, kept=findings_kept(self.session, project_id))
+        if not findings_kept(self.session, project_id):
+            return walk(project_id, flt, kept=False)
+        # A count reads the findings' index however many match; a page walks them only when few.
+        few = sure_alone(flt) and (counting or few_sure(self.session, project_id, flt))
+        return walk(project_id, flt, kept=True, few=few)
 
     def _filtered(
         self,

@@ -1,11 +1,13 @@
 """The image listings' filters by what current results found: where a filtered listing reads.
 
-A filter by label walks ``photo_labels``, one by "with detections" walks ``photo_findings``,
+A filter by label walks ``photo_labels``, one by detections (with or without) ``photo_findings``,
 each down an index in the grid's order (``db/photo_findings.py`` keeps them), joined to the
-photos for the rest of the filter; "without detections" and a minimum confidence alone walk the
-photos and look each one's findings up by key. So a page costs what it shows, whatever the
-project holds. While a project's findings are being worked out again the filters read the
-current results themselves (``live_terms``), as they did before findings were kept.
+photos for the rest of the filter, and is counted from that table alone when it asks nothing
+else of the photos. A minimum confidence alone walks the photos and looks each one's findings
+up by key, unless it matches few (then its findings are walked and sorted). So a page costs what
+it shows, whatever the project holds. While a project's findings are being worked out again
+the filters read the current results themselves (``live_terms``), as they did before findings
+were kept.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, exists, join, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, join, select, true
+from sqlalchemy.orm import Session
 
 from trapline.db.repositories.processing.current import current_analyses
 from trapline.db.tables import AnnotationRow, ImageRow, PhotoFindingRow, PhotoLabelRow
+from trapline.domain.core.paging import UNKNOWN_CAPTURE_SORT
 from trapline.domain.core.records import ImageFilter
 from trapline.domain.processing.results import AnnotationType
 
@@ -25,16 +29,22 @@ from trapline.domain.processing.results import AnnotationType
 @dataclass(frozen=True)
 class Walk:
     """What a filtered listing reads from, the columns that order it (the photo's time and id,
-    of the table walked) and the conditions the results part of the filter adds."""
+    of the table walked) and the conditions the results part of the filter adds. ``table``:
+    the findings table walked, whose conditions hold the whole filter when it asks nothing of
+    the photos beyond their project, deployment and time (it is then counted alone)."""
 
     source: Any
     sort: SQLColumnExpression[datetime]
     key: SQLColumnExpression[int]
     terms: list[ColumnElement[bool]] = field(default_factory=list)
+    table: Any = None
 
 
 #: The photos alone, in their own order.
 PHOTOS = Walk(ImageRow, ImageRow.captured_sort, ImageRow.id)
+#: A minimum confidence alone matching at most this many photos walks the findings (and sorts
+#: them); more, and the photos are walked in order, each looked up by key.
+FEW = 5_000
 
 
 def by_results(flt: ImageFilter) -> bool:
@@ -42,63 +52,71 @@ def by_results(flt: ImageFilter) -> bool:
     return flt.label is not None or flt.has_detections is not None or flt.min_confidence is not None
 
 
-def walk(project_id: int, flt: ImageFilter, *, kept: bool) -> Walk:
+def sure_alone(flt: ImageFilter) -> bool:
+    """Whether the filter's results part is a minimum confidence alone."""
+    return flt.min_confidence is not None and flt.label is None and flt.has_detections is None
+
+
+def walk(project_id: int, flt: ImageFilter, *, kept: bool, few: bool = False) -> Walk:
     """Where to read the project's photos matching ``flt`` from; ``kept``: whether the
-    project's findings hold every photo's current results."""
+    project's findings hold every photo's current results; ``few``: whether a minimum
+    confidence alone matches few photos (``FEW``)."""
     if not by_results(flt):
         return PHOTOS
     if not kept:
         return Walk(ImageRow, ImageRow.captured_sort, ImageRow.id, live_terms(project_id, flt))
     finding = PhotoFindingRow
+    if sure_alone(flt) and not few:
+        sure = exists().where(
+            finding.image_id == ImageRow.id, finding.best_confidence >= flt.min_confidence
+        )
+        return Walk(ImageRow, ImageRow.captured_sort, ImageRow.id, [sure])
     if flt.label is not None:
         table: Any = PhotoLabelRow
         terms = [table.label == flt.label]
         if flt.min_confidence is not None:
             terms.append(table.confidence >= flt.min_confidence)
         if flt.has_detections is not None:
-            terms.append(_detected() if flt.has_detections else ~_detected())
-    elif flt.has_detections:
+            detected = exists().where(
+                finding.image_id == table.image_id, finding.detected == true()
+            )
+            terms.append(detected if flt.has_detections else ~detected)
+    else:
         table = finding
-        terms = [table.detected == true()]
+        terms = [] if flt.has_detections is None else [table.detected == flt.has_detections]
         if flt.min_confidence is not None:
             terms.append(table.best_confidence >= flt.min_confidence)
-    else:
-        terms = [] if flt.has_detections is None else [~_detected()]
-        if flt.min_confidence is not None:
-            terms.append(
-                exists().where(
-                    finding.image_id == ImageRow.id,
-                    finding.best_confidence >= flt.min_confidence,
-                )
-            )
-        return Walk(ImageRow, ImageRow.captured_sort, ImageRow.id, terms)
     # The photo's own conditions again on the table walked, so its index narrows the walk.
     terms.append(table.project_id == project_id)
     if flt.deployment_id is not None:
         terms.append(table.deployment_id == flt.deployment_id)
     if flt.captured_after is not None:
+        # The photo's own condition is on its capture time, which an undated photo lacks.
         terms.append(table.captured_sort >= flt.captured_after)
+        terms.append(table.captured_sort < UNKNOWN_CAPTURE_SORT)
     if flt.captured_before is not None:
         terms.append(table.captured_sort < flt.captured_before)
     source = join(table, ImageRow, ImageRow.id == table.image_id)
-    return Walk(source, table.captured_sort, table.image_id, terms)
+    return Walk(source, table.captured_sort, table.image_id, terms, table)
 
 
-def without_detections_alone(flt: ImageFilter) -> bool:
-    """Whether the filter is "without detections" within a deployment and time at most, whose
-    count is the photos' less those with detections (two index counts)."""
+def counted_alone(walked: Walk, flt: ImageFilter, collection_id: int | None) -> bool:
+    """Whether the walked table's own conditions make the whole filter, so that its matches
+    are counted without reading the photos."""
     return (
-        flt.has_detections is False
-        and flt.label is None
-        and flt.min_confidence is None
+        walked.table is not None
         and not flt.filename_contains
         and flt.job_id is None
+        and collection_id is None
     )
 
 
-def _detected() -> ColumnElement[bool]:
-    finding = PhotoFindingRow
-    return exists().where(finding.image_id == ImageRow.id, finding.detected == true())
+def few_sure(session: Session, project_id: int, flt: ImageFilter) -> bool:
+    """Whether a minimum confidence alone matches at most ``FEW`` photos (at most that many
+    index entries read)."""
+    walked = walk(project_id, flt, kept=True, few=True)
+    matches = select(walked.table.image_id).where(*walked.terms).limit(FEW + 1).subquery()
+    return (session.scalar(select(func.count()).select_from(matches)) or 0) <= FEW
 
 
 def live_terms(project_id: int, flt: ImageFilter) -> list[ColumnElement[bool]]:
