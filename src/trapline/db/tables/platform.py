@@ -194,7 +194,15 @@ class PhotoFindingRow(Base):
     best_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (
-        Index("ix_photo_findings_detected", "project_id", "detected", "captured_sort", "image_id"),
+        # The confidence last: a count by detections and confidence reads these alone.
+        Index(
+            "ix_photo_findings_detected",
+            "project_id",
+            "detected",
+            "captured_sort",
+            "image_id",
+            "best_confidence",
+        ),
         Index(
             "ix_photo_findings_deployment_detected",
             "project_id",
@@ -202,6 +210,7 @@ class PhotoFindingRow(Base):
             "detected",
             "captured_sort",
             "image_id",
+            "best_confidence",
         ),
         Index("ix_photo_findings_confidence", "project_id", "best_confidence"),
     )

@@ -45,12 +45,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_photo_findings_detected",
         "photo_findings",
-        ["project_id", "detected", "captured_sort", "image_id"],
+        ["project_id", "detected", "captured_sort", "image_id", "best_confidence"],
     )
     op.create_index(
         "ix_photo_findings_deployment_detected",
         "photo_findings",
-        ["project_id", "deployment_id", "detected", "captured_sort", "image_id"],
+        ["project_id", "deployment_id", "detected", "captured_sort", "image_id", "best_confidence"],
     )
     op.create_index(
         "ix_photo_findings_confidence", "photo_findings", ["project_id", "best_confidence"]

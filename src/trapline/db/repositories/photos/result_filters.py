@@ -83,9 +83,20 @@ def walk(project_id: int, flt: ImageFilter, *, kept: bool, few: bool = False) ->
             terms.append(detected if flt.has_detections else ~detected)
     else:
         table = finding
-        terms = [] if flt.has_detections is None else [table.detected == flt.has_detections]
+        scoped = flt.deployment_id is not None or flt.captured_after or flt.captured_before
+        if flt.has_detections is not None:
+            terms = [table.detected == flt.has_detections]
+        elif scoped:
+            # Always so, but it lets the index by detections, deployment and time narrow the
+            # walk to the deployment's or the night's photos (both values in turn).
+            terms = [table.detected.in_([False, True])]
+        else:
+            terms = []
         if flt.min_confidence is not None:
-            terms.append(table.best_confidence >= flt.min_confidence)
+            # Within a deployment or a time the index by confidence (the whole project's) is the
+            # wrong one to walk; "+ 0" keeps a database from choosing it.
+            sure = table.best_confidence + 0 if scoped else table.best_confidence
+            terms.append(sure >= flt.min_confidence)
     # The photo's own conditions again on the table walked, so its index narrows the walk.
     terms.append(table.project_id == project_id)
     if flt.deployment_id is not None:
