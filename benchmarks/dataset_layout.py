@@ -13,9 +13,9 @@ photos: drawn from a log-normal of median ``MEDIAN_PHOTOS``, from ``FEWEST_PHOTO
 ``MOST_PHOTOS`` (about 3% of nights pass 1,000), taken at even steps from dusk to dawn; the
 measured project's biggest deployment has one swarm night of ``MOST_PHOTOS`` photos (a
 twentieth of the project, below 100,000 photos). How crowded a night's sheet is is drawn per
-night too (``crowd``): one night in twelve finds nothing, one in fifty of the short ones is
-crowded (up to 300 insects at once), the others hold a few insects at a time; the measured
-project's second biggest deployment has one crowded night whatever the draw.
+night too (``crowd``): one night in twelve finds nothing, one in 25 of the short ones is
+crowded (30 to 300 insects at once), the others hold a few insects at a time; the measured
+project's second biggest deployment has one night of 300 whatever the draw.
 """
 
 from __future__ import annotations
@@ -34,15 +34,22 @@ MEDIAN_PHOTOS = 150
 PHOTOS_SIGMA = 1.0
 FEWEST_PHOTOS = 3
 MOST_PHOTOS = 5_000
-#: The most insects on the sheet at once (boxes in a photo).
+#: Places for insects on the sheet (boxes a photo at most): a crowded night's, from
+#: ``FEW_INSECTS`` to ``MOST_INSECTS`` (log-uniform), each taken 95% of the night; any other's
+#: at most ``FEW_INSECTS``. A night is crowded by a share of those of at most
+#: ``CROWDED_PHOTOS`` photos.
 MOST_INSECTS = 300
+FEW_INSECTS = 30
+CROWDED_SHARE = 1 / 20
+CROWDED_PHOTOS = 100
 #: Nights in a run of consecutive nights (on average), and days between runs (a range).
 RUN_NIGHTS = 12
 GAP_DAYS = (14, 63)
 #: The night (its number) of the measured project's biggest deployment that is a swarm night,
-#: and of its second biggest that is crowded (of at most CROWDED_PHOTOS photos).
+#: and of its second biggest that is crowded (``MOST_INSECTS`` places, at most
+#: ``SPECIAL_CROWDED_PHOTOS`` photos).
 SPECIAL_NIGHT = 3
-CROWDED_PHOTOS = 60
+SPECIAL_CROWDED_PHOTOS = 60
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,7 @@ def _nights(rng: random.Random, number: int, site: Site, plan: ProjectPlan, targ
     while left > 0:
         special = len(nights) == SPECIAL_NIGHT
         photos = swarm if special and swarm else _photos(rng)
-        photos = min(photos, left, CROWDED_PHOTOS if special and crowded else left)
+        photos = min(photos, left, SPECIAL_CROWDED_PHOTOS if special and crowded else left)
         if left - photos < FEWEST_PHOTOS:
             photos = left
         slots, occupancy = crowd(rng, photos)
@@ -250,12 +257,13 @@ def _photos(rng: random.Random) -> int:
 
 def crowd(rng: random.Random, photos: int) -> tuple[int, float]:
     """How many insects can sit on the sheet at once, and how much of the night each place is
-    taken: nothing (a night in twelve), crowded (one in fifty, of nights of at most 150 photos),
-    else a few (a log-normal of median 4.2, at most 60)."""
+    taken: nothing (a night in twelve), crowded (``CROWDED_SHARE`` of the short nights), else a
+    few (a log-normal of median 4.5, at most ``FEW_INSECTS``)."""
     u = rng.random()
     if u < 1 / 12:
         return 0, 0.0
-    if u < 1 / 12 + 1 / 50 and photos <= 150:
-        return rng.randint(150, MOST_INSECTS), rng.uniform(0.9, 0.99)
-    slots = round(math.exp(rng.gauss(math.log(4.2), 0.8)))
-    return max(1, min(60, slots)), rng.uniform(0.3, 0.9)
+    if u < 1 / 12 + CROWDED_SHARE and photos <= CROWDED_PHOTOS:
+        places = math.exp(rng.uniform(math.log(FEW_INSECTS), math.log(MOST_INSECTS)))
+        return round(places), 0.95
+    slots = round(math.exp(rng.gauss(math.log(4.5), 0.8)))
+    return max(1, min(FEW_INSECTS, slots)), rng.uniform(0.3, 0.9)

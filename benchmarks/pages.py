@@ -128,10 +128,12 @@ def _row(what: str, samples: list[float], size: int) -> list[object]:
             len(samples), round(size / 1024, 1)]  # fmt: skip
 
 
-def run(dataset: Dataset, plan: Plan, only: str = "") -> list[list[object]]:
-    """Time every page and listing on the data set; the table's rows (a page that answered
-    other than 200 has its answer in place of its times, and the run goes on)."""
+def run(dataset: Dataset, plan: Plan, only: str = "") -> tuple[list[list[object]], dict[str, str]]:
+    """Time every page and listing on the data set: the table's rows (a page that answered
+    other than 200 has its status in place of its times, and the run goes on), and those
+    answers (what, the answer's status and the start of its body)."""
     rows: list[list[object]] = []
+    refused: dict[str, str] = {}
     with opened(dataset) as platform:
         ids = targets(platform, dataset)
         grid = filtered(ids, dataset)
@@ -144,22 +146,23 @@ def run(dataset: Dataset, plan: Plan, only: str = "") -> list[list[object]]:
         with TestClient(timer) as client:
             _signed_in(client)
             for what, path in [row for row in web if only in row[0]]:
-                rows.append(_timed_row(what, client, timer, path, plan))
+                rows.append(_timed_row(what, client, timer, path, plan, refused))
             client.cookies.clear()
             headers = {"Authorization": f"Token {token}"}
             for what, path in [row for row in api if only in row[0]]:
-                rows.append(_timed_row(what, client, timer, path, plan, headers))
-    return rows
+                rows.append(_timed_row(what, client, timer, path, plan, refused, headers))
+    return rows, refused
 
 
 def _timed_row(
     what: str, client: TestClient, timer: ServerTime, path: str, plan: Plan,
-    headers: dict[str, str] | None = None,
+    refused: dict[str, str], headers: dict[str, str] | None = None,
 ) -> list[object]:  # fmt: skip
     try:
         row = _row(what, *_time(client, timer, path, plan, headers))
-    except Refused as refused:
-        row = [what, f"HTTP {refused.status}", refused.body[:60], 0, 0]
+    except Refused as answer:
+        row = [what, f"HTTP {answer.status}", "-", 0, 0]
+        refused[what] = str(answer)
     print(f"  {row}", file=sys.stderr, flush=True)
     return row
 
@@ -190,16 +193,16 @@ def main(argv: list[str] | None = None) -> None:
             row = record_table.measure(dataset, repeats=min(args.repeats, 3))
             print_table("record table streamed as CSV", list(record_table.HEADERS), [row])
             continue
-        rows = run(dataset, Plan(args.warmups, args.repeats, args.budget), args.only)
+        rows, refused = run(dataset, Plan(args.warmups, args.repeats, args.budget), args.only)
         print_table(
             f"pages and API listings ({backend}, {args.images:,} photos; server ms over "
             f"{args.repeats} requests after {args.warmups} warm-ups)",
             ["what", "p50 ms", "p95 ms", "n", "KiB"],
             rows,
         )
-        failed = [row[0] for row in rows if str(row[1]).startswith("HTTP ")]
-        if failed:
-            sys.exit(f"not answered 200: {', '.join(map(str, failed))}")
+        if refused:
+            answers = "\n".join(f"  {what}: {answer[:200]}" for what, answer in refused.items())
+            sys.exit(f"not answered 200:\n{answers}")
 
 
 if __name__ == "__main__":
