@@ -10,8 +10,8 @@ from typing import Any
 from dataset_scene import BINARY
 from sqlalchemy import func, select, text
 
+from trapline.db.current import current_analyses
 from trapline.db.engine import Database
-from trapline.db.repositories.processing.current import current_analyses
 from trapline.db.tables import AnnotationRow
 
 #: What is counted per project (each table has the project's id).

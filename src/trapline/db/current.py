@@ -5,7 +5,8 @@ version of the pipeline that completed on the image, or of the version the proje
 (``pipeline_pins``; an image without a run of the pinned version then has no current result
 of that pipeline). An analysis no pipeline made (an external pipeline's, through the callback
 API) counts as a run of the pipeline named by its source and model name. Older runs stay
-stored: they are browsable and exportable on request (decision 039).
+stored: they are browsable and exportable on request (decision 039). Every capability reads
+by it, so it stands below them all.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.current import current_analyses
 from trapline.db.plain import Plain
-from trapline.db.repositories.processing.current import current_analyses
 from trapline.db.tables import (
     AnalysisRow,
     ImageRow,

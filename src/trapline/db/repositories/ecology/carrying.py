@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.processing.current import RESULTS_OF
+from trapline.db.current import RESULTS_OF
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.ecology.tracking import TrackingRepo
-from trapline.db.repositories.processing.current import RESULTS_OF, current_analyses
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.domain.ecology.compare import Boxed, Side
 from trapline.domain.processing.results import AnalysisStatus, AnnotationType

@@ -18,9 +18,9 @@ from typing import Any, cast
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.ecology.names import marks
 from trapline.db.repositories.ecology.occurrences import BOX_COLUMNS
-from trapline.db.repositories.processing.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.taxa.taxa import TaxaRepo
 from trapline.db.tables import (
     AnalysisRow,

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.current import current_analyses
 from trapline.db.plain import Plain
 from trapline.db.repositories.exports.export_statements import ANNOTATIONS, SHOWN, TERMINAL, TOPS
-from trapline.db.repositories.processing.current import current_analyses
 from trapline.db.tables import (
     AlgorithmRow,
     AnalysisRow,

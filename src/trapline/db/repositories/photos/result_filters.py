@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, join, select, true
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.current import current_analyses
 from trapline.db.tables import AnnotationRow, ImageRow, PhotoFindingRow, PhotoLabelRow
 from trapline.domain.core.paging import UNKNOWN_CAPTURE_SORT
 from trapline.domain.core.records import ImageFilter

@@ -1,3 +1,3 @@
-"""Processing (SQL): jobs, tasks, the results workers and services post, and what is current of
-them.
+"""Processing (SQL): jobs, tasks, and the results workers and services post (which of them
+are current: ``db/current.py``).
 """

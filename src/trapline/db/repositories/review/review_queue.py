@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from trapline.db.repositories.processing.current import current_analyses
+from trapline.db.current import current_analyses
 from trapline.db.tables import AnalysisRow, AnnotationRow, PipelineRow, ReviewRow
 from trapline.domain.ecology.reviews import QueueItem, QueuePage, QueuePosition
 from trapline.domain.processing.results import AnnotationType

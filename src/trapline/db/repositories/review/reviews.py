@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, distinct, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from trapline.db.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.ecology.choices import pipeline_terms
-from trapline.db.repositories.processing.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.review import review_queue
 from trapline.db.tables import (
     AnalysisRow,
