@@ -235,7 +235,9 @@ class ExportRunner:
             done, reported = 0, self.clock.monotonic()
             reads = export.format.reads(export.filters)
             batches = read_batches(self.db, scope, reads=reads, batch_size=self.batch_size)
-            for batch in prefetched(batches):
+            if not self.db.is_sqlite:  # SQLite reads in this process: see ``read_ahead.py``
+                batches = prefetched(batches)
+            for batch in batches:
                 writer.write(results(batch, context, detections=reads.detections))
                 done += len(batch.images)
                 if lost():  # the heartbeat found the export no longer this runner's

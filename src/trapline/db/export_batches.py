@@ -23,10 +23,13 @@ from trapline.domain.exports.facts import (
     OccurrenceFacts,
     TopFacts,
 )
+from trapline.domain.processing.results import AnalysisStatus
 from trapline.domain.taxa.taxa import Taxon
 
 #: Images read per batch: memory stays flat whatever the project's size.
 BATCH_SIZE = 1000
+#: The status of an analysis whose results an export takes.
+_COMPLETED = AnalysisStatus.COMPLETED.value
 
 
 def read_batches(
@@ -84,12 +87,15 @@ class _BatchReader:
         if not images:
             return None
         image_ids = [i.id for i in images]
+        analyses = list(export_reads.analyses_of(scope, image_ids))
+        # Only a completed analysis has results an export writes or counts (``reader.py``).
+        done = [a.id for a in analyses if a.status == _COMPLETED]
         tops: Iterator[TopFacts] = iter(())
         annotations: Iterator[AnnotationFacts] = iter(())
         if reads.detections:
-            annotations = export_reads.annotations_of(image_ids)
+            annotations = export_reads.annotations_of(image_ids, done)
         else:
-            tops = export_reads.tops_of(image_ids)
+            tops = export_reads.tops_of(image_ids, done)
         events = export_reads.events_of(images)
         # Counted detections come with their occurrences (``tops``).
         linking = reads.detections or reads.of_detections or reads.determined
@@ -104,7 +110,7 @@ class _BatchReader:
         self._name_labels(repos, best)
         taxa = self._taxa(repos, named, best)
         return Batch(
-            images, export_reads.analyses_of(scope, image_ids), annotations,
+            images, iter(analyses), annotations,
             export_reads.failures_of(scope, image_ids),
             repos.reviews.of_image_span(after_id, image_ids[-1]), events, occurrence_of,
             by_event, linked, shown, taxa, identified, best, self.label_taxa,

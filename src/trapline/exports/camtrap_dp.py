@@ -102,6 +102,8 @@ class CamtrapDpWriter(ExportWriter):
         self._events = EventObservations(
             context, self.meanings, self._observations, only=self.by_event
         )
+        #: The event columns of each event seen, by id (its photos come one after another).
+        self._events_written: dict[int, tuple[str, str, str]] = {}
 
     @property
     def taxa(self) -> dict[str, dict[str, object]]:
@@ -139,7 +141,7 @@ class CamtrapDpWriter(ExportWriter):
         """The media-level observations of an image: one per detection, else one saying
         nothing was found or run."""
         image, media_id = result.image, str(result.image.id)
-        event = event_columns(result.event, stamp)
+        event = self._event_columns(result, stamp)
         for d in result.detections:
             self._observations.add(
                 self._observation(d, image, deployment_id, event, result.determinations)
@@ -154,6 +156,16 @@ class CamtrapDpWriter(ExportWriter):
             + [note]
         )
         return 1
+
+    def _event_columns(self, result: ImageResult, stamp: str) -> tuple[str, str, str]:
+        """``event_columns`` of the image's event, worked out once per event."""
+        event = result.event
+        if event is None:
+            return event_columns(None, stamp)
+        found = self._events_written.get(event.id)
+        if found is None:
+            found = self._events_written[event.id] = event_columns(event, stamp)
+        return found
 
     def close(self) -> None:
         used = [self.context.deployments[i] for i in sorted(self.spans)]

@@ -37,6 +37,8 @@ class Cells:
         self.columns = tuple(columns)
         #: Where the text columns are.
         self._text = tuple(i for i, name in enumerate(columns) if name not in numbers)
+        #: Whether each column holds text.
+        self._is_text = tuple(name not in numbers for name in columns)
         #: A cell that starts with a formula character, seen in the joined row after a
         #: separator (a quoted cell with ``,=`` inside only costs a closer look); the first
         #: cell is looked at on its own. The separator itself is left out: a cell never starts
@@ -49,7 +51,7 @@ class Cells:
     def safe(self, row: Sequence[str], line: str) -> list[str] | None:
         """The row with its text cells escaped; None when no cell needs it, as ``line`` (the
         row joined with the separator) shows at once for nearly every row."""
-        if not line.startswith(self._starts) and self._risky.search(line) is None:
+        if not line.startswith(self._starts) and not self._text_risky(row, line):
             return None
         if len(row) != len(self.columns):
             raise ValueError(f"a row of {len(row)} cells in a table of {len(self.columns)}")
@@ -57,3 +59,20 @@ class Cells:
         for i in self._text:
             out[i] = cell(out[i])
         return out
+
+    def _text_risky(self, row: Sequence[str], line: str) -> bool:
+        """Whether a cell after the first may start with a formula character. A match in a
+        number column is no risk (a negative longitude is in every row of a project in the
+        west): where no value holds the separator, the separators before a match say its
+        column."""
+        found = self._risky.search(line)
+        if found is None:
+            return False
+        separator = line[found.start()]
+        if line.count(separator) != len(row) - 1 or len(row) != len(self.columns):
+            return True  # a value holds the separator: look at every cell
+        while found is not None:
+            if self._is_text[line.count(separator, 0, found.start()) + 1]:
+                return True
+            found = self._risky.search(line, found.start() + 1)
+        return False

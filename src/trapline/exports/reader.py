@@ -240,24 +240,24 @@ def _detections(
     if not done or not notes:
         return []
     children: dict[int, list[AnnotationFacts]] = {}
+    tops: dict[int, list[AnnotationFacts]] = {}  # by analysis
     for n in notes:
         if n.parent_id is not None:
             children.setdefault(n.parent_id, []).append(n)
+        else:
+            tops.setdefault(n.analysis_id, []).append(n)
     filters, algorithms, humans = context.filters, context.algorithms, reviews.labels
     narrow = filters.reviewed_only or filters.min_confidence is not None
     found = []
     for analysis in done:
         pipeline = context.pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
-        for top in notes:
-            if top.parent_id is not None or top.analysis_id != analysis.id:
-                continue
+        for top in tops.get(analysis.id, _NONE):
             occurrence = link.get(top.id) if link else None
             word = said.get(occurrence) if said and occurrence is not None else None
             made = _detection(
-                top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans
-            )
-            if made is not None and occurrence is not None:
-                made = made._replace(occurrence_id=occurrence, determined=word)
+                top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans,
+                occurrence, word,
+            )  # fmt: skip
             if made is not None and (not narrow or _kept(made, filters)):
                 found.append(made)
     return found
@@ -348,7 +348,11 @@ def _detection(
     pipeline: PipelineFacts | None,
     algorithms: dict[int, AlgorithmFacts],
     humans: dict[int, HumanLabel],
+    occurrence_id: int | None = None,
+    determined: Determined | None = None,
 ) -> Detection | None:
+    """A detection of a box or an image-level label, in its occurrence (if any) and with a
+    person's determination of that; None when a person rejected it or it has no whole box."""
     human = humans.get(top.id) if humans else None
     if not _stands(top, human):
         return None
@@ -357,7 +361,8 @@ def _detection(
         label = human.label if human and human.label else top.label
         return Detection(
             top.id, analysis.id, None, None, top.confidence, label, top.confidence, top,
-            None, algorithm, pipeline, analysis.completed_at, None, human,
+            None, algorithm, pipeline, analysis.completed_at, None, human, None, occurrence_id,
+            determined,
         )  # fmt: skip
     box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
     own, chosen = _naming(top, kids)
@@ -372,7 +377,8 @@ def _detection(
     rle = _rle(top.data) if top.data else None
     return Detection(
         top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
-        algorithm, classifier, pipeline, analysis.completed_at, rle, human,
+        algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
+        determined,
     )  # fmt: skip
 
 
@@ -389,10 +395,12 @@ def _naming(
         if len(kids) == 1 and kids[0].type == "classification"
         else [k for k in kids if k.type == "classification"]
     )
-    own = next(
-        (k for k in classes if top.algorithm_id and k.algorithm_id == top.algorithm_id), None
+    own = (
+        next((k for k in classes if k.algorithm_id == top.algorithm_id), None)
+        if top.algorithm_id
+        else None
     )
-    others = [k for k in classes if k is not own]
+    others = classes if own is None else [k for k in classes if k is not own]
     label = top.label if top.label is not None or own is None else own.label
     said = [Said(k.label, k.confidence, _terminal(k)) for k in others]
     named = name_box(Said(label, top.confidence), said)

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.current import current_analyses
-from trapline.db.plain import Plain
-from trapline.db.repositories.exports.export_statements import ANNOTATIONS, SHOWN, TERMINAL, TOPS
+from trapline.db.plain import Plain, array_literal
+from trapline.db.repositories.exports.export_statements import (
+    ANNOTATIONS,
+    OCCURRENCES,
+    SHOWN,
+    TERMINAL,
+    TOPS,
+    occurrence_row,
+    of_images,
+    shown_row,
+    span,
+    wall_clock,
+)
 from trapline.db.tables import (
     AlgorithmRow,
     AnalysisRow,
     CategoryMapRow,
     CollectionImageRow,
-    EventRow,
     IdentificationRow,
     ImageRow,
     JobRow,
     OccurrenceDetectionRow,
-    OccurrenceRow,
     PipelineRow,
     ReviewRow,
     TaskRow,
@@ -55,16 +65,11 @@ _IMAGE_COLUMNS = (
     ImageRow.captured_offset_minutes, ImageRow.event_id, ImageRow.file_offset_minutes,
 )  # fmt: skip
 
-#: Columns of the occurrence facts, in ``OccurrenceFacts`` order.
-_OCCURRENCE_COLUMNS = (
-    OccurrenceRow.id, OccurrenceRow.event_id, OccurrenceRow.pipeline, OccurrenceRow.label,
-    OccurrenceRow.score, OccurrenceRow.determined_by, OccurrenceRow.taxon_id,
-    OccurrenceRow.identified_by, OccurrenceRow.disputed, OccurrenceRow.deployment_id,
-    OccurrenceRow.first_seen_at, OccurrenceRow.first_offset_minutes, OccurrenceRow.last_seen_at,
-    OccurrenceRow.last_offset_minutes, OccurrenceRow.detection_count,
-    OccurrenceRow.best_annotation_id,
-    func.coalesce(OccurrenceRow.published_id, OccurrenceRow.id),
-)  # fmt: skip
+#: Ids in one ``IN ({among})`` of a read that may have more than a batch's (SQLite takes 32,766
+#: parameters).
+_AT_ONCE = 5_000
+#: An annotation row's image id and id (``ANNOTATIONS``): the order a batch's are taken in.
+_IMAGE_AND_ID = itemgetter(2, 0)
 #: How identifications and reviews name their author: the user's name, else their email.
 _PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
@@ -155,19 +160,6 @@ class ExportScope:
         return terms
 
 
-def _shown(row: Sequence[Any]) -> tuple[OccurrenceFacts, int, BestDetectionFacts]:
-    """A row of ``SHOWN``: the occurrence, the image of its best detection, and that."""
-    when = (_wall(row[10]), row[11], _wall(row[12]))
-    o = OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:16], row[24]))
-    best = BestDetectionFacts._make(row[15:24])
-    return o, row[16], best
-
-
-def _wall(value: Any) -> datetime | None:
-    """A wall-clock column's value as the driver answers it (SQLite: text)."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _agreed_id(agreed_with: str | None) -> int | None:
     """The identification an identification's ``agreed_with`` names, if it names one."""
     return int(agreed_with) if agreed_with and agreed_with.isdigit() else None
@@ -175,13 +167,6 @@ def _agreed_id(agreed_with: str | None) -> int | None:
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min)
-
-
-def _span(ids: Sequence[int]) -> tuple[int, int]:
-    """The lowest and highest of some ids: the rows of a batch's images are read with both
-    (``image_id >= ? AND image_id <= ? AND image_id IN (...)``), as the span bounds the index
-    scan; given only a thousand ids, PostgreSQL reads a small project's whole table."""
-    return min(ids), max(ids)
 
 
 def _inline(terms: list[Any], plain: Plain) -> str:
@@ -239,17 +224,17 @@ class ExportReadRepo:
         terms = scope.analysis_conditions()
         if not scope.filters.all_runs:
             # Current results only (``current.py``), ranked among the batch's span of images.
-            low, high = _span(image_ids)
-            span = (AnalysisRow.image_id >= low, AnalysisRow.image_id <= high)
-            current = current_analyses(scope.project_id, *span)
+            low, high = span(image_ids)
+            among = (AnalysisRow.image_id >= low, AnalysisRow.image_id <= high)
+            current = current_analyses(scope.project_id, *among)
             terms.append(AnalysisRow.id.in_(current) | (AnalysisRow.status != _COMPLETED))
-        rows = plain.rows(  # the scope's conditions written in: see _inline
+        rows = of_images(  # the scope's conditions written in: see _inline
+            plain,
             "SELECT id, image_id, pipeline_id, job_id, status, error, completed_at "
             "FROM analyses WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})"
             + _inline(terms, plain)
             + " ORDER BY image_id, id",
-            _span(image_ids),
-            among=image_ids,
+            image_ids,
         )
         instant = plain.instant
         return (
@@ -262,82 +247,105 @@ class ExportReadRepo:
         if not image_ids:
             return {}
         plain = Plain(self.session)
-        rows = plain.rows(
+        rows = of_images(
+            plain,
             "SELECT image_id, last_error FROM tasks "  # noqa: S608
             "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) "
             "AND status = 'failed'" + _inline(scope.task_conditions(), plain),
-            _span(image_ids),
-            among=image_ids,
+            image_ids,
         )
         return {image_id: error or "failed" for image_id, error in rows}
 
-    def annotations_of(self, image_ids: Sequence[int]) -> Iterator[AnnotationFacts]:
-        """The annotations of these images, by image and id (parents before children), of
-        every analysis (the caller takes those of the analyses it takes); ``data`` as JSON
-        text (most writers never read it: decoding it for every row was a third of an
-        export)."""
-        if not image_ids:
-            return iter(())
-        rows = Plain(self.session).rows(ANNOTATIONS, _span(image_ids), among=image_ids)
+    def annotations_of(
+        self, image_ids: Sequence[int], analysis_ids: Sequence[int]
+    ) -> Iterator[AnnotationFacts]:
+        """The annotations of these images made by these analyses (those the export takes
+        that completed: a photo's older runs are not read), by image and id (parents before
+        children); ``data`` as JSON text (most writers never read it: decoding it for every
+        row was a third of an export)."""
+        rows = self._of_analyses(ANNOTATIONS, "analysis_id", image_ids, analysis_ids)
+        rows.sort(key=_IMAGE_AND_ID)
         return map(AnnotationFacts._make, rows)
 
-    def tops_of(self, image_ids: Sequence[int]) -> Iterator[TopFacts]:
-        """The annotations without a parent of these images, by image and id, each with its
-        occurrence: what an export that only counts detections reads (one statement, where
-        the annotations and their occurrences took two and thrice the rows)."""
-        if not image_ids:
-            return iter(())
-        rows = Plain(self.session).rows(TOPS, _span(image_ids), among=image_ids)
+    def tops_of(self, image_ids: Sequence[int], analysis_ids: Sequence[int]) -> Iterator[TopFacts]:
+        """The annotations without a parent of these images made by these analyses, by image
+        and id, each with its occurrence: what an export that only counts detections reads
+        (one statement, where the annotations and their occurrences took two and thrice the
+        rows)."""
+        rows = self._of_analyses(TOPS, "a.analysis_id", image_ids, analysis_ids)
         return map(TopFacts._make, rows)
+
+    def _of_analyses(
+        self, sql: str, column: str, image_ids: Sequence[int], analysis_ids: Sequence[int]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a statement on a batch's images, of these analyses only (``column``).
+
+        The images are the statement's list of parameters; the analyses' ids are written
+        into its text (integers only), with a unary plus so that neither database walks the
+        analyses' index for them: SQLite took twice as long by it as by the images', and
+        the rows of other analyses are left out by the database rather than sent to be
+        dropped here (each row sent costs more than the database's look at it).
+        """
+        if not image_ids or not analysis_ids:
+            return []
+        plain = Plain(self.session)
+        if plain.postgres:  # braces are fine here: PostgreSQL's statement is not formatted
+            analyses = f" AND +{column} = ANY('{array_literal(analysis_ids)}'::bigint[])"
+        else:
+            analyses = f" AND +{column} IN ({', '.join(map(str, map(int, analysis_ids)))})"
+        sql = sql.replace("{analyses}", analyses)
+        return of_images(plain, sql, image_ids)
 
     def events_of(self, images: Sequence[ImageFacts]) -> dict[int, EventFacts]:
         """The events of these images, by id."""
         ids = sorted({i.event_id for i in images if i.event_id is not None})
         if not ids:
             return {}
-        rows = self.session.execute(
-            select(
-                EventRow.id,
-                EventRow.deployment_id,
-                EventRow.starts_at,
-                EventRow.start_offset_minutes,
-                EventRow.ends_at,
-                EventRow.end_offset_minutes,
-            ).where(EventRow.id.in_(ids))
+        rows = Plain(self.session).rows(  # a photo a night: a batch of a thousand events
+            "SELECT id, deployment_id, starts_at, start_offset_minutes, ends_at, "
+            "end_offset_minutes FROM events WHERE id >= ? AND id <= ? AND id IN ({among})",
+            span(ids),
+            among=ids,
         )
-        return {row[0]: EventFacts._make(row) for row in rows}
+        return {
+            i: EventFacts._make(
+                (i, deployment, wall_clock(start), start_offset, wall_clock(end), end_offset)
+            )
+            for i, deployment, start, start_offset, end, end_offset in rows
+        }
 
     def occurrence_of(self, image_ids: Sequence[int]) -> dict[int, int]:
         """The occurrence of each detection of these images that is in one."""
         if not image_ids:
             return {}
-        rows = Plain(self.session).rows(
-            "SELECT od.annotation_id, od.occurrence_id FROM annotations a "
-            "JOIN occurrence_detections od ON od.annotation_id = a.id "
-            "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among})",
-            _span(image_ids),
-            among=image_ids,
+        rows = of_images(  # a link names its detection's photo
+            Plain(self.session),
+            "SELECT annotation_id, occurrence_id FROM occurrence_detections "
+            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})",
+            image_ids,
         )
         return dict(rows)
 
     def occurrences_of(self, event_ids: Sequence[int]) -> dict[int, list[OccurrenceFacts]]:
         """The occurrences of these events, by event, in order of id."""
         found: dict[int, list[OccurrenceFacts]] = {}
-        for o in self._occurrences(OccurrenceRow.event_id, event_ids):
+        for o in self._occurrences("event_id", event_ids):
             found.setdefault(o.event_id, []).append(o)
         return found
 
     def occurrences_by_id(self, occurrence_ids: Sequence[int]) -> dict[int, OccurrenceFacts]:
         """These occurrences, by id."""
-        return {o.id: o for o in self._occurrences(OccurrenceRow.id, occurrence_ids)}
+        return {o.id: o for o in self._occurrences("id", occurrence_ids)}
 
-    def _occurrences(self, column: Any, values: Sequence[int]) -> list[OccurrenceFacts]:
+    def _occurrences(self, column: str, values: Sequence[int]) -> list[OccurrenceFacts]:
+        """The occurrences whose ``column`` is one of ``values``, in order of id within each
+        few thousand values (one statement for a batch's, where a statement of each 900
+        through the expression layer took a tenth of a Camtrap DP export on PostgreSQL)."""
         found: list[OccurrenceFacts] = []
-        for chunk in chunks(sorted(set(values))):
-            rows = self.session.connection().execute(
-                select(*_OCCURRENCE_COLUMNS).where(column.in_(chunk)).order_by(OccurrenceRow.id)
-            )
-            found += map(OccurrenceFacts._make, rows)
+        plain = Plain(self.session)
+        sql = OCCURRENCES.format(column=column)
+        for chunk in chunks(sorted(set(values)), _AT_ONCE):
+            found += map(occurrence_row, plain.rows(sql, span(chunk), among=chunk))
         return found
 
     def occurrences_shown(
@@ -349,8 +357,8 @@ class ExportReadRepo:
         best: dict[int, BestDetectionFacts] = {}
         plain = Plain(self.session)
         shown_sql = SHOWN.format(terminal=TERMINAL[plain.postgres])
-        for row in plain.rows(shown_sql, _span(image_ids), among=image_ids):
-            o, image, best[row[0]] = _shown(row)
+        for row in of_images(plain, shown_sql, image_ids):
+            o, image, best[row[0]] = shown_row(row)
             shown.setdefault(image, []).append(o)
         return shown, best
 

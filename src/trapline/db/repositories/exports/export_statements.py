@@ -1,7 +1,16 @@
-"""The plain statements an export's reads run on a batch of images (``export_reads.py``): the
-ids of the batch's images are written ``IN ({among})`` (``Plain.rows``)."""
+"""The plain statements an export's reads run on a batch of images (``export_reads.py``), and
+what their rows become: the ids of the batch's images are written ``IN ({among})``
+(``Plain.rows``), or left out where the batch's span says as much (``of_images``)."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from trapline.db.plain import Plain
+from trapline.domain.exports.facts import BestDetectionFacts, OccurrenceFacts
 
 #: Whether a classification ``k`` says it is the terminal one (``"terminal": true`` in its data),
 #: in each database's JSON.
@@ -9,37 +18,90 @@ TERMINAL = {
     False: "COALESCE(json_type(k.data, '$.terminal') = 'true', 0)",
     True: "COALESCE((k.data -> 'terminal')::text = 'true', false)",
 }
+#: An occurrence's columns as exports read them, in ``OccurrenceFacts`` order.
+OCCURRENCE_COLUMNS = (
+    "o.id, o.event_id, o.pipeline, o.label, o.score, o.determined_by, o.taxon_id, "
+    "o.identified_by, o.disputed, o.deployment_id, o.first_seen_at, o.first_offset_minutes, "
+    "o.last_seen_at, o.last_offset_minutes, o.detection_count, o.best_annotation_id, "
+    "COALESCE(o.published_id, o.id)"
+)
+#: Occurrences of some events (``{column}``: ``event_id``) or by id (``id``), in order of id.
+OCCURRENCES = (
+    "SELECT " + OCCURRENCE_COLUMNS + " FROM occurrences o "  # noqa: S608 (our own text)
+    "WHERE o.{column} >= ? AND o.{column} <= ? AND o.{column} IN ({{among}}) ORDER BY o.id"
+)
 #: Occurrences with their best detection and its photo (``export_reads._shown`` reads a row), named
 #: as tracking names a box (``repositories/ecology/tracking.py``): by the classification that names
 #: it (the most confident terminal one, else the most confident; ties: the first stored) when that
-#: is terminal or the box has no label of its own, else by the box's own label and score.
+#: is terminal or the box has no label of its own, else by the box's own label and score. Read
+#: from the tracked detections of the batch's photos (``occurrence_detections.image_id``, a
+#: detection's photo): by the photos' annotations, PostgreSQL hashed every occurrence of the
+#: database for each batch, and SQLite looked at every annotation of the photos.
 SHOWN = (
-    "SELECT o.id, o.event_id, o.pipeline, o.label, o.score, o.determined_by, o.taxon_id, "
-    "o.identified_by, o.disputed, o.deployment_id, o.first_seen_at, o.first_offset_minutes, "
-    "o.last_seen_at, o.last_offset_minutes, o.detection_count, o.best_annotation_id, "
-    "a.image_id, a.x1, a.y1, a.x2, a.y2, "
+    "SELECT " + OCCURRENCE_COLUMNS + ", a.image_id, a.x1, a.y1, a.x2, a.y2, "  # noqa: S608
     "CASE WHEN named.id IS NULL THEN a.label ELSE named.label END, "
     "CASE WHEN named.id IS NULL THEN a.confidence ELSE named.confidence END, "
-    "CASE WHEN named.id IS NULL THEN a.algorithm_id ELSE named.algorithm_id END, "
-    "COALESCE(o.published_id, o.id) "
-    "FROM annotations a JOIN occurrence_detections od ON od.annotation_id = a.id "
-    "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = a.id "
+    "CASE WHEN named.id IS NULL THEN a.algorithm_id ELSE named.algorithm_id END "
+    "FROM occurrence_detections od "
+    "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = od.annotation_id "
+    "JOIN annotations a ON a.id = od.annotation_id "
     "LEFT JOIN annotations named ON named.id = (SELECT k.id FROM annotations k "
     "WHERE k.parent_id = a.id AND k.type = 'classification' AND (a.label IS NULL OR {terminal}) "
     "ORDER BY {terminal} DESC, COALESCE(k.confidence, 0) DESC, k.id LIMIT 1) "
-    "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({{among}}) "
+    "WHERE od.image_id >= ? AND od.image_id <= ? AND od.image_id IN ({{among}}) "
     "AND a.type = 'bounding_box' ORDER BY o.id"  # tracking links boxes only: the rest is skipped
 )
-#: An export's annotations of a batch's images (``annotations_of``).
+#: An export's annotations of a batch's images (``annotations_of``), of the analyses
+#: ``{analyses}`` names (``export_reads._of_analyses``); unordered: sorted in Python, as
+#: PostgreSQL's sort of their data spilled to disk (a third of the read's time).
 ANNOTATIONS = (
     "SELECT id, analysis_id, image_id, type, label, confidence, x1, y1, x2, y2, "
     "CAST(data AS TEXT), parent_id, algorithm_id, ordering FROM annotations "
-    "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) ORDER BY image_id, id"
+    "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}){analyses}"
 )
-#: The annotations without a parent of a batch's images, with their occurrences (``tops_of``).
+#: The annotations without a parent of a batch's images, of the analyses ``{analyses}`` names,
+#: with their occurrences (``tops_of``).
 TOPS = (
     "SELECT a.id, a.analysis_id, a.image_id, a.type, a.x1, a.y1, a.x2, a.y2, od.occurrence_id "
     "FROM annotations a LEFT JOIN occurrence_detections od ON od.annotation_id = a.id "
     "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
-    "AND a.parent_id IS NULL ORDER BY a.image_id, a.id"
+    "AND a.parent_id IS NULL{analyses} ORDER BY a.image_id, a.id"
 )
+#: A statement's list of a batch's images (``of_images``).
+_ANY_OF_THE_IMAGES = re.compile(r" AND (?:\w+\.)?image_id IN \(\{among\}\)")
+
+
+def span(ids: Sequence[int]) -> tuple[int, int]:
+    """The lowest and highest of some ids: the rows of a batch's images are read with both
+    (``image_id >= ? AND image_id <= ? AND image_id IN (...)``), as the span bounds the index
+    scan; given only a thousand ids, PostgreSQL reads a small project's whole table."""
+    return min(ids), max(ids)
+
+
+def of_images(plain: Plain, sql: str, image_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The rows a statement on a batch's images answers (``image_id >= ? AND image_id <= ?
+    AND image_id IN ({among})``, the column maybe named with its table). A batch whose ids
+    run without a gap (a whole project's, or a deployment's most of the time) is read by its
+    span alone: no other image's id is in it, and the list cost each statement a fifth more.
+    """
+    low, high = span(image_ids)
+    if high - low + 1 == len(set(image_ids)):
+        return plain.rows(_ANY_OF_THE_IMAGES.sub("", sql), (low, high))
+    return plain.rows(sql, (low, high), among=image_ids)
+
+
+def occurrence_row(row: Sequence[Any]) -> OccurrenceFacts:
+    """An occurrence from its columns (``OCCURRENCE_COLUMNS``) as the driver answers them."""
+    when = (wall_clock(row[10]), row[11], wall_clock(row[12]))
+    return OccurrenceFacts._make((*row[:8], bool(row[8]), row[9], *when, *row[13:17]))
+
+
+def shown_row(row: Sequence[Any]) -> tuple[OccurrenceFacts, int, BestDetectionFacts]:
+    """A row of ``SHOWN``: the occurrence, the image of its best detection, and that."""
+    best = BestDetectionFacts._make((row[15], *row[17:25]))
+    return occurrence_row(row), row[17], best
+
+
+def wall_clock(value: Any) -> datetime | None:
+    """A wall-clock column's value as the driver answers it (SQLite: text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
