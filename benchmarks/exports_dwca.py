@@ -71,6 +71,9 @@ FROM annotations a JOIN images i ON i.id = a.image_id JOIN image_events ie ON ie
     JOIN annotations c ON c.parent_id = a.id
 WHERE a.parent_id IS NULL
 """
+_COUNTED = """
+UPDATE deployments SET counting_pipeline = 'bench', counting_chosen = 'results'
+"""
 _LINKS = """
 INSERT INTO occurrence_detections (annotation_id, occurrence_id, image_id)
 SELECT o.best_annotation_id, o.id, a.image_id
@@ -131,6 +134,8 @@ def load(platform: Platform, images: int) -> tuple[int, int, dict[str, float]]:
         session.execute(text(_TAXA), {"list": taxa_list.id})
         session.execute(text(_IDENTIFIED), {"user": owner.id, "no": False, "now": now})
         session.execute(text(_PERSON))
+        # What the first tracking would have chosen (decision 056): the bench pipeline counts.
+        session.execute(text(_COUNTED))
         occurrences = int(session.scalar(text("SELECT count(*) FROM occurrences")) or 0)
     for table in ("occurrences", "occurrence_detections", "identifications", "annotations"):
         db.refresh_statistics(table)
