@@ -16,8 +16,10 @@ from trapline.domain.core.paging import Cursor, ImageOrder
 from trapline.domain.core.records import ImageFilter
 from trapline.domain.ecology.listings import EventOrder, OccurrenceFilter, OccurrenceOrder
 from trapline.domain.ecology.species import Scope
+from trapline.domain.processing.results import AnnotationFilter
 from trapline.http.pagination import encode_position
 from trapline.platform import Platform
+from trapline.services.callbacks import analyses as annotations
 from trapline.services.ecology import listings
 
 API = "/api/v2"
@@ -68,7 +70,7 @@ def targets(platform: Platform, dataset: Dataset) -> dict[str, Any]:
         "o_cursor": encode_position(seen, int(deep_occurrence[1])),
         "last_grid": deep_cursor(platform.db, p, ImageOrder.CAPTURED_DESC, photos - GRID_PAGE)[0],
         "last_api": deep_cursor(platform.db, p, ImageOrder.CAPTURED, photos - API_PAGE)[0],
-        "last_annotations": max(dataset.counts["annotations"] - API_PAGE, 0),
+        "last_annotations": _last_annotations(platform, p),
         "last_occurrences": _last_occurrences(platform, p),
         "last_events": _last_events(platform, p),
         "viewed": _viewed(platform, dataset),
@@ -89,6 +91,15 @@ def _last_occurrences(platform: Platform, project_id: int) -> str:
     )  # fmt: skip
     first = page.occurrences[0]
     return encode_position(first.first_seen_at, first.id)
+
+
+def _last_annotations(platform: Platform, project_id: int) -> str:
+    """A cursor whose page is the last of the project's annotations (by id)."""
+    _, found, _ = annotations.list_annotations(
+        platform.db, _owner(platform), project_id, AnnotationFilter(), limit=API_PAGE + 1,
+        offset=0, cursor=Cursor(None, _END.id, backwards=True),
+    )  # fmt: skip
+    return encode_position(None, found[0].id)
 
 
 def _last_events(platform: Platform, project_id: int) -> str:
@@ -210,7 +221,7 @@ def api_listings(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("annotations, first page", f"{API}/projects/{p}/annotations?limit={n}"),
         (
             "annotations, last page",
-            f"{API}/projects/{p}/annotations?limit={n}&offset={ids['last_annotations']}",
+            f"{API}/projects/{p}/annotations?limit={n}&cursor={ids['last_annotations']}",
         ),
         ("species", f"{API}/projects/{p}/species"),
         ("labels", f"{API}/projects/{p}/labels"),

@@ -4,16 +4,16 @@ The data set (``dataset.py``) is made once per size and backend and reused. The 
 this process over it (no background duties); a person signs in through the form, a token
 calls the API. What is opened (``page_targets.py``): the daily pages, the busiest night's
 event and the biggest deployment, the first, a deep and the last page of each deep listing
-(the image grid and the API's images by cursor, annotations by offset, occurrences and events
-by cursor), each filter of the image grid alone and within a deployment or a night (the web
-grid and the API listing), and the viewer opened from a filtered grid.
+(the image grid, and the API's images, annotations, occurrences and events, all by cursor),
+each filter of the image grid alone and within a deployment or a night (the web grid and the
+API listing), and the viewer opened from a filtered grid.
 
 Each page is asked for ``--warmups`` times, then ``--repeats`` times timed (fewer, at least
 three, once a page has taken ``--budget`` seconds in all); the time is the server's own, from
 the app being called to the last byte of its answer (an ASGI wrapper around the app), so the
 client's cost is not in it. Redirects are not followed: an answer other than 200 is shown in
-the table in place of the times (its status and the start of its body), and the run exits
-non-zero after the table. Run ``python benchmarks/pages.py --help``.
+the table in place of the times (its status; the start of its body is listed under the
+table), and the run exits non-zero. Run ``python benchmarks/pages.py --help``.
 """
 
 from __future__ import annotations
