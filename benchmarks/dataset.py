@@ -34,14 +34,17 @@ Its shape (the 100,000-photo set; ``dataset_layout.py`` gives the rules):
   1,000,000-photo set, whose every vector would take some 80 GB) on every tenth insect's
   boxes only (``feature_every``), about 8 GB.
 
-Loading on SQLite (2026-11-27, the VM shared with other work): 10,000 photos in 131 s (CPU
-106 s; machine speed 113 ms), a 1.3 GB file; 100,000 photos in 702 s (CPU 488 s; machine
-speed 149 ms, load average about 4; 1,040 s in a busier run), an 8.3 GB file of which the
-vectors are 7.0 GB; reading the manifest's facts takes another 4 and 35 s. The pipeline runs
-take half of it, tracking 30% and the identifications 20% (each some 0.1-0.2 s through the
-product's service). Not loaded: 1,000,000 photos would take about ten times the 100,000's
-steps, some 2 to 2.5 hours, and 20-25 GB (vectors 8 GB, the rest ten times the 100,000's
-1.3 GB and a little more, its photos holding more boxes).
+Loading on SQLite (2026-11-27, the VM shared with other work): 10,000 photos in 131-140 s
+(CPU 106 s; machine speed 113-152 ms), a 1.3 GB file; 100,000 photos in 702 s (CPU 488 s;
+machine speed 149 ms, load average about 4), an 8.3 GB file of which the vectors are 7.0 GB.
+The pipeline runs take half of it, tracking 30% and the identifications 20% (each some 0.1 s
+through the product's service); reading the manifest's facts takes another 4 and 35 s. Since
+the grid's filters keep findings (migration 0043) the 100,000 load took CPU 515 s (1,032 s
+of wall time at load average 7, machine speed 212 ms) and an 8.5 GB file. ``--from-sqlite``
+copied it to PostgreSQL in 166 s, a 10.1 GB database. Not loaded: 1,000,000 photos would
+take about ten times the 100,000's steps, some 2 to 2.5 hours, and 20-25 GB on SQLite
+(vectors 8 GB, the rest ten times the 100,000's 1.3-1.5 GB and a little more, its photos
+holding more boxes); its copy to PostgreSQL some 30 minutes.
 
 Saved as ``$TRAPLINE_BENCH_DATA/sqlite-<N>.db`` (default folder ``~/.cache/trapline/bench-data``)
 or as the PostgreSQL database ``trapline_bench_data_<N>``, with a manifest beside it
