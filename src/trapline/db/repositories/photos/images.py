@@ -29,6 +29,7 @@ from trapline.db.repositories.photos.result_filters import (
     few_sure,
     sure_alone,
     walk,
+    within,
 )
 from trapline.db.repositories.processing.tasks import OPEN
 from trapline.db.tables import (
@@ -252,8 +253,12 @@ class ImageRepo:
             return PHOTOS
         if not findings_kept(self.session, project_id):
             return walk(project_id, flt, kept=False)
-        # A count reads the findings' index however many match; a page walks them only when few.
-        few = sure_alone(flt) and (counting or few_sure(self.session, project_id, flt))
+        # A count reads the findings' index however many match. A page walks them only when few
+        # match across the project: within a deployment or a time the photos' walk is bounded,
+        # and joining findings there is a plan PostgreSQL's generic plans get wrong (seconds).
+        few = sure_alone(flt) and (
+            counting or (not within(flt) and few_sure(self.session, project_id, flt))
+        )
         return walk(project_id, flt, kept=True, few=few)
 
     def _filtered(

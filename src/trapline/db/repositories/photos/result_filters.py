@@ -4,7 +4,8 @@ A filter by label walks ``photo_labels``, one by detections (with or without) ``
 each down an index in the grid's order (``db/photo_findings.py`` keeps them), joined to the
 photos for the rest of the filter, and is counted from that table alone when it asks nothing
 else of the photos. A minimum confidence alone walks the photos and looks each one's findings
-up by key, unless it matches few (then its findings are walked and sorted). So a page costs what
+up by key (within a deployment or a time that bounds the walk), unless it matches few across
+the project (then its findings are walked and sorted). So a page costs what
 it shows, whatever the project holds. While a project's findings are being worked out again
 the filters read the current results themselves (``live_terms``), as they did before findings
 were kept.
@@ -52,6 +53,15 @@ def by_results(flt: ImageFilter) -> bool:
     return flt.label is not None or flt.has_detections is not None or flt.min_confidence is not None
 
 
+def within(flt: ImageFilter) -> bool:
+    """Whether the filter keeps to a deployment or a time."""
+    return (
+        flt.deployment_id is not None
+        or flt.captured_after is not None
+        or flt.captured_before is not None
+    )
+
+
 def sure_alone(flt: ImageFilter) -> bool:
     """Whether the filter's results part is a minimum confidence alone."""
     return flt.min_confidence is not None and flt.label is None and flt.has_detections is None
@@ -83,7 +93,7 @@ def walk(project_id: int, flt: ImageFilter, *, kept: bool, few: bool = False) ->
             terms.append(detected if flt.has_detections else ~detected)
     else:
         table = finding
-        scoped = flt.deployment_id is not None or flt.captured_after or flt.captured_before
+        scoped = within(flt)
         if flt.has_detections is not None:
             terms = [table.detected == flt.has_detections]
         elif scoped:
