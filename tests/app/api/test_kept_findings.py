@@ -26,6 +26,7 @@ from trapline.db.photo_findings import (
 from trapline.db.tables import PhotoFindingRow, PhotoLabelRow
 from trapline.domain.core.paging import Cursor, ImageOrder
 from trapline.domain.core.records import ImageFilter
+from trapline.services.photos import findings
 from trapline.services.photos.findings import rebuild_findings
 
 API = "/api/v2"
@@ -262,3 +263,27 @@ def test_kept_filters_read_no_analysis_or_annotation(proto: Protocol, flt: Image
     with proto.platform.db.write() as repos:
         project_findings_due(repos.session, proto.project_id)
     assert "annotations" in _plan(proto, flt)  # meanwhile the results themselves are read
+
+
+def test_one_projects_failing_rebuild_holds_up_no_other(
+    proto: Protocol, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    proto.images(2)
+    made = proto.client.post(f"{API}/projects/", json={"name": "Other"}, headers=proto.headers)
+    assert made.status_code == 201, made.text
+    other = int(made.json()["id"])
+    with proto.platform.db.write() as repos:
+        for project in (proto.project_id, other):
+            project_findings_due(repos.session, project)
+    real = findings.rebuild_step
+
+    def failing(session: Any, project_id: int, after: int, limit: int = 500) -> int | None:
+        if project_id == min(proto.project_id, other):
+            raise RuntimeError("disk full")
+        return real(session, project_id, after, limit)
+
+    monkeypatch.setattr(findings, "rebuild_step", failing)
+    assert rebuild_findings(proto.platform.db) == [max(proto.project_id, other)]
+    assert "a batch after photo 0 failed" in caplog.text
+    monkeypatch.setattr(findings, "rebuild_step", real)
+    assert rebuild_findings(proto.platform.db) == [min(proto.project_id, other)]

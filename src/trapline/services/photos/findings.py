@@ -50,11 +50,16 @@ def rebuild_findings(
     finished = []
     for project, after in due:
         reached: int | None = after
-        while reached is not None and not stop.is_set():
-            with db.write() as repos:
-                reached = rebuild_step(repos.session, project, reached)
-            if progress is not None:
-                progress(Rebuilt(project, reached))
+        try:
+            while reached is not None and not stop.is_set():
+                with db.write() as repos:
+                    reached = rebuild_step(repos.session, project, reached)
+                if progress is not None:
+                    progress(Rebuilt(project, reached))
+        except Exception:
+            # One project's failure holds up no other; it goes on from its last batch next run.
+            log.exception("findings of project %s: a batch after photo %s failed", project, reached)
+            continue
         if reached is None:
             log.info("findings of project %s worked out again", project)
             finished.append(project)
