@@ -5,7 +5,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,13 @@ from tests.support.scenes import (
     six_occurrences,
     species_rows,
 )
+from tests.support.tallies import assert_counts_kept
+
+
+@pytest.fixture(autouse=True)
+def _kept_counts_agree(proto: Protocol) -> Iterator[None]:
+    yield
+    assert_counts_kept(proto.platform.db)
 
 
 def _bulk(proto: Protocol, body: dict[str, Any], status: int = 201) -> Any:

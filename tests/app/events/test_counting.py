@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from tests.support.accounts import Account, upload
 from tests.support.exports import Seeded
@@ -29,6 +28,7 @@ from tests.support.scenes import (
     occurrences_of,
     track_all,
 )
+from tests.support.tallies import assert_counts_kept
 from trapline.db.types import utcnow
 from trapline.imaging.synthetic import light_trap_jpeg
 
@@ -43,25 +43,11 @@ CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
 
 
 @pytest.fixture(autouse=True)
-def _kept_sums_agree(proto: Protocol) -> Iterator[None]:
-    """After each scene, each pipeline's kept sums, and its sums by deployment, label and
-    taxon, are its tallies' sums."""
+def _kept_counts_agree(proto: Protocol) -> Iterator[None]:
+    """After each scene, the tallies are the occurrences counted afresh, and the kept sums the
+    tallies' sums."""
     yield
-    grouped = (
-        "SELECT project_id, pipeline, sum(occurrences), sum(detections) FROM occurrence_tallies"
-        " GROUP BY project_id, pipeline"
-    )
-    kept = "SELECT * FROM pipeline_tallies WHERE occurrences > 0 OR detections > 0"
-    by_label = (
-        "SELECT project_id, pipeline, deployment_id, coalesce(label, ''), coalesce(taxon_id, 0),"
-        " sum(occurrences), sum(detections) FROM occurrence_tallies GROUP BY project_id,"
-        " pipeline, deployment_id, coalesce(label, ''), coalesce(taxon_id, 0)"
-    )
-    kept_by_label = "SELECT * FROM label_tallies WHERE occurrences > 0 OR detections > 0"
-    with proto.platform.db.read() as repos:
-        for summed, kept_sums in ((grouped, kept), (by_label, kept_by_label)):
-            expected = {tuple(r) for r in repos.session.execute(text(summed))}
-            assert {tuple(r) for r in repos.session.execute(text(kept_sums))} == expected
+    assert_counts_kept(proto.platform.db)
 
 
 def _taxa(proto: Protocol) -> dict[str, int]:

@@ -352,7 +352,7 @@ def _members(
     for event_id, group in sorted(by_event.items()):
         event = require(repos.events.get(event_id), "occurrence", group[0].id)
         repos.occurrences.hold(event.id)
-        groups = repos.occurrences.groups(event.id)
+        groups = repos.occurrences.detections_of([o.id for o in group])
         wanted = {i for o in group for i in groups.get(o.id, [])}
         by_id = {d.annotation_id: d for d in repos.tracking.detections(event, among=wanted)}
         yield event, {o.id: [by_id[i] for i in groups.get(o.id, []) if i in by_id] for o in group}

@@ -58,6 +58,9 @@ _UNTALLIED = "trapline.untallied_events"
 #: Where it keeps how much each (project, pipeline)'s sums change by.
 _CHANGES = "trapline.pipeline_tally_changes"
 
+#: What the kept sums are by: (project, pipeline, deployment, label or "", taxon or 0).
+SumKey = tuple[int, str, int, str, int]
+
 _TALLY_COLUMNS = (
     "event_id", "project_id", "deployment_id", "pipeline", "night", "label", "taxon_id",
     "occurrences", "detections",
@@ -72,18 +75,25 @@ def untallied(session: Session, event_ids: Iterable[int]) -> None:
 def forget_events(session: Session, *terms: ColumnElement[bool]) -> None:
     """The events whose tallies match ``terms`` are about to be deleted (their tallies with
     them): take their sums off their pipelines' and labels' before the transaction commits."""
+    gone = _sums(session, *terms)
+    sums_change(session, {key: (-o, -d) for key, (o, d) in gone.items()})
+
+
+def sums_change(session: Session, changes: dict[SumKey, tuple[int, int]]) -> None:
+    """Tallies changed by as much as ``changes`` says, by key: change the sums by as much
+    before the transaction commits."""
     untallied(session, ())
-    changes = session.info.setdefault(_CHANGES, {})
-    for key, (occurrences, detections) in _sums(session, *terms).items():
-        before = changes.get(key, (0, 0))
-        changes[key] = (before[0] - occurrences, before[1] - detections)
+    pending = session.info.setdefault(_CHANGES, {})
+    for key, (occurrences, detections) in changes.items():
+        before = pending.get(key, (0, 0))
+        pending[key] = (before[0] + occurrences, before[1] + detections)
 
 
 def tally_events(session: Session, event_ids: Iterable[int]) -> None:
     """Count these events again (``tally``) and change their pipelines' and labels' sums by
     as much."""
     ids = sorted(set(event_ids))
-    changes: dict[_Key, tuple[int, int]] = session.info.pop(_CHANGES, {})
+    changes: dict[SumKey, tuple[int, int]] = session.info.pop(_CHANGES, {})
     for part in (ids[i : i + _IN_SIZE] for i in range(0, len(ids), _IN_SIZE)):
         before = _sums(session, OccurrenceTallyRow.event_id.in_(part))
         for event_id in part:
@@ -100,17 +110,13 @@ def _count_pending(session: Session) -> None:
     tally_events(session, session.info.pop(_UNTALLIED, ()))
 
 
-#: What the kept sums are by: (project, pipeline, deployment, label or "", taxon or 0).
-_Key = tuple[int, str, int, str, int]
-
-
-def _sums(session: Session, *terms: ColumnElement[bool]) -> dict[_Key, tuple[int, int]]:
+def _sums(session: Session, *terms: ColumnElement[bool]) -> dict[SumKey, tuple[int, int]]:
     t = OccurrenceTallyRow
     keys = (t.project_id, t.pipeline, t.deployment_id, t.label, t.taxon_id)
     rows = session.execute(
         select(*keys, func.sum(t.occurrences), func.sum(t.detections)).where(*terms).group_by(*keys)
     )
-    found: dict[_Key, tuple[int, int]] = {}
+    found: dict[SumKey, tuple[int, int]] = {}
     for project, pipeline, deployment, label, taxon, occurrences, detections in rows:
         key = (int(project), str(pipeline), int(deployment), label or "", int(taxon or 0))
         was = found.get(key, (0, 0))  # a label of None and one of "" are one key
@@ -118,7 +124,7 @@ def _sums(session: Session, *terms: ColumnElement[bool]) -> dict[_Key, tuple[int
     return found
 
 
-def _add_to_sums(session: Session, changes: dict[_Key, tuple[int, int]]) -> None:
+def _add_to_sums(session: Session, changes: dict[SumKey, tuple[int, int]]) -> None:
     """Add the changes to the sums by label and, summed, to the pipelines' sums, each in one
     statement that adds to a row or makes it (two first tallies of a key at once add up
     instead of colliding). In key order, last in the transaction: two transactions take the

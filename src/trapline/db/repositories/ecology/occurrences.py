@@ -5,7 +5,7 @@ reads of an event, and which events are due, is ``tracking.py``'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from trapline.db.ids import reserve_ids
 from trapline.db.plain import Plain
 from trapline.db.repositories.ecology.counts import untallied
+from trapline.db.repositories.ecology.tally_moves import counted, move
 from trapline.db.tables import (
     AnnotationRow,
     EventRow,
@@ -135,8 +136,9 @@ class OccurrenceRepo:
         self._rewrite_all([replace(made, occurrence_id=occurrence_id)], times)
 
     def determine(self, occurrence_id: int, made: NewOccurrence) -> None:
-        """Write an occurrence's determination again (after an identification)."""
-        untallied(self.session, self._events_of([occurrence_id]))
+        """Write an occurrence's determination again (after an identification); its
+        event's tallies change by this occurrence alone."""
+        was = counted(self.session, occurrence_id)
         self.session.execute(
             update(OccurrenceRow)
             .where(OccurrenceRow.id == occurrence_id)
@@ -149,6 +151,8 @@ class OccurrenceRepo:
                 disputed=made.disputed,
             )
         )
+        if was is not None:
+            move(self.session, was, was.as_named(made.label, made.taxon_id))
 
     def retaxon(self, project_id: int, label: str, taxon_id: int | None) -> None:
         """Occurrences determined by ``label`` (not by an identification) name ``taxon_id``
@@ -246,6 +250,21 @@ class OccurrenceRepo:
         found: dict[int, list[int]] = {}
         for occurrence_id, annotation_id in rows:
             found.setdefault(int(occurrence_id), []).append(int(annotation_id))
+        return found
+
+    def detections_of(self, occurrence_ids: Collection[int]) -> dict[int, list[int]]:
+        """These occurrences' detections, by occurrence: a read of theirs alone, however many
+        the event holds."""
+        found: dict[int, list[int]] = {}
+        for chunk in chunks(sorted(set(occurrence_ids))):
+            link = OccurrenceDetectionRow
+            rows = self.session.execute(
+                select(link.occurrence_id, link.annotation_id)
+                .where(link.occurrence_id.in_(chunk))
+                .order_by(link.occurrence_id, link.annotation_id)
+            )
+            for occurrence_id, annotation_id in rows:
+                found.setdefault(int(occurrence_id), []).append(int(annotation_id))
         return found
 
     def _times(self, image_ids: Sequence[int]) -> dict[int, tuple[Any, int]]:
