@@ -17,19 +17,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from trapline.background.lease import Leased, LeaseKeeper
-from trapline.background.runner import Runner
+from trapline.background.lease import Leased
+from trapline.background.leased_runs import LeasedRuns
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.export_batches import BATCH_SIZE, read_batches
 from trapline.db.repositories import Repos
-from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.domain.exports.exports import Export, ExportCounts, ExportFormat
 from trapline.errors import TraplineError
 from trapline.exports.base import ExportWriter
 from trapline.exports.read_ahead import prefetched
 from trapline.exports.reader import ExportContext, results
 from trapline.services.exports.camtrap_exports import Rows, table_file
+from trapline.services.exports.plans import plan
 from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,11 @@ class ExportLease(Leased):
         repos.exports.release(self.export_id, holder)
 
 
-class ExportRunner:
+class ExportRunner(LeasedRuns):
     """Runs exports on a small thread pool of this process."""
+
+    what = "export"
+    thread = "export"
 
     def __init__(
         self,
@@ -129,33 +132,15 @@ class ExportRunner:
         clock: Clock | None = None,
         base_url: str | None = None,
     ) -> None:
-        self.db = db
+        super().__init__(db, name=name, clock=clock or SystemClock(), workers=workers)
         self.store = store
-        self.name = name
         self.ttl = ttl
         #: The server's public URL (``TRAPLINE_PUBLIC_URL``): links to photos and crops in
         #: the occurrence formats start with it. None: they are paths, and the export says so.
         self.base_url = base_url
         self.batch_size = batch_size
-        self.clock = clock or SystemClock()
-        self.keeper = LeaseKeeper(db, holder=name, clock=self.clock)
-        self._runner: Runner[int] = Runner(self._run_logged, workers=workers, name="export")
         #: Called after each batch is written (tests pause or cancel an export there).
         self.after_batch: Callable[[int], None] | None = None
-
-    def submit(self, export_id: int) -> None:
-        """Run the export soon, if it is still queued then (once, however often asked)."""
-        self._runner.submit(export_id)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until the exports submitted here have ended; False when ``timeout`` seconds
-        passed first."""
-        return self._runner.wait_idle(timeout)
-
-    def close(self) -> None:
-        """Stop: exports running here go back to the queue at their next batch, and those
-        not started are left to the duty of this or another server."""
-        self._runner.close()
 
     def resume(self) -> None:
         """The duty: fail exports out of tries, run queued exports and those whose runner went
@@ -196,37 +181,24 @@ class ExportRunner:
             self.keeper.release(lease)
             log.info("export %s handed back to the queue: this server is stopping", export_id)
         except TraplineError as exc:
-            self._fail(export_id, exc.detail)
+            self.fail(export_id, exc.detail)
         except Exception as exc:
             log.exception("export %s failed", export_id)
-            self._fail(export_id, f"internal error ({type(exc).__name__}); see the server log")
+            self.fail(export_id, f"internal error ({type(exc).__name__}); see the server log")
         return True
 
-    @property
-    def _closed(self) -> bool:
-        return self._runner.closing.is_set()
-
-    def _run_logged(self, export_id: int) -> None:
-        if self._closed:
-            return
-        try:
-            self.run(export_id)
-        except TraplineError as exc:  # the database went away: the duty tries again
-            log.warning("export %s could not run: %s", export_id, exc.detail)
-
-    def _fail(self, export_id: int, reason: str) -> None:
-        try:
-            with self.db.write() as repos:
-                repos.exports.fail(export_id, self.name, self.clock.now(), reason)
-        except TraplineError as exc:
-            log.warning("could not record that export %s failed: %s", export_id, exc.detail)
+    def record_failure(self, repos: Repos, run_id: int, reason: str, now: datetime) -> None:
+        repos.exports.fail(run_id, self.name, now, reason)
 
     def _execute(self, export: Export, lost: Callable[[], bool]) -> None:
         counted = self._state_counted(export)
         if export.format.tabled:
             self._execute_table(export, lost)
             return
-        context, scope, total = self._prepare(export)
+        planned = plan(self.db, export, self.base_url)
+        if planned is None:  # the project was deleted
+            raise Stopped
+        context, scope, total = planned
         context.counted = counted
         self._progress(export.id, 0, context, None, total=total)
         key = export_key(export)
@@ -242,7 +214,7 @@ class ExportRunner:
                 done += len(batch.images)
                 if lost():  # the heartbeat found the export no longer this runner's
                     raise Stopped
-                if self._closed:
+                if self.closing:
                     raise Released
                 if self.clock.monotonic() - reported >= PROGRESS_SECONDS:
                     self._progress(export.id, done, context, writer)
@@ -287,7 +259,7 @@ class ExportRunner:
                 out.write(piece)
                 if lost():
                     raise Stopped
-                if self._closed:
+                if self.closing:
                     raise Released
             out.flush()
             size = out.tell()
@@ -324,57 +296,6 @@ class ExportRunner:
             self.store.delete(key)
             raise Stopped
 
-    def _prepare(self, export: Export) -> tuple[ExportContext, ExportScope, int]:
-        f = export.filters
-        with self.db.read() as repos:
-            project = repos.projects.get(export.project_id)
-            if project is None:
-                raise Stopped
-            pipelines = repos.export_reads.pipelines(export.project_id)
-            pipeline_ids = None
-            if f.pipeline is not None:
-                pipeline_ids = [
-                    p.id for p in pipelines.values()
-                    if p.slug == f.pipeline and f.pipeline_version in (None, p.version)
-                ]  # fmt: skip
-            collection_id, collection_filter = None, None
-            if f.collection_id is not None:
-                collection = repos.collections.get(f.collection_id)
-                if collection is None:
-                    raise TraplineError(f"collection {f.collection_id} was deleted")
-                if collection.kind == "explicit":
-                    collection_id = collection.id
-                else:
-                    collection_filter = collection.filter
-            scope = ExportScope(
-                export.project_id,
-                f,
-                pipeline_ids=pipeline_ids,
-                collection_id=collection_id,
-                collection_filter=collection_filter,
-                max_image_id=repos.export_reads.max_image_id(export.project_id),
-            )
-            total = repos.export_reads.count_images(scope)
-            deployments = {}
-            offset = 0
-            while True:  # every deployment: a project has a few hundred at most
-                _, page = repos.deployments.page(export.project_id, limit=1000, offset=offset)
-                deployments.update({d.id: d for d in page})
-                if len(page) < 1000:
-                    break
-                offset += 1000
-            context = ExportContext(
-                project=project,
-                filters=f,
-                deployments=deployments,
-                algorithms=repos.export_reads.algorithms(export.project_id),
-                pipelines=pipelines,
-                created_at=export.created_at,
-                base_url=self.base_url,
-                installation=repos.projects.installation(),
-            )
-        return context, scope, total
-
     def _progress(
         self,
         export_id: int,
@@ -397,7 +318,7 @@ class ExportRunner:
             )
         if not mine:
             raise Stopped
-        if self._closed:
+        if self.closing:
             raise Released
 
     def _check_mine(self, export_id: int) -> None:

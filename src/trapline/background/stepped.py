@@ -11,14 +11,12 @@ goes on from the last step. A kind of run says what its rows are and what one st
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from trapline.background.lease import Leased, LeaseKeeper
-from trapline.background.runner import Runner
-from trapline.clock import Clock
-from trapline.db.engine import Database
+from trapline.background.lease import Leased
+from trapline.background.leased_runs import LeasedRuns
 from trapline.db.repositories import Repos
 from trapline.errors import TraplineError
 
@@ -56,22 +54,11 @@ class RunLease(Leased):
         self.runner.runs(repos).release(self.run_id, holder)
 
 
-class SteppedRunner(ABC):
+class SteppedRunner(LeasedRuns):
     """Runs one kind of run on one thread of this process, step by step."""
 
-    #: What the logs call one run (``event regrouping``).
-    what: str
-    #: The name of the thread it runs on.
-    thread: str
     #: A running run whose runner has been silent this long is taken over.
     stale_after: timedelta
-
-    def __init__(self, db: Database, *, name: str, clock: Clock) -> None:
-        self.db = db
-        self.name = name
-        self.clock = clock
-        self.keeper = LeaseKeeper(db, holder=name, clock=clock)
-        self._runner: Runner[int] = Runner(self._run_logged, workers=1, name=self.thread)
 
     @abstractmethod
     def runs(self, repos: Repos) -> Runs:
@@ -81,18 +68,6 @@ class SteppedRunner(ABC):
     def step(self, run_id: int, now: datetime) -> bool | None:
         """One step in a transaction of its own: True when the run is done, False when there
         are more, None when the run is no longer this runner's."""
-
-    def submit(self, run_id: int) -> None:
-        """Do the run soon (once, however often asked)."""
-        self._runner.submit(run_id)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until the runs submitted here have ended; False on timeout."""
-        return self._runner.wait_idle(timeout)
-
-    def close(self) -> None:
-        """Stop: a run going on goes back to the queue at its next step."""
-        self._runner.close()
 
     def resume(self) -> None:
         """The duty: fail runs whose servers died in them too often, do runs waiting and
@@ -117,7 +92,7 @@ class SteppedRunner(ABC):
         try:
             with self.keeper.kept(lease) as lost:
                 while not lost.is_set():
-                    if self._runner.closing.is_set():
+                    if self.closing:
                         self.keeper.release(lease)
                         return True
                     step = self.step(run_id, self.clock.now())
@@ -125,19 +100,8 @@ class SteppedRunner(ABC):
                         break
         except TraplineError as exc:
             log.warning("%s %s failed: %s", self.what, run_id, exc.detail)
-            self._fail(run_id, exc.detail)
+            self.fail(run_id, exc.detail)
         return True
 
-    def _run_logged(self, run_id: int) -> None:
-        try:
-            self.run(run_id)
-        except Exception:
-            log.exception("%s %s failed", self.what, run_id)
-            self._fail(run_id, "internal error; see the server log")
-
-    def _fail(self, run_id: int, reason: str) -> None:
-        try:
-            with self.db.write() as repos:
-                self.runs(repos).fail(run_id, self.name, reason, self.clock.now())
-        except TraplineError as exc:
-            log.warning("could not record that %s %s failed: %s", self.what, run_id, exc.detail)
+    def record_failure(self, repos: Repos, run_id: int, reason: str, now: datetime) -> None:
+        self.runs(repos).fail(run_id, self.name, reason, now)

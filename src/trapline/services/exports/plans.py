@@ -1,0 +1,67 @@
+"""What an export reads and the names its writer needs: its scope (the photos its filters,
+pipeline and collection take) and its context (project, deployments, algorithms, pipelines),
+planned once before its first batch is read."""
+
+from __future__ import annotations
+
+from trapline.db.engine import Database
+from trapline.db.repositories.exports.export_reads import ExportScope
+from trapline.domain.exports.exports import Export
+from trapline.errors import TraplineError
+from trapline.exports.reader import ExportContext
+
+
+def plan(
+    db: Database, export: Export, base_url: str | None
+) -> tuple[ExportContext, ExportScope, int] | None:
+    """The export's context, its scope and how many photos it takes; None when its project
+    is gone. ``base_url`` is the server's public address, which links to media start with."""
+    f = export.filters
+    with db.read() as repos:
+        project = repos.projects.get(export.project_id)
+        if project is None:
+            return None
+        pipelines = repos.export_reads.pipelines(export.project_id)
+        pipeline_ids = None
+        if f.pipeline is not None:
+            pipeline_ids = [
+                p.id for p in pipelines.values()
+                if p.slug == f.pipeline and f.pipeline_version in (None, p.version)
+            ]  # fmt: skip
+        collection_id, collection_filter = None, None
+        if f.collection_id is not None:
+            collection = repos.collections.get(f.collection_id)
+            if collection is None:
+                raise TraplineError(f"collection {f.collection_id} was deleted")
+            if collection.kind == "explicit":
+                collection_id = collection.id
+            else:
+                collection_filter = collection.filter
+        scope = ExportScope(
+            export.project_id,
+            f,
+            pipeline_ids=pipeline_ids,
+            collection_id=collection_id,
+            collection_filter=collection_filter,
+            max_image_id=repos.export_reads.max_image_id(export.project_id),
+        )
+        total = repos.export_reads.count_images(scope)
+        deployments = {}
+        offset = 0
+        while True:  # every deployment: a project has a few hundred at most
+            _, page = repos.deployments.page(export.project_id, limit=1000, offset=offset)
+            deployments.update({d.id: d for d in page})
+            if len(page) < 1000:
+                break
+            offset += 1000
+        context = ExportContext(
+            project=project,
+            filters=f,
+            deployments=deployments,
+            algorithms=repos.export_reads.algorithms(export.project_id),
+            pipelines=pipelines,
+            created_at=export.created_at,
+            base_url=base_url,
+            installation=repos.projects.installation(),
+        )
+    return context, scope, total
