@@ -5,6 +5,7 @@ The browser tests (test_browser.py) drive the same pages in Chromium against a r
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -398,6 +399,25 @@ def test_admin_pages_are_for_admins(
     users = browser.page("/admin/users")
     assert "new@example.org" in users
     assert 'id="new-password"' not in users  # shown once
+
+
+def test_the_new_person_form_places_each_error_beside_its_field(
+    sign_in: Callable[[Account], Browser], admin: Account
+) -> None:
+    browser = sign_in(admin)
+    cases = [
+        ({"email": "ann.example.org", "name": "Ann"}, "email", "email: an address like"),
+        ({"email": "ann@example.org", "name": "A" * 201}, "name", "name: at most 200"),
+        ({"email": admin.email, "name": "Twin"}, "email", admin.email),
+    ]
+    for values, field, words in cases:
+        answer = browser.post("/admin/users", values, csrf_from="/admin/users")
+        assert answer.status_code in (400, 409), answer.text[:500]  # type: ignore[attr-defined]
+        text = answer.text  # type: ignore[attr-defined]
+        shown = rf'<p class="error" id="{field}-error" role="alert">(.*?)</p>'
+        found = re.search(shown, text, re.S)
+        assert found, (field, text[:2000])
+        assert words in html.unescape(found.group(1)), (field, found.group(1))
 
 
 def test_signing_out_ends_the_session(

@@ -109,7 +109,10 @@ def import_megadetector(
         if deployment_id is not None:
             deployment = repos.deployments.get(deployment_id)
             if deployment is None or deployment.project_id != project_id:
-                raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
+                raise InvalidInput(
+                    f"deployment {deployment_id} is not in project {project_id}",
+                    field="deployment",
+                )
     data = source.read(MAX_IMPORT_BYTES + 1)
     batch = parse_batch(data)
     report = ImportReport(images_in_file=len(batch.images))

@@ -45,11 +45,12 @@ def create_user(page: SignedIn, form: PostedForm) -> Response:
     try:
         email = one_line(values["email"], "email", limit=254)
         if "@" not in email:
-            raise InvalidInput("email: an address like ann@example.org")
+            raise InvalidInput("email: an address like ann@example.org", field="email")
         name = one_line(values["name"], "name", required=False, limit=200)
         user = users.create_user(page.db, page.me, email, name, is_admin=bool(form.get("admin")))
     except (InvalidInput, Conflict) as exc:
-        field = "name" if exc.detail.startswith("name") else "email"
+        # A clash is an address someone has already.
+        field = exc.field if isinstance(exc, InvalidInput) and exc.field else "email"
         errors[field] = exc.detail
         return _users(page, status=400, errors=errors, values=values)
     password = accounts.reset_password(page.db, page.me, user.id)

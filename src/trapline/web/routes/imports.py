@@ -149,7 +149,7 @@ def _imported(
         errors = {"file": f"file: {exc.detail}"}
         return _render(page, project_id, status=413, errors=errors, values=values)
     except InvalidInput as exc:
-        field = "deployment" if exc.detail.startswith("deployment") else "file"
-        errors = {field: exc.detail if field == "deployment" else f"file: {exc.detail}"}
+        # What names no field of the form is wrong with the file.
+        errors = {exc.field: exc.detail} if exc.field else {"file": f"file: {exc.detail}"}
         return _render(page, project_id, status=400, errors=errors, values=values)
     return _render(page, project_id, report=report, values=values)
