@@ -14,6 +14,8 @@ from tests.support.exports import API, Seeded, seed_project
 from tests.support.protocol import LABELS
 from tests.support.protocol_client import Protocol
 from tests.support.web import Browser
+from trapline.db.photo_findings import project_findings_due
+from trapline.services.photos.findings import rebuild_findings
 
 
 @pytest.fixture
@@ -122,6 +124,27 @@ def test_the_grid_and_the_viewer_keep_the_filters(
     neighbours = {int(i) for i in re.findall(r'href="/images/(\d+)\?[^"]*detections=with', html)}
     assert neighbours
     assert neighbours <= boxed
+
+
+def test_the_grid_says_when_its_result_filters_are_catching_up(
+    seeded: Seeded, sign_in: Callable[[Account], Browser]
+) -> None:
+    """While a project's findings are worked out again (after a pin, an unpin or an upgrade),
+    a grid filtered by results says that it may be slow, and answers all the same."""
+    browser = sign_in(seeded.proto.account)
+    grid = f"/projects/{seeded.project_id}/images"
+    boxed = {b.image_id for b in seeded.boxes}
+    notice = 'id="filters-catching-up"'
+    assert notice not in browser.page(f"{grid}?detections=with")
+    db = seeded.proto.platform.db
+    with db.write() as repos:
+        project_findings_due(repos.session, seeded.project_id)
+    html = browser.page(f"{grid}?detections=with")
+    assert notice in html
+    assert {int(i) for i in _IMAGE_LINK.findall(html)} == boxed
+    assert notice not in browser.page(grid)  # no result filter: nothing to say
+    rebuild_findings(db)
+    assert notice not in browser.page(f"{grid}?detections=with")
 
 
 def test_a_job_runs_over_the_images_a_filter_shows(

@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trapline.db.engine import Database
-from trapline.db.photo_findings import projects_rebuilding, rebuild_step
+from trapline.db.photo_findings import findings_kept, projects_rebuilding, rebuild_step
 from trapline.domain.core.duties import NEVER, Stop
+from trapline.domain.core.records import User
+from trapline.domain.core.roles import Role
+from trapline.services.core.access import project_for
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +67,11 @@ def rebuild_findings(
             log.info("findings of project %s worked out again", project)
             finished.append(project)
     return finished
+
+
+def catching_up(db: Database, caller: User, project_id: int) -> bool:
+    """Whether the project's findings are being worked out again (viewers of it): its result
+    filters read every current result meanwhile, which a big project feels."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return not findings_kept(repos.session, project_id)

@@ -21,7 +21,7 @@ from trapline.http.pagination import decode_cursor, encode_cursor
 from trapline.http.params import MAX_ID, Id, QueryCursor, QueryId, QueryText
 from trapline.http.urls import absolute_url
 from trapline.protocol.base import ONE_LINE
-from trapline.services.photos import capture_times, deployments, images, projects
+from trapline.services.photos import capture_times, deployments, findings, images, projects
 from trapline.services.photos.images import IncomingFile
 from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs
@@ -87,6 +87,12 @@ class GridQuery:
                 words = "one line of printable text"
             raise InvalidInput(f"{first['loc'][0]}: {words}") from None
 
+    @property
+    def by_results(self) -> bool:
+        """Whether a filter on what the results found is given (label, confidence,
+        detections)."""
+        return bool(self.label) or self.min_confidence is not None or self.detections is not None
+
     def query(self) -> dict[str, object]:
         """The parameters given, for links that keep them."""
         return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
@@ -133,6 +139,7 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         counts=reviews.image_counts(page.db, page.me, project_id, [i.id for i in shown]),
         count=found.count,
         query=grid.query(),
+        catching_up=grid.by_results and findings.catching_up(page.db, page.me, project_id),
         next_cursor=encode_cursor(shown[-1], backwards=False) if has_next else None,
         previous_cursor=encode_cursor(shown[0], backwards=True) if has_previous else None,
         deployments=found_deployments,
