@@ -152,8 +152,10 @@ def test_camera_operation_from_photos_and_deployment_dates(
     # A: set 1 to 4 March, no photo on the 3rd; B: no dates, photos on the 2nd and 3rd.
     # Setup and retrieval days are half days, as camtrapR counts them.
     assert rows == [("A", 0.5, 1, 0, 0.5), ("B", None, 0.5, 0.5, None)]
-    assert _operation(proto, empty_days="operating")[1] == [("A", 0.5, 1, 1, 0.5),
-                                                            ("B", None, 0.5, 0.5, None)]  # fmt: skip
+    assert _operation(proto, empty_days="operating")[1] == [
+        ("A", 0.5, 1, 1, 0.5),
+        ("B", None, 0.5, 0.5, None),
+    ]
     assert _operation(proto, since="2024-03-03") == (
         ["2024-03-03", "2024-03-04"],
         [("A", 0, 0.5), ("B", 0.5, None)],

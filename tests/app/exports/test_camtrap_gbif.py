@@ -4,8 +4,9 @@ package's ``write_dwc``, emulated below) finds each tracked individual once, for
 at a camera trap and for moths at a light trap; the project's licence and contacts are the
 package's ``licenses`` and ``contributors``; a deployment whose photos' local times a clock
 change skips or repeats says ``timestampIssues``; an ``animal`` that names no taxon is left
-out of what GBIF takes (it would be an occurrence without a name). Tables are read back with the ``camtrapdp``
-Python package and every package validates against the 1.0.2 schemas offline."""
+out of what GBIF takes (it would be an occurrence without a name). Tables are read back with
+the ``camtrapdp`` Python package and every package validates against the 1.0.2 schemas
+offline."""
 
 from __future__ import annotations
 

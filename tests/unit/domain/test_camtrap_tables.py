@@ -90,8 +90,13 @@ def test_a_rows_values_in_camtrapr_form() -> None:
 
 def test_sightings_in_one_second_are_one_record_unless_kept() -> None:
     # Two foxes in the 20:00 photo, two in the 20:20 one (to the second: 20:20:00.4).
-    pair = [CHAIN[0], CHAIN[0]._replace(occurrence_id=9), CHAIN[1],
-            CHAIN[1]._replace(occurrence_id=8, seen_at=CHAIN[1].seen_at.replace(microsecond=4))]  # fmt: skip
+    later = CHAIN[1].seen_at.replace(microsecond=400_000)
+    pair = [
+        CHAIN[0],
+        CHAIN[0]._replace(occurrence_id=9),
+        CHAIN[1],
+        CHAIN[1]._replace(occurrence_id=8, seen_at=later),
+    ]
     found = [(r.sighting.occurrence_id, r.delta_seconds) for r in records(pair, Independence())]
     assert found == [(1, 0), (2, 1200)]
     # Kept: each of a second has the delta of the first of it (camtrapR compares with the
