@@ -68,8 +68,7 @@ def test_camtrap_dp_at_event_level_counts_occurrences_per_label(
     tables = _package(seeded, tmp_path / "event", observation_level="event")
     rows = sorted(tables["observations"], key=lambda o: o["observationType"])
     assert [
-        (o["observationType"], o["scientificName"], o["count"], o["observationLevel"])
-        for o in rows
+        (o["observationType"], o["scientificName"], o["count"], o["observationLevel"]) for o in rows
     ] == [
         ("animal", "Ardea cinerea", "1", "event"),  # one bird in ten frames: one, not ten
         ("human", "", "1", "event"),
