@@ -203,7 +203,7 @@ class Client:
         return tables.record_table(self, project_id, params)
 
     def camera_operation(self, project_id: int, **params: Any) -> Rows:
-        """camtrapR's camera operation: a row per station, a column per day (1, 0, None)."""
+        """camtrapR's camera operation: a row per station, a column per day (1, 0.5, 0, None)."""
         return tables.camera_operation(self, project_id, params)
 
     def detection_history(

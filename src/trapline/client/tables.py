@@ -67,7 +67,7 @@ def record_table(client: Reader, project_id: int, params: dict[str, Any]) -> Row
 
 
 def camera_operation(client: Reader, project_id: int, params: dict[str, Any]) -> Rows:
-    """The camera-operation matrix: a row per station, a column per day (1, 0, None: NA)."""
+    """The camera-operation matrix: a row per station, a column per day (1, 0.5, 0, None: NA)."""
 
     def read(meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
         matrix = client.get(f"/projects/{project_id}/camera-operation", **params)

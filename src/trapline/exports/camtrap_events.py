@@ -5,6 +5,9 @@ They are what GBIF publishes: its conversion of a package (``write_dwc`` of the 
 R package) makes an occurrence of each event-level ``animal`` observation, unless the package
 asks for the media level; trapline's occurrences are individuals tracked across an event's
 photos, so a heron seen in ten frames is one observation with a ``count`` of 1, not ten.
+An ``animal`` that names no taxon (a detector's ``animal``, a label the list does not map) is
+left out of them, and named in the export's problems: GBIF would make it an occurrence
+without a name. Its media-level observations keep it.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ class EventObservations:
         #: then named in the problems even when nothing was found in it).
         self.only = only
         self._done: set[int] = set()
+        #: The labels of unnamed animals left out so far (each named once in the problems).
+        self._unnamed: set[str] = set()
 
     def add(self, result: ImageResult, deployment_id: str) -> int:
         """The observations of the photo's event, if not written yet; how many."""
@@ -97,6 +102,9 @@ class EventObservations:
                 kind, tags = "animal", ""
             else:
                 name, kind, tags = self.meanings.of_label(counted.label)
+            if kind == "animal" and not name:
+                self._left_out(counted.label or "")
+                continue
             rows += 1
             self.table.add(
                 [f"e{event.id}-{rows}", deployment_id, "", *columns, "event", kind, "", name,
@@ -104,6 +112,18 @@ class EventObservations:
                  counted.method, counted.people, "", number(counted.probability), tags, ""]
             )  # fmt: skip
         return rows
+
+    def _left_out(self, label: str) -> None:
+        """Name an unnamed animal's label in the problems, the first time."""
+        if label in self._unnamed:
+            return
+        self._unnamed.add(label)
+        level = "" if self.only else " (its media-level observations keep it)"
+        self.context.problem(
+            f"label {label!r} names no taxon: its occurrences are left out of the event-level "
+            "observations, which GBIF makes occurrences of every animal (they would have no "
+            f"name){level}; map the label onto a taxon of the project's list and export again"
+        )
 
 
 def event_columns(event: EventFacts | None, stamp: str) -> tuple[str, str, str]:

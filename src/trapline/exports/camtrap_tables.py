@@ -38,8 +38,8 @@ def record_table_csv(records: Iterable[Record]) -> Iterator[bytes]:
 
 
 def operation_csv(operation: Operation) -> Iterator[bytes]:
-    """The camera-operation matrix: a row per station, a column per day (1, 0 or NA), made a
-    few stations at a time."""
+    """The camera-operation matrix: a row per station, a column per day (1, 0.5, 0 or NA),
+    made a few stations at a time."""
     days = [d.isoformat() for d in operation.days]
     columns = ["Station", "deployment_id", "setup", "retrieval", *days]
     rows = (
@@ -95,10 +95,10 @@ def _taken(writer: CsvFile, out: io.BytesIO) -> bytes:
 
 
 #: The text of the cells most tables hold (one string each, not one per cell).
-_CELL_TEXT: dict[int | None, str] = {None: NA, **{n: str(n) for n in range(32)}}
+_CELL_TEXT: dict[float | None, str] = {None: NA, 0.5: "0.5", **{n: str(n) for n in range(32)}}
 
 
-def _cell(value: int | None) -> str:
+def _cell(value: float | None) -> str:
     text = _CELL_TEXT.get(value)
     return text if text is not None else str(value)
 

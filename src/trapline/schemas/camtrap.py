@@ -18,12 +18,14 @@ _PIECE = 1_000
 
 
 def record_table_json(table: RecordTable) -> Iterator[bytes]:
-    """``{"pipeline", "min_delta_minutes", "delta_compared_to", "results": [...], "count"}``,
-    a result per record with the CSV's columns, in pieces as the records are read."""
+    """``{"pipeline", "min_delta_minutes", "delta_compared_to", "remove_duplicate_records",
+    "results": [...], "count"}``, a result per record with the CSV's columns, in pieces as
+    the records are read."""
     head = {
         "pipeline": table.pipeline,
         "min_delta_minutes": table.rule.min_delta_minutes,
         "delta_compared_to": table.rule.compared_to.value,
+        "remove_duplicate_records": table.rule.drops_duplicates,
     }
     yield to_json(head)[:-1] + b',"results":['
     count = 0
@@ -41,9 +43,11 @@ def record_table_json(table: RecordTable) -> Iterator[bytes]:
 
 
 def operation_json(operation: Operation) -> dict[str, Any]:
-    """The matrix: its days, and a row per station with a cell per day (1, 0, null: NA)."""
+    """The matrix: its days, and a row per station with a cell per day (1, 0.5, 0, null:
+    NA)."""
     return {
         "empty_days": operation.empty_days.value,
+        "setup_days": operation.setup_days.value,
         "days": [d.isoformat() for d in operation.days],
         "rows": [
             {
@@ -86,7 +90,9 @@ def history_json(made: DetectionHistory, *, effort: bool) -> dict[str, Any]:
         "min_active_days": o.min_active_days,
         "min_delta_minutes": made.rule.min_delta_minutes,
         "delta_compared_to": made.rule.compared_to.value,
+        "remove_duplicate_records": made.rule.drops_duplicates,
         "empty_days": made.operation.empty_days.value,
+        "setup_days": made.operation.setup_days.value,
         "occasions": h.occasions,
         "occasion_starts": [d.isoformat() for d in h.occasion_starts],
         "rows": rows,

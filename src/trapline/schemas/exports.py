@@ -56,11 +56,23 @@ class ExportIn(Input):
         description="record-table: camtrapR's deltaTimeComparedTo, lastRecord (default) or "
         "lastIndependentRecord",
     )
+    remove_duplicate_records: StrictBool = Field(
+        True,
+        description="record-table, detection-hist: camtrapR's removeDuplicateRecords, one "
+        "record for sightings of a species at a station in the same second (two individuals "
+        "in one photo); false keeps each (with min_delta_minutes above 0 they are one anyway)",
+    )
 
     empty_days: Literal["off", "operating"] | None = Field(
         None,
         description="camera-operation, detection-hist: a day without a photo between setup "
         "and retrieval is off (0, the default) or operating (1)",
+    )
+    setup_days: Literal["half", "whole"] | None = Field(
+        None,
+        description="camera-operation, detection-hist: a station's setup and retrieval days "
+        "count half a day each (half, the default: camtrapR's rule, setup and retrieval at "
+        "noon) or a whole day (whole)",
     )
     taxon_id: BodyId | None = Field(
         None, description="detection-hist (required): a taxon, with every taxon under it"

@@ -1,7 +1,8 @@
 """camtrapR's tables from the API (record table, camera operation, detection history; JSON
-and CSV), on the scene of tests/support/camtrap_scene.py: each compared with the table worked
-out by hand from camtrapR's definitions (docs/analysis.md); bad input answered 400 naming the
-field; a taxon never recorded answered with zeros and a warning."""
+and CSV), on the scene of tests/support/camtrap_scene.py: each compared with the numbers
+camtrapR's own functions give on that scene (tests/support/camtrap_scene.R holds the R
+commands, and their answers as comments); bad input answered 400 naming the field; a taxon
+never recorded answered with zeros and a warning."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def _records(proto: Protocol, **params: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_record_table_with_every_sighting(proto: Protocol, scene: CamtrapScene) -> None:
+def test_record_table_by_default_is_camtraprs(proto: Protocol, scene: CamtrapScene) -> None:
+    # camtrapR's default (removeDuplicateRecords = TRUE): the second heron of a1's photo and
+    # the second egret of b1's are not records of their own.
     assert _records(proto) == [
         ("A", "Ardea alba", "2024-03-01 20:50:00", 0, "a-0301-2050.jpg"),
         ("A", "Ardea alba", "2024-03-04 09:00:00", 216600, "a-0304-0900.jpg"),
@@ -45,17 +48,39 @@ def test_record_table_with_every_sighting(proto: Protocol, scene: CamtrapScene) 
         ("B", "Ardea alba", "2024-03-02 21:10:00", 600, "b-0302-2110.jpg"),
         ("B", "Ardea cinerea", "2024-03-03 22:00:00", 0, "b-0303-2200.jpg"),
     ]
+    table = api_get(proto, f"/projects/{proto.project_id}/record-table")
+    assert table["remove_duplicate_records"] is True
+    assert [r["occurrence_id"] for r in table["results"]][2] == scene.occurrences["a1"]
+
+
+def test_record_table_with_every_occurrence(proto: Protocol, scene: CamtrapScene) -> None:
+    found = _records(proto, remove_duplicate_records="false")
+    assert len(found) == 11
+    # Each of a second has the delta of the first of it.
+    assert found[2:5] == [
+        ("A", "Ardea cinerea", "2024-03-01 20:00:00", 0, "a-0301-2000.jpg"),
+        ("A", "Ardea cinerea", "2024-03-01 20:00:00", 0, "a-0301-2000.jpg"),
+        ("A", "Ardea cinerea", "2024-03-01 20:20:00", 1200, "a-0301-2020.jpg"),
+    ]
+    assert found[7:10] == [
+        ("B", "Ardea alba", "2024-03-02 21:00:00", 0, "b-0302-2100.jpg"),
+        ("B", "Ardea alba", "2024-03-02 21:00:00", 0, "b-0302-2100.jpg"),
+        ("B", "Ardea alba", "2024-03-02 21:10:00", 600, "b-0302-2110.jpg"),
+    ]
+    # With an interval, duplicates are one record whatever is asked, as in camtrapR.
+    assert len(_records(proto, min_delta_minutes=30, remove_duplicate_records="false")) == 6
 
 
 def test_record_table_30_minutes_after_the_last_record(
     proto: Protocol, scene: CamtrapScene
 ) -> None:
-    # a2 is 20 min after a1 and a3 20 after a2: neither is a record; b2 is 10 after b1.
+    # a2 is 20 min after a1 and a3 20 after a2: neither is a record; b2 is 10 after b1. a5's
+    # delta is to a3, the sighting before it (not to a1, the record before it).
     assert _records(proto, min_delta_minutes=30) == [
         ("A", "Ardea alba", "2024-03-01 20:50:00", 0, "a-0301-2050.jpg"),
         ("A", "Ardea alba", "2024-03-04 09:00:00", 216600, "a-0304-0900.jpg"),
         ("A", "Ardea cinerea", "2024-03-01 20:00:00", 0, "a-0301-2000.jpg"),
-        ("A", "Ardea cinerea", "2024-03-02 06:00:00", 36000, "a-0302-0600.jpg"),
+        ("A", "Ardea cinerea", "2024-03-02 06:00:00", 33600, "a-0302-0600.jpg"),
         ("B", "Ardea alba", "2024-03-02 21:00:00", 0, "b-0302-2100.jpg"),
         ("B", "Ardea cinerea", "2024-03-03 22:00:00", 0, "b-0303-2200.jpg"),
     ]
@@ -81,8 +106,8 @@ def test_record_table_row_and_csv(proto: Protocol, scene: CamtrapScene) -> None:
     assert first["delta_compared_to"] == "lastRecord"
     assert first["results"][3] == {
         "Station": "A", "Species": "Ardea cinerea", "DateTimeOriginal": "2024-03-02 06:00:00",
-        "Date": "2024-03-02", "Time": "06:00:00", "delta.time.secs": 36000,
-        "delta.time.mins": 600, "delta.time.hours": 10, "delta.time.days": 0.42,
+        "Date": "2024-03-02", "Time": "06:00:00", "delta.time.secs": 33600,
+        "delta.time.mins": 560, "delta.time.hours": 9.3, "delta.time.days": 0.4,
         "Directory": "A", "FileName": "a-0302-0600.jpg", "deployment_id": scene.a,
         "taxon_id": scene.taxa["Ardea cinerea"], "occurrence_id": scene.occurrences["a5"],
         "utc_offset_minutes": 180,
@@ -111,6 +136,7 @@ def test_record_table_filters(proto: Protocol, scene: CamtrapScene) -> None:
                                     "2024-03-02 21:10:00"]  # fmt: skip
     # The genus takes both species.
     assert len(_records(proto, taxon=scene.taxa["Ardea"])) == 9
+    assert len(_records(proto, taxon=scene.taxa["Ardea"], remove_duplicate_records=False)) == 11
 
 
 def _operation(proto: Protocol, **params: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -124,13 +150,19 @@ def test_camera_operation_from_photos_and_deployment_dates(
     days, rows = _operation(proto)
     assert days == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
     # A: set 1 to 4 March, no photo on the 3rd; B: no dates, photos on the 2nd and 3rd.
-    assert rows == [("A", 1, 1, 0, 1), ("B", None, 1, 1, None)]
-    assert _operation(proto, empty_days="operating")[1] == [("A", 1, 1, 1, 1),
-                                                            ("B", None, 1, 1, None)]  # fmt: skip
+    # Setup and retrieval days are half days, as camtrapR counts them.
+    assert rows == [("A", 0.5, 1, 0, 0.5), ("B", None, 0.5, 0.5, None)]
+    assert _operation(proto, empty_days="operating")[1] == [
+        ("A", 0.5, 1, 1, 0.5),
+        ("B", None, 0.5, 0.5, None),
+    ]
     assert _operation(proto, since="2024-03-03") == (
         ["2024-03-03", "2024-03-04"],
-        [("A", 0, 1), ("B", 1, None)],
+        [("A", 0, 0.5), ("B", 0.5, None)],
     )
+    whole = api_get(proto, f"/projects/{proto.project_id}/camera-operation", setup_days="whole")
+    assert whole["setup_days"] == "whole"
+    assert [r["operation"] for r in whole["rows"]] == [[1, 1, 0, 1], [None, 1, 1, None]]
     answer = proto.client.get(
         f"{API}/projects/{proto.project_id}/camera-operation",
         params={"format": "csv"},
@@ -138,8 +170,8 @@ def test_camera_operation_from_photos_and_deployment_dates(
     )
     assert answer.text.splitlines() == [
         "Station,deployment_id,setup,retrieval,2024-03-01,2024-03-02,2024-03-03,2024-03-04",
-        f"A,{scene.a},2024-03-01,2024-03-04,1,1,0,1",
-        f"B,{scene.b},2024-03-02,2024-03-03,NA,1,1,NA",
+        f"A,{scene.a},2024-03-01,2024-03-04,0.5,1,0,0.5",
+        f"B,{scene.b},2024-03-02,2024-03-03,NA,0.5,0.5,NA",
     ]
 
 
@@ -151,20 +183,27 @@ def _history(proto: Protocol, taxon: int, **params: Any) -> dict[str, Any]:
 
 def test_detection_history_by_station(proto: Protocol, scene: CamtrapScene) -> None:
     alba = scene.taxa["Ardea alba"]
-    # Two-day occasions from each setup: A 1-2, 3-4 March (one operating day: the 4th);
-    # B 2-3 March, then the 4th, outside its operation (NA).
+    # Two-day occasions from each setup: A 1-2 March (0.5 + 1 days), 3-4 (0 + 0.5); B 2-3
+    # March (0.5 + 0.5), then the 4th, outside its operation (NA).
     found = _history(proto, alba, occasion_length=2, min_delta_minutes=30, include_effort=True)
     assert found["occasions"] == 2
     assert found["warnings"] == []
     assert [(r["station"], r["start"], r["detections"], r["effort"]) for r in found["rows"]] == [
-        ("A", "2024-03-01", [1, 1], [2, 1]),
-        ("B", "2024-03-02", [1, None], [2, None]),
+        ("A", "2024-03-01", [1, 1], [1.5, 0.5]),
+        ("B", "2024-03-02", [1, None], [1, None]),
     ]
-    # Counts of records: with every sighting a record, B's first occasion has two.
+    # Counts of records: with every sighting a record, B's first occasion has two (b1, b2;
+    # b1b is b1's duplicate), or three when duplicates are kept.
     counted = _history(proto, alba, occasion_length=2, output="count")
     assert [r["detections"] for r in counted["rows"]] == [[1, 1], [2, None]]
+    assert counted["remove_duplicate_records"] is True
+    every = _history(proto, alba, occasion_length=2, output="count",
+                     remove_duplicate_records="false")  # fmt: skip
+    assert [r["detections"] for r in every["rows"]] == [[1, 1], [3, None]]
     with_30 = _history(proto, alba, occasion_length=2, output="count", min_delta_minutes=30)
     assert [r["detections"] for r in with_30["rows"]] == [[1, 1], [1, None]]
+    whole = _history(proto, alba, occasion_length=2, include_effort=True, setup_days="whole")
+    assert [r["effort"] for r in whole["rows"]] == [[2, 1], [2, None]]
 
 
 def test_detection_history_by_survey(proto: Protocol, scene: CamtrapScene) -> None:
@@ -174,7 +213,8 @@ def test_detection_history_by_survey(proto: Protocol, scene: CamtrapScene) -> No
     assert found["occasion_starts"] == ["2024-03-01", "2024-03-03"]
     # A: a1 and a5 in 1-2 March; B: b3 on the 3rd (its one operating day of 3-4 March).
     assert [r["detections"] for r in found["rows"]] == [[2, 0], [0, 1]]
-    strict = _history(proto, grey, occasion_length=2, day1="survey", min_active_days=2)
+    # A day operating at least: A's 3-4 March and B's occasions have half a day.
+    strict = _history(proto, grey, occasion_length=2, day1="survey", min_active_days=1)
     assert [r["detections"] for r in strict["rows"]] == [[1, None], [None, None]]
     answer = proto.client.get(
         f"{API}/projects/{proto.project_id}/detection-history",
@@ -184,8 +224,21 @@ def test_detection_history_by_survey(proto: Protocol, scene: CamtrapScene) -> No
     )  # fmt: skip
     assert answer.text.splitlines() == [
         "Station,deployment_id,start,o1,o2,effort_o1,effort_o2",
-        f"A,{scene.a},2024-03-01,1,0,2,1",
-        f"B,{scene.b},2024-03-01,0,1,1,1",
+        f"A,{scene.a},2024-03-01,1,0,1.5,0.5",
+        f"B,{scene.b},2024-03-01,0,1,0.5,0.5",
+    ]
+    # One-day occasions: camtrapR's matrix as it is (A's 3 March off: effort 0, NA).
+    daily = _history(proto, grey, output="count", include_effort=True)
+    assert [(r["detections"], r["effort"]) for r in daily["rows"]] == [
+        ([3, 1, None, 0], [0.5, 1, 0, 0.5]),
+        ([0, 1, None, None], [0.5, 0.5, None, None]),
+    ]
+    # Three-day occasions with every day between setup and retrieval operating.
+    alba = _history(proto, scene.taxa["Ardea alba"], occasion_length=3, day1="survey",
+                    output="count", include_effort=True, empty_days="operating")  # fmt: skip
+    assert [(r["detections"], r["effort"]) for r in alba["rows"]] == [
+        ([1, 1], [2.5, 0.5]),
+        ([2, None], [1, None]),
     ]
 
 
@@ -215,6 +268,8 @@ def test_a_taxon_never_recorded_gives_zeros_and_a_warning(
         ("record-table", {"delta_compared_to": "lastPhoto"}, "delta_compared_to"),
         ("camera-operation", {"since": "2024-03-04", "until": "2024-03-01"}, "since"),
         ("camera-operation", {"empty_days": "maybe"}, "empty_days"),
+        ("camera-operation", {"setup_days": "quarter"}, "setup_days"),
+        ("record-table", {"remove_duplicate_records": "perhaps"}, "remove_duplicate_records"),
         ("detection-history", {"occasion_length": 0}, "occasion_length"),
         ("detection-history", {"occasion_length": -3}, "occasion_length"),
         ("detection-history", {"occasion_length": 2, "min_active_days": 3}, "min_active_days"),
@@ -321,6 +376,7 @@ def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
     assert (table["pipeline"], table["results"], table["count"]) == (None, [], 0)
     days, rows = _operation(proto)
     assert (days, rows) == (["2024-05-01", "2024-05-02"], [("Idle", 0, 0)])
+    assert _operation(proto, empty_days="operating")[1] == [("Idle", 0.5, 0.5)]
     # No photo: never operating, so every occasion is NA; with camtrapR's rule, zeros.
     egret = find_taxon(proto, "Ardea alba")
     found = _history(proto, egret)

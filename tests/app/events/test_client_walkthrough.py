@@ -59,7 +59,7 @@ def test_the_walkthrough_runs_as_written(proto: Protocol) -> None:
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), names)  # noqa: S102 - our own documentation
 
-    assert len(names["occurrences"]) == 9
+    assert len(names["occurrences"]) == 11
     records = names["records"]
     assert list(zip(records["Station"], records["Species"], records["Time"], strict=True)) == [
         ("A", "Ardea alba", "20:50:00"),
@@ -69,7 +69,7 @@ def test_the_walkthrough_runs_as_written(proto: Protocol) -> None:
         ("B", "Ardea alba", "21:00:00"),
         ("B", "Ardea cinerea", "22:00:00"),
     ]
-    assert list(records["delta.time.hours"]) == [0, 60.2, 0, 10, 0, 0]
+    assert list(records["delta.time.hours"]) == [0, 60.2, 0, 9.3, 0, 0]
     activity = names["activity"]
     assert activity.sum().to_dict() == {"Ardea alba": 3, "Ardea cinerea": 3}
     assert activity.loc[[6, 9, 20, 21, 22]].to_dict("index") == {
@@ -80,14 +80,14 @@ def test_the_walkthrough_runs_as_written(proto: Protocol) -> None:
         22: {"Ardea alba": 0, "Ardea cinerea": 1},
     }
     assert names["matrix"].to_dict("index") == {
-        "Ardea alba": {"A": 2, "B": 2},
-        "Ardea cinerea": {"A": 4, "B": 1},
+        "Ardea alba": {"A": 2, "B": 3},
+        "Ardea cinerea": {"A": 5, "B": 1},
     }
     assert names["egret"] == scene.taxa["Ardea alba"]
     table = names["table"].astype(object).where(names["table"].notna(), None)
     assert table[["start", "o1", "o2", "effort_o1", "effort_o2"]].to_dict("index") == {
-        "A": {"start": "2024-03-01", "o1": 1, "o2": 1, "effort_o1": 2, "effort_o2": 1},
-        "B": {"start": "2024-03-02", "o1": 1, "o2": None, "effort_o1": 2, "effort_o2": None},
+        "A": {"start": "2024-03-01", "o1": 1, "o2": 1, "effort_o1": 1.5, "effort_o2": 0.5},
+        "B": {"start": "2024-03-02", "o1": 1, "o2": None, "effort_o1": 1, "effort_o2": None},
     }
     assert names["history"].warnings == []
 
@@ -102,14 +102,14 @@ def test_rows_are_dicts_without_pandas(proto: Protocol, monkeypatch: pytest.Monk
     operation = list(api.camera_operation(proto.project_id))
     assert operation[1] == {
         "station": "B", "deployment_id": scene.b, "setup": "2024-03-02",
-        "retrieval": "2024-03-03", "2024-03-01": None, "2024-03-02": 1, "2024-03-03": 1,
+        "retrieval": "2024-03-03", "2024-03-01": None, "2024-03-02": 0.5, "2024-03-03": 0.5,
         "2024-03-04": None,
     }  # fmt: skip
     first = next(iter(api.record_table(proto.project_id, min_delta_minutes=30)))
     assert first["delta.time.secs"] == 0
     assert first["taxon_id"] == scene.taxa["Ardea alba"]
     assert len(list(api.events(proto.project_id))) == 9
-    assert sum(r["individuals"] for r in api.counts(proto.project_id, by="deployment")) == 9
+    assert sum(r["individuals"] for r in api.counts(proto.project_id, by="deployment")) == 11
 
     real_import = builtins.__import__
 

@@ -20,9 +20,12 @@ from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import (
     API,
+    TAXA_CSV,
     detail_of,
     event_of,
+    find_taxon,
     import_md,
+    import_taxa,
     occurrences_of,
     track_all,
 )
@@ -83,15 +86,22 @@ def test_the_heron_is_one_occurrence_of_one_event_in_dar_es_salaam(
     assert heron["detection_count"] == 10
     assert heron["first_seen"] == "2021-04-11T20:43:09+03:00"
 
+    # The detector's "animal" named (an animal without a name is no event-level observation).
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    mapped = proto.client.post(
+        f"{API}/projects/{proto.project_id}/labels",
+        json={"label": "animal", "taxon_id": find_taxon(proto, "Ardea cinerea")},
+        headers=proto.headers,
+    )
+    assert mapped.status_code == 200, mapped.text
     seeded = Seeded(proto, proto.project_id, {"Stream": pond}, {}, {})
     done = seeded.export(format="camtrap-dp", observation_level="event")
     archive = zipfile.ZipFile(io.BytesIO(seeded.download(done["id"])))
     archive.extractall(tmp_path)
     assert validate_camtrap_dp(tmp_path) == []
     rows = list(csv.DictReader(io.StringIO(archive.read("observations.csv").decode())))
-    assert [(r["observationType"], r["count"], r["eventStart"]) for r in rows] == [
-        ("animal", "1", "2021-04-11T20:43:09+03:00")
-    ]
+    found = [(r["observationType"], r["scientificName"], r["count"], r["eventStart"]) for r in rows]
+    assert found == [("animal", "Ardea cinerea", "1", "2021-04-11T20:43:09+03:00")]
     media = list(csv.DictReader(io.StringIO(archive.read("media.csv").decode())))
     assert {m["timestamp"][-6:] for m in media} == {"+03:00"}
     table = seeded.download(seeded.export(format="csv")["id"]).decode("utf-8-sig")

@@ -3,8 +3,10 @@ observations beside the media-level ones, so that GBIF's conversion (the ``camtr
 package's ``write_dwc``, emulated below) finds each tracked individual once, for a heron burst
 at a camera trap and for moths at a light trap; the project's licence and contacts are the
 package's ``licenses`` and ``contributors``; a deployment whose photos' local times a clock
-change skips or repeats says ``timestampIssues``. Tables are read back with the ``camtrapdp``
-Python package and every package validates against the 1.0.2 schemas offline."""
+change skips or repeats says ``timestampIssues``; an ``animal`` that names no taxon is left
+out of what GBIF takes (it would be an occurrence without a name). Tables are read back with
+the ``camtrapdp`` Python package and every package validates against the 1.0.2 schemas
+offline."""
 
 from __future__ import annotations
 
@@ -76,6 +78,38 @@ def test_gbif_finds_the_heron_and_the_egret_once_each(proto: Protocol, tmp_path:
     descriptor = json.loads((tmp_path / "datapackage.json").read_text())
     assert descriptor["project"]["observationLevel"] == ["media", "event"]
     assert "gbifIngestion" not in descriptor  # GBIF's default, the event level, is the one
+
+
+def test_gbif_takes_no_animal_without_a_name(proto: Protocol, tmp_path: Path) -> None:
+    scene = placed_birds(proto)
+    # The detector's "animal" mapped onto no taxon: the pond's heron names none.
+    unmapped = proto.client.post(
+        f"{API}/projects/{proto.project_id}/labels",
+        json={"label": "animal", "taxon_id": None},
+        headers=proto.headers,
+    )
+    assert unmapped.status_code == 200, unmapped.text
+    for level, root in (("media", tmp_path / "both"), ("event", tmp_path / "event")):
+        done = _package(scene.seeded, root, observation_level=level)
+        found = gbif_occurrences(root)
+        assert [(o.eventID, o.scientificName) for o in found] == [
+            (str(scene.marsh_event), "Ardea alba")
+        ], level
+        (said,) = [e for e in done["errors"] if "'animal' names no taxon" in e]
+        assert "map the label onto a taxon" in said
+        observations = Observation.from_csv(str(root / "observations.csv"))
+        at_the_pond = [o for o in observations if o.eventID == str(scene.pond_event)]
+        if level == "media":
+            # The photos keep it: ten frames of an animal, named by its label only.
+            frames = [o for o in at_the_pond if o.observationType == "animal"]
+            assert len(frames) == 10
+            assert {(o.observationLevel, o.scientificName, o.observationTags) for o in frames} == {
+                ("media", "", "label:animal")
+            }
+        # The walker is still counted at the event level (a human, which GBIF does not take).
+        assert [o.observationType for o in at_the_pond if o.observationLevel == "event"] == [
+            "human"
+        ]
 
 
 def test_gbif_finds_the_moths_tracked_at_a_light_trap(proto: Protocol, tmp_path: Path) -> None:

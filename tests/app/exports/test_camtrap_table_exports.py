@@ -56,11 +56,45 @@ def test_camtrapr_tables_as_exports(proto: Protocol, scene: CamtrapScene) -> Non
     assert "no records" in never["errors"][0]
 
 
+def test_camtrapr_defaults_and_their_alternatives_as_exports(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    exports = Seeded(proto, proto.project_id, {"A": scene.a, "B": scene.b}, {}, {})
+    # camtrapR's default: a1b and b1b (second individuals in a photo) are not records.
+    default = exports.export(format="record-table")
+    assert (default["counts"]["rows"], default["filters"]) == (9, {})
+    assert exports.download(default["id"]) == csv_of(proto, "record-table")
+    every = exports.export(format="record-table", remove_duplicate_records=False)
+    assert (every["counts"]["rows"], every["filters"]) == (11, {"remove_duplicate_records": False})
+    assert exports.download(every["id"]) == csv_of(
+        proto, "record-table", remove_duplicate_records="false"
+    )
+    operation = exports.export(format="camera-operation")
+    assert b",0.5,1,0,0.5" in exports.download(operation["id"])
+    whole = exports.export(format="camera-operation", setup_days="whole")
+    assert whole["filters"] == {"setup_days": "whole"}
+    assert exports.download(whole["id"]) == csv_of(proto, "camera-operation", setup_days="whole")
+    history = {"occasion_length": 2, "output": "count", "include_effort": True,
+               "remove_duplicate_records": False, "setup_days": "whole"}  # fmt: skip
+    alba = scene.taxa["Ardea alba"]
+    made = exports.export(format="detection-hist", taxon_id=alba, **history)
+    assert made["status"] == "succeeded", made
+    assert exports.download(made["id"]) == csv_of(
+        proto, "detection-history", taxon=alba,
+        **{**history, "remove_duplicate_records": "false", "include_effort": "true"},
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"format": "record-table", "include_empty": True}, "include_empty"),
         ({"format": "camera-operation", "min_delta_minutes": 5}, "min_delta_minutes"),
+        ({"format": "camera-operation", "remove_duplicate_records": False},
+         "remove_duplicate_records"),
+        ({"format": "csv", "setup_days": "whole"}, "setup_days"),
+        ({"format": "record-table", "setup_days": "whole"}, "setup_days"),
+        ({"format": "camera-operation", "setup_days": "noon"}, "setup_days"),
         ({"format": "record-table", "pipeline": "nothing-here"}, "pipeline"),
         ({"format": "record-table", "date_from": "2024-03-04", "date_to": "2024-03-01"},
          "date_from"),

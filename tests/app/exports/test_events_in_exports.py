@@ -13,15 +13,24 @@ from pathlib import Path
 
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
-from tests.support.scenes import API, heron, occurrences_of
+from tests.support.scenes import API, TAXA_CSV, find_taxon, heron, import_taxa, occurrences_of
 from tests.support.standards import validate_camtrap_dp
 
 DAR = "Africa/Dar_es_Salaam"
 
 
 def _heron(proto: Protocol) -> tuple[Seeded, int, int]:
-    """The pond's heron (``scenes.heron``), as an export test sees it."""
+    """The pond's heron (``scenes.heron``), its detector's ``animal`` mapped onto the grey
+    heron (an animal without a name is not an event-level observation: test_camtrap_gbif.py),
+    as an export test sees it."""
     pond, event = heron(proto)
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    mapped = proto.client.post(
+        f"{API}/projects/{proto.project_id}/labels",
+        json={"label": "animal", "taxon_id": find_taxon(proto, "Ardea cinerea")},
+        headers=proto.headers,
+    )
+    assert mapped.status_code == 200, mapped.text
     return Seeded(proto, proto.project_id, {"Pond": pond}, {}, {}), pond, event
 
 
@@ -58,9 +67,11 @@ def test_camtrap_dp_at_event_level_counts_occurrences_per_label(
     seeded, _, event = _heron(proto)
     tables = _package(seeded, tmp_path / "event", observation_level="event")
     rows = sorted(tables["observations"], key=lambda o: o["observationType"])
-    assert [(o["observationType"], o["count"], o["observationLevel"]) for o in rows] == [
-        ("animal", "1", "event"),  # one bird in ten frames: one occurrence, not ten
-        ("human", "1", "event"),
+    assert [
+        (o["observationType"], o["scientificName"], o["count"], o["observationLevel"]) for o in rows
+    ] == [
+        ("animal", "Ardea cinerea", "1", "event"),  # one bird in ten frames: one, not ten
+        ("human", "", "1", "event"),
     ]
     assert {(o["eventID"], o["mediaID"], o["eventStart"]) for o in rows} == {
         (str(event), "", "2024-03-01T21:30:00+03:00")

@@ -17,6 +17,7 @@ from trapline.domain.exports.camera_operation import (
     EmptyDays,
     HistoryOutput,
     Occasions,
+    SetupDays,
 )
 from trapline.domain.exports.record_table import MAX_DELTA_MINUTES, DeltaReference, Independence
 from trapline.errors import InvalidInput
@@ -51,6 +52,21 @@ Empty = Annotated[
         "default) or operating (1, camtrapR's rule without problem periods)"
     ),
 ]
+Duplicates = Annotated[
+    bool,
+    Query(
+        description="camtrapR's removeDuplicateRecords: sightings of a species at a station in "
+        "the same second (two individuals in one photo) are one record (true, the default, as "
+        "in camtrapR); false keeps each (with min_delta_minutes above 0 they are one anyway)"
+    ),
+]
+Setup = Annotated[
+    SetupDays,
+    Query(
+        description="a station's setup and retrieval days: half (0.5 each, the default: "
+        "camtrapR's rule, setup and retrieval at noon) or whole (1)"
+    ),
+]
 _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "the table (CSV: format=csv)"}
 }
@@ -63,6 +79,7 @@ def record_table(
     db: DatabaseDep,
     min_delta_minutes: MinDelta = 0,
     delta_compared_to: ComparedTo = DeltaReference.LAST_RECORD,
+    remove_duplicate_records: Duplicates = True,
     deployment: QueryId = None,
     taxon: QueryId = None,
     since: Day = None,
@@ -76,7 +93,7 @@ def record_table(
     ``since`` and ``until`` (both included) are days of the cameras' clocks. A deployment or
     taxon of another project answers 404, as one that does not exist.
     """
-    rule = _independence(min_delta_minutes, delta_compared_to)
+    rule = _independence(min_delta_minutes, delta_compared_to, remove_duplicate_records)
     scope = Scope(project_id, deployment, since, until, pipeline=pipeline)
     table = camtrap.record_table(db, caller, scope, taxon, rule)
     if format == "csv":
@@ -98,11 +115,14 @@ def camera_operation(
     since: Day = None,
     until: Day = None,
     empty_days: Empty = EmptyDays.OFF,
+    setup_days: Setup = SetupDays.HALF,
     format: Format = "json",
 ) -> Response:
-    """camtrapR's camera operation: a row per station, a cell per day (1 operating, 0 not,
-    null/NA outside its setup and retrieval); ``format=csv`` for R or a spreadsheet."""
-    matrix = camtrap.operation(db, caller, Scope(project_id, deployment, since, until), empty_days)
+    """camtrapR's camera operation: a row per station, a cell per day (1 operating, 0.5 on
+    setup and retrieval days, 0 not, null/NA outside them); ``format=csv`` for R or a
+    spreadsheet."""
+    scope = Scope(project_id, deployment, since, until)
+    matrix = camtrap.operation(db, caller, scope, empty_days, setup_days)
     if format == "csv":
         return _csv(operation_csv(matrix), f"project-{project_id}-camera-operation.csv")
     return JSONResponse(operation_json(matrix))
@@ -131,7 +151,9 @@ def detection_history(
     include_effort: Annotated[bool, Query(description="each occasion's operating days")] = False,
     min_delta_minutes: MinDelta = 0,
     delta_compared_to: ComparedTo = DeltaReference.LAST_RECORD,
+    remove_duplicate_records: Duplicates = True,
     empty_days: Empty = EmptyDays.OFF,
+    setup_days: Setup = SetupDays.HALF,
     deployment: QueryId = None,
     since: Day = None,
     until: Day = None,
@@ -148,9 +170,9 @@ def detection_history(
         occasions = Occasions(occasion_length, day1, output, min_active_days)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    rule = _independence(min_delta_minutes, delta_compared_to)
+    rule = _independence(min_delta_minutes, delta_compared_to, remove_duplicate_records)
     scope = Scope(project_id, deployment, since, until, pipeline=pipeline)
-    made = camtrap.history(db, caller, scope, taxon, occasions, rule, empty_days)
+    made = camtrap.history(db, caller, scope, taxon, occasions, rule, empty_days, setup_days)
     if format == "csv":
         name = f"project-{project_id}-detection-history-taxon-{taxon}.csv"
         answer = _csv(history_csv(made.history, effort=include_effort), name)
@@ -162,9 +184,11 @@ def detection_history(
     return JSONResponse(history_json(made, effort=include_effort))
 
 
-def _independence(minutes: float, compared_to: DeltaReference) -> Independence:
+def _independence(
+    minutes: float, compared_to: DeltaReference, remove_duplicates: bool
+) -> Independence:
     try:
-        return Independence(minutes, compared_to)
+        return Independence(minutes, compared_to, remove_duplicates)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
 

@@ -2,18 +2,22 @@
 ``cameraOperation`` and ``detectionHistory`` make them (docs/analysis.md).
 
 A camera-operation matrix has a row per station (deployment) and a column per day of the
-survey, on the camera's clock: 1 (operating), 0 (not) or None (NA: before its setup or after
-its retrieval). Setup and retrieval are the days of the deployment's start and end, else of
-its first and last photo. Between them, a day without a photo is 0 (``EmptyDays.OFF``, the
-default: a trap that photographs every night it runs was off) or 1, as camtrapR counts every
-day between setup and retrieval unless a problem is recorded (``EmptyDays.OPERATING``).
+survey, on the camera's clock: the part of the day the camera operated (1, 0.5 or 0) or None
+(NA: before its setup or after its retrieval). Setup and retrieval are the days of the
+deployment's start and end, else of its first and last photo; camtrapR takes a camera set up
+and retrieved on given days to have been set up and retrieved at noon, so those days count
+0.5 (``SetupDays.HALF``, the default) where trapline once counted them whole
+(``SetupDays.WHOLE``). Between them, a day without a photo is 0 (``EmptyDays.OFF``, the
+default: a trap that photographs every night it runs was off) or operating, as camtrapR counts
+every day between setup and retrieval unless a problem is recorded (``EmptyDays.OPERATING``).
 
 A detection history cuts each row into occasions of ``occasionLength`` days, starting at the
 station's setup (``day1="station"``) or the survey's first day (``"survey"``). An occasion's
-effort is its operating days; its cell is NA when the effort is 0 or below
+effort is the sum of its days' cells; its cell is NA when the effort is 0 (or None) or below
 ``minActiveDaysPerOccasion``, else the records of the taxon on its days (``count``) or whether
-there was one (``binary``). The last occasion, when shorter than the others, is kept (its
-effort says how many days it had).
+there was one (``binary``). One-day occasions are camtrapR's matrix as it is: the effort is the
+day's cell (0 too) and ``minActiveDaysPerOccasion`` does not apply. The last occasion, when
+shorter than the others, is kept (its effort says how many days it had).
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ MAX_OCCASION_DAYS = 366
 #: refused, saying how to narrow it, so that none takes more than about 150 MB.
 MAX_CELLS = 2_000_000
 
-#: A cell: 1 operating, 0 not, None outside setup..retrieval (NA).
-Cell = int | None
+#: A cell: the part of the day operating (1, 0.5 or 0), None outside setup..retrieval (NA).
+Cell = float | None
+#: A setup or retrieval day's cell, as camtrapR counts it.
+HALF_DAY = 0.5
 
 
 class EmptyDays(StrEnum):
@@ -43,6 +49,16 @@ class EmptyDays(StrEnum):
     OFF = "off"
     #: The camera was operating (1), as camtrapR counts days unless a problem is recorded.
     OPERATING = "operating"
+
+
+class SetupDays(StrEnum):
+    """What a station's setup and retrieval days count."""
+
+    #: Half a day each (0.5), as camtrapR takes setup and retrieval to be at noon when the
+    #: days are given without times.
+    HALF = "half"
+    #: A whole day each (1).
+    WHOLE = "whole"
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class Operation:
     days: tuple[date, ...]
     rows: tuple[OperationRow, ...]
     empty_days: EmptyDays
+    setup_days: SetupDays = SetupDays.HALF
 
 
 def check_days(since: date | None, until: date | None) -> None:
@@ -99,9 +116,12 @@ def camera_operation(
     empty_days: EmptyDays = EmptyDays.OFF,
     since: date | None = None,
     until: date | None = None,
+    setup_days: SetupDays = SetupDays.HALF,
 ) -> Operation:
     """The matrix of ``stations`` (in the order given) over the survey's days: from the
-    earliest setup to the latest retrieval, within ``since`` and ``until`` when given."""
+    earliest setup to the latest retrieval, within ``since`` and ``until`` when given. A
+    station set up and retrieved on one day counts it as a setup day (camtrapR refuses
+    such a station)."""
     check_days(since, until)
     stations = list(stations)
     setups = [s.setup for s in stations if s.setup is not None]
@@ -124,6 +144,7 @@ def camera_operation(
             )
         days = tuple(first + timedelta(days=n) for n in range(span))
     operating = empty_days is EmptyDays.OPERATING
+    edge = HALF_DAY if setup_days is SetupDays.HALF else 1
     rows = []
     for s in stations:
         setup, retrieval = s.setup, s.retrieval
@@ -131,10 +152,12 @@ def camera_operation(
         for day in days:
             if setup is None or retrieval is None or not setup <= day <= retrieval:
                 cells.append(None)
+            elif not operating and day not in s.photo_days:
+                cells.append(0)
             else:
-                cells.append(1 if operating or day in s.photo_days else 0)
+                cells.append(edge if day in (setup, retrieval) else 1)
         rows.append(OperationRow(s.deployment_id, s.station, setup, retrieval, tuple(cells)))
-    return Operation(days, tuple(rows), empty_days)
+    return Operation(days, tuple(rows), empty_days, setup_days)
 
 
 class Day1(StrEnum):
@@ -185,7 +208,8 @@ class HistoryRow:
     #: The day its first occasion starts (None: a station that never operated).
     start: date | None
     cells: tuple[int | None, ...]
-    effort: tuple[int | None, ...]
+    #: Days operating (halves on setup and retrieval days), a whole number as an int.
+    effort: tuple[float | None, ...]
 
 
 @dataclass(frozen=True)
@@ -207,12 +231,17 @@ def detection_history(
     days = operation.days
     index = {day: n for n, day in enumerate(days)}
     length = occasions.length
+    survey = occasions.day1 is Day1.SURVEY
     starts: dict[int, int | None] = {}
+    spans = []  # days from each station's first occasion to its retrieval (or the last day)
     for row in operation.rows:
         active = [n for n, c in enumerate(row.cells) if c is not None]
-        begin = 0 if occasions.day1 is Day1.SURVEY else (active[0] if active else None)
-        starts[row.deployment_id] = begin if active else None
-    spans = [len(days) - s for s in starts.values() if s is not None]
+        if active:
+            begin = 0 if survey else active[0]
+            starts[row.deployment_id] = begin
+            spans.append(len(days) - begin if survey else active[-1] - begin + 1)
+        else:
+            starts[row.deployment_id] = None
     total = max(((span + length - 1) // length for span in spans), default=0)
     rows = []
     for row in operation.rows:
@@ -223,24 +252,45 @@ def detection_history(
             if n is not None and row.cells[n] is not None:
                 per_day[n] += 1
         cells: list[int | None] = []
-        effort: list[int | None] = []
+        effort: list[float | None] = []
         for k in range(total):
-            if start is None:
-                cells.append(None)
-                effort.append(None)
-                continue
-            span = range(start + k * length, min(start + (k + 1) * length, len(days)))
-            worked = sum(1 for n in span if row.cells[n] == 1)
-            if worked == 0 or worked < (occasions.min_active_days or 1):
+            span = range(0)
+            if start is not None:
+                span = range(start + k * length, min(start + (k + 1) * length, len(days)))
+            if not span:
                 cells.append(None)
                 effort.append(None)
                 continue
             found = sum(per_day[n] for n in span)
-            binary = occasions.output is HistoryOutput.BINARY
-            cells.append(min(found, 1) if binary else found)
+            cell, worked = _occasion([row.cells[n] for n in span], found, occasions)
+            cells.append(cell)
             effort.append(worked)
         first = days[start] if start is not None else None
         rows.append(HistoryRow(row.deployment_id, row.station, first, tuple(cells), tuple(effort)))
-    survey = occasions.day1 is Day1.SURVEY
     occasion_starts = tuple(days[k * length] for k in range(total)) if survey else ()
     return History(total, tuple(rows), occasion_starts)
+
+
+def _occasion(
+    days: list[Cell], found: int, occasions: Occasions
+) -> tuple[int | None, float | None]:
+    """An occasion's cell and effort from its days' cells and the records found on them, as
+    camtrapR's ``detectionHistory`` makes them (with ``includeEffort``)."""
+    if len(days) == 1 and occasions.length == 1:
+        # camtrapR keeps the matrix as it is: a day off has effort 0 (and an NA cell).
+        worked = days[0]
+        if worked is None or worked == 0:
+            return None, worked
+    else:
+        if all(d is None or d == 0 for d in days):
+            return None, None
+        worked = whole(sum(d for d in days if d is not None))
+        if worked < (occasions.min_active_days or 0):
+            return None, None
+    binary = occasions.output is HistoryOutput.BINARY
+    return (min(found, 1) if binary else found), worked
+
+
+def whole(value: float) -> float:
+    """A whole number as an int (``2``, not ``2.0``), as R writes it; else as it is."""
+    return int(value) if value == int(value) else value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -151,11 +151,15 @@ class ExportFilters:
     #: Camtrap DP: ``event`` for one observation per event and label counting its
     #: occurrences; None for one per detection (``media``).
     observation_level: str | None = None
-    #: The record table: camtrapR's ``minDeltaTime`` (minutes) and ``deltaTimeComparedTo``.
+    #: The record table: camtrapR's ``minDeltaTime`` (minutes), ``deltaTimeComparedTo`` and
+    #: ``removeDuplicateRecords``.
     min_delta_minutes: float | None = None
     delta_compared_to: str | None = None
-    #: The camera operation and detection history: what a day without photos means.
+    remove_duplicate_records: bool = True
+    #: The camera operation and detection history: what a day without photos means, and
+    #: what setup and retrieval days count (``half``, the default, or ``whole``).
     empty_days: str | None = None
+    setup_days: str | None = None
     #: The detection history: its taxon and camtrapR's ``occasionLength``, ``day1``,
     #: ``output``, ``minActiveDaysPerOccasion`` and ``includeEffort``.
     taxon_id: int | None = None
@@ -171,12 +175,13 @@ class ExportFilters:
         return self.reviewed_only or self.min_confidence is not None
 
     def as_json(self) -> dict[str, Any]:
-        """The filters as stored (only those set)."""
+        """The filters as stored (only those set otherwise than by default)."""
         out: dict[str, Any] = {}
-        for name, value in self.__dict__.items():
-            if value is None or value is False:
+        for each in fields(self):
+            value = getattr(self, each.name)
+            if value is None or value is each.default:
                 continue
-            out[name] = value.isoformat() if isinstance(value, date) else value
+            out[each.name] = value.isoformat() if isinstance(value, date) else value
         return out
 
     @classmethod

@@ -7,7 +7,10 @@ its first photo; its station is its deployment and its species its determined ta
 label). ``minDeltaTime`` is ``min_delta_minutes``: a sighting of a species at a station less
 than that after the reference is not a record. The reference is camtrapR's
 ``deltaTimeComparedTo``: the previous sighting of that species there, kept or not
-(``lastRecord``), or the previous record kept (``lastIndependentRecord``).
+(``lastRecord``), or the previous record kept (``lastIndependentRecord``); a record's
+``delta.time`` is the time since its reference. Sightings of a species at a station in the
+same second (two individuals in one photo) are one record (camtrapR's
+``removeDuplicateRecords``, on by default).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class Independence:
     #: Minutes; 0 keeps every sighting.
     min_delta_minutes: float = 0
     compared_to: DeltaReference = DeltaReference.LAST_RECORD
+    #: Sightings of a species at a station in the second of the one before are left out
+    #: (camtrapR's ``removeDuplicateRecords``); with an interval they always are, as there.
+    remove_duplicates: bool = True
 
     def __post_init__(self) -> None:
         minutes = self.min_delta_minutes
@@ -47,6 +53,12 @@ class Independence:
             raise ValueError(
                 f"min_delta_minutes must be from 0 to {MAX_DELTA_MINUTES} (got {minutes})"
             )
+
+    @property
+    def drops_duplicates(self) -> bool:
+        """Whether a sighting in the same second as the one before is left out: camtrapR
+        sets ``removeDuplicateRecords`` when ``minDeltaTime`` is not 0."""
+        return self.remove_duplicates or self.min_delta_minutes > 0
 
 
 class Sighting(NamedTuple):
@@ -73,8 +85,9 @@ class Sighting(NamedTuple):
 
 
 class Record(NamedTuple):
-    """A row of the record table: a sighting kept, and the seconds since the previous record
-    of its species at its station (0 for the first)."""
+    """A row of the record table: a sighting kept, and the seconds since its reference (the
+    previous sighting of its species at its station, or the previous record kept, as the rule
+    says; 0 for the first)."""
 
     sighting: Sighting
     delta_seconds: float
@@ -82,24 +95,33 @@ class Record(NamedTuple):
 
 def records(sightings: Iterable[Sighting], rule: Independence) -> Iterator[Record]:
     """The records among ``sightings``, which come ordered by station (deployment), species
-    and time. A sighting is kept when it is the first of its species at its station, or at
-    least ``min_delta_minutes`` after the reference; memory holds one group at a time."""
+    and time, as camtrapR's ``recordTable`` makes them. Times are to the second (as a photo's
+    ``DateTimeOriginal``). A sighting in the same second as the one before it is a duplicate:
+    left out when the rule drops duplicates, else a record with that one's delta. Any other
+    is kept when it is the first of its species at its station, or at least
+    ``min_delta_minutes`` after its reference. Memory holds one group at a time."""
     least = timedelta(minutes=rule.min_delta_minutes)
     since_last = rule.compared_to is DeltaReference.LAST_RECORD
+    drop = rule.drops_duplicates
     group: tuple[int, str] | None = None
-    previous: datetime | None = None  # the reference
-    kept: datetime | None = None  # the previous record kept
+    last: datetime | None = None  # the previous sighting's time, kept or not
+    kept: datetime | None = None  # the previous record's time
+    delta = 0.0  # the previous sighting's delta
     for s in sightings:
         key = (s.deployment_id, s.species)
-        at = s.instant
+        at = s.instant.replace(microsecond=0)
         if key != group:
-            group, previous, kept = key, None, None
-        if kept is None or previous is None or at - previous >= least:
-            delta = (at - kept).total_seconds() if kept is not None else 0.0
+            group, last, kept = key, None, None
+        elif at == last:
+            if not drop:
+                yield Record(s, delta)
+            continue
+        reference = last if since_last else kept
+        delta = (at - reference).total_seconds() if reference is not None else 0.0
+        if reference is None or at - reference >= least:
             yield Record(s, delta)
-            kept = previous = at
-        elif since_last:
-            previous = at
+            kept = at
+        last = at
 
 
 #: The columns of the record table, as camtrapR names them.
@@ -119,9 +141,12 @@ RECORD_NUMBERS = (
 
 def record_values(record: Record) -> tuple[object, ...]:
     """A record's value in each of ``RECORD_COLUMNS``: times as camtrapR writes them
-    (``2024-03-01 21:30:00``), deltas in seconds, minutes, hours and days (rounded as
-    camtrapR rounds: minutes and hours to 1 decimal, days to 2)."""
-    s, secs = record.sighting, record.delta_seconds
+    (``2024-03-01 21:30:00``), deltas in seconds, minutes, hours and days, each rounded from
+    the one before as camtrapR rounds them (seconds whole, the others to 1 decimal: 1,200 s
+    is 20 min, 0.3 h and 0 days)."""
+    s, secs = record.sighting, round(record.delta_seconds)
+    mins = round(secs / 60, 1)
+    hours = round(mins / 60, 1)
     stamp = s.seen_at.isoformat(sep=" ")[:19]  # to the second; a fifth of strftime's time
     return (
         s.station,
@@ -129,10 +154,10 @@ def record_values(record: Record) -> tuple[object, ...]:
         stamp,
         stamp[:10],
         stamp[11:],
-        _whole(secs),
-        _whole(round(secs / 60, 1)),
-        _whole(round(secs / 3600, 1)),
-        _whole(round(secs / 86400, 2)),
+        secs,
+        _whole(mins),
+        _whole(hours),
+        _whole(round(hours / 24, 1)),
         s.directory,
         s.file_name,
         s.deployment_id,

@@ -27,6 +27,7 @@ from trapline.domain.exports.camera_operation import (
     History,
     Occasions,
     Operation,
+    SetupDays,
     StationDays,
     camera_operation,
     check_days,
@@ -79,13 +80,15 @@ def record_table(
     return RecordTable(scope.counted_by, rule, kept)
 
 
-def operation(db: Database, caller: User, scope: Scope, empty_days: EmptyDays) -> Operation:
+def operation(
+    db: Database, caller: User, scope: Scope, empty_days: EmptyDays, setup_days: SetupDays
+) -> Operation:
     """The camera-operation matrix of the project's deployments (or the scope's one), a
     column per day from ``scope.since`` to ``until`` within the survey (viewers)."""
     _check_days(scope)
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
-        return operation_matrix(repos, scope, empty_days)
+        return operation_matrix(repos, scope, empty_days, setup_days)
 
 
 def history(
@@ -96,6 +99,7 @@ def history(
     occasions: Occasions,
     rule: Independence,
     empty_days: EmptyDays,
+    setup_days: SetupDays,
 ) -> DetectionHistory:
     """The detection history of a taxon (and every taxon under it) from the record table's
     records and the camera operation (viewers). A taxon the project never recorded gives a
@@ -104,7 +108,7 @@ def history(
     with db.read() as repos:
         scope = _viewable(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
-        matrix = operation_matrix(repos, scope, empty_days)
+        matrix = operation_matrix(repos, scope, empty_days, setup_days)
     return cut_history(db, scope, taxon, matrix, occasions, rule)
 
 
@@ -146,7 +150,9 @@ def _viewable(repos: Repos, caller: User, scope: Scope) -> Scope:
     return replace(counted, since=scope.since, until=scope.until)
 
 
-def operation_matrix(repos: Repos, scope: Scope, empty_days: EmptyDays) -> Operation:
+def operation_matrix(
+    repos: Repos, scope: Scope, empty_days: EmptyDays, setup_days: SetupDays
+) -> Operation:
     deployments = _deployments(repos, scope)
     photo_days = repos.camtrap.photo_days(scope.project_id, scope.deployment_id)
     stations = [
@@ -160,7 +166,7 @@ def operation_matrix(repos: Repos, scope: Scope, empty_days: EmptyDays) -> Opera
         for d in sorted(deployments, key=lambda d: (d.name, d.id))
     ]
     try:
-        return camera_operation(stations, empty_days, scope.since, scope.until)
+        return camera_operation(stations, empty_days, scope.since, scope.until, setup_days)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from trapline.db.engine import Database
 from trapline.domain.ecology.species import Scope
-from trapline.domain.exports.camera_operation import EmptyDays
+from trapline.domain.exports.camera_operation import EmptyDays, SetupDays
 from trapline.domain.exports.exports import Export, ExportFormat
 from trapline.domain.exports.record_table import DeltaReference, Independence, Record, records
 from trapline.errors import TraplineError
@@ -38,8 +38,9 @@ def table_file(db: Database, export: Export, rows: Rows) -> Iterator[bytes]:
     f, fmt = export.filters, export.format
     scope = Scope(export.project_id, f.deployment_id, f.date_from, f.date_to, pipeline=f.pipeline)
     compared = DeltaReference(f.delta_compared_to or DeltaReference.LAST_RECORD.value)
-    rule = Independence(f.min_delta_minutes or 0, compared)
+    rule = Independence(f.min_delta_minutes or 0, compared, f.remove_duplicate_records)
     empty_days = EmptyDays(f.empty_days or EmptyDays.OFF.value)
+    setup_days = SetupDays(f.setup_days or SetupDays.HALF.value)
     with db.read() as repos:
         counted = with_pipeline(repos, replace(scope, since=None, until=None))
         scope = replace(counted, since=scope.since, until=scope.until)
@@ -49,7 +50,7 @@ def table_file(db: Database, export: Export, rows: Rows) -> Iterator[bytes]:
             )
             pieces = record_table_csv(rows.counted(found))
         else:
-            matrix = operation_matrix(repos, scope, empty_days)
+            matrix = operation_matrix(repos, scope, empty_days, setup_days)
             taxon = repos.taxa.get(f.taxon_id) if f.taxon_id is not None else None
     if fmt is ExportFormat.RECORD_TABLE:
         yield from pieces

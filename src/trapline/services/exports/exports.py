@@ -99,15 +99,16 @@ def _check_pipeline(repos: Repos, project_id: int, f: ExportFilters) -> None:
 
 #: The filters a table of counts takes (the others are of images and results).
 _COUNTED = {"deployment_id", "date_from", "date_to", "pipeline"}
-_RECORDS = {"min_delta_minutes", "delta_compared_to"}
+_RECORDS = {"min_delta_minutes", "delta_compared_to", "remove_duplicate_records"}
 _HISTORY = {"taxon_id", "occasion_length", "day1", "output", "min_active_days", "include_effort"}
+_OPERATION = {"empty_days", "setup_days"}
 _TABLE_FILTERS = {
     ExportFormat.RECORD_TABLE: _COUNTED | _RECORDS,
-    ExportFormat.CAMERA_OPERATION: {"deployment_id", "date_from", "date_to", "empty_days"},
-    ExportFormat.DETECTION_HISTORY: _COUNTED | _RECORDS | _HISTORY | {"empty_days"},
+    ExportFormat.CAMERA_OPERATION: {"deployment_id", "date_from", "date_to"} | _OPERATION,
+    ExportFormat.DETECTION_HISTORY: _COUNTED | _RECORDS | _HISTORY | _OPERATION,
 }
 #: Filters only the tables take.
-_TABLE_ONLY = _RECORDS | _HISTORY | {"empty_days"}
+_TABLE_ONLY = _RECORDS | _HISTORY | _OPERATION
 
 
 def check_table_filters(repos: Repos, project_id: int, fmt: ExportFormat, f: ExportFilters) -> None:

@@ -102,7 +102,7 @@ def describe_filters(filters: ExportFilters, names: dict[str, Any]) -> list[str]
         elif field == "job_id":
             words.append(f"job #{value}")
         elif isinstance(value, bool):
-            words.append(field.replace("_", " "))
+            words.append(field.replace("_", " ") if value else f"not {field.replace('_', ' ')}")
         else:
             words.append(f"{field.replace('_', ' ')} {value}")
     return words
