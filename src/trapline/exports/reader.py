@@ -34,12 +34,17 @@ from trapline.domain.exports.facts import (
     TopFacts,
 )
 from trapline.exports.context import ExportContext
-from trapline.exports.determination import Determined, determined
+from trapline.exports.determination import (
+    Determination,
+    Determined,
+    determinations,
+    determined,
+)
 from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label
 
 __all__ = [
-    "Detection", "Determinations", "Determined", "ExportContext", "ImageResult", "ImageState",
-    "Ranked", "ranked", "results",
+    "Detection", "Determination", "Determinations", "Determined", "ExportContext",
+    "ImageResult", "ImageState", "Ranked", "ranked", "results",
 ]  # fmt: skip
 
 #: What a lookup of nothing answers (one shared empty list, never changed).
@@ -99,6 +104,8 @@ class Detection(NamedTuple):
     occurrence_id: int | None = None
     #: A person's determination of that occurrence, when a person made it.
     determined: Determined | None = None
+    #: What that occurrence is determined as, and by whom (a person's or the models').
+    determination: Determination | None = None
 
     @property
     def key(self) -> str:
@@ -177,6 +184,7 @@ def results(
     if batch.taxa:
         context.taxa.update(batch.taxa)
     said = determined(batch.linked, batch.identified, context.taxa) if batch.identified else {}
+    made_as = determinations(batch.linked, batch.identified, context.taxa) if batch.linked else {}
     known = (
         Determinations(batch.linked, batch.identified, batch.best, batch.label_taxa)
         if batch.linked or batch.identified or batch.best
@@ -190,7 +198,9 @@ def results(
         made: list[Detection] = _NONE
         counted = None
         if detections:
-            made = _detections(done, annotations.take(image.id), reviews, context, link, said)
+            made = _detections(
+                done, annotations.take(image.id), reviews, context, link, said, made_as
+            )
             if boxes:
                 made += [_drawn(r) for r in boxes]
         else:
@@ -234,9 +244,11 @@ def _detections(
     context: ExportContext,
     link: dict[int, int],
     said: dict[int, Determined],
+    made_as: dict[int, Determination],
 ) -> list[Detection]:
     """The detections of an image's completed analyses (``notes``: the image's annotations),
-    each with its occurrence (``link``) and a person's determination of that (``said``)."""
+    each with its occurrence (``link``), a person's determination of that (``said``) and
+    what it is determined as (``made_as``)."""
     if not done or not notes:
         return []
     children: dict[int, list[AnnotationFacts]] = {}
@@ -256,7 +268,7 @@ def _detections(
             word = said.get(occurrence) if said and occurrence is not None else None
             made = _detection(
                 top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans,
-                occurrence, word,
+                occurrence, word, made_as.get(occurrence) if made_as and occurrence else None,
             )  # fmt: skip
             if made is not None and (not narrow or _kept(made, filters)):
                 found.append(made)
@@ -350,6 +362,7 @@ def _detection(
     humans: dict[int, HumanLabel],
     occurrence_id: int | None = None,
     determined: Determined | None = None,
+    determination: Determination | None = None,
 ) -> Detection | None:
     """A detection of a box or an image-level label, in its occurrence (if any) and with a
     person's determination of that; None when a person rejected it or it has no whole box."""
@@ -362,7 +375,7 @@ def _detection(
         return Detection(
             top.id, analysis.id, None, None, top.confidence, label, top.confidence, top,
             None, algorithm, pipeline, analysis.completed_at, None, human, None, occurrence_id,
-            determined,
+            determined, determination,
         )  # fmt: skip
     box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
     own, chosen = _naming(top, kids)
@@ -378,7 +391,7 @@ def _detection(
     return Detection(
         top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
-        determined,
+        determined, determination,
     )  # fmt: skip
 
 
