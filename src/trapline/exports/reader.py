@@ -7,15 +7,12 @@ determination of its occurrence: ``determination.py``) are decided here once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
 from operator import attrgetter, itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
-
-from pydantic_core import from_json
 
 from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.reviews import Review
@@ -33,6 +30,7 @@ from trapline.domain.exports.facts import (
     PipelineFacts,
     TopFacts,
 )
+from trapline.exports.annotation_data import data_of, rle_of, terminal
 from trapline.exports.context import ExportContext
 from trapline.exports.determination import (
     Determination,
@@ -387,7 +385,7 @@ def _detection(
     detected = top.confidence if top.confidence is not None or own is None else own.confidence
     confidence = detected if detected is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
-    rle = _rle(top.data) if top.data else None
+    rle = rle_of(top.data) if top.data else None
     return Detection(
         top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
@@ -415,7 +413,7 @@ def _naming(
     )
     others = classes if own is None else [k for k in classes if k is not own]
     label = top.label if top.label is not None or own is None else own.label
-    said = [Said(k.label, k.confidence, _terminal(k)) for k in others]
+    said = [Said(k.label, k.confidence, terminal(k)) for k in others]
     named = name_box(Said(label, top.confidence), said)
     return own, others[named.chosen] if named.chosen is not None else own
 
@@ -425,35 +423,9 @@ def ranked(d: Detection) -> tuple[Ranked, ...]:
     c = d.classification
     if c is None:
         return ()
-    data = _data(c.data)
+    data = data_of(c.data)
     labels, scores = data.get("labels") or [], data.get("scores") or []
     if labels and len(labels) == len(scores):
         pairs = [Ranked(str(x), float(s)) for x, s in zip(labels, scores, strict=True)]
         return tuple(sorted(pairs, key=_SCORE, reverse=True))
     return (Ranked(c.label, c.confidence),) if c.label is not None else ()
-
-
-def _terminal(c: AnnotationFacts) -> bool:
-    """Whether a classification is the terminal one (the species classifier's)."""
-    # Parsed only when its text can say so: the data holds features and scores besides.
-    return bool(c.data and _TERMINAL.search(c.data) and _data(c.data).get("terminal") is True)
-
-
-#: What a classification's data says when it is the terminal one, as JSON writes it.
-_TERMINAL = re.compile(r'"terminal"\s*:\s*true')
-
-
-def _data(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    found = from_json(text)
-    return found if isinstance(found, dict) else {}
-
-
-def _rle(text: str | None) -> dict[str, Any] | None:
-    if not text or '"segmentation"' not in text:
-        return None
-    found = _data(text).get("segmentation")
-    if isinstance(found, dict) and "counts" in found and "size" in found:
-        return found
-    return None
