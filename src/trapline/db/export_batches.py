@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.exports.export_reads import ExportScope
-from trapline.db.tables import ImageEventRow, ImageRow, OccurrenceRow
-from trapline.db.types import chunks
+from trapline.db.tables import ImageEventRow, ImageRow
 from trapline.domain.ecology.species import Scope
 from trapline.domain.exports.exports import OccurrenceReads
 from trapline.domain.exports.facts import (
@@ -98,7 +97,7 @@ class _BatchReader:
             tops = export_reads.tops_of(image_ids, done)
         events = export_reads.events_of(images)
         # Counted detections come with their occurrences (``tops``).
-        linking = reads.detections or reads.of_detections or reads.determined
+        linking = reads.detections or reads.of_detections
         occurrence_of = export_reads.occurrence_of(image_ids) if linking else {}
         by_event = self._by_event(repos, events)
         linked = _linked(repos, reads, list(occurrence_of.values()))
@@ -176,21 +175,11 @@ def _taxa(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
 
 
 def _linked(repos: Repos, reads: OccurrenceReads, ids: list[int]) -> dict[int, OccurrenceFacts]:
-    """The occurrences of a batch's detections the format reads (``ids``), by id: all of them
-    (``of_detections``), or those a person determined (``determined``): the models determine
-    most, and a format that writes only a person's word need not read the others."""
-    if not ids or not (reads.of_detections or reads.determined):
+    """The occurrences of a batch's detections (``ids``), by id, when the format reads them
+    (``of_detections``)."""
+    if not ids or not reads.of_detections:
         return {}
-    if not reads.of_detections:
-        person = OccurrenceRow.determined_by == "person"
-        ids = [
-            found
-            for chunk in chunks(sorted(set(ids)))
-            for found in repos.session.scalars(
-                select(OccurrenceRow.id).where(OccurrenceRow.id.in_(chunk), person)
-            )
-        ]
-    return repos.export_reads.occurrences_by_id(ids) if ids else {}
+    return repos.export_reads.occurrences_by_id(ids)
 
 
 def _frames(session: Session, images: Sequence[ImageFacts]) -> dict[int, tuple[int, int]]:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import NamedTuple
+from urllib.parse import quote
 
 from trapline.domain.exports.facts import EventFacts, IdentificationFacts, OccurrenceFacts
 from trapline.exports.base import CsvFile, wall_iso
 from trapline.exports.camtrap_meaning import Meanings
 from trapline.exports.camtrap_package import number
+from trapline.exports.context import published_id
 from trapline.exports.occurrences import kept
 from trapline.exports.reader import ExportContext, ImageResult
 
@@ -96,6 +98,7 @@ class EventObservations:
         found = [o for o in result.occurrences if kept(o, filters)]
         columns = event_columns(event, "")
         rows = 0
+        installation = self.context.installation
         for counted in event_counts(found, result.determinations.identified):
             name = self.meanings.taxon_name(counted.taxon_id)
             if name:
@@ -107,8 +110,9 @@ class EventObservations:
                 continue
             rows += 1
             self.table.add(
-                [f"e{event.id}-{rows}", deployment_id, "", *columns, "event", kind, "", name,
-                 str(counted.occurrences), "", "", "", "", "", "", "", "", "", "", "",
+                [observation_id(installation, event.id, counted), deployment_id, "", *columns,
+                 "event", kind, "", name, str(counted.occurrences), "", "", "", "", "", "", "",
+                 "", "", "", "",
                  counted.method, counted.people, "", number(counted.probability), tags, ""]
             )  # fmt: skip
         return rows
@@ -124,6 +128,18 @@ class EventObservations:
             "observations, which GBIF makes occurrences of every animal (they would have no "
             f"name){level}; map the label onto a taxon of the project's list and export again"
         )
+
+
+def observation_id(installation: str, event_id: int, counted: EventCount) -> str:
+    """The ``observationID`` of an event's observation of one taxon (or label): the event's
+    published id and what the observation counts (``…:event:<id>:taxon:<taxon id>``, or
+    ``…:label:<label, percent-encoded>``). Unique across installations; the same in every
+    export while the event keeps its id, and always of the same taxon: an identification that
+    names another takes occurrences from one observation to another's id."""
+    event = published_id(installation, "event", event_id)
+    if counted.taxon_id is not None:
+        return f"{event}:taxon:{counted.taxon_id}"
+    return f"{event}:label:{quote(counted.label or '', safe='')}"
 
 
 def event_columns(event: EventFacts | None, stamp: str) -> tuple[str, str, str]:

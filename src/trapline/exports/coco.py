@@ -12,6 +12,7 @@ from typing import IO, Any, BinaryIO
 from trapline import __version__
 from trapline.domain.exports.exports import ExportFormat
 from trapline.exports.base import NO_DEPLOYMENT, ExportWriter, capture_iso, iso, json_bytes
+from trapline.exports.determination import as_json
 from trapline.exports.megadetector import UNNAMED_CATEGORY
 from trapline.exports.reader import Detection, ExportContext, ImageResult
 
@@ -95,6 +96,10 @@ class CocoWriter(ExportWriter):
             annotation["trapline_annotation_id"] = d.annotation_id
         else:  # a box a person drew
             annotation["trapline_review_id"] = d.review_id
+        if d.occurrence_id is not None:
+            annotation["trapline_occurrence_id"] = d.occurrence_id
+        if d.determination is not None:
+            annotation["trapline_determination"] = as_json(d.determination)
         if d.rle is not None:
             annotation["segmentation"] = d.rle
         self._next_id += 1

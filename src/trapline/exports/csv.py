@@ -15,7 +15,8 @@ COLUMNS = (
     "image_width", "image_height", "status", "detection_id", "x_min", "y_min", "x_max", "y_max",
     "label", "label_confidence", "detection_confidence", "category", "classification_method",
     "pipeline", "pipeline_version", "detector", "classifier", "reviewer", "reviewed_at",
-    "event_id", "occurrence_id", "determined_by", "identified_taxon",
+    "event_id", "occurrence_id", "determined_by", "identified_taxon", "occurrence_taxon",
+    "occurrence_label", "determination_method",
 )  # fmt: skip
 #: The columns of numbers, written as they are; every other cell is text, escaped
 #: (``cells.py``).
@@ -66,10 +67,11 @@ class CsvWriter(ExportWriter):
             if result.detections:
                 head = self._image(result, "detection")
                 for d in result.detections:
-                    said = d.determined
+                    said, made = d.determined, d.determination
                     yield [
                         *head, *self._detection(d), event, str(d.occurrence_id or ""),
                         said.person if said else "", said.taxon if said else "",
+                        *((made.taxon or "", made.label or "", made.method) if made else _NONE),
                     ]  # fmt: skip
                 tally.detections += len(result.detections)
                 tally.rows += len(result.detections)
@@ -111,9 +113,11 @@ _EMPTY = {
     ImageState.FAILED: "failed",
     ImageState.UNPROCESSED: "unprocessed",
 }
+#: The determination columns of a detection in no occurrence.
+_NONE = ("", "", "")
 #: The detection columns of an image without detections (all but the image's nine and the
-#: event, occurrence and determination at the end).
-_NO_DETECTION = [""] * (len(COLUMNS) - 13)
+#: event, occurrence and determinations at the end).
+_NO_DETECTION = [""] * (len(COLUMNS) - 16)
 #: The occurrence and determination columns of an image without detections.
-_NO_OCCURRENCE = ("", "", "")
+_NO_OCCURRENCE = ("", "", "", *_NONE)
 _NO_BOX = (None, None, None, None)

@@ -1,5 +1,10 @@
-"""People's determinations: the one place exports learn that a person determined the
-occurrence a detection is in, as ``review.py`` is for a person's word on the detection itself.
+"""Determinations: the one place exports learn what the occurrence a detection is in is
+determined as, and whether a person determined it, as ``review.py`` is for a person's word on
+the detection itself.
+
+Every detection in an occurrence carries its ``Determination``: the taxon it names (its
+scientific name), its label, and who determined it (a person, or the models), so that counting
+the distinct occurrences of a file with a row per detection gives the counts the pages show.
 
 An occurrence's determination is a person's when the latest identification of it (not
 withdrawn) or, without one, the latest review of one of its detections decided it
@@ -33,6 +38,49 @@ class Determined(NamedTuple):
     made_at: datetime
     #: ``identification`` or ``review``.
     kind: str
+
+
+class Determination(NamedTuple):
+    """What the occurrence a detection is in is determined as, and by whom."""
+
+    #: The scientific name of the taxon of the project's list it names (None: none).
+    taxon: str | None
+    #: Its label (a person's, else the models').
+    label: str | None
+    #: ``human`` when a person determined it, else ``machine``.
+    method: str
+    #: The person (their name, else their email; ``person`` once their account is gone);
+    #: None for the models.
+    person: str | None
+
+
+def as_json(made: Determination) -> dict[str, str | None]:
+    """A determination as the JSON formats write it beside a detection."""
+    return {
+        "taxon": made.taxon,
+        "label": made.label,
+        "method": made.method,
+        "person": made.person,
+    }
+
+
+def determinations(
+    linked: Mapping[int, OccurrenceFacts],
+    identified: Mapping[int, IdentificationFacts],
+    taxa: Mapping[int, Taxon],
+) -> dict[int, Determination]:
+    """The determination of each of these occurrences, by occurrence."""
+    found: dict[int, Determination] = {}
+    for occurrence_id, o in linked.items():
+        taxon = taxa.get(o.taxon_id) if o.taxon_id is not None else None
+        name = taxon.scientific_name if taxon is not None else None
+        if o.determined_by == "person":
+            said = identified.get(occurrence_id)
+            person = (said.person if said else None) or o.identified_by or "person"
+            found[occurrence_id] = Determination(name, o.label, "human", person)
+        else:
+            found[occurrence_id] = Determination(name, o.label, "machine", None)
+    return found
 
 
 def determined(

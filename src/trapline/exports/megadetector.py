@@ -11,6 +11,7 @@ from trapline import __version__
 from trapline.domain.exports.exports import ExportFormat
 from trapline.domain.exports.facts import ImageFacts
 from trapline.exports.base import ExportWriter, capture_iso, json_bytes, normalised
+from trapline.exports.determination import as_json
 from trapline.exports.reader import Detection, ExportContext, ImageResult, ImageState, Ranked
 from trapline.exports.reader import ranked as ranked_of
 
@@ -36,6 +37,8 @@ class MegaDetectorWriter(ExportWriter):
         self.classification_categories: dict[str, str] = {}
         self.detectors: set[str] = set()
         self.classifiers: set[str] = set()
+        #: The thresholds of the pipelines whose detections were written, by "slug vN".
+        self.thresholds: dict[str, float | None] = {}
         self.detected_at: datetime | None = None
         self.classified_at: datetime | None = None
         self._first = True
@@ -49,7 +52,13 @@ class MegaDetectorWriter(ExportWriter):
                 self.tally.skipped += 1
                 continue
             image = result.image
-            entry: dict[str, Any] = {"file": self.relative_path(image)}
+            # The size lets MegaDetector's tools (``md_to_coco``) turn boxes into pixels
+            # without the photos.
+            entry: dict[str, Any] = {
+                "file": self.relative_path(image),
+                "width": image.width,
+                "height": image.height,
+            }
             if image.captured_at is not None:
                 # Local capture time with its UTC offset (the format's sequence tools read it).
                 entry["datetime"] = capture_iso(image)
@@ -88,8 +97,12 @@ class MegaDetectorWriter(ExportWriter):
         }
         if d.occurrence_id is not None:
             out["occurrence_id"] = d.occurrence_id
+        if d.determination is not None:
+            out["determination"] = as_json(d.determination)
         if d.detector:
             self.detectors.add(d.detector.name)
+        if d.pipeline is not None:
+            self.thresholds[f"{d.pipeline.slug} v{d.pipeline.version}"] = d.pipeline.threshold
         self.detected_at = _later(self.detected_at, d.completed_at)
         # A detector's verdict on its own box is its category, not a classification.
         own_verdict = d.classifier is not None and d.classifier == d.detector
@@ -125,11 +138,15 @@ class MegaDetectorWriter(ExportWriter):
             "format_version": FORMAT_VERSION,
             "detector": "; ".join(sorted(self.detectors)) or "unknown",
             "detection_completion_time": _time(self.detected_at or self.context.created_at),
+            "detector_metadata": _detector_metadata_of(self.thresholds.values()),
             "trapline": {
                 "version": __version__,
                 "project_id": self.context.project.id,
                 "project": self.context.project.name,
                 "filters": self.context.filters.as_json(),
+                "thresholds": {
+                    name: threshold or 0.0 for name, threshold in sorted(self.thresholds.items())
+                },
             },
         }
         if self.classifiers or self.classification_categories:
@@ -138,6 +155,15 @@ class MegaDetectorWriter(ExportWriter):
                 self.classified_at or self.context.created_at
             )
         return info
+
+
+def _detector_metadata_of(thresholds: Iterable[float | None]) -> dict[str, float]:
+    """``info.detector_metadata``: the score from which the results' boxes count, as
+    MegaDetector's tools read it; of several pipelines, the lowest of their thresholds (a
+    reader that drops the boxes under it keeps every box one of them counts); 0 where a
+    pipeline has none (every box counts)."""
+    found = min((t or 0.0 for t in thresholds), default=0.0)
+    return {"typical_detection_threshold": found, "conservative_detection_threshold": found}
 
 
 def _best_first(pairs: list[list[Any]]) -> list[list[Any]]:

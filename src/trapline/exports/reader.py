@@ -7,15 +7,12 @@ determination of its occurrence: ``determination.py``) are decided here once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
 from operator import attrgetter, itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
-
-from pydantic_core import from_json
 
 from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.reviews import Review
@@ -33,13 +30,19 @@ from trapline.domain.exports.facts import (
     PipelineFacts,
     TopFacts,
 )
+from trapline.exports.annotation_data import data_of, rle_of, terminal
 from trapline.exports.context import ExportContext
-from trapline.exports.determination import Determined, determined
+from trapline.exports.determination import (
+    Determination,
+    Determined,
+    determinations,
+    determined,
+)
 from trapline.exports.review import BatchReviews, HumanLabel, batch_reviews, human_label
 
 __all__ = [
-    "Detection", "Determinations", "Determined", "ExportContext", "ImageResult", "ImageState",
-    "Ranked", "ranked", "results",
+    "Detection", "Determination", "Determinations", "Determined", "ExportContext",
+    "ImageResult", "ImageState", "Ranked", "ranked", "results",
 ]  # fmt: skip
 
 #: What a lookup of nothing answers (one shared empty list, never changed).
@@ -99,6 +102,8 @@ class Detection(NamedTuple):
     occurrence_id: int | None = None
     #: A person's determination of that occurrence, when a person made it.
     determined: Determined | None = None
+    #: What that occurrence is determined as, and by whom (a person's or the models').
+    determination: Determination | None = None
 
     @property
     def key(self) -> str:
@@ -177,6 +182,7 @@ def results(
     if batch.taxa:
         context.taxa.update(batch.taxa)
     said = determined(batch.linked, batch.identified, context.taxa) if batch.identified else {}
+    made_as = determinations(batch.linked, batch.identified, context.taxa) if batch.linked else {}
     known = (
         Determinations(batch.linked, batch.identified, batch.best, batch.label_taxa)
         if batch.linked or batch.identified or batch.best
@@ -190,7 +196,9 @@ def results(
         made: list[Detection] = _NONE
         counted = None
         if detections:
-            made = _detections(done, annotations.take(image.id), reviews, context, link, said)
+            made = _detections(
+                done, annotations.take(image.id), reviews, context, link, said, made_as
+            )
             if boxes:
                 made += [_drawn(r) for r in boxes]
         else:
@@ -234,9 +242,11 @@ def _detections(
     context: ExportContext,
     link: dict[int, int],
     said: dict[int, Determined],
+    made_as: dict[int, Determination],
 ) -> list[Detection]:
     """The detections of an image's completed analyses (``notes``: the image's annotations),
-    each with its occurrence (``link``) and a person's determination of that (``said``)."""
+    each with its occurrence (``link``), a person's determination of that (``said``) and
+    what it is determined as (``made_as``)."""
     if not done or not notes:
         return []
     children: dict[int, list[AnnotationFacts]] = {}
@@ -256,7 +266,7 @@ def _detections(
             word = said.get(occurrence) if said and occurrence is not None else None
             made = _detection(
                 top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans,
-                occurrence, word,
+                occurrence, word, made_as.get(occurrence) if made_as and occurrence else None,
             )  # fmt: skip
             if made is not None and (not narrow or _kept(made, filters)):
                 found.append(made)
@@ -350,6 +360,7 @@ def _detection(
     humans: dict[int, HumanLabel],
     occurrence_id: int | None = None,
     determined: Determined | None = None,
+    determination: Determination | None = None,
 ) -> Detection | None:
     """A detection of a box or an image-level label, in its occurrence (if any) and with a
     person's determination of that; None when a person rejected it or it has no whole box."""
@@ -362,7 +373,7 @@ def _detection(
         return Detection(
             top.id, analysis.id, None, None, top.confidence, label, top.confidence, top,
             None, algorithm, pipeline, analysis.completed_at, None, human, None, occurrence_id,
-            determined,
+            determined, determination,
         )  # fmt: skip
     box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
     own, chosen = _naming(top, kids)
@@ -374,11 +385,11 @@ def _detection(
     detected = top.confidence if top.confidence is not None or own is None else own.confidence
     confidence = detected if detected is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
-    rle = _rle(top.data) if top.data else None
+    rle = rle_of(top.data) if top.data else None
     return Detection(
         top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
-        determined,
+        determined, determination,
     )  # fmt: skip
 
 
@@ -402,7 +413,7 @@ def _naming(
     )
     others = classes if own is None else [k for k in classes if k is not own]
     label = top.label if top.label is not None or own is None else own.label
-    said = [Said(k.label, k.confidence, _terminal(k)) for k in others]
+    said = [Said(k.label, k.confidence, terminal(k)) for k in others]
     named = name_box(Said(label, top.confidence), said)
     return own, others[named.chosen] if named.chosen is not None else own
 
@@ -412,35 +423,9 @@ def ranked(d: Detection) -> tuple[Ranked, ...]:
     c = d.classification
     if c is None:
         return ()
-    data = _data(c.data)
+    data = data_of(c.data)
     labels, scores = data.get("labels") or [], data.get("scores") or []
     if labels and len(labels) == len(scores):
         pairs = [Ranked(str(x), float(s)) for x, s in zip(labels, scores, strict=True)]
         return tuple(sorted(pairs, key=_SCORE, reverse=True))
     return (Ranked(c.label, c.confidence),) if c.label is not None else ()
-
-
-def _terminal(c: AnnotationFacts) -> bool:
-    """Whether a classification is the terminal one (the species classifier's)."""
-    # Parsed only when its text can say so: the data holds features and scores besides.
-    return bool(c.data and _TERMINAL.search(c.data) and _data(c.data).get("terminal") is True)
-
-
-#: What a classification's data says when it is the terminal one, as JSON writes it.
-_TERMINAL = re.compile(r'"terminal"\s*:\s*true')
-
-
-def _data(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    found = from_json(text)
-    return found if isinstance(found, dict) else {}
-
-
-def _rle(text: str | None) -> dict[str, Any] | None:
-    if not text or '"segmentation"' not in text:
-        return None
-    found = _data(text).get("segmentation")
-    if isinstance(found, dict) and "counts" in found and "size" in found:
-        return found
-    return None

@@ -61,15 +61,15 @@ class ExportFormat(StrEnum):
 
     def reads(self, filters: ExportFilters) -> OccurrenceReads:
         """What an export in this format reads of occurrences besides images and results:
-        the formats with a row per detection write a person's determination of each
-        detection's occurrence; Camtrap DP counts each event's occurrences too, unless it is
-        of the event level only."""
+        the formats with a row per detection write the determination of each detection's
+        occurrence; Camtrap DP counts each event's occurrences too, unless it is of the event
+        level only."""
         if self.per_occurrence:
             return OccurrenceReads(shown=True, detections=filters.judges_detections)
         if self is ExportFormat.CAMTRAP_DP:
             media = filters.observation_level != "event"
             return OccurrenceReads(by_event=True, of_detections=media)
-        return OccurrenceReads(determined=True, frames=self is ExportFormat.COCO)
+        return OccurrenceReads(of_detections=True, frames=self is ExportFormat.COCO)
 
     @property
     def content_type(self) -> str:
@@ -91,11 +91,9 @@ class OccurrenceReads:
 
     #: Each event's occurrences, the first time one of the event's images is read.
     by_event: bool = False
-    #: The occurrences the batch's detections are in, by id.
+    #: The occurrences the batch's detections are in, by id (the formats with a row per
+    #: detection write each one's determination on its detections).
     of_detections: bool = False
-    #: Of those, the ones a person determined (the formats with a row per detection write
-    #: the person's word on each of its detections).
-    determined: bool = False
     #: The occurrences whose best detection is in the batch's images, by image, with those
     #: detections: each once, with its best photo, never more than the batch's detections.
     shown: bool = False

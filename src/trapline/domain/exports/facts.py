@@ -167,6 +167,8 @@ class PipelineFacts(NamedTuple):
     slug: str
     version: int
     name: str
+    #: The score from which its boxes count (None: every box counts).
+    threshold: float | None = None
 
 
 class Batch(NamedTuple):

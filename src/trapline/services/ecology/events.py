@@ -45,6 +45,14 @@ def photos_leaving(repos: Repos, image_ids: Sequence[int]) -> list[Span]:
     return repos.events.spans(image_ids)
 
 
+def photos_moved(repos: Repos, image_ids: Sequence[int]) -> None:
+    """Put photos just moved between deployments into their new events, before the spans they
+    left are grouped again (``photos_left``): an occurrence seen only in them goes with them,
+    keeping its id, and comes back with them."""
+    repos.events.leave_moved(image_ids)
+    photos_added(repos, image_ids)
+
+
 def photos_left(repos: Repos, spans: Sequence[Span]) -> None:
     """Group what is left of the spans photos left (an event may split or go)."""
     repos.events.regroup_spans(spans)

@@ -61,8 +61,8 @@ def move_images(
         repos.capture_times.zone_for(project_id, deployment_id)  # holds the project's row
         spans = events.photos_leaving(repos, wanted)
         moved = repos.capture_times.move(project_id, wanted, deployment_id)
+        events.photos_moved(repos, wanted)
         events.photos_left(repos, spans)
-        events.photos_added(repos, wanted)
         return moved
 
 

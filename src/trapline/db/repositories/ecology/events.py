@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     DateTime,
     bindparam,
+    delete,
     func,
     insert,
     literal,
@@ -35,6 +36,7 @@ from trapline.db.repositories.core.rows import to_image
 from trapline.db.repositories.ecology.grouping_sql import (
     INSERT,
     INSERT_AND_POINT,
+    KEEP,
     POINT,
     REPOINT,
     flagged_sql,
@@ -47,6 +49,7 @@ from trapline.db.tables import (
     ImageRow,
     ProjectRow,
 )
+from trapline.db.types import chunks
 from trapline.domain.core.event_rules import EventRule, Grouping
 from trapline.domain.core.records import Image
 from trapline.domain.ecology.events import (
@@ -233,6 +236,8 @@ class EventRepo:
         # occurrences with them. (New events take higher ids, and no one else adds to a
         # deployment held here.)
         newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old)) or 0
+        if newest_old:  # an old event of the same photos takes their times (``KEEP``)
+            self.session.execute(text(flagged + KEEP).bindparams(*times), params)
         if dialect == "postgresql":
             self.session.execute(text(flagged + INSERT_AND_POINT).bindparams(*times), params)
         else:
@@ -291,6 +296,23 @@ class EventRepo:
             .distinct()
         )
         return [(d, lo, hi) for d, lo, hi in rows]
+
+    def leave_moved(self, image_ids: Sequence[int]) -> None:
+        """These photos moved: those now in another deployment than their event's (or in
+        none) leave it, so that they can be placed in their new deployment's events before
+        the old ones are regrouped (which hands an occurrence of those photos on to the
+        events they are in now: ``handover.py``)."""
+        mine = select(EventRow.id).where(
+            EventRow.id == ImageEventRow.event_id,
+            EventRow.deployment_id == ImageRow.deployment_id,
+            ImageRow.id == ImageEventRow.image_id,
+        )
+        for part in chunks(list(image_ids)):
+            self.session.execute(
+                delete(ImageEventRow)
+                .where(ImageEventRow.image_id.in_(part), ~mine.exists())
+                .execution_options(synchronize_session=False)
+            )
 
     def deployments_of(self, image_ids: Sequence[int]) -> list[int]:
         """The deployments these photos are in."""

@@ -44,32 +44,53 @@ WITH ordered AS (
     FROM marked
 )
 """
+#: Each event of a scope's photos: its first photo, times, size, and the old events its photos
+#: point at (the lowest and highest id, and how many of its photos point at one).
+_GROUPS = """
+SELECT MIN(CASE WHEN s = 1 THEN f.id END) AS first_id, MIN(t) AS starts,
+       MAX(CASE WHEN s = 1 THEN off END) AS soff, MAX(t) AS ends,
+       MAX(CASE WHEN e = 1 THEN off END) AS eoff, COUNT(*) AS n,
+       MIN(was.event_id) AS was_lo, MAX(was.event_id) AS was_hi, COUNT(was.event_id) AS pointed
+FROM flagged f LEFT JOIN image_events was ON was.image_id = f.id
+GROUP BY grp
+"""
+#: Where an old event ``{o}`` holds exactly the photos of group ``{g}``: every photo of the
+#: group points at it, and it holds no other (its links and its kept count).
+_SAME_PHOTOS = """
+{g}.was_lo = {g}.was_hi AND {g}.pointed = {g}.n AND {o}.id = {g}.was_lo
+AND {o}.deployment_id = :deployment AND {o}.image_count = {g}.n
+AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = {o}.id) = {g}.n
+"""
+#: An old event that holds the same photos as a group of the scope stays, with its id,
+#: occurrences and tracking: when the photos' times changed (a zone corrected, capture times
+#: read again), it takes the group's times and first photo, and is due for tracking again
+#: (the order of its photos, and its occurrences' times, may have changed). Run before
+#: ``INSERT``, which then finds it the same in every way.
+KEEP = f"""
+UPDATE events SET first_image_id = g.first_id, starts_at = g.starts,
+    start_offset_minutes = g.soff, ends_at = g.ends, end_offset_minutes = g.eoff,
+    tracking_version = tracking_version + 1
+FROM ({_GROUPS}) g
+WHERE {_SAME_PHOTOS.format(g="g", o="events")}
+AND NOT (events.first_image_id = g.first_id AND events.starts_at = g.starts
+         AND events.ends_at = g.ends AND events.start_offset_minutes = g.soff
+         AND events.end_offset_minutes = g.eoff)
+"""  # noqa: S608
 #: The events of a scope's photos, written unless an old event holds exactly the same photos
 #: at the same times (it stays, with its id, occurrences and tracking, and its photos keep
-#: pointing at it).
-INSERT = """
+#: pointing at it; ``KEEP`` gave it the group's times first).
+INSERT = f"""
 INSERT INTO events (project_id, deployment_id, first_image_id, starts_at,
                     start_offset_minutes, ends_at, end_offset_minutes, image_count)
 SELECT :project, :deployment, first_id, starts, soff, ends, eoff, n
-FROM (
-    SELECT MIN(CASE WHEN s = 1 THEN f.id END) AS first_id, MIN(t) AS starts,
-           MAX(CASE WHEN s = 1 THEN off END) AS soff, MAX(t) AS ends,
-           MAX(CASE WHEN e = 1 THEN off END) AS eoff, COUNT(*) AS n,
-           MIN(was.event_id) AS was_lo, MAX(was.event_id) AS was_hi, COUNT(was.event_id) AS pointed
-    FROM flagged f LEFT JOIN image_events was ON was.image_id = f.id
-    GROUP BY grp
-) g
-WHERE NOT COALESCE(
-    was_lo = was_hi AND pointed = n AND EXISTS (
-        SELECT 1 FROM events o
-        WHERE o.id = g.was_lo AND o.first_image_id = g.first_id AND o.image_count = g.n
-              AND o.starts_at = g.starts AND o.ends_at = g.ends
-              AND o.start_offset_minutes = g.soff AND o.end_offset_minutes = g.eoff
-              AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = o.id) = g.n
-    ),
-    FALSE
+FROM ({_GROUPS}) g
+WHERE NOT EXISTS (
+    SELECT 1 FROM events o
+    WHERE {_SAME_PHOTOS.format(g="g", o="o")}
+          AND o.first_image_id = g.first_id AND o.starts_at = g.starts AND o.ends_at = g.ends
+          AND o.start_offset_minutes = g.soff AND o.end_offset_minutes = g.eoff
 )
-"""
+"""  # noqa: S608
 #: Each photo with the first photo of its event.
 _FIRSTS = """
 , firsts AS (

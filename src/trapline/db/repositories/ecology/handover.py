@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.ecology.counts import forget_events
+from trapline.db.repositories.ecology.counts import forget_events, untallied
 from trapline.db.tables import (
     EventRow,
     IdentificationRow,
@@ -96,10 +96,34 @@ def hand_over(session: Session, deployment_id: int, old: list[Any]) -> list[str]
             .values(event_id=holder)
             .execution_options(synchronize_session=False)
         )
+        _follow_events(session, moved)
         not_kept += part_occurrences(session, moved)
         forget_events(session, OccurrenceTallyRow.event_id.in_(part))
         session.execute(delete(EventRow).where(EventRow.id.in_(part)))
     return not_kept
+
+
+def _follow_events(session: Session, occurrence_ids: Sequence[int]) -> None:
+    """Occurrences just handed on are counted in their new events, and those whose photos
+    moved to another deployment (``EventRepo.leave_moved``) are of that deployment now."""
+    theirs = (
+        select(EventRow.deployment_id)
+        .where(EventRow.id == OccurrenceRow.event_id)
+        .scalar_subquery()
+    )
+    for part in chunks(occurrence_ids):
+        session.execute(
+            update(OccurrenceRow)
+            .where(OccurrenceRow.id.in_(part), OccurrenceRow.deployment_id != theirs)
+            .values(deployment_id=theirs)
+            .execution_options(synchronize_session=False)
+        )
+        untallied(
+            session,
+            session.scalars(
+                select(OccurrenceRow.event_id).where(OccurrenceRow.id.in_(part)).distinct()
+            ),
+        )
 
 
 def part_occurrences(session: Session, occurrence_ids: Sequence[int]) -> list[str]:

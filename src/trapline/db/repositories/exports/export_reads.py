@@ -420,9 +420,12 @@ class ExportReadRepo:
 
     def pipelines(self, project_id: int) -> dict[int, PipelineFacts]:
         """The project's pipeline versions."""
+        p = PipelineRow
         rows = self.session.execute(
-            select(PipelineRow.id, PipelineRow.slug, PipelineRow.version, PipelineRow.name).where(
-                PipelineRow.project_id == project_id
+            select(p.id, p.slug, p.version, p.name, p.default_threshold).where(
+                p.project_id == project_id
             )
         )
-        return {r.id: PipelineFacts(r.id, r.slug, r.version, r.name) for r in rows}
+        return {
+            r.id: PipelineFacts(r.id, r.slug, r.version, r.name, r.default_threshold) for r in rows
+        }
