@@ -99,11 +99,13 @@ def seed_project(
     names = names or [f"20240621-22{n:02d}00.jpg" for n in range(9)]
     ids: list[int] = []
     placed: dict[int, int] = {}
-    for n, name in enumerate(names):
-        deployment = deployments["Trap A" if n < 5 else "Trap B"]
-        (image_id,) = proto.images(1, names=[name], deployment_id=str(deployment))
-        ids.append(image_id)
-        placed[image_id] = deployment
+    for trap, part in (("Trap A", names[:5]), ("Trap B", names[5:])):
+        if not part:
+            continue
+        deployment = deployments[trap]
+        made = proto.images(len(part), names=part, deployment_id=str(deployment))
+        ids += made
+        placed |= dict.fromkeys(made, deployment)
     registered = proto.register(config or pipeline_config())
     assert registered.status_code in (200, 201), registered.text
     job = proto.job_that_runs(params={"max_attempts": 1})
