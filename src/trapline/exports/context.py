@@ -31,6 +31,8 @@ class ExportContext:
     base_url: str | None = None
     #: This installation's UUID: what makes the ids the export publishes globally unique.
     installation: str = "local"
+    #: The labels a person mapped as no object (``no_object``).
+    hidden_labels: frozenset[str] = frozenset()
     #: The taxa the occurrences read so far name, and their ancestors, by id.
     taxa: dict[int, Taxon] = field(default_factory=dict)
     #: What the export counts, a line per deployment (``Export.counted``).

@@ -16,7 +16,7 @@ COLUMNS = (
     "label", "label_confidence", "detection_confidence", "category", "classification_method",
     "pipeline", "pipeline_version", "detector", "classifier", "reviewer", "reviewed_at",
     "event_id", "occurrence_id", "determined_by", "identified_taxon", "occurrence_taxon",
-    "occurrence_label", "determination_method",
+    "occurrence_label", "determination_method", "no_object",
 )  # fmt: skip
 #: The columns of numbers, written as they are; every other cell is text, escaped
 #: (``cells.py``).
@@ -72,6 +72,7 @@ class CsvWriter(ExportWriter):
                         *head, *self._detection(d), event, str(d.occurrence_id or ""),
                         said.person if said else "", said.taxon if said else "",
                         *((made.taxon or "", made.label or "", made.method) if made else _NONE),
+                        "true" if d.no_object else "false",
                     ]  # fmt: skip
                 tally.detections += len(result.detections)
                 tally.rows += len(result.detections)
@@ -116,8 +117,8 @@ _EMPTY = {
 #: The determination columns of a detection in no occurrence.
 _NONE = ("", "", "")
 #: The detection columns of an image without detections (all but the image's nine and the
-#: event, occurrence and determinations at the end).
-_NO_DETECTION = [""] * (len(COLUMNS) - 16)
-#: The occurrence and determination columns of an image without detections.
-_NO_OCCURRENCE = ("", "", "", *_NONE)
+#: event, occurrence, determinations and no-object mark at the end).
+_NO_DETECTION = [""] * (len(COLUMNS) - 17)
+#: The occurrence, determination and no-object columns of an image without detections.
+_NO_OCCURRENCE = ("", "", "", *_NONE, "")
 _NO_BOX = (None, None, None, None)

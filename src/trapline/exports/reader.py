@@ -15,6 +15,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from trapline.domain.ecology.naming import Said, name_box
+from trapline.domain.ecology.occurrences import no_object
 from trapline.domain.ecology.reviews import Review
 from trapline.domain.exports.exports import ExportFilters
 from trapline.domain.exports.facts import (
@@ -104,6 +105,8 @@ class Detection(NamedTuple):
     determined: Determined | None = None
     #: What that occurrence is determined as, and by whom (a person's or the models').
     determination: Determination | None = None
+    #: A stage or a person said nothing of interest is there (``no_object``): counted nowhere.
+    no_object: bool = False
 
     @property
     def key(self) -> str:
@@ -267,6 +270,7 @@ def _detections(
             made = _detection(
                 top, children.get(top.id, _NONE), analysis, pipeline, algorithms, humans,
                 occurrence, word, made_as.get(occurrence) if made_as and occurrence else None,
+                context.hidden_labels,
             )  # fmt: skip
             if made is not None and (not narrow or _kept(made, filters)):
                 found.append(made)
@@ -361,6 +365,7 @@ def _detection(
     occurrence_id: int | None = None,
     determined: Determined | None = None,
     determination: Determination | None = None,
+    hidden: frozenset[str] = frozenset(),
 ) -> Detection | None:
     """A detection of a box or an image-level label, in its occurrence (if any) and with a
     person's determination of that; None when a person rejected it or it has no whole box."""
@@ -380,8 +385,11 @@ def _detection(
     category = top.label if top.label is not None or own is None else own.label
     label = chosen.label if chosen else top.label
     label_confidence = chosen.confidence if chosen else top.confidence
+    # A no-object word from any stage rejects the box (``naming.py``); a person's label rules.
+    nothing = no_object(top.label, hidden) or any(no_object(k.label, hidden) for k in kids)
     if human is not None and human.label:
         label, label_confidence = human.label, None
+        nothing = no_object(label, hidden)
     detected = top.confidence if top.confidence is not None or own is None else own.confidence
     confidence = detected if detected is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
@@ -389,7 +397,7 @@ def _detection(
     return Detection(
         top.id, analysis.id, box, category, confidence, label, label_confidence, chosen,
         algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
-        determined, determination,
+        determined, determination, nothing,
     )  # fmt: skip
 
 

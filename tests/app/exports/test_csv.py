@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.support.exports import Seeded
+from tests.support.exports import API, Seeded
+from tests.support.moth_filter import filtered_photo
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
@@ -68,3 +69,27 @@ def test_csv_cells_never_read_as_formulas(proto) -> None:  # type: ignore[no-unt
     rows = _rows(seeded.download(seeded.export(format="csv")["id"]))
     assert rows
     assert all(r["file_name"].startswith("'=cmd") for r in rows)
+
+
+def test_csv_marks_the_boxes_counted_nowhere_as_no_object(proto) -> None:  # type: ignore[no-untyped-def]
+    """The moth filter's ``nonmoth`` box is marked ``no_object`` (its detector was surer of it
+    than of the moth); the moth is not; a person who relabels the rejected box as a moth takes
+    the mark off."""
+    filtered_photo(proto)
+    seeded = Seeded(proto, proto.project_id, {}, {}, {})
+
+    def marks() -> dict[str, str]:
+        done = seeded.export(format="csv")
+        assert done["status"] == "succeeded", done
+        return {r["detection_id"]: r["no_object"] for r in _rows(seeded.download(done["id"]))}
+
+    first = marks()
+    assert sorted(first.values()) == ["false", "true"], first
+    (rejected,) = [key for key, mark in first.items() if mark == "true"]
+    answer = proto.client.post(
+        f"{API}/annotations/{rejected}/reviews",
+        json={"verdict": "relabel", "label": "moth"},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    assert set(marks().values()) == {"false"}

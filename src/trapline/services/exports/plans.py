@@ -63,5 +63,6 @@ def plan(
             created_at=export.created_at,
             base_url=base_url,
             installation=repos.projects.installation(),
+            hidden_labels=frozenset(repos.taxa.hidden_labels(export.project_id)),
         )
     return context, scope, total
