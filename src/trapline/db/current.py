@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
 
 from trapline.db.tables import AnalysisRow, PipelinePinRow, PipelineRow
 from trapline.domain.processing.results import AnalysisStatus
@@ -66,3 +67,9 @@ def current_analyses(project_id: int, *image_terms: Any) -> Select[int]:
         .subquery()
     )
     return select(ranked.c.id).where(ranked.c.rank == 1)
+
+
+def current_of_image(session: Session, project_id: int, image_id: int) -> frozenset[int]:
+    """The ids of one image's current analyses (of the project it is in)."""
+    query = current_analyses(project_id, AnalysisRow.image_id == image_id)
+    return frozenset(int(i) for i in session.scalars(query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trapline.db.current import current_of_image
 from trapline.db.engine import Database
 from trapline.domain.callbacks.callbacks import Artifact
 from trapline.domain.core.paging import Cursor
@@ -19,6 +20,14 @@ def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Imag
         image = require(repos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
         return image, repos.analyses.for_image(image_id)
+
+
+def current_of(db: Database, caller: User, image: Image) -> frozenset[int]:
+    """The ids of the image's current analyses (viewers of its project): of each pipeline, the
+    latest run of the version counted (``db/current.py``); the others are older runs."""
+    with db.read() as repos:
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image.id))
+        return current_of_image(repos.session, image.project_id, image.id)
 
 
 def default_thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:

@@ -12,7 +12,13 @@ from trapline.domain.core.paging import ImageOrder
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.reviews import Review, Verdict
-from trapline.domain.processing.results import Analysis, Annotation, AnnotationType, Box
+from trapline.domain.processing.results import (
+    Analysis,
+    AnalysisStatus,
+    Annotation,
+    AnnotationType,
+    Box,
+)
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.services.callbacks import analyses
@@ -167,12 +173,17 @@ def viewer(
     queue: Annotated[str | None, Query(pattern=r"^(project|\d{1,19})$")] = None,
 ) -> Response:
     """One image at full size with its boxes, labels, confidences and reviews."""
-    image, found = analyses.image_with_analyses(page.db, page.me, image_id)
+    image, every = analyses.image_with_analyses(page.db, page.me, image_id)
+    # The current run of each pipeline is shown and reviewed; older runs on request.
+    current = analyses.current_of(page.db, page.me, image)
+    found = [a for a in every if a.id in current or a.status is not AnalysisStatus.COMPLETED]
+    earlier = [a for a in every if a.id not in current and a.status is AnalysisStatus.COMPLETED]
     project, role = projects.get_project(page.db, page.me, image.project_id)
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
     hidden = taxa.no_object_labels(page.db, page.me, image.project_id)
-    thresholds = analyses.default_thresholds(page.db, found)
+    thresholds = analyses.default_thresholds(page.db, every)
     detections = detections_of(found, reviewed, thresholds, hidden)
+    past = detections_of(earlier, reviewed, thresholds, hidden)
     layers = layers_of(found, image.width, image.height)
     newer, older = browse.neighbours(
         page.db, page.me, image, grid.image_filter(), ImageOrder.CAPTURED_DESC
@@ -187,6 +198,8 @@ def viewer(
         image=image,
         analyses=found,
         detections=detections,
+        older_runs=[(a, [d for d in past if d.analysis.id == a.id]) for a in reversed(earlier)],
+        past=past,
         reviews=[r for r in reviewed if r.verdict is Verdict.MISSING],
         layers=layers,
         layer_kinds=kinds_of(layers),

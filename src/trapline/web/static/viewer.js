@@ -27,6 +27,12 @@ function showBelow(on) {
 }
 belowToggle?.addEventListener("change", () => showBelow(belowToggle.checked));
 
+// Older runs' boxes (a re-run or a newer version replaced them) are drawn only when asked for.
+const olderToggle = document.getElementById("toggle-older");
+olderToggle?.addEventListener("change", () => {
+  overlay.classList.toggle("show-older", olderToggle.checked);
+});
+
 for (const toggle of document.querySelectorAll(".toggle-kind")) {
   toggle.addEventListener("change", () => {
     for (const g of overlay.querySelectorAll(`.layer[data-kind="${toggle.value}"]`)) {
