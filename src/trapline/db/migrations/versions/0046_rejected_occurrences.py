@@ -63,7 +63,9 @@ def _id() -> sa.types.TypeEngine[int]:
 
 def _sequence() -> int | None:
     """The highest id SQLite's AUTOINCREMENT gave identifications (None: none yet)."""
-    found = op.get_bind().execute(
-        sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'identifications'")
-    ).scalar()
+    found = (
+        op.get_bind()
+        .execute(sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'identifications'"))
+        .scalar()
+    )
     return int(found) if found is not None else None
