@@ -35,10 +35,11 @@ BOXES = [
 ]  # fmt: skip
 
 
-def _six(app: App, name: str) -> tuple[int, int, list[int]]:
-    """A project with the taxa list and one photo of six individuals as MegaDetector boxes,
-    tracked: the project, its event and the occurrences."""
-    project = ok_json(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
+def six(app: App, name: str, kind: str = "other") -> tuple[int, int, list[int]]:
+    """A project (of that kind) with the taxa list and one photo of six individuals as
+    MegaDetector boxes, tracked: the project, its event and the occurrences."""
+    made = app.api("POST", "/projects/", json={"name": name, "kind": kind})
+    project = ok_json(made, 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
     ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
     pond = ok_json(
@@ -90,7 +91,7 @@ def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
     page: Any, app: App, request: Any
 ) -> None:
     run = request.node.callspec.id
-    project, event, _ = _six(app, f"Bulk herons {run}")
+    project, event, _ = six(app, f"Bulk herons {run}")
     # A script the Content-Security-Policy refused, or one that failed, says so here.
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -151,7 +152,7 @@ def test_five_ticked_one_by_a_shift_click_range_are_identified_at_once(
 
 def test_a_label_group_is_confirmed_in_one_action(page: Any, app: App, request: Any) -> None:
     run = request.node.callspec.id
-    project, event, _ = _six(app, f"Bulk groups {run}")
+    project, event, _ = six(app, f"Bulk groups {run}")
     search = ok_json(app.api("GET", f"/projects/{project}/taxa/search", params={"q": "Aves"}))
     (aves,) = [t["id"] for t in search if t["scientific_name"] == "Aves"]
     ok_json(
