@@ -61,7 +61,7 @@ class OccurrenceOut(BaseModel):
                 label=o.label,
                 score=o.score,
                 by=o.determined_by.value,
-                rejected=o.rejected,  # type: ignore[arg-type]
+                rejected=o.rejected,
             ),
         )
 

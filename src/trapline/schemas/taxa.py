@@ -228,7 +228,7 @@ class IdentificationOut(BaseModel):
                 if i.taxon_id is not None
                 else None
             ),
-            rejected=i.rejected,  # type: ignore[arg-type]
+            rejected=i.rejected,
             agreed_with=i.agreed_with,
             comment=i.comment,
             user=i.user_name,

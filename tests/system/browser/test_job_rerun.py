@@ -1,7 +1,8 @@
 """Re-running from the job form in Chromium against a real ``trapline up --demo``, at a
 1366 x 768 window: moth-blobs runs over a new project's three photos; the form then says all
-three were analysed by moth-blobs (its version named), and how many of a deployment's when that is chosen; a
-job over them unticked does nothing and says why; ticked "Re-run", it runs them again."""
+three were analysed by moth-blobs (naming its version), and how many of a deployment's when
+that is chosen; a job over them unticked does nothing and says why; ticked "Re-run", it runs
+them again."""
 
 from __future__ import annotations
 

@@ -323,4 +323,9 @@ def _taxon(
             f"agree_with: {agree_with!r} is neither 'model' nor an identification of "
             f"occurrence {occurrence.id}"
         )
+    if other.taxon_id is None:
+        raise InvalidInput(
+            f"agree_with: identification {other.id} is a rejection, not a taxon; reject the "
+            "occurrence yourself (rejected) to agree with it"
+        )
     return other.taxon_id, str(other.id)

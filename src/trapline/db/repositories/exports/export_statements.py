@@ -51,7 +51,8 @@ SHOWN = (
     "WHERE k.parent_id = a.id AND k.type = 'classification' AND (a.label IS NULL OR {terminal}) "
     "ORDER BY {terminal} DESC, COALESCE(k.confidence, 0) DESC, k.id LIMIT 1) "
     "WHERE od.image_id >= ? AND od.image_id <= ? AND od.image_id IN ({{among}}) "
-    "AND a.type = 'bounding_box' AND o.rejected IS NULL ORDER BY o.id"  # tracking links boxes only: the rest is skipped
+    # Tracking links boxes only: the rest is skipped.
+    "AND a.type = 'bounding_box' AND o.rejected IS NULL ORDER BY o.id"
 )
 #: An export's annotations of a batch's images (``annotations_of``), of the analyses
 #: ``{analyses}`` names (``export_reads._of_analyses``); unordered: sorted in Python, as

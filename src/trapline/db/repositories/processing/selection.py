@@ -14,12 +14,12 @@ from trapline.domain.processing.results import AnalysisStatus
 
 
 def selected(
-    images: Select[Any],
+    images: Select[*tuple[Any, ...]],
     project_id: int,
     flt: ImageFilter,
     collection_id: int | None,
     image_ids: Sequence[int] | None,
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:
     """``images`` narrowed to the images a job selects: the project's, of an explicit
     collection, a list of ids and a filter."""
     images = images.where(ImageRow.project_id == project_id)

@@ -116,7 +116,7 @@ class TaskRepo:
             and lock_row(self.session, JobRow.id, job.id, exclusive=False)
         ):
             return 0
-        images = select(
+        images: Select[*tuple[Any, ...]] = select(
             literal(job.id),
             ImageRow.id,
             literal(TaskStatus.QUEUED.value),
