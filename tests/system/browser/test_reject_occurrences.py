@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import App, ok_json, sign_in
-from tests.system.browser.test_bulk_identify import six
+from tests.support.browser_scenes import six
 
 pytestmark = pytest.mark.slow
 
