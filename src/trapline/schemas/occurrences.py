@@ -23,6 +23,10 @@ class DeterminationOut(BaseModel):
     label: str | None
     score: float | None = Field(description="the model's confidence; null for a person's word")
     by: Literal["model", "person"]
+    rejected: Literal["not_an_insect", "not_an_animal", "nothing_there"] | None = Field(
+        default=None,
+        description="a person rejected it (the label then says how): it counts nowhere",
+    )
 
 
 class OccurrenceOut(BaseModel):
@@ -53,7 +57,12 @@ class OccurrenceOut(BaseModel):
             last_seen=with_offset(o.last_seen_at, o.last_offset_minutes),
             detection_count=o.detection_count,
             best_detection_id=o.best_annotation_id,
-            determination=DeterminationOut(label=o.label, score=o.score, by=o.determined_by.value),
+            determination=DeterminationOut(
+                label=o.label,
+                score=o.score,
+                by=o.determined_by.value,
+                rejected=o.rejected,
+            ),
         )
 
 

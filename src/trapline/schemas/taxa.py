@@ -152,17 +152,26 @@ def _no_nul(value: str) -> str:
 Comment = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
 
 
+#: A rejection as the API names it (``domain/taxa/rejections.Rejection``).
+RejectionName = Literal["not_an_insect", "not_an_animal", "nothing_there"]
+
+
 class IdentificationIn(Input):
-    """Name a taxon, or agree with the model (``"model"``) or an identification (its id)."""
+    """Name a taxon, agree with the model (``"model"``) or an identification (its id), or
+    reject the occurrence (``rejected``); exactly one of them."""
 
     taxon_id: BodyId | None = None
     agree_with: Literal["model"] | BodyId | None = None
+    rejected: RejectionName | None = Field(
+        default=None, description="not a taxon: the occurrence is nothing to count"
+    )
     comment: Comment = ""
 
 
 class BulkIdentificationIn(Input):
-    """Identify many occurrences of the project at once: as one taxon of its list, or each as
-    its model's label names (``agree_with: "model"``); exactly one of the two."""
+    """Identify many occurrences of the project at once: as one taxon of its list, each as its
+    model's label names (``agree_with: "model"``), or reject them all (``rejected``); exactly
+    one of the three."""
 
     occurrence_ids: list[EditedId] = Field(
         min_length=1,
@@ -172,6 +181,9 @@ class BulkIdentificationIn(Input):
     )
     taxon_id: BodyId | None = None
     agree_with: Literal["model"] | None = None
+    rejected: RejectionName | None = Field(
+        default=None, description="not a taxon: the occurrences are nothing to count"
+    )
     comment: Comment = ""
 
 
@@ -193,7 +205,12 @@ class IdentificationOut(BaseModel):
     id: int
     occurrence_id: int | None
     annotation_id: int
-    taxon: dict[str, object] = Field(description="id, scientific_name and rank")
+    taxon: dict[str, object] | None = Field(
+        description="id, scientific_name and rank; null for a rejection"
+    )
+    rejected: RejectionName | None = Field(
+        default=None, description="the rejection it is, if it names no taxon"
+    )
     agreed_with: str | None = Field(description="'model', an identification id, or null")
     comment: str
     user: str | None
@@ -206,7 +223,12 @@ class IdentificationOut(BaseModel):
             id=i.id,
             occurrence_id=i.occurrence_id,
             annotation_id=i.annotation_id,
-            taxon={"id": i.taxon_id, "scientific_name": i.taxon_name, "rank": i.taxon_rank},
+            taxon=(
+                {"id": i.taxon_id, "scientific_name": i.taxon_name, "rank": i.taxon_rank}
+                if i.taxon_id is not None
+                else None
+            ),
+            rejected=i.rejected,
             agreed_with=i.agreed_with,
             comment=i.comment,
             user=i.user_name,

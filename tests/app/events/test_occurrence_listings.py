@@ -87,7 +87,12 @@ def test_an_occurrence_shows_where_when_and_what(proto: Protocol, scene: Scene) 
     assert s3["first_seen"] == "2024-03-02T23:05:00+03:00"
     assert s3["night"] == "2024-03-02"
     assert s3["taxon"] == {"id": scene.taxa["Ardea"], "scientific_name": "Ardea", "rank": "genus"}
-    assert s3["determination"] == {"label": "Ardea", "score": None, "by": "person"}
+    assert s3["determination"] == {
+        "label": "Ardea",
+        "score": None,
+        "by": "person",
+        "rejected": None,
+    }
     assert s3["identified_by"]
     assert s3["disputed"] is False
     (s2,) = [o for o in _listed(proto)["results"] if o["id"] == scene.occurrences["s2"]]

@@ -37,7 +37,12 @@ def test_a_heron_in_ten_frames_is_one_occurrence_in_local_time(proto: Protocol) 
     bird = next(o for o in found if o["detection_count"] == 10)
     assert bird["first_seen"] == "2024-03-01T21:30:00+03:00"
     assert bird["last_seen"] == "2024-03-01T21:30:09+03:00"
-    assert bird["determination"] == {"label": "animal", "score": 0.89, "by": "model"}
+    assert bird["determination"] == {
+        "label": "animal",
+        "score": 0.89,
+        "by": "model",
+        "rejected": None,
+    }
     detail = detail_of(proto, bird["id"])
     assert len(detail["detections"]) == 10
     assert detail["detections"][0]["link_cost"] is None
@@ -138,7 +143,12 @@ def test_a_persons_review_determines_and_a_false_detection_leaves(proto: Protoco
         assert gone.status_code == 201, gone.text
     assert track_all(proto) == 1
     (left,) = occurrences_of(proto, event)
-    assert left["determination"] == {"label": "Agrotis ipsilon", "score": None, "by": "person"}
+    assert left["determination"] == {
+        "label": "Agrotis ipsilon",
+        "score": None,
+        "by": "person",
+        "rejected": None,
+    }
     assert left["detection_count"] == 2
 
 

@@ -85,7 +85,12 @@ def test_people_identify_agree_and_disagree_and_the_latest_word_determines(
     )  # fmt: skip
     assert mine["taxon"]["scientific_name"] == "Ardea cinerea"
     occurrence = api_get(proto, f"/occurrences/{bird['id']}")
-    assert occurrence["determination"] == {"label": "Ardea cinerea", "score": None, "by": "person"}
+    assert occurrence["determination"] == {
+        "label": "Ardea cinerea",
+        "score": None,
+        "by": "person",
+        "rejected": None,
+    }
     assert species_rows(proto)[0] == ("Ardea cinerea", 1, 10)
     assert species_rows(proto, rank="family")[0] == ("Ardeidae", 1, 10)
 

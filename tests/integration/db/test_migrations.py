@@ -154,7 +154,8 @@ def _schema(engine: Engine) -> dict[str, str]:
     described = {
         table: (
             found.get_columns(table),
-            found.get_foreign_keys(table),
+            # By name: a rebuilt SQLite table lists its keys in no set order (Alembic's batch).
+            sorted(found.get_foreign_keys(table), key=lambda k: str(k["name"])),
             sorted(found.get_indexes(table), key=lambda i: str(i["name"])),
             found.get_check_constraints(table),
             found.get_unique_constraints(table),

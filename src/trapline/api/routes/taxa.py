@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.domain.ecology.species import Scope
+from trapline.domain.taxa.rejections import Rejection
 from trapline.domain.taxa.taxa import ROLL_UP_RANKS, Rank
 from trapline.http.pagination import offset_page
 from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryDate, QueryId, QueryPipeline
@@ -210,10 +211,10 @@ def list_identifications(
 def identify_occurrence(
     occurrence_id: Id, body: IdentificationIn, caller: CurrentUser, db: DatabaseDep
 ) -> IdentificationOut:
-    """Identify an occurrence (members): name a taxon, or agree with the model or a person."""
+    """Identify an occurrence (members): name a taxon, agree, or reject it."""
     made, _ = identifications.identify_occurrence(
         db, caller, occurrence_id, taxon_id=body.taxon_id, agree_with=body.agree_with,
-        comment=body.comment,
+        rejected=Rejection(body.rejected) if body.rejected else None, comment=body.comment,
     )  # fmt: skip
     return IdentificationOut.of(made)
 
@@ -239,10 +240,11 @@ def identify_occurrence(
 def identify_occurrences(
     project_id: Id, body: BulkIdentificationIn, caller: CurrentUser, db: DatabaseDep
 ) -> BulkIdentificationOut:
-    """Identify many occurrences of the project at once (members), all or none."""
+    """Identify or reject many occurrences of the project at once (members), all or none."""
     made = identifications.identify_occurrences(
         db, caller, project_id, body.occurrence_ids, taxon_id=body.taxon_id,
         agree_with=body.agree_with, comment=body.comment,
+        rejected=Rejection(body.rejected) if body.rejected else None,
     )  # fmt: skip
     return BulkIdentificationOut(
         count=len(made),

@@ -142,6 +142,9 @@ class OccurrenceRow(Base):
     identified_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     #: Whether the people who identified it named different taxa (their latest word each).
     disputed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: A person rejected it (``domain/taxa/rejections.Rejection``'s value: "not_an_insect"…),
+    #: their latest word: it counts nowhere (no tally, listing or export holds it).
+    rejected: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: Made by a reviewer's split or merge: kept as it is when the event is tracked again.
     edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The id the exports publish for it when not its own: the id of the individual it holds

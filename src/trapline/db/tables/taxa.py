@@ -152,7 +152,13 @@ class IdentificationRow(Base):
     annotation_id: Mapped[int] = mapped_column(
         ForeignKey("annotations.id", ondelete="CASCADE"), index=True
     )
-    taxon_id: Mapped[int] = mapped_column(ForeignKey("taxa.id", ondelete="CASCADE"), index=True)
+    #: The taxon it names; None for a rejection.
+    taxon_id: Mapped[int | None] = mapped_column(
+        ForeignKey("taxa.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    #: A rejection (``domain/taxa/rejections.Rejection``'s value) instead of a taxon: the
+    #: occurrence is nothing to count. Exactly one of ``taxon_id`` and ``rejected`` is set.
+    rejected: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: ``model``, or the id of the identification agreed with; None for one's own choice.
     agreed_with: Mapped[str | None] = mapped_column(String(32), nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -161,3 +167,7 @@ class IdentificationRow(Base):
     )
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("(taxon_id IS NULL) <> (rejected IS NULL)", name="taxon_or_rejected"),
+    )

@@ -9,7 +9,9 @@ An occurrence's *determination* (``determine``) is, first to last:
 
 1. a person's identification: the latest one not withdrawn on any of its detections (an
    identification made on an occurrence is kept on its best detection, so it follows the
-   individual through later trackings). It names a taxon.
+   individual through later trackings). It names a taxon, or rejects the occurrence (a
+   ``Rejection``: "not an insect", "nothing there"): a rejected occurrence keeps its id and
+   detections but counts nowhere.
 2. a person's review: the latest review of any of its detections (a confirmation keeps the
    model's label, a relabel gives its own).
 3. the models: a detection's own label is its most confident *terminal* classification's (a
@@ -30,6 +32,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from trapline.domain.ecology.reviews import Verdict
+from trapline.domain.taxa.rejections import Rejection
 from trapline.domain.taxa.taxa import NOT_AN_OBJECT, IdentificationMark
 
 
@@ -114,6 +117,8 @@ class Determination:
     identified_by: str | None = None
     #: Whether people's latest identifications name different taxa.
     disputed: bool = False
+    #: The rejection that determines it (``Rejection``'s value): it counts nowhere.
+    rejected: str | None = None
 
 
 def no_taxon(label: str | None) -> int | None:
@@ -129,14 +134,15 @@ def determine(
     marks = sorted((m for d in detections for m in d.identifications), key=lambda m: m.id)
     if marks:
         latest = marks[-1]
-        by_person = {m.user_id: m.taxon_id for m in marks}
+        by_person = {m.user_id: m.rejected or m.taxon_id for m in marks}
         return Determination(
-            latest.taxon_name,
+            Rejection(latest.rejected).words if latest.rejected else latest.taxon_name,
             None,
             DeterminedBy.PERSON,
             taxon_id=latest.taxon_id,
             identified_by=latest.user_name,
             disputed=len(set(by_person.values())) > 1,
+            rejected=latest.rejected,
         )
     reviewed = [d for d in detections if d.review is not None]
     if reviewed:
@@ -195,6 +201,8 @@ class Occurrence:
     taxon_id: int | None = None
     identified_by: str | None = None
     disputed: bool = False
+    #: A person rejected it (``Rejection``'s value): it counts nowhere.
+    rejected: str | None = None
 
 
 @dataclass(frozen=True)

@@ -194,10 +194,13 @@ class IdentificationMark:
     """An identification as a determination weighs it."""
 
     id: int
-    taxon_id: int
-    taxon_name: str
+    #: The taxon it names; None for a rejection (``rejected``).
+    taxon_id: int | None
+    taxon_name: str | None
     user_id: int | None
     user_name: str | None
+    #: A rejection's value (``rejections.Rejection``): it names no taxon, nothing to count.
+    rejected: str | None = None
 
 
 @dataclass
@@ -263,9 +266,10 @@ class Identification:
     occurrence_id: int | None
     #: The detection it is attached to: an occurrence's best one when made on an occurrence.
     annotation_id: int
-    taxon_id: int
-    taxon_name: str
-    taxon_rank: Rank
+    #: The taxon named; None (with its name and rank) for a rejection.
+    taxon_id: int | None
+    taxon_name: str | None
+    taxon_rank: Rank | None
     #: ``model`` when agreeing with the models' determination, an identification's id when
     #: agreeing with a person's, else None.
     agreed_with: str | None
@@ -274,3 +278,5 @@ class Identification:
     user_name: str | None
     created_at: datetime
     withdrawn: bool = False
+    #: A rejection's value (``rejections.Rejection``): the occurrence is nothing to count.
+    rejected: str | None = None

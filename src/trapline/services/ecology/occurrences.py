@@ -208,6 +208,7 @@ def _made(
         taxon_id=determination.taxon_id,
         identified_by=determination.identified_by,
         disputed=determination.disputed,
+        rejected=determination.rejected,
         edited=edited,
     )
 

@@ -193,7 +193,8 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
             if skipped > 0:
                 message += (
                     f"; {skipped} images skipped: already analysed by {job.pipeline_slug} "
-                    f"v{job.pipeline_version} (pass reprocess: true to run them again)"
+                    f'v{job.pipeline_version} (to run them again, tick "Re-run the photos '
+                    "already analysed\" in the web app's job form, or pass reprocess: true)"
                 )
         with db.write() as repos:
             queued = repos.jobs.transition(

@@ -1,5 +1,6 @@
-"""People's identifications: naming an occurrence's (or a detection's) taxon, or agreeing
-with the model or with another person, kept with their history.
+"""People's identifications: naming an occurrence's (or a detection's) taxon, agreeing with
+the model or with another person, or rejecting the occurrence as nothing to count ("not an
+insect", ``domain/taxa/rejections.py``), kept with their history. Withdrawing one undoes it.
 
 An identification is kept on a detection (an occurrence's best one when made on the
 occurrence), so it follows the individual through later trackings; the occurrence holding
@@ -18,6 +19,7 @@ from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.occurrences import LabelGroup, Occurrence
 from trapline.domain.processing.results import AnnotationType
+from trapline.domain.taxa.rejections import Rejection
 from trapline.domain.taxa.taxa import Identification
 from trapline.errors import InvalidInput, NotFound, PermissionDenied
 from trapline.services.core.access import project_for, require, require_person
@@ -46,22 +48,27 @@ def identify_occurrence(
     *,
     taxon_id: int | None = None,
     agree_with: str | int | None = None,
+    rejected: Rejection | None = None,
     comment: str = "",
     clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[Identification, Occurrence]:
     """Identify an occurrence (members of its project): name a taxon of the project's list,
-    or agree with the model (``agree_with="model"``) or with an identification of it (its
-    id). The identification, and the occurrence as now determined."""
-    _check(taxon_id, agree_with, comment)
+    agree with the model (``agree_with="model"``) or with an identification of it (its id),
+    or reject it (``rejected``: it counts nowhere until the rejection is withdrawn). The
+    identification, and the occurrence as now determined."""
+    _check(taxon_id, agree_with, comment, rejected)
     with db.write() as repos:
         occurrence = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
         asked = ("occurrence", occurrence_id)
         project_for(repos, require_person(caller), occurrence.project_id, Role.MEMBER, asked=asked)
-        chosen, agreed = _taxon(repos, occurrence, taxon_id, agree_with)
+        chosen, agreed = (
+            (None, None) if rejected else _taxon(repos, occurrence, taxon_id, agree_with)
+        )
         made = repos.identifications.add(
             project_id=occurrence.project_id, occurrence_id=occurrence.id,
             annotation_id=occurrence.best_annotation_id, taxon_id=chosen, agreed_with=agreed,
             comment=comment.strip(), user_id=caller.id, at=clock.now(),
+            rejected=rejected.value if rejected else None,
         )  # fmt: skip
         found = repos.identifications.get(made)
         assert found is not None
@@ -76,16 +83,18 @@ def identify_occurrences(
     *,
     taxon_id: int | None = None,
     agree_with: str | None = None,
+    rejected: Rejection | None = None,
     comment: str = "",
     clock: Clock = SYSTEM_CLOCK,
 ) -> list[tuple[Identification, Occurrence]]:
     """Identify many occurrences of a project at once (members), all or none: as the taxon
-    named, or each as its model's label names (``agree_with="model"``). Each identification
-    with its occurrence as now determined, in the order given.
+    named, each as its model's label names (``agree_with="model"``), or reject them all
+    (``rejected``). Each identification with its occurrence as now determined, in the order
+    given.
 
     An occurrence of another project, or one the caller may not see, is refused as a missing
     one is: the whole request, naming them."""
-    _check(taxon_id, agree_with, comment)
+    _check(taxon_id, agree_with, comment, rejected)
     if agree_with is not None and agree_with != MODEL:
         raise InvalidInput(f"agree_with: only {MODEL!r} (the model) for many occurrences")
     ids = _bulk_ids(occurrence_ids)
@@ -96,7 +105,10 @@ def identify_occurrences(
         if missing:
             raise NotFound(f"occurrences {_listed(missing)} not found in project {project_id}")
         chosen = [found[i] for i in ids]
-        if taxon_id is not None:
+        taxa: dict[int, int | None]
+        if rejected is not None:
+            taxa = dict.fromkeys(ids)
+        elif taxon_id is not None:
             named = taxon_of_project(repos, project_id, taxon_id, "taxon_id").id
             taxa = dict.fromkeys(ids, named)
         else:
@@ -120,6 +132,7 @@ def identify_occurrences(
                 comment=comment.strip(),
                 user_id=caller.id,
                 at=at,
+                rejected=rejected.value if rejected else None,
             )
             for o in chosen
         ]
@@ -127,14 +140,16 @@ def identify_occurrences(
         return list(zip([kept[i] for i in made], redetermine_all(repos, chosen), strict=True))
 
 
-def _bulk_ids(occurrence_ids: Sequence[int]) -> list[int]:
-    """The occurrences of a bulk identification: 1 to ``MAX_BULK``, each named once."""
-    ids = list(occurrence_ids)
+def _bulk_ids(
+    given: Sequence[int], field: str = "occurrence_ids", things: str = "occurrences"
+) -> list[int]:
+    """The occurrences (or ``things``) of a bulk request: 1 to ``MAX_BULK``, each named once."""
+    ids = list(given)
     if not 1 <= len(ids) <= MAX_BULK:
-        raise InvalidInput(f"occurrence_ids: name 1 to {MAX_BULK} occurrences (got {len(ids):,})")
+        raise InvalidInput(f"{field}: name 1 to {MAX_BULK} {things} (got {len(ids):,})")
     repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
     if repeated:
-        raise InvalidInput(f"occurrence_ids: each occurrence once ({_listed(repeated)} repeated)")
+        raise InvalidInput(f"{field}: each of the {things} once ({_listed(repeated)} repeated)")
     return ids
 
 
@@ -196,6 +211,37 @@ def withdraw(db: Database, caller: User, identification_id: int) -> Occurrence |
         return redetermine(repos, occurrence) if occurrence else None
 
 
+def withdraw_many(
+    db: Database, caller: User, project_id: int, identification_ids: Sequence[int]
+) -> list[Occurrence]:
+    """Withdraw many identifications of a project at once, all or none (each by its author,
+    or any by a manager): undoing a bulk identification or rejection. The occurrences they
+    determined, as now determined.
+
+    One of another project, or one the caller may not see, is refused as a missing one is:
+    the whole request, naming them."""
+    ids = _bulk_ids(identification_ids, "identification_ids", "identifications")
+    with db.write() as repos:
+        _, role = project_for(repos, caller, project_id, Role.MEMBER)
+        found = repos.identifications.many(ids)
+        missing = [i for i in ids if i not in found or found[i].project_id != project_id]
+        if missing:
+            raise NotFound(f"identifications {_listed(missing)} not found in project {project_id}")
+        others = [i for i in ids if found[i].user_id != caller.id]
+        if others and not role.allows(Role.MANAGER):
+            raise PermissionDenied(
+                f"only their author or a manager withdraws identifications {_listed(others)}"
+            )
+        held: dict[int, Occurrence] = {}
+        for i in ids:
+            repos.identifications.withdraw(i)
+            occurrence_id = repos.occurrences.of_annotation(found[i].annotation_id)
+            occurrence = repos.occurrences.get(occurrence_id) if occurrence_id else None
+            if occurrence is not None:
+                held[occurrence.id] = occurrence
+        return redetermine_all(repos, list(held.values()))
+
+
 def history(db: Database, caller: User, occurrence_id: int) -> list[Identification]:
     """Every identification of an occurrence, oldest first, withdrawn ones too (viewers)."""
     with db.read() as repos:
@@ -241,10 +287,16 @@ def queue_by_label(
         )
 
 
-def _check(taxon_id: int | None, agree_with: str | int | None, comment: str) -> None:
-    if (taxon_id is None) == (agree_with is None):
+def _check(
+    taxon_id: int | None,
+    agree_with: str | int | None,
+    comment: str,
+    rejected: Rejection | None = None,
+) -> None:
+    if sum(x is not None for x in (taxon_id, agree_with, rejected)) != 1:
         raise InvalidInput(
-            "taxon_id: name a taxon, or agree_with the model or an identification (one of them)"
+            "taxon_id: name a taxon, agree_with the model or an identification, or reject it "
+            "(rejected); one of them"
         )
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"comment: at most {MAX_COMMENT:,} characters")
@@ -270,5 +322,10 @@ def _taxon(
         raise InvalidInput(
             f"agree_with: {agree_with!r} is neither 'model' nor an identification of "
             f"occurrence {occurrence.id}"
+        )
+    if other.taxon_id is None:
+        raise InvalidInput(
+            f"agree_with: identification {other.id} is a rejection, not a taxon; reject the "
+            "occurrence yourself (rejected) to agree with it"
         )
     return other.taxon_id, str(other.id)

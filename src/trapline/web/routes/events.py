@@ -11,6 +11,7 @@ from starlette.responses import Response
 from trapline.domain.core.event_rules import EventRule, Grouping
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.tracking import MAX_BOXES
+from trapline.domain.taxa.rejections import rejections_for
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
@@ -21,7 +22,14 @@ from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.forms import form_id, validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
-from trapline.web.routes.identify import Bulk, form_offset, identify_ticked, links
+from trapline.web.routes.identify import (
+    Bulk,
+    Undo,
+    UndoText,
+    form_offset,
+    identify_ticked,
+    links,
+)
 from trapline.web.timeline import local_time
 
 router = page_router()
@@ -44,12 +52,16 @@ def event_page(
     select: Annotated[Literal["all"] | None, Query()] = None,
     identified: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
     pipeline: PipelineText = "",
+    rejected: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
+    undo: UndoText = "",
+    undone: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
 ) -> Response:
     """An event's photos in time order, each linking to the viewer, and its occurrences (of
     the project's counting pipeline, or of ``pipeline``)."""
     return _event(
-        page, event_id, offset, everything=select == "all", done=identified, pipeline=pipeline
-    )
+        page, event_id, offset, everything=select == "all", done=identified, pipeline=pipeline,
+        undo=Undo.of(rejected, undo, undone),
+    )  # fmt: skip
 
 
 def _event(
@@ -62,6 +74,7 @@ def _event(
     done: int | None = None,
     bulk: Bulk | None = None,
     pipeline: str = "",
+    undo: Undo | None = None,
 ) -> Response:
     event, photos = events.get_event(page.db, page.me, event_id, limit=PER_PAGE, offset=offset)
     choice = pipeline_choice(page, event.project_id, pipeline)
@@ -96,12 +109,15 @@ def _event(
         here=links(f"/events/{event_id}", offset=offset or None, pipeline=pipeline or None),
         done=done,
         choice=choice,
+        rejections=rejections_for(project.kind),
+        undo=undo or Undo(),
+        rejected_shown=sum(1 for o in found if o.rejected),
     )
 
 
 @router.post("/events/{event_id}/identify")
 def identify_ticked_occurrences(page: SignedIn, event_id: Id, form: PostedForm) -> Response:
-    """Identify the occurrences ticked on an event's page at once (members)."""
+    """Identify or reject the occurrences ticked on an event's page at once (members)."""
     event, _ = events.get_event(page.db, page.me, event_id, limit=1, offset=0)
     offset = form_offset(form.get("offset"))
     pipeline = str(form.get("pipeline") or "")[:MAX_PIPELINE_TEXT]
@@ -111,7 +127,7 @@ def identify_ticked_occurrences(page: SignedIn, event_id: Id, form: PostedForm) 
         bulk = Bulk.of(form, error=exc.detail)
         return _event(page, event_id, offset, status=exc.status_code, bulk=bulk, pipeline=pipeline)
     back = links(f"/events/{event_id}", offset=offset or None, pipeline=pipeline or None)["none"]
-    return page.redirect(f"{back}{'&' if '?' in back else '?'}identified={made}#occurrences")
+    return page.redirect(made.after(back, "#occurrences"))
 
 
 @router.post("/events/{event_id}/merge")

@@ -1,6 +1,7 @@
 """People's identifications: an occurrence's page with its determination, the history of its
-identifications and (members) the form to identify it, agree or withdraw; and the queue of
-occurrences that need a person's look, most needed first.
+identifications and (members) the form to identify it, agree, reject it or withdraw; the
+queue of occurrences that need a person's look, most needed first; and undoing a bulk
+identification or rejection.
 
 The occurrence's page is served here, before ``events.py``, because its identification panel
 needs the history this module reads.
@@ -17,7 +18,8 @@ from starlette.responses import Response
 
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.occurrences import LabelGroup, Occurrence
-from trapline.domain.taxa.taxa import Taxon
+from trapline.domain.taxa.rejections import Rejection, parse_rejection, rejections_for
+from trapline.domain.taxa.taxa import Identification, Taxon
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import MAX_ID, Id
 from trapline.services.ecology import occurrences
@@ -59,6 +61,9 @@ def _occurrence(
     deployment = deployments.get_deployment(page.db, page.me, found.deployment_id)
     history = identifications.history(page.db, page.me, occurrence_id)
     taxon = _taxon(page, found.project_id, found.taxon_id)
+    standing = [i for i in history if not i.withdrawn]
+    # The rejection that determines it (the latest word not withdrawn), for its undo.
+    rejecting = standing[-1] if found.rejected and standing and standing[-1].rejected else None
     return page.render(
         "occurrence.html",
         status=status,
@@ -75,6 +80,9 @@ def _occurrence(
         may_withdraw_any=role.allows(Role.MANAGER),
         identify_error=error,
         values=values or {},
+        rejections=rejections_for(project.kind),
+        rejecting=rejecting,
+        rejected_words=Rejection(found.rejected).words if found.rejected else None,
     )
 
 
@@ -87,14 +95,20 @@ def _taxon(page: Page, project_id: int, taxon_id: int | None) -> Taxon | None:
 
 @router.post("/occurrences/{occurrence_id}/identify")
 def identify(page: SignedIn, occurrence_id: Id, form: PostedForm) -> Response:
-    """Identify an occurrence: name the taxon picked, or agree with the model or a person."""
+    """Identify an occurrence: name the taxon picked, agree with the model or a person, or
+    reject it."""
     agree = str(form.get("agree_with") or "").strip()
+    rejected = _rejection(form)
     text = str(form.get("taxon") or "")
     values = {"taxon": text, "comment": str(form.get("comment") or "")}
     found, _ = occurrences.get_occurrence(page.db, page.me, occurrence_id)
     try:
         comment = text_block(values["comment"], "comment")
-        if agree:
+        if rejected is not None:
+            _, now = identifications.identify_occurrence(
+                page.db, page.me, occurrence_id, rejected=rejected, comment=comment
+            )
+        elif agree:
             agree_with: str | int = MODEL if agree == MODEL else form_id(agree, "agree_with")
             _, now = identifications.identify_occurrence(
                 page.db, page.me, occurrence_id, agree_with=agree_with, comment=comment
@@ -127,10 +141,16 @@ def identification_queue(
     by: Annotated[Literal["label"] | None, Query()] = None,
     select: Annotated[Literal["all"] | None, Query()] = None,
     identified: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
+    rejected: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
+    undo: UndoText = "",
+    undone: Annotated[int | None, Query(ge=1, le=MAX_BULK)] = None,
 ) -> Response:
     """Occurrences that need a person's look: people disagreeing, no species, least sure;
     or those the models determine, grouped by the models' label."""
-    return _queue(page, project_id, offset, by, everything=select == "all", done=identified)
+    return _queue(
+        page, project_id, offset, by, everything=select == "all", done=identified,
+        undo=Undo.of(rejected, undo, undone),
+    )  # fmt: skip
 
 
 def _queue(
@@ -143,6 +163,7 @@ def _queue(
     everything: bool = False,
     done: int | None = None,
     bulk: Bulk | None = None,
+    undo: Undo | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
     groups: list[LabelGroup] = []
@@ -178,6 +199,8 @@ def _queue(
         everything=everything,
         here=links(f"/projects/{project_id}/identify", by=by, offset=offset or None),
         done=done,
+        rejections=rejections_for(project.kind),
+        undo=undo or Undo(),
     )
 
 
@@ -206,7 +229,7 @@ def identify_queued(page: SignedIn, project_id: Id, form: PostedForm) -> Respons
         bulk = Bulk.of(form, error=exc.detail)
         return _queue(page, project_id, offset, by, status=exc.status_code, bulk=bulk)
     back = links(f"/projects/{project_id}/identify", by=by, offset=offset or None)["none"]
-    return page.redirect(f"{back}{'&' if '?' in back else '?'}identified={made}")
+    return page.redirect(made.after(back))
 
 
 @dataclass(frozen=True)
@@ -225,10 +248,27 @@ class Bulk:
         return cls(ticked, str(form.get("taxon") or ""), str(form.get("comment") or ""), error)
 
 
-def identify_ticked(page: Page, project_id: int, form: PostedForm) -> int:
+@dataclass(frozen=True)
+class Ticked:
+    """What a bulk form did: its identifications, and the rejection they are, if one."""
+
+    made: list[Identification]
+    rejected: Rejection | None = None
+
+    def after(self, back: str, fragment: str = "") -> str:
+        """Where the page goes next: ``back`` saying what was done (a rejection with the ids
+        its undo withdraws)."""
+        if self.rejected is None:
+            said = f"identified={len(self.made)}"
+        else:
+            said = f"rejected={len(self.made)}&undo={','.join(str(i.id) for i in self.made)}"
+        return f"{back}{'&' if '?' in back else '?'}{said}{fragment}"
+
+
+def identify_ticked(page: Page, project_id: int, form: PostedForm) -> Ticked:
     """Identify the occurrences a bulk form ticked (or a group's confirmation names) as the
-    taxon picked, or each as its model's label: how many. InvalidInput or NotFound as the
-    service says, naming the field."""
+    taxon picked, each as its model's label, or reject them all. InvalidInput or NotFound as
+    the service says, naming the field."""
     projects.get_project(page.db, page.me, project_id)  # an outsider's 404, before anything
     values = form.getlist("occurrence_ids")
     if not values:
@@ -237,7 +277,12 @@ def identify_ticked(page: Page, project_id: int, form: PostedForm) -> int:
         raise InvalidInput(f"occurrence_ids: at most {MAX_BULK} at once (got {len(values)})")
     ids = [form_id(v, "occurrence_ids") for v in values]
     comment = text_block(str(form.get("comment") or ""), "comment")
-    if str(form.get("agree_with") or "") == MODEL:
+    rejected = _rejection(form)
+    if rejected is not None:
+        made = identifications.identify_occurrences(
+            page.db, page.me, project_id, ids, rejected=rejected, comment=comment
+        )
+    elif str(form.get("agree_with") or "") == MODEL:
         made = identifications.identify_occurrences(
             page.db, page.me, project_id, ids, agree_with=MODEL, comment=comment
         )
@@ -246,9 +291,54 @@ def identify_ticked(page: Page, project_id: int, form: PostedForm) -> int:
         made = identifications.identify_occurrences(
             page.db, page.me, project_id, ids, taxon_id=taxon.id, comment=comment
         )
-    return len(made)
+    return Ticked([i for i, _ in made], rejected)
+
+
+def _rejection(form: PostedForm) -> Rejection | None:
+    """The rejection a form's button names (None: it names none)."""
+    text = str(form.get("rejected") or "")
+    if not text:
+        return None
+    found = parse_rejection(text)
+    if found is None:
+        choices = ", ".join(r.value for r in Rejection)
+        raise InvalidInput(f"rejected: one of {choices} (got {text[:40]!r})")
+    return found
 
 
 def form_offset(value: object) -> int:
     """The page's offset a form carried back (0 when it is no number)."""
     return whole_number(value or "0", 10**9) or 0
+
+
+#: The ids a page's undo withdraws, as its address carries them ("12,13,14").
+UndoText = Annotated[str, Query(max_length=MAX_BULK * 21)]
+
+
+@dataclass(frozen=True)
+class Undo:
+    """A bulk rejection just made (how many, and the identifications its undo withdraws), or
+    an undo just done."""
+
+    rejected: int = 0
+    ids: tuple[int, ...] = ()
+    undone: int = 0
+
+    @classmethod
+    def of(cls, rejected: int | None, text: str, undone: int | None) -> Undo:
+        numbers = (whole_number(v, MAX_ID) for v in text.split(",")[:MAX_BULK] if v)
+        return cls(rejected or 0, tuple(n for n in numbers if n), undone or 0)
+
+
+@router.post("/projects/{project_id}/identifications/withdraw")
+def withdraw_many(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Undo a bulk identification or rejection: withdraw its identifications (kept in the
+    history), and go back to the page it was made on."""
+    values = form.getlist("identification_ids")[:MAX_BULK]
+    ids = [form_id(v, "identification_ids") for v in values]
+    identifications.withdraw_many(page.db, page.me, project_id, ids)
+    back = str(form.get("back") or "")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = f"/projects/{project_id}/identify"
+    path, hash_, fragment = back.partition("#")
+    return page.redirect(f"{path}{'&' if '?' in path else '?'}undone={len(ids)}{hash_}{fragment}")

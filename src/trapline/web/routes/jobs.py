@@ -1,4 +1,5 @@
-"""Jobs: the list with live progress, starting one, cancel and retry, the job page."""
+"""Jobs: the list with live progress, starting one (re-running the photos its pipeline version
+analysed already, when asked), cancel and retry, the job page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.services.photos import collections, deployments, projects
 from trapline.services.pipelines import pipelines
-from trapline.services.processing import jobs
+from trapline.services.processing import jobs, reruns
+from trapline.services.processing.reruns import Analysed
+from trapline.web.counting_choice import PipelineText
 from trapline.web.forms import form_id, one_line
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.pipeline_choices import chosen_pipeline, job_choices
@@ -51,6 +54,8 @@ def _job_list(
     )
     choices = job_choices(offered, settings.worker.weights_cache_dir, page.platform.clock)
     errors, values = errors or {}, values or {}
+    chosen = values.get("pipeline") or offered.preselected or ""
+    analysed = _analysed(page, project_id, chosen, values.get("scope", "project"))
     refused = {c.slug: c for c in choices if c.refused}
     if "pipeline" in errors and values.get("pipeline") in refused:
         # No worker serves it in the project: say why in the person's words, not the API's.
@@ -77,7 +82,75 @@ def _job_list(
         collections=found_collections,
         errors=errors,
         values=values,
+        analysed=analysed,
+        analysed_note=analysed_note(analysed),
     )
+
+
+def _analysed(page: Page, project_id: int, pipeline: str, scope: str) -> Analysed | None:
+    """What the form says of the photos a job would skip: None when the pipeline or the
+    scope names nothing it can count (an unregistered built-in, a scope of another project)."""
+    if not pipeline:
+        return None
+    try:
+        selection = _scope_selection(scope)
+    except InvalidInput:
+        return None
+    slug, version = chosen_pipeline(pipeline)
+    try:
+        return reruns.analysed_before(
+            page.db, page.me, project_id, pipeline_slug=slug, pipeline_version=version,
+            selection=selection,
+        )  # fmt: skip
+    except InvalidInput:
+        return None
+
+
+def analysed_note(found: Analysed | None) -> str:
+    """What the job form says of the photos a job would skip (empty: nothing to say)."""
+    if found is None or not found.selected:
+        return ""
+    by = f"{found.slug} v{found.version}"
+    if not found.analysed:
+        return f"None of the {found.selected:,} photos chosen was analysed by {by} yet."
+    every = "All" if found.analysed == found.selected else f"{found.analysed:,} of the"
+    return (
+        f"{every} {found.selected:,} photos chosen were analysed by {by} already: a job skips "
+        "them unless they are re-run."
+    )
+
+
+def _scope_selection(scope: str) -> dict[str, object]:
+    """The selection a listed scope names ("project", "deployment:3", "collection:5")."""
+    if scope.startswith(("deployment:", "collection:")):
+        kind, _, number = scope.partition(":")
+        try:
+            return {f"{kind}_id": form_id(number, "scope")}
+        except InvalidInput:
+            raise InvalidInput("scope: pick one of the listed image sets") from None
+    if scope in ("", "project"):
+        return {}
+    raise InvalidInput("scope: pick one of the listed image sets")
+
+
+@router.get("/projects/{project_id}/jobs/analysed")
+def analysed_count(
+    page: SignedIn, project_id: Id, pipeline: PipelineText = "", scope: PipelineText = ""
+) -> Response:
+    """How many of the photos a scope names a pipeline version analysed already (the job
+    form's script asks as the choices change)."""
+    projects.get_project(page.db, page.me, project_id)  # an outsider's 404, before anything
+    found = _analysed(page, project_id, pipeline, scope or "project")
+    body = {
+        "selected": found.selected if found else None,
+        "analysed": found.analysed if found else None,
+        "pipeline": found.slug if found else None,
+        "version": found.version if found else None,
+        "note": analysed_note(found),
+    }
+    response = JSONResponse(body)
+    page.finish(response)
+    return response
 
 
 @router.get("/projects/{project_id}/jobs")
@@ -90,23 +163,19 @@ def job_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
 def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Start a pipeline over the whole project, a deployment, a collection or the images a
     grid filter shows."""
-    values = {k: str(form.get(k) or "") for k in ("pipeline", "scope", "name")}
+    values = {k: str(form.get(k) or "") for k in ("pipeline", "scope", "name", "reprocess")}
     errors: dict[str, str] = {}
     selection: dict[str, object] = {}
     scope = values["scope"]
-    if scope.startswith(("deployment:", "collection:")):
-        kind, _, number = scope.partition(":")
-        try:
-            selection[f"{kind}_id"] = form_id(number, "scope")
-        except InvalidInput:
-            errors["scope"] = "scope: pick one of the listed image sets"
-    elif scope == "filter":  # the image grid's filter, posted beside the scope
-        try:
+    try:
+        if scope == "filter":  # the image grid's filter, posted beside the scope
             selection["filter"] = GridQuery.from_form(form).image_filter().as_json()
-        except InvalidInput as exc:
-            errors["scope"] = exc.detail
-    elif scope not in ("", "project"):
-        errors["scope"] = "scope: pick one of the listed image sets"
+        else:
+            selection = _scope_selection(scope)
+    except InvalidInput as exc:
+        errors["scope"] = exc.detail
+    if values["reprocess"] not in ("", "yes"):
+        errors["reprocess"] = "reprocess: tick the box, or leave it unticked"
     name = None
     try:
         name = one_line(values["name"], "name", required=False) or None
@@ -126,7 +195,7 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 selection=selection,
                 name=name,
                 start_now=True,
-                params=JobParams(),
+                params=JobParams(reprocess=values["reprocess"] == "yes"),
             )
         except InvalidInput as exc:
             mine = exc.field in ("pipeline", "pipeline_version")

@@ -31,6 +31,7 @@ from trapline.domain.ecology.succession import Placed
 _NAMED = (
     IdentificationRow.project_id,
     IdentificationRow.taxon_id,
+    IdentificationRow.rejected,
     IdentificationRow.agreed_with,
     IdentificationRow.comment,
     IdentificationRow.user_id,

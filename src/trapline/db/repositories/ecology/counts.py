@@ -177,7 +177,7 @@ def _upsert(
 
 def tally(session: Session, event_id: int) -> None:
     """Count an event's occurrences (and their detections) again, by pipeline, night first
-    seen, label and taxon."""
+    seen, label and taxon: those a person rejected count nowhere."""
     session.execute(delete(OccurrenceTallyRow).where(OccurrenceTallyRow.event_id == event_id))
     night = night_of(session, OccurrenceRow.first_seen_at)
     keys = (
@@ -191,7 +191,7 @@ def tally(session: Session, event_id: int) -> None:
     )
     counted = (
         select(*keys, func.count(), func.sum(OccurrenceRow.detection_count))
-        .where(OccurrenceRow.event_id == event_id)
+        .where(OccurrenceRow.event_id == event_id, OccurrenceRow.rejected.is_(None))
         .group_by(*keys)
     )
     session.execute(insert(OccurrenceTallyRow).from_select(_TALLY_COLUMNS, counted))
@@ -252,9 +252,13 @@ def sums_of(scope: Scope) -> Sums:
 def occurrence_terms(scope: Scope) -> list[ColumnElement[bool]]:
     """The occurrences a scope counts, but for its nights (which its readers bound each in
     their own way): its project's, of its pipeline and deployment, without the labels mapped
-    as no object."""
+    as no object and those a person rejected."""
     o = OccurrenceRow
-    terms = [o.project_id == scope.project_id, *pipeline_terms(scope, o.pipeline, o.deployment_id)]
+    terms = [
+        o.project_id == scope.project_id,
+        o.rejected.is_(None),
+        *pipeline_terms(scope, o.pipeline, o.deployment_id),
+    ]
     if scope.deployment_id is not None:
         terms.append(o.deployment_id == scope.deployment_id)
     if scope.hidden_labels:
@@ -355,8 +359,9 @@ class CountRepo:
         self, image_ids: Sequence[int], counting: Scope
     ) -> dict[int, ImageCounts]:
         """For those of these photos whose event is tracked up to date: the detections of
-        the pipeline ``counting`` counts that its occurrences hold on each, and how many of
-        them a person reviewed (photos with none are 0)."""
+        the pipeline ``counting`` counts that its occurrences hold on each (not those of an
+        occurrence a person rejected), and how many of them a person reviewed (photos with
+        none are 0)."""
         tracked = select(ImageEventRow.image_id).where(
             ImageEventRow.image_id.in_(list(image_ids)),
             ImageEventRow.event_id == EventRow.id,
@@ -377,6 +382,7 @@ class CountRepo:
             .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
             .where(
                 OccurrenceDetectionRow.image_id.in_(list(found)),
+                OccurrenceRow.rejected.is_(None),
                 *pipeline_terms(counting, OccurrenceRow.pipeline, OccurrenceRow.deployment_id),
             )
             .group_by(OccurrenceDetectionRow.image_id)

@@ -35,6 +35,7 @@ from trapline.db.types import chunks
 _COPIED = (
     IdentificationRow.project_id,
     IdentificationRow.taxon_id,
+    IdentificationRow.rejected,
     IdentificationRow.agreed_with,
     IdentificationRow.comment,
     IdentificationRow.user_id,

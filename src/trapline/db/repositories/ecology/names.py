@@ -17,7 +17,8 @@ USER_NAME = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
 def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[IdentificationMark]]:
-    """The identifications (not withdrawn) of these detections, oldest first, by detection."""
+    """The identifications (not withdrawn) of these detections, oldest first, by detection:
+    rejections too (they name no taxon)."""
     found: dict[int, list[IdentificationMark]] = {}
     for chunk in chunks(annotation_ids):
         rows = session.execute(
@@ -28,8 +29,9 @@ def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[Ide
                 TaxonRow.scientific_name,
                 IdentificationRow.user_id,
                 USER_NAME,
+                IdentificationRow.rejected,
             )
-            .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
+            .outerjoin(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
             .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
             .where(
                 IdentificationRow.annotation_id.in_(chunk),

@@ -49,6 +49,8 @@ class NewOccurrence:
     taxon_id: int | None = None
     identified_by: str | None = None
     disputed: bool = False
+    #: The rejection that determines it, if a person's latest word is one.
+    rejected: str | None = None
     #: Made or kept by a reviewer's split or merge: tracking leaves it as it is.
     edited: bool = False
     #: The stored occurrence it is (an edited one kept by tracking), None for a new one.
@@ -149,6 +151,7 @@ class OccurrenceRepo:
                 taxon_id=made.taxon_id,
                 identified_by=made.identified_by,
                 disputed=made.disputed,
+                rejected=made.rejected,
             )
         )
         if was is not None:
@@ -374,6 +377,7 @@ def _fields(made: NewOccurrence, times: dict[int, tuple[Any, int]]) -> dict[str,
         "taxon_id": made.taxon_id,
         "identified_by": made.identified_by,
         "disputed": made.disputed,
+        "rejected": made.rejected,
         "edited": made.edited,
     }
 
@@ -402,6 +406,7 @@ def to_occurrence(row: OccurrenceRow) -> Occurrence:
         taxon_id=row.taxon_id,
         identified_by=row.identified_by,
         disputed=row.disputed,
+        rejected=row.rejected,
     )
 
 

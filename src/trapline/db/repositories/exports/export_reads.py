@@ -315,13 +315,15 @@ class ExportReadRepo:
         }
 
     def occurrence_of(self, image_ids: Sequence[int]) -> dict[int, int]:
-        """The occurrence of each detection of these images that is in one."""
+        """The occurrence of each detection of these images that is in one (not one a person
+        rejected: it counts nowhere)."""
         if not image_ids:
             return {}
         rows = of_images(  # a link names its detection's photo
             Plain(self.session),
-            "SELECT annotation_id, occurrence_id FROM occurrence_detections "
-            "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among})",
+            "SELECT od.annotation_id, od.occurrence_id FROM occurrence_detections od "
+            "JOIN occurrences o ON o.id = od.occurrence_id AND o.rejected IS NULL "
+            "WHERE od.image_id >= ? AND od.image_id <= ? AND od.image_id IN ({among})",
             image_ids,
         )
         return dict(rows)

@@ -25,10 +25,12 @@ OCCURRENCE_COLUMNS = (
     "o.last_seen_at, o.last_offset_minutes, o.detection_count, o.best_annotation_id, "
     "COALESCE(o.published_id, o.id)"
 )
-#: Occurrences of some events (``{column}``: ``event_id``) or by id (``id``), in order of id.
+#: Occurrences of some events (``{column}``: ``event_id``) or by id (``id``), in order of id;
+#: those a person rejected count nowhere, so no export reads them.
 OCCURRENCES = (
     "SELECT " + OCCURRENCE_COLUMNS + " FROM occurrences o "  # noqa: S608 (our own text)
-    "WHERE o.{column} >= ? AND o.{column} <= ? AND o.{column} IN ({{among}}) ORDER BY o.id"
+    "WHERE o.{column} >= ? AND o.{column} <= ? AND o.{column} IN ({{among}}) "
+    "AND o.rejected IS NULL ORDER BY o.id"
 )
 #: Occurrences with their best detection and its photo (``export_reads._shown`` reads a row), named
 #: as tracking names a box (``repositories/ecology/tracking.py``): by the classification that names
@@ -49,7 +51,8 @@ SHOWN = (
     "WHERE k.parent_id = a.id AND k.type = 'classification' AND (a.label IS NULL OR {terminal}) "
     "ORDER BY {terminal} DESC, COALESCE(k.confidence, 0) DESC, k.id LIMIT 1) "
     "WHERE od.image_id >= ? AND od.image_id <= ? AND od.image_id IN ({{among}}) "
-    "AND a.type = 'bounding_box' ORDER BY o.id"  # tracking links boxes only: the rest is skipped
+    # Tracking links boxes only: the rest is skipped.
+    "AND a.type = 'bounding_box' AND o.rejected IS NULL ORDER BY o.id"
 )
 #: An export's annotations of a batch's images (``annotations_of``), of the analyses
 #: ``{analyses}`` names (``export_reads._of_analyses``); unordered: sorted in Python, as
@@ -60,10 +63,13 @@ ANNOTATIONS = (
     "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}){analyses}"
 )
 #: The annotations without a parent of a batch's images, of the analyses ``{analyses}`` names,
-#: with their occurrences (``tops_of``).
+#: with their occurrences (``tops_of``): none for a detection of an occurrence a person
+#: rejected, which counts nowhere.
 TOPS = (
     "SELECT a.id, a.analysis_id, a.image_id, a.type, a.x1, a.y1, a.x2, a.y2, od.occurrence_id "
     "FROM annotations a LEFT JOIN occurrence_detections od ON od.annotation_id = a.id "
+    "AND NOT EXISTS (SELECT 1 FROM occurrences r WHERE r.id = od.occurrence_id "
+    "AND r.rejected IS NOT NULL) "
     "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
     "AND a.parent_id IS NULL{analyses} ORDER BY a.image_id, a.id"
 )

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
-    exists,
     func,
     literal,
     select,
@@ -25,9 +24,8 @@ from sqlalchemy.orm import Session
 
 from trapline.db import statements
 from trapline.db.plain import Plain
+from trapline.db.repositories.processing.selection import analysed_by, selected
 from trapline.db.tables import (
-    AnalysisRow,
-    CollectionImageRow,
     ImageRow,
     JobEventRow,
     JobRow,
@@ -40,7 +38,7 @@ from trapline.domain.core.records import ImageFilter
 from trapline.domain.core.retry import RetryPolicy
 from trapline.domain.processing.jobs import Job, TaskCounts, TaskInfo, TaskStatus
 from trapline.domain.processing.lease_tokens import LeaseClaim
-from trapline.domain.processing.results import AnalysisStatus, ResultTarget
+from trapline.domain.processing.results import ResultTarget
 
 #: Task states that may still change.
 OPEN = (TaskStatus.QUEUED.value, TaskStatus.LEASED.value)
@@ -118,7 +116,7 @@ class TaskRepo:
             and lock_row(self.session, JobRow.id, job.id, exclusive=False)
         ):
             return 0
-        images = select(
+        images: Select[*tuple[Any, ...]] = select(
             literal(job.id),
             ImageRow.id,
             literal(TaskStatus.QUEUED.value),
@@ -126,31 +124,10 @@ class TaskRepo:
             literal(job.params.max_attempts),
             literal(now, TaskRow.available_at.type),
             literal(now, TaskRow.updated_at.type),
-        ).where(ImageRow.project_id == job.project_id)
-        if image_ids is not None:
-            images = images.where(ImageRow.id.in_(list(image_ids)))
-        if collection_id is not None:
-            images = images.where(
-                ImageRow.id.in_(
-                    select(CollectionImageRow.image_id).where(
-                        CollectionImageRow.collection_id == collection_id
-                    )
-                )
-            )
-        if flt.deployment_id is not None:
-            images = images.where(ImageRow.deployment_id == flt.deployment_id)
-        if flt.captured_after is not None:
-            images = images.where(ImageRow.captured_at >= flt.captured_after)
-        if flt.captured_before is not None:
-            images = images.where(ImageRow.captured_at < flt.captured_before)
+        )
+        images = selected(images, job.project_id, flt, collection_id, image_ids)
         if not job.params.reprocess:
-            images = images.where(
-                ~exists().where(
-                    AnalysisRow.image_id == ImageRow.id,
-                    AnalysisRow.pipeline_id == job.pipeline_id,
-                    AnalysisRow.status == AnalysisStatus.COMPLETED.value,
-                )
-            )
+            images = images.where(~analysed_by(job.pipeline_id))
         if created is None:
             self.session.execute(self._insert(images))
         else:
@@ -162,6 +139,21 @@ class TaskRepo:
                 created(list(self.session.scalars(self._insert(chunk).returning(TaskRow.id))))
         # Before the job runs every task of it is queued: the count of open tasks is all of them.
         return self.recount_open(job.id)
+
+    def analysed(
+        self,
+        project_id: int,
+        pipeline_id: int,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+    ) -> int:
+        """How many of the images a job would select (``enqueue``'s selection) this pipeline
+        version already analysed: what a job skips unless it reprocesses."""
+        counted = select(func.count()).select_from(ImageRow)
+        counted = selected(counted, project_id, flt, collection_id, image_ids)
+        return int(self.session.scalar(counted.where(analysed_by(pipeline_id))) or 0)
 
     def _insert(self, images: Select[*tuple[Any, ...]]) -> Any:
         """INSERT of a task per row of ``images``, skipping images the job has a task for."""

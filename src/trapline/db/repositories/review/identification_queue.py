@@ -39,8 +39,12 @@ def read_queue(
     if scope.counts_nothing:
         return 0, []
     o = OccurrenceRow
+    # An occurrence a person rejected counts nowhere: the kept sums leave it out, and so does
+    # the queue.
     mine = and_(
-        o.project_id == scope.project_id, *pipeline_terms(scope, o.pipeline, o.deployment_id)
+        o.project_id == scope.project_id,
+        o.rejected.is_(None),
+        *pipeline_terms(scope, o.pipeline, o.deployment_id),
     )
     model = mine & (o.determined_by == DeterminedBy.MODEL.value)
     people = mine & (o.determined_by == DeterminedBy.PERSON.value)
@@ -96,7 +100,9 @@ def read_label_groups(
         )
     }
     mine = and_(
-        o.project_id == scope.project_id, *pipeline_terms(scope, o.pipeline, o.deployment_id)
+        o.project_id == scope.project_id,
+        o.rejected.is_(None),
+        *pipeline_terms(scope, o.pipeline, o.deployment_id),
     )
     people = mine & (o.determined_by == DeterminedBy.PERSON.value)
     for label, taxon, n in session.execute(

@@ -34,13 +34,15 @@ class IdentificationRepo:
         self.session = session
 
     def add(
-        self, *, project_id: int, occurrence_id: int | None, annotation_id: int, taxon_id: int,
-        agreed_with: str | None, comment: str, user_id: int, at: datetime,
+        self, *, project_id: int, occurrence_id: int | None, annotation_id: int,
+        taxon_id: int | None, agreed_with: str | None, comment: str, user_id: int, at: datetime,
+        rejected: str | None = None,
     ) -> int:  # fmt: skip
+        """Keep an identification: a taxon, or a rejection (``rejected``) naming none."""
         row = IdentificationRow(
             project_id=project_id, occurrence_id=occurrence_id, annotation_id=annotation_id,
-            taxon_id=taxon_id, agreed_with=agreed_with, comment=comment, user_id=user_id,
-            created_at=at,
+            taxon_id=taxon_id, rejected=rejected, agreed_with=agreed_with, comment=comment,
+            user_id=user_id, created_at=at,
         )  # fmt: skip
         self.session.add(row)
         self.session.flush()
@@ -124,7 +126,7 @@ class IdentificationRepo:
     ) -> list[Identification]:
         rows = self.session.execute(
             select(IdentificationRow, TaxonRow.scientific_name, TaxonRow.rank, USER_NAME)
-            .join(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
+            .outerjoin(TaxonRow, TaxonRow.id == IdentificationRow.taxon_id)
             .outerjoin(UserRow, UserRow.id == IdentificationRow.user_id)
             .where(where)  # type: ignore[arg-type]
             .order_by(IdentificationRow.id)
@@ -139,13 +141,14 @@ class IdentificationRepo:
                 annotation_id=row.annotation_id,
                 taxon_id=row.taxon_id,
                 taxon_name=name,
-                taxon_rank=Rank(rank),
+                taxon_rank=Rank(rank) if rank is not None else None,
                 agreed_with=row.agreed_with,
                 comment=row.comment,
                 user_id=row.user_id,
                 user_name=user,
                 created_at=row.created_at,
                 withdrawn=row.withdrawn,
+                rejected=row.rejected,
             )
             for row, name, rank, user in rows
         ]

@@ -1,0 +1,24 @@
+// The job form says how many of the photos chosen the pipeline version chosen analysed
+// already (a job skips them unless "Re-run" is ticked): the server counts, as the choices
+// change. Without script the note is the one the page was served with.
+const form = document.getElementById("start-job");
+const note = document.getElementById("analysed-note");
+
+async function refresh() {
+  const pipeline = form.querySelector("#pipeline")?.value ?? "";
+  const scope = form.querySelector("#scope")?.value ?? "";
+  const query = new URLSearchParams({ pipeline, scope });
+  try {
+    const answer = await fetch(`${note.dataset.analysed}?${query}`, { credentials: "same-origin" });
+    if (!answer.ok) return;
+    const data = await answer.json();
+    note.textContent = data.note;
+  } catch {
+    // The note stays as it was; the job's own history says what it skipped.
+  }
+}
+
+if (form && note) {
+  form.querySelector("#pipeline")?.addEventListener("change", refresh);
+  form.querySelector("#scope")?.addEventListener("change", refresh);
+}
