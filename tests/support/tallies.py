@@ -1,6 +1,6 @@
-"""The kept counts agree with what they keep: each event's tallies with its occurrences
-counted afresh, and each pipeline's sums (and its sums by deployment, label and taxon) with
-the tallies."""
+"""The kept counts agree with what they keep: each event's tallies with its occurrences (those
+no person rejected) counted afresh, and each pipeline's sums (and its sums by deployment, label
+and taxon) with the tallies."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def assert_counts_kept(db: Database) -> None:
         fresh = {
             (*row[:4], sql_date(row[4]), *row[5:7], int(row[7]), int(row[8] or 0))
             for row in session.execute(
-                select(*keys, func.count(), func.sum(o.detection_count)).group_by(*keys)
+                select(*keys, func.count(), func.sum(o.detection_count))
+                .where(o.rejected.is_(None))
+                .group_by(*keys)
             )
         }
         kept = {

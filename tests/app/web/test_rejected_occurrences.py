@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,7 +27,16 @@ from tests.support.scenes import (
     species_rows,
     track_all,
 )
+from tests.support.tallies import assert_counts_kept
 from tests.support.web import Browser
+
+
+@pytest.fixture(autouse=True)
+def _kept_counts_agree(proto: Protocol) -> Iterator[None]:
+    """Rejections and their undoing move occurrences out of the tallies and back: each event's
+    tallies stay its counted occurrences counted afresh."""
+    yield
+    assert_counts_kept(proto.platform.db)
 
 
 def _post(proto: Protocol, path: str, body: dict[str, Any], status: int) -> Any:

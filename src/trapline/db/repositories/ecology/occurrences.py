@@ -154,8 +154,7 @@ class OccurrenceRepo:
                 rejected=made.rejected,
             )
         )
-        if was is not None:
-            move(self.session, was, was.as_named(made.label, made.taxon_id))
+        move(self.session, was, counted(self.session, occurrence_id))
 
     def retaxon(self, project_id: int, label: str, taxon_id: int | None) -> None:
         """Occurrences determined by ``label`` (not by an identification) name ``taxon_id``

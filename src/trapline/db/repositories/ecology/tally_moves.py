@@ -1,11 +1,12 @@
-"""One occurrence counted under another label or taxon (an identification, a withdrawn one):
-its event's tallies and the kept sums change by one occurrence, a row or two of each, however
-many occurrences the event holds. Counting the event again would read all of them: thousands
-on a crowded night, for each identification a person makes."""
+"""One occurrence counted under another label or taxon, or no longer counted or counted again
+(an identification, a rejection, a withdrawn one): its event's tallies and the kept sums change
+by one occurrence, a row or two of each, however many occurrences the event holds. Counting the
+event again would read all of them: thousands on a crowded night, for each identification a
+person makes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, insert, select, update
@@ -30,21 +31,19 @@ class Counted:
     taxon_id: int | None
     detections: int
 
-    def as_named(self, label: str | None, taxon_id: int | None) -> Counted:
-        return replace(self, label=label, taxon_id=taxon_id)
-
     def sum_key(self) -> SumKey:
         return (self.project_id, self.pipeline, self.deployment_id, self.label or "",
                 self.taxon_id or 0)  # fmt: skip
 
 
 def counted(session: Session, occurrence_id: int) -> Counted | None:
-    """Where the occurrence is counted now; None when it is gone."""
+    """Where the occurrence is counted now; None when it is counted nowhere (a person rejected
+    it) or gone."""
     o = OccurrenceRow
     row = session.execute(
         select(o.event_id, o.project_id, o.deployment_id, o.pipeline,
                night_of(session, o.first_seen_at), o.label, o.taxon_id, o.detection_count)
-        .where(o.id == occurrence_id)
+        .where(o.id == occurrence_id, o.rejected.is_(None))
     ).first()  # fmt: skip
     if row is None:
         return None
@@ -53,20 +52,21 @@ def counted(session: Session, occurrence_id: int) -> Counted | None:
                    label, None if taxon is None else int(taxon), int(detections or 0))  # fmt: skip
 
 
-def move(session: Session, was: Counted, now: Counted) -> None:
-    """The occurrence counted at ``was`` is counted at ``now``: one off the one tally, one
-    onto the other, and the sums by as much as the tallies changed. A tally not counted yet
-    (its event is counted again at commit anyway) loses nothing, and its sums stay as they
-    are, so the event's count at commit still changes them by the rest."""
+def move(session: Session, was: Counted | None, now: Counted | None) -> None:
+    """The occurrence counted at ``was`` is counted at ``now`` (None: nowhere): one off the one
+    tally, one onto the other, and the sums by as much as the tallies changed. A tally not
+    counted yet (its event is counted again at commit anyway) loses nothing, and its sums stay
+    as they are, so the event's count at commit still changes them by the rest."""
     if was == now:
         return
     changes: dict[SumKey, tuple[int, int]] = {}
-    if _add(session, was, -1):
+    if was is not None and _add(session, was, -1):
         changes[was.sum_key()] = (-1, -was.detections)
-    _add(session, now, 1)
-    key = now.sum_key()
-    before = changes.get(key, (0, 0))
-    changes[key] = (before[0] + 1, before[1] + now.detections)
+    if now is not None:
+        _add(session, now, 1)
+        key = now.sum_key()
+        before = changes.get(key, (0, 0))
+        changes[key] = (before[0] + 1, before[1] + now.detections)
     sums_change(session, changes)
 
 
