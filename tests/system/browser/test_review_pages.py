@@ -253,3 +253,37 @@ def test_images_ticked_on_the_grid_move_into_another_deployment(page: Any, app: 
             json={"image_ids": [i["id"] for i in ticked], "deployment_id": home},
         )
         assert back.status_code == 200, back.text
+
+
+#: Where the picked detection's box and the review panel are in the window: how much of each
+#: one can see (0 to 1 of its height).
+_IN_SIGHT = """() => {
+  const seen = (r) => Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0))
+    / Math.max(r.height, 1);
+  const box = document.querySelector(".det.picked rect");
+  return {
+    box: box ? seen(box.getBoundingClientRect()) : null,
+    panel: seen(document.getElementById("review-form").getBoundingClientRect()),
+  };
+}"""
+
+
+def test_keyboard_review_keeps_the_box_and_the_panel_in_sight(chromium: Any, app: App) -> None:
+    """Walking the review queue with the keyboard at 1366 by 768 (``n`` skips to the next
+    detection nobody reviewed, which changes nothing): on every step the picked box on the
+    photo and the review panel are in the window, without a scroll by hand."""
+    with _window(chromium, app, 1366, 768) as page:
+        page.goto(f"{app.url}/projects/{app.demo_project}/review/next")
+        page.wait_for_selector(".det.picked")
+        seen = []
+        for _ in range(6):
+            page.wait_for_load_state("load")
+            sight = page.evaluate(_IN_SIGHT)
+            seen.append((page.url.rsplit("/", 1)[-1], sight))
+            if "#a" not in page.url:
+                break
+            with page.expect_navigation():
+                page.keyboard.press("n")
+        stepped = [(where, sight) for where, sight in seen if "#a" in where]
+        assert len(stepped) >= 3, seen
+        assert all(s["box"] == 1 and s["panel"] == 1 for _, s in stepped), stepped

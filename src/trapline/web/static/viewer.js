@@ -117,11 +117,21 @@ list?.addEventListener("click", (event) => {
   choose(item.dataset.id);
 });
 reveal(pick());
-if (named()) {
-  // Opened at a detection (the queue, or after a review): the browser scrolled the page to its
-  // row; bring the panel above it back into sight.
-  window.addEventListener("load", () => (panel || list)?.scrollIntoView({ block: "nearest" }));
+// Opened at a detection (the queue, or after a review): the browser scrolled the page to its
+// row. Scroll as little as shows the picked box on the photo and the review panel together (a
+// keyboard review goes on from them), or the box alone when both do not fit in the window.
+function keepInSight() {
+  const box = picked && boxOf(picked.dataset.id)?.querySelector("rect");
+  const shown = [box, panel || list].filter(Boolean).map((e) => e.getBoundingClientRect());
+  if (!shown.length) return;
+  const margin = 8;
+  let top = Math.min(...shown.map((r) => r.top)) - margin;
+  let bottom = Math.max(...shown.map((r) => r.bottom)) + margin;
+  if (bottom - top > innerHeight && box) [top, bottom] = [shown[0].top - margin, shown[0].bottom + margin];
+  if (top < 0) window.scrollBy(0, top);
+  else if (bottom > innerHeight) window.scrollBy(0, Math.min(bottom - innerHeight, top));
 }
+if (named()) window.addEventListener("load", keepInSight);
 function pickBox(target) {
   const box = target instanceof Element && target.closest(".det[data-id]");
   if (box) choose(box.dataset.id);
