@@ -3,18 +3,23 @@ species over the detector's category, and a box a stage rejected as no object, d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
 from tests.support.accounts import Account
 from tests.support.moth_filter import filtered_photo
-from tests.support.protocol_client import Protocol
+from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import (
+    TAXA_CSV,
     add_frames,
     event_of,
+    find_taxon,
     import_md,
+    import_taxa,
     new_deployment,
     occurrences_of,
+    six_occurrences,
     track_all,
 )
 from tests.support.web import Browser
@@ -57,3 +62,26 @@ def test_the_viewer_captions_a_classified_heron_by_its_species(
     assert "animal 0.90" not in page
     slug = bird["pipeline"]
     assert f'<span class="muted">{slug} v1</span>' in page  # the version of each result
+
+
+def test_the_viewer_captions_a_box_by_what_people_said_of_its_individual(
+    proto: Protocol, sign_in: Callable[[Account], Browser]
+) -> None:
+    """A box of an individual a person identified reads as that taxon, by that person, not as
+    the model's label and score; one a person rejected reads as the rejection."""
+    found = six_occurrences(proto)
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    named, junk = found[0]["id"], found[1]["id"]
+    heron = find_taxon(proto, "Ardea cinerea")
+    api_post(proto, f"/occurrences/{named}/identifications", {"taxon_id": heron}, 201)
+    api_post(proto, f"/occurrences/{junk}/identifications", {"rejected": "nothing_there"}, 201)
+    (sighting,) = api_get(proto, f"/occurrences/{named}")["detections"]
+    page = sign_in(proto.account).page(f"/images/{sighting['image_id']}")
+    captions = dict(re.findall(r'<li id="a(\d+)"[^>]*data-caption="([^"]*)"', page))
+    assert captions[str(sighting["annotation_id"])].startswith("Ardea cinerea (identified by ")
+    (speck,) = api_get(proto, f"/occurrences/{junk}")["detections"]
+    assert captions[str(speck["annotation_id"])].startswith("nothing there (rejected by ")
+    others = [c for a, c in captions.items() if int(a) not in
+              (sighting["annotation_id"], speck["annotation_id"])]  # fmt: skip
+    assert len(others) == 4
+    assert all("identified by" not in c and "rejected by" not in c for c in others)

@@ -72,10 +72,13 @@ class QueuePage:
 @dataclass(frozen=True)
 class ImageCounts:
     """What a photo's tile in the grid says: the detections of its current results that the
-    viewer shows, and how many of those people reviewed."""
+    viewer shows, how many of those people reviewed, and how many of its individuals people
+    identified."""
 
     detections: int
     reviewed: int
     #: The pipeline and version of the counted result ("megadetector v5"); None when its
     #: deployment counts by nothing yet.
     made_by: str | None = None
+    #: The individuals on it a person identified (of a tracked photo; 0 otherwise).
+    identified: int = 0

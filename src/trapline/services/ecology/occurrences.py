@@ -19,7 +19,7 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.db.repositories.ecology.occurrences import NewOccurrence
 from trapline.db.repositories.ecology.tracking import Earlier, Photo
-from trapline.domain.core.records import User
+from trapline.domain.core.records import Image, User
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.events import Event
 from trapline.domain.ecology.occurrences import (
@@ -247,6 +247,14 @@ def event_boxes(
         event = require(repos.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
         return repos.occurrences.boxes(image_ids)
+
+
+def settled_on_photo(db: Database, caller: User, image: Image) -> dict[int, Occurrence]:
+    """The occurrences people identified or rejected among those holding a photo's boxes, by
+    box (viewers of its project): what counting names those boxes by."""
+    with db.read() as repos:
+        project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image.id))
+        return repos.occurrences.settled_on(image.id)
 
 
 def get_occurrence(

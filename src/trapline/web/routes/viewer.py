@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Query
@@ -11,6 +11,7 @@ from starlette.responses import Response
 from trapline.domain.core.paging import ImageOrder
 from trapline.domain.core.roles import Role
 from trapline.domain.ecology.naming import Said, name_box
+from trapline.domain.ecology.occurrences import Occurrence
 from trapline.domain.ecology.reviews import Review, Verdict
 from trapline.domain.processing.results import (
     Analysis,
@@ -23,6 +24,7 @@ from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.services.callbacks import analyses
 from trapline.services.core import browse
+from trapline.services.ecology import occurrences
 from trapline.services.photos import deployments, images, projects
 from trapline.services.review import reviews
 from trapline.services.taxa import taxa
@@ -55,6 +57,8 @@ class Detection:
     label_score: float | None = None
     #: A stage said there is nothing there (a moth filter's ``nonmoth``): counted nowhere.
     rejected: bool = False
+    #: The occurrence holding it, when a person identified or rejected that: its name then.
+    settled: Occurrence | None = None
 
     @property
     def below(self) -> bool:
@@ -78,9 +82,10 @@ class Detection:
 
     @property
     def caption(self) -> str:
-        """What is written on the box: what names it and how sure."""
+        """What is written on the box: what names it and how sure (a person's word without a
+        score)."""
         score = self.label_score if self.label_score is not None else self.confidence
-        if score is None or self.review is not None or self.rejected:
+        if score is None or self.review is not None or self.rejected or self.settled:
             return self.shown_label
         return f"{self.shown_label} {score:.2f}"
 
@@ -91,7 +96,11 @@ class Detection:
 
     @property
     def shown_label(self) -> str:
-        """What the viewer writes on the box: the person's word over the model's."""
+        """What the viewer writes on the box: as counting names it, a person's identification
+        of its occurrence first, then a person's review of the box, then the models' word."""
+        if self.settled is not None:
+            said = "rejected" if self.settled.rejected else "identified"
+            return f"{self.settled.label} ({said} by {self.settled.identified_by or 'a person'})"
         if self.review is not None:
             if self.review.verdict is Verdict.FALSE_DETECTION:
                 return "not an object"
@@ -182,7 +191,11 @@ def viewer(
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
     hidden = taxa.no_object_labels(page.db, page.me, image.project_id)
     thresholds = analyses.default_thresholds(page.db, every)
-    detections = detections_of(found, reviewed, thresholds, hidden)
+    settled = occurrences.settled_on_photo(page.db, page.me, image)
+    detections = [
+        replace(d, settled=settled.get(d.annotation.id))
+        for d in detections_of(found, reviewed, thresholds, hidden)
+    ]
     past = detections_of(earlier, reviewed, thresholds, hidden)
     layers = layers_of(found, image.width, image.height)
     newer, older = browse.neighbours(

@@ -360,8 +360,8 @@ class CountRepo:
     ) -> dict[int, ImageCounts]:
         """For those of these photos whose event is tracked up to date: the detections of
         the pipeline ``counting`` counts that its occurrences hold on each (not those of an
-        occurrence a person rejected), and how many of them a person reviewed (photos with
-        none are 0)."""
+        occurrence a person rejected), how many of them a person reviewed, and how many of
+        those occurrences a person identified (photos with none are 0)."""
         tracked = select(ImageEventRow.image_id).where(
             ImageEventRow.image_id.in_(list(image_ids)),
             ImageEventRow.event_id == EventRow.id,
@@ -373,11 +373,13 @@ class CountRepo:
         reviewed = select(ReviewRow.id).where(
             ReviewRow.annotation_id == OccurrenceDetectionRow.annotation_id
         )
+        identified = case((OccurrenceRow.identified_by.is_not(None), OccurrenceRow.id))
         rows = self.session.execute(
             select(
                 OccurrenceDetectionRow.image_id,
                 func.count(),
                 func.sum(case((reviewed.exists(), 1), else_=0)),
+                func.count(func.distinct(identified)),
             )
             .join(OccurrenceRow, OccurrenceRow.id == OccurrenceDetectionRow.occurrence_id)
             .where(
@@ -387,8 +389,8 @@ class CountRepo:
             )
             .group_by(OccurrenceDetectionRow.image_id)
         )
-        for image_id, n, k in rows:
-            found[int(image_id)] = ImageCounts(int(n), int(k or 0))
+        for image_id, n, k, people in rows:
+            found[int(image_id)] = ImageCounts(int(n), int(k or 0), identified=int(people or 0))
         return found
 
     def images_per_night(

@@ -329,6 +329,20 @@ class OccurrenceRepo:
                 found.setdefault(int(image_id), []).append((int(occurrence_id), box))
         return found
 
+    def settled_on(self, image_id: int) -> dict[int, Occurrence]:
+        """The occurrences a person identified or rejected that hold boxes of this photo, by
+        the box's annotation id."""
+        o, link = OccurrenceRow, OccurrenceDetectionRow
+        rows = self.session.execute(
+            select(link.annotation_id, o)
+            .join(o, o.id == link.occurrence_id)
+            .where(
+                link.image_id == image_id,
+                (o.identified_by.is_not(None)) | (o.rejected.is_not(None)),
+            )
+        )
+        return {int(annotation): to_occurrence(row) for annotation, row in rows}
+
     def sightings(self, occurrence_id: int) -> list[OccurrenceDetection]:
         """An occurrence's detections in photo order."""
         rows = self.session.execute(

@@ -5,7 +5,8 @@ classification's, else its box's own. The walk reads the project's scored annota
 (classifications and boxes) down ``ix_annotations_project_id_confidence``, surest first, a
 batch at a time, and keeps the entries that stand for a detection still to review: a
 classification that is the surest of its box, or a box with no scored classification; of a
-current result; not reviewed yet. The detections without any score come after every scored
+current result; not reviewed yet, nor in an occurrence a person identified or rejected (their
+word settles its boxes: ``settled``). The detections without any score come after every scored
 one, newest first. A page's walk stops once it has its detections, or after ``WALK_LIMIT``
 entries, and says where the next page starts: a page costs what it shows and what it passes
 over (reviewed detections, older runs' results), never a sort of the whole project.
@@ -23,11 +24,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.current import current_analyses
-from trapline.db.tables import AnalysisRow, AnnotationRow, PipelineRow, ReviewRow
+from trapline.db.tables import (
+    AnalysisRow,
+    AnnotationRow,
+    OccurrenceDetectionRow,
+    OccurrenceRow,
+    PipelineRow,
+    ReviewRow,
+)
 from trapline.domain.ecology.reviews import QueueItem, QueuePage, QueuePosition
 from trapline.domain.processing.results import AnnotationType
 
@@ -129,7 +137,7 @@ def _kept(session: Session, project_id: int, entries: Sequence[_Entry]) -> dict[
         return {}
     reviewed = set(
         session.scalars(select(ReviewRow.annotation_id).where(ReviewRow.annotation_id.in_(boxes)))
-    )
+    ) | set(session.scalars(settled(sorted(boxes))))
     images = {b.image_id for b in boxes.values()}
     ranked = current_analyses(project_id, AnalysisRow.image_id.in_(sorted(images)))
     current: set[Any] = set(session.scalars(ranked))
@@ -149,6 +157,17 @@ def _kept(session: Session, project_id: int, entries: Sequence[_Entry]) -> dict[
         under = box.threshold is not None and detected is not None and detected < box.threshold
         kept[entry.id] = QueueItem(entry.box_id, box.image_id, box.label, shown, under)
     return kept
+
+
+def settled(box_ids: Sequence[int] | None = None) -> Select[int]:
+    """The boxes (of these, when given) in an occurrence a person identified or rejected."""
+    link = OccurrenceDetectionRow
+    query = (
+        select(link.annotation_id)
+        .join(OccurrenceRow, OccurrenceRow.id == link.occurrence_id)
+        .where(or_(OccurrenceRow.identified_by.is_not(None), OccurrenceRow.rejected.is_not(None)))
+    )
+    return query if box_ids is None else query.where(link.annotation_id.in_(box_ids))
 
 
 def _boxes(session: Session, box_ids: set[int]) -> dict[int, _Box]:

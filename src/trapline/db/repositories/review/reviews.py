@@ -129,9 +129,9 @@ class ReviewRepo:
         limit: int,
         start: QueuePosition | None = None,
     ) -> QueuePage:
-        """Detections nobody reviewed yet, the models' surest first: of the current results a
-        page at a time from ``start`` (``review_queue.py``), or a job's (all sorted: a job's
-        queue costs what the job holds). Those that count come first (not under their
+        """Detections nobody reviewed yet (nor identified or rejected their occurrence), the
+        models' surest first: of the current results a page at a time from ``start``
+        (``review_queue.py``), or a job's (all sorted: a job's queue costs what the job holds). Those that count come first (not under their
         pipeline's default threshold, the one tracking and the grid apply); the specks under
         it last."""
         if job_id is None:
@@ -157,6 +157,7 @@ class ReviewRepo:
                 box.project_id == project_id,
                 box.type == AnnotationType.BOUNDING_BOX.value,
                 ReviewRow.id.is_(None),
+                box.id.not_in(review_queue.settled()),
             )
             .where(AnalysisRow.job_id == job_id)
             .group_by(box.id, box.image_id)
