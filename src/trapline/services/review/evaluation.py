@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,8 @@ SYSTEM_CLOCK = SystemClock()
 MAX_TAXA = 50
 #: Photos read per step of a scoring.
 PHOTOS_READ = 500
+#: A version as pages name it: a pipeline's slug, with ``@N`` for one version of it.
+_SIDE = re.compile(r"^(?P<slug>[^@\s][^@]{0,254})(?:@(?P<version>[0-9]{1,9}))?$")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def create_set(
         size, _ = repos.evaluation_sets.freeze(made, scope, hidden)
         found = repos.evaluation_sets.get(made)
         assert found is not None
-        return found, None if size else _empty(found)
+        return found, None if size else empty_note(found)
 
 
 def _taxa(repos: Repos, project_id: int, taxa: Sequence[str]) -> tuple[list[str], tuple[int, ...]]:
@@ -125,7 +128,7 @@ def _taxa(repos: Repos, project_id: int, taxa: Sequence[str]) -> tuple[list[str]
     return names, tuple(ids)
 
 
-def _empty(found: EvaluationSet) -> str:
+def empty_note(found: EvaluationSet) -> str:
     """Why a set holds nothing, in a person's words."""
     within = []
     if found.taxa:
@@ -164,6 +167,19 @@ def versions_of(db: Database, caller: User, project_id: int) -> list[str]:
         project_for(repos, caller, project_id, Role.VIEWER)
         known = repos.export_reads.pipelines(project_id).values()
         return [f"{p.slug}@{p.version}" for p in sorted(known, key=lambda p: (p.slug, p.version))]
+
+
+def parse_side(text: str, field: str) -> tuple[str, int | None]:
+    """A version as written (``slug@N``, or a slug alone: its newest): the slug and the
+    version."""
+    matched = _SIDE.match(text.strip())
+    if matched is None:
+        raise InvalidInput(
+            f"{field}: write a pipeline's slug, or slug@version (got {text[:100]!r})",
+            field=field,
+        )
+    version = matched["version"]
+    return matched["slug"], int(version) if version is not None else None
 
 
 def score(
