@@ -16,6 +16,9 @@ from tests.support.evaluation_scene import Pond, new_set, pond, second_version
 from tests.support.protocol_client import Protocol
 from tests.support.web import Browser, table
 
+#: How the pages show a figure that is not there (a precision where nothing was predicted).
+NONE = "\N{EN DASH}"
+
 
 @pytest.fixture
 def scene(proto: Protocol) -> Pond:
@@ -51,7 +54,7 @@ def test_a_set_frozen_by_the_form_shows_two_versions_side_by_side(
     assert overall["Boxes: recall at IoU 0.5"] == ["0.83", "0.50"]
     per_taxon = {row[0]: row[1:] for row in table(both, "per-taxon")}
     assert per_taxon["Ardea cinerea"] == ["2", "2", "0.50", "0.50", "2", "0.50", "0.50"]
-    assert per_taxon["Ardea alba"] == ["2", "2", "0.50", "0.50", "1", "–", "0.00"]
+    assert per_taxon["Ardea alba"] == ["2", "2", "0.50", "0.50", "1", NONE, "0.00"]
     listed = table(browser.page(f"/projects/{proto.project_id}/evaluation"), "evaluation-sets")
     assert listed[0][:3] == ["Herons", "4", "3"]
 

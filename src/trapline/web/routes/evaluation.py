@@ -13,6 +13,7 @@ from trapline.evaluation.sets import EvaluationSet
 from trapline.http.params import Id
 from trapline.protocol.base import ONE_LINE
 from trapline.schemas.evaluation import EvaluationSetIn, ScoresOut
+from trapline.services.ecology import counting
 from trapline.services.photos import deployments, projects
 from trapline.services.review import evaluation
 from trapline.web.forms import validate
@@ -76,7 +77,7 @@ def evaluation_set(page: SignedIn, set_id: Id, a: SideText = "", b: SideText = "
     found = evaluation.get_set(page.db, page.me, set_id)
     project, role = projects.get_project(page.db, page.me, found.project_id)
     versions = evaluation.versions_of(page.db, page.me, found.project_id)
-    chosen = {"a": a.strip() or (versions[-1] if versions else ""), "b": b.strip()}
+    chosen = {"a": a.strip() or _first(page, found.project_id, versions), "b": b.strip()}
     scored: list[tuple[str, ScoresOut]] = []
     errors: dict[str, str] = {}
     for field in ("a", "b"):
@@ -103,6 +104,14 @@ def evaluation_set(page: SignedIn, set_id: Id, a: SideText = "", b: SideText = "
         errors=errors,
         place=_place(page, found),
     )
+
+
+def _first(page: Page, project_id: int, versions: list[str]) -> str:
+    """The version a set's page opens on: the newest of what the project counts by, else the
+    last of all."""
+    counted = counting.counting_summary(page.db, page.me, project_id, tracked=False).pipeline
+    mine = [v for v in versions if counted and v.startswith(f"{counted}@")]
+    return (mine or versions or [""])[-1]
 
 
 def _place(page: Page, found: EvaluationSet) -> str | None:
