@@ -67,3 +67,15 @@ def test_a_person_freezes_a_set_and_sees_a_version_scored(laptop: Any, app: App)
         1,
         ["Ardea cinerea"],
     )
+    # Both pages read well with assistive technology (no serious axe violation).
+    from axe_playwright_python.sync_playwright import Axe
+
+    for path in (page.url, f"{app.url}/projects/{project}/evaluation"):
+        page.goto(path)
+        found = Axe().run(page).response["violations"]
+        serious = [
+            (v["id"], v["nodes"][0]["target"])
+            for v in found
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], path
