@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import pytest
 
+from tests.support.accounts import Account
 from tests.support.evaluation_scene import Pond, new_set, pond, scores, second_version
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing, refused
@@ -194,7 +196,7 @@ def test_bad_input_is_refused_naming_what_there_is(proto: Protocol, scene: Pond)
 
 
 def test_a_foreign_projects_set_answers_as_a_missing_one(
-    proto: Protocol, scene: Pond, make_account
+    proto: Protocol, scene: Pond, make_account: Callable[..., Account]
 ) -> None:
     made = new_set(proto, "Pond")
     stranger = proto.as_(make_account("eve"))
@@ -237,3 +239,21 @@ def test_scores_download_as_csv(proto: Protocol, scene: Pond) -> None:
         ["Ardea alba", "Ardea alba", "1"], ["Ardea alba", "Ardea cinerea", "1"],
         ["Ardea cinerea", "Ardea alba", "1"], ["Ardea cinerea", "Ardea cinerea", "1"],
     ]  # fmt: skip
+
+
+def test_viewers_score_sets_and_members_freeze_them(
+    proto: Protocol, scene: Pond, make_account: Callable[..., Account]
+) -> None:
+    made = new_set(proto, "Pond")
+    viewer = proto.as_(make_account("vic"))
+    proto.add_member(viewer.account, "viewer")
+    assert scores(viewer, made["id"], scene.slug, 1)["correct"] == 2
+    refused_create = viewer.client.post(
+        f"{API}/projects/{proto.project_id}/evaluation-sets",
+        json={"name": "mine"},
+        headers=viewer.headers,
+    )
+    assert refused_create.status_code == 403, refused_create.text
+    member = proto.as_(make_account("mia"))
+    proto.add_member(member.account, "member")
+    assert new_set(member, "Mia's")["size"] == 4
