@@ -7,14 +7,32 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.accounts import Account
-from tests.support.evaluation_scene import Pond, new_set, pond, scores, second_version
+from tests.support.accounts import Account, upload
+from tests.support.evaluation_scene import (
+    POND_TAXA,
+    Pond,
+    new_set,
+    pond,
+    scores,
+    second_version,
+)
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing, refused
-from tests.support.scenes import API
+from tests.support.scenes import (
+    API,
+    event_of,
+    find_taxon,
+    import_md,
+    import_taxa,
+    new_deployment,
+    occurrences_of,
+    track_all,
+)
+from trapline.imaging.synthetic import light_trap_jpeg
 
 
 @pytest.fixture
@@ -257,3 +275,38 @@ def test_viewers_score_sets_and_members_freeze_them(
     member = proto.as_(make_account("mia"))
     proto.add_member(member.account, "member")
     assert new_set(member, "Mia's")["size"] == 4
+
+
+def test_an_individual_across_midnight_is_taken_by_its_latest_identifications_date(
+    proto: Protocol,
+) -> None:
+    """A bird seen at 23:59:50 and 00:00:10 (one sequence, one occurrence): named a grey heron
+    on the first photo, then a great egret on the second. A set of the first day alone does
+    not take the heron: the individual's word is the egret's, on the second day."""
+    assert import_taxa(proto, POND_TAXA).status_code == 200
+    place = new_deployment(proto, "Night")
+    midnight = datetime(2024, 3, 2)
+    files = [
+        (
+            f"frame-{n}.jpg",
+            light_trap_jpeg(3, width=640, height=480, captured_at=at, quality=80 + n),
+        )
+        for n, at in enumerate((midnight - timedelta(seconds=10), midnight + timedelta(seconds=10)))
+    ]
+    answer = upload(proto.client, proto.account, proto.project_id, *files, deployment_id=str(place))
+    assert answer["status"] == 201, answer
+    box = {"category": "1", "conf": 0.9, "bbox": [0.3, 0.3, 0.2, 0.2]}
+    import_md(proto, {"Night/frame-0.jpg": [box], "Night/frame-1.jpg": [box]})
+    track_all(proto)
+    (bird,) = occurrences_of(proto, event_of(proto, place))
+    assert bird["detection_count"] == 2
+    boxes = api_get(proto, f"/projects/{proto.project_id}/annotations", type="bounding_box")
+    first, second = sorted(a["id"] for a in boxes["results"])
+    for annotation, name in ((first, "Ardea cinerea"), (second, "Ardea alba")):
+        body = {"taxon_id": find_taxon(proto, name)}
+        api_post(proto, f"/annotations/{annotation}/identifications", body, 201)
+    assert new_set(proto, "First day", until="2024-03-01")["size"] == 0
+    second_day = new_set(proto, "Second day", since="2024-03-02")
+    assert second_day["size"] == 1
+    (member,) = scores(proto, second_day["id"], bird["pipeline"], 1)["taxa"]
+    assert member["scientific_name"] == "Ardea alba"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -42,8 +42,8 @@ WRITE_ROWS = 1_000
 @dataclass(frozen=True)
 class Scope:
     """What a set freezes: the project's identifications, of a deployment and dates (both
-    included, by the photos' capture dates) when given, and of these taxa and those under
-    them (``(taxon id, its lineage)``) when given."""
+    included, by the photos' capture dates on the camera's clock) when given, and of these
+    taxa (ids) and those under them when given."""
 
     project_id: int
     deployment_id: int | None = None
@@ -119,10 +119,12 @@ class EvaluationSetRepo:
         (``hidden``: labels mapped as no object, a relabel to which rejects the box): how many
         identified and how many reviewed boxes it holds."""
         latest = self._latest_identifications(scope)
-        identified = [row for row in latest.values() if _within(row, scope.taxa)]
+        identified = [
+            row for row in latest.values() if _within(row, scope.taxa) and _taken(row, scope)
+        ]
         identified.sort(key=lambda row: (row["image_id"], row["identification_id"]))
         for row in identified:
-            del row["lineage"]
+            del row["lineage"], row["place"]
         self._write(set_id, identified)
         photos = sorted({row["image_id"] for row in identified})
         taken = {row["annotation_id"] for row in identified}
@@ -139,18 +141,10 @@ class EvaluationSetRepo:
         """Per individual (the occurrence holding the detection; else the detection), its
         latest identification not withdrawn, as an item to write (with the taxon's lineage)."""
         i, a, t = IdentificationRow, AnnotationRow, TaxonRow
-        where = [
-            i.project_id == scope.project_id,
-            i.withdrawn.is_(False),
-            a.x1.is_not(None),
-        ]
-        if scope.deployment_id is not None:
-            where.append(ImageRow.deployment_id == scope.deployment_id)
-        if scope.since is not None:
-            where.append(ImageRow.captured_at >= datetime.combine(scope.since, datetime.min.time()))
-        if scope.until is not None:
-            end = datetime.combine(scope.until + timedelta(days=1), datetime.min.time())
-            where.append(ImageRow.captured_at < end)
+        # The photos' scope is applied to each individual's latest identification, after this
+        # read: an occurrence can span two dates (a night), and an older identification on a
+        # photo within them must not stand in for a newer one on a photo outside.
+        where = [i.project_id == scope.project_id, i.withdrawn.is_(False), a.x1.is_not(None)]
         query = (
             select(
                 i.id,
@@ -165,6 +159,8 @@ class EvaluationSetRepo:
                 a.x2,
                 a.y2,
                 OccurrenceDetectionRow.occurrence_id,
+                ImageRow.deployment_id,
+                ImageRow.captured_at,
             )
             .join(a, a.id == i.annotation_id)
             .join(ImageRow, ImageRow.id == a.image_id)
@@ -180,7 +176,7 @@ class EvaluationSetRepo:
         after = 0
         while True:
             rows = self.session.execute(query.where(i.id > after)).all()
-            for ident, aid, taxon, name, rank, lineage, image, x1, y1, x2, y2, occ in rows:
+            for ident, aid, taxon, name, rank, lineage, image, x1, y1, x2, y2, occ, *at in rows:
                 key = ("occurrence", int(occ)) if occ is not None else ("detection", int(aid))
                 latest[key] = {
                     "image_id": int(image),
@@ -196,6 +192,7 @@ class EvaluationSetRepo:
                     "identification_id": int(ident),
                     "review_id": None,
                     "lineage": lineage,
+                    "place": at,
                 }
             if len(rows) < FREEZE_ROWS:
                 return latest
@@ -279,6 +276,22 @@ class EvaluationSetRepo:
             SetItem(int(i), int(image), ItemKind(kind), (x1, y1, x2, y2), taxon, name)
             for i, image, kind, x1, y1, x2, y2, taxon, name in rows
         ]
+
+
+def _taken(row: dict[str, Any], scope: Scope) -> bool:
+    """Whether an identification's photo is of the scope's deployment and dates (a photo
+    without a capture time is of no dates)."""
+    deployment_id, captured_at = row["place"]
+    if scope.deployment_id is not None and deployment_id != scope.deployment_id:
+        return False
+    if scope.since is None and scope.until is None:
+        return True
+    if captured_at is None:
+        return False
+    day = captured_at.date()
+    return (scope.since is None or scope.since <= day) and (
+        scope.until is None or day <= scope.until
+    )
 
 
 def _within(row: dict[str, Any], taxa: tuple[int, ...]) -> bool:
