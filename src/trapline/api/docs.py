@@ -40,6 +40,12 @@ TAGS = [
         "description": "A project's taxa list (imported, exported, shared), its labels mapped "
         "onto taxa, people's identifications of occurrences, and the species view.",
     },
+    {
+        "name": "evaluation",
+        "description": "Evaluation sets (people's identifications and box reviews frozen under "
+        "a name) and any model version scored against one: per taxon precision and recall, "
+        "accuracy, a confusion table, the boxes; JSON or CSV.",
+    },
     {"name": "sources", "description": "Scheduled pulls of images from HTTP, S3, FTP, folders."},
     {"name": "collections", "description": "Named sets of images."},
     {"name": "jobs", "description": "Run a pipeline over images and follow its progress."},

@@ -32,6 +32,8 @@ from trapline.db.repositories.processing.analyses import AnalysisRepo
 from trapline.db.repositories.processing.dispatch import DispatchRepo
 from trapline.db.repositories.processing.jobs import JobRepo
 from trapline.db.repositories.processing.tasks import TaskRepo
+from trapline.db.repositories.review.evaluation_boxes import EvaluationBoxRepo
+from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
 from trapline.db.repositories.review.identifications import IdentificationRepo
 from trapline.db.repositories.review.reviews import ReviewRepo
 from trapline.db.repositories.sources.sources import SourceRepo
@@ -63,6 +65,8 @@ class Repos:
         self.listings = ListingRepo(session)
         self.camtrap = CamtrapRepo(session)
         self.identifications = IdentificationRepo(session)
+        self.evaluation_sets = EvaluationSetRepo(session)
+        self.evaluation_boxes = EvaluationBoxRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

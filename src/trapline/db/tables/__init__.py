@@ -3,6 +3,7 @@
 from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
+from trapline.db.tables.evaluation import EvaluationItemRow, EvaluationSetRow
 from trapline.db.tables.events import (
     EventRow,
     LabelTallyRow,
@@ -73,6 +74,8 @@ __all__ = [
     "CollectionRow",
     "DeploymentRow",
     "DutyLeaseRow",
+    "EvaluationItemRow",
+    "EvaluationSetRow",
     "EventRow",
     "ExportRow",
     "IdentificationRow",

@@ -8,10 +8,14 @@ from starlette.responses import Response
 from trapline.http.params import Id
 from trapline.services.photos import projects
 from trapline.services.pipelines import pipelines
+from trapline.services.review import evaluation
 from trapline.web.pages import SignedIn
 from trapline.web.routes import page_router
 
 router = page_router()
+
+#: Evaluation sets offered beside each version (the newest).
+SETS_SHOWN = 5
 
 
 @router.get("/projects/{project_id}/processing")
@@ -31,4 +35,5 @@ def processing(page: SignedIn, project_id: Id) -> Response:
         services=pipelines.list_services(page.db, page.me, project_id),
         builtins=builtin_readiness(settings.worker.weights_cache_dir, clock.now()),
         weights_folder=settings.worker.weights_cache_dir,
+        evaluation_sets=evaluation.list_sets(page.db, page.me, project_id)[:SETS_SHOWN],
     )
