@@ -26,6 +26,7 @@ The list also names *Egretta garzetta*, which no photo shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,8 +74,11 @@ class CamtrapScene:
     taxa: dict[str, int]
 
 
-def build_camtrap_scene(proto: Protocol) -> CamtrapScene:
-    """Make the scene in the project, tracked."""
+def build_camtrap_scene(
+    proto: Protocol, track: Callable[[Protocol], object] = track_all
+) -> CamtrapScene:
+    """Make the scene in the project, tracked (``track``: by the test itself, or waiting for
+    a running server's duty)."""
     assert import_taxa(proto, TAXA).status_code == 200
     names = ("Ardea", "Ardea cinerea", "Ardea alba", "Egretta garzetta")
     taxa = {name: find_taxon(proto, name) for name in names}
@@ -95,7 +99,7 @@ def build_camtrap_scene(proto: Protocol) -> CamtrapScene:
             {"category": "1", "conf": 0.9, "bbox": box, "classifications": [[species, 0.9]]}
         )
     import_md(proto, boxes, classes=CLASSES)
-    track_all(proto)
+    track(proto)
     found = api_get(proto, f"/projects/{proto.project_id}/occurrences", limit=100)["results"]
     by_time: dict[tuple[int, str], list[int]] = {}
     for o in sorted(found, key=lambda o: o["id"]):

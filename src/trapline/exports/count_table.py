@@ -8,6 +8,7 @@ from datetime import date
 from operator import itemgetter
 from typing import IO
 
+from trapline.domain.ecology.count_matrix import CountMatrix
 from trapline.domain.ecology.listings import (
     COUNT_COLUMNS,
     CountBy,
@@ -35,6 +36,24 @@ def write_count_table(
     writer = CsvFile(out, columns, numbers=[c for c in NUMBERS if c in columns])
     for n, row in enumerate(rows, 1):
         writer.add([_text(v) for v in taken(row_values(row, deployments))])
+        if n % _BATCH == 0:
+            writer.flush()
+    writer.flush()
+
+
+#: The matrix's columns before its nights.
+MATRIX_COLUMNS = ("taxon_id", "scientific_name", "rank", "label")
+
+
+def write_count_matrix(matrix: CountMatrix, out: IO[bytes]) -> None:
+    """Write a taxa by nights matrix as UTF-8 CSV: a row per taxon (or label), the taxon's
+    columns, then a column per night (its date) holding individuals, 0 where none."""
+    nights = [n.isoformat() for n in matrix.nights]
+    writer = CsvFile(out, [*MATRIX_COLUMNS, *nights], numbers=["taxon_id", *nights])
+    for n, row in enumerate(matrix.rows, 1):
+        taxon = row.taxon
+        named = (taxon.id, taxon.scientific_name, taxon.rank.value) if taxon else (None,) * 3
+        writer.add([_text(v) for v in (*named, row.label, *row.cells)])
         if n % _BATCH == 0:
             writer.flush()
     writer.flush()

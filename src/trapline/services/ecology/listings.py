@@ -15,6 +15,7 @@ from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.domain.core.paging import Cursor
 from trapline.domain.core.records import User
+from trapline.domain.ecology.count_matrix import CountMatrix, count_matrix
 from trapline.domain.ecology.events import Event
 from trapline.domain.ecology.listings import (
     CountBy,
@@ -28,7 +29,7 @@ from trapline.domain.ecology.occurrences import Occurrence
 from trapline.domain.ecology.species import Scope
 from trapline.domain.taxa.taxa import Rank, Taxon
 from trapline.errors import InvalidInput
-from trapline.exports.count_table import write_count_table
+from trapline.exports.count_table import write_count_matrix, write_count_table
 from trapline.services.core.access import require
 from trapline.services.ecology.counting import EventCount, counted_events, viewable_scope
 from trapline.services.taxa.taxa import taxon_of_project
@@ -173,10 +174,30 @@ def count_table_csv(
     return f"project-{scope.project_id}-counts-by-{name}.csv", out.getvalue()
 
 
+def night_matrix(
+    db: Database, caller: User, scope: Scope, rank: Rank | None
+) -> tuple[str | None, CountMatrix]:
+    """The scope's count table by night as a matrix of taxa by nights (viewers): the pipeline
+    counted by, and the matrix."""
+    table = count_table(db, caller, scope, (CountBy.NIGHT,), rank)
+    return table.pipeline, count_matrix(table.rows)
+
+
+def night_matrix_csv(
+    db: Database, caller: User, scope: Scope, rank: Rank | None
+) -> tuple[str, bytes]:
+    """``night_matrix`` as CSV (viewers): (file name, bytes)."""
+    _, matrix = night_matrix(db, caller, scope, rank)
+    out = io.BytesIO()
+    write_count_matrix(matrix, out)
+    return f"project-{scope.project_id}-taxa-by-night.csv", out.getvalue()
+
+
 def _check_nights(since: date | None, until: date | None) -> None:
     if since and until and since > until:
         raise InvalidInput(
-            f"since: the first night ({since}) comes after the last (until, {until})"
+            f"since: the first night ({since}) comes after the last (until, {until})",
+            field="since",
         )
 
 

@@ -127,8 +127,8 @@ def check_table_filters(repos: Repos, project_id: int, fmt: ExportFormat, f: Exp
         taxon_of_project(repos, project_id, f.taxon_id, "taxon_id")
         try:
             occasions_of(f)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        except ValueError as exc:  # its message starts with the setting it names
+            raise InvalidInput(str(exc), field=str(exc).split()[0]) from None
 
 
 def occasions_of(f: ExportFilters) -> Occasions:
@@ -147,7 +147,8 @@ def check_not_table_filters(f: ExportFilters) -> None:
         if name in _TABLE_ONLY:
             raise InvalidInput(
                 f"{name} goes only with the record-table, camera-operation and "
-                "detection-hist exports"
+                "detection-hist exports",
+                field=name,
             )
 
 

@@ -25,13 +25,13 @@ from trapline.domain.taxa.taxa import (
     TaxaList,
     Taxon,
 )
-from trapline.domain.taxa.taxa_checks import Checked
+from trapline.domain.taxa.taxa_checks import Checked, check
 from trapline.domain.taxa.taxa_files import TaxaFile, TaxaFileInvalid, open_taxa, write_taxa_csv
+from trapline.domain.taxa.taxa_outline import FileOutline, ListOutline
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, RejectedRows
 from trapline.services.core.access import project_for, require
 from trapline.services.taxa.taxa_import import (
     STATUSES,
-    check_file,
     listed_when_refused,
     outcomes,
     outline_of,
@@ -68,28 +68,56 @@ def import_taxa(
     except TaxaFileInvalid as exc:
         raise InvalidInput(str(exc)) from None
     with db.write() as repos:
-        project, _ = project_for(repos, caller, project_id, Role.MANAGER)
-        taxa_list = repos.taxa.list_of(project_id)
-        if taxa_list is None:
-            taxa_list = repos.taxa.create_list(project.name[:200], project_id)
-            repos.taxa.use_list(project_id, taxa_list.id)
-        elif taxa_list.owner_project_id != project_id:
-            _require_keeper(repos, caller, taxa_list)
-        checked = check_file(repos, taxa_list.id, outline, unread)
-        _refuse_bad_rows(repos, checked, unread, taxa_file)
-        # Names are no longer looked up: a file's 250,000 hold ~30 MB while it is stored.
-        checked.tree.by_name.clear()
-        try:
-            statuses = store_checked(repos, taxa_list.id, checked, taxa_file.entries)
-        except TaxaFileInvalid as exc:  # read once already: only if its bytes changed
-            raise InvalidInput(str(exc)) from None
-        for using in repos.taxa.projects_using(taxa_list.id):
-            refresh_taxa(repos, using)
-        return list(outcomes(checked, unread, lambda i: STATUSES[statuses[i]]))
+        taxa_list = writable_list(repos, caller, project_id)
+        known = repos.taxa_store.outline(taxa_list.id)
+        return store_file(repos, taxa_list.id, taxa_file, outline, unread, known)
+
+
+def writable_list(repos: Repos, caller: User, project_id: int) -> TaxaList:
+    """The list a manager of the project adds to: its own (made by the first import), or a
+    shared one the caller manages the keeping project of (PermissionDenied otherwise)."""
+    project, _ = project_for(repos, caller, project_id, Role.MANAGER)
+    taxa_list = repos.taxa.list_of(project_id)
+    if taxa_list is None:
+        taxa_list = repos.taxa.create_list(project.name[:200], project_id)
+        repos.taxa.use_list(project_id, taxa_list.id)
+    elif taxa_list.owner_project_id != project_id:
+        _require_keeper(repos, caller, taxa_list)
+    return taxa_list
+
+
+def store_file(
+    repos: Repos,
+    list_id: int,
+    taxa_file: TaxaFile,
+    outline: FileOutline,
+    unread: Sequence[RowOutcome],
+    known: ListOutline,
+    *,
+    rows: str = "rows",
+) -> list[RowOutcome]:
+    """Check a file's entries against the list (``known``: its taxa now) and store them, or
+    refuse them all (RejectedRows naming its ``rows``, "rows" or "lines") when one has a
+    problem; then every project that uses the list counts under it again."""
+    checked = check(outline, known, unread)
+    _refuse_bad_rows(repos, checked, unread, taxa_file, rows)
+    # Names are no longer looked up: a file's 250,000 hold ~30 MB while it is stored.
+    checked.tree.by_name.clear()
+    try:
+        statuses = store_checked(repos, list_id, checked, taxa_file.entries)
+    except TaxaFileInvalid as exc:  # read once already: only if its bytes changed
+        raise InvalidInput(str(exc)) from None
+    for using in repos.taxa.projects_using(list_id):
+        refresh_taxa(repos, using)
+    return list(outcomes(checked, unread, lambda i: STATUSES[statuses[i]]))
 
 
 def _refuse_bad_rows(
-    repos: Repos, checked: Checked, unread: Sequence[RowOutcome], taxa_file: TaxaFile
+    repos: Repos,
+    checked: Checked,
+    unread: Sequence[RowOutcome],
+    taxa_file: TaxaFile,
+    rows: str = "rows",
 ) -> None:
     """RejectedRows when any row has a problem, listing the outcomes of at most
     ``REFUSAL_ROWS`` rows in file order: the first rows with a problem, then the others."""
@@ -100,8 +128,8 @@ def _refuse_bad_rows(
     listed = listed_when_refused(repos, checked, unread, taxa_file.entries, REFUSAL_ROWS)
     total = len(checked.file) + len(unread)
     raise RejectedRows(
-        f"nothing imported: {bad:,} of {total:,} rows have problems (the first: row "
-        f"{first.row}, {first.message}); fix them and import again",
+        f"nothing imported: {bad:,} of {total:,} {rows} have problems (the first: "
+        f"{rows[:-1]} {first.row}, {first.message}); fix them and import again",
         [_outcome(o) for o in listed],
         not_listed=total - len(listed),
     )

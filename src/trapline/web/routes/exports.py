@@ -21,9 +21,12 @@ from trapline.services.exports import exports
 from trapline.services.photos import collections, deployments, projects
 from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs
+from trapline.services.taxa import taxa
+from trapline.web import export_tables
 from trapline.web.forms import validate
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
+from trapline.web.routes.taxa import pick_taxon
 
 router = page_router()
 
@@ -47,6 +50,11 @@ FORMATS = {
     ExportFormat.DWCA: "Darwin Core Archive: one record per occurrence, for GBIF",
     ExportFormat.OCCURRENCES_CSV: "Occurrences (CSV): one row per occurrence, as Antenna's",
     ExportFormat.OCCURRENCES_JSON: "Occurrences (JSON): the same rows as JSON",
+    ExportFormat.RECORD_TABLE: "camtrapR's record table: a row per independent record",
+    ExportFormat.CAMERA_OPERATION: "camtrapR's camera operation: a row per station, a column "
+    "per day",
+    ExportFormat.DETECTION_HISTORY: "camtrapR's detection history of a taxon: a row per "
+    "station, a column per occasion",
 }
 #: The observation levels of a Camtrap DP package, as the form offers them.
 LEVELS = {
@@ -55,22 +63,44 @@ LEVELS = {
 }
 
 
-#: Where the service's complaints about filters belong on the form, by their first words.
 def _typed(form: FormData) -> dict[str, Any]:
-    """The form's fields as typed, and its boxes as ticked or not."""
+    """The form's fields as typed, its boxes as ticked or not, and camtrapR's settings."""
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FIELDS}
     values.update({k: form.get(k) == "on" for k in BOXES})
+    values.update(export_tables.typed(form))
     return values
 
 
-def _checked(values: dict[str, Any]) -> tuple[ExportIn | None, dict[str, str]]:
-    """The form checked by the API's own input model: the export asked for, or messages."""
-    return validate(ExportIn, values)
+def _checked(
+    page: Page, project_id: int, values: dict[str, Any]
+) -> tuple[ExportIn | None, dict[str, str]]:
+    """The form checked by the API's own input model: the export asked for, or messages by
+    field. camtrapR's settings left at their defaults are not sent; the taxon's text is read
+    back into the taxon it names."""
+    sent = {k: values[k] for k in (*FIELDS, *BOXES)} | export_tables.given(values)
+    errors: dict[str, str] = {}
+    if values["taxon"]:
+        try:
+            sent["taxon_id"] = pick_taxon(page, project_id, values["taxon"], "taxon").id
+        except InvalidInput as exc:
+            errors["taxon"] = exc.detail
+    checked, problems = validate(ExportIn, sent)
+    errors.update({_field(k): v for k, v in problems.items()})
+    return (None, errors) if errors else (checked, {})
 
 
-def _names(page: Page, project_id: int) -> dict[str, Any]:
+def _field(name: str) -> str:
+    """The form's field a message about ``name`` belongs beside."""
+    if name == "taxon_id":
+        return "taxon"
+    known = (*FIELDS, *BOXES, *export_tables.DEFAULTS, export_tables.BOX)
+    return name if name in known else "format"
+
+
+def _names(page: Page, project_id: int, shown: list[ExportFilters]) -> dict[str, Any]:
     """The project's deployments, collections, recent jobs and pipelines, for the form and
-    for saying what an export's filters are."""
+    for saying what an export's filters are, and the taxa the ``shown`` exports' filters
+    name."""
     _, found_deployments = deployments.list_deployments(
         page.db, page.me, project_id, limit=500, offset=0
     )
@@ -81,11 +111,14 @@ def _names(page: Page, project_id: int) -> dict[str, Any]:
         page.db, page.me, project_id=project_id, limit=JOBS_OFFERED, offset=0, with_counts=False
     )
     slugs = {p.pipeline.slug for p in pipelines.list_pipelines(page.db, page.me, project_id)}
+    taxon_ids = {f.taxon_id for f in shown if f.taxon_id is not None}
+    found_taxa = taxa.taxa_by_ids(page.db, page.me, project_id, taxon_ids) if taxon_ids else {}
     return {
         "deployments": found_deployments,
         "collections": found_collections,
         "jobs": found_jobs,
         "pipelines": sorted(slugs),
+        "taxa": {i: t.scientific_name for i, t in found_taxa.items()},
     }
 
 
@@ -94,6 +127,7 @@ def describe_filters(filters: ExportFilters, names: dict[str, Any]) -> list[str]
     named = {
         "deployment_id": {d.id: d.name for d in names["deployments"]},
         "collection_id": {c.id: c.name for c in names["collections"]},
+        "taxon_id": names.get("taxa", {}),
     }
     words = []
     for field, value in filters.as_json().items():
@@ -119,8 +153,12 @@ def _export_list(
     """The list page, with the form holding ``extra`` (errors and values) when given."""
     project, role = projects.get_project(page.db, page.me, project_id)
     total, found = exports.list_exports(page.db, page.me, project_id, limit=PER_PAGE, offset=offset)
-    names = _names(page, project_id)
-    empty: dict[str, Any] = {**dict.fromkeys(FIELDS, ""), **dict.fromkeys(BOXES, False)}
+    names = _names(page, project_id, [e.filters for e in found])
+    empty: dict[str, Any] = {
+        **dict.fromkeys(FIELDS, ""),
+        **dict.fromkeys(BOXES, False),
+        **export_tables.shown_empty(),
+    }
     context: dict[str, object] = {"errors": {}, "values": empty, **extra}
     return page.render(
         "exports.html",
@@ -133,6 +171,8 @@ def _export_list(
         per_page=PER_PAGE,
         formats=FORMATS,
         levels=LEVELS,
+        choices=export_tables.CHOICES,
+        groups={g: " ".join(f.value for f in fs) for g, fs in export_tables.GROUPS.items()},
         **names,
         **context,
     )
@@ -148,7 +188,7 @@ def export_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
 def start_export(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Start an export of the project's images and results (viewers too)."""
     values = _typed(form)
-    checked, errors = _checked(values)
+    checked, errors = _checked(page, project_id, values)
     if checked is not None:
         runner = page.platform.exports
         try:
@@ -156,7 +196,7 @@ def start_export(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 page.db, runner, page.me, project_id, checked.format, checked.filters()
             )
         except InvalidInput as exc:
-            errors = {exc.field if exc.field in FIELDS else "format": exc.detail}
+            errors = {_field(exc.field or ""): exc.detail}
         else:
             return page.redirect(f"/projects/{project_id}/exports")
     return _export_list(page, project_id, 0, status=400, errors=errors, values=values)
@@ -172,7 +212,7 @@ def export_page(page: SignedIn, export_id: Id) -> Response:
         project=project,
         role=role,
         export=export,
-        filters=describe_filters(export.filters, _names(page, export.project_id)),
+        filters=describe_filters(export.filters, _names(page, export.project_id, [export.filters])),
         may_act=_may_act(page, export, role),
     )
 

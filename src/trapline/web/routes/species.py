@@ -94,12 +94,12 @@ def read_filters(
     return Filters(deployment_id, nights["since"], nights["until"], rolled, pipeline), errors
 
 
-def _field_error(exc: InvalidInput) -> dict[str, str]:
+def filter_error(exc: InvalidInput) -> dict[str, str]:
     """A service's refusal of the filters, shown by the field it names."""
     return {exc.field if exc.field in _FIELDS else "form": exc.detail}
 
 
-def _deployments(page: Page, project_id: int) -> list[tuple[int, str]]:
+def deployment_choices(page: Page, project_id: int) -> list[tuple[int, str]]:
     return deployments.deployment_names(page.db, page.me, project_id, limit=DEPLOYMENT_CHOICES)
 
 
@@ -132,7 +132,7 @@ def species_page(
                 offset=offset,
             )
         except InvalidInput as exc:
-            errors = _field_error(exc)
+            errors = filter_error(exc)
     query = filters.query()
     return page.render(
         "species.html",
@@ -140,7 +140,7 @@ def species_page(
         project=project,
         role=role,
         rows=rows,
-        deployments=_deployments(page, project_id),
+        deployments=deployment_choices(page, project_id),
         ranks=ROLL_UP_RANKS,
         values={
             "deployment": deployment,
@@ -151,6 +151,7 @@ def species_page(
         },
         errors=errors,
         taxon_query=filters.query(with_rank=False),
+        count_query=query,
         choice=choice,
         total=total,
         offset=offset,
@@ -182,9 +183,9 @@ def taxon_page(
                 page.db, page.me, filters.scope(project_id), taxon_id
             )
         except InvalidInput as exc:
-            errors = _field_error(exc)
+            errors = filter_error(exc)
     ancestors = taxon_names(page, project_id, taxon.lineage)
-    found = _deployments(page, project_id)
+    found = deployment_choices(page, project_id)
     names = dict(found)
     return page.render(
         "taxon.html",

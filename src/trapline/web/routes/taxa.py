@@ -16,7 +16,7 @@ from fastapi import Query
 from starlette.responses import JSONResponse, Response
 
 from trapline.domain.core.roles import Role
-from trapline.domain.taxa.taxa import RowOutcome, RowStatus, TaxaList, Taxon, parse_rank
+from trapline.domain.taxa.taxa import Rank, RowOutcome, RowStatus, TaxaList, Taxon, parse_rank
 from trapline.errors import InvalidInput, NotFound
 from trapline.http.params import Id
 from trapline.protocol.base import ONE_LINE
@@ -54,9 +54,11 @@ def render_taxa(
     not_listed: int = 0,
     refused: str | None = None,
     import_error: str | None = None,
+    names: dict[str, str] | None = None,
 ) -> Response:
     """The taxa page, with an import's outcomes (``not_listed``: rows more the outcomes leave
-    out; ``refused``: why nothing was imported)."""
+    out; ``refused``: why nothing was imported). ``names``: the typed list's form as sent
+    (``text``, ``rank``, ``error``) when its outcomes are shown; its outcomes are of lines."""
     project, role = projects.get_project(page.db, page.me, project_id)
     taxa_list = taxa.project_list(page.db, page.me, project_id)
     total, found = taxa.page(page.db, page.me, project_id, limit=PER_PAGE, offset=offset)
@@ -85,6 +87,9 @@ def render_taxa(
         counts=counts,
         refused=refused,
         import_error=import_error,
+        names=names or {"text": "", "rank": Rank.SPECIES.value, "error": ""},
+        typed=names is not None,
+        ranks=list(Rank),
     )
 
 
