@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import App, heron_event, sign_in
+from tests.support.browser import App, heron_event, ok_json, sign_in
+from tests.support.scenes import TAXA_CSV
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +26,16 @@ def test_a_person_exports_event_level_camtrap_dp_from_the_form(
     project, event = heron_event(
         app, f"Event-level herons {request.node.callspec.id}", latitude=50.85, longitude=4.35
     )
+    # The detector's "animal" mapped onto the grey heron: GBIF takes no animal without a name,
+    # so an unmapped one is left out of the event level.
+    taxa = {"file": ("taxa.csv", io.BytesIO(TAXA_CSV.encode()), "text/csv")}
+    ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    search = app.api("GET", f"/projects/{project}/taxa/search", params={"q": "Ardea"})
+    (heron_taxon,) = [t["id"] for t in ok_json(search) if t["scientific_name"] == "Ardea cinerea"]
+    mapped = app.api(
+        "POST", f"/projects/{project}/labels", json={"label": "animal", "taxon_id": heron_taxon}
+    )
+    ok_json(mapped)
     sign_in(page, app)
     exports = f"{app.url}/projects/{project}/exports"
     page.goto(exports)
@@ -54,5 +65,6 @@ def test_a_person_exports_event_level_camtrap_dp_from_the_form(
     assert [o["observationLevel"] for o in observations] == ["event"]
     (heron,) = observations
     assert heron["observationType"] == "animal"
+    assert heron["scientificName"] == "Ardea cinerea"
     assert heron["count"] == "1"  # one individual in ten photos
     assert heron["eventID"] == str(event)
