@@ -147,6 +147,16 @@ def test_a_frozen_set_keeps_its_members_when_identifications_change(
     assert _taxa(scores(proto, now["id"], scene.slug, 1))["Ardea alba"][:4] == (2, 2, 2, 2)
 
 
+def test_an_individual_whose_latest_word_is_a_rejection_is_left_out(
+    proto: Protocol, scene: Pond
+) -> None:
+    """A person who rejects an individual they named earlier takes it out of the next set:
+    its older name does not stand in for the rejection."""
+    c = _occurrence_of(proto, scene.boxes["C"])
+    api_post(proto, f"/occurrences/{c}/identifications", {"rejected": "nothing_there"}, 201)
+    assert new_set(proto, "After the rejection")["size"] == 3
+
+
 def _occurrence_of(proto: Protocol, annotation_id: int) -> int:
     found = api_get(proto, f"/projects/{proto.project_id}/identifications/unplaced")
     assert found["count"] == 0

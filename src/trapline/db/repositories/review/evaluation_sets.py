@@ -139,7 +139,8 @@ class EvaluationSetRepo:
 
     def _latest_identifications(self, scope: Scope) -> dict[tuple[str, int], dict[str, Any]]:
         """Per individual (the occurrence holding the detection; else the detection), its
-        latest identification not withdrawn, as an item to write (with the taxon's lineage)."""
+        latest identification not withdrawn, as an item to write (with the taxon's lineage);
+        an individual whose latest is a rejection is left out."""
         i, a, t = IdentificationRow, AnnotationRow, TaxonRow
         # The photos' scope is applied to each individual's latest identification, after this
         # read: an occurrence can span two dates (a night), and an older identification on a
@@ -164,7 +165,7 @@ class EvaluationSetRepo:
             )
             .join(a, a.id == i.annotation_id)
             .join(ImageRow, ImageRow.id == a.image_id)
-            .join(t, t.id == i.taxon_id)
+            .outerjoin(t, t.id == i.taxon_id)
             .outerjoin(
                 OccurrenceDetectionRow, OccurrenceDetectionRow.annotation_id == i.annotation_id
             )
@@ -172,12 +173,15 @@ class EvaluationSetRepo:
             .order_by(i.id)
             .limit(FREEZE_ROWS)
         )
-        latest: dict[tuple[str, int], dict[str, Any]] = {}
+        latest: dict[tuple[str, int], dict[str, Any] | None] = {}
         after = 0
         while True:
             rows = self.session.execute(query.where(i.id > after)).all()
             for ident, aid, taxon, name, rank, lineage, image, x1, y1, x2, y2, occ, *at in rows:
                 key = ("occurrence", int(occ)) if occ is not None else ("detection", int(aid))
+                if taxon is None:  # a rejection: the individual is of no taxon, not in the set
+                    latest[key] = None
+                    continue
                 latest[key] = {
                     "image_id": int(image),
                     "kind": ItemKind.IDENTIFIED.value,
@@ -195,7 +199,7 @@ class EvaluationSetRepo:
                     "place": at,
                 }
             if len(rows) < FREEZE_ROWS:
-                return latest
+                return {key: item for key, item in latest.items() if item is not None}
             after = int(rows[-1][0])
 
     def _reviewed_boxes(

@@ -131,9 +131,9 @@ class ReviewRepo:
     ) -> QueuePage:
         """Detections nobody reviewed yet (nor identified or rejected their occurrence), the
         models' surest first: of the current results a page at a time from ``start``
-        (``review_queue.py``), or a job's (all sorted: a job's queue costs what the job holds). Those that count come first (not under their
-        pipeline's default threshold, the one tracking and the grid apply); the specks under
-        it last."""
+        (``review_queue.py``), or a job's (all sorted: a job's queue costs what the job
+        holds). Those that count come first (not under their pipeline's default threshold,
+        the one tracking and the grid apply); the specks under it last."""
         if job_id is None:
             return review_queue.walk(self.session, project_id, limit, start)
         box = aliased(AnnotationRow)
