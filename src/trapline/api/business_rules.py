@@ -182,4 +182,14 @@ RULES: Mapping[str, tuple[str, ...]] = {
     f"POST {_API}/users/{{user_id}}/password": (
         "The account must be a person's: service accounts sign in with tokens.",
     ),
+    f"POST {_API}/projects/{{project_id}}/evaluation-sets": (
+        "name must hold more than spaces.",
+        _NIGHTS,
+        "deployment_id must be a deployment of the project.",
+        "taxa must be scientific names of the project's taxa list (so the project needs one).",
+    ),
+    f"GET {_API}/evaluation-sets/{{set_id}}/scores": (
+        "pipeline must be a pipeline of the set's project, and version one of its versions "
+        "there.",
+    ),
 }

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from trapline.protocol.base import MAX_NAME, ONE_LINE
-from trapline.schemas.common import iso_text_only
+from trapline.schemas.common import iso_date_only, iso_text_only
 
 #: Default and largest page sizes.
 DEFAULT_LIMIT = 50
@@ -60,19 +60,11 @@ BlobKey = Annotated[
 QueryTime = Annotated[datetime | None, Query(), BeforeValidator(iso_text_only)]
 
 
-def _iso_date_only(value: Any) -> Any:
-    """``value`` unless it is a number (pydantic would read a Unix time): dates in query
-    strings are ISO 8601."""
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        raise ValueError("Input should be an ISO 8601 date, such as 2024-06-21")
-    return value
-
-
 #: A date in a query string: ISO 8601 (not a Unix time).
 QueryDate = Annotated[
     date | None,
     Query(description="an ISO 8601 date, such as 2024-06-21"),
-    BeforeValidator(_iso_date_only),
+    BeforeValidator(iso_date_only),
 ]
 #: Sizes of thumbnails, long side in pixels.
 THUMBNAIL_SIZES = (256, 1024)

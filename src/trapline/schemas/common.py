@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -65,6 +65,22 @@ def iso_text_only(value: Any) -> Any:
 
 #: A date-time a client sends: ISO 8601 text (with or without a UTC offset).
 Moment = Annotated[datetime, BeforeValidator(iso_text_only)]
+
+
+def iso_date_only(value: Any) -> Any:
+    """``value`` unless it is a number: pydantic would read it as a Unix time, the API's dates
+    are ISO 8601."""
+    if isinstance(value, int | float | bool) or (
+        isinstance(value, str) and value.strip().lstrip("+-").isdigit()
+    ):
+        raise PydanticCustomError(
+            "date_type", "Input should be an ISO 8601 date, such as 2024-06-21"
+        )
+    return value
+
+
+#: A date a client sends in a body: ISO 8601 text (not a Unix time).
+Day = Annotated[date, BeforeValidator(iso_date_only)]
 
 
 #: A description: free text of at most 10,000 characters.

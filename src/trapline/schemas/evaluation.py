@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from trapline.evaluation.sets import EvaluationSet
 from trapline.protocol.base import ONE_LINE
-from trapline.schemas.common import BodyId, Input, Instant, Name
+from trapline.schemas.common import BodyId, Day, Input, Instant, Name
 from trapline.services.review.evaluation import MAX_TAXA, Scored, confusion_rows
 
 #: A taxon's scientific name in a request.
@@ -19,8 +19,8 @@ TaxonName = Annotated[str, StringConstraints(min_length=1, max_length=255, patte
 class EvaluationSetIn(Input):
     name: Name
     deployment_id: BodyId | None = Field(None, description="this deployment's photos only")
-    since: date | None = Field(None, description="photos taken on or after this date")
-    until: date | None = Field(None, description="photos taken on or before this date")
+    since: Day | None = Field(None, description="photos taken on or after this date")
+    until: Day | None = Field(None, description="photos taken on or before this date")
     taxa: list[TaxonName] = Field(
         default_factory=list,
         max_length=MAX_TAXA,

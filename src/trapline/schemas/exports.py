@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, ValidationInfo, field_validator
@@ -12,7 +11,7 @@ from trapline.domain.exports.camera_operation import MAX_OCCASION_DAYS
 from trapline.domain.exports.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.exports.record_table import MAX_DELTA_MINUTES, DeltaReference
 from trapline.protocol.base import Slug
-from trapline.schemas.common import BodyId, Input, Instant
+from trapline.schemas.common import BodyId, Day, Input, Instant
 
 Confidence = Annotated[StrictFloat, Field(ge=0, le=1)]
 PipelineVersion = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -24,8 +23,8 @@ class ExportIn(Input):
         "occurrences-json, record-table, camera-operation or detection-hist"
     )
     deployment_id: BodyId | None = None
-    date_from: date | None = Field(None, description="first capture date (inclusive)")
-    date_to: date | None = Field(None, description="last capture date (inclusive)")
+    date_from: Day | None = Field(None, description="first capture date (inclusive)")
+    date_to: Day | None = Field(None, description="last capture date (inclusive)")
     collection_id: BodyId | None = None
     job_id: BodyId | None = None
     pipeline: Slug | None = Field(None, description="results of this pipeline (slug) only")

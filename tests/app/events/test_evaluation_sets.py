@@ -221,6 +221,11 @@ def test_bad_input_is_refused_naming_what_there_is(proto: Protocol, scene: Pond)
     )
     refused(place, 400, "deployment_id: 1000000000 is not a deployment of project")
     refused(proto.client.post(sets, json={"name": ""}, headers=proto.headers), 400, "name")
+    # A date is ISO 8601 text: a number (a Unix time to pydantic) is refused.
+    for day in (0, "0", 1709251200):
+        numbered = proto.client.post(sets, json={"name": "x", "since": day}, headers=proto.headers)
+        assert numbered.status_code == 400, numbered.text
+        assert "ISO 8601 date" in numbered.text
 
 
 def test_a_foreign_projects_set_answers_as_a_missing_one(
