@@ -1,4 +1,4 @@
-"""Quick taxa in Chromium (1366 × 768) against a real ``trapline up --demo``: six individuals
+"""Quick taxa in Chromium (1366 by 768) against a real ``trapline up --demo``: six individuals
 on one photo of a project of their own; one identified with the taxon picker, the next with
 one click on the button of the taxon just named, two more ticked on the event's page and
 identified with one click too; the event's listing and the species page count all four."""
