@@ -170,4 +170,6 @@ class IdentificationRow(Base):
 
     __table_args__ = (
         CheckConstraint("(taxon_id IS NULL) <> (rejected IS NULL)", name="taxon_or_rejected"),
+        # A person's latest identifications in a project, newest first (their quick taxa).
+        Index("ix_identifications_user_project_id", "user_id", "project_id", "id"),
     )

@@ -20,7 +20,7 @@ from trapline.domain.core.roles import Role
 from trapline.domain.ecology.occurrences import LabelGroup, Occurrence
 from trapline.domain.processing.results import AnnotationType
 from trapline.domain.taxa.rejections import Rejection
-from trapline.domain.taxa.taxa import Identification
+from trapline.domain.taxa.taxa import Identification, Taxon
 from trapline.errors import InvalidInput, NotFound, PermissionDenied
 from trapline.services.core.access import project_for, require, require_person
 from trapline.services.ecology.counting import counting_scope
@@ -39,6 +39,10 @@ SYSTEM_CLOCK = SystemClock()
 MODEL = "model"
 #: The most occurrences one bulk identification names.
 MAX_BULK = 500
+#: The most taxa the identify forms offer as one-click buttons (a person's latest).
+QUICK_TAXA = 6
+#: How many of a person's latest identifications those taxa are read from: a few bulk ones.
+QUICK_WINDOW = 4 * MAX_BULK
 
 
 def identify_occurrence(
@@ -240,6 +244,25 @@ def withdraw_many(
             if occurrence is not None:
                 held[occurrence.id] = occurrence
         return redetermine_all(repos, list(held.values()))
+
+
+def recent_taxa(db: Database, caller: User, project_id: int) -> list[Taxon]:
+    """The taxa the caller named most recently in a project, newest first, each once (at most
+    ``QUICK_TAXA``, of the project's list): the identify forms' quick buttons. None for a
+    caller who may not identify there (a viewer, a service account); NotFound for an
+    outsider, as for a missing project."""
+    with db.read() as repos:
+        _, role = project_for(repos, caller, project_id, Role.VIEWER)
+        if caller.is_service or not role.allows(Role.MEMBER):
+            return []
+        ids = repos.identifications.recent_taxa(
+            project_id, caller.id, limit=QUICK_TAXA, window=QUICK_WINDOW
+        )
+        taxa_list = repos.taxa.list_of(project_id)
+        if taxa_list is None or not ids:
+            return []
+        found = repos.taxa.by_ids(ids)
+        return [found[i] for i in ids if i in found and found[i].list_id == taxa_list.id]
 
 
 def history(db: Database, caller: User, occurrence_id: int) -> list[Identification]:

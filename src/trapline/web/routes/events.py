@@ -17,7 +17,7 @@ from trapline.http.params import Id, Offset
 from trapline.schemas.events import DeploymentRuleIn
 from trapline.services.ecology import events, occurrences
 from trapline.services.photos import deployments, projects
-from trapline.services.review.identifications import MAX_BULK
+from trapline.services.review.identifications import MAX_BULK, recent_taxa
 from trapline.web.counting_choice import PipelineText, pipeline_choice
 from trapline.web.forms import form_id, validate
 from trapline.web.pages import Page, PostedForm, SignedIn
@@ -112,6 +112,7 @@ def _event(
         rejections=rejections_for(project.kind),
         undo=undo or Undo(),
         rejected_shown=sum(1 for o in found if o.rejected),
+        quick=recent_taxa(page.db, page.me, event.project_id),
     )
 
 

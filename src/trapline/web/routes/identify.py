@@ -83,6 +83,7 @@ def _occurrence(
         rejections=rejections_for(project.kind),
         rejecting=rejecting,
         rejected_words=Rejection(found.rejected).words if found.rejected else None,
+        quick=identifications.recent_taxa(page.db, page.me, found.project_id),
     )
 
 
@@ -114,9 +115,12 @@ def identify(page: SignedIn, occurrence_id: Id, form: PostedForm) -> Response:
                 page.db, page.me, occurrence_id, agree_with=agree_with, comment=comment
             )
         else:
-            taxon = pick_taxon(page, found.project_id, text, "taxon")
             _, now = identifications.identify_occurrence(
-                page.db, page.me, occurrence_id, taxon_id=taxon.id, comment=comment
+                page.db,
+                page.me,
+                occurrence_id,
+                taxon_id=chosen_taxon(page, found.project_id, form),
+                comment=comment,
             )
     except InvalidInput as exc:
         return _occurrence(page, occurrence_id, status=400, error=exc.detail, values=values)
@@ -201,6 +205,7 @@ def _queue(
         done=done,
         rejections=rejections_for(project.kind),
         undo=undo or Undo(),
+        quick=identifications.recent_taxa(page.db, page.me, project_id),
     )
 
 
@@ -287,11 +292,20 @@ def identify_ticked(page: Page, project_id: int, form: PostedForm) -> Ticked:
             page.db, page.me, project_id, ids, agree_with=MODEL, comment=comment
         )
     else:
-        taxon = pick_taxon(page, project_id, str(form.get("taxon") or ""), "taxon")
         made = identifications.identify_occurrences(
-            page.db, page.me, project_id, ids, taxon_id=taxon.id, comment=comment
-        )
+            page.db, page.me, project_id, ids, taxon_id=chosen_taxon(page, project_id, form),
+            comment=comment,
+        )  # fmt: skip
     return Ticked([i for i, _ in made], rejected)
+
+
+def chosen_taxon(page: Page, project_id: int, form: PostedForm) -> int:
+    """The taxon a form names: a quick button's ``taxon_id`` (one of the person's latest
+    taxa), else the picker's text. The service refuses an id of no taxon of the list."""
+    quick = form.get("taxon_id")
+    if quick:
+        return form_id(quick, "taxon_id")
+    return pick_taxon(page, project_id, str(form.get("taxon") or ""), "taxon").id
 
 
 def _rejection(form: PostedForm) -> Rejection | None:

@@ -118,6 +118,32 @@ class IdentificationRepo:
         found = self._read(where, limit=limit, offset=offset)
         return int(total or 0), found
 
+    def recent_taxa(self, project_id: int, user_id: int, *, limit: int, window: int) -> list[int]:
+        """The taxa a person named most recently in a project, newest first, each once: at
+        most ``limit`` of those their latest ``window`` identifications (not withdrawn, not
+        rejections) name. The window keeps the read bounded by the index on (user, project,
+        id) however many identifications the person made."""
+        latest = (
+            select(IdentificationRow.id, IdentificationRow.taxon_id)
+            .where(
+                IdentificationRow.user_id == user_id,
+                IdentificationRow.project_id == project_id,
+                IdentificationRow.withdrawn.is_(False),
+                IdentificationRow.taxon_id.is_not(None),
+            )
+            .order_by(IdentificationRow.id.desc())
+            .limit(window)
+            .subquery()
+        )
+        newest = func.max(latest.c.id)
+        rows = self.session.execute(
+            select(latest.c.taxon_id, newest)
+            .group_by(latest.c.taxon_id)
+            .order_by(newest.desc())
+            .limit(limit)
+        )
+        return [int(taxon) for taxon, _ in rows]
+
     def of_annotation(self, annotation_id: int) -> list[Identification]:
         return self._read(IdentificationRow.annotation_id == annotation_id)
 
