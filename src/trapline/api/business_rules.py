@@ -189,7 +189,6 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "taxa must be scientific names of the project's taxa list (so the project needs one).",
     ),
     f"GET {_API}/evaluation-sets/{{set_id}}/scores": (
-        "pipeline must be a pipeline of the set's project, and version one of its versions "
-        "there.",
+        "pipeline must be a pipeline of the set's project, and version one of its versions there.",
     ),
 }
