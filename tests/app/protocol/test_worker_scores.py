@@ -6,49 +6,20 @@ posted to the app of the test (both databases) as the worker posts it."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
-from tests.support.accounts import upload
-from tests.support.onnx_models import embedding_model, moth_and_leaf, moth_chain
+from tests.support.onnx_models import embedding_model, moth_chain
 from tests.support.protocol import detection, success
 from tests.support.protocol_client import Protocol
-from tests.support.scenes import new_deployment
+from tests.support.worker_runs import run_as_worker
 from trapline.db.tables import AnnotationRow
 from trapline.domain.processing.features import unpacked
-from trapline.pipelines import Pipeline, SourceImage
 from trapline.pipelines.onnx_pipeline import OnnxPipeline
 from trapline.pipelines.spec import PipelineSpec
-from trapline.protocol.tasks import TaskOut
-from trapline.worker.client import Task
-from trapline.worker.runner import _result_item
-
-
-def _run(proto: Protocol, pipeline: Pipeline) -> dict[str, Any]:
-    """Register ``pipeline``, run a job of it over one moth photo as a worker does; the
-    photo as the API shows it afterwards."""
-    registered = proto.register(pipeline.config.model_dump(mode="json"))
-    assert registered.status_code in (200, 201), registered.text
-    trap = new_deployment(proto, "Trap")
-    photo = io.BytesIO()
-    moth_and_leaf().save(photo, "JPEG", quality=95)
-    made = upload(
-        proto.client, proto.account, proto.project_id,
-        ("20240621-220000.jpg", photo.getvalue()), deployment_id=str(trap),
-    )  # fmt: skip
-    assert made["status"] == 201, made
-    job = proto.job_that_runs(pipeline=pipeline.slug, params={"max_attempts": 1})
-    (claimed,) = proto.claim(job["id"], 10)
-    task = Task.from_wire(TaskOut.model_validate(claimed), job["id"], pipeline.slug)
-    decoded = Image.open(io.BytesIO(photo.getvalue())).convert("RGB")
-    (result,) = pipeline.process([SourceImage(task.image_id, decoded)])
-    assert [a["status"] for a in proto.post(job["id"], _result_item(task, result))] == ["saved"]
-    return proto.image(int(task.image_id))
 
 
 def test_the_detectors_score_is_the_boxs_confidence(proto: Protocol, tmp_path: Path) -> None:
@@ -56,7 +27,7 @@ def test_the_detectors_score_is_the_boxs_confidence(proto: Protocol, tmp_path: P
     is surer of neither (scores of a channel mean): the boxes keep the detector's word."""
     pipeline = OnnxPipeline(PipelineSpec.model_validate(moth_chain(tmp_path)))
     pipeline.load()
-    image = _run(proto, pipeline)
+    image = run_as_worker(proto, pipeline)
     (analysis,) = image["analyses"]
     boxes = [a for a in analysis["annotations"] if a["type"] == "bounding_box"]
     assert sorted(b["confidence"] for b in boxes) == [pytest.approx(0.8), pytest.approx(0.9)]
@@ -92,7 +63,7 @@ def test_a_spec_classifier_posts_its_features(proto: Protocol, tmp_path: Path) -
     moth's channel means, the blue leaf's."""
     pipeline = OnnxPipeline(PipelineSpec.model_validate(_embedding_spec(tmp_path)))
     pipeline.load()
-    image = _run(proto, pipeline)
+    image = run_as_worker(proto, pipeline)
     (analysis,) = image["analyses"]
     ids = [
         a["id"]
