@@ -67,7 +67,7 @@ class OnnxSession:
             kept = answer if wanted is not None else answer[:1]
             parts.append([np.asarray(output, dtype=np.float32) for output in kept])
         if not parts:
-            return [np.empty((0,), dtype=np.float32) for _ in (wanted or [None])]
+            return [np.empty((0,), dtype=np.float32) for _ in range(len(wanted or [0]))]
         return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
 
     def check_outputs(self, names: Sequence[str]) -> None:
@@ -109,6 +109,4 @@ def open_session(path: Path) -> OnnxSession:
     (image_input,) = inputs
     shape = tuple(dim if isinstance(dim, int) and dim > 0 else None for dim in image_input.shape)
     outputs = tuple(item.name for item in session.get_outputs())
-    return OnnxSession(
-        path, session, image_input.name, shape, _DTYPES[image_input.type], outputs
-    )
+    return OnnxSession(path, session, image_input.name, shape, _DTYPES[image_input.type], outputs)

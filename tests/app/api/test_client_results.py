@@ -26,10 +26,10 @@ def test_result_rows_are_the_documented_ones(proto: Protocol, tmp_path: Path) ->
     with python_client(proto) as api:
         rows = api.results(analysis["job_id"])
 
-    columns = (
-        "image_id filename captured_at deployment_id pipeline pipeline_version annotation_id "
-        "type label confidence x1 y1 x2 y2 parent_id"
-    ).split()
+    columns = [
+        "image_id", "filename", "captured_at", "deployment_id", "pipeline", "pipeline_version",
+        "annotation_id", "type", "label", "confidence", "x1", "y1", "x2", "y2", "parent_id",
+    ]  # fmt: skip
     assert all(list(row) == columns for row in rows)
     assert {(r["pipeline"], r["pipeline_version"]) for r in rows} == {("chain", 2)}
     boxes = {r["annotation_id"]: r for r in rows if r["type"] == "bounding_box"}
@@ -42,7 +42,10 @@ def test_result_rows_are_the_documented_ones(proto: Protocol, tmp_path: Path) ->
         box: [r["label"] for r in rows if r["parent_id"] == box and r["type"] == "classification"]
         for box in boxes
     }
-    assert list(said.values()) == [["insect", "moth", "Agrotis exclamationis"], ["insect", "nonmoth"]]
+    assert list(said.values()) == [
+        ["insect", "moth", "Agrotis exclamationis"],
+        ["insect", "nonmoth"],
+    ]
 
     # The page's example rows have these columns, in this order.
     text = DOC.read_text(encoding="utf-8")
