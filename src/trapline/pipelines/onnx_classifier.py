@@ -3,7 +3,9 @@
 Crops come from the decoded image (``SourceImage.image``), so boxes in original pixels are mapped
 back by the image's scale first. Scores are a softmax of the model's output unless the spec says
 the output already is probabilities; the classification is the best label, and the labels and
-scores reported are the best ``top_k`` or, without it, all of them in label order.
+scores reported are the best ``top_k`` or, without it, all of them in label order. A spec
+that names a ``features`` output sends that output's row for each crop as the
+classification's features.
 """
 
 from __future__ import annotations
