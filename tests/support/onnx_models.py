@@ -48,6 +48,37 @@ def channel_mean_model(path: Path, *, input_shape: Shape, layout: str = "nchw") 
     return _save(path, nodes, [], input_shape, ["N", 3])
 
 
+def embedding_model(path: Path, logits: Sequence[float], *, input_shape: Shape) -> Path:
+    """A classifier with two outputs: ``embedding``, each channel's mean of its input
+    (``(N, 3)``, so crops of other colours get other vectors), then ``logits``, the same
+    ``logits`` for every crop."""
+    value = np.asarray([logits], dtype=np.float32)
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["embedding"], axes=[2, 3], keepdims=0),
+        helper.make_node("Shape", ["images"], ["shape"]),
+        helper.make_node("Slice", ["shape", "zero", "one"], ["batch"]),
+        helper.make_node("Concat", ["batch", "rest"], ["target"], axis=0),
+        helper.make_node("Expand", ["value", "target"], ["logits"]),
+    ]
+    constants = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
+        numpy_helper.from_array(np.array([len(logits)], dtype=np.int64), "rest"),
+        numpy_helper.from_array(value, "value"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "test-model",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, list(input_shape))],
+        [
+            helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", len(logits)]),
+        ],
+        initializer=constants,
+    )
+    return _write(graph, path)
+
+
 def moth_and_leaf() -> Image.Image:
     """A 64x64 photo, the detector's input size (boxes need no mapping): a red "moth" at
     (8, 8)-(23, 23) and a blue patch that is not one at (40, 40)-(55, 55)."""
@@ -112,6 +143,10 @@ def _save(
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(output_shape))],
         initializer=constants,
     )
+    return _write(graph, path)
+
+
+def _write(graph: onnx.GraphProto, path: Path) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model)

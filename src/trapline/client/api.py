@@ -255,8 +255,9 @@ class Client:
         return job
 
     def results(self, job_id: int) -> list[dict[str, Any]]:
-        """What the job's pipeline found, one row per annotation (a table's rows: give them
-        to ``pandas.DataFrame`` or ``csv.DictWriter``)."""
+        """What the job's pipeline found, one row per annotation: each box (its own label and
+        confidence: the detector's score) and each classification of it (``parent_id``: its
+        box), a table's rows to give to ``pandas.DataFrame`` or ``csv.DictWriter``."""
         job = self.job(job_id)
         rows = []
         for task in self.pages(f"/jobs/{job_id}/tasks/", status="succeeded"):
@@ -278,6 +279,7 @@ def _row(
         "captured_at": image["captured_at"],
         "deployment_id": image["deployment_id"],
         "pipeline": analysis.get("pipeline_slug"),
+        "pipeline_version": analysis.get("pipeline_version"),
         "annotation_id": annotation["id"],
         "type": annotation["type"],
         "label": annotation.get("label"),

@@ -127,11 +127,13 @@ def detection(
     inference_time: float | None = None,
     classifications: Sequence[ClassificationResponse] = (),
 ) -> DetectionResponse:
-    """A wire detection for ``box`` (``None``: a whole-image result) in ``image``."""
+    """A wire detection for ``box`` (``None``: a whole-image result) in ``image``, with the
+    box's score."""
     bbox = None if box is None else BoundingBox(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2)
     return DetectionResponse(
         source_image_id=image.id,
         bbox=bbox,
+        score=None if box is None else box.score,
         inference_time=inference_time,
         algorithm=algorithm,
         timestamp=now(),
@@ -148,13 +150,16 @@ def classification(
     logits: Sequence[float] | None = None,
     terminal: bool = True,
     inference_time: float | None = None,
+    features: Sequence[float] | None = None,
 ) -> ClassificationResponse:
-    """A wire classification: ``label`` is the verdict, ``labels``/``scores`` the ranking."""
+    """A wire classification: ``label`` is the verdict, ``labels``/``scores`` the ranking,
+    ``features`` the classifier's feature vector of the crop."""
     return ClassificationResponse(
         classification=label,
         labels=None if labels is None else list(labels),
         scores=list(scores),
         logits=None if logits is None else list(logits),
+        features=None if features is None else list(features),
         inference_time=inference_time,
         algorithm=algorithm,
         terminal=terminal,

@@ -3,7 +3,9 @@
 Crops come from the decoded image (``SourceImage.image``), so boxes in original pixels are mapped
 back by the image's scale first. Scores are a softmax of the model's output unless the spec says
 the output already is probabilities; the classification is the best label, and the labels and
-scores reported are the best ``top_k`` or, without it, all of them in label order.
+scores reported are the best ``top_k`` or, without it, all of them in label order. A spec
+that names a ``features`` output sends that output's row for each crop as the
+classification's features.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from trapline.pipelines.base import Box, SourceImage, classification
 from trapline.pipelines.onnx_session import OnnxSession, open_session
 from trapline.pipelines.spec import ClassifierSpec
 from trapline.pipelines.weights import weights_file
+from trapline.protocol.base import MAX_FEATURES
 from trapline.protocol.results import AlgorithmReference, ClassificationResponse
 
 FloatArray = NDArray[np.float32]
@@ -92,23 +95,49 @@ class OnnxClassifier:
             chunk = detections[start : start + self.spec.batch_size]
             started = time.perf_counter()
             tensor = preprocess([crop(image, box) for image, box in chunk], self.spec)
-            outputs = session.run(tensor).reshape(len(chunk), -1)
-            if outputs.shape[1] != len(self.spec.labels):
-                raise InvalidInput(
-                    f"classifier {session.path.name} gives {outputs.shape[1]} scores per crop "
-                    f"but its spec lists {len(self.spec.labels)} labels"
-                )
+            outputs, vectors = self._run(session, tensor, len(chunk))
             each = (time.perf_counter() - started) / len(chunk)
-            results.extend(self._response(row, each) for row in outputs)
+            results.extend(
+                self._response(row, each, None if vectors is None else vectors[n])
+                for n, row in enumerate(outputs)
+            )
         return results
 
     def _ready(self) -> OnnxSession:
         if self._session is None:
             path = weights_file(self.spec.weights, self.spec.sha256, self.cache_dir)
-            self._session = open_session(path)
+            session = open_session(path)
+            if self.spec.features is not None:
+                session.check_outputs([self.spec.features])
+                _scores_output(session, self.spec.features)
+            self._session = session
         return self._session
 
-    def _response(self, output: FloatArray, inference_time: float) -> ClassificationResponse:
+    def _run(
+        self, session: OnnxSession, tensor: FloatArray, crops: int
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Each crop's scores (a row per crop) and, when the spec names them, its features."""
+        name = self.spec.features
+        if name is None:
+            outputs, vectors = session.run(tensor).reshape(crops, -1), None
+        else:
+            scores, features = session.run_outputs(tensor, [_scores_output(session, name), name])
+            outputs, vectors = scores.reshape(crops, -1), features.reshape(crops, -1)
+            if vectors.shape[1] > MAX_FEATURES:
+                raise InvalidInput(
+                    f"classifier {session.path.name} gives {vectors.shape[1]} features per "
+                    f"crop (output {name!r}); at most {MAX_FEATURES} can be sent"
+                )
+        if outputs.shape[1] != len(self.spec.labels):
+            raise InvalidInput(
+                f"classifier {session.path.name} gives {outputs.shape[1]} scores per crop "
+                f"but its spec lists {len(self.spec.labels)} labels"
+            )
+        return outputs, vectors
+
+    def _response(
+        self, output: FloatArray, inference_time: float, vector: FloatArray | None
+    ) -> ClassificationResponse:
         spec = self.spec
         logits = output if spec.output == "logits" else None
         scores = softmax(output) if logits is not None else output
@@ -123,4 +152,17 @@ class OnnxClassifier:
             logits=None if logits is None else [float(value) for value in logits[chosen]],
             terminal=spec.is_terminal,
             inference_time=inference_time,
+            features=None if vector is None else [float(value) for value in vector],
         )
+
+
+def _scores_output(session: OnnxSession, features: str) -> str:
+    """The output holding the scores of a model whose output ``features`` is its vectors: the
+    first other one."""
+    others = [name for name in session.output_names if name != features]
+    if not others:
+        raise InvalidInput(
+            f"model {session.path.name} has only its features output {features!r}; "
+            "it needs one for the scores too"
+        )
+    return others[0]

@@ -6,6 +6,7 @@ that needs it is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ class OnnxSession:
     input_name: str
     input_shape: tuple[int | None, ...]
     input_dtype: type[np.floating[Any]]
+    #: The model's outputs by name, in its order.
+    output_names: tuple[str, ...] = ()
 
     @property
     def fixed_batch(self) -> int | None:
@@ -41,19 +44,40 @@ class OnnxSession:
 
     def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
         """The model's first output for ``batch``, as float32, one row per input."""
+        (output,) = self.run_outputs(batch, None)
+        return output
+
+    def run_outputs(
+        self, batch: NDArray[np.float32], names: Sequence[str] | None
+    ) -> list[NDArray[np.float32]]:
+        """The outputs ``names`` (``None``: the first) for ``batch``, each as float32 with one
+        row per input."""
         step = self.fixed_batch or len(batch)
-        outputs = []
+        wanted = list(names) if names is not None else None
+        parts: list[list[NDArray[np.float32]]] = []
         for start in range(0, len(batch), step):
             chunk = batch[start : start + step].astype(self.input_dtype, copy=False)
             try:
-                (output, *_) = self.session.run(None, {self.input_name: chunk})
+                answer = self.session.run(wanted, {self.input_name: chunk})
             except Exception as exc:
                 # onnxruntime's errors derive from Exception only; say which model failed.
                 raise InvalidInput(
                     f"model {self.path.name} failed on a batch of shape {chunk.shape}: {exc}"
                 ) from exc
-            outputs.append(np.asarray(output, dtype=np.float32))
-        return np.concatenate(outputs) if outputs else np.empty((0,), dtype=np.float32)
+            kept = answer if wanted is not None else answer[:1]
+            parts.append([np.asarray(output, dtype=np.float32) for output in kept])
+        if not parts:
+            return [np.empty((0,), dtype=np.float32) for _ in range(len(wanted or [0]))]
+        return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
+
+    def check_outputs(self, names: Sequence[str]) -> None:
+        """Refuse ``names`` the model has no output of (InvalidInput naming those it has)."""
+        missing = [name for name in names if name not in self.output_names]
+        if missing:
+            raise InvalidInput(
+                f"model {self.path.name} has no output {missing[0]!r} "
+                f"(its outputs: {', '.join(self.output_names)})"
+            )
 
 
 def open_session(path: Path) -> OnnxSession:
@@ -84,4 +108,5 @@ def open_session(path: Path) -> OnnxSession:
         raise InvalidInput(f"{path} must take exactly one float image tensor (it takes {found})")
     (image_input,) = inputs
     shape = tuple(dim if isinstance(dim, int) and dim > 0 else None for dim in image_input.shape)
-    return OnnxSession(path, session, image_input.name, shape, _DTYPES[image_input.type])
+    outputs = tuple(item.name for item in session.get_outputs())
+    return OnnxSession(path, session, image_input.name, shape, _DTYPES[image_input.type], outputs)

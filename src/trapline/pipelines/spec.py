@@ -174,6 +174,10 @@ class ClassifierSpec(StageSpec):
     #: Whether this stage's classification is the final word; default: not for a filter
     #: (a stage with ``keep``), yes otherwise.
     terminal: bool | None = None
+    #: Name of the model output holding each crop's feature vector (an embedding), sent with
+    #: the classification as its ``features``; the scores are then the model's first other
+    #: output. Without it the scores are the first output and no vector is sent.
+    features: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("std")
     @classmethod

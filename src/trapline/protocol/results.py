@@ -74,6 +74,9 @@ class DetectionResponse(WireModel):
 
     source_image_id: WireName
     bbox: BoundingBox | None = None
+    #: The detector's confidence in the box (0 to 1), stored as the box's own confidence. A
+    #: trapline field: Antenna ignores it and keeps the score in the detector's classification.
+    score: Finite | None = None
     #: Seconds; a time that is not finite is stored as unknown.
     inference_time: StrictFloat | None = None
     algorithm: AlgorithmReference

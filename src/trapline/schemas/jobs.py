@@ -24,11 +24,22 @@ from trapline.services.processing.jobs import MAX_JOB_IMAGES, JobDetail
 MAX_SENT_IMAGE_IDS = 10 * MAX_JOB_IMAGES
 
 
+class JobSettingsIn(Input):
+    """Settings of this run that its pipeline declares."""
+
+    threshold: Annotated[StrictFloat, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="confidence under which this run's detections are not counted (default: "
+        "the pipeline's); only for a pipeline that declares a threshold",
+    )
+
+
 class JobParamsIn(Input):
     max_attempts: Annotated[int, Field(ge=1, le=100), NOT_TEXT] = 3
     lease_seconds: Annotated[int, Field(ge=1, le=24 * 3600), NOT_TEXT] = 300
     failure_threshold: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.5
     reprocess: StrictBool = False
+    settings: JobSettingsIn = Field(default_factory=JobSettingsIn)
 
     def to_params(self) -> JobParams:
         return JobParams(
@@ -36,6 +47,7 @@ class JobParamsIn(Input):
             lease_seconds=self.lease_seconds,
             failure_threshold=self.failure_threshold,
             reprocess=self.reprocess,
+            threshold=self.settings.threshold,
         )
 
 

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.support.onnx_models import channel_mean_model, constant_model, moth_and_leaf, moth_chain
+from tests.support.onnx_models import (
+    channel_mean_model,
+    constant_model,
+    embedding_model,
+    moth_and_leaf,
+    moth_chain,
+)
 from trapline.errors import InvalidInput
 from trapline.pipelines import Box, SourceImage
 from trapline.pipelines.onnx_classifier import OnnxClassifier, crop, softmax
@@ -165,3 +171,24 @@ def test_detector_then_filter_then_species_classifier(tmp_path: Path) -> None:
         "classification",
         "classification",
     ]
+
+
+def test_features_come_from_the_named_output_and_scores_from_the_other(tmp_path: Path) -> None:
+    model = embedding_model(tmp_path / "embed.onnx", [0.0, 3.0, 0.0], input_shape=["N", 3, 8, 8])
+    box = Box(x1=40, y1=20, x2=80, y2=60, score=1.0)  # the patch, in original pixels
+    plain_pixels = {"mean": [0, 0, 0], "std": [1, 1, 1]}
+    (verdict,) = classifier(model, features="embedding", **plain_pixels).classify(
+        [(photo_with_patch((0, 255, 0)), box)]
+    )
+    assert verdict.classification == "green"
+    assert verdict.features == pytest.approx([0.0, 1.0, 0.0])
+    (plain,) = classifier(model, **plain_pixels).classify([(photo_with_patch((0, 255, 0)), box)])
+    assert plain.features is None  # without ``features`` nothing is sent
+
+
+def test_a_features_output_the_model_lacks_is_refused_at_load(tmp_path: Path) -> None:
+    model = embedding_model(tmp_path / "embed.onnx", [0.0, 3.0, 0.0], input_shape=["N", 3, 8, 8])
+    with pytest.raises(
+        InvalidInput, match=r"has no output 'embeddings' \(its outputs: embedding, logits\)"
+    ):
+        classifier(model, features="embeddings").load()

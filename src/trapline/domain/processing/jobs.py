@@ -64,6 +64,9 @@ class JobParams:
     lease_seconds: int = 300
     failure_threshold: float = 0.5
     reprocess: bool = False
+    #: This run's own threshold, for a pipeline that declares one (its default threshold):
+    #: the confidence under which the run's detections are not counted. None: the pipeline's.
+    threshold: float | None = None
 
     @property
     def retry(self) -> RetryPolicy:
@@ -71,13 +74,16 @@ class JobParams:
         return RetryPolicy(max_attempts=self.max_attempts)
 
     def as_json(self) -> dict[str, Any]:
-        """For storing with the job."""
-        return {
+        """For storing with the job; the run's settings only when it has some."""
+        stored: dict[str, Any] = {
             "max_attempts": self.max_attempts,
             "lease_seconds": self.lease_seconds,
             "failure_threshold": self.failure_threshold,
             "reprocess": self.reprocess,
         }
+        if self.threshold is not None:
+            stored["settings"] = {"threshold": self.threshold}
+        return stored
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobParams:
@@ -87,7 +93,14 @@ class JobParams:
             for k in ("max_attempts", "lease_seconds", "failure_threshold", "reprocess")
             if k in data
         }
-        return cls(**known)
+        return cls(**known, threshold=job_threshold(data))
+
+
+def job_threshold(params: dict[str, Any] | None) -> float | None:
+    """The run's own threshold in a job's stored ``params``, if it has one."""
+    settings = (params or {}).get("settings")
+    value = settings.get("threshold") if isinstance(settings, dict) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,16 @@ def drafts_from_result(
             _classification(c, pipeline, project, n, k)
             for k, c in enumerate(detection.classifications)
         )
+        score = detection.score
+        # Also true for NaN.
+        if score is not None and not 0.0 <= score <= 1.0:
+            raise ResultRejected(f"{_where(n)}.score {score} is outside [0, 1]")
         seconds = detection.inference_time
         boxes.append(
             AnnotationDraft(
                 type=AnnotationType.BOUNDING_BOX,
                 label=None,
-                confidence=None,
+                confidence=score,
                 box=box,
                 algorithm_id=algorithm.id,
                 data={"inference_time": seconds} if seconds else None,

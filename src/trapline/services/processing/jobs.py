@@ -145,6 +145,12 @@ def add_job(
             "runs it here: pick a pipeline a worker or a processing service offers",
             field="pipeline",
         )
+    if params.threshold is not None and pipeline.default_threshold is None:
+        raise InvalidInput(
+            f"params.settings.threshold: pipeline {pipeline_slug!r} v{pipeline.version} "
+            "declares no threshold, so a run of it takes none",
+            field="params",
+        )
     check_selection(repos, project_id, selection)
     if not selected_count(repos, project_id, selection):
         raise InvalidInput(
