@@ -16,15 +16,15 @@ from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.services.ecology import listings
 from trapline.services.photos import projects
-from trapline.web.counting_choice import PipelineText, pipeline_choice
+from trapline.web.counting_choice import pipeline_choice
 from trapline.web.pages import Page, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.routes.species import (
+    FilterFields,
+    FilterForm,
     Filters,
-    FilterText,
     deployment_choices,
     filter_error,
-    read_filters,
 )
 
 router = page_router()
@@ -34,19 +34,11 @@ NIGHTS_SHOWN = 31
 
 
 @router.get("/projects/{project_id}/counts")
-def counts_page(
-    page: SignedIn,
-    project_id: Id,
-    deployment: FilterText = "",
-    since: FilterText = "",
-    until: FilterText = "",
-    rank: FilterText = "",
-    pipeline: PipelineText = "",
-) -> Response:
+def counts_page(page: SignedIn, project_id: Id, form: FilterFields) -> Response:
     """The individuals of each taxon night by night, the last nights of the filters first."""
     project, role = projects.get_project(page.db, page.me, project_id)
-    choice = pipeline_choice(page, project_id, pipeline)
-    filters, errors = read_filters(deployment, since, until, rank, choice.pipeline)
+    choice = pipeline_choice(page, project_id, form.pipeline)
+    filters, errors = form.read(choice.pipeline)
     matrix: CountMatrix | None = None
     shown: CountMatrix | None = None
     if not errors:
@@ -71,13 +63,7 @@ def counts_page(
         deployments=choices,
         deployment_name=dict(choices).get(filters.deployment) if filters.deployment else None,
         ranks=ROLL_UP_RANKS,
-        values={
-            "deployment": deployment,
-            "since": since,
-            "until": until,
-            "rank": rank,
-            "pipeline": choice.asked,
-        },
+        values=form.values(choice.asked),
         errors=errors,
         choice=choice,
         query=query,
@@ -102,18 +88,10 @@ def _earlier(
 
 
 @router.get("/projects/{project_id}/counts/taxa-by-night.csv")
-def matrix_csv(
-    page: SignedIn,
-    project_id: Id,
-    deployment: FilterText = "",
-    since: FilterText = "",
-    until: FilterText = "",
-    rank: FilterText = "",
-    pipeline: PipelineText = "",
-) -> Response:
+def matrix_csv(page: SignedIn, project_id: Id, form: FilterFields) -> Response:
     """The table as the page shows it, every night of the filters: a row per taxon, a
     column per night."""
-    filters = _filters(deployment, since, until, rank, pipeline)
+    filters = _filters(form)
     name, data = listings.night_matrix_csv(
         page.db, page.me, filters.scope(project_id), filters.rank
     )
@@ -121,27 +99,19 @@ def matrix_csv(
 
 
 @router.get("/projects/{project_id}/counts/rows.csv")
-def rows_csv(
-    page: SignedIn,
-    project_id: Id,
-    deployment: FilterText = "",
-    since: FilterText = "",
-    until: FilterText = "",
-    rank: FilterText = "",
-    pipeline: PipelineText = "",
-) -> Response:
+def rows_csv(page: SignedIn, project_id: Id, form: FilterFields) -> Response:
     """The same counts as rows, a taxon and night a row: the API's count table by night."""
-    filters = _filters(deployment, since, until, rank, pipeline)
+    filters = _filters(form)
     name, data = listings.count_table_csv(
         page.db, page.me, filters.scope(project_id), (CountBy.NIGHT,), filters.rank
     )
     return _csv(page, name, data)
 
 
-def _filters(deployment: str, since: str, until: str, rank: str, pipeline: str) -> Filters:
+def _filters(form: FilterForm) -> Filters:
     """The filters of a CSV link; InvalidInput naming the first wrong one (the page's own
     links are right: a hand-made address gets a 400 page)."""
-    filters, errors = read_filters(deployment, since, until, rank, pipeline.strip() or None)
+    filters, errors = form.read(form.pipeline.strip() or None)
     if errors:
         field, detail = next(iter(errors.items()))
         raise InvalidInput(detail, field=field)

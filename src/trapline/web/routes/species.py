@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from trapline.domain.ecology.occurrences import Occurrence
@@ -94,6 +94,30 @@ def read_filters(
     return Filters(deployment_id, nights["since"], nights["until"], rolled, pipeline), errors
 
 
+@dataclass(frozen=True)
+class FilterForm:
+    """The filters as their fields sent them: the species view's, and the counts pages'."""
+
+    deployment: FilterText = ""
+    since: FilterText = ""
+    until: FilterText = ""
+    rank: FilterText = ""
+    pipeline: PipelineText = ""
+
+    def read(self, pipeline: str | None) -> tuple[Filters, dict[str, str]]:
+        """The filters (``pipeline``: the one chosen), and a message for each wrong field."""
+        return read_filters(self.deployment, self.since, self.until, self.rank, pipeline)
+
+    def values(self, asked: str) -> dict[str, str]:
+        """What the fields show again (``asked``: the pipeline field's own text)."""
+        shown = {"deployment": self.deployment, "since": self.since, "until": self.until}
+        return {**shown, "rank": self.rank, "pipeline": asked}
+
+
+#: The filter fields of a page's address.
+FilterFields = Annotated[FilterForm, Depends()]
+
+
 def filter_error(exc: InvalidInput) -> dict[str, str]:
     """A service's refusal of the filters, shown by the field it names."""
     return {exc.field if exc.field in _FIELDS else "form": exc.detail}
@@ -105,20 +129,13 @@ def deployment_choices(page: Page, project_id: int) -> list[tuple[int, str]]:
 
 @router.get("/projects/{project_id}/species")
 def species_page(
-    page: SignedIn,
-    project_id: Id,
-    deployment: FilterText = "",
-    since: FilterText = "",
-    until: FilterText = "",
-    rank: FilterText = "",
-    pipeline: PipelineText = "",
-    offset: Offset = 0,
+    page: SignedIn, project_id: Id, form: FilterFields, offset: Offset = 0
 ) -> Response:
     """The taxa of the project's occurrences with their counts and best crops, a page at a
     time."""
     project, role = projects.get_project(page.db, page.me, project_id)
-    choice = pipeline_choice(page, project_id, pipeline)
-    filters, errors = read_filters(deployment, since, until, rank, choice.pipeline)
+    choice = pipeline_choice(page, project_id, form.pipeline)
+    filters, errors = form.read(choice.pipeline)
     total = 0
     rows: list[SpeciesCount] = []
     if not errors:
@@ -142,13 +159,7 @@ def species_page(
         rows=rows,
         deployments=deployment_choices(page, project_id),
         ranks=ROLL_UP_RANKS,
-        values={
-            "deployment": deployment,
-            "since": since,
-            "until": until,
-            "rank": rank,
-            "pipeline": choice.asked,
-        },
+        values=form.values(choice.asked),
         errors=errors,
         taxon_query=filters.query(with_rank=False),
         count_query=query,
