@@ -24,8 +24,6 @@ from trapline.domain.ecology.occurrences import LabelGroup, Occurrence
 from trapline.domain.ecology.species import Scope
 from trapline.domain.taxa.taxa import Identification, Rank
 
-#: How an identification names its author: the user's name, else their email.
-
 
 class IdentificationRepo:
     """Identifications, kept with their history."""
