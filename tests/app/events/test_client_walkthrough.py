@@ -11,35 +11,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.camtrap_scene import build_camtrap_scene
 from tests.support.protocol_client import Protocol
-from trapline.client import Client
+from tests.support.worker_runs import python_client
 from trapline.client.rows import INSTALL_HINT
 
 DOC = Path(__file__).parents[3] / "docs" / "client.md"
 SECTION = "## From a project to an activity histogram and a count matrix"
-
-
-class _Shared(httpx.BaseTransport):
-    """The test app's transport, left open when the client closes (the test's own client
-    keeps using it)."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        pass
-
-
-def _client(proto: Protocol) -> Client:
-    transport = _Shared(proto.client._on_loop)  # type: ignore[attr-defined]
-    return Client("http://testserver", proto.account.token, transport=transport)
 
 
 def _walkthrough() -> list[str]:
@@ -55,7 +35,7 @@ def test_the_walkthrough_runs_as_written(proto: Protocol) -> None:
     assert len(blocks) == 5
     assert blocks[0].startswith("project_id = 2 ")
     blocks[0] = blocks[0].replace("project_id = 2 ", f"project_id = {proto.project_id} ", 1)
-    names: dict[str, Any] = {"api": _client(proto)}
+    names: dict[str, Any] = {"api": python_client(proto)}
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), names)  # noqa: S102 - our own documentation
 
@@ -94,7 +74,7 @@ def test_the_walkthrough_runs_as_written(proto: Protocol) -> None:
 
 def test_rows_are_dicts_without_pandas(proto: Protocol, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = build_camtrap_scene(proto)
-    api = _client(proto)
+    api = python_client(proto)
     never = api.detection_history(proto.project_id, scene.taxa["Egretta garzetta"])
     assert [[r[f"o{n}"] for n in range(1, 5)] for r in never] == [[0, 0, None, 0],
                                                                     [0, 0, None, None]]  # fmt: skip
