@@ -24,6 +24,7 @@ from trapline.errors import failure_text
 from trapline.queue.base import TaskQueue
 from trapline.services.pipelines.service_client import PROCESS_RETRY, ServiceClient, ServiceError
 from trapline.services.pipelines.service_status import online_window, record_check
+from trapline.services.processing.given_boxes import boxes_for
 from trapline.services.processing.push import (
     Batch,
     failed_outcomes,
@@ -228,8 +229,9 @@ class PushDispatcher:
             return
         job, service = batch.job, batch.service
         assert service.endpoint_url is not None
+        given = boxes_for(self.db, {job.id: job}, batch.leases)
         request, leases, unsent = request_for(
-            batch, self.store, url_ttl=self.url_ttl, base_url=self.base_url
+            batch, self.store, url_ttl=self.url_ttl, base_url=self.base_url, given=given
         )
         if not leases:
             return

@@ -27,6 +27,8 @@ from trapline.protocol.results import (
 if TYPE_CHECKING:
     from PIL import Image
 
+    from trapline.protocol.service import DetectionRequest
+
 
 @dataclass(frozen=True)
 class SourceImage:
@@ -41,6 +43,9 @@ class SourceImage:
     image: Image.Image
     url: str | None = None
     original_size: tuple[int, int] | None = None
+    #: Boxes another pipeline found on this image, to classify instead of detecting (a job
+    #: over that pipeline's boxes); None: detect as usual.
+    given: tuple[GivenBox, ...] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -83,6 +88,21 @@ class Box:
         return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
 
 
+@dataclass(frozen=True)
+class GivenBox:
+    """A box another pipeline found (original pixels, its detector's score), with the
+    algorithm that drew it: the classified detection names that algorithm, not this one."""
+
+    box: Box
+    algorithm: AlgorithmReference
+
+    @classmethod
+    def of(cls, wire: DetectionRequest) -> GivenBox:
+        """The box a task or ``/process`` request gives (its score 0 when it has none)."""
+        b = wire.bbox
+        return cls(Box(b.x1, b.y1, b.x2, b.y2, score=wire.score or 0.0), wire.algorithm)
+
+
 class Pipeline(ABC):
     """A named, versioned sequence of algorithms that a worker can run.
 
@@ -105,6 +125,12 @@ class Pipeline(ABC):
         ``None`` when the pipeline's scores are not calibrated (no threshold means anything).
         """
         return None
+
+    @property
+    def classifies_boxes(self) -> bool:
+        """Whether ``process`` classifies the boxes an image is given (``SourceImage.given``)
+        instead of detecting; a pipeline that cannot is never sent such images."""
+        return False
 
     def load(self) -> None:  # noqa: B027 - optional hook; pipelines without models skip it
         """Load models and other heavy state. Called once per process, before ``process``."""

@@ -37,10 +37,12 @@ from trapline.protocol.results import (
 
 @dataclass
 class _Found:
-    """A detection on its way through the stages."""
+    """A detection on its way through the stages: the detector's, or a box it was given."""
 
     image: SourceImage
     box: Box
+    algorithm: AlgorithmReference
+    given: bool = False
     classifications: list[ClassificationResponse] = field(default_factory=list)
 
 
@@ -73,6 +75,7 @@ class OnnxPipeline(Pipeline):
             version=self.spec.version,
             description=self.spec.description,
             default_threshold=self.default_threshold,
+            classifies_boxes=self.classifies_boxes or None,
             algorithms=self._algorithms,
             stages=[
                 PipelineStage(key=algorithm.key, name=algorithm.name)
@@ -89,21 +92,32 @@ class OnnxPipeline(Pipeline):
         for classifier in self.classifiers:
             classifier.load()
 
+    @property
+    def classifies_boxes(self) -> bool:
+        """A spec with a classifier can classify another pipeline's boxes."""
+        return bool(self.classifiers)
+
     def process(self, batch: Sequence[SourceImage]) -> list[PipelineResultsResponse]:
-        """Detect in the whole batch, then run each classifier over the detections that
-        reached it."""
+        """Detect in the images given no boxes, then run each classifier over the detections
+        (and given boxes) that reached it."""
         started = time.perf_counter()
-        boxes_per_image = self.detector.detect(batch)
-        detect_time = (time.perf_counter() - started) / max(1, len(batch))
+        to_detect = [image for image in batch if image.given is None]
+        detected = iter(self.detector.detect(to_detect) if to_detect else [])
+        detect_time = (time.perf_counter() - started) / max(1, len(to_detect))
         per_image = [
-            [_Found(image, box, [self._detector_verdict(box)]) for box in boxes]
-            for image, boxes in zip(batch, boxes_per_image, strict=True)
+            [
+                _Found(image, box, self.detector_algorithm, False, [self._detector_verdict(box)])
+                for box in next(detected)
+            ]
+            if image.given is None
+            else [_Found(image, g.box, g.algorithm, True) for g in image.given]
+            for image in batch
         ]
         going_on = [
             found
             for image_found in per_image
             for found in image_found
-            if _kept(self.spec.detector, found.box.label)
+            if found.given or _kept(self.spec.detector, found.box.label)
         ]
         for classifier in self.classifiers:
             going_on = _classified(classifier, going_on)
@@ -115,8 +129,8 @@ class OnnxPipeline(Pipeline):
                     detection(
                         image,
                         found.box,
-                        self.detector_algorithm,
-                        inference_time=detect_time,
+                        found.algorithm,
+                        inference_time=None if found.given else detect_time,
                         classifications=found.classifications,
                     )
                     for found in image_found

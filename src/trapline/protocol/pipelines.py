@@ -109,6 +109,10 @@ class PipelineConfig(WireModel):
     #: scores are calibrated; the web app hides detections under it until asked. A trapline
     #: field: Antenna ignores it.
     default_threshold: Annotated[Finite, Field(ge=0.0, le=1.0)] | None = None
+    #: Whether it classifies boxes it is given (``detections`` of a task or ``/process``
+    #: request) instead of detecting, so a job may run it over another pipeline's boxes. A
+    #: trapline field: Antenna ignores it.
+    classifies_boxes: StrictBool | None = None
 
 
 class ClientInfo(WireModel):

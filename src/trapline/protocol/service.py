@@ -6,15 +6,21 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from trapline.protocol.base import (
+    MAX_DETECTIONS,
     MAX_REGISTERED_ALGORITHMS,
+    Finite,
     JsonKey,
     JsonValue,
     WireModel,
     WireName,
     WireText,
+    WireUrl,
 )
 from trapline.protocol.pipelines import AlgorithmConfig, RegisteredPipelines
-from trapline.protocol.results import PipelineResultsResponse
+from trapline.protocol.results import AlgorithmReference, BoundingBox, PipelineResultsResponse
+
+#: Most boxes one request or task may give to classify (a photo has at most MAX_DETECTIONS).
+MAX_GIVEN_BOXES = 10 * MAX_DETECTIONS
 
 
 class SourceImageRequest(WireModel):
@@ -27,11 +33,31 @@ class SourceImageRequest(WireModel):
     url: str = Field(min_length=1, max_length=8192)
 
 
+class DetectionRequest(WireModel):
+    """A box another pipeline found, given to be classified instead of detecting again
+    (Antenna's shape: the box's image, its box and the algorithm that drew it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source_image: SourceImageRequest
+    bbox: BoundingBox
+    crop_image_url: WireUrl | None = None
+    algorithm: AlgorithmReference
+    #: The detector's confidence in the box; a trapline field, kept on the classified box.
+    score: Finite | None = None
+
+
 class PipelineRequest(WireModel):
-    """``POST /process``: run one pipeline over these images and answer with the results."""
+    """``POST /process``: run one pipeline over these images and answer with the results.
+
+    With ``detections`` (not empty: Antenna sends an empty list when it gives none) the pipeline
+    classifies those boxes of the images instead of detecting, and an image given no box has
+    none (a job over another pipeline's boxes); a pipeline that cannot says so per image.
+    """
 
     pipeline: str = Field(min_length=1, max_length=200)
     source_images: list[SourceImageRequest] = Field(max_length=1000)
+    detections: list[DetectionRequest] | None = Field(None, max_length=MAX_GIVEN_BOXES)
     config: dict[JsonKey, JsonValue] | None = None
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from trapline.protocol.base import MAX_LIST, NOT_TEXT, BatchSize, ReplySubject, Slug, WireModel
 from trapline.protocol.pipelines import ClientInfo
+from trapline.protocol.service import DetectionRequest
 
 
 class TasksRequest(WireModel):
@@ -43,6 +44,9 @@ class TaskOut(BaseModel):
     job_id: int | None = None
     #: Seconds the lease lasts from the claim (an extension; Antenna does not send it).
     lease_seconds: int | None = None
+    #: A job over another pipeline's boxes: the boxes of this image to classify, instead of
+    #: detecting (an extension; Antenna's tasks carry none, so its workers detect as ever).
+    detections: list[DetectionRequest] | None = None
 
 
 class TasksResponse(BaseModel):

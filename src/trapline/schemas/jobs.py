@@ -40,6 +40,12 @@ class JobParamsIn(Input):
     failure_threshold: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.5
     reprocess: StrictBool = False
     settings: JobSettingsIn = Field(default_factory=JobSettingsIn)
+    boxes_from: Slug | None = Field(
+        None,
+        description="classify the current boxes of this pipeline on each photo instead of "
+        "detecting (only for a pipeline that classifies boxes it is given); photos without "
+        "such boxes are left out",
+    )
 
     def to_params(self) -> JobParams:
         return JobParams(
@@ -48,6 +54,7 @@ class JobParamsIn(Input):
             failure_threshold=self.failure_threshold,
             reprocess=self.reprocess,
             threshold=self.settings.threshold,
+            boxes_from=self.boxes_from,
         )
 
 

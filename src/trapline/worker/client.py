@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from trapline import __version__
+from trapline.pipelines.base import GivenBox
 from trapline.protocol.pipelines import ClientInfo, PipelineConfig, PipelineRegistration
 from trapline.protocol.results import PostedResults
 from trapline.protocol.tasks import TaskOut, TasksResponse
@@ -75,6 +76,8 @@ class Task:
     pipeline: str
     lease_seconds: int | None
     claimed_at: float
+    #: Boxes to classify instead of detecting (a job over another pipeline's boxes).
+    given: tuple[GivenBox, ...] | None = None
 
     @classmethod
     def from_wire(cls, wire: TaskOut, job_id: int, pipeline: str) -> Task:
@@ -88,6 +91,7 @@ class Task:
             pipeline=pipeline,
             lease_seconds=wire.lease_seconds,
             claimed_at=time.monotonic(),
+            given=None if wire.detections is None else tuple(map(GivenBox.of, wire.detections)),
         )
 
 

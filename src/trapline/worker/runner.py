@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -342,6 +342,8 @@ class WorkLoop:
         self._measured = True
         del data
         self._budget.adjust(guess, size)
+        if task.given is not None:
+            image = replace(image, given=task.given)
         self._ready.put(Ready(task, image, None, size))
 
     # -- inference ---------------------------------------------------------------------------
@@ -390,9 +392,18 @@ class WorkLoop:
             self._room.notify_all()
 
     def _run_pipeline(self, slug: str, group: list[Ready]) -> list[dict[str, Any]]:
+        pipeline = self.pipelines[slug]
+        if not pipeline.classifies_boxes and any(r.task.given is not None for r in group):
+            # Only a platform that ignored the pipeline's registration sends such tasks.
+            why = f"pipeline {slug} does not classify boxes it is given; it only detects"
+            able = [r for r in group if r.task.given is None]
+            done = dict(zip(map(id, able), self._run_pipeline(slug, able), strict=True))
+            return [done.get(id(r)) or _error_item(r.task, why) for r in group]
         images = [r.image for r in group if r.image is not None]
+        if not images:
+            return []
         try:
-            results = self.pipelines[slug].process(images)
+            results = pipeline.process(images)
             if len(results) != len(images):
                 raise RuntimeError(f"returned {len(results)} results for {len(images)} images")
         except Exception as exc:

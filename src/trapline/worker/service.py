@@ -19,15 +19,17 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 
 import httpx
 
 from trapline import __version__
 from trapline.errors import InvalidInput
-from trapline.pipelines.base import Pipeline, SourceImage
+from trapline.pipelines.base import GivenBox, Pipeline, SourceImage
 from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
 from trapline.protocol.results import DetectionResponse, ResultError, SourceImageResponse
 from trapline.protocol.service import (
+    DetectionRequest,
     PipelineRequest,
     ProcessingServiceInfoResponse,
     ProcessResponse,
@@ -171,6 +173,9 @@ class ProcessingService:
         fetched = list(self._downloads.map(self._fetch, wanted))
         images = [f for f in fetched if isinstance(f, SourceImage)]
         errors = [f for f in fetched if isinstance(f, ResultError)]
+        if request.detections:  # Antenna sends an empty list when it gives no boxes
+            images, unable = _with_given_boxes(pipeline, images, request.detections)
+            errors += unable
         detections: list[DetectionResponse] = []
         if images:
             with self._locks[pipeline.slug]:  # models are not thread-safe
@@ -235,6 +240,22 @@ def _service_info(
         pipelines=configs,
         algorithms=list(algorithms.values()),
     )
+
+
+def _with_given_boxes(
+    pipeline: Pipeline, images: list[SourceImage], detections: Sequence[DetectionRequest]
+) -> tuple[list[SourceImage], list[ResultError]]:
+    """The images with the boxes the request gives each (none for an image it names no box
+    of, as Antenna's services do); each image failed instead when the pipeline cannot classify
+    given boxes."""
+    if not pipeline.classifies_boxes:
+        why = f"pipeline {pipeline.slug} does not classify boxes it is given; it only detects"
+        return [], [ResultError(error=why, image_id=image.id) for image in images]
+    given: dict[str, list[GivenBox]] = {image.id: [] for image in images}
+    for wire in detections:
+        if wire.source_image.id in given:
+            given[wire.source_image.id].append(GivenBox.of(wire))
+    return [replace(image, given=tuple(given[image.id])) for image in images], []
 
 
 def _unique(images: Sequence[SourceImageRequest]) -> list[SourceImageRequest]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,12 +20,15 @@ from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.pipelines import QuarterPipeline
 from tests.support.protocol import registration
-from tests.support.push_services import BOX, FakeService, fake_service, found_one_moth
+from tests.support.push_services import BOX, Answer, FakeService, fake_service, found_one_moth
 from tests.support.waiting import wait_until
 from trapline.background.push import PushDispatcher
 from trapline.clock import FakeClock
 from trapline.domain.core.retry import RetryPolicy
+from trapline.domain.pipelines.pipelines import ServiceStatus
+from trapline.domain.processing.jobs import Lease
 from trapline.platform import Platform
+from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.protocol.results import (
     AlgorithmReference,
     BoundingBox,
@@ -34,7 +38,7 @@ from trapline.protocol.results import (
     SourceImageResponse,
 )
 from trapline.services.pipelines.service_status import check_services
-from trapline.services.processing.push import split_answer
+from trapline.services.processing.push import Batch, request_for, split_answer
 from trapline.settings import Settings, parse_network
 
 API = "/api/v2"
@@ -592,3 +596,125 @@ def test_a_push_service_of_version_1_is_never_sent_a_version_2_job(
     waiting = [e["message"] for e in job["events"] if e["message"].startswith("waiting for")]
     assert len(waiting) == 1, job["events"]
     assert "pipeline 'quarter' version 2" in waiting[0]
+
+
+# -- a job over another pipeline's boxes (issue "The second pass", item 19): each call gives
+# the service the boxes of the photos it sends, in Antenna's shape.
+
+#: The classifying pipeline the fake service also offers: it labels the boxes it is given.
+LABELS = PipelineConfig(
+    name="Box labeller",
+    slug="labels",
+    version=1,
+    classifies_boxes=True,
+    algorithms=[
+        AlgorithmConfig(
+            name="Moth or not",
+            key="labels-cls",
+            task_type="classification",
+            category_map=CategoryMap.of_labels(["moth", "not a moth"]),
+        )
+    ],
+)
+
+
+def _labelled(request: dict[str, Any]) -> Answer:
+    """What a service that classifies given boxes answers: each box, called a moth."""
+    detections = [
+        {
+            "source_image_id": given["source_image"]["id"],
+            "bbox": given["bbox"],
+            "score": given.get("score"),
+            "algorithm": given["algorithm"],
+            "classifications": [
+                {
+                    "classification": "moth",
+                    "labels": ["moth", "not a moth"],
+                    "scores": [0.8, 0.2],
+                    "algorithm": {"name": "Moth or not", "key": "labels-cls"},
+                }
+            ],
+        }
+        for given in request["detections"]
+    ]
+    images = [{"id": i["id"], "url": i["url"]} for i in request["source_images"]]
+    return 200, {"pipeline": "labels", "total_time": 0.1, "source_images": images,
+                 "detections": detections}  # fmt: skip
+
+
+def test_a_push_job_sends_each_photos_boxes_and_stores_them_classified(
+    project: Project, service: FakeService, dispatcher: PushDispatcher
+) -> None:
+    boxed_a, boxed_b, bare = project.images(3)
+    quarter = QuarterPipeline().config.model_dump(mode="json")
+    both = [quarter, LABELS.model_dump(mode="json")]
+    service.info_answer = (200, {"name": service.name, "pipelines": both})
+
+    def answer(request: dict[str, Any]) -> Answer:
+        if request["pipeline"] == "labels":
+            return _labelled(request)
+        code, body = found_one_moth(request)
+        body["detections"] = [d for d in body["detections"] if d["source_image_id"] != str(bare)]
+        return code, body
+
+    service.process = answer
+    project.register(service.url)
+    project.finish(dispatcher, project.job("quarter"))
+    job_id = project.job("labels", boxes_from="quarter")
+
+    job = project.finish(dispatcher, job_id)
+
+    assert job["status"] == "succeeded", job
+    assert job["counts"]["total"] == 2  # the photo without boxes is not sent
+    calls = [c.body for c in service.calls if c.path == "/process"]
+    sent = [d for c in calls if c["pipeline"] == "labels" for d in c["detections"]]
+    assert sorted(int(d["source_image"]["id"]) for d in sent) == sorted([boxed_a, boxed_b])
+    assert all(d["bbox"] == BOX for d in sent)
+    assert all(d["algorithm"] == {"name": "Quarter finder", "key": "quarter-det"} for d in sent)
+    for image_id in (boxed_a, boxed_b):
+        analyses = project.get(f"/images/{image_id}")["analyses"]
+        (labelled,) = [a for a in analyses if a["pipeline_slug"] == "labels"]
+        (box,) = [a for a in labelled["annotations"] if a["type"] == "bounding_box"]
+        (label,) = [a for a in labelled["annotations"] if a["type"] == "classification"]
+        assert (box["bbox"], label["label"], label["parent_id"]) == (BOX, "moth", box["id"])
+
+
+def test_a_photo_whose_boxes_are_gone_is_answered_empty_without_a_call(
+    project: Project, service: FakeService, dispatcher: PushDispatcher
+) -> None:
+    """The source pipeline ran again and found nothing on a photo after the job's tasks were
+    made: sent without boxes, the photo would be detected on (Antenna's services take an
+    empty ``detections`` as none given), so it is not sent; its result is empty."""
+    boxed, emptied = project.images(2)
+    service.info_answer = (200, {"name": service.name, "pipelines": [
+        QuarterPipeline().config.model_dump(mode="json"), LABELS.model_dump(mode="json"),
+    ]})  # fmt: skip
+    service.process = lambda r: _labelled(r) if r["pipeline"] == "labels" else found_one_moth(r)
+    project.register(service.url)
+    project.finish(dispatcher, project.job("quarter"))
+    job = project.job("labels", boxes_from="quarter")
+    platform = dispatcher.db
+    with platform.read() as repos:
+        found = repos.given_boxes.current(project.id, "quarter", [boxed, emptied])
+        batch = Batch(
+            job=repos.jobs.get(job),
+            service=ServiceStatus(1, service.name, service.url, None, True),
+            leases=[_lease(repos.images.get(i), job, n) for n, i in enumerate([boxed, emptied])],
+        )
+    given = {(job, boxed): found[boxed], (job, emptied): []}
+
+    request, _, unsent = request_for(
+        batch, dispatcher.store, url_ttl=60, base_url="http://trapline.test", given=given
+    )
+
+    assert [i.id for i in request.source_images] == [str(boxed)]
+    assert [d.source_image.id for d in request.detections or []] == [str(boxed)]
+    empty = unsent[str(emptied)]
+    assert isinstance(empty, PipelineResultsResponse)
+    assert (empty.pipeline, empty.detections) == ("labels", [])
+    assert [s.id for s in empty.source_images] == [str(emptied)]
+
+
+def _lease(image: Any, job_id: int, task_id: int) -> Lease:
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    return Lease(task_id, job_id, image.id, 1, "lease", soon, image.storage_key)

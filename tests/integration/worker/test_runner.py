@@ -14,7 +14,14 @@ from PIL import Image
 
 from tests.support.scripted import Script, scripted_server
 from tests.support.waiting import wait_until
-from trapline.pipelines.base import Box, Pipeline, SourceImage, detection, result
+from trapline.pipelines.base import (
+    Box,
+    Pipeline,
+    SourceImage,
+    classification,
+    detection,
+    result,
+)
 from trapline.protocol.pipelines import AlgorithmConfig, PipelineConfig
 from trapline.protocol.results import AlgorithmReference
 from trapline.worker.client import Backoff, PlatformClient, client_info
@@ -231,3 +238,86 @@ def test_a_rejected_result_is_logged_with_the_servers_reason(caplog: Any) -> Non
         with caplog.at_level("WARNING", logger="trapline.worker.posting"):
             run(url, Fixed())
     assert f"job 5: 1 result rejected: {reason}" in caplog.text
+
+
+class Labeller(Fixed):
+    """Labels each box it is given ``moth``; detects like ``Fixed`` when given none."""
+
+    slug = "labeller"
+
+    @property
+    def classifies_boxes(self) -> bool:
+        return True
+
+    def process(self, batch: Sequence[SourceImage]) -> list[Any]:
+        started = time.perf_counter()
+        label = classification("moth", AlgorithmReference(name="c", key="test-cls"))
+        return [
+            result(
+                self.slug,
+                i,
+                [detection(i, g.box, g.algorithm, classifications=[label]) for g in i.given],
+                started=started,
+            )
+            if i.given is not None
+            else Fixed.process(self, [i])[0]
+            for i in batch
+        ]
+
+
+def _given(url: str, image_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "source_image": {"id": image_id, "url": url},
+            "bbox": {"x1": 2.0, "y1": 3.0, "x2": 9.0, "y2": 8.0},
+            "algorithm": {"name": "MegaDetector", "key": "md-v5a"},
+            "score": 0.6,
+        }
+    ]
+
+
+def test_boxes_a_task_gives_reach_the_pipeline_and_come_back_classified() -> None:
+    """A task of a job over another pipeline's boxes: the pipeline is given them (with the
+    photo), and the posted result names the algorithm that drew each box."""
+    script = Script()
+    with scripted_server(script) as url:
+        script.add("/images/1.jpg", 200, jpeg(), {"Content-Type": "image/jpeg"})
+        script.add("/images/2.jpg", 200, jpeg(), {"Content-Type": "image/jpeg"})
+        given = task(1, url, job_id=5, detections=_given(f"{url}/images/1.jpg", "101"))
+        plain = task(2, url, job_id=5)
+        script.add("/api/v2/tasks/next/", 200, {"tasks": [given, plain]})
+        script.add("/api/v2/tasks/next/", 200, {"tasks": []})
+        script.add("/api/v2/jobs/", 200, {"results": []})
+        script.add("/api/v2/jobs/5/result/", 200, ACCEPTED)
+        run(url, Labeller())
+    items = {
+        i["reply_subject"]: i["result"] for i in posted_items(script, "/api/v2/jobs/5/result/")
+    }
+    (classified,) = items["lease-1"]["detections"]
+    assert classified["bbox"] == {"x1": 2.0, "y1": 3.0, "x2": 9.0, "y2": 8.0}
+    assert classified["score"] == 0.6
+    assert classified["algorithm"] == {"name": "MegaDetector", "key": "md-v5a"}
+    assert [c["classification"] for c in classified["classifications"]] == ["moth"]
+    (detected,) = items["lease-2"]["detections"]
+    assert detected["algorithm"]["key"] == "test-det"
+
+
+def test_a_pipeline_that_only_detects_fails_the_tasks_that_give_boxes() -> None:
+    script = Script()
+    with scripted_server(script) as url:
+        script.add("/images/1.jpg", 200, jpeg(), {"Content-Type": "image/jpeg"})
+        script.add("/images/2.jpg", 200, jpeg(), {"Content-Type": "image/jpeg"})
+        given = task(1, url, job_id=5, detections=_given(f"{url}/images/1.jpg", "101"))
+        script.add("/api/v2/tasks/next/", 200, {"tasks": [given, task(2, url, job_id=5)]})
+        script.add("/api/v2/tasks/next/", 200, {"tasks": []})
+        script.add("/api/v2/jobs/", 200, {"results": []})
+        script.add("/api/v2/jobs/5/result/", 200, ACCEPTED)
+        run(url, Fixed())
+    items = {
+        i["reply_subject"]: i["result"] for i in posted_items(script, "/api/v2/jobs/5/result/")
+    }
+    assert items["lease-1"] == {
+        "error": "pipeline fixed does not classify boxes it is given; it only detects",
+        "image_id": "101",
+    }
+    assert len(items["lease-2"]["detections"]) == 1

@@ -16,12 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.onnx_models import moth_chain
 from tests.support.pipelines import LABELS, QuarterPipeline
 from tests.support.scripted import Script, scripted_server
 from tests.support.waiting import wait_process_ready, wait_until
 from trapline.errors import TraplineError
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.pipelines.base import Pipeline
+from trapline.pipelines.onnx_pipeline import OnnxPipeline
+from trapline.pipelines.spec import PipelineSpec
 from trapline.protocol.service import (
     PipelineRequest,
     ProcessingServiceInfoResponse,
@@ -374,3 +377,57 @@ def test_the_service_logic_binds_no_socket_and_raises_no_http_statuses() -> None
     for error in (unknown.value, loading.value):
         assert not {"status", "status_code"} & (set(vars(error)) | set(dir(error)))
     assert (unknown.value.code, loading.value.code) == ("unknown_pipeline", "not_ready")
+
+
+def _given(base: str, path: str, box: dict[str, float]) -> dict[str, object]:
+    """A box another pipeline found on ``path``, as Antenna gives it in ``detections``."""
+    image = {"id": f"img-{path.strip('/')}", "url": base + path}
+    algorithm = {"name": "MegaDetector v5a", "key": "md-v5a"}
+    return {"source_image": image, "bbox": box, "algorithm": algorithm, "score": 0.7}
+
+
+def test_boxes_given_are_classified_instead_of_detecting(images, tmp_path: Path) -> None:
+    """The moth chain (a spec pipeline) given one box of the first photo classifies that box
+    and detects on no photo of the request: a photo given no box has none."""
+    base, _ = images
+    first, second, *_ = SIZES
+    chain = OnnxPipeline(PipelineSpec.model_validate(moth_chain(tmp_path)))
+    box = {"x1": 4.0, "y1": 5.0, "x2": 30.0, "y2": 28.0}
+    with running(chain) as client:
+        wait_ready(client)
+        request = {
+            **_request(base, first, second, pipeline="chain"),
+            "detections": [_given(base, first, box)],
+        }
+        given = ProcessResponse.model_validate(client.post("/process", json=request).json())
+        plain = {**_request(base, first, pipeline="chain"), "detections": []}  # none given
+        detected = ProcessResponse.model_validate(client.post("/process", json=plain).json())
+
+    assert given.errors is None
+    assert {s.id for s in given.source_images} == {"img-a.jpg", "img-b.jpg"}
+    (found,) = given.detections
+    assert found.source_image_id == "img-a.jpg"
+    assert found.bbox is not None
+    assert found.bbox.model_dump() == box
+    assert (found.algorithm.key, found.score) == ("md-v5a", 0.7)
+    # The filter's verdict first (the chain's detector gave none: it did not run).
+    assert found.classifications[0].algorithm.key == "moth-filter"
+    assert len(detected.detections) == 2  # the chain's own detector ran
+
+
+def test_boxes_given_to_a_pipeline_that_only_detects_fail_each_photo(quarter, images) -> None:
+    _, client = quarter
+    base, _ = images
+    first, *_ = SIZES
+    box = {"x1": 1.0, "y1": 1.0, "x2": 9.0, "y2": 9.0}
+    request = {**_request(base, first), "detections": [_given(base, first, box)]}
+
+    answer = ProcessResponse.model_validate(client.post("/process", json=request).json())
+
+    assert answer.detections == []
+    assert answer.errors == [
+        {
+            "error": "pipeline quarter does not classify boxes it is given; it only detects",
+            "image_id": "img-a.jpg",
+        }
+    ]

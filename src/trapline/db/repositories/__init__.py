@@ -30,6 +30,7 @@ from trapline.db.repositories.pipelines.pipelines import PipelineRepo
 from trapline.db.repositories.pipelines.workers import WorkerRepo
 from trapline.db.repositories.processing.analyses import AnalysisRepo
 from trapline.db.repositories.processing.dispatch import DispatchRepo
+from trapline.db.repositories.processing.given_boxes import GivenBoxRepo
 from trapline.db.repositories.processing.jobs import JobRepo
 from trapline.db.repositories.processing.tasks import TaskRepo
 from trapline.db.repositories.review.evaluation_boxes import EvaluationBoxRepo
@@ -75,6 +76,7 @@ class Repos:
         self.pipelines = PipelineRepo(session)
         self.tasks = TaskRepo(session)
         self.dispatch = DispatchRepo(session)
+        self.given_boxes = GivenBoxRepo(session)
         self.exports = ExportRepo(session)
         self.export_reads = ExportReadRepo(session)
 

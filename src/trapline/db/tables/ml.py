@@ -111,6 +111,8 @@ class PipelineRow(Base):
     #: The registration's ``default_threshold``: the last registration's word, as it only
     #: says how results are shown (it is not part of the version's identity).
     default_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The registration's ``classifies_boxes``: a job may run it over another pipeline's boxes.
+    classifies_boxes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("project_id", "slug", "version"),)

@@ -83,6 +83,8 @@ class Pipeline:
     #: Confidence under which its detections are not counted as finds (None: no such
     #: threshold). Registrations may change it; a cached copy may hold an older value.
     default_threshold: float | None = None
+    #: Whether it classifies boxes it is given, so a job may run it over another pipeline's.
+    classifies_boxes: bool = False
 
     def algorithm(self, key: str) -> Algorithm | None:
         """The pipeline's algorithm with this key."""

@@ -67,6 +67,9 @@ class JobParams:
     #: This run's own threshold, for a pipeline that declares one (its default threshold):
     #: the confidence under which the run's detections are not counted. None: the pipeline's.
     threshold: float | None = None
+    #: A job over another pipeline's boxes: the slug of the pipeline whose current boxes of
+    #: each photo the job's pipeline classifies, without detecting. None: it detects.
+    boxes_from: str | None = None
 
     @property
     def retry(self) -> RetryPolicy:
@@ -83,6 +86,8 @@ class JobParams:
         }
         if self.threshold is not None:
             stored["settings"] = {"threshold": self.threshold}
+        if self.boxes_from is not None:
+            stored["boxes_from"] = self.boxes_from
         return stored
 
     @classmethod
@@ -93,7 +98,12 @@ class JobParams:
             for k in ("max_attempts", "lease_seconds", "failure_threshold", "reprocess")
             if k in data
         }
-        return cls(**known, threshold=job_threshold(data))
+        boxes_from = data.get("boxes_from")
+        return cls(
+            **known,
+            threshold=job_threshold(data),
+            boxes_from=boxes_from if isinstance(boxes_from, str) else None,
+        )
 
 
 def job_threshold(params: dict[str, Any] | None) -> float | None:

@@ -42,6 +42,17 @@ class Box(NamedTuple):
     y2: float
 
 
+class SourceBox(NamedTuple):
+    """A box of another pipeline's current result, given to a job's pipeline to classify."""
+
+    image_id: int
+    box: Box
+    #: The box's own confidence (its detector's score), when it has one.
+    confidence: float | None
+    algorithm_name: str
+    algorithm_key: str
+
+
 class AnnotationDraft(NamedTuple):
     """An annotation about to be stored; ``children`` hang under it (classifications)."""
 

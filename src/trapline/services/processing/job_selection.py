@@ -7,6 +7,8 @@ from typing import Any
 
 from trapline.db.repositories import Repos
 from trapline.domain.core.records import ImageFilter
+from trapline.domain.pipelines.pipelines import Pipeline
+from trapline.domain.processing.jobs import Job
 from trapline.errors import InvalidInput
 
 
@@ -54,3 +56,56 @@ def selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilt
             return collection.filter, None
         return ImageFilter(), selection["collection_id"]
     return ImageFilter(), None
+
+
+def check_boxes_from(
+    repos: Repos, project_id: int, pipeline: Pipeline, selection: dict[str, Any], source: str
+) -> None:
+    """InvalidInput (on ``params``) unless ``pipeline`` can classify the boxes of pipeline
+    ``source`` and some photo of the selection has boxes of it."""
+    named = f"pipeline {pipeline.slug!r} v{pipeline.version}"
+    if not pipeline.classifies_boxes:
+        raise InvalidInput(
+            f"params.boxes_from: {named} does not classify boxes it is given (its registration "
+            "does not say classifies_boxes); it can only detect",
+            field="params",
+        )
+    if source == pipeline.slug:
+        raise InvalidInput(
+            f"params.boxes_from: {named} would classify its own boxes; name the pipeline whose "
+            "boxes it should classify",
+            field="params",
+        )
+    if not repos.pipelines.named(project_id, source):
+        raise InvalidInput(
+            f"params.boxes_from: project {project_id} has no pipeline {source!r}",
+            field="params",
+        )
+    flt, collection_id = selection_filter(repos, selection)
+    ids = selection.get("image_ids")
+    if not repos.tasks.boxed(project_id, source, flt, collection_id=collection_id, image_ids=ids):
+        raise InvalidInput(
+            f"params.boxes_from: none of the selected photos has boxes of {source!r}; run it "
+            "over them first, or choose other photos",
+            field="params",
+        )
+
+
+def skipped_note(repos: Repos, job: Job, count: int) -> str:
+    """What a started job's history says of the selected images it made no task for (empty
+    when there are none)."""
+    params = job.params
+    if params.reprocess and params.boxes_from is None:
+        return ""
+    skipped = selected_count(repos, job.project_id, job.selection) - count
+    if skipped <= 0:
+        return ""
+    analysed = f"already analysed by {job.pipeline_slug} v{job.pipeline_version}"
+    if params.boxes_from is not None:
+        why = f"without boxes of {params.boxes_from}"
+        why += "" if params.reprocess else f" or {analysed}"
+        return f"; {skipped} images skipped: {why}"
+    return (
+        f'; {skipped} images skipped: {analysed} (to run them again, tick "Re-run the photos '
+        "already analysed\" in the web app's job form, or pass reprocess: true)"
+    )

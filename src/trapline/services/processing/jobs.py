@@ -31,9 +31,11 @@ from trapline.errors import Conflict, InvalidInput
 from trapline.queue.base import TaskQueue
 from trapline.services.core.access import project_for, require, require_person
 from trapline.services.processing.job_selection import (
+    check_boxes_from,
     check_selection,
     selected_count,
     selection_filter,
+    skipped_note,
 )
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,8 @@ def add_job(
             "the selection has no images: upload some to the project first, or choose "
             "another deployment or collection"
         )
+    if params.boxes_from is not None:
+        check_boxes_from(repos, project_id, pipeline, selection, params.boxes_from)
     job = repos.jobs.create(
         project_id=project_id,
         pipeline_id=pipeline.id,
@@ -192,16 +196,8 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         count = queue.enqueue(
             job, flt, collection_id=collection_id, image_ids=job.selection.get("image_ids")
         )
-        message = f"{count} tasks queued"
-        if not job.params.reprocess:
-            with db.read() as repos:
-                skipped = selected_count(repos, job.project_id, job.selection) - count
-            if skipped > 0:
-                message += (
-                    f"; {skipped} images skipped: already analysed by {job.pipeline_slug} "
-                    f'v{job.pipeline_version} (to run them again, tick "Re-run the photos '
-                    "already analysed\" in the web app's job form, or pass reprocess: true)"
-                )
+        with db.read() as repos:
+            message = f"{count} tasks queued{skipped_note(repos, job, count)}"
         with db.write() as repos:
             queued = repos.jobs.transition(
                 job_id, [JobStatus.CREATED], JobStatus.QUEUED, message, queued_at=utcnow()

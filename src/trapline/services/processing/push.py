@@ -20,9 +20,15 @@ from trapline.domain.pipelines.pipelines import ServiceStatus
 from trapline.domain.processing.jobs import Job, Lease
 from trapline.domain.processing.lease_tokens import LeaseClaim
 from trapline.errors import failure_text
-from trapline.protocol.results import DetectionResponse, PipelineResultsResponse, ResultError
-from trapline.protocol.service import PipelineRequest, SourceImageRequest
+from trapline.protocol.results import (
+    DetectionResponse,
+    PipelineResultsResponse,
+    ResultError,
+    SourceImageResponse,
+)
+from trapline.protocol.service import DetectionRequest, PipelineRequest, SourceImageRequest
 from trapline.services.pipelines.process_answer import ProcessAnswer
+from trapline.services.processing.given_boxes import GivenBoxes, wire_boxes
 from trapline.services.processing.result_body import StreamedResult
 from trapline.services.processing.result_items import Posted
 from trapline.services.processing.results import ResultStore
@@ -111,13 +117,16 @@ def failed_outcomes(reason: str, image_ids: list[str]) -> dict[str, Outcome]:
 
 
 def request_for(
-    batch: Batch, store: BlobStore, *, url_ttl: int, base_url: str
+    batch: Batch, store: BlobStore, *, url_ttl: int, base_url: str, given: GivenBoxes
 ) -> tuple[PipelineRequest, dict[str, Lease], dict[str, Outcome]]:
-    """The ``/process`` request of a batch (signed image URLs), its leases by image id, and
-    the images left out of it, failed: those whose link could not be signed (each fails
-    alone; the rest are sent)."""
+    """The ``/process`` request of a batch (signed image URLs; for a job over another
+    pipeline's boxes, the boxes ``given`` of each image), its leases by image id, and the
+    outcomes of images left out of it: those whose link could not be signed fail (each
+    alone; the rest are sent), and a photo with none of the boxes a job classifies has an
+    empty result (sent without boxes, it would be detected on)."""
     leases = {str(lease.image_id): lease for lease in batch.leases}
     source_images = []
+    detections: list[DetectionRequest] = []
     unsent: dict[str, Outcome] = {}
     for image_id, lease in leases.items():
         try:
@@ -126,12 +135,30 @@ def request_for(
             reason = f"its link could not be made for the processing service: {failure_text(exc)}"
             unsent[image_id] = ResultError(error=reason, image_id=image_id)
             continue
-        absolute = base_url + url if url.startswith("/") else url
-        source_images.append(SourceImageRequest(id=image_id, url=absolute))
+        image = SourceImageRequest(id=image_id, url=base_url + url if url.startswith("/") else url)
+        boxes = given.get((lease.job_id, lease.image_id))
+        if boxes is not None and not boxes:
+            unsent[image_id] = nothing_found(batch.job.pipeline_slug, image)
+            continue
+        source_images.append(image)
+        detections += wire_boxes(boxes or [], image)
     request = PipelineRequest(
-        pipeline=batch.job.pipeline_slug, source_images=source_images, config={}
+        pipeline=batch.job.pipeline_slug,
+        source_images=source_images,
+        detections=detections or None,
+        config={},
     )
     return request, leases, unsent
+
+
+def nothing_found(pipeline: str, image: SourceImageRequest) -> PipelineResultsResponse:
+    """The result of an image on which there was nothing to do."""
+    return PipelineResultsResponse(
+        pipeline=pipeline,
+        total_time=0.0,
+        source_images=[SourceImageResponse(id=image.id, url=image.url)],
+        detections=[],
+    )
 
 
 def store_outcomes(

@@ -42,6 +42,7 @@ from trapline.queue.base import TaskQueue
 from trapline.services.core.access import require
 from trapline.services.pipelines.workers import WorkerTracker
 from trapline.services.processing.annotations import ResultRejected, drafts_from_result
+from trapline.services.processing.given_boxes import with_source_algorithms
 from trapline.services.processing.jobs import finish_if_done
 from trapline.services.processing.result_body import (
     PendingResult,
@@ -258,6 +259,7 @@ class ResultStore:
         with self.db.read() as repos:
             known = repos.pipelines.get_cached(job.pipeline_id)
             pipeline = require(known, "pipeline", job.pipeline_id)
+            pipeline = with_source_algorithms(repos, job, pipeline)
             targets = repos.tasks.targets(wanted)
         # Judging needs no transaction: the writes below stay short, which matters on SQLite
         # where every writer waits for them.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from trapline.db.engine import Database
 from trapline.domain.core.records import User
-from trapline.domain.processing.jobs import DispatchMode, JobStatus, Lease
+from trapline.domain.processing.jobs import DispatchMode, Job, JobStatus, Lease
 from trapline.domain.processing.lease_tokens import (
     InvalidLeaseToken,
     LeaseClaim,
@@ -18,10 +18,12 @@ from trapline.domain.processing.lease_tokens import (
 )
 from trapline.errors import InvalidInput, TraplineError
 from trapline.protocol.pipelines import ClientInfo
+from trapline.protocol.service import SourceImageRequest
 from trapline.protocol.tasks import TaskOut
 from trapline.queue.base import TaskQueue
 from trapline.services.core.access import worker_project
 from trapline.services.pipelines.workers import WorkerTracker, reach
+from trapline.services.processing.given_boxes import boxes_for, wire_boxes
 from trapline.services.processing.worker_access import WorkerAccess
 from trapline.storage.base import BlobStore
 
@@ -70,7 +72,7 @@ def claim_for_job(
     if job.status is not JobStatus.RUNNING or not dispatch.access.serves(caller, job):
         return []
     leases = dispatch.queue.claim({job.id: job.params.lease_seconds}, batch_size, identity.name)
-    return _hand_out(dispatch, leases, identity.name, with_job=False)
+    return _hand_out(dispatch, leases, identity.name, {job.id: job}, with_job=False)
 
 
 def claim_next(
@@ -97,7 +99,7 @@ def claim_next(
     leases = dispatch.queue.claim(
         {j.id: j.params.lease_seconds for j in jobs}, batch_size, identity.name
     )
-    return _hand_out(dispatch, leases, identity.name, with_job=True)
+    return _hand_out(dispatch, leases, identity.name, {j.id: j for j in jobs}, with_job=True)
 
 
 def extend_leases(
@@ -128,25 +130,37 @@ def extend_leases(
 
 
 def _hand_out(
-    dispatch: Dispatch, leases: list[Lease], holder: str, *, with_job: bool
+    dispatch: Dispatch,
+    leases: list[Lease],
+    holder: str,
+    jobs: Mapping[int, Job],
+    *,
+    with_job: bool,
 ) -> list[TaskOut]:
+    """The leases as tasks; a task of a job over another pipeline's boxes carries them."""
     if not leases:
         return []
     tasks = []
     now = datetime.now(UTC)
+    given = boxes_for(dispatch.access.db, jobs, leases)
     for lease in leases:
-        url = dispatch.store.signed_url(lease.storage_key, expires_in=dispatch.url_ttl)
+        url = dispatch.absolute(
+            dispatch.store.signed_url(lease.storage_key, expires_in=dispatch.url_ttl)
+        )
         token = sign_lease(
             dispatch.secret, LeaseClaim(lease.job_id, lease.task_id, lease.attempt, lease.lease_id)
         )
+        boxes = given.get((lease.job_id, lease.image_id))
+        image = SourceImageRequest(id=str(lease.image_id), url=url)
         tasks.append(
             TaskOut(
                 id=str(lease.task_id),
-                image_id=str(lease.image_id),
-                image_url=dispatch.absolute(url),
+                image_id=image.id,
+                image_url=url,
                 reply_subject=token,
                 job_id=lease.job_id if with_job else None,
                 lease_seconds=max(1, int((lease.expires_at - now).total_seconds())),
+                detections=None if boxes is None else wire_boxes(boxes, image),
             )
         )
     # Routine: workers claim all day, and their claims are logged at DEBUG too.

@@ -353,6 +353,7 @@ class PipelineRepo:
             name=row.name,
             description=row.description,
             default_threshold=row.default_threshold,
+            classifies_boxes=row.classifies_boxes,
             algorithms=tuple(
                 Algorithm(
                     id=a.id,

@@ -256,6 +256,7 @@ class Registrar:
                     self.session,
                     select(AnalysisRow.image_id).where(AnalysisRow.pipeline_id == row.id),
                 )
+            row.classifies_boxes = bool(config.classifies_boxes)
             return row, False
         row = PipelineRow(
             project_id=project_id,
@@ -265,6 +266,7 @@ class Registrar:
             description=config.description,
             stages=[s.model_dump() for s in config.stages],
             default_threshold=config.default_threshold,
+            classifies_boxes=bool(config.classifies_boxes),
         )
         self.session.add(row)
         self.session.flush()

@@ -1,5 +1,6 @@
 """The images a job selects, as statements: the project's, narrowed by a collection, a list of
-ids and a filter; and whether its pipeline version analysed an image already."""
+ids and a filter; whether its pipeline version analysed an image already; whether another
+pipeline found boxes on it (a job over that pipeline's boxes)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from typing import Any
 
 from sqlalchemy import Exists, Select, exists, select
 
-from trapline.db.tables import AnalysisRow, CollectionImageRow, ImageRow
+from trapline.db.tables import (
+    AnalysisRow,
+    AnnotationRow,
+    CollectionImageRow,
+    ImageRow,
+    PipelineRow,
+)
 from trapline.domain.core.records import ImageFilter
-from trapline.domain.processing.results import AnalysisStatus
+from trapline.domain.processing.results import AnalysisStatus, AnnotationType
 
 
 def selected(
@@ -48,4 +55,23 @@ def analysed_by(pipeline_id: int) -> Exists:
         AnalysisRow.image_id == ImageRow.id,
         AnalysisRow.pipeline_id == pipeline_id,
         AnalysisRow.status == AnalysisStatus.COMPLETED.value,
+    )
+
+
+def boxes_of(slug: str) -> Exists:
+    """An image with a box in a completed analysis of a version of pipeline ``slug`` (of the
+    image's project)."""
+    versions = select(PipelineRow.id).where(
+        PipelineRow.project_id == ImageRow.project_id, PipelineRow.slug == slug
+    )
+    boxed = exists().where(
+        AnnotationRow.analysis_id == AnalysisRow.id,
+        AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
+        AnnotationRow.x1.is_not(None),
+    )
+    return exists().where(
+        AnalysisRow.image_id == ImageRow.id,
+        AnalysisRow.pipeline_id.in_(versions),
+        AnalysisRow.status == AnalysisStatus.COMPLETED.value,
+        boxed,
     )

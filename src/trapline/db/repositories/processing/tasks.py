@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db import statements
 from trapline.db.plain import Plain
-from trapline.db.repositories.processing.selection import analysed_by, selected
+from trapline.db.repositories.processing.selection import analysed_by, boxes_of, selected
 from trapline.db.tables import (
     ImageRow,
     JobEventRow,
@@ -101,9 +101,10 @@ class TaskRepo:
 
         Images are the project's, narrowed by an explicit collection, a list of ids and a
         filter; unless the job reprocesses, images this pipeline version already analysed
-        are skipped. With ``created``, tasks are made ``ENQUEUE_CHUNK`` images at a time and
-        the ids of each chunk's new tasks are passed to it before the next chunk is inserted
-        (and before the commit), so it can start delivering them meanwhile.
+        are skipped; a job over another pipeline's boxes skips images it found none on. With
+        ``created``, tasks are made ``ENQUEUE_CHUNK`` images at a time and the ids of each
+        chunk's new tasks are passed to it before the next chunk is inserted (and before the
+        commit), so it can start delivering them meanwhile.
 
         The project's and the job's rows are locked first, as the tasks' keys would lock
         them, so that a delete of either in flight is waited for and then makes this a no-op
@@ -128,6 +129,8 @@ class TaskRepo:
         images = selected(images, job.project_id, flt, collection_id, image_ids)
         if not job.params.reprocess:
             images = images.where(~analysed_by(job.pipeline_id))
+        if job.params.boxes_from is not None:
+            images = images.where(boxes_of(job.params.boxes_from))
         if created is None:
             self.session.execute(self._insert(images))
         else:
@@ -154,6 +157,21 @@ class TaskRepo:
         counted = select(func.count()).select_from(ImageRow)
         counted = selected(counted, project_id, flt, collection_id, image_ids)
         return int(self.session.scalar(counted.where(analysed_by(pipeline_id))) or 0)
+
+    def boxed(
+        self,
+        project_id: int,
+        slug: str,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+    ) -> int:
+        """How many of the images a job would select pipeline ``slug`` found boxes on: what
+        a job over its boxes can classify."""
+        counted = select(func.count()).select_from(ImageRow)
+        counted = selected(counted, project_id, flt, collection_id, image_ids)
+        return int(self.session.scalar(counted.where(boxes_of(slug))) or 0)
 
     def _insert(self, images: Select[*tuple[Any, ...]]) -> Any:
         """INSERT of a task per row of ``images``, skipping images the job has a task for."""
