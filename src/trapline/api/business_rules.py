@@ -44,6 +44,9 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "given, one of its versions enabled there.",
         "The images, collection or deployment named must be the project's, and the selection "
         "must hold at least one image.",
+        "params.settings.threshold only for a pipeline that declares a threshold.",
+        "params.boxes_from only for a pipeline that classifies boxes it is given, naming another "
+        "pipeline of the project that found boxes on some photo of the selection.",
     ),
     f"POST {_API}/jobs/{{job_id}}/tasks": (
         "The job must be a pull (async_api) job: a push job's tasks are not pulled.",

@@ -253,7 +253,9 @@ ShortName = Annotated[str, StringConstraints(max_length=64, pattern=ONE_LINE)]
 
 
 #: A pipeline slug.
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ONE_LINE)]
+#: Longest pipeline slug.
+MAX_SLUG = 200
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SLUG, pattern=ONE_LINE)]
 
 
 #: A URI of weights or a category map.

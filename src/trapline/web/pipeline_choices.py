@@ -37,6 +37,8 @@ class Choice:
     version: int | None = None
     #: It is the newest version of its pipeline: chosen where the slug alone is.
     newest: bool = True
+    #: It classifies boxes it is given, so a job may run it over another pipeline's boxes.
+    classifies_boxes: bool = False
 
     @property
     def value(self) -> str:
@@ -68,6 +70,7 @@ def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Ch
             else "no worker that serves it is online now: a job of it waits until one is",
             version=p.pipeline.version if versions[p.pipeline.slug] > 1 else None,
             newest=p.pipeline.version == newest[p.pipeline.slug],
+            classifies_boxes=p.pipeline.classifies_boxes,
         )
         for p in offered.pipelines
     ]

@@ -119,6 +119,9 @@ class Offered(NamedTuple):
     #: Built-in pipelines the project's kind is offered that no worker registered in it (a
     #: camera trap's MegaDetector): a job for one is refused until a worker serves it.
     unregistered: tuple[str, ...] = ()
+    #: The slugs of every pipeline enabled in the project, imported results included: those
+    #: whose boxes a job of a pipeline that classifies boxes may be given.
+    box_sources: tuple[str, ...] = ()
 
 
 def offered_pipelines(
@@ -148,8 +151,9 @@ def offered_pipelines(
     registered = {p.pipeline.slug for p in found}
     missing = tuple(s for s in always_offered(kind) if with_unregistered and s not in registered)
     slugs = [p.pipeline.slug for p in offered] + list(missing)
+    sources = tuple(sorted({p.pipeline.slug for p in found if p.enabled}))
     return Offered(
-        offered, preselected(slugs, last[0].pipeline_slug if last else None, kind), missing
+        offered, preselected(slugs, last[0].pipeline_slug if last else None, kind), missing, sources
     )
 
 

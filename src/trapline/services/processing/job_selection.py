@@ -68,18 +68,18 @@ def check_boxes_from(
         raise InvalidInput(
             f"params.boxes_from: {named} does not classify boxes it is given (its registration "
             "does not say classifies_boxes); it can only detect",
-            field="params",
+            field="boxes_from",
         )
     if source == pipeline.slug:
         raise InvalidInput(
             f"params.boxes_from: {named} would classify its own boxes; name the pipeline whose "
             "boxes it should classify",
-            field="params",
+            field="boxes_from",
         )
     if not repos.pipelines.named(project_id, source):
         raise InvalidInput(
             f"params.boxes_from: project {project_id} has no pipeline {source!r}",
-            field="params",
+            field="boxes_from",
         )
     flt, collection_id = selection_filter(repos, selection)
     ids = selection.get("image_ids")
@@ -87,7 +87,7 @@ def check_boxes_from(
         raise InvalidInput(
             f"params.boxes_from: none of the selected photos has boxes of {source!r}; run it "
             "over them first, or choose other photos",
-            field="params",
+            field="boxes_from",
         )
 
 

@@ -9,6 +9,7 @@ from trapline.domain.core.roles import Role
 from trapline.domain.processing.jobs import JobParams, TaskStatus
 from trapline.errors import InvalidInput
 from trapline.http.params import Id
+from trapline.protocol.base import MAX_SLUG
 from trapline.services.photos import collections, deployments, projects
 from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs, reruns
@@ -84,6 +85,8 @@ def _job_list(
         values=values,
         analysed=analysed,
         analysed_note=analysed_note(analysed),
+        classifiers=[c.slug for c in choices if c.classifies_boxes],
+        box_sources=offered.box_sources,
     )
 
 
@@ -163,7 +166,8 @@ def job_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
 def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Start a pipeline over the whole project, a deployment, a collection or the images a
     grid filter shows."""
-    values = {k: str(form.get(k) or "") for k in ("pipeline", "scope", "name", "reprocess")}
+    fields = ("pipeline", "scope", "name", "reprocess", "boxes_from")
+    values = {k: str(form.get(k) or "") for k in fields}
     errors: dict[str, str] = {}
     selection: dict[str, object] = {}
     scope = values["scope"]
@@ -183,6 +187,8 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
         errors["name"] = exc.detail
     if not values["pipeline"]:
         errors["pipeline"] = "pipeline: pick one"
+    if len(values["boxes_from"]) > MAX_SLUG:
+        errors["boxes_from"] = "boxes_from: pick one of the listed pipelines"
     if not errors:
         slug, version = chosen_pipeline(values["pipeline"])
         try:
@@ -195,11 +201,15 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 selection=selection,
                 name=name,
                 start_now=True,
-                params=JobParams(reprocess=values["reprocess"] == "yes"),
+                params=JobParams(
+                    reprocess=values["reprocess"] == "yes",
+                    boxes_from=values["boxes_from"] or None,
+                ),
             )
         except InvalidInput as exc:
             mine = exc.field in ("pipeline", "pipeline_version")
-            errors["pipeline" if mine else "scope"] = exc.detail
+            where = "boxes_from" if exc.field == "boxes_from" else "scope"
+            errors["pipeline" if mine else where] = exc.detail
         else:
             page.platform.starter.submit(job.id)
             return page.redirect(f"/jobs/{job.id}")
