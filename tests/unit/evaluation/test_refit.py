@@ -1,0 +1,159 @@
+"""Refitting a classifier head (``trapline.evaluation.refit``): the cross-validation grouped by
+event reports the accuracy a head has on individuals it never saw, where a split by detection
+overstates it; too few identifications are refused saying what is missing; a stored head
+predicts as the fitted one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from trapline.errors import InvalidInput
+from trapline.evaluation.heads import Head
+from trapline.evaluation.refit import (
+    Examples,
+    census,
+    fit,
+    held_out_predictions,
+    shortfall,
+    standardize,
+)
+
+TAXA = 4
+DIMENSIONS = 64
+
+
+def _night_of(
+    rng: np.random.Generator,
+    centres: NDArray[np.float64],
+    events: range,
+    first_individual: int,
+    per_event: int = 4,
+    frames: int = 5,
+) -> Examples:
+    """Individuals photographed in ``events``: each event has its own light (a shift all its
+    individuals share), each individual its own place around its taxon's centre (taxon 0's
+    spread wide), and its frames are near-copies of each other."""
+    rows, taxa, nights, individuals = [], [], [], []
+    individual = first_individual
+    for event in events:
+        light = rng.normal(0, 0.3, DIMENSIONS)
+        for _ in range(per_event):
+            taxon = int(rng.integers(TAXA))
+            place = centres[taxon] + rng.normal(0, 1.6 if taxon == 0 else 1.0, DIMENSIONS)
+            for _ in range(frames):
+                rows.append(place + light + rng.normal(0, 0.05, DIMENSIONS))
+                taxa.append(taxon + 100)
+                nights.append(event)
+                individuals.append(individual)
+            individual += 1
+    return Examples(
+        np.asarray(rows, dtype=np.float32),
+        np.asarray(taxa, dtype=np.int64),
+        np.asarray(nights, dtype=np.int64),
+        np.asarray(individuals, dtype=np.int64),
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_cross_validation_by_event_matches_individuals_held_out_and_a_split_by_detection_overstates(
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 0.35, (TAXA, DIMENSIONS))
+    seen = _night_of(rng, centres, range(120), 0)
+    unseen = _night_of(rng, centres, range(1000, 1200), 10**6)
+    copy = seen.features.copy()
+
+    refit = fit(seen)
+
+    held_out = float(np.mean(refit.head.predict(unseen.features) == unseen.taxa))
+    assert refit.folds == 5
+    assert refit.accuracy == pytest.approx(held_out, abs=0.05)
+    assert 0.6 < held_out < 0.9  # a task neither trivial nor hopeless
+    # The same head, its folds split by detection: frames of one individual on both sides.
+    standardize(copy)
+    by_detection = KFold(5, shuffle=True, random_state=0).split(copy)
+    folds = [(a.astype(np.int64), b.astype(np.int64)) for a, b in by_detection]
+    overstated = float(np.mean(held_out_predictions(copy, seen.taxa, folds) == seen.taxa))
+    assert overstated > held_out + 0.12
+    assert overstated > refit.accuracy + 0.12
+
+
+def test_per_taxon_figures_add_up_and_a_taxon_seen_in_one_event_is_listed_as_too_few() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 2.0, (TAXA, DIMENSIONS))
+    seen = _night_of(rng, centres, range(30), 0)
+    lonely = np.full((3, DIMENSIONS), 9.0, dtype=np.float32)
+    examples = Examples(
+        np.vstack([seen.features, lonely]),
+        np.concatenate([seen.taxa, [7, 7, 7]]),
+        np.concatenate([seen.events, [500, 500, 500]]),
+        np.concatenate([seen.individuals, [900, 901, 902]]),
+    )
+
+    refit = fit(examples)
+
+    assert [(c.taxon_id, c.individuals, c.events, c.detections) for c in refit.too_few] == [
+        (7, 3, 1, 3)
+    ]
+    assert 7 not in refit.head.labels.tolist()
+    assert refit.detections == len(seen.taxa)
+    assert refit.individuals == 120
+    assert sum(t.support for t in refit.taxa) == refit.detections
+    assert sum(t.predicted for t in refit.taxa) == refit.detections
+    assert refit.accuracy == pytest.approx(sum(t.correct for t in refit.taxa) / refit.detections)
+    for row in refit.taxa:
+        assert row.support == int(np.sum(seen.taxa == row.taxon_id))
+        assert row.recall == pytest.approx(row.correct / row.support)
+    assert refit.accuracy > 0.9  # centres far apart: an easy scene
+
+
+def test_too_few_identifications_are_refused_saying_what_is_missing() -> None:
+    features = np.zeros((6, 4), dtype=np.float32)
+    # Four individuals of taxon 1 over two nights, two of taxon 2 on one night.
+    taxa = np.array([1, 1, 1, 1, 2, 2], dtype=np.int64)
+    events = np.array([10, 10, 11, 11, 12, 12], dtype=np.int64)
+    individuals = np.arange(6, dtype=np.int64)
+    with pytest.raises(InvalidInput) as refused:
+        fit(Examples(features, taxa, events, individuals))
+    assert "at least 5 identified individuals of at least 2 taxa" in refused.value.detail
+    assert "1 such taxa and 4 individuals of them" in refused.value.detail
+
+    counts = census(taxa, events, individuals)
+    names = {1: "Ardea cinerea", 2: "Ardea alba"}
+    said = shortfall(counts, names, "'moths'")
+    assert said is not None
+    assert "Ardea cinerea: 4 individuals in 2 events; Ardea alba: 2 individuals in 1 events" in said
+    assert "features from 'moths'" in said
+    nothing = shortfall([], names, "'moths'")
+    assert nothing is not None
+    assert "nobody has identified an individual" in nothing
+
+
+@pytest.mark.parametrize("taxa", [2, 3])
+def test_a_stored_head_predicts_as_the_fitted_model(taxa: int) -> None:
+    rng = np.random.default_rng(taxa)
+    x = rng.normal(0, 1, (60, 5)).astype(np.float32)
+    y = np.repeat(np.arange(taxa) + 40, 60 // taxa).astype(np.int64)
+    x += (y[:, None] - 40).astype(np.float32)
+    raw = x.copy()
+    mean, scale = standardize(x)
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    head = Head(
+        model.coef_.astype(np.float32),
+        model.intercept_.astype(np.float32),
+        mean,
+        scale,
+        model.classes_.astype(np.int64),
+    )
+
+    read = Head.from_bytes(head.to_bytes())
+
+    assert read.predict(raw).tolist() == model.predict(x).tolist()
+    assert read.probabilities(raw) == pytest.approx(model.predict_proba(x), abs=1e-4)
+    with pytest.raises(ValueError, match="vectors of 5 numbers"):
+        read.probabilities(raw[:, :3])
