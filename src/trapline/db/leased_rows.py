@@ -54,6 +54,8 @@ class LeasedRows:
     #: Claims a run gets, at most (None: no cap): one whose server died this often in it is
     #: failed (``fail_exhausted``), as the run itself may be what kills it.
     max_attempts: int | None = None
+    #: What a run's status says while a holder has it (a refit of a classifier is "fitting").
+    running: str = RUNNING
 
     @property
     def table(self) -> Any:
@@ -71,13 +73,13 @@ class LeasedRows:
     def silent(self, cutoff: datetime) -> ColumnElement[bool]:
         """Rows held by a holder silent since ``cutoff`` (a lease alone: run out by then)."""
         expired: ColumnElement[bool] = self.time < cutoff
-        return expired if self.status is None else and_(self.status == RUNNING, expired)
+        return expired if self.status is None else and_(self.status == self.running, expired)
 
     def held_by(self, holder: str) -> tuple[ColumnElement[bool], ...]:
         """Rows ``holder`` holds now."""
         if self.status is None:
             return (self.holder == holder,)
-        return (self.status == RUNNING, self.holder == holder)
+        return (self.status == self.running, self.holder == holder)
 
     def claimable(
         self, session: Session, cutoff: datetime, *, limit: int | None = None
@@ -121,7 +123,7 @@ class LeasedRows:
             where = (*where, self.attempts < self.max_attempts)
         changes: dict[str, Any] = {self.holder.key: holder, self.time.key: time}
         if self.status is not None:
-            changes[self.status.key] = RUNNING
+            changes[self.status.key] = self.running
         if self.attempts is not None:
             changes[self.attempts.key] = self.attempts + 1
         changes.update(values or {})

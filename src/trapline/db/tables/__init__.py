@@ -3,7 +3,7 @@
 from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
-from trapline.db.tables.evaluation import EvaluationItemRow, EvaluationSetRow
+from trapline.db.tables.evaluation import ClassifierRow, EvaluationItemRow, EvaluationSetRow
 from trapline.db.tables.events import (
     EventRow,
     LabelTallyRow,
@@ -70,6 +70,7 @@ __all__ = [
     "CallbackSecretRow",
     "CallbackSignatureRow",
     "CategoryMapRow",
+    "ClassifierRow",
     "CollectionImageRow",
     "CollectionRow",
     "DeploymentRow",

@@ -1,5 +1,6 @@
-"""Tables of evaluation sets: people's identifications and box reviews frozen under a name, for
-scoring model versions against (``services/review/evaluation.py``)."""
+"""Tables of evaluation sets (people's identifications and box reviews frozen under a name, for
+scoring model versions against: ``services/review/evaluation.py``) and of classifier heads
+refitted from identifications (``services/review/classifiers.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -81,4 +85,50 @@ class EvaluationItemRow(Base):
         # Scoring walks a set photo by photo.
         Index("ix_evaluation_items_set_id_image_id", "set_id", "image_id", "id"),
         CheckConstraint("kind IN ('identified', 'confirmed', 'rejected', 'drawn')", name="kind"),
+    )
+
+
+class ClassifierRow(Base):
+    """A classifier head refitted on a project's identified detections' features: queued by a
+    person, fitted in the background under a lease (a run: ``db/leased_rows.py``)."""
+
+    __tablename__ = "classifiers"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    #: The pipeline whose feature vectors it reads (its slug), and the version and length of
+    #: the vectors it was fitted on (once fitted).
+    features_from: Mapped[str] = mapped_column(String(255))
+    features_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    features_length: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: queued, fitting, fitted or failed.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The server fitting it and its last heartbeat (its lease); claims so far.
+    runner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: What it was fitted on: identifications (one an individual), the newest of them (all
+    #: older ones not withdrawn were there to take), individuals and detections.
+    identifications: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latest_identification_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    individuals: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detections: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The cross-validated figures (``evaluation/refit.Refit``) as JSON.
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The head (``evaluation/heads.Head.to_bytes``); read only when asked for.
+    parameters: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        CheckConstraint("status IN ('queued', 'fitting', 'fitted', 'failed')", name="status"),
+        # The duty looks for runs to claim by status.
+        Index("ix_classifiers_status", "status"),
     )
