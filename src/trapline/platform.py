@@ -18,6 +18,8 @@ from pathlib import Path
 
 from trapline.background.capture_times import DUTY_INTERVAL as REREADS_INTERVAL
 from trapline.background.capture_times import RereadRunner
+from trapline.background.classifiers import DUTY_INTERVAL as REFITS_INTERVAL
+from trapline.background.classifiers import RefitRunner
 from trapline.background.duties import Duty, DutyRunner, server_identity
 from trapline.background.events import DUTY_INTERVAL as REGROUPINGS_INTERVAL
 from trapline.background.events import RegroupingRunner
@@ -157,6 +159,8 @@ class Platform:
     rereads: RereadRunner
     #: Regroups events after a rule changed (its duty takes over stalled ones).
     regroupings: RegroupingRunner
+    #: Fits classifier heads refitted from identifications (its duty takes over stalled ones).
+    refits: RefitRunner
 
     #: The callback API for external pipelines (docs/callback-api.md).
     callbacks: Callbacks
@@ -213,6 +217,7 @@ class Platform:
         sources = open_source_runner(settings, database, store, secret, starter, decode, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
+        refits = RefitRunner(database, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
             [
@@ -243,6 +248,7 @@ class Platform:
                 ),
                 Duty("capture-times", REREADS_INTERVAL, lambda _: rereads.resume()),
                 Duty("events", REGROUPINGS_INTERVAL, lambda _: regroupings.resume()),
+                Duty("classifiers", REFITS_INTERVAL, lambda _: refits.resume()),
                 Duty(
                     "occurrences",
                     TRACKING_INTERVAL,
@@ -284,6 +290,7 @@ class Platform:
             sources=sources,
             rereads=rereads,
             regroupings=regroupings,
+            refits=refits,
             callbacks=Callbacks(
                 database,
                 store,
@@ -301,6 +308,7 @@ class Platform:
         self.exports.close()
         self.rereads.close()
         self.regroupings.close()
+        self.refits.close()
 
         self.sources.close()
         self.push.close()

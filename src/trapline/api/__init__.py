@@ -18,6 +18,7 @@ from trapline.api.routes import (
     callbacks,
     camtrap_tables,
     capture_times,
+    classifiers,
     collections,
     count_tables,
     counts,
@@ -57,8 +58,8 @@ def api_routes(table: APIRouter) -> None:
     """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
         users, tokens, projects, deployments, images, capture_times, events, occurrences,
-        listings, taxa, evaluation, counts, count_tables, camtrap_tables, collections, blobs,
-        exports, imports,
+        listings, taxa, evaluation, classifiers, counts, count_tables, camtrap_tables,
+        collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (

@@ -194,4 +194,12 @@ RULES: Mapping[str, tuple[str, ...]] = {
     f"GET {_API}/evaluation-sets/{{set_id}}/scores": (
         "pipeline must be a pipeline of the set's project, and version one of its versions there.",
     ),
+    f"POST {_API}/projects/{{project_id}}/classifiers": (
+        "name must hold more than spaces.",
+        "features_from must be a pipeline's slug (or slug@version) of the project.",
+        "The vectors that pipeline posted with identified detections must all be of one length "
+        "(else name one version).",
+        "A refit needs at least 5 identified individuals of at least 2 taxa, each taxon's seen "
+        "in at least 2 events, with vectors of that pipeline.",
+    ),
 }

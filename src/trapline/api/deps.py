@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from trapline.background.classifiers import RefitRunner
 from trapline.background.exports import ExportRunner
 from trapline.background.jobs import JobStarter
 from trapline.db.engine import Database
@@ -115,6 +116,13 @@ async def _exports(request: Request) -> ExportRunner:
 
 
 ExportRunnerDep = Annotated[ExportRunner, Depends(_exports)]
+
+
+async def _refits(request: Request) -> RefitRunner:
+    return platform_of(request).refits
+
+
+RefitRunnerDep = Annotated[RefitRunner, Depends(_refits)]
 
 
 async def _decode(request: Request) -> DecodeLimits:

@@ -44,7 +44,8 @@ TAGS = [
         "name": "evaluation",
         "description": "Evaluation sets (people's identifications and box reviews frozen under "
         "a name) and any model version scored against one: per taxon precision and recall, "
-        "accuracy, a confusion table, the boxes; JSON or CSV.",
+        "accuracy, a confusion table, the boxes; JSON or CSV. Classifier heads refitted from "
+        "identifications, cross-validated by event.",
     },
     {"name": "sources", "description": "Scheduled pulls of images from HTTP, S3, FTP, folders."},
     {"name": "collections", "description": "Named sets of images."},

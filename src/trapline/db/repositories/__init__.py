@@ -33,9 +33,11 @@ from trapline.db.repositories.processing.dispatch import DispatchRepo
 from trapline.db.repositories.processing.given_boxes import GivenBoxRepo
 from trapline.db.repositories.processing.jobs import JobRepo
 from trapline.db.repositories.processing.tasks import TaskRepo
+from trapline.db.repositories.review.classifiers import ClassifierRepo
 from trapline.db.repositories.review.evaluation_boxes import EvaluationBoxRepo
 from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
 from trapline.db.repositories.review.identifications import IdentificationRepo
+from trapline.db.repositories.review.refit_examples import RefitExampleRepo
 from trapline.db.repositories.review.reviews import ReviewRepo
 from trapline.db.repositories.sources.sources import SourceRepo
 from trapline.db.repositories.taxa.taxa import TaxaRepo
@@ -68,6 +70,8 @@ class Repos:
         self.identifications = IdentificationRepo(session)
         self.evaluation_sets = EvaluationSetRepo(session)
         self.evaluation_boxes = EvaluationBoxRepo(session)
+        self.classifiers = ClassifierRepo(session)
+        self.refit_examples = RefitExampleRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

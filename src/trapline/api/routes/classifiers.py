@@ -1,0 +1,41 @@
+"""Classifier heads refitted from people's identifications (docs/evaluation.md, decision 069)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from trapline.api.deps import CurrentUser, DatabaseDep, RefitRunnerDep
+from trapline.http.params import Id
+from trapline.schemas.classifiers import ClassifierCreated, ClassifierIn, ClassifierOut
+from trapline.schemas.common import ErrorOut
+from trapline.services.review import classifiers
+
+router = APIRouter(tags=["evaluation"])
+
+
+@router.post(
+    "/projects/{project_id}/classifiers",
+    status_code=202,
+    responses={
+        400: {
+            "model": ErrorOut,
+            "description": "No such pipeline, vectors of several lengths, or too few "
+            "identifications: says what is missing.",
+        },
+        409: {"model": ErrorOut, "description": "The project has a classifier of that name."},
+    },
+)
+def create_classifier(
+    project_id: Id, body: ClassifierIn, caller: CurrentUser, db: DatabaseDep, runner: RefitRunnerDep
+) -> ClassifierCreated:
+    """Refit a classifier head on the project's identifications (members); poll it until fitted."""
+    made = classifiers.create_classifier(
+        db, runner, caller, project_id, body.name, body.features_from
+    )
+    return ClassifierCreated(id=made.id, status=made.status.value)
+
+
+@router.get("/classifiers/{classifier_id}")
+def get_classifier(classifier_id: Id, caller: CurrentUser, db: DatabaseDep) -> ClassifierOut:
+    """One refit: its status and cross-validated figures."""
+    return ClassifierOut.of(classifiers.get_classifier(db, caller, classifier_id))

@@ -1,0 +1,42 @@
+"""A classifier head refitted from a project's identifications, as stored: what it reads, how
+far its fit got, what it was fitted on and how it did (``refit.py`` fits it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ClassifierStatus(StrEnum):
+    """Where a refit is: waiting for a server, being fitted, fitted, or failed (``error``)."""
+
+    QUEUED = "queued"
+    FITTING = "fitting"
+    FITTED = "fitted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A refit: its name, the pipeline whose features it reads (slug; the version and vector
+    length once fitted), its status, and once fitted what it was fitted on and its
+    cross-validated figures (``results``, as ``refit_results`` writes them)."""
+
+    id: int
+    project_id: int
+    name: str
+    features_from: str
+    status: ClassifierStatus
+    error: str | None
+    features_version: int | None
+    features_length: int | None
+    identifications: int | None
+    latest_identification_id: int | None
+    individuals: int | None
+    detections: int | None
+    results: dict[str, Any] | None
+    created_by: str | None
+    created_at: datetime
+    fitted_at: datetime | None

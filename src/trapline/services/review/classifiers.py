@@ -1,0 +1,208 @@
+"""Classifier heads refitted from people's identifications (decision 069; docs/evaluation.md).
+
+A member asks for a refit on the feature vectors one pipeline posted with the project's
+identified detections. The request checks what can be checked at once (the pipeline, vectors
+of one length, enough identified individuals of enough taxa) and queues the refit; a
+background run (``background/classifiers.py``) reads the vectors into one matrix of 4-byte
+floats, cross-validates by event, fits, and stores the head and its figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from trapline.clock import Clock, SystemClock
+from trapline.db.engine import Database
+from trapline.db.repositories import Repos
+from trapline.db.repositories.review.classifiers import FittedOn
+from trapline.db.repositories.review.refit_examples import IdentifiedFeatures
+from trapline.domain.core.records import User
+from trapline.domain.core.roles import Role
+from trapline.errors import Conflict, InvalidInput
+from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.refit import (
+    Examples,
+    Refit,
+    TaxonCount,
+    census,
+    enough,
+    fit,
+    shortfall,
+)
+from trapline.services.core.access import project_for, require, require_person
+from trapline.services.review.evaluation import parse_side
+
+SYSTEM_CLOCK = SystemClock()
+FIELD = "features_from"
+
+
+class Submits(Protocol):
+    """Whatever runs a queued refit soon (``background/classifiers.RefitRunner``)."""
+
+    def submit(self, run_id: int) -> None: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Usable:
+    """The identified detections a refit takes (the taxa with enough of them), the length of
+    their vectors, their version, and every taxon's count (those with too few included)."""
+
+    rows: IdentifiedFeatures
+    length: int
+    version: int
+    counts: list[TaxonCount]
+    names: dict[int, str]
+
+
+def create_classifier(
+    db: Database,
+    runner: Submits,
+    caller: User,
+    project_id: int,
+    name: str,
+    features_from: str,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Classifier:
+    """Queue a refit of the project's identifications on the vectors of ``features_from``
+    (a pipeline's slug, or ``slug@N``) named ``name`` (members); InvalidInput saying what is
+    missing when the identifications are too few, or naming the lengths when the vectors
+    differ."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name: required", field="name")
+    slug, version = parse_side(features_from, FIELD)
+    with db.read() as repos:
+        project_for(repos, require_person(caller), project_id, Role.MEMBER)
+        _check_pipeline(repos, project_id, slug, version)
+        _check_name(repos, project_id, name)
+        usable(repos, project_id, features_from)
+    with db.write() as repos:
+        project_for(repos, require_person(caller), project_id, Role.MEMBER)
+        _check_name(repos, project_id, name)
+        made = repos.classifiers.create(project_id, name, features_from, caller.id, clock.now())
+        found = repos.classifiers.get(made)
+        assert found is not None
+    runner.submit(made)
+    return found
+
+
+def get_classifier(db: Database, caller: User, classifier_id: int) -> Classifier:
+    """One refit (viewers of its project; others are told it is not there)."""
+    with db.read() as repos:
+        found = require(repos.classifiers.get(classifier_id), "classifier", classifier_id)
+        asked = ("classifier", classifier_id)
+        project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
+        return found
+
+
+def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) -> bool | None:
+    """Fit a refit ``holder`` has claimed and store it: True when stored, None when the refit
+    is gone or no longer ``holder``'s; InvalidInput when its identifications will not do."""
+    with db.read() as repos:
+        found = repos.classifiers.get(classifier_id)
+        if found is None:
+            return None
+        chosen = usable(repos, found.project_id, found.features_from)
+        matrix = repos.refit_examples.vectors(chosen.rows.sources, chosen.length)
+    rows = chosen.rows
+    refit = fit(Examples(matrix, rows.taxa, rows.events, rows.individuals))
+    del matrix
+    on = FittedOn(
+        features_version=chosen.version,
+        features_length=chosen.length,
+        identifications=len(np.unique(rows.identifications)),
+        latest_identification_id=int(rows.identifications.max()),
+        individuals=refit.individuals,
+        detections=refit.detections,
+    )
+    results = refit_results(refit, chosen.counts, chosen.names)
+    with db.write() as repos:
+        stored = repos.classifiers.fitted(
+            classifier_id, holder, clock.now(), on, results, refit.head.to_bytes()
+        )
+    return True if stored else None
+
+
+def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
+    """The identified detections a refit on ``features_from`` takes; InvalidInput when the
+    vectors are of several lengths or the identifications too few."""
+    slug, version = parse_side(features_from, FIELD)
+    found = repos.refit_examples.identified(project_id, slug, version)
+    pairs = Counter(zip(found.versions.tolist(), found.lengths.tolist(), strict=True))
+    if len({length for _, length in pairs}) > 1:
+        shown = ", ".join(
+            f"version {v}: {length:,} numbers ({n} detections)"
+            for (v, length), n in sorted(pairs.items())
+        )
+        newest = max(v for v, _ in pairs)
+        raise InvalidInput(
+            f"features_from: the vectors {slug!r} posted with identified detections are not "
+            f"all of one length ({shown}); name one version, as {slug}@{newest}",
+            field=FIELD,
+        )
+    counts = census(found.taxa, found.events, found.individuals)
+    names = {
+        t.id: t.scientific_name for t in repos.taxa.by_ids(c.taxon_id for c in counts).values()
+    }
+    missing = shortfall(counts, names, repr(features_from))
+    if missing is not None:
+        raise InvalidInput(f"features_from: {missing}", field=FIELD)
+    kept = np.isin(found.taxa, [c.taxon_id for c in counts if enough(c)])
+    rows = found.where(kept)
+    return Usable(rows, int(rows.lengths[0]), int(rows.versions.max()), counts, names)
+
+
+def refit_results(refit: Refit, counts: list[TaxonCount], names: dict[int, str]) -> dict[str, Any]:
+    """A refit's figures as stored (and answered): overall, per taxon, and the taxa left out
+    for too few identifications, each with its scientific name as it was then."""
+    return {
+        "accuracy": refit.accuracy,
+        "folds": refit.folds,
+        "converged": refit.converged,
+        "taxa": [
+            {
+                "taxon_id": t.taxon_id, "scientific_name": names.get(t.taxon_id, ""),
+                "individuals": t.individuals, "support": t.support, "predicted": t.predicted,
+                "correct": t.correct, "precision": t.precision, "recall": t.recall,
+            }
+            for t in refit.taxa
+        ],
+        "too_few": [
+            {
+                "taxon_id": c.taxon_id, "scientific_name": names.get(c.taxon_id, ""),
+                "individuals": c.individuals, "events": c.events, "detections": c.detections,
+            }
+            for c in counts
+            if not enough(c)
+        ],
+    }  # fmt: skip
+
+
+def _check_name(repos: Repos, project_id: int, name: str) -> None:
+    if repos.classifiers.named(project_id, name):
+        raise Conflict(f"name: project {project_id} has a classifier named {name!r}")
+
+
+def _check_pipeline(repos: Repos, project_id: int, slug: str, version: int | None) -> None:
+    """InvalidInput naming the project's pipelines (or the slug's versions) when the project
+    has no such pipeline (or version)."""
+    known = repos.export_reads.pipelines(project_id).values()
+    versions = sorted(p.version for p in known if p.slug == slug)
+    if not versions:
+        offered = ", ".join(sorted({p.slug for p in known})[:20]) or "none yet"
+        raise InvalidInput(
+            f"features_from: {slug[:100]!r} is not a pipeline of project {project_id} "
+            f"(its pipelines: {offered})",
+            field=FIELD,
+        )
+    if version is not None and version not in versions:
+        raise InvalidInput(
+            f"features_from: {slug[:100]!r} has no version {version} in project {project_id} "
+            f"(its versions: {', '.join(str(v) for v in versions)})",
+            field=FIELD,
+        )
