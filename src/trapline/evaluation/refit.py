@@ -159,9 +159,11 @@ def _counted(count: TaxonCount, names: Mapping[int, str]) -> str:
 
 def event_folds(taxa: Ids, events: Ids, folds: int = FOLDS) -> list[tuple[Ids, Ids]]:
     """Training and test rows of each fold, every event on one side (taxa kept in proportion
-    as far as events allow); as many folds as events when they are fewer than ``folds``."""
+    as far as events allow); fewer than ``folds`` when there are fewer events, or fewer
+    detections of the commonest taxon."""
     splitter = _sklearn().model_selection.StratifiedGroupKFold
-    n = min(folds, len(np.unique(events)))
+    # The splitter needs a taxon with at least as many detections as folds.
+    n = min(folds, len(np.unique(events)), int(np.unique(taxa, return_counts=True)[1].max()))
     with warnings.catch_warnings():
         # A taxon with fewer events than folds is in fewer test folds: said, and expected.
         warnings.simplefilter("ignore", UserWarning)
