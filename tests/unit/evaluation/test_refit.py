@@ -157,3 +157,24 @@ def test_a_stored_head_predicts_as_the_fitted_model(taxa: int) -> None:
     assert read.probabilities(raw) == pytest.approx(model.predict_proba(x), abs=1e-4)
     with pytest.raises(ValueError, match="vectors of 5 numbers"):
         read.probabilities(raw[:, :3])
+
+
+def test_a_taxon_with_fewer_detections_than_folds_is_fitted_and_scored() -> None:
+    rng = np.random.default_rng(2)
+    centres = rng.normal(0, 2.0, (TAXA, DIMENSIONS))
+    seen = _night_of(rng, centres, range(20), 0)
+    rare = (centres[0] * -1 + rng.normal(0, 0.05, (2, DIMENSIONS))).astype(np.float32)
+    examples = Examples(
+        np.vstack([seen.features, rare]),
+        np.concatenate([seen.taxa, [9, 9]]),
+        np.concatenate([seen.events, [300, 301]]),
+        np.concatenate([seen.individuals, [800, 801]]),
+    )
+
+    refit = fit(examples)
+
+    assert refit.folds == 5
+    assert refit.too_few == ()
+    rare_row = next(t for t in refit.taxa if t.taxon_id == 9)
+    assert (rare_row.individuals, rare_row.support) == (2, 2)
+    assert 9 in refit.head.labels.tolist()
