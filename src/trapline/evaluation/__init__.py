@@ -4,5 +4,7 @@
 to true ones and counts precision, recall and F1, ``run`` runs a pipeline over a folder of
 photos the way a worker does, and ``drawing`` draws both sets of boxes for a person to check.
 ``sets`` scores a model version against an evaluation set (people's identifications and box
-reviews, frozen; ``services/review/evaluation.py``) with the same matching.
+reviews, frozen; ``services/review/evaluation.py``) with the same matching. ``refit`` fits a
+classifier head on identified detections' feature vectors, cross-validated by event, and
+``heads`` stores and applies it (scikit-learn, imported only when a refit runs).
 """
