@@ -4,7 +4,8 @@
 runs work on a small bounded pool (each id once, what was not started handed back at close).
 Built on them: the duties (``duties.py``, one replica at a time each), pull-source runs
 (``sources.py``), exports (``exports.py``), classifier refits (``classifiers.py``), the push
-dispatcher's calls (``push.py``) and job starts (``jobs.py``). What the work does is in ``services/``; this floor decides when,
-where and under which lease. It sits between ``platform`` (which builds it) and
-``services``; it never imports ``api``, ``web``, ``platform`` or ``cli``.
+dispatcher's calls (``push.py``) and job starts (``jobs.py``). What the work does is in
+``services/``; this floor decides when, where and under which lease. It sits between
+``platform`` (which builds it) and ``services``; it never imports ``api``, ``web``,
+``platform`` or ``cli``.
 """
