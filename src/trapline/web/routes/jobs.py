@@ -14,9 +14,9 @@ from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs, reruns
 from trapline.services.processing.reruns import Analysed
 from trapline.web.counting_choice import PipelineText
-from trapline.web.forms import form_id, one_line
+from trapline.web.forms import MAX_NUMBER, form_id, one_line, typed_number
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
-from trapline.web.pipeline_choices import chosen_pipeline, job_choices
+from trapline.web.pipeline_choices import chosen_choice, chosen_pipeline, job_choices
 from trapline.web.routes import page_router
 from trapline.web.routes.images import GridQuery
 from trapline.web.views import job_row
@@ -25,6 +25,8 @@ router = page_router()
 
 #: Jobs per page of the list.
 PER_PAGE = 25
+#: How the API names a run's threshold in its refusals (the form's field is "threshold").
+API_THRESHOLD = "params.settings.threshold"
 
 
 def _job_list(
@@ -55,6 +57,7 @@ def _job_list(
     choices = job_choices(offered, settings.worker.weights_cache_dir, page.platform.clock)
     errors, values = errors or {}, values or {}
     chosen = values.get("pipeline") or offered.preselected or ""
+    picked = chosen_choice(choices, chosen)
     analysed = _analysed(page, project_id, chosen, values.get("scope", "project"))
     refused = {c.slug: c for c in choices if c.refused}
     if "pipeline" in errors and values.get("pipeline") in refused:
@@ -84,6 +87,8 @@ def _job_list(
         values=values,
         analysed=analysed,
         analysed_note=analysed_note(analysed),
+        chosen_threshold=picked.threshold if picked is not None else None,
+        max_number=MAX_NUMBER,
     )
 
 
@@ -163,7 +168,8 @@ def job_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
 def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Start a pipeline over the whole project, a deployment, a collection or the images a
     grid filter shows."""
-    values = {k: str(form.get(k) or "") for k in ("pipeline", "scope", "name", "reprocess")}
+    fields = ("pipeline", "scope", "name", "reprocess", "threshold")
+    values = {k: str(form.get(k) or "") for k in fields}
     errors: dict[str, str] = {}
     selection: dict[str, object] = {}
     scope = values["scope"]
@@ -181,6 +187,11 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
         name = one_line(values["name"], "name", required=False) or None
     except InvalidInput as exc:
         errors["name"] = exc.detail
+    threshold = None
+    try:
+        threshold = typed_number(values, "threshold", 0, 1)
+    except InvalidInput as exc:
+        errors["threshold"] = exc.detail
     if not values["pipeline"]:
         errors["pipeline"] = "pipeline: pick one"
     if not errors:
@@ -195,15 +206,29 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 selection=selection,
                 name=name,
                 start_now=True,
-                params=JobParams(reprocess=values["reprocess"] == "yes"),
+                params=JobParams(reprocess=values["reprocess"] == "yes", threshold=threshold),
             )
         except InvalidInput as exc:
-            mine = exc.field in ("pipeline", "pipeline_version")
-            errors["pipeline" if mine else "scope"] = exc.detail
+            errors[_field_of(exc)] = _in_form_words(exc)
         else:
             page.platform.starter.submit(job.id)
             return page.redirect(f"/jobs/{job.id}")
     return _job_list(page, project_id, 0, status=400, errors=errors, values=values)
+
+
+def _field_of(exc: InvalidInput) -> str:
+    """The form's field a refusal of the job is shown beside: its only parameter the API
+    names ``params`` is the threshold."""
+    if exc.field in ("pipeline", "pipeline_version"):
+        return "pipeline"
+    return "threshold" if exc.field == "params" else "scope"
+
+
+def _in_form_words(exc: InvalidInput) -> str:
+    """A refusal as the form says it: the threshold by the field's name, not the API's."""
+    if _field_of(exc) != "threshold":
+        return exc.detail
+    return "threshold" + exc.detail.removeprefix(API_THRESHOLD)
 
 
 @router.get("/jobs/{job_id}")
