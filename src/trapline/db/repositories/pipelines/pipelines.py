@@ -166,15 +166,6 @@ class PipelineRepo:
         )
         return [str(s) for s in rows]
 
-    def default_thresholds(self, pipeline_ids: Sequence[int]) -> dict[int, float]:
-        """The default thresholds of those of the pipelines that have one."""
-        rows = self.session.execute(
-            select(PipelineRow.id, PipelineRow.default_threshold).where(
-                PipelineRow.id.in_(list(pipeline_ids)), PipelineRow.default_threshold.is_not(None)
-            )
-        )
-        return {pipeline_id: threshold for pipeline_id, threshold in rows if threshold is not None}
-
     def set_enabled(self, project_id: int, slug: str, enabled: bool) -> int:
         """Enable or disable every version of a pipeline in a project; returns rows changed."""
         result = self.session.execute(
