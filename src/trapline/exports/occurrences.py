@@ -73,7 +73,7 @@ class OccurrenceWriter(ExportWriter):
             self.context.problem(
                 f"no occurrence in the file: {self._loose:,} detections of the exported "
                 "images are in none (their events are not tracked yet, or they are under "
-                "their pipeline's threshold)"
+                "their run's threshold)"
             )
         self.finish()
 

@@ -383,13 +383,7 @@ def _detection(
     box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
     own, chosen = _naming(top, kids)
     category = top.label if top.label is not None or own is None else own.label
-    label = chosen.label if chosen else top.label
-    label_confidence = chosen.confidence if chosen else top.confidence
-    # A no-object word from any stage rejects the box (``naming.py``); a person's label rules.
-    nothing = no_object(top.label, hidden) or any(no_object(k.label, hidden) for k in kids)
-    if human is not None and human.label:
-        label, label_confidence = human.label, None
-        nothing = no_object(label, hidden)
+    label, label_confidence, nothing = _label(top, kids, chosen, human, hidden)
     detected = top.confidence if top.confidence is not None or own is None else own.confidence
     confidence = detected if detected is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
@@ -399,6 +393,23 @@ def _detection(
         algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
         determined, determination, nothing,
     )  # fmt: skip
+
+
+def _label(
+    top: AnnotationFacts,
+    kids: list[AnnotationFacts],
+    chosen: AnnotationFacts | None,
+    human: HumanLabel | None,
+    hidden: frozenset[str],
+) -> tuple[str | None, float | None, bool]:
+    """A box's label, its confidence, and whether it says nothing is there: a person's label
+    rules, else the chosen one's; any stage's no-object word rejects the box (``naming.py``)."""
+    if human is not None and human.label:
+        return human.label, None, no_object(human.label, hidden)
+    nothing = no_object(top.label, hidden) or any(no_object(k.label, hidden) for k in kids)
+    if chosen is not None:
+        return chosen.label, chosen.confidence, nothing
+    return top.label, top.confidence, nothing
 
 
 def _naming(

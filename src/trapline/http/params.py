@@ -38,6 +38,18 @@ ListingOffset = Annotated[
     ),
 ]
 
+#: ``offset`` of an event's occurrences or a deployment's events: the project's listings page
+#: them at any depth by cursor.
+NestedOffset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=MAX_OFFSET,
+        description="items to skip, at most 10,000; deeper, page the project's listing "
+        "(/projects/{id}/events?deployment=…, /projects/{id}/occurrences?event=…) by cursor",
+    ),
+]
+
 #: Longest comma-separated list in a query string (statuses, pipeline slugs).
 MAX_QUERY_LIST = 10_000
 

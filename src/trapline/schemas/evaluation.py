@@ -96,7 +96,10 @@ class ScoresOut(BaseModel):
     set_id: int
     pipeline: str
     version: int
-    threshold: float | None
+    threshold: float | None = Field(
+        description="the version's default threshold (null: it declares none); the boxes of "
+        "a run whose job set its own threshold are held to that one"
+    )
     size: int = Field(description="identified boxes in the set")
     seen: int = Field(description="of them, on photos the version ran on")
     correct: int

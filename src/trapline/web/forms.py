@@ -25,6 +25,8 @@ _NOT_ONE_LINE = re.compile(
 )
 #: Longest free text (descriptions).
 MAX_TEXT = 10_000
+#: Longest number a number field takes (its ``maxlength``).
+MAX_NUMBER = 20
 
 
 #: Room for a file form's framing and fields around its file.
@@ -100,6 +102,21 @@ def optional_number(value: str, field: str, low: float, high: float) -> float | 
     if not low <= number <= high:
         raise InvalidInput(f"{field}: a number from {low:g} to {high:g} (got {value})", field=field)
     return number
+
+
+def typed_number(values: dict[str, str], field: str, low: float, high: float) -> float | None:
+    """A number field as a person typed it (a decimal comma, as many write it, read as a
+    point), or None when it is empty; InvalidInput naming the field when it is no number in
+    [low, high]. A value longer than ``MAX_NUMBER`` is cut in ``values`` to what the field
+    takes, so the page shows it back as the field would hold it."""
+    typed = values[field]
+    if len(typed) > MAX_NUMBER:
+        values[field] = typed[:MAX_NUMBER]
+        raise InvalidInput(
+            f"{field}: a number from {low:g} to {high:g} (got {len(typed)} characters)",
+            field=field,
+        )
+    return optional_number(typed.replace(",", "."), field, low, high)
 
 
 def optional_time(value: str, field: str) -> datetime | None:

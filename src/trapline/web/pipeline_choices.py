@@ -39,6 +39,8 @@ class Choice:
     newest: bool = True
     #: It classifies boxes it is given, so a job may run it over another pipeline's boxes.
     classifies_boxes: bool = False
+    #: Its default threshold, which a job may set its own in place of (None: it declares none).
+    threshold: float | None = None
 
     @property
     def value(self) -> str:
@@ -52,6 +54,12 @@ def chosen_pipeline(value: str) -> tuple[str, int | None]:
     if at and version.isdigit() and len(version) <= 10:
         return slug, int(version)
     return value, None
+
+
+def chosen_choice(choices: list[Choice], value: str) -> Choice | None:
+    """The choice a posted (or preselected) value names: ``slug@version``, or a slug alone
+    for its newest version."""
+    return next((c for c in choices if c.value == value or (c.slug == value and c.newest)), None)
 
 
 def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Choice]:
@@ -71,6 +79,7 @@ def job_choices(offered: Offered, weights_folder: Path, clock: Clock) -> list[Ch
             version=p.pipeline.version if versions[p.pipeline.slug] > 1 else None,
             newest=p.pipeline.version == newest[p.pipeline.slug],
             classifies_boxes=p.pipeline.classifies_boxes,
+            threshold=p.pipeline.default_threshold,
         )
         for p in offered.pipelines
     ]

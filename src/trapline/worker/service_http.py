@@ -32,7 +32,7 @@ from trapline.worker.service import (
 
 log = logging.getLogger(__name__)
 
-#: Largest request body accepted: a request is a list of URLs, not images.
+#: Largest request body accepted: a request is a list of URLs (and boxes to classify), not images.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 #: Seconds an idle keep-alive connection is held open.
 IDLE_TIMEOUT = 30.0

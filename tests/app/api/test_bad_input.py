@@ -412,6 +412,8 @@ def test_bad_limit_and_offset(lenient, owner, project_id) -> None:
     all_refused(lenient, owner, [("GET", path) for path in offsets], 400, "offset")
     # Listings that page by cursor skip at most 10,000 by offset (a database walks past each).
     deep = [f"/projects/{project_id}/{kind}?offset=10001" for kind in ("images", "annotations")]
+    # So do a deployment's events and an event's occurrences: the project's listings page them.
+    deep += ["/deployments/1/events?offset=10001", "/events/1/occurrences?offset=10001"]
     all_refused(lenient, owner, [("GET", path) for path in deep], 400, "offset")
 
 

@@ -301,3 +301,38 @@ def _choose(proto: Protocol, deployment: int, pipeline: str) -> dict[str, Any]:
     assert chosen.status_code == 200, chosen.text
     track_all(proto)
     return dict(chosen.json())
+
+
+def test_a_classifier_over_the_imports_boxes_counts_only_when_chosen_and_keeps_the_name(
+    proto: Protocol,
+) -> None:
+    """A classifier run over v5a's boxes (``params.boxes_from``, issue 60 item 19) is a run of
+    its own: the pond still counts by v5a; chosen, the person's name goes with the heron, whose
+    boxes the classifier's results repeat exactly, and so does the id GBIF knows."""
+    pond, bird, v5a = _named_heron(proto)
+    answer = proto.register(pipeline_config("labeller", classifies_boxes=True))
+    assert answer.status_code in (200, 201), answer.text
+    job = proto.job_that_runs(pipeline="labeller", params={"boxes_from": v5a})
+    tasks = proto.claim(job["id"], 100)
+    assert len(tasks) == 10
+
+    def labelled(task: dict[str, Any]) -> dict[str, Any]:
+        found = [
+            {
+                **detection(task, slug="labeller", label="beetle"),
+                "bbox": given["bbox"],
+                "algorithm": given["algorithm"],
+            }
+            for given in task["detections"]
+        ]
+        return success(task, *found, slug="labeller")
+
+    answers = proto.post(job["id"], *(labelled(t) for t in tasks))
+    assert {a["status"] for a in answers} == {"saved"}, answers
+    track_all(proto)
+    assert _counting(proto)["pipeline"] == v5a
+    assert ("Ardea cinerea", 1, 10) in species_rows(proto)
+
+    assert _choose(proto, pond, "labeller")["counting_not_carried"] == []
+    assert ("Ardea cinerea", 1, 10) in species_rows(proto)
+    assert _published_ids(proto, pond) == [str(bird)]

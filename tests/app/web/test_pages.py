@@ -509,8 +509,7 @@ def test_detections_under_the_pipelines_threshold_are_hidden_until_asked(
     assert 'class="annotation below"' in after
     assert re.search(r'<g class="det below"', after)
     assert (
-        "Under the pipeline&#39;s threshold (1)" in after
-        or "Under the pipeline's threshold (1)" in after
+        "Under their run&#39;s threshold (1)" in after or "Under their run's threshold (1)" in after
     )
     assert "Detections (0, and 1 under the threshold)" in after
     processing = browser.page("/projects/{p}/processing".format(**analysed))

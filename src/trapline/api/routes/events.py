@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.domain.core.event_rules import EventRule, Grouping
 from trapline.http.pagination import offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, NestedOffset, Offset
 from trapline.http.state import platform_of
 from trapline.schemas.events import (
     DeploymentRuleIn,
@@ -33,7 +33,7 @@ def list_events(
     caller: CurrentUser,
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: NestedOffset = 0,
 ) -> dict[str, Any]:
     """A deployment's events in time order, each with its start, end and photo count."""
     _, _, total, found = events.list_events(db, caller, deployment_id, limit=limit, offset=offset)

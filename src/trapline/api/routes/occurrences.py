@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from trapline.api.deps import CurrentUser, DatabaseDep
 from trapline.http.pagination import offset_page
-from trapline.http.params import DEFAULT_LIMIT, Id, Limit, Offset, QueryPipeline
+from trapline.http.params import DEFAULT_LIMIT, Id, Limit, NestedOffset, QueryPipeline
 from trapline.schemas.occurrences import (
     MergeIn,
     OccurrenceOut,
@@ -29,7 +29,7 @@ def list_occurrences(
     caller: CurrentUser,
     db: DatabaseDep,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: NestedOffset = 0,
     pipeline: QueryPipeline = None,
 ) -> dict[str, Any]:
     """An event's occurrences of one pipeline in order of first sighting, each with its

@@ -2,7 +2,7 @@
 
 Within an event, the detections of one pipeline's current results are tracked from photo to
 photo (``tracking.py``); each chain of linked detections is an occurrence. Detections under
-their pipeline's threshold, labelled as no object (``NOT_AN_OBJECT``, or a label a person
+their run's threshold, labelled as no object (``NOT_AN_OBJECT``, or a label a person
 mapped as no object) or called a false detection by a reviewer take no part.
 
 An occurrence's *determination* (``determine``) is, first to last:
@@ -59,7 +59,7 @@ class Detection:
     features: Sequence[float] | None
     #: The latest review of it: (review id, verdict, label), if any.
     review: tuple[int, Verdict, str | None] | None
-    #: Under its pipeline's default threshold.
+    #: Under its run's threshold (its job's own, else its pipeline's default).
     below_threshold: bool
     #: People's identifications of it, not withdrawn, oldest first.
     identifications: tuple[IdentificationMark, ...] = ()

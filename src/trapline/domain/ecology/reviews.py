@@ -46,7 +46,7 @@ class QueueItem:
     image_id: int
     label: str | None
     confidence: float | None
-    #: Under its pipeline's default threshold: a speck that counts nowhere unless confirmed.
+    #: Under its run's threshold: a speck that counts nowhere unless confirmed.
     under_threshold: bool = False
 
 

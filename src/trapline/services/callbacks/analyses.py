@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trapline.db.current import current_of_image
 from trapline.db.engine import Database
+from trapline.db.run_threshold import run_thresholds
 from trapline.domain.callbacks.callbacks import Artifact
 from trapline.domain.core.paging import Cursor
 from trapline.domain.core.records import Image, User
@@ -30,13 +31,13 @@ def current_of(db: Database, caller: User, image: Image) -> frozenset[int]:
         return current_of_image(repos.session, image.project_id, image.id)
 
 
-def default_thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:
-    """The default thresholds of the pipelines that made the analyses (those that have one)."""
-    ids = {a.pipeline_id for a in found if a.pipeline_id is not None}
-    if not ids:
+def thresholds(db: Database, found: list[Analysis]) -> dict[int, float]:
+    """The thresholds of these runs, by analysis id, of those that have one (their job's own,
+    else their pipeline's default: ``db/run_threshold.py``)."""
+    if not found:
         return {}
     with db.read() as repos:
-        return repos.pipelines.default_thresholds(sorted(ids))
+        return run_thresholds(repos.session, [a.id for a in found])
 
 
 def list_annotations(

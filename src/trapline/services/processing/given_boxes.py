@@ -64,7 +64,7 @@ def with_source_algorithms(repos: Repos, job: Job, pipeline: Pipeline) -> Pipeli
     source = job.params.boxes_from
     if source is None:
         return pipeline
-    drew = repos.given_boxes.algorithms(job.project_id, source)
+    drew = repos.pipelines.algorithms_of(job.project_id, source)
     own = {a.key for a in pipeline.algorithms}
     known = (*pipeline.algorithms, *(a for a in drew if a.key not in own))
     return replace(pipeline, algorithms=known)

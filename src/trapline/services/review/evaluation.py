@@ -45,6 +45,7 @@ class Version:
     slug: str
     version: int
     name: str
+    #: Its pipeline's default threshold; a run whose job set its own is held to that one.
     threshold: float | None
 
 
@@ -197,7 +198,7 @@ def score(
         while photos := repos.evaluation_sets.photos(set_id, after, PHOTOS_READ):
             after = photos[-1]
             items = repos.evaluation_sets.items(set_id, photos)
-            seen, boxes = repos.evaluation_boxes.found(chosen.id, photos, chosen.threshold, hidden)
+            seen, boxes = repos.evaluation_boxes.found(chosen.id, photos, hidden)
             _resolve(repos, found.project_id, boxes, taxa)
             by_photo: dict[int, list[Found]] = {}
             for box in boxes:

@@ -100,7 +100,7 @@ def review_queue(
     start: QueuePosition | None = None,
 ) -> QueuePage:
     """A page of the detections of a project (from ``start``), or of one of its jobs, not yet
-    reviewed: the surest first, those not under their pipeline's threshold before those
+    reviewed: the surest first, those not under their run's threshold before those
     under it (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)

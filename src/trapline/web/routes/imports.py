@@ -21,7 +21,7 @@ from trapline.http.params import Id
 from trapline.services.exports import imports
 from trapline.services.exports.imports import ImportReport
 from trapline.services.photos import deployments, projects
-from trapline.web.forms import MB, file_over_limit, form_id, optional_number
+from trapline.web.forms import MAX_NUMBER, MB, file_over_limit, form_id, typed_number
 from trapline.web.pages import Page, SignedIn
 from trapline.web.routes import page_router
 from trapline.web.timeline import local_time
@@ -30,8 +30,6 @@ router = page_router()
 
 #: The form's fields besides the file.
 FIELDS = ("deployment", "threshold")
-#: Longest threshold the form takes (its field's ``maxlength``).
-MAX_NUMBER = 20
 
 
 def _render(
@@ -114,15 +112,8 @@ def _checked(values: dict[str, str]) -> tuple[dict[str, str], int | None, float 
             deployment_id = form_id(values["deployment"], "deployment")
         except InvalidInput as exc:
             errors["deployment"] = exc.detail
-    typed = values["threshold"]
-    if len(typed) > MAX_NUMBER:
-        # What comes back in the field is cut to what the field takes.
-        values["threshold"] = typed[:MAX_NUMBER]
-        errors["threshold"] = f"threshold: a number from 0 to 1 (got {len(typed)} characters)"
-        return errors, deployment_id, threshold
     try:
-        # A decimal comma, as many people write it, is read as a point.
-        threshold = optional_number(typed.replace(",", "."), "threshold", 0, 1)
+        threshold = typed_number(values, "threshold", 0, 1)
     except InvalidInput as exc:
         errors["threshold"] = exc.detail
     return errors, deployment_id, threshold

@@ -15,9 +15,9 @@ from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs, reruns
 from trapline.services.processing.reruns import Analysed
 from trapline.web.counting_choice import PipelineText
-from trapline.web.forms import form_id, one_line
+from trapline.web.forms import MAX_NUMBER, form_id, one_line, typed_number
 from trapline.web.pages import Offset, Page, PostedForm, SignedIn
-from trapline.web.pipeline_choices import chosen_pipeline, job_choices
+from trapline.web.pipeline_choices import chosen_choice, chosen_pipeline, job_choices
 from trapline.web.routes import page_router
 from trapline.web.routes.images import GridQuery
 from trapline.web.views import job_row
@@ -26,6 +26,8 @@ router = page_router()
 
 #: Jobs per page of the list.
 PER_PAGE = 25
+#: How the API names a run's threshold in its refusals (the form's field is "threshold").
+API_THRESHOLD = "params.settings.threshold"
 
 
 def _job_list(
@@ -56,6 +58,7 @@ def _job_list(
     choices = job_choices(offered, settings.worker.weights_cache_dir, page.platform.clock)
     errors, values = errors or {}, values or {}
     chosen = values.get("pipeline") or offered.preselected or ""
+    picked = chosen_choice(choices, chosen)
     analysed = _analysed(page, project_id, chosen, values.get("scope", "project"))
     refused = {c.slug: c for c in choices if c.refused}
     if "pipeline" in errors and values.get("pipeline") in refused:
@@ -87,6 +90,8 @@ def _job_list(
         analysed_note=analysed_note(analysed),
         classifiers=[c.slug for c in choices if c.classifies_boxes],
         box_sources=offered.box_sources,
+        chosen_threshold=picked.threshold if picked is not None else None,
+        max_number=MAX_NUMBER,
     )
 
 
@@ -166,7 +171,7 @@ def job_list(page: SignedIn, project_id: Id, offset: Offset = 0) -> Response:
 def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     """Start a pipeline over the whole project, a deployment, a collection or the images a
     grid filter shows."""
-    fields = ("pipeline", "scope", "name", "reprocess", "boxes_from")
+    fields = ("pipeline", "scope", "name", "reprocess", "threshold", "boxes_from")
     values = {k: str(form.get(k) or "") for k in fields}
     errors: dict[str, str] = {}
     selection: dict[str, object] = {}
@@ -185,6 +190,11 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
         name = one_line(values["name"], "name", required=False) or None
     except InvalidInput as exc:
         errors["name"] = exc.detail
+    threshold = None
+    try:
+        threshold = typed_number(values, "threshold", 0, 1)
+    except InvalidInput as exc:
+        errors["threshold"] = exc.detail
     if not values["pipeline"]:
         errors["pipeline"] = "pipeline: pick one"
     if len(values["boxes_from"]) > MAX_SLUG:
@@ -203,17 +213,33 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
                 start_now=True,
                 params=JobParams(
                     reprocess=values["reprocess"] == "yes",
+                    threshold=threshold,
                     boxes_from=values["boxes_from"] or None,
                 ),
             )
         except InvalidInput as exc:
-            mine = exc.field in ("pipeline", "pipeline_version")
-            where = "boxes_from" if exc.field == "boxes_from" else "scope"
-            errors["pipeline" if mine else where] = exc.detail
+            errors[_field_of(exc)] = _in_form_words(exc)
         else:
             page.platform.starter.submit(job.id)
             return page.redirect(f"/jobs/{job.id}")
     return _job_list(page, project_id, 0, status=400, errors=errors, values=values)
+
+
+def _field_of(exc: InvalidInput) -> str:
+    """The form's field a refusal of the job is shown beside: its only parameter the API
+    names ``params`` is the threshold."""
+    if exc.field in ("pipeline", "pipeline_version"):
+        return "pipeline"
+    if exc.field == "boxes_from":
+        return "boxes_from"
+    return "threshold" if exc.field == "params" else "scope"
+
+
+def _in_form_words(exc: InvalidInput) -> str:
+    """A refusal as the form says it: the threshold by the field's name, not the API's."""
+    if _field_of(exc) != "threshold":
+        return exc.detail
+    return "threshold" + exc.detail.removeprefix(API_THRESHOLD)
 
 
 @router.get("/jobs/{job_id}")

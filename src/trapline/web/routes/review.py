@@ -1,5 +1,5 @@
 """The review queue: a project's (or job's) detections, those that count first (not under their
-pipeline's threshold), the surest first, shown as the crops of their boxes; a project's a page
+run's threshold), the surest first, shown as the crops of their boxes; a project's a page
 at a time (``?cursor=`` where the previous page stopped)."""
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Detection:
     top: list[tuple[str, float]]
     #: The last review of the box, if any.
     review: Review | None
-    #: The default threshold of the pipeline that found it, if it has one.
+    #: The threshold of the run that found it, if it has one (``db/run_threshold.py``).
     threshold: float | None = None
     #: How sure the model is of the label (a classifier's score, when one named the box).
     label_score: float | None = None
@@ -62,7 +62,7 @@ class Detection:
 
     @property
     def below(self) -> bool:
-        """Whether the model scored it under its pipeline's threshold (hidden until asked)."""
+        """Whether the model scored it under its run's threshold (hidden until asked)."""
         return (
             self.threshold is not None
             and self.confidence is not None
@@ -132,7 +132,7 @@ def detections_of(
     hidden: frozenset[str] = frozenset(),
 ) -> list[Detection]:
     """Every box of an image, named as every count names it, with its classifications, its
-    latest review and its pipeline's default threshold (``thresholds`` by pipeline id;
+    latest review and its run's threshold (``thresholds`` by analysis id;
     ``hidden``: the labels a person mapped as no object)."""
     thresholds = thresholds or {}
     last = {r.annotation_id: r for r in reviewed if r.annotation_id is not None}
@@ -166,7 +166,7 @@ def detections_of(
                     else (best.confidence if best else None),
                     top=top[:5],
                     review=last.get(a.id),
-                    threshold=thresholds.get(analysis.pipeline_id or 0),
+                    threshold=thresholds.get(analysis.id),
                     label_score=named.score,
                     rejected=named.rejected,
                 )
@@ -190,7 +190,7 @@ def viewer(
     project, role = projects.get_project(page.db, page.me, image.project_id)
     reviewed = reviews.image_reviews(page.db, page.me, image_id)
     hidden = taxa.no_object_labels(page.db, page.me, image.project_id)
-    thresholds = analyses.default_thresholds(page.db, every)
+    thresholds = analyses.thresholds(page.db, every)
     settled = occurrences.settled_on_photo(page.db, page.me, image)
     detections = [
         replace(d, settled=settled.get(d.annotation.id))

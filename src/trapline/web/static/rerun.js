@@ -1,8 +1,18 @@
 // The job form says how many of the photos chosen the pipeline version chosen analysed
 // already (a job skips them unless "Re-run" is ticked): the server counts, as the choices
 // change. Without script the note is the one the page was served with.
+// The threshold field names the default threshold of the pipeline chosen (its option's
+// data-threshold), or that it declares none.
 const form = document.getElementById("start-job");
 const note = document.getElementById("analysed-note");
+const threshold = document.getElementById("job-threshold");
+const fallback = document.getElementById("threshold-default");
+
+function showDefault() {
+  const value = form.querySelector("#pipeline")?.selectedOptions[0]?.dataset.threshold;
+  threshold.placeholder = value ?? "";
+  fallback.textContent = value ? `the pipeline's own, ${value}` : fallback.dataset.none;
+}
 
 async function refresh() {
   const pipeline = form.querySelector("#pipeline")?.value ?? "";
@@ -21,4 +31,7 @@ async function refresh() {
 if (form && note) {
   form.querySelector("#pipeline")?.addEventListener("change", refresh);
   form.querySelector("#scope")?.addEventListener("change", refresh);
+}
+if (form && threshold && fallback) {
+  form.querySelector("#pipeline")?.addEventListener("change", showDefault);
 }

@@ -18,7 +18,7 @@ for (const toggle of document.querySelectorAll(".toggle-model")) {
   });
 }
 
-// Detections scored under their pipeline's threshold are hidden until asked for.
+// Detections scored under their run's threshold are hidden until asked for.
 const belowToggle = document.getElementById("toggle-below");
 function showBelow(on) {
   overlay.classList.toggle("show-below", on);

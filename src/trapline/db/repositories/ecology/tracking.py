@@ -22,6 +22,7 @@ from trapline.db.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.ecology.names import marks
 from trapline.db.repositories.ecology.occurrences import BOX_COLUMNS
 from trapline.db.repositories.taxa.taxa import TaxaRepo
+from trapline.db.run_threshold import RUN_THRESHOLD, with_run_rows
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -29,7 +30,6 @@ from trapline.db.tables import (
     IdentificationRow,
     ImageEventRow,
     ImageRow,
-    JobRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
     PipelineRow,
@@ -44,7 +44,7 @@ from trapline.domain.ecology.occurrences import Detection
 from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed
 from trapline.domain.processing.features import unpacked
-from trapline.domain.processing.jobs import TaskStatus, job_threshold
+from trapline.domain.processing.jobs import TaskStatus
 from trapline.domain.processing.results import AnnotationType
 from trapline.domain.taxa.taxa import IdentificationMark
 
@@ -142,10 +142,11 @@ class TrackingRepo:
         photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
         current = current_analyses(event.project_id, AnalysisRow.image_id.in_(photos))
         query = (
-            select(*BOX_COLUMNS, RESULTS_OF, PipelineRow.default_threshold, JobRow.params)
-            .join(AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id)
-            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
-            .outerjoin(JobRow, JobRow.id == AnalysisRow.job_id)
+            with_run_rows(
+                select(*BOX_COLUMNS, RESULTS_OF, RUN_THRESHOLD).join(
+                    AnalysisRow, AnalysisRow.id == AnnotationRow.analysis_id
+                )
+            )
             .where(
                 AnnotationRow.analysis_id.in_(current),
                 AnnotationRow.type == AnnotationType.BOUNDING_BOX.value,
@@ -169,10 +170,7 @@ class TrackingRepo:
         identified = marks(self.session, ids)
         hidden = frozenset(TaxaRepo(self.session).hidden_labels(event.project_id))
         found = []
-        for aid, image_id, x1, y1, x2, y2, label, confidence, pipeline, default, params in rows:
-            # A run of a pipeline that declares a threshold may have set its own.
-            run_threshold = job_threshold(params) if default is not None else None
-            threshold = run_threshold if run_threshold is not None else default
+        for aid, image_id, x1, y1, x2, y2, label, confidence, pipeline, threshold in rows:
             child = named.get(aid)
             if confidence is None and child is not None:
                 confidence = child.score

@@ -166,15 +166,6 @@ class PipelineRepo:
         )
         return [str(s) for s in rows]
 
-    def default_thresholds(self, pipeline_ids: Sequence[int]) -> dict[int, float]:
-        """The default thresholds of those of the pipelines that have one."""
-        rows = self.session.execute(
-            select(PipelineRow.id, PipelineRow.default_threshold).where(
-                PipelineRow.id.in_(list(pipeline_ids)), PipelineRow.default_threshold.is_not(None)
-            )
-        )
-        return {pipeline_id: threshold for pipeline_id, threshold in rows if threshold is not None}
-
     def set_enabled(self, project_id: int, slug: str, enabled: bool) -> int:
         """Enable or disable every version of a pipeline in a project; returns rows changed."""
         result = self.session.execute(
@@ -354,20 +345,34 @@ class PipelineRepo:
             description=row.description,
             default_threshold=row.default_threshold,
             classifies_boxes=row.classifies_boxes,
-            algorithms=tuple(
-                Algorithm(
-                    id=a.id,
-                    key=a.key,
-                    version=a.version,
-                    name=a.name,
-                    task_type=a.task_type,
-                    labels=tuple(labels) if labels is not None else None,
-                    uri=a.uri,
-                    weights_sha256=a.weights_sha256,
-                )
-                for a, labels in algorithms
-            ),
+            algorithms=tuple(_algorithm(a, labels) for a, labels in algorithms),
         )
+
+    def algorithms_of(self, project_id: int, slug: str) -> tuple[Algorithm, ...]:
+        """The algorithms of every version of pipeline ``slug`` in the project (without their
+        category maps)."""
+        rows = self.session.scalars(
+            select(AlgorithmRow)
+            .join(PipelineAlgorithmRow, PipelineAlgorithmRow.algorithm_id == AlgorithmRow.id)
+            .join(PipelineRow, PipelineRow.id == PipelineAlgorithmRow.pipeline_id)
+            .where(PipelineRow.project_id == project_id, PipelineRow.slug == slug)
+            .distinct()
+            .order_by(AlgorithmRow.id)
+        )
+        return tuple(_algorithm(a, None) for a in rows)
+
+
+def _algorithm(a: AlgorithmRow, labels: Sequence[str] | None) -> Algorithm:
+    return Algorithm(
+        id=a.id,
+        key=a.key,
+        version=a.version,
+        name=a.name,
+        task_type=a.task_type,
+        labels=tuple(labels) if labels is not None else None,
+        uri=a.uri,
+        weights_sha256=a.weights_sha256,
+    )
 
 
 def _push_status(row: ProcessingServiceRow, now: datetime, window: timedelta) -> ServiceStatus:

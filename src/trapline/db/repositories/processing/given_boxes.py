@@ -1,6 +1,5 @@
 """What a job over another pipeline's boxes reads of that pipeline: the boxes of its current
-result on each photo (handed to the classifying pipeline) and its algorithms (which drew the
-boxes the classified results give back)."""
+result on each photo, handed to the classifying pipeline."""
 
 from __future__ import annotations
 
@@ -15,15 +14,13 @@ from trapline.db.tables import (
     AlgorithmRow,
     AnalysisRow,
     AnnotationRow,
-    PipelineAlgorithmRow,
     PipelineRow,
 )
-from trapline.domain.pipelines.pipelines import Algorithm
 from trapline.domain.processing.results import AnnotationType, Box, SourceBox
 
 
 class GivenBoxRepo:
-    """Another pipeline's boxes and algorithms, as a job over its boxes needs them."""
+    """Another pipeline's boxes, as a job over its boxes needs them."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -67,28 +64,3 @@ class GivenBoxRepo:
             drawn = SourceBox(int(image_id), box, confidence, name or slug, key or slug)
             found.setdefault(int(image_id), []).append(drawn)
         return found
-
-    def algorithms(self, project_id: int, slug: str) -> tuple[Algorithm, ...]:
-        """The algorithms of every version of pipeline ``slug`` in the project (their
-        category maps left out: the boxes they drew carry no label)."""
-        rows = self.session.scalars(
-            select(AlgorithmRow)
-            .join(PipelineAlgorithmRow, PipelineAlgorithmRow.algorithm_id == AlgorithmRow.id)
-            .join(PipelineRow, PipelineRow.id == PipelineAlgorithmRow.pipeline_id)
-            .where(PipelineRow.project_id == project_id, PipelineRow.slug == slug)
-            .distinct()
-            .order_by(AlgorithmRow.id)
-        )
-        return tuple(
-            Algorithm(
-                id=a.id,
-                key=a.key,
-                version=a.version,
-                name=a.name,
-                task_type=a.task_type,
-                labels=None,
-                uri=a.uri,
-                weights_sha256=a.weights_sha256,
-            )
-            for a in rows
-        )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.run_threshold import RUN_THRESHOLD, with_run_rows
 from trapline.db.tables import AnalysisRow, AnnotationRow
 from trapline.db.types import chunks
 from trapline.domain.ecology.naming import Said, name_box
@@ -51,10 +52,10 @@ class EvaluationBoxRepo:
         self,
         pipeline_id: int,
         image_ids: Sequence[int],
-        threshold: float | None,
         hidden: frozenset[str],
     ) -> tuple[set[int], list[VersionBox]]:
-        """The photos the version ran on (a completed run), and the boxes it counts there."""
+        """The photos the version ran on (a completed run), and the boxes it counts there
+        (none under its run's threshold: ``run_threshold.py``)."""
         runs = self.session.execute(
             select(func.max(AnalysisRow.id).label("id"), AnalysisRow.image_id)
             .where(
@@ -69,7 +70,12 @@ class EvaluationBoxRepo:
             return seen, []
         a = AnnotationRow
         boxes = self.session.execute(
-            select(a.id, a.image_id, a.x1, a.y1, a.x2, a.y2, a.label, a.confidence)
+            with_run_rows(
+                select(a.id, a.image_id, a.x1, a.y1, a.x2, a.y2, a.label, a.confidence).join(
+                    AnalysisRow, AnalysisRow.id == a.analysis_id
+                )
+            )
+            .add_columns(RUN_THRESHOLD)
             .where(
                 a.analysis_id.in_([int(run) for run, _ in runs]),
                 a.type == AnnotationType.BOUNDING_BOX.value,
@@ -79,7 +85,7 @@ class EvaluationBoxRepo:
         ).all()
         classes = self._classifications([int(row[0]) for row in boxes])
         found = []
-        for aid, image, x1, y1, x2, y2, label, confidence in boxes:
+        for aid, image, x1, y1, x2, y2, label, confidence, threshold in boxes:
             said = classes.get(int(aid), [])
             named = name_box(
                 Said(label, confidence), [Said(c.label, c.score, c.terminal) for c in said], hidden

@@ -11,11 +11,11 @@ one, newest first. A page's walk stops once it has its detections, or after ``WA
 entries, and says where the next page starts: a page costs what it shows and what it passes
 over (reviewed detections, older runs' results), never a sort of the whole project.
 
-Within a page, the detections that count (not under their pipeline's default threshold, the
-one tracking and the grid apply) come first and the specks under it last. With one threshold
-(or one pipeline) that is the order of the whole queue; with pipelines of different
-thresholds, a speck of one may come a page before a detection of another that counts and is
-less sure.
+Within a page, the detections that count (not under their run's threshold, the one tracking
+and the grid apply: ``db/run_threshold.py``) come first and the specks under it last. With one
+threshold (one pipeline, its runs setting none of their own) that is the order of the whole
+queue; with runs of different thresholds, a speck of one may come a page before a detection of
+another that counts and is less sure.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.current import current_analyses
+from trapline.db.run_threshold import RUN_THRESHOLD, with_run_rows
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
-    PipelineRow,
     ReviewRow,
 )
 from trapline.domain.ecology.reviews import QueueItem, QueuePage, QueuePosition
@@ -171,15 +171,17 @@ def settled(box_ids: Sequence[int] | None = None) -> Select[int]:
 
 
 def _boxes(session: Session, box_ids: set[int]) -> dict[int, _Box]:
-    """These boxes with their pipeline's threshold and their classifications' surest one."""
+    """These boxes with their run's threshold (``run_threshold.py``) and their
+    classifications' surest one."""
     if not box_ids:
         return {}
     box = aliased(AnnotationRow)
     rows = session.execute(
-        select(box.id, box.image_id, box.analysis_id, box.confidence, PipelineRow.default_threshold)
-        .join(AnalysisRow, AnalysisRow.id == box.analysis_id)
-        .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
-        .where(box.id.in_(sorted(box_ids)), box.type == _BOX)
+        with_run_rows(
+            select(box.id, box.image_id, box.analysis_id, box.confidence, RUN_THRESHOLD).join(
+                AnalysisRow, AnalysisRow.id == box.analysis_id
+            )
+        ).where(box.id.in_(sorted(box_ids)), box.type == _BOX)
     )
     found = {int(r[0]): r for r in rows}
     surest: dict[int, tuple[int, float]] = {}

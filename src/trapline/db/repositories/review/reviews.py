@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from trapline.db.current import RESULTS_OF, current_analyses
 from trapline.db.repositories.ecology.choices import pipeline_terms
 from trapline.db.repositories.review import review_queue
+from trapline.db.run_threshold import RUN_THRESHOLD, with_run_rows
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -132,8 +133,8 @@ class ReviewRepo:
         """Detections nobody reviewed yet (nor identified or rejected their occurrence), the
         models' surest first: of the current results a page at a time from ``start``
         (``review_queue.py``), or a job's (all sorted: a job's queue costs what the job
-        holds). Those that count come first (not under their pipeline's default threshold,
-        the one tracking and the grid apply); the specks under it last."""
+        holds). Those that count come first (not under their run's threshold, the one
+        tracking and the grid apply: ``run_threshold.py``); the specks under it last."""
         if job_id is None:
             return review_queue.walk(self.session, project_id, limit, start)
         box = aliased(AnnotationRow)
@@ -142,12 +143,14 @@ class ReviewRepo:
         # What the threshold is held against: the box's own confidence, else its best
         # classification's (as tracking reads it).
         detected = func.coalesce(func.max(box.confidence), func.max(child.confidence))
-        threshold = func.max(PipelineRow.default_threshold)
+        threshold = func.max(RUN_THRESHOLD)
         under = case((and_(threshold.is_not(None), detected < threshold), 1), else_=0)
         query = (
-            select(box.id, box.image_id, func.max(child.label), confidence, under)
-            .join(AnalysisRow, AnalysisRow.id == box.analysis_id)
-            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
+            with_run_rows(
+                select(box.id, box.image_id, func.max(child.label), confidence, under).join(
+                    AnalysisRow, AnalysisRow.id == box.analysis_id
+                )
+            )
             .outerjoin(
                 child,
                 (child.parent_id == box.id) & (child.type == AnnotationType.CLASSIFICATION.value),
@@ -176,8 +179,8 @@ class ReviewRepo:
     ) -> dict[int, ImageCounts]:
         """Per image, in one query: the boxes of its current results of the pipeline
         ``counting`` counts on its deployment (nothing tracked: of every pipeline) the viewer
-        shows (those not under their pipeline's default
-        threshold) and how many of them were reviewed.
+        shows (those not under their run's threshold: ``run_threshold.py``) and how many of
+        them were reviewed.
 
         Only current results count (``current.py``); images with none are left out.
         """
@@ -194,11 +197,7 @@ class ReviewRepo:
             .scalar_subquery()
         )
         confidence = func.coalesce(box.confidence, best)
-        shown = or_(
-            PipelineRow.default_threshold.is_(None),
-            confidence.is_(None),
-            confidence >= PipelineRow.default_threshold,
-        )
+        shown = or_(RUN_THRESHOLD.is_(None), confidence.is_(None), confidence >= RUN_THRESHOLD)
         deployment = (
             select(ImageRow.deployment_id)
             .where(ImageRow.id == AnalysisRow.image_id)
@@ -214,15 +213,15 @@ class ReviewRepo:
             else (null(), null())
         )
         query = (
-            select(
-                AnalysisRow.image_id,
-                func.count(distinct(box.id)),
-                func.count(distinct(ReviewRow.annotation_id)),
-                maker,
-                version,
+            with_run_rows(
+                select(
+                    AnalysisRow.image_id,
+                    func.count(distinct(box.id)),
+                    func.count(distinct(ReviewRow.annotation_id)),
+                    maker,
+                    version,
+                ).where(AnalysisRow.id.in_(current))
             )
-            .where(AnalysisRow.id.in_(current))
-            .outerjoin(PipelineRow, PipelineRow.id == AnalysisRow.pipeline_id)
             .outerjoin(
                 box,
                 and_(
