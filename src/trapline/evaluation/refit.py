@@ -164,15 +164,10 @@ def event_folds(taxa: Ids, events: Ids, folds: int = FOLDS) -> list[tuple[Ids, I
     splitter = _sklearn().model_selection.StratifiedGroupKFold
     # The splitter needs a taxon with at least as many detections as folds.
     n = min(folds, len(np.unique(events)), int(np.unique(taxa, return_counts=True)[1].max()))
-    with warnings.catch_warnings():
-        # A taxon with fewer detections than folds is in fewer test folds: expected, and no
-        # cause for the warning the splitter gives (it is quick, so the process-wide filter
-        # is changed for an instant only).
-        warnings.simplefilter("ignore", UserWarning)
-        split = splitter(n_splits=n, shuffle=True, random_state=0).split(
-            np.zeros((len(taxa), 1), np.float32), taxa, events
-        )
-        return [(train.astype(np.int64), test.astype(np.int64)) for train, test in split]
+    split = splitter(n_splits=n, shuffle=True, random_state=0).split(
+        np.zeros((len(taxa), 1), np.float32), taxa, events
+    )
+    return [(train.astype(np.int64), test.astype(np.int64)) for train, test in split]
 
 
 def held_out_predictions(x: Floats, y: Ids, folds: Iterable[tuple[Ids, Ids]]) -> Ids:
@@ -280,6 +275,10 @@ def _sklearn() -> _SkLearn:
         raise MissingDependency(
             "refitting classifiers needs scikit-learn: pip install 'trapline[server]'"
         ) from exc
+    # A taxon with fewer detections than folds is in fewer test folds: expected, and no cause
+    # for the warning the splitter gives. One filter for that message alone, added once (a
+    # filter changed around each split would not be safe beside other threads).
+    warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
     return _SkLearn(sklearn.linear_model, sklearn.model_selection)
 
 
