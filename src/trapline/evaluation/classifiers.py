@@ -17,6 +17,11 @@ class ClassifierStatus(StrEnum):
     FITTED = "fitted"
     FAILED = "failed"
 
+    @property
+    def final(self) -> bool:
+        """Whether the refit will not change any more (fitted or failed)."""
+        return self in (ClassifierStatus.FITTED, ClassifierStatus.FAILED)
+
 
 @dataclass(frozen=True)
 class Classifier:

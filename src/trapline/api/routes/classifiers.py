@@ -35,6 +35,13 @@ def create_classifier(
     return ClassifierCreated(id=made.id, status=made.status.value)
 
 
+@router.get("/projects/{project_id}/classifiers")
+def list_classifiers(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> dict[str, object]:
+    """The project's refits, newest first."""
+    found = [ClassifierOut.of(c) for c in classifiers.list_classifiers(db, caller, project_id)]
+    return {"count": len(found), "next": None, "previous": None, "results": found}
+
+
 @router.get("/classifiers/{classifier_id}")
 def get_classifier(classifier_id: Id, caller: CurrentUser, db: DatabaseDep) -> ClassifierOut:
     """One refit: its status and cross-validated figures."""

@@ -38,6 +38,8 @@ from trapline.services.review.evaluation import parse_side
 
 SYSTEM_CLOCK = SystemClock()
 FIELD = "features_from"
+#: Refits a project's listing shows (the newest).
+LISTED = 200
 
 
 class Submits(Protocol):
@@ -98,6 +100,13 @@ def get_classifier(db: Database, caller: User, classifier_id: int) -> Classifier
         asked = ("classifier", classifier_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
         return found
+
+
+def list_classifiers(db: Database, caller: User, project_id: int) -> list[Classifier]:
+    """The project's refits, newest first, the latest ``LISTED`` (viewers)."""
+    with db.read() as repos:
+        project_for(repos, caller, project_id, Role.VIEWER)
+        return repos.classifiers.of_project(project_id, LISTED)
 
 
 def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) -> bool | None:

@@ -77,6 +77,17 @@ class ClassifierRepo:
         ).first()
         return _to_classifier(row[0], row[1]) if row is not None else None
 
+    def of_project(self, project_id: int, limit: int) -> list[Classifier]:
+        """The project's refits, newest first, at most ``limit``."""
+        rows = self.session.execute(
+            select(ClassifierRow, USER_NAME)
+            .outerjoin(UserRow, UserRow.id == ClassifierRow.created_by)
+            .where(ClassifierRow.project_id == project_id)
+            .order_by(ClassifierRow.id.desc())
+            .limit(limit)
+        )
+        return [_to_classifier(row, user) for row, user in rows]
+
     def parameters(self, classifier_id: int) -> bytes | None:
         """A fitted head's parameters as stored (``evaluation/heads.Head.from_bytes``)."""
         return self.session.scalar(
