@@ -1,0 +1,101 @@
+"""Refits ("learn from our identifications"): a project's refits and the form that asks for
+one, and a refit's page, which follows it while it is fitted and then shows its
+cross-validated figures (docs/evaluation.md)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from starlette.responses import JSONResponse, Response
+
+from trapline.errors import Conflict, InvalidInput
+from trapline.http.params import Id
+from trapline.schemas.classifiers import ClassifierIn, ClassifierOut
+from trapline.services.photos import projects
+from trapline.services.review import classifiers, evaluation
+from trapline.web.forms import validate
+from trapline.web.pages import Page, PostedForm, SignedIn
+from trapline.web.routes import page_router
+
+router = page_router()
+
+#: The form's fields, as typed.
+FIELDS = ("name", "features_from")
+
+
+def feature_sources(versions: list[str]) -> list[tuple[str, str]]:
+    """What the form offers to read vectors from, as (value, label): each pipeline by its slug
+    (every version of it), and each version apart when it has several (``slug@N``)."""
+    offered: list[tuple[str, str]] = []
+    for slug, group in groupby(versions, key=lambda v: v.rpartition("@")[0]):
+        mine = list(group)
+        if len(mine) == 1:
+            offered.append((slug, slug))
+            continue
+        offered.append((slug, f"{slug}, every version"))
+        offered += [(v, f"{slug}, version {v.rpartition('@')[2]}") for v in mine]
+    return offered
+
+
+def _refits_page(page: Page, project_id: int, *, status: int = 200, **extra: object) -> Response:
+    project, role = projects.get_project(page.db, page.me, project_id)
+    sources = feature_sources(evaluation.versions_of(page.db, page.me, project_id))
+    context: dict[str, object] = {"errors": {}, "values": dict.fromkeys(FIELDS, ""), **extra}
+    return page.render(
+        "refits.html",
+        status=status,
+        project=project,
+        role=role,
+        refits=classifiers.list_classifiers(page.db, page.me, project_id),
+        sources=sources,
+        **context,
+    )
+
+
+@router.get("/projects/{project_id}/classifiers")
+def refits(page: SignedIn, project_id: Id) -> Response:
+    """A project's refits, and the form that asks for one."""
+    return _refits_page(page, project_id)
+
+
+@router.post("/projects/{project_id}/classifiers")
+def create_refit(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
+    """Refit a classifier head on the project's identifications (members)."""
+    values = {k: str(form.get(k) or "").strip() for k in FIELDS}
+    checked, errors = validate(ClassifierIn, dict(values))
+    if checked is not None:
+        try:
+            made = classifiers.create_classifier(
+                page.db, page.platform.refits, page.me, project_id, checked.name,
+                checked.features_from,
+            )  # fmt: skip
+        except Conflict as exc:
+            errors = {"name": exc.detail}
+        except InvalidInput as exc:
+            errors = {exc.field if exc.field in FIELDS else "features_from": exc.detail}
+        else:
+            return page.redirect(f"/classifiers/{made.id}")
+    return _refits_page(page, project_id, status=400, errors=errors, values=values)
+
+
+@router.get("/classifiers/{classifier_id}")
+def refit(page: SignedIn, classifier_id: Id) -> Response:
+    """A refit: where its fit is, then its cross-validated figures per taxon."""
+    found = classifiers.get_classifier(page.db, page.me, classifier_id)
+    project, role = projects.get_project(page.db, page.me, found.project_id)
+    return page.render(
+        "refit.html",
+        project=project,
+        role=role,
+        refit=ClassifierOut.of(found),
+        final=found.status.final,
+    )
+
+
+@router.get("/classifiers/{classifier_id}/progress")
+def refit_progress(page: SignedIn, classifier_id: Id) -> Response:
+    """The refit's status for the page's script, which asks once a second until it ends."""
+    found = classifiers.get_classifier(page.db, page.me, classifier_id)
+    response = JSONResponse({"status": found.status.value, "final": found.status.final})
+    page.finish(response)
+    return response
