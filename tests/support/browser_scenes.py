@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import numpy as np
 
 from tests.support.browser import App, ok_json
-from tests.support.scenes import TAXA_CSV
+from tests.support.evaluation_scene import POND_TAXA
+from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, registration, success
+from tests.support.refit_scene import NIGHT_TAXA, NIGHTS, night_taxon, night_vector
+from tests.support.scenes import T0, TAXA_CSV
 from tests.support.waiting import wait_until
 from trapline.imaging.synthetic import light_trap_jpeg
 
@@ -63,3 +68,77 @@ def _tracked(app: App, pond: int) -> tuple[int, list[int]] | None:
         return None
     found = ok_json(app.api("GET", f"/events/{events[0]['id']}/occurrences"))["results"]
     return (events[0]["id"], [o["id"] for o in found]) if len(found) == 6 else None
+
+
+def refit_nights(app: App, name: str) -> tuple[int, list[int]]:
+    """A project with the refit scene's nine nights (``refit_scene.py``): a photo a night, the
+    test pipeline's detection on each with its vector, tracked; the project and the
+    detections by night."""
+    project = ok_json(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
+    taxa = {"file": ("taxa.csv", io.BytesIO(POND_TAXA.encode()), "text/csv")}
+    ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
+    body = {"name": "Sheet", "time_zone": "UTC"}
+    sheet = ok_json(app.api("POST", f"/projects/{project}/deployments/", json=body), 201)["id"]
+    photos = []
+    for night in range(NIGHTS):  # one a request: the test server's limits are small
+        jpeg = light_trap_jpeg(
+            7, width=160, height=120, captured_at=T0 + timedelta(days=night), quality=80 + night
+        )
+        made = app.api(
+            "POST",
+            f"/projects/{project}/images/",
+            files=[("files", (f"night-{night}.jpg", jpeg, "image/jpeg"))],
+            data={"deployment_id": str(sheet)},
+        )
+        photos.append(int(ok_json(made, 201)["results"][0]["id"]))
+    registered = app.api(
+        "POST", f"/projects/{project}/pipelines/", json=registration(pipeline_config())
+    )
+    ok_json(registered, 201)
+    asked = {"project_id": project, "pipeline": PIPELINE_SLUG, "params": {"max_attempts": 1}}
+    job = ok_json(app.api("POST", "/jobs/", json=asked), 201)["id"]
+    wait_until(
+        lambda: app.api("GET", f"/jobs/{job}/").json()["status"] == "running",
+        timeout=60,
+        what="the job to start",
+    )
+    tasks = ok_json(app.api("POST", f"/jobs/{job}/tasks/", json={"batch_size": 20}))["tasks"]
+    by_image = {int(t["image_id"]): t for t in tasks}
+    rng = np.random.default_rng(5)
+    items = []
+    for night, image in enumerate(photos):
+        found = detection(by_image[image])
+        found["classifications"][0]["features"] = night_vector(night, rng)
+        items.append(success(by_image[image], found))
+    answer = ok_json(app.api("POST", f"/jobs/{job}/result/", json={"results": items}))
+    assert {t["status"] for t in answer["tasks"]} == {"saved"}, answer
+    wait_until(
+        lambda: _all_tracked(app, sheet), timeout=TRACKING_TIMEOUT, what="the nights' tracking"
+    )
+    boxes = ok_json(
+        app.api(
+            "GET",
+            f"/projects/{project}/annotations",
+            params={"type": "bounding_box", "limit": 100},
+        )
+    )["results"]
+    by_photo = {int(b["image_id"]): int(b["id"]) for b in boxes}
+    return project, [by_photo[p] for p in photos]
+
+
+def identify_nights(app: App, project: int, detections: list[int], nights: range) -> None:
+    """Each night's moth of ``nights`` identified as ``refit_scene.night_taxon`` says."""
+    taxa = {}
+    for name in NIGHT_TAXA:
+        found = ok_json(app.api("GET", f"/projects/{project}/taxa/search", params={"q": name}))
+        (taxa[name],) = [t["id"] for t in found if t["scientific_name"] == name]
+    for night in nights:
+        body = {"taxon_id": taxa[night_taxon(night)]}
+        path = f"/annotations/{detections[night]}/identifications"
+        ok_json(app.api("POST", path, json=body), 201)
+
+
+def _all_tracked(app: App, sheet: int) -> bool:
+    events = ok_json(app.api("GET", f"/deployments/{sheet}/events", params={"limit": 100}))
+    found = events["results"]
+    return len(found) == NIGHTS and not any(e["occurrences_pending"] for e in found)

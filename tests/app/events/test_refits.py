@@ -128,6 +128,10 @@ def test_a_foreign_refit_answers_as_a_missing_one_and_viewers_may_not_refit(
     missing = stranger.client.get(f"{API}/classifiers/{10**12}", headers=stranger.headers)
     assert foreign.status_code == 404, foreign.text
     assert answered_as_missing(foreign, missing, classifier, 10**12)
+    listed = api_get(proto, f"/projects/{proto.project_id}/classifiers")
+    assert [(c["name"], c["status"]) for c in listed["results"]] == [("Herons", "fitted")]
+    path = f"{API}/projects/{proto.project_id}/classifiers"
+    assert stranger.client.get(path, headers=stranger.headers).status_code == 404
     assert ask_refit(stranger, "Mine").status_code == 404
     viewer = make_account("vic")
     proto.add_member(viewer, "viewer")
