@@ -110,7 +110,7 @@ class QueueBench:
 
     def tasks(self, job: Job) -> dict[int, TaskInfo]:
         with self.db.read() as repos:
-            _, infos = repos.tasks.page(job.id, None, limit=10_000, offset=0)
+            _, infos, _ = repos.tasks.page(job.id, None, limit=10_000)
         return {info.id: info for info in infos}
 
     def queued(self, job: Job) -> set[int]:

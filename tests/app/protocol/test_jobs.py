@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -268,6 +269,42 @@ def test_failed_tasks_are_listed_with_error_and_retry_requeues_them(
     assert again["id"] == task["id"]
     assert statuses(registered.post(job_id, success(again, detection(again)))) == ["saved"]
     assert registered.wait(job_id, FINAL)["status"] == "succeeded"
+
+
+def test_a_jobs_tasks_page_by_cursor_both_ways(registered: Protocol) -> None:
+    """A job's task listing hands out cursor links (an id range: as fast at the millionth task
+    as at the first): forwards to the end, then back to the start, each task once; offset
+    still works and is bounded."""
+    registered.images(5)
+    job_id = registered.job_that_runs()["id"]
+
+    def page(url: str) -> dict[str, Any]:
+        answer = registered.client.get(url, headers=registered.headers)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    first = page(f"{API}/jobs/{job_id}/tasks?limit=2")
+    seen, pages, current = [], [], first
+    while True:
+        pages.append([t["id"] for t in current["results"]])
+        seen += pages[-1]
+        assert current["count"] == 5
+        if not current["next"]:
+            break
+        assert "cursor=" in current["next"]
+        current = page(current["next"])
+    assert seen == sorted(seen, key=int)
+    assert len(set(seen)) == 5
+    assert [len(p) for p in pages] == [2, 2, 1]
+    back = page(current["previous"])
+    assert [t["id"] for t in back["results"]] == pages[1]
+    assert [t["id"] for t in page(back["previous"])["results"]] == pages[0]
+    offset = page(f"{API}/jobs/{job_id}/tasks?limit=2&offset=2")
+    assert [t["id"] for t in offset["results"]] == pages[1]
+    deep = registered.client.get(
+        f"{API}/jobs/{job_id}/tasks?offset=10001", headers=registered.headers
+    )
+    assert deep.status_code == 400
 
 
 def test_cancel_stops_claims_and_refuses_results_of_earlier_leases(

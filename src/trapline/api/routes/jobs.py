@@ -17,13 +17,15 @@ from trapline.api.deps import (
 )
 from trapline.domain.processing.jobs import DispatchMode, JobStatus, TaskCounts, TaskStatus
 from trapline.errors import InvalidInput
-from trapline.http.pagination import offset_page
+from trapline.http.pagination import decode_cursor, keyed_page, offset_page
 from trapline.http.params import (
     DEFAULT_LIMIT,
     MAX_QUERY_LIST,
     Id,
     Limit,
+    ListingOffset,
     Offset,
+    QueryCursor,
     QueryId,
     QueryList,
 )
@@ -162,15 +164,24 @@ def list_tasks(
         int | None, Query(ge=1, le=MAX_BATCH, description="legacy claim: GET …/tasks/?batch=N")
     ] = None,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: ListingOffset = 0,
+    cursor: QueryCursor = None,
 ) -> Any:
-    """A job's tasks (``status=failed`` lists failures with their errors)."""
+    """A job's tasks by id (``status=failed`` lists failures with their errors); follow
+    ``next`` and ``previous`` to page at any depth."""
     if batch is not None:  # older AMI workers claimed with GET …/tasks?batch=N
         size = tasks.check_batch_size(batch)
         claimed = tasks.claim_for_job(dispatch, caller, job_id, size, None)
         return TasksResponse(tasks=claimed).model_dump(exclude_none=True)
-    total, found = jobs.list_tasks(db, caller, job_id, status, limit=limit, offset=offset)
-    return offset_page(request, total, [TaskInfoOut.of(t) for t in found], limit, offset)
+    position = decode_cursor(cursor)
+    total, found, more = tasks.list_tasks(
+        db, caller, job_id, status, limit=limit, offset=offset, cursor=position
+    )
+    results = [TaskInfoOut.of(t) for t in found]
+    if "offset" in request.query_params and position is None:
+        return offset_page(request, total, results, limit, offset)
+    keys = [(None, t.id) for t in found]
+    return keyed_page(request, total, keys, results, more=more, cursor=position, offset=offset)
 
 
 def _statuses(text: str | None) -> list[JobStatus]:

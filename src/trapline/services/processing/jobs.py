@@ -23,13 +23,11 @@ from trapline.domain.processing.jobs import (
     JobParams,
     JobStatus,
     TaskCounts,
-    TaskInfo,
-    TaskStatus,
     outcome,
 )
 from trapline.errors import Conflict, InvalidInput
 from trapline.queue.base import TaskQueue
-from trapline.services.core.access import project_for, require, require_person
+from trapline.services.core.access import project_for, require
 from trapline.services.processing.job_selection import (
     check_boxes_from,
     check_selection,
@@ -378,18 +376,6 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     return JobDetail(
         job, counts, per_minute, eta, events, waiting_for_worker=waiting, holdings=holdings
     )
-
-
-def list_tasks(
-    db: Database, caller: User, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
-) -> tuple[int, list[TaskInfo]]:
-    """A job's tasks, for example the failed ones with their errors (people only: the route
-    also serves older workers' claims, so service accounts reach it)."""
-    require_person(caller)
-    with db.read() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
-        project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
-        return repos.tasks.page(job_id, status, limit=limit, offset=offset)
 
 
 def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job:

@@ -1,4 +1,5 @@
-"""Handing tasks to workers: claims per job or across jobs, and lease extension."""
+"""Handing tasks to workers: claims per job or across jobs, and lease extension; a job's
+tasks listed."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from trapline.db.engine import Database
+from trapline.domain.core.paging import Cursor
 from trapline.domain.core.records import User
-from trapline.domain.processing.jobs import DispatchMode, Job, JobStatus, Lease
+from trapline.domain.core.roles import Role
+from trapline.domain.processing.jobs import (
+    DispatchMode,
+    Job,
+    JobStatus,
+    Lease,
+    TaskInfo,
+    TaskStatus,
+)
 from trapline.domain.processing.lease_tokens import (
     InvalidLeaseToken,
     LeaseClaim,
@@ -21,7 +31,7 @@ from trapline.protocol.pipelines import ClientInfo
 from trapline.protocol.service import SourceImageRequest
 from trapline.protocol.tasks import TaskOut
 from trapline.queue.base import TaskQueue
-from trapline.services.core.access import worker_project
+from trapline.services.core.access import project_for, require, require_person, worker_project
 from trapline.services.pipelines.workers import WorkerTracker, reach
 from trapline.services.processing.given_boxes import boxes_for, wire_boxes
 from trapline.services.processing.worker_access import WorkerAccess
@@ -172,3 +182,22 @@ def _hand_out(
         ",".join(str(lease.task_id) for lease in leases[:20]) + ("…" if len(leases) > 20 else ""),
     )
     return tasks
+
+
+def list_tasks(
+    db: Database,
+    caller: User,
+    job_id: int,
+    status: TaskStatus | None,
+    *,
+    limit: int,
+    offset: int = 0,
+    cursor: Cursor | None = None,
+) -> tuple[int, list[TaskInfo], bool]:
+    """A job's tasks (people only: the route also serves older workers' claims): how many, the
+    page, whether more follow."""
+    require_person(caller)
+    with db.read() as repos:
+        job = require(repos.jobs.get(job_id), "job", job_id)
+        project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
+        return repos.tasks.page(job_id, status, limit=limit, offset=offset, cursor=cursor)

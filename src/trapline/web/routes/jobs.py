@@ -12,7 +12,7 @@ from trapline.http.params import Id
 from trapline.protocol.base import MAX_SLUG
 from trapline.services.photos import collections, deployments, projects
 from trapline.services.pipelines import pipelines
-from trapline.services.processing import jobs, reruns
+from trapline.services.processing import jobs, reruns, tasks
 from trapline.services.processing.reruns import Analysed
 from trapline.web.counting_choice import PipelineText
 from trapline.web.forms import MAX_NUMBER, form_id, one_line, typed_number
@@ -247,7 +247,7 @@ def job_page(page: SignedIn, job_id: Id) -> Response:
     """A job: progress, speed, history, failed tasks and their errors."""
     detail = jobs.get_job(page.db, page.me, job_id)
     project, role = projects.get_project(page.db, page.me, detail.job.project_id)
-    _, failed = jobs.list_tasks(page.db, page.me, job_id, TaskStatus.FAILED, limit=50, offset=0)
+    _, failed, _ = tasks.list_tasks(page.db, page.me, job_id, TaskStatus.FAILED, limit=50)
     return page.render(
         "job.html",
         project=project,

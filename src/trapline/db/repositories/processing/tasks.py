@@ -34,6 +34,7 @@ from trapline.db.tables import (
 )
 from trapline.db.tables.jobs import LEASED
 from trapline.db.types import access_changed, affected, before_commit, in_utc, lock_row
+from trapline.domain.core.paging import Cursor
 from trapline.domain.core.records import ImageFilter
 from trapline.domain.core.retry import RetryPolicy
 from trapline.domain.processing.jobs import Job, TaskCounts, TaskInfo, TaskStatus
@@ -167,8 +168,7 @@ class TaskRepo:
         collection_id: int | None,
         image_ids: Sequence[int] | None,
     ) -> int:
-        """How many of the images a job would select pipeline ``slug`` found boxes on: what
-        a job over its boxes can classify."""
+        """How many of the images a job would select pipeline ``slug`` found boxes on."""
         counted = select(func.count()).select_from(ImageRow)
         counted = selected(counted, project_id, flt, collection_id, image_ids)
         return int(self.session.scalar(counted.where(boxes_of(slug))) or 0)
@@ -420,17 +420,27 @@ class TaskRepo:
         )
 
     def page(
-        self, job_id: int, status: TaskStatus | None, *, limit: int, offset: int
-    ) -> tuple[int, list[TaskInfo]]:
-        """A job's tasks, by id, optionally of one status."""
+        self,
+        job_id: int,
+        status: TaskStatus | None,
+        *,
+        limit: int,
+        offset: int = 0,
+        cursor: Cursor | None = None,
+    ) -> tuple[int, list[TaskInfo], bool]:
+        """A job's tasks by id (of one status): how many, the page from ``offset`` or next to
+        ``cursor`` (an id range, as deep as it goes), and whether more follow that way."""
         where = [TaskRow.job_id == job_id]
         if status is not None:
             where.append(TaskRow.status == status.value)
         total = self.session.scalar(select(func.count()).where(*where)) or 0
-        rows = self.session.scalars(
-            select(TaskRow).where(*where).order_by(TaskRow.id).limit(limit).offset(offset)
-        )
-        return total, [to_task_info(r) for r in rows]
+        back = cursor is not None and cursor.backwards
+        if cursor is not None:
+            where.append(TaskRow.id < cursor.id if back else TaskRow.id > cursor.id)
+        query = select(TaskRow).where(*where).order_by(TaskRow.id.desc() if back else TaskRow.id)
+        rows = list(self.session.scalars(query.limit(limit + 1).offset(offset)))
+        found = rows[:limit][::-1] if back else rows[:limit]
+        return total, [to_task_info(r) for r in found], len(rows) > limit
 
     def targets(self, task_ids: Collection[int]) -> dict[int, ResultTarget]:
         """What results for these tasks are checked against, by task id (those that exist)."""
