@@ -139,3 +139,28 @@ def test_a_refit_not_fitted_and_a_set_of_another_project_are_refused(
     assert hidden.status_code == 404, hidden.text
     assert answered_as_missing(hidden, absent, refit["id"], 10**12)
     assert api_get(proto, f"/classifiers/{refit['id']}")["status"] == "fitted"
+
+
+def test_a_box_without_a_vector_of_the_refits_length_is_named_nothing(proto: Protocol) -> None:
+    """Night 8's vector has five numbers, the others four: the refit, fitted on nights 0 to 7,
+    reads none for night 8's box, so it names it nothing (not a heron or egret, as a vector of
+    four numbers would be named): every taxon it names is named right."""
+    detections = night_scene(proto, odd_length=True)
+    identify_nights(proto, detections, range(8))
+    made = ask_refit(proto)
+    assert made.status_code == 202, made.text
+    refit = fitted(proto, made.json()["id"])
+    assert (refit["status"], refit["features_length"]) == ("fitted", 4)
+    identify_nights(proto, detections, range(8, 9))
+    nights = new_set(proto, "Nine nights")
+
+    found = api_get(proto, f"/classifiers/{refit['id']}/scores", set=nights["id"])
+
+    assert (found["no_vector"], found["seen"], found["correct"]) == (1, 9, 8)
+    assert (found["in_fit"], found["held_out"], found["held_out_accuracy"]) == (8, 1, 0.0)
+    rows = {t["scientific_name"]: (t["predicted"], t["precision"]) for t in found["taxa"]}
+    assert rows == {
+        "Ardea cinerea": (4, 1.0),
+        "Ardea alba": (4, 1.0),
+        "Egretta garzetta": (0, None),
+    }
