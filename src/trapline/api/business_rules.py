@@ -202,4 +202,8 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "A refit needs at least 5 identified individuals of at least 2 taxa, each taxon's seen "
         "in at least 2 events, with vectors of that pipeline.",
     ),
+    f"GET {_API}/classifiers/{{classifier_id}}/scores": (
+        "The refit must be fitted (not queued, fitting or failed).",
+        "The pipeline version whose features the refit read must still be one of the project's.",
+    ),
 }

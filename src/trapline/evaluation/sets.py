@@ -15,7 +15,7 @@ counts in neither.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -67,6 +67,9 @@ class SetItem:
     rect: Rect
     taxon_id: int | None = None
     scientific_name: str | None = None
+    #: The box identified and the identification naming it, as frozen (ids).
+    annotation_id: int | None = None
+    identification_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,25 +110,34 @@ class SetScore:
     unjudged: int = 0
     by_kind: Counter[ItemKind] = field(default_factory=Counter)
 
-    def add(self, items: Sequence[SetItem], found: Sequence[Found] | None) -> None:
+    def add(
+        self,
+        items: Sequence[SetItem],
+        found: Sequence[Found] | None,
+        only: Collection[int] | None = None,
+    ) -> None:
         """One photo: the set's items on it, and the version's boxes (None: it did not run
-        on the photo)."""
+        on the photo). With ``only`` (item ids), only those identified boxes are tallied;
+        the others still take part in matching boxes, so each tallied box gets the same
+        prediction as in a tally of all."""
         identified = [i for i in items if i.kind is ItemKind.IDENTIFIED]
-        self.size += len(identified)
-        for item in identified:
+        counted = [i for i in identified if only is None or i.id in only]
+        self.size += len(counted)
+        for item in counted:
             self.members[item.taxon_id] += 1
             self.names.setdefault(item.taxon_id, item.scientific_name or "")
         if found is None:
             return
         self.by_kind.update(i.kind for i in items)
-        self.seen += len(identified)
+        self.seen += len(counted)
         predictions = [Prediction(f.rect, f.score) for f in found]
         matching = match(predictions, [i.rect for i in identified], IOU)
         taken: dict[int, Found] = {
             truth: found[n] for n, truth in enumerate(matching.matches) if truth is not None
         }
         for number, item in enumerate(identified):
-            self._classified(item, taken.get(number))
+            if only is None or item.id in only:
+                self._classified(item, taken.get(number))
         self._boxes(items, found)
 
     def _classified(self, item: SetItem, found: Found | None) -> None:

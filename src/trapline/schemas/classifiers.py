@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from trapline.evaluation.classifiers import Classifier
 from trapline.protocol.base import ONE_LINE
 from trapline.schemas.common import Input, Instant, Name
+from trapline.schemas.evaluation import TaxonScoreOut, taxon_scores
+from trapline.services.review.refit_scores import RefitScored
 
 #: A pipeline's slug, or ``slug@N`` for one version of it.
 FeaturesFrom = Annotated[str, StringConstraints(min_length=1, max_length=266, pattern=ONE_LINE)]
@@ -88,3 +90,80 @@ class ClassifierOut(BaseModel):
             too_few=[TooFewOut(**t) for t in results.get("too_few", [])],
             created_by=found.created_by, created_at=found.created_at, fitted_at=found.fitted_at,
         )  # fmt: skip
+
+
+class ModelScoresOut(BaseModel):
+    """The version whose features the refit reads, scored on the same set by its own names."""
+
+    pipeline: str
+    version: int
+    seen: int = Field(description="identified boxes of the set on photos the version ran on")
+    correct: int
+    accuracy: float | None = Field(description="top-1: correct / seen (null: none seen)")
+    top5_accuracy: float | None
+    taxa: list[TaxonScoreOut]
+
+
+class RefitScoresOut(BaseModel):
+    classifier_id: int
+    set_id: int
+    pipeline: str = Field(description="the pipeline whose boxes and features the refit names")
+    version: int
+    size: int = Field(description="identified boxes in the set")
+    seen: int = Field(description="of them, on photos the version ran on")
+    correct: int = Field(description="of those seen, named right by the refit")
+    accuracy: float | None = Field(description="top-1: correct / seen (null: none seen)")
+    top5_accuracy: float | None = Field(
+        description="people's taxon among the refit's five most probable (null: none seen)"
+    )
+    no_vector: int = Field(
+        description="the version's boxes on the set's photos without a vector of the refit's "
+        "length: named nothing, so an identified box they stand for counts as wrong"
+    )
+    in_fit: int = Field(
+        description="identified boxes the refit may have learnt from (their identification, or "
+        "an earlier one of their individual, is among those it was fitted on): figures over "
+        "them flatter it"
+    )
+    held_out: int = Field(description="the set's other identified boxes")
+    held_out_seen: int
+    held_out_accuracy: float | None = Field(
+        description="top-1 over the held-out boxes seen: how it does on animals it never "
+        "learnt from (null: none)"
+    )
+    held_out_top5_accuracy: float | None
+    taxa: list[TaxonScoreOut] = Field(description="the refit's figures per taxon, over all")
+    model: ModelScoresOut
+    note: str = Field(description="what the figures mean, in words")
+
+    @classmethod
+    def of(cls, scored: RefitScored) -> RefitScoresOut:
+        s, held, m = scored.score, scored.held_out, scored.model.score
+        return cls(
+            classifier_id=scored.classifier.id, set_id=scored.set.id,
+            pipeline=scored.version.slug, version=scored.version.version, size=s.size,
+            seen=s.seen, correct=s.correct, accuracy=s.accuracy, top5_accuracy=s.top_k_accuracy,
+            no_vector=scored.no_vector, in_fit=scored.in_fit, held_out=held.size,
+            held_out_seen=held.seen, held_out_accuracy=held.accuracy,
+            held_out_top5_accuracy=held.top_k_accuracy, taxa=taxon_scores(s),
+            model=ModelScoresOut(
+                pipeline=scored.model.version.slug, version=scored.model.version.version,
+                seen=m.seen, correct=m.correct, accuracy=m.accuracy,
+                top5_accuracy=m.top_k_accuracy, taxa=taxon_scores(m),
+            ),
+            note=fit_note(scored),
+        )  # fmt: skip
+
+
+def fit_note(scored: RefitScored) -> str:
+    """What the in-fit count means for the figures, in a person's words."""
+    if scored.score.size == 0:
+        return "the set is empty: there is nothing to score"
+    if scored.in_fit == 0:
+        return "none of the set's identified boxes was among those the refit was fitted on"
+    return (
+        f"{scored.in_fit} of the set's {scored.score.size} identified boxes were among the "
+        "identifications the refit was fitted on: figures over them flatter the refit, which "
+        "has seen them. The held-out figures, over the others only, say how it does on "
+        "animals it never learnt from."
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from trapline.evaluation.sets import EvaluationSet
+from trapline.evaluation.sets import EvaluationSet, SetScore
 from trapline.protocol.base import ONE_LINE
 from trapline.schemas.common import BodyId, Day, Input, Instant, Name
 from trapline.services.review.evaluation import MAX_TAXA, Scored, confusion_rows
@@ -129,19 +129,7 @@ class ScoresOut(BaseModel):
             correct=s.correct,
             accuracy=s.accuracy,
             top5_accuracy=s.top_k_accuracy,
-            taxa=[
-                TaxonScoreOut(
-                    taxon_id=t.taxon_id,
-                    scientific_name=t.scientific_name,
-                    members=t.members,
-                    support=t.support,
-                    predicted=t.predicted,
-                    correct=t.correct,
-                    precision=t.precision,
-                    recall=t.recall,
-                )
-                for t in s.taxa()
-            ],
+            taxa=taxon_scores(s),
             confusion=[
                 ConfusionOut(scientific_name=a, predicted=b, count=n)
                 for a, b, n in confusion_rows(scored)
@@ -160,6 +148,23 @@ class ScoresOut(BaseModel):
             ),
             note=_note(scored),
         )
+
+
+def taxon_scores(score: SetScore) -> list[TaxonScoreOut]:
+    """A tally's figures per taxon, as answered."""
+    return [
+        TaxonScoreOut(
+            taxon_id=t.taxon_id,
+            scientific_name=t.scientific_name,
+            members=t.members,
+            support=t.support,
+            predicted=t.predicted,
+            correct=t.correct,
+            precision=t.precision,
+            recall=t.recall,
+        )
+        for t in score.taxa()
+    ]
 
 
 def _note(scored: Scored) -> str | None:

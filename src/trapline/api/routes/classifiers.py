@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from trapline.api.deps import CurrentUser, DatabaseDep, RefitRunnerDep
-from trapline.http.params import Id
-from trapline.schemas.classifiers import ClassifierCreated, ClassifierIn, ClassifierOut
+from trapline.http.params import MAX_ID, Id
+from trapline.schemas.classifiers import (
+    ClassifierCreated,
+    ClassifierIn,
+    ClassifierOut,
+    RefitScoresOut,
+)
 from trapline.schemas.common import ErrorOut
-from trapline.services.review import classifiers
+from trapline.services.review import classifiers, refit_scores
 
 router = APIRouter(tags=["evaluation"])
 
@@ -46,3 +53,19 @@ def list_classifiers(project_id: Id, caller: CurrentUser, db: DatabaseDep) -> di
 def get_classifier(classifier_id: Id, caller: CurrentUser, db: DatabaseDep) -> ClassifierOut:
     """One refit: its status and cross-validated figures."""
     return ClassifierOut.of(classifiers.get_classifier(db, caller, classifier_id))
+
+
+@router.get(
+    "/classifiers/{classifier_id}/scores",
+    responses={400: {"model": ErrorOut, "description": "The refit is not fitted yet."}},
+)
+def scores(
+    classifier_id: Id,
+    caller: CurrentUser,
+    db: DatabaseDep,
+    set_id: Annotated[
+        int, Query(alias="set", ge=1, le=MAX_ID, description="an evaluation set of the project")
+    ],
+) -> RefitScoresOut:
+    """A fitted refit scored against an evaluation set, beside the model whose features it reads."""
+    return RefitScoresOut.of(refit_scores.score_refit(db, caller, classifier_id, set_id))

@@ -190,7 +190,7 @@ def score(
     (viewers)."""
     with db.read() as repos:
         found = _set(repos, caller, set_id)
-        chosen = _version(repos, found.project_id, pipeline, version)
+        chosen = find_version(repos, found.project_id, pipeline, version)
         hidden = frozenset(repos.taxa.hidden_labels(found.project_id))
         taxa: dict[str, int | None] = {}
         tally = SetScore()
@@ -215,7 +215,7 @@ def score(
         return Scored(found, chosen, tally)
 
 
-def _version(repos: Repos, project_id: int, slug: str, version: int | None) -> Version:
+def find_version(repos: Repos, project_id: int, slug: str, version: int | None) -> Version:
     """The project's version of a pipeline, or InvalidInput naming what there is."""
     known = repos.export_reads.pipelines(project_id).values()
     slugs = sorted({p.slug for p in known})

@@ -5,14 +5,17 @@ cross-validated figures (docs/evaluation.md)."""
 from __future__ import annotations
 
 from itertools import groupby
+from typing import Annotated, Any
 
+from fastapi import Query
 from starlette.responses import JSONResponse, Response
 
-from trapline.errors import Conflict, InvalidInput
-from trapline.http.params import Id
-from trapline.schemas.classifiers import ClassifierIn, ClassifierOut
+from trapline.errors import Conflict, InvalidInput, NotFound
+from trapline.evaluation.classifiers import ClassifierStatus
+from trapline.http.params import MAX_ID, Id
+from trapline.schemas.classifiers import ClassifierIn, ClassifierOut, RefitScoresOut
 from trapline.services.photos import projects
-from trapline.services.review import classifiers, evaluation
+from trapline.services.review import classifiers, evaluation, refit_scores
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -21,6 +24,8 @@ router = page_router()
 
 #: The form's fields, as typed.
 FIELDS = ("name", "features_from")
+#: The evaluation set a refit's page scores it against.
+SetChoice = Annotated[int | None, Query(alias="set", ge=1, le=MAX_ID)]
 
 
 def feature_sources(versions: list[str]) -> list[tuple[str, str]]:
@@ -79,17 +84,52 @@ def create_refit(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
 
 
 @router.get("/classifiers/{classifier_id}")
-def refit(page: SignedIn, classifier_id: Id) -> Response:
-    """A refit: where its fit is, then its cross-validated figures per taxon."""
+def refit(page: SignedIn, classifier_id: Id, set_id: SetChoice = None) -> Response:
+    """A refit: where its fit is, then its cross-validated figures per taxon and, with
+    ``?set=``, its scores against an evaluation set beside its features' model."""
     found = classifiers.get_classifier(page.db, page.me, classifier_id)
     project, role = projects.get_project(page.db, page.me, found.project_id)
+    fitted = found.status is ClassifierStatus.FITTED
+    sets = evaluation.list_sets(page.db, page.me, found.project_id) if fitted else []
+    scored: RefitScoresOut | None = None
+    errors: dict[str, str] = {}
+    status = 200
+    if fitted and set_id is not None:
+        try:
+            scored = RefitScoresOut.of(
+                refit_scores.score_refit(page.db, page.me, classifier_id, set_id)
+            )
+        except NotFound as exc:
+            errors, status = {"set": f"{exc.detail}: choose one of the project's sets"}, 404
+        except InvalidInput as exc:
+            errors, status = {"set": exc.detail}, 400
     return page.render(
         "refit.html",
+        status=status,
         project=project,
         role=role,
         refit=ClassifierOut.of(found),
         final=found.status.final,
+        sets=sets,
+        chosen=set_id,
+        scored=scored,
+        rows=side_by_side(scored) if scored is not None else [],
+        errors=errors,
     )
+
+
+def side_by_side(scored: RefitScoresOut) -> list[dict[str, Any]]:
+    """Per taxon of either side, in the refit's order (then the model's taxa it has not): its
+    name, support, and the refit's and the model's figures (None: that side never named it)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for side, taxa in (("refit", scored.taxa), ("model", scored.model.taxa)):
+        for t in taxa:
+            row = rows.setdefault(
+                t.scientific_name,
+                {"name": t.scientific_name, "support": t.support, "refit": None, "model": None},
+            )
+            row[side] = t
+    return list(rows.values())
 
 
 @router.get("/classifiers/{classifier_id}/progress")

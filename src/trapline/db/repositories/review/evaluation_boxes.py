@@ -32,6 +32,8 @@ class VersionBox:
     score: float
     label: str | None
     ranked: tuple[str, ...]
+    #: The box (an annotation) itself.
+    annotation_id: int
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class EvaluationBoxRepo:
                     float(score) if score is not None else 1.0,
                     named.label,
                     ranked or ((named.label,) if named.label else ()),
+                    int(aid),
                 )
             )
         return seen, found

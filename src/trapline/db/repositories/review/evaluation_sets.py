@@ -272,13 +272,16 @@ class EvaluationSetRepo:
         """The set's items on these photos, by photo."""
         e = EvaluationItemRow
         rows = self.session.execute(
-            select(e.id, e.image_id, e.kind, e.x1, e.y1, e.x2, e.y2, e.taxon_id, e.scientific_name)
+            select(
+                e.id, e.image_id, e.kind, e.x1, e.y1, e.x2, e.y2, e.taxon_id, e.scientific_name,
+                e.annotation_id, e.identification_id,
+            )
             .where(e.set_id == set_id, e.image_id.in_(list(image_ids)))
             .order_by(e.image_id, e.id)
-        )
+        )  # fmt: skip
         return [
-            SetItem(int(i), int(image), ItemKind(kind), (x1, y1, x2, y2), taxon, name)
-            for i, image, kind, x1, y1, x2, y2, taxon, name in rows
+            SetItem(int(i), int(image), ItemKind(kind), (x1, y1, x2, y2), taxon, name, box, ident)
+            for i, image, kind, x1, y1, x2, y2, taxon, name, box, ident in rows
         ]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from trapline.db.tables import (
     AnalysisRow,
@@ -107,6 +107,40 @@ class RefitExampleRepo:
                     )
                 matrix[where[int(annotation_id)]] = vector
         return matrix
+
+    def box_vectors(
+        self, boxes: Sequence[int], slug: str, version: int, length: int
+    ) -> tuple[list[int], Floats]:
+        """The boxes among ``boxes`` with a vector of ``length`` numbers posted by version
+        ``version`` of the pipeline ``slug`` (read as a refit reads them: the box's own, else
+        its last stored classification's), and those vectors, a row each in the same order."""
+        found = self._sources(sorted(set(boxes)), slug, version)
+        kept = sorted(box for box, (_, _, size) in found.items() if size == length)
+        sources = np.asarray([found[box][0] for box in kept], dtype=np.int64)
+        return kept, self.vectors(sources, length)
+
+    def fitted_boxes(self, project_id: int, boxes: Sequence[int], latest: int) -> set[int]:
+        """The boxes among ``boxes`` an identification of the project up to ``latest`` (an
+        identification id) named, itself or another detection of its individual: those a
+        refit fitted on identifications up to ``latest`` may have learnt from."""
+        i, od, other = IdentificationRow, OccurrenceDetectionRow, aliased(OccurrenceDetectionRow)
+        named = [i.project_id == project_id, i.id <= latest]
+        found: set[int] = set()
+        for chunk in chunks(sorted(set(boxes))):
+            found.update(
+                self.session.scalars(
+                    select(i.annotation_id).where(i.annotation_id.in_(chunk), *named)
+                )
+            )
+            found.update(
+                self.session.scalars(
+                    select(od.annotation_id)
+                    .join(other, other.occurrence_id == od.occurrence_id)
+                    .join(i, i.annotation_id == other.annotation_id)
+                    .where(od.annotation_id.in_(chunk), *named)
+                )
+            )
+        return {int(box) for box in found}
 
     def _latest(self, project_id: int) -> dict[int, _Individual]:
         """Per individual (an occurrence id; a detection no occurrence holds: minus its id),
