@@ -27,6 +27,8 @@ from trapline.background.exports import DUTY_INTERVAL as EXPORTS_INTERVAL
 from trapline.background.exports import ExportRunner
 from trapline.background.jobs import JobStarter
 from trapline.background.push import DISPATCH_INTERVAL, PushDispatcher, dispatch_push_tasks
+from trapline.background.refit_jobs import DUTY_INTERVAL as REFIT_JOBS_INTERVAL
+from trapline.background.refit_jobs import run_refit_jobs
 from trapline.background.sources import SourceRunner, start_due_sources
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
@@ -249,6 +251,11 @@ class Platform:
                 Duty("capture-times", REREADS_INTERVAL, lambda _: rereads.resume()),
                 Duty("events", REGROUPINGS_INTERVAL, lambda _: regroupings.resume()),
                 Duty("classifiers", REFITS_INTERVAL, lambda _: refits.resume()),
+                Duty(
+                    "refit-jobs",
+                    REFIT_JOBS_INTERVAL,
+                    lambda _: run_refit_jobs(database, queue, results),
+                ),
                 Duty(
                     "occurrences",
                     TRACKING_INTERVAL,

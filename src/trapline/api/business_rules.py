@@ -206,4 +206,9 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "The refit must be fitted (not queued, fitting or failed).",
         "The pipeline version whose features the refit read must still be one of the project's.",
     ),
+    f"POST {_API}/classifiers/{{classifier_id}}/promote": (
+        "The refit must be fitted (not queued, fitting or failed).",
+        "The pipeline whose features it reads must have found boxes on some photo of the project "
+        "(they are what the promoted refit names).",
+    ),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
@@ -75,7 +75,10 @@ class JobIn(Input):
     deployment_id: BodyId | None = None
     name: Annotated[str, StringConstraints(max_length=255, pattern=ONE_LINE)] | None = None
     start_now: StrictBool = True
-    dispatch_mode: DispatchMode = DispatchMode.ASYNC_API
+    dispatch_mode: Literal[DispatchMode.ASYNC_API, DispatchMode.SYNC_API] = Field(
+        DispatchMode.ASYNC_API,
+        description="async_api: pulled by workers; sync_api: pushed to a processing service",
+    )
     params: JobParamsIn = Field(default_factory=JobParamsIn)
 
     @field_validator("image_ids")

@@ -67,9 +67,20 @@ def test_a_refit_asked_on_the_form_is_followed_then_shows_its_figures(
     assert table(page, "refit-too-few") == [["Egretta garzetta", "1", "1", "1"]]
     assert f"{PIPELINE_SLUG}, version 1 (4 numbers a detection)" in page
     assert "so the figure estimates how it would do on new nights" in page.lower()
-    assert "not used for any count; promoting a refit is not built yet" in page
+    assert "counts nowhere until a person promotes it and then chooses it" in page
     listed = table(browser.page(f"/projects/{proto.project_id}/classifiers"), "refits")
     assert listed[0][:4] == ["Herons and egrets", "fitted", "1.00", "8"]
+    # Promoted from its page: the job that runs it; a second press is told it was.
+    promoted = browser.post(f"{where}/promote", {}, csrf_from=where)
+    assert promoted.status_code == 303, promoted.text  # type: ignore[attr-defined]
+    assert promoted.headers["location"].startswith("/jobs/")  # type: ignore[attr-defined]
+    page = browser.page(where)
+    assert f"promoted as <strong>{PIPELINE_SLUG}-refit v1</strong>" in page
+    assert 'id="promote-refit"' not in page
+    again = browser.post(f"{where}/promote", {}, csrf_from=f"/projects/{proto.project_id}/jobs")
+    assert again.status_code == 409  # type: ignore[attr-defined]
+    said = _error(again.text, "promote")  # type: ignore[attr-defined]
+    assert f"is promoted already, as {PIPELINE_SLUG}-refit v1" in said
 
 
 def test_a_queued_refit_is_followed_by_its_page(

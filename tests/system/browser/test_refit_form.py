@@ -66,8 +66,16 @@ def test_a_person_refits_from_identifications_and_sees_it_fitted(laptop: Any, ap
         ["Ardea alba", "4", "4", "1.00", "1.00"],
     ]
     assert "Egretta garzetta" in page.inner_text("#refit-too-few")
-    assert "promoting a refit is not built yet" in page.inner_text("#refit-not-used")
+    assert "counts nowhere until a person promotes it" in page.inner_text("#refit-not-used")
     refit_page = page.url
+    # Promoted, it runs at once over the test pipeline's boxes, run by the server itself.
+    page.get_by_role("button", name="Promote").click()
+    page.wait_for_url(re.compile(r".*/jobs/\d+$"))
+    assert "Classifies the current boxes of moth-test" in page.inner_text("#job-boxes-from")
+    page.wait_for_selector("#job-status .status-succeeded", timeout=FIT_MS)
+    page.goto(refit_page)
+    assert "promoted as moth-test-refit v1" in page.inner_text("#refit-promoted")
+    assert page.locator("#promote-refit").count() == 0
     page.click("h1 a")
     listed = page.locator("#refits tbody tr").first.inner_text().split("\t")
     assert listed[:4] == ["Herons of the sheet", "fitted", "1.00", "8"]

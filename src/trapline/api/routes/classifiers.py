@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from trapline.api.deps import CurrentUser, DatabaseDep, RefitRunnerDep
+from trapline.api.deps import CurrentUser, DatabaseDep, RefitRunnerDep, StarterDep
+from trapline.domain.processing.jobs import TaskCounts
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.classifiers import (
     ClassifierCreated,
@@ -15,7 +16,8 @@ from trapline.schemas.classifiers import (
     RefitScoresOut,
 )
 from trapline.schemas.common import ErrorOut
-from trapline.services.review import classifiers, refit_scores
+from trapline.schemas.jobs import JobOut, job_out
+from trapline.services.review import classifiers, promotion, refit_scores
 
 router = APIRouter(tags=["evaluation"])
 
@@ -69,3 +71,24 @@ def scores(
 ) -> RefitScoresOut:
     """A fitted refit scored against an evaluation set, beside the model whose features it reads."""
     return RefitScoresOut.of(refit_scores.score_refit(db, caller, classifier_id, set_id))
+
+
+@router.post(
+    "/classifiers/{classifier_id}/promote",
+    status_code=201,
+    responses={
+        400: {
+            "model": ErrorOut,
+            "description": "The refit is not fitted, or the pipeline whose features it reads "
+            "has no boxes in the project to classify.",
+        },
+        409: {"model": ErrorOut, "description": "The refit is promoted already."},
+    },
+)
+def promote(classifier_id: Id, caller: CurrentUser, db: DatabaseDep, starter: StarterDep) -> JobOut:
+    """Promote a fitted refit (members): the next version of the project's
+    ``<features>-refit`` pipeline, and the job (run by the platform) that names the current
+    boxes of the pipeline whose features it reads; its run counts where a person chooses it."""
+    job = promotion.promote(db, caller, classifier_id)
+    starter.submit(job.id)
+    return JobOut(**job_out(job, TaskCounts()))

@@ -19,6 +19,9 @@ TEST_PIPELINES = frozenset({"trapline-constant", "trapline-random", "constant", 
 #: results made elsewhere, and nothing runs its pipelines (no job is offered or taken for one
 #: it alone offers).
 IMPORT_SERVICE = "megadetector-import"
+#: The processing service promoted refits are registered under, in each project: the platform
+#: runs their jobs itself (``DispatchMode.INTERNAL``), and nothing else may.
+REFIT_SERVICE = "trapline-refits"
 #: The built-in pipelines that find real things, in the order a project of each kind is
 #: offered them when it has run none yet: a camera trap's MegaDetector first, a light trap's
 #: (or any other project's) moth-blobs.

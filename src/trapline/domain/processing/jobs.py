@@ -54,6 +54,9 @@ class DispatchMode(StrEnum):
 
     ASYNC_API = "async_api"
     SYNC_API = "sync_api"
+    #: Run by the platform itself: a promoted refit, which reads the features stored with the
+    #: boxes it classifies (never a job a person or worker asks for this way).
+    INTERNAL = "internal"
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ class SourceBox(NamedTuple):
     confidence: float | None
     algorithm_name: str
     algorithm_key: str
+    #: The box's own annotation (where its features are read, for a refit).
+    annotation_id: int
 
 
 class AnnotationDraft(NamedTuple):

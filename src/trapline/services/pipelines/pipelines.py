@@ -19,6 +19,7 @@ from trapline.domain.core.roles import Role
 from trapline.domain.pipelines.pipelines import (
     IMPORT_SERVICE,
     ONLINE_WINDOW,
+    REFIT_SERVICE,
     TEST_PIPELINES,
     ProjectPipeline,
     Registration,
@@ -146,7 +147,7 @@ def offered_pipelines(
         for p in found
         if p.enabled
         and (with_tests or p.pipeline.slug not in TEST_PIPELINES)
-        and {s.name for s in p.services} != {IMPORT_SERVICE}  # imported results: nothing runs it
+        and not _not_for_jobs({s.name for s in p.services})
     ]
     registered = {p.pipeline.slug for p in found}
     missing = tuple(s for s in always_offered(kind) if with_unregistered and s not in registered)
@@ -155,6 +156,12 @@ def offered_pipelines(
     return Offered(
         offered, preselected(slugs, last[0].pipeline_slug if last else None, kind), missing, sources
     )
+
+
+def _not_for_jobs(services: set[str]) -> bool:
+    """Whether only the import's or the refits' service offers a pipeline: imported results
+    run nowhere, and a promoted refit runs when it is promoted, not from a job form."""
+    return bool(services) and services <= {IMPORT_SERVICE, REFIT_SERVICE}
 
 
 def set_pipeline_enabled(

@@ -7,8 +7,8 @@ from typing import Any
 
 from trapline.db.repositories import Repos
 from trapline.domain.core.records import ImageFilter
-from trapline.domain.pipelines.pipelines import Pipeline
-from trapline.domain.processing.jobs import Job
+from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, REFIT_SERVICE, Pipeline
+from trapline.domain.processing.jobs import DispatchMode, Job
 from trapline.errors import InvalidInput
 
 
@@ -109,3 +109,22 @@ def skipped_note(repos: Repos, job: Job, count: int) -> str:
         f'; {skipped} images skipped: {analysed} (to run them again, tick "Re-run the photos '
         "already analysed\" in the web app's job form, or pass reprocess: true)"
     )
+
+
+def check_runnable(services: set[str], slug: str, mode: DispatchMode) -> None:
+    """InvalidInput unless something runs a job of the pipeline its registering ``services``
+    name: imported results run nowhere; a promoted refit only as the platform's own job."""
+    if services == {IMPORT_SERVICE}:
+        raise InvalidInput(
+            f"pipeline: {slug!r} holds imported results ({IMPORT_SERVICE}); nothing runs it "
+            "here: pick a pipeline a worker or a processing service offers",
+            field="pipeline",
+        )
+    if (services == {REFIT_SERVICE}) != (mode is DispatchMode.INTERNAL):
+        raise InvalidInput(
+            f"pipeline: {slug!r} is a promoted refit, which runs when a person promotes it "
+            "(POST /api/v2/classifiers/{id}/promote)"
+            if services == {REFIT_SERVICE}
+            else f"dispatch_mode: {mode.value} jobs are a promoted refit's own",
+            field="pipeline",
+        )

@@ -13,7 +13,6 @@ from trapline.db.repositories import Repos
 from trapline.db.types import utcnow
 from trapline.domain.core.records import ImageFilter, User
 from trapline.domain.core.roles import Role
-from trapline.domain.pipelines.pipelines import IMPORT_SERVICE
 from trapline.domain.processing.jobs import (
     CANCELABLE_JOB_STATUSES,
     DispatchMode,
@@ -30,6 +29,7 @@ from trapline.queue.base import TaskQueue
 from trapline.services.core.access import project_for, require
 from trapline.services.processing.job_selection import (
     check_boxes_from,
+    check_runnable,
     check_selection,
     selected_count,
     selection_filter,
@@ -139,12 +139,7 @@ def add_job(
             f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/",
             field="pipeline",
         )
-    if not repos.pipelines.runnable(pipeline.id):
-        raise InvalidInput(
-            f"pipeline: {pipeline_slug!r} holds imported results ({IMPORT_SERVICE}); nothing "
-            "runs it here: pick a pipeline a worker or a processing service offers",
-            field="pipeline",
-        )
+    check_runnable(repos.pipelines.services_of(pipeline.id), pipeline_slug, dispatch_mode)
     if params.threshold is not None and pipeline.default_threshold is None:
         raise InvalidInput(
             f"params.settings.threshold: pipeline {pipeline_slug!r} v{pipeline.version} "

@@ -76,7 +76,8 @@ def claim_for_job(
     job, _ = dispatch.access.worker_job(caller, job_id)
     if job.dispatch_mode is not DispatchMode.ASYNC_API:
         raise InvalidInput(
-            f"job {job_id} is a {job.dispatch_mode.value} (push) job; its tasks are not pulled"
+            f"job {job_id} is a {job.dispatch_mode.value} job (pushed to a processing service, "
+            "or run by the platform); its tasks are not pulled"
         )
     identity = dispatch.tracker.seen(caller, client_info, [job.pipeline_slug], [job.project_id])
     if job.status is not JobStatus.RUNNING or not dispatch.access.serves(caller, job):

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from fastapi import Query
 from starlette.responses import JSONResponse, Response
 
+from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound
 from trapline.evaluation.classifiers import ClassifierStatus
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.classifiers import ClassifierIn, ClassifierOut, RefitScoresOut
 from trapline.services.photos import projects
-from trapline.services.review import classifiers, evaluation, refit_scores
+from trapline.services.review import classifiers, evaluation, promotion, refit_scores
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -87,13 +88,36 @@ def create_refit(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
 def refit(page: SignedIn, classifier_id: Id, set_id: SetChoice = None) -> Response:
     """A refit: where its fit is, then its cross-validated figures per taxon and, with
     ``?set=``, its scores against an evaluation set beside its features' model."""
+    return _refit_page(page, classifier_id, set_id)
+
+
+@router.post("/classifiers/{classifier_id}/promote")
+def promote(page: SignedIn, classifier_id: Id, form: PostedForm) -> Response:
+    """Promote a fitted refit (members): its job runs over the current boxes at once."""
+    try:
+        job = promotion.promote(page.db, page.me, classifier_id)
+    except (InvalidInput, Conflict) as exc:
+        return _refit_page(
+            page, classifier_id, None, promote_error=exc.detail, status=exc.status_code
+        )
+    page.platform.starter.submit(job.id)
+    return page.redirect(f"/jobs/{job.id}")
+
+
+def _refit_page(
+    page: Page,
+    classifier_id: int,
+    set_id: int | None,
+    *,
+    promote_error: str | None = None,
+    status: int = 200,
+) -> Response:
     found = classifiers.get_classifier(page.db, page.me, classifier_id)
     project, role = projects.get_project(page.db, page.me, found.project_id)
     fitted = found.status is ClassifierStatus.FITTED
     sets = evaluation.list_sets(page.db, page.me, found.project_id) if fitted else []
     scored: RefitScoresOut | None = None
-    errors: dict[str, str] = {}
-    status = 200
+    errors: dict[str, str] = {"promote": promote_error} if promote_error else {}
     if fitted and set_id is not None:
         try:
             scored = RefitScoresOut.of(
@@ -115,6 +139,8 @@ def refit(page: SignedIn, classifier_id: Id, set_id: SetChoice = None) -> Respon
         scored=scored,
         rows=side_by_side(scored) if scored is not None else [],
         errors=errors,
+        promoted=promotion.promoted_as(page.db, page.me, classifier_id),
+        can_promote=role.allows(Role.MEMBER),
     )
 
 

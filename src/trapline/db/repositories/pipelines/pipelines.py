@@ -24,7 +24,6 @@ from trapline.db.tables import (
 )
 from trapline.db.types import affected
 from trapline.domain.pipelines.pipelines import (
-    IMPORT_SERVICE,
     ONLINE_WINDOW,
     Algorithm,
     Offered,
@@ -118,17 +117,28 @@ class PipelineRepo:
             )
         )
 
-    def runnable(self, pipeline_id: int) -> bool:
-        """Whether anything may run the pipeline: a service besides the import one offers it
-        (or none yet: a worker may register it later)."""
-        names = set(
+    def with_algorithm(self, project_id: int, key: str) -> Pipeline | None:
+        """The project's pipeline version whose algorithms include the one keyed ``key``."""
+        row = self.session.scalar(
+            select(PipelineRow)
+            .join(PipelineAlgorithmRow, PipelineAlgorithmRow.pipeline_id == PipelineRow.id)
+            .join(AlgorithmRow, AlgorithmRow.id == PipelineAlgorithmRow.algorithm_id)
+            .where(PipelineRow.project_id == project_id, AlgorithmRow.key == key)
+            .order_by(PipelineRow.id)
+            .limit(1)
+        )
+        return self._pipeline_record(row) if row else None
+
+    def services_of(self, pipeline_id: int) -> set[str]:
+        """The names of the processing services that registered the pipeline in its project
+        (the import one for imported results, the refits' for a promoted refit)."""
+        return set(
             self.session.scalars(
                 select(ProcessingServiceRow.name)
                 .join(ServicePipelineRow, ServicePipelineRow.service_id == ProcessingServiceRow.id)
                 .where(ServicePipelineRow.pipeline_id == pipeline_id)
             )
         )
-        return names != {IMPORT_SERVICE}
 
     def for_project(
         self, project_id: int, now: datetime, *, push_window: timedelta = ONLINE_WINDOW

@@ -37,6 +37,7 @@ class GivenBoxRepo:
         rows: Sequence[Any] = self.session.execute(
             select(
                 AnalysisRow.image_id,
+                AnnotationRow.id,
                 AnnotationRow.x1,
                 AnnotationRow.y1,
                 AnnotationRow.x2,
@@ -57,10 +58,12 @@ class GivenBoxRepo:
             .order_by(AnnotationRow.id)
         ).all()
         found: dict[int, list[SourceBox]] = {}
-        for image_id, x1, y1, x2, y2, confidence, name, key in rows:
+        for image_id, box_id, x1, y1, x2, y2, confidence, name, key in rows:
             box = Box(float(x1), float(y1), float(x2), float(y2))
             # A box no registered algorithm drew (none of trapline's ways of storing results
             # makes one) is named by its pipeline.
-            drawn = SourceBox(int(image_id), box, confidence, name or slug, key or slug)
+            drawn = SourceBox(
+                int(image_id), box, confidence, name or slug, key or slug, int(box_id)
+            )
             found.setdefault(int(image_id), []).append(drawn)
         return found

@@ -1,0 +1,63 @@
+"""The platform's own worker for promoted refits (``DispatchMode.INTERNAL`` jobs).
+
+A promoted refit needs no photo: it names each box from the vector stored with it. The
+``refit-jobs`` duty claims tasks of such running jobs from the task queue, under the same
+leases pull workers hold, works their results out (``services/review/promotion.classified``)
+and stores them through ``ResultStore.store``, the path every result takes: counters,
+duplicates, retries and dead-lettering behave as for any job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from trapline.db.engine import Database
+from trapline.domain.pipelines.pipelines import REFIT_SERVICE
+from trapline.domain.processing.jobs import DispatchMode, JobStatus
+from trapline.domain.processing.lease_tokens import LeaseClaim
+from trapline.queue.base import TaskQueue
+from trapline.services.core.access import require
+from trapline.services.processing.push import PLATFORM
+from trapline.services.processing.result_items import Posted
+from trapline.services.processing.results import ResultStore
+from trapline.services.review.promotion import classified
+
+log = logging.getLogger(__name__)
+
+#: Seconds between runs of the duty.
+DUTY_INTERVAL = 1.0
+#: Tasks one job hands the duty at a time (each a photo's boxes; no photo is read).
+BATCH = 200
+#: Running refit jobs looked at in one run.
+MAX_JOBS = 100
+
+
+def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore) -> int:
+    """One run of the duty: a batch of each running refit job classified and stored; returns
+    how many tasks were."""
+    with db.read() as repos:
+        _, jobs = repos.jobs.page(
+            project_ids=None,
+            statuses=[JobStatus.RUNNING],
+            dispatch_mode=DispatchMode.INTERNAL,
+            limit=MAX_JOBS,
+            offset=0,
+        )
+    done = 0
+    for job in jobs:
+        leases = queue.claim({job.id: job.params.lease_seconds}, BATCH, REFIT_SERVICE)
+        if not leases:
+            continue
+        with db.read() as repos:
+            pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.id)
+        found = classified(db, job, pipeline, leases)
+        _, project = results.access.worker_job(PLATFORM, job.id)
+        posted = [
+            Posted(None, LeaseClaim(le.job_id, le.task_id, le.attempt, le.lease_id), result)
+            for le, result in found.items()
+        ]
+        results.store(job, project, REFIT_SERVICE, posted)
+        done += len(leases)
+    if done:
+        log.debug("refit jobs: %d tasks classified", done)
+    return done
