@@ -3,6 +3,7 @@ listing, in the web app's grid and in the viewer's previous/next, on both databa
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from collections.abc import Callable
 
@@ -180,3 +181,19 @@ def test_a_job_runs_over_the_images_a_filter_shows(
     )
     assert bad.status_code == 400  # type: ignore[attr-defined]
     assert "min_confidence" in bad.text  # type: ignore[attr-defined]
+
+    # A job the grid's form asks for that is refused (a threshold for a pipeline that declares
+    # none) comes back on the jobs page with the error beside the field and the grid's filter
+    # kept as the chosen images, not swapped for the whole project.
+    refused = browser.post(
+        f"/projects/{seeded.project_id}/jobs", {**form, "threshold": "0.4"}, csrf_from=grid
+    )
+    page = refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 400, page  # type: ignore[attr-defined]
+    assert 'id="threshold-error"' in page
+    assert '<option value="filter" selected>the images the grid\'s filter showed</option>' in (
+        html_lib.unescape(page)
+    )
+    assert f'<input type="hidden" name="deployment" value="{trap_c}">' in page
+    assert '<input type="hidden" name="detections" value="without">' in page
+    assert 'id="run-threshold"' in html

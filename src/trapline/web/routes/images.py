@@ -26,7 +26,7 @@ from trapline.services.photos.images import IncomingFile
 from trapline.services.pipelines import pipelines
 from trapline.services.processing import jobs
 from trapline.services.review import reviews
-from trapline.web.forms import form_id, optional_time
+from trapline.web.forms import MAX_NUMBER, form_id, optional_time
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
 
@@ -135,6 +135,7 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         "images.html",
         project=project,
         role=role,
+        max_number=MAX_NUMBER,
         images=shown,
         counts=reviews.image_counts(page.db, page.me, project_id, [i.id for i in shown]),
         count=found.count,

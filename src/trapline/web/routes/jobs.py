@@ -38,6 +38,7 @@ def _job_list(
     status: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    grid: dict[str, object] | None = None,
 ) -> Response:
     project, role = projects.get_project(page.db, page.me, project_id)
     total, found, counts = jobs.list_jobs(
@@ -88,6 +89,7 @@ def _job_list(
         values=values,
         analysed=analysed,
         analysed_note=analysed_note(analysed),
+        grid=grid,
         classifiers=[c.slug for c in choices if c.classifies_boxes],
         box_sources=offered.box_sources,
         chosen_threshold=picked.threshold if picked is not None else None,
@@ -176,9 +178,12 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
     errors: dict[str, str] = {}
     selection: dict[str, object] = {}
     scope = values["scope"]
+    grid: dict[str, object] | None = None
     try:
         if scope == "filter":  # the image grid's filter, posted beside the scope
-            selection["filter"] = GridQuery.from_form(form).image_filter().as_json()
+            query = GridQuery.from_form(form)
+            selection["filter"] = query.image_filter().as_json()
+            grid = query.query()
         else:
             selection = _scope_selection(scope)
     except InvalidInput as exc:
@@ -222,7 +227,7 @@ def start_job(page: SignedIn, project_id: Id, form: PostedForm) -> Response:
         else:
             page.platform.starter.submit(job.id)
             return page.redirect(f"/jobs/{job.id}")
-    return _job_list(page, project_id, 0, status=400, errors=errors, values=values)
+    return _job_list(page, project_id, 0, status=400, errors=errors, values=values, grid=grid)
 
 
 def _field_of(exc: InvalidInput) -> str:
