@@ -81,6 +81,9 @@ def test_a_refit_asked_on_the_form_is_followed_then_shows_its_figures(
     assert again.status_code == 409  # type: ignore[attr-defined]
     said = _error(again.text, "promote")  # type: ignore[attr-defined]
     assert f"is promoted already, as {PIPELINE_SLUG}-refit v1" in said
+    processing = browser.page(f"/projects/{proto.project_id}/processing")
+    assert "trapline-refits: promoted refits: the server runs them itself" in processing
+    assert "trapline-refits: offline" not in processing
 
 
 def test_a_queued_refit_is_followed_by_its_page(

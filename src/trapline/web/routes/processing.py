@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, REFIT_SERVICE
 from trapline.http.params import Id
 from trapline.services.photos import projects
 from trapline.services.pipelines import pipelines
@@ -16,6 +17,12 @@ router = page_router()
 
 #: Evaluation sets offered beside each version (the newest).
 SETS_SHOWN = 5
+#: The services that are the platform's own, and what each holds, for the page to say so
+#: instead of "offline" (no worker is ever seen for them).
+OWN_SERVICES = {
+    IMPORT_SERVICE: "imported results: nothing runs them",
+    REFIT_SERVICE: "promoted refits: the server runs them itself",
+}
 
 
 @router.get("/projects/{project_id}/processing")
@@ -36,4 +43,5 @@ def processing(page: SignedIn, project_id: Id) -> Response:
         builtins=builtin_readiness(settings.worker.weights_cache_dir, clock.now()),
         weights_folder=settings.worker.weights_cache_dir,
         evaluation_sets=evaluation.list_sets(page.db, page.me, project_id)[:SETS_SHOWN],
+        own_services=OWN_SERVICES,
     )
