@@ -66,6 +66,17 @@ BOXES: dict[str, list[float]] = json.loads(
 TRACKING_TIMEOUT = 90.0
 
 
+def offered(page: Any, selector: str, tries: int = 60) -> None:
+    """Reload the page until ``selector`` is on it (a pipeline the embedded worker registers
+    with a new project on a timer), a second between tries."""
+    for _ in range(tries):
+        if page.query_selector(selector):
+            return
+        page.wait_for_timeout(1000)
+        page.reload()
+    raise AssertionError(f"{selector} did not appear on {page.url} in {tries} tries")
+
+
 def ok_json(answer: Any, status: int = 200) -> Any:
     """The JSON of an answer that must have ``status``."""
     assert answer.status_code == status, answer.text

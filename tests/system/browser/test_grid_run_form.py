@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import App, ok_json, sign_in
+from tests.support.browser import App, offered, ok_json, sign_in
 from tests.support.waiting import wait_until
 from trapline.imaging.synthetic import light_trap_jpeg
 
@@ -37,11 +37,7 @@ def test_the_grids_run_form_keeps_its_filter_through_a_mistake(
     sign_in(page, app)
     grid = f"{app.url}/projects/{project}/images?deployment={trap}"
     page.goto(grid)
-    for _ in range(60):  # the embedded worker registers its pipelines on a timer
-        if page.query_selector("#run-pipeline option[value='moth-blobs']"):
-            break
-        page.wait_for_timeout(1000)
-        page.reload()
+    offered(page, "#run-pipeline option[value='moth-blobs']")
     page.get_by_text("Run a pipeline on these 2 images").click()
     page.select_option("#run-pipeline", "moth-blobs")
     page.get_by_label("Threshold").fill("2")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import App, ok_json, sign_in
+from tests.support.browser import App, offered, ok_json, sign_in
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.slow
@@ -44,11 +44,7 @@ def test_the_job_form_reruns_what_was_analysed_when_asked(
     page.set_viewport_size(WINDOW)
     sign_in(page, app)
     page.goto(f"{app.url}/projects/{project}/jobs")
-    for _ in range(60):  # the embedded worker registers its pipelines on a timer
-        if page.query_selector("#pipeline option[value='moth-blobs']"):
-            break
-        page.wait_for_timeout(1000)
-        page.reload()
+    offered(page, "#pipeline option[value='moth-blobs']")
     page.select_option("#pipeline", "moth-blobs")
     note = page.locator("#analysed-note")
     expect(note).to_have_text(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import App, ok_json, sign_in
+from tests.support.browser import App, offered, ok_json, sign_in
 from trapline.imaging.synthetic import light_trap_jpeg
 
 pytestmark = pytest.mark.slow
@@ -31,11 +31,7 @@ def test_a_threshold_typed_into_the_job_form_is_the_runs_own(
     page.set_viewport_size(WINDOW)
     sign_in(page, app)
     page.goto(f"{app.url}/projects/{project}/jobs")
-    for _ in range(60):  # the embedded worker registers its pipelines on a timer
-        if page.query_selector("#pipeline option[value='moth-blobs']"):
-            break
-        page.wait_for_timeout(1000)
-        page.reload()
+    offered(page, "#pipeline option[value='moth-blobs']")
     page.select_option("#pipeline", "moth-blobs")
     field = page.get_by_label("Threshold")
     expect(field).to_have_attribute("placeholder", "0.5")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import UPLOAD_LIMIT, App, sign_in
+from tests.support.browser import UPLOAD_LIMIT, App, offered, sign_in
 from tests.support.protocol import pipeline_config, registration
 from tests.support.source_servers import Station, http_serving
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -96,11 +96,7 @@ def test_sign_in_create_project_upload_by_drop_and_run_a_job(page: Any, app: App
 
     # The embedded worker registers its pipelines with new projects on a timer.
     page.goto(f"{app.url}/projects/{project}/jobs")
-    for _ in range(60):
-        if page.query_selector("#pipeline option[value='moth-blobs']"):
-            break
-        page.wait_for_timeout(1000)
-        page.reload()
+    offered(page, "#pipeline option[value='moth-blobs']")
     page.select_option("#pipeline", "moth-blobs")
     page.click("#start-job button[type=submit]")
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
