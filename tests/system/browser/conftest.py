@@ -98,3 +98,12 @@ def page(chromium: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def laptop(chromium: Any) -> Iterator[Any]:
+    """A fresh page at a laptop's 1366 x 768."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()

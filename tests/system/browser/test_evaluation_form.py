@@ -5,7 +5,6 @@ frozen shows the imported version scored against the heron a person identified."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ TAXA = (
     "scientific_name,rank,parent\n"
     "Ardeidae,family,\nArdea,genus,Ardeidae\nArdea cinerea,species,Ardea\n"
 )
-
-
-@pytest.fixture
-def laptop(chromium: Any) -> Iterator[Any]:
-    """A page at a laptop's 1366 x 768."""
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_a_person_freezes_a_set_and_sees_a_version_scored(laptop: Any, app: App) -> None:

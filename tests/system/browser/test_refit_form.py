@@ -6,7 +6,6 @@ figures per taxon."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,6 @@ pytestmark = pytest.mark.slow
 
 #: Milliseconds the refit may take to be fitted on a loaded machine.
 FIT_MS = 90_000
-
-
-@pytest.fixture
-def laptop(chromium: Any) -> Iterator[Any]:
-    """A page at a laptop's 1366 x 768."""
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_a_person_refits_from_identifications_and_sees_it_fitted(laptop: Any, app: App) -> None:

@@ -5,7 +5,6 @@ side by side."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,6 @@ pytestmark = pytest.mark.slow
 
 #: Seconds the refit may take to be fitted on a loaded machine.
 FIT_SECONDS = 90.0
-
-
-@pytest.fixture
-def laptop(chromium: Any) -> Iterator[Any]:
-    """A page at a laptop's 1366 x 768."""
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
 
 
 def _fitted(app: App, refit: int) -> bool:
