@@ -45,3 +45,6 @@ class Classifier:
     created_by: str | None
     created_at: datetime
     fitted_at: datetime | None
+    #: While it is fitted: what it is doing, and the share of the fit done (0 to 1).
+    stage: str | None = None
+    progress: float | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +157,14 @@ def _counted(count: TaxonCount, names: Mapping[int, str]) -> str:
     return f"{name}: {count.individuals} individuals in {count.events} events"
 
 
+#: What a fit says of how far it has got: a stage in words, and the share of the fit done.
+Progress = Callable[[str, float], None]
+
+
+def _silent(stage: str, share: float) -> None:
+    """A fit nobody follows."""
+
+
 def event_folds(taxa: Ids, events: Ids, folds: int = FOLDS) -> list[tuple[Ids, Ids]]:
     """Training and test rows of each fold, every event on one side (taxa kept in proportion
     as far as events allow); fewer than ``folds`` when there are fewer events, or fewer
@@ -170,12 +178,15 @@ def event_folds(taxa: Ids, events: Ids, folds: int = FOLDS) -> list[tuple[Ids, I
     return [(train.astype(np.int64), test.astype(np.int64)) for train, test in split]
 
 
-def held_out_predictions(x: Floats, y: Ids, folds: Iterable[tuple[Ids, Ids]]) -> Ids:
+def held_out_predictions(
+    x: Floats, y: Ids, folds: Sequence[tuple[Ids, Ids]], progress: Progress = _silent
+) -> Ids:
     """Each row's taxon as predicted by a head fitted without the fold it is in; ``x`` is
     standardized. Each fold is fitted on all of ``x`` with its test rows weighted zero, which
     is the fit on its training rows alone without copying them."""
     predicted = np.full(len(y), -1, dtype=np.int64)
-    for train, test in folds:
+    for number, (train, test) in enumerate(folds):
+        progress(f"cross-validating: fold {number + 1} of {len(folds)}", number / (len(folds) + 1))
         weights = np.zeros(len(y), dtype=np.float32)
         weights[train] = 1.0
         model, _ = _fitted(x, y, weights)
@@ -205,10 +216,11 @@ def standardize(x: Floats) -> tuple[Floats, Floats]:
     return mean.astype(np.float32), scale
 
 
-def fit(examples: Examples, folds: int = FOLDS) -> Refit:
-    """Cross-validate a head by event, then fit it on every example. The taxa with too few
-    identifications are left out; InvalidInput when what is left is not enough. The features
-    are standardized in place: the caller's array is changed."""
+def fit(examples: Examples, folds: int = FOLDS, progress: Progress = _silent) -> Refit:
+    """Cross-validate a head by event, then fit it on every example, telling ``progress``
+    before each fold and before the last fit. The taxa with too few identifications are left
+    out; InvalidInput when what is left is not enough. The features are standardized in
+    place: the caller's array is changed."""
     counts = census(examples.taxa, examples.events, examples.individuals)
     missing = shortfall(counts, {}, "this model")
     if missing is not None:
@@ -222,7 +234,8 @@ def fit(examples: Examples, folds: int = FOLDS) -> Refit:
         x, y, events, individuals = x[keep], y[keep], events[keep], individuals[keep]
     mean, scale = standardize(x)
     split = event_folds(y, events, folds)
-    predicted = held_out_predictions(x, y, split)
+    predicted = held_out_predictions(x, y, split, progress)
+    progress("fitting on every identified detection", len(split) / (len(split) + 1))
     model, converged = _fitted(x, y, np.ones(len(y), dtype=np.float32))
     head = Head(
         coef=model.coef_.astype(np.float32),

@@ -74,6 +74,12 @@ class ClassifierOut(BaseModel):
     created_by: str | None
     created_at: Instant
     fitted_at: Instant | None
+    stage: str | None = Field(
+        None, description="while it is fitted: what it is doing (the fold it cross-validates)"
+    )
+    progress: float | None = Field(
+        None, description="the share of the fit done, 0 to 1 (1 once fitted; null: not begun)"
+    )
 
     @classmethod
     def of(cls, found: Classifier) -> ClassifierOut:
@@ -89,6 +95,7 @@ class ClassifierOut(BaseModel):
             taxa=[RefitTaxonOut(**t) for t in results.get("taxa", [])],
             too_few=[TooFewOut(**t) for t in results.get("too_few", [])],
             created_by=found.created_by, created_at=found.created_at, fitted_at=found.fitted_at,
+            stage=found.stage, progress=found.progress,
         )  # fmt: skip
 
 

@@ -49,6 +49,7 @@ def test_a_refit_is_fitted_in_the_background_with_its_figures_per_taxon(proto: P
     assert found["latest_identification_id"] == max(identified[:8])
     assert found["cv_accuracy"] == pytest.approx(1.0)
     assert found["folds"] == 4  # as many as the detections of each taxon
+    assert (found["stage"], found["progress"]) == (None, 1.0)
     rows = {
         t["scientific_name"]: (t["individuals"], t["support"], t["predicted"], t["correct"],
                                t["precision"], t["recall"])
@@ -139,3 +140,25 @@ def test_a_foreign_refit_answers_as_a_missing_one_and_viewers_may_not_refit(
     refused(ask_refit(proto.as_(viewer), "Theirs"), 403, "needs the member role")
     again = ask_refit(proto)
     refused(again, 409, "has a classifier named 'Herons'")
+
+
+def test_a_fitting_refit_says_its_stage_and_only_its_runner_may(proto: Protocol) -> None:
+    """What the fit says of how far it has got (its stage, the share done) is kept for its
+    page, by the server that holds it alone."""
+    night_scene(proto)
+    platform = proto.platform
+    now = platform.clock.now()
+    with platform.db.write() as repos:
+        queued = repos.classifiers.create(
+            proto.project_id, "Followed", PIPELINE_SLUG, proto.account.id, now
+        )
+        assert not repos.classifiers.progressed(queued, "here", "too early", 0.1)
+        assert repos.classifiers.claim(queued, "here", now, now)
+        assert repos.classifiers.progressed(queued, "here", "cross-validating: fold 2 of 4", 0.2)
+        assert not repos.classifiers.progressed(queued, "elsewhere", "not mine", 0.9)
+    found = api_get(proto, f"/classifiers/{queued}")
+    assert (found["status"], found["stage"], found["progress"]) == (
+        "fitting",
+        "cross-validating: fold 2 of 4",
+        0.2,
+    )

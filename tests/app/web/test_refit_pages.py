@@ -98,7 +98,8 @@ def test_a_queued_refit_is_followed_by_its_page(
     assert "/static/progress.js" in page
     assert 'id="refit-taxa"' not in page
     progress = browser.client.get(f"/classifiers/{queued}/progress")
-    assert progress.json() == {"status": "queued", "final": False}
+    assert progress.json() == {"status": "queued", "final": False, "percent": 0}
+    assert 'id="refit-progress" max="100" value="0"' in page
     listed = table(browser.page(f"/projects/{proto.project_id}/classifiers"), "refits")
     assert listed[0][:4] == ["Left queued", "queued", "\N{EN DASH}", ""]
 

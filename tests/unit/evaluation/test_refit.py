@@ -112,6 +112,22 @@ def test_per_taxon_figures_add_up_and_a_taxon_seen_in_one_event_is_listed_as_too
     assert refit.accuracy > 0.9  # centres far apart: an easy scene
 
 
+def test_a_fit_says_how_far_it_has_got_fold_by_fold() -> None:
+    rng = np.random.default_rng(2)
+    examples = _night_of(rng, rng.normal(0, 2.0, (TAXA, DIMENSIONS)), range(10), 0)
+    said: list[tuple[str, float]] = []
+
+    refit = fit(examples, folds=3, progress=lambda stage, share: said.append((stage, share)))
+
+    assert refit.folds == 3
+    assert said == [
+        ("cross-validating: fold 1 of 3", 0.0),
+        ("cross-validating: fold 2 of 3", 0.25),
+        ("cross-validating: fold 3 of 3", 0.5),
+        ("fitting on every identified detection", 0.75),
+    ]
+
+
 def test_too_few_identifications_are_refused_saying_what_is_missing() -> None:
     features = np.zeros((6, 4), dtype=np.float32)
     # Four individuals of taxon 1 over two nights, two of taxon 2 on one night.

@@ -125,6 +125,9 @@ class ClassifierRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: While it is fitted: what it is doing, and the share of the fit done (0 to 1).
+    stage: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    progress: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("project_id", "name"),

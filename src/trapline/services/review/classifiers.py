@@ -112,6 +112,12 @@ def list_classifiers(db: Database, caller: User, project_id: int) -> list[Classi
 def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) -> bool | None:
     """Fit a refit ``holder`` has claimed and store it: True when stored, None when the refit
     is gone or no longer ``holder``'s; InvalidInput when its identifications will not do."""
+
+    def progress(stage: str, share: float) -> None:
+        with db.write() as repos:
+            repos.classifiers.progressed(classifier_id, holder, stage, round(share, 4))
+
+    progress("reading the identified detections' features", 0.0)
     with db.read() as repos:
         found = repos.classifiers.get(classifier_id)
         if found is None:
@@ -119,7 +125,7 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
         chosen = usable(repos, found.project_id, found.features_from)
         matrix = repos.refit_examples.vectors(chosen.rows.sources, chosen.length)
     rows = chosen.rows
-    refit = fit(Examples(matrix, rows.taxa, rows.events, rows.individuals))
+    refit = fit(Examples(matrix, rows.taxa, rows.events, rows.individuals), progress=progress)
     del matrix
     on = FittedOn(
         features_version=chosen.version,

@@ -162,6 +162,10 @@ def side_by_side(scored: RefitScoresOut) -> list[dict[str, Any]]:
 def refit_progress(page: SignedIn, classifier_id: Id) -> Response:
     """The refit's status for the page's script, which asks once a second until it ends."""
     found = classifiers.get_classifier(page.db, page.me, classifier_id)
-    response = JSONResponse({"status": found.status.value, "final": found.status.final})
+    done = 1.0 if found.status.final else found.progress or 0.0
+    final = found.status.final
+    response = JSONResponse(
+        {"status": found.status.value, "final": final, "percent": round(done * 100)}
+    )
     page.finish(response)
     return response

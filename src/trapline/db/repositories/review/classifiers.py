@@ -120,6 +120,14 @@ class ClassifierRepo:
         """Hand a refit back to the queue (this server is stopping)."""
         _RUNS.release(self.session, classifier_id, holder)
 
+    def progressed(self, classifier_id: int, holder: str, stage: str, share: float) -> bool:
+        """Say how far ``holder``'s fit has got; False when the refit is no longer its own."""
+        row = self.session.get(ClassifierRow, classifier_id)
+        if row is None or row.runner != holder or row.status != ClassifierStatus.FITTING.value:
+            return False
+        row.stage, row.progress = stage, share
+        return True
+
     def fail(self, classifier_id: int, holder: str, reason: str, now: datetime) -> None:
         """Record that ``holder``'s refit failed for good."""
         _RUNS.fail(self.session, classifier_id, holder, reason, now)
@@ -145,6 +153,8 @@ class ClassifierRepo:
             "parameters": parameters,
             "fitted_at": now,
             "error": None,
+            "stage": None,
+            "progress": 1.0,
         }
         status = ClassifierStatus.FITTED.value
         return _RUNS.finish(self.session, classifier_id, holder, status, now, values)
@@ -168,4 +178,6 @@ def _to_classifier(row: ClassifierRow, user: str | None) -> Classifier:
         created_by=user,
         created_at=row.created_at,
         fitted_at=row.fitted_at,
+        stage=row.stage,
+        progress=row.progress,
     )
