@@ -122,11 +122,8 @@ class ClassifierRepo:
 
     def progressed(self, classifier_id: int, holder: str, stage: str, share: float) -> bool:
         """Say how far ``holder``'s fit has got; False when the refit is no longer its own."""
-        row = self.session.get(ClassifierRow, classifier_id)
-        if row is None or row.runner != holder or row.status != ClassifierStatus.FITTING.value:
-            return False
-        row.stage, row.progress = stage, share
-        return True
+        said = {"stage": stage, "progress": share}
+        return _RUNS.change(self.session, classifier_id, holder, said)
 
     def fail(self, classifier_id: int, holder: str, reason: str, now: datetime) -> None:
         """Record that ``holder``'s refit failed for good."""
