@@ -4,7 +4,9 @@ A promoted refit needs no photo: it names each box from the vector stored with i
 ``refit-jobs`` duty claims tasks of such running jobs from the task queue, under the same
 leases pull workers hold, works their results out (``services/review/promotion.classified``)
 and stores them through ``ResultStore.store``, the path every result takes: counters,
-duplicates, retries and dead-lettering behave as for any job.
+duplicates, retries and dead-lettering behave as for any job. A batch that cannot be worked
+out fails its tasks with the reason (shown on the job's page, tried again after the queue's
+backoff), and the other jobs go on.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import logging
 
 from trapline.db.engine import Database
 from trapline.domain.pipelines.pipelines import REFIT_SERVICE
-from trapline.domain.processing.jobs import DispatchMode, JobStatus
+from trapline.domain.processing.jobs import DispatchMode, JobStatus, Lease
 from trapline.domain.processing.lease_tokens import LeaseClaim
+from trapline.errors import failure_text
+from trapline.protocol.results import ResultError
 from trapline.queue.base import TaskQueue
 from trapline.services.core.access import require
-from trapline.services.processing.push import PLATFORM
+from trapline.services.processing.push import PLATFORM, Outcome
 from trapline.services.processing.result_items import Posted
 from trapline.services.processing.results import ResultStore
 from trapline.services.review.promotion import classified
@@ -50,7 +54,13 @@ def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore) -> int:
             continue
         with db.read() as repos:
             pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.id)
-        found = classified(db, job, pipeline, leases)
+        found: dict[Lease, Outcome]
+        try:
+            found = dict(classified(db, job, pipeline, leases))
+        except Exception as exc:  # one job's failure must not hold up the others
+            log.exception("refit job %s: a batch could not be classified", job.id)
+            why = f"the refit could not name this photo's boxes: {failure_text(exc)}"
+            found = {le: ResultError(error=why, image_id=str(le.image_id)) for le in leases}
         _, project = results.access.worker_job(PLATFORM, job.id)
         posted = [
             Posted(None, LeaseClaim(le.job_id, le.task_id, le.attempt, le.lease_id), result)

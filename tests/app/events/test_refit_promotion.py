@@ -28,6 +28,7 @@ from tests.support.refit_scene import (
 from tests.support.refusals import answered_as_missing, refused
 from tests.support.scenes import API, species_rows, track_all
 from trapline.background.refit_jobs import run_refit_jobs
+from trapline.db.tables import ClassifierRow
 
 REFIT = f"{PIPELINE_SLUG}-refit"
 
@@ -161,3 +162,32 @@ def test_others_may_not_promote(proto: Protocol, make_account: Callable[..., Acc
     refused(_promote(proto.as_(viewer), refit), 403, "needs the member role")
     # Neither made a job: the project's one is the test pipeline's, from the scene.
     assert api_get(proto, "/jobs", project_id=proto.project_id)["count"] == 1
+
+
+def test_a_refit_job_that_cannot_be_worked_fails_its_tasks_and_the_others_go_on(
+    proto: Protocol,
+) -> None:
+    """One promoted refit whose stored head cannot be read: its tasks fail with the reason
+    (on the job's page, tried again after the queue's backoff), and another refit's job is
+    classified in the same run of the duty."""
+    _, broken = _fitted_refit(proto)
+    again = ask_refit(proto, name="Herons again")
+    assert again.status_code == 202, again.text
+    sound = int(again.json()["id"])
+    assert fitted(proto, sound)["status"] == "fitted"
+    first = _promote(proto, broken).json()
+    second = _promote(proto, sound).json()
+    with proto.platform.db.write() as repos:
+        row = repos.session.get(ClassifierRow, broken)
+        assert row is not None
+        row.parameters = b"not a head"
+    proto.wait(first["id"], {"running"})
+    proto.wait(second["id"], {"running"})
+
+    platform = proto.platform
+    run_refit_jobs(platform.db, platform.queue, platform.results)
+
+    failed = proto.tasks(first["id"])["results"]
+    assert failed
+    assert all("the refit could not name this photo's boxes" in t["last_error"] for t in failed)
+    assert proto.job(second["id"])["counts"]["succeeded"] == NIGHTS
