@@ -53,10 +53,18 @@ def postgres_unavailable_reason() -> str | None:
     return None
 
 
+#: Whether this test process has reached PostgreSQL once: later tests need not ask again
+#: (a test that stops the server makes its own connection fail, not this check).
+_reached: list[bool] = []
+
+
 def require_postgres() -> None:
     """Skip the test (locally) or fail it (CI=true) when PostgreSQL is missing."""
+    if _reached:
+        return
     reason = postgres_unavailable_reason()
     if reason is None:
+        _reached.append(True)
         return
     if in_ci():
         pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)")
