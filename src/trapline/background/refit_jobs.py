@@ -5,8 +5,9 @@ A promoted refit needs no photo: it names each box from the vector stored with i
 detection scorer reads each photo from storage and runs ``moth-blobs`` on it with its weights.
 The ``refit-jobs`` duty claims tasks of such running jobs from the task queue, under the same
 leases pull workers hold, works their results out (``services/review/promotion.classified``,
-``services/review/scorer_promotion.detected``) and stores them through ``ResultStore.store``, the path every result takes: counters,
-duplicates, retries and dead-lettering behave as for any job. A batch that cannot be worked
+``services/review/scorer_promotion.detected``) and stores them through ``ResultStore.store``,
+the path every result takes: counters, duplicates, retries and dead-lettering behave as for any
+job. A batch that cannot be worked
 out fails its tasks with the reason (shown on the job's page, tried again after the queue's
 backoff), and the other jobs go on.
 """
