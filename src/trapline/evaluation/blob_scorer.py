@@ -278,8 +278,9 @@ def shortfall(found: Sequence[Example], folds: Sequence[Sequence[Hashable]]) -> 
     others = len(found) - insects
     if len(folds) < 2:
         return (
-            "the reviewed photos are all of one night: review boxes on photos of at least "
-            "2 nights, so one can be held out while the others teach"
+            f"the reviewed photos are of {len(folds)} night{'' if len(folds) == 1 else 's'}: "
+            "review boxes on photos of at least 2 nights, so one can be held out while the "
+            "others teach"
         )
     if insects < MIN_EXAMPLES or others < MIN_EXAMPLES:
         return (

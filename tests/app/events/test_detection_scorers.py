@@ -188,3 +188,32 @@ def test_only_a_fitted_scorer_is_promoted(proto: Protocol) -> None:
         )
     refused(_promote(proto, queued), 400, "the scorer is queued: only a fitted scorer")
     assert _versions(proto) == []
+
+
+def test_a_scorer_left_queued_by_a_server_that_stopped_is_fitted_by_the_duty(
+    proto: Protocol,
+) -> None:
+    scorer_scene(proto, 2)
+    platform = proto.platform
+    with platform.db.write() as repos:
+        queued = repos.detection_scorers.create(
+            proto.project_id, "Left queued", proto.account.id, platform.clock.now()
+        )
+    assert api_get(proto, f"/detection-scorers/{queued}")["status"] == "queued"
+
+    platform.scorers.resume()
+
+    assert _fitted(proto, queued)["status"] == "fitted"
+
+
+def test_a_fitting_scorer_says_its_stage_and_only_its_runner_may(proto: Protocol) -> None:
+    platform = proto.platform
+    now = platform.clock.now()
+    with platform.db.write() as repos:
+        queued = repos.detection_scorers.create(proto.project_id, "Followed", proto.account.id, now)
+        assert not repos.detection_scorers.progressed(queued, "here", "too early", 0.1)
+        assert repos.detection_scorers.claim(queued, "here", now, now)
+        assert repos.detection_scorers.progressed(queued, "here", "fold 2 of 4", 0.6)
+        assert not repos.detection_scorers.progressed(queued, "elsewhere", "not mine", 0.9)
+    found = api_get(proto, f"/detection-scorers/{queued}")
+    assert (found["status"], found["stage"], found["progress"]) == ("fitting", "fold 2 of 4", 0.6)

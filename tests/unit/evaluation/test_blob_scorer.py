@@ -97,7 +97,7 @@ def test_blobs_nobody_judged_on_a_photo_not_whole_are_no_examples() -> None:
 def test_a_fit_needs_two_nights_and_examples_of_both_kinds() -> None:
     one_night = [_night(0), ReviewedPhoto(9, 0, _night(1).candidates, _night(1).insects)]
 
-    with pytest.raises(ValueError, match="all of one night"):
+    with pytest.raises(ValueError, match="of 1 night: review boxes on photos of at least 2"):
         cross_validate(one_night)
     only_moths = [_night(n, judged=False) for n in range(2)]
     missing = shortfall(examples(only_moths), folds_of(only_moths))

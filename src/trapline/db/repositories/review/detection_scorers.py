@@ -103,18 +103,15 @@ class DetectionScorerRepo:
         return [_to_scorer(row, user) for row, user in rows]
 
     def reviewed_photos(
-        self, project_id: int, hidden: Collection[str], limit: int, up_to: int | None = None
+        self, project_id: int, hidden: Collection[str], limit: int
     ) -> tuple[list[PhotoReviews], int | None]:
-        """The project's ``limit`` photos reviewed last (reviews up to id ``up_to``, all when
-        None), oldest first, with their boxes people judged; and the newest review taken."""
+        """The project's ``limit`` photos reviewed last, by id, with the boxes people judged on
+        them (``hidden``: the labels that mean no object); and the newest review taken."""
         r = ReviewRow
-        where = [r.project_id == project_id]
-        if up_to is not None:
-            where.append(r.id <= up_to)
         latest = func.max(r.id).label("latest")
         picked = self.session.execute(
             select(r.image_id, latest)
-            .where(*where)
+            .where(r.project_id == project_id)
             .group_by(r.image_id)
             .order_by(latest.desc())
             .limit(limit)
@@ -134,8 +131,6 @@ class DetectionScorerRepo:
         rejected: dict[int, list[Rect]] = {i: [] for i in ids}
         boxes = EvaluationSetRepo(self.session).reviewed_boxes(ids, (), frozenset(hidden))
         for box in boxes:
-            if up_to is not None and box["review_id"] > up_to:
-                continue
             rect = (float(box["x1"]), float(box["y1"]), float(box["x2"]), float(box["y2"]))
             kind = ItemKind(box["kind"])
             (rejected if kind is ItemKind.REJECTED else insects)[box["image_id"]].append(rect)
