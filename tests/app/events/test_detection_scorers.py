@@ -217,3 +217,17 @@ def test_a_fitting_scorer_says_its_stage_and_only_its_runner_may(proto: Protocol
         assert not repos.detection_scorers.progressed(queued, "elsewhere", "not mine", 0.9)
     found = api_get(proto, f"/detection-scorers/{queued}")
     assert (found["status"], found["stage"], found["progress"]) == ("fitting", "fold 2 of 4", 0.6)
+
+
+def test_a_photo_gone_from_storage_is_left_out_and_counted(proto: Protocol) -> None:
+    scene = scorer_scene(proto)
+    platform = proto.platform
+    with platform.db.read() as repos:
+        (key,) = repos.detection_scorers.photo_files([scene.photos[0]]).values()
+    platform.store.delete(key)
+
+    found = _fitted(proto, _scorer(proto))
+
+    assert found["status"] == "fitted", found
+    assert (found["photos"], found["unreadable_photos"]) == (3, 1)
+    assert len(found["folds"]) == 3
