@@ -4,7 +4,8 @@ Every candidate blob the detector finds on the photos (before classification) is
 insect when it overlaps a drawn insect at IoU 0.3, else not. Fasteners, scale bars and labels
 (``blob_classes.is_ruled_out``) are left out: rules, not the score, decide them. A logistic
 regression of the label on darkness, log size and standout (Newton's method with a light ridge
-penalty) gives the weights of ``ClassSettings``. The script prints the weights, the share of insects
+penalty: ``trapline.evaluation.blob_scorer``, the fit a project's detection scorer uses too)
+gives the weights of ``ClassSettings``. The script prints the weights, the share of insects
 per score band with the weights in use, and leave-one-photo-out figures: each photo run through
 the pipeline's own classification and counting with weights fitted on the other photos only,
 matched to its drawn boxes at IoU 0.3 (precision, recall, and recall of insects under 30 px).
@@ -17,13 +18,10 @@ same way: half the softest outline of an insect on the other photos.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,11 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table
 from detection import SHARED, TRUTH
 
+from trapline.evaluation.blob_scorer import (
+    Example,
+    ReviewedPhoto,
+    ScorerWeights,
+    examples,
+    fit,
+)
 from trapline.evaluation.metrics import Counts, Prediction, long_side, match
-from trapline.evaluation.truth import TruthImage, load_truth
-from trapline.pipelines.base import Box
-from trapline.pipelines.blob_classes import ClassSettings, insect_score, is_ruled_out
-from trapline.pipelines.blob_features import BlobFeatures
+from trapline.evaluation.truth import load_truth
+from trapline.pipelines.blob_classes import ClassSettings, insect_score
 from trapline.pipelines.blob_segmentation import BlobSettings, blob_candidates
 from trapline.pipelines.moth_blobs import classified, counted
 
@@ -47,85 +50,51 @@ SMALL = 30
 EDGE_SHARE = 0.5
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One candidate blob: the photo it is on, its features and whether it is an insect."""
-
-    photo: str
-    features: BlobFeatures
-    insect: bool
-
-
-@dataclass(frozen=True)
-class Photo:
-    """A photo's drawn boxes and the detector's candidate blobs on it."""
-
-    truth: TruthImage
-    candidates: list[tuple[Box, BlobFeatures]]
-
-
-def photos(images: Path, truth: Path) -> list[Photo]:
-    """The candidate blobs of every photo of ``truth``."""
+def photos(images: Path, truth: Path) -> list[ReviewedPhoto]:
+    """The candidate blobs of every photo of ``truth``, each photo its own group; every insect
+    on them is drawn, so each is whole."""
     found = []
     for photo in load_truth(truth):
         with Image.open(images / photo.file_name) as opened:
             image = opened.convert("RGB")
-        found.append(Photo(photo, blob_candidates(image, BlobSettings(min_edge=0.0))))
+        candidates = tuple(blob_candidates(image, BlobSettings(min_edge=0.0)))
+        found.append(
+            ReviewedPhoto(
+                photo.file_name, photo.file_name, candidates, tuple(photo.objects), whole=True
+            )
+        )
     return found
 
 
-def samples(chosen: list[Photo]) -> list[Sample]:
-    """Every candidate blob on ``chosen``, labelled by the drawn insects; fasteners, scale bars
-    and labels left out."""
-    found = []
-    for photo in chosen:
-        boxes = [Prediction((b.x1, b.y1, b.x2, b.y2)) for b, _ in photo.candidates]
-        matching = match(boxes, photo.truth.objects, 0.3)
-        found += [
-            Sample(photo.truth.file_name, features, hit is not None)
-            for (_, features), hit in zip(photo.candidates, matching.matches, strict=True)
-            if not is_ruled_out(features)
-        ]
-    return found
-
-
-def edge_cut_off(chosen: list[Sample]) -> float:
+def edge_cut_off(chosen: list[Example]) -> float:
     """The outline cut-off fitted on ``chosen``: a share of its softest insect's outline."""
     return EDGE_SHARE * min(s.features.edge for s in chosen if s.insect)
 
 
-def settings_of(weights: NDArray[np.float64], min_edge: float) -> BlobSettings:
+def settings_of(weights: ScorerWeights, min_edge: float) -> BlobSettings:
     """The pipeline's settings with the insect score's weights ``weights`` and the outline
     cut-off ``min_edge``."""
-    bias, darkness, size, standout = (float(w) for w in weights)
-    classes = replace(
-        ClassSettings(),
-        bias=bias,
-        darkness_weight=darkness,
-        size_weight=size,
-        standout_weight=standout,
-    )
-    return BlobSettings(classes=classes, min_edge=min_edge)
+    return replace(weights.settings(), min_edge=min_edge)
 
 
-def held_out(chosen: list[Photo], ridge: float) -> list[list[object]]:
+def held_out(chosen: list[ReviewedPhoto], ridge: float) -> list[list[object]]:
     """Per photo: its counts at IoU 0.3 and its small insects found, scored by weights fitted
     on the other photos only; the last row pools them."""
     rows: list[list[object]] = []
     pooled, small, small_found = Counts(), 0, 0
     for photo in chosen:
-        others = [s for s in samples(chosen) if s.photo != photo.truth.file_name]
+        others = [e for e in examples(chosen) if e.group != photo.group]
         settings = settings_of(fit(others, ridge), edge_cut_off(others))
         kept = [(box, f) for box, f in photo.candidates if f.edge >= settings.min_edge]
         boxes = counted(classified(kept, settings), settings)
         matching = match([Prediction((b.x1, b.y1, b.x2, b.y2)) for b in boxes],
-                         photo.truth.objects, 0.3)  # fmt: skip
-        little = [long_side(rect) < SMALL for rect in photo.truth.objects]
+                         list(photo.insects), 0.3)  # fmt: skip
+        little = [long_side(rect) < SMALL for rect in photo.insects]
         found = sum(hit and tiny for hit, tiny in zip(matching.found, little, strict=True))
         counts = matching.counts
         pooled, small, small_found = pooled + counts, small + sum(little), small_found + found
         cut = f"{settings.min_edge:.3f}"
-        rows.append(_held_out_row(photo.truth.file_name, counts, sum(little), found, cut))
+        rows.append(_held_out_row(str(photo.key), counts, sum(little), found, cut))
     rows.append(_held_out_row("all photos", pooled, small, small_found, ""))
     return rows
 
@@ -138,34 +107,6 @@ def _held_out_row(name: str, counts: Counts, small: int, found: int, cut: str) -
     ]  # fmt: skip
 
 
-def design(chosen: list[Sample]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The regression's inputs (1, darkness, log size over 1%, standout) and labels."""
-    rows = [
-        [
-            1.0,
-            s.features.darkness,
-            math.log(max(s.features.size, 1e-6) / 0.01),
-            s.features.standout,
-        ]
-        for s in chosen
-    ]
-    return np.array(rows), np.array([1.0 if s.insect else 0.0 for s in chosen])
-
-
-def fit(chosen: list[Sample], ridge: float) -> NDArray[np.float64]:
-    """Logistic regression weights by Newton's method; the intercept is not penalised."""
-    inputs, labels = design(chosen)
-    weights = np.zeros(inputs.shape[1])
-    penalty = ridge * np.eye(len(weights))
-    penalty[0, 0] = 0.0
-    for _ in range(100):
-        chance = 1.0 / (1.0 + np.exp(-inputs @ weights))
-        gradient = inputs.T @ (labels - chance) - penalty @ weights
-        hessian = inputs.T @ (inputs * (chance * (1 - chance))[:, None]) + penalty
-        weights = weights + np.linalg.solve(hessian, gradient)
-    return weights
-
-
 def main(argv: list[str] | None = None) -> None:
     """Print the fitted weights, the calibration table and the leave-one-photo-out figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -176,14 +117,14 @@ def main(argv: list[str] | None = None) -> None:
     if not args.images.is_dir():
         sys.exit(f"no photos at {args.images}")
     shot = photos(args.images, args.truth)
-    chosen = samples(shot)
+    chosen = examples(shot)
     weights = fit(chosen, args.ridge)
     in_use = ClassSettings()
     print_table(
         f"insect score weights ({len(chosen)} blobs, {sum(s.insect for s in chosen)} insects)",
         ["", "intercept", "darkness", "log size", "standout"],
         [
-            ["fitted", *(f"{w:.2f}" for w in weights)],
+            ["fitted", *(f"{w:.2f}" for w in weights.as_dict().values())],
             [
                 "in use",
                 *(

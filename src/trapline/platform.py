@@ -20,6 +20,8 @@ from trapline.background.capture_times import DUTY_INTERVAL as REREADS_INTERVAL
 from trapline.background.capture_times import RereadRunner
 from trapline.background.classifiers import DUTY_INTERVAL as REFITS_INTERVAL
 from trapline.background.classifiers import RefitRunner
+from trapline.background.detection_scorers import DUTY_INTERVAL as SCORERS_INTERVAL
+from trapline.background.detection_scorers import ScorerRunner
 from trapline.background.duties import Duty, DutyRunner, server_identity
 from trapline.background.events import DUTY_INTERVAL as REGROUPINGS_INTERVAL
 from trapline.background.events import RegroupingRunner
@@ -163,6 +165,8 @@ class Platform:
     regroupings: RegroupingRunner
     #: Fits classifier heads refitted from identifications (its duty takes over stalled ones).
     refits: RefitRunner
+    #: Fits detection scorers refitted from box reviews (its duty takes over stalled ones).
+    scorers: ScorerRunner
 
     #: The callback API for external pipelines (docs/callback-api.md).
     callbacks: Callbacks
@@ -220,6 +224,7 @@ class Platform:
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
         refits = RefitRunner(database, name=server_identity(), clock=clock)
+        scorers = ScorerRunner(database, store, decode, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
             [
@@ -251,10 +256,11 @@ class Platform:
                 Duty("capture-times", REREADS_INTERVAL, lambda _: rereads.resume()),
                 Duty("events", REGROUPINGS_INTERVAL, lambda _: regroupings.resume()),
                 Duty("classifiers", REFITS_INTERVAL, lambda _: refits.resume()),
+                Duty("detection-scorers", SCORERS_INTERVAL, lambda _: scorers.resume()),
                 Duty(
                     "refit-jobs",
                     REFIT_JOBS_INTERVAL,
-                    lambda _: run_refit_jobs(database, queue, results),
+                    lambda _: run_refit_jobs(database, queue, results, store, decode),
                 ),
                 Duty(
                     "occurrences",
@@ -298,6 +304,7 @@ class Platform:
             rereads=rereads,
             regroupings=regroupings,
             refits=refits,
+            scorers=scorers,
             callbacks=Callbacks(
                 database,
                 store,
@@ -316,6 +323,7 @@ class Platform:
         self.rereads.close()
         self.regroupings.close()
         self.refits.close()
+        self.scorers.close()
 
         self.sources.close()
         self.push.close()

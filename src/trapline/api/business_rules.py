@@ -211,4 +211,12 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "The pipeline whose features it reads must have found boxes on some photo of the project "
         "(they are what the promoted refit names).",
     ),
+    f"POST {_API}/projects/{{project_id}}/detection-scorers": (
+        "name must hold more than spaces.",
+        "A scorer needs at least 10 boxes people confirmed or drew, on photos of at least 2 "
+        "nights (events).",
+    ),
+    f"POST {_API}/detection-scorers/{{scorer_id}}/promote": (
+        "The scorer must be fitted (not queued, fitting or failed).",
+    ),
 }

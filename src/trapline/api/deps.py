@@ -10,6 +10,7 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from trapline.background.classifiers import RefitRunner
+from trapline.background.detection_scorers import ScorerRunner
 from trapline.background.exports import ExportRunner
 from trapline.background.jobs import JobStarter
 from trapline.db.engine import Database
@@ -123,6 +124,13 @@ async def _refits(request: Request) -> RefitRunner:
 
 
 RefitRunnerDep = Annotated[RefitRunner, Depends(_refits)]
+
+
+async def _scorers(request: Request) -> ScorerRunner:
+    return platform_of(request).scorers
+
+
+ScorerRunnerDep = Annotated[ScorerRunner, Depends(_scorers)]
 
 
 async def _decode(request: Request) -> DecodeLimits:

@@ -50,7 +50,9 @@ def _run(proto: Protocol, job_id: int) -> dict[str, Any]:
     """The refits' duty run until the job ends (it classifies 200 tasks a run)."""
     platform = proto.platform
     for _ in range(10):
-        run_refit_jobs(platform.db, platform.queue, platform.results)
+        run_refit_jobs(
+            platform.db, platform.queue, platform.results, platform.store, platform.decode
+        )
         job = proto.job(job_id)
         if job["status"] not in ("created", "queued", "running"):
             return job
@@ -185,7 +187,7 @@ def test_a_refit_job_that_cannot_be_worked_fails_its_tasks_and_the_others_go_on(
     proto.wait(second["id"], {"running"})
 
     platform = proto.platform
-    run_refit_jobs(platform.db, platform.queue, platform.results)
+    run_refit_jobs(platform.db, platform.queue, platform.results, platform.store, platform.decode)
 
     failed = proto.tasks(first["id"])["results"]
     assert failed

@@ -3,7 +3,12 @@
 from trapline.db.tables.accounts import ReviewRow, SessionRow
 from trapline.db.tables.base import NAMING_CONVENTION, Base
 from trapline.db.tables.callbacks import ArtifactRow, CallbackSecretRow, CallbackSignatureRow
-from trapline.db.tables.evaluation import ClassifierRow, EvaluationItemRow, EvaluationSetRow
+from trapline.db.tables.evaluation import (
+    ClassifierRow,
+    DetectionScorerRow,
+    EvaluationItemRow,
+    EvaluationSetRow,
+)
 from trapline.db.tables.events import (
     EventRow,
     LabelTallyRow,
@@ -74,6 +79,7 @@ __all__ = [
     "CollectionImageRow",
     "CollectionRow",
     "DeploymentRow",
+    "DetectionScorerRow",
     "DutyLeaseRow",
     "EvaluationItemRow",
     "EvaluationSetRow",

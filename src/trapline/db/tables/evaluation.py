@@ -135,3 +135,46 @@ class ClassifierRow(Base):
         # The duty looks for runs to claim by status.
         Index("ix_classifiers_status", "status"),
     )
+
+
+class DetectionScorerRow(Base):
+    """The insect score of ``moth-blobs`` refitted on a project's box reviews: queued by a
+    person, fitted in the background under a lease (a run: ``db/leased_rows.py``)."""
+
+    __tablename__ = "detection_scorers"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    #: queued, fitting, fitted or failed.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The server fitting it and its last heartbeat (its lease); claims so far.
+    runner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: The fitted weights (``ScorerWeights.as_dict``) and the held-out figures, as JSON.
+    weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: What it was fitted on: reviewed photos, blobs that were insects and that were not, and
+    #: the newest review it could take.
+    photos: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    insects: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    others: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latest_review_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: While it is fitted: what it is doing, and the share of the fit done (0 to 1).
+    stage: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    progress: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        CheckConstraint("status IN ('queued', 'fitting', 'fitted', 'failed')", name="status"),
+        # The duty looks for runs to claim by status.
+        Index("ix_detection_scorers_status", "status"),
+    )

@@ -123,7 +123,7 @@ def check_runnable(services: set[str], slug: str, mode: DispatchMode) -> None:
     if (services == {REFIT_SERVICE}) != (mode is DispatchMode.INTERNAL):
         raise InvalidInput(
             f"pipeline: {slug!r} is a promoted refit, which runs when a person promotes it "
-            "(POST /api/v2/classifiers/{id}/promote)"
+            "(POST /api/v2/classifiers/{id}/promote, or /api/v2/detection-scorers/{id}/promote)"
             if services == {REFIT_SERVICE}
             else f"dispatch_mode: {mode.value} jobs are a promoted refit's own",
             field="pipeline",

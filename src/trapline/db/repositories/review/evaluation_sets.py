@@ -128,7 +128,7 @@ class EvaluationSetRepo:
         self._write(set_id, identified)
         photos = sorted({row["image_id"] for row in identified})
         taken = {row["annotation_id"] for row in identified}
-        reviewed = self._reviewed_boxes(photos, taken, frozenset(hidden))
+        reviewed = self.reviewed_boxes(photos, taken, frozenset(hidden))
         self._write(set_id, reviewed)
         self.session.execute(
             update(EvaluationSetRow)
@@ -202,7 +202,7 @@ class EvaluationSetRepo:
                 return {key: item for key, item in latest.items() if item is not None}
             after = int(rows[-1][0])
 
-    def _reviewed_boxes(
+    def reviewed_boxes(
         self, photos: Sequence[int], taken: Collection[int], hidden: frozenset[str]
     ) -> list[dict[str, Any]]:
         """The boxes people confirmed, rejected (their latest review of a detection) or drew
