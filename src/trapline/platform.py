@@ -55,6 +55,7 @@ from trapline.services.processing.duties import (
 )
 from trapline.services.processing.results import ResultStore
 from trapline.services.processing.worker_access import WorkerAccess
+from trapline.services.review.crop_features import Photos
 from trapline.services.sources.source_files import RunLimits
 from trapline.services.sources.sources import SourceRules
 from trapline.settings import Settings, StorageSettings
@@ -219,7 +220,8 @@ class Platform:
         sources = open_source_runner(settings, database, store, secret, starter, decode, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
-        refits = RefitRunner(database, name=server_identity(), clock=clock)
+        photos = Photos(store, decode)
+        refits = RefitRunner(database, name=server_identity(), clock=clock, photos=photos)
         duties = DutyRunner(
             database,
             [
@@ -254,7 +256,7 @@ class Platform:
                 Duty(
                     "refit-jobs",
                     REFIT_JOBS_INTERVAL,
-                    lambda _: run_refit_jobs(database, queue, results),
+                    lambda _: run_refit_jobs(database, queue, results, photos),
                 ),
                 Duty(
                     "occurrences",

@@ -1,6 +1,7 @@
 """The platform's own worker for promoted refits (``DispatchMode.INTERNAL`` jobs).
 
-A promoted refit needs no photo: it names each box from the vector stored with it. The
+A promoted refit names each box from the vector stored with it (a refit on crops, from the
+descriptor of its crop, read from the photo: decision 074). The
 ``refit-jobs`` duty claims tasks of such running jobs from the task queue, under the same
 leases pull workers hold, works their results out (``services/review/promotion.classified``)
 and stores them through ``ResultStore.store``, the path every result takes: counters,
@@ -24,6 +25,7 @@ from trapline.services.core.access import require
 from trapline.services.processing.push import PLATFORM, Outcome
 from trapline.services.processing.result_items import Posted
 from trapline.services.processing.results import ResultStore
+from trapline.services.review.crop_features import Photos
 from trapline.services.review.promotion import classified
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,9 @@ BATCH = 200
 MAX_JOBS = 100
 
 
-def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore) -> int:
-    """One run of the duty: a batch of each running refit job classified and stored; returns
-    how many tasks were."""
+def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore, photos: Photos) -> int:
+    """One run of the duty: a batch of each running refit job classified and stored (a refit
+    on crops reads its boxes' photos through ``photos``); returns how many tasks were."""
     with db.read() as repos:
         _, jobs = repos.jobs.page(
             project_ids=None,
@@ -56,7 +58,7 @@ def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore) -> int:
             pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.id)
         found: dict[Lease, Outcome]
         try:
-            found = dict(classified(db, job, pipeline, leases))
+            found = dict(classified(db, job, pipeline, leases, photos))
         except Exception as exc:  # one job's failure must not hold up the others
             log.exception("refit job %s: a batch could not be classified", job.id)
             why = f"the refit could not name this photo's boxes: {failure_text(exc)}"

@@ -10,7 +10,8 @@ floats, cross-validates by event, fits, and stores the head and its figures.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,7 +24,8 @@ from trapline.db.repositories.review.refit_examples import IdentifiedFeatures
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput
-from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.classifiers import CROPS, Classifier, on_crops
+from trapline.evaluation.heads import Floats
 from trapline.evaluation.refit import (
     Examples,
     Refit,
@@ -33,7 +35,9 @@ from trapline.evaluation.refit import (
     fit,
     shortfall,
 )
+from trapline.imaging.descriptors import CROP_LENGTH
 from trapline.services.core.access import project_for, require, require_person
+from trapline.services.review.crop_features import Photos, describe
 from trapline.services.review.evaluation import parse_side
 
 SYSTEM_CLOCK = SystemClock()
@@ -74,10 +78,10 @@ def create_classifier(
     (a pipeline's slug, or ``slug@N``) named ``name`` (members); InvalidInput saying what is
     missing when the identifications are too few, or naming the lengths when the vectors
     differ."""
-    name = name.strip()
+    name, features_from = name.strip(), features_from.strip()
     if not name:
         raise InvalidInput("name: required", field="name")
-    slug, version = parse_side(features_from, FIELD)
+    slug, version = parse_side(features_from.removeprefix(CROPS), FIELD)
     with db.read() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
         _check_pipeline(repos, project_id, slug, version)
@@ -109,9 +113,12 @@ def list_classifiers(db: Database, caller: User, project_id: int) -> list[Classi
         return repos.classifiers.of_project(project_id, LISTED)
 
 
-def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) -> bool | None:
+def fit_classifier(
+    db: Database, classifier_id: int, holder: str, clock: Clock, photos: Photos
+) -> bool | None:
     """Fit a refit ``holder`` has claimed and store it: True when stored, None when the refit
-    is gone or no longer ``holder``'s; InvalidInput when its identifications will not do."""
+    is gone or no longer ``holder``'s; InvalidInput when its identifications will not do.
+    A refit on crops describes its boxes from their photos (``photos``) first."""
 
     def progress(stage: str, share: float) -> None:
         with db.write() as repos:
@@ -123,7 +130,11 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
         if found is None:
             return None
         chosen = usable(repos, found.project_id, found.features_from)
-        matrix = repos.refit_examples.vectors(chosen.rows.sources, chosen.length)
+        matrix = None if found.on_crops else repos.refit_examples.vectors(
+            chosen.rows.sources, chosen.length
+        )  # fmt: skip
+    if matrix is None:  # decision 074: trapline's descriptors of the boxes' crops
+        chosen, matrix = _on_crops(db, photos, chosen, progress)
     rows = chosen.rows
     refit = fit(Examples(matrix, rows.taxa, rows.events, rows.individuals), progress=progress)
     del matrix
@@ -146,8 +157,9 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
 def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
     """The identified detections a refit on ``features_from`` takes; InvalidInput when the
     vectors are of several lengths or the identifications too few."""
-    slug, version = parse_side(features_from, FIELD)
-    found = repos.refit_examples.identified(project_id, slug, version)
+    crops = CROP_LENGTH if on_crops(features_from) else None
+    slug, version = parse_side(features_from.removeprefix(CROPS), FIELD)
+    found = repos.refit_examples.identified(project_id, slug, version, crop_length=crops)
     pairs = Counter(zip(found.versions.tolist(), found.lengths.tolist(), strict=True))
     if len({length for _, length in pairs}) > 1:
         shown = ", ".join(
@@ -170,6 +182,22 @@ def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
     kept = np.isin(found.taxa, [c.taxon_id for c in counts if enough(c)])
     rows = found.where(kept)
     return Usable(rows, int(rows.lengths[0]), int(rows.versions.max()), counts, names)
+
+
+def _on_crops(
+    db: Database, photos: Photos, chosen: Usable, progress: Callable[[str, float], None]
+) -> tuple[Usable, Floats]:
+    """The crop descriptors of the boxes a refit on crops takes, read photo by photo (the
+    boxes of a photo that cannot be read are left out), and what it takes without them."""
+
+    def read(done: int, photos_in_all: int) -> None:
+        progress(f"describing the boxes' crops (photo {done:,} of {photos_in_all:,})", 0.0)
+
+    kept, matrix = describe(db, photos, chosen.rows.sources.tolist(), read)
+    if len(kept) == len(chosen.rows.sources):
+        return chosen, matrix
+    rows = chosen.rows.where(np.isin(chosen.rows.sources, kept))
+    return replace(chosen, rows=rows), matrix
 
 
 def refit_results(refit: Refit, counts: list[TaxonCount], names: dict[int, str]) -> dict[str, Any]:
