@@ -6,10 +6,10 @@ border), 4 levels per channel (64 bins), scaled to unit length: cheap (one reduc
 the photo for all its boxes), unmoved by a box's size, and far apart for a pale moth and a
 dark one of the same shape.
 
-A refit on crops (decision 074) reads a longer **crop descriptor**: that histogram, the
-directions of the region's edges (a texture), the foreground's mean colour and share of the
-box, and the box's size and shape; ``crop_descriptors`` computes it for all boxes of a photo
-from the same one decode.
+A refit on crops (decision 074) reads a longer **crop descriptor**: that histogram, then the
+foreground's mean colour and its share of the box, the box's size, the foreground's elongation
+and how busy its pattern is; each unmoved by which way the insect faces. ``crop_descriptors``
+computes it for all boxes of a photo from the same one decode.
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ LEVELS = 4
 BACKGROUND_TOLERANCE = 40
 #: The share of a region that must be foreground for the foreground alone to count.
 MIN_FOREGROUND = 0.05
-#: Edge directions of a crop descriptor (over half a turn: an edge and its reverse are one).
-DIRECTIONS = 8
-#: Numbers of a crop descriptor: the colour histogram, the edge directions, the foreground's
-#: mean colour (3) and share of the box, and the box's log width, log height and log aspect.
-CROP_LENGTH = LEVELS**3 + DIRECTIONS + 3 + 1 + 3
+#: Numbers of a crop descriptor: the colour histogram, the foreground's mean colour (3) and
+#: share of the box, the box's log area, the foreground's log elongation and its busyness.
+CROP_LENGTH = LEVELS**3 + 3 + 1 + 1 + 1 + 1
 
 Box = tuple[float, float, float, float]
 
@@ -58,15 +56,17 @@ def crop_descriptors(
 def crop_descriptor(region: np.ndarray, box: Box) -> tuple[float, ...]:
     """The crop descriptor of an RGB ``region`` decoded from ``box`` (pixels of the photo)."""
     foreground = _foreground(region)
-    pixels = region.reshape(-1, 3)
-    shown = pixels[foreground] if foreground is not None else pixels
-    mean = shown.mean(axis=0) / 255.0 if len(shown) else np.zeros(3)
-    share = float(foreground.mean()) if foreground is not None else 1.0
-    width, height = max(1.0, box[2] - box[0]), max(1.0, box[3] - box[1])
-    shape = (math.log(width), math.log(height), math.log(width / height))
-    return (
-        histogram(region) + _directions(region) + tuple(float(m) for m in mean) + (share,) + shape
+    mask = (
+        foreground.reshape(region.shape[:2])
+        if foreground is not None
+        else np.ones(region.shape[:2], dtype=bool)
     )
+    shown = region[mask].astype(np.float64)
+    mean = shown.mean(axis=0) / 255.0
+    area = max(1.0, box[2] - box[0]) * max(1.0, box[3] - box[1])
+    return histogram(region) + tuple(float(m) for m in mean) + (
+        float(mask.mean()), math.log(area), _elongation(mask), _busyness(region, mask)
+    )  # fmt: skip
 
 
 def _regions(
@@ -100,19 +100,26 @@ def _foreground(region: np.ndarray) -> np.ndarray | None:
     return unlike if unlike.sum() >= max(1, MIN_FOREGROUND * len(pixels)) else None
 
 
-def _directions(region: np.ndarray) -> tuple[float, ...]:
-    """The unit-length histogram of the region's edge directions, weighted by their strength
-    (a moth's wing pattern against a beetle's smooth back)."""
+def _elongation(mask: np.ndarray) -> float:
+    """The log of how much longer than wide the foreground is, along its own axes (so however
+    it is turned): 0 for a round blob."""
+    rows, columns = np.nonzero(mask)
+    if len(rows) < 3:
+        return 0.0
+    spread = np.cov(np.vstack([rows, columns]).astype(np.float64))
+    small, large = np.linalg.eigvalsh(spread)
+    return 0.5 * math.log((large + 1.0) / (small + 1.0))
+
+
+def _busyness(region: np.ndarray, mask: np.ndarray) -> float:
+    """How busy the foreground's pattern is: the mean strength of its edges (brightness steps
+    between neighbouring pixels) over its mean brightness; a plain wing is near 0."""
     grey = region.astype(np.float32).mean(axis=2)
     if grey.shape[0] < 3 or grey.shape[1] < 3:
-        return (0.0,) * DIRECTIONS
+        return 0.0
     dy, dx = np.gradient(grey)
-    strength = np.hypot(dx, dy).ravel()
-    angle = np.mod(np.arctan2(dy, dx).ravel(), math.pi)
-    bins = np.minimum((angle / math.pi * DIRECTIONS).astype(np.int64), DIRECTIONS - 1)
-    counts = np.bincount(bins, weights=strength, minlength=DIRECTIONS)
-    norm = float(np.linalg.norm(counts))
-    return tuple(float(c) for c in counts / norm) if norm else (0.0,) * DIRECTIONS
+    strength = np.hypot(dx, dy)[mask]
+    return float(strength.mean() / max(1.0, float(grey[mask].mean())))
 
 
 def histogram(region: np.ndarray) -> tuple[float, ...]:

@@ -62,17 +62,20 @@ def tinted_light_trap_jpeg(
     seed: int,
     tones: list[tuple[int, int, int]],
     *,
+    sizes: list[float] | None = None,
     width: int = 640,
     height: int = 480,
     captured_at: datetime | None = None,
 ) -> tuple[bytes, list[Insect]]:
-    """A light-trap JPEG with one insect of each of ``tones`` (RGB, its wings' base colour),
-    and their boxes in the same order: insects of taxa told apart by colour."""
+    """A light-trap JPEG with one insect of each of ``tones`` (RGB, its wings' base colour;
+    its body length a fraction of the photo's short side from ``sizes`` when given, else
+    drawn at random), and their boxes in the same order: insects of taxa told apart by colour
+    (and size)."""
     rng = random.Random(seed)
     image = _sheet(rng, width, height)
     drawn: list[Insect] = []
-    for tone in tones:
-        insect = _draw_insect(image, rng, drawn, tone)
+    for n, tone in enumerate(tones):
+        insect = _draw_insect(image, rng, drawn, tone, sizes[n] if sizes else None)
         if insect is None:
             raise ValueError(f"{len(tones)} insects do not fit on {width}x{height} pixels")
         drawn.append(insect)
@@ -191,9 +194,10 @@ def _draw_insect(
     rng: random.Random,
     drawn: list[Insect],
     tone: tuple[int, int, int] | None = None,
+    size: float | None = None,
 ) -> Insect | None:
     short_side = min(image.size)
-    length = max(6.0, rng.uniform(*INSECT_SIZE_RANGE) * short_side)
+    length = max(6.0, (size or rng.uniform(*INSECT_SIZE_RANGE)) * short_side)
     reach = math.ceil(length * 0.8) + 3
     if 2 * reach >= short_side:
         return None
