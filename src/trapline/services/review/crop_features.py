@@ -2,11 +2,12 @@
 
 Where a pipeline posts no feature vectors (MegaDetector, blob detectors, imported results), a
 refit may read ``crops:<slug>``: each box of that pipeline is described from its photo's pixels
-(``imaging/descriptors.crop_descriptors``: a foreground colour histogram, edge directions,
-mean colour, and the box's size and shape). This module is the one place that turns boxes into
-those descriptors, for the fit, for a promoted refit's job and for its scores: it reads where
-the boxes are, then opens each photo once for all its boxes (one reduced decode). A photo that
-cannot be read leaves its boxes undescribed, and the caller says so.
+(``imaging/descriptors.crop_descriptors``: the foreground's colour histogram and mean colour,
+the box's size, the insect's elongation and pattern). This module is the one place that turns
+boxes into those descriptors, for the fit, for a promoted refit's job and for its scores: it
+reads where the boxes are, then opens each photo once for all its boxes (one reduced decode).
+A photo that cannot be read leaves its boxes undescribed (logged): the fit goes on without
+them, a promoted refit's job leaves them unnamed, and a score counts them in ``no_vector``.
 """
 
 from __future__ import annotations

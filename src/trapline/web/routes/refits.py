@@ -38,7 +38,7 @@ def feature_sources(versions: list[str]) -> list[tuple[str, str]]:
     crops: list[tuple[str, str]] = []
     for slug, group in groupby(versions, key=lambda v: v.rpartition("@")[0]):
         mine = list(group)
-        described = f"{slug}'s boxes, described by trapline (colour, edges, size)"
+        described = f"{slug}'s boxes, described by trapline (colour, pattern, size)"
         crops.append((f"{CROPS}{slug}", described))
         if len(mine) == 1:
             offered.append((slug, slug))
