@@ -2,7 +2,8 @@
 teach the models", decision 074), through the API: ``crops:moth-test`` describes the test
 pipeline's boxes from their photos, learns the taxa by colour, is promoted and names the
 current boxes from their photos, and is scored against an evaluation set; bad sources and too
-few identifications are refused (400) saying what is wrong.
+few identifications are refused (400) saying what is wrong; a photo that cannot be read leaves
+its box out of the fit.
 
 The scene: ``tests/support/refit_scene.py`` with ``crops`` (nine nights, one moth a photo,
 each taxon's wings of its own colour; the pipeline posts no vector).
@@ -148,3 +149,31 @@ def test_a_refit_on_crops_is_scored_against_a_set_beside_the_boxes_model(
     # The little egret, identified last and left out of the fit, is the one held out.
     assert (scored["in_fit"], scored["held_out_accuracy"]) == (8, 0.0)
     assert scored["model"]["correct"] == 0  # the model's "moth" names no taxon
+
+
+def test_a_photo_that_cannot_be_read_leaves_its_box_out_of_the_fit(proto: Protocol) -> None:
+    detections = night_scene(proto, crops=True)
+    identify_nights(proto, detections, range(NIGHTS))
+    platform = proto.platform
+    with platform.db.read() as repos:
+        lost = repos.images.get(_photo_of(proto, detections[0]))
+    assert lost is not None
+    platform.store.delete(lost.storage_key)
+
+    made = ask_refit(proto, "Seven herons and egrets", CROPS)
+
+    assert made.status_code == 202, made.text
+    found = fitted(proto, made.json()["id"])
+    assert found["status"] == "fitted", found
+    assert (found["size"], found["detections"]) == (7, 7)
+    assert [(t["scientific_name"], t["individuals"]) for t in found["taxa"]] == [
+        ("Ardea alba", 4),
+        ("Ardea cinerea", 3),
+    ]
+
+
+def _photo_of(proto: Protocol, box: int) -> int:
+    boxes = api_get(
+        proto, f"/projects/{proto.project_id}/annotations", type="bounding_box", limit=100
+    )["results"]
+    return next(int(b["image_id"]) for b in boxes if int(b["id"]) == box)
