@@ -150,7 +150,7 @@ def _named(
     else:  # decision 074
         ids, matrix = described(crops, repos.crop_boxes.places(wanted), wanted)
     ranked: dict[int, tuple[int, ...]] = {}
-    if ids:
+    if ids and matrix.shape[1] == head.length:  # a head of another descriptor names nothing
         order = np.argsort(-head.probabilities(matrix), axis=1, kind="stable")[:, :TOP_K]
         for box_id, row in zip(ids, head.labels[order].tolist(), strict=True):
             ranked[box_id] = tuple(int(t) for t in row)
