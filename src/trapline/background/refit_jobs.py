@@ -1,11 +1,11 @@
 """The platform's own worker for promoted refits (``DispatchMode.INTERNAL`` jobs).
 
 A promoted refit names each box from the vector stored with it (a refit on crops, from the
-descriptor of its crop, read from the photo: decision 074). The
-``refit-jobs`` duty claims tasks of such running jobs from the task queue, under the same
-leases pull workers hold, works their results out (``services/review/promotion.classified``)
-and stores them through ``ResultStore.store``, the path every result takes: counters,
-duplicates, retries and dead-lettering behave as for any job. A batch that cannot be worked
+descriptor of its crop, read from the photo: decision 074). The ``refit-jobs`` duty claims
+tasks of such running jobs from the task queue, under the same leases pull workers hold,
+works their results out (``services/review/promotion.classified``) and stores them through
+``ResultStore.store``, the path every result takes: counters, duplicates, retries and
+dead-lettering behave as for any job. A batch that cannot be worked
 out fails its tasks with the reason (shown on the job's page, tried again after the queue's
 backoff), and the other jobs go on.
 """
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between runs of the duty.
 DUTY_INTERVAL = 1.0
-#: Tasks one job hands the duty at a time (each a photo's boxes; no photo is read).
+#: Tasks one job hands the duty at a time (each a photo's boxes; a refit on crops decodes the
+#: 200 photos, about a quarter of a second each, well within a lease).
 BATCH = 200
 #: Running refit jobs looked at in one run.
 MAX_JOBS = 100

@@ -62,9 +62,13 @@ def described(
     boxes: Sequence[int],
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[int], Floats]:
-    """``describe`` of boxes whose ``places`` (``repos.crop_boxes.places``) are read."""
+    """``describe`` of boxes (distinct) whose ``places`` (``repos.crop_boxes.places``) are
+    read. Each descriptor goes straight into its row of the array (71 four-byte floats: 100,000
+    boxes take 28 MB)."""
+    row_of = {box: n for n, box in enumerate(boxes)}
+    matrix = np.zeros((len(boxes), CROP_LENGTH), dtype=np.float32)
+    done_rows = np.zeros(len(boxes), dtype=bool)
     by_photo = [(image, list(found)) for image, found in groupby(places, lambda p: p.image_id)]
-    found_vectors: dict[int, tuple[float, ...]] = {}
     for done, (image_id, found) in enumerate(by_photo):
         if progress is not None and done % REPORT_EVERY == 0:
             progress(done, len(by_photo))
@@ -75,11 +79,13 @@ def described(
             log.warning("crop descriptors: photo %s unreadable, its boxes left out: %s",
                         image_id, exc)  # fmt: skip
             continue
-        found_vectors |= {p.annotation_id: v for p, v in zip(found, vectors, strict=True)}
+        for place, vector in zip(found, vectors, strict=True):
+            row = row_of[place.annotation_id]
+            matrix[row], done_rows[row] = vector, True
     if progress is not None:
         progress(len(by_photo), len(by_photo))
-    kept = [box for box in boxes if box in found_vectors]
-    matrix = np.empty((len(kept), CROP_LENGTH), dtype=np.float32)
-    for row, box in enumerate(kept):
-        matrix[row] = found_vectors[box]
-    return kept, matrix
+    if done_rows.all():
+        return list(boxes), matrix
+    return [box for box, kept in zip(boxes, done_rows.tolist(), strict=True) if kept], matrix[
+        done_rows
+    ]

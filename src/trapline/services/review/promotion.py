@@ -6,7 +6,8 @@ the refits' own service (``REFIT_SERVICE``): slug ``<features slug>-refit``, one
 promoted refit, one classification algorithm (``refit-<id>``) naming the taxa it learnt by
 their scientific names. A job of that version over the features pipeline's boxes
 (``params.boxes_from``, ``DispatchMode.INTERNAL``) is made at once; the platform runs it itself
-(``background/refit_jobs.py``): each task's boxes come with their stored vectors, the head names
+(``background/refit_jobs.py``): each task's boxes come with their stored vectors (a refit on
+crops describes them from the photo: decision 074, ``<slug>-crops-refit``), the head names
 them, and the result is stored as any worker's. Its run counts only where a person chooses it,
 as any pipeline's; people's identifications come first there too.
 """
