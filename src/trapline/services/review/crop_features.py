@@ -86,6 +86,5 @@ def described(
         progress(len(by_photo), len(by_photo))
     if done_rows.all():
         return list(boxes), matrix
-    return [box for box, kept in zip(boxes, done_rows.tolist(), strict=True) if kept], matrix[
-        done_rows
-    ]
+    kept = [box for box, ok in zip(boxes, done_rows.tolist(), strict=True) if ok]
+    return kept, matrix[done_rows]
