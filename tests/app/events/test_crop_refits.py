@@ -34,7 +34,7 @@ from tests.support.scenes import API, find_taxon
 from trapline.background.refit_jobs import run_refit_jobs
 from trapline.evaluation.heads import Head
 from trapline.imaging.descriptors import CROP_LENGTH, crop_descriptors
-from trapline.services.review.crop_features import Photos
+from trapline.services.review.crop_features import Photos, describe
 
 CROPS = f"crops:{PIPELINE_SLUG}"
 REFIT = f"{PIPELINE_SLUG}-crops-refit"
@@ -177,3 +177,28 @@ def _photo_of(proto: Protocol, box: int) -> int:
         proto, f"/projects/{proto.project_id}/annotations", type="bounding_box", limit=100
     )["results"]
     return next(int(b["image_id"]) for b in boxes if int(b["id"]) == box)
+
+
+def test_boxes_are_described_photo_by_photo_saying_how_far_it_has_got(proto: Protocol) -> None:
+    """The one place boxes become descriptors: each photo read once, in the boxes' order, the
+    progress said in photos, and a photo that cannot be read leaving its box out."""
+    detections = night_scene(proto, crops=True)
+    platform = proto.platform
+    with platform.db.read() as repos:
+        lost = repos.images.get(_photo_of(proto, detections[3]))
+    assert lost is not None
+    platform.store.delete(lost.storage_key)
+    said: list[tuple[int, int]] = []
+    asked = list(reversed(detections))
+
+    kept, matrix = describe(
+        platform.db, Photos(platform.store, platform.decode), asked,
+        lambda done, photos: said.append((done, photos)),
+    )  # fmt: skip
+
+    assert kept == [box for box in asked if box != detections[3]]
+    assert matrix.shape == (NIGHTS - 1, CROP_LENGTH)
+    assert (said[0], said[-1]) == ((0, NIGHTS), (NIGHTS, NIGHTS))
+    jpeg, box = night_photo(8)
+    (expected,) = crop_descriptors(io.BytesIO(jpeg), [box])
+    assert matrix[0] == pytest.approx(np.asarray(expected, dtype=np.float32))

@@ -28,7 +28,8 @@ router = APIRouter(tags=["evaluation"])
     responses={
         400: {
             "model": ErrorOut,
-            "description": "No such pipeline, vectors of several lengths, or too few "
+            "description": "No such pipeline (features_from: a slug, slug@N, or crops:slug for "
+            "trapline's descriptors of its boxes), vectors of several lengths, or too few "
             "identifications: says what is missing.",
         },
         409: {"model": ErrorOut, "description": "The project has a classifier of that name."},
