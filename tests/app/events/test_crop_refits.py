@@ -202,3 +202,22 @@ def test_boxes_are_described_photo_by_photo_saying_how_far_it_has_got(proto: Pro
     jpeg, box = night_photo(8)
     (expected,) = crop_descriptors(io.BytesIO(jpeg), [box])
     assert matrix[0] == pytest.approx(np.asarray(expected, dtype=np.float32))
+
+
+def test_a_refit_whose_photos_are_mostly_unreadable_fails_saying_so(proto: Protocol) -> None:
+    detections = night_scene(proto, crops=True)
+    identify_nights(proto, detections, range(NIGHTS))
+    platform = proto.platform
+    for night in range(5):
+        with platform.db.read() as repos:
+            lost = repos.images.get(_photo_of(proto, detections[night]))
+        assert lost is not None
+        platform.store.delete(lost.storage_key)
+
+    made = ask_refit(proto, "Too few left", CROPS)
+
+    assert made.status_code == 202, made.text  # the photos are read in the fit, not before
+    found = fitted(proto, made.json()["id"])
+    assert found["status"] == "failed", found
+    assert "the photos of 5 identified boxes could not be read" in found["error"]
+    assert "at least 5 identified individuals" in found["error"]

@@ -197,6 +197,18 @@ def _on_crops(
     if len(kept) == len(chosen.rows.sources):
         return chosen, matrix
     rows = chosen.rows.where(np.isin(chosen.rows.sources, kept))
+    missing = shortfall(
+        census(rows.taxa, rows.events, rows.individuals),
+        chosen.names,
+        "the crops that could be read",
+    )
+    if missing is not None:
+        lost = len(chosen.rows.sources) - len(kept)
+        raise InvalidInput(
+            f"features_from: the photos of {lost} identified boxes could not be read, and "
+            f"without them {missing}",
+            field=FIELD,
+        )
     return replace(chosen, rows=rows), matrix
 
 
