@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 #: Seconds between runs of the duty.
 DUTY_INTERVAL = 1.0
 #: Tasks one job hands the duty at a time (each a photo's boxes; a refit on crops decodes the
-#: 200 photos, about a quarter of a second each, well within a lease).
+#: 200 photos, under a tenth of a second each: well within a lease).
 BATCH = 200
 #: Running refit jobs looked at in one run.
 MAX_JOBS = 100
