@@ -57,6 +57,7 @@ from trapline.services.processing.duties import (
 )
 from trapline.services.processing.results import ResultStore
 from trapline.services.processing.worker_access import WorkerAccess
+from trapline.services.review.crop_features import Photos
 from trapline.services.sources.source_files import RunLimits
 from trapline.services.sources.sources import SourceRules
 from trapline.settings import Settings, StorageSettings
@@ -223,7 +224,8 @@ class Platform:
         sources = open_source_runner(settings, database, store, secret, starter, decode, clock)
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
-        refits = RefitRunner(database, name=server_identity(), clock=clock)
+        photos = Photos(store, decode)
+        refits = RefitRunner(database, name=server_identity(), clock=clock, photos=photos)
         scorers = ScorerRunner(database, store, decode, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
@@ -260,7 +262,7 @@ class Platform:
                 Duty(
                     "refit-jobs",
                     REFIT_JOBS_INTERVAL,
-                    lambda _: run_refit_jobs(database, queue, results, store, decode),
+                    lambda _: run_refit_jobs(database, queue, results, photos),
                 ),
                 Duty(
                     "occurrences",

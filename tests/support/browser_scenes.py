@@ -11,7 +11,7 @@ import numpy as np
 from tests.support.browser import App, ok_json
 from tests.support.evaluation_scene import POND_TAXA
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, registration, success
-from tests.support.refit_scene import NIGHT_TAXA, NIGHTS, night_taxon, night_vector
+from tests.support.refit_scene import NIGHT_TAXA, NIGHTS, night_photo, night_taxon, night_vector
 from tests.support.scenes import T0, TAXA_CSV
 from tests.support.waiting import wait_until
 from trapline.imaging.synthetic import light_trap_jpeg
@@ -70,20 +70,24 @@ def _tracked(app: App, pond: int) -> tuple[int, list[int]] | None:
     return (events[0]["id"], [o["id"] for o in found]) if len(found) == 6 else None
 
 
-def refit_nights(app: App, name: str) -> tuple[int, list[int]]:
+def refit_nights(app: App, name: str, *, crops: bool = False) -> tuple[int, list[int]]:
     """A project with the refit scene's nine nights (``refit_scene.py``): a photo a night, the
-    test pipeline's detection on each with its vector, tracked; the project and the
-    detections by night."""
+    test pipeline's detection on each with its vector (with ``crops``: on the night's coloured
+    moth, without a vector), tracked; the project and the detections by night."""
     project = ok_json(app.api("POST", "/projects/", json={"name": name}), 201)["id"]
     taxa = {"file": ("taxa.csv", io.BytesIO(POND_TAXA.encode()), "text/csv")}
     ok_json(app.api("POST", f"/projects/{project}/taxa", files=taxa))
     body = {"name": "Sheet", "time_zone": "UTC"}
     sheet = ok_json(app.api("POST", f"/projects/{project}/deployments/", json=body), 201)["id"]
-    photos = []
+    photos, boxes_drawn = [], []
     for night in range(NIGHTS):  # one a request: the test server's limits are small
-        jpeg = light_trap_jpeg(
-            7, width=160, height=120, captured_at=T0 + timedelta(days=night), quality=80 + night
-        )
+        if crops:
+            jpeg, drawn = night_photo(night)
+            boxes_drawn.append(drawn)
+        else:
+            jpeg = light_trap_jpeg(
+                7, width=160, height=120, captured_at=T0 + timedelta(days=night), quality=80 + night
+            )
         made = app.api(
             "POST",
             f"/projects/{project}/images/",
@@ -107,8 +111,11 @@ def refit_nights(app: App, name: str) -> tuple[int, list[int]]:
     rng = np.random.default_rng(5)
     items = []
     for night, image in enumerate(photos):
-        found = detection(by_image[image])
-        found["classifications"][0]["features"] = night_vector(night, rng)
+        if crops:
+            found = detection(by_image[image], bbox=boxes_drawn[night])
+        else:
+            found = detection(by_image[image])
+            found["classifications"][0]["features"] = night_vector(night, rng)
         items.append(success(by_image[image], found))
     answer = ok_json(app.api("POST", f"/jobs/{job}/result/", json={"results": items}))
     assert {t["status"] for t in answer["tasks"]} == {"saved"}, answer

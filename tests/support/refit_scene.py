@@ -4,8 +4,13 @@ near (1, 0, 0, 0) for the four grey herons (even nights) and near (0, 1, 0, 0) f
 great egrets (odd nights; the herons' list stands in for moths), so a head tells them apart on
 nights it never saw. The ninth night's individual is a little egret, the only one.
 
+With ``crops``, the pipeline posts no vector: each night's photo (``night_photo``) shows one
+moth whose wings are its taxon's colour (rust for the herons, blue for the great egrets, green
+for the little egret), and a refit reads trapline's descriptors of its crop
+(``crops:moth-test``, decision 074).
+
 The browser tests build the same nights through a real server (``browser_scenes.py``) from
-``night_vector`` and ``NIGHT_TAXA``.
+``night_vector``, ``night_photo`` and ``NIGHT_TAXA``.
 """
 
 from __future__ import annotations
@@ -15,16 +20,30 @@ from typing import Any
 
 import numpy as np
 
+from tests.support.accounts import upload
 from tests.support.evaluation_scene import POND_TAXA
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol, api_get, api_post
-from tests.support.scenes import API, add_frames, find_taxon, import_taxa, new_deployment, track_all
+from tests.support.scenes import (
+    API,
+    T0,
+    add_frames,
+    find_taxon,
+    import_taxa,
+    new_deployment,
+    track_all,
+)
+from trapline.imaging.synthetic import tinted_light_trap_jpeg
 
 #: Seconds a refit of the scene may take.
 FIT_WAIT = 60
 NIGHTS = 9
 #: The taxon people name on even nights, on odd ones, and on the ninth.
 NIGHT_TAXA = ("Ardea cinerea", "Ardea alba", "Egretta garzetta")
+#: The wings' colour of each taxon's moths on the crop nights.
+NIGHT_TONES = ((150, 85, 35), (45, 70, 150), (60, 130, 60))
+#: A crop night's photo: big enough for a moth of some 20 to 40 pixels.
+CROP_PHOTO = (640, 480)
 
 
 def night_taxon(night: int) -> str:
@@ -40,19 +59,46 @@ def night_vector(night: int, rng: np.random.Generator, *, odd_length: bool = Fal
     return [round(v + float(rng.normal(0, 0.1)), 4) for v in vector]
 
 
-def night_scene(proto: Protocol, *, odd_length: bool = False) -> list[int]:
-    """The nine nights, one detection each with a vector, tracked: the detections by night."""
+def night_photo(night: int) -> tuple[bytes, tuple[float, float, float, float]]:
+    """Night ``night``'s photo for a refit on crops: one moth of its taxon's colour (a little
+    lighter or darker from night to night), and its box."""
+    red, green, blue = NIGHT_TONES[NIGHT_TAXA.index(night_taxon(night))]
+    shade = 0.9 + 0.03 * (night % 5)
+    tone = (round(red * shade), round(green * shade), round(blue * shade))
+    width, height = CROP_PHOTO
+    jpeg, (moth,) = tinted_light_trap_jpeg(
+        100 + night, [tone], width=width, height=height, captured_at=T0 + timedelta(days=night)
+    )
+    x1, y1, x2, y2 = moth.box
+    return jpeg, (float(x1), float(y1), float(x2), float(y2))
+
+
+def night_scene(proto: Protocol, *, odd_length: bool = False, crops: bool = False) -> list[int]:
+    """The nine nights, one detection each with a vector (with ``crops``: none, on the moth
+    of ``night_photo``), tracked: the detections by night."""
     assert import_taxa(proto, POND_TAXA).status_code == 200
     trap = new_deployment(proto, "Sheet", "UTC")
-    photos = add_frames(proto, trap, NIGHTS, timedelta(days=1), size=(160, 120))
+    if crops:
+        made = [night_photo(night) for night in range(NIGHTS)]
+        files = [(f"night-{n}.jpg", jpeg) for n, (jpeg, _) in enumerate(made)]
+        body = upload(proto.client, proto.account, proto.project_id, *files,
+                      deployment_id=str(trap))  # fmt: skip
+        assert body["status"] == 201, body
+        photos = [int(r["id"]) for r in body["results"]]
+    else:
+        photos = add_frames(proto, trap, NIGHTS, timedelta(days=1), size=(160, 120))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     job = proto.job_that_runs(params={"max_attempts": 1})
     tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
     rng = np.random.default_rng(5)
     items = []
     for night, image_id in enumerate(photos):
-        found = detection(tasks[image_id], bbox=(10, 12, 60, 70))
-        found["classifications"][0]["features"] = night_vector(night, rng, odd_length=odd_length)
+        if crops:
+            found = detection(tasks[image_id], bbox=made[night][1])
+        else:
+            found = detection(tasks[image_id], bbox=(10, 12, 60, 70))
+            vector = night_vector(night, rng, odd_length=odd_length)
+            found["classifications"][0]["features"] = vector
         items.append(success(tasks[image_id], found))
     assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
     track_all(proto)

@@ -196,11 +196,13 @@ RULES: Mapping[str, tuple[str, ...]] = {
     ),
     f"POST {_API}/projects/{{project_id}}/classifiers": (
         "name must hold more than spaces.",
-        "features_from must be a pipeline's slug (or slug@version) of the project.",
+        "features_from must be a pipeline's slug (or slug@version) of the project, alone or "
+        "after crops: (crops:slug reads trapline's descriptors of that pipeline's boxes).",
         "The vectors that pipeline posted with identified detections must all be of one length "
         "(else name one version).",
         "A refit needs at least 5 identified individuals of at least 2 taxa, each taxon's seen "
-        "in at least 2 events, with vectors of that pipeline.",
+        "in at least 2 events, with vectors of that pipeline (with crops:slug, on boxes that "
+        "pipeline drew).",
     ),
     f"GET {_API}/classifiers/{{classifier_id}}/scores": (
         "The refit must be fitted (not queued, fitting or failed).",

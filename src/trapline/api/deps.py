@@ -27,6 +27,7 @@ from trapline.services.pipelines.workers import WorkerTracker
 from trapline.services.processing.results import ResultStore
 from trapline.services.processing.tasks import Dispatch
 from trapline.services.processing.worker_access import WorkerAccess
+from trapline.services.review.crop_features import Photos
 from trapline.settings import Settings
 from trapline.storage.base import BlobStore
 
@@ -96,6 +97,15 @@ async def _access(request: Request) -> WorkerAccess:
 
 
 AccessDep = Annotated[WorkerAccess, Depends(_access)]
+
+
+async def _photos(request: Request) -> Photos:
+    platform = platform_of(request)
+    return Photos(platform.store, platform.decode)
+
+
+#: Where a refit on crops reads its boxes' photos (decision 074).
+PhotosDep = Annotated[Photos, Depends(_photos)]
 
 
 async def _claims(request: Request) -> ClaimGate:

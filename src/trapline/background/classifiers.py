@@ -11,8 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from trapline.background.stepped import Runs, SteppedRunner
+from trapline.clock import Clock
+from trapline.db.engine import Database
 from trapline.db.repositories import Repos
 from trapline.services.review.classifiers import fit_classifier
+from trapline.services.review.crop_features import Photos
 
 #: A fitting refit whose runner has been silent this long is taken over.
 STALE_AFTER = timedelta(seconds=90)
@@ -27,8 +30,13 @@ class RefitRunner(SteppedRunner):
     thread = "refit"
     stale_after = STALE_AFTER
 
+    def __init__(self, db: Database, *, name: str, clock: Clock, photos: Photos) -> None:
+        super().__init__(db, name=name, clock=clock)
+        #: Where a refit on crops reads its boxes' photos (decision 074).
+        self.photos = photos
+
     def runs(self, repos: Repos) -> Runs:
         return repos.classifiers
 
     def step(self, run_id: int, now: datetime) -> bool | None:
-        return fit_classifier(self.db, run_id, self.name, self.clock)
+        return fit_classifier(self.db, run_id, self.name, self.clock, self.photos)

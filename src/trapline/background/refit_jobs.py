@@ -1,13 +1,14 @@
 """The platform's own worker for promoted refits and detection scorers (``DispatchMode.INTERNAL``
 jobs).
 
-A promoted refit needs no photo: it names each box from the vector stored with it. A promoted
-detection scorer reads each photo from storage and runs ``moth-blobs`` on it with its weights.
-The ``refit-jobs`` duty claims tasks of such running jobs from the task queue, under the same
-leases pull workers hold, works their results out (``services/review/promotion.classified``,
+A promoted refit names each box from the vector stored with it (a refit on crops, from the
+descriptor of its crop, read from the photo: decision 074). A promoted detection scorer reads
+each photo from storage and runs ``moth-blobs`` on it with its weights. The ``refit-jobs`` duty
+claims tasks of such running jobs from the task queue, under the same leases pull workers
+hold, works their results out (``services/review/promotion.classified``,
 ``services/review/scorer_promotion.detected``) and stores them through ``ResultStore.store``,
-the path every result takes: counters, duplicates, retries and dead-lettering behave as for any
-job. A batch that cannot be worked
+the path every result takes: counters, duplicates, retries and dead-lettering behave as for
+any job. A batch that cannot be worked
 out fails its tasks with the reason (shown on the job's page, tried again after the queue's
 backoff), and the other jobs go on.
 """
@@ -21,22 +22,22 @@ from trapline.domain.pipelines.pipelines import REFIT_SERVICE
 from trapline.domain.processing.jobs import DispatchMode, JobStatus, Lease
 from trapline.domain.processing.lease_tokens import LeaseClaim
 from trapline.errors import failure_text
-from trapline.imaging.limits import DecodeLimits
 from trapline.protocol.results import ResultError
 from trapline.queue.base import TaskQueue
 from trapline.services.core.access import require
 from trapline.services.processing.push import PLATFORM, Outcome
 from trapline.services.processing.result_items import Posted
 from trapline.services.processing.results import ResultStore
+from trapline.services.review.crop_features import Photos
 from trapline.services.review.promotion import classified
 from trapline.services.review.scorer_promotion import detected, is_scorer
-from trapline.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
 
 #: Seconds between runs of the duty.
 DUTY_INTERVAL = 1.0
-#: Tasks a refit's job hands the duty at a time (each a photo's boxes; no photo is read).
+#: Tasks one job hands the duty at a time (each a photo's boxes; a refit on crops decodes the
+#: 200 photos, under a tenth of a second each: well within a lease).
 BATCH = 200
 #: Tasks a detection scorer's job hands the duty at a time (each a photo read and scanned).
 SCORER_BATCH = 4
@@ -44,15 +45,9 @@ SCORER_BATCH = 4
 MAX_JOBS = 100
 
 
-def run_refit_jobs(
-    db: Database,
-    queue: TaskQueue,
-    results: ResultStore,
-    store: BlobStore,
-    limits: DecodeLimits,
-) -> int:
-    """One run of the duty: a batch of each running refit job classified and stored; returns
-    how many tasks were."""
+def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore, photos: Photos) -> int:
+    """One run of the duty: a batch of each running refit job classified and stored (a refit
+    on crops reads its boxes' photos through ``photos``); returns how many tasks were."""
     with db.read() as repos:
         _, jobs = repos.jobs.page(
             project_ids=None,
@@ -73,9 +68,9 @@ def run_refit_jobs(
         found: dict[Lease, Outcome]
         try:
             if scorer:
-                found = dict(detected(db, store, limits, job, pipeline, leases))
+                found = dict(detected(db, photos, job, pipeline, leases))
             else:
-                found = dict(classified(db, job, pipeline, leases))
+                found = dict(classified(db, job, pipeline, leases, photos))
         except Exception as exc:  # one job's failure must not hold up the others
             log.exception("refit job %s: a batch could not be worked out", job.id)
             what = "find the insects on this photo" if scorer else "name this photo's boxes"

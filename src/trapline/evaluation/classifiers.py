@@ -8,6 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+#: How ``features_from`` asks for trapline's crop descriptors of a pipeline's boxes instead of
+#: the pipeline's own vectors: ``crops:megadetector``, ``crops:megadetector@2`` (decision 074).
+CROPS = "crops:"
+
 
 class ClassifierStatus(StrEnum):
     """Where a refit is: waiting for a server, being fitted, fitted, or failed (``error``)."""
@@ -48,3 +52,20 @@ class Classifier:
     #: While it is fitted: what it is doing, and the share of the fit done (0 to 1).
     stage: str | None = None
     progress: float | None = None
+
+    @property
+    def on_crops(self) -> bool:
+        """Whether it reads trapline's crop descriptors of its pipeline's boxes, not vectors the
+        pipeline posted."""
+        return on_crops(self.features_from)
+
+    @property
+    def boxes_of(self) -> str:
+        """The pipeline (slug, or ``slug@N``) whose boxes it names: the one whose features it
+        reads, or whose boxes' crops it describes."""
+        return self.features_from.removeprefix(CROPS)
+
+
+def on_crops(features_from: str) -> bool:
+    """Whether ``features_from`` asks for crop descriptors (``crops:slug``)."""
+    return features_from.strip().startswith(CROPS)

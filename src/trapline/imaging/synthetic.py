@@ -55,6 +55,36 @@ def light_trap_jpeg(
 ) -> bytes:
     """Return light_trap_image as JPEG bytes, with EXIF capture time (and offset) if given."""
     image, _ = light_trap_image(seed, width, height, insects)
+    return _timed_jpeg(image, captured_at, offset, quality)
+
+
+def tinted_light_trap_jpeg(
+    seed: int,
+    tones: list[tuple[int, int, int]],
+    *,
+    sizes: list[float] | None = None,
+    width: int = 640,
+    height: int = 480,
+    captured_at: datetime | None = None,
+) -> tuple[bytes, list[Insect]]:
+    """A light-trap JPEG with one insect of each of ``tones`` (RGB, its wings' base colour;
+    its body length a fraction of the photo's short side from ``sizes`` when given, else
+    drawn at random), and their boxes in the same order: insects of taxa told apart by colour
+    (and size)."""
+    rng = random.Random(seed)
+    image = _sheet(rng, width, height)
+    drawn: list[Insect] = []
+    for n, tone in enumerate(tones):
+        insect = _draw_insect(image, rng, drawn, tone, sizes[n] if sizes else None)
+        if insect is None:
+            raise ValueError(f"{len(tones)} insects do not fit on {width}x{height} pixels")
+        drawn.append(insect)
+    return _timed_jpeg(_add_grain(image, rng, DEFAULT_GRAIN), captured_at, None, 90), drawn
+
+
+def _timed_jpeg(
+    image: Image.Image, captured_at: datetime | None, offset: str | None, quality: int
+) -> bytes:
     if captured_at is None:
         return _jpeg(image, quality)
     exif = Image.Exif()
@@ -159,9 +189,15 @@ def _sheet(rng: random.Random, width: int, height: int) -> Image.Image:
     )
 
 
-def _draw_insect(image: Image.Image, rng: random.Random, drawn: list[Insect]) -> Insect | None:
+def _draw_insect(
+    image: Image.Image,
+    rng: random.Random,
+    drawn: list[Insect],
+    tone: tuple[int, int, int] | None = None,
+    size: float | None = None,
+) -> Insect | None:
     short_side = min(image.size)
-    length = max(6.0, rng.uniform(*INSECT_SIZE_RANGE) * short_side)
+    length = max(6.0, (size or rng.uniform(*INSECT_SIZE_RANGE)) * short_side)
     reach = math.ceil(length * 0.8) + 3
     if 2 * reach >= short_side:
         return None
@@ -171,7 +207,7 @@ def _draw_insect(image: Image.Image, rng: random.Random, drawn: list[Insect]) ->
             break
     else:
         return None
-    mask, colour = _insect_patch(rng, length, reach)
+    mask, colour = _insect_patch(rng, length, reach, tone)
     bbox = mask.getbbox()
     if bbox is None:
         return None
@@ -183,7 +219,9 @@ def _draw_insect(image: Image.Image, rng: random.Random, drawn: list[Insect]) ->
     return Insect((corner[0] + x1, corner[1] + y1, corner[0] + x2, corner[1] + y2))
 
 
-def _insect_patch(rng: random.Random, length: float, reach: int) -> tuple[Image.Image, Image.Image]:
+def _insect_patch(
+    rng: random.Random, length: float, reach: int, tone: tuple[int, int, int] | None = None
+) -> tuple[Image.Image, Image.Image]:
     size = (2 * reach, 2 * reach)
     heading = rng.uniform(0, 2 * math.pi)
     ahead = (math.cos(heading), math.sin(heading))
@@ -195,7 +233,7 @@ def _insect_patch(rng: random.Random, length: float, reach: int) -> tuple[Image.
             reach + (ahead[1] * forward + side[1] * sideways) * length,
         )
 
-    base = _insect_tone(rng)
+    base = _insect_tone(rng) if tone is None else tone
     wing_tone = _scaled(base, rng.uniform(0.85, 1.2))
     mask = Image.new("L", size, 0)
     colour = Image.new("RGB", size, wing_tone)

@@ -20,7 +20,8 @@ class ClassifierIn(Input):
     name: Name
     features_from: FeaturesFrom = Field(
         description="the pipeline whose feature vectors the head reads: its slug, or slug@N "
-        "for one version of it"
+        "for one version of it; crops:slug (or crops:slug@N) reads trapline's colour and shape "
+        "descriptors of that pipeline's boxes instead, for pipelines that give no features"
     )
 
 
@@ -55,6 +56,11 @@ class ClassifierOut(BaseModel):
     status: str = Field(description="queued, fitting, fitted or failed")
     error: str | None = Field(description="why it failed")
     features_from: str
+    on_crops: bool = Field(
+        description="true: it reads trapline's crop descriptors of the pipeline's boxes "
+        "(features_from crops:slug), not vectors the pipeline posted"
+    )
+    boxes_of: str = Field(description="the pipeline (slug or slug@N) whose boxes it names")
     features_version: int | None = Field(description="the version whose vectors it read")
     features_length: int | None = Field(description="numbers a vector")
     cv_accuracy: float | None = Field(
@@ -86,7 +92,8 @@ class ClassifierOut(BaseModel):
         results: dict[str, Any] = found.results or {}
         return cls(
             id=found.id, project_id=found.project_id, name=found.name, status=found.status.value,
-            error=found.error, features_from=found.features_from,
+            error=found.error, features_from=found.features_from, on_crops=found.on_crops,
+            boxes_of=found.boxes_of,
             features_version=found.features_version, features_length=found.features_length,
             cv_accuracy=results.get("accuracy"), folds=results.get("folds"),
             converged=results.get("converged"), size=found.individuals,

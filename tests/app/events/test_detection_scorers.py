@@ -23,6 +23,7 @@ from tests.support.scenes import API, species_rows, track_all
 from tests.support.scorer_scene import MOTHS, scorer_scene
 from trapline.background.refit_jobs import run_refit_jobs
 from trapline.evaluation.metrics import iou
+from trapline.services.review.crop_features import Photos
 
 SCORER = "moth-blobs-scorer"
 #: Seconds a scorer of the scene may take.
@@ -118,9 +119,8 @@ def _run(proto: Protocol, job_id: int) -> dict[str, Any]:
     """The platform's duty run until the job ends (four photos a run)."""
     platform = proto.platform
     for _ in range(10):
-        run_refit_jobs(
-            platform.db, platform.queue, platform.results, platform.store, platform.decode
-        )
+        photos = Photos(platform.store, platform.decode)
+        run_refit_jobs(platform.db, platform.queue, platform.results, photos)
         job = proto.job(job_id)
         if job["status"] not in ("created", "queued", "running"):
             return job

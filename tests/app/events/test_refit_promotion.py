@@ -29,6 +29,7 @@ from tests.support.refusals import answered_as_missing, refused
 from tests.support.scenes import API, species_rows, track_all
 from trapline.background.refit_jobs import run_refit_jobs
 from trapline.db.tables import ClassifierRow
+from trapline.services.review.crop_features import Photos
 
 REFIT = f"{PIPELINE_SLUG}-refit"
 
@@ -50,13 +51,15 @@ def _run(proto: Protocol, job_id: int) -> dict[str, Any]:
     """The refits' duty run until the job ends (it classifies 200 tasks a run)."""
     platform = proto.platform
     for _ in range(10):
-        run_refit_jobs(
-            platform.db, platform.queue, platform.results, platform.store, platform.decode
-        )
+        run_refit_jobs(platform.db, platform.queue, platform.results, _photos(proto))
         job = proto.job(job_id)
         if job["status"] not in ("created", "queued", "running"):
             return job
     raise AssertionError(f"job {job_id} did not end: {proto.job(job_id)}")
+
+
+def _photos(proto: Protocol) -> Photos:
+    return Photos(proto.platform.store, proto.platform.decode)
 
 
 def _photo_of(proto: Protocol, box: int) -> int:
@@ -187,7 +190,7 @@ def test_a_refit_job_that_cannot_be_worked_fails_its_tasks_and_the_others_go_on(
     proto.wait(second["id"], {"running"})
 
     platform = proto.platform
-    run_refit_jobs(platform.db, platform.queue, platform.results, platform.store, platform.decode)
+    run_refit_jobs(platform.db, platform.queue, platform.results, _photos(proto))
 
     failed = proto.tasks(first["id"])["results"]
     assert failed

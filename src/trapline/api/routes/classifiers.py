@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from trapline.api.deps import CurrentUser, DatabaseDep, RefitRunnerDep, StarterDep
+from trapline.api.deps import CurrentUser, DatabaseDep, PhotosDep, RefitRunnerDep, StarterDep
 from trapline.domain.processing.jobs import TaskCounts
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.classifiers import (
@@ -28,7 +28,8 @@ router = APIRouter(tags=["evaluation"])
     responses={
         400: {
             "model": ErrorOut,
-            "description": "No such pipeline, vectors of several lengths, or too few "
+            "description": "No such pipeline (features_from: a slug, slug@N, or crops:slug for "
+            "trapline's descriptors of its boxes), vectors of several lengths, or too few "
             "identifications: says what is missing.",
         },
         409: {"model": ErrorOut, "description": "The project has a classifier of that name."},
@@ -65,12 +66,13 @@ def scores(
     classifier_id: Id,
     caller: CurrentUser,
     db: DatabaseDep,
+    photos: PhotosDep,
     set_id: Annotated[
         int, Query(alias="set", ge=1, le=MAX_ID, description="an evaluation set of the project")
     ],
 ) -> RefitScoresOut:
     """A fitted refit scored against an evaluation set, beside the model whose features it reads."""
-    return RefitScoresOut.of(refit_scores.score_refit(db, caller, classifier_id, set_id))
+    return RefitScoresOut.of(refit_scores.score_refit(db, caller, classifier_id, set_id, photos))
 
 
 @router.post(

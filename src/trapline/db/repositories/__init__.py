@@ -34,6 +34,7 @@ from trapline.db.repositories.processing.given_boxes import GivenBoxRepo
 from trapline.db.repositories.processing.jobs import JobRepo
 from trapline.db.repositories.processing.tasks import TaskRepo
 from trapline.db.repositories.review.classifiers import ClassifierRepo
+from trapline.db.repositories.review.crop_boxes import CropBoxRepo
 from trapline.db.repositories.review.detection_scorers import DetectionScorerRepo
 from trapline.db.repositories.review.evaluation_boxes import EvaluationBoxRepo
 from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
@@ -74,6 +75,7 @@ class Repos:
         self.classifiers = ClassifierRepo(session)
         self.detection_scorers = DetectionScorerRepo(session)
         self.refit_examples = RefitExampleRepo(session)
+        self.crop_boxes = CropBoxRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

@@ -10,7 +10,8 @@ floats, cross-validates by event, fits, and stores the head and its figures.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,7 +24,8 @@ from trapline.db.repositories.review.refit_examples import IdentifiedFeatures
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput
-from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.classifiers import CROPS, Classifier, on_crops
+from trapline.evaluation.heads import Floats
 from trapline.evaluation.reduction import fit_projection, projected
 from trapline.evaluation.refit import (
     Examples,
@@ -34,7 +36,9 @@ from trapline.evaluation.refit import (
     fit,
     shortfall,
 )
+from trapline.imaging.descriptors import CROP_LENGTH
 from trapline.services.core.access import project_for, require, require_person
+from trapline.services.review.crop_features import Photos, describe
 from trapline.services.review.evaluation import parse_side
 
 SYSTEM_CLOCK = SystemClock()
@@ -75,10 +79,10 @@ def create_classifier(
     (a pipeline's slug, or ``slug@N``) named ``name`` (members); InvalidInput saying what is
     missing when the identifications are too few, or naming the lengths when the vectors
     differ."""
-    name = name.strip()
+    name, features_from = name.strip(), features_from.strip()
     if not name:
         raise InvalidInput("name: required", field="name")
-    slug, version = parse_side(features_from, FIELD)
+    slug, version = parse_side(features_from.removeprefix(CROPS), FIELD)
     with db.read() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
         _check_pipeline(repos, project_id, slug, version)
@@ -110,9 +114,12 @@ def list_classifiers(db: Database, caller: User, project_id: int) -> list[Classi
         return repos.classifiers.of_project(project_id, LISTED)
 
 
-def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) -> bool | None:
+def fit_classifier(
+    db: Database, classifier_id: int, holder: str, clock: Clock, photos: Photos
+) -> bool | None:
     """Fit a refit ``holder`` has claimed and store it: True when stored, None when the refit
-    is gone or no longer ``holder``'s; InvalidInput when its identifications will not do."""
+    is gone or no longer ``holder``'s; InvalidInput when its identifications will not do.
+    A refit on crops describes its boxes from their photos (``photos``) first."""
 
     def progress(stage: str, share: float) -> None:
         with db.write() as repos:
@@ -124,13 +131,19 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
         if found is None:
             return None
         chosen = usable(repos, found.project_id, found.features_from)
-        rows, blocks = chosen.rows, repos.refit_examples.vector_blocks
-        # Read twice, block by block: once for the vectors' main directions, once for each
-        # vector's coordinates along them (decision 075).
-        projection = fit_projection(
-            (block for _, block in blocks(rows.sources, chosen.length)), chosen.length
-        )
-        matrix = projected(blocks(rows.sources, chosen.length), len(rows.sources), projection)
+        if not found.on_crops:
+            rows, blocks = chosen.rows, repos.refit_examples.vector_blocks
+            # Read twice, block by block: once for the vectors' main directions, once for
+            # each vector's coordinates along them (decision 075).
+            projection = fit_projection(
+                (block for _, block in blocks(rows.sources, chosen.length)), chosen.length
+            )
+            matrix = projected(blocks(rows.sources, chosen.length), len(rows.sources), projection)
+    if found.on_crops:  # decision 074: trapline's descriptors of the boxes' crops
+        chosen, described = _on_crops(db, photos, chosen, progress)
+        rows, projection = chosen.rows, fit_projection([described], described.shape[1])
+        matrix = projection.apply(described)  # short: only standardized
+        del described
     refit = fit(Examples(matrix, rows.taxa, rows.events, rows.individuals), progress=progress)
     del matrix
     on = FittedOn(
@@ -152,8 +165,9 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
 def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
     """The identified detections a refit on ``features_from`` takes; InvalidInput when the
     vectors are of several lengths or the identifications too few."""
-    slug, version = parse_side(features_from, FIELD)
-    found = repos.refit_examples.identified(project_id, slug, version)
+    crops = CROP_LENGTH if on_crops(features_from) else None
+    slug, version = parse_side(features_from.removeprefix(CROPS), FIELD)
+    found = repos.refit_examples.identified(project_id, slug, version, crop_length=crops)
     pairs = Counter(zip(found.versions.tolist(), found.lengths.tolist(), strict=True))
     if len({length for _, length in pairs}) > 1:
         shown = ", ".join(
@@ -176,6 +190,34 @@ def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
     kept = np.isin(found.taxa, [c.taxon_id for c in counts if enough(c)])
     rows = found.where(kept)
     return Usable(rows, int(rows.lengths[0]), int(rows.versions.max()), counts, names)
+
+
+def _on_crops(
+    db: Database, photos: Photos, chosen: Usable, progress: Callable[[str, float], None]
+) -> tuple[Usable, Floats]:
+    """The crop descriptors of the boxes a refit on crops takes, read photo by photo (the
+    boxes of a photo that cannot be read are left out), and what it takes without them."""
+
+    def read(done: int, photos_in_all: int) -> None:
+        progress(f"describing the boxes' crops (photo {done:,} of {photos_in_all:,})", 0.0)
+
+    kept, matrix = describe(db, photos, chosen.rows.sources.tolist(), read)
+    if len(kept) == len(chosen.rows.sources):
+        return chosen, matrix
+    rows = chosen.rows.where(np.isin(chosen.rows.sources, kept))
+    missing = shortfall(
+        census(rows.taxa, rows.events, rows.individuals),
+        chosen.names,
+        "the crops that could be read",
+    )
+    if missing is not None:
+        lost = len(chosen.rows.sources) - len(kept)
+        raise InvalidInput(
+            f"features_from: the photos of {lost} identified boxes could not be read, and "
+            f"without them {missing}",
+            field=FIELD,
+        )
+    return replace(chosen, rows=rows), matrix
 
 
 def refit_results(refit: Refit, counts: list[TaxonCount], names: dict[int, str]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ the refits' own service (``REFIT_SERVICE``): slug ``<features slug>-refit``, one
 promoted refit, one classification algorithm (``refit-<id>``) naming the taxa it learnt by
 their scientific names. A job of that version over the features pipeline's boxes
 (``params.boxes_from``, ``DispatchMode.INTERNAL``) is made at once; the platform runs it itself
-(``background/refit_jobs.py``): each task's boxes come with their stored vectors, the head names
+(``background/refit_jobs.py``): each task's boxes come with their stored vectors (a refit on
+crops describes them from the photo: decision 074, ``<slug>-crops-refit``), the head names
 them, and the result is stored as any worker's. Its run counts only where a person chooses it,
 as any pipeline's; people's identifications come first there too.
 """
@@ -40,6 +41,7 @@ from trapline.protocol.results import (
 from trapline.services.core.access import project_for, require, require_person
 from trapline.services.processing.given_boxes import boxes_for
 from trapline.services.processing.jobs import add_job
+from trapline.services.review.crop_features import Photos, describe
 from trapline.services.review.evaluation import parse_side
 
 SYSTEM_CLOCK = SystemClock()
@@ -70,8 +72,8 @@ def promote(db: Database, caller: User, classifier_id: int, *, clock: Clock = SY
         head = Head.from_bytes(stored)
         taxa = repos.taxa.by_ids(head.labels.tolist())
         names = [taxa[t].scientific_name if t in taxa else f"taxon {t}" for t in head.labels]
-        source, _ = parse_side(found.features_from, "features_from")
-        model = f"{source}-refit"
+        source, _ = parse_side(found.boxes_of, "features_from")
+        model = f"{source}-crops-refit" if found.on_crops else f"{source}-refit"
         versions = [
             p.version for p in repos.export_reads.pipelines(found.project_id).values()
             if p.slug == model
@@ -102,14 +104,19 @@ def promoted_as(db: Database, caller: User, classifier_id: int) -> Pipeline | No
 
 
 def _config(found: Classifier, slug: str, version: int, names: list[str]) -> PipelineConfig:
+    read = (
+        f"trapline's colour and shape descriptors of the crops of {found.boxes_of}'s boxes"
+        if found.on_crops
+        else f"the features of {found.features_from}"
+    )
     return PipelineConfig(
         name=f"{found.name} (refit)",
         slug=slug,
         version=version,
         description=(
-            f"Classifier head refitted from the project's identifications on the features of "
-            f"{found.features_from} (refit {found.id}, fitted on {found.identifications} "
-            f"identifications); run by the platform over {slug.removesuffix('-refit')}'s boxes."
+            f"Classifier head refitted from the project's identifications on {read} (refit "
+            f"{found.id}, fitted on {found.identifications} identifications); run by the "
+            f"platform over {found.boxes_of.partition('@')[0]}'s boxes."
         ),
         classifies_boxes=True,
         algorithms=[
@@ -125,11 +132,12 @@ def _config(found: Classifier, slug: str, version: int, names: list[str]) -> Pip
 
 
 def classified(
-    db: Database, job: Job, pipeline: Pipeline, leases: Sequence[Lease]
+    db: Database, job: Job, pipeline: Pipeline, leases: Sequence[Lease], photos: Photos
 ) -> dict[Lease, PipelineResultsResponse]:
     """The result of each task of a promoted refit's job: each current box of its photo, as
-    drawn, named by the refit from the vector stored with it (a box without one of the length
-    the refit reads keeps no classification)."""
+    drawn, named by the refit from the vector stored with it, or for a refit on crops from
+    the descriptor of its crop read from the photo (``photos``); a box without one of the
+    length the refit reads (or whose photo cannot be read) keeps no classification."""
     (algorithm,) = pipeline.algorithms
     labels = list(algorithm.labels or ())
     reference = AlgorithmReference(name=algorithm.name, key=algorithm.key)
@@ -138,11 +146,13 @@ def classified(
         classifier_id = int(algorithm.key.removeprefix("refit-"))
         found = require(repos.classifiers.get(classifier_id), "classifier", classifier_id)
         stored = require(repos.classifiers.parameters(classifier_id), "classifier", classifier_id)
-        slug, _ = parse_side(found.features_from, "features_from")
+        slug, _ = parse_side(found.boxes_of, "features_from")
         boxes = [b.annotation_id for found_boxes in given.values() for b in found_boxes]
-        kept, matrix = repos.refit_examples.box_vectors(
+        kept, matrix = ([], None) if found.on_crops else repos.refit_examples.box_vectors(
             boxes, slug, found.features_version or 0, found.features_length or 0
-        )
+        )  # fmt: skip
+    if matrix is None:  # decision 074: described from the photos now
+        kept, matrix = describe(db, photos, boxes)
     shares = Head.from_bytes(stored).probabilities(matrix) if kept else np.zeros((0, 0))
     by_box = dict(zip(kept, shares, strict=True))
     now = datetime.now(UTC)

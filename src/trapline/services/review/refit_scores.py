@@ -33,6 +33,7 @@ from trapline.evaluation.sets import TOP_K, EvaluationSet, Found, ItemKind, SetI
 from trapline.services.core.access import require
 from trapline.services.review import evaluation
 from trapline.services.review.classifiers import FIELD, get_classifier
+from trapline.services.review.crop_features import Photos, described
 from trapline.services.review.evaluation import PHOTOS_READ, Scored, Version, find_version
 
 #: What the refit names a box without a vector of its length (a label no taxon stands for).
@@ -55,9 +56,12 @@ class RefitScored:
     model: Scored
 
 
-def score_refit(db: Database, caller: User, classifier_id: int, set_id: int) -> RefitScored:
+def score_refit(
+    db: Database, caller: User, classifier_id: int, set_id: int, photos: Photos
+) -> RefitScored:
     """Score a fitted refit against an evaluation set of its project, beside the version whose
-    features it reads (viewers); a set of another project is answered as a missing one."""
+    features it reads (viewers); a set of another project is answered as a missing one. A
+    refit on crops describes the version's boxes from their photos (``photos``)."""
     found = get_classifier(db, caller, classifier_id)
     if found.status is not ClassifierStatus.FITTED or found.features_version is None:
         raise InvalidInput(
@@ -65,7 +69,7 @@ def score_refit(db: Database, caller: User, classifier_id: int, set_id: int) -> 
             "score it once it is fitted",
             field="classifier",
         )
-    slug, _ = evaluation.parse_side(found.features_from, FIELD)
+    slug, _ = evaluation.parse_side(found.boxes_of, FIELD)
     with db.read() as repos:
         chosen = repos.evaluation_sets.get(set_id)
         chosen = require(
@@ -81,13 +85,18 @@ def score_refit(db: Database, caller: User, classifier_id: int, set_id: int) -> 
             )
         head = Head.from_bytes(stored)
         version = find_version(repos, found.project_id, slug, found.features_version)
-        walked = _walk(repos, found, chosen, version, head)
+        walked = _walk(repos, found, chosen, version, head, photos if found.on_crops else None)
     model = evaluation.score(db, caller, set_id, slug, version.version)
     return RefitScored(found, chosen, version, *walked, model)
 
 
 def _walk(
-    repos: Repos, found: Classifier, chosen: EvaluationSet, version: Version, head: Head
+    repos: Repos,
+    found: Classifier,
+    chosen: EvaluationSet,
+    version: Version,
+    head: Head,
+    crops: Photos | None,
 ) -> tuple[SetScore, SetScore, int, int]:
     """The set walked ``PHOTOS_READ`` photos at a time: the refit's tallies over all and held
     out, the identified boxes in the fit, and the version's boxes without a vector."""
@@ -100,7 +109,7 @@ def _walk(
         after = photos[-1]
         items = repos.evaluation_sets.items(chosen.id, photos)
         seen, boxes = repos.evaluation_boxes.found(version.id, photos, hidden)
-        named = _named(repos, head, version, boxes)
+        named = _named(repos, head, version, boxes, crops)
         no_vector += sum(f.label == NO_VECTOR for f in named)
         fitted = _fitted(repos, found.project_id, latest, items)
         in_fit += len(fitted)
@@ -123,14 +132,25 @@ def _walk(
     return tally, held_out, in_fit, no_vector
 
 
-def _named(repos: Repos, head: Head, version: Version, boxes: Sequence[VersionBox]) -> list[Found]:
-    """Each box as the refit names it: the taxa of its vector, most probable first (the first
-    ``TOP_K``); a box without a vector of the head's length is named nothing."""
-    ids, matrix = repos.refit_examples.box_vectors(
-        [b.annotation_id for b in boxes], version.slug, version.version, head.length
-    )
+def _named(
+    repos: Repos,
+    head: Head,
+    version: Version,
+    boxes: Sequence[VersionBox],
+    crops: Photos | None,
+) -> list[Found]:
+    """Each box as the refit names it: the taxa of its vector (with ``crops``, of its crop's
+    descriptor), most probable first (the first ``TOP_K``); a box without a vector of the
+    head's length (or whose photo cannot be read) is named nothing."""
+    wanted = [b.annotation_id for b in boxes]
+    if crops is None:
+        ids, matrix = repos.refit_examples.box_vectors(
+            wanted, version.slug, version.version, head.length
+        )
+    else:  # decision 074
+        ids, matrix = described(crops, repos.crop_boxes.places(wanted), wanted)
     ranked: dict[int, tuple[int, ...]] = {}
-    if ids:
+    if ids and matrix.shape[1] == head.length:  # a head of another descriptor names nothing
         order = np.argsort(-head.probabilities(matrix), axis=1, kind="stable")[:, :TOP_K]
         for box_id, row in zip(ids, head.labels[order].tolist(), strict=True):
             ranked[box_id] = tuple(int(t) for t in row)

@@ -24,14 +24,13 @@ from trapline.domain.processing.jobs import DispatchMode, Job, JobParams, Lease
 from trapline.errors import Conflict, InvalidInput, TraplineError
 from trapline.evaluation.blob_scorer import ScorerWeights
 from trapline.evaluation.detection_scorers import DetectionScorer, ScorerStatus
-from trapline.imaging.limits import DecodeLimits
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.protocol.results import AlgorithmReference, PipelineResultsResponse, ResultError
 from trapline.services.core.access import project_for, require, require_person
 from trapline.services.processing.jobs import add_job
+from trapline.services.review.crop_features import Photos
 from trapline.services.review.detection_scorers import decoded
-from trapline.storage.base import BlobStore
 
 SYSTEM_CLOCK = SystemClock()
 #: The pipeline promoted scorers are versions of, in each project.
@@ -137,14 +136,13 @@ def scorer_config(found: DetectionScorer, version: int) -> PipelineConfig:
 
 def detected(
     db: Database,
-    store: BlobStore,
-    limits: DecodeLimits,
+    photos: Photos,
     job: Job,
     pipeline: Pipeline,
     leases: Sequence[Lease],
 ) -> dict[Lease, PipelineResultsResponse | ResultError]:
-    """The result of each task of a promoted scorer's job: its photo read from storage and run
-    through ``moth-blobs`` with the scorer's weights (an unreadable photo fails its task)."""
+    """The result of each task of a promoted scorer's job: its photo read from ``photos`` and
+    run through ``moth-blobs`` with the scorer's weights (an unreadable photo fails its task)."""
     key = next(a.key for a in pipeline.algorithms if a.key.startswith(KEY_PREFIX))
     scorer_id = int(key.removeprefix(KEY_PREFIX))
     with db.read() as repos:
@@ -154,7 +152,7 @@ def detected(
     done: dict[Lease, PipelineResultsResponse | ResultError] = {}
     for lease in leases:
         try:
-            image = decoded(store, limits, lease.image_id, keys[lease.image_id])
+            image = decoded(photos.store, photos.limits, lease.image_id, keys[lease.image_id])
             (done[lease],) = blobs.process([image])
         except (TraplineError, OSError, KeyError) as exc:
             why = f"the photo could not be read: {type(exc).__name__}: {exc}"

@@ -12,11 +12,12 @@ from starlette.responses import JSONResponse, Response
 
 from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound
-from trapline.evaluation.classifiers import ClassifierStatus
+from trapline.evaluation.classifiers import CROPS, ClassifierStatus
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.classifiers import ClassifierIn, ClassifierOut, RefitScoresOut
 from trapline.services.photos import projects
 from trapline.services.review import classifiers, evaluation, promotion, refit_scores
+from trapline.services.review.crop_features import Photos
 from trapline.web.forms import validate
 from trapline.web.pages import Page, PostedForm, SignedIn
 from trapline.web.routes import page_router
@@ -31,16 +32,20 @@ SetChoice = Annotated[int | None, Query(alias="set", ge=1, le=MAX_ID)]
 
 def feature_sources(versions: list[str]) -> list[tuple[str, str]]:
     """What the form offers to read vectors from, as (value, label): each pipeline by its slug
-    (every version of it), and each version apart when it has several (``slug@N``)."""
+    (every version of it), and each version apart when it has several (``slug@N``); then each
+    pipeline's boxes described by trapline (``crops:slug``, decision 074)."""
     offered: list[tuple[str, str]] = []
+    crops: list[tuple[str, str]] = []
     for slug, group in groupby(versions, key=lambda v: v.rpartition("@")[0]):
         mine = list(group)
+        described = f"{slug}'s boxes, described by trapline (colour, pattern, size)"
+        crops.append((f"{CROPS}{slug}", described))
         if len(mine) == 1:
             offered.append((slug, slug))
             continue
         offered.append((slug, f"{slug}, every version"))
         offered += [(v, f"{slug}, version {v.rpartition('@')[2]}") for v in mine]
-    return offered
+    return offered + crops
 
 
 def _refits_page(page: Page, project_id: int, *, status: int = 200, **extra: object) -> Response:
@@ -121,7 +126,13 @@ def _refit_page(
     if fitted and set_id is not None:
         try:
             scored = RefitScoresOut.of(
-                refit_scores.score_refit(page.db, page.me, classifier_id, set_id)
+                refit_scores.score_refit(
+                    page.db,
+                    page.me,
+                    classifier_id,
+                    set_id,
+                    Photos(page.platform.store, page.platform.decode),
+                )
             )
         except NotFound as exc:
             errors, status = {"set": f"{exc.detail}: choose one of the project's sets"}, 404

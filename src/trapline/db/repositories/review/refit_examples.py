@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from trapline.db.repositories.review.crop_boxes import CropBoxRepo
 from trapline.db.tables import (
     AnalysisRow,
     AnnotationRow,
@@ -73,12 +74,20 @@ class RefitExampleRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def identified(self, project_id: int, slug: str, version: int | None) -> IdentifiedFeatures:
+    def identified(
+        self, project_id: int, slug: str, version: int | None, *, crop_length: int | None = None
+    ) -> IdentifiedFeatures:
         """The project's identified detections with a vector posted by the pipeline ``slug``
-        (of ``version`` only, when given), by row."""
+        (of ``version`` only, when given), by row; with ``crop_length``, the identified boxes
+        the pipeline drew instead, each its own source, to be described from its crop
+        (``crop_length`` numbers; decision 074)."""
         individuals = self._latest(project_id)
         detections = self._detections(individuals)
-        sources = self._sources(sorted(detections), slug, version)
+        if crop_length is None:
+            sources = self._sources(sorted(detections), slug, version)
+        else:
+            drawn = CropBoxRepo(self.session).of_pipeline(sorted(detections), slug, version)
+            sources = {box: (box, v, crop_length) for box, v in drawn.items()}
         rows = [
             (source, v, length, individuals[key].taxon_id, event, key,
              individuals[key].identification_id)
