@@ -82,7 +82,7 @@ class Group:
 
 
 @dataclass(frozen=True, eq=False)
-class Grouping:
+class GroupsFound:
     """The groups found, the individuals left ungrouped, the dimensions the vectors were
     reduced to, the sample the groups were found among, and the silhouette of each number of
     groups tried on it (the chosen one highest)."""
@@ -147,7 +147,7 @@ def fit_reduction(sample: Floats) -> Reduction:
     return Reduction(mean, pca.components_.astype(np.float32))
 
 
-def group(read: Reader, count: int, *, progress: Progress = _silent) -> Grouping:
+def group(read: Reader, count: int, *, progress: Progress = _silent) -> GroupsFound:
     """Group ``count`` individuals whose vectors ``read`` gives, a block at a time."""
     if count < MIN_INDIVIDUALS:
         raise ValueError(f"grouping needs {MIN_INDIVIDUALS} individuals or more")
@@ -163,7 +163,7 @@ def group(read: Reader, count: int, *, progress: Progress = _silent) -> Grouping
     return cluster(reduced, sample, progress=progress)
 
 
-def cluster(reduced: Floats, sample: Ids, *, progress: Progress = _silent) -> Grouping:
+def cluster(reduced: Floats, sample: Ids, *, progress: Progress = _silent) -> GroupsFound:
     """Group reduced vectors (a row an individual): the number of groups chosen on the
     ``sample`` rows, every row then assigned and the centres refined."""
     points = unit(reduced)
@@ -191,7 +191,7 @@ def cluster(reduced: Floats, sample: Ids, *, progress: Progress = _silent) -> Gr
     found.sort(key=lambda g: (-float(g[1].mean()), -len(g[0]), int(g[0].min())))
     groups = tuple(Group(n, m, s) for n, (m, s) in enumerate(found, start=1))
     rest = np.sort(np.concatenate(ungrouped)) if ungrouped else np.empty(0, np.int64)
-    return Grouping(groups, rest.astype(np.int64), reduced.shape[1], len(sample), tried)
+    return GroupsFound(groups, rest.astype(np.int64), reduced.shape[1], len(sample), tried)
 
 
 def _sample_groups(

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import adjusted_rand_score
 
 from trapline.evaluation import groups
-from trapline.evaluation.groups import Grouping, group, unit, unit_means
+from trapline.evaluation.groups import GroupsFound, group, unit, unit_means
 
 TAXA = 4
 LENGTH = 256
@@ -37,11 +37,11 @@ def _individuals(
     return unit(np.vstack(rows).astype(np.float32)), np.asarray(taxa, dtype=np.int64)
 
 
-def _grouped(vectors: NDArray[np.float32]) -> Grouping:
+def _grouped(vectors: NDArray[np.float32]) -> GroupsFound:
     return group(lambda rows: vectors[rows], len(vectors))
 
 
-def _labels(found: Grouping, count: int) -> NDArray[np.int64]:
+def _labels(found: GroupsFound, count: int) -> NDArray[np.int64]:
     labels = np.full(count, -1, dtype=np.int64)
     for g in found.groups:
         labels[g.members] = g.number

@@ -14,6 +14,7 @@ from trapline.db.tables.events import (
     RegroupingRow,
 )
 from trapline.db.tables.exports import ExportRow
+from trapline.db.tables.groupings import GroupingMemberRow, GroupingRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
     AnnotationRow,
@@ -79,6 +80,8 @@ __all__ = [
     "EvaluationSetRow",
     "EventRow",
     "ExportRow",
+    "GroupingMemberRow",
+    "GroupingRow",
     "IdentificationRow",
     "ImageEventRow",
     "ImageRow",
