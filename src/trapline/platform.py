@@ -25,6 +25,8 @@ from trapline.background.events import DUTY_INTERVAL as REGROUPINGS_INTERVAL
 from trapline.background.events import RegroupingRunner
 from trapline.background.exports import DUTY_INTERVAL as EXPORTS_INTERVAL
 from trapline.background.exports import ExportRunner
+from trapline.background.groupings import DUTY_INTERVAL as GROUPINGS_INTERVAL
+from trapline.background.groupings import GroupingRunner
 from trapline.background.jobs import JobStarter
 from trapline.background.push import DISPATCH_INTERVAL, PushDispatcher, dispatch_push_tasks
 from trapline.background.refit_jobs import DUTY_INTERVAL as REFIT_JOBS_INTERVAL
@@ -163,6 +165,8 @@ class Platform:
     regroupings: RegroupingRunner
     #: Fits classifier heads refitted from identifications (its duty takes over stalled ones).
     refits: RefitRunner
+    #: Groups unidentified individuals by their features (its duty takes over stalled ones).
+    groupings: GroupingRunner
 
     #: The callback API for external pipelines (docs/callback-api.md).
     callbacks: Callbacks
@@ -220,6 +224,7 @@ class Platform:
         rereads = RereadRunner(database, name=server_identity(), clock=clock)
         regroupings = RegroupingRunner(database, name=server_identity(), clock=clock)
         refits = RefitRunner(database, name=server_identity(), clock=clock)
+        groupings = GroupingRunner(database, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
             [
@@ -251,6 +256,7 @@ class Platform:
                 Duty("capture-times", REREADS_INTERVAL, lambda _: rereads.resume()),
                 Duty("events", REGROUPINGS_INTERVAL, lambda _: regroupings.resume()),
                 Duty("classifiers", REFITS_INTERVAL, lambda _: refits.resume()),
+                Duty("groupings", GROUPINGS_INTERVAL, lambda _: groupings.resume()),
                 Duty(
                     "refit-jobs",
                     REFIT_JOBS_INTERVAL,
@@ -298,6 +304,7 @@ class Platform:
             rereads=rereads,
             regroupings=regroupings,
             refits=refits,
+            groupings=groupings,
             callbacks=Callbacks(
                 database,
                 store,
@@ -316,6 +323,7 @@ class Platform:
         self.rereads.close()
         self.regroupings.close()
         self.refits.close()
+        self.groupings.close()
 
         self.sources.close()
         self.push.close()

@@ -194,9 +194,7 @@ def cluster(reduced: Floats, sample: Ids, *, progress: Progress = _silent) -> Gr
     return GroupsFound(groups, rest.astype(np.int64), reduced.shape[1], len(sample), tried)
 
 
-def _sample_groups(
-    points: Floats, progress: Progress
-) -> tuple[Ids, tuple[tuple[int, float], ...]]:
+def _sample_groups(points: Floats, progress: Progress) -> tuple[Ids, tuple[tuple[int, float], ...]]:
     """The sample's groups (a label each, from 0) and the silhouette of each number tried."""
     if len(points) < MIN_INDIVIDUALS:  # no number of groups can be judged: one group
         return np.zeros(len(points), dtype=np.int64), ()

@@ -81,7 +81,8 @@ def test_beyond_the_sample_every_individual_is_assigned_to_its_taxon(
 
     found = group(read, len(vectors))
 
-    assert reads[0] == 120 and max(reads[1:]) == 50
+    assert reads[0] == 120
+    assert max(reads[1:]) == 50
     assert len(found.groups) == TAXA
     assert adjusted_rand_score(taxa, _labels(found, len(taxa))) >= AGREEMENT
 

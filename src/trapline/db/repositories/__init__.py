@@ -36,9 +36,11 @@ from trapline.db.repositories.processing.tasks import TaskRepo
 from trapline.db.repositories.review.classifiers import ClassifierRepo
 from trapline.db.repositories.review.evaluation_boxes import EvaluationBoxRepo
 from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
+from trapline.db.repositories.review.groupings import GroupingRepo
 from trapline.db.repositories.review.identifications import IdentificationRepo
 from trapline.db.repositories.review.refit_examples import RefitExampleRepo
 from trapline.db.repositories.review.reviews import ReviewRepo
+from trapline.db.repositories.review.unidentified import UnidentifiedRepo
 from trapline.db.repositories.sources.sources import SourceRepo
 from trapline.db.repositories.taxa.taxa import TaxaRepo
 from trapline.db.repositories.taxa.taxa_store import TaxaStore
@@ -72,6 +74,8 @@ class Repos:
         self.evaluation_boxes = EvaluationBoxRepo(session)
         self.classifiers = ClassifierRepo(session)
         self.refit_examples = RefitExampleRepo(session)
+        self.groupings = GroupingRepo(session)
+        self.unidentified = UnidentifiedRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)
