@@ -127,7 +127,8 @@ def unit_means(vectors: Floats, owners: Ids, count: int) -> Floats:
 def unit(vectors: Floats) -> Floats:
     """Each row scaled to length one (a row of zeros stays zeros)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    scaled: Floats = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return scaled
 
 
 def sample_of(count: int) -> Ids:
@@ -207,7 +208,7 @@ def _sample_groups(points: Floats, progress: Progress) -> tuple[Ids, tuple[tuple
     silhouette = _sklearn()["metrics"].silhouette_score
     most = min(MOST_GROUPS, len(points) - 1)
     best: tuple[float, Ids] | None = None
-    tried = []
+    tried: list[tuple[int, float]] = []
     for k in range(2, most + 1):
         progress(f"choosing the number of groups: {k} of at most {most}", 0.7 + 0.2 * k / most)
         labels = fcluster(tree, k, criterion="maxclust").astype(np.int64) - 1
