@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
+from tests.support.refit_scenes import TAXA, nights_of
 from trapline.errors import InvalidInput
 from trapline.evaluation.heads import Head
 from trapline.evaluation.refit import (
@@ -22,40 +22,7 @@ from trapline.evaluation.refit import (
     standardize,
 )
 
-TAXA = 4
 DIMENSIONS = 64
-
-
-def _night_of(
-    rng: np.random.Generator,
-    centres: NDArray[np.float64],
-    events: range,
-    first_individual: int,
-    per_event: int = 4,
-    frames: int = 5,
-) -> Examples:
-    """Individuals photographed in ``events``: each event has its own light (a shift all its
-    individuals share), each individual its own place around its taxon's centre (taxon 0's
-    spread wide), and its frames are near-copies of each other."""
-    rows, taxa, nights, individuals = [], [], [], []
-    individual = first_individual
-    for event in events:
-        light = rng.normal(0, 0.3, DIMENSIONS)
-        for _ in range(per_event):
-            taxon = int(rng.integers(TAXA))
-            place = centres[taxon] + rng.normal(0, 1.6 if taxon == 0 else 1.0, DIMENSIONS)
-            for _ in range(frames):
-                rows.append(place + light + rng.normal(0, 0.05, DIMENSIONS))
-                taxa.append(taxon + 100)
-                nights.append(event)
-                individuals.append(individual)
-            individual += 1
-    return Examples(
-        np.asarray(rows, dtype=np.float32),
-        np.asarray(taxa, dtype=np.int64),
-        np.asarray(nights, dtype=np.int64),
-        np.asarray(individuals, dtype=np.int64),
-    )
 
 
 @pytest.mark.parametrize("seed", [0, 3])
@@ -64,8 +31,8 @@ def test_cross_validation_by_event_matches_individuals_held_out_and_a_split_by_d
 ) -> None:
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 0.35, (TAXA, DIMENSIONS))
-    seen = _night_of(rng, centres, range(120), 0)
-    unseen = _night_of(rng, centres, range(1000, 1200), 10**6)
+    seen = nights_of(rng, centres, range(120), 0)
+    unseen = nights_of(rng, centres, range(1000, 1200), 10**6)
     copy = seen.features.copy()
 
     refit = fit(seen)
@@ -86,7 +53,7 @@ def test_cross_validation_by_event_matches_individuals_held_out_and_a_split_by_d
 def test_per_taxon_figures_add_up_and_a_taxon_seen_in_one_event_is_listed_as_too_few() -> None:
     rng = np.random.default_rng(1)
     centres = rng.normal(0, 2.0, (TAXA, DIMENSIONS))
-    seen = _night_of(rng, centres, range(30), 0)
+    seen = nights_of(rng, centres, range(30), 0)
     lonely = np.full((3, DIMENSIONS), 9.0, dtype=np.float32)
     examples = Examples(
         np.vstack([seen.features, lonely]),
@@ -114,7 +81,7 @@ def test_per_taxon_figures_add_up_and_a_taxon_seen_in_one_event_is_listed_as_too
 
 def test_a_fit_says_how_far_it_has_got_fold_by_fold() -> None:
     rng = np.random.default_rng(2)
-    examples = _night_of(rng, rng.normal(0, 2.0, (TAXA, DIMENSIONS)), range(10), 0)
+    examples = nights_of(rng, rng.normal(0, 2.0, (TAXA, DIMENSIONS)), range(10), 0)
     said: list[tuple[str, float]] = []
 
     refit = fit(examples, folds=3, progress=lambda stage, share: said.append((stage, share)))
@@ -178,7 +145,7 @@ def test_a_stored_head_predicts_as_the_fitted_model(taxa: int) -> None:
 def test_a_taxon_with_fewer_detections_than_folds_is_fitted_and_scored() -> None:
     rng = np.random.default_rng(2)
     centres = rng.normal(0, 2.0, (TAXA, DIMENSIONS))
-    seen = _night_of(rng, centres, range(20), 0)
+    seen = nights_of(rng, centres, range(20), 0)
     rare = (centres[0] * -1 + rng.normal(0, 0.05, (2, DIMENSIONS))).astype(np.float32)
     examples = Examples(
         np.vstack([seen.features, rare]),

@@ -24,6 +24,7 @@ from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput
 from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.reduction import fit_projection, projected
 from trapline.evaluation.refit import (
     Examples,
     Refit,
@@ -123,8 +124,13 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
         if found is None:
             return None
         chosen = usable(repos, found.project_id, found.features_from)
-        matrix = repos.refit_examples.vectors(chosen.rows.sources, chosen.length)
-    rows = chosen.rows
+        rows, blocks = chosen.rows, repos.refit_examples.vector_blocks
+        # Read twice, block by block: once for the vectors' main directions, once for each
+        # vector's coordinates along them (decision 075).
+        projection = fit_projection(
+            (block for _, block in blocks(rows.sources, chosen.length)), chosen.length
+        )
+        matrix = projected(blocks(rows.sources, chosen.length), len(rows.sources), projection)
     refit = fit(Examples(matrix, rows.taxa, rows.events, rows.individuals), progress=progress)
     del matrix
     on = FittedOn(
@@ -138,7 +144,7 @@ def fit_classifier(db: Database, classifier_id: int, holder: str, clock: Clock) 
     results = refit_results(refit, chosen.counts, chosen.names)
     with db.write() as repos:
         stored = repos.classifiers.fitted(
-            classifier_id, holder, clock.now(), on, results, refit.head.to_bytes()
+            classifier_id, holder, clock.now(), on, results, projection.lift(refit.head).to_bytes()
         )
     return True if stored else None
 

@@ -8,7 +8,7 @@ allocated once at its final size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,12 +91,21 @@ class RefitExampleRepo:
     def vectors(self, sources: Ids, length: int) -> Floats:
         """The vectors held by ``sources`` (annotation ids), a row each, in their order."""
         matrix = np.empty((len(sources), length), dtype=np.float32)
+        for where, block in self.vector_blocks(sources, length):
+            matrix[where] = block
+        return matrix
+
+    def vector_blocks(self, sources: Ids, length: int) -> Iterator[tuple[Ids, Floats]]:
+        """The vectors held by ``sources`` (annotation ids), ``VECTOR_ROWS`` at a time: each
+        block with the position in ``sources`` of each of its rows."""
         where = {int(s): n for n, s in enumerate(sources.tolist())}
         for chunk in chunks(sorted(where), VECTOR_ROWS):
             found = self.session.execute(
                 select(AnnotationRow.id, AnnotationRow.features).where(AnnotationRow.id.in_(chunk))
-            )
-            for annotation_id, stored in found:
+            ).all()
+            block = np.empty((len(found), length), dtype=np.float32)
+            rows = np.empty(len(found), dtype=np.int64)
+            for n, (annotation_id, stored) in enumerate(found):
                 # Stored little-endian; assigning converts to this machine's order.
                 vector = np.frombuffer(stored or b"", dtype="<f4")
                 if vector.shape[0] != length:
@@ -105,8 +114,9 @@ class RefitExampleRepo:
                         "it was read; refit again",
                         field="features_from",
                     )
-                matrix[where[int(annotation_id)]] = vector
-        return matrix
+                block[n] = vector
+                rows[n] = where[int(annotation_id)]
+            yield rows, block
 
     def box_vectors(
         self, boxes: Sequence[int], slug: str, version: int, length: int
