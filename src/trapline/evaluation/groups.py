@@ -2,13 +2,14 @@
 
 Each individual is one vector: the mean of its detections' vectors, scaled to length one, so
 that a long-seen moth and one seen in a single frame weigh alike. Grouping reads them as a
-stream, a block at a time, and holds no more than these at once:
+stream, a block at a time, twice, and holds no more than these at once:
 
-1. a **sample** of at most ``SAMPLE`` individuals (drawn with a fixed seed), on which the
-   reduction is fitted: principal components, at most ``DIMENSIONS`` of them;
-2. every individual **reduced** to those dimensions (100,000 individuals: 25 MB), block by
-   block;
-3. the **groups** found among the sample: Ward's agglomerative tree cut at each number of
+1. the **main directions** of the vectors (``evaluation/reduction.py``: the first pass sums
+   their products, 32 MB for 2,048 numbers), ``DIMENSIONS`` of them;
+2. every individual **reduced** to those directions in the second pass (100,000
+   individuals: 25 MB);
+3. the **groups** found among a **sample** of at most ``SAMPLE`` individuals (drawn with a
+   fixed seed): Ward's agglomerative tree cut at each number of
    groups from 2 to ``MOST_GROUPS``, the number whose silhouette is highest kept; then every
    individual assigned to the nearest group centre and the centres refined over all of them
    (spherical k-means, ``ROUNDS`` rounds).
@@ -17,13 +18,13 @@ Similarity is the cosine between reduced vectors, measured from the mean of the 
 individuals: 1 means pointing the same way away from the average individual, 0 no more
 alike than any two. A group's **tightness** is the mean similarity of its members to its
 centre. A member less similar than ``MIN_SIMILARITY`` to its centre, and a group of one, are
-left ungrouped. Groups come
-tightest first (then largest); the same vectors always give the same groups.
+left ungrouped. Groups come tightest first (then largest); the same vectors always give the
+same groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -31,15 +32,16 @@ import numpy as np
 
 from trapline.errors import MissingDependency
 from trapline.evaluation.heads import Floats, Ids
+from trapline.evaluation.reduction import fit_projection, projected
 
 #: Individuals a grouping needs at least: similarity is measured from their mean, and two
 #: are only ever opposite each other.
 MIN_INDIVIDUALS = 3
-#: The seed of the sample, the reduction and every other random choice.
+#: The seed of the sample.
 SEED = 0
 #: Dimensions the vectors are reduced to, at most.
 DIMENSIONS = 64
-#: Individuals the reduction is fitted on and the groups are found among, at most.
+#: Individuals the groups are found among, at most (the rest are assigned to them).
 SAMPLE = 3_000
 #: The largest number of groups tried.
 MOST_GROUPS = 40
@@ -99,23 +101,6 @@ class GroupsFound:
         return max((s for _, s in self.tried), default=None)
 
 
-@dataclass(frozen=True, eq=False)
-class Reduction:
-    """A fitted reduction: the mean of the sample's vectors and the principal axes."""
-
-    mean: Floats
-    axes: Floats
-
-    @property
-    def dimensions(self) -> int:
-        """How many numbers a reduced vector has."""
-        return int(self.axes.shape[0])
-
-    def project(self, vectors: Floats) -> Floats:
-        """``vectors`` (a row each) reduced."""
-        return ((vectors - self.mean) @ self.axes.T).astype(np.float32, copy=False)
-
-
 def unit_means(vectors: Floats, owners: Ids, count: int) -> Floats:
     """Per individual ``0 .. count - 1``, the mean of its rows of ``vectors`` (``owners``
     names each row's individual) scaled to length one; an individual without rows is zeros."""
@@ -132,36 +117,38 @@ def unit(vectors: Floats) -> Floats:
 
 
 def sample_of(count: int) -> Ids:
-    """The individuals (indices) the reduction and the groups are fitted on, in order."""
+    """The individuals (indices) the groups are found among, in order."""
     if count <= SAMPLE:
         return np.arange(count, dtype=np.int64)
     chosen = np.random.default_rng(SEED).choice(count, SAMPLE, replace=False)
     return np.sort(chosen).astype(np.int64)
 
 
-def fit_reduction(sample: Floats) -> Reduction:
-    """Principal axes of ``sample`` (a row an individual): at most ``DIMENSIONS``."""
-    mean = sample.mean(axis=0, dtype=np.float64).astype(np.float32)
-    dimensions = min(DIMENSIONS, sample.shape[0], sample.shape[1])
-    pca = _sklearn()["decomposition"].PCA(n_components=dimensions, random_state=SEED)
-    pca.fit(sample)
-    return Reduction(mean, pca.components_.astype(np.float32))
-
-
 def group(read: Reader, count: int, *, progress: Progress = _silent) -> GroupsFound:
-    """Group ``count`` individuals whose vectors ``read`` gives, a block at a time."""
+    """Group ``count`` individuals whose vectors ``read`` gives, a block at a time (read
+    twice: once to fit the reduction, once to reduce)."""
     if count < MIN_INDIVIDUALS:
         raise ValueError(f"grouping needs {MIN_INDIVIDUALS} individuals or more")
-    sample = sample_of(count)
-    progress("reducing the vectors: fitting on a sample", 0.0)
-    reduction = fit_reduction(read(sample))
-    reduced = np.empty((count, reduction.dimensions), dtype=np.float32)
-    for start in range(0, count, BLOCK):
-        rows = np.arange(start, min(count, start + BLOCK), dtype=np.int64)
-        reduced[rows] = reduction.project(read(rows))
-        progress(f"reducing the vectors: {rows[-1] + 1:,} of {count:,}", 0.1 + 0.6 * (
-            (rows[-1] + 1) / count))  # fmt: skip
-    return cluster(reduced, sample, progress=progress)
+    first = read(_block(0, count))
+    length = first.shape[1]
+
+    def blocks(stage: str, start: float) -> Iterator[tuple[Ids, Floats]]:
+        for begin in range(0, count, BLOCK):
+            rows = _block(begin, count)
+            yield rows, first if begin == 0 else read(rows)
+            progress(f"{stage}: {rows[-1] + 1:,} of {count:,}", start + 0.35 * (
+                (rows[-1] + 1) / count))  # fmt: skip
+
+    progress("reducing the vectors: finding their main directions", 0.0)
+    projection = fit_projection(
+        (b for _, b in blocks("finding the main directions", 0.0)), length, DIMENSIONS
+    )
+    reduced = projected(blocks("reducing the vectors", 0.35), count, projection)
+    return cluster(reduced, sample_of(count), progress=progress)
+
+
+def _block(begin: int, count: int) -> Ids:
+    return np.arange(begin, min(count, begin + BLOCK), dtype=np.int64)
 
 
 def cluster(reduced: Floats, sample: Ids, *, progress: Progress = _silent) -> GroupsFound:
@@ -243,10 +230,9 @@ def _nearest(points: Floats, centres: Floats) -> tuple[Ids, Floats]:
 
 def _sklearn() -> dict[str, ModuleType]:
     try:
-        import sklearn.decomposition
         import sklearn.metrics
     except ImportError as exc:  # pragma: no cover - the server extra brings it
         raise MissingDependency(
             "grouping individuals needs scikit-learn: pip install 'trapline[server]'"
         ) from exc
-    return {"decomposition": sklearn.decomposition, "metrics": sklearn.metrics}
+    return {"metrics": sklearn.metrics}
