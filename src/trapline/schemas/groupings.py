@@ -79,6 +79,9 @@ class GroupingOut(BaseModel):
         description="how well apart the groups are (-1 to 1), on the sample they were found in"
     )
     groups: list[GroupOut]
+    ungrouped_sample: list[MemberOut] = Field(
+        description="individuals left ungrouped, at most 24 (identify them one by one)"
+    )
     created_by: str | None
     created_at: Instant
     finished_at: Instant | None
@@ -108,6 +111,7 @@ class GroupingOut(BaseModel):
                 )
                 for g in found.groups
             ],
+            ungrouped_sample=[MemberOut.of(m) for m in samples.get(0, [])],
             created_by=found.created_by, created_at=found.created_at,
             finished_at=found.finished_at,
         )  # fmt: skip

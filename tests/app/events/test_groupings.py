@@ -41,6 +41,7 @@ def test_unknown_individuals_are_grouped_by_their_features(proto: Protocol) -> N
     assert (found["individuals"], found["ungrouped"], found["progress"]) == (9, 1, 1.0)
     assert found["dimensions"] == 4
     assert sorted(taxa_of_groups(found, detections)) == [EGRETS, HERONS]
+    assert [m["best_annotation_id"] for m in found["ungrouped_sample"]] == [detections[8]]
     assert [g["size"] for g in found["groups"]] == [4, 4]
     assert [g["unidentified"] for g in found["groups"]] == [4, 4]
     tightness = [g["tightness"] for g in found["groups"]]
