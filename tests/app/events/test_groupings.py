@@ -230,3 +230,25 @@ def test_a_running_grouping_says_its_stage_and_only_its_runner_may(proto: Protoc
         "running", "reducing the vectors: 10 of 20", 0.4,
     )  # fmt: skip
     assert found["groups"] == []
+
+
+def test_a_grouping_whose_individuals_were_identified_meanwhile_fails_saying_why(
+    proto: Protocol,
+) -> None:
+    """What was checked when the grouping was asked for may change before a server runs it:
+    the run then fails with the reason, shown on its page and in the API."""
+    detections = night_scene(proto)
+    platform = proto.platform
+    with platform.db.write() as repos:
+        made = repos.groupings.create(
+            proto.project_id, "Too late", PIPELINE_SLUG, Scope(), proto.account.id,
+            platform.clock.now(),
+        )  # fmt: skip
+    identify_nights(proto, detections, range(8))
+
+    platform.groupings.resume()
+
+    found = grouped(proto, made)
+    assert found["status"] == "failed"
+    assert "grouping needs at least 3 unidentified individuals" in found["error"]
+    assert found["groups"] == []
