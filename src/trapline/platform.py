@@ -27,6 +27,8 @@ from trapline.background.events import DUTY_INTERVAL as REGROUPINGS_INTERVAL
 from trapline.background.events import RegroupingRunner
 from trapline.background.exports import DUTY_INTERVAL as EXPORTS_INTERVAL
 from trapline.background.exports import ExportRunner
+from trapline.background.groupings import DUTY_INTERVAL as GROUPINGS_INTERVAL
+from trapline.background.groupings import GroupingRunner
 from trapline.background.jobs import JobStarter
 from trapline.background.push import DISPATCH_INTERVAL, PushDispatcher, dispatch_push_tasks
 from trapline.background.refit_jobs import DUTY_INTERVAL as REFIT_JOBS_INTERVAL
@@ -168,6 +170,8 @@ class Platform:
     refits: RefitRunner
     #: Fits detection scorers refitted from box reviews (its duty takes over stalled ones).
     scorers: ScorerRunner
+    #: Groups unidentified individuals by their features (its duty takes over stalled ones).
+    groupings: GroupingRunner
 
     #: The callback API for external pipelines (docs/callback-api.md).
     callbacks: Callbacks
@@ -227,6 +231,7 @@ class Platform:
         photos = Photos(store, decode)
         refits = RefitRunner(database, name=server_identity(), clock=clock, photos=photos)
         scorers = ScorerRunner(database, store, decode, name=server_identity(), clock=clock)
+        groupings = GroupingRunner(database, name=server_identity(), clock=clock)
         duties = DutyRunner(
             database,
             [
@@ -259,6 +264,7 @@ class Platform:
                 Duty("events", REGROUPINGS_INTERVAL, lambda _: regroupings.resume()),
                 Duty("classifiers", REFITS_INTERVAL, lambda _: refits.resume()),
                 Duty("detection-scorers", SCORERS_INTERVAL, lambda _: scorers.resume()),
+                Duty("groupings", GROUPINGS_INTERVAL, lambda _: groupings.resume()),
                 Duty(
                     "refit-jobs",
                     REFIT_JOBS_INTERVAL,
@@ -307,6 +313,7 @@ class Platform:
             regroupings=regroupings,
             refits=refits,
             scorers=scorers,
+            groupings=groupings,
             callbacks=Callbacks(
                 database,
                 store,
@@ -326,6 +333,7 @@ class Platform:
         self.regroupings.close()
         self.refits.close()
         self.scorers.close()
+        self.groupings.close()
 
         self.sources.close()
         self.push.close()

@@ -27,6 +27,7 @@ from trapline.api.routes import (
     evaluation,
     events,
     exports,
+    groupings,
     health,
     images,
     imports,
@@ -59,8 +60,8 @@ def api_routes(table: APIRouter) -> None:
     """Add the API's routes to ``table``, in the order they are matched."""
     routers = (
         users, tokens, projects, deployments, images, capture_times, events, occurrences,
-        listings, taxa, evaluation, classifiers, detection_scorers, counts, count_tables,
-        camtrap_tables, collections, blobs, exports, imports,
+        listings, taxa, evaluation, classifiers, detection_scorers, groupings, counts,
+        count_tables, camtrap_tables, collections, blobs, exports, imports,
     )  # fmt: skip
     # Workers' calls first: routes are matched in order, and they are most of the requests.
     for module in (

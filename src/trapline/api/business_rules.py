@@ -204,6 +204,21 @@ RULES: Mapping[str, tuple[str, ...]] = {
         "in at least 2 events, with vectors of that pipeline (with crops:slug, on boxes that "
         "pipeline drew).",
     ),
+    f"POST {_API}/projects/{{project_id}}/groupings": (
+        "features_from must be a pipeline's slug (or slug@version) of the project.",
+        _NIGHTS,
+        "deployment_id must be a deployment of the project.",
+        "The vectors that pipeline posted with the unidentified individuals' detections must all "
+        "be of one length (else name one version).",
+        "A grouping needs at least 3 unidentified individuals of the scope with vectors of that "
+        "pipeline.",
+    ),
+    f"POST {_API}/groupings/{{grouping_id}}/groups/{{number}}/identify": (
+        "The grouping must be done (not queued, running or failed), and have a group of that "
+        "number.",
+        "The group must have an individual nobody has identified or rejected since.",
+        "taxon_id must be a taxon of the project's taxa list.",
+    ),
     f"GET {_API}/classifiers/{{classifier_id}}/scores": (
         "The refit must be fitted (not queued, fitting or failed).",
         "The pipeline version whose features the refit read must still be one of the project's.",

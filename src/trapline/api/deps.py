@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from trapline.background.classifiers import RefitRunner
 from trapline.background.detection_scorers import ScorerRunner
 from trapline.background.exports import ExportRunner
+from trapline.background.groupings import GroupingRunner
 from trapline.background.jobs import JobStarter
 from trapline.db.engine import Database
 from trapline.domain.core.records import User
@@ -141,6 +142,13 @@ async def _scorers(request: Request) -> ScorerRunner:
 
 
 ScorerRunnerDep = Annotated[ScorerRunner, Depends(_scorers)]
+
+
+async def _groupings(request: Request) -> GroupingRunner:
+    return platform_of(request).groupings
+
+
+GroupingRunnerDep = Annotated[GroupingRunner, Depends(_groupings)]
 
 
 async def _decode(request: Request) -> DecodeLimits:

@@ -38,9 +38,11 @@ from trapline.db.repositories.review.crop_boxes import CropBoxRepo
 from trapline.db.repositories.review.detection_scorers import DetectionScorerRepo
 from trapline.db.repositories.review.evaluation_boxes import EvaluationBoxRepo
 from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
+from trapline.db.repositories.review.groupings import GroupingRepo
 from trapline.db.repositories.review.identifications import IdentificationRepo
 from trapline.db.repositories.review.refit_examples import RefitExampleRepo
 from trapline.db.repositories.review.reviews import ReviewRepo
+from trapline.db.repositories.review.unidentified import UnidentifiedRepo
 from trapline.db.repositories.sources.sources import SourceRepo
 from trapline.db.repositories.taxa.taxa import TaxaRepo
 from trapline.db.repositories.taxa.taxa_store import TaxaStore
@@ -76,6 +78,8 @@ class Repos:
         self.detection_scorers = DetectionScorerRepo(session)
         self.refit_examples = RefitExampleRepo(session)
         self.crop_boxes = CropBoxRepo(session)
+        self.groupings = GroupingRepo(session)
+        self.unidentified = UnidentifiedRepo(session)
         self.collections = CollectionRepo(session)
         self.jobs = JobRepo(session)
         self.analyses = AnalysisRepo(session)

@@ -19,6 +19,7 @@ from trapline.db.tables.events import (
     RegroupingRow,
 )
 from trapline.db.tables.exports import ExportRow
+from trapline.db.tables.groupings import GroupingMemberRow, GroupingRow
 from trapline.db.tables.jobs import (
     AnalysisRow,
     AnnotationRow,
@@ -85,6 +86,8 @@ __all__ = [
     "EvaluationSetRow",
     "EventRow",
     "ExportRow",
+    "GroupingMemberRow",
+    "GroupingRow",
     "IdentificationRow",
     "ImageEventRow",
     "ImageRow",

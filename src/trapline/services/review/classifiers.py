@@ -85,7 +85,7 @@ def create_classifier(
     slug, version = parse_side(features_from.removeprefix(CROPS), FIELD)
     with db.read() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
-        _check_pipeline(repos, project_id, slug, version)
+        check_features_from(repos, project_id, slug, version)
         _check_name(repos, project_id, name)
         usable(repos, project_id, features_from)
     with db.write() as repos:
@@ -251,7 +251,7 @@ def _check_name(repos: Repos, project_id: int, name: str) -> None:
         raise Conflict(f"name: project {project_id} has a classifier named {name!r}")
 
 
-def _check_pipeline(repos: Repos, project_id: int, slug: str, version: int | None) -> None:
+def check_features_from(repos: Repos, project_id: int, slug: str, version: int | None) -> None:
     """InvalidInput naming the project's pipelines (or the slug's versions) when the project
     has no such pipeline (or version)."""
     known = repos.export_reads.pipelines(project_id).values()

@@ -5,7 +5,7 @@ background under a lease (queued, fitting, then fitted or failed) and keeps its 
 held-out figures and what it was fitted on.
 
 Revision ID: 0055
-Revises: 0053
+Revises: 0054
 Create Date: 2026-11-27
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0055"
-down_revision: str | None = "0053"
+down_revision: str | None = "0054"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

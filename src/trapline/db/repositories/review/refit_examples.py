@@ -84,7 +84,7 @@ class RefitExampleRepo:
         individuals = self._latest(project_id)
         detections = self._detections(individuals)
         if crop_length is None:
-            sources = self._sources(sorted(detections), slug, version)
+            sources = self.vector_sources(sorted(detections), slug, version)
         else:
             drawn = CropBoxRepo(self.session).of_pipeline(sorted(detections), slug, version)
             sources = {box: (box, v, crop_length) for box, v in drawn.items()}
@@ -133,7 +133,7 @@ class RefitExampleRepo:
         """The boxes among ``boxes`` with a vector of ``length`` numbers posted by version
         ``version`` of the pipeline ``slug`` (read as a refit reads them: the box's own, else
         its last stored classification's), and those vectors, a row each in the same order."""
-        found = self._sources(sorted(set(boxes)), slug, version)
+        found = self.vector_sources(sorted(set(boxes)), slug, version)
         kept = sorted(box for box, (_, _, size) in found.items() if size == length)
         sources = np.asarray([found[box][0] for box in kept], dtype=np.int64)
         return kept, self.vectors(sources, length)
@@ -216,7 +216,7 @@ class RefitExampleRepo:
                 found[int(annotation)] = (-int(annotation), int(event) if event else -int(image))
         return found
 
-    def _sources(
+    def vector_sources(
         self, detections: Sequence[int], slug: str, version: int | None
     ) -> dict[int, tuple[int, int, int]]:
         """Per detection with a vector of the pipeline: the annotation holding it (the box's
