@@ -66,11 +66,11 @@ def measure(url: str, nights: int, photos: int, boxes: int) -> dict[str, float]:
     upgrade(db.engine)
     store = LocalBlobStore(Path(tempfile.mkdtemp()), b"0" * 32)
     with db.write() as repos:
-        user = repos.users.create(email="bench@example.org", name="Bench")
-        project = repos.projects.create("Carry", "", user.id, ProjectKind.LIGHT_TRAP)
-        deployment = repos.deployments.create(project.id, name="Sheet")
+        user = repos.core.users.create(email="bench@example.org", name="Bench")
+        project = repos.core.projects.create("Carry", "", user.id, ProjectKind.LIGHT_TRAP)
+        deployment = repos.photos.deployments.create(project.id, name="Sheet")
         images = [
-            repos.images.insert(
+            repos.photos.images.insert(
                 project_id=project.id, deployment_id=deployment.id, storage_key=f"k{n}",
                 filename=f"{n}.jpg", sha256=f"{n:064d}", size_bytes=1, width=800, height=600,
                 content_type="image/jpeg",
@@ -79,12 +79,12 @@ def measure(url: str, nights: int, photos: int, boxes: int) -> dict[str, float]:
             ).id
             for n in range(nights * photos)
         ]  # fmt: skip
-        repos.events.regroup(deployment.id)
+        repos.ecology.events.regroup(deployment.id)
         ids = {}
         for slug in ("counted", "other"):
             config = PipelineConfig(name=slug, slug=slug, version=1, algorithms=[])
-            repos.pipelines.register(project.id, "bench", [config], datetime.now(UTC))
-            ids[slug] = repos.pipelines.resolve(project.id, slug).id  # type: ignore[union-attr]
+            repos.pipelines.pipelines.register(project.id, "bench", [config], datetime.now(UTC))
+            ids[slug] = repos.pipelines.pipelines.resolve(project.id, slug).id  # type: ignore[union-attr]
     for slug, seed in (("counted", 1), ("other", 2)):
         for start in range(0, len(images), 1000):
             with db.write() as repos:
@@ -94,14 +94,16 @@ def measure(url: str, nights: int, photos: int, boxes: int) -> dict[str, float]:
         pass
     import_taxa(db, user, project.id, b"scientific_name,rank\nNoctuidae,family\n", "taxa.csv")
     with db.write() as repos:
-        repos.projects.update(project.id, counting_pipeline="counted")
-        taxa_list = repos.taxa.list_of(project.id)
+        repos.core.projects.update(project.id, counting_pipeline="counted")
+        taxa_list = repos.taxa.taxa.list_of(project.id)
         assert taxa_list is not None
-        (taxon,) = repos.taxa.search(taxa_list.id, "noct", 1)
-        for event in repos.events.page(deployment.id, limit=10_000, offset=0)[1]:
-            _, found = repos.occurrences.of_event(event.id, "counted", limit=10_000, offset=0)
+        (taxon,) = repos.taxa.taxa.search(taxa_list.id, "noct", 1)
+        for event in repos.ecology.events.page(deployment.id, limit=10_000, offset=0)[1]:
+            _, found = repos.ecology.occurrences.of_event(
+                event.id, "counted", limit=10_000, offset=0
+            )
             for o in found[::10]:  # one occurrence in ten identified
-                repos.identifications.add(
+                repos.review.identifications.add(
                     project_id=project.id, occurrence_id=o.id, annotation_id=o.best_annotation_id,
                     taxon_id=taxon.id, agreed_with=None, comment="", user_id=user.id,
                     at=datetime.now(UTC),
@@ -115,7 +117,7 @@ def measure(url: str, nights: int, photos: int, boxes: int) -> dict[str, float]:
         pass
     elapsed = time.perf_counter() - started
     with db.read() as repos:
-        unplaced, _ = repos.identifications.unplaced(project.id, limit=1, offset=0)
+        unplaced, _ = repos.review.identifications.unplaced(project.id, limit=1, offset=0)
     db.dispose()
     carried = nights * photos * boxes
     return {"detections": carried, "seconds": elapsed, "ms": elapsed * 1000 / carried,

@@ -145,7 +145,7 @@ class Dataset:
 def counted_by(repos: Repos, project_id: int) -> str | None:
     """The pipeline the project's deployments count by (the first deployment's, when they
     count by different ones)."""
-    scope = repos.choices.counted(Scope(project_id))
+    scope = repos.ecology.choices.counted(Scope(project_id))
     return scope.pipeline or (scope.chosen[0][1] if scope.chosen else None)
 
 

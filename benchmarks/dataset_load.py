@@ -117,7 +117,7 @@ class Loader:
 
     def _people(self) -> tuple[User, User]:
         with self.db.read() as repos:
-            found = [repos.users.by_email(email) for email in self.emails]
+            found = [repos.core.users.by_email(email) for email in self.emails]
         owner, other = found
         assert owner is not None
         assert other is not None
@@ -127,18 +127,18 @@ class Loader:
         """The people, the three projects (light traps: photos grouped by night) and their
         deployments, each in its zone; the identifier is a member of the measured one."""
         with self.db.write() as repos:
-            owner = repos.users.create(self.emails[0], "Bench Owner", is_admin=True)
-            other = repos.users.create(self.emails[1], "Ida Identifier")
+            owner = repos.core.users.create(self.emails[0], "Bench Owner", is_admin=True)
+            other = repos.core.users.create(self.emails[1], "Ida Identifier")
             for plan in PROJECTS:
-                project = repos.projects.create(
+                project = repos.core.projects.create(
                     plan.name, plan.description, owner.id, ProjectKind.LIGHT_TRAP
                 )
-                repos.projects.update(project.id, time_zone=plan.time_zone)
+                repos.core.projects.update(project.id, time_zone=plan.time_zone)
                 self.project_ids.append(project.id)
-            repos.projects.set_role(self.project_id, other.id, Role.MEMBER)
+            repos.core.projects.set_role(self.project_id, other.id, Role.MEMBER)
             for station in self.layout.stations:
                 site = station.site
-                self.deployment_of[station.number] = repos.deployments.create(
+                self.deployment_of[station.number] = repos.photos.deployments.create(
                     self.project_ids[station.project], name=site.name, time_zone=site.zone,
                     latitude=site.latitude, longitude=site.longitude,
                 ).id  # fmt: skip
@@ -157,7 +157,7 @@ class Loader:
                     for row in pending:
                         row["uploaded_by"] = owner.id
                     with self.db.write() as repos:
-                        repos.images.bulk_insert(project_id, pending)
+                        repos.photos.images.bulk_insert(project_id, pending)
                     pending = []
         with self.db.read() as repos:
             rows = repos.session.execute(text("SELECT id, sha256 FROM images"))
@@ -167,15 +167,15 @@ class Loader:
     def _events(self) -> None:
         for deployment_id in self.deployment_of.values():
             with self.db.write() as repos:
-                repos.events.regroup(deployment_id)
+                repos.ecology.events.regroup(deployment_id)
         self.db.refresh_statistics("image_events")
 
     def _taxa(self) -> None:
         """One taxa list, the measured project's, that every project counts under."""
         with self.db.write() as repos:
-            taxa_list = repos.taxa.create_list("European moths", self.project_id)
+            taxa_list = repos.taxa.taxa.create_list("European moths", self.project_id)
             for project_id in self.project_ids:
-                repos.taxa.use_list(project_id, taxa_list.id)
+                repos.taxa.taxa.use_list(project_id, taxa_list.id)
             store_entries(repos, taxa_list.id, taxa_entries())
 
     def _run(self, run: Run) -> None:
@@ -190,7 +190,7 @@ class Loader:
         )
         register_pipelines(self.db, owner, project_id, registration)
         with self.db.read() as repos:
-            pipeline = repos.pipelines.resolve(project_id, run.slug)
+            pipeline = repos.pipelines.pipelines.resolve(project_id, run.slug)
         assert pipeline is not None
         assert pipeline.version == run.version
         ids = [pipeline.algorithm(f"{run.slug}-{k}") for k in ("detector", "binary", "species")]
@@ -227,8 +227,8 @@ class Loader:
         for drafts in made:
             now = datetime.now(UTC)
             with self.db.write() as repos:
-                done = repos.tasks.complete(job_id, [d.task_id for d in drafts], now=now)
-                repos.analyses.store(
+                done = repos.processing.tasks.complete(job_id, [d.task_id for d in drafts], now=now)
+                repos.processing.analyses.store(
                     [d for d in drafts if d.task_id in done], project_id=project_id,
                     job_id=job_id, pipeline_id=pipeline_id, source="job", now=now,
                 )  # fmt: skip
@@ -240,7 +240,7 @@ class Loader:
         """The job's queued tasks, a batch at a time, read before any is answered."""
         with self.db.read() as repos:
             offset = 0
-            while tasks := repos.tasks.page(
+            while tasks := repos.processing.tasks.page(
                 job_id, TaskStatus.QUEUED, limit=RESULT_BATCH, offset=offset
             )[1]:
                 yield tasks
@@ -263,7 +263,7 @@ class Loader:
             with self.db.write() as repos:
                 for n, (box_id, image_id) in enumerate(boxes[start : start + 500], start):
                     verdict = verdicts[n % len(verdicts)]
-                    repos.reviews.add(
+                    repos.review.reviews.add(
                         project_id=self.project_id, image_id=image_id, annotation_id=box_id,
                         verdict=verdict, box=None, created_by=owner.id,
                         label=labels[n % 40] if verdict is Verdict.RELABEL else None,
@@ -273,7 +273,7 @@ class Loader:
         """Every event of every project tracked by the tracking duty's own function, shared
         out by event."""
         with self.db.read() as repos:
-            due = repos.tracking.due(len(self.keys), datetime.now(UTC))
+            due = repos.ecology.tracking.due(len(self.keys), datetime.now(UTC))
         _shared_out(_track_events, self.platform.settings, due, self._processes())
         self.db.refresh_statistics("occurrences")
         self.db.refresh_statistics("occurrence_detections")
@@ -367,7 +367,7 @@ def _identify_occurrences(settings: Settings, work: Sequence[tuple[Any, ...]]) -
     db = platform.db
     try:
         with db.read() as repos:
-            people = [repos.users.by_email(email) for email in work[0][4]]
+            people = [repos.core.users.by_email(email) for email in work[0][4]]
         owner, other = people
         assert owner is not None
         assert other is not None

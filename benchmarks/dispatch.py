@@ -79,7 +79,7 @@ def load_images(server: Server, project_id: int, count: int) -> None:
             for i in range(batch)
         ]
         with db.write() as repos:
-            repos.images.bulk_insert(project_id, rows)
+            repos.photos.images.bulk_insert(project_id, rows)
         done += batch
     db.dispose()
 

@@ -73,11 +73,12 @@ def _load(db: Database, images: int, deployments: int, rule: EventRule) -> tuple
     """A project of ``images`` photos over ``deployments``; its id and its deployments'."""
     rng = random.Random(7)
     with db.write() as repos:
-        user = repos.users.create(email="bench@example.org", name="Bench")
-        project = repos.projects.create("Events benchmark", "", user.id)
-        repos.events.set_project_rule(project.id, Grouping(rule, 60))
+        user = repos.core.users.create(email="bench@example.org", name="Bench")
+        project = repos.core.projects.create("Events benchmark", "", user.id)
+        repos.ecology.events.set_project_rule(project.id, Grouping(rule, 60))
         ids = [
-            repos.deployments.create(project.id, name=f"Trap {n}").id for n in range(deployments)
+            repos.photos.deployments.create(project.id, name=f"Trap {n}").id
+            for n in range(deployments)
         ]
     per = images // deployments
     pending: list[dict[str, Any]] = []
@@ -85,7 +86,7 @@ def _load(db: Database, images: int, deployments: int, rule: EventRule) -> tuple
         pending.extend(_rows(deployment, per, rng))
         if len(pending) >= BATCH_SIZE or deployment == ids[-1]:
             with db.write() as repos:
-                repos.images.bulk_insert(project.id, pending)
+                repos.photos.images.bulk_insert(project.id, pending)
             pending = []
     return project.id, ids
 
@@ -98,7 +99,7 @@ def _add_one(
     moment = START + timedelta(seconds=rng.randrange(200 * 86_400))
     sha = uuid.uuid4().hex * 2
     with db.write() as repos:
-        image = repos.images.insert(
+        image = repos.photos.images.insert(
             project_id=project_id,
             deployment_id=deployment,
             storage_key=sha,
@@ -113,7 +114,7 @@ def _add_one(
         )
         assert image is not None
         started = time.perf_counter()
-        repos.events.add(image.id)
+        repos.ecology.events.add(image.id)
         placing.append(time.perf_counter() - started)
 
 
@@ -135,13 +136,13 @@ def run(backend: str, images: int, deployments: int, adds: int, rule: EventRule)
         started = time.perf_counter()
         for deployment in ids:
             with db.write() as repos:
-                repos.events.regroup(deployment)
+                repos.ecology.events.regroup(deployment)
         grouping = time.perf_counter() - started
         # Grouping again what is grouped already, as a change of rule does.
         started = time.perf_counter()
         for deployment in ids:
             with db.write() as repos:
-                repos.events.regroup(deployment)
+                repos.ecology.events.regroup(deployment)
         regrouping = time.perf_counter() - started
         if backend != "sqlite":
             # Grouping rewrote every image row; autovacuum would clear the old versions soon
@@ -149,7 +150,7 @@ def run(backend: str, images: int, deployments: int, adds: int, rule: EventRule)
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE images"))
         with db.read() as repos:
-            made = sum(repos.events.page(d, limit=1, offset=0)[0] for d in ids)
+            made = sum(repos.ecology.events.page(d, limit=1, offset=0)[0] for d in ids)
         rng = random.Random(11)
         placing: list[float] = []
         whole = timed(

@@ -82,13 +82,13 @@ def load_results(db: Database, project_id: int, per_image: int) -> float:
     """``per_image`` boxes with a classification on every image of the project."""
     started = time.perf_counter()
     with db.read() as repos:
-        pipeline = repos.pipelines.resolve(project_id, "bench")
+        pipeline = repos.pipelines.pipelines.resolve(project_id, "bench")
     assert pipeline is not None
     detector, classifier = pipeline.algorithm("bench-det"), pipeline.algorithm("bench-cls")
     assert detector is not None
     assert classifier is not None
     with db.read() as repos:
-        newest = repos.export_reads.max_image_id(project_id)
+        newest = repos.exports.export_reads.max_image_id(project_id)
     scope = ExportScope(
         project_id, ExportFilters(), pipeline_ids=None, collection_id=None,
         collection_filter=None, max_image_id=newest,
@@ -96,7 +96,7 @@ def load_results(db: Database, project_id: int, per_image: int) -> float:
     after, done = 0, 0
     while True:
         with db.read() as repos:
-            images = repos.export_reads.images_after(scope, after, LOAD_BATCH)
+            images = repos.exports.export_reads.images_after(scope, after, LOAD_BATCH)
         if not images:
             break
         drafts = []
@@ -118,7 +118,7 @@ def load_results(db: Database, project_id: int, per_image: int) -> float:
                 )  # fmt: skip
             drafts.append(AnalysisDraft(None, image.id, 0.05, "bench", tuple(boxes)))
         with db.write() as repos:
-            repos.analyses.store(
+            repos.processing.analyses.store(
                 drafts, project_id=project_id, job_id=None, pipeline_id=pipeline.id,
                 source="import", now=datetime.now(UTC),
             )  # fmt: skip
@@ -193,7 +193,7 @@ def export_in_process(db: Database, store: BlobStore, project_id: int, fmt: str)
     runner = ExportRunner(db, store, name="benchmark", ttl=timedelta(hours=1))
     try:
         with db.write() as repos:
-            export_id = repos.exports.create(
+            export_id = repos.exports.exports.create(
                 project_id, ExportFormat(fmt), ExportFilters(), None
             ).id
         cpu = process_cpu_seconds()
@@ -201,9 +201,9 @@ def export_in_process(db: Database, store: BlobStore, project_id: int, fmt: str)
             assert runner.run(export_id)
         cpu = process_cpu_seconds() - cpu
         with db.write() as repos:
-            done = repos.exports.get(export_id)
+            done = repos.exports.exports.get(export_id)
             assert done is not None
-            repos.exports.delete(export_id)
+            repos.exports.exports.delete(export_id)
     finally:
         runner.close()
     if done.status is not ExportStatus.SUCCEEDED:

@@ -100,33 +100,33 @@ def load(platform: Platform, images: int) -> tuple[int, int, dict[str, float]]:
     db, steps = platform.db, {}
     now = datetime.now(UTC)
     with db.write() as repos:
-        owner = repos.users.create("bench@example.org", "Bench", is_admin=True)
-        project = repos.projects.create("Occurrence export", "Moths of ten traps", owner.id)
-        repos.projects.update(
+        owner = repos.core.users.create("bench@example.org", "Bench", is_admin=True)
+        project = repos.core.projects.create("Occurrence export", "Moths of ten traps", owner.id)
+        repos.core.projects.update(
             project.id,
             licence="CC-BY-4.0",
             contacts=(Contact("Bench Person", "bench@example.org", "Bench Lab", "creator"),),
         )
-        repos.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
+        repos.ecology.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
         deployments = [
-            repos.deployments.create(
+            repos.photos.deployments.create(
                 project.id, name=f"trap {n}", latitude=45 + n / 10, longitude=-73.5,
                 time_zone="UTC",
             ).id
             for n in range(DEPLOYMENTS)
         ]  # fmt: skip
-        repos.pipelines.register(project.id, "bench", [_pipeline()], now)
+        repos.pipelines.pipelines.register(project.id, "bench", [_pipeline()], now)
     steps["images"] = bulk_load(db, project.id, images, deployments, owner.id, unknown_share=0)
     steps["results"] = load_results(db, project.id, 1)
     started = time.perf_counter()
     for deployment in deployments:
         with db.write() as repos:
-            repos.events.regroup(deployment)
+            repos.ecology.events.regroup(deployment)
     steps["events"] = time.perf_counter() - started
     started = time.perf_counter()
     with db.write() as repos:
-        taxa_list = repos.taxa.create_list("Insect orders", project.id)
-        repos.taxa.use_list(project.id, taxa_list.id)
+        taxa_list = repos.taxa.taxa.create_list("Insect orders", project.id)
+        repos.taxa.taxa.use_list(project.id, taxa_list.id)
         store_entries(repos, taxa_list.id, TAXA)
         session = repos.session
         session.execute(text(_OCCURRENCES), {"no": False})
@@ -165,7 +165,7 @@ def export_once(platform: Platform, project_id: int, fmt: str) -> tuple[float, f
     )
     try:
         with db.write() as repos:
-            export_id = repos.exports.create(
+            export_id = repos.exports.exports.create(
                 project_id, ExportFormat(fmt), ExportFilters(), None
             ).id
         cpu = process_cpu_seconds()
@@ -173,9 +173,9 @@ def export_once(platform: Platform, project_id: int, fmt: str) -> tuple[float, f
             assert runner.run(export_id)
         cpu = process_cpu_seconds() - cpu
         with db.write() as repos:
-            done = repos.exports.get(export_id)
+            done = repos.exports.exports.get(export_id)
             assert done is not None
-            repos.exports.delete(export_id)
+            repos.exports.exports.delete(export_id)
     finally:
         runner.close()
     if done.status is not ExportStatus.SUCCEEDED:
@@ -205,7 +205,9 @@ def run_on_dataset(size: str, backend: str, repeats: int) -> None:
         with platform.db.read() as repos:
             pipeline = counted_by(repos, dataset.project_id)
             occurrences = next(
-                n for name, n, _ in repos.counts.pipelines(dataset.project_id) if name == pipeline
+                n
+                for name, n, _ in repos.ecology.counts.pipelines(dataset.project_id)
+                if name == pipeline
             )
         _export_all(platform, dataset.project_id, occurrences, dataset.images, backend, repeats)
 

@@ -68,14 +68,16 @@ def filters(manifest: dict[str, Any]) -> dict[str, ImageFilter]:
 def ask(platform: Platform, project_id: int, flt: ImageFilter) -> tuple[int, list[int], list[int]]:
     """What the grid asks: the count, the first page, and the page before the last."""
     with platform.db.read() as repos:
-        count = repos.images.count(project_id, flt)
-        first, _ = repos.images.page(project_id, flt, order=ORDER, limit=PAGE)
+        count = repos.photos.images.count(project_id, flt)
+        first, _ = repos.photos.images.page(project_id, flt, order=ORDER, limit=PAGE)
         flipped = ImageOrder.CAPTURED
-        last, _ = repos.images.page(project_id, flt, order=flipped, limit=1)
+        last, _ = repos.photos.images.page(project_id, flt, order=flipped, limit=1)
         deep: list[int] = []
         if last:
             cursor = Cursor(last[0].captured_at, last[0].id, backwards=True)
-            before, _ = repos.images.page(project_id, flt, order=ORDER, limit=PAGE, cursor=cursor)
+            before, _ = repos.photos.images.page(
+                project_id, flt, order=ORDER, limit=PAGE, cursor=cursor
+            )
             deep = [i.id for i in before]
     return count, [i.id for i in first], deep
 
@@ -103,7 +105,7 @@ def keeping(platform: Platform, project_id: int, kept: bool) -> None:
 
 def plans(platform: Platform, project_id: int, flt: ImageFilter) -> str:
     with platform.db.read() as repos:
-        images = repos.images
+        images = repos.photos.images
         walked = images._walk(project_id, flt)
         query = images._filtered(select(func.count()), project_id, flt, None, walked)
         dialect = repos.session.get_bind().dialect

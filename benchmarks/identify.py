@@ -82,7 +82,7 @@ def _identify(
                 text("SELECT id FROM taxa WHERE rank = 'species' ORDER BY id LIMIT 50")
             )
         ]
-        owner = repos.users.by_email(OWNER)
+        owner = repos.core.users.by_email(OWNER)
     assert owner is not None
     timings: dict[str, list[float]] = {"naming a species": [], "agreeing with the model": []}
     for n, occurrence_id in enumerate(chosen):

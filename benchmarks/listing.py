@@ -130,7 +130,7 @@ def bulk_load(
             seed=start,
         )
         with db.write() as repos:
-            repos.images.bulk_insert(project_id, rows)
+            repos.photos.images.bulk_insert(project_id, rows)
         done = start + count
         if done % 200_000 == 0 or done == images:
             print(f"  loaded {done:,} images", file=sys.stderr, flush=True)
@@ -148,7 +148,7 @@ def deep_cursor(db: Database, project_id: int, order: ImageOrder, position: int)
     """A ``next`` cursor whose page starts at ``position`` (0-based), and the id there."""
     with db.read() as repos:
         # A deep OFFSET is slow, but it runs once, outside the timings.
-        images, _ = repos.images.page(
+        images, _ = repos.photos.images.page(
             project_id, ImageFilter(), order=order, limit=2, offset=position - 1
         )
     return encode_cursor(images[0], backwards=False), images[1].id
@@ -253,8 +253,10 @@ def plan_lines(db: Database, project_id: int, case: Case) -> Iterator[str]:
 
     def listing() -> None:
         with db.read() as repos:
-            repos.images.page(project_id, case.flt, order=case.order, limit=PAGE, cursor=cursor)
-            repos.images.count(project_id, case.flt)
+            repos.photos.images.page(
+                project_id, case.flt, order=case.order, limit=PAGE, cursor=cursor
+            )
+            repos.photos.images.count(project_id, case.flt)
 
     yield f"\n{case.name}:"
     yield from explain(db, listing)

@@ -60,18 +60,18 @@ def load_nights(
     its owner, and how long each step of loading took."""
     db, steps = platform.db, {}
     with db.write() as repos:
-        owner = repos.users.create("bench@example.org", "Bench", is_admin=True)
-        project = repos.projects.create("Counting", "", owner.id)
-        repos.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
+        owner = repos.core.users.create("bench@example.org", "Bench", is_admin=True)
+        project = repos.core.projects.create("Counting", "", owner.id)
+        repos.ecology.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
         deployments = [
-            repos.deployments.create(project.id, name=f"trap {n}", time_zone="UTC").id
+            repos.photos.deployments.create(project.id, name=f"trap {n}", time_zone="UTC").id
             for n in range(DEPLOYMENTS)
         ]
     steps["images"] = bulk_load(db, project.id, images, deployments, owner.id)
     started = time.perf_counter()
     for deployment in deployments:
         with db.write() as repos:
-            repos.events.regroup(deployment)
+            repos.ecology.events.regroup(deployment)
     steps["events"] = time.perf_counter() - started
     started = time.perf_counter()
     with db.write() as repos:

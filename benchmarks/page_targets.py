@@ -56,7 +56,7 @@ def targets(platform: Platform, dataset: Dataset) -> dict[str, Any]:
             " ORDER BY first_seen_at, id LIMIT 1 OFFSET (SELECT count(*) * 9 / 10"
             " FROM occurrences WHERE project_id = :p AND pipeline = :pl)"),
             counted).one()  # fmt: skip
-        photos = repos.images.count(p, ImageFilter())
+        photos = repos.photos.images.count(p, ImageFilter())
     seen = deep_occurrence[0]
     seen = datetime.fromisoformat(seen) if isinstance(seen, str) else seen
     position = int(dataset.images * DEEP_SHARE)
@@ -79,7 +79,7 @@ def targets(platform: Platform, dataset: Dataset) -> dict[str, Any]:
 
 def _owner(platform: Platform) -> Any:
     with platform.db.read() as repos:
-        return repos.users.by_email(OWNER)
+        return repos.core.users.by_email(OWNER)
 
 
 def _last_occurrences(platform: Platform, project_id: int) -> str:
@@ -173,7 +173,7 @@ def _viewed(platform: Platform, dataset: Dataset) -> list[tuple[str, int, dict[s
     viewed = []
     with platform.db.read() as repos:
         for what, query, flt in grids:
-            found, _ = repos.images.page(
+            found, _ = repos.photos.images.page(
                 dataset.project_id, flt, order=ImageOrder.CAPTURED_DESC, limit=GRID_PAGE
             )
             if found:

@@ -73,8 +73,8 @@ def _load(platform: Platform, images: int) -> tuple[int, int, str, dict[str, flo
     project, _, _, steps = load_nights(platform, images, _OCCURRENCES, species=SPECIES, no=False)
     started = time.perf_counter()
     with db.write() as repos:
-        taxa_list = repos.taxa.create_list("Bench list", project)
-        repos.taxa.use_list(project, taxa_list.id)
+        taxa_list = repos.taxa.taxa.create_list("Bench list", project)
+        repos.taxa.taxa.use_list(project, taxa_list.id)
         store_entries(repos, taxa_list.id, taxa_entries(TAXA))
     steps["taxa"] = time.perf_counter() - started
     started = time.perf_counter()

@@ -64,7 +64,7 @@ def main() -> None:
 def _switch(platform: object, project_id: int) -> list[tuple[object, ...]]:
     db = platform.db  # type: ignore[attr-defined]
     with db.read() as repos:
-        owner = repos.users.by_email(OWNER)
+        owner = repos.core.users.by_email(OWNER)
         photos, deployment = repos.session.execute(
             text(
                 "SELECT count(*), deployment_id FROM images WHERE project_id = :p "
@@ -72,7 +72,9 @@ def _switch(platform: object, project_id: int) -> list[tuple[object, ...]]:
             ),
             {"p": project_id},
         ).one()
-        (listed,) = [d for d in repos.choices.listed(project_id) if d.deployment_id == deployment]
+        (listed,) = [
+            d for d in repos.ecology.choices.listed(project_id) if d.deployment_id == deployment
+        ]
     if owner is None or len(listed.tracked) < 2:
         raise SystemExit("the set has no deployment with two pipelines tracked: make it anew")
     first = listed.pipeline
@@ -88,7 +90,7 @@ def _switch(platform: object, project_id: int) -> list[tuple[object, ...]]:
                 f"{_count(repos, sql, deployment, after)}"
                 for sql in _COUNTS.values()
             ]
-            listing = repos.choices.listed(project_id, tracked=False)
+            listing = repos.ecology.choices.listed(project_id, tracked=False)
             (now,) = [d for d in listing if d.deployment_id == deployment]
         rows.append(
             (f"{before} → {after}", photos, round(wall, 2), round(cpu, 2), *carried,

@@ -64,7 +64,7 @@ class Birds:
     def urn(self, occurrence: dict[str, Any], kind: str = "occurrence") -> str:
         """The id the archive publishes: the installation's UUID makes it unique anywhere."""
         with self.proto.platform.db.read() as repos:
-            installation = repos.projects.installation()
+            installation = repos.core.projects.installation()
         assert len(installation) == 36
         return f"urn:trapline:{installation}:{kind}:{occurrence['id']}"
 

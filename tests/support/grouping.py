@@ -19,9 +19,9 @@ def grouping_project(
     db: Database, owner: Account, grouping: Grouping, zone: str = "UTC"
 ) -> tuple[int, int]:
     with db.write() as repos:
-        project = repos.projects.create("P", "", owner.id)
-        repos.events.set_project_rule(project.id, grouping)
-        deployment = repos.deployments.create(project.id, name="Trap", time_zone=zone)
+        project = repos.core.projects.create("P", "", owner.id)
+        repos.ecology.events.set_project_rule(project.id, grouping)
+        deployment = repos.photos.deployments.create(project.id, name="Trap", time_zone=zone)
     return project.id, deployment.id
 
 
@@ -35,7 +35,7 @@ def add_photos(
             sha = hashlib.sha256(
                 f"{project_id}-{moment.isoformat()}-{len(ids)}".encode()
             ).hexdigest()
-            image = repos.images.insert(
+            image = repos.photos.images.insert(
                 project_id=project_id,
                 deployment_id=deployment_id,
                 storage_key=sha,
@@ -57,10 +57,10 @@ def add_photos(
 def groups_of(db: Database, deployment_id: int) -> list[list[int]]:
     """The deployment's events as lists of their photos' ids, checking each event's count."""
     with db.read() as repos:
-        _, found = repos.events.page(deployment_id, limit=1000, offset=0)
+        _, found = repos.ecology.events.page(deployment_id, limit=1000, offset=0)
         out = []
         for event in found:
-            photos = repos.events.images(event.id, limit=1000, offset=0)
+            photos = repos.ecology.events.images(event.id, limit=1000, offset=0)
             assert event.image_count == len(photos)
             assert event.first_image_id == photos[0].id
             assert (event.starts_at, event.ends_at) == (

@@ -67,7 +67,7 @@ class QueueBench:
         """A running job with ``tasks`` queued tasks, started the way the platform does."""
         ids = self.images(tasks)
         with self.db.write() as repos:
-            job = repos.jobs.create(
+            job = repos.processing.jobs.create(
                 project_id=self.project_id,
                 pipeline_id=self.pipeline_id,
                 name=f"job of {tasks}",
@@ -79,7 +79,7 @@ class QueueBench:
             )
         start_job(self.db, self.queue, job.id)
         with self.db.read() as repos:
-            running = repos.jobs.get(job.id)
+            running = repos.processing.jobs.get(job.id)
         assert running is not None
         assert running.status is JobStatus.RUNNING, running
         return running
@@ -90,7 +90,7 @@ class QueueBench:
         with self.db.write() as repos:
             for _ in range(count):
                 n = next(_images)
-                image = repos.images.insert(
+                image = repos.photos.images.insert(
                     project_id=self.project_id,
                     storage_key=f"images/queue/{n:08d}.jpg",
                     filename=f"{n:08d}.jpg",
@@ -110,7 +110,7 @@ class QueueBench:
 
     def tasks(self, job: Job) -> dict[int, TaskInfo]:
         with self.db.read() as repos:
-            _, infos, _ = repos.tasks.page(job.id, None, limit=10_000)
+            _, infos, _ = repos.processing.tasks.page(job.id, None, limit=10_000)
         return {info.id: info for info in infos}
 
     def queued(self, job: Job) -> set[int]:
@@ -152,10 +152,10 @@ def open_queue(
 def make_bench(backend: str, db: Database, queue: TaskQueue) -> QueueBench:
     config = PipelineConfig.model_validate(pipeline_config("queue-test"))
     with db.write() as repos:
-        owner = repos.users.create(f"owner-{uuid.uuid4().hex[:8]}@example.org", "Owner")
-        project = repos.projects.create("Queue", "", owner.id)
-        repos.pipelines.register(project.id, "queue tests", [config], owner.created_at)
-        pipeline = repos.pipelines.resolve(project.id, "queue-test")
+        owner = repos.core.users.create(f"owner-{uuid.uuid4().hex[:8]}@example.org", "Owner")
+        project = repos.core.projects.create("Queue", "", owner.id)
+        repos.pipelines.pipelines.register(project.id, "queue tests", [config], owner.created_at)
+        pipeline = repos.pipelines.pipelines.resolve(project.id, "queue-test")
     assert pipeline is not None
     return QueueBench(backend, db, queue, project.id, pipeline.id)
 
@@ -173,7 +173,9 @@ def fail(bench: QueueBench, lease: Lease, policy: RetryPolicy, *, retry: bool = 
     """Record an error result for a lease, as the results service does."""
     (claim,) = claims_of([lease])
     with bench.db.write() as repos:
-        status = repos.tasks.fail(claim, "boom", policy, now=bench.queue.clock.now(), retry=retry)
+        status = repos.processing.tasks.fail(
+            claim, "boom", policy, now=bench.queue.clock.now(), retry=retry
+        )
     assert status is not None
     if status is TaskStatus.QUEUED:
         bench.queue.notify_queued(lease.job_id)
@@ -184,7 +186,7 @@ def complete(bench: QueueBench, leases: list[Lease]) -> None:
     """Store results for these leases, as the results service does."""
     job_id = leases[0].job_id
     with bench.db.write() as repos:
-        done = repos.tasks.complete(
+        done = repos.processing.tasks.complete(
             job_id, [x.task_id for x in leases], now=bench.queue.clock.now()
         )
     assert done == {x.task_id for x in leases}

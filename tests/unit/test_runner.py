@@ -115,10 +115,10 @@ class Row(Leased):
         self.name = f"item-{item}"
 
     def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
-        return repos.duty_leases.acquire(self.name, holder, until, now)
+        return repos.core.duty_leases.acquire(self.name, holder, until, now)
 
     def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
-        repos.duty_leases.release(self.name, holder)
+        repos.core.duty_leases.release(self.name, holder)
 
 
 def test_work_stopped_by_a_close_gives_its_lease_back_for_another_server(

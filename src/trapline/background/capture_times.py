@@ -35,7 +35,7 @@ class RereadRunner(SteppedRunner):
         self.batch_size = batch_size
 
     def runs(self, repos: Repos) -> Runs:
-        return repos.capture_times
+        return repos.photos.capture_times
 
     def step(self, run_id: int, now: datetime) -> bool | None:
         return reread_batch(self.db, run_id, self.name, now, self.batch_size)

@@ -36,7 +36,7 @@ class RefitRunner(SteppedRunner):
         self.photos = photos
 
     def runs(self, repos: Repos) -> Runs:
-        return repos.classifiers
+        return repos.review.classifiers
 
     def step(self, run_id: int, now: datetime) -> bool | None:
         return fit_classifier(self.db, run_id, self.name, self.clock, self.photos)

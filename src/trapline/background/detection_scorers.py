@@ -40,7 +40,7 @@ class ScorerRunner(SteppedRunner):
         self.limits = limits
 
     def runs(self, repos: Repos) -> Runs:
-        return repos.detection_scorers
+        return repos.review.detection_scorers
 
     def step(self, run_id: int, now: datetime) -> bool | None:
         return fit_scorer(self.db, self.store, self.limits, run_id, self.name, self.clock)

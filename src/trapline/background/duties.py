@@ -57,10 +57,10 @@ class DutyLease(Leased):
         return max(3 * self.duty.interval, self.min_lease)
 
     def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
-        return repos.duty_leases.acquire(self.duty.name, holder, until, now)
+        return repos.core.duty_leases.acquire(self.duty.name, holder, until, now)
 
     def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
-        repos.duty_leases.release(self.duty.name, holder)
+        repos.core.duty_leases.release(self.duty.name, holder)
 
 
 class DutyRunner:

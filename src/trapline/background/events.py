@@ -26,7 +26,7 @@ class RegroupingRunner(SteppedRunner):
     stale_after = STALE_AFTER
 
     def runs(self, repos: Repos) -> Runs:
-        return repos.regroupings
+        return repos.ecology.regroupings
 
     def step(self, run_id: int, now: datetime) -> bool | None:
         return regroup_step(self.db, run_id, self.name, now)

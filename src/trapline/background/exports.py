@@ -102,16 +102,16 @@ class ExportLease(Leased):
 
     def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
         stale = now - STALE_AFTER
-        if not repos.exports.claim(self.export_id, holder, now, stale, MAX_ATTEMPTS):
+        if not repos.exports.exports.claim(self.export_id, holder, now, stale, MAX_ATTEMPTS):
             return False
-        self.export = repos.exports.get(self.export_id)
+        self.export = repos.exports.exports.get(self.export_id)
         return self.export is not None
 
     def renew(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
-        return repos.exports.heartbeat(self.export_id, holder, now)
+        return repos.exports.exports.heartbeat(self.export_id, holder, now)
 
     def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
-        repos.exports.release(self.export_id, holder)
+        repos.exports.exports.release(self.export_id, holder)
 
 
 class ExportRunner(LeasedRuns):
@@ -148,12 +148,12 @@ class ExportRunner(LeasedRuns):
         now = self.clock.now()
         stale = now - STALE_AFTER
         with self.db.read() as repos:  # most of the time there is nothing to do: no write
-            if not repos.exports.any_to_tend(now):
+            if not repos.exports.exports.any_to_tend(now):
                 return
         with self.db.write() as repos:
-            repos.exports.fail_exhausted(stale, MAX_ATTEMPTS, now)
-            found = repos.exports.claimable(stale)
-            expired = repos.exports.expired(now)
+            repos.exports.exports.fail_exhausted(stale, MAX_ATTEMPTS, now)
+            found = repos.exports.exports.claimable(stale)
+            expired = repos.exports.exports.expired(now)
         for export_id, key in expired:
             if key:
                 try:
@@ -162,7 +162,7 @@ class ExportRunner(LeasedRuns):
                     log.warning("could not delete expired export %s: %s", export_id, exc.detail)
                     continue
             with self.db.write() as repos:
-                repos.exports.mark_expired(export_id)
+                repos.exports.exports.mark_expired(export_id)
         for export_id in found:
             self.submit(export_id)
 
@@ -188,7 +188,7 @@ class ExportRunner(LeasedRuns):
         return True
 
     def record_failure(self, repos: Repos, run_id: int, reason: str, now: datetime) -> None:
-        repos.exports.fail(run_id, self.name, now, reason)
+        repos.exports.exports.fail(run_id, self.name, now, reason)
 
     def _execute(self, export: Export, lost: Callable[[], bool]) -> None:
         counted = self._state_counted(export)
@@ -244,8 +244,8 @@ class ExportRunner(LeasedRuns):
             if f.pipeline is not None:
                 counted: tuple[str, ...] = (f"every deployment: {f.pipeline}, as filtered",)
             else:
-                counted = repos.choices.stated(export.project_id, f.deployment_id)
-            if not repos.exports.state_counted(export.id, self.name, list(counted)):
+                counted = repos.ecology.choices.stated(export.project_id, f.deployment_id)
+            if not repos.exports.exports.state_counted(export.id, self.name, list(counted)):
                 raise Stopped
         return counted
 
@@ -280,7 +280,7 @@ class ExportRunner(LeasedRuns):
     ) -> None:
         now = self.clock.now()
         with self.db.write() as repos:
-            finished = repos.exports.finish(
+            finished = repos.exports.exports.finish(
                 export.id,
                 self.name,
                 now,
@@ -307,7 +307,7 @@ class ExportRunner(LeasedRuns):
     ) -> None:
         counts = writer.tally.frozen().as_json() if writer else {}
         with self.db.write() as repos:
-            mine = repos.exports.progress(
+            mine = repos.exports.exports.progress(
                 export_id,
                 self.name,
                 self.clock.now(),
@@ -323,7 +323,7 @@ class ExportRunner(LeasedRuns):
 
     def _check_mine(self, export_id: int) -> None:
         with self.db.read() as repos:
-            export = repos.exports.get(export_id)
+            export = repos.exports.exports.get(export_id)
         if export is None or export.status.value != "running":
             raise Stopped
 

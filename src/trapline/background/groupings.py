@@ -28,7 +28,7 @@ class GroupingRunner(SteppedRunner):
     stale_after = STALE_AFTER
 
     def runs(self, repos: Repos) -> Runs:
-        return repos.groupings
+        return repos.review.groupings
 
     def step(self, run_id: int, now: datetime) -> bool | None:
         return run_grouping(self.db, run_id, self.name, self.clock)

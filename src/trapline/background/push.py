@@ -125,7 +125,7 @@ class PushDispatcher:
                 return 0
             now = self.clock.now()
             with self.db.read() as repos:
-                _, jobs = repos.jobs.page(
+                _, jobs = repos.processing.jobs.page(
                     project_ids=None,
                     statuses=[JobStatus.RUNNING],
                     dispatch_mode=DispatchMode.SYNC_API,
@@ -133,7 +133,7 @@ class PushDispatcher:
                     offset=0,
                 )
                 targets = {
-                    job.id: repos.pipelines.push_services_for(
+                    job.id: repos.pipelines.pipelines.push_services_for(
                         job.project_id, job.pipeline_id, now, self.window
                     )
                     for job in jobs
@@ -186,7 +186,7 @@ class PushDispatcher:
             return
         with self.db.write() as repos:
             for job in new:
-                repos.jobs.add_event(
+                repos.processing.jobs.add_event(
                     job.id,
                     None,
                     f"waiting for an online push-mode processing service offering pipeline "
@@ -262,7 +262,7 @@ class PushDispatcher:
             return
         self._announced.add(key)
         with self.db.write() as repos:
-            repos.jobs.add_event(
+            repos.processing.jobs.add_event(
                 batch.job.id,
                 None,
                 f"sending tasks to processing service {batch.service.name!r} "

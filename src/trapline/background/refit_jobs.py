@@ -49,7 +49,7 @@ def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore, photos:
     """One run of the duty: a batch of each running refit job classified and stored (a refit
     on crops reads its boxes' photos through ``photos``); returns how many tasks were."""
     with db.read() as repos:
-        _, jobs = repos.jobs.page(
+        _, jobs = repos.processing.jobs.page(
             project_ids=None,
             statuses=[JobStatus.RUNNING],
             dispatch_mode=DispatchMode.INTERNAL,
@@ -59,7 +59,9 @@ def run_refit_jobs(db: Database, queue: TaskQueue, results: ResultStore, photos:
     done = 0
     for job in jobs:
         with db.read() as repos:
-            pipeline = require(repos.pipelines.get_cached(job.pipeline_id), "pipeline", job.id)
+            pipeline = require(
+                repos.pipelines.pipelines.get_cached(job.pipeline_id), "pipeline", job.id
+            )
         scorer = is_scorer(pipeline)
         batch = SCORER_BATCH if scorer else BATCH
         leases = queue.claim({job.id: job.params.lease_seconds}, batch, REFIT_SERVICE)

@@ -45,7 +45,7 @@ class SourceLease(Leased):
         self.left = 0
 
     def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
-        sources = repos.sources
+        sources = repos.sources.sources
         self.source = sources.get(self.source_id)
         if self.source is None or not sources.acquire(self.source_id, holder, until, now):
             return False
@@ -57,17 +57,17 @@ class SourceLease(Leased):
         return True
 
     def renew(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
-        return repos.sources.renew(self.source_id, holder, until)
+        return repos.sources.sources.renew(self.source_id, holder, until)
 
     def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
         """Hand the lease back with the source's next run time."""
-        current = repos.sources.get(self.source_id)
+        current = repos.sources.sources.get(self.source_id)
         if current is None:
             return
         upcoming = current.next_run_at
         if upcoming is None or upcoming <= now:
             upcoming = next_run(current.schedule, now)
-        repos.sources.release(self.source_id, holder, upcoming)
+        repos.sources.sources.release(self.source_id, holder, upcoming)
 
 
 class SourceRunner:
@@ -101,7 +101,7 @@ class SourceRunner:
     def run_due(self) -> int:
         """Start every due source this process is not running yet; returns how many."""
         with self.db.read() as repos:
-            due = repos.sources.due(self.clock.now(), MAX_DUE)
+            due = repos.sources.sources.due(self.clock.now(), MAX_DUE)
         return sum(self.submit(source_id) for source_id in due)
 
     def submit(self, source_id: int) -> bool:
@@ -149,7 +149,7 @@ class SourceRunner:
         finally:
             self.keeper.release(lease)
         with self.db.read() as repos:
-            return repos.sources.get_run(lease.run.id)
+            return repos.sources.sources.get_run(lease.run.id)
 
 
 def start_due_sources(runner: SourceRunner) -> None:

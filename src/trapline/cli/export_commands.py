@@ -89,7 +89,7 @@ def run_import_megadetector(
 
 def _caller(platform: Platform, email: str | None) -> User:
     with platform.db.read() as repos:
-        user = repos.users.by_email(email or LOCAL_ADMIN_EMAIL)
+        user = repos.core.users.by_email(email or LOCAL_ADMIN_EMAIL)
     if user is None or not user.is_active:
         raise NotFound(
             f"no account {email or LOCAL_ADMIN_EMAIL}; name the account to act as with --as"

@@ -69,11 +69,11 @@ class _BatchReader:
         self.reads = reads
         #: Occurrences are those of one pipeline, as every count's: the export's, else the
         #: one each deployment counts by (``db/repositories/ecology/choices.py``).
-        self.counted = repos.choices.counted(
+        self.counted = repos.ecology.choices.counted(
             Scope(scope.project_id, scope.filters.deployment_id, pipeline=scope.filters.pipeline)
         )
         #: The category maps' entries, read once: a batch's new labels are resolved with them.
-        self.hints = repos.taxa.category_hints(scope.project_id) if reads.shown else {}
+        self.hints = repos.taxa.taxa.category_hints(scope.project_id) if reads.shown else {}
         self.events_read: set[int] = set()
         self.taxa_read: set[int] = set()
         #: The taxon each label of a best detection names, worked out once per label.
@@ -81,7 +81,7 @@ class _BatchReader:
 
     def read(self, repos: Repos, after_id: int, batch_size: int) -> Batch | None:
         """The batch of images after ``after_id``; None when there are no more."""
-        scope, reads, export_reads = self.scope, self.reads, repos.export_reads
+        scope, reads, export_reads = self.scope, self.reads, repos.exports.export_reads
         images = export_reads.images_after(scope, after_id, batch_size)
         if not images:
             return None
@@ -111,7 +111,7 @@ class _BatchReader:
         return Batch(
             images, iter(analyses), annotations,
             export_reads.failures_of(scope, image_ids),
-            repos.reviews.of_image_span(after_id, image_ids[-1]), events, occurrence_of,
+            repos.review.reviews.of_image_span(after_id, image_ids[-1]), events, occurrence_of,
             by_event, linked, shown, taxa, identified, best, self.label_taxa,
             _frames(repos.session, images) if reads.frames else {}, tops,
         )  # fmt: skip
@@ -127,7 +127,7 @@ class _BatchReader:
         self.events_read.update(new)
         return {
             event: [o for o in found if self.counted.counts(o.pipeline, o.deployment_id)]
-            for event, found in repos.export_reads.occurrences_of(new).items()
+            for event, found in repos.exports.export_reads.occurrences_of(new).items()
         }
 
     def _shown(
@@ -137,7 +137,7 @@ class _BatchReader:
         those detections (``OccurrenceReads.shown``)."""
         if not self.reads.shown:
             return {}, {}
-        shown, best = repos.export_reads.occurrences_shown(image_ids)
+        shown, best = repos.exports.export_reads.occurrences_shown(image_ids)
         counted = {
             i: [o for o in found if self.counted.counts(o.pipeline, o.deployment_id)]
             for i, found in shown.items()
@@ -148,7 +148,7 @@ class _BatchReader:
         """Work out the taxon each new label of the best detections names."""
         labels = {b.label for b in best.values() if b.label is not None} - set(self.label_taxa)
         if labels:  # a new dict: the writer's thread reads the last batch's meanwhile
-            resolver = repos.taxa.resolver(self.scope.project_id, labels, self.hints)
+            resolver = repos.taxa.taxa.resolver(self.scope.project_id, labels, self.hints)
             self.label_taxa = self.label_taxa | {
                 label: resolver.taxon_of(label) for label in labels
             }
@@ -169,9 +169,9 @@ def _taxa(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
     """These taxa and their ancestors (a taxon's lineage names them)."""
     if not taxon_ids:
         return {}
-    found = repos.taxa.by_ids(taxon_ids)
+    found = repos.taxa.taxa.by_ids(taxon_ids)
     above = {a for t in found.values() for a in t.lineage} - set(found)
-    return found | (repos.taxa.by_ids(above) if above else {})
+    return found | (repos.taxa.taxa.by_ids(above) if above else {})
 
 
 def _linked(repos: Repos, reads: OccurrenceReads, ids: list[int]) -> dict[int, OccurrenceFacts]:
@@ -179,7 +179,7 @@ def _linked(repos: Repos, reads: OccurrenceReads, ids: list[int]) -> dict[int, O
     (``of_detections``)."""
     if not ids or not reads.of_detections:
         return {}
-    return repos.export_reads.occurrences_by_id(ids)
+    return repos.exports.export_reads.occurrences_by_id(ids)
 
 
 def _frames(session: Session, images: Sequence[ImageFacts]) -> dict[int, tuple[int, int]]:

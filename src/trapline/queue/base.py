@@ -51,7 +51,7 @@ class TaskQueue(ABC):
     ) -> int:
         """Create the job's tasks (idempotent) and make them deliverable; returns how many."""
         with self._delivering(job.id) as deliver, self.db.write() as repos:
-            created = repos.tasks.enqueue(
+            created = repos.processing.tasks.enqueue(
                 job,
                 flt,
                 collection_id=collection_id,
@@ -100,7 +100,7 @@ class TaskQueue(ABC):
         """Keep these leases for ``seconds`` more from now; returns the task ids still held."""
         now = self.clock.now()
         with self.db.write() as repos:
-            return repos.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
+            return repos.processing.tasks.extend(claims, now + timedelta(seconds=seconds), now=now)
 
     def notify_queued(self, job_id: int) -> None:
         """Tasks of the job were put back in the queue by a database change (retry, requeue)."""
@@ -109,7 +109,7 @@ class TaskQueue(ABC):
     def reap(self) -> tuple[int, int, set[int]]:
         """Requeue expired leases (or dead-letter them); returns (requeued, dead, job ids)."""
         with self.db.write() as repos:
-            requeued, dead, jobs = repos.tasks.reap(self.clock.now())
+            requeued, dead, jobs = repos.processing.tasks.reap(self.clock.now())
         for job_id in jobs:
             self._published(job_id)
         return requeued, dead, jobs

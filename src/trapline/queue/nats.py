@@ -199,7 +199,7 @@ class JetStreamTaskQueue(TaskQueue):
         sending: Callable[[], object] | None = None
         while True:
             with self.db.read() as repos:
-                page = repos.dispatch.queued(job_id, after=after, limit=PUBLISH_PAGE)
+                page = repos.processing.dispatch.queued(job_id, after=after, limit=PUBLISH_PAGE)
             if sending is not None:
                 sending()  # the page before, published on the NATS thread while this was read
             if not page:
@@ -210,7 +210,7 @@ class JetStreamTaskQueue(TaskQueue):
     def _published(self, job_id: int) -> None:
         try:
             with self.db.read() as repos:
-                tasks = repos.dispatch.requeued_since(
+                tasks = repos.processing.dispatch.requeued_since(
                     job_id, self.clock.now() - REQUEUE_WINDOW, limit=REQUEUE_LIMIT
                 )
             if tasks:
@@ -272,7 +272,7 @@ class JetStreamTaskQueue(TaskQueue):
         expires = lease_expiry(now, lease_seconds)
         try:
             with self.db.statement() as repos:
-                leased = repos.dispatch.lease(
+                leased = repos.processing.dispatch.lease(
                     job_id, offers=offers, holder=holder, lease_id=lease_id, expires=expires,
                     now=now,
                 )  # fmt: skip
@@ -287,7 +287,7 @@ class JetStreamTaskQueue(TaskQueue):
         if pulled:
             try:
                 with self.db.read() as repos:
-                    states = repos.dispatch.states(pulled)
+                    states = repos.processing.dispatch.states(pulled)
             except Exception as exc:
                 log.warning("messages of job %s not judged, back in a moment: %s", job_id, exc)
                 later, pulled = [(m, RETRY_DELAY) for m in pulled.values()], {}
@@ -312,7 +312,7 @@ class JetStreamTaskQueue(TaskQueue):
 
     def _dispatching(self, job_id: int) -> bool:
         with self.db.read() as repos:
-            job = repos.jobs.get(job_id)
+            job = repos.processing.jobs.get(job_id)
         return job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
     def _settle(

@@ -66,7 +66,7 @@ def _resolve_stuck(db: Database, channel: DispatchChannel, limit: int) -> int:
     if not stuck:
         return 0
     with db.read() as repos:
-        states = repos.dispatch.states(message.task_id for message in stuck)
+        states = repos.processing.dispatch.states(message.task_id for message in stuck)
     wanted = []
     for message in stuck:
         state = states.get(message.task_id)
@@ -83,7 +83,7 @@ def _resolve_stuck(db: Database, channel: DispatchChannel, limit: int) -> int:
 
 def _republish_missing(db: Database, channel: DispatchChannel, limit: int, stop: Stop) -> int:
     with db.read() as repos:
-        jobs = repos.dispatch.dispatching_jobs(limit=JOB_LIMIT)
+        jobs = repos.processing.dispatch.dispatching_jobs(limit=JOB_LIMIT)
     budget = limit
     for job_id in jobs:
         if budget <= 0 or stop.is_set():
@@ -95,7 +95,7 @@ def _republish_missing(db: Database, channel: DispatchChannel, limit: int, stop:
         # would be compared in full (tens of thousands of rows and subjects) on every run.
         in_stream = channel.held_count(job_id)
         with db.read() as repos:
-            queued = repos.dispatch.queued_count(job_id)
+            queued = repos.processing.dispatch.queued_count(job_id)
         if queued == 0 or queued <= in_stream:
             continue
         held = channel.held_tasks(job_id)
@@ -103,7 +103,7 @@ def _republish_missing(db: Database, channel: DispatchChannel, limit: int, stop:
         after = 0
         while len(missing) < budget:
             with db.read() as repos:
-                page = repos.dispatch.queued(job_id, after=after, limit=PAGE)
+                page = repos.processing.dispatch.queued(job_id, after=after, limit=PAGE)
             if not page:
                 break
             missing += [(task_id, attempt) for task_id, attempt in page if task_id not in held]
@@ -123,8 +123,8 @@ def _republish_missing(db: Database, channel: DispatchChannel, limit: int, stop:
 def _clean_up_ended(db: Database, channel: DispatchChannel, limit: int, now: datetime) -> int:
     consumers = channel.channel_jobs()
     with db.read() as repos:
-        ended = set(repos.dispatch.not_dispatching(consumers))
-        ended |= set(repos.dispatch.ended_since(now - ENDED_WINDOW, limit=limit))
+        ended = set(repos.processing.dispatch.not_dispatching(consumers))
+        ended |= set(repos.processing.dispatch.ended_since(now - ENDED_WINDOW, limit=limit))
     for job_id in sorted(ended)[:limit]:
         channel.finished(job_id)
     return min(len(ended), limit)

@@ -17,7 +17,7 @@ class SqlTaskQueue(TaskQueue):
     ) -> list[Lease]:
         now = self.clock.now()
         with self.db.statement() as repos:
-            return repos.dispatch.lease(
+            return repos.processing.dispatch.lease(
                 job_id,
                 oldest=limit,
                 holder=holder,

@@ -76,15 +76,17 @@ def _answers(proto: Protocol, filters: dict[str, ImageFilter]) -> dict[str, Any]
     answers: dict[str, Any] = {}
     with proto.platform.db.read() as repos:
         for name, flt in filters.items():
-            page, _ = repos.images.page(pid, flt, order=ORDER, limit=100)
+            page, _ = repos.photos.images.page(pid, flt, order=ORDER, limit=100)
             ids = [i.id for i in page]
             back: list[int] = []
             if page:
                 last = page[-1]
                 cursor = Cursor(last.captured_at, last.id, backwards=True)
-                before, _ = repos.images.page(pid, flt, order=ORDER, limit=100, cursor=cursor)
+                before, _ = repos.photos.images.page(
+                    pid, flt, order=ORDER, limit=100, cursor=cursor
+                )
                 back = [i.id for i in before]
-            answers[name] = (repos.images.count(pid, flt), ids, back)
+            answers[name] = (repos.photos.images.count(pid, flt), ids, back)
     return answers
 
 
@@ -228,7 +230,7 @@ def test_the_admin_command_works_findings_out_with_progress(
 def _plan(proto: Protocol, flt: ImageFilter) -> str:
     """The database's plan of the filter's page statement."""
     with proto.platform.db.read() as repos:
-        images = repos.images
+        images = repos.photos.images
         walked = images._walk(proto.project_id, flt)
         query = images._filtered(select(func.count()), proto.project_id, flt, None, walked)
         compiled = query.compile(

@@ -169,14 +169,16 @@ def test_a_re_reading_goes_batch_by_batch_and_a_later_change_supersedes_it(
         _upload(client, owner, project_id, jpeg, seed=40 + n, deployment=trap) for n in range(3)
     ]
     with platform.db.write() as repos:
-        first = repos.capture_times.start(project_id, trap, DAR, datetime.now(UTC))
-        repos.deployments.update(trap, time_zone=DAR)
+        first = repos.photos.capture_times.start(project_id, trap, DAR, datetime.now(UTC))
+        repos.photos.deployments.update(trap, time_zone=DAR)
     runner = platform.rereads
     now = datetime.now(UTC)
     with platform.db.write() as repos:
-        assert repos.capture_times.claim(first.id, "test-runner", now, now - timedelta(minutes=1))
+        assert repos.photos.capture_times.claim(
+            first.id, "test-runner", now, now - timedelta(minutes=1)
+        )
     with platform.db.write() as repos:
-        assert repos.capture_times.step(first.id, "test-runner", now, 2) is False
+        assert repos.photos.capture_times.step(first.id, "test-runner", now, 2) is False
     seen = client.get(f"{API}/capture-time-rereads/{first.id}", headers=owner.headers).json()
     assert (seen["status"], seen["images_done"], seen["images_total"]) == ("running", 2, 3)
     assert [_captured(client, owner, i) for i in images] == [
@@ -189,7 +191,7 @@ def test_a_re_reading_goes_batch_by_batch_and_a_later_change_supersedes_it(
     )
     assert patched.status_code == 200, patched.text
     with platform.db.write() as repos:  # the first is no longer its runner's
-        assert repos.capture_times.step(first.id, "test-runner", now, 2) is None
+        assert repos.photos.capture_times.step(first.id, "test-runner", now, 2) is None
     assert runner.wait_idle(30)
     old = client.get(f"{API}/capture-time-rereads/{first.id}", headers=owner.headers).json()
     assert old["status"] == "superseded"

@@ -695,11 +695,13 @@ def test_a_photo_whose_boxes_are_gone_is_answered_empty_without_a_call(
     job = project.job("labels", boxes_from="quarter")
     platform = dispatcher.db
     with platform.read() as repos:
-        found = repos.given_boxes.current(project.id, "quarter", [boxed, emptied])
+        found = repos.processing.given_boxes.current(project.id, "quarter", [boxed, emptied])
         batch = Batch(
-            job=repos.jobs.get(job),
+            job=repos.processing.jobs.get(job),
             service=ServiceStatus(1, service.name, service.url, None, True),
-            leases=[_lease(repos.images.get(i), job, n) for n, i in enumerate([boxed, emptied])],
+            leases=[
+                _lease(repos.photos.images.get(i), job, n) for n, i in enumerate([boxed, emptied])
+            ],
         )
     given = {(job, boxed): found[boxed], (job, emptied): []}
 

@@ -321,7 +321,7 @@ def test_replace_mode_and_concurrent_identical_posts_store_one_copy(
 ) -> None:
     items = [box(1, 1, 2 + n, 3) for n in range(50)]
     with platform.db.read() as repos:
-        target = repos.analyses.get(analysis)
+        target = repos.processing.analyses.get(analysis)
     assert target is not None
     body = BulkIn(annotations=items)
     barrier = threading.Barrier(4)
@@ -341,7 +341,7 @@ def test_replace_mode_and_concurrent_identical_posts_store_one_copy(
         t.join(timeout=120)
     assert errors == []
     with platform.db.read() as repos:
-        assert repos.analyses.count_annotations(analysis) == 50
+        assert repos.processing.analyses.count_annotations(analysis) == 50
     replaced = bulk(pipeline, analysis, [box()], mode="replace")
     assert replaced.json()["total"] == 1
 

@@ -145,7 +145,7 @@ def test_an_oversized_upload_is_refused_and_leaves_nothing_stored(
         assert "nothing was uploaded there yet" in refused.json()["detail"]
     assert not platform.store.exists(path)
     with platform.db.read() as repos:
-        assert repos.analyses.count_annotations(analysis) == 0
+        assert repos.processing.analyses.count_annotations(analysis) == 0
 
     # The same link then takes a file within the limit, and the post goes through.
     again = put(client, link["upload_url"], png(), "image/png")

@@ -69,9 +69,9 @@ def _send(client: AppClient, method: str, path: str, body: bytes, headers: Any) 
 def _state(platform: Platform, aid: int) -> tuple[str, str | None, int, Any]:
     """What a replay could change: status, error, annotation count, last status change."""
     with platform.db.read() as repos:
-        analysis = repos.analyses.get(aid)
+        analysis = repos.processing.analyses.get(aid)
         assert analysis is not None
-        count = repos.analyses.count_annotations(aid)
+        count = repos.processing.analyses.count_annotations(aid)
     return analysis.status.value, analysis.error, count, analysis.updated_at
 
 
@@ -157,7 +157,7 @@ def test_a_repeated_presign_gets_the_same_link_and_asks_for_no_second_artifact(
     repeat = _send(client, "POST", path.replace("/api/", "/api/v2/"), body, headers)
     assert (repeat.status_code, repeat.content) == (200, first.content)
     with platform.db.read() as repos:
-        artifacts = repos.callbacks.artifacts(aid)
+        artifacts = repos.callbacks.callbacks.artifacts(aid)
     assert [a.storage_key for a in artifacts] == [first.json()["storage_path"]]
 
 

@@ -163,5 +163,5 @@ def test_the_guides_retrying_client_gets_each_first_answer_and_nothing_twice(
     for first, repeat in zip(gateway.answers[::2], gateway.answers[1::2], strict=True):
         assert first == repeat
     with platform.db.read() as repos:
-        assert len(repos.callbacks.artifacts(aid)) == 1
-        assert repos.analyses.count_annotations(aid) == 3
+        assert len(repos.callbacks.callbacks.artifacts(aid)) == 1
+        assert repos.processing.analyses.count_annotations(aid) == 3

@@ -185,7 +185,7 @@ def test_rotation_global_list_and_project_secrets(
     assert platform.callbacks.monitor.counts()["unknown_key"] >= 1
     # The stored value is sealed, not the secret.
     with platform.db.read() as repos:
-        sealed = repos.callbacks.active_sealed(project_id, None)
+        sealed = repos.callbacks.callbacks.active_sealed(project_id, None)
     assert all(secret not in value for _, value in sealed)
 
 

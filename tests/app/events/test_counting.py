@@ -318,7 +318,7 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     assert track_all(proto) == 1
 
     with proto.platform.db.read() as repos:
-        me = repos.users.get(proto.account.id)
+        me = repos.core.users.get(proto.account.id)
     assert isinstance(me, User)
     db, pid = proto.platform.db, proto.project_id
     images = [i["id"] for i in api_get(proto, f"/projects/{pid}/images/", limit=100)["results"]]
@@ -536,7 +536,7 @@ def test_a_regrouping_that_parts_an_individual_keeps_it_counted_and_named(
     track_all(proto)
     first, second = (e["id"] for e in api_get(proto, f"/deployments/{pond}/events")["results"])
     with proto.platform.db.read() as repos:
-        assert repos.tracking.due(100, utcnow()) == []  # every event tracked, none failing
+        assert repos.ecology.tracking.due(100, utcnow()) == []  # every event tracked, none failing
     seen = {
         event: [
             (o["id"], o["detection_count"], o["determination"]["label"])

@@ -68,7 +68,7 @@ def test_a_refit_on_crops_learns_the_taxa_by_their_colour(proto: Protocol) -> No
     assert [t["scientific_name"] for t in found["too_few"]] == ["Egretta garzetta"]
     # The stored head reads the descriptor of a crop of the night's photo.
     with proto.platform.db.read() as repos:
-        stored = repos.classifiers.parameters(found["id"])
+        stored = repos.review.classifiers.parameters(found["id"])
     assert stored is not None
     head = Head.from_bytes(stored)
     assert head.length == CROP_LENGTH
@@ -94,7 +94,7 @@ def test_bad_crop_sources_and_too_few_identifications_are_refused(proto: Protoco
     identify_nights(proto, detections, range(3, NIGHTS))
     refused(ask_refit(proto), 400, "at least 5 identified individuals")
     with proto.platform.db.read() as repos:
-        assert repos.classifiers.named(proto.project_id, "Herons") is False
+        assert repos.review.classifiers.named(proto.project_id, "Herons") is False
 
 
 def test_a_promoted_refit_on_crops_names_the_boxes_from_their_photos(proto: Protocol) -> None:
@@ -156,7 +156,7 @@ def test_a_photo_that_cannot_be_read_leaves_its_box_out_of_the_fit(proto: Protoc
     identify_nights(proto, detections, range(NIGHTS))
     platform = proto.platform
     with platform.db.read() as repos:
-        lost = repos.images.get(_photo_of(proto, detections[0]))
+        lost = repos.photos.images.get(_photo_of(proto, detections[0]))
     assert lost is not None
     platform.store.delete(lost.storage_key)
 
@@ -185,7 +185,7 @@ def test_boxes_are_described_photo_by_photo_saying_how_far_it_has_got(proto: Pro
     detections = night_scene(proto, crops=True)
     platform = proto.platform
     with platform.db.read() as repos:
-        lost = repos.images.get(_photo_of(proto, detections[3]))
+        lost = repos.photos.images.get(_photo_of(proto, detections[3]))
     assert lost is not None
     platform.store.delete(lost.storage_key)
     said: list[tuple[int, int]] = []
@@ -210,7 +210,7 @@ def test_a_refit_whose_photos_are_mostly_unreadable_fails_saying_so(proto: Proto
     platform = proto.platform
     for night in range(5):
         with platform.db.read() as repos:
-            lost = repos.images.get(_photo_of(proto, detections[night]))
+            lost = repos.photos.images.get(_photo_of(proto, detections[night]))
         assert lost is not None
         platform.store.delete(lost.storage_key)
 

@@ -88,7 +88,7 @@ def test_too_few_reviews_are_refused_saying_what_is_missing(proto: Protocol) -> 
     assert "people confirmed or drew 0 boxes on photos of 0 nights, and rejected 0" in detail
     refused(_ask(proto, "   "), 400, "name: required")
     with proto.platform.db.read() as repos:
-        assert repos.detection_scorers.of_project(proto.project_id, 10) == []
+        assert repos.review.detection_scorers.of_project(proto.project_id, 10) == []
 
 
 def test_a_foreign_scorer_answers_as_a_missing_one_and_viewers_may_not_ask(
@@ -129,7 +129,7 @@ def _run(proto: Protocol, job_id: int) -> dict[str, Any]:
 
 def _versions(proto: Protocol) -> list[int]:
     with proto.platform.db.read() as repos:
-        return repos.pipelines.versions(proto.project_id, SCORER)
+        return repos.pipelines.pipelines.versions(proto.project_id, SCORER)
 
 
 def test_promotion_makes_a_version_only_when_asked_and_counts_move_only_through_its_job(
@@ -183,7 +183,7 @@ def test_promotion_makes_a_version_only_when_asked_and_counts_move_only_through_
 
 def test_only_a_fitted_scorer_is_promoted(proto: Protocol) -> None:
     with proto.platform.db.write() as repos:
-        queued = repos.detection_scorers.create(
+        queued = repos.review.detection_scorers.create(
             proto.project_id, "Later", proto.account.id, datetime.now(UTC)
         )
     refused(_promote(proto, queued), 400, "the scorer is queued: only a fitted scorer")
@@ -196,7 +196,7 @@ def test_a_scorer_left_queued_by_a_server_that_stopped_is_fitted_by_the_duty(
     scorer_scene(proto, 2)
     platform = proto.platform
     with platform.db.write() as repos:
-        queued = repos.detection_scorers.create(
+        queued = repos.review.detection_scorers.create(
             proto.project_id, "Left queued", proto.account.id, platform.clock.now()
         )
     assert api_get(proto, f"/detection-scorers/{queued}")["status"] == "queued"
@@ -210,11 +210,13 @@ def test_a_fitting_scorer_says_its_stage_and_only_its_runner_may(proto: Protocol
     platform = proto.platform
     now = platform.clock.now()
     with platform.db.write() as repos:
-        queued = repos.detection_scorers.create(proto.project_id, "Followed", proto.account.id, now)
-        assert not repos.detection_scorers.progressed(queued, "here", "too early", 0.1)
-        assert repos.detection_scorers.claim(queued, "here", now, now)
-        assert repos.detection_scorers.progressed(queued, "here", "fold 2 of 4", 0.6)
-        assert not repos.detection_scorers.progressed(queued, "elsewhere", "not mine", 0.9)
+        queued = repos.review.detection_scorers.create(
+            proto.project_id, "Followed", proto.account.id, now
+        )
+        assert not repos.review.detection_scorers.progressed(queued, "here", "too early", 0.1)
+        assert repos.review.detection_scorers.claim(queued, "here", now, now)
+        assert repos.review.detection_scorers.progressed(queued, "here", "fold 2 of 4", 0.6)
+        assert not repos.review.detection_scorers.progressed(queued, "elsewhere", "not mine", 0.9)
     found = api_get(proto, f"/detection-scorers/{queued}")
     assert (found["status"], found["stage"], found["progress"]) == ("fitting", "fold 2 of 4", 0.6)
 
@@ -223,7 +225,7 @@ def test_a_photo_gone_from_storage_is_left_out_and_counted(proto: Protocol) -> N
     scene = scorer_scene(proto)
     platform = proto.platform
     with platform.db.read() as repos:
-        (key,) = repos.detection_scorers.photo_files([scene.photos[0]]).values()
+        (key,) = repos.review.detection_scorers.photo_files([scene.photos[0]]).values()
     platform.store.delete(key)
 
     found = _fitted(proto, _scorer(proto))

@@ -21,7 +21,7 @@ LONDON = "Europe/London"
 
 def _regrouped(db: Database, deployment_id: int) -> list[list[int]]:
     with db.write() as repos:
-        repos.events.regroup(deployment_id)
+        repos.ecology.events.regroup(deployment_id)
     return groups_of(db, deployment_id)
 
 
@@ -97,7 +97,7 @@ def test_photos_without_a_time_or_a_deployment_belong_to_no_event(
     project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE))
     (loose,) = add_photos(app_db, project_id, None, T0)
     with app_db.write() as repos:
-        undated = repos.images.insert(
+        undated = repos.photos.images.insert(
             project_id=project_id,
             deployment_id=deployment_id,
             storage_key="k",
@@ -112,9 +112,9 @@ def test_photos_without_a_time_or_a_deployment_belong_to_no_event(
         assert undated is not None
         events.photos_added(repos, [undated.id])
     with app_db.read() as repos:
-        assert repos.images.get(loose) is not None
-        assert repos.images.get(loose).event_id is None  # type: ignore[union-attr]
-        assert repos.images.get(undated.id).event_id is None  # type: ignore[union-attr]
+        assert repos.photos.images.get(loose) is not None
+        assert repos.photos.images.get(loose).event_id is None  # type: ignore[union-attr]
+        assert repos.photos.images.get(undated.id).event_id is None  # type: ignore[union-attr]
     assert groups_of(app_db, deployment_id) == []
 
 
@@ -128,7 +128,7 @@ def test_many_photos_at_once_group_like_one_by_one(
         ids = []
         for i, moment in enumerate(times):
             sha = hashlib.sha256(f"{i}".encode()).hexdigest()
-            image = repos.images.insert(
+            image = repos.photos.images.insert(
                 project_id=project_id,
                 deployment_id=deployment_id,
                 storage_key=sha,
@@ -167,10 +167,10 @@ def test_deleting_photos_and_projects_leaves_no_event_link_behind(
     )
     assert [i for i, _ in _links(app_db)] == [first, second, apart]
     with app_db.write() as repos:
-        image = repos.images.get(second)
+        image = repos.photos.images.get(second)
         assert image is not None
         spans = events.photos_leaving(repos, [second])
-        repos.images.delete(image)
+        repos.photos.images.delete(image)
         # Gone with the photo, before its event is regrouped.
         gone = text("SELECT count(*) FROM image_events WHERE image_id = :i")
         assert repos.session.scalar(gone, {"i": second}) == 0
@@ -182,5 +182,5 @@ def test_deleting_photos_and_projects_leaves_no_event_link_behind(
     )
     (kept,) = add_photos(app_db, other_project, other_deployment, T0)
     with app_db.write() as repos:
-        repos.projects.delete(project_id)
+        repos.core.projects.delete(project_id)
     assert [i for i, _ in _links(app_db)] == [kept]

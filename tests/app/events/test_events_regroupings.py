@@ -27,9 +27,9 @@ def test_a_silent_runners_regrouping_is_taken_over_and_finished(
     assert groups_of(app_db, deployment_id) == [[ids[0]], [ids[1]]]
     now = fake_clock.now()
     with app_db.write() as repos:
-        repos.events.set_project_rule(project_id, Grouping(EventRule.NIGHT))
-        regrouping = repos.regroupings.start(project_id, None, now)
-        assert repos.regroupings.claim(regrouping.id, "gone", now, now - STALE_AFTER)
+        repos.ecology.events.set_project_rule(project_id, Grouping(EventRule.NIGHT))
+        regrouping = repos.ecology.regroupings.start(project_id, None, now)
+        assert repos.ecology.regroupings.claim(regrouping.id, "gone", now, now - STALE_AFTER)
     runner = RegroupingRunner(app_db, name="here", clock=fake_clock)
     try:
         assert runner.run(regrouping.id) is False  # its runner may still be at it
@@ -39,7 +39,7 @@ def test_a_silent_runners_regrouping_is_taken_over_and_finished(
     finally:
         runner.close()
     with app_db.read() as repos:
-        done = repos.regroupings.get(regrouping.id)
+        done = repos.ecology.regroupings.get(regrouping.id)
     assert done is not None
     assert done.status is RegroupingStatus.SUCCEEDED
     assert (done.deployments_done, done.deployments_total) == (1, 1)
@@ -52,11 +52,11 @@ def test_a_later_rule_change_supersedes_an_unfinished_regrouping(
     project_id, _ = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE))
     now = T0.replace(tzinfo=UTC)
     with app_db.write() as repos:
-        first = repos.regroupings.start(project_id, None, now)
-        second = repos.regroupings.start(project_id, None, now)
+        first = repos.ecology.regroupings.start(project_id, None, now)
+        second = repos.ecology.regroupings.start(project_id, None, now)
     with app_db.read() as repos:
-        assert repos.regroupings.get(first.id).status is RegroupingStatus.SUPERSEDED  # type: ignore[union-attr]
-        assert repos.regroupings.claimable(now) == [second.id]
+        assert repos.ecology.regroupings.get(first.id).status is RegroupingStatus.SUPERSEDED  # type: ignore[union-attr]
+        assert repos.ecology.regroupings.claimable(now) == [second.id]
 
 
 def _fail_new_events_of(db: Database, deployment_id: int) -> None:
@@ -95,7 +95,7 @@ def test_a_deployment_that_cannot_be_regrouped_stops_no_other(
     the regrouping names it and why, goes on with the second, and ends failed."""
     project_id, first = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
     with app_db.write() as repos:
-        second = repos.deployments.create(project_id, name="Second", time_zone="UTC").id
+        second = repos.photos.deployments.create(project_id, name="Second", time_zone="UTC").id
     day = timedelta(days=1)
     ids = {
         d: add_photos(app_db, project_id, d, T0 + n * day, T0 + n * day + timedelta(hours=3))
@@ -104,8 +104,8 @@ def test_a_deployment_that_cannot_be_regrouped_stops_no_other(
     assert groups_of(app_db, first) == [[ids[first][0]], [ids[first][1]]]
     _fail_new_events_of(app_db, first)
     with app_db.write() as repos:
-        repos.events.set_project_rule(project_id, Grouping(EventRule.NIGHT))
-        regrouping = repos.regroupings.start(project_id, None, fake_clock.now())
+        repos.ecology.events.set_project_rule(project_id, Grouping(EventRule.NIGHT))
+        regrouping = repos.ecology.regroupings.start(project_id, None, fake_clock.now())
     runner = RegroupingRunner(app_db, name="here", clock=fake_clock)
     try:
         runner.submit(regrouping.id)
@@ -113,7 +113,7 @@ def test_a_deployment_that_cannot_be_regrouped_stops_no_other(
     finally:
         runner.close()
     with app_db.read() as repos:
-        done = repos.regroupings.get(regrouping.id)
+        done = repos.ecology.regroupings.get(regrouping.id)
     assert done is not None
     assert done.status is RegroupingStatus.FAILED
     assert (done.deployments_done, done.deployments_failed, done.deployments_total) == (1, 1, 2)
@@ -132,14 +132,16 @@ def test_a_regrouping_its_servers_died_in_three_times_fails_instead_of_looping(
     project_id, _ = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
     stale = STALE_AFTER.total_seconds() + 1
     with app_db.write() as repos:
-        regrouping = repos.regroupings.start(project_id, None, fake_clock.now())
+        regrouping = repos.ecology.regroupings.start(project_id, None, fake_clock.now())
     with app_db.write() as repos:  # a server stopping hands it back: no try
-        assert repos.regroupings.claim(regrouping.id, "stopping", fake_clock.now(), T0_UTC)
-        repos.regroupings.release(regrouping.id, "stopping")
+        assert repos.ecology.regroupings.claim(regrouping.id, "stopping", fake_clock.now(), T0_UTC)
+        repos.ecology.regroupings.release(regrouping.id, "stopping")
     for n in range(3):  # three servers die in it
         now = fake_clock.now()
         with app_db.write() as repos:
-            assert repos.regroupings.claim(regrouping.id, f"dies-{n}", now, now - STALE_AFTER)
+            assert repos.ecology.regroupings.claim(
+                regrouping.id, f"dies-{n}", now, now - STALE_AFTER
+            )
         fake_clock.advance(stale)
     runner = RegroupingRunner(app_db, name="here", clock=fake_clock)
     try:
@@ -148,8 +150,8 @@ def test_a_regrouping_its_servers_died_in_three_times_fails_instead_of_looping(
     finally:
         runner.close()
     with app_db.read() as repos:
-        done = repos.regroupings.get(regrouping.id)
-        assert repos.regroupings.claimable(fake_clock.now()) == []
+        done = repos.ecology.regroupings.get(regrouping.id)
+        assert repos.ecology.regroupings.claimable(fake_clock.now()) == []
     assert done is not None
     assert done.status is RegroupingStatus.FAILED
     assert (

@@ -127,7 +127,7 @@ def test_bad_inputs_are_refused_saying_what(proto: Protocol) -> None:
         "the project has 2 unidentified individuals, 2 of them with such vectors",
     )  # fmt: skip
     with proto.platform.db.read() as repos:
-        assert repos.groupings.of_project(proto.project_id, 10) == []
+        assert repos.review.groupings.of_project(proto.project_id, 10) == []
 
 
 def test_vectors_of_two_lengths_are_refused_naming_them(proto: Protocol) -> None:
@@ -142,7 +142,7 @@ def test_naming_is_refused_until_done_and_for_no_such_group(proto: Protocol) -> 
     night_scene(proto)
     heron = find_taxon(proto, "Ardea cinerea")
     with proto.platform.db.write() as repos:
-        queued = repos.groupings.create(
+        queued = repos.review.groupings.create(
             proto.project_id, "Waiting", PIPELINE_SLUG, Scope(), proto.account.id,
             proto.platform.clock.now(),
         )  # fmt: skip
@@ -196,13 +196,13 @@ def test_a_grouping_left_by_a_server_that_stopped_is_done_by_the_duty(
     platform = proto.platform
     now = platform.clock.now()
     with platform.db.write() as repos:
-        made = repos.groupings.create(
+        made = repos.review.groupings.create(
             proto.project_id, "Left", PIPELINE_SLUG, Scope(), proto.account.id, now
         )
         if left != "queued":
             then = now - 2 * STALE_AFTER
-            assert repos.groupings.claim(made, "dead-server", then, then)
-            assert repos.groupings.progressed(made, "dead-server", "reducing", 0.3)
+            assert repos.review.groupings.claim(made, "dead-server", then, then)
+            assert repos.review.groupings.progressed(made, "dead-server", "reducing", 0.3)
     assert api_get(proto, f"/groupings/{made}")["status"] == (
         "queued" if left == "queued" else "running"
     )
@@ -212,19 +212,21 @@ def test_a_grouping_left_by_a_server_that_stopped_is_done_by_the_duty(
     found = grouped(proto, made)
     assert (found["status"], found["individuals"], found["stage"]) == ("done", 9, None)
     with platform.db.read() as repos:
-        assert not repos.groupings.progressed(made, "dead-server", "too late", 0.9)
+        assert not repos.review.groupings.progressed(made, "dead-server", "too late", 0.9)
 
 
 def test_a_running_grouping_says_its_stage_and_only_its_runner_may(proto: Protocol) -> None:
     night_scene(proto)
     now = proto.platform.clock.now()
     with proto.platform.db.write() as repos:
-        made = repos.groupings.create(
+        made = repos.review.groupings.create(
             proto.project_id, "Followed", PIPELINE_SLUG, Scope(), proto.account.id, now
         )
-        assert repos.groupings.claim(made, "here", now, now - timedelta(seconds=1))
-        assert repos.groupings.progressed(made, "here", "reducing the vectors: 10 of 20", 0.4)
-        assert not repos.groupings.progressed(made, "elsewhere", "not mine", 0.9)
+        assert repos.review.groupings.claim(made, "here", now, now - timedelta(seconds=1))
+        assert repos.review.groupings.progressed(
+            made, "here", "reducing the vectors: 10 of 20", 0.4
+        )
+        assert not repos.review.groupings.progressed(made, "elsewhere", "not mine", 0.9)
     found = api_get(proto, f"/groupings/{made}")
     assert (found["status"], found["stage"], found["progress"]) == (
         "running", "reducing the vectors: 10 of 20", 0.4,
@@ -240,7 +242,7 @@ def test_a_grouping_whose_individuals_were_identified_meanwhile_fails_saying_why
     detections = night_scene(proto)
     platform = proto.platform
     with platform.db.write() as repos:
-        made = repos.groupings.create(
+        made = repos.review.groupings.create(
             proto.project_id, "Too late", PIPELINE_SLUG, Scope(), proto.account.id,
             platform.clock.now(),
         )  # fmt: skip

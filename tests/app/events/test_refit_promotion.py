@@ -132,7 +132,7 @@ def test_a_refit_is_promoted_once_and_only_when_fitted(proto: Protocol) -> None:
     assert again.status_code == 409
     assert f"refit {refit} is promoted already, as {REFIT} v1" in again.text
     with proto.platform.db.write() as repos:  # a refit no server has fitted yet
-        queued = repos.classifiers.create(
+        queued = repos.review.classifiers.create(
             proto.project_id, "Later", PIPELINE_SLUG, proto.account.id, datetime.now(UTC)
         )
     early = _promote(proto, queued)

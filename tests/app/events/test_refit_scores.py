@@ -74,7 +74,7 @@ def test_a_refit_scored_on_a_set_matches_the_hand_computation_beside_its_model(
     assert answer.status_code == 200, answer.text
     found = answer.json()
     with proto.platform.db.read() as repos:
-        stored = repos.classifiers.parameters(refit["id"])
+        stored = repos.review.classifiers.parameters(refit["id"])
     assert stored is not None
     rng = np.random.default_rng(5)  # the scene's vectors, made again in its order
     vectors = np.array([night_vector(n, rng) for n in range(NIGHTS)], dtype=np.float32)
@@ -122,7 +122,7 @@ def test_a_refit_not_fitted_and_a_set_of_another_project_are_refused(
     made = new_set(proto, "Nights")
     platform = proto.platform
     with platform.db.write() as repos:
-        queued = repos.classifiers.create(
+        queued = repos.review.classifiers.create(
             proto.project_id, "Left queued", PIPELINE_SLUG, proto.account.id,
             platform.clock.now(),
         )  # fmt: skip

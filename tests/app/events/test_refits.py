@@ -63,7 +63,7 @@ def test_a_refit_is_fitted_in_the_background_with_its_figures_per_taxon(proto: P
         ("Egretta garzetta", 1, 1)
     ]
     with proto.platform.db.read() as repos:
-        stored = repos.classifiers.parameters(made.json()["id"])
+        stored = repos.review.classifiers.parameters(made.json()["id"])
     assert stored is not None
     head = Head.from_bytes(stored)
     cinerea, alba = find_taxon(proto, "Ardea cinerea"), find_taxon(proto, "Ardea alba")
@@ -87,7 +87,7 @@ def test_too_few_identifications_and_bad_sources_are_refused_saying_what(
     refused(ask_refit(proto, features_from=f"{PIPELINE_SLUG}@7"), 400, "has no version 7")
     refused(ask_refit(proto, name="   "), 400, "name: required")
     with proto.platform.db.read() as repos:
-        assert repos.classifiers.named(proto.project_id, "Herons") is False
+        assert repos.review.classifiers.named(proto.project_id, "Herons") is False
 
 
 def test_vectors_of_two_lengths_are_refused_naming_them(proto: Protocol) -> None:
@@ -104,7 +104,7 @@ def test_a_refit_queued_by_a_server_that_stopped_is_fitted_by_the_duty(proto: Pr
     identify_nights(proto, detections, range(NIGHTS))
     platform = proto.platform
     with platform.db.write() as repos:
-        queued = repos.classifiers.create(
+        queued = repos.review.classifiers.create(
             proto.project_id, "Left queued", PIPELINE_SLUG, proto.account.id,
             platform.clock.now(),
         )  # fmt: skip
@@ -149,13 +149,15 @@ def test_a_fitting_refit_says_its_stage_and_only_its_runner_may(proto: Protocol)
     platform = proto.platform
     now = platform.clock.now()
     with platform.db.write() as repos:
-        queued = repos.classifiers.create(
+        queued = repos.review.classifiers.create(
             proto.project_id, "Followed", PIPELINE_SLUG, proto.account.id, now
         )
-        assert not repos.classifiers.progressed(queued, "here", "too early", 0.1)
-        assert repos.classifiers.claim(queued, "here", now, now)
-        assert repos.classifiers.progressed(queued, "here", "cross-validating: fold 2 of 4", 0.2)
-        assert not repos.classifiers.progressed(queued, "elsewhere", "not mine", 0.9)
+        assert not repos.review.classifiers.progressed(queued, "here", "too early", 0.1)
+        assert repos.review.classifiers.claim(queued, "here", now, now)
+        assert repos.review.classifiers.progressed(
+            queued, "here", "cross-validating: fold 2 of 4", 0.2
+        )
+        assert not repos.review.classifiers.progressed(queued, "elsewhere", "not mine", 0.9)
     found = api_get(proto, f"/classifiers/{queued}")
     assert (found["status"], found["stage"], found["progress"]) == (
         "fitting",

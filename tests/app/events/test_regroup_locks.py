@@ -26,13 +26,13 @@ def test_a_regrouping_waits_for_a_tracking_of_the_event_it_replaces(proto: Proto
     pond, event = heron(proto)
     # Every frame its own event: the heron's event is replaced, its occurrences handed over.
     with db.write() as repos:
-        repos.events.set_project_rule(proto.project_id, Grouping(EventRule.SEQUENCE, 0))
+        repos.ecology.events.set_project_rule(proto.project_id, Grouping(EventRule.SEQUENCE, 0))
     failed: list[BaseException] = []
 
     def regroup() -> None:
         try:
             with db.write() as repos:
-                repos.events.regroup(pond)
+                repos.ecology.events.regroup(pond)
         except BaseException as error:  # reported by the test's thread
             failed.append(error)
 
@@ -40,7 +40,7 @@ def test_a_regrouping_waits_for_a_tracking_of_the_event_it_replaces(proto: Proto
     with db.write() as repos:
         # A tracking of the event holds it, then rewrites its occurrences
         # (``OccurrenceRepo.replace``) while the regrouping waits.
-        assert repos.occurrences.hold(event)
+        assert repos.ecology.occurrences.hold(event)
         regrouping.start()
         wait_for_a_lock_wait(db.engine, "the regrouping waiting on a lock")
         repos.session.execute(delete(OccurrenceRow).where(OccurrenceRow.event_id == event))
@@ -58,7 +58,7 @@ def test_a_deployments_rule_change_waits_for_a_regrouping_step(proto: Protocol) 
     db = proto.platform.db
     pond, _ = heron(proto)
     with db.write() as repos:
-        run = repos.regroupings.start(proto.project_id, pond, utcnow())
+        run = repos.ecology.regroupings.start(proto.project_id, pond, utcnow())
     failed: list[BaseException] = []
 
     def change_rule() -> None:
@@ -69,20 +69,20 @@ def test_a_deployments_rule_change_waits_for_a_regrouping_step(proto: Protocol) 
             failed.append(error)
 
     with db.read() as repos:
-        owner = repos.users.get(proto.account.id)
+        owner = repos.core.users.get(proto.account.id)
     changing = threading.Thread(target=change_rule)
     with db.write() as repos:
         # The step's order (``RegroupingRepo.step``): the project's row, then its run's.
-        repos.projects.lock(proto.project_id)
+        repos.core.projects.lock(proto.project_id)
         repos.session.execute(
             update(RegroupingRow).where(RegroupingRow.id == run.id).values(heartbeat_at=utcnow())
         )
         changing.start()
         wait_for_a_lock_wait(db.engine, "the rule change waiting on a lock")
         # Then the deployment's row, as regrouping it holds it.
-        repos.events.grouping_of(pond, lock=True)
+        repos.ecology.events.grouping_of(pond, lock=True)
     changing.join(60)
     assert not changing.is_alive()
     assert failed == []
     with db.read() as repos:
-        assert repos.events.grouping_of(pond) == Grouping(EventRule.SEQUENCE, 5)
+        assert repos.ecology.events.grouping_of(pond) == Grouping(EventRule.SEQUENCE, 5)

@@ -37,7 +37,7 @@ def _run(proto: Protocol, image_ids: list[int], label: str = LABELS[0]) -> None:
 
 def _user(proto: Protocol) -> User:
     with proto.platform.db.read() as repos:
-        user = repos.users.get(proto.account.id)
+        user = repos.core.users.get(proto.account.id)
     assert user is not None
     return user
 
@@ -48,12 +48,12 @@ def _counts(proto: Protocol, image_ids: list[int]) -> dict[str, Any]:
     db, me, pid = proto.platform.db, _user(proto), proto.project_id
     tiles = reviews.image_counts(db, me, pid, image_ids)
     with db.read() as repos:
-        filtered = repos.images.count(pid, ImageFilter(label=LABELS[0], min_confidence=0.5))
-        with_boxes = repos.images.count(pid, ImageFilter(has_detections=True))
+        filtered = repos.photos.images.count(pid, ImageFilter(label=LABELS[0], min_confidence=0.5))
+        with_boxes = repos.photos.images.count(pid, ImageFilter(has_detections=True))
         labels = [
-            (label, repos.images.count(pid, ImageFilter(label=label)))
+            (label, repos.photos.images.count(pid, ImageFilter(label=label)))
             for label in LABELS
-            if repos.images.count(pid, ImageFilter(label=label))
+            if repos.photos.images.count(pid, ImageFilter(label=label))
         ]
     return {
         "labels": labels,
@@ -126,7 +126,7 @@ def test_an_open_analysis_elsewhere_changes_no_export(proto: Protocol) -> None:
     other = proto.in_project(made.json()["id"])
     (foreign_image,) = other.images(1)
     with proto.platform.db.write() as repos:
-        repos.analyses.create(
+        repos.processing.analyses.create(
             project_id=other.project_id, image_id=foreign_image, model_name="external",
             model_version="1", parameters={}, provenance={}, requested_by_id=proto.account.id,
             now=datetime.now(UTC),

@@ -33,7 +33,7 @@ def export_with(
     )
     try:
         with platform.db.write() as repos:
-            made = repos.exports.create(
+            made = repos.exports.exports.create(
                 proto.project_id, ExportFormat(fmt), ExportFilters(**filters), proto.account.id
             )
         assert runner.run(made.id)

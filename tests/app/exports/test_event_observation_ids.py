@@ -44,7 +44,7 @@ def test_event_observation_ids_are_global_and_always_of_one_taxon(
     pond, event = heron(proto)
     seeded = Seeded(proto, proto.project_id, {"Pond": pond}, {}, {})
     with proto.platform.db.read() as repos:
-        installation = repos.projects.installation()
+        installation = repos.core.projects.installation()
     first = _observations(seeded, tmp_path / "first")
     # The walker, by label; the bird, an animal without a name, is left out (GBIF would take
     # it as an occurrence of nothing).

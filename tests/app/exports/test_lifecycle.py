@@ -136,7 +136,7 @@ def test_a_canceled_export_stops_and_leaves_no_file(seeded: Seeded) -> None:
     assert final["status"] == "canceled"
     assert final["file_name"] is None
     with platform.db.read() as repos:
-        export = repos.exports.get(made["id"])
+        export = repos.exports.exports.get(made["id"])
     assert export is not None
     assert not platform.store.exists(export_key(export))
     again = seeded.client.post(f"{API}/exports/{made['id']}/cancel", headers=seeded.proto.headers)
@@ -185,8 +185,8 @@ def _dead_servers_export(db: Database, project_id: int, attempts: int, clock: Fa
     """An export a server claimed and then died running (its heartbeat stops now)."""
     now = clock.now()
     with db.write() as repos:
-        made = repos.exports.create(project_id, ExportFormat.CSV, ExportFilters(), None)
-        assert repos.exports.claim(made.id, "dead-host:1:abc", now, now, MAX_ATTEMPTS)
+        made = repos.exports.exports.create(project_id, ExportFormat.CSV, ExportFilters(), None)
+        assert repos.exports.exports.claim(made.id, "dead-host:1:abc", now, now, MAX_ATTEMPTS)
         repos.session.execute(
             update(ExportRow).where(ExportRow.id == made.id).values(attempts=attempts)
         )
@@ -219,7 +219,7 @@ def test_an_expired_export_loses_its_file(seeded: Seeded, fake_clock: FakeClock)
     done = seeded.export(format="coco")
     assert done["expires_at"] is not None
     with platform.db.read() as repos:
-        export = repos.exports.get(done["id"])
+        export = repos.exports.exports.get(done["id"])
     assert export is not None
     assert platform.store.exists(export_key(export))
     fake_clock.advance(platform.settings.exports.ttl - 1)

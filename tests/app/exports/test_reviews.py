@@ -35,7 +35,7 @@ def _review(seeded: Seeded, annotation_id: int, verdict: str, label: str | None 
 
 def _draw(app_db: Database, seeded: Seeded, image_id: int, box: Box, label: str) -> None:
     with app_db.read() as repos:
-        person = repos.users.get(seeded.proto.account.id)
+        person = repos.core.users.get(seeded.proto.account.id)
     assert person is not None
     reviews.add_missing_box(app_db, person, image_id, box, label)
 

@@ -92,7 +92,7 @@ def _blobs_of_image(proto: Protocol, db: Database, image_id: int) -> set[str]:
         )  # fmt: skip
         assert made.status_code == 307, made.text
     with db.read() as repos:
-        image = repos.images.get(image_id)
+        image = repos.photos.images.get(image_id)
     assert image is not None
     keys = {image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)}
     assert keys <= _blobs(proto)
@@ -290,15 +290,15 @@ def _job_and_image(proto: Protocol, db: Database, image_id: int) -> tuple[Job, I
     response = proto.create_job(start_now=False)
     assert response.status_code == 201, response.text
     with db.read() as repos:
-        job = repos.jobs.get(response.json()["id"])
-        image = repos.images.get(image_id)
+        job = repos.processing.jobs.get(response.json()["id"])
+        image = repos.photos.images.get(image_id)
     assert job is not None
     assert image is not None
     return job, image
 
 
 def _enqueue(job: Job) -> Callable[[Repos], int]:
-    return lambda repos: repos.tasks.enqueue(
+    return lambda repos: repos.processing.tasks.enqueue(
         job, ImageFilter(), collection_id=None, image_ids=None, now=utcnow()
     )
 
@@ -314,7 +314,7 @@ def test_an_image_deleted_during_an_enqueue_leaves_no_task_for_it(
 
     enqueue = Held(postgres_db, _enqueue(job))
     held.append(enqueue)
-    delete, errors = _in_thread(postgres_db, lambda repos: repos.images.delete(image))
+    delete, errors = _in_thread(postgres_db, lambda repos: repos.photos.images.delete(image))
     _finish(enqueue, delete, errors)
 
     assert _count(postgres_db, "tasks WHERE job_id = :j", j=job.id) == 1
@@ -332,7 +332,7 @@ def test_an_enqueue_during_an_image_delete_waits_and_skips_the_image(
     gone, kept = registered.images(2)
     job, image = _job_and_image(registered, postgres_db, gone)
 
-    deleting = Held(postgres_db, lambda repos: repos.images.delete(image))
+    deleting = Held(postgres_db, lambda repos: repos.photos.images.delete(image))
     held.append(deleting)
     enqueue, errors = _in_thread(postgres_db, _enqueue(job))
     _finish(deleting, enqueue, errors)
@@ -355,9 +355,9 @@ def test_an_enqueue_during_a_delete_of_its_job_makes_nothing(
 
     def delete(repos: Repos) -> None:
         if parent == "job":
-            repos.jobs.delete(job.id)
+            repos.processing.jobs.delete(job.id)
         else:
-            repos.projects.delete(job.project_id)
+            repos.core.projects.delete(job.project_id)
 
     deleting = Held(postgres_db, delete)
     held.append(deleting)
@@ -381,24 +381,24 @@ def test_an_image_deleted_while_its_result_is_stored_leaves_no_result(
     (task,) = registered.claim(job_id, 1)
     task_id, image_id = int(task["id"]), int(task["image_id"])
     with postgres_db.read() as repos:
-        image = repos.images.get(image_id)
+        image = repos.photos.images.get(image_id)
     assert image is not None
     box = AnnotationDraft(AnnotationType.BOUNDING_BOX, "moth", 0.9, Box(1, 2, 30, 40), None)
     draft = AnalysisDraft(task_id, image_id, 0.1, "w", (box,))
 
     def store(repos: Repos) -> None:
-        repos.analyses.store(
+        repos.processing.analyses.store(
             [draft], project_id=registered.project_id, job_id=job_id, pipeline_id=None,
             source="job", now=utcnow(),
         )  # fmt: skip
 
     result = Held(
         postgres_db,
-        lambda repos: repos.tasks.complete(job_id, [task_id], now=utcnow()),
+        lambda repos: repos.processing.tasks.complete(job_id, [task_id], now=utcnow()),
         then=store,
     )
     held.append(result)
-    delete, errors = _in_thread(postgres_db, lambda repos: repos.images.delete(image))
+    delete, errors = _in_thread(postgres_db, lambda repos: repos.photos.images.delete(image))
     _finish(result, delete, errors)
 
     assert _rows_of_image(postgres_db, image_id) == (0, 0, 0)
@@ -420,16 +420,16 @@ def test_a_job_deleted_while_a_result_is_stored_waits_for_it_without_deadlock(
     # Holds the tasks; takes the job's row once released, after the delete has started.
     result = Held(
         postgres_db,
-        lambda repos: repos.tasks.complete(job_id, ids, now=utcnow()),
+        lambda repos: repos.processing.tasks.complete(job_id, ids, now=utcnow()),
         then=lambda repos: finish_if_done(repos, job_id, settled=len(ids)),
     )
     held.append(result)
 
     def delete(repos: Repos) -> None:
         if parent == "job":
-            repos.jobs.delete(job_id)
+            repos.processing.jobs.delete(job_id)
         else:
-            repos.projects.delete(registered.project_id)
+            repos.core.projects.delete(registered.project_id)
 
     deleting, errors = _in_thread(postgres_db, delete)
     _finish(result, deleting, errors)
@@ -447,7 +447,7 @@ def test_a_result_whose_task_is_deleted_while_it_is_stored_is_rejected(
     registered.images(1)
     job_id = registered.job_that_runs()["id"]
     (task,) = registered.claim(job_id, 1)
-    deleting = Held(postgres_db, lambda repos: repos.jobs.delete(job_id))
+    deleting = Held(postgres_db, lambda repos: repos.processing.jobs.delete(job_id))
     held.append(deleting)
     answers: list[list[dict[str, Any]]] = []
     post = threading.Thread(
@@ -475,15 +475,15 @@ def test_a_regrouping_step_during_a_project_delete_waits_and_finds_it_gone(
     add_photos(postgres_db, project_id, deployment_id, T0)
     now = utcnow()
     with postgres_db.write() as repos:
-        regrouping = repos.regroupings.start(project_id, None, now)
-        assert repos.regroupings.claim(regrouping.id, "here", now, now - STALE_AFTER)
+        regrouping = repos.ecology.regroupings.start(project_id, None, now)
+        assert repos.ecology.regroupings.claim(regrouping.id, "here", now, now - STALE_AFTER)
 
-    deleting = Held(postgres_db, lambda repos: repos.projects.delete(project_id))
+    deleting = Held(postgres_db, lambda repos: repos.core.projects.delete(project_id))
     held.append(deleting)
     stepped: list[bool | None] = []
     step, errors = _in_thread(
         postgres_db,
-        lambda repos: stepped.append(repos.regroupings.step(regrouping.id, "here", now)),
+        lambda repos: stepped.append(repos.ecology.regroupings.step(regrouping.id, "here", now)),
     )
     _finish(deleting, step, errors)
     assert stepped == [None]

@@ -570,9 +570,9 @@ def test_a_job_that_cannot_start_fails_saying_why_instead_of_being_retried(
     state = registered.client.app.state.platform  # type: ignore[attr-defined]
     db: Database = state.db
     with db.write() as repos:
-        pipeline = repos.pipelines.resolve(registered.project_id, PIPELINE_SLUG)
+        pipeline = repos.pipelines.pipelines.resolve(registered.project_id, PIPELINE_SLUG)
         assert pipeline is not None
-        job = repos.jobs.create(
+        job = repos.processing.jobs.create(
             project_id=registered.project_id,
             pipeline_id=pipeline.id,
             name="huge",
@@ -588,7 +588,7 @@ def test_a_job_that_cannot_start_fails_saying_why_instead_of_being_retried(
     assert "70000 images" in failed["events"][-1]["message"]
     assert "collection" in failed["events"][-1]["message"]
     with db.read() as repos:
-        assert repos.jobs.pending_dispatch(utcnow() + timedelta(days=1)) == []
+        assert repos.processing.jobs.pending_dispatch(utcnow() + timedelta(days=1)) == []
 
 
 def test_a_job_whose_start_keeps_failing_fails_after_its_tries(registered: Protocol) -> None:

@@ -239,7 +239,7 @@ def test_two_registrations_of_new_pipelines_at_once_both_succeed(
     """Two workers starting together register the same new pipeline, service and category
     map at the same moment: neither may fail (on PostgreSQL both transactions insert)."""
     with app_db.read() as repos:
-        owner = repos.users.get(proto.account.id)
+        owner = repos.core.users.get(proto.account.id)
     assert owner is not None
     for round_ in range(4):
         labels = [f"taxon-{round_}-{n}" for n in range(3)]  # a category map nobody has yet

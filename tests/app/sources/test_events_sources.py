@@ -45,6 +45,6 @@ def test_pulled_photos_fall_into_events(site: Any, platform: Platform, app_db: D
     assert run is not None
     assert run.imported == 3, run
     with app_db.read() as repos:
-        total, found = repos.events.page(trap, limit=10, offset=0)
+        total, found = repos.ecology.events.page(trap, limit=10, offset=0)
     assert total == 2
     assert [e.image_count for e in found] == [2, 1]

@@ -93,7 +93,7 @@ def test_a_slow_source_does_not_hold_up_a_quick_one(platform: Platform, manager:
 
         def newest(source: int) -> SourceRun:
             with platform.db.read() as repos:
-                _, [run] = repos.sources.runs_page(source, limit=1, offset=0)
+                _, [run] = repos.sources.sources.runs_page(source, limit=1, offset=0)
             return run
 
         quick_run = wait_until(
@@ -105,5 +105,5 @@ def test_a_slow_source_does_not_hold_up_a_quick_one(platform: Platform, manager:
         released.set()
         platform.sources.close()  # the slow run ends at its next file, interrupted
     with platform.db.read() as repos:
-        _, [slow_run] = repos.sources.runs_page(slow_id, limit=1, offset=0)
+        _, [slow_run] = repos.sources.sources.runs_page(slow_id, limit=1, offset=0)
     assert slow_run.status is RunStatus.INTERRUPTED

@@ -51,7 +51,7 @@ def test_real_photos_pulled_from_nginx_become_images(
     assert run.status is RunStatus.SUCCEEDED, run
     assert run.imported + run.duplicates == len(photos)
     with app_db.read() as repos:
-        images, _ = repos.images.page(
+        images, _ = repos.photos.images.page(
             project.id, ImageFilter(), order=ImageOrder.ID, limit=100, offset=0
         )
     by_name = {i.filename.split("/", 1)[1]: i for i in images}

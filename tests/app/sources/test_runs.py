@@ -77,7 +77,9 @@ def counts(run: SourceRun | None) -> dict[str, int]:
 
 def image_names(platform: Platform, project: int) -> list[str]:
     with platform.db.read() as repos:
-        found, _ = repos.images.page(project, _filter(), order=_order(), limit=1000, offset=0)
+        found, _ = repos.photos.images.page(
+            project, _filter(), order=_order(), limit=1000, offset=0
+        )
     return sorted(i.filename for i in found)
 
 
@@ -117,7 +119,9 @@ def test_new_files_between_runs_and_nested_folders(
     with platform.db.read() as repos:
         [image] = [
             i
-            for i in repos.images.page(project, _filter(), order=_order(), limit=10, offset=0)[0]
+            for i in repos.photos.images.page(
+                project, _filter(), order=_order(), limit=10, offset=0
+            )[0]
             if i.filename.startswith("night-3")
         ]
     assert image.source == "pull"

@@ -68,9 +68,9 @@ def wait_for_runs(platform: Platform, source: int, runs: int, *replicas: SourceR
     for runner in replicas:
         assert runner.wait_idle(60), "a replica's source run went on past 60 s"
     with platform.db.read() as repos:
-        total, _ = repos.sources.runs_page(source, limit=1, offset=0)
+        total, _ = repos.sources.sources.runs_page(source, limit=1, offset=0)
         assert total == runs
-        assert repos.sources.open_run(source) is None
+        assert repos.sources.sources.open_run(source) is None
 
 
 def test_two_replicas_never_run_one_source_at_once(
@@ -101,14 +101,14 @@ def test_two_replicas_never_run_one_source_at_once(
         assert ran[0].imported == 12
         # Both replicas' schedulers at once, later: one runs it, nothing is imported again.
         with platform.db.write() as repos:
-            repos.sources.update(source, next_run_at=utcnow() - timedelta(seconds=1))
+            repos.sources.sources.update(source, next_run_at=utcnow() - timedelta(seconds=1))
         start_due_sources(platform.sources)
         start_due_sources(other_replica)
         wait_for_runs(platform, source, 2, platform.sources, other_replica)
         assert max(Counter(site.served).values()) == 1
     assert image_count(platform, source) == (12, 12)
     with platform.db.read() as repos:
-        total, runs = repos.sources.runs_page(source, limit=10, offset=0)
+        total, runs = repos.sources.sources.runs_page(source, limit=10, offset=0)
     assert total == 2
     assert runs[0].status is RunStatus.SUCCEEDED
     assert runs[0].trigger == "schedule"
@@ -122,23 +122,27 @@ def test_a_dead_replicas_run_is_taken_over_when_its_lease_runs_out(
         source = new_source(platform, manager, site.url)
         now = utcnow()
         with platform.db.write() as repos:  # a replica took the source, then died
-            assert repos.sources.acquire(source, "dead-replica", now + timedelta(minutes=10), now)
-            dead = repos.sources.create_run(source, "schedule", now)
-            repos.sources.start_run(dead.id, "dead-replica", now)
+            assert repos.sources.sources.acquire(
+                source, "dead-replica", now + timedelta(minutes=10), now
+            )
+            dead = repos.sources.sources.create_run(source, "schedule", now)
+            repos.sources.sources.start_run(dead.id, "dead-replica", now)
         assert other_replica.run_source(source) is None  # its lease still holds
         with platform.db.read() as repos:
-            assert repos.sources.due(utcnow(), 10) == []
+            assert repos.sources.sources.due(utcnow(), 10) == []
         with platform.db.write() as repos:  # ... and now it has run out
-            repos.sources.acquire(source, "dead-replica", utcnow() - timedelta(seconds=1), now)
+            repos.sources.sources.acquire(
+                source, "dead-replica", utcnow() - timedelta(seconds=1), now
+            )
         with platform.db.read() as repos:
-            assert repos.sources.due(utcnow(), 10) == [source]
+            assert repos.sources.sources.due(utcnow(), 10) == [source]
         taken = other_replica.run_source(source)
         assert taken is not None
         assert taken.status is RunStatus.SUCCEEDED
         assert taken.imported == 6
     with platform.db.read() as repos:
-        left = repos.sources.get_run(dead.id)
-        current = repos.sources.get(source)
+        left = repos.sources.sources.get_run(dead.id)
+        current = repos.sources.sources.get(source)
     assert left is not None
     assert left.status is RunStatus.INTERRUPTED
     assert current is not None

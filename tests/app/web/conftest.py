@@ -21,7 +21,7 @@ def sign_in(platform: Platform, app_db: Database) -> Callable[[Account], Browser
 
     def make(account: Account) -> Browser:
         with app_db.write() as repos:
-            repos.users.set_password_hash(account.id, CHEAP_HASH)
+            repos.core.users.set_password_hash(account.id, CHEAP_HASH)
         client = AppClient(create_app(platform))
         client.__enter__()
         clients.append(client)

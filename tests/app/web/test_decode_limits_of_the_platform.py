@@ -37,7 +37,7 @@ def platform(platform: Platform) -> Platform:
 def stored_unchecked(platform: Platform, app_db: Database, owner: Account, project: int) -> int:
     """``BIG`` stored under the default limits, as an import would: an image to thumbnail."""
     with app_db.read() as repos:
-        user = repos.users.get(owner.id)
+        user = repos.core.users.get(owner.id)
     assert user is not None
     done = images.upload_images(
         app_db,

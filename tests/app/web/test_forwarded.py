@@ -59,7 +59,7 @@ def cheap_owner(owner: Account, app_db: Database, fake_clock: FakeClock) -> Acco
     """The owner, with a password quick to check; the sign-in waits go by the fake clock
     (which stands still), so a slow machine does not let them run out."""
     with app_db.write() as repos:
-        repos.users.set_password_hash(owner.id, CHEAP_HASH)
+        repos.core.users.set_password_hash(owner.id, CHEAP_HASH)
     return owner
 
 

@@ -24,7 +24,7 @@ from trapline.services.review.reviews import review_queue
 
 def _queued(proto: Protocol, job_id: int | None = None) -> set[int]:
     with proto.platform.db.read() as repos:
-        me = repos.users.get(proto.account.id)
+        me = repos.core.users.get(proto.account.id)
     assert me is not None
     page = review_queue(proto.platform.db, me, proto.project_id, job_id=job_id, limit=100)
     return {item.annotation_id for item in page.items}

@@ -110,10 +110,10 @@ def test_sizes_stored_before_photos_were_turned_are_read_again(
     platform = registered.platform
     with platform.db.write() as repos:  # what the code before stored: the raw size
         for image_id in [*ids, int(gone["id"])]:
-            repos.images.set_size(image_id, *reversed(UPRIGHT))
-        repos.images.set_size(ids[0], *UPRIGHT)  # orientation 1 was right
-        repos.images.set_size(ids[3], *UPRIGHT)  # and 3 turns it half round
-        key = repos.images.get(int(gone["id"])).storage_key
+            repos.photos.images.set_size(image_id, *reversed(UPRIGHT))
+        repos.photos.images.set_size(ids[0], *UPRIGHT)  # orientation 1 was right
+        repos.photos.images.set_size(ids[3], *UPRIGHT)  # and 3 turns it half round
+        key = repos.photos.images.get(int(gone["id"])).storage_key
     platform.store.delete(key)
     # The command, on the settings' database and store.
     runner = CliRunner()

@@ -176,7 +176,7 @@ def test_a_guesser_behind_a_shared_address_does_not_keep_the_others_out(
     colleague, newcomer = make_account("colleague"), make_account("newcomer")
     with app_db.write() as repos:
         for account in [*guessed, colleague, newcomer]:
-            repos.users.set_password_hash(account.id, CHEAP_HASH)
+            repos.core.users.set_password_hash(account.id, CHEAP_HASH)
     app = create_app(platform)
     with (
         _signin_from(app, "192.0.2.50") as shared,
@@ -211,7 +211,7 @@ def test_a_password_reset_clears_the_failures_of_the_account(
             _try(browser, owner.email, f"forgotten {n}!!")
         assert _try(browser, owner.email, PASSWORD).status_code == 429
         with app_db.read() as repos:
-            admin_user = repos.users.get(admin.id)
+            admin_user = repos.core.users.get(admin.id)
         assert admin_user is not None
         new = accounts.reset_password(app_db, admin_user, owner.id)
         assert _try(browser, owner.email, new).status_code == 303

@@ -26,7 +26,7 @@ def _queued(proto: Protocol, name: str) -> int:
     """A refit left queued (nothing was asked to fit it)."""
     platform = proto.platform
     with platform.db.write() as repos:
-        return repos.classifiers.create(
+        return repos.review.classifiers.create(
             proto.project_id, name, PIPELINE_SLUG, proto.account.id, platform.clock.now()
         )
 
@@ -140,8 +140,8 @@ def test_a_failed_refit_shows_its_error(
     platform = proto.platform
     now = platform.clock.now()
     with platform.db.write() as repos:
-        assert repos.classifiers.claim(made, "a server", now, now - timedelta(minutes=5))
-        repos.classifiers.fail(made, "a server", "the vectors could not be read", now)
+        assert repos.review.classifiers.claim(made, "a server", now, now - timedelta(minutes=5))
+        repos.review.classifiers.fail(made, "a server", "the vectors could not be read", now)
     page = sign_in(owner).page(f"/classifiers/{made}")
     assert '<span class="status status-failed">failed</span>' in page
     assert 'id="refit-error">the vectors could not be read</dd>' in page

@@ -96,12 +96,12 @@ def test_a_failing_event_is_recorded_backed_off_and_stops_no_other_project(
     later = now + TRACKING_RETRY.delay(1) - timedelta(seconds=5)
     assert track_due(db, store, now=later) == 0
     with db.read() as repos:
-        assert repos.tracking.due(100, later, later) == []
+        assert repos.ecology.tracking.due(100, later, later) == []
     # Taken again once it is due, failing again: the wait doubles.
     again = now + TRACKING_RETRY.delay(1) + timedelta(seconds=5)
     assert track_due(db, store, now=again) == 0
     with db.read() as repos:
-        event = repos.events.get(failing)
+        event = repos.ecology.events.get(failing)
     assert event is not None
     assert event.tracking_retry_at is not None
     assert event.tracking_retry_at - again == TRACKING_RETRY.delay(2)
@@ -145,7 +145,7 @@ def test_events_that_failed_come_after_the_others(proto: Protocol) -> None:
     later = now + TRACKING_RETRY.delay(1) + timedelta(seconds=5)
     assert failing < marsh
     with db.read() as repos:
-        assert [e for e, _ in repos.tracking.due(1, later, later)] == [marsh]
+        assert [e for e, _ in repos.ecology.tracking.due(1, later, later)] == [marsh]
     assert track_due(db, store, limit=1, now=later) == 1
 
 
@@ -162,7 +162,7 @@ def test_a_tracking_its_server_died_in_is_not_taken_again_at_once(proto: Protoco
         )
     now = utcnow()
     with db.write() as repos:  # what the server that died did before it died
-        repos.tracking.begin(event, now, TRACKING_RETRY)
+        repos.ecology.tracking.begin(event, now, TRACKING_RETRY)
     assert track_due(db, store, now=now + timedelta(seconds=1)) == 0  # the restarted server
     shown = api_get(proto, f"/events/{event}")
     assert shown["tracking_error"] is None  # nothing was said: it died
@@ -196,7 +196,7 @@ def test_the_upgrade_mends_the_links_earlier_regroupings_left(proto: Protocol) -
         marsh = repos.session.execute(
             text("SELECT event_id FROM occurrences WHERE id = :o"), {"o": elsewhere}
         ).scalar_one()
-        due = repos.tracking.due(100, utcnow(), utcnow())
+        due = repos.ecology.tracking.due(100, utcnow(), utcnow())
     assert held == []
     assert sorted(e for e, _ in due) == sorted([event, marsh])
     assert track_due(db, store) == 2

@@ -39,14 +39,14 @@ class Row(Leased):
         return self._every if self._every is not None else super().every
 
     def take(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
-        return repos.duty_leases.acquire(self.name, holder, until, now)
+        return repos.core.duty_leases.acquire(self.name, holder, until, now)
 
     def renew(self, repos: Repos, holder: str, now: datetime, until: datetime) -> bool:
         self.renewals += 1
         return super().renew(repos, holder, now, until)
 
     def give_back(self, repos: Repos, holder: str, now: datetime) -> None:
-        repos.duty_leases.release(self.name, holder)
+        repos.core.duty_leases.release(self.name, holder)
 
 
 @pytest.fixture

@@ -25,17 +25,17 @@ def _scene(db: Database, seed: int, precise_share: float) -> Scope:
     reviewed by a person, identified, or disputed; and occurrences of another pipeline."""
     rng = random.Random(seed)
     with db.write() as repos:
-        owner = repos.users.create(f"o{seed}@example.org", "Owner")
-        project = repos.projects.create("Queue", "", owner.id)
-        deployment = repos.deployments.create(project.id, name="Trap")
+        owner = repos.core.users.create(f"o{seed}@example.org", "Owner")
+        project = repos.core.projects.create("Queue", "", owner.id)
+        deployment = repos.photos.deployments.create(project.id, name="Trap")
         for n in range(3):
-            repos.images.insert(
+            repos.photos.images.insert(
                 project_id=project.id, deployment_id=deployment.id, storage_key=f"k{n}",
                 filename=f"{n}.jpg", sha256=f"{seed:032d}{n:032d}", size_bytes=1, width=1,
                 height=1, content_type="image/jpeg", captured_at=START + timedelta(hours=n * 30),
                 captured_offset_minutes=0,
             )  # fmt: skip
-        repos.events.regroup(deployment.id)
+        repos.ecology.events.regroup(deployment.id)
         events = [int(e) for e in repos.session.scalars(
             select(EventRow.id).where(EventRow.deployment_id == deployment.id))]  # fmt: skip
         assert len(events) == 3
@@ -109,7 +109,7 @@ def test_every_page_of_the_queue_is_that_of_the_whole_sort(
     for limit, offset in [(50, 0), (50, 50), (7, 13), (100, 200), (50, len(whole) - 10),
                           (50, len(whole))]:  # fmt: skip
         with app_db.read() as repos:
-            total, page = repos.identifications.queue(scope, limit=limit, offset=offset)
+            total, page = repos.review.identifications.queue(scope, limit=limit, offset=offset)
         assert total == len(whole)
         assert [o.id for o in page] == whole[offset : offset + limit], (limit, offset)
 
@@ -138,7 +138,7 @@ def test_the_queue_by_label_counts_and_orders_as_one_grouped_sort(
     assert len(expected) >= 3 if precise_share else len(expected) >= 2
     for limit, offset, per_label in [(2, 0, 5), (10, 1, 500), (1, len(expected) - 1, 3)]:
         with app_db.read() as repos:
-            total, page = repos.identifications.queue_labels(
+            total, page = repos.review.identifications.queue_labels(
                 scope, limit=limit, offset=offset, per_label=per_label
             )
         assert total == len(expected)

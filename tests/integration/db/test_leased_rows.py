@@ -67,28 +67,30 @@ class Runs:
 
 def _fail(kind: str, repos: Repos, run_id: int, holder: str, reason: str, now: datetime) -> None:
     if kind == "export":
-        repos.exports.fail(run_id, holder, now, reason)
+        repos.exports.exports.fail(run_id, holder, now, reason)
+    elif kind == "regroupings":
+        repos.ecology.regroupings.fail(run_id, holder, reason, now)
     else:
-        getattr(repos, kind).fail(run_id, holder, reason, now)
+        repos.photos.capture_times.fail(run_id, holder, reason, now)
 
 
 KINDS = {
     "export": Runs(
-        start=lambda r, p: r.exports.create(p, ExportFormat.CSV, ExportFilters(), None).id,
-        repo=lambda r: r.exports,
-        status=lambda r, i: r.exports.get(i).status.value,  # type: ignore[union-attr]
+        start=lambda r, p: r.exports.exports.create(p, ExportFormat.CSV, ExportFilters(), None).id,
+        repo=lambda r: r.exports.exports,
+        status=lambda r, i: r.exports.exports.get(i).status.value,  # type: ignore[union-attr]
         claimed_again=False,
         extra=(3,),
     ),
     "regroupings": Runs(
-        start=lambda r, p: r.regroupings.start(p, None, T).id,
-        repo=lambda r: r.regroupings,
-        status=lambda r, i: r.regroupings.get(i).status.value,  # type: ignore[union-attr]
+        start=lambda r, p: r.ecology.regroupings.start(p, None, T).id,
+        repo=lambda r: r.ecology.regroupings,
+        status=lambda r, i: r.ecology.regroupings.get(i).status.value,  # type: ignore[union-attr]
     ),
     "capture_times": Runs(
-        start=lambda r, p: r.capture_times.start(p, None, "UTC", T).id,
-        repo=lambda r: r.capture_times,
-        status=lambda r, i: r.capture_times.get(i).status.value,  # type: ignore[union-attr]
+        start=lambda r, p: r.photos.capture_times.start(p, None, "UTC", T).id,
+        repo=lambda r: r.photos.capture_times,
+        status=lambda r, i: r.photos.capture_times.get(i).status.value,  # type: ignore[union-attr]
     ),
 }
 
@@ -169,7 +171,7 @@ def test_a_source_run_lease_has_one_holder_until_it_runs_out(
     app_db: Database, project_id: int
 ) -> None:
     with app_db.write() as repos:
-        source = repos.sources.create(
+        source = repos.sources.sources.create(
             project_id=project_id,
             name="trap",
             kind="http",
@@ -186,11 +188,11 @@ def test_a_source_run_lease_has_one_holder_until_it_runs_out(
 
     def acquire(holder: str, now: float, until: float) -> bool:
         with app_db.write() as repos:
-            return repos.sources.acquire(source, holder, at(until), at(now))
+            return repos.sources.sources.acquire(source, holder, at(until), at(now))
 
     def renew(holder: str, until: float) -> bool:
         with app_db.write() as repos:
-            return repos.sources.renew(source, holder, at(until))
+            return repos.sources.sources.renew(source, holder, at(until))
 
     def holder() -> tuple[str | None, datetime | None]:
         with app_db.read() as repos:
@@ -207,19 +209,19 @@ def test_a_source_run_lease_has_one_holder_until_it_runs_out(
     assert acquire("b", 61, 91)
     assert not renew("a", 100)
     with app_db.write() as repos:
-        repos.sources.release(source, "a", at(500))  # not its own: nothing happens
+        repos.sources.sources.release(source, "a", at(500))  # not its own: nothing happens
     assert holder() == ("b", at(91))
     with app_db.write() as repos:
-        repos.sources.release(source, "b", at(500))
-        assert repos.sources.get(source).next_run_at == at(500)  # type: ignore[union-attr]
+        repos.sources.sources.release(source, "b", at(500))
+        assert repos.sources.sources.get(source).next_run_at == at(500)  # type: ignore[union-attr]
     assert holder() == (None, None)
     assert acquire("c", 62, 92)
 
 
 #: One step of a run advanced step by step, by its repository.
 STEPS: dict[str, Callable[[Repos, int, str, datetime], bool | None]] = {
-    "regroupings": lambda r, i, holder, now: r.regroupings.step(i, holder, now),
-    "capture_times": lambda r, i, holder, now: r.capture_times.step(i, holder, now, 100),
+    "regroupings": lambda r, i, holder, now: r.ecology.regroupings.step(i, holder, now),
+    "capture_times": lambda r, i, holder, now: r.photos.capture_times.step(i, holder, now, 100),
 }
 
 

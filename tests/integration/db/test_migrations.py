@@ -78,8 +78,8 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
         try:
             for i in range(25):
                 with db.write() as repos:
-                    project = repos.projects.get(1) if i % 2 else None
-                    repos.projects.create(f"p{n}-{i}", str(project), user.id)
+                    project = repos.core.projects.get(1) if i % 2 else None
+                    repos.core.projects.create(f"p{n}-{i}", str(project), user.id)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -91,7 +91,7 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
         thread.join(60)
     assert errors == []
     with db.read() as repos:
-        total, _ = repos.projects.list_visible(user.id, everything=True, limit=1, offset=0)
+        total, _ = repos.core.projects.list_visible(user.id, everything=True, limit=1, offset=0)
     assert total == 1 + 6 * 25
     db.dispose()
 
@@ -488,13 +488,13 @@ def _round_trip_0025(url: str) -> None:
         migrate.upgrade(db.engine)
         after = _schema(db.engine)
         with db.write() as repos:
-            user = repos.users.create(email="m@example.org", name="M")
-            project = repos.projects.create("Links", "", user.id, ProjectKind.CAMERA_TRAP)
-            deployment = repos.deployments.create(project.id, name="Trap")
+            user = repos.core.users.create(email="m@example.org", name="M")
+            project = repos.core.projects.create("Links", "", user.id, ProjectKind.CAMERA_TRAP)
+            deployment = repos.photos.deployments.create(project.id, name="Trap")
             start = datetime(2024, 5, 1, 21, 0)
             # Two photos of one sequence, one apart, and one undated (in no event).
             for n, minutes in enumerate((0, 0, 30, None)):
-                repos.images.insert(
+                repos.photos.images.insert(
                     project_id=project.id,
                     deployment_id=deployment.id,
                     storage_key=f"k{n}",
@@ -507,7 +507,7 @@ def _round_trip_0025(url: str) -> None:
                     captured_at=None if minutes is None else start + timedelta(minutes=minutes),
                     captured_offset_minutes=0,
                 )
-            repos.events.regroup(deployment.id)
+            repos.ecology.events.regroup(deployment.id)
         links = "SELECT image_id, event_id FROM image_events ORDER BY image_id"
         with db.engine.connect() as connection:
             linked = [tuple(r) for r in connection.execute(text(links))]
@@ -562,16 +562,18 @@ def _round_trip_0034_0035(url: str) -> None:
         bench = make_bench("sql", db, queue)
         job = bench.job(3)
         with db.write() as repos:
-            deployment = repos.deployments.create(bench.project_id, name="Trap")
-            repos.images.insert(
+            deployment = repos.photos.deployments.create(bench.project_id, name="Trap")
+            repos.photos.images.insert(
                 project_id=bench.project_id, deployment_id=deployment.id, storage_key="k",
                 filename="a.jpg", sha256="a" * 64, size_bytes=1, width=1, height=1,
                 content_type="image/jpeg", captured_at=datetime(2024, 5, 1, 21),
                 captured_offset_minutes=0,
             )  # fmt: skip
-            repos.events.regroup(deployment.id)
-            assert repos.jobs.transition(job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "x")
-            repos.tasks.cancel_job(job.id, now=datetime.now(UTC))
+            repos.ecology.events.regroup(deployment.id)
+            assert repos.processing.jobs.transition(
+                job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "x"
+            )
+            repos.processing.tasks.cancel_job(job.id, now=datetime.now(UTC))
         tally = (
             "INSERT INTO occurrence_tallies (event_id, project_id, deployment_id, pipeline, night,"
             " label, taxon_id, occurrences, detections) SELECT id, project_id, deployment_id,"
@@ -597,7 +599,7 @@ def _round_trip_0034_0035(url: str) -> None:
                 ("a", "", 0, 4, 4), ("a", "moth", 0, 3, 6), ("b", "Ardea", 7, 3, 9),
             ]  # fmt: skip
         with db.read() as repos:
-            counts = repos.tasks.counts(job.id)
+            counts = repos.processing.tasks.counts(job.id)
             assert (counts.canceled, counts.total) == (3, 3)
             assert repos.session.scalar(
                 text("SELECT task_counts IS NOT NULL FROM jobs WHERE id = :id"), {"id": job.id}
@@ -630,10 +632,10 @@ def _round_trip_0038(url: str) -> None:
     try:
         migrate.upgrade(db.engine)
         with db.write() as repos:
-            owner = repos.users.create(email="o@example.org", name="O")
-            project = repos.projects.create("Mixed", "", owner.id).id
-            both = repos.deployments.create(project, name="Both").id
-            alone = repos.deployments.create(project, name="Alone").id
+            owner = repos.core.users.create(email="o@example.org", name="O")
+            project = repos.core.projects.create("Mixed", "", owner.id).id
+            both = repos.photos.deployments.create(project, name="Both").id
+            alone = repos.photos.deployments.create(project, name="Alone").id
         kept = (
             "INSERT INTO label_tallies (project_id, pipeline, deployment_id, label, taxon_id,"
             " occurrences, detections) VALUES (:p, :pipeline, :d, 'x', 0, :n, :m)"

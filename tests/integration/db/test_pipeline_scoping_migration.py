@@ -164,12 +164,12 @@ def _check_registration_after(db: Database) -> None:
     )  # fmt: skip
     with db.write() as repos:
         for project in (1, 2, 3):
-            made = repos.pipelines.register(project, "shared", [config], _now())
+            made = repos.pipelines.pipelines.register(project, "shared", [config], _now())
             assert made.algorithms_created == ([] if project < 3 else ["moth-det", "moth-cls"])
             assert made.pipelines_created == ([] if project < 3 else ["moth-blobs"])
-        first = repos.pipelines.resolve(1, "moth-blobs")
-        third = repos.pipelines.resolve(3, "moth-blobs")
-        assert repos.pipelines.resolve(2, "moth-blobs") is None  # disabled there, still
+        first = repos.pipelines.pipelines.resolve(1, "moth-blobs")
+        third = repos.pipelines.pipelines.resolve(3, "moth-blobs")
+        assert repos.pipelines.pipelines.resolve(2, "moth-blobs") is None  # disabled there, still
         assert first is not None
         assert third is not None
         assert first.id == 1
@@ -181,27 +181,35 @@ def _check_registration_after(db: Database) -> None:
     # other, and a push service registered again in one keeps its pipelines in the other.
     extra = config.model_copy(update={"slug": "extra"})
     with db.write() as repos:
-        repos.pipelines.register(2, "shared", [extra], _now())
-        repos.pipelines.register(2, "pusher", [extra], _now(), endpoint_url=PUSH_URL)
-        repos.pipelines.record_check(3, _now(), None)
+        repos.pipelines.pipelines.register(2, "shared", [extra], _now())
+        repos.pipelines.pipelines.register(2, "pusher", [extra], _now(), endpoint_url=PUSH_URL)
+        repos.pipelines.pipelines.record_check(3, _now(), None)
     with db.write() as repos:
-        assert repos.pipelines.pipeline_slugs(1, [1, 3]) == {1: ["moth-blobs"], 3: ["moth-blobs"]}
-        assert repos.pipelines.pipeline_slugs(2, [1, 3]) == {
+        assert repos.pipelines.pipelines.pipeline_slugs(1, [1, 3]) == {
+            1: ["moth-blobs"],
+            3: ["moth-blobs"],
+        }
+        assert repos.pipelines.pipelines.pipeline_slugs(2, [1, 3]) == {
             1: ["extra", "moth-blobs"],
             3: ["extra"],
         }
-        assert repos.pipelines.serving(["extra"], [1], _now()) is None
-        assert repos.pipelines.serving(["extra"], [2], _now()) == 1
+        assert repos.pipelines.pipelines.serving(["extra"], [1], _now()) is None
+        assert repos.pipelines.pipelines.serving(["extra"], [2], _now()) == 1
         ids = {
             (int(p), str(slug)): int(i)
             for i, p, slug in repos.session.execute(
                 text("SELECT id, project_id, slug FROM pipelines WHERE project_id IS NOT NULL")
             )
         }
-        pushed = repos.pipelines.push_services_for(1, ids[1, "moth-blobs"], _now(), WINDOW)
+        pushed = repos.pipelines.pipelines.push_services_for(
+            1, ids[1, "moth-blobs"], _now(), WINDOW
+        )
         assert [s.id for s in pushed] == [3]
-        assert repos.pipelines.push_services_for(1, ids[2, "extra"], _now(), WINDOW) == []
-        assert repos.pipelines.push_services_for(2, ids[2, "moth-blobs"], _now(), WINDOW) == []
+        assert repos.pipelines.pipelines.push_services_for(1, ids[2, "extra"], _now(), WINDOW) == []
+        assert (
+            repos.pipelines.pipelines.push_services_for(2, ids[2, "moth-blobs"], _now(), WINDOW)
+            == []
+        )
 
 
 def _now() -> Any:

@@ -36,15 +36,15 @@ def _checked_out(db: Database) -> int:
 def test_reads_share_a_session_until_a_write(app_db: Database, checkouts: list[int]) -> None:
     reads = app_db.for_request()
     with reads.read() as first:
-        assert first.users.by_email("ann@example.org") is None
+        assert first.core.users.by_email("ann@example.org") is None
     with reads.read() as second:
         assert second is first
     assert len(checkouts) == 1
     with reads.write() as repos:
-        repos.users.create("ann@example.org", "Ann")
+        repos.core.users.create("ann@example.org", "Ann")
     with reads.read() as third:
         assert third is not first
-        found = third.users.by_email("ann@example.org")
+        found = third.core.users.by_email("ann@example.org")
         assert found is not None
         assert found.name == "Ann"
     reads.close()
@@ -69,7 +69,7 @@ def test_an_error_in_a_read_ends_the_shared_session(app_db: Database) -> None:
 
 def test_a_row_one_read_loaded_is_found_by_the_next_without_a_query(app_db: Database) -> None:
     with app_db.write() as repos:
-        made = repos.users.create("bo@example.org", "Bo")
+        made = repos.core.users.create("bo@example.org", "Bo")
     statements: list[str] = []
 
     def sent(_conn: object, _cursor: object, statement: str, *_: object) -> None:

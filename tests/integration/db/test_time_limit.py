@@ -112,7 +112,7 @@ def test_a_limit_of_zero_is_none(one_connection: Platform) -> None:
 
 def _write_then_stall(db: Database) -> None:
     with db.write() as repos:
-        repos.users.create("a@example.org", "A")
+        repos.core.users.create("a@example.org", "A")
         repos.session.execute(text(slow_query(db, 30)))
 
 

@@ -150,7 +150,7 @@ def test_failed_tasks_retried_by_a_user_are_handed_out_again(queue_bench: QueueB
     for lease in queue_bench.claim(job, 2):
         assert fail(queue_bench, lease, RetryPolicy(max_attempts=1)) is TaskStatus.FAILED
     with queue_bench.db.write() as repos:
-        assert repos.tasks.retry_failed(job.id, now=queue_bench.clock.now()) == 2
+        assert repos.processing.tasks.retry_failed(job.id, now=queue_bench.clock.now()) == 2
     queue_bench.queue.notify_queued(job.id)
 
     again = claim_until(queue_bench, {job.id: 60}, 2)
@@ -164,8 +164,10 @@ def test_cancel_releases_everything(queue_bench: QueueBench) -> None:
     job = queue_bench.job(6)
     leased = queue_bench.claim(job, 2)
     with queue_bench.db.write() as repos:
-        assert repos.jobs.transition(job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "test")
-        assert repos.tasks.cancel_job(job.id, now=queue_bench.clock.now()) == 6
+        assert repos.processing.jobs.transition(
+            job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "test"
+        )
+        assert repos.processing.tasks.cancel_job(job.id, now=queue_bench.clock.now()) == 6
     queue_bench.queue.finished(job.id)
 
     assert queue_bench.claim(job, 10) == []

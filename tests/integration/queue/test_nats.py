@@ -139,7 +139,7 @@ def test_never_reachable_nats_answers_unavailable_within_two_seconds(nats_bench:
     with pytest.raises(Unavailable):  # its tasks cannot be published: the job stays created
         bench.job(2)
     with bench.db.read() as repos:
-        (job,) = repos.jobs.page(
+        (job,) = repos.processing.jobs.page(
             project_ids=None,
             statuses=[],
             pipeline_slugs=[],
@@ -150,7 +150,9 @@ def test_never_reachable_nats_answers_unavailable_within_two_seconds(nats_bench:
         )[1]
     assert job.status is JobStatus.CREATED
     with bench.db.write() as repos:  # as if NATS had gone after the job started
-        assert repos.jobs.transition(job.id, [JobStatus.CREATED], JobStatus.RUNNING, "test")
+        assert repos.processing.jobs.transition(
+            job.id, [JobStatus.CREATED], JobStatus.RUNNING, "test"
+        )
     for _ in range(4):
         took = timed_unavailable(lambda: bench.queue.claim({job.id: 60}, 1, "w"))
         assert took < UNAVAILABLE_WITHIN
@@ -278,7 +280,7 @@ def test_a_stuck_message_of_a_task_no_longer_queued_is_dropped(
     assert asyncio.run(pull_and_die(server.url, channel(bench), job.id)) == 2
     stuck_task, other_task = sorted(bench.tasks(job))
     with bench.db.write() as repos:  # meanwhile the task got its result another way
-        assert repos.tasks.complete(job.id, [stuck_task], now=utcnow()) == {stuck_task}
+        assert repos.processing.tasks.complete(job.id, [stuck_task], now=utcnow()) == {stuck_task}
     done = wait_stuck(bench)
     while done.stuck < 2:
         done = Reconciled(stuck=done.stuck + wait_stuck(bench).stuck)
@@ -294,10 +296,10 @@ def test_the_reconciler_cleans_up_after_ended_jobs(server: NatsServer, nats_benc
     bench.claim(running, 1)
     with bench.db.write() as repos:  # canceled while NATS could not be told
         now = utcnow()
-        repos.jobs.transition(
+        repos.processing.jobs.transition(
             ended.id, [JobStatus.RUNNING], JobStatus.CANCELED, "test", finished_at=now
         )
-        repos.tasks.cancel_job(ended.id, now=now)
+        repos.processing.tasks.cancel_job(ended.id, now=now)
     assert channel(bench).channel_jobs() == {ended.id, running.id}
     assert bench.held(ended) != set()
 
@@ -326,10 +328,10 @@ def test_a_claim_racing_a_jobs_end_answers_empty_and_makes_no_consumer(
         assert len(replica_b.claim({job.id: 60}, 1, "b")) == 1
         with bench.db.write() as repos:
             now = utcnow()
-            repos.jobs.transition(
+            repos.processing.jobs.transition(
                 job.id, [JobStatus.RUNNING], JobStatus.CANCELED, "test", finished_at=now
             )
-            repos.tasks.cancel_job(job.id, now=now)
+            repos.processing.tasks.cancel_job(job.id, now=now)
         bench.queue.finished(job.id)
         assert channel(bench).channel_jobs() == set()
 
@@ -565,7 +567,7 @@ def test_messages_of_an_enqueue_that_rolled_back_are_never_handed_out(
     bench = nats_bench(server.url)
     images = bench.images(7)
     with bench.db.write() as repos:
-        job = repos.jobs.create(
+        job = repos.processing.jobs.create(
             project_id=bench.project_id,
             pipeline_id=bench.pipeline_id,
             name="rolled back once",

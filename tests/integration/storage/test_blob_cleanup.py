@@ -62,8 +62,8 @@ def test_blobs_left_by_a_crash_mid_delete_are_removed(app_db: Database, store: B
 
     # Crashes between the commit of the rows and the removal of their blobs.
     with app_db.write() as repos:
-        repos.images.delete(kept[2])
-        repos.projects.delete(doomed_project.id)
+        repos.photos.images.delete(kept[2])
+        repos.core.projects.delete(doomed_project.id)
     assert _keys(store) == everything
 
     # Young blobs might be an upload's, written before its rows: left alone.
@@ -112,8 +112,8 @@ def test_a_run_whose_lease_is_lost_stops_before_the_next_project(
     first, _ = _project_with_images(app_db, store, owner, "first", range(2))
     second, _ = _project_with_images(app_db, store, owner, "second", range(2, 4))
     with app_db.write() as repos:
-        repos.projects.delete(first.id)
-        repos.projects.delete(second.id)
+        repos.core.projects.delete(first.id)
+        repos.core.projects.delete(second.id)
     assert remove_unreferenced_blobs(app_db, store, grace=NOW, stop=_StopAfter(1)) == 4
     assert [k for k in _keys(store) if f"/{second.id}/" in k]  # left for the next run
     assert remove_unreferenced_blobs(app_db, store, grace=NOW) == 4

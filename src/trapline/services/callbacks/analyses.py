@@ -18,9 +18,9 @@ from trapline.storage.base import BlobStore
 def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Image, list[Analysis]]:
     """An image with its analyses and their annotations."""
     with db.read() as repos:
-        image = require(repos.images.get(image_id), "image", image_id)
+        image = require(repos.photos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
-        return image, repos.analyses.for_image(image_id)
+        return image, repos.processing.analyses.for_image(image_id)
 
 
 def current_of(db: Database, caller: User, image: Image) -> frozenset[int]:
@@ -54,7 +54,7 @@ def list_annotations(
     page, and whether more follow."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.analyses.list_annotations(
+        return repos.processing.analyses.list_annotations(
             project_id, flt, limit=limit, offset=offset, cursor=cursor
         )
 
@@ -63,10 +63,12 @@ def get_analysis(db: Database, caller: User, analysis_id: int) -> tuple[Analysis
     """An analysis with its annotations and the artifacts uploaded for it (viewers of its
     project), whatever made it: a worker, an import or an external pipeline."""
     with db.read() as repos:
-        analysis = require(repos.analyses.with_annotations(analysis_id), "analysis", analysis_id)
-        image = require(repos.images.get(analysis.image_id), "analysis", analysis_id)
+        analysis = require(
+            repos.processing.analyses.with_annotations(analysis_id), "analysis", analysis_id
+        )
+        image = require(repos.photos.images.get(analysis.image_id), "analysis", analysis_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("analysis", analysis_id))
-        return analysis, repos.callbacks.artifacts(analysis_id)
+        return analysis, repos.callbacks.callbacks.artifacts(analysis_id)
 
 
 def layer_url(
@@ -74,9 +76,9 @@ def layer_url(
 ) -> str:
     """A signed, expiring URL of the PNG a mask or heatmap annotation points at."""
     with db.read() as repos:
-        found = repos.analyses.annotations_by_id([annotation_id])
+        found = repos.processing.analyses.annotations_by_id([annotation_id])
         annotation = require(found[0] if found else None, "annotation", annotation_id)
-        image = require(repos.images.get(annotation.image_id), "annotation", annotation_id)
+        image = require(repos.photos.images.get(annotation.image_id), "annotation", annotation_id)
         asked = ("annotation", annotation_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=asked)
     if annotation.storage_key is None or not store.exists(annotation.storage_key):

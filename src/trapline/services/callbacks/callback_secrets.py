@@ -41,7 +41,7 @@ def create_secret(
     value = SECRET_PREFIX + secrets.token_urlsafe(32)
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        made = repos.callbacks.add_secret(
+        made = repos.callbacks.callbacks.add_secret(
             project_id, key_id, name, box.seal(key_id, value), caller.id, utcnow()
         )
     return made, value
@@ -51,12 +51,12 @@ def list_secrets(db: Database, caller: User, project_id: int) -> list[CallbackSe
     """A project's callback secrets, without their values (managers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        return repos.callbacks.secrets(project_id)
+        return repos.callbacks.callbacks.secrets(project_id)
 
 
 def revoke_secret(db: Database, caller: User, project_id: int, secret_id: int) -> None:
     """Revoke a callback secret (managers); signatures made with it stop being accepted."""
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        if not repos.callbacks.revoke_secret(project_id, secret_id, utcnow()):
+        if not repos.callbacks.callbacks.revoke_secret(project_id, secret_id, utcnow()):
             raise NotFound(f"callback secret {secret_id} not found")

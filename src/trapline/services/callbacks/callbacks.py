@@ -2,8 +2,8 @@
 
 A person (``member`` of the image's project) creates the analysis; the pipeline then signs
 each call with HMAC (``CallbackGate``) to set its status, upload artifacts, post annotations
-and finalize it. Annotations are stored by ``repos.analyses`` like any worker's, so they show
-up for people the same way.
+and finalize it. Annotations are stored by ``repos.processing.analyses`` like any worker's, so
+they show up for people the same way.
 """
 
 from __future__ import annotations
@@ -127,9 +127,9 @@ class Callbacks:
         check_enabled(self.settings)
         settings = self.settings
         with self.db.read() as repos:
-            analysis = repos.analyses.get(analysis_id)
+            analysis = repos.processing.analyses.get(analysis_id)
             sealed = (
-                repos.callbacks.active_sealed(analysis.project_id, request.key_id)
+                repos.callbacks.callbacks.active_sealed(analysis.project_id, request.key_id)
                 if analysis is not None and analysis.project_id is not None
                 else []
             )
@@ -184,9 +184,9 @@ class Callbacks:
         self._move(analysis.id, AnalysisStatus(body.status), body.error_message)
         with self.db.read() as repos:
             finished = require(
-                repos.analyses.with_annotations(analysis.id), "analysis", analysis.id
+                repos.processing.analyses.with_annotations(analysis.id), "analysis", analysis.id
             )
-            uploads = repos.callbacks.artifacts(analysis.id)
+            uploads = repos.callbacks.callbacks.artifacts(analysis.id)
         # An S3 upload link cannot cap a file's size, and a file no annotation names is never
         # checked by a bulk post: what breaks the limits goes now that no more may be named.
         for artifact in uploads:
@@ -195,21 +195,23 @@ class Callbacks:
 
     def _move(self, analysis_id: int, wanted: AnalysisStatus, error: str | None) -> Analysis:
         with self.db.write() as repos:
-            current = require(repos.analyses.get(analysis_id, lock=True), "analysis", analysis_id)
+            current = require(
+                repos.processing.analyses.get(analysis_id, lock=True), "analysis", analysis_id
+            )
             try:
                 changes = check_transition(current.status, wanted)
             except IllegalTransition as exc:
                 raise Conflict(str(exc), code="illegal_transition") from None
             if changes:
                 failed = wanted is AnalysisStatus.FAILED
-                repos.analyses.set_status(
+                repos.processing.analyses.set_status(
                     analysis_id,
                     wanted,
                     error=(error or "the pipeline reported a failure") if failed else None,
                     now=utcnow(),
                     allowed_from=[current.status],
                 )
-            return require(repos.analyses.get(analysis_id), "analysis", analysis_id)
+            return require(repos.processing.analyses.get(analysis_id), "analysis", analysis_id)
 
     def presign(self, analysis: Analysis, body: PresignIn) -> tuple[str, str]:
         """(upload URL, storage path) for one artifact of an open analysis."""
@@ -224,7 +226,7 @@ class Callbacks:
             body.filename,
         )
         with self.db.write() as repos:
-            repos.callbacks.add_artifact(
+            repos.callbacks.callbacks.add_artifact(
                 analysis.id, body.artifact_type, body.filename, content_type, key, utcnow()
             )
         url = self.store.signed_upload_url(
@@ -246,8 +248,8 @@ class Callbacks:
             )
         _check_open(analysis)
         with self.db.read() as repos:
-            image = require(repos.images.get(analysis.image_id), "image", analysis.image_id)
-            artifacts = {a.storage_key: a for a in repos.callbacks.artifacts(analysis.id)}
+            image = require(repos.photos.images.get(analysis.image_id), "image", analysis.image_id)
+            artifacts = {a.storage_key: a for a in repos.callbacks.callbacks.artifacts(analysis.id)}
         checked: dict[str, str | None] = {}
 
         def check_path(path: str) -> str | None:
@@ -260,20 +262,22 @@ class Callbacks:
         except BadItem as exc:
             raise InvalidInput(str(exc), code="invalid_annotation") from None
         with self.db.write() as repos:
-            current = require(repos.analyses.get(analysis.id, lock=True), "analysis", analysis.id)
+            current = require(
+                repos.processing.analyses.get(analysis.id, lock=True), "analysis", analysis.id
+            )
             _check_open(current)
             if body.mode == "replace":
-                repos.analyses.clear_annotations(analysis.id)
+                repos.processing.analyses.clear_annotations(analysis.id)
                 known: set[str] = set()
             else:
-                known = repos.analyses.digests(analysis.id)
+                known = repos.processing.analyses.digests(analysis.id)
             new = [d for d in drafts if d.digest not in known]
-            ids = repos.analyses.add_annotations(current, new)
+            ids = repos.processing.analyses.add_annotations(current, new)
             # Annotations stored before are read back; the new ones are what was just written.
-            stored = repos.analyses.annotations_by_digest(
+            stored = repos.processing.analyses.annotations_by_digest(
                 analysis.id, [d.digest for d in drafts if d.digest in known]
             )
-            total = repos.analyses.count_annotations(analysis.id)
+            total = repos.processing.analyses.count_annotations(analysis.id)
         stored.update(
             (d.digest, _as_stored(d, annotation_id, analysis))
             for d, annotation_id in zip(new, ids, strict=True)
@@ -310,9 +314,9 @@ class Callbacks:
                 code="model_not_allowed",
             )
         with self.db.write() as repos:
-            image = require(repos.images.get(image_id), "image", image_id)
+            image = require(repos.photos.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
-            if repos.pipelines.named(image.project_id, body.model_name):
+            if repos.pipelines.pipelines.named(image.project_id, body.model_name):
                 # Results are tracked by the name of what made them: the two would be one.
                 raise InvalidInput(
                     f"model_name: {body.model_name[:100]!r} is the name of a pipeline of "
@@ -322,13 +326,13 @@ class Callbacks:
                     code="model_name_taken",
                 )
             limit = self.settings.max_analyses_per_image
-            if repos.analyses.count_for_image(image_id, CALLBACK_SOURCE) >= limit:
+            if repos.processing.analyses.count_for_image(image_id, CALLBACK_SOURCE) >= limit:
                 raise TooManyRequests(
                     f"image {image_id} already has {limit} analyses, the most one image may "
                     "have; delete the image's old results or raise ML_MAX_ANALYSES_PER_IMAGE",
                     code="too_many_analyses",
                 )
-            analysis_id = repos.analyses.create(
+            analysis_id = repos.processing.analyses.create(
                 project_id=image.project_id,
                 image_id=image_id,
                 model_name=body.model_name,
@@ -338,7 +342,7 @@ class Callbacks:
                 requested_by_id=caller.id,
                 now=utcnow(),
             )
-            return require(repos.analyses.get(analysis_id), "analysis", analysis_id)
+            return require(repos.processing.analyses.get(analysis_id), "analysis", analysis_id)
 
     def read(self, caller: User, analysis_id: int) -> tuple[Analysis, list[tuple[Artifact, str]]]:
         """An analysis with its annotations and its uploaded artifacts with download links
@@ -346,12 +350,12 @@ class Callbacks:
         check_enabled(self.settings)
         with self.db.read() as repos:
             analysis = require(
-                repos.analyses.with_annotations(analysis_id), "analysis", analysis_id
+                repos.processing.analyses.with_annotations(analysis_id), "analysis", analysis_id
             )
             assert analysis.project_id is not None
             asked = ("analysis", analysis_id)
             project_for(repos, caller, analysis.project_id, Role.VIEWER, asked=asked)
-            artifacts = repos.callbacks.artifacts(analysis_id)
+            artifacts = repos.callbacks.callbacks.artifacts(analysis_id)
         ttl = self.settings.presigned_url_expiry_seconds
         limit = self.max_upload_bytes
         # Only files that pass the bulk post's check get a link. Reading deletes nothing: the
@@ -367,9 +371,9 @@ class Callbacks:
         """An image's analyses, without annotations (viewers of its project)."""
         check_enabled(self.settings)
         with self.db.read() as repos:
-            image = require(repos.images.get(image_id), "image", image_id)
+            image = require(repos.photos.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
-            return repos.analyses.for_image_ids(image_id)
+            return repos.processing.analyses.for_image_ids(image_id)
 
 
 def _as_stored(draft: AnnotationDraft, annotation_id: int, analysis: Analysis) -> Annotation:

@@ -62,9 +62,9 @@ def claim(
     digest = hashlib.sha256(signature.encode()).hexdigest()
     for _ in range(_CLAIM_TRIES):
         with db.write() as repos:
-            if repos.callbacks.claim_signature(digest, analysis.id, action, expires_at):
+            if repos.callbacks.callbacks.claim_signature(digest, analysis.id, action, expires_at):
                 return SignedCall(analysis, digest)
-            use = repos.callbacks.signature_use(digest)
+            use = repos.callbacks.callbacks.signature_use(digest)
         if use is None:
             continue  # its first call failed on the server's side and was forgotten: run
         if (use.analysis_id, use.action) != (analysis.id, action):
@@ -87,12 +87,12 @@ def answered(db: Database, digest: str, answer: CallAnswer) -> None:
     kept but forgotten with the signature, so that a repeat runs the call again."""
     with db.write() as repos:
         if answer.status >= 500:
-            repos.callbacks.release_signature(digest)
+            repos.callbacks.callbacks.release_signature(digest)
         else:
-            repos.callbacks.keep_answer(digest, answer)
+            repos.callbacks.callbacks.keep_answer(digest, answer)
 
 
 def failed(db: Database, digest: str) -> None:
     """Forget the signature of a call that ended without an answer (an unexpected error)."""
     with db.write() as repos:
-        repos.callbacks.release_signature(digest)
+        repos.callbacks.callbacks.release_signature(digest)

@@ -32,11 +32,11 @@ def project_for(
     an outsider is then told that object was not found, in the words ``require`` uses for
     one that does not exist (naming the project would tell them it exists, and where).
     """
-    project = repos.projects.get(project_id)
+    project = repos.core.projects.get(project_id)
     role = (
         Role.OWNER
         if caller.is_admin
-        else (repos.projects.role_of(project_id, caller.id) if project else None)
+        else (repos.core.projects.role_of(project_id, caller.id) if project else None)
     )
     if project is None or role is None:
         raise _not_found(*(asked or ("project", project_id)))
@@ -91,16 +91,16 @@ def authenticate(db: Database, secret: str) -> User:
     """The user a token belongs to; NotAuthenticated for unknown or revoked tokens."""
     hashed = hash_token(secret)
     with db.read() as repos:
-        found = repos.users.authenticate(hashed)
+        found = repos.core.users.authenticate(hashed)
     if found is None:
         raise NotAuthenticated(
             "invalid or revoked token; create a new one with POST /api/v2/tokens/"
         )
     user, token = found
     now = utcnow()
-    if repos.users.needs_touch(token, now):
+    if repos.core.users.needs_touch(token, now):
         with db.write() as repos:
-            repos.users.touch_token(token.id, now)
+            repos.core.users.touch_token(token.id, now)
     return user
 
 

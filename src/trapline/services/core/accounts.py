@@ -42,12 +42,12 @@ def set_password(db: Database, caller: User | None, user_id: int, password: str)
         require_admin(caller, "set another user's password")
     hashed = hash_password(password)
     with db.write() as repos:
-        user = require(repos.users.get(user_id), "user", user_id)
+        user = require(repos.core.users.get(user_id), "user", user_id)
         if user.is_service:
             raise InvalidInput("service accounts sign in with tokens, not passwords")
-        repos.users.set_password_hash(user_id, hashed)
+        repos.core.users.set_password_hash(user_id, hashed)
         # A new password ends every session the old one opened.
-        repos.sessions.revoke_all(user_id, utcnow())
+        repos.core.sessions.revoke_all(user_id, utcnow())
     return user
 
 
@@ -55,7 +55,7 @@ def change_own_password(db: Database, caller: User, current: str, password: str)
     """A person's new password, once the current one is given right (a session left open in
     someone else's hands cannot take the account over); NotAuthenticated when it is wrong."""
     with db.read() as repos:
-        found = repos.users.password_hash(caller.email)
+        found = repos.core.users.password_hash(caller.email)
     stored = found[1] if found else None
     if not verify_password(stored, current):
         raise NotAuthenticated("the current password is not right")
@@ -65,7 +65,7 @@ def change_own_password(db: Database, caller: User, current: str, password: str)
 def set_password_for_email(db: Database, email: str, password: str | None) -> tuple[User, str]:
     """The command line's ``set-password``: a given or random password; returns it."""
     with db.read() as repos:
-        user = repos.users.by_email(email)
+        user = repos.core.users.by_email(email)
     if user is None:
         raise NotFound(f"no user with email {email}; create one with `trapline admin create-user`")
     chosen = password if password is not None else new_password()
@@ -84,7 +84,7 @@ def sign_in_key(db: Database, email: str) -> str:
     """What failed sign-ins of ``email`` are counted under: the email with a digest of its
     stored password hash, so that a new password (a reset) starts the count afresh."""
     with db.read() as repos:
-        found = repos.users.password_hash(email)
+        found = repos.core.users.password_hash(email)
     stored = (found[1] if found else None) or ""
     digest = hashlib.sha256(stored.encode()).hexdigest()[:16]
     return f"{email.strip().lower()}#{digest}"
@@ -95,7 +95,7 @@ def sign_in(
 ) -> SignedIn:
     """Check a person's email and password and open a session; NotAuthenticated if wrong."""
     with db.read() as repos:
-        found = repos.users.password_hash(email)
+        found = repos.core.users.password_hash(email)
     user, stored = found if found else (None, None)
     # The hash is always checked, so an unknown email takes as long as a wrong password.
     matches = verify_password(stored, password)
@@ -103,7 +103,7 @@ def sign_in(
         raise NotAuthenticated(WRONG_CREDENTIALS)
     secret = new_token(SESSION_PREFIX)
     with db.write() as repos:
-        session = repos.sessions.create(
+        session = repos.core.sessions.create(
             user.id, hash_token(secret), utcnow() + lifetime, user_agent[:200]
         )
     return SignedIn(user, session, secret)
@@ -113,32 +113,32 @@ def session_user(db: Database, secret: str) -> tuple[User, SignInSession]:
     """The person a session secret belongs to; NotAuthenticated when it is not live."""
     now = utcnow()
     with db.read() as repos:
-        found = repos.sessions.authenticate(hash_token(secret), now)
+        found = repos.core.sessions.authenticate(hash_token(secret), now)
     if found is None:
         raise NotAuthenticated("your session ended; sign in again")
     user, session = found
     if now - session.last_seen_at > timedelta(minutes=1):
         with db.write() as repos:
-            repos.sessions.touch(session.id, now)
+            repos.core.sessions.touch(session.id, now)
     return user, session
 
 
 def sign_out(db: Database, secret: str) -> None:
     """End the session of this secret (nothing when there is none)."""
     with db.write() as repos:
-        repos.sessions.revoke(hash_token(secret), utcnow())
+        repos.core.sessions.revoke(hash_token(secret), utcnow())
 
 
 def list_sessions(db: Database, user: User) -> list[SignInSession]:
     """A person's live sessions."""
     with db.read() as repos:
-        return repos.sessions.of_user(user.id, utcnow())
+        return repos.core.sessions.of_user(user.id, utcnow())
 
 
 def end_session(db: Database, user: User, session_id: int) -> None:
     """End one of your own sessions."""
     with db.write() as repos:
-        if not repos.sessions.revoke_one(user.id, session_id, utcnow()):
+        if not repos.core.sessions.revoke_one(user.id, session_id, utcnow()):
             raise NotFound(f"session {session_id} not found")
 
 
@@ -146,14 +146,14 @@ def list_users(db: Database, caller: User, *, limit: int, offset: int) -> tuple[
     """Every account (admins)."""
     require_admin(caller, "list users")
     with db.read() as repos:
-        return repos.users.page(limit, offset)
+        return repos.core.users.page(limit, offset)
 
 
 def get_user(db: Database, caller: User, user_id: int) -> User:
     """One account (admins)."""
     require_admin(caller, "read other users")
     with db.read() as repos:
-        return require(repos.users.get(user_id), "user", user_id)
+        return require(repos.core.users.get(user_id), "user", user_id)
 
 
 def set_active(db: Database, caller: User | None, user_id: int, active: bool) -> User:
@@ -162,11 +162,11 @@ def set_active(db: Database, caller: User | None, user_id: int, active: bool) ->
     if caller is not None and caller.id == user_id and not active:
         raise InvalidInput("you cannot deactivate yourself; ask another admin")
     with db.write() as repos:
-        require(repos.users.get(user_id), "user", user_id)
-        repos.users.set_active(user_id, active)
+        require(repos.core.users.get(user_id), "user", user_id)
+        repos.core.users.set_active(user_id, active)
         if not active:
-            repos.sessions.revoke_all(user_id, utcnow())
-        user = repos.users.get(user_id)
+            repos.core.sessions.revoke_all(user_id, utcnow())
+        user = repos.core.users.get(user_id)
     assert user is not None
     return user
 
@@ -175,7 +175,7 @@ def token_for_user(db: Database, caller: User, user_id: int, name: str) -> NewTo
     """A new API token for another account (admins); its secret is returned once."""
     require_admin(caller, "issue tokens for other users")
     with db.read() as repos:
-        user = require(repos.users.get(user_id), "user", user_id)
+        user = require(repos.core.users.get(user_id), "user", user_id)
     if not user.is_active:
         raise InvalidInput(f"user {user_id} is deactivated; activate them first")
     return make_token(db, user, name)

@@ -18,14 +18,14 @@ def neighbours(
     """
     with db.read() as repos:
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image.id))
-        before, _ = repos.images.page(
+        before, _ = repos.photos.images.page(
             image.project_id,
             flt,
             order=order,
             limit=1,
             cursor=Cursor(image.captured_at, image.id, backwards=True),
         )
-        after, _ = repos.images.page(
+        after, _ = repos.photos.images.page(
             image.project_id, flt, order=order, limit=1, cursor=Cursor(image.captured_at, image.id)
         )
     return (before[0] if before else None), (after[0] if after else None)

@@ -28,7 +28,7 @@ def create_user(
     if caller is not None and not require_person(caller).is_admin:
         raise PermissionDenied("only admins can create users")
     with db.write() as repos:
-        return repos.users.create(email, name, is_admin=is_admin)
+        return repos.core.users.create(email, name, is_admin=is_admin)
 
 
 def create_token(db: Database, user: User, name: str) -> NewToken:
@@ -44,14 +44,16 @@ def make_token(db: Database, user: User, name: str) -> NewToken:
     """A token for ``user`` (whoever calls has checked they may); its secret is returned once."""
     secret = new_token()
     with db.write() as repos:
-        token = repos.users.add_token(user.id, name, visible_prefix(secret), hash_token(secret))
+        token = repos.core.users.add_token(
+            user.id, name, visible_prefix(secret), hash_token(secret)
+        )
     return NewToken(token=token, secret=secret)
 
 
 def create_token_for_email(db: Database, email: str, name: str) -> NewToken:
     """Make a token for the user with this email (the admin command line)."""
     with db.read() as repos:
-        user = repos.users.by_email(email)
+        user = repos.core.users.by_email(email)
     if user is None:
         raise NotFound(f"no user with email {email}; create one with `trapline admin create-user`")
     return make_token(db, user, name)
@@ -73,23 +75,23 @@ def create_service_token(
         for project_id in project_ids:
             if caller is not None:
                 project_for(repos, caller, project_id, Role.MANAGER)
-            elif repos.projects.get(project_id) is None:
+            elif repos.core.projects.get(project_id) is None:
                 raise NotFound(f"project {project_id} not found")
         email = f"service-{secrets.token_hex(6)}@services.trapline.invalid"
-        account = repos.users.create(email, name, is_service=True)
+        account = repos.core.users.create(email, name, is_service=True)
         for project_id in project_ids:
-            repos.projects.set_role(project_id, account.id, Role.VIEWER)
+            repos.core.projects.set_role(project_id, account.id, Role.VIEWER)
     return account, make_token(db, account, name)
 
 
 def list_tokens(db: Database, user: User) -> list[ApiToken]:
     """The user's own tokens."""
     with db.read() as repos:
-        return repos.users.tokens_of(user.id)
+        return repos.core.users.tokens_of(user.id)
 
 
 def revoke_token(db: Database, user: User, token_id: int) -> None:
     """Revoke one of the user's own tokens."""
     with db.write() as repos:
-        if not repos.users.revoke_token(user.id, token_id):
+        if not repos.core.users.revoke_token(user.id, token_id):
             raise NotFound(f"token {token_id} not found")

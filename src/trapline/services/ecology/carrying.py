@@ -42,13 +42,13 @@ def choose_counting(
     """A person chooses the pipeline a deployment (of ``project_id``, when given) counts by
     (managers): one tracked on it; nothing but a person changes it after."""
     with db.write() as repos:
-        deployment = repos.deployments.get(deployment_id)
+        deployment = repos.photos.deployments.get(deployment_id)
         if deployment is None or project_id not in (None, deployment.project_id):
             require(None, "deployment", deployment_id)
         assert deployment is not None
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.MANAGER, asked=asked)
-        found = repos.choices.tracked(deployment.project_id, deployment_id)
+        found = repos.ecology.choices.tracked(deployment.project_id, deployment_id)
         tracked = [p for p, _, _ in found.get(deployment_id, [])]
         if pipeline not in tracked:
             offered = ", ".join(tracked[:20]) or "none yet"
@@ -58,7 +58,7 @@ def choose_counting(
                 field="pipeline",
             )
         _count_by(repos, deployment_id, deployment.counting_pipeline, pipeline, Chosen.PERSON)
-        chosen = repos.deployments.get(deployment_id)
+        chosen = repos.photos.deployments.get(deployment_id)
     assert chosen is not None
     return chosen
 
@@ -67,23 +67,23 @@ def count_project_by(repos: Repos, project_id: int, pipeline: str) -> None:
     """A person chose what the project counts by: every deployment with its results counts by
     it, but those a person chose for on their own, and people's work is carried to its
     individuals on each deployment that changes."""
-    for deployment_id, before in repos.choices.project_choice(project_id, pipeline):
+    for deployment_id, before in repos.ecology.choices.project_choice(project_id, pipeline):
         _count_by(repos, deployment_id, before, pipeline, Chosen.PROJECT)
 
 
 def _count_by(
     repos: Repos, deployment_id: int, before: str | None, pipeline: str, chosen: Chosen
 ) -> None:
-    repos.choices.choose(deployment_id, pipeline, chosen)
+    repos.ecology.choices.choose(deployment_id, pipeline, chosen)
     if before is not None and before != pipeline:
         lines = carry(repos, deployment_id, before, pipeline)
-        repos.choices.not_carried(deployment_id, said(lines))
+        repos.ecology.choices.not_carried(deployment_id, said(lines))
 
 
 def carry(repos: Repos, deployment_id: int, before: str, after: str) -> list[str]:
     """Carry the identifications, reviews and published ids of ``before``'s individuals in a
     deployment to ``after``'s; a line for each identification or review not carried."""
-    carrying = repos.carrying
+    carrying = repos.ecology.carrying
     old = carrying.tracked(deployment_id, before)
     new = carrying.tracked(deployment_id, after)
     heirs = _heirs(old, new, successors(old.placed, new.placed))
@@ -138,7 +138,7 @@ def _carry_names(
 ) -> list[str]:
     """Copy each identification to its individual's heir, unless the heir was named as
     recently (a copy carried before, or a person's own since)."""
-    carrying, lines = repos.carrying, []
+    carrying, lines = repos.ecology.carrying, []
     newest = carrying.newest_named(sorted({h.occurrence_id for h in heirs.values()}))
     anew: set[int] = set()
     for row in named:  # oldest first, so the heir ranks them as the individual did
@@ -155,7 +155,7 @@ def _carry_names(
             carrying.name(row, anchor)
             newest[heir] = row.created_at
             anew.add(heir)
-    found = [o for o in (repos.occurrences.get(i) for i in sorted(anew)) if o]
+    found = [o for o in (repos.ecology.occurrences.get(i) for i in sorted(anew)) if o]
     if found:
         redetermine_all(repos, found)
     return lines
@@ -166,7 +166,7 @@ def _carry_reviews(
 ) -> list[str]:
     """Copy each box's latest review to its successor, unless that box was reviewed since;
     the photos of boxes judged anew are tracked again."""
-    carrying, lines = repos.carrying, []
+    carrying, lines = repos.ecology.carrying, []
     held = carrying.reviews([t for a in judged if (t := pairs.get(a)) is not None])
     photos: set[int] = set()
     for annotation_id, row in sorted(judged.items()):

@@ -43,20 +43,22 @@ class Compared:
 def compare_deployment(db: Database, caller: User, deployment_id: int, a: str, b: str) -> Compared:
     """Compare two sides (``slug`` or ``slug@version``) on a deployment's photos (viewers)."""
     with db.read() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         sides = [
             _side(repos, deployment.project_id, text, field) for text, field in ((a, "a"), (b, "b"))
         ]
         side_a, side_b = sides
-        photos = repos.compare.both(deployment_id, side_a, side_b, MAX_PHOTOS + 1)
+        photos = repos.ecology.compare.both(deployment_id, side_a, side_b, MAX_PHOTOS + 1)
         found = Comparison(photos=min(len(photos), MAX_PHOTOS))
         for start in range(0, min(len(photos), MAX_PHOTOS), _BATCH):
             part = photos[start : start + _BATCH]
             compare(
-                repos.compare.boxes(deployment_id, side_a, part),
-                repos.compare.boxes(deployment_id, side_b, part),
+                repos.ecology.compare.boxes(deployment_id, side_a, part),
+                repos.ecology.compare.boxes(deployment_id, side_b, part),
                 found,
             )
         return Compared(
@@ -83,7 +85,9 @@ def _side(repos: Repos, project_id: int, text: str, field: str) -> Side:
     if version is None:
         return Side(project_id, slug)
     versions = sorted(
-        p.version for p in repos.export_reads.pipelines(project_id).values() if p.slug == slug
+        p.version
+        for p in repos.exports.export_reads.pipelines(project_id).values()
+        if p.slug == slug
     )
     if int(version) not in versions:
         raise InvalidInput(
@@ -99,22 +103,24 @@ def _individuals(
 ) -> list[tuple[str | None, int]] | None:
     if side.version is not None:
         return None
-    hidden = tuple(repos.taxa.hidden_labels(deployment.project_id))
+    hidden = tuple(repos.taxa.taxa.hidden_labels(deployment.project_id))
     scope = Scope(
         deployment.project_id, deployment.id, hidden_labels=hidden, pipeline=side.pipeline
     )
-    return repos.counts.per_label(scope)
+    return repos.ecology.counts.per_label(scope)
 
 
 def sides_of(db: Database, caller: User, deployment_id: int) -> list[str]:
     """What a deployment's comparison can name (viewers): each pipeline of its project, and
     each version of those that have several (``slug@N``)."""
     with db.read() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         known = project_pipelines(repos, deployment.project_id)
-        pipelines = repos.export_reads.pipelines(deployment.project_id).values()
+        pipelines = repos.exports.export_reads.pipelines(deployment.project_id).values()
         found: list[str] = []
         for slug in known:
             versions = sorted(p.version for p in pipelines if p.slug == slug)

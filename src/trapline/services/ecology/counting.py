@@ -35,14 +35,14 @@ def counting_scope(
     given (one of the project's), else those of the pipeline each deployment counts by."""
     project_for(repos, caller, project_id, Role.VIEWER)
     if deployment_id is not None:
-        deployment = repos.deployments.get(deployment_id)
+        deployment = repos.photos.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             require(None, "deployment", deployment_id)
     if pipeline is not None:
         check_pipeline(repos, project_id, pipeline, "pipeline")
-    hidden = tuple(repos.taxa.hidden_labels(project_id))
+    hidden = tuple(repos.taxa.taxa.hidden_labels(project_id))
     scope = Scope(project_id, deployment_id, since, until, hidden, pipeline=pipeline or None)
-    return repos.choices.counted(scope)
+    return repos.ecology.choices.counted(scope)
 
 
 def viewable_scope(repos: Repos, caller: User, scope: Scope) -> Scope:
@@ -64,15 +64,15 @@ def with_pipeline(repos: Repos, scope: Scope) -> Scope:
     """A scope made elsewhere (a page's filters), counted as ``counting_scope`` counts."""
     if scope.pipeline is not None:
         check_pipeline(repos, scope.project_id, scope.pipeline, "pipeline")
-    hidden = tuple(repos.taxa.hidden_labels(scope.project_id))
-    return repos.choices.counted(replace(scope, hidden_labels=hidden, chosen=()))
+    hidden = tuple(repos.taxa.taxa.hidden_labels(scope.project_id))
+    return repos.ecology.choices.counted(replace(scope, hidden_labels=hidden, chosen=()))
 
 
 def project_pipelines(repos: Repos, project_id: int) -> list[str]:
     """The pipelines a project can count by: those its occurrences were tracked from, and
     those enabled for it."""
-    tracked = [name for name, _, _ in repos.counts.pipelines(project_id)]
-    enabled = repos.pipelines.enabled_slugs(project_id)
+    tracked = [name for name, _, _ in repos.ecology.counts.pipelines(project_id)]
+    enabled = repos.pipelines.pipelines.enabled_slugs(project_id)
     return list(dict.fromkeys([*tracked, *enabled]))
 
 
@@ -129,12 +129,12 @@ def counting_summary(
     with db.read() as repos:
         project, _ = project_for(repos, caller, project_id, Role.VIEWER)
         return Counting(
-            pipeline=repos.choices.counted(Scope(project_id)).pipeline,
+            pipeline=repos.ecology.choices.counted(Scope(project_id)).pipeline,
             named=project.counting_pipeline,
-            counted=repos.counts.pipelines(project_id),
+            counted=repos.ecology.counts.pipelines(project_id),
             choices=project_pipelines(repos, project_id),
-            deployments=repos.choices.listed(project_id, tracked=tracked),
-            shares=repos.choices.shares(project_id),
+            deployments=repos.ecology.choices.listed(project_id, tracked=tracked),
+            shares=repos.ecology.choices.shares(project_id),
         )
 
 
@@ -142,10 +142,12 @@ def version_share(db: Database, caller: User, deployment_id: int) -> VersionShar
     """Which versions of the pipeline a deployment counts by its photos' results are of
     (viewers)."""
     with db.read() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
-        return repos.choices.versions(deployment)
+        return repos.ecology.choices.versions(deployment)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,9 @@ def event_counts(
     event; an event with nothing counted is left out. One grouped read of the tallies for
     all of them."""
     with db.read() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         scope = counting_scope(repos, caller, deployment.project_id, deployment_id=deployment_id)
@@ -176,8 +180,8 @@ def event_counts(
 def counted_events(repos: Repos, scope: Scope, event_ids: Sequence[int]) -> dict[int, EventCount]:
     """What these events hold in a counting scope, by event (an event with nothing counted is
     left out): one grouped read of their tallies."""
-    rows = repos.counts.per_event(scope, event_ids)
-    names = repos.listings.taxon_names(t for _, t, _, _ in rows if t is not None)
+    rows = repos.ecology.counts.per_event(scope, event_ids)
+    names = repos.ecology.listings.taxon_names(t for _, t, _, _ in rows if t is not None)
     per_event: dict[int, Counter[tuple[str | None, int | None]]] = defaultdict(Counter)
     for event_id, taxon_id, label, n in rows:
         name = names.get(taxon_id) if taxon_id is not None else None
@@ -208,10 +212,12 @@ def label_mappings(
     of the tallies)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        counted = repos.choices.counted(Scope(project_id))
-        named = [(label, n) for label, n in repos.counts.labels(project_id, counted) if label]
+        counted = repos.ecology.choices.counted(Scope(project_id))
+        named = [
+            (label, n) for label, n in repos.ecology.counts.labels(project_id, counted) if label
+        ]
         shown = named[offset:] if limit is None else named[offset : offset + limit]
-        resolver = repos.taxa.resolver(project_id, [label for label, _ in shown])
+        resolver = repos.taxa.taxa.resolver(project_id, [label for label, _ in shown])
     return len(named), [
         LabelMapping(m.label, m.kind, m.taxon_id, m.how, n)
         for label, n in shown

@@ -33,34 +33,34 @@ WHOLE_AFTER = 1000
 def photos_added(repos: Repos, image_ids: Sequence[int]) -> None:
     """Put new photos (or photos newly moved into a deployment) into their events."""
     if len(image_ids) > WHOLE_AFTER:
-        for deployment_id in repos.events.deployments_of(image_ids):
-            repos.events.regroup(deployment_id)
+        for deployment_id in repos.ecology.events.deployments_of(image_ids):
+            repos.ecology.events.regroup(deployment_id)
         return
     for image_id in image_ids:
-        repos.events.add(image_id)
+        repos.ecology.events.add(image_id)
 
 
 def photos_leaving(repos: Repos, image_ids: Sequence[int]) -> list[Span]:
     """The spans of the events photos are in, taken before they are deleted or moved."""
-    return repos.events.spans(image_ids)
+    return repos.ecology.events.spans(image_ids)
 
 
 def photos_moved(repos: Repos, image_ids: Sequence[int]) -> None:
     """Put photos just moved between deployments into their new events, before the spans they
     left are grouped again (``photos_left``): an occurrence seen only in them goes with them,
     keeping its id, and comes back with them."""
-    repos.events.leave_moved(image_ids)
+    repos.ecology.events.leave_moved(image_ids)
     photos_added(repos, image_ids)
 
 
 def photos_left(repos: Repos, spans: Sequence[Span]) -> None:
     """Group what is left of the spans photos left (an event may split or go)."""
-    repos.events.regroup_spans(spans)
+    repos.ecology.events.regroup_spans(spans)
 
 
 def times_reread(repos: Repos, project_id: int, deployment_id: int | None) -> Regrouping:
     """Regroup, in the background, the deployments whose capture times were read again."""
-    return repos.regroupings.start(project_id, deployment_id, utcnow())
+    return repos.ecology.regroupings.start(project_id, deployment_id, utcnow())
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -78,13 +78,17 @@ def list_events(
     """A deployment's events (those starting in ``nights``) in time order, with the rule that
     made them and how many events the deployment has."""
     with db.read() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )
-        grouping = repos.events.grouping_of(deployment_id)
+        grouping = repos.ecology.events.grouping_of(deployment_id)
         assert grouping is not None
-        total, events = repos.events.page(deployment_id, limit=limit, offset=offset, nights=nights)
+        total, events = repos.ecology.events.page(
+            deployment_id, limit=limit, offset=offset, nights=nights
+        )
         return deployment, grouping, total, events
 
 
@@ -94,7 +98,7 @@ def latest_regrouping(db: Database, caller: User, deployment: Deployment) -> Reg
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment.id)
         )
-        return repos.regroupings.latest(deployment.project_id, deployment.id)
+        return repos.ecology.regroupings.latest(deployment.project_id, deployment.id)
 
 
 def get_event(
@@ -102,9 +106,9 @@ def get_event(
 ) -> tuple[Event, list[Image]]:
     """An event the caller may see, with a page of its photos in time order."""
     with db.read() as repos:
-        event = require(repos.events.get(event_id), "event", event_id)
+        event = require(repos.ecology.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
-        return event, repos.events.images(event_id, limit=limit, offset=offset)
+        return event, repos.ecology.events.images(event_id, limit=limit, offset=offset)
 
 
 # -- rules and regroupings ----------------------------------------------------------------
@@ -116,8 +120,8 @@ def set_project_rule(db: Database, caller: User, project_id: int, grouping: Grou
     ``Platform.regroupings``)."""
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        repos.events.set_project_rule(project_id, grouping)
-        return repos.regroupings.start(project_id, None, utcnow())
+        repos.ecology.events.set_project_rule(project_id, grouping)
+        return repos.ecology.regroupings.start(project_id, None, utcnow())
 
 
 def set_deployment_rule(
@@ -126,21 +130,23 @@ def set_deployment_rule(
     """Set a deployment's own rule (None: its project's) (members); its events are regrouped
     in the background."""
     with db.write() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         project_for(
             repos, caller, deployment.project_id, Role.MEMBER, asked=("deployment", deployment_id)
         )
         # The project's row first, as a regrouping's step takes it before its run's row and
         # the deployment's: the other order deadlocked with a step on PostgreSQL.
-        repos.projects.lock(deployment.project_id)
-        repos.events.set_deployment_rule(deployment_id, grouping)
-        return repos.regroupings.start(deployment.project_id, deployment_id, utcnow())
+        repos.core.projects.lock(deployment.project_id)
+        repos.ecology.events.set_deployment_rule(deployment_id, grouping)
+        return repos.ecology.regroupings.start(deployment.project_id, deployment_id, utcnow())
 
 
 def get_regrouping(db: Database, caller: User, regrouping_id: int) -> Regrouping:
     """A regrouping the caller may see."""
     with db.read() as repos:
-        found = require(repos.regroupings.get(regrouping_id), "regrouping", regrouping_id)
+        found = require(repos.ecology.regroupings.get(regrouping_id), "regrouping", regrouping_id)
         project_for(
             repos, caller, found.project_id, Role.VIEWER, asked=("regrouping", regrouping_id)
         )
@@ -155,12 +161,12 @@ def regroup_step(db: Database, regrouping_id: int, holder: str, now: datetime) -
     events: the regrouping notes why and goes on with the next one."""
     try:
         with db.write() as repos:
-            return repos.regroupings.step(regrouping_id, holder, now)
+            return repos.ecology.regroupings.step(regrouping_id, holder, now)
     except TraplineError:
         raise  # the database went away: the run stops, and is taken again (``stepped.py``)
     except Exception as exc:  # one deployment's failure must not stop the others
         log.exception("regrouping %s: a deployment could not be regrouped", regrouping_id)
         with db.write() as repos:
-            if not repos.regroupings.skip(regrouping_id, holder, now, failure_text(exc)):
+            if not repos.ecology.regroupings.skip(regrouping_id, holder, now, failure_text(exc)):
                 return None
         return False

@@ -95,22 +95,22 @@ def list_occurrences(
     with db.read() as repos:
         scope = viewable_scope(repos, caller, scope)
         if flt.event_id is not None:
-            event = repos.events.get(flt.event_id)
+            event = repos.ecology.events.get(flt.event_id)
             if event is None or event.project_id != scope.project_id:
                 require(None, "event", flt.event_id)
         under = None
         if flt.taxon_id is not None:
             taxon = taxon_of_project(repos, scope.project_id, flt.taxon_id, "taxon")
-            under = repos.species.under(taxon)
+            under = repos.ecology.species.under(taxon)
         empty = scope.since and scope.until and scope.since > scope.until
         if scope.counts_nothing or empty:
             return OccurrencePage(0, [], False, {})
-        listings = repos.listings
+        listings = repos.ecology.listings
         found, more = listings.occurrences(
             scope, flt, under, order=order, limit=limit, cursor=cursor
         )
         total = listings.count_occurrences(scope, flt, under)
-        taxa = repos.taxa.by_ids({o.taxon_id for o in found if o.taxon_id is not None})
+        taxa = repos.taxa.taxa.by_ids({o.taxon_id for o in found if o.taxon_id is not None})
         return OccurrencePage(total, found, more, taxa)
 
 
@@ -130,7 +130,7 @@ def list_events(
     _check_cursor(cursor)
     with db.read() as repos:
         scope = viewable_scope(repos, caller, scope)
-        listings = repos.listings
+        listings = repos.ecology.listings
         found, more = listings.events(scope, order=order, limit=limit, cursor=cursor)
         # The nights bound which events are listed, not what each of them holds.
         whole = replace(scope, since=None, until=None)
@@ -148,7 +148,7 @@ def count_table(
         raise InvalidInput("by: name one or more of deployment, event, night, hour")
     with db.read() as repos:
         scope = viewable_scope(repos, caller, scope)
-        listings = repos.listings
+        listings = repos.ecology.listings
         if scope.counts_nothing:
             tallied = []
         elif CountBy.HOUR in by:
@@ -211,15 +211,15 @@ def _check_cursor(cursor: Cursor | None) -> None:
 def _with_ancestors(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
     """These taxa and their ancestors in outline (names, ranks, lineages: what a table's rows
     and rolling up read)."""
-    taxa = repos.species.outlines(taxon_ids)
+    taxa = repos.ecology.species.outlines(taxon_ids)
     ancestors = {a for t in taxa.values() for a in t.lineage} - set(taxa)
-    return taxa | repos.species.outlines(ancestors)
+    return taxa | repos.ecology.species.outlines(ancestors)
 
 
 def _deployment_names(repos: Repos, deployment_ids: set[int | None]) -> dict[int, str]:
     found = {}
     for deployment_id in sorted(d for d in deployment_ids if d is not None):
-        deployment = repos.deployments.get(deployment_id)
+        deployment = repos.photos.deployments.get(deployment_id)
         if deployment is not None:
             found[deployment_id] = deployment.name
     return found

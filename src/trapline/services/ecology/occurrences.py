@@ -68,19 +68,19 @@ def track_event(
     still take part (its determination is made again); otherwise its detections are tracked
     afresh with the rest."""
     with db.read() as repos:
-        event = repos.events.get(event_id)
+        event = repos.ecology.events.get(event_id)
         if event is None:
             return False
-        photos = repos.tracking.photos(event_id)
-        current = repos.tracking.detections(event)
-        earlier = repos.tracking.earlier(event, {d.annotation_id for d in current})
+        photos = repos.ecology.tracking.photos(event_id)
+        current = repos.ecology.tracking.detections(event)
+        earlier = repos.ecology.tracking.earlier(event, {d.annotation_id for d in current})
         succession = successors(earlier.gone, [_placed(d) for d in current])
         taking_part, capped = within_cap(
             [d for d in _carried(current, earlier, succession) if d.takes_part],
-            repos.choices.counting_of(event.deployment_id),
+            repos.ecology.choices.counting_of(event.deployment_id),
             MAX_BOXES,
         )
-        detections = repos.tracking.with_features(taking_part)
+        detections = repos.ecology.tracking.with_features(taking_part)
         taxon_of = _resolver(repos, event.project_id, detections)
     by_id = {d.annotation_id: d for d in detections}
     kept = {}
@@ -109,8 +109,8 @@ def track_event(
     made += [replace(o, occurrence_id=inherited.get(n)) for n, o in enumerate(tracked)]
     moves = {old: new for old, new in succession.items() if old in earlier.marks}
     with db.write() as repos:
-        repos.tracking.move_identifications(moves)
-        return repos.occurrences.replace(event, made, version, untracked=untracked)
+        repos.ecology.tracking.move_identifications(moves)
+        return repos.ecology.occurrences.replace(event, made, version, untracked=untracked)
 
 
 def _placed(detection: Detection) -> Placed:
@@ -180,7 +180,7 @@ def _tracked(
 def _resolver(repos: Repos, project_id: int, detections: Sequence[Detection]) -> TaxonOf:
     """What taxon each label of these detections (and their reviews) names."""
     labels = {d.label for d in detections} | {d.review[2] for d in detections if d.review}
-    return repos.taxa.resolver(project_id, labels).taxon_of
+    return repos.taxa.taxa.resolver(project_id, labels).taxon_of
 
 
 def _made(
@@ -228,12 +228,12 @@ def event_occurrences(
     """An event's occurrences (viewers of its project) of ``pipeline``, else of the pipeline
     its deployment counts by, how many it has, and how many boxes its tracking left out."""
     with db.read() as repos:
-        event = require(repos.events.get(event_id), "event", event_id)
+        event = require(repos.ecology.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
         scope = counting_scope(
             repos, caller, event.project_id, pipeline=pipeline, deployment_id=event.deployment_id
         )
-        total, found = repos.occurrences.of_event(
+        total, found = repos.ecology.occurrences.of_event(
             event_id, scope.pipeline, limit=limit, offset=offset
         )
         return total, found, event.untracked_boxes
@@ -244,9 +244,9 @@ def event_boxes(
 ) -> dict[int, list[tuple[int, Box]]]:
     """The tracked detections of some of an event's photos: (occurrence, box) by photo."""
     with db.read() as repos:
-        event = require(repos.events.get(event_id), "event", event_id)
+        event = require(repos.ecology.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.VIEWER, asked=("event", event_id))
-        return repos.occurrences.boxes(image_ids)
+        return repos.ecology.occurrences.boxes(image_ids)
 
 
 def settled_on_photo(db: Database, caller: User, image: Image) -> dict[int, Occurrence]:
@@ -254,7 +254,7 @@ def settled_on_photo(db: Database, caller: User, image: Image) -> dict[int, Occu
     box (viewers of its project): what counting names those boxes by."""
     with db.read() as repos:
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image.id))
-        return repos.occurrences.settled_on(image.id)
+        return repos.ecology.occurrences.settled_on(image.id)
 
 
 def get_occurrence(
@@ -263,11 +263,13 @@ def get_occurrence(
     """An occurrence the caller may see, with its detections in photo order, each with the
     label that names it."""
     with db.read() as repos:
-        found = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+        found = require(repos.ecology.occurrences.get(occurrence_id), "occurrence", occurrence_id)
         asked = ("occurrence", occurrence_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
-        sightings = repos.occurrences.sightings(occurrence_id)
-        names = repos.tracking.names([(s.annotation_id, s.label, s.confidence) for s in sightings])
+        sightings = repos.ecology.occurrences.sightings(occurrence_id)
+        names = repos.ecology.tracking.names(
+            [(s.annotation_id, s.label, s.confidence) for s in sightings]
+        )
         named = [
             replace(s, label=names[s.annotation_id][0], label_score=names[s.annotation_id][1])
             for s in sightings
@@ -284,12 +286,12 @@ def split(
     """Move some of an occurrence's detections into a new occurrence (members of its
     project); both are kept as they are by later trackings. The two, the old one first."""
     with db.write() as repos:
-        found = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+        found = require(repos.ecology.occurrences.get(occurrence_id), "occurrence", occurrence_id)
         asked = ("occurrence", occurrence_id)
         project_for(repos, caller, found.project_id, Role.MEMBER, asked=asked)
-        event = require(repos.events.get(found.event_id), "occurrence", occurrence_id)
-        repos.occurrences.hold(event.id)
-        members = repos.occurrences.groups(event.id).get(occurrence_id, [])
+        event = require(repos.ecology.events.get(found.event_id), "occurrence", occurrence_id)
+        repos.ecology.occurrences.hold(event.id)
+        members = repos.ecology.occurrences.groups(event.id).get(occurrence_id, [])
         leaving = set(detection_ids)
         strangers = sorted(leaving - set(members))
         if strangers:
@@ -300,14 +302,19 @@ def split(
             raise InvalidInput(
                 "detection_ids: name some of the occurrence's detections, not all of them"
             )
-        photos = repos.tracking.photos(event.id)
-        by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
+        photos = repos.ecology.tracking.photos(event.id)
+        by_id = {d.annotation_id: d for d in repos.ecology.tracking.detections(event)}
         taxon_of = _resolver(repos, event.project_id, list(by_id.values()))
         staying = [by_id[i] for i in members if i not in leaving]
-        repos.occurrences.rewrite(occurrence_id, _made(staying, photos, taxon_of, edited=True))
+        repos.ecology.occurrences.rewrite(
+            occurrence_id, _made(staying, photos, taxon_of, edited=True)
+        )
         made = _made([by_id[i] for i in members if i in leaving], photos, taxon_of, edited=True)
-        new_id = repos.occurrences.insert(event, made)
-        old, new = repos.occurrences.get(occurrence_id), repos.occurrences.get(new_id)
+        new_id = repos.ecology.occurrences.insert(event, made)
+        old, new = (
+            repos.ecology.occurrences.get(occurrence_id),
+            repos.ecology.occurrences.get(new_id),
+        )
         assert old is not None
         assert new is not None
         return old, new
@@ -318,11 +325,11 @@ def merge(db: Database, caller: User, event_id: int, occurrence_ids: Sequence[in
     the first named keeps its id, the others go; later trackings keep it as it is."""
     ids = list(dict.fromkeys(occurrence_ids))
     with db.write() as repos:
-        event = require(repos.events.get(event_id), "event", event_id)
+        event = require(repos.ecology.events.get(event_id), "event", event_id)
         project_for(repos, caller, event.project_id, Role.MEMBER, asked=("event", event_id))
         found = []
         for occurrence_id in ids:
-            one = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+            one = require(repos.ecology.occurrences.get(occurrence_id), "occurrence", occurrence_id)
             asked = ("occurrence", occurrence_id)
             project_for(repos, caller, one.project_id, Role.MEMBER, asked=asked)
             found.append(one)
@@ -337,15 +344,15 @@ def merge(db: Database, caller: User, event_id: int, occurrence_ids: Sequence[in
             raise InvalidInput(
                 "occurrence_ids: occurrences of different pipelines cannot be merged"
             )
-        repos.occurrences.hold(event.id)
-        groups = repos.occurrences.groups(event.id)
-        by_id = {d.annotation_id: d for d in repos.tracking.detections(event)}
+        repos.ecology.occurrences.hold(event.id)
+        groups = repos.ecology.occurrences.groups(event.id)
+        by_id = {d.annotation_id: d for d in repos.ecology.tracking.detections(event)}
         members = [by_id[i] for o in ids for i in groups.get(o, ()) if i in by_id]
-        photos = repos.tracking.photos(event.id)
+        photos = repos.ecology.tracking.photos(event.id)
         taxon_of = _resolver(repos, event.project_id, members)
-        repos.occurrences.remove(ids[1:])
-        repos.occurrences.rewrite(ids[0], _made(members, photos, taxon_of, edited=True))
-        merged = repos.occurrences.get(ids[0])
+        repos.ecology.occurrences.remove(ids[1:])
+        repos.ecology.occurrences.rewrite(ids[0], _made(members, photos, taxon_of, edited=True))
+        merged = repos.ecology.occurrences.get(ids[0])
         assert merged is not None
         return merged
 
@@ -359,11 +366,11 @@ def _members(
     for occurrence in found:
         by_event[occurrence.event_id].append(occurrence)
     for event_id, group in sorted(by_event.items()):
-        event = require(repos.events.get(event_id), "occurrence", group[0].id)
-        repos.occurrences.hold(event.id)
-        groups = repos.occurrences.detections_of([o.id for o in group])
+        event = require(repos.ecology.events.get(event_id), "occurrence", group[0].id)
+        repos.ecology.occurrences.hold(event.id)
+        groups = repos.ecology.occurrences.detections_of([o.id for o in group])
         wanted = {i for o in group for i in groups.get(o.id, [])}
-        by_id = {d.annotation_id: d for d in repos.tracking.detections(event, among=wanted)}
+        by_id = {d.annotation_id: d for d in repos.ecology.tracking.detections(event, among=wanted)}
         yield event, {o.id: [by_id[i] for i in groups.get(o.id, []) if i in by_id] for o in group}
 
 
@@ -397,11 +404,11 @@ def redetermine_all(repos: Repos, found: Sequence[Occurrence]) -> list[Occurrenc
     edited = {o.id: o.edited for o in found}
     for event, members in _members(repos, found):
         taxon_of = _resolver(repos, event.project_id, [d for m in members.values() for d in m])
-        photos = repos.tracking.photos(event.id)
+        photos = repos.ecology.tracking.photos(event.id)
         for occurrence_id, detections in members.items():
             if detections:
                 made = _made(detections, photos, taxon_of, edited=edited[occurrence_id])
-                repos.occurrences.determine(occurrence_id, made)
-    now = [repos.occurrences.get(o.id) for o in found]
+                repos.ecology.occurrences.determine(occurrence_id, made)
+    now = [repos.ecology.occurrences.get(o.id) for o in found]
     assert all(o is not None for o in now)
     return [o for o in now if o is not None]

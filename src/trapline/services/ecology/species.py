@@ -39,15 +39,17 @@ def species(
     with db.read() as repos:
         scope = viewable_scope(repos, caller, scope)
         if rank is None:
-            total, page = repos.species.counted(scope, limit, offset)
-            best = repos.species.best(scope, sorted({m for row in page for m in row.members}))
+            total, page = repos.ecology.species.counted(scope, limit, offset)
+            best = repos.ecology.species.best(
+                scope, sorted({m for row in page for m in row.members})
+            )
             return total, [_with_best(row, best) for row in page]
-        tallies = repos.species.tallies(scope)
+        tallies = repos.ecology.species.tallies(scope)
         outlines = _outlines_of(repos, {t.taxon_id for t in tallies if t.taxon_id is not None})
         rows = count_species(tallies, outlines, rank)
         shown = rows[offset : offset + limit]
-        taxa = repos.taxa.by_ids({row.taxon.id for row in shown if row.taxon is not None})
-        best = repos.species.best(scope, sorted({m for row in shown for m in row.members}))
+        taxa = repos.taxa.taxa.by_ids({row.taxon.id for row in shown if row.taxon is not None})
+        best = repos.ecology.species.best(scope, sorted({m for row in shown for m in row.members}))
         return len(rows), [_with_best(_in_full(row, taxa), best) for row in shown]
 
 
@@ -60,19 +62,19 @@ def taxon_profile(
     with db.read() as repos:
         scope = viewable_scope(repos, caller, scope)
         taxon = taxon_of_project(repos, scope.project_id, taxon_id, "taxon")
-        tallies = repos.species.tallies(scope, repos.species.under(taxon))
+        tallies = repos.ecology.species.tallies(scope, repos.ecology.species.under(taxon))
         seen = sorted({t.taxon_id for t in tallies if t.taxon_id is not None})
         (counted,) = count_species(tallies, {i: taxon for i in seen}, None) or [
             SpeciesCount(taxon, 0, 0, 0, None, None, ())
         ]
         count = replace(counted, taxon=taxon, members=tuple(seen))
         profile = TaxonProfile(
-            count=_with_best(count, repos.species.best(scope, seen)),
-            per_night=repos.species.per_night(scope, seen),
-            per_hour=repos.species.per_hour(scope, seen),
-            per_deployment=repos.species.per_deployment(scope, seen),
+            count=_with_best(count, repos.ecology.species.best(scope, seen)),
+            per_night=repos.ecology.species.per_night(scope, seen),
+            per_hour=repos.ecology.species.per_hour(scope, seen),
+            per_deployment=repos.ecology.species.per_deployment(scope, seen),
         )
-        return profile, repos.species.recent(scope, seen, RECENT_CROPS)
+        return profile, repos.ecology.species.recent(scope, seen, RECENT_CROPS)
 
 
 def _check(scope: Scope) -> None:
@@ -82,9 +84,9 @@ def _check(scope: Scope) -> None:
 
 def _outlines_of(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
     """These taxa and their ancestors in outline (what ordering and rolling up read)."""
-    taxa = repos.species.outlines(taxon_ids)
+    taxa = repos.ecology.species.outlines(taxon_ids)
     ancestors = {a for t in taxa.values() for a in t.lineage} - set(taxa)
-    return taxa | repos.species.outlines(ancestors)
+    return taxa | repos.ecology.species.outlines(ancestors)
 
 
 def _in_full(row: SpeciesCount, taxa: dict[int, Taxon]) -> SpeciesCount:

@@ -54,13 +54,13 @@ def track_due(
     server is not taken again at once when it restarts."""
     now = now or utcnow()
     with db.read() as repos:
-        due = repos.tracking.due(limit, now - QUEUED_TASKS_HOLD, now)
+        due = repos.ecology.tracking.due(limit, now - QUEUED_TASKS_HOLD, now)
     tracked = 0
     for event_id, version in due:
         if stop.is_set():
             break
         with db.write() as repos:
-            repos.tracking.begin(event_id, now, TRACKING_RETRY)
+            repos.ecology.tracking.begin(event_id, now, TRACKING_RETRY)
         try:
             track_event(db, store, event_id, version, limits=limits)
         except Exception as exc:
@@ -78,6 +78,6 @@ def _tracking_failed(db: Database, event_id: int, exc: Exception) -> None:
         log.error("tracking event %s failed", event_id, exc_info=exc)
     try:
         with db.write() as repos:
-            repos.tracking.failed(event_id, failure_text(exc))
+            repos.ecology.tracking.failed(event_id, failure_text(exc))
     except TraplineError as again:
         log.warning("could not record that tracking event %s failed: %s", event_id, again.detail)

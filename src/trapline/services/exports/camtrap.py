@@ -154,7 +154,7 @@ def operation_matrix(
     repos: Repos, scope: Scope, empty_days: EmptyDays, setup_days: SetupDays
 ) -> Operation:
     deployments = _deployments(repos, scope)
-    photo_days = repos.camtrap.photo_days(scope.project_id, scope.deployment_id)
+    photo_days = repos.exports.camtrap.photo_days(scope.project_id, scope.deployment_id)
     stations = [
         StationDays(
             d.id,
@@ -173,11 +173,11 @@ def operation_matrix(
 
 def _deployments(repos: Repos, scope: Scope) -> list[Deployment]:
     if scope.deployment_id is not None:
-        one = repos.deployments.get(scope.deployment_id)
+        one = repos.photos.deployments.get(scope.deployment_id)
         return [one] if one is not None else []
     found: list[Deployment] = []
     while True:  # a project has a few hundred at most
-        _, page = repos.deployments.page(scope.project_id, limit=1000, offset=len(found))
+        _, page = repos.photos.deployments.page(scope.project_id, limit=1000, offset=len(found))
         found += page
         if len(page) < 1000:
             return found
@@ -192,8 +192,8 @@ def sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sight
         # variable, set and reset here before the first row is handed on.
         with request_time_limit(None):
             repos = stack.enter_context(db.streaming_read())
-            under = repos.species.under(taxon) if taxon is not None else None
-            rows = repos.camtrap.sightings(scope, under, scope.since, scope.until)
+            under = repos.ecology.species.under(taxon) if taxon is not None else None
+            rows = repos.exports.camtrap.sightings(scope, under, scope.since, scope.until)
             first = next(rows, None)
         if first is None:
             return

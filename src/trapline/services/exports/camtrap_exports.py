@@ -51,7 +51,7 @@ def table_file(db: Database, export: Export, rows: Rows) -> Iterator[bytes]:
             pieces = record_table_csv(rows.counted(found))
         else:
             matrix = operation_matrix(repos, scope, empty_days, setup_days)
-            taxon = repos.taxa.get(f.taxon_id) if f.taxon_id is not None else None
+            taxon = repos.taxa.taxa.get(f.taxon_id) if f.taxon_id is not None else None
     if fmt is ExportFormat.RECORD_TABLE:
         yield from pieces
     elif fmt is ExportFormat.CAMERA_OPERATION:

@@ -45,7 +45,7 @@ def create_export(
         else:
             check_filters(repos, project_id, filters)
             check_not_table_filters(filters)
-        made = repos.exports.create(project_id, fmt, filters, caller.id)
+        made = repos.exports.exports.create(project_id, fmt, filters, caller.id)
     runner.submit(made.id)
     return made
 
@@ -53,9 +53,9 @@ def create_export(
 def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
     """InvalidInput naming the first filter that does not fit the project."""
     owned = (
-        ("deployment", "deployment_id", f.deployment_id, repos.deployments.get),
-        ("collection", "collection_id", f.collection_id, repos.collections.get),
-        ("job", "job_id", f.job_id, repos.jobs.get),
+        ("deployment", "deployment_id", f.deployment_id, repos.photos.deployments.get),
+        ("collection", "collection_id", f.collection_id, repos.photos.collections.get),
+        ("job", "job_id", f.job_id, repos.processing.jobs.get),
     )
     for kind, field, wanted, get in owned:
         if wanted is not None:
@@ -83,7 +83,7 @@ def _check_pipeline(repos: Repos, project_id: int, f: ExportFilters) -> None:
     if f.pipeline is None:
         return
     versions = [
-        p.version for p in repos.export_reads.pipelines(project_id).values()
+        p.version for p in repos.exports.export_reads.pipelines(project_id).values()
         if p.slug == f.pipeline
     ]  # fmt: skip
     if not versions:
@@ -158,7 +158,7 @@ def list_exports(
     """A project's exports, newest first."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.exports.page(project_id, limit=limit, offset=offset)
+        return repos.exports.exports.page(project_id, limit=limit, offset=offset)
 
 
 def get_export(db: Database, caller: User, export_id: int) -> Export:
@@ -193,13 +193,13 @@ def cancel_export(db: Database, caller: User, export_id: int) -> Export:
     """Stop a queued or running export (its creator or a manager)."""
     with db.write() as repos:
         export = _own(repos, caller, export_id)
-        if not repos.exports.cancel(export_id, utcnow()):
+        if not repos.exports.exports.cancel(export_id, utcnow()):
             raise Conflict(
                 f"export {export_id} is {export.status.value} already; only queued or running "
                 "exports can be canceled",
                 code="export_finished",
             )
-        found = repos.exports.get(export_id)
+        found = repos.exports.exports.get(export_id)
     assert found is not None
     return found
 
@@ -214,13 +214,13 @@ def delete_export(db: Database, store: BlobStore, caller: User, export_id: int) 
     """Remove an export and its file (its creator or a manager); a running one stops."""
     with db.write() as repos:
         export = _own(repos, caller, export_id)
-        repos.exports.delete(export_id)
+        repos.exports.exports.delete(export_id)
     if export.blob_key:
         store.delete(export.blob_key)
 
 
 def _visible(repos: Repos, caller: User, export_id: int, needed: Role) -> Export:
-    export = require(repos.exports.get(export_id), "export", export_id)
+    export = require(repos.exports.exports.get(export_id), "export", export_id)
     project_for(repos, caller, export.project_id, needed, asked=("export", export_id))
     return export
 

@@ -107,7 +107,7 @@ def import_megadetector(
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if deployment_id is not None:
-            deployment = repos.deployments.get(deployment_id)
+            deployment = repos.photos.deployments.get(deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(
                     f"deployment {deployment_id} is not in project {project_id}",
@@ -120,7 +120,7 @@ def import_megadetector(
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         # Registration looks before it adds, too: the same lock as for storing (below).
-        repos.projects.lock(project_id)
+        repos.core.projects.lock(project_id)
         pipeline = _import_pipeline(repos, project_id, batch, report.threshold)
     report.pipeline, report.pipeline_version = pipeline.slug, pipeline.version
     report.model = _model(batch, pipeline)
@@ -157,7 +157,7 @@ def imported_events(
     """The events a report names (``event_ids``), those of the project the caller sees."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        found = [repos.events.get(i) for i in event_ids[:MAX_LISTED_EVENTS]]
+        found = [repos.ecology.events.get(i) for i in event_ids[:MAX_LISTED_EVENTS]]
     return [e for e in found if e is not None and e.project_id == project_id]
 
 
@@ -177,7 +177,7 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
     of MegaDetector is a version of one pipeline, MegaDetector's (with these categories and
     classifier): its first import is the next version, in the order they were imported; any
     other detector is a pipeline of its own."""
-    known = list(repos.export_reads.pipelines(project_id).values())
+    known = list(repos.exports.export_reads.pipelines(project_id).values())
     slug = f"megadetector-import-{batch.digest()[:12]}"
     if not any(p.slug == slug for p in known):  # imported before releases were versions
         slug = f"megadetector-import-{batch.digest(by_model=True)[:12]}"
@@ -220,15 +220,15 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
         algorithms=algorithms,
         default_threshold=threshold,
     )
-    made = repos.pipelines.register(project_id, IMPORT_SERVICE, [config], utcnow())
+    made = repos.pipelines.pipelines.register(project_id, IMPORT_SERVICE, [config], utcnow())
     if made.refused_whole:
         raise Conflict("; ".join(why for _, _, why in made.pipelines_refused))
     found = next(
         p.id
-        for p in repos.export_reads.pipelines(project_id).values()
+        for p in repos.exports.export_reads.pipelines(project_id).values()
         if p.slug == slug and p.version == version
     )
-    pipeline = repos.pipelines.get(found)
+    pipeline = repos.pipelines.pipelines.get(found)
     assert pipeline is not None
     return pipeline
 
@@ -258,8 +258,8 @@ def _match(
     shas = {e.sha256.lower() for e in entries if e.sha256}
     folders: dict[int, str] = {}
     with db.read() as repos:
-        max_id = repos.export_reads.max_image_id(project_id)
-        _, deployments = repos.deployments.page(project_id, limit=100_000, offset=0)
+        max_id = repos.exports.export_reads.max_image_id(project_id)
+        _, deployments = repos.photos.deployments.page(project_id, limit=100_000, offset=0)
         folders = {d.id: safe_folder(d.name, d.id) for d in deployments}
     scope = ExportScope(
         project_id,
@@ -272,7 +272,7 @@ def _match(
     after = 0
     while True:  # one pass over the project's images, keeping those the file names
         with db.read() as repos:
-            images = repos.export_reads.images_after(scope, after, 5000)
+            images = repos.exports.export_reads.images_after(scope, after, 5000)
         if not images:
             break
         for image in images:
@@ -414,8 +414,8 @@ def _store_new(
         # analyses of one pipeline may repeat on an image (a job run twice), so a key would be
         # a partial index plus conflict handling in the store path every result shares, and
         # registering the import's pipeline, just before, races the same way.
-        repos.projects.lock(project_id)
-        have = {a.image_id for a in repos.export_reads.analyses_of(scope, _ids(drafts))}
+        repos.core.projects.lock(project_id)
+        have = {a.image_id for a in repos.exports.export_reads.analyses_of(scope, _ids(drafts))}
         new = [d for d in drafts if d.image_id not in have]
         store_imported(repos, project_id, pipeline.id, new)
     report.already_imported += len(drafts) - len(new)
@@ -428,7 +428,7 @@ def store_imported(
 ) -> None:
     """The one place imported results are stored: completed analyses with their annotations,
     through the same repository as a worker's results."""
-    repos.analyses.store(
+    repos.processing.analyses.store(
         drafts, project_id=project_id, job_id=None, pipeline_id=pipeline_id, source="import",
         now=utcnow(),
     )  # fmt: skip

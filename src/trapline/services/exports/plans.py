@@ -18,10 +18,10 @@ def plan(
     is gone. ``base_url`` is the server's public address, which links to media start with."""
     f = export.filters
     with db.read() as repos:
-        project = repos.projects.get(export.project_id)
+        project = repos.core.projects.get(export.project_id)
         if project is None:
             return None
-        pipelines = repos.export_reads.pipelines(export.project_id)
+        pipelines = repos.exports.export_reads.pipelines(export.project_id)
         pipeline_ids = None
         if f.pipeline is not None:
             pipeline_ids = [
@@ -30,7 +30,7 @@ def plan(
             ]  # fmt: skip
         collection_id, collection_filter = None, None
         if f.collection_id is not None:
-            collection = repos.collections.get(f.collection_id)
+            collection = repos.photos.collections.get(f.collection_id)
             if collection is None:
                 raise TraplineError(f"collection {f.collection_id} was deleted")
             if collection.kind == "explicit":
@@ -43,13 +43,13 @@ def plan(
             pipeline_ids=pipeline_ids,
             collection_id=collection_id,
             collection_filter=collection_filter,
-            max_image_id=repos.export_reads.max_image_id(export.project_id),
+            max_image_id=repos.exports.export_reads.max_image_id(export.project_id),
         )
-        total = repos.export_reads.count_images(scope)
+        total = repos.exports.export_reads.count_images(scope)
         deployments = {}
         offset = 0
         while True:  # every deployment: a project has a few hundred at most
-            _, page = repos.deployments.page(export.project_id, limit=1000, offset=offset)
+            _, page = repos.photos.deployments.page(export.project_id, limit=1000, offset=offset)
             deployments.update({d.id: d for d in page})
             if len(page) < 1000:
                 break
@@ -58,11 +58,11 @@ def plan(
             project=project,
             filters=f,
             deployments=deployments,
-            algorithms=repos.export_reads.algorithms(export.project_id),
+            algorithms=repos.exports.export_reads.algorithms(export.project_id),
             pipelines=pipelines,
             created_at=export.created_at,
             base_url=base_url,
-            installation=repos.projects.installation(),
-            hidden_labels=frozenset(repos.taxa.hidden_labels(export.project_id)),
+            installation=repos.core.projects.installation(),
+            hidden_labels=frozenset(repos.taxa.taxa.hidden_labels(export.project_id)),
         )
     return context, scope, total

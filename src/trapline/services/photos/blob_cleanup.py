@@ -59,7 +59,7 @@ def remove_unreferenced_blobs(
         if stop.is_set():
             break
         with db.read() as repos:
-            gone = repos.projects.get(project_id) is None
+            gone = repos.core.projects.get(project_id) is None
         if gone:
             for prefix in project_blob_prefixes(project_id):
                 store.delete_prefix(prefix)
@@ -84,7 +84,7 @@ def _named_by_rows(db: Database, project_id: int, sha256s: Iterable[str]) -> set
     keys: set[str] = set()
     with db.read() as repos:
         for start in range(0, len(wanted), _BATCH):
-            keys |= repos.images.storage_keys_of(project_id, wanted[start : start + _BATCH])
+            keys |= repos.photos.images.storage_keys_of(project_id, wanted[start : start + _BATCH])
     return keys
 
 

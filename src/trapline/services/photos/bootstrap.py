@@ -55,7 +55,7 @@ def ensure_admin(db: Database, data_dir: Path) -> Admin:
     token_file = data_dir / ADMIN_TOKEN_FILE
     password_file = data_dir / ADMIN_PASSWORD_FILE
     with db.read() as repos:
-        found = repos.users.password_hash(LOCAL_ADMIN_EMAIL)
+        found = repos.core.users.password_hash(LOCAL_ADMIN_EMAIL)
     new_token = None
     if found is None:
         user = create_user(db, None, LOCAL_ADMIN_EMAIL, "Local admin", is_admin=True)
@@ -128,6 +128,6 @@ def ensure_demo_project(db: Database, store: BlobStore, admin: User) -> tuple[Pr
         source="import",
     )
     with db.read() as repos:
-        refreshed = repos.projects.get(project.id)
+        refreshed = repos.core.projects.get(project.id)
     assert refreshed is not None
     return refreshed, True

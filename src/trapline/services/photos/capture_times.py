@@ -27,7 +27,7 @@ def start_reread(
 ) -> Reread:
     """Queue a re-reading of the images a zone change touches (in the change's transaction, so
     that the change and its re-reading commit together)."""
-    return repos.capture_times.start(project_id, deployment_id, time_zone, now)
+    return repos.photos.capture_times.start(project_id, deployment_id, time_zone, now)
 
 
 def move_images(
@@ -51,16 +51,16 @@ def move_images(
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if deployment_id is not None:
-            found = repos.deployments.get(deployment_id)
+            found = repos.photos.deployments.get(deployment_id)
             if found is None or found.project_id != project_id:
                 require(None, "deployment", deployment_id)
-        known = repos.images.existing_ids(project_id, wanted)
+        known = repos.photos.images.existing_ids(project_id, wanted)
         missing = [i for i in wanted if i not in known]
         if missing:
             require(None, "image", missing[0])
-        repos.capture_times.zone_for(project_id, deployment_id)  # holds the project's row
+        repos.photos.capture_times.zone_for(project_id, deployment_id)  # holds the project's row
         spans = events.photos_leaving(repos, wanted)
-        moved = repos.capture_times.move(project_id, wanted, deployment_id)
+        moved = repos.photos.capture_times.move(project_id, wanted, deployment_id)
         events.photos_moved(repos, wanted)
         events.photos_left(repos, spans)
         return moved
@@ -69,7 +69,7 @@ def move_images(
 def get_reread(db: Database, caller: User, reread_id: int) -> Reread:
     """A re-reading of capture times the caller may see."""
     with db.read() as repos:
-        reread = require(repos.capture_times.get(reread_id), "re-reading", reread_id)
+        reread = require(repos.photos.capture_times.get(reread_id), "re-reading", reread_id)
         project_for(repos, caller, reread.project_id, Role.VIEWER, asked=("re-reading", reread_id))
         return reread
 
@@ -80,7 +80,7 @@ def list_rereads(
     """A project's re-readings of capture times, newest first."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.capture_times.page(project_id, limit=limit, offset=offset)
+        return repos.photos.capture_times.page(project_id, limit=limit, offset=offset)
 
 
 def reread_batch(
@@ -89,8 +89,8 @@ def reread_batch(
     """Re-read the next batch of a running re-reading ``holder`` holds; True once it is done,
     None when it is no longer ``holder``'s."""
     with db.write() as repos:
-        done = repos.capture_times.step(reread_id, holder, now, batch_size)
-        reread = repos.capture_times.get(reread_id)
+        done = repos.photos.capture_times.step(reread_id, holder, now, batch_size)
+        reread = repos.photos.capture_times.get(reread_id)
         if done and reread is not None:
             # Gaps between photos are measured between instants, so sequences may change.
             events.times_reread(repos, reread.project_id, reread.deployment_id)

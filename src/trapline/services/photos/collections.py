@@ -32,16 +32,18 @@ def create_collection(
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if image_ids is not None:
-            missing = sorted(set(image_ids) - repos.images.existing_ids(project_id, image_ids))
+            missing = sorted(
+                set(image_ids) - repos.photos.images.existing_ids(project_id, image_ids)
+            )
             if missing:
                 shown = ", ".join(str(i) for i in missing[:10])
                 more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
                 raise InvalidInput(f"images not in project {project_id}: {shown}{more}")
         if flt is not None and flt.deployment_id is not None:
-            deployment = repos.deployments.get(flt.deployment_id)
+            deployment = repos.photos.deployments.get(flt.deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(f"deployment {flt.deployment_id} is not in project {project_id}")
-        return repos.collections.create(
+        return repos.photos.collections.create(
             project_id, name, description, image_ids=image_ids, flt=flt, created_by=caller.id
         )
 
@@ -52,13 +54,15 @@ def list_collections(
     """A project's collections."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.collections.page(project_id, limit=limit, offset=offset)
+        return repos.photos.collections.page(project_id, limit=limit, offset=offset)
 
 
 def get_collection(db: Database, caller: User, collection_id: int) -> Collection:
     """A collection the caller may see."""
     with db.read() as repos:
-        collection = require(repos.collections.get(collection_id), "collection", collection_id)
+        collection = require(
+            repos.photos.collections.get(collection_id), "collection", collection_id
+        )
         project_for(
             repos, caller, collection.project_id, Role.VIEWER, asked=("collection", collection_id)
         )
@@ -68,11 +72,13 @@ def get_collection(db: Database, caller: User, collection_id: int) -> Collection
 def delete_collection(db: Database, caller: User, collection_id: int) -> None:
     """Remove a collection (members); its images stay."""
     with db.write() as repos:
-        collection = require(repos.collections.get(collection_id), "collection", collection_id)
+        collection = require(
+            repos.photos.collections.get(collection_id), "collection", collection_id
+        )
         project_for(
             repos, caller, collection.project_id, Role.MEMBER, asked=("collection", collection_id)
         )
-        repos.collections.delete(collection_id)
+        repos.photos.collections.delete(collection_id)
 
 
 def collection_images(
@@ -87,14 +93,16 @@ def collection_images(
 ) -> ImagePage:
     """A page of the images in a collection."""
     with db.read() as repos:
-        collection = require(repos.collections.get(collection_id), "collection", collection_id)
+        collection = require(
+            repos.photos.collections.get(collection_id), "collection", collection_id
+        )
         project_for(
             repos, caller, collection.project_id, Role.VIEWER, asked=("collection", collection_id)
         )
         explicit = collection.kind == "explicit"
         flt = collection.filter or ImageFilter()
         scope = collection_id if explicit else None
-        images, more = repos.images.page(
+        images, more = repos.photos.images.page(
             collection.project_id,
             flt,
             order=order,
@@ -103,5 +111,5 @@ def collection_images(
             cursor=cursor,
             collection_id=scope,
         )
-        count = repos.images.count(collection.project_id, flt, collection_id=scope)
+        count = repos.photos.images.count(collection.project_id, flt, collection_id=scope)
         return ImagePage(count, images, more)

@@ -150,7 +150,9 @@ def store_images(
     hashes = [m[0] if isinstance(m, tuple) else None for m in measured]
     sizes = dict(m for m in measured if isinstance(m, tuple))
     with db.read() as repos:
-        known = {h: repos.images.by_sha256(project_id, h) for h in set(hashes) if h is not None}
+        known = {
+            h: repos.photos.images.by_sha256(project_id, h) for h in set(hashes) if h is not None
+        }
     new = {sha: f for f, sha in zip(files, hashes, strict=True) if sha and known[sha] is None}
     written: dict[str, list[str]] = {}
     kept: set[str] = set()
@@ -221,7 +223,7 @@ class _Stored:
 def _check_target(repos: Repos, caller: User, project_id: int, deployment_id: int | None) -> None:
     project_for(repos, caller, project_id, Role.MEMBER)
     if deployment_id is not None:
-        deployment = repos.deployments.get(deployment_id)
+        deployment = repos.photos.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
 
@@ -243,18 +245,18 @@ def _insert_rows(
     with db.write() as repos:
         # Read with the project's row held: a zone change waits for these rows, so the
         # re-reading it starts finds them (repositories/photos/capture_times.py).
-        clock = repos.capture_times.clock_for(project_id, target.deployment_id)
+        clock = repos.photos.capture_times.clock_for(project_id, target.deployment_id)
         zone, standard_time = clock if clock is not None else (DEFAULT_ZONE, False)
         for filename, sha, refusal in named:
             if refusal is not None or sha is None:
                 results.append(UploadResult(filename, None, duplicate=False, refusal=refusal))
                 continue
-            existing = known[sha] or repos.images.by_sha256(project_id, sha)
+            existing = known[sha] or repos.photos.images.by_sha256(project_id, sha)
             if existing is not None:
                 results.append(UploadResult(filename, existing, duplicate=True))
                 continue
             new = stored[sha]  # unknown when checked, so inspected and stored
-            image = repos.images.insert(
+            image = repos.photos.images.insert(
                 project_id=project_id,
                 deployment_id=target.deployment_id,
                 storage_key=new.key,
@@ -278,7 +280,7 @@ def _insert_rows(
             if image is None:
                 # Another upload of the same bytes committed first, or the project or the
                 # deployment went away since they were checked (the insert broke a key).
-                raced = repos.images.by_sha256(project_id, sha)
+                raced = repos.photos.images.by_sha256(project_id, sha)
                 if raced is None:
                     target.recheck(repos)
                     raise Conflict(
@@ -320,16 +322,16 @@ def list_images(
     """A page of a project's images that match the filter."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        images, more = repos.images.page(
+        images, more = repos.photos.images.page(
             project_id, flt, order=order, limit=limit, offset=offset, cursor=cursor
         )
-        return ImagePage(repos.images.count(project_id, flt), images, more)
+        return ImagePage(repos.photos.images.count(project_id, flt), images, more)
 
 
 def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIEWER) -> Image:
     """An image the caller may see."""
     with db.read() as repos:
-        image = require(repos.images.get(image_id), "image", image_id)
+        image = require(repos.photos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, needed, asked=("image", image_id))
         return image
 
@@ -337,10 +339,10 @@ def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIE
 def delete_image(db: Database, store: BlobStore, caller: User, image_id: int) -> None:
     """Delete an image (managers): the row first, so no row ever points at missing bytes."""
     with db.write() as repos:
-        image = require(repos.images.get(image_id), "image", image_id)
+        image = require(repos.photos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.MANAGER, asked=("image", image_id))
         spans = events.photos_leaving(repos, [image.id])
-        repos.images.delete(image)
+        repos.photos.images.delete(image)
         events.photos_left(repos, spans)
     for key in [image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)]:
         store.delete(key)
@@ -385,7 +387,7 @@ def thumbnail_url(
             thumb = make_thumbnail(original, size, limits=limits)
         store.put_bytes(key, thumb, content_type="image/jpeg", durable=False)
         with db.read() as repos:
-            gone = repos.images.get(image_id) is None
+            gone = repos.photos.images.get(image_id) is None
         if gone:
             # Deleted while the thumbnail was made: its deletion may have missed this file.
             _delete_blobs(store, [key])

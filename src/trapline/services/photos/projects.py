@@ -40,7 +40,7 @@ def create_project(
     does; then call each of ``welcome`` with its id (``Platform.project_created``)."""
     require_person(caller)
     with db.write() as repos:
-        project = repos.projects.create(name, description, caller.id, kind)
+        project = repos.core.projects.create(name, description, caller.id, kind)
     for hook in welcome:
         hook(project.id)
     return project
@@ -51,7 +51,7 @@ def list_projects(
 ) -> tuple[int, list[tuple[Project, Role]]]:
     """The projects the caller belongs to (all of them for admins), with the caller's role."""
     with db.read() as repos:
-        total, found = repos.projects.list_visible(
+        total, found = repos.core.projects.list_visible(
             caller.id, everything=caller.is_admin, limit=limit, offset=offset
         )
     return total, [(p, Role.OWNER if caller.is_admin else (r or Role.VIEWER)) for p, r in found]
@@ -78,9 +78,9 @@ def update_project(
             check_pipeline(repos, project_id, str(values["counting_pipeline"]), "counting_pipeline")
         reread = None
         if zone is not None and zone != current.time_zone:
-            repos.capture_times.zone_for(project_id, None)  # the project's row, held
+            repos.photos.capture_times.zone_for(project_id, None)  # the project's row, held
             reread = start_reread(repos, project_id, None, str(zone), utcnow())
-        updated = repos.projects.update(project_id, **values)
+        updated = repos.core.projects.update(project_id, **values)
         if values.get("counting_pipeline") is not None:
             count_project_by(repos, project_id, str(values["counting_pipeline"]))
     assert updated is not None
@@ -95,21 +95,21 @@ def pin_pipeline(
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
         if version is None:
-            repos.projects.unpin(project_id, slug)
+            repos.core.projects.unpin(project_id, slug)
             return
-        if not repos.projects.has_pipeline(project_id, slug, version):
+        if not repos.core.projects.has_pipeline(project_id, slug, version):
             raise InvalidInput(
                 f"version: pipeline {slug!r} has no version {version} in project {project_id};"
                 " list its versions with GET /api/v2/projects/{project_id}/pipelines"
             )
-        repos.projects.pin(project_id, slug, version)
+        repos.core.projects.pin(project_id, slug, version)
 
 
 def pinned_pipelines(db: Database, caller: User, project_id: int) -> dict[str, int]:
     """The pipeline versions a project pinned, by slug."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.projects.pins(project_id)
+        return repos.core.projects.pins(project_id)
 
 
 def delete_project(db: Database, store: BlobStore, caller: User, project_id: int) -> None:
@@ -122,7 +122,7 @@ def delete_project(db: Database, store: BlobStore, caller: User, project_id: int
     """
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.OWNER)
-        repos.projects.delete(project_id)
+        repos.core.projects.delete(project_id)
     for prefix in project_blob_prefixes(project_id):
         store.delete_prefix(prefix)
 
@@ -131,7 +131,7 @@ def list_members(db: Database, caller: User, project_id: int) -> list[Membership
     """Who belongs to a project."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.projects.members(project_id)
+        return repos.core.projects.members(project_id)
 
 
 #: Why a manager may not make or unmake an owner.
@@ -154,20 +154,20 @@ def set_member(
         # Before the lookup: refused for every email alike, it tells nothing of who exists.
         if role is Role.OWNER and not caller_role.allows(Role.OWNER):
             raise PermissionDenied(OWNER_ONLY)
-        user = repos.users.by_email(email)
+        user = repos.core.users.by_email(email)
         if user is None or (user.is_service and not caller.is_admin):
             # Not a 400: the body is valid, what it names is not there (the document says so).
             raise NotFound(NO_SUCH_PERSON.format(email=email), code="no_such_person")
         if user.is_service and role is not Role.VIEWER:
             raise Conflict("a service account can only be a viewer: that is all a worker needs")
-        current = repos.projects.role_of(project_id, user.id)
+        current = repos.core.projects.role_of(project_id, user.id)
         # Taking the role away: the owners are members the caller can list anyway.
         if current is Role.OWNER and not caller_role.allows(Role.OWNER):
             raise PermissionDenied(OWNER_ONLY)
         if current == Role.OWNER and role != Role.OWNER:
-            _keep_an_owner(repos.projects.count_owners(project_id))
-        created = repos.projects.set_role(project_id, user.id, role)
-        member = next(m for m in repos.projects.members(project_id) if m.user_id == user.id)
+            _keep_an_owner(repos.core.projects.count_owners(project_id))
+        created = repos.core.projects.set_role(project_id, user.id, role)
+        member = next(m for m in repos.core.projects.members(project_id) if m.user_id == user.id)
     return member, created
 
 
@@ -175,14 +175,14 @@ def remove_member(db: Database, caller: User, project_id: int, user_id: int) -> 
     """Remove a member (managers; owners only by owners; never the last owner)."""
     with db.write() as repos:
         _, caller_role = project_for(repos, caller, project_id, Role.MANAGER)
-        current = repos.projects.role_of(project_id, user_id)
+        current = repos.core.projects.role_of(project_id, user_id)
         if current is None:
             raise NotFound(f"user {user_id} is not a member of project {project_id}")
         if current == Role.OWNER:
             if not caller_role.allows(Role.OWNER):
                 raise PermissionDenied("only owners can remove an owner")
-            _keep_an_owner(repos.projects.count_owners(project_id))
-        repos.projects.remove_member(project_id, user_id)
+            _keep_an_owner(repos.core.projects.count_owners(project_id))
+        repos.core.projects.remove_member(project_id, user_id)
 
 
 def _keep_an_owner(owners: int) -> None:

@@ -52,7 +52,7 @@ def reread_sizes(
     found = SizesReread(last_id=after_id)
     while True:
         with db.read() as repos:
-            batch = repos.images.sizes_after(found.last_id, BATCH_SIZE, project_id)
+            batch = repos.photos.images.sizes_after(found.last_id, BATCH_SIZE, project_id)
         if not batch:
             return found
         turned: list[tuple[int, int, int]] = []
@@ -70,7 +70,7 @@ def reread_sizes(
         if turned:
             with db.write() as repos:
                 for image_id, width, height in turned:
-                    repos.images.set_size(image_id, width, height)
+                    repos.photos.images.set_size(image_id, width, height)
         found.checked += len(batch)
         found.corrected += len(turned)
         found.last_id = batch[-1][0]

@@ -64,7 +64,7 @@ def register_pipelines(
             with db.write() as repos:
                 _may_register(repos, caller, project_id)
                 now = utcnow()
-                made = repos.pipelines.register(
+                made = repos.pipelines.pipelines.register(
                     project_id, name, registration.pipelines, now, registered_by=caller.id
                 )
             break
@@ -109,7 +109,7 @@ def list_pipelines(
     """The project's pipeline versions with their services' online status."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.pipelines.for_project(project_id, utcnow(), push_window=push_window)
+        return repos.pipelines.pipelines.for_project(project_id, utcnow(), push_window=push_window)
 
 
 class Offered(NamedTuple):
@@ -139,8 +139,10 @@ def offered_pipelines(
     that no worker registered in it, which may be the one preselected."""
     with db.read() as repos:
         project, _ = project_for(repos, caller, project_id, Role.VIEWER)
-        found = repos.pipelines.for_project(project_id, utcnow(), push_window=ONLINE_WINDOW)
-        _, last = repos.jobs.page(project_ids=[project_id], limit=1, offset=0)
+        found = repos.pipelines.pipelines.for_project(
+            project_id, utcnow(), push_window=ONLINE_WINDOW
+        )
+        _, last = repos.processing.jobs.page(project_ids=[project_id], limit=1, offset=0)
     kind = ProjectKind(project.kind)
     offered = [
         p
@@ -170,7 +172,7 @@ def set_pipeline_enabled(
     """Enable or disable a pipeline (every version) in a project (managers)."""
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        if not repos.pipelines.set_enabled(project_id, slug, enabled):
+        if not repos.pipelines.pipelines.set_enabled(project_id, slug, enabled):
             raise NotFound(f"pipeline {slug} is not registered in project {project_id}")
 
 
@@ -180,10 +182,10 @@ def list_services(
     """The project's processing services, each with its workers."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        services = repos.pipelines.services_of_project(
+        services = repos.pipelines.pipelines.services_of_project(
             project_id, utcnow(), push_window=push_window
         )
-        return [(s, repos.workers.of_service(s.id)) for s in services.values()]
+        return [(s, repos.pipelines.workers.of_service(s.id)) for s in services.values()]
 
 
 @dataclass(frozen=True)
@@ -210,10 +212,10 @@ def project_services(
     """The project's processing services, pull and push, with their status and pipelines."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        services = repos.pipelines.services_of_project(
+        services = repos.pipelines.pipelines.services_of_project(
             project_id, utcnow(), push_window=push_window
         )
-        slugs = repos.pipelines.pipeline_slugs(project_id, list(services))
+        slugs = repos.pipelines.pipelines.pipeline_slugs(project_id, list(services))
     return [ServiceListing(s, slugs[s.id]) for s in services.values()]
 
 
@@ -263,16 +265,16 @@ def register_push_service(
         ) from exc
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        existed = repos.pipelines.service_named(project_id, name) is not None
-        made = repos.pipelines.register(
+        existed = repos.pipelines.pipelines.service_named(project_id, name) is not None
+        made = repos.pipelines.pipelines.register(
             project_id, name, info.pipelines, utcnow(), endpoint_url=url, trusted=trusted
         )
     check_service(db, client, made.service_id, url, trusted=trusted)
     with db.read() as repos:
-        services = repos.pipelines.services_of_project(
+        services = repos.pipelines.pipelines.services_of_project(
             project_id, utcnow(), push_window=push_window
         )
-        slugs = repos.pipelines.pipeline_slugs(project_id, [made.service_id])
+        slugs = repos.pipelines.pipelines.pipeline_slugs(project_id, [made.service_id])
     listing = ServiceListing(services[made.service_id], slugs[made.service_id])
     return PushRegistration(listing, made, created=not existed)
 

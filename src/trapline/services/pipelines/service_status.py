@@ -35,7 +35,7 @@ def check_services(db: Database, client: ServiceClient, clock: Clock) -> int:
     """Check every push-mode service's readiness and record it (at ``clock``'s time); returns
     how many were checked."""
     with db.read() as repos:
-        targets = repos.pipelines.push_endpoints()
+        targets = repos.pipelines.pipelines.push_endpoints()
     if not targets:
         return 0
     with ThreadPoolExecutor(min(PARALLEL_CHECKS, len(targets))) as pool:
@@ -43,7 +43,7 @@ def check_services(db: Database, client: ServiceClient, clock: Clock) -> int:
     now = clock.now()
     with db.write() as repos:
         for (service_id, *_), error in zip(targets, errors, strict=True):
-            repos.pipelines.record_check(service_id, now, error)
+            repos.pipelines.pipelines.record_check(service_id, now, error)
     for (service_id, url, _), error in zip(targets, errors, strict=True):
         if error is not None:
             log.info("processing service %s at %s is not ready: %s", service_id, url, error)
@@ -62,4 +62,4 @@ def check_service(
 def record_check(db: Database, service_id: int, error: str | None, now: datetime) -> None:
     """Record how a push-mode service answered ``now``; with an ``error`` it is offline."""
     with db.write() as repos:
-        repos.pipelines.record_check(service_id, now, error)
+        repos.pipelines.pipelines.record_check(service_id, now, error)

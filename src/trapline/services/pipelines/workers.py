@@ -43,7 +43,9 @@ def reach(repos: Repos, user: User) -> list[int] | None:
     (an admin's)."""
     if user.is_admin:
         return None
-    return repos.projects.ids_for(user.id, at_least=Role.VIEWER if user.is_service else Role.MEMBER)
+    return repos.core.projects.ids_for(
+        user.id, at_least=Role.VIEWER if user.is_service else Role.MEMBER
+    )
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,10 @@ class WorkerTracker:
                 self._last = {k: v for k, v in self._last.items() if v >= cutoff}
         with self.db.write() as repos:
             now_at = utcnow()
-            service_id = repos.pipelines.serving(offered, project_ids, now_at) if offered else None
-            repos.workers.touch(
+            service_id = (
+                repos.pipelines.pipelines.serving(offered, project_ids, now_at) if offered else None
+            )
+            repos.pipelines.workers.touch(
                 caller.id,
                 identity.name,
                 hostname=info.hostname if info else None,
@@ -127,7 +131,7 @@ class WorkerTracker:
         everywhere: set[str] = set()
         projects: dict[str, set[int]] = {}
         for user_id, slugs in served.items():
-            user = repos.users.get(user_id)
+            user = repos.core.users.get(user_id)
             if user is None or not user.is_active:
                 continue
             reached = reach(repos, user)

@@ -31,8 +31,8 @@ def fail_stuck_analyses(db: Database, settings: CallbackSettings, clock: Clock) 
     seconds = settings.stuck_analysis_seconds
     reason = STUCK_REASON.format(seconds=seconds)
     with db.write() as repos:
-        failed = repos.analyses.fail_stale(now - timedelta(seconds=seconds), reason, now)
-        repos.callbacks.forget_signatures(now)
+        failed = repos.processing.analyses.fail_stale(now - timedelta(seconds=seconds), reason, now)
+        repos.callbacks.callbacks.forget_signatures(now)
     if failed:
         log.warning("failed %d stuck callback analyses: %s", len(failed), failed[:20])
 
@@ -45,7 +45,7 @@ def reap_expired_leases(db: Database, queue: TaskQueue, stop: Stop = NEVER) -> N
         log.info("lease reaper: %d tasks requeued, %d dead-lettered", requeued, dead)
     with db.read() as repos:
         # A safety net: a job whose last task settled without ending it is ended here.
-        jobs |= set(repos.jobs.running_without_open_tasks())
+        jobs |= set(repos.processing.jobs.running_without_open_tasks())
     for job_id in jobs:
         if stop.is_set():
             return
@@ -61,7 +61,7 @@ def restart_stuck_jobs(
     """Start again (``start``: ``JobStarter.submit``) jobs a crashed server left half-started
     (until ``stop`` is set)."""
     with db.read() as repos:
-        stuck = repos.jobs.pending_dispatch(clock.now() - STUCK_JOB_AGE)
+        stuck = repos.processing.jobs.pending_dispatch(clock.now() - STUCK_JOB_AGE)
     for job_id in stuck:
         if stop.is_set():
             return

@@ -39,7 +39,7 @@ def boxes_for(db: Database, jobs: Mapping[int, Job], leases: Iterable[Lease]) ->
             job = jobs[job_id]
             source = job.params.boxes_from
             assert source is not None
-            found = repos.given_boxes.current(job.project_id, source, image_ids)
+            found = repos.processing.given_boxes.current(job.project_id, source, image_ids)
             for image_id in image_ids:
                 given[(job_id, image_id)] = found.get(image_id, [])
     return given
@@ -64,7 +64,7 @@ def with_source_algorithms(repos: Repos, job: Job, pipeline: Pipeline) -> Pipeli
     source = job.params.boxes_from
     if source is None:
         return pipeline
-    drew = repos.pipelines.algorithms_of(job.project_id, source)
+    drew = repos.pipelines.pipelines.algorithms_of(job.project_id, source)
     own = {a.key for a in pipeline.algorithms}
     known = (*pipeline.algorithms, *(a for a in drew if a.key not in own))
     return replace(pipeline, algorithms=known)

@@ -123,9 +123,9 @@ def add_job(
 ) -> Job:
     """Create a job in the caller's transaction, access already checked (``create_job``, or
     a pull source's run for its own project)."""
-    pipeline = repos.pipelines.resolve(project_id, pipeline_slug, pipeline_version)
+    pipeline = repos.pipelines.pipelines.resolve(project_id, pipeline_slug, pipeline_version)
     if pipeline is None and pipeline_version is not None:
-        versions = repos.pipelines.versions(project_id, pipeline_slug)
+        versions = repos.pipelines.pipelines.versions(project_id, pipeline_slug)
         if versions:
             known = ", ".join(str(v) for v in versions)
             raise InvalidInput(
@@ -139,7 +139,7 @@ def add_job(
             f"{project_id}; see GET /api/v2/projects/{project_id}/pipelines/",
             field="pipeline",
         )
-    check_runnable(repos.pipelines.services_of(pipeline.id), pipeline_slug, dispatch_mode)
+    check_runnable(repos.pipelines.pipelines.services_of(pipeline.id), pipeline_slug, dispatch_mode)
     if params.threshold is not None and pipeline.default_threshold is None:
         raise InvalidInput(
             f"params.settings.threshold: pipeline {pipeline_slug!r} v{pipeline.version} "
@@ -154,7 +154,7 @@ def add_job(
         )
     if params.boxes_from is not None:
         check_boxes_from(repos, project_id, pipeline, selection, params.boxes_from)
-    job = repos.jobs.create(
+    job = repos.processing.jobs.create(
         project_id=project_id,
         pipeline_id=pipeline.id,
         name=name or f"{pipeline.name} v{pipeline.version}",
@@ -171,7 +171,7 @@ def add_job(
 def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
     """Enqueue a created job's tasks (created → queued) and open it to workers (→ running)."""
     with db.read() as repos:
-        job = repos.jobs.get(job_id)
+        job = repos.processing.jobs.get(job_id)
         flt, collection_id = (
             selection_filter(repos, job.selection) if job else (ImageFilter(), None)
         )
@@ -192,19 +192,19 @@ def start_job(db: Database, queue: TaskQueue, job_id: int) -> None:
         with db.read() as repos:
             message = f"{count} tasks queued{skipped_note(repos, job, count)}"
         with db.write() as repos:
-            queued = repos.jobs.transition(
+            queued = repos.processing.jobs.transition(
                 job_id, [JobStatus.CREATED], JobStatus.QUEUED, message, queued_at=utcnow()
             )
             if not queued:
                 # Canceled while its tasks were being made: cancel those too. Otherwise another
                 # start (a replica's recovery duty, a second request) got there first, and its
                 # tasks, the same as these, are the job's.
-                current = repos.jobs.get(job_id)
+                current = repos.processing.jobs.get(job_id)
                 if current is not None and current.status is JobStatus.CANCELED:
-                    repos.tasks.cancel_job(job_id, now=utcnow())
+                    repos.processing.tasks.cancel_job(job_id, now=utcnow())
                 return
     with db.write() as repos:
-        repos.jobs.transition(
+        repos.processing.jobs.transition(
             job_id, [JobStatus.QUEUED], JobStatus.RUNNING, "open to workers", started_at=utcnow()
         )
         finished = finish_if_done(repos, job_id)
@@ -227,16 +227,18 @@ def record_start_failure(
     a job that cannot start is not retried forever by every replica's recovery duty.
     """
     with db.write() as repos:
-        job = repos.jobs.get(job_id)
+        job = repos.processing.jobs.get(job_id)
         if job is None or job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
             return False
-        tries = 1 + sum(e.message.startswith(START_FAILED) for e in repos.jobs.events(job_id))
+        tries = 1 + sum(
+            e.message.startswith(START_FAILED) for e in repos.processing.jobs.events(job_id)
+        )
         if retry and tries < max_tries:
-            repos.jobs.add_event(
+            repos.processing.jobs.add_event(
                 job_id, None, f"{START_FAILED}{reason} (try {tries} of {max_tries}; trying again)"
             )
             return False
-        failed = repos.jobs.transition(
+        failed = repos.processing.jobs.transition(
             job_id,
             [JobStatus.CREATED, JobStatus.QUEUED],
             JobStatus.FAILED,
@@ -244,7 +246,7 @@ def record_start_failure(
             finished_at=utcnow(),
         )
         if failed:
-            repos.tasks.cancel_job(job_id, now=utcnow())
+            repos.processing.tasks.cancel_job(job_id, now=utcnow())
     if failed:
         log.warning("job %s failed: it could not start: %s", job_id, reason)
         queue.finished(job_id)
@@ -254,11 +256,11 @@ def record_start_failure(
 def mark_start(db: Database, caller: User, job_id: int) -> None:
     """Ask for a job created with ``start_now: false`` to start (members)."""
     with db.write() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status not in (JobStatus.CREATED, JobStatus.QUEUED):
             raise Conflict(f"job {job_id} is {job.status.value}; only a created job can be started")
-        repos.jobs.set_start_now(job_id)
+        repos.processing.jobs.set_start_now(job_id)
 
 
 def finish_if_done(repos: Repos, job_id: int, *, settled: int | None = None) -> JobStatus | None:
@@ -272,23 +274,25 @@ def finish_if_done(repos: Repos, job_id: int, *, settled: int | None = None) -> 
     if settled is not None:
         # The count's update also holds the job's row until the commit, so of two results
         # settling the last tasks at once the second sees the first's tasks settled.
-        left = repos.tasks.shift_open(job_id, -settled)
+        left = repos.processing.tasks.shift_open(job_id, -settled)
         if left is None or left > 0:
             return None
     else:
-        repos.jobs.lock(job_id)
-    if repos.tasks.has_open(job_id):
+        repos.processing.jobs.lock(job_id)
+    if repos.processing.tasks.has_open(job_id):
         if settled is not None:
             log.warning("job %s: its count of open tasks was off; counted again", job_id)
-            repos.tasks.recount_open(job_id)
+            repos.processing.tasks.recount_open(job_id)
         return None
-    job = repos.jobs.get(job_id)
+    job = repos.processing.jobs.get(job_id)
     if job is None or job.status is not JobStatus.RUNNING:
         return None
-    counts = repos.tasks.counts(job_id)
+    counts = repos.processing.tasks.counts(job_id)
     final = outcome(counts, job.params.failure_threshold)
     message = f"{counts.succeeded} succeeded, {counts.failed} failed, {counts.canceled} canceled"
-    if repos.jobs.transition(job_id, [JobStatus.RUNNING], final, message, finished_at=utcnow()):
+    if repos.processing.jobs.transition(
+        job_id, [JobStatus.RUNNING], final, message, finished_at=utcnow()
+    ):
         log.info("job %s %s: %s", job_id, final.value, message)
         return final
     return None
@@ -314,8 +318,8 @@ def list_jobs(
             project_for(repos, caller, project_id, Role.VIEWER)
             projects: list[int] | None = [project_id]
         else:
-            projects = None if caller.is_admin else repos.projects.ids_for(caller.id)
-        total, jobs = repos.jobs.page(
+            projects = None if caller.is_admin else repos.core.projects.ids_for(caller.id)
+        total, jobs = repos.processing.jobs.page(
             project_ids=projects,
             statuses=list(statuses),
             pipeline_slugs=list(pipeline_slugs),
@@ -324,7 +328,9 @@ def list_jobs(
             limit=limit,
             offset=offset,
         )
-        counts = {job.id: repos.tasks.counts(job.id) for job in jobs} if with_counts else {}
+        counts = (
+            {job.id: repos.processing.tasks.counts(job.id) for job in jobs} if with_counts else {}
+        )
         return total, jobs, counts
 
 
@@ -332,10 +338,10 @@ def _served(repos: Repos, job: Job, since: datetime) -> bool:
     """Whether a worker seen since ``since`` serves the job's pipeline version
     (``WorkerAccess.serves``)."""
     return any(
-        repos.pipelines.registered_by(user_id).serves(
+        repos.pipelines.pipelines.registered_by(user_id).serves(
             job.project_id, job.pipeline_slug, job.pipeline_version
         )
-        for user_id in sorted(repos.workers.serving(job.pipeline_slug, since))
+        for user_id in sorted(repos.pipelines.workers.serving(job.pipeline_slug, since))
     )
 
 
@@ -347,10 +353,10 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
     """
     now = utcnow()
     with db.read() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
-        counts = repos.tasks.counts(job_id)
-        events = repos.jobs.events(job_id)
+        counts = repos.processing.tasks.counts(job_id)
+        events = repos.processing.jobs.events(job_id)
         waiting = (
             job.status is JobStatus.RUNNING
             and job.dispatch_mode is DispatchMode.ASYNC_API
@@ -358,8 +364,8 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
             and counts.leased == 0
             and not _served(repos, job, now - WORKER_SEEN_WITHIN)
         )
-        held = repos.tasks.holdings(job_id) if counts.leased else []
-        seen = repos.workers.last_seen([worker for worker, _, _ in held])
+        held = repos.processing.tasks.holdings(job_id) if counts.leased else []
+        seen = repos.pipelines.workers.last_seen([worker for worker, _, _ in held])
     holdings = tuple(Holding(w, n, free_at, seen.get(w)) for w, n, free_at in held)
     per_minute = 0.0
     if job.started_at is not None:
@@ -376,10 +382,10 @@ def get_job(db: Database, caller: User, job_id: int) -> JobDetail:
 def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job:
     """Cancel a job (members): no task is handed out after this returns."""
     with db.write() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status is not JobStatus.CANCELED:
-            moved = repos.jobs.transition(
+            moved = repos.processing.jobs.transition(
                 job_id,
                 list(CANCELABLE_JOB_STATUSES),
                 JobStatus.CANCELED,
@@ -390,9 +396,9 @@ def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job
                 raise Conflict(
                     f"job {job_id} already ended ({job.status.value}); nothing to cancel"
                 )
-            canceled = repos.tasks.cancel_job(job_id, now=utcnow())
-            repos.jobs.add_event(job_id, None, f"{canceled} open tasks canceled")
-        job = require(repos.jobs.get(job_id), "job", job_id)
+            canceled = repos.processing.tasks.cancel_job(job_id, now=utcnow())
+            repos.processing.jobs.add_event(job_id, None, f"{canceled} open tasks canceled")
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
     queue.finished(job_id)
     return job
 
@@ -400,18 +406,18 @@ def cancel_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> Job
 def retry_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> int:
     """Requeue a job's failed tasks with fresh tries (members); returns how many."""
     with db.write() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.MEMBER, asked=("job", job_id))
         if job.status in (JobStatus.CANCELED, JobStatus.CREATED, JobStatus.QUEUED):
             raise Conflict(f"job {job_id} is {job.status.value}; only started jobs can be retried")
-        requeued = repos.tasks.retry_failed(job_id, now=queue.clock.now())
+        requeued = repos.processing.tasks.retry_failed(job_id, now=queue.clock.now())
         if requeued:
             message = f"{requeued} failed tasks requeued by {caller.email}"
             ended = [JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED]
-            if not repos.jobs.transition(
+            if not repos.processing.jobs.transition(
                 job_id, ended, JobStatus.RUNNING, message, finished_at=None
             ):
-                repos.jobs.add_event(job_id, None, message)
+                repos.processing.jobs.add_event(job_id, None, message)
     if requeued:
         queue.notify_queued(job_id)
     return requeued
@@ -420,7 +426,7 @@ def retry_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> int:
 def delete_job(db: Database, queue: TaskQueue, caller: User, job_id: int) -> None:
     """Delete a job and its tasks (managers); analyses it stored stay with their images."""
     with db.write() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.MANAGER, asked=("job", job_id))
-        repos.jobs.delete(job_id)
+        repos.processing.jobs.delete(job_id)
     queue.finished(job_id)

@@ -44,12 +44,12 @@ def analysed_before(
     project has no such version enabled. InvalidInput for a selection outside the project."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        pipeline = repos.pipelines.resolve(project_id, pipeline_slug, pipeline_version)
+        pipeline = repos.pipelines.pipelines.resolve(project_id, pipeline_slug, pipeline_version)
         if pipeline is None:
             return None
         check_selection(repos, project_id, selection)
         flt, collection_id = selection_filter(repos, selection)
-        done = repos.tasks.analysed(
+        done = repos.processing.tasks.analysed(
             project_id,
             pipeline.id,
             flt,

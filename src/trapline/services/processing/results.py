@@ -257,10 +257,10 @@ class ResultStore:
         """
         wanted = {p.claim.task_id for p in posted if p.claim and p.claim.job_id == job.id}
         with self.db.read() as repos:
-            known = repos.pipelines.get_cached(job.pipeline_id)
+            known = repos.pipelines.pipelines.get_cached(job.pipeline_id)
             pipeline = require(known, "pipeline", job.pipeline_id)
             pipeline = with_source_algorithms(repos, job, pipeline)
-            targets = repos.tasks.targets(wanted)
+            targets = repos.processing.tasks.targets(wanted)
         # Judging needs no transaction: the writes below stay short, which matters on SQLite
         # where every writer waits for them.
         settled: list[Settled] = []
@@ -304,8 +304,8 @@ def _write(
     """Apply the judgements in the caller's transaction (``now`` by the queue's clock, which
     times the tasks): (verdicts, job finished, requeued)."""
     stores = [j for j in judged if isinstance(j, Store)]
-    completed = repos.tasks.complete(job.id, [s.claim.task_id for s in stores], now=now)
-    repos.analyses.store(
+    completed = repos.processing.tasks.complete(job.id, [s.claim.task_id for s in stores], now=now)
+    repos.processing.analyses.store(
         [s.draft for s in stores if s.claim.task_id in completed],
         project_id=project_id,
         job_id=job.id,
@@ -333,7 +333,9 @@ def _write(
                 continue
             error = f"the result from {worker} was refused: {j.error}" if j.refused else j.error
             retry = job.params.retry
-            new_status = repos.tasks.fail(j.claim, error, retry, now=now, retry=not j.refused)
+            new_status = repos.processing.tasks.fail(
+                j.claim, error, retry, now=now, retry=not j.refused
+            )
             if new_status is None and j.refused:
                 verdicts[n] = Settled(Verdict.REJECTED, j.error)
                 continue
@@ -350,14 +352,14 @@ def _write(
             requeued = requeued or retried
             closed += new_status is TaskStatus.FAILED
     if refused:
-        repos.jobs.add_event(
+        repos.processing.jobs.add_event(
             job.id,
             None,
             f"{len(refused)} result{'s' if len(refused) > 1 else ''} from {worker} refused, "
             f"{'their tasks' if len(refused) > 1 else 'its task'} failed: {refused[0][:500]}",
         )
     # Why a task could not be settled is read now, inside the writing transaction.
-    current = repos.tasks.infos(claim.task_id for claim, _ in unsettled.values())
+    current = repos.processing.tasks.infos(claim.task_id for claim, _ in unsettled.values())
     for n, (claim, was_error) in unsettled.items():
         info = current.get(claim.task_id)
         if info is None:  # deleted with its job or image since it was read

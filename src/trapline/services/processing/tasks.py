@@ -98,7 +98,7 @@ def claim_next(
     fallback worker (``client_info.fallback``) only those of jobs no other worker serves."""
     with db.read() as repos:
         projects = reach(repos, caller)
-        jobs = repos.jobs.running_for_pipelines(pipelines, projects)
+        jobs = repos.processing.jobs.running_for_pipelines(pipelines, projects)
         jobs = [j for j in jobs if dispatch.access.serves(caller, j)]
         if jobs and client_info is not None and client_info.fallback:
             covered = dispatch.tracker.coverage(repos)
@@ -127,7 +127,7 @@ def extend_leases(
     with db.read() as repos:
         allowed = set()
         for job_id in job_ids:
-            job = repos.jobs.get(job_id)
+            job = repos.processing.jobs.get(job_id)
             if job is not None:
                 try:
                     worker_project(repos, caller, job.project_id)
@@ -199,6 +199,8 @@ def list_tasks(
     page, whether more follow."""
     require_person(caller)
     with db.read() as repos:
-        job = require(repos.jobs.get(job_id), "job", job_id)
+        job = require(repos.processing.jobs.get(job_id), "job", job_id)
         project_for(repos, caller, job.project_id, Role.VIEWER, asked=("job", job_id))
-        return repos.tasks.page(job_id, status, limit=limit, offset=offset, cursor=cursor)
+        return repos.processing.tasks.page(
+            job_id, status, limit=limit, offset=offset, cursor=cursor
+        )

@@ -26,7 +26,7 @@ class WorkerAccess(AccessMemo):
             return hit
         version = self.db.access_version
         with self.db.read() as repos:
-            job = require(repos.jobs.get(job_id), "job", job_id)
+            job = require(repos.processing.jobs.get(job_id), "job", job_id)
             project = worker_project(repos, caller, job.project_id, asked=("job", job_id))
         if job.status is JobStatus.RUNNING:
             self.keep(self._jobs, (caller.id, job_id), (job, project), version)
@@ -40,6 +40,6 @@ class WorkerAccess(AccessMemo):
         if offered is None:
             version = self.db.access_version
             with self.db.read() as repos:
-                offered = repos.pipelines.registered_by(caller.id)
+                offered = repos.pipelines.pipelines.registered_by(caller.id)
             self.keep(self._offered, caller.id, offered, version)
         return offered.serves(job.project_id, job.pipeline_slug, job.pipeline_version)

@@ -91,8 +91,10 @@ def create_classifier(
     with db.write() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
         _check_name(repos, project_id, name)
-        made = repos.classifiers.create(project_id, name, features_from, caller.id, clock.now())
-        found = repos.classifiers.get(made)
+        made = repos.review.classifiers.create(
+            project_id, name, features_from, caller.id, clock.now()
+        )
+        found = repos.review.classifiers.get(made)
         assert found is not None
     runner.submit(made)
     return found
@@ -101,7 +103,7 @@ def create_classifier(
 def get_classifier(db: Database, caller: User, classifier_id: int) -> Classifier:
     """One refit (viewers of its project; others are told it is not there)."""
     with db.read() as repos:
-        found = require(repos.classifiers.get(classifier_id), "classifier", classifier_id)
+        found = require(repos.review.classifiers.get(classifier_id), "classifier", classifier_id)
         asked = ("classifier", classifier_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
         return found
@@ -111,7 +113,7 @@ def list_classifiers(db: Database, caller: User, project_id: int) -> list[Classi
     """The project's refits, newest first, the latest ``LISTED`` (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.classifiers.of_project(project_id, LISTED)
+        return repos.review.classifiers.of_project(project_id, LISTED)
 
 
 def fit_classifier(
@@ -123,16 +125,16 @@ def fit_classifier(
 
     def progress(stage: str, share: float) -> None:
         with db.write() as repos:
-            repos.classifiers.progressed(classifier_id, holder, stage, round(share, 4))
+            repos.review.classifiers.progressed(classifier_id, holder, stage, round(share, 4))
 
     progress("reading the identified detections' features", 0.0)
     with db.read() as repos:
-        found = repos.classifiers.get(classifier_id)
+        found = repos.review.classifiers.get(classifier_id)
         if found is None:
             return None
         chosen = usable(repos, found.project_id, found.features_from)
         if not found.on_crops:
-            rows, blocks = chosen.rows, repos.refit_examples.vector_blocks
+            rows, blocks = chosen.rows, repos.review.refit_examples.vector_blocks
             # Read twice, block by block: once for the vectors' main directions, once for
             # each vector's coordinates along them (decision 075).
             projection = fit_projection(
@@ -156,7 +158,7 @@ def fit_classifier(
     )
     results = refit_results(refit, chosen.counts, chosen.names)
     with db.write() as repos:
-        stored = repos.classifiers.fitted(
+        stored = repos.review.classifiers.fitted(
             classifier_id, holder, clock.now(), on, results, projection.lift(refit.head).to_bytes()
         )
     return True if stored else None
@@ -167,7 +169,7 @@ def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
     vectors are of several lengths or the identifications too few."""
     crops = CROP_LENGTH if on_crops(features_from) else None
     slug, version = parse_side(features_from.removeprefix(CROPS), FIELD)
-    found = repos.refit_examples.identified(project_id, slug, version, crop_length=crops)
+    found = repos.review.refit_examples.identified(project_id, slug, version, crop_length=crops)
     pairs = Counter(zip(found.versions.tolist(), found.lengths.tolist(), strict=True))
     if len({length for _, length in pairs}) > 1:
         shown = ", ".join(
@@ -182,7 +184,7 @@ def usable(repos: Repos, project_id: int, features_from: str) -> Usable:
         )
     counts = census(found.taxa, found.events, found.individuals)
     names = {
-        t.id: t.scientific_name for t in repos.taxa.by_ids(c.taxon_id for c in counts).values()
+        t.id: t.scientific_name for t in repos.taxa.taxa.by_ids(c.taxon_id for c in counts).values()
     }
     missing = shortfall(counts, names, repr(features_from))
     if missing is not None:
@@ -247,14 +249,14 @@ def refit_results(refit: Refit, counts: list[TaxonCount], names: dict[int, str])
 
 
 def _check_name(repos: Repos, project_id: int, name: str) -> None:
-    if repos.classifiers.named(project_id, name):
+    if repos.review.classifiers.named(project_id, name):
         raise Conflict(f"name: project {project_id} has a classifier named {name!r}")
 
 
 def check_features_from(repos: Repos, project_id: int, slug: str, version: int | None) -> None:
     """InvalidInput naming the project's pipelines (or the slug's versions) when the project
     has no such pipeline (or version)."""
-    known = repos.export_reads.pipelines(project_id).values()
+    known = repos.exports.export_reads.pipelines(project_id).values()
     versions = sorted(p.version for p in known if p.slug == slug)
     if not versions:
         offered = ", ".join(sorted({p.slug for p in known})[:20]) or "none yet"

@@ -52,7 +52,7 @@ def describe(
     their crop descriptors as one array of 4-byte floats, a row each. ``progress`` is told
     (photos done, photos in all) as the photos are read."""
     with db.read() as repos:
-        places = repos.crop_boxes.places(boxes)
+        places = repos.review.crop_boxes.places(boxes)
     return described(photos, places, boxes, progress)
 
 
@@ -62,7 +62,7 @@ def described(
     boxes: Sequence[int],
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[int], Floats]:
-    """``describe`` of boxes (distinct) whose ``places`` (``repos.crop_boxes.places``) are
+    """``describe`` of boxes (distinct) whose ``places`` (``repos.review.crop_boxes.places``) are
     read. Each descriptor goes straight into its row of the array (71 four-byte floats: 100,000
     boxes take 28 MB)."""
     row_of = {box: n for n, box in enumerate(boxes)}

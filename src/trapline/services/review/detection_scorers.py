@@ -76,8 +76,8 @@ def create_scorer(
     with db.write() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
         _check_name(repos, project_id, name)
-        made = repos.detection_scorers.create(project_id, name, caller.id, clock.now())
-        found = repos.detection_scorers.get(made)
+        made = repos.review.detection_scorers.create(project_id, name, caller.id, clock.now())
+        found = repos.review.detection_scorers.get(made)
         assert found is not None
     runner.submit(made)
     return found
@@ -86,7 +86,9 @@ def create_scorer(
 def get_scorer(db: Database, caller: User, scorer_id: int) -> DetectionScorer:
     """One scorer (viewers of its project; others are told it is not there)."""
     with db.read() as repos:
-        found = require(repos.detection_scorers.get(scorer_id), "detection scorer", scorer_id)
+        found = require(
+            repos.review.detection_scorers.get(scorer_id), "detection scorer", scorer_id
+        )
         asked = ("detection scorer", scorer_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
         return found
@@ -96,14 +98,14 @@ def list_scorers(db: Database, caller: User, project_id: int) -> list[DetectionS
     """The project's scorers, newest first, the latest ``LISTED`` (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.detection_scorers.of_project(project_id, LISTED)
+        return repos.review.detection_scorers.of_project(project_id, LISTED)
 
 
 def check_reviews(repos: Repos, project_id: int) -> list[PhotoReviews]:
     """The project's reviewed photos; InvalidInput saying what is missing when people confirmed
     or drew fewer than ``MIN_INSECT_BOXES`` boxes, or on photos of one night only."""
-    hidden = repos.taxa.hidden_labels(project_id)
-    photos, _ = repos.detection_scorers.reviewed_photos(project_id, hidden, MAX_PHOTOS)
+    hidden = repos.taxa.taxa.hidden_labels(project_id)
+    photos, _ = repos.review.detection_scorers.reviewed_photos(project_id, hidden, MAX_PHOTOS)
     insects = sum(len(p.insects) for p in photos)
     nights = {night(p) for p in photos if p.insects}
     if insects < MIN_INSECT_BOXES or len(nights) < 2:
@@ -137,15 +139,15 @@ def fit_scorer(
 
     def progress(stage: str, share: float) -> None:
         with db.write() as repos:
-            repos.detection_scorers.progressed(scorer_id, holder, stage, round(share, 4))
+            repos.review.detection_scorers.progressed(scorer_id, holder, stage, round(share, 4))
 
     progress("reading the reviewed photos", 0.0)
     with db.read() as repos:
-        found = repos.detection_scorers.get(scorer_id)
+        found = repos.review.detection_scorers.get(scorer_id)
         if found is None:
             return None
-        hidden = repos.taxa.hidden_labels(found.project_id)
-        listed, latest = repos.detection_scorers.reviewed_photos(
+        hidden = repos.taxa.taxa.hidden_labels(found.project_id)
+        listed, latest = repos.review.detection_scorers.reviewed_photos(
             found.project_id, hidden, MAX_PHOTOS
         )
     photos, unread = [], 0
@@ -174,7 +176,7 @@ def fit_scorer(
         latest_review_id=latest or 0,
     )
     with db.write() as repos:
-        stored = repos.detection_scorers.fitted(scorer_id, holder, clock.now(), on)
+        stored = repos.review.detection_scorers.fitted(scorer_id, holder, clock.now(), on)
     return True if stored else None
 
 
@@ -217,5 +219,5 @@ def scorer_results(fitted: ScorerFit, unread: int) -> dict[str, Any]:
 
 
 def _check_name(repos: Repos, project_id: int, name: str) -> None:
-    if repos.detection_scorers.named(project_id, name):
+    if repos.review.detection_scorers.named(project_id, name):
         raise Conflict(f"name: project {project_id} has a detection scorer named {name!r}")

@@ -79,10 +79,10 @@ def create_set(
         raise InvalidInput(f"until: {until} is before since ({since})", field="until")
     with db.write() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
-        if repos.evaluation_sets.named(project_id, name):
+        if repos.review.evaluation_sets.named(project_id, name):
             raise Conflict(f"name: project {project_id} has an evaluation set named {name!r}")
         if deployment_id is not None:
-            deployment = repos.deployments.get(deployment_id)
+            deployment = repos.photos.deployments.get(deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(
                     f"deployment_id: {deployment_id} is not a deployment of project {project_id}",
@@ -90,10 +90,10 @@ def create_set(
                 )
         names, taxon_ids = _taxa(repos, project_id, taxa)
         scope = Scope(project_id, deployment_id, since, until, taxon_ids)
-        made = repos.evaluation_sets.create(scope, name, names, caller.id, clock.now())
-        hidden = repos.taxa.hidden_labels(project_id)
-        size, _ = repos.evaluation_sets.freeze(made, scope, hidden)
-        found = repos.evaluation_sets.get(made)
+        made = repos.review.evaluation_sets.create(scope, name, names, caller.id, clock.now())
+        hidden = repos.taxa.taxa.hidden_labels(project_id)
+        size, _ = repos.review.evaluation_sets.freeze(made, scope, hidden)
+        found = repos.review.evaluation_sets.get(made)
         assert found is not None
         return found, None if size else empty_note(found)
 
@@ -105,7 +105,7 @@ def _taxa(repos: Repos, project_id: int, taxa: Sequence[str]) -> tuple[list[str]
         raise InvalidInput(f"taxa: at most {MAX_TAXA} (got {len(wanted)})", field="taxa")
     if not wanted:
         return [], ()
-    taxa_list = repos.taxa.list_of(project_id)
+    taxa_list = repos.taxa.taxa.list_of(project_id)
     if taxa_list is None:
         raise InvalidInput(
             "taxa: the project has no taxa list; import one, or freeze every identification",
@@ -115,7 +115,7 @@ def _taxa(repos: Repos, project_id: int, taxa: Sequence[str]) -> tuple[list[str]
     for text in wanted:
         hits = [
             t
-            for t in repos.taxa.search(taxa_list.id, text, 20)
+            for t in repos.taxa.taxa.search(taxa_list.id, text, 20)
             if t.scientific_name.casefold() == text.casefold()
         ]
         if not hits:
@@ -146,7 +146,7 @@ def list_sets(db: Database, caller: User, project_id: int) -> list[EvaluationSet
     """The project's evaluation sets, newest first (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.evaluation_sets.of_project(project_id)
+        return repos.review.evaluation_sets.of_project(project_id)
 
 
 def get_set(db: Database, caller: User, set_id: int) -> EvaluationSet:
@@ -156,7 +156,7 @@ def get_set(db: Database, caller: User, set_id: int) -> EvaluationSet:
 
 
 def _set(repos: Repos, caller: User, set_id: int) -> EvaluationSet:
-    found = require(repos.evaluation_sets.get(set_id), "evaluation set", set_id)
+    found = require(repos.review.evaluation_sets.get(set_id), "evaluation set", set_id)
     asked = ("evaluation set", set_id)
     project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
     return found
@@ -166,7 +166,7 @@ def versions_of(db: Database, caller: User, project_id: int) -> list[str]:
     """What a scoring can name: each version of the project's pipelines (``slug@N``)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        known = repos.export_reads.pipelines(project_id).values()
+        known = repos.exports.export_reads.pipelines(project_id).values()
         return [f"{p.slug}@{p.version}" for p in sorted(known, key=lambda p: (p.slug, p.version))]
 
 
@@ -191,14 +191,14 @@ def score(
     with db.read() as repos:
         found = _set(repos, caller, set_id)
         chosen = find_version(repos, found.project_id, pipeline, version)
-        hidden = frozenset(repos.taxa.hidden_labels(found.project_id))
+        hidden = frozenset(repos.taxa.taxa.hidden_labels(found.project_id))
         taxa: dict[str, int | None] = {}
         tally = SetScore()
         after = 0
-        while photos := repos.evaluation_sets.photos(set_id, after, PHOTOS_READ):
+        while photos := repos.review.evaluation_sets.photos(set_id, after, PHOTOS_READ):
             after = photos[-1]
-            items = repos.evaluation_sets.items(set_id, photos)
-            seen, boxes = repos.evaluation_boxes.found(chosen.id, photos, hidden)
+            items = repos.review.evaluation_sets.items(set_id, photos)
+            seen, boxes = repos.review.evaluation_boxes.found(chosen.id, photos, hidden)
             _resolve(repos, found.project_id, boxes, taxa)
             by_photo: dict[int, list[Found]] = {}
             for box in boxes:
@@ -210,14 +210,14 @@ def score(
                 held = on_photo.get(image_id, [])
                 tally.add(held, by_photo.get(image_id, []) if image_id in seen else None)
         predicted = {k for _, k in tally.confusion if isinstance(k, int)} - set(tally.names)
-        for taxon in repos.taxa.by_ids(predicted).values():
+        for taxon in repos.taxa.taxa.by_ids(predicted).values():
             tally.names[taxon.id] = taxon.scientific_name
         return Scored(found, chosen, tally)
 
 
 def find_version(repos: Repos, project_id: int, slug: str, version: int | None) -> Version:
     """The project's version of a pipeline, or InvalidInput naming what there is."""
-    known = repos.export_reads.pipelines(project_id).values()
+    known = repos.exports.export_reads.pipelines(project_id).values()
     slugs = sorted({p.slug for p in known})
     if slug not in slugs:
         offered = ", ".join(slugs[:20]) or "none yet"
@@ -238,7 +238,7 @@ def find_version(repos: Repos, project_id: int, slug: str, version: int | None) 
             f"(its versions: {', '.join(str(p.version) for p in versions)})",
             field="version",
         )
-    record = repos.pipelines.get(picked.id)
+    record = repos.pipelines.pipelines.get(picked.id)
     threshold = record.default_threshold if record is not None else None
     return Version(picked.id, picked.slug, picked.version, picked.name, threshold)
 
@@ -251,7 +251,7 @@ def _resolve(
     new |= {box.label for box in boxes if box.label is not None and box.label not in taxa}
     if not new:
         return
-    resolver = repos.taxa.resolver(project_id, new)
+    resolver = repos.taxa.taxa.resolver(project_id, new)
     for label in new:
         taxa[label] = resolver.taxon_of(label)
 

@@ -98,10 +98,10 @@ def create_grouping(
     named = name.strip() or default_name(features_from, scope)
     with db.write() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
-        made = repos.groupings.create(
+        made = repos.review.groupings.create(
             project_id, named[:200], features_from, scope, caller.id, clock.now()
         )
-        found = repos.groupings.get(made)
+        found = repos.review.groupings.get(made)
         assert found is not None
     runner.submit(made)
     return found
@@ -128,7 +128,7 @@ def list_groupings(db: Database, caller: User, project_id: int) -> list[Grouping
     """The project's groupings, newest first, the latest ``LISTED`` (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.groupings.of_project(project_id, LISTED)
+        return repos.review.groupings.of_project(project_id, LISTED)
 
 
 @dataclass(frozen=True)
@@ -148,9 +148,9 @@ def view_grouping(db: Database, caller: User, grouping_id: int, shown: int = SHO
         found = _grouping(repos, caller, grouping_id)
         if found.status is not GroupingStatus.DONE:
             return GroupingView(found, {}, {})
-        left = repos.groupings.still_unidentified(grouping_id)
+        left = repos.review.groupings.still_unidentified(grouping_id)
         numbers = [g.number for g in found.groups] + [0]
-        samples = {n: repos.groupings.members(grouping_id, n, shown) for n in numbers}
+        samples = {n: repos.review.groupings.members(grouping_id, n, shown) for n in numbers}
         return GroupingView(found, left, samples)
 
 
@@ -180,7 +180,7 @@ def name_group(
                 f"group: grouping {grouping_id} has groups 1 to {len(found.groups)} (got {number})",
                 field="group",
             )
-        left = repos.groupings.unidentified_members(grouping_id, number)
+        left = repos.review.groupings.unidentified_members(grouping_id, number)
     if not left:
         raise InvalidInput(
             f"group: every individual of group {number} is identified or rejected already",
@@ -204,11 +204,11 @@ def run_grouping(db: Database, grouping_id: int, holder: str, clock: Clock) -> b
 
     def progress(stage: str, share: float) -> None:
         with db.write() as repos:
-            repos.groupings.progressed(grouping_id, holder, stage[:120], round(share, 4))
+            repos.review.groupings.progressed(grouping_id, holder, stage[:120], round(share, 4))
 
     progress("reading the unidentified individuals' features", 0.0)
     with db.read() as repos:
-        found = repos.groupings.get(grouping_id)
+        found = repos.review.groupings.get(grouping_id)
         if found is None:
             return None
         scope = Scope(found.deployment_id, found.since, found.until)
@@ -220,7 +220,7 @@ def run_grouping(db: Database, grouping_id: int, holder: str, clock: Clock) -> b
     def read(individuals: Ids) -> Floats:
         picked = np.isin(owners, individuals)
         with db.read() as repos:
-            vectors = repos.refit_examples.vectors(sources[picked], chosen.length)
+            vectors = repos.review.refit_examples.vectors(sources[picked], chosen.length)
         local = np.searchsorted(individuals, owners[picked])
         return unit_means(vectors, local, len(individuals))
 
@@ -228,7 +228,7 @@ def run_grouping(db: Database, grouping_id: int, holder: str, clock: Clock) -> b
     done = _done(found, chosen, groups)
     members = _members(rows.individuals, groups)
     with db.write() as repos:
-        stored = repos.groupings.done(grouping_id, holder, clock.now(), done, members)
+        stored = repos.review.groupings.done(grouping_id, holder, clock.now(), done, members)
     return True if stored else None
 
 
@@ -236,12 +236,12 @@ def usable(repos: Repos, project_id: int, features_from: str, scope: Scope) -> U
     """The unidentified individuals of the scope with a vector of ``features_from``;
     InvalidInput when the vectors are of several lengths or the individuals too few."""
     slug, version = parse_side(features_from, FIELD)
-    hidden = tuple(repos.taxa.hidden_labels(project_id))
-    counted = repos.choices.counted(
+    hidden = tuple(repos.taxa.taxa.hidden_labels(project_id))
+    counted = repos.ecology.choices.counted(
         species.Scope(project_id, scope.deployment_id, scope.since, scope.until, hidden)
     )
-    occurrences = repos.unidentified.occurrences(counted)
-    found = repos.unidentified.features(occurrences, slug, version)
+    occurrences = repos.review.unidentified.occurrences(counted)
+    found = repos.review.unidentified.features(occurrences, slug, version)
     pairs = Counter(zip(found.versions.tolist(), found.lengths.tolist(), strict=True))
     if len({length for _, length in pairs}) > 1:
         shown = ", ".join(
@@ -296,7 +296,7 @@ def _members(individuals: Ids, groups: GroupsFound) -> list[tuple[int, int, floa
 
 
 def _grouping(repos: Repos, caller: User, grouping_id: int) -> Grouping:
-    found = require(repos.groupings.get(grouping_id), "grouping", grouping_id)
+    found = require(repos.review.groupings.get(grouping_id), "grouping", grouping_id)
     asked = ("grouping", grouping_id)
     project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
     return found
@@ -305,7 +305,7 @@ def _grouping(repos: Repos, caller: User, grouping_id: int) -> Grouping:
 def _check_deployment(repos: Repos, project_id: int, deployment_id: int | None) -> None:
     if deployment_id is None:
         return
-    deployment = repos.deployments.get(deployment_id)
+    deployment = repos.photos.deployments.get(deployment_id)
     if deployment is None or deployment.project_id != project_id:
         raise InvalidInput(
             f"deployment_id: {deployment_id} is not a deployment of project {project_id}",

@@ -62,19 +62,21 @@ def identify_occurrence(
     identification, and the occurrence as now determined."""
     _check(taxon_id, agree_with, comment, rejected)
     with db.write() as repos:
-        occurrence = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+        occurrence = require(
+            repos.ecology.occurrences.get(occurrence_id), "occurrence", occurrence_id
+        )
         asked = ("occurrence", occurrence_id)
         project_for(repos, require_person(caller), occurrence.project_id, Role.MEMBER, asked=asked)
         chosen, agreed = (
             (None, None) if rejected else _taxon(repos, occurrence, taxon_id, agree_with)
         )
-        made = repos.identifications.add(
+        made = repos.review.identifications.add(
             project_id=occurrence.project_id, occurrence_id=occurrence.id,
             annotation_id=occurrence.best_annotation_id, taxon_id=chosen, agreed_with=agreed,
             comment=comment.strip(), user_id=caller.id, at=clock.now(),
             rejected=rejected.value if rejected else None,
         )  # fmt: skip
-        found = repos.identifications.get(made)
+        found = repos.review.identifications.get(made)
         assert found is not None
         return found, redetermine(repos, occurrence)
 
@@ -104,7 +106,7 @@ def identify_occurrences(
     ids = _bulk_ids(occurrence_ids)
     with db.write() as repos:
         project_for(repos, require_person(caller), project_id, Role.MEMBER)
-        found = repos.identifications.occurrences_of(project_id, ids)
+        found = repos.review.identifications.occurrences_of(project_id, ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFound(f"occurrences {_listed(missing)} not found in project {project_id}")
@@ -127,7 +129,7 @@ def identify_occurrences(
             taxa = {i: t for i, (_, t) in choices.items() if t is not None}
         at = clock.now()
         made = [
-            repos.identifications.add(
+            repos.review.identifications.add(
                 project_id=project_id,
                 occurrence_id=o.id,
                 annotation_id=o.best_annotation_id,
@@ -140,7 +142,7 @@ def identify_occurrences(
             )
             for o in chosen
         ]
-        kept = repos.identifications.many(made)
+        kept = repos.review.identifications.many(made)
         return list(zip([kept[i] for i in made], redetermine_all(repos, chosen), strict=True))
 
 
@@ -177,7 +179,7 @@ def identify_detection(
     _check(taxon_id, None, comment)
     with db.write() as repos:
         project_id, _, kind = require(
-            repos.reviews.annotation(annotation_id), "annotation", annotation_id
+            repos.review.reviews.annotation(annotation_id), "annotation", annotation_id
         )
         asked = ("annotation", annotation_id)
         project_for(repos, require_person(caller), project_id, Role.MEMBER, asked=asked)
@@ -186,15 +188,15 @@ def identify_detection(
                 f"annotation {annotation_id} is a {kind}; identify the detection (its box)"
             )
         taxon_of_project(repos, project_id, taxon_id, "taxon_id")
-        occurrence_id = repos.occurrences.of_annotation(annotation_id)
-        made = repos.identifications.add(
+        occurrence_id = repos.ecology.occurrences.of_annotation(annotation_id)
+        made = repos.review.identifications.add(
             project_id=project_id, occurrence_id=None, annotation_id=annotation_id,
             taxon_id=taxon_id, agreed_with=None, comment=comment.strip(), user_id=caller.id,
             at=clock.now(),
         )  # fmt: skip
-        found = repos.identifications.get(made)
+        found = repos.review.identifications.get(made)
         assert found is not None
-        occurrence = repos.occurrences.get(occurrence_id) if occurrence_id else None
+        occurrence = repos.ecology.occurrences.get(occurrence_id) if occurrence_id else None
         return found, redetermine(repos, occurrence) if occurrence else None
 
 
@@ -203,15 +205,15 @@ def withdraw(db: Database, caller: User, identification_id: int) -> Occurrence |
     counts no more. The occurrence it determined, as now determined."""
     with db.write() as repos:
         found = require(
-            repos.identifications.get(identification_id), "identification", identification_id
+            repos.review.identifications.get(identification_id), "identification", identification_id
         )
         asked = ("identification", identification_id)
         _, role = project_for(repos, caller, found.project_id, Role.MEMBER, asked=asked)
         if found.user_id != caller.id and not role.allows(Role.MANAGER):
             raise PermissionDenied("only its author or a manager withdraws an identification")
-        repos.identifications.withdraw(identification_id)
-        occurrence_id = repos.occurrences.of_annotation(found.annotation_id)
-        occurrence = repos.occurrences.get(occurrence_id) if occurrence_id else None
+        repos.review.identifications.withdraw(identification_id)
+        occurrence_id = repos.ecology.occurrences.of_annotation(found.annotation_id)
+        occurrence = repos.ecology.occurrences.get(occurrence_id) if occurrence_id else None
         return redetermine(repos, occurrence) if occurrence else None
 
 
@@ -227,7 +229,7 @@ def withdraw_many(
     ids = _bulk_ids(identification_ids, "identification_ids", "identifications")
     with db.write() as repos:
         _, role = project_for(repos, caller, project_id, Role.MEMBER)
-        found = repos.identifications.many(ids)
+        found = repos.review.identifications.many(ids)
         missing = [i for i in ids if i not in found or found[i].project_id != project_id]
         if missing:
             raise NotFound(f"identifications {_listed(missing)} not found in project {project_id}")
@@ -238,9 +240,9 @@ def withdraw_many(
             )
         held: dict[int, Occurrence] = {}
         for i in ids:
-            repos.identifications.withdraw(i)
-            occurrence_id = repos.occurrences.of_annotation(found[i].annotation_id)
-            occurrence = repos.occurrences.get(occurrence_id) if occurrence_id else None
+            repos.review.identifications.withdraw(i)
+            occurrence_id = repos.ecology.occurrences.of_annotation(found[i].annotation_id)
+            occurrence = repos.ecology.occurrences.get(occurrence_id) if occurrence_id else None
             if occurrence is not None:
                 held[occurrence.id] = occurrence
         return redetermine_all(repos, list(held.values()))
@@ -255,23 +257,25 @@ def recent_taxa(db: Database, caller: User, project_id: int) -> list[Taxon]:
         _, role = project_for(repos, caller, project_id, Role.VIEWER)
         if caller.is_service or not role.allows(Role.MEMBER):
             return []
-        ids = repos.identifications.recent_taxa(
+        ids = repos.review.identifications.recent_taxa(
             project_id, caller.id, limit=QUICK_TAXA, window=QUICK_WINDOW
         )
-        taxa_list = repos.taxa.list_of(project_id)
+        taxa_list = repos.taxa.taxa.list_of(project_id)
         if taxa_list is None or not ids:
             return []
-        found = repos.taxa.by_ids(ids)
+        found = repos.taxa.taxa.by_ids(ids)
         return [found[i] for i in ids if i in found and found[i].list_id == taxa_list.id]
 
 
 def history(db: Database, caller: User, occurrence_id: int) -> list[Identification]:
     """Every identification of an occurrence, oldest first, withdrawn ones too (viewers)."""
     with db.read() as repos:
-        occurrence = require(repos.occurrences.get(occurrence_id), "occurrence", occurrence_id)
+        occurrence = require(
+            repos.ecology.occurrences.get(occurrence_id), "occurrence", occurrence_id
+        )
         asked = ("occurrence", occurrence_id)
         project_for(repos, caller, occurrence.project_id, Role.VIEWER, asked=asked)
-        return repos.identifications.of_occurrence(occurrence_id)
+        return repos.review.identifications.of_occurrence(occurrence_id)
 
 
 def unplaced(
@@ -281,7 +285,7 @@ def unplaced(
     detection where theirs was. Kept, for a person to look at again."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.identifications.unplaced(project_id, limit=limit, offset=offset)
+        return repos.review.identifications.unplaced(project_id, limit=limit, offset=offset)
 
 
 def queue(
@@ -291,7 +295,7 @@ def queue(
     people disagreeing, then no species-level taxon, then the least sure."""
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
-        return repos.identifications.queue(scope, limit=limit, offset=offset)
+        return repos.review.identifications.queue(scope, limit=limit, offset=offset)
 
 
 def queue_by_label(
@@ -305,7 +309,7 @@ def queue_by_label(
         raise InvalidInput(f"per_label: 1 to {MAX_BULK} (got {per_label})")
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
-        return repos.identifications.queue_labels(
+        return repos.review.identifications.queue_labels(
             scope, limit=limit, offset=offset, per_label=per_label
         )
 
@@ -339,8 +343,8 @@ def _taxon(
                 "map the label to a taxon first, or name the taxon"
             )
         return taxon, MODEL
-    other = repos.identifications.get(agree_with) if isinstance(agree_with, int) else None
-    mine = {i.id for i in repos.identifications.of_occurrence(occurrence.id)}
+    other = repos.review.identifications.get(agree_with) if isinstance(agree_with, int) else None
+    mine = {i.id for i in repos.review.identifications.of_occurrence(occurrence.id)}
     if other is None or other.id not in mine or other.withdrawn:
         raise InvalidInput(
             f"agree_with: {agree_with!r} is neither 'model' nor an identification of "

@@ -57,7 +57,7 @@ def promote(db: Database, caller: User, classifier_id: int, *, clock: Clock = SY
     ``<features slug>-refit`` pipeline and make the job that runs it over the features
     pipeline's current boxes (started by the caller's job starter)."""
     with db.write() as repos:
-        found = require(repos.classifiers.get(classifier_id), "classifier", classifier_id)
+        found = require(repos.review.classifiers.get(classifier_id), "classifier", classifier_id)
         asked = ("classifier", classifier_id)
         project_for(repos, require_person(caller), found.project_id, Role.MEMBER, asked=asked)
         if found.status is not ClassifierStatus.FITTED:
@@ -65,21 +65,21 @@ def promote(db: Database, caller: User, classifier_id: int, *, clock: Clock = SY
                 f"the refit is {found.status.value}: only a fitted refit can be promoted"
             )
         key = algorithm_key(found.id)
-        made = repos.pipelines.with_algorithm(found.project_id, key)
+        made = repos.pipelines.pipelines.with_algorithm(found.project_id, key)
         if made is not None:
             raise Conflict(f"refit {found.id} is promoted already, as {made.slug} v{made.version}")
-        stored = require(repos.classifiers.parameters(found.id), "classifier", found.id)
+        stored = require(repos.review.classifiers.parameters(found.id), "classifier", found.id)
         head = Head.from_bytes(stored)
-        taxa = repos.taxa.by_ids(head.labels.tolist())
+        taxa = repos.taxa.taxa.by_ids(head.labels.tolist())
         names = [taxa[t].scientific_name if t in taxa else f"taxon {t}" for t in head.labels]
         source, _ = parse_side(found.boxes_of, "features_from")
         model = f"{source}-crops-refit" if found.on_crops else f"{source}-refit"
         versions = [
-            p.version for p in repos.export_reads.pipelines(found.project_id).values()
+            p.version for p in repos.exports.export_reads.pipelines(found.project_id).values()
             if p.slug == model
         ]  # fmt: skip
         config = _config(found, model, max(versions, default=0) + 1, names)
-        repos.pipelines.register(found.project_id, REFIT_SERVICE, [config], clock.now())
+        repos.pipelines.pipelines.register(found.project_id, REFIT_SERVICE, [config], clock.now())
         return add_job(
             repos,
             project_id=found.project_id,
@@ -97,10 +97,10 @@ def promote(db: Database, caller: User, classifier_id: int, *, clock: Clock = SY
 def promoted_as(db: Database, caller: User, classifier_id: int) -> Pipeline | None:
     """The pipeline version a refit was promoted as (viewers), if it was."""
     with db.read() as repos:
-        found = require(repos.classifiers.get(classifier_id), "classifier", classifier_id)
+        found = require(repos.review.classifiers.get(classifier_id), "classifier", classifier_id)
         asked = ("classifier", classifier_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
-        return repos.pipelines.with_algorithm(found.project_id, algorithm_key(found.id))
+        return repos.pipelines.pipelines.with_algorithm(found.project_id, algorithm_key(found.id))
 
 
 def _config(found: Classifier, slug: str, version: int, names: list[str]) -> PipelineConfig:
@@ -144,11 +144,13 @@ def classified(
     given = boxes_for(db, {job.id: job}, leases)
     with db.read() as repos:
         classifier_id = int(algorithm.key.removeprefix("refit-"))
-        found = require(repos.classifiers.get(classifier_id), "classifier", classifier_id)
-        stored = require(repos.classifiers.parameters(classifier_id), "classifier", classifier_id)
+        found = require(repos.review.classifiers.get(classifier_id), "classifier", classifier_id)
+        stored = require(
+            repos.review.classifiers.parameters(classifier_id), "classifier", classifier_id
+        )
         slug, _ = parse_side(found.boxes_of, "features_from")
         boxes = [b.annotation_id for found_boxes in given.values() for b in found_boxes]
-        kept, matrix = ([], None) if found.on_crops else repos.refit_examples.box_vectors(
+        kept, matrix = ([], None) if found.on_crops else repos.review.refit_examples.box_vectors(
             boxes, slug, found.features_version or 0, found.features_length or 0
         )  # fmt: skip
     if matrix is None:  # decision 074: described from the photos now

@@ -71,13 +71,13 @@ def score_refit(
         )
     slug, _ = evaluation.parse_side(found.boxes_of, FIELD)
     with db.read() as repos:
-        chosen = repos.evaluation_sets.get(set_id)
+        chosen = repos.review.evaluation_sets.get(set_id)
         chosen = require(
             chosen if chosen is not None and chosen.project_id == found.project_id else None,
             "evaluation set",
             set_id,
         )
-        stored = repos.classifiers.parameters(classifier_id)
+        stored = repos.review.classifiers.parameters(classifier_id)
         if stored is None:
             raise InvalidInput(
                 f"classifier: refit {classifier_id} has no stored head; refit again",
@@ -100,15 +100,15 @@ def _walk(
 ) -> tuple[SetScore, SetScore, int, int]:
     """The set walked ``PHOTOS_READ`` photos at a time: the refit's tallies over all and held
     out, the identified boxes in the fit, and the version's boxes without a vector."""
-    hidden = frozenset(repos.taxa.hidden_labels(found.project_id))
+    hidden = frozenset(repos.taxa.taxa.hidden_labels(found.project_id))
     latest = found.latest_identification_id or 0
     tally, held_out = SetScore(), SetScore()
     in_fit = no_vector = 0
     after = 0
-    while photos := repos.evaluation_sets.photos(chosen.id, after, PHOTOS_READ):
+    while photos := repos.review.evaluation_sets.photos(chosen.id, after, PHOTOS_READ):
         after = photos[-1]
-        items = repos.evaluation_sets.items(chosen.id, photos)
-        seen, boxes = repos.evaluation_boxes.found(version.id, photos, hidden)
+        items = repos.review.evaluation_sets.items(chosen.id, photos)
+        seen, boxes = repos.review.evaluation_boxes.found(version.id, photos, hidden)
         named = _named(repos, head, version, boxes, crops)
         no_vector += sum(f.label == NO_VECTOR for f in named)
         fitted = _fitted(repos, found.project_id, latest, items)
@@ -127,7 +127,7 @@ def _walk(
             held_out.add(held, boxes_there, only=others)
     for scored in (tally, held_out):
         predicted = {k for _, k in scored.confusion if isinstance(k, int)} - set(scored.names)
-        for taxon in repos.taxa.by_ids(predicted).values():
+        for taxon in repos.taxa.taxa.by_ids(predicted).values():
             scored.names[taxon.id] = taxon.scientific_name
     return tally, held_out, in_fit, no_vector
 
@@ -144,11 +144,11 @@ def _named(
     head's length (or whose photo cannot be read) is named nothing."""
     wanted = [b.annotation_id for b in boxes]
     if crops is None:
-        ids, matrix = repos.refit_examples.box_vectors(
+        ids, matrix = repos.review.refit_examples.box_vectors(
             wanted, version.slug, version.version, head.length
         )
     else:  # decision 074
-        ids, matrix = described(crops, repos.crop_boxes.places(wanted), wanted)
+        ids, matrix = described(crops, repos.review.crop_boxes.places(wanted), wanted)
     ranked: dict[int, tuple[int, ...]] = {}
     if ids and matrix.shape[1] == head.length:  # a head of another descriptor names nothing
         order = np.argsort(-head.probabilities(matrix), axis=1, kind="stable")[:, :TOP_K]
@@ -170,7 +170,7 @@ def _fitted(repos: Repos, project_id: int, latest: int, items: Sequence[SetItem]
     identification named."""
     identified = [i for i in items if i.kind is ItemKind.IDENTIFIED]
     boxes = [i.annotation_id for i in identified if i.annotation_id is not None]
-    named = repos.refit_examples.fitted_boxes(project_id, boxes, latest) if latest else set()
+    named = repos.review.refit_examples.fitted_boxes(project_id, boxes, latest) if latest else set()
     return {
         i.id
         for i in identified

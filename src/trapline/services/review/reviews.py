@@ -39,7 +39,7 @@ def review_annotation(
         raise InvalidInput("verdict: a missing box is drawn on the image, not on an annotation")
     label = _label(label, required=verdict is Verdict.RELABEL)
     with db.write() as repos:
-        found = require(repos.reviews.annotation(annotation_id), "annotation", annotation_id)
+        found = require(repos.review.reviews.annotation(annotation_id), "annotation", annotation_id)
         project_id, on_image, kind = found
         project_for(repos, caller, project_id, Role.MEMBER, asked=("annotation", annotation_id))
         if image_id is not None and on_image != image_id:
@@ -48,7 +48,7 @@ def review_annotation(
             raise InvalidInput(
                 f"annotation {annotation_id} is a {kind}; review the detection (its box) instead"
             )
-        return repos.reviews.add(
+        return repos.review.reviews.add(
             project_id=project_id,
             image_id=on_image,
             annotation_id=annotation_id,
@@ -63,7 +63,7 @@ def add_missing_box(db: Database, caller: User, image_id: int, box: Box, label: 
     """A box the models missed, drawn by a member, with its label."""
     checked = _label(label, required=True)
     with db.write() as repos:
-        image = require(repos.images.get(image_id), "image", image_id)
+        image = require(repos.photos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
         x1, y1, x2, y2 = box
         if not (0 <= x1 < x2 <= image.width and 0 <= y1 < y2 <= image.height):
@@ -71,7 +71,7 @@ def add_missing_box(db: Database, caller: User, image_id: int, box: Box, label: 
                 f"box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) must lie inside the "
                 f"{image.width}x{image.height} image with x1 < x2 and y1 < y2"
             )
-        return repos.reviews.add(
+        return repos.review.reviews.add(
             project_id=image.project_id,
             image_id=image_id,
             annotation_id=None,
@@ -85,9 +85,9 @@ def add_missing_box(db: Database, caller: User, image_id: int, box: Box, label: 
 def image_reviews(db: Database, caller: User, image_id: int) -> list[Review]:
     """An image's reviews, oldest first."""
     with db.read() as repos:
-        image = require(repos.images.get(image_id), "image", image_id)
+        image = require(repos.photos.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
-        return repos.reviews.for_image(image_id)
+        return repos.review.reviews.for_image(image_id)
 
 
 def review_queue(
@@ -105,10 +105,10 @@ def review_queue(
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
         if job_id is not None:
-            job = repos.jobs.get(job_id)
+            job = repos.processing.jobs.get(job_id)
             if job is None or job.project_id != project_id:
                 raise InvalidInput(f"job {job_id} is not a job of project {project_id}")
-        return repos.reviews.queue(project_id, job_id, limit, start)
+        return repos.review.reviews.queue(project_id, job_id, limit, start)
 
 
 def image_counts(
@@ -121,10 +121,10 @@ def image_counts(
     on are left out."""
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
-        shown = repos.reviews.image_counts(project_id, image_ids, scope)
+        shown = repos.review.reviews.image_counts(project_id, image_ids, scope)
         if scope.counts_nothing:
             return shown
-        tracked = repos.counts.tracked_per_image(list(shown), scope)
+        tracked = repos.ecology.counts.tracked_per_image(list(shown), scope)
         made = {i: replace(c, made_by=shown[i].made_by) for i, c in tracked.items()}
         return shown | made
 
@@ -133,7 +133,7 @@ def result_labels(db: Database, caller: User, project_id: int) -> list[str]:
     """The labels the models gave most often in a project's current results."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.reviews.result_labels(project_id, TOP_LABELS)
+        return repos.review.reviews.result_labels(project_id, TOP_LABELS)
 
 
 def project_labels(
@@ -142,7 +142,7 @@ def project_labels(
     """A project's labels of the most tracked detections, and the determinations of its
     occurrences with how many have each, most first (both of its counting pipeline)."""
     with db.read() as repos:
-        sums = repos.counts.label_sums(counting_scope(repos, caller, project_id))
+        sums = repos.ecology.counts.label_sums(counting_scope(repos, caller, project_id))
     by_detections = sorted(sums, key=lambda s: (-s[2], s[0] or ""))
     by_occurrences = sorted(sums, key=lambda s: (-s[1], s[0] is None, s[0] or ""))
     return (
@@ -158,7 +158,7 @@ def occurrence_labels(
     first, with how many occurrences have each (of the project's counting pipeline)."""
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id, deployment_id=deployment_id)
-        return repos.counts.per_label(scope, TOP_LABELS)
+        return repos.ecology.counts.per_label(scope, TOP_LABELS)
 
 
 def deployment_activity(
@@ -168,17 +168,19 @@ def deployment_activity(
     a dated photo): each night's photos, and the detections and occurrences of its project's
     counting pipeline by the night the occurrences were first seen."""
     with db.read() as repos:
-        deployment = require(repos.deployments.get(deployment_id), "deployment", deployment_id)
+        deployment = require(
+            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
+        )
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )
-        latest = repos.counts.dated(deployment.project_id, deployment_id)
+        latest = repos.ecology.counts.dated(deployment.project_id, deployment_id)
         if latest is None:
             return Activity([], None, None, None)
         last = night_of(latest)
         shown = Nights.ending(min(until or last, last), count)
         span = shown.wall_clock()
-        nights = repos.counts.images_per_night(deployment.project_id, deployment_id, span)
+        nights = repos.ecology.counts.images_per_night(deployment.project_id, deployment_id, span)
         scope = counting_scope(
             repos,
             caller,
@@ -187,14 +189,14 @@ def deployment_activity(
             since=shown.first,
             until=shown.last,
         )
-        seen = repos.counts.per_night(scope)
+        seen = repos.ecology.counts.per_night(scope)
         counted = []
         for night, n in nights:
             occurrences, detections = seen.get(night, (0, 0))
             counted.append((night, n, detections, occurrences))
         # The runs before and after end at the nearest photo's night, or start at it.
-        before = repos.counts.dated(deployment.project_id, deployment_id, before=span[0])
-        after = repos.counts.dated(deployment.project_id, deployment_id, after=span[1])
+        before = repos.ecology.counts.dated(deployment.project_id, deployment_id, before=span[0])
+        after = repos.ecology.counts.dated(deployment.project_id, deployment_id, after=span[1])
         return Activity(
             counted,
             shown,

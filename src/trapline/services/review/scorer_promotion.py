@@ -54,19 +54,21 @@ def promote(db: Database, caller: User, scorer_id: int, *, clock: Clock = SYSTEM
     ``moth-blobs-scorer`` pipeline and make the job that runs it over the project's photos
     (started by the caller's job starter)."""
     with db.write() as repos:
-        found = require(repos.detection_scorers.get(scorer_id), "detection scorer", scorer_id)
+        found = require(
+            repos.review.detection_scorers.get(scorer_id), "detection scorer", scorer_id
+        )
         asked = ("detection scorer", scorer_id)
         project_for(repos, require_person(caller), found.project_id, Role.MEMBER, asked=asked)
         if found.status is not ScorerStatus.FITTED or found.weights is None:
             raise InvalidInput(
                 f"the scorer is {found.status.value}: only a fitted scorer can be promoted"
             )
-        made = repos.pipelines.with_algorithm(found.project_id, algorithm_key(found.id))
+        made = repos.pipelines.pipelines.with_algorithm(found.project_id, algorithm_key(found.id))
         if made is not None:
             raise Conflict(f"scorer {found.id} is promoted already, as {made.slug} v{made.version}")
-        versions = repos.pipelines.versions(found.project_id, SCORER_SLUG)
+        versions = repos.pipelines.pipelines.versions(found.project_id, SCORER_SLUG)
         config = scorer_config(found, max(versions, default=0) + 1)
-        repos.pipelines.register(found.project_id, REFIT_SERVICE, [config], clock.now())
+        repos.pipelines.pipelines.register(found.project_id, REFIT_SERVICE, [config], clock.now())
         return add_scorer_job(repos, found, config.version, caller.id)
 
 
@@ -89,10 +91,12 @@ def add_scorer_job(repos: Repos, found: DetectionScorer, version: int, user_id: 
 def promoted_as(db: Database, caller: User, scorer_id: int) -> Pipeline | None:
     """The pipeline version a scorer was promoted as (viewers), if it was."""
     with db.read() as repos:
-        found = require(repos.detection_scorers.get(scorer_id), "detection scorer", scorer_id)
+        found = require(
+            repos.review.detection_scorers.get(scorer_id), "detection scorer", scorer_id
+        )
         asked = ("detection scorer", scorer_id)
         project_for(repos, caller, found.project_id, Role.VIEWER, asked=asked)
-        return repos.pipelines.with_algorithm(found.project_id, algorithm_key(found.id))
+        return repos.pipelines.pipelines.with_algorithm(found.project_id, algorithm_key(found.id))
 
 
 def scorer_pipeline(found: DetectionScorer) -> MothBlobsPipeline:
@@ -146,8 +150,10 @@ def detected(
     key = next(a.key for a in pipeline.algorithms if a.key.startswith(KEY_PREFIX))
     scorer_id = int(key.removeprefix(KEY_PREFIX))
     with db.read() as repos:
-        found = require(repos.detection_scorers.get(scorer_id), "detection scorer", scorer_id)
-        keys = repos.detection_scorers.photo_files([le.image_id for le in leases])
+        found = require(
+            repos.review.detection_scorers.get(scorer_id), "detection scorer", scorer_id
+        )
+        keys = repos.review.detection_scorers.photo_files([le.image_id for le in leases])
     blobs = scorer_pipeline(found)
     done: dict[Lease, PipelineResultsResponse | ResultError] = {}
     for lease in leases:

@@ -116,7 +116,7 @@ class Intake:
         """Record a file that was not taken; a failed one is tried again after its backoff."""
         outcome = self._outcome(entry, status, None, attempts, reason, facts, self.clock.now())
         with self.db.write() as repos:
-            repos.sources.record_items(self.source.id, [outcome])
+            repos.sources.sources.record_items(self.source.id, [outcome])
         with self.tally.lock:
             if status is ItemStatus.SKIPPED:
                 self.tally.skipped += 1
@@ -151,7 +151,7 @@ class Intake:
                     self._outcome(one.entry, status, result.image.id, one.attempts, None,
                                   one.facts, now)
                 )  # fmt: skip
-            repos.sources.record_items(self.source.id, outcomes)
+            repos.sources.sources.record_items(self.source.id, outcomes)
 
         results = store_images(
             self.db,

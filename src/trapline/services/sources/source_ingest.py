@@ -125,7 +125,7 @@ class SourceIngest:
             error = f"{tally.failed} files could not be taken; they are tried again later"
         job_id = self._process(source, tally.image_ids, run_id)
         with self.db.write() as repos:
-            repos.sources.record_run(
+            repos.sources.sources.record_run(
                 run_id,
                 status=status.value,
                 ended_at=self.clock.now(),
@@ -170,7 +170,7 @@ class SourceIngest:
         def settle() -> None:
             """Look the batch's keys up at once and keep the files the run wants."""
             with self.db.read() as repos:
-                known = repos.sources.known(source.id, (e.key for e in batch))
+                known = repos.sources.sources.known(source.id, (e.key for e in batch))
             for entry in batch:
                 item = known.get(entry.key)
                 if wanted(item, entry.version, now, self.limits.retry):
@@ -187,7 +187,7 @@ class SourceIngest:
                 check()
         settle()
         with self.db.write() as repos:
-            repos.sources.record_run(run_id, **tally.columns())
+            repos.sources.sources.record_run(run_id, **tally.columns())
         return todo
 
     def _take(
@@ -220,7 +220,7 @@ class SourceIngest:
             if self.clock.monotonic() - last_progress[0] > PROGRESS_EVERY:
                 last_progress[0] = self.clock.monotonic()
                 with self.db.write() as repos, tally.lock:
-                    repos.sources.record_run(run_id, **tally.columns())
+                    repos.sources.sources.record_run(run_id, **tally.columns())
 
         batches = [todo[i : i + INGEST_BATCH] for i in range(0, len(todo), INGEST_BATCH)]
         if threads == 1:
@@ -298,7 +298,7 @@ def _deployment(db: Database, source: PullSource) -> int | None:
     if source.deployment_id is None:
         return None
     with db.read() as repos:
-        deployment = repos.deployments.get(source.deployment_id)
+        deployment = repos.photos.deployments.get(source.deployment_id)
     return deployment.id if deployment and deployment.project_id == source.project_id else None
 
 

@@ -75,7 +75,7 @@ def create_source(
         project_for(repos, caller, project_id, Role.MANAGER)
         _check_links(repos, project_id, columns)
         now = utcnow()
-        return repos.sources.create(
+        return repos.sources.sources.create(
             project_id=project_id, created_by=caller.id, created_at=now, updated_at=now, **columns
         )
 
@@ -86,7 +86,7 @@ def list_sources(
     """A project's pull sources (members see them)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.sources.page(project_id, limit=limit, offset=offset)
+        return repos.sources.sources.page(project_id, limit=limit, offset=offset)
 
 
 def get_source(
@@ -137,7 +137,7 @@ def update_source(
     with db.write() as repos:
         _source_for(repos, caller, source_id, Role.MANAGER)
         _check_links(repos, current.project_id, columns)
-        updated = repos.sources.update(source_id, updated_at=utcnow(), **columns)
+        updated = repos.sources.sources.update(source_id, updated_at=utcnow(), **columns)
     assert updated is not None
     return updated
 
@@ -164,17 +164,17 @@ def delete_source(db: Database, caller: User, source_id: int) -> None:
     """Remove a source with its runs and what it has seen (managers); its images stay."""
     with db.write() as repos:
         _source_for(repos, caller, source_id, Role.MANAGER)
-        repos.sources.delete(source_id)
+        repos.sources.sources.delete(source_id)
 
 
 def request_run(db: Database, caller: User, source_id: int) -> SourceRun:
     """Ask for a run now (managers); a run already waiting or going is answered instead."""
     with db.write() as repos:
         _source_for(repos, caller, source_id, Role.MANAGER)
-        waiting = repos.sources.open_run(source_id)
+        waiting = repos.sources.sources.open_run(source_id)
         if waiting is not None:
             return waiting
-        return repos.sources.create_run(source_id, "manual", utcnow())
+        return repos.sources.sources.create_run(source_id, "manual", utcnow())
 
 
 def list_runs(
@@ -183,7 +183,7 @@ def list_runs(
     """A source's runs, newest first."""
     with db.read() as repos:
         _source_for(repos, caller, source_id, Role.VIEWER)
-        return repos.sources.runs_page(source_id, limit=limit, offset=offset)
+        return repos.sources.sources.runs_page(source_id, limit=limit, offset=offset)
 
 
 def last_runs(
@@ -192,14 +192,14 @@ def last_runs(
     """The newest run of each of these sources of a project, by source id (those that ran)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.sources.last_runs(s.id for s in sources if s.project_id == project_id)
+        return repos.sources.sources.last_runs(s.id for s in sources if s.project_id == project_id)
 
 
 def get_run(db: Database, caller: User, source_id: int, run_id: int) -> SourceRun:
     """One run of a source."""
     with db.read() as repos:
         _source_for(repos, caller, source_id, Role.VIEWER)
-        run = repos.sources.get_run(run_id)
+        run = repos.sources.sources.get_run(run_id)
         return require(run if run and run.source_id == source_id else None, "run", run_id)
 
 
@@ -209,7 +209,9 @@ def run_failures(
     """The files a run could not take, with their errors."""
     get_run(db, caller, source_id, run_id)
     with db.read() as repos:
-        return repos.sources.run_items(run_id, ItemStatus.FAILED, limit=limit, offset=offset)
+        return repos.sources.sources.run_items(
+            run_id, ItemStatus.FAILED, limit=limit, offset=offset
+        )
 
 
 def next_run(schedule: str, after: datetime) -> datetime:
@@ -218,7 +220,7 @@ def next_run(schedule: str, after: datetime) -> datetime:
 
 
 def _source_for(repos: Repos, caller: User, source_id: int, needed: Role) -> PullSource:
-    source = require(repos.sources.get(source_id), "source", source_id)
+    source = require(repos.sources.sources.get(source_id), "source", source_id)
     project_for(repos, caller, source.project_id, needed, asked=("source", source_id))
     return source
 
@@ -226,14 +228,14 @@ def _source_for(repos: Repos, caller: User, source_id: int, needed: Role) -> Pul
 def _check_links(repos: Repos, project_id: int, columns: Mapping[str, Any]) -> None:
     deployment_id = columns.get("deployment_id")
     if deployment_id is not None:
-        deployment = repos.deployments.get(deployment_id)
+        deployment = repos.photos.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             raise InvalidInput(
                 f"deployment {deployment_id} is not in project {project_id}",
                 field="deployment_id",
             )
     slug = columns.get("pipeline")
-    if slug is not None and repos.pipelines.resolve(project_id, slug) is None:
+    if slug is not None and repos.pipelines.pipelines.resolve(project_id, slug) is None:
         raise InvalidInput(
             f"pipeline {slug!r} is not registered and enabled in project {project_id}; see "
             f"GET /api/v2/projects/{project_id}/pipelines/",

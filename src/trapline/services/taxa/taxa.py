@@ -51,7 +51,7 @@ def project_list(db: Database, caller: User, project_id: int) -> TaxaList | None
     """The list the project counts under (viewers), None when it has none yet."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.taxa.list_of(project_id)
+        return repos.taxa.taxa.list_of(project_id)
 
 
 def import_taxa(
@@ -69,7 +69,7 @@ def import_taxa(
         raise InvalidInput(str(exc)) from None
     with db.write() as repos:
         taxa_list = writable_list(repos, caller, project_id)
-        known = repos.taxa_store.outline(taxa_list.id)
+        known = repos.taxa.taxa_store.outline(taxa_list.id)
         return store_file(repos, taxa_list.id, taxa_file, outline, unread, known)
 
 
@@ -77,10 +77,10 @@ def writable_list(repos: Repos, caller: User, project_id: int) -> TaxaList:
     """The list a manager of the project adds to: its own (made by the first import), or a
     shared one the caller manages the keeping project of (PermissionDenied otherwise)."""
     project, _ = project_for(repos, caller, project_id, Role.MANAGER)
-    taxa_list = repos.taxa.list_of(project_id)
+    taxa_list = repos.taxa.taxa.list_of(project_id)
     if taxa_list is None:
-        taxa_list = repos.taxa.create_list(project.name[:200], project_id)
-        repos.taxa.use_list(project_id, taxa_list.id)
+        taxa_list = repos.taxa.taxa.create_list(project.name[:200], project_id)
+        repos.taxa.taxa.use_list(project_id, taxa_list.id)
     elif taxa_list.owner_project_id != project_id:
         _require_keeper(repos, caller, taxa_list)
     return taxa_list
@@ -107,7 +107,7 @@ def store_file(
         statuses = store_checked(repos, list_id, checked, taxa_file.entries)
     except TaxaFileInvalid as exc:  # read once already: only if its bytes changed
         raise InvalidInput(str(exc)) from None
-    for using in repos.taxa.projects_using(list_id):
+    for using in repos.taxa.taxa.projects_using(list_id):
         refresh_taxa(repos, using)
     return list(outcomes(checked, unread, lambda i: STATUSES[statuses[i]]))
 
@@ -146,7 +146,7 @@ def _is_bad(outcome: RowOutcome) -> bool:
 def _require_keeper(repos: Repos, caller: User, taxa_list: TaxaList) -> None:
     """Only managers of the project that keeps a shared list edit it."""
     keeper = taxa_list.owner_project_id
-    role = repos.projects.role_of(keeper, caller.id) if keeper is not None else None
+    role = repos.core.projects.role_of(keeper, caller.id) if keeper is not None else None
     if keeper is None or not (caller.is_admin or role in (Role.MANAGER, Role.OWNER)):
         raise PermissionDenied(
             f"this project shares taxa list {taxa_list.id} ({taxa_list.name}); only managers of "
@@ -164,8 +164,8 @@ def export_taxa(db: Database, caller: User, project_id: int) -> tuple[str, str]:
     """The project's list as CSV (viewers), as it imports again: (file name, text)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        taxa_list = repos.taxa.list_of(project_id)
-        taxa = repos.taxa.all_of(taxa_list.id) if taxa_list else []
+        taxa_list = repos.taxa.taxa.list_of(project_id)
+        taxa = repos.taxa.taxa.all_of(taxa_list.id) if taxa_list else []
     names = {t.id: (t.scientific_name, t.rank) for t in taxa}
     out = io.StringIO()
     write_taxa_csv(taxa, names, out)
@@ -177,7 +177,7 @@ def share_list(db: Database, caller: User, project_id: int, list_id: int) -> Tax
     who may see the list's keeper). Occurrences are counted under it at once."""
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MANAGER)
-        taxa_list = repos.taxa.get_list(list_id)
+        taxa_list = repos.taxa.taxa.get_list(list_id)
         keeper = taxa_list.owner_project_id if taxa_list else None
         if taxa_list is None or keeper is None:
             raise NotFound(f"taxa list {list_id} not found")
@@ -185,7 +185,7 @@ def share_list(db: Database, caller: User, project_id: int, list_id: int) -> Tax
             project_for(repos, caller, keeper, Role.VIEWER)
         except NotFound:
             raise NotFound(f"taxa list {list_id} not found") from None
-        repos.taxa.use_list(project_id, list_id)
+        repos.taxa.taxa.use_list(project_id, list_id)
         refresh_taxa(repos, project_id)
         return taxa_list
 
@@ -197,10 +197,10 @@ def search(
     starts with ``text``, shortest names first."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        taxa_list = repos.taxa.list_of(project_id)
+        taxa_list = repos.taxa.taxa.list_of(project_id)
         if taxa_list is None:
             return []
-        return repos.taxa.search(taxa_list.id, text, min(limit, MAX_SUGGESTIONS))
+        return repos.taxa.taxa.search(taxa_list.id, text, min(limit, MAX_SUGGESTIONS))
 
 
 def page(
@@ -209,10 +209,10 @@ def page(
     """The project's taxa by name (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        taxa_list = repos.taxa.list_of(project_id)
+        taxa_list = repos.taxa.taxa.list_of(project_id)
         if taxa_list is None:
             return 0, []
-        return repos.taxa.page(taxa_list.id, limit=limit, offset=offset)
+        return repos.taxa.taxa.page(taxa_list.id, limit=limit, offset=offset)
 
 
 def get_taxon(db: Database, caller: User, project_id: int, taxon_id: int) -> Taxon:
@@ -228,18 +228,18 @@ def taxa_by_ids(
     """Taxa of the project's list by id (viewers); ids of no taxon of it are left out."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        taxa_list = repos.taxa.list_of(project_id)
+        taxa_list = repos.taxa.taxa.list_of(project_id)
         if taxa_list is None:
             return {}
-        found = repos.taxa.by_ids(taxon_ids)
+        found = repos.taxa.taxa.by_ids(taxon_ids)
         return {i: t for i, t in found.items() if t.list_id == taxa_list.id}
 
 
 def taxon_of_project(repos: Repos, project_id: int, taxon_id: int, field: str) -> Taxon:
     """A taxon of the project's list; NotFound (or, for a body's ``field``, InvalidInput)
     for any other."""
-    taxa_list = repos.taxa.list_of(project_id)
-    taxon = repos.taxa.get(taxon_id)
+    taxa_list = repos.taxa.taxa.list_of(project_id)
+    taxon = repos.taxa.taxa.get(taxon_id)
     if taxon is None or taxa_list is None or taxon.list_id != taxa_list.id:
         if field == "taxon":
             require(None, "taxon", taxon_id)
@@ -273,13 +273,13 @@ def map_label(
         if taxon_id is not None:
             taxon_of_project(repos, project_id, taxon_id, "taxon_id")
         kind = LabelKind.TAXON if taxon_id is not None else None
-        was_hidden = label in repos.taxa.hidden_labels(project_id)
-        repos.taxa.set_mapping(
+        was_hidden = label in repos.taxa.taxa.hidden_labels(project_id)
+        repos.taxa.taxa.set_mapping(
             project_id, label, LabelKind.NON_OBJECT if non_object else kind, taxon_id, caller.id
         )
         if was_hidden != non_object:  # which detections take part changed: track again
             label_events_due(repos.session, project_id, label)
-        mapping = repos.taxa.resolver(project_id, [label]).mapping(label)
+        mapping = repos.taxa.taxa.resolver(project_id, [label]).mapping(label)
         _retaxon(repos, project_id, [(label, mapping.taxon_id)])
         return mapping
 
@@ -288,17 +288,17 @@ def no_object_labels(db: Database, caller: User, project_id: int) -> frozenset[s
     """The labels a person mapped as no object in the project (viewers)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return frozenset(repos.taxa.hidden_labels(project_id))
+        return frozenset(repos.taxa.taxa.hidden_labels(project_id))
 
 
 def refresh_taxa(repos: Repos, project_id: int) -> None:
     """Every label of the project's occurrences names its taxon again (after its list
     changed): occurrences whose taxon changed are counted again."""
-    labels = [label for label, _ in repos.counts.labels(project_id) if label]
-    resolver = repos.taxa.resolver(project_id, labels)
+    labels = [label for label, _ in repos.ecology.counts.labels(project_id) if label]
+    resolver = repos.taxa.taxa.resolver(project_id, labels)
     _retaxon(repos, project_id, [(label, resolver.taxon_of(label)) for label in labels])
 
 
 def _retaxon(repos: Repos, project_id: int, named: Sequence[tuple[str, int | None]]) -> None:
     for label, taxon_id in named:
-        repos.occurrences.retaxon(project_id, label, taxon_id)
+        repos.ecology.occurrences.retaxon(project_id, label, taxon_id)

@@ -49,7 +49,7 @@ def check_file(
     repos: Repos, list_id: int, outline: FileOutline, unread: Sequence[RowOutcome]
 ) -> Checked:
     """The file's entries checked against each other and against the list's taxa now."""
-    return check(outline, repos.taxa_store.outline(list_id), unread)
+    return check(outline, repos.taxa.taxa_store.outline(list_id), unread)
 
 
 def store_checked(repos: Repos, list_id: int, checked: Checked, entries: Entries) -> bytearray:
@@ -69,7 +69,7 @@ def store_checked(repos: Repos, list_id: int, checked: Checked, entries: Entries
         writer.flush()
         if writer.finished == before:
             raise RuntimeError("taxa import: entries whose parents are never stored")
-    repos.taxa_store.finish(list_id, writer.moved)
+    repos.taxa.taxa_store.finish(list_id, writer.moved)
     return writer.statuses
 
 
@@ -108,7 +108,7 @@ class _Writer:
     def _write(self, generation: list[tuple[int, TaxonEntry]]) -> None:
         checked, tree = self.checked, self.checked.tree
         known = [tree.taxon_ids[checked.nodes[i]] for i, _ in generation if _known(checked, i)]
-        current = self.repos.taxa.by_ids(known)
+        current = self.repos.taxa.taxa.by_ids(known)
         stored: list[Stored] = []
         places: list[int] = []
         for i, entry in generation:
@@ -125,7 +125,7 @@ class _Writer:
             if status is not RowStatus.UNCHANGED:
                 stored.append((entry, parent_id, _path(checked, node), taxon))
                 places.append(i)
-        ids = self.repos.taxa_store.write(self.list_id, stored)
+        ids = self.repos.taxa.taxa_store.write(self.list_id, stored)
         for i, taxon_id in zip(places, ids, strict=True):
             tree.taxon_ids[checked.nodes[i]] = taxon_id
         for i, _ in generation:
@@ -221,7 +221,7 @@ def _told(
     if not asked:
         return {}
     read = [(i, entry) for i, entry in _placed(entries(), checked.file) if i in asked]
-    taxa = repos.taxa.by_ids([checked.tree.taxon_ids[checked.nodes[i]] for i, _ in read])
+    taxa = repos.taxa.taxa.by_ids([checked.tree.taxon_ids[checked.nodes[i]] for i, _ in read])
     told = {}
     for i, entry in read:
         taxon = taxa[checked.tree.taxon_ids[checked.nodes[i]]]

@@ -31,7 +31,7 @@ def import_names(
         raise InvalidInput("names: type or paste one name a line", field="names")
     with db.write() as repos:
         taxa_list = writable_list(repos, caller, project_id)
-        known = repos.taxa_store.outline(taxa_list.id)
+        known = repos.taxa.taxa_store.outline(taxa_list.id)
         found = name_entries(iter(typed), known, rank)
         taxa_file = TaxaFile(lambda parents, names: iter(found))
         outline, unread = outline_of(taxa_file)

@@ -1,1 +1,38 @@
 """Photos (SQL): projects' deployments, their photos, collections, capture times and blobs."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from trapline.db.repositories.photos.capture_times import CaptureTimeRepo
+from trapline.db.repositories.photos.collections import CollectionRepo
+from trapline.db.repositories.photos.deployments import DeploymentRepo
+from trapline.db.repositories.photos.images import ImageRepo
+
+
+class PhotoRepos:
+    """Photos's repositories in one transaction, each made when first used."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @cached_property
+    def capture_times(self) -> CaptureTimeRepo:
+        return CaptureTimeRepo(self._session)
+
+    @cached_property
+    def collections(self) -> CollectionRepo:
+        return CollectionRepo(self._session)
+
+    @cached_property
+    def deployments(self) -> DeploymentRepo:
+        return DeploymentRepo(self._session)
+
+    @cached_property
+    def images(self) -> ImageRepo:
+        return ImageRepo(self._session)
+
+
+__all__ = ["PhotoRepos"]
