@@ -16,6 +16,7 @@ from trapline.domain.core.records import User
 from trapline.domain.exports.exports import Export, ExportFilters, ExportFormat, ExportStatus
 from trapline.errors import InvalidInput, NotFound, TraplineError
 from trapline.platform import Platform
+from trapline.services.core.users import active_user
 from trapline.services.exports import exports, imports
 from trapline.services.exports.imports import ImportReport
 from trapline.services.photos.bootstrap import LOCAL_ADMIN_EMAIL
@@ -88,9 +89,8 @@ def run_import_megadetector(
 
 
 def _caller(platform: Platform, email: str | None) -> User:
-    with platform.db.read() as repos:
-        user = repos.core.users.by_email(email or LOCAL_ADMIN_EMAIL)
-    if user is None or not user.is_active:
+    user = active_user(platform.db, email or LOCAL_ADMIN_EMAIL)
+    if user is None:
         raise NotFound(
             f"no account {email or LOCAL_ADMIN_EMAIL}; name the account to act as with --as"
         )

@@ -50,6 +50,13 @@ def make_token(db: Database, user: User, name: str) -> NewToken:
     return NewToken(token=token, secret=secret)
 
 
+def active_user(db: Database, email: str) -> User | None:
+    """The active account with this email, if there is one (the command line acts as it)."""
+    with db.read() as repos:
+        user = repos.core.users.by_email(email)
+    return user if user is not None and user.is_active else None
+
+
 def create_token_for_email(db: Database, email: str, name: str) -> NewToken:
     """Make a token for the user with this email (the admin command line)."""
     with db.read() as repos:
