@@ -46,7 +46,6 @@ NO_VIEWS = ("web", "api", "http", "schemas", "cli", "app.py", "platform.py")
 KNOWN = {
     ("services/core/browse.py", "photos"),
     ("services/ecology/carrying.py", "photos"),
-    ("services/ecology/compare.py", "exports"),
     ("services/ecology/compare.py", "photos"),
     ("services/ecology/counting.py", "photos"),
     ("services/ecology/events.py", "photos"),
@@ -54,11 +53,8 @@ KNOWN = {
     ("services/pipelines/pipelines.py", "processing"),
     ("services/processing/duties.py", "callbacks"),
     ("services/processing/job_selection.py", "photos"),
-    ("services/review/classifiers.py", "exports"),
-    ("services/review/evaluation.py", "exports"),
     ("services/review/evaluation.py", "photos"),
     ("services/review/groupings.py", "photos"),
-    ("services/review/promotion.py", "exports"),
     ("services/review/reviews.py", "photos"),
     ("services/taxa/taxa.py", "ecology"),
 }

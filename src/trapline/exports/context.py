@@ -9,7 +9,8 @@ from typing import Any
 
 from trapline.domain.core.records import Deployment, Project
 from trapline.domain.exports.exports import ExportFilters
-from trapline.domain.exports.facts import AlgorithmFacts, PipelineFacts
+from trapline.domain.exports.facts import AlgorithmFacts
+from trapline.domain.pipelines.pipelines import PipelineFacts
 from trapline.domain.taxa.taxa import Taxon
 
 #: Keys of a category map entry that mark it as a taxon.

@@ -28,9 +28,9 @@ from trapline.domain.exports.facts import (
     IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
-    PipelineFacts,
     TopFacts,
 )
+from trapline.domain.pipelines.pipelines import PipelineFacts
 from trapline.exports.annotation_data import data_of, rle_of, terminal
 from trapline.exports.context import ExportContext
 from trapline.exports.determination import (

@@ -160,17 +160,6 @@ class AlgorithmFacts(NamedTuple):
     data: tuple[dict[str, Any], ...]
 
 
-class PipelineFacts(NamedTuple):
-    """A pipeline version results name."""
-
-    id: int
-    slug: str
-    version: int
-    name: str
-    #: The score from which its boxes count (None: every box counts).
-    threshold: float | None = None
-
-
 class Batch(NamedTuple):
     """A batch of an export's images as read, with what belongs to them (records sorted by
     image, as the images are), and the reviews of the batch's span of image ids, oldest

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import NamedTuple
 
 from trapline.domain.core.event_rules import ProjectKind
 
@@ -182,3 +183,14 @@ class WorkerInfo:
     pid: int | None
     pipelines: list[str]
     last_seen_at: datetime
+
+
+class PipelineFacts(NamedTuple):
+    """A pipeline version results name."""
+
+    id: int
+    slug: str
+    version: int
+    name: str
+    #: The score from which its boxes count (None: every box counts).
+    threshold: float | None = None

@@ -85,9 +85,7 @@ def _side(repos: Repos, project_id: int, text: str, field: str) -> Side:
     if version is None:
         return Side(project_id, slug)
     versions = sorted(
-        p.version
-        for p in repos.exports.export_reads.pipelines(project_id).values()
-        if p.slug == slug
+        p.version for p in repos.pipelines.pipelines.facts(project_id).values() if p.slug == slug
     )
     if int(version) not in versions:
         raise InvalidInput(
@@ -120,7 +118,7 @@ def sides_of(db: Database, caller: User, deployment_id: int) -> list[str]:
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         known = project_pipelines(repos, deployment.project_id)
-        pipelines = repos.exports.export_reads.pipelines(deployment.project_id).values()
+        pipelines = repos.pipelines.pipelines.facts(deployment.project_id).values()
         found: list[str] = []
         for slug in known:
             versions = sorted(p.version for p in pipelines if p.slug == slug)

@@ -83,7 +83,7 @@ def _check_pipeline(repos: Repos, project_id: int, f: ExportFilters) -> None:
     if f.pipeline is None:
         return
     versions = [
-        p.version for p in repos.exports.export_reads.pipelines(project_id).values()
+        p.version for p in repos.pipelines.pipelines.facts(project_id).values()
         if p.slug == f.pipeline
     ]  # fmt: skip
     if not versions:

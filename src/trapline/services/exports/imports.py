@@ -177,7 +177,7 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
     of MegaDetector is a version of one pipeline, MegaDetector's (with these categories and
     classifier): its first import is the next version, in the order they were imported; any
     other detector is a pipeline of its own."""
-    known = list(repos.exports.export_reads.pipelines(project_id).values())
+    known = list(repos.pipelines.pipelines.facts(project_id).values())
     slug = f"megadetector-import-{batch.digest()[:12]}"
     if not any(p.slug == slug for p in known):  # imported before releases were versions
         slug = f"megadetector-import-{batch.digest(by_model=True)[:12]}"
@@ -225,7 +225,7 @@ def _import_pipeline(repos: Repos, project_id: int, batch: MdBatch, threshold: f
         raise Conflict("; ".join(why for _, _, why in made.pipelines_refused))
     found = next(
         p.id
-        for p in repos.exports.export_reads.pipelines(project_id).values()
+        for p in repos.pipelines.pipelines.facts(project_id).values()
         if p.slug == slug and p.version == version
     )
     pipeline = repos.pipelines.pipelines.get(found)

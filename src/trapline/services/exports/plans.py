@@ -21,7 +21,7 @@ def plan(
         project = repos.core.projects.get(export.project_id)
         if project is None:
             return None
-        pipelines = repos.exports.export_reads.pipelines(export.project_id)
+        pipelines = repos.pipelines.pipelines.facts(export.project_id)
         pipeline_ids = None
         if f.pipeline is not None:
             pipeline_ids = [

@@ -256,7 +256,7 @@ def _check_name(repos: Repos, project_id: int, name: str) -> None:
 def check_features_from(repos: Repos, project_id: int, slug: str, version: int | None) -> None:
     """InvalidInput naming the project's pipelines (or the slug's versions) when the project
     has no such pipeline (or version)."""
-    known = repos.exports.export_reads.pipelines(project_id).values()
+    known = repos.pipelines.pipelines.facts(project_id).values()
     versions = sorted(p.version for p in known if p.slug == slug)
     if not versions:
         offered = ", ".join(sorted({p.slug for p in known})[:20]) or "none yet"

@@ -166,7 +166,7 @@ def versions_of(db: Database, caller: User, project_id: int) -> list[str]:
     """What a scoring can name: each version of the project's pipelines (``slug@N``)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        known = repos.exports.export_reads.pipelines(project_id).values()
+        known = repos.pipelines.pipelines.facts(project_id).values()
         return [f"{p.slug}@{p.version}" for p in sorted(known, key=lambda p: (p.slug, p.version))]
 
 
@@ -217,7 +217,7 @@ def score(
 
 def find_version(repos: Repos, project_id: int, slug: str, version: int | None) -> Version:
     """The project's version of a pipeline, or InvalidInput naming what there is."""
-    known = repos.exports.export_reads.pipelines(project_id).values()
+    known = repos.pipelines.pipelines.facts(project_id).values()
     slugs = sorted({p.slug for p in known})
     if slug not in slugs:
         offered = ", ".join(slugs[:20]) or "none yet"

@@ -75,7 +75,7 @@ def promote(db: Database, caller: User, classifier_id: int, *, clock: Clock = SY
         source, _ = parse_side(found.boxes_of, "features_from")
         model = f"{source}-crops-refit" if found.on_crops else f"{source}-refit"
         versions = [
-            p.version for p in repos.exports.export_reads.pipelines(found.project_id).values()
+            p.version for p in repos.pipelines.pipelines.facts(found.project_id).values()
             if p.slug == model
         ]  # fmt: skip
         config = _config(found, model, max(versions, default=0) + 1, names)

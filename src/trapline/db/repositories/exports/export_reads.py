@@ -33,7 +33,6 @@ from trapline.db.tables import (
     ImageRow,
     JobRow,
     OccurrenceDetectionRow,
-    PipelineRow,
     ReviewRow,
     TaskRow,
     UserRow,
@@ -50,7 +49,6 @@ from trapline.domain.exports.facts import (
     IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
-    PipelineFacts,
     TopFacts,
 )
 from trapline.domain.processing.results import AnalysisStatus
@@ -418,16 +416,4 @@ class ExportReadRepo:
                 a.id, a.key, a.name, a.version, tuple(labels or ()), tuple(data or ())
             )
             for a, labels, data in rows
-        }
-
-    def pipelines(self, project_id: int) -> dict[int, PipelineFacts]:
-        """The project's pipeline versions."""
-        p = PipelineRow
-        rows = self.session.execute(
-            select(p.id, p.slug, p.version, p.name, p.default_threshold).where(
-                p.project_id == project_id
-            )
-        )
-        return {
-            r.id: PipelineFacts(r.id, r.slug, r.version, r.name, r.default_threshold) for r in rows
         }

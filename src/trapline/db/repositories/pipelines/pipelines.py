@@ -28,6 +28,7 @@ from trapline.domain.pipelines.pipelines import (
     Algorithm,
     Offered,
     Pipeline,
+    PipelineFacts,
     ProjectPipeline,
     Registration,
     ServiceStatus,
@@ -91,6 +92,18 @@ class PipelineRepo:
             query = query.where(PipelineRow.version == version)
         row = self.session.scalar(query.order_by(PipelineRow.version.desc()).limit(1))
         return self._pipeline_record(row) if row else None
+
+    def facts(self, project_id: int) -> dict[int, PipelineFacts]:
+        """The project's pipeline versions, as results and exports name them."""
+        p = PipelineRow
+        rows = self.session.execute(
+            select(p.id, p.slug, p.version, p.name, p.default_threshold).where(
+                p.project_id == project_id
+            )
+        )
+        return {
+            r.id: PipelineFacts(r.id, r.slug, r.version, r.name, r.default_threshold) for r in rows
+        }
 
     def versions(self, project_id: int, slug: str) -> list[int]:
         """The versions of a pipeline enabled in a project, oldest first."""
