@@ -68,7 +68,7 @@ def measure(url: str, nights: int, photos: int, boxes: int) -> dict[str, float]:
     with db.write() as repos:
         user = repos.core.users.create(email="bench@example.org", name="Bench")
         project = repos.core.projects.create("Carry", "", user.id, ProjectKind.LIGHT_TRAP)
-        deployment = repos.photos.deployments.create(project.id, name="Sheet")
+        deployment = repos.core.deployments.create(project.id, name="Sheet")
         images = [
             repos.photos.images.insert(
                 project_id=project.id, deployment_id=deployment.id, storage_key=f"k{n}",

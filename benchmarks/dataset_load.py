@@ -138,7 +138,7 @@ class Loader:
             repos.core.projects.set_role(self.project_id, other.id, Role.MEMBER)
             for station in self.layout.stations:
                 site = station.site
-                self.deployment_of[station.number] = repos.photos.deployments.create(
+                self.deployment_of[station.number] = repos.core.deployments.create(
                     self.project_ids[station.project], name=site.name, time_zone=site.zone,
                     latitude=site.latitude, longitude=site.longitude,
                 ).id  # fmt: skip

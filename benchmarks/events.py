@@ -77,7 +77,7 @@ def _load(db: Database, images: int, deployments: int, rule: EventRule) -> tuple
         project = repos.core.projects.create("Events benchmark", "", user.id)
         repos.ecology.events.set_project_rule(project.id, Grouping(rule, 60))
         ids = [
-            repos.photos.deployments.create(project.id, name=f"Trap {n}").id
+            repos.core.deployments.create(project.id, name=f"Trap {n}").id
             for n in range(deployments)
         ]
     per = images // deployments

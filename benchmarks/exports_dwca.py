@@ -109,7 +109,7 @@ def load(platform: Platform, images: int) -> tuple[int, int, dict[str, float]]:
         )
         repos.ecology.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
         deployments = [
-            repos.photos.deployments.create(
+            repos.core.deployments.create(
                 project.id, name=f"trap {n}", latitude=45 + n / 10, longitude=-73.5,
                 time_zone="UTC",
             ).id

@@ -64,7 +64,7 @@ def load_nights(
         project = repos.core.projects.create("Counting", "", owner.id)
         repos.ecology.events.set_project_rule(project.id, Grouping(EventRule.NIGHT))
         deployments = [
-            repos.photos.deployments.create(project.id, name=f"trap {n}", time_zone="UTC").id
+            repos.core.deployments.create(project.id, name=f"trap {n}", time_zone="UTC").id
             for n in range(DEPLOYMENTS)
         ]
     steps["images"] = bulk_load(db, project.id, images, deployments, owner.id)

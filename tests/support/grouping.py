@@ -21,7 +21,7 @@ def grouping_project(
     with db.write() as repos:
         project = repos.core.projects.create("P", "", owner.id)
         repos.ecology.events.set_project_rule(project.id, grouping)
-        deployment = repos.photos.deployments.create(project.id, name="Trap", time_zone=zone)
+        deployment = repos.core.deployments.create(project.id, name="Trap", time_zone=zone)
     return project.id, deployment.id
 
 

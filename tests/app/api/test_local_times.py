@@ -170,7 +170,7 @@ def test_a_re_reading_goes_batch_by_batch_and_a_later_change_supersedes_it(
     ]
     with platform.db.write() as repos:
         first = repos.photos.capture_times.start(project_id, trap, DAR, datetime.now(UTC))
-        repos.photos.deployments.update(trap, time_zone=DAR)
+        repos.core.deployments.update(trap, time_zone=DAR)
     runner = platform.rereads
     now = datetime.now(UTC)
     with platform.db.write() as repos:

@@ -393,7 +393,7 @@ def test_a_table_past_its_cells_is_refused_saying_how_to_narrow_it(proto: Protoc
     first = datetime(2020, 1, 1)
     with proto.platform.db.write() as repos:
         for n in range(600):
-            repos.photos.deployments.create(
+            repos.core.deployments.create(
                 proto.project_id,
                 name=f"S{n:03d}",
                 started_at=first,

@@ -95,7 +95,7 @@ def test_a_deployment_that_cannot_be_regrouped_stops_no_other(
     the regrouping names it and why, goes on with the second, and ends failed."""
     project_id, first = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 60))
     with app_db.write() as repos:
-        second = repos.photos.deployments.create(project_id, name="Second", time_zone="UTC").id
+        second = repos.core.deployments.create(project_id, name="Second", time_zone="UTC").id
     day = timedelta(days=1)
     ids = {
         d: add_photos(app_db, project_id, d, T0 + n * day, T0 + n * day + timedelta(hours=3))

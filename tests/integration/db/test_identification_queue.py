@@ -27,7 +27,7 @@ def _scene(db: Database, seed: int, precise_share: float) -> Scope:
     with db.write() as repos:
         owner = repos.core.users.create(f"o{seed}@example.org", "Owner")
         project = repos.core.projects.create("Queue", "", owner.id)
-        deployment = repos.photos.deployments.create(project.id, name="Trap")
+        deployment = repos.core.deployments.create(project.id, name="Trap")
         for n in range(3):
             repos.photos.images.insert(
                 project_id=project.id, deployment_id=deployment.id, storage_key=f"k{n}",

@@ -490,7 +490,7 @@ def _round_trip_0025(url: str) -> None:
         with db.write() as repos:
             user = repos.core.users.create(email="m@example.org", name="M")
             project = repos.core.projects.create("Links", "", user.id, ProjectKind.CAMERA_TRAP)
-            deployment = repos.photos.deployments.create(project.id, name="Trap")
+            deployment = repos.core.deployments.create(project.id, name="Trap")
             start = datetime(2024, 5, 1, 21, 0)
             # Two photos of one sequence, one apart, and one undated (in no event).
             for n, minutes in enumerate((0, 0, 30, None)):
@@ -562,7 +562,7 @@ def _round_trip_0034_0035(url: str) -> None:
         bench = make_bench("sql", db, queue)
         job = bench.job(3)
         with db.write() as repos:
-            deployment = repos.photos.deployments.create(bench.project_id, name="Trap")
+            deployment = repos.core.deployments.create(bench.project_id, name="Trap")
             repos.photos.images.insert(
                 project_id=bench.project_id, deployment_id=deployment.id, storage_key="k",
                 filename="a.jpg", sha256="a" * 64, size_bytes=1, width=1, height=1,
@@ -634,8 +634,8 @@ def _round_trip_0038(url: str) -> None:
         with db.write() as repos:
             owner = repos.core.users.create(email="o@example.org", name="O")
             project = repos.core.projects.create("Mixed", "", owner.id).id
-            both = repos.photos.deployments.create(project, name="Both").id
-            alone = repos.photos.deployments.create(project, name="Alone").id
+            both = repos.core.deployments.create(project, name="Both").id
+            alone = repos.core.deployments.create(project, name="Alone").id
         kept = (
             "INSERT INTO label_tallies (project_id, pipeline, deployment_id, label, taxon_id,"
             " occurrences, detections) VALUES (:p, :pipeline, :d, 'x', 0, :n, :m)"

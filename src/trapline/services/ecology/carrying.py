@@ -42,7 +42,7 @@ def choose_counting(
     """A person chooses the pipeline a deployment (of ``project_id``, when given) counts by
     (managers): one tracked on it; nothing but a person changes it after."""
     with db.write() as repos:
-        deployment = repos.photos.deployments.get(deployment_id)
+        deployment = repos.core.deployments.get(deployment_id)
         if deployment is None or project_id not in (None, deployment.project_id):
             require(None, "deployment", deployment_id)
         assert deployment is not None
@@ -58,7 +58,7 @@ def choose_counting(
                 field="pipeline",
             )
         _count_by(repos, deployment_id, deployment.counting_pipeline, pipeline, Chosen.PERSON)
-        chosen = repos.photos.deployments.get(deployment_id)
+        chosen = repos.core.deployments.get(deployment_id)
     assert chosen is not None
     return chosen
 

@@ -43,9 +43,7 @@ class Compared:
 def compare_deployment(db: Database, caller: User, deployment_id: int, a: str, b: str) -> Compared:
     """Compare two sides (``slug`` or ``slug@version``) on a deployment's photos (viewers)."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         sides = [
@@ -112,9 +110,7 @@ def sides_of(db: Database, caller: User, deployment_id: int) -> list[str]:
     """What a deployment's comparison can name (viewers): each pipeline of its project, and
     each version of those that have several (``slug@N``)."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         known = project_pipelines(repos, deployment.project_id)

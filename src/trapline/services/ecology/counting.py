@@ -35,7 +35,7 @@ def counting_scope(
     given (one of the project's), else those of the pipeline each deployment counts by."""
     project_for(repos, caller, project_id, Role.VIEWER)
     if deployment_id is not None:
-        deployment = repos.photos.deployments.get(deployment_id)
+        deployment = repos.core.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             require(None, "deployment", deployment_id)
     if pipeline is not None:
@@ -142,9 +142,7 @@ def version_share(db: Database, caller: User, deployment_id: int) -> VersionShar
     """Which versions of the pipeline a deployment counts by its photos' results are of
     (viewers)."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         return repos.ecology.choices.versions(deployment)
@@ -168,9 +166,7 @@ def event_counts(
     event; an event with nothing counted is left out. One grouped read of the tallies for
     all of them."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         asked = ("deployment", deployment_id)
         project_for(repos, caller, deployment.project_id, Role.VIEWER, asked=asked)
         scope = counting_scope(repos, caller, deployment.project_id, deployment_id=deployment_id)

@@ -78,9 +78,7 @@ def list_events(
     """A deployment's events (those starting in ``nights``) in time order, with the rule that
     made them and how many events the deployment has."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )
@@ -130,9 +128,7 @@ def set_deployment_rule(
     """Set a deployment's own rule (None: its project's) (members); its events are regrouped
     in the background."""
     with db.write() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, Role.MEMBER, asked=("deployment", deployment_id)
         )

@@ -219,7 +219,7 @@ def _with_ancestors(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:
 def _deployment_names(repos: Repos, deployment_ids: set[int | None]) -> dict[int, str]:
     found = {}
     for deployment_id in sorted(d for d in deployment_ids if d is not None):
-        deployment = repos.photos.deployments.get(deployment_id)
+        deployment = repos.core.deployments.get(deployment_id)
         if deployment is not None:
             found[deployment_id] = deployment.name
     return found

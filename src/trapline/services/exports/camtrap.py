@@ -173,11 +173,11 @@ def operation_matrix(
 
 def _deployments(repos: Repos, scope: Scope) -> list[Deployment]:
     if scope.deployment_id is not None:
-        one = repos.photos.deployments.get(scope.deployment_id)
+        one = repos.core.deployments.get(scope.deployment_id)
         return [one] if one is not None else []
     found: list[Deployment] = []
     while True:  # a project has a few hundred at most
-        _, page = repos.photos.deployments.page(scope.project_id, limit=1000, offset=len(found))
+        _, page = repos.core.deployments.page(scope.project_id, limit=1000, offset=len(found))
         found += page
         if len(page) < 1000:
             return found

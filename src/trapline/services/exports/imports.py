@@ -107,7 +107,7 @@ def import_megadetector(
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if deployment_id is not None:
-            deployment = repos.photos.deployments.get(deployment_id)
+            deployment = repos.core.deployments.get(deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(
                     f"deployment {deployment_id} is not in project {project_id}",
@@ -259,7 +259,7 @@ def _match(
     folders: dict[int, str] = {}
     with db.read() as repos:
         max_id = repos.exports.export_reads.max_image_id(project_id)
-        _, deployments = repos.photos.deployments.page(project_id, limit=100_000, offset=0)
+        _, deployments = repos.core.deployments.page(project_id, limit=100_000, offset=0)
         folders = {d.id: safe_folder(d.name, d.id) for d in deployments}
     scope = ExportScope(
         project_id,

@@ -49,7 +49,7 @@ def plan(
         deployments = {}
         offset = 0
         while True:  # every deployment: a project has a few hundred at most
-            _, page = repos.photos.deployments.page(export.project_id, limit=1000, offset=offset)
+            _, page = repos.core.deployments.page(export.project_id, limit=1000, offset=offset)
             deployments.update({d.id: d for d in page})
             if len(page) < 1000:
                 break

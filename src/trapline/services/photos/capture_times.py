@@ -51,7 +51,7 @@ def move_images(
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if deployment_id is not None:
-            found = repos.photos.deployments.get(deployment_id)
+            found = repos.core.deployments.get(deployment_id)
             if found is None or found.project_id != project_id:
                 require(None, "deployment", deployment_id)
         known = repos.photos.images.existing_ids(project_id, wanted)

@@ -40,7 +40,7 @@ def create_collection(
                 more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
                 raise InvalidInput(f"images not in project {project_id}: {shown}{more}")
         if flt is not None and flt.deployment_id is not None:
-            deployment = repos.photos.deployments.get(flt.deployment_id)
+            deployment = repos.core.deployments.get(flt.deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(f"deployment {flt.deployment_id} is not in project {project_id}")
         return repos.photos.collections.create(

@@ -21,7 +21,7 @@ def create_deployment(db: Database, caller: User, project_id: int, **values: Any
     _check_period(values.get("started_at"), values.get("ended_at"))
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
-        return repos.photos.deployments.create(project_id, **values)
+        return repos.core.deployments.create(project_id, **values)
 
 
 def list_deployments(
@@ -30,7 +30,7 @@ def list_deployments(
     """A project's deployments."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.photos.deployments.page(project_id, limit=limit, offset=offset)
+        return repos.core.deployments.page(project_id, limit=limit, offset=offset)
 
 
 def deployment_names(
@@ -39,7 +39,7 @@ def deployment_names(
     """A project's first ``limit`` deployments as (id, name), for a menu of them."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.photos.deployments.names(project_id, limit=limit)
+        return repos.core.deployments.names(project_id, limit=limit)
 
 
 def get_deployment(
@@ -47,9 +47,7 @@ def get_deployment(
 ) -> Deployment:
     """A deployment the caller may see."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, needed, asked=("deployment", deployment_id)
         )
@@ -64,7 +62,7 @@ def update_deployment(
     with ``Platform.rereads``), committed with the change."""
     check_zone(values.get("time_zone"))
     with db.write() as repos:
-        current = require(repos.photos.deployments.get(deployment_id), "deployment", deployment_id)
+        current = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, current.project_id, Role.MEMBER, asked=("deployment", deployment_id)
         )
@@ -86,7 +84,7 @@ def update_deployment(
             default = repos.photos.capture_times.zone_for(current.project_id, None)
             zone = values.get("time_zone", current.time_zone) or default or "UTC"
             reread = start_reread(repos, current.project_id, deployment_id, zone, utcnow())
-        updated = repos.photos.deployments.update(deployment_id, **values)
+        updated = repos.core.deployments.update(deployment_id, **values)
     assert updated is not None
     return updated, reread
 
@@ -94,11 +92,11 @@ def update_deployment(
 def delete_deployment(db: Database, caller: User, deployment_id: int) -> None:
     """Remove a deployment (managers); its images stay in the project."""
     with db.write() as repos:
-        current = require(repos.photos.deployments.get(deployment_id), "deployment", deployment_id)
+        current = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, current.project_id, Role.MANAGER, asked=("deployment", deployment_id)
         )
-        repos.photos.deployments.delete(deployment_id)
+        repos.photos.deployment_removal.delete(deployment_id)
 
 
 def check_zone(name: str | None) -> None:

@@ -223,7 +223,7 @@ class _Stored:
 def _check_target(repos: Repos, caller: User, project_id: int, deployment_id: int | None) -> None:
     project_for(repos, caller, project_id, Role.MEMBER)
     if deployment_id is not None:
-        deployment = repos.photos.deployments.get(deployment_id)
+        deployment = repos.core.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
 

@@ -25,7 +25,7 @@ def check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) ->
         "deployment_id"
     )
     if deployment_id is not None:
-        deployment = repos.photos.deployments.get(deployment_id)
+        deployment = repos.core.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
     if "image_ids" in selection:

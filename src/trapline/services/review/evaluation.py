@@ -82,7 +82,7 @@ def create_set(
         if repos.review.evaluation_sets.named(project_id, name):
             raise Conflict(f"name: project {project_id} has an evaluation set named {name!r}")
         if deployment_id is not None:
-            deployment = repos.photos.deployments.get(deployment_id)
+            deployment = repos.core.deployments.get(deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(
                     f"deployment_id: {deployment_id} is not a deployment of project {project_id}",

@@ -305,7 +305,7 @@ def _grouping(repos: Repos, caller: User, grouping_id: int) -> Grouping:
 def _check_deployment(repos: Repos, project_id: int, deployment_id: int | None) -> None:
     if deployment_id is None:
         return
-    deployment = repos.photos.deployments.get(deployment_id)
+    deployment = repos.core.deployments.get(deployment_id)
     if deployment is None or deployment.project_id != project_id:
         raise InvalidInput(
             f"deployment_id: {deployment_id} is not a deployment of project {project_id}",

@@ -168,9 +168,7 @@ def deployment_activity(
     a dated photo): each night's photos, and the detections and occurrences of its project's
     counting pipeline by the night the occurrences were first seen."""
     with db.read() as repos:
-        deployment = require(
-            repos.photos.deployments.get(deployment_id), "deployment", deployment_id
-        )
+        deployment = require(repos.core.deployments.get(deployment_id), "deployment", deployment_id)
         project_for(
             repos, caller, deployment.project_id, Role.VIEWER, asked=("deployment", deployment_id)
         )

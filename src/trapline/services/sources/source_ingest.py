@@ -298,7 +298,7 @@ def _deployment(db: Database, source: PullSource) -> int | None:
     if source.deployment_id is None:
         return None
     with db.read() as repos:
-        deployment = repos.photos.deployments.get(source.deployment_id)
+        deployment = repos.core.deployments.get(source.deployment_id)
     return deployment.id if deployment and deployment.project_id == source.project_id else None
 
 

@@ -228,7 +228,7 @@ def _source_for(repos: Repos, caller: User, source_id: int, needed: Role) -> Pul
 def _check_links(repos: Repos, project_id: int, columns: Mapping[str, Any]) -> None:
     deployment_id = columns.get("deployment_id")
     if deployment_id is not None:
-        deployment = repos.photos.deployments.get(deployment_id)
+        deployment = repos.core.deployments.get(deployment_id)
         if deployment is None or deployment.project_id != project_id:
             raise InvalidInput(
                 f"deployment {deployment_id} is not in project {project_id}",

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.core.deployments import DeploymentRepo
 from trapline.db.repositories.core.duties import DutyLeaseRepo
 from trapline.db.repositories.core.projects import ProjectRepo
 from trapline.db.repositories.core.sessions import SessionRepo
@@ -19,6 +20,10 @@ class CoreRepos:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    @cached_property
+    def deployments(self) -> DeploymentRepo:
+        return DeploymentRepo(self._session)
 
     @cached_property
     def duty_leases(self) -> DutyLeaseRepo:

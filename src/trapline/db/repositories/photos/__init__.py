@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.photos.capture_times import CaptureTimeRepo
 from trapline.db.repositories.photos.collections import CollectionRepo
-from trapline.db.repositories.photos.deployments import DeploymentRepo
+from trapline.db.repositories.photos.deployment_removal import DeploymentRemovalRepo
 from trapline.db.repositories.photos.images import ImageRepo
 
 
@@ -27,8 +27,8 @@ class PhotoRepos:
         return CollectionRepo(self._session)
 
     @cached_property
-    def deployments(self) -> DeploymentRepo:
-        return DeploymentRepo(self._session)
+    def deployment_removal(self) -> DeploymentRemovalRepo:
+        return DeploymentRemovalRepo(self._session)
 
     @cached_property
     def images(self) -> ImageRepo:

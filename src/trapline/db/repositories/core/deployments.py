@@ -1,13 +1,12 @@
-"""Deployments (camera and trap stations)."""
+"""Deployments (camera and trap stations): the record every capability reads. Deleting one
+reaches into photos and ecology, so it is photos' (``photos/deployment_removal.py``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.photo_findings import deployment_deleted
-from trapline.db.repositories.ecology.counts import forget_events
-from trapline.db.tables import DeploymentRow, OccurrenceTallyRow
+from trapline.db.tables import DeploymentRow
 from trapline.domain.core.records import Deployment
 
 
@@ -83,10 +82,3 @@ class DeploymentRepo:
             setattr(row, field, value)
         self.session.flush()
         return to_deployment(row)
-
-    def delete(self, deployment_id: int) -> None:
-        """Remove a deployment; its images stay, without a deployment (its events and their
-        counts go)."""
-        forget_events(self.session, OccurrenceTallyRow.deployment_id == deployment_id)
-        deployment_deleted(self.session, deployment_id)
-        self.session.execute(delete(DeploymentRow).where(DeploymentRow.id == deployment_id))
