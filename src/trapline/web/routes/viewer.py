@@ -23,9 +23,8 @@ from trapline.domain.processing.results import (
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID, Id
 from trapline.services.callbacks import analyses
-from trapline.services.core import browse
 from trapline.services.ecology import occurrences
-from trapline.services.photos import deployments, images, projects
+from trapline.services.photos import browse, deployments, images, projects
 from trapline.services.review import reviews
 from trapline.services.taxa import taxa
 from trapline.web.forms import one_line, optional_number
