@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy
 from numpy.typing import NDArray
-from scipy import ndimage
 
 FloatArray = NDArray[np.float32]
 
@@ -100,7 +100,7 @@ def blob_features(
     # Mean hue: the angle of the mean colour in the colour-opponent plane.
     red, green, blue = pixels.mean(axis=0)
     hue = float(np.degrees(np.arctan2((green - blue) * np.sqrt(3) / 2, red - (green + blue) / 2)))
-    outline = mask & ~ndimage.binary_erosion(mask)
+    outline = mask & ~scipy.ndimage.binary_erosion(mask)
     slope = np.hypot(*np.gradient(contrast)) if min(box_h, box_w) > 1 else np.zeros_like(contrast)
     return BlobFeatures(
         size=max(box_h, box_w) / image_long_side,

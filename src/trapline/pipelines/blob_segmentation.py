@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+import scipy
 from numpy.typing import NDArray
 from PIL import Image
-from scipy import ndimage
 
 from trapline.pipelines.base import Box
 from trapline.pipelines.blob_classes import ClassSettings
@@ -197,7 +197,7 @@ def _sheet(colour: FloatArray, settings: BlobSettings) -> FloatArray:
     for _ in range(3):
         sheet = _masked_blur(small, sheet_pixels, sigma)
         insects = _contrast(small, sheet, smooth=False) > settings.grow_contrast
-        sheet_pixels = ~ndimage.binary_dilation(insects)
+        sheet_pixels = ~scipy.ndimage.binary_dilation(insects)
     planes = [
         Image.fromarray(np.ascontiguousarray(sheet[..., channel])).resize(
             (width, height), Image.Resampling.BILINEAR
@@ -220,8 +220,8 @@ def _masked_blur(colour: FloatArray, weights: NDArray[np.bool_], sigma: float) -
     if weight.any():
         fallback = weighted.reshape(-1, 3).sum(axis=0) / weight.sum()
     for width in (4 * sigma, sigma):
-        total = ndimage.gaussian_filter(weight, width, mode="nearest")
-        sums = ndimage.gaussian_filter(weighted, (width, width, 0), mode="nearest")
+        total = scipy.ndimage.gaussian_filter(weight, width, mode="nearest")
+        sums = scipy.ndimage.gaussian_filter(weighted, (width, width, 0), mode="nearest")
         known = total > 0.05
         blurred = np.where(
             known[..., None],
@@ -242,7 +242,7 @@ def _contrast(colour: FloatArray, sheet: FloatArray, *, smooth: bool = True) -> 
     """Relative drop below the sheet in the darkest channel, 0 (sheet) to 1 (black)."""
     if smooth:
         # Sensor grain is per channel; a light blur keeps it from reading as contrast.
-        colour = ndimage.gaussian_filter(colour, sigma=(1.0, 1.0, 0.0))
+        colour = scipy.ndimage.gaussian_filter(colour, sigma=(1.0, 1.0, 0.0))
     ratio = colour / np.maximum(sheet, 8.0)
     return np.asarray(np.clip(1.0 - ratio.min(axis=-1), 0.0, 1.0), dtype=np.float32)
 
@@ -255,19 +255,19 @@ def _candidates(
     mask = contrast > settings.grow_contrast
     # Opening drops legs, antennae and grain, and with them many bridges between insects that
     # touch; closing then bridges the pale bands of patterned wings.
-    mask = ndimage.binary_opening(mask, structure=np.ones((3, 3)))
-    mask = ndimage.binary_closing(mask, structure=np.ones((3, 3)))
-    solid = ndimage.binary_fill_holes(mask)
+    mask = scipy.ndimage.binary_opening(mask, structure=np.ones((3, 3)))
+    mask = scipy.ndimage.binary_closing(mask, structure=np.ones((3, 3)))
+    solid = scipy.ndimage.binary_fill_holes(mask)
     labels, count = _overlaps_divided(*_separated(solid, settings), contrast, mask, settings)
     if count == 0:
         return []
     index = np.arange(1, count + 1)
-    seeded = ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
-    areas = ndimage.sum_labels(solid, labels, index)
+    seeded = scipy.ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
+    areas = scipy.ndimage.sum_labels(solid, labels, index)
     smallest = settings.min_size * max(height, width)
     largest = settings.max_size * min(height, width)
     found = []
-    for number, place in enumerate(ndimage.find_objects(labels)):
+    for number, place in enumerate(scipy.ndimage.find_objects(labels)):
         if place is None or not seeded[number]:
             continue
         rows, cols = place
@@ -337,16 +337,16 @@ def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray
     An opening with a disc removes the narrow necks between touching insects; a blob that
     falls into two or more big cores is divided, each pixel going to its nearest core.
     """
-    labels, count = ndimage.label(mask)
+    labels, count = scipy.ndimage.label(mask)
     radius = settings.neck_radius
     across = np.arange(-radius, radius + 1)
     disc = across[:, None] ** 2 + across[None, :] ** 2 <= radius**2
-    cores, core_count = ndimage.label(ndimage.binary_opening(mask, structure=disc))
+    cores, core_count = scipy.ndimage.label(scipy.ndimage.binary_opening(mask, structure=disc))
     if core_count < 2:
         return labels, count
     index = np.arange(1, core_count + 1)
     big = (
-        ndimage.sum_labels(np.ones_like(mask), cores, index)
+        scipy.ndimage.sum_labels(np.ones_like(mask), cores, index)
         >= (settings.min_split_size * max(mask.shape)) ** 2
     )
     if np.count_nonzero(big) < 2:
@@ -357,7 +357,7 @@ def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray
     owner[cores] = labels
     split = np.bincount(owner[1:][big], minlength=count + 1) >= 2
     split[0] = False
-    nearest = ndimage.distance_transform_edt(
+    nearest = scipy.ndimage.distance_transform_edt(
         cores == 0, return_distances=False, return_indices=True
     )
     nearest_core = cores[nearest[0], nearest[1]]
@@ -386,7 +386,7 @@ def _overlaps_divided(
     """
     least = settings.overlap_min_depth * max(labels.shape)
     divided = labels
-    for number, place in enumerate(ndimage.find_objects(labels), start=1):
+    for number, place in enumerate(scipy.ndimage.find_objects(labels), start=1):
         if place is None or min(side.stop - side.start for side in place) < 2 * least:
             continue
         blob = labels[place] == number
@@ -415,26 +415,26 @@ def _overlap_parts(
     ``overlap_darkness_ratio`` times as dark as the palest (each core's darkness measured over
     its ``insect`` pixels), divide the blob: every pixel goes to its nearest core.
     """
-    depth = ndimage.distance_transform_edt(np.pad(blob, 1))[1:-1, 1:-1]
+    depth = scipy.ndimage.distance_transform_edt(np.pad(blob, 1))[1:-1, 1:-1]
     level = max(settings.overlap_level * float(depth.max()), settings.neck_radius)
-    cores, count = ndimage.label(depth > level)
+    cores, count = scipy.ndimage.label(depth > level)
     if count < 2:
         return None
     index = np.arange(1, count + 1)
-    peaks = ndimage.maximum(depth, cores, index)
+    peaks = scipy.ndimage.maximum(depth, cores, index)
     kept = (peaks >= least) & (peaks >= settings.overlap_prominence * level)
     if np.count_nonzero(kept) < 2:
         return None
     seen = np.where(insect, cores, 0)
-    pixels = ndimage.sum_labels(insect, seen, index)[kept]
+    pixels = scipy.ndimage.sum_labels(insect, seen, index)[kept]
     if not pixels.all():  # a core wholly in a hole: nothing to judge its darkness by
         return None
-    darkness = ndimage.sum_labels(contrast, seen, index)[kept] / pixels
+    darkness = scipy.ndimage.sum_labels(contrast, seen, index)[kept] / pixels
     if darkness.max() < settings.overlap_darkness_ratio * darkness.min():
         return None
     # Number the kept cores 1, 2, … and drop the others.
     cores = np.concatenate([[0], np.cumsum(kept) * kept])[cores]
-    nearest = ndimage.distance_transform_edt(
+    nearest = scipy.ndimage.distance_transform_edt(
         cores == 0, return_distances=False, return_indices=True
     )
     return np.asarray(cores[nearest[0], nearest[1]])
