@@ -43,6 +43,7 @@ from trapline.queue import open_task_queue
 from trapline.queue.base import TaskQueue
 from trapline.services.callbacks.callback_secrets import SecretBox
 from trapline.services.callbacks.callbacks import Callbacks, SignatureMonitor
+from trapline.services.callbacks.stuck_analyses import STUCK_ANALYSIS_INTERVAL, fail_stuck_analyses
 from trapline.services.core.admission import ClaimGate
 from trapline.services.core.sealed import Sealer
 from trapline.services.ecology.tracking import TRACKING_INTERVAL, track_due
@@ -51,9 +52,7 @@ from trapline.services.photos.findings import FINDINGS_INTERVAL, rebuild_finding
 from trapline.services.pipelines.service_client import ServiceClient
 from trapline.services.pipelines.workers import WorkerTracker
 from trapline.services.processing.duties import (
-    STUCK_ANALYSIS_INTERVAL,
     check_push_services,
-    fail_stuck_analyses,
     reap_expired_leases,
     restart_stuck_jobs,
 )

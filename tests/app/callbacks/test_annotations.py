@@ -16,7 +16,7 @@ from trapline.app import create_app
 from trapline.db.types import utcnow
 from trapline.platform import Platform
 from trapline.protocol.callbacks import BulkIn
-from trapline.services.processing.duties import fail_stuck_analyses
+from trapline.services.callbacks.stuck_analyses import fail_stuck_analyses
 
 _used: set[int] = set()
 

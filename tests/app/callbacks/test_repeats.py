@@ -19,7 +19,7 @@ from trapline.db.tables import AnalysisRow, CallbackSignatureRow
 from trapline.domain.callbacks.callbacks import SignedRequest
 from trapline.platform import Platform
 from trapline.services.callbacks import signed_calls
-from trapline.services.processing.duties import fail_stuck_analyses
+from trapline.services.callbacks.stuck_analyses import fail_stuck_analyses
 
 _last_stamp = 2**62  # the last stamp _fresh gave
 

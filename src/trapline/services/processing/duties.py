@@ -13,28 +13,11 @@ from trapline.queue.base import TaskQueue
 from trapline.services.pipelines.service_client import ServiceClient
 from trapline.services.pipelines.service_status import check_services
 from trapline.services.processing.jobs import finish_if_done
-from trapline.settings import CallbackSettings
 
 log = logging.getLogger(__name__)
 
 #: Jobs left in created/queued this long (a server died mid-enqueue) are started again.
 STUCK_JOB_AGE = timedelta(seconds=30)
-#: Seconds between runs of the duty that fails stuck callback analyses.
-STUCK_ANALYSIS_INTERVAL = 60.0
-#: Reason a stuck callback analysis is failed with.
-STUCK_REASON = "no word from the pipeline for {seconds:g} s while queued or processing; failed"
-
-
-def fail_stuck_analyses(db: Database, settings: CallbackSettings, clock: Clock) -> None:
-    """Fail callback analyses left queued or processing too long; forget old signatures."""
-    now = clock.now()
-    seconds = settings.stuck_analysis_seconds
-    reason = STUCK_REASON.format(seconds=seconds)
-    with db.write() as repos:
-        failed = repos.processing.analyses.fail_stale(now - timedelta(seconds=seconds), reason, now)
-        repos.callbacks.callbacks.forget_signatures(now)
-    if failed:
-        log.warning("failed %d stuck callback analyses: %s", len(failed), failed[:20])
 
 
 def reap_expired_leases(db: Database, queue: TaskQueue, stop: Stop = NEVER) -> None:
