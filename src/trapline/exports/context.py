@@ -9,7 +9,7 @@ from typing import Any
 
 from trapline.domain.core.records import Deployment, Project
 from trapline.domain.exports.exports import ExportFilters
-from trapline.domain.exports.facts import AlgorithmFacts
+from trapline.domain.exports.facts import AlgorithmFacts, AnalysisFacts
 from trapline.domain.pipelines.pipelines import PipelineFacts
 from trapline.domain.taxa.taxa import Taxon
 
@@ -34,6 +34,8 @@ class ExportContext:
     installation: str = "local"
     #: The labels a person mapped as no object (``no_object``).
     hidden_labels: frozenset[str] = frozenset()
+    #: The threshold each job set for its runs, of those that set one (``db/run_threshold.py``).
+    job_thresholds: dict[int, float] = field(default_factory=dict)
     #: The taxa the occurrences read so far name, and their ancestors, by id.
     taxa: dict[int, Taxon] = field(default_factory=dict)
     #: What the export counts, a line per deployment (``Export.counted``).
@@ -44,6 +46,15 @@ class ExportContext:
     #: Category-map entries by algorithm and label, made when first asked for (a species
     #: classifier's map has thousands of labels).
     _entries: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def pipeline_of(self, analysis: AnalysisFacts) -> PipelineFacts | None:
+        """The pipeline version that made ``analysis``, with its run's threshold: the one its
+        job set, else the pipeline's default (none when the pipeline declares none)."""
+        found = self.pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
+        own = self.job_thresholds.get(analysis.job_id) if analysis.job_id else None
+        if found is None or found.threshold is None or own is None:
+            return found
+        return found._replace(threshold=own)
 
     def problem(self, message: str) -> None:
         """Note a problem; the export keeps the first 100."""

@@ -101,8 +101,10 @@ class MegaDetectorWriter(ExportWriter):
             out["determination"] = as_json(d.determination)
         if d.detector:
             self.detectors.add(d.detector.name)
-        if d.pipeline is not None:
-            self.thresholds[f"{d.pipeline.slug} v{d.pipeline.version}"] = d.pipeline.threshold
+        if d.pipeline is not None:  # of runs of one version, the lowest threshold
+            key, own = f"{d.pipeline.slug} v{d.pipeline.version}", d.pipeline.threshold
+            seen = self.thresholds.get(key, own)
+            self.thresholds[key] = None if own is None or seen is None else min(own, seen)
         self.detected_at = _later(self.detected_at, d.completed_at)
         # A detector's verdict on its own box is its category, not a classification.
         own_verdict = d.classifier is not None and d.classifier == d.detector

@@ -263,7 +263,7 @@ def _detections(
     narrow = filters.reviewed_only or filters.min_confidence is not None
     found = []
     for analysis in done:
-        pipeline = context.pipelines.get(analysis.pipeline_id) if analysis.pipeline_id else None
+        pipeline = context.pipeline_of(analysis)
         for top in tops.get(analysis.id, _NONE):
             occurrence = link.get(top.id) if link else None
             word = said.get(occurrence) if said and occurrence is not None else None

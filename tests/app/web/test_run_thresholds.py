@@ -4,11 +4,14 @@ review queues put first, and an evaluation set's scoring finds the boxes of that
 it, and hides, puts last and misses those under it, whatever the pipeline's default (both
 databases).
 
+The MegaDetector export names the run's threshold as the file's (MegaDetector's tools read it).
+
 The scene: one photo, one run of a pipeline of default threshold ``default`` with the job's own
 ``own`` (None: none set), finding a sure box (0.9) and a weak one (0.3)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.evaluation_scene import new_set, scores
+from tests.support.exports import Seeded
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol, api_post
 from tests.support.scenes import (
@@ -149,3 +153,19 @@ def test_an_evaluation_finds_the_boxes_at_or_over_their_runs_threshold(
     boxes = scores(proto, made["id"], PIPELINE_SLUG, 1)["boxes"]
     found = (boxes["true_positives"], boxes["false_positives"], boxes["misses"])
     assert found == ((2, 0, 0) if counts else (1, 0, 1))
+
+
+@pytest.mark.parametrize(("default", "own", "counts"), CASES)
+def test_the_megadetector_export_gives_the_runs_threshold_as_the_files(
+    proto: Protocol, default: float, own: float | None, counts: bool
+) -> None:
+    _scene(proto, default, own, tracked=False)
+    seeded = Seeded(proto, proto.project_id, {}, {}, {})
+
+    done = seeded.export(format="megadetector")
+
+    assert done["status"] == "succeeded", done
+    info = json.loads(seeded.download(done["id"]))["info"]
+    threshold = own if own is not None else default
+    assert info["detector_metadata"]["typical_detection_threshold"] == threshold
+    assert info["trapline"]["thresholds"] == {f"{PIPELINE_SLUG} v1": threshold}

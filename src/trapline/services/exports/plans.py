@@ -64,5 +64,6 @@ def plan(
             base_url=base_url,
             installation=repos.core.projects.installation(),
             hidden_labels=frozenset(repos.taxa.taxa.hidden_labels(export.project_id)),
+            job_thresholds=repos.processing.jobs.thresholds(export.project_id),
         )
     return context, scope, total

@@ -10,6 +10,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.processing.tasks import OPEN, keep_counts
+from trapline.db.run_threshold import JOB_THRESHOLD
 from trapline.db.tables import JobEventRow, JobRow, PipelineRow, TaskRow
 from trapline.db.types import access_changed, affected
 from trapline.domain.processing.jobs import (
@@ -217,6 +218,15 @@ class JobRepo:
             )
             for r in rows
         ]
+
+    def thresholds(self, project_id: int) -> dict[int, float]:
+        """The threshold each of the project's jobs set for its runs, of those that set one."""
+        rows = self.session.execute(
+            select(JobRow.id, JOB_THRESHOLD).where(
+                JobRow.project_id == project_id, JOB_THRESHOLD.is_not(None)
+            )
+        )
+        return {int(job): float(threshold) for job, threshold in rows}
 
     def delete(self, job_id: int) -> None:
         """Remove a job with its tasks and events; its analyses stay, detached (by the keys)."""
