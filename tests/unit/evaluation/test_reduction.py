@@ -20,7 +20,7 @@ from trapline.evaluation.reduction import COMPONENTS, fit_projection, projected
 from trapline.evaluation.refit import MAX_ITER, C, Examples, fit
 
 STRUCTURE = 64
-LENGTH = 1_024
+LENGTH = 512
 
 
 def _long(examples: Examples, embedding: Floats, rng: np.random.Generator) -> Examples:
