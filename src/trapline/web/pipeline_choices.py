@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trapline.clock import Clock
-from trapline.services.pipelines.pipelines import Offered
+from trapline.services.processing.job_offer import Offered
 
 if TYPE_CHECKING:
     # The pipelines' side is imported only when a form needs it (numpy and the models' code).

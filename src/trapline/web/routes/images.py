@@ -23,8 +23,7 @@ from trapline.http.urls import absolute_url
 from trapline.protocol.base import ONE_LINE
 from trapline.services.photos import capture_times, deployments, findings, images, projects
 from trapline.services.photos.images import IncomingFile
-from trapline.services.pipelines import pipelines
-from trapline.services.processing import jobs
+from trapline.services.processing import job_offer, jobs
 from trapline.services.review import reviews
 from trapline.web.forms import MAX_NUMBER, form_id, optional_time
 from trapline.web.pages import Page, PostedForm, SignedIn
@@ -148,11 +147,11 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         labels=reviews.result_labels(page.db, page.me, project_id),
         can_upload=role.allows(role.MEMBER),
         max_request_bytes=page.platform.settings.http.max_request_bytes,
-        form=pipelines.offered_pipelines(
+        form=job_offer.offered_pipelines(
             page.db, page.me, project_id, with_tests=page.platform.settings.http.show_test_pipelines
         )
         if role.allows(role.MEMBER)
-        else pipelines.Offered([], None),
+        else job_offer.Offered([], None),
     )
 
 

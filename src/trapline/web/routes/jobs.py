@@ -11,8 +11,7 @@ from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.protocol.base import MAX_SLUG
 from trapline.services.photos import collections, deployments, projects
-from trapline.services.pipelines import pipelines
-from trapline.services.processing import jobs, reruns, tasks
+from trapline.services.processing import job_offer, jobs, reruns, tasks
 from trapline.services.processing.reruns import Analysed
 from trapline.web.counting_choice import PipelineText
 from trapline.web.forms import MAX_NUMBER, form_id, one_line, typed_number
@@ -49,7 +48,7 @@ def _job_list(
         offset=offset,
     )
     settings = page.platform.settings
-    offered = pipelines.offered_pipelines(
+    offered = job_offer.offered_pipelines(
         page.db,
         page.me,
         project_id,

@@ -17,7 +17,7 @@ from trapline.errors import InvalidInput
 from trapline.http.params import Id
 from trapline.schemas.sources import SourceIn
 from trapline.services.photos import deployments, projects
-from trapline.services.pipelines import pipelines
+from trapline.services.processing import job_offer
 from trapline.services.sources import sources
 from trapline.services.sources.sources import DEFAULT_MAX_FILES, DEFAULT_SCHEDULE
 from trapline.sources import KINDS
@@ -112,7 +112,7 @@ def _field_of(exc: InvalidInput) -> str:
 def _choices(page: Page, project_id: int, current: PullSource | None) -> dict[str, object]:
     """What the form's selects offer: the project's deployments and enabled pipelines."""
     _, found = deployments.list_deployments(page.db, page.me, project_id, limit=500, offset=0)
-    offered = pipelines.offered_pipelines(
+    offered = job_offer.offered_pipelines(
         page.db, page.me, project_id, with_tests=page.platform.settings.http.show_test_pipelines
     )
     slugs = {p.pipeline.slug for p in offered.pipelines}
