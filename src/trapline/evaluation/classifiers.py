@@ -5,26 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
+
+from trapline.evaluation.fits import FitStatus
 
 #: How ``features_from`` asks for trapline's crop descriptors of a pipeline's boxes instead of
 #: the pipeline's own vectors: ``crops:megadetector``, ``crops:megadetector@2`` (decision 074).
 CROPS = "crops:"
-
-
-class ClassifierStatus(StrEnum):
-    """Where a refit is: waiting for a server, being fitted, fitted, or failed (``error``)."""
-
-    QUEUED = "queued"
-    FITTING = "fitting"
-    FITTED = "fitted"
-    FAILED = "failed"
-
-    @property
-    def final(self) -> bool:
-        """Whether the refit will not change any more (fitted or failed)."""
-        return self in (ClassifierStatus.FITTED, ClassifierStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -37,7 +24,7 @@ class Classifier:
     project_id: int
     name: str
     features_from: str
-    status: ClassifierStatus
+    status: FitStatus
     error: str | None
     features_version: int | None
     features_length: int | None

@@ -5,22 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-
-class ScorerStatus(StrEnum):
-    """Where a scorer is: waiting for a server, being fitted, fitted, or failed (``error``)."""
-
-    QUEUED = "queued"
-    FITTING = "fitting"
-    FITTED = "fitted"
-    FAILED = "failed"
-
-    @property
-    def final(self) -> bool:
-        """Whether the scorer will not change any more (fitted or failed)."""
-        return self in (ScorerStatus.FITTED, ScorerStatus.FAILED)
+from trapline.evaluation.fits import FitStatus
 
 
 @dataclass(frozen=True)
@@ -32,7 +19,7 @@ class DetectionScorer:
     id: int
     project_id: int
     name: str
-    status: ScorerStatus
+    status: FitStatus
     error: str | None
     weights: dict[str, float] | None
     results: dict[str, Any] | None

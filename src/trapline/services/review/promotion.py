@@ -27,7 +27,8 @@ from trapline.domain.pipelines.pipelines import REFIT_SERVICE, Pipeline
 from trapline.domain.processing.jobs import DispatchMode, Job, JobParams, Lease
 from trapline.domain.processing.results import SourceBox
 from trapline.errors import Conflict, InvalidInput
-from trapline.evaluation.classifiers import Classifier, ClassifierStatus
+from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.fits import FitStatus
 from trapline.evaluation.heads import Head
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.protocol.results import (
@@ -60,7 +61,7 @@ def promote(db: Database, caller: User, classifier_id: int, *, clock: Clock = SY
         found = require(repos.review.classifiers.get(classifier_id), "classifier", classifier_id)
         asked = ("classifier", classifier_id)
         project_for(repos, require_person(caller), found.project_id, Role.MEMBER, asked=asked)
-        if found.status is not ClassifierStatus.FITTED:
+        if found.status is not FitStatus.FITTED:
             raise InvalidInput(
                 f"the refit is {found.status.value}: only a fitted refit can be promoted"
             )

@@ -27,7 +27,8 @@ from trapline.db.repositories import Repos
 from trapline.db.repositories.review.evaluation_boxes import VersionBox
 from trapline.domain.core.records import User
 from trapline.errors import InvalidInput
-from trapline.evaluation.classifiers import Classifier, ClassifierStatus
+from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.fits import FitStatus
 from trapline.evaluation.heads import Head
 from trapline.evaluation.sets import TOP_K, EvaluationSet, Found, ItemKind, SetItem, SetScore
 from trapline.services.core.access import require
@@ -63,7 +64,7 @@ def score_refit(
     features it reads (viewers); a set of another project is answered as a missing one. A
     refit on crops describes the version's boxes from their photos (``photos``)."""
     found = get_classifier(db, caller, classifier_id)
-    if found.status is not ClassifierStatus.FITTED or found.features_version is None:
+    if found.status is not FitStatus.FITTED or found.features_version is None:
         raise InvalidInput(
             f"classifier: refit {classifier_id} is {found.status.value}, not fitted yet; "
             "score it once it is fitted",

@@ -23,7 +23,8 @@ from trapline.domain.pipelines.pipelines import REFIT_SERVICE, Pipeline
 from trapline.domain.processing.jobs import DispatchMode, Job, JobParams, Lease
 from trapline.errors import Conflict, InvalidInput, TraplineError
 from trapline.evaluation.blob_scorer import ScorerWeights
-from trapline.evaluation.detection_scorers import DetectionScorer, ScorerStatus
+from trapline.evaluation.detection_scorers import DetectionScorer
+from trapline.evaluation.fits import FitStatus
 from trapline.pipelines.moth_blobs import MothBlobsPipeline
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.protocol.results import AlgorithmReference, PipelineResultsResponse, ResultError
@@ -59,7 +60,7 @@ def promote(db: Database, caller: User, scorer_id: int, *, clock: Clock = SYSTEM
         )
         asked = ("detection scorer", scorer_id)
         project_for(repos, require_person(caller), found.project_id, Role.MEMBER, asked=asked)
-        if found.status is not ScorerStatus.FITTED or found.weights is None:
+        if found.status is not FitStatus.FITTED or found.weights is None:
             raise InvalidInput(
                 f"the scorer is {found.status.value}: only a fitted scorer can be promoted"
             )

@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 
 from trapline.domain.core.roles import Role
 from trapline.errors import Conflict, InvalidInput, NotFound
-from trapline.evaluation.classifiers import CROPS, ClassifierStatus
+from trapline.evaluation.classifiers import CROPS
+from trapline.evaluation.fits import FitStatus
 from trapline.http.params import MAX_ID, Id
 from trapline.schemas.classifiers import ClassifierIn, ClassifierOut, RefitScoresOut
 from trapline.services.photos import projects
@@ -119,7 +120,7 @@ def _refit_page(
 ) -> Response:
     found = classifiers.get_classifier(page.db, page.me, classifier_id)
     project, role = projects.get_project(page.db, page.me, found.project_id)
-    fitted = found.status is ClassifierStatus.FITTED
+    fitted = found.status is FitStatus.FITTED
     sets = evaluation.list_sets(page.db, page.me, found.project_id) if fitted else []
     scored: RefitScoresOut | None = None
     errors: dict[str, str] = {"promote": promote_error} if promote_error else {}

@@ -14,7 +14,8 @@ from trapline.db.leased_rows import STEPPED_RUN_ATTEMPTS, LeasedRows
 from trapline.db.repositories.ecology.names import USER_NAME
 from trapline.db.tables import ClassifierRow, UserRow
 from trapline.db.types import BIGINT_MAX
-from trapline.evaluation.classifiers import Classifier, ClassifierStatus
+from trapline.evaluation.classifiers import Classifier
+from trapline.evaluation.fits import FitStatus
 
 #: Refits are runs: claimed by a server, kept by its heartbeat, handed back or failed.
 _RUNS = LeasedRows(
@@ -24,7 +25,7 @@ _RUNS = LeasedRows(
     status=ClassifierRow.status,
     attempts=ClassifierRow.attempts,
     max_attempts=STEPPED_RUN_ATTEMPTS,
-    running=ClassifierStatus.FITTING.value,
+    running=FitStatus.FITTING.value,
 )
 
 
@@ -53,7 +54,7 @@ class ClassifierRepo:
         """A refit, queued."""
         row = ClassifierRow(
             project_id=project_id, name=name, features_from=features_from,
-            status=ClassifierStatus.QUEUED.value, attempts=0, created_by=user_id, created_at=now,
+            status=FitStatus.QUEUED.value, attempts=0, created_by=user_id, created_at=now,
         )  # fmt: skip
         self.session.add(row)
         self.session.flush()
@@ -153,7 +154,7 @@ class ClassifierRepo:
             "stage": None,
             "progress": 1.0,
         }
-        status = ClassifierStatus.FITTED.value
+        status = FitStatus.FITTED.value
         return _RUNS.finish(self.session, classifier_id, holder, status, now, values)
 
 
@@ -163,7 +164,7 @@ def _to_classifier(row: ClassifierRow, user: str | None) -> Classifier:
         project_id=row.project_id,
         name=row.name,
         features_from=row.features_from,
-        status=ClassifierStatus(row.status),
+        status=FitStatus(row.status),
         error=row.error,
         features_version=row.features_version,
         features_length=row.features_length,

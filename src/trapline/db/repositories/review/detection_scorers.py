@@ -17,7 +17,8 @@ from trapline.db.repositories.ecology.names import USER_NAME
 from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
 from trapline.db.tables import DetectionScorerRow, ImageEventRow, ImageRow, ReviewRow, UserRow
 from trapline.db.types import BIGINT_MAX
-from trapline.evaluation.detection_scorers import DetectionScorer, ScorerStatus
+from trapline.evaluation.detection_scorers import DetectionScorer
+from trapline.evaluation.fits import FitStatus
 from trapline.evaluation.metrics import Rect
 from trapline.evaluation.sets import ItemKind
 
@@ -29,7 +30,7 @@ _RUNS = LeasedRows(
     status=DetectionScorerRow.status,
     attempts=DetectionScorerRow.attempts,
     max_attempts=STEPPED_RUN_ATTEMPTS,
-    running=ScorerStatus.FITTING.value,
+    running=FitStatus.FITTING.value,
 )
 
 
@@ -66,7 +67,7 @@ class DetectionScorerRepo:
     def create(self, project_id: int, name: str, user_id: int, now: datetime) -> int:
         """A scorer, queued."""
         row = DetectionScorerRow(
-            project_id=project_id, name=name, status=ScorerStatus.QUEUED.value, attempts=0,
+            project_id=project_id, name=name, status=FitStatus.QUEUED.value, attempts=0,
             created_by=user_id, created_at=now,
         )  # fmt: skip
         self.session.add(row)
@@ -196,7 +197,7 @@ class DetectionScorerRepo:
             "stage": None,
             "progress": 1.0,
         }
-        status = ScorerStatus.FITTED.value
+        status = FitStatus.FITTED.value
         return _RUNS.finish(self.session, scorer_id, holder, status, now, values)
 
 
@@ -205,7 +206,7 @@ def _to_scorer(row: DetectionScorerRow, user: str | None) -> DetectionScorer:
         id=row.id,
         project_id=row.project_id,
         name=row.name,
-        status=ScorerStatus(row.status),
+        status=FitStatus(row.status),
         error=row.error,
         weights=row.weights,
         results=row.results,
