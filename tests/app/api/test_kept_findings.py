@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from tests.support.protocol import LABELS, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
 from trapline.cli import app
+from trapline.db.image_filters import filtered
 from trapline.db.photo_findings import (
     findings_kept,
     project_findings_due,
@@ -232,7 +233,7 @@ def _plan(proto: Protocol, flt: ImageFilter) -> str:
     with proto.platform.db.read() as repos:
         images = repos.photos.images
         walked = images._walk(proto.project_id, flt)
-        query = images._filtered(select(func.count()), proto.project_id, flt, None, walked)
+        query = filtered(select(func.count()), proto.project_id, flt, None, walked)
         compiled = query.compile(
             dialect=repos.session.get_bind().dialect, compile_kwargs={"literal_binds": True}
         )

@@ -700,7 +700,7 @@ def test_a_photo_whose_boxes_are_gone_is_answered_empty_without_a_call(
             job=repos.processing.jobs.get(job),
             service=ServiceStatus(1, service.name, service.url, None, True),
             leases=[
-                _lease(repos.photos.images.get(i), job, n) for n, i in enumerate([boxed, emptied])
+                _lease(repos.core.images.get(i), job, n) for n, i in enumerate([boxed, emptied])
             ],
         )
     given = {(job, boxed): found[boxed], (job, emptied): []}

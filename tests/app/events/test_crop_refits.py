@@ -156,7 +156,7 @@ def test_a_photo_that_cannot_be_read_leaves_its_box_out_of_the_fit(proto: Protoc
     identify_nights(proto, detections, range(NIGHTS))
     platform = proto.platform
     with platform.db.read() as repos:
-        lost = repos.photos.images.get(_photo_of(proto, detections[0]))
+        lost = repos.core.images.get(_photo_of(proto, detections[0]))
     assert lost is not None
     platform.store.delete(lost.storage_key)
 
@@ -185,7 +185,7 @@ def test_boxes_are_described_photo_by_photo_saying_how_far_it_has_got(proto: Pro
     detections = night_scene(proto, crops=True)
     platform = proto.platform
     with platform.db.read() as repos:
-        lost = repos.photos.images.get(_photo_of(proto, detections[3]))
+        lost = repos.core.images.get(_photo_of(proto, detections[3]))
     assert lost is not None
     platform.store.delete(lost.storage_key)
     said: list[tuple[int, int]] = []
@@ -210,7 +210,7 @@ def test_a_refit_whose_photos_are_mostly_unreadable_fails_saying_so(proto: Proto
     platform = proto.platform
     for night in range(5):
         with platform.db.read() as repos:
-            lost = repos.photos.images.get(_photo_of(proto, detections[night]))
+            lost = repos.core.images.get(_photo_of(proto, detections[night]))
         assert lost is not None
         platform.store.delete(lost.storage_key)
 

@@ -112,9 +112,9 @@ def test_photos_without_a_time_or_a_deployment_belong_to_no_event(
         assert undated is not None
         events.photos_added(repos, [undated.id])
     with app_db.read() as repos:
-        assert repos.photos.images.get(loose) is not None
-        assert repos.photos.images.get(loose).event_id is None  # type: ignore[union-attr]
-        assert repos.photos.images.get(undated.id).event_id is None  # type: ignore[union-attr]
+        assert repos.core.images.get(loose) is not None
+        assert repos.core.images.get(loose).event_id is None  # type: ignore[union-attr]
+        assert repos.core.images.get(undated.id).event_id is None  # type: ignore[union-attr]
     assert groups_of(app_db, deployment_id) == []
 
 
@@ -167,7 +167,7 @@ def test_deleting_photos_and_projects_leaves_no_event_link_behind(
     )
     assert [i for i, _ in _links(app_db)] == [first, second, apart]
     with app_db.write() as repos:
-        image = repos.photos.images.get(second)
+        image = repos.core.images.get(second)
         assert image is not None
         spans = events.photos_leaving(repos, [second])
         repos.photos.images.delete(image)

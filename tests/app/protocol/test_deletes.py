@@ -92,7 +92,7 @@ def _blobs_of_image(proto: Protocol, db: Database, image_id: int) -> set[str]:
         )  # fmt: skip
         assert made.status_code == 307, made.text
     with db.read() as repos:
-        image = repos.photos.images.get(image_id)
+        image = repos.core.images.get(image_id)
     assert image is not None
     keys = {image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)}
     assert keys <= _blobs(proto)
@@ -291,7 +291,7 @@ def _job_and_image(proto: Protocol, db: Database, image_id: int) -> tuple[Job, I
     assert response.status_code == 201, response.text
     with db.read() as repos:
         job = repos.processing.jobs.get(response.json()["id"])
-        image = repos.photos.images.get(image_id)
+        image = repos.core.images.get(image_id)
     assert job is not None
     assert image is not None
     return job, image
@@ -381,7 +381,7 @@ def test_an_image_deleted_while_its_result_is_stored_leaves_no_result(
     (task,) = registered.claim(job_id, 1)
     task_id, image_id = int(task["id"]), int(task["image_id"])
     with postgres_db.read() as repos:
-        image = repos.photos.images.get(image_id)
+        image = repos.core.images.get(image_id)
     assert image is not None
     box = AnnotationDraft(AnnotationType.BOUNDING_BOX, "moth", 0.9, Box(1, 2, 30, 40), None)
     draft = AnalysisDraft(task_id, image_id, 0.1, "w", (box,))

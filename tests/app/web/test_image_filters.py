@@ -197,3 +197,43 @@ def test_a_job_runs_over_the_images_a_filter_shows(
     assert f'<input type="hidden" name="deployment" value="{trap_c}">' in page
     assert '<input type="hidden" name="detections" value="without">' in page
     assert 'id="run-threshold"' in html
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        {"deployment": "Trap B", "detections": "without"},
+        {"detections": "with", "label": LABELS[0]},
+        {"min_confidence": "0.875"},
+        {"filename": "2203"},
+    ],
+    ids=["without-detections", "label", "confidence", "file-name"],
+)
+def test_a_job_over_a_filter_takes_only_the_photos_the_grid_shows(
+    seeded: Seeded, sign_in: Callable[[Account], Browser], shown: dict[str, str]
+) -> None:
+    proto = seeded.proto
+    query = dict(shown)
+    if "deployment" in query:
+        query["deployment"] = str(seeded.deployments[query["deployment"]])
+    grid = f"/projects/{seeded.project_id}/images?" + "&".join(f"{k}={v}" for k, v in query.items())
+    browser = sign_in(proto.account)
+    listed = {int(i) for i in _IMAGE_LINK.findall(browser.page(grid))}
+    asked = {
+        "deployment_id": query.get("deployment"),
+        "has_detections": {"with": True, "without": False}.get(query.get("detections", "")),
+        "label": query.get("label"),
+        "min_confidence": query.get("min_confidence"),
+        "filename": query.get("filename"),
+    }
+    assert listed == _listed(seeded, **{k: v for k, v in asked.items() if v is not None})
+    assert listed, "the filter must take some photos"
+    assert listed < set(seeded.images), "the filter must leave some photos out"
+
+    form = {**query, "scope": "filter", "pipeline": "moth-test", "reprocess": "yes"}
+    started = browser.post(f"/projects/{seeded.project_id}/jobs", form, csrf_from=grid)
+    assert started.status_code == 303, started.text  # type: ignore[attr-defined]
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
+    job = proto.wait(job_id, {"running"})
+    assert job["counts"]["total"] == len(listed)
+    assert {int(t["image_id"]) for t in proto.claim(job_id, 100)} == listed

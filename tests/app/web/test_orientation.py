@@ -113,7 +113,7 @@ def test_sizes_stored_before_photos_were_turned_are_read_again(
             repos.photos.images.set_size(image_id, *reversed(UPRIGHT))
         repos.photos.images.set_size(ids[0], *UPRIGHT)  # orientation 1 was right
         repos.photos.images.set_size(ids[3], *UPRIGHT)  # and 3 turns it half round
-        key = repos.photos.images.get(int(gone["id"])).storage_key
+        key = repos.core.images.get(int(gone["id"])).storage_key
     platform.store.delete(key)
     # The command, on the settings' database and store.
     runner = CliRunner()

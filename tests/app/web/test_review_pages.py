@@ -109,7 +109,7 @@ def test_a_crop_is_made_once_and_kept(
     browser = sign_in(owner)
     first = _crop(browser, cropped["small"])
     with app_db.read() as repos:
-        image = repos.photos.images.get(cropped["image"])
+        image = repos.core.images.get(cropped["image"])
     assert image is not None
     store = browser.platform.store
     assert store.exists(crop_key(image.storage_key, cropped["small"]))
@@ -129,7 +129,7 @@ def test_the_blob_clean_up_keeps_a_crop_while_its_image_lives(
     browser = sign_in(owner)
     _crop(browser, cropped["small"])
     with app_db.read() as repos:
-        image = repos.photos.images.get(cropped["image"])
+        image = repos.core.images.get(cropped["image"])
     assert image is not None
     key = crop_key(image.storage_key, cropped["small"])
     store = browser.platform.store

@@ -18,7 +18,7 @@ from trapline.storage.base import BlobStore
 def image_with_analyses(db: Database, caller: User, image_id: int) -> tuple[Image, list[Analysis]]:
     """An image with its analyses and their annotations."""
     with db.read() as repos:
-        image = require(repos.photos.images.get(image_id), "image", image_id)
+        image = require(repos.core.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
         return image, repos.processing.analyses.for_image(image_id)
 
@@ -66,7 +66,7 @@ def get_analysis(db: Database, caller: User, analysis_id: int) -> tuple[Analysis
         analysis = require(
             repos.processing.analyses.with_annotations(analysis_id), "analysis", analysis_id
         )
-        image = require(repos.photos.images.get(analysis.image_id), "analysis", analysis_id)
+        image = require(repos.core.images.get(analysis.image_id), "analysis", analysis_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("analysis", analysis_id))
         return analysis, repos.callbacks.callbacks.artifacts(analysis_id)
 
@@ -78,7 +78,7 @@ def layer_url(
     with db.read() as repos:
         found = repos.processing.analyses.annotations_by_id([annotation_id])
         annotation = require(found[0] if found else None, "annotation", annotation_id)
-        image = require(repos.photos.images.get(annotation.image_id), "annotation", annotation_id)
+        image = require(repos.core.images.get(annotation.image_id), "annotation", annotation_id)
         asked = ("annotation", annotation_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=asked)
     if annotation.storage_key is None or not store.exists(annotation.storage_key):

@@ -248,7 +248,7 @@ class Callbacks:
             )
         _check_open(analysis)
         with self.db.read() as repos:
-            image = require(repos.photos.images.get(analysis.image_id), "image", analysis.image_id)
+            image = require(repos.core.images.get(analysis.image_id), "image", analysis.image_id)
             artifacts = {a.storage_key: a for a in repos.callbacks.callbacks.artifacts(analysis.id)}
         checked: dict[str, str | None] = {}
 
@@ -314,7 +314,7 @@ class Callbacks:
                 code="model_not_allowed",
             )
         with self.db.write() as repos:
-            image = require(repos.photos.images.get(image_id), "image", image_id)
+            image = require(repos.core.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
             if repos.pipelines.pipelines.named(image.project_id, body.model_name):
                 # Results are tracked by the name of what made them: the two would be one.
@@ -371,7 +371,7 @@ class Callbacks:
         """An image's analyses, without annotations (viewers of its project)."""
         check_enabled(self.settings)
         with self.db.read() as repos:
-            image = require(repos.photos.images.get(image_id), "image", image_id)
+            image = require(repos.core.images.get(image_id), "image", image_id)
             project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
             return repos.processing.analyses.for_image_ids(image_id)
 

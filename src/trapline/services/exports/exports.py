@@ -54,7 +54,7 @@ def check_filters(repos: Repos, project_id: int, f: ExportFilters) -> None:
     """InvalidInput naming the first filter that does not fit the project."""
     owned = (
         ("deployment", "deployment_id", f.deployment_id, repos.core.deployments.get),
-        ("collection", "collection_id", f.collection_id, repos.photos.collections.get),
+        ("collection", "collection_id", f.collection_id, repos.core.collections.get),
         ("job", "job_id", f.job_id, repos.processing.jobs.get),
     )
     for kind, field, wanted, get in owned:

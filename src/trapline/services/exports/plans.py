@@ -30,7 +30,7 @@ def plan(
             ]  # fmt: skip
         collection_id, collection_filter = None, None
         if f.collection_id is not None:
-            collection = repos.photos.collections.get(f.collection_id)
+            collection = repos.core.collections.get(f.collection_id)
             if collection is None:
                 raise TraplineError(f"collection {f.collection_id} was deleted")
             if collection.kind == "explicit":

@@ -54,7 +54,7 @@ def move_images(
             found = repos.core.deployments.get(deployment_id)
             if found is None or found.project_id != project_id:
                 require(None, "deployment", deployment_id)
-        known = repos.photos.images.existing_ids(project_id, wanted)
+        known = repos.core.images.existing_ids(project_id, wanted)
         missing = [i for i in wanted if i not in known]
         if missing:
             require(None, "image", missing[0])

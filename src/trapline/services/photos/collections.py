@@ -32,9 +32,7 @@ def create_collection(
     with db.write() as repos:
         project_for(repos, caller, project_id, Role.MEMBER)
         if image_ids is not None:
-            missing = sorted(
-                set(image_ids) - repos.photos.images.existing_ids(project_id, image_ids)
-            )
+            missing = sorted(set(image_ids) - repos.core.images.existing_ids(project_id, image_ids))
             if missing:
                 shown = ", ".join(str(i) for i in missing[:10])
                 more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -43,7 +41,7 @@ def create_collection(
             deployment = repos.core.deployments.get(flt.deployment_id)
             if deployment is None or deployment.project_id != project_id:
                 raise InvalidInput(f"deployment {flt.deployment_id} is not in project {project_id}")
-        return repos.photos.collections.create(
+        return repos.core.collections.create(
             project_id, name, description, image_ids=image_ids, flt=flt, created_by=caller.id
         )
 
@@ -54,15 +52,13 @@ def list_collections(
     """A project's collections."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.photos.collections.page(project_id, limit=limit, offset=offset)
+        return repos.core.collections.page(project_id, limit=limit, offset=offset)
 
 
 def get_collection(db: Database, caller: User, collection_id: int) -> Collection:
     """A collection the caller may see."""
     with db.read() as repos:
-        collection = require(
-            repos.photos.collections.get(collection_id), "collection", collection_id
-        )
+        collection = require(repos.core.collections.get(collection_id), "collection", collection_id)
         project_for(
             repos, caller, collection.project_id, Role.VIEWER, asked=("collection", collection_id)
         )
@@ -72,13 +68,11 @@ def get_collection(db: Database, caller: User, collection_id: int) -> Collection
 def delete_collection(db: Database, caller: User, collection_id: int) -> None:
     """Remove a collection (members); its images stay."""
     with db.write() as repos:
-        collection = require(
-            repos.photos.collections.get(collection_id), "collection", collection_id
-        )
+        collection = require(repos.core.collections.get(collection_id), "collection", collection_id)
         project_for(
             repos, caller, collection.project_id, Role.MEMBER, asked=("collection", collection_id)
         )
-        repos.photos.collections.delete(collection_id)
+        repos.core.collections.delete(collection_id)
 
 
 def collection_images(
@@ -93,9 +87,7 @@ def collection_images(
 ) -> ImagePage:
     """A page of the images in a collection."""
     with db.read() as repos:
-        collection = require(
-            repos.photos.collections.get(collection_id), "collection", collection_id
-        )
+        collection = require(repos.core.collections.get(collection_id), "collection", collection_id)
         project_for(
             repos, caller, collection.project_id, Role.VIEWER, asked=("collection", collection_id)
         )

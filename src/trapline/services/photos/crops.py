@@ -39,7 +39,7 @@ def crop_url(
     with db.read() as repos:
         found = repos.processing.analyses.annotations_by_id([annotation_id])
         annotation = require(found[0] if found else None, "annotation", annotation_id)
-        image = require(repos.photos.images.get(annotation.image_id), "annotation", annotation_id)
+        image = require(repos.core.images.get(annotation.image_id), "annotation", annotation_id)
         asked = ("annotation", annotation_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=asked)
     if annotation.box is None:
@@ -53,7 +53,7 @@ def crop_url(
             crop = make_crop(original, annotation.box, CROP_SIZE, limits=limits)
         store.put_bytes(key, crop, content_type="image/jpeg", durable=False)
         with db.read() as repos:
-            gone = repos.photos.images.get(image.id) is None
+            gone = repos.core.images.get(image.id) is None
         if gone:
             # Deleted while the crop was made: its deletion may have missed this file.
             store.delete(key)

@@ -331,7 +331,7 @@ def list_images(
 def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIEWER) -> Image:
     """An image the caller may see."""
     with db.read() as repos:
-        image = require(repos.photos.images.get(image_id), "image", image_id)
+        image = require(repos.core.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, needed, asked=("image", image_id))
         return image
 
@@ -339,7 +339,7 @@ def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIE
 def delete_image(db: Database, store: BlobStore, caller: User, image_id: int) -> None:
     """Delete an image (managers): the row first, so no row ever points at missing bytes."""
     with db.write() as repos:
-        image = require(repos.photos.images.get(image_id), "image", image_id)
+        image = require(repos.core.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.MANAGER, asked=("image", image_id))
         spans = events.photos_leaving(repos, [image.id])
         repos.photos.images.delete(image)
@@ -387,7 +387,7 @@ def thumbnail_url(
             thumb = make_thumbnail(original, size, limits=limits)
         store.put_bytes(key, thumb, content_type="image/jpeg", durable=False)
         with db.read() as repos:
-            gone = repos.photos.images.get(image_id) is None
+            gone = repos.core.images.get(image_id) is None
         if gone:
             # Deleted while the thumbnail was made: its deletion may have missed this file.
             _delete_blobs(store, [key])

@@ -16,7 +16,7 @@ def check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) ->
     """InvalidInput unless every collection, deployment and image the selection names is the
     project's."""
     if "collection_id" in selection:
-        collection = repos.photos.collections.get(selection["collection_id"])
+        collection = repos.core.collections.get(selection["collection_id"])
         if collection is None or collection.project_id != project_id:
             raise InvalidInput(
                 f"collection {selection['collection_id']} is not in project {project_id}"
@@ -30,7 +30,7 @@ def check_selection(repos: Repos, project_id: int, selection: dict[str, Any]) ->
             raise InvalidInput(f"deployment {deployment_id} is not in project {project_id}")
     if "image_ids" in selection:
         ids = selection["image_ids"]
-        missing = sorted(set(ids) - repos.photos.images.existing_ids(project_id, ids))
+        missing = sorted(set(ids) - repos.core.images.existing_ids(project_id, ids))
         if missing:
             shown = ", ".join(str(i) for i in missing[:10])
             raise InvalidInput(f"images not in project {project_id}: {shown}")
@@ -41,7 +41,9 @@ def selected_count(repos: Repos, project_id: int, selection: dict[str, Any]) -> 
     if "image_ids" in selection:
         return len(selection["image_ids"])
     flt, collection_id = selection_filter(repos, selection)
-    return repos.photos.images.count(project_id, flt, collection_id=collection_id)
+    return repos.processing.selection.count(
+        project_id, flt, collection_id=collection_id, image_ids=None
+    )
 
 
 def selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilter, int | None]:
@@ -51,7 +53,7 @@ def selection_filter(repos: Repos, selection: dict[str, Any]) -> tuple[ImageFilt
     if "deployment_id" in selection:
         return ImageFilter(deployment_id=selection["deployment_id"]), None
     if "collection_id" in selection:
-        collection = repos.photos.collections.get(selection["collection_id"])
+        collection = repos.core.collections.get(selection["collection_id"])
         if collection is not None and collection.kind == "filter" and collection.filter:
             return collection.filter, None
         return ImageFilter(), selection["collection_id"]
@@ -83,7 +85,7 @@ def check_boxes_from(
         )
     flt, collection_id = selection_filter(repos, selection)
     ids = selection.get("image_ids")
-    if not repos.processing.tasks.boxed(
+    if not repos.processing.selection.boxed(
         project_id, source, flt, collection_id=collection_id, image_ids=ids
     ):
         raise InvalidInput(

@@ -49,7 +49,7 @@ def analysed_before(
             return None
         check_selection(repos, project_id, selection)
         flt, collection_id = selection_filter(repos, selection)
-        done = repos.processing.tasks.analysed(
+        done = repos.processing.selection.analysed(
             project_id,
             pipeline.id,
             flt,

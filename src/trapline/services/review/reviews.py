@@ -63,7 +63,7 @@ def add_missing_box(db: Database, caller: User, image_id: int, box: Box, label: 
     """A box the models missed, drawn by a member, with its label."""
     checked = _label(label, required=True)
     with db.write() as repos:
-        image = require(repos.photos.images.get(image_id), "image", image_id)
+        image = require(repos.core.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.MEMBER, asked=("image", image_id))
         x1, y1, x2, y2 = box
         if not (0 <= x1 < x2 <= image.width and 0 <= y1 < y2 <= image.height):
@@ -85,7 +85,7 @@ def add_missing_box(db: Database, caller: User, image_id: int, box: Box, label: 
 def image_reviews(db: Database, caller: User, image_id: int) -> list[Review]:
     """An image's reviews, oldest first."""
     with db.read() as repos:
-        image = require(repos.photos.images.get(image_id), "image", image_id)
+        image = require(repos.core.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.VIEWER, asked=("image", image_id))
         return repos.review.reviews.for_image(image_id)
 

@@ -1,4 +1,4 @@
-"""Photos (SQL): projects' deployments, their photos, collections, capture times and blobs."""
+"""Photos (SQL): their uploads, listings, capture times and blobs, and removing deployments."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.photos.capture_times import CaptureTimeRepo
-from trapline.db.repositories.photos.collections import CollectionRepo
 from trapline.db.repositories.photos.deployment_removal import DeploymentRemovalRepo
 from trapline.db.repositories.photos.images import ImageRepo
 
@@ -21,10 +20,6 @@ class PhotoRepos:
     @cached_property
     def capture_times(self) -> CaptureTimeRepo:
         return CaptureTimeRepo(self._session)
-
-    @cached_property
-    def collections(self) -> CollectionRepo:
-        return CollectionRepo(self._session)
 
     @cached_property
     def deployment_removal(self) -> DeploymentRemovalRepo:

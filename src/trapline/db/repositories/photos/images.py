@@ -9,7 +9,6 @@ from sqlalchemy import (
     Select,
     Table,
     delete,
-    exists,
     func,
     insert,
     select,
@@ -19,21 +18,21 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from trapline.db.photo_findings import findings_due, findings_kept
-from trapline.db.repositories.core.rows import to_image
-from trapline.db.repositories.photos.result_filters import (
+from trapline.db.image_filters import (
     PHOTOS,
     Walk,
     by_results,
     counted_alone,
     few_sure,
+    filtered,
     sure_alone,
     walk,
     within,
 )
+from trapline.db.photo_findings import findings_due, findings_kept
+from trapline.db.repositories.core.rows import to_image
 from trapline.db.repositories.processing.tasks import OPEN
 from trapline.db.tables import (
-    CollectionImageRow,
     ImageEventRow,
     ImageRow,
     JobRow,
@@ -124,11 +123,6 @@ class ImageRepo:
         self._count_in_project(project_id, len(rows))
         findings_due(self.session, ids)
 
-    def get(self, image_id: int) -> Image | None:
-        """The image with this id."""
-        row = self.session.get(ImageRow, image_id)
-        return to_image(row) if row else None
-
     def delete(self, image: Image) -> None:
         """Remove an image, its tasks and results (by cascade), and uncount it and its open
         tasks."""
@@ -174,21 +168,6 @@ class ImageRepo:
             update(ImageRow).where(ImageRow.id == image_id).values(width=width, height=height)
         )
 
-    def existing_ids(self, project_id: int, ids: Iterable[int]) -> set[int]:
-        """Which of ``ids`` are images of the project."""
-        wanted = list(set(ids))
-        found: set[int] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            found.update(
-                self.session.scalars(
-                    select(ImageRow.id).where(
-                        ImageRow.project_id == project_id, ImageRow.id.in_(chunk)
-                    )
-                )
-            )
-        return found
-
     def count(self, project_id: int, flt: ImageFilter, *, collection_id: int | None = None) -> int:
         """How many images match; an unfiltered count reads the project's counter."""
         if flt == ImageFilter() and collection_id is None:
@@ -202,7 +181,7 @@ class ImageRepo:
         if counted_alone(walked, flt, collection_id):
             alone = select(func.count()).select_from(walked.table).where(*walked.terms)
             return self.session.scalar(alone) or 0
-        query = self._filtered(select(func.count()), project_id, flt, collection_id, walked)
+        query = filtered(select(func.count()), project_id, flt, collection_id, walked)
         return self.session.scalar(query) or 0
 
     def page(
@@ -224,7 +203,7 @@ class ImageRepo:
         backwards = cursor is not None and cursor.backwards
         descending = order.descending != backwards
         walked = self._walk(project_id, flt)
-        base = self._filtered(
+        base = filtered(
             select(*_IMAGES.c, ImageRow.event_id.label("event_id")),
             project_id,
             flt,
@@ -260,49 +239,6 @@ class ImageRepo:
             counting or (not within(flt) and few_sure(self.session, project_id, flt))
         )
         return walk(project_id, flt, kept=True, few=few)
-
-    def _filtered(
-        self,
-        query: Select[Any],
-        project_id: int,
-        flt: ImageFilter,
-        collection_id: int | None,
-        walked: Walk,
-    ) -> Select[Any]:
-        query = query.select_from(walked.source).where(ImageRow.project_id == project_id)
-        query = query.where(*walked.terms)
-        if flt.deployment_id is not None:
-            query = query.where(ImageRow.deployment_id == flt.deployment_id)
-        # The captured_sort bounds let the sort index narrow the range; the captured_at ones
-        # keep out images with no capture time (whose sort key is a far-future stand-in).
-        if flt.captured_after is not None:
-            query = query.where(
-                ImageRow.captured_at >= flt.captured_after,
-                ImageRow.captured_sort >= flt.captured_after,
-            )
-        if flt.captured_before is not None:
-            query = query.where(
-                ImageRow.captured_at < flt.captured_before,
-                ImageRow.captured_sort < flt.captured_before,
-            )
-        if flt.filename_contains:
-            needle = flt.filename_contains.lower()
-            for char in ("\\", "%", "_"):
-                needle = needle.replace(char, "\\" + char)
-            query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
-        if flt.job_id is not None:
-            query = query.where(
-                exists().where(TaskRow.job_id == flt.job_id, TaskRow.image_id == ImageRow.id)
-            )
-        if collection_id is not None:
-            query = query.where(
-                ImageRow.id.in_(
-                    select(CollectionImageRow.image_id).where(
-                        CollectionImageRow.collection_id == collection_id
-                    )
-                )
-            )
-        return query
 
     def _count_in_project(self, project_id: int, delta: int) -> None:
         self.session.execute(

@@ -12,6 +12,7 @@ from trapline.db.repositories.processing.analyses import AnalysisRepo
 from trapline.db.repositories.processing.dispatch import DispatchRepo
 from trapline.db.repositories.processing.given_boxes import GivenBoxRepo
 from trapline.db.repositories.processing.jobs import JobRepo
+from trapline.db.repositories.processing.selection import SelectionRepo
 from trapline.db.repositories.processing.tasks import TaskRepo
 
 
@@ -36,6 +37,10 @@ class ProcessingRepos:
     @cached_property
     def jobs(self) -> JobRepo:
         return JobRepo(self._session)
+
+    @cached_property
+    def selection(self) -> SelectionRepo:
+        return SelectionRepo(self._session)
 
     @cached_property
     def tasks(self) -> TaskRepo:

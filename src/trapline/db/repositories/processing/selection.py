@@ -1,26 +1,25 @@
 """The images a job selects, as statements: the project's, narrowed by a collection, a list of
-ids and a filter; whether its pipeline version analysed an image already; whether another
-pipeline found boxes on it (a job over that pipeline's boxes)."""
+ids and a filter (``db/image_filters.py``, as the grid filters); whether its pipeline version
+analysed an image already; whether another pipeline found boxes on it (a job over that
+pipeline's boxes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Exists, Select, exists, select
+from sqlalchemy import Exists, Select, exists, func, select
+from sqlalchemy.orm import Session
 
-from trapline.db.tables import (
-    AnalysisRow,
-    AnnotationRow,
-    CollectionImageRow,
-    ImageRow,
-    PipelineRow,
-)
+from trapline.db.image_filters import PHOTOS, by_results, filtered, walk
+from trapline.db.photo_findings import findings_kept
+from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.domain.core.records import ImageFilter
 from trapline.domain.processing.results import AnalysisStatus, AnnotationType
 
 
 def selected(
+    session: Session,
     images: Select[*tuple[Any, ...]],
     project_id: int,
     flt: ImageFilter,
@@ -28,24 +27,14 @@ def selected(
     image_ids: Sequence[int] | None,
 ) -> Select[*tuple[Any, ...]]:
     """``images`` narrowed to the images a job selects: the project's, of an explicit
-    collection, a list of ids and a filter."""
-    images = images.where(ImageRow.project_id == project_id)
+    collection, a list of ids and a filter, read as the grid reads the filter (so a job over
+    the grid's filter takes the photos the grid showed)."""
+    walked = PHOTOS
+    if by_results(flt):
+        walked = walk(project_id, flt, kept=findings_kept(session, project_id))
+    images = filtered(images, project_id, flt, collection_id, walked)
     if image_ids is not None:
         images = images.where(ImageRow.id.in_(list(image_ids)))
-    if collection_id is not None:
-        images = images.where(
-            ImageRow.id.in_(
-                select(CollectionImageRow.image_id).where(
-                    CollectionImageRow.collection_id == collection_id
-                )
-            )
-        )
-    if flt.deployment_id is not None:
-        images = images.where(ImageRow.deployment_id == flt.deployment_id)
-    if flt.captured_after is not None:
-        images = images.where(ImageRow.captured_at >= flt.captured_after)
-    if flt.captured_before is not None:
-        images = images.where(ImageRow.captured_at < flt.captured_before)
     return images
 
 
@@ -75,3 +64,60 @@ def boxes_of(slug: str) -> Exists:
         AnalysisRow.status == AnalysisStatus.COMPLETED.value,
         boxed,
     )
+
+
+class SelectionRepo:
+    """How many images a job's selection takes, and of them how many it would skip."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def analysed(
+        self,
+        project_id: int,
+        pipeline_id: int,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+    ) -> int:
+        """How many of the images a job would select this pipeline version already analysed:
+        what a job skips unless it reprocesses."""
+        counted = self._count(project_id, flt, collection_id, image_ids)
+        return int(self.session.scalar(counted.where(analysed_by(pipeline_id))) or 0)
+
+    def boxed(
+        self,
+        project_id: int,
+        slug: str,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+    ) -> int:
+        """How many of the images a job would select pipeline ``slug`` found boxes on."""
+        counted = self._count(project_id, flt, collection_id, image_ids)
+        return int(self.session.scalar(counted.where(boxes_of(slug))) or 0)
+
+    def count(
+        self,
+        project_id: int,
+        flt: ImageFilter,
+        *,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+    ) -> int:
+        """How many images a job would select (``TaskRepo.enqueue``'s selection) before any
+        are skipped."""
+        counted = self._count(project_id, flt, collection_id, image_ids)
+        return int(self.session.scalar(counted) or 0)
+
+    def _count(
+        self,
+        project_id: int,
+        flt: ImageFilter,
+        collection_id: int | None,
+        image_ids: Sequence[int] | None,
+    ) -> Select[tuple[int]]:
+        counted = select(func.count())
+        return selected(self.session, counted, project_id, flt, collection_id, image_ids)

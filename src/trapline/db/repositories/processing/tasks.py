@@ -127,7 +127,7 @@ class TaskRepo:
             literal(now, TaskRow.available_at.type),
             literal(now, TaskRow.updated_at.type),
         )
-        images = selected(images, job.project_id, flt, collection_id, image_ids)
+        images = selected(self.session, images, job.project_id, flt, collection_id, image_ids)
         if not job.params.reprocess:
             images = images.where(~analysed_by(job.pipeline_id))
         if job.params.boxes_from is not None:
@@ -143,35 +143,6 @@ class TaskRepo:
                 created(list(self.session.scalars(self._insert(chunk).returning(TaskRow.id))))
         # Before the job runs every task of it is queued: the count of open tasks is all of them.
         return self.recount_open(job.id)
-
-    def analysed(
-        self,
-        project_id: int,
-        pipeline_id: int,
-        flt: ImageFilter,
-        *,
-        collection_id: int | None,
-        image_ids: Sequence[int] | None,
-    ) -> int:
-        """How many of the images a job would select (``enqueue``'s selection) this pipeline
-        version already analysed: what a job skips unless it reprocesses."""
-        counted = select(func.count()).select_from(ImageRow)
-        counted = selected(counted, project_id, flt, collection_id, image_ids)
-        return int(self.session.scalar(counted.where(analysed_by(pipeline_id))) or 0)
-
-    def boxed(
-        self,
-        project_id: int,
-        slug: str,
-        flt: ImageFilter,
-        *,
-        collection_id: int | None,
-        image_ids: Sequence[int] | None,
-    ) -> int:
-        """How many of the images a job would select pipeline ``slug`` found boxes on."""
-        counted = select(func.count()).select_from(ImageRow)
-        counted = selected(counted, project_id, flt, collection_id, image_ids)
-        return int(self.session.scalar(counted.where(boxes_of(slug))) or 0)
 
     def _insert(self, images: Select[*tuple[Any, ...]]) -> Any:
         """INSERT of a task per row of ``images``, skipping images the job has a task for."""

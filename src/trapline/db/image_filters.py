@@ -1,4 +1,6 @@
-"""The image listings' filters by what current results found: where a filtered listing reads.
+"""Which of a project's photos an image filter takes, as statements: the grid's and the API's
+listings, and the photos a job over a filter runs on (``repositories/processing/selection.py``),
+so that a job takes exactly the photos the grid showed.
 
 A filter by label walks ``photo_labels``, one by detections (with or without) ``photo_findings``,
 each down an index in the grid's order (``db/photo_findings.py`` keeps them), joined to the
@@ -17,11 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, join, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, exists, func, join, select, true
 from sqlalchemy.orm import Session
 
 from trapline.db.current import current_analyses
-from trapline.db.tables import AnnotationRow, ImageRow, PhotoFindingRow, PhotoLabelRow
+from trapline.db.tables import (
+    AnnotationRow,
+    CollectionImageRow,
+    ImageRow,
+    PhotoFindingRow,
+    PhotoLabelRow,
+    TaskRow,
+)
 from trapline.domain.core.paging import UNKNOWN_CAPTURE_SORT
 from trapline.domain.core.records import ImageFilter
 from trapline.domain.processing.results import AnnotationType
@@ -160,3 +169,48 @@ def live_terms(project_id: int, flt: ImageFilter) -> list[ColumnElement[bool]]:
             found.append(AnnotationRow.confidence >= flt.min_confidence)
         terms.append(exists().where(*found))
     return terms
+
+
+def filtered(
+    query: Select[Any],
+    project_id: int,
+    flt: ImageFilter,
+    collection_id: int | None,
+    walked: Walk,
+) -> Select[Any]:
+    """``query`` over the project's photos ``flt`` takes (of an explicit collection, when
+    given), read from where ``walked`` says."""
+    query = query.select_from(walked.source).where(ImageRow.project_id == project_id)
+    query = query.where(*walked.terms)
+    if flt.deployment_id is not None:
+        query = query.where(ImageRow.deployment_id == flt.deployment_id)
+    # The captured_sort bounds let the sort index narrow the range; the captured_at ones
+    # keep out images with no capture time (whose sort key is a far-future stand-in).
+    if flt.captured_after is not None:
+        query = query.where(
+            ImageRow.captured_at >= flt.captured_after,
+            ImageRow.captured_sort >= flt.captured_after,
+        )
+    if flt.captured_before is not None:
+        query = query.where(
+            ImageRow.captured_at < flt.captured_before,
+            ImageRow.captured_sort < flt.captured_before,
+        )
+    if flt.filename_contains:
+        needle = flt.filename_contains.lower()
+        for char in ("\\", "%", "_"):
+            needle = needle.replace(char, "\\" + char)
+        query = query.where(func.lower(ImageRow.filename).like(f"%{needle}%", escape="\\"))
+    if flt.job_id is not None:
+        query = query.where(
+            exists().where(TaskRow.job_id == flt.job_id, TaskRow.image_id == ImageRow.id)
+        )
+    if collection_id is not None:
+        query = query.where(
+            ImageRow.id.in_(
+                select(CollectionImageRow.image_id).where(
+                    CollectionImageRow.collection_id == collection_id
+                )
+            )
+        )
+    return query
