@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.callbacks import Pipeline
+from tests.support.databases import BACKENDS, require_postgres
 from tests.support.protocol import pipeline_config
 from tests.support.protocol_client import Protocol
+from tests.support.shared_scenes import Shared, SharedScenes
 
 
 @pytest.fixture
@@ -43,3 +46,20 @@ def image_id(client: AppClient, owner: Account, project_id: int, jpeg: Callable[
     answer = upload(client, owner, project_id, ("a.jpg", jpeg(1)))
     assert answer["status"] == 201, answer
     return int(answer["results"][0]["id"])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """A database backend, for tests that make their own platform on it."""
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
+
+
+@pytest.fixture
+def shared(scenes: SharedScenes[Any], backend: str) -> Iterator[Shared[Any]]:
+    """The module's scene on the test's database, built once for every test that only reads
+    it (its module defines ``scenes``); fails a test that wrote into it."""
+    found = scenes.get(backend)
+    yield found
+    scenes.check_unchanged(backend)

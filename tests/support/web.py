@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
+from trapline.app import create_app
 from trapline.platform import Platform
 
 #: The password every test person signs in with.
@@ -91,3 +92,18 @@ class _Tables(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.cell is not None:
             self.cell.append(data)
+
+
+def signed_in(platform: Platform, account: Account) -> Browser:
+    """A new client of ``platform``'s app for ``account`` (whose password hash is
+    ``CHEAP_HASH``), signed in through the form; the caller closes its client."""
+    client = AppClient(create_app(platform))
+    client.__enter__()
+    token = csrf_of(client.get("/signin").text)
+    answer = client.post(
+        "/signin",
+        data={"csrf": token, "email": account.email, "password": PASSWORD, "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return Browser(client, account)

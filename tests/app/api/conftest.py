@@ -42,10 +42,3 @@ def job_sites(
     made = JobSites(tmp_path_factory, sqlite_databases, postgres_databases)
     yield made
     made.close()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres":
-        require_postgres()
-    return str(request.param)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,10 +18,18 @@ from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene, csv_o
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, find_taxon, import_taxa
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
+
+
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[CamtrapScene]]:
+    """The scene the tests that only read it share (each database's built once)."""
+    yield from shared_scenes(request, build_camtrap_scene)
 
 
 @pytest.fixture
 def scene(proto: Protocol) -> CamtrapScene:
+    """The scene of a test that changes it."""
     return build_camtrap_scene(proto)
 
 
@@ -34,7 +43,8 @@ def _records(proto: Protocol, **params: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_record_table_by_default_is_camtraprs(proto: Protocol, scene: CamtrapScene) -> None:
+def test_record_table_by_default_is_camtraprs(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     # camtrapR's default (removeDuplicateRecords = TRUE): the second heron of a1's photo and
     # the second egret of b1's are not records of their own.
     assert _records(proto) == [
@@ -53,7 +63,8 @@ def test_record_table_by_default_is_camtraprs(proto: Protocol, scene: CamtrapSce
     assert [r["occurrence_id"] for r in table["results"]][2] == scene.occurrences["a1"]
 
 
-def test_record_table_with_every_occurrence(proto: Protocol, scene: CamtrapScene) -> None:
+def test_record_table_with_every_occurrence(shared: Shared[CamtrapScene]) -> None:
+    proto = shared.proto
     found = _records(proto, remove_duplicate_records="false")
     assert len(found) == 11
     # Each of a second has the delta of the first of it.
@@ -71,9 +82,8 @@ def test_record_table_with_every_occurrence(proto: Protocol, scene: CamtrapScene
     assert len(_records(proto, min_delta_minutes=30, remove_duplicate_records="false")) == 6
 
 
-def test_record_table_30_minutes_after_the_last_record(
-    proto: Protocol, scene: CamtrapScene
-) -> None:
+def test_record_table_30_minutes_after_the_last_record(shared: Shared[CamtrapScene]) -> None:
+    proto = shared.proto
     # a2 is 20 min after a1 and a3 20 after a2: neither is a record; b2 is 10 after b1. a5's
     # delta is to a3, the sighting before it (not to a1, the record before it).
     assert _records(proto, min_delta_minutes=30) == [
@@ -87,8 +97,9 @@ def test_record_table_30_minutes_after_the_last_record(
 
 
 def test_record_table_30_minutes_after_the_last_independent_record(
-    proto: Protocol, scene: CamtrapScene
+    shared: Shared[CamtrapScene],
 ) -> None:
+    proto = shared.proto
     # a3 is 40 min after a1, the last record kept: a record of its own.
     found = _records(proto, min_delta_minutes=30, delta_compared_to="lastIndependentRecord")
     grey_at_a = [r[2:4] for r in found if r[:2] == ("A", "Ardea cinerea")]
@@ -100,7 +111,8 @@ def test_record_table_30_minutes_after_the_last_independent_record(
     assert len(found) == 7
 
 
-def test_record_table_row_and_csv(proto: Protocol, scene: CamtrapScene) -> None:
+def test_record_table_row_and_csv(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     first = api_get(proto, f"/projects/{proto.project_id}/record-table", min_delta_minutes=30)
     assert first["pipeline"]
     assert first["delta_compared_to"] == "lastRecord"
@@ -125,7 +137,8 @@ def test_record_table_row_and_csv(proto: Protocol, scene: CamtrapScene) -> None:
     ]
 
 
-def test_record_table_filters(proto: Protocol, scene: CamtrapScene) -> None:
+def test_record_table_filters(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     only_b = _records(proto, deployment=scene.b, min_delta_minutes=30)
     assert [r[:3] for r in only_b] == [
         ("B", "Ardea alba", "2024-03-02 21:00:00"),
@@ -144,9 +157,8 @@ def _operation(proto: Protocol, **params: Any) -> tuple[list[str], list[tuple[An
     return found["days"], [(r["station"], *r["operation"]) for r in found["rows"]]
 
 
-def test_camera_operation_from_photos_and_deployment_dates(
-    proto: Protocol, scene: CamtrapScene
-) -> None:
+def test_camera_operation_from_photos_and_deployment_dates(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     days, rows = _operation(proto)
     assert days == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
     # A: set 1 to 4 March, no photo on the 3rd; B: no dates, photos on the 2nd and 3rd.
@@ -181,7 +193,8 @@ def _history(proto: Protocol, taxon: int, **params: Any) -> dict[str, Any]:
     )
 
 
-def test_detection_history_by_station(proto: Protocol, scene: CamtrapScene) -> None:
+def test_detection_history_by_station(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     alba = scene.taxa["Ardea alba"]
     # Two-day occasions from each setup: A 1-2 March (0.5 + 1 days), 3-4 (0 + 0.5); B 2-3
     # March (0.5 + 0.5), then the 4th, outside its operation (NA).
@@ -206,7 +219,8 @@ def test_detection_history_by_station(proto: Protocol, scene: CamtrapScene) -> N
     assert [r["effort"] for r in whole["rows"]] == [[2, 1], [2, None]]
 
 
-def test_detection_history_by_survey(proto: Protocol, scene: CamtrapScene) -> None:
+def test_detection_history_by_survey(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     grey = scene.taxa["Ardea cinerea"]
     found = _history(proto, grey, occasion_length=2, day1="survey", output="count",
                      min_delta_minutes=30)  # fmt: skip
@@ -242,9 +256,8 @@ def test_detection_history_by_survey(proto: Protocol, scene: CamtrapScene) -> No
     ]
 
 
-def test_a_taxon_never_recorded_gives_zeros_and_a_warning(
-    proto: Protocol, scene: CamtrapScene
-) -> None:
+def test_a_taxon_never_recorded_gives_zeros_and_a_warning(shared: Shared[CamtrapScene]) -> None:
+    proto, scene = shared.proto, shared.scene
     never = scene.taxa["Egretta garzetta"]
     found = _history(proto, never)
     assert [r["detections"] for r in found["rows"]] == [[0, 0, None, 0], [0, 0, None, None]]
@@ -279,8 +292,9 @@ def test_a_taxon_never_recorded_gives_zeros_and_a_warning(
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(
-    proto: Protocol, scene: CamtrapScene, path: str, params: dict[str, Any], field: str
+    shared: Shared[CamtrapScene], path: str, params: dict[str, Any], field: str
 ) -> None:
+    proto, scene = shared.proto, shared.scene
     if path == "detection-history":
         params = {"taxon": scene.taxa["Ardea alba"], **params}
     answer = proto.client.get(
@@ -291,9 +305,8 @@ def test_bad_input_is_a_400_naming_the_field(
 
 
 @pytest.mark.parametrize("path", ["record-table", "detection-history"])
-def test_a_missing_taxon_or_deployment_is_a_404(
-    proto: Protocol, scene: CamtrapScene, path: str
-) -> None:
+def test_a_missing_taxon_or_deployment_is_a_404(shared: Shared[CamtrapScene], path: str) -> None:
+    proto, scene = shared.proto, shared.scene
     for params in ({"taxon": 10**9}, {"taxon": scene.taxa["Ardea alba"], "deployment": 10**9}):
         answer = proto.client.get(
             f"{API}/projects/{proto.project_id}/{path}", params=params, headers=proto.headers
@@ -330,7 +343,8 @@ def test_another_projects_objects_answer_as_missing_ones(
             assert foreign_answer.json()["detail"] == f"{field} {foreign} not found"
 
 
-def test_the_last_day_there_is(proto: Protocol, scene: CamtrapScene) -> None:
+def test_the_last_day_there_is(shared: Shared[CamtrapScene]) -> None:
+    proto = shared.proto
     found = _records(proto, since="2024-03-04", until="9999-12-31")
     assert [r[2] for r in found] == ["2024-03-04 09:00:00"]
     days, _ = _operation(proto, since="2024-03-04", until="9999-12-31")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +16,22 @@ from tests.support.analysis_scene import Scene, build_scene
 from tests.support.protocol_client import Protocol, api_get
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
 
 #: A row as the tests compare it: its cell (the values of the table's dimensions), the taxon's
 #: name (or "label: ..." for an unmapped label) and its individuals.
 Row = tuple[Any, ...]
 
 
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[Scene]]:
+    """The scene the tests that only read it share (each database's built once)."""
+    yield from shared_scenes(request, build_scene)
+
+
 @pytest.fixture
 def scene(proto: Protocol) -> Scene:
+    """The scene of a test that changes it."""
     return build_scene(proto)
 
 
@@ -40,7 +49,8 @@ def _table(proto: Protocol, **params: Any) -> list[Row]:
     ]
 
 
-def test_species_by_night_as_worked_out_by_hand(proto: Protocol, scene: Scene) -> None:
+def test_species_by_night_as_worked_out_by_hand(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     table = api_get(proto, f"/projects/{proto.project_id}/counts")
     assert table["by"] == ["night"]
     assert table["pipeline"] == scene.counted
@@ -56,7 +66,8 @@ def test_species_by_night_as_worked_out_by_hand(proto: Protocol, scene: Scene) -
     assert sum(r[-1] for r in _table(proto)) == listed == 7
 
 
-def test_by_deployment_and_night(proto: Protocol, scene: Scene) -> None:
+def test_by_deployment_and_night(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     assert _table(proto, by="night,deployment") == [
         ("North", "2024-03-01", "Ardea cinerea", 2),
         ("North", "2024-03-01", "Ardea alba", 1),
@@ -77,7 +88,8 @@ def test_by_deployment_and_night(proto: Protocol, scene: Scene) -> None:
     ]
 
 
-def test_by_event(proto: Protocol, scene: Scene) -> None:
+def test_by_event(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     at = scene.events
     expected = [
         (at["03-01T21:30"], "Ardea cinerea", 2),
@@ -90,7 +102,8 @@ def test_by_event(proto: Protocol, scene: Scene) -> None:
     assert _table(proto, by="event") == sorted(expected, key=lambda r: r[0])
 
 
-def test_by_hour_of_the_cameras_clock(proto: Protocol, scene: Scene) -> None:
+def test_by_hour_of_the_cameras_clock(shared: Shared[Scene]) -> None:
+    proto = shared.proto
     # The cameras are in UTC+3: 21:30 there is 18:30 UTC, and counts by 21.
     assert _table(proto, by="hour") == [
         (1, "Ardea alba", 1),
@@ -107,7 +120,8 @@ def test_by_hour_of_the_cameras_clock(proto: Protocol, scene: Scene) -> None:
     ]
 
 
-def test_taxa_rolled_up_to_a_rank(proto: Protocol, scene: Scene) -> None:
+def test_taxa_rolled_up_to_a_rank(shared: Shared[Scene]) -> None:
+    proto = shared.proto
     # The person's genus ranks above species: it is counted as itself.
     assert _table(proto, rank="species") == _table(proto)
     assert _table(proto, rank="genus") == [
@@ -122,7 +136,8 @@ def test_taxa_rolled_up_to_a_rank(proto: Protocol, scene: Scene) -> None:
     ]
 
 
-def test_the_other_pipeline_is_counted_only_when_asked(proto: Protocol, scene: Scene) -> None:
+def test_the_other_pipeline_is_counted_only_when_asked(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     assert _table(proto, pipeline=scene.other) == [("2024-03-01", "Ardea cinerea", 1)]
     assert _table(proto, pipeline=scene.other, by="hour") == [(21, "Ardea cinerea", 1)]
 

@@ -6,6 +6,7 @@ exactly as one that does not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support.analysis_scene import Scene, build_scene
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, import_taxa, new_deployment
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
 
 #: Each occurrence's local time first seen, from the scene's table.
 SEEN = {
@@ -22,8 +24,15 @@ SEEN = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[Scene]]:
+    """The scene the tests that only read it share (each database's built once)."""
+    yield from shared_scenes(request, build_scene)
+
+
 @pytest.fixture
 def scene(proto: Protocol) -> Scene:
+    """The scene of a test that changes it."""
     return build_scene(proto)
 
 
@@ -41,7 +50,8 @@ def _listed(proto: Protocol, **params: Any) -> dict[str, Any]:
     return dict(api_get(proto, f"/projects/{proto.project_id}/occurrences", **params))
 
 
-def test_occurrences_filtered_as_worked_out_by_hand(proto: Protocol, scene: Scene) -> None:
+def test_occurrences_filtered_as_worked_out_by_hand(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     everyone = list(SEEN)
     cases: list[tuple[dict[str, Any], list[str]]] = [
         ({}, everyone),
@@ -79,7 +89,8 @@ def test_occurrences_filtered_as_worked_out_by_hand(proto: Protocol, scene: Scen
     assert _names(scene, newest) == _in_order(scene, everyone, descending=True)
 
 
-def test_an_occurrence_shows_where_when_and_what(proto: Protocol, scene: Scene) -> None:
+def test_an_occurrence_shows_where_when_and_what(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     (s3,) = _listed(proto, determined_by="person")["results"]
     assert s3["id"] == scene.occurrences["s3"]
     assert s3["deployment_id"] == scene.south
@@ -100,7 +111,8 @@ def test_an_occurrence_shows_where_when_and_what(proto: Protocol, scene: Scene) 
     assert s2["determination"]["label"] == "animal"
 
 
-def test_the_other_pipeline_is_listed_only_when_asked(proto: Protocol, scene: Scene) -> None:
+def test_the_other_pipeline_is_listed_only_when_asked(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     counted = _listed(proto, limit=100)
     assert {o["pipeline"] for o in counted["results"]} == {scene.counted}
     other = _listed(proto, pipeline=scene.other)
@@ -111,7 +123,8 @@ def test_the_other_pipeline_is_listed_only_when_asked(proto: Protocol, scene: Sc
 
 
 @pytest.mark.parametrize("ordering", ["first_seen", "-first_seen"])
-def test_pages_walked_by_cursor_both_ways(proto: Protocol, scene: Scene, ordering: str) -> None:
+def test_pages_walked_by_cursor_both_ways(shared: Shared[Scene], ordering: str) -> None:
+    proto, scene = shared.proto, shared.scene
     pages = [_listed(proto, limit=3, ordering=ordering)]
     while pages[-1]["next"]:
         answer = proto.client.get(pages[-1]["next"], headers=proto.headers)
@@ -127,7 +140,8 @@ def test_pages_walked_by_cursor_both_ways(proto: Protocol, scene: Scene, orderin
     assert "ordering" in pages[1]["previous"]
 
 
-def test_events_with_their_individuals_and_taxa(proto: Protocol, scene: Scene) -> None:
+def test_events_with_their_individuals_and_taxa(shared: Shared[Scene]) -> None:
+    proto, scene = shared.proto, shared.scene
     listed = api_get(proto, f"/projects/{proto.project_id}/events", limit=100)
     assert listed["count"] == 5
     rows = [

@@ -5,6 +5,7 @@ out by hand); filters the tables do not take, or take only, refused naming them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,12 +13,20 @@ import pytest
 from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene, csv_of
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
 from trapline.db.tables import ExportRow
 from trapline.domain.exports.exports import ExportFormat
 
 
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[CamtrapScene]]:
+    """The scene the tests that only read it share (each database's built once)."""
+    yield from shared_scenes(request, build_camtrap_scene)
+
+
 @pytest.fixture
 def scene(proto: Protocol) -> CamtrapScene:
+    """The scene of a test that changes it."""
     return build_camtrap_scene(proto)
 
 
@@ -111,8 +120,9 @@ def test_camtrapr_defaults_and_their_alternatives_as_exports(
     ],
 )  # fmt: skip
 def test_table_exports_refuse_filters_they_do_not_take(
-    proto: Protocol, scene: CamtrapScene, body: dict[str, Any], field: str
+    shared: Shared[CamtrapScene], body: dict[str, Any], field: str
 ) -> None:
+    proto, scene = shared.proto, shared.scene
     exports = Seeded(proto, proto.project_id, {"A": scene.a, "B": scene.b}, {}, {})
     if body.get("taxon_id") == 1:
         body = {**body, "taxon_id": scene.taxa["Ardea alba"]}

@@ -8,8 +8,7 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.web import CHEAP_HASH, PASSWORD, Browser, csrf_of
-from trapline.app import create_app
+from tests.support.web import CHEAP_HASH, Browser, signed_in
 from trapline.db.engine import Database
 from trapline.platform import Platform
 
@@ -22,17 +21,9 @@ def sign_in(platform: Platform, app_db: Database) -> Callable[[Account], Browser
     def make(account: Account) -> Browser:
         with app_db.write() as repos:
             repos.core.users.set_password_hash(account.id, CHEAP_HASH)
-        client = AppClient(create_app(platform))
-        client.__enter__()
-        clients.append(client)
-        token = csrf_of(client.get("/signin").text)
-        answer = client.post(
-            "/signin",
-            data={"csrf": token, "email": account.email, "password": PASSWORD, "next": "/"},
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text
-        return Browser(client, account)
+        browser = signed_in(platform, account)
+        clients.append(browser.client)
+        return browser
 
     yield make  # type: ignore[misc]
     for client in clients:

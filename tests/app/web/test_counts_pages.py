@@ -8,19 +8,27 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.support.accounts import Account
 from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene
 from tests.support.protocol_client import Protocol
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
 from tests.support.web import Browser, table
 from trapline.web.routes import counts
 
 
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[CamtrapScene]]:
+    """The scene the tests that only read it share (each database's built once)."""
+    yield from shared_scenes(request, build_camtrap_scene)
+
+
 @pytest.fixture
 def scene(proto: Protocol) -> CamtrapScene:
+    """The scene of a test that changes it."""
     return build_camtrap_scene(proto)
 
 
@@ -31,10 +39,8 @@ def _names(html: str) -> list[str]:
     return re.findall(r'<th scope="row">(?:<a [^>]*><i>)?([^<]+)', body.group(0))
 
 
-def test_the_taxa_by_night_table_and_its_csv(
-    proto: Protocol, scene: CamtrapScene, sign_in: Callable[[Account], Browser]
-) -> None:
-    browser = sign_in(proto.account)
+def test_the_taxa_by_night_table_and_its_csv(shared: Shared[CamtrapScene]) -> None:
+    proto, scene, browser = shared.proto, shared.scene, shared.browser()
     p = proto.project_id
     species = browser.page(f"/projects/{p}/species?deployment={scene.a}")
     assert f'href="/projects/{p}/counts?deployment={scene.a}" id="counts-by-night"' in species
@@ -76,13 +82,10 @@ def test_the_taxa_by_night_table_and_its_csv(
 
 
 def test_the_page_shows_the_last_nights_and_links_the_ones_before(
-    proto: Protocol,
-    scene: CamtrapScene,
-    sign_in: Callable[[Account], Browser],
-    monkeypatch: pytest.MonkeyPatch,
+    shared: Shared[CamtrapScene], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(counts, "NIGHTS_SHOWN", 2)
-    browser = sign_in(proto.account)
+    proto, browser = shared.proto, shared.browser()
     p = proto.project_id
     html = browser.page(f"/projects/{p}/counts")
     assert "The last 2 of 3 nights, 2024-03-02 to 2024-03-03." in html
@@ -109,14 +112,9 @@ def test_the_page_shows_the_last_nights_and_links_the_ones_before(
     ],
 )
 def test_a_wrong_filter_is_told_beside_its_field(
-    proto: Protocol,
-    scene: CamtrapScene,
-    sign_in: Callable[[Account], Browser],
-    query: str,
-    field: str,
-    words: str,
+    shared: Shared[CamtrapScene], query: str, field: str, words: str
 ) -> None:
-    browser = sign_in(proto.account)
+    proto, browser = shared.proto, shared.browser()
     p = proto.project_id
     html = browser.page(f"/projects/{p}/counts?{query}", status=400)
     found = re.search(rf'<p class="error" id="{field}-error" role="alert">([^<]*)</p>', html)

@@ -6,7 +6,7 @@ is told beside its field and the form keeps what was typed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from tests.support.accounts import Account
 from tests.support.camtrap_scene import CamtrapScene, build_camtrap_scene, csv_of
 from tests.support.exports import Seeded
 from tests.support.protocol_client import Protocol
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
 from tests.support.web import Browser
 
 #: The form as the page fills it (its table fields at camtrapR's defaults), all groups sent,
@@ -28,8 +29,15 @@ FILLED = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[CamtrapScene]]:
+    """The scene the tests that only read it share (each database's built once)."""
+    yield from shared_scenes(request, build_camtrap_scene)
+
+
 @pytest.fixture
 def scene(proto: Protocol) -> CamtrapScene:
+    """The scene of a test that changes it."""
     return build_camtrap_scene(proto)
 
 
@@ -156,14 +164,9 @@ def test_tables_from_the_form_are_the_apis(
     ],
 )  # fmt: skip
 def test_a_mistake_is_told_beside_its_field(
-    proto: Protocol,
-    scene: CamtrapScene,
-    sign_in: Callable[[Account], Browser],
-    fields: dict[str, str],
-    field: str,
-    words: str,
+    shared: Shared[CamtrapScene], fields: dict[str, str], field: str, words: str
 ) -> None:
-    browser = sign_in(proto.account)
+    proto, browser = shared.proto, shared.browser()
     answer = _start(browser, proto.project_id, **fields)
     assert answer.status_code == 400, answer.text[:500]
     html = answer.text
