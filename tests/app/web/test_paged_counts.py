@@ -5,14 +5,14 @@ or offset is refused by its name."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol, api_get
 from tests.support.scenes import API, TAXA_CSV, heron
+from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
 from tests.support.web import Browser, table
 from trapline.web.routes import labels as labels_route
 from trapline.web.routes import species as species_route
@@ -20,8 +20,7 @@ from trapline.web.routes import species as species_route
 Scene = tuple[Protocol, Browser]
 
 
-@pytest.fixture
-def scene(proto: Protocol, sign_in: Callable[[Account], Browser]) -> Scene:
+def _named_heron(proto: Protocol) -> None:
     """The heron scene tracked, its taxa list imported and "animal" mapped to the grey heron:
     two rows in the species view (the heron, then "no taxon" for the person) and two labels."""
     heron(proto)
@@ -38,7 +37,18 @@ def scene(proto: Protocol, sign_in: Callable[[Account], Browser]) -> Scene:
         headers=proto.headers,
     )
     assert mapped.status_code == 200, mapped.text
-    return proto, sign_in(proto.account)
+
+
+@pytest.fixture(scope="module")
+def scenes(request: pytest.FixtureRequest) -> Iterator[SharedScenes[None]]:
+    """The scene every test here only reads (each database's built once)."""
+    yield from shared_scenes(request, _named_heron)
+
+
+@pytest.fixture
+def scene(shared: Shared[None]) -> Scene:
+    """The shared scene's project, and its owner signed in."""
+    return shared.proto, shared.browser()
 
 
 def _names(rows: list[dict[str, Any]]) -> list[str | None]:
