@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -20,13 +19,11 @@ from sqlalchemy import text
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.databases import PostgresDatabases, SqliteDatabases
-from trapline.app import create_app
-from trapline.db.engine import Database
+from tests.support.module_apps import open_module_app
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services.core import users
 from trapline.services.ecology.tracking import track_due
-from trapline.settings import Settings
 
 API = "/api/v2"
 
@@ -92,32 +89,17 @@ class Sites:
         return self.made[backend]
 
     def _open(self, backend: str) -> Site:
-        folder: Path = self.tmp_path_factory.mktemp(f"permissions-{backend}")
-        if backend == "sqlite":
-            url = self.sqlite_databases.new(folder)
-        else:
-            url = self.postgres_databases.new()
-            self.cleanups.append(lambda: self.postgres_databases.drop(url))
-        settings = Settings(
-            data_dir=folder / "data",
-            database_url=url,
-            secret_key="test-secret-key",
-            max_upload_bytes=5 * 1024 * 1024,
-            max_request_bytes=20 * 1024 * 1024,
+        app = open_module_app(
+            backend,
+            "permissions",
+            self.tmp_path_factory,
+            self.sqlite_databases,
+            self.postgres_databases,
+            self.cleanups,
             # The push-service matrix registers a fake service on loopback as a manager.
             outbound_allow_networks="127.0.0.0/8",
-            # As everywhere in the tests, a test calls the background work it needs itself: a
-            # duty tracking beside a world's own tracking would leave it nothing to track.
-            duties_enabled=False,
-            _env_file=None,
         )
-        db = Database.from_url(settings.db.resolved_url(settings.server.data_dir))
-        self.cleanups.append(db.dispose)
-        platform = Platform.from_settings(settings, db=db)
-        self.cleanups.append(platform.close)
-        client = AppClient(create_app(platform))
-        client.__enter__()
-        self.cleanups.append(lambda: client.__exit__(None, None, None))
+        db, client = app.db, app.client
 
         def account(name: str, *, admin: bool = False) -> Account:
             email = f"{name}@example.org"

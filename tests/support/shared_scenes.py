@@ -14,18 +14,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Generic, TypeVar
 
 import pytest
 from sqlalchemy import select
 
 from tests.support.accounts import Account
-from tests.support.app_client import AppClient
 from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
+from tests.support.module_apps import open_module_app
 from tests.support.protocol_client import Protocol
 from tests.support.web import CHEAP_HASH, Browser, signed_in
-from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.db.tables import Base
 from trapline.domain.core.event_rules import ProjectKind
@@ -33,7 +31,6 @@ from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services.core import users
 from trapline.services.photos import projects
-from trapline.settings import Settings
 
 S = TypeVar("S")
 
@@ -122,28 +119,15 @@ class SharedScenes(Generic[S]):
             cleanup()
 
     def _open(self, backend: str) -> Shared[S]:
-        folder: Path = self.tmp_path_factory.mktemp(f"shared-scene-{backend}")
-        if backend == "sqlite":
-            url = self.sqlite_databases.new(folder)
-        else:
-            url = self.postgres_databases.new()
-            self.cleanups.append(lambda: self.postgres_databases.drop(url))
-        settings = Settings(
-            data_dir=folder / "data",
-            database_url=url,
-            secret_key="test-secret-key",
-            max_upload_bytes=5 * 1024 * 1024,
-            max_request_bytes=20 * 1024 * 1024,
-            duties_enabled=False,
-            _env_file=None,
+        app = open_module_app(
+            backend,
+            "shared-scene",
+            self.tmp_path_factory,
+            self.sqlite_databases,
+            self.postgres_databases,
+            self.cleanups,
         )
-        db = Database.from_url(settings.db.resolved_url(settings.server.data_dir))
-        self.cleanups.append(db.dispose)
-        platform = Platform.from_settings(settings, db=db)
-        self.cleanups.append(platform.close)
-        client = AppClient(create_app(platform))
-        client.__enter__()
-        self.cleanups.append(lambda: client.__exit__(None, None, None))
+        db, client, platform = app.db, app.client, app.platform
         user = users.create_user(db, None, "olive@example.org", "Olive", is_admin=False)
         owner = Account(user.id, user.email, users.create_token(db, user, "tests").secret)
         with db.write() as repos:  # the web tests' password, checked at its cheapest
@@ -154,9 +138,7 @@ class SharedScenes(Generic[S]):
         proto = Protocol(client, owner, project.id, jpeg)
         shared = Shared(proto, self.build(proto))
         shared.built = digests(db)
-        self.cleanups.append(
-            lambda: shared.signed_in and shared.signed_in.client.__exit__(None, None, None)
-        )
+        self.cleanups.append(shared.sign_out)
         return shared
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg.pq import ConnStatus
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidRequestError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -205,7 +205,10 @@ class Database:
                     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 else:
                     session.connection()
-            except (OperationalError, PoolTimeout) as exc:
+            except (OperationalError, PoolTimeout, InvalidRequestError) as exc:
+                # InvalidRequestError, on a session that has done nothing yet: the pool found
+                # a new connection hung up on too ("This connection is closed": it tries twice),
+                # as when backends are being ended faster than it reconnects.
                 raise _unavailable(exc) from exc
             yield Repos(session)
             if write:
@@ -230,7 +233,8 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except (DBAPIError, PoolTimeout) as exc:  # a pool whose connections are all in use
+        # A pool whose connections are all in use, or whose new ones were hung up on too.
+        except (DBAPIError, PoolTimeout, InvalidRequestError) as exc:
             raise _unavailable(exc) from exc
 
     def refresh_statistics(self, table: str) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import resource
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from tests.support.databases import admin_execute
@@ -112,6 +113,38 @@ def test_a_pooled_connection_whose_backend_ended_is_replaced_before_use(app_db: 
         plain = Plain(repos.session)
         assert plain.rows("SELECT id FROM users") == [(1000,)]
         assert plain.rows("SELECT pg_backend_pid()")[0][0] != pid
+
+
+@pytest.mark.postgres
+def test_a_pool_hung_up_on_twice_in_a_row_reads_as_unavailable(app_db: Database) -> None:
+    """Backends ended faster than the pool reconnects (each connection it checks out, and the
+    one it makes instead, already hung up on): the pool gives up after its second try, and
+    the caller hears that the database is unavailable (503), not SQLAlchemy's "This
+    connection is closed" (a 500). The next block gets a working connection."""
+    if app_db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
+    _users(app_db, 1)
+    ended: list[int] = []
+
+    def end_its_backend(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if len(ended) < 2:  # before the pool's own look (listened first)
+            ended.append(dbapi_connection.info.backend_pid)
+            admin_execute(f"SELECT pg_terminate_backend({ended[-1]}, 5000)")
+
+    event.listen(app_db.engine, "checkout", end_its_backend, insert=True)
+    try:
+        for block in (app_db.statement, app_db.read, app_db.write):
+            ended.clear()
+            with pytest.raises(Unavailable), block() as repos:
+                Plain(repos.session).rows("SELECT 1")
+            assert len(ended) == 2
+        ended.clear()
+        with pytest.raises(Unavailable):
+            app_db.ping()
+    finally:
+        event.remove(app_db.engine, "checkout", end_its_backend)
+    with app_db.read() as repos:
+        assert Plain(repos.session).rows("SELECT id FROM users") == [(1000,)]
 
 
 @pytest.mark.postgres
