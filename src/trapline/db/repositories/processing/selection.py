@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.image_filters import PHOTOS, by_results, filtered, walk
 from trapline.db.photo_findings import findings_kept
-from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
+from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow, ProjectRow
 from trapline.domain.core.records import ImageFilter
 from trapline.domain.processing.results import AnalysisStatus, AnnotationType
 
@@ -108,7 +108,10 @@ class SelectionRepo:
         image_ids: Sequence[int] | None,
     ) -> int:
         """How many images a job would select (``TaskRepo.enqueue``'s selection) before any
-        are skipped."""
+        are skipped; the whole project's from its counter."""
+        if flt == ImageFilter() and collection_id is None and image_ids is None:
+            whole = select(ProjectRow.image_count).where(ProjectRow.id == project_id)
+            return int(self.session.scalar(whole) or 0)
         counted = self._count(project_id, flt, collection_id, image_ids)
         return int(self.session.scalar(counted) or 0)
 
