@@ -10,10 +10,10 @@ import pytest
 
 from tests.support.app_client import AppClient
 from tests.support.databases import PostgresDatabases, SqliteDatabases
+from tests.support.settings import settings_for_tests
 from trapline.app import create_app
 from trapline.db.engine import Database
 from trapline.platform import Platform
-from trapline.settings import Settings
 
 
 @dataclass
@@ -43,16 +43,7 @@ def open_module_app(
     else:
         url = postgres_databases.new()
         cleanups.append(lambda: postgres_databases.drop(url))
-    given: dict[str, object] = {
-        "data_dir": folder / "data",
-        "database_url": url,
-        "secret_key": "test-secret-key",
-        "max_upload_bytes": 5 * 1024 * 1024,
-        "max_request_bytes": 20 * 1024 * 1024,
-        "duties_enabled": False,
-        **settings,
-    }
-    made = Settings(**given, _env_file=None)
+    made = settings_for_tests(folder / "data", url, **settings)
     db = Database.from_url(made.db.resolved_url(made.server.data_dir))
     cleanups.append(db.dispose)
     platform = Platform.from_settings(made, db=db)
