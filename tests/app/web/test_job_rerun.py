@@ -74,6 +74,10 @@ def test_the_job_form_counts_what_was_analysed_and_reruns_it_when_ticked(
     assert rerun["counts"]["total"] == 2
     tasks = proto.client.get(f"{API}/jobs/{rerun['id']}/tasks/", headers=proto.headers).json()
     assert sorted(int(t["image_id"]) for t in tasks["results"]) == sorted(at_trap)
+    # Photos analysed twice count once in the whole project's count.
+    _run(proto, rerun["id"], 2)
+    whole = olive.client.get(f"{form}/analysed", params={"pipeline": PIPELINE_SLUG}).json()
+    assert (whole["selected"], whole["analysed"]) == (3, 2)
 
     refused = olive.client.post(
         form,

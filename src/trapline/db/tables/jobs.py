@@ -169,6 +169,9 @@ class AnalysisRow(Base):
 
     __table_args__ = (
         Index("ix_analyses_image_pipeline", "image_id", "pipeline_id", "status"),
+        # How many of a project's photos a version analysed (the job form's note) counts
+        # this index's range, not the project's photos one by one.
+        Index("ix_analyses_pipeline_project", "pipeline_id", "project_id", "status", "image_id"),
         # Partial: only analyses still open (callback ones) are looked for by age.
         Index(
             "ix_analyses_open_updated_at",

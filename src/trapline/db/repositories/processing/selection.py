@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Exists, Select, exists, func, select
+from sqlalchemy import Exists, Select, distinct, exists, func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.image_filters import PHOTOS, by_results, filtered, walk
@@ -66,6 +66,13 @@ def boxes_of(slug: str) -> Exists:
     )
 
 
+def _whole_project(
+    flt: ImageFilter, collection_id: int | None, image_ids: Sequence[int] | None
+) -> bool:
+    """Whether a selection names every photo of its project."""
+    return flt == ImageFilter() and collection_id is None and image_ids is None
+
+
 class SelectionRepo:
     """How many images a job's selection takes, and of them how many it would skip."""
 
@@ -82,7 +89,15 @@ class SelectionRepo:
         image_ids: Sequence[int] | None,
     ) -> int:
         """How many of the images a job would select this pipeline version already analysed:
-        what a job skips unless it reprocesses."""
+        what a job skips unless it reprocesses; the whole project's from the version's analyses
+        (one range of ``ix_analyses_pipeline_project``), not photo by photo."""
+        if _whole_project(flt, collection_id, image_ids):
+            photos = select(func.count(distinct(AnalysisRow.image_id))).where(
+                AnalysisRow.pipeline_id == pipeline_id,
+                AnalysisRow.project_id == project_id,
+                AnalysisRow.status == AnalysisStatus.COMPLETED.value,
+            )
+            return int(self.session.scalar(photos) or 0)
         counted = self._count(project_id, flt, collection_id, image_ids)
         return int(self.session.scalar(counted.where(analysed_by(pipeline_id))) or 0)
 
@@ -109,7 +124,7 @@ class SelectionRepo:
     ) -> int:
         """How many images a job would select (``TaskRepo.enqueue``'s selection) before any
         are skipped; the whole project's from its counter."""
-        if flt == ImageFilter() and collection_id is None and image_ids is None:
+        if _whole_project(flt, collection_id, image_ids):
             whole = select(ProjectRow.image_count).where(ProjectRow.id == project_id)
             return int(self.session.scalar(whole) or 0)
         counted = self._count(project_id, flt, collection_id, image_ids)
