@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 
 from trapline.db.engine import Database
-from trapline.db.repositories.ecology.nights import night_of, sql_date
+from trapline.db.nights import night_of, sql_date
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow
 
 _SUMS = (

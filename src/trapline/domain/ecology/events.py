@@ -21,7 +21,7 @@ from enum import StrEnum
 from trapline.domain.core.event_rules import EventRule, Grouping
 
 #: A night runs from local noon to local noon: it is named by the date of the wall-clock time
-#: this much earlier. The one definition of a night (SQL: ``db/repositories/ecology/nights.py``).
+#: this much earlier. The one definition of a night (SQL: ``db/nights.py``).
 NIGHT_SHIFT = timedelta(hours=12)
 
 

@@ -15,6 +15,9 @@ from trapline.errors import Conflict
 
 #: ``last_used_at`` is written at most this often per token, so reads don't turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: Who did something, as pages and exports name them: the user's name, else their e-mail
+#: address.
+USER_NAME = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
 def to_user(row: UserRow) -> User:

@@ -33,8 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from trapline.db.nights import night_of, sql_date
 from trapline.db.repositories.ecology.choices import choose_first, pipeline_terms
-from trapline.db.repositories.ecology.nights import night_of, sql_date
 from trapline.db.tables import (
     EventRow,
     ImageEventRow,

@@ -4,7 +4,7 @@ events are written and each photo pointed at its own."""
 
 from __future__ import annotations
 
-from trapline.db.repositories.ecology.nights import NIGHT_SQL
+from trapline.db.nights import NIGHT_SQL
 from trapline.domain.core.event_rules import EventRule, Grouping
 
 #: Where photo ``{b}`` starts a new event after photo ``{a}``, per rule and dialect (SQL over

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, func, null, select, type_coerce
 from sqlalchemy.orm import Session
 
+from trapline.db.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.ecology.counts import occurrence_terms, tally_terms
 from trapline.db.repositories.ecology.events import to_event
-from trapline.db.repositories.ecology.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.db.types import chunks

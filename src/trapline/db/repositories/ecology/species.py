@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.ecology.choices import pipeline_terms
 from trapline.db.repositories.ecology.counts import occurrence_terms, sums_of, tally_terms
-from trapline.db.repositories.ecology.nights import hour_of, night_of, sql_date
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.repositories.taxa.taxa import to_taxon
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow, TaxonRow

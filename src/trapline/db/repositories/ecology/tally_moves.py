@@ -12,8 +12,8 @@ from datetime import date
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.nights import night_of, sql_date
 from trapline.db.repositories.ecology.counts import SumKey, sums_change
-from trapline.db.repositories.ecology.nights import night_of, sql_date
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow
 from trapline.db.types import affected
 

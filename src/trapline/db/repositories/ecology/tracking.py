@@ -19,8 +19,8 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.current import RESULTS_OF, current_analyses
-from trapline.db.repositories.ecology.names import marks
 from trapline.db.repositories.ecology.occurrences import BOX_COLUMNS
+from trapline.db.repositories.taxa.identification_marks import marks
 from trapline.db.repositories.taxa.taxa import TaxaRepo
 from trapline.db.run_threshold import RUN_THRESHOLD, with_run_rows
 from trapline.db.tables import (

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Select, cast, func, select
 from sqlalchemy.orm import Session
 
+from trapline.db.nights import sql_date
 from trapline.db.repositories.ecology.counts import occurrence_terms
-from trapline.db.repositories.ecology.nights import sql_date
 from trapline.db.tables import (
     DeploymentRow,
     ImageRow,

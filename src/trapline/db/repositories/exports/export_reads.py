@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.current import current_analyses
 from trapline.db.plain import Plain, array_literal
+from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.repositories.exports.export_statements import (
     ANNOTATIONS,
     OCCURRENCES,
@@ -68,8 +69,6 @@ _IMAGE_COLUMNS = (
 _AT_ONCE = 5_000
 #: An annotation row's image id and id (``ANNOTATIONS``): the order a batch's are taken in.
 _IMAGE_AND_ID = itemgetter(2, 0)
-#: How identifications and reviews name their author: the user's name, else their email.
-_PERSON = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
 class ExportScope:
@@ -371,7 +370,7 @@ class ExportReadRepo:
         i, od, r = IdentificationRow, OccurrenceDetectionRow, ReviewRow
         for chunk in chunks(sorted(set(occurrence_ids))):
             for occurrence, made_at, person, agreed, user in self.session.execute(
-                select(od.occurrence_id, i.created_at, _PERSON, i.agreed_with, i.user_id)
+                select(od.occurrence_id, i.created_at, USER_NAME, i.agreed_with, i.user_id)
                 .join(od, and_(od.annotation_id == i.annotation_id, od.occurrence_id.in_(chunk)))
                 .outerjoin(UserRow, UserRow.id == i.user_id)
                 .where(i.withdrawn.is_(False))
@@ -383,7 +382,7 @@ class ExportReadRepo:
                 )
             rest = [o for o in chunk if o not in found]
             for occurrence, made_at, person in self.session.execute(
-                select(od.occurrence_id, r.created_at, _PERSON)
+                select(od.occurrence_id, r.created_at, USER_NAME)
                 .join(od, and_(od.annotation_id == r.annotation_id, od.occurrence_id.in_(rest)))
                 .outerjoin(UserRow, UserRow.id == r.created_by)
                 .order_by(r.id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trapline.db.leased_rows import STEPPED_RUN_ATTEMPTS, LeasedRows
-from trapline.db.repositories.ecology.names import USER_NAME
+from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.tables import ClassifierRow, UserRow
 from trapline.db.types import BIGINT_MAX
 from trapline.evaluation.classifiers import Classifier

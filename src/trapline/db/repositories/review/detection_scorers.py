@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.leased_rows import STEPPED_RUN_ATTEMPTS, LeasedRows
-from trapline.db.repositories.ecology.names import USER_NAME
+from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.repositories.review.evaluation_sets import EvaluationSetRepo
 from trapline.db.tables import DetectionScorerRow, ImageEventRow, ImageRow, ReviewRow, UserRow
 from trapline.db.types import BIGINT_MAX

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.ecology.names import USER_NAME
+from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.tables import (
     AnnotationRow,
     EvaluationItemRow,

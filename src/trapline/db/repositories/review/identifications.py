@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.ecology.names import USER_NAME
+from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.repositories.review.identification_queue import read_label_groups, read_queue
 from trapline.db.tables import (

@@ -16,8 +16,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trapline.db.nights import night_of
 from trapline.db.repositories.ecology.counts import occurrence_terms
-from trapline.db.repositories.ecology.nights import night_of
 from trapline.db.repositories.review.refit_examples import RefitExampleRepo
 from trapline.db.tables import OccurrenceDetectionRow, OccurrenceRow
 from trapline.db.types import chunks

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.tables import IdentificationRow, TaxonRow, UserRow
 from trapline.db.types import chunks
 from trapline.domain.taxa.taxa import IdentificationMark
-
-#: Who made an identification, as pages show it: the user's name, else their e-mail address.
-USER_NAME = func.coalesce(func.nullif(UserRow.name, ""), UserRow.email)
 
 
 def marks(session: Session, annotation_ids: Sequence[int]) -> dict[int, list[IdentificationMark]]:
