@@ -81,6 +81,8 @@ def is_formula(value: str) -> bool:
 def cell(value: str, column: str) -> str:
     """A cell stripped, refused when it holds a formula or a tab or line break. A quote before
     a formula character, as trapline's export writes one, is taken away again."""
+    if not value:  # most cells of a large file: nothing to check
+        return value
     value = unmarked(value.strip())
     if is_formula(value):
         raise RowProblem(f"formula cell in column {column}: not imported")
@@ -91,6 +93,8 @@ def cell(value: str, column: str) -> str:
 
 def optional_text(value: str, column: str, limit: int = MAX_NAME) -> str | None:
     """A cell's text, None when it is empty."""
+    if not value:
+        return None
     value = cell(value, column)
     if len(value) > limit:
         raise RowProblem(f"{column} is {len(value)} characters long; it may have at most {limit}")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from trapline.db.ids import reserve_ids
+from trapline.db.plain import Plain
 from trapline.db.tables import TaxaListRow, TaxonNameRow, TaxonRow
 from trapline.domain.taxa.taxa import Rank, Taxon, TaxonEntry
 from trapline.domain.taxa.taxa_outline import ListOutline
@@ -17,6 +19,11 @@ from trapline.domain.taxa.taxa_outline import ListOutline
 STORE_BATCH = 2_000
 #: Taxa read per fetch of a list's outline.
 _OUTLINE_FETCH = 10_000
+#: The columns of a new taxon ``_values`` gives, in the order written (vernacular names last).
+_COLUMNS = (
+    "scientific_name", "name_key", "rank", "rank_level", "parent_id", "lineage", "gbif_key",
+    "lsid", "source_id", "vernacular",
+)  # fmt: skip
 
 #: A taxon to write: the entry, its parent's id, its ancestors' ids from the root, and the
 #: list's taxon it updates (None: it adds one).
@@ -48,27 +55,29 @@ class TaxaStore:
         one statement. An entry changes only what it gives: a blank cell keeps the list's
         value, a vernacular name replaces only its own language's. Returns the taxa's ids."""
         ids = [0] * len(taxa)
-        names: list[dict[str, Any]] = []
-        places: list[int] = []
-        new: list[dict[str, Any]] = []
+        names: list[tuple[int, int, str]] = []
+        added = sum(current is None for *_, current in taxa)
+        (fresh,) = reserve_ids(self.session, (TaxonRow.__table__, added))
+        plain, rows = Plain(self.session), []
         for place, (entry, parent_id, path, current) in enumerate(taxa):
             values = _values(entry, parent_id, path, current)
             if current is None:
-                places.append(place)
-                new.append(values | {"list_id": list_id})
-                continue
-            self.session.execute(update(TaxonRow).where(TaxonRow.id == current.id).values(**values))
-            self.session.execute(delete(TaxonNameRow).where(TaxonNameRow.taxon_id == current.id))
-            ids[place] = current.id
-            names += _names(list_id, current.id, values)
-        made = self.session.execute(
-            insert(TaxonRow).returning(TaxonRow.id, sort_by_parameter_order=True), new
-        ).scalars().all() if new else []  # fmt: skip
-        for place, values, taxon_id in zip(places, new, made, strict=True):
-            ids[place] = int(taxon_id)
-            names += _names(list_id, int(taxon_id), values)
-        if names:
-            self.session.execute(insert(TaxonNameRow), names)
+                ids[place] = fresh[len(rows)]
+                rows.append(
+                    (ids[place], list_id, *(values[c] for c in _COLUMNS[:-1]),
+                     plain.json(values["vernacular"]))
+                )  # fmt: skip
+            else:
+                self.session.execute(
+                    update(TaxonRow).where(TaxonRow.id == current.id).values(**values)
+                )
+                self.session.execute(
+                    delete(TaxonNameRow).where(TaxonNameRow.taxon_id == current.id)
+                )
+                ids[place] = current.id
+            names += _names(list_id, ids[place], values)
+        plain.insert(TaxonRow.__table__, ("id", "list_id", *_COLUMNS), rows)
+        plain.insert(TaxonNameRow.__table__, ("list_id", "taxon_id", "name_key"), names)
         return ids
 
     def finish(self, list_id: int, moved: bool) -> None:
@@ -132,8 +141,9 @@ def _values(
     }
 
 
-def _names(list_id: int, taxon_id: int, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of the names a taxon is found by: its scientific and vernacular names."""
+def _names(list_id: int, taxon_id: int, values: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """The rows (list, taxon, name) of the names a taxon is found by: its scientific and
+    vernacular names."""
     names = {values["name_key"]}
     names |= {v.strip().casefold()[:255] for v in values["vernacular"].values() if v.strip()}
-    return [{"list_id": list_id, "taxon_id": taxon_id, "name_key": n} for n in sorted(names)]
+    return [(list_id, taxon_id, n) for n in sorted(names)]
