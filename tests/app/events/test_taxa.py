@@ -359,6 +359,19 @@ def test_a_second_import_changes_only_what_it_gives_and_moves_subtrees(proto: Pr
     grey = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="héron")
     assert find_taxon(proto, "Egrettidae") in grey[0]["lineage"]
     assert find_taxon(proto, "Ardeidae") not in grey[0]["lineage"]
+    # A name replaced is no longer found by; the new one is, and the other language kept.
+    renamed = import_taxa(
+        proto, "scientific_name,rank,vernacular_name:en\nArdea cinerea,species,Ashy Heron\n"
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="grey h") == []
+    ashy = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="ashy")
+    assert [(t["scientific_name"], t["vernacular_names"]) for t in ashy] == [
+        ("Ardea cinerea", {"en": "Ashy Heron", "fr": "Héron cendré"})
+    ]
+    assert [t["scientific_name"] for t in api_get(
+        proto, f"/projects/{proto.project_id}/taxa/search", q="héron"
+    )] == ["Ardea cinerea"]  # fmt: skip
 
 
 def test_the_best_crop_is_served_through_the_api(

@@ -58,7 +58,7 @@ class TaxaStore:
         names: list[tuple[int, int, str]] = []
         added = sum(current is None for *_, current in taxa)
         (fresh,) = reserve_ids(self.session, (TaxonRow.__table__, added))
-        plain, rows = Plain(self.session), []
+        plain, rows, changed = Plain(self.session), [], []
         for place, (entry, parent_id, path, current) in enumerate(taxa):
             values = _values(entry, parent_id, path, current)
             if current is None:
@@ -68,14 +68,13 @@ class TaxaStore:
                      plain.json(values["vernacular"]))
                 )  # fmt: skip
             else:
-                self.session.execute(
-                    update(TaxonRow).where(TaxonRow.id == current.id).values(**values)
-                )
-                self.session.execute(
-                    delete(TaxonNameRow).where(TaxonNameRow.taxon_id == current.id)
-                )
                 ids[place] = current.id
+                changed.append(values | {"id": current.id})
             names += _names(list_id, ids[place], values)
+        if changed:  # by primary key, one statement run for them all
+            self.session.execute(update(TaxonRow), changed)
+            updated = [values["id"] for values in changed]
+            self.session.execute(delete(TaxonNameRow).where(TaxonNameRow.taxon_id.in_(updated)))
         plain.insert(TaxonRow.__table__, ("id", "list_id", *_COLUMNS), rows)
         plain.insert(TaxonNameRow.__table__, ("list_id", "taxon_id", "name_key"), names)
         return ids
