@@ -34,17 +34,14 @@ Its shape (the 100,000-photo set; ``dataset_layout.py`` gives the rules):
   1,000,000-photo set, whose every vector would take some 80 GB) on every tenth insect's
   boxes only (``feature_every``), about 8 GB.
 
-Loading on SQLite (2026-11-27, the VM shared with other work): 10,000 photos in 131-140 s
-(CPU 106 s; machine speed 113-152 ms), a 1.3 GB file; 100,000 photos in 702 s (CPU 488 s;
-machine speed 149 ms, load average about 4), an 8.3 GB file of which the vectors are 7.0 GB.
-The pipeline runs take half of it, tracking 30% and the identifications 20% (each some 0.1 s
-through the product's service); reading the manifest's facts takes another 4 and 35 s. Since
-the grid's filters keep findings (migration 0043) the 100,000 load took CPU 515 s (1,032 s
-of wall time at load average 7, machine speed 212 ms) and an 8.5 GB file. ``--from-sqlite``
-copied it to PostgreSQL in 166 s, a 10.1 GB database. Not loaded: 1,000,000 photos would
-take about ten times the 100,000's steps, some 2 to 2.5 hours, and 20-25 GB on SQLite
-(vectors 8 GB, the rest ten times the 100,000's 1.3-1.5 GB and a little more, its photos
-holding more boxes); its copy to PostgreSQL some 30 minutes.
+Loading on SQLite, generator version 3, the machine quiet (2026-11-27, machine speed 115-120
+ms): 10,000 photos in 63 s (CPU 72 s), a 1.3 GB file; 100,000 photos in 374 s (CPU 450 s:
+the five pipeline runs 216 s, tracking 124 s, the identifications 23 s, each some 20 ms through
+the product's service), an 8.5 GB file of which the vectors are 6.1 GB. 1,000,000 photos took
+7,616 s (6,260 s CPU) with a test suite beside it for 95 minutes, a 22 GB file; alone, about
+ten times the 100,000's steps and a little more (its nights are more crowded): some 70-90
+minutes. ``--from-sqlite`` copied the 100,000 set to PostgreSQL in 166 s, and the 1,000,000
+set of generator version 2 (27.3 million rows) in 338 s.
 
 Saved as ``$TRAPLINE_BENCH_DATA/sqlite-<N>.db`` (default folder ``~/.cache/trapline/bench-data``)
 or as the PostgreSQL database ``trapline_bench_data_<N>``, with a manifest beside it

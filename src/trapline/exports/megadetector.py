@@ -99,13 +99,7 @@ class MegaDetectorWriter(ExportWriter):
             out["occurrence_id"] = d.occurrence_id
         if d.determination is not None:
             out["determination"] = as_json(d.determination)
-        if d.detector:
-            self.detectors.add(d.detector.name)
-        if d.pipeline is not None:  # of runs of one version, the lowest threshold
-            key, own = f"{d.pipeline.slug} v{d.pipeline.version}", d.pipeline.threshold
-            seen = self.thresholds.get(key, own)
-            self.thresholds[key] = None if own is None or seen is None else min(own, seen)
-        self.detected_at = _later(self.detected_at, d.completed_at)
+        self._note_run(d)
         # A detector's verdict on its own box is its category, not a classification.
         own_verdict = d.classifier is not None and d.classifier == d.detector
         ranked = () if own_verdict else ranked_of(d)  # best first
@@ -122,6 +116,17 @@ class MegaDetectorWriter(ExportWriter):
                 self.classifiers.add(d.classifier.name)
             self.classified_at = _later(self.classified_at, d.completed_at)
         return out
+
+    def _note_run(self, d: Detection) -> None:
+        """What the file's info says of the runs: their detectors, the lowest threshold of
+        each version's runs, the latest detection."""
+        if d.detector:
+            self.detectors.add(d.detector.name)
+        if d.pipeline is not None:  # of runs of one version, the lowest threshold
+            key, own = f"{d.pipeline.slug} v{d.pipeline.version}", d.pipeline.threshold
+            seen = self.thresholds.get(key, own)
+            self.thresholds[key] = None if own is None or seen is None else min(own, seen)
+        self.detected_at = _later(self.detected_at, d.completed_at)
 
     def _classifications(self, ranked: tuple[Ranked, ...]) -> list[list[Any]]:
         """[category id, score] pairs, in the order of ``ranked``."""

@@ -124,40 +124,54 @@ def camera_operation(
     such a station)."""
     check_days(since, until)
     stations = list(stations)
+    days = _survey_days(stations, since, until)
+    operating = empty_days is EmptyDays.OPERATING
+    edge = HALF_DAY if setup_days is SetupDays.HALF else 1
+    rows = tuple(_operation_row(s, days, operating, edge) for s in stations)
+    return Operation(days, rows, empty_days, setup_days)
+
+
+def _survey_days(
+    stations: list[StationDays], since: date | None, until: date | None
+) -> tuple[date, ...]:
+    """The survey's days: from the earliest setup to the latest retrieval, within ``since``
+    and ``until``; ValueError when the matrix would be too large."""
     setups = [s.setup for s in stations if s.setup is not None]
     retrievals = [s.retrieval for s in stations if s.retrieval is not None]
     first = max(min(setups), since) if setups and since else (min(setups) if setups else None)
     last = min(max(retrievals), until) if retrievals and until else max(retrievals, default=None)
-    days: tuple[date, ...] = ()
-    if first is not None and last is not None and first <= last:
-        span = (last - first).days + 1
-        if span > MAX_SURVEY_DAYS:
-            raise ValueError(
-                f"since: the survey spans {span} days, more than {MAX_SURVEY_DAYS}; "
-                "give since and until (or fix the deployments' start and end)"
-            )
-        if span * len(stations) > MAX_CELLS:
-            raise ValueError(
-                f"since: the table would hold {span * len(stations):,} cells ({len(stations):,} "
-                f"stations x {span:,} days), more than the {MAX_CELLS:,} one may hold; give "
-                "since and until, or a deployment, and ask for the rest in parts"
-            )
-        days = tuple(first + timedelta(days=n) for n in range(span))
-    operating = empty_days is EmptyDays.OPERATING
-    edge = HALF_DAY if setup_days is SetupDays.HALF else 1
-    rows = []
-    for s in stations:
-        setup, retrieval = s.setup, s.retrieval
-        cells: list[Cell] = []
-        for day in days:
-            if setup is None or retrieval is None or not setup <= day <= retrieval:
-                cells.append(None)
-            elif not operating and day not in s.photo_days:
-                cells.append(0)
-            else:
-                cells.append(edge if day in (setup, retrieval) else 1)
-        rows.append(OperationRow(s.deployment_id, s.station, setup, retrieval, tuple(cells)))
-    return Operation(days, tuple(rows), empty_days, setup_days)
+    if first is None or last is None or first > last:
+        return ()
+    span = (last - first).days + 1
+    if span > MAX_SURVEY_DAYS:
+        raise ValueError(
+            f"since: the survey spans {span} days, more than {MAX_SURVEY_DAYS}; "
+            "give since and until (or fix the deployments' start and end)"
+        )
+    if span * len(stations) > MAX_CELLS:
+        raise ValueError(
+            f"since: the table would hold {span * len(stations):,} cells ({len(stations):,} "
+            f"stations x {span:,} days), more than the {MAX_CELLS:,} one may hold; give "
+            "since and until, or a deployment, and ask for the rest in parts"
+        )
+    return tuple(first + timedelta(days=n) for n in range(span))
+
+
+def _operation_row(
+    s: StationDays, days: tuple[date, ...], operating: bool, edge: float
+) -> OperationRow:
+    """A station's row: NA outside its setup and retrieval, 0 on a day without photos (unless
+    ``operating``), ``edge`` on its setup and retrieval days, else 1."""
+    setup, retrieval = s.setup, s.retrieval
+    cells: list[Cell] = []
+    for day in days:
+        if setup is None or retrieval is None or not setup <= day <= retrieval:
+            cells.append(None)
+        elif not operating and day not in s.photo_days:
+            cells.append(0)
+        else:
+            cells.append(edge if day in (setup, retrieval) else 1)
+    return OperationRow(s.deployment_id, s.station, setup, retrieval, tuple(cells))
 
 
 class Day1(StrEnum):
@@ -229,46 +243,67 @@ def detection_history(
     """The history of one taxon from the camera operation and the days of its records, by
     deployment (a record on a day the matrix has as NA, or outside it, is not counted)."""
     days = operation.days
-    index = {day: n for n, day in enumerate(days)}
     length = occasions.length
+    survey = occasions.day1 is Day1.SURVEY
+    starts, total = _occasion_starts(operation, occasions)
+    rows = tuple(
+        _history_row(row, starts[row.deployment_id], total, days, record_days, occasions)
+        for row in operation.rows
+    )
+    occasion_starts = tuple(days[k * length] for k in range(total)) if survey else ()
+    return History(total, rows, occasion_starts)
+
+
+def _occasion_starts(
+    operation: Operation, occasions: Occasions
+) -> tuple[dict[int, int | None], int]:
+    """Each station's first occasion (a day's place; None: it never operated) and how many
+    occasions the history has: enough for the station whose occasions run longest."""
     survey = occasions.day1 is Day1.SURVEY
     starts: dict[int, int | None] = {}
     spans = []  # days from each station's first occasion to its retrieval (or the last day)
     for row in operation.rows:
         active = [n for n, c in enumerate(row.cells) if c is not None]
+        starts[row.deployment_id] = None
         if active:
-            begin = 0 if survey else active[0]
-            starts[row.deployment_id] = begin
-            spans.append(len(days) - begin if survey else active[-1] - begin + 1)
-        else:
-            starts[row.deployment_id] = None
-    total = max(((span + length - 1) // length for span in spans), default=0)
-    rows = []
-    for row in operation.rows:
-        start = starts[row.deployment_id]
-        per_day = [0] * len(days)
-        for day in record_days.get(row.deployment_id, ()):
-            n = index.get(day)
-            if n is not None and row.cells[n] is not None:
-                per_day[n] += 1
-        cells: list[int | None] = []
-        effort: list[float | None] = []
-        for k in range(total):
-            span = range(0)
-            if start is not None:
-                span = range(start + k * length, min(start + (k + 1) * length, len(days)))
-            if not span:
-                cells.append(None)
-                effort.append(None)
-                continue
-            found = sum(per_day[n] for n in span)
-            cell, worked = _occasion([row.cells[n] for n in span], found, occasions)
-            cells.append(cell)
-            effort.append(worked)
-        first = days[start] if start is not None else None
-        rows.append(HistoryRow(row.deployment_id, row.station, first, tuple(cells), tuple(effort)))
-    occasion_starts = tuple(days[k * length] for k in range(total)) if survey else ()
-    return History(total, tuple(rows), occasion_starts)
+            begin = starts[row.deployment_id] = 0 if survey else active[0]
+            spans.append(len(operation.days) - begin if survey else active[-1] - begin + 1)
+    length = occasions.length
+    return starts, max(((span + length - 1) // length for span in spans), default=0)
+
+
+def _history_row(
+    row: OperationRow,
+    start: int | None,
+    total: int,
+    days: tuple[date, ...],
+    record_days: Mapping[int, Iterable[date]],
+    occasions: Occasions,
+) -> HistoryRow:
+    """A station's ``total`` occasions from its first (``start``): each one's cell and
+    effort."""
+    index = {day: n for n, day in enumerate(days)}
+    per_day = [0] * len(days)
+    for day in record_days.get(row.deployment_id, ()):
+        n = index.get(day)
+        if n is not None and row.cells[n] is not None:
+            per_day[n] += 1
+    length = occasions.length
+    cells: list[int | None] = []
+    effort: list[float | None] = []
+    for k in range(total):
+        span = range(0)
+        if start is not None:
+            span = range(start + k * length, min(start + (k + 1) * length, len(days)))
+        cell, worked = (
+            _occasion([row.cells[n] for n in span], sum(per_day[n] for n in span), occasions)
+            if span
+            else (None, None)
+        )
+        cells.append(cell)
+        effort.append(worked)
+    first = days[start] if start is not None else None
+    return HistoryRow(row.deployment_id, row.station, first, tuple(cells), tuple(effort))
 
 
 def _occasion(
