@@ -4,9 +4,9 @@ and the file's taxa written a batch at a time."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.ids import reserve_ids
@@ -19,6 +19,8 @@ from trapline.domain.taxa.taxa_outline import ListOutline
 STORE_BATCH = 2_000
 #: Taxa read per fetch of a list's outline.
 _OUTLINE_FETCH = 10_000
+_TAXA = cast(Table, TaxonRow.__table__)
+_NAMES = cast(Table, TaxonNameRow.__table__)
 #: The columns of a new taxon ``_values`` gives, in the order written (vernacular names last).
 _COLUMNS = (
     "scientific_name", "name_key", "rank", "rank_level", "parent_id", "lineage", "gbif_key",
@@ -57,8 +59,10 @@ class TaxaStore:
         ids = [0] * len(taxa)
         names: list[tuple[int, int, str]] = []
         added = sum(current is None for *_, current in taxa)
-        (fresh,) = reserve_ids(self.session, (TaxonRow.__table__, added))
-        plain, rows, changed = Plain(self.session), [], []
+        fresh = reserve_ids(self.session, (_TAXA, added))[0] if added else []
+        plain = Plain(self.session)
+        rows: list[tuple[Any, ...]] = []
+        changed: list[dict[str, Any]] = []
         for place, (entry, parent_id, path, current) in enumerate(taxa):
             values = _values(entry, parent_id, path, current)
             if current is None:
@@ -75,8 +79,8 @@ class TaxaStore:
             self.session.execute(update(TaxonRow), changed)
             updated = [values["id"] for values in changed]
             self.session.execute(delete(TaxonNameRow).where(TaxonNameRow.taxon_id.in_(updated)))
-        plain.insert(TaxonRow.__table__, ("id", "list_id", *_COLUMNS), rows)
-        plain.insert(TaxonNameRow.__table__, ("list_id", "taxon_id", "name_key"), names)
+        plain.insert(_TAXA, ("id", "list_id", *_COLUMNS), rows)
+        plain.insert(_NAMES, ("list_id", "taxon_id", "name_key"), names)
         return ids
 
     def finish(self, list_id: int, moved: bool) -> None:
