@@ -246,8 +246,16 @@ def detection_history(
     length = occasions.length
     survey = occasions.day1 is Day1.SURVEY
     starts, total = _occasion_starts(operation, occasions)
+    index = {day: n for n, day in enumerate(days)}
     rows = tuple(
-        _history_row(row, starts[row.deployment_id], total, days, record_days, occasions)
+        _history_row(
+            row,
+            starts[row.deployment_id],
+            total,
+            days,
+            _records_per_day(row, index, record_days),
+            occasions,
+        )
         for row in operation.rows
     )
     occasion_starts = tuple(days[k * length] for k in range(total)) if survey else ()
@@ -272,22 +280,29 @@ def _occasion_starts(
     return starts, max(((span + length - 1) // length for span in spans), default=0)
 
 
+def _records_per_day(
+    row: OperationRow, index: Mapping[date, int], record_days: Mapping[int, Iterable[date]]
+) -> list[int]:
+    """A station's records on each day of the matrix (``index``: a day's place), those on a
+    day it has as NA left out."""
+    per_day = [0] * len(index)
+    for day in record_days.get(row.deployment_id, ()):
+        n = index.get(day)
+        if n is not None and row.cells[n] is not None:
+            per_day[n] += 1
+    return per_day
+
+
 def _history_row(
     row: OperationRow,
     start: int | None,
     total: int,
     days: tuple[date, ...],
-    record_days: Mapping[int, Iterable[date]],
+    per_day: list[int],
     occasions: Occasions,
 ) -> HistoryRow:
     """A station's ``total`` occasions from its first (``start``): each one's cell and
-    effort."""
-    index = {day: n for n, day in enumerate(days)}
-    per_day = [0] * len(days)
-    for day in record_days.get(row.deployment_id, ()):
-        n = index.get(day)
-        if n is not None and row.cells[n] is not None:
-            per_day[n] += 1
+    effort, from its records on each day (``per_day``)."""
     length = occasions.length
     cells: list[int | None] = []
     effort: list[float | None] = []
