@@ -20,6 +20,7 @@ from trapline.domain.exports.facts import (
     EventFacts,
     ImageFacts,
     OccurrenceFacts,
+    TopCount,
     TopFacts,
 )
 from trapline.domain.processing.results import AnalysisStatus
@@ -89,12 +90,16 @@ class _BatchReader:
         analyses = list(export_reads.analyses_of(scope, image_ids))
         # Only a completed analysis has results an export writes or counts (``reader.py``).
         done = [a.id for a in analyses if a.status == _COMPLETED]
+        reviews = repos.review.reviews.of_image_span(after_id, image_ids[-1])
+        top_counts: Iterator[TopCount] = iter(())
         tops: Iterator[TopFacts] = iter(())
         annotations: Iterator[AnnotationFacts] = iter(())
         if reads.detections:
             annotations = export_reads.annotations_of(image_ids, done)
         else:
-            tops = export_reads.tops_of(image_ids, done)
+            top_counts = export_reads.top_counts_of(image_ids, done)
+            reviewed = sorted({r.annotation_id for r in reviews if r.annotation_id is not None})
+            tops = export_reads.tops_of(image_ids, done, reviewed)
         events = export_reads.events_of(images)
         # Counted detections come with their occurrences (``tops``).
         linking = reads.detections or reads.of_detections
@@ -110,10 +115,9 @@ class _BatchReader:
         taxa = self._taxa(repos, named, best)
         return Batch(
             images, iter(analyses), annotations,
-            export_reads.failures_of(scope, image_ids),
-            repos.review.reviews.of_image_span(after_id, image_ids[-1]), events, occurrence_of,
+            export_reads.failures_of(scope, image_ids), reviews, events, occurrence_of,
             by_event, linked, shown, taxa, identified, best, self.label_taxa,
-            _frames(repos.session, images) if reads.frames else {}, tops,
+            _frames(repos.session, images) if reads.frames else {}, top_counts, tops,
         )  # fmt: skip
 
     def _by_event(

@@ -28,6 +28,7 @@ from trapline.domain.exports.facts import (
     IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
+    TopCount,
     TopFacts,
 )
 from trapline.domain.pipelines.pipelines import PipelineFacts
@@ -177,7 +178,7 @@ def results(
     ``detections`` (the batch read only annotations without a parent), an image's detections
     are counted (``ImageResult.counted``), not made."""
     analyses, annotations = _ByImage(batch.analyses), _ByImage(batch.annotations)
-    tops = _ByImage(batch.tops)
+    counts, tops = _ByImage(batch.top_counts), _ByImage(batch.tops)
     reviews = batch_reviews(batch.reviews)
     failures, drawn = batch.failures, reviews.drawn
     link, events, occurrences = batch.occurrence_of, batch.events, batch.occurrences
@@ -205,7 +206,9 @@ def results(
             if boxes:
                 made += [_drawn(r) for r in boxes]
         else:
-            counted = _counted(done, tops.take(image.id), reviews, len(boxes))
+            counted = _counted(
+                done, counts.take(image.id), tops.take(image.id), reviews, len(boxes)
+            )
         event = events.get(image.event_id) if image.event_id is not None else None
         yield ImageResult(
             image,
@@ -278,20 +281,30 @@ def _detections(
 
 
 def _counted(
-    done: list[AnalysisFacts], tops: list[TopFacts], reviews: BatchReviews, drawn: int
+    done: list[AnalysisFacts],
+    counts: list[TopCount],
+    reviewed: list[TopFacts],
+    reviews: BatchReviews,
+    drawn: int,
 ) -> tuple[int, int]:
     """How many detections ``_detections`` would make of an image's annotations without a
-    parent (``tops``), with the boxes a person drew on it, and how many of them are in no
+    parent (``counts``: those of a detection's shape, by analysis; ``reviewed``: those a
+    person reviewed), with the boxes a person drew on it, and how many of them are in no
     occurrence."""
-    if not done or not tops:
+    if not done or not counts:
         return drawn, drawn
     analyses, humans = {a.id for a in done}, reviews.labels
-    made = loose = 0
-    for top in tops:
-        if top.analysis_id in analyses and _stands(top, humans.get(top.id) if humans else None):
-            made += 1
-            loose += top.occurrence_id is None
-    return made + drawn, loose + drawn
+    made = linked = 0
+    for count in counts:
+        if count.analysis_id in analyses:
+            made += count.made
+            linked += count.linked
+    for top in reviewed:  # counted by their shape, unless a person rejected them
+        human = humans.get(top.id) if humans else None
+        if top.analysis_id in analyses and _stands(top, None) and not _stands(top, human):
+            made -= 1
+            linked -= top.occurrence_id is not None
+    return made + drawn, made - linked + drawn
 
 
 def _stands(top: AnnotationFacts | TopFacts, human: HumanLabel | None) -> bool:

@@ -148,6 +148,18 @@ class TopFacts(NamedTuple):
     occurrence_id: int | None
 
 
+class TopCount(NamedTuple):
+    """How many annotations without a parent one analysis made on an image that are
+    detections by their shape (a box, or a label of the whole image), and how many of them
+    are in an occurrence: what an export that only counts detections reads of most of them
+    (``Batch.top_counts``)."""
+
+    image_id: int
+    analysis_id: int
+    made: int
+    linked: int
+
+
 class AlgorithmFacts(NamedTuple):
     """An algorithm results name, with its category map."""
 
@@ -196,5 +208,7 @@ class Batch(NamedTuple):
     #: (``OccurrenceReads.frames``), by image.
     frames: dict[int, tuple[int, int]] = {}  # one shared empty dict, never changed
     #: Without ``OccurrenceReads.detections``, in place of ``annotations`` and ``occurrence_of``
-    #: (sorted as those are): the annotations without a parent, with their occurrences.
-    tops: Iterator[TopFacts] = iter(())  # one shared empty iterator, never anything in it
+    #: (sorted as those are): the annotations without a parent counted by image and analysis,
+    #: and those a person reviewed one by one, with their occurrences (a review may reject one).
+    top_counts: Iterator[TopCount] = iter(())  # shared empty iterators, never anything in them
+    tops: Iterator[TopFacts] = iter(())

@@ -18,6 +18,7 @@ from trapline.db.repositories.exports.export_statements import (
     OCCURRENCES,
     SHOWN,
     TERMINAL,
+    TOP_COUNTS,
     TOPS,
     occurrence_row,
     of_images,
@@ -50,6 +51,7 @@ from trapline.domain.exports.facts import (
     IdentificationFacts,
     ImageFacts,
     OccurrenceFacts,
+    TopCount,
     TopFacts,
 )
 from trapline.domain.processing.results import AnalysisStatus
@@ -155,6 +157,14 @@ class ExportScope:
         if self.pipeline_ids is not None:
             terms.append(AnalysisRow.pipeline_id.in_(self.pipeline_ids or [-1]))
         return terms
+
+
+def _any_of(column: str, ids: Sequence[int], plain: Plain) -> str:
+    """A condition that ``column`` is one of some ids, written into a statement's text
+    (integers only)."""
+    if plain.postgres:  # braces are fine here: PostgreSQL's statement is not formatted
+        return f"{column} = ANY('{array_literal(ids)}'::bigint[])"
+    return f"{column} IN ({', '.join(map(str, map(int, ids)))})"
 
 
 def _agreed_id(agreed_with: str | None) -> int | None:
@@ -264,18 +274,37 @@ class ExportReadRepo:
         rows.sort(key=_IMAGE_AND_ID)
         return map(AnnotationFacts._make, rows)
 
-    def tops_of(self, image_ids: Sequence[int], analysis_ids: Sequence[int]) -> Iterator[TopFacts]:
-        """The annotations without a parent of these images made by these analyses, by image
-        and id, each with its occurrence: what an export that only counts detections reads
-        (one statement, where the annotations and their occurrences took two and thrice the
-        rows)."""
-        rows = self._of_analyses(TOPS, "a.analysis_id", image_ids, analysis_ids)
+    def top_counts_of(
+        self, image_ids: Sequence[int], analysis_ids: Sequence[int]
+    ) -> Iterator[TopCount]:
+        """The detections (by their shape) without a parent of these images made by these
+        analyses, counted by image and analysis, with how many are in an occurrence: what
+        an export that only counts detections reads (``tops_of`` the few a person
+        reviewed)."""
+        rows = self._of_analyses(TOP_COUNTS, "a.analysis_id", image_ids, analysis_ids)
+        return map(TopCount._make, rows)
+
+    def tops_of(
+        self, image_ids: Sequence[int], analysis_ids: Sequence[int], ids: Sequence[int]
+    ) -> Iterator[TopFacts]:
+        """The annotations without a parent among ``ids`` of these images made by these
+        analyses, by image and id, each with its occurrence."""
+        if not ids:
+            return iter(())
+        among = f" AND {_any_of('a.id', ids, Plain(self.session))}"
+        rows = self._of_analyses(TOPS, "a.analysis_id", image_ids, analysis_ids, among)
         return map(TopFacts._make, rows)
 
     def _of_analyses(
-        self, sql: str, column: str, image_ids: Sequence[int], analysis_ids: Sequence[int]
+        self,
+        sql: str,
+        column: str,
+        image_ids: Sequence[int],
+        analysis_ids: Sequence[int],
+        also: str = "",
     ) -> list[tuple[Any, ...]]:
-        """The rows of a statement on a batch's images, of these analyses only (``column``).
+        """The rows of a statement on a batch's images, of these analyses only (``column``),
+        and on ``also``'s condition.
 
         The images are the statement's list of parameters; the analyses' ids are written
         into its text (integers only), with a unary plus so that neither database walks the
@@ -286,10 +315,7 @@ class ExportReadRepo:
         if not image_ids or not analysis_ids:
             return []
         plain = Plain(self.session)
-        if plain.postgres:  # braces are fine here: PostgreSQL's statement is not formatted
-            analyses = f" AND +{column} = ANY('{array_literal(analysis_ids)}'::bigint[])"
-        else:
-            analyses = f" AND +{column} IN ({', '.join(map(str, map(int, analysis_ids)))})"
+        analyses = f" AND {_any_of('+' + column, analysis_ids, plain)}{also}"
         sql = sql.replace("{analyses}", analyses)
         return of_images(plain, sql, image_ids)
 
