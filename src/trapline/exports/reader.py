@@ -14,8 +14,6 @@ from itertools import groupby
 from operator import attrgetter, itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
-from trapline.domain.ecology.naming import Said, name_box
-from trapline.domain.ecology.occurrences import no_object
 from trapline.domain.ecology.reviews import Review
 from trapline.domain.exports.exports import ExportFilters
 from trapline.domain.exports.facts import (
@@ -32,7 +30,8 @@ from trapline.domain.exports.facts import (
     TopFacts,
 )
 from trapline.domain.pipelines.pipelines import PipelineFacts
-from trapline.exports.annotation_data import data_of, rle_of, terminal
+from trapline.exports.annotation_data import data_of, rle_of
+from trapline.exports.box_naming import box_label, box_naming
 from trapline.exports.context import ExportContext
 from trapline.exports.determination import (
     Determination,
@@ -394,9 +393,9 @@ def _detection(
             determined, determination,
         )  # fmt: skip
     box = cast(_Box, (top.x1, top.y1, top.x2, top.y2))  # ``_stands``: it has all four
-    own, chosen = _naming(top, kids)
+    own, chosen, refused = box_naming(top, kids, hidden)
     category = top.label if top.label is not None or own is None else own.label
-    label, label_confidence, nothing = _label(top, kids, chosen, human, hidden)
+    label, label_confidence, nothing = box_label(top, own, chosen, refused, human, hidden)
     detected = top.confidence if top.confidence is not None or own is None else own.confidence
     confidence = detected if detected is not None else label_confidence
     classifier = algorithms.get(chosen.algorithm_id) if chosen and chosen.algorithm_id else None
@@ -406,48 +405,6 @@ def _detection(
         algorithm, classifier, pipeline, analysis.completed_at, rle, human, None, occurrence_id,
         determined, determination, nothing,
     )  # fmt: skip
-
-
-def _label(
-    top: AnnotationFacts,
-    kids: list[AnnotationFacts],
-    chosen: AnnotationFacts | None,
-    human: HumanLabel | None,
-    hidden: frozenset[str],
-) -> tuple[str | None, float | None, bool]:
-    """A box's label, its confidence, and whether it says nothing is there: a person's label
-    rules, else the chosen one's; any stage's no-object word rejects the box (``naming.py``)."""
-    if human is not None and human.label:
-        return human.label, None, no_object(human.label, hidden)
-    nothing = no_object(top.label, hidden) or any(no_object(k.label, hidden) for k in kids)
-    if chosen is not None:
-        return chosen.label, chosen.confidence, nothing
-    return top.label, top.confidence, nothing
-
-
-def _naming(
-    top: AnnotationFacts, kids: list[AnnotationFacts]
-) -> tuple[AnnotationFacts | None, AnnotationFacts | None]:
-    """Of a box's classifications (``kids``): its detector's own verdict, and the one that
-    names the object as every count names it (``domain/ecology/naming.py``: the surest
-    terminal one, else the box's own verdict, else the surest). A detector that names its
-    boxes (MegaDetector's animal, person, vehicle) posts its verdict as a classification of
-    its own: that is the box's category and score."""
-    classes = (
-        kids
-        if len(kids) == 1 and kids[0].type == "classification"
-        else [k for k in kids if k.type == "classification"]
-    )
-    own = (
-        next((k for k in classes if k.algorithm_id == top.algorithm_id), None)
-        if top.algorithm_id
-        else None
-    )
-    others = classes if own is None else [k for k in classes if k is not own]
-    label = top.label if top.label is not None or own is None else own.label
-    said = [Said(k.label, k.confidence, terminal(k)) for k in others]
-    named = name_box(Said(label, top.confidence), said)
-    return own, others[named.chosen] if named.chosen is not None else own
 
 
 def ranked(d: Detection) -> tuple[Ranked, ...]:

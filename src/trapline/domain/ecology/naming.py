@@ -10,23 +10,21 @@ mapped as no object) rejects the box whatever names it and whatever its detector
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from trapline.domain.ecology.occurrences import no_object
 
 
-@dataclass(frozen=True)
-class Said:
+class Said(NamedTuple):
     """One stage's word on a box: its label, how sure, and whether a terminal classifier (the
-    one that names the species) said it."""
+    one that names the species) said it (a tuple: exports make one per classification)."""
 
     label: str | None
     score: float | None = None
     terminal: bool = False
 
 
-@dataclass(frozen=True)
-class Named:
+class Named(NamedTuple):
     """What names a box, how sure, whether a classifier gave it, and whether a stage said
     there is nothing there."""
 
