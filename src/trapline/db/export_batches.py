@@ -101,7 +101,7 @@ class _BatchReader:
             reviewed = sorted({r.annotation_id for r in reviews if r.annotation_id is not None})
             tops = export_reads.tops_of(image_ids, done, reviewed)
         events = export_reads.events_of(images)
-        # Counted detections come with their occurrences (``tops``).
+        # Counted detections come with their occurrences (``top_counts``, ``tops``).
         linking = reads.detections or reads.of_detections
         occurrence_of = export_reads.occurrence_of(image_ids) if linking else {}
         by_event = self._by_event(repos, events)
