@@ -1,12 +1,12 @@
-"""Every page a person opens daily, and the API's listings, timed on the benchmark data set.
-
-The data set (``dataset.py``) is made once per size and backend and reused. The app runs in
-this process over it (no background duties); a person signs in through the form, a token
-calls the API. What is opened (``page_targets.py``): the daily pages, the busiest night's
-event and the biggest deployment, the first, a deep and the last page of each deep listing
-(the image grid, and the API's images, annotations, occurrences and events, all by cursor),
-each filter of the image grid alone and within a deployment or a night (the web grid and the
-API listing), and the viewer opened from a filtered grid.
+"""Every page a person opens daily, and the API's listings, timed on the benchmark data set. The
+data set (``dataset.py``) is made once per size and backend and reused. The app runs in this
+process over it (no background duties); a person signs in through the form, a token calls the
+API; the process is tuned as ``trapline serve`` tunes its own (``cli/tuning.py``: start-up
+objects frozen out of the garbage collector's walks). What is opened (``page_targets.py``): the
+daily pages, the busiest night's event and the biggest deployment, the first, a deep and the
+last page of each deep listing (the image grid, and the API's images, annotations, occurrences
+and events, all by cursor), each filter of the image grid alone and within a deployment or a
+night (the web grid and the API listing), and the viewer opened from a filtered grid.
 
 Each page is asked for ``--warmups`` times, then ``--repeats`` times timed (fewer, at least
 three, once a page has taken ``--budget`` seconds in all). On PostgreSQL the warm-ups are 12 by
@@ -38,6 +38,7 @@ from fastapi.testclient import TestClient
 from page_targets import api_listings, filtered, pages, targets
 
 from trapline.app import create_app
+from trapline.cli import tuning
 from trapline.services.core import users
 
 #: Untimed requests of a page by default, per database (the module's docstring says why).
@@ -152,6 +153,9 @@ def run(dataset: Dataset, plan: Plan, only: str = "") -> tuple[list[list[object]
         api += [row for row in grid if row[0].startswith("API: ")]
         token = users.create_token_for_email(platform.db, OWNER, "pages benchmark").secret
         timer = ServerTime(create_app(platform))
+        # The process tuned as ``trapline serve`` tunes it: without its frozen start-up
+        # objects, a full collection (~100 ms) landed in one request of a page in nine.
+        tuning.apply(platform.settings.server)
         with TestClient(timer) as client:
             _signed_in(client)
             for what, path in [row for row in web if only in row[0]]:
