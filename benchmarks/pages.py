@@ -1,7 +1,8 @@
-"""Every page a person opens daily, and the API's listings, timed on the benchmark data set. The
-data set (``dataset.py``) is made once per size and backend and reused. The app runs in this
-process over it (no background duties); a person signs in through the form, a token calls the
-API; the process is tuned as ``trapline serve`` tunes its own (``cli/tuning.py``: start-up
+"""Every page a person opens daily, and the API's listings, timed on the benchmark data set.
+
+The data set (``dataset.py``) is made once per size and backend and reused. The app runs in
+this process over it (no background duties); a person signs in through the form, a token calls
+the API; the process is tuned as ``trapline serve`` tunes its own (``cli/tuning.py``: start-up
 objects frozen out of the garbage collector's walks). What is opened (``page_targets.py``): the
 daily pages, the busiest night's event and the biggest deployment, the first, a deep and the
 last page of each deep listing (the image grid, and the API's images, annotations, occurrences
