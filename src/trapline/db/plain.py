@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import Table
+from sqlalchemy import BigInteger, ColumnElement, Table, any_, literal
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -172,6 +173,20 @@ def array_literal(numbers: Iterable[int]) -> str:
 
 
 @lru_cache(maxsize=256)
+def of_project(
+    session: Session, column: ColumnElement[int], project_id: int
+) -> ColumnElement[bool]:
+    """``column = project_id`` for a walk in id order over one project's rows by the index on
+    (project id, id): on PostgreSQL written ``= ANY(ARRAY[...])``, which the planner does not
+    fold into a constant, so that ordering by (project id, id) keeps to that index. Folded, the
+    planner walks the whole table's ids instead, expecting the project's rows spread evenly,
+    and read through every newer row of other projects (3.4 million before the last page of a
+    project's annotations, half a second)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(postgresql.array([literal(project_id, BigInteger)]))
+    return column == project_id
+
+
 def _native(sql: str, postgres: bool) -> str:
     return sql.replace("?", "%s") if postgres else sql
 

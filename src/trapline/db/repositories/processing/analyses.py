@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.ids import reserve_ids
 from trapline.db.photo_findings import findings_due
-from trapline.db.plain import Plain
+from trapline.db.plain import Plain, of_project
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.db.tracking_due import events_due
 from trapline.db.types import affected
@@ -332,7 +332,8 @@ class AnalysisRepo:
         than ``COUNTED_UP_TO``, which are not counted), the page, and whether more follow in
         the walking direction. With a cursor the page starts next to its annotation (before
         it, for a backwards one), one index seek at any depth."""
-        query = select(AnnotationRow).where(AnnotationRow.project_id == project_id)
+        mine = of_project(self.session, AnnotationRow.project_id, project_id)
+        query = select(AnnotationRow).where(mine)
         if flt.type is not None:
             query = query.where(AnnotationRow.type == flt.type.value)
         if flt.label is not None:
@@ -371,7 +372,9 @@ class AnalysisRepo:
         backwards = cursor is not None and cursor.backwards
         if cursor is not None:
             query = query.where(key < cursor.id if backwards else key > cursor.id)
-        ordered = query.order_by(key.desc() if backwards else key)
+        # In order of (project, id), the index's: the same order, one project's ids.
+        order = (AnnotationRow.project_id, key)
+        ordered = query.order_by(*(c.desc() for c in order) if backwards else order)
         rows = list(self.session.scalars(ordered.limit(limit + 1).offset(offset)))
         found = [to_annotation(r) for r in rows[:limit]]
         if backwards:

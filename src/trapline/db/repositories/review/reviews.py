@@ -8,6 +8,7 @@ from sqlalchemy import and_, case, distinct, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from trapline.db.current import RESULTS_OF, current_analyses
+from trapline.db.plain import of_project
 from trapline.db.repositories.ecology.choices import pipeline_terms
 from trapline.db.repositories.review import review_queue
 from trapline.db.run_threshold import RUN_THRESHOLD, with_run_rows
@@ -247,11 +248,11 @@ class ReviewRepo:
         latest = (
             select(AnnotationRow.label)
             .where(
-                AnnotationRow.project_id == project_id,
+                of_project(self.session, AnnotationRow.project_id, project_id),
                 AnnotationRow.type == AnnotationType.CLASSIFICATION.value,
                 AnnotationRow.label.is_not(None),
             )
-            .order_by(AnnotationRow.id.desc())
+            .order_by(AnnotationRow.project_id.desc(), AnnotationRow.id.desc())
             .limit(LABEL_SAMPLE)
             .subquery()
         )
