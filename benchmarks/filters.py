@@ -146,6 +146,8 @@ def main() -> None:
         for name, flt in filters(manifest).items():
             keeping(platform, project_id, True)
             fast, fast_ms = timed(platform, project_id, flt, args.repeats)
+            if args.plans:
+                print(f"-- {name}\n{plans(platform, project_id, flt)}")
             if not args.live_repeats:
                 rows.append([name, f"{fast[0]:,}", f"{fast_ms:.1f}", "-", "-"])
                 continue
@@ -156,8 +158,6 @@ def main() -> None:
                 raise SystemExit(f"{name}: kept findings answer {fast[0]}, the results {slow[0]}")
             rows.append([name, f"{fast[0]:,}", f"{fast_ms:.1f}", f"{slow_ms:.1f}",
                          f"{slow_ms / fast_ms:.0f}"])  # fmt: skip
-            if args.plans:
-                print(f"-- {name}\n{plans(platform, project_id, flt)}")
     title = (
         f"result filters, {args.backend}, {dataset.images:,}-photo set (count + first page + "
         f"page before the last), medians of {args.repeats} kept and {args.live_repeats} live"
