@@ -24,7 +24,7 @@ from sqlalchemy import BigInteger, ColumnElement, Table, any_, literal
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from trapline.db.types import UTCDateTime, in_utc
 
@@ -172,9 +172,8 @@ def array_literal(numbers: Iterable[int]) -> str:
     return "{" + ",".join(map(str, map(int, numbers))) + "}"
 
 
-@lru_cache(maxsize=256)
 def of_project(
-    session: Session, column: ColumnElement[int], project_id: int
+    session: Session, column: InstrumentedAttribute[int], project_id: int
 ) -> ColumnElement[bool]:
     """``column = project_id`` for a walk in id order over one project's rows by the index on
     (project id, id): on PostgreSQL written ``= ANY(ARRAY[...])``, which the planner does not
@@ -187,6 +186,7 @@ def of_project(
     return column == project_id
 
 
+@lru_cache(maxsize=256)
 def _native(sql: str, postgres: bool) -> str:
     return sql.replace("?", "%s") if postgres else sql
 
