@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, event, select
+from sqlalchemy import BigInteger, DateTime, Integer, Select, event, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
+
+from trapline.domain.core import paging
 
 #: Primary keys: BIGINT identity on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
@@ -94,3 +96,12 @@ def chunks(ids: Sequence[int], size: int = 900) -> list[list[int]]:
     """Ids in lists short enough for one ``IN`` (SQLite's bound parameter limit)."""
     values = list(ids)
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def count_up_to(session: Session, rows: Select[Any]) -> int | None:
+    """How many rows ``rows`` answers, read only as far as ``paging.COUNTED_UP_TO`` (None past
+    it): a listing's count then costs the same at any size of project."""
+    cap = paging.COUNTED_UP_TO
+    capped = rows.limit(cap + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return total if total <= cap else None

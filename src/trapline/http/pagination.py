@@ -47,7 +47,7 @@ def offset_page(
 
 def cursor_page(
     request: Request,
-    count: int,
+    count: int | None,
     images: list[Image],
     results: list[Any],
     *,

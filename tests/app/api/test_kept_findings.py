@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from tests.support.protocol import LABELS, detection, pipeline_config, success
-from tests.support.protocol_client import Protocol
+from tests.support.protocol_client import Protocol, api_get
 from trapline.cli import app
 from trapline.db.image_filters import filtered
 from trapline.db.photo_findings import (
@@ -25,6 +25,7 @@ from trapline.db.photo_findings import (
     rebuild_step,
 )
 from trapline.db.tables import PhotoFindingRow, PhotoLabelRow
+from trapline.domain.core import paging
 from trapline.domain.core.paging import Cursor, ImageOrder
 from trapline.domain.core.records import ImageFilter
 from trapline.services.photos import findings
@@ -290,3 +291,36 @@ def test_one_projects_failing_rebuild_holds_up_no_other(
     assert "a batch after photo 0 failed" in caplog.text
     monkeypatch.setattr(findings, "rebuild_step", real)
     assert rebuild_findings(proto.platform.db) == [min(proto.project_id, other)]
+
+
+def test_the_api_counts_a_filters_matches_as_far_as_its_cap(
+    proto: Protocol, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API image listing filtered by results counts its matches only as far as the cap (a
+    project holds millions of photos): past it ``count`` is null, and the cursors still walk
+    every match; the unfiltered listing reads the project's counter, exact at any size."""
+    photos = proto.images(5, names=[f"pond-{n}.jpg" for n in range(4)] + ["lake.jpg"])
+    assert proto.register(pipeline_config(version=1)).status_code in (200, 201)
+    _run(proto, {p: [("moth", 0.9)] for p in photos[:4]} | {photos[4]: []})
+    monkeypatch.setattr(paging, "COUNTED_UP_TO", 3)
+    listing = f"/projects/{proto.project_id}/images"
+
+    def walked(**params: Any) -> tuple[int | None, list[int]]:
+        page = api_get(proto, listing, limit=2, **params)
+        count, seen = page["count"], [i["id"] for i in page["results"]]
+        while page["next"]:
+            page = proto.client.get(page["next"], headers=proto.headers).json()
+            assert page["count"] == count
+            seen += [i["id"] for i in page["results"]]
+        return count, seen
+
+    # Counted alone from the kept findings, and with the photos (a file name).
+    for params in ({"has_detections": "true"}, {"label": "moth", "filename": "pond"}):
+        count, seen = walked(**params)
+        assert count is None, params
+        assert sorted(seen) == sorted(photos[:4]), params
+    assert walked(has_detections="false") == (1, [photos[4]])
+    assert walked(label="moth", filename="pond-1")[0] == 1
+    assert walked()[0] == 5
+    monkeypatch.setattr(paging, "COUNTED_UP_TO", 4)
+    assert walked(has_detections="true")[0] == 4

@@ -16,6 +16,7 @@ from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, import_taxa, new_deployment
 from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
+from trapline.domain.core import paging
 
 #: Each occurrence's local time first seen, from the scene's table.
 SEEN = {
@@ -87,6 +88,25 @@ def test_occurrences_filtered_as_worked_out_by_hand(shared: Shared[Scene]) -> No
         assert page["count"] == len(expected), params
     newest = _listed(proto, ordering="-first_seen", limit=100)
     assert _names(scene, newest) == _in_order(scene, everyone, descending=True)
+
+
+def test_a_count_the_tallies_cannot_give_stops_at_the_cap(
+    shared: Shared[Scene], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who determined an occurrence, how sure the models are and whether it needs a person are
+    not in the tallies: those listings count their matches only as far as the cap (null past
+    it) and still walk them all; a count the tallies hold stays exact."""
+    proto, scene = shared.proto, shared.scene
+    monkeypatch.setattr(paging, "COUNTED_UP_TO", 5)
+    walked = _listed(proto, needs_identification="true", limit=4)
+    assert walked["count"] is None
+    names = _names(scene, walked)
+    following = proto.client.get(walked["next"], headers=proto.headers).json()
+    assert following["count"] is None
+    names += _names(scene, following)
+    assert names == _in_order(scene, ["n1", "n2", "s1", "s2", "n3", "n4"])
+    assert _listed(proto, min_score=0.8)["count"] == 4
+    assert _listed(proto, limit=2)["count"] == len(SEEN)
 
 
 def test_an_occurrence_shows_where_when_and_what(shared: Shared[Scene]) -> None:

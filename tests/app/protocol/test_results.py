@@ -17,7 +17,7 @@ from tests.support.protocol import (
     success,
 )
 from tests.support.protocol_client import API, Protocol, statuses
-from trapline.db.repositories.processing import analyses as analyses_repository
+from trapline.domain.core import paging
 
 FINAL = {"succeeded", "completed_with_errors", "failed", "canceled"}
 TASK_STATUSES = ("queued", "leased", "succeeded", "failed", "canceled")
@@ -310,7 +310,7 @@ def test_annotations_are_listed_with_filters(
 
     # Past the cap the matches are not counted (a project holds millions); the links still
     # say whether more follow.
-    monkeypatch.setattr(analyses_repository, "COUNTED_UP_TO", 2)
+    monkeypatch.setattr(paging, "COUNTED_UP_TO", 2)
 
     def capped(**params: Any) -> dict[str, Any]:
         return dict(

@@ -136,8 +136,9 @@ def list_images(
     )
     position = decode_cursor(cursor)
     page = images.list_images(
-        db, caller, project_id, flt, order=ordering, limit=limit, offset=offset, cursor=position
-    )
+        db, caller, project_id, flt, order=ordering, limit=limit, offset=offset, cursor=position,
+        capped=True,
+    )  # fmt: skip
     return image_page(request, page, limit=limit, offset=offset, cursor=position)
 
 

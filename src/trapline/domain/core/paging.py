@@ -8,6 +8,9 @@ from enum import StrEnum
 
 #: Stands in for an unknown capture time in the sort key, so such images sort last.
 UNKNOWN_CAPTURE_SORT = datetime(9999, 12, 31, 23, 59, 59)
+#: The most matches an API listing counts; past it its ``count`` is null (a project holds
+#: millions of photos and annotations, and counting every match of a filter reads them all).
+COUNTED_UP_TO = 10_000
 
 
 class ImageOrder(StrEnum):

@@ -39,7 +39,8 @@ from trapline.services.taxa.taxa import taxon_of_project
 class OccurrencePage:
     """A page of a project's occurrences, with the taxa they name."""
 
-    count: int
+    #: How many the filter keeps (None: more than were counted).
+    count: int | None
     occurrences: list[Occurrence]
     #: More lie beyond the page in the walking direction.
     more: bool

@@ -76,7 +76,8 @@ FILE_REFUSALS = (InvalidInput, PayloadTooLarge, UnsupportedMediaType)
 class ImagePage:
     """One page of an image listing."""
 
-    count: int
+    #: How many images match (None: more than were counted).
+    count: int | None
     images: list[Image]
     #: Whether more images lie beyond this page in the direction it was walked.
     more: bool
@@ -318,14 +319,18 @@ def list_images(
     limit: int,
     offset: int = 0,
     cursor: Cursor | None = None,
+    capped: bool = False,
 ) -> ImagePage:
-    """A page of a project's images that match the filter."""
+    """A page of a project's images that match the filter, and how many match (``capped``:
+    counted only as far as ``paging.COUNTED_UP_TO``, None past it)."""
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        images, more = repos.photos.images.page(
+        found = repos.photos.images
+        images, more = found.page(
             project_id, flt, order=order, limit=limit, offset=offset, cursor=cursor
         )
-        return ImagePage(repos.photos.images.count(project_id, flt), images, more)
+        count = found.count_up_to(project_id, flt) if capped else found.count(project_id, flt)
+        return ImagePage(count, images, more)
 
 
 def get_image(db: Database, caller: User, image_id: int, needed: Role = Role.VIEWER) -> Image:

@@ -21,7 +21,7 @@ from trapline.db.repositories.ecology.counts import occurrence_terms, tally_term
 from trapline.db.repositories.ecology.events import to_event
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
-from trapline.db.types import chunks
+from trapline.db.types import chunks, count_up_to
 from trapline.domain.core.paging import Cursor
 from trapline.domain.ecology.events import Event
 from trapline.domain.ecology.listings import (
@@ -65,9 +65,9 @@ class ListingRepo:
 
     def count_occurrences(
         self, scope: Scope, flt: OccurrenceFilter, under: Select[Any] | None
-    ) -> int:
+    ) -> int | None:
         """How many occurrences the filter keeps: summed from the tallies when they hold what
-        it asks, else counted."""
+        it asks, else counted as far as ``paging.COUNTED_UP_TO`` (None past it)."""
         if flt.tallied:
             t = OccurrenceTallyRow
             terms = tally_terms(scope)
@@ -76,8 +76,8 @@ class ListingRepo:
             if under is not None:
                 terms.append(t.taxon_id.in_(under))
             return int(self.session.scalar(select(func.sum(t.occurrences)).where(*terms)) or 0)
-        counted = select(func.count()).select_from(OccurrenceRow)
-        return int(self.session.scalar(counted.where(*_occurrence_terms(scope, flt, under))) or 0)
+        matches = select(OccurrenceRow.id).where(*_occurrence_terms(scope, flt, under))
+        return count_up_to(self.session, matches)
 
     # -- events ------------------------------------------------------------------------------
 

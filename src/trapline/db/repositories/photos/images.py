@@ -39,7 +39,7 @@ from trapline.db.tables import (
     ProjectRow,
     TaskRow,
 )
-from trapline.db.types import affected, lock_row
+from trapline.db.types import affected, count_up_to, lock_row
 from trapline.domain.core.paging import Cursor, ImageOrder, capture_sort_key
 from trapline.domain.core.records import Image, ImageFilter
 
@@ -171,18 +171,31 @@ class ImageRepo:
     def count(self, project_id: int, flt: ImageFilter, *, collection_id: int | None = None) -> int:
         """How many images match; an unfiltered count reads the project's counter."""
         if flt == ImageFilter() and collection_id is None:
-            return (
-                self.session.scalar(
-                    select(ProjectRow.image_count).where(ProjectRow.id == project_id)
-                )
-                or 0
-            )
+            return self._counter(project_id)
         walked = self._walk(project_id, flt, counting=True)
         if counted_alone(walked, flt, collection_id):
             alone = select(func.count()).select_from(walked.table).where(*walked.terms)
             return self.session.scalar(alone) or 0
         query = filtered(select(func.count()), project_id, flt, collection_id, walked)
         return self.session.scalar(query) or 0
+
+    def count_up_to(self, project_id: int, flt: ImageFilter) -> int | None:
+        """How many images match, as far as ``paging.COUNTED_UP_TO`` (None past it: the
+        API's listings, whose count then costs the same at any size of project); an
+        unfiltered count reads the project's counter."""
+        if flt == ImageFilter():
+            return self._counter(project_id)
+        walked = self._walk(project_id, flt, counting=True)
+        if counted_alone(walked, flt, None):
+            matches = select(walked.table.image_id).where(*walked.terms)
+        else:
+            matches = filtered(select(ImageRow.id), project_id, flt, None, walked)
+        return count_up_to(self.session, matches)
+
+    def _counter(self, project_id: int) -> int:
+        """The project's count of its images."""
+        found = select(ProjectRow.image_count).where(ProjectRow.id == project_id)
+        return self.session.scalar(found) or 0
 
     def page(
         self,

@@ -15,7 +15,7 @@ from trapline.db.photo_findings import findings_due
 from trapline.db.plain import Plain, of_project
 from trapline.db.tables import AnalysisRow, AnnotationRow, ImageRow, PipelineRow
 from trapline.db.tracking_due import events_due
-from trapline.db.types import affected
+from trapline.db.types import affected, count_up_to
 from trapline.domain.core.paging import Cursor
 from trapline.domain.processing.results import (
     Analysis,
@@ -329,7 +329,7 @@ class AnalysisRepo:
         cursor: Cursor | None = None,
     ) -> tuple[int | None, list[Annotation], bool]:
         """A project's annotations matching the filter, by id: how many match (None: more
-        than ``COUNTED_UP_TO``, which are not counted), the page, and whether more follow in
+        than ``paging.COUNTED_UP_TO``, which are not counted), the page, and whether more follow in
         the walking direction. With a cursor the page starts next to its annotation (before
         it, for a backwards one), one index seek at any depth."""
         mine = of_project(self.session, AnnotationRow.project_id, project_id)
@@ -364,10 +364,7 @@ class AnalysisRepo:
             if flt.captured_before is not None:
                 images = images.where(ImageRow.captured_at < flt.captured_before)
             query = query.where(AnnotationRow.image_id.in_(images))
-        # Counted as far as the cap: a project holds millions, and counting them all is a read
-        # of every one.
-        capped = query.with_only_columns(AnnotationRow.id).limit(COUNTED_UP_TO + 1).subquery()
-        total = self.session.scalar(select(func.count()).select_from(capped)) or 0
+        total = count_up_to(self.session, query.with_only_columns(AnnotationRow.id))
         key = AnnotationRow.id
         backwards = cursor is not None and cursor.backwards
         if cursor is not None:
@@ -379,11 +376,7 @@ class AnalysisRepo:
         found = [to_annotation(r) for r in rows[:limit]]
         if backwards:
             found.reverse()
-        return (total if total <= COUNTED_UP_TO else None), found, len(rows) > limit
-
-
-#: The most annotations a listing counts; past it the count is left out (None).
-COUNTED_UP_TO = 10_000
+        return total, found, len(rows) > limit
 
 
 def _analysis(a: AnalysisRow, slug: str | None, version: int | None) -> Analysis:
