@@ -1,23 +1,13 @@
-"""What an annotation's JSON ``data`` says that exports write: whether a classification is the
-terminal one, its top labels, a box's mask. Read only where the text can say so: the data holds
+"""What an annotation's JSON ``data`` says that exports write: a classification's top labels,
+a box's mask (whether a classification is the terminal one is read by the database:
+``export_statements.ANNOTATIONS``). Read only where the text can say so: the data holds
 feature vectors and scores besides."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic_core import from_json
-
-from trapline.domain.exports.facts import AnnotationFacts
-
-#: What a classification's data says when it is the terminal one, as JSON writes it.
-_TERMINAL = re.compile(r'"terminal"\s*:\s*true')
-
-
-def terminal(c: AnnotationFacts) -> bool:
-    """Whether a classification is the terminal one (the species classifier's)."""
-    return bool(c.data and _TERMINAL.search(c.data) and data_of(c.data).get("terminal") is True)
 
 
 def data_of(text: str | None) -> dict[str, Any]:

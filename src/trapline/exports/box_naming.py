@@ -6,7 +6,6 @@ from __future__ import annotations
 from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.occurrences import no_object
 from trapline.domain.exports.facts import AnnotationFacts
-from trapline.exports.annotation_data import terminal
 from trapline.exports.review import HumanLabel
 
 
@@ -54,7 +53,7 @@ def box_naming(
     )
     others = classes if own is None else [k for k in classes if k is not own]
     label = top.label if top.label is not None or own is None else own.label
-    said = [Said(k.label, k.confidence, terminal(k)) for k in others]
+    said = [Said(k.label, k.confidence, bool(k.terminal)) for k in others]
     named = name_box(Said(label, top.confidence), said, hidden)
     chosen = others[named.chosen] if named.chosen is not None else own
     return own, chosen, named.rejected

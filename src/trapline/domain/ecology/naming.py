@@ -36,20 +36,24 @@ class Named(NamedTuple):
     chosen: int | None = None
 
 
-def _sure(said: Said) -> float:
-    return said.score if said.score is not None else -1.0
-
-
 def name_box(own: Said, classes: Sequence[Said], hidden: frozenset[str] = frozenset()) -> Named:
     """Name a box from its own label (``own``) and its classifications (``hidden``: labels a
-    person mapped as no object)."""
-    rejected = any(no_object(c.label, hidden) for c in classes)
-    ranked = sorted(range(len(classes)), key=lambda i: -_sure(classes[i]))  # stable: ties first
-    terminal = next((i for i in ranked if classes[i].terminal), None)
+    person mapped as no object). Of equally sure classifications the first counts."""
+    rejected = False
+    surest = terminal = None  # the surest classification, and the surest terminal one
+    top = top_terminal = -2.0  # below any score (an unscored one counts as -1)
+    for i, c in enumerate(classes):
+        if not rejected and no_object(c.label, hidden):
+            rejected = True
+        sure = c.score if c.score is not None else -1.0
+        if sure > top:
+            surest, top = i, sure
+        if c.terminal and sure > top_terminal:
+            terminal, top_terminal = i, sure
     if terminal is not None:
         c = classes[terminal]
         return Named(c.label, c.score, True, rejected, terminal)
-    if own.label is not None or not classes:
+    if own.label is not None or surest is None:
         return Named(own.label, own.score, False, rejected)
-    c = classes[ranked[0]]
-    return Named(c.label, c.score, False, rejected, ranked[0])
+    c = classes[surest]
+    return Named(c.label, c.score, False, rejected, surest)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.taxa.rejections import Rejection
@@ -97,6 +98,7 @@ class Detection:
         return not self.below_threshold and not no_object(self.label, self.hidden_labels)
 
 
+@lru_cache(maxsize=4096)  # an export asks it of every box and classification
 def no_object(label: str | None, hidden: frozenset[str] = frozenset()) -> bool:
     """Whether a label says there is nothing of interest: one of the no-object words, or a
     label a person mapped as no object (``hidden``)."""

@@ -131,6 +131,8 @@ class AnnotationFacts(NamedTuple):
     parent_id: int | None
     algorithm_id: int | None
     ordering: int
+    #: A classification that says it names the species (``"terminal": true`` in its data).
+    terminal: bool
 
 
 class TopFacts(NamedTuple):

@@ -270,7 +270,9 @@ class ExportReadRepo:
         that completed: a photo's older runs are not read), by image and id (parents before
         children); ``data`` as JSON text (most writers never read it: decoding it for every
         row was a third of an export)."""
-        rows = self._of_analyses(ANNOTATIONS, "analysis_id", image_ids, analysis_ids)
+        terminal = TERMINAL[Plain(self.session).postgres].format(data="data")
+        sql = ANNOTATIONS.replace("{terminal}", terminal)
+        rows = self._of_analyses(sql, "analysis_id", image_ids, analysis_ids)
         rows.sort(key=_IMAGE_AND_ID)
         return map(AnnotationFacts._make, rows)
 
@@ -381,7 +383,7 @@ class ExportReadRepo:
         shown: dict[int, list[OccurrenceFacts]] = {}
         best: dict[int, BestDetectionFacts] = {}
         plain = Plain(self.session)
-        shown_sql = SHOWN.format(terminal=TERMINAL[plain.postgres])
+        shown_sql = SHOWN.format(terminal=TERMINAL[plain.postgres].format(data="k.data"))
         for row in of_images(plain, shown_sql, image_ids):
             o, image, best[row[0]] = shown_row(row)
             shown.setdefault(image, []).append(o)
