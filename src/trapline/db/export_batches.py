@@ -141,7 +141,8 @@ class _BatchReader:
         those detections (``OccurrenceReads.shown``)."""
         if not self.reads.shown:
             return {}, {}
-        shown, best = repos.exports.export_reads.occurrences_shown(image_ids)
+        pipelines = self.counted.counted_pipelines
+        shown, best = repos.exports.export_reads.occurrences_shown(image_ids, pipelines)
         counted = {
             i: [o for o in found if self.counted.counts(o.pipeline, o.deployment_id)]
             for i, found in shown.items()

@@ -45,7 +45,14 @@ class Scope:
         (comma-separated), else None (nothing tracked)."""
         if self.pipeline is not None:
             return self.pipeline
-        return ", ".join(sorted({p for _, p in self.chosen})) or None
+        return ", ".join(sorted(self.counted_pipelines)) or None
+
+    @property
+    def counted_pipelines(self) -> frozenset[str]:
+        """Every pipeline the scope counts on some deployment (none: nothing tracked)."""
+        if self.pipeline is not None:
+            return frozenset((self.pipeline,))
+        return frozenset(p for _, p in self.chosen)
 
     @cached_property
     def _chosen_by_deployment(self) -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
@@ -209,14 +209,15 @@ class ExportReadRepo:
 
     def images_after(self, scope: ExportScope, after_id: int, limit: int) -> list[ImageFacts]:
         """The next images of the scope by id (on the session's connection: an ORM session's
-        own execution of a statement of columns costs a third more)."""
+        own execution of a statement of columns costs a third more; taken at once, as a
+        result iterated row by row fetches each on its own)."""
         rows = self.session.connection().execute(
             select(*_IMAGE_COLUMNS)
             .where(*scope.image_conditions(), ImageRow.id > after_id)
             .order_by(ImageRow.id)
             .limit(limit)
         )
-        return list(map(ImageFacts._make, rows))
+        return list(map(ImageFacts._make, rows.all()))
 
     def analyses_of(self, scope: ExportScope, image_ids: Sequence[int]) -> Iterator[AnalysisFacts]:
         """The analyses of these images the scope takes, by image and id.
@@ -376,15 +377,20 @@ class ExportReadRepo:
         return found
 
     def occurrences_shown(
-        self, image_ids: Sequence[int]
+        self, image_ids: Sequence[int], pipelines: Collection[str]
     ) -> tuple[dict[int, list[OccurrenceFacts]], dict[int, BestDetectionFacts]]:
-        """The occurrences whose best detection is in these images, by image (each is read
-        with one image only), and those detections, by occurrence."""
+        """The occurrences of these pipelines whose best detection is in these images, by
+        image (each is read with one image only), and those detections, by occurrence."""
         shown: dict[int, list[OccurrenceFacts]] = {}
         best: dict[int, BestDetectionFacts] = {}
+        if not pipelines:
+            return shown, best
         plain = Plain(self.session)
-        shown_sql = SHOWN.format(terminal=TERMINAL[plain.postgres].format(data="k.data"))
-        for row in of_images(plain, shown_sql, image_ids):
+        shown_sql = SHOWN.format(
+            terminal=TERMINAL[plain.postgres].format(data="k.data"),
+            pipelines=f" AND o.pipeline IN ({', '.join('?' * len(pipelines))})",
+        )
+        for row in of_images(plain, shown_sql, image_ids, sorted(pipelines)):
             o, image, best[row[0]] = shown_row(row)
             shown.setdefault(image, []).append(o)
         return shown, best

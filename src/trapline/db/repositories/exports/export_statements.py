@@ -32,7 +32,8 @@ OCCURRENCES = (
     "WHERE o.{column} >= ? AND o.{column} <= ? AND o.{column} IN ({{among}}) "
     "AND o.rejected IS NULL ORDER BY o.id"
 )
-#: Occurrences with their best detection and its photo (``export_reads._shown`` reads a row), named
+#: Occurrences (of the pipelines ``{pipelines}`` names) with their best detection and its photo
+#: (``export_reads._shown`` reads a row), named
 #: as tracking names a box (``repositories/ecology/tracking.py``): by the classification that names
 #: it (the most confident terminal one, else the most confident; ties: the first stored) when that
 #: is terminal or the box has no label of its own, else by the box's own label and score. Read
@@ -45,7 +46,8 @@ SHOWN = (
     "CASE WHEN named.id IS NULL THEN a.confidence ELSE named.confidence END, "
     "CASE WHEN named.id IS NULL THEN a.algorithm_id ELSE named.algorithm_id END "
     "FROM occurrence_detections od "
-    "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = od.annotation_id "
+    "JOIN occurrences o ON o.id = od.occurrence_id AND o.best_annotation_id = od.annotation_id"
+    "{pipelines} "
     "JOIN annotations a ON a.id = od.annotation_id "
     "LEFT JOIN annotations named ON named.id = (SELECT k.id FROM annotations k "
     "WHERE k.parent_id = a.id AND k.type = 'classification' AND (a.label IS NULL OR {terminal}) "
@@ -99,16 +101,19 @@ def span(ids: Sequence[int]) -> tuple[int, int]:
     return min(ids), max(ids)
 
 
-def of_images(plain: Plain, sql: str, image_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+def of_images(
+    plain: Plain, sql: str, image_ids: Sequence[int], before: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
     """The rows a statement on a batch's images answers (``image_id >= ? AND image_id <= ?
-    AND image_id IN ({among})``, the column maybe named with its table). A batch whose ids
-    run without a gap (a whole project's, or a deployment's most of the time) is read by its
-    span alone: no other image's id is in it, and the list cost each statement a fifth more.
+    AND image_id IN ({among})``, the column maybe named with its table; ``before``: the
+    values of the parameters ahead of those). A batch whose ids run without a gap (a whole
+    project's, or a deployment's most of the time) is read by its span alone: no other image's
+    id is in it, and the list cost each statement a fifth more.
     """
     low, high = span(image_ids)
     if high - low + 1 == len(set(image_ids)):
-        return plain.rows(_ANY_OF_THE_IMAGES.sub("", sql), (low, high))
-    return plain.rows(sql, (low, high), among=image_ids)
+        return plain.rows(_ANY_OF_THE_IMAGES.sub("", sql), (*before, low, high))
+    return plain.rows(sql, (*before, low, high), among=image_ids)
 
 
 def occurrence_row(row: Sequence[Any]) -> OccurrenceFacts:
