@@ -14,15 +14,14 @@ from trapline.db.current import current_analyses
 from trapline.db.plain import Plain, array_literal
 from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.repositories.exports.export_statements import (
-    ANNOTATIONS,
     OCCURRENCES,
-    SHOWN,
-    TERMINAL,
     TOP_COUNTS,
     TOPS,
+    annotations_sql,
     occurrence_row,
     of_images,
     shown_row,
+    shown_sql,
     span,
     wall_clock,
 )
@@ -274,8 +273,7 @@ class ExportReadRepo:
         that completed: a photo's older runs are not read), by image and id (parents before
         children); ``data`` as JSON text (most writers never read it: decoding it for every
         row was a third of an export)."""
-        terminal = TERMINAL[Plain(self.session).postgres].format(data="data")
-        sql = ANNOTATIONS.replace("{terminal}", terminal)
+        sql = annotations_sql(Plain(self.session).postgres)
         rows = self._of_analyses(sql, "analysis_id", image_ids, analysis_ids)
         rows.sort(key=_IMAGE_AND_ID)
         return map(AnnotationFacts._make, rows)
@@ -389,11 +387,8 @@ class ExportReadRepo:
         if not pipelines:
             return shown, best
         plain = Plain(self.session)
-        shown_sql = SHOWN.format(
-            terminal=TERMINAL[plain.postgres].format(data="k.data"),
-            pipelines=f" AND o.pipeline IN ({', '.join('?' * len(pipelines))})",
-        )
-        for row in of_images(plain, shown_sql, image_ids, sorted(pipelines)):
+        sql = shown_sql(plain.postgres, len(pipelines))
+        for row in of_images(plain, sql, image_ids, sorted(pipelines)):
             o, image, best[row[0]] = shown_row(row)
             shown.setdefault(image, []).append(o)
         return shown, best

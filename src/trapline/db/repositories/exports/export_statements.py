@@ -90,6 +90,22 @@ TOP_COUNTS = (
     "AND a.y1 IS NOT NULL AND a.x2 IS NOT NULL AND a.y2 IS NOT NULL)) "
     "GROUP BY a.image_id, a.analysis_id ORDER BY a.image_id, a.analysis_id"
 )
+
+
+def annotations_sql(postgres: bool) -> str:
+    """``ANNOTATIONS`` in a database's SQL (its list of analyses still to write in)."""
+    return ANNOTATIONS.replace("{terminal}", TERMINAL[postgres].format(data="data"))
+
+
+def shown_sql(postgres: bool, pipelines: int) -> str:
+    """``SHOWN`` in a database's SQL, for this many pipelines (their names its first
+    parameters)."""
+    return SHOWN.format(
+        terminal=TERMINAL[postgres].format(data="k.data"),
+        pipelines=f" AND o.pipeline IN ({', '.join('?' * pipelines)})",
+    )
+
+
 #: A statement's list of a batch's images (``of_images``).
 _ANY_OF_THE_IMAGES = re.compile(r" AND (?:\w+\.)?image_id IN \(\{among\}\)")
 
