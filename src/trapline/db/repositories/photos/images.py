@@ -172,12 +172,9 @@ class ImageRepo:
         """How many images match; an unfiltered count reads the project's counter."""
         if flt == ImageFilter() and collection_id is None:
             return self._counter(project_id)
-        walked = self._walk(project_id, flt, counting=True)
-        if counted_alone(walked, flt, collection_id):
-            alone = select(func.count()).select_from(walked.table).where(*walked.terms)
-            return self.session.scalar(alone) or 0
-        query = filtered(select(func.count()), project_id, flt, collection_id, walked)
-        return self.session.scalar(query) or 0
+        return (
+            self.session.scalar(self._matching(project_id, flt, collection_id, func.count())) or 0
+        )
 
     def count_up_to(self, project_id: int, flt: ImageFilter) -> int | None:
         """How many images match, as far as ``paging.COUNTED_UP_TO`` (None past it: the
@@ -185,12 +182,19 @@ class ImageRepo:
         unfiltered count reads the project's counter."""
         if flt == ImageFilter():
             return self._counter(project_id)
+        return count_up_to(self.session, self._matching(project_id, flt, None))
+
+    def _matching(
+        self, project_id: int, flt: ImageFilter, collection_id: int | None, what: Any = None
+    ) -> Select[Any]:
+        """``what`` (by default the ids) of the images that match, read from the findings
+        alone when their conditions make the whole filter (``counted_alone``)."""
         walked = self._walk(project_id, flt, counting=True)
-        if counted_alone(walked, flt, None):
-            matches = select(walked.table.image_id).where(*walked.terms)
-        else:
-            matches = filtered(select(ImageRow.id), project_id, flt, None, walked)
-        return count_up_to(self.session, matches)
+        if counted_alone(walked, flt, collection_id):
+            found = walked.table.image_id if what is None else what
+            return select(found).select_from(walked.table).where(*walked.terms)
+        found = ImageRow.id if what is None else what
+        return filtered(select(found), project_id, flt, collection_id, walked)
 
     def _counter(self, project_id: int) -> int:
         """The project's count of its images."""
