@@ -26,10 +26,12 @@ from common import BACKENDS, Server, machine_speed_ms, print_table, running_serv
 from listing import bulk_load
 
 from trapline.background.exports import ExportRunner
+from trapline.cli import tuning
 from trapline.db.engine import Database
 from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.domain.exports.exports import ExportFilters, ExportFormat, ExportStatus
 from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
+from trapline.settings import ServerSettings
 from trapline.storage.base import BlobStore
 from trapline.storage.local import LocalBlobStore
 
@@ -246,6 +248,7 @@ def run(*, images: int, per_image: int, backend: str, repeats: int, in_process: 
             db.refresh_statistics("analyses")
             db.refresh_statistics("annotations")
             if in_process:
+                tuning.apply(ServerSettings())  # as the server that runs exports is tuned
                 store = LocalBlobStore(server.data_dir / "in-process", b"benchmark")
                 rows = export_all(
                     lambda fmt: export_in_process(db, store, project_id, fmt), images, repeats

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from trapline.cli import tuning
 from trapline.cli.base import (
     ApiUrl,
     AsEmail,
@@ -158,8 +159,10 @@ def export(
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     target = output or Path(f"trapline-project{project}-export.{chosen.extension}")
+    commands = load_export_commands()
+    tuning.apply(settings.server)  # the export runs as a server runs it, collector and all
     done = run_command(
-        load_export_commands().run_export, settings, project_id=project, fmt=chosen,
+        commands.run_export, settings, project_id=project, fmt=chosen,
         filters=filters, output=target, as_email=as_email, progress=progress,
     )  # fmt: skip
     typer.echo(f"\nwrote {target} ({done.size_bytes:,} bytes): {done.counts}", err=True)

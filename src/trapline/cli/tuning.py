@@ -1,4 +1,5 @@
-"""Process-wide tuning, in one place: applied once by ``trapline serve`` and ``trapline up``.
+"""Process-wide tuning, in one place: applied once by ``trapline serve``, ``trapline up`` and
+``trapline export``.
 
 Each knob changes the whole Python process, so nothing here runs at import, in tests or in a
 worker process; each is behind a setting (docs/deploy.md, "Process-wide tuning"). Under
