@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trapline.db.engine import Database
+from trapline.db.plain import Plain
 from trapline.db.repositories import Repos
 from trapline.db.repositories.exports.export_reads import ExportScope
+from trapline.db.repositories.exports.export_statements import annotation_counts
 from trapline.db.tables import ImageEventRow, ImageRow
 from trapline.domain.ecology.species import Scope
 from trapline.domain.exports.exports import OccurrenceReads
@@ -28,6 +30,11 @@ from trapline.domain.taxa.taxa import Taxon
 
 #: Images read per batch: memory stays flat whatever the project's size.
 BATCH_SIZE = 1000
+#: Annotations (of every run) a batch whose detections are made in full holds, about: a batch
+#: of crowded photos, hundreds of boxes each, stops early, so the rows held at once (a batch
+#: written, the next ones read ahead) no longer grow with the crowd (a batch of the
+#: real-shaped set held up to five times the mean, 120,000 annotations, ~100 MB in Python).
+BATCH_ANNOTATIONS = 25_000
 #: The status of an analysis whose results an export takes.
 _COMPLETED = AnalysisStatus.COMPLETED.value
 
@@ -87,6 +94,9 @@ class _BatchReader:
         if not images:
             return None
         image_ids = [i.id for i in images]
+        if reads.detections:
+            images = _bounded(images, annotation_counts(Plain(repos.session), image_ids))
+            image_ids = image_ids[: len(images)]
         analyses = list(export_reads.analyses_of(scope, image_ids))
         # Only a completed analysis has results an export writes or counts (``reader.py``).
         done = [a.id for a in analyses if a.status == _COMPLETED]
@@ -168,6 +178,17 @@ class _BatchReader:
         taxa = _taxa(repos, {t for t in wanted if t is not None} - self.taxa_read)
         self.taxa_read.update(taxa)
         return taxa
+
+
+def _bounded(images: list[ImageFacts], annotations: dict[int, int]) -> list[ImageFacts]:
+    """The first of these images (at least one) whose annotations (by image) add up to no
+    more than ``BATCH_ANNOTATIONS``."""
+    total = 0
+    for taken, image in enumerate(images):
+        total += annotations.get(image.id, 0)
+        if total > BATCH_ANNOTATIONS and taken:
+            return images[:taken]
+    return images
 
 
 def _taxa(repos: Repos, taxon_ids: set[int]) -> dict[int, Taxon]:

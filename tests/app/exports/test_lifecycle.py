@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from tests.support.accounts import Account
@@ -15,6 +16,7 @@ from tests.support.protocol import detection, success
 from tests.support.refusals import answered_as_missing
 from trapline.background.exports import MAX_ATTEMPTS, STALE_AFTER, ExportRunner, export_key
 from trapline.clock import FakeClock
+from trapline.db import export_batches
 from trapline.db.engine import Database
 from trapline.db.tables import ExportRow
 from trapline.domain.exports.exports import ExportFilters, ExportFormat
@@ -107,6 +109,25 @@ def test_filters_narrow_the_export(seeded: Seeded) -> None:
     assert narrowed["counts"]["detections"] == len(
         [b for b in seeded.boxes if b.image_id in first_three]
     )
+
+
+def test_batches_of_crowded_photos_stop_early_and_write_the_same_file(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose detections are made in full holds about ``BATCH_ANNOTATIONS``
+    annotations: photos with more boxes come in more, smaller batches, and the file is the
+    same."""
+    whole = seeded.export(format="csv")
+    batches: list[int] = []
+    seeded.proto.platform.exports.after_batch = batches.append
+    monkeypatch.setattr(export_batches, "BATCH_ANNOTATIONS", 2)
+    cut = seeded.export(format="csv")
+    assert cut["status"] == "succeeded", cut
+    assert cut["counts"] == whole["counts"]
+    assert seeded.download(cut["id"]) == seeded.download(whole["id"])
+    # Each photo with a box (a box and its label: 2 annotations) in a batch of its own, the
+    # photos without one beside them; the whole export was one batch.
+    assert len({b.image_id for b in seeded.boxes}) <= len(batches) < len(seeded.images)
 
 
 def test_a_canceled_export_stops_and_leaves_no_file(seeded: Seeded) -> None:

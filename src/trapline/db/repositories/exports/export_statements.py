@@ -92,6 +92,14 @@ TOP_COUNTS = (
 )
 
 
+#: How many annotations (of every run) each of a batch's images has (``annotation_counts``):
+#: read from the images' index alone.
+ANNOTATION_COUNTS = (
+    "SELECT image_id, COUNT(*) FROM annotations "
+    "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}) GROUP BY image_id"
+)
+
+
 def annotations_sql(postgres: bool) -> str:
     """``ANNOTATIONS`` in a database's SQL (its list of analyses still to write in)."""
     return ANNOTATIONS.replace("{terminal}", TERMINAL[postgres].format(data="data"))
@@ -130,6 +138,11 @@ def of_images(
     if high - low + 1 == len(set(image_ids)):
         return plain.rows(_ANY_OF_THE_IMAGES.sub("", sql), (*before, low, high))
     return plain.rows(sql, (*before, low, high), among=image_ids)
+
+
+def annotation_counts(plain: Plain, image_ids: Sequence[int]) -> dict[int, int]:
+    """How many annotations, of every run, each of these images has (those without: none)."""
+    return dict(of_images(plain, ANNOTATION_COUNTS, image_ids))
 
 
 def occurrence_row(row: Sequence[Any]) -> OccurrenceFacts:
