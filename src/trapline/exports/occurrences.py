@@ -27,9 +27,7 @@ class OccurrenceWriter(ExportWriter):
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         super().__init__(out, context)
-        #: Detections of the exported images in no occurrence; images with detections in no
-        #: event yet.
-        self._loose = 0
+        #: Images with detections in no event yet.
         self._ungrouped = 0
         self._terms: dict[int, TaxonTerms | None] = {}
         self._warned_links = False
@@ -55,7 +53,6 @@ class OccurrenceWriter(ExportWriter):
                 tally.detections += detections
                 if result.event is None:
                     self._ungrouped += 1
-                self._loose += result.loose_count
             for o in result.shown:
                 if kept(o, filters) and self.occurrence(o, result):
                     tally.rows += 1
@@ -69,11 +66,12 @@ class OccurrenceWriter(ExportWriter):
                 "deployment is being grouped): their occurrences are not in the file; export "
                 "again once grouping is done"
             )
-        if self._loose and not self.tally.rows:
+        if self.tally.detections and not self.tally.rows:
             self.context.problem(
-                f"no occurrence in the file: {self._loose:,} detections of the exported "
-                "images are in none (their events are not tracked yet, or they are under "
-                "their run's threshold)"
+                f"no occurrence in the file: none of the {self.tally.detections:,} detections "
+                "of the exported images is in an occurrence the export keeps (their events are "
+                "not tracked yet, they are under their run's threshold, or the filters leave "
+                "their occurrences out)"
             )
         self.finish()
 

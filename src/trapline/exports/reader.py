@@ -152,20 +152,13 @@ class ImageResult(NamedTuple):
     #: photos (``OccurrenceReads.frames``).
     frame: tuple[int, int] | None = None
     #: Where the detections are only counted (``OccurrenceReads.detections`` off, and
-    #: ``detections`` empty): how many there are, and how many of them are in no occurrence.
-    counted: tuple[int, int] | None = None
+    #: ``detections`` empty): how many there are.
+    counted: int | None = None
 
     @property
     def detection_count(self) -> int:
         """The image's detections: those made, or those counted."""
-        return len(self.detections) if self.counted is None else self.counted[0]
-
-    @property
-    def loose_count(self) -> int:
-        """Its detections in no occurrence."""
-        if self.counted is None:
-            return sum(d.occurrence_id is None for d in self.detections)
-        return self.counted[1]
+        return len(self.detections) if self.counted is None else self.counted
 
 
 def results(
@@ -285,25 +278,19 @@ def _counted(
     reviewed: list[TopFacts],
     reviews: BatchReviews,
     drawn: int,
-) -> tuple[int, int]:
+) -> int:
     """How many detections ``_detections`` would make of an image's annotations without a
     parent (``counts``: those of a detection's shape, by analysis; ``reviewed``: those a
-    person reviewed), with the boxes a person drew on it, and how many of them are in no
-    occurrence."""
+    person reviewed), with the boxes a person drew on it."""
     if not done or not counts:
-        return drawn, drawn
+        return drawn
     analyses, humans = {a.id for a in done}, reviews.labels
-    made = linked = 0
-    for count in counts:
-        if count.analysis_id in analyses:
-            made += count.made
-            linked += count.linked
+    made = sum(count.made for count in counts if count.analysis_id in analyses)
     for top in reviewed:  # counted by their shape, unless a person rejected them
         human = humans.get(top.id) if humans else None
         if top.analysis_id in analyses and _stands(top, None) and not _stands(top, human):
             made -= 1
-            linked -= top.occurrence_id is not None
-    return made + drawn, made - linked + drawn
+    return made + drawn
 
 
 def _stands(top: AnnotationFacts | TopFacts, human: HumanLabel | None) -> bool:

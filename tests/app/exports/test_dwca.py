@@ -199,3 +199,15 @@ def _core_rows(done: dict[str, Any], scene: Birds) -> dict[str, dict[str, str]]:
     header = lines[0].split("\t")
     rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:] if line]
     return {r["occurrenceID"]: r for r in rows}
+
+
+def test_detections_in_no_occurrence_the_export_keeps_are_said_so(seeded: Seeded) -> None:
+    """Photos whose events are not tracked yet give the occurrence formats no row, and the
+    export says how many detections the file leaves out and why."""
+    detections = len(seeded.boxes)
+    for fmt in ("dwca", "occurrences-csv"):
+        done = seeded.export(format=fmt)
+        assert done["status"] == "succeeded", done
+        assert (done["counts"]["detections"], done["counts"]["rows"]) == (detections, 0)
+        said = f"no occurrence in the file: none of the {detections} detections of the exported"
+        assert any(e.startswith(said) for e in done["errors"]), done["errors"]

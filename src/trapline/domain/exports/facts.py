@@ -137,7 +137,7 @@ class AnnotationFacts(NamedTuple):
 
 class TopFacts(NamedTuple):
     """An annotation without a parent as an export that only counts detections reads it
-    (``OccurrenceReads.detections`` off): whether it is a detection, and its occurrence."""
+    (``OccurrenceReads.detections`` off): whether it is a detection."""
 
     id: int
     analysis_id: int
@@ -147,19 +147,16 @@ class TopFacts(NamedTuple):
     y1: float | None
     x2: float | None
     y2: float | None
-    occurrence_id: int | None
 
 
 class TopCount(NamedTuple):
     """How many annotations without a parent one analysis made on an image that are
-    detections by their shape (a box, or a label of the whole image), and how many of them
-    are in an occurrence: what an export that only counts detections reads of most of them
-    (``Batch.top_counts``)."""
+    detections by their shape (a box, or a label of the whole image): what an export that
+    only counts detections reads of most of them (``Batch.top_counts``)."""
 
     image_id: int
     analysis_id: int
     made: int
-    linked: int
 
 
 class AlgorithmFacts(NamedTuple):

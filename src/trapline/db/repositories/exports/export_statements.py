@@ -66,25 +66,20 @@ ANNOTATIONS = (
     "CAST(data AS TEXT), parent_id, algorithm_id, ordering, {terminal} FROM annotations "
     "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}){analyses}"
 )
-#: The annotations without a parent of a batch's images, of the analyses ``{analyses}`` names,
-#: with their occurrences (``tops_of``): none for a detection of an occurrence a person
-#: rejected, which counts nowhere.
+#: The annotations without a parent of a batch's images, of the analyses ``{analyses}`` names
+#: (``tops_of``).
 TOPS = (
-    "SELECT a.id, a.analysis_id, a.image_id, a.type, a.x1, a.y1, a.x2, a.y2, od.occurrence_id "
-    "FROM annotations a LEFT JOIN occurrence_detections od ON od.annotation_id = a.id "
-    "AND NOT EXISTS (SELECT 1 FROM occurrences r WHERE r.id = od.occurrence_id "
-    "AND r.rejected IS NOT NULL) "
+    "SELECT a.id, a.analysis_id, a.image_id, a.type, a.x1, a.y1, a.x2, a.y2 FROM annotations a "
     "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
     "AND a.parent_id IS NULL{analyses} ORDER BY a.image_id, a.id"
 )
 #: Of the same annotations, those that are detections by their shape (a whole box, or a label
-#: of the whole image: ``reader._stands``), counted by image and analysis with how many are in
-#: an occurrence (``top_counts_of``): handing each row to Python was two thirds of the read.
+#: of the whole image: ``reader._stands``), counted by image and analysis (``top_counts_of``):
+#: handing each row to Python was two thirds of the read, and counting those in an occurrence
+#: too (a look-up of each in ``occurrence_detections``) four fifths of the statement on
+#: PostgreSQL.
 TOP_COUNTS = (
-    "SELECT a.image_id, a.analysis_id, COUNT(*), COUNT(od.occurrence_id) "
-    "FROM annotations a LEFT JOIN occurrence_detections od ON od.annotation_id = a.id "
-    "AND NOT EXISTS (SELECT 1 FROM occurrences r WHERE r.id = od.occurrence_id "
-    "AND r.rejected IS NOT NULL) "
+    "SELECT a.image_id, a.analysis_id, COUNT(*) FROM annotations a "
     "WHERE a.image_id >= ? AND a.image_id <= ? AND a.image_id IN ({among}) "
     "AND a.parent_id IS NULL{analyses} AND (a.type = 'classification' OR (a.x1 IS NOT NULL "
     "AND a.y1 IS NOT NULL AND a.x2 IS NOT NULL AND a.y2 IS NOT NULL)) "
