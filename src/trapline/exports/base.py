@@ -58,6 +58,11 @@ class Tally:
             return None
         if not self.images:
             return "no results in the file: no image matched the export's filters"
+        if self.detections:  # a format of a row per occurrence, which says why above
+            return (
+                f"no results in the file: {self.images:,} images matched, with "
+                f"{self.detections:,} detections, none of them in a row"
+            )
         why = ", ".join(
             f"{count:,} {what}"
             for count, what in (

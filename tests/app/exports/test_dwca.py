@@ -211,3 +211,7 @@ def test_detections_in_no_occurrence_the_export_keeps_are_said_so(seeded: Seeded
         assert (done["counts"]["detections"], done["counts"]["rows"]) == (detections, 0)
         said = f"no occurrence in the file: none of the {detections} detections of the exported"
         assert any(e.startswith(said) for e in done["errors"]), done["errors"]
+        assert done["errors"][-1] == (
+            f"no results in the file: {len(seeded.images)} images matched, with {detections} "
+            "detections, none of them in a row"
+        )
