@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trapline.db.nights import night_of, sql_date
-from trapline.db.repositories.ecology.choices import choose_first, pipeline_terms
+from trapline.db.repositories.ecology.choices import choose_first, pipeline_terms, place_terms
 from trapline.db.tables import (
     EventRow,
     ImageEventRow,
@@ -197,13 +197,12 @@ def tally(session: Session, event_id: int) -> None:
     session.execute(insert(OccurrenceTallyRow).from_select(_TALLY_COLUMNS, counted))
 
 
-def tally_terms(scope: Scope) -> list[ColumnElement[bool]]:
+def tally_terms(scope: Scope, *, within_event: bool = False) -> list[ColumnElement[bool]]:
     """The tallies a scope counts: its project's, of its pipeline, deployment and nights,
-    without the labels mapped as no object."""
+    without the labels mapped as no object (``within_event``: ``place_terms``)."""
     t = OccurrenceTallyRow
-    terms = [t.project_id == scope.project_id, *pipeline_terms(scope, t.pipeline, t.deployment_id)]
-    if scope.deployment_id is not None:
-        terms.append(t.deployment_id == scope.deployment_id)
+    terms = place_terms(scope, t.project_id, t.deployment_id, within_event)
+    terms += pipeline_terms(scope, t.pipeline, t.deployment_id)
     if scope.since is not None:
         terms.append(t.night >= scope.since)
     if scope.until is not None:
@@ -249,18 +248,13 @@ def sums_of(scope: Scope) -> Sums:
     return Sums(k.deployment_id, label, taxon, k.occurrences, k.detections, terms)
 
 
-def occurrence_terms(scope: Scope) -> list[ColumnElement[bool]]:
+def occurrence_terms(scope: Scope, *, within_event: bool = False) -> list[ColumnElement[bool]]:
     """The occurrences a scope counts, but for its nights (which its readers bound each in
     their own way): its project's, of its pipeline and deployment, without the labels mapped
-    as no object and those a person rejected."""
+    as no object and those a person rejected (``within_event``: ``place_terms``)."""
     o = OccurrenceRow
-    terms = [
-        o.project_id == scope.project_id,
-        o.rejected.is_(None),
-        *pipeline_terms(scope, o.pipeline, o.deployment_id),
-    ]
-    if scope.deployment_id is not None:
-        terms.append(o.deployment_id == scope.deployment_id)
+    terms = place_terms(scope, o.project_id, o.deployment_id, within_event)
+    terms += [o.rejected.is_(None), *pipeline_terms(scope, o.pipeline, o.deployment_id)]
     if scope.hidden_labels:
         terms.append(o.label.is_(None) | o.label.not_in(scope.hidden_labels))
     return terms

@@ -70,7 +70,7 @@ class ListingRepo:
         it asks, else counted as far as ``paging.COUNTED_UP_TO`` (None past it)."""
         if flt.tallied:
             t = OccurrenceTallyRow
-            terms = tally_terms(scope)
+            terms = tally_terms(scope, within_event=flt.event_id is not None)
             if flt.event_id is not None:
                 terms.append(t.event_id == flt.event_id)
             if under is not None:
@@ -173,7 +173,7 @@ def _occurrence_terms(
     """What keeps an occurrence in a listing: the counting scope (as its tallies count it),
     then the filter."""
     o = OccurrenceRow
-    terms = occurrence_terms(scope)
+    terms = occurrence_terms(scope, within_event=flt.event_id is not None)
     start, end = night_bounds(scope.since, scope.until)
     if start is not None:
         terms.append(o.first_seen_at >= start)
