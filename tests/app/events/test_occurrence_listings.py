@@ -10,13 +10,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import literal_column, select, text
 
 from tests.support.analysis_scene import Scene, build_scene
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, import_taxa, new_deployment
 from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
+from trapline.db.repositories.ecology.counts import occurrence_terms, tally_terms
+from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow
 from trapline.domain.core import paging
+from trapline.domain.ecology.species import Scope
 
 #: Each occurrence's local time first seen, from the scene's table.
 SEEN = {
@@ -261,3 +265,30 @@ def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
     assert api_get(proto, f"{base}/events")["count"] == 0
     table = api_get(proto, f"{base}/counts", by="night,hour")
     assert table == {"pipeline": None, "by": ["night", "hour"], "rank": None, "rows": []}
+
+
+def test_a_listing_within_one_event_walks_no_index_of_the_project(shared: Shared[Scene]) -> None:
+    """Within one event, the occurrences and tallies of a listing are found by the event: by
+    an index of the project's, SQLite walked every occurrence of the project (94 ms for the
+    busiest night at 1,000,000 photos, 5 ms by the event's)."""
+    proto, scene = shared.proto, shared.scene
+    scope, event = Scope(proto.project_id), scene.events["03-01T22:10"]
+    o, t = OccurrenceRow, OccurrenceTallyRow
+    with proto.platform.db.read() as repos:
+        sqlite = repos.session.get_bind().dialect.name == "sqlite"
+        for table, query in (
+            ("occurrences", select(o.id).where(*occurrence_terms(scope, within_event=True))),
+            ("occurrence_tallies", select(t.id).where(*tally_terms(scope, within_event=True))),
+        ):
+            query = query.where(literal_column("event_id") == event)
+            compiled = query.compile(
+                dialect=repos.session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+            plan = " ".join(
+                str(r[-1]) for r in repos.session.execute(text(explain + str(compiled)))
+            )
+            assert f"ix_{table}_project" not in plan, plan
+            if sqlite:
+                assert f"ix_{table}_event_id" in plan, plan
+            assert len(repos.session.execute(query).all()) > 0
