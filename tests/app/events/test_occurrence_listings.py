@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import literal_column, select, text
 
 from tests.support.analysis_scene import Scene, build_scene
@@ -292,3 +293,37 @@ def test_a_listing_within_one_event_walks_no_index_of_the_project(shared: Shared
             if sqlite:
                 assert f"ix_{table}_event_id" in plan, plan
             assert len(repos.session.execute(query).all()) > 0
+
+
+def test_a_page_of_events_reads_its_tallies_by_the_events(shared: Shared[Scene]) -> None:
+    """What a page of events holds is read from the tallies by the page's events: by an index
+    of the project's, SQLite walked every tally of the project for each page."""
+    proto, scene = shared.proto, shared.scene
+    ran: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "occurrence_tallies" in statement:
+            ran.append((statement, parameters))
+
+    db = proto.platform.db
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.read() as repos:
+            rows = repos.ecology.counts.per_event(
+                Scope(proto.project_id), sorted(scene.events.values())
+            )
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    assert rows
+    assert len(ran) == 1
+    statement, parameters = ran[0]
+    with db.read() as repos:
+        connection = repos.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+        plan = " ".join(
+            str(r[-1]) for r in connection.exec_driver_sql(explain + statement, parameters)
+        )
+    assert "ix_occurrence_tallies_project" not in plan, plan
+    if sqlite:
+        assert "ix_occurrence_tallies_event_id" in plan, plan

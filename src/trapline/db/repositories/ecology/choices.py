@@ -77,9 +77,10 @@ def place_terms(
     within_event: bool,
 ) -> list[ColumnElement[bool]]:
     """A scope's project and deployment, of rows with these columns. ``within_event``: the rows
-    are also of one event, and the terms are written (``+ 0``) so that SQLite walks the event's
-    index: it walked the project's, every tally or occurrence of the project, 20-215 ms for the
-    busiest night at 1,000,000 photos where the event's takes under 1."""
+    are also of one event or of a page's events, and the terms are written (``+ 0``) so that
+    SQLite walks the events' index: it walked the project's, every tally or occurrence of the
+    project, 20-215 ms for the busiest night at 1,000,000 photos where the event's takes
+    under 1."""
     if within_event:
         project_id, deployment_id = project_id + 0, deployment_id + 0
     terms = [project_id == scope.project_id]

@@ -332,7 +332,7 @@ class CountRepo:
             chunk = ids[start : start + _IN_SIZE]
             rows = self.session.execute(
                 select(t.event_id, t.taxon_id, t.label, func.sum(t.occurrences))
-                .where(*tally_terms(scope), t.event_id.in_(chunk))
+                .where(*tally_terms(scope, within_event=True), t.event_id.in_(chunk))
                 .group_by(t.event_id, t.taxon_id, t.label)
             )
             found += [(int(e), taxon, label, int(n)) for e, taxon, label, n in rows]
