@@ -7,6 +7,7 @@ exactly as one that does not exist."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -295,25 +296,32 @@ def test_a_listing_within_one_event_walks_no_index_of_the_project(shared: Shared
             assert len(repos.session.execute(query).all()) > 0
 
 
+@contextmanager
+def _statements(proto: Protocol, table: str) -> Iterator[list[tuple[str, Any]]]:
+    """The statements run while in the block that name ``table``, with their parameters."""
+    ran: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if table in statement:
+            ran.append((statement, parameters))
+
+    engine = proto.platform.db.engine
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield ran
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+
+
 def test_a_page_of_events_reads_its_tallies_by_the_events(shared: Shared[Scene]) -> None:
     """What a page of events holds is read from the tallies by the page's events: by an index
     of the project's, SQLite walked every tally of the project for each page."""
     proto, scene = shared.proto, shared.scene
-    ran: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "occurrence_tallies" in statement:
-            ran.append((statement, parameters))
-
     db = proto.platform.db
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with db.read() as repos:
-            rows = repos.ecology.counts.per_event(
-                Scope(proto.project_id), sorted(scene.events.values())
-            )
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
+    with _statements(proto, "occurrence_tallies") as ran, db.read() as repos:
+        rows = repos.ecology.counts.per_event(
+            Scope(proto.project_id), sorted(scene.events.values())
+        )
     assert rows
     assert len(ran) == 1
     statement, parameters = ran[0]
@@ -327,3 +335,21 @@ def test_a_page_of_events_reads_its_tallies_by_the_events(shared: Shared[Scene])
     assert "ix_occurrence_tallies_project" not in plan, plan
     if sqlite:
         assert "ix_occurrence_tallies_event_id" in plan, plan
+
+
+def test_a_count_over_every_night_reads_the_kept_sums(shared: Shared[Scene]) -> None:
+    """Over every night, a listing's count is summed from the kept sums per deployment and
+    label, whose rows do not grow with the project's events, and agrees with the tallies'
+    (over some nights, and within an event, the tallies still count)."""
+    proto, scene = shared.proto, shared.scene
+    genus = scene.taxa["Ardea"]
+    for params in ({}, {"taxon": genus}, {"deployment": scene.north}):
+        with _statements(proto, "occurrence_tallies") as tallies:
+            listed = _listed(proto, limit=1, **params)
+        assert not tallies, params
+        nights = _listed(proto, limit=1, since="2024-01-01", until="2024-12-31", **params)
+        assert listed["count"] == nights["count"] > 0, params
+    with _statements(proto, "occurrence_tallies") as tallies:
+        within = _listed(proto, limit=1, event=scene.events["03-01T22:10"])
+    assert within["count"] == 2
+    assert tallies

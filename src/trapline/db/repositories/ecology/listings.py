@@ -17,7 +17,12 @@ from sqlalchemy import ColumnElement, Select, String, func, null, select, type_c
 from sqlalchemy.orm import Session
 
 from trapline.db.nights import hour_of, night_of, sql_date
-from trapline.db.repositories.ecology.counts import occurrence_terms, tally_terms
+from trapline.db.repositories.ecology.counts import (
+    Sums,
+    occurrence_terms,
+    sums_of,
+    tally_terms,
+)
 from trapline.db.repositories.ecology.events import to_event
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
@@ -66,18 +71,24 @@ class ListingRepo:
     def count_occurrences(
         self, scope: Scope, flt: OccurrenceFilter, under: Select[Any] | None
     ) -> int | None:
-        """How many occurrences the filter keeps: summed from the tallies when they hold what
-        it asks, else counted as far as ``paging.COUNTED_UP_TO`` (None past it)."""
-        if flt.tallied:
+        """How many occurrences the filter keeps: summed from the kept sums or the tallies
+        when they hold what it asks, else counted as far as ``paging.COUNTED_UP_TO`` (None
+        past it). Within one event, the event's tallies; over every night, the kept sums per
+        deployment and label, whose rows do not grow with the project's events (the tallies'
+        sum read every event's, 5.8 -> 30.4 ms from 100,000 to 1,000,000 photos)."""
+        if not flt.tallied:
+            matches = select(OccurrenceRow.id).where(*_occurrence_terms(scope, flt, under))
+            return count_up_to(self.session, matches)
+        if flt.event_id is not None:
             t = OccurrenceTallyRow
-            terms = tally_terms(scope, within_event=flt.event_id is not None)
-            if flt.event_id is not None:
-                terms.append(t.event_id == flt.event_id)
-            if under is not None:
-                terms.append(t.taxon_id.in_(under))
-            return int(self.session.scalar(select(func.sum(t.occurrences)).where(*terms)) or 0)
-        matches = select(OccurrenceRow.id).where(*_occurrence_terms(scope, flt, under))
-        return count_up_to(self.session, matches)
+            terms = [*tally_terms(scope, within_event=True), t.event_id == flt.event_id]
+            sums = Sums(t.deployment_id, t.label, t.taxon_id, t.occurrences, t.detections, terms)
+        else:
+            sums = sums_of(scope)
+        terms = list(sums.terms)
+        if under is not None:
+            terms.append(sums.taxon_id.in_(under))
+        return int(self.session.scalar(select(func.sum(sums.occurrences)).where(*terms)) or 0)
 
     # -- events ------------------------------------------------------------------------------
 
