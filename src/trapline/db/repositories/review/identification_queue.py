@@ -72,7 +72,7 @@ def read_queue(
     for taxon in (None, *vague_taxa):
         of_taxon = o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
         found += _surest_last(session, model & of_taxon, wanted)
-    found += _precise(session, scope, model, vague_taxa, wanted)
+    found += _precise(session, scope, model, vague_taxa, wanted, int(kept or 0))
     precise = {t for t in found if t.taxon_id is not None and t.taxon_id not in vague_taxa}
     found.sort(key=lambda r: (not r.disputed, r in precise, r.score or 0.0, r.id))
     return total, [to_occurrence(r) for r in found[offset:wanted]]
@@ -177,10 +177,12 @@ def _precise(
     model: ColumnElement[bool],
     vague_taxa: set[int],
     wanted: int,
+    everyone: int,
 ) -> list[Any]:
     """The first ``wanted`` of the models' occurrences that name a taxon of species rank or
-    below, least sure first: found walking the models' occurrences in score order, or, when
-    they are a small share of those (a walk would pass over many), among their taxa's."""
+    below, least sure first (``everyone``: the scope's occurrences, by the kept sums): found
+    walking the models' occurrences in score order, or, when they are a small share of those
+    (a walk would pass over many), among their taxa's."""
     o, k = OccurrenceRow, LabelTallyRow
     kept = and_(
         k.project_id == scope.project_id, *pipeline_terms(scope, k.pipeline, k.deployment_id)
@@ -190,7 +192,6 @@ def _precise(
     if vague_taxa:  # an empty NOT IN is written as a subquery the planners do not see through
         named = named & k.taxon_id.not_in(sorted(vague_taxa))
         named_taxon = named_taxon & o.taxon_id.not_in(sorted(vague_taxa))
-    everyone = session.scalar(select(func.sum(k.occurrences)).where(kept)) or 0
     precise = session.scalar(select(func.sum(k.occurrences)).where(named)) or 0
     if not precise:
         return []
