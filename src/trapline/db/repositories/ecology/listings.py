@@ -17,11 +17,7 @@ from sqlalchemy import ColumnElement, Select, String, func, null, select, type_c
 from sqlalchemy.orm import Session
 
 from trapline.db.nights import hour_of, night_of, sql_date
-from trapline.db.repositories.ecology.counts import (
-    occurrence_terms,
-    sums_of,
-    tally_terms,
-)
+from trapline.db.repositories.ecology.counts import occurrence_terms, sums_of, tally_terms
 from trapline.db.repositories.ecology.events import to_event
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.tables import (
