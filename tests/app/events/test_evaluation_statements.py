@@ -4,12 +4,8 @@ few hundred at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import event as sa_event
 
 from tests.support.evaluation_scene import CLASSES, POND_TAXA
 from tests.support.protocol_client import Protocol, api_get, api_post
@@ -22,22 +18,7 @@ from tests.support.scenes import (
     occurrences_of,
     track_all,
 )
-
-
-@contextmanager
-def _counted(proto: Protocol) -> Iterator[list[str]]:
-    """The statements sent through the database engine meanwhile."""
-    sent: list[str] = []
-
-    def seen(*args: Any) -> None:
-        sent.append(str(args[2]))
-
-    engine = proto.platform.db.engine
-    sa_event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", seen)
+from tests.support.statements import statements_sent
 
 
 def _birds(per_photo: int) -> list[dict[str, Any]]:
@@ -77,12 +58,12 @@ def test_freezing_and_scoring_send_as_many_statements_for_60_boxes_as_for_4(
     big = _identified_place(proto, "Big", 30)
     sent: dict[str, tuple[int, int]] = {}
     for name, place, size in (("small", small, 4), ("big", big, 60)):
-        with _counted(proto) as freezing:
+        with statements_sent(proto.platform.db.engine) as freezing:
             body = {"name": name, "deployment_id": place}
             made = api_post(proto, f"/projects/{proto.project_id}/evaluation-sets", body, 201)
         assert made["size"] == size
         slug = api_get(proto, f"/deployments/{place}")["counting_pipeline"]
-        with _counted(proto) as scoring:
+        with statements_sent(proto.platform.db.engine) as scoring:
             found = api_get(proto, f"/evaluation-sets/{made['id']}/scores", pipeline=slug)
         assert (found["seen"], found["correct"]) == (size, size)
         sent[name] = (len(freezing), len(scoring))

@@ -7,11 +7,9 @@ exactly as one that does not exist."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import literal_column, select, text
 
 from tests.support.analysis_scene import Scene, build_scene
@@ -19,6 +17,7 @@ from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, import_taxa, new_deployment
 from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
+from tests.support.statements import statements_sent
 from trapline.db.repositories.ecology.counts import occurrence_terms, tally_terms
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow
 from trapline.domain.core import paging
@@ -296,32 +295,16 @@ def test_a_listing_within_one_event_walks_no_index_of_the_project(shared: Shared
             assert len(repos.session.execute(query).all()) > 0
 
 
-@contextmanager
-def _statements(proto: Protocol, table: str) -> Iterator[list[tuple[str, Any]]]:
-    """The statements run while in the block that name ``table``, with their parameters."""
-    ran: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if table in statement:
-            ran.append((statement, parameters))
-
-    engine = proto.platform.db.engine
-    sa_event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield ran
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_page_of_events_reads_its_tallies_by_the_events(shared: Shared[Scene]) -> None:
     """What a page of events holds is read from the tallies by the page's events: by an index
     of the project's, SQLite walked every tally of the project for each page."""
     proto, scene = shared.proto, shared.scene
     db = proto.platform.db
-    with _statements(proto, "occurrence_tallies") as ran, db.read() as repos:
+    with statements_sent(db.engine) as sent, db.read() as repos:
         rows = repos.ecology.counts.per_event(
             Scope(proto.project_id), sorted(scene.events.values())
         )
+    ran = [(s, p) for s, p in sent if "occurrence_tallies" in s]
     assert rows
     assert len(ran) == 1
     statement, parameters = ran[0]
@@ -347,7 +330,7 @@ def test_a_count_over_every_night_reads_the_kept_sums(shared: Shared[Scene]) -> 
              ({"taxon": scene.taxa["Ardea"]}, "occurrence_tallies"),
              ({"event": scene.events["03-01T22:10"]}, "occurrence_tallies"))  # fmt: skip
     for params, kept in cases:
-        with _statements(proto, "_tallies") as ran:
+        with statements_sent(proto.platform.db.engine) as ran:
             listed = _listed(proto, limit=1, **params)
         tables = ("occurrence_tallies", "label_tallies", "pipeline_tallies")
         read = {table for table in tables if any(f"FROM {table}" in s for s, _ in ran)}

@@ -4,35 +4,15 @@ first tracking inserts them all at once, a later one that keeps them rewrites th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import event as sa_event
 
 from tests.support.protocol import LABELS, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import add_frames, event_of, new_deployment, occurrences_of, track_all
+from tests.support.statements import statements_sent
 
 #: Insects on the sheet, each in both photos at the same place, far from one another.
 INSECTS = 40
-
-
-@contextmanager
-def _counted(proto: Protocol) -> Iterator[list[str]]:
-    """The statements sent through the database engine meanwhile."""
-    sent: list[str] = []
-
-    def seen(*args: Any) -> None:
-        sent.append(str(args[2]))
-
-    engine = proto.platform.db.engine
-    sa_event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", seen)
 
 
 def _post_insects(proto: Protocol, image_ids: list[int]) -> None:
@@ -52,17 +32,17 @@ def test_tracking_sends_a_few_statements_for_many_occurrences(proto: Protocol) -
     photos = add_frames(proto, trap, 2, timedelta(minutes=1), size=(800, 520))
     assert proto.register(pipeline_config()).status_code in (200, 201)
     _post_insects(proto, photos)
-    with _counted(proto) as first:
+    with statements_sent(proto.platform.db.engine) as first:
         assert track_all(proto) == 1
     found = occurrences_of(proto, event_of(proto, trap))
     assert len(found) >= INSECTS
     assert sum(o["detection_count"] for o in found) == 2 * INSECTS
     # Results posted again: the same boxes, new detections, each occurrence kept (its id).
     _post_insects(proto, photos)
-    with _counted(proto) as again:
+    with statements_sent(proto.platform.db.engine) as again:
         assert track_all(proto) == 1
     assert sorted(o["id"] for o in occurrences_of(proto, event_of(proto, trap))) == sorted(
         o["id"] for o in found
     )
-    writes = [s for s in first + again if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    writes = [s for s, _ in first + again if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
     assert len(writes) < INSECTS // 2, [w[:40] for w in writes]
