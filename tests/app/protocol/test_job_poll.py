@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
-
 from tests.support.protocol_client import API, Protocol
+from tests.support.statements import statements_sent
 from trapline.db.engine import Database
 
 #: What the per-job task count statement says (TasksRepository.counts).
 COUNTS_QUERY = "GROUP BY tasks.status"
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements the app runs on its real engine while the block runs."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_the_ids_only_poll_counts_no_tasks_and_answers_as_before(
@@ -43,14 +25,14 @@ def test_the_ids_only_poll_counts_no_tasks_and_answers_as_before(
         assert response.status_code == 200, response.text
         return response.json()
 
-    with statements(app_db) as full_run:
+    with statements_sent(app_db.engine) as full_run:
         full = listing()
-    with statements(app_db) as poll_run:
+    with statements_sent(app_db.engine) as poll_run:
         poll = listing(ids_only=1)
 
     # The full listing counts each listed job's tasks; the poll counts none.
-    assert len([s for s in full_run if COUNTS_QUERY in s]) == 2
-    assert [s for s in poll_run if COUNTS_QUERY in s] == []
+    assert len([s for s, _ in full_run if COUNTS_QUERY in s]) == 2
+    assert [s for s, _ in poll_run if COUNTS_QUERY in s] == []
     # The answer is the same page of jobs: ids and slugs, the total and the links.
     assert {(j["id"], j["pipeline_slug"]) for j in poll["results"]} == {
         (j["id"], j["pipeline_slug"]) for j in full["results"]

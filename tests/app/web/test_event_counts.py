@@ -7,9 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import event as sa_event
 
 from tests.support.accounts import Account
 from tests.support.protocol_client import Protocol, api_get
@@ -25,6 +22,7 @@ from tests.support.scenes import (
     new_deployment,
     track_all,
 )
+from tests.support.statements import statements_sent
 from tests.support.web import Browser, table
 
 
@@ -113,18 +111,9 @@ def test_the_events_are_counted_in_one_read(
     import_md(proto, {f"Pond/frame-{n:02d}.jpg": detections for n in range(6)})
     assert track_all(proto) == 6
     olive = sign_in(proto.account)
-    statements: list[str] = []
-    engine = proto.platform.db.engine
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "occurrence_tallies" in statement and "event_id IN" in statement:
-            statements.append(statement)
-
-    sa_event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(proto.platform.db.engine) as sent:
         assert [n for n, _ in _events(olive, pond)] == [1] * 6
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", seen)
+    statements = [s for s, _ in sent if "occurrence_tallies" in s and "event_id IN" in s]
     assert len(statements) == 1, statements
 
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
-from sqlalchemy import event
 
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import Protocol
+from tests.support.statements import statements_sent
 from tests.support.web import Browser
 from trapline.db.engine import Database
 from trapline.db.types import utcnow
@@ -198,21 +197,6 @@ def test_the_queue_shows_crops_not_photos(
 # -- the grid's counts --
 
 
-@contextmanager
-def _statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements run on ``db`` while the block runs."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def _tiles(page: str) -> dict[int, tuple[str, str]]:
     """(detections, reviewed) of each tile of a grid page, by image id ('' when unprocessed)."""
     found = re.findall(
@@ -252,7 +236,7 @@ def test_grid_tiles_count_the_current_detections_and_their_reviews(
         assert made.status_code == 201, made.text
     d = proto.images(1)[0]  # no job has run on it
     browser = sign_in(owner)
-    with _statements(app_db) as before:
+    with statements_sent(app_db.engine) as before:
         page = browser.page(f"/projects/{project_id}/images")
     assert _tiles(page) == {a: ("1", "0"), b: ("2", "1"), c: ("0", "0"), d: ("", "")}
     assert "2 detections · 1 reviewed" in page
@@ -260,11 +244,11 @@ def test_grid_tiles_count_the_current_detections_and_their_reviews(
     # The counts take one query for the page, however many images it shows.
     more = proto.images(4)
     _run(proto, {e: [box(e, 1)] for e in more}, image_ids=more)
-    with _statements(app_db) as after:
+    with statements_sent(app_db.engine) as after:
         page = browser.page(f"/projects/{project_id}/images")
     assert len(_tiles(page)) == 8
     assert {_tiles(page)[e] for e in more} == {("1", "0")}
     counting = [
-        [s for s in seen if "reviews" in s and "annotations" in s] for seen in (before, after)
+        [s for s, _ in seen if "reviews" in s and "annotations" in s] for seen in (before, after)
     ]
     assert [len(queries) for queries in counting] == [1, 1]
