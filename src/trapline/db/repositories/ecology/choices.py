@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.tables import (
@@ -16,6 +17,7 @@ from trapline.db.tables import (
     LabelTallyRow,
     PipelinePinRow,
     PipelineRow,
+    PipelineTallyRow,
     ProjectRow,
 )
 from trapline.domain.core.records import Deployment
@@ -87,6 +89,21 @@ def place_terms(
     if scope.deployment_id is not None:
         terms.append(deployment_id == scope.deployment_id)
     return terms
+
+
+def kept_total(scope: Scope) -> Select[Any]:
+    """How many occurrences the scope counts over the whole project (its deployment, nights and
+    labels mapped as no object aside), from the kept sums: its pipeline's one row, else each
+    deployment's own pipeline's sums."""
+    if scope.pipeline is not None:
+        p = PipelineTallyRow
+        return select(p.occurrences).where(
+            p.project_id == scope.project_id, p.pipeline == scope.pipeline
+        )
+    k = LabelTallyRow
+    return select(func.sum(k.occurrences)).where(
+        k.project_id == scope.project_id, *pipeline_terms(scope, k.pipeline, k.deployment_id)
+    )
 
 
 class ChoiceRepo:

@@ -17,16 +17,11 @@ from sqlalchemy import ColumnElement, Select, String, func, null, select, type_c
 from sqlalchemy.orm import Session
 
 from trapline.db.nights import hour_of, night_of, sql_date
+from trapline.db.repositories.ecology.choices import kept_total
 from trapline.db.repositories.ecology.counts import occurrence_terms, sums_of, tally_terms
 from trapline.db.repositories.ecology.events import to_event
 from trapline.db.repositories.ecology.occurrences import to_occurrence
-from trapline.db.tables import (
-    EventRow,
-    OccurrenceRow,
-    OccurrenceTallyRow,
-    PipelineTallyRow,
-    TaxonRow,
-)
+from trapline.db.tables import EventRow, OccurrenceRow, OccurrenceTallyRow, TaxonRow
 from trapline.db.types import chunks, count_up_to
 from trapline.domain.core.paging import Cursor
 from trapline.domain.ecology.events import Event
@@ -74,16 +69,18 @@ class ListingRepo:
     ) -> int | None:
         """How many occurrences the filter keeps: read from the kept sums or the tallies when
         they hold what it asks, else counted as far as ``paging.COUNTED_UP_TO`` (None past
-        it). Over every night, the pipeline's kept total or a deployment's kept sums per label,
-        which do not grow with the project's events (the tallies' sum read every event's: 5.8
-        -> 30.4 ms from 100,000 to 1,000,000 photos); an event's or a taxon's tallies by their
-        own index."""
+        it). Over every night, the kept total (``kept_total``) or a deployment's kept sums
+        per label, which do not grow with the project's events (the tallies' sum read every
+        event's: 5.8 -> 30.4 ms from 100,000 to 1,000,000 photos); an event's or a taxon's
+        tallies by their own index."""
         if not flt.tallied:
             matches = select(OccurrenceRow.id).where(*_occurrence_terms(scope, flt, under))
             return count_up_to(self.session, matches)
         if flt.event_id is None and under is None:
-            total = _pipeline_total(scope)
-            if total is None:
+            whole = scope.deployment_id is None and scope.since is None and scope.until is None
+            if whole and not scope.hidden_labels:
+                total = kept_total(scope)
+            else:
                 sums = sums_of(scope)
                 total = select(func.sum(sums.occurrences)).where(*sums.terms)
             return int(self.session.scalar(total) or 0)
@@ -249,15 +246,3 @@ def _walk(
     if backwards:
         rows.reverse()
     return rows, more
-
-
-def _pipeline_total(scope: Scope) -> Select[Any] | None:
-    """The scope's occurrences from its pipeline's kept total (one row) when the scope is just
-    that: one pipeline, every deployment and night, no label mapped as no object."""
-    whole = scope.deployment_id is None and scope.since is None and scope.until is None
-    if scope.pipeline is None or not whole or scope.hidden_labels:
-        return None
-    p = PipelineTallyRow
-    return select(p.occurrences).where(
-        p.project_id == scope.project_id, p.pipeline == scope.pipeline
-    )

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from trapline.db.repositories.ecology.choices import pipeline_terms
+from trapline.db.repositories.ecology.choices import kept_total, pipeline_terms
 from trapline.db.repositories.ecology.counts import sums_of
 from trapline.db.repositories.ecology.occurrences import to_occurrence
-from trapline.db.tables import LabelTallyRow, OccurrenceRow, PipelineTallyRow, TaxonRow
+from trapline.db.tables import LabelTallyRow, OccurrenceRow, TaxonRow
 from trapline.domain.ecology.occurrences import DeterminedBy, LabelGroup, Occurrence
 from trapline.domain.ecology.species import Scope
 from trapline.domain.taxa.taxa import Rank
@@ -53,7 +53,7 @@ def read_queue(
     settled = session.scalar(
         select(func.count()).where(people, o.identified_by.is_not(None), ~o.disputed)
     )
-    kept = session.scalar(_occurrences(scope))
+    kept = session.scalar(kept_total(scope))
     total = int(kept or 0) - int(settled or 0)
     wanted = offset + limit
     if total <= 0 or offset >= total:
@@ -124,20 +124,6 @@ def read_label_groups(
         members.sort(key=lambda r: (r.score or 0.0, r.id))
         page.append(LabelGroup(label, taxon, n, [to_occurrence(r) for r in members[:per_label]]))
     return len(groups), page
-
-
-def _occurrences(scope: Scope) -> Select[Any]:
-    """How many occurrences the scope counts over the whole project, from the kept sums: its
-    pipeline's, else each deployment's own pipeline's."""
-    if scope.pipeline is not None:
-        p = PipelineTallyRow
-        return select(p.occurrences).where(
-            p.project_id == scope.project_id, p.pipeline == scope.pipeline
-        )
-    k = LabelTallyRow
-    return select(func.sum(k.occurrences)).where(
-        k.project_id == scope.project_id, *pipeline_terms(scope, k.pipeline, k.deployment_id)
-    )
 
 
 def _vague_taxa(session: Session, scope: Scope) -> set[int]:
