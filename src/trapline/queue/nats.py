@@ -213,8 +213,14 @@ class JetStreamTaskQueue(TaskQueue):
                 tasks = repos.processing.dispatch.requeued_since(
                     job_id, self.clock.now() - REQUEUE_WINDOW, limit=REQUEUE_LIMIT
                 )
-            if tasks:
-                self._call(HOOK_TIMEOUT, self.stream.publish, job_id, tasks)
+            # A retry of failed tasks starts them again at attempt 0, a try whose message was
+            # consumed: maybe so lately that its id still counts as a duplicate and JetStream
+            # has yet to remove it on the acknowledgement. Those go out afresh.
+            retried = [t for t in tasks if t[1] == 0]
+            again = [t for t in tasks if t[1] > 0]
+            for batch, spent in ((retried, True), (again, False)):
+                if batch:
+                    self._call(HOOK_TIMEOUT, self.stream.publish, job_id, batch, replacing=spent)
         except TraplineError as exc:  # the database change stands; the reconciler republishes
             log.warning("requeued tasks of job %s not published yet: %s", job_id, exc.detail)
 

@@ -189,8 +189,8 @@ class TaskStream:
     ) -> int:
         """Offer each (task id, attempt); returns how many messages were stored anew.
 
-        ``replacing``: these tries' messages were just deleted, so their ids are known to be
-        spent within the duplicate window.
+        ``replacing``: these tries' messages were deleted or consumed, so their ids are known
+        to be spent within the duplicate window; a message still held is replaced.
         """
         await self.ensure(client)
         js = client.jetstream(timeout=API_TIMEOUT)
@@ -242,7 +242,9 @@ class TaskStream:
             ack = await js.publish(subject, body, stream=self.stream, headers={MSG_ID: msg_id})
             # A duplicate is normally this very try published a moment ago. Only attempt 0
             # can come round again (a retry of failed tasks restarts at 0) after its message
-            # was consumed within the window; then this try must still be offered.
+            # was consumed within the window; then this try must still be offered. (Right
+            # after the retry, the consumed message may not be removed yet: the requeue hook
+            # publishes those tries as ``replacing``.)
             if not ack.duplicate:
                 return True
             if attempt > 0 or await self._holds(js, subject):

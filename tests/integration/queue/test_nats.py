@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -394,6 +395,55 @@ def test_a_message_offering_another_jobs_task_is_terminated(
     _held_soon(bench, mine, set())
     assert bench.tasks(other)[foreign].status is TaskStatus.QUEUED
     assert bench.held(other) == {foreign}
+
+
+def test_tasks_retried_before_their_consumed_message_is_gone_are_offered(
+    server: NatsServer, nats_bench: Factory
+) -> None:
+    """A retry of failed tasks starts them again at attempt 0, the try whose message a claim
+    consumed: JetStream still knows its id, and may still hold the message until it takes the
+    acknowledgement in (on a loaded machine, after the retry). The retry is offered anyway."""
+    bench = nats_bench(server.url, clock=FakeClock(SystemClock().now()))
+    job = bench.job(1, max_attempts=1)
+    (task_id,) = bench.tasks(job)
+    queue = channel(bench)
+    assert queue.held_count(job.id) == 1
+    reply = asyncio.run(_pull_one(server.url, queue, job.id))  # a claim's pull, not settled yet
+    now = bench.clock.now()
+    with bench.db.statement() as repos:  # the claim's lease of the pulled try
+        (lease,) = repos.processing.dispatch.lease(
+            job.id, offers={task_id: 0}, holder="slow", lease_id="slow-1",
+            expires=now + timedelta(minutes=5), now=now,
+        )  # fmt: skip
+    assert fail(bench, lease, RetryPolicy(max_attempts=1)) is TaskStatus.FAILED
+    with bench.db.write() as repos:
+        assert repos.processing.tasks.retry_failed(job.id, now=bench.clock.now()) == 1
+    bench.queue.notify_queued(job.id)
+    asyncio.run(_acknowledge(server.url, reply))  # the claim's acknowledgement comes in now
+    (again,) = claim_until(bench, {job.id: 60}, 1)
+    assert (again.task_id, again.attempt) == (task_id, 1)
+
+
+async def _pull_one(url: str, queue: JetStreamTaskQueue, job_id: int) -> str:
+    """Pull one message of the job on a connection of the test's own; its reply subject."""
+    client = await nats.connect(url)
+    try:
+        subscription = await client.jetstream().pull_subscribe_bind(
+            f"job-{job_id}", stream=queue.stream.stream
+        )
+        (message,) = await subscription.fetch(1, timeout=10)  # room for a loaded machine
+        return str(message.reply)
+    finally:
+        await client.close()
+
+
+async def _acknowledge(url: str, reply: str) -> None:
+    """Acknowledge a pulled message, waiting for the server to confirm it."""
+    client = await nats.connect(url)
+    try:
+        await client.request(reply, b"+ACK", timeout=10)
+    finally:
+        await client.close()
 
 
 def test_messages_carry_task_and_attempt_under_a_dedup_id(
