@@ -218,9 +218,13 @@ class JetStreamTaskQueue(TaskQueue):
             # has yet to remove it on the acknowledgement. Those go out afresh.
             retried = [t for t in tasks if t[1] == 0]
             again = [t for t in tasks if t[1] > 0]
-            for batch, spent in ((retried, True), (again, False)):
-                if batch:
-                    self._call(HOOK_TIMEOUT, self.stream.publish, job_id, batch, replacing=spent)
+            sending = [
+                self._start(HOOK_TIMEOUT, self.stream.publish, job_id, batch, replacing=spent)
+                for batch, spent in ((retried, True), (again, False))
+                if batch
+            ]
+            for sent in sending:
+                sent()
         except TraplineError as exc:  # the database change stands; the reconciler republishes
             log.warning("requeued tasks of job %s not published yet: %s", job_id, exc.detail)
 
