@@ -232,6 +232,12 @@ def wait_stuck(bench: QueueBench) -> Reconciled:
 
 async def pull_and_die(url: str, queue: JetStreamTaskQueue, job_id: int) -> int:
     """Pull the job's messages as a claim that dies before settling them; how many."""
+    return len(await pull_unsettled(url, queue, job_id, 10))
+
+
+async def pull_unsettled(url: str, queue: JetStreamTaskQueue, job_id: int, batch: int) -> list[str]:
+    """Pull up to ``batch`` of the job's messages on a connection of the caller's own and
+    settle none; their reply subjects (``acknowledge`` settles one later)."""
     import nats
 
     client = await nats.connect(url)
@@ -239,6 +245,18 @@ async def pull_and_die(url: str, queue: JetStreamTaskQueue, job_id: int) -> int:
         subscription = await client.jetstream().pull_subscribe_bind(
             f"job-{job_id}", stream=queue.stream.stream
         )
-        return len(await subscription.fetch(10, timeout=10))  # room for a loaded machine
+        messages = await subscription.fetch(batch, timeout=10)  # room for a loaded machine
+        return [str(message.reply) for message in messages]
+    finally:
+        await client.close()
+
+
+async def acknowledge(url: str, reply: str) -> None:
+    """Acknowledge a message pulled by ``pull_unsettled``, waiting for the server to confirm."""
+    import nats
+
+    client = await nats.connect(url)
+    try:
+        await client.request(reply, b"+ACK", timeout=10)
     finally:
         await client.close()

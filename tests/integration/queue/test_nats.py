@@ -25,6 +25,7 @@ from tests.support.nats import NatsServer
 from tests.support.queue_bench import (
     Factory,
     QueueBench,
+    acknowledge,
     channel,
     claim_until,
     claims_of,
@@ -32,6 +33,7 @@ from tests.support.queue_bench import (
     fail,
     failing_writes,
     pull_and_die,
+    pull_unsettled,
     wait_stuck,
 )
 from tests.support.waiting import wait_until
@@ -408,7 +410,7 @@ def test_tasks_retried_before_their_consumed_message_is_gone_are_offered(
     (task_id,) = bench.tasks(job)
     queue = channel(bench)
     assert queue.held_count(job.id) == 1
-    reply = asyncio.run(_pull_one(server.url, queue, job.id))  # a claim's pull, not settled yet
+    (reply,) = asyncio.run(pull_unsettled(server.url, queue, job.id, 1))  # not settled yet
     now = bench.clock.now()
     with bench.db.statement() as repos:  # the claim's lease of the pulled try
         (lease,) = repos.processing.dispatch.lease(
@@ -419,31 +421,9 @@ def test_tasks_retried_before_their_consumed_message_is_gone_are_offered(
     with bench.db.write() as repos:
         assert repos.processing.tasks.retry_failed(job.id, now=bench.clock.now()) == 1
     bench.queue.notify_queued(job.id)
-    asyncio.run(_acknowledge(server.url, reply))  # the claim's acknowledgement comes in now
+    asyncio.run(acknowledge(server.url, reply))  # the claim's acknowledgement comes in now
     (again,) = claim_until(bench, {job.id: 60}, 1)
     assert (again.task_id, again.attempt) == (task_id, 1)
-
-
-async def _pull_one(url: str, queue: JetStreamTaskQueue, job_id: int) -> str:
-    """Pull one message of the job on a connection of the test's own; its reply subject."""
-    client = await nats.connect(url)
-    try:
-        subscription = await client.jetstream().pull_subscribe_bind(
-            f"job-{job_id}", stream=queue.stream.stream
-        )
-        (message,) = await subscription.fetch(1, timeout=10)  # room for a loaded machine
-        return str(message.reply)
-    finally:
-        await client.close()
-
-
-async def _acknowledge(url: str, reply: str) -> None:
-    """Acknowledge a pulled message, waiting for the server to confirm it."""
-    client = await nats.connect(url)
-    try:
-        await client.request(reply, b"+ACK", timeout=10)
-    finally:
-        await client.close()
 
 
 def test_messages_carry_task_and_attempt_under_a_dedup_id(
