@@ -240,6 +240,17 @@ def leased_by(url: str, job_id: int, worker: str) -> set[int]:
     return {row[0] for row in rows}
 
 
+def answered_by(url: str, task_ids: set[int], worker: str) -> set[int]:
+    """Those of the tasks whose stored result the worker named ``worker`` posted."""
+    rows = select(
+        url,
+        "SELECT task_id FROM analyses WHERE task_id = ANY(:ids) AND worker LIKE :who",
+        ids=list(task_ids),
+        who=f"{worker}%",
+    )
+    return {row[0] for row in rows}
+
+
 def attempts(url: str, task_ids: set[int]) -> dict[int, int]:
     """Deliveries of each task so far."""
     rows = select(url, "SELECT id, attempt FROM tasks WHERE id = ANY(:ids)", ids=list(task_ids))

@@ -31,6 +31,7 @@ from tests.system.faults.harness import (
     QUEUES,
     Site,
     Worker,
+    answered_by,
     attempts,
     job_of,
     leased_by,
@@ -89,7 +90,12 @@ def test_worker_killed_mid_batch(shared: Site) -> None:
         recovered = time.monotonic() - killed_at
         assert survivor.drain() == 0, survivor.log()
     assert held, "the killed worker held no lease"
-    assert all(n >= 2 for n in attempts(shared.database_url, held).values())
+    # A result it had sent before it froze may still land (a busy server reads it after the
+    # kill); every other task it held is delivered again.
+    landed = answered_by(shared.database_url, held, "doomed")
+    again = {t for t, n in attempts(shared.database_url, held).items() if n >= 2}
+    assert landed | again == held, (landed, again, held)
+    assert not landed & again, (landed, again)
     integrity = check_job_integrity(
         shared.database_url,
         job_id,
