@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.forks import FORKED_COMMANDS, Forked, fork_server
 from tests.support.moto import free_port
 
 #: Seconds a server may take to answer /readyz after it starts.
@@ -24,7 +25,8 @@ STARTUP_TIMEOUT = 60.0
 class Server:
     """A running server process and where to reach it."""
 
-    process: subprocess.Popen[str]
+    #: The process, or a server forked from this test process's helper (``forks.py``).
+    process: subprocess.Popen[str] | Forked
     url: str
     log_path: Path
 
@@ -66,18 +68,24 @@ def running(
     command: Callable[..., list[str]] = trapline_command,
 ) -> Iterator[Server]:
     """Start ``trapline <args> --port P`` (through ``command``, which makes the command line
-    of the arguments) and wait until it is ready; stop it afterwards."""
+    of the arguments; ``serve`` and ``up`` are forked, ``forks.py``) and wait until it is
+    ready; stop it afterwards."""
     port = port or free_port()
     log_path = cwd / f"server-{port}.log"
+    env = env or clean_env()
+    process: subprocess.Popen[str] | Forked
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command(*args, "--port", str(port)),
-            cwd=cwd,
-            env=env or clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        if command is trapline_command and args[0] in FORKED_COMMANDS:
+            process = fork_server([*args, "--port", str(port)], cwd=cwd, env=env, log=log_path)
+        else:
+            process = subprocess.Popen(
+                command(*args, "--port", str(port)),
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
         wait_ready(server)
