@@ -101,6 +101,70 @@ def test_a_keyword_that_names_no_setting_is_refused_saying_what_a_keyword_is() -
     assert str(refused.value) == message
 
 
+DATABASE_URLS = "use sqlite:///path/to/trapline.db or postgresql://user@host:5432/database"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mysql://ana@db.example/trap", f"trapline does not run on 'mysql' ({DATABASE_URLS})"),
+        (
+            "postgresql+psycopg2://ana@db.example/trap",
+            f"trapline does not run on 'postgresql+psycopg2' ({DATABASE_URLS})",
+        ),
+        # Without a scheme the value is not repeated: it may hold a password.
+        ("ana:secret@db.example/trap", f"not a database URL: it names no scheme ({DATABASE_URLS})"),
+    ],
+    ids=["another-database", "another-driver", "no-scheme"],
+)
+def test_a_database_url_trapline_cannot_use_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    assert _refusal(monkeypatch, "TRAPLINE_DATABASE_URL", value) == (
+        f"TRAPLINE_DATABASE_URL: {message}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("postgres://ana@db.example/trap", "postgresql+psycopg://ana@db.example/trap"),
+        ("postgresql://ana@db.example/trap", "postgresql+psycopg://ana@db.example/trap"),
+        ("postgresql+psycopg://ana@db.example/trap", "postgresql+psycopg://ana@db.example/trap"),
+        ("sqlite:////srv/trapline.db", "sqlite:////srv/trapline.db"),
+    ],
+)
+def test_the_database_urls_trapline_runs_on_are_kept(value: str, kept: str) -> None:
+    assert Settings(_env_file=None, database_url=value).db.url == kept
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("trapline.example.org", "not an http:// or https:// address"),
+        ("ftp://trapline.example.org", "not an http:// or https:// address"),
+        ("https://trapline.example.org:99999", "its port is not a number from 0 to 65535"),
+        ("https://ana:secret@trapline.example.org", "a base URL names no user, query or fragment"),
+        ("https://trapline.example.org/?next=1", "a base URL names no user, query or fragment"),
+    ],
+    ids=["no-scheme", "ftp", "port", "password", "query"],
+)
+def test_a_public_url_that_cannot_start_a_link_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    refusal = _refusal(monkeypatch, "TRAPLINE_PUBLIC_URL", value)
+    assert refusal.startswith(f"TRAPLINE_PUBLIC_URL: {message} (use e.g. "), refusal
+    assert "secret" not in refusal
+
+
+@pytest.mark.parametrize(
+    "value", ["https://trapline.example.org/", "http://[::1]:8000/trap", "http://10.0.0.5:8000"]
+)
+def test_public_urls_that_start_links_are_kept(value: str) -> None:
+    settings = Settings(_env_file=None, public_url=value)
+    assert settings.http.public_base_url == value.rstrip("/")
+
+
 def test_trapline_prints_the_line_and_exits_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "trapline.cli", "worker", "--burst"],

@@ -8,6 +8,11 @@ from pydantic import Field, field_validator
 
 from trapline.settings.base import Section
 
+#: The database URL schemes trapline runs on (``postgresql://`` and ``postgres://`` are taken
+#: as ``postgresql+psycopg://``).
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+_DATABASE_URLS = "use sqlite:///path/to/trapline.db or postgresql://user@host:5432/database"
+
 
 class DatabaseSettings(Section):
     """Which database, and how many connections to it."""
@@ -36,7 +41,12 @@ class DatabaseSettings(Section):
             return None
         for prefix in ("postgresql://", "postgres://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix) :]
+                value = "postgresql+psycopg://" + value[len(prefix) :]
+        scheme, found, _ = value.partition("://")
+        if not found:
+            raise ValueError(f"not a database URL: it names no scheme ({_DATABASE_URLS})")
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(f"trapline does not run on {scheme!r} ({_DATABASE_URLS})")
         return value
 
     def resolved_url(self, data_dir: Path) -> str:

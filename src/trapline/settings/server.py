@@ -6,8 +6,9 @@ import os
 import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from trapline.files import private_dir
 from trapline.settings.base import Networks, Origins, Section
@@ -95,6 +96,29 @@ class HttpSettings(Section):
     #: Offer the test pipelines (``trapline-constant``, ``trapline-random``) on the web app's
     #: job form; the API takes them either way.
     show_test_pipelines: bool = False
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """A base for links: http(s), a host, no user, query or fragment (none is kept)."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - reading it checks it
+        except ValueError:
+            raise ValueError(
+                "its port is not a number from 0 to 65535 (use e.g. https://host:8443)"
+            ) from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "not an http:// or https:// address (use e.g. https://trapline.example.org)"
+            )
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError(
+                "a base URL names no user, query or fragment (use e.g. https://host/path)"
+            )
+        return value
 
     @property
     def public_base_url(self) -> str:
