@@ -215,6 +215,12 @@ def patient_claim(
         time.sleep(min(float(answer.headers.get("Retry-After") or 1), 1.0))
 
 
+def _still_queued(client: httpx.Client, job_id: int) -> bool:
+    """Whether the job has tasks waiting to be claimed (as far as the worker may see it)."""
+    answer = client.get(f"/api/v2/jobs/{job_id}")
+    return answer.status_code == 200 and int(answer.json()["counts"]["queued"]) > 0
+
+
 def drain(
     client: httpx.Client,
     job_id: int,
@@ -225,7 +231,8 @@ def drain(
     journal: Path | None = None,
     deadline: float = 60.0,
 ) -> WorkLog:
-    """Claim and finish batches of ``job_id`` until a claim is empty.
+    """Claim and finish batches of ``job_id`` until a claim is empty (the first claim only
+    once the job has no task queued).
 
     ``pause`` is slept inside each batch, after fetching the images and before posting.
     ``journal`` gets one JSON line per batch as soon as it is claimed.
@@ -239,6 +246,11 @@ def drain(
             answer = patient_claim(client, path, {"batch_size": batch_size}, give_up)
             answer.raise_for_status()
             tasks = answer.json()["tasks"]
+            if not tasks and not work.batches and _still_queued(client, job_id):
+                # Nothing handed out yet while tasks wait: over NATS a running job's messages
+                # may reach the stream (or come back to it) a moment after the job opened.
+                time.sleep(0.2)
+                continue
             if not tasks:
                 return work
             ids = [int(t["id"]) for t in tasks]
