@@ -100,7 +100,7 @@ class HttpSettings(Section):
     @field_validator("public_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
-        """A base for links: http(s), a host, no user, query or fragment (none is kept)."""
+        """A base for links: an http(s) address with a host, and no user, query or fragment."""
         if not value:
             return None
         parts = urlsplit(value)
