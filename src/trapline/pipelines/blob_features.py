@@ -18,6 +18,17 @@ FloatArray = NDArray[np.float32]
 BLACK_CONTRAST = 0.7
 
 
+def darkest_channel(colour: FloatArray) -> FloatArray:
+    """Each pixel's smallest channel: ``colour.min(axis=-1)``, the same numbers some 30 times
+    as fast (numpy reduces a last axis of three slowly)."""
+    return np.minimum(np.minimum(colour[..., 0], colour[..., 1]), colour[..., 2])
+
+
+def brightest_channel(colour: FloatArray) -> FloatArray:
+    """Each pixel's largest channel, as ``darkest_channel``."""
+    return np.maximum(np.maximum(colour[..., 0], colour[..., 1]), colour[..., 2])
+
+
 @dataclass(frozen=True)
 class BlobFeatures:
     """What the classifier knows about one blob.
@@ -95,8 +106,8 @@ def blob_features(
     near = (rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2 <= reach**2
     middle = float(inside[near].mean()) if near.any() else darkness
     pixels = colour[mask]
-    brightest = pixels.max(axis=-1)
-    saturation = float(((brightest - pixels.min(axis=-1)) / np.maximum(brightest, 1.0)).mean())
+    brightest = brightest_channel(pixels)
+    saturation = float(((brightest - darkest_channel(pixels)) / np.maximum(brightest, 1.0)).mean())
     # Mean hue: the angle of the mean colour in the colour-opponent plane.
     red, green, blue = pixels.mean(axis=0)
     hue = float(np.degrees(np.arctan2((green - blue) * np.sqrt(3) / 2, red - (green + blue) / 2)))

@@ -31,7 +31,13 @@ from PIL import Image
 
 from trapline.pipelines.base import Box
 from trapline.pipelines.blob_classes import ClassSettings
-from trapline.pipelines.blob_features import BlobFeatures, blob_features, sheet_texture
+from trapline.pipelines.blob_features import (
+    BlobFeatures,
+    blob_features,
+    brightest_channel,
+    darkest_channel,
+    sheet_texture,
+)
 
 FloatArray = NDArray[np.float32]
 
@@ -144,7 +150,7 @@ def scan(image: Image.Image, settings: BlobSettings = BlobSettings()) -> Scan:
     contrast = _contrast(colour, background)
     sheet = Sheet(
         share=float(np.mean(contrast <= settings.grow_contrast)),
-        brightness=float(np.median(background.max(axis=-1))),
+        brightness=float(np.median(brightest_channel(background))),
     )
     refusal = sheet.refusal(settings)
     if refusal is not None:
@@ -244,7 +250,7 @@ def _contrast(colour: FloatArray, sheet: FloatArray, *, smooth: bool = True) -> 
         # Sensor grain is per channel; a light blur keeps it from reading as contrast.
         colour = scipy.ndimage.gaussian_filter(colour, sigma=(1.0, 1.0, 0.0))
     ratio = colour / np.maximum(sheet, 8.0)
-    return np.asarray(np.clip(1.0 - ratio.min(axis=-1), 0.0, 1.0), dtype=np.float32)
+    return np.asarray(np.clip(1.0 - darkest_channel(ratio), 0.0, 1.0), dtype=np.float32)
 
 
 def _candidates(
@@ -261,9 +267,8 @@ def _candidates(
     labels, count = _overlaps_divided(*_separated(solid, settings), contrast, mask, settings)
     if count == 0:
         return []
-    index = np.arange(1, count + 1)
-    seeded = scipy.ndimage.sum_labels(contrast >= settings.seed_contrast, labels, index) > 0
-    areas = scipy.ndimage.sum_labels(solid, labels, index)
+    seeded = _pixels_per_label(labels, count, contrast >= settings.seed_contrast) > 0
+    areas = _pixels_per_label(labels, count, solid)
     smallest = settings.min_size * max(height, width)
     largest = settings.max_size * min(height, width)
     found = []
@@ -331,6 +336,14 @@ def _in_border_strip(rows: slice, cols: slice, shape: tuple[int, int], strip: fl
     )
 
 
+def _pixels_per_label(
+    labels: NDArray[np.int32], count: int, where: NDArray[np.bool_] | None = None
+) -> NDArray[np.intp]:
+    """How many pixels (of ``where``, else all) carry each label 1..``count``."""
+    chosen = labels if where is None else labels[where]
+    return np.bincount(chosen.ravel(), minlength=count + 1)[1:]
+
+
 def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray[np.int32], int]:
     """Labelled blobs of ``mask``, with insects joined by legs or antennae cut apart.
 
@@ -344,11 +357,7 @@ def _separated(mask: NDArray[np.bool_], settings: BlobSettings) -> tuple[NDArray
     cores, core_count = scipy.ndimage.label(scipy.ndimage.binary_opening(mask, structure=disc))
     if core_count < 2:
         return labels, count
-    index = np.arange(1, core_count + 1)
-    big = (
-        scipy.ndimage.sum_labels(np.ones_like(mask), cores, index)
-        >= (settings.min_split_size * max(mask.shape)) ** 2
-    )
+    big = _pixels_per_label(cores, core_count) >= (settings.min_split_size * max(mask.shape)) ** 2
     if np.count_nonzero(big) < 2:
         return labels, count
     cores = np.where(np.concatenate([[False], big])[cores], cores, 0)
