@@ -7,24 +7,27 @@ Sizes are relative to the image, so the features mean the same at any resolution
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float32]
+#: Pixels of any float type.
+AnyFloats = NDArray[np.floating[Any]]
 
 #: Contrast (relative drop below the sheet) above which a pixel counts as black.
 BLACK_CONTRAST = 0.7
 
 
-def darkest_channel(colour: FloatArray) -> FloatArray:
+def darkest_channel(colour: AnyFloats) -> AnyFloats:
     """Each pixel's smallest channel: ``colour.min(axis=-1)``, the same numbers some 30 times
     as fast (numpy reduces a last axis of three slowly)."""
     return np.minimum(np.minimum(colour[..., 0], colour[..., 1]), colour[..., 2])
 
 
-def brightest_channel(colour: FloatArray) -> FloatArray:
+def brightest_channel(colour: AnyFloats) -> AnyFloats:
     """Each pixel's largest channel, as ``darkest_channel``."""
     return np.maximum(np.maximum(colour[..., 0], colour[..., 1]), colour[..., 2])
 
