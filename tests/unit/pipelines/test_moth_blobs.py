@@ -241,3 +241,30 @@ def test_small_insects_stand_out_of_a_smooth_sheet_and_a_coarse_weave_does_not()
     # dashes, 60 px and over, can still be: docs/pipelines.md).
     weave = [box for box in found if box[0] > image.width / 2]
     assert not [box for box in weave if max(box[2] - box[0], box[3] - box[1]) < 50]
+
+
+def test_the_fast_channel_and_label_counts_are_numpys_own() -> None:
+    """The helpers the detector takes for speed give exactly what numpy's and scipy's own
+    reductions give, NaN, infinities and float64 included."""
+    import scipy
+
+    from trapline.pipelines.blob_features import brightest_channel, darkest_channel
+    from trapline.pipelines.blob_segmentation import _pixels_per_label
+
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        colour = rng.normal(size=(40, 50, 3)).astype(dtype)
+        colour[0, 0, 1], colour[1, 1, 2], colour[2, 2, 0] = np.nan, np.inf, -np.inf
+        np.testing.assert_array_equal(darkest_channel(colour), colour.min(axis=-1))
+        np.testing.assert_array_equal(brightest_channel(colour), colour.max(axis=-1))
+    labels, count = scipy.ndimage.label(rng.random((60, 70)) > 0.6)
+    where = rng.random((60, 70)) > 0.5
+    index = np.arange(1, count + 1)
+    assert count > 10
+    np.testing.assert_array_equal(
+        _pixels_per_label(labels, count),
+        scipy.ndimage.sum_labels(np.ones_like(where), labels, index),
+    )
+    np.testing.assert_array_equal(
+        _pixels_per_label(labels, count, where), scipy.ndimage.sum_labels(where, labels, index)
+    )
