@@ -10,7 +10,14 @@ from typing import Any
 
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
-from tests.support.protocol import PIPELINE_SLUG, registration, wait_for_status
+from tests.support.protocol import (
+    LABELS,
+    PIPELINE_SLUG,
+    detection,
+    registration,
+    success,
+    wait_for_status,
+)
 from trapline.platform import Platform
 from trapline.services.processing.duties import reap_expired_leases
 
@@ -149,6 +156,25 @@ class Protocol:
         """Run the lease reaper once, now."""
         state = self.client.app.state.platform  # type: ignore[attr-defined]
         reap_expired_leases(state.db, state.queue)
+
+
+def run_boxes(proto: Protocol, found: dict[int, list[tuple[str, float]]]) -> None:
+    """One job of the newest registered version over the project's photos (results asked
+    again); these photos get a box per (label of ``LABELS``, score) (none: an empty result),
+    the job's others no result."""
+    job = proto.job_that_runs(params={"max_attempts": 1, "reprocess": True})
+    tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
+    items = []
+    for image_id, boxes in found.items():
+        task = tasks[image_id]
+        shown = []
+        for n, (label, score) in enumerate(boxes):
+            scores = [round((1 - score) / 2, 3)] * len(LABELS)
+            scores[LABELS.index(label)] = score
+            box = (10 + 40 * n, 12, 40 + 40 * n, 70)
+            shown.append(detection(task, bbox=box, label=label, scores=scores))
+        items.append(success(task, *shown))
+    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
 
 
 def statuses(answers: list[dict[str, Any]]) -> list[str]:

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from tests.support.protocol import LABELS, detection, pipeline_config, success
-from tests.support.protocol_client import Protocol, api_get
+from tests.support.protocol import LABELS, pipeline_config
+from tests.support.protocol_client import Protocol, api_get, run_boxes
 from trapline.cli import app
 from trapline.db.image_filters import filtered
 from trapline.db.photo_findings import (
@@ -33,24 +33,6 @@ from trapline.services.photos.findings import rebuild_findings
 
 API = "/api/v2"
 ORDER = ImageOrder.CAPTURED_DESC
-
-
-def _run(proto: Protocol, found: dict[int, list[tuple[str, float]]]) -> None:
-    """One job of the newest registered version; these photos get a box per (label, score)
-    (none: an empty result), the job's others no result."""
-    job = proto.job_that_runs(params={"max_attempts": 1, "reprocess": True})
-    tasks = {int(t["image_id"]): t for t in proto.claim(job["id"], 100)}
-    items = []
-    for image_id, boxes in found.items():
-        task = tasks[image_id]
-        shown = []
-        for n, (label, score) in enumerate(boxes):
-            scores = [round((1 - score) / 2, 3)] * len(LABELS)
-            scores[LABELS.index(label)] = score
-            box = (10 + 40 * n, 12, 40 + 40 * n, 70)
-            shown.append(detection(task, bbox=box, label=label, scores=scores))
-        items.append(success(task, *shown))
-    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
 
 
 def _filters(deployments: list[int]) -> dict[str, ImageFilter]:
@@ -115,7 +97,7 @@ def test_kept_findings_answer_as_the_results_do(proto: Protocol) -> None:
     b = proto.images(4, deployment_id=str(trap_b))
     filters = _filters([trap_a, trap_b])
     assert proto.register(pipeline_config(version=1)).status_code in (200, 201)
-    _run(
+    run_boxes(
         proto,
         {
             a[0]: [("moth", 0.9), ("fly", 0.6)],
@@ -136,7 +118,7 @@ def test_kept_findings_answer_as_the_results_do(proto: Protocol) -> None:
 
     # A newer version on some photos: theirs are current there, the old run's elsewhere.
     assert proto.register(pipeline_config(version=2)).status_code in (200, 201)
-    _run(proto, {a[0]: [], b[2]: [("fly", 0.99)], b[3]: [("moth", 0.7)]})
+    run_boxes(proto, {a[0]: [], b[2]: [("fly", 0.99)], b[3]: [("moth", 0.7)]})
     newer = _answers(proto, filters)
     assert a[0] not in newer["with"][1]
     assert a[0] in newer["without"][1]
@@ -189,7 +171,7 @@ def test_a_rebuild_goes_on_from_where_it_stopped_and_starts_over_when_marked_aga
 ) -> None:
     photos = proto.images(5)
     assert proto.register(pipeline_config()).status_code in (200, 201)
-    _run(proto, {i: [("moth", 0.9)] for i in photos})
+    run_boxes(proto, {i: [("moth", 0.9)] for i in photos})
     with proto.platform.db.write() as repos:
         project_findings_due(repos.session, proto.project_id)
     with proto.platform.db.write() as repos:
@@ -213,7 +195,7 @@ def test_the_admin_command_works_findings_out_with_progress(
 ) -> None:
     photos = proto.images(3)
     assert proto.register(pipeline_config()).status_code in (200, 201)
-    _run(proto, {i: [("fly", 0.7)] for i in photos})
+    run_boxes(proto, {i: [("fly", 0.7)] for i in photos})
     with proto.platform.db.write() as repos:
         project_findings_due(repos.session, proto.project_id)
     args = ["admin", "rebuild-findings", "--database-url", database_url]
@@ -258,7 +240,7 @@ def _plan(proto: Protocol, flt: ImageFilter) -> str:
 def test_kept_filters_read_no_analysis_or_annotation(proto: Protocol, flt: ImageFilter) -> None:
     photos = proto.images(2)
     assert proto.register(pipeline_config()).status_code in (200, 201)
-    _run(proto, {photos[0]: [("moth", 0.9)]})
+    run_boxes(proto, {photos[0]: [("moth", 0.9)]})
     assert _kept(proto)
     plan = _plan(proto, flt)
     assert "analyses" not in plan, plan
@@ -301,7 +283,7 @@ def test_the_api_counts_a_filters_matches_as_far_as_its_cap(
     every match; the unfiltered listing reads the project's counter, exact at any size."""
     photos = proto.images(5, names=[f"pond-{n}.jpg" for n in range(4)] + ["lake.jpg"])
     assert proto.register(pipeline_config(version=1)).status_code in (200, 201)
-    _run(proto, {p: [("moth", 0.9)] for p in photos[:4]} | {photos[4]: []})
+    run_boxes(proto, {p: [("moth", 0.9)] for p in photos[:4]} | {photos[4]: []})
     monkeypatch.setattr(paging, "COUNTED_UP_TO", 3)
     listing = f"/projects/{proto.project_id}/images"
 

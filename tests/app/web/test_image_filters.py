@@ -12,11 +12,13 @@ import pytest
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
 from tests.support.exports import API, Seeded, seed_project
-from tests.support.protocol import LABELS
-from tests.support.protocol_client import Protocol
+from tests.support.protocol import LABELS, pipeline_config
+from tests.support.protocol_client import Protocol, run_boxes
 from tests.support.web import Browser
+from trapline.clock import FakeClock
 from trapline.db.photo_findings import project_findings_due
 from trapline.services.photos.findings import rebuild_findings
+from trapline.services.review.reviews import SUGGESTIONS_TTL
 
 
 @pytest.fixture
@@ -237,3 +239,32 @@ def test_a_job_over_a_filter_takes_only_the_photos_the_grid_shows(
     job = proto.wait(job_id, {"running"})
     assert job["counts"]["total"] == len(listed)
     assert {int(t["image_id"]) for t in proto.claim(job_id, 100)} == listed
+
+
+_SUGGESTIONS = re.compile(r'<datalist id="f-labels">(.*?)</datalist>', re.S)
+
+
+def _suggested(browser: Browser, project_id: int) -> set[str]:
+    (offered,) = _SUGGESTIONS.findall(browser.page(f"/projects/{project_id}/images"))
+    return {html_lib.unescape(v) for v in re.findall(r'value="([^"]*)"', offered)}
+
+
+def test_the_grids_label_suggestions_take_new_results_at_once_and_a_deletion_within_minutes(
+    proto: Protocol, sign_in: Callable[[Account], Browser], fake_clock: FakeClock
+) -> None:
+    older, newer = proto.images(2)
+    assert proto.register(pipeline_config()).status_code == 201
+    run_boxes(proto, {older: [("fly", 0.9)], newer: [("moth", 0.8)]})
+    browser = sign_in(proto.account)
+    assert _suggested(browser, proto.project_id) == {"fly", "moth"}
+
+    run_boxes(proto, {newer: [("beetle", 0.9)]})  # a newer annotation: offered at once
+    assert _suggested(browser, proto.project_id) == {"fly", "moth", "beetle"}
+
+    # The older photo's results go with it, but the project's newest annotation stays: the
+    # suggestions are remembered until they are SUGGESTIONS_TTL seconds old.
+    gone = proto.client.delete(f"{API}/images/{older}", headers=proto.headers)
+    assert gone.status_code == 204, gone.text
+    assert "fly" in _suggested(browser, proto.project_id)
+    fake_clock.advance(SUGGESTIONS_TTL)
+    assert _suggested(browser, proto.project_id) == {"moth", "beetle"}

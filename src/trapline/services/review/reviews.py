@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING, NamedTuple
+from weakref import WeakKeyDictionary
 
+from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
@@ -16,10 +19,17 @@ from trapline.errors import InvalidInput
 from trapline.services.core.access import project_for, require
 from trapline.services.ecology.counting import counting_scope
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 #: Labels a project summary shows at most.
 TOP_LABELS = 20
 #: Longest label a reviewer may give.
 MAX_LABEL = 255
+#: Seconds a project's label suggestions are remembered while no result arrives.
+SUGGESTIONS_TTL = 300.0
+#: Projects whose label suggestions a process remembers at most (then it starts again).
+MAX_SUGGESTED = 1_000
 
 
 def review_annotation(
@@ -129,11 +139,40 @@ def image_counts(
         return shown | made
 
 
-def result_labels(db: Database, caller: User, project_id: int) -> list[str]:
-    """The labels the models gave most often in a project's current results."""
+class _Suggested(NamedTuple):
+    """A project's label suggestions, worked out when its newest annotation was ``newest``."""
+
+    newest: int | None
+    labels: list[str]
+    until: float
+
+
+#: The label suggestions of each project, by database engine (``result_labels``; a request's
+#: ``Database`` is a wrapper of its own, the engine the process's).
+_suggested: WeakKeyDictionary[Engine, dict[int, _Suggested]] = WeakKeyDictionary()
+
+
+def result_labels(
+    db: Database, caller: User, project_id: int, clock: Clock | None = None
+) -> list[str]:
+    """The labels the models gave most often in a project's latest results: what the grid's
+    label filter offers, on every page of the grid. Worked out again once the project has a
+    newer annotation (results stored), else remembered for ``SUGGESTIONS_TTL`` seconds (a
+    deletion of older results shows by then): reading them is a sample of 50,000
+    classifications, some 40-55 ms, where the newest annotation's id is one index step."""
+    now = (clock or SystemClock()).monotonic()
     with db.read() as repos:
         project_for(repos, caller, project_id, Role.VIEWER)
-        return repos.review.reviews.result_labels(project_id, TOP_LABELS)
+        newest = repos.review.reviews.newest_annotation(project_id)
+        memory = _suggested.setdefault(db.engine, {})
+        kept = memory.get(project_id)
+        if kept is not None and kept.newest == newest and kept.until > now:
+            return kept.labels
+        labels = repos.review.reviews.result_labels(project_id, TOP_LABELS)
+    if len(memory) >= MAX_SUGGESTED:
+        memory.clear()
+    memory[project_id] = _Suggested(newest, labels, now + SUGGESTIONS_TTL)
+    return labels
 
 
 def project_labels(

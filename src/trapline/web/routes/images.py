@@ -144,7 +144,7 @@ def image_grid(page: SignedIn, project_id: Id, grid: Grid, cursor: QueryCursor =
         previous_cursor=encode_cursor(shown[0], backwards=True) if has_previous else None,
         deployments=found_deployments,
         jobs=recent_jobs,
-        labels=reviews.result_labels(page.db, page.me, project_id),
+        labels=reviews.result_labels(page.db, page.me, project_id, page.platform.clock),
         can_upload=role.allows(role.MEMBER),
         max_request_bytes=page.platform.settings.http.max_request_bytes,
         form=job_offer.offered_pipelines(

@@ -241,6 +241,16 @@ class ReviewRepo:
             for image_id, detections, reviewed, pipeline, version in self.session.execute(query)
         }
 
+    def newest_annotation(self, project_id: int) -> int | None:
+        """The id of the project's newest annotation (one step of the index on project and
+        id): it moves on with every result stored."""
+        return self.session.scalar(
+            select(AnnotationRow.id)
+            .where(of_project(self.session, AnnotationRow.project_id, project_id))
+            .order_by(AnnotationRow.project_id.desc(), AnnotationRow.id.desc())
+            .limit(1)
+        )
+
     def result_labels(self, project_id: int, limit: int) -> list[str]:
         """The labels models gave most often in a project's latest results (what the grid's
         label filter offers: it filters by them): of its newest ``LABEL_SAMPLE``
