@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class Forked:
         self.pid = pid
         self.returncode: int | None = None
         self._ended = os.pidfd_open(pid)
+        #: Closes the pidfd once the server was reaped, or this object is collected unwaited.
+        self._close = weakref.finalize(self, os.close, self._ended)
 
     def poll(self) -> int | None:
         return self._status(0.0)
@@ -63,7 +66,7 @@ class Forked:
     def _status(self, timeout: float | None) -> int | None:
         if self.returncode is None and select.select([self._ended], [], [], timeout)[0]:
             self.returncode = self.helper.call(reap=self.pid)["code"]
-            os.close(self._ended)
+            self._close()
         return self.returncode
 
 
