@@ -10,7 +10,14 @@ import random
 import pytest
 
 from tests.support.peak_memory import peak_rise
-from trapline.domain.ecology.succession import SUCCESSION_IOU, Placed, inherited_ids, successors
+from trapline.domain.ecology.succession import (
+    SUCCESSION_IOU,
+    Placed,
+    Reviewed,
+    carried_reviews,
+    inherited_ids,
+    successors,
+)
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -102,3 +109,17 @@ def test_20000_boxes_stacked_on_one_another_take_bounded_memory() -> None:
         found = successors(old, new)
     assert rise[0] <= 100, f"pairing rose {rise[0]:.0f} MB"
     assert len(set(found.values())) == len(found) > 0  # one to one
+
+
+def test_reviews_are_handed_on_run_by_run_and_the_latest_counts() -> None:
+    box, moved, far = (10.0, 10.0, 50.0, 50.0), (12.0, 10.0, 52.0, 50.0), (200.0, 0.0, 240.0, 40.0)
+    first = [Reviewed(Placed(1, 7, "moths", box), run=100, review_id=5)]
+    # The next run's box of the same animal was reviewed again; a box of its speck was not.
+    second = [Reviewed(Placed(2, 7, "moths", moved), run=101, review_id=9)]
+    today = [Placed(3, 7, "moths", box), Placed(4, 7, "moths", far), Placed(5, 8, "moths", box)]
+    # Each run finds today's box on its own, although both reach the same one: the later wins.
+    assert carried_reviews(first + second, today) == {3: 9}
+    assert carried_reviews(first, today) == {3: 5}
+    # Another pipeline's box, or one that overlaps less than half, takes nothing.
+    assert carried_reviews(first, [Placed(3, 7, "birds", box)]) == {}
+    assert carried_reviews(first, [Placed(3, 7, "moths", (40.0, 40.0, 80.0, 80.0))]) == {}

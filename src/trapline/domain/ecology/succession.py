@@ -75,6 +75,36 @@ def successors(
     return found
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """A detection of earlier results that a person reviewed: where it is, the run (analysis)
+    that made it, and its latest review."""
+
+    placed: Placed
+    run: int
+    review_id: int
+
+
+def carried_reviews(
+    reviewed: Sequence[Reviewed], current: Sequence[Placed], threshold: float = SUCCESSION_IOU
+) -> dict[int, int]:
+    """The review each current detection takes from earlier ones (current id -> review id):
+    for counting, the successor of a reviewed detection is taken as reviewed the same way.
+    Each earlier run is paired with the current results on its own (``successors``), so a
+    box reviewed two runs ago still finds today's; where several hand a review to one
+    detection, the latest review counts."""
+    by_run: dict[int, list[Reviewed]] = defaultdict(list)
+    for r in reviewed:
+        by_run[r.run].append(r)
+    found: dict[int, int] = {}
+    for _, boxes in sorted(by_run.items()):
+        review_of = {r.placed.id: r.review_id for r in boxes}
+        for old, new in successors([r.placed for r in boxes], current, threshold).items():
+            if review_of[old] > found.get(new, 0):
+                found[new] = review_of[old]
+    return found
+
+
 def _pair(old: Sequence[Placed], new: Sequence[Placed], threshold: float) -> dict[int, int]:
     """Greedy one-to-one pairing of two sets of boxes on one photo, best overlaps first.
 

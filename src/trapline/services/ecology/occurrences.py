@@ -31,7 +31,6 @@ from trapline.domain.ecology.occurrences import (
     surest_label,
     within_cap,
 )
-from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed, inherited_ids, successors
 from trapline.domain.ecology.tracking import COST_THRESHOLD, MAX_BOXES, Frame, Sighting, track
 from trapline.domain.processing.results import Box
@@ -107,7 +106,7 @@ def track_event(
     others = {o: m for o, m in earlier.stored.items() if o not in kept}
     inherited = inherited_ids([_detection_ids(o) for o in tracked], others, succession)
     made += [replace(o, occurrence_id=inherited.get(n)) for n, o in enumerate(tracked)]
-    moves = {old: new for old, new in succession.items() if old in earlier.marks}
+    moves = {old: new for old, new in succession.items() if old in earlier.identified}
     with db.write() as repos:
         repos.ecology.tracking.move_identifications(moves)
         return repos.ecology.occurrences.replace(event, made, version, untracked=untracked)
@@ -125,21 +124,16 @@ def _carried(
     current: Sequence[Detection], earlier: Earlier, succession: dict[int, int]
 ) -> list[Detection]:
     """The current detections, each with the identifications of the earlier detections it
-    succeeds, and their latest review where it has none of its own."""
+    succeeds (their reviews are handed on as they are read: ``carried_reviews``)."""
     marks: dict[int, list[IdentificationMark]] = defaultdict(list)
-    reviews: dict[int, tuple[int, Verdict, str | None]] = {}
     for old, new in succession.items():
         marks[new] += earlier.marks.get(old, [])
-        review = earlier.reviews.get(old)
-        if review is not None and (new not in reviews or review[0] > reviews[new][0]):
-            reviews[new] = review
     found = []
     for d in current:
         extra = marks.get(d.annotation_id)
-        review = d.review or reviews.get(d.annotation_id)
-        if extra or review is not d.review:
-            ordered = tuple(sorted((*d.identifications, *(extra or ())), key=lambda m: m.id))
-            d = replace(d, identifications=ordered, review=review)
+        if extra:
+            ordered = tuple(sorted((*d.identifications, *extra), key=lambda m: m.id))
+            d = replace(d, identifications=ordered)
         found.append(d)
     return found
 

@@ -222,10 +222,12 @@ def _copy_missing(
 ) -> int:
     """Copy onto a part (its detections ``members``) the identifications of the occurrence
     it lacks that are newer than any it holds (an older one is outranked there anyway, and
-    stays with the part that holds it); how many were copied."""
+    stays with the part that holds it); how many were copied. Withdrawn words rank nothing
+    and are not copied: they stay in the history of the part that holds them."""
     held = set(members)
-    newest_held = max((row.id for row in named if row.annotation_id in held), default=0)
-    missing = [row for row in named if row.annotation_id not in held and row.id > newest_held]
+    live = [row for row in named if not row.withdrawn]
+    newest_held = max((row.id for row in live if row.annotation_id in held), default=0)
+    missing = [row for row in live if row.annotation_id not in held and row.id > newest_held]
     for row in missing:  # in id order, so the part ranks them as the occurrence did
         values = {column.key: getattr(row, column.key) for column in _COPIED}
         session.execute(

@@ -19,6 +19,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.current import RESULTS_OF, current_analyses
+from trapline.db.repositories.ecology.carried_reviews import counted_reviews
 from trapline.db.repositories.ecology.occurrences import BOX_COLUMNS
 from trapline.db.repositories.taxa.identification_marks import marks
 from trapline.db.repositories.taxa.taxa import TaxaRepo
@@ -33,7 +34,6 @@ from trapline.db.tables import (
     OccurrenceDetectionRow,
     OccurrenceRow,
     PipelineRow,
-    ReviewRow,
     TaskRow,
 )
 from trapline.db.types import chunks
@@ -41,7 +41,6 @@ from trapline.domain.core.retry import RetryPolicy
 from trapline.domain.ecology.events import Event
 from trapline.domain.ecology.naming import Said, name_box
 from trapline.domain.ecology.occurrences import Detection
-from trapline.domain.ecology.reviews import Verdict
 from trapline.domain.ecology.succession import Placed
 from trapline.domain.processing.features import unpacked
 from trapline.domain.processing.jobs import TaskStatus
@@ -157,16 +156,22 @@ class TrackingRepo:
         # Typed loosely: every row has its box (the query asks for x1), which mypy cannot see.
         rows: Sequence[Any]
         if among is None:
-            rows = cast(Sequence[Any], self.session.execute(query).all())
+            rows = neighbours = cast(Sequence[Any], self.session.execute(query).all())
         else:
             rows = [
                 row
                 for chunk in chunks(sorted(among))
                 for row in self.session.execute(query.where(AnnotationRow.id.in_(chunk)))
             ]
+            # Earlier reviews are handed on as tracking hands them, among all the photos' boxes.
+            neighbours = [
+                row
+                for chunk in chunks(sorted({int(r[1]) for r in rows}))
+                for row in self.session.execute(query.where(AnnotationRow.image_id.in_(chunk)))
+            ]
         ids = [int(r[0]) for r in rows]
         named, verdicts = self._classifications(ids)
-        reviews = self._latest_reviews(ids)
+        reviews = counted_reviews(self.session, [_placed(r) for r in neighbours])
         identified = marks(self.session, ids)
         hidden = frozenset(TaxaRepo(self.session).hidden_labels(event.project_id))
         found = []
@@ -288,19 +293,6 @@ class TrackingRepo:
                     best[parent] = _Named(label, confidence, terminal, int(child_id))
         return best, labels
 
-    def _latest_reviews(self, box_ids: Sequence[int]) -> dict[int, tuple[int, Verdict, str | None]]:
-        latest: dict[int, tuple[int, Verdict, str | None]] = {}
-        for chunk in chunks(box_ids):
-            rows = self.session.execute(
-                select(ReviewRow.annotation_id, ReviewRow.id, ReviewRow.verdict, ReviewRow.label)
-                .where(ReviewRow.annotation_id.in_(chunk))
-                .order_by(ReviewRow.id)
-            )
-            for annotation_id, review_id, verdict, label in rows:
-                if annotation_id is not None:
-                    latest[int(annotation_id)] = (int(review_id), Verdict(verdict), label)
-        return latest
-
     def earlier(self, event: Event, current: set[int]) -> Earlier:
         """What people did with detections of the event's photos that are no longer current
         results: the stored occurrences (their detections, and whether a reviewer made
@@ -323,16 +315,16 @@ class TrackingRepo:
             if was_edited:
                 edited.add(int(occurrence_id))
         photos = select(ImageEventRow.image_id).where(ImageEventRow.event_id == event.id)
-        identified = self.session.scalars(
-            select(IdentificationRow.annotation_id)
-            .join(AnnotationRow, AnnotationRow.id == IdentificationRow.annotation_id)
-            .where(AnnotationRow.image_id.in_(photos))
-            .distinct()
-        )
-        gone = sorted(
-            ({a for members in stored.values() for a in members} | {int(i) for i in identified})
-            - current
-        )
+        identified = {
+            int(i)
+            for i in self.session.scalars(
+                select(IdentificationRow.annotation_id)
+                .join(AnnotationRow, AnnotationRow.id == IdentificationRow.annotation_id)
+                .where(AnnotationRow.image_id.in_(photos))
+                .distinct()
+            )
+        }
+        gone = sorted(({a for members in stored.values() for a in members} | identified) - current)
         placed = []
         for chunk in chunks(gone):
             for aid, image_id, x1, y1, x2, y2, pipeline in self.session.execute(
@@ -356,7 +348,7 @@ class TrackingRepo:
             edited=edited,
             gone=placed,
             marks=marks(self.session, gone),
-            reviews=self._latest_reviews(gone),
+            identified=identified - current,
         )
 
     # -- what tracking writes ---------------------------------------------------------------
@@ -382,9 +374,18 @@ class Earlier:
     #: Detections outside the current results that an occurrence holds or a person
     #: identified.
     gone: list[Placed]
-    #: Their identifications and latest reviews, by detection.
+    #: Their identifications, by detection.
     marks: dict[int, list[IdentificationMark]]
-    reviews: dict[int, tuple[int, Verdict, str | None]]
+    #: Those of them with an identification, withdrawn ones too (which move with the rest).
+    identified: set[int]
+
+
+def _placed(row: Any) -> Placed:
+    """Where a row of ``detections``' statement is, as succession looks."""
+    aid, image_id, x1, y1, x2, y2, _, _, pipeline, _ = row
+    return Placed(
+        int(aid), int(image_id), str(pipeline), (float(x1), float(y1), float(x2), float(y2))
+    )
 
 
 @dataclass(frozen=True)
