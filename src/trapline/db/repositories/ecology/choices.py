@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from trapline.db.tables import (
     AnalysisRow,
@@ -67,7 +67,10 @@ def pipeline_terms(
     if scope.pipeline is not None:
         return [pipeline == scope.pipeline]
     if scope.chosen:
-        own = select(DeploymentRow.counting_pipeline).where(DeploymentRow.id == deployment_id)
+        # Aliased: a statement that joins the deployments itself (the record table's) would
+        # take the subquery's deployments for its own and leave the subquery none.
+        chooser = aliased(DeploymentRow)
+        own = select(chooser.counting_pipeline).where(chooser.id == deployment_id)
         return [pipeline == own.scalar_subquery()]
     return []
 
