@@ -6,7 +6,6 @@ docs/taxa.md). Each test drives the public API as a person and a worker would.""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,21 +19,19 @@ from tests.support.scenes import (
     API,
     DAR,
     T0,
+    TAXA_CSV,
     add_frames,
     detail_of,
     event_of,
+    find_taxon,
+    import_taxa,
+    new_deployment,
     occurrences_of,
     track_all,
 )
 from tests.support.tallies import assert_counts_kept
 from trapline.imaging.synthetic import light_trap_jpeg
 
-TAXA = """scientific_name,rank,parent
-Aves,class,
-Ardeidae,family,Aves
-Ardea cinerea,species,Ardeidae
-Ardea alba,species,Ardeidae
-"""
 #: The speck's box (pixels) on frame 6 only: far from the heron.
 SPECK = (560.0, 20.0, 600.0, 60.0)
 
@@ -47,26 +44,28 @@ def _kept_counts_agree(proto: Protocol) -> Iterator[None]:
 
 
 def _taxa(proto: Protocol) -> dict[str, int]:
-    answer = proto.client.post(
-        f"{API}/projects/{proto.project_id}/taxa",
-        files={"file": ("taxa.csv", io.BytesIO(TAXA.encode()), "text/csv")},
-        headers=proto.headers,
-    )
-    assert answer.status_code == 200, answer.text
-    found = api_get(proto, f"/projects/{proto.project_id}/taxa/search", q="a")
-    return {t["scientific_name"]: t["id"] for t in found}
+    assert import_taxa(proto, TAXA_CSV).status_code == 200
+    return {name: find_taxon(proto, name) for name in ("Ardea cinerea", "Ardea alba")}
 
 
-def _pond(proto: Protocol) -> int:
-    """Ten frames a second apart at a pond (one 60 s sequence: one event)."""
-    made = api_post(
-        proto,
-        f"/projects/{proto.project_id}/deployments",
-        {"name": "Pond", "time_zone": DAR, "latitude": -6.8, "longitude": 39.28},
-        201,
-    )
-    add_frames(proto, made["id"], 10, timedelta(seconds=1), size=(640, 480))
-    return int(made["id"])
+def _tracked_pond(proto: Protocol, *, speck: bool = False) -> tuple[dict[str, int], int]:
+    """Ten frames a second apart at a pond (one event), the heron boxed in each (and with
+    ``speck`` a speck in one), tracked: the taxa by name, and the event."""
+    taxa = _taxa(proto)
+    pond = new_deployment(proto)
+    add_frames(proto, pond, 10, timedelta(seconds=1), size=(640, 480))
+    _register(proto)
+    _run(proto, speck=speck)
+    track_all(proto)
+    return taxa, event_of(proto, pond)
+
+
+def _relabel(proto: Protocol, heron: int) -> None:
+    """A person relabels the heron's box of frame 3 *Ardea alba* (a name no model gave)."""
+    box = _box_on_frame(proto, heron, 3)
+    body = {"verdict": "relabel", "label": "Ardea alba"}
+    api_post(proto, f"/annotations/{box}/reviews", body, 201)
+    track_all(proto)
 
 
 def _names(proto: Protocol) -> dict[int, str]:
@@ -198,12 +197,7 @@ def test_a_false_detection_stays_out_after_the_photo_is_run_again(proto: Protoco
     reviewed box is taken as reviewed the same way until someone reviews it." A speck a person
     called a false detection must not come back as an individual when the pipeline runs the
     photo again and draws the same box."""
-    _taxa(proto)
-    pond = _pond(proto)
-    _register(proto)
-    _run(proto, speck=True)
-    track_all(proto)
-    event = event_of(proto, pond)
+    _, event = _tracked_pond(proto, speck=True)
     speck = next(i for i, (n, _, _) in _seen(proto, event).items() if n == 1)
     (box,) = _boxes(proto, speck)
     api_post(proto, f"/annotations/{box}/reviews", {"verdict": "false_detection"}, 201)
@@ -222,18 +216,9 @@ def test_a_relabel_lasts_through_two_reruns(proto: Protocol) -> None:
     occurrence is determined by that review (counting.md, "What an occurrence is determined
     as", 2.). The successor of a reviewed box "is taken as reviewed the same way until
     someone reviews it" - so through every later re-run too, not the first alone."""
-    _taxa(proto)
-    pond = _pond(proto)
-    _register(proto)
-    _run(proto)
-    track_all(proto)
-    event = event_of(proto, pond)
+    _, event = _tracked_pond(proto)
     (heron,) = _seen(proto, event)
-    box = _box_on_frame(proto, heron, 3)
-    api_post(
-        proto, f"/annotations/{box}/reviews", {"verdict": "relabel", "label": "Ardea alba"}, 201
-    )
-    track_all(proto)
+    _relabel(proto, heron)
     assert _seen(proto, event) == {heron: (10, "Ardea alba", "person")}
     assert _species(proto) == [("Ardea alba", 1, 10)]
     _run(proto, shift=2, reprocess=True)
@@ -250,18 +235,9 @@ def test_a_relabel_carried_by_a_rerun_survives_a_review_of_another_box(proto: Pr
     (the relabel is carried to the successor: counting.md "taken as reviewed the same way
     until someone reviews it"). The person then calls a speck elsewhere in the event a false
     detection. Nobody reviewed the heron's box again, so the heron stays *Ardea alba*."""
-    _taxa(proto)
-    pond = _pond(proto)
-    _register(proto)
-    _run(proto, speck=True)
-    track_all(proto)
-    event = event_of(proto, pond)
+    _, event = _tracked_pond(proto, speck=True)
     heron = next(i for i, (n, _, _) in _seen(proto, event).items() if n == 10)
-    box = _box_on_frame(proto, heron, 3)
-    api_post(
-        proto, f"/annotations/{box}/reviews", {"verdict": "relabel", "label": "Ardea alba"}, 201
-    )
-    track_all(proto)
+    _relabel(proto, heron)
     _run(proto, shift=2, reprocess=True, speck=True)
     track_all(proto)
     found = _seen(proto, event)
@@ -281,18 +257,9 @@ def test_a_relabel_carried_by_a_rerun_still_determines_after_an_identification_i
     A person then names the heron and withdraws it: "withdrawing ... no longer counts it", so
     the determination falls back to the next rule, the person's review (taxa.md, "The
     determination rule")."""
-    taxa = _taxa(proto)
-    pond = _pond(proto)
-    _register(proto)
-    _run(proto)
-    track_all(proto)
-    event = event_of(proto, pond)
+    taxa, event = _tracked_pond(proto)
     (heron,) = _seen(proto, event)
-    box = _box_on_frame(proto, heron, 3)
-    api_post(
-        proto, f"/annotations/{box}/reviews", {"verdict": "relabel", "label": "Ardea alba"}, 201
-    )
-    track_all(proto)
+    _relabel(proto, heron)
     _run(proto, shift=2, reprocess=True)
     track_all(proto)
     assert _seen(proto, event) == {heron: (10, "Ardea alba", "person")}
@@ -313,12 +280,7 @@ def test_a_withdrawn_identification_stays_in_the_history_through_a_rerun(
     /api/v2/occurrences/{id}/identifications) keeps who, when, what"; withdrawing "keeps it in
     the history". A person names one detection of the heron, withdraws it and names the
     heron again; after a re-run the heron's history still holds all of it."""
-    taxa = _taxa(proto)
-    pond = _pond(proto)
-    _register(proto)
-    _run(proto)
-    track_all(proto)
-    event = event_of(proto, pond)
+    taxa, event = _tracked_pond(proto)
     (heron,) = _seen(proto, event)
     box = _box_on_frame(proto, heron, 4)
     first = api_post(
