@@ -87,6 +87,22 @@ def track_all(proto: Protocol) -> int:
     return track_due(proto.platform.db, proto.platform.store)
 
 
+def regroup(proto: Protocol, rule: str, gap_seconds: int | None = None) -> list[int]:
+    """The project's event rule changed, its regrouping and tracking run: the events of its
+    first deployment."""
+    body: dict[str, Any] = {"rule": rule}
+    if gap_seconds is not None:
+        body["gap_seconds"] = gap_seconds
+    answer = proto.client.put(
+        f"{API}/projects/{proto.project_id}/event-rule", json=body, headers=proto.headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert proto.platform.regroupings.wait_idle(30)
+    track_all(proto)
+    pond = api_get(proto, f"/projects/{proto.project_id}/deployments")["results"][0]["id"]
+    return [e["id"] for e in api_get(proto, f"/deployments/{pond}/events")["results"]]
+
+
 def event_of(proto: Protocol, deployment: int) -> int:
     found = proto.client.get(f"{API}/deployments/{deployment}/events", headers=proto.headers)
     assert found.status_code == 200, found.text

@@ -26,6 +26,7 @@ from tests.support.scenes import (
     event_of,
     import_md,
     occurrences_of,
+    regroup,
     track_all,
 )
 from tests.support.tallies import assert_counts_kept
@@ -234,8 +235,8 @@ def test_the_pipeline_with_most_detections_counts_until_its_photos_go(proto: Pro
     ]
     assert counting["pipeline"] == counting["pipelines"][0]["pipeline"]
     # A regrouping into sequences of a second and back keeps the sums.
-    _regroup(proto, "sequence", 1)
-    _regroup(proto, "night")
+    regroup(proto, "sequence", 1)
+    regroup(proto, "night")
     assert api_get(proto, f"/projects/{proto.project_id}/counting") == counting
     deleted = proto.client.delete(f"{API}/deployments/{pond}", headers=proto.headers)
     assert deleted.status_code == 204, deleted.text
@@ -350,21 +351,6 @@ def test_every_page_and_export_counts_one_deployment_alike(proto: Protocol) -> N
     assert detections == dict.fromkeys(detections, 10), detections
 
 
-def _regroup(proto: Protocol, rule: str, gap_seconds: int | None = None) -> list[int]:
-    """The project's rule changed, its regrouping and tracking run: the Pond's events."""
-    body: dict[str, Any] = {"rule": rule}
-    if gap_seconds is not None:
-        body["gap_seconds"] = gap_seconds
-    answer = proto.client.put(
-        f"{API}/projects/{proto.project_id}/event-rule", json=body, headers=proto.headers
-    )
-    assert answer.status_code == 200, answer.text
-    assert proto.platform.regroupings.wait_idle(30)
-    track_all(proto)
-    pond = api_get(proto, f"/projects/{proto.project_id}/deployments")["results"][0]["id"]
-    return [e["id"] for e in api_get(proto, f"/deployments/{pond}/events")["results"]]
-
-
 def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_events(
     proto: Protocol,
 ) -> None:
@@ -401,7 +387,7 @@ def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_
         for i in range(5, 10)
     }
     import_md(proto, heron | egret)
-    (night,) = _regroup(proto, "night")
+    (night,) = regroup(proto, "night")
     found = occurrences_of(proto, night)  # in order of first sighting
     assert [o["detection_count"] for o in found] == [5, 5]
     heron_id, egret_id = found[0]["id"], found[1]["id"]
@@ -422,17 +408,17 @@ def test_a_regrouping_keeps_occurrence_ids_identifications_splits_and_unchanged_
             for o in occurrences_of(proto, event)
         }
 
-    first, second = _regroup(proto, "sequence", 60)
+    first, second = regroup(proto, "sequence", 60)
     assert seen(first) == {heron_id: (3, "Ardea cinerea"), tail: (2, "animal")}
     assert seen(second) == {egret_id: (5, "Ardea alba")}
-    (night,) = _regroup(proto, "night")
+    (night,) = regroup(proto, "night")
     assert seen(night) == {
         heron_id: (3, "Ardea cinerea"),
         tail: (2, "animal"),
         egret_id: (5, "Ardea alba"),
     }
     # The same ten photos as one hour-long sequence: the night's event itself stays.
-    assert _regroup(proto, "sequence", 3600) == [night]
+    assert regroup(proto, "sequence", 3600) == [night]
     assert len(seen(night)) == 3
     assert sorted(_species(proto), key=str) == [
         ("Ardea alba", 1, 5),
@@ -514,7 +500,7 @@ def test_a_regrouping_that_parts_an_individual_keeps_it_counted_and_named(
             for i in range(9)
         },
     )
-    (night,) = _regroup(proto, "night")
+    (night,) = regroup(proto, "night")
     (heron,) = occurrences_of(proto, night)
     assert heron["detection_count"] == 9
     api_post(

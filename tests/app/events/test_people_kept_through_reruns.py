@@ -16,7 +16,6 @@ from tests.support.accounts import Account, upload
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import (
-    API,
     DAR,
     T0,
     TAXA_CSV,
@@ -27,6 +26,7 @@ from tests.support.scenes import (
     import_taxa,
     new_deployment,
     occurrences_of,
+    regroup,
     track_all,
 )
 from tests.support.tallies import assert_counts_kept
@@ -157,20 +157,6 @@ def _history(proto: Protocol, occurrence: int) -> list[tuple[int, str | None, st
 def _pipelines(proto: Protocol) -> list[tuple[str, int, int]]:
     counting = api_get(proto, f"/projects/{proto.project_id}/counting")
     return [(p["pipeline"], p["occurrences"], p["detections"]) for p in counting["pipelines"]]
-
-
-def _regroup(proto: Protocol, rule: str, gap_seconds: int | None = None) -> list[int]:
-    body: dict[str, Any] = {"rule": rule}
-    if gap_seconds is not None:
-        body["gap_seconds"] = gap_seconds
-    answer = proto.client.put(
-        f"{API}/projects/{proto.project_id}/event-rule", json=body, headers=proto.headers
-    )
-    assert answer.status_code == 200, answer.text
-    assert proto.platform.regroupings.wait_idle(30)
-    track_all(proto)
-    pond = api_get(proto, f"/projects/{proto.project_id}/deployments")["results"][0]["id"]
-    return [e["id"] for e in api_get(proto, f"/deployments/{pond}/events")["results"]]
 
 
 def _two_bursts(proto: Protocol) -> int:
@@ -314,7 +300,7 @@ def test_a_parted_heron_is_named_in_both_parts_despite_a_withdrawn_word(
     taxa = _taxa(proto)
     _two_bursts(proto)
     _register(proto)
-    (night,) = _regroup(proto, "night")
+    (night,) = regroup(proto, "night")
     _run(proto)
     track_all(proto)
     (heron,) = _seen(proto, night)
@@ -335,7 +321,7 @@ def test_a_parted_heron_is_named_in_both_parts_despite_a_withdrawn_word(
     api_post(proto.as_(ann), f"/identifications/{second['id']}/withdraw", {}, 200)
     track_all(proto)
     assert _seen(proto, night) == {heron: (10, "Ardea cinerea", "person")}
-    first, later = _regroup(proto, "sequence", 60)
+    first, later = regroup(proto, "sequence", 60)
     parts = [*_seen(proto, first).values(), *_seen(proto, later).values()]
     assert sorted(parts) == [(5, "Ardea cinerea", "person")] * 2, parts
     assert _species(proto) == [("Ardea cinerea", 2, 10)]
