@@ -115,7 +115,7 @@ def judge(
     worker: str,
 ) -> list[Judgement]:
     """Step 2: what to do with each item, from the tasks as read before writing (pure)."""
-    seen_tasks: set[int] = set()
+    seen_tasks: dict[int, bool] = {}
     return [
         judge_item(item, targets, pipeline, project, job_id, worker, seen_tasks) for item in posted
     ]
@@ -128,9 +128,10 @@ def judge_item(
     project: Project,
     job_id: int,
     worker: str,
-    seen_tasks: set[int],
+    seen_tasks: dict[int, bool],
 ) -> Judgement:
-    """What to do with one item; ``seen_tasks`` holds the tasks earlier items spoke for.
+    """What to do with one item; ``seen_tasks`` holds the tasks earlier items spoke for (True:
+    with a result, False: with the worker's error, which a later result of the post outranks).
 
     A result still in the body is typed here, its detections one at a time as they become
     annotations; a problem in its JSON outranks any other, as when results were typed first.
@@ -151,7 +152,8 @@ def judge_item(
         return _unless_invalid(streamed, Settled(Verdict.REJECTED, _GONE))
     if isinstance(outcome, Refusal):  # the job's own task: it fails, unless a later item is right
         return Fail(claim, outcome.reason, refused=True)
-    if claim.task_id in seen_tasks:
+    spoken = seen_tasks.get(claim.task_id)
+    if spoken or (spoken is not None and isinstance(outcome, ResultError)):
         why = "the same task appears earlier in this request"
         return _unless_invalid(streamed, Settled(Verdict.DUPLICATE, why))
     judged: Judgement
@@ -168,10 +170,12 @@ def judge_item(
             judged = Fail(claim, problem or str(exc), refused=True)
         else:
             judged = Store(claim, draft)
-    # Only an item that passed its checks speaks for the task within this request (a refused
-    # result fails its task unless a later item of the request is right).
-    if not (isinstance(judged, Fail) and judged.refused):
-        seen_tasks.add(claim.task_id)
+    # Only an item that passed its checks speaks for the task within this request: a refused
+    # result, or the worker's error, fails its task unless a later item of the request is right.
+    if isinstance(judged, Store):
+        seen_tasks[claim.task_id] = True
+    elif not judged.refused:
+        seen_tasks.setdefault(claim.task_id, False)
     return judged
 
 
@@ -264,7 +268,7 @@ class ResultStore:
         # Judging needs no transaction: the writes below stay short, which matters on SQLite
         # where every writer waits for them.
         settled: list[Settled] = []
-        seen_tasks: set[int] = set()
+        seen_tasks: dict[int, bool] = {}
         pending: list[Judgement] = []
         weight = 0
         for item in posted:
@@ -328,8 +332,12 @@ def _write(
             else:
                 unsettled[n] = (j.claim, False)
         else:
-            if j.refused and j.claim.task_id in completed:  # a later item of this post was right
-                verdicts[n] = Settled(Verdict.REJECTED, j.error)
+            if j.claim.task_id in completed:  # a later item of this post was right
+                verdicts[n] = (
+                    Settled(Verdict.REJECTED, j.error)
+                    if j.refused
+                    else Settled(Verdict.DUPLICATE, "a later item of this request was saved")
+                )
                 continue
             error = f"the result from {worker} was refused: {j.error}" if j.refused else j.error
             retry = job.params.retry
