@@ -183,11 +183,12 @@ def _offset(minutes: int) -> str:
 
 
 def _duration(o: OccurrenceFacts) -> timedelta | None:
-    """How long the occurrence was seen: from its first photo to its last, in real time."""
+    """How long the occurrence was seen: from its first photo to its last, in real time (the
+    two instants' distance: around a clock change the later photo can name the earlier one)."""
     if o.first_seen_at is None or o.last_seen_at is None:
         return None
     shift = timedelta(minutes=o.last_offset_minutes - o.first_offset_minutes)
-    return o.last_seen_at - o.first_seen_at - shift
+    return abs(o.last_seen_at - o.first_seen_at - shift)
 
 
 def _iso_duration(span: timedelta) -> str:

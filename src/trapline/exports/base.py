@@ -207,6 +207,18 @@ def wall_iso(moment: datetime, offset_minutes: int | None) -> str:
     return moment.isoformat(timespec="seconds") + _offset_text(offset_minutes)
 
 
+def wall_span(
+    start: datetime, start_offset: int | None, end: datetime, end_offset: int | None
+) -> tuple[str, str]:
+    """A span's two ends as ``wall_iso`` writes them, in the order of the instants they name:
+    around a clock change a later wall-clock time can name an earlier instant (a time the
+    change skips is read with the offset before it), and the span would end before it began."""
+    first, last = wall_iso(start, start_offset), wall_iso(end, end_offset)
+    if start - timedelta(minutes=start_offset or 0) > end - timedelta(minutes=end_offset or 0):
+        return last, first
+    return first, last
+
+
 @lru_cache(maxsize=128)
 def _offset_text(offset_minutes: int | None) -> str:
     """The end ``iso`` gives a capture time with this offset (``Z`` for UTC)."""
@@ -231,13 +243,19 @@ def iso(moment: datetime | None) -> str:
     return text.replace("+00:00", "Z")
 
 
+#: Smallest side of a box written as fractions of its photo (6 decimals are written): a box a
+#: pipeline gave has a size, which readers and trapline's own MegaDetector import need.
+MIN_SIDE = 1e-6
+
+
 def normalised(
     box: tuple[float, float, float, float], width: int, height: int
 ) -> tuple[float, float, float, float]:
     """A pixel box (x1, y1, x2, y2) as fractions of the image: x, y, width, height, rounded
-    to 6 decimals."""
+    to 6 decimals, each side at least ``MIN_SIDE`` and the box within the image."""
     x, y, w, h = fractions(box, width, height)
-    return round(x, 6), round(y, 6), round(w, 6), round(h, 6)
+    w, h = max(round(w, 6), MIN_SIDE), max(round(h, 6), MIN_SIDE)
+    return min(round(x, 6), round(1 - w, 6)), min(round(y, 6), round(1 - h, 6)), w, h
 
 
 def fractions(

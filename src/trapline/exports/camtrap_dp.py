@@ -21,6 +21,7 @@ from trapline.domain.exports.exports import ExportFormat
 from trapline.domain.exports.facts import ImageFacts
 from trapline.domain.photos.local_times import unclear_in_zone
 from trapline.exports.base import (
+    MIN_SIDE,
     CsvFile,
     ExportWriter,
     capture_iso,
@@ -70,8 +71,6 @@ OBSERVATION_NUMBERS = (
 #: Deflate level of the package: 3 takes a quarter of the default's (6) time for a file a
 #: fifth larger (at 6, compressing took a seventh of an export).
 COMPRESS_LEVEL = 3
-#: Smallest box side written (the schema needs more than 0; 6 decimals are written).
-_MIN_SIDE = 1e-6
 
 
 class CamtrapDpWriter(ExportWriter):
@@ -244,8 +243,8 @@ class CamtrapDpWriter(ExportWriter):
             name, kind, tags = self.meanings.of_detection(d)
         box = fractions(d.box, image.width, image.height) if d.box else None
         bbox = (  # number rounds to the 6 decimals written
-            [number(box[0]), number(box[1]), number(max(box[2], _MIN_SIDE)),
-             number(max(box[3], _MIN_SIDE))]
+            [number(box[0]), number(box[1]), number(max(box[2], MIN_SIDE)),
+             number(max(box[3], MIN_SIDE))]
             if box
             else ["", "", "", ""]
         )  # fmt: skip

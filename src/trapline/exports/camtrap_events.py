@@ -17,7 +17,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from trapline.domain.exports.facts import EventFacts, IdentificationFacts, OccurrenceFacts
-from trapline.exports.base import CsvFile, wall_iso
+from trapline.exports.base import CsvFile, wall_span
 from trapline.exports.camtrap_meaning import Meanings
 from trapline.exports.camtrap_package import number
 from trapline.exports.context import published_id
@@ -149,8 +149,9 @@ def event_columns(event: EventFacts | None, stamp: str) -> tuple[str, str, str]:
         return ("", stamp, stamp)
     return (
         str(event.id),
-        wall_iso(event.starts_at, event.start_offset_minutes),
-        wall_iso(event.ends_at, event.end_offset_minutes),
+        *wall_span(
+            event.starts_at, event.start_offset_minutes, event.ends_at, event.end_offset_minutes
+        ),
     )
 
 

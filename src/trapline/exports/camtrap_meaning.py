@@ -83,7 +83,7 @@ class Meanings:
         kind = _TYPES.get((label or category or "").lower()) or ("animal" if name else "")
         if not kind:
             kind = _TYPES.get((category or "").lower(), "unknown")
-        tags = f"label:{label}" if label and not name else ""
+        tags = f"label:{_tag_value(label)}" if label and not name else ""
         return name, kind, tags
 
 
@@ -99,3 +99,9 @@ def _scientific_name(taxon: dict[str, Any] | None, label: str | None) -> str:
         if taxon.get(key):
             return str(taxon[key])
     return label or ""
+
+
+def _tag_value(text: str) -> str:
+    """``text`` as the value of a ``key:value`` tag of a pipe-separated list: a ``|`` (and the
+    ``%`` that escapes it) percent-encoded, so that a label holding one stays one tag."""
+    return text.replace("%", "%25").replace("|", "%7C")

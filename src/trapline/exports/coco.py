@@ -20,6 +20,10 @@ from trapline.exports.reader import Detection, ExportContext, ImageResult
 _CHUNK = 1024 * 1024
 
 
+#: Smallest side of a box written, in pixels: a box a pipeline gave has a size.
+_MIN_PIXELS = 0.001
+
+
 class CocoWriter(ExportWriter):
     """``images`` go straight to the file and ``annotations`` to a second temporary file,
     appended at the end with the categories, so neither list is held in memory."""
@@ -65,7 +69,9 @@ class CocoWriter(ExportWriter):
                     entry["frame_num"], entry["seq_num_frames"] = result.frame
             images.append(json_bytes(entry))
             annotations += [
-                json_bytes(self._annotation(d, key)) for d in result.detections if d.box
+                json_bytes(self._annotation(d, key, image.width, image.height))
+                for d in result.detections
+                if d.box
             ]
         self._add(self.out, images, first=self._first_image)
         self._add(self._annotations, annotations, first=self._first_annotation)
@@ -74,21 +80,20 @@ class CocoWriter(ExportWriter):
         self.tally.detections += len(annotations)
         self.tally.rows += len(annotations)
 
-    def _annotation(self, d: Detection, image_id: str) -> dict[str, Any]:
+    def _annotation(self, d: Detection, image_id: str, width: int, height: int) -> dict[str, Any]:
         """A detection with a box (COCO has no place for image-level labels); its category is
         the taxon a person determined its occurrence as, else its label."""
         assert d.box is not None
         said = d.determined
         name = said.taxon if said else d.label or d.category or UNNAMED_CATEGORY
         category = self.categories.setdefault(name, len(self.categories) + 1)
-        x1, y1, x2, y2 = d.box
-        w, h = x2 - x1, y2 - y1
+        bbox, area = coco_box(d.box, width, height)
         annotation: dict[str, Any] = {
             "id": str(self._next_id),
             "image_id": image_id,
             "category_id": category,
-            "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],
-            "area": round(w * h, 3),
+            "bbox": bbox,
+            "area": area,
             "iscrowd": 0,
             "score": round(d.confidence, 6) if d.confidence is not None else 1.0,
         }
@@ -123,3 +128,15 @@ class CocoWriter(ExportWriter):
             for name, i in self.categories.items()
         ]
         self.out.write(b'\n],\n"categories": ' + json_bytes(categories) + b"}")
+
+
+def coco_box(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[list[float], float]:
+    """A pixel box (x1, y1, x2, y2) as COCO writes it, x, y, width and height to 3 decimals,
+    each side at least ``_MIN_PIXELS`` and the box within the image; and its area."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    bw, bh = max(round(w, 3), _MIN_PIXELS), max(round(h, 3), _MIN_PIXELS)
+    x, y = min(round(x1, 3), round(width - bw, 3)), min(round(y1, 3), round(height - bh, 3))
+    return [x, y, bw, bh], round(w * h, 3) or round(bw * bh, 6)

@@ -30,7 +30,7 @@ from trapline.exports.occurrences import (
     occurrence_page,
     photo_page,
     photo_path,
-    seen_at,
+    seen_span,
 )
 from trapline.exports.reader import ExportContext, ImageResult
 from trapline.exports.taxonomy import HIGHER_RANKS
@@ -101,8 +101,7 @@ class DwcaWriter(OccurrenceWriter):
             by, when, status = o.pipeline, "", UNVERIFIED
             remarks = f"model score {o.score:.4f}" if o.score is not None else ""
         place = self._place_columns.get(o.deployment_id) or self._place(o.deployment_id)
-        first = seen_at(o.first_seen_at, o.first_offset_minutes)
-        last = seen_at(o.last_seen_at, o.last_offset_minutes)
+        first, last = seen_span(o)
         self._when(o)
         self._core.add([
             occurrence_id, "HumanObservation" if person else "MachineObservation", "present",

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from trapline.domain.exports.exports import ExportFilters
 from trapline.domain.exports.facts import OccurrenceFacts
 from trapline.domain.taxa.taxa import Taxon
-from trapline.exports.base import ExportWriter, wall_iso
+from trapline.exports.base import ExportWriter, wall_iso, wall_span
 from trapline.exports.reader import ExportContext, ImageResult
 from trapline.exports.taxonomy import TaxonTerms, taxon_terms
 
@@ -116,6 +116,16 @@ def kept(o: OccurrenceFacts, filters: ExportFilters) -> bool:
 def seen_at(moment: datetime | None, offset_minutes: int) -> str:
     """A first or last seen time with its offset ("" when unknown)."""
     return wall_iso(moment, offset_minutes) if moment is not None else ""
+
+
+def seen_span(o: OccurrenceFacts) -> tuple[str, str]:
+    """When an occurrence was first and last seen, with their offsets, in the order of the
+    instants they name (``wall_span``; "" for an end unknown)."""
+    if o.first_seen_at is None or o.last_seen_at is None:
+        return seen_at(o.first_seen_at, o.first_offset_minutes), seen_at(
+            o.last_seen_at, o.last_offset_minutes
+        )
+    return wall_span(o.first_seen_at, o.first_offset_minutes, o.last_seen_at, o.last_offset_minutes)
 
 
 def photo_path(image_id: int) -> str:
