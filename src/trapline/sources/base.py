@@ -10,13 +10,14 @@ live here, once; each kind (``http_directory``, ``s3``, ``ftp``, ``local``) fill
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import io
 import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -29,6 +30,8 @@ DEFAULT_INCLUDE = ("*.jpg", "*.jpeg", "*.png", "*.tif", "*.tiff", "*.webp")
 #: Deepest folder nesting a source may ask for.
 MAX_DEPTH = 10
 #: Bytes read at a time while downloading.
+#: The longest key a source remembers (its items' column, and a photo's file name).
+MAX_KEY = 1024
 CHUNK = 256 * 1024
 #: Downloads up to this size stay in memory; larger ones spill to a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -60,6 +63,14 @@ class Entry:
     modified: datetime | None = None
     #: What else the listing said of the file (an HTML listing's date and size text).
     note: str | None = None
+    #: The file's own path below the source's URL where the key cannot be it (a local name
+    #: that is not UTF-8, a path longer than ``MAX_KEY``): what the gateway opens. Never stored.
+    path: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The file's path below the source's URL, as the gateway opens it."""
+        return self.path or self.key
 
     @property
     def version(self) -> str:
@@ -160,7 +171,7 @@ class Gateway(ABC):
                     transient=False,
                 )
             if passes(entry.key):
-                yield entry
+                yield entry if len(entry.key) <= MAX_KEY else _shortened(entry)
 
     def fetch(self, entry: Entry) -> IO[bytes]:
         """The file's bytes in a temporary file (memory first), rewound; the caller closes it.
@@ -247,6 +258,14 @@ class IterStream(io.RawIOBase):
         buffer[:size] = self._left[:size]
         self._left = self._left[size:]
         return size
+
+
+def _shortened(entry: Entry) -> Entry:
+    """An entry whose path is longer than a key may be, keyed by a digest of its path and the
+    path's end (the file's name): the same key on every run, and opened by its whole path."""
+    digest = hashlib.sha256(entry.key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    key = f"{digest}…{entry.key[-(MAX_KEY - len(digest) - 1) :]}"
+    return replace(entry, key=key, path=entry.where)
 
 
 def join_key(folder: str, name: str) -> str:

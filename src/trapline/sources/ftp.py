@@ -215,7 +215,7 @@ class FtpGateway(Gateway):
     @contextmanager
     def _retrieve(self, entry: Entry) -> Iterator[BinaryIO]:
         ftp = self._connect()
-        path = _join(self.folder, entry.key)
+        path = _join(self.folder, entry.where)
         try:
             ftp.voidcmd("TYPE I")  # binary: ASCII mode would rewrite line ends in a photo
             conn = ftp.transfercmd(f"RETR {path}")

@@ -228,7 +228,7 @@ class HttpDirectoryGateway(Gateway):
         )
 
     def _url(self, entry: Entry) -> str:
-        return self.base + quote(entry.key)
+        return self.base + quote(entry.where)
 
     def _open(self, entry: Entry) -> AbstractContextManager[BinaryIO]:
         return self._download(entry)

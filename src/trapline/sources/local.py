@@ -83,18 +83,21 @@ class LocalGateway(Gateway):
             raise SourceError(f"{folder} is not a folder on this server")
         yield from self._folder(folder, "", 0)
 
-    def _folder(self, path: Path, prefix: str, level: int) -> Iterator[Entry]:
+    def _folder(self, path: Path, prefix: str, level: int, own: str = "") -> Iterator[Entry]:
+        """The files under ``path``, keyed below ``prefix`` (``own``: the folder's own path
+        below the source, where its key spells a name that is not UTF-8 otherwise)."""
         try:
             with os.scandir(path) as listing:
                 found = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             raise SourceError(f"cannot list {path}: {exc.strerror}") from None
+        own = own or prefix
         for item in found:
-            key = join_key(prefix, item.name)
+            key, real = join_key(prefix, _spelled(item.name)), join_key(own, item.name)
             try:
                 if item.is_dir(follow_symlinks=False):
                     if level < self.config.depth:
-                        yield from self._folder(Path(item.path), key, level + 1)
+                        yield from self._folder(Path(item.path), key, level + 1, real)
                     continue
                 info = self._file_stat(Path(item.path))
             except OSError:
@@ -106,6 +109,7 @@ class LocalGateway(Gateway):
                 size=info.st_size,
                 modified=datetime.fromtimestamp(info.st_mtime, UTC),
                 note=str(info.st_mtime_ns),
+                path=real if real != key else None,
             )
 
     def _file_stat(self, path: Path) -> os.stat_result | None:
@@ -120,7 +124,7 @@ class LocalGateway(Gateway):
 
     def _open(self, entry: Entry) -> AbstractContextManager[BinaryIO]:
         folder = allowed_folder(self.config.url, self.config.local_roots)
-        real = Path(os.path.realpath(folder / entry.key))
+        real = Path(os.path.realpath(folder / entry.where))
         if _root_of(real, self.config.local_roots) is None:
             raise SourceError(f"{entry.key} leads out of the allowed folders", transient=False)
         try:
@@ -130,3 +134,14 @@ class LocalGateway(Gateway):
         except OSError as exc:
             raise SourceError(f"cannot read {entry.key}: {exc.strerror}") from None
         return os.fdopen(fd, "rb")
+
+
+def _spelled(name: str) -> str:
+    """A file name as a key can hold it: a name that is not UTF-8 (a camera writing Latin-1
+    on a Linux share), which Python reads with escapes no database stores, with each such
+    byte written ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name

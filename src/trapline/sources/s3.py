@@ -103,7 +103,7 @@ class S3Gateway(Gateway):
                 return
 
     def _object_url(self, entry: Entry) -> str:
-        return self._root + "/" + quote(self.prefix + entry.key, safe="/-_.~")
+        return self._root + "/" + quote(self.prefix + entry.where, safe="/-_.~")
 
     def _open(self, entry: Entry) -> AbstractContextManager[BinaryIO]:
         return self._download(entry)

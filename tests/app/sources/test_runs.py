@@ -7,15 +7,18 @@ test_scheduling.py). The retry backoff is zero so a file that failed is due on t
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 import pytest
 
 from tests.support.photos import photo
+from tests.support.source_servers import FolderSite
 from trapline.background.sources import SourceRunner
 from trapline.db.engine import Database
 from trapline.domain.core.records import User
@@ -25,6 +28,7 @@ from trapline.services.core import users
 from trapline.services.photos import projects
 from trapline.services.sources import sources
 from trapline.services.sources.source_ingest import SourceIngest
+from trapline.sources.base import MAX_KEY
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -283,3 +287,59 @@ def _make_unreachable(platform: Platform, source: int, site: Any) -> None:
             scheme, rest = row.url.split("://", 1)
             path = rest.split("/", 1)[1] if "/" in rest else ""
             row.url = f"{scheme}://127.0.0.1:{free_port()}/{path}"
+
+
+def test_a_local_name_that_is_not_utf8_is_taken_with_its_neighbours(
+    tmp_path: Path, platform: Platform, manager: User, project: int, runner: SourceRunner
+) -> None:
+    """A camera writing Latin-1 names on a Linux share: the name is kept with the byte spelled
+    out, the file is read by its own name, and its neighbours are taken as always."""
+    root = tmp_path / "card"
+    root.mkdir()
+    for i in range(2):
+        (root / f"good-{i}.jpg").write_bytes(photo(20 + i))
+    (root / "1985").mkdir()
+    with open(os.path.join(os.fsencode(root / "1985"), b"caf\xe9.jpg"), "wb") as out:
+        out.write(photo(30))
+    source = add_source(platform, manager, project, FolderSite("local", root, str(root)))
+    run = runner.run_source(source)
+    assert counts(run) == {"listed": 3, "new": 3, "imported": 3}, run
+    assert image_names(platform, project) == ["1985/caf\\xe9.jpg", "good-0.jpg", "good-1.jpg"]
+    assert counts(runner.run_source(source)) == {"listed": 3}
+
+
+def test_a_source_pointed_elsewhere_takes_files_whose_paths_and_versions_it_saw_there(
+    tmp_path: Path, platform: Platform, manager: User, project: int, runner: SourceRunner
+) -> None:
+    """Two cards copied with their times kept: IMG_0001.jpg of the same size and time on each.
+    Files are remembered by their path below the source's URL, so the source pointed at the
+    second card forgets the first card's and takes the second's."""
+    roots = [tmp_path / "trap-1", tmp_path / "trap-2"]
+    for root, tail in zip(roots, (b"AAAA", b"BBBB"), strict=True):
+        root.mkdir()
+        (root / "IMG_0001.jpg").write_bytes(photo(1) + tail)  # after the image's end marker
+        os.utime(root / "IMG_0001.jpg", ns=(1_700_000_000_000_000_000,) * 2)
+    source = add_source(platform, manager, project, FolderSite("local", roots[0], str(roots[0])))
+    assert counts(runner.run_source(source)) == {"listed": 1, "new": 1, "imported": 1}
+    sources.update_source(platform.db, runner.rules, manager, source, url=str(roots[1]))
+    assert counts(runner.run_source(source)) == {"listed": 1, "new": 1, "imported": 1}
+    # Back to the first card: its photo is known by its bytes.
+    sources.update_source(platform.db, runner.rules, manager, source, url=str(roots[0]))
+    assert counts(runner.run_source(source)) == {"listed": 1, "new": 1, "duplicates": 1}
+    assert len(image_names(platform, project)) == 2
+
+
+def test_a_path_longer_than_a_key_is_taken_under_a_short_key(
+    site: Any, platform: Platform, manager: User, project: int, runner: SourceRunner
+) -> None:
+    """A path longer than a remembered key (``MAX_KEY``): the file is keyed by a digest and its
+    path's end, the same on every run, and read by its whole path; its neighbour as always."""
+    long = "/".join("d" * 200 + str(i) for i in range(5)) + "/" + "p" * 200 + ".jpg"
+    site.put(long, photo(3))
+    site.put("short.jpg", photo(4))
+    source = add_source(platform, manager, project, site, depth=6)
+    assert counts(runner.run_source(source)) == {"listed": 2, "new": 2, "imported": 2}
+    assert counts(runner.run_source(source)) == {"listed": 2}
+    names = image_names(platform, project)
+    assert max(len(n) for n in names) <= MAX_KEY
+    assert any(n.endswith("p" * 200 + ".jpg") for n in names)

@@ -138,8 +138,18 @@ def update_source(
         _source_for(repos, caller, source_id, Role.MANAGER)
         _check_links(repos, current.project_id, columns)
         updated = repos.sources.sources.update(source_id, updated_at=utcnow(), **columns)
+        if _place(merged) != (current.kind, current.url, current.endpoint_url or ""):
+            # Files are remembered by their path below the source's URL: elsewhere, the same
+            # path and version may be another photo. Those stored already are recognised by
+            # their bytes as duplicates.
+            repos.sources.sources.forget_items(source_id)
     assert updated is not None
     return updated
+
+
+def _place(fields: dict[str, Any]) -> tuple[str, str, str]:
+    """Where a source's files are: its kind, URL and endpoint."""
+    return str(fields["kind"]), str(fields["url"]), str(fields["endpoint_url"] or "")
 
 
 def _origin(fields: dict[str, Any]) -> tuple[object, ...]:

@@ -281,6 +281,11 @@ class SourceRepo:
 
     # Items
 
+    def forget_items(self, source_id: int) -> None:
+        """The source no longer remembers any file (it points somewhere else now)."""
+        items = PullSourceItemRow
+        self.session.execute(delete(items).where(items.source_id == source_id))
+
     def items_for(self, source_id: int, keys: Iterable[str]) -> dict[str, SourceItem]:
         """What the source has seen of these keys."""
         wanted = list(keys)
