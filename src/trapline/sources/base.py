@@ -29,9 +29,9 @@ from trapline.outbound import OutboundPolicy
 DEFAULT_INCLUDE = ("*.jpg", "*.jpeg", "*.png", "*.tif", "*.tiff", "*.webp")
 #: Deepest folder nesting a source may ask for.
 MAX_DEPTH = 10
-#: Bytes read at a time while downloading.
 #: The longest key a source remembers (its items' column, and a photo's file name).
 MAX_KEY = 1024
+#: Bytes read at a time while downloading.
 CHUNK = 256 * 1024
 #: Downloads up to this size stay in memory; larger ones spill to a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024

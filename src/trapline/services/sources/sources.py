@@ -138,7 +138,9 @@ def update_source(
         _source_for(repos, caller, source_id, Role.MANAGER)
         _check_links(repos, current.project_id, columns)
         updated = repos.sources.sources.update(source_id, updated_at=utcnow(), **columns)
-        if _place(merged) != (current.kind, current.url, current.endpoint_url or ""):
+        if _place(merged) != _place(
+            {"kind": current.kind, "url": current.url, "endpoint_url": current.endpoint_url}
+        ):
             # Files are remembered by their path below the source's URL: elsewhere, the same
             # path and version may be another photo. Those stored already are recognised by
             # their bytes as duplicates.
