@@ -49,3 +49,37 @@ def test_a_second_error_or_a_result_after_a_result_stores_nothing_more(
     assert registered.image(int(two["image_id"]))["analyses"] == []
     tasks = registered.tasks(job_id)["results"]
     assert {int(t["image_id"]): t["attempts"] for t in tasks} == {first: 1, second: 1}
+
+
+def test_a_result_naming_another_image_is_refused_not_stored_as_nothing_found(
+    registered: Protocol,
+) -> None:
+    """A result whose ``source_images`` names another photo, with no detections, would be
+    stored as "nothing found" on the task's photo: it is refused, and the task's photo keeps no
+    analysis until a right result comes."""
+    mine, other = registered.images(2)
+    job_id = registered.job_that_runs(params={"max_attempts": 3})["id"]
+    (task,) = registered.claim(job_id, 1)
+    misplaced = success(task)
+    misplaced["result"]["source_images"] = [{"id": str(other), "url": None}]
+    listed = success(task, detection(task))  # the task's photo, with another beside it
+    listed["result"]["source_images"].append({"id": str(other), "url": None})
+    answers = registered.post(job_id, misplaced, listed)
+    assert statuses(answers) == ["rejected", "saved"]
+    assert f"task is for image {task['image_id']}" in answers[0]["detail"]
+    (analysis,) = registered.image(int(task["image_id"]))["analyses"]
+    assert [a["label"] for a in analysis["annotations"]] == [None, "moth"]
+    assert registered.image(other)["analyses"] == []
+
+
+def test_a_lone_result_naming_another_image_leaves_the_photo_without_results(
+    registered: Protocol,
+) -> None:
+    _, other = registered.images(2)
+    job_id = registered.job_that_runs(params={"max_attempts": 1})["id"]
+    (task,) = registered.claim(job_id, 1)
+    misplaced = success(task)
+    misplaced["result"]["source_images"] = [{"id": str(other), "url": None}]
+    assert statuses(registered.post(job_id, misplaced)) == ["rejected"]
+    assert registered.image(int(task["image_id"]))["analyses"] == []
+    assert registered.image(other)["analyses"] == []

@@ -53,6 +53,13 @@ def drafts_from_result(
             f"result is for pipeline {result.pipeline!r} but the job runs {pipeline.slug!r}"
         )
     image_id = str(target.image_id)
+    # A result that names other images is theirs: stored, its "nothing found" would be this one's.
+    named = [source.id for source in result.source_images]
+    if named and image_id not in named:
+        raise ResultRejected(
+            f"source_images names {', '.join(repr(n) for n in named[:5])}"
+            f"{' ...' if len(named) > 5 else ''} but the task is for image {target.image_id}"
+        )
     found = result.detections if detections is None else detections
     boxes = []
     for n, detection in enumerate(found):
