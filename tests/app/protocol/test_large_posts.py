@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, success
+from tests.support.protocol import PIPELINE_SLUG, detection, failure, pipeline_config, success
 from tests.support.protocol_client import API, Protocol, statuses
 from tests.support.settings import make_settings
 from trapline.http.limits import RESULTS_BODY_BYTES
@@ -152,3 +152,41 @@ def test_a_post_of_a_pipeline_slug_it_does_not_run_is_still_answered_per_item(
         "result is not valid: detections.0.classifications.0.scores.5"
     )
     assert PIPELINE_SLUG in adc.image(int(first["image_id"]))["analyses"][0]["pipeline_slug"]
+
+
+@pytest.mark.parametrize("attempts", [1, 3], ids=["last-try", "tries-left"])
+def test_an_error_written_apart_from_its_tasks_later_result_is_outranked_by_it(
+    adc: Protocol, attempts: int
+) -> None:
+    """A post written in several transactions (``FLUSH_WEIGHT``): the worker's error for a task
+    comes before a result heavy enough to be written alone, and the task's own result after
+    that. The error waits for the post's last write, so the result is stored and the worker is
+    told so (docs/jobs.md); written first, it failed the task (for good on its last try, and
+    the result was turned away)."""
+    changed = adc.client.patch(
+        f"{API}/projects/{adc.project_id}", json={"keep_full_scores": True}, headers=adc.headers
+    )
+    assert changed.status_code == 200, changed.text
+    adc.images(2)
+    job_id = adc.job_that_runs(params={"max_attempts": attempts})["id"]
+    first, heavy = adc.claim(job_id, 2)
+    rng = random.Random(11)
+    items = [
+        failure(first),
+        success(heavy, *(adc_detection(heavy, rng) for _ in range(60))),  # ~360,000 values
+        success(first, adc_detection(first, rng)),
+    ]
+
+    answers = adc.post(job_id, *items)
+
+    assert statuses(answers) == ["duplicate", "saved", "saved"]
+    (analysis,) = adc.image(int(first["image_id"]))["analyses"]
+    assert [a["label"] for a in analysis["annotations"]] == [
+        None,
+        items[2]["result"]["detections"][0]["classifications"][0]["classification"],
+    ]
+    (analysis,) = adc.image(int(heavy["image_id"]))["analyses"]
+    assert len(analysis["annotations"]) == 120
+    tasks = adc.tasks(job_id)["results"]
+    assert {t["status"] for t in tasks} == {"succeeded"}
+    assert [t["attempts"] for t in tasks] == [1, 1]

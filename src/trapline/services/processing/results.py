@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -257,7 +257,9 @@ class ResultStore:
 
         The judgements are written in one short transaction, or in several when the drafts
         waiting to be written would hold more than ``FLUSH_WEIGHT`` values (full score vectors
-        a project keeps), so memory stays bounded by that, not by the post.
+        a project keeps), so memory stays bounded by that, not by the post. A task's failure
+        (the worker's error, a refused result) waits for the last of them: a later item of the
+        post may still bring the task's result, which outranks it.
         """
         wanted = {p.claim.task_id for p in posted if p.claim and p.claim.job_id == job.id}
         with self.db.read() as repos:
@@ -267,33 +269,41 @@ class ResultStore:
             targets = repos.processing.tasks.targets(wanted)
         # Judging needs no transaction: the writes below stay short, which matters on SQLite
         # where every writer waits for them.
-        settled: list[Settled] = []
+        settled: dict[int, Settled] = {}  # by the item's place in the post
         seen_tasks: dict[int, bool] = {}
-        pending: list[Judgement] = []
+        pending: list[tuple[int, Judgement]] = []
+        failing: list[tuple[int, Judgement]] = []
         weight = 0
-        for item in posted:
+        for n, item in enumerate(posted):
             judged = judge_item(item, targets, pipeline, project, job.id, worker, seen_tasks)
-            pending.append(judged)
+            (failing if isinstance(judged, Fail) else pending).append((n, judged))
             weight += _weight(judged)
             if weight > FLUSH_WEIGHT:
-                settled += self._apply(job, project.id, pipeline.id, pending, worker)
+                settled.update(self._apply(job, project.id, pipeline.id, pending, worker))
                 pending, weight = [], 0
-        if pending or not posted:
-            settled += self._apply(job, project.id, pipeline.id, pending, worker)
-        return settled
+        if pending or failing or not posted:
+            settled.update(self._apply(job, project.id, pipeline.id, pending + failing, worker))
+        return [settled[n] for n in range(len(posted))]
 
     def _apply(
-        self, job: Job, project_id: int, pipeline_id: int, judged: list[Judgement], worker: str
-    ) -> list[Settled]:
+        self,
+        job: Job,
+        project_id: int,
+        pipeline_id: int,
+        judged: list[tuple[int, Judgement]],
+        worker: str,
+    ) -> Iterator[tuple[int, Settled]]:
+        """Write judgements (each with its item's place in the post); their verdicts, placed."""
         with self.db.write() as repos:
             settled, finished, requeued = _write(
-                repos, job, project_id, pipeline_id, judged, self.queue.clock.now(), worker
-            )
+                repos, job, project_id, pipeline_id, [j for _, j in judged],
+                self.queue.clock.now(), worker,
+            )  # fmt: skip
         if requeued:
             self.queue.notify_queued(job.id)
         if finished:
             self.queue.finished(job.id)
-        return settled
+        return zip((n for n, _ in judged), settled, strict=True)
 
 
 def _write(
