@@ -78,7 +78,8 @@ class EventObservations:
         #: then named in the problems even when nothing was found in it).
         self.only = only
         self._done: set[int] = set()
-        #: The labels of unnamed animals left out so far (each named once in the problems).
+        #: The labels of unnamed animals left out, or written as ``unknown``, so far (each named
+        #: once in the problems).
         self._unnamed: set[str] = set()
 
     def add(self, result: ImageResult, deployment_id: str) -> int:
@@ -108,6 +109,8 @@ class EventObservations:
             if kind == "animal" and not name:
                 self._left_out(counted.label or "")
                 continue
+            if kind == "unknown":
+                self._untyped(counted.label or "")
             rows += 1
             self.table.add(
                 [observation_id(installation, event.id, counted), deployment_id, "", *columns,
@@ -116,6 +119,18 @@ class EventObservations:
                  counted.method, counted.people, "", number(counted.probability), tags, ""]
             )  # fmt: skip
         return rows
+
+    def _untyped(self, label: str) -> None:
+        """Name, the first time, a label that says neither a taxon nor a kind of thing: its
+        occurrences are written as ``unknown`` observations, which GBIF does not publish."""
+        if label in self._unnamed:
+            return
+        self._unnamed.add(label)
+        self.context.problem(
+            f"label {label!r} names no taxon: its occurrences are event-level observations of "
+            "type unknown, which GBIF does not publish; map the label onto a taxon of the "
+            "project's list and export again"
+        )
 
     def _left_out(self, label: str) -> None:
         """Name an unnamed animal's label in the problems, the first time."""

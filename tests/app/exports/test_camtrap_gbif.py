@@ -135,6 +135,36 @@ def test_gbif_finds_the_moths_tracked_at_a_light_trap(proto: Protocol, tmp_path:
     assert sum(want.values()) >= len(seeded.boxes) // 2  # moths, not an empty comparison
 
 
+def test_an_occurrences_label_that_names_nothing_is_said_with_the_export(
+    proto: Protocol, tmp_path: Path
+) -> None:
+    """A label the category map describes as no taxon, and that is no kind of thing either
+    (``fly`` without taxon data), makes ``unknown`` event-level observations, which GBIF does
+    not publish: the export says so once, naming the label and what to do."""
+    config = protocol.pipeline_config()
+    config["algorithms"][1]["category_map"]["data"] = [
+        {"label": label, "taxon_rank": "ORDER", "gbif_key": KEYS[label],
+         "scientific_name": ORDERS[label]}
+        for label in protocol.LABELS
+        if label != "fly"
+    ]  # fmt: skip
+    seeded = seed_project(proto, config=config)
+    assert track_all(proto) >= 1
+    done = _package(seeded, tmp_path)
+    flies = [
+        o
+        for o in Observation.from_csv(str(tmp_path / "observations.csv"))
+        if o.observationLevel == "event" and o.observationTags == "label:fly"
+    ]
+    assert flies, "the scene tracked no fly: nothing to judge"
+    assert {(o.observationType, o.scientificName) for o in flies} == {("unknown", "")}
+    said = [e for e in done["errors"] if "'fly' names no taxon" in e]
+    assert len(said) == 1, done["errors"]
+    assert "GBIF does not publish" in said[0]
+    assert "map the label onto a taxon" in said[0]
+    assert not [e for e in done["errors"] if "'moth' names no taxon" in e]
+
+
 def test_the_projects_licence_and_people_are_in_the_descriptor(
     proto: Protocol, tmp_path: Path
 ) -> None:
