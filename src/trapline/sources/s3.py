@@ -39,6 +39,10 @@ def bucket_of(url: str) -> tuple[str, str, str]:
         parts = urlsplit(url)
     except ValueError as exc:
         raise InvalidInput(f"{url!r} is not a URL ({exc})") from None
+    if "@" in parts.netloc:  # keys written into the URL would be shown with the source
+        raise InvalidInput(
+            "give the S3 keys as credentials (access_key_id, secret_access_key), not in the URL"
+        )
     if parts.scheme != "s3" or not parts.netloc:
         raise InvalidInput(f"an s3 source's URL is s3://bucket/prefix (got {url!r})")
     prefix = parts.path.lstrip("/")
