@@ -57,9 +57,10 @@ def test_a_result_naming_another_image_is_refused_not_stored_as_nothing_found(
     """A result whose ``source_images`` names another photo, with no detections, would be
     stored as "nothing found" on the task's photo: it is refused, and the task's photo keeps no
     analysis until a right result comes."""
-    mine, other = registered.images(2)
+    images = registered.images(2)
     job_id = registered.job_that_runs(params={"max_attempts": 3})["id"]
     (task,) = registered.claim(job_id, 1)
+    (other,) = [i for i in images if i != int(task["image_id"])]
     misplaced = success(task)
     misplaced["result"]["source_images"] = [{"id": str(other), "url": None}]
     listed = success(task, detection(task))  # the task's photo, with another beside it
@@ -75,9 +76,10 @@ def test_a_result_naming_another_image_is_refused_not_stored_as_nothing_found(
 def test_a_lone_result_naming_another_image_leaves_the_photo_without_results(
     registered: Protocol,
 ) -> None:
-    _, other = registered.images(2)
+    images = registered.images(2)
     job_id = registered.job_that_runs(params={"max_attempts": 1})["id"]
     (task,) = registered.claim(job_id, 1)
+    (other,) = [i for i in images if i != int(task["image_id"])]
     misplaced = success(task)
     misplaced["result"]["source_images"] = [{"id": str(other), "url": None}]
     assert statuses(registered.post(job_id, misplaced)) == ["rejected"]
