@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.permissions import Site, World, build_world, with_occurrence
@@ -45,6 +46,19 @@ def foreign(site: Site, worlds: dict[int, tuple[World, dict[str, Any]]]) -> dict
         worlds[key] = (world, ids)
     world, ids = worlds[key]
     return {"world": world, "ids": ids}
+
+
+def _unlike(what: str, a: httpx.Response, b: httpx.Response, a_text: str, b_text: str) -> list[str]:
+    """``what`` as a difference, when a foreign object's answer ``a`` is not a missing one's
+    ``b`` (their texts as compared)."""
+    if a.status_code == b.status_code and a_text == b_text:
+        return []
+    return [f"{what}: {a.status_code} {a_text[:300]!r} against {b.status_code} {b_text[:300]!r}"]
+
+
+def _scrubbed(answer: httpx.Response) -> str:
+    """An answer's text with its numbers (ids) masked."""
+    return SCRUB.sub("N", answer.text)
 
 
 def _stranger_browser(site: Site) -> Browser:
@@ -98,19 +112,14 @@ def test_foreign_objects_of_unmatrixed_api_routes_answer_as_missing(
 ) -> None:
     ids = foreign["ids"]
     stranger = site.accounts["non-member"]
-    problems = []
+    problems: list[str] = []
     for method, path, extra in API_CASES:
         real = _fill(path, ids, None)
         absent = _fill(path, ids, MISSING)
         a = site.request(method, real, stranger, **(extra or {}))
         b = site.request(method, absent, stranger, **(extra or {}))
-        if a.status_code != b.status_code or SCRUB.sub("N", a.text) != SCRUB.sub("N", b.text):
-            problems.append(
-                (method, real, a.status_code, a.text[:300], b.status_code, b.text[:300])
-            )
-    for p in problems:
-        print("DIFF", p)
-    assert not problems
+        problems += _unlike(f"{method} {real}", a, b, _scrubbed(a), _scrubbed(b))
+    assert not problems, "\n".join(problems)
 
 
 WEB_GETS = [
@@ -194,30 +203,22 @@ def test_foreign_objects_of_web_pages_answer_as_missing(
 ) -> None:
     ids = foreign["ids"]
     browser = _stranger_browser(site)
-    problems = []
+    problems: list[str] = []
     try:
         for path in WEB_GETS:
             real, absent = _fill(path, ids, None), _fill(path, ids, MISSING)
             a = browser.client.get(real, follow_redirects=False)
             b = browser.client.get(absent, follow_redirects=False)
-            if a.status_code != b.status_code or SCRUB.sub("N", a.text) != SCRUB.sub("N", b.text):
-                problems.append(
-                    ("GET", real, a.status_code, a.text[:300], b.status_code, b.text[:300])
-                )
+            problems += _unlike(f"GET {real}", a, b, _scrubbed(a), _scrubbed(b))
         token = browser.csrf()
         for path, data in WEB_POSTS:
             real, absent = _fill(path, ids, None), _fill(path, ids, MISSING)
             a = browser.client.post(real, data={"csrf": token, **data}, follow_redirects=False)
             b = browser.client.post(absent, data={"csrf": token, **data}, follow_redirects=False)
-            if a.status_code != b.status_code or SCRUB.sub("N", a.text) != SCRUB.sub("N", b.text):
-                problems.append(
-                    ("POST", real, a.status_code, a.text[:300], b.status_code, b.text[:300])
-                )
+            problems += _unlike(f"POST {real}", a, b, _scrubbed(a), _scrubbed(b))
     finally:
         browser.client.__exit__(None, None, None)
-    for p in problems:
-        print("DIFF", p)
-    assert not problems
+    assert not problems, "\n".join(problems)
 
 
 def _own_project(site: Site) -> int:
@@ -323,7 +324,7 @@ def test_ids_of_another_project_in_bodies_and_filters_answer_as_missing(
     }
     missing["own"] = ids["own"]
     stranger = site.accounts["non-member"]
-    problems = []
+    problems: list[str] = []
     for method, path, body in CROSS:
         a = site.request(method, path.format(**ids), stranger, **body(ids))
         b = site.request(method, path.format(**missing), stranger, **body(missing))
@@ -331,11 +332,8 @@ def test_ids_of_another_project_in_bodies_and_filters_answer_as_missing(
         for k in ids:
             if isinstance(ids[k], int) and k != "own":
                 tb = tb.replace(str(missing[k]), str(ids[k]))
-        if a.status_code != b.status_code or ta != tb:
-            problems.append((method, path, a.status_code, ta[:300], b.status_code, tb[:300]))
-    for p in problems:
-        print("DIFF", p)
-    assert not problems
+        problems += _unlike(f"{method} {path}", a, b, ta, tb)
+    assert not problems, "\n".join(problems)
 
 
 def test_an_s3_sources_url_with_keys_in_it_is_refused(site: Site, foreign: dict[str, Any]) -> None:
