@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import types
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -12,17 +11,13 @@ from annotated_types import Ge, Le
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from trapline.domain.core.text import NOT_ONE_LINE
 from trapline.errors import InvalidInput
 from trapline.http.params import MAX_ID
 from trapline.protocol.base import MAX_NAME, describe_problem
 
 M = TypeVar("M", bound=BaseModel)
 
-#: What a one-line name may not hold: control, line-separator, bidirectional and invisible
-#: characters (the same rule as the API's ONE_LINE names).
-_NOT_ONE_LINE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
 #: Longest free text (descriptions).
 MAX_TEXT = 10_000
 #: Longest number a number field takes (its ``maxlength``).
@@ -72,7 +67,7 @@ def one_line(value: str, field: str, *, required: bool = True, limit: int = MAX_
         raise InvalidInput(f"{field}: required", field=field)
     if len(value) > limit:
         raise InvalidInput(f"{field}: at most {limit} characters (got {len(value)})", field=field)
-    if _NOT_ONE_LINE.search(value):
+    if NOT_ONE_LINE.search(value):
         raise InvalidInput(f"{field}: one line of visible characters", field=field)
     return value
 

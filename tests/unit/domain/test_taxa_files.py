@@ -160,6 +160,26 @@ def test_a_negative_number_is_no_formula_and_a_tab_inside_a_cell_is_an_error() -
     assert problems == [RowOutcome(2, "Noc\ttua", RowStatus.ERROR, message)]
 
 
+@pytest.mark.parametrize(
+    ("cell", "column"),
+    [
+        ("Noc\x01tua", "scientific_name"),
+        ("Noc\u202etua", "scientific_name"),
+        ("M\x7fth", "vernacular_name"),
+    ],
+)
+def test_a_control_or_invisible_character_in_a_cell_is_an_error(cell: str, column: str) -> None:
+    """As the API refuses them in a name: a NUL or a control, bidirectional or invisible
+    character would be stored as part of a taxon's name (PostgreSQL refuses a NUL)."""
+    name, vernacular = (cell, "") if column == "scientific_name" else ("Noctua", cell)
+    entries, problems = _read(
+        f"scientific_name,rank,vernacular_name\nAgrotis,genus,\n{name},genus,{vernacular}\n"
+    )
+    assert entries == [TaxonEntry(1, "Agrotis", Rank.GENUS, None)]
+    message = f"control or invisible characters in column {column}: not imported"
+    assert [(p.row, p.status, p.message) for p in problems] == [(2, RowStatus.ERROR, message)]
+
+
 # limits and encodings
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from trapline.domain.core.formulas import unmarked
+from trapline.domain.core.text import NOT_ONE_LINE
 from trapline.domain.taxa.taxa import MAX_NAME, ParentRef, Rank, RowOutcome, RowStatus, TaxonEntry
 from trapline.domain.taxa.taxa_outline import RANKS, ListOutline, folded, rank_number
 from trapline.domain.taxa.taxa_rows import MAX_TAXA_ROWS, TaxaFileInvalid, check_size, is_formula
@@ -61,6 +62,9 @@ def _typed(number: int, line: str) -> TypedName | RowOutcome:
     shown = text[:MAX_NAME]
     if "\t" in text:
         return RowOutcome(number, shown, RowStatus.ERROR, "a tab: give one name a line, alone")
+    if NOT_ONE_LINE.search(text):
+        problem = "control or invisible characters: type the name again"
+        return RowOutcome(number, shown, RowStatus.ERROR, problem)
     if is_formula(text):
         return RowOutcome(number, shown, RowStatus.ERROR, "a formula: not imported")
     rank = None

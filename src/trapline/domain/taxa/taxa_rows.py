@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from trapline.domain.core.formulas import unmarked
+from trapline.domain.core.text import NOT_ONE_LINE
 from trapline.domain.taxa.taxa import MAX_LANGUAGE, MAX_NAME, Rank, parse_rank
 
 #: The largest taxa file read (and, for an archive, the most its members may hold together).
@@ -88,6 +89,8 @@ def cell(value: str, column: str) -> str:
         raise RowProblem(f"formula cell in column {column}: not imported")
     if "\t" in value or "\r" in value or "\n" in value:
         raise RowProblem(f"tab or line break in column {column}: not imported")
+    if NOT_ONE_LINE.search(value):
+        raise RowProblem(f"control or invisible characters in column {column}: not imported")
     return value
 
 

@@ -17,6 +17,7 @@ from trapline.db.repositories import Repos
 from trapline.db.tracking_due import label_events_due
 from trapline.domain.core.records import User
 from trapline.domain.core.roles import Role
+from trapline.domain.core.text import NOT_ONE_LINE
 from trapline.domain.taxa.taxa import (
     LabelKind,
     LabelMapping,
@@ -29,6 +30,7 @@ from trapline.domain.taxa.taxa_checks import Checked, check
 from trapline.domain.taxa.taxa_files import TaxaFile, TaxaFileInvalid, open_taxa, write_taxa_csv
 from trapline.domain.taxa.taxa_outline import FileOutline, ListOutline
 from trapline.errors import InvalidInput, NotFound, PermissionDenied, RejectedRows
+from trapline.protocol.base import ONE_LINE, PATTERN_MEANINGS
 from trapline.services.core.access import project_for, require
 from trapline.services.taxa.taxa_import import (
     STATUSES,
@@ -266,6 +268,8 @@ def map_label(
     Occurrences determined by the label are counted under its taxon at once."""
     if not label.strip() or len(label) > MAX_LABEL:
         raise InvalidInput(f"label: give the label as results name it (1-{MAX_LABEL} characters)")
+    if NOT_ONE_LINE.search(label):  # as the API's rule: results never carry such a label
+        raise InvalidInput(f"label: {PATTERN_MEANINGS[ONE_LINE]}")
     if non_object and taxon_id is not None:
         raise InvalidInput("taxon_id: a label is either a taxon or no object, not both")
     with db.write() as repos:

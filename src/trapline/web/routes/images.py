@@ -58,10 +58,17 @@ class GridQuery:
 
     def image_filter(self) -> ImageFilter:
         """The filter these parameters describe."""
+        after = optional_time(self.after or "", "from")
+        before = optional_time(self.before or "", "to")
+        if after is not None and before is not None and after > before:
+            raise InvalidInput(
+                f"to: on or after from ({self.after}); the range is the wrong way round",
+                field="to",
+            )
         return ImageFilter(
             deployment_id=self.deployment,
-            captured_after=optional_time(self.after or "", "from"),
-            captured_before=optional_time(self.before or "", "to"),
+            captured_after=after,
+            captured_before=before,
             filename_contains=self.filename or None,
             has_detections=None if self.detections is None else self.detections == "with",
             label=self.label or None,

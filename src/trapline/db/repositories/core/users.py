@@ -74,7 +74,7 @@ class UserRepo:
 
     def by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive)."""
-        row = self.session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+        row = self._of_email(email)
         return to_user(row) if row else None
 
     def page(self, limit: int, offset: int) -> tuple[int, list[User]]:
@@ -87,8 +87,14 @@ class UserRepo:
 
     def password_hash(self, email: str) -> tuple[User, str | None] | None:
         """The user with this email and their password hash."""
-        row = self.session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+        row = self._of_email(email)
         return (to_user(row), row.password_hash) if row else None
+
+    def _of_email(self, email: str) -> UserRow | None:
+        key = email.strip().lower()
+        if "\x00" in key:  # no address holds one, and PostgreSQL refuses it as a parameter
+            return None
+        return self.session.scalar(select(UserRow).where(UserRow.email == key))
 
     def set_password_hash(self, user_id: int, password_hash: str | None) -> bool:
         """Store a new password hash; False when there is no such user."""
