@@ -131,6 +131,8 @@ ROWS: list[tuple[str, str, str, object, object]] = [
     ("ml_allowed_models", "ML_ALLOWED_MODELS", "a, b", ["a", "b"], []),
     ("ml_max_analyses_per_image", "TRAPLINE_ML_MAX_ANALYSES_PER_IMAGE", "7", 7, 50),
     ("ml_max_analyses_per_image", "ML_MAX_ANALYSES_PER_IMAGE", "7", 7, 50),
+    ("ml_max_artifacts_per_analysis", "TRAPLINE_ML_MAX_ARTIFACTS_PER_ANALYSIS", "3", 3, 1000),
+    ("ml_max_artifacts_per_analysis", "ML_MAX_ARTIFACTS_PER_ANALYSIS", "3", 3, 1000),
     ("ml_max_bulk_annotations", "TRAPLINE_ML_MAX_BULK_ANNOTATIONS", "100", 100, 5000),
     ("ml_max_bulk_annotations", "ML_MAX_BULK_ANNOTATIONS", "100", 100, 5000),
     ("ml_presigned_url_expiry_seconds", "TRAPLINE_ML_PRESIGNED_URL_EXPIRY_SECONDS", "60", 60, 900),
@@ -237,6 +239,7 @@ SECTION_PATHS = {
     "ml_pipeline_require_hmac": "callbacks.require_hmac",
     "ml_allowed_models": "callbacks.allowed_models",
     "ml_max_analyses_per_image": "callbacks.max_analyses_per_image",
+    "ml_max_artifacts_per_analysis": "callbacks.max_artifacts_per_analysis",
     "ml_max_bulk_annotations": "callbacks.max_bulk_annotations",
     "ml_presigned_url_expiry_seconds": "callbacks.presigned_url_expiry_seconds",
     "ml_callback_max_skew_seconds": "callbacks.max_skew_seconds",
@@ -292,7 +295,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_the_rows_cover_every_field() -> None:
     fields = {field for field, *_ in ROWS}
-    assert len(fields) == 75
+    assert len(fields) == 76
     assert set(SECTION_PATHS) == fields
     defaults = Settings(_env_file=None)
     for field, _, _, _, default in ROWS:

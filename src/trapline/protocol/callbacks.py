@@ -15,8 +15,10 @@ from trapline.protocol.base import (
     FREE_TEXT,
     MAX_NAME,
     MAX_URI,
+    NOT_TEXT,
     ONE_LINE,
     Finite,
+    JsonKey,
     JsonValue,
     WireModel,
     describe_problem,
@@ -38,9 +40,9 @@ OptionalName = Annotated[str, StringConstraints(max_length=MAX_NAME, pattern=ONE
 Message = Annotated[str, StringConstraints(max_length=10_000, pattern=FREE_TEXT)]
 StoragePath = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URI, pattern=ONE_LINE)]
 Probability = Annotated[Finite, Field(ge=0.0, le=1.0)]
-Side = Annotated[int, Field(ge=1, le=MAX_SIDE)]
-Ordering = Annotated[int, Field(ge=0, le=INT32_MAX)]
-JsonObject = Annotated[dict[str, JsonValue], Field(max_length=10_000)]
+Side = Annotated[int, Field(ge=1, le=MAX_SIDE), NOT_TEXT]
+Ordering = Annotated[int, Field(ge=0, le=INT32_MAX), NOT_TEXT]
+JsonObject = Annotated[dict[JsonKey, JsonValue], Field(max_length=10_000)]
 
 
 # Requests
@@ -51,7 +53,7 @@ class AnalysisIn(WireModel):
 
     #: Optional: the path names the image; when given it must be the same (it is only
     #: compared, never looked up, so it needs no upper bound).
-    image_id: int | None = Field(None, ge=1)
+    image_id: Annotated[int, Field(ge=1), NOT_TEXT] | None = None
     model_name: Name
     model_version: OptionalName = ""
     parameters: JsonObject = Field(default_factory=dict)
@@ -136,7 +138,10 @@ class SegmentationData(WireModel):
     format: Literal["rle"]
     counts: (
         Annotated[str, StringConstraints(min_length=1, max_length=MAX_RLE, pattern=ONE_LINE)]
-        | Annotated[list[Annotated[int, Field(ge=0, le=2**40)]], Field(max_length=MAX_RLE)]
+        # Strict in the parser itself (no per-item call): text, booleans and 3.0 are refused.
+        | Annotated[
+            list[Annotated[int, Field(ge=0, le=2**40, strict=True)]], Field(max_length=MAX_RLE)
+        ]
     )
     bbox: Annotated[list[Annotated[Finite, Field(ge=0)]], Field(min_length=4, max_length=4)]
     area: Annotated[Finite, Field(ge=0)]

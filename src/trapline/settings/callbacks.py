@@ -36,6 +36,11 @@ class CallbackSettings(Section):
     max_analyses_per_image: int = Field(
         50, ge=1, le=1_000_000, validation_alias=_names("ML_MAX_ANALYSES_PER_IMAGE")
     )
+    #: Callback API: artifacts (upload links) one analysis may ask for; past it, asking
+    #: answers 429 (also ``ML_MAX_ARTIFACTS_PER_ANALYSIS``).
+    max_artifacts_per_analysis: int = Field(
+        1000, ge=1, le=100_000, validation_alias=_names("ML_MAX_ARTIFACTS_PER_ANALYSIS")
+    )
     #: Callback API: annotations in one bulk post; more answer 413
     #: (also ``ML_MAX_BULK_ANNOTATIONS``).
     max_bulk_annotations: int = Field(

@@ -225,7 +225,16 @@ class Callbacks:
             secrets.token_hex(8),
             body.filename,
         )
+        limit = self.settings.max_artifacts_per_analysis
         with self.db.write() as repos:
+            # The analysis's row, locked: two links asked at once are counted one after the other.
+            require(repos.processing.analyses.get(analysis.id, lock=True), "analysis", analysis.id)
+            if repos.callbacks.callbacks.artifact_count(analysis.id) >= limit:
+                raise TooManyRequests(
+                    f"analysis {analysis.id} already has {limit} artifacts, the most one analysis "
+                    "may have (ML_MAX_ARTIFACTS_PER_ANALYSIS)",
+                    code="too_many_artifacts",
+                )
             repos.callbacks.callbacks.add_artifact(
                 analysis.id, body.artifact_type, body.filename, content_type, key, utcnow()
             )

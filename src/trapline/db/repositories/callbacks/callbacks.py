@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -181,6 +181,11 @@ class CallbackRepo:
         self.session.add(row)
         self.session.flush()
         return _artifact(row)
+
+    def artifact_count(self, analysis_id: int) -> int:
+        """How many artifacts an analysis has asked for."""
+        query = select(func.count()).where(ArtifactRow.analysis_id == analysis_id)
+        return int(self.session.scalar(query) or 0)
 
     def artifacts(self, analysis_id: int) -> list[Artifact]:
         """An analysis's artifacts, in the order they were asked for."""

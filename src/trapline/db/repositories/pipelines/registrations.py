@@ -258,6 +258,13 @@ class Registrar:
                 )
             row.classifies_boxes = bool(config.classifies_boxes)
             return row, False
+        if self._external(project_id, config.slug):
+            # Results are counted by the name of what made them: the two would be one.
+            raise Conflict(
+                f"pipeline {config.slug}: the project holds results an external pipeline posted "
+                f"through the callback API as model {config.slug!r}; register the pipeline "
+                "under another slug, so that its results are never taken for that model's"
+            )
         row = PipelineRow(
             project_id=project_id,
             slug=config.slug,
@@ -274,6 +281,21 @@ class Registrar:
             self.session.add(PipelineAlgorithmRow(pipeline_id=row.id, algorithm_id=algorithm_id))
         self.session.flush()
         return row, True
+
+    def _external(self, project_id: int, slug: str) -> bool:
+        """Whether ``slug`` is new to the project and names the model of results posted
+        through the callback API there (read once, when a slug is first registered)."""
+        known = select(PipelineRow.id).where(
+            PipelineRow.project_id == project_id, PipelineRow.slug == slug
+        )
+        if self.session.scalar(known.limit(1)) is not None:
+            return False
+        posted = select(AnalysisRow.id).where(
+            AnalysisRow.pipeline_id.is_(None),
+            AnalysisRow.project_id == project_id,
+            AnalysisRow.model_name == slug,
+        )
+        return self.session.scalar(posted.limit(1)) is not None
 
     def _link(self, table: type, **key: int) -> bool:
         if self.session.get(table, tuple(key.values())) is not None:
