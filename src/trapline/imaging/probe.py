@@ -148,8 +148,10 @@ def make_crop(
     top = min(max(0, math.floor(y1)), upright[1] - 1)
     right = max(left + 1, min(upright[0], math.ceil(x2)))
     bottom = max(top + 1, min(upright[1], math.ceil(y2)))
-    scale = pixels.width / upright[0]
-    region = (left * scale, top * scale, right * scale, bottom * scale)
+    # Each axis by its own scale: the decoded sides are rounded apart, so one scale for both
+    # could ask for a row past the decoded image's last (which Pillow refuses).
+    across, down = pixels.width / upright[0], pixels.height / upright[1]
+    region = (left * across, top * down, right * across, bottom * down)
     target = _fit((right - left, bottom - top), long_side)
     piece = pixels.resize(target, Image.Resampling.BOX, box=region)
     return _encode_jpeg(piece, 1)

@@ -102,6 +102,8 @@ def _parse_exif_subseconds(value: object) -> int:
 
 def _parse_exif_offset(value: object) -> int | None:
     text = _exif_text(value)
+    if text in ("Z", "z"):  # UTC as ISO 8601 writes it (some phones and converters do)
+        return 0
     match = _EXIF_OFFSET.fullmatch(text) if text else None
     if match is None:
         return None

@@ -347,6 +347,8 @@ def delete_image(db: Database, store: BlobStore, caller: User, image_id: int) ->
         image = require(repos.core.images.get(image_id), "image", image_id)
         project_for(repos, caller, image.project_id, Role.MANAGER, asked=("image", image_id))
         spans = events.photos_leaving(repos, [image.id])
+        # What people said of the individuals seen on it stays with them on their other photos.
+        repos.review.identifications.off_the_photo(image.id)
         repos.photos.images.delete(image)
         events.photos_left(repos, spans)
     for key in [image.storage_key, *(thumbnail_key(image.storage_key, s) for s in THUMBNAIL_SIZES)]:

@@ -13,6 +13,7 @@ from trapline.db.repositories.core.users import USER_NAME
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.repositories.review.identification_queue import read_label_groups, read_queue
 from trapline.db.tables import (
+    AnnotationRow,
     IdentificationRow,
     OccurrenceDetectionRow,
     OccurrenceRow,
@@ -141,6 +142,41 @@ class IdentificationRepo:
             .limit(limit)
         )
         return [int(taxon) for taxon, _ in rows]
+
+    def off_the_photo(self, image_id: int) -> int:
+        """Move the identifications attached to a photo's detections onto the most confident
+        detection of the same occurrence on another photo, before the photo goes (they would
+        go with its detections); how many moved. Those of a detection in no occurrence, or of
+        an occurrence seen on this photo alone, go with it."""
+        on_photo = (
+            select(IdentificationRow.id, OccurrenceDetectionRow.occurrence_id)
+            .join(AnnotationRow, AnnotationRow.id == IdentificationRow.annotation_id)
+            .join(
+                OccurrenceDetectionRow,
+                OccurrenceDetectionRow.annotation_id == IdentificationRow.annotation_id,
+            )
+            .where(AnnotationRow.image_id == image_id)
+        )
+        moved = 0
+        for identification_id, occurrence_id in self.session.execute(on_photo).all():
+            other = self.session.scalar(
+                select(OccurrenceDetectionRow.annotation_id)
+                .join(AnnotationRow, AnnotationRow.id == OccurrenceDetectionRow.annotation_id)
+                .where(
+                    OccurrenceDetectionRow.occurrence_id == occurrence_id,
+                    OccurrenceDetectionRow.image_id != image_id,
+                )
+                .order_by(AnnotationRow.confidence.desc().nulls_last(), AnnotationRow.id)
+                .limit(1)
+            )
+            if other is not None:
+                self.session.execute(
+                    update(IdentificationRow)
+                    .where(IdentificationRow.id == identification_id)
+                    .values(annotation_id=other)
+                )
+                moved += 1
+        return moved
 
     def of_annotation(self, annotation_id: int) -> list[Identification]:
         return self._read(IdentificationRow.annotation_id == annotation_id)
