@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,6 +24,8 @@ from trapline.exports.reader import ExportContext, ImageResult, ImageState
 #: Folder name of images without a deployment, in file paths.
 NO_DEPLOYMENT = "no-deployment"
 _UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
+#: Two dots or more in a row: never a step up a folder (Camtrap DP's ``filePath`` refuses them).
+_DOTS = re.compile(r"\.{2,}")
 
 
 @dataclass
@@ -85,8 +88,8 @@ class ExportWriter(ABC):
         self.out = out
         self.context = context
         self.tally = Tally()
-        #: ``deployment_folder`` by deployment id.
-        self._folders: dict[int | None, str] = {}
+        #: ``deployment_folder`` by deployment id, made at its first use.
+        self._folders: dict[int, str] | None = None
 
     @abstractmethod
     def write(self, batch: Iterable[ImageResult]) -> None:
@@ -97,19 +100,15 @@ class ExportWriter(ABC):
         """Finish the file (totals, category lists, the package descriptor)."""
 
     def deployment_folder(self, image: ImageFacts) -> str:
-        """The folder an image's path starts with: its deployment's name, made path-safe."""
-        folder = self._folders.get(image.deployment_id)
-        if folder is None:
-            deployment = self.context.deployments.get(image.deployment_id or 0)
-            folder = (
-                NO_DEPLOYMENT if deployment is None else safe_folder(deployment.name, deployment.id)
-            )
-            self._folders[image.deployment_id] = folder
-        return folder
+        """The folder an image's path starts with: its deployment's (``deployment_folders``)."""
+        if self._folders is None:
+            deployments = self.context.deployments.values()
+            self._folders = deployment_folders((d.id, d.name) for d in deployments)
+        return self._folders.get(image.deployment_id or 0, NO_DEPLOYMENT)
 
     def relative_path(self, image: ImageFacts) -> str:
         """``deployment/file name``: where the image sits in a folder-per-deployment copy."""
-        name = _UNSAFE_PATH.sub("_", image.filename) or f"image-{image.id}"
+        name = path_part(image.filename) or f"image-{image.id}"
         return f"{self.deployment_folder(image)}/{name}"
 
 
@@ -181,8 +180,26 @@ class CsvFile:
 
 
 def safe_folder(name: str, deployment_id: int) -> str:
-    """A deployment's name as a folder name (no slashes or control characters)."""
-    return _UNSAFE_PATH.sub("_", name).strip() or f"deployment-{deployment_id}"
+    """A deployment's name as a folder name (``path_part``)."""
+    return path_part(name) or f"deployment-{deployment_id}"
+
+
+def deployment_folders(named: Iterable[tuple[int, str]]) -> dict[int, str]:
+    """Each deployment's folder (by id, of its name): ``safe_folder``, followed by ``-<id>``
+    where two would be one folder, in any case (names need not be unique, and ``North/1`` and
+    ``North_1`` are one once made safe), or the folder of photos in no deployment."""
+    folders = {i: safe_folder(name, i) for i, name in named}
+    taken = Counter(folder.casefold() for folder in folders.values())
+    taken[NO_DEPLOYMENT] += 1
+    return {i: f if taken[f.casefold()] == 1 else f"{f}-{i}" for i, f in folders.items()}
+
+
+def path_part(name: str) -> str:
+    """A name as one part of a path: no slash or control character, no run of dots (never a
+    step up), and not starting with a dot or ``~`` (hidden, or home, to many tools): those
+    become ``_``; "" when nothing is left."""
+    part = _DOTS.sub("_", _UNSAFE_PATH.sub("_", name)).strip()
+    return f"_{part}" if part.startswith((".", "~")) else part
 
 
 def capture_time(image: ImageFacts) -> datetime | None:

@@ -172,7 +172,8 @@ class CamtrapDpWriter(ExportWriter):
             self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
         ) as package:
             with package.open("deployments.csv", "w") as target:
-                write_deployments(target, used, self.spans, self.unclear)
+                zone = self.context.project.time_zone
+                write_deployments(target, used, self.spans, self.unclear, zone)
             for name, table in (
                 ("media.csv", self._media),
                 ("observations.csv", self._observations),

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
 from trapline import __version__
 from trapline.domain.core.records import Contact, Deployment, Project
 from trapline.domain.ecology.choices import STATED
+from trapline.domain.photos.local_times import offset_minutes
 from trapline.domain.taxa.taxa import Rank
 from trapline.exports.base import CsvFile, iso
 from trapline.exports.eml import LICENCES
@@ -83,16 +84,21 @@ def category_entry(name: str, entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_deployments(
-    target: IO[bytes], used: list[Deployment], spans: Spans, unclear: Collection[int] = ()
+    target: IO[bytes],
+    used: list[Deployment],
+    spans: Spans,
+    unclear: Collection[int] = (),
+    zone: str = "UTC",
 ) -> None:
     """``deployments.csv``: the deployments with media in the package, each spanning its
     media at least; ``timestampIssues`` true for those in ``unclear`` (a photo's local time
-    that a clock change skips or repeats), else left empty (not known)."""
+    that a clock change skips or repeats), else left empty (not known). A deployment's start
+    and end are read in its time zone (else ``zone``, the project's)."""
     table = CsvFile(target, DEPLOYMENT_FIELDS, numbers=DEPLOYMENT_NUMBERS)
     for d in used:
         first, last = spans[d.id]
-        start = _wall(d.started_at, first) if d.started_at else first
-        end = _wall(d.ended_at, last) if d.ended_at else last
+        start = _wall(d.started_at, d, zone) if d.started_at else first
+        end = _wall(d.ended_at, d, zone) if d.ended_at else last
         table.add(
             [str(d.id), str(d.id), d.name, number(d.latitude), number(d.longitude), "",
              iso(min(start, first)), iso(max(end, last))]
@@ -151,9 +157,11 @@ def descriptor(
             "observationLevel": ["event"] if by_event else ["media", "event"],
         },
         "spatial": _bbox_polygon(lats, lons),
+        # The media's own dates (their local days): the first instant's day can come after
+        # the last's where deployments sit in zones far apart.
         "temporal": {
-            "start": (min(starts) if starts else when).date().isoformat(),
-            "end": (max(ends) if ends else when).date().isoformat(),
+            "start": min((s.date() for s in starts), default=when.date()).isoformat(),
+            "end": max((e.date() for e in ends), default=when.date()).isoformat(),
         },
         "taxonomic": [taxa[k] for k in sorted(taxa)],
     }
@@ -228,9 +236,13 @@ def number(value: float | None) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
 
 
-def _wall(value: datetime, like: datetime) -> datetime:
-    """A deployment's wall-clock time in the zone of its media."""
-    return value.replace(tzinfo=like.tzinfo)
+def _wall(value: datetime, deployment: Deployment, zone: str) -> datetime:
+    """A deployment's wall-clock time (its start or end) with the offset its zone has then:
+    across a clock change its media's would be an hour off."""
+    minutes = offset_minutes(
+        value, deployment.time_zone or zone, standard_time=deployment.standard_time
+    )
+    return value.replace(tzinfo=timezone(timedelta(minutes=minutes)))
 
 
 def _bbox_polygon(lats: list[float], lons: list[float]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ and the other way round, and without either the project's name does (the writer 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ def eml_document(
         _text(described, "para", STATED)
         for line in counted:
             _text(described, "para", line)
+    _xml_safe(root)
     ET.indent(root)
     for link in root.iter("ulink"):  # inside a paragraph's text: no indentation
         link.text = None
@@ -110,6 +112,23 @@ def eml_document(
             part.tail = None
     text: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return text
+
+
+#: What XML 1.0 cannot hold (control characters but tab and line breaks, lone surrogates, the
+#: non-characters U+FFFE and U+FFFF): a reader refuses the whole document for one of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Take what XML cannot hold out of every text and attribute under ``root`` (a project's
+    name or licence may hold it: they are people's text)."""
+    for element in root.iter():
+        if element.text:
+            element.text = _NOT_XML.sub("", element.text)
+        if element.tail:
+            element.tail = _NOT_XML.sub("", element.tail)
+        for key, value in element.attrib.items():
+            element.set(key, _NOT_XML.sub("", value))
 
 
 def _people(contacts: Iterable[Contact], role: str) -> list[Contact]:

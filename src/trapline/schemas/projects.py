@@ -173,7 +173,7 @@ class ProjectPatch(Patch):
     licence: (
         Annotated[
             str,
-            StringConstraints(strip_whitespace=True, max_length=255),
+            StringConstraints(strip_whitespace=True, max_length=255, pattern=ONE_LINE),
             Field(description="the data's licence: a URL or an SPDX id such as CC-BY-4.0"),
         ]
         | None

@@ -29,7 +29,7 @@ from trapline.domain.exports.facts import ImageFacts
 from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, Pipeline
 from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.errors import Conflict, InvalidInput
-from trapline.exports.base import NO_DEPLOYMENT, safe_folder
+from trapline.exports.base import NO_DEPLOYMENT, deployment_folders
 from trapline.exports.megadetector_import import (
     MAX_IMPORT_BYTES,
     MdBatch,
@@ -260,7 +260,7 @@ def _match(
     with db.read() as repos:
         max_id = repos.exports.export_reads.max_image_id(project_id)
         _, deployments = repos.core.deployments.page(project_id, limit=100_000, offset=0)
-        folders = {d.id: safe_folder(d.name, d.id) for d in deployments}
+        folders = deployment_folders((d.id, d.name) for d in deployments)
     scope = ExportScope(
         project_id,
         ExportFilters(deployment_id=deployment_id),
