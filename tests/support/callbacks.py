@@ -75,3 +75,15 @@ def box(x1: float = 10, y1: float = 20, x2: float = 50, y2: float = 60, **extra:
             "image_width": 320, "image_height": 240}  # fmt: skip
     return {"annotation_type": "bounding_box", "class_name": "moth", "confidence": 0.9,
             "data": data, **extra}  # fmt: skip
+
+
+_stamps: set[int] = set()
+
+
+def fresh_timestamp() -> int:
+    """A signing timestamp no other call of this process used (the same body and time is the
+    same call again, answered as the first was), within the server's skew of 300 s either way."""
+    now = int(time.time())
+    stamp = next(s for s in range(now + 290, now - 290, -1) if s not in _stamps)
+    _stamps.add(stamp)
+    return stamp

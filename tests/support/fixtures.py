@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.accounts import Account, upload
 from tests.support.app_client import AppClient
-from tests.support.callbacks import Pipeline
+from tests.support.callbacks import Pipeline, create_analysis
 from tests.support.databases import BACKENDS, require_postgres
 from tests.support.protocol import pipeline_config
 from tests.support.protocol_client import Protocol
@@ -46,6 +46,14 @@ def image_id(client: AppClient, owner: Account, project_id: int, jpeg: Callable[
     answer = upload(client, owner, project_id, ("a.jpg", jpeg(1)))
     assert answer["status"] == 201, answer
     return int(answer["results"][0]["id"])
+
+
+@pytest.fixture
+def analysis(client: AppClient, owner: Account, image_id: int) -> int:
+    """A callback analysis of ``image_id`` (queued, no results yet)."""
+    created = create_analysis(client, owner, image_id)
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
 
 
 @pytest.fixture(params=BACKENDS)

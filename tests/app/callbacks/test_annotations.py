@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,30 +10,12 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.callbacks import Pipeline, box, create_analysis, png
+from tests.support.callbacks import Pipeline, box, create_analysis, fresh_timestamp, png
 from trapline.app import create_app
 from trapline.db.types import utcnow
 from trapline.platform import Platform
 from trapline.protocol.callbacks import BulkIn
 from trapline.services.callbacks.stuck_analyses import fail_stuck_analyses
-
-_used: set[int] = set()
-
-
-def _fresh() -> int:
-    """A timestamp no other call of this process used (the same body and time is the same
-    call again, answered as the first was), within the server's skew of 300 s either way."""
-    now = int(time.time())
-    stamp = next(s for s in range(now + 290, now - 290, -1) if s not in _used)
-    _used.add(stamp)
-    return stamp
-
-
-@pytest.fixture
-def analysis(client: AppClient, owner: Account, image_id: int) -> int:
-    created = create_analysis(client, owner, image_id)
-    assert created.status_code == 201, created.text
-    return int(created.json()["id"])
 
 
 def bulk(pipeline: Pipeline, aid: int, items: list[Any], mode: str = "append") -> Any:
@@ -42,7 +23,7 @@ def bulk(pipeline: Pipeline, aid: int, items: list[Any], mode: str = "append") -
         "POST",
         f"/analyses/{aid}/annotations:bulk",
         {"annotations": items, "mode": mode},
-        timestamp=_fresh(),
+        timestamp=fresh_timestamp(),
     )
 
 
@@ -51,7 +32,7 @@ def uploaded(pipeline: Pipeline, client: AppClient, aid: int, kind: str = "heatm
         "POST",
         f"/analyses/{aid}/artifacts/presign",
         {"artifact_type": kind, "filename": f"{kind}.png"},
-        timestamp=_fresh(),
+        timestamp=fresh_timestamp(),
     ).json()
     put = client.put(link["upload_url"], content=png(), headers={"Content-Type": "image/png"})
     assert put.status_code == 201, put.text
@@ -173,7 +154,7 @@ def test_storage_paths_must_be_uploaded_artifacts_of_the_same_analysis(
     heat = {"width": 32, "height": 24, "color_map": "jet"}
     link = pipeline.call(
         "POST", f"/analyses/{analysis}/artifacts/presign",
-        {"artifact_type": "heatmap", "filename": "h.png"}, timestamp=_fresh(),
+        {"artifact_type": "heatmap", "filename": "h.png"}, timestamp=fresh_timestamp(),
     ).json()  # fmt: skip
     not_uploaded = bulk(
         pipeline,
@@ -207,7 +188,7 @@ def test_every_illegal_transition_is_409(
         aid = int(create_analysis(client, owner, image_id).json()["id"])
         for status in status_path:
             moved = pipeline.call(
-                "PATCH", f"/analyses/{aid}/status", {"status": status}, timestamp=_fresh()
+                "PATCH", f"/analyses/{aid}/status", {"status": status}, timestamp=fresh_timestamp()
             )
             assert moved.status_code == 200, moved.text
         return aid
@@ -224,19 +205,22 @@ def test_every_illegal_transition_is_409(
     for path, wanted in illegal:
         aid = fresh(path)
         answer = pipeline.call(
-            "PATCH", f"/analyses/{aid}/status", {"status": wanted}, timestamp=_fresh()
+            "PATCH", f"/analyses/{aid}/status", {"status": wanted}, timestamp=fresh_timestamp()
         )
         assert answer.status_code == 409, (path, wanted, answer.text)
         assert answer.json()["code"] == "illegal_transition"
     # Finalize: the fast path from queued, a no-op when repeated, 409 the other way.
     aid = fresh([])
     done = pipeline.call(
-        "POST", f"/analyses/{aid}/finalize", {"status": "completed"}, timestamp=_fresh()
+        "POST", f"/analyses/{aid}/finalize", {"status": "completed"}, timestamp=fresh_timestamp()
     )
     assert done.status_code == 200
     assert (
         pipeline.call(
-            "POST", f"/analyses/{aid}/finalize", {"status": "completed"}, timestamp=_fresh()
+            "POST",
+            f"/analyses/{aid}/finalize",
+            {"status": "completed"},
+            timestamp=fresh_timestamp(),
         ).status_code
         == 200
     )
@@ -245,7 +229,7 @@ def test_every_illegal_transition_is_409(
             "POST",
             f"/analyses/{aid}/finalize",
             {"status": "failed", "error_message": "x"},
-            timestamp=_fresh(),
+            timestamp=fresh_timestamp(),
         ).status_code
         == 409
     )
@@ -254,7 +238,7 @@ def test_every_illegal_transition_is_409(
         "POST",
         f"/analyses/{fresh([])}/finalize",
         {"status": "failed", "error_message": "GPU fell over"},
-        timestamp=_fresh(),
+        timestamp=fresh_timestamp(),
     )
     assert failed.json()["status"] == "failed"
     assert failed.json()["error_message"] == "GPU fell over"
@@ -352,10 +336,12 @@ def test_stuck_analyses_are_failed_with_a_reason(
     old = int(create_analysis(client, owner, image_id).json()["id"])
     moving = int(create_analysis(client, owner, image_id).json()["id"])
     pipeline.call(
-        "PATCH", f"/analyses/{moving}/status", {"status": "processing"}, timestamp=_fresh()
+        "PATCH", f"/analyses/{moving}/status", {"status": "processing"}, timestamp=fresh_timestamp()
     )
     done = int(create_analysis(client, owner, image_id).json()["id"])
-    pipeline.call("POST", f"/analyses/{done}/finalize", {"status": "completed"}, timestamp=_fresh())
+    pipeline.call(
+        "POST", f"/analyses/{done}/finalize", {"status": "completed"}, timestamp=fresh_timestamp()
+    )
     settings = platform.settings.updated(ml_stuck_analysis_seconds=3600)
     with platform.db.write() as repos:
         from sqlalchemy import update

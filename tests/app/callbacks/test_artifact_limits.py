@@ -4,7 +4,6 @@ the bulk post that names one refuses it and deletes it. SQLite and PostgreSQL, l
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.callbacks import SECRET, Pipeline, create_analysis, png
+from tests.support.callbacks import SECRET, Pipeline, fresh_timestamp, png
 from tests.support.moto import new_bucket
 from trapline.app import create_app
 from trapline.db.engine import Database
@@ -27,18 +26,7 @@ LIMIT = 64 * 1024
 
 #: Timestamps already signed with: a body signed twice in the same second is one signature,
 #: good for one call only.
-_used: set[int] = set()
-
 HEAT = {"width": 32, "height": 24, "color_map": "jet"}
-
-
-def _fresh() -> int:
-    """A recent timestamp no other call of these tests signed with."""
-    stamp = int(time.time())
-    while stamp in _used:
-        stamp -= 1
-    _used.add(stamp)
-    return stamp
 
 
 def _settings(tmp_path: Path, database_url: str, storage: dict[str, Any], limit: int) -> Settings:
@@ -69,19 +57,12 @@ def settings(tmp_path: Path, database_url: str, storage: dict[str, Any]) -> Sett
     return _settings(tmp_path, database_url, storage, LIMIT)
 
 
-@pytest.fixture
-def analysis(client: AppClient, owner: Account, image_id: int) -> int:
-    created = create_analysis(client, owner, image_id)
-    assert created.status_code == 201, created.text
-    return int(created.json()["id"])
-
-
 def presign(pipeline: Pipeline, aid: int) -> dict[str, str]:
     answer = pipeline.call(
         "POST",
         f"/analyses/{aid}/artifacts/presign",
         {"artifact_type": "heatmap", "filename": "heat.png"},
-        timestamp=_fresh(),
+        timestamp=fresh_timestamp(),
     )
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
@@ -101,7 +82,7 @@ def bulk_heatmap(pipeline: Pipeline, aid: int, path: str) -> httpx.Response:
         "POST",
         f"/analyses/{aid}/annotations:bulk",
         {"annotations": [item], "mode": "append"},
-        timestamp=_fresh(),
+        timestamp=fresh_timestamp(),
     )
 
 
@@ -215,7 +196,10 @@ def test_an_oversized_upload_no_annotation_names_is_deleted_at_finalize(
     assert platform.store.exists(oversized_link["storage_path"])
 
     done = pipeline.call(
-        "POST", f"/analyses/{analysis}/finalize", {"status": "completed"}, timestamp=_fresh()
+        "POST",
+        f"/analyses/{analysis}/finalize",
+        {"status": "completed"},
+        timestamp=fresh_timestamp(),
     )
 
     assert done.status_code == 200, done.text

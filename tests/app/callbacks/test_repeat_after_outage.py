@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.callbacks import SECRET, create_analysis, png, signed_headers
+from tests.support.callbacks import SECRET, png, signed_headers
 from tests.support.moto import new_bucket
 from tests.support.proxy import TcpProxy
 from tests.support.settings import make_settings
@@ -49,13 +48,6 @@ def settings(
         storage_url=f"s3://{new_bucket(s3_endpoint)}/blobs",
         s3_endpoint_url=f"http://127.0.0.1:{proxy.port}",
     )
-
-
-@pytest.fixture
-def analysis(client: AppClient, owner: Account, image_id: int) -> int:
-    created = create_analysis(client, owner, image_id)
-    assert created.status_code == 201, created.text
-    return int(created.json()["id"])
 
 
 def test_a_repeat_of_a_call_the_store_failed_runs_again(

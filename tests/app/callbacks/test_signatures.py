@@ -21,13 +21,6 @@ from trapline.platform import Platform
 STATUS = json.dumps({"status": "processing"}).encode()
 
 
-@pytest.fixture
-def analysis(client: AppClient, owner: Account, image_id: int) -> int:
-    created = create_analysis(client, owner, image_id)
-    assert created.status_code == 201, created.text
-    return int(created.json()["id"])
-
-
 def _patch(client: AppClient, aid: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
     answer = client.patch(f"/api/analyses/{aid}/status", content=body, headers=headers)
     return answer.status_code, answer.json()

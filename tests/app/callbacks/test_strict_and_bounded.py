@@ -6,7 +6,6 @@ be counted as one pipeline)."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,32 +13,18 @@ import pytest
 
 from tests.support.accounts import Account
 from tests.support.app_client import AppClient
-from tests.support.callbacks import Pipeline, box, create_analysis
+from tests.support.callbacks import Pipeline, box, create_analysis, fresh_timestamp
 from tests.support.protocol import PIPELINE_SLUG, pipeline_config
 from tests.support.protocol_client import Protocol
 from tests.support.scenes import add_frames, new_deployment
 
-_used: set[int] = set()
-
-
-def _fresh() -> int:
-    """A timestamp no other call of this process used, within the server's skew."""
-    now = int(time.time())
-    stamp = next(s for s in range(now + 290, now - 290, -1) if s not in _used)
-    _used.add(stamp)
-    return stamp
-
-
-@pytest.fixture
-def analysis(client: AppClient, owner: Account, image_id: int) -> int:
-    created = create_analysis(client, owner, image_id)
-    assert created.status_code == 201, created.text
-    return int(created.json()["id"])
-
 
 def bulk(pipeline: Pipeline, aid: int, items: list[Any]) -> Any:
     return pipeline.call(
-        "POST", f"/analyses/{aid}/annotations:bulk", {"annotations": items}, timestamp=_fresh()
+        "POST",
+        f"/analyses/{aid}/annotations:bulk",
+        {"annotations": items},
+        timestamp=fresh_timestamp(),
     )
 
 
@@ -99,7 +84,7 @@ def test_upload_links_of_one_analysis_are_bounded(analysis: int, pipeline: Pipel
             "POST",
             f"/analyses/{analysis}/artifacts/presign",
             {"artifact_type": "log", "filename": f"log-{n}.txt"},
-            timestamp=_fresh(),
+            timestamp=fresh_timestamp(),
         )
 
     assert [ask(n).status_code for n in range(3)] == [200, 200, 200]

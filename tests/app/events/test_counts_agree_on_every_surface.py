@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -123,10 +124,16 @@ def _frames(proto: Protocol, name: str, count: int, seed: int = 7) -> tuple[int,
     return deployment, ids
 
 
-def _browser(proto: Protocol) -> Browser:
+@contextmanager
+def _signed_in(proto: Protocol) -> Iterator[Browser]:
+    """The project's owner in a browser session, ended afterwards."""
     with proto.platform.db.write() as repos:
         repos.core.users.set_password_hash(proto.account.id, CHEAP_HASH)
-    return signed_in(proto.platform, proto.account)
+    browser = signed_in(proto.platform, proto.account)
+    try:
+        yield browser
+    finally:
+        browser.client.__exit__(None, None, None)
 
 
 # -- reading every surface --------------------------------------------------------------------
@@ -184,6 +191,15 @@ def _record_table(proto: Protocol, deployment: int | None, pipeline: str | None 
     return int(answer.json()["count"])
 
 
+def _labels_total(page: str) -> int:
+    """The sum of a page's labels table (occurrences per label)."""
+    labels = re.search(r'<table class="labels">.*?</table>', page, re.S)
+    if labels is None:
+        return 0
+    found = re.findall(r"</progress> ([\d,]+)</td>", labels.group(0))
+    return sum(int(n.replace(",", "")) for n in found)
+
+
 def _everywhere(
     proto: Protocol, browser: Browser, deployment: int | None = None, pipeline: str | None = None
 ) -> dict[str, Any]:
@@ -225,19 +241,11 @@ def _everywhere(
     rows = table(browser.page(f"/projects/{pid}/species?{urlencode(dep)}"), "species")
     totals["web_species"] = sum(_num(row[-5]) for row in rows)
     if pipeline:
-        pass
+        pass  # the pages below count by each deployment's own pipeline
     elif deployment:
         page = browser.page(f"/deployments/{deployment}")
         totals["web_deployment_events"] = sum(_num(r[3]) for r in table(page, "events"))
-        labels = re.search(r'<table class="labels">.*?</table>', page, re.S)
-        totals["web_deployment_labels"] = (
-            sum(
-                int(n.replace(",", ""))
-                for n in re.findall(r"</progress> ([\d,]+)</td>", labels.group(0))
-            )
-            if labels
-            else 0
-        )
+        totals["web_deployment_labels"] = _labels_total(page)
         nights = re.search(r"<th scope=\"col\">Night of</th>.*?</table>", page, re.S)
         totals["web_deployment_nights"] = (
             sum(int(c) for c in re.findall(r'<td class="num">(\d+)</td></tr>', nights.group(0)))
@@ -246,15 +254,7 @@ def _everywhere(
         )
     else:
         page = browser.page(f"/projects/{pid}")
-        labels = re.search(r'<table class="labels">.*?</table>', page, re.S)
-        totals["web_project_labels"] = (
-            sum(
-                int(n.replace(",", ""))
-                for n in re.findall(r"</progress> ([\d,]+)</td>", labels.group(0))
-            )
-            if labels
-            else 0
-        )
+        totals["web_project_labels"] = _labels_total(page)
         totals["api_queue"] = int(api_get(proto, f"/projects/{pid}/identification-queue")["count"])
     exports = _export_counts(proto, deployment, pipeline)
     totals["occurrences_csv"] = sum(exports["occurrences_csv"].values())
@@ -262,6 +262,14 @@ def _everywhere(
     by_taxon.update(exports)
     del by_taxon["occurrences_csv"]
     return {"totals": totals, "by_taxon": by_taxon}
+
+
+def _agree_here_and_in(
+    proto: Protocol, browser: Browser, deployment: int, total: int, taxa: dict[str, int]
+) -> None:
+    """``_agree`` over the whole project and over one deployment holding all it counts."""
+    _agree(_everywhere(proto, browser), total, taxa)
+    _agree(_everywhere(proto, browser, deployment), total, taxa)
 
 
 def _agree(found: dict[str, Any], total: int, taxa: dict[str, int]) -> None:
@@ -324,8 +332,7 @@ def test_deployments_counting_by_different_pipelines_agree_everywhere(proto: Pro
     by = {d["deployment_id"]: d["pipeline"] for d in
           api_get(proto, f"/projects/{proto.project_id}/counting")["deployments"]}  # fmt: skip
     assert by == {north: PIPELINE_SLUG, south: "other-test"}
-    browser = _browser(proto)
-    try:
+    with _signed_in(proto) as browser:
         _agree(_everywhere(proto, browser), 3, {"Lepidoptera": 1, "Diptera": 2})
         _agree(_everywhere(proto, browser, north), 1, {"Lepidoptera": 1})
         _agree(_everywhere(proto, browser, south), 2, {"Diptera": 2})
@@ -333,8 +340,6 @@ def test_deployments_counting_by_different_pipelines_agree_everywhere(proto: Pro
         _agree(_everywhere(proto, browser, pipeline="other-test"), 4, {"Diptera": 4})
         _agree(_everywhere(proto, browser, pipeline=PIPELINE_SLUG), 2, {"Lepidoptera": 2})
         _agree(_everywhere(proto, browser, north, "other-test"), 2, {"Diptera": 2})
-    finally:
-        browser.client.__exit__(None, None, None)
     del taxa
 
 
@@ -356,12 +361,8 @@ def test_a_pinned_older_version_is_what_every_surface_counts(proto: Protocol) ->
     )
     assert pinned.status_code in (200, 204), pinned.text
     track_all(proto)
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 1, {"Lepidoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 1, {"Lepidoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 1, {"Lepidoptera": 1})
 
 
 def test_a_newer_version_on_some_photos_counts_alike_everywhere(proto: Protocol) -> None:
@@ -376,12 +377,8 @@ def test_a_newer_version_on_some_photos_counts_alike_everywhere(proto: Protocol)
     _register(proto, version=2)
     _run(proto, PIPELINE_SLUG, {photos[2]: [(MOTH, "moth"), (FLY, "fly")]}, version=2)
     track_all(proto)
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 2, {"Lepidoptera": 1, "Diptera": 1})
-        _agree(_everywhere(proto, browser, pond), 2, {"Lepidoptera": 1, "Diptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 2, {"Lepidoptera": 1, "Diptera": 1})
 
 
 def test_a_rerun_after_an_identification_keeps_it_and_counts_agree(proto: Protocol) -> None:
@@ -401,12 +398,8 @@ def test_a_rerun_after_an_identification_keeps_it_and_counts_agree(proto: Protoc
     (after,) = _occurrences(proto)
     assert after["id"] == occ["id"]
     assert _history(proto, occ["id"]) == [(made, "Coleoptera")]
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 1, {"Coleoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 1, {"Coleoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 1, {"Coleoptera": 1})
 
 
 def test_a_regrouping_after_identifications_counts_alike_and_keeps_them(
@@ -443,8 +436,7 @@ def test_a_regrouping_after_identifications_counts_alike_and_keeps_them(
     assert len(occs) == 2
     named = {o["id"]: _identify(proto, o["id"], taxa["Hymenoptera"]) for o in occs}
     track_all(proto)
-    browser = _browser(proto)
-    try:
+    with _signed_in(proto) as browser:
         _agree(_everywhere(proto, browser), 2, {"Hymenoptera": 2})
         answer = proto.client.put(
             f"{API}/projects/{proto.project_id}/event-rule", json={"rule": "night"},
@@ -461,10 +453,7 @@ def test_a_regrouping_after_identifications_counts_alike_and_keeps_them(
         assert answer.status_code == 200, answer.text
         assert proto.platform.regroupings.wait_idle(30)
         track_all(proto)
-        _agree(_everywhere(proto, browser), 2, {"Hymenoptera": 2})
-        _agree(_everywhere(proto, browser, pond), 2, {"Hymenoptera": 2})
-    finally:
-        browser.client.__exit__(None, None, None)
+        _agree_here_and_in(proto, browser, pond, 2, {"Hymenoptera": 2})
     kept = {i for o in _occurrences(proto) for i, _ in _history(proto, o["id"])}
     assert set(named.values()) <= kept, (named, kept)
     people = [o for o in _occurrences(proto) if o["determination"]["by"] == "person"]
@@ -513,12 +502,8 @@ def test_a_box_a_stage_calls_a_label_mapped_as_no_object_is_counted_nowhere(
         items.append(success(task, moth, leaf))
     proto.post(job["id"], *items)
     track_all(proto)
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 1, {"Lepidoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 1, {"Lepidoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 1, {"Lepidoptera": 1})
 
 
 def test_a_species_label_mapped_as_no_object_is_counted_nowhere(proto: Protocol) -> None:
@@ -533,12 +518,8 @@ def test_a_species_label_mapped_as_no_object_is_counted_nowhere(proto: Protocol)
         proto, f"/projects/{proto.project_id}/labels", {"label": "fly", "non_object": True}, 200
     )
     track_all(proto)
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 1, {"Lepidoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 1, {"Lepidoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 1, {"Lepidoptera": 1})
 
 
 def test_a_second_pipeline_on_the_same_photos_takes_no_count(proto: Protocol) -> None:
@@ -553,12 +534,8 @@ def test_a_second_pipeline_on_the_same_photos_takes_no_count(proto: Protocol) ->
     boxes = [(FLY, "fly"), (OTHER_FLY, "fly"), ((260, 10, 300, 50), "beetle")]
     _run(proto, "member-test", {p: list(boxes) for p in photos})
     track_all(proto)
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 1, {"Lepidoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 1, {"Lepidoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 1, {"Lepidoptera": 1})
 
 
 def test_a_taxon_only_a_person_named_counts_alike_everywhere(proto: Protocol) -> None:
@@ -572,12 +549,8 @@ def test_a_taxon_only_a_person_named_counts_alike_everywhere(proto: Protocol) ->
     first, _ = sorted(o["id"] for o in _occurrences(proto))
     made = _identify(proto, first, taxa["Hymenoptera"])
     track_all(proto)
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 2, {"Lepidoptera": 1, "Hymenoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 2, {"Lepidoptera": 1, "Hymenoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 2, {"Lepidoptera": 1, "Hymenoptera": 1})
     assert _history(proto, first) == [(made, "Hymenoptera")]
 
 
@@ -605,13 +578,11 @@ def test_people_s_words_of_every_kind_count_alike_everywhere(proto: Protocol) ->
         api_post(proto, f"/annotations/{d['annotation_id']}/reviews",
                  {"verdict": "false_detection"}, 201)  # fmt: skip
     track_all(proto)
-    browser = _browser(proto)
-    try:
+    with _signed_in(proto) as browser:
         _agree(_everywhere(proto, browser), 2, {"Coleoptera": 1, "Lepidoptera": 1})
         _run(proto, PIPELINE_SLUG, {p: [(b, "moth") for b in where] for p in photos})
         track_all(proto)
-        _agree(_everywhere(proto, browser), 2, {"Coleoptera": 1, "Lepidoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 2, {"Coleoptera": 1, "Lepidoptera": 1})
+        _agree_here_and_in(proto, browser, pond, 2, {"Coleoptera": 1, "Lepidoptera": 1})
         insecta = api_get(proto, f"/projects/{proto.project_id}/taxa/{taxa['Insecta']}")
         assert insecta["occurrences"] == 2, insecta
         page = browser.page(f"/projects/{proto.project_id}/taxa/{taxa['Insecta']}")
@@ -620,8 +591,6 @@ def test_people_s_words_of_every_kind_count_alike_everywhere(proto: Protocol) ->
         assert [(r["taxon"]["scientific_name"], r["occurrences"]) for r in rolled] == [
             ("Insecta", 2)
         ]
-    finally:
-        browser.client.__exit__(None, None, None)
     assert occs[0]["id"] not in {o["id"] for o in _occurrences(proto)}
     history = api_get(proto, f"/occurrences/{occs[0]['id']}/identifications")
     assert [i["id"] for i in history] == [reject]
@@ -646,12 +615,8 @@ def test_a_new_version_after_an_identification_counts_alike_and_keeps_it(
     track_all(proto)
     assert occ["id"] in {o["id"] for o in _occurrences(proto)}
     assert _history(proto, occ["id"]) == [(made, "Hymenoptera")]
-    browser = _browser(proto)
-    try:
-        _agree(_everywhere(proto, browser), 2, {"Hymenoptera": 1, "Coleoptera": 1})
-        _agree(_everywhere(proto, browser, pond), 2, {"Hymenoptera": 1, "Coleoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
+    with _signed_in(proto) as browser:
+        _agree_here_and_in(proto, browser, pond, 2, {"Hymenoptera": 1, "Coleoptera": 1})
 
 
 def test_a_switch_after_an_identification_carries_it_and_counts_agree(proto: Protocol) -> None:
@@ -678,8 +643,7 @@ def test_a_switch_after_an_identification_carries_it_and_counts_agree(proto: Pro
     )
     assert switched.status_code == 200, switched.text
     track_all(proto)
-    browser = _browser(proto)
-    try:
+    with _signed_in(proto) as browser:
         _agree(_everywhere(proto, browser), 2, {"Hymenoptera": 1, "Diptera": 1})
         answer = proto.client.patch(
             f"{API}/projects/{proto.project_id}",
@@ -695,6 +659,4 @@ def test_a_switch_after_an_identification_carries_it_and_counts_agree(proto: Pro
         assert back.status_code == 200, back.text
         track_all(proto)
         _agree(_everywhere(proto, browser), 1, {"Hymenoptera": 1})
-    finally:
-        browser.client.__exit__(None, None, None)
     assert made in [i for i, _ in _history(proto, occ["id"])]
