@@ -36,7 +36,7 @@ from trapline.domain.exports.camera_operation import (
 from trapline.domain.exports.record_table import Independence, Record, Sighting, records
 from trapline.domain.taxa.taxa import Taxon
 from trapline.errors import InvalidInput
-from trapline.exports.base import safe_folder
+from trapline.exports.base import deployment_folders, safe_folder
 from trapline.services.ecology.counting import viewable_scope
 from trapline.services.taxa.taxa import taxon_of_project
 
@@ -195,9 +195,11 @@ def sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sight
             under = repos.ecology.species.under(taxon) if taxon is not None else None
             rows = repos.exports.camtrap.sightings(scope, under, scope.since, scope.until)
             first = next(rows, None)
+            # Folders as the photo exports name them (kept apart where two names would be one).
+            every = _deployments(repos, replace(scope, deployment_id=None))
+            folders = deployment_folders((d.id, d.name) for d in every)
         if first is None:
             return
-        folders: dict[int, str] = {}
         for (
             n,
             deployment,
