@@ -17,9 +17,11 @@ from trapline.worker.client import PlatformClient, client_info
 from trapline.worker.offering import PipelineOffer
 
 
-def _worker(proto: Protocol, name: str, *versions: int) -> dict[str, str]:
+def _worker(
+    proto: Protocol, name: str, *versions: int, service: str | None = None
+) -> dict[str, str]:
     """A service token of the project whose worker registers these versions (none: it never
-    registers); its headers."""
+    registers) as the service ``service`` (its own name by default); its headers."""
     made = proto.client.post(
         f"{API}/projects/{proto.project_id}/service-tokens",
         json={"name": name},
@@ -28,7 +30,8 @@ def _worker(proto: Protocol, name: str, *versions: int) -> dict[str, str]:
     assert made.status_code == 201, made.text
     headers = {"Authorization": f"Token {made.json()['token']}"}
     if versions:
-        body = registration(*(pipeline_config(version=v) for v in versions), name=name)
+        configs = (pipeline_config(version=v) for v in versions)
+        body = registration(*configs, name=service or name)
         answer = proto.client.post(
             f"{API}/projects/{proto.project_id}/pipelines/", json=body, headers=headers
         )
@@ -65,6 +68,26 @@ def test_a_version_2_job_goes_only_to_workers_of_version_2(proto: Protocol) -> N
     first = proto.job_that_runs(pipeline_version=1)["id"]
     assert len(_claimed(proto, first, old)) == 1
     assert _claimed(proto, first, new) == []
+
+
+def test_tokens_sharing_a_service_name_are_each_given_their_own_versions(
+    proto: Protocol,
+) -> None:
+    """Two workers with their own tokens register versions 1 and 2 under one service name
+    (docs/jobs.md: its own token or its own name is enough). The service was one, its
+    registrant the latest: the version-1 worker was given any version, the version-2 worker
+    version 1's tasks too. Each token is given what it registered."""
+    proto.images(4)
+    old = _worker(proto, "Old", 1, service="Farm")
+    new = _worker(proto, "New", 2, service="Farm")
+    second = proto.job_that_runs(pipeline_version=2)["id"]
+    first = proto.job_that_runs(pipeline_version=1)["id"]
+    assert _claimed(proto, second, old) == []
+    assert _claimed(proto, first, new) == []
+    assert [t["job_id"] for t in _next(proto, old)] == [first]
+    assert [t["job_id"] for t in _next(proto, new)] == [second]
+    assert len(_claimed(proto, first, old)) == 1
+    assert len(_claimed(proto, second, new)) == 1
 
 
 def test_a_job_whose_version_no_online_worker_serves_says_so(proto: Protocol) -> None:

@@ -36,6 +36,7 @@ from trapline.db.tables.ml import (
     ProcessingServiceRow,
     ProjectPipelineRow,
     ProjectServiceRow,
+    RegistrantPipelineRow,
     ServicePipelineRow,
     WorkerRow,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "PullSourceItemRow",
     "PullSourceRow",
     "PullSourceRunRow",
+    "RegistrantPipelineRow",
     "RegroupingRow",
     "RereadRow",
     "ReviewRow",

@@ -140,6 +140,20 @@ class ServicePipelineRow(Base):
     )
 
 
+class RegistrantPipelineRow(Base):
+    """A pipeline version a token registered (pull mode): what its workers are given
+    (``PipelineRepo.registered_by``), whoever else registers under the same service name."""
+
+    __tablename__ = "registrant_pipelines"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class ProjectPipelineRow(Base):
     __tablename__ = "project_pipelines"
 

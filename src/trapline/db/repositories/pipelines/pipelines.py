@@ -19,6 +19,7 @@ from trapline.db.tables import (
     ProcessingServiceRow,
     ProjectPipelineRow,
     ProjectServiceRow,
+    RegistrantPipelineRow,
     ServicePipelineRow,
     WorkerRow,
 )
@@ -272,23 +273,23 @@ class PipelineRepo:
         )
 
     def registered_by(self, user_id: int) -> Offered:
-        """What the pull-mode services this account registered offer: the projects it
-        registered in, and the pipeline versions offered there."""
+        """What this account's token registered in pull mode: the projects it registered a
+        service in, and the pipeline versions it registered there (another token registering
+        under the same service name gives it nothing of its own)."""
         s = ProcessingServiceRow
-        projects = self.session.scalars(
-            select(ProjectServiceRow.project_id)
-            .join(s, s.id == ProjectServiceRow.service_id)
-            .where(s.registered_by_id == user_id, s.endpoint_url.is_(None))
-        )
         rows = self.session.execute(
             select(PipelineRow.project_id, PipelineRow.slug, PipelineRow.version)
-            .join(ServicePipelineRow, ServicePipelineRow.pipeline_id == PipelineRow.id)
-            .join(ProcessingServiceRow, ProcessingServiceRow.id == ServicePipelineRow.service_id)
-            .where(
-                ProcessingServiceRow.registered_by_id == user_id,
-                ProcessingServiceRow.endpoint_url.is_(None),
-            )
-        )
+            .join(RegistrantPipelineRow, RegistrantPipelineRow.pipeline_id == PipelineRow.id)
+            .where(RegistrantPipelineRow.user_id == user_id)
+        ).all()
+        projects = {
+            *self.session.scalars(
+                select(ProjectServiceRow.project_id)
+                .join(s, s.id == ProjectServiceRow.service_id)
+                .where(s.registered_by_id == user_id, s.endpoint_url.is_(None))
+            ),
+            *(project_id for project_id, _, _ in rows if project_id is not None),
+        }
         found: dict[tuple[int, str], set[int]] = {}
         for project_id, slug, version in rows:  # pipelines of no project are never offered
             if project_id is not None:

@@ -23,6 +23,7 @@ from trapline.db.tables import (
     ProcessingServiceRow,
     ProjectPipelineRow,
     ProjectServiceRow,
+    RegistrantPipelineRow,
     ServicePipelineRow,
 )
 from trapline.db.tracking_due import events_due
@@ -122,7 +123,11 @@ class Registrar:
                 continue
             algorithms_created += new_keys
             offers = self._link(ServicePipelineRow, service_id=service.id, pipeline_id=pipeline.id)
-            changed = changed or (offers and registered_by is not None)
+            if registered_by is not None and endpoint_url is None:  # its token's workers' own
+                mine = self._link(
+                    RegistrantPipelineRow, user_id=registered_by, pipeline_id=pipeline.id
+                )
+                changed = changed or offers or mine
             self._link(ProjectPipelineRow, project_id=project_id, pipeline_id=pipeline.id)
             if is_new:
                 created.append(config.slug)
