@@ -43,14 +43,17 @@ class WebClient:
         """A response with status 2xx, its body not read yet; SourceError otherwise."""
         origin = httpx.URL(url)
         current = origin
-        for _ in range(MAX_REDIRECTS + 1):
+        hops, again = 0, True
+        while hops <= MAX_REDIRECTS:
             sent = dict(headers or {})
             if _same_origin(current, origin):
                 sent.update(self._headers)  # credentials go to their own origin only
+            answered = False
             try:
                 with self._http.stream(method, current, headers=sent) as answer:
+                    answered = True
                     if answer.is_redirect:
-                        current = _next_hop(current, answer)
+                        current, hops = _next_hop(current, answer), hops + 1
                         continue
                     if answer.status_code >= 400:
                         raise _status_error(url, answer.status_code)
@@ -60,6 +63,12 @@ class WebClient:
                 raise SourceError(exc.detail, transient=False) from None
             except httpx.TimeoutException:
                 raise SourceError(f"{_shown(url)}: the server did not answer in time") from None
+            except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                # Closed before it answered: most often a kept-alive connection the server had
+                # just let go (a busy one lets them go soon). Asked once more, on a new one.
+                if answered or not again:
+                    raise SourceError(f"{_shown(url)}: {_transport_problem(exc)}") from None
+                again = False
             except httpx.HTTPError as exc:
                 raise SourceError(f"{_shown(url)}: {_transport_problem(exc)}") from None
         raise SourceError(f"{_shown(url)}: more than {MAX_REDIRECTS} redirects", transient=False)

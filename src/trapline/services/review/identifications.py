@@ -211,9 +211,11 @@ def withdraw(db: Database, caller: User, identification_id: int) -> Occurrence |
         _, role = project_for(repos, caller, found.project_id, Role.MEMBER, asked=asked)
         if found.user_id != caller.id and not role.allows(Role.MANAGER):
             raise PermissionDenied("only its author or a manager withdraws an identification")
-        repos.review.identifications.withdraw(identification_id)
-        occurrence_id = repos.ecology.occurrences.of_annotation(found.annotation_id)
-        occurrence = repos.ecology.occurrences.get(occurrence_id) if occurrence_id else None
+        changed = _withdrawn(repos, identification_id)
+        own = repos.ecology.occurrences.of_annotation(found.annotation_id)
+        others = [o for o in changed if o.id != own]
+        redetermine_all(repos, others)  # the parts its copies named
+        occurrence = repos.ecology.occurrences.get(own) if own else None
         return redetermine(repos, occurrence) if occurrence else None
 
 
@@ -240,12 +242,19 @@ def withdraw_many(
             )
         held: dict[int, Occurrence] = {}
         for i in ids:
-            repos.review.identifications.withdraw(i)
-            occurrence_id = repos.ecology.occurrences.of_annotation(found[i].annotation_id)
-            occurrence = repos.ecology.occurrences.get(occurrence_id) if occurrence_id else None
-            if occurrence is not None:
-                held[occurrence.id] = occurrence
+            held.update((o.id, o) for o in _withdrawn(repos, i))
         return redetermine_all(repos, list(held.values()))
+
+
+def _withdrawn(repos: Repos, identification_id: int) -> list[Occurrence]:
+    """Withdraw an identification with its copies; the occurrences they named."""
+    found: dict[int, Occurrence] = {}
+    for annotation_id in repos.review.identifications.withdraw(identification_id):
+        occurrence_id = repos.ecology.occurrences.of_annotation(annotation_id)
+        occurrence = repos.ecology.occurrences.get(occurrence_id) if occurrence_id else None
+        if occurrence is not None:
+            found[occurrence.id] = occurrence
+    return list(found.values())
 
 
 def recent_taxa(db: Database, caller: User, project_id: int) -> list[Taxon]:

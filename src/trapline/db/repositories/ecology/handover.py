@@ -43,6 +43,18 @@ _COPIED = (
     IdentificationRow.created_at,
 )
 
+#: What makes one person's word: an identification and the copies partings made of it (onto
+#: the parts of an individual tracking parted) have all of these alike.
+WORD = (
+    IdentificationRow.project_id,
+    IdentificationRow.user_id,
+    IdentificationRow.taxon_id,
+    IdentificationRow.rejected,
+    IdentificationRow.agreed_with,
+    IdentificationRow.comment,
+    IdentificationRow.created_at,
+)
+
 
 def hand_over(session: Session, deployment_id: int, old: list[Any]) -> list[str]:
     """The old events of a regrouping go once their photos point at the new ones, keeping
@@ -217,6 +229,11 @@ def _part(
     return note
 
 
+def _word(row: Row[*tuple[Any, ...]]) -> tuple[Any, ...]:
+    """What makes an identification row one person's word (``WORD``)."""
+    return tuple(getattr(row, column.key) for column in WORD)
+
+
 def _copy_missing(
     session: Session, named: Sequence[Row[*tuple[Any, ...]]], members: list[int]
 ) -> int:
@@ -227,7 +244,14 @@ def _copy_missing(
     held = set(members)
     live = [row for row in named if not row.withdrawn]
     newest_held = max((row.id for row in live if row.annotation_id in held), default=0)
-    missing = [row for row in live if row.annotation_id not in held and row.id > newest_held]
+    # One person's word once (its copies are the same word: ``WORD``), however many times the
+    # individual parted and was joined again.
+    words = {_word(row) for row in live if row.annotation_id in held}
+    missing = []
+    for row in live:
+        if row.annotation_id not in held and row.id > newest_held and _word(row) not in words:
+            words.add(_word(row))
+            missing.append(row)
     for row in missing:  # in id order, so the part ranks them as the occurrence did
         values = {column.key: getattr(row, column.key) for column in _COPIED}
         session.execute(

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from trapline.db.repositories.core.users import USER_NAME
+from trapline.db.repositories.ecology.handover import WORD
 from trapline.db.repositories.ecology.occurrences import to_occurrence
 from trapline.db.repositories.review.identification_queue import read_label_groups, read_queue
 from trapline.db.tables import (
@@ -47,11 +48,23 @@ class IdentificationRepo:
         self.session.flush()
         return row.id
 
-    def withdraw(self, identification_id: int) -> None:
-        self.session.execute(
-            update(IdentificationRow)
-            .where(IdentificationRow.id == identification_id)
-            .values(withdrawn=True)
+    def withdraw(self, identification_id: int) -> list[int]:
+        """Withdraw an identification with the copies a parting made of it (the same word:
+        ``WORD`` all alike; docs/counting.md); the detections they are attached to."""
+        i = IdentificationRow
+        found = self.session.execute(select(*WORD).where(i.id == identification_id)).first()
+        if found is None:
+            return []
+        same = [
+            column.is_not_distinct_from(value) for column, value in zip(WORD, found, strict=True)
+        ]
+        return list(
+            self.session.scalars(
+                update(i)
+                .where(*same, i.withdrawn.is_(False))
+                .values(withdrawn=True)
+                .returning(i.annotation_id)
+            )
         )
 
     def get(self, identification_id: int) -> Identification | None:
