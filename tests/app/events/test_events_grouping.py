@@ -118,14 +118,16 @@ def test_photos_without_a_time_or_a_deployment_belong_to_no_event(
     assert groups_of(app_db, deployment_id) == []
 
 
-def _arrive_at_once(
-    db: Database, project_id: int, deployment_id: int, times: list[datetime], tag: str = ""
-) -> list[int]:
-    """Photos taken at these times, inserted and put into events in one call (a batch)."""
-    with db.write() as repos:
+@pytest.mark.parametrize("count", [3, events.WHOLE_AFTER + 1])
+def test_many_photos_at_once_group_like_one_by_one(
+    app_db: Database, owner: Account, count: int
+) -> None:
+    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 30))
+    times = [T0 + timedelta(seconds=20 * i + (100 if i >= count // 2 else 0)) for i in range(count)]
+    with app_db.write() as repos:
         ids = []
         for i, moment in enumerate(times):
-            sha = hashlib.sha256(f"{tag}{i}".encode()).hexdigest()
+            sha = hashlib.sha256(f"{i}".encode()).hexdigest()
             image = repos.photos.images.insert(
                 project_id=project_id,
                 deployment_id=deployment_id,
@@ -142,40 +144,7 @@ def _arrive_at_once(
             assert image is not None
             ids.append(image.id)
         events.photos_added(repos, ids)
-    return ids
-
-
-@pytest.mark.parametrize("count", [3, events.WHOLE_AFTER + 1])
-def test_many_photos_at_once_group_like_one_by_one(
-    app_db: Database, owner: Account, count: int
-) -> None:
-    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.SEQUENCE, 30))
-    times = [T0 + timedelta(seconds=20 * i + (100 if i >= count // 2 else 0)) for i in range(count)]
-    ids = _arrive_at_once(app_db, project_id, deployment_id, times)
     assert groups_of(app_db, deployment_id) == [ids[: count // 2], ids[count // 2 :]]
-
-
-@pytest.mark.parametrize("count", [3, events.WHOLE_AFTER + 1])
-def test_photos_that_only_extend_an_event_keep_its_id_however_many_come(
-    app_db: Database, owner: Account, count: int
-) -> None:
-    """docs/counting.md: "a photo added that only extends an event keeps its id". A night's
-    first two photos came one by one; the rest of the night comes in one batch, before and
-    after them (past ``WHOLE_AFTER``, the deployment is grouped whole, which kept an old event
-    only when it held exactly the same photos). The night keeps its id and holds them all."""
-    project_id, deployment_id = grouping_project(app_db, owner, Grouping(EventRule.NIGHT))
-    first = add_photos(app_db, project_id, deployment_id, T0, T0 + timedelta(seconds=10))
-    with app_db.read() as repos:
-        _, (night,) = repos.ecology.events.page(deployment_id, limit=10, offset=0)
-    later = [T0 + timedelta(seconds=20 + i) for i in range(count - 1)]
-    added = _arrive_at_once(app_db, project_id, deployment_id, [T0 - timedelta(hours=1), *later])
-    with app_db.read() as repos:
-        _, (kept,) = repos.ecology.events.page(deployment_id, limit=10, offset=0)
-        photos = repos.ecology.events.images(kept.id, limit=count + 2, offset=0)
-    assert kept.id == night.id
-    assert [p.id for p in photos] == [added[0], *first, *added[1:]]
-    assert (kept.image_count, kept.first_image_id) == (count + 2, added[0])
-    assert (kept.starts_at, kept.ends_at) == (T0 - timedelta(hours=1), later[-1])
 
 
 def _links(db: Database) -> list[tuple[int, int]]:

@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.core.rows import to_image
 from trapline.db.repositories.ecology.grouping_sql import (
-    ATTACH,
     INSERT,
     INSERT_AND_POINT,
     KEEP,
@@ -237,9 +236,8 @@ class EventRepo:
         # occurrences with them. (New events take higher ids, and no one else adds to a
         # deployment held here.)
         newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old)) or 0
-        if newest_old:  # an old event of the same photos, or of fewer, stays (``KEEP``)
+        if newest_old:  # an old event of the same photos takes their times (``KEEP``)
             self.session.execute(text(flagged + KEEP).bindparams(*times), params)
-            self.session.execute(text(flagged + ATTACH).bindparams(*times), params)
         if dialect == "postgresql":
             self.session.execute(text(flagged + INSERT_AND_POINT).bindparams(*times), params)
         else:

@@ -54,48 +54,28 @@ SELECT MIN(CASE WHEN s = 1 THEN f.id END) AS first_id, MIN(t) AS starts,
 FROM flagged f LEFT JOIN image_events was ON was.image_id = f.id
 GROUP BY grp
 """
-#: Where an old event ``{o}`` holds only photos of group ``{g}``, and the group's other
-#: photos are in no event (photos just added): every photo of the group in an event is in it,
-#: and it holds no other (its links).
-_HOLDS = """
-{g}.was_lo = {g}.was_hi AND {o}.id = {g}.was_lo AND {o}.deployment_id = :deployment
-AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = {o}.id) = {g}.pointed
+#: Where an old event ``{o}`` holds exactly the photos of group ``{g}``: every photo of the
+#: group points at it, and it holds no other (its links and its kept count).
+_SAME_PHOTOS = """
+{g}.was_lo = {g}.was_hi AND {g}.pointed = {g}.n AND {o}.id = {g}.was_lo
+AND {o}.deployment_id = :deployment AND {o}.image_count = {g}.n
+AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = {o}.id) = {g}.n
 """
-#: Where an old event ``{o}`` holds exactly the photos of group ``{g}``: it holds only the
-#: group's, every photo of the group points at it, and its kept count says so.
-_SAME_PHOTOS = _HOLDS + " AND {g}.pointed = {g}.n AND {o}.image_count = {g}.n"
-#: An old event that holds only photos of a group of the scope, whose others are in no event
-#: (photos just added that only extend it), stays, with its id, occurrences and tracking:
-#: when the group's times, first photo or size differ from its own (photos added, a zone
-#: corrected, capture times read again), it takes the group's and is due for tracking again
-#: (the order of its photos, and its occurrences' times, may have changed). ``ATTACH`` then
-#: points the added photos at it, and ``INSERT`` finds it the same in every way.
+#: An old event that holds the same photos as a group of the scope stays, with its id,
+#: occurrences and tracking: when the photos' times changed (a zone corrected, capture times
+#: read again), it takes the group's times and first photo, and is due for tracking again
+#: (the order of its photos, and its occurrences' times, may have changed). Run before
+#: ``INSERT``, which then finds it the same in every way.
 KEEP = f"""
 UPDATE events SET first_image_id = g.first_id, starts_at = g.starts,
     start_offset_minutes = g.soff, ends_at = g.ends, end_offset_minutes = g.eoff,
-    image_count = g.n, tracking_version = tracking_version + 1
+    tracking_version = tracking_version + 1
 FROM ({_GROUPS}) g
-WHERE {_HOLDS.format(g="g", o="events")}
+WHERE {_SAME_PHOTOS.format(g="g", o="events")}
 AND NOT (events.first_image_id = g.first_id AND events.starts_at = g.starts
          AND events.ends_at = g.ends AND events.start_offset_minutes = g.soff
-         AND events.end_offset_minutes = g.eoff AND events.image_count = g.n)
+         AND events.end_offset_minutes = g.eoff)
 """  # noqa: S608
-#: The photos in no event of a group whose other photos are all in one old event that holds no
-#: other (``KEEP`` kept it), pointed at it: a batch of photos that only extends an event keeps
-#: its id, as photos added one at a time do.
-ATTACH = """
-, held AS (
-    SELECT grp, MIN(was.event_id) AS lo, MAX(was.event_id) AS hi, COUNT(was.event_id) AS pointed
-    FROM flagged f LEFT JOIN image_events was ON was.image_id = f.id
-    GROUP BY grp
-)
-INSERT INTO image_events (image_id, event_id)
-SELECT f.id, h.lo FROM flagged f JOIN held h ON h.grp = f.grp
-WHERE h.lo = h.hi
-  AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = h.lo) = h.pointed
-  AND EXISTS (SELECT 1 FROM events o WHERE o.id = h.lo AND o.deployment_id = :deployment)
-  AND NOT EXISTS (SELECT 1 FROM image_events l WHERE l.image_id = f.id)
-"""
 #: The events of a scope's photos, written unless an old event holds exactly the same photos
 #: at the same times (it stays, with its id, occurrences and tracking, and its photos keep
 #: pointing at it; ``KEEP`` gave it the group's times first).
