@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.support.accounts import upload
-from tests.support.protocol_client import Protocol, api_get
+from tests.support.protocol_client import Protocol, api_get, api_post
 from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services.ecology.tracking import track_due
 
@@ -146,6 +146,30 @@ def heron(proto: Protocol) -> tuple[int, int]:
     import_md(proto, boxes)
     assert track_all(proto) == 1
     return pond, event_of(proto, pond)
+
+
+def heron_in_two_bursts(proto: Protocol, name: str = "Pond") -> int:
+    """A heron in four frames, then two minutes later in five more, walking right, at a pond in
+    Dar es Salaam, as MegaDetector output (not grouped or tracked yet): the deployment."""
+    pond = api_post(
+        proto, f"/projects/{proto.project_id}/deployments", {"name": name, "time_zone": DAR}, 201
+    )["id"]
+    times = [T0 + timedelta(seconds=s) for s in range(4)]
+    times += [T0 + timedelta(seconds=120 + s) for s in range(5)]
+    frames = [
+        (f"frame-{i:02d}.jpg", light_trap_jpeg(7, width=640, height=480, captured_at=at))
+        for i, at in enumerate(times)
+    ]
+    sent = upload(proto.client, proto.account, proto.project_id, *frames, deployment_id=str(pond))
+    assert sent["status"] == 201, sent
+    boxes = {
+        f"{name}/frame-{i:02d}.jpg": [
+            {"category": "1", "conf": 0.8, "bbox": [0.1 + i * 0.005, 0.1, 0.2, 0.3]}
+        ]
+        for i in range(9)
+    }
+    import_md(proto, boxes)
+    return int(pond)
 
 
 def heron_in_two_versions(proto: Protocol) -> tuple[int, str]:

@@ -6,37 +6,11 @@ The copy stayed live on the rejoined heron and kept it rejected, and each switch
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from tests.support.accounts import upload
 from tests.support.protocol_client import Protocol, api_get, api_post
-from tests.support.scenes import API, DAR, T0, import_md, occurrences_of, regroup, track_all
+from tests.support.scenes import API, heron_in_two_bursts, occurrences_of, regroup, track_all
 from tests.support.tallies import assert_counts_kept
-from trapline.imaging.synthetic import light_trap_jpeg
-
-
-def _two_bursts(proto: Protocol, name: str = "Pond") -> int:
-    """A heron in four frames, then two minutes later in five more, walking right."""
-    pond = api_post(
-        proto, f"/projects/{proto.project_id}/deployments", {"name": name, "time_zone": DAR}, 201
-    )["id"]
-    times = [T0 + timedelta(seconds=s) for s in range(4)]
-    times += [T0 + timedelta(seconds=120 + s) for s in range(5)]
-    frames = [
-        (f"frame-{i:02d}.jpg", light_trap_jpeg(7, width=640, height=480, captured_at=at))
-        for i, at in enumerate(times)
-    ]
-    sent = upload(proto.client, proto.account, proto.project_id, *frames, deployment_id=str(pond))
-    assert sent["status"] == 201, sent
-    boxes = {
-        f"{name}/frame-{i:02d}.jpg": [
-            {"category": "1", "conf": 0.8, "bbox": [0.1 + i * 0.005, 0.1, 0.2, 0.3]}
-        ]
-        for i in range(9)
-    }
-    import_md(proto, boxes)
-    return int(pond)
 
 
 def _history(proto: Protocol, occurrence: int) -> list[dict[str, Any]]:
@@ -46,7 +20,7 @@ def _history(proto: Protocol, occurrence: int) -> list[dict[str, Any]]:
 def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_forth(
     proto: Protocol,
 ) -> None:
-    _two_bursts(proto)
+    heron_in_two_bursts(proto)
     (night,) = regroup(proto, "night")
     (heron,) = occurrences_of(proto, night)
     made = api_post(
@@ -76,7 +50,7 @@ def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_fort
 def test_undo_while_parted_counts_both_parts_again(proto: Protocol) -> None:
     """Withdrawn while the heron is parted across two events: the copy on the other part is
     withdrawn with her word, and both parts count again."""
-    _two_bursts(proto)
+    heron_in_two_bursts(proto)
     (night,) = regroup(proto, "night")
     (heron,) = occurrences_of(proto, night)
     made = api_post(

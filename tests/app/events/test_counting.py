@@ -24,6 +24,7 @@ from tests.support.scenes import (
     add_frames,
     detail_of,
     event_of,
+    heron_in_two_bursts,
     import_md,
     occurrences_of,
     regroup,
@@ -476,30 +477,7 @@ def test_a_regrouping_that_parts_an_individual_keeps_it_counted_and_named(
     of its own with the same name, both are tracked (nothing stalls), the species counts both,
     and the regrouping lists the parting."""
     taxa = _taxa(proto)
-    pond = api_post(
-        proto, f"/projects/{proto.project_id}/deployments", {"name": "Pond", "time_zone": DAR}, 201
-    )["id"]
-    times = [T0 + timedelta(seconds=s) for s in range(4)]
-    times += [T0 + timedelta(seconds=120 + s) for s in range(5)]
-    frames = [
-        (f"frame-{i:02d}.jpg", light_trap_jpeg(7, width=640, height=480, captured_at=at))
-        for i, at in enumerate(times)
-    ]
-    assert (
-        upload(proto.client, proto.account, proto.project_id, *frames, deployment_id=str(pond))[
-            "status"
-        ]
-        == 201
-    )
-    import_md(
-        proto,
-        {
-            f"Pond/frame-{i:02d}.jpg": [
-                {"category": "1", "conf": 0.8, "bbox": [0.1 + i * 0.005, 0.1, 0.2, 0.3]}
-            ]
-            for i in range(9)
-        },
-    )
+    pond = heron_in_two_bursts(proto)
     (night,) = regroup(proto, "night")
     (heron,) = occurrences_of(proto, night)
     assert heron["detection_count"] == 9

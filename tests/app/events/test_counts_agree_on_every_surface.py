@@ -136,6 +136,17 @@ def _signed_in(proto: Protocol) -> Iterator[Browser]:
         browser.client.__exit__(None, None, None)
 
 
+def _count_by(proto: Protocol, deployment: int, pipeline: str) -> None:
+    """A person's choice of what a deployment counts by; its events tracked again."""
+    answer = proto.client.put(
+        f"{API}/deployments/{deployment}/counting",
+        json={"pipeline": pipeline},
+        headers=proto.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    track_all(proto)
+
+
 # -- reading every surface --------------------------------------------------------------------
 
 
@@ -322,13 +333,7 @@ def test_deployments_counting_by_different_pipelines_agree_everywhere(proto: Pro
     track_all(proto)
     _run(proto, "other-test", {p: [(FLY, "fly"), (OTHER_FLY, "fly")] for p in both})
     track_all(proto)
-    answer = proto.client.put(
-        f"{API}/deployments/{south}/counting",
-        json={"pipeline": "other-test"},
-        headers=proto.headers,
-    )
-    assert answer.status_code == 200, answer.text
-    track_all(proto)
+    _count_by(proto, south, "other-test")
     by = {d["deployment_id"]: d["pipeline"] for d in
           api_get(proto, f"/projects/{proto.project_id}/counting")["deployments"]}  # fmt: skip
     assert by == {north: PIPELINE_SLUG, south: "other-test"}
@@ -636,13 +641,7 @@ def test_a_switch_after_an_identification_carries_it_and_counts_agree(proto: Pro
     (occ,) = _occurrences(proto)
     made = _identify(proto, occ["id"], taxa["Hymenoptera"])
     track_all(proto)
-    switched = proto.client.put(
-        f"{API}/deployments/{north}/counting",
-        json={"pipeline": "other-test"},
-        headers=proto.headers,
-    )
-    assert switched.status_code == 200, switched.text
-    track_all(proto)
+    _count_by(proto, north, "other-test")
     with _signed_in(proto) as browser:
         _agree(_everywhere(proto, browser), 2, {"Hymenoptera": 1, "Diptera": 1})
         answer = proto.client.patch(
