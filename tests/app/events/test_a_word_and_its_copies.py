@@ -17,9 +17,8 @@ def _history(proto: Protocol, occurrence: int) -> list[dict[str, Any]]:
     return list(api_get(proto, f"/occurrences/{occurrence}/identifications"))
 
 
-def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_forth(
-    proto: Protocol,
-) -> None:
+def _rejected_heron(proto: Protocol) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two-burst heron grouped by night, and Olive's rejection of it, tracked."""
     heron_in_two_bursts(proto)
     (night,) = regroup(proto, "night")
     (heron,) = occurrences_of(proto, night)
@@ -27,6 +26,22 @@ def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_fort
         proto, f"/occurrences/{heron['id']}/identifications", {"rejected": "nothing_there"}, 201
     )
     track_all(proto)
+    return heron, made
+
+
+def _undo(proto: Protocol, made: dict[str, Any]) -> None:
+    """Undo: the rejection withdrawn, the events tracked again."""
+    undone = proto.client.post(
+        f"{API}/identifications/{made['id']}/withdraw", headers=proto.headers
+    )
+    assert undone.status_code == 200, undone.text
+    track_all(proto)
+
+
+def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_forth(
+    proto: Protocol,
+) -> None:
+    heron, made = _rejected_heron(proto)
     for _ in range(2):
         regroup(proto, "sequence", 60)
         assert_counts_kept(proto.platform.db)
@@ -36,11 +51,7 @@ def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_fort
         assert again["determination"]["rejected"] == "nothing_there"
         assert len(_history(proto, heron["id"])) <= 2  # her word, and at most one copy
         assert_counts_kept(proto.platform.db)
-    undone = proto.client.post(
-        f"{API}/identifications/{made['id']}/withdraw", headers=proto.headers
-    )
-    assert undone.status_code == 200, undone.text
-    track_all(proto)
+    _undo(proto, made)
     (counted,) = occurrences_of(proto, night)
     assert counted["determination"]["rejected"] is None, counted["determination"]
     assert all(i["withdrawn"] for i in _history(proto, heron["id"]))
@@ -50,22 +61,12 @@ def test_undo_counts_the_heron_again_after_the_rules_were_switched_back_and_fort
 def test_undo_while_parted_counts_both_parts_again(proto: Protocol) -> None:
     """Withdrawn while the heron is parted across two events: the copy on the other part is
     withdrawn with her word, and both parts count again."""
-    heron_in_two_bursts(proto)
-    (night,) = regroup(proto, "night")
-    (heron,) = occurrences_of(proto, night)
-    made = api_post(
-        proto, f"/occurrences/{heron['id']}/identifications", {"rejected": "nothing_there"}, 201
-    )
-    track_all(proto)
+    _, made = _rejected_heron(proto)
     parted = regroup(proto, "sequence", 60)
     assert len(parted) == 2
     rejected = [o for e in parted for o in occurrences_of(proto, e)]
     assert [o["determination"]["rejected"] for o in rejected] == ["nothing_there"] * 2
-    undone = proto.client.post(
-        f"{API}/identifications/{made['id']}/withdraw", headers=proto.headers
-    )
-    assert undone.status_code == 200, undone.text
-    track_all(proto)
+    _undo(proto, made)
     counted = [o for e in parted for o in occurrences_of(proto, e)]
     assert [o["determination"]["rejected"] for o in counted] == [None, None]
     assert_counts_kept(proto.platform.db)

@@ -348,14 +348,20 @@ def test_deployments_counting_by_different_pipelines_agree_everywhere(proto: Pro
     del taxa
 
 
-def test_a_pinned_older_version_is_what_every_surface_counts(proto: Protocol) -> None:
-    """(b) moth-test v1 on three frames (one moth); v2 on the first frame only (a moth and a
-    beetle). The project pins v1: every surface counts the one moth of v1."""
+def _moth_in_three_frames(proto: Protocol) -> tuple[int, list[int]]:
+    """The taxa, a pond of three frames and moth-test v1's moth in each, tracked."""
     _taxa(proto)
     pond, photos = _frames(proto, "Pond", 3)
     _register(proto)
     _run(proto, PIPELINE_SLUG, {p: [(MOTH, "moth")] for p in photos})
     track_all(proto)
+    return pond, photos
+
+
+def test_a_pinned_older_version_is_what_every_surface_counts(proto: Protocol) -> None:
+    """(b) moth-test v1 on three frames (one moth); v2 on the first frame only (a moth and a
+    beetle). The project pins v1: every surface counts the one moth of v1."""
+    pond, photos = _moth_in_three_frames(proto)
     _register(proto, version=2)
     _run(proto, PIPELINE_SLUG, {photos[0]: [(MOTH, "moth"), (FLY, "beetle")]}, version=2)
     track_all(proto)
@@ -374,11 +380,7 @@ def test_a_newer_version_on_some_photos_counts_alike_everywhere(proto: Protocol)
     """(b, unpinned) v2 on the first frame only, naming the moth a beetle there and adding a
     fly: the counts mix versions (the first frame's v2, the others' v1) and every surface
     counts the same mix."""
-    _taxa(proto)
-    pond, photos = _frames(proto, "Pond", 3)
-    _register(proto)
-    _run(proto, PIPELINE_SLUG, {p: [(MOTH, "moth")] for p in photos})
-    track_all(proto)
+    pond, photos = _moth_in_three_frames(proto)
     _register(proto, version=2)
     _run(proto, PIPELINE_SLUG, {photos[2]: [(MOTH, "moth"), (FLY, "fly")]}, version=2)
     track_all(proto)
