@@ -373,6 +373,21 @@ def test_a_name_a_spreadsheet_would_run_is_text_in_every_table(
     assert _records(proto)[0][0] == "=1+2"
 
 
+def test_two_deployments_of_one_folder_name_are_kept_apart_as_the_exports_keep_them(
+    proto: Protocol, scene: CamtrapScene
+) -> None:
+    """Deployments ``b`` and ``B`` would be one folder: the record table's ``Directory`` names
+    each as the photo exports do (``<name>-<id>``), so a record finds its photo in a copy made
+    from an export."""
+    renamed = proto.client.patch(
+        f"{API}/deployments/{scene.a}", json={"name": "b"}, headers=proto.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    table = api_get(proto, f"/projects/{proto.project_id}/record-table")["results"]
+    folders = {(r["Station"], r["Directory"]) for r in table}
+    assert folders == {("b", f"b-{scene.a}"), ("B", f"B-{scene.b}")}
+
+
 def test_a_project_with_nothing_tracked_answers_empty(proto: Protocol) -> None:
     made = proto.client.post(
         f"{API}/projects/{proto.project_id}/deployments",
