@@ -222,6 +222,7 @@ class Platform:
             workers=settings.exports.workers,
             clock=clock,
             base_url=settings.http.public_url,
+            processes=settings.exports.processes,
         )
         decode = DecodeLimits(settings.http.max_decode_bytes, settings.http.max_concurrent_decodes)
         sources = open_source_runner(settings, database, store, secret, starter, decode, clock)

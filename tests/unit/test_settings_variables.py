@@ -107,6 +107,7 @@ ROWS: list[tuple[str, str, str, object, object]] = [
     ("embedded_worker", "TRAPLINE_EMBEDDED_WORKER", "0", False, True),
     ("export_ttl", "TRAPLINE_EXPORT_TTL", "600", 600, 604800),
     ("export_workers", "TRAPLINE_EXPORT_WORKERS", "2", 2, 1),
+    ("export_processes", "TRAPLINE_EXPORT_PROCESSES", "4", 4, 2),
     (
         "sources_local_roots",
         "TRAPLINE_SOURCES_LOCAL_ROOTS",
@@ -226,6 +227,7 @@ SECTION_PATHS = {
     "status_interval": "push.status_interval",
     "export_ttl": "exports.ttl",
     "export_workers": "exports.workers",
+    "export_processes": "exports.processes",
     "sources_local_roots": "sources.local_roots",
     "sources_interval": "sources.interval",
     "sources_concurrency": "sources.concurrency",
@@ -295,7 +297,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_the_rows_cover_every_field() -> None:
     fields = {field for field, *_ in ROWS}
-    assert len(fields) == 76
+    assert len(fields) == 77
     assert set(SECTION_PATHS) == fields
     defaults = Settings(_env_file=None)
     for field, _, _, _, default in ROWS:

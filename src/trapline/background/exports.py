@@ -15,14 +15,23 @@ import logging
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
+from trapline.background.export_parts import (
+    PARTS_FROM,
+    SEGMENTS_PER_PROCESS,
+    PartsRun,
+    Segment,
+    segments,
+)
 from trapline.background.lease import Leased
 from trapline.background.leased_runs import LeasedRuns
 from trapline.clock import Clock, SystemClock
 from trapline.db.engine import Database
 from trapline.db.export_batches import BATCH_SIZE, read_batches
 from trapline.db.repositories import Repos
+from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.domain.exports.exports import Export, ExportCounts, ExportFormat
 from trapline.errors import TraplineError
 from trapline.exports.base import ExportWriter
@@ -131,6 +140,8 @@ class ExportRunner(LeasedRuns):
         batch_size: int = BATCH_SIZE,
         clock: Clock | None = None,
         base_url: str | None = None,
+        processes: int = 1,
+        parts_from: int = PARTS_FROM,
     ) -> None:
         super().__init__(db, name=name, clock=clock or SystemClock(), workers=workers)
         self.store = store
@@ -139,6 +150,10 @@ class ExportRunner(LeasedRuns):
         #: the occurrence formats start with it. None: they are paths, and the export says so.
         self.base_url = base_url
         self.batch_size = batch_size
+        #: Processes that write an export of ``parts_from`` photos or more, in a format that
+        #: can be written in parts (``export_parts.py``); 1: each export in this process.
+        self.processes = processes
+        self.parts_from = parts_from
         #: Called after each batch is written (tests pause or cancel an export there).
         self.after_batch: Callable[[int], None] | None = None
 
@@ -202,25 +217,21 @@ class ExportRunner(LeasedRuns):
         context.counted = counted
         self._progress(export.id, 0, context, None, total=total)
         key = export_key(export)
-        with tempfile.TemporaryFile(prefix="trapline-export-") as out:
+        with (
+            tempfile.TemporaryFile(prefix="trapline-export-") as out,
+            tempfile.TemporaryDirectory(prefix="trapline-export-parts-") as folder,
+        ):
             writer = writer_for(export.format)(out, context)
-            done, reported = 0, self.clock.monotonic()
-            reads = export.format.reads(export.filters)
-            batches = read_batches(self.db, scope, reads=reads, batch_size=self.batch_size)
-            if not self.db.is_sqlite:  # SQLite reads in this process: see ``read_ahead.py``
-                batches = prefetched(batches)
-            for batch in batches:
-                writer.write(results(batch, context, detections=reads.detections))
-                done += len(batch.images)
-                if lost():  # the heartbeat found the export no longer this runner's
-                    raise Stopped
-                if self.closing:
-                    raise Released
-                if self.clock.monotonic() - reported >= PROGRESS_SECONDS:
-                    self._progress(export.id, done, context, writer)
-                    reported = self.clock.monotonic()
-                if self.after_batch is not None:
-                    self.after_batch(export.id)
+            try:
+                chosen = self._segments(writer, scope, total)
+                if chosen is not None:
+                    parts = Path(folder)
+                    done = self._write_parts(export, writer, context, scope, chosen, parts, lost)
+                else:
+                    done = self._write(export, writer, context, scope, lost)
+            except BaseException:
+                writer.discard()
+                raise
             writer.close()
             empty = writer.tally.emptiness()
             if empty:
@@ -232,6 +243,75 @@ class ExportRunner(LeasedRuns):
             self.store.put(key, out, content_type=export.format.content_type)
         counts = writer.tally.frozen().as_json()
         self._finish(export, key, size, done, counts, _errors(context))
+
+    def _write(
+        self,
+        export: Export,
+        writer: ExportWriter,
+        context: ExportContext,
+        scope: ExportScope,
+        lost: Callable[[], bool],
+    ) -> int:
+        """Write the export's images in this process, a batch at a time; how many."""
+        done, reported = 0, self.clock.monotonic()
+        reads = export.format.reads(export.filters)
+        batches = read_batches(self.db, scope, reads=reads, batch_size=self.batch_size)
+        if not self.db.is_sqlite:  # SQLite reads in this process: see ``read_ahead.py``
+            batches = prefetched(batches)
+        for batch in batches:
+            writer.write(results(batch, context, detections=reads.detections))
+            done += len(batch.images)
+            self._going_on(lost)
+            if self.clock.monotonic() - reported >= PROGRESS_SECONDS:
+                self._progress(export.id, done, context, writer)
+                reported = self.clock.monotonic()
+            if self.after_batch is not None:
+                self.after_batch(export.id)
+        return done
+
+    def _segments(
+        self, writer: ExportWriter, scope: ExportScope, total: int
+    ) -> list[Segment] | None:
+        """The segments other processes write the export in; None: this process writes it
+        (a format written whole, a small export, or one event holding most photos)."""
+        if self.processes < 2 or not writer.in_parts or total < self.parts_from:
+            return None
+        chosen = segments(self.db, scope, total, self.processes * SEGMENTS_PER_PROCESS)
+        return chosen if len(chosen) > 1 else None
+
+    def _write_parts(
+        self,
+        export: Export,
+        writer: ExportWriter,
+        context: ExportContext,
+        scope: ExportScope,
+        chosen: list[Segment],
+        folder: Path,
+        lost: Callable[[], bool],
+    ) -> int:
+        """Have ``processes`` processes write the export's segments into part files in
+        ``folder``, and adopt the parts in order; how many images they wrote."""
+        url = self.db.engine.url.render_as_string(hide_password=False)
+        run = PartsRun(
+            url, type(writer), context, scope, chosen, folder,
+            processes=self.processes, batch_size=self.batch_size,
+        )  # fmt: skip
+        try:
+            while not run.wait(PROGRESS_SECONDS):
+                self._going_on(lost)
+                self._progress(export.id, run.photos_done, context, None)
+            for part in run.parts():
+                writer.adopt(part)
+        finally:
+            run.close()
+        return run.photos_done
+
+    def _going_on(self, lost: Callable[[], bool]) -> None:
+        """Stop if the export is no longer this runner's, or this server is stopping."""
+        if lost():  # the heartbeat found the export no longer this runner's
+            raise Stopped
+        if self.closing:
+            raise Released
 
     def _state_counted(self, export: Export) -> tuple[str, ...]:
         """What a counting export counts (``ExportFormat.counts``), recorded on it: the
@@ -257,10 +337,7 @@ class ExportRunner(LeasedRuns):
         with tempfile.TemporaryFile(prefix="trapline-export-") as out:
             for piece in table_file(self.db, export, rows):
                 out.write(piece)
-                if lost():
-                    raise Stopped
-                if self.closing:
-                    raise Released
+                self._going_on(lost)
             out.flush()
             size = out.tell()
             out.seek(0)

@@ -12,7 +12,7 @@ from trapline.db.plain import Plain
 from trapline.db.repositories import Repos
 from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.db.repositories.exports.export_statements import annotation_counts
-from trapline.db.tables import ImageEventRow, ImageRow
+from trapline.db.tables import EventRow, ImageEventRow, ImageRow
 from trapline.domain.ecology.species import Scope
 from trapline.domain.exports.exports import OccurrenceReads
 from trapline.domain.exports.facts import (
@@ -178,6 +178,29 @@ class _BatchReader:
         taxa = _taxa(repos, {t for t in wanted if t is not None} - self.taxa_read)
         self.taxa_read.update(taxa)
         return taxa
+
+
+def image_id_at(repos: Repos, scope: ExportScope, offset: int) -> int | None:
+    """The id of the scope's photo ``offset`` photos in (by id); None past the last."""
+    return repos.session.scalar(
+        select(ImageRow.id)
+        .where(*scope.image_conditions())
+        .order_by(ImageRow.id)
+        .offset(offset)
+        .limit(1)
+    )
+
+
+def event_spans(repos: Repos, project_id: int) -> list[tuple[int, int]]:
+    """Each event of the project as the lowest and highest id of its photos."""
+    link = ImageEventRow
+    rows = repos.session.execute(
+        select(func.min(link.image_id), func.max(link.image_id))
+        .join(EventRow, EventRow.id == link.event_id)
+        .where(EventRow.project_id == project_id)
+        .group_by(link.event_id)
+    )
+    return [(int(low), int(high)) for low, high in rows]
 
 
 def _bounded(images: list[ImageFacts], annotations: dict[int, int]) -> list[ImageFacts]:

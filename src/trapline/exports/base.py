@@ -9,10 +9,11 @@ import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import IO, Any, BinaryIO, ClassVar
+from pathlib import Path
+from typing import IO, Any, BinaryIO, ClassVar, Self
 
 from pydantic_core import to_json
 
@@ -79,10 +80,24 @@ class Tally:
         return f"no results in the file: {self.images:,} images matched, none with results ({why})"
 
 
+@dataclass
+class Part:
+    """What a process wrote of an export's segment (``background/export_parts.py``): its
+    counts, its problems, and the format's own state (its part files among it)."""
+
+    tally: Tally
+    problems: list[str]
+    problem_count: int
+    state: Any
+
+
 class ExportWriter(ABC):
     """Writes one export file to ``out`` as batches of images arrive; memory stays flat."""
 
     format: ClassVar[ExportFormat]
+    #: Whether segments of the export may be written by other processes (``for_part``,
+    #: ``close_part``) and adopted by the writer of the file (``adopt``).
+    in_parts: ClassVar[bool] = False
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         self.out = out
@@ -98,6 +113,32 @@ class ExportWriter(ABC):
     @abstractmethod
     def close(self) -> None:
         """Finish the file (totals, category lists, the package descriptor)."""
+
+    def discard(self) -> None:  # noqa: B027 (most formats hold nothing of their own)
+        """Let go of what an unfinished file holds (its temporary files)."""
+
+    @classmethod
+    def for_part(cls, stem: Path, context: ExportContext) -> Self:
+        """A writer of one segment's rows into part files named from ``stem`` (``in_parts``
+        formats only)."""
+        raise NotImplementedError(f"{cls.format.value} is written by one process")
+
+    def close_part(self) -> Part:
+        """Finish a segment's part files; what the file's writer adopts."""
+        return Part(self.tally, self.context.problems, self.context.problem_count, None)
+
+    def adopt(self, part: Part) -> None:
+        """Take a segment's part, written by another process, as if this writer had written
+        its images (parts come in the order of the images): its counts, and its problems
+        but for those already said."""
+        for each in fields(Tally):
+            name = each.name
+            setattr(self.tally, name, getattr(self.tally, name) + getattr(part.tally, name))
+        said = self.context.problems
+        for problem in part.problems:
+            if problem not in said:
+                self.context.problem(problem)
+        self.context.problem_count += part.problem_count - len(part.problems)
 
     def deployment_folder(self, image: ImageFacts) -> str:
         """The folder an image's path starts with: its deployment's (``deployment_folders``)."""
@@ -124,8 +165,8 @@ def json_bytes(value: Any) -> bytes:
 
 class CsvFile:
     """A CSV file written a batch of rows at a time, as UTF-8, to a binary file, its header
-    first; every text cell escaped by the one rule of ``cells.py`` (``numbers`` names the
-    columns written as they are).
+    first (but in a segment's part of a table); every text cell escaped by the one rule of
+    ``cells.py`` (``numbers`` names the columns written as they are).
 
     Rows come out exactly as ``csv.writer`` (its default, excel dialect) writes them. A row
     with no comma, quote or line break in its fields needs no quoting, so it is joined with
@@ -140,6 +181,7 @@ class CsvFile:
         *,
         numbers: Collection[str] = (),
         bom: bool = False,
+        header: bool = True,
     ) -> None:
         self.out = out
         self._cells = Cells(columns, numbers=numbers)
@@ -149,7 +191,8 @@ class CsvFile:
         self._quoting = csv.writer(self._quoted)
         if bom:  # so spreadsheets read the file as UTF-8
             out.write(codecs.BOM_UTF8)
-        self.add(columns)
+        if header:
+            self.add(columns)
 
     def add(self, row: Sequence[str]) -> None:
         """Add a row of fields, in the order of the columns (written at the next ``flush``)."""

@@ -7,14 +7,17 @@ and ``datapackage.json``, whose coverage (space, time, taxa) is gathered on the 
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import BinaryIO
+from pathlib import Path
+from typing import BinaryIO, Self
 
 from trapline.domain.core.records import Deployment
 from trapline.domain.exports.exports import ExportFormat
@@ -24,6 +27,7 @@ from trapline.exports.base import (
     MIN_SIDE,
     CsvFile,
     ExportWriter,
+    Part,
     capture_iso,
     capture_time,
     fractions,
@@ -73,6 +77,18 @@ OBSERVATION_NUMBERS = (
 COMPRESS_LEVEL = 3
 
 
+@dataclass
+class CamtrapPart:
+    """A segment's share of the package (``ExportWriter.close_part``): its two table files
+    (without their headers) and what the package's descriptor and deployments gather."""
+
+    media: Path
+    observations: Path
+    spans: dict[int, tuple[datetime, datetime]]
+    unclear: set[int]
+    taxa: dict[str, dict[str, object]]
+
+
 class CamtrapDpWriter(ExportWriter):
     """One media row per image. At media level (the default): one observation per detection,
     or one per image where nothing was found (``blank``) or nothing was run
@@ -86,11 +102,18 @@ class CamtrapDpWriter(ExportWriter):
     """
 
     format = ExportFormat.CAMTRAP_DP
+    in_parts = True
 
-    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+    def __init__(self, out: BinaryIO, context: ExportContext, *, stem: Path | None = None) -> None:
         super().__init__(out, context)
-        self._media = _table(MEDIA_FIELDS)
-        self._observations = _table(OBSERVATION_FIELDS, OBSERVATION_NUMBERS)
+        #: Where a segment's part files go (None: this writer writes the package).
+        self._stem = stem
+        self._media = _table(MEDIA_FIELDS, (), stem and _part_file(stem, "media"))
+        self._observations = _table(
+            OBSERVATION_FIELDS, OBSERVATION_NUMBERS, stem and _part_file(stem, "observations")
+        )
+        #: The segments' table files adopted, in the photos' order.
+        self._parts: list[tuple[Path, Path]] = []
         #: Per deployment written: first and last media time.
         self.spans: dict[int, tuple[datetime, datetime]] = {}
         self._unusable: set[int] = set()
@@ -166,6 +189,39 @@ class CamtrapDpWriter(ExportWriter):
             found = self._events_written[event.id] = event_columns(event, stamp)
         return found
 
+    def discard(self) -> None:
+        self._media.out.close()
+        self._observations.out.close()
+
+    @classmethod
+    def for_part(cls, stem: Path, context: ExportContext) -> Self:
+        return cls(io.BytesIO(), context, stem=stem)
+
+    def close_part(self) -> Part:
+        for table in (self._media, self._observations):
+            table.flush()
+            table.out.close()
+        stem = self._stem
+        assert stem is not None  # a segment's writer (``for_part``)
+        state = CamtrapPart(
+            _part_file(stem, "media"), _part_file(stem, "observations"), self.spans,
+            self.unclear, self.taxa,
+        )  # fmt: skip
+        return Part(self.tally, self.context.problems, self.context.problem_count, state)
+
+    def adopt(self, part: Part) -> None:
+        super().adopt(part)
+        state: CamtrapPart = part.state
+        for deployment, (first, last) in state.spans.items():
+            span = self.spans.get(deployment)
+            self.spans[deployment] = (
+                (first, last) if span is None else (min(span[0], first), max(span[1], last))
+            )
+        self.unclear |= state.unclear
+        for name, entry in state.taxa.items():
+            self.taxa.setdefault(name, entry)
+        self._parts.append((state.media, state.observations))
+
     def close(self) -> None:
         used = [self.context.deployments[i] for i in sorted(self.spans)]
         with zipfile.ZipFile(
@@ -174,15 +230,18 @@ class CamtrapDpWriter(ExportWriter):
             with package.open("deployments.csv", "w") as target:
                 zone = self.context.project.time_zone
                 write_deployments(target, used, self.spans, self.unclear, zone)
-            for name, table in (
-                ("media.csv", self._media),
-                ("observations.csv", self._observations),
+            for n, (name, table) in enumerate(
+                (("media.csv", self._media), ("observations.csv", self._observations))
             ):
                 table.flush()  # the headers of an export without images
                 file = table.out
                 file.seek(0)
                 with package.open(name, "w", force_zip64=True) as target:
                     shutil.copyfileobj(file, target, 1024 * 1024)
+                    for part in self._parts:
+                        with part[n].open("rb") as piece:
+                            shutil.copyfileobj(piece, target, 1024 * 1024)
+                        part[n].unlink()
                 file.close()
             found = descriptor(self.context, used, self.spans, self.taxa, by_event=self.by_event)
             package.writestr("datapackage.json", json.dumps(found, indent=2))
@@ -265,10 +324,18 @@ class CamtrapDpWriter(ExportWriter):
         ]  # fmt: skip
 
 
-def _table(fields: tuple[str, ...], numbers: tuple[str, ...] = ()) -> CsvFile:
-    """A CSV table in a temporary file (closed in ``close``), its header written."""
+def _table(fields: tuple[str, ...], numbers: tuple[str, ...], part: Path | None) -> CsvFile:
+    """A CSV table in a temporary file (closed in ``close``), its header written; or a
+    segment's part of one, without its header, in the file ``part``."""
+    if part is not None:
+        return CsvFile(part.open("wb"), fields, numbers=numbers, header=False)
     out = tempfile.TemporaryFile(prefix="trapline-camtrap-")  # noqa: SIM115
     return CsvFile(out, fields, numbers=numbers)
+
+
+def _part_file(stem: Path, table: str) -> Path:
+    """A segment's part of a table: ``<stem>-<table>``."""
+    return stem.with_name(f"{stem.name}-{table}")
 
 
 def _classified_by(d: Detection) -> str:

@@ -29,6 +29,9 @@ class ExportSettings(Section):
     )
     #: Exports: how many run at once in each server process.
     workers: int = Field(1, ge=1, le=16, validation_alias="TRAPLINE_EXPORT_WORKERS")
+    #: Exports: processes that write one export of 50,000 photos or more, in a format written
+    #: in parts (Camtrap DP); 1: every export in the server's own process.
+    processes: int = Field(2, ge=1, le=64, validation_alias="TRAPLINE_EXPORT_PROCESSES")
 
 
 class SourceSettings(Section):
