@@ -26,9 +26,15 @@ def grouping_project(
 
 
 def add_photos(
-    db: Database, project_id: int, deployment_id: int | None, *times: datetime, zone: str = "UTC"
+    db: Database,
+    project_id: int,
+    deployment_id: int | None,
+    *times: datetime,
+    zone: str = "UTC",
+    at_once: bool = False,
 ) -> list[int]:
-    """Insert photos taken at these wall-clock times, each as one upload would."""
+    """Insert photos taken at these wall-clock times, each as one upload would (``at_once``:
+    all as one upload or move would, put into events in one call)."""
     ids = []
     with db.write() as repos:
         for moment in times:
@@ -50,7 +56,10 @@ def add_photos(
             )
             assert image is not None
             ids.append(image.id)
-            events.photos_added(repos, [image.id])
+            if not at_once:
+                events.photos_added(repos, [image.id])
+        if at_once:
+            events.photos_added(repos, ids)
     return ids
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from trapline.db.repositories.core.rows import to_image
 from trapline.db.repositories.ecology.grouping_sql import (
+    GAIN,
     INSERT,
     INSERT_AND_POINT,
     KEEP,
@@ -236,8 +237,11 @@ class EventRepo:
         # occurrences with them. (New events take higher ids, and no one else adds to a
         # deployment held here.)
         newest_old = self.session.scalar(select(func.max(EventRow.id)).where(*old)) or 0
-        if newest_old:  # an old event of the same photos takes their times (``KEEP``)
-            self.session.execute(text(flagged + KEEP).bindparams(*times), params)
+        if newest_old:
+            # An old event whose photos all stay in one group, with no photo of another event,
+            # stays: it takes the group's photos that are in no event, then its times.
+            for kept in (GAIN, KEEP):
+                self.session.execute(text(flagged + kept).bindparams(*times), params)
         if dialect == "postgresql":
             self.session.execute(text(flagged + INSERT_AND_POINT).bindparams(*times), params)
         else:

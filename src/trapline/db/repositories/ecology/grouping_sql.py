@@ -44,41 +44,53 @@ WITH ordered AS (
     FROM marked
 )
 """
-#: Each event of a scope's photos: its first photo, times, size, and the old events its photos
-#: point at (the lowest and highest id, and how many of its photos point at one).
+#: Each event of a scope's photos: its number, first photo, times, size, and the old events
+#: its photos point at (the lowest and highest id, and how many of its photos point at one).
 _GROUPS = """
-SELECT MIN(CASE WHEN s = 1 THEN f.id END) AS first_id, MIN(t) AS starts,
+SELECT grp, MIN(CASE WHEN s = 1 THEN f.id END) AS first_id, MIN(t) AS starts,
        MAX(CASE WHEN s = 1 THEN off END) AS soff, MAX(t) AS ends,
        MAX(CASE WHEN e = 1 THEN off END) AS eoff, COUNT(*) AS n,
        MIN(was.event_id) AS was_lo, MAX(was.event_id) AS was_hi, COUNT(was.event_id) AS pointed
 FROM flagged f LEFT JOIN image_events was ON was.image_id = f.id
 GROUP BY grp
 """
-#: Where an old event ``{o}`` holds exactly the photos of group ``{g}``: every photo of the
-#: group points at it, and it holds no other (its links and its kept count).
-_SAME_PHOTOS = """
-{g}.was_lo = {g}.was_hi AND {g}.pointed = {g}.n AND {o}.id = {g}.was_lo
-AND {o}.deployment_id = :deployment AND {o}.image_count = {g}.n
-AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = {o}.id) = {g}.n
+#: Where group ``{g}`` keeps old event ``{o}``: the group holds every photo of the event, its
+#: other photos are in no event (just added, or newly dated), and the event lost none of its
+#: photos (a photo moved away or deleted takes its link, not the event's count, which is then
+#: more than its links).
+#: ``GAIN`` and ``KEEP`` leave this true, so ``INSERT`` still finds the event after them.
+_KEEPS = """
+{g}.was_lo = {g}.was_hi AND {o}.id = {g}.was_lo AND {o}.deployment_id = :deployment
+AND (SELECT COUNT(*) FROM image_events x WHERE x.event_id = {o}.id) = {g}.pointed
+AND {o}.image_count <= {g}.pointed
 """
-#: An old event that holds the same photos as a group of the scope stays, with its id,
-#: occurrences and tracking: when the photos' times changed (a zone corrected, capture times
-#: read again), it takes the group's times and first photo, and is due for tracking again
-#: (the order of its photos, and its occurrences' times, may have changed). Run before
-#: ``INSERT``, which then finds it the same in every way.
+#: The photos in no event of a group that keeps an old event, pointed at it: photos that only
+#: extend an event join it, as one placed at a time does. Run before ``KEEP``.
+GAIN = f"""
+INSERT INTO image_events (image_id, event_id)
+SELECT f.id, g.was_lo
+FROM flagged f JOIN ({_GROUPS}) g ON g.grp = f.grp JOIN events o ON o.id = g.was_lo
+WHERE g.pointed < g.n AND {_KEEPS.format(g="g", o="o")}
+AND NOT EXISTS (SELECT 1 FROM image_events l WHERE l.image_id = f.id)
+"""  # noqa: S608
+#: An old event a group of the scope keeps stays, with its id, occurrences and tracking: when
+#: the group's times, first photo or size differ from its own (photos added, a zone corrected,
+#: capture times read again), it takes the group's and is due for tracking again (the order of
+#: its photos, and its occurrences' times, may have changed). Run before ``INSERT``, which
+#: then finds it the same in every way.
 KEEP = f"""
 UPDATE events SET first_image_id = g.first_id, starts_at = g.starts,
     start_offset_minutes = g.soff, ends_at = g.ends, end_offset_minutes = g.eoff,
-    tracking_version = tracking_version + 1
+    image_count = g.n, tracking_version = tracking_version + 1
 FROM ({_GROUPS}) g
-WHERE {_SAME_PHOTOS.format(g="g", o="events")}
+WHERE {_KEEPS.format(g="g", o="events")}
 AND NOT (events.first_image_id = g.first_id AND events.starts_at = g.starts
          AND events.ends_at = g.ends AND events.start_offset_minutes = g.soff
-         AND events.end_offset_minutes = g.eoff)
+         AND events.end_offset_minutes = g.eoff AND events.image_count = g.n)
 """  # noqa: S608
 #: The events of a scope's photos, written unless an old event holds exactly the same photos
-#: at the same times (it stays, with its id, occurrences and tracking, and its photos keep
-#: pointing at it; ``KEEP`` gave it the group's times first).
+#: at the same times (a group kept it: it stays, with its id, occurrences and tracking, and its
+#: photos point at it; ``GAIN`` and ``KEEP`` made it so first).
 INSERT = f"""
 INSERT INTO events (project_id, deployment_id, first_image_id, starts_at,
                     start_offset_minutes, ends_at, end_offset_minutes, image_count)
@@ -86,7 +98,7 @@ SELECT :project, :deployment, first_id, starts, soff, ends, eoff, n
 FROM ({_GROUPS}) g
 WHERE NOT EXISTS (
     SELECT 1 FROM events o
-    WHERE {_SAME_PHOTOS.format(g="g", o="o")}
+    WHERE {_KEEPS.format(g="g", o="o")} AND o.image_count = g.n
           AND o.first_image_id = g.first_id AND o.starts_at = g.starts AND o.ends_at = g.ends
           AND o.start_offset_minutes = g.soff AND o.end_offset_minutes = g.eoff
 )

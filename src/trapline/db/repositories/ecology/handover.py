@@ -61,8 +61,8 @@ def hand_over(session: Session, deployment_id: int, old: list[Any]) -> list[str]
     what people rely on: their occurrences first move to the new event holding most of
     their detections, where tracking finds them and hands their ids and a reviewer's
     splits on (``track_event``); the detections one holds in other events leave it
-    (``part_occurrences``). What could not be kept, one line an occurrence. (An old event that
-    holds the same photos stayed.)"""
+    (``part_occurrences``). What could not be kept, one line an occurrence. (An old event a
+    group holds whole, with no photo of another event, stayed: ``grouping_sql.KEEP``.)"""
     old_ids = list(session.scalars(select(EventRow.id).where(*old)))
     # A photo moved away or no longer dated still points at its old event until then.
     kept: set[int] = set()
