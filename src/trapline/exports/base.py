@@ -153,6 +153,11 @@ class ExportWriter(ABC):
         return f"{self.deployment_folder(image)}/{name}"
 
 
+def part_file(stem: Path, table: str) -> Path:
+    """A segment's part of a table (``ExportWriter.for_part``): ``<stem>-<table>``."""
+    return stem.with_name(f"{stem.name}-{table}")
+
+
 def json_bytes(value: Any) -> bytes:
     """Compact JSON in UTF-8, characters other than ASCII written as they are.
 

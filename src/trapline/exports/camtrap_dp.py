@@ -32,6 +32,7 @@ from trapline.exports.base import (
     capture_time,
     fractions,
     iso,
+    part_file,
 )
 from trapline.exports.camtrap_events import EventObservations, event_columns
 from trapline.exports.camtrap_meaning import Meanings
@@ -108,9 +109,9 @@ class CamtrapDpWriter(ExportWriter):
         super().__init__(out, context)
         #: Where a segment's part files go (None: this writer writes the package).
         self._stem = stem
-        self._media = _table(MEDIA_FIELDS, (), stem and _part_file(stem, "media"))
+        self._media = _table(MEDIA_FIELDS, (), stem and part_file(stem, "media"))
         self._observations = _table(
-            OBSERVATION_FIELDS, OBSERVATION_NUMBERS, stem and _part_file(stem, "observations")
+            OBSERVATION_FIELDS, OBSERVATION_NUMBERS, stem and part_file(stem, "observations")
         )
         #: The segments' table files adopted, in the photos' order.
         self._parts: list[tuple[Path, Path]] = []
@@ -204,7 +205,7 @@ class CamtrapDpWriter(ExportWriter):
         stem = self._stem
         assert stem is not None  # a segment's writer (``for_part``)
         state = CamtrapPart(
-            _part_file(stem, "media"), _part_file(stem, "observations"), self.spans,
+            part_file(stem, "media"), part_file(stem, "observations"), self.spans,
             self.unclear, self.taxa,
         )  # fmt: skip
         return Part(self.tally, self.context.problems, self.context.problem_count, state)
@@ -331,11 +332,6 @@ def _table(fields: tuple[str, ...], numbers: tuple[str, ...], part: Path | None)
         return CsvFile(part.open("wb"), fields, numbers=numbers, header=False)
     out = tempfile.TemporaryFile(prefix="trapline-camtrap-")  # noqa: SIM115
     return CsvFile(out, fields, numbers=numbers)
-
-
-def _part_file(stem: Path, table: str) -> Path:
-    """A segment's part of a table: ``<stem>-<table>``."""
-    return stem.with_name(f"{stem.name}-{table}")
 
 
 def _classified_by(d: Detection) -> str:

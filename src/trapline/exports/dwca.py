@@ -9,17 +9,20 @@ together at the end with the metadata, whose coverage is gathered on the way.
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from datetime import date
-from typing import IO, BinaryIO
+from pathlib import Path
+from typing import IO, BinaryIO, Self
 
 from trapline.domain.core.records import Deployment
 from trapline.domain.exports.exports import ExportFormat
 from trapline.domain.exports.facts import OccurrenceFacts
-from trapline.exports.base import capture_iso, iso
+from trapline.exports.base import Part, capture_iso, iso, part_file
 from trapline.exports.camtrap_dp import COMPRESS_LEVEL
 from trapline.exports.cells import Cells
 from trapline.exports.context import published_id
@@ -33,7 +36,7 @@ from trapline.exports.occurrences import (
     seen_span,
 )
 from trapline.exports.reader import ExportContext, ImageResult
-from trapline.exports.taxonomy import HIGHER_RANKS
+from trapline.exports.taxonomy import HIGHER_RANKS, TaxonTerms
 
 DWC = "http://rs.tdwg.org/dwc/terms/"
 DC = "http://purl.org/dc/terms/"
@@ -61,16 +64,38 @@ VERIFIED, DISPUTED, UNVERIFIED = "verified by a person", "disputed", "unverified
 _UNSAFE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
+@dataclass
+class DwcaPart:
+    """A segment's share of the archive (``ExportWriter.close_part``): its two table files
+    (without their headers) and what ``eml.xml`` and the problems gather."""
+
+    core: Path
+    media: Path
+    places: dict[int, Deployment]
+    days: tuple[date, date] | None
+    nameless: int
+    nameless_labels: dict[str, None]
+    terms: dict[int, TaxonTerms | None]
+    ungrouped: int
+
+
 class DwcaWriter(OccurrenceWriter):
     """``occurrence.txt`` and ``multimedia.txt`` (tab-separated, UTF-8, a header row),
     ``meta.xml`` and ``eml.xml``."""
 
     format = ExportFormat.DWCA
+    in_parts = True
 
-    def __init__(self, out: BinaryIO, context: ExportContext) -> None:
+    def __init__(self, out: BinaryIO, context: ExportContext, *, stem: Path | None = None) -> None:
         super().__init__(out, context)
-        self._core = TabTable(CORE_TERMS, CORE_NUMBERS)
-        self._media = TabTable(("coreid", *MEDIA_TERMS))
+        #: Where a segment's part files go (None: this writer writes the archive).
+        self._stem = stem
+        self._core = TabTable(CORE_TERMS, CORE_NUMBERS, part=stem and part_file(stem, "core"))
+        self._media = TabTable(
+            ("coreid", *MEDIA_TERMS), part=stem and part_file(stem, "multimedia")
+        )
+        #: The segments' table files adopted, in the photos' order.
+        self._parts: list[tuple[Path, Path]] = []
         self._licence = licence_url(context.project.licence)
         #: Deployments with occurrences written, with their columns (locationID, locality,
         #: decimalLatitude, decimalLongitude, geodeticDatum).
@@ -78,14 +103,15 @@ class DwcaWriter(OccurrenceWriter):
         self._place_columns: dict[int, list[str]] = {}
         self._days: tuple[date, date] | None = None
         self._nameless = 0
-        self._nameless_labels: set[str] = set()
+        #: The first labels of occurrences left out for want of a name (a dict: in order).
+        self._nameless_labels: dict[str, None] = {}
 
     def occurrence(self, o: OccurrenceFacts, result: ImageResult) -> bool:
         terms = self.terms(o.taxon_id)
         if terms is None:
             self._nameless += 1
             if len(self._nameless_labels) < 10:
-                self._nameless_labels.add(o.label or "no label")
+                self._nameless_labels[o.label or "no label"] = None
             return False
         occurrence_id = published_id(
             self.context.installation, "occurrence", o.published_id or o.id
@@ -165,6 +191,40 @@ class DwcaWriter(OccurrenceWriter):
         self._core.flush()
         self._media.flush()
 
+    @classmethod
+    def for_part(cls, stem: Path, context: ExportContext) -> Self:
+        return cls(io.BytesIO(), context, stem=stem)
+
+    def close_part(self) -> Part:
+        self._core.close()
+        self._media.close()
+        stem = self._stem
+        assert stem is not None  # a segment's writer (``for_part``)
+        state = DwcaPart(
+            part_file(stem, "core"), part_file(stem, "multimedia"), self._places, self._days,
+            self._nameless, self._nameless_labels, self._terms, self._ungrouped,
+        )  # fmt: skip
+        return Part(self.tally, self.context.problems, self.context.problem_count, state)
+
+    def adopt(self, part: Part) -> None:
+        super().adopt(part)
+        state: DwcaPart = part.state
+        self._places.update(state.places)
+        if state.days is not None:
+            days, (first, last) = self._days, state.days
+            self._days = (min(days[0], first), max(days[1], last)) if days else state.days
+        self._nameless += state.nameless
+        for label in state.nameless_labels:
+            if len(self._nameless_labels) < 10:
+                self._nameless_labels[label] = None
+        self._terms.update(state.terms)
+        self._ungrouped += state.ungrouped
+        self._parts.append((state.core, state.media))
+
+    def discard(self) -> None:
+        self._core.close()
+        self._media.close()
+
     def finish(self) -> None:
         if self._nameless:
             labels = ", ".join(sorted(self._nameless_labels))
@@ -193,8 +253,10 @@ class DwcaWriter(OccurrenceWriter):
         ) as archive:
             archive.writestr("meta.xml", meta_xml())
             archive.writestr("eml.xml", metadata)
-            for name, table in (("occurrence.txt", self._core), ("multimedia.txt", self._media)):
-                table.copy_to(archive, name)
+            for n, (name, table) in enumerate(
+                (("occurrence.txt", self._core), ("multimedia.txt", self._media))
+            ):
+                table.copy_to(archive, name, [part[n] for part in self._parts])
 
     def _coverage(self) -> Coverage:
         placed = [
@@ -241,15 +303,21 @@ def meta_xml() -> bytes:
 
 
 class TabTable:
-    """A tab-separated table in a temporary file, its header written: tabs and line breaks
-    inside values become spaces (the archive's text format has no quoting), and every text
-    cell is escaped by the one rule of ``cells.py`` (``numbers``: the terms written as they
-    are)."""
+    """A tab-separated table in a temporary file, its header written (or a segment's part of
+    one, without it, in the file ``part``): tabs and line breaks inside values become spaces
+    (the archive's text format has no quoting), and every text cell is escaped by the one
+    rule of ``cells.py`` (``numbers``: the terms written as they are)."""
 
-    def __init__(self, terms: tuple[str, ...], numbers: tuple[str, ...] = ()) -> None:
-        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="trapline-dwca-")  # noqa: SIM115
+    def __init__(
+        self, terms: tuple[str, ...], numbers: tuple[str, ...] = (), *, part: Path | None = None
+    ) -> None:
+        self.file: IO[bytes]
+        if part is None:
+            self.file = tempfile.TemporaryFile(prefix="trapline-dwca-")  # noqa: SIM115
+        else:
+            self.file = part.open("wb")
         self._cells = Cells(terms, numbers=numbers, separator="\t")
-        self._lines = ["\t".join(t.rsplit("/", 1)[-1] for t in terms)]
+        self._lines = [] if part else ["\t".join(t.rsplit("/", 1)[-1] for t in terms)]
 
     def add(self, values: list[str]) -> None:
         line = "\t".join(values)
@@ -267,11 +335,22 @@ class TabTable:
             self.file.write("\n".join(self._lines).encode())
             self._lines.clear()
 
-    def copy_to(self, archive: zipfile.ZipFile, name: str) -> None:
+    def close(self) -> None:
+        """Write what is left and close the file."""
+        self.flush()
+        self.file.close()
+
+    def copy_to(self, archive: zipfile.ZipFile, name: str, parts: list[Path]) -> None:
+        """Put the table in the archive as ``name``, followed by the rows of ``parts`` (the
+        segments' files, removed once copied)."""
         self.flush()
         self.file.seek(0)
         with archive.open(name, "w", force_zip64=True) as target:
             shutil.copyfileobj(self.file, target, 1024 * 1024)
+            for part in parts:
+                with part.open("rb") as piece:
+                    shutil.copyfileobj(piece, target, 1024 * 1024)
+                part.unlink()
         self.file.close()
 
 

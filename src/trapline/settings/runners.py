@@ -30,7 +30,7 @@ class ExportSettings(Section):
     #: Exports: how many run at once in each server process.
     workers: int = Field(1, ge=1, le=16, validation_alias="TRAPLINE_EXPORT_WORKERS")
     #: Exports: processes that write one export of 50,000 photos or more, in a format written
-    #: in parts (Camtrap DP); 1: every export in the server's own process.
+    #: in parts (Camtrap DP, the Darwin Core Archive); 1: every export in the server's process.
     processes: int = Field(2, ge=1, le=64, validation_alias="TRAPLINE_EXPORT_PROCESSES")
 
 

@@ -1,8 +1,8 @@
 """A big export written by several processes (``background/export_parts.py``): the Camtrap DP
-package made of parts is the package one process makes, byte for byte but for its creation
-time; no event is cut between two parts; a process that fails fails the export, and a canceled
-export stops its processes. The runner of the app under test is told to write every export in
-parts (``parts_from`` 0), so these run on a few dozen photos."""
+package and the Darwin Core Archive made of parts are the files one process makes, byte for
+byte but for their creation time; no event is cut between two parts; a process that fails
+fails the export, and a canceled export stops its processes. The runner of the app under test
+is told to write every export in parts (``parts_from`` 0), so these run on a few dozen photos."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -43,14 +44,19 @@ def _scene(proto: Protocol) -> Seeded:
     return seed_project(proto)
 
 
-def _package(seeded: Seeded) -> tuple[dict[str, Any], dict[str, bytes]]:
-    done = seeded.export(format="camtrap-dp")
+def _files(seeded: Seeded, fmt: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """An export's record and its files, the times it was made at left out."""
+    done = seeded.export(format=fmt)
     assert done["status"] == "succeeded", done
     archive = zipfile.ZipFile(io.BytesIO(seeded.download(done["id"])))
     files = {name: archive.read(name) for name in archive.namelist()}
-    described = json.loads(files.pop("datapackage.json"))
-    described.pop("created")
-    files["datapackage.json"] = json.dumps(described).encode()
+    if fmt == "camtrap-dp":
+        described = json.loads(files["datapackage.json"])
+        described.pop("created")
+        files["datapackage.json"] = json.dumps(described).encode()
+    else:
+        made = re.sub(rb"<pubDate>[^<]*</pubDate>", b"", files["eml.xml"])
+        files["eml.xml"] = re.sub(rb'packageId="[^"]*"', b"", made)
     return done, files
 
 
@@ -64,17 +70,18 @@ class _Counted(PartsRun):
         super().__init__(*args, **options)
 
 
-def test_a_package_in_parts_is_the_package_of_one_process(
-    proto: Protocol, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("fmt", ["camtrap-dp", "dwca"])
+def test_a_file_in_parts_is_the_file_of_one_process(
+    proto: Protocol, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     seeded = _scene(proto)
     runner = proto.platform.exports
-    whole, whole_files = _package(seeded)
+    whole, whole_files = _files(seeded, fmt)
     monkeypatch.setattr(runner, "processes", 2)
     monkeypatch.setattr(runner, "parts_from", 0)
     monkeypatch.setattr(runner_module, "PartsRun", _Counted)
     _Counted.given.clear()
-    parts, parts_files = _package(seeded)
+    parts, parts_files = _files(seeded, fmt)
 
     (segments,) = _Counted.given
     assert len(segments) > 2
@@ -92,16 +99,15 @@ def test_a_package_in_parts_is_the_package_of_one_process(
 
     assert parts_files == whole_files
     assert parts["counts"] == whole["counts"]
+    assert parts["counts"]["rows"] > 10
     assert parts["images_done"] == whole["images_done"] == 28
     # The stations without coordinates are named once each, however many parts saw them.
     assert parts["errors"] == whole["errors"]
     assert sum("has no latitude and longitude" in e for e in parts["errors"]) == 2
-    for name, content in parts_files.items():
-        if name != "datapackage.json":
-            (tmp_path / name).write_bytes(content)
-    archive = zipfile.ZipFile(io.BytesIO(seeded.download(parts["id"])))
-    (tmp_path / "datapackage.json").write_bytes(archive.read("datapackage.json"))
-    assert validate_camtrap_dp(tmp_path) == []
+    if fmt == "camtrap-dp":
+        archive = zipfile.ZipFile(io.BytesIO(seeded.download(parts["id"])))
+        archive.extractall(tmp_path)
+        assert validate_camtrap_dp(tmp_path) == []
 
 
 class _Broken(CamtrapDpWriter):
