@@ -9,6 +9,9 @@ Insecta > the four orders) and, for one in a hundred, a person's identification.
 ``ExportRunner`` of this process then writes each format, as a server does, while the
 benchmark samples its RSS every 50 ms. The issue's goal is 90 s and 150 MB of RSS growth
 for 1,000,000 occurrences; a smaller run is judged on a linear projection of its time.
+``--processes`` (the server's default, 2) writes the formats that can be written in parts
+by that many processes of their own from 50,000 photos (decision 082): their CPU is not in
+the CPU column, and the largest one's peak RSS is given beside the runner's growth.
 Run ``python benchmarks/exports_dwca.py --help``.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -39,6 +43,7 @@ from trapline.domain.taxa.taxa import ParentRef, Rank, TaxonEntry
 from trapline.platform import Platform
 from trapline.protocol.pipelines import PipelineConfig
 from trapline.services.taxa.taxa_import import store_entries
+from trapline.settings.runners import ExportSettings
 
 #: Goal for 1,000,000 occurrences: seconds and RSS growth (MB).
 TARGET_SECONDS = 90.0
@@ -51,8 +56,8 @@ FORMATS = ("dwca", "occurrences-csv", "occurrences-json", "csv")
 OCCURRENCE_FORMATS = ("dwca", "occurrences-csv", "occurrences-json")
 TARGET_PHOTO_SECONDS = 60.0
 HEADERS = (
-    "format", "median s", "max s", "s per 1M", "CPU µs per", "per", "max RSS +MB", "file MB",
-    "goal",
+    "format", "median s", "max s", "s per 1M", "CPU µs per", "per", "max RSS +MB",
+    "part process peak MB", "file MB", "goal",
 )  # fmt: skip
 #: The taxa the occurrences name: the orders are the classifier's labels.
 TAXA = [
@@ -161,13 +166,17 @@ def _pipeline() -> PipelineConfig:
     )  # fmt: skip
 
 
-def export_once(platform: Platform, project_id: int, fmt: str) -> tuple[float, float, int, float]:
-    """Seconds from start to file stored, RSS growth (MB), file size and CPU seconds of one
-    export run by an ``ExportRunner`` of this process (with a public URL for the links)."""
+def export_once(
+    platform: Platform, project_id: int, fmt: str, processes: int = 1
+) -> tuple[float, float, int, float]:
+    """Seconds from start to file stored, RSS growth (MB), file size and CPU seconds (of this
+    process) of one export run by an ``ExportRunner`` of this process (with a public URL for
+    the links; ``processes`` write it in parts where the format can be)."""
     db, store = platform.db, platform.store
     runner = ExportRunner(
-        db, store, name="benchmark", ttl=timedelta(hours=1), base_url="https://traps.example.org"
-    )
+        db, store, name="benchmark", ttl=timedelta(hours=1), base_url="https://traps.example.org",
+        processes=processes,
+    )  # fmt: skip
     try:
         with db.write() as repos:
             export_id = repos.exports.exports.create(
@@ -197,16 +206,18 @@ def served_like(platform: Platform) -> None:
     tuning.apply(platform.settings.server)
 
 
-def run(images: int, backend: str, repeats: int) -> None:
+def run(images: int, backend: str, repeats: int, processes: int) -> None:
     with bench_platform(backend) as platform:
         project_id, occurrences, steps = load(platform, images)
         print(f"{backend}: {images:,} images, {occurrences:,} occurrences; loading took "
               + ", ".join(f"{k} {v:.0f} s" for k, v in steps.items()),
               file=sys.stderr, flush=True)  # fmt: skip
-        _export_all(platform, project_id, occurrences, images, backend, repeats)
+        _export_all(platform, project_id, occurrences, images, backend, repeats, processes)
 
 
-def run_on_dataset(size: str, backend: str, repeats: int, formats: tuple[str, ...]) -> None:
+def run_on_dataset(
+    size: str, backend: str, repeats: int, formats: tuple[str, ...], processes: int
+) -> None:
     """The formats exported from the saved realistic set (``dataset.py``): the counting
     pipeline's tracked occurrences of three pipeline versions' results, identifications and
     a taxa list."""
@@ -222,18 +233,19 @@ def run_on_dataset(size: str, backend: str, repeats: int, formats: tuple[str, ..
                 if name == pipeline
             )
         _export_all(
-            platform, dataset.project_id, occurrences, dataset.images, backend, repeats, formats
-        )
+            platform, dataset.project_id, occurrences, dataset.images, backend, repeats,
+            processes, formats,
+        )  # fmt: skip
 
 
 def _export_all(
     platform: Platform, project_id: int, occurrences: int, images: int, backend: str,
-    repeats: int, formats: tuple[str, ...] = FORMATS,
+    repeats: int, processes: int, formats: tuple[str, ...] = FORMATS,
 ) -> None:  # fmt: skip
     served_like(platform)
     rows = []
     for fmt in formats:
-        runs = [export_once(platform, project_id, fmt) for _ in range(repeats)]
+        runs = [export_once(platform, project_id, fmt, processes) for _ in range(repeats)]
         median_s = statistics.median(r[0] for r in runs)
         growth = max(r[1] for r in runs)
         by_occurrence = fmt in OCCURRENCE_FORMATS
@@ -245,13 +257,15 @@ def _export_all(
         rows.append(
             [fmt, median_s, max(r[0] for r in runs), projected,
              statistics.median(r[3] for r in runs) / per * 1e6,
-             "occurrence" if by_occurrence else "photo", growth, runs[0][2] / 1e6,
+             "occurrence" if by_occurrence else "photo", growth, _children_peak_mb(),
+             runs[0][2] / 1e6,
              "met" if met else "MISSED"]
         )  # fmt: skip
         print(f"  {fmt}: {[round(r[0], 1) for r in runs]} s", file=sys.stderr, flush=True)
     print_table(
         f"occurrence exports (machine speed {machine_speed_ms():.0f} ms): {occurrences:,} "
-        f"occurrences in {images:,} images, {backend}, in process; {repeats} runs per format "
+        f"occurrences in {images:,} images, {backend}, in process, {processes} processes for "
+        f"a format written in parts; {repeats} runs per format "
         f"(goal per 1,000,000 occurrences <= {TARGET_SECONDS:.0f} s, per 1,000,000 photos "
         f"<= {TARGET_PHOTO_SECONDS:.0f} s; <= {TARGET_RSS_MB:.0f} MB RSS growth)",
         HEADERS,
@@ -267,6 +281,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 images")
     parser.add_argument("--dataset", help="export the saved realistic data set of this size")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=ExportSettings().processes,
+        help="processes that write a format written in parts (1: all in this process)",
+    )
+    parser.add_argument(
         "--formats",
         default=",".join(FORMATS),
         help="with --dataset: the formats exported, by comma (camtrap-dp, megadetector, ...)",
@@ -277,9 +297,14 @@ def main() -> None:
         unknown = sorted(set(formats) - {f.value for f in ExportFormat})
         if unknown:
             parser.error(f"--formats: no such format {', '.join(unknown)}")
-        run_on_dataset(args.dataset, args.backend, args.repeats, formats)
+        run_on_dataset(args.dataset, args.backend, args.repeats, formats, args.processes)
         return
-    run(20_000 if args.quick else args.images, args.backend, args.repeats)
+    run(20_000 if args.quick else args.images, args.backend, args.repeats, args.processes)
+
+
+def _children_peak_mb() -> float:
+    """The largest peak RSS of the processes this one started and saw end (MB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
