@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import pickle
+import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
@@ -71,8 +73,8 @@ def _past_events(cut: int, spans: Sequence[tuple[int, int]]) -> int:
 
 
 class PartsRun:
-    """The segments of one export being written by a pool of processes, each into part files
-    in ``folder``."""
+    """The segments of one export being written by processes of their own, each segment into
+    part files in ``folder``; the processes take the segments in turn."""
 
     def __init__(
         self,
@@ -88,15 +90,21 @@ class PartsRun:
     ) -> None:
         spawn = multiprocessing.get_context("spawn")
         self._done: Synchronized[int] = spawn.Value("q", 0)
-        self._pool: Pool = spawn.Pool(
-            min(processes, len(chosen)), initializer=_start, initargs=(self._done,)
-        )
-        self._pending: list[AsyncResult[Part]] = [
-            self._pool.apply_async(
-                _write_segment, (url, writer, context, scope, s, folder, batch_size)
-            )
-            for s in chosen
+        self._segments: Queue[Segment | None] = spawn.Queue()
+        self._results: Queue[tuple[int, Part | BaseException]] = spawn.Queue()
+        count = min(processes, len(chosen))
+        for segment in [*chosen, *[None] * count]:  # a None ends a process
+            self._segments.put(segment)
+        work = (url, writer, context, scope, folder, batch_size)
+        channels = (self._segments, self._results, self._done)
+        self._processes = [
+            spawn.Process(target=_write_segments, args=(*work, *channels), daemon=True)
+            for _ in range(count)
         ]
+        for process in self._processes:
+            process.start()
+        self._expected = len(chosen)
+        self._parts: dict[int, Part] = {}
 
     @property
     def photos_done(self) -> int:
@@ -104,59 +112,94 @@ class PartsRun:
         return int(self._done.value)
 
     def wait(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for every segment; whether all are written (a process's
-        error is raised by ``parts``)."""
-        for pending in self._pending:
-            pending.wait(seconds)
-            if not pending.ready():
-                return False
-            if not pending.successful():
-                return True
-        return True
+        """Wait up to ``seconds`` for the next part; whether every part is in. A process's
+        error is raised here, and so is the end of a process that died (killed, out of
+        memory) before its segments were written."""
+        try:
+            index, found = self._results.get(timeout=seconds)
+        except queue.Empty:
+            for process in self._processes:
+                if process.exitcode not in (None, 0):
+                    raise RuntimeError(
+                        f"an export process ended with exit code {process.exitcode}"
+                    ) from None
+            return False
+        if isinstance(found, BaseException):
+            raise found
+        self._parts[index] = found
+        return len(self._parts) == self._expected
 
     def parts(self) -> list[Part]:
-        """Each segment's part, in order (raising the error a process met)."""
-        return [pending.get() for pending in self._pending]
+        """Each segment's part, in order (once ``wait`` said all are in)."""
+        return [self._parts[index] for index in range(self._expected)]
 
     def close(self) -> None:
         """Stop the processes, whether or not they finished."""
-        self._pool.terminate()
-        self._pool.join()
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            process.join()
+        for channel in (self._segments, self._results):
+            channel.cancel_join_thread()
+            channel.close()
 
 
-#: The count of photos written, shared by the export's processes (set in each by ``_start``).
-_photos_done: Synchronized[int] | None = None
-
-
-def _start(done: Synchronized[int]) -> None:
-    global _photos_done
-    _photos_done = done
+def _write_segments(
+    url: str,
+    writer_class: type[ExportWriter],
+    context: ExportContext,
+    scope: ExportScope,
+    folder: Path,
+    batch_size: int,
+    segments: Queue[Segment | None],
+    results: Queue[tuple[int, Part | BaseException]],
+    done: Synchronized[int],
+) -> None:
+    """Write segments into part files until told to stop (a process of the export's own)."""
+    db = Database.from_url(url, pool_size=2, max_overflow=0)
+    try:
+        while (segment := segments.get()) is not None:
+            try:
+                part: Part | BaseException = _write_segment(
+                    db, writer_class, context, scope, segment, folder, batch_size, done
+                )
+            except Exception as exc:
+                part = _sendable(exc)
+            results.put((segment.index, part))
+    finally:
+        db.engine.dispose()
 
 
 def _write_segment(
-    url: str,
+    db: Database,
     writer_class: type[ExportWriter],
     context: ExportContext,
     scope: ExportScope,
     segment: Segment,
     folder: Path,
     batch_size: int,
+    done: Synchronized[int],
 ) -> Part:
-    """Write one segment's rows into part files (in a process of the pool)."""
-    db = Database.from_url(url, pool_size=2, max_overflow=0)
+    """Write one segment's rows into part files."""
+    part_scope = copy.copy(scope)
+    part_scope.max_image_id = segment.up_to
+    writer = writer_class.for_part(folder / f"part-{segment.index}", copy.deepcopy(context))
+    reads = writer.format.reads(context.filters)
+    batches = read_batches(
+        db, part_scope, reads=reads, after_id=segment.after_id, batch_size=batch_size
+    )
+    for batch in batches:
+        writer.write(results(batch, writer.context, detections=reads.detections))
+        with done.get_lock():
+            done.value += len(batch.images)
+    return writer.close_part()
+
+
+def _sendable(exc: Exception) -> BaseException:
+    """An error as the export's process can be handed it (one that does not pickle, told)."""
     try:
-        part_scope = copy.copy(scope)
-        part_scope.max_image_id = segment.up_to
-        writer = writer_class.for_part(folder / f"part-{segment.index}", context)
-        reads = writer.format.reads(context.filters)
-        batches = read_batches(
-            db, part_scope, reads=reads, after_id=segment.after_id, batch_size=batch_size
-        )
-        for batch in batches:
-            writer.write(results(batch, context, detections=reads.detections))
-            if _photos_done is not None:
-                with _photos_done.get_lock():
-                    _photos_done.value += len(batch.images)
-        return writer.close_part()
-    finally:
-        db.engine.dispose()
+        pickle.dumps(exc)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc

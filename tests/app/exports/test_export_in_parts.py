@@ -1,7 +1,7 @@
 """A big export written by several processes (``background/export_parts.py``): the Camtrap DP
 package and the Darwin Core Archive made of parts are the files one process makes, byte for
-byte but for their creation time; no event is cut between two parts; a process that fails
-fails the export, and a canceled export stops its processes. The runner of the app under test
+byte but for their creation time; no event is cut between two parts; a process that fails or
+dies fails the export, and a canceled export stops its processes. The runner of the app under test
 is told to write every export in parts (``parts_from`` 0), so these run on a few dozen photos."""
 
 from __future__ import annotations
@@ -118,6 +118,14 @@ class _Broken(CamtrapDpWriter):
         raise RuntimeError("the disk is full")
 
 
+class _Dying(CamtrapDpWriter):
+    """A format whose segments' process dies (killed, out of memory) without a word."""
+
+    @classmethod
+    def for_part(cls, stem: Path, context: ExportContext) -> Self:
+        os._exit(3)
+
+
 class _Stuck(CamtrapDpWriter):
     """A format whose segments wait until their process is stopped."""
 
@@ -127,14 +135,15 @@ class _Stuck(CamtrapDpWriter):
             raise AssertionError("nobody writes to this FIFO")
 
 
+@pytest.mark.parametrize("writer", [_Broken, _Dying], ids=["an-error", "a-dead-process"])
 def test_a_failing_part_fails_the_export_and_leaves_nothing(
-    proto: Protocol, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    proto: Protocol, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, writer: type
 ) -> None:
     seeded = seed_project(proto)
     runner = proto.platform.exports
     monkeypatch.setattr(runner, "processes", 2)
     monkeypatch.setattr(runner, "parts_from", 0)
-    monkeypatch.setattr(runner_module, "writer_for", lambda _: _Broken)
+    monkeypatch.setattr(runner_module, "writer_for", lambda _: writer)
     temporary = tmp_path / "temporary"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
