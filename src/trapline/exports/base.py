@@ -125,7 +125,7 @@ class ExportWriter(ABC):
 
     def close_part(self) -> Part:
         """Finish a segment's part files; what the file's writer adopts."""
-        return Part(self.tally, self.context.problems, self.context.problem_count, None)
+        raise NotImplementedError(f"{self.format.value} is written by one process")
 
     def adopt(self, part: Part) -> None:
         """Take a segment's part, written by another process, as if this writer had written
