@@ -69,6 +69,12 @@ class Seeded:
         assert got["status"] not in ("queued", "running"), got
         return got
 
+    def file(self, fmt: str, **options: Any) -> bytes:
+        """The bytes of an export in ``fmt`` (with ``options``), which must succeed."""
+        done = self.export(format=fmt, **options)
+        assert done["status"] == "succeeded", done
+        return self.download(done["id"])
+
     def download(self, export_id: int, account: Account | None = None) -> bytes:
         """Follow the download redirect to the signed blob URL; the file's bytes."""
         headers = (account or self.proto.account).headers
@@ -79,6 +85,14 @@ class Seeded:
         blob = self.client.get(answer.headers["location"])  # no token: the link is signed
         assert blob.status_code == 200, blob.text
         return blob.content
+
+
+def detect_all(proto: Protocol) -> None:
+    """The test pipeline finds one moth in every photo of the project (one job)."""
+    assert proto.register(pipeline_config()).status_code in (200, 201)
+    job = proto.job_that_runs(params={"max_attempts": 1})
+    items = [success(t, detection(t)) for t in proto.claim(job["id"], 100)]
+    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
 
 
 def seed_project(

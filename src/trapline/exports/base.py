@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -20,13 +19,11 @@ from pydantic_core import to_json
 from trapline.domain.exports.exports import ExportCounts, ExportFormat
 from trapline.domain.exports.facts import ImageFacts
 from trapline.exports.cells import Cells
+from trapline.exports.file_names import path_part
 from trapline.exports.reader import ExportContext, ImageResult, ImageState
 
 #: Folder name of images without a deployment, in file paths.
 NO_DEPLOYMENT = "no-deployment"
-_UNSAFE_PATH = re.compile(r"[/\\\x00-\x1f\x7f]")
-#: Two dots or more in a row: never a step up a folder (Camtrap DP's ``filePath`` refuses them).
-_DOTS = re.compile(r"\.{2,}")
 
 
 @dataclass
@@ -148,8 +145,9 @@ class ExportWriter(ABC):
         return self._folders.get(image.deployment_id or 0, NO_DEPLOYMENT)
 
     def relative_path(self, image: ImageFacts) -> str:
-        """``deployment/file name``: where the image sits in a folder-per-deployment copy."""
-        name = path_part(image.filename) or f"image-{image.id}"
+        """``deployment/file name``: where the image sits in a folder-per-deployment copy
+        (the file name is ``file_names.py``'s, one photo's in its folder)."""
+        name = self.context.file_names.of(image.id, image.deployment_id, image.filename)
         return f"{self.deployment_folder(image)}/{name}"
 
 
@@ -240,14 +238,6 @@ def deployment_folders(named: Iterable[tuple[int, str]]) -> dict[int, str]:
     taken = Counter(folder.casefold() for folder in folders.values())
     taken[NO_DEPLOYMENT] += 1
     return {i: f if taken[f.casefold()] == 1 else f"{f}-{i}" for i, f in folders.items()}
-
-
-def path_part(name: str) -> str:
-    """A name as one part of a path: no slash or control character, no run of dots (never a
-    step up), and not starting with a dot or ``~`` (hidden, or home, to many tools): those
-    become ``_``; "" when nothing is left."""
-    part = _DOTS.sub("_", _UNSAFE_PATH.sub("_", name)).strip()
-    return f"_{part}" if part.startswith((".", "~")) else part
 
 
 def capture_time(image: ImageFacts) -> datetime | None:

@@ -12,6 +12,7 @@ from trapline.domain.exports.exports import ExportFilters
 from trapline.domain.exports.facts import AlgorithmFacts, AnalysisFacts
 from trapline.domain.pipelines.pipelines import PipelineFacts
 from trapline.domain.taxa.taxa import Taxon
+from trapline.exports.file_names import FileNames
 
 #: Keys of a category map entry that mark it as a taxon.
 _TAXON_KEYS = ("taxon_rank", "rank", "gbif_key", "gbif_id", "scientific_name", "scientificName")
@@ -38,6 +39,8 @@ class ExportContext:
     job_thresholds: dict[int, float] = field(default_factory=dict)
     #: The taxa the occurrences read so far name, and their ancestors, by id.
     taxa: dict[int, Taxon] = field(default_factory=dict)
+    #: The file names photos take in paths (``file_names.py``): their own but where shared.
+    file_names: FileNames = field(default_factory=FileNames)
     #: What the export counts, a line per deployment (``Export.counted``).
     counted: tuple[str, ...] = ()
     #: Problems met while writing (an image the format cannot hold...); the first few kept.

@@ -17,17 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.accounts import upload
-from tests.support.exports import API, Seeded, seed_project
+from tests.support.exports import API, Seeded, detect_all, seed_project
 from tests.support.protocol import detection, pipeline_config, success
 from tests.support.protocol_client import HEIGHT, WIDTH, Protocol
 from tests.support.standards import validate_camtrap_dp
 from trapline.exports.cells import cell
-
-
-def _file(seeded: Seeded, fmt: str, **options: Any) -> bytes:
-    done = seeded.export(format=fmt, **options)
-    assert done["status"] == "succeeded", done
-    return seeded.download(done["id"])
 
 
 def _unzip(data: bytes, root: Path) -> Path:
@@ -66,14 +60,6 @@ def _photos(proto: Protocol, deployment: int, *taken: tuple[str, datetime]) -> l
     return [r["id"] for r in body["results"]]
 
 
-def _detect_all(proto: Protocol) -> None:
-    """The test pipeline finds one moth in every photo."""
-    assert proto.register(pipeline_config()).status_code in (200, 201)
-    job = proto.job_that_runs(params={"max_attempts": 1})
-    items = [success(t, detection(t)) for t in proto.claim(job["id"], 100)]
-    assert {a["status"] for a in proto.post(job["id"], *items)} == {"saved"}
-
-
 # --- Camtrap DP: file paths -------------------------------------------------------------------
 
 #: File names people's cameras and folders give, each legal on every OS.
@@ -93,9 +79,9 @@ def test_camtrap_dp_file_paths_with_two_dots_validate(proto: Protocol, tmp_path:
         trap = _deployment(proto, name=name, latitude=45.5, longitude=-73.5)
         made = _photos(proto, trap, *((f, when) for f in files))
         ids |= dict(zip(made, files, strict=True))
-    _detect_all(proto)
+    detect_all(proto)
     seeded = Seeded(proto, proto.project_id, {}, ids, {})
-    root = _unzip(_file(seeded, "camtrap-dp"), tmp_path / "pkg")
+    root = _unzip(seeded.file("camtrap-dp"), tmp_path / "pkg")
     with (root / "media.csv").open(newline="") as media:
         rows = list(csv.DictReader(media))
     # a name that starts like a formula comes with the documented quote before it
@@ -118,9 +104,9 @@ def test_camtrap_dp_deployment_start_keeps_its_own_offset_across_dst(
         started_at="2024-03-01T12:00:00", ended_at="2024-11-15T12:00:00",
     )  # fmt: skip
     _photos(proto, trap, ("a.jpg", datetime(2024, 3, 20, 12, 0)))
-    _detect_all(proto)
+    detect_all(proto)
     seeded = Seeded(proto, proto.project_id, {}, {}, {})
-    root = _unzip(_file(seeded, "camtrap-dp"), tmp_path / "pkg")
+    root = _unzip(seeded.file("camtrap-dp"), tmp_path / "pkg")
     with (root / "deployments.csv").open(newline="") as table:
         (row,) = csv.DictReader(table)
     assert (row["deploymentStart"], row["deploymentEnd"]) == (
@@ -143,9 +129,9 @@ def test_camtrap_dp_temporal_coverage_holds_every_media_date(
     )
     _photos(proto, kathmandu, ("k.jpg", datetime(2024, 1, 1, 0, 10)))
     _photos(proto, new_york, ("n.jpg", datetime(2023, 12, 31, 20, 0)))
-    _detect_all(proto)
+    detect_all(proto)
     seeded = Seeded(proto, proto.project_id, {}, {}, {})
-    root = _unzip(_file(seeded, "camtrap-dp"), tmp_path / "pkg")
+    root = _unzip(seeded.file("camtrap-dp"), tmp_path / "pkg")
     with (root / "media.csv").open(newline="") as media:
         stamps = sorted(r["timestamp"] for r in csv.DictReader(media))
     assert stamps == ["2023-12-31T20:00:00-05:00", "2024-01-01T00:10:00+05:45"]
@@ -168,7 +154,7 @@ def test_dwca_metadata_parses_whatever_the_projects_text(proto: Protocol, tmp_pa
     got = proto.client.get(f"{API}/projects/{proto.project_id}", headers=proto.headers).json()
     assert got["name"] == name
     seeded = seed_project(proto)
-    (tmp_path / "a.zip").write_bytes(_file(seeded, "dwca"))
+    (tmp_path / "a.zip").write_bytes(seeded.file("dwca"))
     with DwCAReader(str(tmp_path / "a.zip")) as archive:
         assert archive.metadata is not None
         assert archive.metadata.findtext("dataset/title") == "Moths  night"
@@ -206,10 +192,10 @@ def test_megadetector_files_of_two_deployments_never_share_a_path(
     for n, name in enumerate(("North/1", "North_1")):
         trap = _deployment(proto, name=name, latitude=10.0 + n, longitude=20.0)
         _photos(proto, trap, ("IMG_0001.JPG", datetime(2024, 6, 21, 22, 0)))
-    _detect_all(proto)
+    detect_all(proto)
     seeded = Seeded(proto, proto.project_id, {}, {}, {})
     path = tmp_path / "md.json"
-    path.write_bytes(_file(seeded, "megadetector"))
+    path.write_bytes(seeded.file("megadetector"))
     files = [i["file"] for i in json.loads(path.read_text())["images"]]
     assert len(files) == 2
     assert len(set(files)) == 2, files
@@ -233,10 +219,10 @@ def test_megadetector_and_coco_paths_stay_inside_the_export_folder(proto: Protoc
     _photos(proto, up, ("p.jpg", datetime(2024, 6, 21, 22, 0)))
     other = _deployment(proto, name="Trap", latitude=10.0, longitude=21.0)
     _photos(proto, other, ("..", datetime(2024, 6, 21, 22, 0)))
-    _detect_all(proto)
+    detect_all(proto)
     seeded = Seeded(proto, proto.project_id, {}, {}, {})
-    files = [i["file"] for i in json.loads(_file(seeded, "megadetector"))["images"]]
-    files += [i["file_name"] for i in json.loads(_file(seeded, "coco"))["images"]]
+    files = [i["file"] for i in json.loads(seeded.file("megadetector"))["images"]]
+    files += [i["file_name"] for i in json.loads(seeded.file("coco"))["images"]]
     assert len(files) == 4
     for path in files:
         parts = posixpath.normpath(path).split("/")
@@ -279,19 +265,19 @@ def test_awkward_names_labels_and_extreme_places_round_trip(
     answers = proto.post(job["id"], *items)
     assert {a["status"] for a in answers} == {"saved"}, answers
     seeded = Seeded(proto, proto.project_id, {}, {}, {})
-    rows = list(csv.DictReader(io.StringIO(_file(seeded, "csv").decode("utf-8-sig"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(seeded.file("csv").decode("utf-8-sig"), newline="")))
     assert {r["deployment"] for r in rows} == {cell(n) for n in names}
     assert {r["label"] for r in rows} == {cell(x) for x in LABELS[: len(rows)]}
     path = tmp_path / "coco.json"
-    path.write_bytes(_file(seeded, "coco"))
+    path.write_bytes(seeded.file("coco"))
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(str(path))
     assert {c["name"] for c in coco.loadCats(coco.getCatIds())} == set(LABELS[: len(rows)])
     path = tmp_path / "md.json"
-    path.write_bytes(_file(seeded, "megadetector"))
+    path.write_bytes(seeded.file("megadetector"))
     checked = validate_batch_results(str(path))["validation_results"]
     assert not checked["errors"], checked
-    root = _unzip(_file(seeded, "camtrap-dp"), tmp_path / "pkg")
+    root = _unzip(seeded.file("camtrap-dp"), tmp_path / "pkg")
     assert validate_camtrap_dp(root) == []
     with (root / "deployments.csv").open(newline="") as table:
         got = {r["locationName"]: (float(r["latitude"]), float(r["longitude"]))
@@ -310,14 +296,14 @@ def test_occurrence_formats_read_back_awkward_names(proto: Protocol, tmp_path: P
                                                 "longitude": 180.0})  # fmt: skip
     _patch(proto, f"/projects/{proto.project_id}", {"name": project})
     seeded = scene.seeded
-    rows = list(csv.DictReader(io.StringIO(_file(seeded, "occurrences-csv").decode(), newline="")))
+    rows = list(csv.DictReader(io.StringIO(seeded.file("occurrences-csv").decode(), newline="")))
     assert rows
     assert {r["project_name"] for r in rows} == {cell(project)}
     assert pond in {r["deployment_name"] for r in rows}
-    records = json.loads(_file(seeded, "occurrences-json"))
+    records = json.loads(seeded.file("occurrences-json"))
     assert {r["project_name"] for r in records} == {project}
     assert pond in {r["deployment_name"] for r in records}
-    (tmp_path / "a.zip").write_bytes(_file(seeded, "dwca"))
+    (tmp_path / "a.zip").write_bytes(seeded.file("dwca"))
     with DwCAReader(str(tmp_path / "a.zip")) as archive:
         places = {
             (r.data["http://rs.tdwg.org/dwc/terms/locality"],

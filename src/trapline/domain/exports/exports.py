@@ -42,6 +42,12 @@ class ExportFormat(StrEnum):
         return _EXTENSIONS[self.value]
 
     @property
+    def names_paths(self) -> bool:
+        """Whether the file names each photo by its path in a folder-per-deployment copy
+        (docs/exports.md, "Paths")."""
+        return self in (ExportFormat.COCO, ExportFormat.MEGADETECTOR, ExportFormat.CAMTRAP_DP)
+
+    @property
     def per_occurrence(self) -> bool:
         """Whether the format writes a row per occurrence (not per detection)."""
         return self in (

@@ -19,6 +19,7 @@ from datetime import date
 
 from trapline.db.engine import Database
 from trapline.db.repositories import Repos
+from trapline.db.repositories.exports.same_names import NameScope
 from trapline.db.time_limit import request_time_limit
 from trapline.domain.core.records import Deployment, User
 from trapline.domain.ecology.species import Scope
@@ -37,7 +38,9 @@ from trapline.domain.exports.record_table import Independence, Record, Sighting,
 from trapline.domain.taxa.taxa import Taxon
 from trapline.errors import InvalidInput
 from trapline.exports.base import deployment_folders, safe_folder
+from trapline.exports.file_names import FileNames
 from trapline.services.ecology.counting import viewable_scope
+from trapline.services.exports.file_names import file_names
 from trapline.services.taxa.taxa import taxon_of_project
 
 
@@ -124,7 +127,7 @@ def cut_history(
     streamed read of them; only their days are kept)."""
     days: dict[int, list[date]] = defaultdict(list)
     if not scope.counts_nothing:
-        for r in records(sightings(db, scope, taxon), rule):
+        for r in records(sightings(db, scope, taxon, paths=False), rule):
             days[r.sighting.deployment_id].append(r.sighting.seen_at.date())
     warnings = []
     if not days:
@@ -183,8 +186,11 @@ def _deployments(repos: Repos, scope: Scope) -> list[Deployment]:
             return found
 
 
-def sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sighting]:
-    """The scope's sightings in the record table's order, streamed from one read."""
+def sightings(
+    db: Database, scope: Scope, taxon: Taxon | None, *, paths: bool = True
+) -> Iterator[Sighting]:
+    """The scope's sightings in the record table's order, streamed from one read; each first
+    photo named by its path in the photo exports (``paths``: else no path is read)."""
     stack = ExitStack()
     try:
         # The read's connection is taken (and its first rows read) without the request's
@@ -195,9 +201,13 @@ def sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sight
             under = repos.ecology.species.under(taxon) if taxon is not None else None
             rows = repos.exports.camtrap.sightings(scope, under, scope.since, scope.until)
             first = next(rows, None)
-            # Folders as the photo exports name them (kept apart where two names would be one).
+            # Folders and file names as the photo exports give them (kept apart where two
+            # would be one).
             every = _deployments(repos, replace(scope, deployment_id=None))
             folders = deployment_folders((d.id, d.name) for d in every)
+            names = FileNames()
+            if paths and first is not None:
+                names = file_names(repos, NameScope(scope.project_id, scope.deployment_id))
         if first is None:
             return
         for (
@@ -209,13 +219,15 @@ def sightings(db: Database, scope: Scope, taxon: Taxon | None) -> Iterator[Sight
             label,
             seen,
             offset,
+            photo_id,
             photo,
         ) in itertools.chain([first], rows):
             folder = folders.get(deployment)
             if folder is None:
                 folder = folders[deployment] = safe_folder(name, deployment)
+            file_name = names.of(photo_id, deployment, photo or "") if photo_id and paths else ""
             species = scientific or label or ""
             yield Sighting(n, deployment, name, species, taxon_id if scientific else None,
-                           seen, offset, folder, photo or "")  # fmt: skip
+                           seen, offset, folder, file_name)  # fmt: skip
     finally:
         stack.close()

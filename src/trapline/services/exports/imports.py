@@ -1,8 +1,6 @@
 """Importing results computed elsewhere: MegaDetector batch output.
 
-Each ``file`` entry is matched to one of the project's images: by ``sha256`` when the entry
-has one; else by file name within the deployment the caller names, or the deployment the
-path's first folder is named after, or the whole project when the name is unique there. Each
+Each ``file`` entry is matched to one of the project's images (``import_matches.py``). Each
 matched image gets one completed analysis of an import pipeline named after the file's
 detector and classifier (registered in the project like any pipeline). Importing the same
 results again stores nothing: an image that has an analysis of that pipeline is skipped, also
@@ -14,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
 from trapline.db.engine import Database
@@ -29,7 +26,6 @@ from trapline.domain.exports.facts import ImageFacts
 from trapline.domain.pipelines.pipelines import IMPORT_SERVICE, Pipeline
 from trapline.domain.processing.results import AnalysisDraft, AnnotationDraft, AnnotationType, Box
 from trapline.errors import Conflict, InvalidInput
-from trapline.exports.base import NO_DEPLOYMENT, deployment_folders
 from trapline.exports.megadetector_import import (
     MAX_IMPORT_BYTES,
     MdBatch,
@@ -39,6 +35,7 @@ from trapline.exports.megadetector_import import (
 )
 from trapline.protocol.pipelines import AlgorithmConfig, CategoryMap, PipelineConfig
 from trapline.services.core.access import project_for
+from trapline.services.exports.import_matches import match
 
 #: Analyses stored per transaction.
 STORE_BATCH = 500
@@ -124,7 +121,11 @@ def import_megadetector(
         pipeline = _import_pipeline(repos, project_id, batch, report.threshold)
     report.pipeline, report.pipeline_version = pipeline.slug, pipeline.version
     report.model = _model(batch, pipeline)
-    matches = _match(db, project_id, batch.images, deployment_id, report)
+    matched = match(db, project_id, batch.images, deployment_id)
+    for path, why in matched.missed:
+        report.miss(path, why)
+    matches = matched.found
+    report.matched = len(matches)
     _events(matches, report)
     drafts: list[AnalysisDraft] = []
     for image, entry in matches:
@@ -242,102 +243,6 @@ def _model(batch: MdBatch, pipeline: Pipeline) -> str:
             f"{pipeline.slug} (the newest version on a photo is its current result)"
         )
     return f"{detector} is not a MegaDetector release: kept as a model of its own"
-
-
-def _match(
-    db: Database,
-    project_id: int,
-    entries: list[MdImage],
-    deployment_id: int | None,
-    report: ImportReport,
-) -> list[tuple[ImageFacts, MdImage]]:
-    """Each entry with the image it names; the others reported."""
-    wanted = {_name(e.file) for e in entries}
-    by_name: dict[str, list[ImageFacts]] = {}
-    by_sha: dict[str, ImageFacts] = {}
-    shas = {e.sha256.lower() for e in entries if e.sha256}
-    folders: dict[int, str] = {}
-    with db.read() as repos:
-        max_id = repos.exports.export_reads.max_image_id(project_id)
-        _, deployments = repos.core.deployments.page(project_id, limit=100_000, offset=0)
-        folders = deployment_folders((d.id, d.name) for d in deployments)
-    scope = ExportScope(
-        project_id,
-        ExportFilters(deployment_id=deployment_id),
-        pipeline_ids=None,
-        collection_id=None,
-        collection_filter=None,
-        max_image_id=max_id,
-    )
-    after = 0
-    while True:  # one pass over the project's images, keeping those the file names
-        with db.read() as repos:
-            images = repos.exports.export_reads.images_after(scope, after, 5000)
-        if not images:
-            break
-        for image in images:
-            if image.filename in wanted:
-                by_name.setdefault(image.filename, []).append(image)
-            if image.sha256 in shas:
-                by_sha[image.sha256] = image
-        after = images[-1].id
-    matched: list[tuple[ImageFacts, MdImage]] = []
-    seen: set[int] = set()
-    for entry in entries:
-        one = _one(entry, by_name, by_sha, folders, deployment_id, report)
-        if one is None:
-            continue
-        if one.id in seen:
-            report.miss(entry.file, f"image {one.id} is named by an earlier entry too")
-            continue
-        seen.add(one.id)
-        matched.append((one, entry))
-    report.matched = len(matched)
-    return matched
-
-
-def _one(
-    entry: MdImage,
-    by_name: dict[str, list[ImageFacts]],
-    by_sha: dict[str, ImageFacts],
-    folders: dict[int, str],
-    deployment_id: int | None,
-    report: ImportReport,
-) -> ImageFacts | None:
-    if entry.sha256:
-        found = by_sha.get(entry.sha256.lower())
-        if found is None:
-            report.miss(entry.file, "no image of the project has this sha256")
-        return found
-    candidates = by_name.get(_name(entry.file), [])
-    if deployment_id is None and len(candidates) > 1:
-        folder = _folder(entry.file)
-        if folder is not None:
-            candidates = [
-                c for c in candidates
-                if folders.get(c.deployment_id or 0, NO_DEPLOYMENT) == folder
-            ]  # fmt: skip
-    if not candidates:
-        where = f"deployment {deployment_id}" if deployment_id else "the project"
-        report.miss(entry.file, f"no image of {where} has this file name")
-        return None
-    if len(candidates) > 1:
-        report.miss(
-            entry.file,
-            f"{len(candidates)} images have this file name; give the deployment (deployment_id) "
-            "or paths whose first folder is the deployment's name",
-        )
-        return None
-    return candidates[0]
-
-
-def _name(path: str) -> str:
-    return PureWindowsPath(PurePosixPath(path).name).name
-
-
-def _folder(path: str) -> str | None:
-    parts = PurePosixPath(path.replace("\\", "/")).parts
-    return parts[0] if len(parts) > 1 else None
 
 
 def _draft(

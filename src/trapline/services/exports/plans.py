@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from trapline.db.engine import Database
 from trapline.db.repositories.exports.export_reads import ExportScope
+from trapline.db.repositories.exports.same_names import NameScope
 from trapline.domain.exports.exports import Export
 from trapline.errors import TraplineError
+from trapline.exports.file_names import FileNames
 from trapline.exports.reader import ExportContext
+from trapline.services.exports.file_names import file_names
 
 
 def plan(
@@ -54,6 +57,10 @@ def plan(
             if len(page) < 1000:
                 break
             offset += 1000
+        names = FileNames()
+        if export.format.names_paths:
+            named = NameScope(export.project_id, f.deployment_id, scope.max_image_id)
+            names = file_names(repos, named)
         context = ExportContext(
             project=project,
             filters=f,
@@ -65,5 +72,6 @@ def plan(
             installation=repos.core.projects.installation(),
             hidden_labels=frozenset(repos.taxa.taxa.hidden_labels(export.project_id)),
             job_thresholds=repos.processing.jobs.thresholds(export.project_id),
+            file_names=names,
         )
     return context, scope, total

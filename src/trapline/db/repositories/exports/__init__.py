@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from trapline.db.repositories.exports.camtrap import CamtrapRepo
 from trapline.db.repositories.exports.export_reads import ExportReadRepo
 from trapline.db.repositories.exports.exports import ExportRepo
+from trapline.db.repositories.exports.same_names import SameNameRepo
 
 
 class ExportRepos:
@@ -28,6 +29,10 @@ class ExportRepos:
     @cached_property
     def exports(self) -> ExportRepo:
         return ExportRepo(self._session)
+
+    @cached_property
+    def same_names(self) -> SameNameRepo:
+        return SameNameRepo(self._session)
 
 
 __all__ = ["ExportRepos"]

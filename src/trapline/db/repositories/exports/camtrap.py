@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Select, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from trapline.db.nights import sql_date
 from trapline.db.repositories.ecology.counts import occurrence_terms
@@ -26,8 +26,11 @@ from trapline.domain.ecology.species import Scope
 STREAM_ROWS = 2_000
 
 #: A sighting as read: occurrence id, deployment id, deployment name, taxon id, scientific
-#: name (None: no taxon), label, first seen (wall clock), its UTC offset, first photo's name.
-SightingRow = tuple[int, int, str, int | None, str | None, str | None, datetime, int, str | None]
+#: name (None: no taxon), label, first seen (wall clock), its UTC offset, and its first
+#: photo's id and file name (None without one).
+SightingRow = tuple[
+    int, int, str, int | None, str | None, str | None, datetime, int, int | None, str | None
+]
 
 
 class CamtrapRepo:
@@ -42,11 +45,13 @@ class CamtrapRepo:
         """The scope's determined occurrences (of the taxa ``under`` when given), first seen
         from day ``since`` to day ``until`` (camera's clock, both included), in the record
         table's order: by deployment name, species (scientific name, else label), time, id;
-        each with the file name of its first photo. Streamed: ``STREAM_ROWS`` at a time."""
+        each with the id and file name of its first photo. Streamed: ``STREAM_ROWS`` at a
+        time."""
         o, d, t = OccurrenceRow, DeploymentRow, TaxonRow
         od, i = OccurrenceDetectionRow, ImageRow
+        photo = aliased(ImageRow)
         first_photo = (
-            select(i.filename)
+            select(i.id)
             .join(od, od.image_id == i.id)
             .where(od.occurrence_id == o.id)
             .order_by(i.captured_sort, i.id)
@@ -65,10 +70,12 @@ class CamtrapRepo:
                 o.label,
                 o.first_seen_at,
                 o.first_offset_minutes,
-                first_photo,
+                photo.id,
+                photo.filename,
             )
             .join(d, d.id == o.deployment_id)
             .outerjoin(t, t.id == o.taxon_id)
+            .outerjoin(photo, photo.id == first_photo)
             .where(*_terms(scope, since, until), species.is_not(None))
             .order_by(d.name, o.deployment_id, species, o.first_seen_at, o.id)
         )
@@ -78,7 +85,7 @@ class CamtrapRepo:
         for row in rows:
             yield (
                 int(row[0]), int(row[1]), str(row[2]), row[3], row[4], row[5], row[6],
-                int(row[7]), row[8],
+                int(row[7]), row[8], row[9],
             )  # fmt: skip
 
     def photo_days(self, project_id: int, deployment_id: int | None) -> dict[int, set[date]]:
