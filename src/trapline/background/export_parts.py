@@ -1,9 +1,9 @@
-"""A big export written by several processes (``TRAPLINE_EXPORT_PROCESSES``, decision 081).
+"""A big export written by several processes (``TRAPLINE_EXPORT_PROCESSES``, decision 082).
 
 One Python process makes an export's rows at some 20 µs of CPU each, so a project of a million
 photos and ten million detections keeps one core busy for minutes whatever else the machine
-has. A format whose rows can be written in pieces (``ExportWriter.in_parts``) is written so
-from ``PARTS_FROM`` photos: the export's photos are cut by id into segments that split no
+has. A format whose rows can be written in pieces is written so from its ``parts_from``
+photos (``ExportWriter.parts_from``): the export's photos are cut by id into segments that split no
 event (an event's observations are written with its first photo), processes of their own
 (started afresh: a fork of a server with threads could inherit a held lock) write each
 segment's rows into part files, and the writer in the server's process adopts the parts in
@@ -28,9 +28,6 @@ from trapline.db.repositories.exports.export_reads import ExportScope
 from trapline.exports.base import ExportWriter, Part
 from trapline.exports.reader import ExportContext, results
 
-#: Photos from which an export is written in parts: below, starting the processes (a second
-#: or two each) costs more than they save.
-PARTS_FROM = 50_000
 #: Segments per process: the processes take them in turn, so that a segment of crowded nights
 #: does not keep one process busy while the others wait.
 SEGMENTS_PER_PROCESS = 4

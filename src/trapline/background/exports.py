@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from trapline.background.export_parts import (
-    PARTS_FROM,
     SEGMENTS_PER_PROCESS,
     PartsRun,
     Segment,
@@ -141,7 +140,7 @@ class ExportRunner(LeasedRuns):
         clock: Clock | None = None,
         base_url: str | None = None,
         processes: int = 1,
-        parts_from: int = PARTS_FROM,
+        parts_from: int | None = None,
     ) -> None:
         super().__init__(db, name=name, clock=clock or SystemClock(), workers=workers)
         self.store = store
@@ -150,8 +149,9 @@ class ExportRunner(LeasedRuns):
         #: the occurrence formats start with it. None: they are paths, and the export says so.
         self.base_url = base_url
         self.batch_size = batch_size
-        #: Processes that write an export of ``parts_from`` photos or more, in a format that
-        #: can be written in parts (``export_parts.py``); 1: each export in this process.
+        #: Processes that write an export in a format that can be written in parts, from its
+        #: ``ExportWriter.parts_from`` photos (or this runner's ``parts_from``), in parts
+        #: (``export_parts.py``); 1: each export in this process.
         self.processes = processes
         self.parts_from = parts_from
         #: Called after each batch is written (tests pause or cancel an export there).
@@ -274,7 +274,8 @@ class ExportRunner(LeasedRuns):
     ) -> list[Segment] | None:
         """The segments other processes write the export in; None: this process writes it
         (a format written whole, a small export, or one event holding most photos)."""
-        if self.processes < 2 or not writer.in_parts or total < self.parts_from:
+        least = writer.parts_from if self.parts_from is None else self.parts_from
+        if self.processes < 2 or writer.parts_from is None or least is None or total < least:
             return None
         chosen = segments(self.db, scope, total, self.processes * SEGMENTS_PER_PROCESS)
         return chosen if len(chosen) > 1 else None

@@ -92,9 +92,11 @@ class ExportWriter(ABC):
     """Writes one export file to ``out`` as batches of images arrive; memory stays flat."""
 
     format: ClassVar[ExportFormat]
-    #: Whether segments of the export may be written by other processes (``for_part``,
-    #: ``close_part``) and adopted by the writer of the file (``adopt``).
-    in_parts: ClassVar[bool] = False
+    #: From how many photos segments of the export are written by other processes
+    #: (``for_part``, ``close_part``) and adopted by the writer of the file (``adopt``): below,
+    #: starting the processes (a second or two each) costs more than they save; None: the
+    #: format is written by one process.
+    parts_from: ClassVar[int | None] = None
 
     def __init__(self, out: BinaryIO, context: ExportContext) -> None:
         self.out = out
@@ -116,8 +118,8 @@ class ExportWriter(ABC):
 
     @classmethod
     def for_part(cls, stem: Path, context: ExportContext) -> Self:
-        """A writer of one segment's rows into part files named from ``stem`` (``in_parts``
-        formats only)."""
+        """A writer of one segment's rows into part files named from ``stem`` (the formats
+        with a ``parts_from`` only)."""
         raise NotImplementedError(f"{cls.format.value} is written by one process")
 
     def close_part(self) -> Part:

@@ -103,7 +103,9 @@ class CamtrapDpWriter(ExportWriter):
     """
 
     format = ExportFormat.CAMTRAP_DP
-    in_parts = True
+    #: About 10 observations a photo: at 100,000 photos two processes took 17.4-17.6 s
+    #: against one's 23.4-25.3 s.
+    parts_from = 50_000
 
     def __init__(self, out: BinaryIO, context: ExportContext, *, stem: Path | None = None) -> None:
         super().__init__(out, context)

@@ -84,7 +84,9 @@ class DwcaWriter(OccurrenceWriter):
     ``meta.xml`` and ``eml.xml``."""
 
     format = ExportFormat.DWCA
-    in_parts = True
+    #: A row per occurrence, half a photo's: at 100,000 photos two processes took 7.4-7.7 s
+    #: against one's 6.4-6.6 s (their start costs more than they save).
+    parts_from = 200_000
 
     def __init__(self, out: BinaryIO, context: ExportContext, *, stem: Path | None = None) -> None:
         super().__init__(out, context)

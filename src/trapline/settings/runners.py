@@ -29,8 +29,9 @@ class ExportSettings(Section):
     )
     #: Exports: how many run at once in each server process.
     workers: int = Field(1, ge=1, le=16, validation_alias="TRAPLINE_EXPORT_WORKERS")
-    #: Exports: processes that write one export of 50,000 photos or more, in a format written
-    #: in parts (Camtrap DP, the Darwin Core Archive); 1: every export in the server's process.
+    #: Exports: processes that write a big export in a format written in parts (Camtrap DP
+    #: from 50,000 photos, the Darwin Core Archive from 200,000); 1: every export in the
+    #: server's own process.
     processes: int = Field(2, ge=1, le=64, validation_alias="TRAPLINE_EXPORT_PROCESSES")
 
 
