@@ -71,6 +71,11 @@ class UploadedOut(BaseModel):
     width: int | None
     height: int | None
     captured_at: WallClock | None
+    deployment_id: int | None = Field(
+        None,
+        description="the image's deployment; a duplicate's is the first copy's, which an "
+        "upload into another deployment does not move",
+    )
     reason: str | None = Field(None, description="why a refused file was not stored")
     code: str | None = Field(None, description="the refusal as a slug (as in error answers)")
 

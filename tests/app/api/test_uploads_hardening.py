@@ -150,6 +150,27 @@ def test_concurrent_identical_uploads_keep_one_copy(
     assert files[1] == "thumbnails/" + files[0].removeprefix("images/")[:-4] + "-256.jpg"
 
 
+def test_a_duplicate_says_which_deployment_holds_the_first_copy(
+    client: AppClient, owner: Account, project_id: int
+) -> None:
+    traps = []
+    for name in ("Trap A", "Trap B"):
+        made = client.post(
+            f"/api/v2/projects/{project_id}/deployments", json={"name": name},
+            headers=owner.headers,
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        traps.append(made.json()["id"])
+    data = noisy_png(2)
+    first = upload(client, owner, project_id, ("a.png", data), deployment_id=str(traps[0]))
+    assert first["results"][0]["deployment_id"] == traps[0]
+    again = upload(client, owner, project_id, ("b.png", data), deployment_id=str(traps[1]))
+    (answer,) = again["results"]
+    assert (answer["status"], answer["id"]) == ("duplicate", first["results"][0]["id"])
+    # The upload moves nothing: the first copy stays, and the answer says where.
+    assert (answer["deployment_id"], answer["filename"]) == (traps[0], "a.png")
+
+
 _REFUSE_IMAGES = {
     # A broken key, as when the project is deleted between the check and the insert.
     ("sqlite", "integrity"): [

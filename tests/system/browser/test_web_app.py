@@ -94,6 +94,17 @@ def test_sign_in_create_project_upload_by_drop_and_run_a_job(page: Any, app: App
     assert "Uploaded 2 new images; 1 refused (2024062922000-big.jpg:" in outcome, outcome
     assert app.api("GET", f"/projects/{project}/images/").json()["count"] == 5
 
+    # A photo the project has already stays where it is, and the outcome says where.
+    made = app.api("POST", f"/projects/{project}/deployments", json={"name": "Trap A"})
+    assert made.status_code == 201, made.text
+    page.goto(f"{app.url}/projects/{project}/images")
+    page.select_option("#upload-deployment", label="Trap A")
+    page.evaluate(_DROP, [[more[0]]])
+    page.wait_for_selector("#dropzone[data-done='1']")
+    outcome = page.inner_text("#upload-status")
+    assert "Uploaded 0 new images, 1 already there (1 of them stays in no deployment)." in outcome
+    assert app.api("GET", f"/projects/{project}/images/").json()["count"] == 5
+
     # The embedded worker registers its pipelines with new projects on a timer.
     page.goto(f"{app.url}/projects/{project}/jobs")
     offered(page, "#pipeline option[value='moth-blobs']")

@@ -96,6 +96,7 @@ def _uploaded(result: images.UploadResult) -> UploadedOut:
         height=image.height,
         captured_at=captured_at_of(image),
         filename=image.filename,
+        deployment_id=image.deployment_id,
     )
 
 

@@ -211,6 +211,7 @@ async def _store_dropped(page: Page, project_id: int, form: FormData) -> Respons
                 "filename": r.filename,
                 "id": r.image.id if r.image else None,
                 "duplicate": r.duplicate,
+                "deployment_id": r.image.deployment_id if r.image else None,
                 "refused": r.refusal.detail if r.refusal else None,
             }
             for r in results

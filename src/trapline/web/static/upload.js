@@ -52,6 +52,12 @@ function* batches(files, budget) {
   if (batch.length) yield batch;
 }
 
+function deploymentName(id) {
+  if (!id) return "no deployment";
+  const option = [...deployment.options].find((o) => o.value === id);
+  return option ? option.textContent : `deployment ${id}`;
+}
+
 async function upload(files) {
   if (!files.length) return;
   const project = zone.dataset.project;
@@ -60,6 +66,9 @@ async function upload(files) {
   bar.value = 0;
   let sent = 0, started = 0, created = 0, duplicates = 0;
   const refused = [];
+  // Duplicates whose first copy is in another deployment than the one chosen: by its name.
+  const elsewhere = new Map();
+  const chosen = deployment.value;
   const budget = Math.max(1, Number(zone.dataset.maxRequest) - FRAMING);
   try {
     for (const batch of batches(files, budget)) {
@@ -69,13 +78,19 @@ async function upload(files) {
       sent += batch.reduce((n, f) => n + f.size, 0);
       for (const r of results) {
         if (r.refused) refused.push(`${r.filename}: ${r.refused}`);
-        else if (r.duplicate) duplicates += 1;
+        else if (r.duplicate) {
+          duplicates += 1;
+          const at = r.deployment_id === null ? "" : String(r.deployment_id);
+          const name = deploymentName(at);
+          if (at !== chosen) elsewhere.set(name, (elsewhere.get(name) || 0) + 1);
+        }
         else created += 1;
       }
     }
     bar.value = 100;
     const text = `Uploaded ${created} new image${created === 1 ? "" : "s"}` +
       (duplicates ? `, ${duplicates} already there` : "") +
+      (elsewhere.size ? ` (${[...elsewhere].map(([name, n]) => `${n} of them ${n === 1 ? "stays" : "stay"} in ${name}`).join(", ")})` : "") +
       (refused.length ? `; ${refused.length} refused (${refused.join("; ")})` : "") + ".";
     // The grid reloads to show them; the outcome is shown again once it has, and the next
     // batch goes into the same deployment unless the person picks another.
