@@ -40,6 +40,7 @@ from trapline.db.repositories.ecology.grouping_sql import (
     KEEP,
     POINT,
     REPOINT,
+    UNLINKED,
     flagged_sql,
 )
 from trapline.db.repositories.ecology.handover import hand_over
@@ -240,8 +241,10 @@ class EventRepo:
         if newest_old:
             # An old event whose photos all stay in one group, with no photo of another event,
             # stays: it takes the group's photos that are in no event, then its times.
-            for kept in (GAIN, KEEP):
-                self.session.execute(text(flagged + kept).bindparams(*times), params)
+            unlinked = text(UNLINKED.format(span=span)).bindparams(*times)
+            kept = (GAIN, KEEP) if self.session.scalar(unlinked, params) else (KEEP,)
+            for statement in kept:
+                self.session.execute(text(flagged + statement).bindparams(*times), params)
         if dialect == "postgresql":
             self.session.execute(text(flagged + INSERT_AND_POINT).bindparams(*times), params)
         else:
