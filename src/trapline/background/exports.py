@@ -274,8 +274,9 @@ class ExportRunner(LeasedRuns):
     ) -> list[Segment] | None:
         """The segments other processes write the export in; None: this process writes it
         (a format written whole, a small export, or one event holding most photos)."""
-        least = writer.parts_from if self.parts_from is None else self.parts_from
-        if self.processes < 2 or writer.parts_from is None or least is None or total < least:
+        if self.processes < 2 or writer.parts_from is None:
+            return None
+        if total < (writer.parts_from if self.parts_from is None else self.parts_from):
             return None
         chosen = segments(self.db, scope, total, self.processes * SEGMENTS_PER_PROCESS)
         return chosen if len(chosen) > 1 else None

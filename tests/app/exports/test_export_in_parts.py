@@ -110,6 +110,23 @@ def test_a_file_in_parts_is_the_file_of_one_process(
         assert validate_camtrap_dp(tmp_path) == []
 
 
+@pytest.mark.parametrize("fmt", ["csv", "coco", "megadetector"])
+def test_a_format_not_written_in_parts_stays_in_one_process(
+    proto: Protocol, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    seeded = _scene(proto)
+    runner = proto.platform.exports
+    monkeypatch.setattr(runner, "processes", 2)
+    monkeypatch.setattr(runner, "parts_from", 0)
+    monkeypatch.setattr(runner_module, "PartsRun", _Counted)
+    _Counted.given.clear()
+    done = seeded.export(format=fmt)
+    assert done["status"] == "succeeded", done
+    assert done["images_done"] == 28
+    assert done["counts"]["rows"] > 10
+    assert _Counted.given == []
+
+
 class _Broken(CamtrapDpWriter):
     """A format whose segments fail."""
 
