@@ -368,11 +368,15 @@ def _exif(image: Image.Image) -> Image.Exif:
 
 
 def _orientation(exif: Image.Exif) -> int:
+    """The EXIF orientation (1 to 8; 1 when absent or not one of them), read as Pillow's
+    ``ImageOps.exif_transpose`` reads it, by which workers (trapline's, AMI's) turn a photo
+    before they detect: a value equal to one of them (``6``, a rational 6/1, a double 6.0)
+    is that one, so the server's upright frame is theirs."""
     try:
         value = exif.get(_ORIENTATION_TAG)
+        return next((n for n in _UPRIGHT if value == n), 1)
     except Exception:
         return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def _too_many_pixels(size: tuple[int, int] | None = None) -> str:

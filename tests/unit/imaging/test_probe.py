@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from trapline.imaging.probe import (
 )
 from trapline.imaging.synthetic import light_trap_image, light_trap_jpeg
 from trapline.imaging.timestamps import parse_filename_timestamp
+from trapline.worker.images import decode
 
 ORIENTATION = 274
 #: Real moth-trap photos, where this machine has them; the tests that use them skip otherwise.
@@ -95,6 +97,35 @@ def test_width_and_height_are_the_upright_photos() -> None:
     with Image.open(io.BytesIO(facts.thumbnails[256])) as thumbnail:
         assert thumbnail.size == (256, 192)
         assert thumbnail.getexif()[ORIENTATION] == 6
+
+
+def _orientation_of_type(kind: int, value: bytes) -> bytes:
+    """An EXIF block (little-endian TIFF) whose one tag is the orientation, stored as the TIFF
+    type ``kind`` (5: a rational, 12: a double; cameras write a short) holding ``value``."""
+    entry = struct.pack("<HHII", ORIENTATION, kind, 1, 26)  # the value follows the directory
+    return b"Exif\x00\x00II*\x00" + struct.pack("<IH", 8, 1) + entry + struct.pack("<I", 0) + value
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "upright"),
+    [
+        (5, struct.pack("<II", 6, 1), (480, 640)),  # 6/1: a quarter turn
+        (12, struct.pack("<d", 6.0), (480, 640)),
+        (12, struct.pack("<d", 3.0), (640, 480)),  # half a turn
+        (12, struct.pack("<d", 6.5), (640, 480)),  # no orientation: as stored
+        (5, struct.pack("<II", 13, 2), (640, 480)),
+    ],
+    ids=["rational-6", "double-6", "double-3", "double-6.5", "rational-13/2"],
+)
+def test_an_orientation_of_another_type_is_read_as_workers_read_it(
+    kind: int, value: bytes, upright: tuple[int, int]
+) -> None:
+    """An orientation stored as a number of another type turns the photo as a worker turns it
+    before it detects (Pillow's ``exif_transpose``): the server's frame is the boxes' frame."""
+    data = encoded(sheet(640, 480), "JPEG", exif=_orientation_of_type(kind, value)).getvalue()
+    facts = inspect_image(io.BytesIO(data), "turned.jpg")
+    decoded = decode(data, "1")
+    assert (facts.width, facts.height) == decoded.original_size == decoded.image.size == upright
 
 
 def test_exif_time_wins_over_the_file_name() -> None:
