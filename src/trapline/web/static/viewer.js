@@ -41,6 +41,26 @@ for (const toggle of document.querySelectorAll(".toggle-kind")) {
   });
 }
 
+// A photo whose EXIF orientation is stored as another type than a short (a long, a rational):
+// the server and the workers turn it upright, browsers show it as stored. Its quarter turn shows
+// as its sides swapped against its upright size; its large thumbnail, whose orientation the
+// server wrote as a short, is shown in its place, upright under the boxes.
+const photo = document.getElementById("photo");
+function showUpright() {
+  if (!photo.naturalWidth || photo.dataset.shown) return;
+  const wide = Number(photo.getAttribute("width")) > Number(photo.getAttribute("height"));
+  const square = photo.getAttribute("width") === photo.getAttribute("height") ||
+    photo.naturalWidth === photo.naturalHeight;
+  if (!square && (photo.naturalWidth > photo.naturalHeight) !== wide) {
+    photo.dataset.shown = "upright";
+    photo.src = photo.dataset.upright;
+  } else {
+    photo.dataset.shown = "as-stored";
+  }
+}
+if (photo.complete) showUpright();
+else photo.addEventListener("load", showUpright);
+
 const opacity = document.getElementById("opacity");
 opacity.addEventListener("input", () => { overlay.style.opacity = String(opacity.value / 100); });
 
