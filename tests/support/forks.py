@@ -119,8 +119,12 @@ def _serve_forks() -> dict[str, Any] | None:
     a child only, the request it is to run."""
     import trapline.cli.main  # noqa: F401  (what every child runs: imported once, here)
     from trapline.app import route_table
+    from trapline.web.pages import templates
 
     route_table()
+    pages = templates()  # compiled once here, not in every server that renders a page
+    for name in pages.list_templates():
+        pages.get_template(name)
     ended: dict[int, int] = {}
     for line in sys.stdin.buffer:
         request = json.loads(line)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -53,19 +54,7 @@ class Web:
 
     @classmethod
     def create(cls, platform: Platform) -> Web:
-        """Templates from the package, escaping everything they print."""
-        env = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.filters["when"] = _when
-        env.filters["captured"] = captions.captured
-        env.filters["shared_minutes"] = captions.shared_minutes
-        env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else n
-        env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
+        """The package's templates (``templates``), the image origins and the throttle."""
         origins = ""
         endpoint = platform.settings.storage.s3_endpoint_url
         if endpoint:
@@ -75,7 +64,26 @@ class Web:
             origins = "https://*.amazonaws.com"
         # The platform's clock: tests move it instead of waiting out the sign-in waits.
         throttle = security.SignInThrottle(clock=platform.clock.monotonic)
-        return cls(templates=env, throttle=throttle, image_origins=origins)
+        return cls(templates=templates(), throttle=throttle, image_origins=origins)
+
+
+@cache
+def templates() -> Environment:
+    """The package's templates, escaping everything they print: one environment a process, so
+    each template is compiled once however many apps the process makes (a test's, a fork's)."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _when
+    env.filters["captured"] = captions.captured
+    env.filters["shared_minutes"] = captions.shared_minutes
+    env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else n
+    env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
+    return env
 
 
 def _when(value: datetime | None) -> str:
