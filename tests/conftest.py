@@ -18,11 +18,11 @@ from tests.support.databases import (
     split_backend,
 )
 from tests.support.moto import moto_s3_server
+from tests.support.photos import kept_jpeg
 from tests.support.settings import make_settings
 from trapline.app import create_app
 from trapline.clock import Clock, FakeClock, SystemClock
 from trapline.db.engine import Database
-from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services.core import users
 from trapline.settings import Settings
@@ -249,6 +249,6 @@ def jpeg() -> Callable[..., bytes]:
     def make(seed: int = 0, **kwargs: object) -> bytes:
         kwargs.setdefault("width", 320)
         kwargs.setdefault("height", 240)
-        return light_trap_jpeg(seed, **kwargs)  # type: ignore[arg-type]
+        return kept_jpeg(seed, **kwargs)  # type: ignore[arg-type]
 
     return make

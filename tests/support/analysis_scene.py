@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.support.accounts import upload
+from tests.support.photos import kept_jpeg
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.scenes import (
     TAXA_CSV,
@@ -36,7 +37,6 @@ from tests.support.scenes import (
     new_deployment,
     track_all,
 )
-from trapline.imaging.synthetic import light_trap_jpeg
 
 #: The species classifier's categories.
 CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
@@ -82,7 +82,7 @@ def build_scene(proto: Protocol) -> Scene:
     taxa = {name: find_taxon(proto, name) for name in ("Ardea", "Ardea cinerea", "Ardea alba")}
     deployments = {name: new_deployment(proto, name) for name in ("North", "South")}
     for place, filename, when, _ in PHOTOS:
-        photo = light_trap_jpeg(len(filename) + when.hour, width=640, height=480, captured_at=when)
+        photo = kept_jpeg(len(filename) + when.hour, width=640, height=480, captured_at=when)
         body = upload(proto.client, proto.account, proto.project_id, (filename, photo),
                       deployment_id=str(deployments[place]))  # fmt: skip
         assert body["status"] == 201, body

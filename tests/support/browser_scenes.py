@@ -10,11 +10,11 @@ import numpy as np
 
 from tests.support.browser import App, ok_json
 from tests.support.evaluation_scene import POND_TAXA
+from tests.support.photos import kept_jpeg
 from tests.support.protocol import PIPELINE_SLUG, detection, pipeline_config, registration, success
 from tests.support.refit_scene import NIGHT_TAXA, NIGHTS, night_photo, night_taxon, night_vector
 from tests.support.scenes import T0, TAXA_CSV
 from tests.support.waiting import wait_until
-from trapline.imaging.synthetic import light_trap_jpeg
 
 #: Seconds the occurrences duty (every 5 s) may take to track the photo on a loaded machine.
 TRACKING_TIMEOUT = 90.0
@@ -39,7 +39,7 @@ def six(app: App, name: str, kind: str = "other") -> tuple[int, int, list[int]]:
     pond = ok_json(
         app.api("POST", f"/projects/{project}/deployments/", json={"name": "Pond"}), 201
     )["id"]
-    photo = light_trap_jpeg(11, captured_at=datetime(2024, 3, 1, 21, 30))
+    photo = kept_jpeg(11, captured_at=datetime(2024, 3, 1, 21, 30))
     ok_json(
         app.api(
             "POST",
@@ -85,7 +85,7 @@ def refit_nights(app: App, name: str, *, crops: bool = False) -> tuple[int, list
             jpeg, drawn = night_photo(night)
             boxes_drawn.append(drawn)
         else:
-            jpeg = light_trap_jpeg(
+            jpeg = kept_jpeg(
                 7, width=160, height=120, captured_at=T0 + timedelta(days=night), quality=80 + night
             )
         made = app.api(

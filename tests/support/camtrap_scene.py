@@ -32,9 +32,9 @@ from datetime import datetime
 from typing import Any
 
 from tests.support.accounts import upload
+from tests.support.photos import kept_jpeg
 from tests.support.protocol_client import Protocol, api_get
 from tests.support.scenes import API, DAR, TAXA_CSV, find_taxon, import_md, import_taxa, track_all
-from trapline.imaging.synthetic import light_trap_jpeg
 
 #: The species classifier's categories.
 CLASSES = {"1": "Ardea cinerea", "2": "Ardea alba"}
@@ -90,7 +90,7 @@ def build_camtrap_scene(
         name = file_name(station, when)
         key = f"{station}/{name}"
         if key not in boxes:
-            photo = light_trap_jpeg(n + 3, width=640, height=480, captured_at=when)
+            photo = kept_jpeg(n + 3, width=640, height=480, captured_at=when)
             body = upload(proto.client, proto.account, proto.project_id, (name, photo),
                           deployment_id=str(stations[station]))  # fmt: skip
             assert body["status"] == 201, body

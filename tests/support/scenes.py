@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.support.accounts import upload
+from tests.support.photos import kept_jpeg
 from tests.support.protocol_client import Protocol, api_get, api_post
-from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.services.ecology.tracking import track_due
 
 API = "/api/v2"
@@ -44,9 +44,7 @@ def add_frames(
     files = [
         (
             f"frame-{i:02d}.jpg",
-            light_trap_jpeg(
-                seed, width=width, height=height, captured_at=T0 + i * step, quality=80 + i
-            ),
+            kept_jpeg(seed, width=width, height=height, captured_at=T0 + i * step, quality=80 + i),
         )
         for i in range(count)
     ]
@@ -157,7 +155,7 @@ def heron_in_two_bursts(proto: Protocol, name: str = "Pond") -> int:
     times = [T0 + timedelta(seconds=s) for s in range(4)]
     times += [T0 + timedelta(seconds=120 + s) for s in range(5)]
     frames = [
-        (f"frame-{i:02d}.jpg", light_trap_jpeg(7, width=640, height=480, captured_at=at))
+        (f"frame-{i:02d}.jpg", kept_jpeg(7, width=640, height=480, captured_at=at))
         for i, at in enumerate(times)
     ]
     sent = upload(proto.client, proto.account, proto.project_id, *frames, deployment_id=str(pond))

@@ -22,12 +22,12 @@ from sqlalchemy import select
 from tests.support.accounts import Account
 from tests.support.databases import PostgresDatabases, SqliteDatabases, require_postgres
 from tests.support.module_apps import open_module_app
+from tests.support.photos import kept_jpeg
 from tests.support.protocol_client import Protocol
 from tests.support.web import CHEAP_HASH, Browser, signed_in
 from trapline.db.engine import Database
 from trapline.db.tables import Base
 from trapline.domain.core.event_rules import ProjectKind
-from trapline.imaging.synthetic import light_trap_jpeg
 from trapline.platform import Platform
 from trapline.services.core import users
 from trapline.services.photos import projects
@@ -42,7 +42,7 @@ def jpeg(seed: int = 0, **kwargs: object) -> bytes:
     """The ``jpeg`` fixture's photos."""
     kwargs.setdefault("width", 320)
     kwargs.setdefault("height", 240)
-    return light_trap_jpeg(seed, **kwargs)  # type: ignore[arg-type]
+    return kept_jpeg(seed, **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -9,7 +9,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
@@ -44,7 +43,6 @@ def light_trap_image(
     return _light_trap_image(seed, width, height, insects, DEFAULT_GRAIN)
 
 
-@lru_cache(maxsize=64)
 def light_trap_jpeg(
     seed: int,
     *,
@@ -55,9 +53,7 @@ def light_trap_jpeg(
     offset: str | None = None,
     quality: int = 90,
 ) -> bytes:
-    """Return light_trap_image as JPEG bytes, with EXIF capture time (and offset) if given.
-
-    The last few photos asked for are kept: the demo and tests ask for the same ones again."""
+    """Return light_trap_image as JPEG bytes, with EXIF capture time (and offset) if given."""
     image, _ = light_trap_image(seed, width, height, insects)
     return _timed_jpeg(image, captured_at, offset, quality)
 
