@@ -74,6 +74,7 @@ def targets(platform: Platform, dataset: Dataset) -> dict[str, Any]:
         "last_occurrences": _last_occurrences(platform, p),
         "last_events": _last_events(platform, p),
         "viewed": _viewed(platform, dataset),
+        "counted": counted["pl"],
     }  # fmt: skip
 
 
@@ -205,6 +206,11 @@ def pages(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("review queue", f"/projects/{p}/review"),
         ("occurrence (the longest)", f"/occurrences/{ids['o']}"),
         ("jobs", f"/projects/{p}/jobs"),
+        # What the job form's script asks when it is shown: a count over the whole project.
+        (
+            "jobs: the photos a version analysed (whole project)",
+            f"/projects/{p}/jobs/analysed?pipeline={ids['counted']}",
+        ),
     ]
 
 

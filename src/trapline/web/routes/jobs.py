@@ -59,7 +59,6 @@ def _job_list(
     errors, values = errors or {}, values or {}
     chosen = values.get("pipeline") or offered.preselected or ""
     picked = chosen_choice(choices, chosen)
-    analysed = _analysed(page, project_id, chosen, values.get("scope", "project"))
     refused = {c.slug: c for c in choices if c.refused}
     if "pipeline" in errors and values.get("pipeline") in refused:
         # No worker serves it in the project: say why in the person's words, not the API's.
@@ -86,8 +85,6 @@ def _job_list(
         collections=found_collections,
         errors=errors,
         values=values,
-        analysed=analysed,
-        analysed_note=analysed_note(analysed),
         grid=grid,
         classifiers=[c.slug for c in choices if c.classifies_boxes],
         box_sources=offered.box_sources,
@@ -146,8 +143,10 @@ def _scope_selection(scope: str) -> dict[str, object]:
 def analysed_count(
     page: SignedIn, project_id: Id, pipeline: PipelineText = "", scope: PipelineText = ""
 ) -> Response:
-    """How many of the photos a scope names a pipeline version analysed already (the job
-    form's script asks as the choices change)."""
+    """How many of the photos a scope names a pipeline version analysed already: the job
+    form's script asks when the form is shown and as the choices change. The page itself does
+    not count them: over a whole project the count reads every analysis of the version, which
+    would make the page cost what the project holds."""
     projects.get_project(page.db, page.me, project_id)  # an outsider's 404, before anything
     found = _analysed(page, project_id, pipeline, scope or "project")
     body = {

@@ -1,6 +1,8 @@
 // The job form says how many of the photos chosen the pipeline version chosen analysed
-// already (a job skips them unless "Re-run" is ticked): the server counts, as the choices
-// change. Without script the note is the one the page was served with.
+// already (a job skips them unless "Re-run" is ticked): the server counts when the form is
+// shown and as the choices change (the page itself does not count: over a whole project that
+// reads every analysis of the version). Without script there is no note; the job's history
+// says what it skipped.
 // The threshold field names the default threshold of the pipeline chosen (its option's
 // data-threshold), or that it declares none.
 const form = document.getElementById("start-job");
@@ -29,6 +31,7 @@ async function refresh() {
 }
 
 if (form && note) {
+  refresh();
   form.querySelector("#pipeline")?.addEventListener("change", refresh);
   form.querySelector("#scope")?.addEventListener("change", refresh);
 }
