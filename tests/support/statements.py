@@ -1,4 +1,5 @@
-"""The statements a test's code sends to the database, captured as they go."""
+"""The statements a test's code sends to the database, captured as they go, and the plans the
+database makes of them."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Executable, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 
 @contextmanager
@@ -23,3 +25,11 @@ def statements_sent(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         yield sent
     finally:
         sa_event.remove(engine, "before_cursor_execute", seen)
+
+
+def plan_of(session: Session, query: Executable) -> str:
+    """The database's plan of ``query``, its lines joined."""
+    dialect = session.get_bind().dialect
+    compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
+    return "\n".join(str(row[-1]) for row in session.execute(text(explain + str(compiled))))

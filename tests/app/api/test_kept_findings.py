@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.support.protocol import LABELS, pipeline_config
 from tests.support.protocol_client import Protocol, api_get, run_boxes
+from tests.support.statements import plan_of
 from trapline.cli import app
 from trapline.db.image_filters import filtered
 from trapline.db.photo_findings import (
@@ -217,13 +218,7 @@ def _plan(proto: Protocol, flt: ImageFilter) -> str:
         images = repos.photos.images
         walked = images._walk(proto.project_id, flt)
         query = filtered(select(func.count()), proto.project_id, flt, None, walked)
-        compiled = query.compile(
-            dialect=repos.session.get_bind().dialect, compile_kwargs={"literal_binds": True}
-        )
-        postgres = repos.session.get_bind().dialect.name == "postgresql"
-        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-        rows = repos.session.execute(text(explain + str(compiled))).all()
-    return "\n".join(str(r[-1]) for r in rows)
+        return plan_of(repos.session, query)
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import literal_column, select
 
 from tests.support.analysis_scene import Scene, build_scene
 from tests.support.protocol_client import Protocol, api_get, api_post
 from tests.support.refusals import answered_as_missing
 from tests.support.scenes import API, TAXA_CSV, import_taxa, new_deployment
 from tests.support.shared_scenes import Shared, SharedScenes, shared_scenes
-from tests.support.statements import statements_sent
+from tests.support.statements import plan_of, statements_sent
 from trapline.db.repositories.ecology.counts import occurrence_terms, tally_terms
 from trapline.db.tables import OccurrenceRow, OccurrenceTallyRow
 from trapline.domain.core import paging
@@ -282,13 +282,7 @@ def test_a_listing_within_one_event_walks_no_index_of_the_project(shared: Shared
             ("occurrence_tallies", select(t.id).where(*tally_terms(scope, within_event=True))),
         ):
             query = query.where(literal_column("event_id") == event)
-            compiled = query.compile(
-                dialect=repos.session.get_bind().dialect, compile_kwargs={"literal_binds": True}
-            )
-            explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
-            plan = " ".join(
-                str(r[-1]) for r in repos.session.execute(text(explain + str(compiled)))
-            )
+            plan = plan_of(repos.session, query)
             assert f"ix_{table}_project" not in plan, plan
             if sqlite:
                 assert f"ix_{table}_event_id" in plan, plan

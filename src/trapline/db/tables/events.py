@@ -169,7 +169,9 @@ class OccurrenceRow(Base):
             "ix_occurrences_project_pipeline_seen", "project_id", "pipeline", "first_seen_at", "id"
         ),
         # How many a listing filtered by determination holds (by whom, how sure, whether it
-        # needs identifying): counted in the index, without reading a row.
+        # needs identifying), and which of people's determinations the identification queue
+        # shows first: read in the index, without reading a row (every column those read is
+        # in it; the id last for PostgreSQL, whose rows are not found by it otherwise).
         Index(
             "ix_occurrences_project_pipeline_determination",
             "project_id",
@@ -179,6 +181,10 @@ class OccurrenceRow(Base):
             "disputed",
             "identified_by",
             "label",
+            "rejected",
+            "taxon_id",
+            "deployment_id",
+            "id",
         ),
     )
 
@@ -282,3 +288,18 @@ class LabelTallyRow(Base):
     taxon_id: Mapped[int] = mapped_column(IdType, primary_key=True)
     occurrences: Mapped[int] = mapped_column(Integer)
     detections: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # The sums by taxon (the identification queue's taxa above species rank, and how many
+        # name one of species rank) and by label and taxon, read in the index alone.
+        Index(
+            "ix_label_tallies_taxon",
+            "project_id",
+            "pipeline",
+            "taxon_id",
+            "label",
+            "occurrences",
+            "detections",
+            "deployment_id",
+        ),
+    )
