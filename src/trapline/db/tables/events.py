@@ -290,16 +290,17 @@ class LabelTallyRow(Base):
     detections: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
-        # The sums by taxon (the identification queue's taxa above species rank, and how many
-        # name one of species rank) and by label and taxon, read in the index alone.
+        # The key and the sums: a project's sums by deployment and pipeline (its counting
+        # table), by label, and by label or taxon (the identification queue) read in the index
+        # alone, not a row of the table each.
         Index(
-            "ix_label_tallies_taxon",
+            "ix_label_tallies_sums",
             "project_id",
             "pipeline",
-            "taxon_id",
+            "deployment_id",
             "label",
+            "taxon_id",
             "occurrences",
             "detections",
-            "deployment_id",
         ),
     )

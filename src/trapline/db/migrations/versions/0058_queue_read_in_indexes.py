@@ -4,8 +4,8 @@ The index of the occurrences' determinations lacked the columns every reader of 
 asks (whether a person rejected the occurrence, its taxon, deployment and id), so each
 occurrence it found was read from the table: the queue's people's determinations, the count
 of those settled and a listing's count by determination read as many rows as people did. The
-label tallies are read by taxon (which taxa above species rank are named, how many name one of
-species rank) and by label and taxon: an index with those columns and the sums serves them
+label tallies are summed by deployment and pipeline (a project's counting table), by label, and
+by label or taxon (the identification queue): an index of their key and their sums serves each
 without the table.
 
 Revision ID: 0058
@@ -32,7 +32,7 @@ _COLUMNS = [
     "identified_by",
     "label",
 ]
-_TALLIES = "ix_label_tallies_taxon"
+_TALLIES = "ix_label_tallies_sums"
 
 
 def upgrade() -> None:
@@ -45,8 +45,8 @@ def upgrade() -> None:
     op.create_index(
         _TALLIES,
         "label_tallies",
-        ["project_id", "pipeline", "taxon_id", "label", "occurrences", "detections",
-         "deployment_id"],
+        ["project_id", "pipeline", "deployment_id", "label", "taxon_id", "occurrences",
+         "detections"],
     )  # fmt: skip
 
 
