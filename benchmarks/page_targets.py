@@ -203,6 +203,7 @@ def pages(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("taxon (the commonest genus)", f"/projects/{p}/taxa/{ids['t']}"),
         ("labels", f"/projects/{p}/labels"),
         ("identify", f"/projects/{p}/identify"),
+        ("identify, by label", f"/projects/{p}/identify?by=label"),
         ("review queue", f"/projects/{p}/review"),
         ("occurrence (the longest)", f"/occurrences/{ids['o']}"),
         ("jobs", f"/projects/{p}/jobs"),

@@ -139,16 +139,21 @@ def test_the_queue_by_label_counts_and_orders_as_one_grouped_sort(
     expected = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0][0] is None, g[0][0] or "",
                                                      g[0][1] is None, g[0][1] or 0))  # fmt: skip
     assert len(expected) >= 3 if precise_share else len(expected) >= 2
-    for limit, offset, per_label in [(2, 0, 5), (10, 1, 500), (1, len(expected) - 1, 3)]:
+    cases = [(2, 0, 5, 2), (10, 1, 500, 24), (1, len(expected) - 1, 3, 3)]
+    for limit, offset, per_label, shown in cases:
         with app_db.read() as repos:
             total, page = repos.review.identifications.queue_labels(
-                scope, limit=limit, offset=offset, per_label=per_label
+                scope, limit=limit, offset=offset, per_label=per_label, shown=shown
             )
         assert total == len(expected)
-        assert [(g.label, g.taxon_id, g.count, [m.id for m in g.occurrences]) for g in page] == [
+        assert [(g.label, g.taxon_id, g.count, g.member_ids) for g in page] == [
             (label, taxon, len(ids), ids[:per_label])
             for (label, taxon), ids in expected[offset : offset + limit]
         ]
+        # The first of each group whole, the page's crops: the same occurrences, in order.
+        for group in page:
+            assert [m.id for m in group.occurrences] == group.member_ids[:shown]
+            assert all(m.label == group.label for m in group.occurrences)
 
 
 def test_peoples_determinations_are_found_in_their_index_alone(app_db: Database) -> None:

@@ -213,8 +213,11 @@ class LabelGroup:
 
     label: str | None
     taxon_id: int | None
-    #: How many occurrences the group has; ``occurrences`` holds the first of them.
+    #: How many occurrences the group has.
     count: int
+    #: The ids of its first occurrences in the queue's order (what one confirmation takes).
+    member_ids: list[int]
+    #: The first of those, whole (what the page shows of the group).
     occurrences: list[Occurrence]
 
 

@@ -308,18 +308,25 @@ def queue(
 
 
 def queue_by_label(
-    db: Database, caller: User, project_id: int, *, limit: int, offset: int, per_label: int
+    db: Database,
+    caller: User,
+    project_id: int,
+    *,
+    limit: int,
+    offset: int,
+    per_label: int,
+    shown: int,
 ) -> tuple[int, list[LabelGroup]]:
     """The queue's occurrences that the models determine, grouped by the models' label, most
-    occurrences first (viewers): how many groups, and a page of them with their first
-    ``per_label`` occurrences (at most ``MAX_BULK``, what one confirmation takes), the least
-    sure first."""
+    occurrences first (viewers): how many groups, and a page of them with the ids of their
+    first ``per_label`` occurrences (at most ``MAX_BULK``, what one confirmation takes), the
+    least sure first, and the first ``shown`` of those whole."""
     if not 1 <= per_label <= MAX_BULK:
         raise InvalidInput(f"per_label: 1 to {MAX_BULK} (got {per_label})")
     with db.read() as repos:
         scope = counting_scope(repos, caller, project_id)
         return repos.review.identifications.queue_labels(
-            scope, limit=limit, offset=offset, per_label=per_label
+            scope, limit=limit, offset=offset, per_label=per_label, shown=shown
         )
 
 

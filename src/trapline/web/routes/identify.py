@@ -174,9 +174,10 @@ def _queue(
     found: list[Occurrence] = []
     if by == "label":
         total, groups = identifications.queue_by_label(
-            page.db, page.me, project_id, limit=GROUPS_PER_PAGE, offset=offset, per_label=MAX_BULK
-        )
-        shown = [o for g in groups for o in g.occurrences[:GROUP_SHOWN]]
+            page.db, page.me, project_id, limit=GROUPS_PER_PAGE, offset=offset,
+            per_label=MAX_BULK, shown=GROUP_SHOWN,
+        )  # fmt: skip
+        shown = [o for g in groups for o in g.occurrences]
     else:
         total, found = identifications.queue(
             page.db, page.me, project_id, limit=PER_PAGE, offset=offset

@@ -67,11 +67,13 @@ def read_queue(
 
 
 def read_label_groups(
-    session: Session, scope: Scope, *, limit: int, offset: int, per_label: int
+    session: Session, scope: Scope, *, limit: int, offset: int, per_label: int, shown: int
 ) -> tuple[int, list[LabelGroup]]:
     """The occurrences of the queue the models determine (all of theirs: no one identified
     them), by label and taxon, most first: how many groups, and those from ``offset`` on, at
-    most ``limit``, each with its first ``per_label`` occurrences in the queue's order.
+    most ``limit``, each with the ids of its first ``per_label`` occurrences in the queue's
+    order and the first ``shown`` of those whole (only ids and scores are read of the rest:
+    making a whole occurrence of each of 500 a group took most of the page).
 
     A group's count is its label's kept sum less the occurrences a person determined (few),
     so no occurrence is read to count."""
@@ -97,15 +99,23 @@ def read_label_groups(
         key=lambda g: (-g[1], g[0][0] is None, g[0][0] or "", g[0][1] is None, g[0][1] or 0),
     )
     model = _determined_by(scope, DeterminedBy.MODEL)
-    page = []
-    for (label, taxon), n in groups[offset : offset + limit]:
+    members: dict[tuple[str | None, int | None], list[int]] = {}
+    for (label, taxon), _ in groups[offset : offset + limit]:
         # "is", not "is not distinct from", which PostgreSQL's indexes do not serve.
         of_group = (o.label.is_(None) if label is None else o.label == label) & (
             o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
         )
-        members = _surest_last(session, model & of_group, per_label)
-        members.sort(key=lambda r: (r.score or 0.0, r.id))
-        page.append(LabelGroup(label, taxon, n, [to_occurrence(r) for r in members[:per_label]]))
+        scored = _surest_last(session, model & of_group, per_label, columns=(o.id, o.score))
+        scored.sort(key=lambda r: (r.score or 0.0, r.id))
+        members[(label, taxon)] = [int(r.id) for r in scored[:per_label]]
+    first = [i for ids in members.values() for i in ids[:shown]]
+    whole = {r.id: to_occurrence(r) for r in session.scalars(select(o).where(o.id.in_(first)))}
+    page = [
+        LabelGroup(label, taxon, n, ids, [whole[i] for i in ids[:shown]])
+        for ((label, taxon), n), ids in zip(
+            groups[offset : offset + limit], members.values(), strict=True
+        )
+    ]
     return len(groups), page
 
 
@@ -154,20 +164,21 @@ def _vague_taxa(session: Session, scope: Scope) -> set[int]:
     )
 
 
-def _surest_last(session: Session, terms: ColumnElement[bool], wanted: int) -> list[Any]:
+def _surest_last(
+    session: Session, terms: ColumnElement[bool], wanted: int, columns: tuple[Any, ...] = ()
+) -> list[Any]:
     """The first ``wanted`` of these occurrences, least sure first: those without a score
-    (as 0), then the scored ones in score order (each a range of an index by score)."""
+    (as 0), then the scored ones in score order (each a range of an index by score); whole
+    rows, or rows of these ``columns`` only."""
     o = OccurrenceRow
+    read = (lambda q: session.execute(q).all()) if columns else (lambda q: session.scalars(q).all())
+    chosen = select(*columns) if columns else select(o)
     # By "id + 0": ordered by the id itself, the planners walk the primary key (or an index
     # of the project, rowid last) past every occurrence of the project to find a few unscored
     # ones; this way they find them by the index of their terms and sort those.
-    unscored = list(
-        session.scalars(select(o).where(terms, o.score.is_(None)).order_by(o.id + 0).limit(wanted))
-    )
-    scored = session.scalars(
-        select(o).where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted)
-    )
-    return unscored + list(scored)
+    unscored = read(chosen.where(terms, o.score.is_(None)).order_by(o.id + 0).limit(wanted))
+    scored = read(chosen.where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted))
+    return [*unscored, *scored]
 
 
 def _precise(

@@ -233,11 +233,11 @@ class IdentificationRepo:
         return read_queue(self.session, scope, limit=limit, offset=offset)
 
     def queue_labels(
-        self, scope: Scope, *, limit: int, offset: int, per_label: int
+        self, scope: Scope, *, limit: int, offset: int, per_label: int, shown: int
     ) -> tuple[int, list[LabelGroup]]:
         """The occurrences of the queue that the models determine, by their label and its
-        taxon, most occurrences first: how many groups, and a page of them with up to
-        ``per_label`` occurrences each, the least sure first."""
+        taxon, most occurrences first: how many groups, and a page of them with the ids of up
+        to ``per_label`` occurrences each, the least sure first, the first ``shown`` whole."""
         return read_label_groups(
-            self.session, scope, limit=limit, offset=offset, per_label=per_label
+            self.session, scope, limit=limit, offset=offset, per_label=per_label, shown=shown
         )
