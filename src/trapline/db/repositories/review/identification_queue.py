@@ -28,6 +28,14 @@ from trapline.domain.taxa.taxa import Rank
 SPECIES_LEVEL = Rank.SPECIES.level
 #: Who determined an occurrence when a person did (the queue reads theirs apart).
 PERSON = DeterminedBy.PERSON
+#: What the queue's order reads of an occurrence: the pieces read these, and only the page's
+#: rows whole (making a whole occurrence of each piece's first was most of a page).
+_ORDERED_BY: tuple[Any, ...] = (
+    OccurrenceRow.id,
+    OccurrenceRow.disputed,
+    OccurrenceRow.taxon_id,
+    OccurrenceRow.score,
+)
 #: The share of the models' occurrences under which the precise ones are read by taxon
 #: rather than found walking every one in score order.
 _SPARSE = 0.1
@@ -53,17 +61,24 @@ def read_queue(
     if total <= 0 or offset >= total:
         return max(total, 0), []
     vague_taxa = _vague_taxa(session, scope)
-    # People's first, found in the index of determinations alone (they grow with what people
-    # did: reading each row was most of the queue at a million photos), then their rows.
-    first = list(session.scalars(people_first(scope, vague_taxa, wanted)))
-    found = list(session.scalars(select(o).where(o.id.in_(first)))) if first else []
+    # Each piece's first ``wanted`` by what orders them (people's found in the index of
+    # determinations alone: they grow with what people did); the page's rows read whole last.
+    found = list(session.execute(people_first(scope, vague_taxa, wanted)))
     for taxon in (None, *vague_taxa):
         of_taxon = o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
-        found += _surest_last(session, model & of_taxon, wanted)
+        found += _surest_last(session, model & of_taxon, wanted, _ORDERED_BY)
     found += _precise(session, scope, model, vague_taxa, wanted, int(kept or 0))
-    precise = {t for t in found if t.taxon_id is not None and t.taxon_id not in vague_taxa}
-    found.sort(key=lambda r: (not r.disputed, r in precise, r.score or 0.0, r.id))
-    return total, [to_occurrence(r) for r in found[offset:wanted]]
+    found.sort(
+        key=lambda r: (
+            not r.disputed,
+            r.taxon_id is not None and r.taxon_id not in vague_taxa,  # precise, after vague
+            r.score or 0.0,
+            r.id,
+        )
+    )
+    ids = [int(r.id) for r in found[offset:wanted]]
+    whole = {r.id: r for r in session.scalars(select(o).where(o.id.in_(ids)))} if ids else {}
+    return total, [to_occurrence(whole[i]) for i in ids]
 
 
 def read_label_groups(
@@ -132,7 +147,7 @@ def _determined_by(scope: Scope, who: DeterminedBy) -> ColumnElement[bool]:
 
 
 def people_first(scope: Scope, vague_taxa: set[int], wanted: int) -> Select[Any]:
-    """The ids of the first ``wanted`` of people's determinations that need a look (disputed,
+    """What orders the first ``wanted`` of people's determinations that need a look (disputed,
     or reviewed but not identified), in the queue's order: every column it reads is in the
     index of determinations (``vague_taxa``: the taxa above species rank the scope names)."""
     o = OccurrenceRow
@@ -142,7 +157,7 @@ def people_first(scope: Scope, vague_taxa: set[int], wanted: int) -> Select[Any]
     if vague_taxa:
         vague.append((o.taxon_id.in_(sorted(vague_taxa)), 0))
     return (
-        select(o.id)
+        select(*_ORDERED_BY)
         .where(_determined_by(scope, PERSON), o.disputed | o.identified_by.is_(None))
         .order_by(o.disputed.desc(), case(*vague, else_=1), func.coalesce(o.score, 0.0), o.id)
         .limit(wanted)
@@ -206,6 +221,6 @@ def _precise(
     if not precise:
         return []
     if precise >= _SPARSE * everyone:
-        return _surest_last(session, model & named_taxon, wanted)
+        return _surest_last(session, model & named_taxon, wanted, _ORDERED_BY)
     of_taxa = select(k.taxon_id).where(named, k.occurrences > 0)
-    return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted)
+    return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted, _ORDERED_BY)
