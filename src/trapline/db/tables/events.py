@@ -171,7 +171,9 @@ class OccurrenceRow(Base):
         # How many a listing filtered by determination holds (by whom, how sure, whether it
         # needs identifying), and which of people's determinations the identification queue
         # shows first: read in the index, without reading a row (every column those read is
-        # in it; the id last for PostgreSQL, whose rows are not found by it otherwise).
+        # in it; the id last for PostgreSQL, whose rows are not found by it otherwise). Not
+        # the deployment: a deployment's listing then counts by the deployment's index, where
+        # SQLite (which plans without statistics) walked all of the project's in this one.
         Index(
             "ix_occurrences_project_pipeline_determination",
             "project_id",
@@ -183,7 +185,6 @@ class OccurrenceRow(Base):
             "label",
             "rejected",
             "taxon_id",
-            "deployment_id",
             "id",
         ),
     )

@@ -1,9 +1,9 @@
 """occurrences and label tallies: what the identification queue reads, in their indexes
 
 The index of the occurrences' determinations lacked the columns every reader of it also
-asks (whether a person rejected the occurrence, its taxon, deployment and id), so each
-occurrence it found was read from the table: the queue's people's determinations, the count
-of those settled and a listing's count by determination read as many rows as people did. The
+asks (whether a person rejected the occurrence, its taxon and id), so each occurrence it found
+was read from the table: the queue's people's determinations, the count of those settled and a
+listing's count by determination read as many rows as people did. The
 label tallies are summed by deployment and pipeline (a project's counting table), by label, and
 by label or taxon (the identification queue): an index of their key and their sums serves each
 without the table.
@@ -40,7 +40,7 @@ def upgrade() -> None:
     op.create_index(
         _DETERMINATION,
         "occurrences",
-        [*_COLUMNS, "rejected", "taxon_id", "deployment_id", "id"],
+        [*_COLUMNS, "rejected", "taxon_id", "id"],
     )
     op.create_index(
         _TALLIES,
