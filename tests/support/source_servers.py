@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -151,16 +152,22 @@ http {{
 
 @contextmanager
 def python_http_server(root: Path) -> Iterator[int]:
-    """``python -m http.server`` over ``root``; yields its port."""
-    port = free_port()
+    """``python -m http.server`` over ``root``, on the port the system gives it and it names
+    once it listens (a free port chosen here first could be taken by another test process's
+    server before this one binds it, and this one exit); yields its port."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(root), str(port)],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-u", "-m", "http.server", "-b", "127.0.0.1", "-d", str(root), "0"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
-        wait_listening(port, process)
-        yield port
+        assert process.stdout is not None
+        said = process.stdout.readline()  # "Serving HTTP on 127.0.0.1 port 41234 (http://…"
+        found = re.search(r" port (\d+) ", said)
+        if found is None:
+            raise RuntimeError(f"http.server named no port: {said!r}")
+        yield int(found.group(1))
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -28,8 +28,9 @@ from trapline.domain.taxa.taxa import Rank
 SPECIES_LEVEL = Rank.SPECIES.level
 #: Who determined an occurrence when a person did (the queue reads theirs apart).
 PERSON = DeterminedBy.PERSON
-#: What the queue's order reads of an occurrence: the pieces read these, and only the page's
-#: rows whole (making a whole occurrence of each piece's first was most of a page).
+#: What the queue's order reads of an occurrence: its pieces read these, and only the
+#: occurrences a page shows are read whole (making a whole occurrence of each piece's first
+#: was most of a page).
 _ORDERED_BY: tuple[Any, ...] = (
     OccurrenceRow.id,
     OccurrenceRow.disputed,
@@ -66,7 +67,7 @@ def read_queue(
     found = list(session.execute(people_first(scope, vague_taxa, wanted)))
     for taxon in (None, *vague_taxa):
         of_taxon = o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
-        found += _surest_last(session, model & of_taxon, wanted, _ORDERED_BY)
+        found += _surest_last(session, model & of_taxon, wanted)
     found += _precise(session, scope, model, vague_taxa, wanted, int(kept or 0))
     found.sort(
         key=lambda r: (
@@ -77,8 +78,8 @@ def read_queue(
         )
     )
     ids = [int(r.id) for r in found[offset:wanted]]
-    whole = {r.id: r for r in session.scalars(select(o).where(o.id.in_(ids)))} if ids else {}
-    return total, [to_occurrence(whole[i]) for i in ids]
+    whole = _whole(session, ids)
+    return total, [whole[i] for i in ids]
 
 
 def read_label_groups(
@@ -114,22 +115,20 @@ def read_label_groups(
         key=lambda g: (-g[1], g[0][0] is None, g[0][0] or "", g[0][1] is None, g[0][1] or 0),
     )
     model = _determined_by(scope, DeterminedBy.MODEL)
-    members: dict[tuple[str | None, int | None], list[int]] = {}
-    for (label, taxon), _ in groups[offset : offset + limit]:
+    chosen = groups[offset : offset + limit]
+    members = []
+    for (label, taxon), _ in chosen:
         # "is", not "is not distinct from", which PostgreSQL's indexes do not serve.
         of_group = (o.label.is_(None) if label is None else o.label == label) & (
             o.taxon_id.is_(None) if taxon is None else o.taxon_id == taxon
         )
-        scored = _surest_last(session, model & of_group, per_label, columns=(o.id, o.score))
-        scored.sort(key=lambda r: (r.score or 0.0, r.id))
-        members[(label, taxon)] = [int(r.id) for r in scored[:per_label]]
-    first = [i for ids in members.values() for i in ids[:shown]]
-    whole = {r.id: to_occurrence(r) for r in session.scalars(select(o).where(o.id.in_(first)))}
+        found = _surest_last(session, model & of_group, per_label)
+        found.sort(key=lambda r: (r.score or 0.0, r.id))
+        members.append([int(r.id) for r in found[:per_label]])
+    whole = _whole(session, [i for ids in members for i in ids[:shown]])
     page = [
         LabelGroup(label, taxon, n, ids, [whole[i] for i in ids[:shown]])
-        for ((label, taxon), n), ids in zip(
-            groups[offset : offset + limit], members.values(), strict=True
-        )
+        for ((label, taxon), n), ids in zip(chosen, members, strict=True)
     ]
     return len(groups), page
 
@@ -179,21 +178,29 @@ def _vague_taxa(session: Session, scope: Scope) -> set[int]:
     )
 
 
-def _surest_last(
-    session: Session, terms: ColumnElement[bool], wanted: int, columns: tuple[Any, ...] = ()
-) -> list[Any]:
-    """The first ``wanted`` of these occurrences, least sure first: those without a score
-    (as 0), then the scored ones in score order (each a range of an index by score); whole
-    rows, or rows of these ``columns`` only."""
-    o = OccurrenceRow
-    read = (lambda q: session.execute(q).all()) if columns else (lambda q: session.scalars(q).all())
-    chosen = select(*columns) if columns else select(o)
+def _surest_last(session: Session, terms: ColumnElement[bool], wanted: int) -> list[Any]:
+    """What orders the first ``wanted`` of these occurrences (``_ORDERED_BY``), least sure
+    first: those without a score (as 0), then the scored ones in score order (each a range of
+    an index by score)."""
+    o, read = OccurrenceRow, select(*_ORDERED_BY)
     # By "id + 0": ordered by the id itself, the planners walk the primary key (or an index
     # of the project, rowid last) past every occurrence of the project to find a few unscored
     # ones; this way they find them by the index of their terms and sort those.
-    unscored = read(chosen.where(terms, o.score.is_(None)).order_by(o.id + 0).limit(wanted))
-    scored = read(chosen.where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted))
+    unscored = session.execute(
+        read.where(terms, o.score.is_(None)).order_by(o.id + 0).limit(wanted)
+    ).all()
+    scored = session.execute(
+        read.where(terms, o.score.is_not(None)).order_by(o.score, o.id).limit(wanted)
+    ).all()
     return [*unscored, *scored]
+
+
+def _whole(session: Session, ids: list[int]) -> dict[int, Occurrence]:
+    """These occurrences whole, by id."""
+    if not ids:
+        return {}
+    o = OccurrenceRow
+    return {r.id: to_occurrence(r) for r in session.scalars(select(o).where(o.id.in_(ids)))}
 
 
 def _precise(
@@ -221,6 +228,6 @@ def _precise(
     if not precise:
         return []
     if precise >= _SPARSE * everyone:
-        return _surest_last(session, model & named_taxon, wanted, _ORDERED_BY)
+        return _surest_last(session, model & named_taxon, wanted)
     of_taxa = select(k.taxon_id).where(named, k.occurrences > 0)
-    return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted, _ORDERED_BY)
+    return _surest_last(session, model & o.taxon_id.in_(of_taxa), wanted)
