@@ -10,7 +10,7 @@ PORT_FLAG := $(if $(PORT),--port $(PORT))
 
 FUZZ_EXAMPLES ?= 1000
 
-.PHONY: help demo up test test-both test-busy fuzz lint format bench bench-pages clean deps scale-trial wheel screenshots
+.PHONY: help demo up test test-both test-busy fuzz lint format bench bench-pages bench-clean clean deps scale-trial wheel screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -78,6 +78,9 @@ BENCH_PAGES_IMAGES ?= 100k
 bench-pages: $(STAMP)  ## time every daily page, API listing and grid filter on the real-shaped data set (SQLite, 100,000 photos)
 	$(BIN)/python benchmarks/pages.py --images $(BENCH_PAGES_IMAGES)
 	$(BIN)/python benchmarks/filters.py --images $(BENCH_PAGES_IMAGES)
+
+bench-clean: $(STAMP)  ## remove every saved benchmark set (its files and its PostgreSQL databases): tens of GB at 1,000,000 photos
+	$(BIN)/python benchmarks/dataset.py --remove
 
 wheel:  ## build dist/trapline-<version>-py3-none-any.whl, what a worker machine installs (docs/worker.md)
 	$(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet --wheel-dir dist .

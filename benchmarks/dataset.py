@@ -58,6 +58,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -242,6 +243,28 @@ def generate(backend: str, images: int, seed: int = SEED) -> Dataset:
     return dataset
 
 
+def remove_all() -> list[str]:
+    """Remove every saved set: the SQLite files, the photos' folder, the manifests and the
+    PostgreSQL databases of every size (the 1,000,000-photo sets take some 60 GB between the
+    two databases); what was removed, with its size."""
+    import psycopg
+
+    removed = []
+    if DATA_DIR.is_dir():
+        size = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
+        shutil.rmtree(DATA_DIR)
+        removed.append(f"{DATA_DIR}: {size / 1e9:.1f} GB")
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT datname, pg_database_size(datname) FROM pg_database "
+            "WHERE datname LIKE 'trapline\\_bench\\_%'"
+        ).fetchall()
+    for name, size in names:
+        _drop_postgres_database(name)
+        removed.append(f"PostgreSQL database {name}: {size / 1e9:.1f} GB")
+    return removed
+
+
 def feature_every(images: int, seed: int = SEED) -> int:
     """1 when a vector for every moth's box fits ``FEATURE_BUDGET``, else 10; says which."""
     vectors = vectors_expected(layout(seed, images))
@@ -350,7 +373,15 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="make the PostgreSQL set by copying the saved SQLite set of this size",
     )
+    parser.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove every saved set of every size, on both databases, and exit",
+    )
     args = parser.parse_args(argv)
+    if args.remove:
+        print("\n".join(remove_all()) or "no saved sets")
+        return
     if args.from_sqlite:
         print(describe(copied(args.images)))
         return

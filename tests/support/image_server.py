@@ -18,8 +18,6 @@ from typing import Any
 
 import httpx
 
-from tests.support.moto import free_port
-
 
 @dataclass
 class ImageServer:
@@ -38,8 +36,9 @@ class ImageServer:
 
 @contextmanager
 def image_server(*, delay: float = 0.0) -> Iterator[ImageServer]:
-    """Run an image server on a free port; set ``upstream`` to the platform's URL before use."""
-    state = ImageServer(port=free_port(), delay=delay)
+    """Run an image server on the port the system gives it; set ``upstream`` to the platform's
+    URL before use."""
+    state = ImageServer(port=0, delay=delay)
     upstream = httpx.Client(timeout=30)
     lock = threading.Lock()
 
@@ -72,7 +71,8 @@ def image_server(*, delay: float = 0.0) -> Iterator[ImageServer]:
         def handle_error(self, request: Any, client_address: Any) -> None:
             pass  # a worker killed mid-download drops its connection; that is the point
 
-    server = Quiet(("127.0.0.1", state.port), Handler)
+    server = Quiet(("127.0.0.1", 0), Handler)
+    state.port = server.server_address[1]
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

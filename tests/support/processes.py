@@ -19,6 +19,8 @@ from tests.support.moto import free_port
 
 #: Seconds a server may take to answer /readyz after it starts.
 STARTUP_TIMEOUT = 60.0
+#: Ports tried for a server whose port is chosen here (another process may take one first).
+BIND_ATTEMPTS = 3
 
 
 @dataclass
@@ -69,10 +71,34 @@ def running(
 ) -> Iterator[Server]:
     """Start ``trapline <args> --port P`` (through ``command``, which makes the command line
     of the arguments; ``serve`` and ``up`` are forked, ``forks.py``) and wait until it is
-    ready; stop it afterwards."""
-    port = port or free_port()
-    log_path = cwd / f"server-{port}.log"
+    ready; stop it afterwards. A port chosen here that another process took before the server
+    bound it is chosen again (``BIND_ATTEMPTS``)."""
     env = env or clean_env()
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        server = _start(args, cwd, env, port or free_port(), command)
+        try:
+            wait_ready(server)
+            break
+        except AssertionError:
+            server.stop()
+            if port is not None or attempt == BIND_ATTEMPTS or not port_taken(server.log()):
+                raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def port_taken(log: str) -> bool:
+    """Whether a server's log says its port was taken (trapline's, uvicorn's and nginx's
+    words)."""
+    return "already in use" in log.lower()
+
+
+def _start(
+    args: list[str], cwd: Path, env: dict[str, str], port: int, command: Callable[..., list[str]]
+) -> Server:
+    log_path = cwd / f"server-{port}.log"
     process: subprocess.Popen[str] | Forked
     with log_path.open("w") as log:
         if command is trapline_command and args[0] in FORKED_COMMANDS:
@@ -86,12 +112,7 @@ def running(
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        wait_ready(server)
-        yield server
-    finally:
-        server.stop()
+    return Server(process, f"http://127.0.0.1:{port}", log_path)
 
 
 def wait_ready(server: Server) -> None:

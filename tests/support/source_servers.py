@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.moto import free_port
+from tests.support.processes import BIND_ATTEMPTS, port_taken
 from trapline.outbound import OutboundPolicy
 from trapline.settings import parse_network
 from trapline.sources.base import GatewayConfig
@@ -97,14 +98,42 @@ class FolderSite:
 @contextmanager
 def nginx_server(root: Path, workdir: Path) -> Iterator[int]:
     """nginx serving ``root`` with autoindex: HTML at /html/, JSON at /json/, Basic auth at
-    /private/ (user ``station``); yields its port."""
-    port = free_port()
+    /private/ (user ``station``); yields its port. Its configuration names the port, so one
+    another process took before nginx bound it is chosen again (``BIND_ATTEMPTS``)."""
     for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi"):
         (workdir / name).mkdir(parents=True, exist_ok=True)
     (workdir / "htpasswd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    conf, errors, pid = workdir / "nginx.conf", workdir / "error.log", workdir / "nginx.pid"
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        port = free_port()
+        conf.write_text(_nginx_conf(root, workdir, port))
+        pid.unlink(missing_ok=True)
+        log = (workdir / "nginx.out").open("wb")
+        process = subprocess.Popen(
+            [NGINX, "-c", str(conf), "-p", str(workdir), "-e", str(errors)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_bound(process, pid)
+            wait_listening(port, process)
+            break
+        except RuntimeError:
+            _stop(process)
+            log.close()
+            said = errors.read_text(errors="replace") if errors.exists() else ""
+            if attempt == BIND_ATTEMPTS or not port_taken(said):
+                raise
+    try:
+        yield port
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _nginx_conf(root: Path, workdir: Path, port: int) -> str:
     user = "user root;" if os.geteuid() == 0 else ""
-    conf = workdir / "nginx.conf"
-    conf.write_text(f"""
+    return f"""
 {user}
 daemon off;
 worker_processes 1;
@@ -130,24 +159,29 @@ http {{
     location = /away {{ return 302 http://127.0.0.1:{port}/html/; }}
   }}
 }}
-""")
-    log = (workdir / "nginx.out").open("wb")
-    process = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "error.log")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+"""
+
+
+def _wait_bound(process: subprocess.Popen[Any], pid: Path) -> None:
+    """Return once nginx has written its pid file, which it does after binding its port (a
+    connection alone could reach another process that took the port first)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}")
+        if pid.exists() and pid.read_text().strip() == str(process.pid):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nginx wrote no pid file within {STARTUP_TIMEOUT}s")
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    process.terminate()
     try:
-        wait_listening(port, process)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager
@@ -244,8 +278,8 @@ def ftp_server(root: Path, *, mlsd: bool = True, certfile: Path | None = None) -
         Handler.certfile = str(certfile)
         Handler.tls_control_required = True
         Handler.tls_data_required = True
-    port = free_port()
-    server = FTPServer(("127.0.0.1", port), Handler)
+    server = FTPServer(("127.0.0.1", 0), Handler)
+    port = server.socket.getsockname()[1]
     stopping = threading.Event()
 
     def serve() -> None:
