@@ -105,7 +105,7 @@ class _BatchReader:
         tops: Iterator[TopFacts] = iter(())
         annotations: Iterator[AnnotationFacts] = iter(())
         if reads.detections:
-            annotations = export_reads.annotations_of(image_ids, done)
+            annotations = export_reads.annotations_of(image_ids, done, reads.annotation_data)
         else:
             top_counts = export_reads.top_counts_of(image_ids, done)
             reviewed = sorted({r.annotation_id for r in reviews if r.annotation_id is not None})

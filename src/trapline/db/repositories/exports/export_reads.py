@@ -267,15 +267,15 @@ class ExportReadRepo:
         return {image_id: error or "failed" for image_id, error in rows}
 
     def annotations_of(
-        self, image_ids: Sequence[int], analysis_ids: Sequence[int]
+        self, image_ids: Sequence[int], analysis_ids: Sequence[int], data: bool = True
     ) -> Iterator[AnnotationFacts]:
-        """The annotations of these images made by these analyses (those the export takes
-        that completed: a photo's older runs are not read), by image and id (parents before
-        children); ``data`` as JSON text (most writers never read it: decoding it for every
-        row was a third of an export)."""
-        sql = annotations_sql(Plain(self.session).postgres)
+        """The annotations of these images by these (completed) analyses, by image and id
+        (parents first); ``data`` as JSON text, decoded by those who read it, or None."""
+        postgres = Plain(self.session).postgres
+        sql = annotations_sql(postgres, data)
         rows = self._of_analyses(sql, "analysis_id", image_ids, analysis_ids)
-        rows.sort(key=_IMAGE_AND_ID)
+        if postgres:
+            rows.sort(key=_IMAGE_AND_ID)
         return map(AnnotationFacts._make, rows)
 
     def top_counts_of(

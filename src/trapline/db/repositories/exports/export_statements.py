@@ -57,13 +57,15 @@ SHOWN = (
     "AND a.type = 'bounding_box' AND o.rejected IS NULL ORDER BY o.id"
 )
 #: An export's annotations of a batch's images (``annotations_of``), of the analyses
-#: ``{analyses}`` names (``export_reads._of_analyses``), each with whether it is a terminal
-#: classification (``{terminal}``: the database reads that, where decoding each one's data in
-#: Python took a twentieth of a Camtrap DP export); unordered: sorted in Python, as
-#: PostgreSQL's sort of their data spilled to disk (a third of the read's time).
+#: ``{analyses}`` names (``export_reads._of_analyses``), each with its data as JSON text where
+#: the format reads it (``{data}``) and whether it is a terminal classification
+#: (``{terminal}``: the database reads that, where decoding each one's data in Python took a
+#: twentieth of a Camtrap DP export). Ordered by image and id on SQLite, whose walk of the
+#: images' index gives that order; on PostgreSQL sorted in Python, as its sort of their data
+#: spilled to disk (a third of the read's time).
 ANNOTATIONS = (
     "SELECT id, analysis_id, image_id, type, label, confidence, x1, y1, x2, y2, "
-    "CAST(data AS TEXT), parent_id, algorithm_id, ordering, {terminal} FROM annotations "
+    "{data}, parent_id, algorithm_id, ordering, {terminal} FROM annotations "
     "WHERE image_id >= ? AND image_id <= ? AND image_id IN ({among}){analyses}"
 )
 #: The annotations without a parent of a batch's images, of the analyses ``{analyses}`` names
@@ -95,9 +97,13 @@ ANNOTATION_COUNTS = (
 )
 
 
-def annotations_sql(postgres: bool) -> str:
-    """``ANNOTATIONS`` in a database's SQL (its list of analyses still to write in)."""
-    return ANNOTATIONS.replace("{terminal}", TERMINAL[postgres].format(data="data"))
+def annotations_sql(postgres: bool, data: bool) -> str:
+    """``ANNOTATIONS`` in a database's SQL (its list of analyses still to write in), with each
+    annotation's ``data`` or NULL in its place."""
+    sql = ANNOTATIONS.replace("{terminal}", TERMINAL[postgres].format(data="data")).replace(
+        "{data}", "CAST(data AS TEXT)" if data else "NULL"
+    )
+    return sql if postgres else sql + " ORDER BY image_id, id"
 
 
 def shown_sql(postgres: bool, pipelines: int) -> str:
