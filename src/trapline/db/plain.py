@@ -83,7 +83,7 @@ class Plain:
             values = (*values, array_literal(among))
         elif "{among}" in sql:
             sql, values = sql.format(among=", ".join("?" * len(among))), (*values, *among)
-        with self._cursor(sql) as cursor:
+        with self._cursor(sql, binary=self.postgres) as cursor:
             cursor.execute(_native(sql, self.postgres), values)
             return cursor.fetchall() if cursor.description else []
 
@@ -114,8 +114,11 @@ class Plain:
                 copy.write_row(row)
 
     @contextmanager
-    def _cursor(self, sql: str) -> Iterator[Any]:
-        """A cursor of the driver's on the transaction's connection.
+    def _cursor(self, sql: str, *, binary: bool = False) -> Iterator[Any]:
+        """A cursor of the driver's on the transaction's connection; ``binary`` (psycopg's
+        only) has PostgreSQL send the rows' values in binary, not as text: neither end then
+        writes or parses numbers as digits (read as text, an export's annotations took 1.7
+        times the CPU here and 1.4 times as long).
 
         Going around SQLAlchemy's execution (events, result objects) saves a tenth of a
         millisecond per statement; its errors are wrapped here as SQLAlchemy's would be, and
@@ -123,7 +126,7 @@ class Plain:
         """
         count_change(self.connection.info, sql)
         raw = self.connection.connection
-        cursor = raw.cursor()
+        cursor = raw.cursor(binary=True) if binary else raw.cursor()
         try:
             yield cursor
         except self.dialect.loaded_dbapi.Error as exc:
