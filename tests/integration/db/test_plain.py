@@ -62,6 +62,24 @@ def test_instants_read_plainly_are_those_sqlalchemy_reads(app_db: Database) -> N
     assert Plain.instant(None) is None
 
 
+def test_rows_hold_the_values_sqlalchemy_reads(app_db: Database) -> None:
+    """Plain rows (in binary from PostgreSQL) carry the Python values SQLAlchemy's own
+    execution gives: numbers, text, truth, nothing, sums and the JSON text of a cast."""
+    _users(app_db, 3)
+    sql = (
+        "SELECT id, email, is_admin, is_active, CAST(id AS FLOAT) / 8, NULL, "
+        "CAST('{\"terminal\": true}' AS TEXT), 'typed', "
+        "(SELECT SUM(id) FROM users), (SELECT COUNT(*) FROM users) "
+        "FROM users WHERE id >= 1000 ORDER BY id"
+    )
+    with app_db.read() as repos:
+        plain = Plain(repos.session).rows(sql)
+        own = [tuple(r) for r in repos.session.execute(text(sql))]
+    assert plain == own
+    assert plain[1][:5] == (1001, "u1001@example.org", False, True, 125.125)
+    assert plain[1][5:] == (None, '{"terminal": true}', "typed", 3003, 3)
+
+
 def test_a_statement_without_rows_answers_an_empty_list(app_db: Database) -> None:
     _users(app_db, 2)
     with app_db.write() as repos:
