@@ -5,7 +5,7 @@ would reach that process instead, and a server that exits fails the test that ne
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ def taken() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
-def _first(port: int) -> object:
+def _first(port: int) -> Callable[[], int]:
     """A free-port chooser that answers ``port`` once, then free ports."""
     ports = iter([port])
     return lambda: next(ports, None) or free_port()
